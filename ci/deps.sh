@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install what utarget needs from Debian.  "build" is enough for make/make
+# run; "test" adds what make test uses.  As root we apt-get; otherwise we
+# print the exact command.
+set -euo pipefail
+what=${1:-build}
+pkgs=(gcc make pkg-config liburing-dev)
+if [ "$what" != build ]; then
+	pkgs+=(libcmocka-dev libiscsi-bin libiscsi-dev)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -eq 0 ]; then
+	echo "deps: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q >/dev/null
+	apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+else
+	echo "deps: missing packages; run:" >&2
+	echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+	exit 1
+fi

@@ -1,0 +1,116 @@
+/*
+ * backstore.h — the block device behind a logical unit.
+ *
+ * A backstore is a byte-addressed device of a fixed capacity, driven by
+ * asynchronous requests.  Implementations:
+ *
+ *   mem   target/backstore/mem.c   RAM, sparse in 1 MiB chunks (thin)
+ *   null  target/backstore/null.c  reads zeros, discards writes
+ *   file  target/env_real/         regular file or block device (io_uring)
+ *   sim   simnet/                  simulated disk with faults and crashes
+ *
+ * Completion rule: req->done may run before bs_submit() returns (mem and
+ * null complete synchronously).  The caller must therefore make
+ * bs_submit() the last thing it does with the request and anything the
+ * completion may free.
+ */
+#ifndef UT_BACKSTORE_H
+#define UT_BACKSTORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/uio.h>
+
+struct env;
+struct bs_dev;
+
+enum bs_kind {
+	BS_MEM = 0,
+	BS_NULL = 1,
+	BS_FILE = 2,	/* regular file (vdisk_fileio) */
+	BS_BLOCK = 3,	/* block device (vdisk_blockio) */
+	BS_SIM = 4,	/* simnet disk */
+};
+
+enum bs_op {
+	BS_OP_READ = 0,
+	BS_OP_WRITE = 1,
+	BS_OP_FLUSH = 2,	/* make every completed write durable */
+	BS_OP_UNMAP = 3,	/* deallocate; reads return zeros afterwards */
+	BS_OP_WRITE_ZEROES = 4,	/* allocate-or-not, reads return zeros */
+};
+
+#define BS_F_FUA 0x1u	/* the write is durable when it completes */
+
+struct bs_req;
+/* status: 0 on success, -errno otherwise (-EIO, -ENOSPC, ...). */
+typedef void (*bs_done_fn)(struct bs_req *req, int status);
+
+struct bs_req {
+	enum bs_op op;
+	uint32_t flags;			/* BS_F_* */
+	uint64_t offset_bytes;		/* multiple of the block size */
+	uint64_t length_bytes;		/* 0 for FLUSH */
+	const struct iovec *iov;	/* READ/WRITE data, length_bytes total */
+	int iovcnt;
+	bs_done_fn done;
+	void *caller;			/* for the submitter */
+	TAILQ_ENTRY(bs_req) link;	/* free for the implementation's use */
+};
+
+/* What the configuration asks for when a backstore is opened. */
+struct bs_dev_params {
+	enum bs_kind kind;
+	const char *name;		/* device name, for logs */
+	const char *path;		/* FILE/BLOCK: file name; NULL otherwise */
+	uint64_t size_bytes;		/* MEM/NULL: capacity; FILE: size to
+					 * create at, 0 = use the file's size */
+	uint32_t block_size;		/* 512 or 4096 */
+	bool read_only;
+	bool thin;			/* punch holes on UNMAP */
+	bool create;			/* FILE: create sparse if missing */
+};
+
+struct bs_ops {
+	void (*submit)(struct bs_dev *dev, struct bs_req *req);
+	/* Is [offset, offset+len) allocated?  Returns the length in bytes
+	 * of the run starting at offset that shares one state, and sets
+	 * *mapped.  May be NULL: then everything is reported mapped. */
+	uint64_t (*lba_status)(struct bs_dev *dev, uint64_t offset_bytes,
+			       uint64_t len_bytes, bool *mapped);
+	void (*close)(struct bs_dev *dev);
+};
+
+struct bs_dev {
+	const struct bs_ops *ops;
+	enum bs_kind kind;
+	uint64_t size_bytes;	/* capacity, a multiple of block_size */
+	uint32_t block_size;
+	bool read_only;		/* opened read-only (file mode) */
+	bool thin;		/* UNMAP deallocates */
+	bool rotational;	/* reported in the block device characteristics */
+	bool write_cache;	/* volatile write cache present (WCE default) */
+	void *priv;
+};
+
+static inline void bs_submit(struct bs_dev *dev, struct bs_req *req)
+{
+	dev->ops->submit(dev, req);
+}
+
+static inline void bs_close(struct bs_dev *dev)
+{
+	if (dev)
+		dev->ops->close(dev);
+}
+
+/* World-independent backstores. */
+int bs_mem_open(const struct bs_dev_params *p, struct bs_dev **out);
+int bs_null_open(const struct bs_dev_params *p, struct bs_dev **out);
+
+/* Open any backstore: MEM and NULL here, FILE/BLOCK/SIM through env. */
+int bs_open(struct env *env, const struct bs_dev_params *p,
+	    struct bs_dev **out);
+
+#endif

@@ -1,0 +1,187 @@
+/*
+ * config.h — the configuration model and its two front ends.
+ *
+ * The daemon's configuration is one `struct ut_config`, filled from
+ *   - an scst.conf-style file (the sysfs-format syntax of SCST's scst.conf,
+ *     for the part that maps onto utarget), parsed from a memory buffer by
+ *     ut_config_parse(), and
+ *   - the command line (--listen, --target, --lun), applied on top by
+ *     ut_config_apply_*().
+ *
+ * Parsing never touches the world: the caller reads the file.  Warnings
+ * (unsupported attributes) and the one fatal error are reported through a
+ * callback as "file:line:column: message".
+ */
+#ifndef UT_CONFIG_H
+#define UT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backstore/backstore.h"
+
+#define UT_NAME_MAX 224		/* iSCSI names are at most 223 bytes */
+#define UT_DEV_NAME_MAX 64
+#define UT_PATH_MAX 4096
+#define UT_MAX_LUNS 256		/* LUN numbers 0..255 per target/group */
+#define UT_DEFAULT_TARGET "iqn.2026-11.org.utarget:default"
+#define UT_DEFAULT_PORTAL "127.0.0.1:3260"
+#define UT_DEFAULT_PORT 3260
+
+/* Digest preference, in order: e.g. "CRC32C,None". */
+enum ut_digest {
+	UT_DIGEST_NONE = 0,
+	UT_DIGEST_CRC32C = 1,
+};
+
+/*
+ * iSCSI session parameters a target offers and the target-side keys of
+ * SCST (QueuedCommands, NopIn*, RspTimeout, MaxSessions).  Values are the
+ * target's proposal/limit; negotiation happens in target/iscsi/.
+ */
+struct ut_iscsi_params {
+	enum ut_digest header_digest[2];	/* preference list */
+	int header_digest_count;		/* 1 or 2 */
+	enum ut_digest data_digest[2];
+	int data_digest_count;
+	bool initial_r2t;			/* default No (SCST) */
+	bool immediate_data;			/* default Yes */
+	uint32_t max_recv_data_segment_length;	/* 512..2^24-1, def 262144 */
+	uint32_t max_xmit_data_segment_length;	/* 512..2^24-1, def 262144 */
+	uint32_t max_burst_length;		/* 512..2^24-1, def 1048576 */
+	uint32_t first_burst_length;		/* 512..2^24-1, def 262144 */
+	uint32_t max_outstanding_r2t;		/* 1..65535, def 32 */
+	uint32_t default_time2wait;		/* 0..3600, def 2 */
+	uint32_t default_time2retain;		/* 0..3600, def 20 */
+	uint32_t queued_commands;		/* 1..2048, def 128 */
+	uint32_t max_sessions;			/* 0 = unlimited */
+	uint32_t nop_in_interval_s;		/* 0 = off, def 30 */
+	uint32_t nop_in_timeout_s;		/* def 30 */
+	uint32_t rsp_timeout_s;			/* def 90 */
+};
+
+/* A device (SCST: HANDLER ... { DEVICE name { ... } }). */
+struct ut_dev_cfg {
+	char name[UT_DEV_NAME_MAX];
+	enum bs_kind kind;		/* BS_FILE, BS_BLOCK, BS_NULL, BS_MEM */
+	char path[UT_PATH_MAX];		/* filename, empty if none */
+	uint64_t size_bytes;		/* 0 = from the file */
+	uint32_t block_size;		/* 512 (default) or 4096 */
+	bool read_only;
+	bool thin;			/* thin_provisioned */
+	bool removable;
+	bool write_through;		/* WCE=0 */
+	bool nv_cache;			/* ignore SYNCHRONIZE CACHE */
+	char t10_vendor_id[9];		/* "UTARGET" default */
+	char prod_id[17];		/* "utarget disk" default */
+	char t10_dev_id[64];		/* default: device name */
+	char usn[33];			/* unit serial number; default derived */
+	int line;			/* where it was defined (0 = cmdline) */
+};
+
+/* One LUN mapping: LUN n device [ { read_only 1 } ]. */
+struct ut_lun_cfg {
+	uint32_t lun;
+	char dev_name[UT_DEV_NAME_MAX];
+	bool read_only;
+	int line;
+};
+
+/* Authentication credential (issue: CHAP). */
+struct ut_user_cfg {
+	char name[256];
+	char secret[256];
+};
+
+/* SCST initiator group: GROUP name { INITIATOR pattern; LUN n dev }. */
+struct ut_group_cfg {
+	char name[UT_DEV_NAME_MAX];
+	char **initiators;		/* patterns with * ? and leading ! */
+	size_t initiator_count;
+	struct ut_lun_cfg *luns;
+	size_t lun_count;
+};
+
+struct ut_target_cfg {
+	char iqn[UT_NAME_MAX];
+	char alias[256];
+	bool enabled;
+	struct ut_lun_cfg *luns;	/* the default LUN set */
+	size_t lun_count;
+	struct ut_group_cfg *groups;
+	size_t group_count;
+	struct ut_user_cfg *incoming;	/* IncomingUser (CHAP) */
+	size_t incoming_count;
+	struct ut_user_cfg outgoing;	/* OutgoingUser; name empty = none */
+	char **allowed_portals;		/* allowed_portal patterns */
+	size_t allowed_portal_count;
+	struct ut_iscsi_params params;	/* starts as a copy of the driver's */
+	int line;
+};
+
+struct ut_config {
+	struct ut_dev_cfg *devs;
+	size_t dev_count;
+	struct ut_target_cfg *targets;
+	size_t target_count;
+	char **portals;			/* "ADDR:PORT", IPv6 as "[::1]:3260" */
+	size_t portal_count;
+	struct ut_iscsi_params params;	/* TARGET_DRIVER iscsi defaults */
+	bool iscsi_enabled;
+	struct ut_user_cfg *discovery_incoming;	/* discovery CHAP */
+	size_t discovery_incoming_count;
+	struct ut_user_cfg discovery_outgoing;
+	bool has_secrets;		/* any IncomingUser/OutgoingUser */
+};
+
+/* Diagnostic sink: severity 0 = warning, 1 = error. */
+typedef void (*ut_config_diag_fn)(void *arg, int severity, const char *file,
+				  int line, int column, const char *msg);
+
+void ut_iscsi_params_default(struct ut_iscsi_params *p);
+void ut_config_init(struct ut_config *cfg);
+void ut_config_free(struct ut_config *cfg);
+
+/* The embedded default: portal 127.0.0.1:3260, target
+ * iqn.2026-11.org.utarget:default, LUN 0 = 1 GiB thin mem disk. */
+int ut_config_default(struct ut_config *cfg);
+
+/* Parse an scst.conf buffer into cfg (which must be ut_config_init()ed).
+ * Returns 0, or -1 after reporting a syntax/semantic error through diag.
+ * Unsupported attributes give warnings and are ignored. */
+int ut_config_parse(struct ut_config *cfg, const char *file, const char *buf,
+		    size_t len, ut_config_diag_fn diag, void *diag_arg);
+
+/* Check cross references (LUN -> device exists, no duplicate LUNs, LUN 0
+ * present, sizes, block sizes).  Returns 0 or -1 with a diagnostic. */
+int ut_config_validate(const struct ut_config *cfg, ut_config_diag_fn diag,
+		       void *diag_arg);
+
+/* Parse a --lun SPEC: mem:SIZE, null:SIZE or file:PATH[,size=SIZE] with
+ * options ,ro ,blocksize=512|4096 ,thin ,removable.  Fills dev (named
+ * "lunN" by the caller's index).  Returns 0 or -1 with *err set to a
+ * static message. */
+int ut_lun_spec_parse(const char *spec, struct ut_dev_cfg *dev,
+		      const char **err);
+
+/* Parse "1G", "64M", "512K", "4096", "1T" (binary units); 0 on success. */
+int ut_size_parse(const char *s, uint64_t *out);
+
+/* Command-line overrides. */
+int ut_config_set_portals(struct ut_config *cfg, char *const *portals,
+			  size_t n);
+/* Replace the LUN set of every target (or of the one target) with devs. */
+int ut_config_set_luns(struct ut_config *cfg, const struct ut_dev_cfg *devs,
+		       size_t n);
+/* Rename the (only) target, or add one if none. */
+int ut_config_set_target(struct ut_config *cfg, const char *iqn);
+
+/* Parse "ADDR:PORT", "[v6]:PORT", "ADDR" (port 3260).  Writes the host part
+ * without brackets into host (cap bytes) and the port; 0 on success. */
+int ut_portal_parse(const char *s, char *host, size_t cap, uint16_t *port);
+
+const struct ut_dev_cfg *ut_config_find_dev(const struct ut_config *cfg,
+					    const char *name);
+
+#endif

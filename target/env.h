@@ -1,0 +1,189 @@
+/*
+ * env.h — the environment seam.
+ *
+ * Everything in target/ reaches time, the network, disks, randomness,
+ * durable state and logging through this header and nothing else.  Two
+ * implementations exist:
+ *
+ *   target/env_real/   the deployable world: epoll reactor, TCP sockets,
+ *                      files and block devices (io_uring), getrandom(2);
+ *   simnet/            the simulated world: a virtual clock, a seeded PRNG,
+ *                      a lossy byte-stream network and a crashable disk.
+ *
+ * Contract, from the target's point of view:
+ *
+ *  - Single-threaded per reactor.  Every callback that concerns a connection,
+ *    a timer or a disk request runs on the reactor that owns it, never
+ *    concurrently with another callback of the same reactor.
+ *  - Byte streams, not messages.  env_conn_recv() may return any number of
+ *    bytes from 1 up to what was asked; env_conn_send() may accept only part
+ *    of what it is given.  PDU framing is target logic.
+ *  - No callback is invoked from inside the call that caused it, with one
+ *    documented exception: a backstore request may complete synchronously
+ *    (see backstore.h).
+ *  - Once the target has called env_conn_close() on a connection, the
+ *    environment makes no further callback for it.
+ */
+#ifndef UT_ENV_H
+#define UT_ENV_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+struct env;
+struct env_conn;
+struct env_listener;
+struct env_timer;
+struct bs_dev;
+struct bs_dev_params;
+
+/* ---------------------------------------------------------------- logging */
+
+enum ut_log_level {
+	UT_LOG_ERROR = 0,
+	UT_LOG_WARN = 1,
+	UT_LOG_INFO = 2,
+	UT_LOG_DEBUG = 3,
+	UT_LOG_TRACE = 4,
+};
+
+/* ------------------------------------------------------------ callbacks */
+
+/* A timer fired.  The timer is disarmed when this runs; re-arm to repeat. */
+typedef void (*env_timer_fn)(void *arg);
+
+/* Per-connection callbacks, installed with env_conn_set_handler(). */
+struct env_conn_handler {
+	/* Bytes are waiting: call env_conn_recv() until it returns 0. */
+	void (*on_readable)(void *ctx);
+	/* Room to send again after env_conn_want_write(conn, true). */
+	void (*on_writable)(void *ctx);
+	/* The peer closed, reset, or the link failed (errno-style err, 0 for
+	 * an orderly FIN).  The target must still call env_conn_close(). */
+	void (*on_closed)(void *ctx, int err);
+};
+
+/* Addresses of an accepted connection, in printable form. */
+struct env_conn_info {
+	char local_addr[64];	/* "127.0.0.1:3260" or "[::1]:3260" */
+	char peer_addr[64];
+	uint16_t portal_group;	/* the listener's portal group tag */
+	unsigned int listener_index; /* position in listen order */
+};
+
+/* A new connection arrived on a listener.  The target takes ownership and
+ * must call env_conn_set_handler() (or env_conn_close()) before returning. */
+typedef void (*env_accept_fn)(void *arg, struct env_conn *conn,
+			      const struct env_conn_info *info);
+
+/* ----------------------------------------------------------- the vtable */
+
+struct env_ops {
+	/* clock: monotonic nanoseconds since an arbitrary origin */
+	uint64_t (*now_ns)(struct env *env);
+
+	/* timers: allocated once, armed and cancelled many times */
+	struct env_timer *(*timer_new)(struct env *env, env_timer_fn fn,
+				       void *arg);
+	void (*timer_arm)(struct env_timer *t, uint64_t deadline_ns);
+	void (*timer_cancel)(struct env_timer *t);
+	void (*timer_free)(struct env_timer *t);
+
+	/* network */
+	int (*listen)(struct env *env, const char *addr_port,
+		      uint16_t portal_group, env_accept_fn fn, void *arg,
+		      struct env_listener **out);
+	void (*listener_close)(struct env_listener *l);
+	void (*conn_set_handler)(struct env_conn *c,
+				 const struct env_conn_handler *h, void *ctx);
+	/* > 0 bytes read, 0 nothing now (or EOF pending: on_closed follows),
+	 * < 0 -errno on a dead connection. */
+	ssize_t (*conn_recv)(struct env_conn *c, void *buf, size_t len);
+	/* >= 0 bytes accepted (maybe fewer than offered), < 0 -errno. */
+	ssize_t (*conn_send)(struct env_conn *c, const struct iovec *iov,
+			     int iovcnt);
+	void (*conn_want_write)(struct env_conn *c, bool want);
+	/* Hint: more PDUs follow immediately (cork) or the burst is over. */
+	void (*conn_set_more)(struct env_conn *c, bool more);
+	void (*conn_close)(struct env_conn *c);
+
+	/* disks: open a file/block-device backstore (real world) or a
+	 * simulated one (simnet).  mem and null backstores live in target/. */
+	int (*disk_open)(struct env *env, const struct bs_dev_params *p,
+			 struct bs_dev **out);
+
+	/* durable key/value state (persistent reservations with APTPL):
+	 * put is atomic (write, fsync, rename); get returns the length
+	 * stored, -ENOENT if absent, or -errno. */
+	int (*state_put)(struct env *env, const char *key, const void *data,
+			 size_t len);
+	ssize_t (*state_get)(struct env *env, const char *key, void *buf,
+			     size_t cap);
+
+	/* randomness: CHAP challenges, TSIH, target transfer tags */
+	uint64_t (*random_u64)(struct env *env);
+
+	/* logging sink: one formatted line without trailing newline */
+	void (*log)(struct env *env, enum ut_log_level level, const char *line);
+};
+
+struct env {
+	const struct env_ops *ops;
+	enum ut_log_level log_level;
+	void *priv;	/* the implementation's own state */
+};
+
+/* ---------------------------------------------------- inline wrappers */
+
+static inline uint64_t env_now_ns(struct env *e) { return e->ops->now_ns(e); }
+static inline struct env_timer *env_timer_new(struct env *e, env_timer_fn fn,
+					      void *arg)
+{
+	return e->ops->timer_new(e, fn, arg);
+}
+static inline void env_timer_arm(struct env *e, struct env_timer *t,
+				 uint64_t deadline_ns)
+{
+	e->ops->timer_arm(t, deadline_ns);
+}
+static inline void env_timer_cancel(struct env *e, struct env_timer *t)
+{
+	e->ops->timer_cancel(t);
+}
+static inline void env_timer_free(struct env *e, struct env_timer *t)
+{
+	if (t)
+		e->ops->timer_free(t);
+}
+
+static inline uint64_t env_random_u64(struct env *e)
+{
+	return e->ops->random_u64(e);
+}
+
+/* Fill buf with len random bytes from the environment's source. */
+void env_random_bytes(struct env *e, void *buf, size_t len);
+
+/* Levelled logging; formats and hands one line to the sink. */
+void ut_log(struct env *e, enum ut_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#define UT_LOG(e, lvl, ...)                                                  \
+	do {                                                                 \
+		if ((lvl) <= (e)->log_level)                                 \
+			ut_log((e), (lvl), __VA_ARGS__);                     \
+	} while (0)
+#define LOG_ERR(e, ...) UT_LOG(e, UT_LOG_ERROR, __VA_ARGS__)
+#define LOG_WARN(e, ...) UT_LOG(e, UT_LOG_WARN, __VA_ARGS__)
+#define LOG_INFO(e, ...) UT_LOG(e, UT_LOG_INFO, __VA_ARGS__)
+#define LOG_DEBUG(e, ...) UT_LOG(e, UT_LOG_DEBUG, __VA_ARGS__)
+#define LOG_TRACE(e, ...) UT_LOG(e, UT_LOG_TRACE, __VA_ARGS__)
+
+const char *ut_log_level_name(enum ut_log_level l);
+int ut_log_level_parse(const char *s, enum ut_log_level *out);
+
+#endif

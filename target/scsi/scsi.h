@@ -1,0 +1,191 @@
+/*
+ * scsi.h — the SCSI target layer (SAM-5 / SPC-4 / SBC-3), transport-free.
+ *
+ * Objects:
+ *   scsi_lu    a logical unit: a backstore plus the state SPC keeps per
+ *              unit (mode pages, reservations, task set, identity).
+ *   scsi_sess  an I_T nexus: one initiator port talking to one target port,
+ *              with its LUN map (LUN masking lives here).
+ *   scsi_itl   the I_T_L nexus: one session's view of one LU, holding its
+ *              unit attention queue and deferred sense.
+ *   scsi_cmd   one task: a CDB, its data buffer and its outcome.
+ *
+ * The transport (iSCSI) owns the scsi_cmd memory and its data buffer.  It
+ * fills the "in" fields, receives all Data-Out into buf, then calls
+ * scsi_cmd_exec().  The layer runs the command (possibly asynchronously at
+ * the backstore) and calls cmd->done exactly once, possibly before
+ * scsi_cmd_exec() returns.  Residuals are the transport's business:
+ * it compares xfer_len and data_in_len with its expected length.
+ */
+#ifndef UT_SCSI_H
+#define UT_SCSI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/uio.h>
+
+#include "backstore/backstore.h"
+
+struct env;
+struct ut_dev_cfg;
+struct scsi_lu;
+struct scsi_sess;
+struct scsi_itl;
+
+/* SAM status codes */
+#define SCSI_STATUS_GOOD 0x00
+#define SCSI_STATUS_CHECK_CONDITION 0x02
+#define SCSI_STATUS_CONDITION_MET 0x04
+#define SCSI_STATUS_BUSY 0x08
+#define SCSI_STATUS_RESERVATION_CONFLICT 0x18
+#define SCSI_STATUS_TASK_SET_FULL 0x28
+#define SCSI_STATUS_ACA_ACTIVE 0x30
+#define SCSI_STATUS_TASK_ABORTED 0x40
+
+/* Sense keys */
+#define SK_NO_SENSE 0x0
+#define SK_RECOVERED_ERROR 0x1
+#define SK_NOT_READY 0x2
+#define SK_MEDIUM_ERROR 0x3
+#define SK_HARDWARE_ERROR 0x4
+#define SK_ILLEGAL_REQUEST 0x5
+#define SK_UNIT_ATTENTION 0x6
+#define SK_DATA_PROTECT 0x7
+#define SK_BLANK_CHECK 0x8
+#define SK_COPY_ABORTED 0xa
+#define SK_ABORTED_COMMAND 0xb
+#define SK_MISCOMPARE 0xe
+
+#define SCSI_SENSE_MAX 252
+#define SCSI_CDB_MAX 32
+#define SCSI_MAX_LUN 255
+
+enum scsi_dir {
+	SCSI_DIR_NONE = 0,
+	SCSI_DIR_READ = 1,	/* Data-In: target to initiator */
+	SCSI_DIR_WRITE = 2,	/* Data-Out: initiator to target */
+	SCSI_DIR_BIDI = 3,
+};
+
+enum scsi_task_attr {
+	SCSI_TASK_SIMPLE = 0,
+	SCSI_TASK_ORDERED = 1,
+	SCSI_TASK_HEAD_OF_QUEUE = 2,
+	SCSI_TASK_ACA = 3,
+};
+
+/* Identity of an I_T nexus (SPC-4 TransportID material). */
+struct scsi_nexus_id {
+	char initiator_name[224];	/* iSCSI initiator name */
+	uint8_t isid[6];		/* initiator session id */
+	char target_name[224];		/* iSCSI target name */
+	uint16_t tpgt;			/* target portal group tag */
+	uint16_t rel_tgt_port_id;	/* relative target port identifier */
+};
+
+struct scsi_cmd;
+typedef void (*scsi_done_fn)(struct scsi_cmd *cmd);
+
+struct scsi_cmd {
+	/* --- in: filled by the transport --- */
+	struct scsi_sess *sess;
+	uint64_t lun;			/* LUN number decoded from the PDU */
+	uint8_t cdb[SCSI_CDB_MAX];
+	uint8_t cdb_len;		/* 6..32; bytes past it are zero */
+	enum scsi_task_attr attr;
+	uint64_t tag;			/* transport task tag (ITT) */
+	enum scsi_dir dir;		/* as the initiator announced it */
+	uint32_t edtl;			/* expected data transfer length */
+	uint8_t *buf;			/* data buffer, buf_cap bytes */
+	uint32_t buf_cap;		/* READ: room for Data-In (= edtl) */
+	uint32_t data_out_len;		/* WRITE: bytes received in buf */
+	scsi_done_fn done;
+	void *transport;		/* the transport's own pointer */
+
+	/* --- out: filled by the layer before done() --- */
+	uint8_t status;			/* SCSI_STATUS_* */
+	bool aborted;			/* terminated by a TMF: send nothing */
+	uint16_t sense_len;
+	uint8_t sense[SCSI_SENSE_MAX];
+	uint32_t data_in_len;		/* valid Data-In bytes in buf */
+	uint64_t xfer_len;		/* bytes the CDB itself moves, for the
+					 * transport's residual computation */
+
+	/* --- private to the scsi layer --- */
+	struct scsi_lu *lu;
+	struct scsi_itl *itl;
+	TAILQ_ENTRY(scsi_cmd) lu_link;	/* LU task set */
+	struct bs_req bsreq;
+	struct iovec bsiov;
+	uint32_t priv_state;
+	void *priv;			/* per-command scratch (e.g. CAW) */
+};
+
+/* ------------------------------------------------------------- LUs */
+
+/* Create a logical unit over an opened backstore.  lu_index is a unique
+ * small number used to build the NAA identifier and serial number. */
+struct scsi_lu *scsi_lu_new(struct env *env, const struct ut_dev_cfg *dev,
+			    struct bs_dev *bs, uint32_t lu_index);
+/* Free an LU; no session may still map it. */
+void scsi_lu_free(struct scsi_lu *lu);
+struct bs_dev *scsi_lu_backstore(struct scsi_lu *lu);
+const char *scsi_lu_name(const struct scsi_lu *lu);
+
+/* ------------------------------------------------------- sessions */
+
+struct scsi_sess *scsi_sess_new(struct env *env,
+				const struct scsi_nexus_id *id);
+/* Map lu at lun for this session.  Establishes a POWER ON, RESET, OR BUS
+ * DEVICE RESET OCCURRED unit attention on the new I_T_L nexus.
+ * Returns 0, or -EEXIST/-EINVAL/-ENOMEM. */
+int scsi_sess_map(struct scsi_sess *s, uint32_t lun, struct scsi_lu *lu,
+		  bool read_only);
+/* Free the session: aborts nothing (the transport has drained its
+ * commands first), releases SPC-2 reservations held by this nexus. */
+void scsi_sess_free(struct scsi_sess *s);
+/* Number of commands the layer still holds for this session. */
+unsigned int scsi_sess_busy(const struct scsi_sess *s);
+
+/* -------------------------------------------------------- commands */
+
+/* Execute.  cmd->done runs exactly once, maybe before this returns. */
+void scsi_cmd_exec(struct scsi_cmd *cmd);
+
+/* Build sense into cmd (fixed or descriptor format per the LU's D_SENSE)
+ * and set CHECK CONDITION. */
+void scsi_cmd_set_sense(struct scsi_cmd *cmd, uint8_t key, uint8_t asc,
+			uint8_t ascq);
+
+/* Task management (SAM-5 §7).  Each returns a SAM TMF service response:
+ * 0 FUNCTION COMPLETE, 5 FUNCTION REJECTED, 9 LUN not supported.
+ * Aborted commands still call done() with cmd->aborted set once their
+ * backstore I/O has finished; the transport waits for that before it
+ * answers the TMF. */
+int scsi_tmf_abort_task(struct scsi_sess *s, uint64_t lun, uint64_t tag);
+int scsi_tmf_abort_task_set(struct scsi_sess *s, uint64_t lun);
+int scsi_tmf_clear_task_set(struct scsi_sess *s, uint64_t lun);
+int scsi_tmf_lu_reset(struct scsi_sess *s, uint64_t lun);
+int scsi_tmf_target_reset(struct scsi_sess *s);
+
+/* ---------------------------------------------------- CDB decoding */
+
+/* What a CDB asks of the transport before execution. */
+struct scsi_cdb_info {
+	uint8_t cdb_len;		/* from the opcode's group code */
+	enum scsi_dir dir;		/* data direction the command uses */
+	uint64_t xfer_bytes;		/* bytes it moves (0 if unknown) */
+	uint64_t lba;			/* READ/WRITE family */
+	uint32_t nblocks;
+	bool fua;
+};
+/* Decode the CDB without executing it.  Returns 0, or -1 if the opcode is
+ * unknown or the CDB malformed.  block_size is the LU's. */
+int scsi_cdb_decode(const uint8_t *cdb, uint32_t block_size,
+		    struct scsi_cdb_info *info);
+/* CDB length from the opcode's group code (SPC-4 §4.2.5.1), 0 if
+ * reserved/vendor specific. */
+unsigned int scsi_cdb_length(uint8_t opcode);
+
+#endif
