@@ -1,0 +1,975 @@
+/*
+ * disk_file.c — the file and block-device backstore (env_ops.disk_open).
+ *
+ * Requests run on the reactor's disk engine: one io_uring per reactor whose
+ * eventfd sits in the reactor's epoll set, or, where io_uring is refused
+ * (seccomp, old kernel, UTARGET_NO_URING=1), a few worker threads doing
+ * preadv2/pwritev2/fdatasync/fallocate and posting results back through an
+ * eventfd.  Either way completions run on the reactor thread and never
+ * inside bs_submit().
+ *
+ * A request is driven by an er_io taken from a fixed array (no malloc on
+ * the data path).  Its stages:
+ *
+ *   READ/WRITE  RW ──short──> RW (the remainder) ... ──> done
+ *               a read that hits EOF inside the capacity is zero-filled
+ *   FLUSH       FLUSH (fdatasync) ──> done
+ *   UNMAP,      FALLOC (punch hole / zero range) ──> done
+ *   WRITE_ZEROES   └──EOPNOTSUPP/EINVAL──> ZEROS (write zeros, chunked) ──> done
+ *
+ * At most ER_QUEUE_DEPTH requests are in flight per reactor; more wait in
+ * FIFO order on their file.  io_uring submissions are batched: SQEs are
+ * prepared during the loop iteration and submitted once, before the
+ * reactor sleeps (er_disk_flush).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <liburing.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "backstore/backstore.h"
+#include "env_real/env_real_int.h"
+
+#define ER_QUEUE_DEPTH 256
+#define ER_IO_IOV 64		/* iovecs per submission (chunking beyond) */
+#define ER_POOL_THREADS 4
+#define ER_ZERO_BYTES (256u * 1024u)
+#define ER_ZERO_IOV 16		/* zero writes: 4 MiB per submission */
+
+enum er_stage {
+	ER_ST_RW,
+	ER_ST_FLUSH,
+	ER_ST_FALLOC,
+	ER_ST_ZEROS,
+};
+
+struct er_disk_engine;
+
+struct er_file {
+	struct bs_dev dev;
+	struct er_disk_engine *eng;
+	int fd;
+	bool is_blk;
+	bool closing;		/* bs_close() called; free when idle */
+	unsigned int in_done;	/* inside a req->done of this file */
+	unsigned int inflight;	/* er_io in use for this file */
+	TAILQ_HEAD(, bs_req) waiting;	/* no er_io free when submitted */
+	TAILQ_ENTRY(er_file) wait_link;	/* on eng->waiting_files */
+	bool on_wait_list;
+	char name[64];
+};
+
+struct er_io {
+	struct er_disk_engine *eng;
+	struct er_file *f;
+	struct bs_req *req;
+	enum er_stage stage;
+	uint64_t done_bytes;	/* progress within the request */
+	int fa_mode;		/* FALLOC stage: fallocate mode */
+	struct iovec iov[ER_IO_IOV];	/* the chunk in flight */
+	int iovcnt;
+	uint64_t chunk_off;
+	ssize_t res;		/* pool: the syscall's result or -errno */
+	int status;		/* early completion (validation) */
+	struct er_defer defer;
+	TAILQ_ENTRY(er_io) link;
+};
+
+struct er_disk_engine {
+	struct er_reactor *r;
+	bool uring;
+	struct io_uring ring;
+	struct er_watch done_watch;	/* ring eventfd, or the pool's */
+	uint8_t *zeros;
+	struct er_io ios[ER_QUEUE_DEPTH];
+	TAILQ_HEAD(, er_io) free_ios;
+	TAILQ_HEAD(, er_file) waiting_files;
+	unsigned int inflight;
+
+	/* thread-pool fallback */
+	pthread_t threads[ER_POOL_THREADS];
+	unsigned int nthreads;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	TAILQ_HEAD(, er_io) work, done;	/* under lock */
+	bool shutdown;			/* under lock */
+};
+
+static void er_io_issue(struct er_io *io);
+static void er_engine_kick(struct er_disk_engine *eng);
+
+/* ---------------------------------------------------------- iovecs */
+
+/* dst = the part of src after skip bytes, at most max_bytes and ER_IO_IOV
+ * entries.  Returns the entry count. */
+static int er_iov_slice(const struct iovec *src, int srccnt, uint64_t skip,
+			uint64_t max_bytes, struct iovec *dst)
+{
+	int n = 0;
+
+	for (int i = 0; i < srccnt && n < ER_IO_IOV && max_bytes > 0; i++) {
+		uint64_t l = src[i].iov_len;
+
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		l -= skip;
+		if (l > max_bytes)
+			l = max_bytes;
+		dst[n].iov_base = (char *)src[i].iov_base + skip;
+		dst[n].iov_len = (size_t)l;
+		n++;
+		max_bytes -= l;
+		skip = 0;
+	}
+	return n;
+}
+
+static void er_iov_zero_from(const struct iovec *iov, int iovcnt,
+			     uint64_t skip, uint64_t len)
+{
+	struct iovec part[ER_IO_IOV];
+
+	while (len > 0) {
+		int n = er_iov_slice(iov, iovcnt, skip, len, part);
+
+		if (n == 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			memset(part[i].iov_base, 0, part[i].iov_len);
+			skip += part[i].iov_len;
+			len -= part[i].iov_len;
+		}
+	}
+}
+
+static uint64_t er_iov_total(const struct iovec *iov, int iovcnt)
+{
+	uint64_t t = 0;
+
+	for (int i = 0; i < iovcnt; i++)
+		t += iov[i].iov_len;
+	return t;
+}
+
+/* ------------------------------------------------------- completion */
+
+static void er_file_destroy(struct er_file *f)
+{
+	close(f->fd);
+	free(f);
+}
+
+static bool er_file_idle(const struct er_file *f)
+{
+	return f->inflight == 0 && TAILQ_EMPTY(&f->waiting);
+}
+
+/* Return the er_io, then tell the submitter: its callback may submit
+ * again and find the er_io free. */
+static void er_io_complete(struct er_io *io, int status)
+{
+	struct er_disk_engine *eng = io->eng;
+	struct er_file *f = io->f;
+	struct bs_req *req = io->req;
+
+	io->req = NULL;
+	io->f = NULL;
+	f->inflight--;
+	eng->inflight--;
+	TAILQ_INSERT_HEAD(&eng->free_ios, io, link);
+	/* The callback may bs_close() the file: it stays until we return. */
+	f->in_done++;
+	req->done(req, status);
+	f->in_done--;
+	er_engine_kick(eng);
+	if (f->closing && er_file_idle(f) && f->in_done == 0)
+		er_file_destroy(f);
+}
+
+static void er_io_deferred(struct er_defer *d)
+{
+	struct er_io *io = er_container_of(d, struct er_io, defer);
+
+	er_io_complete(io, io->status);
+}
+
+/* Fail (or finish) a request without I/O: still asynchronously. */
+static void er_io_finish_later(struct er_io *io, int status)
+{
+	io->status = status;
+	er_defer_queue(io->eng->r, &io->defer);
+}
+
+/* What a chunk returned (bytes, or -errno), on the reactor thread. */
+static void er_io_result(struct er_io *io, ssize_t res)
+{
+	struct bs_req *req = io->req;
+
+	if (res == -EINTR || res == -EAGAIN) {
+		er_io_issue(io);
+		return;
+	}
+	switch (io->stage) {
+	case ER_ST_FLUSH:
+		er_io_complete(io, res < 0 ? (int)res : 0);
+		return;
+	case ER_ST_FALLOC:
+		if (res == -EOPNOTSUPP || res == -EINVAL || res == -ENODEV) {
+			/* The filesystem or device cannot deallocate or zero
+			 * a range: zeros written the plain way read back the
+			 * same. */
+			io->stage = ER_ST_ZEROS;
+			io->done_bytes = 0;
+			er_io_issue(io);
+			return;
+		}
+		er_io_complete(io, res < 0 ? (int)res : 0);
+		return;
+	case ER_ST_RW:
+	case ER_ST_ZEROS:
+		break;
+	}
+	if (res < 0) {
+		er_io_complete(io, (int)res);
+		return;
+	}
+	if (res == 0) {
+		if (io->stage == ER_ST_RW && req->op == BS_OP_READ) {
+			/* EOF inside the capacity (a file shorter than the
+			 * LUN, e.g. opened read-only): that is a hole. */
+			er_iov_zero_from(req->iov, req->iovcnt, io->done_bytes,
+					 req->length_bytes - io->done_bytes);
+			er_io_complete(io, 0);
+		} else {
+			er_io_complete(io, -EIO);
+		}
+		return;
+	}
+	io->done_bytes += (uint64_t)res;
+	if (io->done_bytes < req->length_bytes)
+		er_io_issue(io);	/* short transfer: the remainder */
+	else
+		er_io_complete(io, 0);
+}
+
+/* ------------------------------------------------------ io_uring path */
+
+static struct io_uring_sqe *er_uring_sqe(struct er_disk_engine *eng)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&eng->ring);
+
+	if (!sqe) {
+		/* The SQ is full: hand it to the kernel now. */
+		io_uring_submit(&eng->ring);
+		sqe = io_uring_get_sqe(&eng->ring);
+	}
+	return sqe;
+}
+
+static void er_uring_issue(struct er_io *io)
+{
+	struct er_disk_engine *eng = io->eng;
+	struct bs_req *req = io->req;
+	struct io_uring_sqe *sqe = er_uring_sqe(eng);
+	int fd = io->f->fd;
+
+	if (!sqe) {
+		/* Cannot happen with ER_QUEUE_DEPTH er_io and as many SQEs;
+		 * fail the request rather than lose it. */
+		er_io_finish_later(io, -EAGAIN);
+		return;
+	}
+	switch (io->stage) {
+	case ER_ST_RW:
+		if (req->op == BS_OP_READ) {
+			io_uring_prep_readv(sqe, fd, io->iov,
+					    (unsigned int)io->iovcnt,
+					    io->chunk_off);
+		} else {
+			io_uring_prep_writev(sqe, fd, io->iov,
+					     (unsigned int)io->iovcnt,
+					     io->chunk_off);
+			if (req->flags & BS_F_FUA)
+				sqe->rw_flags = RWF_DSYNC;
+		}
+		break;
+	case ER_ST_ZEROS:
+		io_uring_prep_writev(sqe, fd, io->iov, (unsigned int)io->iovcnt,
+				     io->chunk_off);
+		break;
+	case ER_ST_FLUSH:
+		io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
+		break;
+	case ER_ST_FALLOC:
+		io_uring_prep_fallocate(sqe, fd, io->fa_mode,
+					req->offset_bytes, req->length_bytes);
+		break;
+	}
+	io_uring_sqe_set_data(sqe, io);
+}
+
+static void er_uring_event(struct er_watch *w, uint32_t events)
+{
+	struct er_disk_engine *eng =
+		er_container_of(w, struct er_disk_engine, done_watch);
+	struct io_uring_cqe *cqe;
+	uint64_t v;
+
+	(void)events;
+	while (read(w->fd, &v, sizeof(v)) == (ssize_t)sizeof(v))
+		;
+	while (io_uring_peek_cqe(&eng->ring, &cqe) == 0) {
+		struct er_io *io = io_uring_cqe_get_data(cqe);
+		ssize_t res = cqe->res;
+
+		io_uring_cqe_seen(&eng->ring, cqe);
+		er_io_result(io, res);
+	}
+}
+
+void er_disk_flush(struct er_reactor *r)
+{
+	struct er_disk_engine *eng = r->disk;
+	int rc;
+
+	if (!eng || !eng->uring || io_uring_sq_ready(&eng->ring) == 0)
+		return;
+	rc = io_uring_submit(&eng->ring);
+	if (rc < 0)
+		LOG_ERR(&r->env, "io_uring_submit: %s", strerror(-rc));
+}
+
+/* -------------------------------------------------- thread-pool path */
+
+static ssize_t er_pool_do(struct er_io *io)
+{
+	struct bs_req *req = io->req;
+	int fd = io->f->fd;
+	ssize_t n = 0;
+
+	switch (io->stage) {
+	case ER_ST_RW:
+		if (req->op == BS_OP_READ)
+			n = preadv(fd, io->iov, io->iovcnt,
+				   (off_t)io->chunk_off);
+		else
+			n = pwritev2(fd, io->iov, io->iovcnt,
+				     (off_t)io->chunk_off,
+				     (req->flags & BS_F_FUA) ? RWF_DSYNC : 0);
+		break;
+	case ER_ST_ZEROS:
+		n = pwritev(fd, io->iov, io->iovcnt, (off_t)io->chunk_off);
+		break;
+	case ER_ST_FLUSH:
+		n = fdatasync(fd);
+		break;
+	case ER_ST_FALLOC:
+		n = fallocate(fd, io->fa_mode, (off_t)req->offset_bytes,
+			      (off_t)req->length_bytes);
+		break;
+	}
+	return n < 0 ? -errno : n;
+}
+
+static void *er_pool_main(void *arg)
+{
+	struct er_disk_engine *eng = arg;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&eng->lock);
+	for (;;) {
+		struct er_io *io;
+		ssize_t n;
+
+		while (!eng->shutdown && TAILQ_EMPTY(&eng->work))
+			pthread_cond_wait(&eng->cond, &eng->lock);
+		if (eng->shutdown)
+			break;
+		io = TAILQ_FIRST(&eng->work);
+		TAILQ_REMOVE(&eng->work, io, link);
+		pthread_mutex_unlock(&eng->lock);
+
+		io->res = er_pool_do(io);
+
+		pthread_mutex_lock(&eng->lock);
+		TAILQ_INSERT_TAIL(&eng->done, io, link);
+		n = write(eng->done_watch.fd, &one, sizeof(one));
+		(void)n;	/* a full counter still wakes the reactor */
+	}
+	pthread_mutex_unlock(&eng->lock);
+	return NULL;
+}
+
+static void er_pool_issue(struct er_io *io)
+{
+	struct er_disk_engine *eng = io->eng;
+
+	pthread_mutex_lock(&eng->lock);
+	TAILQ_INSERT_TAIL(&eng->work, io, link);
+	pthread_cond_signal(&eng->cond);
+	pthread_mutex_unlock(&eng->lock);
+}
+
+static void er_pool_event(struct er_watch *w, uint32_t events)
+{
+	struct er_disk_engine *eng =
+		er_container_of(w, struct er_disk_engine, done_watch);
+	TAILQ_HEAD(, er_io) done = TAILQ_HEAD_INITIALIZER(done);
+	struct er_io *io;
+	uint64_t v;
+
+	(void)events;
+	while (read(w->fd, &v, sizeof(v)) == (ssize_t)sizeof(v))
+		;
+	pthread_mutex_lock(&eng->lock);
+	TAILQ_CONCAT(&done, &eng->done, link);
+	pthread_mutex_unlock(&eng->lock);
+	while ((io = TAILQ_FIRST(&done))) {
+		TAILQ_REMOVE(&done, io, link);
+		er_io_result(io, io->res);
+	}
+}
+
+static int er_pool_start(struct er_disk_engine *eng)
+{
+	sigset_t all, old;
+	int rc = 0;
+
+	TAILQ_INIT(&eng->work);
+	TAILQ_INIT(&eng->done);
+	pthread_mutex_init(&eng->lock, NULL);
+	pthread_cond_init(&eng->cond, NULL);
+	/* Workers take no signals: those belong to the reactor's signalfd,
+	 * and a worker catching SIGTERM would kill the process. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (; eng->nthreads < ER_POOL_THREADS; eng->nthreads++) {
+		rc = pthread_create(&eng->threads[eng->nthreads], NULL,
+				    er_pool_main, eng);
+		if (rc != 0)
+			break;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return eng->nthreads > 0 ? 0 : -rc;
+}
+
+static void er_pool_stop(struct er_disk_engine *eng)
+{
+	pthread_mutex_lock(&eng->lock);
+	eng->shutdown = true;
+	pthread_cond_broadcast(&eng->cond);
+	pthread_mutex_unlock(&eng->lock);
+	for (unsigned int i = 0; i < eng->nthreads; i++)
+		pthread_join(eng->threads[i], NULL);
+	pthread_cond_destroy(&eng->cond);
+	pthread_mutex_destroy(&eng->lock);
+}
+
+/* -------------------------------------------------------- the engine */
+
+static void er_io_issue(struct er_io *io)
+{
+	struct bs_req *req = io->req;
+
+	if (io->stage == ER_ST_RW) {
+		io->chunk_off = req->offset_bytes + io->done_bytes;
+		io->iovcnt = er_iov_slice(req->iov, req->iovcnt,
+					  io->done_bytes,
+					  req->length_bytes - io->done_bytes,
+					  io->iov);
+	} else if (io->stage == ER_ST_ZEROS) {
+		uint64_t left = req->length_bytes - io->done_bytes;
+
+		io->chunk_off = req->offset_bytes + io->done_bytes;
+		io->iovcnt = 0;
+		while (left > 0 && io->iovcnt < ER_ZERO_IOV) {
+			size_t l = left < ER_ZERO_BYTES ? (size_t)left
+							: ER_ZERO_BYTES;
+
+			io->iov[io->iovcnt].iov_base = io->eng->zeros;
+			io->iov[io->iovcnt++].iov_len = l;
+			left -= l;
+		}
+	}
+	if (io->eng->uring)
+		er_uring_issue(io);
+	else
+		er_pool_issue(io);
+}
+
+/* Check a request against the device; 0 or the -errno to complete with. */
+static int er_req_check(const struct er_file *f, const struct bs_req *req)
+{
+	const struct bs_dev *d = &f->dev;
+
+	if (req->op == BS_OP_FLUSH)
+		return 0;
+	if (req->op > BS_OP_WRITE_ZEROES)
+		return -EINVAL;
+	if (req->op != BS_OP_READ && d->read_only)
+		return -EROFS;
+	if (req->offset_bytes % d->block_size ||
+	    req->length_bytes % d->block_size ||
+	    req->offset_bytes > d->size_bytes ||
+	    req->length_bytes > d->size_bytes - req->offset_bytes)
+		return -EINVAL;
+	if ((req->op == BS_OP_READ || req->op == BS_OP_WRITE) &&
+	    er_iov_total(req->iov, req->iovcnt) < req->length_bytes)
+		return -EINVAL;
+	return 0;
+}
+
+static void er_io_start(struct er_disk_engine *eng, struct er_file *f,
+			struct bs_req *req)
+{
+	struct er_io *io = TAILQ_FIRST(&eng->free_ios);
+	int rc;
+
+	TAILQ_REMOVE(&eng->free_ios, io, link);
+	io->f = f;
+	io->req = req;
+	io->done_bytes = 0;
+	f->inflight++;
+	eng->inflight++;
+	rc = er_req_check(f, req);
+	if (rc < 0 || (req->op != BS_OP_FLUSH && req->length_bytes == 0)) {
+		er_io_finish_later(io, rc);
+		return;
+	}
+	switch (req->op) {
+	case BS_OP_READ:
+	case BS_OP_WRITE:
+		io->stage = ER_ST_RW;
+		break;
+	case BS_OP_FLUSH:
+		io->stage = ER_ST_FLUSH;
+		break;
+	case BS_OP_UNMAP:
+	case BS_OP_WRITE_ZEROES:
+		io->stage = ER_ST_FALLOC;
+		/* Deallocate when thin, else keep the blocks allocated (so a
+		 * thick LUN never hits ENOSPC later); both read back zeros.
+		 * On a block device both become discard-or-zeroout. */
+		io->fa_mode = f->dev.thin ? FALLOC_FL_PUNCH_HOLE |
+						    FALLOC_FL_KEEP_SIZE
+					  : FALLOC_FL_ZERO_RANGE |
+						    FALLOC_FL_KEEP_SIZE;
+		break;
+	}
+	er_io_issue(io);
+}
+
+/* Start waiting requests while er_io are free, one file after another. */
+static void er_engine_kick(struct er_disk_engine *eng)
+{
+	struct er_file *f;
+
+	while (!TAILQ_EMPTY(&eng->free_ios) &&
+	       (f = TAILQ_FIRST(&eng->waiting_files))) {
+		struct bs_req *req = TAILQ_FIRST(&f->waiting);
+
+		TAILQ_REMOVE(&f->waiting, req, link);
+		TAILQ_REMOVE(&eng->waiting_files, f, wait_link);
+		if (TAILQ_EMPTY(&f->waiting))
+			f->on_wait_list = false;
+		else
+			TAILQ_INSERT_TAIL(&eng->waiting_files, f, wait_link);
+		er_io_start(eng, f, req);
+	}
+}
+
+static void er_file_submit(struct bs_dev *dev, struct bs_req *req)
+{
+	struct er_file *f = dev->priv;
+	struct er_disk_engine *eng = f->eng;
+
+	if (TAILQ_EMPTY(&eng->free_ios) || !TAILQ_EMPTY(&eng->waiting_files)) {
+		TAILQ_INSERT_TAIL(&f->waiting, req, link);
+		if (!f->on_wait_list) {
+			f->on_wait_list = true;
+			TAILQ_INSERT_TAIL(&eng->waiting_files, f, wait_link);
+		}
+		return;
+	}
+	er_io_start(eng, f, req);
+}
+
+static struct er_disk_engine *er_engine_get(struct er_reactor *r)
+{
+	struct er_disk_engine *eng = r->disk;
+	int rc = -ENOSYS, efd;
+
+	if (eng)
+		return eng;
+	eng = calloc(1, sizeof(*eng));
+	if (!eng)
+		return NULL;
+	eng->r = r;
+	eng->zeros = calloc(1, ER_ZERO_BYTES);
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (!eng->zeros || efd < 0)
+		goto fail;
+	TAILQ_INIT(&eng->free_ios);
+	TAILQ_INIT(&eng->waiting_files);
+	for (int i = 0; i < ER_QUEUE_DEPTH; i++) {
+		eng->ios[i].eng = eng;
+		eng->ios[i].defer.fn = er_io_deferred;
+		TAILQ_INSERT_TAIL(&eng->free_ios, &eng->ios[i], link);
+	}
+	eng->done_watch.fd = efd;
+	if (!r->disable_uring) {
+		rc = io_uring_queue_init(ER_QUEUE_DEPTH, &eng->ring, 0);
+		if (rc == 0) {
+			rc = io_uring_register_eventfd(&eng->ring, efd);
+			if (rc < 0)
+				io_uring_queue_exit(&eng->ring);
+		}
+	}
+	if (rc == 0) {
+		eng->uring = true;
+		eng->done_watch.fn = er_uring_event;
+		LOG_INFO(&r->env, "disk I/O: io_uring, queue depth %d",
+			 ER_QUEUE_DEPTH);
+	} else {
+		LOG_INFO(&r->env, "disk I/O: %d worker threads (io_uring %s)",
+			 ER_POOL_THREADS,
+			 r->disable_uring ? "disabled" : strerror(-rc));
+		eng->done_watch.fn = er_pool_event;
+		if (er_pool_start(eng) < 0)
+			goto fail;
+	}
+	if (er_watch_add(r, &eng->done_watch, EPOLLIN) < 0) {
+		if (eng->uring)
+			io_uring_queue_exit(&eng->ring);
+		else
+			er_pool_stop(eng);
+		goto fail;
+	}
+	r->disk = eng;
+	return eng;
+fail:
+	if (efd >= 0)
+		close(efd);
+	free(eng->zeros);
+	free(eng);
+	return NULL;
+}
+
+void er_disk_engine_free(struct er_reactor *r)
+{
+	struct er_disk_engine *eng = r->disk;
+
+	if (!eng)
+		return;
+	if (eng->inflight > 0)
+		LOG_WARN(&r->env, "disk engine freed with %u requests in "
+			 "flight", eng->inflight);
+	er_watch_del(r, &eng->done_watch);
+	if (eng->uring)
+		io_uring_queue_exit(&eng->ring);
+	else
+		er_pool_stop(eng);
+	close(eng->done_watch.fd);
+	free(eng->zeros);
+	free(eng);
+	r->disk = NULL;
+}
+
+/* ------------------------------------------------------ provisioning */
+
+/* Length of the run at offset that is all data or all hole, from
+ * SEEK_DATA/SEEK_HOLE.  A block holding any data counts as mapped. */
+static uint64_t er_file_lba_status(struct bs_dev *dev, uint64_t offset_bytes,
+				   uint64_t len_bytes, bool *mapped)
+{
+	struct er_file *f = dev->priv;
+	uint64_t bs = dev->block_size, run;
+	off_t d, h;
+
+	*mapped = true;
+	if (f->is_blk || len_bytes == 0)
+		return len_bytes;
+	d = lseek(f->fd, (off_t)offset_bytes, SEEK_DATA);
+	if (d < 0) {
+		/* ENXIO: no data from here to EOF.  Anything else: the
+		 * filesystem cannot tell, so claim mapped. */
+		*mapped = errno != ENXIO;
+		return len_bytes;
+	}
+	if ((uint64_t)d > offset_bytes) {
+		run = ((uint64_t)d - offset_bytes) / bs * bs;
+		if (run > 0) {
+			*mapped = false;
+			return run < len_bytes ? run : len_bytes;
+		}
+		/* Data starts inside the first block: it is mapped. */
+	}
+	h = lseek(f->fd, (off_t)offset_bytes, SEEK_HOLE);
+	if (h < 0 || (uint64_t)h <= offset_bytes)
+		return len_bytes < bs ? len_bytes : bs;
+	run = ((uint64_t)h - offset_bytes + bs - 1) / bs * bs;
+	return run < len_bytes ? run : len_bytes;
+}
+
+static void er_file_close(struct bs_dev *dev)
+{
+	struct er_file *f = dev->priv;
+
+	f->closing = true;
+	if (!er_file_idle(f)) {
+		/* The requests still complete; the fd goes with the last. */
+		LOG_WARN(&f->eng->r->env, "%s: closed with %u requests in "
+			 "flight", f->name, f->inflight);
+		return;
+	}
+	if (f->in_done == 0)
+		er_file_destroy(f);
+}
+
+static const struct bs_ops er_file_ops = {
+	.submit = er_file_submit,
+	.lba_status = er_file_lba_status,
+	.close = er_file_close,
+};
+
+/* ------------------------------------------------------------- open */
+
+static const char *er_name(const struct bs_dev_params *p)
+{
+	return p->name ? p->name : p->path;
+}
+
+static bool er_sys_rotational(dev_t dev)
+{
+	static const char *const fmts[] = {
+		"/sys/dev/block/%u:%u/queue/rotational",
+		/* a partition: the queue is its disk's */
+		"/sys/dev/block/%u:%u/../queue/rotational",
+	};
+	char path[96], val[4] = "";
+
+	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+		int fd;
+		ssize_t n;
+
+		snprintf(path, sizeof(path), fmts[i], major(dev), minor(dev));
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, val, sizeof(val) - 1);
+		close(fd);
+		return n > 0 && val[0] == '1';
+	}
+	return false;
+}
+
+static int er_file_create(struct env *e, const struct bs_dev_params *p)
+{
+	int fd, rc = 0;
+
+	if (p->size_bytes == 0) {
+		LOG_ERR(e, "%s: cannot create %s without a size", er_name(p),
+			p->path);
+		return -EINVAL;
+	}
+	fd = open(p->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		rc = -errno;
+	else if (ftruncate(fd, (off_t)p->size_bytes) < 0)
+		rc = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0)
+		LOG_ERR(e, "%s: cannot create %s: %s", er_name(p), p->path,
+			strerror(-rc));
+	else
+		LOG_INFO(e, "%s: created %s, %llu bytes (sparse)", er_name(p),
+			 p->path, (unsigned long long)p->size_bytes);
+	return rc;
+}
+
+/* The capacity of an open regular file; may extend it to the size asked. */
+static int er_file_capacity(struct env *e, const struct bs_dev_params *p,
+			    int fd, const struct stat *st, uint64_t *cap)
+{
+	uint64_t fsize = (uint64_t)st->st_size;
+
+	*cap = p->size_bytes ? p->size_bytes : fsize;
+	if (p->size_bytes == 0 || p->size_bytes == fsize)
+		return 0;
+	if (p->size_bytes < fsize) {
+		LOG_INFO(e, "%s: %s holds %llu bytes, using the first %llu",
+			 er_name(p), p->path, (unsigned long long)fsize,
+			 (unsigned long long)p->size_bytes);
+		return 0;
+	}
+	if (p->read_only) {
+		/* Reads past EOF come back as zeros. */
+		LOG_INFO(e, "%s: %s holds %llu bytes, less than the %llu "
+			 "configured; read-only, the rest reads as zeros",
+			 er_name(p), p->path, (unsigned long long)fsize,
+			 (unsigned long long)p->size_bytes);
+		return 0;
+	}
+	if (ftruncate(fd, (off_t)p->size_bytes) < 0) {
+		int err = errno;
+
+		LOG_ERR(e, "%s: cannot extend %s to %llu bytes: %s", er_name(p),
+			p->path, (unsigned long long)p->size_bytes,
+			strerror(err));
+		return -err;
+	}
+	LOG_INFO(e, "%s: extended %s from %llu to %llu bytes", er_name(p),
+		 p->path, (unsigned long long)fsize,
+		 (unsigned long long)p->size_bytes);
+	return 0;
+}
+
+static int er_blk_capacity(struct env *e, const struct bs_dev_params *p,
+			   int fd, uint32_t block_size, uint64_t *cap)
+{
+	uint64_t bytes = 0;
+	int lbs = 0;
+
+	if (ioctl(fd, BLKGETSIZE64, &bytes) < 0 ||
+	    ioctl(fd, BLKSSZGET, &lbs) < 0) {
+		int err = errno;
+
+		LOG_ERR(e, "%s: %s: cannot query the block device: %s",
+			er_name(p), p->path, strerror(err));
+		return -err;
+	}
+	if (lbs > 0 && block_size < (uint32_t)lbs) {
+		LOG_ERR(e, "%s: block size %u is smaller than the logical "
+			"block size %d of %s", er_name(p), block_size, lbs,
+			p->path);
+		return -EINVAL;
+	}
+	if (p->size_bytes > bytes) {
+		LOG_ERR(e, "%s: size %llu exceeds the %llu bytes of %s",
+			er_name(p), (unsigned long long)p->size_bytes,
+			(unsigned long long)bytes, p->path);
+		return -EINVAL;
+	}
+	*cap = p->size_bytes ? p->size_bytes : bytes;
+	return 0;
+}
+
+static int er_open_fd(struct env *e, const struct bs_dev_params *p)
+{
+	int flags = (p->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+	int fd = open(p->path, flags);
+
+	if (fd < 0 && errno == ENOENT && p->create && p->kind == BS_FILE) {
+		int rc = er_file_create(e, p);
+
+		if (rc < 0 && rc != -EEXIST)
+			return rc;
+		fd = open(p->path, flags);
+	}
+	if (fd < 0) {
+		int err = errno;
+
+		LOG_ERR(e, "%s: cannot open %s: %s", er_name(p), p->path,
+			strerror(err));
+		return -err;
+	}
+	return fd;
+}
+
+int er_disk_open(struct env *e, const struct bs_dev_params *p,
+		 struct bs_dev **out)
+{
+	struct er_reactor *r = er_reactor_of(e);
+	uint32_t block_size = p->block_size ? p->block_size : 512;
+	const char *name;
+	struct er_disk_engine *eng;
+	struct er_file *f = NULL;
+	struct stat st;
+	uint64_t cap = 0;
+	int fd = -1, rc;
+
+	*out = NULL;
+	if ((p->kind != BS_FILE && p->kind != BS_BLOCK) || !p->path)
+		return -EINVAL;
+	name = er_name(p);
+	if (block_size < 512 || block_size > 65536 ||
+	    (block_size & (block_size - 1))) {
+		LOG_ERR(e, "%s: block size %u is not a power of two in "
+			"512..65536", er_name(p), block_size);
+		return -EINVAL;
+	}
+	fd = er_open_fd(e, p);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		LOG_ERR(e, "%s: %s: %s", name, p->path, strerror(-rc));
+		goto fail;
+	}
+	if (S_ISBLK(st.st_mode)) {
+		rc = er_blk_capacity(e, p, fd, block_size, &cap);
+	} else if (S_ISREG(st.st_mode) && p->kind == BS_FILE) {
+		rc = er_file_capacity(e, p, fd, &st, &cap);
+	} else {
+		LOG_ERR(e, "%s: %s is not a %s", er_name(p), p->path,
+			p->kind == BS_BLOCK ? "block device" : "regular file");
+		rc = p->kind == BS_BLOCK ? -ENOTBLK : -EINVAL;
+	}
+	if (rc < 0)
+		goto fail;
+	/* The LUN ends at a block boundary; a tail is never addressed. */
+	cap -= cap % block_size;
+	if (cap == 0) {
+		LOG_ERR(e, "%s: %s has no whole %u-byte block", er_name(p),
+			p->path, block_size);
+		rc = -EINVAL;
+		goto fail;
+	}
+	eng = er_engine_get(r);
+	f = calloc(1, sizeof(*f));
+	if (!eng || !f) {
+		rc = -ENOMEM;
+		LOG_ERR(e, "%s: cannot start disk I/O for %s", name, p->path);
+		goto fail;
+	}
+	f->eng = eng;
+	f->fd = fd;
+	f->is_blk = S_ISBLK(st.st_mode);
+	TAILQ_INIT(&f->waiting);
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	f->dev.ops = &er_file_ops;
+	f->dev.kind = p->kind;
+	f->dev.size_bytes = cap;
+	f->dev.block_size = block_size;
+	f->dev.read_only = p->read_only;
+	f->dev.thin = p->thin;
+	f->dev.write_cache = true;
+	f->dev.rotational =
+		er_sys_rotational(f->is_blk ? st.st_rdev : st.st_dev);
+	f->dev.priv = f;
+	LOG_INFO(e, "%s: %s, %llu bytes in %u-byte blocks%s%s", f->name,
+		 p->path, (unsigned long long)cap, block_size,
+		 p->read_only ? ", read-only" : "", p->thin ? ", thin" : "");
+	*out = &f->dev;
+	return 0;
+fail:
+	free(f);
+	close(fd);
+	return rc;
+}

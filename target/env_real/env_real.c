@@ -1,0 +1,560 @@
+/*
+ * env_real.c — the reactor: epoll loop, timers, deferred work, signals,
+ * clock, randomness and the log sink.  net.c, state.c and disk_file.c
+ * supply the rest of the env_ops vtable.
+ *
+ * One loop iteration:
+ *   1. submit the disk requests queued since the last iteration (batched);
+ *   2. epoll_wait, sleeping until the earliest timer at most (0 when
+ *      deferred work is queued);
+ *   3. dispatch the ready fds (connections, listeners, disk completions,
+ *      signals, wake-ups);
+ *   4. fire the timers that are due;
+ *   5. run deferred work (on_closed, early disk completions);
+ *   6. free connections and listeners closed during the iteration: only now
+ *      can no event of this epoll batch still point at them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "env_real/env_real_int.h"
+
+#define ER_EPOLL_BATCH 64
+/* Sleep at most this long: a bound, not a tick; nothing relies on it. */
+#define ER_MAX_SLEEP_MS 60000
+
+/* ------------------------------------------------------------- clock */
+
+uint64_t er_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t er_env_now_ns(struct env *e)
+{
+	(void)e;
+	return er_now_ns();
+}
+
+/* ------------------------------------------------------------- timers */
+
+#define ER_TIMER_IDLE SIZE_MAX
+
+struct env_timer {
+	struct er_reactor *r;
+	env_timer_fn fn;
+	void *arg;
+	uint64_t deadline_ns;
+	uint64_t seq;		/* arming order: equal deadlines fire FIFO */
+	size_t heap_idx;	/* ER_TIMER_IDLE when not armed */
+};
+
+static bool er_timer_before(const struct env_timer *a,
+			    const struct env_timer *b)
+{
+	if (a->deadline_ns != b->deadline_ns)
+		return a->deadline_ns < b->deadline_ns;
+	return a->seq < b->seq;
+}
+
+static void er_heap_set(struct er_reactor *r, size_t i, struct env_timer *t)
+{
+	r->heap[i] = t;
+	t->heap_idx = i;
+}
+
+static void er_heap_sift_up(struct er_reactor *r, size_t i)
+{
+	struct env_timer *t = r->heap[i];
+
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+
+		if (!er_timer_before(t, r->heap[parent]))
+			break;
+		er_heap_set(r, i, r->heap[parent]);
+		i = parent;
+	}
+	er_heap_set(r, i, t);
+}
+
+static void er_heap_sift_down(struct er_reactor *r, size_t i)
+{
+	struct env_timer *t = r->heap[i];
+
+	for (;;) {
+		size_t child = 2 * i + 1;
+
+		if (child >= r->heap_len)
+			break;
+		if (child + 1 < r->heap_len &&
+		    er_timer_before(r->heap[child + 1], r->heap[child]))
+			child++;
+		if (!er_timer_before(r->heap[child], t))
+			break;
+		er_heap_set(r, i, r->heap[child]);
+		i = child;
+	}
+	er_heap_set(r, i, t);
+}
+
+static void er_heap_remove(struct er_reactor *r, struct env_timer *t)
+{
+	size_t i = t->heap_idx;
+	struct env_timer *last;
+
+	t->heap_idx = ER_TIMER_IDLE;
+	last = r->heap[--r->heap_len];
+	if (i == r->heap_len)
+		return;
+	er_heap_set(r, i, last);
+	if (i > 0 && er_timer_before(last, r->heap[(i - 1) / 2]))
+		er_heap_sift_up(r, i);
+	else
+		er_heap_sift_down(r, i);
+}
+
+static struct env_timer *er_timer_new(struct env *e, env_timer_fn fn,
+				      void *arg)
+{
+	struct er_reactor *r = er_reactor_of(e);
+	struct env_timer *t;
+
+	/* Reserve the heap slot now so that timer_arm never allocates. */
+	if (r->timer_count + 1 > r->heap_cap) {
+		size_t cap = r->heap_cap ? r->heap_cap * 2 : 64;
+		struct env_timer **h = realloc(r->heap, cap * sizeof(*h));
+
+		if (!h)
+			return NULL;
+		r->heap = h;
+		r->heap_cap = cap;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->r = r;
+	t->fn = fn;
+	t->arg = arg;
+	t->heap_idx = ER_TIMER_IDLE;
+	r->timer_count++;
+	return t;
+}
+
+static void er_timer_cancel(struct env_timer *t)
+{
+	if (t->heap_idx != ER_TIMER_IDLE)
+		er_heap_remove(t->r, t);
+}
+
+static void er_timer_arm(struct env_timer *t, uint64_t deadline_ns)
+{
+	struct er_reactor *r = t->r;
+
+	er_timer_cancel(t);
+	t->deadline_ns = deadline_ns;
+	t->seq = r->timer_seq++;
+	r->heap[r->heap_len] = t;
+	t->heap_idx = r->heap_len++;
+	er_heap_sift_up(r, t->heap_idx);
+}
+
+static void er_timer_free(struct env_timer *t)
+{
+	er_timer_cancel(t);
+	t->r->timer_count--;
+	free(t);
+}
+
+/* Fire the timers due now.  A timer armed by a callback of this pass
+ * waits for the next iteration, even if already due, so that a callback
+ * re-arming at "now" cannot starve the network. */
+static void er_timers_run(struct er_reactor *r)
+{
+	uint64_t now = er_now_ns();
+	uint64_t seq_limit = r->timer_seq;
+
+	while (r->heap_len > 0) {
+		struct env_timer *t = r->heap[0];
+
+		if (t->deadline_ns > now || t->seq >= seq_limit)
+			break;
+		er_heap_remove(r, t);
+		t->fn(t->arg);
+	}
+}
+
+/* ---------------------------------------------------- epoll and defers */
+
+int er_watch_add(struct er_reactor *r, struct er_watch *w, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = w};
+
+	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, w->fd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+int er_watch_mod(struct er_reactor *r, struct er_watch *w, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = w};
+
+	if (epoll_ctl(r->epfd, EPOLL_CTL_MOD, w->fd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+void er_watch_del(struct er_reactor *r, struct er_watch *w)
+{
+	epoll_ctl(r->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+}
+
+void er_defer_queue(struct er_reactor *r, struct er_defer *d)
+{
+	if (d->queued)
+		return;
+	d->queued = true;
+	TAILQ_INSERT_TAIL(&r->defers, d, link);
+	r->defer_count++;
+}
+
+void er_defer_cancel(struct er_reactor *r, struct er_defer *d)
+{
+	if (!d->queued)
+		return;
+	d->queued = false;
+	TAILQ_REMOVE(&r->defers, d, link);
+	r->defer_count--;
+}
+
+/* Run the work queued so far; work queued meanwhile waits one iteration
+ * (fairness).  Counting instead of swapping lists keeps cancel valid. */
+static void er_defers_run(struct er_reactor *r)
+{
+	size_t n = r->defer_count;
+
+	while (n-- > 0 && !TAILQ_EMPTY(&r->defers)) {
+		struct er_defer *d = TAILQ_FIRST(&r->defers);
+
+		er_defer_cancel(r, d);
+		d->fn(d);
+	}
+}
+
+static int er_timeout_ms(struct er_reactor *r)
+{
+	uint64_t now, wait_ns;
+
+	if (r->defer_count > 0 || atomic_load(&r->stop))
+		return 0;
+	if (r->heap_len == 0)
+		return -1;
+	now = er_now_ns();
+	if (r->heap[0]->deadline_ns <= now)
+		return 0;
+	/* Round up: waking early would only spin until the deadline. */
+	wait_ns = r->heap[0]->deadline_ns - now;
+	if (wait_ns / 1000000u >= ER_MAX_SLEEP_MS)
+		return ER_MAX_SLEEP_MS;
+	return (int)((wait_ns + 999999u) / 1000000u);
+}
+
+static void er_drain_eventfd(int fd)
+{
+	uint64_t v;
+
+	while (read(fd, &v, sizeof(v)) == (ssize_t)sizeof(v))
+		;
+}
+
+static void er_wake_event(struct er_watch *w, uint32_t events)
+{
+	(void)events;
+	er_drain_eventfd(w->fd);
+}
+
+int env_real_run(struct env *e)
+{
+	struct er_reactor *r = er_reactor_of(e);
+	struct epoll_event evs[ER_EPOLL_BATCH];
+	int rc = 0;
+
+	while (!atomic_load(&r->stop)) {
+		int n;
+
+		er_disk_flush(r);
+		n = epoll_wait(r->epfd, evs, ER_EPOLL_BATCH, er_timeout_ms(r));
+		if (n < 0 && errno != EINTR) {
+			rc = -errno;
+			LOG_ERR(e, "epoll_wait: %s", strerror(errno));
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			struct er_watch *w = evs[i].data.ptr;
+
+			w->fn(w, evs[i].events);
+		}
+		er_timers_run(r);
+		er_defers_run(r);
+		er_net_reap(r);
+	}
+	atomic_store(&r->stop, false);
+	return rc;
+}
+
+void env_real_stop(struct env *e)
+{
+	struct er_reactor *r = er_reactor_of(e);
+	uint64_t one = 1;
+	ssize_t n;
+
+	atomic_store(&r->stop, true);
+	/* Wake a sleeping epoll_wait when called from another thread or a
+	 * signal handler; harmless from a callback. */
+	n = write(r->wake_fd, &one, sizeof(one));
+	(void)n;
+}
+
+/* ------------------------------------------------------------ signals */
+
+static void er_signal_event(struct er_watch *w, uint32_t events)
+{
+	struct er_reactor *r = er_container_of(w, struct er_reactor, sig_watch);
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(w->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		int signo = (int)si.ssi_signo;
+
+		if (signo > 0 && signo < ER_MAX_SIGNAL && r->sig[signo].fn)
+			r->sig[signo].fn(r->sig[signo].arg, signo);
+	}
+}
+
+int env_real_on_signal(struct env *e, int signo, env_real_signal_fn fn,
+		       void *arg)
+{
+	struct er_reactor *r = er_reactor_of(e);
+	sigset_t one;
+	int fd, rc;
+
+	if (signo <= 0 || signo >= ER_MAX_SIGNAL || signo == SIGKILL ||
+	    signo == SIGSTOP)
+		return -EINVAL;
+	sigemptyset(&one);
+	sigaddset(&one, signo);
+	rc = pthread_sigmask(SIG_BLOCK, &one, NULL);
+	if (rc != 0)
+		return -rc;
+	sigaddset(&r->sig_mask, signo);
+	fd = signalfd(r->sig_fd, &r->sig_mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (r->sig_fd < 0) {
+		r->sig_fd = fd;
+		r->sig_watch.fd = fd;
+		r->sig_watch.fn = er_signal_event;
+		rc = er_watch_add(r, &r->sig_watch, EPOLLIN);
+		if (rc < 0) {
+			close(fd);
+			r->sig_fd = -1;
+			return rc;
+		}
+	}
+	r->sig[signo].fn = fn;
+	r->sig[signo].arg = arg;
+	return 0;
+}
+
+/* --------------------------------------------------------- randomness */
+
+static void er_random_fill(struct er_reactor *r)
+{
+	size_t got = 0;
+
+	while (got < sizeof(r->rnd)) {
+		ssize_t n = getrandom(r->rnd + got, sizeof(r->rnd) - got, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* CHAP and TSIH must not be predictable: better to
+			 * stop than to go on with weak numbers. */
+			LOG_ERR(&r->env, "getrandom: %s",
+				n < 0 ? strerror(errno) : "no bytes");
+			abort();
+		}
+		got += (size_t)n;
+	}
+	r->rnd_pos = 0;
+}
+
+static uint64_t er_random_u64(struct env *e)
+{
+	struct er_reactor *r = er_reactor_of(e);
+	uint64_t v;
+
+	if (r->rnd_pos + sizeof(v) > sizeof(r->rnd))
+		er_random_fill(r);
+	memcpy(&v, r->rnd + r->rnd_pos, sizeof(v));
+	/* Never hand out the same bytes twice. */
+	memset(r->rnd + r->rnd_pos, 0, sizeof(v));
+	r->rnd_pos += sizeof(v);
+	return v;
+}
+
+/* ---------------------------------------------------------------- log */
+
+static void er_log(struct env *e, enum ut_log_level level, const char *line)
+{
+	struct er_reactor *r = er_reactor_of(e);
+	char buf[1280];
+	size_t off = 0;
+	int n;
+
+	if (r->log_timestamps) {
+		struct timespec ts;
+		struct tm tm;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		off = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+		n = snprintf(buf + off, sizeof(buf) - off, ".%03ldZ ",
+			     ts.tv_nsec / 1000000L);
+		off += n > 0 ? (size_t)n : 0;
+	}
+	n = snprintf(buf + off, sizeof(buf) - off, "utarget[%s]: %s\n",
+		     ut_log_level_name(level), line);
+	if (n < 0)
+		return;
+	off += (size_t)n;
+	if (off >= sizeof(buf)) {
+		off = sizeof(buf) - 1;
+		buf[off - 1] = '\n';
+	}
+	/* One unbuffered write per line: lines of several threads never
+	 * interleave, and nothing waits in a stdio buffer at a crash. */
+	for (size_t done = 0; done < off;) {
+		ssize_t w = write(STDERR_FILENO, buf + done, off - done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		done += (size_t)w;
+	}
+}
+
+/* ------------------------------------------------------ env lifecycle */
+
+static const struct env_ops er_ops = {
+	.now_ns = er_env_now_ns,
+	.timer_new = er_timer_new,
+	.timer_arm = er_timer_arm,
+	.timer_cancel = er_timer_cancel,
+	.timer_free = er_timer_free,
+	.listen = er_listen,
+	.listener_close = er_listener_close,
+	.conn_set_handler = er_conn_set_handler,
+	.conn_recv = er_conn_recv,
+	.conn_send = er_conn_send,
+	.conn_want_write = er_conn_want_write,
+	.conn_set_more = er_conn_set_more,
+	.conn_close = er_conn_close,
+	.disk_open = er_disk_open,
+	.state_put = er_state_put,
+	.state_get = er_state_get,
+	.random_u64 = er_random_u64,
+	.log = er_log,
+};
+
+struct env *env_real_new(const struct env_real_opts *o)
+{
+	struct er_reactor *r = calloc(1, sizeof(*r));
+	const char *no_uring = getenv("UTARGET_NO_URING");
+
+	if (!r)
+		return NULL;
+	r->env.ops = &er_ops;
+	r->env.log_level = o->log_level;
+	r->env.priv = r;
+	r->log_timestamps = o->log_timestamps;
+	r->disable_uring = o->disable_uring ||
+			   (no_uring && strcmp(no_uring, "0") != 0 &&
+			    no_uring[0] != '\0');
+	r->epfd = r->wake_fd = r->sig_fd = -1;
+	r->rnd_pos = sizeof(r->rnd);	/* empty: fill on first use */
+	TAILQ_INIT(&r->defers);
+	TAILQ_INIT(&r->conns);
+	TAILQ_INIT(&r->dead_conns);
+	TAILQ_INIT(&r->listeners);
+	TAILQ_INIT(&r->dead_listeners);
+	sigemptyset(&r->sig_mask);
+	atomic_init(&r->stop, false);
+	if (o->state_dir) {
+		r->state_dir = strdup(o->state_dir);
+		if (!r->state_dir)
+			goto fail;
+	}
+	r->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (r->epfd < 0)
+		goto fail;
+	r->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (r->wake_fd < 0)
+		goto fail;
+	r->wake_watch.fd = r->wake_fd;
+	r->wake_watch.fn = er_wake_event;
+	if (er_watch_add(r, &r->wake_watch, EPOLLIN) < 0)
+		goto fail;
+	return &r->env;
+fail:
+	fprintf(stderr, "utarget[error]: cannot create the reactor: %s\n",
+		strerror(errno));
+	if (r->wake_fd >= 0)
+		close(r->wake_fd);
+	if (r->epfd >= 0)
+		close(r->epfd);
+	free(r->state_dir);
+	free(r);
+	return NULL;
+}
+
+void env_real_free(struct env *e)
+{
+	struct er_reactor *r;
+
+	if (!e)
+		return;
+	r = er_reactor_of(e);
+	er_net_free_all(r);
+	er_disk_engine_free(r);
+	if (r->timer_count > 0)
+		LOG_DEBUG(e, "reactor freed with %zu timers not freed",
+			  r->timer_count);
+	/* Detach surviving timers from the heap we are about to free. */
+	for (size_t i = 0; i < r->heap_len; i++)
+		r->heap[i]->heap_idx = ER_TIMER_IDLE;
+	/* Signals stay blocked: unblocking would let a pending SIGTERM kill
+	 * the process in the middle of its orderly shutdown. */
+	if (r->sig_fd >= 0)
+		close(r->sig_fd);
+	close(r->wake_fd);
+	close(r->epfd);
+	free(r->heap);
+	free(r->state_dir);
+	free(r);
+}

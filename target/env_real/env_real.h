@@ -1,0 +1,71 @@
+/*
+ * env_real.h — the deployable environment: what the daemon's main needs.
+ *
+ * env_real_new() returns a struct env (see env.h) backed by one reactor:
+ * a single-threaded epoll loop owning its timers, listeners, connections,
+ * signal handlers and one disk I/O engine (io_uring, or a small thread
+ * pool when io_uring is unavailable).  Every callback runs on the thread
+ * that calls env_real_run().
+ *
+ * Typical main:
+ *
+ *	struct env_real_opts o = { .log_level = UT_LOG_INFO,
+ *				   .state_dir = "/var/lib/utarget" };
+ *	struct env *e = env_real_new(&o);
+ *	env_real_on_signal(e, SIGINT, on_stop, e);	// before any thread
+ *	env_real_on_signal(e, SIGTERM, on_stop, e);
+ *	... start the server (listen, disk_open through e->ops) ...
+ *	env_real_run(e);		// returns after env_real_stop(e)
+ *	... stop the server: close conns, listeners, disks, free timers ...
+ *	env_real_free(e);
+ */
+#ifndef UT_ENV_REAL_H
+#define UT_ENV_REAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "env.h"
+
+struct env_real_opts {
+	enum ut_log_level log_level;
+	/* Directory for state_put/state_get (e.g. /var/lib/utarget); it must
+	 * exist.  NULL: state operations return -ENOTSUP. */
+	const char *state_dir;
+	/* Prefix log lines with a UTC timestamp (off under journald, which
+	 * stamps lines itself). */
+	bool log_timestamps;
+	/* Use the thread-pool disk engine even where io_uring works (tests;
+	 * the environment variable UTARGET_NO_URING=1 does the same). */
+	bool disable_uring;
+};
+
+/* A new reactor and its environment; NULL (after a line on stderr) when
+ * the kernel refuses epoll or eventfd. */
+struct env *env_real_new(const struct env_real_opts *o);
+
+/* Run the reactor until env_real_stop(); returns 0, or -errno if epoll
+ * itself failed. */
+int env_real_run(struct env *e);
+
+/* Make env_real_run() return after the current loop iteration.  Safe from
+ * a callback, from another thread and from a signal handler. */
+void env_real_stop(struct env *e);
+
+/* Deliver signo (SIGINT, SIGTERM, SIGHUP, ...) on the reactor through a
+ * signalfd instead of asynchronously.  The signal is blocked in the calling
+ * thread: call this before creating threads so that they inherit the mask.
+ * fn == NULL blocks and ignores the signal.  Returns 0 or -errno. */
+typedef void (*env_real_signal_fn)(void *arg, int signo);
+int env_real_on_signal(struct env *e, int signo, env_real_signal_fn fn,
+		       void *arg);
+
+/* The local port a listener is bound to (useful after listening on port 0). */
+uint16_t env_real_listener_port(const struct env_listener *l);
+
+/* Close what the target left open (connections, listeners) without
+ * callbacks, and free the reactor.  Timers and disks should have been freed
+ * by their owners first. */
+void env_real_free(struct env *e);
+
+#endif

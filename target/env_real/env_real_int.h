@@ -1,0 +1,129 @@
+/*
+ * env_real_int.h — what the files of target/env_real/ share; not for use
+ * outside this directory.
+ *
+ * The reactor owns every resource of one event loop.  Nothing here is
+ * global, so that later one reactor per thread only means creating several.
+ */
+#ifndef UT_ENV_REAL_INT_H
+#define UT_ENV_REAL_INT_H
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include "env.h"
+#include "env_real/env_real.h"
+
+#define er_container_of(ptr, type, member)                                   \
+	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+struct er_watch;
+/* An fd registered in the reactor's epoll set; events as epoll reports. */
+typedef void (*er_watch_fn)(struct er_watch *w, uint32_t events);
+struct er_watch {
+	int fd;
+	er_watch_fn fn;
+};
+
+/* Work run by the loop after the current events, never inside the call
+ * that queued it: how we keep "no callback from inside the call that
+ * caused it" (env.h). */
+struct er_defer {
+	void (*fn)(struct er_defer *d);
+	TAILQ_ENTRY(er_defer) link;
+	bool queued;
+};
+
+struct er_disk_engine;
+
+#define ER_RANDOM_BUF_BYTES 256
+#define ER_MAX_SIGNAL 65
+
+struct er_reactor {
+	struct env env;			/* handed out; env.priv points here */
+	char *state_dir;		/* owned copy, NULL = no state */
+	bool log_timestamps;
+	bool disable_uring;
+
+	int epfd;
+	int wake_fd;			/* eventfd: env_real_stop from anywhere */
+	struct er_watch wake_watch;
+	atomic_bool stop;
+
+	/* Timers: a binary min-heap on (deadline_ns, seq).  heap_cap never
+	 * falls below the number of timers, so arming never allocates. */
+	struct env_timer **heap;
+	size_t heap_len, heap_cap, timer_count;
+	uint64_t timer_seq;
+
+	TAILQ_HEAD(, er_defer) defers;
+	size_t defer_count;
+
+	/* Network (net.c): live objects, and closed ones whose memory must
+	 * outlive the epoll batch that may still name them. */
+	TAILQ_HEAD(, env_conn) conns, dead_conns;
+	TAILQ_HEAD(, env_listener) listeners, dead_listeners;
+	unsigned int listener_count;
+
+	/* Signals through one signalfd. */
+	int sig_fd;
+	struct er_watch sig_watch;
+	sigset_t sig_mask;
+	struct {
+		env_real_signal_fn fn;
+		void *arg;
+	} sig[ER_MAX_SIGNAL];
+
+	uint8_t rnd[ER_RANDOM_BUF_BYTES];
+	size_t rnd_pos;
+
+	struct er_disk_engine *disk;	/* created by the first disk_open */
+};
+
+static inline struct er_reactor *er_reactor_of(struct env *e)
+{
+	return e->priv;
+}
+
+/* env_real.c */
+int er_watch_add(struct er_reactor *r, struct er_watch *w, uint32_t events);
+int er_watch_mod(struct er_reactor *r, struct er_watch *w, uint32_t events);
+void er_watch_del(struct er_reactor *r, struct er_watch *w);
+void er_defer_queue(struct er_reactor *r, struct er_defer *d);
+void er_defer_cancel(struct er_reactor *r, struct er_defer *d);
+uint64_t er_now_ns(void);
+
+/* net.c */
+int er_listen(struct env *e, const char *addr_port, uint16_t portal_group,
+	      env_accept_fn fn, void *arg, struct env_listener **out);
+void er_listener_close(struct env_listener *l);
+void er_conn_set_handler(struct env_conn *c, const struct env_conn_handler *h,
+			 void *ctx);
+ssize_t er_conn_recv(struct env_conn *c, void *buf, size_t len);
+ssize_t er_conn_send(struct env_conn *c, const struct iovec *iov, int iovcnt);
+void er_conn_want_write(struct env_conn *c, bool want);
+void er_conn_set_more(struct env_conn *c, bool more);
+void er_conn_close(struct env_conn *c);
+void er_net_reap(struct er_reactor *r);
+void er_net_free_all(struct er_reactor *r);
+int er_parse_addr(const char *addr_port, void *ss, unsigned int *sslen);
+
+/* state.c */
+int er_state_put(struct env *e, const char *key, const void *data,
+		 size_t len);
+ssize_t er_state_get(struct env *e, const char *key, void *buf, size_t cap);
+bool er_state_key_valid(const char *key);
+
+/* disk_file.c */
+int er_disk_open(struct env *e, const struct bs_dev_params *p,
+		 struct bs_dev **out);
+/* Submit what requests queued this iteration: called before sleeping. */
+void er_disk_flush(struct er_reactor *r);
+void er_disk_engine_free(struct er_reactor *r);
+
+#endif

@@ -1,0 +1,556 @@
+/*
+ * net.c — TCP listeners and connections on the reactor.
+ *
+ * Readiness is level-triggered for EPOLLIN: if the target stops reading
+ * early (backpressure), on_readable comes again on the next iteration
+ * instead of the data being forgotten.  EPOLLOUT is in the interest set
+ * only while the target asked for it with conn_want_write(true).
+ *
+ * Connection life:
+ *   open ──(EOF | error)──> down: on_closed(ctx, err) queued once, the fd
+ *     │                     leaves epoll; recv returns 0 / -err
+ *     └──────────(conn_close, from any state)──> closed: fd closed, no more
+ *                callbacks; memory freed at the end of the loop iteration
+ *
+ * The err given to on_closed is a positive errno (ECONNRESET, ETIMEDOUT...)
+ * or 0 for an orderly FIN.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "env_real/env_real_int.h"
+
+#define ER_LISTEN_BACKLOG 128
+/* Accepts per readiness event: enough to drain a burst, few enough that
+ * one listener cannot starve established connections. */
+#define ER_ACCEPT_BURST 32
+/* Out of descriptors: stop accepting this long rather than spin on a
+ * listener that stays readable. */
+#define ER_ACCEPT_PAUSE_NS (100u * 1000000u)
+
+struct env_listener {
+	struct er_reactor *r;
+	struct er_watch w;
+	env_accept_fn fn;
+	void *arg;
+	uint16_t portal_group;
+	uint16_t port;			/* bound port (after port 0) */
+	unsigned int index;
+	bool closed;
+	struct env_timer *pause_timer;
+	char addr[64];			/* as given, for logs */
+	TAILQ_ENTRY(env_listener) link;
+};
+
+struct env_conn {
+	struct er_reactor *r;
+	struct er_watch w;
+	struct env_conn_handler h;
+	void *ctx;
+	bool have_handler;
+	bool want_write;
+	bool more;		/* MSG_MORE on sends (set_more(true)) */
+	bool corked;		/* bytes sent with MSG_MORE, not yet pushed */
+	bool down;		/* EOF or error seen; on_closed queued */
+	bool closed;		/* env_conn_close() called */
+	int err;		/* positive errno, 0 for FIN */
+	uint32_t events;	/* current epoll interest */
+	struct er_defer closed_defer;
+	char peer[64];
+	TAILQ_ENTRY(env_conn) link;
+};
+
+/* ---------------------------------------------------------- addresses */
+
+/* "ADDR:PORT" or "[V6ADDR]:PORT", numeric only: a portal is an address,
+ * and resolving names here would block the reactor. */
+int er_parse_addr(const char *addr_port, void *ssp, unsigned int *sslen)
+{
+	struct sockaddr_storage *ss = ssp;
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *colon, *h = addr_port, *port_s;
+	size_t hlen;
+	char *end;
+	unsigned long port;
+	bool v6 = false;
+
+	if (!addr_port)
+		return -EINVAL;
+	if (addr_port[0] == '[') {
+		const char *rb = strchr(addr_port, ']');
+
+		if (!rb || rb[1] != ':')
+			return -EINVAL;
+		h = addr_port + 1;
+		hlen = (size_t)(rb - h);
+		port_s = rb + 2;
+		v6 = true;
+	} else {
+		colon = strrchr(addr_port, ':');
+		if (!colon || strchr(addr_port, ':') != colon)
+			return -EINVAL;
+		hlen = (size_t)(colon - addr_port);
+		port_s = colon + 1;
+	}
+	if (hlen == 0 || hlen >= sizeof(host) || port_s[0] < '0' ||
+	    port_s[0] > '9')
+		return -EINVAL;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	errno = 0;
+	port = strtoul(port_s, &end, 10);
+	if (errno || *end != '\0' || port > 65535)
+		return -EINVAL;
+	memset(ss, 0, sizeof(*ss));
+	if (v6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
+			return -EINVAL;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*sslen = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+			return -EINVAL;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		*sslen = sizeof(*s4);
+	}
+	return 0;
+}
+
+static void er_format_addr(const struct sockaddr_storage *ss, char *buf,
+			   size_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)ss;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		snprintf(buf, len, "[%s]:%u", host, ntohs(s6->sin6_port));
+	} else if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)ss;
+
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		snprintf(buf, len, "%s:%u", host, ntohs(s4->sin_port));
+	} else {
+		snprintf(buf, len, "?");
+	}
+}
+
+/* -------------------------------------------------------- connections */
+
+static void er_conn_update_events(struct env_conn *c)
+{
+	uint32_t ev = EPOLLIN | EPOLLRDHUP | (c->want_write ? EPOLLOUT : 0);
+
+	if (c->down || c->closed || ev == c->events)
+		return;
+	if (er_watch_mod(c->r, &c->w, ev) == 0)
+		c->events = ev;
+}
+
+static void er_conn_closed_cb(struct er_defer *d)
+{
+	struct env_conn *c = er_container_of(d, struct env_conn, closed_defer);
+
+	if (!c->closed && c->have_handler && c->h.on_closed)
+		c->h.on_closed(c->ctx, c->err);
+}
+
+/* The connection is finished (EOF or error): tell the target once, later,
+ * from the loop.  Leaving epoll stops a hung-up socket from waking us. */
+static void er_conn_down(struct env_conn *c, int err)
+{
+	if (c->down || c->closed)
+		return;
+	c->down = true;
+	c->err = err;
+	er_watch_del(c->r, &c->w);
+	c->events = 0;
+	er_defer_queue(c->r, &c->closed_defer);
+	LOG_DEBUG(&c->r->env, "connection from %s %s%s", c->peer,
+		  err ? "failed: " : "closed by the peer",
+		  err ? strerror(err) : "");
+}
+
+static void er_conn_event(struct er_watch *w, uint32_t events)
+{
+	struct env_conn *c = er_container_of(w, struct env_conn, w);
+
+	if (c->closed || c->down || !c->have_handler)
+		return;
+	if (events & EPOLLERR) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		getsockopt(c->w.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		er_conn_down(c, err ? err : EIO);
+		return;
+	}
+	/* HUP and RDHUP mean "read to find out": recv returns the rest of the
+	 * data, then 0 (EOF) or the error. */
+	if ((events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) && c->h.on_readable)
+		c->h.on_readable(c->ctx);
+	if (c->closed || c->down)
+		return;
+	if ((events & EPOLLOUT) && c->want_write && c->h.on_writable)
+		c->h.on_writable(c->ctx);
+}
+
+void er_conn_set_handler(struct env_conn *c, const struct env_conn_handler *h,
+			 void *ctx)
+{
+	c->h = *h;
+	c->ctx = ctx;
+	c->have_handler = true;
+}
+
+ssize_t er_conn_recv(struct env_conn *c, void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (c->closed)
+		return -EBADF;
+	if (c->down)
+		return c->err ? -c->err : 0;
+	/* recv of 0 bytes returns 0, which would read as EOF. */
+	if (len == 0)
+		return 0;
+	do
+		n = recv(c->w.fd, buf, len, MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n > 0)
+		return n;
+	if (n == 0) {
+		er_conn_down(c, 0);
+		return 0;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return 0;
+	n = -errno;
+	er_conn_down(c, errno);
+	return n;
+}
+
+ssize_t er_conn_send(struct env_conn *c, const struct iovec *iov, int iovcnt)
+{
+	struct msghdr msg = {0};
+	int flags = MSG_NOSIGNAL | MSG_DONTWAIT;
+	ssize_t n;
+
+	if (c->closed)
+		return -EBADF;
+	if (c->down && c->err)
+		return -c->err;
+	if (iovcnt <= 0)
+		return 0;
+	/* The kernel refuses more than IOV_MAX entries; a partial send is
+	 * part of the contract, so send the first IOV_MAX. */
+	msg.msg_iov = (struct iovec *)iov;
+	msg.msg_iovlen = (size_t)(iovcnt > IOV_MAX ? IOV_MAX : iovcnt);
+	if (c->more)
+		flags |= MSG_MORE;
+	do
+		n = sendmsg(c->w.fd, &msg, flags);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0) {
+		if (n > 0 && c->more)
+			c->corked = true;
+		return n;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+		return 0;
+	n = -errno;
+	er_conn_down(c, errno);
+	return n;
+}
+
+void er_conn_want_write(struct env_conn *c, bool want)
+{
+	c->want_write = want;
+	er_conn_update_events(c);
+}
+
+void er_conn_set_more(struct env_conn *c, bool more)
+{
+	c->more = more;
+	if (!more && c->corked && !c->closed) {
+		int one = 1;
+
+		/* Setting TCP_NODELAY pushes what MSG_MORE held back; without
+		 * it the tail of a burst could wait for the cork timeout. */
+		setsockopt(c->w.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->corked = false;
+	}
+}
+
+void er_conn_close(struct env_conn *c)
+{
+	struct er_reactor *r = c->r;
+
+	if (c->closed)
+		return;
+	c->closed = true;
+	er_defer_cancel(r, &c->closed_defer);
+	/* close() drops the epoll registration of a socket nobody dup'ed. */
+	close(c->w.fd);
+	c->w.fd = -1;
+	TAILQ_REMOVE(&r->conns, c, link);
+	TAILQ_INSERT_TAIL(&r->dead_conns, c, link);
+}
+
+/* ---------------------------------------------------------- listeners */
+
+static void er_listener_resume(void *arg)
+{
+	struct env_listener *l = arg;
+
+	if (!l->closed && er_watch_mod(l->r, &l->w, EPOLLIN) < 0)
+		LOG_ERR(&l->r->env, "listener %s: cannot resume accepting",
+			l->addr);
+}
+
+static void er_listener_pause(struct env_listener *l, int err)
+{
+	struct env *e = &l->r->env;
+
+	LOG_WARN(e, "listener %s: accept: %s; pausing for %u ms", l->addr,
+		 strerror(err), ER_ACCEPT_PAUSE_NS / 1000000u);
+	er_watch_mod(l->r, &l->w, 0);
+	env_timer_arm(e, l->pause_timer, er_now_ns() + ER_ACCEPT_PAUSE_NS);
+}
+
+static struct env_conn *er_conn_new(struct env_listener *l, int fd,
+				    const struct sockaddr_storage *peer,
+				    struct env_conn_info *info)
+{
+	struct er_reactor *r = l->r;
+	struct env_conn *c = calloc(1, sizeof(*c));
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+	int one = 1;
+
+	if (!c)
+		return NULL;
+	c->r = r;
+	c->w.fd = fd;
+	c->w.fn = er_conn_event;
+	c->closed_defer.fn = er_conn_closed_cb;
+	c->events = EPOLLIN | EPOLLRDHUP;
+	if (er_watch_add(r, &c->w, c->events) < 0) {
+		free(c);
+		return NULL;
+	}
+	/* iSCSI is request/response: Nagle would delay every final PDU. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	memset(info, 0, sizeof(*info));
+	if (getsockname(fd, (struct sockaddr *)&local, &len) == 0)
+		er_format_addr(&local, info->local_addr,
+			       sizeof(info->local_addr));
+	er_format_addr(peer, info->peer_addr, sizeof(info->peer_addr));
+	info->portal_group = l->portal_group;
+	info->listener_index = l->index;
+	snprintf(c->peer, sizeof(c->peer), "%s", info->peer_addr);
+	TAILQ_INSERT_TAIL(&r->conns, c, link);
+	return c;
+}
+
+static void er_listener_event(struct er_watch *w, uint32_t events)
+{
+	struct env_listener *l = er_container_of(w, struct env_listener, w);
+
+	(void)events;
+	for (int i = 0; i < ER_ACCEPT_BURST && !l->closed; i++) {
+		struct sockaddr_storage peer;
+		socklen_t len = sizeof(peer);
+		struct env_conn_info info;
+		struct env_conn *c;
+		int fd;
+
+		fd = accept4(l->w.fd, (struct sockaddr *)&peer, &len,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				er_listener_pause(l, errno);
+				return;
+			}
+			/* ECONNABORTED, EPROTO, ...: that one peer is gone. */
+			LOG_DEBUG(&l->r->env, "listener %s: accept: %s",
+				  l->addr, strerror(errno));
+			continue;
+		}
+		c = er_conn_new(l, fd, &peer, &info);
+		if (!c) {
+			close(fd);
+			er_listener_pause(l, ENOMEM);
+			return;
+		}
+		LOG_DEBUG(&l->r->env, "connection from %s on %s",
+			  info.peer_addr, info.local_addr);
+		l->fn(l->arg, c, &info);
+		if (!c->closed && !c->have_handler) {
+			LOG_WARN(&l->r->env, "connection from %s: no handler "
+				 "installed, closing", info.peer_addr);
+			er_conn_close(c);
+		}
+	}
+}
+
+static int er_listen_socket(const struct sockaddr_storage *ss,
+			    unsigned int sslen)
+{
+	int one = 1, fd;
+
+	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0)
+		return -errno;
+	/* Restart without waiting out TIME_WAIT of the previous run. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+		goto fail;
+	/* A v6 portal is v6 only: "0.0.0.0:3260" and "[::]:3260" can both be
+	 * configured, and v4 peers never show up as ::ffff: addresses. */
+	if (ss->ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+		goto fail;
+	if (bind(fd, (const struct sockaddr *)ss, sslen) < 0)
+		goto fail;
+	if (listen(fd, ER_LISTEN_BACKLOG) < 0)
+		goto fail;
+	return fd;
+fail:
+	one = -errno;
+	close(fd);
+	return one;
+}
+
+int er_listen(struct env *e, const char *addr_port, uint16_t portal_group,
+	      env_accept_fn fn, void *arg, struct env_listener **out)
+{
+	struct er_reactor *r = er_reactor_of(e);
+	struct sockaddr_storage ss;
+	unsigned int sslen = 0;
+	struct env_listener *l = NULL;
+	socklen_t len = sizeof(ss);
+	int rc, fd = -1;
+
+	*out = NULL;
+	rc = er_parse_addr(addr_port, &ss, &sslen);
+	if (rc < 0) {
+		LOG_ERR(e, "cannot listen on %s: not ADDR:PORT or [V6ADDR]:PORT",
+			addr_port ? addr_port : "(null)");
+		return rc;
+	}
+	fd = er_listen_socket(&ss, sslen);
+	if (fd < 0) {
+		rc = fd;
+		goto fail;
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	l->r = r;
+	l->w.fd = fd;
+	l->w.fn = er_listener_event;
+	l->fn = fn;
+	l->arg = arg;
+	l->portal_group = portal_group;
+	l->index = r->listener_count;
+	snprintf(l->addr, sizeof(l->addr), "%s", addr_port);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		l->port = ntohs(ss.ss_family == AF_INET6
+					? ((struct sockaddr_in6 *)&ss)->sin6_port
+					: ((struct sockaddr_in *)&ss)->sin_port);
+	l->pause_timer = env_timer_new(e, er_listener_resume, l);
+	if (!l->pause_timer) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	rc = er_watch_add(r, &l->w, EPOLLIN);
+	if (rc < 0)
+		goto fail;
+	r->listener_count++;
+	TAILQ_INSERT_TAIL(&r->listeners, l, link);
+	LOG_INFO(e, "listening on %s (port %u, portal group %u)", addr_port,
+		 l->port, portal_group);
+	*out = l;
+	return 0;
+fail:
+	LOG_ERR(e, "cannot listen on %s: %s", addr_port, strerror(-rc));
+	if (l)
+		env_timer_free(e, l->pause_timer);
+	free(l);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+void er_listener_close(struct env_listener *l)
+{
+	struct er_reactor *r = l->r;
+
+	if (l->closed)
+		return;
+	l->closed = true;
+	env_timer_free(&r->env, l->pause_timer);
+	l->pause_timer = NULL;
+	close(l->w.fd);
+	l->w.fd = -1;
+	TAILQ_REMOVE(&r->listeners, l, link);
+	TAILQ_INSERT_TAIL(&r->dead_listeners, l, link);
+}
+
+uint16_t env_real_listener_port(const struct env_listener *l)
+{
+	return l->port;
+}
+
+/* ---------------------------------------------------------- teardown */
+
+/* End of an iteration: no event of the finished epoll batch can name
+ * these any more. */
+void er_net_reap(struct er_reactor *r)
+{
+	struct env_conn *c;
+	struct env_listener *l;
+
+	while ((c = TAILQ_FIRST(&r->dead_conns))) {
+		TAILQ_REMOVE(&r->dead_conns, c, link);
+		free(c);
+	}
+	while ((l = TAILQ_FIRST(&r->dead_listeners))) {
+		TAILQ_REMOVE(&r->dead_listeners, l, link);
+		free(l);
+	}
+}
+
+void er_net_free_all(struct er_reactor *r)
+{
+	struct env_conn *c;
+	struct env_listener *l;
+
+	while ((c = TAILQ_FIRST(&r->conns)))
+		er_conn_close(c);
+	while ((l = TAILQ_FIRST(&r->listeners)))
+		er_listener_close(l);
+	er_net_reap(r);
+}
