@@ -29,6 +29,23 @@
 #define UT_DEFAULT_PORTAL "127.0.0.1:3260"
 #define UT_DEFAULT_PORT 3260
 
+/*
+ * Caps.  A configuration file is input like any other: every count and
+ * length it can grow is bounded, and exceeding a cap is an error.
+ */
+#define UT_CONFIG_MAX_BYTES (16u << 20)	/* scst.conf buffer size */
+#define UT_CONFIG_MAX_TOKEN 4096	/* bytes in one word or string */
+#define UT_DEV_SIZE_MAX (1ull << 60)	/* 1 EiB: offsets stay in off_t */
+#define UT_MAX_DEVS 1024		/* devices in one configuration */
+#define UT_MAX_TARGETS 256
+#define UT_MAX_GROUPS 64		/* initiator groups per target */
+#define UT_MAX_INITIATORS 256		/* INITIATOR patterns per group */
+#define UT_MAX_USERS 16			/* IncomingUser lines per target */
+#define UT_MAX_PORTALS 32		/* listening portals */
+#define UT_MAX_ALLOWED_PORTALS 32	/* allowed_portal per target */
+#define UT_MAX_LUN_MAPS 65536		/* LUN lines, all targets and groups */
+#define UT_MAX_INITIATOR_ENTRIES 65536	/* INITIATOR lines, all groups */
+
 /* Digest preference, in order: e.g. "CRC32C,None". */
 enum ut_digest {
 	UT_DIGEST_NONE = 0,
@@ -149,19 +166,23 @@ int ut_config_default(struct ut_config *cfg);
 
 /* Parse an scst.conf buffer into cfg (which must be ut_config_init()ed).
  * Returns 0, or -1 after reporting a syntax/semantic error through diag.
- * Unsupported attributes give warnings and are ignored. */
+ * Unsupported attributes give warnings and are ignored.  On error cfg may
+ * hold part of the file: ut_config_free() it.  diag may be NULL. */
 int ut_config_parse(struct ut_config *cfg, const char *file, const char *buf,
 		    size_t len, ut_config_diag_fn diag, void *diag_arg);
 
 /* Check cross references (LUN -> device exists, no duplicate LUNs, LUN 0
- * present, sizes, block sizes).  Returns 0 or -1 with a diagnostic. */
+ * present, sizes, block sizes).  Returns 0 or -1 with a diagnostic.
+ * Diagnostics carry file NULL, the definition line (0 = command line)
+ * and column 0: validation runs after the file and the command line have
+ * been merged. */
 int ut_config_validate(const struct ut_config *cfg, ut_config_diag_fn diag,
 		       void *diag_arg);
 
 /* Parse a --lun SPEC: mem:SIZE, null:SIZE or file:PATH[,size=SIZE] with
  * options ,ro ,blocksize=512|4096 ,thin ,removable.  Fills dev (named
  * "lunN" by the caller's index).  Returns 0 or -1 with *err set to a
- * static message. */
+ * message in thread-local storage, valid until the next call. */
 int ut_lun_spec_parse(const char *spec, struct ut_dev_cfg *dev,
 		      const char **err);
 

@@ -1,0 +1,312 @@
+/*
+ * lunspec.c — the small grammars of the command line: sizes, portals and
+ * --lun specs.
+ *
+ *   size    := DIGITS [ K | KiB | M | MiB | G | GiB | T | TiB ]
+ *              (binary units, case-insensitive; overflow is an error)
+ *   portal  := IPV4 [ ":" PORT ] | HOSTNAME [ ":" PORT ]
+ *            | "[" IPV6 [ "%" ZONE ] "]" [ ":" PORT ]
+ *              (PORT 1..65535, default 3260)
+ *   lunspec := "mem:" size { "," opt } | "null:" size { "," opt }
+ *            | "file:" PATH { "," opt }
+ *   opt     := "ro" | "thin" | "removable" | "blocksize=" (512|4096)
+ *            | "size=" size (file only)
+ *
+ * A PATH may contain ':' (only the first ':' ends the type) but not ','
+ * (every ',' starts an option).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config/config.h"
+#include "config/config_int.h"
+
+int cfg_parse_dec(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		uint64_t d;
+
+		if (*s < '0' || *s > '9')
+			return -1;
+		d = (uint64_t)(*s - '0');
+		if (v > max / 10)
+			return -1;
+		v *= 10;
+		if (d > max - v)
+			return -1;
+		v += d;
+	}
+	*out = v;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- sizes */
+
+static const struct {
+	const char *suffix;
+	unsigned int shift;
+} cfg_size_units[] = {
+	{ "", 0 },    { "k", 10 }, { "kib", 10 }, { "m", 20 }, { "mib", 20 },
+	{ "g", 30 },  { "gib", 30 }, { "t", 40 }, { "tib", 40 },
+};
+
+int ut_size_parse(const char *s, uint64_t *out)
+{
+	char digits[24];
+	size_t n = strspn(s, "0123456789");
+	uint64_t v;
+
+	/* 20 digits hold any uint64_t; more is an overflow anyway. */
+	if (n == 0 || n >= sizeof(digits))
+		return -1;
+	memcpy(digits, s, n);
+	digits[n] = '\0';
+	if (cfg_parse_dec(digits, UINT64_MAX, &v))
+		return -1;
+	for (size_t i = 0; i < sizeof(cfg_size_units) / sizeof(cfg_size_units[0]);
+	     i++) {
+		unsigned int shift = cfg_size_units[i].shift;
+
+		if (strcasecmp(s + n, cfg_size_units[i].suffix))
+			continue;
+		if (v > (UINT64_MAX >> shift))
+			return -1;
+		*out = v << shift;
+		return 0;
+	}
+	return -1;
+}
+
+/* -------------------------------------------------------------- portals */
+
+static bool cfg_is_ipv4(const char *h, size_t len)
+{
+	unsigned int parts = 0, digits = 0, value = 0;
+
+	for (size_t i = 0; i <= len; i++) {
+		if (i == len || h[i] == '.') {
+			if (digits == 0 || value > 255)
+				return false;
+			parts++;
+			digits = value = 0;
+			continue;
+		}
+		if (h[i] < '0' || h[i] > '9' || ++digits > 3)
+			return false;
+		value = value * 10 + (unsigned int)(h[i] - '0');
+	}
+	return parts == 4;
+}
+
+static bool cfg_is_ipv6(const char *h, size_t len)
+{
+	size_t zone = len;
+	bool colon = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = h[i];
+
+		if (c == '%') {
+			zone = i;
+			break;
+		}
+		if (c == ':')
+			colon = true;
+		else if (!strchr("0123456789abcdefABCDEF.", c))
+			return false;
+	}
+	if (!colon || zone == len - 1)
+		return false;
+	for (size_t i = zone + 1; i < len; i++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			    "0123456789_.-", h[i]))
+			return false;
+	return true;
+}
+
+static bool cfg_is_hostname(const char *h, size_t len)
+{
+	bool numeric = true;
+
+	for (size_t i = 0; i < len; i++) {
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			    "0123456789_.-", h[i]))
+			return false;
+		if (h[i] != '.' && (h[i] < '0' || h[i] > '9'))
+			numeric = false;
+	}
+	/* All digits and dots: it must then be a well-formed IPv4 address,
+	 * not a hostname resolver would guess at ("10.1" is not 10.0.0.1). */
+	return numeric ? cfg_is_ipv4(h, len) : true;
+}
+
+int ut_portal_parse(const char *s, char *host, size_t cap, uint16_t *port)
+{
+	const char *h = s, *hend, *p = NULL;
+	uint64_t v = UT_DEFAULT_PORT;
+	size_t hlen;
+	bool ok;
+
+	if (s[0] == '[') {
+		h = s + 1;
+		hend = strchr(h, ']');
+		if (!hend)
+			return -1;
+		if (hend[1] == ':')
+			p = hend + 2;
+		else if (hend[1])
+			return -1;
+	} else {
+		hend = strchr(s, ':');
+		/* An unbracketed IPv6 address is ambiguous ("::1:3260"). */
+		if (hend && strchr(hend + 1, ':'))
+			return -1;
+		if (hend)
+			p = hend + 1;
+		else
+			hend = s + strlen(s);
+	}
+	hlen = (size_t)(hend - h);
+	if (hlen == 0 || hlen >= cap)
+		return -1;
+	ok = h == s ? cfg_is_hostname(h, hlen) : cfg_is_ipv6(h, hlen);
+	if (!ok)
+		return -1;
+	if (p && (strlen(p) > 5 || cfg_parse_dec(p, 65535, &v) || v == 0))
+		return -1;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/* ------------------------------------------------------------ --lun SPEC */
+
+static _Thread_local char cfg_lun_err[192];
+
+__attribute__((format(printf, 2, 3)))
+static int cfg_lun_fail(const char **err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cfg_lun_err, sizeof(cfg_lun_err), fmt, ap);
+	va_end(ap);
+	*err = cfg_lun_err;
+	return -1;
+}
+
+/* Apply one ",opt"; returns 0 or -1 with *err set. */
+static int cfg_lun_opt(char *opt, struct ut_dev_cfg *dev, const char **err)
+{
+	uint64_t v;
+
+	if (!*opt)
+		return cfg_lun_fail(err, "empty option in --lun spec");
+	if (!strcmp(opt, "ro")) {
+		dev->read_only = true;
+	} else if (!strcmp(opt, "thin")) {
+		dev->thin = true;
+	} else if (!strcmp(opt, "removable")) {
+		dev->removable = true;
+	} else if (!strncmp(opt, "blocksize=", 10)) {
+		if (cfg_parse_dec(opt + 10, UINT32_MAX, &v) ||
+		    (v != 512 && v != 4096))
+			return cfg_lun_fail(err, "blocksize must be 512 or 4096");
+		dev->block_size = (uint32_t)v;
+	} else if (!strncmp(opt, "size=", 5)) {
+		if (dev->kind != BS_FILE)
+			return cfg_lun_fail(err, "size= is for file: only "
+					    "(write mem:SIZE or null:SIZE)");
+		if (ut_size_parse(opt + 5, &dev->size_bytes))
+			return cfg_lun_fail(err, "bad size '%.40s' (expected "
+					    "bytes or a K, M, G or T suffix)",
+					    opt + 5);
+	} else {
+		return cfg_lun_fail(err, "unknown option '%.40s' (expected ro, "
+				    "thin, removable, blocksize= or size=)",
+				    opt);
+	}
+	return 0;
+}
+
+static int cfg_lun_kind(const char *type, enum bs_kind *kind,
+			const char **err)
+{
+	if (!strcmp(type, "mem"))
+		*kind = BS_MEM;
+	else if (!strcmp(type, "null"))
+		*kind = BS_NULL;
+	else if (!strcmp(type, "file"))
+		*kind = BS_FILE;
+	else
+		return cfg_lun_fail(err, "unknown backstore type '%.40s' "
+				    "(expected mem, null or file)", type);
+	return 0;
+}
+
+/* The part before the first option: a size (mem, null) or a path. */
+static int cfg_lun_head(const char *type, const char *head,
+			struct ut_dev_cfg *dev, const char **err)
+{
+	if (dev->kind == BS_FILE) {
+		if (!*head)
+			return cfg_lun_fail(err, "file: needs a path");
+		if (cfg_copy(dev->path, sizeof(dev->path), head))
+			return cfg_lun_fail(err, "file: path is longer than %d "
+					    "bytes", UT_PATH_MAX - 1);
+		return 0;
+	}
+	if (!*head)
+		return cfg_lun_fail(err, "%s: needs a size", type);
+	if (ut_size_parse(head, &dev->size_bytes))
+		return cfg_lun_fail(err, "bad size '%.40s' (expected bytes or "
+				    "a K, M, G or T suffix)", head);
+	if (dev->size_bytes == 0)
+		return cfg_lun_fail(err, "%s: size must be greater than 0",
+				    type);
+	return 0;
+}
+
+int ut_lun_spec_parse(const char *spec, struct ut_dev_cfg *dev,
+		      const char **err)
+{
+	char buf[UT_PATH_MAX + 256];
+	char *colon, *opt, *next;
+	enum bs_kind kind;
+
+	if (strlen(spec) >= sizeof(buf))
+		return cfg_lun_fail(err, "--lun spec is too long");
+	memcpy(buf, spec, strlen(spec) + 1);
+	colon = strchr(buf, ':');
+	if (colon)
+		*colon = '\0';
+	if (cfg_lun_kind(buf, &kind, err))
+		return -1;
+	cfg_dev_init(dev, kind);
+	opt = colon ? colon + 1 : buf + strlen(buf);
+	next = strchr(opt, ',');
+	if (next)
+		*next++ = '\0';
+	if (cfg_lun_head(buf, opt, dev, err))
+		return -1;
+	for (opt = next; opt; opt = next) {
+		next = strchr(opt, ',');
+		if (next)
+			*next++ = '\0';
+		if (cfg_lun_opt(opt, dev, err))
+			return -1;
+	}
+	if (dev->size_bytes > UT_DEV_SIZE_MAX)
+		return cfg_lun_fail(err, "size exceeds the maximum of 1 EiB");
+	if (dev->size_bytes % dev->block_size)
+		return cfg_lun_fail(err, "size must be a multiple of the block "
+				    "size");
+	return 0;
+}
