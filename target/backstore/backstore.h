@@ -19,7 +19,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/queue.h>
+#include "queue_compat.h"
 #include <sys/uio.h>
 
 struct env;
