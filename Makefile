@@ -79,3 +79,29 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# simnet ----------------------------------------------------------------------
+# The simulated world (simnet/), its scenario runner build/utarget-sim, and
+# `make scenarios`.  Owned by the simnet work; rules above are not touched.
+SIM_CORE_SRC := simnet/sim_env.c simnet/sim_net.c simnet/sim_disk.c
+SIM_CORE_OBJ := $(SIM_CORE_SRC:%.c=$(BUILD)/obj/%.o)
+SIM_SRC := $(sort $(wildcard simnet/*.c))
+SIM_OBJ := $(SIM_SRC:%.c=$(BUILD)/obj/%.o)
+SIM_TEST_DEPS := $(BUILD)/obj/target/env.o $(BUILD)/obj/target/iscsi/pdu.o \
+	$(BUILD)/obj/target/iscsi/crc32c.o
+$(SIM_OBJ): CFLAGS += -Isimnet
+
+.PHONY: simnet-test scenarios
+$(BUILD)/test/test_simnet: simnet/test/test_simnet.c $(SIM_CORE_OBJ) $(SIM_TEST_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Isimnet -Wno-missing-prototypes -o $@ $^
+
+$(BUILD)/utarget-sim: $(SIM_OBJ) $(BUILD)/libutarget.a
+	$(CC) $(LDFLAGS) -o $@ $^ -lm
+
+simnet-test: $(BUILD)/test/test_simnet
+	$(BUILD)/test/test_simnet
+
+scenarios: $(BUILD)/utarget-sim
+	scenarios/run-all.sh
+# end simnet ------------------------------------------------------------------

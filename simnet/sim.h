@@ -1,0 +1,265 @@
+/*
+ * sim.h — the simulated world: one process, one thread, virtual time.
+ *
+ * A `struct sim` owns
+ *   - a discrete-event scheduler: events ordered by (virtual time, sequence
+ *     number) in a binary heap; time jumps to the next event;
+ *   - a seeded PRNG (xoshiro256**, seeded through splitmix64): the only
+ *     source of randomness in a run, the target's included;
+ *   - a trace hash folding every delivered byte, disk operation and timer
+ *     firing, printed as `trace-hash: <hex>` at the end of every run;
+ *   - a `struct env` for the target under test (env.h): virtual clock,
+ *     timers, simulated TCP links, simulated disks, a durable key/value
+ *     store that survives target crashes, logging into the trace;
+ *   - the network (sim_net.c) and disk (sim_disk.c) with their faults.
+ *
+ * Determinism rules: no wall clock, no rand(), no iteration in pointer or
+ * hash order.  Every list is kept in creation order; every choice is drawn
+ * from the PRNG.  One seed and one script reproduce a run bit for bit.
+ */
+#ifndef UT_SIM_H
+#define UT_SIM_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/queue.h>
+
+#include "env.h"
+
+struct bs_dev;
+struct sim;
+
+#define SIM_NS_PER_US 1000ull
+#define SIM_NS_PER_MS 1000000ull
+#define SIM_NS_PER_S 1000000000ull
+
+/* ------------------------------------------------------------ events */
+
+/*
+ * An event is embedded in its owner and scheduled at most once at a time.
+ * `background` events (the target's timers) do not keep the world busy:
+ * the world is quiet when only background events remain.
+ */
+struct sim_ev {
+	uint64_t at_ns;
+	uint64_t seq;
+	size_t heap_idx;		/* SIZE_MAX when not scheduled */
+	void (*fn)(struct sim_ev *ev);
+	bool background;
+};
+
+#define SIM_CONTAINER_OF(ptr, type, member)                                   \
+	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+void sim_ev_init(struct sim_ev *ev, void (*fn)(struct sim_ev *ev));
+/* Schedule (or move) ev to fire at at_ns (not before now). */
+void sim_ev_at(struct sim *sim, struct sim_ev *ev, uint64_t at_ns);
+void sim_ev_cancel(struct sim *sim, struct sim_ev *ev);
+static inline bool sim_ev_pending(const struct sim_ev *ev)
+{
+	return ev->heap_idx != (size_t)-1;
+}
+
+/* ------------------------------------------------------------ the world */
+
+struct sim_net;
+struct sim_disks;
+struct sim_state;
+
+struct sim_counters {
+	uint64_t events;
+	uint64_t bytes_delivered;
+	uint64_t disk_ops;
+	uint64_t timer_fires;
+};
+
+struct sim {
+	uint64_t now_ns;
+	uint64_t seq;
+	struct sim_ev **heap;
+	size_t heap_len, heap_cap;
+	size_t busy;			/* scheduled non-background events */
+
+	uint64_t seed;
+	uint64_t rng[4];
+	uint64_t hash;
+
+	bool trace;			/* readable timeline on trace_out */
+	FILE *trace_out;
+	enum ut_log_level log_level;
+
+	struct env env;			/* what the target is given */
+	bool target_up;			/* false between crash and restart */
+	struct sim_net *net;
+	struct sim_disks *disks;
+	struct sim_state *state;
+
+	/* Objects the target owns through env, for the leak check. */
+	uint32_t live_timers, live_listeners, live_conns, live_disks;
+	struct sim_counters ctr;
+	bool stop;			/* set by an event to end sim_run_* */
+};
+
+struct sim *sim_new(uint64_t seed);
+void sim_free(struct sim *sim);
+
+/* Run events until pred(arg) is true (checked before each event), no event
+ * is left, or virtual time would pass deadline_ns.  On a deadline stop
+ * the clock is advanced to deadline_ns.  Returns true if pred held. */
+bool sim_run_until(struct sim *sim, uint64_t deadline_ns,
+		   bool (*pred)(void *arg), void *arg);
+/* Advance the clock by dt, running everything due meanwhile. */
+void sim_run_for(struct sim *sim, uint64_t dt_ns);
+/* Quiet: only background events (or none) are scheduled. */
+static inline bool sim_quiet(const struct sim *sim) { return sim->busy == 0; }
+
+/* ------------------------------------------------------------- PRNG */
+
+uint64_t sim_rand(struct sim *sim);
+/* Uniform in [0, n), n > 0, without modulo bias. */
+uint64_t sim_rand_below(struct sim *sim, uint64_t n);
+/* Uniform in [lo, hi]. */
+uint64_t sim_rand_range(struct sim *sim, uint64_t lo, uint64_t hi);
+/* True with probability p (0..1). */
+bool sim_chance(struct sim *sim, double p);
+uint64_t sim_splitmix64(uint64_t *state);
+
+/* ------------------------------------------------------- trace hash */
+
+void sim_hash_u64(struct sim *sim, uint64_t v);
+void sim_hash_bytes(struct sim *sim, const void *p, size_t n);
+uint64_t sim_hash_str(const char *s);	/* FNV-1a 64 of a string */
+
+/* Readable timeline (only with --trace). */
+void sim_tracef(struct sim *sim, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define SIM_TRACE(sim, ...)                                                   \
+	do {                                                                  \
+		if ((sim)->trace)                                             \
+			sim_tracef((sim), __VA_ARGS__);                       \
+	} while (0)
+/* "12.345678s" into buf. */
+const char *sim_fmt_time(uint64_t ns, char buf[32]);
+
+/* --------------------------------------------------- durable state */
+
+/* The env state store, surviving target crashes; in key order. */
+int sim_state_put(struct sim *sim, const char *key, const void *data,
+		  size_t len);
+ssize_t sim_state_get(struct sim *sim, const char *key, void *buf,
+		      size_t cap);
+
+/* ---------------------------------------------------------- network */
+
+/* Per-host link behaviour; a host is one initiator machine. */
+struct sim_link_cfg {
+	uint64_t delay_ns;		/* one-way latency */
+	uint64_t jitter_ns;		/* plus uniform [0, jitter] */
+	uint32_t max_chunk;		/* bytes per delivery; 0 = 65536 */
+	uint32_t window_bytes;		/* in flight + unread per direction */
+	bool partial_send;		/* conn_send accepts random prefixes */
+	bool partial_recv;		/* conn_recv returns random prefixes */
+};
+
+enum sim_dir_mask {
+	SIM_TO_TARGET = 1,		/* initiator -> target */
+	SIM_FROM_TARGET = 2,		/* target -> initiator */
+	SIM_BOTH = 3,
+};
+
+struct sim_host;
+/* Initiator-side connect result: conn is NULL with err < 0 on failure. */
+typedef void (*sim_connect_fn)(void *arg, struct env_conn *conn, int err);
+
+struct sim_host *sim_host_new(struct sim *sim, const char *name);
+const char *sim_host_name(const struct sim_host *h);
+struct sim_link_cfg *sim_host_cfg(struct sim_host *h);
+/* Default for hosts created afterwards and (apply_all) existing ones. */
+void sim_net_set_default(struct sim *sim, const struct sim_link_cfg *cfg,
+			 bool apply_all);
+const struct sim_link_cfg *sim_net_default(struct sim *sim);
+/* Block (partition) or unblock directions of every link of a host.
+ * Bytes are held, not lost: TCP retransmits them after the heal. */
+void sim_host_block(struct sim_host *h, unsigned int dirs, bool blocked);
+
+/* Open a connection from host to a listening address ("10.0.0.1:3260").
+ * fn runs after the handshake's delay with the client endpoint. */
+void sim_connect(struct sim *sim, struct sim_host *h, const char *addr,
+		 sim_connect_fn fn, void *arg);
+/* The same operations the target gets through env_ops, for actors. */
+void sim_conn_set_handler(struct env_conn *c, const struct env_conn_handler *h,
+			  void *ctx);
+ssize_t sim_conn_recv(struct env_conn *c, void *buf, size_t len);
+ssize_t sim_conn_send(struct env_conn *c, const struct iovec *iov, int iovcnt);
+void sim_conn_want_write(struct env_conn *c, bool want);
+void sim_conn_close(struct env_conn *c);
+/* Faults on one connection (initiator's endpoint). */
+void sim_conn_shutdown_write(struct env_conn *c);	/* half-close: FIN */
+void sim_conn_reset(struct env_conn *c);		/* RST both ways */
+void sim_conn_vanish(struct env_conn *c);	/* host dies: no FIN/RST */
+void sim_conn_stall(struct env_conn *c, unsigned int dirs, bool stalled);
+uint64_t sim_conn_id(const struct env_conn *c);
+/* Target side of the link is still open (not closed by the target). */
+bool sim_conn_peer_open(const struct env_conn *c);
+
+/* The target has crashed: its endpoints go dead (no FIN); data sent to
+ * them is dropped while the target is down and answered by RST once it
+ * is up again.  Listeners are gone. */
+void sim_net_target_crashed(struct sim *sim);
+/* Free every link whose both ends are closed and nothing pending. */
+void sim_net_free(struct sim *sim);
+void sim_net_init(struct sim *sim);
+/* Number of connections the target side still holds open. */
+uint32_t sim_net_target_conns(const struct sim *sim);
+
+/* env_ops pieces implemented in sim_net.c */
+int sim_env_listen(struct env *env, const char *addr_port,
+		   uint16_t portal_group, env_accept_fn fn, void *arg,
+		   struct env_listener **out);
+void sim_env_listener_close(struct env_listener *l);
+void sim_env_conn_set_more(struct env_conn *c, bool more);
+
+/* ------------------------------------------------------------- disks */
+
+/* Faults and behaviour of one simulated disk image. */
+struct sim_disk_fault {
+	uint32_t ops;			/* 1 << BS_OP_* it applies to */
+	uint64_t lba_first, lba_last;	/* inclusive, in blocks */
+	double prob;			/* 1.0 = always */
+	int32_t count;			/* -1 = unlimited, else fire N times */
+};
+
+#define SIM_DISK_FAULTS_MAX 16
+
+struct sim_disk_cfg {
+	uint64_t lat_min_ns, lat_max_ns; /* uniform latency */
+	uint64_t lat_slow_ns;		/* occasional slow op, 0 = never */
+	double slow_prob;
+	bool write_cache;		/* false: every write durable */
+	double crash_keep;		/* non-durable sector kept at crash */
+	double crash_tear;		/* ... torn (half kept) at crash */
+	struct sim_disk_fault faults[SIM_DISK_FAULTS_MAX];
+	unsigned int fault_count;
+};
+
+struct sim_disk;
+/* Create (or find) the named image; size 0 keeps the existing size. */
+struct sim_disk *sim_disk_get(struct sim *sim, const char *name,
+			      uint64_t size_bytes, uint32_t block_size);
+struct sim_disk *sim_disk_find(struct sim *sim, const char *name);
+struct sim_disk_cfg *sim_disk_cfg(struct sim_disk *d);
+/* Power loss: pending and non-durable writes are lost, kept or torn. */
+void sim_disk_crash_all(struct sim *sim);
+/* Read the current (cached) contents, for tests. */
+void sim_disk_peek(struct sim_disk *d, uint64_t off, void *buf, size_t len);
+uint64_t sim_disk_dirty_sectors(const struct sim_disk *d);
+void sim_disks_free(struct sim *sim);
+int sim_env_disk_open(struct env *env, const struct bs_dev_params *p,
+		      struct bs_dev **out);
+/* Open requests still pending on target-opened devices. */
+uint32_t sim_disk_pending(const struct sim *sim);
+
+#endif

@@ -1,0 +1,585 @@
+/*
+ * sim_disk.c — the simulated disk behind BS_SIM, in the role SQLite's
+ * test6.c plays for its VFS: a write cache that loses, keeps or tears
+ * what was not made durable when the power goes.
+ *
+ * An image is named (the device name), so a restarted target that opens
+ * the same name gets the same durable contents back.  It is stored sparse
+ * in 64 KiB chunks, each with
+ *
+ *   durable   what survives a crash (NULL: zeros);
+ *   cur       what reads see now (NULL: same as durable);
+ *   dirty_gen per 512-byte sector, the write generation that made it
+ *             differ from durable (0: clean).
+ *
+ * Durable (SBC-4 §4.12, SYNCHRONIZE CACHE and FUA): a write completed with
+ * BS_F_FUA, a write covered by a completed FLUSH (one that completed before
+ * the flush was submitted), or any write when the write cache is off.
+ * Completions are events, never inside submit.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backstore/backstore.h"
+#include "sim.h"
+
+#define CHUNK_BYTES (64u * 1024u)
+#define SECTOR 512u
+#define SECTORS_PER_CHUNK (CHUNK_BYTES / SECTOR)
+
+struct chunk {
+	uint8_t *durable;
+	uint8_t *cur;
+	uint64_t dirty_gen[SECTORS_PER_CHUNK];
+	uint32_t ndirty;
+};
+
+struct sim_io;
+TAILQ_HEAD(io_list, sim_io);
+
+struct sim_disk {
+	struct sim *sim;
+	char name[64];
+	uint64_t size_bytes;
+	uint32_t block_size;
+	struct chunk **chunks;
+	size_t nchunks;
+	struct sim_disk_cfg cfg;
+	uint64_t gen;
+	uint64_t dirty_sectors;
+	uint32_t opens;
+	TAILQ_ENTRY(sim_disk) link;
+};
+TAILQ_HEAD(disk_list, sim_disk);
+
+struct sim_disks {
+	struct disk_list list;
+	uint32_t pending;	/* requests in flight, all devices */
+};
+
+struct sim_bs {
+	struct bs_dev dev;
+	struct sim_disk *d;
+	struct io_list pending;
+};
+
+struct sim_io {
+	struct sim_ev ev;
+	struct sim_bs *bs;
+	struct bs_req *req;
+	int status;
+	uint64_t flush_gen;
+	uint8_t *wdata;
+	TAILQ_ENTRY(sim_io) link;
+};
+
+static const char *const op_names[] = {"READ", "WRITE", "FLUSH", "UNMAP",
+				       "WRITE_ZEROES"};
+
+/* ------------------------------------------------------------ image */
+
+static struct sim_disks *disks(struct sim *sim)
+{
+	if (sim->disks == NULL) {
+		sim->disks = calloc(1, sizeof(*sim->disks));
+		if (sim->disks == NULL)
+			abort();
+		TAILQ_INIT(&sim->disks->list);
+	}
+	return sim->disks;
+}
+
+struct sim_disk *sim_disk_find(struct sim *sim, const char *name)
+{
+	struct sim_disk *d;
+
+	TAILQ_FOREACH(d, &disks(sim)->list, link)
+		if (strcmp(d->name, name) == 0)
+			return d;
+	return NULL;
+}
+
+static void disk_default_cfg(struct sim_disk_cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->lat_min_ns = 20 * SIM_NS_PER_US;
+	c->lat_max_ns = 100 * SIM_NS_PER_US;
+	c->write_cache = true;
+	c->crash_keep = 0.4;
+	c->crash_tear = 0.2;
+}
+
+struct sim_disk *sim_disk_get(struct sim *sim, const char *name,
+			      uint64_t size_bytes, uint32_t block_size)
+{
+	struct sim_disk *d = sim_disk_find(sim, name);
+
+	if (d != NULL)
+		return d;
+	if (size_bytes == 0)
+		size_bytes = 64ull << 20;
+	if (block_size == 0)
+		block_size = 512;
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		abort();
+	d->sim = sim;
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	d->size_bytes = size_bytes / block_size * block_size;
+	d->block_size = block_size;
+	d->nchunks = (size_t)((d->size_bytes + CHUNK_BYTES - 1) / CHUNK_BYTES);
+	d->chunks = calloc(d->nchunks ? d->nchunks : 1, sizeof(*d->chunks));
+	if (d->chunks == NULL)
+		abort();
+	disk_default_cfg(&d->cfg);
+	TAILQ_INSERT_TAIL(&disks(sim)->list, d, link);
+	return d;
+}
+
+struct sim_disk_cfg *sim_disk_cfg(struct sim_disk *d) { return &d->cfg; }
+
+uint64_t sim_disk_dirty_sectors(const struct sim_disk *d)
+{
+	return d->dirty_sectors;
+}
+
+static struct chunk *chunk_get(struct sim_disk *d, size_t ci)
+{
+	if (d->chunks[ci] == NULL) {
+		d->chunks[ci] = calloc(1, sizeof(struct chunk));
+		if (d->chunks[ci] == NULL)
+			abort();
+	}
+	return d->chunks[ci];
+}
+
+static uint8_t *buf_zalloc(void)
+{
+	uint8_t *p = calloc(1, CHUNK_BYTES);
+
+	if (p == NULL)
+		abort();
+	return p;
+}
+
+/* The cached view of a chunk, created from durable on first write. */
+static uint8_t *chunk_cur(struct chunk *c)
+{
+	if (c->cur == NULL) {
+		c->cur = buf_zalloc();
+		if (c->durable != NULL)
+			memcpy(c->cur, c->durable, CHUNK_BYTES);
+	}
+	return c->cur;
+}
+
+static void sector_persist(struct sim_disk *d, struct chunk *c, unsigned s,
+			   size_t keep_bytes)
+{
+	if (c->durable == NULL)
+		c->durable = buf_zalloc();
+	memcpy(c->durable + s * SECTOR, c->cur + s * SECTOR, keep_bytes);
+	if (c->dirty_gen[s] != 0) {
+		c->dirty_gen[s] = 0;
+		c->ndirty--;
+		d->dirty_sectors--;
+	}
+}
+
+/* Copy [off, off+len) of the cached view out (reads, peeks). */
+static void disk_read(struct sim_disk *d, uint64_t off, uint8_t *dst,
+		      uint64_t len)
+{
+	while (len > 0) {
+		size_t ci = (size_t)(off / CHUNK_BYTES);
+		uint32_t co = (uint32_t)(off % CHUNK_BYTES);
+		uint64_t n = CHUNK_BYTES - co;
+		struct chunk *c = d->chunks[ci];
+		const uint8_t *src = c == NULL ? NULL
+				     : c->cur ? c->cur : c->durable;
+
+		if (n > len)
+			n = len;
+		if (src != NULL)
+			memcpy(dst, src + co, n);
+		else
+			memset(dst, 0, n);
+		dst += n;
+		off += n;
+		len -= n;
+	}
+}
+
+/* Apply data (NULL: zeros) at [off, off+len); durable or dirty. */
+static void disk_write(struct sim_disk *d, uint64_t off, const uint8_t *src,
+		       uint64_t len, bool durable)
+{
+	uint64_t gen = ++d->gen;
+
+	while (len > 0) {
+		size_t ci = (size_t)(off / CHUNK_BYTES);
+		uint32_t co = (uint32_t)(off % CHUNK_BYTES);
+		uint64_t n = CHUNK_BYTES - co;
+		struct chunk *c = chunk_get(d, ci);
+		uint8_t *cur = chunk_cur(c);
+
+		if (n > len)
+			n = len;
+		if (src != NULL) {
+			memcpy(cur + co, src, n);
+			src += n;
+		} else {
+			memset(cur + co, 0, n);
+		}
+		for (unsigned s = co / SECTOR; s < (co + n + SECTOR - 1) / SECTOR;
+		     s++) {
+			if (durable) {
+				sector_persist(d, c, s, SECTOR);
+				continue;
+			}
+			if (c->dirty_gen[s] == 0) {
+				c->ndirty++;
+				d->dirty_sectors++;
+				c->dirty_gen[s] = gen;
+			}
+		}
+		off += n;
+		len -= n;
+	}
+}
+
+/* Make durable every sector dirtied by a write of generation <= upto. */
+static void disk_flush(struct sim_disk *d, uint64_t upto)
+{
+	for (size_t ci = 0; ci < d->nchunks; ci++) {
+		struct chunk *c = d->chunks[ci];
+
+		if (c == NULL || c->ndirty == 0)
+			continue;
+		for (unsigned s = 0; s < SECTORS_PER_CHUNK; s++)
+			if (c->dirty_gen[s] != 0 && c->dirty_gen[s] <= upto)
+				sector_persist(d, c, s, SECTOR);
+	}
+}
+
+void sim_disk_peek(struct sim_disk *d, uint64_t off, void *buf, size_t len)
+{
+	disk_read(d, off, buf, len);
+}
+
+/* Power loss: each dirty sector is lost, kept, or torn (a random prefix
+ * of it reaches the medium), in chunk and sector order. */
+static void disk_crash(struct sim_disk *d)
+{
+	struct sim *sim = d->sim;
+	uint64_t lost = 0, kept = 0, torn = 0;
+
+	for (size_t ci = 0; ci < d->nchunks; ci++) {
+		struct chunk *c = d->chunks[ci];
+
+		if (c == NULL)
+			continue;
+		for (unsigned s = 0; c->ndirty > 0 && s < SECTORS_PER_CHUNK; s++) {
+			double r;
+
+			if (c->dirty_gen[s] == 0)
+				continue;
+			r = (double)(sim_rand(sim) >> 11) * 0x1.0p-53;
+			if (r < d->cfg.crash_keep) {
+				sector_persist(d, c, s, SECTOR);
+				kept++;
+			} else if (r < d->cfg.crash_keep + d->cfg.crash_tear) {
+				sector_persist(d, c, s, (size_t)sim_rand_range(
+								sim, 1, SECTOR - 1));
+				torn++;
+			} else {
+				c->dirty_gen[s] = 0;
+				c->ndirty--;
+				d->dirty_sectors--;
+				lost++;
+			}
+		}
+		free(c->cur);
+		c->cur = NULL;
+	}
+	assert(d->dirty_sectors == 0);
+	sim_hash_u64(sim, lost << 40 ^ kept << 20 ^ torn);
+	SIM_TRACE(sim, "disk %s crash: %llu sectors lost, %llu kept, %llu torn",
+		  d->name, (unsigned long long)lost, (unsigned long long)kept,
+		  (unsigned long long)torn);
+}
+
+void sim_disk_crash_all(struct sim *sim)
+{
+	struct sim_disk *d;
+
+	TAILQ_FOREACH(d, &disks(sim)->list, link)
+		disk_crash(d);
+}
+
+void sim_disks_free(struct sim *sim)
+{
+	struct sim_disk *d;
+
+	if (sim->disks == NULL)
+		return;
+	while ((d = TAILQ_FIRST(&sim->disks->list)) != NULL) {
+		TAILQ_REMOVE(&sim->disks->list, d, link);
+		for (size_t i = 0; i < d->nchunks; i++) {
+			if (d->chunks[i] == NULL)
+				continue;
+			free(d->chunks[i]->durable);
+			free(d->chunks[i]->cur);
+			free(d->chunks[i]);
+		}
+		free(d->chunks);
+		free(d);
+	}
+	free(sim->disks);
+	sim->disks = NULL;
+}
+
+uint32_t sim_disk_pending(const struct sim *sim)
+{
+	return sim->disks ? sim->disks->pending : 0;
+}
+
+/* ---------------------------------------------------------- requests */
+
+static bool fault_hits(struct sim_disk *d, const struct bs_req *req)
+{
+	uint64_t first = req->offset_bytes / d->block_size;
+	uint64_t last = req->length_bytes
+				? (req->offset_bytes + req->length_bytes - 1) /
+					  d->block_size
+				: first;
+
+	for (unsigned int i = 0; i < d->cfg.fault_count; i++) {
+		struct sim_disk_fault *f = &d->cfg.faults[i];
+
+		if ((f->ops & (1u << req->op)) == 0 || f->count == 0)
+			continue;
+		if (req->op != BS_OP_FLUSH &&
+		    (last < f->lba_first || first > f->lba_last))
+			continue;
+		if (!sim_chance(d->sim, f->prob))
+			continue;
+		if (f->count > 0)
+			f->count--;
+		return true;
+	}
+	return false;
+}
+
+static uint64_t io_latency(struct sim_disk *d)
+{
+	uint64_t lat = sim_rand_range(d->sim, d->cfg.lat_min_ns, d->cfg.lat_max_ns);
+
+	if (d->cfg.lat_slow_ns > 0 && sim_chance(d->sim, d->cfg.slow_prob))
+		lat += d->cfg.lat_slow_ns;
+	return lat;
+}
+
+static void iov_copy_out(const struct iovec *iov, int iovcnt, uint8_t *dst,
+			 uint64_t len)
+{
+	for (int i = 0; i < iovcnt && len > 0; i++) {
+		uint64_t n = iov[i].iov_len < len ? iov[i].iov_len : len;
+
+		memcpy(dst, iov[i].iov_base, n);
+		dst += n;
+		len -= n;
+	}
+}
+
+static void iov_copy_in(const struct iovec *iov, int iovcnt,
+			const uint8_t *src, uint64_t len)
+{
+	for (int i = 0; i < iovcnt && len > 0; i++) {
+		uint64_t n = iov[i].iov_len < len ? iov[i].iov_len : len;
+
+		memcpy(iov[i].iov_base, src, n);
+		src += n;
+		len -= n;
+	}
+}
+
+static void io_apply(struct sim_disk *d, struct sim_io *io)
+{
+	struct bs_req *req = io->req;
+	bool durable = (req->flags & BS_F_FUA) || !d->cfg.write_cache;
+
+	switch (req->op) {
+	case BS_OP_READ: {
+		uint8_t *tmp = malloc(req->length_bytes ? req->length_bytes : 1);
+
+		if (tmp == NULL)
+			abort();
+		disk_read(d, req->offset_bytes, tmp, req->length_bytes);
+		iov_copy_in(req->iov, req->iovcnt, tmp, req->length_bytes);
+		free(tmp);
+		break;
+	}
+	case BS_OP_WRITE:
+		disk_write(d, req->offset_bytes, io->wdata, req->length_bytes,
+			   durable);
+		break;
+	case BS_OP_UNMAP:
+	case BS_OP_WRITE_ZEROES:
+		disk_write(d, req->offset_bytes, NULL, req->length_bytes, durable);
+		break;
+	case BS_OP_FLUSH:
+		disk_flush(d, io->flush_gen);
+		break;
+	}
+}
+
+static void io_complete(struct sim_ev *ev)
+{
+	struct sim_io *io = SIM_CONTAINER_OF(ev, struct sim_io, ev);
+	struct sim_bs *bs = io->bs;
+	struct sim_disk *d = bs->d;
+	struct sim *sim = d->sim;
+	struct bs_req *req = io->req;
+	int status = io->status;
+
+	if (status == 0)
+		io_apply(d, io);
+	sim->ctr.disk_ops++;
+	sim_hash_u64(sim, (uint64_t)req->op << 56 ^ req->offset_bytes ^
+				  req->length_bytes << 20 ^ (uint64_t)(-status));
+	SIM_TRACE(sim, "disk %s %s lba %llu+%llu%s -> %s", d->name,
+		  req->op <= BS_OP_WRITE_ZEROES ? op_names[req->op] : "?",
+		  (unsigned long long)(req->offset_bytes / d->block_size),
+		  (unsigned long long)(req->length_bytes / d->block_size),
+		  (req->flags & BS_F_FUA) ? " FUA" : "",
+		  status ? "EIO" : "ok");
+	TAILQ_REMOVE(&bs->pending, io, link);
+	sim->disks->pending--;
+	free(io->wdata);
+	free(io);
+	req->done(req, status);
+}
+
+static void sim_bs_submit(struct bs_dev *dev, struct bs_req *req)
+{
+	struct sim_bs *bs = dev->priv;
+	struct sim_disk *d = bs->d;
+	struct sim *sim = d->sim;
+	struct sim_io *io = calloc(1, sizeof(*io));
+
+	if (io == NULL)
+		abort();
+	sim_ev_init(&io->ev, io_complete);
+	io->bs = bs;
+	io->req = req;
+	if (req->op != BS_OP_FLUSH &&
+	    (req->offset_bytes % d->block_size != 0 ||
+	     req->length_bytes % d->block_size != 0 ||
+	     req->offset_bytes + req->length_bytes > d->size_bytes ||
+	     req->offset_bytes + req->length_bytes < req->offset_bytes))
+		io->status = -EINVAL;
+	else if (req->op != BS_OP_READ && dev->read_only)
+		io->status = -EROFS;
+	else if (fault_hits(d, req))
+		io->status = -EIO;
+	if (req->op == BS_OP_WRITE && io->status == 0) {
+		io->wdata = malloc(req->length_bytes ? req->length_bytes : 1);
+		if (io->wdata == NULL)
+			abort();
+		iov_copy_out(req->iov, req->iovcnt, io->wdata, req->length_bytes);
+	}
+	io->flush_gen = d->gen;
+	TAILQ_INSERT_TAIL(&bs->pending, io, link);
+	sim->disks->pending++;
+	sim_ev_at(sim, &io->ev, sim->now_ns + io_latency(d));
+}
+
+static uint64_t sim_bs_lba_status(struct bs_dev *dev, uint64_t off,
+				  uint64_t len, bool *mapped)
+{
+	struct sim_bs *bs = dev->priv;
+	struct sim_disk *d = bs->d;
+	size_t ci = (size_t)(off / CHUNK_BYTES);
+	uint64_t run = CHUNK_BYTES - off % CHUNK_BYTES;
+	struct chunk *c = ci < d->nchunks ? d->chunks[ci] : NULL;
+
+	*mapped = c != NULL && (c->cur != NULL || c->durable != NULL);
+	return run < len ? run : len;
+}
+
+/* Closing with requests in flight (a crash frees the target at once):
+ * they never complete; each sector of a pending write may or may not
+ * have reached the cache. */
+static void sim_bs_close(struct bs_dev *dev)
+{
+	struct sim_bs *bs = dev->priv;
+	struct sim_disk *d = bs->d;
+	struct sim *sim = d->sim;
+	struct sim_io *io;
+
+	while ((io = TAILQ_FIRST(&bs->pending)) != NULL) {
+		struct bs_req *req = io->req;
+
+		TAILQ_REMOVE(&bs->pending, io, link);
+		sim->disks->pending--;
+		sim_ev_cancel(sim, &io->ev);
+		if (req->op == BS_OP_WRITE && io->status == 0) {
+			for (uint64_t o = 0; o < req->length_bytes; o += SECTOR)
+				if (sim_chance(sim, 0.5))
+					disk_write(d, req->offset_bytes + o,
+						   io->wdata + o, SECTOR, false);
+		}
+		free(io->wdata);
+		free(io);
+	}
+	assert(d->opens > 0);
+	d->opens--;
+	assert(sim->live_disks > 0);
+	sim->live_disks--;
+	free(bs);
+}
+
+static const struct bs_ops sim_bs_ops = {
+	.submit = sim_bs_submit,
+	.lba_status = sim_bs_lba_status,
+	.close = sim_bs_close,
+};
+
+int sim_env_disk_open(struct env *env, const struct bs_dev_params *p,
+		      struct bs_dev **out)
+{
+	struct sim *sim = env->priv;
+	const char *name = p->path && p->path[0] ? p->path : p->name;
+	struct sim_disk *d;
+	struct sim_bs *bs;
+
+	if (name == NULL || name[0] == '\0')
+		return -EINVAL;
+	if (p->block_size != 0 && p->block_size != 512 && p->block_size != 4096)
+		return -EINVAL;
+	d = sim_disk_get(sim, name, p->size_bytes,
+			 p->block_size ? p->block_size : 512);
+	bs = calloc(1, sizeof(*bs));
+	if (bs == NULL)
+		return -ENOMEM;
+	bs->d = d;
+	TAILQ_INIT(&bs->pending);
+	bs->dev.ops = &sim_bs_ops;
+	bs->dev.kind = BS_SIM;
+	bs->dev.size_bytes = d->size_bytes;
+	bs->dev.block_size = d->block_size;
+	bs->dev.read_only = p->read_only;
+	bs->dev.thin = p->thin;
+	bs->dev.rotational = false;
+	bs->dev.write_cache = d->cfg.write_cache;
+	bs->dev.priv = bs;
+	d->opens++;
+	sim->live_disks++;
+	SIM_TRACE(sim, "disk %s opened (%llu bytes, %u-byte blocks)", d->name,
+		  (unsigned long long)d->size_bytes, d->block_size);
+	*out = &bs->dev;
+	return 0;
+}

@@ -1,0 +1,534 @@
+/*
+ * sim_env.c — the scheduler, PRNG, trace hash, durable state store and the
+ * `struct env` the target runs on inside the simulation.
+ *
+ * Scheduler: a binary min-heap of embedded events keyed by (at_ns, seq).
+ * seq is a counter bumped on every schedule, so two events due at the same
+ * virtual time fire in the order they were scheduled — never in pointer
+ * order.  Each event knows its heap index, which makes cancel O(log n).
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backstore/backstore.h"
+#include "sim.h"
+
+#define HEAP_NONE ((size_t)-1)
+
+/* ------------------------------------------------------------ heap */
+
+static bool ev_before(const struct sim_ev *a, const struct sim_ev *b)
+{
+	if (a->at_ns != b->at_ns)
+		return a->at_ns < b->at_ns;
+	return a->seq < b->seq;
+}
+
+static void heap_set(struct sim *sim, size_t i, struct sim_ev *ev)
+{
+	sim->heap[i] = ev;
+	ev->heap_idx = i;
+}
+
+static void heap_up(struct sim *sim, size_t i)
+{
+	struct sim_ev *ev = sim->heap[i];
+
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+
+		if (!ev_before(ev, sim->heap[parent]))
+			break;
+		heap_set(sim, i, sim->heap[parent]);
+		i = parent;
+	}
+	heap_set(sim, i, ev);
+}
+
+static void heap_down(struct sim *sim, size_t i)
+{
+	struct sim_ev *ev = sim->heap[i];
+
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		struct sim_ev *best = ev;
+
+		if (l < sim->heap_len && ev_before(sim->heap[l], best)) {
+			m = l;
+			best = sim->heap[l];
+		}
+		if (r < sim->heap_len && ev_before(sim->heap[r], best)) {
+			m = r;
+			best = sim->heap[r];
+		}
+		if (m == i)
+			break;
+		heap_set(sim, i, best);
+		i = m;
+	}
+	heap_set(sim, i, ev);
+}
+
+static void heap_remove(struct sim *sim, size_t i)
+{
+	struct sim_ev *last;
+
+	assert(i < sim->heap_len);
+	sim->heap[i]->heap_idx = HEAP_NONE;
+	last = sim->heap[--sim->heap_len];
+	if (i == sim->heap_len)
+		return;
+	heap_set(sim, i, last);
+	heap_up(sim, i);
+	heap_down(sim, last->heap_idx);
+}
+
+void sim_ev_init(struct sim_ev *ev, void (*fn)(struct sim_ev *ev))
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->heap_idx = HEAP_NONE;
+	ev->fn = fn;
+}
+
+void sim_ev_cancel(struct sim *sim, struct sim_ev *ev)
+{
+	if (ev->heap_idx == HEAP_NONE)
+		return;
+	assert(sim->heap[ev->heap_idx] == ev);
+	if (!ev->background)
+		sim->busy--;
+	heap_remove(sim, ev->heap_idx);
+}
+
+void sim_ev_at(struct sim *sim, struct sim_ev *ev, uint64_t at_ns)
+{
+	sim_ev_cancel(sim, ev);
+	if (at_ns < sim->now_ns)
+		at_ns = sim->now_ns;
+	ev->at_ns = at_ns;
+	ev->seq = sim->seq++;
+	if (sim->heap_len == sim->heap_cap) {
+		size_t cap = sim->heap_cap ? sim->heap_cap * 2 : 256;
+		struct sim_ev **h = realloc(sim->heap, cap * sizeof(*h));
+
+		if (h == NULL)
+			abort();
+		sim->heap = h;
+		sim->heap_cap = cap;
+	}
+	sim->heap_len++;
+	heap_set(sim, sim->heap_len - 1, ev);
+	heap_up(sim, sim->heap_len - 1);
+	if (!ev->background)
+		sim->busy++;
+}
+
+bool sim_run_until(struct sim *sim, uint64_t deadline_ns,
+		   bool (*pred)(void *arg), void *arg)
+{
+	sim->stop = false;
+	for (;;) {
+		struct sim_ev *ev;
+
+		if (pred != NULL && pred(arg))
+			return true;
+		if (sim->stop)
+			return false;
+		if (sim->heap_len == 0) {
+			if (deadline_ns != UINT64_MAX && sim->now_ns < deadline_ns)
+				sim->now_ns = deadline_ns;
+			return false;
+		}
+		ev = sim->heap[0];
+		if (ev->at_ns > deadline_ns) {
+			sim->now_ns = deadline_ns;
+			return false;
+		}
+		sim_ev_cancel(sim, ev);
+		assert(ev->at_ns >= sim->now_ns);
+		sim->now_ns = ev->at_ns;
+		sim->ctr.events++;
+		ev->fn(ev);
+	}
+}
+
+void sim_run_for(struct sim *sim, uint64_t dt_ns)
+{
+	sim_run_until(sim, sim->now_ns + dt_ns, NULL, NULL);
+}
+
+/* ------------------------------------------------------------- PRNG */
+
+uint64_t sim_splitmix64(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static inline uint64_t rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+/* xoshiro256** (Blackman and Vigna), written from its published
+ * definition: a 256-bit xorshift state with a multiply-rotate output. */
+uint64_t sim_rand(struct sim *sim)
+{
+	uint64_t *s = sim->rng;
+	uint64_t result = rotl(s[1] * 5, 7) * 9;
+	uint64_t t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl(s[3], 45);
+	return result;
+}
+
+uint64_t sim_rand_below(struct sim *sim, uint64_t n)
+{
+	uint64_t limit, r;
+
+	assert(n > 0);
+	limit = UINT64_MAX - UINT64_MAX % n;
+	do
+		r = sim_rand(sim);
+	while (r >= limit);
+	return r % n;
+}
+
+uint64_t sim_rand_range(struct sim *sim, uint64_t lo, uint64_t hi)
+{
+	if (hi <= lo)
+		return lo;
+	if (hi - lo == UINT64_MAX)
+		return sim_rand(sim);
+	return lo + sim_rand_below(sim, hi - lo + 1);
+}
+
+bool sim_chance(struct sim *sim, double p)
+{
+	if (p <= 0.0)
+		return false;
+	if (p >= 1.0)
+		return true;
+	return (double)(sim_rand(sim) >> 11) * 0x1.0p-53 < p;
+}
+
+/* ------------------------------------------------------- trace hash */
+
+/*
+ * Our own 64-bit fold: eight bytes at a time, xor then multiply by an odd
+ * constant and rotate, so that byte order and position both matter and the
+ * per-byte cost stays well under a nanosecond.
+ */
+#define FOLD_MUL 0x9fb21c651e98df25ull
+
+static inline uint64_t fold(uint64_t h, uint64_t w)
+{
+	h ^= w;
+	h *= FOLD_MUL;
+	return h ^ (h >> 29);
+}
+
+void sim_hash_u64(struct sim *sim, uint64_t v)
+{
+	sim->hash = fold(sim->hash, v);
+}
+
+void sim_hash_bytes(struct sim *sim, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint64_t h = fold(sim->hash, n);
+
+	while (n >= 8) {
+		uint64_t w;
+
+		memcpy(&w, b, 8);
+		h = fold(h, w);
+		b += 8;
+		n -= 8;
+	}
+	if (n > 0) {
+		uint64_t w = 0;
+
+		memcpy(&w, b, n);
+		h = fold(h, w ^ ((uint64_t)n << 56));
+	}
+	sim->hash = h;
+}
+
+uint64_t sim_hash_str(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (; *s != '\0'; s++) {
+		h ^= (uint8_t)*s;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+const char *sim_fmt_time(uint64_t ns, char buf[32])
+{
+	snprintf(buf, 32, "%llu.%06llus", (unsigned long long)(ns / SIM_NS_PER_S),
+		 (unsigned long long)(ns % SIM_NS_PER_S / 1000));
+	return buf;
+}
+
+void sim_tracef(struct sim *sim, const char *fmt, ...)
+{
+	char tb[32];
+	va_list ap;
+
+	if (!sim->trace)
+		return;
+	fprintf(sim->trace_out, "%12s ", sim_fmt_time(sim->now_ns, tb));
+	va_start(ap, fmt);
+	vfprintf(sim->trace_out, fmt, ap);
+	va_end(ap);
+	fputc('\n', sim->trace_out);
+}
+
+/* --------------------------------------------------- durable state */
+
+struct sim_kv {
+	char *key;
+	uint8_t *data;
+	size_t len;
+};
+
+struct sim_state {
+	struct sim_kv *kv;	/* sorted by key */
+	size_t n, cap;
+};
+
+static struct sim_kv *state_find(struct sim_state *st, const char *key,
+				 size_t *pos)
+{
+	size_t lo = 0, hi = st->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(st->kv[mid].key, key);
+
+		if (c == 0)
+			return &st->kv[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*pos = lo;
+	return NULL;
+}
+
+int sim_state_put(struct sim *sim, const char *key, const void *data,
+		  size_t len)
+{
+	struct sim_state *st = sim->state;
+	size_t pos = 0;
+	struct sim_kv *kv = state_find(st, key, &pos);
+	uint8_t *copy = malloc(len ? len : 1);
+
+	if (copy == NULL)
+		return -ENOMEM;
+	memcpy(copy, data, len);
+	sim_hash_u64(sim, sim_hash_str(key));
+	sim_hash_bytes(sim, data, len);
+	SIM_TRACE(sim, "state put %s (%zu bytes)", key, len);
+	if (kv != NULL) {
+		free(kv->data);
+		kv->data = copy;
+		kv->len = len;
+		return 0;
+	}
+	if (st->n == st->cap) {
+		size_t cap = st->cap ? st->cap * 2 : 8;
+		struct sim_kv *n = realloc(st->kv, cap * sizeof(*n));
+
+		if (n == NULL) {
+			free(copy);
+			return -ENOMEM;
+		}
+		st->kv = n;
+		st->cap = cap;
+	}
+	memmove(&st->kv[pos + 1], &st->kv[pos], (st->n - pos) * sizeof(*kv));
+	st->kv[pos].key = strdup(key);
+	st->kv[pos].data = copy;
+	st->kv[pos].len = len;
+	st->n++;
+	return 0;
+}
+
+ssize_t sim_state_get(struct sim *sim, const char *key, void *buf, size_t cap)
+{
+	size_t pos;
+	struct sim_kv *kv = state_find(sim->state, key, &pos);
+
+	if (kv == NULL)
+		return -ENOENT;
+	memcpy(buf, kv->data, kv->len < cap ? kv->len : cap);
+	return (ssize_t)kv->len;
+}
+
+static void state_free(struct sim_state *st)
+{
+	for (size_t i = 0; i < st->n; i++) {
+		free(st->kv[i].key);
+		free(st->kv[i].data);
+	}
+	free(st->kv);
+	free(st);
+}
+
+/* ------------------------------------------------ env: clock, timers */
+
+static struct sim *env_sim(struct env *env) { return env->priv; }
+
+struct env_timer {
+	struct sim_ev ev;
+	struct sim *sim;
+	env_timer_fn fn;
+	void *arg;
+};
+
+static uint64_t env_now(struct env *env) { return env_sim(env)->now_ns; }
+
+static void timer_fire(struct sim_ev *ev)
+{
+	struct env_timer *t = SIM_CONTAINER_OF(ev, struct env_timer, ev);
+	struct sim *sim = t->sim;
+
+	sim->ctr.timer_fires++;
+	sim_hash_u64(sim, 0x7133 ^ sim->now_ns);
+	t->fn(t->arg);
+}
+
+static struct env_timer *env_timer_new_(struct env *env, env_timer_fn fn,
+					void *arg)
+{
+	struct env_timer *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return NULL;
+	sim_ev_init(&t->ev, timer_fire);
+	t->ev.background = true;
+	t->sim = env_sim(env);
+	t->fn = fn;
+	t->arg = arg;
+	t->sim->live_timers++;
+	return t;
+}
+
+static void env_timer_arm_(struct env_timer *t, uint64_t deadline_ns)
+{
+	sim_ev_at(t->sim, &t->ev, deadline_ns);
+}
+
+static void env_timer_cancel_(struct env_timer *t)
+{
+	sim_ev_cancel(t->sim, &t->ev);
+}
+
+static void env_timer_free_(struct env_timer *t)
+{
+	sim_ev_cancel(t->sim, &t->ev);
+	assert(t->sim->live_timers > 0);
+	t->sim->live_timers--;
+	free(t);
+}
+
+/* --------------------------------------- env: state, random, logging */
+
+static int env_state_put(struct env *env, const char *key, const void *data,
+			 size_t len)
+{
+	return sim_state_put(env_sim(env), key, data, len);
+}
+
+static ssize_t env_state_get(struct env *env, const char *key, void *buf,
+			     size_t cap)
+{
+	return sim_state_get(env_sim(env), key, buf, cap);
+}
+
+static uint64_t env_random(struct env *env)
+{
+	return sim_rand(env_sim(env));
+}
+
+static void env_log(struct env *env, enum ut_log_level level,
+		    const char *line)
+{
+	struct sim *sim = env_sim(env);
+
+	if (sim->trace)
+		sim_tracef(sim, "target %s: %s", ut_log_level_name(level), line);
+}
+
+static const struct env_ops sim_env_ops = {
+	.now_ns = env_now,
+	.timer_new = env_timer_new_,
+	.timer_arm = env_timer_arm_,
+	.timer_cancel = env_timer_cancel_,
+	.timer_free = env_timer_free_,
+	.listen = sim_env_listen,
+	.listener_close = sim_env_listener_close,
+	.conn_set_handler = sim_conn_set_handler,
+	.conn_recv = sim_conn_recv,
+	.conn_send = sim_conn_send,
+	.conn_want_write = sim_conn_want_write,
+	.conn_set_more = sim_env_conn_set_more,
+	.conn_close = sim_conn_close,
+	.disk_open = sim_env_disk_open,
+	.state_put = env_state_put,
+	.state_get = env_state_get,
+	.random_u64 = env_random,
+	.log = env_log,
+};
+
+/* ------------------------------------------------------------ world */
+
+struct sim *sim_new(uint64_t seed)
+{
+	struct sim *sim = calloc(1, sizeof(*sim));
+	uint64_t sm = seed;
+
+	if (sim == NULL)
+		abort();
+	sim->seed = seed;
+	for (int i = 0; i < 4; i++)
+		sim->rng[i] = sim_splitmix64(&sm);
+	sim->hash = 0xcbf29ce484222325ull ^ seed;
+	sim->trace_out = stdout;
+	sim->log_level = UT_LOG_WARN;
+	sim->env.ops = &sim_env_ops;
+	sim->env.log_level = UT_LOG_WARN;
+	sim->env.priv = sim;
+	sim->target_up = true;
+	sim->state = calloc(1, sizeof(*sim->state));
+	if (sim->state == NULL)
+		abort();
+	sim_net_init(sim);
+	return sim;
+}
+
+void sim_free(struct sim *sim)
+{
+	if (sim == NULL)
+		return;
+	sim_net_free(sim);
+	sim_disks_free(sim);
+	state_free(sim->state);
+	free(sim->heap);
+	free(sim);
+}

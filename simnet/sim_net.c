@@ -1,0 +1,875 @@
+/*
+ * sim_net.c — TCP-like byte streams between initiator hosts and the
+ * target's portals.
+ *
+ * A link has two endpoints (ep[0] the initiator's, ep[1] the target's) and
+ * two directed queues; q[i] carries bytes from ep[i] to ep[1-i].  A queue
+ * holds segments in send order, each with its arrival time; one embedded
+ * event delivers the head segment.  Arrival times never decrease, so the
+ * stream stays in order as TCP's does, while chunking splits it at random
+ * points (down to one byte per delivery).
+ *
+ *   send:     accept up to the window (bytes in flight + unread at the
+ *             receiver), maybe only a random prefix (partial send);
+ *   deliver:  append to the receiver's buffer, wake it (on_readable);
+ *   recv:     hand out up to what was asked, maybe a random prefix;
+ *             freed window wakes the sender (on_writable).
+ *
+ * Faults: delay and jitter per host; chunking; partial send/recv; a
+ * blocked direction (partition per host, stall per connection) holds
+ * segments until healed — TCP retransmits, nothing is lost; FIN
+ * (half-close) and RST travel in the stream; a vanished host drops
+ * everything silently; a crashed target's endpoints are dead, dropping
+ * data while it is down and answering RST once it is up again.
+ *
+ * Endpoints are freed only from an event (reap), never inside a call that
+ * a callback might be running under.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim.h"
+
+#define DEFAULT_CHUNK 65536u
+#define DEFAULT_WINDOW (512u * 1024u)
+#define SYN_RETRY_NS (1 * SIM_NS_PER_S)
+#define SYN_RETRIES 5
+
+struct seg {
+	TAILQ_ENTRY(seg) link;
+	uint64_t at_ns;
+	uint32_t len, off;
+	bool fin, rst;
+	uint8_t data[];
+};
+TAILQ_HEAD(seg_list, seg);
+
+struct sim_link;
+
+struct sim_q {
+	struct seg_list segs;
+	uint64_t inflight;		/* data bytes queued, not delivered */
+	uint64_t last_at;
+	struct sim_ev ev;
+	bool stalled;
+	bool shut;			/* FIN or RST queued: no more data */
+	struct sim_link *l;
+	int idx;
+};
+
+struct env_conn {
+	struct sim_link *l;
+	int side;			/* 0 initiator, 1 target */
+	const struct env_conn_handler *h;
+	void *ctx;
+	bool closed;			/* owner closed: no more callbacks */
+	bool dead;			/* crashed or vanished host */
+	bool want_write;
+	bool eof;
+	int err;			/* -ECONNRESET after an RST */
+	bool closed_reported;
+	uint8_t *rx;
+	size_t rx_off, rx_len, rx_cap;
+	struct sim_ev read_ev, write_ev;
+};
+
+struct sim_listener_ent;
+
+struct sim_link {
+	uint64_t id;
+	struct sim *sim;
+	struct sim_host *host;
+	struct env_conn ep[2];
+	struct sim_q q[2];
+	TAILQ_ENTRY(sim_link) link;
+	bool reaping, rst_answered;
+	struct sim_ev reap_ev;
+	/* handshake */
+	struct sim_ev conn_ev;
+	int syn_tries;
+	char addr[64];
+	sim_connect_fn cfn;
+	void *carg;
+};
+TAILQ_HEAD(link_list, sim_link);
+
+struct env_listener {
+	struct sim *sim;
+	char addr[64];
+	uint16_t tpgt;
+	unsigned int index;
+	env_accept_fn fn;
+	void *arg;
+	TAILQ_ENTRY(env_listener) link;
+};
+TAILQ_HEAD(listener_list, env_listener);
+
+struct sim_host {
+	struct sim *sim;
+	char name[64];
+	unsigned int index;
+	struct sim_link_cfg cfg;
+	unsigned int blocked;		/* enum sim_dir_mask */
+	TAILQ_ENTRY(sim_host) link;
+};
+TAILQ_HEAD(host_list, sim_host);
+
+struct sim_net {
+	struct link_list links;
+	struct listener_list listeners;
+	struct host_list hosts;
+	unsigned int host_count;
+	unsigned int listen_count;
+	uint64_t next_link_id;
+	struct sim_link_cfg dflt;
+};
+
+static void q_schedule(struct sim_q *q);
+
+/* ---------------------------------------------------------- helpers */
+
+static struct sim *link_sim(const struct sim_link *l) { return l->sim; }
+
+static const struct sim_link_cfg *link_cfg(const struct sim_link *l)
+{
+	return &l->host->cfg;
+}
+
+static unsigned int q_dirmask(const struct sim_q *q)
+{
+	return q->idx == 0 ? SIM_TO_TARGET : SIM_FROM_TARGET;
+}
+
+static bool q_blocked(const struct sim_q *q)
+{
+	return q->stalled || (q->l->host->blocked & q_dirmask(q)) != 0;
+}
+
+static uint64_t q_used(const struct sim_q *q)
+{
+	return q->inflight + q->l->ep[1 - q->idx].rx_len;
+}
+
+static uint64_t q_room(const struct sim_q *q)
+{
+	uint64_t win = link_cfg(q->l)->window_bytes;
+
+	if (win == 0)
+		win = DEFAULT_WINDOW;
+	return q_used(q) >= win ? 0 : win - q_used(q);
+}
+
+static uint64_t link_latency(struct sim_link *l)
+{
+	const struct sim_link_cfg *cfg = link_cfg(l);
+	uint64_t d = cfg->delay_ns;
+
+	if (cfg->jitter_ns > 0)
+		d += sim_rand_below(link_sim(l), cfg->jitter_ns + 1);
+	return d;
+}
+
+static void ep_wake_read(struct env_conn *c)
+{
+	if (!c->closed && c->h != NULL && !sim_ev_pending(&c->read_ev))
+		sim_ev_at(link_sim(c->l), &c->read_ev, link_sim(c->l)->now_ns);
+}
+
+static void ep_wake_write(struct env_conn *c)
+{
+	if (!c->closed && c->h != NULL && c->want_write &&
+	    !sim_ev_pending(&c->write_ev) && q_room(&c->l->q[c->side]) > 0)
+		sim_ev_at(link_sim(c->l), &c->write_ev, link_sim(c->l)->now_ns);
+}
+
+static struct seg *q_push(struct sim_q *q, const void *data, uint32_t len)
+{
+	struct sim_link *l = q->l;
+	struct seg *s = malloc(sizeof(*s) + len);
+	uint64_t at;
+
+	if (s == NULL)
+		abort();
+	memset(s, 0, sizeof(*s));
+	if (len > 0)
+		memcpy(s->data, data, len);
+	s->len = len;
+	at = link_sim(l)->now_ns + link_latency(l);
+	if (at < q->last_at)
+		at = q->last_at;
+	q->last_at = at;
+	s->at_ns = at;
+	q->inflight += len;
+	TAILQ_INSERT_TAIL(&q->segs, s, link);
+	if (TAILQ_FIRST(&q->segs) == s)
+		q_schedule(q);
+	return s;
+}
+
+static void q_purge(struct sim_q *q)
+{
+	struct seg *s;
+
+	while ((s = TAILQ_FIRST(&q->segs)) != NULL) {
+		TAILQ_REMOVE(&q->segs, s, link);
+		free(s);
+	}
+	q->inflight = 0;
+	sim_ev_cancel(link_sim(q->l), &q->ev);
+}
+
+static void q_schedule(struct sim_q *q)
+{
+	struct seg *s = TAILQ_FIRST(&q->segs);
+
+	if (s == NULL || q_blocked(q)) {
+		sim_ev_cancel(link_sim(q->l), &q->ev);
+		return;
+	}
+	sim_ev_at(link_sim(q->l), &q->ev, s->at_ns);
+}
+
+static void link_maybe_reap(struct sim_link *l)
+{
+	if (l->ep[0].closed && l->ep[1].closed && !l->reaping) {
+		l->reaping = true;
+		sim_ev_at(link_sim(l), &l->reap_ev, link_sim(l)->now_ns);
+	}
+}
+
+static void rx_append(struct env_conn *c, const uint8_t *p, size_t n)
+{
+	if (c->rx_off > 0 && c->rx_off + c->rx_len + n > c->rx_cap) {
+		memmove(c->rx, c->rx + c->rx_off, c->rx_len);
+		c->rx_off = 0;
+	}
+	if (c->rx_len + n > c->rx_cap) {
+		size_t cap = c->rx_cap ? c->rx_cap : 4096;
+
+		while (cap < c->rx_len + n)
+			cap *= 2;
+		c->rx = realloc(c->rx, cap);
+		if (c->rx == NULL)
+			abort();
+		c->rx_cap = cap;
+	}
+	memcpy(c->rx + c->rx_off + c->rx_len, p, n);
+	c->rx_len += n;
+}
+
+/* An RST from endpoint `from` travels to its peer. */
+static void send_rst(struct env_conn *from)
+{
+	struct sim_q *q = &from->l->q[from->side];
+	struct seg *s;
+
+	if (q->shut && !TAILQ_EMPTY(&q->segs) && TAILQ_LAST(&q->segs, seg_list)->rst)
+		return;
+	q->shut = true;
+	s = q_push(q, NULL, 0);
+	s->rst = true;
+}
+
+/* --------------------------------------------------------- delivery */
+
+static void deliver_to_dead(struct sim_q *q, struct seg *s)
+{
+	struct sim_link *l = q->l;
+	struct env_conn *to = &l->ep[1 - q->idx];
+
+	/* A rebooted target answers segments of a forgotten connection
+	 * with RST; a host that is down answers nothing. */
+	if (to->side == 1 && link_sim(l)->target_up && !l->rst_answered &&
+	    !s->rst && !l->ep[0].closed) {
+		l->rst_answered = true;
+		send_rst(to);
+	}
+}
+
+static void q_deliver(struct sim_ev *ev)
+{
+	struct sim_q *q = SIM_CONTAINER_OF(ev, struct sim_q, ev);
+	struct sim_link *l = q->l;
+	struct sim *sim = link_sim(l);
+	struct env_conn *to = &l->ep[1 - q->idx];
+	struct seg *s = TAILQ_FIRST(&q->segs);
+
+	assert(s != NULL);
+	if (q_blocked(q))
+		return;
+	TAILQ_REMOVE(&q->segs, s, link);
+	q->inflight -= s->len;
+	sim->ctr.bytes_delivered += s->len;
+	sim_hash_u64(sim, l->id << 1 | (uint64_t)q->idx);
+	sim_hash_bytes(sim, s->data, s->len);
+	if (to->dead || to->closed) {
+		if (to->dead)
+			deliver_to_dead(q, s);
+		ep_wake_write(&l->ep[q->idx]);
+	} else if (s->rst) {
+		SIM_TRACE(sim, "net c%llu %s RST arrives",
+			  (unsigned long long)l->id, q->idx ? "T->I" : "I->T");
+		to->err = -ECONNRESET;
+		to->rx_len = 0;
+		to->rx_off = 0;
+		q_purge(&l->q[to->side]);
+		l->q[to->side].shut = true;
+		ep_wake_read(to);
+	} else if (s->fin) {
+		to->eof = true;
+		ep_wake_read(to);
+	} else {
+		rx_append(to, s->data, s->len);
+		ep_wake_read(to);
+	}
+	free(s);
+	q_schedule(q);
+}
+
+static void ep_read_fire(struct sim_ev *ev)
+{
+	struct env_conn *c = SIM_CONTAINER_OF(ev, struct env_conn, read_ev);
+
+	if (c->closed || c->h == NULL)
+		return;
+	if (c->rx_len > 0 && c->err == 0) {
+		c->h->on_readable(c->ctx);
+		/* The handler may have closed c (the link is reaped from an
+		 * event, so c is still valid memory). */
+		if (!c->closed && c->rx_len == 0 && (c->eof || c->err) &&
+		    !c->closed_reported)
+			ep_wake_read(c);
+		return;
+	}
+	if ((c->eof || c->err != 0) && !c->closed_reported) {
+		c->closed_reported = true;
+		c->h->on_closed(c->ctx, c->err);
+	}
+}
+
+static void ep_write_fire(struct sim_ev *ev)
+{
+	struct env_conn *c = SIM_CONTAINER_OF(ev, struct env_conn, write_ev);
+
+	if (c->closed || c->h == NULL || !c->want_write || c->err != 0)
+		return;
+	if (q_room(&c->l->q[c->side]) > 0 && c->h->on_writable != NULL)
+		c->h->on_writable(c->ctx);
+}
+
+static void link_reap(struct sim_ev *ev)
+{
+	struct sim_link *l = SIM_CONTAINER_OF(ev, struct sim_link, reap_ev);
+	struct sim *sim = link_sim(l);
+
+	for (int i = 0; i < 2; i++) {
+		q_purge(&l->q[i]);
+		sim_ev_cancel(sim, &l->ep[i].read_ev);
+		sim_ev_cancel(sim, &l->ep[i].write_ev);
+		free(l->ep[i].rx);
+	}
+	sim_ev_cancel(sim, &l->conn_ev);
+	sim_ev_cancel(sim, &l->reap_ev);
+	TAILQ_REMOVE(&sim->net->links, l, link);
+	free(l);
+}
+
+/* ------------------------------------------------- endpoint operations */
+
+void sim_conn_set_handler(struct env_conn *c, const struct env_conn_handler *h,
+			  void *ctx)
+{
+	c->h = h;
+	c->ctx = ctx;
+	if (c->rx_len > 0 || c->eof || c->err)
+		ep_wake_read(c);
+}
+
+ssize_t sim_conn_recv(struct env_conn *c, void *buf, size_t len)
+{
+	struct sim_link *l = c->l;
+	size_t n;
+
+	if (c->closed)
+		return -EBADF;
+	if (c->rx_len == 0) {
+		if (c->err != 0)
+			return c->err;
+		if (c->eof && !c->closed_reported)
+			ep_wake_read(c);
+		return 0;
+	}
+	if (len == 0)
+		return 0;
+	n = len < c->rx_len ? len : c->rx_len;
+	if (link_cfg(l)->partial_recv && n > 1 && sim_chance(link_sim(l), 0.5))
+		n = (size_t)sim_rand_range(link_sim(l), 1, n);
+	memcpy(buf, c->rx + c->rx_off, n);
+	c->rx_off += n;
+	c->rx_len -= n;
+	if (c->rx_len == 0)
+		c->rx_off = 0;
+	ep_wake_write(&l->ep[1 - c->side]);
+	return (ssize_t)n;
+}
+
+static size_t iov_total(const struct iovec *iov, int iovcnt)
+{
+	size_t t = 0;
+
+	for (int i = 0; i < iovcnt; i++)
+		t += iov[i].iov_len;
+	return t;
+}
+
+/* Copy `n` bytes starting at the head of the iovec into segments. */
+static void q_push_iov(struct sim_q *q, const struct iovec *iov, int iovcnt,
+		       size_t n)
+{
+	struct sim *sim = link_sim(q->l);
+	uint32_t max = link_cfg(q->l)->max_chunk;
+	int vi = 0;
+	size_t voff = 0;
+	uint8_t stage[DEFAULT_CHUNK];
+
+	while (n > 0) {
+		size_t chunk = max == 0 ? DEFAULT_CHUNK
+					: (size_t)sim_rand_range(sim, 1, max);
+		size_t got = 0;
+
+		if (chunk > n)
+			chunk = n;
+		if (chunk > sizeof(stage))
+			chunk = sizeof(stage);
+		while (got < chunk) {
+			size_t take = iov[vi].iov_len - voff;
+
+			if (take > chunk - got)
+				take = chunk - got;
+			memcpy(stage + got, (const uint8_t *)iov[vi].iov_base + voff,
+			       take);
+			got += take;
+			voff += take;
+			if (voff == iov[vi].iov_len) {
+				vi++;
+				voff = 0;
+			}
+		}
+		q_push(q, stage, (uint32_t)chunk);
+		n -= chunk;
+	}
+	(void)iovcnt;
+}
+
+ssize_t sim_conn_send(struct env_conn *c, const struct iovec *iov, int iovcnt)
+{
+	struct sim_link *l = c->l;
+	struct sim_q *q = &l->q[c->side];
+	size_t total, n;
+
+	if (c->closed)
+		return -EBADF;
+	if (c->err != 0)
+		return c->err;
+	if (q->shut)
+		return -EPIPE;
+	total = iov_total(iov, iovcnt);
+	n = (size_t)q_room(q);
+	if (n > total)
+		n = total;
+	if (link_cfg(l)->partial_send && n > 1 && sim_chance(link_sim(l), 0.5))
+		n = (size_t)sim_rand_range(link_sim(l), 1, n);
+	if (n > 0)
+		q_push_iov(q, iov, iovcnt, n);
+	return (ssize_t)n;
+}
+
+void sim_conn_want_write(struct env_conn *c, bool want)
+{
+	c->want_write = want;
+	if (want)
+		ep_wake_write(c);
+}
+
+void sim_env_conn_set_more(struct env_conn *c, bool more)
+{
+	(void)c;
+	(void)more;
+}
+
+static void ep_close(struct env_conn *c)
+{
+	struct sim *sim = link_sim(c->l);
+
+	c->closed = true;
+	c->want_write = false;
+	sim_ev_cancel(sim, &c->read_ev);
+	sim_ev_cancel(sim, &c->write_ev);
+	c->rx_len = 0;
+	c->rx_off = 0;
+	link_maybe_reap(c->l);
+}
+
+void sim_conn_close(struct env_conn *c)
+{
+	struct sim *sim = link_sim(c->l);
+	struct sim_q *q = &c->l->q[c->side];
+
+	assert(!c->closed || c->dead);
+	if (c->closed)
+		return;
+	if (c->side == 1) {
+		assert(sim->live_conns > 0);
+		sim->live_conns--;
+	}
+	if (c->side == 1 && !sim->target_up) {
+		/* Power loss: no FIN ever leaves. */
+		c->dead = true;
+	} else if (!q->shut && c->err == 0) {
+		struct seg *s;
+
+		q->shut = true;
+		s = q_push(q, NULL, 0);
+		s->fin = true;
+	}
+	SIM_TRACE(sim, "net c%llu %s closes%s", (unsigned long long)c->l->id,
+		  c->side ? "target" : "initiator", c->dead ? " (dead)" : "");
+	ep_close(c);
+}
+
+void sim_conn_shutdown_write(struct env_conn *c)
+{
+	struct sim_q *q = &c->l->q[c->side];
+	struct seg *s;
+
+	if (c->closed || q->shut)
+		return;
+	SIM_TRACE(link_sim(c->l), "fault c%llu half-close (FIN) from initiator",
+		  (unsigned long long)c->l->id);
+	q->shut = true;
+	s = q_push(q, NULL, 0);
+	s->fin = true;
+}
+
+void sim_conn_reset(struct env_conn *c)
+{
+	struct sim_link *l = c->l;
+
+	if (c->closed)
+		return;
+	SIM_TRACE(link_sim(l), "fault c%llu RST from %s",
+		  (unsigned long long)l->id, c->side ? "target" : "initiator");
+	q_purge(&l->q[c->side]);
+	l->q[c->side].shut = false;
+	send_rst(c);
+	q_purge(&l->q[1 - c->side]);
+	c->err = -ECONNRESET;
+	c->rx_len = 0;
+	c->rx_off = 0;
+	ep_wake_read(c);
+}
+
+void sim_conn_vanish(struct env_conn *c)
+{
+	SIM_TRACE(link_sim(c->l), "fault c%llu initiator host vanishes",
+		  (unsigned long long)c->l->id);
+	c->dead = true;
+	q_purge(&c->l->q[c->side]);
+	c->l->q[c->side].shut = true;
+	ep_close(c);
+}
+
+void sim_conn_stall(struct env_conn *c, unsigned int dirs, bool stalled)
+{
+	struct sim_link *l = c->l;
+
+	for (int i = 0; i < 2; i++) {
+		struct sim_q *q = &l->q[i];
+
+		if ((q_dirmask(q) & dirs) == 0)
+			continue;
+		q->stalled = stalled;
+		if (!stalled) {
+			uint64_t at = link_sim(l)->now_ns + link_latency(l);
+			struct seg *s;
+
+			TAILQ_FOREACH(s, &q->segs, link)
+				if (s->at_ns < at)
+					s->at_ns = at;
+		}
+		q_schedule(q);
+	}
+}
+
+uint64_t sim_conn_id(const struct env_conn *c) { return c->l->id; }
+
+bool sim_conn_peer_open(const struct env_conn *c)
+{
+	return !c->l->ep[1].closed;
+}
+
+/* ------------------------------------------------------------- hosts */
+
+struct sim_host *sim_host_new(struct sim *sim, const char *name)
+{
+	struct sim_host *h = calloc(1, sizeof(*h));
+
+	if (h == NULL)
+		abort();
+	h->sim = sim;
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	h->cfg = sim->net->dflt;
+	h->index = sim->net->host_count++;
+	TAILQ_INSERT_TAIL(&sim->net->hosts, h, link);
+	return h;
+}
+
+const char *sim_host_name(const struct sim_host *h) { return h->name; }
+struct sim_link_cfg *sim_host_cfg(struct sim_host *h) { return &h->cfg; }
+
+void sim_net_set_default(struct sim *sim, const struct sim_link_cfg *cfg,
+			 bool apply_all)
+{
+	struct sim_host *h;
+
+	sim->net->dflt = *cfg;
+	if (apply_all)
+		TAILQ_FOREACH(h, &sim->net->hosts, link)
+			h->cfg = *cfg;
+}
+
+const struct sim_link_cfg *sim_net_default(struct sim *sim)
+{
+	return &sim->net->dflt;
+}
+
+void sim_host_block(struct sim_host *h, unsigned int dirs, bool blocked)
+{
+	struct sim *sim = h->sim;
+	struct sim_link *l;
+
+	if (blocked)
+		h->blocked |= dirs;
+	else
+		h->blocked &= ~dirs;
+	TAILQ_FOREACH(l, &sim->net->links, link) {
+		if (l->host != h)
+			continue;
+		for (int i = 0; i < 2; i++) {
+			struct sim_q *q = &l->q[i];
+			uint64_t at = sim->now_ns + link_latency(l);
+			struct seg *s;
+
+			if ((q_dirmask(q) & dirs) == 0)
+				continue;
+			if (!blocked)
+				TAILQ_FOREACH(s, &q->segs, link)
+					if (s->at_ns < at)
+						s->at_ns = at;
+			q_schedule(q);
+		}
+	}
+}
+
+/* ---------------------------------------------------------- connect */
+
+static struct env_listener *listener_find(struct sim *sim, const char *addr)
+{
+	struct env_listener *lst;
+
+	TAILQ_FOREACH(lst, &sim->net->listeners, link)
+		if (strcmp(lst->addr, addr) == 0)
+			return lst;
+	return NULL;
+}
+
+static void link_init_ep(struct sim_link *l, int side)
+{
+	struct env_conn *c = &l->ep[side];
+
+	c->l = l;
+	c->side = side;
+	sim_ev_init(&c->read_ev, ep_read_fire);
+	sim_ev_init(&c->write_ev, ep_write_fire);
+	sim_ev_init(&l->q[side].ev, q_deliver);
+	TAILQ_INIT(&l->q[side].segs);
+	l->q[side].l = l;
+	l->q[side].idx = side;
+}
+
+static void connect_fail(struct sim_link *l, int err)
+{
+	sim_connect_fn fn = l->cfn;
+	void *arg = l->carg;
+
+	SIM_TRACE(l->sim, "net c%llu connect to %s fails (%d)",
+		  (unsigned long long)l->id, l->addr, err);
+	l->ep[0].closed = true;
+	l->ep[1].closed = true;
+	link_maybe_reap(l);
+	fn(arg, NULL, err);
+}
+
+static void connect_step(struct sim_ev *ev)
+{
+	struct sim_link *l = SIM_CONTAINER_OF(ev, struct sim_link, conn_ev);
+	struct sim *sim = l->sim;
+	struct env_listener *lst;
+	struct env_conn_info info;
+
+	if (l->syn_tries < 0) {
+		/* SYN-ACK arrived: the initiator sees the connection. */
+		l->cfn(l->carg, &l->ep[0], 0);
+		return;
+	}
+	if (l->host->blocked & SIM_TO_TARGET) {
+		if (++l->syn_tries > SYN_RETRIES) {
+			connect_fail(l, -ETIMEDOUT);
+			return;
+		}
+		sim_ev_at(sim, &l->conn_ev, sim->now_ns + SYN_RETRY_NS);
+		return;
+	}
+	lst = sim->target_up ? listener_find(sim, l->addr) : NULL;
+	if (lst == NULL) {
+		connect_fail(l, -ECONNREFUSED);
+		return;
+	}
+	memset(&info, 0, sizeof(info));
+	snprintf(info.local_addr, sizeof(info.local_addr), "%s", lst->addr);
+	snprintf(info.peer_addr, sizeof(info.peer_addr), "10.1.%u.%u:%u",
+		 (l->host->index / 250) % 250, l->host->index % 250 + 1,
+		 (unsigned int)(32768 + l->id % 28000));
+	info.portal_group = lst->tpgt;
+	info.listener_index = lst->index;
+	sim->live_conns++;
+	SIM_TRACE(sim, "net c%llu %s -> %s accepted", (unsigned long long)l->id,
+		  l->host->name, lst->addr);
+	sim_hash_u64(sim, 0xacce97 ^ l->id);
+	lst->fn(lst->arg, &l->ep[1], &info);
+	l->syn_tries = -1;
+	sim_ev_at(sim, &l->conn_ev, sim->now_ns + link_latency(l));
+}
+
+void sim_connect(struct sim *sim, struct sim_host *h, const char *addr,
+		 sim_connect_fn fn, void *arg)
+{
+	struct sim_link *l = calloc(1, sizeof(*l));
+
+	if (l == NULL)
+		abort();
+	l->id = ++sim->net->next_link_id;
+	l->sim = sim;
+	l->host = h;
+	l->cfn = fn;
+	l->carg = arg;
+	snprintf(l->addr, sizeof(l->addr), "%s", addr);
+	link_init_ep(l, 0);
+	link_init_ep(l, 1);
+	sim_ev_init(&l->reap_ev, link_reap);
+	sim_ev_init(&l->conn_ev, connect_step);
+	TAILQ_INSERT_TAIL(&sim->net->links, l, link);
+	sim_ev_at(sim, &l->conn_ev, sim->now_ns + link_latency(l));
+}
+
+/* --------------------------------------------------------- listeners */
+
+int sim_env_listen(struct env *env, const char *addr_port,
+		   uint16_t portal_group, env_accept_fn fn, void *arg,
+		   struct env_listener **out)
+{
+	struct sim *sim = env->priv;
+	struct env_listener *lst;
+
+	if (listener_find(sim, addr_port) != NULL)
+		return -EADDRINUSE;
+	lst = calloc(1, sizeof(*lst));
+	if (lst == NULL)
+		return -ENOMEM;
+	lst->sim = sim;
+	snprintf(lst->addr, sizeof(lst->addr), "%s", addr_port);
+	lst->tpgt = portal_group;
+	lst->index = sim->net->listen_count++;
+	lst->fn = fn;
+	lst->arg = arg;
+	TAILQ_INSERT_TAIL(&sim->net->listeners, lst, link);
+	sim->live_listeners++;
+	SIM_TRACE(sim, "net target listens on %s", addr_port);
+	*out = lst;
+	return 0;
+}
+
+void sim_env_listener_close(struct env_listener *l)
+{
+	struct sim *sim = l->sim;
+
+	TAILQ_REMOVE(&sim->net->listeners, l, link);
+	assert(sim->live_listeners > 0);
+	sim->live_listeners--;
+	free(l);
+}
+
+/* -------------------------------------------------------- the world */
+
+void sim_net_init(struct sim *sim)
+{
+	struct sim_net *n = calloc(1, sizeof(*n));
+
+	if (n == NULL)
+		abort();
+	TAILQ_INIT(&n->links);
+	TAILQ_INIT(&n->listeners);
+	TAILQ_INIT(&n->hosts);
+	n->dflt.delay_ns = 50 * SIM_NS_PER_US;
+	n->dflt.window_bytes = DEFAULT_WINDOW;
+	sim->net = n;
+}
+
+void sim_net_target_crashed(struct sim *sim)
+{
+	struct sim_link *l;
+	struct env_listener *lst;
+
+	TAILQ_FOREACH(l, &sim->net->links, link) {
+		struct env_conn *c = &l->ep[1];
+
+		/* Anything the target forgot to close is dead too. */
+		if (!c->closed) {
+			sim->live_conns--;
+			c->dead = true;
+			ep_close(c);
+		}
+	}
+	while ((lst = TAILQ_FIRST(&sim->net->listeners)) != NULL)
+		sim_env_listener_close(lst);
+}
+
+uint32_t sim_net_target_conns(const struct sim *sim)
+{
+	return sim->live_conns;
+}
+
+void sim_net_free(struct sim *sim)
+{
+	struct sim_net *n = sim->net;
+	struct sim_link *l;
+	struct sim_host *h;
+	struct env_listener *lst;
+
+	while ((l = TAILQ_FIRST(&n->links)) != NULL) {
+		l->ep[0].closed = l->ep[1].closed = true;
+		link_reap(&l->reap_ev);
+	}
+	while ((lst = TAILQ_FIRST(&n->listeners)) != NULL) {
+		TAILQ_REMOVE(&n->listeners, lst, link);
+		free(lst);
+	}
+	while ((h = TAILQ_FIRST(&n->hosts)) != NULL) {
+		TAILQ_REMOVE(&n->hosts, h, link);
+		free(h);
+	}
+	free(n);
+	sim->net = NULL;
+}
