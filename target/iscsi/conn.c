@@ -1,0 +1,546 @@
+/*
+ * conn.c — one iSCSI connection: receive framing and the transmit queue.
+ *
+ * Receive (RFC 7143 §11.2): the byte stream is cut into PDUs by a small
+ * state machine; every stage knows exactly how many bytes it needs, so a
+ * PDU may arrive one byte at a time or many PDUs at once.
+ *
+ *     RX_BHS(48) -> RX_AHS(TotalAHSLength*4) -> RX_HDIGEST(4)
+ *       -> [header checks; choose where the data goes]
+ *       -> RX_DATA(DataSegmentLength) -> RX_PAD(0..3) -> RX_DDIGEST(4)
+ *       -> [dispatch] -> RX_BHS
+ *
+ * Lengths are validated at the header, before a single data byte is
+ * accepted: the data segment goes either straight into a task's buffer at
+ * an offset checked against its size, or into the connection's buffer of
+ * at most MaxRecvDataSegmentLength bytes.
+ *
+ * Transmit: PDUs are queued with their header (and digest) built; the
+ * queue is gathered into one send call of up to ISCSI_TX_IOV_MAX iovecs.
+ * A partial send leaves the rest queued until the environment reports the
+ * connection writable.
+ *
+ * Connection states:  LOGIN -> FFP -> LOGOUT -> CLOSED
+ *                       \------> CLOSED (error, peer gone, timeout)
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iscsi/iscsi_int.h"
+
+static void conn_on_readable(void *ctx);
+static void conn_on_writable(void *ctx);
+static void conn_on_closed(void *ctx, int err);
+
+static const struct env_conn_handler conn_handler = {
+	.on_readable = conn_on_readable,
+	.on_writable = conn_on_writable,
+	.on_closed = conn_on_closed,
+};
+
+static uint32_t next_conn_id;
+
+static void conn_login_timeout(void *arg)
+{
+	struct iscsi_conn *c = arg;
+
+	iscsi_conn_close(c, "login did not complete in time");
+}
+
+static void rx_expect(struct iscsi_conn *c, enum rx_stage st, uint32_t n)
+{
+	c->rx_stage = st;
+	c->rx_got = 0;
+	c->rx_need = n;
+}
+
+void iscsi_conn_accept(void *arg, struct env_conn *ec,
+		       const struct env_conn_info *info)
+{
+	struct iscsi_server *srv = arg;
+	struct env *env = srv->env;
+	struct iscsi_conn *c;
+
+	if (srv->shutting_down || srv->conn_count >= ISCSI_MAX_CONNECTIONS) {
+		LOG_WARN(env, "refusing connection from %s: %s", info->peer_addr,
+			 srv->shutting_down ? "shutting down"
+					    : "too many connections");
+		env->ops->conn_close(ec);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		env->ops->conn_close(ec);
+		return;
+	}
+	c->srv = srv;
+	c->ec = ec;
+	c->info = *info;
+	c->id = ++next_conn_id;
+	c->state = CONN_LOGIN;
+	c->max_recv_dsl = ISCSI_LOGIN_MRDSL;
+	c->max_xmit_dsl = ISCSI_LOGIN_MRDSL;
+	TAILQ_INIT(&c->txq);
+	iscsi_kvlist_init(&c->login.agreed);
+	rx_expect(c, RX_BHS, ISCSI_BHS_LEN);
+	c->login_timer = env_timer_new(env, conn_login_timeout, c);
+	if (c->login_timer)
+		env_timer_arm(env, c->login_timer,
+			      env_now_ns(env) + ISCSI_LOGIN_TIMEOUT_NS);
+	TAILQ_INSERT_TAIL(&srv->conns, c, link);
+	srv->conn_count++;
+	srv->stats.connections = srv->conn_count;
+	env->ops->conn_set_handler(ec, &conn_handler, c);
+	LOG_INFO(env, "conn %u: accepted from %s on %s", c->id, info->peer_addr,
+		 info->local_addr);
+}
+
+void iscsi_conn_enter_ffp(struct iscsi_conn *c)
+{
+	c->state = CONN_FFP;
+	if (c->login_timer) {
+		env_timer_cancel(c->srv->env, c->login_timer);
+	}
+}
+
+/* ------------------------------------------------------------- transmit */
+
+struct iscsi_txpdu *iscsi_txpdu_new(struct iscsi_conn *c, uint8_t opcode)
+{
+	struct iscsi_txpdu *t = calloc(1, sizeof(*t));
+
+	(void)opcode;
+	(void)c;
+	return t;
+}
+
+void iscsi_txpdu_set_data(struct iscsi_txpdu *t, const uint8_t *data,
+			  uint32_t len, uint8_t *owned)
+{
+	t->data = data;
+	t->data_len = len;
+	t->owned = owned;
+}
+
+static void txpdu_free(struct iscsi_txpdu *t)
+{
+	if (t->task)
+		iscsi_task_put_tx(t->task);
+	free(t->owned);
+	free(t);
+}
+
+/* Build the header bytes, digests and padding, then queue. */
+void iscsi_conn_queue(struct iscsi_conn *c, struct iscsi_txpdu *t,
+		      const struct iscsi_bhs *h)
+{
+	struct iscsi_bhs hh = *h;
+	uint32_t pad;
+
+	if (c->closing) {
+		txpdu_free(t);
+		return;
+	}
+	hh.data_len = t->data_len;
+	iscsi_bhs_encode(&hh, t->hdr);
+	t->hdr_len = ISCSI_BHS_LEN;
+	if (c->header_digest) {
+		uint32_t d = iscsi_digest(t->hdr, ISCSI_BHS_LEN);
+
+		memcpy(t->hdr + ISCSI_BHS_LEN, &d, 4);
+		t->hdr_len += ISCSI_DIGEST_LEN;
+	}
+	pad = iscsi_pad4(t->data_len);
+	memset(t->trailer, 0, sizeof(t->trailer));
+	t->trailer_len = t->data_len ? pad : 0;
+	if (t->data_len && c->data_digest) {
+		uint32_t crc = crc32c(~0u, t->data, t->data_len);
+		uint32_t d;
+
+		crc = crc32c(crc, t->trailer, pad);
+		d = ~crc;
+		memcpy(t->trailer + pad, &d, 4);
+		t->trailer_len += ISCSI_DIGEST_LEN;
+	}
+	TAILQ_INSERT_TAIL(&c->txq, t, link);
+	c->tx_queued++;
+	c->srv->stats.pdus_tx++;
+	/* No flush here: the caller may still hold pointers into c.  The
+	 * queue is sent at the end of the receive callback, or by whoever
+	 * queued from outside one (iscsi_conn_kick()). */
+}
+
+void iscsi_conn_kick(struct iscsi_conn *c)
+{
+	if (!c->in_callback)
+		iscsi_conn_flush(c);
+}
+
+/* Gather up to ISCSI_TX_IOV_MAX iovecs of queued, unsent bytes. */
+static int tx_gather(struct iscsi_conn *c, struct iovec *iov)
+{
+	int n = 0;
+	struct iscsi_txpdu *t;
+
+	TAILQ_FOREACH(t, &c->txq, link) {
+		const uint8_t *part[3] = {t->hdr, t->data, t->trailer};
+		uint64_t len[3] = {t->hdr_len, t->data_len, t->trailer_len};
+		uint64_t skip = t->sent;
+
+		if (n + 3 > ISCSI_TX_IOV_MAX)
+			break;
+		for (int i = 0; i < 3; i++) {
+			if (skip >= len[i]) {
+				skip -= len[i];
+				continue;
+			}
+			iov[n].iov_base = (void *)(part[i] + skip);
+			iov[n].iov_len = (size_t)(len[i] - skip);
+			skip = 0;
+			n++;
+		}
+	}
+	return n;
+}
+
+static uint64_t txpdu_len(const struct iscsi_txpdu *t)
+{
+	return (uint64_t)t->hdr_len + t->data_len + t->trailer_len;
+}
+
+void iscsi_conn_flush(struct iscsi_conn *c)
+{
+	struct env *env = c->srv->env;
+
+	while (!c->closing && !TAILQ_EMPTY(&c->txq)) {
+		struct iovec iov[ISCSI_TX_IOV_MAX];
+		int n = tx_gather(c, iov);
+		ssize_t sent;
+
+		sent = env->ops->conn_send(c->ec, iov, n);
+		if (sent < 0) {
+			iscsi_conn_close(c, "send failed");
+			return;
+		}
+		if (sent == 0)
+			break;
+		while (sent > 0) {
+			struct iscsi_txpdu *t = TAILQ_FIRST(&c->txq);
+			uint64_t left = txpdu_len(t) - t->sent;
+			bool close_after;
+
+			if ((uint64_t)sent < left) {
+				t->sent += (uint64_t)sent;
+				break;
+			}
+			sent -= (ssize_t)left;
+			TAILQ_REMOVE(&c->txq, t, link);
+			c->tx_queued--;
+			close_after = t->close_after;
+			txpdu_free(t);
+			if (close_after) {
+				iscsi_conn_close(c, "logout complete");
+				return;
+			}
+		}
+	}
+	if (c->closing)
+		return;
+	bool want = !TAILQ_EMPTY(&c->txq);
+
+	if (want != c->want_write) {
+		c->want_write = want;
+		env->ops->conn_want_write(c->ec, want);
+	}
+}
+
+static void conn_on_writable(void *ctx)
+{
+	struct iscsi_conn *c = ctx;
+
+	iscsi_conn_flush(c);
+}
+
+/* RFC 7143 §11.17: a Reject carries the rejected PDU's header. */
+void iscsi_send_reject(struct iscsi_conn *c, uint8_t reason,
+		       const uint8_t *bhs)
+{
+	struct iscsi_txpdu *t = iscsi_txpdu_new(c, ISCSI_OP_REJECT);
+	struct iscsi_bhs h = {0};
+	uint8_t *copy;
+
+	if (!t)
+		return;
+	copy = malloc(ISCSI_BHS_LEN);
+	if (!copy) {
+		free(t);
+		return;
+	}
+	memcpy(copy, bhs, ISCSI_BHS_LEN);
+	iscsi_txpdu_set_data(t, copy, ISCSI_BHS_LEN, copy);
+	h.opcode = ISCSI_OP_REJECT;
+	h.flags = ISCSI_FLAG_FINAL;
+	h.b2 = reason;
+	h.itt = ISCSI_RESERVED_TAG;
+	h.w24 = c->stat_sn++;
+	if (c->sess)
+		iscsi_sess_fill_sn(c->sess, &h);
+	else
+		h.w28 = c->login.cmdsn, h.w32 = c->login.cmdsn;
+	c->srv->stats.rejects_tx++;
+	LOG_DEBUG(c->srv->env, "conn %u: reject reason 0x%02x opcode 0x%02x",
+		  c->id, reason, bhs[0] & ISCSI_OPCODE_MASK);
+	iscsi_conn_queue(c, t, &h);
+}
+
+/* -------------------------------------------------------------- receive */
+
+static void conn_free(struct iscsi_conn *c)
+{
+	free(c->rx_buf);
+	free(c->text_in);
+	free(c->text_out);
+	free(c);
+}
+
+void iscsi_conn_close(struct iscsi_conn *c, const char *why)
+{
+	struct iscsi_server *srv = c->srv;
+	struct env *env = srv->env;
+	struct iscsi_txpdu *t;
+
+	if (c->closing)
+		return;
+	c->closing = true;
+	c->state = CONN_CLOSED;
+	LOG_INFO(env, "conn %u: closing: %s", c->id, why);
+	env_timer_free(env, c->login_timer);
+	c->login_timer = NULL;
+	while ((t = TAILQ_FIRST(&c->txq))) {
+		TAILQ_REMOVE(&c->txq, t, link);
+		txpdu_free(t);
+	}
+	if (c->sess)
+		iscsi_sess_detach_conn(c->sess);
+	c->sess = NULL;
+	iscsi_login_cleanup(c);
+	env->ops->conn_close(c->ec);
+	c->ec = NULL;
+	TAILQ_REMOVE(&srv->conns, c, link);
+	srv->conn_count--;
+	srv->stats.connections = srv->conn_count;
+	if (c->in_callback)
+		c->dead = true;
+	else
+		conn_free(c);
+	iscsi_server_conn_gone(srv);
+}
+
+static void conn_on_closed(void *ctx, int err)
+{
+	struct iscsi_conn *c = ctx;
+
+	iscsi_conn_close(c, err ? "connection reset" : "peer closed");
+}
+
+/* A fatal framing or protocol error: drop the connection. */
+static void conn_fail(struct iscsi_conn *c, const char *why)
+{
+	c->srv->stats.conns_dropped++;
+	iscsi_conn_close(c, why);
+}
+
+static int rx_buf_reserve(struct iscsi_conn *c, uint32_t len)
+{
+	uint8_t *b;
+
+	if (len <= c->rx_buf_cap)
+		return 0;
+	b = realloc(c->rx_buf, len);
+	if (!b)
+		return -ENOMEM;
+	c->rx_buf = b;
+	c->rx_buf_cap = len;
+	return 0;
+}
+
+/* The header is complete (and its digest checked): validate lengths and
+ * decide where the data segment goes. */
+static void rx_header_done(struct iscsi_conn *c)
+{
+	struct iscsi_bhs *h = &c->rx_h;
+	uint32_t limit = c->state == CONN_FFP ? c->max_recv_dsl
+					      : ISCSI_LOGIN_MRDSL;
+
+	c->srv->stats.pdus_rx++;
+	c->rx_task = NULL;
+	c->rx_discard = false;
+	c->rx_data_dst = NULL;
+	if (h->data_len > limit) {
+		/* RFC 7143 §13.12: a PDU longer than MaxRecvDataSegmentLength
+		 * is a protocol error; we cannot resynchronise safely. */
+		iscsi_send_reject(c, ISCSI_REJECT_PROTOCOL_ERROR, c->rx_bhs);
+		iscsi_conn_flush(c);
+		conn_fail(c, "data segment longer than MaxRecvDataSegmentLength");
+		return;
+	}
+	if (c->state == CONN_FFP)
+		iscsi_ffp_rx_header(c);
+	if (c->closing)
+		return;
+	if (!c->rx_data_dst && h->data_len > 0) {
+		if (rx_buf_reserve(c, h->data_len)) {
+			conn_fail(c, "out of memory");
+			return;
+		}
+		c->rx_data_dst = c->rx_buf;
+	}
+	if (h->data_len > 0)
+		rx_expect(c, RX_DATA, h->data_len);
+	else
+		rx_expect(c, RX_BHS, 0);	/* PDU complete */
+}
+
+static void rx_pdu_done(struct iscsi_conn *c)
+{
+	switch (c->state) {
+	case CONN_LOGIN:
+		iscsi_login_rx(c);
+		break;
+	case CONN_FFP:
+		iscsi_ffp_rx_pdu(c);
+		break;
+	default:
+		break;	/* logout in progress: drop what arrives */
+	}
+	if (!c->closing)
+		rx_expect(c, RX_BHS, ISCSI_BHS_LEN);
+}
+
+static bool rx_data_digest_ok(struct iscsi_conn *c)
+{
+	uint32_t crc = crc32c(~0u, c->rx_data_dst, c->rx_h.data_len);
+	uint32_t want;
+
+	crc = crc32c(crc, c->rx_pad, iscsi_pad4(c->rx_h.data_len));
+	memcpy(&want, c->rx_digest, 4);
+	return ~crc == want;
+}
+
+/* A stage finished: move to the next one. */
+static void rx_stage_done(struct iscsi_conn *c)
+{
+	uint32_t pad;
+
+	switch (c->rx_stage) {
+	case RX_BHS:
+		iscsi_bhs_decode(c->rx_bhs, &c->rx_h);
+		if (c->rx_h.total_ahs_len) {
+			rx_expect(c, RX_AHS, c->rx_h.total_ahs_len * 4u);
+			return;
+		}
+		/* fall through */
+	case RX_AHS:
+		if (c->header_digest) {
+			rx_expect(c, RX_HDIGEST, ISCSI_DIGEST_LEN);
+			return;
+		}
+		break;
+	case RX_HDIGEST: {
+		uint32_t crc = crc32c(~0u, c->rx_bhs, ISCSI_BHS_LEN), want;
+
+		crc = ~crc32c(crc, c->rx_ahs, c->rx_h.total_ahs_len * 4u);
+		memcpy(&want, c->rx_digest, 4);
+		if (crc != want) {
+			/* RFC 7143 §7.8: a header digest error at ERL 0 ends
+			 * the connection; nothing in the header is trusted. */
+			conn_fail(c, "header digest error");
+			return;
+		}
+		break;
+	}
+	case RX_DATA:
+		pad = iscsi_pad4(c->rx_h.data_len);
+		if (pad) {
+			rx_expect(c, RX_PAD, pad);
+			return;
+		}
+		/* fall through */
+	case RX_PAD:
+		if (c->data_digest) {
+			rx_expect(c, RX_DDIGEST, ISCSI_DIGEST_LEN);
+			return;
+		}
+		rx_pdu_done(c);
+		return;
+	case RX_DDIGEST:
+		if (!rx_data_digest_ok(c)) {
+			/* RFC 7143 §7.8: discard the PDU and Reject it; at
+			 * ERL 0 a lost Data-Out or command cannot be
+			 * recovered, so the connection goes too. */
+			uint8_t op = c->rx_h.opcode;
+
+			iscsi_send_reject(c, ISCSI_REJECT_DATA_DIGEST, c->rx_bhs);
+			if (op == ISCSI_OP_DATA_OUT || op == ISCSI_OP_SCSI_CMD ||
+			    c->state != CONN_FFP) {
+				iscsi_conn_flush(c);
+				conn_fail(c, "data digest error");
+			} else {
+				rx_expect(c, RX_BHS, ISCSI_BHS_LEN);
+			}
+			return;
+		}
+		rx_pdu_done(c);
+		return;
+	}
+	rx_header_done(c);
+	if (!c->closing && c->rx_stage == RX_BHS && c->rx_need == 0)
+		rx_pdu_done(c);
+}
+
+static uint8_t *rx_dst(struct iscsi_conn *c)
+{
+	switch (c->rx_stage) {
+	case RX_BHS:
+		return c->rx_bhs + c->rx_got;
+	case RX_AHS:
+		return c->rx_ahs + c->rx_got;
+	case RX_HDIGEST:
+	case RX_DDIGEST:
+		return c->rx_digest + c->rx_got;
+	case RX_DATA:
+		return c->rx_data_dst + c->rx_got;
+	case RX_PAD:
+		return c->rx_pad + c->rx_got;
+	}
+	return NULL;
+}
+
+static void conn_on_readable(void *ctx)
+{
+	struct iscsi_conn *c = ctx;
+	struct env *env = c->srv->env;
+
+	c->in_callback = true;
+	while (!c->closing) {
+		ssize_t n = env->ops->conn_recv(c->ec, rx_dst(c),
+						c->rx_need - c->rx_got);
+
+		if (n == 0)
+			break;
+		if (n < 0) {
+			iscsi_conn_close(c, "receive failed");
+			break;
+		}
+		c->rx_got += (uint32_t)n;
+		if (c->rx_got == c->rx_need)
+			rx_stage_done(c);
+	}
+	c->in_callback = false;
+	if (c->dead) {
+		conn_free(c);
+		return;
+	}
+	iscsi_conn_flush(c);
+}

@@ -1,0 +1,347 @@
+/*
+ * iscsi_int.h — the iSCSI layer's internal objects.
+ *
+ *   iscsi_server   the configured targets, LUs, portals and sessions
+ *   iscsi_tgt      one configured target (name, LUN map, parameters)
+ *   iscsi_conn     one TCP connection: receive framing, transmit queue,
+ *                  login state, then full feature phase for its session
+ *   iscsi_sess     one session (MaxConnections=1: exactly one connection)
+ *   iscsi_task     one SCSI task: the scsi_cmd plus its iSCSI transfer
+ *                  state (R2Ts, Data-Out progress, Data-In)
+ *   iscsi_txpdu    one outgoing PDU: header bytes plus data iovecs
+ */
+#ifndef UT_ISCSI_INT_H
+#define UT_ISCSI_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "queue_compat.h"
+
+#include "config/config.h"
+#include "env.h"
+#include "iscsi/iscsi.h"
+#include "iscsi/pdu.h"
+#include "iscsi/text.h"
+#include "scsi/scsi.h"
+
+/* Limits on what the network can make us hold. */
+#define ISCSI_LOGIN_MRDSL 8192		/* during login (RFC 7143 §6.1) */
+#define ISCSI_TEXT_MAX_BYTES 65536	/* one text negotiation, reassembled */
+#define ISCSI_LOGIN_PDUS_MAX 64		/* login PDUs per connection */
+#define ISCSI_MAX_CONNECTIONS 1024	/* per server */
+#define ISCSI_MAX_SESSIONS_DEFAULT 256	/* when MaxSessions is 0 */
+#define ISCSI_MAX_EDTL (16u << 20)	/* per command data buffer */
+#define ISCSI_BUFFER_BUDGET (1024ull << 20) /* all task buffers together */
+#define ISCSI_LOGIN_TIMEOUT_NS (30ull * 1000000000ull)
+#define ISCSI_TX_IOV_MAX 64		/* iovecs gathered per send call */
+#define ISCSI_MAX_R2T_TRACK 64		/* outstanding R2Ts tracked per task */
+
+struct iscsi_conn;
+struct iscsi_sess;
+struct iscsi_server;
+
+struct iscsi_tgt {
+	struct iscsi_server *srv;
+	char name[UT_NAME_MAX];
+	char alias[256];
+	bool enabled;
+	struct ut_iscsi_params params;
+	struct scsi_lu *lun_lu[UT_MAX_LUNS];	/* default LUN set */
+	bool lun_ro[UT_MAX_LUNS];
+	uint16_t tpgt;
+	unsigned int index;
+};
+
+struct iscsi_lu_ent {
+	char name[UT_DEV_NAME_MAX];
+	struct scsi_lu *lu;
+	struct bs_dev *bs;
+	struct ut_dev_cfg cfg;
+};
+
+TAILQ_HEAD(iscsi_conn_list, iscsi_conn);
+TAILQ_HEAD(iscsi_sess_list, iscsi_sess);
+
+struct iscsi_server {
+	struct env *env;
+	struct ut_iscsi_params cfg_params;	/* driver level: discovery */
+	struct iscsi_tgt *tgts;
+	size_t tgt_count;
+	struct iscsi_lu_ent *lus;
+	size_t lu_count;
+	char **portals;
+	size_t portal_count;
+	struct env_listener **listeners;
+	size_t listener_count;
+	struct iscsi_conn_list conns;
+	struct iscsi_sess_list sessions;
+	uint32_t conn_count;
+	uint32_t sess_count;
+	uint16_t next_tsih;
+	uint64_t buffer_bytes;
+	bool shutting_down;
+	void (*shutdown_done)(void *arg);
+	void *shutdown_arg;
+	struct env_timer *shutdown_timer;
+	struct iscsi_server_stats stats;
+};
+
+/* Operational parameters in force on a session/connection (RFC 7143 §13). */
+struct iscsi_params {
+	bool header_digest;
+	bool data_digest;
+	uint32_t max_recv_dsl;		/* what we accept per PDU (declared) */
+	uint32_t max_xmit_dsl;		/* what the initiator accepts */
+	uint32_t max_burst;
+	uint32_t first_burst;
+	uint32_t max_outstanding_r2t;
+	uint32_t default_time2wait;
+	uint32_t default_time2retain;
+	uint32_t error_recovery_level;
+	bool initial_r2t;
+	bool immediate_data;
+	bool data_pdu_in_order;
+	bool data_seq_in_order;
+};
+
+enum iscsi_task_state {
+	TASK_RX_DATA = 0,	/* waiting for (more) Data-Out */
+	TASK_QUEUED = 1,	/* waiting for CmdSN order */
+	TASK_EXEC = 2,		/* inside the SCSI layer */
+	TASK_TX = 3,		/* response queued for transmission */
+};
+
+struct iscsi_r2t {
+	uint32_t next_datasn;
+	uint32_t ttt;
+	uint32_t offset;
+	uint32_t length;
+	uint32_t received;
+	uint32_t r2tsn;
+};
+
+struct iscsi_task {
+	struct scsi_cmd cmd;		/* first: the SCSI layer sees this */
+	struct iscsi_sess *sess;
+	enum iscsi_task_state state;
+	uint32_t itt;
+	uint32_t cmdsn;
+	uint32_t edtl;
+	bool immediate;
+	bool buf_is_budgeted;
+	uint32_t data_received;		/* Data-Out bytes so far */
+	uint32_t unsolicited_left;	/* unsolicited bytes still expected */
+	uint32_t r2t_next_offset;	/* first byte not yet solicited */
+	uint32_t r2tsn;			/* next R2TSN */
+	uint32_t next_datasn;		/* next Data-Out DataSN expected
+					 * within the current sequence */
+	uint32_t datain_sn;		/* Data-In DataSN */
+	struct iscsi_r2t r2ts[ISCSI_MAX_R2T_TRACK];
+	unsigned int r2t_count;		/* outstanding */
+	unsigned int tx_refs;		/* queued PDUs pointing into buf */
+	bool responded;
+	bool accepted;			/* in CmdSN order: may run */
+	bool aborting;			/* ABORT TASK seen: answer nothing */
+	bool final_seen;		/* unsolicited sequence ended */
+	uint8_t fixed_status;		/* answered without the SCSI layer */
+	uint32_t unsol_next;		/* next unsolicited offset expected */
+	struct iscsi_tmf *tmf;		/* TMF waiting for this task */
+	TAILQ_ENTRY(iscsi_task) link;	/* session task list */
+	TAILQ_ENTRY(iscsi_task) pending_link; /* CmdSN reorder queue */
+};
+
+TAILQ_HEAD(iscsi_task_list, iscsi_task);
+
+/* A task management request waiting for its tasks to terminate
+ * (RFC 7143 §11.5: the response follows the last affected task). */
+struct iscsi_tmf {
+	uint32_t itt;
+	uint8_t response;
+	uint8_t function;
+	unsigned int waiting;
+	TAILQ_ENTRY(iscsi_tmf) link;
+};
+TAILQ_HEAD(iscsi_tmf_list, iscsi_tmf);
+
+struct iscsi_sess {
+	struct iscsi_server *srv;
+	struct iscsi_tgt *tgt;		/* NULL for discovery */
+	struct iscsi_conn *conn;	/* the one connection, or NULL */
+	bool discovery;
+	char initiator_name[UT_NAME_MAX];
+	char initiator_alias[256];
+	uint8_t isid[6];
+	uint16_t tsih;
+	struct iscsi_params p;
+	uint32_t exp_cmdsn;
+	uint32_t max_cmdsn;
+	uint32_t queue_depth;
+	uint32_t tasks_alive;		/* non-immediate + immediate */
+	uint32_t window_used;		/* non-immediate tasks alive */
+	uint32_t immediate_alive;
+	struct iscsi_tmf_list tmfs;
+	bool logout_pending;
+	uint32_t logout_itt;
+	uint8_t logout_rsp;
+	uint32_t next_ttt;
+	struct iscsi_task_list tasks;
+	struct iscsi_task_list pending;	/* out of order, awaiting CmdSN */
+	struct scsi_sess *scsi;
+	TAILQ_ENTRY(iscsi_sess) link;
+	bool closing;
+	bool in_teardown;
+};
+
+/* One outgoing PDU. */
+struct iscsi_txpdu {
+	uint8_t hdr[ISCSI_BHS_LEN + ISCSI_DIGEST_LEN];
+	uint32_t hdr_len;		/* 48 or 52 */
+	const uint8_t *data;		/* data segment or NULL */
+	uint32_t data_len;
+	uint8_t trailer[3 + ISCSI_DIGEST_LEN]; /* pad + data digest */
+	uint32_t trailer_len;
+	uint64_t sent;			/* bytes of this PDU already sent */
+	uint8_t *owned;			/* heap data to free with the PDU */
+	struct iscsi_task *task;	/* holds a tx_ref while queued */
+	bool close_after;		/* close the connection once sent */
+	TAILQ_ENTRY(iscsi_txpdu) link;
+};
+
+TAILQ_HEAD(iscsi_tx_list, iscsi_txpdu);
+
+enum iscsi_conn_state {
+	CONN_LOGIN = 0,		/* login phase (security/operational) */
+	CONN_FFP = 1,		/* full feature phase */
+	CONN_LOGOUT = 2,	/* logout response queued; closing after */
+	CONN_CLOSED = 3,	/* torn down, waiting for tasks to drain */
+};
+
+enum rx_stage {
+	RX_BHS = 0,
+	RX_AHS = 1,
+	RX_HDIGEST = 2,
+	RX_DATA = 3,
+	RX_PAD = 4,
+	RX_DDIGEST = 5,
+};
+
+struct iscsi_login_state {
+	int csg;			/* current stage */
+	bool transit_seen;		/* we agreed to a transition */
+	bool first_done;		/* first request processed */
+	uint8_t isid[6];
+	uint16_t tsih;
+	uint16_t cid;
+	uint32_t itt;
+	uint32_t cmdsn;
+	int version_max;
+	bool discovery;
+	char initiator_name[UT_NAME_MAX];
+	char initiator_alias[256];
+	struct iscsi_tgt *tgt;
+	struct iscsi_params p;		/* being negotiated */
+	struct iscsi_kvlist agreed;	/* keys already answered */
+	uint8_t *text;			/* reassembly of C=1 requests */
+	uint32_t text_len;
+	unsigned int pdu_count;
+};
+
+struct iscsi_conn {
+	struct iscsi_server *srv;
+	struct env_conn *ec;
+	struct env_conn_info info;
+	enum iscsi_conn_state state;
+	uint32_t id;			/* for logs */
+	uint16_t cid;
+	struct iscsi_sess *sess;
+	/* negotiated transport properties */
+	bool header_digest;
+	bool data_digest;
+	uint32_t max_recv_dsl;
+	uint32_t max_xmit_dsl;
+	uint32_t stat_sn;
+	uint32_t exp_stat_sn;
+	/* receive framing */
+	enum rx_stage rx_stage;
+	uint8_t rx_bhs[ISCSI_BHS_LEN];
+	uint8_t rx_ahs[ISCSI_MAX_AHS_BYTES];
+	uint8_t rx_digest[ISCSI_DIGEST_LEN];
+	uint8_t rx_pad[4];
+	uint32_t rx_got;		/* bytes of the current stage */
+	uint32_t rx_need;		/* bytes the current stage needs */
+	struct iscsi_bhs rx_h;
+	uint8_t *rx_data_dst;		/* where the data segment goes */
+	uint8_t *rx_buf;		/* connection's own data buffer */
+	uint32_t rx_buf_cap;
+	struct iscsi_task *rx_task;	/* Data-Out/immediate data target */
+	uint8_t rx_reject;		/* reason to Reject this PDU, 0 = ok */
+	bool rx_ignore;			/* drop silently (CmdSN window) */
+	bool rx_discard;		/* data segment read but dropped */
+	/* transmit */
+	struct iscsi_tx_list txq;
+	uint32_t tx_queued;		/* PDUs in txq */
+	bool want_write;
+	/* login */
+	struct iscsi_login_state login;
+	struct env_timer *login_timer;
+	/* text continuation (FFP Text with C bit / long responses) */
+	uint8_t *text_in;
+	uint32_t text_in_len;
+	uint8_t *text_out;		/* pending long Text response */
+	uint32_t text_out_len, text_out_off, text_out_ttt;
+	uint32_t text_itt;
+	bool closing;
+	bool in_callback;
+	bool dead;			/* freed when callbacks unwind */
+	TAILQ_ENTRY(iscsi_conn) link;
+};
+
+/* conn.c */
+void iscsi_conn_accept(void *arg, struct env_conn *ec,
+		       const struct env_conn_info *info);
+void iscsi_conn_close(struct iscsi_conn *c, const char *why);
+struct iscsi_txpdu *iscsi_txpdu_new(struct iscsi_conn *c, uint8_t opcode);
+void iscsi_txpdu_set_data(struct iscsi_txpdu *t, const uint8_t *data,
+			  uint32_t len, uint8_t *owned);
+void iscsi_conn_queue(struct iscsi_conn *c, struct iscsi_txpdu *t,
+		      const struct iscsi_bhs *h);
+void iscsi_conn_flush(struct iscsi_conn *c);
+/* Flush unless inside the connection's receive callback (which flushes
+ * when it returns).  Call as the last action of an asynchronous event. */
+void iscsi_conn_kick(struct iscsi_conn *c);
+void iscsi_send_reject(struct iscsi_conn *c, uint8_t reason,
+		       const uint8_t *bhs);
+void iscsi_conn_enter_ffp(struct iscsi_conn *c);
+
+/* login.c */
+void iscsi_login_rx(struct iscsi_conn *c);
+void iscsi_login_cleanup(struct iscsi_conn *c);
+void iscsi_params_from_cfg(struct iscsi_params *p,
+			   const struct ut_iscsi_params *cfg);
+
+/* session.c */
+void iscsi_ffp_rx_header(struct iscsi_conn *c);
+void iscsi_ffp_rx_pdu(struct iscsi_conn *c);
+struct iscsi_sess *iscsi_sess_new(struct iscsi_server *srv,
+				  struct iscsi_login_state *ls);
+void iscsi_sess_detach_conn(struct iscsi_sess *s);
+void iscsi_sess_free(struct iscsi_sess *s);
+void iscsi_task_put_tx(struct iscsi_task *t);
+void iscsi_sess_fill_sn(struct iscsi_sess *s, struct iscsi_bhs *h);
+
+/* text / discovery */
+int iscsi_sendtargets(struct iscsi_server *srv, struct iscsi_conn *c,
+		      const char *what, struct iscsi_kvlist *out);
+
+/* server.c */
+struct iscsi_tgt *iscsi_server_find_target(struct iscsi_server *srv,
+					   const char *name);
+uint16_t iscsi_server_new_tsih(struct iscsi_server *srv);
+struct iscsi_sess *iscsi_server_find_session(struct iscsi_server *srv,
+					     const char *initiator,
+					     const uint8_t isid[6],
+					     const struct iscsi_tgt *tgt,
+					     uint16_t tsih);
+void iscsi_server_conn_gone(struct iscsi_server *srv);
+
+#endif

@@ -1,0 +1,415 @@
+/*
+ * login.c — the login phase (RFC 7143 §6.3, §11.12, §11.13).
+ *
+ * Stages (CSG/NSG): 0 SecurityNegotiation, 1 LoginOperationalNegotiation,
+ * 3 FullFeaturePhase.  The initiator may start in stage 0 or 1 and asks to
+ * move on with the T bit and the NSG it wants; we agree by echoing T=1.
+ *
+ *     start --(CSG=0)--> SECURITY --T,NSG=1--> OPERATIONAL --T,NSG=3--> FFP
+ *       \                    \------------------T,NSG=3-----------------/
+ *        \--(CSG=1)--> OPERATIONAL
+ *
+ * A request with C=1 continues its text in the next PDU; we answer each
+ * such PDU with an empty Login Response and negotiate once the text is
+ * complete.  Every failure is answered with a Login Response carrying the
+ * status class and detail of RFC 7143 §11.13.5, then the connection ends.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iscsi/iscsi_int.h"
+
+void iscsi_params_from_cfg(struct iscsi_params *p,
+			   const struct ut_iscsi_params *cfg)
+{
+	/* RFC 7143 §13 defaults, which hold for every key not negotiated. */
+	memset(p, 0, sizeof(*p));
+	p->max_recv_dsl = 8192;
+	p->max_xmit_dsl = 8192;
+	p->max_burst = 262144;
+	p->first_burst = 65536;
+	p->max_outstanding_r2t = 1;
+	p->default_time2wait = 2;
+	p->default_time2retain = 20;
+	p->error_recovery_level = 0;
+	p->initial_r2t = true;
+	p->immediate_data = true;
+	p->data_pdu_in_order = true;
+	p->data_seq_in_order = true;
+	(void)cfg;
+}
+
+void iscsi_login_cleanup(struct iscsi_conn *c)
+{
+	free(c->login.text);
+	c->login.text = NULL;
+	c->login.text_len = 0;
+	iscsi_kvlist_free(&c->login.agreed);
+}
+
+/* Queue a Login Response.  status != 0 ends the connection after it. */
+static void login_respond(struct iscsi_conn *c, uint16_t status, bool transit,
+			  int csg, int nsg, const struct iscsi_kvlist *kv)
+{
+	struct iscsi_login_state *ls = &c->login;
+	struct iscsi_txpdu *t = iscsi_txpdu_new(c, ISCSI_OP_LOGIN_RSP);
+	struct iscsi_bhs h = {0};
+	uint8_t *data = NULL;
+	uint32_t len = 0;
+
+	if (!t) {
+		iscsi_conn_close(c, "out of memory");
+		return;
+	}
+	if (kv && kv->n && iscsi_text_encode(kv, &data, &len) == 0)
+		iscsi_txpdu_set_data(t, data, len, data);
+	h.opcode = ISCSI_OP_LOGIN_RSP;
+	if (status == 0) {
+		h.flags = (uint8_t)((csg & 3) << 2);
+		if (transit)
+			h.flags |= (uint8_t)(ISCSI_LOGIN_F_TRANSIT | (nsg & 3));
+	}
+	h.b2 = 0;	/* VersionMax */
+	h.b3 = 0;	/* VersionActive */
+	h.lun = (uint64_t)ls->isid[0] << 56 | (uint64_t)ls->isid[1] << 48 |
+		(uint64_t)ls->isid[2] << 40 | (uint64_t)ls->isid[3] << 32 |
+		(uint64_t)ls->isid[4] << 24 | (uint64_t)ls->isid[5] << 16 |
+		ls->tsih;
+	h.itt = ls->itt;
+	h.w24 = c->stat_sn++;
+	h.w28 = ls->cmdsn;
+	h.w32 = ls->cmdsn;
+	h.w36 = (uint32_t)status << 16;
+	if (status != 0)
+		t->close_after = true;
+	iscsi_conn_queue(c, t, &h);
+}
+
+static void login_fail(struct iscsi_conn *c, uint16_t status, const char *why)
+{
+	LOG_INFO(c->srv->env, "conn %u: login failed (status 0x%04x): %s",
+		 c->id, status, why);
+	login_respond(c, status, false, 0, 0, NULL);
+	iscsi_conn_flush(c);
+	if (!c->closing)
+		c->state = CONN_LOGOUT;	/* drop anything else that arrives */
+}
+
+/* RFC 7143 §4.2.7.2: iSCSI names; we accept the iqn./eui./naa. forms and
+ * the characters they may hold, at most 223 bytes. */
+static bool iscsi_name_ok(const char *n)
+{
+	size_t len = strlen(n);
+
+	if (len == 0 || len >= UT_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char ch = n[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' ||
+		      ch == ':' || ch == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* The first complete request names the initiator, the session type and
+ * the target.  Returns 0, or a login status to fail with. */
+static uint16_t login_identify(struct iscsi_conn *c,
+			       const struct iscsi_kvlist *req,
+			       const char **why)
+{
+	struct iscsi_login_state *ls = &c->login;
+	const char *ini = iscsi_kv_get(req, "InitiatorName");
+	const char *type = iscsi_kv_get(req, "SessionType");
+	const char *tgt = iscsi_kv_get(req, "TargetName");
+	const char *alias = iscsi_kv_get(req, "InitiatorAlias");
+
+	if (!ini) {
+		*why = "InitiatorName missing";
+		return ISCSI_LS_MISSING_PARAMETER;
+	}
+	if (!iscsi_name_ok(ini)) {
+		*why = "malformed InitiatorName";
+		return ISCSI_LS_INIT_ERR;
+	}
+	snprintf(ls->initiator_name, sizeof(ls->initiator_name), "%s", ini);
+	if (alias)
+		snprintf(ls->initiator_alias, sizeof(ls->initiator_alias), "%s",
+			 alias);
+	if (!type || strcmp(type, "Normal") == 0) {
+		ls->discovery = false;
+	} else if (strcmp(type, "Discovery") == 0) {
+		ls->discovery = true;
+	} else {
+		*why = "unknown SessionType";
+		return ISCSI_LS_SESSION_TYPE_UNSUPPORTED;
+	}
+	if (ls->discovery)
+		return 0;
+	if (!tgt) {
+		*why = "TargetName missing in a normal session";
+		return ISCSI_LS_MISSING_PARAMETER;
+	}
+	ls->tgt = iscsi_server_find_target(c->srv, tgt);
+	if (!ls->tgt || !ls->tgt->enabled) {
+		*why = "no such target";
+		return ISCSI_LS_NOT_FOUND;
+	}
+	if (ls->tsih != 0) {
+		/* MaxConnections=1: a login naming an existing session would
+		 * add a second connection to it. */
+		*why = iscsi_server_find_session(c->srv, ini, ls->isid, ls->tgt,
+						 ls->tsih)
+			       ? "MaxConnections is 1"
+			       : "TSIH names no session";
+		return iscsi_server_find_session(c->srv, ini, ls->isid, ls->tgt,
+						 ls->tsih)
+			       ? ISCSI_LS_TOO_MANY_CONNECTIONS
+			       : ISCSI_LS_SESSION_DOES_NOT_EXIST;
+	}
+	return 0;
+}
+
+static bool key_is_identity(const char *k)
+{
+	return !strcmp(k, "InitiatorName") || !strcmp(k, "InitiatorAlias") ||
+	       !strcmp(k, "SessionType") || !strcmp(k, "TargetName");
+}
+
+static const struct ut_iscsi_params *login_cfg(struct iscsi_conn *c)
+{
+	struct iscsi_login_state *ls = &c->login;
+
+	if (ls->tgt)
+		return &ls->tgt->params;
+	return &c->srv->cfg_params;
+}
+
+/* Finish the login: the final response goes out with the old (no digest)
+ * framing; the negotiated framing applies from the next PDU on. */
+static void login_complete(struct iscsi_conn *c, struct iscsi_kvlist *resp)
+{
+	struct iscsi_login_state *ls = &c->login;
+	struct iscsi_sess *s;
+
+	if (ls->p.first_burst > ls->p.max_burst)
+		ls->p.first_burst = ls->p.max_burst;
+	s = iscsi_sess_new(c->srv, ls);
+	if (!s) {
+		login_fail(c, ISCSI_LS_OUT_OF_RESOURCES, "cannot create session");
+		return;
+	}
+	ls->tsih = s->tsih;
+	login_respond(c, 0, true, ls->csg, ISCSI_STAGE_FULL_FEATURE, resp);
+	c->sess = s;
+	s->conn = c;
+	c->cid = ls->cid;
+	c->header_digest = ls->p.header_digest;
+	c->data_digest = ls->p.data_digest;
+	c->max_recv_dsl = ls->p.max_recv_dsl;
+	c->max_xmit_dsl = ls->p.max_xmit_dsl;
+	iscsi_conn_enter_ffp(c);
+	LOG_INFO(c->srv->env,
+		 "conn %u: %s session tsih %u for %s%s%s (hd %s, dd %s, "
+		 "mrdsl %u/%u, burst %u/%u, r2t %u)",
+		 c->id, s->discovery ? "discovery" : "normal", s->tsih,
+		 s->initiator_name, s->tgt ? " -> " : "",
+		 s->tgt ? s->tgt->name : "", c->header_digest ? "CRC32C" : "None",
+		 c->data_digest ? "CRC32C" : "None", c->max_recv_dsl,
+		 c->max_xmit_dsl, s->p.first_burst, s->p.max_burst,
+		 s->p.max_outstanding_r2t);
+	iscsi_login_cleanup(c);
+}
+
+/* Check the header of a login request against the login so far. */
+static uint16_t login_check_header(struct iscsi_conn *c,
+				   const struct iscsi_bhs *h, const char **why)
+{
+	struct iscsi_login_state *ls = &c->login;
+	bool transit = h->flags & ISCSI_LOGIN_F_TRANSIT;
+	bool cont = h->flags & ISCSI_LOGIN_F_CONTINUE;
+	int csg = ISCSI_LOGIN_CSG(h->flags), nsg = ISCSI_LOGIN_NSG(h->flags);
+	uint8_t isid[6];
+
+	for (int i = 0; i < 6; i++)
+		isid[i] = (uint8_t)(h->lun >> (56 - 8 * i));
+	if (!ls->first_done && ls->pdu_count == 1) {
+		/* RFC 7143 §11.12.4: we speak version 0x00 only. */
+		if (h->b3 > 0x00) {
+			*why = "VersionMin above 0";
+			return ISCSI_LS_UNSUPPORTED_VERSION;
+		}
+		memcpy(ls->isid, isid, 6);
+		ls->tsih = (uint16_t)h->lun;
+		ls->cid = (uint16_t)(h->w20 >> 16);
+		ls->itt = h->itt;
+		ls->cmdsn = h->w24;
+		c->stat_sn = h->w28;
+		if (csg != ISCSI_STAGE_SECURITY && csg != ISCSI_STAGE_OPERATIONAL) {
+			*why = "login must start in stage 0 or 1";
+			return ISCSI_LS_INIT_ERR;
+		}
+		ls->csg = csg;
+	} else if (memcmp(ls->isid, isid, 6) != 0 ||
+		   ls->tsih != (uint16_t)h->lun || ls->itt != h->itt ||
+		   ls->cid != (uint16_t)(h->w20 >> 16)) {
+		*why = "ISID, TSIH, ITT or CID changed during login";
+		return ISCSI_LS_INIT_ERR;
+	}
+	if (transit && cont) {
+		*why = "T and C both set";
+		return ISCSI_LS_INIT_ERR;
+	}
+	if (csg != ls->csg) {
+		*why = "CSG is not the current stage";
+		return ISCSI_LS_INIT_ERR;
+	}
+	if (transit && (nsg == 2 || nsg <= csg)) {
+		*why = "invalid NSG";
+		return ISCSI_LS_INIT_ERR;
+	}
+	return 0;
+}
+
+/* Accumulate text; returns 1 when more PDUs follow, 0 when complete, a
+ * negative value on overflow. */
+static int login_collect_text(struct iscsi_conn *c, const struct iscsi_bhs *h)
+{
+	struct iscsi_login_state *ls = &c->login;
+	uint8_t *nt;
+
+	if (h->data_len) {
+		if (ls->text_len + h->data_len > ISCSI_TEXT_MAX_BYTES)
+			return -1;
+		nt = realloc(ls->text, ls->text_len + h->data_len);
+		if (!nt)
+			return -1;
+		memcpy(nt + ls->text_len, c->rx_data_dst, h->data_len);
+		ls->text = nt;
+		ls->text_len += h->data_len;
+	}
+	return (h->flags & ISCSI_LOGIN_F_CONTINUE) ? 1 : 0;
+}
+
+static void login_negotiate(struct iscsi_conn *c, const struct iscsi_bhs *h,
+			    struct iscsi_kvlist *req)
+{
+	struct iscsi_login_state *ls = &c->login;
+	struct iscsi_kvlist resp;
+	struct iscsi_neg neg = {0};
+	bool transit = h->flags & ISCSI_LOGIN_F_TRANSIT;
+	int nsg = ISCSI_LOGIN_NSG(h->flags);
+	const char *why = NULL;
+	uint16_t st;
+
+	iscsi_kvlist_init(&resp);
+	if (!ls->first_done) {
+		st = login_identify(c, req, &why);
+		if (st) {
+			login_fail(c, st, why);
+			goto out;
+		}
+		ls->first_done = true;
+		iscsi_params_from_cfg(&ls->p, login_cfg(c));
+		/* RFC 7143 §13.9: TargetPortalGroupTag in the first response
+		 * of a normal session. */
+		if (!ls->discovery) {
+			iscsi_kv_addf(&resp, "TargetPortalGroupTag", "%u",
+				      c->info.portal_group);
+			if (ls->tgt->alias[0])
+				iscsi_kv_add(&resp, "TargetAlias", ls->tgt->alias);
+		}
+	}
+	neg.cfg = login_cfg(c);
+	neg.p = &ls->p;
+	neg.discovery = ls->discovery;
+	neg.login = true;
+	neg.stage = ls->csg;
+	neg.auth_method = "None";
+	neg.sent_mrdsl = iscsi_kv_has(&ls->agreed, "MaxRecvDataSegmentLength");
+	for (uint32_t i = 0; i < req->n; i++) {
+		const char *k = req->v[i].key;
+
+		if (key_is_identity(k))
+			continue;
+		if (iscsi_negotiate_key(&neg, k, req->v[i].value, &resp, &why)) {
+			login_fail(c, ISCSI_LS_INIT_ERR,
+				   why ? why : "negotiation failed");
+			goto out;
+		}
+		iscsi_kv_add(&ls->agreed, k, req->v[i].value);
+	}
+	if (neg.sent_mrdsl)
+		iscsi_kv_add(&ls->agreed, "MaxRecvDataSegmentLength", "sent");
+	if (transit && nsg == ISCSI_STAGE_FULL_FEATURE) {
+		if (!neg.sent_mrdsl) {
+			/* Declare what we receive, or 8192 would apply. */
+			ls->p.max_recv_dsl =
+				login_cfg(c)->max_recv_data_segment_length;
+			iscsi_kv_addf(&resp, "MaxRecvDataSegmentLength", "%u",
+				      ls->p.max_recv_dsl);
+		}
+		login_complete(c, &resp);
+		goto out;
+	}
+	login_respond(c, 0, transit, ls->csg, nsg, &resp);
+	if (transit)
+		ls->csg = nsg;
+out:
+	iscsi_kvlist_free(&resp);
+}
+
+void iscsi_login_rx(struct iscsi_conn *c)
+{
+	struct iscsi_login_state *ls = &c->login;
+	const struct iscsi_bhs *h = &c->rx_h;
+	struct iscsi_kvlist req;
+	const char *why = NULL;
+	uint16_t st;
+	int rc;
+
+	if (h->opcode != ISCSI_OP_LOGIN_REQ) {
+		login_fail(c, ISCSI_LS_INVALID_DURING_LOGIN,
+			   "non-login PDU during login");
+		return;
+	}
+	if (++ls->pdu_count > ISCSI_LOGIN_PDUS_MAX) {
+		login_fail(c, ISCSI_LS_OUT_OF_RESOURCES, "too many login PDUs");
+		return;
+	}
+	st = login_check_header(c, h, &why);
+	if (st) {
+		login_fail(c, st, why);
+		return;
+	}
+	rc = login_collect_text(c, h);
+	if (rc < 0) {
+		login_fail(c, ISCSI_LS_OUT_OF_RESOURCES, "login text too long");
+		return;
+	}
+	if (rc > 0) {
+		/* RFC 7143 §11.13: acknowledge a partial text with an empty
+		 * response in the same stage. */
+		login_respond(c, 0, false, ls->csg, ls->csg, NULL);
+		return;
+	}
+	iscsi_kvlist_init(&req);
+	rc = iscsi_text_parse(ls->text, ls->text_len, &req);
+	free(ls->text);
+	ls->text = NULL;
+	ls->text_len = 0;
+	if (rc == TEXT_OK)
+		login_negotiate(c, h, &req);
+	else
+		login_fail(c, rc == TEXT_ERR_NOMEM ? ISCSI_LS_OUT_OF_RESOURCES
+						   : ISCSI_LS_INIT_ERR,
+			   rc == TEXT_ERR_DUPLICATE ? "key sent twice"
+			   : rc == TEXT_ERR_TOO_LONG ? "key or value too long"
+			   : rc == TEXT_ERR_TOO_MANY ? "too many keys"
+						     : "malformed text");
+	iscsi_kvlist_free(&req);
+}

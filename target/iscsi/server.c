@@ -1,0 +1,436 @@
+/*
+ * server.c — targets, logical units and portals of one utarget instance,
+ * and discovery (SendTargets, RFC 7143 §12.6 / Appendix C).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iscsi/iscsi_int.h"
+
+#define ISCSI_DEFAULT_TPGT 1
+
+static int srv_copy_portals(struct iscsi_server *srv,
+			    const struct ut_config *cfg)
+{
+	size_t n = cfg->portal_count ? cfg->portal_count : 1;
+
+	srv->portals = calloc(n, sizeof(char *));
+	if (!srv->portals)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		srv->portals[i] = strdup(cfg->portal_count ? cfg->portals[i]
+							   : UT_DEFAULT_PORTAL);
+		if (!srv->portals[i])
+			return -ENOMEM;
+		srv->portal_count++;
+	}
+	return 0;
+}
+
+static struct iscsi_lu_ent *srv_find_lu(struct iscsi_server *srv,
+					const char *name)
+{
+	for (size_t i = 0; i < srv->lu_count; i++)
+		if (strcmp(srv->lus[i].name, name) == 0)
+			return &srv->lus[i];
+	return NULL;
+}
+
+static int srv_copy_targets(struct iscsi_server *srv,
+			    const struct ut_config *cfg)
+{
+	srv->tgts = calloc(cfg->target_count ? cfg->target_count : 1,
+			   sizeof(*srv->tgts));
+	if (!srv->tgts)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->target_count; i++) {
+		const struct ut_target_cfg *tc = &cfg->targets[i];
+		struct iscsi_tgt *t = &srv->tgts[i];
+
+		t->srv = srv;
+		t->index = (unsigned int)i;
+		snprintf(t->name, sizeof(t->name), "%s", tc->iqn);
+		snprintf(t->alias, sizeof(t->alias), "%s", tc->alias);
+		t->enabled = tc->enabled;
+		t->params = tc->params;
+		t->tpgt = ISCSI_DEFAULT_TPGT;
+		srv->tgt_count++;
+	}
+	return 0;
+}
+
+static int srv_copy_devices(struct iscsi_server *srv,
+			    const struct ut_config *cfg)
+{
+	srv->lus = calloc(cfg->dev_count ? cfg->dev_count : 1,
+			  sizeof(*srv->lus));
+	if (!srv->lus)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->dev_count; i++) {
+		struct iscsi_lu_ent *e = &srv->lus[i];
+
+		e->cfg = cfg->devs[i];
+		snprintf(e->name, sizeof(e->name), "%s", cfg->devs[i].name);
+		srv->lu_count++;
+	}
+	return 0;
+}
+
+struct iscsi_server *iscsi_server_new(struct env *env,
+				      const struct ut_config *cfg, int *err)
+{
+	struct iscsi_server *srv = calloc(1, sizeof(*srv));
+	int rc;
+
+	if (!srv) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	srv->env = env;
+	srv->cfg_params = cfg->params;
+	srv->next_tsih = (uint16_t)(env_random_u64(env) | 1);
+	TAILQ_INIT(&srv->conns);
+	TAILQ_INIT(&srv->sessions);
+	rc = srv_copy_portals(srv, cfg);
+	if (!rc)
+		rc = srv_copy_devices(srv, cfg);
+	if (!rc)
+		rc = srv_copy_targets(srv, cfg);
+	/* Record each target's LUN -> device mapping by device index; the
+	 * scsi_lu pointers are filled in at start. */
+	for (size_t i = 0; !rc && i < cfg->target_count; i++) {
+		const struct ut_target_cfg *tc = &cfg->targets[i];
+
+		if (tc->group_count)
+			LOG_WARN(env,
+				 "target %s: initiator groups are not supported "
+				 "yet; every initiator gets the default LUNs",
+				 tc->iqn);
+		for (size_t j = 0; j < tc->lun_count; j++) {
+			const struct ut_lun_cfg *l = &tc->luns[j];
+			struct iscsi_lu_ent *e = srv_find_lu(srv, l->dev_name);
+
+			if (!e || l->lun >= UT_MAX_LUNS) {
+				LOG_ERR(env, "target %s: LUN %u names unknown "
+					     "device %s",
+					tc->iqn, l->lun, l->dev_name);
+				rc = -EINVAL;
+				break;
+			}
+			/* Stash the entry; replaced by its LU at start. */
+			srv->tgts[i].lun_lu[l->lun] = (struct scsi_lu *)e;
+			srv->tgts[i].lun_ro[l->lun] = l->read_only;
+		}
+	}
+	if (rc) {
+		iscsi_server_free(srv);
+		*err = rc;
+		return NULL;
+	}
+	return srv;
+}
+
+static int srv_open_lus(struct iscsi_server *srv)
+{
+	for (size_t i = 0; i < srv->lu_count; i++) {
+		struct iscsi_lu_ent *e = &srv->lus[i];
+		struct bs_dev_params p = {
+			.kind = e->cfg.kind,
+			.name = e->cfg.name,
+			.path = e->cfg.path[0] ? e->cfg.path : NULL,
+			.size_bytes = e->cfg.size_bytes,
+			.block_size = e->cfg.block_size ? e->cfg.block_size : 512,
+			.read_only = e->cfg.read_only,
+			.thin = e->cfg.thin,
+			.create = true,
+		};
+		int rc = bs_open(srv->env, &p, &e->bs);
+
+		if (rc) {
+			LOG_ERR(srv->env, "device %s: cannot open backstore: %s",
+				e->name, strerror(-rc));
+			return rc;
+		}
+		e->lu = scsi_lu_new(srv->env, &e->cfg, e->bs, (uint32_t)i);
+		if (!e->lu)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < srv->tgt_count; i++) {
+		struct iscsi_tgt *t = &srv->tgts[i];
+
+		for (uint32_t lun = 0; lun < UT_MAX_LUNS; lun++)
+			if (t->lun_lu[lun])
+				t->lun_lu[lun] =
+					((struct iscsi_lu_ent *)t->lun_lu[lun])->lu;
+	}
+	return 0;
+}
+
+int iscsi_server_start(struct iscsi_server *srv)
+{
+	struct env *env = srv->env;
+	int rc = srv_open_lus(srv);
+
+	if (rc)
+		return rc;
+	srv->listeners = calloc(srv->portal_count, sizeof(*srv->listeners));
+	if (!srv->listeners)
+		return -ENOMEM;
+	for (size_t i = 0; i < srv->portal_count; i++) {
+		rc = env->ops->listen(env, srv->portals[i], ISCSI_DEFAULT_TPGT,
+				      iscsi_conn_accept, srv,
+				      &srv->listeners[i]);
+		if (rc) {
+			LOG_ERR(env, "cannot listen on %s: %s", srv->portals[i],
+				strerror(-rc));
+			for (size_t j = 0; j < i; j++)
+				env->ops->listener_close(srv->listeners[j]);
+			srv->listener_count = 0;
+			return rc;
+		}
+		srv->listener_count = i + 1;
+	}
+	return 0;
+}
+
+static void srv_shutdown_timeout(void *arg)
+{
+	struct iscsi_server *srv = arg;
+	struct iscsi_conn *c;
+
+	while ((c = TAILQ_FIRST(&srv->conns)))
+		iscsi_conn_close(c, "shutdown");
+}
+
+void iscsi_server_conn_gone(struct iscsi_server *srv)
+{
+	if (srv->shutting_down && srv->conn_count == 0 && srv->shutdown_done) {
+		void (*done)(void *) = srv->shutdown_done;
+
+		srv->shutdown_done = NULL;
+		done(srv->shutdown_arg);
+	}
+}
+
+/* Ask every full-feature initiator to log out (RFC 7143 §11.9.1, event 1)
+ * and give them grace_ms to do it. */
+static void srv_request_logouts(struct iscsi_server *srv, uint32_t grace_ms)
+{
+	struct iscsi_conn *c, *tmp;
+
+	TAILQ_FOREACH_SAFE(c, &srv->conns, link, tmp) {
+		struct iscsi_txpdu *p;
+		struct iscsi_bhs h = {0};
+
+		if (c->state != CONN_FFP || !c->sess) {
+			iscsi_conn_close(c, "shutdown");
+			continue;
+		}
+		p = iscsi_txpdu_new(c, ISCSI_OP_ASYNC_MSG);
+		if (!p)
+			continue;
+		h.opcode = ISCSI_OP_ASYNC_MSG;
+		h.flags = ISCSI_FLAG_FINAL;
+		h.lun = 0;
+		h.itt = ISCSI_RESERVED_TAG;
+		h.w24 = c->stat_sn++;
+		iscsi_sess_fill_sn(c->sess, &h);
+		/* byte 36 AsyncEvent, 37 AsyncVCode, 38-39 Parameter1,
+		 * 40-41 Parameter2, 42-43 Parameter3 */
+		h.w36 = (uint32_t)ISCSI_ASYNC_LOGOUT_REQUEST << 24 |
+			(grace_ms / 1000 ? grace_ms / 1000 : 1);
+		h.w40 = (c->sess->p.default_time2wait & 0xffffu) << 16 |
+			(c->sess->p.default_time2retain & 0xffffu);
+		iscsi_conn_queue(c, p, &h);
+		iscsi_conn_kick(c);
+	}
+}
+
+void iscsi_server_shutdown(struct iscsi_server *srv, uint32_t grace_ms,
+			   void (*done)(void *arg), void *arg)
+{
+	struct env *env = srv->env;
+
+	srv->shutting_down = true;
+	srv->shutdown_done = done;
+	srv->shutdown_arg = arg;
+	for (size_t i = 0; i < srv->listener_count; i++)
+		env->ops->listener_close(srv->listeners[i]);
+	srv->listener_count = 0;
+	if (srv->conn_count && grace_ms) {
+		srv->shutdown_timer =
+			env_timer_new(env, srv_shutdown_timeout, srv);
+		if (srv->shutdown_timer)
+			env_timer_arm(env, srv->shutdown_timer,
+				      env_now_ns(env) +
+					      (uint64_t)grace_ms * 1000000ull);
+		srv_request_logouts(srv, grace_ms);
+	} else {
+		srv_shutdown_timeout(srv);
+	}
+	iscsi_server_conn_gone(srv);
+}
+
+/* Drop a session whose tasks are still inside the SCSI layer: only at
+ * iscsi_server_free(), when the environment delivers nothing more. */
+static void srv_force_free_session(struct iscsi_sess *s)
+{
+	struct iscsi_task *t;
+
+	s->in_teardown = true;
+	while ((t = TAILQ_FIRST(&s->tasks))) {
+		TAILQ_REMOVE(&s->tasks, t, link);
+		s->srv->stats.tasks--;
+		free(t->cmd.buf);
+		free(t);
+	}
+	iscsi_sess_free(s);
+}
+
+void iscsi_server_free(struct iscsi_server *srv)
+{
+	struct env *env = srv->env;
+	struct iscsi_conn *c;
+	struct iscsi_sess *s;
+
+	if (!srv)
+		return;
+	for (size_t i = 0; i < srv->listener_count; i++)
+		env->ops->listener_close(srv->listeners[i]);
+	srv->shutdown_done = NULL;
+	while ((c = TAILQ_FIRST(&srv->conns)))
+		iscsi_conn_close(c, "server stopped");
+	while ((s = TAILQ_FIRST(&srv->sessions)))
+		srv_force_free_session(s);
+	for (size_t i = 0; i < srv->lu_count; i++) {
+		if (srv->lus[i].lu)
+			scsi_lu_free(srv->lus[i].lu);
+		bs_close(srv->lus[i].bs);
+	}
+	env_timer_free(env, srv->shutdown_timer);
+	for (size_t i = 0; i < srv->portal_count; i++)
+		free(srv->portals[i]);
+	free(srv->portals);
+	free(srv->listeners);
+	free(srv->lus);
+	free(srv->tgts);
+	free(srv);
+}
+
+void iscsi_server_get_stats(const struct iscsi_server *srv,
+			    struct iscsi_server_stats *out)
+{
+	*out = srv->stats;
+}
+
+struct iscsi_tgt *iscsi_server_find_target(struct iscsi_server *srv,
+					   const char *name)
+{
+	for (size_t i = 0; i < srv->tgt_count; i++)
+		if (strcmp(srv->tgts[i].name, name) == 0)
+			return &srv->tgts[i];
+	return NULL;
+}
+
+uint16_t iscsi_server_new_tsih(struct iscsi_server *srv)
+{
+	for (;;) {
+		uint16_t tsih = srv->next_tsih++;
+		struct iscsi_sess *s;
+		bool used = false;
+
+		if (tsih == 0)
+			continue;	/* 0 means "new session" */
+		TAILQ_FOREACH(s, &srv->sessions, link)
+			used |= s->tsih == tsih;
+		if (!used)
+			return tsih;
+	}
+}
+
+struct iscsi_sess *iscsi_server_find_session(struct iscsi_server *srv,
+					     const char *initiator,
+					     const uint8_t isid[6],
+					     const struct iscsi_tgt *tgt,
+					     uint16_t tsih)
+{
+	struct iscsi_sess *s;
+
+	TAILQ_FOREACH(s, &srv->sessions, link) {
+		if (s->closing || s->discovery || s->tgt != tgt)
+			continue;
+		if (memcmp(s->isid, isid, 6) != 0 ||
+		    strcmp(s->initiator_name, initiator) != 0)
+			continue;
+		if (tsih && s->tsih != tsih)
+			continue;
+		return s;
+	}
+	return NULL;
+}
+
+/* ----------------------------------------------------------- discovery */
+
+/* "host:port" of a portal as initiators should dial it: a wildcard
+ * listen address is replaced by the address the initiator reached. */
+static void portal_address(const char *portal, const struct iscsi_conn *c,
+			   char *out, size_t cap)
+{
+	char host[128];
+	uint16_t port = UT_DEFAULT_PORT;
+
+	if (ut_portal_parse(portal, host, sizeof(host), &port) != 0) {
+		snprintf(out, cap, "%s", portal);
+		return;
+	}
+	if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0) {
+		snprintf(out, cap, "%s", c->info.local_addr);
+		return;
+	}
+	if (strchr(host, ':'))
+		snprintf(out, cap, "[%s]:%u", host, port);
+	else
+		snprintf(out, cap, "%s:%u", host, port);
+}
+
+static void sendtargets_one(struct iscsi_server *srv, struct iscsi_conn *c,
+			    const struct iscsi_tgt *t, struct iscsi_kvlist *out)
+{
+	iscsi_kv_add(out, "TargetName", t->name);
+	for (size_t i = 0; i < srv->portal_count; i++) {
+		char addr[160];
+
+		portal_address(srv->portals[i], c, addr, sizeof(addr));
+		iscsi_kv_addf(out, "TargetAddress", "%s,%u", addr, t->tpgt);
+	}
+}
+
+/* RFC 7143 Appendix C: SendTargets=All lists every target (discovery
+ * sessions); an empty value names the session's own target; a name asks
+ * for that one target. */
+int iscsi_sendtargets(struct iscsi_server *srv, struct iscsi_conn *c,
+		      const char *what, struct iscsi_kvlist *out)
+{
+	struct iscsi_sess *s = c->sess;
+
+	if (strcmp(what, "All") == 0 && s->discovery) {
+		for (size_t i = 0; i < srv->tgt_count; i++)
+			if (srv->tgts[i].enabled)
+				sendtargets_one(srv, c, &srv->tgts[i], out);
+		return 0;
+	}
+	if (what[0] == '\0' || strcmp(what, "All") == 0) {
+		if (s->tgt)
+			sendtargets_one(srv, c, s->tgt, out);
+		return 0;
+	}
+	for (size_t i = 0; i < srv->tgt_count; i++) {
+		if (!srv->tgts[i].enabled || strcmp(srv->tgts[i].name, what))
+			continue;
+		if (s->discovery || s->tgt == &srv->tgts[i])
+			sendtargets_one(srv, c, &srv->tgts[i], out);
+	}
+	return 0;
+}

@@ -1,0 +1,377 @@
+/*
+ * main.c — the utarget daemon: configuration in, real world around the
+ * target, serve until SIGINT/SIGTERM, then log initiators out cleanly.
+ *
+ * This file and target/env_real/ are the only parts of target/ that touch
+ * the operating system directly.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "env.h"
+#include "env_real/env_real.h"
+#include "iscsi/iscsi.h"
+
+#ifndef UT_VERSION
+#define UT_VERSION "0.0.0"
+#endif
+
+#define CONFIG_MAX_BYTES (16u << 20)
+#define MAX_CLI_ITEMS 64
+
+struct opts {
+	const char *config_file;
+	char *listen[MAX_CLI_ITEMS];
+	size_t listen_count;
+	const char *luns[MAX_CLI_ITEMS];
+	size_t lun_count;
+	const char *target;
+	const char *state_dir;
+	enum ut_log_level log_level;
+	uint32_t grace_ms;
+	bool check_only;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: utarget [OPTIONS]\n"
+		"A usermode iSCSI target.  With no options it serves the embedded\n"
+		"default: portal " UT_DEFAULT_PORTAL ", target " UT_DEFAULT_TARGET
+		",\n"
+		"LUN 0 a 1 GiB thin in-memory disk.\n"
+		"\n"
+		"Options:\n"
+		"  -c, --config FILE      configuration in scst.conf syntax\n"
+		"  -l, --listen ADDR:PORT portal to listen on (repeatable; IPv6 as\n"
+		"                         [::1]:3260); replaces the configured portals\n"
+		"  -t, --target IQN       name of the target\n"
+		"  -L, --lun SPEC         a LUN, numbered from 0 in order (repeatable);\n"
+		"                         replaces the configured LUN set.  SPEC is\n"
+		"                           mem:SIZE | null:SIZE | file:PATH[,size=SIZE]\n"
+		"                         with options ,ro ,blocksize=512|4096 ,thin\n"
+		"                         ,removable.  SIZE takes K, M, G, T suffixes.\n"
+		"      --state-dir DIR    where persistent reservations (APTPL) live\n"
+		"      --shutdown-grace S seconds initiators get to log out (default 3)\n"
+		"      --check            parse and validate the configuration, then exit\n"
+		"      --log-level LEVEL  error, warn, info (default), debug, trace\n"
+		"  -h, --help             this text\n"
+		"  -V, --version          the version\n"
+		"\n"
+		"Examples:\n"
+		"  utarget --listen 127.0.0.1:3260 --lun file:/srv/disk.img,size=10G,thin\n"
+		"  utarget -c /etc/scst.conf --listen 0.0.0.0:3260\n"
+		"\n"
+		"Connect with: iscsi-ls iscsi://127.0.0.1:3260\n"
+		"              iscsi-inq iscsi://127.0.0.1:3260/" UT_DEFAULT_TARGET "/0\n");
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	enum { OPT_STATE = 256, OPT_LOG, OPT_GRACE, OPT_CHECK };
+	static const struct option lo[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"listen", required_argument, NULL, 'l'},
+		{"target", required_argument, NULL, 't'},
+		{"lun", required_argument, NULL, 'L'},
+		{"state-dir", required_argument, NULL, OPT_STATE},
+		{"log-level", required_argument, NULL, OPT_LOG},
+		{"shutdown-grace", required_argument, NULL, OPT_GRACE},
+		{"check", no_argument, NULL, OPT_CHECK},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
+
+	o->log_level = UT_LOG_INFO;
+	o->grace_ms = 3000;
+	while ((ch = getopt_long(argc, argv, "c:l:t:L:hV", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			o->config_file = optarg;
+			break;
+		case 'l':
+			if (o->listen_count == MAX_CLI_ITEMS)
+				goto too_many;
+			o->listen[o->listen_count++] = optarg;
+			break;
+		case 't':
+			o->target = optarg;
+			break;
+		case 'L':
+			if (o->lun_count == MAX_CLI_ITEMS)
+				goto too_many;
+			o->luns[o->lun_count++] = optarg;
+			break;
+		case OPT_STATE:
+			o->state_dir = optarg;
+			break;
+		case OPT_LOG:
+			if (ut_log_level_parse(optarg, &o->log_level)) {
+				fprintf(stderr,
+					"utarget: unknown log level '%s' (error, "
+					"warn, info, debug, trace)\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case OPT_GRACE: {
+			char *end;
+			unsigned long s = strtoul(optarg, &end, 10);
+
+			if (*end || s > 3600) {
+				fprintf(stderr, "utarget: --shutdown-grace takes "
+						"0..3600 seconds\n");
+				return 2;
+			}
+			o->grace_ms = (uint32_t)s * 1000;
+			break;
+		}
+		case OPT_CHECK:
+			o->check_only = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("utarget %s\n", UT_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "utarget: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	return 0;
+too_many:
+	fprintf(stderr, "utarget: at most %d --listen/--lun options\n",
+		MAX_CLI_ITEMS);
+	return 2;
+}
+
+static void print_diag(void *arg, int severity, const char *file, int line,
+		       int column, const char *msg)
+{
+	(void)arg;
+	if (line > 0)
+		fprintf(stderr, "%s:%d:%d: %s: %s\n", file ? file : "<config>",
+			line, column, severity ? "error" : "warning", msg);
+	else
+		fprintf(stderr, "%s: %s: %s\n", file ? file : "utarget",
+			severity ? "error" : "warning", msg);
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0;
+
+	if (fd < 0) {
+		fprintf(stderr, "utarget: cannot open %s: %s\n", path,
+			strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) || st.st_size > CONFIG_MAX_BYTES) {
+		fprintf(stderr, "utarget: %s: too large or unreadable\n", path);
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		goto out;
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+
+		if (n <= 0) {
+			fprintf(stderr, "utarget: reading %s: %s\n", path,
+				n ? strerror(errno) : "short read");
+			free(buf);
+			buf = NULL;
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	*len = got;
+out:
+	close(fd);
+	return buf;
+}
+
+static int load_config(const struct opts *o, struct ut_config *cfg)
+{
+	int rc = 0;
+
+	ut_config_init(cfg);
+	if (o->config_file) {
+		size_t len = 0;
+		char *buf = read_file(o->config_file, &len);
+		struct stat st;
+
+		if (!buf)
+			return -1;
+		rc = ut_config_parse(cfg, o->config_file, buf, len, print_diag,
+				     NULL);
+		free(buf);
+		if (rc)
+			return -1;
+		if (cfg->has_secrets && stat(o->config_file, &st) == 0 &&
+		    (st.st_mode & 077))
+			fprintf(stderr,
+				"%s: warning: holds CHAP secrets but is readable "
+				"by group or others (chmod 600 it)\n",
+				o->config_file);
+	} else if (ut_config_default(cfg)) {
+		return -1;
+	}
+	if (o->lun_count) {
+		struct ut_dev_cfg devs[MAX_CLI_ITEMS];
+
+		memset(devs, 0, sizeof(devs));
+		for (size_t i = 0; i < o->lun_count; i++) {
+			const char *err = NULL;
+
+			if (ut_lun_spec_parse(o->luns[i], &devs[i], &err)) {
+				fprintf(stderr, "utarget: --lun %s: %s\n",
+					o->luns[i], err ? err : "invalid");
+				return -1;
+			}
+			snprintf(devs[i].name, sizeof(devs[i].name), "lun%zu", i);
+		}
+		if (ut_config_set_luns(cfg, devs, o->lun_count)) {
+			fprintf(stderr, "utarget: cannot apply --lun options\n");
+			return -1;
+		}
+	}
+	if (o->target && ut_config_set_target(cfg, o->target)) {
+		fprintf(stderr, "utarget: --target: cannot rename: the "
+				"configuration has several targets\n");
+		return -1;
+	}
+	if (o->listen_count &&
+	    ut_config_set_portals(cfg, o->listen, o->listen_count)) {
+		fprintf(stderr, "utarget: invalid --listen address\n");
+		return -1;
+	}
+	return ut_config_validate(cfg, print_diag, NULL) ? -1 : 0;
+}
+
+struct daemon {
+	struct env *env;
+	struct iscsi_server *srv;
+	uint32_t grace_ms;
+	int signals;
+};
+
+static void on_shutdown_done(void *arg)
+{
+	struct daemon *d = arg;
+
+	env_real_stop(d->env);
+}
+
+static void on_signal(void *arg, int signo)
+{
+	struct daemon *d = arg;
+
+	if (d->signals++ > 0) {
+		LOG_WARN(d->env, "second signal: stopping now");
+		env_real_stop(d->env);
+		return;
+	}
+	LOG_INFO(d->env, "%s: asking initiators to log out (grace %u s)",
+		 strsignal(signo), d->grace_ms / 1000);
+	iscsi_server_shutdown(d->srv, d->grace_ms, on_shutdown_done, d);
+}
+
+static void print_urls(const struct ut_config *cfg)
+{
+	size_t np = cfg->portal_count;
+
+	for (size_t t = 0; t < cfg->target_count; t++) {
+		const struct ut_target_cfg *tc = &cfg->targets[t];
+
+		if (!tc->enabled)
+			continue;
+		for (size_t p = 0; p < (np ? np : 1); p++) {
+			const char *portal = np ? cfg->portals[p] : UT_DEFAULT_PORTAL;
+			char host[128];
+			uint16_t port = UT_DEFAULT_PORT;
+
+			if (ut_portal_parse(portal, host, sizeof(host), &port))
+				continue;
+			if (!strcmp(host, "0.0.0.0"))
+				snprintf(host, sizeof(host), "127.0.0.1");
+			for (size_t l = 0; l < tc->lun_count; l++)
+				printf("utarget: serving iscsi://%s%s%s:%u/%s/%u (%s)\n",
+				       strchr(host, ':') ? "[" : "", host,
+				       strchr(host, ':') ? "]" : "", port,
+				       tc->iqn, tc->luns[l].lun,
+				       tc->luns[l].dev_name);
+		}
+	}
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {0};
+	struct ut_config cfg;
+	struct env_real_opts eo = {0};
+	struct daemon d = {0};
+	int rc;
+
+	rc = parse_args(argc, argv, &o);
+	if (rc)
+		return rc;
+	if (load_config(&o, &cfg)) {
+		ut_config_free(&cfg);
+		return 1;
+	}
+	if (o.check_only) {
+		printf("utarget: configuration OK (%zu devices, %zu targets)\n",
+		       cfg.dev_count, cfg.target_count);
+		ut_config_free(&cfg);
+		return 0;
+	}
+	eo.log_level = o.log_level;
+	eo.state_dir = o.state_dir;
+	d.env = env_real_new(&eo);
+	if (!d.env) {
+		ut_config_free(&cfg);
+		return 1;
+	}
+	d.grace_ms = o.grace_ms;
+	env_real_on_signal(d.env, SIGINT, on_signal, &d);
+	env_real_on_signal(d.env, SIGTERM, on_signal, &d);
+	env_real_on_signal(d.env, SIGPIPE, NULL, NULL);
+	d.srv = iscsi_server_new(d.env, &cfg, &rc);
+	if (!d.srv || iscsi_server_start(d.srv)) {
+		fprintf(stderr, "utarget: cannot start\n");
+		iscsi_server_free(d.srv);
+		env_real_free(d.env);
+		ut_config_free(&cfg);
+		return 1;
+	}
+	print_urls(&cfg);
+	ut_config_free(&cfg);
+	env_real_run(d.env);
+	iscsi_server_free(d.srv);
+	env_real_free(d.env);
+	fprintf(stderr, "utarget: stopped\n");
+	return 0;
+}
