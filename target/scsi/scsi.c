@@ -1,0 +1,495 @@
+/*
+ * scsi.c — logical units, I_T nexuses, unit attentions, the task set,
+ * command dispatch and task management (SAM-5).
+ *
+ * Life of a command (scsi_cmd_exec):
+ *
+ *   1. Look up the I_T_L nexus for cmd->lun.  No LU: INQUIRY, REPORT LUNS
+ *      and REQUEST SENSE still run (SPC-4 §6.6.2, §6.27, §6.29); anything
+ *      else ends with ILLEGAL REQUEST, LOGICAL UNIT NOT SUPPORTED.
+ *   2. Unit attention (SAM-5 §5.14; SPC-4 §5.14 "unit attention
+ *      conditions"): if one is pending and the command is not INQUIRY,
+ *      REPORT LUNS or REQUEST SENSE, the command ends with CHECK CONDITION
+ *      and the oldest UA, which is then cleared.
+ *   3. Unknown opcode: ILLEGAL REQUEST, INVALID COMMAND OPERATION CODE.
+ *   4. The command enters the LU task set, where task management finds it,
+ *      and its handler runs.  A handler either finishes at once
+ *      (SCSI_RC_DONE) or hands the command to the backstore
+ *      (SCSI_RC_ASYNC) and calls scsi_cmd_complete() from the completion.
+ *   5. scsi_cmd_complete() takes it out of the task set and calls done().
+ *
+ * Unit attention queue: up to SCSI_UA_QUEUE_MAX conditions per I_T_L,
+ * reported oldest first (SAM-5 §5.14 permits queuing; the order is ours).
+ * A condition equal to one already queued is not queued twice.  When the
+ * queue is full the new condition is dropped and the queued ones kept,
+ * except that a reset (ASC 29h) supersedes everything: SAM-5 says the
+ * reset conditions replace the state the older conditions describe, so the
+ * queue is emptied and holds just the reset.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "env.h"
+#include "scsi/scsi_int.h"
+
+/* Our NAA 6 company identifier.  utarget has no IEEE OUI of its own; this
+ * value is stable so that initiators see stable device identifiers. */
+#define SCSI_NAA_COMPANY_ID 0x0a5c1eu
+
+/* ---------------------------------------------------------- identity */
+
+static uint64_t fnv1a64(const char *s, uint64_t h)
+{
+	for (; *s; s++) {
+		h ^= (uint8_t)*s;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static void copy_str(char *dst, size_t cap, const char *src, const char *def)
+{
+	const char *s = (src && src[0]) ? src : def;
+	size_t n = 0;
+
+	while (n + 1 < cap && s[n]) {
+		dst[n] = s[n];
+		n++;
+	}
+	dst[n] = '\0';
+}
+
+static void lu_identity(struct scsi_lu *lu, const struct ut_dev_cfg *dev)
+{
+	char defname[16];
+	uint64_t h;
+
+	snprintf(defname, sizeof(defname), "lu%u", lu->index);
+	copy_str(lu->name, sizeof(lu->name), dev ? dev->name : NULL, defname);
+	copy_str(lu->vendor, sizeof(lu->vendor),
+		 dev ? dev->t10_vendor_id : NULL, "UTARGET");
+	copy_str(lu->product, sizeof(lu->product), dev ? dev->prod_id : NULL,
+		 "utarget disk");
+#ifdef UT_VERSION
+	copy_str(lu->revision, sizeof(lu->revision), UT_VERSION, "0001");
+#else
+	copy_str(lu->revision, sizeof(lu->revision), NULL, "0001");
+#endif
+	copy_str(lu->dev_id, sizeof(lu->dev_id), dev ? dev->t10_dev_id : NULL,
+		 lu->name);
+	h = fnv1a64(lu->dev_id, 0xcbf29ce484222325ull);
+	if (dev && dev->usn[0]) {
+		copy_str(lu->serial, sizeof(lu->serial), dev->usn, "");
+	} else {
+		snprintf(lu->serial, sizeof(lu->serial), "%08x%08x",
+			 lu->index, (uint32_t)(h >> 32) ^ (uint32_t)h);
+	}
+	/* NAA 6: NAA(4) | company id(24) | vendor specific id(36), then a
+	 * 64-bit vendor specific identifier extension. */
+	lu->naa_hi = (uint64_t)6 << 60 | (uint64_t)SCSI_NAA_COMPANY_ID << 36 |
+		     ((uint64_t)lu->index & 0xfffffffffull);
+	lu->naa_lo = h;
+}
+
+struct scsi_lu *scsi_lu_new(struct env *env, const struct ut_dev_cfg *dev,
+			    struct bs_dev *bs, uint32_t lu_index)
+{
+	struct scsi_lu *lu;
+
+	if (!bs || bs->block_size == 0)
+		return NULL;
+	lu = calloc(1, sizeof(*lu));
+	if (!lu)
+		return NULL;
+	lu->env = env;
+	lu->bs = bs;
+	lu->index = lu_index;
+	lu_identity(lu, dev);
+	lu->removable = dev && dev->removable;
+	lu->read_only = bs->read_only || (dev && dev->read_only);
+	lu->thin = bs->thin;
+	lu->nv_cache = dev && dev->nv_cache;
+	lu->nblocks = bs->size_bytes / bs->block_size;
+	lu->mode.wce = !(dev && dev->write_through);
+	TAILQ_INIT(&lu->task_set);
+	LIST_INIT(&lu->itls);
+	return lu;
+}
+
+void scsi_lu_free(struct scsi_lu *lu)
+{
+	if (!lu)
+		return;
+	assert(LIST_EMPTY(&lu->itls));
+	assert(TAILQ_EMPTY(&lu->task_set));
+	free(lu);
+}
+
+struct bs_dev *scsi_lu_backstore(struct scsi_lu *lu)
+{
+	return lu->bs;
+}
+
+const char *scsi_lu_name(const struct scsi_lu *lu)
+{
+	return lu->name;
+}
+
+void scsi_lu_set_d_sense(struct scsi_lu *lu, bool on)
+{
+	scsi_lu_lock(lu);
+	lu->mode.d_sense = on;
+	scsi_lu_unlock(lu);
+}
+
+bool scsi_itl_write_protected(const struct scsi_itl *itl)
+{
+	return itl->read_only || itl->lu->read_only || itl->lu->mode.swp;
+}
+
+/* -------------------------------------------------- unit attentions */
+
+void scsi_ua_clear(struct scsi_itl *itl)
+{
+	itl->ua_head = 0;
+	itl->ua_count = 0;
+}
+
+void scsi_ua_add(struct scsi_itl *itl, uint16_t asc)
+{
+	unsigned int i;
+
+	if ((asc >> 8) == 0x29) {
+		scsi_ua_clear(itl);
+	} else {
+		for (i = 0; i < itl->ua_count; i++) {
+			if (itl->ua[(itl->ua_head + i) % SCSI_UA_QUEUE_MAX]
+				    .asc == asc)
+				return;
+		}
+		if (itl->ua_count == SCSI_UA_QUEUE_MAX) {
+			LOG_DEBUG(itl->sess->env,
+				  "scsi: lun %u: unit attention queue full, "
+				  "dropping %04x",
+				  itl->lun, asc);
+			return;
+		}
+	}
+	i = (itl->ua_head + itl->ua_count) % SCSI_UA_QUEUE_MAX;
+	itl->ua[i].asc = asc;
+	itl->ua_count++;
+}
+
+void scsi_ua_add_lu(struct scsi_lu *lu, const struct scsi_itl *skip,
+		    uint16_t asc)
+{
+	struct scsi_itl *itl;
+
+	LIST_FOREACH(itl, &lu->itls, lu_link) {
+		if (itl != skip)
+			scsi_ua_add(itl, asc);
+	}
+}
+
+bool scsi_ua_pop(struct scsi_itl *itl, uint16_t *asc)
+{
+	if (itl->ua_count == 0)
+		return false;
+	*asc = itl->ua[itl->ua_head].asc;
+	itl->ua_head = (itl->ua_head + 1) % SCSI_UA_QUEUE_MAX;
+	itl->ua_count--;
+	return true;
+}
+
+/* ---------------------------------------------------------- sessions */
+
+struct scsi_sess *scsi_sess_new(struct env *env,
+				const struct scsi_nexus_id *id)
+{
+	struct scsi_sess *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->env = env;
+	if (id)
+		s->id = *id;
+	s->id.initiator_name[sizeof(s->id.initiator_name) - 1] = '\0';
+	s->id.target_name[sizeof(s->id.target_name) - 1] = '\0';
+	return s;
+}
+
+int scsi_sess_map(struct scsi_sess *s, uint32_t lun, struct scsi_lu *lu,
+		  bool read_only)
+{
+	struct scsi_itl *itl;
+
+	if (!s || !lu || lun > SCSI_MAX_LUN)
+		return -EINVAL;
+	if (s->lun_map[lun])
+		return -EEXIST;
+	itl = calloc(1, sizeof(*itl));
+	if (!itl)
+		return -ENOMEM;
+	itl->sess = s;
+	itl->lu = lu;
+	itl->lun = lun;
+	itl->read_only = read_only;
+	scsi_ua_add(itl, ASC_POWER_ON_RESET);
+	scsi_lu_lock(lu);
+	LIST_INSERT_HEAD(&lu->itls, itl, lu_link);
+	lu->itl_count++;
+	scsi_lu_unlock(lu);
+	s->lun_map[lun] = itl;
+	return 0;
+}
+
+void scsi_sess_free(struct scsi_sess *s)
+{
+	if (!s)
+		return;
+	assert(s->busy == 0);
+	for (unsigned int lun = 0; lun <= SCSI_MAX_LUN; lun++) {
+		struct scsi_itl *itl = s->lun_map[lun];
+
+		if (!itl)
+			continue;
+		scsi_lu_lock(itl->lu);
+		LIST_REMOVE(itl, lu_link);
+		itl->lu->itl_count--;
+		scsi_lu_unlock(itl->lu);
+		free(itl);
+	}
+	free(s);
+}
+
+unsigned int scsi_sess_busy(const struct scsi_sess *s)
+{
+	return s->busy;
+}
+
+static struct scsi_itl *sess_itl(const struct scsi_sess *s, uint64_t lun)
+{
+	if (lun > SCSI_MAX_LUN)
+		return NULL;
+	return s->lun_map[lun];
+}
+
+/* ---------------------------------------------------------- commands */
+
+#define CMD_IN_TASK_SET 0x1u
+
+void scsi_data_in(struct scsi_cmd *cmd, const void *data, uint32_t len,
+		  uint32_t alloc_len)
+{
+	uint32_t n = len < alloc_len ? len : alloc_len;
+
+	cmd->xfer_len = n;
+	if (n > cmd->buf_cap)
+		n = cmd->buf_cap;
+	if (n && cmd->buf)
+		memcpy(cmd->buf, data, n);
+	else
+		n = 0;
+	cmd->data_in_len = n;
+}
+
+void scsi_cmd_complete(struct scsi_cmd *cmd)
+{
+	struct scsi_sess *s = cmd->sess;
+
+	if (cmd->priv_state & CMD_IN_TASK_SET) {
+		scsi_lu_lock(cmd->lu);
+		TAILQ_REMOVE(&cmd->lu->task_set, cmd, lu_link);
+		scsi_lu_unlock(cmd->lu);
+		cmd->priv_state &= ~CMD_IN_TASK_SET;
+	}
+	assert(s->busy > 0);
+	s->busy--;
+	if (cmd->aborted)
+		cmd->data_in_len = 0;
+	cmd->done(cmd);
+}
+
+/* SAM-5 §5.14: only INQUIRY, REPORT LUNS and REQUEST SENSE pass a pending
+ * unit attention; the UA is reported and cleared by the first other one. */
+static bool report_pending_ua(struct scsi_cmd *cmd, uint8_t flags)
+{
+	uint16_t asc;
+	bool have;
+
+	if (flags & SCSI_CMD_UA_EXEMPT)
+		return false;
+	scsi_lu_lock(cmd->lu);
+	have = scsi_ua_pop(cmd->itl, &asc);
+	scsi_lu_unlock(cmd->lu);
+	if (!have)
+		return false;
+	scsi_fail(cmd, SK_UNIT_ATTENTION, asc);
+	return true;
+}
+
+void scsi_cmd_exec(struct scsi_cmd *cmd)
+{
+	struct scsi_sess *s = cmd->sess;
+	const struct scsi_cmd_desc *d = scsi_cmd_lookup(cmd->cdb[0]);
+	uint8_t flags = d ? d->flags : 0;
+
+	cmd->status = SCSI_STATUS_GOOD;
+	cmd->aborted = false;
+	cmd->sense_len = 0;
+	cmd->data_in_len = 0;
+	cmd->xfer_len = 0;
+	cmd->priv_state = 0;
+	cmd->priv = NULL;
+	cmd->itl = sess_itl(s, cmd->lun);
+	cmd->lu = cmd->itl ? cmd->itl->lu : NULL;
+	s->busy++;
+
+	if (!cmd->itl && !(flags & SCSI_CMD_NO_LU)) {
+		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_LU_NOT_SUPPORTED);
+		goto done;
+	}
+	if (cmd->itl && report_pending_ua(cmd, flags))
+		goto done;
+	if (!d) {
+		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE);
+		goto done;
+	}
+	if (cmd->lu) {
+		scsi_lu_lock(cmd->lu);
+		TAILQ_INSERT_TAIL(&cmd->lu->task_set, cmd, lu_link);
+		scsi_lu_unlock(cmd->lu);
+		cmd->priv_state |= CMD_IN_TASK_SET;
+	}
+	if (d->fn(cmd) == SCSI_RC_ASYNC)
+		return;
+done:
+	scsi_cmd_complete(cmd);
+}
+
+/* ------------------------------------------------- task management */
+
+#define TMF_COMPLETE 0
+#define TMF_REJECTED 5
+#define TMF_NO_LUN 9
+
+/* Mark commands of lu as aborted; "who" selects them.  Commands of other
+ * nexuses that are aborted get a COMMANDS CLEARED BY ANOTHER INITIATOR
+ * unit attention on their nexus when tell_others (SAM-5 §7.6, TAS=0). */
+enum tmf_scope { TMF_ONE_TAG, TMF_MY_NEXUS, TMF_ALL };
+
+static void abort_in_lu(struct scsi_lu *lu, const struct scsi_sess *s,
+			enum tmf_scope scope, uint64_t tag, bool tell_others)
+{
+	struct scsi_cmd *c;
+
+	scsi_lu_lock(lu);
+	TAILQ_FOREACH(c, &lu->task_set, lu_link) {
+		bool mine = c->sess == s;
+
+		if (scope == TMF_ONE_TAG && !(mine && c->tag == tag))
+			continue;
+		if (scope == TMF_MY_NEXUS && !mine)
+			continue;
+		if (!c->aborted && !mine && tell_others && c->itl)
+			scsi_ua_add(c->itl, ASC_COMMANDS_CLEARED_BY_OTHER);
+		c->aborted = true;
+	}
+	scsi_lu_unlock(lu);
+}
+
+int scsi_tmf_abort_task(struct scsi_sess *s, uint64_t lun, uint64_t tag)
+{
+	struct scsi_itl *itl = sess_itl(s, lun);
+
+	if (!itl)
+		return TMF_NO_LUN;
+	/* A task that is not in the task set has completed already: SAM-5
+	 * §7.2 answers FUNCTION COMPLETE all the same. */
+	abort_in_lu(itl->lu, s, TMF_ONE_TAG, tag, false);
+	return TMF_COMPLETE;
+}
+
+int scsi_tmf_abort_task_set(struct scsi_sess *s, uint64_t lun)
+{
+	struct scsi_itl *itl = sess_itl(s, lun);
+
+	if (!itl)
+		return TMF_NO_LUN;
+	abort_in_lu(itl->lu, s, TMF_MY_NEXUS, 0, false);
+	return TMF_COMPLETE;
+}
+
+int scsi_tmf_clear_task_set(struct scsi_sess *s, uint64_t lun)
+{
+	struct scsi_itl *itl = sess_itl(s, lun);
+
+	if (!itl)
+		return TMF_NO_LUN;
+	abort_in_lu(itl->lu, s, TMF_ALL, 0, true);
+	return TMF_COMPLETE;
+}
+
+/* SAM-5 §6.3.3 logical unit reset: abort every task, then a unit
+ * attention (29h/03h) on every I_T nexus of the LU. */
+static void lu_reset(struct scsi_lu *lu, const struct scsi_sess *s)
+{
+	abort_in_lu(lu, s, TMF_ALL, 0, false);
+	scsi_lu_lock(lu);
+	scsi_ua_add_lu(lu, NULL, ASC_BUS_DEVICE_RESET);
+	scsi_lu_unlock(lu);
+}
+
+int scsi_tmf_lu_reset(struct scsi_sess *s, uint64_t lun)
+{
+	struct scsi_itl *itl = sess_itl(s, lun);
+
+	if (!itl)
+		return TMF_NO_LUN;
+	lu_reset(itl->lu, s);
+	return TMF_COMPLETE;
+}
+
+int scsi_tmf_target_reset(struct scsi_sess *s)
+{
+	for (unsigned int lun = 0; lun <= SCSI_MAX_LUN; lun++) {
+		if (s->lun_map[lun])
+			lu_reset(s->lun_map[lun]->lu, s);
+	}
+	return TMF_COMPLETE;
+}
+
+/* ------------------------------------------------------ command table */
+
+static const struct scsi_cmd_desc cmd_table[256] = {
+	[0x00] = {spc_test_unit_ready, 0},
+	[0x03] = {spc_request_sense, SCSI_CMD_UA_EXEMPT | SCSI_CMD_NO_LU},
+	[0x08] = {sbc_read, 0},
+	[0x0a] = {sbc_write, 0},
+	[0x12] = {spc_inquiry, SCSI_CMD_UA_EXEMPT | SCSI_CMD_NO_LU},
+	[0x1a] = {spc_mode_sense, 0},
+	[0x25] = {sbc_read_capacity10, 0},
+	[0x28] = {sbc_read, 0},
+	[0x2a] = {sbc_write, 0},
+	[0x2f] = {sbc_verify, 0},
+	[0x35] = {sbc_sync_cache, 0},
+	[0x5a] = {spc_mode_sense, 0},
+	[0x88] = {sbc_read, 0},
+	[0x8a] = {sbc_write, 0},
+	[0x8f] = {sbc_verify, 0},
+	[0x91] = {sbc_sync_cache, 0},
+	[0x9e] = {sbc_service_action_in16, 0},
+	[0xa0] = {spc_report_luns, SCSI_CMD_UA_EXEMPT | SCSI_CMD_NO_LU},
+	[0xa8] = {sbc_read, 0},
+	[0xaa] = {sbc_write, 0},
+	[0xaf] = {sbc_verify, 0},
+};
+
+const struct scsi_cmd_desc *scsi_cmd_lookup(uint8_t opcode)
+{
+	const struct scsi_cmd_desc *d = &cmd_table[opcode];
+
+	return d->fn ? d : NULL;
+}

@@ -1,0 +1,261 @@
+/*
+ * scsi_int.h — what the files of target/scsi/ share and nobody else sees.
+ *
+ *   scsi.c   objects (LU, session, I_T_L), unit attentions, dispatch,
+ *            completion, task management
+ *   sense.c  sense data (fixed 70h and descriptor 72h formats)
+ *   spc.c    primary commands: INQUIRY, REPORT LUNS, REQUEST SENSE,
+ *            MODE SENSE/SELECT, TEST UNIT READY, ...
+ *   sbc.c    block commands: READ, WRITE, VERIFY, SYNCHRONIZE CACHE,
+ *            READ CAPACITY, ...
+ *   cdb.c    CDB geometry and decoding without execution
+ *
+ * Locking: state of an LU that several sessions share (mode pages, task
+ * set, the I_T_L list and with it every I_T_L's unit attention queue,
+ * reservations) is touched only between scsi_lu_lock() and
+ * scsi_lu_unlock().  Today every session runs on one reactor and the pair
+ * is empty; when LUs are shared across reactors they take the LU's mutex
+ * through a hook the environment provides.
+ */
+#ifndef UT_SCSI_INT_H
+#define UT_SCSI_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include "config/config.h"
+#include "scsi/scsi.h"
+
+struct env;
+
+/* ------------------------------------------------------------ limits */
+
+#define SCSI_UA_QUEUE_MAX 16	/* unit attentions queued per I_T_L */
+#define SCSI_INQ_STD_LEN 96	/* standard INQUIRY data we return */
+#define SCSI_RSP_MAX 4096	/* largest parameter data built on the stack */
+
+/* Additional sense codes (ASC << 8 | ASCQ) used across the layer. */
+#define ASC_NO_ADDITIONAL 0x0000
+#define ASC_WRITE_ERROR 0x0c00
+#define ASC_INVALID_FIELD_IN_IU 0x0e03
+#define ASC_UNRECOVERED_READ 0x1100
+#define ASC_MISCOMPARE_VERIFY 0x1d00
+#define ASC_PARAM_LIST_LENGTH 0x1a00
+#define ASC_INVALID_OPCODE 0x2000
+#define ASC_LBA_OUT_OF_RANGE 0x2100
+#define ASC_INVALID_FIELD_IN_CDB 0x2400
+#define ASC_LU_NOT_SUPPORTED 0x2500
+#define ASC_INVALID_FIELD_IN_PARAM 0x2600
+#define ASC_WRITE_PROTECTED 0x2700
+#define ASC_SPACE_ALLOC_FAILED_WP 0x2707
+#define ASC_POWER_ON_RESET 0x2900
+#define ASC_BUS_DEVICE_RESET 0x2903
+#define ASC_MODE_PARAMS_CHANGED 0x2a01
+#define ASC_RESERVATIONS_PREEMPTED 0x2a03
+#define ASC_RESERVATIONS_RELEASED 0x2a04
+#define ASC_REGISTRATIONS_PREEMPTED 0x2a05
+#define ASC_CAPACITY_CHANGED 0x2a09
+#define ASC_COMMANDS_CLEARED_BY_OTHER 0x2f00
+#define ASC_SAVING_NOT_SUPPORTED 0x3900
+#define ASC_REPORTED_LUNS_CHANGED 0x3f0e
+#define ASC_INTERNAL_TARGET_FAILURE 0x4400
+#define ASC_MEDIUM_REMOVAL_PREVENTED 0x5302
+
+/* ------------------------------------------------------------ objects */
+
+/* Mode parameters of an LU: one set shared by every I_T nexus
+ * (SPC-4 §7.5: a device server may keep them per LU). */
+struct scsi_mode {
+	bool wce;	/* caching page: write cache enabled */
+	bool d_sense;	/* control page: descriptor format sense */
+	bool swp;	/* control page: software write protect */
+	bool tas;	/* control page: task aborted status */
+};
+
+struct scsi_lu {
+	struct env *env;
+	struct bs_dev *bs;
+	uint32_t index;
+	char name[UT_DEV_NAME_MAX];
+	char vendor[9];		/* T10 vendor identification */
+	char product[17];
+	char revision[5];
+	char dev_id[64];	/* T10 vendor-ID designator tail */
+	char serial[33];	/* unit serial number */
+	uint64_t naa_hi, naa_lo;/* NAA 6 designator, 16 bytes */
+	bool removable;
+	bool read_only;		/* the device: every mapping is read-only */
+	bool thin;
+	bool nv_cache;		/* SYNCHRONIZE CACHE needs no flush */
+	uint64_t nblocks;	/* capacity in logical blocks */
+
+	/* shared across sessions: hold the LU lock */
+	struct scsi_mode mode;
+	TAILQ_HEAD(, scsi_cmd) task_set;	/* commands in flight */
+	LIST_HEAD(, scsi_itl) itls;		/* every mapping of this LU */
+	unsigned int itl_count;
+};
+
+struct scsi_ua {
+	uint16_t asc;	/* ASC << 8 | ASCQ */
+};
+
+struct scsi_itl {
+	struct scsi_sess *sess;
+	struct scsi_lu *lu;
+	uint32_t lun;
+	bool read_only;		/* this mapping (LUN masking) */
+	LIST_ENTRY(scsi_itl) lu_link;
+	/* Unit attentions, oldest first: a ring of ua_count entries. */
+	struct scsi_ua ua[SCSI_UA_QUEUE_MAX];
+	unsigned int ua_head, ua_count;
+};
+
+struct scsi_sess {
+	struct env *env;
+	struct scsi_nexus_id id;
+	struct scsi_itl *lun_map[SCSI_MAX_LUN + 1];
+	unsigned int busy;	/* commands given to the layer, not done */
+};
+
+static inline void scsi_lu_lock(struct scsi_lu *lu) { (void)lu; }
+static inline void scsi_lu_unlock(struct scsi_lu *lu) { (void)lu; }
+
+/* ----------------------------------------------------- byte helpers */
+
+static inline uint16_t get_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+static inline uint32_t get_be24(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+}
+static inline uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+static inline uint64_t get_be64(const uint8_t *p)
+{
+	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
+}
+static inline void put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+static inline void put_be24(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 16);
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)v;
+}
+static inline void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+static inline void put_be64(uint8_t *p, uint64_t v)
+{
+	put_be32(p, (uint32_t)(v >> 32));
+	put_be32(p + 4, (uint32_t)v);
+}
+
+/* Copy s into a fixed-width ASCII field, padding with spaces. */
+void scsi_put_ascii(uint8_t *dst, const char *s, size_t width);
+
+/* ------------------------------------------------------------ sense */
+
+/* Options of one sense report beyond key/ASC/ASCQ. */
+struct scsi_sense_opts {
+	bool info_valid;
+	uint64_t info;		/* INFORMATION: LBA, offset, ... */
+	bool sks_valid;
+	uint8_t sks[3];		/* sense-key specific bytes, SKSV included */
+};
+
+/* Build sense data into buf (SCSI_SENSE_MAX bytes); returns its length. */
+uint16_t scsi_sense_build(uint8_t *buf, bool desc, uint8_t key, uint16_t asc,
+			  const struct scsi_sense_opts *o);
+
+/* CHECK CONDITION with the given sense (format from the LU's D_SENSE). */
+void scsi_fail(struct scsi_cmd *cmd, uint8_t key, uint16_t asc);
+void scsi_fail_opts(struct scsi_cmd *cmd, uint8_t key, uint16_t asc,
+		    const struct scsi_sense_opts *o);
+/* ILLEGAL REQUEST, INVALID FIELD IN CDB, pointing at CDB byte/bit
+ * (bit < 0: no bit pointer). */
+void scsi_fail_cdb(struct scsi_cmd *cmd, uint16_t byte, int bit);
+/* ILLEGAL REQUEST, INVALID FIELD IN PARAMETER LIST, at byte/bit. */
+void scsi_fail_param(struct scsi_cmd *cmd, uint16_t byte, int bit);
+/* A backstore error status mapped to sense (read or write side). */
+void scsi_fail_bs(struct scsi_cmd *cmd, int status, bool writing,
+		  uint64_t lba);
+
+/* ----------------------------------------------------------- dispatch */
+
+/* What a handler tells the dispatcher. */
+enum scsi_rc {
+	SCSI_RC_DONE = 0,	/* finished: status/sense/data are set */
+	SCSI_RC_ASYNC = 1,	/* scsi_cmd_complete() will be called */
+};
+
+typedef enum scsi_rc (*scsi_handler_fn)(struct scsi_cmd *cmd);
+
+/* Finish a command: leave the task set and call done() once. */
+void scsi_cmd_complete(struct scsi_cmd *cmd);
+
+/* Copy parameter data to Data-In, truncated to the allocation length and
+ * to the transport's buffer (SPC-4 §4.2.5.6: truncation is not an error).
+ * xfer_len becomes what the CDB moves: min(len, alloc_len). */
+void scsi_data_in(struct scsi_cmd *cmd, const void *data, uint32_t len,
+		  uint32_t alloc_len);
+
+/* Unit attentions (SAM-5 §5.14, SPC-4 §5.14). */
+void scsi_ua_add(struct scsi_itl *itl, uint16_t asc);
+/* Every I_T_L of lu, except skip (may be NULL). */
+void scsi_ua_add_lu(struct scsi_lu *lu, const struct scsi_itl *skip,
+		    uint16_t asc);
+bool scsi_ua_pop(struct scsi_itl *itl, uint16_t *asc);
+void scsi_ua_clear(struct scsi_itl *itl);
+
+/* Is the LU write-protected for this nexus (device, mapping or SWP)? */
+bool scsi_itl_write_protected(const struct scsi_itl *itl);
+
+/* Internal for tests and MODE SELECT: change a mode parameter. */
+void scsi_lu_set_d_sense(struct scsi_lu *lu, bool on);
+
+/* ---------------------------------------------------------- commands */
+
+/* spc.c */
+enum scsi_rc spc_test_unit_ready(struct scsi_cmd *cmd);
+enum scsi_rc spc_inquiry(struct scsi_cmd *cmd);
+enum scsi_rc spc_report_luns(struct scsi_cmd *cmd);
+enum scsi_rc spc_request_sense(struct scsi_cmd *cmd);
+enum scsi_rc spc_mode_sense(struct scsi_cmd *cmd);
+
+/* sbc.c */
+enum scsi_rc sbc_read(struct scsi_cmd *cmd);
+enum scsi_rc sbc_write(struct scsi_cmd *cmd);
+enum scsi_rc sbc_verify(struct scsi_cmd *cmd);
+enum scsi_rc sbc_sync_cache(struct scsi_cmd *cmd);
+enum scsi_rc sbc_read_capacity10(struct scsi_cmd *cmd);
+enum scsi_rc sbc_service_action_in16(struct scsi_cmd *cmd);
+
+/* Command table entry flags. */
+#define SCSI_CMD_UA_EXEMPT 0x01	/* neither blocked by nor clears a UA */
+#define SCSI_CMD_NO_LU 0x02	/* runs on a LUN with no logical unit */
+
+struct scsi_cmd_desc {
+	scsi_handler_fn fn;
+	uint8_t flags;
+};
+
+/* The command table, by opcode; fn == NULL for unsupported opcodes. */
+const struct scsi_cmd_desc *scsi_cmd_lookup(uint8_t opcode);
+
+#endif

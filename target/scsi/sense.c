@@ -1,0 +1,166 @@
+/*
+ * sense.c — sense data, built in one place (SPC-4 §4.5).
+ *
+ * Fixed format (response code 70h, SPC-4 §4.5.3), 18 bytes:
+ *   0 VALID|70h  2 sense key  3..6 INFORMATION  7 additional length (10)
+ *   8..11 COMMAND-SPECIFIC INFORMATION  12 ASC  13 ASCQ
+ *   15..17 SKSV|sense-key specific
+ * Descriptor format (72h, SPC-4 §4.5.2): 8-byte header (1 key, 2 ASC,
+ * 3 ASCQ, 7 additional length) and descriptors:
+ *   00h information (12 bytes, VALID, 64-bit INFORMATION)
+ *   02h sense key specific (8 bytes)
+ * The format follows the control mode page D_SENSE bit of the LU.
+ */
+#include <errno.h>
+
+#include "scsi/scsi_int.h"
+
+static uint16_t sense_fixed(uint8_t *b, uint8_t key, uint16_t asc,
+			    const struct scsi_sense_opts *o)
+{
+	memset(b, 0, 18);
+	b[0] = 0x70;
+	b[2] = key & 0x0f;
+	/* The 4-byte INFORMATION field holds the value only if it fits;
+	 * otherwise VALID stays zero (SPC-4 §4.5.3). */
+	if (o && o->info_valid && o->info <= UINT32_MAX) {
+		b[0] |= 0x80;
+		put_be32(b + 3, (uint32_t)o->info);
+	}
+	b[7] = 10;
+	b[12] = (uint8_t)(asc >> 8);
+	b[13] = (uint8_t)asc;
+	if (o && o->sks_valid)
+		memcpy(b + 15, o->sks, 3);
+	return 18;
+}
+
+static uint16_t sense_desc(uint8_t *b, uint8_t key, uint16_t asc,
+			   const struct scsi_sense_opts *o)
+{
+	uint16_t len = 8;
+
+	memset(b, 0, 8);
+	b[0] = 0x72;
+	b[1] = key & 0x0f;
+	b[2] = (uint8_t)(asc >> 8);
+	b[3] = (uint8_t)asc;
+	if (o && o->info_valid) {
+		uint8_t *d = b + len;
+
+		memset(d, 0, 12);
+		d[0] = 0x00;
+		d[1] = 0x0a;
+		d[2] = 0x80;
+		put_be64(d + 4, o->info);
+		len += 12;
+	}
+	if (o && o->sks_valid) {
+		uint8_t *d = b + len;
+
+		memset(d, 0, 8);
+		d[0] = 0x02;
+		d[1] = 0x06;
+		memcpy(d + 4, o->sks, 3);
+		len += 8;
+	}
+	b[7] = (uint8_t)(len - 8);
+	return len;
+}
+
+uint16_t scsi_sense_build(uint8_t *buf, bool desc, uint8_t key, uint16_t asc,
+			  const struct scsi_sense_opts *o)
+{
+	return desc ? sense_desc(buf, key, asc, o) : sense_fixed(buf, key, asc, o);
+}
+
+static bool cmd_d_sense(const struct scsi_cmd *cmd)
+{
+	return cmd->lu && cmd->lu->mode.d_sense;
+}
+
+void scsi_fail_opts(struct scsi_cmd *cmd, uint8_t key, uint16_t asc,
+		    const struct scsi_sense_opts *o)
+{
+	cmd->status = SCSI_STATUS_CHECK_CONDITION;
+	cmd->sense_len = scsi_sense_build(cmd->sense, cmd_d_sense(cmd), key,
+					  asc, o);
+	/* A command that fails moves no data (SAM-5 §5.3.1 leaves the
+	 * Data-In of a CHECK CONDITION undefined; we send none). */
+	cmd->data_in_len = 0;
+}
+
+void scsi_fail(struct scsi_cmd *cmd, uint8_t key, uint16_t asc)
+{
+	scsi_fail_opts(cmd, key, asc, NULL);
+}
+
+void scsi_cmd_set_sense(struct scsi_cmd *cmd, uint8_t key, uint8_t asc,
+			uint8_t ascq)
+{
+	scsi_fail(cmd, key, (uint16_t)(asc << 8 | ascq));
+}
+
+/* Sense-key specific field pointer (SPC-4 §4.5.2.4.2). */
+static void field_pointer(struct scsi_sense_opts *o, bool cdb, uint16_t byte,
+			  int bit)
+{
+	o->sks_valid = true;
+	o->sks[0] = 0x80 | (cdb ? 0x40 : 0);
+	if (bit >= 0 && bit <= 7)
+		o->sks[0] |= 0x08 | (uint8_t)bit;
+	o->sks[1] = (uint8_t)(byte >> 8);
+	o->sks[2] = (uint8_t)byte;
+}
+
+void scsi_fail_cdb(struct scsi_cmd *cmd, uint16_t byte, int bit)
+{
+	struct scsi_sense_opts o = {0};
+
+	field_pointer(&o, true, byte, bit);
+	scsi_fail_opts(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB, &o);
+}
+
+void scsi_fail_param(struct scsi_cmd *cmd, uint16_t byte, int bit)
+{
+	struct scsi_sense_opts o = {0};
+
+	field_pointer(&o, false, byte, bit);
+	scsi_fail_opts(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_PARAM, &o);
+}
+
+/*
+ * Backstore status to sense.  SBC-3 §4.18 asks for the INFORMATION field
+ * to carry the LBA of the first block in error for medium errors; we do not
+ * know which block failed, so we report the first of the request.
+ */
+void scsi_fail_bs(struct scsi_cmd *cmd, int status, bool writing, uint64_t lba)
+{
+	struct scsi_sense_opts o = {.info_valid = true, .info = lba};
+
+	switch (status) {
+	case -EIO:
+		scsi_fail_opts(cmd, SK_MEDIUM_ERROR,
+			       writing ? ASC_WRITE_ERROR : ASC_UNRECOVERED_READ,
+			       &o);
+		break;
+	case -ENOSPC:
+		scsi_fail(cmd, SK_DATA_PROTECT, ASC_SPACE_ALLOC_FAILED_WP);
+		break;
+	case -EROFS:
+		scsi_fail(cmd, SK_DATA_PROTECT, ASC_WRITE_PROTECTED);
+		break;
+	default:
+		scsi_fail(cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
+		break;
+	}
+}
+
+void scsi_put_ascii(uint8_t *dst, const char *s, size_t width)
+{
+	size_t n = s ? strnlen(s, width) : 0;
+
+	if (n)
+		memcpy(dst, s, n);
+	memset(dst + n, ' ', width - n);
+}

@@ -1,0 +1,463 @@
+/*
+ * spc.c — primary commands (SPC-4): TEST UNIT READY, INQUIRY and its VPD
+ * pages, REPORT LUNS, REQUEST SENSE, MODE SENSE(6/10).
+ *
+ * Parameter data is built in a stack buffer and handed to scsi_data_in(),
+ * which truncates it to the allocation length (SPC-4 §4.2.5.6) and to the
+ * transport's buffer.
+ */
+#include <errno.h>
+#include <stdio.h>
+
+#include "env.h"
+#include "scsi/scsi_int.h"
+
+#define PERIPHERAL_DISK 0x00
+#define PQ_NOT_CAPABLE 0x60	/* qualifier 011b: no LU at this LUN */
+#define PERIPHERAL_UNKNOWN 0x1f
+
+#define ISCSI_PROTOCOL_ID 0x5	/* SPC-4 table 362 */
+
+/* Version descriptors (SPC-4 table 145). */
+#define VD_SAM5 0x00a0
+#define VD_ISCSI 0x0960
+#define VD_SPC4 0x0460
+#define VD_SBC3 0x04c0
+
+enum scsi_rc spc_test_unit_ready(struct scsi_cmd *cmd)
+{
+	return SCSI_RC_DONE;
+}
+
+/* -------------------------------------------------------- INQUIRY */
+
+static uint32_t inquiry_standard(const struct scsi_cmd *cmd, uint8_t *b)
+{
+	const struct scsi_lu *lu = cmd->lu;
+
+	memset(b, 0, SCSI_INQ_STD_LEN);
+	if (!lu) {
+		/* SPC-4 §6.6.2: no logical unit at this LUN. */
+		b[0] = PQ_NOT_CAPABLE | PERIPHERAL_UNKNOWN;
+	} else {
+		b[0] = PERIPHERAL_DISK;
+		b[1] = lu->removable ? 0x80 : 0;
+	}
+	b[2] = 0x06;			/* SPC-4 */
+	b[3] = 0x10 | 0x02;		/* HISUP, response data format 2 */
+	b[4] = SCSI_INQ_STD_LEN - 5;
+	b[7] = 0x02;			/* CMDQUE */
+	scsi_put_ascii(b + 8, lu ? lu->vendor : "UTARGET", 8);
+	scsi_put_ascii(b + 16, lu ? lu->product : "utarget disk", 16);
+	scsi_put_ascii(b + 32, lu ? lu->revision : "0001", 4);
+	put_be16(b + 58, VD_SAM5);
+	put_be16(b + 60, VD_ISCSI);
+	put_be16(b + 62, VD_SPC4);
+	put_be16(b + 64, VD_SBC3);
+	return SCSI_INQ_STD_LEN;
+}
+
+static const uint8_t vpd_pages[] = {0x00, 0x80, 0x83, 0xb0, 0xb1, 0xb2};
+
+static uint32_t vpd_supported(const struct scsi_lu *lu, uint8_t *b)
+{
+	b[3] = sizeof(vpd_pages);
+	memcpy(b + 4, vpd_pages, sizeof(vpd_pages));
+	return 4 + sizeof(vpd_pages);
+}
+
+static uint32_t vpd_serial(const struct scsi_lu *lu, uint8_t *b)
+{
+	size_t n = strlen(lu->serial);
+
+	b[3] = (uint8_t)n;
+	memcpy(b + 4, lu->serial, n);
+	return 4 + (uint32_t)n;
+}
+
+/* One designation descriptor header (SPC-4 §7.8.6.1). */
+static uint8_t *designator(uint8_t *d, uint8_t code_set, bool piv,
+			   uint8_t assoc, uint8_t type, uint8_t len)
+{
+	d[0] = (uint8_t)((piv ? ISCSI_PROTOCOL_ID << 4 : 0) | code_set);
+	d[1] = (uint8_t)((piv ? 0x80 : 0) | assoc << 4 | type);
+	d[2] = 0;
+	d[3] = len;
+	return d + 4;
+}
+
+/* SCSI name string designator: NUL-terminated, padded to 4 bytes. */
+static uint32_t name_designator(uint8_t *d, uint8_t assoc, const char *name,
+				const char *suffix)
+{
+	size_t n = strlen(name) + strlen(suffix) + 1;
+	size_t padded = (n + 3) & ~(size_t)3;
+	uint8_t *p;
+
+	if (padded > 252)
+		return 0;
+	p = designator(d, 3, true, assoc, 8, (uint8_t)padded);
+	memset(p, 0, padded);
+	memcpy(p, name, strlen(name));
+	memcpy(p + strlen(name), suffix, strlen(suffix));
+	return 4 + (uint32_t)padded;
+}
+
+/*
+ * Device identification (SPC-4 §7.8.6; for iSCSI, RFC 7143 §13.? and
+ * SPC-4 annex: the target port is named "<iqn>,t,0x<tpgt>").
+ * Logical unit: NAA 6, T10 vendor ID.  Target port: relative target port,
+ * SCSI name string.  Target device: SCSI name string.
+ */
+static uint32_t vpd_devid(const struct scsi_cmd *cmd, uint8_t *b)
+{
+	const struct scsi_lu *lu = cmd->lu;
+	const struct scsi_nexus_id *id = &cmd->sess->id;
+	uint32_t len = 4;
+	size_t idlen = strlen(lu->dev_id);
+	char port_suffix[16];
+	uint16_t rtp = id->rel_tgt_port_id ? id->rel_tgt_port_id : 1;
+	uint8_t *p;
+
+	p = designator(b + len, 1, false, 0, 3, 16);
+	put_be64(p, lu->naa_hi);
+	put_be64(p + 8, lu->naa_lo);
+	len += 20;
+
+	p = designator(b + len, 2, false, 0, 1, (uint8_t)(8 + idlen));
+	scsi_put_ascii(p, lu->vendor, 8);
+	memcpy(p + 8, lu->dev_id, idlen);
+	len += 4 + 8 + (uint32_t)idlen;
+
+	p = designator(b + len, 1, true, 1, 4, 4);
+	memset(p, 0, 4);
+	put_be16(p + 2, rtp);
+	len += 8;
+
+	if (id->target_name[0]) {
+		snprintf(port_suffix, sizeof(port_suffix), ",t,0x%04x",
+			 id->tpgt);
+		len += name_designator(b + len, 1, id->target_name,
+				       port_suffix);
+		len += name_designator(b + len, 2, id->target_name, "");
+	}
+	put_be16(b + 2, (uint16_t)(len - 4));
+	return len;
+}
+
+/* Block limits (SBC-3 §6.5.3). */
+static uint32_t vpd_block_limits(const struct scsi_lu *lu, uint8_t *b)
+{
+	uint32_t bs = lu->bs->block_size;
+	uint32_t max_blocks = SCSI_MAX_XFER_BYTES / bs;
+
+	put_be16(b + 2, 0x3c);
+	put_be16(b + 6, 1);			/* optimal granularity */
+	put_be32(b + 8, max_blocks);		/* maximum transfer length */
+	put_be32(b + 12, max_blocks);		/* optimal transfer length */
+	/* MAXIMUM PREFETCH, UNMAP and WRITE SAME limits stay zero until
+	 * the commands exist (spc_vpd_caps tells when). */
+	return 64;
+}
+
+/* Block device characteristics (SBC-3 §6.5.2). */
+static uint32_t vpd_bdc(const struct scsi_lu *lu, uint8_t *b)
+{
+	put_be16(b + 2, 0x3c);
+	put_be16(b + 4, lu->bs->rotational ? 0 : 1);	/* 1: non-rotating */
+	return 64;
+}
+
+/* Logical block provisioning (SBC-3 §6.5.4). */
+static uint32_t vpd_lbp(const struct scsi_lu *lu, uint8_t *b)
+{
+	put_be16(b + 2, 4);
+	if (lu->thin) {
+		b[5] = 0x04;	/* LBPRZ: unmapped blocks read zeros */
+		b[6] = 0x02;	/* provisioning type: thin */
+	}
+	return 8;
+}
+
+static enum scsi_rc inquiry_vpd(struct scsi_cmd *cmd, uint8_t page,
+				uint32_t alloc)
+{
+	uint8_t b[SCSI_RSP_MAX];
+	uint32_t len;
+
+	memset(b, 0, sizeof(b));
+	b[0] = PERIPHERAL_DISK;
+	b[1] = page;
+	switch (page) {
+	case 0x00: len = vpd_supported(cmd->lu, b); break;
+	case 0x80: len = vpd_serial(cmd->lu, b); break;
+	case 0x83: len = vpd_devid(cmd, b); break;
+	case 0xb0: len = vpd_block_limits(cmd->lu, b); break;
+	case 0xb1: len = vpd_bdc(cmd->lu, b); break;
+	case 0xb2: len = vpd_lbp(cmd->lu, b); break;
+	default:
+		scsi_fail_cdb(cmd, 2, -1);
+		return SCSI_RC_DONE;
+	}
+	scsi_data_in(cmd, b, len, alloc);
+	return SCSI_RC_DONE;
+}
+
+/* SPC-4 §6.6 INQUIRY: byte 1 bit 0 EVPD (bit 1 CMDDT is obsolete and
+ * must be zero), byte 2 page code, bytes 3..4 allocation length. */
+enum scsi_rc spc_inquiry(struct scsi_cmd *cmd)
+{
+	const uint8_t *cdb = cmd->cdb;
+	uint32_t alloc = get_be16(cdb + 3);
+	uint8_t b[SCSI_INQ_STD_LEN];
+
+	if (cdb[1] & 0xfe) {
+		scsi_fail_cdb(cmd, 1, (cdb[1] & 0x02) ? 1 : -1);
+		return SCSI_RC_DONE;
+	}
+	if (!(cdb[1] & 0x01)) {
+		if (cdb[2] != 0) {
+			scsi_fail_cdb(cmd, 2, -1);
+			return SCSI_RC_DONE;
+		}
+		scsi_data_in(cmd, b, inquiry_standard(cmd, b), alloc);
+		return SCSI_RC_DONE;
+	}
+	if (!cmd->lu) {
+		/* VPD pages describe a logical unit; there is none. */
+		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_LU_NOT_SUPPORTED);
+		return SCSI_RC_DONE;
+	}
+	return inquiry_vpd(cmd, cdb[2], alloc);
+}
+
+/* ----------------------------------------------------- REPORT LUNS */
+
+static void put_lun(uint8_t *p, uint32_t lun)
+{
+	memset(p, 0, 8);
+	if (lun < 256) {
+		p[1] = (uint8_t)lun;		/* peripheral device addressing */
+	} else {
+		p[0] = (uint8_t)(0x40 | (lun >> 8));	/* flat space */
+		p[1] = (uint8_t)lun;
+	}
+}
+
+/* SPC-4 §6.27: byte 2 SELECT REPORT, bytes 6..9 allocation length, which
+ * must be at least 16 (§6.27: otherwise INVALID FIELD IN CDB). */
+enum scsi_rc spc_report_luns(struct scsi_cmd *cmd)
+{
+	const uint8_t *cdb = cmd->cdb;
+	uint32_t alloc = get_be32(cdb + 6);
+	uint8_t b[8 + 8 * (SCSI_MAX_LUN + 2)];
+	uint32_t n = 0;
+	uint8_t sel = cdb[2];
+
+	if (sel > 2) {
+		scsi_fail_cdb(cmd, 2, -1);
+		return SCSI_RC_DONE;
+	}
+	if (alloc < 16) {
+		scsi_fail_cdb(cmd, 6, -1);
+		return SCSI_RC_DONE;
+	}
+	memset(b, 0, 8);
+	if (sel == 0 || sel == 2) {
+		for (uint32_t lun = 0; lun <= SCSI_MAX_LUN; lun++) {
+			if (cmd->sess->lun_map[lun])
+				put_lun(b + 8 + 8 * n++, lun);
+		}
+	}
+	if (sel == 1 || sel == 2) {
+		uint8_t *p = b + 8 + 8 * n++;
+
+		memset(p, 0, 8);
+		p[0] = 0xc1;	/* REPORT LUNS well-known logical unit */
+		p[1] = 0x01;
+	}
+	put_be32(b, 8 * n);
+	scsi_data_in(cmd, b, 8 + 8 * n, alloc);
+	return SCSI_RC_DONE;
+}
+
+/* --------------------------------------------------- REQUEST SENSE */
+
+/* SPC-4 §6.29: byte 1 bit 0 DESC, byte 4 allocation length.  Returns the
+ * pending unit attention (clearing it), else NO SENSE; GOOD status. */
+enum scsi_rc spc_request_sense(struct scsi_cmd *cmd)
+{
+	const uint8_t *cdb = cmd->cdb;
+	bool desc = cdb[1] & 0x01;
+	uint8_t b[SCSI_SENSE_MAX];
+	uint16_t len, asc = ASC_NO_ADDITIONAL;
+	uint8_t key = SK_NO_SENSE;
+
+	if (cdb[1] & 0xfe) {
+		scsi_fail_cdb(cmd, 1, -1);
+		return SCSI_RC_DONE;
+	}
+	if (!cmd->itl) {
+		key = SK_ILLEGAL_REQUEST;
+		asc = ASC_LU_NOT_SUPPORTED;
+	} else {
+		scsi_lu_lock(cmd->lu);
+		if (scsi_ua_pop(cmd->itl, &asc))
+			key = SK_UNIT_ATTENTION;
+		scsi_lu_unlock(cmd->lu);
+	}
+	len = scsi_sense_build(b, desc, key, asc, NULL);
+	scsi_data_in(cmd, b, len, cdb[4]);
+	return SCSI_RC_DONE;
+}
+
+/* ------------------------------------------------------ MODE SENSE */
+
+enum mode_pc { PC_CURRENT = 0, PC_CHANGEABLE = 1, PC_DEFAULT = 2,
+	       PC_SAVED = 3 };
+
+/* Caching mode page (SBC-3 §6.4.5), 20 bytes. */
+static uint32_t page_caching(const struct scsi_lu *lu, enum mode_pc pc,
+			     uint8_t *p)
+{
+	memset(p, 0, 20);
+	p[0] = 0x08;
+	p[1] = 0x12;
+	if (pc == PC_CHANGEABLE)
+		p[2] = 0x04;
+	else if (pc == PC_DEFAULT)
+		p[2] = 0x04;
+	else
+		p[2] = lu->mode.wce ? 0x04 : 0;
+	return 20;
+}
+
+/* Control mode page (SPC-4 §7.5.8), 12 bytes: TST 000b (one task set),
+ * QUEUE ALGORITHM MODIFIER 1 (unrestricted), QERR 00b, D_SENSE, SWP, TAS. */
+static uint32_t page_control(const struct scsi_lu *lu, enum mode_pc pc,
+			     uint8_t *p)
+{
+	memset(p, 0, 12);
+	p[0] = 0x0a;
+	p[1] = 0x0a;
+	switch (pc) {
+	case PC_CHANGEABLE:
+		p[2] = 0x04;		/* D_SENSE */
+		p[4] = 0x08;		/* SWP */
+		break;
+	case PC_DEFAULT:
+		p[3] = 0x10;
+		put_be16(p + 8, 0xffff);
+		break;
+	default:
+		p[2] = lu->mode.d_sense ? 0x04 : 0;
+		p[3] = 0x10;
+		p[4] = (uint8_t)((lu->mode.tas ? 0x40 : 0) |
+				 (lu->mode.swp ? 0x08 : 0));
+		put_be16(p + 8, 0xffff);	/* busy timeout: unlimited */
+		break;
+	}
+	return 12;
+}
+
+/* Informational exceptions control (SPC-4 §7.5.10), 12 bytes, all off. */
+static uint32_t page_iec(const struct scsi_lu *lu, enum mode_pc pc, uint8_t *p)
+{
+	memset(p, 0, 12);
+	p[0] = 0x1c;
+	p[1] = 0x0a;
+	return 12;
+}
+
+typedef uint32_t (*mode_page_fn)(const struct scsi_lu *lu, enum mode_pc pc,
+				 uint8_t *p);
+static const struct {
+	uint8_t code;
+	mode_page_fn fn;
+} mode_pages[] = {
+	{0x08, page_caching},
+	{0x0a, page_control},
+	{0x1c, page_iec},
+};
+
+/* Append the requested pages; returns bytes, or -1 if none matched. */
+static int mode_pages_put(const struct scsi_lu *lu, uint8_t page,
+			  uint8_t subpage, enum mode_pc pc, uint8_t *p)
+{
+	int len = 0;
+	bool all = page == 0x3f;
+
+	/* We have subpage 0 pages only: subpage FFh with a page asks for
+	 * all its subpages, which is just subpage 0 here. */
+	if (subpage != 0 && subpage != 0xff)
+		return -1;
+	for (size_t i = 0; i < sizeof(mode_pages) / sizeof(mode_pages[0]);
+	     i++) {
+		if (all || mode_pages[i].code == page)
+			len += (int)mode_pages[i].fn(lu, pc, p + len);
+	}
+	return len ? len : -1;
+}
+
+/*
+ * MODE SENSE(6) (SPC-4 §6.11): 1 DBD, 2 PC|page, 3 subpage, 4 alloc.
+ * MODE SENSE(10) (§6.12): 1 LLBAA|DBD, 2 PC|page, 3 subpage, 7..8 alloc.
+ * Header: mode data length, medium type, device-specific parameter
+ * (SBC-3 §6.4.1: WP 80h, DPOFUA 10h), block descriptor length.
+ */
+enum scsi_rc spc_mode_sense(struct scsi_cmd *cmd)
+{
+	const uint8_t *cdb = cmd->cdb;
+	const struct scsi_lu *lu = cmd->lu;
+	bool ten = cdb[0] == 0x5a;
+	bool dbd = cdb[1] & 0x08;
+	bool llbaa = ten && (cdb[1] & 0x10);
+	enum mode_pc pc = (enum mode_pc)(cdb[2] >> 6);
+	uint32_t alloc = ten ? get_be16(cdb + 7) : cdb[4];
+	uint32_t hdr = ten ? 8 : 4, bdlen = 0, len;
+	uint8_t b[512];
+	int plen;
+
+	if (cdb[1] & (ten ? 0xe7 : 0xf7)) {
+		scsi_fail_cdb(cmd, 1, -1);
+		return SCSI_RC_DONE;
+	}
+	if (pc == PC_SAVED) {
+		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_SAVING_NOT_SUPPORTED);
+		return SCSI_RC_DONE;
+	}
+	memset(b, 0, sizeof(b));
+	if (!dbd)
+		bdlen = llbaa ? 16 : 8;
+	plen = mode_pages_put(lu, cdb[2] & 0x3f, cdb[3], pc, b + hdr + bdlen);
+	if (plen < 0) {
+		scsi_fail_cdb(cmd, cdb[3] && !(cdb[3] == 0xff) ? 3 : 2, -1);
+		return SCSI_RC_DONE;
+	}
+	if (bdlen == 8) {
+		uint8_t *d = b + hdr;
+
+		put_be32(d, lu->nblocks > 0xffffffffull ? 0xffffffffu
+							: (uint32_t)lu->nblocks);
+		put_be24(d + 5, lu->bs->block_size);
+	} else if (bdlen == 16) {
+		uint8_t *d = b + hdr;
+
+		put_be64(d, lu->nblocks);
+		put_be32(d + 12, lu->bs->block_size);
+	}
+	len = hdr + bdlen + (uint32_t)plen;
+	uint8_t dsp = 0x10 | (scsi_itl_write_protected(cmd->itl) ? 0x80 : 0);
+	if (ten) {
+		put_be16(b, (uint16_t)(len - 2));
+		b[3] = dsp;
+		b[4] = llbaa && bdlen ? 0x01 : 0;
+		put_be16(b + 6, (uint16_t)bdlen);
+	} else {
+		b[0] = (uint8_t)(len - 1);
+		b[2] = dsp;
+		b[3] = (uint8_t)bdlen;
+	}
+	scsi_data_in(cmd, b, len, alloc);
+	return SCSI_RC_DONE;
+}

@@ -1,0 +1,1511 @@
+/*
+ * test_scsi.c — the SCSI layer driven through scsi_cmd_exec() on mem and
+ * null logical units, with a stub environment.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "env.h"
+#include "scsi/scsi_int.h"
+
+/* ------------------------------------------------------ stub env */
+
+static uint64_t stub_now_ns(struct env *e) { return 0; }
+static uint64_t stub_random_u64(struct env *e) { return 0x1234; }
+static void stub_log(struct env *e, enum ut_log_level l, const char *line) {}
+
+static const struct env_ops stub_ops = {
+	.now_ns = stub_now_ns,
+	.random_u64 = stub_random_u64,
+	.log = stub_log,
+};
+static struct env stub_env = {.ops = &stub_ops, .log_level = UT_LOG_ERROR};
+
+/* ------------------------------------------------------ fixture */
+
+#define DISK_BYTES (64ull << 20)
+#define BS 512u
+#define NBLOCKS (DISK_BYTES / BS)
+
+struct fx {
+	struct bs_dev *bs;
+	struct scsi_lu *lu;
+	struct scsi_sess *sess;
+	struct scsi_cmd cmd;
+	int done_calls;
+	uint8_t *buf;		/* 17 MiB: one transfer past the limit */
+};
+
+#define BUF_BYTES ((17u << 20))
+
+static void on_done(struct scsi_cmd *cmd)
+{
+	struct fx *f = cmd->transport;
+
+	f->done_calls++;
+}
+
+static struct fx *fx_new(struct ut_dev_cfg *dev, uint64_t size, bool clear_ua)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct bs_dev_params p = {.kind = BS_MEM, .name = "d",
+				  .size_bytes = size, .block_size = BS,
+				  .thin = true};
+	struct scsi_nexus_id id = {0};
+
+	assert_non_null(f);
+	assert_int_equal(bs_mem_open(&p, &f->bs), 0);
+	f->lu = scsi_lu_new(&stub_env, dev, f->bs, 7);
+	assert_non_null(f->lu);
+	strcpy(id.initiator_name, "iqn.1994-05.com.example:init");
+	strcpy(id.target_name, "iqn.2026-11.org.utarget:t");
+	id.tpgt = 1;
+	id.rel_tgt_port_id = 1;
+	f->sess = scsi_sess_new(&stub_env, &id);
+	assert_non_null(f->sess);
+	assert_int_equal(scsi_sess_map(f->sess, 0, f->lu, false), 0);
+	f->buf = calloc(1, BUF_BYTES);
+	assert_non_null(f->buf);
+	if (clear_ua) {
+		uint8_t tur[6] = {0};
+		struct scsi_cmd *c = &f->cmd;
+
+		memset(c, 0, sizeof(*c));
+		c->sess = f->sess;
+		memcpy(c->cdb, tur, 6);
+		c->cdb_len = 6;
+		c->done = on_done;
+		c->transport = f;
+		scsi_cmd_exec(c);
+	}
+	return f;
+}
+
+static int setup(void **state)
+{
+	*state = fx_new(NULL, DISK_BYTES, true);
+	return 0;
+}
+
+static void fx_free(struct fx *f)
+{
+	assert_int_equal(scsi_sess_busy(f->sess), 0);
+	scsi_sess_free(f->sess);
+	scsi_lu_free(f->lu);
+	bs_close(f->bs);
+	free(f->buf);
+	free(f);
+}
+
+static int teardown(void **state)
+{
+	fx_free(*state);
+	return 0;
+}
+
+/* Run one command; Data-In room = edtl; data_out bytes taken from buf. */
+static struct scsi_cmd *run_lun(struct fx *f, uint64_t lun, const uint8_t *cdb,
+				size_t cdb_len, uint32_t edtl,
+				uint32_t data_out_len)
+{
+	struct scsi_cmd *c = &f->cmd;
+	int before = f->done_calls;
+
+	memset(c, 0, sizeof(*c));
+	c->sess = f->sess;
+	c->lun = lun;
+	memcpy(c->cdb, cdb, cdb_len);
+	c->cdb_len = (uint8_t)cdb_len;
+	c->edtl = edtl;
+	c->buf = f->buf;
+	c->buf_cap = edtl;
+	c->data_out_len = data_out_len;
+	c->done = on_done;
+	c->transport = f;
+	scsi_cmd_exec(c);
+	assert_int_equal(f->done_calls, before + 1);
+	return c;
+}
+
+static struct scsi_cmd *run(struct fx *f, const uint8_t *cdb, size_t cdb_len,
+			    uint32_t edtl, uint32_t data_out_len)
+{
+	return run_lun(f, 0, cdb, cdb_len, edtl, data_out_len);
+}
+
+static uint8_t sense_key(const struct scsi_cmd *c)
+{
+	return (c->sense[0] & 0x7f) == 0x72 ? c->sense[1] & 0xf
+					     : c->sense[2] & 0xf;
+}
+
+static uint16_t sense_asc(const struct scsi_cmd *c)
+{
+	if ((c->sense[0] & 0x7f) == 0x72)
+		return (uint16_t)(c->sense[2] << 8 | c->sense[3]);
+	return (uint16_t)(c->sense[12] << 8 | c->sense[13]);
+}
+
+static void expect_sense(const struct scsi_cmd *c, uint8_t key, uint16_t asc)
+{
+	if (c->status != SCSI_STATUS_CHECK_CONDITION || sense_key(c) != key ||
+	    sense_asc(c) != asc)
+		fail_msg("expected CHECK CONDITION %x/%04x, got status %02x "
+			 "sense %x/%04x",
+			 key, asc, c->status, sense_key(c), sense_asc(c));
+	assert_int_equal(c->data_in_len, 0);
+}
+
+static void expect_good(const struct scsi_cmd *c)
+{
+	if (c->status != SCSI_STATUS_GOOD)
+		fail_msg("expected GOOD, got status %02x sense %x/%04x",
+			 c->status, sense_key(c), sense_asc(c));
+}
+
+/* CDB builders */
+static void cdb_rw10(uint8_t *cdb, uint8_t op, uint32_t lba, uint16_t n)
+{
+	memset(cdb, 0, 10);
+	cdb[0] = op;
+	put_be32(cdb + 2, lba);
+	put_be16(cdb + 7, n);
+}
+
+static void cdb_rw12(uint8_t *cdb, uint8_t op, uint32_t lba, uint32_t n)
+{
+	memset(cdb, 0, 12);
+	cdb[0] = op;
+	put_be32(cdb + 2, lba);
+	put_be32(cdb + 6, n);
+}
+
+static void cdb_rw16(uint8_t *cdb, uint8_t op, uint64_t lba, uint32_t n)
+{
+	memset(cdb, 0, 16);
+	cdb[0] = op;
+	put_be64(cdb + 2, lba);
+	put_be32(cdb + 10, n);
+}
+
+static void cdb_rw6(uint8_t *cdb, uint8_t op, uint32_t lba, uint8_t n)
+{
+	memset(cdb, 0, 6);
+	cdb[0] = op;
+	put_be24(cdb + 1, lba & 0x1fffff);
+	cdb[4] = n;
+}
+
+static void cdb_inquiry(uint8_t *cdb, bool evpd, uint8_t page, uint16_t alloc)
+{
+	memset(cdb, 0, 6);
+	cdb[0] = 0x12;
+	cdb[1] = evpd ? 1 : 0;
+	cdb[2] = page;
+	put_be16(cdb + 3, alloc);
+}
+
+/* ------------------------------------------------------ INQUIRY */
+
+static void inquiry_standard_reports_spc4_disk_with_identity(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[6];
+	struct scsi_cmd *c;
+
+	cdb_inquiry(cdb, false, 0, 255);
+	c = run(f, cdb, 6, 255, 0);
+	expect_good(c);
+	assert_int_equal(c->data_in_len, 96);
+	assert_int_equal(f->buf[0], 0x00);		/* PQ 0, disk */
+	assert_int_equal(f->buf[1], 0x00);		/* not removable */
+	assert_int_equal(f->buf[2], 0x06);		/* SPC-4 */
+	assert_int_equal(f->buf[3], 0x12);		/* HISUP, format 2 */
+	assert_int_equal(f->buf[4], 96 - 5);
+	assert_int_equal(f->buf[7] & 0x02, 0x02);	/* CMDQUE */
+	assert_memory_equal(f->buf + 8, "UTARGET ", 8);
+	assert_memory_equal(f->buf + 16, "utarget disk    ", 16);
+	assert_int_equal(get_be16(f->buf + 62), 0x0460);	/* SPC-4 */
+}
+
+static void inquiry_uses_configured_vendor_and_removable(void **state)
+{
+	struct ut_dev_cfg dev = {0};
+	struct fx *f;
+	uint8_t cdb[6];
+
+	strcpy(dev.name, "disk1");
+	strcpy(dev.t10_vendor_id, "ACME");
+	strcpy(dev.prod_id, "Anvil");
+	dev.removable = true;
+	f = fx_new(&dev, DISK_BYTES, true);
+	cdb_inquiry(cdb, false, 0, 96);
+	expect_good(run(f, cdb, 6, 96, 0));
+	assert_int_equal(f->buf[1], 0x80);		/* RMB */
+	assert_memory_equal(f->buf + 8, "ACME    ", 8);
+	assert_memory_equal(f->buf + 16, "Anvil           ", 16);
+	fx_free(f);
+}
+
+static void inquiry_alloc_len_truncates_on_both_sides(void **state)
+{
+	struct fx *f = *state;
+	static const uint16_t lens[] = {0, 1, 5, 35, 36, 95, 96, 97, 4096};
+	uint8_t cdb[6];
+
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		struct scsi_cmd *c;
+		uint32_t want = lens[i] < 96 ? lens[i] : 96;
+
+		cdb_inquiry(cdb, false, 0, lens[i]);
+		c = run(f, cdb, 6, lens[i], 0);
+		expect_good(c);
+		assert_int_equal(c->data_in_len, want);
+		assert_int_equal(c->xfer_len, want);
+	}
+}
+
+static void inquiry_edtl_smaller_than_alloc_len_fills_edtl(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[6];
+	struct scsi_cmd *c;
+
+	cdb_inquiry(cdb, false, 0, 255);
+	c = run(f, cdb, 6, 10, 0);
+	expect_good(c);
+	assert_int_equal(c->data_in_len, 10);
+	assert_int_equal(c->xfer_len, 96);	/* transport: overflow 86 */
+}
+
+static void inquiry_evpd0_with_page_code_is_invalid_field(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[6];
+	struct scsi_cmd *c;
+
+	cdb_inquiry(cdb, false, 0x80, 255);
+	c = run(f, cdb, 6, 255, 0);
+	expect_sense(c, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	/* fixed format: SKSV, C/D, field pointer = byte 2 */
+	assert_int_equal(c->sense[15], 0xc0);
+	assert_int_equal(get_be16(c->sense + 16), 2);
+}
+
+static void inquiry_cmddt_is_invalid_field(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[6];
+
+	cdb_inquiry(cdb, false, 0, 255);
+	cdb[1] = 0x02;
+	expect_sense(run(f, cdb, 6, 255, 0), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_CDB);
+}
+
+static void inquiry_vpd_supported_pages_lists_all_sorted(void **state)
+{
+	struct fx *f = *state;
+	static const uint8_t want[] = {0x00, 0x80, 0x83, 0xb0, 0xb1, 0xb2};
+	uint8_t cdb[6];
+	struct scsi_cmd *c;
+
+	cdb_inquiry(cdb, true, 0x00, 255);
+	c = run(f, cdb, 6, 255, 0);
+	expect_good(c);
+	assert_int_equal(f->buf[1], 0x00);
+	assert_int_equal(f->buf[3], sizeof(want));
+	assert_memory_equal(f->buf + 4, want, sizeof(want));
+	assert_int_equal(c->data_in_len, 4 + sizeof(want));
+}
+
+static void inquiry_vpd_every_listed_page_answers(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[6], pages[16];
+	unsigned int n;
+
+	cdb_inquiry(cdb, true, 0x00, 255);
+	expect_good(run(f, cdb, 6, 255, 0));
+	n = f->buf[3];
+	memcpy(pages, f->buf + 4, n);
+	for (unsigned int i = 0; i < n; i++) {
+		struct scsi_cmd *c;
+
+		cdb_inquiry(cdb, true, pages[i], 255);
+		c = run(f, cdb, 6, 255, 0);
+		expect_good(c);
+		assert_int_equal(f->buf[1], pages[i]);
+		assert_int_equal(c->data_in_len, 4 + get_be16(f->buf + 2));
+	}
+}
+
+static void inquiry_vpd_unit_serial_is_stable_ascii(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[6];
+	char first[64];
+	size_t n;
+
+	cdb_inquiry(cdb, true, 0x80, 255);
+	expect_good(run(f, cdb, 6, 255, 0));
+	n = f->buf[3];
+	assert_true(n > 0 && n < 64);
+	for (size_t i = 0; i < n; i++)
+		assert_true(f->buf[4 + i] >= 0x20 && f->buf[4 + i] < 0x7f);
+	memcpy(first, f->buf + 4, n);
+	expect_good(run(f, cdb, 6, 255, 0));
+	assert_memory_equal(first, f->buf + 4, n);
+}
+
+static const uint8_t *find_designator(const uint8_t *page, uint8_t assoc,
+				      uint8_t type)
+{
+	uint32_t len = 4 + get_be16(page + 2);
+
+	for (uint32_t off = 4; off + 4 <= len; off += 4 + page[off + 3]) {
+		const uint8_t *d = page + off;
+
+		if (((d[1] >> 4) & 3) == assoc && (d[1] & 0xf) == type)
+			return d;
+	}
+	return NULL;
+}
+
+static void inquiry_vpd_devid_has_naa_t10_and_port_designators(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[6];
+	const uint8_t *d;
+
+	cdb_inquiry(cdb, true, 0x83, 1024);
+	expect_good(run(f, cdb, 6, 1024, 0));
+	d = find_designator(f->buf, 0, 3);		/* NAA */
+	assert_non_null(d);
+	assert_int_equal(d[3], 16);
+	assert_int_equal(d[4] >> 4, 6);
+	d = find_designator(f->buf, 0, 1);		/* T10 vendor ID */
+	assert_non_null(d);
+	assert_int_equal(d[0] & 0xf, 2);		/* ASCII */
+	assert_memory_equal(d + 4, "UTARGET ", 8);
+	d = find_designator(f->buf, 1, 4);		/* relative port */
+	assert_non_null(d);
+	assert_int_equal(d[0] >> 4, 5);			/* iSCSI */
+	assert_int_equal(d[1] & 0x80, 0x80);		/* PIV */
+	assert_int_equal(get_be16(d + 6), 1);
+	d = find_designator(f->buf, 1, 8);		/* port name */
+	assert_non_null(d);
+	assert_string_equal((const char *)d + 4,
+			    "iqn.2026-11.org.utarget:t,t,0x0001");
+	assert_int_equal(d[3] % 4, 0);
+	d = find_designator(f->buf, 2, 8);		/* device name */
+	assert_non_null(d);
+	assert_string_equal((const char *)d + 4, "iqn.2026-11.org.utarget:t");
+}
+
+static void inquiry_vpd_block_limits_reports_max_transfer(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[6];
+
+	cdb_inquiry(cdb, true, 0xb0, 255);
+	expect_good(run(f, cdb, 6, 255, 0));
+	assert_int_equal(get_be16(f->buf + 2), 0x3c);
+	assert_int_equal(get_be32(f->buf + 8), SCSI_MAX_XFER_BYTES / BS);
+}
+
+static void inquiry_vpd_bdc_reports_non_rotating(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[6];
+
+	cdb_inquiry(cdb, true, 0xb1, 255);
+	expect_good(run(f, cdb, 6, 255, 0));
+	assert_int_equal(get_be16(f->buf + 4), 1);
+}
+
+static void inquiry_vpd_lbp_reports_thin_and_lbprz(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[6];
+
+	cdb_inquiry(cdb, true, 0xb2, 255);
+	expect_good(run(f, cdb, 6, 255, 0));
+	assert_int_equal(f->buf[5] & 0x04, 0x04);	/* LBPRZ */
+	assert_int_equal(f->buf[6] & 0x07, 0x02);	/* thin */
+}
+
+static void inquiry_unsupported_vpd_is_invalid_field(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[6];
+
+	cdb_inquiry(cdb, true, 0x87, 255);
+	expect_sense(run(f, cdb, 6, 255, 0), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_CDB);
+}
+
+static void inquiry_vpd_alloc_len_truncates(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[6];
+	struct scsi_cmd *c;
+
+	cdb_inquiry(cdb, true, 0xb0, 3);
+	c = run(f, cdb, 6, 3, 0);
+	expect_good(c);
+	assert_int_equal(c->data_in_len, 3);
+	cdb_inquiry(cdb, true, 0xb0, 0);
+	c = run(f, cdb, 6, 0, 0);
+	expect_good(c);
+	assert_int_equal(c->data_in_len, 0);
+}
+
+static void inquiry_unmapped_lun_reports_pq3_type1f(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[6];
+
+	cdb_inquiry(cdb, false, 0, 96);
+	expect_good(run_lun(f, 5, cdb, 6, 96, 0));
+	assert_int_equal(f->buf[0], 0x7f);
+}
+
+static void tur_on_unmapped_lun_is_lu_not_supported(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[6] = {0};
+
+	expect_sense(run_lun(f, 5, cdb, 6, 0, 0), SK_ILLEGAL_REQUEST,
+		     ASC_LU_NOT_SUPPORTED);
+}
+
+static void request_sense_on_unmapped_lun_returns_lu_not_supported(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[6] = {0x03, 0, 0, 0, 252, 0};
+	struct scsi_cmd *c;
+
+	c = run_lun(f, 9, cdb, 6, 252, 0);
+	expect_good(c);
+	assert_int_equal(f->buf[2] & 0xf, SK_ILLEGAL_REQUEST);
+	assert_int_equal(f->buf[12], 0x25);
+}
+
+/* ------------------------------------------------- READ CAPACITY */
+
+static void read_capacity10_reports_last_lba_and_block_size(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[10] = {0x25};
+	struct scsi_cmd *c;
+
+	c = run(f, cdb, 10, 8, 0);
+	expect_good(c);
+	assert_int_equal(c->data_in_len, 8);
+	assert_int_equal(get_be32(f->buf), NBLOCKS - 1);
+	assert_int_equal(get_be32(f->buf + 4), BS);
+}
+
+static void read_capacity10_lba_without_pmi_is_invalid_field(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[10] = {0x25, 0, 0, 0, 0, 1};
+
+	expect_sense(run(f, cdb, 10, 8, 0), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_CDB);
+}
+
+static void read_capacity10_saturates_beyond_32_bits(void **state)
+{
+	struct bs_dev_params p = {.kind = BS_NULL, .size_bytes = 3ull << 40,
+				  .block_size = 512};
+	struct fx *f = calloc(1, sizeof(*f));
+	struct scsi_nexus_id id = {0};
+	uint8_t cdb[16] = {0x25};
+
+	assert_int_equal(bs_open(&stub_env, &p, &f->bs), 0);
+	f->lu = scsi_lu_new(&stub_env, NULL, f->bs, 1);
+	f->sess = scsi_sess_new(&stub_env, &id);
+	assert_int_equal(scsi_sess_map(f->sess, 0, f->lu, false), 0);
+	f->buf = calloc(1, 4096);
+	expect_sense(run(f, cdb, 10, 8, 0), SK_UNIT_ATTENTION,
+		     ASC_POWER_ON_RESET);
+	expect_good(run(f, cdb, 10, 8, 0));
+	assert_int_equal(get_be32(f->buf), 0xffffffffu);
+	memset(cdb, 0, sizeof(cdb));
+	cdb[0] = 0x9e;
+	cdb[1] = 0x10;
+	put_be32(cdb + 10, 32);
+	expect_good(run(f, cdb, 16, 32, 0));
+	assert_int_equal(get_be64(f->buf), (3ull << 40) / 512 - 1);
+	fx_free(f);
+}
+
+static void read_capacity16_reports_lbpme_lbprz_when_thin(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[16] = {0x9e, 0x10};
+	struct scsi_cmd *c;
+
+	put_be32(cdb + 10, 32);
+	c = run(f, cdb, 16, 32, 0);
+	expect_good(c);
+	assert_int_equal(c->data_in_len, 32);
+	assert_int_equal(get_be64(f->buf), NBLOCKS - 1);
+	assert_int_equal(get_be32(f->buf + 8), BS);
+	assert_int_equal(f->buf[13] & 0x0f, 0);		/* 1 LB per PB */
+	assert_int_equal(f->buf[14] & 0xc0, 0xc0);	/* LBPME, LBPRZ */
+}
+
+static void read_capacity16_alloc_len_truncates_0_to_32(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[16] = {0x9e, 0x10};
+
+	for (uint32_t len = 0; len <= 33; len++) {
+		struct scsi_cmd *c;
+
+		put_be32(cdb + 10, len);
+		c = run(f, cdb, 16, len, 0);
+		expect_good(c);
+		assert_int_equal(c->data_in_len, len < 32 ? len : 32);
+	}
+}
+
+static void service_action_in_unknown_sa_is_invalid_field(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[16] = {0x9e, 0x1f};
+
+	expect_sense(run(f, cdb, 16, 32, 0), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_CDB);
+}
+
+/* -------------------------------------------------- READ / WRITE */
+
+static void fill(uint8_t *p, size_t n, uint8_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(seed + i * 7);
+}
+
+static void round_trip(struct fx *f, const uint8_t *wcdb, const uint8_t *rcdb,
+		       size_t len, uint32_t bytes, uint8_t seed)
+{
+	uint8_t *copy = malloc(bytes);
+
+	fill(f->buf, bytes, seed);
+	memcpy(copy, f->buf, bytes);
+	expect_good(run(f, wcdb, len, bytes, bytes));
+	memset(f->buf, 0, bytes);
+	struct scsi_cmd *c = run(f, rcdb, len, bytes, 0);
+	expect_good(c);
+	assert_int_equal(c->data_in_len, bytes);
+	assert_int_equal(c->xfer_len, bytes);
+	assert_memory_equal(f->buf, copy, bytes);
+	free(copy);
+}
+
+static void write_then_read_round_trip_6_10_12_16(void **state)
+{
+	struct fx *f = *state;
+	uint8_t w[16], r[16];
+
+	cdb_rw6(w, 0x0a, 100, 3);
+	cdb_rw6(r, 0x08, 100, 3);
+	round_trip(f, w, r, 6, 3 * BS, 1);
+	cdb_rw10(w, 0x2a, 2047, 5);	/* crosses a 1 MiB chunk */
+	cdb_rw10(r, 0x28, 2047, 5);
+	round_trip(f, w, r, 10, 5 * BS, 2);
+	cdb_rw12(w, 0xaa, 4000, 9);
+	cdb_rw12(r, 0xa8, 4000, 9);
+	round_trip(f, w, r, 12, 9 * BS, 3);
+	cdb_rw16(w, 0x8a, NBLOCKS - 4, 4);
+	cdb_rw16(r, 0x88, NBLOCKS - 4, 4);
+	round_trip(f, w, r, 16, 4 * BS, 4);
+}
+
+static void read_of_unwritten_blocks_returns_zeros(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[10];
+
+	memset(f->buf, 0xee, BS);
+	cdb_rw10(cdb, 0x28, 50000, 1);
+	expect_good(run(f, cdb, 10, BS, 0));
+	for (uint32_t i = 0; i < BS; i++)
+		assert_int_equal(f->buf[i], 0);
+}
+
+static void read10_last_lba_is_good(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[10];
+
+	cdb_rw10(cdb, 0x28, NBLOCKS - 1, 1);
+	expect_good(run(f, cdb, 10, BS, 0));
+}
+
+static void read10_past_last_lba_is_lba_out_of_range(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[10];
+
+	cdb_rw10(cdb, 0x28, NBLOCKS, 1);
+	expect_sense(run(f, cdb, 10, BS, 0), SK_ILLEGAL_REQUEST,
+		     ASC_LBA_OUT_OF_RANGE);
+	cdb_rw10(cdb, 0x28, NBLOCKS - 1, 2);
+	expect_sense(run(f, cdb, 10, 2 * BS, 0), SK_ILLEGAL_REQUEST,
+		     ASC_LBA_OUT_OF_RANGE);
+}
+
+static void read10_zero_blocks_past_end_is_lba_out_of_range(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[10];
+
+	cdb_rw10(cdb, 0x28, NBLOCKS + 1, 0);
+	expect_sense(run(f, cdb, 10, 0, 0), SK_ILLEGAL_REQUEST,
+		     ASC_LBA_OUT_OF_RANGE);
+}
+
+static void read16_lba_plus_length_overflowing_64_bits_is_out_of_range(
+	void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[16];
+
+	cdb_rw16(cdb, 0x88, UINT64_MAX, 2);
+	expect_sense(run(f, cdb, 16, 2 * BS, 0), SK_ILLEGAL_REQUEST,
+		     ASC_LBA_OUT_OF_RANGE);
+	cdb_rw16(cdb, 0x88, 1ull << 63, 1);
+	expect_sense(run(f, cdb, 16, BS, 0), SK_ILLEGAL_REQUEST,
+		     ASC_LBA_OUT_OF_RANGE);
+}
+
+static void write16_past_last_lba_is_lba_out_of_range(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[16];
+
+	cdb_rw16(cdb, 0x8a, NBLOCKS, 1);
+	expect_sense(run(f, cdb, 16, BS, BS), SK_ILLEGAL_REQUEST,
+		     ASC_LBA_OUT_OF_RANGE);
+}
+
+static void read6_length_zero_means_256_blocks(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[6];
+	struct scsi_cmd *c;
+
+	cdb_rw6(cdb, 0x08, 0, 0);
+	c = run(f, cdb, 6, 256 * BS, 0);
+	expect_good(c);
+	assert_int_equal(c->xfer_len, 256 * BS);
+	assert_int_equal(c->data_in_len, 256 * BS);
+}
+
+static void read10_zero_length_is_good_without_data(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[10];
+	struct scsi_cmd *c;
+
+	cdb_rw10(cdb, 0x28, 0, 0);
+	c = run(f, cdb, 10, 0, 0);
+	expect_good(c);
+	assert_int_equal(c->data_in_len, 0);
+	assert_int_equal(c->xfer_len, 0);
+}
+
+static void read10_edtl_shorter_than_cdb_moves_edtl_bytes(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[10];
+	struct scsi_cmd *c;
+
+	fill(f->buf, 2 * BS, 9);
+	cdb_rw10(cdb, 0x2a, 10, 2);
+	expect_good(run(f, cdb, 10, 2 * BS, 2 * BS));
+	memset(f->buf, 0, 2 * BS);
+	cdb_rw10(cdb, 0x28, 10, 2);
+	c = run(f, cdb, 10, 200, 0);		/* inside the first block */
+	expect_good(c);
+	assert_int_equal(c->data_in_len, 200);
+	assert_int_equal(c->xfer_len, 2 * BS);
+	assert_int_equal(f->buf[199], (uint8_t)(9 + 199 * 7));
+	assert_int_equal(f->buf[200], 0);	/* nothing past EDTL */
+	c = run(f, cdb, 10, BS, 0);		/* on a block boundary */
+	expect_good(c);
+	assert_int_equal(c->data_in_len, BS);
+	c = run(f, cdb, 10, 0, 0);		/* EDTL 0 */
+	expect_good(c);
+	assert_int_equal(c->data_in_len, 0);
+	assert_int_equal(c->xfer_len, 2 * BS);
+}
+
+static void write10_less_data_than_cdb_is_invalid_field_in_iu(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[10];
+	struct scsi_cmd *c;
+
+	memset(f->buf, 'b', 2 * BS);
+	cdb_rw10(cdb, 0x2a, 20, 2);
+	c = run(f, cdb, 10, BS, BS);
+	expect_sense(c, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_IU);
+	assert_int_equal(c->xfer_len, 2 * BS);
+	cdb_rw10(cdb, 0x28, 20, 2);
+	expect_good(run(f, cdb, 10, 2 * BS, 0));
+	for (uint32_t i = 0; i < 2 * BS; i++)
+		assert_int_equal(f->buf[i], 0);		/* nothing written */
+}
+
+static void write10_more_data_than_cdb_writes_cdb_length(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[10];
+	struct scsi_cmd *c;
+
+	memset(f->buf, 'b', 2 * BS);
+	cdb_rw10(cdb, 0x2a, 30, 1);
+	c = run(f, cdb, 10, 2 * BS, 2 * BS);
+	expect_good(c);
+	assert_int_equal(c->xfer_len, BS);
+	cdb_rw10(cdb, 0x28, 30, 2);
+	expect_good(run(f, cdb, 10, 2 * BS, 0));
+	assert_int_equal(f->buf[BS - 1], 'b');
+	assert_int_equal(f->buf[BS], 0);
+}
+
+static void read10_rdprotect_without_pi_is_invalid_field(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[10];
+
+	for (uint8_t p = 1; p < 8; p++) {
+		cdb_rw10(cdb, 0x28, 0, 1);
+		cdb[1] = (uint8_t)(p << 5);
+		expect_sense(run(f, cdb, 10, BS, 0), SK_ILLEGAL_REQUEST,
+			     ASC_INVALID_FIELD_IN_CDB);
+		cdb[0] = 0x2a;
+		expect_sense(run(f, cdb, 10, BS, BS), SK_ILLEGAL_REQUEST,
+			     ASC_INVALID_FIELD_IN_CDB);
+	}
+}
+
+static void read_dpo_fua_are_accepted(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[16];
+
+	cdb_rw16(cdb, 0x88, 0, 1);
+	cdb[1] = 0x18;
+	expect_good(run(f, cdb, 16, BS, 0));
+	cdb[0] = 0x8a;
+	expect_good(run(f, cdb, 16, BS, BS));
+}
+
+static void transfer_at_max_transfer_length_ok_one_block_more_invalid(
+	void **state)
+{
+	struct fx *f = *state;
+	uint32_t max = SCSI_MAX_XFER_BYTES / BS;
+	uint8_t cdb[16];
+
+	cdb_rw16(cdb, 0x88, 0, max);
+	expect_good(run(f, cdb, 16, max * BS, 0));
+	cdb_rw16(cdb, 0x88, 0, max + 1);
+	struct scsi_cmd *c = run(f, cdb, 16, (max + 1) * BS, 0);
+	expect_sense(c, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	assert_int_equal(get_be16(c->sense + 16), 10);	/* length field */
+}
+
+static void unknown_opcode_is_invalid_command_operation_code(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[10] = {0xc7};
+
+	expect_sense(run(f, cdb, 10, 0, 0), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_OPCODE);
+}
+
+static void write_to_read_only_lu_is_write_protected(void **state)
+{
+	struct ut_dev_cfg dev = {0};
+	struct fx *f;
+	uint8_t cdb[10];
+
+	strcpy(dev.name, "ro");
+	dev.read_only = true;
+	f = fx_new(&dev, DISK_BYTES, true);
+	cdb_rw10(cdb, 0x2a, 0, 1);
+	expect_sense(run(f, cdb, 10, BS, BS), SK_DATA_PROTECT,
+		     ASC_WRITE_PROTECTED);
+	cdb_rw10(cdb, 0x28, 0, 1);
+	expect_good(run(f, cdb, 10, BS, 0));
+	fx_free(f);
+}
+
+static void write_to_read_only_mapping_is_write_protected(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[10], ms[6] = {0x1a, 0, 0x3f, 0, 255, 0};
+
+	assert_int_equal(scsi_sess_map(f->sess, 3, f->lu, true), 0);
+	expect_sense(run_lun(f, 3, ms, 6, 255, 0), SK_UNIT_ATTENTION,
+		     ASC_POWER_ON_RESET);
+	expect_good(run_lun(f, 3, ms, 6, 255, 0));
+	assert_int_equal(f->buf[2] & 0x80, 0x80);	/* WP */
+	expect_good(run_lun(f, 0, ms, 6, 255, 0));
+	assert_int_equal(f->buf[2] & 0x80, 0);
+	cdb_rw10(cdb, 0x2a, 0, 1);
+	expect_sense(run_lun(f, 3, cdb, 10, BS, BS), SK_DATA_PROTECT,
+		     ASC_WRITE_PROTECTED);
+	expect_good(run_lun(f, 0, cdb, 10, BS, BS));
+}
+
+/* ------------------------------------------------ unit attention */
+
+static void ua_after_map_is_reported_once_then_cleared(void **state)
+{
+	struct fx *f = fx_new(NULL, DISK_BYTES, false);
+	uint8_t tur[6] = {0};
+
+	expect_sense(run(f, tur, 6, 0, 0), SK_UNIT_ATTENTION,
+		     ASC_POWER_ON_RESET);
+	expect_good(run(f, tur, 6, 0, 0));
+	fx_free(f);
+}
+
+static void inquiry_and_report_luns_neither_blocked_nor_clear_ua(void **state)
+{
+	struct fx *f = fx_new(NULL, DISK_BYTES, false);
+	uint8_t inq[6], rl[12] = {0xa0}, tur[6] = {0};
+
+	cdb_inquiry(inq, false, 0, 96);
+	expect_good(run(f, inq, 6, 96, 0));
+	put_be32(rl + 6, 64);
+	expect_good(run(f, rl, 12, 64, 0));
+	expect_sense(run(f, tur, 6, 0, 0), SK_UNIT_ATTENTION,
+		     ASC_POWER_ON_RESET);
+	fx_free(f);
+}
+
+static void request_sense_returns_and_clears_ua(void **state)
+{
+	struct fx *f = fx_new(NULL, DISK_BYTES, false);
+	uint8_t rs[6] = {0x03, 0, 0, 0, 18, 0}, tur[6] = {0};
+	struct scsi_cmd *c;
+
+	c = run(f, rs, 6, 18, 0);
+	expect_good(c);
+	assert_int_equal(c->data_in_len, 18);
+	assert_int_equal(f->buf[0], 0x70);
+	assert_int_equal(f->buf[2], SK_UNIT_ATTENTION);
+	assert_int_equal(f->buf[12], 0x29);
+	expect_good(run(f, tur, 6, 0, 0));
+	c = run(f, rs, 6, 18, 0);
+	expect_good(c);
+	assert_int_equal(f->buf[2], SK_NO_SENSE);
+	assert_int_equal(f->buf[12], 0);
+	fx_free(f);
+}
+
+static void request_sense_desc_bit_returns_descriptor_format(void **state)
+{
+	struct fx *f = *state;
+	uint8_t rs[6] = {0x03, 0x01, 0, 0, 252, 0};
+	struct scsi_cmd *c;
+
+	c = run(f, rs, 6, 252, 0);
+	expect_good(c);
+	assert_int_equal(f->buf[0], 0x72);
+	assert_int_equal(c->data_in_len, 8);
+}
+
+static void ua_queue_keeps_oldest_when_full_and_reset_supersedes(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_itl *itl = f->sess->lun_map[0];
+	uint8_t tur[6] = {0};
+	uint16_t asc;
+
+	for (unsigned int i = 0; i < SCSI_UA_QUEUE_MAX + 4; i++)
+		scsi_ua_add(itl, (uint16_t)(0x3f00 + i));
+	scsi_ua_add(itl, 0x3f00);		/* duplicate: not queued */
+	assert_int_equal(itl->ua_count, SCSI_UA_QUEUE_MAX);
+	expect_sense(run(f, tur, 6, 0, 0), SK_UNIT_ATTENTION, 0x3f00);
+	expect_sense(run(f, tur, 6, 0, 0), SK_UNIT_ATTENTION, 0x3f01);
+	scsi_ua_add(itl, ASC_BUS_DEVICE_RESET);
+	assert_int_equal(itl->ua_count, 1);
+	assert_true(scsi_ua_pop(itl, &asc));
+	assert_int_equal(asc, ASC_BUS_DEVICE_RESET);
+	assert_false(scsi_ua_pop(itl, &asc));
+}
+
+/* ----------------------------------------------------- REPORT LUNS */
+
+static void report_luns_alloc_below_16_is_invalid_field(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[12] = {0xa0};
+
+	put_be32(cdb + 6, 15);
+	expect_sense(run(f, cdb, 12, 15, 0), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_CDB);
+	put_be32(cdb + 6, 16);
+	expect_good(run(f, cdb, 12, 16, 0));
+}
+
+static void report_luns_lists_mapped_luns(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[12] = {0xa0};
+	struct scsi_cmd *c;
+
+	assert_int_equal(scsi_sess_map(f->sess, 2, f->lu, false), 0);
+	assert_int_equal(scsi_sess_map(f->sess, 2, f->lu, false), -EEXIST);
+	assert_int_equal(scsi_sess_map(f->sess, 256, f->lu, false), -EINVAL);
+	put_be32(cdb + 6, 4096);
+	c = run(f, cdb, 12, 4096, 0);
+	expect_good(c);
+	assert_int_equal(get_be32(f->buf), 16);
+	assert_int_equal(c->data_in_len, 24);
+	assert_int_equal(get_be16(f->buf + 8), 0);
+	assert_int_equal(get_be16(f->buf + 16), 2);
+	/* SELECT REPORT 1: the well-known REPORT LUNS LU only */
+	cdb[2] = 1;
+	c = run(f, cdb, 12, 4096, 0);
+	expect_good(c);
+	assert_int_equal(get_be32(f->buf), 8);
+	assert_int_equal(get_be16(f->buf + 8), 0xc101);
+	cdb[2] = 3;
+	expect_sense(run(f, cdb, 12, 4096, 0), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_CDB);
+}
+
+static void report_luns_works_on_unmapped_lun(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[12] = {0xa0};
+
+	put_be32(cdb + 6, 16);
+	expect_good(run_lun(f, 77, cdb, 12, 16, 0));
+	assert_int_equal(get_be32(f->buf), 8);
+}
+
+/* ------------------------------------------------------ MODE SENSE */
+
+static const uint8_t *ms_find_page(const uint8_t *b, uint32_t len, uint32_t hdr,
+				   uint8_t code)
+{
+	uint32_t off = hdr;
+
+	while (off + 2 <= len) {
+		if ((b[off] & 0x3f) == code)
+			return b + off;
+		off += 2 + b[off + 1];
+	}
+	return NULL;
+}
+
+static void mode_sense6_caching_page_reflects_wce(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[6] = {0x1a, 0x08, 0x08, 0, 255, 0};
+	struct scsi_cmd *c;
+	const uint8_t *p;
+
+	c = run(f, cdb, 6, 255, 0);
+	expect_good(c);
+	assert_int_equal(f->buf[0] + 1, c->data_in_len);
+	assert_int_equal(f->buf[3], 0);			/* DBD */
+	assert_int_equal(f->buf[2] & 0x10, 0x10);	/* DPOFUA */
+	p = ms_find_page(f->buf, c->data_in_len, 4, 0x08);
+	assert_non_null(p);
+	assert_int_equal(p[1], 0x12);
+	assert_int_equal(p[2] & 0x04, 0x04);		/* WCE */
+}
+
+static void mode_sense_write_through_device_has_wce_off(void **state)
+{
+	struct ut_dev_cfg dev = {0};
+	struct fx *f;
+	uint8_t cdb[6] = {0x1a, 0x08, 0x08, 0, 255, 0};
+	struct scsi_cmd *c;
+
+	dev.write_through = true;
+	f = fx_new(&dev, DISK_BYTES, true);
+	c = run(f, cdb, 6, 255, 0);
+	expect_good(c);
+	assert_int_equal(ms_find_page(f->buf, c->data_in_len, 4, 8)[2] & 4, 0);
+	fx_free(f);
+}
+
+static void mode_sense6_block_descriptor_and_control_page(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[6] = {0x1a, 0, 0x0a, 0, 255, 0};
+	struct scsi_cmd *c;
+	const uint8_t *p;
+
+	c = run(f, cdb, 6, 255, 0);
+	expect_good(c);
+	assert_int_equal(f->buf[3], 8);
+	assert_int_equal(get_be32(f->buf + 4), NBLOCKS);
+	assert_int_equal(get_be24(f->buf + 9), BS);
+	p = ms_find_page(f->buf, c->data_in_len, 12, 0x0a);
+	assert_non_null(p);
+	assert_int_equal(p[1], 0x0a);
+	assert_int_equal(p[2] & 0x04, 0);		/* D_SENSE off */
+}
+
+static void mode_sense_all_pages_returns_every_page(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[10] = {0x5a, 0x08, 0x3f};
+	struct scsi_cmd *c;
+
+	put_be16(cdb + 7, 1024);
+	c = run(f, cdb, 10, 1024, 0);
+	expect_good(c);
+	assert_int_equal(get_be16(f->buf) + 2, c->data_in_len);
+	assert_int_equal(get_be16(f->buf + 6), 0);
+	assert_non_null(ms_find_page(f->buf, c->data_in_len, 8, 0x08));
+	assert_non_null(ms_find_page(f->buf, c->data_in_len, 8, 0x0a));
+	assert_non_null(ms_find_page(f->buf, c->data_in_len, 8, 0x1c));
+}
+
+static void mode_sense10_llbaa_gives_long_block_descriptor(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[10] = {0x5a, 0x10, 0x08};
+
+	put_be16(cdb + 7, 1024);
+	expect_good(run(f, cdb, 10, 1024, 0));
+	assert_int_equal(f->buf[4] & 1, 1);
+	assert_int_equal(get_be16(f->buf + 6), 16);
+	assert_int_equal(get_be64(f->buf + 8), NBLOCKS);
+	assert_int_equal(get_be32(f->buf + 8 + 12), BS);
+}
+
+static void mode_sense_saved_values_is_saving_not_supported(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[6] = {0x1a, 0, 0xc0 | 0x3f, 0, 255, 0};
+
+	expect_sense(run(f, cdb, 6, 255, 0), SK_ILLEGAL_REQUEST,
+		     ASC_SAVING_NOT_SUPPORTED);
+}
+
+static void mode_sense_changeable_shows_wce_and_d_sense(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[6] = {0x1a, 0x08, 0x40 | 0x3f, 0, 255, 0};
+	struct scsi_cmd *c;
+
+	c = run(f, cdb, 6, 255, 0);
+	expect_good(c);
+	assert_int_equal(ms_find_page(f->buf, c->data_in_len, 4, 8)[2], 0x04);
+	assert_int_equal(ms_find_page(f->buf, c->data_in_len, 4, 0xa)[2], 0x04);
+}
+
+static void mode_sense_unknown_page_is_invalid_field(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[6] = {0x1a, 0, 0x19, 0, 255, 0};
+
+	expect_sense(run(f, cdb, 6, 255, 0), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_CDB);
+	cdb[2] = 0x08;
+	cdb[3] = 0x01;
+	expect_sense(run(f, cdb, 6, 255, 0), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_CDB);
+}
+
+static void mode_sense6_alloc_len_4_returns_header_only(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[6] = {0x1a, 0, 0x3f, 0, 4, 0};
+	struct scsi_cmd *c;
+
+	c = run(f, cdb, 6, 4, 0);
+	expect_good(c);
+	assert_int_equal(c->data_in_len, 4);
+	assert_true(f->buf[0] > 3);
+}
+
+/* ------------------------------------------------------ sense format */
+
+static void d_sense_switches_errors_to_descriptor_format(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[16];
+	struct scsi_cmd *c;
+
+	cdb_rw16(cdb, 0x88, UINT64_MAX, 1);
+	c = run(f, cdb, 16, BS, 0);
+	expect_sense(c, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	assert_int_equal(c->sense[0], 0x70);
+	assert_int_equal(c->sense_len, 18);
+	scsi_lu_set_d_sense(f->lu, true);
+	c = run(f, cdb, 16, BS, 0);
+	expect_sense(c, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	assert_int_equal(c->sense[0], 0x72);
+	uint8_t ms[6] = {0x1a, 0x08, 0x0a, 0, 255, 0};
+	c = run(f, ms, 6, 255, 0);
+	expect_good(c);
+	assert_int_equal(ms_find_page(f->buf, c->data_in_len, 4, 0xa)[2] & 4,
+			 4);
+	/* descriptor sense carries the field pointer in an SKS descriptor */
+	cdb_inquiry(cdb, true, 0x42, 255);
+	c = run(f, cdb, 6, 255, 0);
+	expect_sense(c, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	assert_int_equal(c->sense[8], 0x02);
+	assert_int_equal(c->sense[12], 0xc0);
+	assert_int_equal(get_be16(c->sense + 13), 2);
+}
+
+/* ---------------------------------------------------- VERIFY, SYNC */
+
+static void verify10_bytchk_matching_data_is_good(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[10];
+
+	fill(f->buf, 4 * BS, 5);
+	cdb_rw10(cdb, 0x2a, 300, 4);
+	expect_good(run(f, cdb, 10, 4 * BS, 4 * BS));
+	cdb_rw10(cdb, 0x2f, 300, 4);
+	cdb[1] = 0x02;
+	expect_good(run(f, cdb, 10, 4 * BS, 4 * BS));
+}
+
+static void verify10_bytchk_mismatch_reports_offset_of_first_byte(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[10];
+	struct scsi_cmd *c;
+
+	fill(f->buf, 4 * BS, 5);
+	cdb_rw10(cdb, 0x2a, 300, 4);
+	expect_good(run(f, cdb, 10, 4 * BS, 4 * BS));
+	f->buf[2 * BS + 17] ^= 0xff;
+	cdb_rw10(cdb, 0x2f, 300, 4);
+	cdb[1] = 0x02;
+	c = run(f, cdb, 10, 4 * BS, 4 * BS);
+	expect_sense(c, SK_MISCOMPARE, ASC_MISCOMPARE_VERIFY);
+	assert_int_equal(c->sense[0], 0xf0);		/* VALID */
+	assert_int_equal(get_be32(c->sense + 3), 2 * BS + 17);
+}
+
+static void verify16_without_bytchk_past_end_is_lba_out_of_range(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[16];
+
+	cdb_rw16(cdb, 0x8f, NBLOCKS - 1, 1);
+	expect_good(run(f, cdb, 16, 0, 0));
+	cdb_rw16(cdb, 0x8f, NBLOCKS - 1, 2);
+	expect_sense(run(f, cdb, 16, 0, 0), SK_ILLEGAL_REQUEST,
+		     ASC_LBA_OUT_OF_RANGE);
+}
+
+static void sync_cache_in_range_good_past_end_out_of_range(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[16];
+
+	cdb_rw10(cdb, 0x35, 0, 0);
+	expect_good(run(f, cdb, 10, 0, 0));
+	cdb_rw16(cdb, 0x91, NBLOCKS - 1, 1);
+	expect_good(run(f, cdb, 16, 0, 0));
+	cdb_rw16(cdb, 0x91, NBLOCKS - 1, 2);
+	expect_sense(run(f, cdb, 16, 0, 0), SK_ILLEGAL_REQUEST,
+		     ASC_LBA_OUT_OF_RANGE);
+}
+
+/* --------------------------------------------- backstore failures */
+
+/* A backstore that holds requests until the test completes them. */
+struct held {
+	struct bs_req *req;
+	int fail_status;
+};
+static struct held held;
+
+static void hold_submit(struct bs_dev *dev, struct bs_req *req)
+{
+	if (held.fail_status) {
+		req->done(req, held.fail_status);
+		return;
+	}
+	held.req = req;
+}
+static void hold_close(struct bs_dev *dev) { free(dev); }
+static const struct bs_ops hold_ops = {.submit = hold_submit,
+				       .close = hold_close};
+
+static struct fx *fx_hold(void)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct scsi_nexus_id id = {0};
+	uint8_t tur[6] = {0};
+
+	f->bs = calloc(1, sizeof(*f->bs));
+	f->bs->ops = &hold_ops;
+	f->bs->size_bytes = DISK_BYTES;
+	f->bs->block_size = BS;
+	f->lu = scsi_lu_new(&stub_env, NULL, f->bs, 2);
+	f->sess = scsi_sess_new(&stub_env, &id);
+	scsi_sess_map(f->sess, 0, f->lu, false);
+	f->buf = calloc(1, 1 << 20);
+	run(f, tur, 6, 0, 0);
+	memset(&held, 0, sizeof(held));
+	return f;
+}
+
+static void backstore_errors_map_to_sense(void **state)
+{
+	struct fx *f = fx_hold();
+	uint8_t cdb[10];
+
+	cdb_rw10(cdb, 0x28, 8, 1);
+	held.fail_status = -EIO;
+	expect_sense(run(f, cdb, 10, BS, 0), SK_MEDIUM_ERROR,
+		     ASC_UNRECOVERED_READ);
+	assert_int_equal(get_be32(f->cmd.sense + 3), 8);
+	cdb[0] = 0x2a;
+	expect_sense(run(f, cdb, 10, BS, BS), SK_MEDIUM_ERROR,
+		     ASC_WRITE_ERROR);
+	held.fail_status = -ENOSPC;
+	expect_sense(run(f, cdb, 10, BS, BS), SK_DATA_PROTECT,
+		     ASC_SPACE_ALLOC_FAILED_WP);
+	held.fail_status = -ENOMEM;
+	expect_sense(run(f, cdb, 10, BS, BS), SK_HARDWARE_ERROR,
+		     ASC_INTERNAL_TARGET_FAILURE);
+	fx_free(f);
+}
+
+static void lu_reset_aborts_in_flight_command_and_sets_ua(void **state)
+{
+	struct fx *f = fx_hold();
+	struct scsi_cmd *c = &f->cmd;
+	uint8_t cdb[10], tur[6] = {0};
+
+	cdb_rw10(cdb, 0x2a, 0, 1);
+	memset(c, 0, sizeof(*c));
+	c->sess = f->sess;
+	memcpy(c->cdb, cdb, 10);
+	c->cdb_len = 10;
+	c->tag = 77;
+	c->buf = f->buf;
+	c->buf_cap = c->edtl = c->data_out_len = BS;
+	c->done = on_done;
+	c->transport = f;
+	scsi_cmd_exec(c);
+	assert_non_null(held.req);
+	assert_int_equal(f->done_calls, 1);	/* only the setup TUR */
+	assert_int_equal(scsi_sess_busy(f->sess), 1);
+	assert_int_equal(scsi_tmf_abort_task(f->sess, 0, 76), 0);
+	assert_false(c->aborted);
+	assert_int_equal(scsi_tmf_lu_reset(f->sess, 0), 0);
+	assert_true(c->aborted);
+	assert_int_equal(scsi_tmf_lu_reset(f->sess, 4), 9);
+	held.req->done(held.req, 0);
+	assert_int_equal(f->done_calls, 2);
+	assert_int_equal(scsi_sess_busy(f->sess), 0);
+	expect_sense(run(f, tur, 6, 0, 0), SK_UNIT_ATTENTION,
+		     ASC_BUS_DEVICE_RESET);
+	fx_free(f);
+}
+
+static void abort_task_marks_only_that_tag(void **state)
+{
+	struct fx *f = fx_hold();
+	struct scsi_cmd *c = &f->cmd;
+	uint8_t tur[6] = {0};
+
+	memset(c, 0, sizeof(*c));
+	c->sess = f->sess;
+	cdb_rw10(c->cdb, 0x28, 0, 1);
+	c->cdb_len = 10;
+	c->tag = 5;
+	c->buf = f->buf;
+	c->buf_cap = c->edtl = BS;
+	c->done = on_done;
+	c->transport = f;
+	scsi_cmd_exec(c);
+	assert_int_equal(scsi_tmf_abort_task(f->sess, 0, 5), 0);
+	assert_true(c->aborted);
+	held.req->done(held.req, 0);
+	assert_int_equal(c->data_in_len, 0);
+	/* no UA for the nexus that aborted its own task */
+	expect_good(run(f, tur, 6, 0, 0));
+	fx_free(f);
+}
+
+/* ---------------------------------------------------- CDB decoding */
+
+static void cdb_length_follows_group_code(void **state)
+{
+	assert_int_equal(scsi_cdb_length(0x00), 6);
+	assert_int_equal(scsi_cdb_length(0x1f), 6);
+	assert_int_equal(scsi_cdb_length(0x28), 10);
+	assert_int_equal(scsi_cdb_length(0x5a), 10);
+	assert_int_equal(scsi_cdb_length(0x7f), 0);	/* variable */
+	assert_int_equal(scsi_cdb_length(0x60), 0);	/* reserved */
+	assert_int_equal(scsi_cdb_length(0x88), 16);
+	assert_int_equal(scsi_cdb_length(0xa0), 12);
+	assert_int_equal(scsi_cdb_length(0xc0), 0);	/* vendor */
+	assert_int_equal(scsi_cdb_length(0xff), 0);
+}
+
+static void cdb_decode_read_write_family(void **state)
+{
+	struct scsi_cdb_info in;
+	uint8_t cdb[16];
+
+	cdb_rw6(cdb, 0x08, 0x1fffff, 0);
+	assert_int_equal(scsi_cdb_decode(cdb, 512, &in), 0);
+	assert_int_equal(in.cdb_len, 6);
+	assert_int_equal(in.dir, SCSI_DIR_READ);
+	assert_int_equal(in.lba, 0x1fffff);
+	assert_int_equal(in.nblocks, 256);
+	assert_int_equal(in.xfer_bytes, 256 * 512);
+	cdb_rw10(cdb, 0x2a, 0xdeadbeef, 8);
+	cdb[1] = 0x08;
+	assert_int_equal(scsi_cdb_decode(cdb, 4096, &in), 0);
+	assert_int_equal(in.dir, SCSI_DIR_WRITE);
+	assert_true(in.fua);
+	assert_int_equal(in.lba, 0xdeadbeef);
+	assert_int_equal(in.xfer_bytes, 8 * 4096);
+	cdb_rw12(cdb, 0xa8, 7, 0x10000);
+	assert_int_equal(scsi_cdb_decode(cdb, 512, &in), 0);
+	assert_int_equal(in.cdb_len, 12);
+	assert_int_equal(in.nblocks, 0x10000);
+	cdb_rw16(cdb, 0x8a, 0x123456789abcull, 3);
+	assert_int_equal(scsi_cdb_decode(cdb, 512, &in), 0);
+	assert_int_equal(in.cdb_len, 16);
+	assert_int_equal(in.lba, 0x123456789abcull);
+	assert_int_equal(in.xfer_bytes, 3 * 512);
+	cdb_rw10(cdb, 0x2f, 0, 4);			/* VERIFY BYTCHK 0 */
+	assert_int_equal(scsi_cdb_decode(cdb, 512, &in), 0);
+	assert_int_equal(in.dir, SCSI_DIR_NONE);
+	cdb[1] = 0x02;
+	assert_int_equal(scsi_cdb_decode(cdb, 512, &in), 0);
+	assert_int_equal(in.dir, SCSI_DIR_WRITE);
+	assert_int_equal(in.xfer_bytes, 4 * 512);
+}
+
+static void cdb_decode_allocation_length_commands(void **state)
+{
+	struct scsi_cdb_info in;
+	uint8_t cdb[16] = {0};
+
+	cdb_inquiry(cdb, false, 0, 0x1234);
+	assert_int_equal(scsi_cdb_decode(cdb, 512, &in), 0);
+	assert_int_equal(in.dir, SCSI_DIR_READ);
+	assert_int_equal(in.xfer_bytes, 0x1234);
+	memset(cdb, 0, 16);
+	assert_int_equal(scsi_cdb_decode(cdb, 512, &in), 0);	/* TUR */
+	assert_int_equal(in.dir, SCSI_DIR_NONE);
+	cdb[0] = 0xa0;
+	put_be32(cdb + 6, 0x100);
+	assert_int_equal(scsi_cdb_decode(cdb, 512, &in), 0);
+	assert_int_equal(in.xfer_bytes, 0x100);
+	cdb[0] = 0xc7;
+	assert_int_equal(scsi_cdb_decode(cdb, 512, &in), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+		T(inquiry_standard_reports_spc4_disk_with_identity),
+		cmocka_unit_test(inquiry_uses_configured_vendor_and_removable),
+		T(inquiry_alloc_len_truncates_on_both_sides),
+		T(inquiry_edtl_smaller_than_alloc_len_fills_edtl),
+		T(inquiry_evpd0_with_page_code_is_invalid_field),
+		T(inquiry_cmddt_is_invalid_field),
+		T(inquiry_vpd_supported_pages_lists_all_sorted),
+		T(inquiry_vpd_every_listed_page_answers),
+		T(inquiry_vpd_unit_serial_is_stable_ascii),
+		T(inquiry_vpd_devid_has_naa_t10_and_port_designators),
+		T(inquiry_vpd_block_limits_reports_max_transfer),
+		T(inquiry_vpd_bdc_reports_non_rotating),
+		T(inquiry_vpd_lbp_reports_thin_and_lbprz),
+		T(inquiry_unsupported_vpd_is_invalid_field),
+		T(inquiry_vpd_alloc_len_truncates),
+		T(inquiry_unmapped_lun_reports_pq3_type1f),
+		T(tur_on_unmapped_lun_is_lu_not_supported),
+		T(request_sense_on_unmapped_lun_returns_lu_not_supported),
+		T(read_capacity10_reports_last_lba_and_block_size),
+		T(read_capacity10_lba_without_pmi_is_invalid_field),
+		cmocka_unit_test(read_capacity10_saturates_beyond_32_bits),
+		T(read_capacity16_reports_lbpme_lbprz_when_thin),
+		T(read_capacity16_alloc_len_truncates_0_to_32),
+		T(service_action_in_unknown_sa_is_invalid_field),
+		T(write_then_read_round_trip_6_10_12_16),
+		T(read_of_unwritten_blocks_returns_zeros),
+		T(read10_last_lba_is_good),
+		T(read10_past_last_lba_is_lba_out_of_range),
+		T(read10_zero_blocks_past_end_is_lba_out_of_range),
+		T(read16_lba_plus_length_overflowing_64_bits_is_out_of_range),
+		T(write16_past_last_lba_is_lba_out_of_range),
+		T(read6_length_zero_means_256_blocks),
+		T(read10_zero_length_is_good_without_data),
+		T(read10_edtl_shorter_than_cdb_moves_edtl_bytes),
+		T(write10_less_data_than_cdb_is_invalid_field_in_iu),
+		T(write10_more_data_than_cdb_writes_cdb_length),
+		T(read10_rdprotect_without_pi_is_invalid_field),
+		T(read_dpo_fua_are_accepted),
+		T(transfer_at_max_transfer_length_ok_one_block_more_invalid),
+		T(unknown_opcode_is_invalid_command_operation_code),
+		cmocka_unit_test(write_to_read_only_lu_is_write_protected),
+		T(write_to_read_only_mapping_is_write_protected),
+		cmocka_unit_test(ua_after_map_is_reported_once_then_cleared),
+		cmocka_unit_test(
+			inquiry_and_report_luns_neither_blocked_nor_clear_ua),
+		cmocka_unit_test(request_sense_returns_and_clears_ua),
+		T(request_sense_desc_bit_returns_descriptor_format),
+		T(ua_queue_keeps_oldest_when_full_and_reset_supersedes),
+		T(report_luns_alloc_below_16_is_invalid_field),
+		T(report_luns_lists_mapped_luns),
+		T(report_luns_works_on_unmapped_lun),
+		T(mode_sense6_caching_page_reflects_wce),
+		cmocka_unit_test(mode_sense_write_through_device_has_wce_off),
+		T(mode_sense6_block_descriptor_and_control_page),
+		T(mode_sense_all_pages_returns_every_page),
+		T(mode_sense10_llbaa_gives_long_block_descriptor),
+		T(mode_sense_saved_values_is_saving_not_supported),
+		T(mode_sense_changeable_shows_wce_and_d_sense),
+		T(mode_sense_unknown_page_is_invalid_field),
+		T(mode_sense6_alloc_len_4_returns_header_only),
+		T(d_sense_switches_errors_to_descriptor_format),
+		T(verify10_bytchk_matching_data_is_good),
+		T(verify10_bytchk_mismatch_reports_offset_of_first_byte),
+		T(verify16_without_bytchk_past_end_is_lba_out_of_range),
+		T(sync_cache_in_range_good_past_end_out_of_range),
+		cmocka_unit_test(backstore_errors_map_to_sense),
+		cmocka_unit_test(lu_reset_aborts_in_flight_command_and_sets_ua),
+		cmocka_unit_test(abort_task_marks_only_that_tag),
+		cmocka_unit_test(cdb_length_follows_group_code),
+		cmocka_unit_test(cdb_decode_read_write_family),
+		cmocka_unit_test(cdb_decode_allocation_length_commands),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
