@@ -49,6 +49,11 @@ $(BUILD)/test/%: target/test/%.c $(TEST_SUPPORT) $(BUILD)/libutarget.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(TEST_SUPPORT) $(BUILD)/libutarget.a -lcmocka
 
+# The real environment's test links the real world (sockets, io_uring).
+$(BUILD)/test/test_env_real: target/test/test_env_real.c $(TEST_SUPPORT) $(BUILD)/libutarget_real.a $(BUILD)/libutarget.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(TEST_SUPPORT) $(BUILD)/libutarget_real.a $(BUILD)/libutarget.a -lcmocka $(URING_LIBS) -lpthread
+
 # The seam: target/ outside env_real/ and main.c may not call the world.
 seam-check: $(BUILD)/libutarget.a
 	@ci/check-seam.sh $(BUILD)/libutarget.a

@@ -437,15 +437,19 @@ static void er_log(struct env *e, enum ut_log_level level, const char *line)
 			     ts.tv_nsec / 1000000L);
 		off += n > 0 ? (size_t)n : 0;
 	}
-	n = snprintf(buf + off, sizeof(buf) - off, "utarget[%s]: %s\n",
-		     ut_log_level_name(level), line);
+	n = snprintf(buf + off, sizeof(buf) - off, "utarget[%s]: ",
+		     ut_log_level_name(level));
 	if (n < 0)
 		return;
 	off += (size_t)n;
-	if (off >= sizeof(buf)) {
-		off = sizeof(buf) - 1;
-		buf[off - 1] = '\n';
+	/* Lines carry names from the network (initiator names, keys): a
+	 * control character must not forge or garble a log line. */
+	for (const char *p = line; *p && off < sizeof(buf) - 1; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		buf[off++] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
 	}
+	buf[off++] = '\n';
 	/* One unbuffered write per line: lines of several threads never
 	 * interleave, and nothing waits in a stdio buffer at a crash. */
 	for (size_t done = 0; done < off;) {

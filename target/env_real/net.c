@@ -12,8 +12,9 @@
  *     └──────────(conn_close, from any state)──> closed: fd closed, no more
  *                callbacks; memory freed at the end of the loop iteration
  *
- * The err given to on_closed is a positive errno (ECONNRESET, ETIMEDOUT...)
- * or 0 for an orderly FIN.
+ * The err given to on_closed is -errno (-ECONNRESET, -ETIMEDOUT, ...), as
+ * everywhere else in the seam and as simnet reports it, or 0 for an
+ * orderly FIN.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -62,7 +63,7 @@ struct env_conn {
 	bool corked;		/* bytes sent with MSG_MORE, not yet pushed */
 	bool down;		/* EOF or error seen; on_closed queued */
 	bool closed;		/* env_conn_close() called */
-	int err;		/* positive errno, 0 for FIN */
+	int err;		/* -errno, 0 for FIN */
 	uint32_t events;	/* current epoll interest */
 	struct er_defer closed_defer;
 	char peer[64];
@@ -178,7 +179,7 @@ static void er_conn_down(struct env_conn *c, int err)
 	if (c->down || c->closed)
 		return;
 	c->down = true;
-	c->err = err;
+	c->err = -err;
 	er_watch_del(c->r, &c->w);
 	c->events = 0;
 	er_defer_queue(c->r, &c->closed_defer);
@@ -226,7 +227,7 @@ ssize_t er_conn_recv(struct env_conn *c, void *buf, size_t len)
 	if (c->closed)
 		return -EBADF;
 	if (c->down)
-		return c->err ? -c->err : 0;
+		return c->err;
 	/* recv of 0 bytes returns 0, which would read as EOF. */
 	if (len == 0)
 		return 0;
@@ -255,7 +256,7 @@ ssize_t er_conn_send(struct env_conn *c, const struct iovec *iov, int iovcnt)
 	if (c->closed)
 		return -EBADF;
 	if (c->down && c->err)
-		return -c->err;
+		return c->err;
 	if (iovcnt <= 0)
 		return 0;
 	/* The kernel refuses more than IOV_MAX entries; a partial send is
