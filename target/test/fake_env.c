@@ -1,0 +1,380 @@
+/*
+ * fake_env.c — the smallest environment that can run the target: byte
+ * buffers for connections, a sorted list for timers, a counter for
+ * randomness.  It exists to prove the seam: the whole stack runs with no
+ * socket, clock or thread in sight.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backstore/backstore.h"
+#include "fake_env.h"
+
+struct env_timer {
+	struct env *env;
+	env_timer_fn fn;
+	void *arg;
+	uint64_t deadline;
+	int armed;
+};
+
+struct env_listener {
+	env_accept_fn fn;
+	void *arg;
+	uint16_t tpgt;
+};
+
+struct bytebuf {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+struct fake_conn {
+	struct env *env;
+	const struct env_conn_handler *h;
+	void *ctx;
+	struct bytebuf to_target, to_client;
+	size_t send_limit;
+	int target_closed;
+	int peer_closed;
+};
+
+#define MAX_TIMERS 256
+#define MAX_CONNS 64
+
+struct fake {
+	uint64_t now;
+	uint64_t rnd;
+	struct env_timer *timers[MAX_TIMERS];
+	unsigned int ntimers;
+	struct env_listener listeners[4];
+	unsigned int nlisteners;
+	struct fake_conn *conns[MAX_CONNS];
+	unsigned int nconns;
+};
+
+static struct fake *F(struct env *e) { return e->priv; }
+
+static void buf_append(struct bytebuf *b, const void *p, size_t n)
+{
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		b->p = realloc(b->p, cap);
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+static void buf_consume(struct bytebuf *b, size_t n)
+{
+	memmove(b->p, b->p + n, b->len - n);
+	b->len -= n;
+}
+
+static uint64_t f_now(struct env *e) { return F(e)->now; }
+
+static struct env_timer *f_timer_new(struct env *e, env_timer_fn fn, void *arg)
+{
+	struct fake *f = F(e);
+	struct env_timer *t = calloc(1, sizeof(*t));
+
+	if (!t || f->ntimers == MAX_TIMERS) {
+		free(t);
+		return NULL;
+	}
+	t->env = e;
+	t->fn = fn;
+	t->arg = arg;
+	f->timers[f->ntimers++] = t;
+	return t;
+}
+
+static void f_timer_arm(struct env_timer *t, uint64_t deadline)
+{
+	t->deadline = deadline;
+	t->armed = 1;
+}
+
+static void f_timer_cancel(struct env_timer *t) { t->armed = 0; }
+
+static void f_timer_free(struct env_timer *t)
+{
+	struct fake *f = F(t->env);
+
+	for (unsigned int i = 0; i < f->ntimers; i++) {
+		if (f->timers[i] == t) {
+			f->timers[i] = f->timers[--f->ntimers];
+			break;
+		}
+	}
+	free(t);
+}
+
+static int f_listen(struct env *e, const char *addr, uint16_t tpgt,
+		    env_accept_fn fn, void *arg, struct env_listener **out)
+{
+	struct fake *f = F(e);
+	struct env_listener *l;
+
+	(void)addr;
+	if (f->nlisteners == 4)
+		return -EADDRINUSE;
+	l = &f->listeners[f->nlisteners++];
+	l->fn = fn;
+	l->arg = arg;
+	l->tpgt = tpgt;
+	*out = l;
+	return 0;
+}
+
+static void f_listener_close(struct env_listener *l) { l->fn = NULL; }
+
+static void f_set_handler(struct env_conn *ec, const struct env_conn_handler *h,
+			  void *ctx)
+{
+	struct fake_conn *c = (struct fake_conn *)ec;
+
+	c->h = h;
+	c->ctx = ctx;
+}
+
+static ssize_t f_recv(struct env_conn *ec, void *buf, size_t len)
+{
+	struct fake_conn *c = (struct fake_conn *)ec;
+	size_t n = len < c->to_target.len ? len : c->to_target.len;
+
+	memcpy(buf, c->to_target.p, n);
+	buf_consume(&c->to_target, n);
+	return (ssize_t)n;
+}
+
+static ssize_t f_send(struct env_conn *ec, const struct iovec *iov, int iovcnt)
+{
+	struct fake_conn *c = (struct fake_conn *)ec;
+	size_t total = 0;
+
+	if (c->peer_closed)
+		return -EPIPE;
+	for (int i = 0; i < iovcnt; i++) {
+		size_t n = iov[i].iov_len;
+
+		if (c->send_limit && total + n > c->send_limit)
+			n = c->send_limit - total;
+		buf_append(&c->to_client, iov[i].iov_base, n);
+		total += n;
+		if (c->send_limit && total == c->send_limit)
+			break;
+	}
+	return (ssize_t)total;
+}
+
+static void f_want_write(struct env_conn *ec, bool want) { (void)ec, (void)want; }
+static void f_set_more(struct env_conn *ec, bool more) { (void)ec, (void)more; }
+
+static void f_conn_close(struct env_conn *ec)
+{
+	struct fake_conn *c = (struct fake_conn *)ec;
+
+	c->target_closed = 1;
+	c->h = NULL;
+}
+
+static int f_disk_open(struct env *e, const struct bs_dev_params *p,
+		       struct bs_dev **out)
+{
+	(void)e, (void)p, (void)out;
+	return -ENOTSUP;
+}
+
+static int f_state_put(struct env *e, const char *k, const void *d, size_t n)
+{
+	(void)e, (void)k, (void)d, (void)n;
+	return -ENOTSUP;
+}
+
+static ssize_t f_state_get(struct env *e, const char *k, void *b, size_t cap)
+{
+	(void)e, (void)k, (void)b, (void)cap;
+	return -ENOENT;
+}
+
+static uint64_t f_random(struct env *e)
+{
+	struct fake *f = F(e);
+
+	/* splitmix64: deterministic, good enough for tags */
+	uint64_t z = (f->rnd += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static void f_log(struct env *e, enum ut_log_level lvl, const char *line)
+{
+	(void)e;
+	if (getenv("FAKE_ENV_LOG"))
+		fprintf(stderr, "[%s] %s\n", ut_log_level_name(lvl), line);
+}
+
+static const struct env_ops fake_ops = {
+	.now_ns = f_now,
+	.timer_new = f_timer_new,
+	.timer_arm = f_timer_arm,
+	.timer_cancel = f_timer_cancel,
+	.timer_free = f_timer_free,
+	.listen = f_listen,
+	.listener_close = f_listener_close,
+	.conn_set_handler = f_set_handler,
+	.conn_recv = f_recv,
+	.conn_send = f_send,
+	.conn_want_write = f_want_write,
+	.conn_set_more = f_set_more,
+	.conn_close = f_conn_close,
+	.disk_open = f_disk_open,
+	.state_put = f_state_put,
+	.state_get = f_state_get,
+	.random_u64 = f_random,
+	.log = f_log,
+};
+
+struct env *fake_env_new(void)
+{
+	struct env *e = calloc(1, sizeof(*e));
+
+	e->ops = &fake_ops;
+	e->log_level = getenv("FAKE_ENV_LOG") ? UT_LOG_TRACE : UT_LOG_WARN;
+	e->priv = calloc(1, sizeof(struct fake));
+	return e;
+}
+
+void fake_env_free(struct env *e)
+{
+	struct fake *f = F(e);
+
+	for (unsigned int i = 0; i < f->nconns; i++) {
+		free(f->conns[i]->to_target.p);
+		free(f->conns[i]->to_client.p);
+		free(f->conns[i]);
+	}
+	for (unsigned int i = 0; i < f->ntimers; i++)
+		free(f->timers[i]);
+	free(f);
+	free(e);
+}
+
+void fake_env_advance(struct env *e, uint64_t ns)
+{
+	struct fake *f = F(e);
+	uint64_t end = f->now + ns;
+
+	for (;;) {
+		struct env_timer *next = NULL;
+
+		for (unsigned int i = 0; i < f->ntimers; i++) {
+			struct env_timer *t = f->timers[i];
+
+			if (t->armed && t->deadline <= end &&
+			    (!next || t->deadline < next->deadline))
+				next = t;
+		}
+		if (!next)
+			break;
+		if (next->deadline > f->now)
+			f->now = next->deadline;
+		next->armed = 0;
+		next->fn(next->arg);
+	}
+	f->now = end;
+}
+
+unsigned int fake_env_listeners(struct env *e) { return F(e)->nlisteners; }
+
+struct fake_conn *fake_connect(struct env *e)
+{
+	struct fake *f = F(e);
+	struct fake_conn *c;
+	struct env_conn_info info = {0};
+
+	if (!f->nlisteners || !f->listeners[0].fn || f->nconns == MAX_CONNS)
+		return NULL;
+	c = calloc(1, sizeof(*c));
+	c->env = e;
+	f->conns[f->nconns++] = c;
+	snprintf(info.local_addr, sizeof(info.local_addr), "127.0.0.1:3260");
+	snprintf(info.peer_addr, sizeof(info.peer_addr), "127.0.0.1:%u",
+		 40000 + f->nconns);
+	info.portal_group = f->listeners[0].tpgt;
+	f->listeners[0].fn(f->listeners[0].arg, (struct env_conn *)c, &info);
+	return c;
+}
+
+void fake_conn_set_send_limit(struct fake_conn *c, size_t limit)
+{
+	c->send_limit = limit;
+}
+
+void fake_conn_push(struct fake_conn *c, const void *buf, size_t len,
+		    size_t chunk)
+{
+	const uint8_t *p = buf;
+
+	if (!chunk)
+		chunk = len ? len : 1;
+	while (len && c->h) {
+		size_t n = len < chunk ? len : chunk;
+
+		buf_append(&c->to_target, p, n);
+		p += n;
+		len -= n;
+		c->h->on_readable(c->ctx);
+		/* a limited sender drains as the test reads: emulate room */
+		if (c->h && c->send_limit)
+			c->h->on_writable(c->ctx);
+	}
+}
+
+size_t fake_conn_pending(struct fake_conn *c) { return c->to_client.len; }
+
+int fake_conn_pop_pdu(struct fake_conn *c, struct iscsi_bhs *h, uint8_t **data)
+{
+	uint64_t need;
+
+	/* Let a send-limited target push out more. */
+	for (int i = 0; i < 1000 && c->h && c->send_limit; i++) {
+		size_t before = c->to_client.len;
+
+		c->h->on_writable(c->ctx);
+		if (c->to_client.len == before)
+			break;
+	}
+	if (c->to_client.len < ISCSI_BHS_LEN)
+		return -1;
+	iscsi_bhs_decode(c->to_client.p, h);
+	need = iscsi_pdu_wire_len(h->total_ahs_len, h->data_len, false, false);
+	if (c->to_client.len < need)
+		return -1;
+	*data = NULL;
+	if (h->data_len) {
+		*data = malloc(h->data_len);
+		memcpy(*data, c->to_client.p + ISCSI_BHS_LEN + h->total_ahs_len * 4u,
+		       h->data_len);
+	}
+	buf_consume(&c->to_client, (size_t)need);
+	return 0;
+}
+
+int fake_conn_closed(struct fake_conn *c) { return c->target_closed; }
+
+void fake_conn_hangup(struct fake_conn *c)
+{
+	c->peer_closed = 1;
+	if (c->h)
+		c->h->on_closed(c->ctx, 0);
+}

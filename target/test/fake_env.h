@@ -1,0 +1,43 @@
+/*
+ * fake_env.h — an in-memory environment for unit tests: no sockets, no
+ * clock, no threads.  A test plays the initiator by pushing bytes into a
+ * fake connection and reading the target's bytes back.
+ */
+#ifndef UT_FAKE_ENV_H
+#define UT_FAKE_ENV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "env.h"
+#include "iscsi/pdu.h"
+
+struct fake_conn;
+
+struct env *fake_env_new(void);
+void fake_env_free(struct env *e);
+/* Advance virtual time, firing due timers in deadline order. */
+void fake_env_advance(struct env *e, uint64_t ns);
+/* Number of listeners opened. */
+unsigned int fake_env_listeners(struct env *e);
+
+/* Connect to the first listener; the target's accept callback runs. */
+struct fake_conn *fake_connect(struct env *e);
+/* Limit how many bytes one conn_send accepts (0 = unlimited), to make the
+ * target meet partial writes. */
+void fake_conn_set_send_limit(struct fake_conn *c, size_t limit);
+/* Deliver bytes to the target, chunk bytes at a time (0 = all at once). */
+void fake_conn_push(struct fake_conn *c, const void *buf, size_t len,
+		    size_t chunk);
+/* Bytes the target sent and the test has not read yet. */
+size_t fake_conn_pending(struct fake_conn *c);
+/* Take one PDU the target sent (no digests). 0 on success, -1 if no
+ * complete PDU is waiting.  *data is malloc'ed (or NULL). */
+int fake_conn_pop_pdu(struct fake_conn *c, struct iscsi_bhs *h,
+		      uint8_t **data);
+/* Has the target closed the connection? */
+int fake_conn_closed(struct fake_conn *c);
+/* Close from the initiator's side (orderly). */
+void fake_conn_hangup(struct fake_conn *c);
+
+#endif

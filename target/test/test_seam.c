@@ -1,0 +1,390 @@
+/*
+ * test_seam.c — the whole target (iSCSI, SCSI, mem backstore) driven
+ * through the in-memory fake environment: login, WRITE and READ with no
+ * socket, clock or thread.  This is the seam's proof before simnet.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config/config.h"
+#include "fake_env.h"
+#include "iscsi/iscsi.h"
+#include "iscsi/pdu.h"
+#include "scsi/scsi.h"
+
+#define INI "iqn.2026-11.org.utarget:test-initiator"
+
+struct rig {
+	struct env *env;
+	struct iscsi_server *srv;
+	struct fake_conn *c;
+	uint32_t cmdsn;
+	uint32_t itt;
+	size_t chunk;
+};
+
+static struct rig *rig_new(size_t chunk)
+{
+	struct rig *r = calloc(1, sizeof(*r));
+	struct ut_config cfg;
+	int err = 0;
+
+	r->env = fake_env_new();
+	ut_config_init(&cfg);
+	assert_int_equal(ut_config_default(&cfg), 0);
+	cfg.devs[0].size_bytes = 16u << 20;	/* 16 MiB mem LUN */
+	r->srv = iscsi_server_new(r->env, &cfg, &err);
+	assert_non_null(r->srv);
+	assert_int_equal(iscsi_server_start(r->srv), 0);
+	ut_config_free(&cfg);
+	r->c = fake_connect(r->env);
+	assert_non_null(r->c);
+	r->cmdsn = 1;
+	r->itt = 0x100;
+	r->chunk = chunk;
+	return r;
+}
+
+static void rig_free(struct rig *r)
+{
+	struct iscsi_server_stats st;
+
+	iscsi_server_free(r->srv);
+	fake_env_free(r->env);
+	(void)st;
+	free(r);
+}
+
+static void send_pdu(struct rig *r, struct iscsi_bhs *h, const void *data,
+		     uint32_t len)
+{
+	uint8_t raw[ISCSI_BHS_LEN + 8192 + 4];
+	uint32_t pad = iscsi_pad4(len);
+
+	assert_true(len <= 8192);
+	h->data_len = len;
+	iscsi_bhs_encode(h, raw);
+	if (len)
+		memcpy(raw + ISCSI_BHS_LEN, data, len);
+	memset(raw + ISCSI_BHS_LEN + len, 0, pad);
+	fake_conn_push(r->c, raw, ISCSI_BHS_LEN + len + pad, r->chunk);
+}
+
+static void expect_pdu(struct rig *r, uint8_t opcode, struct iscsi_bhs *h,
+		       uint8_t **data)
+{
+	uint8_t *d = NULL;
+
+	assert_int_equal(fake_conn_pop_pdu(r->c, h, &d), 0);
+	assert_int_equal(h->opcode, opcode);
+	if (data)
+		*data = d;
+	else
+		free(d);
+}
+
+static void login(struct rig *r)
+{
+	static const char text[] =
+		"InitiatorName=" INI "\0"
+		"TargetName=" UT_DEFAULT_TARGET "\0"
+		"SessionType=Normal\0"
+		"AuthMethod=None\0";
+	static const char ops[] = "HeaderDigest=None\0"
+				  "DataDigest=None\0"
+				  "InitialR2T=Yes\0"
+				  "ImmediateData=Yes\0"
+				  "MaxRecvDataSegmentLength=4096\0"
+				  "FirstBurstLength=1024\0"
+				  "MaxBurstLength=2048\0"
+				  "MaxOutstandingR2T=2\0";
+	struct iscsi_bhs h = {0}, rsp;
+
+	/* security stage -> operational */
+	h.opcode = ISCSI_OP_LOGIN_REQ;
+	h.immediate = true;
+	h.flags = ISCSI_LOGIN_F_TRANSIT | (0 << 2) | 1;
+	h.lun = 0x4000013700000000ull;	/* ISID 40 00 01 37 00 00, TSIH 0 */
+	h.itt = 1;
+	h.w24 = r->cmdsn;
+	send_pdu(r, &h, text, sizeof(text) - 1);
+	expect_pdu(r, ISCSI_OP_LOGIN_RSP, &rsp, NULL);
+	assert_int_equal(rsp.w36 >> 16, 0);	/* status success */
+	assert_true(rsp.flags & ISCSI_LOGIN_F_TRANSIT);
+
+	/* operational -> full feature */
+	h.flags = ISCSI_LOGIN_F_TRANSIT | (1 << 2) | 3;
+	send_pdu(r, &h, ops, sizeof(ops) - 1);
+	expect_pdu(r, ISCSI_OP_LOGIN_RSP, &rsp, NULL);
+	assert_int_equal(rsp.w36 >> 16, 0);
+	assert_int_equal(rsp.flags & 3, 3);
+	assert_int_not_equal(rsp.lun & 0xffff, 0);	/* TSIH assigned */
+}
+
+static void scsi_cmd(struct rig *r, const uint8_t *cdb, uint8_t flags,
+		     uint32_t edtl, const void *imm, uint32_t imm_len)
+{
+	struct iscsi_bhs h = {0};
+
+	h.opcode = ISCSI_OP_SCSI_CMD;
+	h.flags = ISCSI_FLAG_FINAL | flags | SCSI_TASK_SIMPLE;
+	h.lun = iscsi_lun_encode(0);
+	h.itt = ++r->itt;
+	h.w20 = edtl;
+	h.w24 = r->cmdsn++;
+	memcpy(h.cdb, cdb, 16);
+	send_pdu(r, &h, imm, imm_len);
+}
+
+static void tur_expect(struct rig *r, uint8_t status, uint8_t sense_key)
+{
+	uint8_t cdb[16] = {0};	/* TEST UNIT READY */
+	struct iscsi_bhs rsp;
+	uint8_t *d = NULL;
+
+	scsi_cmd(r, cdb, 0, 0, NULL, 0);
+	expect_pdu(r, ISCSI_OP_SCSI_RSP, &rsp, &d);
+	assert_int_equal(rsp.b3, status);
+	if (status == SCSI_STATUS_CHECK_CONDITION) {
+		assert_non_null(d);
+		/* 2-byte SenseLength, then fixed or descriptor sense */
+		uint8_t key = (d[2] & 0x7f) == 0x72 ? d[3] & 0xf : d[4] & 0xf;
+
+		assert_int_equal(key, sense_key);
+	}
+	free(d);
+}
+
+static void write_read_roundtrip(struct rig *r)
+{
+	uint8_t data[8 * 512], back[8 * 512];
+	uint8_t cdb[16] = {0};
+	struct iscsi_bhs rsp, h;
+	uint32_t got = 0;
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + 3);
+
+	/* WRITE(10) LBA 100, 8 blocks: 1024 immediate bytes, the rest
+	 * solicited by R2Ts of at most MaxBurstLength=2048. */
+	cdb[0] = 0x2a;
+	cdb[5] = 100;
+	cdb[8] = 8;
+	scsi_cmd(r, cdb, ISCSI_CMD_F_WRITE, sizeof(data), data, 1024);
+	uint32_t sent = 1024;
+
+	while (sent < sizeof(data)) {
+		uint32_t off, len, ttt;
+
+		expect_pdu(r, ISCSI_OP_R2T, &rsp, NULL);
+		off = rsp.w40;
+		len = rsp.w44;
+		ttt = rsp.w20;
+		assert_true(len <= 2048);
+		assert_int_equal(off, sent);
+		for (uint32_t done = 0, sn = 0; done < len; sn++) {
+			uint32_t n = len - done > 1024 ? 1024 : len - done;
+
+			memset(&h, 0, sizeof(h));
+			h.opcode = ISCSI_OP_DATA_OUT;
+			h.flags = done + n == len ? ISCSI_FLAG_FINAL : 0;
+			h.lun = iscsi_lun_encode(0);
+			h.itt = r->itt;
+			h.w20 = ttt;
+			h.w36 = sn;
+			h.w40 = off + done;
+			send_pdu(r, &h, data + off + done, n);
+			done += n;
+		}
+		sent += len;
+	}
+	expect_pdu(r, ISCSI_OP_SCSI_RSP, &rsp, NULL);
+	assert_int_equal(rsp.b3, SCSI_STATUS_GOOD);
+
+	/* READ(10) the same blocks back. */
+	cdb[0] = 0x28;
+	scsi_cmd(r, cdb, ISCSI_CMD_F_READ, sizeof(back), NULL, 0);
+	for (;;) {
+		uint8_t *d = NULL;
+
+		expect_pdu(r, ISCSI_OP_DATA_IN, &rsp, &d);
+		assert_int_equal(rsp.w40, got);
+		assert_true(rsp.data_len <= 4096);	/* initiator's MRDSL */
+		memcpy(back + got, d, rsp.data_len);
+		got += rsp.data_len;
+		free(d);
+		if (rsp.flags & ISCSI_DATAIN_F_STATUS) {
+			assert_int_equal(rsp.b3, SCSI_STATUS_GOOD);
+			break;
+		}
+	}
+	assert_int_equal(got, sizeof(back));
+	assert_memory_equal(data, back, sizeof(data));
+}
+
+static void logout(struct rig *r)
+{
+	struct iscsi_bhs h = {0}, rsp;
+
+	h.opcode = ISCSI_OP_LOGOUT_REQ;
+	h.immediate = true;
+	h.flags = ISCSI_FLAG_FINAL | ISCSI_LOGOUT_CLOSE_SESSION;
+	h.itt = ++r->itt;
+	h.w24 = r->cmdsn;
+	send_pdu(r, &h, NULL, 0);
+	expect_pdu(r, ISCSI_OP_LOGOUT_RSP, &rsp, NULL);
+	assert_int_equal(rsp.b2, ISCSI_LOGOUT_RSP_OK);
+	assert_true(fake_conn_closed(r->c));
+}
+
+static void login_write_read_through_fake_env(void **state)
+{
+	struct rig *r = rig_new(0);
+	struct iscsi_server_stats st;
+
+	(void)state;
+	login(r);
+	/* SAM-5 §5.14: the first command after power on sees the UA. */
+	tur_expect(r, SCSI_STATUS_CHECK_CONDITION, SK_UNIT_ATTENTION);
+	tur_expect(r, SCSI_STATUS_GOOD, 0);
+	write_read_roundtrip(r);
+	logout(r);
+	iscsi_server_get_stats(r->srv, &st);
+	assert_int_equal(st.sessions, 0);
+	assert_int_equal(st.tasks, 0);
+	assert_int_equal(st.buffer_bytes, 0);
+	rig_free(r);
+}
+
+static void one_byte_chunks_and_partial_sends_still_work(void **state)
+{
+	struct rig *r = rig_new(1);
+
+	(void)state;
+	fake_conn_set_send_limit(r->c, 7);
+	login(r);
+	tur_expect(r, SCSI_STATUS_CHECK_CONDITION, SK_UNIT_ATTENTION);
+	write_read_roundtrip(r);
+	logout(r);
+	rig_free(r);
+}
+
+static void login_without_initiator_name_is_missing_parameter(void **state)
+{
+	static const char text[] = "TargetName=" UT_DEFAULT_TARGET "\0";
+	struct rig *r = rig_new(0);
+	struct iscsi_bhs h = {0}, rsp;
+
+	(void)state;
+	h.opcode = ISCSI_OP_LOGIN_REQ;
+	h.immediate = true;
+	h.flags = ISCSI_LOGIN_F_TRANSIT | (1 << 2) | 3;
+	h.itt = 1;
+	send_pdu(r, &h, text, sizeof(text) - 1);
+	expect_pdu(r, ISCSI_OP_LOGIN_RSP, &rsp, NULL);
+	assert_int_equal(rsp.w36 >> 16, ISCSI_LS_MISSING_PARAMETER);
+	assert_true(fake_conn_closed(r->c));
+	rig_free(r);
+}
+
+static void login_to_unknown_target_is_not_found(void **state)
+{
+	static const char text[] = "InitiatorName=" INI "\0"
+				   "TargetName=iqn.2026-11.org.nowhere:x\0";
+	struct rig *r = rig_new(0);
+	struct iscsi_bhs h = {0}, rsp;
+
+	(void)state;
+	h.opcode = ISCSI_OP_LOGIN_REQ;
+	h.immediate = true;
+	h.flags = ISCSI_LOGIN_F_TRANSIT | (1 << 2) | 3;
+	h.itt = 1;
+	send_pdu(r, &h, text, sizeof(text) - 1);
+	expect_pdu(r, ISCSI_OP_LOGIN_RSP, &rsp, NULL);
+	assert_int_equal(rsp.w36 >> 16, ISCSI_LS_NOT_FOUND);
+	rig_free(r);
+}
+
+static void login_with_version_min_above_zero_is_unsupported(void **state)
+{
+	static const char text[] = "InitiatorName=" INI "\0";
+	struct rig *r = rig_new(0);
+	struct iscsi_bhs h = {0}, rsp;
+
+	(void)state;
+	h.opcode = ISCSI_OP_LOGIN_REQ;
+	h.immediate = true;
+	h.flags = (1 << 2);
+	h.b2 = 2;
+	h.b3 = 1;	/* VersionMin */
+	h.itt = 1;
+	send_pdu(r, &h, text, sizeof(text) - 1);
+	expect_pdu(r, ISCSI_OP_LOGIN_RSP, &rsp, NULL);
+	assert_int_equal(rsp.w36 >> 16, ISCSI_LS_UNSUPPORTED_VERSION);
+	rig_free(r);
+}
+
+static void data_segment_over_login_limit_drops_connection(void **state)
+{
+	struct rig *r = rig_new(0);
+	uint8_t raw[ISCSI_BHS_LEN] = {0};
+	struct iscsi_bhs h = {0};
+
+	(void)state;
+	h.opcode = ISCSI_OP_LOGIN_REQ;
+	h.immediate = true;
+	h.data_len = 8193;	/* one past the 8192 bytes of login */
+	iscsi_bhs_encode(&h, raw);
+	fake_conn_push(r->c, raw, sizeof(raw), 0);
+	assert_true(fake_conn_closed(r->c));
+	rig_free(r);
+}
+
+static void login_timer_closes_idle_connection(void **state)
+{
+	struct rig *r = rig_new(0);
+
+	(void)state;
+	fake_env_advance(r->env, 29ull * 1000000000ull);
+	assert_false(fake_conn_closed(r->c));
+	fake_env_advance(r->env, 2ull * 1000000000ull);
+	assert_true(fake_conn_closed(r->c));
+	rig_free(r);
+}
+
+static void cmdsn_beyond_window_is_ignored(void **state)
+{
+	struct rig *r = rig_new(0);
+	uint8_t cdb[16] = {0};
+
+	(void)state;
+	login(r);
+	r->cmdsn += 100000;	/* far outside [ExpCmdSN, MaxCmdSN] */
+	scsi_cmd(r, cdb, 0, 0, NULL, 0);
+	/* RFC 7143 §4.2.2.1: silently ignored, no response at all. */
+	assert_int_equal(fake_conn_pending(r->c), 0);
+	assert_false(fake_conn_closed(r->c));
+	rig_free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(login_write_read_through_fake_env),
+		cmocka_unit_test(one_byte_chunks_and_partial_sends_still_work),
+		cmocka_unit_test(login_without_initiator_name_is_missing_parameter),
+		cmocka_unit_test(login_to_unknown_target_is_not_found),
+		cmocka_unit_test(login_with_version_min_above_zero_is_unsupported),
+		cmocka_unit_test(data_segment_over_login_limit_drops_connection),
+		cmocka_unit_test(login_timer_closes_idle_connection),
+		cmocka_unit_test(cmdsn_beyond_window_is_ignored),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
