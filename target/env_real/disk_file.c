@@ -69,6 +69,8 @@ struct er_file {
 	TAILQ_HEAD(, bs_req) waiting;	/* no er_io free when submitted */
 	TAILQ_ENTRY(er_file) wait_link;	/* on eng->waiting_files */
 	bool on_wait_list;
+	/* fallocate refused these modes once: go straight to zero writes */
+	bool no_punch_hole, no_zero_range;
 	char name[64];
 };
 
@@ -233,6 +235,10 @@ static void er_io_result(struct er_io *io, ssize_t res)
 			/* The filesystem or device cannot deallocate or zero
 			 * a range: zeros written the plain way read back the
 			 * same. */
+			if (io->fa_mode & FALLOC_FL_PUNCH_HOLE)
+				io->f->no_punch_hole = true;
+			else
+				io->f->no_zero_range = true;
 			io->stage = ER_ST_ZEROS;
 			io->done_bytes = 0;
 			er_io_issue(io);
@@ -569,6 +575,8 @@ static void er_io_start(struct er_disk_engine *eng, struct er_file *f,
 						    FALLOC_FL_KEEP_SIZE
 					  : FALLOC_FL_ZERO_RANGE |
 						    FALLOC_FL_KEEP_SIZE;
+		if (f->dev.thin ? f->no_punch_hole : f->no_zero_range)
+			io->stage = ER_ST_ZEROS;
 		break;
 	}
 	er_io_issue(io);

@@ -47,6 +47,7 @@ struct env_listener {
 	uint16_t port;			/* bound port (after port 0) */
 	unsigned int index;
 	bool closed;
+	bool pause_logged;		/* once per shortage, not per retry */
 	struct env_timer *pause_timer;
 	char addr[64];			/* as given, for logs */
 	TAILQ_ENTRY(env_listener) link;
@@ -329,8 +330,10 @@ static void er_listener_pause(struct env_listener *l, int err)
 {
 	struct env *e = &l->r->env;
 
-	LOG_WARN(e, "listener %s: accept: %s; pausing for %u ms", l->addr,
-		 strerror(err), ER_ACCEPT_PAUSE_NS / 1000000u);
+	if (!l->pause_logged)
+		LOG_WARN(e, "listener %s: accept: %s; retrying every %u ms",
+			 l->addr, strerror(err), ER_ACCEPT_PAUSE_NS / 1000000u);
+	l->pause_logged = true;
 	er_watch_mod(l->r, &l->w, 0);
 	env_timer_arm(e, l->pause_timer, er_now_ns() + ER_ACCEPT_PAUSE_NS);
 }
@@ -403,6 +406,7 @@ static void er_listener_event(struct er_watch *w, uint32_t events)
 			er_listener_pause(l, ENOMEM);
 			return;
 		}
+		l->pause_logged = false;
 		LOG_DEBUG(&l->r->env, "connection from %s on %s",
 			  info.peer_addr, info.local_addr);
 		l->fn(l->arg, c, &info);

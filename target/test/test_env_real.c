@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -675,6 +676,53 @@ static void ipv6_listener_accepts_and_prints_bracketed_addresses(void **state)
 	env_real_free(e);
 }
 
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* Out of descriptors, a listener stays readable: the reactor must back off
+ * instead of spinning, and accept again once descriptors are back. */
+static void accept_out_of_descriptors_pauses_without_spinning(void **state)
+{
+	struct env *e = new_env(false, NULL);
+	struct srv s = {.e = e};
+	struct rlimit old, low;
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	int fd, next;
+	double cpu;
+
+	(void)state;
+	sa.sin_port = htons(srv_listen(&s, "127.0.0.1:0"));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	next = dup(0);
+	assert_true(next >= 0);
+	close(next);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = (rlim_t)next;	/* no descriptor left to accept into */
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cpu = cpu_seconds();
+	run_for_ms(e, 60);
+	cpu = cpu_seconds() - cpu;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(s.accepted, 0);
+	if (cpu > 0.04)
+		fail_msg("accept must pause on EMFILE, but the reactor burnt "
+			 "%.0f ms of CPU in 60 ms", cpu * 1000);
+	run_bounded(e);		/* resumes after the pause */
+	assert_int_equal(s.accepted, 1);
+	close(fd);
+	env_real_free(e);
+}
+
 /* --------------------------------------------------- signals, random */
 
 static void sig_cb(void *arg, int signo)
@@ -1213,6 +1261,60 @@ static void write_zeroes_falls_back_to_writing_zeros_without_fallocate(
 	remove_tmpdir(dir);
 }
 
+/* A block device is destroyed by this test, so it runs only when one is
+ * named: UTARGET_TEST_BLOCKDEV=/dev/loop0 (e.g. losetup on a scratch file). */
+static void block_device_backstore_reads_writes_and_unmaps(void **state)
+{
+	const char *dev = getenv("UTARGET_TEST_BLOCKDEV");
+	uint8_t *w = malloc(64 * BS), *rd = malloc(64 * BS);
+
+	(void)state;
+	if (!dev || !*dev) {
+		free(w);
+		free(rd);
+		skip();
+	}
+	for (int mode = 0; mode < 2; mode++) {
+		struct env *e = new_env(mode == 1, NULL);
+		struct io_ctx c = {.e = e};
+		struct bs_dev_params p = {
+			.kind = BS_BLOCK, .name = "blk", .path = dev,
+			.block_size = BS, .thin = true,
+		};
+		struct bs_dev *d = NULL;
+		bool mapped;
+
+		assert_int_equal(e->ops->disk_open(e, &p, &d), 0);
+		assert_true(d->size_bytes >= 64 * BS);
+		assert_int_equal(d->size_bytes % BS, 0);
+		fill(w, 64 * BS, (uint8_t)(5 + mode));
+		assert_int_equal(io_sync(&c, d, BS_OP_WRITE, BS_F_FUA, 0,
+					 64 * BS, w), 0);
+		assert_int_equal(io_sync(&c, d, BS_OP_FLUSH, 0, 0, 0, NULL), 0);
+		assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, 0, 64 * BS, rd),
+				 0);
+		assert_memory_equal(rd, w, 64 * BS);
+		assert_int_equal(io_sync(&c, d, BS_OP_UNMAP, 0, 8 * BS,
+					 16 * BS, NULL), 0);
+		assert_int_equal(io_sync(&c, d, BS_OP_WRITE_ZEROES, 0, 32 * BS,
+					 8 * BS, NULL), 0);
+		assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, 0, 64 * BS, rd),
+				 0);
+		assert_true(all_zero(rd + 8 * BS, 16 * BS));
+		assert_true(all_zero(rd + 32 * BS, 8 * BS));
+		assert_memory_equal(rd, w, 8 * BS);
+		assert_memory_equal(rd + 24 * BS, w + 24 * BS, 8 * BS);
+		/* block devices report everything mapped */
+		assert_int_equal(d->ops->lba_status(d, 0, 64 * BS, &mapped),
+				 64 * BS);
+		assert_true(mapped);
+		bs_close(d);
+		env_real_free(e);
+	}
+	free(w);
+	free(rd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1230,6 +1332,8 @@ int main(void)
 		cmocka_unit_test(closed_connection_gets_no_more_callbacks),
 		cmocka_unit_test(listen_on_a_busy_port_fails_with_eaddrinuse),
 		cmocka_unit_test(listen_rejects_malformed_addresses),
+		cmocka_unit_test(
+			accept_out_of_descriptors_pauses_without_spinning),
 		cmocka_unit_test(
 			ipv6_listener_accepts_and_prints_bracketed_addresses),
 		cmocka_unit_test(signal_is_delivered_on_the_reactor),
@@ -1249,6 +1353,8 @@ int main(void)
 			disk_open_sizes_files_and_rejects_empty_capacity),
 		cmocka_unit_test(
 			write_zeroes_falls_back_to_writing_zeros_without_fallocate),
+		cmocka_unit_test(
+			block_device_backstore_reads_writes_and_unmaps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
