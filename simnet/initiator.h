@@ -1,0 +1,174 @@
+/*
+ * initiator.h — a scriptable iSCSI initiator actor living in the
+ * simulation, with its own client side of RFC 7143 built on pdu.h.
+ *
+ * Behaving: login (security -> operational -> full feature phase, with
+ * key negotiation), discovery (SendTargets), SCSI commands with data in
+ * both directions (immediate data, unsolicited Data-Out, R2T-solicited
+ * Data-Out), task management, NOP-Out pings and NOP-In replies, logout,
+ * reconnection and session reinstatement (same ISID, TSIH 0).
+ *
+ * Misbehaving: raw PDUs, CmdSN outside the window, vanishing
+ * mid-transfer, ignoring NOP-In.
+ *
+ * Every operation is an `ini_op`; its done callback runs exactly once,
+ * from an event, when the answer arrives, the connection drops, or (TMF)
+ * the task was aborted.  The actor also checks what it receives
+ * (StatSN and ExpCmdSN monotone, sense consistent with status, answers
+ * in the negotiated limits) and reports breaches through `violation`.
+ */
+#ifndef UT_SIM_INITIATOR_H
+#define UT_SIM_INITIATOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "iscsi/pdu.h"
+#include "sim.h"
+
+struct ini;
+
+enum ini_op_kind {
+	INI_OP_LOGIN,
+	INI_OP_TEXT,		/* SendTargets=All */
+	INI_OP_SCSI,
+	INI_OP_TMF,
+	INI_OP_NOP,
+	INI_OP_LOGOUT,
+	INI_OP_RAW,
+};
+
+enum ini_outcome {
+	INI_PENDING = 0,
+	INI_DONE,		/* the answer arrived */
+	INI_DROPPED,		/* the connection went before the answer */
+	INI_REJECTED,		/* a Reject PDU answered it */
+	INI_ABORTED,		/* a TMF we sent aborted it */
+	INI_NOT_SENT,		/* no connection / not logged in */
+};
+
+struct ini_op;
+typedef void (*ini_done_fn)(void *arg, struct ini_op *op);
+
+struct ini_op {
+	enum ini_op_kind kind;
+	enum ini_outcome outcome;
+	uint32_t itt;
+	uint32_t cmdsn;
+	bool sent;
+
+	/* SCSI */
+	uint64_t lun;
+	uint8_t cdb[16];
+	bool dir_read, dir_write;
+	uint32_t edtl;
+	uint8_t *out;			/* Data-Out bytes, edtl long */
+	uint8_t *in;			/* Data-In bytes, edtl long */
+	uint32_t in_len;		/* highest byte received */
+	uint32_t unsol_sent;		/* immediate + unsolicited bytes */
+	uint32_t next_datasn;
+
+	/* TMF */
+	uint8_t tmf_fn;
+	uint32_t ref_itt, ref_cmdsn;
+
+	/* misbehaviour */
+	int32_t cmdsn_delta;		/* added to the CmdSN sent */
+	bool vanish_at_r2t;		/* the host dies at the first R2T */
+	uint8_t *raw;			/* RAW: bytes sent as they are */
+	uint32_t raw_len;
+
+	/* results */
+	uint8_t response;		/* SCSI/TMF/logout response */
+	uint8_t status;
+	uint8_t sense[252];
+	uint16_t sense_len;
+	uint32_t residual;
+	uint8_t rsp_flags;
+	uint16_t login_status;		/* class << 8 | detail */
+	uint8_t reject_reason;
+	uint8_t rsp_opcode;		/* RAW: opcode of the answer */
+	char *text;			/* TEXT: response keys, NUL separated */
+	uint32_t text_len;
+	uint64_t issued_ns, done_ns;
+
+	ini_done_fn done;
+	void *arg;
+	uint64_t user;			/* for the caller */
+	struct ini *ini;
+	TAILQ_ENTRY(ini_op) link;
+};
+TAILQ_HEAD(ini_op_list, ini_op);
+
+/* Negotiated (or defaulted) operational parameters. */
+struct ini_params {
+	bool header_digest, data_digest;
+	bool initial_r2t, immediate_data;
+	uint32_t max_send_dsl;		/* the target's MaxRecvDataSegmentLength */
+	uint32_t max_recv_dsl;		/* ours */
+	uint32_t first_burst, max_burst, max_r2t;
+};
+
+enum ini_state {
+	INI_S_DOWN = 0,
+	INI_S_CONNECTING,
+	INI_S_LOGIN,
+	INI_S_FFP,
+	INI_S_LOGOUT,
+};
+
+typedef void (*ini_violation_fn)(void *arg, struct ini *ini, const char *msg);
+/* Called for PDUs the actor got without asking (Async, Reject of
+ * nothing, unsolicited NOP-In), for the runner's trace and checks. */
+typedef void (*ini_event_fn)(void *arg, struct ini *ini, const char *what);
+
+struct ini *ini_new(struct sim *sim, const char *actor, const char *iqn,
+		    unsigned int index);
+void ini_free(struct ini *ini);
+const char *ini_actor(const struct ini *ini);
+const char *ini_iqn(const struct ini *ini);
+enum ini_state ini_state(const struct ini *ini);
+struct sim_host *ini_host(struct ini *ini);
+const struct ini_params *ini_params(const struct ini *ini);
+void ini_set_hooks(struct ini *ini, ini_violation_fn v, ini_event_fn e,
+		   void *arg);
+void ini_set_ignore_nopin(struct ini *ini, bool ignore);
+void ini_set_auto_logout(struct ini *ini, bool on);
+/* Extra login keys ("Key=Value" separated by NUL or ' '), replacing our
+ * defaults for those keys. */
+void ini_set_login_keys(struct ini *ini, const char *keys);
+void ini_set_isid(struct ini *ini, const uint8_t isid[6]);
+/* Number of ops still waiting for an answer. */
+unsigned int ini_pending(const struct ini *ini);
+bool ini_connected(const struct ini *ini);
+uint64_t ini_conn_id(const struct ini *ini);
+/* The connection endpoint, for network faults (NULL if none). */
+struct env_conn *ini_conn(struct ini *ini);
+
+/* Operations.  Each returns the op, owned by the caller after done()
+ * (free it with ini_op_free); done runs from an event, never inside. */
+struct ini_op *ini_op_new(struct ini *ini, enum ini_op_kind kind,
+			  ini_done_fn done, void *arg);
+void ini_op_free(struct ini_op *op);
+
+/* Connect to portal and log in (discovery: SessionType=Discovery). */
+void ini_login(struct ini *ini, struct ini_op *op, const char *portal,
+	       const char *target, bool discovery);
+void ini_text_sendtargets(struct ini *ini, struct ini_op *op);
+/* SCSI: fill op->lun, cdb, dir_*, edtl, out before. */
+void ini_scsi(struct ini *ini, struct ini_op *op);
+void ini_tmf(struct ini *ini, struct ini_op *op);
+void ini_nop(struct ini *ini, struct ini_op *op);
+void ini_logout(struct ini *ini, struct ini_op *op);
+void ini_raw(struct ini *ini, struct ini_op *op);
+
+/* Connection-level actions and faults. */
+void ini_disconnect(struct ini *ini);	/* FIN, then forget the conn */
+void ini_reset(struct ini *ini);	/* RST */
+void ini_vanish(struct ini *ini);	/* host dies silently */
+void ini_half_close(struct ini *ini);	/* FIN, keep reading */
+
+const char *ini_opcode_name(uint8_t op);
+
+#endif
