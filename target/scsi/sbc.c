@@ -71,33 +71,44 @@ static void rw_decode(const uint8_t *cdb, struct sbc_rw *rw)
 	rw->prot = cdb[1] >> 5;
 }
 
-static bool lba_in_range(const struct scsi_lu *lu, uint64_t lba,
-			 uint64_t nblocks)
+bool sbc_lba_in_range(const struct scsi_lu *lu, uint64_t lba,
+		      uint64_t nblocks)
 {
 	return lba <= lu->nblocks && nblocks <= lu->nblocks - lba;
 }
 
-/* Steps 1-3 of the order above; false with sense set on failure. */
-static bool rw_check(struct scsi_cmd *cmd, const struct sbc_rw *rw)
+bool sbc_check_range(struct scsi_cmd *cmd, uint64_t lba, uint64_t nblocks)
 {
-	const struct scsi_lu *lu = cmd->lu;
+	if (!sbc_lba_in_range(cmd->lu, lba, nblocks)) {
+		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+		return false;
+	}
+	return true;
+}
 
+/* Steps 1-3 of the order above; false with sense set on failure. */
+static bool rw_check(struct scsi_cmd *cmd, const struct sbc_rw *rw,
+		     uint32_t max_blocks)
+{
 	if (rw->prot) {
 		scsi_fail_cdb(cmd, 1, 7);
 		return false;
 	}
-	if (!lba_in_range(lu, rw->lba, rw->nblocks)) {
-		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	if (!sbc_check_range(cmd, rw->lba, rw->nblocks))
 		return false;
-	}
-	if ((uint64_t)rw->nblocks * lu->bs->block_size > SCSI_MAX_XFER_BYTES) {
+	if (rw->nblocks > max_blocks) {
 		scsi_fail_cdb(cmd, rw->len_byte, -1);
 		return false;
 	}
 	return true;
 }
 
-static bool check_writable(struct scsi_cmd *cmd)
+static uint32_t max_xfer_blocks(const struct scsi_cmd *cmd)
+{
+	return SCSI_MAX_XFER_BYTES / cmd->lu->bs->block_size;
+}
+
+bool sbc_check_writable(struct scsi_cmd *cmd)
 {
 	if (scsi_itl_write_protected(cmd->itl)) {
 		scsi_fail(cmd, SK_DATA_PROTECT, ASC_WRITE_PROTECTED);
@@ -174,7 +185,7 @@ enum scsi_rc sbc_read(struct scsi_cmd *cmd)
 	void *dst;
 
 	rw_decode(cmd->cdb, &rw);
-	if (!rw_check(cmd, &rw))
+	if (!rw_check(cmd, &rw, max_xfer_blocks(cmd)))
 		return SCSI_RC_DONE;
 	cmd->xfer_len = (uint64_t)rw.nblocks * bs;
 	want = read_want(cmd);
@@ -209,12 +220,12 @@ static void write_done(struct bs_req *req, int status)
 
 /* With the write cache disabled (WCE=0) every write is durable when it
  * completes (SBC-3 §4.15), so it goes to the backstore as FUA. */
-static uint32_t write_flags(const struct scsi_cmd *cmd, bool fua)
+uint32_t sbc_write_flags(const struct scsi_cmd *cmd, bool fua)
 {
 	return (fua || !cmd->lu->mode.wce) ? BS_F_FUA : 0;
 }
 
-static bool have_data_out(struct scsi_cmd *cmd, uint64_t bytes)
+bool sbc_have_data_out(struct scsi_cmd *cmd, uint64_t bytes)
 {
 	if (cmd->data_out_len < bytes || !cmd->buf) {
 		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_IU);
@@ -223,88 +234,170 @@ static bool have_data_out(struct scsi_cmd *cmd, uint64_t bytes)
 	return true;
 }
 
+/*
+ * WRITE(6/10/12/16) and WRITE ATOMIC(16) (SBC-4 §5.48: all or nothing,
+ * and no other command sees part of it: the range is held exclusively,
+ * and it goes to the backstore as one request).
+ */
 enum scsi_rc sbc_write(struct scsi_cmd *cmd)
 {
 	uint32_t bs = cmd->lu->bs->block_size;
+	bool atomic = cmd->cdb[0] == 0x9c;
 	struct sbc_rw rw;
 	uint64_t bytes;
 
 	rw_decode(cmd->cdb, &rw);
-	if (!rw_check(cmd, &rw) || !check_writable(cmd))
+	if (atomic) {
+		rw.nblocks = get_be16(cmd->cdb + 12);
+		rw.len_byte = 12;
+	}
+	if (!rw_check(cmd, &rw, atomic ? SCSI_MAX_ATOMIC_BLOCKS
+				       : max_xfer_blocks(cmd)) ||
+	    !sbc_check_writable(cmd))
 		return SCSI_RC_DONE;
 	bytes = (uint64_t)rw.nblocks * bs;
 	cmd->xfer_len = bytes;
 	if (bytes == 0)
 		return SCSI_RC_DONE;
-	if (!have_data_out(cmd, bytes))
+	if (!sbc_have_data_out(cmd, bytes))
 		return SCSI_RC_DONE;
-	bs_start(cmd, BS_OP_WRITE, write_flags(cmd, rw.fua), rw.lba, cmd->buf,
-		 bytes, write_done);
+	if (!scsi_range_acquire(cmd, rw.lba, rw.nblocks, atomic))
+		return SCSI_RC_ASYNC;
+	bs_start(cmd, BS_OP_WRITE, sbc_write_flags(cmd, rw.fua), rw.lba,
+		 cmd->buf, bytes, write_done);
 	return SCSI_RC_ASYNC;
 }
 
 /* ------------------------------------------------------------- VERIFY */
 
-static void verify_done(struct bs_req *req, int status)
+/*
+ * VERIFY(10/12/16) (SBC-4 §5.29-5.31): byte 1 VRPROTECT 7-5, DPO 4,
+ * BYTCHK 2-1.  BYTCHK 00b: medium verification only; our media have none
+ * beyond the range check.  01b: compare the blocks with the Data-Out
+ * buffer.  11b: compare every block with the single Data-Out block.
+ * 10b is reserved.
+ */
+enum scsi_rc sbc_verify(struct scsi_cmd *cmd)
 {
-	struct scsi_cmd *cmd = req->caller;
-	const uint8_t *medium = cmd->priv;
-	uint64_t len = req->length_bytes;
+	uint8_t bytchk = (cmd->cdb[1] >> 1) & 0x3;
+	struct sbc_rw rw;
 
-	if (status < 0) {
-		scsi_fail_bs(cmd, status, false, req_lba(cmd));
-	} else {
-		for (uint64_t i = 0; i < len; i++) {
-			if (medium[i] != cmd->buf[i]) {
-				/* SBC-3 §5.25: INFORMATION is the offset of
-				 * the first byte that differs. */
-				struct scsi_sense_opts o = {
-					.info_valid = true, .info = i};
-
-				scsi_fail_opts(cmd, SK_MISCOMPARE,
-					       ASC_MISCOMPARE_VERIFY, &o);
-				break;
-			}
-		}
+	rw_decode(cmd->cdb, &rw);
+	if (!rw_check(cmd, &rw, max_xfer_blocks(cmd)))
+		return SCSI_RC_DONE;
+	if (bytchk == 2) {
+		scsi_fail_cdb(cmd, 1, 2);
+		return SCSI_RC_DONE;
 	}
-	free(cmd->priv);
+	if (bytchk == 0 || rw.nblocks == 0)
+		return SCSI_RC_DONE;
+	return sbc_verify_bytchk(cmd, rw.lba, rw.nblocks, bytchk == 3);
+}
+
+/* PRE-FETCH(10/16) (SBC-4 §5.9-5.10): nothing to stage in our caches;
+ * GOOD says "not all blocks are in cache", which is the truth. */
+enum scsi_rc sbc_prefetch(struct scsi_cmd *cmd)
+{
+	const uint8_t *cdb = cmd->cdb;
+	bool sixteen = cdb[0] == 0x90;
+	uint64_t lba = sixteen ? get_be64(cdb + 2) : get_be32(cdb + 2);
+	uint64_t n = sixteen ? get_be32(cdb + 10) : get_be16(cdb + 7);
+
+	if (cdb[1] & ~0x02) {
+		scsi_fail_cdb(cmd, 1, -1);
+		return SCSI_RC_DONE;
+	}
+	sbc_check_range(cmd, lba, n);
+	return SCSI_RC_DONE;
+}
+
+/* ------------------------------------------------------------- chains */
+
+static void chain_finish(struct scsi_cmd *cmd, struct sbc_chain *ch)
+{
+	if (ch->status < 0)
+		scsi_fail_bs(cmd, ch->status, ch->err_writing, ch->err_lba);
+	free(ch->buf);
+	free(ch);
 	cmd->priv = NULL;
 	scsi_cmd_complete(cmd);
 }
 
-/*
- * VERIFY(10/12/16) (SBC-3 §5.25-5.27): byte 1 VRPROTECT 7-5, DPO 4,
- * BYTCHK 2-1.  BYTCHK 0: medium verification only; our media have no
- * verification of their own beyond the range check.  BYTCHK 1: compare
- * with the Data-Out buffer.
- */
-enum scsi_rc sbc_verify(struct scsi_cmd *cmd)
+static void chain_run(struct scsi_cmd *cmd, struct sbc_chain *ch)
 {
-	uint32_t bs = cmd->lu->bs->block_size;
-	uint8_t bytchk = (cmd->cdb[1] >> 1) & 0x3;
-	struct sbc_rw rw;
-	uint64_t bytes;
-
-	rw_decode(cmd->cdb, &rw);
-	if (!rw_check(cmd, &rw))
-		return SCSI_RC_DONE;
-	if (bytchk != 0 && bytchk != 1) {
-		scsi_fail_cdb(cmd, 1, 2);
-		return SCSI_RC_DONE;
+	ch->looping = true;
+	for (;;) {
+		ch->again = false;
+		if (ch->status < 0 || !ch->step(cmd, ch))
+			break;
+		if (!ch->again) {
+			/* in flight: chain_done() resumes us */
+			ch->looping = false;
+			return;
+		}
 	}
-	bytes = (uint64_t)rw.nblocks * bs;
-	if (bytchk == 0 || bytes == 0)
-		return SCSI_RC_DONE;
-	cmd->xfer_len = bytes;
-	if (!have_data_out(cmd, bytes))
-		return SCSI_RC_DONE;
-	cmd->priv = malloc(bytes);
-	if (!cmd->priv) {
+	ch->looping = false;
+	chain_finish(cmd, ch);
+}
+
+static void chain_done(struct bs_req *req, int status)
+{
+	struct scsi_cmd *cmd = req->caller;
+	struct sbc_chain *ch = cmd->priv;
+
+	if (status < 0 && ch->status == 0)
+		ch->status = status;
+	if (ch->looping) {
+		ch->again = true;	/* completed inside step(): loop on */
+		return;
+	}
+	chain_run(cmd, ch);
+}
+
+struct sbc_chain *sbc_chain_new(struct scsi_cmd *cmd, sbc_step_fn step,
+				uint64_t buf_len)
+{
+	struct sbc_chain *ch = calloc(1, sizeof(*ch));
+
+	if (!ch)
+		return NULL;
+	if (buf_len) {
+		ch->buf = malloc(buf_len);
+		if (!ch->buf) {
+			free(ch);
+			return NULL;
+		}
+		ch->buf_len = buf_len;
+	}
+	ch->step = step;
+	return ch;
+}
+
+enum scsi_rc sbc_chain_start(struct scsi_cmd *cmd, struct sbc_chain *ch)
+{
+	if (!ch) {
 		scsi_fail(cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
 		return SCSI_RC_DONE;
 	}
-	bs_start(cmd, BS_OP_READ, 0, rw.lba, cmd->priv, bytes, verify_done);
+	cmd->priv = ch;
+	chain_run(cmd, ch);
 	return SCSI_RC_ASYNC;
+}
+
+void sbc_chain_submit(struct scsi_cmd *cmd, struct sbc_chain *ch,
+		      enum bs_op op, uint32_t flags, uint64_t lba, void *buf,
+		      uint64_t len)
+{
+	ch->err_writing = op != BS_OP_READ;
+	ch->err_lba = lba;
+	bs_start(cmd, op, flags, lba, buf, len, chain_done);
+}
+
+void sbc_fail_miscompare(struct scsi_cmd *cmd, uint64_t offset)
+{
+	struct scsi_sense_opts o = {.info_valid = true, .info = offset};
+
+	scsi_fail_opts(cmd, SK_MISCOMPARE, ASC_MISCOMPARE_VERIFY, &o);
 }
 
 /* -------------------------------------------------- SYNCHRONIZE CACHE */
@@ -331,10 +424,8 @@ enum scsi_rc sbc_sync_cache(struct scsi_cmd *cmd)
 	uint64_t lba = sixteen ? get_be64(cdb + 2) : get_be32(cdb + 2);
 	uint64_t n = sixteen ? get_be32(cdb + 10) : get_be16(cdb + 7);
 
-	if (!lba_in_range(cmd->lu, lba, n)) {
-		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	if (!sbc_check_range(cmd, lba, n))
 		return SCSI_RC_DONE;
-	}
 	if (cmd->lu->nv_cache)
 		return SCSI_RC_DONE;
 	bs_start(cmd, BS_OP_FLUSH, 0, 0, NULL, 0, flush_done);
@@ -387,6 +478,8 @@ enum scsi_rc sbc_service_action_in16(struct scsi_cmd *cmd)
 	switch (cmd->cdb[1] & 0x1f) {
 	case 0x10:
 		return read_capacity16(cmd);
+	case 0x12:
+		return sbc_get_lba_status(cmd);
 	default:
 		scsi_fail_cdb(cmd, 1, 4);
 		return SCSI_RC_DONE;

@@ -114,6 +114,7 @@ struct scsi_lu *scsi_lu_new(struct env *env, const struct ut_dev_cfg *dev,
 	lu->nblocks = bs->size_bytes / bs->block_size;
 	lu->mode.wce = !(dev && dev->write_through);
 	TAILQ_INIT(&lu->task_set);
+	TAILQ_INIT(&lu->waiters);
 	LIST_INIT(&lu->itls);
 	return lu;
 }
@@ -278,8 +279,6 @@ static struct scsi_itl *sess_itl(const struct scsi_sess *s, uint64_t lun)
 
 /* ---------------------------------------------------------- commands */
 
-#define CMD_IN_TASK_SET 0x1u
-
 void scsi_data_in(struct scsi_cmd *cmd, const void *data, uint32_t len,
 		  uint32_t alloc_len)
 {
@@ -295,21 +294,86 @@ void scsi_data_in(struct scsi_cmd *cmd, const void *data, uint32_t len,
 	cmd->data_in_len = n;
 }
 
+/* ------------------------------------------------ LBA range locks */
+
+static bool ranges_overlap(uint64_t a, uint64_t an, uint64_t b, uint64_t bn)
+{
+	return a < b + bn && b < a + an;
+}
+
+bool scsi_range_acquire(struct scsi_cmd *cmd, uint64_t lba, uint64_t nblocks,
+			bool exclusive)
+{
+	struct scsi_lu *lu = cmd->lu;
+	struct scsi_cmd *c;
+	bool conflict = false;
+
+	scsi_lu_lock(lu);
+	TAILQ_FOREACH(c, &lu->task_set, lu_link) {
+		if (c == cmd || !(c->priv_state & CMD_RANGE))
+			continue;
+		if (!exclusive && !(c->priv_state & CMD_RANGE_EXCL))
+			continue;
+		if (ranges_overlap(lba, nblocks, c->range_lba,
+				   c->range_blocks)) {
+			conflict = true;
+			break;
+		}
+	}
+	if (conflict) {
+		TAILQ_INSERT_TAIL(&lu->waiters, cmd, wait_link);
+		cmd->priv_state |= CMD_WAITING;
+	} else {
+		cmd->range_lba = lba;
+		cmd->range_blocks = nblocks > UINT32_MAX ? UINT32_MAX
+							 : (uint32_t)nblocks;
+		cmd->priv_state |= CMD_RANGE | (exclusive ? CMD_RANGE_EXCL : 0);
+	}
+	scsi_lu_unlock(lu);
+	return !conflict;
+}
+
+static void run_handler(struct scsi_cmd *cmd);
+
+/* A range was released: every waiter tries again, in arrival order. */
+static void wake_waiters(struct scsi_lu *lu)
+{
+	TAILQ_HEAD(, scsi_cmd) ready = TAILQ_HEAD_INITIALIZER(ready);
+	struct scsi_cmd *c;
+
+	scsi_lu_lock(lu);
+	TAILQ_CONCAT(&ready, &lu->waiters, wait_link);
+	scsi_lu_unlock(lu);
+	while ((c = TAILQ_FIRST(&ready)) != NULL) {
+		TAILQ_REMOVE(&ready, c, wait_link);
+		c->priv_state &= ~CMD_WAITING;
+		if (c->aborted)
+			scsi_cmd_complete(c);
+		else
+			run_handler(c);
+	}
+}
+
 void scsi_cmd_complete(struct scsi_cmd *cmd)
 {
 	struct scsi_sess *s = cmd->sess;
+	struct scsi_lu *lu = cmd->lu;
+	bool released = cmd->priv_state & CMD_RANGE;
 
+	assert(!(cmd->priv_state & CMD_WAITING));
 	if (cmd->priv_state & CMD_IN_TASK_SET) {
-		scsi_lu_lock(cmd->lu);
-		TAILQ_REMOVE(&cmd->lu->task_set, cmd, lu_link);
-		scsi_lu_unlock(cmd->lu);
-		cmd->priv_state &= ~CMD_IN_TASK_SET;
+		scsi_lu_lock(lu);
+		TAILQ_REMOVE(&lu->task_set, cmd, lu_link);
+		scsi_lu_unlock(lu);
 	}
+	cmd->priv_state &= ~(CMD_IN_TASK_SET | CMD_RANGE | CMD_RANGE_EXCL);
 	assert(s->busy > 0);
 	s->busy--;
 	if (cmd->aborted)
 		cmd->data_in_len = 0;
 	cmd->done(cmd);
+	if (released && !TAILQ_EMPTY(&lu->waiters))
+		wake_waiters(lu);
 }
 
 /* SAM-5 §5.14: only INQUIRY, REPORT LUNS and REQUEST SENSE pass a pending
@@ -363,10 +427,18 @@ void scsi_cmd_exec(struct scsi_cmd *cmd)
 		scsi_lu_unlock(cmd->lu);
 		cmd->priv_state |= CMD_IN_TASK_SET;
 	}
-	if (d->fn(cmd) == SCSI_RC_ASYNC)
-		return;
+	run_handler(cmd);
+	return;
 done:
 	scsi_cmd_complete(cmd);
+}
+
+static void run_handler(struct scsi_cmd *cmd)
+{
+	const struct scsi_cmd_desc *d = scsi_cmd_lookup(cmd->cdb[0]);
+
+	if (d->fn(cmd) == SCSI_RC_DONE)
+		scsi_cmd_complete(cmd);
 }
 
 /* ------------------------------------------------- task management */
@@ -474,16 +546,27 @@ static const struct scsi_cmd_desc cmd_table[256] = {
 	[0x28] = {sbc_read, 0},
 	[0x2a] = {sbc_write, 0},
 	[0x2f] = {sbc_verify, 0},
+	[0x2e] = {sbc_write_verify, 0},
+	[0x34] = {sbc_prefetch, 0},
 	[0x35] = {sbc_sync_cache, 0},
+	[0x41] = {sbc_write_same, 0},
+	[0x42] = {sbc_unmap, 0},
 	[0x5a] = {spc_mode_sense, 0},
 	[0x88] = {sbc_read, 0},
 	[0x8a] = {sbc_write, 0},
+	[0x89] = {sbc_compare_and_write, 0},
+	[0x8b] = {sbc_orwrite, 0},
+	[0x8e] = {sbc_write_verify, 0},
 	[0x8f] = {sbc_verify, 0},
+	[0x90] = {sbc_prefetch, 0},
 	[0x91] = {sbc_sync_cache, 0},
+	[0x93] = {sbc_write_same, 0},
+	[0x9c] = {sbc_write, 0},
 	[0x9e] = {sbc_service_action_in16, 0},
 	[0xa0] = {spc_report_luns, SCSI_CMD_UA_EXEMPT | SCSI_CMD_NO_LU},
 	[0xa8] = {sbc_read, 0},
 	[0xaa] = {sbc_write, 0},
+	[0xae] = {sbc_write_verify, 0},
 	[0xaf] = {sbc_verify, 0},
 };
 

@@ -35,6 +35,13 @@ struct env;
 #define SCSI_UA_QUEUE_MAX 16	/* unit attentions queued per I_T_L */
 #define SCSI_INQ_STD_LEN 96	/* standard INQUIRY data we return */
 #define SCSI_RSP_MAX 4096	/* largest parameter data built on the stack */
+/* Block limits we advertise (VPD B0h) and enforce. */
+#define SCSI_MAX_WS_BLOCKS (1u << 22)	/* MAXIMUM WRITE SAME LENGTH */
+#define SCSI_MAX_UNMAP_BLOCKS (1u << 22)/* MAXIMUM UNMAP LBA COUNT */
+#define SCSI_MAX_UNMAP_DESC 256u	/* MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT */
+#define SCSI_MAX_CAW_BLOCKS 255u	/* MAXIMUM COMPARE AND WRITE LENGTH */
+#define SCSI_MAX_ATOMIC_BLOCKS 256u	/* MAXIMUM ATOMIC TRANSFER LENGTH */
+#define SCSI_WS_CHUNK_BYTES (256u << 10)/* WRITE SAME pattern buffer */
 
 /* Additional sense codes (ASC << 8 | ASCQ) used across the layer. */
 #define ASC_NO_ADDITIONAL 0x0000
@@ -94,6 +101,7 @@ struct scsi_lu {
 	/* shared across sessions: hold the LU lock */
 	struct scsi_mode mode;
 	TAILQ_HEAD(, scsi_cmd) task_set;	/* commands in flight */
+	TAILQ_HEAD(, scsi_cmd) waiters;		/* blocked on an LBA range */
 	LIST_HEAD(, scsi_itl) itls;		/* every mapping of this LU */
 	unsigned int itl_count;
 };
@@ -169,6 +177,12 @@ static inline void put_be64(uint8_t *p, uint64_t v)
 /* Copy s into a fixed-width ASCII field, padding with spaces. */
 void scsi_put_ascii(uint8_t *dst, const char *s, size_t width);
 
+/* cmd->priv_state bits */
+#define CMD_IN_TASK_SET 0x1u
+#define CMD_RANGE 0x2u		/* range_lba/blocks are being written */
+#define CMD_RANGE_EXCL 0x4u	/* ... and locked against other writers */
+#define CMD_WAITING 0x8u	/* on lu->waiters */
+
 /* ------------------------------------------------------------ sense */
 
 /* Options of one sense report beyond key/ASC/ASCQ. */
@@ -215,6 +229,18 @@ void scsi_cmd_complete(struct scsi_cmd *cmd);
 void scsi_data_in(struct scsi_cmd *cmd, const void *data, uint32_t len,
 		  uint32_t alloc_len);
 
+/*
+ * LBA range locking.  A writing command registers the blocks it writes;
+ * COMPARE AND WRITE and WRITE ATOMIC register theirs exclusively.  A
+ * command whose range overlaps an exclusive one (or, when exclusive
+ * itself, any registered one) waits on the LU and its handler runs again
+ * from the start when a range is released.  Returns true if the range is
+ * now held; false if the command was queued (the handler then returns
+ * SCSI_RC_ASYNC).  The range is released by scsi_cmd_complete().
+ */
+bool scsi_range_acquire(struct scsi_cmd *cmd, uint64_t lba, uint64_t nblocks,
+			bool exclusive);
+
 /* Unit attentions (SAM-5 §5.14, SPC-4 §5.14). */
 void scsi_ua_add(struct scsi_itl *itl, uint16_t asc);
 /* Every I_T_L of lu, except skip (may be NULL). */
@@ -243,8 +269,64 @@ enum scsi_rc sbc_read(struct scsi_cmd *cmd);
 enum scsi_rc sbc_write(struct scsi_cmd *cmd);
 enum scsi_rc sbc_verify(struct scsi_cmd *cmd);
 enum scsi_rc sbc_sync_cache(struct scsi_cmd *cmd);
+enum scsi_rc sbc_prefetch(struct scsi_cmd *cmd);
 enum scsi_rc sbc_read_capacity10(struct scsi_cmd *cmd);
 enum scsi_rc sbc_service_action_in16(struct scsi_cmd *cmd);
+
+/* sbc_lbp.c: logical block provisioning */
+enum scsi_rc sbc_write_same(struct scsi_cmd *cmd);
+enum scsi_rc sbc_unmap(struct scsi_cmd *cmd);
+enum scsi_rc sbc_get_lba_status(struct scsi_cmd *cmd);
+
+/* sbc_cmp.c: commands that read before they write or compare */
+enum scsi_rc sbc_compare_and_write(struct scsi_cmd *cmd);
+enum scsi_rc sbc_orwrite(struct scsi_cmd *cmd);
+enum scsi_rc sbc_write_verify(struct scsi_cmd *cmd);
+enum scsi_rc sbc_verify_bytchk(struct scsi_cmd *cmd, uint64_t lba,
+			       uint32_t nblocks, bool one_block);
+
+/*
+ * A chain of backstore requests run one after another for one command
+ * (WRITE SAME in pieces, UNMAP descriptors, read-compare-write).  step()
+ * either submits one request with sbc_chain_submit() and returns true, or
+ * returns false when the command is finished (status and sense set).  A
+ * backstore error stops the chain and becomes the command's sense.
+ * Synchronous completions are trampolined, so the stack stays flat.
+ */
+struct sbc_chain;
+typedef bool (*sbc_step_fn)(struct scsi_cmd *cmd, struct sbc_chain *ch);
+struct sbc_chain {
+	sbc_step_fn step;
+	int status;		/* first backstore error */
+	bool looping, again;
+	bool err_writing;	/* which side failed, for the sense */
+	uint64_t err_lba;
+	unsigned int stage;
+	uint64_t lba;		/* cursor */
+	uint64_t left_blocks;
+	uint8_t *buf;		/* scratch: pattern or read-back, freed */
+	uint64_t buf_len;
+	uint32_t bs_flags;
+	const uint8_t *desc;	/* UNMAP block descriptors */
+	uint32_t ndesc, next;
+};
+/* Allocate a chain (with buf_len bytes of scratch) for cmd. */
+struct sbc_chain *sbc_chain_new(struct scsi_cmd *cmd, sbc_step_fn step,
+				uint64_t buf_len);
+enum scsi_rc sbc_chain_start(struct scsi_cmd *cmd, struct sbc_chain *ch);
+void sbc_chain_submit(struct scsi_cmd *cmd, struct sbc_chain *ch,
+		      enum bs_op op, uint32_t flags, uint64_t lba, void *buf,
+		      uint64_t len);
+
+/* Shared SBC checks (sbc.c); false with sense set. */
+bool sbc_lba_in_range(const struct scsi_lu *lu, uint64_t lba,
+		      uint64_t nblocks);
+bool sbc_check_range(struct scsi_cmd *cmd, uint64_t lba, uint64_t nblocks);
+bool sbc_check_writable(struct scsi_cmd *cmd);
+bool sbc_have_data_out(struct scsi_cmd *cmd, uint64_t bytes);
+uint32_t sbc_write_flags(const struct scsi_cmd *cmd, bool fua);
+/* MISCOMPARE DURING VERIFY OPERATION with INFORMATION = offset. */
+void sbc_fail_miscompare(struct scsi_cmd *cmd, uint64_t offset);
 
 /* Command table entry flags. */
 #define SCSI_CMD_UA_EXEMPT 0x01	/* neither blocked by nor clears a UA */

@@ -145,18 +145,25 @@ static uint32_t vpd_devid(const struct scsi_cmd *cmd, uint8_t *b)
 	return len;
 }
 
-/* Block limits (SBC-3 §6.5.3). */
+/* Block limits (SBC-4 §6.6.4): every limit a command enforces. */
 static uint32_t vpd_block_limits(const struct scsi_lu *lu, uint8_t *b)
 {
 	uint32_t bs = lu->bs->block_size;
 	uint32_t max_blocks = SCSI_MAX_XFER_BYTES / bs;
 
 	put_be16(b + 2, 0x3c);
+	b[5] = SCSI_MAX_CAW_BLOCKS;		/* MAX COMPARE AND WRITE */
 	put_be16(b + 6, 1);			/* optimal granularity */
-	put_be32(b + 8, max_blocks);		/* maximum transfer length */
-	put_be32(b + 12, max_blocks);		/* optimal transfer length */
-	/* MAXIMUM PREFETCH, UNMAP and WRITE SAME limits stay zero until
-	 * the commands exist (spc_vpd_caps tells when). */
+	put_be32(b + 8, max_blocks);		/* MAXIMUM TRANSFER LENGTH */
+	put_be32(b + 12, max_blocks);		/* OPTIMAL TRANSFER LENGTH */
+	put_be32(b + 16, max_blocks);		/* MAXIMUM PREFETCH LENGTH */
+	if (lu->thin) {
+		put_be32(b + 20, SCSI_MAX_UNMAP_BLOCKS);
+		put_be32(b + 24, SCSI_MAX_UNMAP_DESC);
+		put_be32(b + 28, 1);		/* OPTIMAL UNMAP GRANULARITY */
+	}
+	put_be64(b + 36, SCSI_MAX_WS_BLOCKS);	/* MAX WRITE SAME LENGTH */
+	put_be32(b + 44, SCSI_MAX_ATOMIC_BLOCKS);/* MAX ATOMIC TRANSFER */
 	return 64;
 }
 
@@ -173,7 +180,9 @@ static uint32_t vpd_lbp(const struct scsi_lu *lu, uint8_t *b)
 {
 	put_be16(b + 2, 4);
 	if (lu->thin) {
-		b[5] = 0x04;	/* LBPRZ: unmapped blocks read zeros */
+		/* LBPU (UNMAP), LBPWS, LBPWS10 (WRITE SAME with UNMAP), LBPRZ:
+		 * unmapped blocks read zeros; ANC_SUP 0. */
+		b[5] = 0x80 | 0x40 | 0x20 | 0x04;
 		b[6] = 0x02;	/* provisioning type: thin */
 	}
 	return 8;
