@@ -88,6 +88,7 @@ struct ini {
 };
 
 static void ini_pump(struct ini *ini);
+static void done_fire(struct sim_ev *ev);
 static void ini_conn_lost(struct ini *ini, const char *why);
 
 static const char *const opnames[64] = {
@@ -158,6 +159,7 @@ struct ini *ini_new(struct sim *sim, const char *actor, const char *iqn,
 	TAILQ_INIT(&ini->ops);
 	TAILQ_INIT(&ini->waitq);
 	TAILQ_INIT(&ini->doneq);
+	sim_ev_init(&ini->done_ev, done_fire);
 	return ini;
 }
 
@@ -259,10 +261,8 @@ static void op_finish(struct ini *ini, struct ini_op *op,
 	op->outcome = outcome;
 	op->done_ns = ini->sim->now_ns;
 	TAILQ_INSERT_TAIL(&ini->doneq, op, link);
-	if (!sim_ev_pending(&ini->done_ev)) {
-		sim_ev_init(&ini->done_ev, done_fire);
+	if (!sim_ev_pending(&ini->done_ev))
 		sim_ev_at(ini->sim, &ini->done_ev, ini->sim->now_ns);
-	}
 }
 
 static struct ini_op *op_by_itt(struct ini *ini, uint32_t itt)

@@ -1,0 +1,51 @@
+/*
+ * scenario.h — the scenario language runner (docs/scenarios.md).
+ *
+ * A scenario is text: one event per line, actor first, with relative
+ * virtual time prefixes (+10ms), faults as verbs with a direction, and
+ * expectations inline after `expect`.  The runner builds the target's
+ * configuration, starts an iscsi_server inside a fresh `struct sim`, plays
+ * the lines, and checks every expectation and the oracles:
+ *
+ *   - each read against the LUN reference model (model.h);
+ *   - StatSN / ExpCmdSN monotone, sense consistent with status (the
+ *     initiator actors report breaches);
+ *   - SPC-2 reservations honoured;
+ *   - liveness: once the network heals, every command completes or its
+ *     connection is dropped;
+ *   - no leaks: freeing the server leaves no timer, connection, listener,
+ *     disk or disk request behind.
+ */
+#ifndef UT_SIM_SCENARIO_H
+#define UT_SIM_SCENARIO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct scn_opts {
+	uint64_t seed;
+	bool seed_given;	/* --seed overrides the file's `seed` line */
+	bool trace;
+	bool quiet;		/* no PASS/FAIL report lines */
+	FILE *out;
+};
+
+struct scn_result {
+	bool pass;
+	int fail_line;
+	char msg[1024];
+	uint64_t seed;
+	uint64_t hash;
+	uint64_t scsi_cmds;	/* SCSI commands answered */
+	uint64_t virt_ns;
+	uint64_t events;
+	unsigned int expectations;
+};
+
+/* Run a scenario held in text (name is for messages).  Returns 0 on
+ * pass, 1 on an expectation or oracle failure, 2 on a syntax error. */
+int scn_run(const char *name, const char *text, const struct scn_opts *o,
+	    struct scn_result *res);
+
+#endif
