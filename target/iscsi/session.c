@@ -1102,9 +1102,13 @@ static void ffp_tmf(struct iscsi_conn *c)
 			tmf_abort_one(s, t, tmf);
 			if (exec)
 				scsi_tmf_abort_task(s->scsi, lun, h->w20);
-		} else if (!t && !sna_lt(h->w32, s->exp_cmdsn)) {
-			/* RFC 7143 §11.5.1: never seen: does not exist. */
-			tmf->response = ISCSI_TMF_RSP_NO_TASK;
+		} else if (!t) {
+			/* RFC 7143 §11.5.1: a RefCmdSN still inside the window
+			 * names a command we never received: consider it
+			 * aborted ("function complete").  Outside the window
+			 * the task came and went: "task does not exist". */
+			if (!cmdsn_in_window(s, h->w32))
+				tmf->response = ISCSI_TMF_RSP_NO_TASK;
 		}
 		break;
 	case ISCSI_TMF_ABORT_TASK_SET:
