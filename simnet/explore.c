@@ -109,12 +109,18 @@ char *explore_generate(uint64_t seed)
 	for (unsigned int i = 0; i < nlun; i++)
 		out(&g, "lun %u disk%u size=%uK%s\n", i, i, 256 + 64 * (unsigned)rnd(&g, 8),
 		    m.wc_off && i == 0 ? " write-cache=off" : "");
-	out(&g, "param InitialR2T=%s ImmediateData=%s FirstBurstLength=%u "
-		"MaxBurstLength=%u MaxOutstandingR2T=%u "
-		"MaxRecvDataSegmentLength=%u QueuedCommands=%u\n",
-	    coin(&g, 50) ? "Yes" : "No", coin(&g, 70) ? "Yes" : "No",
-	    512u << rnd(&g, 8), 4096u << rnd(&g, 6), 1 + (unsigned)rnd(&g, 4),
-	    512u << rnd(&g, 8), 4u << rnd(&g, 5));
+	{
+		/* FirstBurstLength <= MaxBurstLength (RFC 7143 §13.14). */
+		unsigned int maxb = 4096u << rnd(&g, 6);
+		unsigned int first = 512u << rnd(&g, 8);
+
+		out(&g, "param InitialR2T=%s ImmediateData=%s FirstBurstLength=%u "
+			"MaxBurstLength=%u MaxOutstandingR2T=%u "
+			"MaxRecvDataSegmentLength=%u QueuedCommands=%u\n",
+		    coin(&g, 50) ? "Yes" : "No", coin(&g, 70) ? "Yes" : "No",
+		    first < maxb ? first : maxb, maxb, 1 + (unsigned)rnd(&g, 4),
+		    512u << rnd(&g, 8), 4u << rnd(&g, 5));
+	}
 	if (m.nopin)
 		out(&g, "param NopInInterval=%u NopInTimeout=%u\n",
 		    1 + (unsigned)rnd(&g, 5), 1 + (unsigned)rnd(&g, 5));

@@ -67,6 +67,7 @@ struct ini {
 	uint32_t exp_statsn;
 	bool statsn_valid;
 	uint32_t next_itt;
+	uint64_t send_seq;		/* order in which PDUs went out */
 
 	struct ini_params neg;
 	char keys[LOGIN_KEYS_MAX];	/* scenario overrides, NUL separated */
@@ -616,6 +617,13 @@ static void rx_login_rsp(struct ini *ini, const struct iscsi_bhs *h,
 	}
 	login_apply_keys(ini, ini->text_acc, ini->text_acc_len);
 	ini->text_acc_len = 0;
+	if (ini->neg.first_burst > ini->neg.max_burst) {
+		/* RFC 7143 §13.14: FirstBurstLength MUST NOT exceed
+		 * MaxBurstLength. */
+		violation(ini, "negotiated FirstBurstLength %u > MaxBurstLength %u",
+			  ini->neg.first_burst, ini->neg.max_burst);
+		ini->neg.first_burst = ini->neg.max_burst;
+	}
 	if (transit && ISCSI_LOGIN_NSG(h->flags) == ISCSI_STAGE_FULL_FEATURE) {
 		ini->state = INI_S_FFP;
 		ini->cmdsn = ini->exp_cmdsn;
@@ -847,6 +855,7 @@ static void op_send(struct ini *ini, struct ini_op *op)
 	struct iscsi_bhs h;
 
 	op->sent = true;
+	op->send_seq = ++ini->send_seq;
 	switch (op->kind) {
 	case INI_OP_SCSI:
 		send_scsi(ini, op);
@@ -929,6 +938,7 @@ void ini_tmf(struct ini *ini, struct ini_op *op)
 	h.w24 = ini->cmdsn;
 	h.w32 = op->ref_cmdsn;
 	op->sent = true;
+	op->send_seq = ++ini->send_seq;
 	TAILQ_INSERT_TAIL(&ini->ops, op, link);
 	send_pdu(ini, &h, NULL, 0);
 	tx_flush(ini);
@@ -1200,7 +1210,8 @@ static void tmf_aborts(struct ini *ini, const struct ini_op *tmf)
 		bool hit = false;
 
 		next = TAILQ_NEXT(op, link);
-		if (op->kind != INI_OP_SCSI)
+		/* Only tasks sent before the TMF are in its scope. */
+		if (op->kind != INI_OP_SCSI || op->send_seq > tmf->send_seq)
 			continue;
 		switch (tmf->tmf_fn) {
 		case ISCSI_TMF_ABORT_TASK:

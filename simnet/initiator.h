@@ -57,6 +57,7 @@ struct ini_op {
 	uint32_t itt;
 	uint32_t cmdsn;
 	bool sent;
+	uint64_t send_seq;
 
 	/* SCSI */
 	uint64_t lun;

@@ -135,16 +135,62 @@ static void write_failure(const char *dir, uint64_t seed, const char *text,
 		path);
 }
 
+/* Run a scenario in a child process, so that a crash (an assertion or a
+ * signal in the target or the simulator) is a result, not our death.
+ * Returns scn_run's code, or 4 for a crash (res->msg says which). */
+static int run_isolated(const char *name, const char *text,
+			struct scn_result *res)
+{
+	int p[2], status = 0, rc = 4;
+	pid_t pid;
+
+	memset(res, 0, sizeof(*res));
+	if (pipe(p) != 0) {
+		perror("pipe");
+		exit(2);
+	}
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid == 0) {
+		struct scn_opts o = {.out = stdout, .quiet = true};
+
+		close(p[0]);
+		/* The child's stderr would repeat the assertion text. */
+		if (freopen("/dev/null", "w", stderr) == NULL)
+			_exit(3);
+		rc = scn_run(name, text, &o, res);
+		if (write(p[1], &rc, sizeof(rc)) != sizeof(rc) ||
+		    write(p[1], res, sizeof(*res)) != sizeof(*res))
+			_exit(3);
+		_exit(0);
+	}
+	close(p[1]);
+	if (read(p[0], &rc, sizeof(rc)) != sizeof(rc) ||
+	    read(p[0], res, sizeof(*res)) != sizeof(*res)) {
+		waitpid(pid, &status, 0);
+		rc = 4;
+		snprintf(res->msg, sizeof(res->msg), "%s:0: crash: the process died "
+			 "(%s %d) in the target or the simulator; run it without "
+			 "isolation to see where", name,
+			 WIFSIGNALED(status) ? "signal" : "exit",
+			 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	} else {
+		waitpid(pid, &status, 0);
+	}
+	close(p[0]);
+	return rc;
+}
+
 static void run_seed(uint64_t seed, const char *dir, struct seed_out *so)
 {
-	struct scn_opts o = {.out = stdout, .quiet = true};
+	char *text = explore_generate(seed);
 	struct scn_result res;
 	char name[64];
-	char *text = explore_generate(seed);
 
 	snprintf(name, sizeof(name), "seed-%llu", (unsigned long long)seed);
 	so->seed = seed;
-	so->rc = scn_run(name, text, &o, &res);
+	so->rc = run_isolated(name, text, &res);
 	so->hash = res.hash;
 	so->cmds = res.scsi_cmds;
 	if (so->rc != 0)
@@ -253,11 +299,11 @@ static void failure_kind(const char *msg, char *kind, size_t cap)
 
 static bool still_fails(const char *text, const char *kind)
 {
-	struct scn_opts o = {.out = stdout, .quiet = true};
 	struct scn_result res;
 	char k[256];
+	int rc = run_isolated("shrink", text, &res);
 
-	if (scn_run("shrink", text, &o, &res) != 1)
+	if (rc != 1 && rc != 4)
 		return false;
 	failure_kind(res.msg, k, sizeof(k));
 	return strcmp(k, kind) == 0;
@@ -285,7 +331,6 @@ static int cmd_shrink(int argc, char **argv)
 {
 	const char *file = NULL, *outp = NULL;
 	char outbuf[512], kind[256];
-	struct scn_opts o = {.out = stdout, .quiet = true};
 	struct scn_result res;
 	char *text, **lines = NULL, *save = NULL;
 	bool *keep, *removed;
@@ -303,9 +348,13 @@ static int cmd_shrink(int argc, char **argv)
 	if (file == NULL)
 		usage();
 	text = read_file(file);
-	if (scn_run(file, text, &o, &res) != 1) {
+	{
+		int rc0 = run_isolated(file, text, &res);
+
+		if (rc0 != 1 && rc0 != 4) {
 		fprintf(stderr, "shrink: %s does not fail; nothing to shrink\n", file);
 		return 2;
+		}
 	}
 	failure_kind(res.msg, kind, sizeof(kind));
 	fprintf(stderr, "shrink: keeping failures of kind '%s'\n", kind);
@@ -370,7 +419,7 @@ static int cmd_shrink(int argc, char **argv)
 	{
 		char *fin = join(lines, keep, n);
 
-		scn_run(outp, fin, &o, &res);
+		run_isolated(outp, fin, &res);
 		f = fopen(outp, "w");
 		if (f == NULL) {
 			perror(outp);

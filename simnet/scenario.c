@@ -76,7 +76,7 @@ struct lun_st {
 	uint64_t epoch;
 	bool uncertain;
 	bool pr_used;
-	bool reset_pending;
+	int resets_inflight;
 };
 
 struct actor {
@@ -628,10 +628,12 @@ static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 		break;
 	case PK_RESERVE:
 		if (scsi_good(op)) {
+			/* A reset or release racing with this RESERVE may have
+			 * been applied before or after it. */
+			l->uncertain = p->epoch != l->epoch || l->resets_inflight > 0;
 			l->holder = p->a->idx;
 			l->holder_sess = p->sess;
 			l->epoch++;
-			l->uncertain = false;
 		}
 		return;
 	case PK_RELEASE:
@@ -836,6 +838,11 @@ static void pend_done(void *arg, struct ini_op *op)
 		resv_drop_holder(r, p->a);
 		break;
 	case PK_TMF:
+		for (int i = 0; i < r->nluns; i++)
+			if (p->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
+			    (p->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET &&
+			     r->luns[i].lun == p->lun))
+				r->luns[i].resets_inflight--;
 		if (op->outcome == INI_DONE && op->response == 0 &&
 		    (p->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET ||
 		     p->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
@@ -1285,6 +1292,11 @@ static bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 	} else if (strcmp(verb, "release") == 0) {
 		op->cdb[0] = 0x17;
 		p->kind = PK_RELEASE;
+		/* Until the answer, others may already see it released. */
+		if (l != NULL && l->holder == p->a->idx) {
+			l->epoch++;
+			l->uncertain = true;
+		}
 	} else if (strcmp(verb, "unmap") == 0) {
 		op->cdb[0] = 0x42;
 		op->edtl = 24;
@@ -1439,6 +1451,14 @@ static void issue_tmf(struct runner *r, struct actor *a, const char *verb,
 		op->tmf_fn = ISCSI_TMF_TARGET_WARM_RESET;
 	}
 	p->tmf_fn = op->tmf_fn;
+	for (int i = 0; i < r->nluns; i++)
+		if (op->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
+		    (op->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET &&
+		     r->luns[i].lun == op->lun)) {
+			r->luns[i].epoch++;
+			r->luns[i].uncertain = true;
+			r->luns[i].resets_inflight++;
+		}
 	/* Tasks of other sessions that a reset or task-set abort may end
 	 * without a response (TAS=0) are exempt from liveness. */
 	TAILQ_FOREACH(q, &r->pends, link)
@@ -1484,6 +1504,7 @@ static void issue_simple(struct runner *r, struct actor *a, const char *verb,
 		break;
 	case INI_OP_LOGOUT:
 		p->kind = PK_LOGOUT;
+		resv_drop_holder(r, a);
 		ini_logout(a->ini, op);
 		break;
 	case INI_OP_TEXT:
