@@ -12,6 +12,9 @@
  *      REPORT LUNS or REQUEST SENSE, the command ends with CHECK CONDITION
  *      and the oldest UA, which is then cleared.
  *   3. Unknown opcode: ILLEGAL REQUEST, INVALID COMMAND OPERATION CODE.
+ *   3a. A reservation held through another nexus: RESERVATION CONFLICT
+ *      (reserve.c, pr.c); a removable LU without its medium: NOT READY,
+ *      MEDIUM NOT PRESENT for commands that reach the medium.
  *   4. The command enters the LU task set, where task management finds it,
  *      and its handler runs.  A handler either finishes at once
  *      (SCSI_RC_DONE) or hands the command to the backstore
@@ -113,9 +116,11 @@ struct scsi_lu *scsi_lu_new(struct env *env, const struct ut_dev_cfg *dev,
 	lu->nv_cache = dev && dev->nv_cache;
 	lu->nblocks = bs->size_bytes / bs->block_size;
 	lu->mode.wce = !(dev && dev->write_through);
+	lu->medium_loaded = true;
 	TAILQ_INIT(&lu->task_set);
 	TAILQ_INIT(&lu->waiters);
 	LIST_INIT(&lu->itls);
+	scsi_pr_load(lu);
 	return lu;
 }
 
@@ -257,6 +262,7 @@ void scsi_sess_free(struct scsi_sess *s)
 		if (!itl)
 			continue;
 		scsi_lu_lock(itl->lu);
+		scsi_res_nexus_gone(itl);
 		LIST_REMOVE(itl, lu_link);
 		itl->lu->itl_count--;
 		scsi_lu_unlock(itl->lu);
@@ -394,6 +400,31 @@ static bool report_pending_ua(struct scsi_cmd *cmd, uint8_t flags)
 	return true;
 }
 
+/*
+ * SAM-5 §5.3 and SPC-4 §5.12.1: a reservation held through another
+ * nexus ends the command with RESERVATION CONFLICT (no sense); then a
+ * removable LU without its medium answers NOT READY, MEDIUM NOT PRESENT.
+ */
+static bool lu_may_run(struct scsi_cmd *cmd, uint8_t flags)
+{
+	bool conflict, no_medium;
+
+	scsi_lu_lock(cmd->lu);
+	conflict = scsi_res_conflict(cmd, flags);
+	no_medium = (flags & SCSI_CMD_MEDIUM) && cmd->lu->removable &&
+		    !cmd->lu->medium_loaded;
+	scsi_lu_unlock(cmd->lu);
+	if (conflict) {
+		cmd->status = SCSI_STATUS_RESERVATION_CONFLICT;
+		return false;
+	}
+	if (no_medium) {
+		scsi_fail(cmd, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
+		return false;
+	}
+	return true;
+}
+
 void scsi_cmd_exec(struct scsi_cmd *cmd)
 {
 	struct scsi_sess *s = cmd->sess;
@@ -421,6 +452,8 @@ void scsi_cmd_exec(struct scsi_cmd *cmd)
 		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE);
 		goto done;
 	}
+	if (cmd->lu && !lu_may_run(cmd, flags))
+		goto done;
 	if (cmd->lu) {
 		scsi_lu_lock(cmd->lu);
 		TAILQ_INSERT_TAIL(&cmd->lu->task_set, cmd, lu_link);
@@ -510,6 +543,7 @@ static void lu_reset(struct scsi_lu *lu, const struct scsi_sess *s)
 {
 	abort_in_lu(lu, s, TMF_ALL, 0, false);
 	scsi_lu_lock(lu);
+	scsi_res_lu_reset(lu);
 	scsi_ua_add_lu(lu, NULL, ASC_BUS_DEVICE_RESET);
 	scsi_lu_unlock(lu);
 }
@@ -535,39 +569,59 @@ int scsi_tmf_target_reset(struct scsi_sess *s)
 
 /* ------------------------------------------------------ command table */
 
+#define UA SCSI_CMD_UA_EXEMPT
+#define NOLU SCSI_CMD_NO_LU
+#define MED SCSI_CMD_MEDIUM
+#define RESOK SCSI_CMD_RES_OK
+#define PRR SCSI_CMD_PR_READ
+#define PRW SCSI_CMD_PR_WRITE
+
 static const struct scsi_cmd_desc cmd_table[256] = {
-	[0x00] = {spc_test_unit_ready, 0},
-	[0x03] = {spc_request_sense, SCSI_CMD_UA_EXEMPT | SCSI_CMD_NO_LU},
-	[0x08] = {sbc_read, 0},
-	[0x0a] = {sbc_write, 0},
-	[0x12] = {spc_inquiry, SCSI_CMD_UA_EXEMPT | SCSI_CMD_NO_LU},
-	[0x1a] = {spc_mode_sense, 0},
-	[0x25] = {sbc_read_capacity10, 0},
-	[0x28] = {sbc_read, 0},
-	[0x2a] = {sbc_write, 0},
-	[0x2f] = {sbc_verify, 0},
-	[0x2e] = {sbc_write_verify, 0},
-	[0x34] = {sbc_prefetch, 0},
-	[0x35] = {sbc_sync_cache, 0},
-	[0x41] = {sbc_write_same, 0},
-	[0x42] = {sbc_unmap, 0},
-	[0x5a] = {spc_mode_sense, 0},
-	[0x88] = {sbc_read, 0},
-	[0x8a] = {sbc_write, 0},
-	[0x89] = {sbc_compare_and_write, 0},
-	[0x8b] = {sbc_orwrite, 0},
-	[0x8e] = {sbc_write_verify, 0},
-	[0x8f] = {sbc_verify, 0},
-	[0x90] = {sbc_prefetch, 0},
-	[0x91] = {sbc_sync_cache, 0},
-	[0x93] = {sbc_write_same, 0},
-	[0x9c] = {sbc_write, 0},
-	[0x9e] = {sbc_service_action_in16, 0},
-	[0xa0] = {spc_report_luns, SCSI_CMD_UA_EXEMPT | SCSI_CMD_NO_LU},
-	[0xa8] = {sbc_read, 0},
-	[0xaa] = {sbc_write, 0},
-	[0xae] = {sbc_write_verify, 0},
-	[0xaf] = {sbc_verify, 0},
+	[0x00] = {spc_test_unit_ready, MED},
+	[0x03] = {spc_request_sense, UA | NOLU | RESOK},
+	[0x08] = {sbc_read, MED | PRR},
+	[0x0a] = {sbc_write, MED | PRW},
+	[0x12] = {spc_inquiry, UA | NOLU | RESOK},
+	[0x15] = {spc_mode_select, PRW},
+	[0x16] = {spc_reserve, RESOK},
+	[0x17] = {spc_release, RESOK},
+	[0x1a] = {spc_mode_sense, PRR},
+	[0x1b] = {sbc_start_stop_unit, PRW},
+	[0x1e] = {sbc_prevent_allow, PRW},
+	[0x25] = {sbc_read_capacity10, MED},
+	[0x28] = {sbc_read, MED | PRR},
+	[0x2a] = {sbc_write, MED | PRW},
+	[0x2e] = {sbc_write_verify, MED | PRW},
+	[0x2f] = {sbc_verify, MED | PRR},
+	[0x34] = {sbc_prefetch, MED | PRR},
+	[0x35] = {sbc_sync_cache, MED | PRW},
+	[0x37] = {sbc_read_defect_data, PRR},
+	[0x41] = {sbc_write_same, MED | PRW},
+	[0x42] = {sbc_unmap, MED | PRW},
+	[0x55] = {spc_mode_select, PRW},
+	[0x56] = {spc_reserve, RESOK},
+	[0x57] = {spc_release, RESOK},
+	[0x5a] = {spc_mode_sense, PRR},
+	[0x5e] = {spc_pr_in, 0},
+	[0x5f] = {spc_pr_out, 0},
+	[0x88] = {sbc_read, MED | PRR},
+	[0x89] = {sbc_compare_and_write, MED | PRW},
+	[0x8a] = {sbc_write, MED | PRW},
+	[0x8b] = {sbc_orwrite, MED | PRW},
+	[0x8e] = {sbc_write_verify, MED | PRW},
+	[0x8f] = {sbc_verify, MED | PRR},
+	[0x90] = {sbc_prefetch, MED | PRR},
+	[0x91] = {sbc_sync_cache, MED | PRW},
+	[0x93] = {sbc_write_same, MED | PRW},
+	[0x9c] = {sbc_write, MED | PRW},
+	[0x9e] = {sbc_service_action_in16, MED},
+	[0xa0] = {spc_report_luns, UA | NOLU | RESOK},
+	[0xa3] = {spc_maintenance_in, RESOK},
+	[0xa8] = {sbc_read, MED | PRR},
+	[0xaa] = {sbc_write, MED | PRW},
+	[0xae] = {sbc_write_verify, MED | PRW},
+	[0xaf] = {sbc_verify, MED | PRR},
+	[0xb7] = {sbc_read_defect_data, PRR},
 };
 
 const struct scsi_cmd_desc *scsi_cmd_lookup(uint8_t opcode)

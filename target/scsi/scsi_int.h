@@ -69,6 +69,9 @@ struct env;
 #define ASC_REPORTED_LUNS_CHANGED 0x3f0e
 #define ASC_INTERNAL_TARGET_FAILURE 0x4400
 #define ASC_MEDIUM_REMOVAL_PREVENTED 0x5302
+#define ASC_MEDIUM_NOT_PRESENT 0x3a00
+#define ASC_INVALID_RELEASE_OF_PR 0x2604
+#define ASC_INSUFFICIENT_REG_RESOURCES 0x5504
 
 /* ------------------------------------------------------------ objects */
 
@@ -79,6 +82,29 @@ struct scsi_mode {
 	bool d_sense;	/* control page: descriptor format sense */
 	bool swp;	/* control page: software write protect */
 	bool tas;	/* control page: task aborted status */
+};
+
+/* Persistent reservations (pr.c).  A registration names an I_T nexus by
+ * its initiator port (iSCSI name + ISID) and target port (relative target
+ * port id), so that it outlives the session (and, with APTPL, the
+ * process). */
+#define SCSI_PR_MAX_REGS 64
+struct scsi_pr_reg {
+	uint64_t key;
+	char initiator[224];
+	uint8_t isid[6];
+	uint16_t rtp;		/* relative target port identifier */
+	bool all_tg_pt;		/* registered through every target port */
+};
+
+struct scsi_pr {
+	uint32_t generation;
+	unsigned int nregs;
+	struct scsi_pr_reg regs[SCSI_PR_MAX_REGS];
+	bool reserved;
+	uint8_t type;		/* 1 WE, 3 EA, 5 WE-RO, 6 EA-RO, 7 WE-AR, 8 EA-AR */
+	unsigned int holder;	/* index in regs (not for *-AR types) */
+	bool aptpl;		/* persist through power loss */
 };
 
 struct scsi_lu {
@@ -100,6 +126,9 @@ struct scsi_lu {
 
 	/* shared across sessions: hold the LU lock */
 	struct scsi_mode mode;
+	bool medium_loaded;	/* removable: a medium is in the drive */
+	const struct scsi_itl *spc2_holder;	/* RESERVE(6/10) holder */
+	struct scsi_pr pr;
 	TAILQ_HEAD(, scsi_cmd) task_set;	/* commands in flight */
 	TAILQ_HEAD(, scsi_cmd) waiters;		/* blocked on an LBA range */
 	LIST_HEAD(, scsi_itl) itls;		/* every mapping of this LU */
@@ -115,6 +144,7 @@ struct scsi_itl {
 	struct scsi_lu *lu;
 	uint32_t lun;
 	bool read_only;		/* this mapping (LUN masking) */
+	bool prevent;		/* PREVENT ALLOW MEDIUM REMOVAL: prevent */
 	LIST_ENTRY(scsi_itl) lu_link;
 	/* Unit attentions, oldest first: a ring of ua_count entries. */
 	struct scsi_ua ua[SCSI_UA_QUEUE_MAX];
@@ -328,9 +358,53 @@ uint32_t sbc_write_flags(const struct scsi_cmd *cmd, bool fua);
 /* MISCOMPARE DURING VERIFY OPERATION with INFORMATION = offset. */
 void sbc_fail_miscompare(struct scsi_cmd *cmd, uint64_t offset);
 
+/* sbc_unit.c */
+enum scsi_rc sbc_start_stop_unit(struct scsi_cmd *cmd);
+enum scsi_rc sbc_prevent_allow(struct scsi_cmd *cmd);
+enum scsi_rc sbc_read_defect_data(struct scsi_cmd *cmd);
+
+/* spc.c, opcodes.c */
+enum scsi_rc spc_mode_select(struct scsi_cmd *cmd);
+enum scsi_rc spc_maintenance_in(struct scsi_cmd *cmd);
+enum scsi_rc spc_report_opcodes(struct scsi_cmd *cmd);
+enum scsi_rc spc_report_tmfs(struct scsi_cmd *cmd);
+
+/* One row of REPORT SUPPORTED OPERATION CODES. */
+struct scsi_opcode_desc {
+	uint8_t opcode;
+	uint16_t sa;
+	bool has_sa;		/* SERVACTV */
+	uint8_t cdb_len;
+	uint8_t usage[16];	/* CDB usage data */
+};
+extern const struct scsi_opcode_desc scsi_opcodes[];
+extern const unsigned int scsi_opcode_count;
+
+/* reserve.c: SPC-2 RESERVE/RELEASE and the conflict check */
+enum scsi_rc spc_reserve(struct scsi_cmd *cmd);
+enum scsi_rc spc_release(struct scsi_cmd *cmd);
+/* Does a reservation forbid this command (table flags)? */
+bool scsi_res_conflict(const struct scsi_cmd *cmd, uint8_t flags);
+/* Drop SPC-2 reservations and PREVENT held by itl (nexus loss). */
+void scsi_res_nexus_gone(struct scsi_itl *itl);
+/* Logical unit reset: SPC-2 reservation and every PREVENT released. */
+void scsi_res_lu_reset(struct scsi_lu *lu);
+
+/* pr.c: persistent reservations (SPC-4 §5.12) */
+enum scsi_rc spc_pr_in(struct scsi_cmd *cmd);
+enum scsi_rc spc_pr_out(struct scsi_cmd *cmd);
+bool scsi_pr_conflict(const struct scsi_cmd *cmd, uint8_t flags);
+bool scsi_pr_has_registrations(const struct scsi_lu *lu);
+/* Load APTPL state saved by an earlier run (scsi_lu_new). */
+void scsi_pr_load(struct scsi_lu *lu);
+
 /* Command table entry flags. */
 #define SCSI_CMD_UA_EXEMPT 0x01	/* neither blocked by nor clears a UA */
 #define SCSI_CMD_NO_LU 0x02	/* runs on a LUN with no logical unit */
+#define SCSI_CMD_MEDIUM 0x04	/* reaches the medium: NOT READY if none */
+#define SCSI_CMD_RES_OK 0x08	/* allowed under another's SPC-2 RESERVE */
+#define SCSI_CMD_PR_READ 0x10	/* reads: conflicts with Exclusive Access */
+#define SCSI_CMD_PR_WRITE 0x20	/* writes: conflicts with Write Exclusive */
 
 struct scsi_cmd_desc {
 	scsi_handler_fn fn;

@@ -470,3 +470,116 @@ enum scsi_rc spc_mode_sense(struct scsi_cmd *cmd)
 	scsi_data_in(cmd, b, len, alloc);
 	return SCSI_RC_DONE;
 }
+
+/* ----------------------------------------------------- MODE SELECT */
+
+/* Check one page of a MODE SELECT list against our current and changeable
+ * values and fold it into *m.  Returns false with sense set. */
+static bool mode_select_page(struct scsi_cmd *cmd, const uint8_t *p,
+			     uint32_t off, struct scsi_mode *m)
+{
+	const struct scsi_lu *lu = cmd->lu;
+	const uint8_t *pg = p + off;
+	uint8_t cur[64], chg[64];
+	uint32_t len = 0;
+
+	for (size_t i = 0; i < sizeof(mode_pages) / sizeof(mode_pages[0]);
+	     i++) {
+		if (mode_pages[i].code == (pg[0] & 0x3f)) {
+			len = mode_pages[i].fn(lu, PC_CURRENT, cur);
+			mode_pages[i].fn(lu, PC_CHANGEABLE, chg);
+		}
+	}
+	if (len == 0 || (pg[0] & 0x40)) {
+		scsi_fail_param(cmd, (uint16_t)off, (pg[0] & 0x40) ? 6 : -1);
+		return false;
+	}
+	if ((uint32_t)pg[1] + 2 != len) {
+		scsi_fail_param(cmd, (uint16_t)(off + 1), -1);
+		return false;
+	}
+	/* SPC-4 §6.9: a field that is not changeable must keep its value. */
+	for (uint32_t i = 2; i < len; i++) {
+		if ((pg[i] & ~chg[i]) != (cur[i] & ~chg[i])) {
+			scsi_fail_param(cmd, (uint16_t)(off + i), -1);
+			return false;
+		}
+	}
+	switch (pg[0] & 0x3f) {
+	case 0x08:
+		m->wce = pg[2] & 0x04;
+		break;
+	case 0x0a:
+		m->d_sense = pg[2] & 0x04;
+		m->swp = pg[4] & 0x08;
+		break;
+	default:
+		break;
+	}
+	return true;
+}
+
+/*
+ * MODE SELECT(6) (SPC-4 §6.9): 1 PF 4, SP 0; 4 PARAMETER LIST LENGTH.
+ * MODE SELECT(10) (§6.10): 7..8 PARAMETER LIST LENGTH.  The list is a
+ * mode parameter header, block descriptors (block length must be ours or
+ * 0), then pages.  Nothing changes unless the whole list is valid; a
+ * change gives every other I_T nexus MODE PARAMETERS CHANGED (SPC-4
+ * §7.5.1).  Saving (SP=1) is not supported.
+ */
+enum scsi_rc spc_mode_select(struct scsi_cmd *cmd)
+{
+	const uint8_t *cdb = cmd->cdb;
+	struct scsi_lu *lu = cmd->lu;
+	bool ten = cdb[0] == 0x55;
+	uint32_t plen = ten ? get_be16(cdb + 7) : cdb[4];
+	uint32_t hdr = ten ? 8 : 4, bdlen, off;
+	const uint8_t *p = cmd->buf;
+	struct scsi_mode m = lu->mode;
+
+	if (cdb[1] & 0xef) {
+		scsi_fail_cdb(cmd, 1, (cdb[1] & 0x01) ? 0 : -1);
+		return SCSI_RC_DONE;
+	}
+	cmd->xfer_len = plen;
+	if (plen == 0)
+		return SCSI_RC_DONE;
+	if (cmd->data_out_len < plen || !p) {
+		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_IU);
+		return SCSI_RC_DONE;
+	}
+	bdlen = plen < hdr ? 0 : ten ? get_be16(p + 6) : p[3];
+	if (plen < hdr || hdr + bdlen > plen) {
+		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_PARAM_LIST_LENGTH);
+		return SCSI_RC_DONE;
+	}
+	if (bdlen != 0 && bdlen != 8 && !(ten && bdlen == 16)) {
+		scsi_fail_param(cmd, ten ? 6 : 3, -1);
+		return SCSI_RC_DONE;
+	}
+	if (bdlen) {
+		uint32_t blen = bdlen == 8 ? get_be24(p + hdr + 5)
+					   : get_be32(p + hdr + 12);
+
+		if (blen != 0 && blen != lu->bs->block_size) {
+			scsi_fail_param(cmd, (uint16_t)(hdr + bdlen - 3), -1);
+			return SCSI_RC_DONE;
+		}
+	}
+	for (off = hdr + bdlen; off < plen; off += 2u + p[off + 1]) {
+		if (off + 2 > plen || off + 2 + p[off + 1] > plen) {
+			scsi_fail(cmd, SK_ILLEGAL_REQUEST,
+				  ASC_PARAM_LIST_LENGTH);
+			return SCSI_RC_DONE;
+		}
+		if (!mode_select_page(cmd, p, off, &m))
+			return SCSI_RC_DONE;
+	}
+	scsi_lu_lock(lu);
+	if (memcmp(&m, &lu->mode, sizeof(m)) != 0) {
+		lu->mode = m;
+		scsi_ua_add_lu(lu, cmd->itl, ASC_MODE_PARAMS_CHANGED);
+	}
+	scsi_lu_unlock(lu);
+	return SCSI_RC_DONE;
+}

@@ -22,10 +22,42 @@ static uint64_t stub_now_ns(struct env *e) { return 0; }
 static uint64_t stub_random_u64(struct env *e) { return 0x1234; }
 static void stub_log(struct env *e, enum ut_log_level l, const char *line) {}
 
+/* durable state: one slot is enough for the APTPL tests */
+static char state_key_saved[128];
+static uint8_t state_saved[1 << 15];
+static ssize_t state_len = -ENOENT;
+static int state_puts;
+
+static int stub_state_put(struct env *e, const char *key, const void *data,
+			  size_t len)
+{
+	snprintf(state_key_saved, sizeof(state_key_saved), "%s", key);
+	if (len > sizeof(state_saved))
+		return -ENOSPC;
+	if (len)
+		memcpy(state_saved, data, len);
+	state_len = len ? (ssize_t)len : -ENOENT;
+	state_puts++;
+	return 0;
+}
+
+static ssize_t stub_state_get(struct env *e, const char *key, void *buf,
+			      size_t cap)
+{
+	if (state_len < 0 || strcmp(key, state_key_saved) != 0)
+		return -ENOENT;
+	if ((size_t)state_len > cap)
+		return -ENOSPC;
+	memcpy(buf, state_saved, (size_t)state_len);
+	return state_len;
+}
+
 static const struct env_ops stub_ops = {
 	.now_ns = stub_now_ns,
 	.random_u64 = stub_random_u64,
 	.log = stub_log,
+	.state_put = stub_state_put,
+	.state_get = stub_state_get,
 };
 static struct env stub_env = {.ops = &stub_ops, .log_level = UT_LOG_ERROR};
 
@@ -114,15 +146,16 @@ static int teardown(void **state)
 }
 
 /* Run one command; Data-In room = edtl; data_out bytes taken from buf. */
-static struct scsi_cmd *run_lun(struct fx *f, uint64_t lun, const uint8_t *cdb,
-				size_t cdb_len, uint32_t edtl,
-				uint32_t data_out_len)
+static struct scsi_cmd *run_on(struct fx *f, struct scsi_sess *s,
+			       uint64_t lun, const uint8_t *cdb,
+			       size_t cdb_len, uint32_t edtl,
+			       uint32_t data_out_len)
 {
 	struct scsi_cmd *c = &f->cmd;
 	int before = f->done_calls;
 
 	memset(c, 0, sizeof(*c));
-	c->sess = f->sess;
+	c->sess = s;
 	c->lun = lun;
 	memcpy(c->cdb, cdb, cdb_len);
 	c->cdb_len = (uint8_t)cdb_len;
@@ -135,6 +168,13 @@ static struct scsi_cmd *run_lun(struct fx *f, uint64_t lun, const uint8_t *cdb,
 	scsi_cmd_exec(c);
 	assert_int_equal(f->done_calls, before + 1);
 	return c;
+}
+
+static struct scsi_cmd *run_lun(struct fx *f, uint64_t lun,
+				const uint8_t *cdb, size_t cdb_len,
+				uint32_t edtl, uint32_t data_out_len)
+{
+	return run_on(f, f->sess, lun, cdb, cdb_len, edtl, data_out_len);
 }
 
 static struct scsi_cmd *run(struct fx *f, const uint8_t *cdb, size_t cdb_len,
@@ -2016,6 +2056,801 @@ static void write_overlapping_compare_and_write_waits_for_it(void **state)
 	fx_free(f);
 }
 
+/* ------------------------------------- REPORT SUPPORTED OPCODES */
+
+static struct scsi_cmd *rsoc(struct fx *f, uint8_t opts, uint8_t op,
+			     uint16_t sa, uint32_t alloc)
+{
+	uint8_t cdb[12] = {0xa3, 0x0c, opts, op};
+
+	put_be16(cdb + 4, sa);
+	put_be32(cdb + 6, alloc);
+	return run(f, cdb, 12, alloc, 0);
+}
+
+static void rsoc_all_lists_every_command_table_entry(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_cmd *c = rsoc(f, 0, 0, 0, 65535);
+	uint32_t len;
+
+	expect_good(c);
+	len = get_be32(f->buf);
+	assert_int_equal(len, 8 * scsi_opcode_count);
+	for (uint32_t off = 4; off < 4 + len; off += 8) {
+		const uint8_t *d = f->buf + off;
+
+		assert_non_null(scsi_cmd_lookup(d[0]));
+		assert_int_equal(get_be16(d + 6), scsi_cdb_length(d[0]));
+		if (!(d[5] & 1))
+			assert_int_equal(get_be16(d + 2), 0);
+	}
+	/* every dispatched opcode is reported */
+	for (unsigned int op = 0; op < 256; op++) {
+		bool found = false;
+
+		if (!scsi_cmd_lookup((uint8_t)op))
+			continue;
+		for (unsigned int i = 0; i < scsi_opcode_count; i++)
+			found |= scsi_opcodes[i].opcode == op;
+		if (!found)
+			fail_msg("opcode %02x dispatched but not reported", op);
+	}
+}
+
+static void rsoc_rctd_adds_timeout_descriptors(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_cmd *c = rsoc(f, 0x80, 0, 0, 65535);
+
+	expect_good(c);
+	assert_int_equal(get_be32(f->buf), 20 * scsi_opcode_count);
+	assert_int_equal(f->buf[4 + 5] & 0x02, 0x02);		/* CTDP */
+	assert_int_equal(get_be16(f->buf + 4 + 8), 0x0a);
+}
+
+static void rsoc_one_command_follows_servactv_rules(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_cmd *c;
+
+	c = rsoc(f, 1, 0x28, 0, 512);
+	expect_good(c);
+	assert_int_equal(f->buf[1] & 0x07, 0x03);
+	assert_int_equal(get_be16(f->buf + 2), 10);
+	assert_int_equal(f->buf[4], 0x28);
+	assert_int_equal(f->buf[5] & 0x18, 0x18);	/* DPO FUA used */
+	/* 001b on an opcode with service actions, 010b on one without */
+	expect_sense(rsoc(f, 1, 0x9e, 0x10, 512), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_CDB);
+	expect_sense(rsoc(f, 2, 0x28, 0, 512), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_CDB);
+	c = rsoc(f, 2, 0x9e, 0x10, 512);
+	expect_good(c);
+	assert_int_equal(get_be16(f->buf + 2), 16);
+	c = rsoc(f, 1, 0xc7, 0, 512);
+	expect_good(c);
+	assert_int_equal(f->buf[1] & 0x07, 0x01);	/* not supported */
+	expect_sense(rsoc(f, 5, 0, 0, 512), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_CDB);
+}
+
+static void every_reported_opcode_is_not_an_invalid_opcode(void **state)
+{
+	struct fx *f = *state;
+
+	for (unsigned int i = 0; i < scsi_opcode_count; i++) {
+		uint8_t cdb[16] = {0};
+		struct scsi_cmd *c;
+
+		cdb[0] = scsi_opcodes[i].opcode;
+		if (scsi_opcodes[i].has_sa)
+			cdb[1] = (uint8_t)scsi_opcodes[i].sa;
+		c = run(f, cdb, scsi_opcodes[i].cdb_len, 0, 0);
+		if (c->status == SCSI_STATUS_CHECK_CONDITION &&
+		    sense_asc(c) == ASC_INVALID_OPCODE)
+			fail_msg("%02x/%02x reported but invalid",
+				 scsi_opcodes[i].opcode, scsi_opcodes[i].sa);
+		/* undo side effects (RESERVE) */
+		if (cdb[0] == 0x16 || cdb[0] == 0x56) {
+			uint8_t rel[6] = {0x17};
+
+			run(f, rel, 6, 0, 0);
+		}
+	}
+}
+
+static void report_supported_tmfs_lists_abort_and_resets(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[12] = {0xa3, 0x0d};
+	struct scsi_cmd *c;
+
+	put_be32(cdb + 6, 16);
+	c = run(f, cdb, 12, 16, 0);
+	expect_good(c);
+	assert_int_equal(c->data_in_len, 4);
+	assert_int_equal(f->buf[0], 0xda);
+	cdb[2] = 0x80;
+	c = run(f, cdb, 12, 16, 0);
+	expect_good(c);
+	assert_int_equal(c->data_in_len, 16);
+	assert_int_equal(f->buf[3], 0x0c);
+}
+
+/* ------------------------------------- START STOP UNIT, PREVENT */
+
+static void cdb_ssu(uint8_t *cdb, bool loej, bool start, uint8_t pc)
+{
+	memset(cdb, 0, 6);
+	cdb[0] = 0x1b;
+	cdb[4] = (uint8_t)(pc << 4 | (loej ? 2 : 0) | (start ? 1 : 0));
+}
+
+static struct fx *fx_removable(void)
+{
+	struct ut_dev_cfg dev = {0};
+
+	strcpy(dev.name, "cdrom");
+	dev.removable = true;
+	return fx_new(&dev, DISK_BYTES, true);
+}
+
+static void eject_makes_medium_commands_not_ready_until_load(void **state)
+{
+	struct fx *f = fx_removable();
+	uint8_t cdb[16], tur[6] = {0}, inq[6];
+
+	cdb_ssu(cdb, true, false, 0);
+	expect_good(run(f, cdb, 6, 0, 0));
+	expect_sense(run(f, tur, 6, 0, 0), SK_NOT_READY,
+		     ASC_MEDIUM_NOT_PRESENT);
+	cdb_rw10(cdb, 0x28, 0, 1);
+	expect_sense(run(f, cdb, 10, BS, 0), SK_NOT_READY,
+		     ASC_MEDIUM_NOT_PRESENT);
+	cdb_inquiry(inq, false, 0, 96);
+	expect_good(run(f, inq, 6, 96, 0));
+	cdb_ssu(cdb, true, true, 0);
+	expect_good(run(f, cdb, 6, 0, 0));
+	expect_good(run(f, tur, 6, 0, 0));
+	fx_free(f);
+}
+
+static void ssu_without_loej_or_with_power_condition_keeps_medium(
+	void **state)
+{
+	struct fx *f = fx_removable();
+	uint8_t cdb[6], tur[6] = {0};
+
+	cdb_ssu(cdb, false, false, 0);
+	expect_good(run(f, cdb, 6, 0, 0));
+	expect_good(run(f, tur, 6, 0, 0));
+	cdb_ssu(cdb, true, false, 3);
+	expect_good(run(f, cdb, 6, 0, 0));
+	expect_good(run(f, tur, 6, 0, 0));
+	fx_free(f);
+}
+
+static void prevent_blocks_eject_and_load_for_every_nexus(void **state)
+{
+	struct fx *f = fx_removable();
+	struct scsi_nexus_id id = {0};
+	struct scsi_sess *s2;
+	uint8_t cdb[6], prevent[6] = {0x1e, 0, 0, 0, 1, 0};
+	uint8_t allow[6] = {0x1e}, tur[6] = {0};
+
+	strcpy(id.initiator_name, "iqn.x:two");
+	s2 = scsi_sess_new(&stub_env, &id);
+	scsi_sess_map(s2, 0, f->lu, false);
+	scsi_ua_clear(s2->lun_map[0]);
+	expect_good(run(f, prevent, 6, 0, 0));
+	cdb_ssu(cdb, true, false, 0);
+	expect_sense(run(f, cdb, 6, 0, 0), SK_ILLEGAL_REQUEST,
+		     ASC_MEDIUM_REMOVAL_PREVENTED);
+	expect_sense(run_on(f, s2, 0, cdb, 6, 0, 0), SK_ILLEGAL_REQUEST,
+		     ASC_MEDIUM_REMOVAL_PREVENTED);
+	expect_good(run(f, tur, 6, 0, 0));
+	expect_good(run(f, allow, 6, 0, 0));
+	expect_good(run(f, cdb, 6, 0, 0));
+	/* prevent with no medium blocks loading too */
+	expect_good(run(f, prevent, 6, 0, 0));
+	cdb_ssu(cdb, true, true, 0);
+	expect_sense(run(f, cdb, 6, 0, 0), SK_ILLEGAL_REQUEST,
+		     ASC_MEDIUM_REMOVAL_PREVENTED);
+	/* a logical unit reset clears PREVENT */
+	assert_int_equal(scsi_tmf_lu_reset(f->sess, 0), 0);
+	scsi_ua_clear(f->sess->lun_map[0]);
+	expect_good(run(f, cdb, 6, 0, 0));
+	expect_good(run(f, tur, 6, 0, 0));
+	prevent[4] = 2;
+	expect_sense(run(f, prevent, 6, 0, 0), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_CDB);
+	scsi_sess_free(s2);
+	fx_free(f);
+}
+
+static void prevent_ends_with_the_nexus(void **state)
+{
+	struct fx *f = fx_removable();
+	struct scsi_nexus_id id = {0};
+	struct scsi_sess *s2;
+	uint8_t cdb[6], prevent[6] = {0x1e, 0, 0, 0, 1, 0};
+
+	s2 = scsi_sess_new(&stub_env, &id);
+	scsi_sess_map(s2, 0, f->lu, false);
+	scsi_ua_clear(s2->lun_map[0]);
+	expect_good(run_on(f, s2, 0, prevent, 6, 0, 0));
+	cdb_ssu(cdb, true, false, 0);
+	expect_sense(run(f, cdb, 6, 0, 0), SK_ILLEGAL_REQUEST,
+		     ASC_MEDIUM_REMOVAL_PREVENTED);
+	scsi_sess_free(s2);
+	expect_good(run(f, cdb, 6, 0, 0));
+	fx_free(f);
+}
+
+static void stop_and_eject_on_fixed_disk_change_nothing(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[6], tur[6] = {0};
+
+	cdb_ssu(cdb, true, false, 0);
+	expect_good(run(f, cdb, 6, 0, 0));
+	expect_good(run(f, tur, 6, 0, 0));
+}
+
+static void read_defect_data_returns_an_empty_list(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[12] = {0x37, 0, 0x18 | 5};
+	struct scsi_cmd *c;
+
+	put_be16(cdb + 7, 32);
+	c = run(f, cdb, 10, 32, 0);
+	expect_good(c);
+	assert_int_equal(c->data_in_len, 4);
+	assert_int_equal(f->buf[1], 0x1d);
+	assert_int_equal(get_be16(f->buf + 2), 0);
+	memset(cdb, 0, sizeof(cdb));
+	cdb[0] = 0xb7;
+	cdb[1] = 0x08 | 4;
+	put_be32(cdb + 6, 32);
+	c = run(f, cdb, 12, 32, 0);
+	expect_good(c);
+	assert_int_equal(c->data_in_len, 8);
+	assert_int_equal(get_be32(f->buf + 4), 0);
+}
+
+/* -------------------------------------------------------- MODE SELECT */
+
+/* Read a page with MODE SENSE(6) into buf as a MODE SELECT(6) list. */
+static uint32_t ms_select_list(struct fx *f, uint8_t page)
+{
+	uint8_t cdb[6] = {0x1a, 0x08, page, 0, 255, 0};
+	struct scsi_cmd *c = run(f, cdb, 6, 255, 0);
+	uint32_t len;
+
+	expect_good(c);
+	len = c->data_in_len;
+	f->buf[0] = 0;		/* mode data length is reserved */
+	f->buf[2] = 0;
+	return len;
+}
+
+static struct scsi_cmd *mode_select6(struct fx *f, uint8_t flags,
+				     uint32_t len)
+{
+	uint8_t cdb[6] = {0x15, flags, 0, 0, (uint8_t)len, 0};
+
+	return run(f, cdb, 6, len, len);
+}
+
+static void mode_select_turns_write_cache_off(void **state)
+{
+	struct fx *f = *state;
+	uint32_t len = ms_select_list(f, 0x08);
+
+	f->buf[4 + 2] &= (uint8_t)~0x04;
+	expect_good(mode_select6(f, 0x10, len));
+	assert_false(f->lu->mode.wce);
+	len = ms_select_list(f, 0x08);
+	assert_int_equal(f->buf[4 + 2] & 0x04, 0);
+}
+
+static void mode_select_d_sense_switches_sense_format(void **state)
+{
+	struct fx *f = *state;
+	uint32_t len = ms_select_list(f, 0x0a);
+	uint8_t cdb[16];
+
+	f->buf[4 + 2] |= 0x04;
+	expect_good(mode_select6(f, 0x10, len));
+	cdb_rw16(cdb, 0x88, UINT64_MAX, 1);
+	assert_int_equal(run(f, cdb, 16, BS, 0)->sense[0], 0x72);
+}
+
+static void mode_select_swp_write_protects_the_lu(void **state)
+{
+	struct fx *f = *state;
+	uint32_t len = ms_select_list(f, 0x0a);
+	uint8_t cdb[10];
+
+	f->buf[4 + 4] |= 0x08;
+	expect_good(mode_select6(f, 0x10, len));
+	cdb_rw10(cdb, 0x2a, 0, 1);
+	expect_sense(run(f, cdb, 10, BS, BS), SK_DATA_PROTECT,
+		     ASC_WRITE_PROTECTED);
+	cdb_rw10(cdb, 0x28, 0, 1);
+	expect_good(run(f, cdb, 10, BS, 0));
+}
+
+static void mode_select_unchangeable_field_is_invalid_param(void **state)
+{
+	struct fx *f = *state;
+	uint32_t len = ms_select_list(f, 0x0a);
+	struct scsi_cmd *c;
+
+	f->buf[4 + 3] ^= 0x10;		/* QUEUE ALGORITHM MODIFIER */
+	c = mode_select6(f, 0x10, len);
+	expect_sense(c, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_PARAM);
+	assert_int_equal(get_be16(c->sense + 16), 4 + 3);
+}
+
+static void mode_select_changes_give_other_nexus_a_ua(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_nexus_id id = {0};
+	struct scsi_sess *s2 = scsi_sess_new(&stub_env, &id);
+	uint8_t tur[6] = {0};
+	uint32_t len;
+
+	scsi_sess_map(s2, 0, f->lu, false);
+	scsi_ua_clear(s2->lun_map[0]);
+	len = ms_select_list(f, 0x08);
+	expect_good(mode_select6(f, 0x10, len));	/* no change */
+	expect_good(run_on(f, s2, 0, tur, 6, 0, 0));
+	f->buf[4 + 2] &= (uint8_t)~0x04;
+	expect_good(mode_select6(f, 0x10, len));
+	expect_sense(run_on(f, s2, 0, tur, 6, 0, 0), SK_UNIT_ATTENTION,
+		     ASC_MODE_PARAMS_CHANGED);
+	expect_good(run(f, tur, 6, 0, 0));	/* not the changer */
+	scsi_sess_free(s2);
+}
+
+static void mode_select_save_pages_and_bad_lengths_are_refused(void **state)
+{
+	struct fx *f = *state;
+	uint32_t len = ms_select_list(f, 0x08);
+
+	expect_sense(mode_select6(f, 0x11, len), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_CDB);
+	expect_sense(mode_select6(f, 0x10, 3), SK_ILLEGAL_REQUEST,
+		     ASC_PARAM_LIST_LENGTH);
+	expect_sense(mode_select6(f, 0x10, len - 1), SK_ILLEGAL_REQUEST,
+		     ASC_PARAM_LIST_LENGTH);
+	len = ms_select_list(f, 0x08);
+	f->buf[4 + 8 + 1] = 0x10;		/* page length */
+	expect_sense(mode_select6(f, 0x10, len), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_PARAM);
+	len = ms_select_list(f, 0x08);
+	put_be24(f->buf + 4 + 5, 4096);		/* block length */
+	expect_sense(mode_select6(f, 0x10, len), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_PARAM);
+	expect_good(mode_select6(f, 0x10, 0));
+}
+
+/* -------------------------------------------- SPC-2 RESERVE/RELEASE */
+
+static struct scsi_sess *sess2(struct fx *f, const char *name, uint8_t isid0)
+{
+	struct scsi_nexus_id id = {0};
+	struct scsi_sess *s;
+
+	snprintf(id.initiator_name, sizeof(id.initiator_name), "%s", name);
+	id.isid[0] = isid0;
+	id.rel_tgt_port_id = 1;
+	s = scsi_sess_new(&stub_env, &id);
+	assert_int_equal(scsi_sess_map(s, 0, f->lu, false), 0);
+	scsi_ua_clear(s->lun_map[0]);
+	return s;
+}
+
+static void reserve6_conflicts_other_nexus_until_release(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0);
+	uint8_t res[6] = {0x16}, rel[6] = {0x17}, tur[6] = {0}, inq[6];
+	struct scsi_cmd *c;
+
+	expect_good(run(f, res, 6, 0, 0));
+	expect_good(run(f, res, 6, 0, 0));		/* again: fine */
+	c = run_on(f, s2, 0, res, 6, 0, 0);
+	assert_int_equal(c->status, SCSI_STATUS_RESERVATION_CONFLICT);
+	assert_int_equal(c->sense_len, 0);
+	c = run_on(f, s2, 0, tur, 6, 0, 0);
+	assert_int_equal(c->status, SCSI_STATUS_RESERVATION_CONFLICT);
+	cdb_inquiry(inq, false, 0, 96);
+	expect_good(run_on(f, s2, 0, inq, 6, 96, 0));
+	expect_good(run_on(f, s2, 0, rel, 6, 0, 0));	/* no-op */
+	c = run_on(f, s2, 0, tur, 6, 0, 0);
+	assert_int_equal(c->status, SCSI_STATUS_RESERVATION_CONFLICT);
+	expect_good(run(f, rel, 6, 0, 0));
+	expect_good(run_on(f, s2, 0, res, 6, 0, 0));
+	expect_good(run_on(f, s2, 0, rel, 6, 0, 0));
+	scsi_sess_free(s2);
+}
+
+static void reserve6_is_released_by_nexus_loss_and_lu_reset(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0);
+	uint8_t res10[10] = {0x56}, tur[6] = {0};
+
+	expect_good(run_on(f, s2, 0, res10, 10, 0, 0));
+	assert_int_equal(run(f, tur, 6, 0, 0)->status,
+			 SCSI_STATUS_RESERVATION_CONFLICT);
+	scsi_sess_free(s2);
+	expect_good(run(f, tur, 6, 0, 0));
+	expect_good(run(f, res10, 10, 0, 0));
+	s2 = sess2(f, "iqn.x:b", 0);
+	assert_int_equal(run_on(f, s2, 0, tur, 6, 0, 0)->status,
+			 SCSI_STATUS_RESERVATION_CONFLICT);
+	assert_int_equal(scsi_tmf_lu_reset(s2, 0), 0);
+	scsi_ua_clear(s2->lun_map[0]);
+	scsi_ua_clear(f->sess->lun_map[0]);
+	expect_good(run_on(f, s2, 0, tur, 6, 0, 0));
+	res10[1] = 0x10;				/* 3RDPTY */
+	expect_sense(run(f, res10, 10, 0, 0), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_CDB);
+	scsi_sess_free(s2);
+}
+
+/* ------------------------------------------- persistent reservations */
+
+static struct scsi_cmd *prout(struct fx *f, struct scsi_sess *s, uint8_t sa,
+			      uint8_t type, uint64_t key, uint64_t sark,
+			      uint8_t flags)
+{
+	uint8_t cdb[10] = {0x5f, sa, type};
+
+	put_be32(cdb + 5, 24);
+	memset(f->buf, 0, 24);
+	put_be64(f->buf, key);
+	put_be64(f->buf + 8, sark);
+	f->buf[20] = flags;
+	return run_on(f, s, 0, cdb, 10, 24, 24);
+}
+
+static struct scsi_cmd *prin(struct fx *f, struct scsi_sess *s, uint8_t sa,
+			     uint16_t alloc)
+{
+	uint8_t cdb[10] = {0x5e, sa};
+
+	put_be16(cdb + 7, alloc);
+	return run_on(f, s, 0, cdb, 10, alloc, 0);
+}
+
+static void expect_conflict(const struct scsi_cmd *c)
+{
+	if (c->status != SCSI_STATUS_RESERVATION_CONFLICT)
+		fail_msg("expected RESERVATION CONFLICT, got %02x %x/%04x",
+			 c->status, sense_key(c), sense_asc(c));
+}
+
+static void pr_register_read_keys_and_unregister(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_cmd *c;
+	uint32_t gen;
+
+	c = prin(f, f->sess, 0, 64);
+	expect_good(c);
+	gen = get_be32(f->buf);
+	assert_int_equal(get_be32(f->buf + 4), 0);
+	expect_good(prout(f, f->sess, 6, 0, 0, 0xabc, 0));
+	c = prin(f, f->sess, 0, 64);
+	assert_int_equal(get_be32(f->buf), gen + 1);
+	assert_int_equal(get_be32(f->buf + 4), 8);
+	assert_int_equal(get_be64(f->buf + 8), 0xabc);
+	/* REGISTER with a wrong key conflicts; with the right one changes */
+	expect_conflict(prout(f, f->sess, 0, 0, 0x111, 0x222, 0));
+	expect_good(prout(f, f->sess, 0, 0, 0xabc, 0xdef, 0));
+	c = prin(f, f->sess, 0, 64);
+	assert_int_equal(get_be64(f->buf + 8), 0xdef);
+	expect_good(prout(f, f->sess, 0, 0, 0xdef, 0, 0));
+	c = prin(f, f->sess, 0, 64);
+	assert_int_equal(get_be32(f->buf + 4), 0);
+	/* an unregistered nexus REGISTERing with a non-zero key conflicts */
+	expect_conflict(prout(f, f->sess, 0, 0, 0x5, 0x6, 0));
+}
+
+static void pr_read_keys_truncated_keeps_additional_length(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_cmd *c;
+
+	expect_good(prout(f, f->sess, 6, 0, 0, 0x77, 0));
+	c = prin(f, f->sess, 0, 8);
+	expect_good(c);
+	assert_int_equal(c->data_in_len, 8);
+	assert_int_equal(get_be32(f->buf + 4), 8);
+}
+
+static void pr_in_unknown_service_action_is_invalid_field(void **state)
+{
+	struct fx *f = *state;
+
+	for (uint8_t sa = 0; sa < 4; sa++)
+		expect_good(prin(f, f->sess, sa, 512));
+	for (uint8_t sa = 4; sa < 0x20; sa++)
+		expect_sense(prin(f, f->sess, sa, 512), SK_ILLEGAL_REQUEST,
+			     ASC_INVALID_FIELD_IN_CDB);
+}
+
+static void pr_report_capabilities_lists_all_types(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_cmd *c = prin(f, f->sess, 2, 8);
+
+	expect_good(c);
+	assert_int_equal(get_be16(f->buf), 8);
+	assert_int_equal(f->buf[2] & 0x0d, 0x0d);	/* SIP ATP PTPL */
+	assert_int_equal(f->buf[4], 0xea);
+	assert_int_equal(f->buf[5], 0x01);
+}
+
+/* reads/writes from s2 (registered or not) under each type */
+struct access_row {
+	uint8_t type;
+	bool reg_read, reg_write, unreg_read, unreg_write;
+};
+
+static bool can(struct fx *f, struct scsi_sess *s, bool write)
+{
+	uint8_t cdb[10];
+
+	cdb_rw10(cdb, write ? 0x2a : 0x28, 0, 1);
+	memset(f->buf, 0, BS);
+	return run_on(f, s, 0, cdb, 10, BS, write ? BS : 0)->status ==
+	       SCSI_STATUS_GOOD;
+}
+
+static void pr_reservation_types_block_what_spc4_says(void **state)
+{
+	static const struct access_row rows[] = {
+		{1, true, false, true, false},
+		{3, false, false, false, false},
+		{5, true, true, true, false},
+		{6, true, true, false, false},
+		{7, true, true, true, false},
+		{8, true, true, false, false},
+	};
+	struct fx *f = *state;
+	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0);
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct access_row *r = &rows[i];
+
+		expect_good(prout(f, f->sess, 6, 0, 0, 0x1, 0));
+		expect_good(prout(f, s2, 6, 0, 0, 0x2, 0));
+		expect_good(prout(f, f->sess, 1, r->type, 0x1, 0, 0));
+		prin(f, f->sess, 1, 64);
+		assert_int_equal(get_be32(f->buf + 4), 16);
+		assert_int_equal(get_be64(f->buf + 8),
+				 r->type >= 7 ? 0 : 0x1);
+		assert_int_equal(f->buf[21], r->type);
+		assert_true(can(f, f->sess, false) && can(f, f->sess, true));
+		assert_int_equal(can(f, s2, false), r->reg_read);
+		assert_int_equal(can(f, s2, true), r->reg_write);
+		expect_good(prout(f, s2, 0, 0, 0x2, 0, 0));
+		scsi_ua_clear(s2->lun_map[0]);
+		assert_int_equal(can(f, s2, false), r->unreg_read);
+		assert_int_equal(can(f, s2, true), r->unreg_write);
+		expect_good(prout(f, f->sess, 2, r->type, 0x1, 0, 0));
+		expect_good(prout(f, f->sess, 0, 0, 0x1, 0, 0));
+		scsi_ua_clear(s2->lun_map[0]);
+		scsi_ua_clear(f->sess->lun_map[0]);
+	}
+	scsi_sess_free(s2);
+}
+
+static void pr_reserve_by_other_nexus_conflicts(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0);
+
+	expect_good(prout(f, f->sess, 6, 0, 0, 0x1, 0));
+	expect_good(prout(f, s2, 6, 0, 0, 0x2, 0));
+	expect_good(prout(f, f->sess, 1, 1, 0x1, 0, 0));
+	expect_good(prout(f, f->sess, 1, 1, 0x1, 0, 0));	/* same */
+	expect_conflict(prout(f, f->sess, 1, 3, 0x1, 0, 0));	/* other */
+	expect_conflict(prout(f, s2, 1, 1, 0x2, 0, 0));
+	expect_conflict(prout(f, s2, 1, 1, 0x9, 0, 0));		/* bad key */
+	/* release by a non-holder does nothing; wrong type is refused */
+	expect_good(prout(f, s2, 2, 1, 0x2, 0, 0));
+	expect_sense(prout(f, f->sess, 2, 3, 0x1, 0, 0), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_RELEASE_OF_PR);
+	expect_sense(prout(f, f->sess, 1, 2, 0x1, 0, 0), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_CDB);		/* type 2 */
+	/* SPC-2 RESERVE is refused while registrations exist */
+	uint8_t res[6] = {0x16};
+	expect_conflict(run(f, res, 6, 0, 0));
+	scsi_sess_free(s2);
+}
+
+static void pr_preempt_removes_registration_and_bumps_generation(
+	void **state)
+{
+	struct fx *f = *state;
+	struct scsi_sess *s2 = sess2(f, "iqn.x:a", 1);	/* same name */
+	uint8_t tur[6] = {0};
+	uint32_t gen;
+
+	expect_good(prout(f, f->sess, 6, 0, 0, 0x1, 0));
+	expect_good(prout(f, s2, 6, 0, 0, 0x2, 0));
+	prin(f, f->sess, 0, 64);
+	assert_int_equal(get_be32(f->buf + 4), 16);
+	gen = get_be32(f->buf);
+	expect_good(prout(f, s2, 4, 3, 0x2, 0x1, 0));
+	expect_sense(run(f, tur, 6, 0, 0), SK_UNIT_ATTENTION,
+		     ASC_REGISTRATIONS_PREEMPTED);
+	prin(f, f->sess, 0, 64);
+	assert_int_equal(get_be32(f->buf), gen + 1);
+	assert_int_equal(get_be32(f->buf + 4), 8);
+	assert_int_equal(get_be64(f->buf + 8), 0x2);
+	/* no reservation was created by preempting without one */
+	prin(f, f->sess, 1, 64);
+	assert_int_equal(get_be32(f->buf + 4), 0);
+	/* preempting a key nobody has conflicts; key 0 is invalid */
+	expect_conflict(prout(f, s2, 4, 3, 0x2, 0x99, 0));
+	expect_sense(prout(f, s2, 4, 3, 0x2, 0, 0), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_PARAM);
+	scsi_sess_free(s2);
+}
+
+static void pr_preempt_takes_the_reservation(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0);
+
+	expect_good(prout(f, f->sess, 6, 0, 0, 0x1, 0));
+	expect_good(prout(f, s2, 6, 0, 0, 0x2, 0));
+	expect_good(prout(f, f->sess, 1, 3, 0x1, 0, 0));
+	assert_false(can(f, s2, false));
+	expect_good(prout(f, s2, 5, 1, 0x2, 0x1, 0));	/* and abort */
+	prin(f, s2, 1, 64);
+	assert_int_equal(get_be64(f->buf + 8), 0x2);
+	assert_int_equal(f->buf[21], 1);
+	assert_true(can(f, s2, true));
+	scsi_ua_clear(f->sess->lun_map[0]);
+	assert_false(can(f, f->sess, true));		/* f is gone */
+	scsi_sess_free(s2);
+}
+
+static void pr_clear_removes_everything_and_tells_others(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0);
+	uint8_t tur[6] = {0};
+
+	expect_good(prout(f, f->sess, 6, 0, 0, 0x1, 0));
+	expect_good(prout(f, s2, 6, 0, 0, 0x2, 0));
+	expect_good(prout(f, f->sess, 1, 1, 0x1, 0, 0));
+	expect_conflict(prout(f, s2, 3, 0, 0x7, 0, 0));	/* wrong key */
+	expect_good(prout(f, s2, 3, 0, 0x2, 0, 0));
+	expect_sense(run(f, tur, 6, 0, 0), SK_UNIT_ATTENTION,
+		     ASC_RESERVATIONS_PREEMPTED);
+	prin(f, f->sess, 0, 64);
+	assert_int_equal(get_be32(f->buf + 4), 0);
+	assert_true(can(f, s2, true) && can(f, f->sess, true));
+	scsi_sess_free(s2);
+}
+
+static void pr_out_parameter_list_must_be_24_bytes(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[10] = {0x5f, 6};
+
+	memset(f->buf, 0, 32);
+	put_be32(cdb + 5, 23);
+	expect_sense(run(f, cdb, 10, 23, 23), SK_ILLEGAL_REQUEST,
+		     ASC_PARAM_LIST_LENGTH);
+	put_be32(cdb + 5, 32);
+	expect_sense(run(f, cdb, 10, 32, 32), SK_ILLEGAL_REQUEST,
+		     ASC_PARAM_LIST_LENGTH);
+	cdb[1] = 9;
+	expect_sense(run(f, cdb, 10, 32, 32), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_CDB);
+}
+
+static uint32_t put_tid(uint8_t *t, const char *s)
+{
+	uint32_t n = (uint32_t)strlen(s) + 1, len = (n + 3) & ~3u;
+
+	memset(t, 0, 4 + len);
+	t[0] = 0x40 | 5;
+	put_be16(t + 2, (uint16_t)len);
+	memcpy(t + 4, s, n);
+	return 4 + len;
+}
+
+static void pr_spec_i_pt_registers_named_nexus(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0x23);
+	uint8_t cdb[10] = {0x5f, 0};
+	uint32_t tl;
+
+	memset(f->buf, 0, 64);
+	put_be64(f->buf + 8, 0x10);
+	f->buf[20] = 0x08;			/* SPEC_I_PT */
+	tl = put_tid(f->buf + 28, "iqn.x:b,i,0x230000000000");
+	put_be32(f->buf + 24, tl);
+	put_be32(cdb + 5, 28 + tl);
+	expect_good(run(f, cdb, 10, 28 + tl, 28 + tl));
+	prin(f, f->sess, 0, 64);
+	assert_int_equal(get_be32(f->buf + 4), 16);
+	/* s2 is registered with the same key: it may reserve */
+	expect_good(prout(f, s2, 1, 1, 0x10, 0, 0));
+	prin(f, f->sess, 3, 1024);
+	assert_int_equal(get_be32(f->buf + 4), 2 * 24 + 52 + 32);
+	scsi_sess_free(s2);
+}
+
+static void pr_register_and_move_hands_over_the_reservation(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0x23);
+	uint8_t cdb[10] = {0x5f, 7, 1};
+	uint32_t tl;
+
+	expect_good(prout(f, f->sess, 6, 0, 0, 0x1, 0));
+	expect_good(prout(f, f->sess, 1, 1, 0x1, 0, 0));
+	memset(f->buf, 0, 64);
+	put_be64(f->buf, 0x1);
+	put_be64(f->buf + 8, 0x55);
+	f->buf[17] = 0x02;				/* UNREG */
+	put_be16(f->buf + 18, 1);
+	tl = put_tid(f->buf + 24, "iqn.x:b,i,0x230000000000");
+	put_be32(f->buf + 20, tl);
+	put_be32(cdb + 5, 24 + tl);
+	expect_good(run(f, cdb, 10, 24 + tl, 24 + tl));
+	prin(f, f->sess, 1, 64);
+	assert_int_equal(get_be64(f->buf + 8), 0x55);
+	prin(f, f->sess, 0, 64);
+	assert_int_equal(get_be32(f->buf + 4), 8);	/* f unregistered */
+	assert_true(can(f, s2, true));
+	assert_false(can(f, f->sess, true));
+	scsi_sess_free(s2);
+}
+
+static void pr_aptpl_state_survives_a_new_lu(void **state)
+{
+	struct ut_dev_cfg dev = {0};
+	struct fx *f;
+
+	strcpy(dev.name, "aptpl");
+	state_len = -ENOENT;
+	f = fx_new(&dev, DISK_BYTES, true);
+	expect_good(prout(f, f->sess, 6, 0, 0, 0x42, 0x01));
+	expect_good(prout(f, f->sess, 1, 3, 0x42, 0, 0));
+	assert_string_equal(state_key_saved, "pr/aptpl");
+	assert_true(state_len > 0);
+	fx_free(f);
+	f = fx_new(&dev, DISK_BYTES, true);		/* "restart" */
+	prin(f, f->sess, 1, 64);
+	assert_int_equal(get_be64(f->buf + 8), 0x42);
+	assert_int_equal(f->buf[21], 3);
+	prin(f, f->sess, 2, 8);
+	assert_int_equal(f->buf[3] & 0x01, 0x01);	/* PTPL_A */
+	/* the same initiator port is still the holder */
+	assert_true(can(f, f->sess, true));
+	/* registering with APTPL=0 drops the saved copy */
+	expect_good(prout(f, f->sess, 6, 0, 0, 0x42, 0));
+	assert_true(state_len < 0);
+	fx_free(f);
+	state_len = -ENOENT;
+}
+
 /* ---------------------------------------------------- CDB decoding */
 
 static void cdb_length_follows_group_code(void **state)
@@ -2196,6 +3031,40 @@ int main(void)
 		T(vpd_block_limits_and_lbp_advertise_provisioning),
 		cmocka_unit_test(
 			write_overlapping_compare_and_write_waits_for_it),
+		T(rsoc_all_lists_every_command_table_entry),
+		T(rsoc_rctd_adds_timeout_descriptors),
+		T(rsoc_one_command_follows_servactv_rules),
+		T(every_reported_opcode_is_not_an_invalid_opcode),
+		T(report_supported_tmfs_lists_abort_and_resets),
+		cmocka_unit_test(
+			eject_makes_medium_commands_not_ready_until_load),
+		cmocka_unit_test(
+			ssu_without_loej_or_with_power_condition_keeps_medium),
+		cmocka_unit_test(prevent_blocks_eject_and_load_for_every_nexus),
+		cmocka_unit_test(prevent_ends_with_the_nexus),
+		T(stop_and_eject_on_fixed_disk_change_nothing),
+		T(read_defect_data_returns_an_empty_list),
+		T(mode_select_turns_write_cache_off),
+		T(mode_select_d_sense_switches_sense_format),
+		T(mode_select_swp_write_protects_the_lu),
+		T(mode_select_unchangeable_field_is_invalid_param),
+		T(mode_select_changes_give_other_nexus_a_ua),
+		T(mode_select_save_pages_and_bad_lengths_are_refused),
+		T(reserve6_conflicts_other_nexus_until_release),
+		T(reserve6_is_released_by_nexus_loss_and_lu_reset),
+		T(pr_register_read_keys_and_unregister),
+		T(pr_read_keys_truncated_keeps_additional_length),
+		T(pr_in_unknown_service_action_is_invalid_field),
+		T(pr_report_capabilities_lists_all_types),
+		T(pr_reservation_types_block_what_spc4_says),
+		T(pr_reserve_by_other_nexus_conflicts),
+		T(pr_preempt_removes_registration_and_bumps_generation),
+		T(pr_preempt_takes_the_reservation),
+		T(pr_clear_removes_everything_and_tells_others),
+		T(pr_out_parameter_list_must_be_24_bytes),
+		T(pr_spec_i_pt_registers_named_nexus),
+		T(pr_register_and_move_hands_over_the_reservation),
+		cmocka_unit_test(pr_aptpl_state_survives_a_new_lu),
 		cmocka_unit_test(cdb_length_follows_group_code),
 		cmocka_unit_test(cdb_decode_read_write_family),
 		cmocka_unit_test(cdb_decode_allocation_length_commands),

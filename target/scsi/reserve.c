@@ -1,0 +1,90 @@
+/*
+ * reserve.c — SPC-2 reservations (RESERVE/RELEASE 6 and 10) and the
+ * reservation conflict check every command passes through.
+ *
+ * SPC-2 §7.21-7.24 (kept by SPC-4 only by reference): one I_T nexus may
+ * reserve the whole LU; every other nexus then gets RESERVATION CONFLICT
+ * for all but INQUIRY, REPORT LUNS, REQUEST SENSE, RELEASE and the
+ * reporting commands (SCSI_CMD_RES_OK).  RELEASE by a nexus that does not
+ * hold the reservation is GOOD and changes nothing.  The reservation ends
+ * with RELEASE, the loss of the nexus, or a logical unit reset.  While
+ * persistent reservation registrations exist, RESERVE and RELEASE end in
+ * RESERVATION CONFLICT (SPC-4 §5.12.3).
+ */
+#include "scsi/scsi_int.h"
+
+static bool reject_third_party(struct scsi_cmd *cmd)
+{
+	/* RESERVE/RELEASE(10) byte 1: 3RDPTY 4, LONGID 1; (6): obsolete
+	 * extent fields.  Third-party reservations are not supported. */
+	if (cmd->cdb[0] == 0x56 || cmd->cdb[0] == 0x57) {
+		if (cmd->cdb[1] & 0x12) {
+			scsi_fail_cdb(cmd, 1, (cmd->cdb[1] & 0x10) ? 4 : 1);
+			return true;
+		}
+	} else if (cmd->cdb[1] & 0x1f) {
+		scsi_fail_cdb(cmd, 1, -1);
+		return true;
+	}
+	return false;
+}
+
+enum scsi_rc spc_reserve(struct scsi_cmd *cmd)
+{
+	struct scsi_lu *lu = cmd->lu;
+
+	if (reject_third_party(cmd))
+		return SCSI_RC_DONE;
+	scsi_lu_lock(lu);
+	if (scsi_pr_has_registrations(lu) ||
+	    (lu->spc2_holder && lu->spc2_holder != cmd->itl))
+		cmd->status = SCSI_STATUS_RESERVATION_CONFLICT;
+	else
+		lu->spc2_holder = cmd->itl;
+	scsi_lu_unlock(lu);
+	return SCSI_RC_DONE;
+}
+
+enum scsi_rc spc_release(struct scsi_cmd *cmd)
+{
+	struct scsi_lu *lu = cmd->lu;
+
+	if (reject_third_party(cmd))
+		return SCSI_RC_DONE;
+	scsi_lu_lock(lu);
+	if (scsi_pr_has_registrations(lu))
+		cmd->status = SCSI_STATUS_RESERVATION_CONFLICT;
+	else if (lu->spc2_holder == cmd->itl)
+		lu->spc2_holder = NULL;
+	scsi_lu_unlock(lu);
+	return SCSI_RC_DONE;
+}
+
+/* Called with the LU lock held. */
+bool scsi_res_conflict(const struct scsi_cmd *cmd, uint8_t flags)
+{
+	const struct scsi_lu *lu = cmd->lu;
+
+	if (lu->spc2_holder && lu->spc2_holder != cmd->itl &&
+	    !(flags & SCSI_CMD_RES_OK))
+		return true;
+	return scsi_pr_conflict(cmd, flags);
+}
+
+/* Called with the LU lock held. */
+void scsi_res_nexus_gone(struct scsi_itl *itl)
+{
+	if (itl->lu->spc2_holder == itl)
+		itl->lu->spc2_holder = NULL;
+	itl->prevent = false;
+}
+
+/* Called with the LU lock held. */
+void scsi_res_lu_reset(struct scsi_lu *lu)
+{
+	struct scsi_itl *itl;
+
+	lu->spc2_holder = NULL;
+	LIST_FOREACH(itl, &lu->itls, lu_link)
+		itl->prevent = false;
+}
