@@ -27,7 +27,7 @@ TEST_SRC := $(sort $(wildcard target/test/test_*.c))
 TEST_BIN := $(TEST_SRC:target/test/%.c=$(BUILD)/test/%)
 TEST_SUPPORT := $(filter-out $(TEST_SRC),$(wildcard target/test/*.c))
 
-.PHONY: all run test unit seam-check conformance deps clean format
+.PHONY: all run test unit seam-check conformance daemon-test deps clean format
 all: $(BUILD)/utarget
 
 $(BUILD)/obj/%.o: %.c
@@ -64,12 +64,21 @@ run: deps-build $(BUILD)/utarget
 unit: $(TEST_BIN)
 	@ci/run-unit.sh $(TEST_BIN)
 
-test: deps $(BUILD)/utarget unit
+test: deps $(BUILD)/utarget $(BUILD)/ut-io unit
 	@ci/check-seam.sh $(BUILD)/libutarget.a
+	conformance/daemon-test
 	conformance/run
 
 conformance: $(BUILD)/utarget
 	conformance/run
+
+daemon-test: $(BUILD)/utarget $(BUILD)/ut-io
+	conformance/daemon-test
+
+# A small libiscsi initiator used by the daemon tests.
+$(BUILD)/ut-io: tools/ut-io.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $< -liscsi
 
 deps:
 	@ci/deps.sh test
