@@ -96,12 +96,104 @@ void iscsi_conn_accept(void *arg, struct env_conn *ec,
 		 info->local_addr);
 }
 
+static bool rx_partial(const struct iscsi_conn *c)
+{
+	return c->rx_stage != RX_BHS || c->rx_got > 0;
+}
+
+/* NOP-In ping (RFC 7143 §11.19): ITT 0xffffffff, a fresh TTT, StatSN
+ * not advanced.  The initiator must answer with a NOP-Out echoing the
+ * TTT; any PDU from it counts as a sign of life. */
+static void conn_send_ping(struct iscsi_conn *c)
+{
+	struct iscsi_txpdu *p = iscsi_txpdu_new(c, ISCSI_OP_NOP_IN);
+	struct iscsi_bhs h = {0};
+
+	if (!p)
+		return;
+	c->ping_ttt = (uint32_t)env_random_u64(c->srv->env) & 0x7fffffff;
+	h.opcode = ISCSI_OP_NOP_IN;
+	h.flags = ISCSI_FLAG_FINAL;
+	h.itt = ISCSI_RESERVED_TAG;
+	h.w20 = c->ping_ttt;
+	h.w24 = c->stat_sn;
+	iscsi_sess_fill_sn(c->sess, &h);
+	iscsi_conn_queue(c, p, &h);
+	iscsi_conn_kick(c);
+}
+
+/* One timer watches the connection's health:
+ *  - no PDU for NopInInterval: send a NOP-In ping;
+ *  - no answer (no bytes at all) within NopInTimeout: drop the
+ *    connection, which ends its session and tasks (ERL 0);
+ *  - a PDU begun but stalled for idle_ns: drop the connection. */
+static void conn_ka_fire(void *arg)
+{
+	struct iscsi_conn *c = arg;
+	struct env *env = c->srv->env;
+	uint64_t now = env_now_ns(env), next;
+
+	if (c->closing || c->state != CONN_FFP)
+		return;
+	if (c->ping_outstanding && c->last_rx_ns > c->ping_sent_ns)
+		c->ping_outstanding = false;
+	if (c->ping_outstanding && now >= c->ping_sent_ns + c->nop_timeout_ns) {
+		c->srv->stats.conns_dropped++;
+		iscsi_conn_close(c, "NOP-In timeout: the initiator is gone");
+		return;
+	}
+	if (rx_partial(c) && now >= c->last_rx_ns + c->idle_ns) {
+		c->srv->stats.conns_dropped++;
+		iscsi_conn_close(c, "a PDU stalled half-received");
+		return;
+	}
+	if (!c->ping_outstanding && c->nop_interval_ns &&
+	    now >= c->last_rx_ns + c->nop_interval_ns) {
+		c->ping_outstanding = true;
+		c->ping_sent_ns = now;
+		conn_send_ping(c);
+		if (c->closing)
+			return;
+	}
+	next = c->last_rx_ns + c->idle_ns;
+	if (c->ping_outstanding)
+		next = c->ping_sent_ns + c->nop_timeout_ns;
+	else if (c->nop_interval_ns && c->last_rx_ns + c->nop_interval_ns < next)
+		next = c->last_rx_ns + c->nop_interval_ns;
+	if (next <= now)
+		next = now + c->idle_ns;
+	env_timer_arm(env, c->ka_timer, next);
+}
+
+void iscsi_conn_ping_answered(struct iscsi_conn *c, uint32_t ttt)
+{
+	if (c->ping_outstanding && ttt == c->ping_ttt)
+		c->ping_outstanding = false;
+}
+
 void iscsi_conn_enter_ffp(struct iscsi_conn *c)
 {
+	struct env *env = c->srv->env;
+	const struct ut_iscsi_params *p =
+		c->sess && c->sess->tgt ? &c->sess->tgt->params
+					: &c->srv->cfg_params;
+
 	c->state = CONN_FFP;
-	if (c->login_timer) {
-		env_timer_cancel(c->srv->env, c->login_timer);
-	}
+	if (c->login_timer)
+		env_timer_cancel(env, c->login_timer);
+	c->nop_interval_ns = (uint64_t)p->nop_in_interval_s * 1000000000ull;
+	c->nop_timeout_ns = (uint64_t)(p->nop_in_timeout_s ? p->nop_in_timeout_s
+							   : 30) *
+			    1000000000ull;
+	c->idle_ns = c->nop_timeout_ns;
+	c->last_rx_ns = env_now_ns(env);
+	c->ka_timer = env_timer_new(env, conn_ka_fire, c);
+	if (c->ka_timer)
+		env_timer_arm(env, c->ka_timer,
+			      c->last_rx_ns + (c->nop_interval_ns &&
+							       c->nop_interval_ns < c->idle_ns
+						       ? c->nop_interval_ns
+						       : c->idle_ns));
 }
 
 /* ------------------------------------------------------------- transmit */
@@ -317,6 +409,8 @@ void iscsi_conn_close(struct iscsi_conn *c, const char *why)
 	LOG_INFO(env, "conn %u: closing: %s", c->id, why);
 	env_timer_free(env, c->login_timer);
 	c->login_timer = NULL;
+	env_timer_free(env, c->ka_timer);
+	c->ka_timer = NULL;
 	while ((t = TAILQ_FIRST(&c->txq))) {
 		TAILQ_REMOVE(&c->txq, t, link);
 		txpdu_free(t);
@@ -522,6 +616,8 @@ static void conn_on_readable(void *ctx)
 	struct iscsi_conn *c = ctx;
 	struct env *env = c->srv->env;
 
+	bool got_bytes = false;
+
 	c->in_callback = true;
 	while (!c->closing) {
 		ssize_t n = env->ops->conn_recv(c->ec, rx_dst(c),
@@ -534,9 +630,12 @@ static void conn_on_readable(void *ctx)
 			break;
 		}
 		c->rx_got += (uint32_t)n;
+		got_bytes = true;
 		if (c->rx_got == c->rx_need)
 			rx_stage_done(c);
 	}
+	if (got_bytes && !c->closing)
+		c->last_rx_ns = env_now_ns(env);
 	c->in_callback = false;
 	if (c->dead) {
 		conn_free(c);

@@ -284,6 +284,15 @@ struct iscsi_conn {
 	/* login */
 	struct iscsi_login_state login;
 	struct env_timer *login_timer;
+	/* keepalive (NOP-In) and the half-received-PDU idle limit */
+	struct env_timer *ka_timer;
+	uint64_t last_rx_ns;		/* when bytes last arrived */
+	uint64_t ping_sent_ns;
+	uint64_t nop_interval_ns;	/* 0 = no pings */
+	uint64_t nop_timeout_ns;
+	uint64_t idle_ns;		/* a PDU may stall this long */
+	uint32_t ping_ttt;
+	bool ping_outstanding;
 	/* text continuation (FFP Text with C bit / long responses) */
 	uint8_t *text_in;
 	uint32_t text_in_len;
@@ -312,6 +321,8 @@ void iscsi_conn_kick(struct iscsi_conn *c);
 void iscsi_send_reject(struct iscsi_conn *c, uint8_t reason,
 		       const uint8_t *bhs);
 void iscsi_conn_enter_ffp(struct iscsi_conn *c);
+/* A NOP-Out answered our NOP-In ping with this TTT. */
+void iscsi_conn_ping_answered(struct iscsi_conn *c, uint32_t ttt);
 
 /* login.c */
 void iscsi_login_rx(struct iscsi_conn *c);

@@ -797,8 +797,12 @@ static void ffp_nop_out(struct iscsi_conn *c)
 	uint8_t *d = NULL;
 
 	consume_cmdsn(c->sess, h);
-	if (h->itt == ISCSI_RESERVED_TAG)
-		return;	/* a reply to our NOP-In, or a ping needing none */
+	if (h->itt == ISCSI_RESERVED_TAG) {
+		/* a reply to our NOP-In, or a ping needing none */
+		if (h->w20 != ISCSI_RESERVED_TAG)
+			iscsi_conn_ping_answered(c, h->w20);
+		return;
+	}
 	p = iscsi_txpdu_new(c, ISCSI_OP_NOP_IN);
 	if (!p)
 		return;

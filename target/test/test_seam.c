@@ -373,6 +373,92 @@ static void cmdsn_beyond_window_is_ignored(void **state)
 	rig_free(r);
 }
 
+
+#define SEC 1000000000ull
+
+static void dead_initiator_is_dropped_after_interval_plus_timeout(void **state)
+{
+	struct rig *r = rig_new(0);
+	struct iscsi_bhs ping;
+
+	(void)state;
+	login(r);	/* defaults: NopInInterval 30 s, NopInTimeout 30 s */
+	fake_env_advance(r->env, 30 * SEC);
+	expect_pdu(r, ISCSI_OP_NOP_IN, &ping, NULL);
+	assert_int_equal(ping.itt, ISCSI_RESERVED_TAG);
+	assert_int_not_equal(ping.w20, ISCSI_RESERVED_TAG);
+	fake_env_advance(r->env, 29 * SEC);
+	assert_false(fake_conn_closed(r->c));
+	fake_env_advance(r->env, 2 * SEC);
+	assert_true(fake_conn_closed(r->c));
+	rig_free(r);
+}
+
+static void initiator_answering_nop_in_stays_connected(void **state)
+{
+	struct rig *r = rig_new(0);
+	struct iscsi_bhs ping, h = {0};
+
+	(void)state;
+	login(r);
+	for (int round = 0; round < 3; round++) {
+		fake_env_advance(r->env, 30 * SEC);
+		expect_pdu(r, ISCSI_OP_NOP_IN, &ping, NULL);
+		memset(&h, 0, sizeof(h));
+		h.opcode = ISCSI_OP_NOP_OUT;
+		h.immediate = true;
+		h.flags = ISCSI_FLAG_FINAL;
+		h.itt = ISCSI_RESERVED_TAG;
+		h.w20 = ping.w20;	/* echo the TTT */
+		h.w24 = r->cmdsn;
+		send_pdu(r, &h, NULL, 0);
+		/* RFC 7143 §11.18: a NOP-Out answering a NOP-In gets none */
+		assert_int_equal(fake_conn_pending(r->c), 0);
+		fake_env_advance(r->env, 20 * SEC);
+		assert_false(fake_conn_closed(r->c));
+	}
+	rig_free(r);
+}
+
+static void half_received_pdu_is_dropped_after_idle_limit(void **state)
+{
+	struct rig *r = rig_new(0);
+	uint8_t half[20] = {ISCSI_OP_NOP_OUT | ISCSI_FLAG_IMMEDIATE, 0x80};
+
+	(void)state;
+	login(r);
+	fake_conn_push(r->c, half, sizeof(half), 0);
+	fake_env_advance(r->env, 29 * SEC);
+	assert_false(fake_conn_closed(r->c));
+	fake_env_advance(r->env, 2 * SEC);
+	assert_true(fake_conn_closed(r->c));
+	rig_free(r);
+}
+
+static void nop_out_ping_is_echoed_with_its_data(void **state)
+{
+	static const char ping_data[] = "are you there?";
+	struct rig *r = rig_new(0);
+	struct iscsi_bhs h = {0}, rsp;
+	uint8_t *d = NULL;
+
+	(void)state;
+	login(r);
+	h.opcode = ISCSI_OP_NOP_OUT;
+	h.immediate = true;
+	h.flags = ISCSI_FLAG_FINAL;
+	h.itt = 0x4242;
+	h.w20 = ISCSI_RESERVED_TAG;
+	h.w24 = r->cmdsn;
+	send_pdu(r, &h, ping_data, sizeof(ping_data));
+	expect_pdu(r, ISCSI_OP_NOP_IN, &rsp, &d);
+	assert_int_equal(rsp.itt, 0x4242);
+	assert_int_equal(rsp.data_len, sizeof(ping_data));
+	assert_memory_equal(d, ping_data, sizeof(ping_data));
+	free(d);
+	rig_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -384,6 +470,10 @@ int main(void)
 		cmocka_unit_test(data_segment_over_login_limit_drops_connection),
 		cmocka_unit_test(login_timer_closes_idle_connection),
 		cmocka_unit_test(cmdsn_beyond_window_is_ignored),
+		cmocka_unit_test(dead_initiator_is_dropped_after_interval_plus_timeout),
+		cmocka_unit_test(initiator_answering_nop_in_stays_connected),
+		cmocka_unit_test(half_received_pdu_is_dropped_after_idle_limit),
+		cmocka_unit_test(nop_out_ping_is_echoed_with_its_data),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
