@@ -74,6 +74,7 @@ struct ini {
 	size_t keys_len;
 	bool ignore_nopin;
 	bool auto_logout;
+	bool digests_live;		/* FFP reached: digests as negotiated */
 
 	struct ini_op_list ops;		/* sent, awaiting an answer */
 	struct ini_op_list waitq;	/* waiting for the CmdSN window */
@@ -371,14 +372,14 @@ static void send_pdu(struct ini *ini, struct iscsi_bhs *h, const void *data,
 		  "%s -> %-10s itt=%08x sn=%u exp=%u len=%u", ini->actor,
 		  ini_opcode_name(h->opcode), h->itt, h->w24, h->w28, len);
 	tx_put(ini, raw, sizeof(raw));
-	if (ini->neg.header_digest && ini->state == INI_S_FFP)
+	if (ini->neg.header_digest && ini->digests_live)
 		put_digest(ini, raw, sizeof(raw));
 	if (len > 0) {
 		uint32_t pad = iscsi_pad4(len);
 
 		tx_put(ini, data, len);
 		tx_put(ini, zero, pad);
-		if (ini->neg.data_digest && ini->state == INI_S_FFP) {
+		if (ini->neg.data_digest && ini->digests_live) {
 			uint8_t *tmp = malloc(len + pad);
 
 			if (tmp == NULL)
@@ -626,6 +627,7 @@ static void rx_login_rsp(struct ini *ini, const struct iscsi_bhs *h,
 	}
 	if (transit && ISCSI_LOGIN_NSG(h->flags) == ISCSI_STAGE_FULL_FEATURE) {
 		ini->state = INI_S_FFP;
+		ini->digests_live = true;
 		ini->cmdsn = ini->exp_cmdsn;
 		SIM_TRACE(ini->sim,
 			  "%s logged in: tsih=%u ImmediateData=%d InitialR2T=%d "
@@ -710,6 +712,7 @@ void ini_login(struct ini *ini, struct ini_op *op, const char *portal,
 	ini->rhave_bhs = false;
 	ini->tx_len = ini->tx_off = 0;
 	ini->text_acc_len = 0;
+	ini->digests_live = false;
 	params_default(&ini->neg);
 	SIM_TRACE(ini->sim, "%s connects to %s (%s%s)", ini->actor, portal,
 		  discovery ? "discovery" : "target ",
@@ -841,8 +844,12 @@ static void send_scsi(struct ini *ini, struct ini_op *op)
 			    (op->dir_write ? ISCSI_CMD_F_WRITE : 0) | 1);
 	h.lun = iscsi_lun_encode(op->lun);
 	h.w20 = op->edtl;
-	op->cmdsn = ini->cmdsn++;
-	h.w24 = (uint32_t)((int64_t)op->cmdsn + op->cmdsn_delta);
+	/* A misplaced CmdSN (misbehaviour) does not use up a number: the
+	 * target must ignore it, and the next command takes the slot. */
+	op->cmdsn = (uint32_t)((int64_t)ini->cmdsn + op->cmdsn_delta);
+	if (op->cmdsn_delta == 0)
+		ini->cmdsn++;
+	h.w24 = op->cmdsn;
 	memcpy(h.cdb, op->cdb, 16);
 	send_pdu(ini, &h, op->out, imm);
 	op->unsol_sent = imm + unsol;
@@ -1274,6 +1281,10 @@ static void rx_simple_rsp(struct ini *ini, const struct iscsi_bhs *h,
 	if (h->opcode == ISCSI_OP_TMF_RSP)
 		tmf_aborts(ini, op);
 	op_finish(ini, op, INI_DONE);
+	/* RFC 7143 §11.15: after the Logout Response the connection is
+	 * done; the initiator closes its side. */
+	if (h->opcode == ISCSI_OP_LOGOUT_RSP)
+		ini_conn_lost(ini, "logged out");
 }
 
 static void rx_reject(struct ini *ini, const struct iscsi_bhs *h,
@@ -1381,7 +1392,7 @@ static void rx_pdu(struct ini *ini, const struct iscsi_bhs *h,
 
 static uint32_t pdu_len(const struct ini *ini, const struct iscsi_bhs *h)
 {
-	bool ffp = ini->state != INI_S_LOGIN;
+	bool ffp = ini->digests_live;
 
 	return (uint32_t)iscsi_pdu_wire_len(h->total_ahs_len, h->data_len,
 					    ffp && ini->neg.header_digest,
@@ -1392,7 +1403,7 @@ static void rx_complete(struct ini *ini)
 {
 	struct iscsi_bhs h = ini->rh;
 	uint32_t doff = ISCSI_BHS_LEN + h.total_ahs_len * 4u;
-	bool ffp = ini->state != INI_S_LOGIN;
+	bool ffp = ini->digests_live;
 
 	if (ffp && ini->neg.header_digest) {
 		uint8_t tmp[ISCSI_BHS_LEN + ISCSI_MAX_AHS_BYTES];
@@ -1460,6 +1471,11 @@ static void on_readable(void *ctx)
 			}
 		}
 	}
-	if (ini->c != NULL && n < 0)
+	if (ini->c != NULL && n < 0) {
 		ini_conn_lost(ini, "receive error");
+		return;
+	}
+	/* Answers move MaxCmdSN: issue what waited for the window. */
+	if (ini->c != NULL && !TAILQ_EMPTY(&ini->waitq))
+		ini_pump(ini);
 }

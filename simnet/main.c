@@ -206,6 +206,7 @@ static int cmd_explore(int argc, char **argv)
 	uint64_t done = 0, failed = 0, cmds = 0;
 	double t0 = wall_s();
 	int fds[64];
+	bool tty = isatty(2);
 
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--seeds") == 0 && i + 1 < argc)
@@ -266,18 +267,22 @@ static int cmd_explore(int argc, char **argv)
 			cmds += so.cmds;
 			if (so.rc != 0)
 				failed++;
-			fprintf(stderr, "\rexplore: %llu/%llu seeds, %.1f seeds/s, "
-				"%llu failures", (unsigned long long)done,
+			if (!tty && done % 100 != 0 && done != nseeds)
+				continue;
+			fprintf(stderr, "%sexplore: %llu/%llu seeds, %.1f seeds/s, "
+				"%llu failures%s", tty ? "\r" : "",
+				(unsigned long long)done,
 				(unsigned long long)nseeds,
 				(double)done / (wall_s() - t0 + 1e-9),
-				(unsigned long long)failed);
+				(unsigned long long)failed, tty ? "" : "\n");
 		}
 		if (!progress)
 			break;
 	}
 	for (unsigned int j = 0; j < jobs; j++)
 		wait(NULL);
-	fprintf(stderr, "\n");
+	if (tty)
+		fprintf(stderr, "\n");
 	printf("explore: %llu seeds from %llu, %llu failures, %llu SCSI "
 	       "commands, %.1fs\n", (unsigned long long)done,
 	       (unsigned long long)start, (unsigned long long)failed,
@@ -452,7 +457,7 @@ static int cmd_bench(int argc, char **argv)
 		else
 			usage();
 	}
-	cap = 256 + ncmds * 64;
+	cap = 256 + ncmds * 72;
 	text = malloc(cap);
 	if (text == NULL)
 		abort();
@@ -461,9 +466,10 @@ static int cmd_bench(int argc, char **argv)
 				"param QueuedCommands=64\ninitiator A\nA login\n");
 	for (uint64_t i = 0; i < ncmds; i++)
 		len += (size_t)snprintf(text + len, cap - len,
-					"A %s lba=%llu blocks=1 & expect any\n",
+					"A %s lba=%llu blocks=1 & expect any\n%s",
 					i % 2 ? "read" : "write",
-					(unsigned long long)(i * 7 % 100000));
+					(unsigned long long)(i * 7 % 100000),
+					i % 64 == 63 ? "wait\n" : "");
 	snprintf(text + len, cap - len, "wait\n");
 	t0 = wall_s();
 	scn_run("bench", text, &o, &res);
