@@ -536,6 +536,10 @@ static int cfg_digest(struct cfg_parser *p, const struct cfg_stmt *st,
 			size_t len = strcspn(s, ",");
 			enum ut_digest d;
 
+			/* "None, CRC32C": the comma ends a value, not the
+			 * line. */
+			if (len == 0 && !*s && s != a->s && i + 1 < st->nargs)
+				break;
 			if (cfg_digest_item(s, len, &d))
 				return cfg_err(p, a, "%s value '%.*s' is not "
 					       "CRC32C or None", par->key,
