@@ -35,6 +35,9 @@ static void task_exec(struct iscsi_task *t);
 static void sess_maybe_finish(struct iscsi_sess *s);
 static void send_logout_rsp(struct iscsi_sess *s);
 static void tmf_task_gone(struct iscsi_sess *s, struct iscsi_tmf *tmf);
+static void srv_close_target_sessions(struct iscsi_server *srv,
+				      const struct iscsi_tgt *tgt,
+				      const struct iscsi_sess *except);
 
 /* ------------------------------------------------------------ session */
 
@@ -1041,8 +1044,18 @@ static void tmf_task_gone(struct iscsi_sess *s, struct iscsi_tmf *tmf)
 		return;
 	TAILQ_REMOVE(&s->tmfs, tmf, link);
 	if (s->conn && !s->conn->closing) {
-		send_tmf_rsp(s->conn, tmf->itt, tmf->response);
-		iscsi_conn_kick(s->conn);
+		struct iscsi_conn *c = s->conn;
+
+		send_tmf_rsp(c, tmf->itt, tmf->response);
+		if (tmf->function == ISCSI_TMF_TARGET_COLD_RESET &&
+		    tmf->response == ISCSI_TMF_RSP_COMPLETE) {
+			struct iscsi_txpdu *last = TAILQ_LAST(&c->txq, iscsi_tx_list);
+
+			srv_close_target_sessions(s->srv, s->tgt, s);
+			if (last)
+				last->close_after = true;
+		}
+		iscsi_conn_kick(c);
 	}
 	free(tmf);
 }
@@ -1068,6 +1081,58 @@ static void tmf_abort_one(struct iscsi_sess *s, struct iscsi_task *t,
 static bool tmf_lun_mapped(struct iscsi_sess *s, uint64_t lun)
 {
 	return lun < UT_MAX_LUNS && s->tgt && s->tgt->lun_lu[lun];
+}
+
+static struct scsi_lu *sess_task_lu(const struct iscsi_sess *s,
+				    const struct iscsi_task *t)
+{
+	if (!s->tgt || t->cmd.lun >= UT_MAX_LUNS)
+		return NULL;
+	return s->tgt->lun_lu[t->cmd.lun];
+}
+
+/* SAM-5 §7.6: a reset or CLEAR TASK SET ends the tasks of every nexus on
+ * the LU.  Those inside the SCSI layer are aborted there; those of other
+ * sessions still waiting for Data-Out or CmdSN order end here, silently
+ * (TAS=0: their initiators learn of it from a unit attention). */
+static void srv_abort_waiting_tasks(struct iscsi_server *srv,
+				    const struct iscsi_sess *from,
+				    const struct scsi_lu *lu)
+{
+	struct iscsi_sess *s2;
+	struct iscsi_task *t, *tmp;
+
+	TAILQ_FOREACH(s2, &srv->sessions, link) {
+		if (s2 == from || s2->closing || s2->discovery)
+			continue;
+		TAILQ_FOREACH_SAFE(t, &s2->tasks, link, tmp) {
+			if (t->state != TASK_RX_DATA && t->state != TASK_QUEUED)
+				continue;
+			if (lu && sess_task_lu(s2, t) != lu)
+				continue;
+			if (!lu && s2->tgt != from->tgt)
+				continue;
+			t->aborting = true;
+			t->responded = true;
+			if (t->tx_refs == 0)
+				task_free(t);
+		}
+	}
+}
+
+/* TARGET COLD RESET (RFC 7143 §11.5.1): once answered, every session of
+ * the target ends, ours included. */
+static void srv_close_target_sessions(struct iscsi_server *srv,
+				      const struct iscsi_tgt *tgt,
+				      const struct iscsi_sess *except)
+{
+	struct iscsi_sess *s2, *tmp;
+
+	TAILQ_FOREACH_SAFE(s2, &srv->sessions, link, tmp) {
+		if (s2 == except || s2->tgt != tgt || !s2->conn)
+			continue;
+		iscsi_conn_close(s2->conn, "target cold reset");
+	}
 }
 
 static void ffp_tmf(struct iscsi_conn *c)
@@ -1125,9 +1190,12 @@ static void ffp_tmf(struct iscsi_conn *c)
 		TAILQ_FOREACH_SAFE(t, &s->tasks, link, tmp)
 			if (t->cmd.lun == lun && t->itt != h->itt)
 				tmf_abort_one(s, t, tmf);
-		if (fn == ISCSI_TMF_ABORT_TASK_SET)
+		if (fn == ISCSI_TMF_ABORT_TASK_SET) {
 			scsi_tmf_abort_task_set(s->scsi, lun);
-		else if (fn == ISCSI_TMF_CLEAR_TASK_SET)
+			break;
+		}
+		srv_abort_waiting_tasks(s->srv, s, s->tgt->lun_lu[lun]);
+		if (fn == ISCSI_TMF_CLEAR_TASK_SET)
 			scsi_tmf_clear_task_set(s->scsi, lun);
 		else
 			scsi_tmf_lu_reset(s->scsi, lun);
@@ -1135,7 +1203,9 @@ static void ffp_tmf(struct iscsi_conn *c)
 	case ISCSI_TMF_TARGET_WARM_RESET:
 	case ISCSI_TMF_TARGET_COLD_RESET:
 		TAILQ_FOREACH_SAFE(t, &s->tasks, link, tmp)
-			tmf_abort_one(s, t, tmf);
+			if (t->itt != h->itt)
+				tmf_abort_one(s, t, tmf);
+		srv_abort_waiting_tasks(s->srv, s, NULL);
 		scsi_tmf_target_reset(s->scsi);
 		break;
 	case ISCSI_TMF_CLEAR_ACA:
