@@ -1423,7 +1423,7 @@ static void on_readable(void *ctx)
 {
 	struct ini *ini = ctx;
 	uint8_t buf[65536];
-	ssize_t n;
+	ssize_t n = 0;
 
 	while (ini->c != NULL && (n = sim_conn_recv(ini->c, buf, sizeof(buf))) > 0) {
 		uint32_t i = 0;
