@@ -34,6 +34,7 @@ static void task_free(struct iscsi_task *t);
 static void task_exec(struct iscsi_task *t);
 static void sess_maybe_finish(struct iscsi_sess *s);
 static void send_logout_rsp(struct iscsi_sess *s);
+static void sess_maybe_logout(struct iscsi_sess *s);
 static void tmf_task_gone(struct iscsi_sess *s, struct iscsi_tmf *tmf);
 static void srv_close_target_sessions(struct iscsi_server *srv,
 				      const struct iscsi_tgt *tgt,
@@ -274,9 +275,17 @@ static void task_free(struct iscsi_task *t)
 	if (t->tmf)
 		tmf_task_gone(s, t->tmf);
 	free(t);
-	if (s->logout_pending && s->conn && s->tasks_alive == 0)
-		send_logout_rsp(s);
+	sess_maybe_logout(s);
 	sess_maybe_finish(s);
+}
+
+/* A pending Logout is answered once nothing it must follow is left: the
+ * earlier tasks and any task management response in progress. */
+static void sess_maybe_logout(struct iscsi_sess *s)
+{
+	if (s->logout_pending && s->conn && s->tasks_alive == 0 &&
+	    TAILQ_EMPTY(&s->tmfs))
+		send_logout_rsp(s);
 }
 
 void iscsi_task_put_tx(struct iscsi_task *t)
@@ -1016,8 +1025,10 @@ static void ffp_logout(struct iscsi_conn *c)
 	}
 	s->logout_pending = true;
 	/* RFC 7143 §11.14: commands ahead of the Logout complete first. */
-	if (s->tasks_alive == 0 || s->logout_rsp != ISCSI_LOGOUT_RSP_OK)
+	if (s->logout_rsp != ISCSI_LOGOUT_RSP_OK)
 		send_logout_rsp(s);
+	else
+		sess_maybe_logout(s);
 }
 
 /* ------------------------------------------------- task management */
@@ -1055,6 +1066,7 @@ static void tmf_task_gone(struct iscsi_sess *s, struct iscsi_tmf *tmf)
 			if (last)
 				last->close_after = true;
 		}
+		sess_maybe_logout(s);
 		iscsi_conn_kick(c);
 	}
 	free(tmf);

@@ -89,7 +89,14 @@ static void expect_pdu(struct rig *r, uint8_t opcode, struct iscsi_bhs *h,
 		free(d);
 }
 
+static void login_isid(struct rig *r, uint8_t isid_low);
+
 static void login(struct rig *r)
+{
+	login_isid(r, 0);
+}
+
+static void login_isid(struct rig *r, uint8_t isid_low)
 {
 	static const char text[] =
 		"InitiatorName=" INI "\0"
@@ -110,7 +117,8 @@ static void login(struct rig *r)
 	h.opcode = ISCSI_OP_LOGIN_REQ;
 	h.immediate = true;
 	h.flags = ISCSI_LOGIN_F_TRANSIT | (0 << 2) | 1;
-	h.lun = 0x4000013700000000ull;	/* ISID 40 00 01 37 00 00, TSIH 0 */
+	/* ISID 40 00 01 37 00 xx, TSIH 0 */
+	h.lun = 0x4000013700000000ull | (uint64_t)isid_low << 16;
 	h.itt = 1;
 	h.w24 = r->cmdsn;
 	send_pdu(r, &h, text, sizeof(text) - 1);
@@ -459,6 +467,124 @@ static void nop_out_ping_is_echoed_with_its_data(void **state)
 	rig_free(r);
 }
 
+static void tmf(struct rig *r, uint8_t fn, uint32_t rtt, uint32_t refcmdsn,
+		uint8_t expect_rsp)
+{
+	struct iscsi_bhs h = {0}, rsp;
+
+	h.opcode = ISCSI_OP_TMF_REQ;
+	h.immediate = true;
+	h.flags = ISCSI_FLAG_FINAL | fn;
+	h.lun = iscsi_lun_encode(0);
+	h.itt = ++r->itt;
+	h.w20 = rtt;
+	h.w24 = r->cmdsn;
+	h.w32 = refcmdsn;
+	send_pdu(r, &h, NULL, 0);
+	expect_pdu(r, ISCSI_OP_TMF_RSP, &rsp, NULL);
+	assert_int_equal(rsp.itt, r->itt);
+	assert_int_equal(rsp.b2, expect_rsp);
+}
+
+/* Start a WRITE(10) of 8 blocks with 1024 immediate bytes: the target
+ * then waits for Data-Out (its first R2T is consumed here). */
+static uint32_t start_write_waiting_for_data(struct rig *r)
+{
+	uint8_t cdb[16] = {0x2a, 0, 0, 0, 0, 10, 0, 0, 8};
+	uint8_t data[1024] = {0};
+	struct iscsi_bhs r2t;
+
+	scsi_cmd(r, cdb, ISCSI_CMD_F_WRITE, 8 * 512, data, sizeof(data));
+	/* MaxOutstandingR2T=2: both R2Ts (2048 + 1024 bytes) come at once */
+	expect_pdu(r, ISCSI_OP_R2T, &r2t, NULL);
+	assert_int_equal(r2t.w40, 1024);
+	expect_pdu(r, ISCSI_OP_R2T, &r2t, NULL);
+	assert_int_equal(r2t.w40, 3072);
+	assert_int_equal(fake_conn_pending(r->c), 0);
+	return r->itt;
+}
+
+static void abort_task_waiting_for_data_out_ends_it(void **state)
+{
+	struct rig *r = rig_new(0);
+	struct iscsi_server_stats st;
+	uint32_t itt;
+
+	(void)state;
+	login(r);
+	tur_expect(r, SCSI_STATUS_CHECK_CONDITION, SK_UNIT_ATTENTION);
+	itt = start_write_waiting_for_data(r);
+	iscsi_server_get_stats(r->srv, &st);
+	assert_int_equal(st.tasks, 1);
+	tmf(r, ISCSI_TMF_ABORT_TASK, itt, r->cmdsn - 1, ISCSI_TMF_RSP_COMPLETE);
+	iscsi_server_get_stats(r->srv, &st);
+	assert_int_equal(st.tasks, 0);
+	assert_int_equal(st.buffer_bytes, 0);
+	/* no SCSI Response for the aborted task */
+	assert_int_equal(fake_conn_pending(r->c), 0);
+	rig_free(r);
+}
+
+static void abort_of_finished_task_is_task_does_not_exist(void **state)
+{
+	struct rig *r = rig_new(0);
+
+	(void)state;
+	login(r);
+	tur_expect(r, SCSI_STATUS_CHECK_CONDITION, SK_UNIT_ATTENTION);
+	/* RFC 7143 §11.5.1: RefCmdSN outside the window, task unknown */
+	tmf(r, ISCSI_TMF_ABORT_TASK, r->itt, r->cmdsn - 1,
+	    ISCSI_TMF_RSP_NO_TASK);
+	rig_free(r);
+}
+
+static void lun_reset_ends_other_sessions_tasks_and_raises_ua(void **state)
+{
+	struct rig *a = rig_new(0), b;
+	struct iscsi_server_stats st;
+
+	(void)state;
+	login(a);
+	tur_expect(a, SCSI_STATUS_CHECK_CONDITION, SK_UNIT_ATTENTION);
+	start_write_waiting_for_data(a);
+	/* a second session (another ISID) on the same server */
+	b = *a;
+	b.c = fake_connect(a->env);
+	b.cmdsn = 1;
+	login_isid(&b, 1);
+	tmf(&b, ISCSI_TMF_LOGICAL_UNIT_RESET, ISCSI_RESERVED_TAG, 0,
+	    ISCSI_TMF_RSP_COMPLETE);
+	iscsi_server_get_stats(a->srv, &st);
+	assert_int_equal(st.tasks, 0);
+	/* SAM-5 §6.3.3: the other nexus sees a reset unit attention */
+	tur_expect(a, SCSI_STATUS_CHECK_CONDITION, SK_UNIT_ATTENTION);
+	tur_expect(a, SCSI_STATUS_GOOD, 0);
+	rig_free(a);
+}
+
+static void logout_waits_for_earlier_commands(void **state)
+{
+	struct rig *r = rig_new(0);
+	struct iscsi_bhs h = {0}, rsp;
+
+	(void)state;
+	login(r);
+	tur_expect(r, SCSI_STATUS_CHECK_CONDITION, SK_UNIT_ATTENTION);
+	start_write_waiting_for_data(r);
+	h.opcode = ISCSI_OP_LOGOUT_REQ;
+	h.flags = ISCSI_FLAG_FINAL | ISCSI_LOGOUT_CLOSE_SESSION;
+	h.itt = ++r->itt;
+	h.w24 = r->cmdsn++;
+	send_pdu(r, &h, NULL, 0);
+	/* the write still waits for data: no Logout Response yet */
+	assert_int_equal(fake_conn_pending(r->c), 0);
+	tmf(r, ISCSI_TMF_ABORT_TASK, r->itt - 1, r->cmdsn - 2,
+	    ISCSI_TMF_RSP_COMPLETE);
+	expect_pdu(r, ISCSI_OP_LOGOUT_RSP, &rsp, NULL);
+	assert_int_equal(rsp.b2, ISCSI_LOGOUT_RSP_OK);
+	rig_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -474,6 +600,10 @@ int main(void)
 		cmocka_unit_test(initiator_answering_nop_in_stays_connected),
 		cmocka_unit_test(half_received_pdu_is_dropped_after_idle_limit),
 		cmocka_unit_test(nop_out_ping_is_echoed_with_its_data),
+		cmocka_unit_test(abort_task_waiting_for_data_out_ends_it),
+		cmocka_unit_test(abort_of_finished_task_is_task_does_not_exist),
+		cmocka_unit_test(lun_reset_ends_other_sessions_tasks_and_raises_ua),
+		cmocka_unit_test(logout_waits_for_earlier_commands),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
