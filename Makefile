@@ -27,7 +27,7 @@ TEST_SRC := $(sort $(wildcard target/test/test_*.c))
 TEST_BIN := $(TEST_SRC:target/test/%.c=$(BUILD)/test/%)
 TEST_SUPPORT := $(filter-out $(TEST_SRC),$(wildcard target/test/*.c))
 
-.PHONY: all run test unit seam-check conformance daemon-test deps clean format
+.PHONY: all run test unit unit-asan seam-check conformance daemon-test deps clean format
 all: $(BUILD)/utarget
 
 $(BUILD)/obj/%.o: %.c
@@ -61,12 +61,26 @@ seam-check: $(BUILD)/libutarget.a
 run: deps-build $(BUILD)/utarget
 	$(BUILD)/utarget
 
-unit: $(TEST_BIN)
-	@ci/run-unit.sh $(TEST_BIN)
+UNIT_BIN := $(TEST_BIN) $(BUILD)/test/test_simnet
 
-test: deps $(BUILD)/utarget $(BUILD)/ut-io unit
-	@ci/check-seam.sh $(BUILD)/libutarget.a
+unit: $(UNIT_BIN)
+	@ci/run-unit.sh $(UNIT_BIN)
+
+# The unit tests again, built with AddressSanitizer and UBSan.
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+unit-asan:
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/asan EXTRA_CFLAGS="$(SAN_FLAGS)" \
+		EXTRA_LDFLAGS="$(SAN_FLAGS)" unit
+
+# Everything a change must pass.  Dependencies are installed first, in
+# their own step, so that a fresh machine can build at all.
+test: deps
+	$(MAKE) --no-print-directory all $(BUILD)/ut-io $(BUILD)/utarget-sim
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory unit-asan
 	conformance/daemon-test
+	scenarios/run-all.sh
 	conformance/run
 
 conformance: $(BUILD)/utarget
@@ -119,3 +133,88 @@ simnet-test: $(BUILD)/test/test_simnet
 scenarios: $(BUILD)/utarget-sim
 	scenarios/run-all.sh
 # end simnet ------------------------------------------------------------------
+
+# fuzz ------------------------------------------------------------------------
+# Fuzz harnesses (fuzz/), each built from the same source five ways:
+#   afl        afl-clang-fast, persistent mode, shared-memory test cases
+#   cmplog     the same with AFL_LLVM_CMPLOG=1 (afl-fuzz -c)
+#   libfuzzer  clang -fsanitize=fuzzer,address,undefined
+#   replay     clang ASan+UBSan with a main that runs files (regressions)
+#   cov        gcc --coverage with the replay main (make coverage)
+# Binaries: $(BUILD)/fuzz/<variant>/bin/<harness>.  See docs/fuzzing.md.
+# Owned by the fuzzing work; rules above are not touched.
+FUZZ_HARNESSES := config scsi login pdu_stream
+FUZZ_VARIANTS := afl cmplog libfuzzer replay cov
+FUZZ_DIR := $(BUILD)/fuzz
+FUZZ_LIB_SRC := $(CORE_SRC) simnet/sim_env.c simnet/sim_net.c simnet/sim_disk.c \
+	target/test/fake_env.c fuzz/pdufix.c
+FUZZ_BASE := -std=gnu11 -g -Wall -Wextra -Wno-unused-parameter \
+	-fno-strict-aliasing -D_GNU_SOURCE -Itarget -Itarget/test -Isimnet -Ifuzz \
+	-DUT_VERSION=\"$(VERSION)\" -DUT_FUZZING=1
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+FUZZ_CC_afl := afl-clang-fast
+FUZZ_CFLAGS_afl := -O2 -DFUZZ_MAIN_AFL
+FUZZ_ENV_afl := AFL_QUIET=1
+FUZZ_CC_cmplog := afl-clang-fast
+FUZZ_CFLAGS_cmplog := -O2 -DFUZZ_MAIN_AFL
+FUZZ_ENV_cmplog := AFL_QUIET=1 AFL_LLVM_CMPLOG=1
+FUZZ_CC_libfuzzer := clang
+FUZZ_CFLAGS_libfuzzer := -O1 -fsanitize=fuzzer-no-link $(FUZZ_SAN) \
+	-DFUZZ_MAIN_LIBFUZZER
+FUZZ_LDFLAGS_libfuzzer := -fsanitize=fuzzer $(FUZZ_SAN)
+FUZZ_CC_replay := clang
+FUZZ_CFLAGS_replay := -O1 $(FUZZ_SAN) -DFUZZ_MAIN_REPLAY
+FUZZ_LDFLAGS_replay := $(FUZZ_SAN)
+FUZZ_CC_cov := gcc
+FUZZ_CFLAGS_cov := -O0 --coverage -DFUZZ_MAIN_REPLAY
+FUZZ_LDFLAGS_cov := --coverage
+
+define FUZZ_VARIANT_RULES
+$(FUZZ_DIR)/$(1)/obj/%.o: %.c
+	@mkdir -p $$(dir $$@)
+	$(FUZZ_ENV_$(1)) $(FUZZ_CC_$(1)) $(FUZZ_BASE) $(FUZZ_CFLAGS_$(1)) -MMD -MP -c $$< -o $$@
+
+$(FUZZ_DIR)/$(1)/libfz.a: $(FUZZ_LIB_SRC:%.c=$(FUZZ_DIR)/$(1)/obj/%.o)
+	@rm -f $$@
+	ar rcs $$@ $$^
+
+$(FUZZ_DIR)/$(1)/bin/%: $(FUZZ_DIR)/$(1)/obj/fuzz/h_%.o $(FUZZ_DIR)/$(1)/obj/fuzz/shim.o $(FUZZ_DIR)/$(1)/libfz.a
+	@mkdir -p $$(dir $$@)
+	$(FUZZ_ENV_$(1)) $(FUZZ_CC_$(1)) $(FUZZ_BASE) $(FUZZ_CFLAGS_$(1)) $(FUZZ_LDFLAGS_$(1)) -o $$@ $$^ -lm
+
+.PHONY: fuzz-$(1)
+fuzz-$(1): $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/$(1)/bin/%)
+endef
+$(foreach v,$(FUZZ_VARIANTS),$(eval $(call FUZZ_VARIANT_RULES,$(v))))
+.SECONDARY: $(foreach v,$(FUZZ_VARIANTS),$(FUZZ_DIR)/$(v)/obj/fuzz/shim.o \
+	$(FUZZ_HARNESSES:%=$(FUZZ_DIR)/$(v)/obj/fuzz/h_%.o))
+
+# fuzz/*.c themselves are held to -Werror (target/ code is not, here: a new
+# clang warning elsewhere must not stop a fuzz build).
+$(foreach v,$(FUZZ_VARIANTS),$(FUZZ_DIR)/$(v)/obj/fuzz/%.o): FUZZ_BASE += -Werror
+
+# The AFL++ custom mutator (post-processor keeping PDU framing consistent).
+$(FUZZ_DIR)/mutator-%.so: fuzz/afl_mutator.c fuzz/pdufix.c fuzz/pdufix.h
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -shared -fPIC -Wall -Wextra -Werror -Itarget -Ifuzz \
+		-DFZ_FORMAT_$(shell echo $* | tr a-z A-Z) -o $@ fuzz/afl_mutator.c fuzz/pdufix.c
+
+.PHONY: fuzz fuzz-smoke fuzz-regress coverage
+fuzz: $(foreach v,afl cmplog libfuzzer replay,$(FUZZ_HARNESSES:%=$(FUZZ_DIR)/$(v)/bin/%)) \
+	$(FUZZ_DIR)/mutator-login.so $(FUZZ_DIR)/mutator-pdu_stream.so
+
+# 60 s of libFuzzer per harness, two at a time; fails on any crash.
+fuzz-smoke: $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/libfuzzer/bin/%)
+	@fuzz/smoke $(FUZZ_DIR) $(or $(FUZZ_SMOKE_SECONDS),60) $(FUZZ_HARNESSES)
+
+# Every regression case and seed through the ASan+UBSan replay build.
+fuzz-regress: $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/replay/bin/%)
+	@fuzz/regress $(FUZZ_DIR)/replay/bin $(FUZZ_HARNESSES)
+
+# lcov HTML report of the corpus's coverage of target/: build/coverage/.
+coverage: $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/cov/bin/%)
+	@fuzz/coverage $(FUZZ_DIR)/cov $(BUILD)/coverage $(FUZZ_HARNESSES)
+
+-include $(shell find $(FUZZ_DIR) -name '*.d' 2>/dev/null)
+# end fuzz --------------------------------------------------------------------
