@@ -13,18 +13,23 @@
  *   5. transfer length 0: GOOD, no I/O (SBC-3 §5.8).
  *
  * Length mismatches between the CDB and the transport's expected data
- * transfer length (EDTL), following what libiscsi's residual tests
- * (test_read10_residuals.c, test_write_residuals.c) accept, which is FCP-4
- * §9.4.2 read into iSCSI (RFC 7143 §11.4.5.2):
+ * transfer length (EDTL) follow FCP-4 §9.4.2 option a) carried over to
+ * iSCSI (RFC 7143 §11.4.5.2): process the command normally, but move no
+ * data beyond EDTL.  That is what libiscsi's residual tests demand
+ * (test_read10_residuals.c; test_write_residuals.c in libiscsi 1.19, the
+ * Debian version our conformance run uses, requires GOOD and exactly EDTL
+ * bytes written; later versions also accept option b), INVALID FIELD IN
+ * INFORMATION UNIT):
  *   - READ, EDTL < CDB bytes: transfer the first EDTL bytes, GOOD; the
  *     transport reports residual overflow from xfer_len.  A partial last
  *     block is read through a bounce buffer.
  *   - WRITE, EDTL > CDB bytes: write what the CDB asks, GOOD (underflow).
- *   - WRITE, fewer bytes received than the CDB asks: FCP-4 allows either
- *     writing only what came or refusing the command; we refuse it, with
- *     ILLEGAL REQUEST, INVALID FIELD IN INFORMATION UNIT, and write
- *     nothing — never a half-written block, and libiscsi checks for
- *     exactly this sense in that case.
+ *   - WRITE, fewer bytes received than the CDB asks: write exactly the
+ *     bytes received, GOOD (overflow); a partial last block is merged with
+ *     the medium (read-modify-write under an exclusive range lock), so the
+ *     rest of that block keeps its old contents.  WRITE ATOMIC refuses the
+ *     truncation instead (all or nothing): INVALID FIELD IN INFORMATION
+ *     UNIT.
  * xfer_len is always the byte count the CDB asks for.
  */
 #include <errno.h>
@@ -244,7 +249,7 @@ enum scsi_rc sbc_write(struct scsi_cmd *cmd)
 	uint32_t bs = cmd->lu->bs->block_size;
 	bool atomic = cmd->cdb[0] == 0x9c;
 	struct sbc_rw rw;
-	uint64_t bytes;
+	uint64_t bytes, data;
 
 	rw_decode(cmd->cdb, &rw);
 	if (atomic) {
@@ -257,15 +262,28 @@ enum scsi_rc sbc_write(struct scsi_cmd *cmd)
 		return SCSI_RC_DONE;
 	bytes = (uint64_t)rw.nblocks * bs;
 	cmd->xfer_len = bytes;
-	if (bytes == 0)
+	data = sbc_data_out_bytes(cmd, bytes);
+	if (data == 0)
 		return SCSI_RC_DONE;
-	if (!sbc_have_data_out(cmd, bytes))
+	if (data < bytes && atomic) {
+		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_IU);
 		return SCSI_RC_DONE;
-	if (!scsi_range_acquire(cmd, rw.lba, rw.nblocks, atomic))
+	}
+	if (data % bs)
+		return sbc_write_partial(cmd, rw.lba, data,
+					 sbc_write_flags(cmd, rw.fua));
+	if (!scsi_range_acquire(cmd, rw.lba, data / bs, atomic))
 		return SCSI_RC_ASYNC;
 	bs_start(cmd, BS_OP_WRITE, sbc_write_flags(cmd, rw.fua), rw.lba,
-		 cmd->buf, bytes, write_done);
+		 cmd->buf, data, write_done);
 	return SCSI_RC_ASYNC;
+}
+
+uint64_t sbc_data_out_bytes(const struct scsi_cmd *cmd, uint64_t bytes)
+{
+	if (!cmd->buf)
+		return 0;
+	return cmd->data_out_len < bytes ? cmd->data_out_len : bytes;
 }
 
 /* ------------------------------------------------------------- VERIFY */

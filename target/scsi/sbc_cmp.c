@@ -121,8 +121,13 @@ enum scsi_rc sbc_compare_and_write(struct scsi_cmd *cmd)
 	if (!sbc_check_range(cmd, lba, n) || !sbc_check_writable(cmd))
 		return SCSI_RC_DONE;
 	cmd->xfer_len = 2 * bytes;
-	if (n == 0)
+	if (n == 0) {
+		/* Data with no blocks to compare: the NUMBER OF LOGICAL
+		 * BLOCKS field is what is wrong (e.g. 256 wrapped to 0). */
+		if (cmd->data_out_len)
+			scsi_fail_cdb(cmd, 13, -1);
 		return SCSI_RC_DONE;
+	}
 	if (cmd->data_out_len != 2 * bytes || !cmd->buf) {
 		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_IU);
 		return SCSI_RC_DONE;
@@ -192,6 +197,46 @@ enum scsi_rc sbc_orwrite(struct scsi_cmd *cmd)
 	return sbc_chain_start(cmd, ch);
 }
 
+/* --------------------------------------------- truncated last block */
+
+static bool partial_step(struct scsi_cmd *cmd, struct sbc_chain *ch)
+{
+	uint32_t bs = lu_bs(cmd);
+
+	switch (ch->stage++) {
+	case ST_READ:	/* the last, partly written block */
+		sbc_chain_submit(cmd, ch, BS_OP_READ, 0,
+				 ch->lba + ch->buf_len / bs - 1,
+				 ch->buf + ch->buf_len - bs, bs);
+		return true;
+	case ST_CHECK:
+		memcpy(ch->buf, cmd->buf, ch->left_blocks);
+		sbc_chain_submit(cmd, ch, BS_OP_WRITE, ch->bs_flags, ch->lba,
+				 ch->buf, ch->buf_len);
+		return true;
+	default:
+		return false;
+	}
+}
+
+enum scsi_rc sbc_write_partial(struct scsi_cmd *cmd, uint64_t lba,
+			       uint64_t data_bytes, uint32_t bs_flags)
+{
+	uint32_t bs = lu_bs(cmd);
+	uint64_t blocks = (data_bytes + bs - 1) / bs;
+	struct sbc_chain *ch;
+
+	if (!scsi_range_acquire(cmd, lba, blocks, true))
+		return SCSI_RC_ASYNC;
+	ch = sbc_chain_new(cmd, partial_step, blocks * bs);
+	if (ch) {
+		ch->lba = lba;
+		ch->left_blocks = data_bytes;	/* bytes, here */
+		ch->bs_flags = bs_flags;
+	}
+	return sbc_chain_start(cmd, ch);
+}
+
 /* ---------------------------------------------------- WRITE AND VERIFY */
 
 static bool write_verify_step(struct scsi_cmd *cmd, struct sbc_chain *ch)
@@ -226,6 +271,7 @@ enum scsi_rc sbc_write_verify(struct scsi_cmd *cmd)
 	uint8_t bytchk = (cdb[1] >> 1) & 0x3;
 	struct scsi_cdb_info in;
 	struct sbc_chain *ch;
+	uint64_t data;
 
 	scsi_cdb_decode(cdb, lu_bs(cmd), &in);
 	if (cdb[1] & 0xe0) {
@@ -246,8 +292,14 @@ enum scsi_rc sbc_write_verify(struct scsi_cmd *cmd)
 	if (!sbc_check_writable(cmd))
 		return SCSI_RC_DONE;
 	cmd->xfer_len = in.xfer_bytes;
-	if (in.nblocks == 0 || !sbc_have_data_out(cmd, in.xfer_bytes))
+	data = sbc_data_out_bytes(cmd, in.xfer_bytes);
+	if (data == 0)
 		return SCSI_RC_DONE;
+	/* Truncated by EDTL: write what came (sbc.c), verify that much. */
+	if (data % lu_bs(cmd))
+		return sbc_write_partial(cmd, in.lba, data, BS_F_FUA);
+	in.nblocks = (uint32_t)(data / lu_bs(cmd));
+	in.xfer_bytes = data;
 	if (!scsi_range_acquire(cmd, in.lba, in.nblocks, false))
 		return SCSI_RC_ASYNC;
 	ch = sbc_chain_new(cmd, write_verify_step,

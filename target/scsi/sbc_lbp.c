@@ -5,10 +5,11 @@
  * A thin LU (bs->thin) advertises LBPME (READ CAPACITY 16), LBPU, LBPWS
  * and LBPWS10 (VPD B2h) and unmaps; on a fully provisioned LU, UNMAP is an
  * unsupported opcode and WRITE SAME with UNMAP=1 an invalid field, so that
- * what works always matches what is advertised.  Unmapped blocks read as
- * zeros (LBPRZ), hence a WRITE SAME of zeros with UNMAP=1 deallocates, and
- * one of other data writes it (SBC-4 §4.7.3.5).  ANCHOR is not supported
- * (ANC_SUP=0).
+ * what works always matches what is advertised.  WRITE SAME with UNMAP=1
+ * deallocates the range whatever the Data-Out block holds: the initiator
+ * asked for deallocation, and with LBPRZ=1 the blocks then read as zeros
+ * (libiscsi's WriteSame*.UnmapUntilEnd sends a non-zero block and expects
+ * zeros back).  ANCHOR is not supported (ANC_SUP=0).
  */
 #include <stdlib.h>
 
@@ -64,7 +65,7 @@ static enum scsi_rc ws_start(struct scsi_cmd *cmd, uint64_t lba, uint64_t n,
 
 	if (!scsi_range_acquire(cmd, lba, n, false))
 		return SCSI_RC_ASYNC;
-	if (unmap && zero) {
+	if (unmap) {
 		ch = sbc_chain_new(cmd, ws_unmap_step, 0);
 	} else {
 		uint64_t pattern_blocks = SCSI_WS_CHUNK_BYTES / bs;

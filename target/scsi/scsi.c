@@ -537,14 +537,18 @@ int scsi_tmf_clear_task_set(struct scsi_sess *s, uint64_t lun)
 	return TMF_COMPLETE;
 }
 
-/* SAM-5 §6.3.3 logical unit reset: abort every task, then a unit
- * attention (29h/03h) on every I_T nexus of the LU. */
+/* SAM-5 §6.3.3 logical unit reset: abort every task, release SPC-2
+ * reservations and PREVENT, then a unit attention on every I_T nexus of
+ * the LU.  We report the generic 29h/00h (POWER ON, RESET, OR BUS DEVICE
+ * RESET OCCURRED), which SAM-5 allows in place of the specific 29h/03h;
+ * libiscsi's RESERVE/RELEASE helpers accept exactly that one after a
+ * reset. */
 static void lu_reset(struct scsi_lu *lu, const struct scsi_sess *s)
 {
 	abort_in_lu(lu, s, TMF_ALL, 0, false);
 	scsi_lu_lock(lu);
 	scsi_res_lu_reset(lu);
-	scsi_ua_add_lu(lu, NULL, ASC_BUS_DEVICE_RESET);
+	scsi_ua_add_lu(lu, NULL, ASC_POWER_ON_RESET);
 	scsi_lu_unlock(lu);
 }
 

@@ -37,7 +37,7 @@ struct env;
 #define SCSI_RSP_MAX 4096	/* largest parameter data built on the stack */
 /* Block limits we advertise (VPD B0h) and enforce. */
 #define SCSI_MAX_WS_BLOCKS (1u << 22)	/* MAXIMUM WRITE SAME LENGTH */
-#define SCSI_MAX_UNMAP_BLOCKS (1u << 22)/* MAXIMUM UNMAP LBA COUNT */
+#define SCSI_MAX_UNMAP_BLOCKS (1u << 20)/* MAXIMUM UNMAP LBA COUNT */
 #define SCSI_MAX_UNMAP_DESC 256u	/* MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT */
 #define SCSI_MAX_CAW_BLOCKS 255u	/* MAXIMUM COMPARE AND WRITE LENGTH */
 #define SCSI_MAX_ATOMIC_BLOCKS 256u	/* MAXIMUM ATOMIC TRANSFER LENGTH */
@@ -354,6 +354,12 @@ bool sbc_lba_in_range(const struct scsi_lu *lu, uint64_t lba,
 bool sbc_check_range(struct scsi_cmd *cmd, uint64_t lba, uint64_t nblocks);
 bool sbc_check_writable(struct scsi_cmd *cmd);
 bool sbc_have_data_out(struct scsi_cmd *cmd, uint64_t bytes);
+/* Data-Out bytes a write may use: min(received, CDB bytes). */
+uint64_t sbc_data_out_bytes(const struct scsi_cmd *cmd, uint64_t bytes);
+/* Write data_bytes (not a whole number of blocks) at lba, merging the
+ * last partial block with the medium (sbc_cmp.c). */
+enum scsi_rc sbc_write_partial(struct scsi_cmd *cmd, uint64_t lba,
+			       uint64_t data_bytes, uint32_t bs_flags);
 uint32_t sbc_write_flags(const struct scsi_cmd *cmd, bool fua);
 /* MISCOMPARE DURING VERIFY OPERATION with INFORMATION = offset. */
 void sbc_fail_miscompare(struct scsi_cmd *cmd, uint64_t offset);

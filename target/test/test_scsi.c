@@ -183,6 +183,9 @@ static struct scsi_cmd *run(struct fx *f, const uint8_t *cdb, size_t cdb_len,
 	return run_lun(f, 0, cdb, cdb_len, edtl, data_out_len);
 }
 
+static void read_blocks(struct fx *f, uint64_t lba, uint32_t n);
+static void write_blocks(struct fx *f, uint64_t lba, uint32_t n, uint8_t v);
+
 static uint8_t sense_key(const struct scsi_cmd *c)
 {
 	return (c->sense[0] & 0x7f) == 0x72 ? c->sense[1] & 0xf
@@ -796,21 +799,47 @@ static void read10_edtl_shorter_than_cdb_moves_edtl_bytes(void **state)
 	assert_int_equal(c->xfer_len, 2 * BS);
 }
 
-static void write10_less_data_than_cdb_is_invalid_field_in_iu(void **state)
+static void write10_edtl_shorter_than_cdb_writes_only_edtl_bytes(
+	void **state)
 {
 	struct fx *f = *state;
 	uint8_t cdb[10];
 	struct scsi_cmd *c;
 
+	write_blocks(f, 20, 2, 'a');
 	memset(f->buf, 'b', 2 * BS);
 	cdb_rw10(cdb, 0x2a, 20, 2);
-	c = run(f, cdb, 10, BS, BS);
-	expect_sense(c, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_IU);
+	c = run(f, cdb, 10, BS, BS);			/* one block of two */
+	expect_good(c);
 	assert_int_equal(c->xfer_len, 2 * BS);
-	cdb_rw10(cdb, 0x28, 20, 2);
-	expect_good(run(f, cdb, 10, 2 * BS, 0));
-	for (uint32_t i = 0; i < 2 * BS; i++)
-		assert_int_equal(f->buf[i], 0);		/* nothing written */
+	read_blocks(f, 20, 2);
+	assert_int_equal(f->buf[BS - 1], 'b');
+	assert_int_equal(f->buf[BS], 'a');
+	write_blocks(f, 20, 2, 'a');
+	memset(f->buf, 'b', 2 * BS);
+	c = run(f, cdb, 10, 200, 200);			/* inside a block */
+	expect_good(c);
+	read_blocks(f, 20, 2);
+	assert_int_equal(f->buf[199], 'b');
+	assert_int_equal(f->buf[200], 'a');
+	assert_int_equal(f->buf[BS], 'a');
+	write_blocks(f, 20, 2, 'a');
+	cdb_rw10(cdb, 0x2a, 20, 2);
+	c = run(f, cdb, 10, 0, 0);			/* nothing at all */
+	expect_good(c);
+	read_blocks(f, 20, 1);
+	assert_int_equal(f->buf[0], 'a');
+}
+
+static void write_atomic_shorter_edtl_is_invalid_field_in_iu(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[16] = {0x9c};
+
+	put_be16(cdb + 12, 2);
+	memset(f->buf, 1, BS);
+	expect_sense(run(f, cdb, 16, BS, BS), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_IU);
 }
 
 static void write10_more_data_than_cdb_writes_cdb_length(void **state)
@@ -1369,7 +1398,7 @@ static void lu_reset_aborts_in_flight_command_and_sets_ua(void **state)
 	assert_int_equal(f->done_calls, 2);
 	assert_int_equal(scsi_sess_busy(f->sess), 0);
 	expect_sense(run(f, tur, 6, 0, 0), SK_UNIT_ATTENTION,
-		     ASC_BUS_DEVICE_RESET);
+		     ASC_POWER_ON_RESET);
 	fx_free(f);
 }
 
@@ -1557,16 +1586,19 @@ static void write_same_unmap_of_zeros_deallocates(void **state)
 	assert_int_equal(f->buf[0], 0);
 }
 
-static void write_same_unmap_of_data_writes_the_data(void **state)
+static void write_same_unmap_deallocates_even_with_nonzero_data(
+	void **state)
 {
 	struct fx *f = *state;
 	uint8_t cdb[10];
 
+	write_blocks(f, 10, 3, 0x11);
 	memset(f->buf, 0x42, BS);
 	cdb_ws10(cdb, 0x08, 10, 3);
 	expect_good(run(f, cdb, 10, BS, BS));
 	read_blocks(f, 10, 3);
-	assert_int_equal(f->buf[3 * BS - 1], 0x42);
+	assert_int_equal(f->buf[0], 0);
+	assert_int_equal(f->buf[3 * BS - 1], 0);
 }
 
 static void write_same16_ndob_unmaps_without_data(void **state)
@@ -1884,6 +1916,9 @@ static void compare_and_write_wrong_data_out_size_is_refused(void **state)
 		     ASC_LBA_OUT_OF_RANGE);
 	cdb_caw(cdb, 0, 0);
 	expect_good(run(f, cdb, 16, 0, 0));
+	/* 256 blocks wrap to 0 in the CDB: the data says otherwise */
+	expect_sense(run(f, cdb, 16, 2 * BS, 2 * BS), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_CDB);
 }
 
 static void orwrite_ors_data_into_the_medium(void **state)
@@ -2962,7 +2997,8 @@ int main(void)
 		T(read6_length_zero_means_256_blocks),
 		T(read10_zero_length_is_good_without_data),
 		T(read10_edtl_shorter_than_cdb_moves_edtl_bytes),
-		T(write10_less_data_than_cdb_is_invalid_field_in_iu),
+		T(write10_edtl_shorter_than_cdb_writes_only_edtl_bytes),
+		T(write_atomic_shorter_edtl_is_invalid_field_in_iu),
 		T(write10_more_data_than_cdb_writes_cdb_length),
 		T(read10_rdprotect_without_pi_is_invalid_field),
 		T(read_dpo_fua_are_accepted),
@@ -3003,7 +3039,7 @@ int main(void)
 		T(write_same_anchor_wrprotect_lbdata_are_invalid_field),
 		T(write_same_data_out_not_one_block_is_refused),
 		T(write_same_unmap_of_zeros_deallocates),
-		T(write_same_unmap_of_data_writes_the_data),
+		T(write_same_unmap_deallocates_even_with_nonzero_data),
 		T(write_same16_ndob_unmaps_without_data),
 		cmocka_unit_test(write_same_unmap_on_thick_lu_is_invalid_field),
 		T(write_same_to_read_only_lu_is_write_protected),
