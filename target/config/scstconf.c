@@ -209,8 +209,11 @@ static int cfg_lex_string(struct cfg_parser *p, struct cfg_tok *t)
 	if (!t->s)
 		return cfg_nomem(p, t);
 	for (size_t i = 0; i < n; i++) {
-		if (p->buf[p->pos] == '\\')
-			cfg_adv(p);	/* cfg_string_len vetted the escape */
+		/* Only \" and \\ are escapes; cfg_string_len counted any
+		 * other backslash as itself (found by fuzz/h_config.c). */
+		if (p->buf[p->pos] == '\\' && p->pos + 1 < p->len &&
+		    (p->buf[p->pos + 1] == '"' || p->buf[p->pos + 1] == '\\'))
+			cfg_adv(p);
 		t->s[i] = p->buf[p->pos];
 		cfg_adv(p);
 	}

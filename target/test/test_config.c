@@ -409,6 +409,11 @@ static void quoted_strings_unescape_quotes_and_backslashes(void **state)
 	assert_string_equal(cfg.devs[0].path, "/srv/my \"disk\" \\ img");
 	assert_string_equal(cfg.devs[0].prod_id, "two words");
 	ut_config_free(&cfg);
+	/* A backslash before anything else is itself (fuzz/regress/config). */
+	parse_clean(&cfg, "HANDLER vdisk_fileio {\n DEVICE f {\n"
+			  "  filename \"/a\\/b\\x\"\n }\n}\n");
+	assert_string_equal(cfg.devs[0].path, "/a\\/b\\x");
+	ut_config_free(&cfg);
 	parse_fails("HANDLER vdisk_fileio {\n DEVICE f {\n  filename \"/a\n"
 		    " }\n}\n", "t.conf:3:12: error: unterminated string");
 }
