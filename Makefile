@@ -218,3 +218,24 @@ coverage: $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/cov/bin/%)
 
 -include $(shell find $(FUZZ_DIR) -name '*.d' 2>/dev/null)
 # end fuzz --------------------------------------------------------------------
+
+# bench -----------------------------------------------------------------------
+# `make bench`: utarget against tgt side by side (bench/run.sh); writes
+# docs/performance.md and docs/perf-qd.png.  Not part of `make test`.
+#   make bench BENCH_QUICK=1                      a few seconds per point
+#   make bench BENCH_UTARGET_ARGS='--reactors 2'  options for utarget
+#   make bench BENCH_UTARGET_SCALE_ARGS='--reactors 2'  extra utarget+ column
+#   make bench-profile                            perf profile of utarget, QD32 4K reads
+# Needs (Debian): tgt libiscsi-bin libiscsi-dev iperf3 gnuplot-nox; linux-perf
+# for bench-profile.  Run as root (tgtd).
+.PHONY: bench bench-profile
+$(BUILD)/bench/ut-load: bench/ut-load.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -o $@ $< -liscsi
+
+bench: $(BUILD)/utarget $(BUILD)/bench/ut-load
+	BENCH_OUT=$(CURDIR)/$(BUILD)/bench bench/run.sh
+
+bench-profile: $(BUILD)/utarget $(BUILD)/bench/ut-load
+	BENCH_OUT=$(CURDIR)/$(BUILD)/bench bench/profile.sh
+# end bench -------------------------------------------------------------------
