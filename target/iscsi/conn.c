@@ -165,6 +165,18 @@ static void conn_ka_fire(void *arg)
 	env_timer_arm(env, c->ka_timer, next);
 }
 
+/* The task whose data segment is arriving was freed (a reset, an abort,
+ * the session's end): the rest of the segment goes to scratch space and
+ * the PDU is dropped when complete. */
+void iscsi_conn_rx_task_gone(struct iscsi_conn *c, struct iscsi_task *t)
+{
+	if (c->rx_task != t)
+		return;
+	c->rx_task = NULL;
+	c->rx_ignore = true;
+	c->rx_discard = true;
+}
+
 void iscsi_conn_ping_answered(struct iscsi_conn *c, uint32_t ttt)
 {
 	if (c->ping_outstanding && ttt == c->ping_ttt)
@@ -508,6 +520,7 @@ static void rx_pdu_done(struct iscsi_conn *c)
 	default:
 		break;	/* logout in progress: drop what arrives */
 	}
+	c->rx_task = NULL;	/* the PDU no longer points anywhere */
 	if (!c->closing)
 		rx_expect(c, RX_BHS, ISCSI_BHS_LEN);
 }
@@ -569,7 +582,9 @@ static void rx_stage_done(struct iscsi_conn *c)
 		rx_pdu_done(c);
 		return;
 	case RX_DDIGEST:
-		if (!rx_data_digest_ok(c)) {
+		/* A discarded segment went to scratch space and cannot be
+		 * checked; its header was, and nothing uses its bytes. */
+		if (!c->rx_discard && !rx_data_digest_ok(c)) {
 			/* RFC 7143 §7.8: discard the PDU and Reject it; at
 			 * ERL 0 a lost Data-Out or command cannot be
 			 * recovered, so the connection goes too. */
@@ -604,7 +619,7 @@ static uint8_t *rx_dst(struct iscsi_conn *c)
 	case RX_DDIGEST:
 		return c->rx_digest + c->rx_got;
 	case RX_DATA:
-		return c->rx_data_dst + c->rx_got;
+		return c->rx_discard ? c->rx_scratch : c->rx_data_dst + c->rx_got;
 	case RX_PAD:
 		return c->rx_pad + c->rx_got;
 	}
@@ -620,8 +635,13 @@ static void conn_on_readable(void *ctx)
 
 	c->in_callback = true;
 	while (!c->closing) {
-		ssize_t n = env->ops->conn_recv(c->ec, rx_dst(c),
-						c->rx_need - c->rx_got);
+		uint32_t room = c->rx_need - c->rx_got;
+		ssize_t n;
+
+		if (c->rx_stage == RX_DATA && c->rx_discard &&
+		    room > sizeof(c->rx_scratch))
+			room = sizeof(c->rx_scratch);
+		n = env->ops->conn_recv(c->ec, rx_dst(c), room);
 
 		if (n == 0)
 			break;

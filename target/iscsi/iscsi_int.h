@@ -19,6 +19,8 @@
 
 #include "config/config.h"
 #include "env.h"
+#include "iscsi/acl.h"
+#include "iscsi/chap.h"
 #include "iscsi/iscsi.h"
 #include "iscsi/pdu.h"
 #include "iscsi/text.h"
@@ -48,6 +50,8 @@ struct iscsi_tgt {
 	struct ut_iscsi_params params;
 	struct scsi_lu *lun_lu[UT_MAX_LUNS];	/* default LUN set */
 	bool lun_ro[UT_MAX_LUNS];
+	struct iscsi_acl acl;			/* groups, allowed portals */
+	struct iscsi_auth_cfg auth;		/* IncomingUser/OutgoingUser */
 	uint16_t tpgt;
 	unsigned int index;
 };
@@ -65,6 +69,7 @@ TAILQ_HEAD(iscsi_sess_list, iscsi_sess);
 struct iscsi_server {
 	struct env *env;
 	struct ut_iscsi_params cfg_params;	/* driver level: discovery */
+	struct iscsi_auth_cfg discovery_auth;	/* driver-level users */
 	struct iscsi_tgt *tgts;
 	size_t tgt_count;
 	struct iscsi_lu_ent *lus;
@@ -239,6 +244,7 @@ struct iscsi_login_state {
 	char initiator_name[UT_NAME_MAX];
 	char initiator_alias[256];
 	struct iscsi_tgt *tgt;
+	struct iscsi_chap chap;		/* security stage (chap.h) */
 	struct iscsi_params p;		/* being negotiated */
 	struct iscsi_kvlist agreed;	/* keys already answered */
 	uint8_t *text;			/* reassembly of C=1 requests */
@@ -277,6 +283,7 @@ struct iscsi_conn {
 	uint8_t rx_reject;		/* reason to Reject this PDU, 0 = ok */
 	bool rx_ignore;			/* drop silently (CmdSN window) */
 	bool rx_discard;		/* data segment read but dropped */
+	uint8_t rx_scratch[4096];	/* where discarded data goes */
 	/* transmit */
 	struct iscsi_tx_list txq;
 	uint32_t tx_queued;		/* PDUs in txq */
@@ -321,6 +328,8 @@ void iscsi_conn_kick(struct iscsi_conn *c);
 void iscsi_send_reject(struct iscsi_conn *c, uint8_t reason,
 		       const uint8_t *bhs);
 void iscsi_conn_enter_ffp(struct iscsi_conn *c);
+/* The task receiving the current data segment is gone. */
+void iscsi_conn_rx_task_gone(struct iscsi_conn *c, struct iscsi_task *t);
 /* A NOP-Out answered our NOP-In ping with this TTT. */
 void iscsi_conn_ping_answered(struct iscsi_conn *c, uint32_t ttt);
 

@@ -258,6 +258,8 @@ static void task_free(struct iscsi_task *t)
 	struct iscsi_sess *s = t->sess;
 	struct iscsi_server *srv = s->srv;
 
+	if (s->conn)
+		iscsi_conn_rx_task_gone(s->conn, t);
 	if (t->state == TASK_QUEUED)
 		TAILQ_REMOVE(&s->pending, t, pending_link);
 	TAILQ_REMOVE(&s->tasks, t, link);
@@ -515,6 +517,14 @@ static void task_progress(struct iscsi_task *t)
 {
 	if (!t->accepted || t->state != TASK_RX_DATA)
 		return;
+	if (t->aborting) {
+		/* aborted while its PDU or its CmdSN turn was pending: it
+		 * has now taken its CmdSN, and ends without a response */
+		t->responded = true;
+		if (t->tx_refs == 0)
+			task_free(t);
+		return;
+	}
 	if (t->data_received >= t->edtl || t->cmd.dir != SCSI_DIR_WRITE ||
 	    t->fixed_status) {
 		task_exec(t);
@@ -592,6 +602,9 @@ static void ffp_cmd_header(struct iscsi_conn *c)
 		c->rx_reject = ISCSI_REJECT_OUT_OF_RESOURCES;
 		return;
 	}
+	/* known from the header on, so that a reset can tell whose it is */
+	if (!iscsi_lun_decode(h->lun, &t->cmd.lun))
+		t->cmd.lun = UINT64_MAX;
 	rc = task_alloc_buf(t);
 	if (rc == -EFBIG || rc == -ENOBUFS || rc == -ENOMEM)
 		t->fixed_status = SCSI_STATUS_TASK_SET_FULL;
@@ -717,6 +730,12 @@ static void ffp_dataout_header(struct iscsi_conn *c)
 		c->rx_reject = ISCSI_REJECT_INVALID_PDU_FIELD;
 		return;
 	}
+	if (t->aborting) {
+		/* data still in flight for an aborted task: drop it */
+		c->rx_ignore = true;
+		c->rx_discard = true;
+		return;
+	}
 	if (h->w20 == ISCSI_RESERVED_TAG) {
 		/* unsolicited: in order, inside the first burst */
 		if (t->final_seen || off != t->unsol_next ||
@@ -753,6 +772,8 @@ static void ffp_dataout_pdu(struct iscsi_conn *c)
 	struct iscsi_task *t = c->rx_task;
 	bool final = h->flags & ISCSI_FLAG_FINAL;
 
+	if (c->rx_ignore)
+		return;	/* its task ended while the data arrived */
 	if (c->rx_reject) {
 		LOG_DEBUG(c->srv->env,
 			  "conn %u: bad Data-Out itt 0x%x ttt 0x%x off %u "
@@ -1072,22 +1093,44 @@ static void tmf_task_gone(struct iscsi_sess *s, struct iscsi_tmf *tmf)
 	free(tmf);
 }
 
+/* Is t's own SCSI Command PDU still arriving? */
+static bool task_cmd_pdu_arriving(const struct iscsi_task *t)
+{
+	const struct iscsi_conn *c = t->sess->conn;
+
+	return c && c->rx_task == t && c->rx_h.opcode == ISCSI_OP_SCSI_CMD;
+}
+
+/* End a task that is not inside the SCSI layer, without a response.  One
+ * whose command PDU is still arriving, or which waits for its CmdSN turn,
+ * is only marked: it must still take its CmdSN (RFC 7143 §4.2.2.1), or
+ * every later command would wait for it forever.  task_progress() ends it
+ * once it has. */
+static void task_abort_silently(struct iscsi_task *t)
+{
+	t->aborting = true;
+	if (t->state == TASK_QUEUED || task_cmd_pdu_arriving(t))
+		return;
+	t->responded = true;
+	if (t->tx_refs == 0)
+		task_free(t);
+}
+
 /* Abort one of our tasks on behalf of tmf.  Tasks not yet at the SCSI
  * layer end here; tasks inside it end when it hands them back. */
 static void tmf_abort_one(struct iscsi_sess *s, struct iscsi_task *t,
 			  struct iscsi_tmf *tmf)
 {
+	(void)s;
 	if (t->aborting || t->state == TASK_TX)
 		return;
-	t->aborting = true;
 	if (t->state == TASK_EXEC) {
+		t->aborting = true;
 		t->tmf = tmf;
 		tmf->waiting++;
 		return;
 	}
-	t->responded = true;
-	if (t->tx_refs == 0)
-		task_free(t);
+	task_abort_silently(t);
 }
 
 static bool tmf_lun_mapped(struct iscsi_sess *s, uint64_t lun)
@@ -1124,10 +1167,8 @@ static void srv_abort_waiting_tasks(struct iscsi_server *srv,
 				continue;
 			if (!lu && s2->tgt != from->tgt)
 				continue;
-			t->aborting = true;
-			t->responded = true;
-			if (t->tx_refs == 0)
-				task_free(t);
+			if (!t->aborting)
+				task_abort_silently(t);
 		}
 	}
 }
