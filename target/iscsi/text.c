@@ -505,3 +505,30 @@ int iscsi_negotiate_key(struct iscsi_neg *n, const char *key,
 	}
 	return 0;
 }
+
+/* RFC 7143 §13.14: FirstBurstLength must not exceed MaxBurstLength.  The
+ * two keys are negotiated independently (and in any order), so once a
+ * request has been answered the pair is made consistent, and the answer
+ * already written for FirstBurstLength is corrected with it. */
+void iscsi_negotiate_finish(struct iscsi_neg *n, struct iscsi_kvlist *resp)
+{
+	if (n->p->first_burst <= n->p->max_burst)
+		return;
+	n->p->first_burst = n->p->max_burst;
+	for (uint32_t i = 0; i < resp->n; i++) {
+		char v[16];
+
+		if (strcmp(resp->v[i].key, "FirstBurstLength") != 0)
+			continue;
+		char *nv;
+
+		snprintf(v, sizeof(v), "%u", n->p->first_burst);
+		nv = strdup(v);
+		if (!nv)
+			return;	/* the old answer stays; p is still clamped */
+		resp->bytes -= (uint32_t)strlen(resp->v[i].value);
+		resp->bytes += (uint32_t)strlen(nv);
+		free(resp->v[i].value);
+		resp->v[i].value = nv;
+	}
+}

@@ -44,9 +44,9 @@ enum iscsi_text_err {
 
 void iscsi_kvlist_init(struct iscsi_kvlist *l);
 void iscsi_kvlist_free(struct iscsi_kvlist *l);
-/* Parse len bytes of text data.  A final pair without its NUL is
- * accepted only if last_complete is true (the F/C bits say the text is
- * complete).  Returns TEXT_OK or an iscsi_text_err. */
+/* Parse len bytes of complete text data (the caller reassembles C-bit
+ * continuations first).  A final pair without its NUL is accepted.
+ * Returns TEXT_OK or an iscsi_text_err. */
 int iscsi_text_parse(const uint8_t *data, uint32_t len,
 		     struct iscsi_kvlist *out);
 int iscsi_kv_add(struct iscsi_kvlist *l, const char *key, const char *value);
@@ -80,5 +80,9 @@ struct iscsi_neg {
 int iscsi_negotiate_key(struct iscsi_neg *n, const char *key,
 			const char *value, struct iscsi_kvlist *resp,
 			const char **why);
+
+/* After a whole request: keep FirstBurstLength <= MaxBurstLength, in the
+ * parameters and in the answer (RFC 7143 §13.14). */
+void iscsi_negotiate_finish(struct iscsi_neg *n, struct iscsi_kvlist *resp);
 
 #endif

@@ -1035,11 +1035,42 @@ static void protocol_level_is_min_with_our_1_within_0_to_31(void **state)
 	EXPECT_ANSWER(f, "iSCSIProtocolLevel", "32", "Reject", r);
 }
 
+
+static void first_burst_answer_is_lowered_to_max_burst(void **state)
+{
+	struct nfx *f = *state;
+	struct iscsi_kvlist both;
+	const char *why = NULL;
+	uint8_t *enc;
+	uint32_t len;
+
+	/* FirstBurstLength answered before MaxBurstLength, in one request */
+	iscsi_kvlist_init(&both);
+	assert_int_equal(iscsi_negotiate_key(&f->n, "FirstBurstLength",
+					     "262144", &both, &why), 0);
+	assert_int_equal(iscsi_negotiate_key(&f->n, "MaxBurstLength", "8192",
+					     &both, &why), 0);
+	iscsi_negotiate_finish(&f->n, &both);
+	CHECK(strcmp(iscsi_kv_get(&both, "FirstBurstLength"), "8192") == 0,
+	      "RFC 7143 §13.14: FirstBurstLength must not exceed "
+	      "MaxBurstLength; answered %s",
+	      iscsi_kv_get(&both, "FirstBurstLength"));
+	assert_int_equal(f->p.first_burst, 8192);
+	/* the encoded size still matches the pairs */
+	assert_int_equal(iscsi_text_encode(&both, &enc, &len), 0);
+	assert_int_equal(len, both.bytes);
+	assert_int_equal(len, strlen("FirstBurstLength=8192") + 1 +
+				      strlen("MaxBurstLength=8192") + 1);
+	free(enc);
+	iscsi_kvlist_free(&both);
+}
+
 #define NT(fn) cmocka_unit_test_setup_teardown(fn, nfx_setup, nfx_teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		NT(first_burst_answer_is_lowered_to_max_burst),
 		cmocka_unit_test(key_of_63_bytes_is_accepted),
 		cmocka_unit_test(key_of_64_bytes_is_rejected),
 		cmocka_unit_test(value_of_255_bytes_is_accepted),
