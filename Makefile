@@ -13,6 +13,8 @@ CFLAGS_BASE := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow \
 CFLAGS += $(CFLAGS_BASE) $(EXTRA_CFLAGS)
 LDFLAGS += $(EXTRA_LDFLAGS)
 URING_LIBS := $(shell pkg-config --libs liburing 2>/dev/null || echo -luring)
+# CHAP's digests (MD5, SHA-1, SHA-256, SHA3-256) come from libcrypto.
+CRYPTO_LIBS := -lcrypto
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 CFLAGS += -DUT_VERSION=\"$(VERSION)\"
@@ -43,16 +45,16 @@ $(BUILD)/libutarget_real.a: $(REAL_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/utarget: $(BUILD)/obj/target/main.o $(BUILD)/libutarget_real.a $(BUILD)/libutarget.a | seam-check
-	$(CC) $(LDFLAGS) -o $@ $^ $(URING_LIBS) -lpthread
+	$(CC) $(LDFLAGS) -o $@ $^ $(URING_LIBS) $(CRYPTO_LIBS) -lpthread
 
 $(BUILD)/test/%: target/test/%.c $(TEST_SUPPORT) $(BUILD)/libutarget.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(TEST_SUPPORT) $(BUILD)/libutarget.a -lcmocka
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(TEST_SUPPORT) $(BUILD)/libutarget.a -lcmocka $(CRYPTO_LIBS)
 
 # The real environment's test links the real world (sockets, io_uring).
 $(BUILD)/test/test_env_real: target/test/test_env_real.c $(TEST_SUPPORT) $(BUILD)/libutarget_real.a $(BUILD)/libutarget.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(TEST_SUPPORT) $(BUILD)/libutarget_real.a $(BUILD)/libutarget.a -lcmocka $(URING_LIBS) -lpthread
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(TEST_SUPPORT) $(BUILD)/libutarget_real.a $(BUILD)/libutarget.a -lcmocka $(URING_LIBS) $(CRYPTO_LIBS) -lpthread
 
 # The seam: target/ outside env_real/ and main.c may not call the world.
 seam-check: $(BUILD)/libutarget.a
@@ -125,7 +127,7 @@ $(BUILD)/test/test_simnet: simnet/test/test_simnet.c $(SIM_CORE_OBJ) $(SIM_TEST_
 	$(CC) $(CFLAGS) -Isimnet -Wno-missing-prototypes -o $@ $^
 
 $(BUILD)/utarget-sim: $(SIM_OBJ) $(BUILD)/libutarget.a
-	$(CC) $(LDFLAGS) -o $@ $^ -lm
+	$(CC) $(LDFLAGS) -o $@ $^ -lm $(CRYPTO_LIBS)
 
 simnet-test: $(BUILD)/test/test_simnet
 	$(BUILD)/test/test_simnet
@@ -147,12 +149,14 @@ FUZZ_HARNESSES := config scsi login pdu_stream
 FUZZ_VARIANTS := afl cmplog libfuzzer replay cov
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_LIB_SRC := $(CORE_SRC) simnet/sim_env.c simnet/sim_net.c simnet/sim_disk.c \
-	target/test/fake_env.c fuzz/pdufix.c
+	target/test/fake_env.c fuzz/pdufix.c fuzz/world.c
 FUZZ_BASE := -std=gnu11 -g -Wall -Wextra -Wno-unused-parameter \
 	-fno-strict-aliasing -D_GNU_SOURCE -Itarget -Itarget/test -Isimnet -Ifuzz \
 	-DUT_VERSION=\"$(VERSION)\" -DUT_FUZZING=1
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
+# CHAP (target/iscsi/chap.c) hashes with libcrypto.
+FUZZ_LIBS := -lm $(if $(wildcard target/iscsi/chap.c),-lcrypto)
 FUZZ_CC_afl := afl-clang-fast
 FUZZ_CFLAGS_afl := -O2 -DFUZZ_MAIN_AFL
 FUZZ_ENV_afl := AFL_QUIET=1
@@ -181,7 +185,7 @@ $(FUZZ_DIR)/$(1)/libfz.a: $(FUZZ_LIB_SRC:%.c=$(FUZZ_DIR)/$(1)/obj/%.o)
 
 $(FUZZ_DIR)/$(1)/bin/%: $(FUZZ_DIR)/$(1)/obj/fuzz/h_%.o $(FUZZ_DIR)/$(1)/obj/fuzz/shim.o $(FUZZ_DIR)/$(1)/libfz.a
 	@mkdir -p $$(dir $$@)
-	$(FUZZ_ENV_$(1)) $(FUZZ_CC_$(1)) $(FUZZ_BASE) $(FUZZ_CFLAGS_$(1)) $(FUZZ_LDFLAGS_$(1)) -o $$@ $$^ -lm
+	$(FUZZ_ENV_$(1)) $(FUZZ_CC_$(1)) $(FUZZ_BASE) $(FUZZ_CFLAGS_$(1)) $(FUZZ_LDFLAGS_$(1)) -o $$@ $$^ $(FUZZ_LIBS)
 
 .PHONY: fuzz-$(1)
 fuzz-$(1): $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/$(1)/bin/%)

@@ -35,6 +35,7 @@ struct opts {
 	size_t lun_count;
 	const char *target;
 	const char *state_dir;
+	const char *record_dir;
 	enum ut_log_level log_level;
 	uint32_t grace_ms;
 	bool check_only;
@@ -60,6 +61,8 @@ static void usage(FILE *f)
 		"                         with options ,ro ,blocksize=512|4096 ,thin\n"
 		"                         ,removable.  SIZE takes K, M, G, T suffixes.\n"
 		"      --state-dir DIR    where persistent reservations (APTPL) live\n"
+		"      --record DIR       save what each connection receives, raw, as\n"
+		"                         DIR/conn-N.bin (a fuzzing seed corpus)\n"
 		"      --shutdown-grace S seconds initiators get to log out (default 3)\n"
 		"      --check            parse and validate the configuration, then exit\n"
 		"      --log-level LEVEL  error, warn, info (default), debug, trace\n"
@@ -76,13 +79,14 @@ static void usage(FILE *f)
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_STATE = 256, OPT_LOG, OPT_GRACE, OPT_CHECK };
+	enum { OPT_STATE = 256, OPT_LOG, OPT_GRACE, OPT_CHECK, OPT_RECORD };
 	static const struct option lo[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"listen", required_argument, NULL, 'l'},
 		{"target", required_argument, NULL, 't'},
 		{"lun", required_argument, NULL, 'L'},
 		{"state-dir", required_argument, NULL, OPT_STATE},
+		{"record", required_argument, NULL, OPT_RECORD},
 		{"log-level", required_argument, NULL, OPT_LOG},
 		{"shutdown-grace", required_argument, NULL, OPT_GRACE},
 		{"check", no_argument, NULL, OPT_CHECK},
@@ -114,6 +118,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_STATE:
 			o->state_dir = optarg;
+			break;
+		case OPT_RECORD:
+			o->record_dir = optarg;
 			break;
 		case OPT_LOG:
 			if (ut_log_level_parse(optarg, &o->log_level)) {
@@ -350,6 +357,13 @@ int main(int argc, char **argv)
 	}
 	eo.log_level = o.log_level;
 	eo.state_dir = o.state_dir;
+	eo.record_dir = o.record_dir;
+	if (o.record_dir && mkdir(o.record_dir, 0700) && errno != EEXIST) {
+		fprintf(stderr, "utarget: --record %s: %s\n", o.record_dir,
+			strerror(errno));
+		ut_config_free(&cfg);
+		return 1;
+	}
 	d.env = env_real_new(&eo);
 	if (!d.env) {
 		ut_config_free(&cfg);

@@ -514,6 +514,11 @@ struct env *env_real_new(const struct env_real_opts *o)
 		if (!r->state_dir)
 			goto fail;
 	}
+	if (o->record_dir) {
+		r->record_dir = strdup(o->record_dir);
+		if (!r->record_dir)
+			goto fail;
+	}
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (r->epfd < 0)
 		goto fail;
@@ -533,6 +538,7 @@ fail:
 	if (r->epfd >= 0)
 		close(r->epfd);
 	free(r->state_dir);
+	free(r->record_dir);
 	free(r);
 	return NULL;
 }
@@ -560,5 +566,6 @@ void env_real_free(struct env *e)
 	close(r->epfd);
 	free(r->heap);
 	free(r->state_dir);
+	free(r->record_dir);
 	free(r);
 }

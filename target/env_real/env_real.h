@@ -38,6 +38,10 @@ struct env_real_opts {
 	/* Use the thread-pool disk engine even where io_uring works (tests;
 	 * the environment variable UTARGET_NO_URING=1 does the same). */
 	bool disable_uring;
+	/* --record: save what each connection receives, raw, in
+	 * DIR/conn-<n>.bin (a fuzzing seed corpus from real traffic).  The
+	 * directory must exist.  NULL: no recording. */
+	const char *record_dir;
 };
 
 /* A new reactor and its environment; NULL (after a line on stderr) when

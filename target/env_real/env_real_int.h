@@ -47,6 +47,8 @@ struct er_disk_engine;
 struct er_reactor {
 	struct env env;			/* handed out; env.priv points here */
 	char *state_dir;		/* owned copy, NULL = no state */
+	char *record_dir;		/* --record: received bytes go here */
+	unsigned int record_seq;	/* conn-<n>.bin numbering */
 	bool log_timestamps;
 	bool disable_uring;
 

@@ -18,6 +18,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -68,6 +69,7 @@ struct env_conn {
 	uint32_t events;	/* current epoll interest */
 	struct er_defer closed_defer;
 	char peer[64];
+	int record_fd;		/* --record file, -1 if none */
 	TAILQ_ENTRY(env_conn) link;
 };
 
@@ -221,6 +223,45 @@ void er_conn_set_handler(struct env_conn *c, const struct env_conn_handler *h,
 	c->have_handler = true;
 }
 
+/* --record: append what arrived; a failing disk stops the recording,
+ * never the connection. */
+static void er_record(struct env_conn *c, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t w = write(c->record_fd, p, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			LOG_WARN(&c->r->env, "recording %s stopped: %s", c->peer,
+				 w < 0 ? strerror(errno) : "short write");
+			close(c->record_fd);
+			c->record_fd = -1;
+			return;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+}
+
+static void er_record_open(struct env_conn *c)
+{
+	struct er_reactor *r = c->r;
+	char path[4096];
+
+	c->record_fd = -1;
+	if (!r->record_dir)
+		return;
+	snprintf(path, sizeof(path), "%s/conn-%u.bin", r->record_dir,
+		 ++r->record_seq);
+	c->record_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (c->record_fd < 0)
+		LOG_WARN(&r->env, "cannot record to %s: %s", path,
+			 strerror(errno));
+}
+
 ssize_t er_conn_recv(struct env_conn *c, void *buf, size_t len)
 {
 	ssize_t n;
@@ -235,8 +276,11 @@ ssize_t er_conn_recv(struct env_conn *c, void *buf, size_t len)
 	do
 		n = recv(c->w.fd, buf, len, MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
-	if (n > 0)
+	if (n > 0) {
+		if (c->record_fd >= 0)
+			er_record(c, buf, (size_t)n);
 		return n;
+	}
 	if (n == 0) {
 		er_conn_down(c, 0);
 		return 0;
@@ -311,6 +355,9 @@ void er_conn_close(struct env_conn *c)
 	/* close() drops the epoll registration of a socket nobody dup'ed. */
 	close(c->w.fd);
 	c->w.fd = -1;
+	if (c->record_fd >= 0)
+		close(c->record_fd);
+	c->record_fd = -1;
 	TAILQ_REMOVE(&r->conns, c, link);
 	TAILQ_INSERT_TAIL(&r->dead_conns, c, link);
 }
@@ -369,6 +416,7 @@ static struct env_conn *er_conn_new(struct env_listener *l, int fd,
 	info->portal_group = l->portal_group;
 	info->listener_index = l->index;
 	snprintf(c->peer, sizeof(c->peer), "%s", info->peer_addr);
+	er_record_open(c);
 	TAILQ_INSERT_TAIL(&r->conns, c, link);
 	return c;
 }
