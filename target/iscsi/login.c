@@ -13,6 +13,17 @@
  * such PDU with an empty Login Response and negotiate once the text is
  * complete.  Every failure is answered with a Login Response carrying the
  * status class and detail of RFC 7143 §11.13.5, then the connection ends.
+ *
+ * Security (RFC 7143 §12.1.3, chap.c): a target, or discovery, with an
+ * IncomingUser requires CHAP.  The security stage is then left only once
+ * the exchange is done: a transit request in mid-exchange is answered
+ * T=0 (§6.2: the target may refuse to move on), one before AuthMethod
+ * has picked CHAP, or a login that starts in the operational stage,
+ * fails with 0x0201 as SCST's iscsi-scstd does.
+ *
+ * Access (acl.h): an initiator with no LUNs in the target, or a
+ * connection on a portal allowed_portal excludes, gets 0x0203 "not
+ * found", before any authentication (as iscsi-scstd does).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -47,6 +58,7 @@ void iscsi_login_cleanup(struct iscsi_conn *c)
 	c->login.text = NULL;
 	c->login.text_len = 0;
 	iscsi_kvlist_free(&c->login.agreed);
+	iscsi_chap_clear(&c->login.chap);
 }
 
 /* Queue a Login Response.  status != 0 ends the connection after it. */
@@ -159,6 +171,11 @@ static uint16_t login_identify(struct iscsi_conn *c,
 		*why = "no such target";
 		return ISCSI_LS_NOT_FOUND;
 	}
+	if (!iscsi_acl_may_login(ls->tgt, ini, c->info.local_addr)) {
+		/* Indistinguishable from a missing target, as in SCST. */
+		*why = "initiator or portal not allowed for this target";
+		return ISCSI_LS_NOT_FOUND;
+	}
 	if (ls->tsih != 0) {
 		/* MaxConnections=1: a login naming an existing session would
 		 * add a second connection to it. */
@@ -170,6 +187,48 @@ static uint16_t login_identify(struct iscsi_conn *c,
 						 ls->tsih)
 			       ? ISCSI_LS_TOO_MANY_CONNECTIONS
 			       : ISCSI_LS_SESSION_DOES_NOT_EXIST;
+	}
+	return 0;
+}
+
+static const struct iscsi_auth_cfg *login_auth(struct iscsi_conn *c)
+{
+	struct iscsi_login_state *ls = &c->login;
+
+	return ls->tgt ? &ls->tgt->auth : &c->srv->discovery_auth;
+}
+
+/* The security stage's own keys: AuthMethod and the CHAP exchange.
+ * Returns 0 or a login status to fail with (*why set). */
+static uint16_t login_security(struct iscsi_conn *c,
+			       const struct iscsi_kvlist *req,
+			       struct iscsi_kvlist *resp, bool *transit,
+			       const char **why)
+{
+	struct iscsi_login_state *ls = &c->login;
+	enum chap_stage before = ls->chap.stage;
+
+	if (iscsi_chap_step(&ls->chap, c->srv->env, login_auth(c), req, resp,
+			    why))
+		return ISCSI_LS_AUTH_FAILED;
+	if (before != CHAP_DONE && ls->chap.stage == CHAP_DONE)
+		LOG_INFO(c->srv->env, "conn %u: CHAP (algorithm %d%s) "
+				      "authenticated %s",
+			 c->id, (int)ls->chap.alg,
+			 ls->chap.mutual ? ", mutual" : "", ls->initiator_name);
+	if (!*transit)
+		return 0;
+	switch (ls->chap.stage) {
+	case CHAP_OFF:
+	case CHAP_DONE:
+		return 0;
+	case CHAP_WANT_METHOD:
+		*why = "CHAP is required but AuthMethod did not select it";
+		return ISCSI_LS_AUTH_FAILED;
+	case CHAP_WANT_ALG:
+	case CHAP_WANT_RESPONSE:
+		*transit = false;	/* not before the exchange is done */
+		return 0;
 	}
 	return 0;
 }
@@ -314,6 +373,8 @@ static void login_negotiate(struct iscsi_conn *c, const struct iscsi_bhs *h,
 			goto out;
 		}
 		ls->first_done = true;
+		ls->chap.stage = login_auth(c)->incoming_count ? CHAP_WANT_METHOD
+							       : CHAP_OFF;
 		iscsi_params_from_cfg(&ls->p, login_cfg(c));
 		/* RFC 7143 §13.9: TargetPortalGroupTag in the first response
 		 * of a normal session. */
@@ -323,6 +384,18 @@ static void login_negotiate(struct iscsi_conn *c, const struct iscsi_bhs *h,
 			if (ls->tgt->alias[0])
 				iscsi_kv_add(&resp, "TargetAlias", ls->tgt->alias);
 		}
+	}
+	if (ls->csg == ISCSI_STAGE_SECURITY) {
+		st = login_security(c, req, &resp, &transit, &why);
+		if (st) {
+			login_fail(c, st, why);
+			goto out;
+		}
+	} else if (ls->chap.stage != CHAP_OFF && ls->chap.stage != CHAP_DONE) {
+		login_fail(c, ISCSI_LS_AUTH_FAILED,
+			   "CHAP is required but the security stage was "
+			   "skipped");
+		goto out;
 	}
 	neg.cfg = login_cfg(c);
 	neg.p = &ls->p;
@@ -336,6 +409,14 @@ static void login_negotiate(struct iscsi_conn *c, const struct iscsi_bhs *h,
 
 		if (key_is_identity(k))
 			continue;
+		if (ls->csg == ISCSI_STAGE_SECURITY &&
+		    (iscsi_chap_key(k) || !strcmp(k, "AuthMethod")))
+			continue;	/* answered by login_security() */
+		if (iscsi_chap_key(k)) {
+			login_fail(c, ISCSI_LS_AUTH_FAILED,
+				   "CHAP key outside the security stage");
+			goto out;
+		}
 		if (iscsi_negotiate_key(&neg, k, req->v[i].value, &resp, &why)) {
 			login_fail(c, ISCSI_LS_INIT_ERR,
 				   why ? why : "negotiation failed");
@@ -343,6 +424,7 @@ static void login_negotiate(struct iscsi_conn *c, const struct iscsi_bhs *h,
 		}
 		iscsi_kv_add(&ls->agreed, k, req->v[i].value);
 	}
+	iscsi_negotiate_finish(&neg, &resp);
 	if (neg.sent_mrdsl)
 		iscsi_kv_add(&ls->agreed, "MaxRecvDataSegmentLength", "sent");
 	if (transit && nsg == ISCSI_STAGE_FULL_FEATURE) {
@@ -361,6 +443,37 @@ static void login_negotiate(struct iscsi_conn *c, const struct iscsi_bhs *h,
 		ls->csg = nsg;
 out:
 	iscsi_kvlist_free(&resp);
+}
+
+/* Was the text refused for a CHAP value over ISCSI_BINARY_VALUE_MAX?
+ * Such a value is an authentication failure (CVE-2018-14633 was one),
+ * not a generic initiator error. */
+static bool text_has_oversized_chap(const uint8_t *text, uint32_t len)
+{
+	uint32_t pos = 0;
+
+	while (pos < len) {
+		const char *s = (const char *)text + pos;
+		const char *end = memchr(s, '\0', len - pos);
+		size_t slen = end ? (size_t)(end - s) : len - pos;
+		const char *eq = memchr(s, '=', slen);
+
+		if (eq && slen > 5 && strncmp(s, "CHAP_", 5) == 0 &&
+		    slen - (size_t)(eq - s) - 1 > ISCSI_BINARY_VALUE_MAX)
+			return true;
+		pos += (uint32_t)slen + 1;
+	}
+	return false;
+}
+
+static uint16_t text_error_status(const struct iscsi_login_state *ls, int rc)
+{
+	if (rc == TEXT_ERR_NOMEM)
+		return ISCSI_LS_OUT_OF_RESOURCES;
+	if (rc == TEXT_ERR_TOO_LONG && text_has_oversized_chap(ls->text,
+							       ls->text_len))
+		return ISCSI_LS_AUTH_FAILED;
+	return ISCSI_LS_INIT_ERR;
 }
 
 void iscsi_login_rx(struct iscsi_conn *c)
@@ -399,14 +512,14 @@ void iscsi_login_rx(struct iscsi_conn *c)
 	}
 	iscsi_kvlist_init(&req);
 	rc = iscsi_text_parse(ls->text, ls->text_len, &req);
+	st = rc == TEXT_OK ? 0 : text_error_status(ls, rc);
 	free(ls->text);
 	ls->text = NULL;
 	ls->text_len = 0;
 	if (rc == TEXT_OK)
 		login_negotiate(c, h, &req);
 	else
-		login_fail(c, rc == TEXT_ERR_NOMEM ? ISCSI_LS_OUT_OF_RESOURCES
-						   : ISCSI_LS_INIT_ERR,
+		login_fail(c, st,
 			   rc == TEXT_ERR_DUPLICATE ? "key sent twice"
 			   : rc == TEXT_ERR_TOO_LONG ? "key or value too long"
 			   : rc == TEXT_ERR_TOO_MANY ? "too many keys"

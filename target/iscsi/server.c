@@ -38,9 +38,68 @@ static struct iscsi_lu_ent *srv_find_lu(struct iscsi_server *srv,
 	return NULL;
 }
 
+/* The credentials of one target (or of discovery), deep-copied so that
+ * the configuration may be freed; wiped again in auth_free(). */
+static int auth_copy(struct iscsi_auth_cfg *a, const struct ut_user_cfg *in,
+		     size_t in_count, const struct ut_user_cfg *out)
+{
+	memset(a, 0, sizeof(*a));
+	a->incoming = calloc(in_count ? in_count : 1, sizeof(*a->incoming));
+	if (!a->incoming)
+		return -ENOMEM;
+	if (in_count)
+		memcpy(a->incoming, in, in_count * sizeof(*in));
+	a->incoming_count = in_count;
+	a->outgoing = *out;
+	return 0;
+}
+
+static void auth_free(struct iscsi_auth_cfg *a)
+{
+	if (a->incoming)
+		explicit_bzero(a->incoming,
+			       a->incoming_count * sizeof(*a->incoming));
+	free(a->incoming);
+	explicit_bzero(a, sizeof(*a));
+}
+
+/* RFC 7143 §12.1.3: secrets of at least 96 bits, and never the same
+ * secret for both directions.  Advice, not errors: logged by name only. */
+static void auth_warn(struct env *env, const char *who,
+		      const struct iscsi_auth_cfg *a)
+{
+	for (size_t i = 0; i < a->incoming_count; i++) {
+		if (strlen(a->incoming[i].secret) < 12)
+			LOG_WARN(env, "%s: IncomingUser %s has a secret shorter "
+				      "than 12 bytes (RFC 7143 12.1.3)",
+				 who, a->incoming[i].name);
+		if (a->outgoing.name[0] &&
+		    strcmp(a->incoming[i].secret, a->outgoing.secret) == 0)
+			LOG_WARN(env, "%s: IncomingUser %s and OutgoingUser %s "
+				      "share a secret; mutual CHAP needs two "
+				      "(RFC 7143 12.1.3)",
+				 who, a->incoming[i].name, a->outgoing.name);
+	}
+	if (a->outgoing.name[0] && strlen(a->outgoing.secret) < 12)
+		LOG_WARN(env, "%s: OutgoingUser %s has a secret shorter than "
+			      "12 bytes (RFC 7143 12.1.3)",
+			 who, a->outgoing.name);
+	if (a->outgoing.name[0] && a->incoming_count == 0)
+		LOG_WARN(env, "%s: OutgoingUser without IncomingUser is "
+			      "never used (mutual CHAP follows one-way CHAP)",
+			 who);
+}
+
+static struct iscsi_lu_ent *srv_find_lu_cb(void *arg, const char *name)
+{
+	return srv_find_lu(arg, name);
+}
+
 static int srv_copy_targets(struct iscsi_server *srv,
 			    const struct ut_config *cfg)
 {
+	int rc;
+
 	srv->tgts = calloc(cfg->target_count ? cfg->target_count : 1,
 			   sizeof(*srv->tgts));
 	if (!srv->tgts)
@@ -57,6 +116,17 @@ static int srv_copy_targets(struct iscsi_server *srv,
 		t->params = tc->params;
 		t->tpgt = ISCSI_DEFAULT_TPGT;
 		srv->tgt_count++;
+		rc = auth_copy(&t->auth, tc->incoming, tc->incoming_count,
+			       &tc->outgoing);
+		if (!rc)
+			rc = iscsi_acl_init(&t->acl, tc, srv_find_lu_cb, srv);
+		if (rc == -EINVAL)
+			LOG_ERR(srv->env, "target %s: a GROUP LUN names an "
+					  "unknown device or is above 255",
+				tc->iqn);
+		if (rc)
+			return rc;
+		auth_warn(srv->env, t->name, &t->auth);
 	}
 	return 0;
 }
@@ -98,16 +168,17 @@ struct iscsi_server *iscsi_server_new(struct env *env,
 		rc = srv_copy_devices(srv, cfg);
 	if (!rc)
 		rc = srv_copy_targets(srv, cfg);
+	if (!rc)
+		rc = auth_copy(&srv->discovery_auth, cfg->discovery_incoming,
+			       cfg->discovery_incoming_count,
+			       &cfg->discovery_outgoing);
+	if (!rc)
+		auth_warn(env, "discovery", &srv->discovery_auth);
 	/* Record each target's LUN -> device mapping by device index; the
 	 * scsi_lu pointers are filled in at start. */
 	for (size_t i = 0; !rc && i < cfg->target_count; i++) {
 		const struct ut_target_cfg *tc = &cfg->targets[i];
 
-		if (tc->group_count)
-			LOG_WARN(env,
-				 "target %s: initiator groups are not supported "
-				 "yet; every initiator gets the default LUNs",
-				 tc->iqn);
 		for (size_t j = 0; j < tc->lun_count; j++) {
 			const struct ut_lun_cfg *l = &tc->luns[j];
 			struct iscsi_lu_ent *e = srv_find_lu(srv, l->dev_name);
@@ -315,6 +386,11 @@ void iscsi_server_free(struct iscsi_server *srv)
 	free(srv->portals);
 	free(srv->listeners);
 	free(srv->lus);
+	for (size_t i = 0; srv->tgts && i < srv->tgt_count; i++) {
+		iscsi_acl_free(&srv->tgts[i].acl);
+		auth_free(&srv->tgts[i].auth);
+	}
+	auth_free(&srv->discovery_auth);
 	free(srv->tgts);
 	free(srv);
 }
@@ -403,8 +479,21 @@ static void sendtargets_one(struct iscsi_server *srv, struct iscsi_conn *c,
 		char addr[160];
 
 		portal_address(srv->portals[i], c, addr, sizeof(addr));
+		/* Only the portals a login may use (allowed_portal). */
+		if (!iscsi_acl_portal_allowed(&t->acl, addr))
+			continue;
 		iscsi_kv_addf(out, "TargetAddress", "%s,%u", addr, t->tpgt);
 	}
+}
+
+/* A target is shown to an initiator only if it may log in to it from
+ * where it is connected (acl.h); as SCST's iscsi-scstd does. */
+static bool sendtargets_visible(const struct iscsi_tgt *t,
+				const struct iscsi_conn *c)
+{
+	return t->enabled &&
+	       iscsi_acl_may_login(t, c->sess->initiator_name,
+				   c->info.local_addr);
 }
 
 /* RFC 7143 Appendix C: SendTargets=All lists every target (discovery
@@ -417,7 +506,7 @@ int iscsi_sendtargets(struct iscsi_server *srv, struct iscsi_conn *c,
 
 	if (strcmp(what, "All") == 0 && s->discovery) {
 		for (size_t i = 0; i < srv->tgt_count; i++)
-			if (srv->tgts[i].enabled)
+			if (sendtargets_visible(&srv->tgts[i], c))
 				sendtargets_one(srv, c, &srv->tgts[i], out);
 		return 0;
 	}
@@ -427,7 +516,8 @@ int iscsi_sendtargets(struct iscsi_server *srv, struct iscsi_conn *c,
 		return 0;
 	}
 	for (size_t i = 0; i < srv->tgt_count; i++) {
-		if (!srv->tgts[i].enabled || strcmp(srv->tgts[i].name, what))
+		if (!sendtargets_visible(&srv->tgts[i], c) ||
+		    strcmp(srv->tgts[i].name, what))
 			continue;
 		if (s->discovery || s->tgt == &srv->tgts[i])
 			sendtargets_one(srv, c, &srv->tgts[i], out);

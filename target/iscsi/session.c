@@ -69,16 +69,8 @@ static uint32_t sess_new_ttt(struct iscsi_sess *s)
 
 static int sess_map_luns(struct iscsi_sess *s)
 {
-	struct iscsi_tgt *tgt = s->tgt;
-
-	for (uint32_t lun = 0; lun < UT_MAX_LUNS; lun++) {
-		if (!tgt->lun_lu[lun])
-			continue;
-		if (scsi_sess_map(s->scsi, lun, tgt->lun_lu[lun],
-				  tgt->lun_ro[lun]))
-			return -ENOMEM;
-	}
-	return 0;
+	/* LUN masking: the initiator's group's LUNs, else the default set. */
+	return iscsi_acl_map_luns(s->tgt, s->initiator_name, s->scsi);
 }
 
 static void sess_reinstate(struct iscsi_server *srv,
