@@ -1,0 +1,410 @@
+#!/usr/bin/env bash
+# bench/run.sh — utarget against tgt, side by side, in one run (`make bench`).
+#
+# Starts build/utarget and tgtd on 127.0.0.1 (different ports), serving the
+# same LUNs:
+#   file  one 1 GiB backing file (page cache warm), utarget file: / tgt rdwr
+#   mem   utarget mem:1G          / tgt rdwr on a 1 GiB file in /dev/shm
+#   null  utarget null:1T         / tgt bstype null (1 TiB)
+# and runs every benchmark row against each target in turn (the order
+# alternates from row to row), measuring the target process's CPU time
+# (utime+stime of all its threads, /proc/PID/stat) around each client run.
+# Reads run through libiscsi's iscsi-perf (IOPS, MB/s, CPU) followed by a
+# shorter ut-load run of the same shape for the latency percentiles; writes
+# and mixes run through bench/ut-load.  iperf3 over 127.0.0.1 is the ceiling.
+#
+# Environment:
+#   BENCH_QUICK=1              a few seconds per point (development)
+#   BENCH_TIME / BENCH_LAT_TIME  seconds per point / per latency run
+#   BENCH_UTARGET_ARGS         extra utarget options (e.g. --reactors 2)
+#   BENCH_UTARGET_SCALE_ARGS   if set, a second utarget with these options
+#                              also runs the single/multi-session rows,
+#                              labelled "utarget+" (e.g. --reactors 2)
+#   BENCH_DOC                  where to write the report (docs/performance.md;
+#                              "none" to skip), BENCH_PLOT likewise
+#   BENCH_OUT                  work directory (build/bench)
+#   BENCH_PORT_BASE            first of the TCP ports used (default 3291)
+#   BENCH_ONLY                 regex of row ids to run (development)
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT=${BENCH_OUT:-$ROOT/build/bench}
+UTARGET=${BENCH_UTARGET:-$ROOT/build/utarget}
+UTDIR=$(cd "$(dirname "$UTARGET")/.." && pwd)   # the tree it was built from
+LOAD=${BENCH_LOAD:-$OUT/ut-load}
+DOC=${BENCH_DOC:-$ROOT/docs/performance.md}
+PLOT=${BENCH_PLOT:-$ROOT/docs/perf-qd.png}
+QUICK=${BENCH_QUICK:-0}
+[ "$QUICK" = 0 ] && QUICK=
+if [ -n "$QUICK" ]; then
+	T=${BENCH_TIME:-2}; TLAT=${BENCH_LAT_TIME:-1}; QDS="1 8 32"
+else
+	T=${BENCH_TIME:-8}; TLAT=${BENCH_LAT_TIME:-4}; QDS="1 2 4 8 16 32"
+fi
+UT_ARGS=${BENCH_UTARGET_ARGS:-}
+UT2_ARGS=${BENCH_UTARGET_SCALE_ARGS:-}
+ONLY=${BENCH_ONLY:-}
+PB=${BENCH_PORT_BASE:-3291}
+UT_PORT=$PB; TGT_PORT=$((PB + 1)); UT2_PORT=$((PB + 2)); IPERF_PORT=$((PB + 3))
+TGT_CTL=$((PB + 4))          # tgtd control "port": /var/run/tgtd/socket.$TGT_CTL
+UT_IQN=iqn.2026-11.org.utarget:bench
+TGT_IQN=iqn.2026-11.org.utarget:bench-tgt
+HZ=$(getconf CLK_TCK)
+SIZE=1073741824
+BACKING=$OUT/backing.img
+SHM=/dev/shm/utarget-bench-$$.img
+
+die() { echo "bench: $*" >&2; exit 1; }
+log() { echo "bench: $*" >&2; }
+
+for tool in tgtd tgtadm iscsi-perf iperf3 gnuplot; do
+	command -v $tool >/dev/null ||
+		die "$tool is missing: apt-get install tgt libiscsi-bin iperf3 gnuplot-nox libiscsi-dev"
+done
+[ -x "$UTARGET" ] || die "$UTARGET missing (make)"
+[ -x "$LOAD" ] || die "$LOAD missing (make bench builds it)"
+[ "$(id -u)" = 0 ] || die "tgtd needs root (its control socket lives in /var/run/tgtd)"
+mkdir -p "$OUT" /var/run/tgtd
+[ -e /var/run/tgtd/socket.$TGT_CTL ] && pgrep -x tgtd >/dev/null &&
+	die "a tgtd already uses control port $TGT_CTL (set BENCH_PORT_BASE)"
+
+# --- the servers ------------------------------------------------------------
+UT_PID=; UT2_PID=; TGT_PID=; IPERF_PID=
+cleanup() {
+	local p
+	if [ -n "$TGT_PID" ] && kill -0 "$TGT_PID" 2>/dev/null; then
+		tgtadm -C $TGT_CTL --lld iscsi --op delete --mode target --tid 1 --force >/dev/null 2>&1
+		tgtadm -C $TGT_CTL --op delete --mode system >/dev/null 2>&1
+	fi
+	for p in $UT_PID $UT2_PID $IPERF_PID; do kill -TERM "$p" 2>/dev/null; done
+	for _ in $(seq 50); do
+		local alive=
+		for p in $UT_PID $UT2_PID $TGT_PID $IPERF_PID; do
+			kill -0 "$p" 2>/dev/null && alive=1
+		done
+		[ -z "$alive" ] && break
+		sleep 0.1
+	done
+	for p in $UT_PID $UT2_PID $TGT_PID $IPERF_PID; do kill -KILL "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -f "$SHM" /var/run/tgtd/socket.$TGT_CTL /var/run/tgtd/socket.$TGT_CTL.lock
+	UT_PID=; UT2_PID=; TGT_PID=; IPERF_PID=
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+wait_port() { # port pid
+	for _ in $(seq 100); do
+		kill -0 "$2" 2>/dev/null || return 1
+		(exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+if [ ! -f "$BACKING" ] || [ "$(stat -c %s "$BACKING")" != $SIZE ]; then
+	log "creating $BACKING (1 GiB of random data)"
+	head -c $SIZE /dev/urandom >"$BACKING.tmp" && mv "$BACKING.tmp" "$BACKING" || die "cannot create $BACKING"
+fi
+cat "$BACKING" >/dev/null             # warm the page cache: both read memory
+truncate -s $SIZE "$SHM" || die "cannot create $SHM"
+
+start_utarget() { # port args... ; echoes the pid
+	local port=$1; shift
+	# shellcheck disable=SC2086
+	"$UTARGET" --listen 127.0.0.1:$port --target $UT_IQN \
+		--lun "file:$BACKING" --lun mem:1G --lun null:1T \
+		--shutdown-grace 1 --log-level warn "$@" \
+		>>"$OUT/utarget-$port.log" 2>&1 &
+	echo $!
+}
+
+: >"$OUT/utarget-$UT_PORT.log"
+# shellcheck disable=SC2086
+UT_PID=$(start_utarget $UT_PORT $UT_ARGS)
+wait_port $UT_PORT "$UT_PID" || die "utarget did not start: $(tail -3 "$OUT/utarget-$UT_PORT.log")"
+if [ -n "$UT2_ARGS" ]; then
+	: >"$OUT/utarget-$UT2_PORT.log"
+	# shellcheck disable=SC2086
+	UT2_PID=$(start_utarget $UT2_PORT $UT2_ARGS)
+	wait_port $UT2_PORT "$UT2_PID" || die "utarget ($UT2_ARGS) did not start"
+fi
+
+tgtd -f -C $TGT_CTL --iscsi portal=127.0.0.1:$TGT_PORT >"$OUT/tgtd.log" 2>&1 &
+TGT_PID=$!
+wait_port $TGT_PORT "$TGT_PID" || die "tgtd did not start: $(tail -3 "$OUT/tgtd.log")"
+tgtctl() { tgtadm -C $TGT_CTL --lld iscsi "$@" || die "tgtadm $*"; }
+tgtctl --op new --mode target --tid 1 -T $TGT_IQN
+tgtctl --op new --mode logicalunit --tid 1 --lun 1 --bstype rdwr -b "$BACKING"
+tgtctl --op new --mode logicalunit --tid 1 --lun 2 --bstype rdwr -b "$SHM"
+tgtctl --op new --mode logicalunit --tid 1 --lun 3 --bstype null -b /dev/null
+tgtctl --op bind --mode target --tid 1 -I 127.0.0.1
+
+declare -A URL PID
+URL[utarget]=iscsi://127.0.0.1:$UT_PORT/$UT_IQN
+URL[utarget+]=iscsi://127.0.0.1:$UT2_PORT/$UT_IQN
+URL[tgt]=iscsi://127.0.0.1:$TGT_PORT/$TGT_IQN
+PID[utarget]=$UT_PID; PID[utarget+]=$UT2_PID; PID[tgt]=$TGT_PID
+lun_url() { # target kind
+	local n
+	case $1:$2 in
+	utarget*:file) n=0 ;; utarget*:mem) n=1 ;; utarget*:null) n=2 ;;
+	tgt:file) n=1 ;; tgt:mem) n=2 ;; tgt:null) n=3 ;;
+	esac
+	echo "${URL[$1]}/$n"
+}
+
+cpu_ticks() { # pid -> utime+stime of every thread, in clock ticks
+	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' /proc/$1/stat
+}
+
+# --- one measurement ---------------------------------------------------------
+# run_row ID TARGET KIND TOOL QD BYTES PATTERN WRITE% SESSIONS
+# appends "target id iops mbps p50 p99 p999 cpu_us_per_io ios" to results
+RESULTS=$OUT/results.txt
+run_row() {
+	local id=$1 tg=$2 kind=$3 tool=$4 qd=$5 bs=$6 pat=$7 wp=$8 ns=$9
+	local url pid c0 c1 iops=0 mbps=0 ios=0 p50=- p99=- p999=- rnd= lat r k
+	local blocks=$((bs / 512)) tmo=$((T + 60))
+	url=$(lun_url "$tg" "$kind"); pid=${PID[$tg]}
+	kill -0 "$pid" 2>/dev/null || die "$tg (pid $pid) is gone; see $OUT"
+	[ "$pat" = rand ] && rnd=-r
+	c0=$(cpu_ticks "$pid")
+	if [ "$tool" = perf ]; then
+		local pids=()
+		for k in $(seq "$ns"); do
+			# shellcheck disable=SC2086
+			timeout $tmo iscsi-perf -i "iqn.2026-11.org.utarget:perf-$k" -t $T \
+				-m "$qd" -b $blocks $rnd "$url" >"$OUT/run-$id-$tg-$k.out" 2>&1 &
+			pids+=($!)
+		done
+		wait "${pids[@]}"
+		c1=$(cpu_ticks "$pid")
+		for k in $(seq "$ns"); do
+			r=$(tr '\r' '\n' <"$OUT/run-$id-$tg-$k.out" | awk '/^iops average/ { v = $3; m = $4 } END { gsub(/\(/, "", m); print v + 0, m + 0 }')
+			[ "${r%% *}" = 0 ] && { log "$id $tg: iscsi-perf failed: $(tail -c 300 "$OUT/run-$id-$tg-$k.out")"; }
+			iops=$((iops + ${r%% *})); mbps=$((mbps + ${r##* }))
+		done
+		ios=$((iops * T))
+		mbps=$(awk -v i=$iops -v b=$bs 'BEGIN { printf "%.1f", i * b / 1e6 }')
+		# latency companion: the same shape through ut-load
+		lat=$(timeout $tmo "$LOAD" -q "$qd" -b "$bs" $rnd -w 0 -t $TLAT -s "$ns" "$url" 2>>"$OUT/errors.log" | grep '^RESULT')
+		if [ -n "$lat" ]; then
+			p50=$(sed -E 's/.* p50_us=([^ ]+).*/\1/' <<<"$lat")
+			p99=$(sed -E 's/.* p99_us=([^ ]+).*/\1/' <<<"$lat")
+			p999=$(sed -E 's/.* p999_us=([^ ]+).*/\1/' <<<"$lat")
+		fi
+	else
+		timeout $tmo "$LOAD" -q "$qd" -b "$bs" $rnd -w "$wp" -t $T -s "$ns" "$url" \
+			>"$OUT/run-$id-$tg.out" 2>&1
+		c1=$(cpu_ticks "$pid")
+		r=$(grep '^RESULT' "$OUT/run-$id-$tg.out")
+		if [ -z "$r" ]; then
+			log "$id $tg: ut-load failed: $(tail -c 300 "$OUT/run-$id-$tg.out")"
+		else
+			ios=$(sed -E 's/.*RESULT ios=([0-9]+).*/\1/' <<<"$r")
+			iops=$(sed -E 's/.* iops=([^ ]+).*/\1/' <<<"$r")
+			mbps=$(sed -E 's/.* mbps=([^ ]+).*/\1/' <<<"$r")
+			p50=$(sed -E 's/.* p50_us=([^ ]+).*/\1/' <<<"$r")
+			p99=$(sed -E 's/.* p99_us=([^ ]+).*/\1/' <<<"$r")
+			p999=$(sed -E 's/.* p999_us=([^ ]+).*/\1/' <<<"$r")
+			grep -q ' errors=0$' <<<"$r" || log "$id $tg: errors: $r"
+		fi
+	fi
+	local cpu
+	cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$HZ" -v n="$ios" \
+		'BEGIN { if (n > 0) printf "%.2f", (b - a) * 1e6 / hz / n; else print "-" }')
+	echo "$tg $id $iops $mbps $p50 $p99 $p999 $cpu $ios" >>"$RESULTS"
+	printf 'bench: %-14s %-9s %8s IOPS %8s MB/s  p50 %7s p99 %7s p99.9 %7s us  %6s CPU-us/IO\n' \
+		"$id" "$tg" "$iops" "$mbps" "$p50" "$p99" "$p999" "$cpu" >&2
+}
+
+# --- the rows ------------------------------------------------------------------
+# id|label|kind|tool|qd|bytes|pattern|write%|sessions|scale
+ROWS=()
+for qd in $QDS; do
+	ROWS+=("rr4k-qd$qd|4K random read QD$qd (file)|file|perf|$qd|4096|rand|0|1|$([ "$qd" = 32 ] && echo y)")
+done
+ROWS+=(
+	"sr128k-qd8|128K seq read QD8 (file)|file|perf|8|131072|seq|0|1|"
+	"rw4k-qd1|4K random write QD1 (file)|file|load|1|4096|rand|100|1|"
+	"rw4k-qd32|4K random write QD32 (file)|file|load|32|4096|rand|100|1|"
+	"mix4k-qd32|4K random 70/30 r/w QD32 (file)|file|load|32|4096|rand|30|1|"
+	"sw128k-qd8|128K seq write QD8 (file)|file|load|8|131072|seq|100|1|"
+	"rr4k-qd32-s2|4K random read QD32 x 2 sessions (file)|file|perf|32|4096|rand|0|2|y"
+	"rr4k-qd32-s4|4K random read QD32 x 4 sessions (file)|file|perf|32|4096|rand|0|4|y"
+	"mix4k-qd32-s4|4K random 70/30 r/w QD32 x 4 sessions (file)|file|load|32|4096|rand|30|4|y"
+	"mem-rr4k-qd32|4K random read QD32 (mem)|mem|perf|32|4096|rand|0|1|"
+	"mem-rr4k-qd1|4K random read QD1 (mem)|mem|perf|1|4096|rand|0|1|"
+	"mem-rw4k-qd32|4K random write QD32 (mem)|mem|load|32|4096|rand|100|1|"
+	"mem-sr128k-qd8|128K seq read QD8 (mem)|mem|perf|8|131072|seq|0|1|"
+	"null-rr4k-qd32|4K random read QD32 (null)|null|perf|32|4096|rand|0|1|"
+	"null-sr128k-qd8|128K seq read QD8 (null)|null|perf|8|131072|seq|0|1|"
+)
+
+: >"$RESULTS"
+STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+T0=$(date +%s)
+
+# iperf3 loopback ceiling (single stream, like one iSCSI connection)
+iperf3 -s -1 -B 127.0.0.1 -p $IPERF_PORT >"$OUT/iperf3-server.log" 2>&1 &
+IPERF_PID=$!
+# (a probe connection would count as iperf3's one test: watch its log instead)
+for _ in $(seq 100); do
+	grep -q 'listening' "$OUT/iperf3-server.log" 2>/dev/null && break
+	kill -0 "$IPERF_PID" 2>/dev/null || die "iperf3 -s did not start"
+	sleep 0.05
+done
+IPERF_T=$([ -n "$QUICK" ] && echo 2 || echo 5)
+iperf3 -c 127.0.0.1 -p $IPERF_PORT -t $IPERF_T -J >"$OUT/iperf3.json" 2>&1
+wait "$IPERF_PID" 2>/dev/null; IPERF_PID=
+IPERF_MBPS=$(python3 -c 'import json,sys; print("%.0f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 8e6))' "$OUT/iperf3.json" 2>/dev/null ||
+	jq -r '.end.sum_received.bits_per_second / 8e6 | floor' "$OUT/iperf3.json")
+log "iperf3 127.0.0.1, 1 stream, ${IPERF_T} s: $IPERF_MBPS MB/s"
+
+TARGETS=(utarget tgt)
+i=0
+for row in "${ROWS[@]}"; do
+	IFS='|' read -r id label kind tool qd bs pat wp ns scale <<<"$row"
+	[ -n "$ONLY" ] && ! [[ $id =~ $ONLY ]] && continue
+	order=("${TARGETS[@]}")
+	[ $((i % 2)) = 1 ] && order=(tgt utarget)
+	[ -n "$UT2_PID" ] && [ "$scale" = y ] && order+=(utarget+)
+	for tg in "${order[@]}"; do
+		run_row "$id" "$tg" "$kind" "$tool" "$qd" "$bs" "$pat" "$wp" "$ns"
+	done
+	i=$((i + 1))
+done
+ELAPSED=$(($(date +%s) - T0))
+LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
+cleanup
+
+# --- the report ---------------------------------------------------------------
+val() { # target id field(1-based after target,id)
+	awk -v t="$1" -v id="$2" -v f="$3" '$1 == t && $2 == id { print $(f + 2); exit }' "$RESULTS"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "-" && a != "" && b != "-" && b + 0 > 0) printf "%.2f", a / b; else print "-" }'; }
+TABLE=$OUT/table.md
+{
+	echo "| benchmark | utarget IOPS | tgt IOPS | ratio | utarget MB/s | tgt MB/s | utarget p50 / p99 / p99.9 µs | tgt p50 / p99 / p99.9 µs | utarget CPU-µs/IO | tgt CPU-µs/IO | CPU ratio |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	for row in "${ROWS[@]}"; do
+		IFS='|' read -r id label kind tool qd bs pat wp ns scale <<<"$row"
+		[ -z "$(val utarget "$id" 1)" ] && continue
+		for tg in utarget utarget+; do
+			[ -z "$(val $tg "$id" 1)" ] && continue
+			l=$label; [ $tg = utarget+ ] && l="$label, utarget $UT2_ARGS"
+			printf '| %s | %s | %s | %s | %s | %s | %s / %s / %s | %s / %s / %s | %s | %s | %s |\n' \
+				"$l" "$(val $tg "$id" 1)" "$(val tgt "$id" 1)" \
+				"$(ratio "$(val $tg "$id" 1)" "$(val tgt "$id" 1)")" \
+				"$(val $tg "$id" 2)" "$(val tgt "$id" 2)" \
+				"$(val $tg "$id" 3)" "$(val $tg "$id" 4)" "$(val $tg "$id" 5)" \
+				"$(val tgt "$id" 3)" "$(val tgt "$id" 4)" "$(val tgt "$id" 5)" \
+				"$(val $tg "$id" 6)" "$(val tgt "$id" 6)" \
+				"$(ratio "$(val $tg "$id" 6)" "$(val tgt "$id" 6)")"
+		done
+	done
+	echo
+	echo "iperf3 over 127.0.0.1 (one stream, ${IPERF_T} s): **$IPERF_MBPS MB/s**."
+	echo
+	# the issue's bar
+	check() { # text ok
+		if [ "$2" = 1 ]; then echo "- [x] $1"; else echo "- [ ] $1"; fi
+	}
+	ge() { awk -v a="$1" -v b="$2" 'BEGIN { print (a != "-" && a != "" && a + 0 >= b + 0) ? 1 : 0 }'; }
+	le() { awk -v a="$1" -v b="$2" 'BEGIN { print (a != "-" && a != "" && a + 0 <= b + 0) ? 1 : 0 }'; }
+	r32=$(ratio "$(val utarget rr4k-qd32 1)" "$(val tgt rr4k-qd32 1)")
+	r1=$(ratio "$(val utarget rr4k-qd1 1)" "$(val tgt rr4k-qd1 1)")
+	rw=$(ratio "$(val utarget rw4k-qd32 1)" "$(val tgt rw4k-qd32 1)")
+	sq=$(ratio "$(val utarget sr128k-qd8 2)" "$IPERF_MBPS")
+	cr=$(ratio "$(val utarget rr4k-qd32 6)" "$(val tgt rr4k-qd32 6)")
+	echo "The bar of issue 7, this run:"
+	echo
+	check "4K random read QD32 ≥ 1.5× tgt: ${r32}×" "$(ge "$r32" 1.5)"
+	check "4K random read QD1 ≥ 1.3× tgt: ${r1}×" "$(ge "$r1" 1.3)"
+	check "4K random write QD32 ≥ 1.5× tgt: ${rw}×" "$(ge "$rw" 1.5)"
+	check "128K sequential read ≥ 80% of iperf3: $(awk -v r="$sq" 'BEGIN { if (r == "-") print "-"; else printf "%.0f%%", r * 100 }')" "$(ge "$sq" 0.8)"
+	check "CPU-µs per 4K I/O (random read QD32) ≤ ½ tgt's: ${cr}×" "$(le "$cr" 0.5)"
+} >"$TABLE"
+
+echo
+cat "$TABLE"
+echo
+log "done in ${ELAPSED}s; raw results in $RESULTS, client output in $OUT/run-*.out"
+
+# --- plot: IOPS against queue depth (4K random read, file LUN) -----------------
+if [ "$PLOT" != none ]; then
+	for tg in utarget tgt; do
+		for qd in $QDS; do
+			v=$(val $tg rr4k-qd$qd 1); [ -n "$v" ] && echo "$qd $v"
+		done >"$OUT/qd-$tg.dat"
+	done
+	gnuplot <<-EOF || log "gnuplot failed"
+		set terminal pngcairo size 800,500 font ",10"
+		set output "$PLOT"
+		set title "4 KiB random read, 1 GiB file LUN, 127.0.0.1 (iscsi-perf), $STARTED"
+		set xlabel "queue depth"
+		set ylabel "IOPS"
+		set logscale x 2
+		set xtics ($(echo $QDS | sed 's/ /, /g'))
+		set yrange [0:*]
+		set key top left
+		set grid
+		plot "$OUT/qd-utarget.dat" using 1:2 with linespoints lw 2 pt 7 title "utarget", \
+		     "$OUT/qd-tgt.dat" using 1:2 with linespoints lw 2 pt 5 title "tgt $(tgtd -V)"
+	EOF
+	log "plot: $PLOT"
+fi
+
+# --- docs/performance.md: the generated part lives between the markers ---------
+if [ "$DOC" != none ]; then
+	GEN=$OUT/generated.md
+	{
+		echo "<!-- bench:begin (generated by make bench; edits here are overwritten) -->"
+		echo "## Latest run"
+		echo
+		echo "- date: $STARTED, ${ELAPSED} s of measurement$([ -n "$QUICK" ] && echo ", **quick mode** (BENCH_QUICK=1)")"
+		echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), Linux $(uname -r), $(awk '/MemTotal/ { printf "%.0f GiB RAM", $2 / 1048576 }' /proc/meminfo)"
+		echo "- utarget $("$UTARGET" --version 2>&1 | head -1 | awk '{print $NF}') $(if git -C "$UTDIR" rev-parse --short HEAD >/dev/null 2>&1; then echo "at commit $(git -C "$UTDIR" rev-parse --short HEAD)$(git -C "$UTDIR" diff --quiet HEAD -- target || echo " + uncommitted target/ changes")"; else echo "built in $UTDIR${BENCH_UTARGET_REV:+ from commit $BENCH_UTARGET_REV}"; fi), options: \`${UT_ARGS:-none}\`$([ -n "$UT2_ARGS" ] && echo "; utarget+ options: \`$UT2_ARGS\`")"
+		echo "- tgt $(tgtd -V) (Debian), default options (16 rdwr threads); libiscsi $(dpkg-query -W -f '${Version}' libiscsi-bin 2>/dev/null); iperf3 $(iperf3 -v | head -1 | awk '{print $2}')"
+		echo "- $T s per point, $TLAT s per latency run; load average before $LOAD0, after $LOAD1 (client and target share the machine's CPUs)"
+		echo
+		cat "$TABLE"
+		echo
+		echo "![IOPS against queue depth](perf-qd.png)"
+		echo
+		echo "### Commands of this run"
+		echo
+		echo '```sh'
+		echo "# utarget"
+		echo "build/utarget --listen 127.0.0.1:$UT_PORT --target $UT_IQN --lun file:build/bench/backing.img --lun mem:1G --lun null:1T --shutdown-grace 1 --log-level warn ${UT_ARGS}"
+		[ -n "$UT2_ARGS" ] && echo "build/utarget --listen 127.0.0.1:$UT2_PORT ... $UT2_ARGS   # utarget+"
+		echo "# tgt"
+		echo "tgtd -f -C $TGT_CTL --iscsi portal=127.0.0.1:$TGT_PORT"
+		echo "tgtadm -C $TGT_CTL --lld iscsi --op new --mode target --tid 1 -T $TGT_IQN"
+		echo "tgtadm -C $TGT_CTL --lld iscsi --op new --mode logicalunit --tid 1 --lun 1 --bstype rdwr -b build/bench/backing.img"
+		echo "tgtadm -C $TGT_CTL --lld iscsi --op new --mode logicalunit --tid 1 --lun 2 --bstype rdwr -b /dev/shm/utarget-bench-PID.img  # 1 GiB tmpfs"
+		echo "tgtadm -C $TGT_CTL --lld iscsi --op new --mode logicalunit --tid 1 --lun 3 --bstype null -b /dev/null"
+		echo "tgtadm -C $TGT_CTL --lld iscsi --op bind --mode target --tid 1 -I 127.0.0.1"
+		echo "# ceiling"
+		echo "iperf3 -s -1 -B 127.0.0.1 -p $IPERF_PORT & iperf3 -c 127.0.0.1 -p $IPERF_PORT -t $IPERF_T"
+		echo "# per row and target (URL = iscsi://127.0.0.1:PORT/IQN/LUN; LUN file/mem/null = 0/1/2 on utarget, 1/2/3 on tgt)"
+		echo "iscsi-perf -i iqn.2026-11.org.utarget:perf-K -t $T -m QD -b BLOCKS [-r] URL      # reads; K = 1..sessions, in parallel"
+		echo "build/bench/ut-load -q QD -b BYTES [-r] -w 0 -t $TLAT -s SESSIONS URL          # reads: latency percentiles"
+		echo "build/bench/ut-load -q QD -b BYTES [-r] -w WRITE% -t $T -s SESSIONS URL        # writes and mixes"
+		echo "# CPU: utime+stime (fields 14+15 of /proc/PID/stat, all threads) before and after the client, / I/Os"
+		echo '```'
+		echo "<!-- bench:end -->"
+	} >"$GEN"
+	if [ -f "$DOC" ] && grep -q '<!-- bench:begin' "$DOC"; then
+		awk -v gen="$GEN" '
+			/<!-- bench:begin/ { while ((getline l < gen) > 0) print l; skip = 1; next }
+			/<!-- bench:end/ { skip = 0; next }
+			!skip { print }' "$DOC" >"$DOC.tmp" && mv "$DOC.tmp" "$DOC"
+	else
+		mkdir -p "$(dirname "$DOC")"
+		{ echo "# Performance"; echo; echo "Measured by \`make bench\` (bench/run.sh)."; echo; cat "$GEN"; } >"$DOC"
+	fi
+	log "report: $DOC"
+fi
