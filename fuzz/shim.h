@@ -31,6 +31,10 @@
 int harness_one(const uint8_t *data, size_t len);
 /* Called once before the first input; may be left undefined. */
 void harness_init(void) __attribute__((weak));
+/* Repair a mutated input in place (framing, lengths, digests); may be
+ * left undefined.  libFuzzer calls it from LLVMFuzzerCustomMutator on
+ * most mutations; the AFL++ build gets the same through afl_mutator.c. */
+void harness_fixup(uint8_t *data, size_t len) __attribute__((weak));
 
 /* Invariant violated by the code under test: report and crash. */
 #define FUZZ_CHECK(cond, ...)                                                  \
