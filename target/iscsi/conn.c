@@ -212,11 +212,16 @@ void iscsi_conn_enter_ffp(struct iscsi_conn *c)
 
 struct iscsi_txpdu *iscsi_txpdu_new(struct iscsi_conn *c, uint8_t opcode)
 {
-	struct iscsi_txpdu *t = calloc(1, sizeof(*t));
-
 	(void)opcode;
-	(void)c;
-	return t;
+	c->srv->pdu_pool.obj_size = sizeof(struct iscsi_txpdu);
+	return pool_obj_get(&c->srv->pdu_pool);
+}
+
+void iscsi_pools_drain(struct iscsi_server *srv)
+{
+	pool_buf_drain(&srv->bufs);
+	pool_obj_drain(&srv->task_pool);
+	pool_obj_drain(&srv->pdu_pool);
 }
 
 void iscsi_txpdu_set_data(struct iscsi_txpdu *t, const uint8_t *data,
@@ -227,12 +232,12 @@ void iscsi_txpdu_set_data(struct iscsi_txpdu *t, const uint8_t *data,
 	t->owned = owned;
 }
 
-static void txpdu_free(struct iscsi_txpdu *t)
+static void txpdu_free(struct iscsi_conn *c, struct iscsi_txpdu *t)
 {
 	if (t->task)
 		iscsi_task_put_tx(t->task);
 	free(t->owned);
-	free(t);
+	pool_obj_put(&c->srv->pdu_pool, t);
 }
 
 /* Build the header bytes, digests and padding, then queue. */
@@ -243,7 +248,7 @@ void iscsi_conn_queue(struct iscsi_conn *c, struct iscsi_txpdu *t,
 	uint32_t pad;
 
 	if (c->closing) {
-		txpdu_free(t);
+		txpdu_free(c, t);
 		return;
 	}
 	hh.data_len = t->data_len;
@@ -342,7 +347,7 @@ void iscsi_conn_flush(struct iscsi_conn *c)
 			TAILQ_REMOVE(&c->txq, t, link);
 			c->tx_queued--;
 			close_after = t->close_after;
-			txpdu_free(t);
+			txpdu_free(c, t);
 			if (close_after) {
 				iscsi_conn_close(c, "logout complete");
 				return;
@@ -425,7 +430,7 @@ void iscsi_conn_close(struct iscsi_conn *c, const char *why)
 	c->ka_timer = NULL;
 	while ((t = TAILQ_FIRST(&c->txq))) {
 		TAILQ_REMOVE(&c->txq, t, link);
-		txpdu_free(t);
+		txpdu_free(c, t);
 	}
 	if (c->sess)
 		iscsi_sess_detach_conn(c->sess);

@@ -23,6 +23,7 @@
 #include "iscsi/chap.h"
 #include "iscsi/iscsi.h"
 #include "iscsi/pdu.h"
+#include "iscsi/pool.h"
 #include "iscsi/text.h"
 #include "scsi/scsi.h"
 
@@ -84,6 +85,10 @@ struct iscsi_server {
 	uint32_t sess_count;
 	uint16_t next_tsih;
 	uint64_t buffer_bytes;
+	/* recycled memory of the data path (one reactor) */
+	struct iscsi_buf_pool bufs;
+	struct iscsi_obj_pool task_pool;
+	struct iscsi_obj_pool pdu_pool;
 	bool shutting_down;
 	void (*shutdown_done)(void *arg);
 	void *shutdown_arg;
@@ -134,6 +139,7 @@ struct iscsi_task {
 	uint32_t edtl;
 	bool immediate;
 	bool buf_is_budgeted;
+	uint32_t buf_pool_cap;		/* real size of cmd.buf (pool class) */
 	uint32_t data_received;		/* Data-Out bytes so far */
 	uint32_t unsolicited_left;	/* unsolicited bytes still expected */
 	uint32_t r2t_next_offset;	/* first byte not yet solicited */
@@ -207,6 +213,7 @@ struct iscsi_txpdu {
 	uint32_t trailer_len;
 	uint64_t sent;			/* bytes of this PDU already sent */
 	uint8_t *owned;			/* heap data to free with the PDU */
+	uint8_t inl[2 + SCSI_SENSE_MAX];	/* small data: sense, echoes */
 	struct iscsi_task *task;	/* holds a tx_ref while queued */
 	bool close_after;		/* close the connection once sent */
 	TAILQ_ENTRY(iscsi_txpdu) link;
@@ -363,5 +370,7 @@ struct iscsi_sess *iscsi_server_find_session(struct iscsi_server *srv,
 					     const struct iscsi_tgt *tgt,
 					     uint16_t tsih);
 void iscsi_server_conn_gone(struct iscsi_server *srv);
+/* Return the data path's cached memory (at server free). */
+void iscsi_pools_drain(struct iscsi_server *srv);
 
 #endif

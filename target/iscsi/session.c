@@ -205,8 +205,10 @@ static struct iscsi_task *sess_find_task(struct iscsi_sess *s, uint32_t itt)
 static struct iscsi_task *task_new(struct iscsi_sess *s,
 				   const struct iscsi_bhs *h)
 {
-	struct iscsi_task *t = calloc(1, sizeof(*t));
+	struct iscsi_task *t;
 
+	s->srv->task_pool.obj_size = sizeof(*t);
+	t = pool_obj_get(&s->srv->task_pool);
 	if (!t)
 		return NULL;
 	t->sess = s;
@@ -235,7 +237,7 @@ static int task_alloc_buf(struct iscsi_task *t)
 		return -EFBIG;
 	if (srv->buffer_bytes + t->edtl > ISCSI_BUFFER_BUDGET)
 		return -ENOBUFS;
-	t->cmd.buf = malloc(t->edtl);
+	t->cmd.buf = pool_buf_get(&srv->bufs, t->edtl, &t->buf_pool_cap);
 	if (!t->cmd.buf)
 		return -ENOMEM;
 	t->cmd.buf_cap = t->edtl;
@@ -265,10 +267,10 @@ static void task_free(struct iscsi_task *t)
 		srv->buffer_bytes -= t->cmd.buf_cap;
 		srv->stats.buffer_bytes = srv->buffer_bytes;
 	}
-	free(t->cmd.buf);
+	pool_buf_put(&srv->bufs, t->cmd.buf, t->buf_pool_cap);
 	if (t->tmf)
 		tmf_task_gone(s, t->tmf);
-	free(t);
+	pool_obj_put(&srv->task_pool, t);
 	sess_maybe_logout(s);
 	sess_maybe_finish(s);
 }
@@ -369,13 +371,10 @@ static void send_scsi_rsp(struct iscsi_conn *c, struct iscsi_task *t)
 		return;
 	}
 	if (t->cmd.sense_len) {
-		uint8_t *d = malloc(2u + t->cmd.sense_len);
-
-		if (d) {
-			be16_put(d, t->cmd.sense_len);
-			memcpy(d + 2, t->cmd.sense, t->cmd.sense_len);
-			iscsi_txpdu_set_data(p, d, 2u + t->cmd.sense_len, d);
-		}
+		/* RFC 7143 §11.4.7.2: SenseLength, then the sense data */
+		be16_put(p->inl, t->cmd.sense_len);
+		memcpy(p->inl + 2, t->cmd.sense, t->cmd.sense_len);
+		iscsi_txpdu_set_data(p, p->inl, 2u + t->cmd.sense_len, NULL);
 	}
 	h.opcode = ISCSI_OP_SCSI_RSP;
 	h.flags = ISCSI_FLAG_FINAL;
