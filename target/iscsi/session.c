@@ -884,11 +884,13 @@ static void text_send_chunk(struct iscsi_conn *c)
 	uint32_t left = c->text_out_len - c->text_out_off;
 	uint32_t n = left < c->max_xmit_dsl ? left : c->max_xmit_dsl;
 	bool last = n == left;
+	/* An empty response has no buffer: NULL + 0 is undefined behaviour
+	 * (UBSan, found by fuzz/h_login.c). */
+	uint8_t *piece = c->text_out ? c->text_out + c->text_out_off : NULL;
 
 	if (last) {
 		send_text_rsp(c, c->text_itt, ISCSI_FLAG_FINAL,
-			      ISCSI_RESERVED_TAG, c->text_out + c->text_out_off,
-			      n);
+			      ISCSI_RESERVED_TAG, piece, n);
 		free(c->text_out);
 		c->text_out = NULL;
 		c->text_out_len = c->text_out_off = 0;
@@ -896,7 +898,7 @@ static void text_send_chunk(struct iscsi_conn *c)
 	}
 	c->text_out_ttt = sess_new_ttt(c->sess);
 	send_text_rsp(c, c->text_itt, ISCSI_TEXT_F_CONTINUE, c->text_out_ttt,
-		      c->text_out + c->text_out_off, n);
+		      piece, n);
 	c->text_out_off += n;
 }
 
