@@ -1,6 +1,7 @@
 /*
  * pdufix.c — framing fix-up for mutated PDU streams (see pdufix.h).
  */
+#define _GNU_SOURCE	/* memmem */
 #include <string.h>
 
 #include "pdufix.h"
