@@ -291,6 +291,8 @@ struct iscsi_conn {
 	bool rx_ignore;			/* drop silently (CmdSN window) */
 	bool rx_discard;		/* data segment read but dropped */
 	uint8_t rx_scratch[4096];	/* where discarded data goes */
+	uint8_t *rxs;			/* receive staging (conn.c) */
+	uint32_t rxs_off, rxs_len;
 	/* transmit */
 	struct iscsi_tx_list txq;
 	uint32_t tx_queued;		/* PDUs in txq */
