@@ -151,6 +151,8 @@ static void cli_connect(struct world *w, int i)
 
 static void cli_queue(struct cli *k, const uint8_t *p, size_t n)
 {
+	if (n == 0)
+		return;
 	if (k->tx_off + k->tx_len + n > k->tx_cap) {
 		if (k->tx_len)
 			memmove(k->tx, k->tx + k->tx_off, k->tx_len);

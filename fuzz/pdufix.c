@@ -1,7 +1,9 @@
 /*
  * pdufix.c — framing fix-up for mutated PDU streams (see pdufix.h).
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE	/* memmem */
+#endif
 #include <string.h>
 
 #include "pdufix.h"

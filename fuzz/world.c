@@ -9,8 +9,8 @@
 
 static const char fz_conf[] =
 	"HANDLER vdisk_mem {\n"
-	"  DEVICE d0 {\n    size 1M\n    thin_provisioned 1\n  }\n"
-	"  DEVICE d1 {\n    size 512K\n    blocksize 4096\n  }\n"
+	"  DEVICE d0 {\n    size 256K\n    thin_provisioned 1\n  }\n"
+	"  DEVICE d1 {\n    size 128K\n    blocksize 4096\n  }\n"
 	"}\n"
 	"HANDLER vdisk_nullio {\n"
 	"  DEVICE z {\n    size 1G\n    read_only 1\n  }\n"
