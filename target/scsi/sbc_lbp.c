@@ -119,10 +119,6 @@ enum scsi_rc sbc_write_same(struct scsi_cmd *cmd)
 		scsi_fail_cdb(cmd, 1, 4);
 		return SCSI_RC_DONE;
 	}
-	if (unmap && !cmd->lu->thin) {
-		scsi_fail_cdb(cmd, 1, 3);
-		return SCSI_RC_DONE;
-	}
 	if (!sbc_check_range(cmd, lba, n))
 		return SCSI_RC_DONE;
 	if (n == 0)
@@ -133,6 +129,12 @@ enum scsi_rc sbc_write_same(struct scsi_cmd *cmd)
 	}
 	if (!sbc_check_writable(cmd))
 		return SCSI_RC_DONE;
+	/* After write protection: a read-only LU answers DATA PROTECT to
+	 * every write, supported flavour or not (libiscsi ReadOnlySBC). */
+	if (unmap && !cmd->lu->thin) {
+		scsi_fail_cdb(cmd, 1, 3);
+		return SCSI_RC_DONE;
+	}
 	cmd->xfer_len = ndob ? 0 : bs;
 	if (!ndob && (cmd->data_out_len != bs || !cmd->buf)) {
 		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_IU);

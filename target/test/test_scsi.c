@@ -1636,7 +1636,20 @@ static void write_same_unmap_on_thick_lu_is_invalid_field(void **state)
 static void write_same_to_read_only_lu_is_write_protected(void **state)
 {
 	struct fx *f = *state;
+	struct ut_dev_cfg dev = {0};
+	struct fx *thick;
 	uint8_t cdb[16];
+
+	/* even UNMAP=1 on a fully provisioned read-only LU */
+	dev.read_only = true;
+	fx_thin = false;
+	thick = fx_new(&dev, DISK_BYTES, true);
+	fx_thin = true;
+	memset(thick->buf, 0, BS);
+	cdb_ws16(cdb, 0x08, 0, 1);
+	expect_sense(run(thick, cdb, 16, BS, BS), SK_DATA_PROTECT,
+		     ASC_WRITE_PROTECTED);
+	fx_free(thick);
 
 	assert_int_equal(scsi_sess_map(f->sess, 1, f->lu, true), 0);
 	scsi_ua_clear(f->sess->lun_map[1]);
