@@ -1,0 +1,1184 @@
+/*
+ * test_chap.c — CHAP (RFC 7143 §12.1.3, RFC 1994): the digests against
+ * their specifications' vectors, the value codecs at both sides of every
+ * limit, and whole logins through the fake environment (one-way, mutual,
+ * discovery, and every way an exchange must fail with 0x0201).
+ */
+#include <ctype.h>
+
+#include "login_rig.h"
+
+#include "iscsi/chap.h"
+
+#define TGT "iqn.2026-11.org.utarget:chap"
+#define TGT_ONEWAY "iqn.2026-11.org.utarget:oneway"
+#define TGT_OPEN "iqn.2026-11.org.utarget:open"
+#define INI "iqn.2026-11.org.utarget:ini"
+#define ALICE_SECRET "alice-secret-1"
+#define BOB_SECRET "bob-secret-22"
+#define TGT_SECRET "tgt-secret-333"
+
+#define DEVS                                                                 \
+	"HANDLER vdisk_mem {\n DEVICE d0 { size 1M }\n DEVICE d1 { size 1M }\n" \
+	" DEVICE d2 { size 1M }\n}\n"
+
+static const char conf_chap[] =
+	DEVS "TARGET_DRIVER iscsi {\n"
+	" TARGET " TGT " {\n"
+	"  LUN 0 d0\n"
+	"  IncomingUser \"alice " ALICE_SECRET "\"\n"
+	"  IncomingUser \"bob " BOB_SECRET "\"\n"
+	"  OutgoingUser \"tgt-user " TGT_SECRET "\"\n"
+	" }\n"
+	" TARGET " TGT_ONEWAY " {\n"
+	"  LUN 0 d1\n"
+	"  IncomingUser \"alice " ALICE_SECRET "\"\n"
+	" }\n"
+	" TARGET " TGT_OPEN " {\n"
+	"  LUN 0 d2\n"
+	" }\n"
+	"}\n";
+
+static const char conf_discovery_chap[] =
+	DEVS "TARGET_DRIVER iscsi {\n"
+	" IncomingUser \"disco disco-secret-4444\"\n"
+	" OutgoingUser \"disco-tgt disco-tgt-secret-5\"\n"
+	" TARGET " TGT_OPEN " {\n"
+	"  LUN 0 d2\n"
+	" }\n"
+	"}\n";
+
+/* ------------------------------------------------------------- helpers */
+
+static int unhex(const char *hex, uint8_t *out)
+{
+	size_t n = strlen(hex) / 2;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned int v;
+
+		assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
+		out[i] = (uint8_t)v;
+	}
+	return (int)n;
+}
+
+static void tohex(const uint8_t *b, size_t n, char *out)
+{
+	out[0] = '0';
+	out[1] = 'x';
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 + 2 * i, "%02X", b[i]);
+	out[2 + 2 * n] = '\0';
+}
+
+/* An independent base64 encoder (RFC 4648 §4), with the 0b prefix. */
+static void tob64(const uint8_t *b, size_t n, char *out)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				"0123456789+/";
+	size_t o = 2;
+
+	out[0] = '0';
+	out[1] = 'b';
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)b[i] << 16;
+
+		if (i + 1 < n)
+			v |= (uint32_t)b[i + 1] << 8;
+		if (i + 2 < n)
+			v |= b[i + 2];
+		out[o++] = a[v >> 18 & 63];
+		out[o++] = a[v >> 12 & 63];
+		out[o++] = i + 1 < n ? a[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < n ? a[v & 63] : '=';
+	}
+	out[o] = '\0';
+}
+
+static bool log_has(const struct rig *r, const char *s)
+{
+	return strstr(r->log, s) != NULL;
+}
+
+/* ------------------------------------------------------------- digests */
+
+struct hash_vec {
+	enum chap_alg alg;
+	const char *msg;
+	size_t repeat_a;	/* msg is NULL: this many 'a' */
+	const char *hex;
+};
+
+/*
+ * Generated with Python's hashlib, e.g.
+ *   python3 -c "import hashlib; print(hashlib.sha3_256(b'a'*136).hexdigest())"
+ * "abc" and the 448-bit message are the FIPS 180-4 / FIPS 202 examples
+ * and RFC 1321 §A.5's; the 'a' runs sit on both sides of each padding
+ * boundary (55/56 bytes and 63/64 for the 64-byte blocks, 135/136/137
+ * for SHA3-256's 136-byte rate).
+ */
+#define TWO_BLOCK "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
+static const struct hash_vec hash_vecs[] = {
+	{CHAP_ALG_MD5, "", 0, "d41d8cd98f00b204e9800998ecf8427e"},
+	{CHAP_ALG_MD5, "abc", 0, "900150983cd24fb0d6963f7d28e17f72"},
+	{CHAP_ALG_MD5, TWO_BLOCK, 0, "8215ef0796a20bcaaae116d3876c664a"},
+	{CHAP_ALG_MD5, NULL, 55, "ef1772b6dff9a122358552954ad0df65"},
+	{CHAP_ALG_MD5, NULL, 56, "3b0c8ac703f828b04c6c197006d17218"},
+	{CHAP_ALG_MD5, NULL, 63, "b06521f39153d618550606be297466d5"},
+	{CHAP_ALG_MD5, NULL, 64, "014842d480b571495a4a0363793f7367"},
+	{CHAP_ALG_MD5, NULL, 137, "d11a18a4743a1a0a699d1704efb74a0d"},
+	{CHAP_ALG_SHA1, "", 0, "da39a3ee5e6b4b0d3255bfef95601890afd80709"},
+	{CHAP_ALG_SHA1, "abc", 0, "a9993e364706816aba3e25717850c26c9cd0d89d"},
+	{CHAP_ALG_SHA1, TWO_BLOCK, 0, "84983e441c3bd26ebaae4aa1f95129e5e54670f1"},
+	{CHAP_ALG_SHA1, NULL, 55, "c1c8bbdc22796e28c0e15163d20899b65621d65a"},
+	{CHAP_ALG_SHA1, NULL, 56, "c2db330f6083854c99d4b5bfb6e8f29f201be699"},
+	{CHAP_ALG_SHA1, NULL, 64, "0098ba824b5c16427bd7a1122a5a442a25ec644d"},
+	{CHAP_ALG_SHA1, NULL, 137, "a59ae586b7704ca9cb92d8fc7ba95e4fc57f52d1"},
+	{CHAP_ALG_SHA256, "", 0,
+	 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+	{CHAP_ALG_SHA256, "abc", 0,
+	 "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+	{CHAP_ALG_SHA256, TWO_BLOCK, 0,
+	 "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+	{CHAP_ALG_SHA256, NULL, 55,
+	 "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318"},
+	{CHAP_ALG_SHA256, NULL, 56,
+	 "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a"},
+	{CHAP_ALG_SHA256, NULL, 64,
+	 "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb"},
+	{CHAP_ALG_SHA256, NULL, 137,
+	 "b6dc2da678c065ebdce374ebe1842728277203ee1a9a29832f058cf013d5ad85"},
+	{CHAP_ALG_SHA3_256, "", 0,
+	 "a7ffc6f8bf1ed76651c14756a061d662f580ff4de43b49fa82d80a4b80f8434a"},
+	{CHAP_ALG_SHA3_256, "abc", 0,
+	 "3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532"},
+	{CHAP_ALG_SHA3_256, TWO_BLOCK, 0,
+	 "41c0dba2a9d6240849100376a8235e2c82e1b9998a999e21db32dd97496d3376"},
+	{CHAP_ALG_SHA3_256, NULL, 64,
+	 "043d104b5480439c7acff8831ee195183928d9b7f8fcb0c655a086a87923ffee"},
+	{CHAP_ALG_SHA3_256, NULL, 135,
+	 "8094bb53c44cfb1e67b7c30447f9a1c33696d2463ecc1d9c92538913392843c9"},
+	{CHAP_ALG_SHA3_256, NULL, 136,
+	 "3fc5559f14db8e453a0a3091edbd2bc25e11528d81c66fa570a4efdcc2695ee1"},
+	{CHAP_ALG_SHA3_256, NULL, 137,
+	 "f8d6846cedd2ccfadf15c5879ef95af724d799eed7391fb1c91f95344e738614"},
+};
+
+static void digests_match_the_specification_vectors(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(hash_vecs) / sizeof(hash_vecs[0]); i++) {
+		const struct hash_vec *v = &hash_vecs[i];
+		uint8_t msg[200], want[32], got[32], step[32];
+		size_t len = v->msg ? strlen(v->msg) : v->repeat_a;
+		size_t dlen = iscsi_chap_digest_len(v->alg);
+		struct iscsi_hash h;
+
+		if (v->msg)
+			memcpy(msg, v->msg, len);
+		else
+			memset(msg, 'a', len);
+		assert_int_equal((size_t)unhex(v->hex, want), dlen);
+		assert_int_equal(iscsi_hash_init(&h, v->alg), 0);
+		iscsi_hash_update(&h, msg, len);
+		iscsi_hash_final(&h, got);
+		if (memcmp(got, want, dlen) != 0)
+			fail_msg("algorithm %d, %zu-byte message: digest differs "
+				 "from the specification's %s",
+				 v->alg, len, v->hex);
+		/* The same fed one byte at a time: block boundaries inside
+		 * updates must not matter. */
+		assert_int_equal(iscsi_hash_init(&h, v->alg), 0);
+		for (size_t j = 0; j < len; j++)
+			iscsi_hash_update(&h, msg + j, 1);
+		iscsi_hash_final(&h, step);
+		assert_memory_equal(step, want, dlen);
+	}
+}
+
+static void unknown_algorithm_has_no_digest(void **state)
+{
+	struct iscsi_hash h;
+	uint8_t out[32];
+
+	(void)state;
+	assert_int_equal(iscsi_chap_digest_len(CHAP_ALG_NONE), 0);
+	assert_int_equal(iscsi_chap_digest_len((enum chap_alg)9), 0);
+	assert_int_equal(iscsi_hash_init(&h, (enum chap_alg)4), -1);
+	assert_int_equal(iscsi_chap_response((enum chap_alg)9, 1, "s", 1,
+					     (const uint8_t *)"c", 1, out),
+			 -1);
+}
+
+/*
+ * CHAP responses, RFC 1994 §4.1: H(Identifier || secret || Challenge),
+ * computed independently, e.g.
+ *   python3 -c "import hashlib; print(hashlib.md5(bytes([42]) +
+ *       b'utarget-secret1' + bytes(range(16))).hexdigest())"
+ */
+struct chap_vec {
+	enum chap_alg alg;
+	uint8_t id;
+	const char *secret;
+	uint8_t chal_first;	/* challenge bytes chal_first .. +chal_len-1 */
+	size_t chal_len;
+	const char *hex;
+};
+
+static const struct chap_vec chap_vecs[] = {
+	{CHAP_ALG_MD5, 42, "utarget-secret1", 0x00, 16,
+	 "33094fc33cdf8b39fe52cc207f227775"},
+	{CHAP_ALG_MD5, 255, "mutual-secret-22", 0x20, 32,
+	 "bc5a23d3b3ff273fcfec9d35df8dde39"},
+	{CHAP_ALG_SHA1, 42, "utarget-secret1", 0x00, 16,
+	 "e6449a36a0760ba1fa21dff05e07be0467eec38e"},
+	{CHAP_ALG_SHA1, 255, "mutual-secret-22", 0x20, 32,
+	 "b940ffe3c15a12d65103d9a32358122f22193c95"},
+	{CHAP_ALG_SHA256, 42, "utarget-secret1", 0x00, 16,
+	 "f793a065c2d387b007d32106f0bb771613712e7d6c6fe39a37ff6fc0eb091029"},
+	{CHAP_ALG_SHA256, 255, "mutual-secret-22", 0x20, 32,
+	 "35f4a812d9b2d5cca4e6b8173a3ec5b071b74718d8f7155f6b709fa0f6512b9b"},
+	{CHAP_ALG_SHA3_256, 42, "utarget-secret1", 0x00, 16,
+	 "34c63c6edf9ce6808cdd190ab5c503eca8f792da53447883ab2eb19498d8855d"},
+	{CHAP_ALG_SHA3_256, 255, "mutual-secret-22", 0x20, 32,
+	 "4a674c2716c6622d801f87f02c6dee6199359c8c8178cc296e99f72cca33af77"},
+};
+
+static void chap_response_is_hash_of_id_secret_challenge(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(chap_vecs) / sizeof(chap_vecs[0]); i++) {
+		const struct chap_vec *v = &chap_vecs[i];
+		uint8_t chal[64], want[32], got[32];
+		size_t dlen = iscsi_chap_digest_len(v->alg);
+
+		for (size_t j = 0; j < v->chal_len; j++)
+			chal[j] = (uint8_t)(v->chal_first + j);
+		assert_int_equal((size_t)unhex(v->hex, want), dlen);
+		assert_int_equal(iscsi_chap_response(v->alg, v->id, v->secret,
+						     strlen(v->secret), chal,
+						     v->chal_len, got),
+				 0);
+		if (memcmp(got, want, dlen) != 0)
+			fail_msg("RFC 1994 §4.1: algorithm %d response differs "
+				 "from hashlib's %s",
+				 v->alg, v->hex);
+	}
+}
+
+/* ------------------------------------------------------ value syntax */
+
+static void chap_a_picks_our_strongest_that_the_initiator_offers(void **state)
+{
+	(void)state;
+	assert_int_equal(iscsi_chap_select_alg("5"), CHAP_ALG_MD5);
+	assert_int_equal(iscsi_chap_select_alg("6"), CHAP_ALG_SHA1);
+	assert_int_equal(iscsi_chap_select_alg("7"), CHAP_ALG_SHA256);
+	assert_int_equal(iscsi_chap_select_alg("8"), CHAP_ALG_SHA3_256);
+	/* The target's order of preference, not the initiator's. */
+	assert_int_equal(iscsi_chap_select_alg("5,6,7,8"), CHAP_ALG_SHA3_256);
+	assert_int_equal(iscsi_chap_select_alg("5,7"), CHAP_ALG_SHA256);
+	assert_int_equal(iscsi_chap_select_alg("6,5"), CHAP_ALG_SHA1);
+	assert_int_equal(iscsi_chap_select_alg("128,5"), CHAP_ALG_MD5);
+	assert_int_equal(iscsi_chap_select_alg("0x7"), CHAP_ALG_SHA256);
+	/* Nothing we support, or not a list of numbers. */
+	assert_int_equal(iscsi_chap_select_alg("128"), CHAP_ALG_NONE);
+	assert_int_equal(iscsi_chap_select_alg(""), CHAP_ALG_NONE);
+	assert_int_equal(iscsi_chap_select_alg("5,,7"), CHAP_ALG_NONE);
+	assert_int_equal(iscsi_chap_select_alg("5,"), CHAP_ALG_NONE);
+	assert_int_equal(iscsi_chap_select_alg("MD5"), CHAP_ALG_NONE);
+	assert_int_equal(iscsi_chap_select_alg("-5"), CHAP_ALG_NONE);
+	assert_int_equal(iscsi_chap_select_alg("5,99999999999999999999999"),
+			 CHAP_ALG_NONE);
+}
+
+static void hex_values_decode_strictly(void **state)
+{
+	uint8_t out[8];
+
+	(void)state;
+	assert_int_equal(iscsi_chap_decode("0x00ff", out, sizeof(out)), 2);
+	assert_int_equal(out[0], 0x00);
+	assert_int_equal(out[1], 0xff);
+	assert_int_equal(iscsi_chap_decode("0XaB", out, sizeof(out)), 1);
+	assert_int_equal(out[0], 0xab);
+	assert_int_equal(iscsi_chap_decode("0x", out, sizeof(out)), -1);
+	assert_int_equal(iscsi_chap_decode("0x123", out, sizeof(out)), -1);
+	assert_int_equal(iscsi_chap_decode("0x0g", out, sizeof(out)), -1);
+	assert_int_equal(iscsi_chap_decode("0x 1", out, sizeof(out)), -1);
+	assert_int_equal(iscsi_chap_decode("00ff", out, sizeof(out)), -1);
+	assert_int_equal(iscsi_chap_decode("0y00", out, sizeof(out)), -1);
+	assert_int_equal(iscsi_chap_decode("", out, sizeof(out)), -1);
+	assert_int_equal(iscsi_chap_decode("0", out, sizeof(out)), -1);
+}
+
+static void base64_values_decode_strictly(void **state)
+{
+	uint8_t out[8];
+
+	(void)state;
+	assert_int_equal(iscsi_chap_decode("0bAAEC", out, sizeof(out)), 3);
+	assert_int_equal(out[2], 0x02);
+	assert_int_equal(iscsi_chap_decode("0BAQ==", out, sizeof(out)), 1);
+	assert_int_equal(out[0], 0x01);
+	assert_int_equal(iscsi_chap_decode("0bAQI=", out, sizeof(out)), 2);
+	assert_int_equal(out[1], 0x02);
+	assert_int_equal(iscsi_chap_decode("0b+/+/", out, sizeof(out)), 3);
+	assert_int_equal(out[0], 0xfb);
+	/* wrong length, bad characters, padding in the wrong place,
+	 * non-canonical trailing bits, nothing at all */
+	assert_int_equal(iscsi_chap_decode("0bAQ=", out, sizeof(out)), -1);
+	assert_int_equal(iscsi_chap_decode("0bAQI", out, sizeof(out)), -1);
+	assert_int_equal(iscsi_chap_decode("0bA*==", out, sizeof(out)), -1);
+	assert_int_equal(iscsi_chap_decode("0bA===", out, sizeof(out)), -1);
+	assert_int_equal(iscsi_chap_decode("0b====", out, sizeof(out)), -1);
+	assert_int_equal(iscsi_chap_decode("0bA=A=", out, sizeof(out)), -1);
+	assert_int_equal(iscsi_chap_decode("0bAQ==AAAA", out, sizeof(out)), -1);
+	assert_int_equal(iscsi_chap_decode("0bAR==", out, sizeof(out)), -1);
+	assert_int_equal(iscsi_chap_decode("0bAQJ=", out, sizeof(out)), -1);
+	assert_int_equal(iscsi_chap_decode("0b", out, sizeof(out)), -1);
+}
+
+static void decoded_length_is_capped_on_both_sides_of_the_limit(void **state)
+{
+	uint8_t bytes[CHAP_CHALLENGE_MAX_BYTES + 1], out[CHAP_CHALLENGE_MAX_BYTES];
+	char enc[2 * sizeof(bytes) + 8];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bytes); i++)
+		bytes[i] = (uint8_t)(i * 31 + 7);
+	tohex(bytes, CHAP_CHALLENGE_MAX_BYTES, enc);
+	assert_int_equal(iscsi_chap_decode(enc, out, sizeof(out)),
+			 CHAP_CHALLENGE_MAX_BYTES);
+	assert_memory_equal(out, bytes, CHAP_CHALLENGE_MAX_BYTES);
+	tohex(bytes, CHAP_CHALLENGE_MAX_BYTES + 1, enc);
+	assert_int_equal(iscsi_chap_decode(enc, out, sizeof(out)), -1);
+	tob64(bytes, CHAP_CHALLENGE_MAX_BYTES, enc);
+	assert_int_equal(iscsi_chap_decode(enc, out, sizeof(out)),
+			 CHAP_CHALLENGE_MAX_BYTES);
+	assert_memory_equal(out, bytes, CHAP_CHALLENGE_MAX_BYTES);
+	tob64(bytes, CHAP_CHALLENGE_MAX_BYTES + 1, enc);
+	assert_int_equal(iscsi_chap_decode(enc, out, sizeof(out)), -1);
+	/* every padding length round-trips */
+	for (size_t n = 1; n <= 6; n++) {
+		tob64(bytes, n, enc);
+		assert_int_equal(iscsi_chap_decode(enc, out, sizeof(out)),
+				 (int)n);
+		assert_memory_equal(out, bytes, n);
+	}
+}
+
+static void chap_i_is_a_number_from_0_to_255(void **state)
+{
+	uint8_t id;
+
+	(void)state;
+	assert_int_equal(iscsi_chap_parse_id("0", &id), 0);
+	assert_int_equal(id, 0);
+	assert_int_equal(iscsi_chap_parse_id("255", &id), 0);
+	assert_int_equal(id, 255);
+	assert_int_equal(iscsi_chap_parse_id("0x2a", &id), 0);
+	assert_int_equal(id, 42);
+	assert_int_equal(iscsi_chap_parse_id("256", &id), -1);
+	assert_int_equal(iscsi_chap_parse_id("-1", &id), -1);
+	assert_int_equal(iscsi_chap_parse_id("", &id), -1);
+	assert_int_equal(iscsi_chap_parse_id("12a", &id), -1);
+	assert_int_equal(iscsi_chap_parse_id(" 1", &id), -1);
+}
+
+static void equal_compares_every_byte(void **state)
+{
+	const uint8_t a[4] = {1, 2, 3, 4}, b[4] = {1, 2, 3, 5};
+
+	(void)state;
+	assert_true(iscsi_chap_equal(a, a, 4));
+	assert_false(iscsi_chap_equal(a, b, 4));
+	assert_true(iscsi_chap_equal(a, b, 3));
+}
+
+/* -------------------------------------------------------------- logins */
+
+/* What the target's challenge was. */
+struct chal {
+	enum chap_alg alg;
+	uint8_t id;
+	uint8_t c[CHAP_CHALLENGE_MAX_BYTES];
+	int clen;
+};
+
+/* Security stage up to the target's challenge: AuthMethod (with T=1, to
+ * check the target holds the stage), then CHAP_A. */
+static void chap_begin(struct rig *r, const char *ini, const char *tgt,
+		       const char *algs, struct chal *ch)
+{
+	struct rig_text t = {0};
+	struct rig_login_rsp rsp;
+	const char *v;
+
+	rig_connect(r);
+	rig_text_identity(&t, ini, tgt);
+	rig_text_add(&t, "AuthMethod", "CHAP,None");
+	rig_login(r, ISCSI_STAGE_SECURITY, ISCSI_STAGE_OPERATIONAL, true, &t,
+		  &rsp);
+	assert_int_equal(rsp.status, 0);
+	assert_string_equal(iscsi_kv_get(&rsp.kv, "AuthMethod"), "CHAP");
+	if (rsp.transit)
+		fail_msg("RFC 7143 §6.2: the target must not leave the "
+			 "security stage before CHAP is done");
+	rig_login_rsp_free(&rsp);
+	rig_text_free(&t);
+
+	rig_text_add(&t, "CHAP_A", algs);
+	rig_login(r, ISCSI_STAGE_SECURITY, ISCSI_STAGE_OPERATIONAL, false, &t,
+		  &rsp);
+	assert_int_equal(rsp.status, 0);
+	v = iscsi_kv_get(&rsp.kv, "CHAP_A");
+	assert_non_null(v);
+	ch->alg = (enum chap_alg)atoi(v);
+	v = iscsi_kv_get(&rsp.kv, "CHAP_I");
+	assert_non_null(v);
+	assert_int_equal(iscsi_chap_parse_id(v, &ch->id), 0);
+	v = iscsi_kv_get(&rsp.kv, "CHAP_C");
+	assert_non_null(v);
+	ch->clen = iscsi_chap_decode(v, ch->c, sizeof(ch->c));
+	assert_true(ch->clen >= CHAP_CHALLENGE_MIN_BYTES);
+	assert_true((size_t)ch->clen >= iscsi_chap_digest_len(ch->alg));
+	rig_login_rsp_free(&rsp);
+	rig_text_free(&t);
+}
+
+/* CHAP_R for secret over the target's challenge, hex-encoded. */
+static void chap_r(const struct chal *ch, const char *secret, char *hex)
+{
+	uint8_t d[CHAP_DIGEST_MAX_BYTES];
+
+	assert_int_equal(iscsi_chap_response(ch->alg, ch->id, secret,
+					     strlen(secret), ch->c,
+					     (size_t)ch->clen, d),
+			 0);
+	tohex(d, iscsi_chap_digest_len(ch->alg), hex);
+}
+
+/* Send the final security request (T=1 to operational) with t. */
+static void chap_answer(struct rig *r, const struct rig_text *t,
+			struct rig_login_rsp *rsp)
+{
+	rig_login(r, ISCSI_STAGE_SECURITY, ISCSI_STAGE_OPERATIONAL, true, t,
+		  rsp);
+}
+
+static void expect_auth_failure(struct rig_login_rsp *rsp, const char *rule)
+{
+	if (rsp->status != ISCSI_LS_AUTH_FAILED)
+		fail_msg("%s: expected login status 0x0201 (authentication "
+			 "failure), got 0x%04x",
+			 rule, rsp->status);
+	if (!rsp->closed)
+		fail_msg("%s: the connection must end after the failure", rule);
+	rig_login_rsp_free(rsp);
+}
+
+/* A complete one-way login as alice; returns once in full feature. */
+static void login_as(struct rig *r, const char *tgt, const char *user,
+		     const char *secret, const char *algs)
+{
+	struct chal ch;
+	struct rig_text t = {0};
+	struct rig_login_rsp rsp;
+	char hex[2 * CHAP_DIGEST_MAX_BYTES + 3];
+
+	chap_begin(r, INI, tgt, algs, &ch);
+	chap_r(&ch, secret, hex);
+	rig_text_add(&t, "CHAP_N", user);
+	rig_text_add(&t, "CHAP_R", hex);
+	chap_answer(r, &t, &rsp);
+	assert_int_equal(rsp.status, 0);
+	assert_true(rsp.transit);
+	assert_int_equal(rsp.nsg, ISCSI_STAGE_OPERATIONAL);
+	rig_login_rsp_free(&rsp);
+	rig_text_free(&t);
+	rig_login_finish(r);
+}
+
+static void one_way_chap_logs_in_with_each_algorithm(void **state)
+{
+	static const char *const algs[] = {"5", "6", "7", "8"};
+	struct rig *r = rig_new(conf_chap);
+	struct rig_scsi out;
+
+	(void)state;
+	for (size_t i = 0; i < 4; i++) {
+		struct chal ch;
+
+		login_as(r, TGT, "alice", ALICE_SECRET, algs[i]);
+		rig_tur(r, 0, &out);
+		assert_int_equal(out.status, 0);
+		/* the algorithm picked is the one offered */
+		chap_begin(r, INI, TGT, algs[i], &ch);
+		assert_int_equal(ch.alg, atoi(algs[i]));
+	}
+	rig_free(r);
+}
+
+static void any_incoming_user_may_log_in(void **state)
+{
+	struct rig *r = rig_new(conf_chap);
+
+	(void)state;
+	login_as(r, TGT, "bob", BOB_SECRET, "7");
+	login_as(r, TGT, "alice", ALICE_SECRET, "5,6,7,8");
+	rig_free(r);
+}
+
+static void wrong_secret_is_refused(void **state)
+{
+	struct rig *r = rig_new(conf_chap);
+	struct rig_text t = {0};
+	struct rig_login_rsp rsp;
+	struct chal ch;
+	char hex[2 * CHAP_DIGEST_MAX_BYTES + 3];
+
+	(void)state;
+	chap_begin(r, INI, TGT, "5", &ch);
+	chap_r(&ch, "alice-secret-2", hex);
+	rig_text_add(&t, "CHAP_N", "alice");
+	rig_text_add(&t, "CHAP_R", hex);
+	chap_answer(r, &t, &rsp);
+	expect_auth_failure(&rsp, "RFC 7143 §12.1.3: a wrong CHAP_R");
+	rig_text_free(&t);
+
+	/* bob's secret under alice's name */
+	chap_begin(r, INI, TGT, "7", &ch);
+	chap_r(&ch, BOB_SECRET, hex);
+	rig_text_add(&t, "CHAP_N", "alice");
+	rig_text_add(&t, "CHAP_R", hex);
+	chap_answer(r, &t, &rsp);
+	expect_auth_failure(&rsp, "a response must match the named user");
+	rig_text_free(&t);
+
+	/* an unknown user */
+	chap_begin(r, INI, TGT, "7", &ch);
+	chap_r(&ch, ALICE_SECRET, hex);
+	rig_text_add(&t, "CHAP_N", "mallory");
+	rig_text_add(&t, "CHAP_R", hex);
+	chap_answer(r, &t, &rsp);
+	expect_auth_failure(&rsp, "an unknown CHAP_N");
+	rig_text_free(&t);
+	rig_free(r);
+}
+
+static void offering_only_none_fails_authentication(void **state)
+{
+	struct rig *r = rig_new(conf_chap);
+	struct rig_text t = {0};
+	struct rig_login_rsp rsp;
+
+	(void)state;
+	rig_connect(r);
+	rig_text_identity(&t, INI, TGT);
+	rig_text_add(&t, "AuthMethod", "None");
+	rig_login(r, ISCSI_STAGE_SECURITY, ISCSI_STAGE_OPERATIONAL, true, &t,
+		  &rsp);
+	expect_auth_failure(&rsp, "IncomingUser set: AuthMethod=None alone");
+	rig_text_free(&t);
+
+	/* no AuthMethod at all, straight to the operational stage */
+	rig_connect(r);
+	rig_text_identity(&t, INI, TGT);
+	rig_login(r, ISCSI_STAGE_SECURITY, ISCSI_STAGE_OPERATIONAL, true, &t,
+		  &rsp);
+	expect_auth_failure(&rsp, "IncomingUser set: no AuthMethod");
+	rig_text_free(&t);
+
+	/* starting in the operational stage skips security (as SCST) */
+	rig_connect(r);
+	rig_text_identity(&t, INI, TGT);
+	rig_login(r, ISCSI_STAGE_OPERATIONAL, ISCSI_STAGE_FULL_FEATURE, true,
+		  &t, &rsp);
+	expect_auth_failure(&rsp, "IncomingUser set: login from stage 1");
+	rig_text_free(&t);
+
+	/* the target without users still takes None */
+	assert_int_equal(rig_login_plain(r, INI, TGT_OPEN), 0);
+	rig_free(r);
+}
+
+static void target_without_users_refuses_chap_keys(void **state)
+{
+	struct rig *r = rig_new(conf_chap);
+	struct rig_text t = {0};
+	struct rig_login_rsp rsp;
+
+	(void)state;
+	rig_connect(r);
+	rig_text_identity(&t, INI, TGT_OPEN);
+	rig_text_add(&t, "AuthMethod", "CHAP,None");
+	rig_login(r, ISCSI_STAGE_SECURITY, ISCSI_STAGE_OPERATIONAL, false, &t,
+		  &rsp);
+	assert_int_equal(rsp.status, 0);
+	assert_string_equal(iscsi_kv_get(&rsp.kv, "AuthMethod"), "None");
+	rig_login_rsp_free(&rsp);
+	rig_text_free(&t);
+	rig_text_add(&t, "CHAP_A", "5");
+	chap_answer(r, &t, &rsp);
+	expect_auth_failure(&rsp, "CHAP keys after AuthMethod=None");
+	rig_text_free(&t);
+	rig_free(r);
+}
+
+static void mutual_chap_answers_with_the_outgoing_user(void **state)
+{
+	struct rig *r = rig_new(conf_chap);
+	struct rig_text t = {0};
+	struct rig_login_rsp rsp;
+	struct chal ch;
+	uint8_t mychal[16], want[CHAP_DIGEST_MAX_BYTES], got[CHAP_DIGEST_MAX_BYTES];
+	char hex[2 * CHAP_DIGEST_MAX_BYTES + 3], chex[40];
+	const char *v;
+
+	(void)state;
+	for (int i = 0; i < 16; i++)
+		mychal[i] = (uint8_t)(0xa0 + i);
+	tohex(mychal, sizeof(mychal), chex);
+	for (int alg = 5; alg <= 8; alg++) {
+		char algs[4];
+
+		snprintf(algs, sizeof(algs), "%d", alg);
+		chap_begin(r, INI, TGT, algs, &ch);
+		chap_r(&ch, ALICE_SECRET, hex);
+		rig_text_add(&t, "CHAP_N", "alice");
+		rig_text_add(&t, "CHAP_R", hex);
+		rig_text_add(&t, "CHAP_I", "77");
+		rig_text_add(&t, "CHAP_C", chex);
+		chap_answer(r, &t, &rsp);
+		assert_int_equal(rsp.status, 0);
+		assert_true(rsp.transit);
+		assert_string_equal(iscsi_kv_get(&rsp.kv, "CHAP_N"), "tgt-user");
+		v = iscsi_kv_get(&rsp.kv, "CHAP_R");
+		assert_non_null(v);
+		assert_int_equal(iscsi_chap_decode(v, got, sizeof(got)),
+				 (int)iscsi_chap_digest_len(ch.alg));
+		assert_int_equal(iscsi_chap_response(ch.alg, 77, TGT_SECRET,
+						     strlen(TGT_SECRET), mychal,
+						     sizeof(mychal), want),
+				 0);
+		if (memcmp(got, want, iscsi_chap_digest_len(ch.alg)))
+			fail_msg("RFC 7143 §12.1.3: the target's CHAP_R must be "
+				 "H(CHAP_I, OutgoingUser secret, CHAP_C)");
+		rig_login_rsp_free(&rsp);
+		rig_text_free(&t);
+		rig_login_finish(r);
+	}
+	rig_free(r);
+}
+
+/* A mutual request with CHAP_C = challenge (hex or base64 text). */
+static void mutual_with(struct rig *r, const char *tgt, const char *id,
+			const char *chal_text, const char *i_key,
+			const char *c_key, struct rig_login_rsp *rsp)
+{
+	struct rig_text t = {0};
+	struct chal ch;
+	char hex[2 * CHAP_DIGEST_MAX_BYTES + 3];
+
+	chap_begin(r, INI, tgt, "7", &ch);
+	chap_r(&ch, ALICE_SECRET, hex);
+	rig_text_add(&t, "CHAP_N", "alice");
+	rig_text_add(&t, "CHAP_R", hex);
+	if (i_key)
+		rig_text_add(&t, i_key, id);
+	if (c_key)
+		rig_text_add(&t, c_key, chal_text);
+	chap_answer(r, &t, rsp);
+	rig_text_free(&t);
+}
+
+static void mutual_chap_without_outgoing_user_is_refused(void **state)
+{
+	struct rig *r = rig_new(conf_chap);
+	struct rig_login_rsp rsp;
+
+	(void)state;
+	mutual_with(r, TGT_ONEWAY, "1", "0x00112233445566778899aabbccddeeff",
+		    "CHAP_I", "CHAP_C", &rsp);
+	expect_auth_failure(&rsp, "mutual CHAP needs an OutgoingUser");
+	/* the same target one-way is fine */
+	login_as(r, TGT_ONEWAY, "alice", ALICE_SECRET, "5");
+	rig_free(r);
+}
+
+static void mutual_chap_needs_both_i_and_c(void **state)
+{
+	struct rig *r = rig_new(conf_chap);
+	struct rig_login_rsp rsp;
+
+	(void)state;
+	mutual_with(r, TGT, "1", NULL, "CHAP_I", NULL, &rsp);
+	expect_auth_failure(&rsp, "CHAP_I without CHAP_C");
+	mutual_with(r, TGT, NULL, "0x00112233445566778899aabbccddeeff", NULL,
+		    "CHAP_C", &rsp);
+	expect_auth_failure(&rsp, "CHAP_C without CHAP_I");
+	mutual_with(r, TGT, "256", "0x00112233445566778899aabbccddeeff",
+		    "CHAP_I", "CHAP_C", &rsp);
+	expect_auth_failure(&rsp, "CHAP_I above 255");
+	rig_free(r);
+}
+
+static void reflected_challenge_is_refused(void **state)
+{
+	struct rig *r = rig_new(conf_chap);
+	struct rig_text t = {0};
+	struct rig_login_rsp rsp;
+	struct chal ch;
+	char hex[2 * CHAP_DIGEST_MAX_BYTES + 3], chex[2 * 64 + 3];
+
+	(void)state;
+	for (int enc = 0; enc < 2; enc++) {
+		chap_begin(r, INI, TGT, "5", &ch);
+		chap_r(&ch, ALICE_SECRET, hex);
+		if (enc)
+			tob64(ch.c, (size_t)ch.clen, chex);
+		else
+			tohex(ch.c, (size_t)ch.clen, chex);
+		rig_text_add(&t, "CHAP_N", "alice");
+		rig_text_add(&t, "CHAP_R", hex);
+		rig_text_add(&t, "CHAP_I", "9");
+		rig_text_add(&t, "CHAP_C", chex);
+		chap_answer(r, &t, &rsp);
+		if (iscsi_kv_has(&rsp.kv, "CHAP_R"))
+			fail_msg("a reflected challenge must not be answered");
+		expect_auth_failure(&rsp, "reflection: the initiator's CHAP_C "
+					  "equals the target's");
+		rig_text_free(&t);
+	}
+	rig_free(r);
+}
+
+static void chap_c_limit_is_1024_bytes(void **state)
+{
+	struct rig *r = rig_new(conf_chap);
+	struct rig_login_rsp rsp;
+	uint8_t big[CHAP_CHALLENGE_MAX_BYTES + 1];
+	char enc[2 * sizeof(big) + 8];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i ^ 0x5a);
+	/* exactly at the limit: accepted, hex and base64 */
+	tohex(big, CHAP_CHALLENGE_MAX_BYTES, enc);
+	mutual_with(r, TGT, "3", enc, "CHAP_I", "CHAP_C", &rsp);
+	assert_int_equal(rsp.status, 0);
+	assert_true(iscsi_kv_has(&rsp.kv, "CHAP_R"));
+	rig_login_rsp_free(&rsp);
+	tob64(big, CHAP_CHALLENGE_MAX_BYTES, enc);
+	mutual_with(r, TGT, "3", enc, "CHAP_I", "CHAP_C", &rsp);
+	assert_int_equal(rsp.status, 0);
+	rig_login_rsp_free(&rsp);
+	/* one past it: refused */
+	tohex(big, CHAP_CHALLENGE_MAX_BYTES + 1, enc);
+	mutual_with(r, TGT, "3", enc, "CHAP_I", "CHAP_C", &rsp);
+	expect_auth_failure(&rsp, "CHAP_C of 1025 bytes (hex)");
+	tob64(big, CHAP_CHALLENGE_MAX_BYTES + 1, enc);
+	mutual_with(r, TGT, "3", enc, "CHAP_I", "CHAP_C", &rsp);
+	expect_auth_failure(&rsp, "CHAP_C of 1025 bytes (base64)");
+	rig_free(r);
+}
+
+static void chap_r_must_be_exactly_one_digest(void **state)
+{
+	struct rig *r = rig_new(conf_chap);
+	struct rig_text t = {0};
+	struct rig_login_rsp rsp;
+	struct chal ch;
+	uint8_t d[CHAP_DIGEST_MAX_BYTES + 1];
+	char hex[2 * sizeof(d) + 3];
+
+	(void)state;
+	for (int delta = -1; delta <= 1; delta += 2) {
+		size_t n;
+
+		chap_begin(r, INI, TGT, "6", &ch);
+		assert_int_equal(iscsi_chap_response(ch.alg, ch.id, ALICE_SECRET,
+						     strlen(ALICE_SECRET), ch.c,
+						     (size_t)ch.clen, d),
+				 0);
+		n = iscsi_chap_digest_len(ch.alg);
+		d[n] = 0;
+		tohex(d, (size_t)((int)n + delta), hex);
+		rig_text_add(&t, "CHAP_N", "alice");
+		rig_text_add(&t, "CHAP_R", hex);
+		chap_answer(r, &t, &rsp);
+		expect_auth_failure(&rsp, delta < 0 ? "CHAP_R one byte short"
+						    : "CHAP_R one byte long");
+		rig_text_free(&t);
+	}
+	/* and the digest in base64 is as good as in hex */
+	chap_begin(r, INI, TGT, "6", &ch);
+	assert_int_equal(iscsi_chap_response(ch.alg, ch.id, ALICE_SECRET,
+					     strlen(ALICE_SECRET), ch.c,
+					     (size_t)ch.clen, d),
+			 0);
+	tob64(d, iscsi_chap_digest_len(ch.alg), hex);
+	rig_text_add(&t, "CHAP_N", "alice");
+	rig_text_add(&t, "CHAP_R", hex);
+	chap_answer(r, &t, &rsp);
+	assert_int_equal(rsp.status, 0);
+	rig_login_rsp_free(&rsp);
+	rig_text_free(&t);
+	rig_free(r);
+}
+
+static void malformed_chap_r_is_refused(void **state)
+{
+	static const char *const bad[] = {
+		"0x0g",		"12345678",	"0x123",      "0bA*==",
+		"0bAQ=",	"",		"0x",	      "0b",
+		"0z00000000000000000000000000000000",
+	};
+	struct rig *r = rig_new(conf_chap);
+	struct rig_text t = {0};
+	struct rig_login_rsp rsp;
+	struct chal ch;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		chap_begin(r, INI, TGT, "5", &ch);
+		rig_text_add(&t, "CHAP_N", "alice");
+		rig_text_add(&t, "CHAP_R", bad[i]);
+		chap_answer(r, &t, &rsp);
+		expect_auth_failure(&rsp, "malformed CHAP_R");
+		rig_text_free(&t);
+	}
+	rig_free(r);
+}
+
+static void chap_n_limit_is_255_bytes(void **state)
+{
+	char name[258], conf[2048];
+	struct rig *r;
+	struct rig_text t = {0};
+	struct rig_login_rsp rsp;
+	struct chal ch;
+	char hex[2 * CHAP_DIGEST_MAX_BYTES + 3];
+
+	(void)state;
+	memset(name, 'n', 255);
+	name[255] = '\0';
+	snprintf(conf, sizeof(conf),
+		 DEVS "TARGET_DRIVER iscsi {\n TARGET " TGT " {\n  LUN 0 d0\n"
+		      "  IncomingUser \"%s long-name-secret\"\n }\n}\n",
+		 name);
+	r = rig_new(conf);
+	/* 255 bytes: the user logs in */
+	login_as(r, TGT, name, "long-name-secret", "8");
+	/* 256 bytes: refused before any user is looked up */
+	name[255] = 'n';
+	name[256] = '\0';
+	chap_begin(r, INI, TGT, "8", &ch);
+	chap_r(&ch, "long-name-secret", hex);
+	rig_text_add(&t, "CHAP_N", name);
+	rig_text_add(&t, "CHAP_R", hex);
+	chap_answer(r, &t, &rsp);
+	expect_auth_failure(&rsp, "CHAP_N of 256 bytes");
+	assert_true(log_has(r, "CHAP_N empty or longer than 255 bytes"));
+	rig_text_free(&t);
+	/* an empty name is no name */
+	chap_begin(r, INI, TGT, "8", &ch);
+	rig_text_add(&t, "CHAP_N", "");
+	rig_text_add(&t, "CHAP_R", hex);
+	chap_answer(r, &t, &rsp);
+	expect_auth_failure(&rsp, "empty CHAP_N");
+	rig_text_free(&t);
+	rig_free(r);
+}
+
+/* CVE-2018-14633: LIO copied CHAP_R into a fixed buffer unchecked.  Any
+ * size, up to what the text layer takes and beyond, is a clean 0x0201. */
+static void oversized_values_fail_cleanly(void **state)
+{
+	static const size_t sizes[] = {
+		ISCSI_BINARY_VALUE_MAX - 2,	/* "0x" + 8190: text takes it */
+		ISCSI_BINARY_VALUE_MAX - 1,	/* odd: not hex either */
+		ISCSI_BINARY_VALUE_MAX + 1,	/* over the text limit */
+		60000,				/* within the 64 KiB login text */
+	};
+	static const char *const keys[] = {"CHAP_R", "CHAP_C", "CHAP_N"};
+	struct rig *r = rig_new(conf_chap);
+	struct iscsi_server_stats st;
+
+	(void)state;
+	for (size_t k = 0; k < 3; k++) {
+		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			struct rig_text t = {0};
+			struct rig_login_rsp rsp;
+			struct chal ch;
+			char *v = malloc(sizes[i] + 3);
+			char hex[2 * CHAP_DIGEST_MAX_BYTES + 3];
+
+			assert_non_null(v);
+			v[0] = '0';
+			v[1] = 'x';
+			memset(v + 2, 'a', sizes[i]);
+			v[sizes[i] + 2] = '\0';
+			chap_begin(r, INI, TGT, "5", &ch);
+			chap_r(&ch, ALICE_SECRET, hex);
+			rig_text_add(&t, "CHAP_N",
+				     strcmp(keys[k], "CHAP_N") ? "alice" : v);
+			rig_text_add(&t, "CHAP_R",
+				     strcmp(keys[k], "CHAP_R") ? hex : v);
+			if (!strcmp(keys[k], "CHAP_C")) {
+				rig_text_add(&t, "CHAP_I", "1");
+				rig_text_add(&t, "CHAP_C", v);
+			}
+			chap_answer(r, &t, &rsp);
+			if (rsp.status != ISCSI_LS_AUTH_FAILED)
+				fail_msg("CVE-2018-14633: %s of %zu bytes must "
+					 "be an authentication failure, got "
+					 "0x%04x",
+					 keys[k], sizes[i] + 2, rsp.status);
+			assert_true(rsp.closed);
+			rig_login_rsp_free(&rsp);
+			rig_text_free(&t);
+			free(v);
+		}
+	}
+	/* and the target still serves */
+	login_as(r, TGT, "alice", ALICE_SECRET, "8");
+	iscsi_server_get_stats(r->srv, &st);
+	assert_true(st.sessions >= 1);
+	rig_free(r);
+}
+
+static void one_exchange_per_login(void **state)
+{
+	struct rig *r = rig_new(conf_chap);
+	struct rig_text t = {0};
+	struct rig_login_rsp rsp;
+	struct chal ch;
+	char hex[2 * CHAP_DIGEST_MAX_BYTES + 3];
+
+	(void)state;
+	/* a successful exchange, then CHAP_A again in the same stage */
+	chap_begin(r, INI, TGT, "5", &ch);
+	chap_r(&ch, ALICE_SECRET, hex);
+	rig_text_add(&t, "CHAP_N", "alice");
+	rig_text_add(&t, "CHAP_R", hex);
+	rig_login(r, ISCSI_STAGE_SECURITY, ISCSI_STAGE_OPERATIONAL, false, &t,
+		  &rsp);
+	assert_int_equal(rsp.status, 0);
+	rig_login_rsp_free(&rsp);
+	rig_text_free(&t);
+	rig_text_add(&t, "CHAP_A", "5");
+	chap_answer(r, &t, &rsp);
+	expect_auth_failure(&rsp, "a second CHAP_A after authentication");
+	rig_text_free(&t);
+
+	/* a second response after a failed one never gets a second try */
+	chap_begin(r, INI, TGT, "5", &ch);
+	rig_text_add(&t, "CHAP_N", "alice");
+	rig_text_add(&t, "CHAP_R", "0x00000000000000000000000000000000");
+	chap_answer(r, &t, &rsp);
+	expect_auth_failure(&rsp, "a wrong response");
+	assert_true(rsp.closed);
+	rig_text_free(&t);
+
+	/* CHAP_A twice before the response */
+	chap_begin(r, INI, TGT, "5", &ch);
+	rig_text_add(&t, "CHAP_A", "5");
+	chap_answer(r, &t, &rsp);
+	expect_auth_failure(&rsp, "CHAP_A twice");
+	rig_text_free(&t);
+	rig_free(r);
+}
+
+static void keys_out_of_order_are_refused(void **state)
+{
+	struct rig *r = rig_new(conf_chap);
+	struct rig_text t = {0};
+	struct rig_login_rsp rsp;
+
+	(void)state;
+	/* CHAP_N/CHAP_R before any challenge */
+	rig_connect(r);
+	rig_text_identity(&t, INI, TGT);
+	rig_text_add(&t, "AuthMethod", "CHAP");
+	rig_text_add(&t, "CHAP_N", "alice");
+	rig_text_add(&t, "CHAP_R", "0x00112233445566778899aabbccddeeff");
+	rig_login(r, ISCSI_STAGE_SECURITY, ISCSI_STAGE_OPERATIONAL, true, &t,
+		  &rsp);
+	expect_auth_failure(&rsp, "CHAP_R before CHAP_A");
+	rig_text_free(&t);
+
+	/* CHAP_A before AuthMethod */
+	rig_connect(r);
+	rig_text_identity(&t, INI, TGT);
+	rig_text_add(&t, "CHAP_A", "5");
+	rig_login(r, ISCSI_STAGE_SECURITY, ISCSI_STAGE_OPERATIONAL, false, &t,
+		  &rsp);
+	expect_auth_failure(&rsp, "CHAP_A before AuthMethod");
+	rig_text_free(&t);
+
+	/* no algorithm we implement */
+	rig_connect(r);
+	rig_text_identity(&t, INI, TGT);
+	rig_text_add(&t, "AuthMethod", "CHAP");
+	rig_text_add(&t, "CHAP_A", "128,129");
+	rig_login(r, ISCSI_STAGE_SECURITY, ISCSI_STAGE_OPERATIONAL, false, &t,
+		  &rsp);
+	expect_auth_failure(&rsp, "CHAP_A with no supported algorithm");
+	rig_text_free(&t);
+
+	/* CHAP keys in the operational stage of an open target */
+	rig_connect(r);
+	rig_text_identity(&t, INI, TGT_OPEN);
+	rig_text_add(&t, "CHAP_A", "5");
+	rig_login(r, ISCSI_STAGE_OPERATIONAL, ISCSI_STAGE_FULL_FEATURE, true,
+		  &t, &rsp);
+	expect_auth_failure(&rsp, "CHAP keys outside the security stage");
+	rig_text_free(&t);
+
+	/* a transit request mid-exchange is held, not refused */
+	rig_connect(r);
+	rig_text_identity(&t, INI, TGT);
+	rig_text_add(&t, "AuthMethod", "CHAP");
+	rig_text_add(&t, "CHAP_A", "7");
+	rig_login(r, ISCSI_STAGE_SECURITY, ISCSI_STAGE_OPERATIONAL, true, &t,
+		  &rsp);
+	assert_int_equal(rsp.status, 0);
+	assert_false(rsp.transit);
+	assert_true(iscsi_kv_has(&rsp.kv, "CHAP_C"));
+	rig_login_rsp_free(&rsp);
+	rig_text_free(&t);
+	rig_free(r);
+}
+
+static void discovery_sessions_use_the_driver_level_users(void **state)
+{
+	struct rig *r = rig_new(conf_discovery_chap);
+	struct rig_text t = {0};
+	struct rig_login_rsp rsp;
+	struct iscsi_kvlist st;
+	struct chal ch;
+	char hex[2 * CHAP_DIGEST_MAX_BYTES + 3];
+
+	(void)state;
+	/* discovery without CHAP is refused */
+	assert_int_equal(rig_login_plain(r, INI, NULL), ISCSI_LS_AUTH_FAILED);
+	/* with the discovery user, mutually */
+	chap_begin(r, INI, NULL, "7,5", &ch);
+	assert_int_equal(ch.alg, CHAP_ALG_SHA256);
+	chap_r(&ch, "disco-secret-4444", hex);
+	rig_text_add(&t, "CHAP_N", "disco");
+	rig_text_add(&t, "CHAP_R", hex);
+	rig_text_add(&t, "CHAP_I", "5");
+	rig_text_add(&t, "CHAP_C", "0x0102030405060708090a0b0c0d0e0f10");
+	chap_answer(r, &t, &rsp);
+	assert_int_equal(rsp.status, 0);
+	assert_string_equal(iscsi_kv_get(&rsp.kv, "CHAP_N"), "disco-tgt");
+	rig_login_rsp_free(&rsp);
+	rig_text_free(&t);
+	rig_login_finish(r);
+	rig_sendtargets(r, "All", &st);
+	assert_string_equal(iscsi_kv_get(&st, "TargetName"), TGT_OPEN);
+	iscsi_kvlist_free(&st);
+	/* the target's own (empty) user list governs normal sessions */
+	assert_int_equal(rig_login_plain(r, INI, TGT_OPEN), 0);
+	rig_free(r);
+}
+
+static void secrets_and_chap_values_never_reach_the_log(void **state)
+{
+	struct rig *r = rig_new(conf_chap);
+	struct rig_text t = {0};
+	struct rig_login_rsp rsp;
+	struct chal ch;
+	char hex[2 * CHAP_DIGEST_MAX_BYTES + 3], chex[2 * 64 + 3];
+	char *seen[8];
+	size_t nseen = 0;
+	const char *v;
+
+	(void)state;
+	/* mutual success: our challenge, the initiator's response, the
+	 * initiator's challenge and our response all cross the wire */
+	chap_begin(r, INI, TGT, "8", &ch);
+	tohex(ch.c, (size_t)ch.clen, chex);
+	seen[nseen++] = strdup(chex + 2);
+	chap_r(&ch, ALICE_SECRET, hex);
+	seen[nseen++] = strdup(hex + 2);
+	rig_text_add(&t, "CHAP_N", "alice");
+	rig_text_add(&t, "CHAP_R", hex);
+	rig_text_add(&t, "CHAP_I", "200");
+	rig_text_add(&t, "CHAP_C", "0xfeedfacecafebeef0011223344556677");
+	chap_answer(r, &t, &rsp);
+	assert_int_equal(rsp.status, 0);
+	v = iscsi_kv_get(&rsp.kv, "CHAP_R");
+	assert_non_null(v);
+	seen[nseen++] = strdup(v + 2);
+	rig_login_rsp_free(&rsp);
+	rig_text_free(&t);
+	rig_login_finish(r);
+	/* a failure with a wrong secret */
+	chap_begin(r, INI, TGT, "6", &ch);
+	chap_r(&ch, "not-the-secret", hex);
+	seen[nseen++] = strdup(hex + 2);
+	rig_text_add(&t, "CHAP_N", "bob");
+	rig_text_add(&t, "CHAP_R", hex);
+	chap_answer(r, &t, &rsp);
+	expect_auth_failure(&rsp, "wrong secret");
+	rig_text_free(&t);
+
+	assert_true(r->log_len > 0);
+	assert_true(log_has(r, "login failed (status 0x0201)"));
+	assert_false(log_has(r, ALICE_SECRET));
+	assert_false(log_has(r, BOB_SECRET));
+	assert_false(log_has(r, TGT_SECRET));
+	assert_false(log_has(r, "not-the-secret"));
+	assert_false(log_has(r, "feedfacecafebeef"));
+	for (size_t i = 0; i < nseen; i++) {
+		char lower[200];
+
+		for (size_t j = 0; j <= strlen(seen[i]); j++)
+			lower[j] = (char)tolower((unsigned char)seen[i][j]);
+		if (log_has(r, seen[i]) || log_has(r, lower))
+			fail_msg("a CHAP value reached the log");
+		free(seen[i]);
+	}
+	rig_free(r);
+}
+
+#define T(f) cmocka_unit_test(f)
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(digests_match_the_specification_vectors),
+		T(unknown_algorithm_has_no_digest),
+		T(chap_response_is_hash_of_id_secret_challenge),
+		T(chap_a_picks_our_strongest_that_the_initiator_offers),
+		T(hex_values_decode_strictly),
+		T(base64_values_decode_strictly),
+		T(decoded_length_is_capped_on_both_sides_of_the_limit),
+		T(chap_i_is_a_number_from_0_to_255),
+		T(equal_compares_every_byte),
+		T(one_way_chap_logs_in_with_each_algorithm),
+		T(any_incoming_user_may_log_in),
+		T(wrong_secret_is_refused),
+		T(offering_only_none_fails_authentication),
+		T(target_without_users_refuses_chap_keys),
+		T(mutual_chap_answers_with_the_outgoing_user),
+		T(mutual_chap_without_outgoing_user_is_refused),
+		T(mutual_chap_needs_both_i_and_c),
+		T(reflected_challenge_is_refused),
+		T(chap_c_limit_is_1024_bytes),
+		T(chap_r_must_be_exactly_one_digest),
+		T(malformed_chap_r_is_refused),
+		T(chap_n_limit_is_255_bytes),
+		T(oversized_values_fail_cleanly),
+		T(one_exchange_per_login),
+		T(keys_out_of_order_are_refused),
+		T(discovery_sessions_use_the_driver_level_users),
+		T(secrets_and_chap_values_never_reach_the_log),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
