@@ -214,7 +214,7 @@ fuzz-smoke: $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/libfuzzer/bin/%)
 
 # Every regression case and seed through the ASan+UBSan replay build.
 fuzz-regress: $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/replay/bin/%)
-	@fuzz/regress $(FUZZ_DIR)/replay/bin $(FUZZ_HARNESSES)
+	@fuzz/replay $(FUZZ_DIR)/replay/bin $(FUZZ_HARNESSES)
 
 # lcov HTML report of the corpus's coverage of target/: build/coverage/.
 coverage: $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/cov/bin/%)
