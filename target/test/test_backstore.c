@@ -187,6 +187,34 @@ static void mem_bad_block_size_is_einval(void **state)
 	assert_null(dev);
 }
 
+static void mem_scatter_gather_crosses_iovecs_and_chunks(void **state)
+{
+	struct bs_dev *dev = mem(4 * MiB);
+	static uint8_t a[1536], b[512], c[2048], r[4096];
+	struct iovec w[3] = {{a, sizeof(a)}, {b, sizeof(b)}, {c, sizeof(c)}};
+	struct bs_req req = {.op = BS_OP_WRITE, .offset_bytes = MiB - 2048,
+			     .length_bytes = 4096, .iov = w, .iovcnt = 3,
+			     .done = on_done};
+
+	memset(a, 1, sizeof(a));
+	memset(b, 2, sizeof(b));
+	memset(c, 3, sizeof(c));
+	bs_submit(dev, &req);
+	assert_int_equal(last_status, 0);
+	assert_int_equal(io(dev, BS_OP_READ, MiB - 2048, r, sizeof(r)), 0);
+	assert_int_equal(r[0], 1);
+	assert_int_equal(r[1535], 1);
+	assert_int_equal(r[1536], 2);
+	assert_int_equal(r[2047], 2);
+	assert_int_equal(r[2048], 3);		/* first byte of chunk 1 */
+	assert_int_equal(r[4095], 3);
+	/* a short iovec array is refused */
+	req.iovcnt = 2;
+	bs_submit(dev, &req);
+	assert_int_equal(last_status, -EINVAL);
+	bs_close(dev);
+}
+
 static void null_reads_zeros_and_discards_writes(void **state)
 {
 	struct bs_dev_params p = {.kind = BS_NULL, .size_bytes = 1ull << 40,
@@ -244,6 +272,7 @@ int main(void)
 		cmocka_unit_test(mem_request_past_capacity_is_einval),
 		cmocka_unit_test(mem_read_only_rejects_writes),
 		cmocka_unit_test(mem_bad_block_size_is_einval),
+		cmocka_unit_test(mem_scatter_gather_crosses_iovecs_and_chunks),
 		cmocka_unit_test(null_reads_zeros_and_discards_writes),
 		cmocka_unit_test(bs_open_file_goes_through_env_or_is_enotsup),
 	};

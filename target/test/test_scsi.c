@@ -2899,6 +2899,184 @@ static void pr_aptpl_state_survives_a_new_lu(void **state)
 	state_len = -ENOENT;
 }
 
+/* ------------------------------------------------ more TMF and PR */
+
+static void clear_task_set_tells_the_other_nexus(void **state)
+{
+	struct fx *f = fx_hold();
+	struct scsi_nexus_id id = {0};
+	struct scsi_sess *s2;
+	struct scsi_cmd c2;
+	static uint8_t b2[BS];
+	uint8_t cdb[10], tur[6] = {0};
+
+	strcpy(id.initiator_name, "iqn.x:two");
+	s2 = scsi_sess_new(&stub_env, &id);
+	scsi_sess_map(s2, 0, f->lu, false);
+	scsi_ua_clear(s2->lun_map[0]);
+	cdb_rw10(cdb, 0x28, 0, 1);
+	cmd_init(f, &c2, cdb, 10, b2, BS);
+	c2.sess = s2;
+	c2.data_out_len = 0;
+	scsi_cmd_exec(&c2);
+	assert_non_null(held.req);
+	/* ABORT TASK SET of the first nexus leaves s2's task alone */
+	assert_int_equal(scsi_tmf_abort_task_set(f->sess, 0), 0);
+	assert_false(c2.aborted);
+	assert_int_equal(scsi_tmf_clear_task_set(f->sess, 0), 0);
+	assert_true(c2.aborted);
+	held.req->done(held.req, 0);
+	assert_int_equal(c2.data_in_len, 0);
+	expect_sense(run_on(f, s2, 0, tur, 6, 0, 0), SK_UNIT_ATTENTION,
+		     ASC_COMMANDS_CLEARED_BY_OTHER);
+	expect_good(run(f, tur, 6, 0, 0));
+	assert_int_equal(scsi_tmf_abort_task_set(f->sess, 9), 9);
+	assert_int_equal(scsi_tmf_target_reset(f->sess), 0);
+	expect_sense(run_on(f, s2, 0, tur, 6, 0, 0), SK_UNIT_ATTENTION,
+		     ASC_POWER_ON_RESET);
+	scsi_sess_free(s2);
+	fx_free(f);
+}
+
+static void read_partial_block_completes_asynchronously(void **state)
+{
+	struct fx *f = fx_hold();
+	struct scsi_cmd *c = &f->cmd;
+	uint8_t cdb[10];
+
+	cdb_rw10(cdb, 0x28, 3, 1);
+	cmd_init(f, c, cdb, 10, f->buf, 100);
+	c->data_out_len = 0;
+	scsi_cmd_exec(c);
+	assert_non_null(held.req);
+	assert_int_equal(held.req->length_bytes, BS);
+	memset(held.req->iov[0].iov_base, 0x3c, BS);
+	held.req->done(held.req, 0);
+	expect_good(c);
+	assert_int_equal(c->data_in_len, 100);
+	assert_int_equal(f->buf[99], 0x3c);
+	assert_int_equal(f->buf[100], 0);
+	fx_free(f);
+}
+
+static void pr_all_tg_pt_registration_covers_every_port(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_nexus_id id = {0};
+	struct scsi_sess *s2;
+
+	/* same initiator port, another target port */
+	id = f->sess->id;
+	id.rel_tgt_port_id = 2;
+	s2 = scsi_sess_new(&stub_env, &id);
+	scsi_sess_map(s2, 0, f->lu, false);
+	scsi_ua_clear(s2->lun_map[0]);
+	expect_good(prout(f, f->sess, 6, 0, 0, 0x31, 0x04));
+	/* s2 is the same registrant: it may RESERVE with that key */
+	expect_good(prout(f, s2, 1, 1, 0x31, 0, 0));
+	prin(f, f->sess, 3, 512);
+	assert_int_equal(f->buf[8 + 12], 0x03);		/* ALL_TG_PT, holder */
+	assert_int_equal(f->buf[8 + 13], 1);
+	scsi_sess_free(s2);
+}
+
+static void pr_release_of_registrants_only_tells_the_others(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0);
+	uint8_t tur[6] = {0};
+
+	expect_good(prout(f, f->sess, 6, 0, 0, 0x1, 0));
+	expect_good(prout(f, s2, 6, 0, 0, 0x2, 0));
+	expect_good(prout(f, f->sess, 1, 5, 0x1, 0, 0));
+	expect_good(prout(f, f->sess, 2, 5, 0x1, 0, 0));
+	expect_sense(run_on(f, s2, 0, tur, 6, 0, 0), SK_UNIT_ATTENTION,
+		     ASC_RESERVATIONS_RELEASED);
+	expect_good(run(f, tur, 6, 0, 0));
+	scsi_sess_free(s2);
+}
+
+static void pr_all_registrants_survives_until_the_last_unregisters(
+	void **state)
+{
+	struct fx *f = *state;
+	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0);
+	struct scsi_sess *s3 = sess2(f, "iqn.x:c", 0);
+
+	expect_good(prout(f, f->sess, 6, 0, 0, 0x1, 0));
+	expect_good(prout(f, s2, 6, 0, 0, 0x2, 0));
+	expect_good(prout(f, f->sess, 1, 8, 0x1, 0, 0));
+	assert_false(can(f, s3, false));
+	expect_good(prout(f, f->sess, 0, 0, 0x1, 0, 0));	/* leave */
+	assert_false(can(f, s3, false));		/* s2 still holds */
+	expect_good(prout(f, s2, 0, 0, 0x2, 0, 0));
+	assert_true(can(f, s3, true));
+	/* preempt with key 0 under all-registrants takes it over */
+	expect_good(prout(f, f->sess, 6, 0, 0, 0x1, 0));
+	expect_good(prout(f, s2, 6, 0, 0, 0x2, 0));
+	expect_good(prout(f, f->sess, 1, 7, 0x1, 0, 0));
+	expect_good(prout(f, s2, 4, 1, 0x2, 0, 0));
+	prin(f, s2, 0, 64);
+	assert_int_equal(get_be32(f->buf + 4), 8);
+	prin(f, s2, 1, 64);
+	assert_int_equal(get_be64(f->buf + 8), 0x2);
+	assert_int_equal(f->buf[21], 1);
+	scsi_sess_free(s3);
+	scsi_sess_free(s2);
+}
+
+static void pr_registrations_survive_the_nexus(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 5);
+
+	expect_good(prout(f, s2, 6, 0, 0, 0x2, 0));
+	expect_good(prout(f, s2, 1, 3, 0x2, 0, 0));
+	scsi_sess_free(s2);
+	assert_false(can(f, f->sess, false));
+	s2 = sess2(f, "iqn.x:b", 5);			/* reconnects */
+	assert_true(can(f, s2, true));
+	expect_good(prout(f, s2, 3, 0, 0x2, 0, 0));	/* CLEAR */
+	scsi_sess_free(s2);
+}
+
+static void cdb_decode_data_out_of_other_commands(void **state)
+{
+	struct scsi_cdb_info in;
+	uint8_t cdb[16] = {0x89};
+
+	cdb[13] = 3;				/* COMPARE AND WRITE */
+	assert_int_equal(scsi_cdb_decode(cdb, 512, &in), 0);
+	assert_int_equal(in.dir, SCSI_DIR_WRITE);
+	assert_int_equal(in.xfer_bytes, 2 * 3 * 512);
+	memset(cdb, 0, 16);
+	cdb[0] = 0x93;				/* WRITE SAME(16) */
+	put_be32(cdb + 10, 100);
+	assert_int_equal(scsi_cdb_decode(cdb, 4096, &in), 0);
+	assert_int_equal(in.xfer_bytes, 4096);
+	cdb[1] = 0x01;				/* NDOB */
+	assert_int_equal(scsi_cdb_decode(cdb, 4096, &in), 0);
+	assert_int_equal(in.dir, SCSI_DIR_NONE);
+	memset(cdb, 0, 16);
+	cdb[0] = 0x5f;				/* PR OUT */
+	put_be32(cdb + 5, 24);
+	assert_int_equal(scsi_cdb_decode(cdb, 512, &in), 0);
+	assert_int_equal(in.dir, SCSI_DIR_WRITE);
+	assert_int_equal(in.xfer_bytes, 24);
+	memset(cdb, 0, 16);
+	cdb[0] = 0x42;				/* UNMAP */
+	put_be16(cdb + 7, 24);
+	assert_int_equal(scsi_cdb_decode(cdb, 512, &in), 0);
+	assert_int_equal(in.xfer_bytes, 24);
+	memset(cdb, 0, 16);
+	cdb[0] = 0x9e;				/* SERVICE ACTION IN */
+	cdb[1] = 0x10;
+	put_be32(cdb + 10, 32);
+	assert_int_equal(scsi_cdb_decode(cdb, 512, &in), 0);
+	assert_int_equal(in.dir, SCSI_DIR_READ);
+	assert_int_equal(in.xfer_bytes, 32);
+}
+
 /* ---------------------------------------------------- CDB decoding */
 
 static void cdb_length_follows_group_code(void **state)
@@ -3114,6 +3292,13 @@ int main(void)
 		T(pr_spec_i_pt_registers_named_nexus),
 		T(pr_register_and_move_hands_over_the_reservation),
 		cmocka_unit_test(pr_aptpl_state_survives_a_new_lu),
+		cmocka_unit_test(clear_task_set_tells_the_other_nexus),
+		cmocka_unit_test(read_partial_block_completes_asynchronously),
+		T(pr_all_tg_pt_registration_covers_every_port),
+		T(pr_release_of_registrants_only_tells_the_others),
+		T(pr_all_registrants_survives_until_the_last_unregisters),
+		T(pr_registrations_survive_the_nexus),
+		cmocka_unit_test(cdb_decode_data_out_of_other_commands),
 		cmocka_unit_test(cdb_length_follows_group_code),
 		cmocka_unit_test(cdb_decode_read_write_family),
 		cmocka_unit_test(cdb_decode_allocation_length_commands),
