@@ -585,6 +585,55 @@ static void logout_waits_for_earlier_commands(void **state)
 	rig_free(r);
 }
 
+static void shutdown_done_cb(void *arg)
+{
+	*(int *)arg += 1;
+}
+
+static void shutdown_asks_initiators_to_log_out_then_closes(void **state)
+{
+	struct rig *r = rig_new(0);
+	struct iscsi_bhs msg, h = {0}, rsp;
+	int done = 0;
+
+	(void)state;
+	login(r);
+	iscsi_server_shutdown(r->srv, 3000, shutdown_done_cb, &done);
+	/* RFC 7143 §11.9.1: AsyncEvent 1 asks for a logout, with the time
+	 * to wait and to retain in Parameter2/Parameter3 */
+	expect_pdu(r, ISCSI_OP_ASYNC_MSG, &msg, NULL);
+	assert_int_equal(msg.w36 >> 24, ISCSI_ASYNC_LOGOUT_REQUEST);
+	assert_int_equal(done, 0);
+	h.opcode = ISCSI_OP_LOGOUT_REQ;
+	h.immediate = true;
+	h.flags = ISCSI_FLAG_FINAL | ISCSI_LOGOUT_CLOSE_SESSION;
+	h.itt = ++r->itt;
+	h.w24 = r->cmdsn;
+	send_pdu(r, &h, NULL, 0);
+	expect_pdu(r, ISCSI_OP_LOGOUT_RSP, &rsp, NULL);
+	assert_true(fake_conn_closed(r->c));
+	assert_int_equal(done, 1);
+	rig_free(r);
+}
+
+static void shutdown_closes_silent_initiators_after_grace(void **state)
+{
+	struct rig *r = rig_new(0);
+	struct iscsi_bhs msg;
+	int done = 0;
+
+	(void)state;
+	login(r);
+	iscsi_server_shutdown(r->srv, 3000, shutdown_done_cb, &done);
+	expect_pdu(r, ISCSI_OP_ASYNC_MSG, &msg, NULL);
+	fake_env_advance(r->env, 2900ull * 1000000ull);
+	assert_false(fake_conn_closed(r->c));
+	fake_env_advance(r->env, 200ull * 1000000ull);
+	assert_true(fake_conn_closed(r->c));
+	assert_int_equal(done, 1);
+	rig_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -604,6 +653,8 @@ int main(void)
 		cmocka_unit_test(abort_of_finished_task_is_task_does_not_exist),
 		cmocka_unit_test(lun_reset_ends_other_sessions_tasks_and_raises_ua),
 		cmocka_unit_test(logout_waits_for_earlier_commands),
+		cmocka_unit_test(shutdown_asks_initiators_to_log_out_then_closes),
+		cmocka_unit_test(shutdown_closes_silent_initiators_after_grace),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
