@@ -381,6 +381,7 @@ void iscsi_server_free(struct iscsi_server *srv)
 		bs_close(srv->lus[i].bs);
 	}
 	env_timer_free(env, srv->shutdown_timer);
+	iscsi_pools_drain(srv);
 	for (size_t i = 0; i < srv->portal_count; i++)
 		free(srv->portals[i]);
 	free(srv->portals);
