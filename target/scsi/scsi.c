@@ -331,8 +331,7 @@ bool scsi_range_acquire(struct scsi_cmd *cmd, uint64_t lba, uint64_t nblocks,
 		cmd->priv_state |= CMD_WAITING;
 	} else {
 		cmd->range_lba = lba;
-		cmd->range_blocks = nblocks > UINT32_MAX ? UINT32_MAX
-							 : (uint32_t)nblocks;
+		cmd->range_blocks = nblocks;
 		cmd->priv_state |= CMD_RANGE | (exclusive ? CMD_RANGE_EXCL : 0);
 	}
 	scsi_lu_unlock(lu);

@@ -124,7 +124,7 @@ struct scsi_cmd {
 	uint32_t priv_state;
 	void *priv;			/* per-command scratch (e.g. CAW) */
 	uint64_t range_lba;		/* LBA range the command writes or */
-	uint32_t range_blocks;		/* locks (COMPARE AND WRITE) */
+	uint64_t range_blocks;		/* locks (COMPARE AND WRITE) */
 	TAILQ_ENTRY(scsi_cmd) wait_link;/* waiting for an LBA range lock */
 };
 
