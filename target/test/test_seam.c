@@ -657,5 +657,7 @@ int main(void)
 		cmocka_unit_test(shutdown_closes_silent_initiators_after_grace),
 	};
 
+	if (getenv("TEST_FILTER"))	/* e.g. TEST_FILTER='*abort*' */
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
