@@ -197,7 +197,10 @@ char *explore_generate(uint64_t seed)
 			out(&g, "run until quiet\n");
 		}
 	}
-	out(&g, "heal\nrun until quiet\n");
+	/* Liveness before the logouts (a logout drops what is still
+	 * outstanding): once the faults stop, every command is answered or
+	 * its connection dropped within the wait bound (60 s virtual). */
+	out(&g, "heal\nrun until quiet\nwait\n");
 	for (unsigned int i = 0; i < nini; i++)
 		out(&g, "%s read lun=0 lba=0 blocks=%u & expect any\n", names[i],
 		    lba_span + 8);
