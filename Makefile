@@ -13,8 +13,6 @@ CFLAGS_BASE := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow \
 CFLAGS += $(CFLAGS_BASE) $(EXTRA_CFLAGS)
 LDFLAGS += $(EXTRA_LDFLAGS)
 URING_LIBS := $(shell pkg-config --libs liburing 2>/dev/null || echo -luring)
-# CHAP's digests (MD5, SHA-1, SHA-256, SHA3-256) come from libcrypto.
-CRYPTO_LIBS := -lcrypto
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 CFLAGS += -DUT_VERSION=\"$(VERSION)\"
@@ -45,16 +43,16 @@ $(BUILD)/libutarget_real.a: $(REAL_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/utarget: $(BUILD)/obj/target/main.o $(BUILD)/libutarget_real.a $(BUILD)/libutarget.a | seam-check
-	$(CC) $(LDFLAGS) -o $@ $^ $(URING_LIBS) $(CRYPTO_LIBS) -lpthread
+	$(CC) $(LDFLAGS) -o $@ $^ $(URING_LIBS) -lpthread
 
 $(BUILD)/test/%: target/test/%.c $(TEST_SUPPORT) $(BUILD)/libutarget.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(TEST_SUPPORT) $(BUILD)/libutarget.a -lcmocka $(CRYPTO_LIBS)
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(TEST_SUPPORT) $(BUILD)/libutarget.a -lcmocka
 
 # The real environment's test links the real world (sockets, io_uring).
 $(BUILD)/test/test_env_real: target/test/test_env_real.c $(TEST_SUPPORT) $(BUILD)/libutarget_real.a $(BUILD)/libutarget.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(TEST_SUPPORT) $(BUILD)/libutarget_real.a $(BUILD)/libutarget.a -lcmocka $(URING_LIBS) $(CRYPTO_LIBS) -lpthread
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(TEST_SUPPORT) $(BUILD)/libutarget_real.a $(BUILD)/libutarget.a -lcmocka $(URING_LIBS) -lpthread
 
 # The seam: target/ outside env_real/ and main.c may not call the world.
 seam-check: $(BUILD)/libutarget.a
@@ -127,7 +125,7 @@ $(BUILD)/test/test_simnet: simnet/test/test_simnet.c $(SIM_CORE_OBJ) $(SIM_TEST_
 	$(CC) $(CFLAGS) -Isimnet -Wno-missing-prototypes -o $@ $^
 
 $(BUILD)/utarget-sim: $(SIM_OBJ) $(BUILD)/libutarget.a
-	$(CC) $(LDFLAGS) -o $@ $^ -lm $(CRYPTO_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ -lm
 
 simnet-test: $(BUILD)/test/test_simnet
 	$(BUILD)/test/test_simnet

@@ -4,7 +4,7 @@
 # print the exact command.
 set -euo pipefail
 what=${1:-build}
-pkgs=(gcc make pkg-config liburing-dev libssl-dev)
+pkgs=(gcc make pkg-config liburing-dev)
 if [ "$what" != build ]; then
 	pkgs+=(libcmocka-dev libiscsi-bin libiscsi-dev)
 fi
