@@ -153,8 +153,7 @@ FUZZ_BASE := -std=gnu11 -g -Wall -Wextra -Wno-unused-parameter \
 	-DUT_VERSION=\"$(VERSION)\" -DUT_FUZZING=1
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
-# CHAP (target/iscsi/chap.c) hashes with libcrypto.
-FUZZ_LIBS := -lm $(if $(wildcard target/iscsi/chap.c),-lcrypto)
+FUZZ_LIBS := -lm
 FUZZ_CC_afl := afl-clang-fast
 FUZZ_CFLAGS_afl := -O2 -DFUZZ_MAIN_AFL
 FUZZ_ENV_afl := AFL_QUIET=1
