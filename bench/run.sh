@@ -25,6 +25,8 @@
 #   BENCH_OUT                  work directory (build/bench)
 #   BENCH_PORT_BASE            first of the TCP ports used (default 3291)
 #   BENCH_ONLY                 regex of row ids to run (development)
+#   BENCH_NICE                 e.g. -10: renice the whole bench (servers and
+#                              clients alike) against other load on the host
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -65,6 +67,9 @@ done
 [ -x "$LOAD" ] || die "$LOAD missing (make bench builds it)"
 [ "$(id -u)" = 0 ] || die "tgtd needs root (its control socket lives in /var/run/tgtd)"
 mkdir -p "$OUT" /var/run/tgtd
+if [ -n "${BENCH_NICE:-}" ]; then
+	renice -n "$BENCH_NICE" -p $$ >/dev/null || die "renice $BENCH_NICE failed"
+fi
 [ -e /var/run/tgtd/socket.$TGT_CTL ] && pgrep -x tgtd >/dev/null &&
 	die "a tgtd already uses control port $TGT_CTL (set BENCH_PORT_BASE)"
 
@@ -247,21 +252,28 @@ STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 T0=$(date +%s)
 
-# iperf3 loopback ceiling (single stream, like one iSCSI connection)
-iperf3 -s -1 -B 127.0.0.1 -p $IPERF_PORT >"$OUT/iperf3-server.log" 2>&1 &
-IPERF_PID=$!
-# (a probe connection would count as iperf3's one test: watch its log instead)
-for _ in $(seq 100); do
-	grep -q 'listening' "$OUT/iperf3-server.log" 2>/dev/null && break
-	kill -0 "$IPERF_PID" 2>/dev/null || die "iperf3 -s did not start"
-	sleep 0.05
-done
-IPERF_T=$([ -n "$QUICK" ] && echo 2 || echo 5)
-iperf3 -c 127.0.0.1 -p $IPERF_PORT -t $IPERF_T -J >"$OUT/iperf3.json" 2>&1
-wait "$IPERF_PID" 2>/dev/null; IPERF_PID=
-IPERF_MBPS=$(python3 -c 'import json,sys; print("%.0f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 8e6))' "$OUT/iperf3.json" 2>/dev/null ||
-	jq -r '.end.sum_received.bits_per_second / 8e6 | floor' "$OUT/iperf3.json")
-log "iperf3 127.0.0.1, 1 stream, ${IPERF_T} s: $IPERF_MBPS MB/s"
+# iperf3 loopback ceiling (single stream, like one iSCSI connection); the
+# best of three short runs, since the ceiling is what the machine can do
+iperf_once() {
+	iperf3 -s -1 -B 127.0.0.1 -p $IPERF_PORT >"$OUT/iperf3-server.log" 2>&1 &
+	IPERF_PID=$!
+	# (a probe connection would count as iperf3's one test: watch its log)
+	for _ in $(seq 100); do
+		grep -q 'listening' "$OUT/iperf3-server.log" 2>/dev/null && break
+		kill -0 "$IPERF_PID" 2>/dev/null || die "iperf3 -s did not start"
+		sleep 0.05
+	done
+	iperf3 -c 127.0.0.1 -p $IPERF_PORT -t $IPERF_T -J >"$OUT/iperf3-$1.json" 2>&1
+	wait "$IPERF_PID" 2>/dev/null; IPERF_PID=
+	jq -r '.end.sum_received.bits_per_second / 8e6 | floor' "$OUT/iperf3-$1.json" 2>/dev/null ||
+		python3 -c 'import json,sys; print("%d" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 8e6))' "$OUT/iperf3-$1.json" 2>/dev/null ||
+		echo 0
+}
+IPERF_T=$([ -n "$QUICK" ] && echo 1 || echo 3)
+IPERF_ALL=
+for n in 1 2 3; do IPERF_ALL="$IPERF_ALL $(iperf_once $n)"; done
+IPERF_MBPS=$(tr ' ' '\n' <<<"$IPERF_ALL" | sort -n | tail -1)
+log "iperf3 127.0.0.1, 1 stream, 3 x ${IPERF_T} s:$IPERF_ALL MB/s; ceiling $IPERF_MBPS MB/s"
 
 TARGETS=(utarget tgt)
 i=0
@@ -306,7 +318,7 @@ TABLE=$OUT/table.md
 		done
 	done
 	echo
-	echo "iperf3 over 127.0.0.1 (one stream, ${IPERF_T} s): **$IPERF_MBPS MB/s**."
+	echo "iperf3 over 127.0.0.1 (one stream, best of 3 x ${IPERF_T} s:$IPERF_ALL MB/s): **$IPERF_MBPS MB/s**."
 	echo
 	# the issue's bar
 	check() { # text ok
@@ -368,7 +380,7 @@ if [ "$DOC" != none ]; then
 		echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), Linux $(uname -r), $(awk '/MemTotal/ { printf "%.0f GiB RAM", $2 / 1048576 }' /proc/meminfo)"
 		echo "- utarget $("$UTARGET" --version 2>&1 | head -1 | awk '{print $NF}') $(if git -C "$UTDIR" rev-parse --short HEAD >/dev/null 2>&1; then echo "at commit $(git -C "$UTDIR" rev-parse --short HEAD)$(git -C "$UTDIR" diff --quiet HEAD -- target || echo " + uncommitted target/ changes")"; else echo "built in $UTDIR${BENCH_UTARGET_REV:+ from commit $BENCH_UTARGET_REV}"; fi), options: \`${UT_ARGS:-none}\`$([ -n "$UT2_ARGS" ] && echo "; utarget+ options: \`$UT2_ARGS\`")"
 		echo "- tgt $(tgtd -V) (Debian), default options (16 rdwr threads); libiscsi $(dpkg-query -W -f '${Version}' libiscsi-bin 2>/dev/null); iperf3 $(iperf3 -v | head -1 | awk '{print $2}')"
-		echo "- $T s per point, $TLAT s per latency run; load average before $LOAD0, after $LOAD1 (client and target share the machine's CPUs)"
+		echo "- $T s per point, $TLAT s per latency run; load average before $LOAD0, after $LOAD1 (client and target share the machine's CPUs)${BENCH_NICE:+; the bench ran at nice $BENCH_NICE}"
 		echo
 		cat "$TABLE"
 		echo
@@ -388,7 +400,7 @@ if [ "$DOC" != none ]; then
 		echo "tgtadm -C $TGT_CTL --lld iscsi --op new --mode logicalunit --tid 1 --lun 3 --bstype null -b /dev/null"
 		echo "tgtadm -C $TGT_CTL --lld iscsi --op bind --mode target --tid 1 -I 127.0.0.1"
 		echo "# ceiling"
-		echo "iperf3 -s -1 -B 127.0.0.1 -p $IPERF_PORT & iperf3 -c 127.0.0.1 -p $IPERF_PORT -t $IPERF_T"
+		echo "iperf3 -s -1 -B 127.0.0.1 -p $IPERF_PORT & iperf3 -c 127.0.0.1 -p $IPERF_PORT -t $IPERF_T   # 3 times, the best counts"
 		echo "# per row and target (URL = iscsi://127.0.0.1:PORT/IQN/LUN; LUN file/mem/null = 0/1/2 on utarget, 1/2/3 on tgt)"
 		echo "iscsi-perf -i iqn.2026-11.org.utarget:perf-K -t $T -m QD -b BLOCKS [-r] URL      # reads; K = 1..sessions, in parallel"
 		echo "build/bench/ut-load -q QD -b BYTES [-r] -w 0 -t $TLAT -s SESSIONS URL          # reads: latency percentiles"
