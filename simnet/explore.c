@@ -87,6 +87,11 @@ char *explore_generate(uint64_t seed)
 	struct mix m;
 	unsigned int nini, nlun, steps, vnum = 0, label = 0;
 	uint32_t lba_span;
+	struct recent {
+		unsigned int lun;
+		uint32_t lba, blocks;
+	} recent[4];
+	unsigned int nrecent = 0;
 
 	g.buf = malloc(g.cap);
 	if (g.buf == NULL)
@@ -94,7 +99,10 @@ char *explore_generate(uint64_t seed)
 	mix_draw(&g, &m);
 	nini = 1 + (unsigned int)rnd(&g, 4);
 	nlun = 1 + (unsigned int)rnd(&g, 3);
-	steps = 20 + (unsigned int)rnd(&g, 80);
+	/* Mostly short runs (quick to replay and shrink); one in eight is
+	 * long, for bugs that need many commands (every Nth write...). */
+	steps = coin(&g, 12) ? 150 + (unsigned int)rnd(&g, 250)
+			     : 20 + (unsigned int)rnd(&g, 80);
 	lba_span = 16 + (uint32_t)rnd(&g, 112);
 	out(&g, "# explore seed %llu:%s%s%s%s%s%s%s%s%s%s%s%s%s%s%s\n",
 	    (unsigned long long)seed, m.chunk ? " chunk" : "",
@@ -150,6 +158,19 @@ char *explore_generate(uint64_t seed)
 		uint32_t blocks = coin(&g, 80) ? 1 + (uint32_t)rnd(&g, 8)
 					       : 1 + (uint32_t)rnd(&g, 128);
 		unsigned int r = (unsigned int)rnd(&g, 100);
+
+		/* Reads often revisit what was just written (stale data
+		 * shows only where a block changed between two reads). */
+		if (r >= 35 && r < 65 && nrecent > 0 && coin(&g, 50)) {
+			const struct recent *w = &recent[rnd(&g, nrecent)];
+
+			lun = w->lun;
+			lba = w->lba;
+			blocks = w->blocks;
+		} else if (r < 35) {
+			recent[nrecent < 4 ? nrecent++ : rnd(&g, 4)] =
+				(struct recent){lun, lba, blocks};
+		}
 
 		if (coin(&g, 30))
 			out(&g, "+%uus ", (unsigned)rnd(&g, 3000));

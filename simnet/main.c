@@ -142,6 +142,8 @@ static int run_isolated(const char *name, const char *text,
 			struct scn_result *res)
 {
 	int p[2], status = 0, rc = 4;
+	FILE *errf = tmpfile();	/* the child's stderr: an assertion's text */
+	char last[512] = "";
 	pid_t pid;
 
 	memset(res, 0, sizeof(*res));
@@ -156,8 +158,10 @@ static int run_isolated(const char *name, const char *text,
 		struct scn_opts o = {.out = stdout, .quiet = true};
 
 		close(p[0]);
-		/* The child's stderr would repeat the assertion text. */
-		if (freopen("/dev/null", "w", stderr) == NULL)
+		/* The child's stderr goes aside; a crash quotes its last line. */
+		if (errf != NULL)
+			dup2(fileno(errf), 2);
+		else if (freopen("/dev/null", "w", stderr) == NULL)
 			_exit(3);
 		rc = scn_run(name, text, &o, res);
 		if (write(p[1], &rc, sizeof(rc)) != sizeof(rc) ||
@@ -170,15 +174,27 @@ static int run_isolated(const char *name, const char *text,
 	    read(p[0], res, sizeof(*res)) != sizeof(*res)) {
 		waitpid(pid, &status, 0);
 		rc = 4;
+		if (errf != NULL) {
+			char line[512];
+
+			rewind(errf);
+			while (fgets(line, sizeof(line), errf) != NULL)
+				if (line[0] != '\n')
+					snprintf(last, sizeof(last), "%.*s",
+						 (int)strcspn(line, "\n"), line);
+		}
 		snprintf(res->msg, sizeof(res->msg), "%s:0: crash: the process died "
-			 "(%s %d) in the target or the simulator; run it without "
-			 "isolation to see where", name,
+			 "(%s %d) in the target or the simulator%s%s; run it "
+			 "without isolation to see where", name,
 			 WIFSIGNALED(status) ? "signal" : "exit",
-			 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+			 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+			 last[0] ? ": " : "", last);
 	} else {
 		waitpid(pid, &status, 0);
 	}
 	close(p[0]);
+	if (errf != NULL)
+		fclose(errf);
 	return rc;
 }
 
