@@ -1,0 +1,115 @@
+#!/bin/sh
+# interop/checks.sh PORTAL TARGET — the interop sequence against utarget
+# through the Linux kernel initiator (open-iscsi + iscsi_tcp), sg3_utils,
+# e2fsprogs and xfsprogs.  POSIX sh (runs under busybox ash in the guest).
+#
+# Prints one line per check on stdout: PASS|FAIL|SKIP <name>: <reason>.
+# Details (every command and its output) go to $INTEROP_LOG (default
+# stderr).  Every check runs under its own timeout.
+#
+# The target must serve two LUNs (see docs/interop.md):
+#   LUN 0  file, thin, 512-byte blocks, at least 256 MiB
+#   LUN 1  file, thin, 4096-byte blocks, at least 320 MiB (xfs minimum)
+# THE CHECKS DESTROY THE DATA ON BOTH LUNS.
+#
+# INTEROP_PATTERN=FILE: the pseudo-random data to write (default: 24 MiB
+# from /dev/urandom, made at the start).
+#
+# Restarting the target mid-I/O needs a helper:
+#   INTEROP_CTL=DEV          (in the VM) write "@RESTART" to DEV and wait for
+#                            "@RESTARTED" from interop/run on the host;
+#   INTEROP_RESTART_CMD=CMD  (on a real host) run CMD, e.g.
+#                            "ssh storage systemctl restart utarget";
+# with neither, the restart check is skipped.
+self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
+state=${INTEROP_STATE:-/tmp/interop-state}
+log=${INTEROP_LOG:-/dev/stderr}
+
+. "$(dirname "$self")/steps.sh"
+
+# --- one step, run as "checks.sh --step NAME PORTAL TARGET" ---------------
+# A step writes its reason to fd 3 and exits 0 (PASS), 77 (SKIP) or other
+# (FAIL).
+if [ "${1:-}" = --step ]; then
+	step=$2 PORTAL=$3 TARGET=$4
+	[ -f "$state/env" ] && . "$state/env"
+	reason() { echo "$*" >&3; }
+	fail() { echo "$*" >&3; exit 1; }
+	skip() { echo "$*" >&3; exit 77; }
+	# x CMD...: show and run a command; its output goes to the log.
+	x() { echo "+ [$(cut -d' ' -f1 /proc/uptime)] $*" >&2; "$@" >&2; }
+	# out CMD...: run a command, keep its output in $state/out and the log.
+	out() { echo "+ [$(cut -d' ' -f1 /proc/uptime)] $*" >&2; "$@" >"$state/out" 2>&1; r=$?; cat "$state/out" >&2; return $r; }
+	need() { for v in "$@"; do eval "[ -n \"\${$v:-}\" ]" || fail "no $v (an earlier check failed)"; done; }
+	setvar() { echo "$1=$2" >>"$state/env"; }
+	zeros_md5() { head -c "$1" /dev/zero | md5sum | cut -d' ' -f1; }
+	# rd DEV BS SKIP COUNT: md5 of a direct read
+	rd() { dd if="$1" bs="$2" skip="$3" count="$4" iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1; }
+	# pmd5 BS SKIP COUNT: md5 of a piece of the pattern
+	pmd5() { dd if="$PATTERN" bs="$1" skip="$2" count="$3" 2>/dev/null | md5sum | cut -d' ' -f1; }
+	"step_$step"
+	exit 0
+fi
+
+PORTAL=${1:?usage: checks.sh PORTAL TARGET}
+TARGET=${2:?usage: checks.sh PORTAL TARGET}
+rm -rf "$state"
+mkdir -p "$state"
+: >"$state/env"
+npass=0 nfail=0 nskip=0
+if [ -n "${INTEROP_PATTERN:-}" ]; then
+	echo "PATTERN=$INTEROP_PATTERN" >>"$state/env"
+else
+	head -c 25165824 /dev/urandom >"$state/pattern"
+	echo "PATTERN=$state/pattern" >>"$state/env"
+fi
+
+# check NAME TIMEOUT STEP: run one step under a timeout and print its line.
+check() {
+	name=$1 t=$2 s=$3
+	echo "=== $(cut -d' ' -f1 /proc/uptime) $name (step $s, timeout ${t}s)" >>"$log"
+	t0=$(date +%s)
+	timeout -s KILL "$t" sh "$self" --step "$s" "$PORTAL" "$TARGET" \
+		3>"$state/reason" >>"$log" 2>&1
+	rc=$?
+	r=$(tail -n 1 "$state/reason")
+	dt=$(($(date +%s) - t0))
+	case $rc in
+	0) echo "PASS $name: ${r:-ok} (${dt}s)"; npass=$((npass + 1)) ;;
+	77) echo "SKIP $name: $r"; nskip=$((nskip + 1)) ;;
+	137) echo "FAIL $name: timed out after ${t}s${r:+ ($r)}"; nfail=$((nfail + 1)) ;;
+	*) echo "FAIL $name: ${r:-exit $rc}"; nfail=$((nfail + 1)) ;;
+	esac
+}
+
+check "SendTargets discovery" 20 discovery
+check "login" 30 login
+check "LUNs appear as SCSI disks" 30 disks
+check "sg_inq" 15 inq
+check "sg_readcap (READ CAPACITY 10)" 15 readcap10
+check "sg_readcap --16 (READ CAPACITY 16)" 15 readcap16
+for p in 0x00 0x80 0x83 0xb0 0xb1 0xb2; do
+	check "sg_vpd -p $p" 15 "vpd_$p"
+done
+check "sg_luns" 15 luns
+check "sg_turs" 15 turs
+check "sg_sync" 15 sync
+check "sg_persist register" 15 pr_register
+check "sg_persist reserve" 15 pr_reserve
+check "sg_persist read keys and reservation" 15 pr_read
+check "sg_persist release" 15 pr_release
+check "sg_persist unregister" 15 pr_unregister
+check "sg_unmap on the thin LUN reads back zeros" 30 unmap
+check "sg_write_same --unmap on the thin LUN reads back zeros" 30 write_same_unmap
+check "direct-I/O integrity, pseudo-random pattern, LUN 0" 60 dio0
+check "direct-I/O integrity, pseudo-random pattern, LUN 1 (4096-byte blocks)" 60 dio1
+check "ext4: mkfs, mount, write, sync, umount, fsck clean" 90 ext4_make
+check "ext4: remount and verify checksums" 30 ext4_verify
+check "xfs: mkfs, mount, write, sync, umount, xfs_repair -n clean" 90 xfs_make
+check "xfs: remount and verify checksums" 30 xfs_verify
+check "utarget killed (SIGKILL) and restarted mid-I/O: session recovers, I/O completes" 90 restart_kill
+check "utarget stopped (SIGTERM) and restarted mid-I/O: session recovers, I/O completes" 90 restart_term
+check "logout" 30 logout
+
+echo "$npass passed, $nfail failed, $nskip skipped"
+[ "$nfail" -eq 0 ]
