@@ -234,6 +234,10 @@ void iscsi_txpdu_set_data(struct iscsi_txpdu *t, const uint8_t *data,
 
 static void txpdu_free(struct iscsi_conn *c, struct iscsi_txpdu *t)
 {
+	if (!t->task && t->queued) {
+		c->tx_untied_pdus--;
+		c->tx_untied_bytes -= t->data_len;
+	}
 	if (t->task)
 		iscsi_task_put_tx(t->task);
 	free(t->owned);
@@ -273,8 +277,19 @@ void iscsi_conn_queue(struct iscsi_conn *c, struct iscsi_txpdu *t,
 		t->trailer_len += ISCSI_DIGEST_LEN;
 	}
 	TAILQ_INSERT_TAIL(&c->txq, t, link);
+	t->queued = true;
 	c->tx_queued++;
 	c->srv->stats.pdus_tx++;
+	/* PDUs that belong to no task (NOP-In echoes, Rejects, Text and TMF
+	 * responses) are not bounded by the CmdSN window: a peer that keeps
+	 * sending and never reads would grow this queue without end. */
+	if (!t->task) {
+		c->tx_untied_pdus++;
+		c->tx_untied_bytes += t->data_len;
+		if (c->tx_untied_pdus > ISCSI_TX_UNTIED_PDUS_MAX ||
+		    c->tx_untied_bytes > ISCSI_TX_UNTIED_BYTES_MAX)
+			c->tx_overflow = true;
+	}
 	/* No flush here: the caller may still hold pointers into c.  The
 	 * queue is sent at the end of the receive callback, or by whoever
 	 * queued from outside one (iscsi_conn_kick()). */
@@ -321,6 +336,13 @@ static uint64_t txpdu_len(const struct iscsi_txpdu *t)
 void iscsi_conn_flush(struct iscsi_conn *c)
 {
 	struct env *env = c->srv->env;
+
+	if (c->tx_overflow && !c->closing) {
+		c->srv->stats.conns_dropped++;
+		iscsi_conn_close(c, "the initiator does not read its responses "
+				    "(transmit queue limit)");
+		return;
+	}
 
 	while (!c->closing && !TAILQ_EMPTY(&c->txq)) {
 		struct iovec iov[ISCSI_TX_IOV_MAX];

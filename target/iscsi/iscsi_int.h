@@ -38,6 +38,8 @@
 #define ISCSI_LOGIN_TIMEOUT_NS (30ull * 1000000000ull)
 #define ISCSI_TX_IOV_MAX 64		/* iovecs gathered per send call */
 #define ISCSI_MAX_R2T_TRACK 64		/* outstanding R2Ts tracked per task */
+#define ISCSI_TX_UNTIED_PDUS_MAX 1024	/* queued PDUs that no task bounds */
+#define ISCSI_TX_UNTIED_BYTES_MAX (16u << 20)
 
 struct iscsi_conn;
 struct iscsi_sess;
@@ -216,6 +218,7 @@ struct iscsi_txpdu {
 	uint8_t inl[2 + SCSI_SENSE_MAX];	/* small data: sense, echoes */
 	struct iscsi_task *task;	/* holds a tx_ref while queued */
 	bool close_after;		/* close the connection once sent */
+	bool queued;			/* in a connection's txq */
 	TAILQ_ENTRY(iscsi_txpdu) link;
 };
 
@@ -296,6 +299,9 @@ struct iscsi_conn {
 	/* transmit */
 	struct iscsi_tx_list txq;
 	uint32_t tx_queued;		/* PDUs in txq */
+	uint32_t tx_untied_pdus;	/* of those, PDUs of no task */
+	uint64_t tx_untied_bytes;
+	bool tx_overflow;		/* limit passed: close at next flush */
 	bool want_write;
 	/* login */
 	struct iscsi_login_state login;

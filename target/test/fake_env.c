@@ -37,6 +37,7 @@ struct fake_conn {
 	void *ctx;
 	struct bytebuf to_target, to_client;
 	size_t send_limit;
+	int blocked;
 	int target_closed;
 	int peer_closed;
 };
@@ -161,6 +162,8 @@ static ssize_t f_send(struct env_conn *ec, const struct iovec *iov, int iovcnt)
 
 	if (c->peer_closed)
 		return -EPIPE;
+	if (c->blocked)
+		return 0;
 	for (int i = 0; i < iovcnt; i++) {
 		size_t n = iov[i].iov_len;
 
@@ -318,6 +321,11 @@ struct fake_conn *fake_connect(struct env *e)
 void fake_conn_set_send_limit(struct fake_conn *c, size_t limit)
 {
 	c->send_limit = limit;
+}
+
+void fake_conn_set_blocked(struct fake_conn *c, int blocked)
+{
+	c->blocked = blocked;
 }
 
 void fake_conn_push(struct fake_conn *c, const void *buf, size_t len,

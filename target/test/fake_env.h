@@ -26,6 +26,8 @@ struct fake_conn *fake_connect(struct env *e);
 /* Limit how many bytes one conn_send accepts (0 = unlimited), to make the
  * target meet partial writes. */
 void fake_conn_set_send_limit(struct fake_conn *c, size_t limit);
+/* A peer that stops reading: every conn_send accepts nothing. */
+void fake_conn_set_blocked(struct fake_conn *c, int blocked);
 /* Deliver bytes to the target, chunk bytes at a time (0 = all at once). */
 void fake_conn_push(struct fake_conn *c, const void *buf, size_t len,
 		    size_t chunk);

@@ -634,6 +634,33 @@ static void shutdown_closes_silent_initiators_after_grace(void **state)
 	rig_free(r);
 }
 
+static void peer_that_never_reads_is_dropped_at_the_queue_limit(void **state)
+{
+	struct rig *r = rig_new(0);
+	struct iscsi_bhs h = {0};
+	int sent = 0;
+
+	(void)state;
+	login(r);
+	fake_conn_set_blocked(r->c, 1);
+	/* Immediate NOP-Outs take no CmdSN, so the window does not bound
+	 * the NOP-Ins they ask for: the transmit queue limit must. */
+	while (!fake_conn_closed(r->c) && sent < 5000) {
+		memset(&h, 0, sizeof(h));
+		h.opcode = ISCSI_OP_NOP_OUT;
+		h.immediate = true;
+		h.flags = ISCSI_FLAG_FINAL;
+		h.itt = (uint32_t)sent;
+		h.w20 = ISCSI_RESERVED_TAG;
+		h.w24 = r->cmdsn;
+		send_pdu(r, &h, NULL, 0);
+		sent++;
+	}
+	assert_true(fake_conn_closed(r->c));
+	assert_true(sent > 1024 && sent <= 1026);
+	rig_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -655,6 +682,7 @@ int main(void)
 		cmocka_unit_test(logout_waits_for_earlier_commands),
 		cmocka_unit_test(shutdown_asks_initiators_to_log_out_then_closes),
 		cmocka_unit_test(shutdown_closes_silent_initiators_after_grace),
+		cmocka_unit_test(peer_that_never_reads_is_dropped_at_the_queue_limit),
 	};
 
 	if (getenv("TEST_FILTER"))	/* e.g. TEST_FILTER='*abort*' */
