@@ -212,6 +212,10 @@ enum scsi_rc sbc_unmap(struct scsi_cmd *cmd)
 	uint64_t lo, hi;
 	struct sbc_chain *ch;
 
+	/* Write protection first, as for every command that changes the
+	 * medium; then a fully provisioned LU has no UNMAP (LBPU=0). */
+	if (!sbc_check_writable(cmd))
+		return SCSI_RC_DONE;
 	if (!cmd->lu->thin) {
 		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE);
 		return SCSI_RC_DONE;
@@ -220,8 +224,6 @@ enum scsi_rc sbc_unmap(struct scsi_cmd *cmd)
 		scsi_fail_cdb(cmd, 1, 0);
 		return SCSI_RC_DONE;
 	}
-	if (!sbc_check_writable(cmd))
-		return SCSI_RC_DONE;
 	cmd->xfer_len = plen;
 	if (plen == 0)
 		return SCSI_RC_DONE;

@@ -1794,7 +1794,8 @@ static void unmap_past_end_is_lba_out_of_range_and_unmaps_nothing(
 	assert_int_equal(f->buf[0], 0x44);
 }
 
-static void unmap_on_thick_lu_is_invalid_opcode(void **state)
+static void unmap_on_thick_lu_is_invalid_opcode_unless_read_only(
+	void **state)
 {
 	struct fx *f;
 
@@ -1803,6 +1804,16 @@ static void unmap_on_thick_lu_is_invalid_opcode(void **state)
 	fx_thin = true;
 	memset(f->buf, 0, 8);
 	expect_sense(run_unmap(f, 8), SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE);
+	fx_free(f);
+	/* ... unless it is read-only: write protection comes first */
+	struct ut_dev_cfg dev = {0};
+
+	dev.read_only = true;
+	fx_thin = false;
+	f = fx_new(&dev, DISK_BYTES, true);
+	fx_thin = true;
+	memset(f->buf, 0, 8);
+	expect_sense(run_unmap(f, 8), SK_DATA_PROTECT, ASC_WRITE_PROTECTED);
 	fx_free(f);
 }
 
@@ -3242,7 +3253,7 @@ int main(void)
 		T(unmap_too_many_descriptors_is_invalid_param),
 		T(unmap_too_many_blocks_is_invalid_param),
 		T(unmap_past_end_is_lba_out_of_range_and_unmaps_nothing),
-		cmocka_unit_test(unmap_on_thick_lu_is_invalid_opcode),
+		cmocka_unit_test(unmap_on_thick_lu_is_invalid_opcode_unless_read_only),
 		T(unmap_anchor_is_invalid_field),
 		T(get_lba_status_reports_mapped_and_deallocated_extents),
 		T(get_lba_status_past_last_lba_is_out_of_range),
