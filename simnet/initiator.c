@@ -4,7 +4,9 @@
  * Connection life (one connection per session, ErrorRecoveryLevel 0):
  *
  *   DOWN --connect--> CONNECTING --TCP up--> LOGIN
- *   LOGIN: SecurityNegotiation (AuthMethod=None, T, NSG=1)
+ *   LOGIN: SecurityNegotiation (AuthMethod=None, T, NSG=1; with CHAP
+ *          credentials AuthMethod=CHAP, CHAP_A, then CHAP_N/CHAP_R and for
+ *          mutual CHAP our CHAP_I/CHAP_C, checking the target's answer)
  *          -> LoginOperationalNegotiation (our keys, T, NSG=3)
  *          -> FFP when a Login Response has T=1 and NSG=3 (§6.3)
  *   FFP:   commands gated by the CmdSN window [ExpCmdSN, MaxCmdSN]
@@ -27,6 +29,7 @@
 #include <string.h>
 
 #include "initiator.h"
+#include "iscsi/chap.h"
 
 #define TX_FLUSH_MAX (1u << 20)
 #define RX_DATA_MAX (16u << 20)
@@ -72,6 +75,18 @@ struct ini {
 	struct ini_params neg;
 	char keys[LOGIN_KEYS_MAX];	/* scenario overrides, NUL separated */
 	size_t keys_len;
+	struct ini_chap chap;		/* credentials; name empty = none */
+	enum {
+		CHAP_S_IDLE = 0,	/* no exchange (yet) on this login */
+		CHAP_S_METHOD,		/* AuthMethod offered */
+		CHAP_S_ALG,		/* CHAP_A sent */
+		CHAP_S_RESPONSE,	/* CHAP_N/CHAP_R (+ I/C) sent */
+		CHAP_S_DONE,
+	} chap_st;
+	enum chap_alg chap_alg;
+	uint8_t chap_id;		/* our CHAP_I and CHAP_C (mutual) */
+	uint8_t chap_chal[CHAP_DIGEST_MAX_BYTES];
+	size_t chap_chal_len;
 	bool ignore_nopin;
 	bool auto_logout;
 	bool digests_live;		/* FFP reached: digests as negotiated */
@@ -202,6 +217,14 @@ void ini_set_login_keys(struct ini *ini, const char *keys)
 		ini->keys[n++] = *p == ' ' ? '\0' : *p;
 	ini->keys[n++] = '\0';
 	ini->keys_len = n;
+}
+
+void ini_set_chap(struct ini *ini, const struct ini_chap *chap)
+{
+	if (chap == NULL)
+		memset(&ini->chap, 0, sizeof(ini->chap));
+	else
+		ini->chap = *chap;
 }
 
 unsigned int ini_pending(const struct ini *ini)
@@ -474,15 +497,19 @@ static void send_login(struct ini *ini, int csg, int nsg, bool transit,
 static void login_security(struct ini *ini)
 {
 	struct textbuf t = {.len = 0};
+	const char *m;
 
 	text_add(&t, "InitiatorName", ini->iqn);
 	text_add(&t, "SessionType", ini->discovery ? "Discovery" : "Normal");
 	if (!ini->discovery)
 		text_add(&t, "TargetName", ini->target);
-	text_add(&t, "AuthMethod", override(ini, "AuthMethod")
-					   ? override(ini, "AuthMethod")
-					   : "None");
+	m = override(ini, "AuthMethod");
+	if (m == NULL || strcmp(m, "-") != 0)	/* "-": no AuthMethod */
+		text_add(&t, "AuthMethod", m ? m
+					     : ini->chap.name[0] ? "CHAP" : "None");
 	ini->login_stage = ISCSI_STAGE_SECURITY;
+	ini->chap_st = ini->chap.name[0] ? CHAP_S_METHOD : CHAP_S_IDLE;
+	ini->chap_alg = CHAP_ALG_NONE;
 	send_login(ini, ISCSI_STAGE_SECURITY, ISCSI_STAGE_OPERATIONAL, true, &t);
 }
 
@@ -585,6 +612,196 @@ static void login_done(struct ini *ini, enum ini_outcome outcome)
 		op_finish(ini, op, outcome);
 }
 
+/* ------------------------------------------------------------- CHAP */
+
+/* Value of key in the accumulated login response keys, or NULL. */
+static const char *acc_get(const struct ini *ini, const char *key)
+{
+	size_t klen = strlen(key);
+
+	for (uint32_t i = 0; i < ini->text_acc_len;) {
+		const char *kv = ini->text_acc + i;
+		size_t n = strnlen(kv, ini->text_acc_len - i);
+
+		if (n > klen && strncmp(kv, key, klen) == 0 && kv[klen] == '=')
+			return kv + klen + 1;
+		i += (uint32_t)n + 1;
+	}
+	return NULL;
+}
+
+/* Is alg one of the comma-separated numbers in list? */
+static bool alg_offered(const char *list, enum chap_alg alg)
+{
+	for (const char *p = list; *p != '\0';) {
+		char *end;
+		long v = strtol(p, &end, 10);
+
+		if (end != p && v == (long)alg && (*end == ',' || *end == '\0'))
+			return true;
+		p = strchr(p, ',');
+		if (p == NULL)
+			break;
+		p++;
+	}
+	return false;
+}
+
+/* We will not go on with this target: close, the login fails. */
+static void chap_refuse(struct ini *ini, const char *why)
+{
+	struct ini_op *op = ini->login_op;
+
+	SIM_TRACE(ini->sim, "%s refuses the target's authentication: %s",
+		  ini->actor, why);
+	if (op != NULL) {
+		op->auth_refused = true;
+		snprintf(op->auth_why, sizeof(op->auth_why), "%s", why);
+	}
+	ini->chap_st = CHAP_S_DONE;
+	ini_conn_lost(ini, "initiator refused the target's CHAP");
+}
+
+/* Our answer to the target's CHAP_A/CHAP_I/CHAP_C. */
+static void chap_answer(struct ini *ini)
+{
+	const char *a = acc_get(ini, "CHAP_A");
+	const char *i = acc_get(ini, "CHAP_I");
+	const char *c = acc_get(ini, "CHAP_C");
+	const char *algs = ini->chap.algs[0] ? ini->chap.algs : "8,7,6,5";
+	uint8_t chal[CHAP_CHALLENGE_MAX_BYTES];
+	uint8_t rsp[CHAP_DIGEST_MAX_BYTES];
+	char hex[2 * CHAP_CHALLENGE_MAX_BYTES + 3];
+	char idbuf[8];
+	struct textbuf t = {.len = 0};
+	uint8_t id;
+	int clen;
+	char *end;
+	long alg;
+
+	if (a == NULL || i == NULL || c == NULL) {
+		chap_refuse(ini, "no CHAP_A, CHAP_I and CHAP_C from the target");
+		return;
+	}
+	alg = strtol(a, &end, 10);
+	if (end == a || *end != '\0' || alg < 0 || alg > 255 ||
+	    !alg_offered(algs, (enum chap_alg)alg) ||
+	    iscsi_chap_digest_len((enum chap_alg)alg) == 0) {
+		chap_refuse(ini, "the target chose a CHAP_A we did not offer");
+		return;
+	}
+	ini->chap_alg = (enum chap_alg)alg;
+	if (ini->login_op != NULL)
+		ini->login_op->chap_alg = (uint8_t)alg;
+	clen = iscsi_chap_decode(c, chal, sizeof(chal));
+	if (iscsi_chap_parse_id(i, &id) != 0 || clen < 1) {
+		chap_refuse(ini, "malformed CHAP_I or CHAP_C from the target");
+		return;
+	}
+	iscsi_chap_response(ini->chap_alg, id, ini->chap.secret,
+			    strlen(ini->chap.secret), chal, (size_t)clen, rsp);
+	iscsi_chap_encode_hex(rsp, iscsi_chap_digest_len(ini->chap_alg), hex);
+	text_add(&t, "CHAP_N", ini->chap.name);
+	text_add(&t, "CHAP_R", hex);
+	if (ini->chap.reflect) {
+		/* Misbehaving: the target's challenge as ours. */
+		ini->chap_id = id;
+		ini->chap_chal_len = (size_t)clen < sizeof(ini->chap_chal)
+					     ? (size_t)clen
+					     : sizeof(ini->chap_chal);
+		memcpy(ini->chap_chal, chal, ini->chap_chal_len);
+		text_add(&t, "CHAP_I", i);
+		text_add(&t, "CHAP_C", c);
+	} else if (ini->chap.target_secret[0]) {
+		/* Mutual: a fresh challenge as long as the digest (at least
+		 * 16 bytes), from the simulation's seeded PRNG. */
+		ini->chap_id = (uint8_t)sim_rand(ini->sim);
+		ini->chap_chal_len = iscsi_chap_digest_len(ini->chap_alg);
+		if (ini->chap_chal_len < CHAP_CHALLENGE_MIN_BYTES)
+			ini->chap_chal_len = CHAP_CHALLENGE_MIN_BYTES;
+		for (size_t k = 0; k < ini->chap_chal_len; k++)
+			ini->chap_chal[k] = (uint8_t)sim_rand(ini->sim);
+		snprintf(idbuf, sizeof(idbuf), "%u", ini->chap_id);
+		iscsi_chap_encode_hex(ini->chap_chal, ini->chap_chal_len, hex);
+		text_add(&t, "CHAP_I", idbuf);
+		text_add(&t, "CHAP_C", hex);
+	}
+	ini->chap_st = CHAP_S_RESPONSE;
+	send_login(ini, ISCSI_STAGE_SECURITY, ISCSI_STAGE_OPERATIONAL, true, &t);
+}
+
+/* Mutual CHAP: did the target prove it knows target_secret? */
+static bool chap_target_ok(struct ini *ini)
+{
+	const char *n = acc_get(ini, "CHAP_N");
+	const char *r = acc_get(ini, "CHAP_R");
+	size_t dlen = iscsi_chap_digest_len(ini->chap_alg);
+	uint8_t got[CHAP_DIGEST_MAX_BYTES], want[CHAP_DIGEST_MAX_BYTES];
+
+	if (n == NULL || r == NULL) {
+		chap_refuse(ini, "mutual CHAP: no CHAP_N/CHAP_R from the target");
+		return false;
+	}
+	if (ini->chap.target_name[0] && strcmp(n, ini->chap.target_name) != 0) {
+		chap_refuse(ini, "mutual CHAP: the target's CHAP_N is not the "
+				 "expected name");
+		return false;
+	}
+	if (iscsi_chap_decode(r, got, dlen) != (int)dlen) {
+		chap_refuse(ini, "mutual CHAP: malformed CHAP_R from the target");
+		return false;
+	}
+	iscsi_chap_response(ini->chap_alg, ini->chap_id, ini->chap.target_secret,
+			    strlen(ini->chap.target_secret), ini->chap_chal,
+			    ini->chap_chal_len, want);
+	if (!iscsi_chap_equal(got, want, dlen)) {
+		chap_refuse(ini, "mutual CHAP: wrong CHAP_R from the target");
+		return false;
+	}
+	return true;
+}
+
+/* One complete security-stage answer while CHAP is under way.  Returns
+ * true when it was handled here (next request sent, or login refused);
+ * false to go on as without CHAP. */
+static bool chap_rx(struct ini *ini, bool transit)
+{
+	const char *m;
+
+	switch (ini->chap_st) {
+	case CHAP_S_METHOD:
+		m = acc_get(ini, "AuthMethod");
+		if (m != NULL && strcmp(m, "CHAP") == 0) {
+			struct textbuf t = {.len = 0};
+
+			text_add(&t, "CHAP_A", ini->chap.algs[0] ? ini->chap.algs
+								 : "8,7,6,5");
+			ini->chap_st = CHAP_S_ALG;
+			send_login(ini, ISCSI_STAGE_SECURITY,
+				   ISCSI_STAGE_OPERATIONAL, true, &t);
+			return true;
+		}
+		if (ini->chap.target_secret[0] && transit) {
+			chap_refuse(ini, "mutual CHAP wanted, the target chose "
+					 "no authentication");
+			return true;
+		}
+		ini->chap_st = CHAP_S_DONE;
+		return false;
+	case CHAP_S_ALG:
+		chap_answer(ini);
+		return true;
+	case CHAP_S_RESPONSE:
+		if (ini->chap.target_secret[0] && !ini->chap.reflect &&
+		    !chap_target_ok(ini))
+			return true;
+		ini->chap_st = CHAP_S_DONE;
+		return false;
+	default:
+		return false;
+	}
+}
+
 static void rx_login_rsp(struct ini *ini, const struct iscsi_bhs *h,
 			 const uint8_t *data)
 {
@@ -614,6 +831,12 @@ static void rx_login_rsp(struct ini *ini, const struct iscsi_bhs *h,
 		struct textbuf t = {.len = 0};
 
 		send_login(ini, ini->login_stage, 0, false, &t);
+		return;
+	}
+	if (ini->login_stage == ISCSI_STAGE_SECURITY &&
+	    ini->chap_st != CHAP_S_IDLE && ini->chap_st != CHAP_S_DONE &&
+	    chap_rx(ini, transit)) {
+		ini->text_acc_len = 0;
 		return;
 	}
 	login_apply_keys(ini, ini->text_acc, ini->text_acc_len);

@@ -90,6 +90,9 @@ struct ini_op {
 	uint16_t login_status;		/* class << 8 | detail */
 	uint8_t reject_reason;
 	uint8_t rsp_opcode;		/* RAW: opcode of the answer */
+	uint8_t chap_alg;		/* LOGIN: the CHAP_A the target chose */
+	bool auth_refused;		/* LOGIN: we refused the target (CHAP) */
+	char auth_why[96];		/* ... and why */
 	char *text;			/* TEXT: response keys, NUL separated */
 	uint32_t text_len;
 	uint64_t issued_ns, done_ns;
@@ -140,6 +143,22 @@ void ini_set_auto_logout(struct ini *ini, bool on);
  * defaults for those keys. */
 void ini_set_login_keys(struct ini *ini, const char *keys);
 void ini_set_isid(struct ini *ini, const uint8_t isid[6]);
+
+/* CHAP credentials for the security stage (RFC 7143 §12.1.3).  With a
+ * name, logins offer AuthMethod=CHAP (unless a login key overrides it),
+ * propose CHAP_A from algs and answer the target's challenge.  With a
+ * target_secret too, they are mutual: our CHAP_I/CHAP_C (from the
+ * simulation's PRNG) go with CHAP_R, and the login is refused by us
+ * (op->auth_refused, connection closed) unless the target answers with
+ * target_name and the right CHAP_R.  reflect misbehaves: the target's own
+ * CHAP_I/CHAP_C are sent back as ours. */
+struct ini_chap {
+	char name[256], secret[256];
+	char target_name[256], target_secret[256];
+	char algs[64];			/* CHAP_A list; empty = "8,7,6,5" */
+	bool reflect;
+};
+void ini_set_chap(struct ini *ini, const struct ini_chap *chap);
 /* Number of ops still waiting for an answer. */
 unsigned int ini_pending(const struct ini *ini);
 bool ini_connected(const struct ini *ini);

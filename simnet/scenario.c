@@ -26,6 +26,7 @@
 
 #define MAX_LUNS 8
 #define MAX_ACTORS 8
+#define MAX_USERS 16		/* IncomingUser lines per target (as config) */
 #define MAX_TOKS 64
 #define SYNC_TIMEOUT_NS (60 * SIM_NS_PER_S)
 #define QUIET_LIMIT_NS (600 * SIM_NS_PER_S)
@@ -43,6 +44,7 @@ enum xo {
 	XO_ABORTED,
 	XO_NONE,	/* no answer by the next quiet point */
 	XO_FAIL,	/* login failed / non-GOOD */
+	XO_REFUSED,	/* login: we refused the target's CHAP */
 };
 
 struct exp {
@@ -53,6 +55,7 @@ struct exp {
 	int response;		/* TMF/logout response, -1 */
 	int reject;
 	int targets;		/* discovery: number of TargetName= */
+	int chap_alg;		/* login: the CHAP_A the target chose, -1 */
 	char contains[256];
 	char data[256];		/* read data alternatives */
 	char keys[256];		/* PR IN READ KEYS list */
@@ -85,6 +88,7 @@ struct actor {
 	int idx;
 	uint32_t sess;		/* bumped at every successful login */
 	char keys[1024];
+	struct ini_chap chap;	/* CHAP credentials from the declaration */
 };
 
 struct pend;
@@ -101,6 +105,11 @@ struct runner {
 	char iqn[UT_NAME_MAX];
 	char portal[64];
 	struct ut_iscsi_params params;
+	/* CHAP: IncomingUser/OutgoingUser of the target ([0]) and of
+	 * discovery ([1]) */
+	struct ut_user_cfg users_in[2][MAX_USERS];
+	size_t nusers_in[2];
+	struct ut_user_cfg user_out[2];
 	struct lun_st luns[MAX_LUNS];
 	int nluns;
 	struct actor actors[MAX_ACTORS];
@@ -332,6 +341,7 @@ static void exp_init(struct exp *e)
 	memset(e, 0, sizeof(*e));
 	e->status = e->sk = e->asc = e->ascq = -1;
 	e->login = e->response = e->reject = e->targets = -1;
+	e->chap_alg = -1;
 }
 
 /* Parse everything after `expect`. */
@@ -390,6 +400,13 @@ static void exp_parse(struct runner *r, struct exp *e, struct toks *t, int from)
 		} else if (strncmp(w, "login=", 6) == 0) {
 			e->login = parse_hexnum(w + 6);
 			e->outcome = e->login == 0 ? XO_DEFAULT : XO_FAIL;
+		} else if (strcmp(w, "auth-failure") == 0) {
+			e->login = 0x0201;	/* RFC 7143 §11.13.5 */
+			e->outcome = XO_FAIL;
+		} else if (strcmp(w, "auth-refused") == 0) {
+			e->outcome = XO_REFUSED;
+		} else if (strncmp(w, "chap-alg=", 9) == 0) {
+			e->chap_alg = atoi(w + 9);
 		} else if (strncmp(w, "response=", 9) == 0) {
 			e->response = parse_hexnum(w + 9);
 			e->outcome = XO_DONE;
@@ -457,6 +474,11 @@ static void describe(const struct ini_op *op, char *buf, size_t cap)
 
 	if (op->outcome == INI_REJECTED) {
 		snprintf(buf, cap, "Reject reason 0x%02x", op->reject_reason);
+		return;
+	}
+	if (op->kind == INI_OP_LOGIN && op->auth_refused) {
+		snprintf(buf, cap, "the initiator refused the target: %s",
+			 op->auth_why);
 		return;
 	}
 	if (op->outcome != INI_DONE) {
@@ -717,6 +739,16 @@ static void verdict(struct runner *r, struct pend *p, struct ini_op *op)
 		ok = false;
 		snprintf(want, sizeof(want), "no answer");
 		break;
+	case XO_REFUSED:
+		ok = op->kind == INI_OP_LOGIN && op->auth_refused;
+		snprintf(want, sizeof(want), "the initiator to refuse the target");
+		break;
+	}
+	if (ok && e->chap_alg >= 0 && op->kind == INI_OP_LOGIN &&
+	    op->chap_alg != e->chap_alg) {
+		ok = false;
+		snprintf(want, sizeof(want), "CHAP_A=%d (got %d)", e->chap_alg,
+			 op->chap_alg);
 	}
 	if (ok && e->status >= 0 && op->kind == INI_OP_SCSI &&
 	    (op->response != 0 || op->status != e->status)) {
@@ -903,6 +935,37 @@ static void lun_params_defaults(struct runner *r)
 	r->params.nop_in_interval_s = 0;	/* scenarios opt in */
 }
 
+/* IncomingUser/OutgoingUser lines into the configuration (copies: the
+ * configuration owns and wipes them). */
+static int cfg_users(struct runner *r, struct ut_config *c)
+{
+	for (size_t t = 0; t < c->target_count; t++) {
+		if (r->nusers_in[0] > 0) {
+			c->targets[t].incoming =
+				calloc(r->nusers_in[0], sizeof(struct ut_user_cfg));
+			if (c->targets[t].incoming == NULL)
+				return -1;
+			memcpy(c->targets[t].incoming, r->users_in[0],
+			       r->nusers_in[0] * sizeof(struct ut_user_cfg));
+			c->targets[t].incoming_count = r->nusers_in[0];
+		}
+		c->targets[t].outgoing = r->user_out[0];
+	}
+	if (r->nusers_in[1] > 0) {
+		c->discovery_incoming =
+			calloc(r->nusers_in[1], sizeof(struct ut_user_cfg));
+		if (c->discovery_incoming == NULL)
+			return -1;
+		memcpy(c->discovery_incoming, r->users_in[1],
+		       r->nusers_in[1] * sizeof(struct ut_user_cfg));
+		c->discovery_incoming_count = r->nusers_in[1];
+	}
+	c->discovery_outgoing = r->user_out[1];
+	c->has_secrets = r->nusers_in[0] || r->nusers_in[1] ||
+			 r->user_out[0].name[0] || r->user_out[1].name[0];
+	return 0;
+}
+
 static int build_cfg(struct runner *r)
 {
 	struct ut_dev_cfg devs[MAX_LUNS];
@@ -946,6 +1009,8 @@ static int build_cfg(struct runner *r)
 		snprintf(c->devs[k].t10_dev_id, sizeof(c->devs[k].t10_dev_id),
 			 "%s", r->luns[k].disk);
 	}
+	if (cfg_users(r, c) != 0)
+		return -1;
 	r->cfg_built = true;
 	return 0;
 }
@@ -1488,6 +1553,44 @@ static void issue_tmf(struct runner *r, struct actor *a, const char *verb,
 	finish_issue(r, p);
 }
 
+/* CHAP options of an initiator line or a login: chap-name= chap-secret=
+ * mutual-name= mutual-secret= chap-a=LIST chap-reflect chap=off, over
+ * base. */
+static void chap_opts(struct runner *r, struct ini_chap *c,
+		      const struct ini_chap *base, const struct toks *t)
+{
+	static const struct {
+		const char *key;
+		size_t off, len;
+	} map[] = {
+#define C(k, f) {k, offsetof(struct ini_chap, f), sizeof(((struct ini_chap *)0)->f)}
+		C("chap-name", name),
+		C("chap-secret", secret),
+		C("mutual-name", target_name),
+		C("mutual-secret", target_secret),
+		C("chap-a", algs),
+#undef C
+	};
+	const char *v;
+
+	*c = *base;
+	if ((v = kv(t, "chap")) != NULL) {
+		if (strcmp(v, "off") != 0)
+			syntaxf(r, "chap=off is the only chap= value");
+		memset(c, 0, sizeof(*c));
+	}
+	for (size_t k = 0; k < sizeof(map) / sizeof(map[0]); k++)
+		if ((v = kv(t, map[k].key)) != NULL) {
+			if (strlen(v) >= map[k].len)
+				syntaxf(r, "%s: too long", map[k].key);
+			snprintf((char *)c + map[k].off, map[k].len, "%s", v);
+		}
+	if (has(t, "chap-reflect"))
+		c->reflect = true;
+	if ((c->secret[0] || c->target_secret[0]) && !c->name[0])
+		syntaxf(r, "chap-secret/mutual-secret without chap-name");
+}
+
 static void issue_login(struct runner *r, struct actor *a, struct toks *t,
 			bool discovery, const char *verb)
 {
@@ -1505,6 +1608,12 @@ static void issue_login(struct runner *r, struct actor *a, struct toks *t,
 					      t->v[i]);
 	if (n > 0 || keys[0] == '\0')
 		ini_set_login_keys(a->ini, n > 0 ? keys : a->keys);
+	{
+		struct ini_chap c;
+
+		chap_opts(r, &c, &a->chap, t);
+		ini_set_chap(a->ini, &c);
+	}
 	ini_login(a->ini, op, portal ? portal : r->portal, tgt ? tgt : r->iqn,
 		  discovery);
 	finish_issue(r, p);
@@ -1559,14 +1668,21 @@ static void do_discovery(struct runner *r, struct actor *a, struct toks *t)
 {
 	struct toks none = {.n = 0};
 	struct pend *p;
+	struct ini_chap c;
+	/* An expectation about the login itself ends the discovery there. */
+	bool login_only = has(t, "auth-failure") || has(t, "auth-refused") ||
+			  kv(t, "login") != NULL;
 
 	if (ini_state(a->ini) != INI_S_DOWN)
 		ini_disconnect(a->ini);
-	p = pend_new(r, a, "discovery-login", &none);
+	chap_opts(r, &c, &a->chap, t);
+	ini_set_chap(a->ini, &c);
+	ini_set_login_keys(a->ini, a->keys);	/* not an earlier login's */
+	p = pend_new(r, a, "discovery-login", login_only ? t : &none);
 	ini_login(a->ini, op_for(p, INI_OP_LOGIN), r->portal, NULL, true);
 	p->kind = PK_LOGIN;
 	finish_issue(r, p);
-	if (r->failed)
+	if (r->failed || login_only)
 		return;
 	issue_simple(r, a, "discovery", t, INI_OP_TEXT);
 	if (r->failed)
@@ -1967,13 +2083,20 @@ static void decl_initiator(struct runner *r, struct toks *t)
 	memset(a, 0, sizeof(*a));
 	a->idx = r->nactors++;
 	snprintf(a->name, sizeof(a->name), "%s", t->v[1]);
-	if (t->n > 2 && strchr(t->v[2], '=') == NULL)
+	if (t->n > 2 && strchr(t->v[2], '=') == NULL &&
+	    strcmp(t->v[2], "chap-reflect") != 0)
 		snprintf(iqn, sizeof(iqn), "%s", t->v[2]);
 	else
 		snprintf(iqn, sizeof(iqn), "iqn.2026-11.org.utarget:init-%s",
 			 a->name);
 	a->ini = ini_new(r->sim, a->name, iqn, (unsigned int)a->idx);
 	ini_set_hooks(a->ini, violation_hook, NULL, r);
+	{
+		struct ini_chap none;
+
+		memset(&none, 0, sizeof(none));
+		chap_opts(r, &a->chap, &none, t);
+	}
 	{
 		size_t n = 0;
 
@@ -1982,6 +2105,36 @@ static void decl_initiator(struct runner *r, struct toks *t)
 				n += (size_t)snprintf(a->keys + n, sizeof(a->keys) - n,
 						      "%s ", t->v[i]);
 	}
+}
+
+/* [discovery] IncomingUser NAME SECRET | [discovery] OutgoingUser NAME
+ * SECRET: CHAP for the target's normal sessions, or for discovery. */
+static void decl_user(struct runner *r, struct toks *t)
+{
+	int lvl = strcmp(t->v[0], "discovery") == 0;
+	const char *kind = t->v[lvl];
+	struct ut_user_cfg *u;
+
+	if (r->started) {
+		syntaxf(r, "%s after the target started", kind);
+		return;
+	}
+	if (t->n != lvl + 3 || strlen(t->v[lvl + 1]) >= sizeof(u->name) ||
+	    strlen(t->v[lvl + 2]) >= sizeof(u->secret)) {
+		syntaxf(r, "[discovery] IncomingUser|OutgoingUser NAME SECRET");
+		return;
+	}
+	if (strcmp(kind, "IncomingUser") == 0) {
+		if (r->nusers_in[lvl] == MAX_USERS) {
+			syntaxf(r, "at most %d IncomingUser lines", MAX_USERS);
+			return;
+		}
+		u = &r->users_in[lvl][r->nusers_in[lvl]++];
+	} else {
+		u = &r->user_out[lvl];
+	}
+	snprintf(u->name, sizeof(u->name), "%s", t->v[lvl + 1]);
+	snprintf(u->secret, sizeof(u->secret), "%s", t->v[lvl + 2]);
 }
 
 static void target_verb(struct runner *r, struct toks *t)
@@ -2075,6 +2228,12 @@ static void do_line(struct runner *r, char *text)
 			decl_param(r, &t);
 	} else if (strcmp(t.v[0], "initiator") == 0) {
 		decl_initiator(r, &t);
+	} else if (strcmp(t.v[0], "IncomingUser") == 0 ||
+		   strcmp(t.v[0], "OutgoingUser") == 0 ||
+		   (strcmp(t.v[0], "discovery") == 0 && t.n >= 2 &&
+		    (strcmp(t.v[1], "IncomingUser") == 0 ||
+		     strcmp(t.v[1], "OutgoingUser") == 0))) {
+		decl_user(r, &t);
 	} else if (strcmp(t.v[0], "start") == 0) {
 		target_start(r);
 	} else if (strcmp(t.v[0], "run") == 0) {
