@@ -32,6 +32,7 @@
 static void conn_on_readable(void *ctx);
 static void conn_on_writable(void *ctx);
 static void conn_on_closed(void *ctx, int err);
+static void conn_flush_timer(void *arg);
 
 static const struct env_conn_handler conn_handler = {
 	.on_readable = conn_on_readable,
@@ -85,6 +86,7 @@ void iscsi_conn_accept(void *arg, struct env_conn *ec,
 	iscsi_kvlist_init(&c->login.agreed);
 	rx_expect(c, RX_BHS, ISCSI_BHS_LEN);
 	c->login_timer = env_timer_new(env, conn_login_timeout, c);
+	c->flush_timer = env_timer_new(env, conn_flush_timer, c);
 	if (c->login_timer)
 		env_timer_arm(env, c->login_timer,
 			      env_now_ns(env) + ISCSI_LOGIN_TIMEOUT_NS);
@@ -295,10 +297,30 @@ void iscsi_conn_queue(struct iscsi_conn *c, struct iscsi_txpdu *t,
 	 * queued from outside one (iscsi_conn_kick()). */
 }
 
+/* Completions arrive in batches (a ring's worth of CQEs per reactor
+ * iteration): rather than one send call per completed command, the flush
+ * is deferred to a timer due "now", which the environment fires after the
+ * batch.  32 reads completing together leave in one sendmsg. */
+static void conn_flush_timer(void *arg)
+{
+	struct iscsi_conn *c = arg;
+
+	c->flush_pending = false;
+	iscsi_conn_flush(c);
+}
+
 void iscsi_conn_kick(struct iscsi_conn *c)
 {
-	if (!c->in_callback)
+	struct env *env = c->srv->env;
+
+	if (c->in_callback || c->flush_pending || c->closing)
+		return;
+	if (!c->flush_timer) {
 		iscsi_conn_flush(c);
+		return;
+	}
+	c->flush_pending = true;
+	env_timer_arm(env, c->flush_timer, env_now_ns(env));
 }
 
 /* Gather up to ISCSI_TX_IOV_MAX iovecs of queued, unsent bytes. */
@@ -451,6 +473,8 @@ void iscsi_conn_close(struct iscsi_conn *c, const char *why)
 	c->login_timer = NULL;
 	env_timer_free(env, c->ka_timer);
 	c->ka_timer = NULL;
+	env_timer_free(env, c->flush_timer);
+	c->flush_timer = NULL;
 	while ((t = TAILQ_FIRST(&c->txq))) {
 		TAILQ_REMOVE(&c->txq, t, link);
 		txpdu_free(c, t);

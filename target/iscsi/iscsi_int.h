@@ -302,6 +302,8 @@ struct iscsi_conn {
 	uint32_t tx_untied_pdus;	/* of those, PDUs of no task */
 	uint64_t tx_untied_bytes;
 	bool tx_overflow;		/* limit passed: close at next flush */
+	struct env_timer *flush_timer;	/* deferred flush after a batch */
+	bool flush_pending;
 	bool want_write;
 	/* login */
 	struct iscsi_login_state login;
@@ -337,8 +339,9 @@ void iscsi_txpdu_set_data(struct iscsi_txpdu *t, const uint8_t *data,
 void iscsi_conn_queue(struct iscsi_conn *c, struct iscsi_txpdu *t,
 		      const struct iscsi_bhs *h);
 void iscsi_conn_flush(struct iscsi_conn *c);
-/* Flush unless inside the connection's receive callback (which flushes
- * when it returns).  Call as the last action of an asynchronous event. */
+/* Have the queue sent: at the end of the receive callback when inside
+ * one, otherwise once the current batch of events is over.  Call as the
+ * last action of an asynchronous event. */
 void iscsi_conn_kick(struct iscsi_conn *c);
 void iscsi_send_reject(struct iscsi_conn *c, uint8_t reason,
 		       const uint8_t *bhs);

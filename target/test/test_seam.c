@@ -599,6 +599,7 @@ static void shutdown_asks_initiators_to_log_out_then_closes(void **state)
 	(void)state;
 	login(r);
 	iscsi_server_shutdown(r->srv, 3000, shutdown_done_cb, &done);
+	fake_env_advance(r->env, 0);	/* deferred flushes run */
 	/* RFC 7143 §11.9.1: AsyncEvent 1 asks for a logout, with the time
 	 * to wait and to retain in Parameter2/Parameter3 */
 	expect_pdu(r, ISCSI_OP_ASYNC_MSG, &msg, NULL);
@@ -625,6 +626,7 @@ static void shutdown_closes_silent_initiators_after_grace(void **state)
 	(void)state;
 	login(r);
 	iscsi_server_shutdown(r->srv, 3000, shutdown_done_cb, &done);
+	fake_env_advance(r->env, 0);	/* deferred flushes run */
 	expect_pdu(r, ISCSI_OP_ASYNC_MSG, &msg, NULL);
 	fake_env_advance(r->env, 2900ull * 1000000ull);
 	assert_false(fake_conn_closed(r->c));
