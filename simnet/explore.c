@@ -58,6 +58,7 @@ static bool coin(struct gen *g, unsigned int pct)
 struct mix {
 	bool chunk, jitter, partial, partition, rst, stall;
 	bool eio, slow, crash, resv, tmf, reconnect, nopin, fua, wc_off;
+	bool pr;
 };
 
 static void mix_draw(struct gen *g, struct mix *m)
@@ -77,6 +78,92 @@ static void mix_draw(struct gen *g, struct mix *m)
 	m->nopin = coin(g, 20);
 	m->fua = coin(g, 60);
 	m->wc_off = coin(g, 15);
+	/* Persistent or SPC-2 reservations, not both (SPC-4 §5.12.3 makes
+	 * their mix a conflict of its own; each has its oracle). */
+	m->pr = !m->resv && coin(g, 35);
+}
+
+/* The generator's guess of the PR state, assuming commands apply in the
+ * order written: it picks mostly meaningful PR OUT commands (the right
+ * key, a registered victim).  The oracle keeps the real model. */
+struct prgen {
+	uint64_t key[4];
+	bool reserved;
+	unsigned int type, holder, gen;
+};
+
+static const char *const pr_type_names[] = {"wr-ex", "ex-ac", "wr-ex-ro",
+					     "ex-ac-ro", "wr-ex-ar", "ex-ac-ar"};
+static const unsigned int pr_type_codes[] = {1, 3, 5, 6, 7, 8};
+
+static void pr_step(struct gen *g, struct prgen *pg, unsigned int nini,
+		    const char *const *names, unsigned int ai, unsigned int lun)
+{
+	const char *a = names[ai];
+	uint64_t mine = pg->key[ai];
+	unsigned int ti = (unsigned int)rnd(g, 6), r = (unsigned int)rnd(g, 100);
+	/* Mostly wait for the answer: overlapping PR OUTs leave the oracle
+	 * unsure of their order. */
+	const char *bg = coin(g, 25) ? " &" : "";
+
+	if (mine != 0 && coin(g, 5))
+		mine ^= 0x100;		/* a wrong key: RESERVATION CONFLICT */
+	if (pg->key[ai] == 0 && r < 70) {
+		uint64_t k = ((uint64_t)(ai + 1) << 4) | (++pg->gen & 0xf);
+
+		out(g, "%s pr-register lun=%u key=0 new=%llx%s%s expect any\n", a,
+		    lun, (unsigned long long)k, coin(g, 30) ? " aptpl" : "", bg);
+		pg->key[ai] = k;
+	} else if (r < 40) {
+		out(g, "%s pr-reserve lun=%u key=%llx type=%s%s expect any\n", a,
+		    lun, (unsigned long long)mine, pr_type_names[ti], bg);
+		if (!pg->reserved && mine == pg->key[ai] && mine) {
+			pg->reserved = true;
+			pg->type = ti;
+			pg->holder = ai;
+		}
+	} else if (r < 55) {
+		if (pg->reserved && coin(g, 80))
+			ti = pg->type;
+		out(g, "%s pr-release lun=%u key=%llx type=%s%s expect any\n", a,
+		    lun, (unsigned long long)mine, pr_type_names[ti], bg);
+		if (pg->reserved && ti == pg->type &&
+		    (pg->holder == ai || pr_type_codes[ti] >= 7))
+			pg->reserved = false;
+	} else if (r < 72) {
+		unsigned int v = (unsigned int)rnd(g, nini);
+		uint64_t victim = pg->key[v];
+
+		if (pg->reserved && pr_type_codes[pg->type] >= 7 && coin(g, 40))
+			victim = 0;	/* all registrants: SARK 0 */
+		out(g, "%s pr-preempt lun=%u key=%llx sa-key=%llx type=%s%s "
+		    "expect any\n", a, lun, (unsigned long long)mine,
+		    (unsigned long long)victim, pr_type_names[ti], bg);
+		if (victim && v != ai)
+			pg->key[v] = 0;
+		if (pg->reserved && (victim == 0 || pg->holder == v)) {
+			pg->type = ti;
+			pg->holder = ai;
+		}
+	} else if (r < 78) {
+		out(g, "%s pr-clear lun=%u key=%llx%s expect any\n", a, lun,
+		    (unsigned long long)mine, bg);
+		memset(pg->key, 0, sizeof(pg->key));
+		pg->reserved = false;
+	} else if (r < 86) {
+		uint64_t k = coin(g, 30) ? 0
+					 : ((uint64_t)(ai + 1) << 4) | (++pg->gen & 0xf);
+
+		out(g, "%s pr-register lun=%u key=%llx new=%llx%s%s expect any\n",
+		    a, lun, (unsigned long long)mine, (unsigned long long)k,
+		    coin(g, 30) ? " aptpl" : "", bg);
+		pg->key[ai] = k;
+		if (k == 0 && pg->reserved && pg->holder == ai)
+			pg->reserved = false;
+	} else {
+		out(g, "%s %s lun=%u & expect any\n", a,
+		    coin(g, 50) ? "pr-read-keys" : "pr-read-reservation", lun);
+	}
 }
 
 static const char *const names[] = {"A", "B", "C", "D"};
@@ -92,6 +179,7 @@ char *explore_generate(uint64_t seed)
 		uint32_t lba, blocks;
 	} recent[4];
 	unsigned int nrecent = 0;
+	struct prgen pg = {{0}, false, 0, 0, 0};
 
 	g.buf = malloc(g.cap);
 	if (g.buf == NULL)
@@ -113,6 +201,8 @@ char *explore_generate(uint64_t seed)
 	    m.tmf ? " tmf" : "", m.reconnect ? " reconnect" : "",
 	    m.nopin ? " nopin" : "", m.fua ? " fua" : "",
 	    m.wc_off ? " write-through" : "");
+	if (m.pr)
+		out(&g, "# and persistent reservations (on lun 0)\n");
 	out(&g, "seed %llu\n", (unsigned long long)seed);
 	for (unsigned int i = 0; i < nlun; i++)
 		out(&g, "lun %u disk%u size=%uK%s\n", i, i, 256 + 64 * (unsigned)rnd(&g, 8),
@@ -152,6 +242,10 @@ char *explore_generate(uint64_t seed)
 	for (unsigned int i = 0; i < nini; i++)
 		out(&g, "%s login expect any\n", names[i]);
 	for (unsigned int s = 0; s < steps; s++) {
+		if (m.pr && coin(&g, 15)) {
+			pr_step(&g, &pg, nini, names, (unsigned int)rnd(&g, nini), 0);
+			continue;
+		}
 		const char *a = names[rnd(&g, nini)];
 		unsigned int lun = (unsigned int)rnd(&g, nlun);
 		uint32_t lba = (uint32_t)rnd(&g, lba_span);

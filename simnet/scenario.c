@@ -20,6 +20,7 @@
 #include "initiator.h"
 #include "iscsi/iscsi.h"
 #include "model.h"
+#include "pr_model.h"
 #include "scenario.h"
 #include "scsi/scsi.h"
 #include "sim.h"
@@ -80,6 +81,12 @@ struct lun_st {
 	bool uncertain;
 	bool pr_used;
 	int resets_inflight;
+	/* persistent reservation oracle (pr_model.h) */
+	struct pr_model pr;
+	bool spc2_used;		/* RESERVE/RELEASE too: PR checks off */
+	int pr_inflight;	/* PR OUT commands not answered yet */
+	uint64_t pr_issued;	/* PR OUT commands issued */
+	uint64_t pr_epoch;	/* bumped by every PR OUT sent or answered */
 };
 
 struct actor {
@@ -144,6 +151,11 @@ struct pend {
 	uint64_t epoch;
 	uint32_t sess;
 	uint8_t tmf_fn;
+	/* PR oracle: state at issue */
+	bool pr_alone, pr_known;
+	uint64_t pr_epoch, pr_issued;
+	struct prm_out pro;
+	bool pro_modelled;
 	TAILQ_ENTRY(pend) link;
 };
 
@@ -847,6 +859,175 @@ static void check_prin(struct runner *r, struct pend *p, struct ini_op *op)
 	}
 }
 
+/* ------------------------------------- persistent reservation oracle */
+
+static void pr_state(struct runner *r, const struct pr_model *m, char *buf,
+		     size_t cap)
+{
+	const char *names[MAX_ACTORS];
+
+	for (int i = 0; i < r->nactors; i++)
+		names[i] = r->actors[i].name;
+	prm_describe(m, names, r->nactors, buf, cap);
+}
+
+static const char *prm_result_name(enum prm_result x)
+{
+	return x == PRM_GOOD ? "GOOD" : x == PRM_CONFLICT ? "RESERVATION CONFLICT"
+							   : "ILLEGAL REQUEST";
+}
+
+static const char *const pro_names[] = {"pr-register", "pr-reserve",
+					"pr-release", "pr-clear", "pr-preempt"};
+
+static void sort_keys(uint64_t *ks, int n, char *buf, size_t cap)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && ks[j - 1] > ks[j]; j--) {
+			uint64_t x = ks[j];
+
+			ks[j] = ks[j - 1];
+			ks[j - 1] = x;
+		}
+	for (int i = 0; i < n && o < cap; i++)
+		o += (size_t)snprintf(buf + o, cap - o, "%s%llx", i ? "," : "",
+				      (unsigned long long)ks[i]);
+}
+
+/*
+ * PR OUT answers change the model; READ/WRITE/SYNCHRONIZE CACHE statuses
+ * and PR IN data are checked against it.  Exact only where the order is
+ * certain: a PR OUT sent while no other was outstanding, and answered
+ * before any other was sent, is checked and applied; one that overlapped
+ * another and succeeded makes the state unknown (the target may have
+ * applied them in either order), as does one of unknown fate (dropped,
+ * aborted).  A CLEAR answered GOOD in isolation makes it known again.
+ * Other commands are checked only if no PR OUT was outstanding or
+ * answered during their whole life.
+ */
+static void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	struct lun_st *l = p->ls;
+	int sk = -1, asc, ascq, me = p->a->idx;
+	bool exact;
+	char st[512];
+
+	if (l == NULL || !l->pr_used || l->spc2_used || r->failed)
+		return;
+	if (op->outcome == INI_DONE && op->status == SCSI_STATUS_CHECK_CONDITION)
+		sense_parse(op, &sk, &asc, &ascq);
+	if (p->kind == PK_PROUT) {
+		enum prm_result want, got;
+		struct pr_model before = l->pr;
+
+		l->pr_inflight--;
+		l->pr_epoch++;
+		if (op->outcome == INI_NOT_SENT || op->outcome == INI_REJECTED)
+			return;			/* never executed */
+		if (sense_unknown_fate(op) || op->outcome != INI_DONE) {
+			l->pr.unknown = true;
+			return;
+		}
+		if (op->status == SCSI_STATUS_GOOD)
+			got = PRM_GOOD;
+		else if (op->status == SCSI_STATUS_RESERVATION_CONFLICT)
+			got = PRM_CONFLICT;
+		else if (sk == SK_ILLEGAL_REQUEST)
+			got = PRM_ILLEGAL;
+		else
+			return;			/* UA, BUSY...: not executed */
+		exact = p->pr_alone && l->pr_issued == p->pr_issued;
+		if (exact && p->pro_modelled && p->pro.sa == PRM_CLEAR &&
+		    got == PRM_GOOD) {
+			prm_clear(&l->pr);	/* known again */
+			l->pr.unknown = false;
+			return;
+		}
+		if (!exact || !p->pr_known || !p->pro_modelled || l->pr.unknown) {
+			if (got == PRM_GOOD)
+				l->pr.unknown = true;
+			return;
+		}
+		want = prm_apply(&l->pr, me, &p->pro);
+		if (want != got) {
+			pr_state(r, &before, st, sizeof(st));
+			failf(r, p->line, "oracle: %s %s key=%llx sa-key=%llx type=%s "
+			      "on lun %u was answered %s; SPC-4 says %s (%s) "
+			      "(seed %llu)", p->a->name, pro_names[p->pro.sa],
+			      (unsigned long long)p->pro.key,
+			      (unsigned long long)p->pro.sark,
+			      prm_type_name(p->pro.type), l->lun,
+			      prm_result_name(got), prm_result_name(want), st,
+			      (unsigned long long)r->seed);
+			l->pr.unknown = true;
+		}
+		return;
+	}
+	exact = p->pr_alone && p->pr_known && p->pr_epoch == l->pr_epoch &&
+		l->pr_inflight == 0 && !l->pr.unknown;
+	if (!exact || op->outcome != INI_DONE || op->response != 0)
+		return;
+	if (p->kind == PK_READ || p->kind == PK_WRITE || p->kind == PK_SYNC) {
+		bool c = prm_conflicts(&l->pr, me, p->kind != PK_READ);
+
+		if (c && op->status == SCSI_STATUS_GOOD) {
+			pr_state(r, &l->pr, st, sizeof(st));
+			failf(r, p->line, "oracle: %s's %s on lun %u completed GOOD, "
+			      "but it must get RESERVATION CONFLICT (%s) (seed %llu)",
+			      p->a->name, p->verb, l->lun, st,
+			      (unsigned long long)r->seed);
+		} else if (!c && op->status == SCSI_STATUS_RESERVATION_CONFLICT) {
+			pr_state(r, &l->pr, st, sizeof(st));
+			failf(r, p->line, "oracle: %s's %s on lun %u got RESERVATION "
+			      "CONFLICT, but the reservation allows it (%s) "
+			      "(seed %llu)", p->a->name, p->verb, l->lun, st,
+			      (unsigned long long)r->seed);
+		}
+		return;
+	}
+	if ((p->kind == PK_PRIN_KEYS || p->kind == PK_PRIN_RESV) &&
+	    scsi_good(op) && op->in_len >= 8) {
+		uint32_t len = be32_get(op->in + 4);
+		char want[256] = "", got[256] = "";
+
+		if (p->kind == PK_PRIN_KEYS) {
+			uint64_t ks[64];
+			int n = 0;
+
+			for (uint32_t i = 0; i + 8 <= len && 8 + i + 8 <= op->in_len &&
+					     n < 64; i += 8)
+				ks[n++] = be64_get(op->in + 8 + i);
+			sort_keys(ks, n, got, sizeof(got));
+			n = 0;
+			for (int i = 0; i < PR_MODEL_ACTORS; i++)
+				if (l->pr.key[i])
+					ks[n++] = l->pr.key[i];
+			sort_keys(ks, n, want, sizeof(want));
+		} else {
+			if (len >= 16 && op->in_len >= 22)
+				snprintf(got, sizeof(got), "key %llx type %s",
+					 (unsigned long long)be64_get(op->in + 8),
+					 prm_type_name(op->in[21] & 0x0f));
+			if (l->pr.reserved)
+				snprintf(want, sizeof(want), "key %llx type %s",
+					 (unsigned long long)(l->pr.type == 7 ||
+								      l->pr.type == 8
+							      ? 0
+							      : l->pr.key[l->pr.holder]),
+					 prm_type_name(l->pr.type));
+		}
+		if (strcmp(want, got) != 0) {
+			pr_state(r, &l->pr, st, sizeof(st));
+			failf(r, p->line, "oracle: %s %s on lun %u returned [%s], "
+			      "expected [%s] (%s) (seed %llu)", p->a->name, p->verb,
+			      l->lun, got, want, st, (unsigned long long)r->seed);
+		}
+	}
+}
+
 static void pend_done(void *arg, struct ini_op *op)
 {
 	struct pend *p = arg;
@@ -910,8 +1091,10 @@ static void pend_done(void *arg, struct ini_op *op)
 	default:
 		break;
 	}
-	if (op->kind == INI_OP_SCSI)
+	if (op->kind == INI_OP_SCSI) {
 		oracle_scsi(r, p, op);
+		oracle_pr(r, p, op);
+	}
 	if (p->e.outcome != XO_ANY)
 		r->res->expectations++;
 	if (p->e.outcome == XO_NONE && (op->outcome == INI_DROPPED ||
@@ -1096,6 +1279,11 @@ static void target_crash(struct runner *r)
 	for (int i = 0; i < r->nluns; i++) {
 		model_crash(r->luns[i].m);
 		resv_reset(&r->luns[i]);
+		/* A PR OUT in flight may or may not have been applied. */
+		if (r->luns[i].pr_inflight > 0)
+			r->luns[i].pr.unknown = true;
+		prm_crash(&r->luns[i].pr);
+		r->luns[i].pr_epoch++;
 	}
 }
 
@@ -1370,11 +1558,15 @@ static bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 		be32_put(op->cdb + 6, 4096);
 		op->dir_read = true;
 	} else if (strcmp(verb, "reserve") == 0) {
+		if (l)
+			l->spc2_used = true;
 		op->cdb[0] = 0x16;
 		p->kind = PK_RESERVE;
 	} else if (strcmp(verb, "release") == 0) {
 		op->cdb[0] = 0x17;
 		p->kind = PK_RELEASE;
+		if (l)
+			l->spc2_used = true;
 		/* Until the answer, others may already see it released. */
 		if (l != NULL && l->holder == p->a->idx) {
 			l->epoch++;
@@ -1450,6 +1642,10 @@ static bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 		if (has(t, "aptpl"))
 			op->out[20] |= 0x01;
 		p->kind = PK_PROUT;
+		p->pro = (struct prm_out){.sa = outs[k].sa, .type = op->cdb[2],
+			.key = be64_get(op->out), .sark = be64_get(op->out + 8),
+			.aptpl = has(t, "aptpl")};
+		p->pro_modelled = outs[k].sa <= PRM_PREEMPT;
 	} else if (strcmp(verb, "cdb") == 0) {
 		const char *hex = t->n > 2 ? t->v[2] : "";
 		size_t n = hex_decode(hex, op->cdb, 16);
@@ -1492,8 +1688,19 @@ static void issue_scsi(struct runner *r, struct actor *a, const char *verb,
 		ini_op_free(op);
 		return;
 	}
-	if (p->ls)
-		p->epoch = p->ls->epoch;
+	if (p->ls) {
+		struct lun_st *l = p->ls;
+
+		p->epoch = l->epoch;
+		p->pr_alone = l->pr_inflight == 0;
+		p->pr_known = !l->pr.unknown && !l->spc2_used;
+		p->pr_epoch = l->pr_epoch;
+		if (p->kind == PK_PROUT) {
+			l->pr_inflight++;
+			p->pr_issued = ++l->pr_issued;
+			l->pr_epoch++;
+		}
+	}
 	if (cs != NULL)
 		op->cmdsn_delta = (int32_t)strtol(cs, NULL, 0);
 	ini_scsi(a->ini, op);
@@ -2003,6 +2210,7 @@ static void decl_lun(struct runner *r, struct toks *t)
 	l->ro = has(t, "ro");
 	l->thin = has(t, "thin");
 	l->holder = -1;
+	prm_clear(&l->pr);
 }
 
 static const struct {

@@ -1,0 +1,193 @@
+/*
+ * pr_model.c — persistent reservations as SPC-4 §5.12 describes them, for
+ * the oracle (see pr_model.h).  Written from the standard, not from
+ * target/scsi/pr.c: where the two disagree the run fails.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "pr_model.h"
+
+static bool all_reg(uint8_t t) { return t == 7 || t == 8; }
+static bool reg_only(uint8_t t) { return t == 5 || t == 6; }
+static bool excl_access(uint8_t t) { return t == 3 || t == 6 || t == 8; }
+
+const char *prm_type_name(uint8_t t)
+{
+	switch (t) {
+	case 1: return "wr-ex";
+	case 3: return "ex-ac";
+	case 5: return "wr-ex-ro";
+	case 6: return "ex-ac-ro";
+	case 7: return "wr-ex-ar";
+	case 8: return "ex-ac-ar";
+	default: return "?";
+	}
+}
+
+bool prm_is_holder(const struct pr_model *m, int a)
+{
+	if (!m->reserved || m->key[a] == 0)
+		return false;
+	return all_reg(m->type) || m->holder == a;
+}
+
+/* SPC-4 table 63: from a nexus that does not hold the reservation,
+ *   Write Exclusive         writes conflict
+ *   Exclusive Access        reads and writes conflict
+ *   ... Registrants Only,   the same, but only for nexuses that are not
+ *   ... All Registrants     registered. */
+bool prm_conflicts(const struct pr_model *m, int a, bool write)
+{
+	if (!m->reserved || prm_is_holder(m, a))
+		return false;
+	if ((reg_only(m->type) || all_reg(m->type)) && m->key[a] != 0)
+		return false;
+	return write || excl_access(m->type);
+}
+
+void prm_clear(struct pr_model *m)
+{
+	for (int i = 0; i < PR_MODEL_ACTORS; i++)
+		m->key[i] = 0;
+	m->reserved = false;
+	m->holder = -1;
+}
+
+void prm_crash(struct pr_model *m)
+{
+	if (!m->aptpl)
+		prm_clear(m);
+}
+
+static int nregs(const struct pr_model *m)
+{
+	int n = 0;
+
+	for (int i = 0; i < PR_MODEL_ACTORS; i++)
+		n += m->key[i] != 0;
+	return n;
+}
+
+/* A registration goes: a reservation it held (not all-registrants) is
+ * released; an all-registrants one ends with its last registrant. */
+static void unregister(struct pr_model *m, int a)
+{
+	m->key[a] = 0;
+	if (m->reserved && !all_reg(m->type) && m->holder == a)
+		m->reserved = false;
+	if (m->reserved && all_reg(m->type) && nregs(m) == 0)
+		m->reserved = false;
+}
+
+enum prm_result prm_apply(struct pr_model *m, int self,
+			  const struct prm_out *o)
+{
+	uint64_t mine = m->key[self];
+
+	if (o->sa == PRM_REGISTER) {
+		/* §5.12.7: an unregistered nexus registers with key 0; a
+		 * registered one must give its key.  SARK 0 unregisters (or
+		 * does nothing when not registered). */
+		if (mine != o->key)
+			return PRM_CONFLICT;
+		if (mine == 0 && o->sark == 0)
+			return PRM_GOOD;
+		if (o->sark != 0)
+			m->key[self] = o->sark;
+		else
+			unregister(m, self);
+		m->aptpl = o->aptpl;
+		return PRM_GOOD;
+	}
+	/* Every other service action: registered, with the right key. */
+	if (mine == 0 || mine != o->key)
+		return PRM_CONFLICT;
+	switch (o->sa) {
+	case PRM_RESERVE:
+		/* §5.12.9: the holder reserving again with the same type
+		 * is GOOD; anything else against a reservation conflicts. */
+		if (m->reserved)
+			return prm_is_holder(m, self) && m->type == o->type
+				       ? PRM_GOOD
+				       : PRM_CONFLICT;
+		m->reserved = true;
+		m->type = o->type;
+		m->holder = self;
+		return PRM_GOOD;
+	case PRM_RELEASE:
+		/* §5.12.11.2: a non-holder's RELEASE is GOOD and does
+		 * nothing; the holder's with another type is INVALID RELEASE
+		 * OF PERSISTENT RESERVATION. */
+		if (!m->reserved || !prm_is_holder(m, self))
+			return PRM_GOOD;
+		if (m->type != o->type)
+			return PRM_ILLEGAL;
+		m->reserved = false;
+		return PRM_GOOD;
+	case PRM_CLEAR:
+		prm_clear(m);
+		return PRM_GOOD;
+	case PRM_PREEMPT: {
+		/* §5.12.11.4. */
+		bool take;
+		int hits = 0;
+
+		if (m->reserved && all_reg(m->type) && o->sark == 0) {
+			for (int i = 0; i < PR_MODEL_ACTORS; i++)
+				if (i != self)
+					m->key[i] = 0;
+			m->type = o->type;
+			m->holder = self;
+			return PRM_GOOD;
+		}
+		if (o->sark == 0)
+			return PRM_ILLEGAL;
+		take = m->reserved && !all_reg(m->type) &&
+		       m->key[m->holder] == o->sark;
+		for (int i = 0; i < PR_MODEL_ACTORS; i++)
+			if (i != self && m->key[i] == o->sark)
+				hits++;
+		if (take && m->holder == self)
+			hits++;
+		if (hits == 0)
+			return PRM_CONFLICT;
+		for (int i = 0; i < PR_MODEL_ACTORS; i++)
+			if (i != self && m->key[i] == o->sark)
+				unregister(m, i);
+		if (take) {
+			m->reserved = true;
+			m->type = o->type;
+			m->holder = self;
+		}
+		return PRM_GOOD;
+	}
+	default:
+		return PRM_GOOD;
+	}
+}
+
+void prm_describe(const struct pr_model *m, const char *const *names,
+		  int nactors, char *buf, size_t cap)
+{
+	int off = snprintf(buf, cap, "registered:");
+
+	for (int i = 0; i < nactors && off > 0 && (size_t)off < cap; i++)
+		if (m->key[i])
+			off += snprintf(buf + off, cap - (size_t)off, " %s=%llx",
+					names[i], (unsigned long long)m->key[i]);
+	if (off > 0 && (size_t)off < cap) {
+		if (m->reserved && all_reg(m->type))
+			snprintf(buf + off, cap - (size_t)off,
+				 "; reservation %s (every registrant)%s",
+				 prm_type_name(m->type), m->aptpl ? "; aptpl" : "");
+		else if (m->reserved)
+			snprintf(buf + off, cap - (size_t)off,
+				 "; reservation %s held by %s%s",
+				 prm_type_name(m->type), names[m->holder],
+				 m->aptpl ? "; aptpl" : "");
+		else
+			snprintf(buf + off, cap - (size_t)off, "; no reservation%s",
+				 m->aptpl ? "; aptpl" : "");
+	}
+}

@@ -1,0 +1,62 @@
+/*
+ * pr_model.h — the reference model of one LUN's persistent reservation
+ * state (SPC-4 §5.12), the oracle PERSISTENT RESERVE OUT answers, PR IN
+ * data and every READ/WRITE/SYNCHRONIZE CACHE status are checked against.
+ *
+ * State: a key per actor (0: not registered; the I_T nexus is the actor's
+ * initiator name and ISID, which survive reconnects), at most one
+ * reservation (type, holder actor; with an all-registrants type every
+ * registrant holds it) and APTPL (set by the last REGISTER that changed
+ * anything).  The model is exact only while the order of PR OUT commands
+ * at the target is known; the runner (scenario.c) decides when it is and
+ * marks the state unknown otherwise (pr_model.unknown) until a CLEAR
+ * answered GOOD in isolation makes it known (empty) again.
+ */
+#ifndef UT_SIM_PR_MODEL_H
+#define UT_SIM_PR_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PR_MODEL_ACTORS 8
+
+/* PERSISTENT RESERVE OUT service actions the model knows. */
+enum { PRM_REGISTER = 0, PRM_RESERVE = 1, PRM_RELEASE = 2, PRM_CLEAR = 3,
+       PRM_PREEMPT = 4 };
+
+/* What a PR OUT should be answered. */
+enum prm_result { PRM_GOOD, PRM_CONFLICT, PRM_ILLEGAL };
+
+struct pr_model {
+	uint64_t key[PR_MODEL_ACTORS];
+	bool reserved;
+	uint8_t type;		/* 1 3 5 6 7 8 */
+	int holder;		/* actor; unused with types 7 and 8 */
+	bool aptpl;
+	bool unknown;		/* state not known exactly */
+};
+
+struct prm_out {
+	uint8_t sa, type;
+	uint64_t key, sark;
+	bool aptpl;
+};
+
+/* Apply `o` from actor `self` (when the result is GOOD) and return what
+ * the target must answer. */
+enum prm_result prm_apply(struct pr_model *m, int self,
+			  const struct prm_out *o);
+/* Does a command from `actor` conflict?  write: a write-class command
+ * (WRITE, SYNCHRONIZE CACHE), else a read (SPC-4 table 63). */
+bool prm_conflicts(const struct pr_model *m, int actor, bool write);
+bool prm_is_holder(const struct pr_model *m, int actor);
+/* Target crash: without APTPL everything is lost. */
+void prm_crash(struct pr_model *m);
+void prm_clear(struct pr_model *m);
+const char *prm_type_name(uint8_t type);
+/* Human-readable state for messages. */
+void prm_describe(const struct pr_model *m, const char *const *names,
+		  int nactors, char *buf, size_t cap);
+
+#endif
