@@ -106,9 +106,18 @@ bool scsi_pr_conflict(const struct scsi_cmd *cmd, uint8_t flags)
 #define PR_STATE_MAGIC 0x55545052u	/* "UTPR" */
 #define PR_STATE_MAX (16 + SCSI_PR_MAX_REGS * (8 + 2 + 1 + 6 + 1 + 224))
 
+/* The environment's keys are [A-Za-z0-9._-]: "pr-" + the device name
+ * with anything else turned into '_'. */
 static void state_key(const struct scsi_lu *lu, char *key, size_t cap)
 {
-	snprintf(key, cap, "pr/%s", lu->name);
+	snprintf(key, cap, "pr-%s", lu->name);
+	for (char *p = key; *p; p++) {
+		bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			  (*p >= '0' && *p <= '9') || *p == '.' || *p == '-';
+
+		if (!ok || (*p == '.' && p > key && p[-1] == '.'))
+			*p = '_';
+	}
 }
 
 /* Serialize: magic, generation, aptpl, reserved, type, holder, nregs,
@@ -182,7 +191,7 @@ static void pr_save(struct scsi_lu *lu, bool was_aptpl)
 	uint8_t *b;
 	size_t n;
 
-	if (!env || !env->ops->state_put || (!lu->pr.aptpl && !was_aptpl))
+	if (!lu->pr.ptpl_capable || (!lu->pr.aptpl && !was_aptpl))
 		return;
 	state_key(lu, key, sizeof(key));
 	if (!lu->pr.aptpl) {
@@ -198,6 +207,8 @@ static void pr_save(struct scsi_lu *lu, bool was_aptpl)
 	free(b);
 }
 
+/* Load what an earlier run saved, and find out whether the environment
+ * can keep state at all (PTPL_C): a store that answers "absent" can. */
 void scsi_pr_load(struct scsi_lu *lu)
 {
 	struct env *env = lu->env;
@@ -205,7 +216,7 @@ void scsi_pr_load(struct scsi_lu *lu)
 	uint8_t *b;
 	ssize_t n;
 
-	if (!env || !env->ops || !env->ops->state_get)
+	if (!env || !env->ops || !env->ops->state_get || !env->ops->state_put)
 		return;
 	b = malloc(PR_STATE_MAX);
 	if (!b)
@@ -217,6 +228,7 @@ void scsi_pr_load(struct scsi_lu *lu)
 			 lu->name);
 		memset(&lu->pr, 0, sizeof(lu->pr));
 	}
+	lu->pr.ptpl_capable = n >= 0 || n == -ENOENT;
 	free(b);
 }
 
@@ -666,7 +678,7 @@ static bool pr_out_parse(struct scsi_cmd *cmd, struct pr_params *a)
 		scsi_fail_cdb(cmd, 2, a->scope ? 7 : 3);
 		return false;
 	}
-	if (a->aptpl && !(cmd->lu->env && cmd->lu->env->ops->state_put) &&
+	if (a->aptpl && !cmd->lu->pr.ptpl_capable &&
 	    (a->sa == PR_REGISTER || a->sa == PR_REGISTER_IGNORE)) {
 		scsi_fail_param(cmd, 20, 0);	/* PTPL_C = 0 */
 		return false;
@@ -765,7 +777,7 @@ static uint32_t pr_read_reservation(const struct scsi_pr *pr, uint8_t *b)
 
 static uint32_t pr_report_caps(const struct scsi_lu *lu, uint8_t *b)
 {
-	bool ptpl = lu->env && lu->env->ops->state_put;
+	bool ptpl = lu->pr.ptpl_capable;
 
 	memset(b, 0, 8);
 	put_be16(b, 8);

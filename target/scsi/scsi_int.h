@@ -105,6 +105,7 @@ struct scsi_pr {
 	uint8_t type;		/* 1 WE, 3 EA, 5 WE-RO, 6 EA-RO, 7 WE-AR, 8 EA-AR */
 	unsigned int holder;	/* index in regs (not for *-AR types) */
 	bool aptpl;		/* persist through power loss */
+	bool ptpl_capable;	/* the environment keeps durable state */
 };
 
 struct scsi_lu {

@@ -41,9 +41,13 @@ static int stub_state_put(struct env *e, const char *key, const void *data,
 	return 0;
 }
 
+static bool state_broken;	/* no state directory configured */
+
 static ssize_t stub_state_get(struct env *e, const char *key, void *buf,
 			      size_t cap)
 {
+	if (state_broken)
+		return -ENOTSUP;
 	if (state_len < 0 || strcmp(key, state_key_saved) != 0)
 		return -ENOENT;
 	if ((size_t)state_len > cap)
@@ -2892,7 +2896,7 @@ static void pr_aptpl_state_survives_a_new_lu(void **state)
 	f = fx_new(&dev, DISK_BYTES, true);
 	expect_good(prout(f, f->sess, 6, 0, 0, 0x42, 0x01));
 	expect_good(prout(f, f->sess, 1, 3, 0x42, 0, 0));
-	assert_string_equal(state_key_saved, "pr/aptpl");
+	assert_string_equal(state_key_saved, "pr-aptpl");
 	assert_true(state_len > 0);
 	fx_free(f);
 	f = fx_new(&dev, DISK_BYTES, true);		/* "restart" */
@@ -3086,6 +3090,21 @@ static void cdb_decode_data_out_of_other_commands(void **state)
 	assert_int_equal(scsi_cdb_decode(cdb, 512, &in), 0);
 	assert_int_equal(in.dir, SCSI_DIR_READ);
 	assert_int_equal(in.xfer_bytes, 32);
+}
+
+static void pr_aptpl_refused_without_durable_state(void **state)
+{
+	struct fx *f;
+
+	state_broken = true;
+	f = fx_new(NULL, DISK_BYTES, true);
+	state_broken = false;
+	prin(f, f->sess, 2, 8);
+	assert_int_equal(f->buf[2] & 0x01, 0);		/* PTPL_C */
+	expect_sense(prout(f, f->sess, 6, 0, 0, 0x42, 0x01),
+		     SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_PARAM);
+	expect_good(prout(f, f->sess, 6, 0, 0, 0x42, 0));
+	fx_free(f);
 }
 
 /* ---------------------------------------------------- CDB decoding */
@@ -3310,6 +3329,7 @@ int main(void)
 		T(pr_all_registrants_survives_until_the_last_unregisters),
 		T(pr_registrations_survive_the_nexus),
 		cmocka_unit_test(cdb_decode_data_out_of_other_commands),
+		cmocka_unit_test(pr_aptpl_refused_without_durable_state),
 		cmocka_unit_test(cdb_length_follows_group_code),
 		cmocka_unit_test(cdb_decode_read_write_family),
 		cmocka_unit_test(cdb_decode_allocation_length_commands),
