@@ -27,7 +27,7 @@ TEST_SRC := $(sort $(wildcard target/test/test_*.c))
 TEST_BIN := $(TEST_SRC:target/test/%.c=$(BUILD)/test/%)
 TEST_SUPPORT := $(filter-out $(TEST_SRC),$(wildcard target/test/*.c))
 
-.PHONY: all run test unit unit-asan seam-check conformance daemon-test deps clean format
+.PHONY: all run test unit unit-asan seam-check conformance daemon-test valgrind deps clean format
 all: $(BUILD)/utarget
 
 $(BUILD)/obj/%.o: %.c
@@ -76,7 +76,7 @@ unit-asan:
 # Everything a change must pass.  Dependencies are installed first, in
 # their own step, so that a fresh machine can build at all.
 test: deps
-	$(MAKE) --no-print-directory all $(BUILD)/ut-io $(BUILD)/utarget-sim
+	$(MAKE) --no-print-directory all $(BUILD)/ut-io $(BUILD)/utarget-sim $(BUILD)/ut-hostile
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory unit-asan
 	conformance/daemon-test
@@ -86,13 +86,23 @@ test: deps
 conformance: $(BUILD)/utarget
 	conformance/run
 
-daemon-test: $(BUILD)/utarget $(BUILD)/ut-io
+daemon-test: $(BUILD)/utarget $(BUILD)/ut-io $(BUILD)/ut-hostile
 	conformance/daemon-test
+
+# The conformance suite against the daemon under valgrind memcheck.
+valgrind: $(BUILD)/utarget
+	@command -v valgrind >/dev/null || { echo "valgrind missing: apt-get install valgrind"; exit 2; }
+	conformance/run --valgrind --config default
 
 # A small libiscsi initiator used by the daemon tests.
 $(BUILD)/ut-io: tools/ut-io.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $< -liscsi
+
+# Hostile login inputs against the running daemon (daemon-test).
+$(BUILD)/ut-hostile: tools/ut-hostile.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
 
 deps:
 	@ci/deps.sh test
@@ -240,3 +250,11 @@ bench: $(BUILD)/utarget $(BUILD)/bench/ut-load
 bench-profile: $(BUILD)/utarget $(BUILD)/bench/ut-load
 	BENCH_OUT=$(CURDIR)/$(BUILD)/bench bench/profile.sh
 # end bench -------------------------------------------------------------------
+
+# interop ---------------------------------------------------------------------
+# The Linux kernel initiator (open-iscsi, sg3_utils, ext4, xfs) against
+# build/utarget, in a QEMU VM with TCG: interop/run, docs/interop.md.
+.PHONY: interop
+interop: $(BUILD)/utarget
+	BUILD=$(BUILD) interop/run
+# end interop -----------------------------------------------------------------
