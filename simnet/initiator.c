@@ -95,6 +95,7 @@ struct ini {
 	struct ini_op_list waitq;	/* waiting for the CmdSN window */
 	struct ini_op_list doneq;	/* finished, done() pending */
 	struct sim_ev done_ev;
+	struct sim_ev probe_ev;	/* window closed with commands waiting */
 	struct ini_op *login_op;
 	char *text_acc;			/* login/text response keys */
 	uint32_t text_acc_len;
@@ -106,6 +107,7 @@ struct ini {
 
 static void ini_pump(struct ini *ini);
 static void done_fire(struct sim_ev *ev);
+static void probe_fire(struct sim_ev *ev);
 static void ini_conn_lost(struct ini *ini, const char *why);
 
 static const char *const opnames[64] = {
@@ -177,6 +179,7 @@ struct ini *ini_new(struct sim *sim, const char *actor, const char *iqn,
 	TAILQ_INIT(&ini->waitq);
 	TAILQ_INIT(&ini->doneq);
 	sim_ev_init(&ini->done_ev, done_fire);
+	sim_ev_init(&ini->probe_ev, probe_fire);
 	return ini;
 }
 
@@ -307,6 +310,7 @@ void ini_free(struct ini *ini)
 	if (ini->c != NULL)
 		sim_conn_close(ini->c);
 	sim_ev_cancel(ini->sim, &ini->done_ev);
+	sim_ev_cancel(ini->sim, &ini->probe_ev);
 	while ((op = TAILQ_FIRST(&ini->ops)) != NULL) {
 		TAILQ_REMOVE(&ini->ops, op, link);
 		ini_op_free(op);
@@ -1118,6 +1122,27 @@ static void ini_pump(struct ini *ini)
 		op_send(ini, op);
 	}
 	tx_flush(ini);
+	/* Commands wait for a window that only an answer can open; if the
+	 * target's answers are gone (tasks a reset of another session ended
+	 * silently), ask with an immediate NOP-Out after a second, as real
+	 * initiators' NOP-Out pings do (RFC 7143 §11.18). */
+	if (ini->state == INI_S_FFP && !TAILQ_EMPTY(&ini->waitq) &&
+	    !window_open(ini) && !sim_ev_pending(&ini->probe_ev))
+		sim_ev_at(ini->sim, &ini->probe_ev,
+			  ini->sim->now_ns + SIM_NS_PER_S);
+}
+
+static void probe_fire(struct sim_ev *ev)
+{
+	struct ini *ini = SIM_CONTAINER_OF(ev, struct ini, probe_ev);
+
+	if (ini->state != INI_S_FFP || TAILQ_EMPTY(&ini->waitq) ||
+	    window_open(ini))
+		return;
+	SIM_TRACE(ini->sim, "%s: CmdSN window closed with commands waiting: "
+		  "NOP-Out ping", ini->actor);
+	ini_nop(ini, ini_op_new(ini, INI_OP_NOP, NULL, NULL));
+	ini_pump(ini);
 }
 
 static bool ffp_or_fail(struct ini *ini, struct ini_op *op)
