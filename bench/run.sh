@@ -24,7 +24,8 @@
 #                              "none" to skip), BENCH_PLOT likewise
 #   BENCH_OUT                  work directory (build/bench)
 #   BENCH_PORT_BASE            first of the TCP ports used (default 3291)
-#   BENCH_ONLY                 regex of row ids to run (development)
+#   BENCH_ONLY                 regex of row ids to run (development; from
+#                              make, write $$ for a regex's $)
 #   BENCH_NICE                 e.g. -10: renice the whole bench (servers and
 #                              clients alike) against other load on the host
 set -uo pipefail
@@ -289,6 +290,7 @@ for row in "${ROWS[@]}"; do
 	i=$((i + 1))
 done
 ELAPSED=$(($(date +%s) - T0))
+[ -s "$RESULTS" ] || die "no row ran (BENCH_ONLY='$ONLY'?)"
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 cleanup
 
