@@ -249,6 +249,7 @@ struct iscsi_login_state {
 	uint16_t cid;
 	uint32_t itt;
 	uint32_t cmdsn;
+	uint32_t max_cmdsn;		/* answered in login responses */
 	int version_max;
 	bool discovery;
 	char initiator_name[UT_NAME_MAX];

@@ -92,7 +92,7 @@ static void login_respond(struct iscsi_conn *c, uint16_t status, bool transit,
 	h.itt = ls->itt;
 	h.w24 = c->stat_sn++;
 	h.w28 = ls->cmdsn;
-	h.w32 = ls->cmdsn;
+	h.w32 = ls->max_cmdsn;
 	h.w36 = (uint32_t)status << 16;
 	if (status != 0)
 		t->close_after = true;
@@ -263,6 +263,8 @@ static void login_complete(struct iscsi_conn *c, struct iscsi_kvlist *resp)
 		return;
 	}
 	ls->tsih = s->tsih;
+	/* The final response opens the session's whole command window. */
+	ls->max_cmdsn = s->max_cmdsn;
 	login_respond(c, 0, true, ls->csg, ISCSI_STAGE_FULL_FEATURE, resp);
 	c->sess = s;
 	s->conn = c;
@@ -307,6 +309,7 @@ static uint16_t login_check_header(struct iscsi_conn *c,
 		ls->cid = (uint16_t)(h->w20 >> 16);
 		ls->itt = h->itt;
 		ls->cmdsn = h->w24;
+		ls->max_cmdsn = h->w24;
 		c->stat_sn = h->w28;
 		if (csg != ISCSI_STAGE_SECURITY && csg != ISCSI_STAGE_OPERATIONAL) {
 			*why = "login must start in stage 0 or 1";

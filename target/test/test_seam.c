@@ -133,6 +133,9 @@ static void login_isid(struct rig *r, uint8_t isid_low)
 	assert_int_equal(rsp.w36 >> 16, 0);
 	assert_int_equal(rsp.flags & 3, 3);
 	assert_int_not_equal(rsp.lun & 0xffff, 0);	/* TSIH assigned */
+	/* the final response opens the whole window (QueuedCommands) */
+	assert_int_equal(rsp.w28, r->cmdsn);
+	assert_int_equal(rsp.w32 - rsp.w28 + 1, 128);
 }
 
 static void scsi_cmd(struct rig *r, const uint8_t *cdb, uint8_t flags,
