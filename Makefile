@@ -27,7 +27,7 @@ TEST_SRC := $(sort $(wildcard target/test/test_*.c))
 TEST_BIN := $(TEST_SRC:target/test/%.c=$(BUILD)/test/%)
 TEST_SUPPORT := $(filter-out $(TEST_SRC),$(wildcard target/test/*.c))
 
-.PHONY: all run test unit unit-asan seam-check conformance daemon-test valgrind deps clean format
+.PHONY: all run test unit unit-asan scenarios-asan seam-check conformance daemon-test valgrind deps clean format
 all: $(BUILD)/utarget
 
 $(BUILD)/obj/%.o: %.c
@@ -75,13 +75,24 @@ unit-asan:
 
 # Everything a change must pass.  Dependencies are installed first, in
 # their own step, so that a fresh machine can build at all.
+# Every scenario (twice, equal hashes) and 300 explorer seeds again, with
+# the simulator and the target built with AddressSanitizer and UBSan.
+scenarios-asan:
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/asan EXTRA_CFLAGS="$(SAN_FLAGS)" \
+		EXTRA_LDFLAGS="$(SAN_FLAGS)" $(BUILD)/asan/utarget-sim
+	scenarios/run-all.sh $(BUILD)/asan/utarget-sim
+
 test: deps
 	$(MAKE) --no-print-directory all $(BUILD)/ut-io $(BUILD)/utarget-sim $(BUILD)/ut-hostile
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory unit-asan
 	conformance/daemon-test
 	scenarios/run-all.sh
+	$(MAKE) --no-print-directory scenarios-asan
+	$(MAKE) --no-print-directory fuzz-regress
+	$(MAKE) --no-print-directory fuzz-smoke
 	conformance/run
+	$(MAKE) --no-print-directory interop
 
 conformance: $(BUILD)/utarget
 	conformance/run

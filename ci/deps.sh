@@ -6,7 +6,19 @@ set -euo pipefail
 what=${1:-build}
 pkgs=(gcc make pkg-config liburing-dev)
 if [ "$what" != build ]; then
-	pkgs+=(libcmocka-dev libiscsi-bin libiscsi-dev)
+	# unit tests, conformance and daemon tests
+	pkgs+=(libcmocka-dev libiscsi-bin libiscsi-dev iproute2)
+	# fuzz-smoke and fuzz-regress: clang with libFuzzer and sanitizers
+	pkgs+=(clang libclang-rt-14-dev)
+	# make interop: a kernel initiator in a QEMU VM
+	pkgs+=(qemu-system-x86 linux-image-amd64 busybox-static open-iscsi
+	       sg3-utils e2fsprogs xfsprogs cpio kmod)
+fi
+if [ "$what" = fuzz ]; then
+	pkgs+=(clang libclang-rt-14-dev afl++ llvm lcov python3)
+fi
+if [ "$what" = bench ]; then
+	pkgs+=(tgt libiscsi-bin libiscsi-dev iperf3 gnuplot-nox jq)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -340,9 +340,11 @@ int sim_state_put(struct sim *sim, const char *key, const void *data,
 
 	if (copy == NULL)
 		return -ENOMEM;
-	memcpy(copy, data, len);
+	if (len)	/* an empty value may come with data == NULL */
+		memcpy(copy, data, len);
 	sim_hash_u64(sim, sim_hash_str(key));
-	sim_hash_bytes(sim, data, len);
+	if (len)
+		sim_hash_bytes(sim, data, len);
 	SIM_TRACE(sim, "state put %s (%zu bytes)", key, len);
 	if (kv != NULL) {
 		free(kv->data);
