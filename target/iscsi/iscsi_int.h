@@ -33,7 +33,7 @@
 #define ISCSI_LOGIN_PDUS_MAX 64		/* login PDUs per connection */
 #define ISCSI_MAX_CONNECTIONS 1024	/* per server */
 #define ISCSI_MAX_SESSIONS_DEFAULT 256	/* when MaxSessions is 0 */
-#define ISCSI_MAX_EDTL (16u << 20)	/* per command data buffer */
+#define ISCSI_MAX_EDTL SCSI_MAX_XFER_BYTES	/* per command data buffer */
 #define ISCSI_BUFFER_BUDGET (1024ull << 20) /* all task buffers together */
 #define ISCSI_LOGIN_TIMEOUT_NS (30ull * 1000000000ull)
 #define ISCSI_TX_IOV_MAX 64		/* iovecs gathered per send call */
@@ -157,6 +157,7 @@ struct iscsi_task {
 	bool aborting;			/* ABORT TASK seen: answer nothing */
 	bool final_seen;		/* unsolicited sequence ended */
 	uint8_t fixed_status;		/* answered without the SCSI layer */
+	bool fixed_too_long;		/* ... because EDTL is over the limit */
 	uint32_t unsol_next;		/* next unsolicited offset expected */
 	struct iscsi_tmf *tmf;		/* TMF waiting for this task */
 	TAILQ_ENTRY(iscsi_task) link;	/* session task list */

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #define ISCSI_POOL_MIN_SHIFT 9		/* 512 bytes */
-#define ISCSI_POOL_MAX_SHIFT 24		/* 16 MiB */
+#define ISCSI_POOL_MAX_SHIFT 26		/* 64 MiB, SCSI_MAX_XFER_BYTES */
 #define ISCSI_POOL_CLASSES (ISCSI_POOL_MAX_SHIFT - ISCSI_POOL_MIN_SHIFT + 1)
 #define ISCSI_POOL_CACHE_BYTES (64u << 20)
 #define ISCSI_POOL_OBJ_CACHE 1024	/* objects kept per free list */
@@ -35,7 +35,7 @@ struct iscsi_obj_pool {
 	uint32_t count;
 };
 
-/* A buffer of at least len bytes (len <= 16 MiB); *cap gets its real
+/* A buffer of at least len bytes (len <= 64 MiB); *cap gets its real
  * size, which pool_buf_put() needs back.  NULL if out of memory. */
 void *pool_buf_get(struct iscsi_buf_pool *p, uint32_t len, uint32_t *cap);
 void pool_buf_put(struct iscsi_buf_pool *p, void *buf, uint32_t cap);

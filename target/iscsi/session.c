@@ -429,12 +429,16 @@ static void task_scsi_done(struct scsi_cmd *cmd)
 }
 
 /* Answer without the SCSI layer (buffer limits). */
-static void task_fail_local(struct iscsi_task *t, uint8_t status)
+static void task_fail_local(struct iscsi_task *t)
 {
-	t->cmd.status = status;
-	t->cmd.sense_len = 0;
 	t->cmd.xfer_len = 0;
 	t->cmd.data_in_len = 0;
+	t->cmd.sense_len = 0;
+	t->cmd.status = t->fixed_status;
+	if (t->fixed_too_long) {
+		t->cmd.sess = t->sess->scsi;
+		scsi_cmd_set_sense(&t->cmd, SK_ILLEGAL_REQUEST, 0x24, 0x00);
+	}
 	task_respond(t);
 }
 
@@ -444,7 +448,7 @@ static void task_exec(struct iscsi_task *t)
 
 	t->state = TASK_EXEC;
 	if (t->fixed_status) {
-		task_fail_local(t, t->fixed_status);
+		task_fail_local(t);
 		return;
 	}
 	t->cmd.sess = s->scsi;
@@ -597,8 +601,14 @@ static void ffp_cmd_header(struct iscsi_conn *c)
 	if (!iscsi_lun_decode(h->lun, &t->cmd.lun))
 		t->cmd.lun = UINT64_MAX;
 	rc = task_alloc_buf(t);
-	if (rc == -EFBIG || rc == -ENOBUFS || rc == -ENOMEM)
+	if (rc == -EFBIG) {
+		/* more than MAXIMUM TRANSFER LENGTH (VPD B0) allows */
+		t->fixed_status = SCSI_STATUS_CHECK_CONDITION;
+		t->fixed_too_long = true;
+	} else if (rc == -ENOBUFS || rc == -ENOMEM) {
+		/* all buffers in use: retry later (SAM-5 §5.3.3) */
 		t->fixed_status = SCSI_STATUS_TASK_SET_FULL;
+	}
 	c->rx_task = t;
 	if (h->data_len && t->cmd.buf)
 		c->rx_data_dst = t->cmd.buf;

@@ -62,7 +62,7 @@ struct scsi_itl;
 #define SCSI_MAX_LUN 255
 /* Largest data transfer one READ/WRITE/VERIFY may ask for; advertised as
  * MAXIMUM TRANSFER LENGTH in the Block Limits VPD page (SBC-3 §6.5.3). */
-#define SCSI_MAX_XFER_BYTES (16u << 20)
+#define SCSI_MAX_XFER_BYTES (64u << 20)
 
 enum scsi_dir {
 	SCSI_DIR_NONE = 0,

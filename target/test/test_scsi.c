@@ -67,7 +67,7 @@ static struct env stub_env = {.ops = &stub_ops, .log_level = UT_LOG_ERROR};
 
 /* ------------------------------------------------------ fixture */
 
-#define DISK_BYTES (64ull << 20)
+#define DISK_BYTES (128ull << 20)
 #define BS 512u
 #define NBLOCKS (DISK_BYTES / BS)
 
@@ -80,7 +80,7 @@ struct fx {
 	uint8_t *buf;		/* 17 MiB: one transfer past the limit */
 };
 
-#define BUF_BYTES ((17u << 20))
+#define BUF_BYTES (SCSI_MAX_XFER_BYTES + (1u << 20))
 
 static void on_done(struct scsi_cmd *cmd)
 {

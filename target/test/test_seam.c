@@ -666,6 +666,43 @@ static void peer_that_never_reads_is_dropped_at_the_queue_limit(void **state)
 	rig_free(r);
 }
 
+static void edtl_over_maximum_transfer_length_is_invalid_field(void **state)
+{
+	struct rig *r = rig_new(0);
+	uint8_t cdb[16] = {0x88};	/* READ(16) */
+	struct iscsi_bhs rsp;
+	uint8_t *d = NULL;
+	uint32_t blocks = SCSI_MAX_XFER_BYTES / 512 + 1;
+
+	(void)state;
+	login(r);
+	tur_expect(r, SCSI_STATUS_CHECK_CONDITION, SK_UNIT_ATTENTION);
+	cdb[10] = (uint8_t)(blocks >> 24);
+	cdb[11] = (uint8_t)(blocks >> 16);
+	cdb[12] = (uint8_t)(blocks >> 8);
+	cdb[13] = (uint8_t)blocks;
+	scsi_cmd(r, cdb, ISCSI_CMD_F_READ, blocks * 512, NULL, 0);
+	expect_pdu(r, ISCSI_OP_SCSI_RSP, &rsp, &d);
+	assert_int_equal(rsp.b3, SCSI_STATUS_CHECK_CONDITION);
+	assert_non_null(d);
+	assert_int_equal(d[2 + 2] & 0xf, SK_ILLEGAL_REQUEST);
+	assert_int_equal(d[2 + 12], 0x24);	/* INVALID FIELD IN CDB */
+	free(d);
+	/* exactly at the limit the transfer length is accepted: the rig's
+	 * 16 MiB LUN then answers LBA OUT OF RANGE instead */
+	blocks--;
+	cdb[10] = (uint8_t)(blocks >> 24);
+	cdb[11] = (uint8_t)(blocks >> 16);
+	cdb[12] = (uint8_t)(blocks >> 8);
+	cdb[13] = (uint8_t)blocks;
+	scsi_cmd(r, cdb, ISCSI_CMD_F_READ, blocks * 512, NULL, 0);
+	expect_pdu(r, ISCSI_OP_SCSI_RSP, &rsp, &d);
+	assert_int_equal(rsp.b3, SCSI_STATUS_CHECK_CONDITION);
+	assert_int_equal(d[2 + 12], 0x21);	/* LBA OUT OF RANGE */
+	free(d);
+	rig_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -688,6 +725,7 @@ int main(void)
 		cmocka_unit_test(shutdown_asks_initiators_to_log_out_then_closes),
 		cmocka_unit_test(shutdown_closes_silent_initiators_after_grace),
 		cmocka_unit_test(peer_that_never_reads_is_dropped_at_the_queue_limit),
+		cmocka_unit_test(edtl_over_maximum_transfer_length_is_invalid_field),
 	};
 
 	if (getenv("TEST_FILTER"))	/* e.g. TEST_FILTER='*abort*' */
