@@ -329,16 +329,10 @@ static void er_uring_issue(struct er_io *io)
 	io_uring_sqe_set_data(sqe, io);
 }
 
-static void er_uring_event(struct er_watch *w, uint32_t events)
+static void er_uring_reap(struct er_disk_engine *eng)
 {
-	struct er_disk_engine *eng =
-		er_container_of(w, struct er_disk_engine, done_watch);
 	struct io_uring_cqe *cqe;
-	uint64_t v;
 
-	(void)events;
-	while (read(w->fd, &v, sizeof(v)) == (ssize_t)sizeof(v))
-		;
 	while (io_uring_peek_cqe(&eng->ring, &cqe) == 0) {
 		struct er_io *io = io_uring_cqe_get_data(cqe);
 		ssize_t res = cqe->res;
@@ -346,6 +340,18 @@ static void er_uring_event(struct er_watch *w, uint32_t events)
 		io_uring_cqe_seen(&eng->ring, cqe);
 		er_io_result(io, res);
 	}
+}
+
+static void er_uring_event(struct er_watch *w, uint32_t events)
+{
+	struct er_disk_engine *eng =
+		er_container_of(w, struct er_disk_engine, done_watch);
+	uint64_t v;
+
+	(void)events;
+	while (read(w->fd, &v, sizeof(v)) == (ssize_t)sizeof(v))
+		;
+	er_uring_reap(eng);
 }
 
 void er_disk_flush(struct er_reactor *r)
@@ -358,6 +364,11 @@ void er_disk_flush(struct er_reactor *r)
 	rc = io_uring_submit(&eng->ring);
 	if (rc < 0)
 		LOG_ERR(&r->env, "io_uring_submit: %s", strerror(-rc));
+	/* Page-cache hits complete inside io_uring_enter: take them now
+	 * rather than after another trip through epoll_wait.  Their
+	 * responses go out this iteration (a flush due now makes the
+	 * coming epoll_wait return at once). */
+	er_uring_reap(eng);
 }
 
 /* -------------------------------------------------- thread-pool path */
