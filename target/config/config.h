@@ -85,6 +85,7 @@ struct ut_dev_cfg {
 	char path[UT_PATH_MAX];		/* filename, empty if none */
 	uint64_t size_bytes;		/* 0 = from the file */
 	uint32_t block_size;		/* 512 (default) or 4096 */
+	uint32_t phys_block_size;	/* --lun physblock=: 0 = block_size */
 	bool read_only;
 	bool thin;			/* thin_provisioned */
 	bool removable;

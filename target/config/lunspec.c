@@ -10,6 +10,7 @@
  *   lunspec := "mem:" size { "," opt } | "null:" size { "," opt }
  *            | "file:" PATH { "," opt }
  *   opt     := "ro" | "thin" | "removable" | "blocksize=" (512|4096)
+ *            | "physblock=" (512|1024|...|32768, at least blocksize)
  *            | "size=" size (file only)
  *
  * A PATH may contain ':' (only the first ':' ends the type) but not ','
@@ -220,6 +221,12 @@ static int cfg_lun_opt(char *opt, struct ut_dev_cfg *dev, const char **err)
 		    (v != 512 && v != 4096))
 			return cfg_lun_fail(err, "blocksize must be 512 or 4096");
 		dev->block_size = (uint32_t)v;
+	} else if (!strncmp(opt, "physblock=", 10)) {
+		if (cfg_parse_dec(opt + 10, 32768, &v) || v < 512 ||
+		    (v & (v - 1)))
+			return cfg_lun_fail(err, "physblock must be a power of "
+					    "two from 512 to 32768");
+		dev->phys_block_size = (uint32_t)v;
 	} else if (!strncmp(opt, "size=", 5)) {
 		if (dev->kind != BS_FILE)
 			return cfg_lun_fail(err, "size= is for file: only "
@@ -308,5 +315,8 @@ int ut_lun_spec_parse(const char *spec, struct ut_dev_cfg *dev,
 	if (dev->size_bytes % dev->block_size)
 		return cfg_lun_fail(err, "size must be a multiple of the block "
 				    "size");
+	if (dev->phys_block_size && dev->phys_block_size < dev->block_size)
+		return cfg_lun_fail(err, "physblock must be at least the "
+				    "block size");
 	return 0;
 }

@@ -476,7 +476,8 @@ enum scsi_rc sbc_read_capacity10(struct scsi_cmd *cmd)
 }
 
 /* READ CAPACITY(16) (SBC-3 §5.16): 10..13 allocation length.  LBPME when
- * the LU is thin provisioned, LBPRZ as unmapped blocks read zeros. */
+ * the LU is thin provisioned, LBPRZ as unmapped blocks read zeros; byte 13
+ * LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT (--lun physblock=). */
 static enum scsi_rc read_capacity16(struct scsi_cmd *cmd)
 {
 	const struct scsi_lu *lu = cmd->lu;
@@ -485,6 +486,7 @@ static enum scsi_rc read_capacity16(struct scsi_cmd *cmd)
 	memset(b, 0, sizeof(b));
 	put_be64(b, last_lba(lu));
 	put_be32(b + 8, lu->bs->block_size);
+	b[13] = lu->lbppbe & 0x0f;
 	if (lu->thin)
 		b[14] = 0x80 | 0x40;
 	scsi_data_in(cmd, b, sizeof(b), get_be32(cmd->cdb + 10));

@@ -115,6 +115,9 @@ struct scsi_lu *scsi_lu_new(struct env *env, const struct ut_dev_cfg *dev,
 	lu->thin = bs->thin;
 	lu->nv_cache = dev && dev->nv_cache;
 	lu->nblocks = bs->size_bytes / bs->block_size;
+	while (dev && dev->phys_block_size > (bs->block_size << lu->lbppbe) &&
+	       lu->lbppbe < 15)
+		lu->lbppbe++;
 	lu->mode.wce = !(dev && dev->write_through);
 	lu->medium_loaded = true;
 	TAILQ_INIT(&lu->task_set);

@@ -124,6 +124,7 @@ struct scsi_lu {
 	bool thin;
 	bool nv_cache;		/* SYNCHRONIZE CACHE needs no flush */
 	uint64_t nblocks;	/* capacity in logical blocks */
+	uint8_t lbppbe;		/* log2 logical blocks per physical block */
 
 	/* shared across sessions: hold the LU lock */
 	struct scsi_mode mode;
