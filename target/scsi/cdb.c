@@ -91,6 +91,7 @@ static int decode_other(const uint8_t *cdb, uint32_t block_size,
 		data_in(info, get_be16(cdb + 7));
 		return 0;
 	case 0x42: /* UNMAP */
+	case 0x48: /* SANITIZE */
 	case 0x55: /* MODE SELECT(10) */
 		data_out(info, get_be16(cdb + 7));
 		return 0;

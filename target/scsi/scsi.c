@@ -133,6 +133,7 @@ void scsi_lu_free(struct scsi_lu *lu)
 		return;
 	assert(LIST_EMPTY(&lu->itls));
 	assert(TAILQ_EMPTY(&lu->task_set));
+	scsi_sanitize_free(lu);
 	free(lu);
 }
 
@@ -448,6 +449,10 @@ void scsi_cmd_exec(struct scsi_cmd *cmd)
 		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_LU_NOT_SUPPORTED);
 		goto done;
 	}
+	/* SBC-4 §4.11.2: a running sanitize answers before a pending unit
+	 * attention, which stays queued for the first command it lets by. */
+	if (cmd->lu && scsi_sanitize_refuses(cmd, flags))
+		goto done;
 	if (cmd->itl && report_pending_ua(cmd, flags))
 		goto done;
 	if (!d) {
@@ -505,6 +510,7 @@ static void abort_in_lu(struct scsi_lu *lu, const struct scsi_sess *s,
 		c->aborted = true;
 	}
 	scsi_lu_unlock(lu);
+	scsi_sanitize_tmf(lu);
 }
 
 int scsi_tmf_abort_task(struct scsi_sess *s, uint64_t lun, uint64_t tag)
@@ -604,6 +610,7 @@ static const struct scsi_cmd_desc cmd_table[256] = {
 	[0x37] = {sbc_read_defect_data, PRR},
 	[0x41] = {sbc_write_same, MED | PRW},
 	[0x42] = {sbc_unmap, MED | PRW},
+	[0x48] = {sbc_sanitize, MED | PRW},
 	[0x55] = {spc_mode_select, PRW},
 	[0x56] = {spc_reserve, RESOK},
 	[0x57] = {spc_release, RESOK},

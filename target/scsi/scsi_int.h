@@ -72,6 +72,8 @@ struct env;
 #define ASC_MEDIUM_NOT_PRESENT 0x3a00
 #define ASC_INVALID_RELEASE_OF_PR 0x2604
 #define ASC_INSUFFICIENT_REG_RESOURCES 0x5504
+#define ASC_SANITIZE_IN_PROGRESS 0x041b
+#define ASC_SANITIZE_FAILED 0x3103
 
 /* ------------------------------------------------------------ objects */
 
@@ -108,6 +110,25 @@ struct scsi_pr {
 	bool ptpl_capable;	/* the environment keeps durable state */
 };
 
+/* A sanitize operation of an LU (sbc_sanitize.c). */
+struct scsi_sanitize {
+	bool active;		/* running: most commands get NOT READY */
+	bool failed;		/* failure mode (SBC-4 §4.11.3) */
+	bool in_io;		/* a backstore request is outstanding */
+	bool invert;		/* OVERWRITE: invert between passes */
+	uint8_t sa;		/* service action being run */
+	unsigned int passes_left;
+	uint16_t pattern_len;	/* OVERWRITE initialization pattern bytes */
+	uint64_t lba;		/* next block of this pass */
+	uint64_t done_blocks, total_blocks;	/* progress, all passes */
+	uint8_t *buf;		/* OVERWRITE: one chunk of pattern */
+	uint32_t buf_len;
+	struct scsi_cmd *waiter;/* IMMED=0: ends with the operation */
+	struct env_timer *timer;/* starts each chunk */
+	struct bs_req req;
+	struct iovec iov;
+};
+
 struct scsi_lu {
 	struct env *env;
 	struct bs_dev *bs;
@@ -131,6 +152,7 @@ struct scsi_lu {
 	bool medium_loaded;	/* removable: a medium is in the drive */
 	const struct scsi_itl *spc2_holder;	/* RESERVE(6/10) holder */
 	struct scsi_pr pr;
+	struct scsi_sanitize san;
 	TAILQ_HEAD(, scsi_cmd) task_set;	/* commands in flight */
 	TAILQ_HEAD(, scsi_cmd) waiters;		/* blocked on an LBA range */
 	LIST_HEAD(, scsi_itl) itls;		/* every mapping of this LU */
@@ -365,6 +387,18 @@ enum scsi_rc sbc_write_partial(struct scsi_cmd *cmd, uint64_t lba,
 uint32_t sbc_write_flags(const struct scsi_cmd *cmd, bool fua);
 /* MISCOMPARE DURING VERIFY OPERATION with INFORMATION = offset. */
 void sbc_fail_miscompare(struct scsi_cmd *cmd, uint64_t offset);
+
+/* sbc_sanitize.c: SANITIZE (SBC-4 §5.30) */
+enum scsi_rc sbc_sanitize(struct scsi_cmd *cmd);
+/* Must cmd be refused because of a running or failed sanitize?  (Sense
+ * set when true.) */
+bool scsi_sanitize_refuses(struct scsi_cmd *cmd, uint8_t flags);
+/* Sense-key specific progress bytes while a sanitize runs; false if none
+ * runs. */
+bool scsi_sanitize_progress(const struct scsi_lu *lu, uint8_t sks[3]);
+/* End a waiting SANITIZE command that a TMF aborted. */
+void scsi_sanitize_tmf(struct scsi_lu *lu);
+void scsi_sanitize_free(struct scsi_lu *lu);
 
 /* sbc_unit.c */
 enum scsi_rc sbc_start_stop_unit(struct scsi_cmd *cmd);

@@ -172,6 +172,9 @@ static uint32_t vpd_bdc(const struct scsi_lu *lu, uint8_t *b)
 {
 	put_be16(b + 2, 0x3c);
 	put_be16(b + 4, lu->bs->rotational ? 0 : 1);	/* 1: non-rotating */
+	/* WABEREQ = WACEREQ = 01b (SBC-4 §6.6.2): after BLOCK ERASE or
+	 * CRYPTOGRAPHIC ERASE, reads succeed (and return zeros). */
+	b[7] = 0x40 | 0x10;
 	return 64;
 }
 
@@ -301,6 +304,7 @@ enum scsi_rc spc_request_sense(struct scsi_cmd *cmd)
 	uint8_t b[SCSI_SENSE_MAX];
 	uint16_t len, asc = ASC_NO_ADDITIONAL;
 	uint8_t key = SK_NO_SENSE;
+	struct scsi_sense_opts o = {0};
 
 	if (cdb[1] & 0xfe) {
 		scsi_fail_cdb(cmd, 1, -1);
@@ -309,13 +313,19 @@ enum scsi_rc spc_request_sense(struct scsi_cmd *cmd)
 	if (!cmd->itl) {
 		key = SK_ILLEGAL_REQUEST;
 		asc = ASC_LU_NOT_SUPPORTED;
+	} else if (scsi_sanitize_progress(cmd->lu, o.sks)) {
+		/* SBC-4 §4.11.2: NOT READY, SANITIZE IN PROGRESS, with the
+		 * progress indication. */
+		key = SK_NOT_READY;
+		asc = ASC_SANITIZE_IN_PROGRESS;
+		o.sks_valid = true;
 	} else {
 		scsi_lu_lock(cmd->lu);
 		if (scsi_ua_pop(cmd->itl, &asc))
 			key = SK_UNIT_ATTENTION;
 		scsi_lu_unlock(cmd->lu);
 	}
-	len = scsi_sense_build(b, desc, key, asc, NULL);
+	len = scsi_sense_build(b, desc, key, asc, &o);
 	scsi_data_in(cmd, b, len, cdb[4]);
 	return SCSI_RC_DONE;
 }

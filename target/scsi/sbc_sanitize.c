@@ -1,0 +1,325 @@
+/*
+ * sbc_sanitize.c — SANITIZE (SBC-4 §5.30, §4.11).
+ *
+ * A sanitize operation belongs to the logical unit, not to the command
+ * that started it:
+ *
+ *   idle --SANITIZE--> running --last chunk--> idle
+ *                         |  \--backstore error--> idle, failure mode
+ *                         |
+ *   IMMED=1: the command ends GOOD at once; IMMED=0: it ends when the
+ *   operation does.  A task management function aborts the command but
+ *   not the operation (§4.11.1: "a sanitize operation ... shall continue
+ *   after a logical unit reset, I_T nexus loss, ...").
+ *
+ * While it runs, every command but INQUIRY, REPORT LUNS and REQUEST SENSE
+ * ends with NOT READY, LOGICAL UNIT NOT READY, SANITIZE IN PROGRESS
+ * (§4.11.2), and REQUEST SENSE reports that condition with the progress
+ * indication in the sense-key specific field.  After a failed operation
+ * the LU is in failure mode: medium access gets MEDIUM ERROR, SANITIZE
+ * COMMAND FAILED until a SANITIZE completes (EXIT FAILURE MODE included).
+ *
+ * The work goes through the backstore one chunk at a time, each chunk
+ * started from a timer so that a large LU never holds the reactor and a
+ * synchronous backstore never recurses.  OVERWRITE is paced at
+ * SCSI_SANITIZE_BYTES_PER_S so that the other LUs keep their bandwidth;
+ * BLOCK ERASE and CRYPTOGRAPHIC ERASE deallocate (thin) or write zeros.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "env.h"
+#include "scsi/scsi_int.h"
+
+#define SA_OVERWRITE 0x01
+#define SA_BLOCK_ERASE 0x02
+#define SA_CRYPTO_ERASE 0x03
+#define SA_EXIT_FAILURE_MODE 0x1f
+
+#define SAN_CHUNK_BYTES (1u << 20)		/* one OVERWRITE request */
+#define SAN_ERASE_CHUNK_BYTES (64u << 20)	/* one UNMAP/zero request */
+#define SCSI_SANITIZE_BYTES_PER_S (32u << 20)	/* OVERWRITE pace */
+#define SAN_MAX_PASSES 31u			/* OVERWRITE COUNT is 5 bits */
+
+static void san_arm(struct scsi_lu *lu, uint64_t delay_ns)
+{
+	env_timer_arm(lu->env, lu->san.timer, env_now_ns(lu->env) + delay_ns);
+}
+
+static void san_finish(struct scsi_lu *lu, int status)
+{
+	struct scsi_sanitize *z = &lu->san;
+	struct scsi_cmd *w = z->waiter;
+
+	z->active = false;
+	z->failed = status != 0;
+	z->waiter = NULL;
+	free(z->buf);
+	z->buf = NULL;
+	LOG_INFO(lu->env, "scsi: %s: sanitize %s", lu->name,
+		 status ? "failed" : "complete");
+	if (!w)
+		return;
+	if (status)
+		scsi_fail(w, SK_MEDIUM_ERROR, ASC_SANITIZE_FAILED);
+	scsi_cmd_complete(w);
+}
+
+static void san_io_done(struct bs_req *req, int status)
+{
+	struct scsi_lu *lu = req->caller;
+	struct scsi_sanitize *z = &lu->san;
+	uint64_t chunk = req->length_bytes;
+
+	z->in_io = false;
+	if (status) {
+		san_finish(lu, status);
+		return;
+	}
+	if (z->sa != SA_OVERWRITE) {
+		san_arm(lu, 0);
+		return;
+	}
+	san_arm(lu, chunk * 1000000000ull / SCSI_SANITIZE_BYTES_PER_S);
+}
+
+/* SBC-4 §5.30.3: INVERT inverts the pattern between passes. */
+static void san_next_pass(struct scsi_sanitize *z)
+{
+	z->lba = 0;
+	z->passes_left--;
+	if (z->invert && z->buf) {
+		for (uint32_t i = 0; i < z->buf_len; i++)
+			z->buf[i] = (uint8_t)~z->buf[i];
+	}
+}
+
+/* Timer: submit the next chunk, or finish. */
+static void san_step(void *arg)
+{
+	struct scsi_lu *lu = arg;
+	struct scsi_sanitize *z = &lu->san;
+	uint32_t bs = lu->bs->block_size;
+	struct bs_req *r = &z->req;
+	uint64_t chunk_blocks, n;
+
+	if (z->lba == lu->nblocks)
+		san_next_pass(z);
+	if (z->passes_left == 0) {
+		san_finish(lu, 0);
+		return;
+	}
+	chunk_blocks = (z->sa == SA_OVERWRITE ? z->buf_len
+					      : SAN_ERASE_CHUNK_BYTES) / bs;
+	n = lu->nblocks - z->lba;
+	if (n > chunk_blocks)
+		n = chunk_blocks;
+	memset(r, 0, sizeof(*r));
+	r->offset_bytes = z->lba * bs;
+	r->length_bytes = n * bs;
+	r->done = san_io_done;
+	r->caller = lu;
+	if (z->sa == SA_OVERWRITE) {
+		r->op = BS_OP_WRITE;
+		z->iov.iov_base = z->buf;
+		z->iov.iov_len = r->length_bytes;
+		r->iov = &z->iov;
+		r->iovcnt = 1;
+	} else {
+		r->op = lu->thin ? BS_OP_UNMAP : BS_OP_WRITE_ZEROES;
+	}
+	z->lba += n;
+	z->done_blocks += n;
+	z->in_io = true;
+	bs_submit(lu->bs, r);
+}
+
+/* SBC-4 §5.30.2: byte 1 bit 6 and bytes 2..6 are reserved. */
+static bool san_check_cdb(struct scsi_cmd *cmd)
+{
+	const uint8_t *cdb = cmd->cdb;
+
+	if (cdb[1] & 0x40) {
+		scsi_fail_cdb(cmd, 1, 6);
+		return false;
+	}
+	for (uint16_t i = 2; i <= 6; i++) {
+		if (cdb[i]) {
+			scsi_fail_cdb(cmd, i, -1);
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * OVERWRITE parameter list (SBC-4 §5.30.3.2): byte 0 INVERT (7), TEST
+ * (6:5), OVERWRITE COUNT (4:0, not 0); bytes 2..3 INITIALIZATION PATTERN
+ * LENGTH (1..block length, and within the list); then the pattern.  The
+ * list itself is 5 .. block length + 4 bytes (an invalid CDB otherwise).
+ */
+static bool san_parse_overwrite(struct scsi_cmd *cmd, uint16_t plen)
+{
+	struct scsi_sanitize *z = &cmd->lu->san;
+	uint32_t bs = cmd->lu->bs->block_size;
+	const uint8_t *p = cmd->buf;
+	uint16_t ilen;
+
+	if (plen < 5 || plen > bs + 4) {
+		scsi_fail_cdb(cmd, 7, -1);
+		return false;
+	}
+	if (!sbc_have_data_out(cmd, plen))
+		return false;
+	ilen = get_be16(p + 2);
+	if ((p[0] & 0x1f) == 0 || (p[0] & 0x60)) {
+		scsi_fail_param(cmd, 0, (p[0] & 0x1f) == 0 ? 4 : 6);
+		return false;
+	}
+	if (ilen == 0 || ilen > bs || ilen > plen - 4u) {
+		scsi_fail_param(cmd, 2, -1);
+		return false;
+	}
+	z->invert = p[0] & 0x80;
+	z->passes_left = p[0] & 0x1f;
+	z->pattern_len = ilen;
+	return true;
+}
+
+/* Fill the chunk buffer: the pattern repeated within every block. */
+static bool san_fill(struct scsi_cmd *cmd)
+{
+	struct scsi_sanitize *z = &cmd->lu->san;
+	uint32_t bs = cmd->lu->bs->block_size;
+
+	z->buf_len = SAN_CHUNK_BYTES < bs ? bs : SAN_CHUNK_BYTES;
+	z->buf = malloc(z->buf_len);
+	if (!z->buf) {
+		scsi_fail(cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
+		return false;
+	}
+	for (uint32_t i = 0; i < z->buf_len; i++)
+		z->buf[i] = cmd->buf[4 + (i % bs) % z->pattern_len];
+	return true;
+}
+
+static enum scsi_rc san_start(struct scsi_cmd *cmd, uint8_t sa)
+{
+	struct scsi_lu *lu = cmd->lu;
+	struct scsi_sanitize *z = &lu->san;
+
+	if (!z->timer)
+		z->timer = env_timer_new(lu->env, san_step, lu);
+	if (!z->timer) {
+		scsi_fail(cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
+		return SCSI_RC_DONE;
+	}
+	if (sa == SA_OVERWRITE && !san_fill(cmd))
+		return SCSI_RC_DONE;
+	z->active = true;
+	z->sa = sa;
+	z->lba = 0;
+	z->done_blocks = 0;
+	if (sa != SA_OVERWRITE)
+		z->passes_left = 1;
+	z->total_blocks = lu->nblocks * z->passes_left;
+	LOG_INFO(lu->env, "scsi: %s: sanitize (service action %02xh) started",
+		 lu->name, sa);
+	san_arm(lu, 0);
+	if (cmd->cdb[1] & 0x80)		/* IMMED */
+		return SCSI_RC_DONE;
+	z->waiter = cmd;
+	return SCSI_RC_ASYNC;
+}
+
+enum scsi_rc sbc_sanitize(struct scsi_cmd *cmd)
+{
+	uint8_t sa = cmd->cdb[1] & 0x1f;
+	uint16_t plen = get_be16(cmd->cdb + 7);
+
+	if (!san_check_cdb(cmd))
+		return SCSI_RC_DONE;
+	if (sa != SA_OVERWRITE && sa != SA_BLOCK_ERASE &&
+	    sa != SA_CRYPTO_ERASE && sa != SA_EXIT_FAILURE_MODE) {
+		scsi_fail_cdb(cmd, 1, 4);
+		return SCSI_RC_DONE;
+	}
+	/* Only OVERWRITE has a parameter list (§5.30.3.1). */
+	if (sa != SA_OVERWRITE && plen) {
+		scsi_fail_cdb(cmd, 7, -1);
+		return SCSI_RC_DONE;
+	}
+	if (sa == SA_BLOCK_ERASE && !cmd->lu->thin) {
+		scsi_fail_cdb(cmd, 1, 4);
+		return SCSI_RC_DONE;
+	}
+	if (!sbc_check_writable(cmd))
+		return SCSI_RC_DONE;
+	if (sa == SA_OVERWRITE && !san_parse_overwrite(cmd, plen))
+		return SCSI_RC_DONE;
+	if (sa == SA_EXIT_FAILURE_MODE) {
+		cmd->lu->san.failed = false;
+		return SCSI_RC_DONE;
+	}
+	return san_start(cmd, sa);
+}
+
+/* SBC-4 §4.11.2 and §4.11.3: what a running or failed sanitize does to
+ * other commands.  True (sense set) if cmd must not run. */
+bool scsi_sanitize_refuses(struct scsi_cmd *cmd, uint8_t flags)
+{
+	const struct scsi_sanitize *z = &cmd->lu->san;
+
+	if (flags & SCSI_CMD_NO_LU)	/* INQUIRY, REPORT LUNS, REQ SENSE */
+		return false;
+	if (z->active) {
+		scsi_fail(cmd, SK_NOT_READY, ASC_SANITIZE_IN_PROGRESS);
+		return true;
+	}
+	if (z->failed && (flags & SCSI_CMD_MEDIUM) && cmd->cdb[0] != 0x48) {
+		scsi_fail(cmd, SK_MEDIUM_ERROR, ASC_SANITIZE_FAILED);
+		return true;
+	}
+	return false;
+}
+
+/* Progress indication (SPC-4 §4.5.2.4.4): the fraction done, of 65536. */
+bool scsi_sanitize_progress(const struct scsi_lu *lu, uint8_t sks[3])
+{
+	const struct scsi_sanitize *z = &lu->san;
+	uint64_t frac;
+
+	if (!z->active)
+		return false;
+	frac = z->total_blocks ? z->done_blocks * 65536 / z->total_blocks : 0;
+	if (frac > 0xffff)
+		frac = 0xffff;
+	sks[0] = 0x80;
+	sks[1] = (uint8_t)(frac >> 8);
+	sks[2] = (uint8_t)frac;
+	return true;
+}
+
+/* A TMF aborted the waiting command: it ends now, the operation runs on. */
+void scsi_sanitize_tmf(struct scsi_lu *lu)
+{
+	struct scsi_cmd *w = lu->san.waiter;
+
+	if (!w || !w->aborted)
+		return;
+	lu->san.waiter = NULL;
+	scsi_cmd_complete(w);
+}
+
+void scsi_sanitize_free(struct scsi_lu *lu)
+{
+	struct scsi_sanitize *z = &lu->san;
+
+	if (z->timer) {
+		env_timer_cancel(lu->env, z->timer);
+		env_timer_free(lu->env, z->timer);
+	}
+	free(z->buf);
+	z->buf = NULL;
+	z->timer = NULL;
+}
