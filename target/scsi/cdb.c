@@ -116,6 +116,12 @@ static int decode_other(const uint8_t *cdb, uint32_t block_size,
 		info->fua = cdb[1] & 0x08;
 		data_out(info, (uint64_t)info->nblocks * block_size);
 		return 0;
+	case 0x83: /* EXTENDED COPY */
+		data_out(info, get_be32(cdb + 10));
+		return 0;
+	case 0x84: /* RECEIVE COPY RESULTS */
+		data_in(info, get_be32(cdb + 10));
+		return 0;
 	case 0x9e: /* SERVICE ACTION IN(16) */
 	case 0xa0: /* REPORT LUNS */
 	case 0xa3: /* MAINTENANCE IN */

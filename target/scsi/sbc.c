@@ -122,15 +122,16 @@ bool sbc_check_writable(struct scsi_cmd *cmd)
 	return true;
 }
 
-static void bs_start(struct scsi_cmd *cmd, enum bs_op op, uint32_t flags,
-		     uint64_t lba, void *buf, uint64_t len, bs_done_fn done)
+static void bs_start_lu(struct scsi_cmd *cmd, struct scsi_lu *lu,
+			enum bs_op op, uint32_t flags, uint64_t lba, void *buf,
+			uint64_t len, bs_done_fn done)
 {
 	struct bs_req *r = &cmd->bsreq;
 
 	memset(r, 0, sizeof(*r));
 	r->op = op;
 	r->flags = flags;
-	r->offset_bytes = lba * cmd->lu->bs->block_size;
+	r->offset_bytes = lba * lu->bs->block_size;
 	r->length_bytes = len;
 	if (len) {
 		cmd->bsiov.iov_base = buf;
@@ -140,7 +141,13 @@ static void bs_start(struct scsi_cmd *cmd, enum bs_op op, uint32_t flags,
 	}
 	r->done = done;
 	r->caller = cmd;
-	bs_submit(cmd->lu->bs, r);
+	bs_submit(lu->bs, r);
+}
+
+static void bs_start(struct scsi_cmd *cmd, enum bs_op op, uint32_t flags,
+		     uint64_t lba, void *buf, uint64_t len, bs_done_fn done)
+{
+	bs_start_lu(cmd, cmd->lu, op, flags, lba, buf, len, done);
 }
 
 static uint64_t req_lba(const struct scsi_cmd *cmd)
@@ -336,6 +343,7 @@ static void chain_finish(struct scsi_cmd *cmd, struct sbc_chain *ch)
 	if (ch->status < 0)
 		scsi_fail_bs(cmd, ch->status, ch->err_writing, ch->err_lba);
 	free(ch->buf);
+	free(ch->ctx);
 	free(ch);
 	cmd->priv = NULL;
 	scsi_cmd_complete(cmd);
@@ -409,6 +417,15 @@ void sbc_chain_submit(struct scsi_cmd *cmd, struct sbc_chain *ch,
 	ch->err_writing = op != BS_OP_READ;
 	ch->err_lba = lba;
 	bs_start(cmd, op, flags, lba, buf, len, chain_done);
+}
+
+void sbc_chain_submit_lu(struct scsi_cmd *cmd, struct sbc_chain *ch,
+			 struct scsi_lu *lu, enum bs_op op, uint64_t lba,
+			 void *buf, uint64_t len)
+{
+	ch->err_writing = op != BS_OP_READ;
+	ch->err_lba = lba;
+	bs_start_lu(cmd, lu, op, 0, lba, buf, len, chain_done);
 }
 
 void sbc_fail_miscompare(struct scsi_cmd *cmd, uint64_t offset)

@@ -73,6 +73,11 @@ struct env;
 #define ASC_INVALID_RELEASE_OF_PR 0x2604
 #define ASC_INSUFFICIENT_REG_RESOURCES 0x5504
 #define ASC_SANITIZE_IN_PROGRESS 0x041b
+#define ASC_COPY_TARGET_NOT_REACHABLE 0x0d02
+#define ASC_TOO_MANY_TARGET_DESC 0x2606
+#define ASC_UNSUPPORTED_TARGET_DESC 0x2607
+#define ASC_TOO_MANY_SEGMENT_DESC 0x2608
+#define ASC_UNSUPPORTED_SEGMENT_DESC 0x2609
 #define ASC_SANITIZE_FAILED 0x3103
 
 /* ------------------------------------------------------------ objects */
@@ -175,11 +180,25 @@ struct scsi_itl {
 	unsigned int ua_head, ua_count;
 };
 
+/* EXTENDED COPY results kept for RECEIVE COPY RESULTS, per I_T nexus
+ * (SPC-4 §6.4.3: LIST ID USAGE 00b/01b). */
+#define SCSI_XCOPY_RESULTS 8
+struct scsi_xcopy_result {
+	bool valid;
+	uint8_t list_id;
+	uint8_t status;		/* COPY OPERATION STATUS: 01h good, 02h error */
+	uint16_t segments;	/* SEGMENTS PROCESSED */
+	uint32_t blocks;	/* TRANSFER COUNT, in blocks... */
+	uint32_t block_size;	/* ... of this size */
+};
+
 struct scsi_sess {
 	struct env *env;
 	struct scsi_nexus_id id;
 	struct scsi_itl *lun_map[SCSI_MAX_LUN + 1];
 	unsigned int busy;	/* commands given to the layer, not done */
+	struct scsi_xcopy_result xcopy[SCSI_XCOPY_RESULTS];
+	unsigned int xcopy_next;/* ring position of the next result */
 };
 
 static inline void scsi_lu_lock(struct scsi_lu *lu) { (void)lu; }
@@ -363,6 +382,7 @@ struct sbc_chain {
 	uint32_t bs_flags;
 	const uint8_t *desc;	/* UNMAP block descriptors */
 	uint32_t ndesc, next;
+	void *ctx;		/* the step's own state, freed with the chain */
 };
 /* Allocate a chain (with buf_len bytes of scratch) for cmd. */
 struct sbc_chain *sbc_chain_new(struct scsi_cmd *cmd, sbc_step_fn step,
@@ -371,6 +391,11 @@ enum scsi_rc sbc_chain_start(struct scsi_cmd *cmd, struct sbc_chain *ch);
 void sbc_chain_submit(struct scsi_cmd *cmd, struct sbc_chain *ch,
 		      enum bs_op op, uint32_t flags, uint64_t lba, void *buf,
 		      uint64_t len);
+
+/* The same on another LU's backstore (EXTENDED COPY). */
+void sbc_chain_submit_lu(struct scsi_cmd *cmd, struct sbc_chain *ch,
+			 struct scsi_lu *lu, enum bs_op op, uint64_t lba,
+			 void *buf, uint64_t len);
 
 /* Shared SBC checks (sbc.c); false with sense set. */
 bool sbc_lba_in_range(const struct scsi_lu *lu, uint64_t lba,
@@ -399,6 +424,11 @@ bool scsi_sanitize_progress(const struct scsi_lu *lu, uint8_t sks[3]);
 /* End a waiting SANITIZE command that a TMF aborted. */
 void scsi_sanitize_tmf(struct scsi_lu *lu);
 void scsi_sanitize_free(struct scsi_lu *lu);
+
+/* xcopy.c: EXTENDED COPY (LID1) and RECEIVE COPY RESULTS (SPC-4 §6.4,
+ * §6.29) between LUs this nexus can reach. */
+enum scsi_rc spc_extended_copy(struct scsi_cmd *cmd);
+enum scsi_rc spc_receive_copy_results(struct scsi_cmd *cmd);
 
 /* sbc_unit.c */
 enum scsi_rc sbc_start_stop_unit(struct scsi_cmd *cmd);

@@ -46,6 +46,8 @@ static uint32_t inquiry_standard(const struct scsi_cmd *cmd, uint8_t *b)
 	b[2] = 0x06;			/* SPC-4 */
 	b[3] = 0x10 | 0x02;		/* HISUP, response data format 2 */
 	b[4] = SCSI_INQ_STD_LEN - 5;
+	if (lu)
+		b[5] = 0x08;		/* 3PC: EXTENDED COPY (xcopy.c) */
 	b[7] = 0x02;			/* CMDQUE */
 	scsi_put_ascii(b + 8, lu ? lu->vendor : "UTARGET", 8);
 	scsi_put_ascii(b + 16, lu ? lu->product : "utarget disk", 16);
