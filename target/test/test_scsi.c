@@ -3529,6 +3529,116 @@ static void receive_copy_results_allocation_lengths(void **state)
 		     ASC_INVALID_FIELD_IN_CDB);
 }
 
+/* ------------------------------------- bad parameters at their limits */
+
+/* SPC-4 §7.6.4.6: the iSCSI name of a TransportID is NUL-terminated.  A
+ * name filling its ADDITIONAL LENGTH without a NUL is INVALID FIELD IN
+ * PARAMETER LIST pointing at the TransportID; with the NUL, GOOD. */
+static void pr_spec_i_pt_transport_id_without_nul_is_invalid(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0x23);
+	const char *name = "iqn.x:b,i,0x230000000000";	/* 24 bytes */
+	uint8_t cdb[10] = {0x5f, 0};
+	struct scsi_cmd *c;
+
+	memset(f->buf, 0, 64);
+	put_be64(f->buf + 8, 0x10);
+	f->buf[20] = 0x08;			/* SPEC_I_PT */
+	f->buf[28] = 0x40 | 5;
+	put_be16(f->buf + 30, 24);
+	memcpy(f->buf + 32, name, 24);
+	put_be32(f->buf + 24, 28);
+	put_be32(cdb + 5, 56);
+	c = run(f, cdb, 10, 56, 56);
+	expect_sense(c, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_PARAM);
+	assert_int_equal(get_be16(c->sense + 16), 28);
+	put_be16(f->buf + 30, 28);		/* room for the NUL */
+	put_be32(f->buf + 24, 32);
+	put_be32(cdb + 5, 60);
+	expect_good(run(f, cdb, 10, 60, 60));
+	scsi_sess_free(s2);
+}
+
+/* A TRANSPORTID PARAMETER DATA LENGTH claiming more than the list
+ * carries, and a basic list one byte short of 24: PARAMETER LIST LENGTH
+ * ERROR. */
+static void pr_out_list_shorter_than_header_is_length_error(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[10] = {0x5f, 0};
+	uint32_t tl;
+
+	memset(f->buf, 0, 64);
+	put_be64(f->buf + 8, 0x10);
+	f->buf[20] = 0x08;			/* SPEC_I_PT */
+	tl = put_tid(f->buf + 28, "iqn.x:b,i,0x230000000000");
+	put_be32(f->buf + 24, tl + 4);
+	put_be32(cdb + 5, 28 + tl);
+	expect_sense(run(f, cdb, 10, 28 + tl, 28 + tl), SK_ILLEGAL_REQUEST,
+		     ASC_PARAM_LIST_LENGTH);
+	memset(f->buf, 0, 64);
+	put_be64(f->buf + 8, 0x10);
+	put_be32(cdb + 5, 23);
+	expect_sense(run(f, cdb, 10, 23, 23), SK_ILLEGAL_REQUEST,
+		     ASC_PARAM_LIST_LENGTH);
+	put_be32(cdb + 5, 24);
+	expect_good(run(f, cdb, 10, 24, 24));
+}
+
+/* WRITE SAME(16) of 2^23 blocks of 512 bytes moves 2^32 bytes, which
+ * wraps a 32-bit count to 0: on an 8 GiB LU (so that capacity does not
+ * answer first) it is over MAXIMUM WRITE SAME LENGTH (2^22) and INVALID
+ * FIELD IN CDB, as is one block past the limit; at the limit, GOOD. */
+static void write_same_byte_count_overflowing_32_bits_is_invalid(void **state)
+{
+	struct fx *f = fx_new(NULL, DISK_BYTES, true);
+	struct bs_dev_params p = {.kind = BS_NULL, .name = "n",
+				  .size_bytes = 8ull << 30, .block_size = BS};
+	struct bs_dev *bs;
+	struct scsi_lu *lu;
+	uint8_t cdb[16] = {0x93}, tur[6] = {0};
+	(void)state;
+
+	assert_int_equal(bs_null_open(&p, &bs), 0);
+	lu = scsi_lu_new(&stub_env, NULL, bs, 9);
+	assert_int_equal(scsi_sess_map(f->sess, 2, lu, false), 0);
+	run_lun(f, 2, tur, 6, 0, 0);		/* the power-on UA */
+	memset(f->buf, 0x11, BS);
+	put_be32(cdb + 10, 1u << 23);
+	expect_sense(run_lun(f, 2, cdb, 16, BS, BS), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_CDB);
+	put_be32(cdb + 10, (1u << 23) + 1);
+	expect_sense(run_lun(f, 2, cdb, 16, BS, BS), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_CDB);
+	put_be32(cdb + 10, SCSI_MAX_WS_BLOCKS + 1);
+	expect_sense(run_lun(f, 2, cdb, 16, BS, BS), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_CDB);
+	put_be32(cdb + 10, SCSI_MAX_WS_BLOCKS);
+	expect_good(run_lun(f, 2, cdb, 16, BS, BS));
+	fx_free(f);
+	scsi_lu_free(lu);
+	bs_close(bs);
+}
+
+/* PERSISTENT RESERVE IN allocation lengths 0, 1 and 0xFFFF (its field is
+ * 16 bits): truncation only. */
+static void pr_in_allocation_lengths_0_1_and_max(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_cmd *c;
+
+	c = prin(f, f->sess, 0, 0);
+	expect_good(c);
+	assert_int_equal(c->data_in_len, 0);
+	c = prin(f, f->sess, 0, 1);
+	expect_good(c);
+	assert_int_equal(c->data_in_len, 1);
+	c = prin(f, f->sess, 0, 0xffff);
+	expect_good(c);
+	assert_int_equal(c->data_in_len, 8);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -3651,6 +3761,11 @@ int main(void)
 		T(xcopy_list_shorter_than_header_is_length_error),
 		T(xcopy_target_descriptor_count_both_sides),
 		T(receive_copy_results_allocation_lengths),
+		T(pr_spec_i_pt_transport_id_without_nul_is_invalid),
+		T(pr_out_list_shorter_than_header_is_length_error),
+		cmocka_unit_test(
+			write_same_byte_count_overflowing_32_bits_is_invalid),
+		T(pr_in_allocation_lengths_0_1_and_max),
 		T(report_supported_tmfs_lists_abort_and_resets),
 		cmocka_unit_test(
 			eject_makes_medium_commands_not_ready_until_load),
