@@ -175,8 +175,9 @@ static uint32_t vpd_bdc(const struct scsi_lu *lu, uint8_t *b)
 	put_be16(b + 2, 0x3c);
 	put_be16(b + 4, lu->bs->rotational ? 0 : 1);	/* 1: non-rotating */
 	/* WABEREQ = WACEREQ = 01b (SBC-4 §6.6.2): after BLOCK ERASE or
-	 * CRYPTOGRAPHIC ERASE, reads succeed (and return zeros). */
-	b[7] = 0x40 | 0x10;
+	 * CRYPTOGRAPHIC ERASE, reads succeed (and return zeros).  WABEREQ
+	 * stays 0 where BLOCK ERASE is not supported (not thin). */
+	b[7] = (uint8_t)((lu->thin ? 0x40 : 0) | 0x10);
 	return 64;
 }
 
