@@ -607,6 +607,9 @@ static void shutdown_asks_initiators_to_log_out_then_closes(void **state)
 	 * to wait and to retain in Parameter2/Parameter3 */
 	expect_pdu(r, ISCSI_OP_ASYNC_MSG, &msg, NULL);
 	assert_int_equal(msg.w36 >> 24, ISCSI_ASYNC_LOGOUT_REQUEST);
+	assert_int_equal(msg.w36 & 0xffff, 0);		/* Parameter1 reserved */
+	assert_int_equal(msg.w40 >> 16, 0);		/* Parameter2 reserved */
+	assert_int_equal(msg.w40 & 0xffff, 3);		/* Parameter3: 3 s */
 	assert_int_equal(done, 0);
 	h.opcode = ISCSI_OP_LOGOUT_REQ;
 	h.immediate = true;
