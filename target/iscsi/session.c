@@ -227,7 +227,22 @@ static struct iscsi_task *task_new(struct iscsi_sess *s,
 	return t;
 }
 
-static int task_alloc_buf(struct iscsi_task *t)
+/* READ and WRITE overwrite every byte they move; anything else builds its
+ * data (or parses a parameter list) field by field.  Recycled buffers of
+ * those start zeroed, so that no handler can ever send stale bytes of an
+ * earlier command, another initiator's data included. */
+static bool opcode_fills_buffer(uint8_t op)
+{
+	switch (op) {
+	case 0x08: case 0x28: case 0xa8: case 0x88:	/* READ 6/10/12/16 */
+	case 0x0a: case 0x2a: case 0xaa: case 0x8a:	/* WRITE 6/10/12/16 */
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int task_alloc_buf(struct iscsi_task *t, uint8_t opcode)
 {
 	struct iscsi_server *srv = t->sess->srv;
 
@@ -240,6 +255,8 @@ static int task_alloc_buf(struct iscsi_task *t)
 	t->cmd.buf = pool_buf_get(&srv->bufs, t->edtl, &t->buf_pool_cap);
 	if (!t->cmd.buf)
 		return -ENOMEM;
+	if (!opcode_fills_buffer(opcode))
+		memset(t->cmd.buf, 0, t->edtl);
 	t->cmd.buf_cap = t->edtl;
 	t->buf_is_budgeted = true;
 	srv->buffer_bytes += t->edtl;
@@ -600,7 +617,7 @@ static void ffp_cmd_header(struct iscsi_conn *c)
 	/* known from the header on, so that a reset can tell whose it is */
 	if (!iscsi_lun_decode(h->lun, &t->cmd.lun))
 		t->cmd.lun = UINT64_MAX;
-	rc = task_alloc_buf(t);
+	rc = task_alloc_buf(t, h->cdb[0]);
 	if (rc == -EFBIG) {
 		/* more than MAXIMUM TRANSFER LENGTH (VPD B0) allows */
 		t->fixed_status = SCSI_STATUS_CHECK_CONDITION;
