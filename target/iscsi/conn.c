@@ -40,8 +40,6 @@ static const struct env_conn_handler conn_handler = {
 	.on_closed = conn_on_closed,
 };
 
-static uint32_t next_conn_id;
-
 static void conn_login_timeout(void *arg)
 {
 	struct iscsi_conn *c = arg;
@@ -78,7 +76,7 @@ void iscsi_conn_accept(void *arg, struct env_conn *ec,
 	c->srv = srv;
 	c->ec = ec;
 	c->info = *info;
-	c->id = ++next_conn_id;
+	c->id = ++srv->next_conn_id;	/* per server: runs stay reproducible */
 	c->state = CONN_LOGIN;
 	c->max_recv_dsl = ISCSI_LOGIN_MRDSL;
 	c->max_xmit_dsl = ISCSI_LOGIN_MRDSL;

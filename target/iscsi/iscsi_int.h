@@ -86,6 +86,7 @@ struct iscsi_server {
 	uint32_t conn_count;
 	uint32_t sess_count;
 	uint16_t next_tsih;
+	uint32_t next_conn_id;		/* for logs */
 	uint64_t buffer_bytes;
 	/* recycled memory of the data path (one reactor) */
 	struct iscsi_buf_pool bufs;
