@@ -89,7 +89,63 @@ static ssize_t st_get(struct env *e, const char *key, void *buf, size_t cap)
 	return state.len;
 }
 
+/* Timers (SANITIZE runs in timer-driven steps): a small fixed set, fired
+ * by st_run_timers() between commands, whatever their deadline. */
+#define ST_TIMERS 8
+struct env_timer {
+	env_timer_fn fn;
+	void *arg;
+	bool used, armed;
+};
+static struct env_timer st_timers[ST_TIMERS];
+
+static struct env_timer *st_timer_new(struct env *e, env_timer_fn fn,
+				      void *arg)
+{
+	(void)e;
+	for (int i = 0; i < ST_TIMERS; i++) {
+		if (st_timers[i].used)
+			continue;
+		st_timers[i] = (struct env_timer){fn, arg, true, false};
+		return &st_timers[i];
+	}
+	return NULL;	/* the target must cope with no timer */
+}
+static void st_timer_arm(struct env_timer *t, uint64_t deadline)
+{
+	(void)deadline;
+	t->armed = true;
+}
+static void st_timer_cancel(struct env_timer *t) { t->armed = false; }
+static void st_timer_free(struct env_timer *t)
+{
+	t->used = false;
+	t->armed = false;
+}
+
+/* Fire armed timers until none is left (bounded). */
+static void st_run_timers(void)
+{
+	for (int round = 0; round < 4096; round++) {
+		bool fired = false;
+
+		for (int i = 0; i < ST_TIMERS; i++) {
+			if (!st_timers[i].used || !st_timers[i].armed)
+				continue;
+			st_timers[i].armed = false;
+			st_timers[i].fn(st_timers[i].arg);
+			fired = true;
+		}
+		if (!fired)
+			return;
+	}
+}
+
 static const struct env_ops st_ops = {
+	.timer_new = st_timer_new,
+	.timer_arm = st_timer_arm,
+	.timer_cancel = st_timer_cancel,
+	.timer_free = st_timer_free,
 	.now_ns = st_now,
 	.random_u64 = st_random,
 	.log = st_log,
@@ -332,6 +388,7 @@ int harness_one(const uint8_t *data, size_t len)
 	state.len = -ENOENT;
 	state.key[0] = '\0';
 	rnd = 0x5eed;
+	memset(st_timers, 0, sizeof(st_timers));
 	world_up(&w);
 	while (fz_left(&in) && w.ncmds < FZ_MAX_CMDS &&
 	       records++ < FZ_MAX_RECORDS) {
@@ -341,6 +398,7 @@ int harness_one(const uint8_t *data, size_t len)
 			run_tmf(&w, &in, b0);
 		else
 			run_cmd(&w, &in, b0, tag++ & 0xff);
+		st_run_timers();
 		reap(&w);
 	}
 	/* Whatever still waits gets a LU reset, as an initiator would. */
