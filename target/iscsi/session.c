@@ -1138,10 +1138,8 @@ static void task_abort_silently(struct iscsi_task *t)
 
 /* Abort one of our tasks on behalf of tmf.  Tasks not yet at the SCSI
  * layer end here; tasks inside it end when it hands them back. */
-static void tmf_abort_one(struct iscsi_sess *s, struct iscsi_task *t,
-			  struct iscsi_tmf *tmf)
+static void tmf_abort_one(struct iscsi_task *t, struct iscsi_tmf *tmf)
 {
-	(void)s;
 	if (t->aborting || t->state == TASK_TX)
 		return;
 	if (t->state == TASK_EXEC) {
@@ -1241,7 +1239,7 @@ static void ffp_tmf(struct iscsi_conn *c)
 			bool exec = t->state == TASK_EXEC;
 
 			/* Mark first: the layer may hand it back at once. */
-			tmf_abort_one(s, t, tmf);
+			tmf_abort_one(t, tmf);
 			if (exec)
 				scsi_tmf_abort_task(s->scsi, lun, h->w20);
 		} else if (!t) {
@@ -1262,7 +1260,7 @@ static void ffp_tmf(struct iscsi_conn *c)
 		}
 		TAILQ_FOREACH_SAFE(t, &s->tasks, link, tmp)
 			if (t->cmd.lun == lun && t->itt != h->itt)
-				tmf_abort_one(s, t, tmf);
+				tmf_abort_one(t, tmf);
 		if (fn == ISCSI_TMF_ABORT_TASK_SET) {
 			scsi_tmf_abort_task_set(s->scsi, lun);
 			break;
@@ -1277,7 +1275,7 @@ static void ffp_tmf(struct iscsi_conn *c)
 	case ISCSI_TMF_TARGET_COLD_RESET:
 		TAILQ_FOREACH_SAFE(t, &s->tasks, link, tmp)
 			if (t->itt != h->itt)
-				tmf_abort_one(s, t, tmf);
+				tmf_abort_one(t, tmf);
 		srv_abort_waiting_tasks(s->srv, s, NULL);
 		scsi_tmf_target_reset(s->scsi);
 		break;
@@ -1318,7 +1316,6 @@ void iscsi_ffp_rx_header(struct iscsi_conn *c)
 
 void iscsi_ffp_rx_pdu(struct iscsi_conn *c)
 {
-	struct iscsi_sess *s = c->sess;
 	const struct iscsi_bhs *h = &c->rx_h;
 
 	if (h->opcode != ISCSI_OP_DATA_OUT)
@@ -1353,5 +1350,4 @@ void iscsi_ffp_rx_pdu(struct iscsi_conn *c)
 		iscsi_send_reject(c, ISCSI_REJECT_CMD_NOT_SUPPORTED, c->rx_bhs);
 		break;
 	}
-	(void)s;
 }
