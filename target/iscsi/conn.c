@@ -232,6 +232,32 @@ void iscsi_txpdu_set_data(struct iscsi_txpdu *t, const uint8_t *data,
 	t->owned = owned;
 }
 
+int iscsi_txpdu_copy_data(struct iscsi_txpdu *t, const void *data,
+			  uint32_t len)
+{
+	uint8_t *d;
+
+	if (len == 0)
+		return 0;
+	if (len <= sizeof(t->inl)) {	/* Rejects, short texts and pings */
+		memcpy(t->inl, data, len);
+		iscsi_txpdu_set_data(t, t->inl, len, NULL);
+		return 0;
+	}
+	d = malloc(len);
+	if (!d)
+		return -ENOMEM;
+	memcpy(d, data, len);
+	iscsi_txpdu_set_data(t, d, len, d);
+	return 0;
+}
+
+void iscsi_txpdu_discard(struct iscsi_conn *c, struct iscsi_txpdu *t)
+{
+	free(t->owned);
+	pool_obj_put(&c->srv->pdu_pool, t);
+}
+
 static void txpdu_free(struct iscsi_conn *c, struct iscsi_txpdu *t)
 {
 	if (!t->task && t->queued) {
@@ -419,17 +445,13 @@ void iscsi_send_reject(struct iscsi_conn *c, uint8_t reason,
 {
 	struct iscsi_txpdu *t = iscsi_txpdu_new(c, ISCSI_OP_REJECT);
 	struct iscsi_bhs h = {0};
-	uint8_t *copy;
 
 	if (!t)
 		return;
-	copy = malloc(ISCSI_BHS_LEN);
-	if (!copy) {
-		free(t);
+	if (iscsi_txpdu_copy_data(t, bhs, ISCSI_BHS_LEN)) {
+		iscsi_txpdu_discard(c, t);
 		return;
 	}
-	memcpy(copy, bhs, ISCSI_BHS_LEN);
-	iscsi_txpdu_set_data(t, copy, ISCSI_BHS_LEN, copy);
 	h.opcode = ISCSI_OP_REJECT;
 	h.flags = ISCSI_FLAG_FINAL;
 	h.b2 = reason;

@@ -339,6 +339,11 @@ void iscsi_conn_close(struct iscsi_conn *c, const char *why);
 struct iscsi_txpdu *iscsi_txpdu_new(struct iscsi_conn *c, uint8_t opcode);
 void iscsi_txpdu_set_data(struct iscsi_txpdu *t, const uint8_t *data,
 			  uint32_t len, uint8_t *owned);
+/* Give t a private copy of data (inline when it fits); 0 or -ENOMEM. */
+int iscsi_txpdu_copy_data(struct iscsi_txpdu *t, const void *data,
+			  uint32_t len);
+/* Release a PDU that was never queued. */
+void iscsi_txpdu_discard(struct iscsi_conn *c, struct iscsi_txpdu *t);
 void iscsi_conn_queue(struct iscsi_conn *c, struct iscsi_txpdu *t,
 		      const struct iscsi_bhs *h);
 void iscsi_conn_flush(struct iscsi_conn *c);

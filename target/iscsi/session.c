@@ -845,7 +845,6 @@ static void ffp_nop_out(struct iscsi_conn *c)
 	struct iscsi_txpdu *p;
 	struct iscsi_bhs r = {0};
 	uint32_t len = h->data_len;
-	uint8_t *d = NULL;
 
 	consume_cmdsn(c->sess, h);
 	if (h->itt == ISCSI_RESERVED_TAG) {
@@ -859,14 +858,9 @@ static void ffp_nop_out(struct iscsi_conn *c)
 		return;
 	if (len > c->max_xmit_dsl)
 		len = c->max_xmit_dsl;
-	if (len) {
-		d = malloc(len);
-		if (!d) {
-			free(p);
-			return;
-		}
-		memcpy(d, c->rx_data_dst, len);
-		iscsi_txpdu_set_data(p, d, len, d);
+	if (iscsi_txpdu_copy_data(p, c->rx_data_dst, len)) {
+		iscsi_txpdu_discard(c, p);
+		return;
 	}
 	r.opcode = ISCSI_OP_NOP_IN;
 	r.flags = ISCSI_FLAG_FINAL;
@@ -883,18 +877,12 @@ static void send_text_rsp(struct iscsi_conn *c, uint32_t itt, uint8_t flags,
 {
 	struct iscsi_txpdu *p = iscsi_txpdu_new(c, ISCSI_OP_TEXT_RSP);
 	struct iscsi_bhs h = {0};
-	uint8_t *d = NULL;
 
 	if (!p)
 		return;
-	if (len) {
-		d = malloc(len);
-		if (!d) {
-			free(p);
-			return;
-		}
-		memcpy(d, data, len);
-		iscsi_txpdu_set_data(p, d, len, d);
+	if (iscsi_txpdu_copy_data(p, data, len)) {
+		iscsi_txpdu_discard(c, p);
+		return;
 	}
 	h.opcode = ISCSI_OP_TEXT_RSP;
 	h.flags = flags;
