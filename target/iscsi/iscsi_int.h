@@ -262,6 +262,10 @@ struct iscsi_login_state {
 	struct iscsi_kvlist agreed;	/* keys already answered */
 	uint8_t *text;			/* reassembly of C=1 requests */
 	uint32_t text_len;
+	uint8_t *out;			/* response text still to send */
+	uint32_t out_len, out_off;
+	bool out_transit, out_complete;	/* what its last piece does */
+	int out_nsg;
 	unsigned int pdu_count;
 };
 

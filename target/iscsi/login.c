@@ -57,30 +57,38 @@ void iscsi_login_cleanup(struct iscsi_conn *c)
 	free(c->login.text);
 	c->login.text = NULL;
 	c->login.text_len = 0;
+	free(c->login.out);
+	c->login.out = NULL;
+	c->login.out_len = c->login.out_off = 0;
 	iscsi_kvlist_free(&c->login.agreed);
 	iscsi_chap_clear(&c->login.chap);
 }
 
-/* Queue a Login Response.  status != 0 ends the connection after it. */
-static void login_respond(struct iscsi_conn *c, uint16_t status, bool transit,
-			  int csg, int nsg, const struct iscsi_kvlist *kv)
+/* Queue a Login Response carrying a copy of len bytes of text.  status != 0
+ * ends the connection after it; cont sets the C bit (more text follows). */
+static void login_respond_raw(struct iscsi_conn *c, uint16_t status,
+			      bool transit, bool cont, int csg, int nsg,
+			      const uint8_t *data, uint32_t len)
 {
 	struct iscsi_login_state *ls = &c->login;
 	struct iscsi_txpdu *t = iscsi_txpdu_new(c, ISCSI_OP_LOGIN_RSP);
 	struct iscsi_bhs h = {0};
-	uint8_t *data = NULL;
-	uint32_t len = 0;
 
 	if (!t) {
 		iscsi_conn_close(c, "out of memory");
 		return;
 	}
-	if (kv && kv->n && iscsi_text_encode(kv, &data, &len) == 0)
-		iscsi_txpdu_set_data(t, data, len, data);
+	if (len && iscsi_txpdu_copy_data(t, data, len)) {
+		iscsi_txpdu_discard(c, t);
+		iscsi_conn_close(c, "out of memory");
+		return;
+	}
 	h.opcode = ISCSI_OP_LOGIN_RSP;
 	if (status == 0) {
 		h.flags = (uint8_t)((csg & 3) << 2);
-		if (transit)
+		if (cont)
+			h.flags |= ISCSI_LOGIN_F_CONTINUE;
+		else if (transit)
 			h.flags |= (uint8_t)(ISCSI_LOGIN_F_TRANSIT | (nsg & 3));
 	}
 	h.b2 = 0;	/* VersionMax */
@@ -99,11 +107,17 @@ static void login_respond(struct iscsi_conn *c, uint16_t status, bool transit,
 	iscsi_conn_queue(c, t, &h);
 }
 
+static void login_respond(struct iscsi_conn *c, uint16_t status, bool transit,
+			  int csg, int nsg)
+{
+	login_respond_raw(c, status, transit, false, csg, nsg, NULL, 0);
+}
+
 static void login_fail(struct iscsi_conn *c, uint16_t status, const char *why)
 {
 	LOG_INFO(c->srv->env, "conn %u: login failed (status 0x%04x): %s",
 		 c->id, status, why);
-	login_respond(c, status, false, 0, 0, NULL);
+	login_respond(c, status, false, 0, 0);
 	iscsi_conn_flush(c);
 	if (!c->closing)
 		c->state = CONN_LOGOUT;	/* drop anything else that arrives */
@@ -250,7 +264,8 @@ static const struct ut_iscsi_params *login_cfg(struct iscsi_conn *c)
 
 /* Finish the login: the final response goes out with the old (no digest)
  * framing; the negotiated framing applies from the next PDU on. */
-static void login_complete(struct iscsi_conn *c, struct iscsi_kvlist *resp)
+static void login_complete(struct iscsi_conn *c, const uint8_t *text,
+			   uint32_t text_len)
 {
 	struct iscsi_login_state *ls = &c->login;
 	struct iscsi_sess *s;
@@ -265,7 +280,8 @@ static void login_complete(struct iscsi_conn *c, struct iscsi_kvlist *resp)
 	ls->tsih = s->tsih;
 	/* The final response opens the session's whole command window. */
 	ls->max_cmdsn = s->max_cmdsn;
-	login_respond(c, 0, true, ls->csg, ISCSI_STAGE_FULL_FEATURE, resp);
+	login_respond_raw(c, 0, true, false, ls->csg, ISCSI_STAGE_FULL_FEATURE,
+			  text, text_len);
 	c->sess = s;
 	s->conn = c;
 	c->cid = ls->cid;
@@ -284,6 +300,35 @@ static void login_complete(struct iscsi_conn *c, struct iscsi_kvlist *resp)
 		 c->max_xmit_dsl, s->p.first_burst, s->p.max_burst,
 		 s->p.max_outstanding_r2t);
 	iscsi_login_cleanup(c);
+}
+
+/* Send the next piece of the pending response text.  RFC 7143 §11.13.1: a
+ * response longer than the initiator takes (8192 bytes during login) goes
+ * out in pieces with the C bit set, each asked for by an empty Login
+ * Request; the last piece carries T and NSG, or completes the login. */
+static void login_send_out(struct iscsi_conn *c)
+{
+	struct iscsi_login_state *ls = &c->login;
+	uint32_t left = ls->out_len - ls->out_off;
+	const uint8_t *piece = ls->out ? ls->out + ls->out_off : NULL;
+
+	if (left > c->max_xmit_dsl) {
+		login_respond_raw(c, 0, false, true, ls->csg, 0, piece,
+				  c->max_xmit_dsl);
+		ls->out_off += c->max_xmit_dsl;
+		return;
+	}
+	if (ls->out_complete) {
+		login_complete(c, piece, left);	/* frees ls->out */
+		return;
+	}
+	login_respond_raw(c, 0, ls->out_transit, false, ls->csg, ls->out_nsg,
+			  piece, left);
+	if (ls->out_transit)
+		ls->csg = ls->out_nsg;
+	free(ls->out);
+	ls->out = NULL;
+	ls->out_len = ls->out_off = 0;
 }
 
 /* Check the header of a login request against the login so far. */
@@ -438,12 +483,18 @@ static void login_negotiate(struct iscsi_conn *c, const struct iscsi_bhs *h,
 			iscsi_kv_addf(&resp, "MaxRecvDataSegmentLength", "%u",
 				      ls->p.max_recv_dsl);
 		}
-		login_complete(c, &resp);
+	}
+	ls->out_transit = transit;
+	ls->out_nsg = nsg;
+	ls->out_complete = transit && nsg == ISCSI_STAGE_FULL_FEATURE;
+	ls->out_off = 0;
+	if (resp.n && iscsi_text_encode(&resp, &ls->out, &ls->out_len)) {
+		ls->out = NULL;
+		ls->out_len = 0;
+		login_fail(c, ISCSI_LS_OUT_OF_RESOURCES, "cannot encode response");
 		goto out;
 	}
-	login_respond(c, 0, transit, ls->csg, nsg, &resp);
-	if (transit)
-		ls->csg = nsg;
+	login_send_out(c);
 out:
 	iscsi_kvlist_free(&resp);
 }
@@ -502,6 +553,17 @@ void iscsi_login_rx(struct iscsi_conn *c)
 		login_fail(c, st, why);
 		return;
 	}
+	if (ls->out) {
+		/* The initiator asks for the rest of our response. */
+		if (h->data_len || (h->flags & ISCSI_LOGIN_F_CONTINUE)) {
+			login_fail(c, ISCSI_LS_INIT_ERR,
+				   "text sent while the target's response was "
+				   "incomplete");
+			return;
+		}
+		login_send_out(c);
+		return;
+	}
 	rc = login_collect_text(c, h);
 	if (rc < 0) {
 		login_fail(c, ISCSI_LS_OUT_OF_RESOURCES, "login text too long");
@@ -510,7 +572,7 @@ void iscsi_login_rx(struct iscsi_conn *c)
 	if (rc > 0) {
 		/* RFC 7143 §11.13: acknowledge a partial text with an empty
 		 * response in the same stage. */
-		login_respond(c, 0, false, ls->csg, ls->csg, NULL);
+		login_respond(c, 0, false, ls->csg, ls->csg);
 		return;
 	}
 	iscsi_kvlist_init(&req);
