@@ -15,6 +15,14 @@
  *  - Single-threaded per reactor.  Every callback that concerns a connection,
  *    a timer or a disk request runs on the reactor that owns it, never
  *    concurrently with another callback of the same reactor.
+ *  - Several reactors.  An environment may run several reactors, each on
+ *    its own thread, each with its own struct env.  A connection belongs to
+ *    the reactor named in its env_conn_info (info.env); its timers are
+ *    created on that env and armed only from that reactor.  A disk request
+ *    completes on the reactor that submitted it.  Work for another reactor
+ *    goes there with env_post(); state shared by reactors is guarded by
+ *    env mutexes.  An environment with one reactor (simnet, the fakes) may
+ *    leave post and the mutex operations NULL.
  *  - Byte streams, not messages.  env_conn_recv() may return any number of
  *    bytes from 1 up to what was asked; env_conn_send() may accept only part
  *    of what it is given.  PDU framing is target logic.
@@ -38,6 +46,7 @@ struct env;
 struct env_conn;
 struct env_listener;
 struct env_timer;
+struct env_mutex;
 struct bs_dev;
 struct bs_dev_params;
 
@@ -73,6 +82,9 @@ struct env_conn_info {
 	char peer_addr[64];
 	uint16_t portal_group;	/* the listener's portal group tag */
 	unsigned int listener_index; /* position in listen order */
+	/* The reactor that owns the connection: its callbacks run there and
+	 * its timers must be created on this env.  NULL: the listener's. */
+	struct env *env;
 };
 
 /* A new connection arrived on a listener.  The target takes ownership and
@@ -129,6 +141,15 @@ struct env_ops {
 
 	/* logging sink: one formatted line without trailing newline */
 	void (*log)(struct env *env, enum ut_log_level level, const char *line);
+
+	/* Several reactors (NULL members: the environment has one).
+	 * post: run fn(arg) on the reactor of `to`, soon, never inside this
+	 * call; callable from any reactor.  0 or -errno. */
+	int (*post)(struct env *to, env_timer_fn fn, void *arg);
+	struct env_mutex *(*mutex_new)(struct env *env);
+	void (*mutex_lock)(struct env_mutex *m);
+	void (*mutex_unlock)(struct env_mutex *m);
+	void (*mutex_free)(struct env_mutex *m);
 };
 
 struct env {
@@ -158,6 +179,34 @@ static inline void env_timer_free(struct env *e, struct env_timer *t)
 {
 	if (t)
 		e->ops->timer_free(t);
+}
+
+/* Mutexes: NULL (and every operation a no-op) with one reactor. */
+static inline struct env_mutex *env_mutex_new(struct env *e)
+{
+	return e->ops->mutex_new ? e->ops->mutex_new(e) : NULL;
+}
+static inline void env_mutex_lock(struct env *e, struct env_mutex *m)
+{
+	if (m)
+		e->ops->mutex_lock(m);
+}
+static inline void env_mutex_unlock(struct env *e, struct env_mutex *m)
+{
+	if (m)
+		e->ops->mutex_unlock(m);
+}
+static inline void env_mutex_free(struct env *e, struct env_mutex *m)
+{
+	if (m)
+		e->ops->mutex_free(m);
+}
+
+/* Run fn(arg) on the reactor of `to`; -ENOTSUP with one reactor (where
+ * the caller is always on `to` already). */
+static inline int env_post(struct env *to, env_timer_fn fn, void *arg)
+{
+	return to->ops->post ? to->ops->post(to, fn, arg) : -95 /* ENOTSUP */;
 }
 
 static inline uint64_t env_random_u64(struct env *e)
