@@ -16,8 +16,15 @@ int bs_open(struct env *env, const struct bs_dev_params *p,
 		return -EINVAL;
 	*out = NULL;
 	switch (p->kind) {
-	case BS_MEM:
-		return bs_mem_open(p, out);
+	case BS_MEM: {
+		int rc = bs_mem_open(p, out);
+
+		if (rc == 0 && env && (rc = bs_mem_share(*out, env)) != 0) {
+			bs_close(*out);
+			*out = NULL;
+		}
+		return rc;
+	}
 	case BS_NULL:
 		return bs_null_open(p, out);
 	case BS_FILE:

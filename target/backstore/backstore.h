@@ -107,6 +107,8 @@ static inline void bs_close(struct bs_dev *dev)
 
 /* World-independent backstores. */
 int bs_mem_open(const struct bs_dev_params *p, struct bs_dev **out);
+/* Let sessions of every reactor of env use the disk (takes a mutex). */
+int bs_mem_share(struct bs_dev *dev, struct env *env);
 int bs_null_open(const struct bs_dev_params *p, struct bs_dev **out);
 
 /* Open any backstore: MEM and NULL here, FILE/BLOCK/SIM through env. */

@@ -7,12 +7,17 @@
  * read as zeros.  UNMAP and WRITE ZEROES free the chunks they cover
  * entirely and zero the covered part of the others.  Every request
  * completes synchronously (backstore.h allows it).
+ *
+ * Sessions on several reactors share the disk: a request runs under the
+ * disk's mutex (from bs_open's environment), so that no read copies out of
+ * a chunk that an UNMAP frees.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backstore/backstore.h"
+#include "env.h"
 
 #define MEM_CHUNK_BYTES (1u << 20)
 
@@ -20,6 +25,8 @@ struct mem_disk {
 	uint8_t **chunks;
 	uint64_t nchunks;
 	uint64_t allocated;	/* chunks currently allocated */
+	struct env *env;	/* NULL, or the mutex's */
+	struct env_mutex *lock;
 };
 
 /* A position inside a request's iovec array. */
@@ -203,9 +210,12 @@ static int mem_check(const struct bs_dev *dev, const struct bs_req *req)
 
 static void mem_submit(struct bs_dev *dev, struct bs_req *req)
 {
+	struct mem_disk *m = dev->priv;
 	int status = mem_check(dev, req);
 
 	if (status == 0) {
+		if (m->lock)
+			env_mutex_lock(m->env, m->lock);
 		switch (req->op) {
 		case BS_OP_READ:
 			status = mem_read(dev, req);
@@ -223,6 +233,8 @@ static void mem_submit(struct bs_dev *dev, struct bs_req *req)
 			status = -EINVAL;
 			break;
 		}
+		if (m->lock)
+			env_mutex_unlock(m->env, m->lock);
 	}
 	req->done(req, status);
 }
@@ -242,10 +254,14 @@ static uint64_t mem_lba_status(struct bs_dev *dev, uint64_t offset_bytes,
 	if (len_bytes > dev->size_bytes - offset_bytes)
 		len_bytes = dev->size_bytes - offset_bytes;
 	end = offset_bytes + len_bytes;
+	if (m->lock)
+		env_mutex_lock(m->env, m->lock);
 	state = m->chunks[idx] != NULL;
 	pos = (idx + 1) * MEM_CHUNK_BYTES;
 	while (pos < end && (m->chunks[pos / MEM_CHUNK_BYTES] != NULL) == state)
 		pos += MEM_CHUNK_BYTES;
+	if (m->lock)
+		env_mutex_unlock(m->env, m->lock);
 	*mapped = state;
 	return (pos < end ? pos : end) - offset_bytes;
 }
@@ -257,8 +273,23 @@ static void mem_close(struct bs_dev *dev)
 	for (uint64_t i = 0; i < m->nchunks; i++)
 		free(m->chunks[i]);
 	free(m->chunks);
+	if (m->lock)
+		env_mutex_free(m->env, m->lock);
 	free(m);
 	free(dev);
+}
+
+int bs_mem_share(struct bs_dev *dev, struct env *env)
+{
+	struct mem_disk *m = dev->priv;
+
+	if (!env->ops->mutex_new)
+		return 0;	/* one reactor */
+	m->lock = env_mutex_new(env);
+	if (!m->lock)
+		return -ENOMEM;
+	m->env = env;
+	return 0;
 }
 
 static const struct bs_ops mem_ops = {

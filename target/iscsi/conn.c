@@ -58,25 +58,40 @@ void iscsi_conn_accept(void *arg, struct env_conn *ec,
 		       const struct env_conn_info *info)
 {
 	struct iscsi_server *srv = arg;
-	struct env *env = srv->env;
-	struct iscsi_conn *c;
+	/* We run on the connection's reactor: everything of it lives here. */
+	struct env *env = info->env ? info->env : srv->env;
+	struct iscsi_reactor *r = iscsi_server_reactor(srv, env);
+	const char *refuse = NULL;
+	struct iscsi_conn *c = r ? calloc(1, sizeof(*c)) : NULL;
 
-	if (srv->shutting_down || srv->conn_count >= ISCSI_MAX_CONNECTIONS) {
-		LOG_WARN(env, "refusing connection from %s: %s", info->peer_addr,
-			 srv->shutting_down ? "shutting down"
-					    : "too many connections");
-		env->ops->conn_close(ec);
-		return;
-	}
-	c = calloc(1, sizeof(*c));
 	if (!c) {
 		env->ops->conn_close(ec);
 		return;
 	}
+	env_mutex_lock(srv->env, srv->lock);
+	if (srv->shutting_down)
+		refuse = "shutting down";
+	else if (srv->conn_count >= ISCSI_MAX_CONNECTIONS)
+		refuse = "too many connections";
+	if (!refuse) {
+		c->id = ++srv->next_conn_id; /* per server: runs reproduce */
+		TAILQ_INSERT_TAIL(&srv->conns, c, link);
+		srv->conn_count++;
+		srv->stats.connections = srv->conn_count;
+	}
+	env_mutex_unlock(srv->env, srv->lock);
+	if (refuse) {
+		LOG_WARN(env, "refusing connection from %s: %s", info->peer_addr,
+			 refuse);
+		free(c);
+		env->ops->conn_close(ec);
+		return;
+	}
 	c->srv = srv;
+	c->env = env;
+	c->r = r;
 	c->ec = ec;
 	c->info = *info;
-	c->id = ++srv->next_conn_id;	/* per server: runs stay reproducible */
 	c->state = CONN_LOGIN;
 	c->max_recv_dsl = ISCSI_LOGIN_MRDSL;
 	c->max_xmit_dsl = ISCSI_LOGIN_MRDSL;
@@ -88,9 +103,6 @@ void iscsi_conn_accept(void *arg, struct env_conn *ec,
 	if (c->login_timer)
 		env_timer_arm(env, c->login_timer,
 			      env_now_ns(env) + ISCSI_LOGIN_TIMEOUT_NS);
-	TAILQ_INSERT_TAIL(&srv->conns, c, link);
-	srv->conn_count++;
-	srv->stats.connections = srv->conn_count;
 	env->ops->conn_set_handler(ec, &conn_handler, c);
 	LOG_INFO(env, "conn %u: accepted from %s on %s", c->id, info->peer_addr,
 		 info->local_addr);
@@ -111,7 +123,7 @@ static void conn_send_ping(struct iscsi_conn *c)
 
 	if (!p)
 		return;
-	c->ping_ttt = (uint32_t)env_random_u64(c->srv->env) & 0x7fffffff;
+	c->ping_ttt = (uint32_t)env_random_u64(c->env) & 0x7fffffff;
 	h.opcode = ISCSI_OP_NOP_IN;
 	h.flags = ISCSI_FLAG_FINAL;
 	h.itt = ISCSI_RESERVED_TAG;
@@ -130,7 +142,7 @@ static void conn_send_ping(struct iscsi_conn *c)
 static void conn_ka_fire(void *arg)
 {
 	struct iscsi_conn *c = arg;
-	struct env *env = c->srv->env;
+	struct env *env = c->env;
 	uint64_t now = env_now_ns(env), next;
 
 	if (c->closing || c->state != CONN_FFP)
@@ -138,12 +150,12 @@ static void conn_ka_fire(void *arg)
 	if (c->ping_outstanding && c->last_rx_ns > c->ping_sent_ns)
 		c->ping_outstanding = false;
 	if (c->ping_outstanding && now >= c->ping_sent_ns + c->nop_timeout_ns) {
-		c->srv->stats.conns_dropped++;
+		c->r->stats.conns_dropped++;
 		iscsi_conn_close(c, "NOP-In timeout: the initiator is gone");
 		return;
 	}
 	if (rx_partial(c) && now >= c->last_rx_ns + c->idle_ns) {
-		c->srv->stats.conns_dropped++;
+		c->r->stats.conns_dropped++;
 		iscsi_conn_close(c, "a PDU stalled half-received");
 		return;
 	}
@@ -185,7 +197,7 @@ void iscsi_conn_ping_answered(struct iscsi_conn *c, uint32_t ttt)
 
 void iscsi_conn_enter_ffp(struct iscsi_conn *c)
 {
-	struct env *env = c->srv->env;
+	struct env *env = c->env;
 	const struct ut_iscsi_params *p =
 		c->sess && c->sess->tgt ? &c->sess->tgt->params
 					: &c->srv->cfg_params;
@@ -213,15 +225,15 @@ void iscsi_conn_enter_ffp(struct iscsi_conn *c)
 struct iscsi_txpdu *iscsi_txpdu_new(struct iscsi_conn *c, uint8_t opcode)
 {
 	(void)opcode;
-	c->srv->pdu_pool.obj_size = sizeof(struct iscsi_txpdu);
-	return pool_obj_get(&c->srv->pdu_pool);
+	c->r->pdu_pool.obj_size = sizeof(struct iscsi_txpdu);
+	return pool_obj_get(&c->r->pdu_pool);
 }
 
-void iscsi_pools_drain(struct iscsi_server *srv)
+void iscsi_pools_drain(struct iscsi_reactor *r)
 {
-	pool_buf_drain(&srv->bufs);
-	pool_obj_drain(&srv->task_pool);
-	pool_obj_drain(&srv->pdu_pool);
+	pool_buf_drain(&r->bufs);
+	pool_obj_drain(&r->task_pool);
+	pool_obj_drain(&r->pdu_pool);
 }
 
 void iscsi_txpdu_set_data(struct iscsi_txpdu *t, const uint8_t *data,
@@ -255,7 +267,7 @@ int iscsi_txpdu_copy_data(struct iscsi_txpdu *t, const void *data,
 void iscsi_txpdu_discard(struct iscsi_conn *c, struct iscsi_txpdu *t)
 {
 	free(t->owned);
-	pool_obj_put(&c->srv->pdu_pool, t);
+	pool_obj_put(&c->r->pdu_pool, t);
 }
 
 static void txpdu_free(struct iscsi_conn *c, struct iscsi_txpdu *t)
@@ -267,7 +279,7 @@ static void txpdu_free(struct iscsi_conn *c, struct iscsi_txpdu *t)
 	if (t->task)
 		iscsi_task_put_tx(t->task);
 	free(t->owned);
-	pool_obj_put(&c->srv->pdu_pool, t);
+	pool_obj_put(&c->r->pdu_pool, t);
 }
 
 /* Build the header bytes, digests and padding, then queue. */
@@ -305,7 +317,7 @@ void iscsi_conn_queue(struct iscsi_conn *c, struct iscsi_txpdu *t,
 	TAILQ_INSERT_TAIL(&c->txq, t, link);
 	t->queued = true;
 	c->tx_queued++;
-	c->srv->stats.pdus_tx++;
+	c->r->stats.pdus_tx++;
 	/* PDUs that belong to no task (NOP-In echoes, Rejects, Text and TMF
 	 * responses) are not bounded by the CmdSN window: a peer that keeps
 	 * sending and never reads would grow this queue without end. */
@@ -335,7 +347,7 @@ static void conn_flush_timer(void *arg)
 
 void iscsi_conn_kick(struct iscsi_conn *c)
 {
-	struct env *env = c->srv->env;
+	struct env *env = c->env;
 
 	if (c->in_callback || c->flush_pending || c->closing)
 		return;
@@ -381,10 +393,10 @@ static uint64_t txpdu_len(const struct iscsi_txpdu *t)
 
 void iscsi_conn_flush(struct iscsi_conn *c)
 {
-	struct env *env = c->srv->env;
+	struct env *env = c->env;
 
 	if (c->tx_overflow && !c->closing) {
-		c->srv->stats.conns_dropped++;
+		c->r->stats.conns_dropped++;
 		iscsi_conn_close(c, "the initiator does not read its responses "
 				    "(transmit queue limit)");
 		return;
@@ -461,8 +473,8 @@ void iscsi_send_reject(struct iscsi_conn *c, uint8_t reason,
 		iscsi_sess_fill_sn(c->sess, &h);
 	else
 		h.w28 = c->login.cmdsn, h.w32 = c->login.cmdsn;
-	c->srv->stats.rejects_tx++;
-	LOG_DEBUG(c->srv->env, "conn %u: reject reason 0x%02x opcode 0x%02x",
+	c->r->stats.rejects_tx++;
+	LOG_DEBUG(c->env, "conn %u: reject reason 0x%02x opcode 0x%02x",
 		  c->id, reason, bhs[0] & ISCSI_OPCODE_MASK);
 	iscsi_conn_queue(c, t, &h);
 }
@@ -481,7 +493,7 @@ static void conn_free(struct iscsi_conn *c)
 void iscsi_conn_close(struct iscsi_conn *c, const char *why)
 {
 	struct iscsi_server *srv = c->srv;
-	struct env *env = srv->env;
+	struct env *env = c->env;
 	struct iscsi_txpdu *t;
 
 	if (c->closing)
@@ -505,9 +517,11 @@ void iscsi_conn_close(struct iscsi_conn *c, const char *why)
 	iscsi_login_cleanup(c);
 	env->ops->conn_close(c->ec);
 	c->ec = NULL;
+	env_mutex_lock(srv->env, srv->lock);
 	TAILQ_REMOVE(&srv->conns, c, link);
 	srv->conn_count--;
 	srv->stats.connections = srv->conn_count;
+	env_mutex_unlock(srv->env, srv->lock);
 	if (c->in_callback)
 		c->dead = true;
 	else
@@ -525,7 +539,7 @@ static void conn_on_closed(void *ctx, int err)
 /* A fatal framing or protocol error: drop the connection. */
 static void conn_fail(struct iscsi_conn *c, const char *why)
 {
-	c->srv->stats.conns_dropped++;
+	c->r->stats.conns_dropped++;
 	iscsi_conn_close(c, why);
 }
 
@@ -551,7 +565,7 @@ static void rx_header_done(struct iscsi_conn *c)
 	uint32_t limit = c->state == CONN_FFP ? c->max_recv_dsl
 					      : ISCSI_LOGIN_MRDSL;
 
-	c->srv->stats.pdus_rx++;
+	c->r->stats.pdus_rx++;
 	c->rx_task = NULL;
 	c->rx_discard = false;
 	c->rx_data_dst = NULL;
@@ -710,7 +724,7 @@ static uint8_t *rx_dst(struct iscsi_conn *c)
 /* Get up to room bytes into dst; 0 = nothing more now, < 0 = dead. */
 static ssize_t rx_fill(struct iscsi_conn *c, uint8_t *dst, uint32_t room)
 {
-	struct env *env = c->srv->env;
+	struct env *env = c->env;
 	ssize_t n;
 
 	if (c->rxs_off < c->rxs_len) {
@@ -734,7 +748,7 @@ static ssize_t rx_fill(struct iscsi_conn *c, uint8_t *dst, uint32_t room)
 static void conn_on_readable(void *ctx)
 {
 	struct iscsi_conn *c = ctx;
-	struct env *env = c->srv->env;
+	struct env *env = c->env;
 	bool got_bytes = false;
 
 	c->in_callback = true;

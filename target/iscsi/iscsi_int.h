@@ -41,9 +41,23 @@
 #define ISCSI_TX_UNTIED_PDUS_MAX 1024	/* queued PDUs that no task bounds */
 #define ISCSI_TX_UNTIED_BYTES_MAX (16u << 20)
 
+#define ISCSI_MAX_REACTORS 64
+
 struct iscsi_conn;
 struct iscsi_sess;
 struct iscsi_server;
+
+/* What one reactor owns of the server (env.h, "Several reactors"): the
+ * recycled memory of its data path and its counters.  Only that reactor
+ * touches it, so none of it is locked. */
+struct iscsi_reactor {
+	struct env *env;
+	struct iscsi_buf_pool bufs;
+	struct iscsi_obj_pool task_pool;
+	struct iscsi_obj_pool pdu_pool;
+	struct iscsi_server_stats stats; /* counters; connections/sessions
+					  * are the server's */
+};
 
 struct iscsi_tgt {
 	struct iscsi_server *srv;
@@ -81,22 +95,25 @@ struct iscsi_server {
 	size_t portal_count;
 	struct env_listener **listeners;
 	size_t listener_count;
+	/* Under lock (NULL with one reactor): the lists and counters below.
+	 * A connection, its session and their tasks belong to the
+	 * connection's reactor; other reactors reach them only through
+	 * env_post() (iscsi_sess_post()). */
+	struct env_mutex *lock;
 	struct iscsi_conn_list conns;
 	struct iscsi_sess_list sessions;
 	uint32_t conn_count;
 	uint32_t sess_count;
 	uint16_t next_tsih;
 	uint32_t next_conn_id;		/* for logs */
-	uint64_t buffer_bytes;
-	/* recycled memory of the data path (one reactor) */
-	struct iscsi_buf_pool bufs;
-	struct iscsi_obj_pool task_pool;
-	struct iscsi_obj_pool pdu_pool;
+	struct iscsi_reactor *reactors[ISCSI_MAX_REACTORS];
+	unsigned int reactor_count;
+	uint64_t buffer_bytes;		/* atomic: all reactors' task buffers */
 	bool shutting_down;
 	void (*shutdown_done)(void *arg);
 	void *shutdown_arg;
 	struct env_timer *shutdown_timer;
-	struct iscsi_server_stats stats;
+	struct iscsi_server_stats stats; /* of no reactor: sessions, conns */
 };
 
 /* Operational parameters in force on a session/connection (RFC 7143 §13). */
@@ -180,6 +197,10 @@ TAILQ_HEAD(iscsi_tmf_list, iscsi_tmf);
 
 struct iscsi_sess {
 	struct iscsi_server *srv;
+	struct env *env;		/* its reactor (its connection's) */
+	struct iscsi_reactor *r;
+	uint32_t conn_id;		/* its connection's id (for logs and
+					 * other reactors) */
 	struct iscsi_tgt *tgt;		/* NULL for discovery */
 	struct iscsi_conn *conn;	/* the one connection, or NULL */
 	bool discovery;
@@ -271,6 +292,8 @@ struct iscsi_login_state {
 
 struct iscsi_conn {
 	struct iscsi_server *srv;
+	struct env *env;		/* the reactor that owns it */
+	struct iscsi_reactor *r;
 	struct env_conn *ec;
 	struct env_conn_info info;
 	enum iscsi_conn_state state;
@@ -372,7 +395,7 @@ void iscsi_params_from_cfg(struct iscsi_params *p,
 /* session.c */
 void iscsi_ffp_rx_header(struct iscsi_conn *c);
 void iscsi_ffp_rx_pdu(struct iscsi_conn *c);
-struct iscsi_sess *iscsi_sess_new(struct iscsi_server *srv,
+struct iscsi_sess *iscsi_sess_new(struct iscsi_conn *c,
 				  struct iscsi_login_state *ls);
 void iscsi_sess_detach_conn(struct iscsi_sess *s);
 void iscsi_sess_free(struct iscsi_sess *s);
@@ -394,6 +417,31 @@ struct iscsi_sess *iscsi_server_find_session(struct iscsi_server *srv,
 					     uint16_t tsih);
 void iscsi_server_conn_gone(struct iscsi_server *srv);
 /* Return the data path's cached memory (at server free). */
-void iscsi_pools_drain(struct iscsi_server *srv);
+void iscsi_pools_drain(struct iscsi_reactor *r);
+struct iscsi_reactor *iscsi_server_reactor(struct iscsi_server *srv,
+					   struct env *env);
+
+/* Work on connections and sessions that may belong to other reactors:
+ * done at once for those of `here` (the calling reactor), posted to the
+ * others, which find the object again by id (it may be gone by then). */
+enum iscsi_xop {
+	ISCSI_XOP_CLOSE,		/* close the connection (why) */
+	ISCSI_XOP_LOGOUT_REQUEST,	/* Async logout request, arg = ms */
+	ISCSI_XOP_ABORT_WAITING,	/* iscsi_sess_abort_waiting(ptr) */
+};
+/* One connection (by id) of reactor `to`. */
+void iscsi_server_conn_op(struct iscsi_server *srv, struct env *here,
+			  struct env *to, uint32_t conn_id, enum iscsi_xop op,
+			  const char *why);
+void iscsi_server_each_conn(struct iscsi_server *srv, struct env *here,
+			    enum iscsi_xop op, uint32_t arg, const char *why);
+/* Sessions of tgt other than except (not discovery ones). */
+void iscsi_server_each_sess(struct iscsi_server *srv, struct env *here,
+			    const struct iscsi_sess *except,
+			    const struct iscsi_tgt *tgt, enum iscsi_xop op,
+			    const void *ptr, const char *why);
+/* End tasks of s still waiting for Data-Out or CmdSN order on lu (NULL:
+ * every LU of its target). */
+void iscsi_sess_abort_waiting(struct iscsi_sess *s, const void *lu);
 
 #endif

@@ -115,7 +115,7 @@ static void login_respond(struct iscsi_conn *c, uint16_t status, bool transit,
 
 static void login_fail(struct iscsi_conn *c, uint16_t status, const char *why)
 {
-	LOG_INFO(c->srv->env, "conn %u: login failed (status 0x%04x): %s",
+	LOG_INFO(c->env, "conn %u: login failed (status 0x%04x): %s",
 		 c->id, status, why);
 	login_respond(c, status, false, 0, 0);
 	iscsi_conn_flush(c);
@@ -193,14 +193,16 @@ static uint16_t login_identify(struct iscsi_conn *c,
 	if (ls->tsih != 0) {
 		/* MaxConnections=1: a login naming an existing session would
 		 * add a second connection to it. */
-		*why = iscsi_server_find_session(c->srv, ini, ls->isid, ls->tgt,
-						 ls->tsih)
-			       ? "MaxConnections is 1"
-			       : "TSIH names no session";
-		return iscsi_server_find_session(c->srv, ini, ls->isid, ls->tgt,
-						 ls->tsih)
-			       ? ISCSI_LS_TOO_MANY_CONNECTIONS
-			       : ISCSI_LS_SESSION_DOES_NOT_EXIST;
+		struct iscsi_server *srv = c->srv;
+		bool exists;
+
+		env_mutex_lock(srv->env, srv->lock);
+		exists = iscsi_server_find_session(srv, ini, ls->isid, ls->tgt,
+						   ls->tsih) != NULL;
+		env_mutex_unlock(srv->env, srv->lock);
+		*why = exists ? "MaxConnections is 1" : "TSIH names no session";
+		return exists ? ISCSI_LS_TOO_MANY_CONNECTIONS
+			      : ISCSI_LS_SESSION_DOES_NOT_EXIST;
 	}
 	return 0;
 }
@@ -222,11 +224,11 @@ static uint16_t login_security(struct iscsi_conn *c,
 	struct iscsi_login_state *ls = &c->login;
 	enum chap_stage before = ls->chap.stage;
 
-	if (iscsi_chap_step(&ls->chap, c->srv->env, login_auth(c), req, resp,
+	if (iscsi_chap_step(&ls->chap, c->env, login_auth(c), req, resp,
 			    why))
 		return ISCSI_LS_AUTH_FAILED;
 	if (before != CHAP_DONE && ls->chap.stage == CHAP_DONE)
-		LOG_INFO(c->srv->env, "conn %u: CHAP (algorithm %d%s) "
+		LOG_INFO(c->env, "conn %u: CHAP (algorithm %d%s) "
 				      "authenticated %s",
 			 c->id, (int)ls->chap.alg,
 			 ls->chap.mutual ? ", mutual" : "", ls->initiator_name);
@@ -272,7 +274,7 @@ static void login_complete(struct iscsi_conn *c, const uint8_t *text,
 
 	if (ls->p.first_burst > ls->p.max_burst)
 		ls->p.first_burst = ls->p.max_burst;
-	s = iscsi_sess_new(c->srv, ls);
+	s = iscsi_sess_new(c, ls);
 	if (!s) {
 		login_fail(c, ISCSI_LS_OUT_OF_RESOURCES, "cannot create session");
 		return;
@@ -290,7 +292,7 @@ static void login_complete(struct iscsi_conn *c, const uint8_t *text,
 	c->max_recv_dsl = ls->p.max_recv_dsl;
 	c->max_xmit_dsl = ls->p.max_xmit_dsl;
 	iscsi_conn_enter_ffp(c);
-	LOG_INFO(c->srv->env,
+	LOG_INFO(c->env,
 		 "conn %u: %s session tsih %u for %s%s%s (hd %s, dd %s, "
 		 "mrdsl %u/%u, burst %u/%u, r2t %u)",
 		 c->id, s->discovery ? "discovery" : "normal", s->tsih,

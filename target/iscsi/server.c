@@ -159,6 +159,7 @@ struct iscsi_server *iscsi_server_new(struct env *env,
 		return NULL;
 	}
 	srv->env = env;
+	srv->lock = env_mutex_new(env);
 	srv->cfg_params = cfg->params;
 	srv->next_tsih = (uint16_t)(env_random_u64(env) | 1);
 	TAILQ_INIT(&srv->conns);
@@ -269,75 +270,276 @@ int iscsi_server_start(struct iscsi_server *srv)
 static void srv_shutdown_timeout(void *arg)
 {
 	struct iscsi_server *srv = arg;
-	struct iscsi_conn *c;
 
-	while ((c = TAILQ_FIRST(&srv->conns)))
-		iscsi_conn_close(c, "shutdown");
+	iscsi_server_each_conn(srv, srv->env, ISCSI_XOP_CLOSE, 0, "shutdown");
 }
 
 void iscsi_server_conn_gone(struct iscsi_server *srv)
 {
-	if (srv->shutting_down && srv->conn_count == 0 && srv->shutdown_done) {
-		void (*done)(void *) = srv->shutdown_done;
+	void (*done)(void *) = NULL;
 
+	env_mutex_lock(srv->env, srv->lock);
+	if (srv->shutting_down && srv->conn_count == 0 && srv->shutdown_done) {
+		done = srv->shutdown_done;
 		srv->shutdown_done = NULL;
+	}
+	env_mutex_unlock(srv->env, srv->lock);
+	if (done)
 		done(srv->shutdown_arg);
+}
+
+/* Ask a full-feature initiator to log out (RFC 7143 §11.9.1, event 1)
+ * within grace_ms; close a connection still in login. */
+static void conn_request_logout(struct iscsi_conn *c, uint32_t grace_ms)
+{
+	struct iscsi_txpdu *p;
+	struct iscsi_bhs h = {0};
+
+	if (c->state != CONN_FFP || !c->sess) {
+		iscsi_conn_close(c, "shutdown");
+		return;
+	}
+	p = iscsi_txpdu_new(c, ISCSI_OP_ASYNC_MSG);
+	if (!p)
+		return;
+	h.opcode = ISCSI_OP_ASYNC_MSG;
+	h.flags = ISCSI_FLAG_FINAL;
+	h.lun = 0;
+	h.itt = ISCSI_RESERVED_TAG;
+	h.w24 = c->stat_sn++;
+	iscsi_sess_fill_sn(c->sess, &h);
+	/* byte 36 AsyncEvent, 37 AsyncVCode, 38-39 Parameter1,
+	 * 40-41 Parameter2, 42-43 Parameter3.  RFC 7143 §11.9.1:
+	 * for event 1 Parameter3 is the time, in seconds, within
+	 * which the initiator should log out; 1 and 2 are reserved. */
+	h.w36 = (uint32_t)ISCSI_ASYNC_LOGOUT_REQUEST << 24;
+	h.w40 = (grace_ms / 1000 ? grace_ms / 1000 : 1) & 0xffffu;
+	iscsi_conn_queue(c, p, &h);
+	iscsi_conn_kick(c);
+}
+
+/* ------------------------------------------- work across reactors */
+
+/* Work for a connection or session of another reactor, found again by
+ * its id on arrival (it may be gone by then). */
+struct srv_xwork {
+	struct iscsi_server *srv;
+	struct env *to;			/* the reactor it runs on */
+	enum iscsi_xop op;
+	uint32_t conn_id;
+	uint16_t tsih;
+	uint32_t arg;
+	const void *ptr;
+	const char *why;
+};
+
+static struct iscsi_conn *srv_find_conn(struct iscsi_server *srv,
+					struct env *here, uint32_t id)
+{
+	struct iscsi_conn *c;
+
+	env_mutex_lock(srv->env, srv->lock);
+	TAILQ_FOREACH(c, &srv->conns, link)
+		if (c->id == id)
+			break;
+	env_mutex_unlock(srv->env, srv->lock);
+	/* Only its own reactor frees a connection: safe to use from here. */
+	return c && c->env == here ? c : NULL;
+}
+
+static struct iscsi_sess *srv_find_sess(struct iscsi_server *srv,
+					struct env *here, uint16_t tsih)
+{
+	struct iscsi_sess *s;
+
+	env_mutex_lock(srv->env, srv->lock);
+	TAILQ_FOREACH(s, &srv->sessions, link)
+		if (s->tsih == tsih)
+			break;
+	env_mutex_unlock(srv->env, srv->lock);
+	return s && s->env == here ? s : NULL;
+}
+
+static void srv_xwork_do(struct iscsi_server *srv, struct env *here,
+			 const struct srv_xwork *w)
+{
+	struct iscsi_conn *c;
+	struct iscsi_sess *s;
+
+	switch (w->op) {
+	case ISCSI_XOP_CLOSE:
+		c = srv_find_conn(srv, here, w->conn_id);
+		if (c)
+			iscsi_conn_close(c, w->why);
+		break;
+	case ISCSI_XOP_LOGOUT_REQUEST:
+		c = srv_find_conn(srv, here, w->conn_id);
+		if (c)
+			conn_request_logout(c, w->arg);
+		break;
+	case ISCSI_XOP_ABORT_WAITING:
+		s = srv_find_sess(srv, here, w->tsih);
+		if (s)
+			iscsi_sess_abort_waiting(s, w->ptr);
+		break;
 	}
 }
 
-/* Ask every full-feature initiator to log out (RFC 7143 §11.9.1, event 1)
- * and give them grace_ms to do it. */
-static void srv_request_logouts(struct iscsi_server *srv, uint32_t grace_ms)
+static void srv_xwork_run(void *arg)
 {
-	struct iscsi_conn *c, *tmp;
+	struct srv_xwork *w = arg;
 
-	TAILQ_FOREACH_SAFE(c, &srv->conns, link, tmp) {
-		struct iscsi_txpdu *p;
-		struct iscsi_bhs h = {0};
+	srv_xwork_do(w->srv, w->to, w);
+	free(w);
+}
 
-		if (c->state != CONN_FFP || !c->sess) {
-			iscsi_conn_close(c, "shutdown");
-			continue;
-		}
-		p = iscsi_txpdu_new(c, ISCSI_OP_ASYNC_MSG);
-		if (!p)
-			continue;
-		h.opcode = ISCSI_OP_ASYNC_MSG;
-		h.flags = ISCSI_FLAG_FINAL;
-		h.lun = 0;
-		h.itt = ISCSI_RESERVED_TAG;
-		h.w24 = c->stat_sn++;
-		iscsi_sess_fill_sn(c->sess, &h);
-		/* byte 36 AsyncEvent, 37 AsyncVCode, 38-39 Parameter1,
-		 * 40-41 Parameter2, 42-43 Parameter3.  RFC 7143 §11.9.1:
-		 * for event 1 Parameter3 is the time, in seconds, within
-		 * which the initiator should log out; 1 and 2 are reserved. */
-		h.w36 = (uint32_t)ISCSI_ASYNC_LOGOUT_REQUEST << 24;
-		h.w40 = (grace_ms / 1000 ? grace_ms / 1000 : 1) & 0xffffu;
-		iscsi_conn_queue(c, p, &h);
-		iscsi_conn_kick(c);
+/* Do w on the reactor `to`: now when that is `here`, else posted. */
+static void srv_xwork_send(struct iscsi_server *srv, struct env *here,
+			   struct env *to, const struct srv_xwork *w)
+{
+	struct srv_xwork *copy;
+
+	if (to == here) {
+		srv_xwork_do(srv, here, w);
+		return;
 	}
+	copy = malloc(sizeof(*copy));
+	if (copy) {
+		*copy = *w;
+		copy->to = to;
+		if (env_post(to, srv_xwork_run, copy) == 0)
+			return;
+		free(copy);
+	}
+	LOG_ERR(here, "cannot reach another reactor: %s connection %u",
+		w->why ? w->why : "", w->conn_id);
+}
+
+void iscsi_server_conn_op(struct iscsi_server *srv, struct env *here,
+			  struct env *to, uint32_t conn_id, enum iscsi_xop op,
+			  const char *why)
+{
+	struct srv_xwork w = {.srv = srv, .op = op, .conn_id = conn_id,
+			      .why = why};
+
+	srv_xwork_send(srv, here, to, &w);
+}
+
+struct srv_ref {
+	uint32_t conn_id;
+	uint16_t tsih;
+	struct env *env;
+};
+
+void iscsi_server_each_conn(struct iscsi_server *srv, struct env *here,
+			    enum iscsi_xop op, uint32_t arg, const char *why)
+{
+	struct srv_xwork w = {.srv = srv, .op = op, .arg = arg, .why = why};
+	struct srv_ref *refs;
+	struct iscsi_conn *c;
+	size_t n = 0;
+
+	/* Snapshot first: acting may close connections (and take the lock). */
+	env_mutex_lock(srv->env, srv->lock);
+	refs = calloc(srv->conn_count + 1, sizeof(*refs));
+	TAILQ_FOREACH(c, &srv->conns, link) {
+		if (!refs)
+			break;
+		refs[n].conn_id = c->id;
+		refs[n].env = c->env;
+		n++;
+	}
+	env_mutex_unlock(srv->env, srv->lock);
+	if (!refs) {
+		LOG_ERR(here, "out of memory: cannot reach the connections");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		w.conn_id = refs[i].conn_id;
+		srv_xwork_send(srv, here, refs[i].env, &w);
+	}
+	free(refs);
+}
+
+void iscsi_server_each_sess(struct iscsi_server *srv, struct env *here,
+			    const struct iscsi_sess *except,
+			    const struct iscsi_tgt *tgt, enum iscsi_xop op,
+			    const void *ptr, const char *why)
+{
+	struct srv_xwork w = {.srv = srv, .op = op, .ptr = ptr, .why = why};
+	struct srv_ref *refs;
+	struct iscsi_sess *s;
+	size_t n = 0;
+
+	env_mutex_lock(srv->env, srv->lock);
+	refs = calloc(srv->sess_count + 1, sizeof(*refs));
+	TAILQ_FOREACH(s, &srv->sessions, link) {
+		if (!refs)
+			break;
+		if (s == except || s->discovery || (tgt && s->tgt != tgt))
+			continue;
+		refs[n].tsih = s->tsih;
+		refs[n].conn_id = s->conn_id;
+		refs[n].env = s->env;
+		n++;
+	}
+	env_mutex_unlock(srv->env, srv->lock);
+	if (!refs) {
+		LOG_ERR(here, "out of memory: cannot reach the sessions");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		w.tsih = refs[i].tsih;
+		w.conn_id = refs[i].conn_id;
+		srv_xwork_send(srv, here, refs[i].env, &w);
+	}
+	free(refs);
+}
+
+struct iscsi_reactor *iscsi_server_reactor(struct iscsi_server *srv,
+					   struct env *env)
+{
+	struct iscsi_reactor *r = NULL;
+
+	env_mutex_lock(srv->env, srv->lock);
+	for (unsigned int i = 0; i < srv->reactor_count; i++)
+		if (srv->reactors[i]->env == env)
+			r = srv->reactors[i];
+	if (!r && srv->reactor_count < ISCSI_MAX_REACTORS) {
+		r = calloc(1, sizeof(*r));
+		if (r) {
+			r->env = env;
+			srv->reactors[srv->reactor_count++] = r;
+		}
+	}
+	env_mutex_unlock(srv->env, srv->lock);
+	return r;
 }
 
 void iscsi_server_shutdown(struct iscsi_server *srv, uint32_t grace_ms,
 			   void (*done)(void *arg), void *arg)
 {
 	struct env *env = srv->env;
+	uint32_t conns;
 
+	env_mutex_lock(env, srv->lock);
 	srv->shutting_down = true;
 	srv->shutdown_done = done;
 	srv->shutdown_arg = arg;
+	conns = srv->conn_count;
+	env_mutex_unlock(env, srv->lock);
 	for (size_t i = 0; i < srv->listener_count; i++)
 		env->ops->listener_close(srv->listeners[i]);
 	srv->listener_count = 0;
-	if (srv->conn_count && grace_ms) {
+	if (conns && grace_ms) {
 		srv->shutdown_timer =
 			env_timer_new(env, srv_shutdown_timeout, srv);
 		if (srv->shutdown_timer)
 			env_timer_arm(env, srv->shutdown_timer,
 				      env_now_ns(env) +
 					      (uint64_t)grace_ms * 1000000ull);
-		srv_request_logouts(srv, grace_ms);
+		iscsi_server_each_conn(srv, env, ISCSI_XOP_LOGOUT_REQUEST,
+				       grace_ms, "shutdown");
 	} else {
 		srv_shutdown_timeout(srv);
 	}
@@ -351,9 +553,11 @@ static void srv_force_free_session(struct iscsi_sess *s)
 	struct iscsi_task *t;
 
 	s->in_teardown = true;
+	if (s->scsi)
+		scsi_sess_abandon(s->scsi);
 	while ((t = TAILQ_FIRST(&s->tasks))) {
 		TAILQ_REMOVE(&s->tasks, t, link);
-		s->srv->stats.tasks--;
+		s->r->stats.tasks--;
 		free(t->cmd.buf);
 		free(t);
 	}
@@ -381,7 +585,11 @@ void iscsi_server_free(struct iscsi_server *srv)
 		bs_close(srv->lus[i].bs);
 	}
 	env_timer_free(env, srv->shutdown_timer);
-	iscsi_pools_drain(srv);
+	for (unsigned int i = 0; i < srv->reactor_count; i++) {
+		iscsi_pools_drain(srv->reactors[i]);
+		free(srv->reactors[i]);
+	}
+	env_mutex_free(env, srv->lock);
 	for (size_t i = 0; i < srv->portal_count; i++)
 		free(srv->portals[i]);
 	free(srv->portals);
@@ -399,7 +607,23 @@ void iscsi_server_free(struct iscsi_server *srv)
 void iscsi_server_get_stats(const struct iscsi_server *srv,
 			    struct iscsi_server_stats *out)
 {
+	env_mutex_lock(srv->env, srv->lock);
 	*out = srv->stats;
+	out->buffer_bytes = __atomic_load_n(&srv->buffer_bytes,
+					    __ATOMIC_RELAXED);
+	/* Other reactors' counters are read while they count: a figure
+	 * may be one behind, never torn on the 64-bit machines we run on. */
+	for (unsigned int i = 0; i < srv->reactor_count; i++) {
+		const struct iscsi_server_stats *r = &srv->reactors[i]->stats;
+
+		out->tasks += r->tasks;
+		out->pdus_rx += r->pdus_rx;
+		out->pdus_tx += r->pdus_tx;
+		out->rejects_tx += r->rejects_tx;
+		out->conns_dropped += r->conns_dropped;
+		out->scsi_cmds += r->scsi_cmds;
+	}
+	env_mutex_unlock(srv->env, srv->lock);
 }
 
 struct iscsi_tgt *iscsi_server_find_target(struct iscsi_server *srv,

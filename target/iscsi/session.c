@@ -73,27 +73,38 @@ static int sess_map_luns(struct iscsi_sess *s)
 	return iscsi_acl_map_luns(s->tgt, s->initiator_name, s->scsi);
 }
 
-static void sess_reinstate(struct iscsi_server *srv,
+static void sess_reinstate(struct iscsi_server *srv, struct env *here,
 			   struct iscsi_login_state *ls)
 {
-	struct iscsi_sess *old = iscsi_server_find_session(
-		srv, ls->initiator_name, ls->isid, ls->tgt, 0);
+	struct iscsi_sess *old;
+	uint32_t conn_id = 0;
+	uint16_t tsih = 0;
+	struct env *env = NULL;
 
+	env_mutex_lock(srv->env, srv->lock);
+	old = iscsi_server_find_session(srv, ls->initiator_name, ls->isid,
+					ls->tgt, 0);
+	if (old) {
+		tsih = old->tsih;
+		conn_id = old->conn_id;
+		env = old->env;
+	}
+	env_mutex_unlock(srv->env, srv->lock);
 	if (!old)
 		return;
 	/* RFC 7143 §6.3.5: a login with TSIH 0 and the ISID of an existing
-	 * session reinstates it: the old session is closed first. */
-	LOG_INFO(srv->env, "session tsih %u reinstated by %s", old->tsih,
+	 * session reinstates it: the old session is closed first (on its
+	 * own reactor, which may be after this login completes). */
+	LOG_INFO(here, "session tsih %u reinstated by %s", tsih,
 		 ls->initiator_name);
-	if (old->conn)
-		iscsi_conn_close(old->conn, "session reinstatement");
-	else
-		iscsi_sess_detach_conn(old);
+	iscsi_server_conn_op(srv, here, env, conn_id, ISCSI_XOP_CLOSE,
+			     "session reinstatement");
 }
 
-struct iscsi_sess *iscsi_sess_new(struct iscsi_server *srv,
+struct iscsi_sess *iscsi_sess_new(struct iscsi_conn *c,
 				  struct iscsi_login_state *ls)
 {
+	struct iscsi_server *srv = c->srv;
 	const struct ut_iscsi_params *cfg =
 		ls->tgt ? &ls->tgt->params : &srv->cfg_params;
 	uint32_t max_sessions =
@@ -101,13 +112,14 @@ struct iscsi_sess *iscsi_sess_new(struct iscsi_server *srv,
 	struct iscsi_sess *s;
 
 	if (!ls->discovery)
-		sess_reinstate(srv, ls);
-	if (srv->sess_count >= max_sessions)
-		return NULL;
+		sess_reinstate(srv, c->env, ls);
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
 	s->srv = srv;
+	s->env = c->env;
+	s->r = c->r;
+	s->conn_id = c->id;
 	s->tgt = ls->tgt;
 	s->discovery = ls->discovery;
 	memcpy(s->isid, ls->isid, 6);
@@ -119,7 +131,7 @@ struct iscsi_sess *iscsi_sess_new(struct iscsi_server *srv,
 	s->exp_cmdsn = ls->cmdsn;
 	s->queue_depth = cfg->queued_commands ? cfg->queued_commands : 32;
 	s->max_cmdsn = s->exp_cmdsn + s->queue_depth - 1;
-	s->next_ttt = (uint32_t)env_random_u64(srv->env) & 0x7fffffff;
+	s->next_ttt = (uint32_t)env_random_u64(s->env) & 0x7fffffff;
 	TAILQ_INIT(&s->tasks);
 	TAILQ_INIT(&s->pending);
 	TAILQ_INIT(&s->tmfs);
@@ -133,7 +145,7 @@ struct iscsi_sess *iscsi_sess_new(struct iscsi_server *srv,
 			 s->tgt->name);
 		id.tpgt = s->tgt->tpgt;
 		id.rel_tgt_port_id = s->tgt->tpgt;
-		s->scsi = scsi_sess_new(srv->env, &id);
+		s->scsi = scsi_sess_new(s->env, &id);
 		if (!s->scsi || sess_map_luns(s)) {
 			if (s->scsi)
 				scsi_sess_free(s->scsi);
@@ -141,10 +153,19 @@ struct iscsi_sess *iscsi_sess_new(struct iscsi_server *srv,
 			return NULL;
 		}
 	}
+	env_mutex_lock(srv->env, srv->lock);
+	if (srv->sess_count >= max_sessions) {
+		env_mutex_unlock(srv->env, srv->lock);
+		if (s->scsi)
+			scsi_sess_free(s->scsi);
+		free(s);
+		return NULL;
+	}
 	s->tsih = iscsi_server_new_tsih(srv);
 	TAILQ_INSERT_TAIL(&srv->sessions, s, link);
 	srv->sess_count++;
 	srv->stats.sessions = srv->sess_count;
+	env_mutex_unlock(srv->env, srv->lock);
 	return s;
 }
 
@@ -159,9 +180,11 @@ void iscsi_sess_free(struct iscsi_sess *s)
 	}
 	if (s->scsi)
 		scsi_sess_free(s->scsi);
+	env_mutex_lock(srv->env, srv->lock);
 	TAILQ_REMOVE(&srv->sessions, s, link);
 	srv->sess_count--;
 	srv->stats.sessions = srv->sess_count;
+	env_mutex_unlock(srv->env, srv->lock);
 	free(s);
 }
 
@@ -207,8 +230,8 @@ static struct iscsi_task *task_new(struct iscsi_sess *s,
 {
 	struct iscsi_task *t;
 
-	s->srv->task_pool.obj_size = sizeof(*t);
-	t = pool_obj_get(&s->srv->task_pool);
+	s->r->task_pool.obj_size = sizeof(*t);
+	t = pool_obj_get(&s->r->task_pool);
 	if (!t)
 		return NULL;
 	t->sess = s;
@@ -223,7 +246,7 @@ static struct iscsi_task *task_new(struct iscsi_sess *s,
 		s->immediate_alive++;
 	else
 		s->window_used++;
-	s->srv->stats.tasks++;
+	s->r->stats.tasks++;
 	return t;
 }
 
@@ -250,17 +273,24 @@ static int task_alloc_buf(struct iscsi_task *t, uint8_t opcode)
 		return 0;
 	if (t->edtl > ISCSI_MAX_EDTL)
 		return -EFBIG;
-	if (srv->buffer_bytes + t->edtl > ISCSI_BUFFER_BUDGET)
+	/* The budget is shared by the reactors: reserve, then check. */
+	if (__atomic_add_fetch(&srv->buffer_bytes, t->edtl, __ATOMIC_RELAXED) >
+	    ISCSI_BUFFER_BUDGET) {
+		__atomic_sub_fetch(&srv->buffer_bytes, t->edtl,
+				   __ATOMIC_RELAXED);
 		return -ENOBUFS;
-	t->cmd.buf = pool_buf_get(&srv->bufs, t->edtl, &t->buf_pool_cap);
-	if (!t->cmd.buf)
+	}
+	t->cmd.buf = pool_buf_get(&t->sess->r->bufs, t->edtl,
+				  &t->buf_pool_cap);
+	if (!t->cmd.buf) {
+		__atomic_sub_fetch(&srv->buffer_bytes, t->edtl,
+				   __ATOMIC_RELAXED);
 		return -ENOMEM;
+	}
 	if (!opcode_fills_buffer(opcode))
 		memset(t->cmd.buf, 0, t->edtl);
 	t->cmd.buf_cap = t->edtl;
 	t->buf_is_budgeted = true;
-	srv->buffer_bytes += t->edtl;
-	srv->stats.buffer_bytes = srv->buffer_bytes;
 	return 0;
 }
 
@@ -279,15 +309,14 @@ static void task_free(struct iscsi_task *t)
 		s->immediate_alive--;
 	else
 		s->window_used--;
-	srv->stats.tasks--;
-	if (t->buf_is_budgeted) {
-		srv->buffer_bytes -= t->cmd.buf_cap;
-		srv->stats.buffer_bytes = srv->buffer_bytes;
-	}
-	pool_buf_put(&srv->bufs, t->cmd.buf, t->buf_pool_cap);
+	s->r->stats.tasks--;
+	if (t->buf_is_budgeted)
+		__atomic_sub_fetch(&srv->buffer_bytes, t->cmd.buf_cap,
+				   __ATOMIC_RELAXED);
+	pool_buf_put(&s->r->bufs, t->cmd.buf, t->buf_pool_cap);
 	if (t->tmf)
 		tmf_task_gone(s, t->tmf);
-	pool_obj_put(&srv->task_pool, t);
+	pool_obj_put(&s->r->task_pool, t);
 	sess_maybe_logout(s);
 	sess_maybe_finish(s);
 }
@@ -433,7 +462,7 @@ static void task_scsi_done(struct scsi_cmd *cmd)
 	struct iscsi_sess *s = t->sess;
 	struct iscsi_conn *c = s->conn;
 
-	s->srv->stats.scsi_cmds++;
+	s->r->stats.scsi_cmds++;
 	if (cmd->aborted || t->aborting || !c || c->closing) {
 		t->responded = true;
 		task_free(t);
@@ -670,7 +699,7 @@ static void ffp_cmd_pdu(struct iscsi_conn *c)
 	int rc;
 
 	if (c->rx_ignore) {
-		LOG_DEBUG(s->srv->env,
+		LOG_DEBUG(s->env,
 			  "conn %u: CmdSN %u outside window [%u, %u]: ignored",
 			  c->id, h->w24, s->exp_cmdsn, s->max_cmdsn);
 		return;
@@ -793,7 +822,7 @@ static void ffp_dataout_pdu(struct iscsi_conn *c)
 	if (c->rx_ignore)
 		return;	/* its task ended while the data arrived */
 	if (c->rx_reject) {
-		LOG_DEBUG(c->srv->env,
+		LOG_DEBUG(c->env,
 			  "conn %u: bad Data-Out itt 0x%x ttt 0x%x off %u "
 			  "len %u datasn %u",
 			  c->id, h->itt, h->w20, h->w40, h->data_len, h->w36);
@@ -1155,28 +1184,32 @@ static struct scsi_lu *sess_task_lu(const struct iscsi_sess *s,
 /* SAM-5 §7.6: a reset or CLEAR TASK SET ends the tasks of every nexus on
  * the LU.  Those inside the SCSI layer are aborted there; those of other
  * sessions still waiting for Data-Out or CmdSN order end here, silently
- * (TAS=0: their initiators learn of it from a unit attention). */
+ * (TAS=0: their initiators learn of it from a unit attention).  Each
+ * session does it on its own reactor. */
+void iscsi_sess_abort_waiting(struct iscsi_sess *s, const void *lu)
+{
+	struct iscsi_task *t, *tmp;
+
+	if (s->closing || s->discovery)
+		return;
+	TAILQ_FOREACH_SAFE(t, &s->tasks, link, tmp) {
+		if (t->state != TASK_RX_DATA && t->state != TASK_QUEUED)
+			continue;
+		if (lu && sess_task_lu(s, t) != lu)
+			continue;
+		if (!t->aborting)
+			task_abort_silently(t);
+	}
+}
+
 static void srv_abort_waiting_tasks(struct iscsi_server *srv,
 				    const struct iscsi_sess *from,
 				    const struct scsi_lu *lu)
 {
-	struct iscsi_sess *s2;
-	struct iscsi_task *t, *tmp;
-
-	TAILQ_FOREACH(s2, &srv->sessions, link) {
-		if (s2 == from || s2->closing || s2->discovery)
-			continue;
-		TAILQ_FOREACH_SAFE(t, &s2->tasks, link, tmp) {
-			if (t->state != TASK_RX_DATA && t->state != TASK_QUEUED)
-				continue;
-			if (lu && sess_task_lu(s2, t) != lu)
-				continue;
-			if (!lu && s2->tgt != from->tgt)
-				continue;
-			if (!t->aborting)
-				task_abort_silently(t);
-		}
-	}
+	/* An LU may be mapped by several targets: every session may hold
+	 * tasks on it.  Without an LU: the sessions of our target. */
+	iscsi_server_each_sess(srv, from->env, from, lu ? NULL : from->tgt,
+			       ISCSI_XOP_ABORT_WAITING, lu, "reset");
 }
 
 /* TARGET COLD RESET (RFC 7143 §11.5.1): once answered, every session of
@@ -1185,13 +1218,8 @@ static void srv_close_target_sessions(struct iscsi_server *srv,
 				      const struct iscsi_tgt *tgt,
 				      const struct iscsi_sess *except)
 {
-	struct iscsi_sess *s2, *tmp;
-
-	TAILQ_FOREACH_SAFE(s2, &srv->sessions, link, tmp) {
-		if (s2 == except || s2->tgt != tgt || !s2->conn)
-			continue;
-		iscsi_conn_close(s2->conn, "target cold reset");
-	}
+	iscsi_server_each_sess(srv, except->env, except, tgt, ISCSI_XOP_CLOSE,
+			       NULL, "target cold reset");
 }
 
 static void ffp_tmf(struct iscsi_conn *c)

@@ -49,11 +49,14 @@ static void san_arm(struct scsi_lu *lu, uint64_t delay_ns)
 static void san_finish(struct scsi_lu *lu, int status)
 {
 	struct scsi_sanitize *z = &lu->san;
-	struct scsi_cmd *w = z->waiter;
+	struct scsi_cmd *w;
 
+	scsi_lu_lock(lu);
+	w = z->waiter;
+	z->waiter = NULL;
 	z->active = false;
 	z->failed = status != 0;
-	z->waiter = NULL;
+	scsi_lu_unlock(lu);
 	free(z->buf);
 	z->buf = NULL;
 	LOG_INFO(lu->env, "scsi: %s: sanitize %s", lu->name,
@@ -62,7 +65,7 @@ static void san_finish(struct scsi_lu *lu, int status)
 		return;
 	if (status)
 		scsi_fail(w, SK_MEDIUM_ERROR, ASC_SANITIZE_FAILED);
-	scsi_cmd_complete(w);
+	scsi_cmd_complete_from(w, lu->env);
 }
 
 static void san_io_done(struct bs_req *req, int status)
@@ -216,7 +219,9 @@ static enum scsi_rc san_start(struct scsi_cmd *cmd, uint8_t sa)
 	}
 	if (sa == SA_OVERWRITE && !san_fill(cmd))
 		return SCSI_RC_DONE;
+	scsi_lu_lock(lu);
 	z->active = true;
+	scsi_lu_unlock(lu);
 	z->sa = sa;
 	z->lba = 0;
 	z->done_blocks = 0;
@@ -228,8 +233,27 @@ static enum scsi_rc san_start(struct scsi_cmd *cmd, uint8_t sa)
 	san_arm(lu, 0);
 	if (cmd->cdb[1] & 0x80)		/* IMMED */
 		return SCSI_RC_DONE;
+	scsi_lu_lock(lu);
 	z->waiter = cmd;
+	scsi_lu_unlock(lu);
 	return SCSI_RC_ASYNC;
+}
+
+/* The operation runs on the LU's reactor, whoever asked for it. */
+static void san_start_posted(void *arg)
+{
+	struct scsi_cmd *cmd = arg;
+
+	if (san_start(cmd, cmd->cdb[1] & 0x1f) == SCSI_RC_DONE)
+		scsi_cmd_complete_from(cmd, cmd->lu->env);
+}
+
+static enum scsi_rc san_start_on_lu(struct scsi_cmd *cmd, uint8_t sa)
+{
+	if (cmd->sess->env != cmd->lu->env &&
+	    env_post(cmd->lu->env, san_start_posted, cmd) == 0)
+		return SCSI_RC_ASYNC;
+	return san_start(cmd, sa);
 }
 
 enum scsi_rc sbc_sanitize(struct scsi_cmd *cmd)
@@ -261,7 +285,7 @@ enum scsi_rc sbc_sanitize(struct scsi_cmd *cmd)
 		cmd->lu->san.failed = false;
 		return SCSI_RC_DONE;
 	}
-	return san_start(cmd, sa);
+	return san_start_on_lu(cmd, sa);
 }
 
 /* SBC-4 §4.11.2 and §4.11.3: what a running or failed sanitize does to
@@ -301,14 +325,19 @@ bool scsi_sanitize_progress(const struct scsi_lu *lu, uint8_t sks[3])
 }
 
 /* A TMF aborted the waiting command: it ends now, the operation runs on. */
-void scsi_sanitize_tmf(struct scsi_lu *lu)
+void scsi_sanitize_tmf(struct scsi_lu *lu, struct env *here)
 {
-	struct scsi_cmd *w = lu->san.waiter;
+	struct scsi_cmd *w;
 
-	if (!w || !w->aborted)
-		return;
-	lu->san.waiter = NULL;
-	scsi_cmd_complete(w);
+	scsi_lu_lock(lu);
+	w = lu->san.waiter;
+	if (w && w->aborted)
+		lu->san.waiter = NULL;
+	else
+		w = NULL;
+	scsi_lu_unlock(lu);
+	if (w)
+		scsi_cmd_complete_from(w, here);
 }
 
 void scsi_sanitize_free(struct scsi_lu *lu)

@@ -107,6 +107,11 @@ struct scsi_lu *scsi_lu_new(struct env *env, const struct ut_dev_cfg *dev,
 	if (!lu)
 		return NULL;
 	lu->env = env;
+	lu->lock = env_mutex_new(env);
+	if (env->ops->mutex_new && !lu->lock) {
+		free(lu);
+		return NULL;
+	}
 	lu->bs = bs;
 	lu->index = lu_index;
 	lu_identity(lu, dev);
@@ -134,6 +139,7 @@ void scsi_lu_free(struct scsi_lu *lu)
 	assert(LIST_EMPTY(&lu->itls));
 	assert(TAILQ_EMPTY(&lu->task_set));
 	scsi_sanitize_free(lu);
+	env_mutex_free(lu->env, lu->lock);
 	free(lu);
 }
 
@@ -275,6 +281,37 @@ void scsi_sess_free(struct scsi_sess *s)
 	free(s);
 }
 
+void scsi_sess_abandon(struct scsi_sess *s)
+{
+	for (unsigned int lun = 0; lun <= SCSI_MAX_LUN; lun++) {
+		struct scsi_itl *itl = s->lun_map[lun];
+		struct scsi_cmd *c, *tmp;
+		struct scsi_lu *lu;
+
+		if (!itl)
+			continue;
+		lu = itl->lu;
+		scsi_lu_lock(lu);
+		TAILQ_FOREACH_SAFE(c, &lu->task_set, lu_link, tmp) {
+			if (c->sess != s)
+				continue;
+			TAILQ_REMOVE(&lu->task_set, c, lu_link);
+			c->priv_state &= ~(CMD_IN_TASK_SET | CMD_RANGE |
+					   CMD_RANGE_EXCL);
+		}
+		TAILQ_FOREACH_SAFE(c, &lu->waiters, wait_link, tmp) {
+			if (c->sess != s)
+				continue;
+			TAILQ_REMOVE(&lu->waiters, c, wait_link);
+			c->priv_state &= ~CMD_WAITING;
+		}
+		if (lu->san.waiter && lu->san.waiter->sess == s)
+			lu->san.waiter = NULL;
+		scsi_lu_unlock(lu);
+	}
+	s->busy = 0;
+}
+
 unsigned int scsi_sess_busy(const struct scsi_sess *s)
 {
 	return s->busy;
@@ -344,8 +381,34 @@ bool scsi_range_acquire(struct scsi_cmd *cmd, uint64_t lba, uint64_t nblocks,
 
 static void run_handler(struct scsi_cmd *cmd);
 
-/* A range was released: every waiter tries again, in arrival order. */
-static void wake_waiters(struct scsi_lu *lu)
+/* A woken waiter, on its own reactor. */
+static void waiter_resume(void *arg)
+{
+	struct scsi_cmd *c = arg;
+
+	if (c->aborted)
+		scsi_cmd_complete(c);
+	else
+		run_handler(c);
+}
+
+static void cmd_complete_posted(void *arg)
+{
+	scsi_cmd_complete(arg);
+}
+
+void scsi_cmd_complete_from(struct scsi_cmd *cmd, struct env *here)
+{
+	struct env *to = cmd->sess->env;
+
+	/* A command in flight keeps its session alive: safe to post. */
+	if (to == here || env_post(to, cmd_complete_posted, cmd) != 0)
+		scsi_cmd_complete(cmd);
+}
+
+/* A range was released: every waiter tries again, in arrival order (a
+ * waiter of another reactor's session tries there). */
+static void wake_waiters(struct scsi_lu *lu, struct env *here)
 {
 	TAILQ_HEAD(, scsi_cmd) ready = TAILQ_HEAD_INITIALIZER(ready);
 	struct scsi_cmd *c;
@@ -356,16 +419,17 @@ static void wake_waiters(struct scsi_lu *lu)
 	while ((c = TAILQ_FIRST(&ready)) != NULL) {
 		TAILQ_REMOVE(&ready, c, wait_link);
 		c->priv_state &= ~CMD_WAITING;
-		if (c->aborted)
-			scsi_cmd_complete(c);
-		else
-			run_handler(c);
+		if (c->sess->env != here &&
+		    env_post(c->sess->env, waiter_resume, c) == 0)
+			continue;
+		waiter_resume(c);
 	}
 }
 
 void scsi_cmd_complete(struct scsi_cmd *cmd)
 {
 	struct scsi_sess *s = cmd->sess;
+	struct env *here = s->env;	/* s may be gone after done() */
 	struct scsi_lu *lu = cmd->lu;
 	bool released = cmd->priv_state & CMD_RANGE;
 
@@ -381,8 +445,15 @@ void scsi_cmd_complete(struct scsi_cmd *cmd)
 	if (cmd->aborted)
 		cmd->data_in_len = 0;
 	cmd->done(cmd);
-	if (released && !TAILQ_EMPTY(&lu->waiters))
-		wake_waiters(lu);
+	if (released) {
+		bool waiting;
+
+		scsi_lu_lock(lu);
+		waiting = !TAILQ_EMPTY(&lu->waiters);
+		scsi_lu_unlock(lu);
+		if (waiting)
+			wake_waiters(lu, here);
+	}
 }
 
 /* SAM-5 §5.14: only INQUIRY, REPORT LUNS and REQUEST SENSE pass a pending
@@ -510,7 +581,7 @@ static void abort_in_lu(struct scsi_lu *lu, const struct scsi_sess *s,
 		c->aborted = true;
 	}
 	scsi_lu_unlock(lu);
-	scsi_sanitize_tmf(lu);
+	scsi_sanitize_tmf(lu, s->env);
 }
 
 int scsi_tmf_abort_task(struct scsi_sess *s, uint64_t lun, uint64_t tag)

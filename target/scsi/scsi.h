@@ -152,6 +152,11 @@ int scsi_sess_map(struct scsi_sess *s, uint32_t lun, struct scsi_lu *lu,
  * commands first), releases SPC-2 reservations held by this nexus. */
 void scsi_sess_free(struct scsi_sess *s);
 /* Number of commands the layer still holds for this session. */
+/* The server goes away with commands of s still inside the layer (a
+ * simulated crash, or exit): take them out of every LU's task set and wait
+ * lists, so that s and the LUs can be freed.  Only when the environment
+ * delivers no more completions. */
+void scsi_sess_abandon(struct scsi_sess *s);
 unsigned int scsi_sess_busy(const struct scsi_sess *s);
 
 /* -------------------------------------------------------- commands */

@@ -13,9 +13,14 @@
  * Locking: state of an LU that several sessions share (mode pages, task
  * set, the I_T_L list and with it every I_T_L's unit attention queue,
  * reservations) is touched only between scsi_lu_lock() and
- * scsi_lu_unlock().  Today every session runs on one reactor and the pair
- * is empty; when LUs are shared across reactors they take the LU's mutex
- * through a hook the environment provides.
+ * scsi_lu_unlock(), which take the LU's mutex from the environment (none,
+ * and no cost, with one reactor).  The lock is a leaf: nothing that takes
+ * another lock or completes a command runs while it is held.
+ *
+ * Reactors: a command runs and completes on its session's reactor
+ * (scsi_sess.env).  What one session does to another's commands (a reset
+ * aborting them, a released LBA range waking them) goes to that session's
+ * reactor through env_post().  SANITIZE runs on the LU's reactor (lu->env).
  */
 #ifndef UT_SCSI_INT_H
 #define UT_SCSI_INT_H
@@ -26,6 +31,7 @@
 #include <sys/queue.h>
 
 #include "config/config.h"
+#include "env.h"
 #include "scsi/scsi.h"
 
 struct env;
@@ -136,6 +142,7 @@ struct scsi_sanitize {
 
 struct scsi_lu {
 	struct env *env;
+	struct env_mutex *lock;	/* NULL with one reactor */
 	struct bs_dev *bs;
 	uint32_t index;
 	char name[UT_DEV_NAME_MAX];
@@ -201,8 +208,17 @@ struct scsi_sess {
 	unsigned int xcopy_next;/* ring position of the next result */
 };
 
-static inline void scsi_lu_lock(struct scsi_lu *lu) { (void)lu; }
-static inline void scsi_lu_unlock(struct scsi_lu *lu) { (void)lu; }
+static inline void scsi_lu_lock(struct scsi_lu *lu)
+{
+	env_mutex_lock(lu->env, lu->lock);
+}
+static inline void scsi_lu_unlock(struct scsi_lu *lu)
+{
+	env_mutex_unlock(lu->env, lu->lock);
+}
+
+/* Complete cmd on its session's reactor; `here` is the calling one. */
+void scsi_cmd_complete_from(struct scsi_cmd *cmd, struct env *here);
 
 /* ----------------------------------------------------- byte helpers */
 
@@ -422,7 +438,7 @@ bool scsi_sanitize_refuses(struct scsi_cmd *cmd, uint8_t flags);
  * runs. */
 bool scsi_sanitize_progress(const struct scsi_lu *lu, uint8_t sks[3]);
 /* End a waiting SANITIZE command that a TMF aborted. */
-void scsi_sanitize_tmf(struct scsi_lu *lu);
+void scsi_sanitize_tmf(struct scsi_lu *lu, struct env *here);
 void scsi_sanitize_free(struct scsi_lu *lu);
 
 /* xcopy.c: EXTENDED COPY (LID1) and RECEIVE COPY RESULTS (SPC-4 §6.4,
