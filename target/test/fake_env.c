@@ -44,6 +44,20 @@ struct fake_conn {
 
 #define MAX_TIMERS 256
 #define MAX_CONNS 64
+#define MAX_POSTS 1024
+
+/* Two-reactor mode (fake_env_new_reactors): a mutex is a flag that aborts
+ * the test on a nested or unbalanced lock, the lock discipline the target
+ * needs from real mutexes. */
+struct env_mutex {
+	int held;
+};
+
+struct fake_post {
+	struct env *to;
+	env_timer_fn fn;
+	void *arg;
+};
 
 struct fake {
 	uint64_t now;
@@ -54,6 +68,11 @@ struct fake {
 	unsigned int nlisteners;
 	struct fake_conn *conns[MAX_CONNS];
 	unsigned int nconns;
+	struct env *second;		/* the other "reactor", or NULL */
+	struct fake_post posts[MAX_POSTS];
+	unsigned int nposts;
+	unsigned int posts_run;
+	unsigned int mutexes_live;
 };
 
 static struct fake *F(struct env *e) { return e->priv; }
@@ -226,6 +245,58 @@ static void f_log(struct env *e, enum ut_log_level lvl, const char *line)
 		fprintf(stderr, "[%s] %s\n", ut_log_level_name(lvl), line);
 }
 
+static int f_post(struct env *to, env_timer_fn fn, void *arg)
+{
+	struct fake *f = F(to);
+
+	if (f->nposts == MAX_POSTS)
+		return -ENOMEM;
+	f->posts[f->nposts++] = (struct fake_post){to, fn, arg};
+	return 0;
+}
+
+static struct env_mutex *f_mutex_new(struct env *e)
+{
+	struct env_mutex *m = calloc(1, sizeof(*m));
+
+	if (m)
+		F(e)->mutexes_live++;
+	return m;
+}
+
+static void f_mutex_lock(struct env_mutex *m)
+{
+	if (m->held) {
+		fprintf(stderr, "fake_env: mutex %p locked twice\n", (void *)m);
+		abort();
+	}
+	m->held = 1;
+}
+
+static void f_mutex_unlock(struct env_mutex *m)
+{
+	if (!m->held) {
+		fprintf(stderr, "fake_env: mutex %p unlocked, not held\n",
+			(void *)m);
+		abort();
+	}
+	m->held = 0;
+}
+
+static struct fake *mutex_owner;	/* for the live count */
+
+static void f_mutex_free(struct env_mutex *m)
+{
+	if (m->held) {
+		fprintf(stderr, "fake_env: mutex %p freed while held\n",
+			(void *)m);
+		abort();
+	}
+	if (mutex_owner)
+		mutex_owner->mutexes_live--;
+	free(m);
+}
+
 static const struct env_ops fake_ops = {
 	.now_ns = f_now,
 	.timer_new = f_timer_new,
@@ -247,6 +318,8 @@ static const struct env_ops fake_ops = {
 	.log = f_log,
 };
 
+static struct env_ops fake_ops_reactors;
+
 struct env *fake_env_new(void)
 {
 	struct env *e = calloc(1, sizeof(*e));
@@ -257,10 +330,51 @@ struct env *fake_env_new(void)
 	return e;
 }
 
+struct env *fake_env_new_reactors(struct env **second)
+{
+	struct env *e = fake_env_new();
+	struct env *e2 = calloc(1, sizeof(*e2));
+
+	fake_ops_reactors = fake_ops;
+	fake_ops_reactors.post = f_post;
+	fake_ops_reactors.mutex_new = f_mutex_new;
+	fake_ops_reactors.mutex_lock = f_mutex_lock;
+	fake_ops_reactors.mutex_unlock = f_mutex_unlock;
+	fake_ops_reactors.mutex_free = f_mutex_free;
+	e->ops = &fake_ops_reactors;
+	*e2 = *e;
+	F(e)->second = e2;
+	mutex_owner = F(e);
+	*second = e2;
+	return e;
+}
+
+unsigned int fake_env_posts_run(struct env *e) { return F(e)->posts_run; }
+unsigned int fake_env_mutexes_live(struct env *e)
+{
+	return F(e)->mutexes_live;
+}
+
+/* Run posted work (and what it posts) in order. */
+static void run_posts(struct fake *f)
+{
+	for (unsigned int i = 0; i < f->nposts; i++) {
+		struct fake_post p = f->posts[i];
+
+		p.fn(p.arg);
+		f->posts_run++;
+	}
+	f->nposts = 0;
+}
+
 void fake_env_free(struct env *e)
 {
 	struct fake *f = F(e);
 
+	if (f->second) {
+		free(f->second);
+		mutex_owner = NULL;
+	}
 	for (unsigned int i = 0; i < f->nconns; i++) {
 		free(f->conns[i]->to_target.p);
 		free(f->conns[i]->to_client.p);
@@ -280,6 +394,7 @@ void fake_env_advance(struct env *e, uint64_t ns)
 	for (;;) {
 		struct env_timer *next = NULL;
 
+		run_posts(f);
 		for (unsigned int i = 0; i < f->ntimers; i++) {
 			struct env_timer *t = f->timers[i];
 
@@ -301,6 +416,11 @@ unsigned int fake_env_listeners(struct env *e) { return F(e)->nlisteners; }
 
 struct fake_conn *fake_connect(struct env *e)
 {
+	return fake_connect_on(e, NULL);
+}
+
+struct fake_conn *fake_connect_on(struct env *e, struct env *reactor)
+{
 	struct fake *f = F(e);
 	struct fake_conn *c;
 	struct env_conn_info info = {0};
@@ -314,6 +434,7 @@ struct fake_conn *fake_connect(struct env *e)
 	snprintf(info.peer_addr, sizeof(info.peer_addr), "127.0.0.1:%u",
 		 40000 + f->nconns);
 	info.portal_group = f->listeners[0].tpgt;
+	info.env = reactor;
 	f->listeners[0].fn(f->listeners[0].arg, (struct env_conn *)c, &info);
 	return c;
 }

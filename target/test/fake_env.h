@@ -23,6 +23,17 @@ unsigned int fake_env_listeners(struct env *e);
 
 /* Connect to the first listener; the target's accept callback runs. */
 struct fake_conn *fake_connect(struct env *e);
+
+/* Two reactors in one thread: returns the first env and sets *second to
+ * another env of the same world (same clock, timers and connections).
+ * env_post() queues work that fake_env_advance() runs (before timers, in
+ * order); mutexes abort on a nested or unbalanced lock. */
+struct env *fake_env_new_reactors(struct env **second);
+/* Connect, the connection belonging to `reactor` (info.env). */
+struct fake_conn *fake_connect_on(struct env *e, struct env *reactor);
+/* Posted functions run so far; mutexes not freed. */
+unsigned int fake_env_posts_run(struct env *e);
+unsigned int fake_env_mutexes_live(struct env *e);
 /* Limit how many bytes one conn_send accepts (0 = unlimited), to make the
  * target meet partial writes. */
 void fake_conn_set_send_limit(struct fake_conn *c, size_t limit);
