@@ -192,11 +192,12 @@ static void check_released(struct world *w, const char *when)
 	struct sim *s = w->sim;
 
 	FUZZ_CHECK(!s->live_timers && !s->live_conns && !s->live_listeners &&
-			   !s->live_disks && !sim_disk_pending(s),
+			   !s->live_disks && !s->live_mutexes &&
+			   !sim_disk_pending(s),
 		   "after %s the target still holds %u timers, %u connections, "
-		   "%u listeners, %u disks, %u disk requests", when,
+		   "%u listeners, %u disks, %u mutexes, %u disk requests", when,
 		   s->live_timers, s->live_conns, s->live_listeners,
-		   s->live_disks, sim_disk_pending(s));
+		   s->live_disks, s->live_mutexes, sim_disk_pending(s));
 }
 
 static void target_crash(struct world *w)

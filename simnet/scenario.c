@@ -1255,11 +1255,12 @@ static void leak_check(struct runner *r, const char *when)
 	struct sim *s = r->sim;
 
 	if (s->live_timers || s->live_conns || s->live_listeners ||
-	    s->live_disks || sim_disk_pending(s))
+	    s->live_disks || s->live_mutexes || sim_disk_pending(s))
 		failf(r, r->line, "leak after %s: %u timers, %u connections, "
-		      "%u listeners, %u disks, %u disk requests still held by "
-		      "the target (seed %llu)", when, s->live_timers, s->live_conns,
-		      s->live_listeners, s->live_disks, sim_disk_pending(s),
+		      "%u listeners, %u disks, %u mutexes, %u disk requests "
+		      "still held by the target (seed %llu)", when,
+		      s->live_timers, s->live_conns, s->live_listeners,
+		      s->live_disks, s->live_mutexes, sim_disk_pending(s),
 		      (unsigned long long)r->seed);
 }
 

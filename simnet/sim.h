@@ -99,6 +99,7 @@ struct sim {
 
 	/* Objects the target owns through env, for the leak check. */
 	uint32_t live_timers, live_listeners, live_conns, live_disks;
+	uint32_t live_mutexes;
 	struct sim_counters ctr;
 	bool stop;			/* set by an event to end sim_run_* */
 };

@@ -477,6 +477,55 @@ static void env_log(struct env *env, enum ut_log_level level,
 		sim_tracef(sim, "target %s: %s", ut_log_level_name(level), line);
 }
 
+/* One reactor needs no mutexes; these check the discipline several need
+ * (no nested or unbalanced locking) on every simulated run, and count. */
+struct env_mutex {
+	struct sim *sim;
+	bool held;
+};
+
+static struct env_mutex *sim_mutex_new(struct env *e)
+{
+	struct sim *sim = e->priv;
+	struct env_mutex *m = calloc(1, sizeof(*m));
+
+	if (m) {
+		m->sim = sim;
+		sim->live_mutexes++;
+	}
+	return m;
+}
+
+static void sim_mutex_lock(struct env_mutex *m)
+{
+	if (m->held) {
+		fprintf(stderr, "simnet: mutex %p locked twice\n", (void *)m);
+		abort();
+	}
+	m->held = true;
+}
+
+static void sim_mutex_unlock(struct env_mutex *m)
+{
+	if (!m->held) {
+		fprintf(stderr, "simnet: mutex %p unlocked, not held\n",
+			(void *)m);
+		abort();
+	}
+	m->held = false;
+}
+
+static void sim_mutex_free(struct env_mutex *m)
+{
+	if (m->held) {
+		fprintf(stderr, "simnet: mutex %p freed while held\n",
+			(void *)m);
+		abort();
+	}
+	m->sim->live_mutexes--;
+	free(m);
+}
+
 static const struct env_ops sim_env_ops = {
 	.now_ns = env_now,
 	.timer_new = env_timer_new_,
@@ -496,6 +545,10 @@ static const struct env_ops sim_env_ops = {
 	.state_get = env_state_get,
 	.random_u64 = env_random,
 	.log = env_log,
+	.mutex_new = sim_mutex_new,
+	.mutex_lock = sim_mutex_lock,
+	.mutex_unlock = sim_mutex_unlock,
+	.mutex_free = sim_mutex_free,
 };
 
 /* ------------------------------------------------------------ world */
