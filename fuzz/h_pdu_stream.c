@@ -23,6 +23,7 @@
  * outlives an input: the world is built and freed every time, so AFL's
  * stability stays at 100%.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "iscsi/iscsi.h"
@@ -63,11 +64,17 @@ struct world {
 
 static struct ut_config cfg;
 static bool trace;	/* FUZZ_SIM_TRACE=1: simnet's timeline on stdout */
+/* FUZZ_PRINT_HASH=1: each input's trace hash on stderr.  The same input
+ * must give the same hash alone and after any other inputs in the same
+ * process; a difference is state leaking between iterations (what AFL++
+ * reports as stability below 100%). */
+static bool print_hash;
 
 void harness_init(void)
 {
 	fz_world_config(&cfg, true);
 	trace = getenv("FUZZ_SIM_TRACE") != NULL;
+	print_hash = getenv("FUZZ_PRINT_HASH") != NULL;
 }
 
 void harness_fixup(uint8_t *buf, size_t len);
@@ -298,6 +305,9 @@ static void world_free(struct world *w)
 	run_quiet(w);
 	for (int i = 0; i < FZ_CONNS; i++)
 		free(w->cli[i].tx);
+	if (print_hash)
+		fprintf(stderr, "trace-hash: %016llx\n",
+			(unsigned long long)w->sim->hash);
 	sim_free(w->sim);
 }
 
