@@ -38,6 +38,7 @@ struct opts {
 	const char *record_dir;
 	enum ut_log_level log_level;
 	uint32_t grace_ms;
+	unsigned int reactors;
 	bool check_only;
 };
 
@@ -64,6 +65,10 @@ static void usage(FILE *f)
 		"      --record DIR       save what each connection receives, raw, as\n"
 		"                         DIR/conn-N.bin (a fuzzing seed corpus)\n"
 		"      --shutdown-grace S seconds initiators get to log out (default 3)\n"
+		"      --reactors N       event loops (threads) serving connections,\n"
+		"                         1..64 (default 1); each connection stays on\n"
+		"                         one, in turn: use one per core for several\n"
+		"                         busy sessions\n"
 		"      --check            parse and validate the configuration, then exit\n"
 		"      --log-level LEVEL  error, warn, info (default), debug, trace\n"
 		"  -h, --help             this text\n"
@@ -79,7 +84,14 @@ static void usage(FILE *f)
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_STATE = 256, OPT_LOG, OPT_GRACE, OPT_CHECK, OPT_RECORD };
+	enum {
+		OPT_STATE = 256,
+		OPT_LOG,
+		OPT_GRACE,
+		OPT_CHECK,
+		OPT_RECORD,
+		OPT_REACTORS,
+	};
 	static const struct option lo[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"listen", required_argument, NULL, 'l'},
@@ -90,6 +102,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"log-level", required_argument, NULL, OPT_LOG},
 		{"shutdown-grace", required_argument, NULL, OPT_GRACE},
 		{"check", no_argument, NULL, OPT_CHECK},
+		{"reactors", required_argument, NULL, OPT_REACTORS},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -98,6 +111,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 	o->log_level = UT_LOG_INFO;
 	o->grace_ms = 3000;
+	o->reactors = 1;
 	while ((ch = getopt_long(argc, argv, "c:l:t:L:hV", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -141,6 +155,17 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return 2;
 			}
 			o->grace_ms = (uint32_t)s * 1000;
+			break;
+		}
+		case OPT_REACTORS: {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+
+			if (*end || end == optarg || n < 1 || n > 64) {
+				fprintf(stderr, "utarget: --reactors takes 1..64\n");
+				return 2;
+			}
+			o->reactors = (unsigned int)n;
 			break;
 		}
 		case OPT_CHECK:
@@ -358,6 +383,7 @@ int main(int argc, char **argv)
 	eo.log_level = o.log_level;
 	eo.state_dir = o.state_dir;
 	eo.record_dir = o.record_dir;
+	eo.reactors = o.reactors;
 	if (o.record_dir && mkdir(o.record_dir, 0700) && errno != EEXIST) {
 		fprintf(stderr, "utarget: --record %s: %s\n", o.record_dir,
 			strerror(errno));
@@ -382,6 +408,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	print_urls(&cfg);
+	if (o.reactors > 1)
+		LOG_INFO(d.env, "%u reactors", o.reactors);
 	ut_config_free(&cfg);
 	env_real_run(d.env);
 	iscsi_server_free(d.srv);

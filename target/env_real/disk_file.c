@@ -58,19 +58,30 @@ enum er_stage {
 
 struct er_disk_engine;
 
+/* A file's requests waiting for a free er_io of one reactor's engine. */
+struct er_fq {
+	struct er_file *f;
+	TAILQ_HEAD(, bs_req) waiting;	/* no er_io free when submitted */
+	TAILQ_ENTRY(er_fq) wait_link;	/* on eng->waiting_files */
+	bool on_wait_list;
+};
+
+/* One file or block device, used by every reactor: a request goes to the
+ * engine of the reactor that submits it and completes there.  What is
+ * per reactor is in q[]; the counters are atomic. */
 struct er_file {
 	struct bs_dev dev;
-	struct er_disk_engine *eng;
+	struct er_reactor *home;	/* opened here: logs, and submissions
+					 * from outside any reactor */
 	int fd;
 	bool is_blk;
 	bool closing;		/* bs_close() called; free when idle */
-	unsigned int in_done;	/* inside a req->done of this file */
-	unsigned int inflight;	/* er_io in use for this file */
-	TAILQ_HEAD(, bs_req) waiting;	/* no er_io free when submitted */
-	TAILQ_ENTRY(er_file) wait_link;	/* on eng->waiting_files */
-	bool on_wait_list;
-	/* fallocate refused these modes once: go straight to zero writes */
-	bool no_punch_hole, no_zero_range;
+	atomic_uint in_done;	/* inside a req->done of this file */
+	atomic_uint inflight;	/* er_io in use for this file */
+	struct er_fq q[ER_MAX_REACTORS];
+	/* fallocate refused these modes once: go straight to zero writes
+	 * (a hint: a racing reactor at worst tries the mode once more) */
+	atomic_bool no_punch_hole, no_zero_range;
 	char name[64];
 };
 
@@ -98,7 +109,7 @@ struct er_disk_engine {
 	uint8_t *zeros;
 	struct er_io ios[ER_QUEUE_DEPTH];
 	TAILQ_HEAD(, er_io) free_ios;
-	TAILQ_HEAD(, er_file) waiting_files;
+	TAILQ_HEAD(, er_fq) waiting_files;
 	unsigned int inflight;
 
 	/* thread-pool fallback */
@@ -176,9 +187,14 @@ static void er_file_destroy(struct er_file *f)
 	free(f);
 }
 
-static bool er_file_idle(const struct er_file *f)
+static bool er_file_idle(struct er_file *f)
 {
-	return f->inflight == 0 && TAILQ_EMPTY(&f->waiting);
+	if (atomic_load(&f->inflight) != 0)
+		return false;
+	for (unsigned int i = 0; i < ER_MAX_REACTORS; i++)
+		if (!TAILQ_EMPTY(&f->q[i].waiting))
+			return false;
+	return true;
 }
 
 /* Return the er_io, then tell the submitter: its callback may submit
@@ -191,15 +207,16 @@ static void er_io_complete(struct er_io *io, int status)
 
 	io->req = NULL;
 	io->f = NULL;
-	f->inflight--;
+	atomic_fetch_sub(&f->inflight, 1);
 	eng->inflight--;
 	TAILQ_INSERT_HEAD(&eng->free_ios, io, link);
-	/* The callback may bs_close() the file: it stays until we return. */
-	f->in_done++;
+	/* The callback may bs_close() the file: it stays until we return.
+	 * (bs_close() happens at exit, once the other reactors stopped.) */
+	atomic_fetch_add(&f->in_done, 1);
 	req->done(req, status);
-	f->in_done--;
+	atomic_fetch_sub(&f->in_done, 1);
 	er_engine_kick(eng);
-	if (f->closing && er_file_idle(f) && f->in_done == 0)
+	if (f->closing && er_file_idle(f) && atomic_load(&f->in_done) == 0)
 		er_file_destroy(f);
 }
 
@@ -561,7 +578,7 @@ static void er_io_start(struct er_disk_engine *eng, struct er_file *f,
 	io->f = f;
 	io->req = req;
 	io->done_bytes = 0;
-	f->inflight++;
+	atomic_fetch_add(&f->inflight, 1);
 	eng->inflight++;
 	rc = er_req_check(f, req);
 	if (rc < 0 || (req->op != BS_OP_FLUSH && req->length_bytes == 0)) {
@@ -596,32 +613,44 @@ static void er_io_start(struct er_disk_engine *eng, struct er_file *f,
 /* Start waiting requests while er_io are free, one file after another. */
 static void er_engine_kick(struct er_disk_engine *eng)
 {
-	struct er_file *f;
+	struct er_fq *q;
 
 	while (!TAILQ_EMPTY(&eng->free_ios) &&
-	       (f = TAILQ_FIRST(&eng->waiting_files))) {
-		struct bs_req *req = TAILQ_FIRST(&f->waiting);
+	       (q = TAILQ_FIRST(&eng->waiting_files))) {
+		struct bs_req *req = TAILQ_FIRST(&q->waiting);
 
-		TAILQ_REMOVE(&f->waiting, req, link);
-		TAILQ_REMOVE(&eng->waiting_files, f, wait_link);
-		if (TAILQ_EMPTY(&f->waiting))
-			f->on_wait_list = false;
+		TAILQ_REMOVE(&q->waiting, req, link);
+		TAILQ_REMOVE(&eng->waiting_files, q, wait_link);
+		if (TAILQ_EMPTY(&q->waiting))
+			q->on_wait_list = false;
 		else
-			TAILQ_INSERT_TAIL(&eng->waiting_files, f, wait_link);
-		er_io_start(eng, f, req);
+			TAILQ_INSERT_TAIL(&eng->waiting_files, q, wait_link);
+		er_io_start(eng, q->f, req);
 	}
 }
 
+static struct er_disk_engine *er_engine_get(struct er_reactor *r);
+
+/* The request goes to the engine of the reactor we run on. */
 static void er_file_submit(struct bs_dev *dev, struct bs_req *req)
 {
 	struct er_file *f = dev->priv;
-	struct er_disk_engine *eng = f->eng;
+	struct er_reactor *r = er_self ? er_self : f->home;
+	struct er_disk_engine *eng = er_engine_get(r);
+	struct er_fq *q = &f->q[r->index];
 
+	if (!eng) {
+		/* No engine on this reactor (out of memory at its first
+		 * request): fail the request, asynchronously is not possible
+		 * without one, so directly. */
+		req->done(req, -ENOMEM);
+		return;
+	}
 	if (TAILQ_EMPTY(&eng->free_ios) || !TAILQ_EMPTY(&eng->waiting_files)) {
-		TAILQ_INSERT_TAIL(&f->waiting, req, link);
-		if (!f->on_wait_list) {
-			f->on_wait_list = true;
-			TAILQ_INSERT_TAIL(&eng->waiting_files, f, wait_link);
+		TAILQ_INSERT_TAIL(&q->waiting, req, link);
+		if (!q->on_wait_list) {
+			q->on_wait_list = true;
+			TAILQ_INSERT_TAIL(&eng->waiting_files, q, wait_link);
 		}
 		return;
 	}
@@ -752,11 +781,11 @@ static void er_file_close(struct bs_dev *dev)
 	f->closing = true;
 	if (!er_file_idle(f)) {
 		/* The requests still complete; the fd goes with the last. */
-		LOG_WARN(&f->eng->r->env, "%s: closed with %u requests in "
-			 "flight", f->name, f->inflight);
+		LOG_WARN(&f->home->env, "%s: closed with %u requests in "
+			 "flight", f->name, atomic_load(&f->inflight));
 		return;
 	}
-	if (f->in_done == 0)
+	if (atomic_load(&f->in_done) == 0)
 		er_file_destroy(f);
 }
 
@@ -967,10 +996,13 @@ int er_disk_open(struct env *e, const struct bs_dev_params *p,
 		LOG_ERR(e, "%s: cannot start disk I/O for %s", name, p->path);
 		goto fail;
 	}
-	f->eng = eng;
+	f->home = r;
 	f->fd = fd;
 	f->is_blk = S_ISBLK(st.st_mode);
-	TAILQ_INIT(&f->waiting);
+	for (unsigned int i = 0; i < ER_MAX_REACTORS; i++) {
+		f->q[i].f = f;
+		TAILQ_INIT(&f->q[i].waiting);
+	}
 	snprintf(f->name, sizeof(f->name), "%s", name);
 	f->dev.ops = &er_file_ops;
 	f->dev.kind = p->kind;

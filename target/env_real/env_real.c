@@ -10,9 +10,15 @@
  *   3. dispatch the ready fds (connections, listeners, disk completions,
  *      signals, wake-ups);
  *   4. fire the timers that are due;
- *   5. run deferred work (on_closed, early disk completions);
+ *   5. run deferred work (on_closed, early disk completions), then work
+ *      posted by other threads;
  *   6. free connections and listeners closed during the iteration: only now
  *      can no event of this epoll batch still point at them.
+ *
+ * Several reactors (env_real_opts.reactors): one loop per thread, each
+ * with its own epoll set, timers, defers, post queue and disk engine.
+ * env_real_run() runs reactor 0 on the calling thread and the others on
+ * threads of their own; env_real_stop() stops them all.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +39,8 @@
 #define ER_EPOLL_BATCH 64
 /* Sleep at most this long: a bound, not a tick; nothing relies on it. */
 #define ER_MAX_SLEEP_MS 60000
+
+__thread struct er_reactor *er_self;
 
 /* ------------------------------------------------------------- clock */
 
@@ -261,6 +269,7 @@ static int er_timeout_ms(struct er_reactor *r)
 
 	if (r->defer_count > 0 || atomic_load(&r->stop))
 		return 0;
+	/* Posts wake us through wake_fd: no need to look at them here. */
 	if (r->heap_len == 0)
 		return -1;
 	now = er_now_ns();
@@ -287,12 +296,48 @@ static void er_wake_event(struct er_watch *w, uint32_t events)
 	er_drain_eventfd(w->fd);
 }
 
-int env_real_run(struct env *e)
+/* Work posted from other threads, in order.  Work they post while this
+ * runs waits for the next iteration (its wake-up is already counted). */
+static void er_posts_run(struct er_reactor *r)
 {
-	struct er_reactor *r = er_reactor_of(e);
+	TAILQ_HEAD(, er_post) batch = TAILQ_HEAD_INITIALIZER(batch);
+	struct er_post *p;
+
+	pthread_mutex_lock(&r->post_lock);
+	TAILQ_CONCAT(&batch, &r->posts, link);
+	pthread_mutex_unlock(&r->post_lock);
+	while ((p = TAILQ_FIRST(&batch))) {
+		TAILQ_REMOVE(&batch, p, link);
+		p->fn(p->arg);
+		free(p);
+	}
+}
+
+static int er_post(struct env *to, env_timer_fn fn, void *arg)
+{
+	struct er_reactor *r = er_reactor_of(to);
+	struct er_post *p = malloc(sizeof(*p));
+	uint64_t one = 1;
+	ssize_t n;
+
+	if (!p)
+		return -ENOMEM;
+	p->fn = fn;
+	p->arg = arg;
+	pthread_mutex_lock(&r->post_lock);
+	TAILQ_INSERT_TAIL(&r->posts, p, link);
+	pthread_mutex_unlock(&r->post_lock);
+	n = write(r->wake_fd, &one, sizeof(one));
+	(void)n;	/* a full counter still wakes the reactor */
+	return 0;
+}
+
+static int er_loop(struct er_reactor *r)
+{
 	struct epoll_event evs[ER_EPOLL_BATCH];
 	int rc = 0;
 
+	er_self = r;
 	while (!atomic_load(&r->stop)) {
 		int n;
 
@@ -300,7 +345,7 @@ int env_real_run(struct env *e)
 		n = epoll_wait(r->epfd, evs, ER_EPOLL_BATCH, er_timeout_ms(r));
 		if (n < 0 && errno != EINTR) {
 			rc = -errno;
-			LOG_ERR(e, "epoll_wait: %s", strerror(errno));
+			LOG_ERR(&r->env, "epoll_wait: %s", strerror(errno));
 			break;
 		}
 		for (int i = 0; i < n; i++) {
@@ -310,23 +355,101 @@ int env_real_run(struct env *e)
 		}
 		er_timers_run(r);
 		er_defers_run(r);
+		er_posts_run(r);
 		er_net_reap(r);
 	}
-	atomic_store(&r->stop, false);
+	er_self = NULL;
+	return rc;
+}
+
+static void *er_thread_main(void *arg)
+{
+	struct er_reactor *r = arg;
+	int rc = er_loop(r);
+
+	if (rc < 0)
+		env_real_stop(&r->env);	/* one failed loop stops the group */
+	return NULL;
+}
+
+int env_real_run(struct env *e)
+{
+	struct er_reactor *r0 = er_reactor_of(e);
+	struct er_group *g = r0->group;
+	unsigned int started = 1;
+	int rc = 0;
+
+	for (unsigned int i = 1; i < g->n; i++) {
+		int err = pthread_create(&g->threads[i], NULL, er_thread_main,
+					 g->r[i]);
+
+		if (err) {
+			LOG_ERR(e, "cannot start reactor %u: %s", i,
+				strerror(err));
+			rc = -err;
+			break;
+		}
+		started++;
+	}
+	if (rc == 0)
+		rc = er_loop(r0);
+	env_real_stop(e);
+	for (unsigned int i = 1; i < started; i++)
+		pthread_join(g->threads[i], NULL);
+	/* Run again later (main's orderly shutdown) from a clean state; what
+	 * was posted meanwhile runs then. */
+	for (unsigned int i = 0; i < g->n; i++)
+		atomic_store(&g->r[i]->stop, false);
 	return rc;
 }
 
 void env_real_stop(struct env *e)
 {
-	struct er_reactor *r = er_reactor_of(e);
+	struct er_group *g = er_reactor_of(e)->group;
 	uint64_t one = 1;
 	ssize_t n;
 
-	atomic_store(&r->stop, true);
-	/* Wake a sleeping epoll_wait when called from another thread or a
-	 * signal handler; harmless from a callback. */
-	n = write(r->wake_fd, &one, sizeof(one));
-	(void)n;
+	/* Wake sleeping loops when called from another thread or a signal
+	 * handler (atomic store and write(2) are async-signal-safe). */
+	for (unsigned int i = 0; i < g->n; i++) {
+		atomic_store(&g->r[i]->stop, true);
+		n = write(g->r[i]->wake_fd, &one, sizeof(one));
+		(void)n;
+	}
+}
+
+/* ------------------------------------------------------------ mutexes */
+
+struct env_mutex {
+	pthread_mutex_t m;
+};
+
+static struct env_mutex *er_mutex_new(struct env *e)
+{
+	struct env_mutex *m = malloc(sizeof(*m));
+
+	(void)e;
+	if (m && pthread_mutex_init(&m->m, NULL) != 0) {
+		free(m);
+		m = NULL;
+	}
+	return m;
+}
+
+static void er_mutex_lock(struct env_mutex *m)
+{
+	pthread_mutex_lock(&m->m);
+}
+
+static void er_mutex_unlock(struct env_mutex *m)
+{
+	pthread_mutex_unlock(&m->m);
+}
+
+static void er_mutex_free(struct env_mutex *m)
+{
+	pthread_mutex_destroy(&m->m);
+	free(m);
 }
 
 /* ------------------------------------------------------------ signals */
@@ -484,9 +607,17 @@ static const struct env_ops er_ops = {
 	.state_get = er_state_get,
 	.random_u64 = er_random_u64,
 	.log = er_log,
+	.post = er_post,
+	.mutex_new = er_mutex_new,
+	.mutex_lock = er_mutex_lock,
+	.mutex_unlock = er_mutex_unlock,
+	.mutex_free = er_mutex_free,
 };
 
-struct env *env_real_new(const struct env_real_opts *o)
+static void er_reactor_free(struct er_reactor *r);
+
+static struct er_reactor *er_reactor_new(const struct env_real_opts *o,
+					 struct er_group *g, unsigned int index)
 {
 	struct er_reactor *r = calloc(1, sizeof(*r));
 	const char *no_uring = getenv("UTARGET_NO_URING");
@@ -496,6 +627,8 @@ struct env *env_real_new(const struct env_real_opts *o)
 	r->env.ops = &er_ops;
 	r->env.log_level = o->log_level;
 	r->env.priv = r;
+	r->group = g;
+	r->index = index;
 	r->log_timestamps = o->log_timestamps;
 	r->disable_uring = o->disable_uring ||
 			   (no_uring && strcmp(no_uring, "0") != 0 &&
@@ -503,12 +636,14 @@ struct env *env_real_new(const struct env_real_opts *o)
 	r->epfd = r->wake_fd = r->sig_fd = -1;
 	r->rnd_pos = sizeof(r->rnd);	/* empty: fill on first use */
 	TAILQ_INIT(&r->defers);
+	TAILQ_INIT(&r->posts);
 	TAILQ_INIT(&r->conns);
 	TAILQ_INIT(&r->dead_conns);
 	TAILQ_INIT(&r->listeners);
 	TAILQ_INIT(&r->dead_listeners);
 	sigemptyset(&r->sig_mask);
 	atomic_init(&r->stop, false);
+	pthread_mutex_init(&r->post_lock, NULL);
 	if (o->state_dir) {
 		r->state_dir = strdup(o->state_dir);
 		if (!r->state_dir)
@@ -529,43 +664,94 @@ struct env *env_real_new(const struct env_real_opts *o)
 	r->wake_watch.fn = er_wake_event;
 	if (er_watch_add(r, &r->wake_watch, EPOLLIN) < 0)
 		goto fail;
-	return &r->env;
+	return r;
 fail:
 	fprintf(stderr, "utarget[error]: cannot create the reactor: %s\n",
 		strerror(errno));
-	if (r->wake_fd >= 0)
-		close(r->wake_fd);
-	if (r->epfd >= 0)
-		close(r->epfd);
-	free(r->state_dir);
-	free(r->record_dir);
-	free(r);
+	er_reactor_free(r);
 	return NULL;
 }
 
-void env_real_free(struct env *e)
+struct env *env_real_new(const struct env_real_opts *o)
 {
-	struct er_reactor *r;
+	struct er_group *g = calloc(1, sizeof(*g));
+	unsigned int n = o->reactors ? o->reactors : 1;
 
-	if (!e)
+	if (!g)
+		return NULL;
+	if (n > ER_MAX_REACTORS) {
+		fprintf(stderr, "utarget[error]: at most %d reactors\n",
+			ER_MAX_REACTORS);
+		free(g);
+		return NULL;
+	}
+	atomic_init(&g->next_conn, 0);
+	atomic_init(&g->record_seq, 0);
+	for (unsigned int i = 0; i < n; i++) {
+		g->r[i] = er_reactor_new(o, g, i);
+		if (!g->r[i]) {
+			while (i-- > 0)
+				er_reactor_free(g->r[i]);
+			free(g);
+			return NULL;
+		}
+		g->n = i + 1;
+	}
+	return &g->r[0]->env;
+}
+
+unsigned int env_real_reactors(struct env *e)
+{
+	return er_reactor_of(e)->group->n;
+}
+
+/* Close a reactor's fds and free it (not its group). */
+static void er_reactor_free(struct er_reactor *r)
+{
+	struct er_post *p;
+
+	if (!r)
 		return;
-	r = er_reactor_of(e);
-	er_net_free_all(r);
-	er_disk_engine_free(r);
+	if (r->epfd >= 0) {
+		er_net_free_all(r);
+		er_disk_engine_free(r);
+	}
 	if (r->timer_count > 0)
-		LOG_DEBUG(e, "reactor freed with %zu timers not freed",
+		LOG_DEBUG(&r->env, "reactor freed with %zu timers not freed",
 			  r->timer_count);
 	/* Detach surviving timers from the heap we are about to free. */
 	for (size_t i = 0; i < r->heap_len; i++)
 		r->heap[i]->heap_idx = ER_TIMER_IDLE;
+	while ((p = TAILQ_FIRST(&r->posts))) {	/* never ran: the group
+						 * stopped first */
+		TAILQ_REMOVE(&r->posts, p, link);
+		free(p);
+	}
 	/* Signals stay blocked: unblocking would let a pending SIGTERM kill
 	 * the process in the middle of its orderly shutdown. */
 	if (r->sig_fd >= 0)
 		close(r->sig_fd);
-	close(r->wake_fd);
-	close(r->epfd);
+	if (r->wake_fd >= 0)
+		close(r->wake_fd);
+	if (r->epfd >= 0)
+		close(r->epfd);
+	pthread_mutex_destroy(&r->post_lock);
 	free(r->heap);
 	free(r->state_dir);
 	free(r->record_dir);
 	free(r);
+}
+
+void env_real_free(struct env *e)
+{
+	struct er_group *g;
+
+	if (!e)
+		return;
+	g = er_reactor_of(e)->group;
+	/* Others first: reactor 0 may hold the listeners and files whose
+	 * memory the others' leftovers never reference. */
+	for (unsigned int i = g->n; i-- > 0;)
+		er_reactor_free(g->r[i]);
+	free(g);
 }

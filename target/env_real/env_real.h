@@ -42,18 +42,27 @@ struct env_real_opts {
 	 * DIR/conn-<n>.bin (a fuzzing seed corpus from real traffic).  The
 	 * directory must exist.  NULL: no recording. */
 	const char *record_dir;
+	/* Reactors (event loops, one thread each): 0 or 1 = one, on the
+	 * thread calling env_real_run(); at most 64. */
+	unsigned int reactors;
 };
 
 /* A new reactor and its environment; NULL (after a line on stderr) when
  * the kernel refuses epoll or eventfd. */
 struct env *env_real_new(const struct env_real_opts *o);
 
-/* Run the reactor until env_real_stop(); returns 0, or -errno if epoll
- * itself failed. */
+/* Run the reactors until env_real_stop(): reactor 0 (e) on this thread,
+ * the others on threads started here and joined before returning.
+ * Returns 0, or -errno if epoll itself (or a thread) failed.  Work posted
+ * but not yet run when the group stops runs at the next env_real_run(). */
 int env_real_run(struct env *e);
 
-/* Make env_real_run() return after the current loop iteration.  Safe from
- * a callback, from another thread and from a signal handler. */
+/* How many reactors e's group has. */
+unsigned int env_real_reactors(struct env *e);
+
+/* Make env_real_run() return after the current loop iteration, every
+ * reactor of the group stopping.  Safe from a callback, from another
+ * thread and from a signal handler. */
 void env_real_stop(struct env *e);
 
 /* Deliver signo (SIGINT, SIGTERM, SIGHUP, ...) on the reactor through a

@@ -8,6 +8,7 @@
 #ifndef UT_ENV_REAL_INT_H
 #define UT_ENV_REAL_INT_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -43,12 +44,33 @@ struct er_disk_engine;
 
 #define ER_RANDOM_BUF_BYTES 256
 #define ER_MAX_SIGNAL 65
+#define ER_MAX_REACTORS 64
+
+/* Work posted to a reactor from any thread (env_post). */
+struct er_post {
+	env_timer_fn fn;
+	void *arg;
+	TAILQ_ENTRY(er_post) link;
+};
+
+struct er_reactor;
+
+/* The reactors of one environment.  Reactor 0 is the env handed to main:
+ * it owns the listeners and the signals, and runs on main's thread. */
+struct er_group {
+	unsigned int n;
+	struct er_reactor *r[ER_MAX_REACTORS];
+	pthread_t threads[ER_MAX_REACTORS];
+	atomic_uint next_conn;		/* round robin of accepted conns */
+	atomic_uint record_seq;		/* conn-<n>.bin numbering */
+};
 
 struct er_reactor {
 	struct env env;			/* handed out; env.priv points here */
 	char *state_dir;		/* owned copy, NULL = no state */
 	char *record_dir;		/* --record: received bytes go here */
-	unsigned int record_seq;	/* conn-<n>.bin numbering */
+	struct er_group *group;
+	unsigned int index;		/* in group->r[] */
 	bool log_timestamps;
 	bool disable_uring;
 
@@ -65,6 +87,10 @@ struct er_reactor {
 
 	TAILQ_HEAD(, er_defer) defers;
 	size_t defer_count;
+
+	/* Work from other threads: under post_lock, run by the loop. */
+	pthread_mutex_t post_lock;
+	TAILQ_HEAD(, er_post) posts;
 
 	/* Network (net.c): live objects, and closed ones whose memory must
 	 * outlive the epoll batch that may still name them. */
@@ -91,6 +117,9 @@ static inline struct er_reactor *er_reactor_of(struct env *e)
 {
 	return e->priv;
 }
+
+/* The reactor whose loop runs on this thread (NULL outside any loop). */
+extern __thread struct er_reactor *er_self;
 
 /* env_real.c */
 int er_watch_add(struct er_reactor *r, struct er_watch *w, uint32_t events);

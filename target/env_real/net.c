@@ -255,7 +255,7 @@ static void er_record_open(struct env_conn *c)
 	if (!r->record_dir)
 		return;
 	snprintf(path, sizeof(path), "%s/conn-%u.bin", r->record_dir,
-		 ++r->record_seq);
+		 atomic_fetch_add(&r->group->record_seq, 1) + 1);
 	c->record_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (c->record_fd < 0)
 		LOG_WARN(&r->env, "cannot record to %s: %s", path,
@@ -385,11 +385,11 @@ static void er_listener_pause(struct env_listener *l, int err)
 	env_timer_arm(e, l->pause_timer, er_now_ns() + ER_ACCEPT_PAUSE_NS);
 }
 
-static struct env_conn *er_conn_new(struct env_listener *l, int fd,
+static struct env_conn *er_conn_new(struct er_reactor *r, int fd,
 				    const struct sockaddr_storage *peer,
+				    uint16_t portal_group, unsigned int index,
 				    struct env_conn_info *info)
 {
-	struct er_reactor *r = l->r;
 	struct env_conn *c = calloc(1, sizeof(*c));
 	struct sockaddr_storage local;
 	socklen_t len = sizeof(local);
@@ -413,12 +413,86 @@ static struct env_conn *er_conn_new(struct env_listener *l, int fd,
 		er_format_addr(&local, info->local_addr,
 			       sizeof(info->local_addr));
 	er_format_addr(peer, info->peer_addr, sizeof(info->peer_addr));
-	info->portal_group = l->portal_group;
-	info->listener_index = l->index;
+	info->portal_group = portal_group;
+	info->listener_index = index;
+	info->env = &r->env;
 	snprintf(c->peer, sizeof(c->peer), "%s", info->peer_addr);
 	er_record_open(c);
 	TAILQ_INSERT_TAIL(&r->conns, c, link);
 	return c;
+}
+
+/* Hand a new connection to the target on reactor r (this thread). */
+static void er_conn_start(struct er_reactor *r, int fd,
+			  const struct sockaddr_storage *peer,
+			  env_accept_fn fn, void *arg, uint16_t portal_group,
+			  unsigned int index)
+{
+	struct env_conn_info info;
+	struct env_conn *c;
+
+	c = er_conn_new(r, fd, peer, portal_group, index, &info);
+	if (!c) {
+		LOG_WARN(&r->env, "connection from a peer dropped: out of "
+			 "memory");
+		close(fd);
+		return;
+	}
+	LOG_DEBUG(&r->env, "connection from %s on %s", info.peer_addr,
+		  info.local_addr);
+	fn(arg, c, &info);
+	if (!c->closed && !c->have_handler) {
+		LOG_WARN(&r->env, "connection from %s: no handler installed, "
+			 "closing", info.peer_addr);
+		er_conn_close(c);
+	}
+}
+
+/* An accepted connection on its way to another reactor.  It carries what
+ * it needs of the listener, which may be closed before it arrives. */
+struct er_handoff {
+	struct er_reactor *to;
+	int fd;
+	struct sockaddr_storage peer;
+	env_accept_fn fn;
+	void *arg;
+	uint16_t portal_group;
+	unsigned int index;
+};
+
+static void er_handoff_run(void *arg)
+{
+	struct er_handoff *h = arg;
+
+	er_conn_start(h->to, h->fd, &h->peer, h->fn, h->arg, h->portal_group,
+		      h->index);
+	free(h);
+}
+
+/* Connections go to the reactors in turn; each stays on its reactor. */
+static void er_conn_dispatch(struct env_listener *l, int fd,
+			     const struct sockaddr_storage *peer)
+{
+	struct er_group *g = l->r->group;
+	unsigned int k = atomic_fetch_add(&g->next_conn, 1) % g->n;
+	struct er_handoff *h;
+
+	if (g->r[k] != l->r) {
+		h = malloc(sizeof(*h));
+		if (h) {
+			*h = (struct er_handoff){
+				.to = g->r[k], .fd = fd, .peer = *peer,
+				.fn = l->fn, .arg = l->arg,
+				.portal_group = l->portal_group,
+				.index = l->index};
+			if (env_post(&g->r[k]->env, er_handoff_run, h) == 0)
+				return;
+			free(h);
+		}
+		/* Could not hand it over: serve it here. */
+	}
+	er_conn_start(l->r, fd, peer, l->fn, l->arg, l->portal_group,
+		      l->index);
 }
 
 static void er_listener_event(struct er_watch *w, uint32_t events)
@@ -429,8 +503,6 @@ static void er_listener_event(struct er_watch *w, uint32_t events)
 	for (int i = 0; i < ER_ACCEPT_BURST && !l->closed; i++) {
 		struct sockaddr_storage peer;
 		socklen_t len = sizeof(peer);
-		struct env_conn_info info;
-		struct env_conn *c;
 		int fd;
 
 		fd = accept4(l->w.fd, (struct sockaddr *)&peer, &len,
@@ -448,21 +520,8 @@ static void er_listener_event(struct er_watch *w, uint32_t events)
 				  l->addr, strerror(errno));
 			continue;
 		}
-		c = er_conn_new(l, fd, &peer, &info);
-		if (!c) {
-			close(fd);
-			er_listener_pause(l, ENOMEM);
-			return;
-		}
 		l->pause_logged = false;
-		LOG_DEBUG(&l->r->env, "connection from %s on %s",
-			  info.peer_addr, info.local_addr);
-		l->fn(l->arg, c, &info);
-		if (!c->closed && !c->have_handler) {
-			LOG_WARN(&l->r->env, "connection from %s: no handler "
-				 "installed, closing", info.peer_addr);
-			er_conn_close(c);
-		}
+		er_conn_dispatch(l, fd, &peer);
 	}
 }
 
