@@ -255,8 +255,12 @@ $(BUILD)/bench/ut-load: bench/ut-load.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -o $@ $< -liscsi
 
+# The multi-session rows also run a second utarget with two reactors
+# ("utarget+"); BENCH_UTARGET_SCALE_ARGS= (empty) skips it.
 bench: $(BUILD)/utarget $(BUILD)/bench/ut-load
-	BENCH_OUT=$(CURDIR)/$(BUILD)/bench bench/run.sh
+	BENCH_OUT=$(CURDIR)/$(BUILD)/bench \
+	BENCH_UTARGET_SCALE_ARGS="$${BENCH_UTARGET_SCALE_ARGS---reactors 2}" \
+		bench/run.sh
 
 bench-profile: $(BUILD)/utarget $(BUILD)/bench/ut-load
 	BENCH_OUT=$(CURDIR)/$(BUILD)/bench bench/profile.sh

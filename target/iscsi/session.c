@@ -196,7 +196,10 @@ void iscsi_sess_detach_conn(struct iscsi_sess *s)
 	struct iscsi_task *t, *tmp;
 
 	s->conn = NULL;
+	/* Other reactors read it under the lock (iscsi_server_find_session) */
+	env_mutex_lock(s->srv->env, s->srv->lock);
 	s->closing = true;
+	env_mutex_unlock(s->srv->env, s->srv->lock);
 	s->in_teardown = true;	/* task_free must not free s under us */
 	TAILQ_FOREACH_SAFE(t, &s->tasks, link, tmp) {
 		t->tmf = NULL;
@@ -463,7 +466,8 @@ static void task_scsi_done(struct scsi_cmd *cmd)
 	struct iscsi_conn *c = s->conn;
 
 	s->r->stats.scsi_cmds++;
-	if (cmd->aborted || t->aborting || !c || c->closing) {
+	if (__atomic_load_n(&cmd->aborted, __ATOMIC_RELAXED) || t->aborting ||
+	    !c || c->closing) {
 		t->responded = true;
 		task_free(t);
 		if (c)

@@ -268,7 +268,7 @@ static void regs_remove(struct scsi_lu *lu, const bool *gone, int *self,
 			continue;
 		TAILQ_FOREACH(c, &lu->task_set, lu_link) {
 			if (c->itl == itl)
-				c->aborted = true;
+				scsi_cmd_set_aborted(c);
 		}
 	}
 	for (unsigned int i = 0; i < pr->nregs; i++) {

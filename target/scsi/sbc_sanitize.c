@@ -331,7 +331,7 @@ void scsi_sanitize_tmf(struct scsi_lu *lu, struct env *here)
 
 	scsi_lu_lock(lu);
 	w = lu->san.waiter;
-	if (w && w->aborted)
+	if (w && scsi_cmd_aborted(w))
 		lu->san.waiter = NULL;
 	else
 		w = NULL;

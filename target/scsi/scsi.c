@@ -386,7 +386,7 @@ static void waiter_resume(void *arg)
 {
 	struct scsi_cmd *c = arg;
 
-	if (c->aborted)
+	if (scsi_cmd_aborted(c))
 		scsi_cmd_complete(c);
 	else
 		run_handler(c);
@@ -413,12 +413,15 @@ static void wake_waiters(struct scsi_lu *lu, struct env *here)
 	TAILQ_HEAD(, scsi_cmd) ready = TAILQ_HEAD_INITIALIZER(ready);
 	struct scsi_cmd *c;
 
+	/* priv_state of a command in the task set is read by other reactors
+	 * under the lock: change it there too. */
 	scsi_lu_lock(lu);
+	TAILQ_FOREACH(c, &lu->waiters, wait_link)
+		c->priv_state &= ~CMD_WAITING;
 	TAILQ_CONCAT(&ready, &lu->waiters, wait_link);
 	scsi_lu_unlock(lu);
 	while ((c = TAILQ_FIRST(&ready)) != NULL) {
 		TAILQ_REMOVE(&ready, c, wait_link);
-		c->priv_state &= ~CMD_WAITING;
 		if (c->sess->env != here &&
 		    env_post(c->sess->env, waiter_resume, c) == 0)
 			continue;
@@ -442,7 +445,7 @@ void scsi_cmd_complete(struct scsi_cmd *cmd)
 	cmd->priv_state &= ~(CMD_IN_TASK_SET | CMD_RANGE | CMD_RANGE_EXCL);
 	assert(s->busy > 0);
 	s->busy--;
-	if (cmd->aborted)
+	if (scsi_cmd_aborted(cmd))
 		cmd->data_in_len = 0;
 	cmd->done(cmd);
 	if (released) {
@@ -534,9 +537,9 @@ void scsi_cmd_exec(struct scsi_cmd *cmd)
 		goto done;
 	if (cmd->lu) {
 		scsi_lu_lock(cmd->lu);
+		cmd->priv_state |= CMD_IN_TASK_SET;
 		TAILQ_INSERT_TAIL(&cmd->lu->task_set, cmd, lu_link);
 		scsi_lu_unlock(cmd->lu);
-		cmd->priv_state |= CMD_IN_TASK_SET;
 	}
 	run_handler(cmd);
 	return;
@@ -576,9 +579,9 @@ static void abort_in_lu(struct scsi_lu *lu, const struct scsi_sess *s,
 			continue;
 		if (scope == TMF_MY_NEXUS && !mine)
 			continue;
-		if (!c->aborted && !mine && tell_others && c->itl)
+		if (!scsi_cmd_aborted(c) && !mine && tell_others && c->itl)
 			scsi_ua_add(c->itl, ASC_COMMANDS_CLEARED_BY_OTHER);
-		c->aborted = true;
+		scsi_cmd_set_aborted(c);
 	}
 	scsi_lu_unlock(lu);
 	scsi_sanitize_tmf(lu, s->env);
