@@ -39,6 +39,7 @@ struct opts {
 	enum ut_log_level log_level;
 	uint32_t grace_ms;
 	unsigned int reactors;
+	unsigned int poll_us;
 	bool check_only;
 };
 
@@ -69,6 +70,10 @@ static void usage(FILE *f)
 		"                         1..64 (default 1); each connection stays on\n"
 		"                         one, in turn: use one per core for several\n"
 		"                         busy sessions\n"
+		"      --poll-us US       after activity, poll this long before\n"
+		"                         sleeping (default 50; 0 = never poll):\n"
+		"                         lower latency at low queue depth for\n"
+		"                         some CPU\n"
 		"      --check            parse and validate the configuration, then exit\n"
 		"      --log-level LEVEL  error, warn, info (default), debug, trace\n"
 		"  -h, --help             this text\n"
@@ -91,6 +96,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		OPT_CHECK,
 		OPT_RECORD,
 		OPT_REACTORS,
+		OPT_POLL,
 	};
 	static const struct option lo[] = {
 		{"config", required_argument, NULL, 'c'},
@@ -103,6 +109,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"shutdown-grace", required_argument, NULL, OPT_GRACE},
 		{"check", no_argument, NULL, OPT_CHECK},
 		{"reactors", required_argument, NULL, OPT_REACTORS},
+		{"poll-us", required_argument, NULL, OPT_POLL},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -112,6 +119,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->log_level = UT_LOG_INFO;
 	o->grace_ms = 3000;
 	o->reactors = 1;
+	o->poll_us = 50;
 	while ((ch = getopt_long(argc, argv, "c:l:t:L:hV", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -166,6 +174,18 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return 2;
 			}
 			o->reactors = (unsigned int)n;
+			break;
+		}
+		case OPT_POLL: {
+			char *end;
+			unsigned long us = strtoul(optarg, &end, 10);
+
+			if (*end || end == optarg || us > 1000000) {
+				fprintf(stderr, "utarget: --poll-us takes 0..1000000 "
+						"microseconds\n");
+				return 2;
+			}
+			o->poll_us = (unsigned int)us;
 			break;
 		}
 		case OPT_CHECK:
@@ -384,6 +404,7 @@ int main(int argc, char **argv)
 	eo.state_dir = o.state_dir;
 	eo.record_dir = o.record_dir;
 	eo.reactors = o.reactors;
+	eo.poll_us = o.poll_us;
 	if (o.record_dir && mkdir(o.record_dir, 0700) && errno != EEXIST) {
 		fprintf(stderr, "utarget: --record %s: %s\n", o.record_dir,
 			strerror(errno));

@@ -341,13 +341,25 @@ static int er_loop(struct er_reactor *r)
 	while (!atomic_load(&r->stop)) {
 		int n;
 
+		int timeout;
+
 		er_disk_flush(r);
-		n = epoll_wait(r->epfd, evs, ER_EPOLL_BATCH, er_timeout_ms(r));
+		timeout = er_timeout_ms(r);
+		/* Adaptive polling: right after activity the next command is
+		 * usually tens of microseconds away; waiting for it awake
+		 * saves the idle wake-up (20-40 us on a VM) that would
+		 * otherwise be paid by every command at low queue depth. */
+		if (timeout != 0 && r->poll_ns &&
+		    er_now_ns() - r->last_event_ns < r->poll_ns)
+			timeout = 0;
+		n = epoll_wait(r->epfd, evs, ER_EPOLL_BATCH, timeout);
 		if (n < 0 && errno != EINTR) {
 			rc = -errno;
 			LOG_ERR(&r->env, "epoll_wait: %s", strerror(errno));
 			break;
 		}
+		if (n > 0 && r->poll_ns)
+			r->last_event_ns = er_now_ns();
 		for (int i = 0; i < n; i++) {
 			struct er_watch *w = evs[i].data.ptr;
 
@@ -630,6 +642,7 @@ static struct er_reactor *er_reactor_new(const struct env_real_opts *o,
 	r->group = g;
 	r->index = index;
 	r->log_timestamps = o->log_timestamps;
+	r->poll_ns = (uint64_t)o->poll_us * 1000u;
 	r->disable_uring = o->disable_uring ||
 			   (no_uring && strcmp(no_uring, "0") != 0 &&
 			    no_uring[0] != '\0');

@@ -45,6 +45,11 @@ struct env_real_opts {
 	/* Reactors (event loops, one thread each): 0 or 1 = one, on the
 	 * thread calling env_real_run(); at most 64. */
 	unsigned int reactors;
+	/* Keep polling (epoll_wait with no timeout) this many microseconds
+	 * after the last event before sleeping: the next command of a busy
+	 * initiator is then caught awake instead of paying an idle wake-up.
+	 * 0 = always sleep. */
+	unsigned int poll_us;
 };
 
 /* A new reactor and its environment; NULL (after a line on stderr) when

@@ -73,6 +73,8 @@ struct er_reactor {
 	unsigned int index;		/* in group->r[] */
 	bool log_timestamps;
 	bool disable_uring;
+	uint64_t poll_ns;		/* busy-poll window after activity */
+	uint64_t last_event_ns;		/* when epoll_wait last had events */
 
 	int epfd;
 	int wake_fd;			/* eventfd: env_real_stop from anywhere */
