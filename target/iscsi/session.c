@@ -466,8 +466,7 @@ static void task_scsi_done(struct scsi_cmd *cmd)
 	struct iscsi_conn *c = s->conn;
 
 	s->r->stats.scsi_cmds++;
-	if (__atomic_load_n(&cmd->aborted, __ATOMIC_RELAXED) || t->aborting ||
-	    !c || c->closing) {
+	if (scsi_cmd_aborted(cmd) || t->aborting || !c || c->closing) {
 		t->responded = true;
 		task_free(t);
 		if (c)

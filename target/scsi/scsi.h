@@ -161,6 +161,13 @@ unsigned int scsi_sess_busy(const struct scsi_sess *s);
 
 /* -------------------------------------------------------- commands */
 
+/* cmd->aborted is set by other reactors (resets, PREEMPT AND ABORT) under
+ * the LU lock and read by the command's own reactor without it. */
+static inline bool scsi_cmd_aborted(const struct scsi_cmd *cmd)
+{
+	return __atomic_load_n(&cmd->aborted, __ATOMIC_RELAXED);
+}
+
 /* Execute.  cmd->done runs exactly once, maybe before this returns. */
 void scsi_cmd_exec(struct scsi_cmd *cmd);
 

@@ -217,12 +217,7 @@ static inline void scsi_lu_unlock(struct scsi_lu *lu)
 	env_mutex_unlock(lu->env, lu->lock);
 }
 
-/* cmd->aborted is set by other reactors (resets, PREEMPT AND ABORT) under
- * the LU lock and read by the command's own reactor without it. */
-static inline bool scsi_cmd_aborted(const struct scsi_cmd *cmd)
-{
-	return __atomic_load_n(&cmd->aborted, __ATOMIC_RELAXED);
-}
+/* cmd->aborted crosses reactors: scsi_cmd_aborted() in scsi.h. */
 static inline void scsi_cmd_set_aborted(struct scsi_cmd *cmd)
 {
 	__atomic_store_n(&cmd->aborted, true, __ATOMIC_RELAXED);

@@ -62,7 +62,10 @@ static inline void rig_log(struct env *e, enum ut_log_level lvl,
 	}
 }
 
-static inline struct rig *rig_new(const char *conf)
+/* A target built from conf on env (a fake environment; second: its other
+ * reactor's face from fake_env_new_reactors(), or NULL), logs captured. */
+static inline struct rig *rig_new_on(const char *conf, struct env *env,
+				     struct env *second)
 {
 	struct rig *r = calloc(1, sizeof(*r));
 	struct ut_config cfg;
@@ -71,11 +74,15 @@ static inline struct rig *rig_new(const char *conf)
 	assert_non_null(r);
 	r->log = calloc(1, RIG_LOG_MAX);
 	assert_non_null(r->log);
-	r->env = fake_env_new();
+	r->env = env;
 	r->ops = *r->env->ops;
 	r->ops.log = rig_log;
 	r->env->ops = &r->ops;
 	r->env->log_level = UT_LOG_TRACE;
+	if (second) {
+		second->ops = &r->ops;
+		second->log_level = UT_LOG_TRACE;
+	}
 	rig_current = r;
 	ut_config_init(&cfg);
 	assert_int_equal(ut_config_parse(&cfg, "rig.conf", conf, strlen(conf),
@@ -87,6 +94,11 @@ static inline struct rig *rig_new(const char *conf)
 	assert_int_equal(iscsi_server_start(r->srv), 0);
 	ut_config_free(&cfg);
 	return r;
+}
+
+static inline struct rig *rig_new(const char *conf)
+{
+	return rig_new_on(conf, fake_env_new(), NULL);
 }
 
 static inline void rig_free(struct rig *r)

@@ -34,31 +34,9 @@ static struct env *second;
 
 static struct rig *rig_new_reactors(void)
 {
-	struct rig *r = calloc(1, sizeof(*r));
-	struct ut_config cfg;
-	int err = 0;
+	struct env *e = fake_env_new_reactors(&second);
 
-	assert_non_null(r);
-	r->log = calloc(1, RIG_LOG_MAX);
-	assert_non_null(r->log);
-	r->env = fake_env_new_reactors(&second);
-	r->ops = *r->env->ops;
-	r->ops.log = rig_log;
-	r->env->ops = &r->ops;
-	second->ops = &r->ops;
-	r->env->log_level = UT_LOG_TRACE;
-	second->log_level = UT_LOG_TRACE;
-	rig_current = r;
-	ut_config_init(&cfg);
-	assert_int_equal(ut_config_parse(&cfg, "rig.conf", conf, strlen(conf),
-					 NULL, NULL),
-			 0);
-	assert_int_equal(ut_config_validate(&cfg, NULL, NULL), 0);
-	r->srv = iscsi_server_new(r->env, &cfg, &err);
-	assert_non_null(r->srv);
-	assert_int_equal(iscsi_server_start(r->srv), 0);
-	ut_config_free(&cfg);
-	return r;
+	return rig_new_on(conf, e, second);
 }
 
 /* Free the server, then check that it left no mutex behind. */
