@@ -40,6 +40,7 @@ struct opts {
 	uint32_t grace_ms;
 	unsigned int reactors;
 	unsigned int poll_us;
+	enum env_real_inline_writes inline_writes;
 	bool check_only;
 };
 
@@ -74,6 +75,13 @@ static void usage(FILE *f)
 		"                         sleeping (default 50; 0 = never poll):\n"
 		"                         lower latency at low queue depth for\n"
 		"                         some CPU\n"
+		"      --inline-writes auto|always|off\n"
+		"                         auto (default): where the filesystem has no\n"
+		"                         non-blocking buffered writes (ext4), do\n"
+		"                         writes of up to 128 KiB on the event loop\n"
+		"                         while they are quick (a slow one pauses\n"
+		"                         this); always: on any filesystem; off:\n"
+		"                         always through io_uring\n"
 		"      --check            parse and validate the configuration, then exit\n"
 		"      --log-level LEVEL  error, warn, info (default), debug, trace\n"
 		"  -h, --help             this text\n"
@@ -97,6 +105,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		OPT_RECORD,
 		OPT_REACTORS,
 		OPT_POLL,
+		OPT_INLINE,
 	};
 	static const struct option lo[] = {
 		{"config", required_argument, NULL, 'c'},
@@ -110,6 +119,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"check", no_argument, NULL, OPT_CHECK},
 		{"reactors", required_argument, NULL, OPT_REACTORS},
 		{"poll-us", required_argument, NULL, OPT_POLL},
+		{"inline-writes", required_argument, NULL, OPT_INLINE},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -188,6 +198,19 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->poll_us = (unsigned int)us;
 			break;
 		}
+		case OPT_INLINE:
+			if (strcmp(optarg, "auto") == 0) {
+				o->inline_writes = ENV_REAL_INLINE_AUTO;
+			} else if (strcmp(optarg, "off") == 0) {
+				o->inline_writes = ENV_REAL_INLINE_OFF;
+			} else if (strcmp(optarg, "always") == 0) {
+				o->inline_writes = ENV_REAL_INLINE_ALWAYS;
+			} else {
+				fprintf(stderr, "utarget: --inline-writes takes "
+						"auto, always or off\n");
+				return 2;
+			}
+			break;
 		case OPT_CHECK:
 			o->check_only = true;
 			break;
@@ -405,6 +428,7 @@ int main(int argc, char **argv)
 	eo.record_dir = o.record_dir;
 	eo.reactors = o.reactors;
 	eo.poll_us = o.poll_us;
+	eo.inline_writes = o.inline_writes;
 	if (o.record_dir && mkdir(o.record_dir, 0700) && errno != EEXIST) {
 		fprintf(stderr, "utarget: --record %s: %s\n", o.record_dir,
 			strerror(errno));

@@ -21,6 +21,20 @@
  * FIFO order on their file.  io_uring submissions are batched: SQEs are
  * prepared during the loop iteration and submitted once, before the
  * reactor sleeps (er_disk_flush).
+ *
+ * Writes on the reactor.  io_uring completes a page-cache read inside
+ * io_uring_enter, but a buffered write only where the filesystem can
+ * write without blocking (RWF_NOWAIT: XFS, btrfs, block devices); on
+ * ext4 it hands every write to a kernel worker thread, and the hand-off
+ * and wake-ups cost more than the write (a 4 KiB write into the page
+ * cache is a few microseconds).  So where the first write of a file
+ * finds RWF_NOWAIT refused, writes of up to ER_INLINE_MAX bytes are done
+ * with pwritev2() on the reactor, timed; one that takes longer than
+ * ER_INLINE_SLOW_NS (the page cache pushing back: dirty throttling, a
+ * journal commit, reclaim) sends that reactor's writes to the file back
+ * to the engine for a while, 100 ms doubling up to 10 s while they stay
+ * slow.  FUA writes, flushes and zeroing always go to the engine.
+ * --inline-writes off|always (env_real_opts.inline_writes) changes this.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +62,18 @@
 #define ER_POOL_THREADS 4
 #define ER_ZERO_BYTES (256u * 1024u)
 #define ER_ZERO_IOV 16		/* zero writes: 4 MiB per submission */
+#define ER_INLINE_MAX (128u * 1024u)	/* largest write done on the reactor */
+#define ER_INLINE_SLOW_NS 500000ull	/* an inline write slower than this */
+#define ER_INLINE_BACKOFF_MIN_NS 100000000ull	/* ... stops them 100 ms */
+#define ER_INLINE_BACKOFF_MAX_NS 10000000000ull	/* ... doubling to 10 s */
+
+/* Whether a file takes non-blocking buffered writes (RWF_NOWAIT), learnt
+ * from its first write. */
+enum er_nowait {
+	ER_NOWAIT_UNKNOWN,
+	ER_NOWAIT_YES,
+	ER_NOWAIT_NO,
+};
 
 enum er_stage {
 	ER_ST_RW,
@@ -64,6 +90,9 @@ struct er_fq {
 	TAILQ_HEAD(, bs_req) waiting;	/* no er_io free when submitted */
 	TAILQ_ENTRY(er_fq) wait_link;	/* on eng->waiting_files */
 	bool on_wait_list;
+	/* Writes on the reactor: none before inline_until; the next pause
+	 * after a slow one (0 = ER_INLINE_BACKOFF_MIN_NS). */
+	uint64_t inline_until_ns, inline_backoff_ns;
 };
 
 /* One file or block device, used by every reactor: a request goes to the
@@ -82,6 +111,7 @@ struct er_file {
 	/* fallocate refused these modes once: go straight to zero writes
 	 * (a hint: a racing reactor at worst tries the mode once more) */
 	atomic_bool no_punch_hole, no_zero_range;
+	atomic_int nowait;	/* enum er_nowait */
 	char name[64];
 };
 
@@ -95,8 +125,9 @@ struct er_io {
 	struct iovec iov[ER_IO_IOV];	/* the chunk in flight */
 	int iovcnt;
 	uint64_t chunk_off;
-	ssize_t res;		/* pool: the syscall's result or -errno */
+	ssize_t res;		/* pool, inline: the result or -errno */
 	int status;		/* early completion (validation) */
+	bool defer_result;	/* the defer hands res to er_io_result */
 	struct er_defer defer;
 	TAILQ_ENTRY(er_io) link;
 };
@@ -111,6 +142,7 @@ struct er_disk_engine {
 	TAILQ_HEAD(, er_io) free_ios;
 	TAILQ_HEAD(, er_fq) waiting_files;
 	unsigned int inflight;
+	struct env_real_disk_stats stats;
 
 	/* thread-pool fallback */
 	pthread_t threads[ER_POOL_THREADS];
@@ -122,6 +154,7 @@ struct er_disk_engine {
 };
 
 static void er_io_issue(struct er_io *io);
+static void er_io_result(struct er_io *io, ssize_t res);
 static void er_engine_kick(struct er_disk_engine *eng);
 
 /* ---------------------------------------------------------- iovecs */
@@ -224,6 +257,11 @@ static void er_io_deferred(struct er_defer *d)
 {
 	struct er_io *io = er_container_of(d, struct er_io, defer);
 
+	if (io->defer_result) {
+		io->defer_result = false;
+		er_io_result(io, io->res);
+		return;
+	}
 	er_io_complete(io, io->status);
 }
 
@@ -371,6 +409,21 @@ static void er_uring_event(struct er_watch *w, uint32_t events)
 	er_uring_reap(eng);
 }
 
+void er_disk_stats_add(const struct er_reactor *r,
+		       struct env_real_disk_stats *sum)
+{
+	if (!r->disk)
+		return;
+	sum->inline_writes += r->disk->stats.inline_writes;
+	sum->engine_writes += r->disk->stats.engine_writes;
+	sum->inline_slow += r->disk->stats.inline_slow;
+}
+
+bool er_disk_busy(const struct er_reactor *r)
+{
+	return r->disk && r->disk->inflight > 0;
+}
+
 void er_disk_flush(struct er_reactor *r)
 {
 	struct er_disk_engine *eng = r->disk;
@@ -514,6 +567,93 @@ static void er_pool_stop(struct er_disk_engine *eng)
 	pthread_mutex_destroy(&eng->lock);
 }
 
+/* ---------------------------------------------- writes on the reactor */
+
+static void er_io_result_later(struct er_io *io, ssize_t res)
+{
+	io->res = res;
+	io->defer_result = true;
+	er_defer_queue(io->eng->r, &io->defer);
+}
+
+/* Write io's chunk on the reactor where that is the fast way (see the head
+ * of the file).  True when done: the result reaches er_io_result from a
+ * defer, never inside the caller. */
+static bool er_write_inline(struct er_io *io)
+{
+	struct er_disk_engine *eng = io->eng;
+	struct er_reactor *r = eng->r;
+	struct er_file *f = io->f;
+	struct bs_req *req = io->req;
+	struct er_fq *q = &f->q[r->index];
+	int nowait = atomic_load_explicit(&f->nowait, memory_order_relaxed);
+	int expect = ER_NOWAIT_UNKNOWN;
+	uint64_t t0, dt, slow_ns;
+	ssize_t n;
+	int err;
+
+	if (r->inline_writes == ENV_REAL_INLINE_OFF ||
+	    (req->flags & BS_F_FUA) ||
+	    req->length_bytes - io->done_bytes > ER_INLINE_MAX)
+		return false;
+	if (r->inline_writes == ENV_REAL_INLINE_ALWAYS)
+		nowait = ER_NOWAIT_NO;	/* as if refused: no probe */
+	if (nowait == ER_NOWAIT_YES && eng->uring)
+		return false;	/* io_uring tries RWF_NOWAIT itself */
+	if (nowait != ER_NOWAIT_NO) {
+		n = pwritev2(f->fd, io->iov, io->iovcnt, (off_t)io->chunk_off,
+			     RWF_NOWAIT);
+		err = errno;
+		if (n >= 0 || err == EAGAIN) {
+			atomic_store(&f->nowait, ER_NOWAIT_YES);
+			if (n < 0)
+				return false;	/* it would block */
+			er_io_result_later(io, n);
+			return true;
+		}
+		if (err != EOPNOTSUPP)
+			return false;	/* the engine meets that error */
+		if (atomic_compare_exchange_strong(&f->nowait, &expect,
+						   ER_NOWAIT_NO))
+			LOG_INFO(&r->env,
+				 "%s: no non-blocking buffered writes here; "
+				 "writes up to %u KiB run on the reactor while "
+				 "they are quick (--inline-writes)",
+				 f->name, ER_INLINE_MAX / 1024);
+	}
+	if (q->inline_until_ns) {
+		if (er_now_ns() < q->inline_until_ns)
+			return false;
+		q->inline_until_ns = 0;
+	}
+	slow_ns = r->inline_slow_ns ? r->inline_slow_ns : ER_INLINE_SLOW_NS;
+	t0 = er_now_ns();
+	n = pwritev2(f->fd, io->iov, io->iovcnt, (off_t)io->chunk_off, 0);
+	err = errno;
+	dt = er_now_ns() - t0;
+	if (dt >= slow_ns) {
+		uint64_t b = q->inline_backoff_ns ? q->inline_backoff_ns
+						  : ER_INLINE_BACKOFF_MIN_NS;
+
+		q->inline_until_ns = t0 + dt + b;
+		q->inline_backoff_ns = b * 2 < ER_INLINE_BACKOFF_MAX_NS
+					       ? b * 2
+					       : ER_INLINE_BACKOFF_MAX_NS;
+		eng->stats.inline_slow++;
+		LOG_INFO(&r->env,
+			 "%s: a write on the reactor took %llu us; writes go "
+			 "to the disk engine for %llu ms",
+			 f->name, (unsigned long long)(dt / 1000),
+			 (unsigned long long)(b / 1000000));
+	} else {
+		q->inline_backoff_ns = 0;
+	}
+	if (n < 0 && (err == EINTR || err == EAGAIN))
+		return false;
+	er_io_result_later(io, n < 0 ? -err : n);
+	return true;
+}
+
 /* -------------------------------------------------------- the engine */
 
 static void er_io_issue(struct er_io *io)
@@ -539,6 +679,13 @@ static void er_io_issue(struct er_io *io)
 			io->iov[io->iovcnt++].iov_len = l;
 			left -= l;
 		}
+	}
+	if (io->stage == ER_ST_RW && req->op == BS_OP_WRITE) {
+		if (er_write_inline(io)) {
+			io->eng->stats.inline_writes++;
+			return;
+		}
+		io->eng->stats.engine_writes++;
 	}
 	if (io->eng->uring)
 		er_uring_issue(io);
@@ -727,6 +874,14 @@ void er_disk_engine_free(struct er_reactor *r)
 	if (eng->inflight > 0)
 		LOG_WARN(&r->env, "disk engine freed with %u requests in "
 			 "flight", eng->inflight);
+	if (eng->stats.inline_writes || eng->stats.engine_writes)
+		LOG_INFO(&r->env,
+			 "disk: %llu writes done on the reactor (%llu slow), "
+			 "%llu through %s",
+			 (unsigned long long)eng->stats.inline_writes,
+			 (unsigned long long)eng->stats.inline_slow,
+			 (unsigned long long)eng->stats.engine_writes,
+			 eng->uring ? "io_uring" : "the disk threads");
 	er_watch_del(r, &eng->done_watch);
 	if (eng->uring)
 		io_uring_queue_exit(&eng->ring);

@@ -27,6 +27,17 @@
 
 #include "env.h"
 
+/* Where the file backstore does a buffered write. */
+enum env_real_inline_writes {
+	/* On the reactor when the filesystem refuses RWF_NOWAIT (io_uring
+	 * would hand each write to a kernel worker: ext4) and writes are
+	 * quick; else io_uring. */
+	ENV_REAL_INLINE_AUTO = 0,
+	ENV_REAL_INLINE_OFF,	/* always io_uring (or the disk threads) */
+	ENV_REAL_INLINE_ALWAYS,	/* on the reactor whatever the filesystem,
+				 * while quick (tests, benchmarks) */
+};
+
 struct env_real_opts {
 	enum ut_log_level log_level;
 	/* Directory for state_put/state_get (e.g. /var/lib/utarget); it must
@@ -50,7 +61,21 @@ struct env_real_opts {
 	 * initiator is then caught awake instead of paying an idle wake-up.
 	 * 0 = always sleep. */
 	unsigned int poll_us;
+	/* Writes on the reactor (disk_file.c, --inline-writes). */
+	enum env_real_inline_writes inline_writes;
+	/* An inline write slower than this (ns) sends writes back to the
+	 * disk engine for a while; 0 = 500 us.  (Tests set 1.) */
+	uint64_t inline_slow_ns;
 };
+
+/* Disk counters of all reactors; read them while the reactors are
+ * stopped (or, with one reactor, from its own thread). */
+struct env_real_disk_stats {
+	uint64_t inline_writes;		/* write chunks done on a reactor */
+	uint64_t engine_writes;		/* ... given to io_uring or threads */
+	uint64_t inline_slow;		/* inline ones over the slow mark */
+};
+void env_real_disk_stats(struct env *e, struct env_real_disk_stats *out);
 
 /* A new reactor and its environment; NULL (after a line on stderr) when
  * the kernel refuses epoll or eventfd. */

@@ -73,6 +73,8 @@ struct er_reactor {
 	unsigned int index;		/* in group->r[] */
 	bool log_timestamps;
 	bool disable_uring;
+	enum env_real_inline_writes inline_writes;
+	uint64_t inline_slow_ns;
 	uint64_t poll_ns;		/* busy-poll window after activity */
 	uint64_t last_event_ns;		/* when epoll_wait last had events */
 
@@ -157,6 +159,12 @@ int er_disk_open(struct env *e, const struct bs_dev_params *p,
 		 struct bs_dev **out);
 /* Submit what requests queued this iteration: called before sleeping. */
 void er_disk_flush(struct er_reactor *r);
+/* Whether the reactor's engine has requests in the kernel's (or the pool's)
+ * hands: then the reactor sleeps instead of polling, leaving the CPU to
+ * the threads that carry those requests out. */
+bool er_disk_busy(const struct er_reactor *r);
+void er_disk_stats_add(const struct er_reactor *r,
+		       struct env_real_disk_stats *sum);
 void er_disk_engine_free(struct er_reactor *r);
 
 #endif

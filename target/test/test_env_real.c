@@ -953,11 +953,18 @@ static bool all_zero(const uint8_t *b, size_t len)
 	return true;
 }
 
-static void file_backstore_checks(bool no_uring)
+static void file_backstore_checks(bool no_uring,
+				  enum env_real_inline_writes inl)
 {
 	char *dir = make_tmpdir();
-	struct env *e = new_env(no_uring, NULL);
+	struct env_real_opts o = {
+		.log_level = UT_LOG_WARN,
+		.disable_uring = no_uring,
+		.inline_writes = inl,
+	};
+	struct env *e = env_real_new(&o);
 	struct io_ctx c = {.e = e};
+	struct env_real_disk_stats st_io;
 	const uint64_t size = 16u << 20;
 	char path[512];
 	uint8_t *w = malloc(256 * 1024), *rd = malloc(256 * 1024);
@@ -1039,6 +1046,16 @@ static void file_backstore_checks(bool no_uring)
 	assert_memory_equal(rd, w, BS);
 	bs_close(d);
 
+	/* Where the three writes went: 256 KiB (over the inline limit) and
+	 * FUA to the engine; 8 KiB on the reactor with "always" (even if
+	 * slow: a slow one pauses the writes after it).  With "auto" it
+	 * depends on the filesystem of /tmp. */
+	env_real_disk_stats(e, &st_io);
+	assert_int_equal(st_io.inline_writes + st_io.engine_writes, 3);
+	if (inl == ENV_REAL_INLINE_OFF)
+		assert_int_equal(st_io.inline_writes, 0);
+	if (inl == ENV_REAL_INLINE_ALWAYS)
+		assert_int_equal(st_io.inline_writes, 1);
 	env_real_free(e);
 	free(w);
 	free(rd);
@@ -1048,13 +1065,88 @@ static void file_backstore_checks(bool no_uring)
 static void file_backstore_through_io_uring(void **state)
 {
 	(void)state;
-	file_backstore_checks(false);
+	file_backstore_checks(false, ENV_REAL_INLINE_AUTO);
 }
 
 static void file_backstore_through_thread_pool_fallback(void **state)
 {
 	(void)state;
-	file_backstore_checks(true);
+	file_backstore_checks(true, ENV_REAL_INLINE_AUTO);
+}
+
+static void file_backstore_with_writes_on_the_reactor(void **state)
+{
+	(void)state;
+	file_backstore_checks(false, ENV_REAL_INLINE_ALWAYS);
+	file_backstore_checks(true, ENV_REAL_INLINE_ALWAYS);
+}
+
+static void file_backstore_with_inline_writes_off(void **state)
+{
+	(void)state;
+	file_backstore_checks(false, ENV_REAL_INLINE_OFF);
+	file_backstore_checks(true, ENV_REAL_INLINE_OFF);
+}
+
+/* A slow write on the reactor sends the next ones to the engine for
+ * 100 ms, then 200 ms after the next slow one; data stays right all along
+ * (every inline write counts as slow with a 1 ns mark). */
+static void slow_inline_write_pauses_writes_on_the_reactor(void **state)
+{
+	char *dir = make_tmpdir();
+	struct env_real_opts o = {
+		.log_level = UT_LOG_WARN,
+		.inline_writes = ENV_REAL_INLINE_ALWAYS,
+		.inline_slow_ns = 1,
+	};
+	struct env *e = env_real_new(&o);
+	struct io_ctx c = {.e = e};
+	struct env_real_disk_stats st;
+	uint8_t w[BS], rd[BS];
+	char path[512];
+	struct bs_dev *d;
+	uint64_t t0;
+
+	(void)state;
+	assert_non_null(e);
+	snprintf(path, sizeof(path), "%s/slow.img", dir);
+	d = open_file(e, path, 1 << 20, true, false, false);
+	t0 = env_now_ns(e);
+	for (uint8_t i = 0; i < 4; i++) {
+		fill(w, BS, i);
+		assert_int_equal(io_sync(&c, d, BS_OP_WRITE, 0, i * BS, BS, w),
+				 0);
+	}
+	env_real_disk_stats(e, &st);
+	if (env_now_ns(e) - t0 < MS(100)) {
+		/* the first on the reactor (slow), the others paused */
+		assert_int_equal(st.inline_writes, 1);
+		assert_int_equal(st.inline_slow, 1);
+		assert_int_equal(st.engine_writes, 3);
+	}
+	run_for_ms(e, 120);	/* past the first pause */
+	t0 = env_now_ns(e);
+	fill(w, BS, 4);
+	assert_int_equal(io_sync(&c, d, BS_OP_WRITE, 0, 4 * BS, BS, w), 0);
+	fill(w, BS, 5);
+	assert_int_equal(io_sync(&c, d, BS_OP_WRITE, 0, 5 * BS, BS, w), 0);
+	env_real_disk_stats(e, &st);
+	assert_int_equal(st.inline_writes + st.engine_writes, 6);
+	assert_int_equal(st.inline_writes, st.inline_slow);
+	if (env_now_ns(e) - t0 < MS(200)) {
+		/* one more on the reactor, then a pause of 200 ms */
+		assert_int_equal(st.inline_writes, 2);
+		assert_int_equal(st.engine_writes, 4);
+	}
+	for (uint8_t i = 0; i < 6; i++) {
+		assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, i * BS, BS, rd),
+				 0);
+		fill(w, BS, i);
+		assert_memory_equal(rd, w, BS);
+	}
+	bs_close(d);
+	env_real_free(e);
+	remove_tmpdir(dir);
 }
 
 static void no_uring_environment_variable_selects_thread_pool(void **state)
@@ -1577,6 +1669,9 @@ int main(void)
 		cmocka_unit_test(state_without_a_directory_is_not_supported),
 		cmocka_unit_test(file_backstore_through_io_uring),
 		cmocka_unit_test(file_backstore_through_thread_pool_fallback),
+		cmocka_unit_test(file_backstore_with_writes_on_the_reactor),
+		cmocka_unit_test(file_backstore_with_inline_writes_off),
+		cmocka_unit_test(slow_inline_write_pauses_writes_on_the_reactor),
 		cmocka_unit_test(
 			no_uring_environment_variable_selects_thread_pool),
 		cmocka_unit_test(requests_beyond_queue_depth_all_complete),
