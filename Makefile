@@ -254,15 +254,18 @@ coverage: $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/cov/bin/%)
 $(BUILD)/bench/ut-load: bench/ut-load.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -o $@ $< -liscsi
+$(BUILD)/bench/cache-warm: bench/cache-warm.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -o $@ $<
 
 # The multi-session rows also run a second utarget with two reactors
 # ("utarget+"); BENCH_UTARGET_SCALE_ARGS= (empty) skips it.
-bench: $(BUILD)/utarget $(BUILD)/bench/ut-load
+bench: $(BUILD)/utarget $(BUILD)/bench/ut-load $(BUILD)/bench/cache-warm
 	BENCH_OUT=$(CURDIR)/$(BUILD)/bench \
 	BENCH_UTARGET_SCALE_ARGS="$${BENCH_UTARGET_SCALE_ARGS---reactors 2}" \
 		bench/run.sh
 
-bench-profile: $(BUILD)/utarget $(BUILD)/bench/ut-load
+bench-profile: $(BUILD)/utarget $(BUILD)/bench/ut-load $(BUILD)/bench/cache-warm
 	BENCH_OUT=$(CURDIR)/$(BUILD)/bench bench/profile.sh
 # end bench -------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${BENCH_OUT:-$ROOT/build/bench}
 UTARGET=${BENCH_UTARGET:-$ROOT/build/utarget}
 LOAD=${BENCH_LOAD:-$OUT/ut-load}
+WARM=${BENCH_WARM:-$OUT/cache-warm}
 UT_ARGS=${BENCH_UTARGET_ARGS:-}
 D=${PROFILE_TIME:-4}
 KIND=${PROFILE_LUN:-file}
@@ -35,7 +36,8 @@ mkdir -p "$OUT"
 if [ ! -f "$BACKING" ] || [ "$(stat -c %s "$BACKING")" != $SIZE ]; then
 	head -c $SIZE /dev/urandom >"$BACKING.tmp" && mv "$BACKING.tmp" "$BACKING" || die "cannot create $BACKING"
 fi
-cat "$BACKING" >/dev/null
+[ -x "$WARM" ] || die "$WARM missing (make bench-profile builds it)"
+"$WARM" "$BACKING" >/dev/null || die "cannot warm the page cache with $BACKING"
 
 PID=; PERF_PID=
 cleanup() {

@@ -35,6 +35,7 @@ OUT=${BENCH_OUT:-$ROOT/build/bench}
 UTARGET=${BENCH_UTARGET:-$ROOT/build/utarget}
 UTDIR=$(cd "$(dirname "$UTARGET")/.." && pwd)   # the tree it was built from
 LOAD=${BENCH_LOAD:-$OUT/ut-load}
+WARM=${BENCH_WARM:-$OUT/cache-warm}
 DOC=${BENCH_DOC:-$ROOT/docs/performance.md}
 PLOT=${BENCH_PLOT:-$ROOT/docs/perf-qd.png}
 QUICK=${BENCH_QUICK:-0}
@@ -66,6 +67,7 @@ for tool in tgtd tgtadm iscsi-perf iperf3 gnuplot; do
 done
 [ -x "$UTARGET" ] || die "$UTARGET missing (make)"
 [ -x "$LOAD" ] || die "$LOAD missing (make bench builds it)"
+[ -x "$WARM" ] || die "$WARM missing (make bench builds it)"
 [ "$(id -u)" = 0 ] || die "tgtd needs root (its control socket lives in /var/run/tgtd)"
 mkdir -p "$OUT" /var/run/tgtd
 if [ -n "${BENCH_NICE:-}" ]; then
@@ -112,7 +114,9 @@ if [ ! -f "$BACKING" ] || [ "$(stat -c %s "$BACKING")" != $SIZE ]; then
 	log "creating $BACKING (1 GiB of random data)"
 	head -c $SIZE /dev/urandom >"$BACKING.tmp" && mv "$BACKING.tmp" "$BACKING" || die "cannot create $BACKING"
 fi
-cat "$BACKING" >/dev/null             # warm the page cache: both read memory
+# Warm the page cache (both targets read memory) in 4 KiB folios, as a
+# random workload leaves it: see bench/cache-warm.c for why it matters.
+"$WARM" "$BACKING" >&2 || die "cannot warm the page cache with $BACKING"
 truncate -s $SIZE "$SHM" || die "cannot create $SHM"
 
 start_utarget() { # port args... ; echoes the pid
