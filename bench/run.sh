@@ -395,6 +395,8 @@ if [ "$DOC" != none ]; then
 		echo "### Commands of this run"
 		echo
 		echo '```sh'
+		echo "# the page cache, before both targets start: 4 KiB folios (bench/cache-warm.c)"
+		echo "build/bench/cache-warm build/bench/backing.img"
 		echo "# utarget"
 		echo "build/utarget --listen 127.0.0.1:$UT_PORT --target $UT_IQN --lun file:build/bench/backing.img --lun mem:1G --lun null:1T --shutdown-grace 1 --log-level warn ${UT_ARGS}"
 		[ -n "$UT2_ARGS" ] && echo "build/utarget --listen 127.0.0.1:$UT2_PORT ... $UT2_ARGS   # utarget+"
