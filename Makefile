@@ -248,8 +248,9 @@ coverage: $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/cov/bin/%)
 #   make bench BENCH_UTARGET_ARGS='--reactors 2'  options for utarget
 #   make bench BENCH_UTARGET_SCALE_ARGS='--reactors 2'  extra utarget+ column
 #   make bench-profile                            perf profile of utarget, QD32 4K reads
-# Needs (Debian): tgt libiscsi-bin libiscsi-dev iperf3 gnuplot-nox; linux-perf
-# for bench-profile.  Run as root (tgtd).
+# Needs (Debian): tgt libiscsi-bin libiscsi-dev iperf3 gnuplot-nox jq; linux-perf
+# strace for bench-profile; both install them (ci/deps.sh) when run as root,
+# which tgtd needs anyway.
 .PHONY: bench bench-profile
 $(BUILD)/bench/ut-load: bench/ut-load.c
 	@mkdir -p $(dir $@)
@@ -260,12 +261,16 @@ $(BUILD)/bench/cache-warm: bench/cache-warm.c
 
 # The multi-session rows also run a second utarget with two reactors
 # ("utarget+"); BENCH_UTARGET_SCALE_ARGS= (empty) skips it.
-bench: $(BUILD)/utarget $(BUILD)/bench/ut-load $(BUILD)/bench/cache-warm
+bench:
+	bash ci/deps.sh bench
+	$(MAKE) --no-print-directory $(BUILD)/utarget $(BUILD)/bench/ut-load $(BUILD)/bench/cache-warm
 	BENCH_OUT=$(CURDIR)/$(BUILD)/bench \
 	BENCH_UTARGET_SCALE_ARGS="$${BENCH_UTARGET_SCALE_ARGS---reactors 2}" \
 		bench/run.sh
 
-bench-profile: $(BUILD)/utarget $(BUILD)/bench/ut-load $(BUILD)/bench/cache-warm
+bench-profile:
+	bash ci/deps.sh profile
+	$(MAKE) --no-print-directory $(BUILD)/utarget $(BUILD)/bench/ut-load $(BUILD)/bench/cache-warm
 	BENCH_OUT=$(CURDIR)/$(BUILD)/bench bench/profile.sh
 # end bench -------------------------------------------------------------------
 

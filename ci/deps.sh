@@ -17,8 +17,11 @@ fi
 if [ "$what" = fuzz ]; then
 	pkgs+=(clang libclang-rt-14-dev afl++ llvm lcov python3)
 fi
-if [ "$what" = bench ]; then
+if [ "$what" = bench ] || [ "$what" = profile ]; then
 	pkgs+=(tgt libiscsi-bin libiscsi-dev iperf3 gnuplot-nox jq)
+fi
+if [ "$what" = profile ]; then
+	pkgs+=(linux-perf strace)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
