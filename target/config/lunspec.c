@@ -286,7 +286,7 @@ int ut_lun_spec_parse(const char *spec, struct ut_dev_cfg *dev,
 {
 	char buf[UT_PATH_MAX + 256];
 	char *colon, *opt, *next;
-	enum bs_kind kind;
+	enum bs_kind kind = BS_MEM;	/* set by cfg_lun_kind; -O1 cannot tell */
 
 	if (strlen(spec) >= sizeof(buf))
 		return cfg_lun_fail(err, "--lun spec is too long");
