@@ -51,17 +51,23 @@ static void watchdog_fire(void *arg)
 	env_real_stop(w->e);
 }
 
-static struct env *new_env(bool no_uring, const char *state_dir)
+/* A real environment with the options given, logging warnings only. */
+static struct env *new_env_opts(struct env_real_opts o)
 {
-	struct env_real_opts o = {
-		.log_level = UT_LOG_WARN,
-		.state_dir = state_dir,
-		.disable_uring = no_uring,
-	};
-	struct env *e = env_real_new(&o);
+	struct env *e;
 
+	o.log_level = UT_LOG_WARN;
+	e = env_real_new(&o);
 	assert_non_null(e);
 	return e;
+}
+
+static struct env *new_env(bool no_uring, const char *state_dir)
+{
+	return new_env_opts((struct env_real_opts){
+		.state_dir = state_dir,
+		.disable_uring = no_uring,
+	});
 }
 
 /* Run the reactor until a callback stops it; fail if the watchdog has to. */
@@ -957,12 +963,10 @@ static void file_backstore_checks(bool no_uring,
 				  enum env_real_inline_writes inl)
 {
 	char *dir = make_tmpdir();
-	struct env_real_opts o = {
-		.log_level = UT_LOG_WARN,
+	struct env *e = new_env_opts((struct env_real_opts){
 		.disable_uring = no_uring,
 		.inline_writes = inl,
-	};
-	struct env *e = env_real_new(&o);
+	});
 	struct io_ctx c = {.e = e};
 	struct env_real_disk_stats st_io;
 	const uint64_t size = 16u << 20;
@@ -1094,12 +1098,10 @@ static void file_backstore_with_inline_writes_off(void **state)
 static void slow_inline_write_pauses_writes_on_the_reactor(void **state)
 {
 	char *dir = make_tmpdir();
-	struct env_real_opts o = {
-		.log_level = UT_LOG_WARN,
+	struct env *e = new_env_opts((struct env_real_opts){
 		.inline_writes = ENV_REAL_INLINE_ALWAYS,
 		.inline_slow_ns = 1,
-	};
-	struct env *e = env_real_new(&o);
+	});
 	struct io_ctx c = {.e = e};
 	struct env_real_disk_stats st;
 	uint8_t w[BS], rd[BS];
@@ -1108,7 +1110,6 @@ static void slow_inline_write_pauses_writes_on_the_reactor(void **state)
 	uint64_t t0;
 
 	(void)state;
-	assert_non_null(e);
 	snprintf(path, sizeof(path), "%s/slow.img", dir);
 	d = open_file(e, path, 1 << 20, true, false, false);
 	t0 = env_now_ns(e);
@@ -1412,10 +1413,8 @@ static void block_device_backstore_reads_writes_and_unmaps(void **state)
 
 static struct env *new_env_reactors(unsigned int n)
 {
-	struct env_real_opts o = {.log_level = UT_LOG_WARN, .reactors = n};
-	struct env *e = env_real_new(&o);
+	struct env *e = new_env_opts((struct env_real_opts){.reactors = n});
 
-	assert_non_null(e);
 	assert_int_equal(env_real_reactors(e), n);
 	return e;
 }
