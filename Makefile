@@ -27,7 +27,7 @@ TEST_SRC := $(sort $(wildcard target/test/test_*.c))
 TEST_BIN := $(TEST_SRC:target/test/%.c=$(BUILD)/test/%)
 TEST_SUPPORT := $(filter-out $(TEST_SRC),$(wildcard target/test/*.c))
 
-.PHONY: all run test unit unit-asan scenarios-asan seam-check conformance daemon-test valgrind deps clean format
+.PHONY: all run test unit unit-asan scenarios-asan seam-check conformance daemon-test valgrind deps clean format format-check
 all: $(BUILD)/utarget
 
 $(BUILD)/obj/%.o: %.c
@@ -83,6 +83,7 @@ scenarios-asan:
 	scenarios/run-all.sh $(BUILD)/asan/utarget-sim
 
 test: deps
+	$(MAKE) --no-print-directory format-check
 	$(MAKE) --no-print-directory all $(BUILD)/ut-io $(BUILD)/utarget-sim $(BUILD)/ut-hostile
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory unit-asan
@@ -121,8 +122,20 @@ deps:
 deps-build:
 	@ci/deps.sh build
 
+# One formatter for every C file of ours (.clang-format); format-check is
+# part of make test and fails on any difference.
+FORMAT_FILES = $(shell git ls-files 'target/*.[ch]' 'simnet/*.[ch]' \
+	'fuzz/*.[ch]' 'tools/*.[ch]' 'bench/*.[ch]' 2>/dev/null || \
+	find target simnet fuzz tools bench -name '*.[ch]')
 format:
-	clang-format -i $$(find target -name '*.[ch]')
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	@command -v clang-format >/dev/null || { echo "format-check: clang-format missing (apt-get install clang-format)"; exit 2; }
+	@clang-format --dry-run --Werror $(FORMAT_FILES) 2>&1 | head -40; \
+	if clang-format --dry-run --Werror $(FORMAT_FILES) >/dev/null 2>&1; then \
+		echo "format-check: OK ($(words $(FORMAT_FILES)) files)"; \
+	else echo "format-check: run 'make format'"; exit 1; fi
 
 clean:
 	rm -rf $(BUILD)

@@ -66,7 +66,8 @@ static unsigned bucket_of(uint64_t v)
 	if (v < SUB)
 		return (unsigned)v;
 	e = 63 - (unsigned)__builtin_clzll(v);
-	return (e - SUB_BITS + 1) * SUB + (unsigned)((v >> (e - SUB_BITS)) & (SUB - 1));
+	return (e - SUB_BITS + 1) * SUB +
+	       (unsigned)((v >> (e - SUB_BITS)) & (SUB - 1));
 }
 
 /* The middle of a bucket's range, in ns. */
@@ -116,9 +117,9 @@ struct worker {
 	struct iscsi_context *ctx;
 	int lun;
 	uint32_t blocksize;
-	uint64_t nblocks;   /* LUN size in blocks */
-	uint64_t nchunks;   /* LUN size in transfers */
-	uint64_t seq;       /* next sequential chunk */
+	uint64_t nblocks; /* LUN size in blocks */
+	uint64_t nchunks; /* LUN size in transfers */
+	uint64_t seq;	  /* next sequential chunk */
 	uint64_t rng;
 	uint64_t deadline;
 	int in_flight;
@@ -160,7 +161,8 @@ static void done(struct iscsi_context *ctx, int status, void *command_data,
 		if (w->res->errors++ < 5)
 			fprintf(stderr, "ut-load: command failed: %s\n",
 				iscsi_get_error(ctx));
-		if (status == SCSI_STATUS_CANCELLED || status == SCSI_STATUS_ERROR)
+		if (status == SCSI_STATUS_CANCELLED ||
+		    status == SCSI_STATUS_ERROR)
 			w->stop = 1;
 	}
 	if (task)
@@ -259,7 +261,8 @@ static int capacity(struct worker *w)
 	w->nblocks = rc->returned_lba + 1;
 	scsi_free_scsi_task(t);
 	if (w->blocksize == 0 || w->o->bs % w->blocksize) {
-		fprintf(stderr, "ut-load: -b %u is not a multiple of the block size %u\n",
+		fprintf(stderr,
+			"ut-load: -b %u is not a multiple of the block size %u\n",
 			w->o->bs, w->blocksize);
 		return -1;
 	}
@@ -283,7 +286,8 @@ static int run_session(const struct opts *o, int k, struct result *res,
 	memset(&w, 0, sizeof(w));
 	w.o = o;
 	w.res = res;
-	w.rng = 0x9e3779b97f4a7c15ull ^ ((uint64_t)getpid() << 32) ^ (uint64_t)k;
+	w.rng = 0x9e3779b97f4a7c15ull ^ ((uint64_t)getpid() << 32) ^
+		(uint64_t)k;
 	w.ctx = login(o, k, &w.lun);
 	if (!w.ctx || capacity(&w) != 0) {
 		res->failed = 1;
@@ -322,7 +326,8 @@ static int run_session(const struct opts *o, int k, struct result *res,
 		uint64_t t = now_ns();
 
 		if (t > drain_deadline) {
-			fprintf(stderr, "ut-load: %d commands still outstanding 10 s after the end\n",
+			fprintf(stderr,
+				"ut-load: %d commands still outstanding 10 s after the end\n",
 				w.in_flight);
 			res->failed = 1;
 			break;
@@ -381,8 +386,13 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	struct opts o = {
-		.qd = 32, .bs = 4096, .random = 0, .write_pct = 0, .secs = 10,
-		.sessions = 1, .initiator = "iqn.2026-11.org.utarget:ut-load",
+		.qd = 32,
+		.bs = 4096,
+		.random = 0,
+		.write_pct = 0,
+		.secs = 10,
+		.sessions = 1,
+		.initiator = "iqn.2026-11.org.utarget:ut-load",
 	};
 	struct result *res, tot;
 	int ready[2], go[2], opt, failed = 0;
@@ -391,14 +401,29 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "q:b:rw:t:s:i:h")) != -1) {
 		switch (opt) {
-		case 'q': o.qd = atoi(optarg); break;
-		case 'b': o.bs = (uint32_t)strtoul(optarg, NULL, 0); break;
-		case 'r': o.random = 1; break;
-		case 'w': o.write_pct = atoi(optarg); break;
-		case 't': o.secs = atof(optarg); break;
-		case 's': o.sessions = atoi(optarg); break;
-		case 'i': o.initiator = optarg; break;
-		default: usage();
+		case 'q':
+			o.qd = atoi(optarg);
+			break;
+		case 'b':
+			o.bs = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'r':
+			o.random = 1;
+			break;
+		case 'w':
+			o.write_pct = atoi(optarg);
+			break;
+		case 't':
+			o.secs = atof(optarg);
+			break;
+		case 's':
+			o.sessions = atoi(optarg);
+			break;
+		case 'i':
+			o.initiator = optarg;
+			break;
+		default:
+			usage();
 		}
 	}
 	if (optind != argc - 1 || o.qd < 1 || o.qd > 1024 || o.bs == 0 ||
@@ -409,14 +434,16 @@ int main(int argc, char **argv)
 
 	printf("ut-load: %s %s, %u bytes per command, %d in flight x %d session%s, %.1f s\n",
 	       o.random ? "RANDOM" : "SEQUENTIAL",
-	       o.write_pct == 0 ? "READ" : o.write_pct == 100 ? "WRITE" : "READ/WRITE",
+	       o.write_pct == 0	    ? "READ"
+	       : o.write_pct == 100 ? "WRITE"
+				    : "READ/WRITE",
 	       o.bs, o.qd, o.sessions, o.sessions > 1 ? "s" : "", o.secs);
 	if (o.write_pct > 0 && o.write_pct < 100)
 		printf("ut-load: %d%% writes\n", o.write_pct);
 	fflush(stdout);
 
-	res = mmap(NULL, sizeof(*res) * (size_t)o.sessions, PROT_READ | PROT_WRITE,
-		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	res = mmap(NULL, sizeof(*res) * (size_t)o.sessions,
+		   PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	pids = calloc((size_t)o.sessions, sizeof(*pids));
 	if (res == MAP_FAILED || !pids || pipe(ready) || pipe(go)) {
 		perror("ut-load");
@@ -471,7 +498,8 @@ int main(int argc, char **argv)
 		secs = o.secs;
 	{
 		double iops = tot.ios / secs, mbps = tot.bytes / secs / 1e6;
-		double avg = tot.ios ? tot.lat_sum_ns / (double)tot.ios / 1e3 : 0;
+		double avg = tot.ios ? tot.lat_sum_ns / (double)tot.ios / 1e3
+				     : 0;
 		double p50 = percentile(tot.hist, tot.ios, 0.50) / 1e3;
 		double p99 = percentile(tot.hist, tot.ios, 0.99) / 1e3;
 		double p999 = percentile(tot.hist, tot.ios, 0.999) / 1e3;
@@ -482,14 +510,17 @@ int main(int argc, char **argv)
 		p99 = p99 > max ? max : p99;
 		p999 = p999 > max ? max : p999;
 
-		printf("iops average %.0f (%.0f MB/s), %" PRIu64 " commands in %.2f s, %" PRIu64 " errors\n",
+		printf("iops average %.0f (%.0f MB/s), %" PRIu64
+		       " commands in %.2f s, %" PRIu64 " errors\n",
 		       iops, mbps, tot.ios, secs, tot.errors);
 		printf("latency usec: avg %.1f, p50 %.1f, p99 %.1f, p99.9 %.1f, max %.1f\n",
 		       avg, p50, p99, p999, tot.lat_max_ns / 1e3);
-		printf("RESULT ios=%" PRIu64 " bytes=%" PRIu64 " secs=%.3f iops=%.0f mbps=%.1f "
-		       "lat_avg_us=%.1f p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f errors=%" PRIu64 "\n",
-		       tot.ios, tot.bytes, secs, iops, mbps, avg, p50, p99, p999,
-		       tot.lat_max_ns / 1e3, tot.errors);
+		printf("RESULT ios=%" PRIu64 " bytes=%" PRIu64
+		       " secs=%.3f iops=%.0f mbps=%.1f "
+		       "lat_avg_us=%.1f p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f errors=%" PRIu64
+		       "\n",
+		       tot.ios, tot.bytes, secs, iops, mbps, avg, p50, p99,
+		       p999, tot.lat_max_ns / 1e3, tot.errors);
 	}
 	return failed || tot.errors ? 1 : 0;
 }

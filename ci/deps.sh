@@ -7,7 +7,7 @@ what=${1:-build}
 pkgs=(gcc make pkg-config liburing-dev)
 if [ "$what" != build ]; then
 	# unit tests, conformance and daemon tests
-	pkgs+=(libcmocka-dev libiscsi-bin libiscsi-dev iproute2)
+	pkgs+=(libcmocka-dev libiscsi-bin libiscsi-dev iproute2 clang-format)
 	# fuzz-smoke and fuzz-regress: clang with libFuzzer and sanitizers
 	pkgs+=(clang libclang-rt-14-dev)
 	# make interop: a kernel initiator in a QEMU VM

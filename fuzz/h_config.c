@@ -29,7 +29,8 @@ static void diag_sink(void *arg, int severity, const char *file, int line,
 
 static void check_dev(const struct ut_dev_cfg *d)
 {
-	FUZZ_CHECK(memchr(d->name, 0, sizeof(d->name)), "device name unterminated");
+	FUZZ_CHECK(memchr(d->name, 0, sizeof(d->name)),
+		   "device name unterminated");
 	FUZZ_CHECK(memchr(d->path, 0, sizeof(d->path)), "path unterminated");
 	FUZZ_CHECK(d->size_bytes <= UT_DEV_SIZE_MAX, "size %llu past the cap",
 		   (unsigned long long)d->size_bytes);
@@ -37,7 +38,8 @@ static void check_dev(const struct ut_dev_cfg *d)
 
 static void check_config(const struct ut_config *cfg)
 {
-	FUZZ_CHECK(cfg->dev_count <= UT_MAX_DEVS, "%zu devices", cfg->dev_count);
+	FUZZ_CHECK(cfg->dev_count <= UT_MAX_DEVS, "%zu devices",
+		   cfg->dev_count);
 	FUZZ_CHECK(cfg->target_count <= UT_MAX_TARGETS, "%zu targets",
 		   cfg->target_count);
 	FUZZ_CHECK(cfg->portal_count <= UT_MAX_PORTALS, "%zu portals",
@@ -47,7 +49,8 @@ static void check_config(const struct ut_config *cfg)
 	for (size_t i = 0; i < cfg->target_count; i++) {
 		const struct ut_target_cfg *t = &cfg->targets[i];
 
-		FUZZ_CHECK(memchr(t->iqn, 0, sizeof(t->iqn)), "iqn unterminated");
+		FUZZ_CHECK(memchr(t->iqn, 0, sizeof(t->iqn)),
+			   "iqn unterminated");
 		FUZZ_CHECK(t->incoming_count <= UT_MAX_USERS, "%zu users",
 			   t->incoming_count);
 		FUZZ_CHECK(t->group_count <= UT_MAX_GROUPS, "%zu groups",
@@ -61,7 +64,8 @@ static void check_config(const struct ut_config *cfg)
 		uint16_t port;
 
 		/* What the parser accepted must parse again as a portal. */
-		(void)ut_portal_parse(cfg->portals[i], host, sizeof(host), &port);
+		(void)ut_portal_parse(cfg->portals[i], host, sizeof(host),
+				      &port);
 	}
 }
 
@@ -109,7 +113,8 @@ int harness_one(const uint8_t *data, size_t len)
 		const uint8_t *nl = memchr(data + start, '\n', len - start);
 		size_t end = nl ? (size_t)(nl - data) : len;
 		size_t n = end - start;
-		char *line = malloc(n + 1);	/* exact size: ASan sees overreads */
+		char *line =
+			malloc(n + 1); /* exact size: ASan sees overreads */
 		struct ut_dev_cfg dev;
 		const char *err = NULL;
 		char host[64];

@@ -45,11 +45,12 @@ static void drain(struct fake_conn *c)
 	uint8_t *d = NULL;
 
 	while (fake_conn_pop_pdu(c, &h, &d) == 0) {
-		FUZZ_CHECK(h.opcode >= ISCSI_OP_NOP_IN, "target sent opcode %02x",
-			   h.opcode);
+		FUZZ_CHECK(h.opcode >= ISCSI_OP_NOP_IN,
+			   "target sent opcode %02x", h.opcode);
 		if (h.opcode == ISCSI_OP_LOGIN_RSP)
 			FUZZ_CHECK(h.data_len <= 8192,
-				   "Login Response of %u data bytes", h.data_len);
+				   "Login Response of %u data bytes",
+				   h.data_len);
 		free(d);
 		d = NULL;
 	}
@@ -57,8 +58,8 @@ static void drain(struct fake_conn *c)
 
 int harness_one(const uint8_t *data, size_t len)
 {
-	static const uint64_t advance_ns[4] = {0, 1000000000ull,
-					       31000000000ull, 600000000000ull};
+	static const uint64_t advance_ns[4] = {0, 1000000000ull, 31000000000ull,
+					       600000000000ull};
 	struct iscsi_server_stats st;
 	struct iscsi_server *srv;
 	struct fake_conn *c;
@@ -87,7 +88,8 @@ int harness_one(const uint8_t *data, size_t len)
 			fake_conn_hangup(c);
 		fake_env_advance(env, 1000000000ull);
 		iscsi_server_get_stats(srv, &st);
-		FUZZ_CHECK(st.connections == 0, "%u connection(s) left after hangup",
+		FUZZ_CHECK(st.connections == 0,
+			   "%u connection(s) left after hangup",
 			   st.connections);
 		FUZZ_CHECK(st.buffer_bytes == 0 && st.tasks == 0,
 			   "%llu buffer bytes, %u tasks left after hangup",

@@ -37,19 +37,19 @@
 #define FZ_MAX_CHUNKS 256
 
 enum fz_action {
-	FZ_SEND = 0,		/* queue the bytes; do not run the world */
-	FZ_SEND_RUN = 1,	/* send, then run until quiet */
-	FZ_SEND_10MS = 2,	/* send, then let 10 ms pass */
-	FZ_WAIT_20S = 3,	/* let 20 s pass: NOP-In, timeouts */
-	FZ_FIN = 4,		/* the initiator half-closes */
-	FZ_RESET = 5,		/* the initiator resets the connection */
-	FZ_RECONNECT = 6,	/* close and open a new connection */
-	FZ_CRASH = 7,		/* the target loses power and restarts */
+	FZ_SEND = 0,	  /* queue the bytes; do not run the world */
+	FZ_SEND_RUN = 1,  /* send, then run until quiet */
+	FZ_SEND_10MS = 2, /* send, then let 10 ms pass */
+	FZ_WAIT_20S = 3,  /* let 20 s pass: NOP-In, timeouts */
+	FZ_FIN = 4,	  /* the initiator half-closes */
+	FZ_RESET = 5,	  /* the initiator resets the connection */
+	FZ_RECONNECT = 6, /* close and open a new connection */
+	FZ_CRASH = 7,	  /* the target loses power and restarts */
 };
 
 struct cli {
 	struct world *w;
-	struct env_conn *c;		/* NULL when not connected */
+	struct env_conn *c; /* NULL when not connected */
 	bool connecting;
 	uint8_t *tx;
 	size_t tx_len, tx_off, tx_cap;
@@ -63,7 +63,7 @@ struct world {
 };
 
 static struct ut_config cfg;
-static bool trace;	/* FUZZ_SIM_TRACE=1: simnet's timeline on stdout */
+static bool trace; /* FUZZ_SIM_TRACE=1: simnet's timeline on stdout */
 /* FUZZ_PRINT_HASH=1: each input's trace hash on stderr.  The same input
  * must give the same hash alone and after any other inputs in the same
  * process; a difference is state leaking between iterations (what AFL++
@@ -113,7 +113,10 @@ static void cli_readable(void *ctx)
 		;
 }
 
-static void cli_writable(void *ctx) { cli_flush(ctx); }
+static void cli_writable(void *ctx)
+{
+	cli_flush(ctx);
+}
 
 static void cli_drop(struct cli *k)
 {
@@ -130,7 +133,9 @@ static void cli_closed(void *ctx, int err)
 }
 
 static const struct env_conn_handler cli_handler = {
-	cli_readable, cli_writable, cli_closed,
+	cli_readable,
+	cli_writable,
+	cli_closed,
 };
 
 static void cli_connected(void *arg, struct env_conn *c, int err)
@@ -178,11 +183,15 @@ static void cli_queue(struct cli *k, const uint8_t *p, size_t n)
 
 /* ---------------------------------------------------------- the world */
 
-static bool quiet(void *arg) { return sim_quiet(arg); }
+static bool quiet(void *arg)
+{
+	return sim_quiet(arg);
+}
 
 static void run_quiet(struct world *w)
 {
-	sim_run_until(w->sim, w->sim->now_ns + FZ_QUIET_LIMIT_NS, quiet, w->sim);
+	sim_run_until(w->sim, w->sim->now_ns + FZ_QUIET_LIMIT_NS, quiet,
+		      w->sim);
 }
 
 static void server_up(struct world *w)
@@ -202,8 +211,8 @@ static void check_released(struct world *w, const char *when)
 			   !s->live_disks && !s->live_mutexes &&
 			   !sim_disk_pending(s),
 		   "after %s the target still holds %u timers, %u connections, "
-		   "%u listeners, %u disks, %u mutexes, %u disk requests", when,
-		   s->live_timers, s->live_conns, s->live_listeners,
+		   "%u listeners, %u disks, %u mutexes, %u disk requests",
+		   when, s->live_timers, s->live_conns, s->live_listeners,
 		   s->live_disks, s->live_mutexes, sim_disk_pending(s));
 }
 
@@ -261,15 +270,17 @@ static void world_new(struct world *w, const uint8_t hdr[FZ_STREAM_HDR])
 			dc->lat_max_ns = 5 * SIM_NS_PER_MS;
 		}
 		switch ((hdr[3] >> 3) & 3) {
-		case 1: case 2: case 3:
-			dc->faults[0].ops = ((hdr[3] >> 3) & 3) == 1
-						    ? 1u << BS_OP_READ
-					    : ((hdr[3] >> 3) & 3) == 2
-						    ? 1u << BS_OP_WRITE
-						    : 0xffu;
+		case 1:
+		case 2:
+		case 3:
+			dc->faults[0].ops =
+				((hdr[3] >> 3) & 3) == 1   ? 1u << BS_OP_READ
+				: ((hdr[3] >> 3) & 3) == 2 ? 1u << BS_OP_WRITE
+							   : 0xffu;
 			dc->faults[0].lba_first = 0;
 			dc->faults[0].lba_last = UINT64_MAX;
-			dc->faults[0].prob = ((hdr[3] >> 3) & 3) == 3 ? 0.3 : 1.0;
+			dc->faults[0].prob = ((hdr[3] >> 3) & 3) == 3 ? 0.3
+								      : 1.0;
 			dc->faults[0].count = -1;
 			dc->fault_count = 1;
 			break;
@@ -298,7 +309,8 @@ static void world_free(struct world *w)
 			   !st.buffer_bytes,
 		   "every initiator is gone and the world is quiet, yet the "
 		   "target holds %u connections, %u sessions, %u tasks, %llu "
-		   "buffer bytes", st.connections, st.sessions, st.tasks,
+		   "buffer bytes",
+		   st.connections, st.sessions, st.tasks,
 		   (unsigned long long)st.buffer_bytes);
 	iscsi_server_free(w->srv);
 	check_released(w, "iscsi_server_free");
@@ -371,8 +383,8 @@ int harness_one(const uint8_t *data, size_t len)
 		return 0;
 	world_new(&w, data);
 	while (p < len && chunks++ < FZ_MAX_CHUNKS) {
-		const uint8_t *end = memmem(data + p, len - p, FZ_DELIM,
-					    FZ_DELIM_LEN);
+		const uint8_t *end =
+			memmem(data + p, len - p, FZ_DELIM, FZ_DELIM_LEN);
 		size_t e = end ? (size_t)(end - data) : len;
 
 		if (e > p)

@@ -53,13 +53,17 @@
 struct fz_state {
 	char key[128];
 	uint8_t data[FZ_STATE_MAX];
-	ssize_t len;		/* -ENOENT when empty */
+	ssize_t len; /* -ENOENT when empty */
 };
 
 static struct fz_state state;
 static uint64_t rnd;
 
-static uint64_t st_now(struct env *e) { (void)e; return 0; }
+static uint64_t st_now(struct env *e)
+{
+	(void)e;
+	return 0;
+}
 static uint64_t st_random(struct env *e)
 {
 	(void)e;
@@ -85,7 +89,8 @@ static ssize_t st_get(struct env *e, const char *key, void *buf, size_t cap)
 	(void)e;
 	if (state.len < 0 || strcmp(key, state.key) != 0)
 		return -ENOENT;
-	memcpy(buf, state.data, (size_t)state.len < cap ? (size_t)state.len : cap);
+	memcpy(buf, state.data,
+	       (size_t)state.len < cap ? (size_t)state.len : cap);
 	return state.len;
 }
 
@@ -99,8 +104,7 @@ struct env_timer {
 };
 static struct env_timer st_timers[ST_TIMERS];
 
-static struct env_timer *st_timer_new(struct env *e, env_timer_fn fn,
-				      void *arg)
+static struct env_timer *st_timer_new(struct env *e, env_timer_fn fn, void *arg)
 {
 	(void)e;
 	for (int i = 0; i < ST_TIMERS; i++) {
@@ -109,14 +113,17 @@ static struct env_timer *st_timer_new(struct env *e, env_timer_fn fn,
 		st_timers[i] = (struct env_timer){fn, arg, true, false};
 		return &st_timers[i];
 	}
-	return NULL;	/* the target must cope with no timer */
+	return NULL; /* the target must cope with no timer */
 }
 static void st_timer_arm(struct env_timer *t, uint64_t deadline)
 {
 	(void)deadline;
 	t->armed = true;
 }
-static void st_timer_cancel(struct env_timer *t) { t->armed = false; }
+static void st_timer_cancel(struct env_timer *t)
+{
+	t->armed = false;
+}
 static void st_timer_free(struct env_timer *t)
 {
 	t->used = false;
@@ -158,7 +165,7 @@ static struct env st_env = {.ops = &st_ops, .log_level = UT_LOG_ERROR};
 
 struct fz_cmd {
 	struct scsi_cmd cmd;
-	uint8_t *base;		/* guard | buf_cap bytes | guard */
+	uint8_t *base; /* guard | buf_cap bytes | guard */
 	unsigned int done_calls;
 };
 
@@ -184,8 +191,10 @@ static void world_up(struct world *w)
 
 	for (int i = 0; i < 2; i++) {
 		struct bs_dev_params p = {
-			.kind = BS_MEM, .name = i ? "lu1" : "lu0",
-			.size_bytes = FZ_LU_BYTES, .block_size = bsz[i],
+			.kind = BS_MEM,
+			.name = i ? "lu1" : "lu0",
+			.size_bytes = FZ_LU_BYTES,
+			.block_size = bsz[i],
 			.thin = i == 0,
 		};
 		struct ut_dev_cfg dev;
@@ -221,7 +230,8 @@ static void world_up(struct world *w)
 		if (!w->sess[s])
 			abort();
 		for (int i = 0; i < 2; i++)
-			if (scsi_sess_map(w->sess[s], (uint32_t)i, w->lu[i], false))
+			if (scsi_sess_map(w->sess[s], (uint32_t)i, w->lu[i],
+					  false))
 				abort();
 	}
 }
@@ -293,8 +303,9 @@ static void reap(struct world *w)
 static void world_down(struct world *w)
 {
 	reap(w);
-	FUZZ_CHECK(w->ncmds == 0, "%u command(s) never completed (first CDB %02x)",
-		   w->ncmds, w->cmds[0]->cmd.cdb[0]);
+	FUZZ_CHECK(w->ncmds == 0,
+		   "%u command(s) never completed (first CDB %02x)", w->ncmds,
+		   w->cmds[0]->cmd.cdb[0]);
 	for (int s = 0; s < 2; s++) {
 		FUZZ_CHECK(scsi_sess_busy(w->sess[s]) == 0,
 			   "session %d still holds %u commands", s,
@@ -314,11 +325,21 @@ static void run_tmf(struct world *w, struct fz_in *in, uint8_t b0)
 	uint64_t lun = (b0 >> 5) & 1;
 
 	switch (fn % 6) {
-	case 0: (void)scsi_tmf_abort_task(s, lun, tag); break;
-	case 1: (void)scsi_tmf_abort_task_set(s, lun); break;
-	case 2: (void)scsi_tmf_clear_task_set(s, lun); break;
-	case 3: (void)scsi_tmf_lu_reset(s, lun); break;
-	case 4: (void)scsi_tmf_target_reset(s); break;
+	case 0:
+		(void)scsi_tmf_abort_task(s, lun, tag);
+		break;
+	case 1:
+		(void)scsi_tmf_abort_task_set(s, lun);
+		break;
+	case 2:
+		(void)scsi_tmf_clear_task_set(s, lun);
+		break;
+	case 3:
+		(void)scsi_tmf_lu_reset(s, lun);
+		break;
+	case 4:
+		(void)scsi_tmf_target_reset(s);
+		break;
 	case 5:
 		/* Power cycle: everything but the durable state goes. */
 		for (int i = 0; i < 2; i++) {
@@ -331,8 +352,7 @@ static void run_tmf(struct world *w, struct fz_in *in, uint8_t b0)
 	}
 }
 
-static void run_cmd(struct world *w, struct fz_in *in, uint8_t b0,
-		    uint32_t tag)
+static void run_cmd(struct world *w, struct fz_in *in, uint8_t b0, uint32_t tag)
 {
 	static const uint64_t luns[4] = {0, 1, 7, 0};
 	struct fz_cmd *c = calloc(1, sizeof(*c));

@@ -2,7 +2,7 @@
  * pdufix.c — framing fix-up for mutated PDU streams (see pdufix.h).
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE	/* memmem */
+#define _GNU_SOURCE /* memmem */
 #endif
 #include <string.h>
 

@@ -36,8 +36,8 @@
 
 /* Digest state of one connection, as the login text would negotiate it. */
 struct pdufix_conn {
-	bool hd, dd;			/* digests on the PDUs we walk now */
-	bool want_hd, want_dd;		/* asked for during login */
+	bool hd, dd;	       /* digests on the PDUs we walk now */
+	bool want_hd, want_dd; /* asked for during login */
 };
 
 /* CRC32C as iSCSI digests use it, returned in the value whose

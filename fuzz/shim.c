@@ -18,8 +18,8 @@ static ssize_t fuzz_stdin_len;
 #define __AFL_FUZZ_INIT() int fuzz_afl_dummy_
 #define __AFL_INIT() ((void)0)
 #define __AFL_FUZZ_TESTCASE_BUF fuzz_stdin_buf
-#define __AFL_FUZZ_TESTCASE_LEN                                                \
-	(fuzz_stdin_len = read(0, fuzz_stdin_buf, sizeof(fuzz_stdin_buf)),     \
+#define __AFL_FUZZ_TESTCASE_LEN                                            \
+	(fuzz_stdin_len = read(0, fuzz_stdin_buf, sizeof(fuzz_stdin_buf)), \
 	 fuzz_stdin_len < 0 ? 0 : (size_t)fuzz_stdin_len)
 #define __AFL_LOOP(n) (fuzz_loop_once_++ == 0)
 static int fuzz_loop_once_;
@@ -28,7 +28,7 @@ static int fuzz_loop_once_;
 __AFL_FUZZ_INIT();
 
 #ifdef __AFL_COMPILER
-__AFL_COVERAGE();	/* selective coverage: lets us discard a run's */
+__AFL_COVERAGE(); /* selective coverage: lets us discard a run's */
 static int fuzz_warm;
 #endif
 

@@ -37,15 +37,16 @@ void harness_init(void) __attribute__((weak));
 void harness_fixup(uint8_t *data, size_t len) __attribute__((weak));
 
 /* Invariant violated by the code under test: report and crash. */
-#define FUZZ_CHECK(cond, ...)                                                  \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "FUZZ_CHECK failed at %s:%d: %s: ",     \
-				__FILE__, __LINE__, #cond);                    \
-			fprintf(stderr, __VA_ARGS__);                          \
-			fputc('\n', stderr);                                   \
-			abort();                                               \
-		}                                                              \
+#define FUZZ_CHECK(cond, ...)                                                 \
+	do {                                                                  \
+		if (!(cond)) {                                                \
+			fprintf(stderr,                                       \
+				"FUZZ_CHECK failed at %s:%d: %s: ", __FILE__, \
+				__LINE__, #cond);                             \
+			fprintf(stderr, __VA_ARGS__);                         \
+			fputc('\n', stderr);                                  \
+			abort();                                              \
+		}                                                             \
 	} while (0)
 
 /* ASan manual poisoning (guard bytes around buffers), no-ops elsewhere. */

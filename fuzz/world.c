@@ -33,7 +33,8 @@ static const char fz_conf[] =
 	"  TARGET " FZ_TARGET_CHAP " {\n"
 	"    enabled 1\n"
 	"    IncomingUser \"" FZ_CHAP_USER " " FZ_CHAP_SECRET "\"\n"
-	"    OutgoingUser \"" FZ_CHAP_TARGET_USER " " FZ_CHAP_TARGET_SECRET "\"\n"
+	"    OutgoingUser \"" FZ_CHAP_TARGET_USER " " FZ_CHAP_TARGET_SECRET
+	"\"\n"
 	"    LUN 0 d0\n"
 	"  }\n"
 	"  TARGET " FZ_TARGET_ACL " {\n"
@@ -58,8 +59,8 @@ static void diag(void *arg, int severity, const char *file, int line,
 void fz_world_config(struct ut_config *cfg, bool sim)
 {
 	ut_config_init(cfg);
-	if (ut_config_parse(cfg, "fuzz-world.conf", fz_conf, sizeof(fz_conf) - 1,
-			    diag, NULL) != 0 ||
+	if (ut_config_parse(cfg, "fuzz-world.conf", fz_conf,
+			    sizeof(fz_conf) - 1, diag, NULL) != 0 ||
 	    ut_config_validate(cfg, diag, NULL) != 0)
 		abort();
 	for (size_t i = 0; i < cfg->dev_count; i++)

@@ -20,7 +20,7 @@
 struct gen {
 	char *buf;
 	size_t len, cap;
-	uint64_t st;		/* splitmix64 state: generation only */
+	uint64_t st; /* splitmix64 state: generation only */
 };
 
 static void out(struct gen *g, const char *fmt, ...)
@@ -92,8 +92,8 @@ struct prgen {
 	unsigned int type, holder, gen;
 };
 
-static const char *const pr_type_names[] = {"wr-ex", "ex-ac", "wr-ex-ro",
-					     "ex-ac-ro", "wr-ex-ar", "ex-ac-ar"};
+static const char *const pr_type_names[] = {"wr-ex",	"ex-ac",    "wr-ex-ro",
+					    "ex-ac-ro", "wr-ex-ar", "ex-ac-ar"};
 static const unsigned int pr_type_codes[] = {1, 3, 5, 6, 7, 8};
 
 static void pr_step(struct gen *g, struct prgen *pg, unsigned int nini,
@@ -101,22 +101,24 @@ static void pr_step(struct gen *g, struct prgen *pg, unsigned int nini,
 {
 	const char *a = names[ai];
 	uint64_t mine = pg->key[ai];
-	unsigned int ti = (unsigned int)rnd(g, 6), r = (unsigned int)rnd(g, 100);
+	unsigned int ti = (unsigned int)rnd(g, 6),
+		     r = (unsigned int)rnd(g, 100);
 	/* Mostly wait for the answer: overlapping PR OUTs leave the oracle
 	 * unsure of their order. */
 	const char *bg = coin(g, 25) ? " &" : "";
 
 	if (mine != 0 && coin(g, 5))
-		mine ^= 0x100;		/* a wrong key: RESERVATION CONFLICT */
+		mine ^= 0x100; /* a wrong key: RESERVATION CONFLICT */
 	if (pg->key[ai] == 0 && r < 70) {
 		uint64_t k = ((uint64_t)(ai + 1) << 4) | (++pg->gen & 0xf);
 
-		out(g, "%s pr-register lun=%u key=0 new=%llx%s%s expect any\n", a,
-		    lun, (unsigned long long)k, coin(g, 30) ? " aptpl" : "", bg);
+		out(g, "%s pr-register lun=%u key=0 new=%llx%s%s expect any\n",
+		    a, lun, (unsigned long long)k, coin(g, 30) ? " aptpl" : "",
+		    bg);
 		pg->key[ai] = k;
 	} else if (r < 40) {
-		out(g, "%s pr-reserve lun=%u key=%llx type=%s%s expect any\n", a,
-		    lun, (unsigned long long)mine, pr_type_names[ti], bg);
+		out(g, "%s pr-reserve lun=%u key=%llx type=%s%s expect any\n",
+		    a, lun, (unsigned long long)mine, pr_type_names[ti], bg);
 		if (!pg->reserved && mine == pg->key[ai] && mine) {
 			pg->reserved = true;
 			pg->type = ti;
@@ -125,8 +127,8 @@ static void pr_step(struct gen *g, struct prgen *pg, unsigned int nini,
 	} else if (r < 55) {
 		if (pg->reserved && coin(g, 80))
 			ti = pg->type;
-		out(g, "%s pr-release lun=%u key=%llx type=%s%s expect any\n", a,
-		    lun, (unsigned long long)mine, pr_type_names[ti], bg);
+		out(g, "%s pr-release lun=%u key=%llx type=%s%s expect any\n",
+		    a, lun, (unsigned long long)mine, pr_type_names[ti], bg);
 		if (pg->reserved && ti == pg->type &&
 		    (pg->holder == ai || pr_type_codes[ti] >= 7))
 			pg->reserved = false;
@@ -135,9 +137,11 @@ static void pr_step(struct gen *g, struct prgen *pg, unsigned int nini,
 		uint64_t victim = pg->key[v];
 
 		if (pg->reserved && pr_type_codes[pg->type] >= 7 && coin(g, 40))
-			victim = 0;	/* all registrants: SARK 0 */
-		out(g, "%s pr-preempt lun=%u key=%llx sa-key=%llx type=%s%s "
-		    "expect any\n", a, lun, (unsigned long long)mine,
+			victim = 0; /* all registrants: SARK 0 */
+		out(g,
+		    "%s pr-preempt lun=%u key=%llx sa-key=%llx type=%s%s "
+		    "expect any\n",
+		    a, lun, (unsigned long long)mine,
 		    (unsigned long long)victim, pr_type_names[ti], bg);
 		if (victim && v != ai)
 			pg->key[v] = 0;
@@ -152,9 +156,11 @@ static void pr_step(struct gen *g, struct prgen *pg, unsigned int nini,
 		pg->reserved = false;
 	} else if (r < 86) {
 		uint64_t k = coin(g, 30) ? 0
-					 : ((uint64_t)(ai + 1) << 4) | (++pg->gen & 0xf);
+					 : ((uint64_t)(ai + 1) << 4) |
+						   (++pg->gen & 0xf);
 
-		out(g, "%s pr-register lun=%u key=%llx new=%llx%s%s expect any\n",
+		out(g,
+		    "%s pr-register lun=%u key=%llx new=%llx%s%s expect any\n",
 		    a, lun, (unsigned long long)mine, (unsigned long long)k,
 		    coin(g, 30) ? " aptpl" : "", bg);
 		pg->key[ai] = k;
@@ -205,16 +211,18 @@ char *explore_generate(uint64_t seed)
 		out(&g, "# and persistent reservations (on lun 0)\n");
 	out(&g, "seed %llu\n", (unsigned long long)seed);
 	for (unsigned int i = 0; i < nlun; i++)
-		out(&g, "lun %u disk%u size=%uK%s\n", i, i, 256 + 64 * (unsigned)rnd(&g, 8),
+		out(&g, "lun %u disk%u size=%uK%s\n", i, i,
+		    256 + 64 * (unsigned)rnd(&g, 8),
 		    m.wc_off && i == 0 ? " write-cache=off" : "");
 	{
 		/* FirstBurstLength <= MaxBurstLength (RFC 7143 §13.14). */
 		unsigned int maxb = 4096u << rnd(&g, 6);
 		unsigned int first = 512u << rnd(&g, 8);
 
-		out(&g, "param InitialR2T=%s ImmediateData=%s FirstBurstLength=%u "
-			"MaxBurstLength=%u MaxOutstandingR2T=%u "
-			"MaxRecvDataSegmentLength=%u QueuedCommands=%u\n",
+		out(&g,
+		    "param InitialR2T=%s ImmediateData=%s FirstBurstLength=%u "
+		    "MaxBurstLength=%u MaxOutstandingR2T=%u "
+		    "MaxRecvDataSegmentLength=%u QueuedCommands=%u\n",
 		    coin(&g, 50) ? "Yes" : "No", coin(&g, 70) ? "Yes" : "No",
 		    first < maxb ? first : maxb, maxb, 1 + (unsigned)rnd(&g, 4),
 		    512u << rnd(&g, 8), 4u << rnd(&g, 5));
@@ -226,24 +234,30 @@ char *explore_generate(uint64_t seed)
 		out(&g, "initiator %s\n", names[i]);
 	if (m.chunk || m.jitter || m.partial)
 		out(&g, "net delay=%uus jitter=%uus chunk=%u partial=%s\n",
-		    10 + (unsigned)rnd(&g, 200), m.jitter ? (unsigned)rnd(&g, 500) : 0,
+		    10 + (unsigned)rnd(&g, 200),
+		    m.jitter ? (unsigned)rnd(&g, 500) : 0,
 		    m.chunk ? 1 + (unsigned)rnd(&g, 600) : 0,
 		    m.partial ? "on" : "off");
 	for (unsigned int i = 0; i < nlun; i++) {
 		if (m.slow)
-			out(&g, "disk%u latency min=10us max=%uus slow=%ums "
-				"slow-prob=0.05\n", i, 50 + (unsigned)rnd(&g, 500),
+			out(&g,
+			    "disk%u latency min=10us max=%uus slow=%ums "
+			    "slow-prob=0.05\n",
+			    i, 50 + (unsigned)rnd(&g, 500),
 			    1 + (unsigned)rnd(&g, 20));
 		if (m.eio)
 			out(&g, "disk%u eio %s prob=0.0%u\n", i,
-			    coin(&g, 50) ? "write" : coin(&g, 50) ? "read" : "flush",
+			    coin(&g, 50)   ? "write"
+			    : coin(&g, 50) ? "read"
+					   : "flush",
 			    1 + (unsigned)rnd(&g, 5));
 	}
 	for (unsigned int i = 0; i < nini; i++)
 		out(&g, "%s login expect any\n", names[i]);
 	for (unsigned int s = 0; s < steps; s++) {
 		if (m.pr && coin(&g, 15)) {
-			pr_step(&g, &pg, nini, names, (unsigned int)rnd(&g, nini), 0);
+			pr_step(&g, &pg, nini, names,
+				(unsigned int)rnd(&g, nini), 0);
 			continue;
 		}
 		const char *a = names[rnd(&g, nini)];
@@ -269,11 +283,14 @@ char *explore_generate(uint64_t seed)
 		if (coin(&g, 30))
 			out(&g, "+%uus ", (unsigned)rnd(&g, 3000));
 		if (r < 35) {
-			out(&g, "%s write lun=%u lba=%u blocks=%u data=v%u%s as=t%u & "
-				"expect any\n", a, lun, lba, blocks, ++vnum,
+			out(&g,
+			    "%s write lun=%u lba=%u blocks=%u data=v%u%s as=t%u & "
+			    "expect any\n",
+			    a, lun, lba, blocks, ++vnum,
 			    m.fua && coin(&g, 30) ? " fua" : "", ++label);
 		} else if (r < 65) {
-			out(&g, "%s read lun=%u lba=%u blocks=%u as=t%u & expect any\n",
+			out(&g,
+			    "%s read lun=%u lba=%u blocks=%u as=t%u & expect any\n",
 			    a, lun, lba, blocks, ++label);
 		} else if (r < 72) {
 			out(&g, "%s sync lun=%u & expect any\n", a, lun);
@@ -283,29 +300,33 @@ char *explore_generate(uint64_t seed)
 		} else if (r < 80 && m.tmf) {
 			if (coin(&g, 50) && label > 0)
 				out(&g, "%s abort ref=t%u & expect any\n", a,
-				    label - (unsigned)rnd(&g, label < 4 ? label : 4));
+				    label - (unsigned)rnd(&g, label < 4 ? label
+									: 4));
 			else
-				out(&g, "%s lun-reset lun=%u & expect any\n", a, lun);
+				out(&g, "%s lun-reset lun=%u & expect any\n", a,
+				    lun);
 		} else if (r < 83 && m.reconnect) {
 			out(&g, "%s reconnect expect any\n", a);
 		} else if (r < 85 && m.rst) {
 			out(&g, "%s rst\n%s reconnect expect any\n", a, a);
 		} else if (r < 88 && m.partition) {
 			out(&g, "%s partition %s for=%ums\n", a,
-			    coin(&g, 50) ? "both" : coin(&g, 50) ? "to-target"
-								  : "from-target",
+			    coin(&g, 50)   ? "both"
+			    : coin(&g, 50) ? "to-target"
+					   : "from-target",
 			    1 + (unsigned)rnd(&g, 3000));
 		} else if (r < 90 && m.stall) {
 			out(&g, "%s stall %s for=%ums\n", a,
 			    coin(&g, 50) ? "to-target" : "from-target",
 			    1 + (unsigned)rnd(&g, 500));
 		} else if (r < 92 && m.crash) {
-			out(&g, "run until quiet\ntarget crash\n+%ums target restart\n",
+			out(&g,
+			    "run until quiet\ntarget crash\n+%ums target restart\n",
 			    1 + (unsigned)rnd(&g, 100));
 			for (unsigned int i = 0; i < nini; i++)
 				out(&g, "%s reconnect expect any\n", names[i]);
-			out(&g, "%s read lun=%u lba=0 blocks=%u & expect any\n", a, lun,
-			    lba_span + 8);
+			out(&g, "%s read lun=%u lba=0 blocks=%u & expect any\n",
+			    a, lun, lba_span + 8);
 		} else if (r < 95) {
 			out(&g, "%s nop & expect any\n", a);
 		} else {
@@ -317,8 +338,8 @@ char *explore_generate(uint64_t seed)
 	 * its connection dropped within the wait bound (60 s virtual). */
 	out(&g, "heal\nrun until quiet\nwait\n");
 	for (unsigned int i = 0; i < nini; i++)
-		out(&g, "%s read lun=0 lba=0 blocks=%u & expect any\n", names[i],
-		    lba_span + 8);
+		out(&g, "%s read lun=0 lba=0 blocks=%u & expect any\n",
+		    names[i], lba_span + 8);
 	out(&g, "run until quiet\n");
 	for (unsigned int i = 0; i < nini; i++)
 		out(&g, "%s logout expect any\n", names[i]);

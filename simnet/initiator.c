@@ -48,7 +48,7 @@ struct ini {
 	uint16_t cid;
 	bool discovery;
 	enum ini_state state;
-	int login_stage;		/* CSG we are in */
+	int login_stage; /* CSG we are in */
 	struct env_conn *c;
 	uint64_t conn_id;
 
@@ -58,8 +58,8 @@ struct ini {
 
 	/* receive framing */
 	uint8_t rbhs[ISCSI_BHS_LEN];
-	uint32_t rpos;			/* bytes of the current PDU read */
-	uint32_t rneed;			/* total bytes of the current PDU */
+	uint32_t rpos;	/* bytes of the current PDU read */
+	uint32_t rneed; /* total bytes of the current PDU */
 	uint8_t *rdata;
 	uint32_t rdata_cap;
 	struct iscsi_bhs rh;
@@ -70,34 +70,34 @@ struct ini {
 	uint32_t exp_statsn;
 	bool statsn_valid;
 	uint32_t next_itt;
-	uint64_t send_seq;		/* order in which PDUs went out */
+	uint64_t send_seq; /* order in which PDUs went out */
 
 	struct ini_params neg;
-	char keys[LOGIN_KEYS_MAX];	/* scenario overrides, NUL separated */
+	char keys[LOGIN_KEYS_MAX]; /* scenario overrides, NUL separated */
 	size_t keys_len;
-	struct ini_chap chap;		/* credentials; name empty = none */
+	struct ini_chap chap; /* credentials; name empty = none */
 	enum {
-		CHAP_S_IDLE = 0,	/* no exchange (yet) on this login */
-		CHAP_S_METHOD,		/* AuthMethod offered */
-		CHAP_S_ALG,		/* CHAP_A sent */
-		CHAP_S_RESPONSE,	/* CHAP_N/CHAP_R (+ I/C) sent */
+		CHAP_S_IDLE = 0, /* no exchange (yet) on this login */
+		CHAP_S_METHOD,	 /* AuthMethod offered */
+		CHAP_S_ALG,	 /* CHAP_A sent */
+		CHAP_S_RESPONSE, /* CHAP_N/CHAP_R (+ I/C) sent */
 		CHAP_S_DONE,
 	} chap_st;
 	enum chap_alg chap_alg;
-	uint8_t chap_id;		/* our CHAP_I and CHAP_C (mutual) */
+	uint8_t chap_id; /* our CHAP_I and CHAP_C (mutual) */
 	uint8_t chap_chal[CHAP_DIGEST_MAX_BYTES];
 	size_t chap_chal_len;
 	bool ignore_nopin;
 	bool auto_logout;
-	bool digests_live;		/* FFP reached: digests as negotiated */
+	bool digests_live; /* FFP reached: digests as negotiated */
 
-	struct ini_op_list ops;		/* sent, awaiting an answer */
-	struct ini_op_list waitq;	/* waiting for the CmdSN window */
-	struct ini_op_list doneq;	/* finished, done() pending */
+	struct ini_op_list ops;	  /* sent, awaiting an answer */
+	struct ini_op_list waitq; /* waiting for the CmdSN window */
+	struct ini_op_list doneq; /* finished, done() pending */
 	struct sim_ev done_ev;
-	struct sim_ev probe_ev;	/* window closed with commands waiting */
+	struct sim_ev probe_ev; /* window closed with commands waiting */
 	struct ini_op *login_op;
-	char *text_acc;			/* login/text response keys */
+	char *text_acc; /* login/text response keys */
 	uint32_t text_acc_len;
 
 	ini_violation_fn violation;
@@ -169,8 +169,8 @@ struct ini *ini_new(struct sim *sim, const char *actor, const char *iqn,
 	/* ISID: type 0x80 (random), then the actor's index. */
 	ini->isid[0] = 0x80;
 	ini->isid[1] = 0x00;
-	ini->isid[2] = 0x53;	/* 'S' */
-	ini->isid[3] = 0x49;	/* 'I' */
+	ini->isid[2] = 0x53; /* 'S' */
+	ini->isid[3] = 0x49; /* 'I' */
 	ini->isid[4] = (uint8_t)(index >> 8);
 	ini->isid[5] = (uint8_t)index;
 	ini->next_itt = 0x1000 * (index + 1);
@@ -183,14 +183,38 @@ struct ini *ini_new(struct sim *sim, const char *actor, const char *iqn,
 	return ini;
 }
 
-const char *ini_actor(const struct ini *ini) { return ini->actor; }
-const char *ini_iqn(const struct ini *ini) { return ini->iqn; }
-enum ini_state ini_state(const struct ini *ini) { return ini->state; }
-struct sim_host *ini_host(struct ini *ini) { return ini->host; }
-const struct ini_params *ini_params(const struct ini *ini) { return &ini->neg; }
-bool ini_connected(const struct ini *ini) { return ini->c != NULL; }
-uint64_t ini_conn_id(const struct ini *ini) { return ini->conn_id; }
-struct env_conn *ini_conn(struct ini *ini) { return ini->c; }
+const char *ini_actor(const struct ini *ini)
+{
+	return ini->actor;
+}
+const char *ini_iqn(const struct ini *ini)
+{
+	return ini->iqn;
+}
+enum ini_state ini_state(const struct ini *ini)
+{
+	return ini->state;
+}
+struct sim_host *ini_host(struct ini *ini)
+{
+	return ini->host;
+}
+const struct ini_params *ini_params(const struct ini *ini)
+{
+	return &ini->neg;
+}
+bool ini_connected(const struct ini *ini)
+{
+	return ini->c != NULL;
+}
+uint64_t ini_conn_id(const struct ini *ini)
+{
+	return ini->conn_id;
+}
+struct env_conn *ini_conn(struct ini *ini)
+{
+	return ini->c;
+}
 
 void ini_set_hooks(struct ini *ini, ini_violation_fn v, ini_event_fn e,
 		   void *arg)
@@ -205,7 +229,10 @@ void ini_set_ignore_nopin(struct ini *ini, bool ignore)
 	ini->ignore_nopin = ignore;
 }
 
-void ini_set_auto_logout(struct ini *ini, bool on) { ini->auto_logout = on; }
+void ini_set_auto_logout(struct ini *ini, bool on)
+{
+	ini->auto_logout = on;
+}
 
 void ini_set_isid(struct ini *ini, const uint8_t isid[6])
 {
@@ -235,9 +262,9 @@ unsigned int ini_pending(const struct ini *ini)
 	unsigned int n = 0;
 	struct ini_op *op;
 
-	TAILQ_FOREACH(op, &ini->ops, link)
+	TAILQ_FOREACH (op, &ini->ops, link)
 		n++;
-	TAILQ_FOREACH(op, &ini->waitq, link)
+	TAILQ_FOREACH (op, &ini->waitq, link)
 		n++;
 	return n + (ini->login_op != NULL);
 }
@@ -276,7 +303,7 @@ static void done_fire(struct sim_ev *ev)
 	while ((op = TAILQ_FIRST(&ini->doneq)) != NULL) {
 		TAILQ_REMOVE(&ini->doneq, op, link);
 		if (op->done == NULL)
-			ini_op_free(op);	/* internal (auto logout) */
+			ini_op_free(op); /* internal (auto logout) */
 		else
 			op->done(op->arg, op);
 	}
@@ -297,7 +324,7 @@ static struct ini_op *op_by_itt(struct ini *ini, uint32_t itt)
 {
 	struct ini_op *op;
 
-	TAILQ_FOREACH(op, &ini->ops, link)
+	TAILQ_FOREACH (op, &ini->ops, link)
 		if (op->itt == itt)
 			return op;
 	return NULL;
@@ -395,9 +422,9 @@ static void send_pdu(struct ini *ini, struct iscsi_bhs *h, const void *data,
 
 	h->data_len = len;
 	iscsi_bhs_encode(h, raw);
-	SIM_TRACE(ini->sim,
-		  "%s -> %-10s itt=%08x sn=%u exp=%u len=%u", ini->actor,
-		  ini_opcode_name(h->opcode), h->itt, h->w24, h->w28, len);
+	SIM_TRACE(ini->sim, "%s -> %-10s itt=%08x sn=%u exp=%u len=%u",
+		  ini->actor, ini_opcode_name(h->opcode), h->itt, h->w24,
+		  h->w28, len);
 	tx_put(ini, raw, sizeof(raw));
 	if (ini->neg.header_digest && ini->digests_live)
 		put_digest(ini, raw, sizeof(raw));
@@ -446,7 +473,7 @@ static const struct kv default_op_keys[] = {
 };
 
 /* Scenario override for key, or NULL. */
-static const char *override(const struct ini *ini, const char *key)
+static const char * override(const struct ini *ini, const char *key)
 {
 	size_t klen = strlen(key);
 
@@ -468,7 +495,8 @@ struct textbuf {
 
 static void text_add(struct textbuf *t, const char *key, const char *val)
 {
-	int n = snprintf(t->b + t->len, sizeof(t->b) - t->len, "%s=%s", key, val);
+	int n = snprintf(t->b + t->len, sizeof(t->b) - t->len, "%s=%s", key,
+			 val);
 
 	if (n > 0 && t->len + (uint32_t)n + 1 < sizeof(t->b))
 		t->len += (uint32_t)n + 1;
@@ -484,8 +512,8 @@ static void send_login(struct ini *ini, int csg, int nsg, bool transit,
 	h.immediate = true;
 	h.flags = (uint8_t)((transit ? ISCSI_LOGIN_F_TRANSIT : 0) | csg << 2 |
 			    (transit ? nsg : 0));
-	h.b2 = 0;		/* VersionMax */
-	h.b3 = 0;		/* VersionMin */
+	h.b2 = 0; /* VersionMax */
+	h.b3 = 0; /* VersionMin */
 	h.lun = (uint64_t)ini->isid[0] << 56 | (uint64_t)ini->isid[1] << 48 |
 		(uint64_t)ini->isid[2] << 40 | (uint64_t)ini->isid[3] << 32 |
 		(uint64_t)ini->isid[4] << 24 | (uint64_t)ini->isid[5] << 16 |
@@ -508,21 +536,24 @@ static void login_security(struct ini *ini)
 	if (!ini->discovery)
 		text_add(&t, "TargetName", ini->target);
 	m = override(ini, "AuthMethod");
-	if (m == NULL || strcmp(m, "-") != 0)	/* "-": no AuthMethod */
-		text_add(&t, "AuthMethod", m ? m
-					     : ini->chap.name[0] ? "CHAP" : "None");
+	if (m == NULL || strcmp(m, "-") != 0) /* "-": no AuthMethod */
+		text_add(&t, "AuthMethod",
+			 m		     ? m
+			 : ini->chap.name[0] ? "CHAP"
+					     : "None");
 	ini->login_stage = ISCSI_STAGE_SECURITY;
 	ini->chap_st = ini->chap.name[0] ? CHAP_S_METHOD : CHAP_S_IDLE;
 	ini->chap_alg = CHAP_ALG_NONE;
-	send_login(ini, ISCSI_STAGE_SECURITY, ISCSI_STAGE_OPERATIONAL, true, &t);
+	send_login(ini, ISCSI_STAGE_SECURITY, ISCSI_STAGE_OPERATIONAL, true,
+		   &t);
 }
 
 static void login_operational(struct ini *ini)
 {
 	struct textbuf t = {.len = 0};
 
-	for (size_t i = 0; i < sizeof(default_op_keys) / sizeof(default_op_keys[0]);
-	     i++) {
+	for (size_t i = 0;
+	     i < sizeof(default_op_keys) / sizeof(default_op_keys[0]); i++) {
 		const char *k = default_op_keys[i].key;
 		const char *v = override(ini, k);
 
@@ -531,7 +562,7 @@ static void login_operational(struct ini *ini)
 		    strcmp(k, "MaxRecvDataSegmentLength") != 0)
 			continue;
 		if (v != NULL && strcmp(v, "-") == 0)
-			continue;	/* scenario asks not to send it */
+			continue; /* scenario asks not to send it */
 		text_add(&t, k, v ? v : default_op_keys[i].val);
 	}
 	ini->login_stage = ISCSI_STAGE_OPERATIONAL;
@@ -576,8 +607,8 @@ static void login_apply_keys(struct ini *ini, const char *p, uint32_t len)
 			continue;
 		memcpy(key, kv, (size_t)(eq - kv));
 		key[eq - kv] = '\0';
-		snprintf(val, sizeof(val), "%.*s", (int)(l - (size_t)(eq - kv) - 1),
-			 eq + 1);
+		snprintf(val, sizeof(val), "%.*s",
+			 (int)(l - (size_t)(eq - kv) - 1), eq + 1);
 		if (strcmp(key, "HeaderDigest") == 0)
 			n->header_digest = strcmp(val, "CRC32C") == 0;
 		else if (strcmp(key, "DataDigest") == 0)
@@ -684,7 +715,8 @@ static void chap_answer(struct ini *ini)
 	long alg;
 
 	if (a == NULL || i == NULL || c == NULL) {
-		chap_refuse(ini, "no CHAP_A, CHAP_I and CHAP_C from the target");
+		chap_refuse(ini,
+			    "no CHAP_A, CHAP_I and CHAP_C from the target");
 		return;
 	}
 	alg = strtol(a, &end, 10);
@@ -731,7 +763,8 @@ static void chap_answer(struct ini *ini)
 		text_add(&t, "CHAP_C", hex);
 	}
 	ini->chap_st = CHAP_S_RESPONSE;
-	send_login(ini, ISCSI_STAGE_SECURITY, ISCSI_STAGE_OPERATIONAL, true, &t);
+	send_login(ini, ISCSI_STAGE_SECURITY, ISCSI_STAGE_OPERATIONAL, true,
+		   &t);
 }
 
 /* Mutual CHAP: did the target prove it knows target_secret? */
@@ -743,7 +776,8 @@ static bool chap_target_ok(struct ini *ini)
 	uint8_t got[CHAP_DIGEST_MAX_BYTES], want[CHAP_DIGEST_MAX_BYTES];
 
 	if (n == NULL || r == NULL) {
-		chap_refuse(ini, "mutual CHAP: no CHAP_N/CHAP_R from the target");
+		chap_refuse(ini,
+			    "mutual CHAP: no CHAP_N/CHAP_R from the target");
 		return false;
 	}
 	if (ini->chap.target_name[0] && strcmp(n, ini->chap.target_name) != 0) {
@@ -752,10 +786,12 @@ static bool chap_target_ok(struct ini *ini)
 		return false;
 	}
 	if (iscsi_chap_decode(r, got, dlen) != (int)dlen) {
-		chap_refuse(ini, "mutual CHAP: malformed CHAP_R from the target");
+		chap_refuse(ini,
+			    "mutual CHAP: malformed CHAP_R from the target");
 		return false;
 	}
-	iscsi_chap_response(ini->chap_alg, ini->chap_id, ini->chap.target_secret,
+	iscsi_chap_response(ini->chap_alg, ini->chap_id,
+			    ini->chap.target_secret,
 			    strlen(ini->chap.target_secret), ini->chap_chal,
 			    ini->chap_chal_len, want);
 	if (!iscsi_chap_equal(got, want, dlen)) {
@@ -778,8 +814,9 @@ static bool chap_rx(struct ini *ini, bool transit)
 		if (m != NULL && strcmp(m, "CHAP") == 0) {
 			struct textbuf t = {.len = 0};
 
-			text_add(&t, "CHAP_A", ini->chap.algs[0] ? ini->chap.algs
-								 : "8,7,6,5");
+			text_add(&t, "CHAP_A",
+				 ini->chap.algs[0] ? ini->chap.algs
+						   : "8,7,6,5");
 			ini->chap_st = CHAP_S_ALG;
 			send_login(ini, ISCSI_STAGE_SECURITY,
 				   ISCSI_STAGE_OPERATIONAL, true, &t);
@@ -810,12 +847,13 @@ static void rx_login_rsp(struct ini *ini, const struct iscsi_bhs *h,
 			 const uint8_t *data)
 {
 	struct ini_op *op = ini->login_op;
-	uint16_t st = (uint16_t)(h->w36 >> 16);	/* bytes 36-37 */
+	uint16_t st = (uint16_t)(h->w36 >> 16); /* bytes 36-37 */
 	bool transit = (h->flags & ISCSI_LOGIN_F_TRANSIT) != 0;
 	bool cont = (h->flags & ISCSI_LOGIN_F_CONTINUE) != 0;
 
 	if (op == NULL || ini->state != INI_S_LOGIN) {
-		violation(ini, "Login Response outside login (itt %08x)", h->itt);
+		violation(ini, "Login Response outside login (itt %08x)",
+			  h->itt);
 		return;
 	}
 	op->login_status = st;
@@ -848,7 +886,8 @@ static void rx_login_rsp(struct ini *ini, const struct iscsi_bhs *h,
 	if (ini->neg.first_burst > ini->neg.max_burst) {
 		/* RFC 7143 §13.14: FirstBurstLength MUST NOT exceed
 		 * MaxBurstLength. */
-		violation(ini, "negotiated FirstBurstLength %u > MaxBurstLength %u",
+		violation(ini,
+			  "negotiated FirstBurstLength %u > MaxBurstLength %u",
 			  ini->neg.first_burst, ini->neg.max_burst);
 		ini->neg.first_burst = ini->neg.max_burst;
 	}
@@ -856,13 +895,14 @@ static void rx_login_rsp(struct ini *ini, const struct iscsi_bhs *h,
 		ini->state = INI_S_FFP;
 		ini->digests_live = true;
 		ini->cmdsn = ini->exp_cmdsn;
-		SIM_TRACE(ini->sim,
-			  "%s logged in: tsih=%u ImmediateData=%d InitialR2T=%d "
-			  "FirstBurst=%u MaxBurst=%u MaxR2T=%u MaxXmitDSL=%u",
-			  ini->actor, ini->tsih, ini->neg.immediate_data,
-			  ini->neg.initial_r2t, ini->neg.first_burst,
-			  ini->neg.max_burst, ini->neg.max_r2t,
-			  ini->neg.max_send_dsl);
+		SIM_TRACE(
+			ini->sim,
+			"%s logged in: tsih=%u ImmediateData=%d InitialR2T=%d "
+			"FirstBurst=%u MaxBurst=%u MaxR2T=%u MaxXmitDSL=%u",
+			ini->actor, ini->tsih, ini->neg.immediate_data,
+			ini->neg.initial_r2t, ini->neg.first_burst,
+			ini->neg.max_burst, ini->neg.max_r2t,
+			ini->neg.max_send_dsl);
 		login_done(ini, INI_DONE);
 		ini_pump(ini);
 		return;
@@ -886,7 +926,10 @@ static void rx_login_rsp(struct ini *ini, const struct iscsi_bhs *h,
 /* ------------------------------------------------------- connection */
 
 static void on_readable(void *ctx);
-static void on_writable(void *ctx) { tx_flush(ctx); }
+static void on_writable(void *ctx)
+{
+	tx_flush(ctx);
+}
 static void on_closed(void *ctx, int err);
 
 static const struct env_conn_handler ini_handler = {on_readable, on_writable,
@@ -929,7 +972,7 @@ void ini_login(struct ini *ini, struct ini_op *op, const char *portal,
 	op->itt = ini->next_itt++;
 	op->sent = true;
 	ini->state = INI_S_CONNECTING;
-	ini->tsih = 0;		/* a new session; same ISID reinstates */
+	ini->tsih = 0; /* a new session; same ISID reinstates */
 	ini->statsn_valid = false;
 	ini->exp_statsn = 0;
 	ini->cmdsn = 1;
@@ -966,8 +1009,8 @@ static void ini_conn_lost(struct ini *ini, const char *why)
 	login_done(ini, INI_DROPPED);
 	while ((op = TAILQ_FIRST(&ini->ops)) != NULL) {
 		TAILQ_REMOVE(&ini->ops, op, link);
-		op_finish(ini, op, op->kind == INI_OP_LOGOUT ? INI_DONE
-							      : INI_DROPPED);
+		op_finish(ini, op,
+			  op->kind == INI_OP_LOGOUT ? INI_DONE : INI_DROPPED);
 	}
 	while ((op = TAILQ_FIRST(&ini->waitq)) != NULL) {
 		TAILQ_REMOVE(&ini->waitq, op, link);
@@ -1057,11 +1100,14 @@ static void send_scsi(struct ini *ini, struct ini_op *op)
 
 	fill_common(ini, &h, ISCSI_OP_SCSI_CMD, false, op->itt);
 	if (op->dir_write && op->edtl > 0) {
-		uint32_t fb = ini->neg.first_burst < op->edtl ? ini->neg.first_burst
-							      : op->edtl;
+		uint32_t fb = ini->neg.first_burst < op->edtl
+				      ? ini->neg.first_burst
+				      : op->edtl;
 
 		if (ini->neg.immediate_data) {
-			imm = fb < ini->neg.max_send_dsl ? fb : ini->neg.max_send_dsl;
+			imm = fb < ini->neg.max_send_dsl
+				      ? fb
+				      : ini->neg.max_send_dsl;
 		}
 		if (!ini->neg.initial_r2t)
 			unsol = fb - imm;
@@ -1115,7 +1161,8 @@ static void ini_pump(struct ini *ini)
 {
 	struct ini_op *op;
 
-	while (ini->state == INI_S_FFP && (op = TAILQ_FIRST(&ini->waitq)) != NULL &&
+	while (ini->state == INI_S_FFP &&
+	       (op = TAILQ_FIRST(&ini->waitq)) != NULL &&
 	       (window_open(ini) || op->cmdsn_delta != 0)) {
 		TAILQ_REMOVE(&ini->waitq, op, link);
 		TAILQ_INSERT_TAIL(&ini->ops, op, link);
@@ -1139,8 +1186,10 @@ static void probe_fire(struct sim_ev *ev)
 	if (ini->state != INI_S_FFP || TAILQ_EMPTY(&ini->waitq) ||
 	    window_open(ini))
 		return;
-	SIM_TRACE(ini->sim, "%s: CmdSN window closed with commands waiting: "
-		  "NOP-Out ping", ini->actor);
+	SIM_TRACE(ini->sim,
+		  "%s: CmdSN window closed with commands waiting: "
+		  "NOP-Out ping",
+		  ini->actor);
 	ini_nop(ini, ini_op_new(ini, INI_OP_NOP, NULL, NULL));
 	ini_pump(ini);
 }
@@ -1241,7 +1290,8 @@ void ini_raw(struct ini *ini, struct ini_op *op)
 		op_finish(ini, op, INI_NOT_SENT);
 		return;
 	}
-	op->itt = op->raw_len >= 20 ? be32_get(op->raw + 16) : ISCSI_RESERVED_TAG;
+	op->itt = op->raw_len >= 20 ? be32_get(op->raw + 16)
+				    : ISCSI_RESERVED_TAG;
 	op->sent = true;
 	SIM_TRACE(ini->sim, "%s -> raw %u bytes (opcode 0x%02x itt=%08x)",
 		  ini->actor, op->raw_len, op->raw_len ? op->raw[0] & 0x3f : 0,
@@ -1338,7 +1388,8 @@ static void rx_scsi_rsp(struct ini *ini, const struct iscsi_bhs *h,
 		uint16_t sl = be16_get(data);
 
 		if (sl > h->data_len - 2 || sl > sizeof(op->sense)) {
-			violation(ini, "itt=%08x SenseLength %u exceeds segment %u",
+			violation(ini,
+				  "itt=%08x SenseLength %u exceeds segment %u",
 				  h->itt, sl, h->data_len);
 			sl = 0;
 		}
@@ -1359,19 +1410,20 @@ static void rx_data_in(struct ini *ini, const struct iscsi_bhs *h,
 		take_statsn(ini, h, true);
 	update_window(ini, h);
 	if (op == NULL || op->kind != INI_OP_SCSI || !op->dir_read) {
-		violation(ini, "Data-In for unknown or non-read itt %08x", h->itt);
+		violation(ini, "Data-In for unknown or non-read itt %08x",
+			  h->itt);
 		return;
 	}
 	if (h->w36 != op->next_datasn)
-		violation(ini, "itt=%08x DataSN %u, expected %u", h->itt, h->w36,
-			  op->next_datasn);
+		violation(ini, "itt=%08x DataSN %u, expected %u", h->itt,
+			  h->w36, op->next_datasn);
 	op->next_datasn = h->w36 + 1;
 	if (h->data_len > ini->neg.max_recv_dsl)
 		violation(ini, "Data-In of %u bytes > our MaxRecvDSL %u",
 			  h->data_len, ini->neg.max_recv_dsl);
 	if ((uint64_t)off + h->data_len > op->edtl) {
-		violation(ini, "itt=%08x Data-In [%u,+%u) beyond EDTL %u", h->itt,
-			  off, h->data_len, op->edtl);
+		violation(ini, "itt=%08x Data-In [%u,+%u) beyond EDTL %u",
+			  h->itt, off, h->data_len, op->edtl);
 	} else if (h->data_len > 0) {
 		memcpy(op->in + off, data, h->data_len);
 		if (off + h->data_len > op->in_len)
@@ -1396,8 +1448,8 @@ static void rx_r2t(struct ini *ini, const struct iscsi_bhs *h)
 		return;
 	}
 	if (op->vanish_at_r2t) {
-		SIM_TRACE(ini->sim, "%s vanishes at R2T for itt=%08x", ini->actor,
-			  op->itt);
+		SIM_TRACE(ini->sim, "%s vanishes at R2T for itt=%08x",
+			  ini->actor, op->itt);
 		ini_vanish(ini);
 		return;
 	}
@@ -1405,12 +1457,13 @@ static void rx_r2t(struct ini *ini, const struct iscsi_bhs *h)
 		violation(ini, "R2T asks %u bytes > MaxBurstLength %u", len,
 			  ini->neg.max_burst);
 	if ((uint64_t)off + len > op->edtl || len == 0) {
-		violation(ini, "R2T [%u,+%u) outside EDTL %u", off, len, op->edtl);
+		violation(ini, "R2T [%u,+%u) outside EDTL %u", off, len,
+			  op->edtl);
 		return;
 	}
 	if (off < op->unsol_sent)
-		violation(ini, "R2T offset %u inside unsolicited data (%u)", off,
-			  op->unsol_sent);
+		violation(ini, "R2T offset %u inside unsolicited data (%u)",
+			  off, op->unsol_sent);
 	send_data_out(ini, op, h->w20, off, len);
 	tx_flush(ini);
 }
@@ -1432,7 +1485,7 @@ static void rx_nop_in(struct ini *ini, const struct iscsi_bhs *h)
 	}
 	take_statsn(ini, h, false);
 	if (h->w20 == ISCSI_RESERVED_TAG)
-		return;		/* no answer wanted */
+		return; /* no answer wanted */
 	if (ini->event)
 		ini->event(ini->hook_arg, ini, "nop-in");
 	if (ini->ignore_nopin) {
@@ -1443,7 +1496,8 @@ static void rx_nop_in(struct ini *ini, const struct iscsi_bhs *h)
 	{
 		struct iscsi_bhs o;
 
-		fill_common(ini, &o, ISCSI_OP_NOP_OUT, true, ISCSI_RESERVED_TAG);
+		fill_common(ini, &o, ISCSI_OP_NOP_OUT, true,
+			    ISCSI_RESERVED_TAG);
 		o.flags = ISCSI_FLAG_FINAL;
 		o.lun = h->lun;
 		o.w20 = h->w20;
@@ -1497,8 +1551,8 @@ static void rx_simple_rsp(struct ini *ini, const struct iscsi_bhs *h,
 	take_statsn(ini, h, true);
 	update_window(ini, h);
 	if (op == NULL) {
-		violation(ini, "%s for unknown itt %08x", ini_opcode_name(h->opcode),
-			  h->itt);
+		violation(ini, "%s for unknown itt %08x",
+			  ini_opcode_name(h->opcode), h->itt);
 		return;
 	}
 	op->response = h->b2;
@@ -1544,8 +1598,8 @@ static void rx_reject(struct ini *ini, const struct iscsi_bhs *h,
 
 	take_statsn(ini, h, true);
 	update_window(ini, h);
-	SIM_TRACE(ini->sim, "%s <- Reject reason 0x%02x for itt=%08x", ini->actor,
-		  h->b2, itt);
+	SIM_TRACE(ini->sim, "%s <- Reject reason 0x%02x for itt=%08x",
+		  ini->actor, h->b2, itt);
 	if (op == NULL) {
 		if (ini->event)
 			ini->event(ini->hook_arg, ini, "reject");
@@ -1569,7 +1623,7 @@ static void rx_async(struct ini *ini, const struct iscsi_bhs *h)
 	    ini->state == INI_S_FFP) {
 		struct ini_op *op = ini_op_new(ini, INI_OP_LOGOUT, NULL, NULL);
 
-		op->user = UINT64_MAX;	/* internal: freed on completion */
+		op->user = UINT64_MAX; /* internal: freed on completion */
 		ini_logout(ini, op);
 	}
 }
@@ -1592,10 +1646,11 @@ static bool rx_raw_answer(struct ini *ini, const struct iscsi_bhs *h)
 static void rx_pdu(struct ini *ini, const struct iscsi_bhs *h,
 		   const uint8_t *data)
 {
-	SIM_TRACE(ini->sim, "%s <- %-10s itt=%08x sn=%u exp=%u max=%u len=%u "
-			    "b2=%02x b3=%02x",
-		  ini->actor, ini_opcode_name(h->opcode), h->itt, h->w24, h->w28,
-		  h->w32, h->data_len, h->b2, h->b3);
+	SIM_TRACE(ini->sim,
+		  "%s <- %-10s itt=%08x sn=%u exp=%u max=%u len=%u "
+		  "b2=%02x b3=%02x",
+		  ini->actor, ini_opcode_name(h->opcode), h->itt, h->w24,
+		  h->w28, h->w32, h->data_len, h->b2, h->b3);
 	if (h->opcode == ISCSI_OP_LOGIN_RSP) {
 		rx_login_rsp(ini, h, data);
 		return;
@@ -1631,7 +1686,8 @@ static void rx_pdu(struct ini *ini, const struct iscsi_bhs *h,
 		rx_async(ini, h);
 		break;
 	default:
-		violation(ini, "unexpected opcode 0x%02x from target", h->opcode);
+		violation(ini, "unexpected opcode 0x%02x from target",
+			  h->opcode);
 		break;
 	}
 }
@@ -1673,7 +1729,8 @@ static void on_readable(void *ctx)
 	uint8_t buf[65536];
 	ssize_t n = 0;
 
-	while (ini->c != NULL && (n = sim_conn_recv(ini->c, buf, sizeof(buf))) > 0) {
+	while (ini->c != NULL &&
+	       (n = sim_conn_recv(ini->c, buf, sizeof(buf))) > 0) {
 		uint32_t i = 0;
 
 		while (i < (uint32_t)n && ini->c != NULL) {
@@ -1691,13 +1748,16 @@ static void on_readable(void *ctx)
 				ini->rhave_bhs = true;
 				ini->rneed = pdu_len(ini, &ini->rh);
 				if (ini->rneed - ISCSI_BHS_LEN > RX_DATA_MAX) {
-					violation(ini, "PDU of %u bytes", ini->rneed);
+					violation(ini, "PDU of %u bytes",
+						  ini->rneed);
 					ini_conn_lost(ini, "oversized PDU");
 					return;
 				}
-				if (ini->rneed - ISCSI_BHS_LEN > ini->rdata_cap) {
+				if (ini->rneed - ISCSI_BHS_LEN >
+				    ini->rdata_cap) {
 					ini->rdata_cap = ini->rneed;
-					ini->rdata = realloc(ini->rdata, ini->rdata_cap);
+					ini->rdata = realloc(ini->rdata,
+							     ini->rdata_cap);
 					if (ini->rdata == NULL)
 						abort();
 				}

@@ -31,7 +31,7 @@ struct ini;
 
 enum ini_op_kind {
 	INI_OP_LOGIN,
-	INI_OP_TEXT,		/* SendTargets=All */
+	INI_OP_TEXT, /* SendTargets=All */
 	INI_OP_SCSI,
 	INI_OP_TMF,
 	INI_OP_NOP,
@@ -41,11 +41,11 @@ enum ini_op_kind {
 
 enum ini_outcome {
 	INI_PENDING = 0,
-	INI_DONE,		/* the answer arrived */
-	INI_DROPPED,		/* the connection went before the answer */
-	INI_REJECTED,		/* a Reject PDU answered it */
-	INI_ABORTED,		/* a TMF we sent aborted it */
-	INI_NOT_SENT,		/* no connection / not logged in */
+	INI_DONE,     /* the answer arrived */
+	INI_DROPPED,  /* the connection went before the answer */
+	INI_REJECTED, /* a Reject PDU answered it */
+	INI_ABORTED,  /* a TMF we sent aborted it */
+	INI_NOT_SENT, /* no connection / not logged in */
 };
 
 struct ini_op;
@@ -64,10 +64,10 @@ struct ini_op {
 	uint8_t cdb[16];
 	bool dir_read, dir_write;
 	uint32_t edtl;
-	uint8_t *out;			/* Data-Out bytes, edtl long */
-	uint8_t *in;			/* Data-In bytes, edtl long */
-	uint32_t in_len;		/* highest byte received */
-	uint32_t unsol_sent;		/* immediate + unsolicited bytes */
+	uint8_t *out;	     /* Data-Out bytes, edtl long */
+	uint8_t *in;	     /* Data-In bytes, edtl long */
+	uint32_t in_len;     /* highest byte received */
+	uint32_t unsol_sent; /* immediate + unsolicited bytes */
 	uint32_t next_datasn;
 
 	/* TMF */
@@ -75,31 +75,31 @@ struct ini_op {
 	uint32_t ref_itt, ref_cmdsn;
 
 	/* misbehaviour */
-	int32_t cmdsn_delta;		/* added to the CmdSN sent */
-	bool vanish_at_r2t;		/* the host dies at the first R2T */
-	uint8_t *raw;			/* RAW: bytes sent as they are */
+	int32_t cmdsn_delta; /* added to the CmdSN sent */
+	bool vanish_at_r2t;  /* the host dies at the first R2T */
+	uint8_t *raw;	     /* RAW: bytes sent as they are */
 	uint32_t raw_len;
 
 	/* results */
-	uint8_t response;		/* SCSI/TMF/logout response */
+	uint8_t response; /* SCSI/TMF/logout response */
 	uint8_t status;
 	uint8_t sense[252];
 	uint16_t sense_len;
 	uint32_t residual;
 	uint8_t rsp_flags;
-	uint16_t login_status;		/* class << 8 | detail */
+	uint16_t login_status; /* class << 8 | detail */
 	uint8_t reject_reason;
-	uint8_t rsp_opcode;		/* RAW: opcode of the answer */
-	uint8_t chap_alg;		/* LOGIN: the CHAP_A the target chose */
-	bool auth_refused;		/* LOGIN: we refused the target (CHAP) */
-	char auth_why[96];		/* ... and why */
-	char *text;			/* TEXT: response keys, NUL separated */
+	uint8_t rsp_opcode; /* RAW: opcode of the answer */
+	uint8_t chap_alg;   /* LOGIN: the CHAP_A the target chose */
+	bool auth_refused;  /* LOGIN: we refused the target (CHAP) */
+	char auth_why[96];  /* ... and why */
+	char *text;	    /* TEXT: response keys, NUL separated */
 	uint32_t text_len;
 	uint64_t issued_ns, done_ns;
 
 	ini_done_fn done;
 	void *arg;
-	uint64_t user;			/* for the caller */
+	uint64_t user; /* for the caller */
 	struct ini *ini;
 	TAILQ_ENTRY(ini_op) link;
 };
@@ -109,8 +109,8 @@ TAILQ_HEAD(ini_op_list, ini_op);
 struct ini_params {
 	bool header_digest, data_digest;
 	bool initial_r2t, immediate_data;
-	uint32_t max_send_dsl;		/* the target's MaxRecvDataSegmentLength */
-	uint32_t max_recv_dsl;		/* ours */
+	uint32_t max_send_dsl; /* the target's MaxRecvDataSegmentLength */
+	uint32_t max_recv_dsl; /* ours */
 	uint32_t first_burst, max_burst, max_r2t;
 };
 
@@ -155,7 +155,7 @@ void ini_set_isid(struct ini *ini, const uint8_t isid[6]);
 struct ini_chap {
 	char name[256], secret[256];
 	char target_name[256], target_secret[256];
-	char algs[64];			/* CHAP_A list; empty = "8,7,6,5" */
+	char algs[64]; /* CHAP_A list; empty = "8,7,6,5" */
 	bool reflect;
 };
 void ini_set_chap(struct ini *ini, const struct ini_chap *chap);
@@ -184,10 +184,10 @@ void ini_logout(struct ini *ini, struct ini_op *op);
 void ini_raw(struct ini *ini, struct ini_op *op);
 
 /* Connection-level actions and faults. */
-void ini_disconnect(struct ini *ini);	/* FIN, then forget the conn */
-void ini_reset(struct ini *ini);	/* RST */
-void ini_vanish(struct ini *ini);	/* host dies silently */
-void ini_half_close(struct ini *ini);	/* FIN, keep reading */
+void ini_disconnect(struct ini *ini); /* FIN, then forget the conn */
+void ini_reset(struct ini *ini);      /* RST */
+void ini_vanish(struct ini *ini);     /* host dies silently */
+void ini_half_close(struct ini *ini); /* FIN, keep reading */
 
 const char *ini_opcode_name(uint8_t op);
 

@@ -91,9 +91,11 @@ static int cmd_run(int argc, char **argv)
 	rc = scn_run(file, text, &o, &res);
 	if (rc == 0)
 		printf("PASS %s: %u expectations, %llu SCSI commands, %llu events, "
-		       "%.6fs virtual (seed %llu)\n", file, res.expectations,
+		       "%.6fs virtual (seed %llu)\n",
+		       file, res.expectations,
 		       (unsigned long long)res.scsi_cmds,
-		       (unsigned long long)res.events, (double)res.virt_ns * 1e-9,
+		       (unsigned long long)res.events,
+		       (double)res.virt_ns * 1e-9,
 		       (unsigned long long)res.seed);
 	else
 		printf("FAIL %s\n", res.msg);
@@ -130,9 +132,10 @@ static void write_failure(const char *dir, uint64_t seed, const char *text,
 		(unsigned long long)res->hash);
 	fputs(text, f);
 	fclose(f);
-	fprintf(stderr, "\nexplore: seed %llu FAILED: %s\n  replay: "
-		"build/utarget-sim run %s\n", (unsigned long long)seed, res->msg,
-		path);
+	fprintf(stderr,
+		"\nexplore: seed %llu FAILED: %s\n  replay: "
+		"build/utarget-sim run %s\n",
+		(unsigned long long)seed, res->msg, path);
 }
 
 /* Run a scenario in a child process, so that a crash (an assertion or a
@@ -142,7 +145,7 @@ static int run_isolated(const char *name, const char *text,
 			struct scn_result *res)
 {
 	int p[2], status = 0, rc = 4;
-	FILE *errf = tmpfile();	/* the child's stderr: an assertion's text */
+	FILE *errf = tmpfile(); /* the child's stderr: an assertion's text */
 	char last[512] = "";
 	pid_t pid;
 
@@ -181,13 +184,16 @@ static int run_isolated(const char *name, const char *text,
 			while (fgets(line, sizeof(line), errf) != NULL)
 				if (line[0] != '\n')
 					snprintf(last, sizeof(last), "%.*s",
-						 (int)strcspn(line, "\n"), line);
+						 (int)strcspn(line, "\n"),
+						 line);
 		}
-		snprintf(res->msg, sizeof(res->msg), "%s:0: crash: the process died "
+		snprintf(res->msg, sizeof(res->msg),
+			 "%s:0: crash: the process died "
 			 "(%s %d) in the target or the simulator%s%s; run it "
-			 "without isolation to see where", name,
-			 WIFSIGNALED(status) ? "signal" : "exit",
-			 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+			 "without isolation to see where",
+			 name, WIFSIGNALED(status) ? "signal" : "exit",
+			 WIFSIGNALED(status) ? WTERMSIG(status)
+					     : WEXITSTATUS(status),
 			 last[0] ? ": " : "", last);
 	} else {
 		waitpid(pid, &status, 0);
@@ -252,7 +258,8 @@ static int cmd_explore(int argc, char **argv)
 		pid = fork();
 		if (pid == 0) {
 			close(p[0]);
-			for (uint64_t s = start + j; s < start + nseeds; s += jobs) {
+			for (uint64_t s = start + j; s < start + nseeds;
+			     s += jobs) {
 				struct seed_out so;
 
 				run_seed(s, dir, &so);
@@ -285,9 +292,10 @@ static int cmd_explore(int argc, char **argv)
 				failed++;
 			if (!tty && done % 100 != 0 && done != nseeds)
 				continue;
-			fprintf(stderr, "%sexplore: %llu/%llu seeds, %.1f seeds/s, "
-				"%llu failures%s", tty ? "\r" : "",
-				(unsigned long long)done,
+			fprintf(stderr,
+				"%sexplore: %llu/%llu seeds, %.1f seeds/s, "
+				"%llu failures%s",
+				tty ? "\r" : "", (unsigned long long)done,
 				(unsigned long long)nseeds,
 				(double)done / (wall_s() - t0 + 1e-9),
 				(unsigned long long)failed, tty ? "" : "\n");
@@ -300,9 +308,10 @@ static int cmd_explore(int argc, char **argv)
 	if (tty)
 		fprintf(stderr, "\n");
 	printf("explore: %llu seeds from %llu, %llu failures, %llu SCSI "
-	       "commands, %.1fs\n", (unsigned long long)done,
-	       (unsigned long long)start, (unsigned long long)failed,
-	       (unsigned long long)cmds, wall_s() - t0);
+	       "commands, %.1fs\n",
+	       (unsigned long long)done, (unsigned long long)start,
+	       (unsigned long long)failed, (unsigned long long)cmds,
+	       wall_s() - t0);
 	return failed || done < nseeds ? 1 : 0;
 }
 
@@ -373,13 +382,16 @@ static int cmd_shrink(int argc, char **argv)
 		int rc0 = run_isolated(file, text, &res);
 
 		if (rc0 != 1 && rc0 != 4) {
-		fprintf(stderr, "shrink: %s does not fail; nothing to shrink\n", file);
-		return 2;
+			fprintf(stderr,
+				"shrink: %s does not fail; nothing to shrink\n",
+				file);
+			return 2;
 		}
 	}
 	failure_kind(res.msg, kind, sizeof(kind));
 	fprintf(stderr, "shrink: keeping failures of kind '%s'\n", kind);
-	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+	for (char *l = strtok_r(text, "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save)) {
 		if (l[0] == '#')
 			continue;
 		lines = realloc(lines, (n + 1) * sizeof(*lines));
@@ -401,9 +413,12 @@ static int cmd_shrink(int argc, char **argv)
 				bool any = false;
 				char *cand;
 
-				for (size_t i = start; i < start + chunk && i < n; i++) {
+				for (size_t i = start;
+				     i < start + chunk && i < n; i++) {
 					removed[i] = false;
-					if (keep[i] && strncmp(lines[i], "seed ", 5) != 0) {
+					if (keep[i] &&
+					    strncmp(lines[i], "seed ", 5) !=
+						    0) {
 						keep[i] = false;
 						removed[i] = any = true;
 					}
@@ -416,9 +431,11 @@ static int cmd_shrink(int argc, char **argv)
 					kept = 0;
 					for (size_t i = 0; i < n; i++)
 						kept += keep[i];
-					fprintf(stderr, "\rshrink: %zu lines", kept);
+					fprintf(stderr, "\rshrink: %zu lines",
+						kept);
 				} else {
-					for (size_t i = start; i < start + chunk && i < n; i++)
+					for (size_t i = start;
+					     i < start + chunk && i < n; i++)
 						if (removed[i])
 							keep[i] = true;
 				}
@@ -431,7 +448,9 @@ static int cmd_shrink(int argc, char **argv)
 	fprintf(stderr, "\n");
 	if (outp == NULL) {
 		snprintf(outbuf, sizeof(outbuf), "%.*s.min.scn",
-			 (int)(strlen(file) > 4 && strcmp(file + strlen(file) - 4, ".scn") == 0
+			 (int)(strlen(file) > 4 &&
+					       strcmp(file + strlen(file) - 4,
+						      ".scn") == 0
 				       ? strlen(file) - 4
 				       : strlen(file)),
 			 file);
@@ -446,11 +465,13 @@ static int cmd_shrink(int argc, char **argv)
 			perror(outp);
 			return 2;
 		}
-		fprintf(f, "# shrunk from %s: %s\n# expected trace-hash: %016llx\n",
+		fprintf(f,
+			"# shrunk from %s: %s\n# expected trace-hash: %016llx\n",
 			file, res.msg, (unsigned long long)res.hash);
 		fputs(fin, f);
 		fclose(f);
-		printf("shrink: %zu of %zu lines kept, written to %s\n", kept, n, outp);
+		printf("shrink: %zu of %zu lines kept, written to %s\n", kept,
+		       n, outp);
 		free(fin);
 	}
 	return 0;
@@ -477,24 +498,26 @@ static int cmd_bench(int argc, char **argv)
 	text = malloc(cap);
 	if (text == NULL)
 		abort();
-	len += (size_t)snprintf(text + len, cap - len,
-				"seed 1\nlun 0 disk0 size=64M\n"
-				"param QueuedCommands=64\ninitiator A\nA login\n");
+	len += (size_t)snprintf(
+		text + len, cap - len,
+		"seed 1\nlun 0 disk0 size=64M\n"
+		"param QueuedCommands=64\ninitiator A\nA login\n");
 	for (uint64_t i = 0; i < ncmds; i++)
-		len += (size_t)snprintf(text + len, cap - len,
-					"A %s lba=%llu blocks=1 & expect any\n%s",
-					i % 2 ? "read" : "write",
-					(unsigned long long)(i * 7 % 100000),
-					i % 64 == 63 ? "wait\n" : "");
+		len += (size_t)snprintf(
+			text + len, cap - len,
+			"A %s lba=%llu blocks=1 & expect any\n%s",
+			i % 2 ? "read" : "write",
+			(unsigned long long)(i * 7 % 100000),
+			i % 64 == 63 ? "wait\n" : "");
 	snprintf(text + len, cap - len, "wait\n");
 	t0 = wall_s();
 	scn_run("bench", text, &o, &res);
 	dt = wall_s() - t0;
 	printf("bench: %llu SCSI commands (512-byte reads and writes, queue "
 	       "depth 64) in %.3fs wall, %.0f commands/s, %.3fs virtual%s%s\n",
-	       (unsigned long long)res.scsi_cmds, dt, (double)res.scsi_cmds / dt,
-	       (double)res.virt_ns * 1e-9, res.pass ? "" : " FAILED: ",
-	       res.pass ? "" : res.msg);
+	       (unsigned long long)res.scsi_cmds, dt,
+	       (double)res.scsi_cmds / dt, (double)res.virt_ns * 1e-9,
+	       res.pass ? "" : " FAILED: ", res.pass ? "" : res.msg);
 	printf("trace-hash: %016llx\n", (unsigned long long)res.hash);
 	free(text);
 	return res.pass ? 0 : 1;

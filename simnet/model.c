@@ -20,15 +20,15 @@
 
 struct mw {
 	uint64_t vid;
-	uint64_t submit, ack;	/* ack MODEL_NEVER: unknown or in flight */
+	uint64_t submit, ack; /* ack MODEL_NEVER: unknown or in flight */
 	uint64_t handle;
 	bool durable;
-	bool pending;		/* still in flight */
+	bool pending; /* still in flight */
 };
 
 struct mblock {
-	uint64_t base;		/* value before any listed write; MODEL_ANY */
-	uint64_t base_until;	/* base impossible for reads starting after */
+	uint64_t base;	     /* value before any listed write; MODEL_ANY */
+	uint64_t base_until; /* base impossible for reads starting after */
 	struct mw *w;
 	uint32_t n, cap;
 };
@@ -44,9 +44,9 @@ struct model {
 	struct inflight {
 		uint64_t handle, lba;
 		uint32_t count;
-	} *fl;
+	} * fl;
 	size_t nfl, capfl;
-	uint64_t *rd;		/* start stamps of reads in flight */
+	uint64_t *rd; /* start stamps of reads in flight */
 	size_t nrd, caprd;
 };
 
@@ -79,10 +79,22 @@ void model_free(struct model *m)
 	free(m);
 }
 
-uint64_t model_blocks(const struct model *m) { return m->blocks; }
-uint32_t model_block_size(const struct model *m) { return m->bs; }
-uint64_t model_tick(struct model *m) { return m->clock++; }
-void model_set_write_through(struct model *m, bool on) { m->write_through = on; }
+uint64_t model_blocks(const struct model *m)
+{
+	return m->blocks;
+}
+uint32_t model_block_size(const struct model *m)
+{
+	return m->bs;
+}
+uint64_t model_tick(struct model *m)
+{
+	return m->clock++;
+}
+void model_set_write_through(struct model *m, bool on)
+{
+	m->write_through = on;
+}
 
 void model_read_begin(struct model *m, uint64_t stamp)
 {
@@ -134,7 +146,7 @@ static void block_prune(struct mblock *b, uint64_t hz)
 	for (uint32_t i = 0; i < b->n; i++) {
 		if (b->w[i].ack != MODEL_NEVER &&
 		    b->w[i].ack < latest_known_submit)
-			continue;	/* superseded for every future read */
+			continue; /* superseded for every future read */
 		b->w[k++] = b->w[i];
 	}
 	b->n = k;
@@ -154,8 +166,10 @@ uint64_t model_write_begin(struct model *m, uint64_t lba, uint32_t count,
 			if (b->w == NULL)
 				abort();
 		}
-		b->w[b->n++] = (struct mw){.vid = vids[i], .submit = stamp,
-					   .ack = MODEL_NEVER, .handle = h,
+		b->w[b->n++] = (struct mw){.vid = vids[i],
+					   .submit = stamp,
+					   .ack = MODEL_NEVER,
+					   .handle = h,
 					   .pending = true};
 	}
 	if (m->nfl == m->capfl) {
@@ -245,7 +259,7 @@ void model_crash(struct model *m)
 		}
 		b->n = k;
 		if (!have_durable && b->base_until != MODEL_NEVER)
-			all_durable = false;	/* acked, lost: base or torn */
+			all_durable = false; /* acked, lost: base or torn */
 		if (!all_durable) {
 			b->n = 0;
 			b->base = MODEL_ANY;
@@ -255,11 +269,11 @@ void model_crash(struct model *m)
 	m->nfl = 0;
 }
 
-bool model_check_read(struct model *m, uint64_t lba, uint64_t vid,
-		      uint64_t rs, uint64_t re, char *why, size_t cap)
+bool model_check_read(struct model *m, uint64_t lba, uint64_t vid, uint64_t rs,
+		      uint64_t re, char *why, size_t cap)
 {
 	struct mblock *b;
-	uint64_t sup = 0;	/* latest submit of a write acked before rs */
+	uint64_t sup = 0; /* latest submit of a write acked before rs */
 	int off = 0;
 
 	if (lba >= m->blocks)

@@ -26,11 +26,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MODEL_ANY UINT64_MAX	/* base: contents unknown (after a crash) */
-#define MODEL_NEVER UINT64_MAX	/* ack time of a write of unknown fate */
+#define MODEL_ANY UINT64_MAX   /* base: contents unknown (after a crash) */
+#define MODEL_NEVER UINT64_MAX /* ack time of a write of unknown fate */
 
 struct model;
-struct model_write;		/* one block's record, opaque */
+struct model_write; /* one block's record, opaque */
 
 struct model *model_new(uint64_t blocks, uint32_t block_size);
 void model_free(struct model *m);
@@ -62,14 +62,13 @@ void model_read_end(struct model *m, uint64_t stamp);
 
 /* Check one block read over [rs, re] that returned value vid (decoded from
  * the bytes).  Returns true if allowed; else writes an explanation. */
-bool model_check_read(struct model *m, uint64_t lba, uint64_t vid,
-		      uint64_t rs, uint64_t re, char *why, size_t cap);
+bool model_check_read(struct model *m, uint64_t lba, uint64_t vid, uint64_t rs,
+		      uint64_t re, char *why, size_t cap);
 
 /* Block data for a value id (0 = zeros); and back.  A block whose bytes
  * are no value's (torn, corrupt, wrong LBA) decodes to false. */
 void model_fill(uint64_t vid, uint64_t lba, uint8_t *buf, uint32_t bs);
-bool model_decode(const uint8_t *buf, uint64_t lba, uint32_t bs,
-		  uint64_t *vid);
+bool model_decode(const uint8_t *buf, uint64_t lba, uint32_t bs, uint64_t *vid);
 /* Value id for a pattern name ("v1", "old") or a fill ("0xab", "zero"). */
 uint64_t model_vid(const char *name);
 

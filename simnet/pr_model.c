@@ -8,20 +8,36 @@
 
 #include "pr_model.h"
 
-static bool all_reg(uint8_t t) { return t == 7 || t == 8; }
-static bool reg_only(uint8_t t) { return t == 5 || t == 6; }
-static bool excl_access(uint8_t t) { return t == 3 || t == 6 || t == 8; }
+static bool all_reg(uint8_t t)
+{
+	return t == 7 || t == 8;
+}
+static bool reg_only(uint8_t t)
+{
+	return t == 5 || t == 6;
+}
+static bool excl_access(uint8_t t)
+{
+	return t == 3 || t == 6 || t == 8;
+}
 
 const char *prm_type_name(uint8_t t)
 {
 	switch (t) {
-	case 1: return "wr-ex";
-	case 3: return "ex-ac";
-	case 5: return "wr-ex-ro";
-	case 6: return "ex-ac-ro";
-	case 7: return "wr-ex-ar";
-	case 8: return "ex-ac-ar";
-	default: return "?";
+	case 1:
+		return "wr-ex";
+	case 3:
+		return "ex-ac";
+	case 5:
+		return "wr-ex-ro";
+	case 6:
+		return "ex-ac-ro";
+	case 7:
+		return "wr-ex-ar";
+	case 8:
+		return "ex-ac-ar";
+	default:
+		return "?";
 	}
 }
 
@@ -80,8 +96,7 @@ static void unregister(struct pr_model *m, int a)
 		m->reserved = false;
 }
 
-enum prm_result prm_apply(struct pr_model *m, int self,
-			  const struct prm_out *o)
+enum prm_result prm_apply(struct pr_model *m, int self, const struct prm_out *o)
 {
 	uint64_t mine = m->key[self];
 
@@ -174,20 +189,23 @@ void prm_describe(const struct pr_model *m, const char *const *names,
 
 	for (int i = 0; i < nactors && off > 0 && (size_t)off < cap; i++)
 		if (m->key[i])
-			off += snprintf(buf + off, cap - (size_t)off, " %s=%llx",
-					names[i], (unsigned long long)m->key[i]);
+			off += snprintf(buf + off, cap - (size_t)off,
+					" %s=%llx", names[i],
+					(unsigned long long)m->key[i]);
 	if (off > 0 && (size_t)off < cap) {
 		if (m->reserved && all_reg(m->type))
 			snprintf(buf + off, cap - (size_t)off,
 				 "; reservation %s (every registrant)%s",
-				 prm_type_name(m->type), m->aptpl ? "; aptpl" : "");
+				 prm_type_name(m->type),
+				 m->aptpl ? "; aptpl" : "");
 		else if (m->reserved)
 			snprintf(buf + off, cap - (size_t)off,
 				 "; reservation %s held by %s%s",
 				 prm_type_name(m->type), names[m->holder],
 				 m->aptpl ? "; aptpl" : "");
 		else
-			snprintf(buf + off, cap - (size_t)off, "; no reservation%s",
+			snprintf(buf + off, cap - (size_t)off,
+				 "; no reservation%s",
 				 m->aptpl ? "; aptpl" : "");
 	}
 }

@@ -22,8 +22,13 @@
 #define PR_MODEL_ACTORS 8
 
 /* PERSISTENT RESERVE OUT service actions the model knows. */
-enum { PRM_REGISTER = 0, PRM_RESERVE = 1, PRM_RELEASE = 2, PRM_CLEAR = 3,
-       PRM_PREEMPT = 4 };
+enum {
+	PRM_REGISTER = 0,
+	PRM_RESERVE = 1,
+	PRM_RELEASE = 2,
+	PRM_CLEAR = 3,
+	PRM_PREEMPT = 4
+};
 
 /* What a PR OUT should be answered. */
 enum prm_result { PRM_GOOD, PRM_CONFLICT, PRM_ILLEGAL };
@@ -31,10 +36,10 @@ enum prm_result { PRM_GOOD, PRM_CONFLICT, PRM_ILLEGAL };
 struct pr_model {
 	uint64_t key[PR_MODEL_ACTORS];
 	bool reserved;
-	uint8_t type;		/* 1 3 5 6 7 8 */
-	int holder;		/* actor; unused with types 7 and 8 */
+	uint8_t type; /* 1 3 5 6 7 8 */
+	int holder;   /* actor; unused with types 7 and 8 */
 	bool aptpl;
-	bool unknown;		/* state not known exactly */
+	bool unknown; /* state not known exactly */
 };
 
 struct prm_out {

@@ -27,7 +27,7 @@
 
 #define MAX_LUNS 8
 #define MAX_ACTORS 8
-#define MAX_USERS 16		/* IncomingUser lines per target (as config) */
+#define MAX_USERS 16 /* IncomingUser lines per target (as config) */
 #define MAX_TOKS 64
 #define SYNC_TIMEOUT_NS (60 * SIM_NS_PER_S)
 #define QUIET_LIMIT_NS (600 * SIM_NS_PER_S)
@@ -37,30 +37,30 @@
 /* ------------------------------------------------------- expectations */
 
 enum xo {
-	XO_DEFAULT = 0,	/* success for the verb */
+	XO_DEFAULT = 0, /* success for the verb */
 	XO_ANY,
-	XO_DONE,	/* answered, any status (with status/sense tokens) */
+	XO_DONE, /* answered, any status (with status/sense tokens) */
 	XO_DROPPED,
 	XO_REJECTED,
 	XO_ABORTED,
-	XO_NONE,	/* no answer by the next quiet point */
-	XO_FAIL,	/* login failed / non-GOOD */
-	XO_REFUSED,	/* login: we refused the target's CHAP */
+	XO_NONE,    /* no answer by the next quiet point */
+	XO_FAIL,    /* login failed / non-GOOD */
+	XO_REFUSED, /* login: we refused the target's CHAP */
 };
 
 struct exp {
 	enum xo outcome;
-	int status;		/* -1 unspecified */
+	int status; /* -1 unspecified */
 	int sk, asc, ascq;
-	int login;		/* class<<8|detail, -1 */
-	int response;		/* TMF/logout response, -1 */
+	int login;    /* class<<8|detail, -1 */
+	int response; /* TMF/logout response, -1 */
 	int reject;
-	int targets;		/* discovery: number of TargetName= */
-	int chap_alg;		/* login: the CHAP_A the target chose, -1 */
+	int targets;  /* discovery: number of TargetName= */
+	int chap_alg; /* login: the CHAP_A the target chose, -1 */
 	char contains[256];
-	char data[256];		/* read data alternatives */
-	char keys[256];		/* PR IN READ KEYS list */
-	int resv_key_set;	/* PR IN READ RESERVATION: holder key */
+	char data[256];	  /* read data alternatives */
+	char keys[256];	  /* PR IN READ KEYS list */
+	int resv_key_set; /* PR IN READ RESERVATION: holder key */
 	char resv_key[32];
 	bool given;
 };
@@ -75,7 +75,7 @@ struct lun_st {
 	bool wc_off, ro, thin;
 	struct model *m;
 	/* SPC-2 reservation oracle */
-	int holder;		/* actor index, -1 none */
+	int holder; /* actor index, -1 none */
 	uint32_t holder_sess;
 	uint64_t epoch;
 	bool uncertain;
@@ -83,19 +83,19 @@ struct lun_st {
 	int resets_inflight;
 	/* persistent reservation oracle (pr_model.h) */
 	struct pr_model pr;
-	bool spc2_used;		/* RESERVE/RELEASE too: PR checks off */
-	int pr_inflight;	/* PR OUT commands not answered yet */
-	uint64_t pr_issued;	/* PR OUT commands issued */
-	uint64_t pr_epoch;	/* bumped by every PR OUT sent or answered */
+	bool spc2_used;	    /* RESERVE/RELEASE too: PR checks off */
+	int pr_inflight;    /* PR OUT commands not answered yet */
+	uint64_t pr_issued; /* PR OUT commands issued */
+	uint64_t pr_epoch;  /* bumped by every PR OUT sent or answered */
 };
 
 struct actor {
 	char name[32];
 	struct ini *ini;
 	int idx;
-	uint32_t sess;		/* bumped at every successful login */
+	uint32_t sess; /* bumped at every successful login */
 	char keys[1024];
-	struct ini_chap chap;	/* CHAP credentials from the declaration */
+	struct ini_chap chap; /* CHAP credentials from the declaration */
 };
 
 struct pend;
@@ -127,9 +127,21 @@ struct runner {
 	uint64_t seed;
 };
 
-enum pkind { PK_OTHER, PK_READ, PK_WRITE, PK_SYNC, PK_RESERVE, PK_RELEASE,
-	     PK_LOGIN, PK_LOGOUT, PK_TMF, PK_TEXT, PK_PRIN_KEYS, PK_PRIN_RESV,
-	     PK_PROUT };
+enum pkind {
+	PK_OTHER,
+	PK_READ,
+	PK_WRITE,
+	PK_SYNC,
+	PK_RESERVE,
+	PK_RELEASE,
+	PK_LOGIN,
+	PK_LOGOUT,
+	PK_TMF,
+	PK_TEXT,
+	PK_PRIN_KEYS,
+	PK_PRIN_RESV,
+	PK_PROUT
+};
 
 struct pend {
 	struct runner *r;
@@ -171,7 +183,8 @@ static void failf(struct runner *r, int line, const char *fmt, ...)
 		return;
 	r->failed = true;
 	r->res->fail_line = line;
-	n = snprintf(r->res->msg, sizeof(r->res->msg), "%s:%d: ", r->name, line);
+	n = snprintf(r->res->msg, sizeof(r->res->msg), "%s:%d: ", r->name,
+		     line);
 	va_start(ap, fmt);
 	vsnprintf(r->res->msg + n, sizeof(r->res->msg) - (size_t)n, fmt, ap);
 	va_end(ap);
@@ -193,8 +206,8 @@ static void syntaxf(struct runner *r, const char *fmt, ...)
 		return;
 	r->failed = r->syntax = true;
 	r->res->fail_line = r->line;
-	n = snprintf(r->res->msg, sizeof(r->res->msg), "%s:%d: syntax: ",
-		     r->name, r->line);
+	n = snprintf(r->res->msg, sizeof(r->res->msg),
+		     "%s:%d: syntax: ", r->name, r->line);
 	va_start(ap, fmt);
 	vsnprintf(r->res->msg + n, sizeof(r->res->msg) - (size_t)n, fmt, ap);
 	va_end(ap);
@@ -309,8 +322,8 @@ static size_t hex_decode(const char *s, uint8_t *out, size_t cap)
 			s++;
 			continue;
 		}
-		if (!isxdigit((unsigned char)s[0]) || !isxdigit((unsigned char)s[1]) ||
-		    sscanf(s, "%2x", &b) != 1)
+		if (!isxdigit((unsigned char)s[0]) ||
+		    !isxdigit((unsigned char)s[1]) || sscanf(s, "%2x", &b) != 1)
 			return (size_t)-1;
 		out[n++] = (uint8_t)b;
 		s += 2;
@@ -331,21 +344,23 @@ static int parse_hexnum(const char *s)
 static const struct {
 	const char *name;
 	int v;
-} status_names[] = {
-	{"good", SCSI_STATUS_GOOD},
-	{"check", SCSI_STATUS_CHECK_CONDITION},
-	{"condition-met", SCSI_STATUS_CONDITION_MET},
-	{"busy", SCSI_STATUS_BUSY},
-	{"conflict", SCSI_STATUS_RESERVATION_CONFLICT},
-	{"task-set-full", SCSI_STATUS_TASK_SET_FULL},
-	{"aca-active", SCSI_STATUS_ACA_ACTIVE},
-	{"task-aborted", SCSI_STATUS_TASK_ABORTED},
-}, tmf_names[] = {
-	{"complete", ISCSI_TMF_RSP_COMPLETE},
-	{"no-task", ISCSI_TMF_RSP_NO_TASK},
-	{"no-lun", ISCSI_TMF_RSP_NO_LUN},
-	{"not-supported", ISCSI_TMF_RSP_NOT_SUPPORTED},
-	{"tmf-rejected", ISCSI_TMF_RSP_REJECTED},
+} status_names[] =
+	{
+		{"good", SCSI_STATUS_GOOD},
+		{"check", SCSI_STATUS_CHECK_CONDITION},
+		{"condition-met", SCSI_STATUS_CONDITION_MET},
+		{"busy", SCSI_STATUS_BUSY},
+		{"conflict", SCSI_STATUS_RESERVATION_CONFLICT},
+		{"task-set-full", SCSI_STATUS_TASK_SET_FULL},
+		{"aca-active", SCSI_STATUS_ACA_ACTIVE},
+		{"task-aborted", SCSI_STATUS_TASK_ABORTED},
+},
+  tmf_names[] = {
+	  {"complete", ISCSI_TMF_RSP_COMPLETE},
+	  {"no-task", ISCSI_TMF_RSP_NO_TASK},
+	  {"no-lun", ISCSI_TMF_RSP_NO_LUN},
+	  {"not-supported", ISCSI_TMF_RSP_NOT_SUPPORTED},
+	  {"tmf-rejected", ISCSI_TMF_RSP_REJECTED},
 };
 
 static void exp_init(struct exp *e)
@@ -364,14 +379,16 @@ static void exp_parse(struct runner *r, struct exp *e, struct toks *t, int from)
 		const char *w = t->v[i];
 		bool known = false;
 
-		for (size_t k = 0; k < sizeof(status_names) / sizeof(status_names[0]); k++)
+		for (size_t k = 0;
+		     k < sizeof(status_names) / sizeof(status_names[0]); k++)
 			if (strcmp(w, status_names[k].name) == 0) {
 				e->status = status_names[k].v;
 				if (e->outcome == XO_DEFAULT)
 					e->outcome = XO_DONE;
 				known = true;
 			}
-		for (size_t k = 0; k < sizeof(tmf_names) / sizeof(tmf_names[0]); k++)
+		for (size_t k = 0; k < sizeof(tmf_names) / sizeof(tmf_names[0]);
+		     k++)
 			if (strcmp(w, tmf_names[k].name) == 0) {
 				e->response = tmf_names[k].v;
 				e->outcome = XO_DONE;
@@ -413,7 +430,7 @@ static void exp_parse(struct runner *r, struct exp *e, struct toks *t, int from)
 			e->login = parse_hexnum(w + 6);
 			e->outcome = e->login == 0 ? XO_DEFAULT : XO_FAIL;
 		} else if (strcmp(w, "auth-failure") == 0) {
-			e->login = 0x0201;	/* RFC 7143 §11.13.5 */
+			e->login = 0x0201; /* RFC 7143 §11.13.5 */
 			e->outcome = XO_FAIL;
 		} else if (strcmp(w, "auth-refused") == 0) {
 			e->outcome = XO_REFUSED;
@@ -442,7 +459,8 @@ static void exp_parse(struct runner *r, struct exp *e, struct toks *t, int from)
 
 static const char *status_name(int s)
 {
-	for (size_t k = 0; k < sizeof(status_names) / sizeof(status_names[0]); k++)
+	for (size_t k = 0; k < sizeof(status_names) / sizeof(status_names[0]);
+	     k++)
 		if (status_names[k].v == s)
 			return status_names[k].name;
 	return "?";
@@ -451,12 +469,18 @@ static const char *status_name(int s)
 static const char *outcome_name(enum ini_outcome o)
 {
 	switch (o) {
-	case INI_PENDING: return "no answer";
-	case INI_DONE: return "answered";
-	case INI_DROPPED: return "connection dropped";
-	case INI_REJECTED: return "rejected";
-	case INI_ABORTED: return "aborted by TMF";
-	case INI_NOT_SENT: return "not sent (not logged in)";
+	case INI_PENDING:
+		return "no answer";
+	case INI_DONE:
+		return "answered";
+	case INI_DROPPED:
+		return "connection dropped";
+	case INI_REJECTED:
+		return "rejected";
+	case INI_ABORTED:
+		return "aborted by TMF";
+	case INI_NOT_SENT:
+		return "not sent (not logged in)";
 	}
 	return "?";
 }
@@ -501,10 +525,13 @@ static void describe(const struct ini_op *op, char *buf, size_t cap)
 	case INI_OP_SCSI:
 		sense_parse(op, &sk, &asc, &ascq);
 		if (op->response != 0)
-			snprintf(buf, cap, "iSCSI response 0x%02x", op->response);
+			snprintf(buf, cap, "iSCSI response 0x%02x",
+				 op->response);
 		else if (sk >= 0)
-			snprintf(buf, cap, "status %s (0x%02x) sense %x/%02x/%02x",
-				 status_name(op->status), op->status, sk, asc, ascq);
+			snprintf(buf, cap,
+				 "status %s (0x%02x) sense %x/%02x/%02x",
+				 status_name(op->status), op->status, sk, asc,
+				 ascq);
 		else
 			snprintf(buf, cap, "status %s (0x%02x)",
 				 status_name(op->status), op->status);
@@ -551,37 +578,43 @@ static void check_read_data(struct runner *r, struct pend *p, struct ini_op *op)
 
 		if (p->e.data[0] != '\0' && strcmp(p->e.data, "any") != 0) {
 			if (!whole)
-				failf(r, p->line, "%s %s: lba %llu holds no whole "
-				  "written value (torn or corrupt); expected data=%s "
-				  "(seed %llu)", p->a->name, p->verb,
-				  (unsigned long long)lba, p->e.data,
-				  (unsigned long long)r->seed);
+				failf(r, p->line,
+				      "%s %s: lba %llu holds no whole "
+				      "written value (torn or corrupt); expected data=%s "
+				      "(seed %llu)",
+				      p->a->name, p->verb,
+				      (unsigned long long)lba, p->e.data,
+				      (unsigned long long)r->seed);
 			else if (!data_alt_ok(p->e.data, vid))
-				failf(r, p->line, "%s %s: lba %llu: expected data=%s, "
-				  "read value %016llx (seed %llu)", p->a->name,
-				  p->verb, (unsigned long long)lba, p->e.data,
-				  (unsigned long long)vid,
-				  (unsigned long long)r->seed);
+				failf(r, p->line,
+				      "%s %s: lba %llu: expected data=%s, "
+				      "read value %016llx (seed %llu)",
+				      p->a->name, p->verb,
+				      (unsigned long long)lba, p->e.data,
+				      (unsigned long long)vid,
+				      (unsigned long long)r->seed);
 		}
 		if (p->ls == NULL || r->failed)
 			continue;
 		if (!whole) {
 			if (!model_check_read(p->ls->m, lba, 0xdeadULL << 48,
 					      p->stamp, re, why, sizeof(why)))
-				failf(r, p->line, "oracle: %s read of lun %llu lba "
-				  "%llu returned bytes that are no written value "
-				  "(torn or corrupt) (seed %llu)", p->a->name,
-				  (unsigned long long)p->lun,
-				  (unsigned long long)lba,
-				  (unsigned long long)r->seed);
+				failf(r, p->line,
+				      "oracle: %s read of lun %llu lba "
+				      "%llu returned bytes that are no written value "
+				      "(torn or corrupt) (seed %llu)",
+				      p->a->name, (unsigned long long)p->lun,
+				      (unsigned long long)lba,
+				      (unsigned long long)r->seed);
 			continue;
 		}
 		if (!model_check_read(p->ls->m, lba, vid, p->stamp, re, why,
 				      sizeof(why)))
-			failf(r, p->line, "oracle: %s read of lun %llu returned "
-			  "stale or wrong data: %s (seed %llu)", p->a->name,
-			  (unsigned long long)p->lun, why,
-			  (unsigned long long)r->seed);
+			failf(r, p->line,
+			      "oracle: %s read of lun %llu returned "
+			      "stale or wrong data: %s (seed %llu)",
+			      p->a->name, (unsigned long long)p->lun, why,
+			      (unsigned long long)r->seed);
 	}
 }
 
@@ -645,7 +678,9 @@ static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 		return;
 	switch (p->kind) {
 	case PK_WRITE: {
-		int outcome = scsi_good(op) ? 0 : sense_unknown_fate(op) ? 2 : 1;
+		int outcome = scsi_good(op)	       ? 0
+			      : sense_unknown_fate(op) ? 2
+						       : 1;
 
 		model_write_end(l->m, p->handle, outcome, p->fua || l->wc_off,
 				model_tick(l->m));
@@ -664,7 +699,8 @@ static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 		if (scsi_good(op)) {
 			/* A reset or release racing with this RESERVE may have
 			 * been applied before or after it. */
-			l->uncertain = p->epoch != l->epoch || l->resets_inflight > 0;
+			l->uncertain = p->epoch != l->epoch ||
+				       l->resets_inflight > 0;
 			l->holder = p->a->idx;
 			l->holder_sess = p->sess;
 			l->epoch++;
@@ -685,10 +721,11 @@ static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 	    !l->uncertain && !l->pr_used && p->epoch == l->epoch &&
 	    l->holder >= 0 &&
 	    (l->holder != p->a->idx || l->holder_sess != p->sess))
-		failf(r, p->line, "oracle: lun %u is reserved by %s, yet %s's %s "
-		  "completed GOOD instead of RESERVATION CONFLICT (seed %llu)",
-		  l->lun, r->actors[l->holder].name, p->a->name, p->verb,
-		  (unsigned long long)r->seed);
+		failf(r, p->line,
+		      "oracle: lun %u is reserved by %s, yet %s's %s "
+		      "completed GOOD instead of RESERVATION CONFLICT (seed %llu)",
+		      l->lun, r->actors[l->holder].name, p->a->name, p->verb,
+		      (unsigned long long)r->seed);
 }
 
 /* ---------------------------------------------------- verdict per op */
@@ -753,7 +790,8 @@ static void verdict(struct runner *r, struct pend *p, struct ini_op *op)
 		break;
 	case XO_REFUSED:
 		ok = op->kind == INI_OP_LOGIN && op->auth_refused;
-		snprintf(want, sizeof(want), "the initiator to refuse the target");
+		snprintf(want, sizeof(want),
+			 "the initiator to refuse the target");
 		break;
 	}
 	if (ok && e->chap_alg >= 0 && op->kind == INI_OP_LOGIN &&
@@ -773,8 +811,9 @@ static void verdict(struct runner *r, struct pend *p, struct ini_op *op)
 		if (sk != e->sk || (e->asc >= 0 && asc != e->asc) ||
 		    (e->ascq >= 0 && ascq != e->ascq)) {
 			ok = false;
-			snprintf(want, sizeof(want), "sense %x/%02x/%02x", e->sk,
-				 e->asc < 0 ? 0 : e->asc, e->ascq < 0 ? 0 : e->ascq);
+			snprintf(want, sizeof(want), "sense %x/%02x/%02x",
+				 e->sk, e->asc < 0 ? 0 : e->asc,
+				 e->ascq < 0 ? 0 : e->ascq);
 		}
 	}
 	if (ok && e->login >= 0 && op->login_status != e->login) {
@@ -791,7 +830,8 @@ static void verdict(struct runner *r, struct pend *p, struct ini_op *op)
 	}
 	if (!ok)
 		failf(r, p->line, "%s %s: expected %s, got %s (seed %llu)",
-		      p->a->name, p->verb, want, got, (unsigned long long)r->seed);
+		      p->a->name, p->verb, want, got,
+		      (unsigned long long)r->seed);
 }
 
 static void check_text(struct runner *r, struct pend *p, struct ini_op *op)
@@ -808,9 +848,10 @@ static void check_text(struct runner *r, struct pend *p, struct ini_op *op)
 		i += (uint32_t)strlen(kvp) + 1;
 	}
 	if (p->e.targets >= 0 && n != p->e.targets)
-		failf(r, p->line, "%s discovery: expected %d targets, got %d "
-		      "(seed %llu)", p->a->name, p->e.targets, n,
-		      (unsigned long long)r->seed);
+		failf(r, p->line,
+		      "%s discovery: expected %d targets, got %d "
+		      "(seed %llu)",
+		      p->a->name, p->e.targets, n, (unsigned long long)r->seed);
 	if (p->e.contains[0] != '\0') {
 		bool found = false;
 
@@ -819,8 +860,10 @@ static void check_text(struct runner *r, struct pend *p, struct ini_op *op)
 			i += (uint32_t)strlen(op->text + i) + 1;
 		}
 		if (!found)
-			failf(r, p->line, "%s discovery: no key contains '%s' "
-			      "(seed %llu)", p->a->name, p->e.contains,
+			failf(r, p->line,
+			      "%s discovery: no key contains '%s' "
+			      "(seed %llu)",
+			      p->a->name, p->e.contains,
 			      (unsigned long long)r->seed);
 	}
 }
@@ -835,14 +878,20 @@ static void check_prin(struct runner *r, struct pend *p, struct ini_op *op)
 	if (p->kind == PK_PRIN_KEYS && p->e.keys[0] != '\0') {
 		uint32_t len = be32_get(op->in + 4);
 
-		for (uint32_t i = 0; i + 8 <= len && 8 + i + 8 <= op->in_len; i += 8)
-			off += (size_t)snprintf(got + off, sizeof(got) - off, "%s%llx",
-					off ? "," : "",
-					(unsigned long long)be64_get(op->in + 8 + i));
-		if (strcmp(got, strcmp(p->e.keys, "none") == 0 ? "" : p->e.keys) != 0)
-			failf(r, p->line, "%s pr-read-keys: expected keys=%s, got "
-			      "keys=%s (seed %llu)", p->a->name, p->e.keys,
-			      off ? got : "none", (unsigned long long)r->seed);
+		for (uint32_t i = 0; i + 8 <= len && 8 + i + 8 <= op->in_len;
+		     i += 8)
+			off += (size_t)snprintf(
+				got + off, sizeof(got) - off, "%s%llx",
+				off ? "," : "",
+				(unsigned long long)be64_get(op->in + 8 + i));
+		if (strcmp(got,
+			   strcmp(p->e.keys, "none") == 0 ? "" : p->e.keys) !=
+		    0)
+			failf(r, p->line,
+			      "%s pr-read-keys: expected keys=%s, got "
+			      "keys=%s (seed %llu)",
+			      p->a->name, p->e.keys, off ? got : "none",
+			      (unsigned long long)r->seed);
 	}
 	if (p->kind == PK_PRIN_RESV && p->e.resv_key_set) {
 		uint32_t len = be32_get(op->in + 4);
@@ -853,9 +902,11 @@ static void check_prin(struct runner *r, struct pend *p, struct ini_op *op)
 		else
 			snprintf(got, sizeof(got), "none");
 		if (strcmp(got, p->e.resv_key) != 0)
-			failf(r, p->line, "%s pr-read-reservation: expected holder=%s, "
-			      "got holder=%s (seed %llu)", p->a->name,
-			      p->e.resv_key, got, (unsigned long long)r->seed);
+			failf(r, p->line,
+			      "%s pr-read-reservation: expected holder=%s, "
+			      "got holder=%s (seed %llu)",
+			      p->a->name, p->e.resv_key, got,
+			      (unsigned long long)r->seed);
 	}
 }
 
@@ -873,8 +924,9 @@ static void pr_state(struct runner *r, const struct pr_model *m, char *buf,
 
 static const char *prm_result_name(enum prm_result x)
 {
-	return x == PRM_GOOD ? "GOOD" : x == PRM_CONFLICT ? "RESERVATION CONFLICT"
-							   : "ILLEGAL REQUEST";
+	return x == PRM_GOOD	   ? "GOOD"
+	       : x == PRM_CONFLICT ? "RESERVATION CONFLICT"
+				   : "ILLEGAL REQUEST";
 }
 
 static const char *const pro_names[] = {"pr-register", "pr-reserve",
@@ -917,7 +969,8 @@ static void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 
 	if (l == NULL || !l->pr_used || l->spc2_used || r->failed)
 		return;
-	if (op->outcome == INI_DONE && op->status == SCSI_STATUS_CHECK_CONDITION)
+	if (op->outcome == INI_DONE &&
+	    op->status == SCSI_STATUS_CHECK_CONDITION)
 		sense_parse(op, &sk, &asc, &ascq);
 	if (p->kind == PK_PROUT) {
 		enum prm_result want, got;
@@ -926,7 +979,7 @@ static void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 		l->pr_inflight--;
 		l->pr_epoch++;
 		if (op->outcome == INI_NOT_SENT || op->outcome == INI_REJECTED)
-			return;			/* never executed */
+			return; /* never executed */
 		if (sense_unknown_fate(op) || op->outcome != INI_DONE) {
 			l->pr.unknown = true;
 			return;
@@ -938,15 +991,16 @@ static void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 		else if (sk == SK_ILLEGAL_REQUEST)
 			got = PRM_ILLEGAL;
 		else
-			return;			/* UA, BUSY...: not executed */
+			return; /* UA, BUSY...: not executed */
 		exact = p->pr_alone && l->pr_issued == p->pr_issued;
 		if (exact && p->pro_modelled && p->pro.sa == PRM_CLEAR &&
 		    got == PRM_GOOD) {
-			prm_clear(&l->pr);	/* known again */
+			prm_clear(&l->pr); /* known again */
 			l->pr.unknown = false;
 			return;
 		}
-		if (!exact || !p->pr_known || !p->pro_modelled || l->pr.unknown) {
+		if (!exact || !p->pr_known || !p->pro_modelled ||
+		    l->pr.unknown) {
 			if (got == PRM_GOOD)
 				l->pr.unknown = true;
 			return;
@@ -954,9 +1008,11 @@ static void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 		want = prm_apply(&l->pr, me, &p->pro);
 		if (want != got) {
 			pr_state(r, &before, st, sizeof(st));
-			failf(r, p->line, "oracle: %s %s key=%llx sa-key=%llx type=%s "
+			failf(r, p->line,
+			      "oracle: %s %s key=%llx sa-key=%llx type=%s "
 			      "on lun %u was answered %s; SPC-4 says %s (%s) "
-			      "(seed %llu)", p->a->name, pro_names[p->pro.sa],
+			      "(seed %llu)",
+			      p->a->name, pro_names[p->pro.sa],
 			      (unsigned long long)p->pro.key,
 			      (unsigned long long)p->pro.sark,
 			      prm_type_name(p->pro.type), l->lun,
@@ -975,15 +1031,19 @@ static void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 
 		if (c && op->status == SCSI_STATUS_GOOD) {
 			pr_state(r, &l->pr, st, sizeof(st));
-			failf(r, p->line, "oracle: %s's %s on lun %u completed GOOD, "
+			failf(r, p->line,
+			      "oracle: %s's %s on lun %u completed GOOD, "
 			      "but it must get RESERVATION CONFLICT (%s) (seed %llu)",
 			      p->a->name, p->verb, l->lun, st,
 			      (unsigned long long)r->seed);
-		} else if (!c && op->status == SCSI_STATUS_RESERVATION_CONFLICT) {
+		} else if (!c &&
+			   op->status == SCSI_STATUS_RESERVATION_CONFLICT) {
 			pr_state(r, &l->pr, st, sizeof(st));
-			failf(r, p->line, "oracle: %s's %s on lun %u got RESERVATION "
+			failf(r, p->line,
+			      "oracle: %s's %s on lun %u got RESERVATION "
 			      "CONFLICT, but the reservation allows it (%s) "
-			      "(seed %llu)", p->a->name, p->verb, l->lun, st,
+			      "(seed %llu)",
+			      p->a->name, p->verb, l->lun, st,
 			      (unsigned long long)r->seed);
 		}
 		return;
@@ -997,8 +1057,9 @@ static void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 			uint64_t ks[64];
 			int n = 0;
 
-			for (uint32_t i = 0; i + 8 <= len && 8 + i + 8 <= op->in_len &&
-					     n < 64; i += 8)
+			for (uint32_t i = 0;
+			     i + 8 <= len && 8 + i + 8 <= op->in_len && n < 64;
+			     i += 8)
 				ks[n++] = be64_get(op->in + 8 + i);
 			sort_keys(ks, n, got, sizeof(got));
 			n = 0;
@@ -1009,21 +1070,27 @@ static void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 		} else {
 			if (len >= 16 && op->in_len >= 22)
 				snprintf(got, sizeof(got), "key %llx type %s",
-					 (unsigned long long)be64_get(op->in + 8),
+					 (unsigned long long)be64_get(op->in +
+								      8),
 					 prm_type_name(op->in[21] & 0x0f));
 			if (l->pr.reserved)
-				snprintf(want, sizeof(want), "key %llx type %s",
-					 (unsigned long long)(l->pr.type == 7 ||
-								      l->pr.type == 8
-							      ? 0
-							      : l->pr.key[l->pr.holder]),
-					 prm_type_name(l->pr.type));
+				snprintf(
+					want, sizeof(want), "key %llx type %s",
+					(unsigned long long)(l->pr.type == 7 ||
+									     l->pr.type ==
+										     8
+								     ? 0
+								     : l->pr.key
+									       [l->pr.holder]),
+					prm_type_name(l->pr.type));
 		}
 		if (strcmp(want, got) != 0) {
 			pr_state(r, &l->pr, st, sizeof(st));
-			failf(r, p->line, "oracle: %s %s on lun %u returned [%s], "
-			      "expected [%s] (%s) (seed %llu)", p->a->name, p->verb,
-			      l->lun, got, want, st, (unsigned long long)r->seed);
+			failf(r, p->line,
+			      "oracle: %s %s on lun %u returned [%s], "
+			      "expected [%s] (%s) (seed %llu)",
+			      p->a->name, p->verb, l->lun, got, want, st,
+			      (unsigned long long)r->seed);
 		}
 	}
 }
@@ -1044,7 +1111,7 @@ static void pend_done(void *arg, struct ini_op *op)
 	switch (p->kind) {
 	case PK_LOGIN:
 		if (op->outcome == INI_DONE && op->login_status == 0) {
-			resv_drop_holder(r, p->a);	/* reinstatement */
+			resv_drop_holder(r, p->a); /* reinstatement */
 			p->a->sess++;
 		}
 		break;
@@ -1058,7 +1125,7 @@ static void pend_done(void *arg, struct ini_op *op)
 		 * target: commands sent after the TMF but before its answer
 		 * may be ended by it without a response (TAS=0) too. */
 		if (p->tmf_fn != ISCSI_TMF_ABORT_TASK)
-			TAILQ_FOREACH(q, &r->pends, link)
+			TAILQ_FOREACH (q, &r->pends, link)
 				if (!q->done && q->op &&
 				    q->op->kind == INI_OP_SCSI &&
 				    (p->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
@@ -1097,11 +1164,12 @@ static void pend_done(void *arg, struct ini_op *op)
 	}
 	if (p->e.outcome != XO_ANY)
 		r->res->expectations++;
-	if (p->e.outcome == XO_NONE && (op->outcome == INI_DROPPED ||
-					 op->outcome == INI_NOT_SENT)) {
+	if (p->e.outcome == XO_NONE &&
+	    (op->outcome == INI_DROPPED || op->outcome == INI_NOT_SENT)) {
 		/* Never answered: the connection went first. */
 	} else if (p->e.outcome == XO_NONE) {
-		failf(r, p->line, "%s %s: expected no answer, got %s (seed %llu)",
+		failf(r, p->line,
+		      "%s %s: expected no answer, got %s (seed %llu)",
 		      p->a->name, p->verb, outcome_name(op->outcome),
 		      (unsigned long long)r->seed);
 	} else {
@@ -1115,7 +1183,7 @@ static void pend_done(void *arg, struct ini_op *op)
 static void lun_params_defaults(struct runner *r)
 {
 	ut_iscsi_params_default(&r->params);
-	r->params.nop_in_interval_s = 0;	/* scenarios opt in */
+	r->params.nop_in_interval_s = 0; /* scenarios opt in */
 }
 
 /* IncomingUser/OutgoingUser lines into the configuration (copies: the
@@ -1124,8 +1192,8 @@ static int cfg_users(struct runner *r, struct ut_config *c)
 {
 	for (size_t t = 0; t < c->target_count; t++) {
 		if (r->nusers_in[0] > 0) {
-			c->targets[t].incoming =
-				calloc(r->nusers_in[0], sizeof(struct ut_user_cfg));
+			c->targets[t].incoming = calloc(
+				r->nusers_in[0], sizeof(struct ut_user_cfg));
 			if (c->targets[t].incoming == NULL)
 				return -1;
 			memcpy(c->targets[t].incoming, r->users_in[0],
@@ -1178,8 +1246,8 @@ static int build_cfg(struct runner *r)
 		return -1;
 	for (size_t t = 0; t < c->target_count; t++) {
 		c->targets[t].params = r->params;
-		for (size_t k = 0; k < c->targets[t].lun_count && k < (size_t)r->nluns;
-		     k++) {
+		for (size_t k = 0;
+		     k < c->targets[t].lun_count && k < (size_t)r->nluns; k++) {
 			c->targets[t].luns[k].lun = r->luns[k].lun;
 			snprintf(c->targets[t].luns[k].dev_name,
 				 sizeof(c->targets[t].luns[k].dev_name), "%s",
@@ -1204,12 +1272,14 @@ static bool server_boot(struct runner *r)
 
 	r->srv = iscsi_server_new(&r->sim->env, &r->cfg, &err);
 	if (r->srv == NULL) {
-		failf(r, r->line, "iscsi_server_new failed: %s", strerror(-err));
+		failf(r, r->line, "iscsi_server_new failed: %s",
+		      strerror(-err));
 		return false;
 	}
 	err = iscsi_server_start(r->srv);
 	if (err != 0) {
-		failf(r, r->line, "iscsi_server_start failed: %s", strerror(-err));
+		failf(r, r->line, "iscsi_server_start failed: %s",
+		      strerror(-err));
 		iscsi_server_free(r->srv);
 		r->srv = NULL;
 		return false;
@@ -1233,8 +1303,8 @@ static bool target_start(struct runner *r)
 	}
 	for (int i = 0; i < r->nluns; i++) {
 		struct lun_st *l = &r->luns[i];
-		struct sim_disk *d = sim_disk_get(r->sim, l->disk, l->size_bytes,
-						  l->bs);
+		struct sim_disk *d =
+			sim_disk_get(r->sim, l->disk, l->size_bytes, l->bs);
 
 		sim_disk_cfg(d)->write_cache = !l->wc_off;
 		l->m = model_new(l->size_bytes / l->bs, l->bs);
@@ -1256,10 +1326,11 @@ static void leak_check(struct runner *r, const char *when)
 
 	if (s->live_timers || s->live_conns || s->live_listeners ||
 	    s->live_disks || s->live_mutexes || sim_disk_pending(s))
-		failf(r, r->line, "leak after %s: %u timers, %u connections, "
+		failf(r, r->line,
+		      "leak after %s: %u timers, %u connections, "
 		      "%u listeners, %u disks, %u mutexes, %u disk requests "
-		      "still held by the target (seed %llu)", when,
-		      s->live_timers, s->live_conns, s->live_listeners,
+		      "still held by the target (seed %llu)",
+		      when, s->live_timers, s->live_conns, s->live_listeners,
 		      s->live_disks, s->live_mutexes, sim_disk_pending(s),
 		      (unsigned long long)r->seed);
 }
@@ -1320,7 +1391,7 @@ static void run_quiet(struct runner *r)
 	/* `expect none`: nothing may have answered by now. */
 	struct pend *p;
 
-	TAILQ_FOREACH(p, &r->pends, link)
+	TAILQ_FOREACH (p, &r->pends, link)
 		if (p->e.outcome == XO_NONE && !p->done)
 			p->checked_none = true;
 }
@@ -1329,10 +1400,13 @@ static void wait_pend(struct runner *r, struct pend *p, uint64_t timeout)
 {
 	if (p->done || p->e.outcome == XO_NONE)
 		return;
-	if (!sim_run_until(r->sim, r->sim->now_ns + timeout, pend_done_pred, p) &&
+	if (!sim_run_until(r->sim, r->sim->now_ns + timeout, pend_done_pred,
+			   p) &&
 	    !r->failed)
-		failf(r, p->line, "%s %s: expected an answer within %llus, got "
-		      "none (seed %llu)", p->a->name, p->verb,
+		failf(r, p->line,
+		      "%s %s: expected an answer within %llus, got "
+		      "none (seed %llu)",
+		      p->a->name, p->verb,
 		      (unsigned long long)(timeout / SIM_NS_PER_S),
 		      (unsigned long long)r->seed);
 }
@@ -1351,8 +1425,8 @@ static void violation_hook(void *arg, struct ini *ini, const char *msg)
 {
 	struct runner *r = arg;
 
-	failf(r, r->line, "protocol: %s saw: %s (seed %llu)", ini_actor(ini), msg,
-	      (unsigned long long)r->seed);
+	failf(r, r->line, "protocol: %s saw: %s (seed %llu)", ini_actor(ini),
+	      msg, (unsigned long long)r->seed);
 }
 
 static struct pend *pend_new(struct runner *r, struct actor *a,
@@ -1393,7 +1467,7 @@ static struct pend *pend_by_label(struct runner *r, const char *label)
 {
 	struct pend *p;
 
-	TAILQ_FOREACH(p, &r->pends, link)
+	TAILQ_FOREACH (p, &r->pends, link)
 		if (strcmp(p->label, label) == 0)
 			return p;
 	return NULL;
@@ -1440,8 +1514,8 @@ static const struct {
 	const char *name;
 	uint8_t v;
 } pr_types[] = {
-	{"wr-ex", 1}, {"ex-ac", 3}, {"wr-ex-ro", 5}, {"ex-ac-ro", 6},
-	{"wr-ex-ar", 7}, {"ex-ac-ar", 8},
+	{"wr-ex", 1},	 {"ex-ac", 3},	  {"wr-ex-ro", 5},
+	{"ex-ac-ro", 6}, {"wr-ex-ar", 7}, {"ex-ac-ar", 8},
 };
 
 static uint8_t pr_type(struct runner *r, const struct toks *t)
@@ -1453,8 +1527,10 @@ static uint8_t pr_type(struct runner *r, const struct toks *t)
 	for (size_t i = 0; i < sizeof(pr_types) / sizeof(pr_types[0]); i++)
 		if (strcmp(v, pr_types[i].name) == 0)
 			return pr_types[i].v;
-	syntaxf(r, "unknown PR type '%s' (wr-ex ex-ac wr-ex-ro ex-ac-ro "
-		   "wr-ex-ar ex-ac-ar)", v);
+	syntaxf(r,
+		"unknown PR type '%s' (wr-ex ex-ac wr-ex-ro ex-ac-ro "
+		"wr-ex-ar ex-ac-ar)",
+		v);
 	return 1;
 }
 
@@ -1505,17 +1581,21 @@ static bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 			if (op->out == NULL)
 				abort();
 			for (uint32_t i = 0; i < p->blocks; i++)
-				model_fill(vid, p->lba + i, op->out + (size_t)i * bs, bs);
-			if (l != NULL && p->lba + p->blocks <= model_blocks(l->m)) {
-				uint64_t *vids = malloc(p->blocks * sizeof(*vids) + 1);
+				model_fill(vid, p->lba + i,
+					   op->out + (size_t)i * bs, bs);
+			if (l != NULL &&
+			    p->lba + p->blocks <= model_blocks(l->m)) {
+				uint64_t *vids =
+					malloc(p->blocks * sizeof(*vids) + 1);
 
 				if (vids == NULL)
 					abort();
 				for (uint32_t i = 0; i < p->blocks; i++)
 					vids[i] = vid;
 				p->stamp = model_tick(l->m);
-				p->handle = model_write_begin(l->m, p->lba, p->blocks,
-							      vids, p->stamp);
+				p->handle = model_write_begin(l->m, p->lba,
+							      p->blocks, vids,
+							      p->stamp);
 				free(vids);
 			} else {
 				p->ls = NULL;
@@ -1592,8 +1672,8 @@ static bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 			if (vids == NULL)
 				abort();
 			p->stamp = model_tick(l->m);
-			p->handle = model_write_begin(l->m, p->lba, p->blocks, vids,
-						      p->stamp);
+			p->handle = model_write_begin(l->m, p->lba, p->blocks,
+						      vids, p->stamp);
 			free(vids);
 		} else {
 			p->ls = NULL;
@@ -1602,9 +1682,9 @@ static bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 		static const struct {
 			const char *name;
 			uint8_t sa;
-		} outs[] = {{"pr-register", 0}, {"pr-reserve", 1},
-			    {"pr-release", 2}, {"pr-clear", 3},
-			    {"pr-preempt", 4}, {"pr-preempt-abort", 5},
+		} outs[] = {{"pr-register", 0},	      {"pr-reserve", 1},
+			    {"pr-release", 2},	      {"pr-clear", 3},
+			    {"pr-preempt", 4},	      {"pr-preempt-abort", 5},
 			    {"pr-register-ignore", 6}};
 		size_t k;
 
@@ -1627,7 +1707,8 @@ static bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 			return false;
 		op->cdb[0] = 0x5f;
 		op->cdb[1] = outs[k].sa;
-		op->cdb[2] = outs[k].sa == 0 || outs[k].sa == 3 || outs[k].sa == 6
+		op->cdb[2] = outs[k].sa == 0 || outs[k].sa == 3 ||
+					     outs[k].sa == 6
 				     ? 0
 				     : pr_type(r, t);
 		be32_put(op->cdb + 5, 24);
@@ -1637,15 +1718,18 @@ static bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 		if (op->out == NULL)
 			abort();
 		be64_put(op->out, hexkey(r, t, "key"));
-		be64_put(op->out + 8, hexkey(r, t, outs[k].sa == 0 || outs[k].sa == 6
-							   ? "new"
-							   : "sa-key"));
+		be64_put(op->out + 8,
+			 hexkey(r, t,
+				outs[k].sa == 0 || outs[k].sa == 6 ? "new"
+								   : "sa-key"));
 		if (has(t, "aptpl"))
 			op->out[20] |= 0x01;
 		p->kind = PK_PROUT;
-		p->pro = (struct prm_out){.sa = outs[k].sa, .type = op->cdb[2],
-			.key = be64_get(op->out), .sark = be64_get(op->out + 8),
-			.aptpl = has(t, "aptpl")};
+		p->pro = (struct prm_out){.sa = outs[k].sa,
+					  .type = op->cdb[2],
+					  .key = be64_get(op->out),
+					  .sark = be64_get(op->out + 8),
+					  .aptpl = has(t, "aptpl")};
 		p->pro_modelled = outs[k].sa <= PRM_PREEMPT;
 	} else if (strcmp(verb, "cdb") == 0) {
 		const char *hex = t->n > 2 ? t->v[2] : "";
@@ -1752,7 +1836,7 @@ static void issue_tmf(struct runner *r, struct actor *a, const char *verb,
 		}
 	/* Tasks of other sessions that a reset or task-set abort may end
 	 * without a response (TAS=0) are exempt from liveness. */
-	TAILQ_FOREACH(q, &r->pends, link)
+	TAILQ_FOREACH (q, &r->pends, link)
 		if (!q->done && q->op && q->op->kind == INI_OP_SCSI &&
 		    (op->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
 		     q->lun == op->lun))
@@ -1771,7 +1855,8 @@ static void chap_opts(struct runner *r, struct ini_chap *c,
 		const char *key;
 		size_t off, len;
 	} map[] = {
-#define C(k, f) {k, offsetof(struct ini_chap, f), sizeof(((struct ini_chap *)0)->f)}
+#define C(k, f) \
+	{k, offsetof(struct ini_chap, f), sizeof(((struct ini_chap *)0)->f)}
 		C("chap-name", name),
 		C("chap-secret", secret),
 		C("mutual-name", target_name),
@@ -1885,7 +1970,7 @@ static void do_discovery(struct runner *r, struct actor *a, struct toks *t)
 		ini_disconnect(a->ini);
 	chap_opts(r, &c, &a->chap, t);
 	ini_set_chap(a->ini, &c);
-	ini_set_login_keys(a->ini, a->keys);	/* not an earlier login's */
+	ini_set_login_keys(a->ini, a->keys); /* not an earlier login's */
 	p = pend_new(r, a, "discovery-login", login_only ? t : &none);
 	ini_login(a->ini, op_for(p, INI_OP_LOGIN), r->portal, NULL, true);
 	p->kind = PK_LOGIN;
@@ -1921,7 +2006,7 @@ static void actor_wait(struct runner *r, struct actor *a)
 		struct pend *p, *w = NULL;
 
 		pend_gc(r);
-		TAILQ_FOREACH(p, &r->pends, link)
+		TAILQ_FOREACH (p, &r->pends, link)
 			if ((a == NULL || p->a == a) && !p->done &&
 			    p->e.outcome != XO_NONE && !p->exempt) {
 				w = p;
@@ -2013,8 +2098,9 @@ static void schedule_heal(struct runner *r, struct actor *a, unsigned int dirs,
 
 static const char *dir_name(unsigned int d)
 {
-	return d == SIM_TO_TARGET ? "to-target"
-	       : d == SIM_FROM_TARGET ? "from-target" : "both ways";
+	return d == SIM_TO_TARGET     ? "to-target"
+	       : d == SIM_FROM_TARGET ? "from-target"
+				      : "both ways";
 }
 
 static void heal_all(struct runner *r)
@@ -2054,7 +2140,8 @@ static void actor_verb(struct runner *r, struct actor *a, struct toks *t)
 		issue_simple(r, a, verb, t, INI_OP_NOP);
 	} else if (strcmp(verb, "raw") == 0) {
 		issue_simple(r, a, verb, t, INI_OP_RAW);
-	} else if (strcmp(verb, "abort") == 0 || strcmp(verb, "lun-reset") == 0 ||
+	} else if (strcmp(verb, "abort") == 0 ||
+		   strcmp(verb, "lun-reset") == 0 ||
 		   strcmp(verb, "abort-task-set") == 0 ||
 		   strcmp(verb, "clear-task-set") == 0 ||
 		   strcmp(verb, "target-reset") == 0) {
@@ -2077,23 +2164,29 @@ static void actor_verb(struct runner *r, struct actor *a, struct toks *t)
 	} else if (strcmp(verb, "forget") == 0) {
 		struct pend *p;
 
-		TAILQ_FOREACH(p, &r->pends, link)
+		TAILQ_FOREACH (p, &r->pends, link)
 			if (p->a == a && !p->done)
 				p->exempt = true;
 	} else if (strcmp(verb, "net") == 0) {
 		net_cfg_apply(r, sim_host_cfg(ini_host(a->ini)), t);
-		SIM_TRACE(r->sim, "fault %s link: delay=%lluns jitter=%lluns "
-			  "chunk=%u window=%u partial=%d", a->name,
-			  (unsigned long long)sim_host_cfg(ini_host(a->ini))->delay_ns,
-			  (unsigned long long)sim_host_cfg(ini_host(a->ini))->jitter_ns,
+		SIM_TRACE(r->sim,
+			  "fault %s link: delay=%lluns jitter=%lluns "
+			  "chunk=%u window=%u partial=%d",
+			  a->name,
+			  (unsigned long long)sim_host_cfg(ini_host(a->ini))
+				  ->delay_ns,
+			  (unsigned long long)sim_host_cfg(ini_host(a->ini))
+				  ->jitter_ns,
 			  sim_host_cfg(ini_host(a->ini))->max_chunk,
 			  sim_host_cfg(ini_host(a->ini))->window_bytes,
 			  sim_host_cfg(ini_host(a->ini))->partial_send);
-	} else if (strcmp(verb, "partition") == 0 || strcmp(verb, "stall") == 0) {
+	} else if (strcmp(verb, "partition") == 0 ||
+		   strcmp(verb, "stall") == 0) {
 		unsigned int dirs = parse_dirs(r, t);
 		bool stall = verb[0] == 's';
 
-		SIM_TRACE(r->sim, "fault %s %s %s", a->name, verb, dir_name(dirs));
+		SIM_TRACE(r->sim, "fault %s %s %s", a->name, verb,
+			  dir_name(dirs));
 		if (stall) {
 			if (ini_conn(a->ini))
 				sim_conn_stall(ini_conn(a->ini), dirs, true);
@@ -2158,8 +2251,9 @@ static void disk_verb(struct runner *r, struct lun_st *l, struct toks *t)
 			f->lba_last = n == 2 ? b : a;
 		}
 		f->prob = (v = kv(t, "prob")) ? strtod(v, NULL) : 1.0;
-		f->count = (int32_t)(kv(t, "count") ? (int64_t)u64_or(t, "count", 0, r)
-						    : -1);
+		f->count = (int32_t)(kv(t, "count")
+					     ? (int64_t)u64_or(t, "count", 0, r)
+					     : -1);
 	} else if (strcmp(verb, "latency") == 0) {
 		if ((v = kv(t, "min")) && parse_dur(v, &ns))
 			c->lat_min_ns = ns;
@@ -2177,7 +2271,8 @@ static void disk_verb(struct runner *r, struct lun_st *l, struct toks *t)
 		c->crash_keep = t->n > 2 ? strtod(t->v[2], NULL) : 0.4;
 		c->crash_tear = (v = kv(t, "tear")) ? strtod(v, NULL) : 0.0;
 	} else {
-		syntaxf(r, "unknown disk verb '%s' (eio latency clear crash-keep)",
+		syntaxf(r,
+			"unknown disk verb '%s' (eio latency clear crash-keep)",
 			verb);
 	}
 }
@@ -2195,8 +2290,9 @@ static void decl_lun(struct runner *r, struct toks *t)
 		return;
 	}
 	if (r->nluns == MAX_LUNS || t->n < 3 || !parse_u64(t->v[1], &n)) {
-		syntaxf(r, "lun N DISK [size=16M] [block=512] [write-cache=off] "
-			   "[ro] [thin]");
+		syntaxf(r,
+			"lun N DISK [size=16M] [block=512] [write-cache=off] "
+			"[ro] [thin]");
 		return;
 	}
 	if ((v = kv(t, "size")) && ut_size_parse(v, &size) != 0)
@@ -2219,7 +2315,10 @@ static const struct {
 	size_t off;
 	bool is_bool;
 } param_map[] = {
-#define P(k, f, b) {k, offsetof(struct ut_iscsi_params, f), b}
+#define P(k, f, b)                                        \
+	{                                                 \
+		k, offsetof(struct ut_iscsi_params, f), b \
+	}
 	P("InitialR2T", initial_r2t, true),
 	P("ImmediateData", immediate_data, true),
 	P("MaxRecvDataSegmentLength", max_recv_data_segment_length, false),
@@ -2285,7 +2384,8 @@ static void decl_initiator(struct runner *r, struct toks *t)
 	char iqn[UT_NAME_MAX];
 
 	if (t->n < 2 || r->nactors == MAX_ACTORS || actor_find(r, t->v[1])) {
-		syntaxf(r, "initiator NAME [IQN] (at most %d, unique)", MAX_ACTORS);
+		syntaxf(r, "initiator NAME [IQN] (at most %d, unique)",
+			MAX_ACTORS);
 		return;
 	}
 	a = &r->actors[r->nactors];
@@ -2310,8 +2410,10 @@ static void decl_initiator(struct runner *r, struct toks *t)
 		size_t n = 0;
 
 		for (int i = 2; i < t->n; i++)
-			if (strchr(t->v[i], '=') && isupper((unsigned char)t->v[i][0]))
-				n += (size_t)snprintf(a->keys + n, sizeof(a->keys) - n,
+			if (strchr(t->v[i], '=') &&
+			    isupper((unsigned char)t->v[i][0]))
+				n += (size_t)snprintf(a->keys + n,
+						      sizeof(a->keys) - n,
 						      "%s ", t->v[i]);
 	}
 }
@@ -2368,8 +2470,8 @@ static void target_verb(struct runner *r, struct toks *t)
 		for (int i = ex < 0 ? t->n : ex + 1; i < t->n; i++) {
 			static const char *names[] = {"connections", "sessions",
 						      "tasks", "buffer_bytes"};
-			uint64_t vals[] = {st.connections, st.sessions, st.tasks,
-					   st.buffer_bytes};
+			uint64_t vals[] = {st.connections, st.sessions,
+					   st.tasks, st.buffer_bytes};
 			size_t k;
 			char *eq = strchr(t->v[i], '=');
 
@@ -2378,7 +2480,8 @@ static void target_verb(struct runner *r, struct toks *t)
 				return;
 			}
 			*eq = '\0';
-			for (k = 0; k < 4 && strcmp(names[k], t->v[i]) != 0; k++)
+			for (k = 0; k < 4 && strcmp(names[k], t->v[i]) != 0;
+			     k++)
 				;
 			if (k == 4) {
 				syntaxf(r, "unknown stat '%s'", t->v[i]);
@@ -2386,8 +2489,10 @@ static void target_verb(struct runner *r, struct toks *t)
 			}
 			r->res->expectations++;
 			if (vals[k] != strtoull(eq + 1, NULL, 0))
-				failf(r, r->line, "target stats: expected %s=%s, got "
-				      "%llu (seed %llu)", t->v[i], eq + 1,
+				failf(r, r->line,
+				      "target stats: expected %s=%s, got "
+				      "%llu (seed %llu)",
+				      t->v[i], eq + 1,
 				      (unsigned long long)vals[k],
 				      (unsigned long long)r->seed);
 		}
@@ -2412,7 +2517,8 @@ static void do_line(struct runner *r, char *text)
 	pend_gc(r);
 	if (t.v[0][0] == '+') {
 		if (!parse_dur(t.v[0] + 1, &ns)) {
-			syntaxf(r, "bad time '%s' (+10ms, +2s, +500us)", t.v[0]);
+			syntaxf(r, "bad time '%s' (+10ms, +2s, +500us)",
+				t.v[0]);
 			return;
 		}
 		if (!target_start(r))
@@ -2423,7 +2529,7 @@ static void do_line(struct runner *r, char *text)
 			return;
 	}
 	if (strcmp(t.v[0], "seed") == 0)
-		return;		/* read before the run */
+		return; /* read before the run */
 	if (strcmp(t.v[0], "portal") == 0 && t.n == 2 && !r->started) {
 		snprintf(r->portal, sizeof(r->portal), "%s", t.v[1]);
 	} else if (strcmp(t.v[0], "target") == 0 && t.n >= 2) {
@@ -2465,8 +2571,10 @@ static void do_line(struct runner *r, char *text)
 
 		net_cfg_apply(r, &c, &t);
 		sim_net_set_default(r->sim, &c, true);
-		SIM_TRACE(r->sim, "fault net: delay=%lluns jitter=%lluns chunk=%u "
-			  "window=%u partial=%d", (unsigned long long)c.delay_ns,
+		SIM_TRACE(r->sim,
+			  "fault net: delay=%lluns jitter=%lluns chunk=%u "
+			  "window=%u partial=%d",
+			  (unsigned long long)c.delay_ns,
 			  (unsigned long long)c.jitter_ns, c.max_chunk,
 			  c.window_bytes, c.partial_send);
 	} else if ((a = actor_find(r, t.v[0])) != NULL) {
@@ -2502,7 +2610,7 @@ static void end_of_run(struct runner *r)
 			ini_disconnect(ini);
 	}
 	run_quiet(r);
-	TAILQ_FOREACH(p, &r->pends, link) {
+	TAILQ_FOREACH (p, &r->pends, link) {
 		if (r->failed)
 			break;
 		if (p->done || p->exempt)
@@ -2511,10 +2619,11 @@ static void end_of_run(struct runner *r)
 		 * explorer's commands all say `expect any`). */
 		if (p->e.outcome == XO_NONE)
 			continue;
-		failf(r, p->line, "liveness: %s %s never got an answer and its "
+		failf(r, p->line,
+		      "liveness: %s %s never got an answer and its "
 		      "connection is still up after the network healed and the "
-		      "world went quiet (seed %llu)", p->a->name, p->verb,
-		      (unsigned long long)r->seed);
+		      "world went quiet (seed %llu)",
+		      p->a->name, p->verb, (unsigned long long)r->seed);
 	}
 	if (r->srv != NULL && !r->failed) {
 		bool all_down = true;
@@ -2526,7 +2635,8 @@ static void end_of_run(struct runner *r)
 		iscsi_server_get_stats(r->srv, &st);
 		if (all_down && (st.connections || st.sessions || st.tasks ||
 				 st.buffer_bytes))
-			failf(r, 0, "leak: every initiator is gone and the world is "
+			failf(r, 0,
+			      "leak: every initiator is gone and the world is "
 			      "quiet, yet the target holds %u connections, %u "
 			      "sessions, %u tasks, %llu buffer bytes (seed %llu)",
 			      st.connections, st.sessions, st.tasks,

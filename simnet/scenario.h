@@ -25,9 +25,9 @@
 
 struct scn_opts {
 	uint64_t seed;
-	bool seed_given;	/* --seed overrides the file's `seed` line */
+	bool seed_given; /* --seed overrides the file's `seed` line */
 	bool trace;
-	bool quiet;		/* no PASS/FAIL report lines */
+	bool quiet; /* no PASS/FAIL report lines */
 	FILE *out;
 };
 
@@ -37,7 +37,7 @@ struct scn_result {
 	char msg[1024];
 	uint64_t seed;
 	uint64_t hash;
-	uint64_t scsi_cmds;	/* SCSI commands answered */
+	uint64_t scsi_cmds; /* SCSI commands answered */
 	uint64_t virt_ns;
 	uint64_t events;
 	unsigned int expectations;

@@ -46,13 +46,13 @@ struct sim;
 struct sim_ev {
 	uint64_t at_ns;
 	uint64_t seq;
-	size_t heap_idx;		/* SIZE_MAX when not scheduled */
+	size_t heap_idx; /* SIZE_MAX when not scheduled */
 	void (*fn)(struct sim_ev *ev);
 	bool background;
 };
 
-#define SIM_CONTAINER_OF(ptr, type, member)                                   \
-	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define SIM_CONTAINER_OF(ptr, type, member) \
+	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 void sim_ev_init(struct sim_ev *ev, void (*fn)(struct sim_ev *ev));
 /* Schedule (or move) ev to fire at at_ns (not before now). */
@@ -81,18 +81,18 @@ struct sim {
 	uint64_t seq;
 	struct sim_ev **heap;
 	size_t heap_len, heap_cap;
-	size_t busy;			/* scheduled non-background events */
+	size_t busy; /* scheduled non-background events */
 
 	uint64_t seed;
 	uint64_t rng[4];
 	uint64_t hash;
 
-	bool trace;			/* readable timeline on trace_out */
+	bool trace; /* readable timeline on trace_out */
 	FILE *trace_out;
 	enum ut_log_level log_level;
 
-	struct env env;			/* what the target is given */
-	bool target_up;			/* false between crash and restart */
+	struct env env; /* what the target is given */
+	bool target_up; /* false between crash and restart */
 	struct sim_net *net;
 	struct sim_disks *disks;
 	struct sim_state *state;
@@ -101,7 +101,7 @@ struct sim {
 	uint32_t live_timers, live_listeners, live_conns, live_disks;
 	uint32_t live_mutexes;
 	struct sim_counters ctr;
-	bool stop;			/* set by an event to end sim_run_* */
+	bool stop; /* set by an event to end sim_run_* */
 };
 
 struct sim *sim_new(uint64_t seed);
@@ -115,7 +115,10 @@ bool sim_run_until(struct sim *sim, uint64_t deadline_ns,
 /* Advance the clock by dt, running everything due meanwhile. */
 void sim_run_for(struct sim *sim, uint64_t dt_ns);
 /* Quiet: only background events (or none) are scheduled. */
-static inline bool sim_quiet(const struct sim *sim) { return sim->busy == 0; }
+static inline bool sim_quiet(const struct sim *sim)
+{
+	return sim->busy == 0;
+}
 
 /* ------------------------------------------------------------- PRNG */
 
@@ -132,15 +135,15 @@ uint64_t sim_splitmix64(uint64_t *state);
 
 void sim_hash_u64(struct sim *sim, uint64_t v);
 void sim_hash_bytes(struct sim *sim, const void *p, size_t n);
-uint64_t sim_hash_str(const char *s);	/* FNV-1a 64 of a string */
+uint64_t sim_hash_str(const char *s); /* FNV-1a 64 of a string */
 
 /* Readable timeline (only with --trace). */
 void sim_tracef(struct sim *sim, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-#define SIM_TRACE(sim, ...)                                                   \
-	do {                                                                  \
-		if ((sim)->trace)                                             \
-			sim_tracef((sim), __VA_ARGS__);                       \
+#define SIM_TRACE(sim, ...)                             \
+	do {                                            \
+		if ((sim)->trace)                       \
+			sim_tracef((sim), __VA_ARGS__); \
 	} while (0)
 /* "12.345678s" into buf. */
 const char *sim_fmt_time(uint64_t ns, char buf[32]);
@@ -150,24 +153,23 @@ const char *sim_fmt_time(uint64_t ns, char buf[32]);
 /* The env state store, surviving target crashes; in key order. */
 int sim_state_put(struct sim *sim, const char *key, const void *data,
 		  size_t len);
-ssize_t sim_state_get(struct sim *sim, const char *key, void *buf,
-		      size_t cap);
+ssize_t sim_state_get(struct sim *sim, const char *key, void *buf, size_t cap);
 
 /* ---------------------------------------------------------- network */
 
 /* Per-host link behaviour; a host is one initiator machine. */
 struct sim_link_cfg {
-	uint64_t delay_ns;		/* one-way latency */
-	uint64_t jitter_ns;		/* plus uniform [0, jitter] */
-	uint32_t max_chunk;		/* bytes per delivery; 0 = 65536 */
-	uint32_t window_bytes;		/* in flight + unread per direction */
-	bool partial_send;		/* conn_send accepts random prefixes */
-	bool partial_recv;		/* conn_recv returns random prefixes */
+	uint64_t delay_ns;     /* one-way latency */
+	uint64_t jitter_ns;    /* plus uniform [0, jitter] */
+	uint32_t max_chunk;    /* bytes per delivery; 0 = 65536 */
+	uint32_t window_bytes; /* in flight + unread per direction */
+	bool partial_send;     /* conn_send accepts random prefixes */
+	bool partial_recv;     /* conn_recv returns random prefixes */
 };
 
 enum sim_dir_mask {
-	SIM_TO_TARGET = 1,		/* initiator -> target */
-	SIM_FROM_TARGET = 2,		/* target -> initiator */
+	SIM_TO_TARGET = 1,   /* initiator -> target */
+	SIM_FROM_TARGET = 2, /* target -> initiator */
 	SIM_BOTH = 3,
 };
 
@@ -198,9 +200,9 @@ ssize_t sim_conn_send(struct env_conn *c, const struct iovec *iov, int iovcnt);
 void sim_conn_want_write(struct env_conn *c, bool want);
 void sim_conn_close(struct env_conn *c);
 /* Faults on one connection (initiator's endpoint). */
-void sim_conn_shutdown_write(struct env_conn *c);	/* half-close: FIN */
-void sim_conn_reset(struct env_conn *c);		/* RST both ways */
-void sim_conn_vanish(struct env_conn *c);	/* host dies: no FIN/RST */
+void sim_conn_shutdown_write(struct env_conn *c); /* half-close: FIN */
+void sim_conn_reset(struct env_conn *c);	  /* RST both ways */
+void sim_conn_vanish(struct env_conn *c);	  /* host dies: no FIN/RST */
 void sim_conn_stall(struct env_conn *c, unsigned int dirs, bool stalled);
 uint64_t sim_conn_id(const struct env_conn *c);
 /* Target side of the link is still open (not closed by the target). */
@@ -227,21 +229,21 @@ void sim_env_conn_set_more(struct env_conn *c, bool more);
 
 /* Faults and behaviour of one simulated disk image. */
 struct sim_disk_fault {
-	uint32_t ops;			/* 1 << BS_OP_* it applies to */
-	uint64_t lba_first, lba_last;	/* inclusive, in blocks */
-	double prob;			/* 1.0 = always */
-	int32_t count;			/* -1 = unlimited, else fire N times */
+	uint32_t ops;		      /* 1 << BS_OP_* it applies to */
+	uint64_t lba_first, lba_last; /* inclusive, in blocks */
+	double prob;		      /* 1.0 = always */
+	int32_t count;		      /* -1 = unlimited, else fire N times */
 };
 
 #define SIM_DISK_FAULTS_MAX 16
 
 struct sim_disk_cfg {
 	uint64_t lat_min_ns, lat_max_ns; /* uniform latency */
-	uint64_t lat_slow_ns;		/* occasional slow op, 0 = never */
+	uint64_t lat_slow_ns;		 /* occasional slow op, 0 = never */
 	double slow_prob;
-	bool write_cache;		/* false: every write durable */
-	double crash_keep;		/* non-durable sector kept at crash */
-	double crash_tear;		/* ... torn (half kept) at crash */
+	bool write_cache;  /* false: every write durable */
+	double crash_keep; /* non-durable sector kept at crash */
+	double crash_tear; /* ... torn (half kept) at crash */
 	struct sim_disk_fault faults[SIM_DISK_FAULTS_MAX];
 	unsigned int fault_count;
 };

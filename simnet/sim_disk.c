@@ -56,7 +56,7 @@ TAILQ_HEAD(disk_list, sim_disk);
 
 struct sim_disks {
 	struct disk_list list;
-	uint32_t pending;	/* requests in flight, all devices */
+	uint32_t pending; /* requests in flight, all devices */
 };
 
 struct sim_bs {
@@ -95,7 +95,7 @@ struct sim_disk *sim_disk_find(struct sim *sim, const char *name)
 {
 	struct sim_disk *d;
 
-	TAILQ_FOREACH(d, &disks(sim)->list, link)
+	TAILQ_FOREACH (d, &disks(sim)->list, link)
 		if (strcmp(d->name, name) == 0)
 			return d;
 	return NULL;
@@ -138,7 +138,10 @@ struct sim_disk *sim_disk_get(struct sim *sim, const char *name,
 	return d;
 }
 
-struct sim_disk_cfg *sim_disk_cfg(struct sim_disk *d) { return &d->cfg; }
+struct sim_disk_cfg *sim_disk_cfg(struct sim_disk *d)
+{
+	return &d->cfg;
+}
 
 uint64_t sim_disk_dirty_sectors(const struct sim_disk *d)
 {
@@ -198,7 +201,8 @@ static void disk_read(struct sim_disk *d, uint64_t off, uint8_t *dst,
 		uint64_t n = CHUNK_BYTES - co;
 		struct chunk *c = d->chunks[ci];
 		const uint8_t *src = c == NULL ? NULL
-				     : c->cur ? c->cur : c->durable;
+				     : c->cur  ? c->cur
+					       : c->durable;
 
 		if (n > len)
 			n = len;
@@ -233,8 +237,8 @@ static void disk_write(struct sim_disk *d, uint64_t off, const uint8_t *src,
 		} else {
 			memset(cur + co, 0, n);
 		}
-		for (unsigned s = co / SECTOR; s < (co + n + SECTOR - 1) / SECTOR;
-		     s++) {
+		for (unsigned s = co / SECTOR;
+		     s < (co + n + SECTOR - 1) / SECTOR; s++) {
 			if (durable) {
 				sector_persist(d, c, s, SECTOR);
 				continue;
@@ -281,7 +285,8 @@ static void disk_crash(struct sim_disk *d)
 
 		if (c == NULL)
 			continue;
-		for (unsigned s = 0; c->ndirty > 0 && s < SECTORS_PER_CHUNK; s++) {
+		for (unsigned s = 0; c->ndirty > 0 && s < SECTORS_PER_CHUNK;
+		     s++) {
 			double r;
 
 			if (c->dirty_gen[s] == 0)
@@ -291,8 +296,9 @@ static void disk_crash(struct sim_disk *d)
 				sector_persist(d, c, s, SECTOR);
 				kept++;
 			} else if (r < d->cfg.crash_keep + d->cfg.crash_tear) {
-				sector_persist(d, c, s, (size_t)sim_rand_range(
-								sim, 1, SECTOR - 1));
+				sector_persist(d, c, s,
+					       (size_t)sim_rand_range(
+						       sim, 1, SECTOR - 1));
 				torn++;
 			} else {
 				c->dirty_gen[s] = 0;
@@ -315,7 +321,7 @@ void sim_disk_crash_all(struct sim *sim)
 {
 	struct sim_disk *d;
 
-	TAILQ_FOREACH(d, &disks(sim)->list, link)
+	TAILQ_FOREACH (d, &disks(sim)->list, link)
 		disk_crash(d);
 }
 
@@ -375,7 +381,8 @@ static bool fault_hits(struct sim_disk *d, const struct bs_req *req)
 
 static uint64_t io_latency(struct sim_disk *d)
 {
-	uint64_t lat = sim_rand_range(d->sim, d->cfg.lat_min_ns, d->cfg.lat_max_ns);
+	uint64_t lat =
+		sim_rand_range(d->sim, d->cfg.lat_min_ns, d->cfg.lat_max_ns);
 
 	if (d->cfg.lat_slow_ns > 0 && sim_chance(d->sim, d->cfg.slow_prob))
 		lat += d->cfg.lat_slow_ns;
@@ -394,8 +401,8 @@ static void iov_copy_out(const struct iovec *iov, int iovcnt, uint8_t *dst,
 	}
 }
 
-static void iov_copy_in(const struct iovec *iov, int iovcnt,
-			const uint8_t *src, uint64_t len)
+static void iov_copy_in(const struct iovec *iov, int iovcnt, const uint8_t *src,
+			uint64_t len)
 {
 	for (int i = 0; i < iovcnt && len > 0; i++) {
 		uint64_t n = iov[i].iov_len < len ? iov[i].iov_len : len;
@@ -413,7 +420,8 @@ static void io_apply(struct sim_disk *d, struct sim_io *io)
 
 	switch (req->op) {
 	case BS_OP_READ: {
-		uint8_t *tmp = malloc(req->length_bytes ? req->length_bytes : 1);
+		uint8_t *tmp =
+			malloc(req->length_bytes ? req->length_bytes : 1);
 
 		if (tmp == NULL)
 			abort();
@@ -428,7 +436,8 @@ static void io_apply(struct sim_disk *d, struct sim_io *io)
 		break;
 	case BS_OP_UNMAP:
 	case BS_OP_WRITE_ZEROES:
-		disk_write(d, req->offset_bytes, NULL, req->length_bytes, durable);
+		disk_write(d, req->offset_bytes, NULL, req->length_bytes,
+			   durable);
 		break;
 	case BS_OP_FLUSH:
 		disk_flush(d, io->flush_gen);
@@ -449,13 +458,13 @@ static void io_complete(struct sim_ev *ev)
 		io_apply(d, io);
 	sim->ctr.disk_ops++;
 	sim_hash_u64(sim, (uint64_t)req->op << 56 ^ req->offset_bytes ^
-				  req->length_bytes << 20 ^ (uint64_t)(-status));
+				  req->length_bytes << 20 ^
+				  (uint64_t)(-status));
 	SIM_TRACE(sim, "disk %s %s lba %llu+%llu%s -> %s", d->name,
 		  req->op <= BS_OP_WRITE_ZEROES ? op_names[req->op] : "?",
 		  (unsigned long long)(req->offset_bytes / d->block_size),
 		  (unsigned long long)(req->length_bytes / d->block_size),
-		  (req->flags & BS_F_FUA) ? " FUA" : "",
-		  status ? "EIO" : "ok");
+		  (req->flags & BS_F_FUA) ? " FUA" : "", status ? "EIO" : "ok");
 	TAILQ_REMOVE(&bs->pending, io, link);
 	sim->disks->pending--;
 	free(io->wdata);
@@ -489,7 +498,8 @@ static void sim_bs_submit(struct bs_dev *dev, struct bs_req *req)
 		io->wdata = malloc(req->length_bytes ? req->length_bytes : 1);
 		if (io->wdata == NULL)
 			abort();
-		iov_copy_out(req->iov, req->iovcnt, io->wdata, req->length_bytes);
+		iov_copy_out(req->iov, req->iovcnt, io->wdata,
+			     req->length_bytes);
 	}
 	io->flush_gen = d->gen;
 	TAILQ_INSERT_TAIL(&bs->pending, io, link);
@@ -530,7 +540,8 @@ static void sim_bs_close(struct bs_dev *dev)
 			for (uint64_t o = 0; o < req->length_bytes; o += SECTOR)
 				if (sim_chance(sim, 0.5))
 					disk_write(d, req->offset_bytes + o,
-						   io->wdata + o, SECTOR, false);
+						   io->wdata + o, SECTOR,
+						   false);
 		}
 		free(io->wdata);
 		free(io);

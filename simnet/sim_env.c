@@ -137,7 +137,8 @@ bool sim_run_until(struct sim *sim, uint64_t deadline_ns,
 		if (sim->stop)
 			return false;
 		if (sim->heap_len == 0) {
-			if (deadline_ns != UINT64_MAX && sim->now_ns < deadline_ns)
+			if (deadline_ns != UINT64_MAX &&
+			    sim->now_ns < deadline_ns)
 				sim->now_ns = deadline_ns;
 			return false;
 		}
@@ -278,7 +279,8 @@ uint64_t sim_hash_str(const char *s)
 
 const char *sim_fmt_time(uint64_t ns, char buf[32])
 {
-	snprintf(buf, 32, "%llu.%06llus", (unsigned long long)(ns / SIM_NS_PER_S),
+	snprintf(buf, 32, "%llu.%06llus",
+		 (unsigned long long)(ns / SIM_NS_PER_S),
 		 (unsigned long long)(ns % SIM_NS_PER_S / 1000));
 	return buf;
 }
@@ -306,7 +308,7 @@ struct sim_kv {
 };
 
 struct sim_state {
-	struct sim_kv *kv;	/* sorted by key */
+	struct sim_kv *kv; /* sorted by key */
 	size_t n, cap;
 };
 
@@ -340,7 +342,7 @@ int sim_state_put(struct sim *sim, const char *key, const void *data,
 
 	if (copy == NULL)
 		return -ENOMEM;
-	if (len)	/* an empty value may come with data == NULL */
+	if (len) /* an empty value may come with data == NULL */
 		memcpy(copy, data, len);
 	sim_hash_u64(sim, sim_hash_str(key));
 	if (len)
@@ -394,7 +396,10 @@ static void state_free(struct sim_state *st)
 
 /* ------------------------------------------------ env: clock, timers */
 
-static struct sim *env_sim(struct env *env) { return env->priv; }
+static struct sim *env_sim(struct env *env)
+{
+	return env->priv;
+}
 
 struct env_timer {
 	struct sim_ev ev;
@@ -403,7 +408,10 @@ struct env_timer {
 	void *arg;
 };
 
-static uint64_t env_now(struct env *env) { return env_sim(env)->now_ns; }
+static uint64_t env_now(struct env *env)
+{
+	return env_sim(env)->now_ns;
+}
 
 static void timer_fire(struct sim_ev *ev)
 {
@@ -468,13 +476,13 @@ static uint64_t env_random(struct env *env)
 	return sim_rand(env_sim(env));
 }
 
-static void env_log(struct env *env, enum ut_log_level level,
-		    const char *line)
+static void env_log(struct env *env, enum ut_log_level level, const char *line)
 {
 	struct sim *sim = env_sim(env);
 
 	if (sim->trace)
-		sim_tracef(sim, "target %s: %s", ut_log_level_name(level), line);
+		sim_tracef(sim, "target %s: %s", ut_log_level_name(level),
+			   line);
 }
 
 /* One reactor needs no mutexes; these check the discipline several need

@@ -50,25 +50,25 @@ struct sim_link;
 
 struct sim_q {
 	struct seg_list segs;
-	uint64_t inflight;		/* data bytes queued, not delivered */
+	uint64_t inflight; /* data bytes queued, not delivered */
 	uint64_t last_at;
 	struct sim_ev ev;
 	bool stalled;
-	bool shut;			/* FIN or RST queued: no more data */
+	bool shut; /* FIN or RST queued: no more data */
 	struct sim_link *l;
 	int idx;
 };
 
 struct env_conn {
 	struct sim_link *l;
-	int side;			/* 0 initiator, 1 target */
+	int side; /* 0 initiator, 1 target */
 	const struct env_conn_handler *h;
 	void *ctx;
-	bool closed;			/* owner closed: no more callbacks */
-	bool dead;			/* crashed or vanished host */
+	bool closed; /* owner closed: no more callbacks */
+	bool dead;   /* crashed or vanished host */
 	bool want_write;
 	bool eof;
-	int err;			/* -ECONNRESET after an RST */
+	int err; /* -ECONNRESET after an RST */
 	bool closed_reported;
 	uint8_t *rx;
 	size_t rx_off, rx_len, rx_cap;
@@ -111,7 +111,7 @@ struct sim_host {
 	char name[64];
 	unsigned int index;
 	struct sim_link_cfg cfg;
-	unsigned int blocked;		/* enum sim_dir_mask */
+	unsigned int blocked; /* enum sim_dir_mask */
 	TAILQ_ENTRY(sim_host) link;
 };
 TAILQ_HEAD(host_list, sim_host);
@@ -130,7 +130,10 @@ static void q_schedule(struct sim_q *q);
 
 /* ---------------------------------------------------------- helpers */
 
-static struct sim *link_sim(const struct sim_link *l) { return l->sim; }
+static struct sim *link_sim(const struct sim_link *l)
+{
+	return l->sim;
+}
 
 static const struct sim_link_cfg *link_cfg(const struct sim_link *l)
 {
@@ -265,7 +268,8 @@ static void send_rst(struct env_conn *from)
 	struct sim_q *q = &from->l->q[from->side];
 	struct seg *s;
 
-	if (q->shut && !TAILQ_EMPTY(&q->segs) && TAILQ_LAST(&q->segs, seg_list)->rst)
+	if (q->shut && !TAILQ_EMPTY(&q->segs) &&
+	    TAILQ_LAST(&q->segs, seg_list)->rst)
 		return;
 	q->shut = true;
 	s = q_push(q, NULL, 0);
@@ -448,8 +452,8 @@ static void q_push_iov(struct sim_q *q, const struct iovec *iov, int iovcnt,
 
 			if (take > chunk - got)
 				take = chunk - got;
-			memcpy(stage + got, (const uint8_t *)iov[vi].iov_base + voff,
-			       take);
+			memcpy(stage + got,
+			       (const uint8_t *)iov[vi].iov_base + voff, take);
 			got += take;
 			voff += take;
 			if (voff == iov[vi].iov_len) {
@@ -595,7 +599,7 @@ void sim_conn_stall(struct env_conn *c, unsigned int dirs, bool stalled)
 			uint64_t at = link_sim(l)->now_ns + link_latency(l);
 			struct seg *s;
 
-			TAILQ_FOREACH(s, &q->segs, link)
+			TAILQ_FOREACH (s, &q->segs, link)
 				if (s->at_ns < at)
 					s->at_ns = at;
 		}
@@ -603,7 +607,10 @@ void sim_conn_stall(struct env_conn *c, unsigned int dirs, bool stalled)
 	}
 }
 
-uint64_t sim_conn_id(const struct env_conn *c) { return c->l->id; }
+uint64_t sim_conn_id(const struct env_conn *c)
+{
+	return c->l->id;
+}
 
 bool sim_conn_peer_open(const struct env_conn *c)
 {
@@ -626,8 +633,14 @@ struct sim_host *sim_host_new(struct sim *sim, const char *name)
 	return h;
 }
 
-const char *sim_host_name(const struct sim_host *h) { return h->name; }
-struct sim_link_cfg *sim_host_cfg(struct sim_host *h) { return &h->cfg; }
+const char *sim_host_name(const struct sim_host *h)
+{
+	return h->name;
+}
+struct sim_link_cfg *sim_host_cfg(struct sim_host *h)
+{
+	return &h->cfg;
+}
 
 void sim_net_set_default(struct sim *sim, const struct sim_link_cfg *cfg,
 			 bool apply_all)
@@ -636,7 +649,7 @@ void sim_net_set_default(struct sim *sim, const struct sim_link_cfg *cfg,
 
 	sim->net->dflt = *cfg;
 	if (apply_all)
-		TAILQ_FOREACH(h, &sim->net->hosts, link)
+		TAILQ_FOREACH (h, &sim->net->hosts, link)
 			h->cfg = *cfg;
 }
 
@@ -654,7 +667,7 @@ void sim_host_block(struct sim_host *h, unsigned int dirs, bool blocked)
 		h->blocked |= dirs;
 	else
 		h->blocked &= ~dirs;
-	TAILQ_FOREACH(l, &sim->net->links, link) {
+	TAILQ_FOREACH (l, &sim->net->links, link) {
 		if (l->host != h)
 			continue;
 		for (int i = 0; i < 2; i++) {
@@ -665,7 +678,7 @@ void sim_host_block(struct sim_host *h, unsigned int dirs, bool blocked)
 			if ((q_dirmask(q) & dirs) == 0)
 				continue;
 			if (!blocked)
-				TAILQ_FOREACH(s, &q->segs, link)
+				TAILQ_FOREACH (s, &q->segs, link)
 					if (s->at_ns < at)
 						s->at_ns = at;
 			q_schedule(q);
@@ -679,7 +692,7 @@ static struct env_listener *listener_find(struct sim *sim, const char *addr)
 {
 	struct env_listener *lst;
 
-	TAILQ_FOREACH(lst, &sim->net->listeners, link)
+	TAILQ_FOREACH (lst, &sim->net->listeners, link)
 		if (strcmp(lst->addr, addr) == 0)
 			return lst;
 	return NULL;
@@ -832,7 +845,7 @@ void sim_net_target_crashed(struct sim *sim)
 	struct sim_link *l;
 	struct env_listener *lst;
 
-	TAILQ_FOREACH(l, &sim->net->links, link) {
+	TAILQ_FOREACH (l, &sim->net->links, link) {
 		struct env_conn *c = &l->ep[1];
 
 		/* Anything the target forgot to close is dead too. */

@@ -46,8 +46,8 @@ const char *ut_log_level_name(enum ut_log_level l)
 
 int ut_log_level_parse(const char *s, enum ut_log_level *out)
 {
-	for (unsigned int i = 0; i < sizeof(level_names) / sizeof(level_names[0]);
-	     i++) {
+	for (unsigned int i = 0;
+	     i < sizeof(level_names) / sizeof(level_names[0]); i++) {
 		if (strcasecmp(s, level_names[i]) == 0) {
 			*out = (enum ut_log_level)i;
 			return 0;

@@ -78,9 +78,9 @@ struct env_conn_handler {
 
 /* Addresses of an accepted connection, in printable form. */
 struct env_conn_info {
-	char local_addr[64];	/* "127.0.0.1:3260" or "[::1]:3260" */
+	char local_addr[64]; /* "127.0.0.1:3260" or "[::1]:3260" */
 	char peer_addr[64];
-	uint16_t portal_group;	/* the listener's portal group tag */
+	uint16_t portal_group;	     /* the listener's portal group tag */
 	unsigned int listener_index; /* position in listen order */
 	/* The reactor that owns the connection: its callbacks run there and
 	 * its timers must be created on this env.  NULL: the listener's. */
@@ -155,12 +155,15 @@ struct env_ops {
 struct env {
 	const struct env_ops *ops;
 	enum ut_log_level log_level;
-	void *priv;	/* the implementation's own state */
+	void *priv; /* the implementation's own state */
 };
 
 /* ---------------------------------------------------- inline wrappers */
 
-static inline uint64_t env_now_ns(struct env *e) { return e->ops->now_ns(e); }
+static inline uint64_t env_now_ns(struct env *e)
+{
+	return e->ops->now_ns(e);
+}
 static inline struct env_timer *env_timer_new(struct env *e, env_timer_fn fn,
 					      void *arg)
 {
@@ -221,10 +224,10 @@ void env_random_bytes(struct env *e, void *buf, size_t len);
 void ut_log(struct env *e, enum ut_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-#define UT_LOG(e, lvl, ...)                                                  \
-	do {                                                                 \
-		if ((lvl) <= (e)->log_level)                                 \
-			ut_log((e), (lvl), __VA_ARGS__);                     \
+#define UT_LOG(e, lvl, ...)                              \
+	do {                                             \
+		if ((lvl) <= (e)->log_level)             \
+			ut_log((e), (lvl), __VA_ARGS__); \
 	} while (0)
 #define LOG_ERR(e, ...) UT_LOG(e, UT_LOG_ERROR, __VA_ARGS__)
 #define LOG_WARN(e, ...) UT_LOG(e, UT_LOG_WARN, __VA_ARGS__)

@@ -49,8 +49,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: utarget [OPTIONS]\n"
 		"A usermode iSCSI target.  With no options it serves the embedded\n"
-		"default: portal " UT_DEFAULT_PORTAL ", target " UT_DEFAULT_TARGET
-		",\n"
+		"default: portal " UT_DEFAULT_PORTAL
+		", target " UT_DEFAULT_TARGET ",\n"
 		"LUN 0 a 1 GiB thin in-memory disk.\n"
 		"\n"
 		"Options:\n"
@@ -92,7 +92,8 @@ static void usage(FILE *f)
 		"  utarget -c /etc/scst.conf --listen 0.0.0.0:3260\n"
 		"\n"
 		"Connect with: iscsi-ls iscsi://127.0.0.1:3260\n"
-		"              iscsi-inq iscsi://127.0.0.1:3260/" UT_DEFAULT_TARGET "/0\n");
+		"              iscsi-inq iscsi://127.0.0.1:3260/" UT_DEFAULT_TARGET
+		"/0\n");
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -168,8 +169,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			unsigned long s = strtoul(optarg, &end, 10);
 
 			if (*end || s > 3600) {
-				fprintf(stderr, "utarget: --shutdown-grace takes "
-						"0..3600 seconds\n");
+				fprintf(stderr,
+					"utarget: --shutdown-grace takes "
+					"0..3600 seconds\n");
 				return 2;
 			}
 			o->grace_ms = (uint32_t)s * 1000;
@@ -180,7 +182,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			unsigned long n = strtoul(optarg, &end, 10);
 
 			if (*end || end == optarg || n < 1 || n > 64) {
-				fprintf(stderr, "utarget: --reactors takes 1..64\n");
+				fprintf(stderr,
+					"utarget: --reactors takes 1..64\n");
 				return 2;
 			}
 			o->reactors = (unsigned int)n;
@@ -191,8 +194,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			unsigned long us = strtoul(optarg, &end, 10);
 
 			if (*end || end == optarg || us > 1000000) {
-				fprintf(stderr, "utarget: --poll-us takes 0..1000000 "
-						"microseconds\n");
+				fprintf(stderr,
+					"utarget: --poll-us takes 0..1000000 "
+					"microseconds\n");
 				return 2;
 			}
 			o->poll_us = (unsigned int)us;
@@ -206,8 +210,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			} else if (strcmp(optarg, "always") == 0) {
 				o->inline_writes = ENV_REAL_INLINE_ALWAYS;
 			} else {
-				fprintf(stderr, "utarget: --inline-writes takes "
-						"auto, always or off\n");
+				fprintf(stderr,
+					"utarget: --inline-writes takes "
+					"auto, always or off\n");
 				return 2;
 			}
 			break;
@@ -226,7 +231,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "utarget: unexpected argument '%s'\n", argv[optind]);
+		fprintf(stderr, "utarget: unexpected argument '%s'\n",
+			argv[optind]);
 		usage(stderr);
 		return 2;
 	}
@@ -325,10 +331,12 @@ static int load_config(const struct opts *o, struct ut_config *cfg)
 					o->luns[i], err ? err : "invalid");
 				return -1;
 			}
-			snprintf(devs[i].name, sizeof(devs[i].name), "lun%zu", i);
+			snprintf(devs[i].name, sizeof(devs[i].name), "lun%zu",
+				 i);
 		}
 		if (ut_config_set_luns(cfg, devs, o->lun_count)) {
-			fprintf(stderr, "utarget: cannot apply --lun options\n");
+			fprintf(stderr,
+				"utarget: cannot apply --lun options\n");
 			return -1;
 		}
 	}
@@ -383,7 +391,8 @@ static void print_urls(const struct ut_config *cfg)
 		if (!tc->enabled)
 			continue;
 		for (size_t p = 0; p < (np ? np : 1); p++) {
-			const char *portal = np ? cfg->portals[p] : UT_DEFAULT_PORTAL;
+			const char *portal = np ? cfg->portals[p]
+						: UT_DEFAULT_PORTAL;
 			char host[128];
 			uint16_t port = UT_DEFAULT_PORT;
 

@@ -53,8 +53,8 @@
 #define OP_REJECT 0x3f
 #define F_TRANSIT 0x80
 #define F_CONTINUE 0x40
-#define TEXT_CAP 65536u		/* the target's text negotiation cap */
-#define PDU_CAP 64u		/* login PDUs per negotiation */
+#define TEXT_CAP 65536u /* the target's text negotiation cap */
+#define PDU_CAP 64u	/* login PDUs per negotiation */
 
 static const char *host = "127.0.0.1";
 static int port;
@@ -65,11 +65,11 @@ static int wait_ms = 5000;
 static uint32_t itt = 0x100;
 
 enum answer {
-	A_LOGIN_OK,		/* Login Response, status 0 */
-	A_LOGIN_FAIL,		/* Login Response, status != 0 */
+	A_LOGIN_OK,   /* Login Response, status 0 */
+	A_LOGIN_FAIL, /* Login Response, status != 0 */
 	A_REJECT,
-	A_OTHER,		/* some other PDU */
-	A_CLOSED,		/* EOF or reset */
+	A_OTHER,  /* some other PDU */
+	A_CLOSED, /* EOF or reset */
 	A_TIMEOUT,
 };
 
@@ -77,13 +77,14 @@ struct rsp {
 	enum answer a;
 	uint8_t bhs[BHS_LEN];
 	uint16_t status;
-	bool cont;		/* Login Response with C set */
+	bool cont; /* Login Response with C set */
 };
 
 static const char *answer_name(enum answer a)
 {
-	static const char *n[] = {"login accepted", "login failed", "Reject",
-				  "other PDU", "connection closed", "TIMEOUT"};
+	static const char *n[] = {
+		"login accepted", "login failed",      "Reject",
+		"other PDU",	  "connection closed", "TIMEOUT"};
 	return n[a];
 }
 
@@ -105,7 +106,7 @@ static int conn_open(void)
 	struct timeval tv = {.tv_sec = wait_ms / 1000,
 			     .tv_usec = (wait_ms % 1000) * 1000};
 
-	itt++;			/* one login task per connection */
+	itt++; /* one login task per connection */
 	if (fd < 0 || inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
 		perror("ut-hostile: socket");
 		exit(2);
@@ -178,8 +179,9 @@ static struct rsp read_pdu(int fd)
 		return r;
 	}
 	rest = (size_t)r.bhs[4] * 4 +
-	       (((size_t)r.bhs[5] << 16 | (size_t)r.bhs[6] << 8 | r.bhs[7]) + 3) /
-		       4 * 4;
+	       (((size_t)r.bhs[5] << 16 | (size_t)r.bhs[6] << 8 | r.bhs[7]) +
+		3) / 4 *
+		       4;
 	if (rest > 0) {
 		junk = malloc(rest);
 		if (junk == NULL)
@@ -212,16 +214,16 @@ static void login_bhs(uint8_t *b, uint32_t dsl, bool transit, bool cont)
 	static uint32_t cmdsn = 1;
 
 	memset(b, 0, BHS_LEN);
-	b[0] = 0x40 | OP_LOGIN_REQ;	/* immediate */
+	b[0] = 0x40 | OP_LOGIN_REQ; /* immediate */
 	b[1] = (uint8_t)((transit && !cont ? F_TRANSIT | 1 : 0) |
-			 (cont ? F_CONTINUE : 0));	/* CSG 0 */
+			 (cont ? F_CONTINUE : 0)); /* CSG 0 */
 	b[5] = (uint8_t)(dsl >> 16);
 	b[6] = (uint8_t)(dsl >> 8);
 	b[7] = (uint8_t)dsl;
-	b[8] = 0x80;			/* ISID: random type */
+	b[8] = 0x80; /* ISID: random type */
 	b[9] = 0x00;
-	b[10] = 0x48;			/* 'H' */
-	b[11] = 0x4f;			/* 'O' */
+	b[10] = 0x48; /* 'H' */
+	b[11] = 0x4f; /* 'O' */
 	b[12] = (uint8_t)(itt >> 8);
 	b[13] = (uint8_t)itt;
 	b[16] = (uint8_t)(itt >> 24);
@@ -260,8 +262,9 @@ static struct rsp send_text(int fd, const char *text, size_t len, size_t chunk,
 		size_t n = len - off < chunk ? len - off : chunk;
 		bool more = off + n < len;
 
-		if (send_login_pdu(fd, text + off, (uint32_t)n, transit, more)) {
-			r = read_pdu(fd);	/* what the target said, if any */
+		if (send_login_pdu(fd, text + off, (uint32_t)n, transit,
+				   more)) {
+			r = read_pdu(fd); /* what the target said, if any */
 			if (r.a == A_TIMEOUT || r.a == A_LOGIN_OK)
 				r.a = A_CLOSED;
 			break;
@@ -290,7 +293,8 @@ static size_t put(char *buf, size_t at, const char *key, const char *val)
 
 static size_t put_header(char *buf, const char *auth)
 {
-	size_t n = put(buf, 0, "InitiatorName", "iqn.2026-11.org.utarget:hostile");
+	size_t n =
+		put(buf, 0, "InitiatorName", "iqn.2026-11.org.utarget:hostile");
 
 	n = put(buf, n, "SessionType", discovery ? "Discovery" : "Normal");
 	if (!discovery)
@@ -326,8 +330,9 @@ static void verdict(const char *name, struct rsp r, const char *note)
 		       ok ? "PASS" : "FAIL", name, r.status, note ? ", " : "",
 		       note ? note : "");
 	else
-		printf("ut-hostile: %s %s: %s%s%s\n", ok ? "PASS" : "FAIL", name,
-		       answer_name(r.a), note ? ", " : "", note ? note : "");
+		printf("ut-hostile: %s %s: %s%s%s\n", ok ? "PASS" : "FAIL",
+		       name, answer_name(r.a), note ? ", " : "",
+		       note ? note : "");
 	if (!ok)
 		failures++;
 }
@@ -352,7 +357,8 @@ static void expect_close(const char *name, int fd, struct rsp r)
 	if (r.a == A_LOGIN_FAIL) {
 		/* RFC 7143 §11.13.5: a failed login ends the connection. */
 		printf("ut-hostile: FAIL %s: the connection stays open after "
-		       "the failed login\n", name);
+		       "the failed login\n",
+		       name);
 		failures++;
 	}
 }
@@ -463,7 +469,7 @@ static void case_unterminated(const char *name, bool last_only)
 	struct rsp r;
 
 	if (last_only) {
-		n--;		/* drop the final NUL */
+		n--; /* drop the final NUL */
 	} else {
 		for (size_t i = 0; i < n; i++)
 			if (buf[i] == '\0')
@@ -507,7 +513,7 @@ static void case_endless(const char *name, size_t chunk, size_t limit_bytes,
 		r = read_pdu(fd);
 		if (r.a != A_LOGIN_OK)
 			break;
-		memset(pdu, 'c', 16);	/* the value goes on */
+		memset(pdu, 'c', 16); /* the value goes on */
 	}
 	snprintf(note, sizeof(note), "after %u PDUs, %zu bytes", pdus, total);
 	if (r.a == A_LOGIN_OK) {
@@ -515,7 +521,8 @@ static void case_endless(const char *name, size_t chunk, size_t limit_bytes,
 		failures++;
 	} else if (total > limit_bytes || pdus > limit_pdus) {
 		printf("ut-hostile: FAIL %s: ended only %s (cap %zu bytes, %u "
-		       "PDUs)\n", name, note, limit_bytes, limit_pdus);
+		       "PDUs)\n",
+		       name, note, limit_bytes, limit_pdus);
 		failures++;
 	} else {
 		verdict(name, r, note);
@@ -567,11 +574,11 @@ static void case_scsi_before_login(void)
 
 	memset(b, 0, sizeof(b));
 	b[0] = OP_SCSI_CMD;
-	b[1] = 0x80 | 0x40 | 1;		/* F, R, simple */
-	b[16] = 0x12;			/* ITT */
-	b[23] = 96;			/* EDTL */
-	b[27] = 1;			/* CmdSN */
-	b[32] = 0x12;			/* INQUIRY */
+	b[1] = 0x80 | 0x40 | 1; /* F, R, simple */
+	b[16] = 0x12;		/* ITT */
+	b[23] = 96;		/* EDTL */
+	b[27] = 1;		/* CmdSN */
+	b[32] = 0x12;		/* INQUIRY */
 	b[36] = 96;
 	case_raw("scsi-before-login", b, sizeof(b));
 }
@@ -582,7 +589,7 @@ static void case_random(void)
 
 	for (size_t i = 0; i < sizeof(b); i++)
 		b[i] = (uint8_t)rnd();
-	b[0] = 0x43;			/* looks like a login, at first */
+	b[0] = 0x43; /* looks like a login, at first */
 	case_raw("random-bytes", b, sizeof(b));
 }
 

@@ -44,7 +44,8 @@ static struct iscsi_context *connect_url(const char *url, int *lun)
 	iscsi_set_session_type(ctx, ISCSI_SESSION_NORMAL);
 	iscsi_set_header_digest(ctx, ISCSI_HEADER_DIGEST_NONE_CRC32C);
 	if (iscsi_full_connect_sync(ctx, u->portal, u->lun) != 0) {
-		fprintf(stderr, "ut-io: login failed: %s\n", iscsi_get_error(ctx));
+		fprintf(stderr, "ut-io: login failed: %s\n",
+			iscsi_get_error(ctx));
 		iscsi_destroy_url(u);
 		return NULL;
 	}
@@ -71,8 +72,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc != 6) {
-		fprintf(stderr, "usage: ut-io write|check URL LBA NBLOCKS SEED\n"
-				"       ut-io pattern NBYTES SEED\n");
+		fprintf(stderr,
+			"usage: ut-io write|check URL LBA NBLOCKS SEED\n"
+			"       ut-io pattern NBYTES SEED\n");
 		return 2;
 	}
 	lba = strtoull(argv[3], NULL, 0);
@@ -93,24 +95,26 @@ int main(int argc, char **argv)
 	buf = malloc((size_t)nblocks * bs);
 	pattern(buf, (size_t)nblocks * bs, seed);
 	if (!strcmp(argv[1], "write")) {
-		task = iscsi_write16_sync(ctx, lun, lba, buf, nblocks * bs, bs, 0,
-					  0, 1, 0, 0);
+		task = iscsi_write16_sync(ctx, lun, lba, buf, nblocks * bs, bs,
+					  0, 0, 1, 0, 0);
 		if (!task || task->status != SCSI_STATUS_GOOD) {
 			fprintf(stderr, "ut-io: WRITE(16) failed: %s\n",
 				iscsi_get_error(ctx));
 			rc = 1;
 		}
 	} else {
-		task = iscsi_read16_sync(ctx, lun, lba, nblocks * bs, bs, 0, 0, 0,
-					 0, 0);
+		task = iscsi_read16_sync(ctx, lun, lba, nblocks * bs, bs, 0, 0,
+					 0, 0, 0);
 		if (!task || task->status != SCSI_STATUS_GOOD ||
 		    task->datain.size != (int)(nblocks * bs)) {
 			fprintf(stderr, "ut-io: READ(16) failed: %s\n",
 				iscsi_get_error(ctx));
 			rc = 1;
 		} else if (memcmp(task->datain.data, buf, nblocks * bs)) {
-			fprintf(stderr, "ut-io: data at LBA %" PRIu64
-					" differs from the pattern of seed %" PRIu64 "\n",
+			fprintf(stderr,
+				"ut-io: data at LBA %" PRIu64
+				" differs from the pattern of seed %" PRIu64
+				"\n",
 				lba, seed);
 			rc = 1;
 		}

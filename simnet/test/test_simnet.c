@@ -15,13 +15,13 @@
 
 static int failures;
 
-#define CHECK(cond)                                                           \
-	do {                                                                  \
-		if (!(cond)) {                                                \
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
 			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, \
-				__LINE__, #cond);                             \
-			failures++;                                           \
-		}                                                             \
+				__LINE__, #cond);                              \
+			failures++;                                            \
+		}                                                              \
 	} while (0)
 
 /* -------------------------------------------------- scheduler order */
@@ -119,7 +119,10 @@ static void echo_readable(void *ctx)
 	echo_flush(e);
 }
 
-static void echo_writable(void *ctx) { echo_flush(ctx); }
+static void echo_writable(void *ctx)
+{
+	echo_flush(ctx);
+}
 
 static void echo_closed(void *ctx, int err)
 {
@@ -156,7 +159,10 @@ struct client {
 	int err;
 };
 
-static uint8_t pattern_byte(size_t i) { return (uint8_t)(i * 131 + (i >> 8)); }
+static uint8_t pattern_byte(size_t i)
+{
+	return (uint8_t)(i * 131 + (i >> 8));
+}
 
 static void client_pump(struct client *cl)
 {
@@ -195,7 +201,10 @@ static void client_readable(void *ctx)
 		sim_conn_shutdown_write(cl->c);
 }
 
-static void client_writable(void *ctx) { client_pump(ctx); }
+static void client_writable(void *ctx)
+{
+	client_pump(ctx);
+}
 
 static void client_closed(void *ctx, int err)
 {
@@ -254,12 +263,16 @@ static uint64_t echo_run(uint64_t seed, const struct sim_link_cfg *cfg,
 static void test_echo_survives_every_network_fault(void)
 {
 	struct sim_link_cfg plain = {.delay_ns = 100000};
-	struct sim_link_cfg onebyte = {.delay_ns = 1000, .jitter_ns = 5000,
-				       .max_chunk = 1, .window_bytes = 7,
+	struct sim_link_cfg onebyte = {.delay_ns = 1000,
+				       .jitter_ns = 5000,
+				       .max_chunk = 1,
+				       .window_bytes = 7,
 				       .partial_send = true,
 				       .partial_recv = true};
-	struct sim_link_cfg chunky = {.delay_ns = 10000, .jitter_ns = 90000,
-				      .max_chunk = 1500, .window_bytes = 20000,
+	struct sim_link_cfg chunky = {.delay_ns = 10000,
+				      .jitter_ns = 90000,
+				      .max_chunk = 1500,
+				      .window_bytes = 20000,
 				      .partial_send = true,
 				      .partial_recv = true};
 	bool ok;
@@ -324,7 +337,7 @@ static int disk_io(struct sim *sim, struct bs_dev *dev, enum bs_op op,
 	d.req.iovcnt = 1;
 	d.req.done = dreq_done;
 	bs_submit(dev, &d.req);
-	CHECK(!d.done);		/* completions are events */
+	CHECK(!d.done); /* completions are events */
 	sim_run_until(sim, UINT64_MAX, NULL, NULL);
 	CHECK(d.done);
 	return d.status;
@@ -332,8 +345,10 @@ static int disk_io(struct sim *sim, struct bs_dev *dev, enum bs_op op,
 
 static struct bs_dev *disk_open(struct sim *sim, const char *name)
 {
-	struct bs_dev_params p = {.kind = BS_SIM, .name = name,
-				  .size_bytes = 1 << 20, .block_size = 512};
+	struct bs_dev_params p = {.kind = BS_SIM,
+				  .name = name,
+				  .size_bytes = 1 << 20,
+				  .block_size = 512};
 	struct bs_dev *dev = NULL;
 
 	CHECK(sim->env.ops->disk_open(&sim->env, &p, &dev) == 0);
@@ -380,9 +395,11 @@ static void test_disk_eio_in_range(void)
 	struct sim_disk_cfg *cfg = sim_disk_cfg(sim_disk_find(sim, "d1"));
 	uint8_t buf[4096] = {0};
 
-	cfg->faults[0] = (struct sim_disk_fault){
-		.ops = 1u << BS_OP_READ, .lba_first = 100, .lba_last = 199,
-		.prob = 1.0, .count = 1};
+	cfg->faults[0] = (struct sim_disk_fault){.ops = 1u << BS_OP_READ,
+						 .lba_first = 100,
+						 .lba_last = 199,
+						 .prob = 1.0,
+						 .count = 1};
 	cfg->fault_count = 1;
 	CHECK(disk_io(sim, dev, BS_OP_READ, 0, 90, buf, 8) == 0);
 	CHECK(disk_io(sim, dev, BS_OP_READ, 0, 96, buf, 8) == -EIO);

@@ -9,8 +9,7 @@
 #include "backstore/backstore.h"
 #include "env.h"
 
-int bs_open(struct env *env, const struct bs_dev_params *p,
-	    struct bs_dev **out)
+int bs_open(struct env *env, const struct bs_dev_params *p, struct bs_dev **out)
 {
 	if (!p || !out)
 		return -EINVAL;

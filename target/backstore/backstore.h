@@ -28,9 +28,9 @@ struct bs_dev;
 enum bs_kind {
 	BS_MEM = 0,
 	BS_NULL = 1,
-	BS_FILE = 2,	/* regular file (vdisk_fileio) */
-	BS_BLOCK = 3,	/* block device (vdisk_blockio) */
-	BS_SIM = 4,	/* simnet disk */
+	BS_FILE = 2,  /* regular file (vdisk_fileio) */
+	BS_BLOCK = 3, /* block device (vdisk_blockio) */
+	BS_SIM = 4,   /* simnet disk */
 };
 
 enum bs_op {
@@ -38,10 +38,10 @@ enum bs_op {
 	BS_OP_WRITE = 1,
 	BS_OP_FLUSH = 2,	/* make every completed write durable */
 	BS_OP_UNMAP = 3,	/* deallocate; reads return zeros afterwards */
-	BS_OP_WRITE_ZEROES = 4,	/* allocate-or-not, reads return zeros */
+	BS_OP_WRITE_ZEROES = 4, /* allocate-or-not, reads return zeros */
 };
 
-#define BS_F_FUA 0x1u	/* the write is durable when it completes */
+#define BS_F_FUA 0x1u /* the write is durable when it completes */
 
 struct bs_req;
 /* status: 0 on success, -errno otherwise (-EIO, -ENOSPC, ...). */
@@ -49,27 +49,27 @@ typedef void (*bs_done_fn)(struct bs_req *req, int status);
 
 struct bs_req {
 	enum bs_op op;
-	uint32_t flags;			/* BS_F_* */
-	uint64_t offset_bytes;		/* multiple of the block size */
-	uint64_t length_bytes;		/* 0 for FLUSH */
-	const struct iovec *iov;	/* READ/WRITE data, length_bytes total */
+	uint32_t flags;		 /* BS_F_* */
+	uint64_t offset_bytes;	 /* multiple of the block size */
+	uint64_t length_bytes;	 /* 0 for FLUSH */
+	const struct iovec *iov; /* READ/WRITE data, length_bytes total */
 	int iovcnt;
 	bs_done_fn done;
-	void *caller;			/* for the submitter */
-	TAILQ_ENTRY(bs_req) link;	/* free for the implementation's use */
+	void *caller;		  /* for the submitter */
+	TAILQ_ENTRY(bs_req) link; /* free for the implementation's use */
 };
 
 /* What the configuration asks for when a backstore is opened. */
 struct bs_dev_params {
 	enum bs_kind kind;
-	const char *name;		/* device name, for logs */
-	const char *path;		/* FILE/BLOCK: file name; NULL otherwise */
-	uint64_t size_bytes;		/* MEM/NULL: capacity; FILE: size to
+	const char *name;    /* device name, for logs */
+	const char *path;    /* FILE/BLOCK: file name; NULL otherwise */
+	uint64_t size_bytes; /* MEM/NULL: capacity; FILE: size to
 					 * create at, 0 = use the file's size */
-	uint32_t block_size;		/* 512 or 4096 */
+	uint32_t block_size; /* 512 or 4096 */
 	bool read_only;
-	bool thin;			/* punch holes on UNMAP */
-	bool create;			/* FILE: create sparse if missing */
+	bool thin;   /* punch holes on UNMAP */
+	bool create; /* FILE: create sparse if missing */
 };
 
 struct bs_ops {
@@ -85,12 +85,12 @@ struct bs_ops {
 struct bs_dev {
 	const struct bs_ops *ops;
 	enum bs_kind kind;
-	uint64_t size_bytes;	/* capacity, a multiple of block_size */
+	uint64_t size_bytes; /* capacity, a multiple of block_size */
 	uint32_t block_size;
-	bool read_only;		/* opened read-only (file mode) */
-	bool thin;		/* UNMAP deallocates */
-	bool rotational;	/* reported in the block device characteristics */
-	bool write_cache;	/* volatile write cache present (WCE default) */
+	bool read_only;	  /* opened read-only (file mode) */
+	bool thin;	  /* UNMAP deallocates */
+	bool rotational;  /* reported in the block device characteristics */
+	bool write_cache; /* volatile write cache present (WCE default) */
 	void *priv;
 };
 

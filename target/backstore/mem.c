@@ -24,8 +24,8 @@
 struct mem_disk {
 	uint8_t **chunks;
 	uint64_t nchunks;
-	uint64_t allocated;	/* chunks currently allocated */
-	struct env *env;	/* NULL, or the mutex's */
+	uint64_t allocated; /* chunks currently allocated */
+	struct env *env;    /* NULL, or the mutex's */
 	struct env_mutex *lock;
 };
 
@@ -121,15 +121,15 @@ static uint64_t iov_total(const struct bs_req *req)
 }
 
 /* Walk [offset, offset+len) chunk by chunk: idx, offset in chunk, bytes. */
-#define FOR_EACH_PIECE(off, len, idx, in, n)                                 \
-	for (uint64_t pos_ = (off), end_ = (off) + (len);                     \
-	     pos_ < end_ && ((idx) = pos_ / MEM_CHUNK_BYTES,                  \
-			     (in) = (size_t)(pos_ % MEM_CHUNK_BYTES),         \
-			     (n) = (size_t)((end_ - pos_) <                   \
-						    MEM_CHUNK_BYTES - (in)    \
-					    ? (end_ - pos_)                   \
-					    : MEM_CHUNK_BYTES - (in)),        \
-			     1);                                              \
+#define FOR_EACH_PIECE(off, len, idx, in, n)                       \
+	for (uint64_t pos_ = (off), end_ = (off) + (len);          \
+	     pos_ < end_ &&                                        \
+	     ((idx) = pos_ / MEM_CHUNK_BYTES,                      \
+	     (in) = (size_t)(pos_ % MEM_CHUNK_BYTES),              \
+	     (n) = (size_t)((end_ - pos_) < MEM_CHUNK_BYTES - (in) \
+				    ? (end_ - pos_)                \
+				    : MEM_CHUNK_BYTES - (in)),     \
+	     1);                                                   \
 	     pos_ += (n))
 
 static int mem_read(struct bs_dev *dev, struct bs_req *req)
@@ -139,7 +139,7 @@ static int mem_read(struct bs_dev *dev, struct bs_req *req)
 	uint64_t idx;
 	size_t in, n;
 
-	FOR_EACH_PIECE(req->offset_bytes, req->length_bytes, idx, in, n) {
+	FOR_EACH_PIECE (req->offset_bytes, req->length_bytes, idx, in, n) {
 		const uint8_t *chunk = m->chunks[idx];
 
 		cur_move(&c, NULL, chunk ? chunk + in : NULL, n, true);
@@ -154,7 +154,7 @@ static int mem_write(struct bs_dev *dev, struct bs_req *req)
 	uint64_t idx;
 	size_t in, n;
 
-	FOR_EACH_PIECE(req->offset_bytes, req->length_bytes, idx, in, n) {
+	FOR_EACH_PIECE (req->offset_bytes, req->length_bytes, idx, in, n) {
 		uint8_t *chunk = m->chunks[idx];
 
 		if (!chunk) {
@@ -179,7 +179,7 @@ static int mem_discard(struct bs_dev *dev, struct bs_req *req)
 	uint64_t idx;
 	size_t in, n;
 
-	FOR_EACH_PIECE(req->offset_bytes, req->length_bytes, idx, in, n) {
+	FOR_EACH_PIECE (req->offset_bytes, req->length_bytes, idx, in, n) {
 		if (!m->chunks[idx])
 			continue;
 		if (in == 0 && n == chunk_len(dev, idx)) {
@@ -284,7 +284,7 @@ int bs_mem_share(struct bs_dev *dev, struct env *env)
 	struct mem_disk *m = dev->priv;
 
 	if (!env->ops->mutex_new)
-		return 0;	/* one reactor */
+		return 0; /* one reactor */
 	m->lock = env_mutex_new(env);
 	if (!m->lock)
 		return -ENOMEM;
@@ -322,7 +322,7 @@ int bs_mem_open(const struct bs_dev_params *p, struct bs_dev **out)
 	dev->kind = BS_MEM;
 	dev->block_size = bs;
 	dev->read_only = p->read_only;
-	dev->thin = p->thin;	/* storage is sparse either way */
+	dev->thin = p->thin; /* storage is sparse either way */
 	dev->rotational = false;
 	dev->write_cache = true;
 	dev->priv = m;

@@ -241,7 +241,10 @@ struct cfg_vctx {
 	int errors;
 };
 
-__attribute__((format(printf, 4, 5)))
+static void cfg_vdiag(struct cfg_vctx *v, int severity, int line,
+		      const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 static void cfg_vdiag(struct cfg_vctx *v, int severity, int line,
 		      const char *fmt, ...)
 {
@@ -272,11 +275,13 @@ static void cfg_validate_dev(struct cfg_vctx *v, const struct ut_config *cfg,
 				  d->name);
 	if (d->block_size != 512 && d->block_size != 4096)
 		cfg_vdiag(v, 1, d->line,
-			  "device '%s': blocksize must be 512 or 4096", d->name);
-	else if (d->size_bytes % d->block_size)
-		cfg_vdiag(v, 1, d->line,
-			  "device '%s': size must be a multiple of the block size",
+			  "device '%s': blocksize must be 512 or 4096",
 			  d->name);
+	else if (d->size_bytes % d->block_size)
+		cfg_vdiag(
+			v, 1, d->line,
+			"device '%s': size must be a multiple of the block size",
+			d->name);
 	if (sized && d->size_bytes == 0)
 		cfg_vdiag(v, 1, d->line,
 			  "device '%s': mem and null devices need a size > 0",
@@ -285,12 +290,12 @@ static void cfg_validate_dev(struct cfg_vctx *v, const struct ut_config *cfg,
 		cfg_vdiag(v, 1, d->line, "device '%s': size exceeds 1 EiB",
 			  d->name);
 	if ((d->kind == BS_FILE || d->kind == BS_BLOCK) && !d->path[0])
-		cfg_vdiag(v, 1, d->line, "device '%s': file devices need a path",
-			  d->name);
+		cfg_vdiag(v, 1, d->line,
+			  "device '%s': file devices need a path", d->name);
 	if (d->kind != BS_MEM && d->kind != BS_NULL && d->kind != BS_FILE &&
 	    d->kind != BS_BLOCK)
-		cfg_vdiag(v, 1, d->line, "device '%s': unknown kind %d", d->name,
-			  (int)d->kind);
+		cfg_vdiag(v, 1, d->line, "device '%s': unknown kind %d",
+			  d->name, (int)d->kind);
 }
 
 /* One LUN set: a target's default set (group NULL) or a group's. */
@@ -311,9 +316,10 @@ static void cfg_validate_luns(struct cfg_vctx *v, const struct ut_config *cfg,
 				  "target '%s': LUN %u is out of range (0..%d)",
 				  t->iqn, l->lun, UT_MAX_LUNS - 1);
 		if (!ut_config_find_dev(cfg, l->dev_name))
-			cfg_vdiag(v, 1, l->line,
-				  "target '%s': LUN %u names unknown device '%s'",
-				  t->iqn, l->lun, l->dev_name);
+			cfg_vdiag(
+				v, 1, l->line,
+				"target '%s': LUN %u names unknown device '%s'",
+				t->iqn, l->lun, l->dev_name);
 		for (size_t j = 0; j < i; j++)
 			if (luns[j].lun == l->lun)
 				cfg_vdiag(v, 1, l->line,
@@ -326,8 +332,9 @@ static void cfg_validate_luns(struct cfg_vctx *v, const struct ut_config *cfg,
 	if (!have_lun0 && (n > 0 || warn_empty))
 		cfg_vdiag(v, 0, t->line,
 			  "target '%s'%s%s%s has no LUN 0; initiators may not "
-			  "find its LUNs", t->iqn, gname ? " group '" : "",
-			  gname ? gname : "", gname ? "'" : "");
+			  "find its LUNs",
+			  t->iqn, gname ? " group '" : "", gname ? gname : "",
+			  gname ? "'" : "");
 }
 
 static void cfg_validate_params(struct cfg_vctx *v, int line, const char *who,
@@ -343,7 +350,7 @@ static void cfg_validate_params(struct cfg_vctx *v, int line, const char *who,
 int ut_config_validate(const struct ut_config *cfg, ut_config_diag_fn diag,
 		       void *diag_arg)
 {
-	struct cfg_vctx v = { .diag = diag, .arg = diag_arg };
+	struct cfg_vctx v = {.diag = diag, .arg = diag_arg};
 
 	for (size_t i = 0; i < cfg->dev_count; i++)
 		cfg_validate_dev(&v, cfg, i);
@@ -356,7 +363,8 @@ int ut_config_validate(const struct ut_config *cfg, ut_config_diag_fn diag,
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(cfg->targets[j].iqn, t->iqn) == 0)
 				cfg_vdiag(&v, 1, t->line,
-					  "target '%s' is defined twice", t->iqn);
+					  "target '%s' is defined twice",
+					  t->iqn);
 		cfg_validate_params(&v, t->line, t->iqn, &t->params);
 		/* Targets that map everything through groups often leave the
 		 * default set empty on purpose. */
@@ -372,8 +380,7 @@ int ut_config_validate(const struct ut_config *cfg, ut_config_diag_fn diag,
 
 /* ----------------------------------------------- command-line overrides */
 
-int ut_config_set_portals(struct ut_config *cfg, char *const *portals,
-			  size_t n)
+int ut_config_set_portals(struct ut_config *cfg, char *const *portals, size_t n)
 {
 	char **v = NULL;
 	size_t count = 0;
@@ -386,8 +393,8 @@ int ut_config_set_portals(struct ut_config *cfg, char *const *portals,
 
 		if (ut_portal_parse(portals[i], host, sizeof(host), &port))
 			goto fail;
-		snprintf(norm, sizeof(norm), strchr(host, ':') ? "[%s]:%u" :
-			 "%s:%u", host, port);
+		snprintf(norm, sizeof(norm),
+			 strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
 		if (cfg_strv_add(&v, &count, norm, UT_MAX_PORTALS))
 			goto fail;
 	}
@@ -497,9 +504,8 @@ int ut_config_set_luns(struct ut_config *cfg, const struct ut_dev_cfg *devs,
 		size_t count = 0;
 
 		for (size_t k = 0; k < n; k++) {
-			struct ut_lun_cfg *l = cfg_array_add(&sets[i], &count,
-							     sizeof(*l),
-							     UT_MAX_LUNS);
+			struct ut_lun_cfg *l = cfg_array_add(
+				&sets[i], &count, sizeof(*l), UT_MAX_LUNS);
 			if (!l)
 				goto out;
 			l->lun = (uint32_t)k;

@@ -21,10 +21,10 @@
 
 #include "backstore/backstore.h"
 
-#define UT_NAME_MAX 224		/* iSCSI names are at most 223 bytes */
+#define UT_NAME_MAX 224 /* iSCSI names are at most 223 bytes */
 #define UT_DEV_NAME_MAX 64
 #define UT_PATH_MAX 4096
-#define UT_MAX_LUNS 256		/* LUN numbers 0..255 per target/group */
+#define UT_MAX_LUNS 256 /* LUN numbers 0..255 per target/group */
 #define UT_DEFAULT_TARGET "iqn.2026-11.org.utarget:default"
 #define UT_DEFAULT_PORTAL "127.0.0.1:3260"
 #define UT_DEFAULT_PORT 3260
@@ -33,18 +33,18 @@
  * Caps.  A configuration file is input like any other: every count and
  * length it can grow is bounded, and exceeding a cap is an error.
  */
-#define UT_CONFIG_MAX_BYTES (16u << 20)	/* scst.conf buffer size */
+#define UT_CONFIG_MAX_BYTES (16u << 20) /* scst.conf buffer size */
 #define UT_CONFIG_MAX_TOKEN 4096	/* bytes in one word or string */
 #define UT_DEV_SIZE_MAX (1ull << 60)	/* 1 EiB: offsets stay in off_t */
 #define UT_MAX_DEVS 1024		/* devices in one configuration */
 #define UT_MAX_TARGETS 256
-#define UT_MAX_GROUPS 64		/* initiator groups per target */
-#define UT_MAX_INITIATORS 256		/* INITIATOR patterns per group */
-#define UT_MAX_USERS 16			/* IncomingUser lines per target */
-#define UT_MAX_PORTALS 32		/* listening portals */
-#define UT_MAX_ALLOWED_PORTALS 32	/* allowed_portal per target */
-#define UT_MAX_LUN_MAPS 65536		/* LUN lines, all targets and groups */
-#define UT_MAX_INITIATOR_ENTRIES 65536	/* INITIATOR lines, all groups */
+#define UT_MAX_GROUPS 64	       /* initiator groups per target */
+#define UT_MAX_INITIATORS 256	       /* INITIATOR patterns per group */
+#define UT_MAX_USERS 16		       /* IncomingUser lines per target */
+#define UT_MAX_PORTALS 32	       /* listening portals */
+#define UT_MAX_ALLOWED_PORTALS 32      /* allowed_portal per target */
+#define UT_MAX_LUN_MAPS 65536	       /* LUN lines, all targets and groups */
+#define UT_MAX_INITIATOR_ENTRIES 65536 /* INITIATOR lines, all groups */
 
 /* Digest preference, in order: e.g. "CRC32C,None". */
 enum ut_digest {
@@ -58,44 +58,44 @@ enum ut_digest {
  * target's proposal/limit; negotiation happens in target/iscsi/.
  */
 struct ut_iscsi_params {
-	enum ut_digest header_digest[2];	/* preference list */
-	int header_digest_count;		/* 1 or 2 */
+	enum ut_digest header_digest[2]; /* preference list */
+	int header_digest_count;	 /* 1 or 2 */
 	enum ut_digest data_digest[2];
 	int data_digest_count;
-	bool initial_r2t;			/* default No (SCST) */
-	bool immediate_data;			/* default Yes */
-	uint32_t max_recv_data_segment_length;	/* 512..2^24-1, def 262144 */
-	uint32_t max_xmit_data_segment_length;	/* 512..2^24-1, def 262144 */
-	uint32_t max_burst_length;		/* 512..2^24-1, def 1048576 */
-	uint32_t first_burst_length;		/* 512..2^24-1, def 262144 */
-	uint32_t max_outstanding_r2t;		/* 1..65535, def 32 */
-	uint32_t default_time2wait;		/* 0..3600, def 2 */
-	uint32_t default_time2retain;		/* 0..3600, def 20 */
-	uint32_t queued_commands;		/* 1..2048, def 128 */
-	uint32_t max_sessions;			/* 0 = unlimited */
-	uint32_t nop_in_interval_s;		/* 0 = off, def 30 */
-	uint32_t nop_in_timeout_s;		/* def 30 */
-	uint32_t rsp_timeout_s;			/* def 90 */
+	bool initial_r2t;		       /* default No (SCST) */
+	bool immediate_data;		       /* default Yes */
+	uint32_t max_recv_data_segment_length; /* 512..2^24-1, def 262144 */
+	uint32_t max_xmit_data_segment_length; /* 512..2^24-1, def 262144 */
+	uint32_t max_burst_length;	       /* 512..2^24-1, def 1048576 */
+	uint32_t first_burst_length;	       /* 512..2^24-1, def 262144 */
+	uint32_t max_outstanding_r2t;	       /* 1..65535, def 32 */
+	uint32_t default_time2wait;	       /* 0..3600, def 2 */
+	uint32_t default_time2retain;	       /* 0..3600, def 20 */
+	uint32_t queued_commands;	       /* 1..2048, def 128 */
+	uint32_t max_sessions;		       /* 0 = unlimited */
+	uint32_t nop_in_interval_s;	       /* 0 = off, def 30 */
+	uint32_t nop_in_timeout_s;	       /* def 30 */
+	uint32_t rsp_timeout_s;		       /* def 90 */
 };
 
 /* A device (SCST: HANDLER ... { DEVICE name { ... } }). */
 struct ut_dev_cfg {
 	char name[UT_DEV_NAME_MAX];
-	enum bs_kind kind;		/* BS_FILE, BS_BLOCK, BS_NULL, BS_MEM */
-	char path[UT_PATH_MAX];		/* filename, empty if none */
-	uint64_t size_bytes;		/* 0 = from the file */
-	uint32_t block_size;		/* 512 (default) or 4096 */
-	uint32_t phys_block_size;	/* --lun physblock=: 0 = block_size */
+	enum bs_kind kind;	  /* BS_FILE, BS_BLOCK, BS_NULL, BS_MEM */
+	char path[UT_PATH_MAX];	  /* filename, empty if none */
+	uint64_t size_bytes;	  /* 0 = from the file */
+	uint32_t block_size;	  /* 512 (default) or 4096 */
+	uint32_t phys_block_size; /* --lun physblock=: 0 = block_size */
 	bool read_only;
-	bool thin;			/* thin_provisioned */
+	bool thin; /* thin_provisioned */
 	bool removable;
-	bool write_through;		/* WCE=0 */
-	bool nv_cache;			/* ignore SYNCHRONIZE CACHE */
-	char t10_vendor_id[9];		/* "UTARGET" default */
-	char prod_id[17];		/* "utarget disk" default */
-	char t10_dev_id[64];		/* default: device name */
-	char usn[33];			/* unit serial number; default derived */
-	int line;			/* where it was defined (0 = cmdline) */
+	bool write_through;    /* WCE=0 */
+	bool nv_cache;	       /* ignore SYNCHRONIZE CACHE */
+	char t10_vendor_id[9]; /* "UTARGET" default */
+	char prod_id[17];      /* "utarget disk" default */
+	char t10_dev_id[64];   /* default: device name */
+	char usn[33];	       /* unit serial number; default derived */
+	int line;	       /* where it was defined (0 = cmdline) */
 };
 
 /* One LUN mapping: LUN n device [ { read_only 1 } ]. */
@@ -115,7 +115,7 @@ struct ut_user_cfg {
 /* SCST initiator group: GROUP name { INITIATOR pattern; LUN n dev }. */
 struct ut_group_cfg {
 	char name[UT_DEV_NAME_MAX];
-	char **initiators;		/* patterns with * ? and leading ! */
+	char **initiators; /* patterns with * ? and leading ! */
 	size_t initiator_count;
 	struct ut_lun_cfg *luns;
 	size_t lun_count;
@@ -125,16 +125,16 @@ struct ut_target_cfg {
 	char iqn[UT_NAME_MAX];
 	char alias[256];
 	bool enabled;
-	struct ut_lun_cfg *luns;	/* the default LUN set */
+	struct ut_lun_cfg *luns; /* the default LUN set */
 	size_t lun_count;
 	struct ut_group_cfg *groups;
 	size_t group_count;
-	struct ut_user_cfg *incoming;	/* IncomingUser (CHAP) */
+	struct ut_user_cfg *incoming; /* IncomingUser (CHAP) */
 	size_t incoming_count;
-	struct ut_user_cfg outgoing;	/* OutgoingUser; name empty = none */
-	char **allowed_portals;		/* allowed_portal patterns */
+	struct ut_user_cfg outgoing; /* OutgoingUser; name empty = none */
+	char **allowed_portals;	     /* allowed_portal patterns */
 	size_t allowed_portal_count;
-	struct ut_iscsi_params params;	/* starts as a copy of the driver's */
+	struct ut_iscsi_params params; /* starts as a copy of the driver's */
 	int line;
 };
 
@@ -143,14 +143,14 @@ struct ut_config {
 	size_t dev_count;
 	struct ut_target_cfg *targets;
 	size_t target_count;
-	char **portals;			/* "ADDR:PORT", IPv6 as "[::1]:3260" */
+	char **portals; /* "ADDR:PORT", IPv6 as "[::1]:3260" */
 	size_t portal_count;
-	struct ut_iscsi_params params;	/* TARGET_DRIVER iscsi defaults */
+	struct ut_iscsi_params params; /* TARGET_DRIVER iscsi defaults */
 	bool iscsi_enabled;
-	struct ut_user_cfg *discovery_incoming;	/* discovery CHAP */
+	struct ut_user_cfg *discovery_incoming; /* discovery CHAP */
 	size_t discovery_incoming_count;
 	struct ut_user_cfg discovery_outgoing;
-	bool has_secrets;		/* any IncomingUser/OutgoingUser */
+	bool has_secrets; /* any IncomingUser/OutgoingUser */
 };
 
 /* Diagnostic sink: severity 0 = warning, 1 = error. */

@@ -53,8 +53,8 @@ static const struct {
 	const char *suffix;
 	unsigned int shift;
 } cfg_size_units[] = {
-	{ "", 0 },    { "k", 10 }, { "kib", 10 }, { "m", 20 }, { "mib", 20 },
-	{ "g", 30 },  { "gib", 30 }, { "t", 40 }, { "tib", 40 },
+	{"", 0},   {"k", 10},	{"kib", 10}, {"m", 20},	  {"mib", 20},
+	{"g", 30}, {"gib", 30}, {"t", 40},   {"tib", 40},
 };
 
 int ut_size_parse(const char *s, uint64_t *out)
@@ -70,8 +70,8 @@ int ut_size_parse(const char *s, uint64_t *out)
 	digits[n] = '\0';
 	if (cfg_parse_dec(digits, UINT64_MAX, &v))
 		return -1;
-	for (size_t i = 0; i < sizeof(cfg_size_units) / sizeof(cfg_size_units[0]);
-	     i++) {
+	for (size_t i = 0;
+	     i < sizeof(cfg_size_units) / sizeof(cfg_size_units[0]); i++) {
 		unsigned int shift = cfg_size_units[i].shift;
 
 		if (strcasecmp(s + n, cfg_size_units[i].suffix))
@@ -126,7 +126,8 @@ static bool cfg_is_ipv6(const char *h, size_t len)
 		return false;
 	for (size_t i = zone + 1; i < len; i++)
 		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			    "0123456789_.-", h[i]))
+			    "0123456789_.-",
+			    h[i]))
 			return false;
 	return true;
 }
@@ -137,7 +138,8 @@ static bool cfg_is_hostname(const char *h, size_t len)
 
 	for (size_t i = 0; i < len; i++) {
 		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			    "0123456789_.-", h[i]))
+			    "0123456789_.-",
+			    h[i]))
 			return false;
 		if (h[i] != '.' && (h[i] < '0' || h[i] > '9'))
 			numeric = false;
@@ -191,7 +193,9 @@ int ut_portal_parse(const char *s, char *host, size_t cap, uint16_t *port)
 
 static _Thread_local char cfg_lun_err[192];
 
-__attribute__((format(printf, 2, 3)))
+static int cfg_lun_fail(const char **err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 static int cfg_lun_fail(const char **err, const char *fmt, ...)
 {
 	va_list ap;
@@ -219,32 +223,35 @@ static int cfg_lun_opt(char *opt, struct ut_dev_cfg *dev, const char **err)
 	} else if (!strncmp(opt, "blocksize=", 10)) {
 		if (cfg_parse_dec(opt + 10, UINT32_MAX, &v) ||
 		    (v != 512 && v != 4096))
-			return cfg_lun_fail(err, "blocksize must be 512 or 4096");
+			return cfg_lun_fail(err,
+					    "blocksize must be 512 or 4096");
 		dev->block_size = (uint32_t)v;
 	} else if (!strncmp(opt, "physblock=", 10)) {
 		if (cfg_parse_dec(opt + 10, 32768, &v) || v < 512 ||
 		    (v & (v - 1)))
 			return cfg_lun_fail(err, "physblock must be a power of "
-					    "two from 512 to 32768");
+						 "two from 512 to 32768");
 		dev->phys_block_size = (uint32_t)v;
 	} else if (!strncmp(opt, "size=", 5)) {
 		if (dev->kind != BS_FILE)
-			return cfg_lun_fail(err, "size= is for file: only "
+			return cfg_lun_fail(err,
+					    "size= is for file: only "
 					    "(write mem:SIZE or null:SIZE)");
 		if (ut_size_parse(opt + 5, &dev->size_bytes))
-			return cfg_lun_fail(err, "bad size '%.40s' (expected "
+			return cfg_lun_fail(err,
+					    "bad size '%.40s' (expected "
 					    "bytes or a K, M, G or T suffix)",
 					    opt + 5);
 	} else {
-		return cfg_lun_fail(err, "unknown option '%.40s' (expected ro, "
+		return cfg_lun_fail(err,
+				    "unknown option '%.40s' (expected ro, "
 				    "thin, removable, blocksize= or size=)",
 				    opt);
 	}
 	return 0;
 }
 
-static int cfg_lun_kind(const char *type, enum bs_kind *kind,
-			const char **err)
+static int cfg_lun_kind(const char *type, enum bs_kind *kind, const char **err)
 {
 	if (!strcmp(type, "mem"))
 		*kind = BS_MEM;
@@ -253,8 +260,10 @@ static int cfg_lun_kind(const char *type, enum bs_kind *kind,
 	else if (!strcmp(type, "file"))
 		*kind = BS_FILE;
 	else
-		return cfg_lun_fail(err, "unknown backstore type '%.40s' "
-				    "(expected mem, null or file)", type);
+		return cfg_lun_fail(err,
+				    "unknown backstore type '%.40s' "
+				    "(expected mem, null or file)",
+				    type);
 	return 0;
 }
 
@@ -266,15 +275,19 @@ static int cfg_lun_head(const char *type, const char *head,
 		if (!*head)
 			return cfg_lun_fail(err, "file: needs a path");
 		if (cfg_copy(dev->path, sizeof(dev->path), head))
-			return cfg_lun_fail(err, "file: path is longer than %d "
-					    "bytes", UT_PATH_MAX - 1);
+			return cfg_lun_fail(err,
+					    "file: path is longer than %d "
+					    "bytes",
+					    UT_PATH_MAX - 1);
 		return 0;
 	}
 	if (!*head)
 		return cfg_lun_fail(err, "%s: needs a size", type);
 	if (ut_size_parse(head, &dev->size_bytes))
-		return cfg_lun_fail(err, "bad size '%.40s' (expected bytes or "
-				    "a K, M, G or T suffix)", head);
+		return cfg_lun_fail(err,
+				    "bad size '%.40s' (expected bytes or "
+				    "a K, M, G or T suffix)",
+				    head);
 	if (dev->size_bytes == 0)
 		return cfg_lun_fail(err, "%s: size must be greater than 0",
 				    type);
@@ -286,7 +299,7 @@ int ut_lun_spec_parse(const char *spec, struct ut_dev_cfg *dev,
 {
 	char buf[UT_PATH_MAX + 256];
 	char *colon, *opt, *next;
-	enum bs_kind kind = BS_MEM;	/* set by cfg_lun_kind; -O1 cannot tell */
+	enum bs_kind kind = BS_MEM; /* set by cfg_lun_kind; -O1 cannot tell */
 
 	if (strlen(spec) >= sizeof(buf))
 		return cfg_lun_fail(err, "--lun spec is too long");
@@ -314,9 +327,9 @@ int ut_lun_spec_parse(const char *spec, struct ut_dev_cfg *dev,
 		return cfg_lun_fail(err, "size exceeds the maximum of 1 EiB");
 	if (dev->size_bytes % dev->block_size)
 		return cfg_lun_fail(err, "size must be a multiple of the block "
-				    "size");
+					 "size");
 	if (dev->phys_block_size && dev->phys_block_size < dev->block_size)
 		return cfg_lun_fail(err, "physblock must be at least the "
-				    "block size");
+					 "block size");
 	return 0;
 }

@@ -44,14 +44,20 @@
 #include "config/config.h"
 #include "config/config_int.h"
 
-#define CFG_MAX_ARGS 32		/* values on one line */
-#define CFG_NO_GROUP SIZE_MAX	/* a target's default LUN set */
+#define CFG_MAX_ARGS 32	      /* values on one line */
+#define CFG_NO_GROUP SIZE_MAX /* a target's default LUN set */
 
-enum cfg_tok_type { CFG_T_EOF, CFG_T_NL, CFG_T_LBRACE, CFG_T_RBRACE, CFG_T_WORD };
+enum cfg_tok_type {
+	CFG_T_EOF,
+	CFG_T_NL,
+	CFG_T_LBRACE,
+	CFG_T_RBRACE,
+	CFG_T_WORD
+};
 
 struct cfg_tok {
 	enum cfg_tok_type type;
-	char *s;		/* CFG_T_WORD: the text, unescaped (malloc) */
+	char *s; /* CFG_T_WORD: the text, unescaped (malloc) */
 	int line, col;
 };
 
@@ -59,7 +65,7 @@ struct cfg_stmt {
 	struct cfg_tok key;
 	struct cfg_tok args[CFG_MAX_ARGS];
 	size_t nargs;
-	bool block;		/* "{" followed: the body is still unread */
+	bool block; /* "{" followed: the body is still unread */
 };
 
 /* A LUN whose device is looked up once the whole file is read. */
@@ -78,11 +84,11 @@ struct cfg_parser {
 	bool have_peek;
 	ut_config_diag_fn diag;
 	void *diag_arg;
-	uint32_t *tmask;	/* per target: bit i = sets cfg_params[i] */
+	uint32_t *tmask; /* per target: bit i = sets cfg_params[i] */
 	size_t tmask_count;
 	struct cfg_ref *refs;
 	size_t ref_count;
-	size_t initiators;	/* INITIATOR lines so far, all groups */
+	size_t initiators; /* INITIATOR lines so far, all groups */
 };
 
 typedef int (*cfg_stmt_fn)(struct cfg_parser *p, struct cfg_stmt *st,
@@ -90,7 +96,9 @@ typedef int (*cfg_stmt_fn)(struct cfg_parser *p, struct cfg_stmt *st,
 
 /* ---------------------------------------------------------- diagnostics */
 
-__attribute__((format(printf, 5, 6)))
+static int cfg_diag(struct cfg_parser *p, int severity, int line, int col,
+		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 static int cfg_diag(struct cfg_parser *p, int severity, int line, int col,
 		    const char *fmt, ...)
 {
@@ -106,8 +114,10 @@ static int cfg_diag(struct cfg_parser *p, int severity, int line, int col,
 	return severity ? -1 : 0;
 }
 
-#define cfg_err(p, tok, ...) cfg_diag((p), 1, (tok)->line, (tok)->col, __VA_ARGS__)
-#define cfg_warn(p, tok, ...) cfg_diag((p), 0, (tok)->line, (tok)->col, __VA_ARGS__)
+#define cfg_err(p, tok, ...) \
+	cfg_diag((p), 1, (tok)->line, (tok)->col, __VA_ARGS__)
+#define cfg_warn(p, tok, ...) \
+	cfg_diag((p), 0, (tok)->line, (tok)->col, __VA_ARGS__)
 
 static int cfg_nomem(struct cfg_parser *p, const struct cfg_tok *t)
 {
@@ -183,8 +193,8 @@ static int cfg_string_len(struct cfg_parser *p, const struct cfg_tok *t,
 		if (c == '"')
 			break;
 		if (cfg_is_ctl(c))
-			return cfg_err(p, t, "control character 0x%02x in string",
-				       c);
+			return cfg_err(p, t,
+				       "control character 0x%02x in string", c);
 		if (c == '\\' && i + 1 < p->len &&
 		    (p->buf[i + 1] == '"' || p->buf[i + 1] == '\\'))
 			i += 2;
@@ -202,7 +212,7 @@ static int cfg_lex_string(struct cfg_parser *p, struct cfg_tok *t)
 {
 	size_t n = 0;
 
-	cfg_adv(p);	/* the opening quote */
+	cfg_adv(p); /* the opening quote */
 	if (cfg_string_len(p, t, &n))
 		return -1;
 	t->s = malloc(n + 1);
@@ -218,7 +228,7 @@ static int cfg_lex_string(struct cfg_parser *p, struct cfg_tok *t)
 		cfg_adv(p);
 	}
 	t->s[n] = '\0';
-	cfg_adv(p);	/* the closing quote */
+	cfg_adv(p); /* the closing quote */
 	return 0;
 }
 
@@ -241,8 +251,9 @@ static int cfg_lex(struct cfg_parser *p, struct cfg_tok *t)
 	}
 	c = (unsigned char)p->buf[p->pos];
 	if (c == '\n' || c == '{' || c == '}') {
-		t->type = c == '\n' ? CFG_T_NL :
-			  c == '{' ? CFG_T_LBRACE : CFG_T_RBRACE;
+		t->type = c == '\n'  ? CFG_T_NL
+			  : c == '{' ? CFG_T_LBRACE
+				     : CFG_T_RBRACE;
 		cfg_adv(p);
 		return 0;
 	}
@@ -280,8 +291,10 @@ static void cfg_stmt_free(struct cfg_stmt *st)
 
 static int cfg_unclosed(struct cfg_parser *p, const struct cfg_stmt *opener)
 {
-	return cfg_err(p, &opener->key, "block '%.64s' is never closed "
-		       "(missing '}')", opener->key.s);
+	return cfg_err(p, &opener->key,
+		       "block '%.64s' is never closed "
+		       "(missing '}')",
+		       opener->key.s);
 }
 
 /*
@@ -304,7 +317,8 @@ static int cfg_next_stmt(struct cfg_parser *p, struct cfg_stmt *st,
 	if (t.type == CFG_T_RBRACE)
 		return opener ? 0 : cfg_err(p, &t, "unexpected '}'");
 	if (t.type == CFG_T_LBRACE)
-		return cfg_err(p, &t, "'{' must follow a name on the same line");
+		return cfg_err(p, &t,
+			       "'{' must follow a name on the same line");
 	st->key = t;
 	for (;;) {
 		if (cfg_lex(p, &t))
@@ -322,7 +336,7 @@ static int cfg_next_stmt(struct cfg_parser *p, struct cfg_stmt *st,
 	if (t.type == CFG_T_LBRACE)
 		st->block = true;
 	else if (t.type != CFG_T_NL)
-		cfg_unlex(p, &t);	/* '}' or EOF also end the body */
+		cfg_unlex(p, &t); /* '}' or EOF also end the body */
 	return 1;
 fail:
 	cfg_stmt_free(st);
@@ -377,8 +391,10 @@ static bool cfg_key(const struct cfg_stmt *st, const char *key)
 static int cfg_unsupported(struct cfg_parser *p, struct cfg_stmt *st,
 			   const char *owner)
 {
-	cfg_warn(p, &st->key, "%s '%.64s'%s%s is not supported by utarget; "
-		 "ignored", st->block ? "block" : "attribute", st->key.s,
+	cfg_warn(p, &st->key,
+		 "%s '%.64s'%s%s is not supported by utarget; "
+		 "ignored",
+		 st->block ? "block" : "attribute", st->key.s,
 		 owner ? " of " : "", owner ? owner : "");
 	return st->block ? cfg_skip(p, st) : 0;
 }
@@ -388,13 +404,16 @@ static int cfg_one(struct cfg_parser *p, const struct cfg_stmt *st,
 		   const char **val)
 {
 	if (st->block)
-		return cfg_err(p, &st->key, "attribute '%.64s' does not take "
-			       "a block", st->key.s);
+		return cfg_err(p, &st->key,
+			       "attribute '%.64s' does not take "
+			       "a block",
+			       st->key.s);
 	if (st->nargs == 0)
 		return cfg_err(p, &st->key, "attribute '%.64s' needs a value",
 			       st->key.s);
 	if (st->nargs > 1)
-		return cfg_err(p, &st->args[1], "attribute '%.64s' takes one "
+		return cfg_err(p, &st->args[1],
+			       "attribute '%.64s' takes one "
 			       "value (quote a value that contains blanks)",
 			       st->key.s);
 	*val = st->args[0].s;
@@ -403,8 +422,8 @@ static int cfg_one(struct cfg_parser *p, const struct cfg_stmt *st,
 
 static int cfg_bool(struct cfg_parser *p, const struct cfg_stmt *st, bool *out)
 {
-	static const char *const yes[] = { "1", "yes", "true" };
-	static const char *const no[] = { "0", "no", "false" };
+	static const char *const yes[] = {"1", "yes", "true"};
+	static const char *const no[] = {"0", "no", "false"};
 	const char *v;
 
 	if (cfg_one(p, st, &v))
@@ -415,13 +434,15 @@ static int cfg_bool(struct cfg_parser *p, const struct cfg_stmt *st, bool *out)
 			return 0;
 		}
 	}
-	return cfg_err(p, &st->args[0], "%.64s: '%.64s' is not a boolean "
-		       "(expected 0, 1, yes, no, true or false)", st->key.s, v);
+	return cfg_err(p, &st->args[0],
+		       "%.64s: '%.64s' is not a boolean "
+		       "(expected 0, 1, yes, no, true or false)",
+		       st->key.s, v);
 }
 
 /* A block's name: the one value of "KEYWORD name", shorter than cap. */
-static int cfg_name(struct cfg_parser *p, const struct cfg_stmt *st,
-		    size_t cap, const char **out)
+static int cfg_name(struct cfg_parser *p, const struct cfg_stmt *st, size_t cap,
+		    const char **out)
 {
 	if (st->nargs != 1)
 		return cfg_err(p, st->nargs ? &st->args[1] : &st->key,
@@ -429,9 +450,10 @@ static int cfg_name(struct cfg_parser *p, const struct cfg_stmt *st,
 	if (!st->args[0].s[0])
 		return cfg_err(p, &st->args[0], "%s name is empty", st->key.s);
 	if (strlen(st->args[0].s) >= cap)
-		return cfg_err(p, &st->args[0], "%s name '%.32s...' is longer "
-			       "than %zu bytes", st->key.s, st->args[0].s,
-			       cap - 1);
+		return cfg_err(p, &st->args[0],
+			       "%s name '%.32s...' is longer "
+			       "than %zu bytes",
+			       st->key.s, st->args[0].s, cap - 1);
 	*out = st->args[0].s;
 	return 0;
 }
@@ -444,8 +466,10 @@ static int cfg_text(struct cfg_parser *p, const struct cfg_stmt *st,
 	if (cfg_one(p, st, &v))
 		return -1;
 	if (strlen(v) >= cap)
-		return cfg_err(p, &st->args[0], "%s of %s is longer than %zu "
-			       "bytes", st->key.s, owner, cap - 1);
+		return cfg_err(p, &st->args[0],
+			       "%s of %s is longer than %zu "
+			       "bytes",
+			       st->key.s, owner, cap - 1);
 	memcpy(dst, v, strlen(v) + 1);
 	return 0;
 }
@@ -456,49 +480,48 @@ enum cfg_ptype {
 	CFG_P_U32,
 	CFG_P_BOOL,
 	CFG_P_DIGEST,
-	CFG_P_ERL,	/* ErrorRecoveryLevel: accepted, 0 offered */
-	CFG_P_MAXCONN,	/* MaxConnections: accepted, 1 offered */
+	CFG_P_ERL,     /* ErrorRecoveryLevel: accepted, 0 offered */
+	CFG_P_MAXCONN, /* MaxConnections: accepted, 1 offered */
 };
 
 struct cfg_param {
 	const char *key;
 	enum cfg_ptype type;
 	uint32_t min, max;
-	size_t off;		/* the field in struct ut_iscsi_params */
-	size_t count_off;	/* CFG_P_DIGEST: the list's count */
+	size_t off;	  /* the field in struct ut_iscsi_params */
+	size_t count_off; /* CFG_P_DIGEST: the list's count */
 };
 
 #define CFG_OFF(f) offsetof(struct ut_iscsi_params, f)
-#define CFG_SEG_MAX 16777215u	/* 2^24 - 1, RFC 7143 §13.12 */
+#define CFG_SEG_MAX 16777215u /* 2^24 - 1, RFC 7143 §13.12 */
 
 static const struct cfg_param cfg_params[] = {
-	{ "HeaderDigest", CFG_P_DIGEST, 0, 0, CFG_OFF(header_digest),
-	  CFG_OFF(header_digest_count) },
-	{ "DataDigest", CFG_P_DIGEST, 0, 0, CFG_OFF(data_digest),
-	  CFG_OFF(data_digest_count) },
-	{ "InitialR2T", CFG_P_BOOL, 0, 1, CFG_OFF(initial_r2t), 0 },
-	{ "ImmediateData", CFG_P_BOOL, 0, 1, CFG_OFF(immediate_data), 0 },
-	{ "MaxRecvDataSegmentLength", CFG_P_U32, 512, CFG_SEG_MAX,
-	  CFG_OFF(max_recv_data_segment_length), 0 },
-	{ "MaxXmitDataSegmentLength", CFG_P_U32, 512, CFG_SEG_MAX,
-	  CFG_OFF(max_xmit_data_segment_length), 0 },
-	{ "MaxBurstLength", CFG_P_U32, 512, CFG_SEG_MAX,
-	  CFG_OFF(max_burst_length), 0 },
-	{ "FirstBurstLength", CFG_P_U32, 512, CFG_SEG_MAX,
-	  CFG_OFF(first_burst_length), 0 },
-	{ "MaxOutstandingR2T", CFG_P_U32, 1, 65535,
-	  CFG_OFF(max_outstanding_r2t), 0 },
-	{ "DefaultTime2Wait", CFG_P_U32, 0, 3600, CFG_OFF(default_time2wait),
-	  0 },
-	{ "DefaultTime2Retain", CFG_P_U32, 0, 3600,
-	  CFG_OFF(default_time2retain), 0 },
-	{ "QueuedCommands", CFG_P_U32, 1, 2048, CFG_OFF(queued_commands), 0 },
-	{ "MaxSessions", CFG_P_U32, 0, 65535, CFG_OFF(max_sessions), 0 },
-	{ "NopInInterval", CFG_P_U32, 0, 3600, CFG_OFF(nop_in_interval_s), 0 },
-	{ "NopInTimeout", CFG_P_U32, 1, 3600, CFG_OFF(nop_in_timeout_s), 0 },
-	{ "RspTimeout", CFG_P_U32, 1, 3600, CFG_OFF(rsp_timeout_s), 0 },
-	{ "ErrorRecoveryLevel", CFG_P_ERL, 0, 2, 0, 0 },
-	{ "MaxConnections", CFG_P_MAXCONN, 1, 65535, 0, 0 },
+	{"HeaderDigest", CFG_P_DIGEST, 0, 0, CFG_OFF(header_digest),
+	 CFG_OFF(header_digest_count)},
+	{"DataDigest", CFG_P_DIGEST, 0, 0, CFG_OFF(data_digest),
+	 CFG_OFF(data_digest_count)},
+	{"InitialR2T", CFG_P_BOOL, 0, 1, CFG_OFF(initial_r2t), 0},
+	{"ImmediateData", CFG_P_BOOL, 0, 1, CFG_OFF(immediate_data), 0},
+	{"MaxRecvDataSegmentLength", CFG_P_U32, 512, CFG_SEG_MAX,
+	 CFG_OFF(max_recv_data_segment_length), 0},
+	{"MaxXmitDataSegmentLength", CFG_P_U32, 512, CFG_SEG_MAX,
+	 CFG_OFF(max_xmit_data_segment_length), 0},
+	{"MaxBurstLength", CFG_P_U32, 512, CFG_SEG_MAX,
+	 CFG_OFF(max_burst_length), 0},
+	{"FirstBurstLength", CFG_P_U32, 512, CFG_SEG_MAX,
+	 CFG_OFF(first_burst_length), 0},
+	{"MaxOutstandingR2T", CFG_P_U32, 1, 65535, CFG_OFF(max_outstanding_r2t),
+	 0},
+	{"DefaultTime2Wait", CFG_P_U32, 0, 3600, CFG_OFF(default_time2wait), 0},
+	{"DefaultTime2Retain", CFG_P_U32, 0, 3600, CFG_OFF(default_time2retain),
+	 0},
+	{"QueuedCommands", CFG_P_U32, 1, 2048, CFG_OFF(queued_commands), 0},
+	{"MaxSessions", CFG_P_U32, 0, 65535, CFG_OFF(max_sessions), 0},
+	{"NopInInterval", CFG_P_U32, 0, 3600, CFG_OFF(nop_in_interval_s), 0},
+	{"NopInTimeout", CFG_P_U32, 1, 3600, CFG_OFF(nop_in_timeout_s), 0},
+	{"RspTimeout", CFG_P_U32, 1, 3600, CFG_OFF(rsp_timeout_s), 0},
+	{"ErrorRecoveryLevel", CFG_P_ERL, 0, 2, 0, 0},
+	{"MaxConnections", CFG_P_MAXCONN, 1, 65535, 0, 0},
 };
 
 #define CFG_NPARAMS (sizeof(cfg_params) / sizeof(cfg_params[0]))
@@ -531,7 +554,7 @@ static int cfg_digest(struct cfg_parser *p, const struct cfg_stmt *st,
 	int n = 0;
 
 	if (st->block || st->nargs == 0)
-		return cfg_one(p, st, &(const char *){ NULL });
+		return cfg_one(p, st, &(const char *){NULL});
 	for (size_t i = 0; i < st->nargs; i++) {
 		const struct cfg_tok *a = &st->args[i];
 
@@ -544,11 +567,14 @@ static int cfg_digest(struct cfg_parser *p, const struct cfg_stmt *st,
 			if (len == 0 && !*s && s != a->s && i + 1 < st->nargs)
 				break;
 			if (cfg_digest_item(s, len, &d))
-				return cfg_err(p, a, "%s value '%.*s' is not "
-					       "CRC32C or None", par->key,
+				return cfg_err(p, a,
+					       "%s value '%.*s' is not "
+					       "CRC32C or None",
+					       par->key,
 					       (int)(len > 32 ? 32 : len), s);
 			if (n == 2 || (n == 1 && list[0] == d))
-				return cfg_err(p, a, "%s lists each of CRC32C "
+				return cfg_err(p, a,
+					       "%s lists each of CRC32C "
 					       "and None at most once",
 					       par->key);
 			list[n++] = d;
@@ -571,12 +597,16 @@ static int cfg_param_u32(struct cfg_parser *p, const struct cfg_stmt *st,
 	if (cfg_one(p, st, &v))
 		return -1;
 	if (cfg_parse_dec(v, UINT32_MAX, &n))
-		return cfg_err(p, &st->args[0], "%s: '%.32s' is not a "
-			       "decimal number", par->key, v);
+		return cfg_err(p, &st->args[0],
+			       "%s: '%.32s' is not a "
+			       "decimal number",
+			       par->key, v);
 	if (n < par->min || n > par->max)
-		return cfg_err(p, &st->args[0], "%s %llu is out of range "
-			       "(%u..%u)", par->key, (unsigned long long)n,
-			       par->min, par->max);
+		return cfg_err(p, &st->args[0],
+			       "%s %llu is out of range "
+			       "(%u..%u)",
+			       par->key, (unsigned long long)n, par->min,
+			       par->max);
 	*out = (uint32_t)n;
 	return 0;
 }
@@ -607,14 +637,16 @@ static int cfg_param_set(struct cfg_parser *p, const struct cfg_stmt *st,
 		/* Negotiation takes the minimum (RFC 7143 §13.20), so
 		 * offering 0 is always a valid answer. */
 		if (v > 0)
-			cfg_warn(p, &st->args[0], "utarget implements "
+			cfg_warn(p, &st->args[0],
+				 "utarget implements "
 				 "ErrorRecoveryLevel 0 only; offering 0");
 		return 0;
 	case CFG_P_MAXCONN:
 		if (cfg_param_u32(p, st, par, &v))
 			return -1;
 		if (v > 1)
-			cfg_warn(p, &st->args[0], "utarget supports one "
+			cfg_warn(p, &st->args[0],
+				 "utarget supports one "
 				 "connection per session; offering "
 				 "MaxConnections 1");
 		return 0;
@@ -674,12 +706,15 @@ static int cfg_user(struct cfg_parser *p, const struct cfg_stmt *st,
 		return cfg_err(p, &st->key, "%s needs a name and a secret",
 			       st->key.s);
 	if (nlen >= sizeof(u->name))
-		return cfg_err(p, &st->args[0], "%s: user name is longer than "
-			       "%zu bytes", st->key.s, sizeof(u->name) - 1);
+		return cfg_err(p, &st->args[0],
+			       "%s: user name is longer than "
+			       "%zu bytes",
+			       st->key.s, sizeof(u->name) - 1);
 	if (strlen(secret) >= sizeof(u->secret))
-		return cfg_err(p, &st->args[st->nargs - 1], "%s: secret is "
-			       "longer than %zu bytes", st->key.s,
-			       sizeof(u->secret) - 1);
+		return cfg_err(p, &st->args[st->nargs - 1],
+			       "%s: secret is "
+			       "longer than %zu bytes",
+			       st->key.s, sizeof(u->secret) - 1);
 	memcpy(u->name, name, nlen);
 	u->name[nlen] = '\0';
 	memcpy(u->secret, secret, strlen(secret) + 1);
@@ -714,28 +749,28 @@ out:
 
 struct cfg_dev_ctx {
 	size_t idx;
-	struct cfg_tok size_at;	/* where size/size_mb was set (no text) */
+	struct cfg_tok size_at; /* where size/size_mb was set (no text) */
 };
 
 static const struct {
 	const char *key;
 	size_t off;
 } cfg_dev_bools[] = {
-	{ "read_only", offsetof(struct ut_dev_cfg, read_only) },
-	{ "thin_provisioned", offsetof(struct ut_dev_cfg, thin) },
-	{ "removable", offsetof(struct ut_dev_cfg, removable) },
-	{ "write_through", offsetof(struct ut_dev_cfg, write_through) },
-	{ "nv_cache", offsetof(struct ut_dev_cfg, nv_cache) },
+	{"read_only", offsetof(struct ut_dev_cfg, read_only)},
+	{"thin_provisioned", offsetof(struct ut_dev_cfg, thin)},
+	{"removable", offsetof(struct ut_dev_cfg, removable)},
+	{"write_through", offsetof(struct ut_dev_cfg, write_through)},
+	{"nv_cache", offsetof(struct ut_dev_cfg, nv_cache)},
 };
 
 static const struct {
 	const char *key;
 	size_t off, cap;
 } cfg_dev_texts[] = {
-	{ "t10_vendor_id", offsetof(struct ut_dev_cfg, t10_vendor_id), 9 },
-	{ "prod_id", offsetof(struct ut_dev_cfg, prod_id), 17 },
-	{ "t10_dev_id", offsetof(struct ut_dev_cfg, t10_dev_id), 64 },
-	{ "usn", offsetof(struct ut_dev_cfg, usn), 33 },
+	{"t10_vendor_id", offsetof(struct ut_dev_cfg, t10_vendor_id), 9},
+	{"prod_id", offsetof(struct ut_dev_cfg, prod_id), 17},
+	{"t10_dev_id", offsetof(struct ut_dev_cfg, t10_dev_id), 64},
+	{"usn", offsetof(struct ut_dev_cfg, usn), 33},
 };
 
 /* SPC-5 §4.3.1: identification fields are ASCII graphic characters. */
@@ -746,8 +781,10 @@ static int cfg_dev_text(struct cfg_parser *p, const struct cfg_stmt *st,
 		return -1;
 	for (const char *s = dst; *s; s++)
 		if (*s < 0x20 || *s > 0x7e)
-			return cfg_err(p, &st->args[0], "%s of %s must be "
-				       "printable ASCII", st->key.s, owner);
+			return cfg_err(p, &st->args[0],
+				       "%s of %s must be "
+				       "printable ASCII",
+				       st->key.s, owner);
 	return 0;
 }
 
@@ -768,14 +805,18 @@ static int cfg_dev_size(struct cfg_parser *p, const struct cfg_stmt *st,
 		bad = ut_size_parse(v, &n);
 	}
 	if (bad)
-		return cfg_err(p, &st->args[0], "%s of device '%s': '%.32s' is "
-			       "not a size (expected bytes%s)", st->key.s,
-			       dev->name, v, cfg_key(st, "size_mb") ? "" :
-			       " or a K, M, G or T suffix");
+		return cfg_err(p, &st->args[0],
+			       "%s of device '%s': '%.32s' is "
+			       "not a size (expected bytes%s)",
+			       st->key.s, dev->name, v,
+			       cfg_key(st, "size_mb")
+				       ? ""
+				       : " or a K, M, G or T suffix");
 	if (n > UT_DEV_SIZE_MAX)
-		return cfg_err(p, &st->args[0], "size of device '%s' exceeds "
-			       "the maximum of %llu bytes (1 EiB)", dev->name,
-			       (unsigned long long)UT_DEV_SIZE_MAX);
+		return cfg_err(p, &st->args[0],
+			       "size of device '%s' exceeds "
+			       "the maximum of %llu bytes (1 EiB)",
+			       dev->name, (unsigned long long)UT_DEV_SIZE_MAX);
 	dev->size_bytes = n;
 	d->size_at = st->args[0];
 	d->size_at.s = NULL;
@@ -791,8 +832,10 @@ static int cfg_dev_blocksize(struct cfg_parser *p, const struct cfg_stmt *st,
 	if (cfg_one(p, st, &v))
 		return -1;
 	if (cfg_parse_dec(v, UINT32_MAX, &n) || (n != 512 && n != 4096))
-		return cfg_err(p, &st->args[0], "blocksize must be 512 or 4096 "
-			       "(device '%s' has '%.32s')", dev->name, v);
+		return cfg_err(p, &st->args[0],
+			       "blocksize must be 512 or 4096 "
+			       "(device '%s' has '%.32s')",
+			       dev->name, v);
 	dev->block_size = (uint32_t)n;
 	return 0;
 }
@@ -808,8 +851,9 @@ static int cfg_dev_stmt(struct cfg_parser *p, struct cfg_stmt *st, void *ctx)
 	for (size_t i = 0; i < sizeof(cfg_dev_bools) / sizeof(cfg_dev_bools[0]);
 	     i++)
 		if (cfg_key(st, cfg_dev_bools[i].key))
-			return cfg_bool(p, st, (bool *)((char *)dev +
-						       cfg_dev_bools[i].off));
+			return cfg_bool(
+				p, st,
+				(bool *)((char *)dev + cfg_dev_bools[i].off));
 	for (size_t i = 0; i < sizeof(cfg_dev_texts) / sizeof(cfg_dev_texts[0]);
 	     i++)
 		if (cfg_key(st, cfg_dev_texts[i].key))
@@ -824,8 +868,10 @@ static int cfg_dev_stmt(struct cfg_parser *p, struct cfg_stmt *st, void *ctx)
 		if (cfg_text(p, st, owner, dev->path, sizeof(dev->path)))
 			return -1;
 		if (!dev->path[0])
-			return cfg_err(p, &st->args[0], "filename of %s is "
-				       "empty", owner);
+			return cfg_err(p, &st->args[0],
+				       "filename of %s is "
+				       "empty",
+				       owner);
 		return 0;
 	}
 	return cfg_unsupported(p, st, owner);
@@ -836,7 +882,7 @@ static int cfg_device(struct cfg_parser *p, struct cfg_stmt *st,
 {
 	struct ut_config *cfg = p->cfg;
 	const struct ut_dev_cfg *old;
-	struct cfg_dev_ctx d = { 0 };
+	struct cfg_dev_ctx d = {0};
 	struct ut_dev_cfg *dev;
 	const char *name;
 
@@ -844,14 +890,17 @@ static int cfg_device(struct cfg_parser *p, struct cfg_stmt *st,
 		return -1;
 	old = ut_config_find_dev(cfg, name);
 	if (old)
-		return cfg_err(p, &st->args[0], "device '%s' is defined twice "
-			       "(first at line %d)", name, old->line);
+		return cfg_err(p, &st->args[0],
+			       "device '%s' is defined twice "
+			       "(first at line %d)",
+			       name, old->line);
 	dev = cfg_array_add(&cfg->devs, &cfg->dev_count, sizeof(*dev),
 			    UT_MAX_DEVS);
 	if (!dev)
-		return cfg->dev_count >= UT_MAX_DEVS ?
-		       cfg_err(p, &st->key, "more than %d devices",
-			       UT_MAX_DEVS) : cfg_nomem(p, &st->key);
+		return cfg->dev_count >= UT_MAX_DEVS
+			       ? cfg_err(p, &st->key, "more than %d devices",
+					 UT_MAX_DEVS)
+			       : cfg_nomem(p, &st->key);
 	cfg_dev_init(dev, kind);
 	memcpy(dev->name, name, strlen(name) + 1);
 	dev->line = st->key.line;
@@ -860,7 +909,8 @@ static int cfg_device(struct cfg_parser *p, struct cfg_stmt *st,
 		return -1;
 	dev = &cfg->devs[d.idx];
 	if (dev->size_bytes % dev->block_size)
-		return cfg_err(p, &d.size_at, "size of device '%s' (%llu bytes) "
+		return cfg_err(p, &d.size_at,
+			       "size of device '%s' (%llu bytes) "
 			       "is not a multiple of its blocksize %u",
 			       dev->name, (unsigned long long)dev->size_bytes,
 			       dev->block_size);
@@ -872,10 +922,10 @@ static const struct {
 	const char *name;
 	enum bs_kind kind;
 } cfg_handlers[] = {
-	{ "vdisk_fileio", BS_FILE },
-	{ "vdisk_blockio", BS_BLOCK },
-	{ "vdisk_nullio", BS_NULL },
-	{ "vdisk_mem", BS_MEM },	/* utarget's own: a RAM disk */
+	{"vdisk_fileio", BS_FILE},
+	{"vdisk_blockio", BS_BLOCK},
+	{"vdisk_nullio", BS_NULL},
+	{"vdisk_mem", BS_MEM}, /* utarget's own: a RAM disk */
 };
 
 struct cfg_handler_ctx {
@@ -908,8 +958,10 @@ static int cfg_handler(struct cfg_parser *p, struct cfg_stmt *st)
 		h.kind = cfg_handlers[i].kind;
 		return st->block ? cfg_body(p, st, cfg_handler_stmt, &h) : 0;
 	}
-	cfg_warn(p, &st->args[0], "handler '%s' is not supported by utarget; "
-		 "its devices are ignored", h.name);
+	cfg_warn(p, &st->args[0],
+		 "handler '%s' is not supported by utarget; "
+		 "its devices are ignored",
+		 h.name);
 	return st->block ? cfg_skip(p, st) : 0;
 }
 
@@ -936,10 +988,11 @@ static int cfg_lun_ref(struct cfg_parser *p, const struct cfg_tok *at,
 					  UT_MAX_LUN_MAPS);
 
 	if (!r)
-		return p->ref_count >= UT_MAX_LUN_MAPS ?
-		       cfg_err(p, at, "more than %d LUN mappings",
-			       UT_MAX_LUN_MAPS) : cfg_nomem(p, at);
-	*r = (struct cfg_ref){ at->line, at->col, ti, gi, li };
+		return p->ref_count >= UT_MAX_LUN_MAPS
+			       ? cfg_err(p, at, "more than %d LUN mappings",
+					 UT_MAX_LUN_MAPS)
+			       : cfg_nomem(p, at);
+	*r = (struct cfg_ref){at->line, at->col, ti, gi, li};
 	return 0;
 }
 
@@ -956,23 +1009,28 @@ static int cfg_lun(struct cfg_parser *p, struct cfg_stmt *st, size_t ti,
 	uint64_t n;
 
 	if (st->nargs != 2)
-		return cfg_err(p, &st->key, "LUN needs a number and a device "
+		return cfg_err(p, &st->key,
+			       "LUN needs a number and a device "
 			       "name");
 	if (cfg_parse_dec(st->args[0].s, UINT32_MAX, &n))
 		return cfg_err(p, &st->args[0], "bad LUN number '%.32s'",
 			       st->args[0].s);
 	if (n >= UT_MAX_LUNS)
-		return cfg_err(p, &st->args[0], "LUN %llu is out of range "
-			       "(0..%d)", (unsigned long long)n, UT_MAX_LUNS - 1);
+		return cfg_err(p, &st->args[0],
+			       "LUN %llu is out of range "
+			       "(0..%d)",
+			       (unsigned long long)n, UT_MAX_LUNS - 1);
 	if (strlen(st->args[1].s) >= UT_DEV_NAME_MAX)
-		return cfg_err(p, &st->args[1], "device name '%.32s...' is "
-			       "longer than %d bytes", st->args[1].s,
-			       UT_DEV_NAME_MAX - 1);
+		return cfg_err(p, &st->args[1],
+			       "device name '%.32s...' is "
+			       "longer than %d bytes",
+			       st->args[1].s, UT_DEV_NAME_MAX - 1);
 	for (size_t i = 0; i < *count; i++)
 		if ((*set)[i].lun == n)
-			return cfg_err(p, &st->args[0], "LUN %u is mapped twice "
-				       "(first at line %d)", (unsigned)n,
-				       (*set)[i].line);
+			return cfg_err(p, &st->args[0],
+				       "LUN %u is mapped twice "
+				       "(first at line %d)",
+				       (unsigned)n, (*set)[i].line);
 	if (cfg_lun_ref(p, &st->args[1], ti, gi, *count))
 		return -1;
 	l.lun = cfg_array_add(set, count, sizeof(*l.lun), UT_MAX_LUNS);
@@ -1005,13 +1063,16 @@ static int cfg_initiator(struct cfg_parser *p, const struct cfg_stmt *st,
 	if (len == 0)
 		return cfg_err(p, &st->args[0], "INITIATOR pattern is empty");
 	if (len >= UT_NAME_MAX)
-		return cfg_err(p, &st->args[0], "INITIATOR pattern is longer "
-			       "than %d bytes", UT_NAME_MAX - 1);
+		return cfg_err(p, &st->args[0],
+			       "INITIATOR pattern is longer "
+			       "than %d bytes",
+			       UT_NAME_MAX - 1);
 	if (p->initiators >= UT_MAX_INITIATOR_ENTRIES ||
 	    g->initiator_count >= UT_MAX_INITIATORS)
-		return cfg_err(p, &st->key, "too many INITIATOR lines (%d per "
-			       "group, %d in all)", UT_MAX_INITIATORS,
-			       UT_MAX_INITIATOR_ENTRIES);
+		return cfg_err(p, &st->key,
+			       "too many INITIATOR lines (%d per "
+			       "group, %d in all)",
+			       UT_MAX_INITIATORS, UT_MAX_INITIATOR_ENTRIES);
 	if (cfg_strv_add(&g->initiators, &g->initiator_count, v,
 			 UT_MAX_INITIATORS))
 		return cfg_nomem(p, &st->key);
@@ -1019,8 +1080,7 @@ static int cfg_initiator(struct cfg_parser *p, const struct cfg_stmt *st,
 	return 0;
 }
 
-static int cfg_group_stmt(struct cfg_parser *p, struct cfg_stmt *st,
-			  void *ctx)
+static int cfg_group_stmt(struct cfg_parser *p, struct cfg_stmt *st, void *ctx)
 {
 	struct cfg_group_ctx *c = ctx;
 	struct ut_target_cfg *t = &p->cfg->targets[c->ti];
@@ -1038,7 +1098,7 @@ static int cfg_group_stmt(struct cfg_parser *p, struct cfg_stmt *st,
 static int cfg_group(struct cfg_parser *p, struct cfg_stmt *st, size_t ti)
 {
 	struct ut_target_cfg *t = &p->cfg->targets[ti];
-	struct cfg_group_ctx c = { .ti = ti };
+	struct cfg_group_ctx c = {.ti = ti};
 	struct ut_group_cfg *g;
 	const char *name;
 
@@ -1046,15 +1106,19 @@ static int cfg_group(struct cfg_parser *p, struct cfg_stmt *st, size_t ti)
 		return -1;
 	for (size_t i = 0; i < t->group_count; i++)
 		if (!strcmp(t->groups[i].name, name))
-			return cfg_err(p, &st->args[0], "group '%s' is defined "
-				       "twice in target '%s'", name, t->iqn);
+			return cfg_err(p, &st->args[0],
+				       "group '%s' is defined "
+				       "twice in target '%s'",
+				       name, t->iqn);
 	g = cfg_array_add(&t->groups, &t->group_count, sizeof(*g),
 			  UT_MAX_GROUPS);
 	if (!g)
-		return t->group_count >= UT_MAX_GROUPS ?
-		       cfg_err(p, &st->key, "more than %d groups in one "
-			       "target", UT_MAX_GROUPS) :
-		       cfg_nomem(p, &st->key);
+		return t->group_count >= UT_MAX_GROUPS
+			       ? cfg_err(p, &st->key,
+					 "more than %d groups in one "
+					 "target",
+					 UT_MAX_GROUPS)
+			       : cfg_nomem(p, &st->key);
 	memcpy(g->name, name, strlen(name) + 1);
 	c.gi = t->group_count - 1;
 	return st->block ? cfg_body(p, st, cfg_group_stmt, &c) : 0;
@@ -1072,7 +1136,8 @@ static int cfg_portal(struct cfg_parser *p, const struct cfg_stmt *st,
 	if (cfg_one(p, st, &s))
 		return -1;
 	if (ut_portal_parse(s, host, sizeof(host), &port))
-		return cfg_err(p, &st->args[0], "bad portal '%.64s' (expected "
+		return cfg_err(p, &st->args[0],
+			       "bad portal '%.64s' (expected "
 			       "ADDR[:PORT] or [IPV6][:PORT], PORT 1..65535)",
 			       s);
 	snprintf(norm, sizeof(norm), strchr(host, ':') ? "[%s]:%u" : "%s:%u",
@@ -1092,7 +1157,8 @@ static int cfg_allowed_portal(struct cfg_parser *p, const struct cfg_stmt *st,
 	if (cfg_one(p, st, &v))
 		return -1;
 	if (!*v || strlen(v) > 255)
-		return cfg_err(p, &st->args[0], "allowed_portal must be 1 to "
+		return cfg_err(p, &st->args[0],
+			       "allowed_portal must be 1 to "
 			       "255 bytes");
 	if (t->allowed_portal_count >= UT_MAX_ALLOWED_PORTALS)
 		return cfg_err(p, &st->key, "more than %d allowed_portal lines",
@@ -1103,8 +1169,7 @@ static int cfg_allowed_portal(struct cfg_parser *p, const struct cfg_stmt *st,
 	return 0;
 }
 
-static int cfg_target_stmt(struct cfg_parser *p, struct cfg_stmt *st,
-			   void *ctx)
+static int cfg_target_stmt(struct cfg_parser *p, struct cfg_stmt *st, void *ctx)
 {
 	size_t ti = *(size_t *)ctx;
 	struct ut_target_cfg *t = &p->cfg->targets[ti];
@@ -1118,7 +1183,8 @@ static int cfg_target_stmt(struct cfg_parser *p, struct cfg_stmt *st,
 	if (cfg_key(st, "enabled"))
 		return cfg_bool(p, st, &t->enabled);
 	if (cfg_key(st, "alias"))
-		return cfg_text(p, st, "the target", t->alias, sizeof(t->alias));
+		return cfg_text(p, st, "the target", t->alias,
+				sizeof(t->alias));
 	if (cfg_key(st, "allowed_portal"))
 		return cfg_allowed_portal(p, st, t);
 	if (cfg_key(st, "IncomingUser"))
@@ -1146,9 +1212,10 @@ static int cfg_target(struct cfg_parser *p, struct cfg_stmt *st)
 		return -1;
 	for (size_t i = 0; i < cfg->target_count; i++)
 		if (!strcmp(cfg->targets[i].iqn, iqn))
-			return cfg_err(p, &st->args[0], "target '%s' is defined "
-				       "twice (first at line %d)", iqn,
-				       cfg->targets[i].line);
+			return cfg_err(p, &st->args[0],
+				       "target '%s' is defined "
+				       "twice (first at line %d)",
+				       iqn, cfg->targets[i].line);
 	if (cfg->target_count >= UT_MAX_TARGETS)
 		return cfg_err(p, &st->key, "more than %d targets",
 			       UT_MAX_TARGETS);
@@ -1169,8 +1236,7 @@ static int cfg_target(struct cfg_parser *p, struct cfg_stmt *st)
 	return st->block ? cfg_body(p, st, cfg_target_stmt, &ti) : 0;
 }
 
-static int cfg_driver_stmt(struct cfg_parser *p, struct cfg_stmt *st,
-			   void *ctx)
+static int cfg_driver_stmt(struct cfg_parser *p, struct cfg_stmt *st, void *ctx)
 {
 	struct ut_config *cfg = p->cfg;
 	int pi;
@@ -1201,8 +1267,10 @@ static int cfg_driver(struct cfg_parser *p, struct cfg_stmt *st)
 	if (cfg_name(p, st, 64, &name))
 		return -1;
 	if (strcmp(name, "iscsi")) {
-		cfg_warn(p, &st->args[0], "target driver '%s' is not supported "
-			 "by utarget; block ignored", name);
+		cfg_warn(p, &st->args[0],
+			 "target driver '%s' is not supported "
+			 "by utarget; block ignored",
+			 name);
 		return st->block ? cfg_skip(p, st) : 0;
 	}
 	return st->block ? cfg_body(p, st, cfg_driver_stmt, NULL) : 0;
@@ -1225,11 +1293,14 @@ static int cfg_check_refs(struct cfg_parser *p)
 	for (size_t i = 0; i < p->ref_count; i++) {
 		const struct cfg_ref *r = &p->refs[i];
 		const struct ut_target_cfg *t = &p->cfg->targets[r->target];
-		const struct ut_lun_cfg *l = r->group == CFG_NO_GROUP ?
-			&t->luns[r->lun] : &t->groups[r->group].luns[r->lun];
+		const struct ut_lun_cfg *l =
+			r->group == CFG_NO_GROUP
+				? &t->luns[r->lun]
+				: &t->groups[r->group].luns[r->lun];
 
 		if (!ut_config_find_dev(p->cfg, l->dev_name))
-			return cfg_diag(p, 1, r->line, r->col, "LUN %u of "
+			return cfg_diag(p, 1, r->line, r->col,
+					"LUN %u of "
 					"target '%s' names unknown device '%s'",
 					l->lun, t->iqn, l->dev_name);
 	}
@@ -1250,15 +1321,22 @@ int ut_config_parse(struct ut_config *cfg, const char *file, const char *buf,
 		    size_t len, ut_config_diag_fn diag, void *diag_arg)
 {
 	struct cfg_parser p = {
-		.cfg = cfg, .file = file ? file : "<config>", .buf = buf,
-		.len = len, .line = 1, .col = 1, .diag = diag,
+		.cfg = cfg,
+		.file = file ? file : "<config>",
+		.buf = buf,
+		.len = len,
+		.line = 1,
+		.col = 1,
+		.diag = diag,
 		.diag_arg = diag_arg,
 	};
 	int rc = -1;
 
 	if (len > UT_CONFIG_MAX_BYTES || (!buf && len)) {
-		cfg_diag(&p, 1, 1, 1, "configuration is %zu bytes; the limit "
-			 "is %u", len, UT_CONFIG_MAX_BYTES);
+		cfg_diag(&p, 1, 1, 1,
+			 "configuration is %zu bytes; the limit "
+			 "is %u",
+			 len, UT_CONFIG_MAX_BYTES);
 		goto out;
 	}
 	/* Targets already in cfg keep their parameters as they are. */

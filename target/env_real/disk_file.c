@@ -58,14 +58,14 @@
 #include "env_real/env_real_int.h"
 
 #define ER_QUEUE_DEPTH 256
-#define ER_IO_IOV 64		/* iovecs per submission (chunking beyond) */
+#define ER_IO_IOV 64 /* iovecs per submission (chunking beyond) */
 #define ER_POOL_THREADS 4
 #define ER_ZERO_BYTES (256u * 1024u)
-#define ER_ZERO_IOV 16		/* zero writes: 4 MiB per submission */
-#define ER_INLINE_MAX (128u * 1024u)	/* largest write done on the reactor */
-#define ER_INLINE_SLOW_NS 500000ull	/* an inline write slower than this */
+#define ER_ZERO_IOV 16		     /* zero writes: 4 MiB per submission */
+#define ER_INLINE_MAX (128u * 1024u) /* largest write done on the reactor */
+#define ER_INLINE_SLOW_NS 500000ull  /* an inline write slower than this */
 #define ER_INLINE_BACKOFF_MIN_NS 100000000ull	/* ... stops them 100 ms */
-#define ER_INLINE_BACKOFF_MAX_NS 10000000000ull	/* ... doubling to 10 s */
+#define ER_INLINE_BACKOFF_MAX_NS 10000000000ull /* ... doubling to 10 s */
 
 /* Whether a file takes non-blocking buffered writes (RWF_NOWAIT), learnt
  * from its first write. */
@@ -87,8 +87,8 @@ struct er_disk_engine;
 /* A file's requests waiting for a free er_io of one reactor's engine. */
 struct er_fq {
 	struct er_file *f;
-	TAILQ_HEAD(, bs_req) waiting;	/* no er_io free when submitted */
-	TAILQ_ENTRY(er_fq) wait_link;	/* on eng->waiting_files */
+	TAILQ_HEAD(, bs_req) waiting; /* no er_io free when submitted */
+	TAILQ_ENTRY(er_fq) wait_link; /* on eng->waiting_files */
 	bool on_wait_list;
 	/* Writes on the reactor: none before inline_until; the next pause
 	 * after a slow one (0 = ER_INLINE_BACKOFF_MIN_NS). */
@@ -100,18 +100,18 @@ struct er_fq {
  * per reactor is in q[]; the counters are atomic. */
 struct er_file {
 	struct bs_dev dev;
-	struct er_reactor *home;	/* opened here: logs, and submissions
+	struct er_reactor *home; /* opened here: logs, and submissions
 					 * from outside any reactor */
 	int fd;
 	bool is_blk;
-	bool closing;		/* bs_close() called; free when idle */
-	atomic_uint in_done;	/* inside a req->done of this file */
-	atomic_uint inflight;	/* er_io in use for this file */
+	bool closing;	      /* bs_close() called; free when idle */
+	atomic_uint in_done;  /* inside a req->done of this file */
+	atomic_uint inflight; /* er_io in use for this file */
 	struct er_fq q[ER_MAX_REACTORS];
 	/* fallocate refused these modes once: go straight to zero writes
 	 * (a hint: a racing reactor at worst tries the mode once more) */
 	atomic_bool no_punch_hole, no_zero_range;
-	atomic_int nowait;	/* enum er_nowait */
+	atomic_int nowait; /* enum er_nowait */
 	char name[64];
 };
 
@@ -120,14 +120,14 @@ struct er_io {
 	struct er_file *f;
 	struct bs_req *req;
 	enum er_stage stage;
-	uint64_t done_bytes;	/* progress within the request */
-	int fa_mode;		/* FALLOC stage: fallocate mode */
-	struct iovec iov[ER_IO_IOV];	/* the chunk in flight */
+	uint64_t done_bytes;	     /* progress within the request */
+	int fa_mode;		     /* FALLOC stage: fallocate mode */
+	struct iovec iov[ER_IO_IOV]; /* the chunk in flight */
 	int iovcnt;
 	uint64_t chunk_off;
-	ssize_t res;		/* pool, inline: the result or -errno */
-	int status;		/* early completion (validation) */
-	bool defer_result;	/* the defer hands res to er_io_result */
+	ssize_t res;	   /* pool, inline: the result or -errno */
+	int status;	   /* early completion (validation) */
+	bool defer_result; /* the defer hands res to er_io_result */
 	struct er_defer defer;
 	TAILQ_ENTRY(er_io) link;
 };
@@ -136,7 +136,7 @@ struct er_disk_engine {
 	struct er_reactor *r;
 	bool uring;
 	struct io_uring ring;
-	struct er_watch done_watch;	/* ring eventfd, or the pool's */
+	struct er_watch done_watch; /* ring eventfd, or the pool's */
 	uint8_t *zeros;
 	struct er_io ios[ER_QUEUE_DEPTH];
 	TAILQ_HEAD(, er_io) free_ios;
@@ -149,7 +149,7 @@ struct er_disk_engine {
 	unsigned int nthreads;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	TAILQ_HEAD(, er_io) work, done;	/* under lock */
+	TAILQ_HEAD(, er_io) work, done; /* under lock */
 	bool shutdown;			/* under lock */
 };
 
@@ -185,8 +185,8 @@ static int er_iov_slice(const struct iovec *src, int srccnt, uint64_t skip,
 	return n;
 }
 
-static void er_iov_zero_from(const struct iovec *iov, int iovcnt,
-			     uint64_t skip, uint64_t len)
+static void er_iov_zero_from(const struct iovec *iov, int iovcnt, uint64_t skip,
+			     uint64_t len)
 {
 	struct iovec part[ER_IO_IOV];
 
@@ -323,7 +323,7 @@ static void er_io_result(struct er_io *io, ssize_t res)
 	}
 	io->done_bytes += (uint64_t)res;
 	if (io->done_bytes < req->length_bytes)
-		er_io_issue(io);	/* short transfer: the remainder */
+		er_io_issue(io); /* short transfer: the remainder */
 	else
 		er_io_complete(io, 0);
 }
@@ -377,8 +377,8 @@ static void er_uring_issue(struct er_io *io)
 		io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
 		break;
 	case ER_ST_FALLOC:
-		io_uring_prep_fallocate(sqe, fd, io->fa_mode,
-					req->offset_bytes, req->length_bytes);
+		io_uring_prep_fallocate(sqe, fd, io->fa_mode, req->offset_bytes,
+					req->length_bytes);
 		break;
 	}
 	io_uring_sqe_set_data(sqe, io);
@@ -496,7 +496,7 @@ static void *er_pool_main(void *arg)
 		pthread_mutex_lock(&eng->lock);
 		TAILQ_INSERT_TAIL(&eng->done, io, link);
 		n = write(eng->done_watch.fd, &one, sizeof(one));
-		(void)n;	/* a full counter still wakes the reactor */
+		(void)n; /* a full counter still wakes the reactor */
 	}
 	pthread_mutex_unlock(&eng->lock);
 	return NULL;
@@ -597,9 +597,9 @@ static bool er_write_inline(struct er_io *io)
 	    req->length_bytes - io->done_bytes > ER_INLINE_MAX)
 		return false;
 	if (r->inline_writes == ENV_REAL_INLINE_ALWAYS)
-		nowait = ER_NOWAIT_NO;	/* as if refused: no probe */
+		nowait = ER_NOWAIT_NO; /* as if refused: no probe */
 	if (nowait == ER_NOWAIT_YES && eng->uring)
-		return false;	/* io_uring tries RWF_NOWAIT itself */
+		return false; /* io_uring tries RWF_NOWAIT itself */
 	if (nowait != ER_NOWAIT_NO) {
 		n = pwritev2(f->fd, io->iov, io->iovcnt, (off_t)io->chunk_off,
 			     RWF_NOWAIT);
@@ -607,12 +607,12 @@ static bool er_write_inline(struct er_io *io)
 		if (n >= 0 || err == EAGAIN) {
 			atomic_store(&f->nowait, ER_NOWAIT_YES);
 			if (n < 0)
-				return false;	/* it would block */
+				return false; /* it would block */
 			er_io_result_later(io, n);
 			return true;
 		}
 		if (err != EOPNOTSUPP)
-			return false;	/* the engine meets that error */
+			return false; /* the engine meets that error */
 		if (atomic_compare_exchange_strong(&f->nowait, &expect,
 						   ER_NOWAIT_NO))
 			LOG_INFO(&r->env,
@@ -662,8 +662,7 @@ static void er_io_issue(struct er_io *io)
 
 	if (io->stage == ER_ST_RW) {
 		io->chunk_off = req->offset_bytes + io->done_bytes;
-		io->iovcnt = er_iov_slice(req->iov, req->iovcnt,
-					  io->done_bytes,
+		io->iovcnt = er_iov_slice(req->iov, req->iovcnt, io->done_bytes,
 					  req->length_bytes - io->done_bytes,
 					  io->iov);
 	} else if (io->stage == ER_ST_ZEROS) {
@@ -746,10 +745,10 @@ static void er_io_start(struct er_disk_engine *eng, struct er_file *f,
 		/* Deallocate when thin, else keep the blocks allocated (so a
 		 * thick LUN never hits ENOSPC later); both read back zeros.
 		 * On a block device both become discard-or-zeroout. */
-		io->fa_mode = f->dev.thin ? FALLOC_FL_PUNCH_HOLE |
-						    FALLOC_FL_KEEP_SIZE
-					  : FALLOC_FL_ZERO_RANGE |
-						    FALLOC_FL_KEEP_SIZE;
+		io->fa_mode =
+			f->dev.thin
+				? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
+				: FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
 		if (f->dev.thin ? f->no_punch_hole : f->no_zero_range)
 			io->stage = ER_ST_ZEROS;
 		break;
@@ -872,8 +871,10 @@ void er_disk_engine_free(struct er_reactor *r)
 	if (!eng)
 		return;
 	if (eng->inflight > 0)
-		LOG_WARN(&r->env, "disk engine freed with %u requests in "
-			 "flight", eng->inflight);
+		LOG_WARN(&r->env,
+			 "disk engine freed with %u requests in "
+			 "flight",
+			 eng->inflight);
 	if (eng->stats.inline_writes || eng->stats.engine_writes)
 		LOG_INFO(&r->env,
 			 "disk: %llu writes done on the reactor (%llu slow), "
@@ -936,8 +937,10 @@ static void er_file_close(struct bs_dev *dev)
 	f->closing = true;
 	if (!er_file_idle(f)) {
 		/* The requests still complete; the fd goes with the last. */
-		LOG_WARN(&f->home->env, "%s: closed with %u requests in "
-			 "flight", f->name, atomic_load(&f->inflight));
+		LOG_WARN(&f->home->env,
+			 "%s: closed with %u requests in "
+			 "flight",
+			 f->name, atomic_load(&f->inflight));
 		return;
 	}
 	if (atomic_load(&f->in_done) == 0)
@@ -1023,7 +1026,8 @@ static int er_file_capacity(struct env *e, const struct bs_dev_params *p,
 	}
 	if (p->read_only) {
 		/* Reads past EOF come back as zeros. */
-		LOG_INFO(e, "%s: %s holds %llu bytes, less than the %llu "
+		LOG_INFO(e,
+			 "%s: %s holds %llu bytes, less than the %llu "
 			 "configured; read-only, the rest reads as zeros",
 			 er_name(p), p->path, (unsigned long long)fsize,
 			 (unsigned long long)p->size_bytes);
@@ -1043,8 +1047,8 @@ static int er_file_capacity(struct env *e, const struct bs_dev_params *p,
 	return 0;
 }
 
-static int er_blk_capacity(struct env *e, const struct bs_dev_params *p,
-			   int fd, uint32_t block_size, uint64_t *cap)
+static int er_blk_capacity(struct env *e, const struct bs_dev_params *p, int fd,
+			   uint32_t block_size, uint64_t *cap)
 {
 	uint64_t bytes = 0;
 	int lbs = 0;
@@ -1058,9 +1062,10 @@ static int er_blk_capacity(struct env *e, const struct bs_dev_params *p,
 		return -err;
 	}
 	if (lbs > 0 && block_size < (uint32_t)lbs) {
-		LOG_ERR(e, "%s: block size %u is smaller than the logical "
-			"block size %d of %s", er_name(p), block_size, lbs,
-			p->path);
+		LOG_ERR(e,
+			"%s: block size %u is smaller than the logical "
+			"block size %d of %s",
+			er_name(p), block_size, lbs, p->path);
 		return -EINVAL;
 	}
 	if (p->size_bytes > bytes) {
@@ -1113,8 +1118,10 @@ int er_disk_open(struct env *e, const struct bs_dev_params *p,
 	name = er_name(p);
 	if (block_size < 512 || block_size > 65536 ||
 	    (block_size & (block_size - 1))) {
-		LOG_ERR(e, "%s: block size %u is not a power of two in "
-			"512..65536", er_name(p), block_size);
+		LOG_ERR(e,
+			"%s: block size %u is not a power of two in "
+			"512..65536",
+			er_name(p), block_size);
 		return -EINVAL;
 	}
 	fd = er_open_fd(e, p);

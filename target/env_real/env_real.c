@@ -67,8 +67,8 @@ struct env_timer {
 	env_timer_fn fn;
 	void *arg;
 	uint64_t deadline_ns;
-	uint64_t seq;		/* arming order: equal deadlines fire FIFO */
-	size_t heap_idx;	/* ER_TIMER_IDLE when not armed */
+	uint64_t seq;	 /* arming order: equal deadlines fire FIFO */
+	size_t heap_idx; /* ER_TIMER_IDLE when not armed */
 };
 
 static bool er_timer_before(const struct env_timer *a,
@@ -136,8 +136,7 @@ static void er_heap_remove(struct er_reactor *r, struct env_timer *t)
 		er_heap_sift_down(r, i);
 }
 
-static struct env_timer *er_timer_new(struct env *e, env_timer_fn fn,
-				      void *arg)
+static struct env_timer *er_timer_new(struct env *e, env_timer_fn fn, void *arg)
 {
 	struct er_reactor *r = er_reactor_of(e);
 	struct env_timer *t;
@@ -328,7 +327,7 @@ static int er_post(struct env *to, env_timer_fn fn, void *arg)
 	TAILQ_INSERT_TAIL(&r->posts, p, link);
 	pthread_mutex_unlock(&r->post_lock);
 	n = write(r->wake_fd, &one, sizeof(one));
-	(void)n;	/* a full counter still wakes the reactor */
+	(void)n; /* a full counter still wakes the reactor */
 	return 0;
 }
 
@@ -385,7 +384,7 @@ static void *er_thread_main(void *arg)
 	int rc = er_loop(r);
 
 	if (rc < 0)
-		env_real_stop(&r->env);	/* one failed loop stops the group */
+		env_real_stop(&r->env); /* one failed loop stops the group */
 	return NULL;
 }
 
@@ -577,8 +576,8 @@ static void er_log(struct env *e, enum ut_log_level level, const char *line)
 			     ts.tv_nsec / 1000000L);
 		off += n > 0 ? (size_t)n : 0;
 	}
-	n = snprintf(buf + off, sizeof(buf) - off, "utarget[%s]: ",
-		     ut_log_level_name(level));
+	n = snprintf(buf + off, sizeof(buf) - off,
+		     "utarget[%s]: ", ut_log_level_name(level));
 	if (n < 0)
 		return;
 	off += (size_t)n;
@@ -650,11 +649,11 @@ static struct er_reactor *er_reactor_new(const struct env_real_opts *o,
 	r->poll_ns = (uint64_t)o->poll_us * 1000u;
 	r->inline_writes = o->inline_writes;
 	r->inline_slow_ns = o->inline_slow_ns;
-	r->disable_uring = o->disable_uring ||
-			   (no_uring && strcmp(no_uring, "0") != 0 &&
-			    no_uring[0] != '\0');
+	r->disable_uring =
+		o->disable_uring ||
+		(no_uring && strcmp(no_uring, "0") != 0 && no_uring[0] != '\0');
 	r->epfd = r->wake_fd = r->sig_fd = -1;
-	r->rnd_pos = sizeof(r->rnd);	/* empty: fill on first use */
+	r->rnd_pos = sizeof(r->rnd); /* empty: fill on first use */
 	TAILQ_INIT(&r->defers);
 	TAILQ_INIT(&r->posts);
 	TAILQ_INIT(&r->conns);
@@ -751,7 +750,7 @@ static void er_reactor_free(struct er_reactor *r)
 	/* Detach surviving timers from the heap we are about to free. */
 	for (size_t i = 0; i < r->heap_len; i++)
 		r->heap[i]->heap_idx = ER_TIMER_IDLE;
-	while ((p = TAILQ_FIRST(&r->posts))) {	/* never ran: the group
+	while ((p = TAILQ_FIRST(&r->posts))) { /* never ran: the group
 						 * stopped first */
 		TAILQ_REMOVE(&r->posts, p, link);
 		free(p);

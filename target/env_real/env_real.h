@@ -34,7 +34,7 @@ enum env_real_inline_writes {
 	 * quick; else io_uring. */
 	ENV_REAL_INLINE_AUTO = 0,
 	ENV_REAL_INLINE_OFF,	/* always io_uring (or the disk threads) */
-	ENV_REAL_INLINE_ALWAYS,	/* on the reactor whatever the filesystem,
+	ENV_REAL_INLINE_ALWAYS, /* on the reactor whatever the filesystem,
 				 * while quick (tests, benchmarks) */
 };
 
@@ -71,9 +71,9 @@ struct env_real_opts {
 /* Disk counters of all reactors; read them while the reactors are
  * stopped (or, with one reactor, from its own thread). */
 struct env_real_disk_stats {
-	uint64_t inline_writes;		/* write chunks done on a reactor */
-	uint64_t engine_writes;		/* ... given to io_uring or threads */
-	uint64_t inline_slow;		/* inline ones over the slow mark */
+	uint64_t inline_writes; /* write chunks done on a reactor */
+	uint64_t engine_writes; /* ... given to io_uring or threads */
+	uint64_t inline_slow;	/* inline ones over the slow mark */
 };
 void env_real_disk_stats(struct env *e, struct env_real_disk_stats *out);
 

@@ -20,8 +20,8 @@
 #include "env.h"
 #include "env_real/env_real.h"
 
-#define er_container_of(ptr, type, member)                                   \
-	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define er_container_of(ptr, type, member) \
+	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 struct er_watch;
 /* An fd registered in the reactor's epoll set; events as epoll reports. */
@@ -61,25 +61,25 @@ struct er_group {
 	unsigned int n;
 	struct er_reactor *r[ER_MAX_REACTORS];
 	pthread_t threads[ER_MAX_REACTORS];
-	atomic_uint next_conn;		/* round robin of accepted conns */
-	atomic_uint record_seq;		/* conn-<n>.bin numbering */
+	atomic_uint next_conn;	/* round robin of accepted conns */
+	atomic_uint record_seq; /* conn-<n>.bin numbering */
 };
 
 struct er_reactor {
-	struct env env;			/* handed out; env.priv points here */
-	char *state_dir;		/* owned copy, NULL = no state */
-	char *record_dir;		/* --record: received bytes go here */
+	struct env env;	  /* handed out; env.priv points here */
+	char *state_dir;  /* owned copy, NULL = no state */
+	char *record_dir; /* --record: received bytes go here */
 	struct er_group *group;
-	unsigned int index;		/* in group->r[] */
+	unsigned int index; /* in group->r[] */
 	bool log_timestamps;
 	bool disable_uring;
 	enum env_real_inline_writes inline_writes;
 	uint64_t inline_slow_ns;
-	uint64_t poll_ns;		/* busy-poll window after activity */
-	uint64_t last_event_ns;		/* when epoll_wait last had events */
+	uint64_t poll_ns;	/* busy-poll window after activity */
+	uint64_t last_event_ns; /* when epoll_wait last had events */
 
 	int epfd;
-	int wake_fd;			/* eventfd: env_real_stop from anywhere */
+	int wake_fd; /* eventfd: env_real_stop from anywhere */
 	struct er_watch wake_watch;
 	atomic_bool stop;
 
@@ -114,7 +114,7 @@ struct er_reactor {
 	uint8_t rnd[ER_RANDOM_BUF_BYTES];
 	size_t rnd_pos;
 
-	struct er_disk_engine *disk;	/* created by the first disk_open */
+	struct er_disk_engine *disk; /* created by the first disk_open */
 };
 
 static inline struct er_reactor *er_reactor_of(struct env *e)
@@ -149,8 +149,7 @@ void er_net_free_all(struct er_reactor *r);
 int er_parse_addr(const char *addr_port, void *ss, unsigned int *sslen);
 
 /* state.c */
-int er_state_put(struct env *e, const char *key, const void *data,
-		 size_t len);
+int er_state_put(struct env *e, const char *key, const void *data, size_t len);
 ssize_t er_state_get(struct env *e, const char *key, void *buf, size_t cap);
 bool er_state_key_valid(const char *key);
 

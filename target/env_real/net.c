@@ -45,12 +45,12 @@ struct env_listener {
 	env_accept_fn fn;
 	void *arg;
 	uint16_t portal_group;
-	uint16_t port;			/* bound port (after port 0) */
+	uint16_t port; /* bound port (after port 0) */
 	unsigned int index;
 	bool closed;
-	bool pause_logged;		/* once per shortage, not per retry */
+	bool pause_logged; /* once per shortage, not per retry */
 	struct env_timer *pause_timer;
-	char addr[64];			/* as given, for logs */
+	char addr[64]; /* as given, for logs */
 	TAILQ_ENTRY(env_listener) link;
 };
 
@@ -61,15 +61,15 @@ struct env_conn {
 	void *ctx;
 	bool have_handler;
 	bool want_write;
-	bool more;		/* MSG_MORE on sends (set_more(true)) */
-	bool corked;		/* bytes sent with MSG_MORE, not yet pushed */
-	bool down;		/* EOF or error seen; on_closed queued */
-	bool closed;		/* env_conn_close() called */
-	int err;		/* -errno, 0 for FIN */
-	uint32_t events;	/* current epoll interest */
+	bool more;	 /* MSG_MORE on sends (set_more(true)) */
+	bool corked;	 /* bytes sent with MSG_MORE, not yet pushed */
+	bool down;	 /* EOF or error seen; on_closed queued */
+	bool closed;	 /* env_conn_close() called */
+	int err;	 /* -errno, 0 for FIN */
+	uint32_t events; /* current epoll interest */
 	struct er_defer closed_defer;
 	char peer[64];
-	int record_fd;		/* --record file, -1 if none */
+	int record_fd; /* --record file, -1 if none */
 	TAILQ_ENTRY(env_conn) link;
 };
 
@@ -235,7 +235,8 @@ static void er_record(struct env_conn *c, const void *buf, size_t len)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			LOG_WARN(&c->r->env, "recording %s stopped: %s", c->peer,
+			LOG_WARN(&c->r->env, "recording %s stopped: %s",
+				 c->peer,
 				 w < 0 ? strerror(errno) : "short write");
 			close(c->record_fd);
 			c->record_fd = -1;
@@ -256,7 +257,8 @@ static void er_record_open(struct env_conn *c)
 		return;
 	snprintf(path, sizeof(path), "%s/conn-%u.bin", r->record_dir,
 		 atomic_fetch_add(&r->group->record_seq, 1) + 1);
-	c->record_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	c->record_fd =
+		open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (c->record_fd < 0)
 		LOG_WARN(&r->env, "cannot record to %s: %s", path,
 			 strerror(errno));
@@ -339,7 +341,8 @@ void er_conn_set_more(struct env_conn *c, bool more)
 
 		/* Setting TCP_NODELAY pushes what MSG_MORE held back; without
 		 * it the tail of a burst could wait for the cork timeout. */
-		setsockopt(c->w.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		setsockopt(c->w.fd, IPPROTO_TCP, TCP_NODELAY, &one,
+			   sizeof(one));
 		c->corked = false;
 	}
 }
@@ -424,9 +427,8 @@ static struct env_conn *er_conn_new(struct er_reactor *r, int fd,
 
 /* Hand a new connection to the target on reactor r (this thread). */
 static void er_conn_start(struct er_reactor *r, int fd,
-			  const struct sockaddr_storage *peer,
-			  env_accept_fn fn, void *arg, uint16_t portal_group,
-			  unsigned int index)
+			  const struct sockaddr_storage *peer, env_accept_fn fn,
+			  void *arg, uint16_t portal_group, unsigned int index)
 {
 	struct env_conn_info info;
 	struct env_conn *c;
@@ -434,7 +436,7 @@ static void er_conn_start(struct er_reactor *r, int fd,
 	c = er_conn_new(r, fd, peer, portal_group, index, &info);
 	if (!c) {
 		LOG_WARN(&r->env, "connection from a peer dropped: out of "
-			 "memory");
+				  "memory");
 		close(fd);
 		return;
 	}
@@ -442,8 +444,10 @@ static void er_conn_start(struct er_reactor *r, int fd,
 		  info.local_addr);
 	fn(arg, c, &info);
 	if (!c->closed && !c->have_handler) {
-		LOG_WARN(&r->env, "connection from %s: no handler installed, "
-			 "closing", info.peer_addr);
+		LOG_WARN(&r->env,
+			 "connection from %s: no handler installed, "
+			 "closing",
+			 info.peer_addr);
 		er_conn_close(c);
 	}
 }
@@ -480,19 +484,21 @@ static void er_conn_dispatch(struct env_listener *l, int fd,
 	if (g->r[k] != l->r) {
 		h = malloc(sizeof(*h));
 		if (h) {
-			*h = (struct er_handoff){
-				.to = g->r[k], .fd = fd, .peer = *peer,
-				.fn = l->fn, .arg = l->arg,
-				.portal_group = l->portal_group,
-				.index = l->index};
+			*h = (struct er_handoff){.to = g->r[k],
+						 .fd = fd,
+						 .peer = *peer,
+						 .fn = l->fn,
+						 .arg = l->arg,
+						 .portal_group =
+							 l->portal_group,
+						 .index = l->index};
 			if (env_post(&g->r[k]->env, er_handoff_run, h) == 0)
 				return;
 			free(h);
 		}
 		/* Could not hand it over: serve it here. */
 	}
-	er_conn_start(l->r, fd, peer, l->fn, l->arg, l->portal_group,
-		      l->index);
+	er_conn_start(l->r, fd, peer, l->fn, l->arg, l->portal_group, l->index);
 }
 
 static void er_listener_event(struct er_watch *w, uint32_t events)
@@ -566,7 +572,8 @@ int er_listen(struct env *e, const char *addr_port, uint16_t portal_group,
 	*out = NULL;
 	rc = er_parse_addr(addr_port, &ss, &sslen);
 	if (rc < 0) {
-		LOG_ERR(e, "cannot listen on %s: not ADDR:PORT or [V6ADDR]:PORT",
+		LOG_ERR(e,
+			"cannot listen on %s: not ADDR:PORT or [V6ADDR]:PORT",
 			addr_port ? addr_port : "(null)");
 		return rc;
 	}
@@ -589,9 +596,10 @@ int er_listen(struct env *e, const char *addr_port, uint16_t portal_group,
 	l->index = r->listener_count;
 	snprintf(l->addr, sizeof(l->addr), "%s", addr_port);
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
-		l->port = ntohs(ss.ss_family == AF_INET6
-					? ((struct sockaddr_in6 *)&ss)->sin6_port
-					: ((struct sockaddr_in *)&ss)->sin_port);
+		l->port =
+			ntohs(ss.ss_family == AF_INET6
+				      ? ((struct sockaddr_in6 *)&ss)->sin6_port
+				      : ((struct sockaddr_in *)&ss)->sin_port);
 	l->pause_timer = env_timer_new(e, er_listener_resume, l);
 	if (!l->pause_timer) {
 		rc = -ENOMEM;

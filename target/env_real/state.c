@@ -68,7 +68,8 @@ static int er_state_open_dir(struct er_reactor *r, const char *key)
 	if (!r->state_dir)
 		return -ENOTSUP;
 	if (!er_state_key_valid(key)) {
-		LOG_ERR(&r->env, "state key \"%.40s\" rejected: use 1-200 of "
+		LOG_ERR(&r->env,
+			"state key \"%.40s\" rejected: use 1-200 of "
 			"[A-Za-z0-9._-], no leading '.', no \"..\"",
 			key ? key : "(null)");
 		return -EINVAL;
@@ -84,8 +85,7 @@ static int er_state_open_dir(struct er_reactor *r, const char *key)
 	return dfd;
 }
 
-int er_state_put(struct env *e, const char *key, const void *data,
-		 size_t len)
+int er_state_put(struct env *e, const char *key, const void *data, size_t len)
 {
 	struct er_reactor *r = er_reactor_of(e);
 	char tmp[ER_STATE_KEY_MAX + 8];

@@ -58,7 +58,7 @@ bool iscsi_acl_patterns_match(char *const *patterns, size_t count,
 
 		if (pat[0] == '!') {
 			if (iscsi_acl_glob(pat + 1, name))
-				return false;	/* an exclusion always wins */
+				return false; /* an exclusion always wins */
 		} else {
 			positive_seen = true;
 			positive_match |= iscsi_acl_glob(pat, name);
@@ -117,8 +117,8 @@ bool iscsi_acl_may_login(const struct iscsi_tgt *t, const char *initiator,
 int iscsi_acl_map_luns(const struct iscsi_tgt *t, const char *initiator,
 		       struct scsi_sess *ss)
 {
-	const struct iscsi_acl_group *g = iscsi_acl_find_group(&t->acl,
-							      initiator);
+	const struct iscsi_acl_group *g =
+		iscsi_acl_find_group(&t->acl, initiator);
 
 	if (!g) {
 		for (uint32_t lun = 0; lun < UT_MAX_LUNS; lun++)
@@ -197,8 +197,8 @@ int iscsi_acl_init(struct iscsi_acl *acl, const struct ut_target_cfg *tc,
 	int rc;
 
 	memset(acl, 0, sizeof(*acl));
-	acl->allowed_portals = strv_dup(tc->allowed_portals,
-					tc->allowed_portal_count);
+	acl->allowed_portals =
+		strv_dup(tc->allowed_portals, tc->allowed_portal_count);
 	if (!acl->allowed_portals)
 		return -ENOMEM;
 	acl->allowed_portal_count = tc->allowed_portal_count;

@@ -46,7 +46,7 @@ struct iscsi_acl_lun {
 
 struct iscsi_acl_group {
 	char name[UT_DEV_NAME_MAX];
-	char **patterns;		/* INITIATOR lines */
+	char **patterns; /* INITIATOR lines */
 	size_t pattern_count;
 	struct iscsi_acl_lun *luns;
 	size_t lun_count;
@@ -55,7 +55,7 @@ struct iscsi_acl_group {
 struct iscsi_acl {
 	struct iscsi_acl_group *groups;
 	size_t group_count;
-	char **allowed_portals;		/* empty: every portal */
+	char **allowed_portals; /* empty: every portal */
 	size_t allowed_portal_count;
 };
 

@@ -63,7 +63,10 @@ int iscsi_chap_response(enum chap_alg alg, uint8_t id, const void *secret,
 
 /* Our preference: the strongest first. */
 static const enum chap_alg chap_preference[] = {
-	CHAP_ALG_SHA3_256, CHAP_ALG_SHA256, CHAP_ALG_SHA1, CHAP_ALG_MD5,
+	CHAP_ALG_SHA3_256,
+	CHAP_ALG_SHA256,
+	CHAP_ALG_SHA1,
+	CHAP_ALG_MD5,
 };
 
 /* Does the comma-separated list name algorithm alg?  -1 if malformed. */
@@ -94,8 +97,8 @@ static int alg_list_has(const char *list, enum chap_alg alg)
 
 enum chap_alg iscsi_chap_select_alg(const char *list)
 {
-	for (size_t i = 0; i < sizeof(chap_preference) / sizeof(chap_preference[0]);
-	     i++) {
+	for (size_t i = 0;
+	     i < sizeof(chap_preference) / sizeof(chap_preference[0]); i++) {
 		int has = alg_list_has(list, chap_preference[i]);
 
 		if (has < 0)
@@ -466,9 +469,9 @@ int iscsi_chap_step(struct iscsi_chap *st, struct env *env,
 {
 	const char *method = iscsi_kv_get(req, "AuthMethod");
 	const char *alg = iscsi_kv_get(req, "CHAP_A");
-	bool answer = iscsi_kv_has(req, "CHAP_N") ||
-		      iscsi_kv_has(req, "CHAP_R") ||
-		      iscsi_kv_has(req, "CHAP_I") || iscsi_kv_has(req, "CHAP_C");
+	bool answer =
+		iscsi_kv_has(req, "CHAP_N") || iscsi_kv_has(req, "CHAP_R") ||
+		iscsi_kv_has(req, "CHAP_I") || iscsi_kv_has(req, "CHAP_C");
 
 	if (st->stage == CHAP_OFF && (alg || answer)) {
 		*why = "CHAP keys but no IncomingUser is configured";

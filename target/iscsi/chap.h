@@ -39,10 +39,10 @@ enum chap_alg {
 
 /* Limits on what an initiator can send (CVE-2018-14633 was an unchecked
  * CHAP_R length in LIO): every one is checked before any byte is copied. */
-#define CHAP_DIGEST_MAX_BYTES 32	/* SHA-256 and SHA3-256 */
-#define CHAP_CHALLENGE_MAX_BYTES 1024	/* initiator's CHAP_C, decoded */
-#define CHAP_NAME_MAX_BYTES 255		/* CHAP_N */
-#define CHAP_CHALLENGE_MIN_BYTES 16	/* the challenges we send */
+#define CHAP_DIGEST_MAX_BYTES 32      /* SHA-256 and SHA3-256 */
+#define CHAP_CHALLENGE_MAX_BYTES 1024 /* initiator's CHAP_C, decoded */
+#define CHAP_NAME_MAX_BYTES 255	      /* CHAP_N */
+#define CHAP_CHALLENGE_MIN_BYTES 16   /* the challenges we send */
 
 /* Who may authenticate: IncomingUser lines (any of them may log in) and
  * the one OutgoingUser we answer mutual CHAP with (name empty = none). */
@@ -54,20 +54,20 @@ struct iscsi_auth_cfg {
 
 /* Where one login's CHAP exchange stands. */
 enum chap_stage {
-	CHAP_OFF = 0,		/* no IncomingUser: AuthMethod None */
-	CHAP_WANT_METHOD,	/* waiting for AuthMethod with CHAP */
-	CHAP_WANT_ALG,		/* AuthMethod=CHAP agreed; waiting for CHAP_A */
-	CHAP_WANT_RESPONSE,	/* challenge sent; waiting for CHAP_N/CHAP_R */
-	CHAP_DONE,		/* authenticated; no second exchange */
+	CHAP_OFF = 0,	    /* no IncomingUser: AuthMethod None */
+	CHAP_WANT_METHOD,   /* waiting for AuthMethod with CHAP */
+	CHAP_WANT_ALG,	    /* AuthMethod=CHAP agreed; waiting for CHAP_A */
+	CHAP_WANT_RESPONSE, /* challenge sent; waiting for CHAP_N/CHAP_R */
+	CHAP_DONE,	    /* authenticated; no second exchange */
 };
 
 struct iscsi_chap {
 	enum chap_stage stage;
 	enum chap_alg alg;
-	uint8_t id;				/* our CHAP_I */
+	uint8_t id;				  /* our CHAP_I */
 	uint8_t challenge[CHAP_DIGEST_MAX_BYTES]; /* our CHAP_C */
 	size_t challenge_len;
-	bool mutual;				/* we answered CHAP_I/CHAP_C */
+	bool mutual; /* we answered CHAP_I/CHAP_C */
 };
 
 /* An incremental digest of one algorithm (chap_hash.c). */
@@ -75,10 +75,10 @@ struct iscsi_hash {
 	enum chap_alg alg;
 	uint64_t total_bytes;
 	union {
-		uint32_t h32[8];	/* MD5, SHA-1, SHA-256 chaining */
-		uint64_t a64[25];	/* Keccak state */
+		uint32_t h32[8];  /* MD5, SHA-1, SHA-256 chaining */
+		uint64_t a64[25]; /* Keccak state */
 	} u;
-	uint8_t buf[136];		/* one block (SHA3-256 rate) */
+	uint8_t buf[136]; /* one block (SHA3-256 rate) */
 	size_t buf_len;
 };
 

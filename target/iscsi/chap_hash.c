@@ -78,7 +78,10 @@ static const uint32_t md5_k[64] = {
 };
 
 static const uint8_t md5_s[4][4] = {
-	{7, 12, 17, 22}, {5, 9, 14, 20}, {4, 11, 16, 23}, {6, 10, 15, 21},
+	{7, 12, 17, 22},
+	{5, 9, 14, 20},
+	{4, 11, 16, 23},
+	{6, 10, 15, 21},
 };
 
 static void md5_block(uint32_t h[4], const uint8_t *blk)
@@ -219,7 +222,7 @@ static const uint64_t keccak_rc[24] = {
 
 /* ρ offsets, r[x][y] (FIPS 202 §3.2.2). */
 static const uint8_t keccak_rho[5][5] = {
-	{0, 36, 3, 41, 18}, {1, 44, 10, 45, 2}, {62, 6, 43, 15, 61},
+	{0, 36, 3, 41, 18},   {1, 44, 10, 45, 2},  {62, 6, 43, 15, 61},
 	{28, 55, 25, 21, 56}, {27, 20, 39, 8, 14},
 };
 
@@ -229,7 +232,7 @@ static void keccak_f(uint64_t a[25])
 	for (int round = 0; round < 24; round++) {
 		uint64_t c[5], b[25];
 
-		for (int x = 0; x < 5; x++)	/* θ */
+		for (int x = 0; x < 5; x++) /* θ */
 			c[x] = a[x] ^ a[x + 5] ^ a[x + 10] ^ a[x + 15] ^
 			       a[x + 20];
 		for (int x = 0; x < 5; x++) {
@@ -238,16 +241,16 @@ static void keccak_f(uint64_t a[25])
 			for (int y = 0; y < 5; y++)
 				a[x + 5 * y] ^= d;
 		}
-		for (int x = 0; x < 5; x++)	/* ρ and π */
+		for (int x = 0; x < 5; x++) /* ρ and π */
 			for (int y = 0; y < 5; y++)
 				b[y + 5 * ((2 * x + 3 * y) % 5)] =
 					rotl64(a[x + 5 * y], keccak_rho[x][y]);
-		for (int y = 0; y < 5; y++)	/* χ */
+		for (int y = 0; y < 5; y++) /* χ */
 			for (int x = 0; x < 5; x++)
 				a[x + 5 * y] = b[x + 5 * y] ^
 					       (~b[(x + 1) % 5 + 5 * y] &
 						b[(x + 2) % 5 + 5 * y]);
-		a[0] ^= keccak_rc[round];	/* ι */
+		a[0] ^= keccak_rc[round]; /* ι */
 	}
 }
 
@@ -316,7 +319,7 @@ int iscsi_hash_init(struct iscsi_hash *h, enum chap_alg alg)
 		memcpy(h->u.h32, sha256_iv, sizeof(sha256_iv));
 		return 0;
 	case CHAP_ALG_SHA3_256:
-		return 0;	/* the all-zero state */
+		return 0; /* the all-zero state */
 	case CHAP_ALG_NONE:
 		break;
 	}

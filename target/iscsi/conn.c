@@ -81,8 +81,8 @@ void iscsi_conn_accept(void *arg, struct env_conn *ec,
 	}
 	env_mutex_unlock(srv->env, srv->lock);
 	if (refuse) {
-		LOG_WARN(env, "refusing connection from %s: %s", info->peer_addr,
-			 refuse);
+		LOG_WARN(env, "refusing connection from %s: %s",
+			 info->peer_addr, refuse);
 		free(c);
 		env->ops->conn_close(ec);
 		return;
@@ -170,7 +170,8 @@ static void conn_ka_fire(void *arg)
 	next = c->last_rx_ns + c->idle_ns;
 	if (c->ping_outstanding)
 		next = c->ping_sent_ns + c->nop_timeout_ns;
-	else if (c->nop_interval_ns && c->last_rx_ns + c->nop_interval_ns < next)
+	else if (c->nop_interval_ns &&
+		 c->last_rx_ns + c->nop_interval_ns < next)
 		next = c->last_rx_ns + c->nop_interval_ns;
 	if (next <= now)
 		next = now + c->idle_ns;
@@ -198,26 +199,28 @@ void iscsi_conn_ping_answered(struct iscsi_conn *c, uint32_t ttt)
 void iscsi_conn_enter_ffp(struct iscsi_conn *c)
 {
 	struct env *env = c->env;
-	const struct ut_iscsi_params *p =
-		c->sess && c->sess->tgt ? &c->sess->tgt->params
-					: &c->srv->cfg_params;
+	const struct ut_iscsi_params *p = c->sess && c->sess->tgt
+						  ? &c->sess->tgt->params
+						  : &c->srv->cfg_params;
 
 	c->state = CONN_FFP;
 	if (c->login_timer)
 		env_timer_cancel(env, c->login_timer);
 	c->nop_interval_ns = (uint64_t)p->nop_in_interval_s * 1000000000ull;
-	c->nop_timeout_ns = (uint64_t)(p->nop_in_timeout_s ? p->nop_in_timeout_s
-							   : 30) *
-			    1000000000ull;
+	c->nop_timeout_ns =
+		(uint64_t)(p->nop_in_timeout_s ? p->nop_in_timeout_s : 30) *
+		1000000000ull;
 	c->idle_ns = c->nop_timeout_ns;
 	c->last_rx_ns = env_now_ns(env);
 	c->ka_timer = env_timer_new(env, conn_ka_fire, c);
 	if (c->ka_timer)
 		env_timer_arm(env, c->ka_timer,
-			      c->last_rx_ns + (c->nop_interval_ns &&
-							       c->nop_interval_ns < c->idle_ns
-						       ? c->nop_interval_ns
-						       : c->idle_ns));
+			      c->last_rx_ns +
+				      (c->nop_interval_ns &&
+						       c->nop_interval_ns <
+							       c->idle_ns
+					       ? c->nop_interval_ns
+					       : c->idle_ns));
 }
 
 /* ------------------------------------------------------------- transmit */
@@ -244,14 +247,13 @@ void iscsi_txpdu_set_data(struct iscsi_txpdu *t, const uint8_t *data,
 	t->owned = owned;
 }
 
-int iscsi_txpdu_copy_data(struct iscsi_txpdu *t, const void *data,
-			  uint32_t len)
+int iscsi_txpdu_copy_data(struct iscsi_txpdu *t, const void *data, uint32_t len)
 {
 	uint8_t *d;
 
 	if (len == 0)
 		return 0;
-	if (len <= sizeof(t->inl)) {	/* Rejects, short texts and pings */
+	if (len <= sizeof(t->inl)) { /* Rejects, short texts and pings */
 		memcpy(t->inl, data, len);
 		iscsi_txpdu_set_data(t, t->inl, len, NULL);
 		return 0;
@@ -365,7 +367,7 @@ static int tx_gather(struct iscsi_conn *c, struct iovec *iov)
 	int n = 0;
 	struct iscsi_txpdu *t;
 
-	TAILQ_FOREACH(t, &c->txq, link) {
+	TAILQ_FOREACH (t, &c->txq, link) {
 		const uint8_t *part[3] = {t->hdr, t->data, t->trailer};
 		uint64_t len[3] = {t->hdr_len, t->data_len, t->trailer_len};
 		uint64_t skip = t->sent;
@@ -452,8 +454,7 @@ static void conn_on_writable(void *ctx)
 }
 
 /* RFC 7143 §11.17: a Reject carries the rejected PDU's header. */
-void iscsi_send_reject(struct iscsi_conn *c, uint8_t reason,
-		       const uint8_t *bhs)
+void iscsi_send_reject(struct iscsi_conn *c, uint8_t reason, const uint8_t *bhs)
 {
 	struct iscsi_txpdu *t = iscsi_txpdu_new(c, ISCSI_OP_REJECT);
 	struct iscsi_bhs h = {0};
@@ -474,8 +475,8 @@ void iscsi_send_reject(struct iscsi_conn *c, uint8_t reason,
 	else
 		h.w28 = c->login.cmdsn, h.w32 = c->login.cmdsn;
 	c->r->stats.rejects_tx++;
-	LOG_DEBUG(c->env, "conn %u: reject reason 0x%02x opcode 0x%02x",
-		  c->id, reason, bhs[0] & ISCSI_OPCODE_MASK);
+	LOG_DEBUG(c->env, "conn %u: reject reason 0x%02x opcode 0x%02x", c->id,
+		  reason, bhs[0] & ISCSI_OPCODE_MASK);
 	iscsi_conn_queue(c, t, &h);
 }
 
@@ -574,7 +575,8 @@ static void rx_header_done(struct iscsi_conn *c)
 		 * is a protocol error; we cannot resynchronise safely. */
 		iscsi_send_reject(c, ISCSI_REJECT_PROTOCOL_ERROR, c->rx_bhs);
 		iscsi_conn_flush(c);
-		conn_fail(c, "data segment longer than MaxRecvDataSegmentLength");
+		conn_fail(c,
+			  "data segment longer than MaxRecvDataSegmentLength");
 		return;
 	}
 	if (c->state == CONN_FFP)
@@ -591,7 +593,7 @@ static void rx_header_done(struct iscsi_conn *c)
 	if (h->data_len > 0)
 		rx_expect(c, RX_DATA, h->data_len);
 	else
-		rx_expect(c, RX_BHS, 0);	/* PDU complete */
+		rx_expect(c, RX_BHS, 0); /* PDU complete */
 }
 
 static void rx_pdu_done(struct iscsi_conn *c)
@@ -604,9 +606,9 @@ static void rx_pdu_done(struct iscsi_conn *c)
 		iscsi_ffp_rx_pdu(c);
 		break;
 	default:
-		break;	/* logout in progress: drop what arrives */
+		break; /* logout in progress: drop what arrives */
 	}
-	c->rx_task = NULL;	/* the PDU no longer points anywhere */
+	c->rx_task = NULL; /* the PDU no longer points anywhere */
 	if (!c->closing)
 		rx_expect(c, RX_BHS, ISCSI_BHS_LEN);
 }
@@ -676,9 +678,10 @@ static void rx_stage_done(struct iscsi_conn *c)
 			 * recovered, so the connection goes too. */
 			uint8_t op = c->rx_h.opcode;
 
-			iscsi_send_reject(c, ISCSI_REJECT_DATA_DIGEST, c->rx_bhs);
-			if (op == ISCSI_OP_DATA_OUT || op == ISCSI_OP_SCSI_CMD ||
-			    c->state != CONN_FFP) {
+			iscsi_send_reject(c, ISCSI_REJECT_DATA_DIGEST,
+					  c->rx_bhs);
+			if (op == ISCSI_OP_DATA_OUT ||
+			    op == ISCSI_OP_SCSI_CMD || c->state != CONN_FFP) {
 				iscsi_conn_flush(c);
 				conn_fail(c, "data digest error");
 			} else {
@@ -705,7 +708,8 @@ static uint8_t *rx_dst(struct iscsi_conn *c)
 	case RX_DDIGEST:
 		return c->rx_digest + c->rx_got;
 	case RX_DATA:
-		return c->rx_discard ? c->rx_scratch : c->rx_data_dst + c->rx_got;
+		return c->rx_discard ? c->rx_scratch
+				     : c->rx_data_dst + c->rx_got;
 	case RX_PAD:
 		return c->rx_pad + c->rx_got;
 	}
@@ -735,7 +739,8 @@ static ssize_t rx_fill(struct iscsi_conn *c, uint8_t *dst, uint32_t room)
 		c->rxs_off += take;
 		return take;
 	}
-	if (room >= RX_DIRECT_MIN || (!c->rxs && !(c->rxs = malloc(RX_STAGE_BYTES))))
+	if (room >= RX_DIRECT_MIN ||
+	    (!c->rxs && !(c->rxs = malloc(RX_STAGE_BYTES))))
 		return env->ops->conn_recv(c->ec, dst, room);
 	n = env->ops->conn_recv(c->ec, c->rxs, RX_STAGE_BYTES);
 	if (n <= 0)

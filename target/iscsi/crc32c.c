@@ -28,8 +28,9 @@ __attribute__((constructor)) static void crc32c_init_table(void)
 	}
 	for (uint32_t i = 0; i < 256; i++)
 		for (int t = 1; t < 8; t++)
-			crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^
-					  crc_table[0][crc_table[t - 1][i] & 0xff];
+			crc_table[t][i] =
+				(crc_table[t - 1][i] >> 8) ^
+				crc_table[0][crc_table[t - 1][i] & 0xff];
 }
 
 static uint32_t crc32c_sw(uint32_t crc, const uint8_t *p, size_t len)
@@ -38,7 +39,7 @@ static uint32_t crc32c_sw(uint32_t crc, const uint8_t *p, size_t len)
 		uint64_t v;
 
 		memcpy(&v, p, 8);
-		v ^= crc;	/* little-endian hosts only; see below */
+		v ^= crc; /* little-endian hosts only; see below */
 		crc = crc_table[7][v & 0xff] ^ crc_table[6][(v >> 8) & 0xff] ^
 		      crc_table[5][(v >> 16) & 0xff] ^
 		      crc_table[4][(v >> 24) & 0xff] ^

@@ -22,14 +22,14 @@ struct iscsi_server;
 
 /* Counters, for tests, simulation oracles and the leak check. */
 struct iscsi_server_stats {
-	uint32_t connections;		/* open connections (any state) */
-	uint32_t sessions;		/* sessions in full feature phase */
-	uint32_t tasks;			/* SCSI tasks alive */
+	uint32_t connections; /* open connections (any state) */
+	uint32_t sessions;    /* sessions in full feature phase */
+	uint32_t tasks;	      /* SCSI tasks alive */
 	uint64_t pdus_rx, pdus_tx;
 	uint64_t rejects_tx;
-	uint64_t conns_dropped;		/* closed for a protocol error */
-	uint64_t scsi_cmds;		/* SCSI commands completed */
-	uint64_t buffer_bytes;		/* task data buffers allocated now */
+	uint64_t conns_dropped; /* closed for a protocol error */
+	uint64_t scsi_cmds;	/* SCSI commands completed */
+	uint64_t buffer_bytes;	/* task data buffers allocated now */
 };
 
 /* Build a server from cfg (deep-copied where needed: cfg may be freed

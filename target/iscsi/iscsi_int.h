@@ -28,17 +28,17 @@
 #include "scsi/scsi.h"
 
 /* Limits on what the network can make us hold. */
-#define ISCSI_LOGIN_MRDSL 8192		/* during login (RFC 7143 §6.1) */
-#define ISCSI_TEXT_MAX_BYTES 65536	/* one text negotiation, reassembled */
-#define ISCSI_LOGIN_PDUS_MAX 64		/* login PDUs per connection */
-#define ISCSI_MAX_CONNECTIONS 1024	/* per server */
-#define ISCSI_MAX_SESSIONS_DEFAULT 256	/* when MaxSessions is 0 */
-#define ISCSI_MAX_EDTL SCSI_MAX_XFER_BYTES	/* per command data buffer */
+#define ISCSI_LOGIN_MRDSL 8192	       /* during login (RFC 7143 §6.1) */
+#define ISCSI_TEXT_MAX_BYTES 65536     /* one text negotiation, reassembled */
+#define ISCSI_LOGIN_PDUS_MAX 64	       /* login PDUs per connection */
+#define ISCSI_MAX_CONNECTIONS 1024     /* per server */
+#define ISCSI_MAX_SESSIONS_DEFAULT 256 /* when MaxSessions is 0 */
+#define ISCSI_MAX_EDTL SCSI_MAX_XFER_BYTES  /* per command data buffer */
 #define ISCSI_BUFFER_BUDGET (1024ull << 20) /* all task buffers together */
 #define ISCSI_LOGIN_TIMEOUT_NS (30ull * 1000000000ull)
-#define ISCSI_TX_IOV_MAX 64		/* iovecs gathered per send call */
-#define ISCSI_MAX_R2T_TRACK 64		/* outstanding R2Ts tracked per task */
-#define ISCSI_TX_UNTIED_PDUS_MAX 1024	/* queued PDUs that no task bounds */
+#define ISCSI_TX_IOV_MAX 64	      /* iovecs gathered per send call */
+#define ISCSI_MAX_R2T_TRACK 64	      /* outstanding R2Ts tracked per task */
+#define ISCSI_TX_UNTIED_PDUS_MAX 1024 /* queued PDUs that no task bounds */
 #define ISCSI_TX_UNTIED_BYTES_MAX (16u << 20)
 
 #define ISCSI_MAX_REACTORS 64
@@ -65,10 +65,10 @@ struct iscsi_tgt {
 	char alias[256];
 	bool enabled;
 	struct ut_iscsi_params params;
-	struct scsi_lu *lun_lu[UT_MAX_LUNS];	/* default LUN set */
+	struct scsi_lu *lun_lu[UT_MAX_LUNS]; /* default LUN set */
 	bool lun_ro[UT_MAX_LUNS];
-	struct iscsi_acl acl;			/* groups, allowed portals */
-	struct iscsi_auth_cfg auth;		/* IncomingUser/OutgoingUser */
+	struct iscsi_acl acl;	    /* groups, allowed portals */
+	struct iscsi_auth_cfg auth; /* IncomingUser/OutgoingUser */
 	uint16_t tpgt;
 	unsigned int index;
 };
@@ -85,8 +85,8 @@ TAILQ_HEAD(iscsi_sess_list, iscsi_sess);
 
 struct iscsi_server {
 	struct env *env;
-	struct ut_iscsi_params cfg_params;	/* driver level: discovery */
-	struct iscsi_auth_cfg discovery_auth;	/* driver-level users */
+	struct ut_iscsi_params cfg_params;    /* driver level: discovery */
+	struct iscsi_auth_cfg discovery_auth; /* driver-level users */
 	struct iscsi_tgt *tgts;
 	size_t tgt_count;
 	struct iscsi_lu_ent *lus;
@@ -105,10 +105,10 @@ struct iscsi_server {
 	uint32_t conn_count;
 	uint32_t sess_count;
 	uint16_t next_tsih;
-	uint32_t next_conn_id;		/* for logs */
+	uint32_t next_conn_id; /* for logs */
 	struct iscsi_reactor *reactors[ISCSI_MAX_REACTORS];
 	unsigned int reactor_count;
-	uint64_t buffer_bytes;		/* atomic: all reactors' task buffers */
+	uint64_t buffer_bytes; /* atomic: all reactors' task buffers */
 	bool shutting_down;
 	void (*shutdown_done)(void *arg);
 	void *shutdown_arg;
@@ -120,8 +120,8 @@ struct iscsi_server {
 struct iscsi_params {
 	bool header_digest;
 	bool data_digest;
-	uint32_t max_recv_dsl;		/* what we accept per PDU (declared) */
-	uint32_t max_xmit_dsl;		/* what the initiator accepts */
+	uint32_t max_recv_dsl; /* what we accept per PDU (declared) */
+	uint32_t max_xmit_dsl; /* what the initiator accepts */
 	uint32_t max_burst;
 	uint32_t first_burst;
 	uint32_t max_outstanding_r2t;
@@ -135,10 +135,10 @@ struct iscsi_params {
 };
 
 enum iscsi_task_state {
-	TASK_RX_DATA = 0,	/* waiting for (more) Data-Out */
-	TASK_QUEUED = 1,	/* waiting for CmdSN order */
-	TASK_EXEC = 2,		/* inside the SCSI layer */
-	TASK_TX = 3,		/* response queued for transmission */
+	TASK_RX_DATA = 0, /* waiting for (more) Data-Out */
+	TASK_QUEUED = 1,  /* waiting for CmdSN order */
+	TASK_EXEC = 2,	  /* inside the SCSI layer */
+	TASK_TX = 3,	  /* response queued for transmission */
 };
 
 struct iscsi_r2t {
@@ -151,7 +151,7 @@ struct iscsi_r2t {
 };
 
 struct iscsi_task {
-	struct scsi_cmd cmd;		/* first: the SCSI layer sees this */
+	struct scsi_cmd cmd; /* first: the SCSI layer sees this */
 	struct iscsi_sess *sess;
 	enum iscsi_task_state state;
 	uint32_t itt;
@@ -159,26 +159,26 @@ struct iscsi_task {
 	uint32_t edtl;
 	bool immediate;
 	bool buf_is_budgeted;
-	uint32_t buf_pool_cap;		/* real size of cmd.buf (pool class) */
-	uint32_t data_received;		/* Data-Out bytes so far */
-	uint32_t unsolicited_left;	/* unsolicited bytes still expected */
-	uint32_t r2t_next_offset;	/* first byte not yet solicited */
-	uint32_t r2tsn;			/* next R2TSN */
-	uint32_t next_datasn;		/* next Data-Out DataSN expected
+	uint32_t buf_pool_cap;	   /* real size of cmd.buf (pool class) */
+	uint32_t data_received;	   /* Data-Out bytes so far */
+	uint32_t unsolicited_left; /* unsolicited bytes still expected */
+	uint32_t r2t_next_offset;  /* first byte not yet solicited */
+	uint32_t r2tsn;		   /* next R2TSN */
+	uint32_t next_datasn;	   /* next Data-Out DataSN expected
 					 * within the current sequence */
-	uint32_t datain_sn;		/* Data-In DataSN */
+	uint32_t datain_sn;	   /* Data-In DataSN */
 	struct iscsi_r2t r2ts[ISCSI_MAX_R2T_TRACK];
-	unsigned int r2t_count;		/* outstanding */
-	unsigned int tx_refs;		/* queued PDUs pointing into buf */
+	unsigned int r2t_count; /* outstanding */
+	unsigned int tx_refs;	/* queued PDUs pointing into buf */
 	bool responded;
-	bool accepted;			/* in CmdSN order: may run */
-	bool aborting;			/* ABORT TASK seen: answer nothing */
-	bool final_seen;		/* unsolicited sequence ended */
-	uint8_t fixed_status;		/* answered without the SCSI layer */
-	bool fixed_too_long;		/* ... because EDTL is over the limit */
-	uint32_t unsol_next;		/* next unsolicited offset expected */
-	struct iscsi_tmf *tmf;		/* TMF waiting for this task */
-	TAILQ_ENTRY(iscsi_task) link;	/* session task list */
+	bool accepted;		      /* in CmdSN order: may run */
+	bool aborting;		      /* ABORT TASK seen: answer nothing */
+	bool final_seen;	      /* unsolicited sequence ended */
+	uint8_t fixed_status;	      /* answered without the SCSI layer */
+	bool fixed_too_long;	      /* ... because EDTL is over the limit */
+	uint32_t unsol_next;	      /* next unsolicited offset expected */
+	struct iscsi_tmf *tmf;	      /* TMF waiting for this task */
+	TAILQ_ENTRY(iscsi_task) link; /* session task list */
 	TAILQ_ENTRY(iscsi_task) pending_link; /* CmdSN reorder queue */
 };
 
@@ -197,12 +197,12 @@ TAILQ_HEAD(iscsi_tmf_list, iscsi_tmf);
 
 struct iscsi_sess {
 	struct iscsi_server *srv;
-	struct env *env;		/* its reactor (its connection's) */
+	struct env *env; /* its reactor (its connection's) */
 	struct iscsi_reactor *r;
-	uint32_t conn_id;		/* its connection's id (for logs and
+	uint32_t conn_id;	 /* its connection's id (for logs and
 					 * other reactors) */
-	struct iscsi_tgt *tgt;		/* NULL for discovery */
-	struct iscsi_conn *conn;	/* the one connection, or NULL */
+	struct iscsi_tgt *tgt;	 /* NULL for discovery */
+	struct iscsi_conn *conn; /* the one connection, or NULL */
 	bool discovery;
 	char initiator_name[UT_NAME_MAX];
 	char initiator_alias[256];
@@ -212,8 +212,8 @@ struct iscsi_sess {
 	uint32_t exp_cmdsn;
 	uint32_t max_cmdsn;
 	uint32_t queue_depth;
-	uint32_t tasks_alive;		/* non-immediate + immediate */
-	uint32_t window_used;		/* non-immediate tasks alive */
+	uint32_t tasks_alive; /* non-immediate + immediate */
+	uint32_t window_used; /* non-immediate tasks alive */
 	uint32_t immediate_alive;
 	struct iscsi_tmf_list tmfs;
 	bool logout_pending;
@@ -221,7 +221,7 @@ struct iscsi_sess {
 	uint8_t logout_rsp;
 	uint32_t next_ttt;
 	struct iscsi_task_list tasks;
-	struct iscsi_task_list pending;	/* out of order, awaiting CmdSN */
+	struct iscsi_task_list pending; /* out of order, awaiting CmdSN */
 	struct scsi_sess *scsi;
 	TAILQ_ENTRY(iscsi_sess) link;
 	bool closing;
@@ -231,27 +231,27 @@ struct iscsi_sess {
 /* One outgoing PDU. */
 struct iscsi_txpdu {
 	uint8_t hdr[ISCSI_BHS_LEN + ISCSI_DIGEST_LEN];
-	uint32_t hdr_len;		/* 48 or 52 */
-	const uint8_t *data;		/* data segment or NULL */
+	uint32_t hdr_len;    /* 48 or 52 */
+	const uint8_t *data; /* data segment or NULL */
 	uint32_t data_len;
 	uint8_t trailer[3 + ISCSI_DIGEST_LEN]; /* pad + data digest */
 	uint32_t trailer_len;
-	uint64_t sent;			/* bytes of this PDU already sent */
-	uint8_t *owned;			/* heap data to free with the PDU */
-	uint8_t inl[2 + SCSI_SENSE_MAX];	/* small data: sense, echoes */
-	struct iscsi_task *task;	/* holds a tx_ref while queued */
-	bool close_after;		/* close the connection once sent */
-	bool queued;			/* in a connection's txq */
+	uint64_t sent;			 /* bytes of this PDU already sent */
+	uint8_t *owned;			 /* heap data to free with the PDU */
+	uint8_t inl[2 + SCSI_SENSE_MAX]; /* small data: sense, echoes */
+	struct iscsi_task *task;	 /* holds a tx_ref while queued */
+	bool close_after;		 /* close the connection once sent */
+	bool queued;			 /* in a connection's txq */
 	TAILQ_ENTRY(iscsi_txpdu) link;
 };
 
 TAILQ_HEAD(iscsi_tx_list, iscsi_txpdu);
 
 enum iscsi_conn_state {
-	CONN_LOGIN = 0,		/* login phase (security/operational) */
-	CONN_FFP = 1,		/* full feature phase */
-	CONN_LOGOUT = 2,	/* logout response queued; closing after */
-	CONN_CLOSED = 3,	/* torn down, waiting for tasks to drain */
+	CONN_LOGIN = 0,	 /* login phase (security/operational) */
+	CONN_FFP = 1,	 /* full feature phase */
+	CONN_LOGOUT = 2, /* logout response queued; closing after */
+	CONN_CLOSED = 3, /* torn down, waiting for tasks to drain */
 };
 
 enum rx_stage {
@@ -264,40 +264,40 @@ enum rx_stage {
 };
 
 struct iscsi_login_state {
-	int csg;			/* current stage */
-	bool transit_seen;		/* we agreed to a transition */
-	bool first_done;		/* first request processed */
+	int csg;	   /* current stage */
+	bool transit_seen; /* we agreed to a transition */
+	bool first_done;   /* first request processed */
 	uint8_t isid[6];
 	uint16_t tsih;
 	uint16_t cid;
 	uint32_t itt;
 	uint32_t cmdsn;
-	uint32_t max_cmdsn;		/* answered in login responses */
+	uint32_t max_cmdsn; /* answered in login responses */
 	int version_max;
 	bool discovery;
 	char initiator_name[UT_NAME_MAX];
 	char initiator_alias[256];
 	struct iscsi_tgt *tgt;
-	struct iscsi_chap chap;		/* security stage (chap.h) */
-	struct iscsi_params p;		/* being negotiated */
-	struct iscsi_kvlist agreed;	/* keys already answered */
-	uint8_t *text;			/* reassembly of C=1 requests */
+	struct iscsi_chap chap;	    /* security stage (chap.h) */
+	struct iscsi_params p;	    /* being negotiated */
+	struct iscsi_kvlist agreed; /* keys already answered */
+	uint8_t *text;		    /* reassembly of C=1 requests */
 	uint32_t text_len;
-	uint8_t *out;			/* response text still to send */
+	uint8_t *out; /* response text still to send */
 	uint32_t out_len, out_off;
-	bool out_transit, out_complete;	/* what its last piece does */
+	bool out_transit, out_complete; /* what its last piece does */
 	int out_nsg;
 	unsigned int pdu_count;
 };
 
 struct iscsi_conn {
 	struct iscsi_server *srv;
-	struct env *env;		/* the reactor that owns it */
+	struct env *env; /* the reactor that owns it */
 	struct iscsi_reactor *r;
 	struct env_conn *ec;
 	struct env_conn_info info;
 	enum iscsi_conn_state state;
-	uint32_t id;			/* for logs */
+	uint32_t id; /* for logs */
 	uint16_t cid;
 	struct iscsi_sess *sess;
 	/* negotiated transport properties */
@@ -313,26 +313,26 @@ struct iscsi_conn {
 	uint8_t rx_ahs[ISCSI_MAX_AHS_BYTES];
 	uint8_t rx_digest[ISCSI_DIGEST_LEN];
 	uint8_t rx_pad[4];
-	uint32_t rx_got;		/* bytes of the current stage */
-	uint32_t rx_need;		/* bytes the current stage needs */
+	uint32_t rx_got;  /* bytes of the current stage */
+	uint32_t rx_need; /* bytes the current stage needs */
 	struct iscsi_bhs rx_h;
-	uint8_t *rx_data_dst;		/* where the data segment goes */
-	uint8_t *rx_buf;		/* connection's own data buffer */
+	uint8_t *rx_data_dst; /* where the data segment goes */
+	uint8_t *rx_buf;      /* connection's own data buffer */
 	uint32_t rx_buf_cap;
-	struct iscsi_task *rx_task;	/* Data-Out/immediate data target */
-	uint8_t rx_reject;		/* reason to Reject this PDU, 0 = ok */
-	bool rx_ignore;			/* drop silently (CmdSN window) */
-	bool rx_discard;		/* data segment read but dropped */
-	uint8_t rx_scratch[4096];	/* where discarded data goes */
-	uint8_t *rxs;			/* receive staging (conn.c) */
+	struct iscsi_task *rx_task; /* Data-Out/immediate data target */
+	uint8_t rx_reject;	    /* reason to Reject this PDU, 0 = ok */
+	bool rx_ignore;		    /* drop silently (CmdSN window) */
+	bool rx_discard;	    /* data segment read but dropped */
+	uint8_t rx_scratch[4096];   /* where discarded data goes */
+	uint8_t *rxs;		    /* receive staging (conn.c) */
 	uint32_t rxs_off, rxs_len;
 	/* transmit */
 	struct iscsi_tx_list txq;
-	uint32_t tx_queued;		/* PDUs in txq */
-	uint32_t tx_untied_pdus;	/* of those, PDUs of no task */
+	uint32_t tx_queued;	 /* PDUs in txq */
+	uint32_t tx_untied_pdus; /* of those, PDUs of no task */
 	uint64_t tx_untied_bytes;
-	bool tx_overflow;		/* limit passed: close at next flush */
-	struct env_timer *flush_timer;	/* deferred flush after a batch */
+	bool tx_overflow;	       /* limit passed: close at next flush */
+	struct env_timer *flush_timer; /* deferred flush after a batch */
 	bool flush_pending;
 	bool want_write;
 	/* login */
@@ -340,22 +340,22 @@ struct iscsi_conn {
 	struct env_timer *login_timer;
 	/* keepalive (NOP-In) and the half-received-PDU idle limit */
 	struct env_timer *ka_timer;
-	uint64_t last_rx_ns;		/* when bytes last arrived */
+	uint64_t last_rx_ns; /* when bytes last arrived */
 	uint64_t ping_sent_ns;
-	uint64_t nop_interval_ns;	/* 0 = no pings */
+	uint64_t nop_interval_ns; /* 0 = no pings */
 	uint64_t nop_timeout_ns;
-	uint64_t idle_ns;		/* a PDU may stall this long */
+	uint64_t idle_ns; /* a PDU may stall this long */
 	uint32_t ping_ttt;
 	bool ping_outstanding;
 	/* text continuation (FFP Text with C bit / long responses) */
 	uint8_t *text_in;
 	uint32_t text_in_len;
-	uint8_t *text_out;		/* pending long Text response */
+	uint8_t *text_out; /* pending long Text response */
 	uint32_t text_out_len, text_out_off, text_out_ttt;
 	uint32_t text_itt;
 	bool closing;
 	bool in_callback;
-	bool dead;			/* freed when callbacks unwind */
+	bool dead; /* freed when callbacks unwind */
 	TAILQ_ENTRY(iscsi_conn) link;
 };
 
@@ -425,9 +425,9 @@ struct iscsi_reactor *iscsi_server_reactor(struct iscsi_server *srv,
  * done at once for those of `here` (the calling reactor), posted to the
  * others, which find the object again by id (it may be gone by then). */
 enum iscsi_xop {
-	ISCSI_XOP_CLOSE,		/* close the connection (why) */
-	ISCSI_XOP_LOGOUT_REQUEST,	/* Async logout request, arg = ms */
-	ISCSI_XOP_ABORT_WAITING,	/* iscsi_sess_abort_waiting(ptr) */
+	ISCSI_XOP_CLOSE,	  /* close the connection (why) */
+	ISCSI_XOP_LOGOUT_REQUEST, /* Async logout request, arg = ms */
+	ISCSI_XOP_ABORT_WAITING,  /* iscsi_sess_abort_waiting(ptr) */
 };
 /* One connection (by id) of reactor `to`. */
 void iscsi_server_conn_op(struct iscsi_server *srv, struct env *here,

@@ -91,8 +91,8 @@ static void login_respond_raw(struct iscsi_conn *c, uint16_t status,
 		else if (transit)
 			h.flags |= (uint8_t)(ISCSI_LOGIN_F_TRANSIT | (nsg & 3));
 	}
-	h.b2 = 0;	/* VersionMax */
-	h.b3 = 0;	/* VersionActive */
+	h.b2 = 0; /* VersionMax */
+	h.b3 = 0; /* VersionActive */
 	h.lun = (uint64_t)ls->isid[0] << 56 | (uint64_t)ls->isid[1] << 48 |
 		(uint64_t)ls->isid[2] << 40 | (uint64_t)ls->isid[3] << 32 |
 		(uint64_t)ls->isid[4] << 24 | (uint64_t)ls->isid[5] << 16 |
@@ -115,12 +115,12 @@ static void login_respond(struct iscsi_conn *c, uint16_t status, bool transit,
 
 static void login_fail(struct iscsi_conn *c, uint16_t status, const char *why)
 {
-	LOG_INFO(c->env, "conn %u: login failed (status 0x%04x): %s",
-		 c->id, status, why);
+	LOG_INFO(c->env, "conn %u: login failed (status 0x%04x): %s", c->id,
+		 status, why);
 	login_respond(c, status, false, 0, 0);
 	iscsi_conn_flush(c);
 	if (!c->closing)
-		c->state = CONN_LOGOUT;	/* drop anything else that arrives */
+		c->state = CONN_LOGOUT; /* drop anything else that arrives */
 }
 
 /* RFC 7143 §4.2.7.2: iSCSI names; we accept the iqn./eui./naa. forms and
@@ -145,8 +145,7 @@ static bool iscsi_name_ok(const char *n)
 /* The first complete request names the initiator, the session type and
  * the target.  Returns 0, or a login status to fail with. */
 static uint16_t login_identify(struct iscsi_conn *c,
-			       const struct iscsi_kvlist *req,
-			       const char **why)
+			       const struct iscsi_kvlist *req, const char **why)
 {
 	struct iscsi_login_state *ls = &c->login;
 	const char *ini = iscsi_kv_get(req, "InitiatorName");
@@ -224,12 +223,12 @@ static uint16_t login_security(struct iscsi_conn *c,
 	struct iscsi_login_state *ls = &c->login;
 	enum chap_stage before = ls->chap.stage;
 
-	if (iscsi_chap_step(&ls->chap, c->env, login_auth(c), req, resp,
-			    why))
+	if (iscsi_chap_step(&ls->chap, c->env, login_auth(c), req, resp, why))
 		return ISCSI_LS_AUTH_FAILED;
 	if (before != CHAP_DONE && ls->chap.stage == CHAP_DONE)
-		LOG_INFO(c->env, "conn %u: CHAP (algorithm %d%s) "
-				      "authenticated %s",
+		LOG_INFO(c->env,
+			 "conn %u: CHAP (algorithm %d%s) "
+			 "authenticated %s",
 			 c->id, (int)ls->chap.alg,
 			 ls->chap.mutual ? ", mutual" : "", ls->initiator_name);
 	if (!*transit)
@@ -243,7 +242,7 @@ static uint16_t login_security(struct iscsi_conn *c,
 		return ISCSI_LS_AUTH_FAILED;
 	case CHAP_WANT_ALG:
 	case CHAP_WANT_RESPONSE:
-		*transit = false;	/* not before the exchange is done */
+		*transit = false; /* not before the exchange is done */
 		return 0;
 	}
 	return 0;
@@ -276,7 +275,8 @@ static void login_complete(struct iscsi_conn *c, const uint8_t *text,
 		ls->p.first_burst = ls->p.max_burst;
 	s = iscsi_sess_new(c, ls);
 	if (!s) {
-		login_fail(c, ISCSI_LS_OUT_OF_RESOURCES, "cannot create session");
+		login_fail(c, ISCSI_LS_OUT_OF_RESOURCES,
+			   "cannot create session");
 		return;
 	}
 	ls->tsih = s->tsih;
@@ -297,7 +297,8 @@ static void login_complete(struct iscsi_conn *c, const uint8_t *text,
 		 "mrdsl %u/%u, burst %u/%u, r2t %u)",
 		 c->id, s->discovery ? "discovery" : "normal", s->tsih,
 		 s->initiator_name, s->tgt ? " -> " : "",
-		 s->tgt ? s->tgt->name : "", c->header_digest ? "CRC32C" : "None",
+		 s->tgt ? s->tgt->name : "",
+		 c->header_digest ? "CRC32C" : "None",
 		 c->data_digest ? "CRC32C" : "None", c->max_recv_dsl,
 		 c->max_xmit_dsl, s->p.first_burst, s->p.max_burst,
 		 s->p.max_outstanding_r2t);
@@ -321,7 +322,7 @@ static void login_send_out(struct iscsi_conn *c)
 		return;
 	}
 	if (ls->out_complete) {
-		login_complete(c, piece, left);	/* frees ls->out */
+		login_complete(c, piece, left); /* frees ls->out */
 		return;
 	}
 	login_respond_raw(c, 0, ls->out_transit, false, ls->csg, ls->out_nsg,
@@ -358,7 +359,8 @@ static uint16_t login_check_header(struct iscsi_conn *c,
 		ls->cmdsn = h->w24;
 		ls->max_cmdsn = h->w24;
 		c->stat_sn = h->w28;
-		if (csg != ISCSI_STAGE_SECURITY && csg != ISCSI_STAGE_OPERATIONAL) {
+		if (csg != ISCSI_STAGE_SECURITY &&
+		    csg != ISCSI_STAGE_OPERATIONAL) {
 			*why = "login must start in stage 0 or 1";
 			return ISCSI_LS_INIT_ERR;
 		}
@@ -423,8 +425,9 @@ static void login_negotiate(struct iscsi_conn *c, const struct iscsi_bhs *h,
 			goto out;
 		}
 		ls->first_done = true;
-		ls->chap.stage = login_auth(c)->incoming_count ? CHAP_WANT_METHOD
-							       : CHAP_OFF;
+		ls->chap.stage = login_auth(c)->incoming_count
+					 ? CHAP_WANT_METHOD
+					 : CHAP_OFF;
 		iscsi_params_from_cfg(&ls->p, login_cfg(c));
 		/* RFC 7143 §13.9: TargetPortalGroupTag in the first response
 		 * of a normal session. */
@@ -432,7 +435,8 @@ static void login_negotiate(struct iscsi_conn *c, const struct iscsi_bhs *h,
 			iscsi_kv_addf(&resp, "TargetPortalGroupTag", "%u",
 				      c->info.portal_group);
 			if (ls->tgt->alias[0])
-				iscsi_kv_add(&resp, "TargetAlias", ls->tgt->alias);
+				iscsi_kv_add(&resp, "TargetAlias",
+					     ls->tgt->alias);
 		}
 	}
 	if (ls->csg == ISCSI_STAGE_SECURITY) {
@@ -461,13 +465,14 @@ static void login_negotiate(struct iscsi_conn *c, const struct iscsi_bhs *h,
 			continue;
 		if (ls->csg == ISCSI_STAGE_SECURITY &&
 		    (iscsi_chap_key(k) || !strcmp(k, "AuthMethod")))
-			continue;	/* answered by login_security() */
+			continue; /* answered by login_security() */
 		if (iscsi_chap_key(k)) {
 			login_fail(c, ISCSI_LS_AUTH_FAILED,
 				   "CHAP key outside the security stage");
 			goto out;
 		}
-		if (iscsi_negotiate_key(&neg, k, req->v[i].value, &resp, &why)) {
+		if (iscsi_negotiate_key(&neg, k, req->v[i].value, &resp,
+					&why)) {
 			login_fail(c, ISCSI_LS_INIT_ERR,
 				   why ? why : "negotiation failed");
 			goto out;
@@ -493,7 +498,8 @@ static void login_negotiate(struct iscsi_conn *c, const struct iscsi_bhs *h,
 	if (resp.n && iscsi_text_encode(&resp, &ls->out, &ls->out_len)) {
 		ls->out = NULL;
 		ls->out_len = 0;
-		login_fail(c, ISCSI_LS_OUT_OF_RESOURCES, "cannot encode response");
+		login_fail(c, ISCSI_LS_OUT_OF_RESOURCES,
+			   "cannot encode response");
 		goto out;
 	}
 	login_send_out(c);
@@ -526,8 +532,8 @@ static uint16_t text_error_status(const struct iscsi_login_state *ls, int rc)
 {
 	if (rc == TEXT_ERR_NOMEM)
 		return ISCSI_LS_OUT_OF_RESOURCES;
-	if (rc == TEXT_ERR_TOO_LONG && text_has_oversized_chap(ls->text,
-							       ls->text_len))
+	if (rc == TEXT_ERR_TOO_LONG &&
+	    text_has_oversized_chap(ls->text, ls->text_len))
 		return ISCSI_LS_AUTH_FAILED;
 	return ISCSI_LS_INIT_ERR;
 }
@@ -587,7 +593,7 @@ void iscsi_login_rx(struct iscsi_conn *c)
 		login_negotiate(c, h, &req);
 	else
 		login_fail(c, st,
-			   rc == TEXT_ERR_DUPLICATE ? "key sent twice"
+			   rc == TEXT_ERR_DUPLICATE  ? "key sent twice"
 			   : rc == TEXT_ERR_TOO_LONG ? "key or value too long"
 			   : rc == TEXT_ERR_TOO_MANY ? "too many keys"
 						     : "malformed text");

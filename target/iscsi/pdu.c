@@ -86,7 +86,7 @@ bool iscsi_lun_decode(uint64_t raw, uint64_t *lun)
 		return false;
 	switch (method) {
 	case 0:
-		if ((first >> 8) != 0)	/* bus identifier must be zero */
+		if ((first >> 8) != 0) /* bus identifier must be zero */
 			return false;
 		*lun = first & 0xff;
 		return true;

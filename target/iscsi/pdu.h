@@ -20,8 +20,8 @@
 
 #define ISCSI_BHS_LEN 48
 #define ISCSI_DIGEST_LEN 4
-#define ISCSI_MAX_AHS_BYTES (255 * 4)	/* TotalAHSLength is one byte */
-#define ISCSI_MAX_DSL 0xffffffu		/* DataSegmentLength is 24 bits */
+#define ISCSI_MAX_AHS_BYTES (255 * 4) /* TotalAHSLength is one byte */
+#define ISCSI_MAX_DSL 0xffffffu	      /* DataSegmentLength is 24 bits */
 
 /* Opcodes, initiator to target (RFC 7143 §11.1.1) */
 #define ISCSI_OP_NOP_OUT 0x00
@@ -45,8 +45,8 @@
 #define ISCSI_OP_REJECT 0x3f
 
 #define ISCSI_OPCODE_MASK 0x3f
-#define ISCSI_FLAG_IMMEDIATE 0x40	/* byte 0, initiator PDUs */
-#define ISCSI_FLAG_FINAL 0x80		/* byte 1 */
+#define ISCSI_FLAG_IMMEDIATE 0x40 /* byte 0, initiator PDUs */
+#define ISCSI_FLAG_FINAL 0x80	  /* byte 1 */
 
 /* SCSI Command flags (byte 1) */
 #define ISCSI_CMD_F_READ 0x40
@@ -69,7 +69,7 @@
 #define ISCSI_LOGIN_F_TRANSIT 0x80
 #define ISCSI_LOGIN_F_CONTINUE 0x40
 #define ISCSI_LOGIN_CSG(f) (((f) >> 2) & 3)
-#define ISCSI_LOGIN_NSG(f) ((f) & 3)
+#define ISCSI_LOGIN_NSG(f) ((f)&3)
 #define ISCSI_STAGE_SECURITY 0
 #define ISCSI_STAGE_OPERATIONAL 1
 #define ISCSI_STAGE_FULL_FEATURE 3
@@ -152,22 +152,22 @@
  * named for their common meaning; the per-opcode names are noted.
  */
 struct iscsi_bhs {
-	uint8_t opcode;		/* without the I bit */
-	bool immediate;		/* I bit */
-	uint8_t flags;		/* byte 1 */
-	uint8_t b2, b3;		/* bytes 2-3: response/status, versions */
-	uint8_t total_ahs_len;	/* in 4-byte words */
-	uint32_t data_len;	/* DataSegmentLength, 24 bits */
-	uint64_t lun;		/* bytes 8-15 raw (LUN, ISID+TSIH, ...) */
-	uint32_t itt;		/* bytes 16-19: Initiator Task Tag */
-	uint32_t w20;		/* bytes 20-23: TTT / EDTL / CID+rsvd / SNACK */
-	uint32_t w24;		/* bytes 24-27: CmdSN / StatSN */
-	uint32_t w28;		/* bytes 28-31: ExpStatSN / ExpCmdSN */
-	uint32_t w32;		/* bytes 32-35: MaxCmdSN / ExpDataSN ... */
-	uint32_t w36;		/* bytes 36-39: DataSN / R2TSN / ... */
-	uint32_t w40;		/* bytes 40-43: BufferOffset / ... */
-	uint32_t w44;		/* bytes 44-47: residual / desired length */
-	uint8_t cdb[16];	/* bytes 32-47 for SCSI Command */
+	uint8_t opcode;	       /* without the I bit */
+	bool immediate;	       /* I bit */
+	uint8_t flags;	       /* byte 1 */
+	uint8_t b2, b3;	       /* bytes 2-3: response/status, versions */
+	uint8_t total_ahs_len; /* in 4-byte words */
+	uint32_t data_len;     /* DataSegmentLength, 24 bits */
+	uint64_t lun;	       /* bytes 8-15 raw (LUN, ISID+TSIH, ...) */
+	uint32_t itt;	       /* bytes 16-19: Initiator Task Tag */
+	uint32_t w20;	       /* bytes 20-23: TTT / EDTL / CID+rsvd / SNACK */
+	uint32_t w24;	       /* bytes 24-27: CmdSN / StatSN */
+	uint32_t w28;	       /* bytes 28-31: ExpStatSN / ExpCmdSN */
+	uint32_t w32;	       /* bytes 32-35: MaxCmdSN / ExpDataSN ... */
+	uint32_t w36;	       /* bytes 36-39: DataSN / R2TSN / ... */
+	uint32_t w40;	       /* bytes 40-43: BufferOffset / ... */
+	uint32_t w44;	       /* bytes 44-47: residual / desired length */
+	uint8_t cdb[16];       /* bytes 32-47 for SCSI Command */
 };
 
 /* Raw BHS bytes <-> struct.  Decoding cannot fail: every bit pattern is a
@@ -214,7 +214,10 @@ static inline void be24_put(uint8_t *p, uint32_t v)
 }
 
 /* Padding of a data segment to a 4-byte boundary. */
-static inline uint32_t iscsi_pad4(uint32_t len) { return (4 - (len & 3)) & 3; }
+static inline uint32_t iscsi_pad4(uint32_t len)
+{
+	return (4 - (len & 3)) & 3;
+}
 
 /* Total bytes on the wire for a PDU with these sizes. */
 uint64_t iscsi_pdu_wire_len(uint32_t ahs_words, uint32_t data_len,

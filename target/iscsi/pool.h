@@ -13,11 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ISCSI_POOL_MIN_SHIFT 9		/* 512 bytes */
-#define ISCSI_POOL_MAX_SHIFT 26		/* 64 MiB, SCSI_MAX_XFER_BYTES */
+#define ISCSI_POOL_MIN_SHIFT 9	/* 512 bytes */
+#define ISCSI_POOL_MAX_SHIFT 26 /* 64 MiB, SCSI_MAX_XFER_BYTES */
 #define ISCSI_POOL_CLASSES (ISCSI_POOL_MAX_SHIFT - ISCSI_POOL_MIN_SHIFT + 1)
 #define ISCSI_POOL_CACHE_BYTES (64u << 20)
-#define ISCSI_POOL_OBJ_CACHE 1024	/* objects kept per free list */
+#define ISCSI_POOL_OBJ_CACHE 1024 /* objects kept per free list */
 
 struct pool_node {
 	struct pool_node *next;

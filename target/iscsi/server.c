@@ -70,23 +70,27 @@ static void auth_warn(struct env *env, const char *who,
 {
 	for (size_t i = 0; i < a->incoming_count; i++) {
 		if (strlen(a->incoming[i].secret) < 12)
-			LOG_WARN(env, "%s: IncomingUser %s has a secret shorter "
-				      "than 12 bytes (RFC 7143 12.1.3)",
+			LOG_WARN(env,
+				 "%s: IncomingUser %s has a secret shorter "
+				 "than 12 bytes (RFC 7143 12.1.3)",
 				 who, a->incoming[i].name);
 		if (a->outgoing.name[0] &&
 		    strcmp(a->incoming[i].secret, a->outgoing.secret) == 0)
-			LOG_WARN(env, "%s: IncomingUser %s and OutgoingUser %s "
-				      "share a secret; mutual CHAP needs two "
-				      "(RFC 7143 12.1.3)",
+			LOG_WARN(env,
+				 "%s: IncomingUser %s and OutgoingUser %s "
+				 "share a secret; mutual CHAP needs two "
+				 "(RFC 7143 12.1.3)",
 				 who, a->incoming[i].name, a->outgoing.name);
 	}
 	if (a->outgoing.name[0] && strlen(a->outgoing.secret) < 12)
-		LOG_WARN(env, "%s: OutgoingUser %s has a secret shorter than "
-			      "12 bytes (RFC 7143 12.1.3)",
+		LOG_WARN(env,
+			 "%s: OutgoingUser %s has a secret shorter than "
+			 "12 bytes (RFC 7143 12.1.3)",
 			 who, a->outgoing.name);
 	if (a->outgoing.name[0] && a->incoming_count == 0)
-		LOG_WARN(env, "%s: OutgoingUser without IncomingUser is "
-			      "never used (mutual CHAP follows one-way CHAP)",
+		LOG_WARN(env,
+			 "%s: OutgoingUser without IncomingUser is "
+			 "never used (mutual CHAP follows one-way CHAP)",
 			 who);
 }
 
@@ -121,8 +125,9 @@ static int srv_copy_targets(struct iscsi_server *srv,
 		if (!rc)
 			rc = iscsi_acl_init(&t->acl, tc, srv_find_lu_cb, srv);
 		if (rc == -EINVAL)
-			LOG_ERR(srv->env, "target %s: a GROUP LUN names an "
-					  "unknown device or is above 255",
+			LOG_ERR(srv->env,
+				"target %s: a GROUP LUN names an "
+				"unknown device or is above 255",
 				tc->iqn);
 		if (rc)
 			return rc;
@@ -134,8 +139,8 @@ static int srv_copy_targets(struct iscsi_server *srv,
 static int srv_copy_devices(struct iscsi_server *srv,
 			    const struct ut_config *cfg)
 {
-	srv->lus = calloc(cfg->dev_count ? cfg->dev_count : 1,
-			  sizeof(*srv->lus));
+	srv->lus =
+		calloc(cfg->dev_count ? cfg->dev_count : 1, sizeof(*srv->lus));
 	if (!srv->lus)
 		return -ENOMEM;
 	for (size_t i = 0; i < cfg->dev_count; i++) {
@@ -185,8 +190,9 @@ struct iscsi_server *iscsi_server_new(struct env *env,
 			struct iscsi_lu_ent *e = srv_find_lu(srv, l->dev_name);
 
 			if (!e || l->lun >= UT_MAX_LUNS) {
-				LOG_ERR(env, "target %s: LUN %u names unknown "
-					     "device %s",
+				LOG_ERR(env,
+					"target %s: LUN %u names unknown "
+					"device %s",
 					tc->iqn, l->lun, l->dev_name);
 				rc = -EINVAL;
 				break;
@@ -213,7 +219,8 @@ static int srv_open_lus(struct iscsi_server *srv)
 			.name = e->cfg.name,
 			.path = e->cfg.path[0] ? e->cfg.path : NULL,
 			.size_bytes = e->cfg.size_bytes,
-			.block_size = e->cfg.block_size ? e->cfg.block_size : 512,
+			.block_size = e->cfg.block_size ? e->cfg.block_size
+							: 512,
 			.read_only = e->cfg.read_only,
 			.thin = e->cfg.thin,
 			.create = true,
@@ -221,8 +228,9 @@ static int srv_open_lus(struct iscsi_server *srv)
 		int rc = bs_open(srv->env, &p, &e->bs);
 
 		if (rc) {
-			LOG_ERR(srv->env, "device %s: cannot open backstore: %s",
-				e->name, strerror(-rc));
+			LOG_ERR(srv->env,
+				"device %s: cannot open backstore: %s", e->name,
+				strerror(-rc));
 			return rc;
 		}
 		e->lu = scsi_lu_new(srv->env, &e->cfg, e->bs, (uint32_t)i);
@@ -235,7 +243,8 @@ static int srv_open_lus(struct iscsi_server *srv)
 		for (uint32_t lun = 0; lun < UT_MAX_LUNS; lun++)
 			if (t->lun_lu[lun])
 				t->lun_lu[lun] =
-					((struct iscsi_lu_ent *)t->lun_lu[lun])->lu;
+					((struct iscsi_lu_ent *)t->lun_lu[lun])
+						->lu;
 	}
 	return 0;
 }
@@ -324,7 +333,7 @@ static void conn_request_logout(struct iscsi_conn *c, uint32_t grace_ms)
  * its id on arrival (it may be gone by then). */
 struct srv_xwork {
 	struct iscsi_server *srv;
-	struct env *to;			/* the reactor it runs on */
+	struct env *to; /* the reactor it runs on */
 	enum iscsi_xop op;
 	uint32_t conn_id;
 	uint16_t tsih;
@@ -339,7 +348,7 @@ static struct iscsi_conn *srv_find_conn(struct iscsi_server *srv,
 	struct iscsi_conn *c;
 
 	env_mutex_lock(srv->env, srv->lock);
-	TAILQ_FOREACH(c, &srv->conns, link)
+	TAILQ_FOREACH (c, &srv->conns, link)
 		if (c->id == id)
 			break;
 	env_mutex_unlock(srv->env, srv->lock);
@@ -353,7 +362,7 @@ static struct iscsi_sess *srv_find_sess(struct iscsi_server *srv,
 	struct iscsi_sess *s;
 
 	env_mutex_lock(srv->env, srv->lock);
-	TAILQ_FOREACH(s, &srv->sessions, link)
+	TAILQ_FOREACH (s, &srv->sessions, link)
 		if (s->tsih == tsih)
 			break;
 	env_mutex_unlock(srv->env, srv->lock);
@@ -419,8 +428,8 @@ void iscsi_server_conn_op(struct iscsi_server *srv, struct env *here,
 			  struct env *to, uint32_t conn_id, enum iscsi_xop op,
 			  const char *why)
 {
-	struct srv_xwork w = {.srv = srv, .op = op, .conn_id = conn_id,
-			      .why = why};
+	struct srv_xwork w = {
+		.srv = srv, .op = op, .conn_id = conn_id, .why = why};
 
 	srv_xwork_send(srv, here, to, &w);
 }
@@ -442,7 +451,7 @@ void iscsi_server_each_conn(struct iscsi_server *srv, struct env *here,
 	/* Snapshot first: acting may close connections (and take the lock). */
 	env_mutex_lock(srv->env, srv->lock);
 	refs = calloc(srv->conn_count + 1, sizeof(*refs));
-	TAILQ_FOREACH(c, &srv->conns, link) {
+	TAILQ_FOREACH (c, &srv->conns, link) {
 		if (!refs)
 			break;
 		refs[n].conn_id = c->id;
@@ -473,7 +482,7 @@ void iscsi_server_each_sess(struct iscsi_server *srv, struct env *here,
 
 	env_mutex_lock(srv->env, srv->lock);
 	refs = calloc(srv->sess_count + 1, sizeof(*refs));
-	TAILQ_FOREACH(s, &srv->sessions, link) {
+	TAILQ_FOREACH (s, &srv->sessions, link) {
 		if (!refs)
 			break;
 		if (s == except || s->discovery || (tgt && s->tgt != tgt))
@@ -609,8 +618,8 @@ void iscsi_server_get_stats(const struct iscsi_server *srv,
 {
 	env_mutex_lock(srv->env, srv->lock);
 	*out = srv->stats;
-	out->buffer_bytes = __atomic_load_n(&srv->buffer_bytes,
-					    __ATOMIC_RELAXED);
+	out->buffer_bytes =
+		__atomic_load_n(&srv->buffer_bytes, __ATOMIC_RELAXED);
 	/* Other reactors' counters are read while they count: a figure
 	 * may be one behind, never torn on the 64-bit machines we run on. */
 	for (unsigned int i = 0; i < srv->reactor_count; i++) {
@@ -643,8 +652,8 @@ uint16_t iscsi_server_new_tsih(struct iscsi_server *srv)
 		bool used = false;
 
 		if (tsih == 0)
-			continue;	/* 0 means "new session" */
-		TAILQ_FOREACH(s, &srv->sessions, link)
+			continue; /* 0 means "new session" */
+		TAILQ_FOREACH (s, &srv->sessions, link)
 			used |= s->tsih == tsih;
 		if (!used)
 			return tsih;
@@ -659,7 +668,7 @@ struct iscsi_sess *iscsi_server_find_session(struct iscsi_server *srv,
 {
 	struct iscsi_sess *s;
 
-	TAILQ_FOREACH(s, &srv->sessions, link) {
+	TAILQ_FOREACH (s, &srv->sessions, link) {
 		if (s->closing || s->discovery || s->tgt != tgt)
 			continue;
 		if (memcmp(s->isid, isid, 6) != 0 ||
@@ -716,9 +725,8 @@ static void sendtargets_one(struct iscsi_server *srv, struct iscsi_conn *c,
 static bool sendtargets_visible(const struct iscsi_tgt *t,
 				const struct iscsi_conn *c)
 {
-	return t->enabled &&
-	       iscsi_acl_may_login(t, c->sess->initiator_name,
-				   c->info.local_addr);
+	return t->enabled && iscsi_acl_may_login(t, c->sess->initiator_name,
+						 c->info.local_addr);
 }
 
 /* RFC 7143 Appendix C: SendTargets=All lists every target (discovery

@@ -105,10 +105,10 @@ struct iscsi_sess *iscsi_sess_new(struct iscsi_conn *c,
 				  struct iscsi_login_state *ls)
 {
 	struct iscsi_server *srv = c->srv;
-	const struct ut_iscsi_params *cfg =
-		ls->tgt ? &ls->tgt->params : &srv->cfg_params;
-	uint32_t max_sessions =
-		cfg->max_sessions ? cfg->max_sessions : ISCSI_MAX_SESSIONS_DEFAULT;
+	const struct ut_iscsi_params *cfg = ls->tgt ? &ls->tgt->params
+						    : &srv->cfg_params;
+	uint32_t max_sessions = cfg->max_sessions ? cfg->max_sessions
+						  : ISCSI_MAX_SESSIONS_DEFAULT;
 	struct iscsi_sess *s;
 
 	if (!ls->discovery)
@@ -200,8 +200,8 @@ void iscsi_sess_detach_conn(struct iscsi_sess *s)
 	env_mutex_lock(s->srv->env, s->srv->lock);
 	s->closing = true;
 	env_mutex_unlock(s->srv->env, s->srv->lock);
-	s->in_teardown = true;	/* task_free must not free s under us */
-	TAILQ_FOREACH_SAFE(t, &s->tasks, link, tmp) {
+	s->in_teardown = true; /* task_free must not free s under us */
+	TAILQ_FOREACH_SAFE (t, &s->tasks, link, tmp) {
 		t->tmf = NULL;
 		if (t->state != TASK_EXEC)
 			task_free(t);
@@ -222,7 +222,7 @@ static struct iscsi_task *sess_find_task(struct iscsi_sess *s, uint32_t itt)
 {
 	struct iscsi_task *t;
 
-	TAILQ_FOREACH(t, &s->tasks, link)
+	TAILQ_FOREACH (t, &s->tasks, link)
 		if (t->itt == itt)
 			return t;
 	return NULL;
@@ -260,8 +260,14 @@ static struct iscsi_task *task_new(struct iscsi_sess *s,
 static bool opcode_fills_buffer(uint8_t op)
 {
 	switch (op) {
-	case 0x08: case 0x28: case 0xa8: case 0x88:	/* READ 6/10/12/16 */
-	case 0x0a: case 0x2a: case 0xaa: case 0x8a:	/* WRITE 6/10/12/16 */
+	case 0x08:
+	case 0x28:
+	case 0xa8:
+	case 0x88: /* READ 6/10/12/16 */
+	case 0x0a:
+	case 0x2a:
+	case 0xaa:
+	case 0x8a: /* WRITE 6/10/12/16 */
 		return true;
 	default:
 		return false;
@@ -283,8 +289,7 @@ static int task_alloc_buf(struct iscsi_task *t, uint8_t opcode)
 				   __ATOMIC_RELAXED);
 		return -ENOBUFS;
 	}
-	t->cmd.buf = pool_buf_get(&t->sess->r->bufs, t->edtl,
-				  &t->buf_pool_cap);
+	t->cmd.buf = pool_buf_get(&t->sess->r->bufs, t->edtl, &t->buf_pool_cap);
 	if (!t->cmd.buf) {
 		__atomic_sub_fetch(&srv->buffer_bytes, t->edtl,
 				   __ATOMIC_RELAXED);
@@ -427,13 +432,14 @@ static void send_scsi_rsp(struct iscsi_conn *c, struct iscsi_task *t)
 	}
 	h.opcode = ISCSI_OP_SCSI_RSP;
 	h.flags = ISCSI_FLAG_FINAL;
-	h.b2 = 0;	/* command completed at target */
+	h.b2 = 0; /* command completed at target */
 	h.b3 = t->cmd.status;
 	h.itt = t->itt;
 	h.w24 = c->stat_sn++;
-	h.w36 = t->datain_sn;	/* ExpDataSN: Data-In PDUs sent */
+	h.w36 = t->datain_sn; /* ExpDataSN: Data-In PDUs sent */
 	if (t->cmd.dir != SCSI_DIR_NONE || t->edtl)
-		fill_residual(t, &h, ISCSI_RSP_F_OVERFLOW, ISCSI_RSP_F_UNDERFLOW);
+		fill_residual(t, &h, ISCSI_RSP_F_OVERFLOW,
+			      ISCSI_RSP_F_UNDERFLOW);
 	iscsi_sess_fill_sn(t->sess, &h);
 	iscsi_conn_queue(c, p, &h);
 }
@@ -525,7 +531,7 @@ static void send_r2t(struct iscsi_task *t, struct iscsi_r2t *r)
 	h.lun = iscsi_lun_encode(t->cmd.lun);
 	h.itt = t->itt;
 	h.w20 = r->ttt;
-	h.w24 = c->stat_sn;	/* not advanced by an R2T */
+	h.w24 = c->stat_sn; /* not advanced by an R2T */
 	h.w36 = r->r2tsn;
 	h.w40 = r->offset;
 	h.w44 = r->length;
@@ -593,7 +599,7 @@ static void sess_release_pending(struct iscsi_sess *s)
 
 	while (again) {
 		again = false;
-		TAILQ_FOREACH(t, &s->pending, pending_link) {
+		TAILQ_FOREACH (t, &s->pending, pending_link) {
 			if (t->cmdsn != s->exp_cmdsn)
 				continue;
 			TAILQ_REMOVE(&s->pending, t, pending_link);
@@ -633,9 +639,9 @@ static void ffp_cmd_header(struct iscsi_conn *c)
 		c->rx_reject = ISCSI_REJECT_TASK_IN_PROGRESS;
 		return;
 	}
-	if (h->data_len && (!write || !s->p.immediate_data ||
-			    h->data_len > s->p.first_burst ||
-			    h->data_len > h->w20)) {
+	if (h->data_len &&
+	    (!write || !s->p.immediate_data || h->data_len > s->p.first_burst ||
+	     h->data_len > h->w20)) {
 		/* RFC 7143 §4.2.2.3: immediate data only when negotiated,
 		 * within FirstBurstLength and the expected length. */
 		c->rx_reject = ISCSI_REJECT_PROTOCOL_ERROR;
@@ -684,7 +690,7 @@ static int cmd_parse_ahs(struct iscsi_conn *c, struct iscsi_task *t)
 			memcpy(t->cmd.cdb + 16, c->rx_ahs + pos + 4, extra);
 			t->cmd.cdb_len = (uint8_t)(16 + extra);
 		} else if (type == 2) {
-			return -2;	/* bidirectional: not supported */
+			return -2; /* bidirectional: not supported */
 		} else {
 			return -1;
 		}
@@ -723,12 +729,13 @@ static void ffp_cmd_pdu(struct iscsi_conn *c)
 	memcpy(t->cmd.cdb, h->cdb, 16);
 	t->cmd.cdb_len = 16;
 	if (!iscsi_lun_decode(h->lun, &lun))
-		lun = UINT64_MAX;	/* the SCSI layer reports it */
+		lun = UINT64_MAX; /* the SCSI layer reports it */
 	t->cmd.lun = lun;
 	rc = cmd_parse_ahs(c, t);
 	if (rc || t->cmd.dir == SCSI_DIR_BIDI) {
-		iscsi_send_reject(c, rc == -1 ? ISCSI_REJECT_PROTOCOL_ERROR
-					      : ISCSI_REJECT_CMD_NOT_SUPPORTED,
+		iscsi_send_reject(c,
+				  rc == -1 ? ISCSI_REJECT_PROTOCOL_ERROR
+					   : ISCSI_REJECT_CMD_NOT_SUPPORTED,
 				  c->rx_bhs);
 		t->responded = true;
 		task_free(t);
@@ -823,7 +830,7 @@ static void ffp_dataout_pdu(struct iscsi_conn *c)
 	bool final = h->flags & ISCSI_FLAG_FINAL;
 
 	if (c->rx_ignore)
-		return;	/* its task ended while the data arrived */
+		return; /* its task ended while the data arrived */
 	if (c->rx_reject) {
 		LOG_DEBUG(c->env,
 			  "conn %u: bad Data-Out itt 0x%x ttt 0x%x off %u "
@@ -990,7 +997,8 @@ static void text_answer(struct iscsi_conn *c, const struct iscsi_bhs *h)
 	c->text_out = NULL;
 	c->text_out_len = 0;
 	c->text_out_off = 0;
-	if (resp.n && iscsi_text_encode(&resp, &c->text_out, &c->text_out_len)) {
+	if (resp.n &&
+	    iscsi_text_encode(&resp, &c->text_out, &c->text_out_len)) {
 		c->text_out = NULL;
 		c->text_out_len = 0;
 	}
@@ -1121,7 +1129,8 @@ static void tmf_task_gone(struct iscsi_sess *s, struct iscsi_tmf *tmf)
 		send_tmf_rsp(c, tmf->itt, tmf->response);
 		if (tmf->function == ISCSI_TMF_TARGET_COLD_RESET &&
 		    tmf->response == ISCSI_TMF_RSP_COMPLETE) {
-			struct iscsi_txpdu *last = TAILQ_LAST(&c->txq, iscsi_tx_list);
+			struct iscsi_txpdu *last =
+				TAILQ_LAST(&c->txq, iscsi_tx_list);
 
 			srv_close_target_sessions(s->srv, s->tgt, s);
 			if (last)
@@ -1195,7 +1204,7 @@ void iscsi_sess_abort_waiting(struct iscsi_sess *s, const void *lu)
 
 	if (s->closing || s->discovery)
 		return;
-	TAILQ_FOREACH_SAFE(t, &s->tasks, link, tmp) {
+	TAILQ_FOREACH_SAFE (t, &s->tasks, link, tmp) {
 		if (t->state != TASK_RX_DATA && t->state != TASK_QUEUED)
 			continue;
 		if (lu && sess_task_lu(s, t) != lu)
@@ -1248,7 +1257,7 @@ static void ffp_tmf(struct iscsi_conn *c)
 	tmf->itt = h->itt;
 	tmf->function = fn;
 	tmf->response = ISCSI_TMF_RSP_COMPLETE;
-	tmf->waiting = 1;	/* held until we finish setting up */
+	tmf->waiting = 1; /* held until we finish setting up */
 	TAILQ_INSERT_TAIL(&s->tmfs, tmf, link);
 
 	switch (fn) {
@@ -1277,7 +1286,7 @@ static void ffp_tmf(struct iscsi_conn *c)
 			tmf->response = ISCSI_TMF_RSP_NO_LUN;
 			break;
 		}
-		TAILQ_FOREACH_SAFE(t, &s->tasks, link, tmp)
+		TAILQ_FOREACH_SAFE (t, &s->tasks, link, tmp)
 			if (t->cmd.lun == lun && t->itt != h->itt)
 				tmf_abort_one(t, tmf);
 		if (fn == ISCSI_TMF_ABORT_TASK_SET) {
@@ -1292,7 +1301,7 @@ static void ffp_tmf(struct iscsi_conn *c)
 		break;
 	case ISCSI_TMF_TARGET_WARM_RESET:
 	case ISCSI_TMF_TARGET_COLD_RESET:
-		TAILQ_FOREACH_SAFE(t, &s->tasks, link, tmp)
+		TAILQ_FOREACH_SAFE (t, &s->tasks, link, tmp)
 			if (t->itt != h->itt)
 				tmf_abort_one(t, tmf);
 		srv_abort_waiting_tasks(s->srv, s, NULL);

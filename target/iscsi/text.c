@@ -75,8 +75,7 @@ int iscsi_kv_add(struct iscsi_kvlist *l, const char *key, const char *value)
 	return kv_add_n(l, key, strlen(key), value, strlen(value));
 }
 
-int iscsi_kv_addf(struct iscsi_kvlist *l, const char *key, const char *fmt,
-		  ...)
+int iscsi_kv_addf(struct iscsi_kvlist *l, const char *key, const char *fmt, ...)
 {
 	char v[512];
 	va_list ap;
@@ -126,7 +125,7 @@ int iscsi_text_parse(const uint8_t *data, uint32_t len,
 		size_t klen, vlen;
 		int rc;
 
-		if (slen == 0) {	/* stray NUL padding: skip */
+		if (slen == 0) { /* stray NUL padding: skip */
 			pos++;
 			continue;
 		}
@@ -236,20 +235,20 @@ enum key_kind {
 	K_MIN,
 	K_MAX,
 	K_DECLARE_MRDSL,
-	K_MARKER,		/* OFMarker/IFMarker: we only do No */
-	K_MARKINT,		/* OFMarkInt/IFMarkInt: Irrelevant */
+	K_MARKER,  /* OFMarker/IFMarker: we only do No */
+	K_MARKINT, /* OFMarkInt/IFMarkInt: Irrelevant */
 	K_TASK_REPORTING,
 	K_PROTOCOL_LEVEL,
 	K_AUTH_METHOD,
-	K_NOT_ALLOWED,		/* target-declared keys sent by initiator */
+	K_NOT_ALLOWED, /* target-declared keys sent by initiator */
 };
 
 struct key_def {
 	const char *name;
 	enum key_kind kind;
 	uint64_t min, max;
-	bool session_only;	/* Irrelevant in discovery sessions */
-	bool login_only;	/* LO/IO keys: not in FFP Text */
+	bool session_only; /* Irrelevant in discovery sessions */
+	bool login_only;   /* LO/IO keys: not in FFP Text */
 };
 
 static const struct key_def key_defs[] = {
@@ -373,7 +372,7 @@ static uint64_t target_num(const struct iscsi_neg *n, const char *key)
 	if (!strcmp(key, "MaxOutstandingR2T"))
 		return c->max_outstanding_r2t;
 	if (!strcmp(key, "ErrorRecoveryLevel"))
-		return 0;	/* ERL 0 only, as SCST */
+		return 0; /* ERL 0 only, as SCST */
 	return 0;
 }
 
@@ -383,7 +382,7 @@ static bool target_bool(const struct iscsi_neg *n, const char *key)
 		return n->cfg->initial_r2t;
 	if (!strcmp(key, "ImmediateData"))
 		return n->cfg->immediate_data;
-	return true;	/* DataPDUInOrder, DataSequenceInOrder: Yes only */
+	return true; /* DataPDUInOrder, DataSequenceInOrder: Yes only */
 }
 
 static int negotiate_numeric(struct iscsi_neg *n, const struct key_def *d,
@@ -432,9 +431,8 @@ static bool list_has(const char *list, const char *word)
 	return false;
 }
 
-int iscsi_negotiate_key(struct iscsi_neg *n, const char *key,
-			const char *value, struct iscsi_kvlist *resp,
-			const char **why)
+int iscsi_negotiate_key(struct iscsi_neg *n, const char *key, const char *value,
+			struct iscsi_kvlist *resp, const char **why)
 {
 	const struct key_def *d = key_find(key);
 	uint64_t v;
@@ -449,7 +447,7 @@ int iscsi_negotiate_key(struct iscsi_neg *n, const char *key,
 		return iscsi_kv_add(resp, key, "Irrelevant");
 	if (strcmp(value, "NotUnderstood") == 0 ||
 	    strcmp(value, "Irrelevant") == 0 || strcmp(value, "Reject") == 0)
-		return 0;	/* an answer to our offer: nothing to say */
+		return 0; /* an answer to our offer: nothing to say */
 
 	switch (d->kind) {
 	case K_LIST_DIGEST:
@@ -466,10 +464,12 @@ int iscsi_negotiate_key(struct iscsi_neg *n, const char *key,
 		/* What the initiator can receive bounds what we send. */
 		n->p->max_xmit_dsl = (uint32_t)v;
 		if (n->p->max_xmit_dsl > n->cfg->max_xmit_data_segment_length)
-			n->p->max_xmit_dsl = n->cfg->max_xmit_data_segment_length;
+			n->p->max_xmit_dsl =
+				n->cfg->max_xmit_data_segment_length;
 		if (!n->sent_mrdsl) {
 			n->sent_mrdsl = true;
-			n->p->max_recv_dsl = n->cfg->max_recv_data_segment_length;
+			n->p->max_recv_dsl =
+				n->cfg->max_recv_data_segment_length;
 			return iscsi_kv_addf(resp, key, "%u",
 					     n->p->max_recv_dsl);
 		}
@@ -525,7 +525,7 @@ void iscsi_negotiate_finish(struct iscsi_neg *n, struct iscsi_kvlist *resp)
 		snprintf(v, sizeof(v), "%u", n->p->first_burst);
 		nv = strdup(v);
 		if (!nv)
-			return;	/* the old answer stays; p is still clamped */
+			return; /* the old answer stays; p is still clamped */
 		resp->bytes -= (uint32_t)strlen(resp->v[i].value);
 		resp->bytes += (uint32_t)strlen(nv);
 		free(resp->v[i].value);

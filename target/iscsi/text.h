@@ -30,16 +30,16 @@ struct iscsi_kvlist {
 	struct iscsi_kv *v;
 	uint32_t n;
 	uint32_t cap;
-	uint32_t bytes;		/* encoded size: key=value\0 each */
+	uint32_t bytes; /* encoded size: key=value\0 each */
 };
 
 enum iscsi_text_err {
 	TEXT_OK = 0,
 	TEXT_ERR_FORMAT = -1,	/* no '=', empty key, bad characters */
-	TEXT_ERR_TOO_LONG = -2,	/* key or value over its limit */
-	TEXT_ERR_TOO_MANY = -3,	/* more than ISCSI_TEXT_MAX_PAIRS */
+	TEXT_ERR_TOO_LONG = -2, /* key or value over its limit */
+	TEXT_ERR_TOO_MANY = -3, /* more than ISCSI_TEXT_MAX_PAIRS */
 	TEXT_ERR_NOMEM = -4,
-	TEXT_ERR_DUPLICATE = -5,/* one key twice in one negotiation */
+	TEXT_ERR_DUPLICATE = -5, /* one key twice in one negotiation */
 };
 
 void iscsi_kvlist_init(struct iscsi_kvlist *l);
@@ -50,8 +50,8 @@ void iscsi_kvlist_free(struct iscsi_kvlist *l);
 int iscsi_text_parse(const uint8_t *data, uint32_t len,
 		     struct iscsi_kvlist *out);
 int iscsi_kv_add(struct iscsi_kvlist *l, const char *key, const char *value);
-int iscsi_kv_addf(struct iscsi_kvlist *l, const char *key, const char *fmt,
-		  ...) __attribute__((format(printf, 3, 4)));
+int iscsi_kv_addf(struct iscsi_kvlist *l, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 const char *iscsi_kv_get(const struct iscsi_kvlist *l, const char *key);
 bool iscsi_kv_has(const struct iscsi_kvlist *l, const char *key);
 /* Encode into a new heap buffer (*out, *len); 0 or TEXT_ERR_NOMEM. */
@@ -65,21 +65,20 @@ int iscsi_parse_num(const char *v, uint64_t min, uint64_t max, uint64_t *out);
 
 /* Negotiation context for one login or text exchange. */
 struct iscsi_neg {
-	const struct ut_iscsi_params *cfg;	/* what the target offers */
-	struct iscsi_params *p;			/* result, updated in place */
+	const struct ut_iscsi_params *cfg; /* what the target offers */
+	struct iscsi_params *p;		   /* result, updated in place */
 	bool discovery;
-	bool login;			/* in login (vs. FFP Text) */
-	int stage;			/* ISCSI_STAGE_* */
-	bool sent_mrdsl;		/* our MaxRecvDataSegmentLength sent */
-	const char *auth_method;	/* our choice: "None" or "CHAP" */
+	bool login;		 /* in login (vs. FFP Text) */
+	int stage;		 /* ISCSI_STAGE_* */
+	bool sent_mrdsl;	 /* our MaxRecvDataSegmentLength sent */
+	const char *auth_method; /* our choice: "None" or "CHAP" */
 };
 
 /* Answer one key of the initiator's (not the name/session keys, which the
  * login code handles).  Appends the answer to resp.  Returns 0, or -1 on a
  * protocol error that must fail the login (*why set). */
-int iscsi_negotiate_key(struct iscsi_neg *n, const char *key,
-			const char *value, struct iscsi_kvlist *resp,
-			const char **why);
+int iscsi_negotiate_key(struct iscsi_neg *n, const char *key, const char *value,
+			struct iscsi_kvlist *resp, const char **why);
 
 /* After a whole request: keep FirstBurstLength <= MaxBurstLength, in the
  * parameters and in the answer (RFC 7143 §13.14). */

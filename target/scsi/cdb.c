@@ -102,8 +102,8 @@ static int decode_other(const uint8_t *cdb, uint32_t block_size,
 	case 0x93: /* WRITE SAME(16) */
 		decode_rw(cdb, block_size, SCSI_DIR_WRITE, info);
 		/* NDOB (16 only): no data-out buffer */
-		data_out(info, cdb[0] == 0x93 && (cdb[1] & 0x01) ? 0
-							     : block_size);
+		data_out(info,
+			 cdb[0] == 0x93 && (cdb[1] & 0x01) ? 0 : block_size);
 		return 0;
 	case 0x89: /* COMPARE AND WRITE: verify data then write data */
 		info->lba = get_be64(cdb + 2);
@@ -140,15 +140,25 @@ int scsi_cdb_decode(const uint8_t *cdb, uint32_t block_size,
 	memset(info, 0, sizeof(*info));
 	info->cdb_len = (uint8_t)scsi_cdb_length(cdb[0]);
 	switch (cdb[0]) {
-	case 0x08: case 0x28: case 0xa8: case 0x88: /* READ */
+	case 0x08:
+	case 0x28:
+	case 0xa8:
+	case 0x88: /* READ */
 		decode_rw(cdb, block_size, SCSI_DIR_READ, info);
 		return 0;
-	case 0x0a: case 0x2a: case 0xaa: case 0x8a: /* WRITE */
-	case 0x2e: case 0xae: case 0x8e:	/* WRITE AND VERIFY */
-	case 0x8b:				/* ORWRITE(16) */
+	case 0x0a:
+	case 0x2a:
+	case 0xaa:
+	case 0x8a: /* WRITE */
+	case 0x2e:
+	case 0xae:
+	case 0x8e: /* WRITE AND VERIFY */
+	case 0x8b: /* ORWRITE(16) */
 		decode_rw(cdb, block_size, SCSI_DIR_WRITE, info);
 		return 0;
-	case 0x2f: case 0xaf: case 0x8f: {	/* VERIFY */
+	case 0x2f:
+	case 0xaf:
+	case 0x8f: { /* VERIFY */
 		uint8_t bytchk = (cdb[1] >> 1) & 0x3;
 
 		decode_rw(cdb, block_size, SCSI_DIR_WRITE, info);

@@ -45,8 +45,14 @@ static bool type_valid(uint8_t t)
 	return t == 1 || t == 3 || t == 5 || t == 6 || t == 7 || t == 8;
 }
 
-static bool type_all_reg(uint8_t t) { return t == 7 || t == 8; }
-static bool type_reg_only(uint8_t t) { return t == 5 || t == 6; }
+static bool type_all_reg(uint8_t t)
+{
+	return t == 7 || t == 8;
+}
+static bool type_reg_only(uint8_t t)
+{
+	return t == 5 || t == 6;
+}
 
 /* ------------------------------------------------------- identities */
 
@@ -103,7 +109,7 @@ bool scsi_pr_conflict(const struct scsi_cmd *cmd, uint8_t flags)
 
 /* ------------------------------------------------------------ APTPL */
 
-#define PR_STATE_MAGIC 0x55545052u	/* "UTPR" */
+#define PR_STATE_MAGIC 0x55545052u /* "UTPR" */
 #define PR_STATE_MAX (16 + SCSI_PR_MAX_REGS * (8 + 2 + 1 + 6 + 1 + 224))
 
 /* The environment's keys are [A-Za-z0-9._-]: "pr-" + the device name
@@ -112,7 +118,8 @@ static void state_key(const struct scsi_lu *lu, char *key, size_t cap)
 {
 	snprintf(key, cap, "pr-%s", lu->name);
 	for (char *p = key; *p; p++) {
-		bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		bool ok = (*p >= 'a' && *p <= 'z') ||
+			  (*p >= 'A' && *p <= 'Z') ||
 			  (*p >= '0' && *p <= '9') || *p == '.' || *p == '-';
 
 		if (!ok || (*p == '.' && p > key && p[-1] == '.'))
@@ -176,9 +183,9 @@ static bool pr_decode(struct scsi_pr *pr, const uint8_t *b, size_t len)
 		n += 18u + b[n + 17];
 		pr->nregs++;
 	}
-	if (pr->reserved && (!type_valid(pr->type) ||
-			     (!type_all_reg(pr->type) &&
-			      pr->holder >= pr->nregs)))
+	if (pr->reserved &&
+	    (!type_valid(pr->type) ||
+	     (!type_all_reg(pr->type) && pr->holder >= pr->nregs)))
 		return false;
 	return true;
 }
@@ -239,7 +246,7 @@ static void ua_registrants(struct scsi_lu *lu, const struct scsi_itl *skip,
 {
 	struct scsi_itl *itl;
 
-	LIST_FOREACH(itl, &lu->itls, lu_link) {
+	LIST_FOREACH (itl, &lu->itls, lu_link) {
 		if (itl != skip && reg_find(&lu->pr, &itl->sess->id) >= 0)
 			scsi_ua_add(itl, asc);
 	}
@@ -256,7 +263,7 @@ static void regs_remove(struct scsi_lu *lu, const bool *gone, int *self,
 	struct scsi_itl *itl;
 	unsigned int j = 0;
 
-	LIST_FOREACH(itl, &lu->itls, lu_link) {
+	LIST_FOREACH (itl, &lu->itls, lu_link) {
 		int k = reg_find(pr, &itl->sess->id);
 		struct scsi_cmd *c;
 
@@ -266,7 +273,7 @@ static void regs_remove(struct scsi_lu *lu, const bool *gone, int *self,
 			scsi_ua_add(itl, asc);
 		if (!abort)
 			continue;
-		TAILQ_FOREACH(c, &lu->task_set, lu_link) {
+		TAILQ_FOREACH (c, &lu->task_set, lu_link) {
 			if (c->itl == itl)
 				scsi_cmd_set_aborted(c);
 		}
@@ -314,7 +321,7 @@ struct pr_params {
 	uint8_t sa, scope, type;
 	uint64_t key, sark;
 	bool spec_i_pt, all_tg_pt, aptpl;
-	const uint8_t *p;	/* the parameter list */
+	const uint8_t *p; /* the parameter list */
 	uint32_t plen;
 };
 
@@ -323,8 +330,8 @@ struct pr_params {
  * 01b name + ",i,0x" + ISID) | PROTOCOL IDENTIFIER 3-0; 2..3 ADDITIONAL
  * LENGTH; 4.. the NUL-terminated string.  Returns its length or 0.
  */
-static uint32_t parse_transport_id(const uint8_t *t, uint32_t avail,
-				   char *name, size_t cap, uint8_t *isid)
+static uint32_t parse_transport_id(const uint8_t *t, uint32_t avail, char *name,
+				   size_t cap, uint8_t *isid)
 {
 	uint32_t len;
 	const char *s, *sep;
@@ -337,7 +344,7 @@ static uint32_t parse_transport_id(const uint8_t *t, uint32_t avail,
 		return 0;
 	s = (const char *)t + 4;
 	if (strnlen(s, len - 4) == len - 4)
-		return 0;			/* not terminated */
+		return 0; /* not terminated */
 	sep = strstr(s, ",i,0x");
 	nlen = sep ? (size_t)(sep - s) : strlen(s);
 	if ((t[0] >> 6) == 1 && !sep)
@@ -430,7 +437,7 @@ static void pr_register(struct scsi_cmd *cmd, const struct pr_params *a,
 			return;
 		}
 		if (a->sark == 0)
-			return;		/* nothing to register: GOOD */
+			return; /* nothing to register: GOOD */
 		if (a->spec_i_pt && !register_specified(cmd, a))
 			return;
 		if (reg_add(pr, id->initiator_name, id->isid,
@@ -556,7 +563,7 @@ static void pr_preempt(struct scsi_cmd *cmd, const struct pr_params *a,
 		take = pr->reserved && !type_all_reg(pr->type) &&
 		       pr->regs[pr->holder].key == a->sark;
 		if (take && pr->holder == (unsigned int)self)
-			hits++;		/* preempting our own reservation */
+			hits++; /* preempting our own reservation */
 		if (hits == 0) {
 			cmd->status = SCSI_STATUS_RESERVATION_CONFLICT;
 			return;
@@ -570,8 +577,7 @@ static void pr_preempt(struct scsi_cmd *cmd, const struct pr_params *a,
 		pr->type = a->type;
 		pr->holder = (unsigned int)self;
 		if (changed)
-			ua_registrants(lu, cmd->itl,
-				       ASC_RESERVATIONS_RELEASED);
+			ua_registrants(lu, cmd->itl, ASC_RESERVATIONS_RELEASED);
 	}
 	pr->generation++;
 }
@@ -612,7 +618,7 @@ static void pr_register_move(struct scsi_cmd *cmd, const uint8_t *p,
 	memcpy(id.isid, isid, 6);
 	id.rel_tgt_port_id = get_be16(p + 18);
 	if (reg_matches(&pr->regs[self], &id)) {
-		scsi_fail_param(cmd, 24, -1);	/* moving to ourselves */
+		scsi_fail_param(cmd, 24, -1); /* moving to ourselves */
 		return;
 	}
 	dst = reg_find(pr, &id);
@@ -680,7 +686,7 @@ static bool pr_out_parse(struct scsi_cmd *cmd, struct pr_params *a)
 	}
 	if (a->aptpl && !cmd->lu->pr.ptpl_capable &&
 	    (a->sa == PR_REGISTER || a->sa == PR_REGISTER_IGNORE)) {
-		scsi_fail_param(cmd, 20, 0);	/* PTPL_C = 0 */
+		scsi_fail_param(cmd, 20, 0); /* PTPL_C = 0 */
 		return false;
 	}
 	return true;
@@ -713,19 +719,29 @@ enum scsi_rc spc_pr_out(struct scsi_cmd *cmd)
 	}
 	/* Every other service action needs a registered nexus whose key
 	 * matches the RESERVATION KEY field. */
-	if (self < 0 || lu->pr.regs[self].key != (a.sa == PR_REGISTER_MOVE
-							  ? get_be64(a.p)
-							  : a.key)) {
+	if (self < 0 ||
+	    lu->pr.regs[self].key !=
+		    (a.sa == PR_REGISTER_MOVE ? get_be64(a.p) : a.key)) {
 		cmd->status = SCSI_STATUS_RESERVATION_CONFLICT;
 		goto out;
 	}
 	switch (a.sa) {
-	case PR_RESERVE: pr_reserve(cmd, &a, self); break;
-	case PR_RELEASE: pr_release(cmd, &a, self); break;
-	case PR_CLEAR: pr_clear(cmd); break;
+	case PR_RESERVE:
+		pr_reserve(cmd, &a, self);
+		break;
+	case PR_RELEASE:
+		pr_release(cmd, &a, self);
+		break;
+	case PR_CLEAR:
+		pr_clear(cmd);
+		break;
 	case PR_PREEMPT:
-	case PR_PREEMPT_ABORT: pr_preempt(cmd, &a, self); break;
-	default: pr_register_move(cmd, a.p, a.plen, self); break;
+	case PR_PREEMPT_ABORT:
+		pr_preempt(cmd, &a, self);
+		break;
+	default:
+		pr_register_move(cmd, a.p, a.plen, self);
+		break;
 	}
 save:
 	if (cmd->status == SCSI_STATUS_GOOD || gen != lu->pr.generation)
@@ -783,9 +799,9 @@ static uint32_t pr_report_caps(const struct scsi_lu *lu, uint8_t *b)
 	put_be16(b, 8);
 	/* CRH, SIP_C, ATP_C, PTPL_C */
 	b[2] = (uint8_t)(0x10 | 0x08 | 0x04 | (ptpl ? 0x01 : 0));
-	b[3] = (uint8_t)(0x80 | (lu->pr.aptpl ? 0x01 : 0));	/* TMV, PTPL_A */
-	b[4] = 0x80 | 0x40 | 0x20 | 0x08 | 0x02;	/* types 7,6,5,3,1 */
-	b[5] = 0x01;					/* type 8 */
+	b[3] = (uint8_t)(0x80 | (lu->pr.aptpl ? 0x01 : 0)); /* TMV, PTPL_A */
+	b[4] = 0x80 | 0x40 | 0x20 | 0x08 | 0x02; /* types 7,6,5,3,1 */
+	b[5] = 0x01;				 /* type 8 */
 	return 8;
 }
 
@@ -837,10 +853,18 @@ enum scsi_rc spc_pr_in(struct scsi_cmd *cmd)
 	}
 	scsi_lu_lock(lu);
 	switch (sa) {
-	case 0: len = pr_read_keys(&lu->pr, b); break;
-	case 1: len = pr_read_reservation(&lu->pr, b); break;
-	case 2: len = pr_report_caps(lu, b); break;
-	default: len = pr_full_status(&lu->pr, b); break;
+	case 0:
+		len = pr_read_keys(&lu->pr, b);
+		break;
+	case 1:
+		len = pr_read_reservation(&lu->pr, b);
+		break;
+	case 2:
+		len = pr_report_caps(lu, b);
+		break;
+	default:
+		len = pr_full_status(&lu->pr, b);
+		break;
 	}
 	scsi_lu_unlock(lu);
 	scsi_data_in(cmd, b, len, get_be16(cmd->cdb + 7));

@@ -85,6 +85,6 @@ void scsi_res_lu_reset(struct scsi_lu *lu)
 	struct scsi_itl *itl;
 
 	lu->spc2_holder = NULL;
-	LIST_FOREACH(itl, &lu->itls, lu_link)
+	LIST_FOREACH (itl, &lu->itls, lu_link)
 		itl->prevent = false;
 }

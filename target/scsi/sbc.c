@@ -42,8 +42,8 @@ struct sbc_rw {
 	uint64_t lba;
 	uint32_t nblocks;
 	bool fua;
-	uint8_t prot;		/* RDPROTECT / WRPROTECT / VRPROTECT */
-	uint8_t len_byte;	/* CDB byte of the transfer length field */
+	uint8_t prot;	  /* RDPROTECT / WRPROTECT / VRPROTECT */
+	uint8_t len_byte; /* CDB byte of the transfer length field */
 };
 
 /* Decode LBA, transfer length and flags of READ/WRITE/VERIFY CDBs. */
@@ -51,17 +51,17 @@ static void rw_decode(const uint8_t *cdb, struct sbc_rw *rw)
 {
 	memset(rw, 0, sizeof(*rw));
 	switch (cdb[0] >> 5) {
-	case 0:	/* 6-byte: 21-bit LBA, length 0 means 256 (SBC-3 §5.7) */
+	case 0: /* 6-byte: 21-bit LBA, length 0 means 256 (SBC-3 §5.7) */
 		rw->lba = get_be24(cdb + 1) & 0x1fffff;
 		rw->nblocks = cdb[4] ? cdb[4] : 256;
 		rw->len_byte = 4;
 		return;
-	case 1:	/* 10-byte */
+	case 1: /* 10-byte */
 		rw->lba = get_be32(cdb + 2);
 		rw->nblocks = get_be16(cdb + 7);
 		rw->len_byte = 7;
 		break;
-	case 5:	/* 12-byte */
+	case 5: /* 12-byte */
 		rw->lba = get_be32(cdb + 2);
 		rw->nblocks = get_be32(cdb + 6);
 		rw->len_byte = 6;
@@ -76,8 +76,7 @@ static void rw_decode(const uint8_t *cdb, struct sbc_rw *rw)
 	rw->prot = cdb[1] >> 5;
 }
 
-bool sbc_lba_in_range(const struct scsi_lu *lu, uint64_t lba,
-		      uint64_t nblocks)
+bool sbc_lba_in_range(const struct scsi_lu *lu, uint64_t lba, uint64_t nblocks)
 {
 	return lba <= lu->nblocks && nblocks <= lu->nblocks - lba;
 }
@@ -122,9 +121,9 @@ bool sbc_check_writable(struct scsi_cmd *cmd)
 	return true;
 }
 
-static void bs_start_lu(struct scsi_cmd *cmd, struct scsi_lu *lu,
-			enum bs_op op, uint32_t flags, uint64_t lba, void *buf,
-			uint64_t len, bs_done_fn done)
+static void bs_start_lu(struct scsi_cmd *cmd, struct scsi_lu *lu, enum bs_op op,
+			uint32_t flags, uint64_t lba, void *buf, uint64_t len,
+			bs_done_fn done)
 {
 	struct bs_req *r = &cmd->bsreq;
 
@@ -263,8 +262,8 @@ enum scsi_rc sbc_write(struct scsi_cmd *cmd)
 		rw.nblocks = get_be16(cmd->cdb + 12);
 		rw.len_byte = 12;
 	}
-	if (!rw_check(cmd, &rw, atomic ? SCSI_MAX_ATOMIC_BLOCKS
-				       : max_xfer_blocks(cmd)) ||
+	if (!rw_check(cmd, &rw,
+		      atomic ? SCSI_MAX_ATOMIC_BLOCKS : max_xfer_blocks(cmd)) ||
 	    !sbc_check_writable(cmd))
 		return SCSI_RC_DONE;
 	bytes = (uint64_t)rw.nblocks * bs;
@@ -374,7 +373,7 @@ static void chain_done(struct bs_req *req, int status)
 	if (status < 0 && ch->status == 0)
 		ch->status = status;
 	if (ch->looping) {
-		ch->again = true;	/* completed inside step(): loop on */
+		ch->again = true; /* completed inside step(): loop on */
 		return;
 	}
 	chain_run(cmd, ch);
@@ -410,9 +409,8 @@ enum scsi_rc sbc_chain_start(struct scsi_cmd *cmd, struct sbc_chain *ch)
 	return SCSI_RC_ASYNC;
 }
 
-void sbc_chain_submit(struct scsi_cmd *cmd, struct sbc_chain *ch,
-		      enum bs_op op, uint32_t flags, uint64_t lba, void *buf,
-		      uint64_t len)
+void sbc_chain_submit(struct scsi_cmd *cmd, struct sbc_chain *ch, enum bs_op op,
+		      uint32_t flags, uint64_t lba, void *buf, uint64_t len)
 {
 	ch->err_writing = op != BS_OP_READ;
 	ch->err_lba = lba;

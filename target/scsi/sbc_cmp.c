@@ -71,7 +71,7 @@ enum scsi_rc sbc_verify_bytchk(struct scsi_cmd *cmd, uint64_t lba,
 	ch = sbc_chain_new(cmd, verify_step, bytes);
 	if (ch) {
 		ch->lba = lba;
-		ch->bs_flags = one_block;	/* used as "repeat one block" */
+		ch->bs_flags = one_block; /* used as "repeat one block" */
 	}
 	return sbc_chain_start(cmd, ch);
 }
@@ -204,7 +204,7 @@ static bool partial_step(struct scsi_cmd *cmd, struct sbc_chain *ch)
 	uint32_t bs = lu_bs(cmd);
 
 	switch (ch->stage++) {
-	case ST_READ:	/* the last, partly written block */
+	case ST_READ: /* the last, partly written block */
 		sbc_chain_submit(cmd, ch, BS_OP_READ, 0,
 				 ch->lba + ch->buf_len / bs - 1,
 				 ch->buf + ch->buf_len - bs, bs);
@@ -231,7 +231,7 @@ enum scsi_rc sbc_write_partial(struct scsi_cmd *cmd, uint64_t lba,
 	ch = sbc_chain_new(cmd, partial_step, blocks * bs);
 	if (ch) {
 		ch->lba = lba;
-		ch->left_blocks = data_bytes;	/* bytes, here */
+		ch->left_blocks = data_bytes; /* bytes, here */
 		ch->bs_flags = bs_flags;
 	}
 	return sbc_chain_start(cmd, ch);
@@ -285,7 +285,10 @@ enum scsi_rc sbc_write_verify(struct scsi_cmd *cmd)
 	if (!sbc_check_range(cmd, in.lba, in.nblocks))
 		return SCSI_RC_DONE;
 	if (in.xfer_bytes > SCSI_MAX_XFER_BYTES) {
-		scsi_fail_cdb(cmd, cdb[0] == 0x2e ? 7 : cdb[0] == 0xae ? 6 : 10,
+		scsi_fail_cdb(cmd,
+			      cdb[0] == 0x2e   ? 7
+			      : cdb[0] == 0xae ? 6
+					       : 10,
 			      -1);
 		return SCSI_RC_DONE;
 	}
@@ -302,8 +305,7 @@ enum scsi_rc sbc_write_verify(struct scsi_cmd *cmd)
 	in.xfer_bytes = data;
 	if (!scsi_range_acquire(cmd, in.lba, in.nblocks, false))
 		return SCSI_RC_ASYNC;
-	ch = sbc_chain_new(cmd, write_verify_step,
-			   bytchk ? in.xfer_bytes : 0);
+	ch = sbc_chain_new(cmd, write_verify_step, bytchk ? in.xfer_bytes : 0);
 	if (ch) {
 		ch->lba = in.lba;
 		ch->left_blocks = in.nblocks;

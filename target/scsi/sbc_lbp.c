@@ -108,14 +108,14 @@ enum scsi_rc sbc_write_same(struct scsi_cmd *cmd)
 	uint32_t bs = lu_bs(cmd);
 
 	if (f & 0xe0) {
-		scsi_fail_cdb(cmd, 1, 7);	/* WRPROTECT without PI */
+		scsi_fail_cdb(cmd, 1, 7); /* WRPROTECT without PI */
 		return SCSI_RC_DONE;
 	}
 	if (f & 0x06) {
 		scsi_fail_cdb(cmd, 1, (f & 0x04) ? 2 : 1);
 		return SCSI_RC_DONE;
 	}
-	if (f & 0x10) {				/* ANCHOR: ANC_SUP=0 */
+	if (f & 0x10) { /* ANCHOR: ANC_SUP=0 */
 		scsi_fail_cdb(cmd, 1, 4);
 		return SCSI_RC_DONE;
 	}
@@ -242,7 +242,7 @@ enum scsi_rc sbc_unmap(struct scsi_cmd *cmd)
 	if (!unmap_check_descs(cmd, p + 8, ndesc, &lo, &hi))
 		return SCSI_RC_DONE;
 	if (hi == 0)
-		return SCSI_RC_DONE;	/* every descriptor is empty */
+		return SCSI_RC_DONE; /* every descriptor is empty */
 	if (!scsi_range_acquire(cmd, lo, hi - lo, false))
 		return SCSI_RC_ASYNC;
 	ch = sbc_chain_new(cmd, unmap_step, 0);
@@ -287,7 +287,8 @@ enum scsi_rc sbc_get_lba_status(struct scsi_cmd *cmd)
 		if (bs->ops->lba_status) {
 			run = bs->ops->lba_status(bs, lba * bs->block_size,
 						  left * bs->block_size,
-						  &mapped) / bs->block_size;
+						  &mapped) /
+			      bs->block_size;
 			if (run == 0 || run > left)
 				run = left;
 		}

@@ -36,10 +36,10 @@
 #define SA_CRYPTO_ERASE 0x03
 #define SA_EXIT_FAILURE_MODE 0x1f
 
-#define SAN_CHUNK_BYTES (1u << 20)		/* one OVERWRITE request */
-#define SAN_ERASE_CHUNK_BYTES (64u << 20)	/* one UNMAP/zero request */
-#define SCSI_SANITIZE_BYTES_PER_S (32u << 20)	/* OVERWRITE pace */
-#define SAN_MAX_PASSES 31u			/* OVERWRITE COUNT is 5 bits */
+#define SAN_CHUNK_BYTES (1u << 20)	      /* one OVERWRITE request */
+#define SAN_ERASE_CHUNK_BYTES (64u << 20)     /* one UNMAP/zero request */
+#define SCSI_SANITIZE_BYTES_PER_S (32u << 20) /* OVERWRITE pace */
+#define SAN_MAX_PASSES 31u		      /* OVERWRITE COUNT is 5 bits */
 
 static void san_arm(struct scsi_lu *lu, uint64_t delay_ns)
 {
@@ -112,8 +112,9 @@ static void san_step(void *arg)
 		san_finish(lu, 0);
 		return;
 	}
-	chunk_blocks = (z->sa == SA_OVERWRITE ? z->buf_len
-					      : SAN_ERASE_CHUNK_BYTES) / bs;
+	chunk_blocks =
+		(z->sa == SA_OVERWRITE ? z->buf_len : SAN_ERASE_CHUNK_BYTES) /
+		bs;
 	n = lu->nblocks - z->lba;
 	if (n > chunk_blocks)
 		n = chunk_blocks;
@@ -231,7 +232,7 @@ static enum scsi_rc san_start(struct scsi_cmd *cmd, uint8_t sa)
 	LOG_INFO(lu->env, "scsi: %s: sanitize (service action %02xh) started",
 		 lu->name, sa);
 	san_arm(lu, 0);
-	if (cmd->cdb[1] & 0x80)		/* IMMED */
+	if (cmd->cdb[1] & 0x80) /* IMMED */
 		return SCSI_RC_DONE;
 	scsi_lu_lock(lu);
 	z->waiter = cmd;
@@ -294,7 +295,7 @@ bool scsi_sanitize_refuses(struct scsi_cmd *cmd, uint8_t flags)
 {
 	const struct scsi_sanitize *z = &cmd->lu->san;
 
-	if (flags & SCSI_CMD_NO_LU)	/* INQUIRY, REPORT LUNS, REQ SENSE */
+	if (flags & SCSI_CMD_NO_LU) /* INQUIRY, REPORT LUNS, REQ SENSE */
 		return false;
 	if (z->active) {
 		scsi_fail(cmd, SK_NOT_READY, ASC_SANITIZE_IN_PROGRESS);

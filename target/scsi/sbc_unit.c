@@ -18,7 +18,7 @@ static bool removal_prevented(const struct scsi_lu *lu)
 {
 	const struct scsi_itl *itl;
 
-	LIST_FOREACH(itl, &lu->itls, lu_link) {
+	LIST_FOREACH (itl, &lu->itls, lu_link) {
 		if (itl->prevent)
 			return true;
 	}
@@ -39,7 +39,8 @@ enum scsi_rc sbc_start_stop_unit(struct scsi_cmd *cmd)
 	scsi_lu_lock(lu);
 	if (removal_prevented(lu)) {
 		scsi_lu_unlock(lu);
-		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_MEDIUM_REMOVAL_PREVENTED);
+		scsi_fail(cmd, SK_ILLEGAL_REQUEST,
+			  ASC_MEDIUM_REMOVAL_PREVENTED);
 		return SCSI_RC_DONE;
 	}
 	lu->medium_loaded = start;

@@ -86,8 +86,8 @@ static void lu_identity(struct scsi_lu *lu, const struct ut_dev_cfg *dev)
 	if (dev && dev->usn[0]) {
 		copy_str(lu->serial, sizeof(lu->serial), dev->usn, "");
 	} else {
-		snprintf(lu->serial, sizeof(lu->serial), "%08x%08x",
-			 lu->index, (uint32_t)(h >> 32) ^ (uint32_t)h);
+		snprintf(lu->serial, sizeof(lu->serial), "%08x%08x", lu->index,
+			 (uint32_t)(h >> 32) ^ (uint32_t)h);
 	}
 	/* NAA 6: NAA(4) | company id(24) | vendor specific id(36), then a
 	 * 64-bit vendor specific identifier extension. */
@@ -203,7 +203,7 @@ void scsi_ua_add_lu(struct scsi_lu *lu, const struct scsi_itl *skip,
 {
 	struct scsi_itl *itl;
 
-	LIST_FOREACH(itl, &lu->itls, lu_link) {
+	LIST_FOREACH (itl, &lu->itls, lu_link) {
 		if (itl != skip)
 			scsi_ua_add(itl, asc);
 	}
@@ -221,8 +221,7 @@ bool scsi_ua_pop(struct scsi_itl *itl, uint16_t *asc)
 
 /* ---------------------------------------------------------- sessions */
 
-struct scsi_sess *scsi_sess_new(struct env *env,
-				const struct scsi_nexus_id *id)
+struct scsi_sess *scsi_sess_new(struct env *env, const struct scsi_nexus_id *id)
 {
 	struct scsi_sess *s = calloc(1, sizeof(*s));
 
@@ -292,14 +291,14 @@ void scsi_sess_abandon(struct scsi_sess *s)
 			continue;
 		lu = itl->lu;
 		scsi_lu_lock(lu);
-		TAILQ_FOREACH_SAFE(c, &lu->task_set, lu_link, tmp) {
+		TAILQ_FOREACH_SAFE (c, &lu->task_set, lu_link, tmp) {
 			if (c->sess != s)
 				continue;
 			TAILQ_REMOVE(&lu->task_set, c, lu_link);
-			c->priv_state &= ~(CMD_IN_TASK_SET | CMD_RANGE |
-					   CMD_RANGE_EXCL);
+			c->priv_state &=
+				~(CMD_IN_TASK_SET | CMD_RANGE | CMD_RANGE_EXCL);
 		}
-		TAILQ_FOREACH_SAFE(c, &lu->waiters, wait_link, tmp) {
+		TAILQ_FOREACH_SAFE (c, &lu->waiters, wait_link, tmp) {
 			if (c->sess != s)
 				continue;
 			TAILQ_REMOVE(&lu->waiters, c, wait_link);
@@ -356,7 +355,7 @@ bool scsi_range_acquire(struct scsi_cmd *cmd, uint64_t lba, uint64_t nblocks,
 	bool conflict = false;
 
 	scsi_lu_lock(lu);
-	TAILQ_FOREACH(c, &lu->task_set, lu_link) {
+	TAILQ_FOREACH (c, &lu->task_set, lu_link) {
 		if (c == cmd || !(c->priv_state & CMD_RANGE))
 			continue;
 		if (!exclusive && !(c->priv_state & CMD_RANGE_EXCL))
@@ -416,7 +415,7 @@ static void wake_waiters(struct scsi_lu *lu, struct env *here)
 	/* priv_state of a command in the task set is read by other reactors
 	 * under the lock: change it there too. */
 	scsi_lu_lock(lu);
-	TAILQ_FOREACH(c, &lu->waiters, wait_link)
+	TAILQ_FOREACH (c, &lu->waiters, wait_link)
 		c->priv_state &= ~CMD_WAITING;
 	TAILQ_CONCAT(&ready, &lu->waiters, wait_link);
 	scsi_lu_unlock(lu);
@@ -432,7 +431,7 @@ static void wake_waiters(struct scsi_lu *lu, struct env *here)
 void scsi_cmd_complete(struct scsi_cmd *cmd)
 {
 	struct scsi_sess *s = cmd->sess;
-	struct env *here = s->env;	/* s may be gone after done() */
+	struct env *here = s->env; /* s may be gone after done() */
 	struct scsi_lu *lu = cmd->lu;
 	bool released = cmd->priv_state & CMD_RANGE;
 
@@ -572,7 +571,7 @@ static void abort_in_lu(struct scsi_lu *lu, const struct scsi_sess *s,
 	struct scsi_cmd *c;
 
 	scsi_lu_lock(lu);
-	TAILQ_FOREACH(c, &lu->task_set, lu_link) {
+	TAILQ_FOREACH (c, &lu->task_set, lu_link) {
 		bool mine = c->sess == s;
 
 		if (scope == TMF_ONE_TAG && !(mine && c->tag == tag))

@@ -66,8 +66,8 @@ struct scsi_itl;
 
 enum scsi_dir {
 	SCSI_DIR_NONE = 0,
-	SCSI_DIR_READ = 1,	/* Data-In: target to initiator */
-	SCSI_DIR_WRITE = 2,	/* Data-Out: initiator to target */
+	SCSI_DIR_READ = 1,  /* Data-In: target to initiator */
+	SCSI_DIR_WRITE = 2, /* Data-Out: initiator to target */
 	SCSI_DIR_BIDI = 3,
 };
 
@@ -80,11 +80,11 @@ enum scsi_task_attr {
 
 /* Identity of an I_T nexus (SPC-4 TransportID material). */
 struct scsi_nexus_id {
-	char initiator_name[224];	/* iSCSI initiator name */
-	uint8_t isid[6];		/* initiator session id */
-	char target_name[224];		/* iSCSI target name */
-	uint16_t tpgt;			/* target portal group tag */
-	uint16_t rel_tgt_port_id;	/* relative target port identifier */
+	char initiator_name[224]; /* iSCSI initiator name */
+	uint8_t isid[6];	  /* initiator session id */
+	char target_name[224];	  /* iSCSI target name */
+	uint16_t tpgt;		  /* target portal group tag */
+	uint16_t rel_tgt_port_id; /* relative target port identifier */
 };
 
 struct scsi_cmd;
@@ -93,39 +93,39 @@ typedef void (*scsi_done_fn)(struct scsi_cmd *cmd);
 struct scsi_cmd {
 	/* --- in: filled by the transport --- */
 	struct scsi_sess *sess;
-	uint64_t lun;			/* LUN number decoded from the PDU */
+	uint64_t lun; /* LUN number decoded from the PDU */
 	uint8_t cdb[SCSI_CDB_MAX];
-	uint8_t cdb_len;		/* 6..32; bytes past it are zero */
+	uint8_t cdb_len; /* 6..32; bytes past it are zero */
 	enum scsi_task_attr attr;
-	uint64_t tag;			/* transport task tag (ITT) */
-	enum scsi_dir dir;		/* as the initiator announced it */
-	uint32_t edtl;			/* expected data transfer length */
-	uint8_t *buf;			/* data buffer, buf_cap bytes */
-	uint32_t buf_cap;		/* READ: room for Data-In (= edtl) */
-	uint32_t data_out_len;		/* WRITE: bytes received in buf */
+	uint64_t tag;	       /* transport task tag (ITT) */
+	enum scsi_dir dir;     /* as the initiator announced it */
+	uint32_t edtl;	       /* expected data transfer length */
+	uint8_t *buf;	       /* data buffer, buf_cap bytes */
+	uint32_t buf_cap;      /* READ: room for Data-In (= edtl) */
+	uint32_t data_out_len; /* WRITE: bytes received in buf */
 	scsi_done_fn done;
-	void *transport;		/* the transport's own pointer */
+	void *transport; /* the transport's own pointer */
 
 	/* --- out: filled by the layer before done() --- */
-	uint8_t status;			/* SCSI_STATUS_* */
-	bool aborted;			/* terminated by a TMF: send nothing */
+	uint8_t status; /* SCSI_STATUS_* */
+	bool aborted;	/* terminated by a TMF: send nothing */
 	uint16_t sense_len;
 	uint8_t sense[SCSI_SENSE_MAX];
-	uint32_t data_in_len;		/* valid Data-In bytes in buf */
-	uint64_t xfer_len;		/* bytes the CDB itself moves, for the
+	uint32_t data_in_len; /* valid Data-In bytes in buf */
+	uint64_t xfer_len;    /* bytes the CDB itself moves, for the
 					 * transport's residual computation */
 
 	/* --- private to the scsi layer --- */
 	struct scsi_lu *lu;
 	struct scsi_itl *itl;
-	TAILQ_ENTRY(scsi_cmd) lu_link;	/* LU task set */
+	TAILQ_ENTRY(scsi_cmd) lu_link; /* LU task set */
 	struct bs_req bsreq;
 	struct iovec bsiov;
 	uint32_t priv_state;
-	void *priv;			/* per-command scratch (e.g. CAW) */
-	uint64_t range_lba;		/* LBA range the command writes or */
-	uint64_t range_blocks;		/* locks (COMPARE AND WRITE) */
-	TAILQ_ENTRY(scsi_cmd) wait_link;/* waiting for an LBA range lock */
+	void *priv;			 /* per-command scratch (e.g. CAW) */
+	uint64_t range_lba;		 /* LBA range the command writes or */
+	uint64_t range_blocks;		 /* locks (COMPARE AND WRITE) */
+	TAILQ_ENTRY(scsi_cmd) wait_link; /* waiting for an LBA range lock */
 };
 
 /* ------------------------------------------------------------- LUs */
@@ -191,10 +191,10 @@ int scsi_tmf_target_reset(struct scsi_sess *s);
 
 /* What a CDB asks of the transport before execution. */
 struct scsi_cdb_info {
-	uint8_t cdb_len;		/* from the opcode's group code */
-	enum scsi_dir dir;		/* data direction the command uses */
-	uint64_t xfer_bytes;		/* bytes it moves (0 if unknown) */
-	uint64_t lba;			/* READ/WRITE family */
+	uint8_t cdb_len;     /* from the opcode's group code */
+	enum scsi_dir dir;   /* data direction the command uses */
+	uint64_t xfer_bytes; /* bytes it moves (0 if unknown) */
+	uint64_t lba;	     /* READ/WRITE family */
 	uint32_t nblocks;
 	bool fua;
 };

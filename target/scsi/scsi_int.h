@@ -38,16 +38,16 @@ struct env;
 
 /* ------------------------------------------------------------ limits */
 
-#define SCSI_UA_QUEUE_MAX 16	/* unit attentions queued per I_T_L */
-#define SCSI_INQ_STD_LEN 96	/* standard INQUIRY data we return */
-#define SCSI_RSP_MAX 4096	/* largest parameter data built on the stack */
+#define SCSI_UA_QUEUE_MAX 16 /* unit attentions queued per I_T_L */
+#define SCSI_INQ_STD_LEN 96  /* standard INQUIRY data we return */
+#define SCSI_RSP_MAX 4096    /* largest parameter data built on the stack */
 /* Block limits we advertise (VPD B0h) and enforce. */
-#define SCSI_MAX_WS_BLOCKS (1u << 22)	/* MAXIMUM WRITE SAME LENGTH */
-#define SCSI_MAX_UNMAP_BLOCKS (1u << 20)/* MAXIMUM UNMAP LBA COUNT */
-#define SCSI_MAX_UNMAP_DESC 256u	/* MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT */
-#define SCSI_MAX_CAW_BLOCKS 255u	/* MAXIMUM COMPARE AND WRITE LENGTH */
-#define SCSI_MAX_ATOMIC_BLOCKS 256u	/* MAXIMUM ATOMIC TRANSFER LENGTH */
-#define SCSI_WS_CHUNK_BYTES (256u << 10)/* WRITE SAME pattern buffer */
+#define SCSI_MAX_WS_BLOCKS (1u << 22)	 /* MAXIMUM WRITE SAME LENGTH */
+#define SCSI_MAX_UNMAP_BLOCKS (1u << 20) /* MAXIMUM UNMAP LBA COUNT */
+#define SCSI_MAX_UNMAP_DESC 256u    /* MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT */
+#define SCSI_MAX_CAW_BLOCKS 255u    /* MAXIMUM COMPARE AND WRITE LENGTH */
+#define SCSI_MAX_ATOMIC_BLOCKS 256u /* MAXIMUM ATOMIC TRANSFER LENGTH */
+#define SCSI_WS_CHUNK_BYTES (256u << 10) /* WRITE SAME pattern buffer */
 
 /* Additional sense codes (ASC << 8 | ASCQ) used across the layer. */
 #define ASC_NO_ADDITIONAL 0x0000
@@ -91,10 +91,10 @@ struct env;
 /* Mode parameters of an LU: one set shared by every I_T nexus
  * (SPC-4 §7.5: a device server may keep them per LU). */
 struct scsi_mode {
-	bool wce;	/* caching page: write cache enabled */
-	bool d_sense;	/* control page: descriptor format sense */
-	bool swp;	/* control page: software write protect */
-	bool tas;	/* control page: task aborted status */
+	bool wce;     /* caching page: write cache enabled */
+	bool d_sense; /* control page: descriptor format sense */
+	bool swp;     /* control page: software write protect */
+	bool tas;     /* control page: task aborted status */
 };
 
 /* Persistent reservations (pr.c).  A registration names an I_T nexus by
@@ -106,8 +106,8 @@ struct scsi_pr_reg {
 	uint64_t key;
 	char initiator[224];
 	uint8_t isid[6];
-	uint16_t rtp;		/* relative target port identifier */
-	bool all_tg_pt;		/* registered through every target port */
+	uint16_t rtp;	/* relative target port identifier */
+	bool all_tg_pt; /* registered through every target port */
 };
 
 struct scsi_pr {
@@ -115,72 +115,72 @@ struct scsi_pr {
 	unsigned int nregs;
 	struct scsi_pr_reg regs[SCSI_PR_MAX_REGS];
 	bool reserved;
-	uint8_t type;		/* 1 WE, 3 EA, 5 WE-RO, 6 EA-RO, 7 WE-AR, 8 EA-AR */
-	unsigned int holder;	/* index in regs (not for *-AR types) */
-	bool aptpl;		/* persist through power loss */
-	bool ptpl_capable;	/* the environment keeps durable state */
+	uint8_t type; /* 1 WE, 3 EA, 5 WE-RO, 6 EA-RO, 7 WE-AR, 8 EA-AR */
+	unsigned int holder; /* index in regs (not for *-AR types) */
+	bool aptpl;	     /* persist through power loss */
+	bool ptpl_capable;   /* the environment keeps durable state */
 };
 
 /* A sanitize operation of an LU (sbc_sanitize.c). */
 struct scsi_sanitize {
-	bool active;		/* running: most commands get NOT READY */
-	bool failed;		/* failure mode (SBC-4 §4.11.3) */
-	bool in_io;		/* a backstore request is outstanding */
-	bool invert;		/* OVERWRITE: invert between passes */
-	uint8_t sa;		/* service action being run */
+	bool active; /* running: most commands get NOT READY */
+	bool failed; /* failure mode (SBC-4 §4.11.3) */
+	bool in_io;  /* a backstore request is outstanding */
+	bool invert; /* OVERWRITE: invert between passes */
+	uint8_t sa;  /* service action being run */
 	unsigned int passes_left;
-	uint16_t pattern_len;	/* OVERWRITE initialization pattern bytes */
-	uint64_t lba;		/* next block of this pass */
-	uint64_t done_blocks, total_blocks;	/* progress, all passes */
-	uint8_t *buf;		/* OVERWRITE: one chunk of pattern */
+	uint16_t pattern_len; /* OVERWRITE initialization pattern bytes */
+	uint64_t lba;	      /* next block of this pass */
+	uint64_t done_blocks, total_blocks; /* progress, all passes */
+	uint8_t *buf; /* OVERWRITE: one chunk of pattern */
 	uint32_t buf_len;
-	struct scsi_cmd *waiter;/* IMMED=0: ends with the operation */
-	struct env_timer *timer;/* starts each chunk */
+	struct scsi_cmd *waiter; /* IMMED=0: ends with the operation */
+	struct env_timer *timer; /* starts each chunk */
 	struct bs_req req;
 	struct iovec iov;
 };
 
 struct scsi_lu {
 	struct env *env;
-	struct env_mutex *lock;	/* NULL with one reactor */
+	struct env_mutex *lock; /* NULL with one reactor */
 	struct bs_dev *bs;
 	uint32_t index;
 	char name[UT_DEV_NAME_MAX];
-	char vendor[9];		/* T10 vendor identification */
+	char vendor[9]; /* T10 vendor identification */
 	char product[17];
 	char revision[5];
-	char dev_id[64];	/* T10 vendor-ID designator tail */
-	char serial[33];	/* unit serial number */
-	uint64_t naa_hi, naa_lo;/* NAA 6 designator, 16 bytes */
+	char dev_id[64];	 /* T10 vendor-ID designator tail */
+	char serial[33];	 /* unit serial number */
+	uint64_t naa_hi, naa_lo; /* NAA 6 designator, 16 bytes */
 	bool removable;
-	bool read_only;		/* the device: every mapping is read-only */
+	bool read_only; /* the device: every mapping is read-only */
 	bool thin;
-	bool nv_cache;		/* SYNCHRONIZE CACHE needs no flush */
-	uint64_t nblocks;	/* capacity in logical blocks */
-	uint8_t lbppbe;		/* log2 logical blocks per physical block */
+	bool nv_cache;	  /* SYNCHRONIZE CACHE needs no flush */
+	uint64_t nblocks; /* capacity in logical blocks */
+	uint8_t lbppbe;	  /* log2 logical blocks per physical block */
 
 	/* shared across sessions: hold the LU lock */
 	struct scsi_mode mode;
-	bool medium_loaded;	/* removable: a medium is in the drive */
-	const struct scsi_itl *spc2_holder;	/* RESERVE(6/10) holder */
+	bool medium_loaded; /* removable: a medium is in the drive */
+	const struct scsi_itl *spc2_holder; /* RESERVE(6/10) holder */
 	struct scsi_pr pr;
 	struct scsi_sanitize san;
-	TAILQ_HEAD(, scsi_cmd) task_set;	/* commands in flight */
-	TAILQ_HEAD(, scsi_cmd) waiters;		/* blocked on an LBA range */
-	LIST_HEAD(, scsi_itl) itls;		/* every mapping of this LU */
+	TAILQ_HEAD(, scsi_cmd) task_set; /* commands in flight */
+	TAILQ_HEAD(, scsi_cmd) waiters;	 /* blocked on an LBA range */
+	LIST_HEAD(, scsi_itl) itls;	 /* every mapping of this LU */
 	unsigned int itl_count;
 };
 
 struct scsi_ua {
-	uint16_t asc;	/* ASC << 8 | ASCQ */
+	uint16_t asc; /* ASC << 8 | ASCQ */
 };
 
 struct scsi_itl {
 	struct scsi_sess *sess;
 	struct scsi_lu *lu;
 	uint32_t lun;
-	bool read_only;		/* this mapping (LUN masking) */
-	bool prevent;		/* PREVENT ALLOW MEDIUM REMOVAL: prevent */
+	bool read_only; /* this mapping (LUN masking) */
+	bool prevent;	/* PREVENT ALLOW MEDIUM REMOVAL: prevent */
 	LIST_ENTRY(scsi_itl) lu_link;
 	/* Unit attentions, oldest first: a ring of ua_count entries. */
 	struct scsi_ua ua[SCSI_UA_QUEUE_MAX];
@@ -193,19 +193,19 @@ struct scsi_itl {
 struct scsi_xcopy_result {
 	bool valid;
 	uint8_t list_id;
-	uint8_t status;		/* COPY OPERATION STATUS: 01h good, 02h error */
-	uint16_t segments;	/* SEGMENTS PROCESSED */
-	uint32_t blocks;	/* TRANSFER COUNT, in blocks... */
-	uint32_t block_size;	/* ... of this size */
+	uint8_t status;	     /* COPY OPERATION STATUS: 01h good, 02h error */
+	uint16_t segments;   /* SEGMENTS PROCESSED */
+	uint32_t blocks;     /* TRANSFER COUNT, in blocks... */
+	uint32_t block_size; /* ... of this size */
 };
 
 struct scsi_sess {
 	struct env *env;
 	struct scsi_nexus_id id;
 	struct scsi_itl *lun_map[SCSI_MAX_LUN + 1];
-	unsigned int busy;	/* commands given to the layer, not done */
+	unsigned int busy; /* commands given to the layer, not done */
 	struct scsi_xcopy_result xcopy[SCSI_XCOPY_RESULTS];
-	unsigned int xcopy_next;/* ring position of the next result */
+	unsigned int xcopy_next; /* ring position of the next result */
 };
 
 static inline void scsi_lu_lock(struct scsi_lu *lu)
@@ -274,18 +274,18 @@ void scsi_put_ascii(uint8_t *dst, const char *s, size_t width);
 
 /* cmd->priv_state bits */
 #define CMD_IN_TASK_SET 0x1u
-#define CMD_RANGE 0x2u		/* range_lba/blocks are being written */
-#define CMD_RANGE_EXCL 0x4u	/* ... and locked against other writers */
-#define CMD_WAITING 0x8u	/* on lu->waiters */
+#define CMD_RANGE 0x2u	    /* range_lba/blocks are being written */
+#define CMD_RANGE_EXCL 0x4u /* ... and locked against other writers */
+#define CMD_WAITING 0x8u    /* on lu->waiters */
 
 /* ------------------------------------------------------------ sense */
 
 /* Options of one sense report beyond key/ASC/ASCQ. */
 struct scsi_sense_opts {
 	bool info_valid;
-	uint64_t info;		/* INFORMATION: LBA, offset, ... */
+	uint64_t info; /* INFORMATION: LBA, offset, ... */
 	bool sks_valid;
-	uint8_t sks[3];		/* sense-key specific bytes, SKSV included */
+	uint8_t sks[3]; /* sense-key specific bytes, SKSV included */
 };
 
 /* Build sense data into buf (SCSI_SENSE_MAX bytes); returns its length. */
@@ -302,15 +302,14 @@ void scsi_fail_cdb(struct scsi_cmd *cmd, uint16_t byte, int bit);
 /* ILLEGAL REQUEST, INVALID FIELD IN PARAMETER LIST, at byte/bit. */
 void scsi_fail_param(struct scsi_cmd *cmd, uint16_t byte, int bit);
 /* A backstore error status mapped to sense (read or write side). */
-void scsi_fail_bs(struct scsi_cmd *cmd, int status, bool writing,
-		  uint64_t lba);
+void scsi_fail_bs(struct scsi_cmd *cmd, int status, bool writing, uint64_t lba);
 
 /* ----------------------------------------------------------- dispatch */
 
 /* What a handler tells the dispatcher. */
 enum scsi_rc {
-	SCSI_RC_DONE = 0,	/* finished: status/sense/data are set */
-	SCSI_RC_ASYNC = 1,	/* scsi_cmd_complete() will be called */
+	SCSI_RC_DONE = 0,  /* finished: status/sense/data are set */
+	SCSI_RC_ASYNC = 1, /* scsi_cmd_complete() will be called */
 };
 
 typedef enum scsi_rc (*scsi_handler_fn)(struct scsi_cmd *cmd);
@@ -392,27 +391,26 @@ struct sbc_chain;
 typedef bool (*sbc_step_fn)(struct scsi_cmd *cmd, struct sbc_chain *ch);
 struct sbc_chain {
 	sbc_step_fn step;
-	int status;		/* first backstore error */
+	int status; /* first backstore error */
 	bool looping, again;
-	bool err_writing;	/* which side failed, for the sense */
+	bool err_writing; /* which side failed, for the sense */
 	uint64_t err_lba;
 	unsigned int stage;
-	uint64_t lba;		/* cursor */
+	uint64_t lba; /* cursor */
 	uint64_t left_blocks;
-	uint8_t *buf;		/* scratch: pattern or read-back, freed */
+	uint8_t *buf; /* scratch: pattern or read-back, freed */
 	uint64_t buf_len;
 	uint32_t bs_flags;
-	const uint8_t *desc;	/* UNMAP block descriptors */
+	const uint8_t *desc; /* UNMAP block descriptors */
 	uint32_t ndesc, next;
-	void *ctx;		/* the step's own state, freed with the chain */
+	void *ctx; /* the step's own state, freed with the chain */
 };
 /* Allocate a chain (with buf_len bytes of scratch) for cmd. */
 struct sbc_chain *sbc_chain_new(struct scsi_cmd *cmd, sbc_step_fn step,
 				uint64_t buf_len);
 enum scsi_rc sbc_chain_start(struct scsi_cmd *cmd, struct sbc_chain *ch);
-void sbc_chain_submit(struct scsi_cmd *cmd, struct sbc_chain *ch,
-		      enum bs_op op, uint32_t flags, uint64_t lba, void *buf,
-		      uint64_t len);
+void sbc_chain_submit(struct scsi_cmd *cmd, struct sbc_chain *ch, enum bs_op op,
+		      uint32_t flags, uint64_t lba, void *buf, uint64_t len);
 
 /* The same on another LU's backstore (EXTENDED COPY). */
 void sbc_chain_submit_lu(struct scsi_cmd *cmd, struct sbc_chain *ch,
@@ -420,8 +418,7 @@ void sbc_chain_submit_lu(struct scsi_cmd *cmd, struct sbc_chain *ch,
 			 void *buf, uint64_t len);
 
 /* Shared SBC checks (sbc.c); false with sense set. */
-bool sbc_lba_in_range(const struct scsi_lu *lu, uint64_t lba,
-		      uint64_t nblocks);
+bool sbc_lba_in_range(const struct scsi_lu *lu, uint64_t lba, uint64_t nblocks);
 bool sbc_check_range(struct scsi_cmd *cmd, uint64_t lba, uint64_t nblocks);
 bool sbc_check_writable(struct scsi_cmd *cmd);
 bool sbc_have_data_out(struct scsi_cmd *cmd, uint64_t bytes);
@@ -467,9 +464,9 @@ enum scsi_rc spc_report_tmfs(struct scsi_cmd *cmd);
 struct scsi_opcode_desc {
 	uint8_t opcode;
 	uint16_t sa;
-	bool has_sa;		/* SERVACTV */
+	bool has_sa; /* SERVACTV */
 	uint8_t cdb_len;
-	uint8_t usage[16];	/* CDB usage data */
+	uint8_t usage[16]; /* CDB usage data */
 };
 extern const struct scsi_opcode_desc scsi_opcodes[];
 extern const unsigned int scsi_opcode_count;
@@ -493,7 +490,7 @@ bool scsi_pr_has_registrations(const struct scsi_lu *lu);
 void scsi_pr_load(struct scsi_lu *lu);
 
 /* Command table entry flags. */
-#define SCSI_CMD_UA_EXEMPT 0x01	/* neither blocked by nor clears a UA */
+#define SCSI_CMD_UA_EXEMPT 0x01 /* neither blocked by nor clears a UA */
 #define SCSI_CMD_NO_LU 0x02	/* runs on a LUN with no logical unit */
 #define SCSI_CMD_MEDIUM 0x04	/* reaches the medium: NOT READY if none */
 #define SCSI_CMD_RES_OK 0x08	/* allowed under another's SPC-2 RESERVE */

@@ -71,7 +71,8 @@ static uint16_t sense_desc(uint8_t *b, uint8_t key, uint16_t asc,
 uint16_t scsi_sense_build(uint8_t *buf, bool desc, uint8_t key, uint16_t asc,
 			  const struct scsi_sense_opts *o)
 {
-	return desc ? sense_desc(buf, key, asc, o) : sense_fixed(buf, key, asc, o);
+	return desc ? sense_desc(buf, key, asc, o)
+		    : sense_fixed(buf, key, asc, o);
 }
 
 static bool cmd_d_sense(const struct scsi_cmd *cmd)
@@ -83,8 +84,8 @@ void scsi_fail_opts(struct scsi_cmd *cmd, uint8_t key, uint16_t asc,
 		    const struct scsi_sense_opts *o)
 {
 	cmd->status = SCSI_STATUS_CHECK_CONDITION;
-	cmd->sense_len = scsi_sense_build(cmd->sense, cmd_d_sense(cmd), key,
-					  asc, o);
+	cmd->sense_len =
+		scsi_sense_build(cmd->sense, cmd_d_sense(cmd), key, asc, o);
 	/* A command that fails moves no data (SAM-5 §5.3.1 leaves the
 	 * Data-In of a CHECK CONDITION undefined; we send none). */
 	cmd->data_in_len = 0;

@@ -13,10 +13,10 @@
 #include "scsi/scsi_int.h"
 
 #define PERIPHERAL_DISK 0x00
-#define PQ_NOT_CAPABLE 0x60	/* qualifier 011b: no LU at this LUN */
+#define PQ_NOT_CAPABLE 0x60 /* qualifier 011b: no LU at this LUN */
 #define PERIPHERAL_UNKNOWN 0x1f
 
-#define ISCSI_PROTOCOL_ID 0x5	/* SPC-4 table 362 */
+#define ISCSI_PROTOCOL_ID 0x5 /* SPC-4 table 362 */
 
 /* Version descriptors (SPC-4 table 145). */
 #define VD_SAM5 0x00a0
@@ -43,12 +43,12 @@ static uint32_t inquiry_standard(const struct scsi_cmd *cmd, uint8_t *b)
 		b[0] = PERIPHERAL_DISK;
 		b[1] = lu->removable ? 0x80 : 0;
 	}
-	b[2] = 0x06;			/* SPC-4 */
-	b[3] = 0x10 | 0x02;		/* HISUP, response data format 2 */
+	b[2] = 0x06;	    /* SPC-4 */
+	b[3] = 0x10 | 0x02; /* HISUP, response data format 2 */
 	b[4] = SCSI_INQ_STD_LEN - 5;
 	if (lu)
-		b[5] = 0x08;		/* 3PC: EXTENDED COPY (xcopy.c) */
-	b[7] = 0x02;			/* CMDQUE */
+		b[5] = 0x08; /* 3PC: EXTENDED COPY (xcopy.c) */
+	b[7] = 0x02;	     /* CMDQUE */
 	scsi_put_ascii(b + 8, lu ? lu->vendor : "UTARGET", 8);
 	scsi_put_ascii(b + 16, lu ? lu->product : "utarget disk", 16);
 	scsi_put_ascii(b + 32, lu ? lu->revision : "0001", 4);
@@ -154,18 +154,18 @@ static uint32_t vpd_block_limits(const struct scsi_lu *lu, uint8_t *b)
 	uint32_t max_blocks = SCSI_MAX_XFER_BYTES / bs;
 
 	put_be16(b + 2, 0x3c);
-	b[5] = SCSI_MAX_CAW_BLOCKS;		/* MAX COMPARE AND WRITE */
-	put_be16(b + 6, 1);			/* optimal granularity */
-	put_be32(b + 8, max_blocks);		/* MAXIMUM TRANSFER LENGTH */
-	put_be32(b + 12, max_blocks);		/* OPTIMAL TRANSFER LENGTH */
-	put_be32(b + 16, max_blocks);		/* MAXIMUM PREFETCH LENGTH */
+	b[5] = SCSI_MAX_CAW_BLOCKS;   /* MAX COMPARE AND WRITE */
+	put_be16(b + 6, 1);	      /* optimal granularity */
+	put_be32(b + 8, max_blocks);  /* MAXIMUM TRANSFER LENGTH */
+	put_be32(b + 12, max_blocks); /* OPTIMAL TRANSFER LENGTH */
+	put_be32(b + 16, max_blocks); /* MAXIMUM PREFETCH LENGTH */
 	if (lu->thin) {
 		put_be32(b + 20, SCSI_MAX_UNMAP_BLOCKS);
 		put_be32(b + 24, SCSI_MAX_UNMAP_DESC);
-		put_be32(b + 28, 1);		/* OPTIMAL UNMAP GRANULARITY */
+		put_be32(b + 28, 1); /* OPTIMAL UNMAP GRANULARITY */
 	}
-	put_be64(b + 36, SCSI_MAX_WS_BLOCKS);	/* MAX WRITE SAME LENGTH */
-	put_be32(b + 44, SCSI_MAX_ATOMIC_BLOCKS);/* MAX ATOMIC TRANSFER */
+	put_be64(b + 36, SCSI_MAX_WS_BLOCKS);	  /* MAX WRITE SAME LENGTH */
+	put_be32(b + 44, SCSI_MAX_ATOMIC_BLOCKS); /* MAX ATOMIC TRANSFER */
 	return 64;
 }
 
@@ -173,7 +173,7 @@ static uint32_t vpd_block_limits(const struct scsi_lu *lu, uint8_t *b)
 static uint32_t vpd_bdc(const struct scsi_lu *lu, uint8_t *b)
 {
 	put_be16(b + 2, 0x3c);
-	put_be16(b + 4, lu->bs->rotational ? 0 : 1);	/* 1: non-rotating */
+	put_be16(b + 4, lu->bs->rotational ? 0 : 1); /* 1: non-rotating */
 	/* WABEREQ = WACEREQ = 01b (SBC-4 §6.6.2): after BLOCK ERASE or
 	 * CRYPTOGRAPHIC ERASE, reads succeed (and return zeros).  WABEREQ
 	 * stays 0 where BLOCK ERASE is not supported (not thin). */
@@ -189,7 +189,7 @@ static uint32_t vpd_lbp(const struct scsi_lu *lu, uint8_t *b)
 		/* LBPU (UNMAP), LBPWS, LBPWS10 (WRITE SAME with UNMAP), LBPRZ:
 		 * unmapped blocks read zeros; ANC_SUP 0. */
 		b[5] = 0x80 | 0x40 | 0x20 | 0x04;
-		b[6] = 0x02;	/* provisioning type: thin */
+		b[6] = 0x02; /* provisioning type: thin */
 	}
 	return 8;
 }
@@ -204,12 +204,24 @@ static enum scsi_rc inquiry_vpd(struct scsi_cmd *cmd, uint8_t page,
 	b[0] = PERIPHERAL_DISK;
 	b[1] = page;
 	switch (page) {
-	case 0x00: len = vpd_supported(cmd->lu, b); break;
-	case 0x80: len = vpd_serial(cmd->lu, b); break;
-	case 0x83: len = vpd_devid(cmd, b); break;
-	case 0xb0: len = vpd_block_limits(cmd->lu, b); break;
-	case 0xb1: len = vpd_bdc(cmd->lu, b); break;
-	case 0xb2: len = vpd_lbp(cmd->lu, b); break;
+	case 0x00:
+		len = vpd_supported(cmd->lu, b);
+		break;
+	case 0x80:
+		len = vpd_serial(cmd->lu, b);
+		break;
+	case 0x83:
+		len = vpd_devid(cmd, b);
+		break;
+	case 0xb0:
+		len = vpd_block_limits(cmd->lu, b);
+		break;
+	case 0xb1:
+		len = vpd_bdc(cmd->lu, b);
+		break;
+	case 0xb2:
+		len = vpd_lbp(cmd->lu, b);
+		break;
 	default:
 		scsi_fail_cdb(cmd, 2, -1);
 		return SCSI_RC_DONE;
@@ -252,9 +264,9 @@ static void put_lun(uint8_t *p, uint32_t lun)
 {
 	memset(p, 0, 8);
 	if (lun < 256) {
-		p[1] = (uint8_t)lun;		/* peripheral device addressing */
+		p[1] = (uint8_t)lun; /* peripheral device addressing */
 	} else {
-		p[0] = (uint8_t)(0x40 | (lun >> 8));	/* flat space */
+		p[0] = (uint8_t)(0x40 | (lun >> 8)); /* flat space */
 		p[1] = (uint8_t)lun;
 	}
 }
@@ -288,7 +300,7 @@ enum scsi_rc spc_report_luns(struct scsi_cmd *cmd)
 		uint8_t *p = b + 8 + 8 * n++;
 
 		memset(p, 0, 8);
-		p[0] = 0xc1;	/* REPORT LUNS well-known logical unit */
+		p[0] = 0xc1; /* REPORT LUNS well-known logical unit */
 		p[1] = 0x01;
 	}
 	put_be32(b, 8 * n);
@@ -335,8 +347,12 @@ enum scsi_rc spc_request_sense(struct scsi_cmd *cmd)
 
 /* ------------------------------------------------------ MODE SENSE */
 
-enum mode_pc { PC_CURRENT = 0, PC_CHANGEABLE = 1, PC_DEFAULT = 2,
-	       PC_SAVED = 3 };
+enum mode_pc {
+	PC_CURRENT = 0,
+	PC_CHANGEABLE = 1,
+	PC_DEFAULT = 2,
+	PC_SAVED = 3
+};
 
 /* Caching mode page (SBC-3 §6.4.5), 20 bytes. */
 static uint32_t page_caching(const struct scsi_lu *lu, enum mode_pc pc,
@@ -364,8 +380,8 @@ static uint32_t page_control(const struct scsi_lu *lu, enum mode_pc pc,
 	p[1] = 0x0a;
 	switch (pc) {
 	case PC_CHANGEABLE:
-		p[2] = 0x04;		/* D_SENSE */
-		p[4] = 0x08;		/* SWP */
+		p[2] = 0x04; /* D_SENSE */
+		p[4] = 0x08; /* SWP */
 		break;
 	case PC_DEFAULT:
 		p[3] = 0x10;
@@ -376,7 +392,7 @@ static uint32_t page_control(const struct scsi_lu *lu, enum mode_pc pc,
 		p[3] = 0x10;
 		p[4] = (uint8_t)((lu->mode.tas ? 0x40 : 0) |
 				 (lu->mode.swp ? 0x08 : 0));
-		put_be16(p + 8, 0xffff);	/* busy timeout: unlimited */
+		put_be16(p + 8, 0xffff); /* busy timeout: unlimited */
 		break;
 	}
 	return 12;
@@ -459,8 +475,9 @@ enum scsi_rc spc_mode_sense(struct scsi_cmd *cmd)
 	if (bdlen == 8) {
 		uint8_t *d = b + hdr;
 
-		put_be32(d, lu->nblocks > 0xffffffffull ? 0xffffffffu
-							: (uint32_t)lu->nblocks);
+		put_be32(d, lu->nblocks > 0xffffffffull
+				    ? 0xffffffffu
+				    : (uint32_t)lu->nblocks);
 		put_be24(d + 5, lu->bs->block_size);
 	} else if (bdlen == 16) {
 		uint8_t *d = b + hdr;

@@ -34,10 +34,10 @@
 #define XCOPY_HDR_LEN 16u
 #define XCOPY_TGT_DESC_LEN 32u
 #define XCOPY_B2B_DESC_LEN 28u
-#define XCOPY_MAX_TGT_DESC 8u		/* MAXIMUM TARGET DESCRIPTOR COUNT */
-#define XCOPY_MAX_SEG_DESC 16u		/* MAXIMUM SEGMENT DESCRIPTOR COUNT */
-#define XCOPY_MAX_DESC_LIST 1024u	/* MAXIMUM DESCRIPTOR LIST LENGTH */
-#define XCOPY_MAX_SEG_BYTES SCSI_MAX_XFER_BYTES	/* MAXIMUM SEGMENT LENGTH */
+#define XCOPY_MAX_TGT_DESC 8u	  /* MAXIMUM TARGET DESCRIPTOR COUNT */
+#define XCOPY_MAX_SEG_DESC 16u	  /* MAXIMUM SEGMENT DESCRIPTOR COUNT */
+#define XCOPY_MAX_DESC_LIST 1024u /* MAXIMUM DESCRIPTOR LIST LENGTH */
+#define XCOPY_MAX_SEG_BYTES SCSI_MAX_XFER_BYTES /* MAXIMUM SEGMENT LENGTH */
 #define XCOPY_CHUNK_BYTES (1u << 20)
 
 /* One segment, resolved. */
@@ -49,11 +49,11 @@ struct xcopy_seg {
 
 struct xcopy_ctx {
 	unsigned int nseg, cur;
-	uint64_t done_blocks;	/* of the current segment */
+	uint64_t done_blocks; /* of the current segment */
 	uint64_t total_blocks;
-	bool writing;		/* the chunk in buf is read: write it */
+	bool writing; /* the chunk in buf is read: write it */
 	uint32_t chunk_blocks;
-	bool record;		/* keep a result for RECEIVE COPY RESULTS */
+	bool record; /* keep a result for RECEIVE COPY RESULTS */
 	uint8_t list_id;
 	struct xcopy_seg seg[XCOPY_MAX_SEG_DESC];
 };
@@ -77,7 +77,7 @@ static struct scsi_itl *resolve_tgt(const struct scsi_cmd *cmd,
 	uint8_t naa[16];
 
 	if ((d[4] & 0x0f) != 1 || (d[5] & 0x3f) != 0x03 || d[7] != 16)
-		return NULL;	/* only a binary NAA designator of an LU */
+		return NULL; /* only a binary NAA designator of an LU */
 	for (unsigned int lun = 0; lun <= SCSI_MAX_LUN; lun++) {
 		struct scsi_itl *itl = cmd->sess->lun_map[lun];
 
@@ -103,9 +103,11 @@ static bool parse_targets(struct scsi_cmd *cmd, const uint8_t *d,
 		}
 	}
 	for (unsigned int i = 0; i < n; i++, d += XCOPY_TGT_DESC_LEN) {
-		if ((d[1] & 0x1f) != 0) {	/* PERIPHERAL DEVICE TYPE */
-			scsi_fail_param(cmd, (uint16_t)(XCOPY_HDR_LEN +
-					i * XCOPY_TGT_DESC_LEN + 1), 4);
+		if ((d[1] & 0x1f) != 0) { /* PERIPHERAL DEVICE TYPE */
+			scsi_fail_param(cmd,
+					(uint16_t)(XCOPY_HDR_LEN +
+						   i * XCOPY_TGT_DESC_LEN + 1),
+					4);
 			return false;
 		}
 		itl[i] = resolve_tgt(cmd, d);
@@ -118,8 +120,8 @@ static bool parse_targets(struct scsi_cmd *cmd, const uint8_t *d,
 }
 
 /* Walk the segment descriptor list: count and type codes. */
-static bool count_segments(struct scsi_cmd *cmd, const uint8_t *d,
-			   uint32_t len, unsigned int *n)
+static bool count_segments(struct scsi_cmd *cmd, const uint8_t *d, uint32_t len,
+			   unsigned int *n)
 {
 	uint32_t off = 0;
 
@@ -199,7 +201,7 @@ static bool check_header(struct scsi_cmd *cmd, uint32_t plen, uint32_t *tdl,
 		return false;
 	*tdl = get_be16(p + 2);
 	*sdl = get_be32(p + 8);
-	if (get_be32(p + 12)) {			/* INLINE DATA LENGTH */
+	if (get_be32(p + 12)) { /* INLINE DATA LENGTH */
 		scsi_fail_param(cmd, 12, -1);
 		return false;
 	}
@@ -219,8 +221,7 @@ static bool check_header(struct scsi_cmd *cmd, uint32_t plen, uint32_t *tdl,
 	return true;
 }
 
-static bool parse_list(struct scsi_cmd *cmd, uint32_t plen,
-		       struct xcopy_ctx *x)
+static bool parse_list(struct scsi_cmd *cmd, uint32_t plen, struct xcopy_ctx *x)
 {
 	const uint8_t *p = cmd->buf;
 	struct scsi_itl *itl[XCOPY_MAX_TGT_DESC];
@@ -243,7 +244,7 @@ static bool parse_list(struct scsi_cmd *cmd, uint32_t plen,
 		x->total_blocks += x->seg[i].nblocks;
 	}
 	x->list_id = p[0];
-	x->record = ((p[1] >> 3) & 3) <= 1;	/* LIST ID USAGE 00b, 01b */
+	x->record = ((p[1] >> 3) & 3) <= 1; /* LIST ID USAGE 00b, 01b */
 	return true;
 }
 
@@ -280,8 +281,8 @@ static bool copy_step(struct scsi_cmd *cmd, struct sbc_chain *ch)
 	struct xcopy_seg *s;
 	uint64_t n;
 
-	while (x->cur < x->nseg &&
-	       x->done_blocks == x->seg[x->cur].nblocks && !x->writing) {
+	while (x->cur < x->nseg && x->done_blocks == x->seg[x->cur].nblocks &&
+	       !x->writing) {
 		x->cur++;
 		x->done_blocks = 0;
 	}
@@ -361,13 +362,13 @@ static enum scsi_rc rcr_copy_status(struct scsi_cmd *cmd, uint32_t alloc)
 		b[4] = r->status;
 		put_be16(b + 5, r->segments);
 		bytes = (uint64_t)r->blocks * r->block_size;
-		b[7] = bytes > UINT32_MAX ? 0x01 : 0x00;	/* KiB : bytes */
-		put_be32(b + 8, (uint32_t)(bytes > UINT32_MAX ? bytes >> 10
-							      : bytes));
+		b[7] = bytes > UINT32_MAX ? 0x01 : 0x00; /* KiB : bytes */
+		put_be32(b + 8,
+			 (uint32_t)(bytes > UINT32_MAX ? bytes >> 10 : bytes));
 		scsi_data_in(cmd, b, sizeof(b), alloc);
 		return SCSI_RC_DONE;
 	}
-	scsi_fail_cdb(cmd, 2, -1);	/* no such list identifier */
+	scsi_fail_cdb(cmd, 2, -1); /* no such list identifier */
 	return SCSI_RC_DONE;
 }
 
@@ -381,12 +382,12 @@ static enum scsi_rc rcr_op_params(struct scsi_cmd *cmd, uint32_t alloc)
 	put_be16(b + 10, XCOPY_MAX_SEG_DESC);
 	put_be32(b + 12, XCOPY_MAX_DESC_LIST);
 	put_be32(b + 16, XCOPY_MAX_SEG_BYTES);
-	put_be16(b + 34, 1);		/* TOTAL CONCURRENT COPIES */
-	b[36] = 1;			/* MAXIMUM CONCURRENT COPIES */
-	b[37] = 9;			/* DATA SEGMENT GRANULARITY: 512 */
-	b[43] = 2;			/* implemented descriptor codes: */
-	b[44] = 0x02;			/* block to block segment */
-	b[45] = 0xe4;			/* identification target descriptor */
+	put_be16(b + 34, 1); /* TOTAL CONCURRENT COPIES */
+	b[36] = 1;	     /* MAXIMUM CONCURRENT COPIES */
+	b[37] = 9;	     /* DATA SEGMENT GRANULARITY: 512 */
+	b[43] = 2;	     /* implemented descriptor codes: */
+	b[44] = 0x02;	     /* block to block segment */
+	b[45] = 0xe4;	     /* identification target descriptor */
 	scsi_data_in(cmd, b, sizeof(b), alloc);
 	return SCSI_RC_DONE;
 }

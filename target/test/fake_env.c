@@ -68,14 +68,17 @@ struct fake {
 	unsigned int nlisteners;
 	struct fake_conn *conns[MAX_CONNS];
 	unsigned int nconns;
-	struct env *second;		/* the other "reactor", or NULL */
+	struct env *second; /* the other "reactor", or NULL */
 	struct fake_post posts[MAX_POSTS];
 	unsigned int nposts;
 	unsigned int posts_run;
 	unsigned int mutexes_live;
 };
 
-static struct fake *F(struct env *e) { return e->priv; }
+static struct fake *F(struct env *e)
+{
+	return e->priv;
+}
 
 static void buf_append(struct bytebuf *b, const void *p, size_t n)
 {
@@ -97,7 +100,10 @@ static void buf_consume(struct bytebuf *b, size_t n)
 	b->len -= n;
 }
 
-static uint64_t f_now(struct env *e) { return F(e)->now; }
+static uint64_t f_now(struct env *e)
+{
+	return F(e)->now;
+}
 
 static struct env_timer *f_timer_new(struct env *e, env_timer_fn fn, void *arg)
 {
@@ -121,7 +127,10 @@ static void f_timer_arm(struct env_timer *t, uint64_t deadline)
 	t->armed = 1;
 }
 
-static void f_timer_cancel(struct env_timer *t) { t->armed = 0; }
+static void f_timer_cancel(struct env_timer *t)
+{
+	t->armed = 0;
+}
 
 static void f_timer_free(struct env_timer *t)
 {
@@ -153,7 +162,10 @@ static int f_listen(struct env *e, const char *addr, uint16_t tpgt,
 	return 0;
 }
 
-static void f_listener_close(struct env_listener *l) { l->fn = NULL; }
+static void f_listener_close(struct env_listener *l)
+{
+	l->fn = NULL;
+}
 
 static void f_set_handler(struct env_conn *ec, const struct env_conn_handler *h,
 			  void *ctx)
@@ -196,8 +208,14 @@ static ssize_t f_send(struct env_conn *ec, const struct iovec *iov, int iovcnt)
 	return (ssize_t)total;
 }
 
-static void f_want_write(struct env_conn *ec, bool want) { (void)ec, (void)want; }
-static void f_set_more(struct env_conn *ec, bool more) { (void)ec, (void)more; }
+static void f_want_write(struct env_conn *ec, bool want)
+{
+	(void)ec, (void)want;
+}
+static void f_set_more(struct env_conn *ec, bool more)
+{
+	(void)ec, (void)more;
+}
 
 static void f_conn_close(struct env_conn *ec)
 {
@@ -353,7 +371,10 @@ struct env *fake_env_new_reactors(struct env **second)
 	return e;
 }
 
-unsigned int fake_env_posts_run(struct env *e) { return F(e)->posts_run; }
+unsigned int fake_env_posts_run(struct env *e)
+{
+	return F(e)->posts_run;
+}
 unsigned int fake_env_mutexes_live(struct env *e)
 {
 	return F(e)->mutexes_live;
@@ -413,7 +434,10 @@ void fake_env_advance(struct env *e, uint64_t ns)
 	f->now = end;
 }
 
-unsigned int fake_env_listeners(struct env *e) { return F(e)->nlisteners; }
+unsigned int fake_env_listeners(struct env *e)
+{
+	return F(e)->nlisteners;
+}
 
 struct fake_conn *fake_connect(struct env *e)
 {
@@ -470,7 +494,10 @@ void fake_conn_push(struct fake_conn *c, const void *buf, size_t len,
 	}
 }
 
-size_t fake_conn_pending(struct fake_conn *c) { return c->to_client.len; }
+size_t fake_conn_pending(struct fake_conn *c)
+{
+	return c->to_client.len;
+}
 
 int fake_conn_pop_pdu(struct fake_conn *c, struct iscsi_bhs *h, uint8_t **data)
 {
@@ -493,14 +520,18 @@ int fake_conn_pop_pdu(struct fake_conn *c, struct iscsi_bhs *h, uint8_t **data)
 	*data = NULL;
 	if (h->data_len) {
 		*data = malloc(h->data_len);
-		memcpy(*data, c->to_client.p + ISCSI_BHS_LEN + h->total_ahs_len * 4u,
+		memcpy(*data,
+		       c->to_client.p + ISCSI_BHS_LEN + h->total_ahs_len * 4u,
 		       h->data_len);
 	}
 	buf_consume(&c->to_client, (size_t)need);
 	return 0;
 }
 
-int fake_conn_closed(struct fake_conn *c) { return c->target_closed; }
+int fake_conn_closed(struct fake_conn *c)
+{
+	return c->target_closed;
+}
 
 void fake_conn_hangup(struct fake_conn *c)
 {

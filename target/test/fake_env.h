@@ -46,8 +46,7 @@ void fake_conn_push(struct fake_conn *c, const void *buf, size_t len,
 size_t fake_conn_pending(struct fake_conn *c);
 /* Take one PDU the target sent (no digests). 0 on success, -1 if no
  * complete PDU is waiting.  *data is malloc'ed (or NULL). */
-int fake_conn_pop_pdu(struct fake_conn *c, struct iscsi_bhs *h,
-		      uint8_t **data);
+int fake_conn_pop_pdu(struct fake_conn *c, struct iscsi_bhs *h, uint8_t **data);
 /* Has the target closed the connection? */
 int fake_conn_closed(struct fake_conn *c);
 /* Close from the initiator's side (orderly). */

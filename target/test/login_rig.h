@@ -34,7 +34,7 @@ struct rig {
 	struct env *env;
 	struct iscsi_server *srv;
 	struct fake_conn *c;
-	struct env_ops ops;	/* the fake's, with log captured */
+	struct env_ops ops; /* the fake's, with log captured */
 	uint32_t cmdsn;
 	uint32_t itt;
 	uint16_t isid_low;
@@ -162,12 +162,12 @@ static inline void rig_send(struct rig *r, struct iscsi_bhs *h,
 
 /* Outcome of one login request. */
 struct rig_login_rsp {
-	uint16_t status;	/* class << 8 | detail */
+	uint16_t status; /* class << 8 | detail */
 	bool transit;
 	int csg, nsg;
 	uint16_t tsih;
 	struct iscsi_kvlist kv;
-	bool closed;		/* the target closed the connection */
+	bool closed; /* the target closed the connection */
 };
 
 static inline void rig_login_rsp_free(struct rig_login_rsp *rsp)
@@ -211,7 +211,7 @@ static inline void rig_login(struct rig *r, int csg, int nsg, bool transit,
 			free(data);
 			data = NULL;
 			if ((in.w36 >> 16) != 0)
-				break;	/* failed mid-continuation */
+				break; /* failed mid-continuation */
 		}
 	} while (off < len);
 	if (fake_conn_pop_pdu(r->c, &in, &data) == 0) {
@@ -227,7 +227,7 @@ static inline void rig_login(struct rig *r, int csg, int nsg, bool transit,
 					 TEXT_OK);
 		free(data);
 	} else {
-		rsp->status = 0xffff;	/* nothing came back */
+		rsp->status = 0xffff; /* nothing came back */
 	}
 	rsp->closed = fake_conn_closed(r->c);
 }
@@ -295,7 +295,7 @@ static inline void rig_sendtargets(struct rig *r, const char *value,
 	h.immediate = true;
 	h.flags = ISCSI_FLAG_FINAL;
 	h.itt = ++r->itt;
-	h.w20 = 0xffffffff;	/* TTT */
+	h.w20 = 0xffffffff; /* TTT */
 	h.w24 = r->cmdsn;
 	rig_send(r, &h, t.buf, (uint32_t)t.len);
 	assert_int_equal(fake_conn_pop_pdu(r->c, &in, &data), 0);
@@ -308,7 +308,7 @@ static inline void rig_sendtargets(struct rig *r, const char *value,
 		size_t len = strnlen(kv, in.data_len - pos);
 		char *eq = memchr(kv, '=', len);
 
-		assert_true(pos + len < in.data_len);	/* NUL-terminated */
+		assert_true(pos + len < in.data_len); /* NUL-terminated */
 		assert_non_null(eq);
 		*eq = '\0';
 		assert_int_equal(iscsi_kv_add(out, kv, eq + 1), 0);
@@ -322,7 +322,7 @@ static inline void rig_sendtargets(struct rig *r, const char *value,
 struct rig_scsi {
 	uint8_t status;
 	uint8_t sense_key;
-	uint16_t asc;		/* ASC << 8 | ASCQ */
+	uint16_t asc; /* ASC << 8 | ASCQ */
 	uint8_t data[4096];
 	uint32_t data_len;
 };
@@ -364,7 +364,7 @@ static inline void rig_scsi(struct rig *r, uint64_t lun, const uint8_t *cdb,
 		assert_int_equal(in.opcode, ISCSI_OP_SCSI_RSP);
 		out->status = in.b3;
 		if (out->status == SCSI_STATUS_CHECK_CONDITION && d) {
-			const uint8_t *s = d + 2;	/* SenseLength first */
+			const uint8_t *s = d + 2; /* SenseLength first */
 
 			if ((s[0] & 0x7f) == 0x72) {
 				out->sense_key = s[1] & 0xf;
@@ -387,7 +387,7 @@ static inline void rig_tur(struct rig *r, uint64_t lun, struct rig_scsi *out)
 
 	for (int i = 0; i < 8; i++) {
 		rig_scsi(r, lun, cdb, 0, out);
-		if (out->sense_key != 0x6)	/* UNIT ATTENTION */
+		if (out->sense_key != 0x6) /* UNIT ATTENTION */
 			return;
 	}
 }

@@ -149,7 +149,7 @@ static void first_matching_group_wins(void **state)
 
 static void allowed_portal_matches_the_local_address(void **state)
 {
-	char *v4[] = {"10.0.0.*"}, *v6[] = {"fe80::1"}, *not[] = {"!10.0.0.1"},
+	char *v4[] = {"10.0.0.*"}, *v6[] = {"fe80::1"}, *not [] = {"!10.0.0.1"},
 	     *mixed[] = {"10.*", "!10.0.0.9"};
 	struct iscsi_acl acl = {0};
 
@@ -164,7 +164,7 @@ static void allowed_portal_matches_the_local_address(void **state)
 	acl.allowed_portals = v6;
 	assert_true(iscsi_acl_portal_allowed(&acl, "[fe80::1]:3260"));
 	assert_false(iscsi_acl_portal_allowed(&acl, "[fe80::2]:3260"));
-	acl.allowed_portals = not;
+	acl.allowed_portals = not ;
 	assert_false(iscsi_acl_portal_allowed(&acl, "10.0.0.1:3260"));
 	assert_true(iscsi_acl_portal_allowed(&acl, "10.0.0.2:3260"));
 	acl.allowed_portals = mixed;
@@ -184,13 +184,13 @@ static size_t report_luns(struct rig *r, uint32_t *luns, size_t cap)
 	uint32_t len;
 	size_t n = 0;
 
-	cdb[9] = 0xff;	/* allocation length 255 */
+	cdb[9] = 0xff; /* allocation length 255 */
 	rig_scsi(r, 0, cdb, 255, &out);
 	assert_int_equal(out.status, 0);
 	len = (uint32_t)out.data[0] << 24 | (uint32_t)out.data[1] << 16 |
 	      (uint32_t)out.data[2] << 8 | out.data[3];
 	for (uint32_t off = 8; off < 8 + len && n < cap; off += 8)
-		luns[n++] = out.data[off + 1];	/* peripheral addressing */
+		luns[n++] = out.data[off + 1]; /* peripheral addressing */
 	return n;
 }
 
@@ -235,14 +235,15 @@ static void members_see_their_groups_luns(void **state)
 static void lun_zero_is_the_groups_own_device(void **state)
 {
 	struct rig *r = rig_new(conf_acl);
-	uint8_t cdb[16] = {0x12, 0x01, 0x80, 0, 0xff};	/* VPD 80h serial */
+	uint8_t cdb[16] = {0x12, 0x01, 0x80, 0, 0xff}; /* VPD 80h serial */
 	struct rig_scsi a, b, c;
 
 	(void)state;
 	/* Three initiators, three groups' LUN 0: three unit serials. */
 	assert_int_equal(rig_login_plain(r, DEB "host1", T_SHARED), 0);
 	rig_scsi(r, 0, cdb, 255, &a);
-	assert_int_equal(rig_login_plain(r, "iqn.2026-11.other:x", T_SHARED), 0);
+	assert_int_equal(rig_login_plain(r, "iqn.2026-11.other:x", T_SHARED),
+			 0);
 	rig_scsi(r, 0, cdb, 255, &b);
 	assert_int_equal(rig_login_plain(r, DEB "bad", T_SHARED), 0);
 	rig_scsi(r, 0, cdb, 255, &c);
@@ -264,7 +265,8 @@ static void outsiders_get_the_default_luns(void **state)
 	uint32_t luns[8];
 
 	(void)state;
-	assert_int_equal(rig_login_plain(r, "iqn.2026-11.other:x", T_SHARED), 0);
+	assert_int_equal(rig_login_plain(r, "iqn.2026-11.other:x", T_SHARED),
+			 0);
 	assert_int_equal(report_luns(r, luns, 8), 1);
 	assert_int_equal(luns[0], 0);
 	rig_tur(r, 0, &out);
@@ -296,7 +298,8 @@ static void restricted_target_refuses_outsiders(void **state)
 
 	(void)state;
 	/* no group, no default LUNs: "not found", as SCST's iscsi-scstd */
-	assert_int_equal(rig_login_plain(r, "iqn.2026-11.other:x", T_RESTRICTED),
+	assert_int_equal(rig_login_plain(r, "iqn.2026-11.other:x",
+					 T_RESTRICTED),
 			 ISCSI_LS_NOT_FOUND);
 	assert_true(fake_conn_closed(r->c));
 	/* a group without LUNs admits nobody either */
@@ -381,7 +384,8 @@ static void unknown_target_and_refused_initiator_look_alike(void **state)
 	assert_int_equal(rig_login_plain(r, "iqn.2026-11.other:x",
 					 PFX "no-such-target"),
 			 ISCSI_LS_NOT_FOUND);
-	assert_int_equal(rig_login_plain(r, "iqn.2026-11.other:x", T_RESTRICTED),
+	assert_int_equal(rig_login_plain(r, "iqn.2026-11.other:x",
+					 T_RESTRICTED),
 			 ISCSI_LS_NOT_FOUND);
 	rig_free(r);
 }

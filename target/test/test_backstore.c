@@ -31,8 +31,10 @@ static int io(struct bs_dev *dev, enum bs_op op, uint64_t off, void *buf,
 	      uint64_t len)
 {
 	struct iovec iov = {buf, (size_t)len};
-	struct bs_req req = {.op = op, .offset_bytes = off,
-			     .length_bytes = len, .done = on_done};
+	struct bs_req req = {.op = op,
+			     .offset_bytes = off,
+			     .length_bytes = len,
+			     .done = on_done};
 	int before = done_calls;
 
 	if (buf) {
@@ -46,8 +48,10 @@ static int io(struct bs_dev *dev, enum bs_op op, uint64_t off, void *buf,
 
 static struct bs_dev *mem(uint64_t size)
 {
-	struct bs_dev_params p = {.kind = BS_MEM, .size_bytes = size,
-				  .block_size = 512, .thin = true};
+	struct bs_dev_params p = {.kind = BS_MEM,
+				  .size_bytes = size,
+				  .block_size = 512,
+				  .thin = true};
 	struct bs_dev *dev;
 
 	assert_int_equal(bs_open(NULL, &p, &dev), 0);
@@ -165,8 +169,10 @@ static void mem_request_past_capacity_is_einval(void **state)
 
 static void mem_read_only_rejects_writes(void **state)
 {
-	struct bs_dev_params p = {.kind = BS_MEM, .size_bytes = MiB,
-				  .block_size = 4096, .read_only = true};
+	struct bs_dev_params p = {.kind = BS_MEM,
+				  .size_bytes = MiB,
+				  .block_size = 4096,
+				  .read_only = true};
 	struct bs_dev *dev;
 	uint8_t b[4096] = {1};
 
@@ -179,8 +185,8 @@ static void mem_read_only_rejects_writes(void **state)
 
 static void mem_bad_block_size_is_einval(void **state)
 {
-	struct bs_dev_params p = {.kind = BS_MEM, .size_bytes = MiB,
-				  .block_size = 1000};
+	struct bs_dev_params p = {
+		.kind = BS_MEM, .size_bytes = MiB, .block_size = 1000};
 	struct bs_dev *dev;
 
 	assert_int_equal(bs_mem_open(&p, &dev), -EINVAL);
@@ -192,8 +198,11 @@ static void mem_scatter_gather_crosses_iovecs_and_chunks(void **state)
 	struct bs_dev *dev = mem(4 * MiB);
 	static uint8_t a[1536], b[512], c[2048], r[4096];
 	struct iovec w[3] = {{a, sizeof(a)}, {b, sizeof(b)}, {c, sizeof(c)}};
-	struct bs_req req = {.op = BS_OP_WRITE, .offset_bytes = MiB - 2048,
-			     .length_bytes = 4096, .iov = w, .iovcnt = 3,
+	struct bs_req req = {.op = BS_OP_WRITE,
+			     .offset_bytes = MiB - 2048,
+			     .length_bytes = 4096,
+			     .iov = w,
+			     .iovcnt = 3,
 			     .done = on_done};
 
 	memset(a, 1, sizeof(a));
@@ -206,7 +215,7 @@ static void mem_scatter_gather_crosses_iovecs_and_chunks(void **state)
 	assert_int_equal(r[1535], 1);
 	assert_int_equal(r[1536], 2);
 	assert_int_equal(r[2047], 2);
-	assert_int_equal(r[2048], 3);		/* first byte of chunk 1 */
+	assert_int_equal(r[2048], 3); /* first byte of chunk 1 */
 	assert_int_equal(r[4095], 3);
 	/* a short iovec array is refused */
 	req.iovcnt = 2;
@@ -217,8 +226,8 @@ static void mem_scatter_gather_crosses_iovecs_and_chunks(void **state)
 
 static void null_reads_zeros_and_discards_writes(void **state)
 {
-	struct bs_dev_params p = {.kind = BS_NULL, .size_bytes = 1ull << 40,
-				  .block_size = 512};
+	struct bs_dev_params p = {
+		.kind = BS_NULL, .size_bytes = 1ull << 40, .block_size = 512};
 	struct bs_dev *dev;
 	uint8_t b[512];
 
@@ -246,8 +255,8 @@ static void bs_open_file_goes_through_env_or_is_enotsup(void **state)
 {
 	struct env_ops ops = {0};
 	struct env e = {.ops = &ops};
-	struct bs_dev_params p = {.kind = BS_FILE, .path = "/x",
-				  .block_size = 512};
+	struct bs_dev_params p = {
+		.kind = BS_FILE, .path = "/x", .block_size = 512};
 	struct bs_dev *dev;
 
 	assert_int_equal(bs_open(&e, &p, &dev), -ENOTSUP);
@@ -263,11 +272,13 @@ static void bs_open_file_goes_through_env_or_is_enotsup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(mem_1gib_disk_starts_unallocated_and_reads_zeros),
+		cmocka_unit_test(
+			mem_1gib_disk_starts_unallocated_and_reads_zeros),
 		cmocka_unit_test(mem_write_allocates_one_chunk_and_reads_back),
 		cmocka_unit_test(
 			mem_zero_write_to_unallocated_chunk_allocates_nothing),
-		cmocka_unit_test(mem_unmap_frees_whole_chunks_and_zeros_partial),
+		cmocka_unit_test(
+			mem_unmap_frees_whole_chunks_and_zeros_partial),
 		cmocka_unit_test(mem_odd_size_last_chunk_is_partial),
 		cmocka_unit_test(mem_request_past_capacity_is_einval),
 		cmocka_unit_test(mem_read_only_rejects_writes),

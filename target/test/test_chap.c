@@ -18,12 +18,12 @@
 #define BOB_SECRET "bob-secret-22"
 #define TGT_SECRET "tgt-secret-333"
 
-#define DEVS                                                                 \
+#define DEVS                                                                    \
 	"HANDLER vdisk_mem {\n DEVICE d0 { size 1M }\n DEVICE d1 { size 1M }\n" \
 	" DEVICE d2 { size 1M }\n}\n"
 
-static const char conf_chap[] =
-	DEVS "TARGET_DRIVER iscsi {\n"
+static const char conf_chap[] = DEVS
+	"TARGET_DRIVER iscsi {\n"
 	" TARGET " TGT " {\n"
 	"  LUN 0 d0\n"
 	"  IncomingUser \"alice " ALICE_SECRET "\"\n"
@@ -39,8 +39,8 @@ static const char conf_chap[] =
 	" }\n"
 	"}\n";
 
-static const char conf_discovery_chap[] =
-	DEVS "TARGET_DRIVER iscsi {\n"
+static const char conf_discovery_chap[] = DEVS
+	"TARGET_DRIVER iscsi {\n"
 	" IncomingUser \"disco disco-secret-4444\"\n"
 	" OutgoingUser \"disco-tgt disco-tgt-secret-5\"\n"
 	" TARGET " TGT_OPEN " {\n"
@@ -75,8 +75,9 @@ static void tohex(const uint8_t *b, size_t n, char *out)
 /* An independent base64 encoder (RFC 4648 §4), with the 0b prefix. */
 static void tob64(const uint8_t *b, size_t n, char *out)
 {
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-				"0123456789+/";
+	static const char a[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		"0123456789+/";
 	size_t o = 2;
 
 	out[0] = '0';
@@ -106,7 +107,7 @@ static bool log_has(const struct rig *r, const char *s)
 struct hash_vec {
 	enum chap_alg alg;
 	const char *msg;
-	size_t repeat_a;	/* msg is NULL: this many 'a' */
+	size_t repeat_a; /* msg is NULL: this many 'a' */
 	const char *hex;
 };
 
@@ -130,7 +131,8 @@ static const struct hash_vec hash_vecs[] = {
 	{CHAP_ALG_MD5, NULL, 137, "d11a18a4743a1a0a699d1704efb74a0d"},
 	{CHAP_ALG_SHA1, "", 0, "da39a3ee5e6b4b0d3255bfef95601890afd80709"},
 	{CHAP_ALG_SHA1, "abc", 0, "a9993e364706816aba3e25717850c26c9cd0d89d"},
-	{CHAP_ALG_SHA1, TWO_BLOCK, 0, "84983e441c3bd26ebaae4aa1f95129e5e54670f1"},
+	{CHAP_ALG_SHA1, TWO_BLOCK, 0,
+	 "84983e441c3bd26ebaae4aa1f95129e5e54670f1"},
 	{CHAP_ALG_SHA1, NULL, 55, "c1c8bbdc22796e28c0e15163d20899b65621d65a"},
 	{CHAP_ALG_SHA1, NULL, 56, "c2db330f6083854c99d4b5bfb6e8f29f201be699"},
 	{CHAP_ALG_SHA1, NULL, 64, "0098ba824b5c16427bd7a1122a5a442a25ec644d"},
@@ -184,9 +186,10 @@ static void digests_match_the_specification_vectors(void **state)
 		iscsi_hash_update(&h, msg, len);
 		iscsi_hash_final(&h, got);
 		if (memcmp(got, want, dlen) != 0)
-			fail_msg("algorithm %d, %zu-byte message: digest differs "
-				 "from the specification's %s",
-				 v->alg, len, v->hex);
+			fail_msg(
+				"algorithm %d, %zu-byte message: digest differs "
+				"from the specification's %s",
+				v->alg, len, v->hex);
 		/* The same fed one byte at a time: block boundaries inside
 		 * updates must not matter. */
 		assert_int_equal(iscsi_hash_init(&h, v->alg), 0);
@@ -221,7 +224,7 @@ struct chap_vec {
 	enum chap_alg alg;
 	uint8_t id;
 	const char *secret;
-	uint8_t chal_first;	/* challenge bytes chal_first .. +chal_len-1 */
+	uint8_t chal_first; /* challenge bytes chal_first .. +chal_len-1 */
 	size_t chal_len;
 	const char *hex;
 };
@@ -342,7 +345,8 @@ static void base64_values_decode_strictly(void **state)
 
 static void decoded_length_is_capped_on_both_sides_of_the_limit(void **state)
 {
-	uint8_t bytes[CHAP_CHALLENGE_MAX_BYTES + 1], out[CHAP_CHALLENGE_MAX_BYTES];
+	uint8_t bytes[CHAP_CHALLENGE_MAX_BYTES + 1],
+		out[CHAP_CHALLENGE_MAX_BYTES];
 	char enc[2 * sizeof(bytes) + 8];
 
 	(void)state;
@@ -633,7 +637,8 @@ static void mutual_chap_answers_with_the_outgoing_user(void **state)
 	struct rig_text t = {0};
 	struct rig_login_rsp rsp;
 	struct chal ch;
-	uint8_t mychal[16], want[CHAP_DIGEST_MAX_BYTES], got[CHAP_DIGEST_MAX_BYTES];
+	uint8_t mychal[16], want[CHAP_DIGEST_MAX_BYTES],
+		got[CHAP_DIGEST_MAX_BYTES];
 	char hex[2 * CHAP_DIGEST_MAX_BYTES + 3], chex[40];
 	const char *v;
 
@@ -654,7 +659,8 @@ static void mutual_chap_answers_with_the_outgoing_user(void **state)
 		chap_answer(r, &t, &rsp);
 		assert_int_equal(rsp.status, 0);
 		assert_true(rsp.transit);
-		assert_string_equal(iscsi_kv_get(&rsp.kv, "CHAP_N"), "tgt-user");
+		assert_string_equal(iscsi_kv_get(&rsp.kv, "CHAP_N"),
+				    "tgt-user");
 		v = iscsi_kv_get(&rsp.kv, "CHAP_R");
 		assert_non_null(v);
 		assert_int_equal(iscsi_chap_decode(v, got, sizeof(got)),
@@ -664,8 +670,9 @@ static void mutual_chap_answers_with_the_outgoing_user(void **state)
 						     sizeof(mychal), want),
 				 0);
 		if (memcmp(got, want, iscsi_chap_digest_len(ch.alg)))
-			fail_msg("RFC 7143 §12.1.3: the target's CHAP_R must be "
-				 "H(CHAP_I, OutgoingUser secret, CHAP_C)");
+			fail_msg(
+				"RFC 7143 §12.1.3: the target's CHAP_R must be "
+				"H(CHAP_I, OutgoingUser secret, CHAP_C)");
 		rig_login_rsp_free(&rsp);
 		rig_text_free(&t);
 		rig_login_finish(r);
@@ -799,7 +806,8 @@ static void chap_r_must_be_exactly_one_digest(void **state)
 		size_t n;
 
 		chap_begin(r, INI, TGT, "6", &ch);
-		assert_int_equal(iscsi_chap_response(ch.alg, ch.id, ALICE_SECRET,
+		assert_int_equal(iscsi_chap_response(ch.alg, ch.id,
+						     ALICE_SECRET,
 						     strlen(ALICE_SECRET), ch.c,
 						     (size_t)ch.clen, d),
 				 0);
@@ -832,9 +840,9 @@ static void chap_r_must_be_exactly_one_digest(void **state)
 static void malformed_chap_r_is_refused(void **state)
 {
 	static const char *const bad[] = {
-		"0x0g",		"12345678",	"0x123",      "0bA*==",
-		"0bAQ=",	"",		"0x",	      "0b",
-		"0z00000000000000000000000000000000",
+		"0x0g",	  "12345678", "0x123",
+		"0bA*==", "0bAQ=",    "",
+		"0x",	  "0b",	      "0z00000000000000000000000000000000",
 	};
 	struct rig *r = rig_new(conf_chap);
 	struct rig_text t = {0};
@@ -898,10 +906,10 @@ static void chap_n_limit_is_255_bytes(void **state)
 static void oversized_values_fail_cleanly(void **state)
 {
 	static const size_t sizes[] = {
-		ISCSI_BINARY_VALUE_MAX - 2,	/* "0x" + 8190: text takes it */
-		ISCSI_BINARY_VALUE_MAX - 1,	/* odd: not hex either */
-		ISCSI_BINARY_VALUE_MAX + 1,	/* over the text limit */
-		60000,				/* within the 64 KiB login text */
+		ISCSI_BINARY_VALUE_MAX - 2, /* "0x" + 8190: text takes it */
+		ISCSI_BINARY_VALUE_MAX - 1, /* odd: not hex either */
+		ISCSI_BINARY_VALUE_MAX + 1, /* over the text limit */
+		60000,			    /* within the 64 KiB login text */
 	};
 	static const char *const keys[] = {"CHAP_R", "CHAP_C", "CHAP_N"};
 	struct rig *r = rig_new(conf_chap);

@@ -55,13 +55,13 @@ static bool has_diag(const struct diags *d, const char *needle)
 	return false;
 }
 
-#define expect_diag(d, needle)                                               \
-	do {                                                                 \
-		if (!has_diag((d), (needle))) {                              \
-			dump(d);                                             \
-			fail_msg("expected a diagnostic containing \"%s\"",  \
-				 (needle));                                  \
-		}                                                            \
+#define expect_diag(d, needle)                                              \
+	do {                                                                \
+		if (!has_diag((d), (needle))) {                             \
+			dump(d);                                            \
+			fail_msg("expected a diagnostic containing \"%s\"", \
+				 (needle));                                 \
+		}                                                           \
 	} while (0)
 
 static int parse_len(struct ut_config *cfg, struct diags *d, const char *text,
@@ -116,7 +116,9 @@ struct sb {
 	size_t len, cap;
 };
 
-__attribute__((format(printf, 2, 3)))
+static void sb_printf(struct sb *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 static void sb_printf(struct sb *b, const char *fmt, ...)
 {
 	va_list ap;
@@ -151,10 +153,12 @@ static char *repeat(char c, size_t n)
 /* A config with one mem device "m" and one target whose body is body. */
 static char *with_target(const char *body)
 {
-	struct sb b = { 0 };
+	struct sb b = {0};
 
-	sb_printf(&b, MEM_DEV "TARGET_DRIVER iscsi {\n TARGET iqn.2026-11.t:x "
-		  "{\n%s\n }\n}\n", body);
+	sb_printf(&b,
+		  MEM_DEV "TARGET_DRIVER iscsi {\n TARGET iqn.2026-11.t:x "
+			  "{\n%s\n }\n}\n",
+		  body);
 	return b.s;
 }
 
@@ -186,7 +190,7 @@ static const char scst_example[] =
 	"\t\tblocksize 4096\n"
 	"\t\tnv_cache 0\n"
 	"\t\tread_only 0\n"
-	"\t\trotational 0\n"			/* line 10: warned */
+	"\t\trotational 0\n" /* line 10: warned */
 	"\t\tthin_provisioned 1\n"
 	"\t\twrite_through 1\n"
 	"\t\tt10_vendor_id SCST_BIO\n"
@@ -196,9 +200,9 @@ static const char scst_example[] =
 	"\n"
 	"HANDLER vdisk_fileio {\n"
 	"\tDEVICE disk02 {\n"
-	"\t\tfilename /var/lib/scst/disk02.img\n"	/* line 20 */
+	"\t\tfilename /var/lib/scst/disk02.img\n" /* line 20 */
 	"\t\tnv_cache 1\n"
-	"\t\to_direct 0\n"			/* line 22: warned */
+	"\t\to_direct 0\n" /* line 22: warned */
 	"\t}\n"
 	"}\n"
 	"\n"
@@ -206,7 +210,7 @@ static const char scst_example[] =
 	"\tDEVICE null1 {\n"
 	"\t\tsize_mb 1024\n"
 	"\t\tdummy 1\n"
-	"\t}\n"					/* line 30 */
+	"\t}\n" /* line 30 */
 	"}\n"
 	"\n"
 	"TARGET_DRIVER copy_manager {\n"
@@ -216,7 +220,7 @@ static const char scst_example[] =
 	"}\n"
 	"\n"
 	"TARGET_DRIVER iscsi {\n"
-	"\tenabled 1\n"				/* line 40 */
+	"\tenabled 1\n" /* line 40 */
 	"\tIncomingUser \"discovery_user discovery_secret1\"\n"
 	"\tiSNSServer 10.0.0.5\n"
 	"\n"
@@ -226,7 +230,7 @@ static const char scst_example[] =
 	"\t\tQueuedCommands 64\n"
 	"\t\trel_tgt_id 1\n"
 	"\t\tenabled 1\n"
-	"\t\tIncomingUser \"joe 12charsecret\"\n"	/* line 50 */
+	"\t\tIncomingUser \"joe 12charsecret\"\n" /* line 50 */
 	"\t\tOutgoingUser \"target1 another12cs\"\n"
 	"\t\tLUN 0 disk01\n"
 	"\t\tLUN 1 disk02 {\n"
@@ -236,7 +240,7 @@ static const char scst_example[] =
 	"\t\tGROUP backup_hosts {\n"
 	"\t\t\tINITIATOR iqn.1993-08.org.debian:01:backup*\n"
 	"\t\t\tINITIATOR !iqn.1993-08.org.debian:01:backup-old\n"
-	"\t\t\tLUN 0 null1\n"			/* line 60 */
+	"\t\t\tLUN 0 null1\n" /* line 60 */
 	"\t\t\tcpu_mask ff\n"
 	"\t\t}\n"
 	"\t}\n"
@@ -264,7 +268,7 @@ static void scst_style_example_parses_with_warnings_only(void **state)
 	assert_string_equal(dev->t10_dev_id, "disk01");
 	dev = ut_config_find_dev(&cfg, "disk02");
 	assert_int_equal(dev->kind, BS_FILE);
-	assert_int_equal(dev->size_bytes, 0);	/* the file's own size */
+	assert_int_equal(dev->size_bytes, 0); /* the file's own size */
 	assert_true(dev->nv_cache);
 	dev = ut_config_find_dev(&cfg, "null1");
 	assert_int_equal(dev->kind, BS_NULL);
@@ -336,7 +340,8 @@ static void unknown_blocks_are_skipped_with_one_warning(void **state)
 
 	assert_int_equal(parse(&cfg, &d,
 			       "HANDLER dev_disk {\n DEVICE 1:0:0:0\n}\n"
-			       "FOO {\n BAR { { } }\n}\n" MEM_DEV), 0);
+			       "FOO {\n BAR { { } }\n}\n" MEM_DEV),
+			 0);
 	assert_int_equal(d.warnings, 2);
 	expect_diag(&d, "t.conf:1:9: warning: handler 'dev_disk' is not "
 			"supported by utarget; its devices are ignored");
@@ -347,9 +352,9 @@ static void unknown_blocks_are_skipped_with_one_warning(void **state)
 
 static void example_file_in_docs_parses_without_warnings(void **state)
 {
-	static const char *const paths[] = { "docs/examples/scst.conf",
-					      "../docs/examples/scst.conf",
-					      "../../docs/examples/scst.conf" };
+	static const char *const paths[] = {"docs/examples/scst.conf",
+					    "../docs/examples/scst.conf",
+					    "../../docs/examples/scst.conf"};
 	struct ut_config cfg;
 	char *buf = NULL;
 	size_t len = 0;
@@ -381,7 +386,7 @@ static void example_file_in_docs_parses_without_warnings(void **state)
 static void syntax_error_reports_file_line_column(void **state)
 {
 	parse_fails(MEM_DEV "TARGET_DRIVER iscsi {\n  TARGET iqn.x {\n"
-		    "    enabled\n  }\n}\n",
+			    "    enabled\n  }\n}\n",
 		    "t.conf:8:5: error: attribute 'enabled' needs a value");
 	parse_fails("\n\n   }\n", "t.conf:3:4: error: unexpected '}'");
 	parse_fails("HANDLER vdisk_mem {\n  DEVICE m {\n    size 1M\n  }\n",
@@ -415,7 +420,8 @@ static void quoted_strings_unescape_quotes_and_backslashes(void **state)
 	assert_string_equal(cfg.devs[0].path, "/a\\/b\\x");
 	ut_config_free(&cfg);
 	parse_fails("HANDLER vdisk_fileio {\n DEVICE f {\n  filename \"/a\n"
-		    " }\n}\n", "t.conf:3:12: error: unterminated string");
+		    " }\n}\n",
+		    "t.conf:3:12: error: unterminated string");
 }
 
 static void comments_and_blank_lines_are_ignored(void **state)
@@ -441,7 +447,7 @@ static void control_characters_are_errors(void **state)
 
 static void token_of_4096_bytes_is_ok_and_4097_is_an_error(void **state)
 {
-	struct sb b = { 0 };
+	struct sb b = {0};
 	char *word = repeat('a', 4096);
 	struct ut_config cfg;
 	struct diags d;
@@ -480,7 +486,7 @@ static void config_of_16_mib_is_ok_and_one_byte_more_is_an_error(void **state)
 
 static void values_on_one_line_are_capped_at_32(void **state)
 {
-	struct sb b = { 0 };
+	struct sb b = {0};
 
 	sb_printf(&b, "setup_id");
 	for (int i = 0; i < 32; i++)
@@ -506,7 +512,8 @@ static void blocksize_other_than_512_or_4096_is_an_error(void **state)
 	parse_ok("HANDLER vdisk_mem {\n DEVICE m {\n  blocksize 4096\n"
 		 "  size 1M\n }\n}\n");
 	parse_fails("HANDLER vdisk_mem {\n DEVICE m {\n  blocksize 1024\n"
-		    " }\n}\n", "t.conf:3:13: error: blocksize must be 512 or "
+		    " }\n}\n",
+		    "t.conf:3:13: error: blocksize must be 512 or "
 		    "4096");
 	parse_fails("HANDLER vdisk_mem {\n DEVICE m {\n  blocksize 4k\n }\n}\n",
 		    "blocksize must be 512 or 4096");
@@ -520,7 +527,8 @@ static void size_not_a_multiple_of_the_blocksize_is_an_error(void **state)
 		    "a multiple of its blocksize 4096");
 }
 
-static void device_size_at_1_eib_is_ok_and_one_block_more_is_an_error(void **state)
+static void
+device_size_at_1_eib_is_ok_and_one_block_more_is_an_error(void **state)
 {
 	struct ut_config cfg;
 
@@ -534,20 +542,22 @@ static void device_size_at_1_eib_is_ok_and_one_block_more_is_an_error(void **sta
 	parse_ok("HANDLER vdisk_nullio {\n DEVICE n {\n  size_mb 1099511627776"
 		 "\n }\n}\n");
 	parse_fails("HANDLER vdisk_nullio {\n DEVICE n {\n"
-		    "  size_mb 1099511627777\n }\n}\n", "exceeds the maximum");
+		    "  size_mb 1099511627777\n }\n}\n",
+		    "exceeds the maximum");
 }
 
 static void booleans_accept_numbers_words_in_any_case(void **state)
 {
-	static const char *const yes[] = { "1", "yes", "Yes", "true", "TRUE" };
-	static const char *const no[] = { "0", "no", "No", "false", "False" };
+	static const char *const yes[] = {"1", "yes", "Yes", "true", "TRUE"};
+	static const char *const no[] = {"0", "no", "No", "false", "False"};
 	char buf[200];
 	struct ut_config cfg;
 
 	for (int i = 0; i < 5; i++) {
-		snprintf(buf, sizeof(buf), "HANDLER vdisk_mem {\n DEVICE m {\n"
-			 "  read_only %s\n  removable %s\n }\n}\n", yes[i],
-			 no[i]);
+		snprintf(buf, sizeof(buf),
+			 "HANDLER vdisk_mem {\n DEVICE m {\n"
+			 "  read_only %s\n  removable %s\n }\n}\n",
+			 yes[i], no[i]);
 		parse_clean(&cfg, buf);
 		assert_true(cfg.devs[0].read_only);
 		assert_false(cfg.devs[0].removable);
@@ -564,8 +574,10 @@ static void identification_fields_are_capped_on_both_sides(void **state)
 	static const struct {
 		const char *key;
 		size_t max;
-	} f[] = { { "t10_vendor_id", 8 }, { "prod_id", 16 },
-		  { "t10_dev_id", 63 }, { "usn", 32 } };
+	} f[] = {{"t10_vendor_id", 8},
+		 {"prod_id", 16},
+		 {"t10_dev_id", 63},
+		 {"usn", 32}};
 	char buf[300];
 
 	for (size_t i = 0; i < 4; i++) {
@@ -573,40 +585,49 @@ static void identification_fields_are_capped_on_both_sides(void **state)
 		char *v1 = repeat('x', f[i].max + 1);
 		struct ut_config cfg;
 
-		snprintf(buf, sizeof(buf), "HANDLER vdisk_mem {\n DEVICE m {\n"
-			 "  %s %s\n }\n}\n", f[i].key, v);
+		snprintf(buf, sizeof(buf),
+			 "HANDLER vdisk_mem {\n DEVICE m {\n"
+			 "  %s %s\n }\n}\n",
+			 f[i].key, v);
 		parse_clean(&cfg, buf);
 		ut_config_free(&cfg);
-		snprintf(buf, sizeof(buf), "HANDLER vdisk_mem {\n DEVICE m {\n"
-			 "  %s %s\n }\n}\n", f[i].key, v1);
+		snprintf(buf, sizeof(buf),
+			 "HANDLER vdisk_mem {\n DEVICE m {\n"
+			 "  %s %s\n }\n}\n",
+			 f[i].key, v1);
 		parse_fails(buf, "is longer than");
 		free(v);
 		free(v1);
 	}
 	parse_fails("HANDLER vdisk_mem {\n DEVICE m {\n  prod_id \"a\tb\"\n"
-		    " }\n}\n", "must be printable ASCII");
+		    " }\n}\n",
+		    "must be printable ASCII");
 }
 
 static void filename_of_4095_bytes_is_ok_and_4096_is_an_error(void **state)
 {
-	struct sb b = { 0 };
+	struct sb b = {0};
 	char *path = repeat('p', 4095);
 
-	sb_printf(&b, "HANDLER vdisk_fileio {\n DEVICE f {\n  filename %s\n"
-		  " }\n}\n", path);
+	sb_printf(&b,
+		  "HANDLER vdisk_fileio {\n DEVICE f {\n  filename %s\n"
+		  " }\n}\n",
+		  path);
 	parse_ok(b.s);
 	b.len = 0;
-	sb_printf(&b, "HANDLER vdisk_fileio {\n DEVICE f {\n  filename %sp\n"
-		  " }\n}\n", path);
+	sb_printf(&b,
+		  "HANDLER vdisk_fileio {\n DEVICE f {\n  filename %sp\n"
+		  " }\n}\n",
+		  path);
 	parse_fails(b.s, "t.conf:3:12: error: filename of device 'f' is longer "
-		    "than 4095 bytes");
+			 "than 4095 bytes");
 	free(path);
 	free(b.s);
 }
 
 static void device_name_of_63_bytes_is_ok_and_64_is_an_error(void **state)
 {
-	struct sb b = { 0 };
+	struct sb b = {0};
 	char *name = repeat('d', 63);
 
 	sb_printf(&b, "HANDLER vdisk_mem {\n DEVICE %s {\n  size 1M\n }\n}\n",
@@ -631,8 +652,10 @@ static void filename_on_a_mem_device_is_warned_about(void **state)
 	struct ut_config cfg;
 	struct diags d;
 
-	assert_int_equal(parse(&cfg, &d, "HANDLER vdisk_mem {\n DEVICE m {\n"
-				   "  filename /x\n  size 1M\n }\n}\n"), 0);
+	assert_int_equal(parse(&cfg, &d,
+			       "HANDLER vdisk_mem {\n DEVICE m {\n"
+			       "  filename /x\n  size 1M\n }\n}\n"),
+			 0);
 	expect_diag(&d, "t.conf:3:3: warning: attribute 'filename' of device "
 			"'m' is not supported by utarget; ignored");
 	ut_config_free(&cfg);
@@ -640,7 +663,7 @@ static void filename_on_a_mem_device_is_warned_about(void **state)
 
 static void devices_are_capped_at_1024(void **state)
 {
-	struct sb b = { 0 };
+	struct sb b = {0};
 
 	sb_printf(&b, "HANDLER vdisk_nullio {\n");
 	for (int i = 0; i < UT_MAX_DEVS; i++)
@@ -659,14 +682,15 @@ static void lun_255_is_ok_and_256_is_an_error(void **state)
 {
 	target_ok("LUN 255 m");
 	target_fails("LUN 256 m", "t.conf:8:5: error: LUN 256 is out of range "
-		     "(0..255)");
+				  "(0..255)");
 	target_fails("LUN x m", "bad LUN number 'x'");
 	target_fails("LUN -1 m", "bad LUN number '-1'");
 }
 
 static void lun_naming_an_unknown_device_is_an_error(void **state)
 {
-	target_fails("LUN 0 nosuch", "t.conf:8:7: error: LUN 0 of target "
+	target_fails("LUN 0 nosuch",
+		     "t.conf:8:7: error: LUN 0 of target "
 		     "'iqn.2026-11.t:x' names unknown device 'nosuch'");
 	target_fails("GROUP g {\n LUN 0 nosuch\n}", "names unknown device");
 }
@@ -674,14 +698,14 @@ static void lun_naming_an_unknown_device_is_an_error(void **state)
 static void lun_mapped_twice_is_an_error(void **state)
 {
 	target_fails("LUN 0 m\nLUN 0 m", "t.conf:9:5: error: LUN 0 is mapped "
-		     "twice (first at line 8)");
+					 "twice (first at line 8)");
 	target_ok("LUN 0 m\nGROUP g {\n LUN 0 m\n}");
 }
 
 static void lun_may_name_a_device_defined_later(void **state)
 {
-	parse_ok("TARGET_DRIVER iscsi {\n TARGET iqn.x {\n  LUN 0 m\n }\n}\n"
-		 MEM_DEV);
+	parse_ok(
+		"TARGET_DRIVER iscsi {\n TARGET iqn.x {\n  LUN 0 m\n }\n}\n" MEM_DEV);
 }
 
 static void lun_needs_a_number_and_a_device(void **state)
@@ -692,7 +716,7 @@ static void lun_needs_a_number_and_a_device(void **state)
 
 static void lun_maps_are_capped_at_65536(void **state)
 {
-	struct sb b = { 0 };
+	struct sb b = {0};
 
 	sb_printf(&b, MEM_DEV "TARGET_DRIVER iscsi {\n");
 	for (int t = 0; t < 256; t++) {
@@ -712,7 +736,7 @@ static void lun_maps_are_capped_at_65536(void **state)
 
 static void groups_are_capped_at_64_per_target(void **state)
 {
-	struct sb b = { 0 };
+	struct sb b = {0};
 
 	for (int i = 0; i < UT_MAX_GROUPS; i++)
 		sb_printf(&b, "GROUP g%d\n", i);
@@ -725,7 +749,7 @@ static void groups_are_capped_at_64_per_target(void **state)
 
 static void initiators_are_capped_at_256_per_group(void **state)
 {
-	struct sb b = { 0 };
+	struct sb b = {0};
 
 	sb_printf(&b, "GROUP g {\n");
 	for (int i = 0; i < UT_MAX_INITIATORS; i++)
@@ -740,7 +764,7 @@ static void initiators_are_capped_at_256_per_group(void **state)
 
 static void initiators_are_capped_at_65536_in_all(void **state)
 {
-	struct sb b = { 0 };
+	struct sb b = {0};
 
 	sb_printf(&b, "TARGET_DRIVER iscsi {\n");
 	for (int t = 0; t < 4; t++) {
@@ -761,9 +785,10 @@ static void initiators_are_capped_at_65536_in_all(void **state)
 	free(b.s);
 }
 
-static void initiator_pattern_of_223_bytes_is_ok_and_224_is_an_error(void **state)
+static void
+initiator_pattern_of_223_bytes_is_ok_and_224_is_an_error(void **state)
 {
-	struct sb b = { 0 };
+	struct sb b = {0};
 	char *name = repeat('i', 223);
 
 	sb_printf(&b, "GROUP g {\nINITIATOR %s\nINITIATOR !%s\n}", name, name);
@@ -779,7 +804,7 @@ static void initiator_pattern_of_223_bytes_is_ok_and_224_is_an_error(void **stat
 
 static void target_name_of_223_bytes_is_ok_and_224_is_an_error(void **state)
 {
-	struct sb b = { 0 };
+	struct sb b = {0};
 	char *name = repeat('n', 223);
 
 	sb_printf(&b, "TARGET_DRIVER iscsi {\n TARGET %s\n}\n", name);
@@ -787,14 +812,14 @@ static void target_name_of_223_bytes_is_ok_and_224_is_an_error(void **state)
 	b.len = 0;
 	sb_printf(&b, "TARGET_DRIVER iscsi {\n TARGET %sn\n}\n", name);
 	parse_fails(b.s, "t.conf:2:9: error: TARGET name 'nnnnnnnnnnnnnnnnnnnnn"
-		    "nnnnnnnnnnn...' is longer than 223 bytes");
+			 "nnnnnnnnnnn...' is longer than 223 bytes");
 	free(name);
 	free(b.s);
 }
 
 static void targets_are_capped_at_256(void **state)
 {
-	struct sb b = { 0 };
+	struct sb b = {0};
 
 	sb_printf(&b, "TARGET_DRIVER iscsi {\n");
 	for (int i = 0; i < UT_MAX_TARGETS; i++)
@@ -813,10 +838,11 @@ static void targets_are_capped_at_256(void **state)
 static void target_attributes_are_read(void **state)
 {
 	struct ut_config cfg;
-	char *s = with_target("enabled no\nalias \"my disk\"\n"
-			      "allowed_portal 10.0.0.*\nallowed_portal 10.1.0.1\n"
-			      "IncomingUser a secret_a_12b\n"
-			      "IncomingUser \"b  secret with blanks\"");
+	char *s =
+		with_target("enabled no\nalias \"my disk\"\n"
+			    "allowed_portal 10.0.0.*\nallowed_portal 10.1.0.1\n"
+			    "IncomingUser a secret_a_12b\n"
+			    "IncomingUser \"b  secret with blanks\"");
 
 	parse_clean(&cfg, s);
 	assert_false(cfg.targets[0].enabled);
@@ -835,7 +861,7 @@ static void target_attributes_are_read(void **state)
 
 static void alias_and_allowed_portal_are_capped_at_255_bytes(void **state)
 {
-	struct sb b = { 0 };
+	struct sb b = {0};
 	char *v = repeat('a', 255);
 
 	sb_printf(&b, "alias %s\nallowed_portal %s", v, v);
@@ -858,7 +884,7 @@ static void alias_and_allowed_portal_are_capped_at_255_bytes(void **state)
 
 static void user_name_and_secret_are_capped_at_255_bytes(void **state)
 {
-	struct sb b = { 0 };
+	struct sb b = {0};
 	char *v = repeat('u', 255);
 
 	sb_printf(&b, "IncomingUser %s %s\nOutgoingUser \"%s %s\"", v, v, v, v);
@@ -870,9 +896,9 @@ static void user_name_and_secret_are_capped_at_255_bytes(void **state)
 	sb_printf(&b, "OutgoingUser \"u %su\"", v);
 	target_fails(b.s, "OutgoingUser: secret is longer than 255 bytes");
 	target_fails("IncomingUser joe", "IncomingUser needs a name and a "
-		     "secret");
+					 "secret");
 	target_fails("IncomingUser a b c", "IncomingUser needs a name and a "
-		     "secret");
+					   "secret");
 	b.len = 0;
 	for (int i = 0; i < UT_MAX_USERS; i++)
 		sb_printf(&b, "IncomingUser u%d secret\n", i);
@@ -907,7 +933,8 @@ static void mrdsl_511_is_bad_512_ok_16777215_ok_16777216_bad(void **state)
 	ut_config_free(&cfg);
 	free(s);
 	target_ok("MaxRecvDataSegmentLength 16777215");
-	target_fails("MaxRecvDataSegmentLength 511", "t.conf:8:26: error: "
+	target_fails("MaxRecvDataSegmentLength 511",
+		     "t.conf:8:26: error: "
 		     "MaxRecvDataSegmentLength 511 is out of range "
 		     "(512..16777215)");
 	target_fails("MaxRecvDataSegmentLength 16777216",
@@ -922,19 +949,19 @@ static void every_numeric_parameter_is_checked_at_both_ends(void **state)
 		const char *key;
 		long long min, max;
 	} p[] = {
-		{ "MaxXmitDataSegmentLength", 512, 16777215 },
-		{ "MaxBurstLength", 512, 16777215 },
-		{ "FirstBurstLength", 512, 16777215 },
-		{ "MaxOutstandingR2T", 1, 65535 },
-		{ "DefaultTime2Wait", 0, 3600 },
-		{ "DefaultTime2Retain", 0, 3600 },
-		{ "QueuedCommands", 1, 2048 },
-		{ "MaxSessions", 0, 65535 },
-		{ "NopInInterval", 0, 3600 },
-		{ "NopInTimeout", 1, 3600 },
-		{ "RspTimeout", 1, 3600 },
-		{ "ErrorRecoveryLevel", 0, 2 },
-		{ "MaxConnections", 1, 65535 },
+		{"MaxXmitDataSegmentLength", 512, 16777215},
+		{"MaxBurstLength", 512, 16777215},
+		{"FirstBurstLength", 512, 16777215},
+		{"MaxOutstandingR2T", 1, 65535},
+		{"DefaultTime2Wait", 0, 3600},
+		{"DefaultTime2Retain", 0, 3600},
+		{"QueuedCommands", 1, 2048},
+		{"MaxSessions", 0, 65535},
+		{"NopInInterval", 0, 3600},
+		{"NopInTimeout", 1, 3600},
+		{"RspTimeout", 1, 3600},
+		{"ErrorRecoveryLevel", 0, 2},
+		{"MaxConnections", 1, 65535},
 	};
 	char buf[128];
 
@@ -990,10 +1017,10 @@ static void digest_lists_accept_one_or_two_distinct_values(void **state)
 	ut_config_free(&cfg);
 	free(s);
 	target_fails("HeaderDigest None,None", "lists each of CRC32C and None "
-		     "at most once");
+					       "at most once");
 	target_fails("HeaderDigest CRC32C,None,CRC32C", "at most once");
 	target_fails("DataDigest MD5", "DataDigest value 'MD5' is not CRC32C "
-		     "or None");
+				       "or None");
 	target_fails("DataDigest None,", "DataDigest value '' is not");
 	target_fails("DataDigest", "attribute 'DataDigest' needs a value");
 }
@@ -1045,7 +1072,7 @@ static void portals_are_read_normalized_and_listen_is_an_alias(void **state)
 
 static void portals_in_a_file_are_capped_at_32(void **state)
 {
-	struct sb b = { 0 };
+	struct sb b = {0};
 
 	sb_printf(&b, "TARGET_DRIVER iscsi {\n");
 	for (int i = 0; i < UT_MAX_PORTALS; i++)
@@ -1074,25 +1101,28 @@ static void port_65535_is_ok_and_65536_is_bad(void **state)
 	char host[64];
 	uint16_t port;
 
-	assert_int_equal(ut_portal_parse("1.2.3.4:65535", host, sizeof(host),
-					 &port), 0);
+	assert_int_equal(
+		ut_portal_parse("1.2.3.4:65535", host, sizeof(host), &port), 0);
 	assert_string_equal(host, "1.2.3.4");
 	assert_int_equal(port, 65535);
-	assert_int_equal(ut_portal_parse("1.2.3.4:1", host, sizeof(host),
-					 &port), 0);
+	assert_int_equal(
+		ut_portal_parse("1.2.3.4:1", host, sizeof(host), &port), 0);
 	assert_int_equal(port, 1);
 	assert_int_equal(ut_portal_parse("1.2.3.4:65536", host, sizeof(host),
-					 &port), -1);
-	assert_int_equal(ut_portal_parse("1.2.3.4:0", host, sizeof(host),
-					 &port), -1);
-	assert_int_equal(ut_portal_parse("1.2.3.4:", host, sizeof(host),
-					 &port), -1);
-	assert_int_equal(ut_portal_parse("1.2.3.4:+80", host, sizeof(host),
-					 &port), -1);
+					 &port),
+			 -1);
+	assert_int_equal(
+		ut_portal_parse("1.2.3.4:0", host, sizeof(host), &port), -1);
+	assert_int_equal(ut_portal_parse("1.2.3.4:", host, sizeof(host), &port),
+			 -1);
+	assert_int_equal(
+		ut_portal_parse("1.2.3.4:+80", host, sizeof(host), &port), -1);
 	assert_int_equal(ut_portal_parse("1.2.3.4:3260x", host, sizeof(host),
-					 &port), -1);
+					 &port),
+			 -1);
 	assert_int_equal(ut_portal_parse("1.2.3.4:000080", host, sizeof(host),
-					 &port), -1);
+					 &port),
+			 -1);
 }
 
 static void portal_forms_ipv4_ipv6_and_host_without_port(void **state)
@@ -1100,31 +1130,32 @@ static void portal_forms_ipv4_ipv6_and_host_without_port(void **state)
 	char host[64];
 	uint16_t port;
 
-	assert_int_equal(ut_portal_parse("10.0.0.1", host, sizeof(host),
-					 &port), 0);
+	assert_int_equal(ut_portal_parse("10.0.0.1", host, sizeof(host), &port),
+			 0);
 	assert_int_equal(port, 3260);
 	assert_int_equal(ut_portal_parse("[fe80::1%eth0]:3261", host,
-					 sizeof(host), &port), 0);
+					 sizeof(host), &port),
+			 0);
 	assert_string_equal(host, "fe80::1%eth0");
 	assert_int_equal(port, 3261);
 	assert_int_equal(ut_portal_parse("[::]", host, sizeof(host), &port), 0);
 	assert_string_equal(host, "::");
 	assert_int_equal(port, 3260);
-	assert_int_equal(ut_portal_parse("localhost:99", host, sizeof(host),
-					 &port), 0);
+	assert_int_equal(
+		ut_portal_parse("localhost:99", host, sizeof(host), &port), 0);
 	assert_string_equal(host, "localhost");
 	/* Bad: unbracketed IPv6, malformed IPv4, empty host, junk. */
 	assert_int_equal(ut_portal_parse("::1", host, sizeof(host), &port), -1);
-	assert_int_equal(ut_portal_parse("256.0.0.1", host, sizeof(host),
-					 &port), -1);
+	assert_int_equal(
+		ut_portal_parse("256.0.0.1", host, sizeof(host), &port), -1);
 	assert_int_equal(ut_portal_parse("10.1", host, sizeof(host), &port),
 			 -1);
 	assert_int_equal(ut_portal_parse(":3260", host, sizeof(host), &port),
 			 -1);
 	assert_int_equal(ut_portal_parse("[::1]x", host, sizeof(host), &port),
 			 -1);
-	assert_int_equal(ut_portal_parse("[1.2.3.4]", host, sizeof(host),
-					 &port), -1);
+	assert_int_equal(
+		ut_portal_parse("[1.2.3.4]", host, sizeof(host), &port), -1);
 	assert_int_equal(ut_portal_parse("a b", host, sizeof(host), &port), -1);
 	/* The host must fit in cap bytes with its NUL: 7 + 1 fits 8. */
 	assert_int_equal(ut_portal_parse("1.2.3.4", host, 8, &port), 0);
@@ -1139,14 +1170,15 @@ static void size_units_are_binary_and_case_insensitive(void **state)
 		const char *s;
 		uint64_t v;
 	} ok[] = {
-		{ "4096", 4096 },	  { "0", 0 },
-		{ "1k", 1024 },		  { "1KiB", 1024 },
-		{ "64M", 64ull << 20 },	  { "64mib", 64ull << 20 },
-		{ "1G", 1ull << 30 },	  { "2GiB", 2ull << 30 },
-		{ "1t", 1ull << 40 },	  { "1TIB", 1ull << 40 },
+		{"4096", 4096},	      {"0", 0},
+		{"1k", 1024},	      {"1KiB", 1024},
+		{"64M", 64ull << 20}, {"64mib", 64ull << 20},
+		{"1G", 1ull << 30},   {"2GiB", 2ull << 30},
+		{"1t", 1ull << 40},   {"1TIB", 1ull << 40},
 	};
-	static const char *const bad[] = { "", "G", "1 G", "1GB", "1KB", "-1",
-					   "+1", "1.5G", "1P", "0x10", "1g " };
+	static const char *const bad[] = {"",	 "G",	 "1 G", "1GB",
+					  "1KB", "-1",	 "+1",	"1.5G",
+					  "1P",	 "0x10", "1g "};
 	uint64_t v;
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
@@ -1187,14 +1219,16 @@ static void lun_specs_that_are_valid_parse(void **state)
 	assert_false(dev.thin || dev.read_only);
 	assert_string_equal(dev.t10_vendor_id, "UTARGET");
 
-	assert_int_equal(ut_lun_spec_parse("null:8T,ro,blocksize=4096", &dev,
-					   &err), 0);
+	assert_int_equal(
+		ut_lun_spec_parse("null:8T,ro,blocksize=4096", &dev, &err), 0);
 	assert_int_equal(dev.kind, BS_NULL);
 	assert_int_equal(dev.block_size, 4096);
 	assert_true(dev.read_only);
 
 	assert_int_equal(ut_lun_spec_parse("file:/srv/a:b.img,size=10G,thin,"
-					   "removable", &dev, &err), 0);
+					   "removable",
+					   &dev, &err),
+			 0);
 	assert_int_equal(dev.kind, BS_FILE);
 	assert_string_equal(dev.path, "/srv/a:b.img");
 	assert_int_equal(dev.size_bytes, 10ull << 30);
@@ -1220,30 +1254,30 @@ static void lun_spec_fails(const char *spec, const char *want)
 static void lun_specs_that_are_invalid_give_clear_errors(void **state)
 {
 	lun_spec_fails("disk:1G", "unknown backstore type 'disk' (expected "
-		       "mem, null or file)");
+				  "mem, null or file)");
 	lun_spec_fails("1G", "unknown backstore type '1G' (expected mem, null "
-		       "or file)");
+			     "or file)");
 	lun_spec_fails("mem", "mem: needs a size");
 	lun_spec_fails("mem:", "mem: needs a size");
 	lun_spec_fails("null:,ro", "null: needs a size");
 	lun_spec_fails("file:", "file: needs a path");
 	lun_spec_fails("mem:0", "mem: size must be greater than 0");
 	lun_spec_fails("mem:1X", "bad size '1X' (expected bytes or a K, M, G "
-		       "or T suffix)");
+				 "or T suffix)");
 	lun_spec_fails("mem:1G,blocksize=1024", "blocksize must be 512 or "
-		       "4096");
+						"4096");
 	lun_spec_fails("mem:6K,blocksize=4096", "size must be a multiple of "
-		       "the block size");
+						"the block size");
 	lun_spec_fails("mem:1000", "size must be a multiple of the block size");
 	lun_spec_fails("mem:1G,,ro", "empty option in --lun spec");
 	lun_spec_fails("mem:1G,fast", "unknown option 'fast' (expected ro, "
-		       "thin, removable, blocksize= or size=)");
+				      "thin, removable, blocksize= or size=)");
 	lun_spec_fails("mem:1G,size=2G", "size= is for file: only (write "
-		       "mem:SIZE or null:SIZE)");
+					 "mem:SIZE or null:SIZE)");
 	lun_spec_fails("file:/a,b", "unknown option 'b' (expected ro, thin, "
-		       "removable, blocksize= or size=)");
+				    "removable, blocksize= or size=)");
 	lun_spec_fails("file:/a,size=big", "bad size 'big' (expected bytes or "
-		       "a K, M, G or T suffix)");
+					   "a K, M, G or T suffix)");
 }
 
 static void lun_spec_size_at_1_eib_is_ok_and_one_block_more_is_bad(void **state)
@@ -1253,13 +1287,13 @@ static void lun_spec_size_at_1_eib_is_ok_and_one_block_more_is_bad(void **state)
 
 	assert_int_equal(ut_lun_spec_parse("null:1048576T", &dev, &err), 0);
 	lun_spec_fails("null:1152921504606847488", "size exceeds the maximum "
-		       "of 1 EiB");
+						   "of 1 EiB");
 }
 
 static void lun_spec_path_of_4095_bytes_is_ok_and_4096_is_bad(void **state)
 {
 	char *path = repeat('p', 4095);
-	struct sb b = { 0 };
+	struct sb b = {0};
 	struct ut_dev_cfg dev;
 	const char *err;
 
@@ -1276,7 +1310,7 @@ static void lun_spec_path_of_4095_bytes_is_ok_and_4096_is_bad(void **state)
 static void validate_warns_when_lun_0_is_missing(void **state)
 {
 	struct ut_config cfg;
-	struct diags d = { 0 };
+	struct diags d = {0};
 	char *s = with_target("LUN 1 m");
 
 	parse_clean(&cfg, s);
@@ -1291,7 +1325,7 @@ static void validate_warns_when_lun_0_is_missing(void **state)
 static void validate_rejects_sizeless_mem_and_pathless_file(void **state)
 {
 	struct ut_config cfg;
-	struct diags d = { 0 };
+	struct diags d = {0};
 
 	parse_clean(&cfg, "HANDLER vdisk_mem {\n DEVICE m\n}\n"
 			  "HANDLER vdisk_nullio {\n DEVICE n\n}\n"
@@ -1310,7 +1344,7 @@ static void validate_rejects_sizeless_mem_and_pathless_file(void **state)
 static void validate_checks_lun_references_and_ranges(void **state)
 {
 	struct ut_config cfg;
-	struct diags d = { 0 };
+	struct diags d = {0};
 
 	assert_int_equal(ut_config_default(&cfg), 0);
 	cfg.targets[0].luns[0].lun = 256;
@@ -1319,7 +1353,7 @@ static void validate_checks_lun_references_and_ranges(void **state)
 	cfg.targets[0].luns[0].lun = 255;
 	memset(&d, 0, sizeof(d));
 	assert_int_equal(ut_config_validate(&cfg, capture, &d), 0);
-	assert_int_equal(d.warnings, 1);	/* no LUN 0 */
+	assert_int_equal(d.warnings, 1); /* no LUN 0 */
 	strcpy(cfg.targets[0].luns[0].dev_name, "gone");
 	memset(&d, 0, sizeof(d));
 	assert_int_equal(ut_config_validate(&cfg, capture, &d), -1);
@@ -1330,7 +1364,7 @@ static void validate_checks_lun_references_and_ranges(void **state)
 static void validate_rejects_first_burst_above_max_burst(void **state)
 {
 	struct ut_config cfg;
-	struct diags d = { 0 };
+	struct diags d = {0};
 	char *s = with_target("LUN 0 m\nFirstBurstLength 65536\n"
 			      "MaxBurstLength 65536");
 
@@ -1371,11 +1405,12 @@ static void params_default_match_the_header(void **state)
 	assert_int_equal(p.rsp_timeout_s, 90);
 }
 
-static void embedded_default_is_one_thin_1_gib_mem_lun_on_localhost(void **state)
+static void
+embedded_default_is_one_thin_1_gib_mem_lun_on_localhost(void **state)
 {
 	struct ut_config cfg;
 	const struct ut_dev_cfg *dev;
-	struct diags d = { 0 };
+	struct diags d = {0};
 
 	assert_int_equal(ut_config_default(&cfg), 0);
 	assert_int_equal(cfg.portal_count, 1);
@@ -1405,8 +1440,8 @@ static void embedded_default_is_one_thin_1_gib_mem_lun_on_localhost(void **state
 static void set_portals_replaces_and_validates(void **state)
 {
 	struct ut_config cfg;
-	char *good[] = { "0.0.0.0", "[::]:3261" };
-	char *bad[] = { "1.2.3.4:1", "1.2.3.4:65536" };
+	char *good[] = {"0.0.0.0", "[::]:3261"};
+	char *bad[] = {"1.2.3.4:1", "1.2.3.4:65536"};
 	char *many[UT_MAX_PORTALS + 1];
 
 	assert_int_equal(ut_config_default(&cfg), 0);
@@ -1433,11 +1468,12 @@ static void set_luns_replaces_every_default_set_and_keeps_groups(void **state)
 	const char *err;
 	const struct ut_dev_cfg *d;
 
-	parse_clean(&cfg, MEM_DEV "HANDLER vdisk_nullio {\n DEVICE n {\n"
-			  "  size 1M\n }\n}\nTARGET_DRIVER iscsi {\n"
-			  " TARGET iqn.a {\n  LUN 0 m\n  GROUP g {\n"
-			  "   LUN 0 n\n  }\n }\n TARGET iqn.b {\n  LUN 0 m\n"
-			  " }\n}\n");
+	parse_clean(&cfg,
+		    MEM_DEV "HANDLER vdisk_nullio {\n DEVICE n {\n"
+			    "  size 1M\n }\n}\nTARGET_DRIVER iscsi {\n"
+			    " TARGET iqn.a {\n  LUN 0 m\n  GROUP g {\n"
+			    "   LUN 0 n\n  }\n }\n TARGET iqn.b {\n  LUN 0 m\n"
+			    " }\n}\n");
 	assert_int_equal(ut_lun_spec_parse("mem:1G,thin", &devs[0], &err), 0);
 	assert_int_equal(ut_lun_spec_parse("null:1T,ro", &devs[1], &err), 0);
 	assert_int_equal(ut_config_set_luns(&cfg, devs, 2), 0);
@@ -1468,7 +1504,8 @@ static void set_luns_on_an_empty_config_adds_the_default_target(void **state)
 	assert_non_null(devs);
 	ut_config_init(&cfg);
 	for (int i = 0; i <= UT_MAX_LUNS; i++)
-		assert_int_equal(ut_lun_spec_parse("mem:1M", &devs[i], &err), 0);
+		assert_int_equal(ut_lun_spec_parse("mem:1M", &devs[i], &err),
+				 0);
 	assert_int_equal(ut_config_set_luns(&cfg, devs, UT_MAX_LUNS + 1), -1);
 	assert_int_equal(ut_config_set_luns(&cfg, devs, UT_MAX_LUNS), 0);
 	assert_int_equal(cfg.target_count, 1);
@@ -1519,24 +1556,34 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(scst_style_example_parses_with_warnings_only),
-		cmocka_unit_test(unsupported_device_attribute_warns_with_its_line),
+		cmocka_unit_test(
+			unsupported_device_attribute_warns_with_its_line),
 		cmocka_unit_test(unknown_blocks_are_skipped_with_one_warning),
 		cmocka_unit_test(example_file_in_docs_parses_without_warnings),
 		cmocka_unit_test(syntax_error_reports_file_line_column),
-		cmocka_unit_test(unbalanced_brace_inside_skipped_block_is_an_error),
-		cmocka_unit_test(quoted_strings_unescape_quotes_and_backslashes),
+		cmocka_unit_test(
+			unbalanced_brace_inside_skipped_block_is_an_error),
+		cmocka_unit_test(
+			quoted_strings_unescape_quotes_and_backslashes),
 		cmocka_unit_test(comments_and_blank_lines_are_ignored),
 		cmocka_unit_test(control_characters_are_errors),
-		cmocka_unit_test(token_of_4096_bytes_is_ok_and_4097_is_an_error),
-		cmocka_unit_test(config_of_16_mib_is_ok_and_one_byte_more_is_an_error),
+		cmocka_unit_test(
+			token_of_4096_bytes_is_ok_and_4097_is_an_error),
+		cmocka_unit_test(
+			config_of_16_mib_is_ok_and_one_byte_more_is_an_error),
 		cmocka_unit_test(values_on_one_line_are_capped_at_32),
 		cmocka_unit_test(blocksize_other_than_512_or_4096_is_an_error),
-		cmocka_unit_test(size_not_a_multiple_of_the_blocksize_is_an_error),
-		cmocka_unit_test(device_size_at_1_eib_is_ok_and_one_block_more_is_an_error),
+		cmocka_unit_test(
+			size_not_a_multiple_of_the_blocksize_is_an_error),
+		cmocka_unit_test(
+			device_size_at_1_eib_is_ok_and_one_block_more_is_an_error),
 		cmocka_unit_test(booleans_accept_numbers_words_in_any_case),
-		cmocka_unit_test(identification_fields_are_capped_on_both_sides),
-		cmocka_unit_test(filename_of_4095_bytes_is_ok_and_4096_is_an_error),
-		cmocka_unit_test(device_name_of_63_bytes_is_ok_and_64_is_an_error),
+		cmocka_unit_test(
+			identification_fields_are_capped_on_both_sides),
+		cmocka_unit_test(
+			filename_of_4095_bytes_is_ok_and_4096_is_an_error),
+		cmocka_unit_test(
+			device_name_of_63_bytes_is_ok_and_64_is_an_error),
 		cmocka_unit_test(device_defined_twice_is_an_error),
 		cmocka_unit_test(filename_on_a_mem_device_is_warned_about),
 		cmocka_unit_test(devices_are_capped_at_1024),
@@ -1549,38 +1596,54 @@ int main(void)
 		cmocka_unit_test(groups_are_capped_at_64_per_target),
 		cmocka_unit_test(initiators_are_capped_at_256_per_group),
 		cmocka_unit_test(initiators_are_capped_at_65536_in_all),
-		cmocka_unit_test(initiator_pattern_of_223_bytes_is_ok_and_224_is_an_error),
-		cmocka_unit_test(target_name_of_223_bytes_is_ok_and_224_is_an_error),
+		cmocka_unit_test(
+			initiator_pattern_of_223_bytes_is_ok_and_224_is_an_error),
+		cmocka_unit_test(
+			target_name_of_223_bytes_is_ok_and_224_is_an_error),
 		cmocka_unit_test(targets_are_capped_at_256),
 		cmocka_unit_test(target_attributes_are_read),
-		cmocka_unit_test(alias_and_allowed_portal_are_capped_at_255_bytes),
+		cmocka_unit_test(
+			alias_and_allowed_portal_are_capped_at_255_bytes),
 		cmocka_unit_test(user_name_and_secret_are_capped_at_255_bytes),
 		cmocka_unit_test(config_without_users_has_no_secrets),
-		cmocka_unit_test(mrdsl_511_is_bad_512_ok_16777215_ok_16777216_bad),
-		cmocka_unit_test(every_numeric_parameter_is_checked_at_both_ends),
-		cmocka_unit_test(error_recovery_above_0_and_connections_above_1_warn),
-		cmocka_unit_test(digest_lists_accept_one_or_two_distinct_values),
-		cmocka_unit_test(driver_params_apply_to_targets_that_do_not_set_them),
-		cmocka_unit_test(portals_are_read_normalized_and_listen_is_an_alias),
+		cmocka_unit_test(
+			mrdsl_511_is_bad_512_ok_16777215_ok_16777216_bad),
+		cmocka_unit_test(
+			every_numeric_parameter_is_checked_at_both_ends),
+		cmocka_unit_test(
+			error_recovery_above_0_and_connections_above_1_warn),
+		cmocka_unit_test(
+			digest_lists_accept_one_or_two_distinct_values),
+		cmocka_unit_test(
+			driver_params_apply_to_targets_that_do_not_set_them),
+		cmocka_unit_test(
+			portals_are_read_normalized_and_listen_is_an_alias),
 		cmocka_unit_test(portals_in_a_file_are_capped_at_32),
 		cmocka_unit_test(file_without_portal_keeps_portals_empty),
 		cmocka_unit_test(port_65535_is_ok_and_65536_is_bad),
 		cmocka_unit_test(portal_forms_ipv4_ipv6_and_host_without_port),
 		cmocka_unit_test(size_units_are_binary_and_case_insensitive),
-		cmocka_unit_test(size_at_uint64_max_is_ok_and_one_more_overflows),
+		cmocka_unit_test(
+			size_at_uint64_max_is_ok_and_one_more_overflows),
 		cmocka_unit_test(lun_specs_that_are_valid_parse),
 		cmocka_unit_test(lun_specs_that_are_invalid_give_clear_errors),
-		cmocka_unit_test(lun_spec_size_at_1_eib_is_ok_and_one_block_more_is_bad),
-		cmocka_unit_test(lun_spec_path_of_4095_bytes_is_ok_and_4096_is_bad),
+		cmocka_unit_test(
+			lun_spec_size_at_1_eib_is_ok_and_one_block_more_is_bad),
+		cmocka_unit_test(
+			lun_spec_path_of_4095_bytes_is_ok_and_4096_is_bad),
 		cmocka_unit_test(validate_warns_when_lun_0_is_missing),
-		cmocka_unit_test(validate_rejects_sizeless_mem_and_pathless_file),
+		cmocka_unit_test(
+			validate_rejects_sizeless_mem_and_pathless_file),
 		cmocka_unit_test(validate_checks_lun_references_and_ranges),
 		cmocka_unit_test(validate_rejects_first_burst_above_max_burst),
 		cmocka_unit_test(params_default_match_the_header),
-		cmocka_unit_test(embedded_default_is_one_thin_1_gib_mem_lun_on_localhost),
+		cmocka_unit_test(
+			embedded_default_is_one_thin_1_gib_mem_lun_on_localhost),
 		cmocka_unit_test(set_portals_replaces_and_validates),
-		cmocka_unit_test(set_luns_replaces_every_default_set_and_keeps_groups),
-		cmocka_unit_test(set_luns_on_an_empty_config_adds_the_default_target),
+		cmocka_unit_test(
+			set_luns_replaces_every_default_set_and_keeps_groups),
+		cmocka_unit_test(
+			set_luns_on_an_empty_config_adds_the_default_target),
 		cmocka_unit_test(set_target_renames_the_only_target),
 		cmocka_unit_test(find_dev_matches_names_exactly),
 	};

@@ -33,7 +33,7 @@
 #include "env_real/env_real.h"
 
 #define WATCHDOG_NS (10ull * 1000000000ull)
-#define MS(x) ((uint64_t)(x) * 1000000ull)
+#define MS(x) ((uint64_t)(x)*1000000ull)
 
 /* ------------------------------------------------------------ helpers */
 
@@ -175,8 +175,8 @@ static void timers_fire_in_deadline_order_then_arming_order(void **state)
 	env_real_free(e);
 }
 
-static void cancelled_or_rearmed_timer_fires_only_at_its_last_deadline(
-	void **state)
+static void
+cancelled_or_rearmed_timer_fires_only_at_its_last_deadline(void **state)
 {
 	struct env *e = new_env(false, NULL);
 	struct timer_log log = {.e = e, .stop_after = 2};
@@ -190,9 +190,9 @@ static void cancelled_or_rearmed_timer_fires_only_at_its_last_deadline(
 		t[i] = env_timer_new(e, timer_record, &a[i]);
 		env_timer_arm(e, t[i], now + MS(5));
 	}
-	env_timer_cancel(e, t[0]);		/* never fires */
-	env_timer_arm(e, t[1], now + MS(40));	/* moved later */
-	env_timer_cancel(e, t[0]);		/* cancel twice: harmless */
+	env_timer_cancel(e, t[0]);	      /* never fires */
+	env_timer_arm(e, t[1], now + MS(40)); /* moved later */
+	env_timer_cancel(e, t[0]);	      /* cancel twice: harmless */
 	run_bounded(e);
 	run_for_ms(e, 20);
 	assert_int_equal(log.n, 2);
@@ -242,8 +242,8 @@ static void many_timers_fire_in_deadline_order(void **state)
 	for (int i = 0; i < 200; i++) {
 		h[i] = (struct heap_timer){.p = &p, .id = i};
 		t[i] = env_timer_new(e, heap_fire, &h[i]);
-		p.deadline[i] = now + MS(1) + (uint64_t)((i * 7919) % 200) *
-						      100000u;
+		p.deadline[i] =
+			now + MS(1) + (uint64_t)((i * 7919) % 200) * 100000u;
 		env_timer_arm(e, t[i], p.deadline[i]);
 	}
 	for (int i = 0; i < 200; i += 3)
@@ -272,7 +272,7 @@ struct srv {
 	struct env_conn_info info;
 	int accepted;
 	/* what the server does on readable */
-	size_t read_per_call;	/* 0: drain */
+	size_t read_per_call; /* 0: drain */
 	bool echo;
 	bool close_on_readable;
 	bool in_recv;
@@ -348,7 +348,7 @@ static void srv_readable(void *ctx)
 		}
 		s->rx_len += (size_t)n;
 		if (s->read_per_call)
-			break;	/* leave the rest: level-triggered */
+			break; /* leave the rest: level-triggered */
 	}
 	srv_stop_if(s, s->stop_at_rx && s->rx_len >= s->stop_at_rx);
 }
@@ -449,7 +449,7 @@ static void accepted_connection_round_trips_bytes(void **state)
 	assert_true(port != 0);
 	fd = client_connect(AF_INET, port, 0);
 	assert_true(fd >= 0);
-	run_bounded(e);		/* until accepted */
+	run_bounded(e); /* until accepted */
 	assert_int_equal(s.accepted, 1);
 	assert_int_equal(s.info.portal_group, 7);
 	assert_int_equal(s.info.listener_index, 0);
@@ -458,7 +458,7 @@ static void accepted_connection_round_trips_bytes(void **state)
 	assert_string_equal(s.info.local_addr, buf);
 
 	write_all(fd, "hello world", 11);
-	run_bounded(e);		/* until 11 bytes were read and echoed */
+	run_bounded(e); /* until 11 bytes were read and echoed */
 	assert_int_equal(s.rx_len, 11);
 	assert_memory_equal(s.rx, "hello world", 11);
 	memset(buf, 0, sizeof(buf));
@@ -471,7 +471,7 @@ static void accepted_connection_round_trips_bytes(void **state)
 	assert_memory_equal(buf, "hello world", 11);
 
 	close(fd);
-	run_bounded(e);		/* until on_closed */
+	run_bounded(e); /* until on_closed */
 	assert_int_equal(s.closed_calls, 1);
 	assert_int_equal(s.closed_err, 0);
 	assert_false(s.closed_inside_call);
@@ -497,7 +497,7 @@ static void readable_is_level_triggered_so_partial_reads_resume(void **state)
 	assert_true(s.readable_calls >= 10);
 	assert_memory_equal(s.rx, "0123456789", 10);
 	close(fd);
-	env_real_free(e);	/* closes what is left, without callbacks */
+	env_real_free(e); /* closes what is left, without callbacks */
 }
 
 /* The client drains its socket from a timer, slowly, so that the server's
@@ -525,8 +525,8 @@ static void drain_tick(void *arg)
 	env_timer_arm(d->s->e, d->t, env_now_ns(d->s->e) + MS(1));
 }
 
-static void partial_sends_resume_on_writable_until_all_bytes_arrive(
-	void **state)
+static void
+partial_sends_resume_on_writable_until_all_bytes_arrive(void **state)
 {
 	struct env *e = new_env(false, NULL);
 	const size_t len = 8u << 20;
@@ -542,7 +542,7 @@ static void partial_sends_resume_on_writable_until_all_bytes_arrive(
 		tx[i] = (uint8_t)(i * 31 + (i >> 13));
 	port = srv_listen(&s, "127.0.0.1:0");
 	d.fd = client_connect(AF_INET, port, 4096);
-	run_bounded(e);		/* accept: the server starts sending */
+	run_bounded(e); /* accept: the server starts sending */
 	assert_true(s.partial_seen);
 	d.t = env_timer_new(e, drain_tick, &d);
 	env_timer_arm(e, d.t, env_now_ns(e));
@@ -581,8 +581,7 @@ static void peer_reset_reports_on_closed_with_an_error(void **state)
 		struct iovec iov = {"x", 1};
 		char b;
 
-		assert_int_equal(e->ops->conn_send(s.c, &iov, 1),
-				 -ECONNRESET);
+		assert_int_equal(e->ops->conn_send(s.c, &iov, 1), -ECONNRESET);
 		assert_int_equal(e->ops->conn_recv(s.c, &b, 1), -ECONNRESET);
 	}
 	e->ops->conn_close(s.c);
@@ -634,21 +633,20 @@ static void listen_on_a_busy_port_fails_with_eaddrinuse(void **state)
 static void listen_rejects_malformed_addresses(void **state)
 {
 	static const char *const bad[] = {
-		"127.0.0.1",	  "127.0.0.1:",	   "127.0.0.1:65536",
-		":3260",	  "::1:3260",	   "[::1]3260",
-		"[::1]:",	  "host.example:3260", "127.0.0.1:32a",
+		"127.0.0.1",	 "127.0.0.1:",	      "127.0.0.1:65536",
+		":3260",	 "::1:3260",	      "[::1]3260",
+		"[::1]:",	 "host.example:3260", "127.0.0.1:32a",
 		"[127.0.0.1]:1", "1.2.3.4:-1",
 	};
 	struct env *e = new_env(false, NULL);
 	struct srv s = {.e = e};
 
 	(void)state;
-	e->log_level = UT_LOG_ERROR;	/* the errors are expected */
+	e->log_level = UT_LOG_ERROR; /* the errors are expected */
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct env_listener *l = NULL;
 
-		if (e->ops->listen(e, bad[i], 1, srv_accept, &s, &l) !=
-		    -EINVAL)
+		if (e->ops->listen(e, bad[i], 1, srv_accept, &s, &l) != -EINVAL)
 			fail_msg("listen(\"%s\") must be -EINVAL", bad[i]);
 	}
 	env_real_free(e);
@@ -667,7 +665,7 @@ static void ipv6_listener_accepts_and_prints_bracketed_addresses(void **state)
 	e->log_level = UT_LOG_ERROR;
 	if (e->ops->listen(e, "[::1]:0", 3, srv_accept, &s, &l) < 0) {
 		env_real_free(e);
-		skip();	/* no IPv6 loopback here */
+		skip(); /* no IPv6 loopback here */
 	}
 	e->log_level = UT_LOG_WARN;
 	s.l = l;
@@ -713,7 +711,7 @@ static void accept_out_of_descriptors_pauses_without_spinning(void **state)
 	close(next);
 	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
 	low = old;
-	low.rlim_cur = (rlim_t)next;	/* no descriptor left to accept into */
+	low.rlim_cur = (rlim_t)next; /* no descriptor left to accept into */
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
 	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	cpu = cpu_seconds();
@@ -723,8 +721,9 @@ static void accept_out_of_descriptors_pauses_without_spinning(void **state)
 	assert_int_equal(s.accepted, 0);
 	if (cpu > 0.04)
 		fail_msg("accept must pause on EMFILE, but the reactor burnt "
-			 "%.0f ms of CPU in 60 ms", cpu * 1000);
-	run_bounded(e);		/* resumes after the pause */
+			 "%.0f ms of CPU in 60 ms",
+			 cpu * 1000);
+	run_bounded(e); /* resumes after the pause */
 	assert_int_equal(s.accepted, 1);
 	close(fd);
 	env_real_free(e);
@@ -763,7 +762,7 @@ static void signal_is_delivered_on_the_reactor(void **state)
 	assert_int_equal(env_real_on_signal(e, SIGUSR2, sig_cb, &other), 0);
 	assert_int_equal(env_real_on_signal(e, SIGKILL, sig_cb, &other),
 			 -EINVAL);
-	raise(SIGUSR1);		/* blocked: waits for the reactor */
+	raise(SIGUSR1); /* blocked: waits for the reactor */
 	assert_int_equal(c.got, 0);
 	run_bounded(e);
 	assert_int_equal(c.got, SIGUSR1);
@@ -816,15 +815,14 @@ static void state_put_replaces_atomically_and_get_reads_back(void **state)
 	remove_tmpdir(dir);
 }
 
-static void state_keys_outside_the_file_name_alphabet_are_rejected(
-	void **state)
+static void state_keys_outside_the_file_name_alphabet_are_rejected(void **state)
 {
 	char *dir = make_tmpdir();
 	struct env *e = new_env(false, dir);
 	char key200[201], key201[202], buf[8];
 	static const char *const bad[] = {
-		"", ".", "..", "a/b", "../x", "a..b", ".hidden", "sp ace",
-		"t\nl", "é",
+		"",	".",	   "..",     "a/b",  "../x",
+		"a..b", ".hidden", "sp ace", "t\nl", "é",
 	};
 
 	(void)state;
@@ -853,8 +851,7 @@ static void state_without_a_directory_is_not_supported(void **state)
 
 	(void)state;
 	assert_int_equal(e->ops->state_put(e, "k", "x", 1), -ENOTSUP);
-	assert_int_equal(e->ops->state_get(e, "k", buf, sizeof(buf)),
-			 -ENOTSUP);
+	assert_int_equal(e->ops->state_get(e, "k", buf, sizeof(buf)), -ENOTSUP);
 	env_real_free(e);
 }
 
@@ -890,8 +887,8 @@ static void io_done(struct bs_req *req, int status)
 }
 
 static void io_submit(struct io_ctx *c, struct bs_dev *d, struct io_req *r,
-		      enum bs_op op, uint32_t flags, uint64_t off,
-		      uint64_t len, void *buf)
+		      enum bs_op op, uint32_t flags, uint64_t off, uint64_t len,
+		      void *buf)
 {
 	memset(r, 0, sizeof(*r));
 	r->ctx = c;
@@ -922,21 +919,25 @@ static int io_sync(struct io_ctx *c, struct bs_dev *d, enum bs_op op,
 	struct io_req r;
 
 	io_submit(c, d, &r, op, flags, off, len, buf);
-	assert_false(r.done);	/* never inside bs_submit */
+	assert_false(r.done); /* never inside bs_submit */
 	run_bounded(c->e);
 	assert_true(r.done);
 	assert_false(c->completed_inside_submit);
 	return r.status;
 }
 
-static struct bs_dev *open_file(struct env *e, const char *path,
-				uint64_t size, bool create, bool thin,
-				bool ro)
+static struct bs_dev *open_file(struct env *e, const char *path, uint64_t size,
+				bool create, bool thin, bool ro)
 {
 	struct bs_dev_params p = {
-		.kind = BS_FILE, .name = "test", .path = path,
-		.size_bytes = size, .block_size = BS, .thin = thin,
-		.create = create, .read_only = ro,
+		.kind = BS_FILE,
+		.name = "test",
+		.path = path,
+		.size_bytes = size,
+		.block_size = BS,
+		.thin = thin,
+		.create = create,
+		.read_only = ro,
 	};
 	struct bs_dev *d = NULL;
 
@@ -986,7 +987,7 @@ static void file_backstore_checks(bool no_uring,
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_size, (off_t)size);
 	assert_int_equal(st.st_mode & 0777, 0600);
-	assert_true(st.st_blocks == 0);		/* created sparse */
+	assert_true(st.st_blocks == 0); /* created sparse */
 	run = d->ops->lba_status(d, 0, size, &mapped);
 	assert_false(mapped);
 	assert_int_equal(run, size);
@@ -1001,8 +1002,8 @@ static void file_backstore_checks(bool no_uring,
 	assert_memory_equal(rd, w, 256 * 1024);
 	/* FUA write and flush */
 	fill(w, BS, 2);
-	assert_int_equal(io_sync(&c, d, BS_OP_WRITE, BS_F_FUA, size - BS, BS,
-				 w), 0);
+	assert_int_equal(
+		io_sync(&c, d, BS_OP_WRITE, BS_F_FUA, size - BS, BS, w), 0);
 	assert_int_equal(io_sync(&c, d, BS_OP_FLUSH, 0, 0, 0, NULL), 0);
 	assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, size - BS, BS, rd), 0);
 	assert_memory_equal(rd, w, BS);
@@ -1012,8 +1013,8 @@ static void file_backstore_checks(bool no_uring,
 	assert_true(mapped);
 	assert_true(run >= 256 * 1024 && run % BS == 0);
 	/* unmap punches a hole: reads zeros, reported unmapped */
-	assert_int_equal(io_sync(&c, d, BS_OP_UNMAP, 0, BS * 4, 256 * 1024,
-				 NULL), 0);
+	assert_int_equal(
+		io_sync(&c, d, BS_OP_UNMAP, 0, BS * 4, 256 * 1024, NULL), 0);
 	assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, BS * 4, 256 * 1024, rd),
 			 0);
 	assert_true(all_zero(rd, 256 * 1024));
@@ -1024,8 +1025,9 @@ static void file_backstore_checks(bool no_uring,
 	fill(w, BS * 2, 3);
 	assert_int_equal(io_sync(&c, d, BS_OP_WRITE, 0, BS * 100, BS * 2, w),
 			 0);
-	assert_int_equal(io_sync(&c, d, BS_OP_WRITE_ZEROES, 0, BS * 100,
-				 BS * 2, NULL), 0);
+	assert_int_equal(io_sync(&c, d, BS_OP_WRITE_ZEROES, 0, BS * 100, BS * 2,
+				 NULL),
+			 0);
 	assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, BS * 100, BS * 2, rd),
 			 0);
 	assert_true(all_zero(rd, BS * 2));
@@ -1036,8 +1038,8 @@ static void file_backstore_checks(bool no_uring,
 			 -EINVAL);
 	assert_int_equal(io_sync(&c, d, BS_OP_WRITE, 0, 512, BS, w), -EINVAL);
 	/* exactly at the end is fine */
-	assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, size - 2 * BS, 2 * BS,
-				 rd), 0);
+	assert_int_equal(
+		io_sync(&c, d, BS_OP_READ, 0, size - 2 * BS, 2 * BS, rd), 0);
 	bs_close(d);
 
 	/* reopen with size 0: the file's size; read-only refuses writes */
@@ -1125,7 +1127,7 @@ static void slow_inline_write_pauses_writes_on_the_reactor(void **state)
 		assert_int_equal(st.inline_slow, 1);
 		assert_int_equal(st.engine_writes, 3);
 	}
-	run_for_ms(e, 120);	/* past the first pause */
+	run_for_ms(e, 120); /* past the first pause */
 	t0 = env_now_ns(e);
 	fill(w, BS, 4);
 	assert_int_equal(io_sync(&c, d, BS_OP_WRITE, 0, 4 * BS, BS, w), 0);
@@ -1209,14 +1211,15 @@ static void requests_beyond_queue_depth_all_complete(void **state)
 		memset(buf, 0xee, (size_t)N * BS);
 		for (int i = 0; i < N; i++) {
 			assert_int_equal(r[i].status, 0);
-			io_submit(&c, d, &r[i], BS_OP_READ, 0,
-				  (uint64_t)i * BS, BS, buf + (size_t)i * BS);
+			io_submit(&c, d, &r[i], BS_OP_READ, 0, (uint64_t)i * BS,
+				  BS, buf + (size_t)i * BS);
 		}
 		run_bounded(e);
 		for (int i = 0; i < N; i++) {
 			assert_int_equal(r[i].status, 0);
 			assert_int_equal(buf[(size_t)i * BS], i & 0xff);
-			assert_int_equal(buf[(size_t)i * BS + BS - 1], i & 0xff);
+			assert_int_equal(buf[(size_t)i * BS + BS - 1],
+					 i & 0xff);
 		}
 		bs_close(d);
 		env_real_free(e);
@@ -1261,8 +1264,8 @@ static void disk_open_sizes_files_and_rejects_empty_capacity(void **state)
 	struct env *e = new_env(false, NULL);
 	char path[512];
 	struct bs_dev *d = NULL;
-	struct bs_dev_params p = {.kind = BS_FILE, .name = "t",
-				  .block_size = BS};
+	struct bs_dev_params p = {
+		.kind = BS_FILE, .name = "t", .block_size = BS};
 	struct stat st;
 	int fd;
 
@@ -1282,7 +1285,7 @@ static void disk_open_sizes_files_and_rejects_empty_capacity(void **state)
 	p.create = false;
 	assert_int_equal(e->ops->disk_open(e, &p, &d), -EINVAL);
 	/* a size larger than the file extends it */
-	p.size_bytes = 8 * BS + 100;	/* the tail is never addressed */
+	p.size_bytes = 8 * BS + 100; /* the tail is never addressed */
 	assert_int_equal(e->ops->disk_open(e, &p, &d), 0);
 	assert_int_equal(d->size_bytes, 8 * BS);
 	assert_int_equal(stat(path, &st), 0);
@@ -1303,8 +1306,8 @@ static void disk_open_sizes_files_and_rejects_empty_capacity(void **state)
 
 /* tmpfs has no FALLOC_FL_ZERO_RANGE: a thick LUN there must still get
  * zeros, by writing them. */
-static void write_zeroes_falls_back_to_writing_zeros_without_fallocate(
-	void **state)
+static void
+write_zeroes_falls_back_to_writing_zeros_without_fallocate(void **state)
 {
 	char tmpl[] = "/dev/shm/utarget-test-XXXXXX";
 	char *dir = mkdtemp(tmpl);
@@ -1319,8 +1322,9 @@ static void write_zeroes_falls_back_to_writing_zeros_without_fallocate(
 	{
 		int fd = open(path, O_CREAT | O_RDWR, 0600);
 		int rc = ftruncate(fd, BS) == 0
-				 ? fallocate(fd, FALLOC_FL_ZERO_RANGE |
-							 FALLOC_FL_KEEP_SIZE,
+				 ? fallocate(fd,
+					     FALLOC_FL_ZERO_RANGE |
+						     FALLOC_FL_KEEP_SIZE,
 					     0, BS)
 				 : 0;
 
@@ -1328,7 +1332,7 @@ static void write_zeroes_falls_back_to_writing_zeros_without_fallocate(
 		if (rc == 0 || errno != EOPNOTSUPP) {
 			remove_tmpdir(dir);
 			free(b);
-			skip();	/* this filesystem zeroes ranges itself */
+			skip(); /* this filesystem zeroes ranges itself */
 		}
 	}
 	for (int mode = 0; mode < 2; mode++) {
@@ -1342,7 +1346,8 @@ static void write_zeroes_falls_back_to_writing_zeros_without_fallocate(
 		assert_int_equal(io_sync(&c, d, BS_OP_WRITE, 0, 0, 64 * BS, b),
 				 0);
 		assert_int_equal(io_sync(&c, d, BS_OP_WRITE_ZEROES, 0, BS,
-					 62 * BS, NULL), 0);
+					 62 * BS, NULL),
+				 0);
 		assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, 0, 64 * BS, b),
 				 0);
 		assert_true(all_zero(b + BS, 62 * BS));
@@ -1372,8 +1377,11 @@ static void block_device_backstore_reads_writes_and_unmaps(void **state)
 		struct env *e = new_env(mode == 1, NULL);
 		struct io_ctx c = {.e = e};
 		struct bs_dev_params p = {
-			.kind = BS_BLOCK, .name = "blk", .path = dev,
-			.block_size = BS, .thin = true,
+			.kind = BS_BLOCK,
+			.name = "blk",
+			.path = dev,
+			.block_size = BS,
+			.thin = true,
 		};
 		struct bs_dev *d = NULL;
 		bool mapped;
@@ -1383,15 +1391,18 @@ static void block_device_backstore_reads_writes_and_unmaps(void **state)
 		assert_int_equal(d->size_bytes % BS, 0);
 		fill(w, 64 * BS, (uint8_t)(5 + mode));
 		assert_int_equal(io_sync(&c, d, BS_OP_WRITE, BS_F_FUA, 0,
-					 64 * BS, w), 0);
+					 64 * BS, w),
+				 0);
 		assert_int_equal(io_sync(&c, d, BS_OP_FLUSH, 0, 0, 0, NULL), 0);
 		assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, 0, 64 * BS, rd),
 				 0);
 		assert_memory_equal(rd, w, 64 * BS);
-		assert_int_equal(io_sync(&c, d, BS_OP_UNMAP, 0, 8 * BS,
-					 16 * BS, NULL), 0);
+		assert_int_equal(io_sync(&c, d, BS_OP_UNMAP, 0, 8 * BS, 16 * BS,
+					 NULL),
+				 0);
 		assert_int_equal(io_sync(&c, d, BS_OP_WRITE_ZEROES, 0, 32 * BS,
-					 8 * BS, NULL), 0);
+					 8 * BS, NULL),
+				 0);
 		assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, 0, 64 * BS, rd),
 				 0);
 		assert_true(all_zero(rd + 8 * BS, 16 * BS));
@@ -1485,9 +1496,8 @@ static void post_runs_on_the_other_reactors_thread(void **state)
 	(void)state;
 	/* Accepted connections go to the reactors in turn, each callback on
 	 * its reactor's thread, with that reactor's env in info.env. */
-	assert_int_equal(e->ops->listen(e, "127.0.0.1:0", 1, mr_accept_fn, &a,
-					&l),
-			 0);
+	assert_int_equal(
+		e->ops->listen(e, "127.0.0.1:0", 1, mr_accept_fn, &a, &l), 0);
 	port = env_real_listener_port(l);
 	for (int i = 0; i < 4; i++)
 		fds[i] = client_connect(AF_INET, port, 0);
@@ -1509,7 +1519,7 @@ static void post_runs_on_the_other_reactors_thread(void **state)
 							   p.main_thread));
 			}
 		}
-		assert_int_equal(on0, 2);	/* in turn: two each */
+		assert_int_equal(on0, 2); /* in turn: two each */
 		other_env = a.env[other];
 	}
 	for (int i = 0; i < 4; i++)
@@ -1543,8 +1553,8 @@ struct mr_disk {
 
 static void mr_disk_done(struct bs_req *req, int status)
 {
-	struct mr_disk *m = (struct mr_disk *)((char *)req -
-					       offsetof(struct mr_disk, req));
+	struct mr_disk *m =
+		(struct mr_disk *)((char *)req - offsetof(struct mr_disk, req));
 
 	m->completed_on = pthread_self();
 	m->status = status;
@@ -1583,9 +1593,8 @@ static void disk_request_completes_on_the_submitting_reactor(void **state)
 	snprintf(path, sizeof(path), "%s/disk.img", dir);
 	m.d = open_file(e, path, 1 << 20, true, false, false);
 	/* Find reactor 1's env the way the target does: an accept there. */
-	assert_int_equal(e->ops->listen(e, "127.0.0.1:0", 1, mr_accept_fn, &a,
-					&l),
-			 0);
+	assert_int_equal(
+		e->ops->listen(e, "127.0.0.1:0", 1, mr_accept_fn, &a, &l), 0);
 	for (int i = 0; i < 2; i++)
 		fds[i] = client_connect(AF_INET, env_real_listener_port(l), 0);
 	run_bounded(e);
@@ -1607,7 +1616,7 @@ static void disk_request_completes_on_the_submitting_reactor(void **state)
 
 static void mr_stop_fn(void *arg)
 {
-	env_real_stop(arg);	/* reactor 1's env stops the whole group */
+	env_real_stop(arg); /* reactor 1's env stops the whole group */
 }
 
 static void stop_from_another_reactor_stops_the_group(void **state)
@@ -1618,16 +1627,15 @@ static void stop_from_another_reactor_stops_the_group(void **state)
 	int fds[2], k;
 
 	(void)state;
-	assert_int_equal(e->ops->listen(e, "127.0.0.1:0", 1, mr_accept_fn, &a,
-					&l),
-			 0);
+	assert_int_equal(
+		e->ops->listen(e, "127.0.0.1:0", 1, mr_accept_fn, &a, &l), 0);
 	for (int i = 0; i < 2; i++)
 		fds[i] = client_connect(AF_INET, env_real_listener_port(l), 0);
 	run_bounded(e);
 	assert_int_equal(a.n, 2);
 	k = mr_other(&a, e);
 	assert_int_equal(env_post(a.env[k], mr_stop_fn, a.env[k]), 0);
-	run_bounded(e);		/* returns: reactor 1 stopped everyone */
+	run_bounded(e); /* returns: reactor 1 stopped everyone */
 	for (int i = 0; i < 2; i++)
 		close(fds[i]);
 	e->ops->listener_close(l);
@@ -1670,7 +1678,8 @@ int main(void)
 		cmocka_unit_test(file_backstore_through_thread_pool_fallback),
 		cmocka_unit_test(file_backstore_with_writes_on_the_reactor),
 		cmocka_unit_test(file_backstore_with_inline_writes_off),
-		cmocka_unit_test(slow_inline_write_pauses_writes_on_the_reactor),
+		cmocka_unit_test(
+			slow_inline_write_pauses_writes_on_the_reactor),
 		cmocka_unit_test(
 			no_uring_environment_variable_selects_thread_pool),
 		cmocka_unit_test(requests_beyond_queue_depth_all_complete),

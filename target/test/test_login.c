@@ -9,7 +9,7 @@
 
 #define TGT "iqn.2026-11.org.utarget:login"
 #define INI "iqn.2026-11.org.test:ini"
-#define NKEYS 120	/* under the 128-key limit */
+#define NKEYS 120 /* under the 128-key limit */
 
 static const char conf[] = "HANDLER vdisk_mem {\n DEVICE d0 { size 1M }\n}\n"
 			   "TARGET_DRIVER iscsi {\n"
@@ -25,9 +25,10 @@ static void long_request(struct rig_text *t)
 	rig_text_identity(t, INI, TGT);
 	rig_text_add(t, "AuthMethod", "None");
 	for (int i = 0; i < NKEYS; i++) {
-		snprintf(key, sizeof(key),
-			 "Y%03dqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq",
-			 i);
+		snprintf(
+			key, sizeof(key),
+			"Y%03dqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq",
+			i);
 		rig_text_add(t, key, "1");
 	}
 }
@@ -41,14 +42,16 @@ static void send_request(struct rig *r, const struct rig_text *t)
 	size_t off = 0;
 
 	while (off < t->len) {
-		uint32_t n = t->len - off > 8192 ? 8192 : (uint32_t)(t->len - off);
+		uint32_t n = t->len - off > 8192 ? 8192
+						 : (uint32_t)(t->len - off);
 		bool more = off + n < t->len;
 
 		memset(&h, 0, sizeof(h));
 		h.opcode = ISCSI_OP_LOGIN_REQ;
 		h.immediate = true;
 		h.flags = more ? ISCSI_LOGIN_F_CONTINUE
-			       : ISCSI_LOGIN_F_TRANSIT | ISCSI_STAGE_OPERATIONAL;
+			       : ISCSI_LOGIN_F_TRANSIT |
+					  ISCSI_STAGE_OPERATIONAL;
 		h.lun = (0x400001370000ull | r->isid_low) << 16;
 		h.itt = 1;
 		h.w24 = r->cmdsn;
@@ -149,7 +152,7 @@ static void text_while_response_is_pending_is_an_initiator_error(void **state)
 	assert_true(in.flags & ISCSI_LOGIN_F_CONTINUE);
 	free(d);
 	d = NULL;
-	send_empty(r, 4);	/* text instead of an empty request */
+	send_empty(r, 4); /* text instead of an empty request */
 	assert_int_equal(fake_conn_pop_pdu(r->c, &in, &d), 0);
 	assert_int_equal(in.opcode, ISCSI_OP_LOGIN_RSP);
 	assert_int_equal(in.w36 >> 16, 0x0200);

@@ -24,20 +24,20 @@
 #include "iscsi/pdu.h"
 
 /* got == want, printing the expression that differed. */
-#define EXPECT_U64(got, want)                                               \
-	do {                                                                \
-		uint64_t got_ = (uint64_t)(got), want_ = (uint64_t)(want);  \
-		if (got_ != want_)                                          \
-			fail_msg("%s: expected %#llx, got %#llx", #got,     \
-				 (unsigned long long)want_,                 \
-				 (unsigned long long)got_);                 \
+#define EXPECT_U64(got, want)                                              \
+	do {                                                               \
+		uint64_t got_ = (uint64_t)(got), want_ = (uint64_t)(want); \
+		if (got_ != want_)                                         \
+			fail_msg("%s: expected %#llx, got %#llx", #got,    \
+				 (unsigned long long)want_,                \
+				 (unsigned long long)got_);                \
 	} while (0)
 
 /* A check with a message that states the rule: fail_msg prints why. */
-#define CHECK(cond, ...)                                                    \
-	do {                                                                \
-		if (!(cond))                                                \
-			fail_msg(__VA_ARGS__);                              \
+#define CHECK(cond, ...)                       \
+	do {                                   \
+		if (!(cond))                   \
+			fail_msg(__VA_ARGS__); \
 	} while (0)
 
 /* ------------------------------------------------------------ BHS */
@@ -61,7 +61,8 @@ static void bhs_opcode_and_i_bit_are_byte_0(void **state)
 			iscsi_bhs_encode(&h, raw);
 			CHECK(raw[0] == (op | (imm ? 0x40u : 0)),
 			      "RFC 7143 §11.2.1: byte 0 = I bit 0x40 | opcode; "
-			      "opcode %#x I=%d encoded as %#x", op, imm, raw[0]);
+			      "opcode %#x I=%d encoded as %#x",
+			      op, imm, raw[0]);
 			iscsi_bhs_decode(raw, &d);
 			CHECK(d.opcode == op && d.immediate == imm,
 			      "opcode %#x I=%d decoded as %#x I=%d", op, imm,
@@ -79,7 +80,8 @@ static void bhs_decode_drops_reserved_bit_7_of_byte_0(void **state)
 	iscsi_bhs_decode(raw, &d);
 	CHECK(d.opcode == ISCSI_OP_SCSI_CMD && d.immediate,
 	      "RFC 7143 §11.2.1: bit 7 of byte 0 is reserved, not part of "
-	      "the opcode; got opcode %#x", d.opcode);
+	      "the opcode; got opcode %#x",
+	      d.opcode);
 }
 
 static void bhs_encode_masks_opcode_to_6_bits(void **state)
@@ -90,7 +92,8 @@ static void bhs_encode_masks_opcode_to_6_bits(void **state)
 	iscsi_bhs_encode(&h, raw);
 	CHECK(raw[0] == 0x3f,
 	      "the opcode is 6 bits; an out-of-range opcode must not set the "
-	      "I bit or the reserved bit: got %#x", raw[0]);
+	      "I bit or the reserved bit: got %#x",
+	      raw[0]);
 }
 
 static void bhs_flags_and_bytes_2_3_round_trip(void **state)
@@ -124,7 +127,8 @@ static void bhs_total_ahs_length_is_byte_4_up_to_255(void **state)
 		iscsi_bhs_encode(&h, raw);
 		CHECK(raw[4] == lens[i],
 		      "RFC 7143 §11.2.1.4: TotalAHSLength is byte 4; wrote "
-		      "%u, byte 4 is %u", lens[i], raw[4]);
+		      "%u, byte 4 is %u",
+		      lens[i], raw[4]);
 		iscsi_bhs_decode(raw, &d);
 		CHECK(d.total_ahs_len == lens[i] && d.data_len == ISCSI_MAX_DSL,
 		      "TotalAHSLength %u decoded as %u (DSL %#x)", lens[i],
@@ -134,8 +138,8 @@ static void bhs_total_ahs_length_is_byte_4_up_to_255(void **state)
 
 static void bhs_data_segment_length_is_24_bits_big_endian(void **state)
 {
-	static const uint32_t lens[] = {0, 1, 0x0100, 0x010203, 0xfffffe,
-					0xffffff};
+	static const uint32_t lens[] = {0,	  1,	    0x0100,
+					0x010203, 0xfffffe, 0xffffff};
 
 	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
 		struct iscsi_bhs h = {.opcode = ISCSI_OP_DATA_IN}, d;
@@ -147,8 +151,8 @@ static void bhs_data_segment_length_is_24_bits_big_endian(void **state)
 			      raw[6] == (lens[i] >> 8 & 0xff) &&
 			      raw[7] == (lens[i] & 0xff),
 		      "RFC 7143 §11.2.1.5: DataSegmentLength is bytes 5-7, "
-		      "big endian; %#x encoded as %02x %02x %02x", lens[i],
-		      raw[5], raw[6], raw[7]);
+		      "big endian; %#x encoded as %02x %02x %02x",
+		      lens[i], raw[5], raw[6], raw[7]);
 		iscsi_bhs_decode(raw, &d);
 		EXPECT_U64(d.data_len, lens[i]);
 	}
@@ -163,7 +167,8 @@ static void bhs_data_length_past_24_bits_does_not_touch_ahs_length(void **state)
 	iscsi_bhs_encode(&h, raw);
 	CHECK(raw[4] == 7,
 	      "DataSegmentLength is 24 bits: a 2^24 length must not spill "
-	      "into TotalAHSLength (byte 4 = %u)", raw[4]);
+	      "into TotalAHSLength (byte 4 = %u)",
+	      raw[4]);
 }
 
 static void bhs_lun_itt_and_words_sit_at_their_offsets(void **state)
@@ -185,9 +190,9 @@ static void bhs_lun_itt_and_words_sit_at_their_offsets(void **state)
 	h.w44 = 0x38393a3b;
 	iscsi_bhs_encode(&h, raw);
 	CHECK(be64_get(raw + 8) == h.lun, "RFC 7143 §11.2.1.6: LUN is bytes "
-	      "8-15, big endian");
+					  "8-15, big endian");
 	CHECK(be32_get(raw + 16) == h.itt, "RFC 7143 §11.2.1.7: ITT is bytes "
-	      "16-19, big endian");
+					   "16-19, big endian");
 	for (int i = 0; i < 7; i++)
 		CHECK(be32_get(raw + 20 + 4 * i) == *w[i],
 		      "word at byte %d: expected %#x, got %#x", 20 + 4 * i,
@@ -228,7 +233,7 @@ static void bhs_scsi_command_encodes_cdb_over_bytes_32_47(void **state)
 
 	for (int i = 0; i < 16; i++)
 		h.cdb[i] = (uint8_t)(0xc0 + i);
-	h.w32 = h.w36 = h.w40 = h.w44 = 0xdeadbeef;	/* must be ignored */
+	h.w32 = h.w36 = h.w40 = h.w44 = 0xdeadbeef; /* must be ignored */
 	iscsi_bhs_encode(&h, raw);
 	CHECK(memcmp(raw + 32, h.cdb, 16) == 0,
 	      "RFC 7143 §11.3: a SCSI Command carries its CDB in bytes 32-47; "
@@ -243,18 +248,18 @@ static void bhs_scsi_command_encodes_cdb_over_bytes_32_47(void **state)
 static void bhs_other_opcodes_encode_words_not_cdb(void **state)
 {
 	static const uint8_t ops[] = {
-		ISCSI_OP_NOP_OUT, ISCSI_OP_TMF_REQ, ISCSI_OP_LOGIN_REQ,
-		ISCSI_OP_TEXT_REQ, ISCSI_OP_DATA_OUT, ISCSI_OP_LOGOUT_REQ,
-		ISCSI_OP_SNACK_REQ, ISCSI_OP_NOP_IN, ISCSI_OP_SCSI_RSP,
-		ISCSI_OP_TMF_RSP, ISCSI_OP_LOGIN_RSP, ISCSI_OP_TEXT_RSP,
-		ISCSI_OP_DATA_IN, ISCSI_OP_LOGOUT_RSP, ISCSI_OP_R2T,
+		ISCSI_OP_NOP_OUT,   ISCSI_OP_TMF_REQ,	 ISCSI_OP_LOGIN_REQ,
+		ISCSI_OP_TEXT_REQ,  ISCSI_OP_DATA_OUT,	 ISCSI_OP_LOGOUT_REQ,
+		ISCSI_OP_SNACK_REQ, ISCSI_OP_NOP_IN,	 ISCSI_OP_SCSI_RSP,
+		ISCSI_OP_TMF_RSP,   ISCSI_OP_LOGIN_RSP,	 ISCSI_OP_TEXT_RSP,
+		ISCSI_OP_DATA_IN,   ISCSI_OP_LOGOUT_RSP, ISCSI_OP_R2T,
 		ISCSI_OP_ASYNC_MSG, ISCSI_OP_REJECT};
 
 	for (size_t i = 0; i < sizeof(ops); i++) {
 		struct iscsi_bhs h = {.opcode = ops[i]};
 		uint8_t raw[ISCSI_BHS_LEN];
 
-		memset(h.cdb, 0xee, sizeof(h.cdb));	/* must be ignored */
+		memset(h.cdb, 0xee, sizeof(h.cdb)); /* must be ignored */
 		h.w32 = 0x32323232;
 		h.w36 = 0x36363636;
 		h.w40 = 0x40404040;
@@ -284,15 +289,15 @@ static void bhs_immediate_scsi_command_still_carries_cdb(void **state)
 
 static void pad4_rounds_up_to_a_multiple_of_4(void **state)
 {
-	static const uint32_t len[] = {0, 1, 2, 3, 4, 5, 0xffffff,
-				       0xfffffffc, 0xffffffff};
+	static const uint32_t len[] = {0, 1,	    2,		3,	   4,
+				       5, 0xffffff, 0xfffffffc, 0xffffffff};
 	static const uint32_t pad[] = {0, 3, 2, 1, 0, 3, 1, 0, 1};
 
 	for (size_t i = 0; i < sizeof(len) / sizeof(len[0]); i++)
 		CHECK(iscsi_pad4(len[i]) == pad[i],
 		      "RFC 7143 §11.2.4: the data segment is padded to a "
-		      "4-byte boundary; len %u needs %u, got %u", len[i],
-		      pad[i], iscsi_pad4(len[i]));
+		      "4-byte boundary; len %u needs %u, got %u",
+		      len[i], pad[i], iscsi_pad4(len[i]));
 }
 
 static void wire_len_counts_bhs_ahs_digests_data_and_padding(void **state)
@@ -324,8 +329,8 @@ static void wire_len_counts_bhs_ahs_digests_data_and_padding(void **state)
 	};
 
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-		uint64_t got = iscsi_pdu_wire_len(c[i].ahs, c[i].dl, c[i].hd,
-						  c[i].dd);
+		uint64_t got =
+			iscsi_pdu_wire_len(c[i].ahs, c[i].dl, c[i].hd, c[i].dd);
 
 		CHECK(got == c[i].want,
 		      "RFC 7143 §11.2: BHS + AHS + [HD] + data + pad + [DD] "
@@ -464,7 +469,8 @@ static void lun_with_nonzero_second_level_is_rejected(void **state)
 	for (int bit = 0; bit < 48; bit++)
 		CHECK(!iscsi_lun_decode((1ull << bit), &got),
 		      "SAM-5 §4.7.2: a single-level LUN has bytes 2-7 zero; "
-		      "bit %d set was accepted", bit);
+		      "bit %d set was accepted",
+		      bit);
 	CHECK(!iscsi_lun_decode((0x4001ull << 48) | 1, &got),
 	      "flat space with a second level must be rejected");
 }
@@ -506,8 +512,8 @@ static uint32_t ref_digest(const uint8_t *p, size_t len)
  * are those four: so "aa 36 91 8a" is 0x8a9136aa.  Both forms are
  * checked: the value, and its little-endian bytes against the RFC text.
  */
-static void check_vector(const uint8_t *buf, size_t len,
-			 const uint8_t wire[4], const char *what)
+static void check_vector(const uint8_t *buf, size_t len, const uint8_t wire[4],
+			 const char *what)
 {
 	uint32_t d = iscsi_digest(buf, len);
 	uint8_t le[4] = {(uint8_t)d, (uint8_t)(d >> 8), (uint8_t)(d >> 16),
@@ -515,8 +521,9 @@ static void check_vector(const uint8_t *buf, size_t len,
 
 	CHECK(memcmp(le, wire, 4) == 0,
 	      "RFC 3720 B.4 %s: digest bytes on the wire must be "
-	      "%02x %02x %02x %02x, got %02x %02x %02x %02x", what, wire[0],
-	      wire[1], wire[2], wire[3], le[0], le[1], le[2], le[3]);
+	      "%02x %02x %02x %02x, got %02x %02x %02x %02x",
+	      what, wire[0], wire[1], wire[2], wire[3], le[0], le[1], le[2],
+	      le[3]);
 }
 
 static void crc32c_rfc3720_b4_32_bytes_of_zeros(void **state)
@@ -563,11 +570,10 @@ static void crc32c_rfc3720_b4_32_decrementing_bytes(void **state)
 static void crc32c_rfc3720_b4_read10_command_pdu(void **state)
 {
 	static const uint8_t pdu[48] = {
-		0x01, 0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-		0x14, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00,
-		0x00, 0x00, 0x00, 0x14, 0x00, 0x00, 0x00, 0x18,
-		0x28, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x01, 0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x14, 0x00, 0x00, 0x00,
+		0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x14, 0x00, 0x00,
+		0x00, 0x18, 0x28, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
 		0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
 	static const uint8_t wire[4] = {0x56, 0x3a, 0x96, 0xd9};
 	struct iscsi_bhs h;
@@ -606,7 +612,8 @@ static void crc32c_table_path_matches_bitwise_reference(void **state)
 
 			CHECK(got == want,
 			      "slicing-by-8 CRC32C at offset %zu length %zu: "
-			      "expected %#x, got %#x", off, len, want, got);
+			      "expected %#x, got %#x",
+			      off, len, want, got);
 		}
 }
 
@@ -628,7 +635,8 @@ static void crc32c_hardware_path_matches_bitwise_reference(void **state)
 
 			CHECK(got == want,
 			      "SSE4.2 CRC32C at offset %zu length %zu: "
-			      "expected %#x, got %#x", off, len, want, got);
+			      "expected %#x, got %#x",
+			      off, len, want, got);
 		}
 #else
 	skip();
@@ -693,7 +701,8 @@ static void digest_iov_equals_digest_of_concatenation(void **state)
 			total += sizes[i];
 		CHECK(iscsi_digest_iov(iov, n) == iscsi_digest(all, total),
 		      "RFC 7143 §13.1: the digest covers the bytes, not how "
-		      "they are gathered (%d iovecs, %zu bytes)", n, total);
+		      "they are gathered (%d iovecs, %zu bytes)",
+		      n, total);
 	}
 }
 

@@ -66,8 +66,8 @@ static void keep(const struct rig *r, struct client *cl)
 }
 
 /* Log in on `reactor` (NULL: reactor 0) with ISID low bits isid_low. */
-static void client_login(struct rig *r, struct client *cl,
-			 struct env *reactor, uint16_t isid_low)
+static void client_login(struct rig *r, struct client *cl, struct env *reactor,
+			 uint16_t isid_low)
 {
 	struct rig_text t = {0};
 	struct rig_login_rsp rsp;
@@ -90,8 +90,7 @@ static void client_login(struct rig *r, struct client *cl,
 	keep(r, cl);
 }
 
-static void client_tur(struct rig *r, struct client *cl,
-		       struct rig_scsi *out)
+static void client_tur(struct rig *r, struct client *cl, struct rig_scsi *out)
 {
 	use(r, cl);
 	rig_tur(r, 0, out);
@@ -120,7 +119,7 @@ static void sessions_on_both_reactors_serve_the_same_lu(void **state)
 	stats(r, &st);
 	assert_int_equal(st.connections, 2);
 	assert_int_equal(st.sessions, 2);
-	assert_true(st.scsi_cmds >= 2);	/* counted on both reactors */
+	assert_true(st.scsi_cmds >= 2); /* counted on both reactors */
 	/* Both hang up: each session ends on its own reactor. */
 	fake_conn_hangup(a.c);
 	fake_conn_hangup(b.c);
@@ -141,9 +140,9 @@ static void reinstatement_closes_the_old_session_on_its_reactor(void **state)
 	unsigned int posts;
 
 	(void)state;
-	client_login(r, &a, second, 7);		/* old session: reactor 1 */
+	client_login(r, &a, second, 7); /* old session: reactor 1 */
 	posts = fake_env_posts_run(r->env);
-	client_login(r, &b, NULL, 7);		/* same ISID from reactor 0 */
+	client_login(r, &b, NULL, 7); /* same ISID from reactor 0 */
 	/* The old connection closes on its own reactor: not yet. */
 	assert_false(fake_conn_closed(a.c));
 	fake_env_advance(r->env, 0);
@@ -169,7 +168,7 @@ static void client_write_waiting(struct rig *r, struct client *cl)
 	h.itt = ++r->itt;
 	h.w20 = 4096;
 	h.w24 = r->cmdsn++;
-	h.cdb[0] = 0x2a;	/* WRITE(10) of 8 blocks at LBA 0 */
+	h.cdb[0] = 0x2a; /* WRITE(10) of 8 blocks at LBA 0 */
 	h.cdb[8] = 8;
 	rig_send(r, &h, NULL, 0);
 	assert_int_equal(fake_conn_pop_pdu(r->c, &in, &d), 0);
@@ -211,14 +210,14 @@ static void lu_reset_ends_a_waiting_task_of_the_other_reactor(void **state)
 	client_login(r, &b, second, 2);
 	client_tur(r, &a, &out);
 	client_tur(r, &b, &out);
-	client_write_waiting(r, &a);		/* reactor 0 waits for data */
+	client_write_waiting(r, &a); /* reactor 0 waits for data */
 	stats(r, &st);
 	assert_int_equal(st.tasks, 1);
 	assert_int_equal(client_tmf(r, &b, ISCSI_TMF_LOGICAL_UNIT_RESET),
 			 ISCSI_TMF_RSP_COMPLETE);
 	stats(r, &st);
-	assert_int_equal(st.tasks, 1);		/* posted to reactor 0 */
-	fake_env_advance(r->env, 0);		/* the posted abort runs */
+	assert_int_equal(st.tasks, 1); /* posted to reactor 0 */
+	fake_env_advance(r->env, 0);   /* the posted abort runs */
 	stats(r, &st);
 	assert_int_equal(st.tasks, 0);
 	assert_int_equal(st.buffer_bytes, 0);
@@ -247,7 +246,7 @@ static void cold_reset_ends_the_sessions_of_both_reactors(void **state)
 	client_login(r, &b, second, 2);
 	assert_int_equal(client_tmf(r, &a, ISCSI_TMF_TARGET_COLD_RESET),
 			 ISCSI_TMF_RSP_COMPLETE);
-	assert_false(fake_conn_closed(b.c));	/* posted to reactor 1 */
+	assert_false(fake_conn_closed(b.c)); /* posted to reactor 1 */
 	fake_env_advance(r->env, 0);
 	assert_true(fake_conn_closed(a.c));
 	assert_true(fake_conn_closed(b.c));

@@ -18,9 +18,17 @@
 
 /* ------------------------------------------------------ stub env */
 
-static uint64_t stub_now_ns(struct env *e) { return 0; }
-static uint64_t stub_random_u64(struct env *e) { return 0x1234; }
-static void stub_log(struct env *e, enum ut_log_level l, const char *line) {}
+static uint64_t stub_now_ns(struct env *e)
+{
+	return 0;
+}
+static uint64_t stub_random_u64(struct env *e)
+{
+	return 0x1234;
+}
+static void stub_log(struct env *e, enum ut_log_level l, const char *line)
+{
+}
 
 /* durable state: one slot is enough for the APTPL tests */
 static char state_key_saved[128];
@@ -41,7 +49,7 @@ static int stub_state_put(struct env *e, const char *key, const void *data,
 	return 0;
 }
 
-static bool state_broken;	/* no state directory configured */
+static bool state_broken; /* no state directory configured */
 
 static ssize_t stub_state_get(struct env *e, const char *key, void *buf,
 			      size_t cap)
@@ -82,7 +90,10 @@ static void stub_timer_arm(struct env_timer *t, uint64_t deadline_ns)
 {
 	t->armed = true;
 }
-static void stub_timer_cancel(struct env_timer *t) { t->armed = false; }
+static void stub_timer_cancel(struct env_timer *t)
+{
+	t->armed = false;
+}
 static void stub_timer_free(struct env_timer *t)
 {
 	for (unsigned int i = 0; i < STUB_TIMERS; i++)
@@ -90,7 +101,7 @@ static void stub_timer_free(struct env_timer *t)
 			stub_timers[i] = NULL;
 	free(t);
 }
-static bool stub_hold_timers;	/* run() leaves armed timers alone */
+static bool stub_hold_timers; /* run() leaves armed timers alone */
 
 /* Fire armed timers until none is armed; returns how many fired. */
 static unsigned int stub_run_timers(void)
@@ -139,7 +150,7 @@ struct fx {
 	struct scsi_sess *sess;
 	struct scsi_cmd cmd;
 	int done_calls;
-	uint8_t *buf;		/* 17 MiB: one transfer past the limit */
+	uint8_t *buf; /* 17 MiB: one transfer past the limit */
 };
 
 #define BUF_BYTES (SCSI_MAX_XFER_BYTES + (1u << 20))
@@ -151,13 +162,15 @@ static void on_done(struct scsi_cmd *cmd)
 	f->done_calls++;
 }
 
-static bool fx_thin = true;	/* the next fx_new()'s provisioning */
+static bool fx_thin = true; /* the next fx_new()'s provisioning */
 
 static struct fx *fx_new(struct ut_dev_cfg *dev, uint64_t size, bool clear_ua)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct bs_dev_params p = {.kind = BS_MEM, .name = "d",
-				  .size_bytes = size, .block_size = BS,
+	struct bs_dev_params p = {.kind = BS_MEM,
+				  .name = "d",
+				  .size_bytes = size,
+				  .block_size = BS,
 				  .thin = fx_thin};
 	struct scsi_nexus_id id = {0};
 
@@ -212,10 +225,9 @@ static int teardown(void **state)
 }
 
 /* Run one command; Data-In room = edtl; data_out bytes taken from buf. */
-static struct scsi_cmd *run_on(struct fx *f, struct scsi_sess *s,
-			       uint64_t lun, const uint8_t *cdb,
-			       size_t cdb_len, uint32_t edtl,
-			       uint32_t data_out_len)
+static struct scsi_cmd *run_on(struct fx *f, struct scsi_sess *s, uint64_t lun,
+			       const uint8_t *cdb, size_t cdb_len,
+			       uint32_t edtl, uint32_t data_out_len)
 {
 	struct scsi_cmd *c = &f->cmd;
 	int before = f->done_calls;
@@ -233,14 +245,14 @@ static struct scsi_cmd *run_on(struct fx *f, struct scsi_sess *s,
 	c->transport = f;
 	scsi_cmd_exec(c);
 	if (!stub_hold_timers)
-		stub_run_timers();	/* background work (SANITIZE) ends */
+		stub_run_timers(); /* background work (SANITIZE) ends */
 	assert_int_equal(f->done_calls, before + 1);
 	return c;
 }
 
-static struct scsi_cmd *run_lun(struct fx *f, uint64_t lun,
-				const uint8_t *cdb, size_t cdb_len,
-				uint32_t edtl, uint32_t data_out_len)
+static struct scsi_cmd *run_lun(struct fx *f, uint64_t lun, const uint8_t *cdb,
+				size_t cdb_len, uint32_t edtl,
+				uint32_t data_out_len)
 {
 	return run_on(f, f->sess, lun, cdb, cdb_len, edtl, data_out_len);
 }
@@ -257,7 +269,7 @@ static void write_blocks(struct fx *f, uint64_t lba, uint32_t n, uint8_t v);
 static uint8_t sense_key(const struct scsi_cmd *c)
 {
 	return (c->sense[0] & 0x7f) == 0x72 ? c->sense[1] & 0xf
-					     : c->sense[2] & 0xf;
+					    : c->sense[2] & 0xf;
 }
 
 static uint16_t sense_asc(const struct scsi_cmd *c)
@@ -338,15 +350,15 @@ static void inquiry_standard_reports_spc4_disk_with_identity(void **state)
 	c = run(f, cdb, 6, 255, 0);
 	expect_good(c);
 	assert_int_equal(c->data_in_len, 96);
-	assert_int_equal(f->buf[0], 0x00);		/* PQ 0, disk */
-	assert_int_equal(f->buf[1], 0x00);		/* not removable */
-	assert_int_equal(f->buf[2], 0x06);		/* SPC-4 */
-	assert_int_equal(f->buf[3], 0x12);		/* HISUP, format 2 */
+	assert_int_equal(f->buf[0], 0x00); /* PQ 0, disk */
+	assert_int_equal(f->buf[1], 0x00); /* not removable */
+	assert_int_equal(f->buf[2], 0x06); /* SPC-4 */
+	assert_int_equal(f->buf[3], 0x12); /* HISUP, format 2 */
 	assert_int_equal(f->buf[4], 96 - 5);
-	assert_int_equal(f->buf[7] & 0x02, 0x02);	/* CMDQUE */
+	assert_int_equal(f->buf[7] & 0x02, 0x02); /* CMDQUE */
 	assert_memory_equal(f->buf + 8, "UTARGET ", 8);
 	assert_memory_equal(f->buf + 16, "utarget disk    ", 16);
-	assert_int_equal(get_be16(f->buf + 62), 0x0460);	/* SPC-4 */
+	assert_int_equal(get_be16(f->buf + 62), 0x0460); /* SPC-4 */
 }
 
 static void inquiry_uses_configured_vendor_and_removable(void **state)
@@ -362,7 +374,7 @@ static void inquiry_uses_configured_vendor_and_removable(void **state)
 	f = fx_new(&dev, DISK_BYTES, true);
 	cdb_inquiry(cdb, false, 0, 96);
 	expect_good(run(f, cdb, 6, 96, 0));
-	assert_int_equal(f->buf[1], 0x80);		/* RMB */
+	assert_int_equal(f->buf[1], 0x80); /* RMB */
 	assert_memory_equal(f->buf + 8, "ACME    ", 8);
 	assert_memory_equal(f->buf + 16, "Anvil           ", 16);
 	fx_free(f);
@@ -396,7 +408,7 @@ static void inquiry_edtl_smaller_than_alloc_len_fills_edtl(void **state)
 	c = run(f, cdb, 6, 10, 0);
 	expect_good(c);
 	assert_int_equal(c->data_in_len, 10);
-	assert_int_equal(c->xfer_len, 96);	/* transport: overflow 86 */
+	assert_int_equal(c->xfer_len, 96); /* transport: overflow 86 */
 }
 
 static void inquiry_evpd0_with_page_code_is_invalid_field(void **state)
@@ -501,25 +513,25 @@ static void inquiry_vpd_devid_has_naa_t10_and_port_designators(void **state)
 
 	cdb_inquiry(cdb, true, 0x83, 1024);
 	expect_good(run(f, cdb, 6, 1024, 0));
-	d = find_designator(f->buf, 0, 3);		/* NAA */
+	d = find_designator(f->buf, 0, 3); /* NAA */
 	assert_non_null(d);
 	assert_int_equal(d[3], 16);
 	assert_int_equal(d[4] >> 4, 6);
-	d = find_designator(f->buf, 0, 1);		/* T10 vendor ID */
+	d = find_designator(f->buf, 0, 1); /* T10 vendor ID */
 	assert_non_null(d);
-	assert_int_equal(d[0] & 0xf, 2);		/* ASCII */
+	assert_int_equal(d[0] & 0xf, 2); /* ASCII */
 	assert_memory_equal(d + 4, "UTARGET ", 8);
-	d = find_designator(f->buf, 1, 4);		/* relative port */
+	d = find_designator(f->buf, 1, 4); /* relative port */
 	assert_non_null(d);
-	assert_int_equal(d[0] >> 4, 5);			/* iSCSI */
-	assert_int_equal(d[1] & 0x80, 0x80);		/* PIV */
+	assert_int_equal(d[0] >> 4, 5);	     /* iSCSI */
+	assert_int_equal(d[1] & 0x80, 0x80); /* PIV */
 	assert_int_equal(get_be16(d + 6), 1);
-	d = find_designator(f->buf, 1, 8);		/* port name */
+	d = find_designator(f->buf, 1, 8); /* port name */
 	assert_non_null(d);
 	assert_string_equal((const char *)d + 4,
 			    "iqn.2026-11.org.utarget:t,t,0x0001");
 	assert_int_equal(d[3] % 4, 0);
-	d = find_designator(f->buf, 2, 8);		/* device name */
+	d = find_designator(f->buf, 2, 8); /* device name */
 	assert_non_null(d);
 	assert_string_equal((const char *)d + 4, "iqn.2026-11.org.utarget:t");
 }
@@ -552,8 +564,8 @@ static void inquiry_vpd_lbp_reports_thin_and_lbprz(void **state)
 
 	cdb_inquiry(cdb, true, 0xb2, 255);
 	expect_good(run(f, cdb, 6, 255, 0));
-	assert_int_equal(f->buf[5] & 0x04, 0x04);	/* LBPRZ */
-	assert_int_equal(f->buf[6] & 0x07, 0x02);	/* thin */
+	assert_int_equal(f->buf[5] & 0x04, 0x04); /* LBPRZ */
+	assert_int_equal(f->buf[6] & 0x07, 0x02); /* thin */
 }
 
 static void inquiry_unsupported_vpd_is_invalid_field(void **state)
@@ -639,8 +651,8 @@ static void read_capacity10_lba_without_pmi_is_invalid_field(void **state)
 
 static void read_capacity10_saturates_beyond_32_bits(void **state)
 {
-	struct bs_dev_params p = {.kind = BS_NULL, .size_bytes = 3ull << 40,
-				  .block_size = 512};
+	struct bs_dev_params p = {
+		.kind = BS_NULL, .size_bytes = 3ull << 40, .block_size = 512};
 	struct fx *f = calloc(1, sizeof(*f));
 	struct scsi_nexus_id id = {0};
 	uint8_t cdb[16] = {0x25};
@@ -675,8 +687,8 @@ static void read_capacity16_reports_lbpme_lbprz_when_thin(void **state)
 	assert_int_equal(c->data_in_len, 32);
 	assert_int_equal(get_be64(f->buf), NBLOCKS - 1);
 	assert_int_equal(get_be32(f->buf + 8), BS);
-	assert_int_equal(f->buf[13] & 0x0f, 0);		/* 1 LB per PB */
-	assert_int_equal(f->buf[14] & 0xc0, 0xc0);	/* LBPME, LBPRZ */
+	assert_int_equal(f->buf[13] & 0x0f, 0);	   /* 1 LB per PB */
+	assert_int_equal(f->buf[14] & 0xc0, 0xc0); /* LBPME, LBPRZ */
 }
 
 static void read_capacity16_alloc_len_truncates_0_to_32(void **state)
@@ -736,7 +748,7 @@ static void write_then_read_round_trip_6_10_12_16(void **state)
 	cdb_rw6(w, 0x0a, 100, 3);
 	cdb_rw6(r, 0x08, 100, 3);
 	round_trip(f, w, r, 6, 3 * BS, 1);
-	cdb_rw10(w, 0x2a, 2047, 5);	/* crosses a 1 MiB chunk */
+	cdb_rw10(w, 0x2a, 2047, 5); /* crosses a 1 MiB chunk */
 	cdb_rw10(r, 0x28, 2047, 5);
 	round_trip(f, w, r, 10, 5 * BS, 2);
 	cdb_rw12(w, 0xaa, 4000, 9);
@@ -791,8 +803,8 @@ static void read10_zero_blocks_past_end_is_lba_out_of_range(void **state)
 		     ASC_LBA_OUT_OF_RANGE);
 }
 
-static void read16_lba_plus_length_overflowing_64_bits_is_out_of_range(
-	void **state)
+static void
+read16_lba_plus_length_overflowing_64_bits_is_out_of_range(void **state)
 {
 	struct fx *f = *state;
 	uint8_t cdb[16];
@@ -852,23 +864,22 @@ static void read10_edtl_shorter_than_cdb_moves_edtl_bytes(void **state)
 	expect_good(run(f, cdb, 10, 2 * BS, 2 * BS));
 	memset(f->buf, 0, 2 * BS);
 	cdb_rw10(cdb, 0x28, 10, 2);
-	c = run(f, cdb, 10, 200, 0);		/* inside the first block */
+	c = run(f, cdb, 10, 200, 0); /* inside the first block */
 	expect_good(c);
 	assert_int_equal(c->data_in_len, 200);
 	assert_int_equal(c->xfer_len, 2 * BS);
 	assert_int_equal(f->buf[199], (uint8_t)(9 + 199 * 7));
-	assert_int_equal(f->buf[200], 0);	/* nothing past EDTL */
-	c = run(f, cdb, 10, BS, 0);		/* on a block boundary */
+	assert_int_equal(f->buf[200], 0); /* nothing past EDTL */
+	c = run(f, cdb, 10, BS, 0);	  /* on a block boundary */
 	expect_good(c);
 	assert_int_equal(c->data_in_len, BS);
-	c = run(f, cdb, 10, 0, 0);		/* EDTL 0 */
+	c = run(f, cdb, 10, 0, 0); /* EDTL 0 */
 	expect_good(c);
 	assert_int_equal(c->data_in_len, 0);
 	assert_int_equal(c->xfer_len, 2 * BS);
 }
 
-static void write10_edtl_shorter_than_cdb_writes_only_edtl_bytes(
-	void **state)
+static void write10_edtl_shorter_than_cdb_writes_only_edtl_bytes(void **state)
 {
 	struct fx *f = *state;
 	uint8_t cdb[10];
@@ -877,7 +888,7 @@ static void write10_edtl_shorter_than_cdb_writes_only_edtl_bytes(
 	write_blocks(f, 20, 2, 'a');
 	memset(f->buf, 'b', 2 * BS);
 	cdb_rw10(cdb, 0x2a, 20, 2);
-	c = run(f, cdb, 10, BS, BS);			/* one block of two */
+	c = run(f, cdb, 10, BS, BS); /* one block of two */
 	expect_good(c);
 	assert_int_equal(c->xfer_len, 2 * BS);
 	read_blocks(f, 20, 2);
@@ -885,7 +896,7 @@ static void write10_edtl_shorter_than_cdb_writes_only_edtl_bytes(
 	assert_int_equal(f->buf[BS], 'a');
 	write_blocks(f, 20, 2, 'a');
 	memset(f->buf, 'b', 2 * BS);
-	c = run(f, cdb, 10, 200, 200);			/* inside a block */
+	c = run(f, cdb, 10, 200, 200); /* inside a block */
 	expect_good(c);
 	read_blocks(f, 20, 2);
 	assert_int_equal(f->buf[199], 'b');
@@ -893,7 +904,7 @@ static void write10_edtl_shorter_than_cdb_writes_only_edtl_bytes(
 	assert_int_equal(f->buf[BS], 'a');
 	write_blocks(f, 20, 2, 'a');
 	cdb_rw10(cdb, 0x2a, 20, 2);
-	c = run(f, cdb, 10, 0, 0);			/* nothing at all */
+	c = run(f, cdb, 10, 0, 0); /* nothing at all */
 	expect_good(c);
 	read_blocks(f, 20, 1);
 	assert_int_equal(f->buf[0], 'a');
@@ -955,8 +966,8 @@ static void read_dpo_fua_are_accepted(void **state)
 	expect_good(run(f, cdb, 16, BS, BS));
 }
 
-static void transfer_at_max_transfer_length_ok_one_block_more_invalid(
-	void **state)
+static void
+transfer_at_max_transfer_length_ok_one_block_more_invalid(void **state)
 {
 	struct fx *f = *state;
 	uint32_t max = SCSI_MAX_XFER_BYTES / BS;
@@ -967,7 +978,7 @@ static void transfer_at_max_transfer_length_ok_one_block_more_invalid(
 	cdb_rw16(cdb, 0x88, 0, max + 1);
 	struct scsi_cmd *c = run(f, cdb, 16, (max + 1) * BS, 0);
 	expect_sense(c, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
-	assert_int_equal(get_be16(c->sense + 16), 10);	/* length field */
+	assert_int_equal(get_be16(c->sense + 16), 10); /* length field */
 }
 
 static void unknown_opcode_is_invalid_command_operation_code(void **state)
@@ -1005,7 +1016,7 @@ static void write_to_read_only_mapping_is_write_protected(void **state)
 	expect_sense(run_lun(f, 3, ms, 6, 255, 0), SK_UNIT_ATTENTION,
 		     ASC_POWER_ON_RESET);
 	expect_good(run_lun(f, 3, ms, 6, 255, 0));
-	assert_int_equal(f->buf[2] & 0x80, 0x80);	/* WP */
+	assert_int_equal(f->buf[2] & 0x80, 0x80); /* WP */
 	expect_good(run_lun(f, 0, ms, 6, 255, 0));
 	assert_int_equal(f->buf[2] & 0x80, 0);
 	cdb_rw10(cdb, 0x2a, 0, 1);
@@ -1082,7 +1093,7 @@ static void ua_queue_keeps_oldest_when_full_and_reset_supersedes(void **state)
 
 	for (unsigned int i = 0; i < SCSI_UA_QUEUE_MAX + 4; i++)
 		scsi_ua_add(itl, (uint16_t)(0x3f00 + i));
-	scsi_ua_add(itl, 0x3f00);		/* duplicate: not queued */
+	scsi_ua_add(itl, 0x3f00); /* duplicate: not queued */
 	assert_int_equal(itl->ua_count, SCSI_UA_QUEUE_MAX);
 	expect_sense(run(f, tur, 6, 0, 0), SK_UNIT_ATTENTION, 0x3f00);
 	expect_sense(run(f, tur, 6, 0, 0), SK_UNIT_ATTENTION, 0x3f01);
@@ -1169,12 +1180,12 @@ static void mode_sense6_caching_page_reflects_wce(void **state)
 	c = run(f, cdb, 6, 255, 0);
 	expect_good(c);
 	assert_int_equal(f->buf[0] + 1, c->data_in_len);
-	assert_int_equal(f->buf[3], 0);			/* DBD */
-	assert_int_equal(f->buf[2] & 0x10, 0x10);	/* DPOFUA */
+	assert_int_equal(f->buf[3], 0);		  /* DBD */
+	assert_int_equal(f->buf[2] & 0x10, 0x10); /* DPOFUA */
 	p = ms_find_page(f->buf, c->data_in_len, 4, 0x08);
 	assert_non_null(p);
 	assert_int_equal(p[1], 0x12);
-	assert_int_equal(p[2] & 0x04, 0x04);		/* WCE */
+	assert_int_equal(p[2] & 0x04, 0x04); /* WCE */
 }
 
 static void mode_sense_write_through_device_has_wce_off(void **state)
@@ -1207,7 +1218,7 @@ static void mode_sense6_block_descriptor_and_control_page(void **state)
 	p = ms_find_page(f->buf, c->data_in_len, 12, 0x0a);
 	assert_non_null(p);
 	assert_int_equal(p[1], 0x0a);
-	assert_int_equal(p[2] & 0x04, 0);		/* D_SENSE off */
+	assert_int_equal(p[2] & 0x04, 0); /* D_SENSE off */
 }
 
 static void mode_sense_all_pages_returns_every_page(void **state)
@@ -1345,7 +1356,7 @@ static void verify10_bytchk_mismatch_reports_offset_of_first_byte(void **state)
 	cdb[1] = 0x02;
 	c = run(f, cdb, 10, 4 * BS, 4 * BS);
 	expect_sense(c, SK_MISCOMPARE, ASC_MISCOMPARE_VERIFY);
-	assert_int_equal(c->sense[0], 0xf0);		/* VALID */
+	assert_int_equal(c->sense[0], 0xf0); /* VALID */
 	assert_int_equal(get_be32(c->sense + 3), 2 * BS + 17);
 }
 
@@ -1392,7 +1403,10 @@ static void hold_submit(struct bs_dev *dev, struct bs_req *req)
 	}
 	held.req = req;
 }
-static void hold_close(struct bs_dev *dev) { free(dev); }
+static void hold_close(struct bs_dev *dev)
+{
+	free(dev);
+}
 static const struct bs_ops hold_ops = {.submit = hold_submit,
 				       .close = hold_close};
 
@@ -1426,8 +1440,7 @@ static void backstore_errors_map_to_sense(void **state)
 		     ASC_UNRECOVERED_READ);
 	assert_int_equal(get_be32(f->cmd.sense + 3), 8);
 	cdb[0] = 0x2a;
-	expect_sense(run(f, cdb, 10, BS, BS), SK_MEDIUM_ERROR,
-		     ASC_WRITE_ERROR);
+	expect_sense(run(f, cdb, 10, BS, BS), SK_MEDIUM_ERROR, ASC_WRITE_ERROR);
 	held.fail_status = -ENOSPC;
 	expect_sense(run(f, cdb, 10, BS, BS), SK_DATA_PROTECT,
 		     ASC_SPACE_ALLOC_FAILED_WP);
@@ -1455,7 +1468,7 @@ static void lu_reset_aborts_in_flight_command_and_sets_ua(void **state)
 	c->transport = f;
 	scsi_cmd_exec(c);
 	assert_non_null(held.req);
-	assert_int_equal(f->done_calls, 1);	/* only the setup TUR */
+	assert_int_equal(f->done_calls, 1); /* only the setup TUR */
 	assert_int_equal(scsi_sess_busy(f->sess), 1);
 	assert_int_equal(scsi_tmf_abort_task(f->sess, 0, 76), 0);
 	assert_false(c->aborted);
@@ -1530,7 +1543,7 @@ static void write_same10_writes_the_block_to_every_lba(void **state)
 {
 	struct fx *f = *state;
 	uint8_t cdb[10];
-	const uint32_t n = 1100;	/* more than one pattern buffer */
+	const uint32_t n = 1100; /* more than one pattern buffer */
 
 	fill(f->buf, BS, 3);
 	cdb_ws10(cdb, 0, 1000, n);
@@ -1575,8 +1588,8 @@ static void write_same_past_end_is_lba_out_of_range(void **state)
 
 static void write_same_beyond_max_length_is_invalid_field(void **state)
 {
-	struct fx *f = fx_new(NULL, (uint64_t)(SCSI_MAX_WS_BLOCKS + 8) * BS,
-			      true);
+	struct fx *f =
+		fx_new(NULL, (uint64_t)(SCSI_MAX_WS_BLOCKS + 8) * BS, true);
 	uint8_t cdb[16];
 	struct scsi_cmd *c;
 
@@ -1585,10 +1598,10 @@ static void write_same_beyond_max_length_is_invalid_field(void **state)
 	c = run(f, cdb, 16, BS, BS);
 	expect_sense(c, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
 	assert_int_equal(get_be16(c->sense + 16), 10);
-	cdb_ws16(cdb, 0x08, 0, 0);	/* to the end: also too many */
+	cdb_ws16(cdb, 0x08, 0, 0); /* to the end: also too many */
 	expect_sense(run(f, cdb, 16, BS, BS), SK_ILLEGAL_REQUEST,
 		     ASC_INVALID_FIELD_IN_CDB);
-	cdb_ws16(cdb, 0x08, 8, 0);	/* exactly the maximum */
+	cdb_ws16(cdb, 0x08, 8, 0); /* exactly the maximum */
 	expect_good(run(f, cdb, 16, BS, BS));
 	fx_free(f);
 }
@@ -1645,17 +1658,16 @@ static void write_same_unmap_of_zeros_deallocates(void **state)
 	uint8_t cdb[16];
 
 	write_blocks(f, chunk, chunk, 0xff);
-	assert_int_equal(lba_status(f, chunk, NULL), 0);	/* mapped */
+	assert_int_equal(lba_status(f, chunk, NULL), 0); /* mapped */
 	memset(f->buf, 0, BS);
 	cdb_ws16(cdb, 0x08, chunk, chunk);
 	expect_good(run(f, cdb, 16, BS, BS));
-	assert_int_equal(lba_status(f, chunk, NULL), 1);	/* deallocated */
+	assert_int_equal(lba_status(f, chunk, NULL), 1); /* deallocated */
 	read_blocks(f, chunk, 4);
 	assert_int_equal(f->buf[0], 0);
 }
 
-static void write_same_unmap_deallocates_even_with_nonzero_data(
-	void **state)
+static void write_same_unmap_deallocates_even_with_nonzero_data(void **state)
 {
 	struct fx *f = *state;
 	uint8_t cdb[10];
@@ -1729,8 +1741,8 @@ static void write_same_to_read_only_lu_is_write_protected(void **state)
 
 /* ------------------------------------------------------------ UNMAP */
 
-static uint32_t unmap_list(uint8_t *p, const uint64_t *lba,
-			   const uint32_t *n, unsigned int count)
+static uint32_t unmap_list(uint8_t *p, const uint64_t *lba, const uint32_t *n,
+			   unsigned int count)
 {
 	memset(p, 0, 8 + 16 * count);
 	put_be16(p, (uint16_t)(6 + 16 * count));
@@ -1801,7 +1813,7 @@ static void unmap_header_claiming_more_than_list_is_length_error(void **state)
 	expect_sense(run_unmap(f, len - 16), SK_ILLEGAL_REQUEST,
 		     ASC_PARAM_LIST_LENGTH);
 	unmap_list(f->buf, lba, n, 2);
-	put_be16(f->buf, (uint16_t)(len - 2 + 1));	/* data length */
+	put_be16(f->buf, (uint16_t)(len - 2 + 1)); /* data length */
 	expect_sense(run_unmap(f, len), SK_ILLEGAL_REQUEST,
 		     ASC_PARAM_LIST_LENGTH);
 }
@@ -1828,8 +1840,8 @@ static void unmap_too_many_descriptors_is_invalid_param(void **state)
 	static uint64_t lba[SCSI_MAX_UNMAP_DESC + 1];
 	static uint32_t n[SCSI_MAX_UNMAP_DESC + 1];
 
-	expect_good(run_unmap(f, unmap_list(f->buf, lba, n,
-					    SCSI_MAX_UNMAP_DESC)));
+	expect_good(
+		run_unmap(f, unmap_list(f->buf, lba, n, SCSI_MAX_UNMAP_DESC)));
 	expect_sense(run_unmap(f, unmap_list(f->buf, lba, n,
 					     SCSI_MAX_UNMAP_DESC + 1)),
 		     SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_PARAM);
@@ -1844,12 +1856,11 @@ static void unmap_too_many_blocks_is_invalid_param(void **state)
 
 	c = run_unmap(f, unmap_list(f->buf, lba, n, 1));
 	expect_sense(c, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_PARAM);
-	assert_int_equal(c->sense[15], 0x80);	/* SKSV, C/D = 0 */
+	assert_int_equal(c->sense[15], 0x80); /* SKSV, C/D = 0 */
 	assert_int_equal(get_be16(c->sense + 16), 16);
 }
 
-static void unmap_past_end_is_lba_out_of_range_and_unmaps_nothing(
-	void **state)
+static void unmap_past_end_is_lba_out_of_range_and_unmaps_nothing(void **state)
 {
 	struct fx *f = *state;
 	uint64_t lba[] = {0, NBLOCKS - 1};
@@ -1862,8 +1873,7 @@ static void unmap_past_end_is_lba_out_of_range_and_unmaps_nothing(
 	assert_int_equal(f->buf[0], 0x44);
 }
 
-static void unmap_on_thick_lu_is_invalid_opcode_unless_read_only(
-	void **state)
+static void unmap_on_thick_lu_is_invalid_opcode_unless_read_only(void **state)
 {
 	struct fx *f;
 
@@ -1898,8 +1908,7 @@ static void unmap_anchor_is_invalid_field(void **state)
 
 /* --------------------------------------------------- GET LBA STATUS */
 
-static void get_lba_status_reports_mapped_and_deallocated_extents(
-	void **state)
+static void get_lba_status_reports_mapped_and_deallocated_extents(void **state)
 {
 	struct fx *f = *state;
 	const uint32_t chunk = (1u << 20) / BS;
@@ -1973,8 +1982,8 @@ static void compare_and_write_writes_when_data_matches(void **state)
 	assert_int_equal(f->buf[2 * BS - 1], 'B');
 }
 
-static void compare_and_write_miscompare_reports_offset_and_writes_nothing(
-	void **state)
+static void
+compare_and_write_miscompare_reports_offset_and_writes_nothing(void **state)
 {
 	struct fx *f = *state;
 	uint8_t cdb[16];
@@ -2064,7 +2073,7 @@ static void write_and_verify_writes_then_compares(void **state)
 	read_blocks(f, 70, 4);
 	assert_int_equal(f->buf[4 * BS - 1], (uint8_t)(7 + (4 * BS - 1) * 7));
 	cdb_rw10(cdb, 0x2e, 0, 1);
-	cdb[1] = 0x04;		/* BYTCHK 10b */
+	cdb[1] = 0x04; /* BYTCHK 10b */
 	expect_sense(run(f, cdb, 10, BS, BS), SK_ILLEGAL_REQUEST,
 		     ASC_INVALID_FIELD_IN_CDB);
 }
@@ -2116,7 +2125,7 @@ static void vpd_block_limits_and_lbp_advertise_provisioning(void **state)
 	assert_int_equal(get_be32(f->buf + 44), SCSI_MAX_ATOMIC_BLOCKS);
 	cdb_inquiry(cdb, true, 0xb2, 255);
 	expect_good(run(f, cdb, 6, 255, 0));
-	assert_int_equal(f->buf[5] & 0xe0, 0xe0);	/* LBPU LBPWS LBPWS10 */
+	assert_int_equal(f->buf[5] & 0xe0, 0xe0); /* LBPU LBPWS LBPWS10 */
 }
 
 /* --------------------------------------------------- LBA range locks */
@@ -2147,7 +2156,7 @@ static void write_overlapping_compare_and_write_waits_for_it(void **state)
 	cdb_caw(cdb, 4, 1);
 	cmd_init(f, &caw, cdb, 16, caw_buf, 2 * BS);
 	scsi_cmd_exec(&caw);
-	req = held.req;				/* CAW's read */
+	req = held.req; /* CAW's read */
 	assert_int_equal(req->op, BS_OP_READ);
 	/* a read of the range is not blocked */
 	cdb_rw10(cdb, 0x28, 4, 1);
@@ -2167,12 +2176,12 @@ static void write_overlapping_compare_and_write_waits_for_it(void **state)
 	assert_null(held.req);
 	assert_int_equal(scsi_sess_busy(f->sess), 2);
 	memset(req->iov[0].iov_base, 0, BS);
-	req->done(req, 0);			/* CAW read done */
+	req->done(req, 0); /* CAW read done */
 	req = held.req;
 	assert_non_null(req);
-	assert_int_equal(req->op, BS_OP_WRITE);	/* CAW's write */
+	assert_int_equal(req->op, BS_OP_WRITE); /* CAW's write */
 	held.req = NULL;
-	req->done(req, 0);			/* CAW complete: w runs */
+	req->done(req, 0); /* CAW complete: w runs */
 	expect_good(&caw);
 	assert_non_null(held.req);
 	assert_int_equal(held.req->op, BS_OP_WRITE);
@@ -2232,7 +2241,7 @@ static void rsoc_rctd_adds_timeout_descriptors(void **state)
 
 	expect_good(c);
 	assert_int_equal(get_be32(f->buf), 20 * scsi_opcode_count);
-	assert_int_equal(f->buf[4 + 5] & 0x02, 0x02);		/* CTDP */
+	assert_int_equal(f->buf[4 + 5] & 0x02, 0x02); /* CTDP */
 	assert_int_equal(get_be16(f->buf + 4 + 8), 0x0a);
 }
 
@@ -2246,7 +2255,7 @@ static void rsoc_one_command_follows_servactv_rules(void **state)
 	assert_int_equal(f->buf[1] & 0x07, 0x03);
 	assert_int_equal(get_be16(f->buf + 2), 10);
 	assert_int_equal(f->buf[4], 0x28);
-	assert_int_equal(f->buf[5] & 0x18, 0x18);	/* DPO FUA used */
+	assert_int_equal(f->buf[5] & 0x18, 0x18); /* DPO FUA used */
 	/* 001b on an opcode with service actions, 010b on one without */
 	expect_sense(rsoc(f, 1, 0x9e, 0x10, 512), SK_ILLEGAL_REQUEST,
 		     ASC_INVALID_FIELD_IN_CDB);
@@ -2257,7 +2266,7 @@ static void rsoc_one_command_follows_servactv_rules(void **state)
 	assert_int_equal(get_be16(f->buf + 2), 16);
 	c = rsoc(f, 1, 0xc7, 0, 512);
 	expect_good(c);
-	assert_int_equal(f->buf[1] & 0x07, 0x01);	/* not supported */
+	assert_int_equal(f->buf[1] & 0x07, 0x01); /* not supported */
 	expect_sense(rsoc(f, 5, 0, 0, 512), SK_ILLEGAL_REQUEST,
 		     ASC_INVALID_FIELD_IN_CDB);
 }
@@ -2343,8 +2352,7 @@ static void eject_makes_medium_commands_not_ready_until_load(void **state)
 	fx_free(f);
 }
 
-static void ssu_without_loej_or_with_power_condition_keeps_medium(
-	void **state)
+static void ssu_without_loej_or_with_power_condition_keeps_medium(void **state)
 {
 	struct fx *f = fx_removable();
 	uint8_t cdb[6], tur[6] = {0};
@@ -2458,13 +2466,12 @@ static uint32_t ms_select_list(struct fx *f, uint8_t page)
 
 	expect_good(c);
 	len = c->data_in_len;
-	f->buf[0] = 0;		/* mode data length is reserved */
+	f->buf[0] = 0; /* mode data length is reserved */
 	f->buf[2] = 0;
 	return len;
 }
 
-static struct scsi_cmd *mode_select6(struct fx *f, uint8_t flags,
-				     uint32_t len)
+static struct scsi_cmd *mode_select6(struct fx *f, uint8_t flags, uint32_t len)
 {
 	uint8_t cdb[6] = {0x15, flags, 0, 0, (uint8_t)len, 0};
 
@@ -2516,7 +2523,7 @@ static void mode_select_unchangeable_field_is_invalid_param(void **state)
 	uint32_t len = ms_select_list(f, 0x0a);
 	struct scsi_cmd *c;
 
-	f->buf[4 + 3] ^= 0x10;		/* QUEUE ALGORITHM MODIFIER */
+	f->buf[4 + 3] ^= 0x10; /* QUEUE ALGORITHM MODIFIER */
 	c = mode_select6(f, 0x10, len);
 	expect_sense(c, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_PARAM);
 	assert_int_equal(get_be16(c->sense + 16), 4 + 3);
@@ -2533,13 +2540,13 @@ static void mode_select_changes_give_other_nexus_a_ua(void **state)
 	scsi_sess_map(s2, 0, f->lu, false);
 	scsi_ua_clear(s2->lun_map[0]);
 	len = ms_select_list(f, 0x08);
-	expect_good(mode_select6(f, 0x10, len));	/* no change */
+	expect_good(mode_select6(f, 0x10, len)); /* no change */
 	expect_good(run_on(f, s2, 0, tur, 6, 0, 0));
 	f->buf[4 + 2] &= (uint8_t)~0x04;
 	expect_good(mode_select6(f, 0x10, len));
 	expect_sense(run_on(f, s2, 0, tur, 6, 0, 0), SK_UNIT_ATTENTION,
 		     ASC_MODE_PARAMS_CHANGED);
-	expect_good(run(f, tur, 6, 0, 0));	/* not the changer */
+	expect_good(run(f, tur, 6, 0, 0)); /* not the changer */
 	scsi_sess_free(s2);
 }
 
@@ -2555,11 +2562,11 @@ static void mode_select_save_pages_and_bad_lengths_are_refused(void **state)
 	expect_sense(mode_select6(f, 0x10, len - 1), SK_ILLEGAL_REQUEST,
 		     ASC_PARAM_LIST_LENGTH);
 	len = ms_select_list(f, 0x08);
-	f->buf[4 + 8 + 1] = 0x10;		/* page length */
+	f->buf[4 + 8 + 1] = 0x10; /* page length */
 	expect_sense(mode_select6(f, 0x10, len), SK_ILLEGAL_REQUEST,
 		     ASC_INVALID_FIELD_IN_PARAM);
 	len = ms_select_list(f, 0x08);
-	put_be24(f->buf + 4 + 5, 4096);		/* block length */
+	put_be24(f->buf + 4 + 5, 4096); /* block length */
 	expect_sense(mode_select6(f, 0x10, len), SK_ILLEGAL_REQUEST,
 		     ASC_INVALID_FIELD_IN_PARAM);
 	expect_good(mode_select6(f, 0x10, 0));
@@ -2589,7 +2596,7 @@ static void reserve6_conflicts_other_nexus_until_release(void **state)
 	struct scsi_cmd *c;
 
 	expect_good(run(f, res, 6, 0, 0));
-	expect_good(run(f, res, 6, 0, 0));		/* again: fine */
+	expect_good(run(f, res, 6, 0, 0)); /* again: fine */
 	c = run_on(f, s2, 0, res, 6, 0, 0);
 	assert_int_equal(c->status, SCSI_STATUS_RESERVATION_CONFLICT);
 	assert_int_equal(c->sense_len, 0);
@@ -2597,7 +2604,7 @@ static void reserve6_conflicts_other_nexus_until_release(void **state)
 	assert_int_equal(c->status, SCSI_STATUS_RESERVATION_CONFLICT);
 	cdb_inquiry(inq, false, 0, 96);
 	expect_good(run_on(f, s2, 0, inq, 6, 96, 0));
-	expect_good(run_on(f, s2, 0, rel, 6, 0, 0));	/* no-op */
+	expect_good(run_on(f, s2, 0, rel, 6, 0, 0)); /* no-op */
 	c = run_on(f, s2, 0, tur, 6, 0, 0);
 	assert_int_equal(c->status, SCSI_STATUS_RESERVATION_CONFLICT);
 	expect_good(run(f, rel, 6, 0, 0));
@@ -2625,7 +2632,7 @@ static void reserve6_is_released_by_nexus_loss_and_lu_reset(void **state)
 	scsi_ua_clear(s2->lun_map[0]);
 	scsi_ua_clear(f->sess->lun_map[0]);
 	expect_good(run_on(f, s2, 0, tur, 6, 0, 0));
-	res10[1] = 0x10;				/* 3RDPTY */
+	res10[1] = 0x10; /* 3RDPTY */
 	expect_sense(run(f, res10, 10, 0, 0), SK_ILLEGAL_REQUEST,
 		     ASC_INVALID_FIELD_IN_CDB);
 	scsi_sess_free(s2);
@@ -2720,7 +2727,7 @@ static void pr_report_capabilities_lists_all_types(void **state)
 
 	expect_good(c);
 	assert_int_equal(get_be16(f->buf), 8);
-	assert_int_equal(f->buf[2] & 0x0d, 0x0d);	/* SIP ATP PTPL */
+	assert_int_equal(f->buf[2] & 0x0d, 0x0d); /* SIP ATP PTPL */
 	assert_int_equal(f->buf[4], 0xea);
 	assert_int_equal(f->buf[5], 0x01);
 }
@@ -2744,12 +2751,9 @@ static bool can(struct fx *f, struct scsi_sess *s, bool write)
 static void pr_reservation_types_block_what_spc4_says(void **state)
 {
 	static const struct access_row rows[] = {
-		{1, true, false, true, false},
-		{3, false, false, false, false},
-		{5, true, true, true, false},
-		{6, true, true, false, false},
-		{7, true, true, true, false},
-		{8, true, true, false, false},
+		{1, true, false, true, false}, {3, false, false, false, false},
+		{5, true, true, true, false},  {6, true, true, false, false},
+		{7, true, true, true, false},  {8, true, true, false, false},
 	};
 	struct fx *f = *state;
 	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0);
@@ -2762,8 +2766,7 @@ static void pr_reservation_types_block_what_spc4_says(void **state)
 		expect_good(prout(f, f->sess, 1, r->type, 0x1, 0, 0));
 		prin(f, f->sess, 1, 64);
 		assert_int_equal(get_be32(f->buf + 4), 16);
-		assert_int_equal(get_be64(f->buf + 8),
-				 r->type >= 7 ? 0 : 0x1);
+		assert_int_equal(get_be64(f->buf + 8), r->type >= 7 ? 0 : 0x1);
 		assert_int_equal(f->buf[21], r->type);
 		assert_true(can(f, f->sess, false) && can(f, f->sess, true));
 		assert_int_equal(can(f, s2, false), r->reg_read);
@@ -2788,27 +2791,26 @@ static void pr_reserve_by_other_nexus_conflicts(void **state)
 	expect_good(prout(f, f->sess, 6, 0, 0, 0x1, 0));
 	expect_good(prout(f, s2, 6, 0, 0, 0x2, 0));
 	expect_good(prout(f, f->sess, 1, 1, 0x1, 0, 0));
-	expect_good(prout(f, f->sess, 1, 1, 0x1, 0, 0));	/* same */
-	expect_conflict(prout(f, f->sess, 1, 3, 0x1, 0, 0));	/* other */
+	expect_good(prout(f, f->sess, 1, 1, 0x1, 0, 0));     /* same */
+	expect_conflict(prout(f, f->sess, 1, 3, 0x1, 0, 0)); /* other */
 	expect_conflict(prout(f, s2, 1, 1, 0x2, 0, 0));
-	expect_conflict(prout(f, s2, 1, 1, 0x9, 0, 0));		/* bad key */
+	expect_conflict(prout(f, s2, 1, 1, 0x9, 0, 0)); /* bad key */
 	/* release by a non-holder does nothing; wrong type is refused */
 	expect_good(prout(f, s2, 2, 1, 0x2, 0, 0));
 	expect_sense(prout(f, f->sess, 2, 3, 0x1, 0, 0), SK_ILLEGAL_REQUEST,
 		     ASC_INVALID_RELEASE_OF_PR);
 	expect_sense(prout(f, f->sess, 1, 2, 0x1, 0, 0), SK_ILLEGAL_REQUEST,
-		     ASC_INVALID_FIELD_IN_CDB);		/* type 2 */
+		     ASC_INVALID_FIELD_IN_CDB); /* type 2 */
 	/* SPC-2 RESERVE is refused while registrations exist */
 	uint8_t res[6] = {0x16};
 	expect_conflict(run(f, res, 6, 0, 0));
 	scsi_sess_free(s2);
 }
 
-static void pr_preempt_removes_registration_and_bumps_generation(
-	void **state)
+static void pr_preempt_removes_registration_and_bumps_generation(void **state)
 {
 	struct fx *f = *state;
-	struct scsi_sess *s2 = sess2(f, "iqn.x:a", 1);	/* same name */
+	struct scsi_sess *s2 = sess2(f, "iqn.x:a", 1); /* same name */
 	uint8_t tur[6] = {0};
 	uint32_t gen;
 
@@ -2843,13 +2845,13 @@ static void pr_preempt_takes_the_reservation(void **state)
 	expect_good(prout(f, s2, 6, 0, 0, 0x2, 0));
 	expect_good(prout(f, f->sess, 1, 3, 0x1, 0, 0));
 	assert_false(can(f, s2, false));
-	expect_good(prout(f, s2, 5, 1, 0x2, 0x1, 0));	/* and abort */
+	expect_good(prout(f, s2, 5, 1, 0x2, 0x1, 0)); /* and abort */
 	prin(f, s2, 1, 64);
 	assert_int_equal(get_be64(f->buf + 8), 0x2);
 	assert_int_equal(f->buf[21], 1);
 	assert_true(can(f, s2, true));
 	scsi_ua_clear(f->sess->lun_map[0]);
-	assert_false(can(f, f->sess, true));		/* f is gone */
+	assert_false(can(f, f->sess, true)); /* f is gone */
 	scsi_sess_free(s2);
 }
 
@@ -2862,7 +2864,7 @@ static void pr_clear_removes_everything_and_tells_others(void **state)
 	expect_good(prout(f, f->sess, 6, 0, 0, 0x1, 0));
 	expect_good(prout(f, s2, 6, 0, 0, 0x2, 0));
 	expect_good(prout(f, f->sess, 1, 1, 0x1, 0, 0));
-	expect_conflict(prout(f, s2, 3, 0, 0x7, 0, 0));	/* wrong key */
+	expect_conflict(prout(f, s2, 3, 0, 0x7, 0, 0)); /* wrong key */
 	expect_good(prout(f, s2, 3, 0, 0x2, 0, 0));
 	expect_sense(run(f, tur, 6, 0, 0), SK_UNIT_ATTENTION,
 		     ASC_RESERVATIONS_PREEMPTED);
@@ -2909,7 +2911,7 @@ static void pr_spec_i_pt_registers_named_nexus(void **state)
 
 	memset(f->buf, 0, 64);
 	put_be64(f->buf + 8, 0x10);
-	f->buf[20] = 0x08;			/* SPEC_I_PT */
+	f->buf[20] = 0x08; /* SPEC_I_PT */
 	tl = put_tid(f->buf + 28, "iqn.x:b,i,0x230000000000");
 	put_be32(f->buf + 24, tl);
 	put_be32(cdb + 5, 28 + tl);
@@ -2935,7 +2937,7 @@ static void pr_register_and_move_hands_over_the_reservation(void **state)
 	memset(f->buf, 0, 64);
 	put_be64(f->buf, 0x1);
 	put_be64(f->buf + 8, 0x55);
-	f->buf[17] = 0x02;				/* UNREG */
+	f->buf[17] = 0x02; /* UNREG */
 	put_be16(f->buf + 18, 1);
 	tl = put_tid(f->buf + 24, "iqn.x:b,i,0x230000000000");
 	put_be32(f->buf + 20, tl);
@@ -2944,7 +2946,7 @@ static void pr_register_and_move_hands_over_the_reservation(void **state)
 	prin(f, f->sess, 1, 64);
 	assert_int_equal(get_be64(f->buf + 8), 0x55);
 	prin(f, f->sess, 0, 64);
-	assert_int_equal(get_be32(f->buf + 4), 8);	/* f unregistered */
+	assert_int_equal(get_be32(f->buf + 4), 8); /* f unregistered */
 	assert_true(can(f, s2, true));
 	assert_false(can(f, f->sess, true));
 	scsi_sess_free(s2);
@@ -2963,12 +2965,12 @@ static void pr_aptpl_state_survives_a_new_lu(void **state)
 	assert_string_equal(state_key_saved, "pr-aptpl");
 	assert_true(state_len > 0);
 	fx_free(f);
-	f = fx_new(&dev, DISK_BYTES, true);		/* "restart" */
+	f = fx_new(&dev, DISK_BYTES, true); /* "restart" */
 	prin(f, f->sess, 1, 64);
 	assert_int_equal(get_be64(f->buf + 8), 0x42);
 	assert_int_equal(f->buf[21], 3);
 	prin(f, f->sess, 2, 8);
-	assert_int_equal(f->buf[3] & 0x01, 0x01);	/* PTPL_A */
+	assert_int_equal(f->buf[3] & 0x01, 0x01); /* PTPL_A */
 	/* the same initiator port is still the holder */
 	assert_true(can(f, f->sess, true));
 	/* registering with APTPL=0 drops the saved copy */
@@ -3054,7 +3056,7 @@ static void pr_all_tg_pt_registration_covers_every_port(void **state)
 	/* s2 is the same registrant: it may RESERVE with that key */
 	expect_good(prout(f, s2, 1, 1, 0x31, 0, 0));
 	prin(f, f->sess, 3, 512);
-	assert_int_equal(f->buf[8 + 12], 0x03);		/* ALL_TG_PT, holder */
+	assert_int_equal(f->buf[8 + 12], 0x03); /* ALL_TG_PT, holder */
 	assert_int_equal(f->buf[8 + 13], 1);
 	scsi_sess_free(s2);
 }
@@ -3075,8 +3077,7 @@ static void pr_release_of_registrants_only_tells_the_others(void **state)
 	scsi_sess_free(s2);
 }
 
-static void pr_all_registrants_survives_until_the_last_unregisters(
-	void **state)
+static void pr_all_registrants_survives_until_the_last_unregisters(void **state)
 {
 	struct fx *f = *state;
 	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0);
@@ -3086,8 +3087,8 @@ static void pr_all_registrants_survives_until_the_last_unregisters(
 	expect_good(prout(f, s2, 6, 0, 0, 0x2, 0));
 	expect_good(prout(f, f->sess, 1, 8, 0x1, 0, 0));
 	assert_false(can(f, s3, false));
-	expect_good(prout(f, f->sess, 0, 0, 0x1, 0, 0));	/* leave */
-	assert_false(can(f, s3, false));		/* s2 still holds */
+	expect_good(prout(f, f->sess, 0, 0, 0x1, 0, 0)); /* leave */
+	assert_false(can(f, s3, false));		 /* s2 still holds */
 	expect_good(prout(f, s2, 0, 0, 0x2, 0, 0));
 	assert_true(can(f, s3, true));
 	/* preempt with key 0 under all-registrants takes it over */
@@ -3113,9 +3114,9 @@ static void pr_registrations_survive_the_nexus(void **state)
 	expect_good(prout(f, s2, 1, 3, 0x2, 0, 0));
 	scsi_sess_free(s2);
 	assert_false(can(f, f->sess, false));
-	s2 = sess2(f, "iqn.x:b", 5);			/* reconnects */
+	s2 = sess2(f, "iqn.x:b", 5); /* reconnects */
 	assert_true(can(f, s2, true));
-	expect_good(prout(f, s2, 3, 0, 0x2, 0, 0));	/* CLEAR */
+	expect_good(prout(f, s2, 3, 0, 0x2, 0, 0)); /* CLEAR */
 	scsi_sess_free(s2);
 }
 
@@ -3124,31 +3125,31 @@ static void cdb_decode_data_out_of_other_commands(void **state)
 	struct scsi_cdb_info in;
 	uint8_t cdb[16] = {0x89};
 
-	cdb[13] = 3;				/* COMPARE AND WRITE */
+	cdb[13] = 3; /* COMPARE AND WRITE */
 	assert_int_equal(scsi_cdb_decode(cdb, 512, &in), 0);
 	assert_int_equal(in.dir, SCSI_DIR_WRITE);
 	assert_int_equal(in.xfer_bytes, 2 * 3 * 512);
 	memset(cdb, 0, 16);
-	cdb[0] = 0x93;				/* WRITE SAME(16) */
+	cdb[0] = 0x93; /* WRITE SAME(16) */
 	put_be32(cdb + 10, 100);
 	assert_int_equal(scsi_cdb_decode(cdb, 4096, &in), 0);
 	assert_int_equal(in.xfer_bytes, 4096);
-	cdb[1] = 0x01;				/* NDOB */
+	cdb[1] = 0x01; /* NDOB */
 	assert_int_equal(scsi_cdb_decode(cdb, 4096, &in), 0);
 	assert_int_equal(in.dir, SCSI_DIR_NONE);
 	memset(cdb, 0, 16);
-	cdb[0] = 0x5f;				/* PR OUT */
+	cdb[0] = 0x5f; /* PR OUT */
 	put_be32(cdb + 5, 24);
 	assert_int_equal(scsi_cdb_decode(cdb, 512, &in), 0);
 	assert_int_equal(in.dir, SCSI_DIR_WRITE);
 	assert_int_equal(in.xfer_bytes, 24);
 	memset(cdb, 0, 16);
-	cdb[0] = 0x42;				/* UNMAP */
+	cdb[0] = 0x42; /* UNMAP */
 	put_be16(cdb + 7, 24);
 	assert_int_equal(scsi_cdb_decode(cdb, 512, &in), 0);
 	assert_int_equal(in.xfer_bytes, 24);
 	memset(cdb, 0, 16);
-	cdb[0] = 0x9e;				/* SERVICE ACTION IN */
+	cdb[0] = 0x9e; /* SERVICE ACTION IN */
 	cdb[1] = 0x10;
 	put_be32(cdb + 10, 32);
 	assert_int_equal(scsi_cdb_decode(cdb, 512, &in), 0);
@@ -3164,9 +3165,9 @@ static void pr_aptpl_refused_without_durable_state(void **state)
 	f = fx_new(NULL, DISK_BYTES, true);
 	state_broken = false;
 	prin(f, f->sess, 2, 8);
-	assert_int_equal(f->buf[2] & 0x01, 0);		/* PTPL_C */
-	expect_sense(prout(f, f->sess, 6, 0, 0, 0x42, 0x01),
-		     SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_PARAM);
+	assert_int_equal(f->buf[2] & 0x01, 0); /* PTPL_C */
+	expect_sense(prout(f, f->sess, 6, 0, 0, 0x42, 0x01), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_PARAM);
 	expect_good(prout(f, f->sess, 6, 0, 0, 0x42, 0));
 	fx_free(f);
 }
@@ -3179,11 +3180,11 @@ static void cdb_length_follows_group_code(void **state)
 	assert_int_equal(scsi_cdb_length(0x1f), 6);
 	assert_int_equal(scsi_cdb_length(0x28), 10);
 	assert_int_equal(scsi_cdb_length(0x5a), 10);
-	assert_int_equal(scsi_cdb_length(0x7f), 0);	/* variable */
-	assert_int_equal(scsi_cdb_length(0x60), 0);	/* reserved */
+	assert_int_equal(scsi_cdb_length(0x7f), 0); /* variable */
+	assert_int_equal(scsi_cdb_length(0x60), 0); /* reserved */
 	assert_int_equal(scsi_cdb_length(0x88), 16);
 	assert_int_equal(scsi_cdb_length(0xa0), 12);
-	assert_int_equal(scsi_cdb_length(0xc0), 0);	/* vendor */
+	assert_int_equal(scsi_cdb_length(0xc0), 0); /* vendor */
 	assert_int_equal(scsi_cdb_length(0xff), 0);
 }
 
@@ -3215,7 +3216,7 @@ static void cdb_decode_read_write_family(void **state)
 	assert_int_equal(in.cdb_len, 16);
 	assert_int_equal(in.lba, 0x123456789abcull);
 	assert_int_equal(in.xfer_bytes, 3 * 512);
-	cdb_rw10(cdb, 0x2f, 0, 4);			/* VERIFY BYTCHK 0 */
+	cdb_rw10(cdb, 0x2f, 0, 4); /* VERIFY BYTCHK 0 */
 	assert_int_equal(scsi_cdb_decode(cdb, 512, &in), 0);
 	assert_int_equal(in.dir, SCSI_DIR_NONE);
 	cdb[1] = 0x02;
@@ -3234,7 +3235,7 @@ static void cdb_decode_allocation_length_commands(void **state)
 	assert_int_equal(in.dir, SCSI_DIR_READ);
 	assert_int_equal(in.xfer_bytes, 0x1234);
 	memset(cdb, 0, 16);
-	assert_int_equal(scsi_cdb_decode(cdb, 512, &in), 0);	/* TUR */
+	assert_int_equal(scsi_cdb_decode(cdb, 512, &in), 0); /* TUR */
 	assert_int_equal(in.dir, SCSI_DIR_NONE);
 	cdb[0] = 0xa0;
 	put_be32(cdb + 6, 0x100);
@@ -3272,14 +3273,14 @@ static void sanitize_overwrite_list_length_both_sides(void **state)
 
 	c = run_overwrite(f, 4, 1, 0, false);
 	expect_sense(c, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
-	assert_int_equal(c->sense[15], 0xc0);	/* SKSV, C/D: CDB */
+	assert_int_equal(c->sense[15], 0xc0); /* SKSV, C/D: CDB */
 	assert_int_equal(c->sense[17], 7);
 	expect_good(run_overwrite(f, 5, 1, 1, true));
 	stub_run_timers();
 	expect_good(run_overwrite(f, BS + 4, 1, BS, true));
 	stub_run_timers();
-	expect_sense(run_overwrite(f, BS + 5, 1, BS, false),
-		     SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	expect_sense(run_overwrite(f, BS + 5, 1, BS, false), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_CDB);
 }
 
 /* A pattern length claiming more bytes than the list carries, 0, or more
@@ -3289,17 +3290,17 @@ static void sanitize_overwrite_pattern_longer_than_list_is_invalid(void **state)
 	struct fx *f = *state;
 	struct scsi_cmd *c;
 
-	c = run_overwrite(f, 8, 1, 5, false);	/* list holds 4 */
+	c = run_overwrite(f, 8, 1, 5, false); /* list holds 4 */
 	expect_sense(c, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_PARAM);
-	assert_int_equal(c->sense[15], 0x80);	/* SKSV, C/D: parameter */
+	assert_int_equal(c->sense[15], 0x80); /* SKSV, C/D: parameter */
 	assert_int_equal(c->sense[17], 2);
 	expect_sense(run_overwrite(f, 8, 1, 0, false), SK_ILLEGAL_REQUEST,
 		     ASC_INVALID_FIELD_IN_PARAM);
 	expect_sense(run_overwrite(f, BS + 4, 1, BS + 1, false),
 		     SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_PARAM);
 	expect_sense(run_overwrite(f, 8, 0, 4, false), SK_ILLEGAL_REQUEST,
-		     ASC_INVALID_FIELD_IN_PARAM);	/* OVERWRITE COUNT 0 */
-	expect_good(run_overwrite(f, 8, 1, 4, false));	/* exactly 4 */
+		     ASC_INVALID_FIELD_IN_PARAM);      /* OVERWRITE COUNT 0 */
+	expect_good(run_overwrite(f, 8, 1, 4, false)); /* exactly 4 */
 }
 
 static void sanitize_overwrite_writes_pattern_everywhere(void **state)
@@ -3333,8 +3334,9 @@ static void sanitize_in_progress_refuses_all_but_inquiry(void **state)
 	c = run(f, rs, 6, 18, 0);
 	expect_good(c);
 	assert_int_equal(c->buf[2] & 0xf, SK_NOT_READY);
-	assert_int_equal(c->buf[12] << 8 | c->buf[13], ASC_SANITIZE_IN_PROGRESS);
-	assert_int_equal(c->buf[15] & 0x80, 0x80);	/* SKSV: progress */
+	assert_int_equal(c->buf[12] << 8 | c->buf[13],
+			 ASC_SANITIZE_IN_PROGRESS);
+	assert_int_equal(c->buf[15] & 0x80, 0x80); /* SKSV: progress */
 	stub_hold_timers = false;
 	stub_run_timers();
 	expect_good(run(f, tur, 6, 0, 0));
@@ -3353,7 +3355,7 @@ static void sanitize_erase_with_parameter_list_is_invalid_cdb(void **state)
 	expect_sense(run(f, cdb, 10, 0, 0), SK_ILLEGAL_REQUEST,
 		     ASC_INVALID_FIELD_IN_CDB);
 	cdb[1] = 0x02;
-	cdb[4] = 1;				/* reserved byte */
+	cdb[4] = 1; /* reserved byte */
 	expect_sense(run(f, cdb, 10, 0, 0), SK_ILLEGAL_REQUEST,
 		     ASC_INVALID_FIELD_IN_CDB);
 }
@@ -3381,8 +3383,10 @@ struct xc_other {
 
 static void xc_other_new(struct xc_other *o)
 {
-	struct bs_dev_params p = {.kind = BS_MEM, .name = "d2",
-				  .size_bytes = 1u << 20, .block_size = BS};
+	struct bs_dev_params p = {.kind = BS_MEM,
+				  .name = "d2",
+				  .size_bytes = 1u << 20,
+				  .block_size = BS};
 	struct scsi_nexus_id id = {0};
 
 	assert_int_equal(bs_mem_open(&p, &o->bs), 0);
@@ -3395,20 +3399,19 @@ static void xc_other_new(struct xc_other *o)
 
 /* Header, ntgt identification descriptors naming the 16-byte NAA naa[i],
  * one block-to-block segment 0 -> dst_index of nblocks. */
-static uint32_t xc_list(uint8_t *b, const uint8_t (*naa)[16],
-			unsigned int ntgt, uint16_t dst_index,
-			uint16_t nblocks)
+static uint32_t xc_list(uint8_t *b, const uint8_t (*naa)[16], unsigned int ntgt,
+			uint16_t dst_index, uint16_t nblocks)
 {
 	uint8_t *d = b + 16;
 
 	memset(b, 0, 16 + 32 * ntgt + 28);
-	b[0] = 1;				/* LIST IDENTIFIER */
+	b[0] = 1; /* LIST IDENTIFIER */
 	put_be16(b + 2, (uint16_t)(32 * ntgt));
 	put_be32(b + 8, 28);
 	for (unsigned int i = 0; i < ntgt; i++, d += 32) {
 		d[0] = 0xe4;
-		d[4] = 1;			/* binary */
-		d[5] = 3;			/* LU, NAA */
+		d[4] = 1; /* binary */
+		d[5] = 3; /* LU, NAA */
 		d[7] = 16;
 		memcpy(d + 8, naa[i], 16);
 		put_be24(d + 29, BS);
@@ -3417,7 +3420,7 @@ static uint32_t xc_list(uint8_t *b, const uint8_t (*naa)[16],
 	put_be16(d + 2, 24);
 	put_be16(d + 6, dst_index);
 	put_be16(d + 10, nblocks);
-	put_be64(d + 20, 64);			/* destination LBA */
+	put_be64(d + 20, 64); /* destination LBA */
 	return 16 + 32 * ntgt + 28;
 }
 
@@ -3454,7 +3457,7 @@ static void xcopy_reaches_only_lus_mapped_for_this_nexus(void **state)
 	len = xc_list(f->buf, naa, 2, 1, 4);
 	expect_sense(run_xcopy(f, len), SK_COPY_ABORTED,
 		     ASC_COPY_TARGET_NOT_REACHABLE);
-	naa[1][15] ^= 0xff;			/* a foreign device */
+	naa[1][15] ^= 0xff; /* a foreign device */
 	len = xc_list(f->buf, naa, 2, 1, 4);
 	expect_sense(run_xcopy(f, len), SK_COPY_ABORTED,
 		     ASC_COPY_TARGET_NOT_REACHABLE);
@@ -3483,7 +3486,7 @@ static void xcopy_list_shorter_than_header_is_length_error(void **state)
 	expect_sense(run_xcopy(f, 15), SK_ILLEGAL_REQUEST,
 		     ASC_PARAM_LIST_LENGTH);
 	expect_good(run_xcopy(f, len));
-	expect_good(run_xcopy(f, 0));		/* nothing to do */
+	expect_good(run_xcopy(f, 0)); /* nothing to do */
 }
 
 /* The limits RECEIVE COPY RESULTS reports: 8 target descriptors pass,
@@ -3522,9 +3525,9 @@ static void receive_copy_results_allocation_lengths(void **state)
 	c = run(f, cdb, 16, 64, 0);
 	expect_good(c);
 	assert_int_equal(c->data_in_len, 46);
-	assert_int_equal(get_be16(c->buf + 8), 8);	/* max target descs */
-	cdb[1] = 0x00;					/* COPY STATUS */
-	cdb[2] = 77;					/* never used */
+	assert_int_equal(get_be16(c->buf + 8), 8); /* max target descs */
+	cdb[1] = 0x00;				   /* COPY STATUS */
+	cdb[2] = 77;				   /* never used */
 	expect_sense(run(f, cdb, 16, 64, 0), SK_ILLEGAL_REQUEST,
 		     ASC_INVALID_FIELD_IN_CDB);
 }
@@ -3538,13 +3541,13 @@ static void pr_spec_i_pt_transport_id_without_nul_is_invalid(void **state)
 {
 	struct fx *f = *state;
 	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0x23);
-	const char *name = "iqn.x:b,i,0x230000000000";	/* 24 bytes */
+	const char *name = "iqn.x:b,i,0x230000000000"; /* 24 bytes */
 	uint8_t cdb[10] = {0x5f, 0};
 	struct scsi_cmd *c;
 
 	memset(f->buf, 0, 64);
 	put_be64(f->buf + 8, 0x10);
-	f->buf[20] = 0x08;			/* SPEC_I_PT */
+	f->buf[20] = 0x08; /* SPEC_I_PT */
 	f->buf[28] = 0x40 | 5;
 	put_be16(f->buf + 30, 24);
 	memcpy(f->buf + 32, name, 24);
@@ -3553,7 +3556,7 @@ static void pr_spec_i_pt_transport_id_without_nul_is_invalid(void **state)
 	c = run(f, cdb, 10, 56, 56);
 	expect_sense(c, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_PARAM);
 	assert_int_equal(get_be16(c->sense + 16), 28);
-	put_be16(f->buf + 30, 28);		/* room for the NUL */
+	put_be16(f->buf + 30, 28); /* room for the NUL */
 	put_be32(f->buf + 24, 32);
 	put_be32(cdb + 5, 60);
 	expect_good(run(f, cdb, 10, 60, 60));
@@ -3571,7 +3574,7 @@ static void pr_out_list_shorter_than_header_is_length_error(void **state)
 
 	memset(f->buf, 0, 64);
 	put_be64(f->buf + 8, 0x10);
-	f->buf[20] = 0x08;			/* SPEC_I_PT */
+	f->buf[20] = 0x08; /* SPEC_I_PT */
 	tl = put_tid(f->buf + 28, "iqn.x:b,i,0x230000000000");
 	put_be32(f->buf + 24, tl + 4);
 	put_be32(cdb + 5, 28 + tl);
@@ -3593,8 +3596,10 @@ static void pr_out_list_shorter_than_header_is_length_error(void **state)
 static void write_same_byte_count_overflowing_32_bits_is_invalid(void **state)
 {
 	struct fx *f = fx_new(NULL, DISK_BYTES, true);
-	struct bs_dev_params p = {.kind = BS_NULL, .name = "n",
-				  .size_bytes = 8ull << 30, .block_size = BS};
+	struct bs_dev_params p = {.kind = BS_NULL,
+				  .name = "n",
+				  .size_bytes = 8ull << 30,
+				  .block_size = BS};
 	struct bs_dev *bs;
 	struct scsi_lu *lu;
 	uint8_t cdb[16] = {0x93}, tur[6] = {0};
@@ -3603,7 +3608,7 @@ static void write_same_byte_count_overflowing_32_bits_is_invalid(void **state)
 	assert_int_equal(bs_null_open(&p, &bs), 0);
 	lu = scsi_lu_new(&stub_env, NULL, bs, 9);
 	assert_int_equal(scsi_sess_map(f->sess, 2, lu, false), 0);
-	run_lun(f, 2, tur, 6, 0, 0);		/* the power-on UA */
+	run_lun(f, 2, tur, 6, 0, 0); /* the power-on UA */
 	memset(f->buf, 0x11, BS);
 	put_be32(cdb + 10, 1u << 23);
 	expect_sense(run_lun(f, 2, cdb, 16, BS, BS), SK_ILLEGAL_REQUEST,
@@ -3731,7 +3736,8 @@ int main(void)
 		T(unmap_too_many_descriptors_is_invalid_param),
 		T(unmap_too_many_blocks_is_invalid_param),
 		T(unmap_past_end_is_lba_out_of_range_and_unmaps_nothing),
-		cmocka_unit_test(unmap_on_thick_lu_is_invalid_opcode_unless_read_only),
+		cmocka_unit_test(
+			unmap_on_thick_lu_is_invalid_opcode_unless_read_only),
 		T(unmap_anchor_is_invalid_field),
 		T(get_lba_status_reports_mapped_and_deallocated_extents),
 		T(get_lba_status_past_last_lba_is_out_of_range),

@@ -38,7 +38,7 @@ static struct rig *rig_new(size_t chunk)
 	r->env = fake_env_new();
 	ut_config_init(&cfg);
 	assert_int_equal(ut_config_default(&cfg), 0);
-	cfg.devs[0].size_bytes = 16u << 20;	/* 16 MiB mem LUN */
+	cfg.devs[0].size_bytes = 16u << 20; /* 16 MiB mem LUN */
 	r->srv = iscsi_server_new(r->env, &cfg, &err);
 	assert_non_null(r->srv);
 	assert_int_equal(iscsi_server_start(r->srv), 0);
@@ -98,11 +98,10 @@ static void login(struct rig *r)
 
 static void login_isid(struct rig *r, uint8_t isid_low)
 {
-	static const char text[] =
-		"InitiatorName=" INI "\0"
-		"TargetName=" UT_DEFAULT_TARGET "\0"
-		"SessionType=Normal\0"
-		"AuthMethod=None\0";
+	static const char text[] = "InitiatorName=" INI "\0"
+				   "TargetName=" UT_DEFAULT_TARGET "\0"
+				   "SessionType=Normal\0"
+				   "AuthMethod=None\0";
 	static const char ops[] = "HeaderDigest=None\0"
 				  "DataDigest=None\0"
 				  "InitialR2T=Yes\0"
@@ -123,7 +122,7 @@ static void login_isid(struct rig *r, uint8_t isid_low)
 	h.w24 = r->cmdsn;
 	send_pdu(r, &h, text, sizeof(text) - 1);
 	expect_pdu(r, ISCSI_OP_LOGIN_RSP, &rsp, NULL);
-	assert_int_equal(rsp.w36 >> 16, 0);	/* status success */
+	assert_int_equal(rsp.w36 >> 16, 0); /* status success */
 	assert_true(rsp.flags & ISCSI_LOGIN_F_TRANSIT);
 
 	/* operational -> full feature */
@@ -132,7 +131,7 @@ static void login_isid(struct rig *r, uint8_t isid_low)
 	expect_pdu(r, ISCSI_OP_LOGIN_RSP, &rsp, NULL);
 	assert_int_equal(rsp.w36 >> 16, 0);
 	assert_int_equal(rsp.flags & 3, 3);
-	assert_int_not_equal(rsp.lun & 0xffff, 0);	/* TSIH assigned */
+	assert_int_not_equal(rsp.lun & 0xffff, 0); /* TSIH assigned */
 	/* the final response opens the whole window (QueuedCommands) */
 	assert_int_equal(rsp.w28, r->cmdsn);
 	assert_int_equal(rsp.w32 - rsp.w28 + 1, 128);
@@ -155,7 +154,7 @@ static void scsi_cmd(struct rig *r, const uint8_t *cdb, uint8_t flags,
 
 static void tur_expect(struct rig *r, uint8_t status, uint8_t sense_key)
 {
-	uint8_t cdb[16] = {0};	/* TEST UNIT READY */
+	uint8_t cdb[16] = {0}; /* TEST UNIT READY */
 	struct iscsi_bhs rsp;
 	uint8_t *d = NULL;
 
@@ -226,7 +225,7 @@ static void write_read_roundtrip(struct rig *r)
 
 		expect_pdu(r, ISCSI_OP_DATA_IN, &rsp, &d);
 		assert_int_equal(rsp.w40, got);
-		assert_true(rsp.data_len <= 4096);	/* initiator's MRDSL */
+		assert_true(rsp.data_len <= 4096); /* initiator's MRDSL */
 		memcpy(back + got, d, rsp.data_len);
 		got += rsp.data_len;
 		free(d);
@@ -333,7 +332,7 @@ static void login_with_version_min_above_zero_is_unsupported(void **state)
 	h.immediate = true;
 	h.flags = (1 << 2);
 	h.b2 = 2;
-	h.b3 = 1;	/* VersionMin */
+	h.b3 = 1; /* VersionMin */
 	h.itt = 1;
 	send_pdu(r, &h, text, sizeof(text) - 1);
 	expect_pdu(r, ISCSI_OP_LOGIN_RSP, &rsp, NULL);
@@ -350,7 +349,7 @@ static void data_segment_over_login_limit_drops_connection(void **state)
 	(void)state;
 	h.opcode = ISCSI_OP_LOGIN_REQ;
 	h.immediate = true;
-	h.data_len = 8193;	/* one past the 8192 bytes of login */
+	h.data_len = 8193; /* one past the 8192 bytes of login */
 	iscsi_bhs_encode(&h, raw);
 	fake_conn_push(r->c, raw, sizeof(raw), 0);
 	assert_true(fake_conn_closed(r->c));
@@ -376,14 +375,13 @@ static void cmdsn_beyond_window_is_ignored(void **state)
 
 	(void)state;
 	login(r);
-	r->cmdsn += 100000;	/* far outside [ExpCmdSN, MaxCmdSN] */
+	r->cmdsn += 100000; /* far outside [ExpCmdSN, MaxCmdSN] */
 	scsi_cmd(r, cdb, 0, 0, NULL, 0);
 	/* RFC 7143 §4.2.2.1: silently ignored, no response at all. */
 	assert_int_equal(fake_conn_pending(r->c), 0);
 	assert_false(fake_conn_closed(r->c));
 	rig_free(r);
 }
-
 
 #define SEC 1000000000ull
 
@@ -393,7 +391,7 @@ static void dead_initiator_is_dropped_after_interval_plus_timeout(void **state)
 	struct iscsi_bhs ping;
 
 	(void)state;
-	login(r);	/* defaults: NopInInterval 30 s, NopInTimeout 30 s */
+	login(r); /* defaults: NopInInterval 30 s, NopInTimeout 30 s */
 	fake_env_advance(r->env, 30 * SEC);
 	expect_pdu(r, ISCSI_OP_NOP_IN, &ping, NULL);
 	assert_int_equal(ping.itt, ISCSI_RESERVED_TAG);
@@ -420,7 +418,7 @@ static void initiator_answering_nop_in_stays_connected(void **state)
 		h.immediate = true;
 		h.flags = ISCSI_FLAG_FINAL;
 		h.itt = ISCSI_RESERVED_TAG;
-		h.w20 = ping.w20;	/* echo the TTT */
+		h.w20 = ping.w20; /* echo the TTT */
 		h.w24 = r->cmdsn;
 		send_pdu(r, &h, NULL, 0);
 		/* RFC 7143 §11.18: a NOP-Out answering a NOP-In gets none */
@@ -602,14 +600,14 @@ static void shutdown_asks_initiators_to_log_out_then_closes(void **state)
 	(void)state;
 	login(r);
 	iscsi_server_shutdown(r->srv, 3000, shutdown_done_cb, &done);
-	fake_env_advance(r->env, 0);	/* deferred flushes run */
+	fake_env_advance(r->env, 0); /* deferred flushes run */
 	/* RFC 7143 §11.9.1: AsyncEvent 1 asks for a logout, with the time
 	 * to wait and to retain in Parameter2/Parameter3 */
 	expect_pdu(r, ISCSI_OP_ASYNC_MSG, &msg, NULL);
 	assert_int_equal(msg.w36 >> 24, ISCSI_ASYNC_LOGOUT_REQUEST);
-	assert_int_equal(msg.w36 & 0xffff, 0);		/* Parameter1 reserved */
-	assert_int_equal(msg.w40 >> 16, 0);		/* Parameter2 reserved */
-	assert_int_equal(msg.w40 & 0xffff, 3);		/* Parameter3: 3 s */
+	assert_int_equal(msg.w36 & 0xffff, 0); /* Parameter1 reserved */
+	assert_int_equal(msg.w40 >> 16, 0);    /* Parameter2 reserved */
+	assert_int_equal(msg.w40 & 0xffff, 3); /* Parameter3: 3 s */
 	assert_int_equal(done, 0);
 	h.opcode = ISCSI_OP_LOGOUT_REQ;
 	h.immediate = true;
@@ -632,7 +630,7 @@ static void shutdown_closes_silent_initiators_after_grace(void **state)
 	(void)state;
 	login(r);
 	iscsi_server_shutdown(r->srv, 3000, shutdown_done_cb, &done);
-	fake_env_advance(r->env, 0);	/* deferred flushes run */
+	fake_env_advance(r->env, 0); /* deferred flushes run */
 	expect_pdu(r, ISCSI_OP_ASYNC_MSG, &msg, NULL);
 	fake_env_advance(r->env, 2900ull * 1000000ull);
 	assert_false(fake_conn_closed(r->c));
@@ -672,7 +670,7 @@ static void peer_that_never_reads_is_dropped_at_the_queue_limit(void **state)
 static void edtl_over_maximum_transfer_length_is_invalid_field(void **state)
 {
 	struct rig *r = rig_new(0);
-	uint8_t cdb[16] = {0x88};	/* READ(16) */
+	uint8_t cdb[16] = {0x88}; /* READ(16) */
 	struct iscsi_bhs rsp;
 	uint8_t *d = NULL;
 	uint32_t blocks = SCSI_MAX_XFER_BYTES / 512 + 1;
@@ -689,7 +687,7 @@ static void edtl_over_maximum_transfer_length_is_invalid_field(void **state)
 	assert_int_equal(rsp.b3, SCSI_STATUS_CHECK_CONDITION);
 	assert_non_null(d);
 	assert_int_equal(d[2 + 2] & 0xf, SK_ILLEGAL_REQUEST);
-	assert_int_equal(d[2 + 12], 0x24);	/* INVALID FIELD IN CDB */
+	assert_int_equal(d[2 + 12], 0x24); /* INVALID FIELD IN CDB */
 	free(d);
 	/* exactly at the limit the transfer length is accepted: the rig's
 	 * 16 MiB LUN then answers LBA OUT OF RANGE instead */
@@ -701,7 +699,7 @@ static void edtl_over_maximum_transfer_length_is_invalid_field(void **state)
 	scsi_cmd(r, cdb, ISCSI_CMD_F_READ, blocks * 512, NULL, 0);
 	expect_pdu(r, ISCSI_OP_SCSI_RSP, &rsp, &d);
 	assert_int_equal(rsp.b3, SCSI_STATUS_CHECK_CONDITION);
-	assert_int_equal(d[2 + 12], 0x21);	/* LBA OUT OF RANGE */
+	assert_int_equal(d[2 + 12], 0x21); /* LBA OUT OF RANGE */
 	free(d);
 	rig_free(r);
 }
@@ -711,27 +709,35 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(login_write_read_through_fake_env),
 		cmocka_unit_test(one_byte_chunks_and_partial_sends_still_work),
-		cmocka_unit_test(login_without_initiator_name_is_missing_parameter),
+		cmocka_unit_test(
+			login_without_initiator_name_is_missing_parameter),
 		cmocka_unit_test(login_to_unknown_target_is_not_found),
-		cmocka_unit_test(login_with_version_min_above_zero_is_unsupported),
-		cmocka_unit_test(data_segment_over_login_limit_drops_connection),
+		cmocka_unit_test(
+			login_with_version_min_above_zero_is_unsupported),
+		cmocka_unit_test(
+			data_segment_over_login_limit_drops_connection),
 		cmocka_unit_test(login_timer_closes_idle_connection),
 		cmocka_unit_test(cmdsn_beyond_window_is_ignored),
-		cmocka_unit_test(dead_initiator_is_dropped_after_interval_plus_timeout),
+		cmocka_unit_test(
+			dead_initiator_is_dropped_after_interval_plus_timeout),
 		cmocka_unit_test(initiator_answering_nop_in_stays_connected),
 		cmocka_unit_test(half_received_pdu_is_dropped_after_idle_limit),
 		cmocka_unit_test(nop_out_ping_is_echoed_with_its_data),
 		cmocka_unit_test(abort_task_waiting_for_data_out_ends_it),
 		cmocka_unit_test(abort_of_finished_task_is_task_does_not_exist),
-		cmocka_unit_test(lun_reset_ends_other_sessions_tasks_and_raises_ua),
+		cmocka_unit_test(
+			lun_reset_ends_other_sessions_tasks_and_raises_ua),
 		cmocka_unit_test(logout_waits_for_earlier_commands),
-		cmocka_unit_test(shutdown_asks_initiators_to_log_out_then_closes),
+		cmocka_unit_test(
+			shutdown_asks_initiators_to_log_out_then_closes),
 		cmocka_unit_test(shutdown_closes_silent_initiators_after_grace),
-		cmocka_unit_test(peer_that_never_reads_is_dropped_at_the_queue_limit),
-		cmocka_unit_test(edtl_over_maximum_transfer_length_is_invalid_field),
+		cmocka_unit_test(
+			peer_that_never_reads_is_dropped_at_the_queue_limit),
+		cmocka_unit_test(
+			edtl_over_maximum_transfer_length_is_invalid_field),
 	};
 
-	if (getenv("TEST_FILTER"))	/* e.g. TEST_FILTER='*abort*' */
+	if (getenv("TEST_FILTER")) /* e.g. TEST_FILTER='*abort*' */
 		cmocka_set_test_filter(getenv("TEST_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,31 +19,37 @@
 #include "iscsi/iscsi_int.h"
 #include "iscsi/text.h"
 
-#define CHECK(cond, ...)                                                    \
-	do {                                                                \
-		if (!(cond))                                                \
-			fail_msg(__VA_ARGS__);                              \
+#define CHECK(cond, ...)                       \
+	do {                                   \
+		if (!(cond))                   \
+			fail_msg(__VA_ARGS__); \
 	} while (0)
 
 static const char *rc_name(int rc)
 {
 	switch (rc) {
-	case TEXT_OK: return "TEXT_OK";
-	case TEXT_ERR_FORMAT: return "TEXT_ERR_FORMAT";
-	case TEXT_ERR_TOO_LONG: return "TEXT_ERR_TOO_LONG";
-	case TEXT_ERR_TOO_MANY: return "TEXT_ERR_TOO_MANY";
-	case TEXT_ERR_NOMEM: return "TEXT_ERR_NOMEM";
-	case TEXT_ERR_DUPLICATE: return "TEXT_ERR_DUPLICATE";
+	case TEXT_OK:
+		return "TEXT_OK";
+	case TEXT_ERR_FORMAT:
+		return "TEXT_ERR_FORMAT";
+	case TEXT_ERR_TOO_LONG:
+		return "TEXT_ERR_TOO_LONG";
+	case TEXT_ERR_TOO_MANY:
+		return "TEXT_ERR_TOO_MANY";
+	case TEXT_ERR_NOMEM:
+		return "TEXT_ERR_NOMEM";
+	case TEXT_ERR_DUPLICATE:
+		return "TEXT_ERR_DUPLICATE";
 	}
 	return "?";
 }
 
-#define EXPECT_RC(got, want, rule)                                          \
-	do {                                                                \
-		int g_ = (got), w_ = (want);                                \
-		if (g_ != w_)                                               \
-			fail_msg("%s: expected %s, got %s", rule,           \
-				 rc_name(w_), rc_name(g_));                 \
+#define EXPECT_RC(got, want, rule)                                             \
+	do {                                                                   \
+		int g_ = (got), w_ = (want);                                   \
+		if (g_ != w_)                                                  \
+			fail_msg("%s: expected %s, got %s", rule, rc_name(w_), \
+				 rc_name(g_));                                 \
 	} while (0)
 
 /* ------------------------------------------------- text builder */
@@ -247,7 +253,8 @@ static void empty_key_is_a_format_error(void **state)
 static void key_with_characters_outside_the_key_set_is_rejected(void **state)
 {
 	static const char *bad[] = {"Header Digest", "Key/1", "Key:1",
-				    "K\xc3\xa9y", "Key\t", "Key,1", "Key*"};
+				    "K\xc3\xa9y",    "Key\t", "Key,1",
+				    "Key*"};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct text t = {0};
@@ -339,7 +346,7 @@ static void final_pair_without_nul_is_held_to_the_value_limit(void **state)
 	char *v = repeat('v', 256);
 
 	text_raw(&t, "K=", 2);
-	text_raw(&t, v, 256);		/* no NUL */
+	text_raw(&t, v, 256); /* no NUL */
 	EXPECT_RC(parse_text(&t, &l), TEXT_ERR_TOO_LONG,
 		  "RFC 7143 §6.1: 255 bytes, with or without the NUL");
 	iscsi_kvlist_free(&l);
@@ -379,15 +386,16 @@ static void encode_then_parse_round_trips(void **state)
 
 	iscsi_kvlist_init(&a);
 	assert_int_equal(iscsi_kv_add(&a, "HeaderDigest", "CRC32C,None"), 0);
-	assert_int_equal(iscsi_kv_addf(&a, "MaxBurstLength", "%u", 262144u),
-			 0);
+	assert_int_equal(iscsi_kv_addf(&a, "MaxBurstLength", "%u", 262144u), 0);
 	assert_int_equal(iscsi_kv_add(&a, "TargetAlias", ""), 0);
 	assert_int_equal(iscsi_kv_add(&a, "CHAP_R", chap), 0);
 	EXPECT_RC(iscsi_text_encode(&a, &buf, &len), TEXT_OK, "encode");
-	CHECK(len == a.bytes, "encoded length %u must equal the counted "
-	      "bytes %u", len, a.bytes);
-	CHECK(len == 12 + 1 + 11 + 1 + 14 + 1 + 6 + 1 + 11 + 1 + 0 + 1 + 6 +
-			     1 + ISCSI_BINARY_VALUE_MAX + 1,
+	CHECK(len == a.bytes,
+	      "encoded length %u must equal the counted "
+	      "bytes %u",
+	      len, a.bytes);
+	CHECK(len == 12 + 1 + 11 + 1 + 14 + 1 + 6 + 1 + 11 + 1 + 0 + 1 + 6 + 1 +
+			      ISCSI_BINARY_VALUE_MAX + 1,
 	      "key=value\\0 per pair, got %u bytes", len);
 	CHECK(memcmp(buf, "HeaderDigest=CRC32C,None\0", 25) == 0,
 	      "RFC 7143 §6.1: key=value followed by NUL");
@@ -415,7 +423,7 @@ static void encode_of_empty_list_is_empty(void **state)
 	iscsi_kvlist_init(&l);
 	EXPECT_RC(iscsi_text_encode(&l, &buf, &len), TEXT_OK, "encode");
 	CHECK(len == 0 && buf != NULL, "no pairs: zero bytes, a buffer to "
-	      "free");
+				       "free");
 	free(buf);
 }
 
@@ -440,8 +448,8 @@ static void num(const char *v, uint64_t min, uint64_t max, int want_rc,
 	uint64_t out = 0xabcdef;
 	int rc = iscsi_parse_num(v, min, max, &out);
 
-	CHECK(rc == want_rc, "%s: \"%s\" in [%llu, %llu] should be %s", rule,
-	      v, (unsigned long long)min, (unsigned long long)max,
+	CHECK(rc == want_rc, "%s: \"%s\" in [%llu, %llu] should be %s", rule, v,
+	      (unsigned long long)min, (unsigned long long)max,
 	      want_rc ? "rejected" : "accepted");
 	if (rc == 0)
 		CHECK(out == want, "%s: \"%s\" is %llu, got %llu", rule, v,
@@ -488,9 +496,9 @@ static void parse_num_takes_2_pow_64_minus_1_and_rejects_2_pow_64(void **state)
 
 static void parse_num_rejects_empty_sign_space_and_garbage(void **state)
 {
-	static const char *bad[] = {"", "0x", "abc", "12a", "+5", "-5",
-				    " 5", "5 ", "0x1g", "1.5", "1e3",
-				    "0b101", "Yes", "0x-1"};
+	static const char *bad[] = {"",	   "0x",    "abc", "12a",  "+5",
+				    "-5",  " 5",    "5 ",  "0x1g", "1.5",
+				    "1e3", "0b101", "Yes", "0x-1"};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		num(bad[i], 0, UINT64_MAX, -1, 0,
@@ -500,8 +508,8 @@ static void parse_num_rejects_empty_sign_space_and_garbage(void **state)
 
 static void parse_bool_accepts_only_yes_and_no(void **state)
 {
-	static const char *bad[] = {"yes", "no", "YES", "NO", "Y", "N", "",
-				    "1", "0", "Yes ", "True"};
+	static const char *bad[] = {"yes", "no", "YES", "NO",	"Y",   "N",
+				    "",	   "1",	 "0",	"Yes ", "True"};
 	bool b = false;
 
 	CHECK(iscsi_parse_bool("Yes", &b) == 0 && b,
@@ -511,7 +519,8 @@ static void parse_bool_accepts_only_yes_and_no(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		CHECK(iscsi_parse_bool(bad[i], &b) != 0,
 		      "RFC 7143 §6.1: boolean-value is exactly Yes or No "
-		      "(case sensitive); \"%s\" was accepted", bad[i]);
+		      "(case sensitive); \"%s\" was accepted",
+		      bad[i]);
 }
 
 /* ------------------------------------------------ negotiation */
@@ -578,23 +587,23 @@ static const char *answer(struct nfx *f, const char *key, const char *value)
 	rc = iscsi_negotiate_key(&f->n, key, value, &f->resp, &f->why);
 	CHECK(rc == 0, "%s=%s: negotiation must answer, not fail (%s)", key,
 	      value, f->why ? f->why : "?");
-	CHECK(f->resp.n <= 1, "%s=%s: at most one answer, got %u", key,
-	      value, f->resp.n);
+	CHECK(f->resp.n <= 1, "%s=%s: at most one answer, got %u", key, value,
+	      f->resp.n);
 	return iscsi_kv_get(&f->resp, key);
 }
 
-#define EXPECT_ANSWER(f, key, value, want, rule)                            \
-	do {                                                                \
-		const char *got_ = answer(f, key, value);                   \
-		const char *want_ = (want);                                 \
-		if (!got_ || strcmp(got_, want_) != 0)                      \
-			fail_msg("%s: %s=%s must be answered %s, got %s",   \
-				 rule, key, value, want_,                   \
-				 got_ ? got_ : "(nothing)");                \
+#define EXPECT_ANSWER(f, key, value, want, rule)                          \
+	do {                                                              \
+		const char *got_ = answer(f, key, value);                 \
+		const char *want_ = (want);                               \
+		if (!got_ || strcmp(got_, want_) != 0)                    \
+			fail_msg("%s: %s=%s must be answered %s, got %s", \
+				 rule, key, value, want_,                 \
+				 got_ ? got_ : "(nothing)");              \
 	} while (0)
 
-static void header_digest_answer_is_first_offered_value_target_allows(
-	void **state)
+static void
+header_digest_answer_is_first_offered_value_target_allows(void **state)
 {
 	struct nfx *f = *state;
 	const char *r = "RFC 7143 §6.2: the responder answers the first "
@@ -683,8 +692,7 @@ static void boolean_key_with_bad_value_is_rejected(void **state)
 	      "a rejected value must not change the result");
 }
 
-static void max_burst_length_is_min_within_512_to_2_pow_24_minus_1(
-	void **state)
+static void max_burst_length_is_min_within_512_to_2_pow_24_minus_1(void **state)
 {
 	struct nfx *f = *state;
 	const char *r = "RFC 7143 §13.13: MaxBurstLength is the minimum, "
@@ -700,16 +708,15 @@ static void max_burst_length_is_min_within_512_to_2_pow_24_minus_1(
 	CHECK(f->p.max_burst == 512, "a Reject must not change the result");
 }
 
-static void first_burst_length_is_min_within_512_to_2_pow_24_minus_1(
-	void **state)
+static void
+first_burst_length_is_min_within_512_to_2_pow_24_minus_1(void **state)
 {
 	struct nfx *f = *state;
 	const char *r = "RFC 7143 §13.14: FirstBurstLength is the minimum, "
 			"512 to 2^24-1";
 
 	EXPECT_ANSWER(f, "FirstBurstLength", "16777215", "262144", r);
-	CHECK(f->p.first_burst == 262144, "first_burst = %u",
-	      f->p.first_burst);
+	CHECK(f->p.first_burst == 262144, "first_burst = %u", f->p.first_burst);
 	EXPECT_ANSWER(f, "FirstBurstLength", "512", "512", r);
 	CHECK(f->p.first_burst == 512, "first_burst = %u", f->p.first_burst);
 	EXPECT_ANSWER(f, "FirstBurstLength", "511", "Reject", r);
@@ -808,13 +815,13 @@ static void mrdsl_of_512_is_accepted_and_bounds_what_we_send(void **state)
 		      "declarative: our answer declares our own value");
 	CHECK(f->p.max_xmit_dsl == 512,
 	      "RFC 7143 §13.12: the initiator's declaration bounds the "
-	      "PDUs we send it: max_xmit_dsl = %u", f->p.max_xmit_dsl);
+	      "PDUs we send it: max_xmit_dsl = %u",
+	      f->p.max_xmit_dsl);
 	CHECK(f->p.max_recv_dsl == 262144 && f->n.sent_mrdsl,
 	      "our declared value is in force and noted as sent");
 }
 
-static void mrdsl_of_2_pow_24_minus_1_is_capped_by_our_xmit_limit(
-	void **state)
+static void mrdsl_of_2_pow_24_minus_1_is_capped_by_our_xmit_limit(void **state)
 {
 	struct nfx *f = *state;
 
@@ -838,11 +845,10 @@ static void mrdsl_of_2_pow_24_is_rejected(void **state)
 		      "RFC 7143 §13.12: MaxRecvDataSegmentLength is 512 to "
 		      "2^24-1");
 	CHECK(f->p.max_xmit_dsl == 8192, "a rejected declaration changes "
-	      "nothing");
+					 "nothing");
 }
 
-static void mrdsl_is_declared_once_but_each_declaration_applies(
-	void **state)
+static void mrdsl_is_declared_once_but_each_declaration_applies(void **state)
 {
 	struct nfx *f = *state;
 
@@ -874,8 +880,7 @@ static void unknown_key_is_answered_not_understood(void **state)
 	const char *r = "RFC 7143 §6.2: an unknown key is answered "
 			"NotUnderstood";
 
-	EXPECT_ANSWER(f, "X-com.example.Frobnicate", "Yes", "NotUnderstood",
-		      r);
+	EXPECT_ANSWER(f, "X-com.example.Frobnicate", "Yes", "NotUnderstood", r);
 	EXPECT_ANSWER(f, "headerdigest", "None", "NotUnderstood", r);
 	EXPECT_ANSWER(f, "RDMAExtensions", "Yes", "NotUnderstood", r);
 }
@@ -888,7 +893,8 @@ static void answers_to_our_offers_need_no_reply(void **state)
 	for (size_t i = 0; i < 3; i++)
 		CHECK(answer(f, "MaxBurstLength", v[i]) == NULL,
 		      "RFC 7143 §6.2: %s answers an offer; replying would "
-		      "loop", v[i]);
+		      "loop",
+		      v[i]);
 	CHECK(f->p.max_burst == 262144, "the default stays in force");
 }
 
@@ -896,10 +902,10 @@ static void discovery_session_answers_session_keys_irrelevant(void **state)
 {
 	struct nfx *f = *state;
 	static const char *keys[][2] = {
-		{"MaxConnections", "1"},	{"InitialR2T", "Yes"},
-		{"ImmediateData", "Yes"},	{"MaxBurstLength", "512"},
-		{"FirstBurstLength", "512"},	{"MaxOutstandingR2T", "1"},
-		{"DataPDUInOrder", "Yes"},	{"DataSequenceInOrder", "Yes"},
+		{"MaxConnections", "1"},      {"InitialR2T", "Yes"},
+		{"ImmediateData", "Yes"},     {"MaxBurstLength", "512"},
+		{"FirstBurstLength", "512"},  {"MaxOutstandingR2T", "1"},
+		{"DataPDUInOrder", "Yes"},    {"DataSequenceInOrder", "Yes"},
 		{"TaskReporting", "RFC3720"},
 	};
 
@@ -928,10 +934,10 @@ static void full_feature_phase_rejects_login_only_keys(void **state)
 {
 	struct nfx *f = *state;
 	static const char *keys[][2] = {
-		{"HeaderDigest", "None"},	{"DataDigest", "None"},
-		{"MaxBurstLength", "512"},	{"InitialR2T", "Yes"},
-		{"ErrorRecoveryLevel", "0"},	{"DefaultTime2Wait", "2"},
-		{"OFMarker", "No"},		{"AuthMethod", "None"},
+		{"HeaderDigest", "None"},    {"DataDigest", "None"},
+		{"MaxBurstLength", "512"},   {"InitialR2T", "Yes"},
+		{"ErrorRecoveryLevel", "0"}, {"DefaultTime2Wait", "2"},
+		{"OFMarker", "No"},	     {"AuthMethod", "None"},
 		{"iSCSIProtocolLevel", "1"},
 	};
 
@@ -957,8 +963,7 @@ static void auth_method_outside_security_stage_fails_the_login(void **state)
 	CHECK(f->resp.n == 0, "no answer on error");
 }
 
-static void auth_method_in_security_stage_picks_ours_from_the_list(
-	void **state)
+static void auth_method_in_security_stage_picks_ours_from_the_list(void **state)
 {
 	struct nfx *f = *state;
 	const char *r = "RFC 7143 §12.1: AuthMethod is a list; we answer "
@@ -985,12 +990,13 @@ static void initiator_sending_target_declared_keys_fails(void **state)
 
 			f->n.login = login;
 			f->why = NULL;
-			rc = iscsi_negotiate_key(&f->n, keys[i], "x",
-						 &f->resp, &f->why);
+			rc = iscsi_negotiate_key(&f->n, keys[i], "x", &f->resp,
+						 &f->why);
 			CHECK(rc == -1 && f->why,
 			      "RFC 7143 §13.8-9: %s is declared by the "
 			      "target only; sent by an initiator it is a "
-			      "protocol error (login=%d)", keys[i], login);
+			      "protocol error (login=%d)",
+			      keys[i], login);
 		}
 }
 
@@ -1035,7 +1041,6 @@ static void protocol_level_is_min_with_our_1_within_0_to_31(void **state)
 	EXPECT_ANSWER(f, "iSCSIProtocolLevel", "32", "Reject", r);
 }
 
-
 static void first_burst_answer_is_lowered_to_max_burst(void **state)
 {
 	struct nfx *f = *state;
@@ -1047,9 +1052,11 @@ static void first_burst_answer_is_lowered_to_max_burst(void **state)
 	/* FirstBurstLength answered before MaxBurstLength, in one request */
 	iscsi_kvlist_init(&both);
 	assert_int_equal(iscsi_negotiate_key(&f->n, "FirstBurstLength",
-					     "262144", &both, &why), 0);
+					     "262144", &both, &why),
+			 0);
 	assert_int_equal(iscsi_negotiate_key(&f->n, "MaxBurstLength", "8192",
-					     &both, &why), 0);
+					     &both, &why),
+			 0);
 	iscsi_negotiate_finish(&f->n, &both);
 	CHECK(strcmp(iscsi_kv_get(&both, "FirstBurstLength"), "8192") == 0,
 	      "RFC 7143 §13.14: FirstBurstLength must not exceed "
