@@ -8,7 +8,7 @@
  * reservation (type, holder actor; with an all-registrants type every
  * registrant holds it) and APTPL (set by the last REGISTER that changed
  * anything).  The model is exact only while the order of PR OUT commands
- * at the target is known; the runner (scenario.c) decides when it is and
+ * at the target is known; the oracle (scenario_oracle.c) decides when it is and
  * marks the state unknown otherwise (pr_model.unknown) until a CLEAR
  * answered GOOD in isolation makes it known (empty) again.
  */

@@ -1,0 +1,247 @@
+/*
+ * scenario_int.h — what the four files of the scenario runner share.
+ *
+ *   scenario.c         the runner: plays the lines in order, starts,
+ *                      crashes and restarts the target, waits for answers
+ *   scenario_parse.c   the text: tokens, numbers, expectations, the
+ *                      declarations (lun, param, users) and the CDB
+ *                      each SCSI verb sends
+ *   scenario_verbs.c   what an actor or a disk line does: logins, SCSI
+ *                      commands, TMFs, discovery, network and disk faults
+ *   scenario_oracle.c  the checks: each answer against its expectation,
+ *                      the data model, SPC-2 and persistent reservations,
+ *                      and liveness and leaks at the end of the run
+ *
+ * Dependencies point one way: verbs use parse and oracle; the runner uses
+ * all three.  The oracles see a command only when its answer arrives
+ * (pend_done), and the verbs only record what was sent.
+ */
+#ifndef UT_SIM_SCENARIO_INT_H
+#define UT_SIM_SCENARIO_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "initiator.h"
+#include "pr_model.h"
+#include "scenario.h"
+#include "sim.h"
+
+#define MAX_LUNS 8
+#define MAX_ACTORS 8
+#define MAX_USERS 16 /* IncomingUser lines per target (as config) */
+#define MAX_TOKS 64
+#define SYNC_TIMEOUT_NS (60 * SIM_NS_PER_S)
+#define QUIET_LIMIT_NS (600 * SIM_NS_PER_S)
+#define DEFAULT_IQN "iqn.2026-11.org.utarget:sim"
+#define DEFAULT_PORTAL "10.0.0.1:3260"
+
+/* ------------------------------------------------------- expectations */
+
+enum xo {
+	XO_DEFAULT = 0, /* success for the verb */
+	XO_ANY,
+	XO_DONE, /* answered, any status (with status/sense tokens) */
+	XO_DROPPED,
+	XO_REJECTED,
+	XO_ABORTED,
+	XO_NONE,    /* no answer by the next quiet point */
+	XO_FAIL,    /* login failed / non-GOOD */
+	XO_REFUSED, /* login: we refused the target's CHAP */
+};
+
+struct exp {
+	enum xo outcome;
+	int status; /* -1 unspecified */
+	int sk, asc, ascq;
+	int login;    /* class<<8|detail, -1 */
+	int response; /* TMF/logout response, -1 */
+	int reject;
+	int targets;  /* discovery: number of TargetName= */
+	int chap_alg; /* login: the CHAP_A the target chose, -1 */
+	char contains[256];
+	char data[256];	  /* read data alternatives */
+	char keys[256];	  /* PR IN READ KEYS list */
+	int resv_key_set; /* PR IN READ RESERVATION: holder key */
+	char resv_key[32];
+	bool given;
+};
+
+/* ------------------------------------------------------------ runner */
+
+struct lun_st {
+	uint32_t lun;
+	char disk[64];
+	uint64_t size_bytes;
+	uint32_t bs;
+	bool wc_off, ro, thin;
+	struct model *m;
+	/* SPC-2 reservation oracle */
+	int holder; /* actor index, -1 none */
+	uint32_t holder_sess;
+	uint64_t epoch;
+	bool uncertain;
+	bool pr_used;
+	int resets_inflight;
+	/* persistent reservation oracle (pr_model.h) */
+	struct pr_model pr;
+	bool spc2_used;	    /* RESERVE/RELEASE too: PR checks off */
+	int pr_inflight;    /* PR OUT commands not answered yet */
+	uint64_t pr_issued; /* PR OUT commands issued */
+	uint64_t pr_epoch;  /* bumped by every PR OUT sent or answered */
+};
+
+struct actor {
+	char name[32];
+	struct ini *ini;
+	int idx;
+	uint32_t sess; /* bumped at every successful login */
+	char keys[1024];
+	struct ini_chap chap; /* CHAP credentials from the declaration */
+};
+
+struct pend;
+TAILQ_HEAD(pend_list, pend);
+
+struct runner {
+	const char *name;
+	struct scn_opts o;
+	struct scn_result *res;
+	struct sim *sim;
+	struct iscsi_server *srv;
+	struct ut_config cfg;
+	bool cfg_built;
+	char iqn[UT_NAME_MAX];
+	char portal[64];
+	struct ut_iscsi_params params;
+	/* CHAP: IncomingUser/OutgoingUser of the target ([0]) and of
+	 * discovery ([1]) */
+	struct ut_user_cfg users_in[2][MAX_USERS];
+	size_t nusers_in[2];
+	struct ut_user_cfg user_out[2];
+	struct lun_st luns[MAX_LUNS];
+	int nluns;
+	struct actor actors[MAX_ACTORS];
+	int nactors;
+	struct pend_list pends;
+	int line;
+	bool started, failed, syntax, down;
+	uint64_t seed;
+};
+
+enum pkind {
+	PK_OTHER,
+	PK_READ,
+	PK_WRITE,
+	PK_SYNC,
+	PK_RESERVE,
+	PK_RELEASE,
+	PK_LOGIN,
+	PK_LOGOUT,
+	PK_TMF,
+	PK_TEXT,
+	PK_PRIN_KEYS,
+	PK_PRIN_RESV,
+	PK_PROUT
+};
+
+struct pend {
+	struct runner *r;
+	struct actor *a;
+	int line;
+	char verb[24];
+	char label[32];
+	struct exp e;
+	bool async, done, exempt, checked_none;
+	struct ini_op *op;
+	uint32_t itt, cmdsn;
+	uint64_t lun;
+	enum pkind kind;
+	struct lun_st *ls;
+	uint64_t lba;
+	uint32_t blocks;
+	bool fua;
+	uint64_t handle, stamp;
+	uint64_t epoch;
+	uint32_t sess;
+	uint8_t tmf_fn;
+	/* PR oracle: state at issue */
+	bool pr_alone, pr_known;
+	uint64_t pr_epoch, pr_issued;
+	struct prm_out pro;
+	bool pro_modelled;
+	TAILQ_ENTRY(pend) link;
+};
+
+struct toks {
+	char *v[MAX_TOKS];
+	int n;
+};
+
+struct heal_ev {
+	struct sim_ev ev;
+	struct runner *r;
+	struct actor *a;
+	unsigned int dirs;
+	bool stall;
+};
+
+/* ------------------------------------------------ scenario.c */
+
+/* The first failure ends the run; later ones are not reported. */
+void failf(struct runner *r, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+void syntaxf(struct runner *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+bool target_start(struct runner *r);
+void run_quiet(struct runner *r);
+void wait_pend(struct runner *r, struct pend *p, uint64_t timeout);
+
+/* ------------------------------------------ scenario_parse.c */
+
+void tokenize(char *s, struct toks *t);
+void toks_shift(struct toks *t, int k);
+const char *kv(const struct toks *t, const char *key);
+bool has(const struct toks *t, const char *word);
+bool parse_dur(const char *s, uint64_t *ns);
+uint64_t u64_or(const struct toks *t, const char *key, uint64_t dflt,
+		struct runner *r);
+size_t hex_decode(const char *s, uint8_t *out, size_t cap);
+void exp_init(struct exp *e);
+void exp_parse(struct runner *r, struct exp *e, struct toks *t, int from);
+const char *status_name(int s);
+bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
+		const char *verb, const struct toks *t);
+void chap_opts(struct runner *r, struct ini_chap *c,
+	       const struct ini_chap *base, const struct toks *t);
+void decl_lun(struct runner *r, struct toks *t);
+void decl_param(struct runner *r, struct toks *t);
+void decl_user(struct runner *r, struct toks *t);
+
+/* ------------------------------------------ scenario_verbs.c */
+
+struct actor *actor_find(struct runner *r, const char *name);
+void pend_gc(struct runner *r);
+void actor_wait(struct runner *r, struct actor *a);
+void net_cfg_apply(struct runner *r, struct sim_link_cfg *c,
+		   const struct toks *t);
+void heal_fire(struct sim_ev *ev);
+void heal_all(struct runner *r);
+void actor_verb(struct runner *r, struct actor *a, struct toks *t);
+void disk_verb(struct runner *r, struct lun_st *l, struct toks *t);
+void decl_initiator(struct runner *r, struct toks *t);
+
+/* ----------------------------------------- scenario_oracle.c */
+
+struct lun_st *lun_find(struct runner *r, uint64_t lun);
+void resv_drop_holder(struct runner *r, struct actor *a);
+void resv_reset(struct lun_st *l);
+void pend_done(void *arg, struct ini_op *op);
+void leak_check(struct runner *r, const char *when);
+void end_of_run(struct runner *r);
+
+#endif

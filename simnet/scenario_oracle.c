@@ -1,0 +1,798 @@
+/*
+ * scenario_oracle.c — the checks of scenario.h: every answer against its
+ * expectation (verdict), reads against the LUN model, SPC-2 and
+ * persistent reservations, discovery and PR IN data, and at the end of
+ * the run liveness (every command answered once the network healed) and
+ * leaks (nothing left behind by the target).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "iscsi/iscsi.h"
+#include "model.h"
+#include "scsi/scsi.h"
+#include "scenario_int.h"
+
+static const char *outcome_name(enum ini_outcome o)
+{
+	switch (o) {
+	case INI_PENDING:
+		return "no answer";
+	case INI_DONE:
+		return "answered";
+	case INI_DROPPED:
+		return "connection dropped";
+	case INI_REJECTED:
+		return "rejected";
+	case INI_ABORTED:
+		return "aborted by TMF";
+	case INI_NOT_SENT:
+		return "not sent (not logged in)";
+	}
+	return "?";
+}
+
+/* Sense key/ASC/ASCQ from fixed or descriptor sense. */
+static void sense_parse(const struct ini_op *op, int *sk, int *asc, int *ascq)
+{
+	const uint8_t *s = op->sense;
+
+	*sk = *asc = *ascq = -1;
+	if (op->sense_len < 4)
+		return;
+	if ((s[0] & 0x7f) == 0x72 || (s[0] & 0x7f) == 0x73) {
+		*sk = s[1] & 0xf;
+		*asc = s[2];
+		*ascq = s[3];
+	} else if (op->sense_len >= 14) {
+		*sk = s[2] & 0xf;
+		*asc = s[12];
+		*ascq = s[13];
+	}
+}
+
+static void describe(const struct ini_op *op, char *buf, size_t cap)
+{
+	int sk, asc, ascq;
+
+	if (op->outcome == INI_REJECTED) {
+		snprintf(buf, cap, "Reject reason 0x%02x", op->reject_reason);
+		return;
+	}
+	if (op->kind == INI_OP_LOGIN && op->auth_refused) {
+		snprintf(buf, cap, "the initiator refused the target: %s",
+			 op->auth_why);
+		return;
+	}
+	if (op->outcome != INI_DONE) {
+		snprintf(buf, cap, "%s", outcome_name(op->outcome));
+		return;
+	}
+	switch (op->kind) {
+	case INI_OP_SCSI:
+		sense_parse(op, &sk, &asc, &ascq);
+		if (op->response != 0)
+			snprintf(buf, cap, "iSCSI response 0x%02x",
+				 op->response);
+		else if (sk >= 0)
+			snprintf(buf, cap,
+				 "status %s (0x%02x) sense %x/%02x/%02x",
+				 status_name(op->status), op->status, sk, asc,
+				 ascq);
+		else
+			snprintf(buf, cap, "status %s (0x%02x)",
+				 status_name(op->status), op->status);
+		break;
+	case INI_OP_LOGIN:
+		snprintf(buf, cap, "login status 0x%04x", op->login_status);
+		break;
+	case INI_OP_RAW:
+		snprintf(buf, cap, "answer %s b2=0x%02x",
+			 ini_opcode_name(op->rsp_opcode), op->response);
+		break;
+	default:
+		snprintf(buf, cap, "response 0x%02x", op->response);
+		break;
+	}
+}
+
+/* ----------------------------------------------------- data checking */
+
+static bool data_alt_ok(const char *spec, uint64_t vid)
+{
+	char buf[256];
+	char *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", spec);
+	for (char *alt = strtok_r(buf, "|", &save); alt != NULL;
+	     alt = strtok_r(NULL, "|", &save))
+		if (strcmp(alt, "any") == 0 || model_vid(alt) == vid)
+			return true;
+	return false;
+}
+
+/* Explicit data= check and the model oracle, block by block. */
+static void check_read_data(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	uint32_t bs = p->ls ? p->ls->bs : 512;
+	uint64_t re = p->ls ? model_tick(p->ls->m) : 0;
+
+	for (uint32_t i = 0; i < p->blocks && !r->failed; i++) {
+		const uint8_t *blk = op->in + (size_t)i * bs;
+		uint64_t lba = p->lba + i, vid = 0;
+		bool whole = model_decode(blk, lba, bs, &vid);
+		char why[512];
+
+		if (p->e.data[0] != '\0' && strcmp(p->e.data, "any") != 0) {
+			if (!whole)
+				failf(r, p->line,
+				      "%s %s: lba %llu holds no whole "
+				      "written value (torn or corrupt); expected data=%s "
+				      "(seed %llu)",
+				      p->a->name, p->verb,
+				      (unsigned long long)lba, p->e.data,
+				      (unsigned long long)r->seed);
+			else if (!data_alt_ok(p->e.data, vid))
+				failf(r, p->line,
+				      "%s %s: lba %llu: expected data=%s, "
+				      "read value %016llx (seed %llu)",
+				      p->a->name, p->verb,
+				      (unsigned long long)lba, p->e.data,
+				      (unsigned long long)vid,
+				      (unsigned long long)r->seed);
+		}
+		if (p->ls == NULL || r->failed)
+			continue;
+		if (!whole) {
+			if (!model_check_read(p->ls->m, lba, 0xdeadULL << 48,
+					      p->stamp, re, why, sizeof(why)))
+				failf(r, p->line,
+				      "oracle: %s read of lun %llu lba "
+				      "%llu returned bytes that are no written value "
+				      "(torn or corrupt) (seed %llu)",
+				      p->a->name, (unsigned long long)p->lun,
+				      (unsigned long long)lba,
+				      (unsigned long long)r->seed);
+			continue;
+		}
+		if (!model_check_read(p->ls->m, lba, vid, p->stamp, re, why,
+				      sizeof(why)))
+			failf(r, p->line,
+			      "oracle: %s read of lun %llu returned "
+			      "stale or wrong data: %s (seed %llu)",
+			      p->a->name, (unsigned long long)p->lun, why,
+			      (unsigned long long)r->seed);
+	}
+}
+
+/* ------------------------------------------- oracles on completion */
+
+struct lun_st *lun_find(struct runner *r, uint64_t lun)
+{
+	for (int i = 0; i < r->nluns; i++)
+		if (r->luns[i].lun == lun)
+			return &r->luns[i];
+	return NULL;
+}
+
+void resv_drop_holder(struct runner *r, struct actor *a)
+{
+	for (int i = 0; i < r->nluns; i++) {
+		struct lun_st *l = &r->luns[i];
+
+		if (l->holder == a->idx) {
+			l->holder = -1;
+			l->epoch++;
+			l->uncertain = true;
+		}
+	}
+}
+
+void resv_reset(struct lun_st *l)
+{
+	l->holder = -1;
+	l->epoch++;
+	l->uncertain = false;
+}
+
+static bool sense_unknown_fate(const struct ini_op *op)
+{
+	int sk, asc, ascq;
+
+	if (op->outcome == INI_DROPPED || op->outcome == INI_ABORTED)
+		return true;
+	if (op->outcome != INI_DONE)
+		return false;
+	if (op->response != 0 || op->status == SCSI_STATUS_TASK_ABORTED)
+		return true;
+	sense_parse(op, &sk, &asc, &ascq);
+	return op->status == SCSI_STATUS_CHECK_CONDITION &&
+	       (sk == SK_MEDIUM_ERROR || sk == SK_HARDWARE_ERROR ||
+		sk == SK_ABORTED_COMMAND);
+}
+
+static bool scsi_good(const struct ini_op *op)
+{
+	return op->outcome == INI_DONE && op->response == 0 &&
+	       op->status == SCSI_STATUS_GOOD;
+}
+
+static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	struct lun_st *l = p->ls;
+
+	if (l == NULL)
+		return;
+	switch (p->kind) {
+	case PK_WRITE: {
+		int outcome = scsi_good(op)	       ? 0
+			      : sense_unknown_fate(op) ? 2
+						       : 1;
+
+		model_write_end(l->m, p->handle, outcome, p->fua || l->wc_off,
+				model_tick(l->m));
+		break;
+	}
+	case PK_READ:
+		if (scsi_good(op))
+			check_read_data(r, p, op);
+		model_read_end(l->m, p->stamp);
+		break;
+	case PK_SYNC:
+		if (scsi_good(op))
+			model_flush(l->m, p->stamp);
+		break;
+	case PK_RESERVE:
+		if (scsi_good(op)) {
+			/* A reset or release racing with this RESERVE may have
+			 * been applied before or after it. */
+			l->uncertain = p->epoch != l->epoch ||
+				       l->resets_inflight > 0;
+			l->holder = p->a->idx;
+			l->holder_sess = p->sess;
+			l->epoch++;
+		}
+		return;
+	case PK_RELEASE:
+		if (scsi_good(op) && l->holder == p->a->idx) {
+			l->holder = -1;
+			l->epoch++;
+		}
+		return;
+	default:
+		return;
+	}
+	/* SPC-2: while another I_T nexus holds the reservation, READ and
+	 * WRITE get RESERVATION CONFLICT (SPC-2 §5.5.1). */
+	if ((p->kind == PK_READ || p->kind == PK_WRITE) && scsi_good(op) &&
+	    !l->uncertain && !l->pr_used && p->epoch == l->epoch &&
+	    l->holder >= 0 &&
+	    (l->holder != p->a->idx || l->holder_sess != p->sess))
+		failf(r, p->line,
+		      "oracle: lun %u is reserved by %s, yet %s's %s "
+		      "completed GOOD instead of RESERVATION CONFLICT (seed %llu)",
+		      l->lun, r->actors[l->holder].name, p->a->name, p->verb,
+		      (unsigned long long)r->seed);
+}
+
+/* ---------------------------------------------------- verdict per op */
+
+static bool default_ok(const struct pend *p, const struct ini_op *op)
+{
+	if (op->outcome != INI_DONE)
+		return false;
+	switch (op->kind) {
+	case INI_OP_SCSI:
+		return op->response == 0 && op->status == SCSI_STATUS_GOOD;
+	case INI_OP_LOGIN:
+		return op->login_status == 0;
+	case INI_OP_TMF:
+		return op->response == ISCSI_TMF_RSP_COMPLETE;
+	case INI_OP_LOGOUT:
+		return op->response == ISCSI_LOGOUT_RSP_OK;
+	default:
+		return true;
+	}
+}
+
+static void verdict(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	const struct exp *e = &p->e;
+	char got[160], want[160] = "";
+	bool ok = true;
+	int sk, asc, ascq;
+
+	describe(op, got, sizeof(got));
+	switch (e->outcome) {
+	case XO_ANY:
+		return;
+	case XO_DEFAULT:
+		ok = default_ok(p, op);
+		snprintf(want, sizeof(want), "success");
+		break;
+	case XO_FAIL:
+		ok = op->outcome == INI_DONE && !default_ok(p, op);
+		snprintf(want, sizeof(want), "failure");
+		break;
+	case XO_DONE:
+		ok = op->outcome == INI_DONE;
+		snprintf(want, sizeof(want), "an answer");
+		break;
+	case XO_DROPPED:
+		/* NOT_SENT: the connection was already gone. */
+		ok = op->outcome == INI_DROPPED || op->outcome == INI_NOT_SENT;
+		snprintf(want, sizeof(want), "connection dropped");
+		break;
+	case XO_REJECTED:
+		ok = op->outcome == INI_REJECTED;
+		snprintf(want, sizeof(want), "Reject");
+		break;
+	case XO_ABORTED:
+		ok = op->outcome == INI_ABORTED;
+		snprintf(want, sizeof(want), "aborted");
+		break;
+	case XO_NONE:
+		ok = false;
+		snprintf(want, sizeof(want), "no answer");
+		break;
+	case XO_REFUSED:
+		ok = op->kind == INI_OP_LOGIN && op->auth_refused;
+		snprintf(want, sizeof(want),
+			 "the initiator to refuse the target");
+		break;
+	}
+	if (ok && e->chap_alg >= 0 && op->kind == INI_OP_LOGIN &&
+	    op->chap_alg != e->chap_alg) {
+		ok = false;
+		snprintf(want, sizeof(want), "CHAP_A=%d (got %d)", e->chap_alg,
+			 op->chap_alg);
+	}
+	if (ok && e->status >= 0 && op->kind == INI_OP_SCSI &&
+	    (op->response != 0 || op->status != e->status)) {
+		ok = false;
+		snprintf(want, sizeof(want), "status %s (0x%02x)",
+			 status_name(e->status), e->status);
+	}
+	if (ok && e->sk >= 0) {
+		sense_parse(op, &sk, &asc, &ascq);
+		if (sk != e->sk || (e->asc >= 0 && asc != e->asc) ||
+		    (e->ascq >= 0 && ascq != e->ascq)) {
+			ok = false;
+			snprintf(want, sizeof(want), "sense %x/%02x/%02x",
+				 e->sk, e->asc < 0 ? 0 : e->asc,
+				 e->ascq < 0 ? 0 : e->ascq);
+		}
+	}
+	if (ok && e->login >= 0 && op->login_status != e->login) {
+		ok = false;
+		snprintf(want, sizeof(want), "login status 0x%04x", e->login);
+	}
+	if (ok && e->response >= 0 && op->response != e->response) {
+		ok = false;
+		snprintf(want, sizeof(want), "response 0x%02x", e->response);
+	}
+	if (ok && e->reject >= 0 && op->reject_reason != e->reject) {
+		ok = false;
+		snprintf(want, sizeof(want), "Reject reason 0x%02x", e->reject);
+	}
+	if (!ok)
+		failf(r, p->line, "%s %s: expected %s, got %s (seed %llu)",
+		      p->a->name, p->verb, want, got,
+		      (unsigned long long)r->seed);
+}
+
+static void check_text(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	int n = 0;
+
+	if (op->outcome != INI_DONE || op->text == NULL)
+		return;
+	for (uint32_t i = 0; i < op->text_len;) {
+		const char *kvp = op->text + i;
+
+		if (strncmp(kvp, "TargetName=", 11) == 0)
+			n++;
+		i += (uint32_t)strlen(kvp) + 1;
+	}
+	if (p->e.targets >= 0 && n != p->e.targets)
+		failf(r, p->line,
+		      "%s discovery: expected %d targets, got %d "
+		      "(seed %llu)",
+		      p->a->name, p->e.targets, n, (unsigned long long)r->seed);
+	if (p->e.contains[0] != '\0') {
+		bool found = false;
+
+		for (uint32_t i = 0; i < op->text_len && !found;) {
+			found = strstr(op->text + i, p->e.contains) != NULL;
+			i += (uint32_t)strlen(op->text + i) + 1;
+		}
+		if (!found)
+			failf(r, p->line,
+			      "%s discovery: no key contains '%s' "
+			      "(seed %llu)",
+			      p->a->name, p->e.contains,
+			      (unsigned long long)r->seed);
+	}
+}
+
+static void check_prin(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	char got[256] = "";
+	size_t off = 0;
+
+	if (!scsi_good(op) || op->in_len < 8)
+		return;
+	if (p->kind == PK_PRIN_KEYS && p->e.keys[0] != '\0') {
+		uint32_t len = be32_get(op->in + 4);
+
+		for (uint32_t i = 0; i + 8 <= len && 8 + i + 8 <= op->in_len;
+		     i += 8)
+			off += (size_t)snprintf(
+				got + off, sizeof(got) - off, "%s%llx",
+				off ? "," : "",
+				(unsigned long long)be64_get(op->in + 8 + i));
+		if (strcmp(got,
+			   strcmp(p->e.keys, "none") == 0 ? "" : p->e.keys) !=
+		    0)
+			failf(r, p->line,
+			      "%s pr-read-keys: expected keys=%s, got "
+			      "keys=%s (seed %llu)",
+			      p->a->name, p->e.keys, off ? got : "none",
+			      (unsigned long long)r->seed);
+	}
+	if (p->kind == PK_PRIN_RESV && p->e.resv_key_set) {
+		uint32_t len = be32_get(op->in + 4);
+
+		if (len >= 16 && op->in_len >= 16)
+			snprintf(got, sizeof(got), "%llx",
+				 (unsigned long long)be64_get(op->in + 8));
+		else
+			snprintf(got, sizeof(got), "none");
+		if (strcmp(got, p->e.resv_key) != 0)
+			failf(r, p->line,
+			      "%s pr-read-reservation: expected holder=%s, "
+			      "got holder=%s (seed %llu)",
+			      p->a->name, p->e.resv_key, got,
+			      (unsigned long long)r->seed);
+	}
+}
+
+/* ------------------------------------- persistent reservation oracle */
+
+static void pr_state(struct runner *r, const struct pr_model *m, char *buf,
+		     size_t cap)
+{
+	const char *names[MAX_ACTORS];
+
+	for (int i = 0; i < r->nactors; i++)
+		names[i] = r->actors[i].name;
+	prm_describe(m, names, r->nactors, buf, cap);
+}
+
+static const char *prm_result_name(enum prm_result x)
+{
+	return x == PRM_GOOD	   ? "GOOD"
+	       : x == PRM_CONFLICT ? "RESERVATION CONFLICT"
+				   : "ILLEGAL REQUEST";
+}
+
+static const char *const pro_names[] = {"pr-register", "pr-reserve",
+					"pr-release", "pr-clear", "pr-preempt"};
+
+static void sort_keys(uint64_t *ks, int n, char *buf, size_t cap)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && ks[j - 1] > ks[j]; j--) {
+			uint64_t x = ks[j];
+
+			ks[j] = ks[j - 1];
+			ks[j - 1] = x;
+		}
+	for (int i = 0; i < n && o < cap; i++)
+		o += (size_t)snprintf(buf + o, cap - o, "%s%llx", i ? "," : "",
+				      (unsigned long long)ks[i]);
+}
+
+/*
+ * PR OUT answers change the model; READ/WRITE/SYNCHRONIZE CACHE statuses
+ * and PR IN data are checked against it.  Exact only where the order is
+ * certain: a PR OUT sent while no other was outstanding, and answered
+ * before any other was sent, is checked and applied; one that overlapped
+ * another and succeeded makes the state unknown (the target may have
+ * applied them in either order), as does one of unknown fate (dropped,
+ * aborted).  A CLEAR answered GOOD in isolation makes it known again.
+ * Other commands are checked only if no PR OUT was outstanding or
+ * answered during their whole life.
+ */
+static void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	struct lun_st *l = p->ls;
+	int sk = -1, asc, ascq, me = p->a->idx;
+	bool exact;
+	char st[512];
+
+	if (l == NULL || !l->pr_used || l->spc2_used || r->failed)
+		return;
+	if (op->outcome == INI_DONE &&
+	    op->status == SCSI_STATUS_CHECK_CONDITION)
+		sense_parse(op, &sk, &asc, &ascq);
+	if (p->kind == PK_PROUT) {
+		enum prm_result want, got;
+		struct pr_model before = l->pr;
+
+		l->pr_inflight--;
+		l->pr_epoch++;
+		if (op->outcome == INI_NOT_SENT || op->outcome == INI_REJECTED)
+			return; /* never executed */
+		if (sense_unknown_fate(op) || op->outcome != INI_DONE) {
+			l->pr.unknown = true;
+			return;
+		}
+		if (op->status == SCSI_STATUS_GOOD)
+			got = PRM_GOOD;
+		else if (op->status == SCSI_STATUS_RESERVATION_CONFLICT)
+			got = PRM_CONFLICT;
+		else if (sk == SK_ILLEGAL_REQUEST)
+			got = PRM_ILLEGAL;
+		else
+			return; /* UA, BUSY...: not executed */
+		exact = p->pr_alone && l->pr_issued == p->pr_issued;
+		if (exact && p->pro_modelled && p->pro.sa == PRM_CLEAR &&
+		    got == PRM_GOOD) {
+			prm_clear(&l->pr); /* known again */
+			l->pr.unknown = false;
+			return;
+		}
+		if (!exact || !p->pr_known || !p->pro_modelled ||
+		    l->pr.unknown) {
+			if (got == PRM_GOOD)
+				l->pr.unknown = true;
+			return;
+		}
+		want = prm_apply(&l->pr, me, &p->pro);
+		if (want != got) {
+			pr_state(r, &before, st, sizeof(st));
+			failf(r, p->line,
+			      "oracle: %s %s key=%llx sa-key=%llx type=%s "
+			      "on lun %u was answered %s; SPC-4 says %s (%s) "
+			      "(seed %llu)",
+			      p->a->name, pro_names[p->pro.sa],
+			      (unsigned long long)p->pro.key,
+			      (unsigned long long)p->pro.sark,
+			      prm_type_name(p->pro.type), l->lun,
+			      prm_result_name(got), prm_result_name(want), st,
+			      (unsigned long long)r->seed);
+			l->pr.unknown = true;
+		}
+		return;
+	}
+	exact = p->pr_alone && p->pr_known && p->pr_epoch == l->pr_epoch &&
+		l->pr_inflight == 0 && !l->pr.unknown;
+	if (!exact || op->outcome != INI_DONE || op->response != 0)
+		return;
+	if (p->kind == PK_READ || p->kind == PK_WRITE || p->kind == PK_SYNC) {
+		bool c = prm_conflicts(&l->pr, me, p->kind != PK_READ);
+
+		if (c && op->status == SCSI_STATUS_GOOD) {
+			pr_state(r, &l->pr, st, sizeof(st));
+			failf(r, p->line,
+			      "oracle: %s's %s on lun %u completed GOOD, "
+			      "but it must get RESERVATION CONFLICT (%s) (seed %llu)",
+			      p->a->name, p->verb, l->lun, st,
+			      (unsigned long long)r->seed);
+		} else if (!c &&
+			   op->status == SCSI_STATUS_RESERVATION_CONFLICT) {
+			pr_state(r, &l->pr, st, sizeof(st));
+			failf(r, p->line,
+			      "oracle: %s's %s on lun %u got RESERVATION "
+			      "CONFLICT, but the reservation allows it (%s) "
+			      "(seed %llu)",
+			      p->a->name, p->verb, l->lun, st,
+			      (unsigned long long)r->seed);
+		}
+		return;
+	}
+	if ((p->kind == PK_PRIN_KEYS || p->kind == PK_PRIN_RESV) &&
+	    scsi_good(op) && op->in_len >= 8) {
+		uint32_t len = be32_get(op->in + 4);
+		char want[256] = "", got[256] = "";
+
+		if (p->kind == PK_PRIN_KEYS) {
+			uint64_t ks[64];
+			int n = 0;
+
+			for (uint32_t i = 0;
+			     i + 8 <= len && 8 + i + 8 <= op->in_len && n < 64;
+			     i += 8)
+				ks[n++] = be64_get(op->in + 8 + i);
+			sort_keys(ks, n, got, sizeof(got));
+			n = 0;
+			for (int i = 0; i < PR_MODEL_ACTORS; i++)
+				if (l->pr.key[i])
+					ks[n++] = l->pr.key[i];
+			sort_keys(ks, n, want, sizeof(want));
+		} else {
+			if (len >= 16 && op->in_len >= 22)
+				snprintf(got, sizeof(got), "key %llx type %s",
+					 (unsigned long long)be64_get(op->in +
+								      8),
+					 prm_type_name(op->in[21] & 0x0f));
+			if (l->pr.reserved)
+				snprintf(
+					want, sizeof(want), "key %llx type %s",
+					(unsigned long long)(l->pr.type == 7 ||
+									     l->pr.type ==
+										     8
+								     ? 0
+								     : l->pr.key
+									       [l->pr.holder]),
+					prm_type_name(l->pr.type));
+		}
+		if (strcmp(want, got) != 0) {
+			pr_state(r, &l->pr, st, sizeof(st));
+			failf(r, p->line,
+			      "oracle: %s %s on lun %u returned [%s], "
+			      "expected [%s] (%s) (seed %llu)",
+			      p->a->name, p->verb, l->lun, got, want, st,
+			      (unsigned long long)r->seed);
+		}
+	}
+}
+
+void pend_done(void *arg, struct ini_op *op)
+{
+	struct pend *p = arg;
+	struct runner *r = p->r;
+
+	p->done = true;
+	p->op = NULL;
+	p->itt = op->itt;
+	p->cmdsn = op->cmdsn;
+	if (op->kind == INI_OP_SCSI && op->outcome == INI_DONE)
+		r->res->scsi_cmds++;
+	if (op->outcome == INI_DROPPED)
+		resv_drop_holder(r, p->a);
+	switch (p->kind) {
+	case PK_LOGIN:
+		if (op->outcome == INI_DONE && op->login_status == 0) {
+			resv_drop_holder(r, p->a); /* reinstatement */
+			p->a->sess++;
+		}
+		break;
+	case PK_LOGOUT:
+		resv_drop_holder(r, p->a);
+		break;
+	case PK_TMF: {
+		struct pend *q;
+
+		/* A reset or task-set abort applies when it reaches the
+		 * target: commands sent after the TMF but before its answer
+		 * may be ended by it without a response (TAS=0) too. */
+		if (p->tmf_fn != ISCSI_TMF_ABORT_TASK)
+			TAILQ_FOREACH (q, &r->pends, link)
+				if (!q->done && q->op &&
+				    q->op->kind == INI_OP_SCSI &&
+				    (p->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
+				     p->tmf_fn == ISCSI_TMF_TARGET_COLD_RESET ||
+				     q->lun == p->lun))
+					q->exempt = true;
+		for (int i = 0; i < r->nluns; i++)
+			if (p->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
+			    (p->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET &&
+			     r->luns[i].lun == p->lun))
+				r->luns[i].resets_inflight--;
+		if (op->outcome == INI_DONE && op->response == 0 &&
+		    (p->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET ||
+		     p->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
+		     p->tmf_fn == ISCSI_TMF_TARGET_COLD_RESET)) {
+			for (int i = 0; i < r->nluns; i++)
+				if (p->tmf_fn != ISCSI_TMF_LOGICAL_UNIT_RESET ||
+				    r->luns[i].lun == p->lun)
+					resv_reset(&r->luns[i]);
+		}
+		break;
+	}
+	case PK_TEXT:
+		check_text(r, p, op);
+		break;
+	case PK_PRIN_KEYS:
+	case PK_PRIN_RESV:
+		check_prin(r, p, op);
+		break;
+	default:
+		break;
+	}
+	if (op->kind == INI_OP_SCSI) {
+		oracle_scsi(r, p, op);
+		oracle_pr(r, p, op);
+	}
+	if (p->e.outcome != XO_ANY)
+		r->res->expectations++;
+	if (p->e.outcome == XO_NONE &&
+	    (op->outcome == INI_DROPPED || op->outcome == INI_NOT_SENT)) {
+		/* Never answered: the connection went first. */
+	} else if (p->e.outcome == XO_NONE) {
+		failf(r, p->line,
+		      "%s %s: expected no answer, got %s (seed %llu)",
+		      p->a->name, p->verb, outcome_name(op->outcome),
+		      (unsigned long long)r->seed);
+	} else {
+		verdict(r, p, op);
+	}
+	ini_op_free(op);
+}
+
+/* Free the server and require that it left nothing behind. */
+void leak_check(struct runner *r, const char *when)
+{
+	struct sim *s = r->sim;
+
+	if (s->live_timers || s->live_conns || s->live_listeners ||
+	    s->live_disks || s->live_mutexes || sim_disk_pending(s))
+		failf(r, r->line,
+		      "leak after %s: %u timers, %u connections, "
+		      "%u listeners, %u disks, %u mutexes, %u disk requests "
+		      "still held by the target (seed %llu)",
+		      when, s->live_timers, s->live_conns, s->live_listeners,
+		      s->live_disks, s->live_mutexes, sim_disk_pending(s),
+		      (unsigned long long)r->seed);
+}
+
+/* ------------------------------------------------------ end of run */
+
+void end_of_run(struct runner *r)
+{
+	struct pend *p;
+
+	if (!r->started || r->failed)
+		return;
+	r->line = 0;
+	heal_all(r);
+	run_quiet(r);
+	/* A connection whose target side is gone can never answer: the
+	 * initiator drops it, as its own timeout would. */
+	for (int i = 0; i < r->nactors; i++) {
+		struct ini *ini = r->actors[i].ini;
+
+		if (ini_conn(ini) && !sim_conn_peer_open(ini_conn(ini)) &&
+		    ini_pending(ini) > 0)
+			ini_disconnect(ini);
+	}
+	run_quiet(r);
+	TAILQ_FOREACH (p, &r->pends, link) {
+		if (r->failed)
+			break;
+		if (p->done || p->exempt)
+			continue;
+		/* `expect any` checks no answer, but one must come (the
+		 * explorer's commands all say `expect any`). */
+		if (p->e.outcome == XO_NONE)
+			continue;
+		failf(r, p->line,
+		      "liveness: %s %s never got an answer and its "
+		      "connection is still up after the network healed and the "
+		      "world went quiet (seed %llu)",
+		      p->a->name, p->verb, (unsigned long long)r->seed);
+	}
+	if (r->srv != NULL && !r->failed) {
+		bool all_down = true;
+		struct iscsi_server_stats st;
+
+		for (int i = 0; i < r->nactors; i++)
+			if (ini_state(r->actors[i].ini) != INI_S_DOWN)
+				all_down = false;
+		iscsi_server_get_stats(r->srv, &st);
+		if (all_down && (st.connections || st.sessions || st.tasks ||
+				 st.buffer_bytes))
+			failf(r, 0,
+			      "leak: every initiator is gone and the world is "
+			      "quiet, yet the target holds %u connections, %u "
+			      "sessions, %u tasks, %llu buffer bytes (seed %llu)",
+			      st.connections, st.sessions, st.tasks,
+			      (unsigned long long)st.buffer_bytes,
+			      (unsigned long long)r->seed);
+	}
+}

@@ -1,0 +1,695 @@
+/*
+ * scenario_parse.c — the text of a scenario: tokens, numbers and
+ * durations, the expectations after `expect`, the declarations (lun,
+ * param, IncomingUser/OutgoingUser, CHAP options) and the CDB each SCSI
+ * verb sends (docs/scenarios.md).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iscsi/iscsi.h"
+#include "model.h"
+#include "scsi/scsi.h"
+#include "scenario_int.h"
+
+/* ------------------------------------------------------------ tokens */
+
+void tokenize(char *s, struct toks *t)
+{
+	t->n = 0;
+	while (*s != '\0' && t->n < MAX_TOKS) {
+		while (isspace((unsigned char)*s))
+			s++;
+		if (*s == '\0' || *s == '#')
+			break;
+		t->v[t->n++] = s;
+		while (*s != '\0' && !isspace((unsigned char)*s))
+			s++;
+		if (*s != '\0')
+			*s++ = '\0';
+	}
+}
+
+void toks_shift(struct toks *t, int k)
+{
+	memmove(t->v, t->v + k, (size_t)(t->n - k) * sizeof(t->v[0]));
+	t->n -= k;
+}
+
+/* Value of key=value among t[from..], or NULL. */
+const char *kv(const struct toks *t, const char *key)
+{
+	size_t kl = strlen(key);
+
+	for (int i = 0; i < t->n; i++)
+		if (strncmp(t->v[i], key, kl) == 0 && t->v[i][kl] == '=')
+			return t->v[i] + kl + 1;
+	return NULL;
+}
+
+bool has(const struct toks *t, const char *word)
+{
+	for (int i = 0; i < t->n; i++)
+		if (strcmp(t->v[i], word) == 0)
+			return true;
+	return false;
+}
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+
+	if (s == NULL || *s == '\0')
+		return false;
+	errno = 0;
+	*out = strtoull(s, &end, 0);
+	return errno == 0 && *end == '\0';
+}
+
+bool parse_dur(const char *s, uint64_t *ns)
+{
+	char *end;
+	double v = strtod(s, &end);
+	double mul;
+
+	if (end == s || v < 0)
+		return false;
+	if (strcmp(end, "ns") == 0)
+		mul = 1;
+	else if (strcmp(end, "us") == 0)
+		mul = 1e3;
+	else if (strcmp(end, "ms") == 0)
+		mul = 1e6;
+	else if (strcmp(end, "s") == 0 || *end == '\0')
+		mul = 1e9;
+	else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
+		mul = 60e9;
+	else
+		return false;
+	*ns = (uint64_t)(v * mul);
+	return true;
+}
+
+uint64_t u64_or(const struct toks *t, const char *key, uint64_t dflt,
+		struct runner *r)
+{
+	const char *v = kv(t, key);
+	uint64_t x;
+
+	if (v == NULL)
+		return dflt;
+	if (!parse_u64(v, &x)) {
+		syntaxf(r, "%s=%s is not a number", key, v);
+		return dflt;
+	}
+	return x;
+}
+
+size_t hex_decode(const char *s, uint8_t *out, size_t cap)
+{
+	size_t n = 0;
+
+	while (*s != '\0' && n < cap) {
+		unsigned int b;
+
+		if (*s == ':' || *s == '-' || *s == '_' || *s == '.') {
+			s++;
+			continue;
+		}
+		if (!isxdigit((unsigned char)s[0]) ||
+		    !isxdigit((unsigned char)s[1]) || sscanf(s, "%2x", &b) != 1)
+			return (size_t)-1;
+		out[n++] = (uint8_t)b;
+		s += 2;
+	}
+	return n;
+}
+
+/* ------------------------------------------------------ expectations */
+
+static int parse_hexnum(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 16);
+
+	return *end == '\0' && end != s ? (int)v : -1;
+}
+
+static const struct {
+	const char *name;
+	int v;
+} status_names[] =
+	{
+		{"good", SCSI_STATUS_GOOD},
+		{"check", SCSI_STATUS_CHECK_CONDITION},
+		{"condition-met", SCSI_STATUS_CONDITION_MET},
+		{"busy", SCSI_STATUS_BUSY},
+		{"conflict", SCSI_STATUS_RESERVATION_CONFLICT},
+		{"task-set-full", SCSI_STATUS_TASK_SET_FULL},
+		{"aca-active", SCSI_STATUS_ACA_ACTIVE},
+		{"task-aborted", SCSI_STATUS_TASK_ABORTED},
+},
+  tmf_names[] = {
+	  {"complete", ISCSI_TMF_RSP_COMPLETE},
+	  {"no-task", ISCSI_TMF_RSP_NO_TASK},
+	  {"no-lun", ISCSI_TMF_RSP_NO_LUN},
+	  {"not-supported", ISCSI_TMF_RSP_NOT_SUPPORTED},
+	  {"tmf-rejected", ISCSI_TMF_RSP_REJECTED},
+};
+
+void exp_init(struct exp *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->status = e->sk = e->asc = e->ascq = -1;
+	e->login = e->response = e->reject = e->targets = -1;
+	e->chap_alg = -1;
+}
+
+/* Parse everything after `expect`. */
+void exp_parse(struct runner *r, struct exp *e, struct toks *t, int from)
+{
+	e->given = true;
+	for (int i = from; i < t->n; i++) {
+		const char *w = t->v[i];
+		bool known = false;
+
+		for (size_t k = 0;
+		     k < sizeof(status_names) / sizeof(status_names[0]); k++)
+			if (strcmp(w, status_names[k].name) == 0) {
+				e->status = status_names[k].v;
+				if (e->outcome == XO_DEFAULT)
+					e->outcome = XO_DONE;
+				known = true;
+			}
+		for (size_t k = 0; k < sizeof(tmf_names) / sizeof(tmf_names[0]);
+		     k++)
+			if (strcmp(w, tmf_names[k].name) == 0) {
+				e->response = tmf_names[k].v;
+				e->outcome = XO_DONE;
+				known = true;
+			}
+		if (known || strcmp(w, "&") == 0)
+			continue;
+		if (strcmp(w, "ok") == 0)
+			e->outcome = XO_DEFAULT;
+		else if (strcmp(w, "any") == 0)
+			e->outcome = XO_ANY;
+		else if (strcmp(w, "dropped") == 0)
+			e->outcome = XO_DROPPED;
+		else if (strcmp(w, "rejected") == 0)
+			e->outcome = XO_REJECTED;
+		else if (strcmp(w, "aborted") == 0)
+			e->outcome = XO_ABORTED;
+		else if (strcmp(w, "none") == 0)
+			e->outcome = XO_NONE;
+		else if (strcmp(w, "fail") == 0)
+			e->outcome = XO_FAIL;
+		else if (strncmp(w, "status=", 7) == 0) {
+			e->status = parse_hexnum(w + 7);
+			e->outcome = XO_DONE;
+		} else if (strncmp(w, "sense=", 6) == 0) {
+			unsigned int a = 0, b = 0, c = 0;
+			int n = sscanf(w + 6, "%x/%x/%x", &a, &b, &c);
+
+			if (n < 1)
+				syntaxf(r, "sense=KEY[/ASC[/ASCQ]] in hex");
+			e->sk = (int)a;
+			e->asc = n >= 2 ? (int)b : -1;
+			e->ascq = n >= 3 ? (int)c : -1;
+			e->status = SCSI_STATUS_CHECK_CONDITION;
+			e->outcome = XO_DONE;
+		} else if (strncmp(w, "data=", 5) == 0) {
+			snprintf(e->data, sizeof(e->data), "%s", w + 5);
+		} else if (strncmp(w, "login=", 6) == 0) {
+			e->login = parse_hexnum(w + 6);
+			e->outcome = e->login == 0 ? XO_DEFAULT : XO_FAIL;
+		} else if (strcmp(w, "auth-failure") == 0) {
+			e->login = 0x0201; /* RFC 7143 §11.13.5 */
+			e->outcome = XO_FAIL;
+		} else if (strcmp(w, "auth-refused") == 0) {
+			e->outcome = XO_REFUSED;
+		} else if (strncmp(w, "chap-alg=", 9) == 0) {
+			e->chap_alg = atoi(w + 9);
+		} else if (strncmp(w, "response=", 9) == 0) {
+			e->response = parse_hexnum(w + 9);
+			e->outcome = XO_DONE;
+		} else if (strncmp(w, "reject=", 7) == 0) {
+			e->reject = parse_hexnum(w + 7);
+			e->outcome = XO_REJECTED;
+		} else if (strncmp(w, "targets=", 8) == 0) {
+			e->targets = atoi(w + 8);
+		} else if (strncmp(w, "contains=", 9) == 0) {
+			snprintf(e->contains, sizeof(e->contains), "%s", w + 9);
+		} else if (strncmp(w, "keys=", 5) == 0) {
+			snprintf(e->keys, sizeof(e->keys), "%s", w + 5);
+		} else if (strncmp(w, "holder=", 7) == 0) {
+			e->resv_key_set = 1;
+			snprintf(e->resv_key, sizeof(e->resv_key), "%s", w + 7);
+		} else {
+			syntaxf(r, "unknown expectation '%s'", w);
+		}
+	}
+}
+
+const char *status_name(int s)
+{
+	for (size_t k = 0; k < sizeof(status_names) / sizeof(status_names[0]);
+	     k++)
+		if (status_names[k].v == s)
+			return status_names[k].name;
+	return "?";
+}
+
+/* -------------------------------------------------------- SCSI CDBs */
+
+static void cdb_rw(uint8_t *cdb, bool write, uint64_t lba, uint32_t blocks,
+		   bool fua)
+{
+	memset(cdb, 0, 16);
+	if (lba > 0xffffffffull || blocks > 0xffff) {
+		cdb[0] = write ? 0x8a : 0x88;
+		cdb[1] = fua ? 0x08 : 0;
+		be64_put(cdb + 2, lba);
+		be32_put(cdb + 10, blocks);
+	} else {
+		cdb[0] = write ? 0x2a : 0x28;
+		cdb[1] = fua ? 0x08 : 0;
+		be32_put(cdb + 2, (uint32_t)lba);
+		be16_put(cdb + 7, (uint16_t)blocks);
+	}
+}
+
+static const struct {
+	const char *name;
+	uint8_t v;
+} pr_types[] = {
+	{"wr-ex", 1},	 {"ex-ac", 3},	  {"wr-ex-ro", 5},
+	{"ex-ac-ro", 6}, {"wr-ex-ar", 7}, {"ex-ac-ar", 8},
+};
+
+static uint8_t pr_type(struct runner *r, const struct toks *t)
+{
+	const char *v = kv(t, "type");
+
+	if (v == NULL)
+		return 1;
+	for (size_t i = 0; i < sizeof(pr_types) / sizeof(pr_types[0]); i++)
+		if (strcmp(v, pr_types[i].name) == 0)
+			return pr_types[i].v;
+	syntaxf(r,
+		"unknown PR type '%s' (wr-ex ex-ac wr-ex-ro ex-ac-ro "
+		"wr-ex-ar ex-ac-ar)",
+		v);
+	return 1;
+}
+
+static uint64_t hexkey(struct runner *r, const struct toks *t, const char *k)
+{
+	const char *v = kv(t, k);
+	char *end;
+	uint64_t x;
+
+	if (v == NULL)
+		return 0;
+	x = strtoull(v, &end, 16);
+	if (*end != '\0')
+		syntaxf(r, "%s=%s: keys are hex", k, v);
+	return x;
+}
+
+/* Build a SCSI op from verb and arguments; false if not a SCSI verb. */
+bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
+		const char *verb, const struct toks *t)
+{
+	struct lun_st *l;
+	uint32_t bs;
+
+	op->lun = u64_or(t, "lun", 0, r);
+	p->lun = op->lun;
+	l = p->ls = lun_find(r, op->lun);
+	bs = l ? l->bs : 512;
+	p->lba = u64_or(t, "lba", 0, r);
+	p->blocks = (uint32_t)u64_or(t, "blocks", 1, r);
+	p->fua = has(t, "fua");
+	if (strcmp(verb, "read") == 0 || strcmp(verb, "write") == 0) {
+		bool w = verb[0] == 'w';
+
+		cdb_rw(op->cdb, w, p->lba, p->blocks, p->fua);
+		op->edtl = p->blocks * bs;
+		op->dir_read = !w;
+		op->dir_write = w;
+		p->kind = w ? PK_WRITE : PK_READ;
+		if (w) {
+			const char *d = kv(t, "data");
+			char dflt[32];
+			uint64_t vid;
+
+			snprintf(dflt, sizeof(dflt), "w%d", r->line);
+			vid = model_vid(d ? d : dflt);
+			op->out = malloc(op->edtl ? op->edtl : 1);
+			if (op->out == NULL)
+				abort();
+			for (uint32_t i = 0; i < p->blocks; i++)
+				model_fill(vid, p->lba + i,
+					   op->out + (size_t)i * bs, bs);
+			if (l != NULL &&
+			    p->lba + p->blocks <= model_blocks(l->m)) {
+				uint64_t *vids =
+					malloc(p->blocks * sizeof(*vids) + 1);
+
+				if (vids == NULL)
+					abort();
+				for (uint32_t i = 0; i < p->blocks; i++)
+					vids[i] = vid;
+				p->stamp = model_tick(l->m);
+				p->handle = model_write_begin(l->m, p->lba,
+							      p->blocks, vids,
+							      p->stamp);
+				free(vids);
+			} else {
+				p->ls = NULL;
+			}
+		} else if (l != NULL) {
+			p->stamp = model_tick(l->m);
+			model_read_begin(l->m, p->stamp);
+		}
+		if (kv(t, "vanish-at-r2t") || has(t, "vanish-at-r2t"))
+			op->vanish_at_r2t = true;
+	} else if (strcmp(verb, "sync") == 0) {
+		op->cdb[0] = 0x35;
+		be32_put(op->cdb + 2, (uint32_t)p->lba);
+		be16_put(op->cdb + 7, (uint16_t)u64_or(t, "blocks", 0, r));
+		p->kind = PK_SYNC;
+		if (l)
+			p->stamp = model_tick(l->m);
+	} else if (strcmp(verb, "tur") == 0) {
+		op->cdb[0] = 0x00;
+	} else if (strcmp(verb, "inquiry") == 0) {
+		op->cdb[0] = 0x12;
+		if (kv(t, "page")) {
+			op->cdb[1] = 1;
+			op->cdb[2] = (uint8_t)u64_or(t, "page", 0, r);
+		}
+		op->edtl = 255;
+		be16_put(op->cdb + 3, 255);
+		op->dir_read = true;
+	} else if (strcmp(verb, "readcap") == 0) {
+		op->cdb[0] = 0x25;
+		op->edtl = 8;
+		op->dir_read = true;
+	} else if (strcmp(verb, "request-sense") == 0) {
+		op->cdb[0] = 0x03;
+		op->cdb[4] = 252;
+		op->edtl = 252;
+		op->dir_read = true;
+	} else if (strcmp(verb, "report-luns") == 0) {
+		op->cdb[0] = 0xa0;
+		op->edtl = 4096;
+		be32_put(op->cdb + 6, 4096);
+		op->dir_read = true;
+	} else if (strcmp(verb, "reserve") == 0) {
+		if (l)
+			l->spc2_used = true;
+		op->cdb[0] = 0x16;
+		p->kind = PK_RESERVE;
+	} else if (strcmp(verb, "release") == 0) {
+		op->cdb[0] = 0x17;
+		p->kind = PK_RELEASE;
+		if (l)
+			l->spc2_used = true;
+		/* Until the answer, others may already see it released. */
+		if (l != NULL && l->holder == p->a->idx) {
+			l->epoch++;
+			l->uncertain = true;
+		}
+	} else if (strcmp(verb, "unmap") == 0) {
+		op->cdb[0] = 0x42;
+		op->edtl = 24;
+		be16_put(op->cdb + 7, 24);
+		op->dir_write = true;
+		op->out = calloc(1, 24);
+		if (op->out == NULL)
+			abort();
+		be16_put(op->out, 22);
+		be16_put(op->out + 2, 16);
+		be64_put(op->out + 8, p->lba);
+		be32_put(op->out + 16, p->blocks);
+		p->kind = PK_WRITE;
+		if (l != NULL && p->lba + p->blocks <= model_blocks(l->m)) {
+			uint64_t *vids = calloc(p->blocks + 1, sizeof(*vids));
+
+			if (vids == NULL)
+				abort();
+			p->stamp = model_tick(l->m);
+			p->handle = model_write_begin(l->m, p->lba, p->blocks,
+						      vids, p->stamp);
+			free(vids);
+		} else {
+			p->ls = NULL;
+		}
+	} else if (strncmp(verb, "pr-", 3) == 0) {
+		static const struct {
+			const char *name;
+			uint8_t sa;
+		} outs[] = {{"pr-register", 0},	      {"pr-reserve", 1},
+			    {"pr-release", 2},	      {"pr-clear", 3},
+			    {"pr-preempt", 4},	      {"pr-preempt-abort", 5},
+			    {"pr-register-ignore", 6}};
+		size_t k;
+
+		if (l)
+			l->pr_used = true;
+		if (strcmp(verb, "pr-read-keys") == 0 ||
+		    strcmp(verb, "pr-read-reservation") == 0) {
+			op->cdb[0] = 0x5e;
+			op->cdb[1] = verb[8] == 'k' ? 0 : 1;
+			be16_put(op->cdb + 7, 1024);
+			op->edtl = 1024;
+			op->dir_read = true;
+			p->kind = verb[8] == 'k' ? PK_PRIN_KEYS : PK_PRIN_RESV;
+			return true;
+		}
+		for (k = 0; k < sizeof(outs) / sizeof(outs[0]); k++)
+			if (strcmp(verb, outs[k].name) == 0)
+				break;
+		if (k == sizeof(outs) / sizeof(outs[0]))
+			return false;
+		op->cdb[0] = 0x5f;
+		op->cdb[1] = outs[k].sa;
+		op->cdb[2] = outs[k].sa == 0 || outs[k].sa == 3 ||
+					     outs[k].sa == 6
+				     ? 0
+				     : pr_type(r, t);
+		be32_put(op->cdb + 5, 24);
+		op->edtl = 24;
+		op->dir_write = true;
+		op->out = calloc(1, 24);
+		if (op->out == NULL)
+			abort();
+		be64_put(op->out, hexkey(r, t, "key"));
+		be64_put(op->out + 8,
+			 hexkey(r, t,
+				outs[k].sa == 0 || outs[k].sa == 6 ? "new"
+								   : "sa-key"));
+		if (has(t, "aptpl"))
+			op->out[20] |= 0x01;
+		p->kind = PK_PROUT;
+		p->pro = (struct prm_out){.sa = outs[k].sa,
+					  .type = op->cdb[2],
+					  .key = be64_get(op->out),
+					  .sark = be64_get(op->out + 8),
+					  .aptpl = has(t, "aptpl")};
+		p->pro_modelled = outs[k].sa <= PRM_PREEMPT;
+	} else if (strcmp(verb, "cdb") == 0) {
+		const char *hex = t->n > 2 ? t->v[2] : "";
+		size_t n = hex_decode(hex, op->cdb, 16);
+
+		if (n == (size_t)-1 || n == 0)
+			syntaxf(r, "cdb HEX: bad hex '%s'", hex);
+		if (kv(t, "in")) {
+			op->edtl = (uint32_t)u64_or(t, "in", 0, r);
+			op->dir_read = true;
+		} else if (kv(t, "out")) {
+			op->edtl = (uint32_t)u64_or(t, "out", 0, r);
+			op->dir_write = true;
+			op->out = calloc(1, op->edtl ? op->edtl : 1);
+			if (op->out == NULL)
+				abort();
+		}
+	} else {
+		return false;
+	}
+	return true;
+}
+
+/* CHAP options of an initiator line or a login: chap-name= chap-secret=
+ * mutual-name= mutual-secret= chap-a=LIST chap-reflect chap=off, over
+ * base. */
+void chap_opts(struct runner *r, struct ini_chap *c,
+	       const struct ini_chap *base, const struct toks *t)
+{
+	static const struct {
+		const char *key;
+		size_t off, len;
+	} map[] = {
+#define C(k, f) \
+	{k, offsetof(struct ini_chap, f), sizeof(((struct ini_chap *)0)->f)}
+		C("chap-name", name),
+		C("chap-secret", secret),
+		C("mutual-name", target_name),
+		C("mutual-secret", target_secret),
+		C("chap-a", algs),
+#undef C
+	};
+	const char *v;
+
+	*c = *base;
+	if ((v = kv(t, "chap")) != NULL) {
+		if (strcmp(v, "off") != 0)
+			syntaxf(r, "chap=off is the only chap= value");
+		memset(c, 0, sizeof(*c));
+	}
+	for (size_t k = 0; k < sizeof(map) / sizeof(map[0]); k++)
+		if ((v = kv(t, map[k].key)) != NULL) {
+			if (strlen(v) >= map[k].len)
+				syntaxf(r, "%s: too long", map[k].key);
+			snprintf((char *)c + map[k].off, map[k].len, "%s", v);
+		}
+	if (has(t, "chap-reflect"))
+		c->reflect = true;
+	if ((c->secret[0] || c->target_secret[0]) && !c->name[0])
+		syntaxf(r, "chap-secret/mutual-secret without chap-name");
+}
+
+/* ------------------------------------------------- top-level lines */
+
+void decl_lun(struct runner *r, struct toks *t)
+{
+	struct lun_st *l;
+	uint64_t n, size = 16ull << 20;
+	const char *v;
+
+	if (r->started) {
+		syntaxf(r, "lun after the target started");
+		return;
+	}
+	if (r->nluns == MAX_LUNS || t->n < 3 || !parse_u64(t->v[1], &n)) {
+		syntaxf(r,
+			"lun N DISK [size=16M] [block=512] [write-cache=off] "
+			"[ro] [thin]");
+		return;
+	}
+	if ((v = kv(t, "size")) && ut_size_parse(v, &size) != 0)
+		syntaxf(r, "size=%s", v);
+	l = &r->luns[r->nluns++];
+	memset(l, 0, sizeof(*l));
+	l->lun = (uint32_t)n;
+	snprintf(l->disk, sizeof(l->disk), "%s", t->v[2]);
+	l->size_bytes = size;
+	l->bs = (uint32_t)u64_or(t, "block", 512, r);
+	l->wc_off = (v = kv(t, "write-cache")) && strcmp(v, "off") == 0;
+	l->ro = has(t, "ro");
+	l->thin = has(t, "thin");
+	l->holder = -1;
+	prm_clear(&l->pr);
+}
+
+static const struct {
+	const char *key;
+	size_t off;
+	bool is_bool;
+} param_map[] = {
+#define P(k, f, b)                                        \
+	{                                                 \
+		k, offsetof(struct ut_iscsi_params, f), b \
+	}
+	P("InitialR2T", initial_r2t, true),
+	P("ImmediateData", immediate_data, true),
+	P("MaxRecvDataSegmentLength", max_recv_data_segment_length, false),
+	P("MaxXmitDataSegmentLength", max_xmit_data_segment_length, false),
+	P("MaxBurstLength", max_burst_length, false),
+	P("FirstBurstLength", first_burst_length, false),
+	P("MaxOutstandingR2T", max_outstanding_r2t, false),
+	P("DefaultTime2Wait", default_time2wait, false),
+	P("DefaultTime2Retain", default_time2retain, false),
+	P("QueuedCommands", queued_commands, false),
+	P("MaxSessions", max_sessions, false),
+	P("NopInInterval", nop_in_interval_s, false),
+	P("NopInTimeout", nop_in_timeout_s, false),
+	P("RspTimeout", rsp_timeout_s, false),
+#undef P
+};
+
+void decl_param(struct runner *r, struct toks *t)
+{
+	for (int i = 1; i < t->n; i++) {
+		char *eq = strchr(t->v[i], '=');
+		size_t k;
+
+		if (eq == NULL) {
+			syntaxf(r, "param Key=Value");
+			return;
+		}
+		*eq = '\0';
+		if (strcmp(t->v[i], "HeaderDigest") == 0 ||
+		    strcmp(t->v[i], "DataDigest") == 0) {
+			bool crc = strncmp(eq + 1, "CRC32C", 6) == 0;
+			bool hd = t->v[i][0] == 'H';
+			enum ut_digest *list = hd ? r->params.header_digest
+						  : r->params.data_digest;
+
+			list[0] = crc ? UT_DIGEST_CRC32C : UT_DIGEST_NONE;
+			list[1] = crc ? UT_DIGEST_NONE : UT_DIGEST_CRC32C;
+			if (hd)
+				r->params.header_digest_count = 2;
+			else
+				r->params.data_digest_count = 2;
+			continue;
+		}
+		for (k = 0; k < sizeof(param_map) / sizeof(param_map[0]); k++)
+			if (strcmp(param_map[k].key, t->v[i]) == 0)
+				break;
+		if (k == sizeof(param_map) / sizeof(param_map[0])) {
+			syntaxf(r, "unknown target param '%s'", t->v[i]);
+			return;
+		}
+		if (param_map[k].is_bool)
+			*(bool *)((char *)&r->params + param_map[k].off) =
+				strcmp(eq + 1, "Yes") == 0;
+		else
+			*(uint32_t *)((char *)&r->params + param_map[k].off) =
+				(uint32_t)strtoul(eq + 1, NULL, 0);
+	}
+}
+
+/* [discovery] IncomingUser NAME SECRET | [discovery] OutgoingUser NAME
+ * SECRET: CHAP for the target's normal sessions, or for discovery. */
+void decl_user(struct runner *r, struct toks *t)
+{
+	int lvl = strcmp(t->v[0], "discovery") == 0;
+	const char *kind = t->v[lvl];
+	struct ut_user_cfg *u;
+
+	if (r->started) {
+		syntaxf(r, "%s after the target started", kind);
+		return;
+	}
+	if (t->n != lvl + 3 || strlen(t->v[lvl + 1]) >= sizeof(u->name) ||
+	    strlen(t->v[lvl + 2]) >= sizeof(u->secret)) {
+		syntaxf(r, "[discovery] IncomingUser|OutgoingUser NAME SECRET");
+		return;
+	}
+	if (strcmp(kind, "IncomingUser") == 0) {
+		if (r->nusers_in[lvl] == MAX_USERS) {
+			syntaxf(r, "at most %d IncomingUser lines", MAX_USERS);
+			return;
+		}
+		u = &r->users_in[lvl][r->nusers_in[lvl]++];
+	} else {
+		u = &r->user_out[lvl];
+	}
+	snprintf(u->name, sizeof(u->name), "%s", t->v[lvl + 1]);
+	snprintf(u->secret, sizeof(u->secret), "%s", t->v[lvl + 2]);
+}

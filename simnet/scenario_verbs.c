@@ -1,0 +1,610 @@
+/*
+ * scenario_verbs.c — what an actor line or a disk line does: logins and
+ * discovery, SCSI commands, TMFs, NOP, Logout and raw PDUs (each a `pend`
+ * whose answer the oracles check), waiting for an actor, network faults
+ * (partition, stall, link settings) and disk faults.
+ */
+#include <assert.h>
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iscsi/iscsi.h"
+#include "scenario_int.h"
+
+/* ---------------------------------------------------------- actions */
+
+struct actor *actor_find(struct runner *r, const char *name)
+{
+	for (int i = 0; i < r->nactors; i++)
+		if (strcmp(r->actors[i].name, name) == 0)
+			return &r->actors[i];
+	return NULL;
+}
+
+static void violation_hook(void *arg, struct ini *ini, const char *msg)
+{
+	struct runner *r = arg;
+
+	failf(r, r->line, "protocol: %s saw: %s (seed %llu)", ini_actor(ini),
+	      msg, (unsigned long long)r->seed);
+}
+
+static struct pend *pend_new(struct runner *r, struct actor *a,
+			     const char *verb, struct toks *t)
+{
+	struct pend *p = calloc(1, sizeof(*p));
+	int ex = -1;
+
+	if (p == NULL)
+		abort();
+	p->r = r;
+	p->a = a;
+	p->line = r->line;
+	snprintf(p->verb, sizeof(p->verb), "%s", verb);
+	exp_init(&p->e);
+	for (int i = 0; i < t->n; i++) {
+		if (strcmp(t->v[i], "&") == 0)
+			p->async = true;
+		if (strcmp(t->v[i], "expect") == 0 && ex < 0)
+			ex = i;
+	}
+	if (ex >= 0) {
+		exp_parse(r, &p->e, t, ex + 1);
+		t->n = ex;
+	}
+	{
+		const char *as = kv(t, "as");
+
+		if (as != NULL)
+			snprintf(p->label, sizeof(p->label), "%s", as);
+	}
+	p->sess = a->sess;
+	TAILQ_INSERT_TAIL(&r->pends, p, link);
+	return p;
+}
+
+static struct pend *pend_by_label(struct runner *r, const char *label)
+{
+	struct pend *p;
+
+	TAILQ_FOREACH (p, &r->pends, link)
+		if (strcmp(p->label, label) == 0)
+			return p;
+	return NULL;
+}
+
+static struct ini_op *op_for(struct pend *p, enum ini_op_kind kind)
+{
+	struct ini_op *op = ini_op_new(p->a->ini, kind, pend_done, p);
+
+	p->op = op;
+	return op;
+}
+
+static void finish_issue(struct runner *r, struct pend *p)
+{
+	if (p->op != NULL) {
+		p->itt = p->op->itt;
+		p->cmdsn = p->op->cmdsn;
+	}
+	if (!p->async)
+		wait_pend(r, p, SYNC_TIMEOUT_NS);
+}
+
+static void issue_scsi(struct runner *r, struct actor *a, const char *verb,
+		       struct toks *t)
+{
+	struct pend *p = pend_new(r, a, verb, t);
+	struct ini_op *op = op_for(p, INI_OP_SCSI);
+	const char *cs = kv(t, "cmdsn");
+
+	if (!scsi_build(r, p, op, verb, t)) {
+		syntaxf(r, "unknown verb '%s'", verb);
+		p->done = true;
+		p->op = NULL;
+		ini_op_free(op);
+		return;
+	}
+	if (r->failed) {
+		p->done = true;
+		p->op = NULL;
+		ini_op_free(op);
+		return;
+	}
+	if (p->ls) {
+		struct lun_st *l = p->ls;
+
+		p->epoch = l->epoch;
+		p->pr_alone = l->pr_inflight == 0;
+		p->pr_known = !l->pr.unknown && !l->spc2_used;
+		p->pr_epoch = l->pr_epoch;
+		if (p->kind == PK_PROUT) {
+			l->pr_inflight++;
+			p->pr_issued = ++l->pr_issued;
+			l->pr_epoch++;
+		}
+	}
+	if (cs != NULL)
+		op->cmdsn_delta = (int32_t)strtol(cs, NULL, 0);
+	ini_scsi(a->ini, op);
+	finish_issue(r, p);
+}
+
+static void issue_tmf(struct runner *r, struct actor *a, const char *verb,
+		      struct toks *t)
+{
+	struct pend *p = pend_new(r, a, verb, t);
+	struct ini_op *op = op_for(p, INI_OP_TMF);
+	struct pend *q;
+
+	p->kind = PK_TMF;
+	op->lun = u64_or(t, "lun", 0, r);
+	p->lun = op->lun;
+	if (strcmp(verb, "abort") == 0) {
+		const char *ref = kv(t, "ref");
+
+		op->tmf_fn = ISCSI_TMF_ABORT_TASK;
+		q = ref ? pend_by_label(r, ref) : NULL;
+		if (q == NULL) {
+			syntaxf(r, "abort ref=LABEL: no op labelled '%s'",
+				ref ? ref : "");
+			return;
+		}
+		op->ref_itt = q->op ? q->op->itt : q->itt;
+		op->ref_cmdsn = q->op ? q->op->cmdsn : q->cmdsn;
+		op->lun = q->lun;
+		p->lun = q->lun;
+	} else if (strcmp(verb, "abort-task-set") == 0) {
+		op->tmf_fn = ISCSI_TMF_ABORT_TASK_SET;
+	} else if (strcmp(verb, "clear-task-set") == 0) {
+		op->tmf_fn = ISCSI_TMF_CLEAR_TASK_SET;
+	} else if (strcmp(verb, "lun-reset") == 0) {
+		op->tmf_fn = ISCSI_TMF_LOGICAL_UNIT_RESET;
+	} else if (strcmp(verb, "target-reset") == 0) {
+		op->tmf_fn = ISCSI_TMF_TARGET_WARM_RESET;
+	}
+	p->tmf_fn = op->tmf_fn;
+	for (int i = 0; i < r->nluns; i++)
+		if (op->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
+		    (op->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET &&
+		     r->luns[i].lun == op->lun)) {
+			r->luns[i].epoch++;
+			r->luns[i].uncertain = true;
+			r->luns[i].resets_inflight++;
+		}
+	/* Tasks of other sessions that a reset or task-set abort may end
+	 * without a response (TAS=0) are exempt from liveness. */
+	TAILQ_FOREACH (q, &r->pends, link)
+		if (!q->done && q->op && q->op->kind == INI_OP_SCSI &&
+		    (op->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
+		     q->lun == op->lun))
+			q->exempt = true;
+	ini_tmf(a->ini, op);
+	finish_issue(r, p);
+}
+
+static void issue_login(struct runner *r, struct actor *a, struct toks *t,
+			bool discovery, const char *verb)
+{
+	struct pend *p = pend_new(r, a, verb, t);
+	struct ini_op *op = op_for(p, INI_OP_LOGIN);
+	char keys[1024] = "";
+	size_t n = 0;
+	const char *tgt = kv(t, "target");
+	const char *portal = kv(t, "portal");
+
+	p->kind = PK_LOGIN;
+	for (int i = 1; i < t->n; i++)
+		if (isupper((unsigned char)t->v[i][0]) && strchr(t->v[i], '='))
+			n += (size_t)snprintf(keys + n, sizeof(keys) - n, "%s ",
+					      t->v[i]);
+	if (n > 0 || keys[0] == '\0')
+		ini_set_login_keys(a->ini, n > 0 ? keys : a->keys);
+	{
+		struct ini_chap c;
+
+		chap_opts(r, &c, &a->chap, t);
+		ini_set_chap(a->ini, &c);
+	}
+	ini_login(a->ini, op, portal ? portal : r->portal, tgt ? tgt : r->iqn,
+		  discovery);
+	finish_issue(r, p);
+}
+
+static void issue_simple(struct runner *r, struct actor *a, const char *verb,
+			 struct toks *t, enum ini_op_kind kind)
+{
+	struct pend *p = pend_new(r, a, verb, t);
+	struct ini_op *op = op_for(p, kind);
+
+	switch (kind) {
+	case INI_OP_NOP:
+		ini_nop(a->ini, op);
+		break;
+	case INI_OP_LOGOUT:
+		p->kind = PK_LOGOUT;
+		resv_drop_holder(r, a);
+		ini_logout(a->ini, op);
+		break;
+	case INI_OP_TEXT:
+		p->kind = PK_TEXT;
+		ini_text_sendtargets(a->ini, op);
+		break;
+	case INI_OP_RAW: {
+		uint8_t buf[4096];
+		size_t n = t->n > 2 ? hex_decode(t->v[2], buf, sizeof(buf)) : 0;
+
+		if (p->e.outcome == XO_DEFAULT && !p->e.given)
+			p->e.outcome = XO_ANY;
+		if (n == (size_t)-1 || n == 0) {
+			syntaxf(r, "raw HEX: bad hex");
+			n = 0;
+		}
+		op->raw = malloc(n ? n : 1);
+		if (op->raw == NULL)
+			abort();
+		memcpy(op->raw, buf, n);
+		op->raw_len = (uint32_t)n;
+		ini_raw(a->ini, op);
+		break;
+	}
+	default:
+		assert(0);
+	}
+	finish_issue(r, p);
+}
+
+/* discovery: login (SessionType=Discovery), SendTargets, logout; the
+ * expectation applies to the SendTargets answer. */
+static void do_discovery(struct runner *r, struct actor *a, struct toks *t)
+{
+	struct toks none = {.n = 0};
+	struct pend *p;
+	struct ini_chap c;
+	/* An expectation about the login itself ends the discovery there. */
+	bool login_only = has(t, "auth-failure") || has(t, "auth-refused") ||
+			  kv(t, "login") != NULL;
+
+	if (ini_state(a->ini) != INI_S_DOWN)
+		ini_disconnect(a->ini);
+	chap_opts(r, &c, &a->chap, t);
+	ini_set_chap(a->ini, &c);
+	ini_set_login_keys(a->ini, a->keys); /* not an earlier login's */
+	p = pend_new(r, a, "discovery-login", login_only ? t : &none);
+	ini_login(a->ini, op_for(p, INI_OP_LOGIN), r->portal, NULL, true);
+	p->kind = PK_LOGIN;
+	finish_issue(r, p);
+	if (r->failed || login_only)
+		return;
+	issue_simple(r, a, "discovery", t, INI_OP_TEXT);
+	if (r->failed)
+		return;
+	p = pend_new(r, a, "discovery-logout", &none);
+	p->kind = PK_LOGOUT;
+	ini_logout(a->ini, op_for(p, INI_OP_LOGOUT));
+	finish_issue(r, p);
+}
+
+/* Forget answered ops nobody can refer to any more (no label). */
+void pend_gc(struct runner *r)
+{
+	struct pend *p, *next;
+
+	for (p = TAILQ_FIRST(&r->pends); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, link);
+		if (p->done && p->label[0] == '\0') {
+			TAILQ_REMOVE(&r->pends, p, link);
+			free(p);
+		}
+	}
+}
+
+void actor_wait(struct runner *r, struct actor *a)
+{
+	for (;;) {
+		struct pend *p, *w = NULL;
+
+		pend_gc(r);
+		TAILQ_FOREACH (p, &r->pends, link)
+			if ((a == NULL || p->a == a) && !p->done &&
+			    p->e.outcome != XO_NONE && !p->exempt) {
+				w = p;
+				break;
+			}
+		if (w == NULL || r->failed)
+			return;
+		wait_pend(r, w, SYNC_TIMEOUT_NS);
+	}
+}
+
+/* --------------------------------------------------- network verbs */
+
+static unsigned int parse_dirs(struct runner *r, const struct toks *t)
+{
+	if (has(t, "to-target"))
+		return SIM_TO_TARGET;
+	if (has(t, "from-target"))
+		return SIM_FROM_TARGET;
+	if (has(t, "both") || t->n <= 2)
+		return SIM_BOTH;
+	return SIM_BOTH;
+}
+
+void net_cfg_apply(struct runner *r, struct sim_link_cfg *c,
+		   const struct toks *t)
+{
+	const char *v;
+	uint64_t ns;
+
+	if ((v = kv(t, "delay")) && parse_dur(v, &ns))
+		c->delay_ns = ns;
+	if ((v = kv(t, "jitter")) && parse_dur(v, &ns))
+		c->jitter_ns = ns;
+	if ((v = kv(t, "chunk")))
+		c->max_chunk = (uint32_t)u64_or(t, "chunk", 0, r);
+	if ((v = kv(t, "window")))
+		c->window_bytes = (uint32_t)u64_or(t, "window", 0, r);
+	if ((v = kv(t, "partial"))) {
+		c->partial_send = strcmp(v, "on") == 0;
+		c->partial_recv = c->partial_send;
+	}
+	if (has(t, "normal")) {
+		*c = *sim_net_default(r->sim);
+		c->max_chunk = 0;
+		c->partial_send = c->partial_recv = false;
+		c->jitter_ns = 0;
+	}
+}
+
+void heal_fire(struct sim_ev *ev)
+{
+	struct heal_ev *h = SIM_CONTAINER_OF(ev, struct heal_ev, ev);
+
+	SIM_TRACE(h->r->sim, "fault %s %s heals", h->a->name,
+		  h->stall ? "stall" : "partition");
+	if (h->stall) {
+		if (ini_conn(h->a->ini))
+			sim_conn_stall(ini_conn(h->a->ini), h->dirs, false);
+	} else {
+		sim_host_block(ini_host(h->a->ini), h->dirs, false);
+	}
+	free(h);
+}
+
+/* Heal events are tracked so that they can be freed at the end. */
+static void schedule_heal(struct runner *r, struct actor *a, unsigned int dirs,
+			  bool stall, uint64_t after)
+{
+	struct heal_ev *h = calloc(1, sizeof(*h));
+
+	if (h == NULL)
+		abort();
+	sim_ev_init(&h->ev, heal_fire);
+	h->r = r;
+	h->a = a;
+	h->dirs = dirs;
+	h->stall = stall;
+	sim_ev_at(r->sim, &h->ev, r->sim->now_ns + after);
+}
+
+static const char *dir_name(unsigned int d)
+{
+	return d == SIM_TO_TARGET     ? "to-target"
+	       : d == SIM_FROM_TARGET ? "from-target"
+				      : "both ways";
+}
+
+void heal_all(struct runner *r)
+{
+	for (int i = 0; i < r->nactors; i++) {
+		struct actor *a = &r->actors[i];
+
+		sim_host_block(ini_host(a->ini), SIM_BOTH, false);
+		if (ini_conn(a->ini))
+			sim_conn_stall(ini_conn(a->ini), SIM_BOTH, false);
+	}
+}
+
+/* ----------------------------------------------------- actor verbs */
+
+void actor_verb(struct runner *r, struct actor *a, struct toks *t)
+{
+	const char *verb = t->n > 1 ? t->v[1] : "";
+	const char *v;
+	uint64_t ns;
+
+	if (!target_start(r))
+		return;
+	SIM_TRACE(r->sim, "line %d: %s %s", r->line, a->name, verb);
+	if (strcmp(verb, "login") == 0) {
+		issue_login(r, a, t, false, verb);
+	} else if (strcmp(verb, "reconnect") == 0) {
+		if (ini_state(a->ini) != INI_S_DOWN)
+			ini_disconnect(a->ini);
+		resv_drop_holder(r, a);
+		issue_login(r, a, t, false, verb);
+	} else if (strcmp(verb, "discovery") == 0) {
+		do_discovery(r, a, t);
+	} else if (strcmp(verb, "logout") == 0) {
+		issue_simple(r, a, verb, t, INI_OP_LOGOUT);
+	} else if (strcmp(verb, "nop") == 0) {
+		issue_simple(r, a, verb, t, INI_OP_NOP);
+	} else if (strcmp(verb, "raw") == 0) {
+		issue_simple(r, a, verb, t, INI_OP_RAW);
+	} else if (strcmp(verb, "abort") == 0 ||
+		   strcmp(verb, "lun-reset") == 0 ||
+		   strcmp(verb, "abort-task-set") == 0 ||
+		   strcmp(verb, "clear-task-set") == 0 ||
+		   strcmp(verb, "target-reset") == 0) {
+		issue_tmf(r, a, verb, t);
+	} else if (strcmp(verb, "disconnect") == 0) {
+		ini_disconnect(a->ini);
+		resv_drop_holder(r, a);
+	} else if (strcmp(verb, "rst") == 0) {
+		ini_reset(a->ini);
+		resv_drop_holder(r, a);
+	} else if (strcmp(verb, "fin") == 0) {
+		ini_half_close(a->ini);
+	} else if (strcmp(verb, "vanish") == 0) {
+		ini_vanish(a->ini);
+		resv_drop_holder(r, a);
+	} else if (strcmp(verb, "ignore-nopin") == 0) {
+		ini_set_ignore_nopin(a->ini, !has(t, "off"));
+	} else if (strcmp(verb, "wait") == 0) {
+		actor_wait(r, a);
+	} else if (strcmp(verb, "forget") == 0) {
+		struct pend *p;
+
+		TAILQ_FOREACH (p, &r->pends, link)
+			if (p->a == a && !p->done)
+				p->exempt = true;
+	} else if (strcmp(verb, "net") == 0) {
+		net_cfg_apply(r, sim_host_cfg(ini_host(a->ini)), t);
+		SIM_TRACE(r->sim,
+			  "fault %s link: delay=%lluns jitter=%lluns "
+			  "chunk=%u window=%u partial=%d",
+			  a->name,
+			  (unsigned long long)sim_host_cfg(ini_host(a->ini))
+				  ->delay_ns,
+			  (unsigned long long)sim_host_cfg(ini_host(a->ini))
+				  ->jitter_ns,
+			  sim_host_cfg(ini_host(a->ini))->max_chunk,
+			  sim_host_cfg(ini_host(a->ini))->window_bytes,
+			  sim_host_cfg(ini_host(a->ini))->partial_send);
+	} else if (strcmp(verb, "partition") == 0 ||
+		   strcmp(verb, "stall") == 0) {
+		unsigned int dirs = parse_dirs(r, t);
+		bool stall = verb[0] == 's';
+
+		SIM_TRACE(r->sim, "fault %s %s %s", a->name, verb,
+			  dir_name(dirs));
+		if (stall) {
+			if (ini_conn(a->ini))
+				sim_conn_stall(ini_conn(a->ini), dirs, true);
+		} else {
+			sim_host_block(ini_host(a->ini), dirs, true);
+		}
+		if ((v = kv(t, "for")) != NULL) {
+			if (!parse_dur(v, &ns))
+				syntaxf(r, "for=DURATION");
+			else
+				schedule_heal(r, a, dirs, stall, ns);
+		}
+	} else if (strcmp(verb, "heal") == 0) {
+		SIM_TRACE(r->sim, "fault %s heals", a->name);
+		sim_host_block(ini_host(a->ini), SIM_BOTH, false);
+		if (ini_conn(a->ini))
+			sim_conn_stall(ini_conn(a->ini), SIM_BOTH, false);
+	} else {
+		issue_scsi(r, a, verb, t);
+	}
+}
+
+/* ------------------------------------------------------ disk verbs */
+
+void disk_verb(struct runner *r, struct lun_st *l, struct toks *t)
+{
+	struct sim_disk *d;
+	struct sim_disk_cfg *c;
+	const char *verb = t->n > 1 ? t->v[1] : "";
+	const char *v;
+	uint64_t ns;
+
+	if (!target_start(r))
+		return;
+	d = sim_disk_find(r->sim, l->disk);
+	c = sim_disk_cfg(d);
+	SIM_TRACE(r->sim, "fault disk %s %s", l->disk, verb);
+	if (strcmp(verb, "eio") == 0) {
+		struct sim_disk_fault *f;
+
+		if (c->fault_count == SIM_DISK_FAULTS_MAX) {
+			syntaxf(r, "too many disk faults");
+			return;
+		}
+		f = &c->faults[c->fault_count++];
+		memset(f, 0, sizeof(*f));
+		if (has(t, "read"))
+			f->ops |= 1u << BS_OP_READ;
+		if (has(t, "write"))
+			f->ops |= 1u << BS_OP_WRITE | 1u << BS_OP_WRITE_ZEROES;
+		if (has(t, "flush"))
+			f->ops |= 1u << BS_OP_FLUSH;
+		if (f->ops == 0)
+			f->ops = 0x1f;
+		f->lba_first = 0;
+		f->lba_last = UINT64_MAX;
+		if ((v = kv(t, "lba")) != NULL) {
+			unsigned long long a = 0, b = 0;
+			int n = sscanf(v, "%llu..%llu", &a, &b);
+
+			f->lba_first = a;
+			f->lba_last = n == 2 ? b : a;
+		}
+		f->prob = (v = kv(t, "prob")) ? strtod(v, NULL) : 1.0;
+		f->count = (int32_t)(kv(t, "count")
+					     ? (int64_t)u64_or(t, "count", 0, r)
+					     : -1);
+	} else if (strcmp(verb, "latency") == 0) {
+		if ((v = kv(t, "min")) && parse_dur(v, &ns))
+			c->lat_min_ns = ns;
+		if ((v = kv(t, "max")) && parse_dur(v, &ns))
+			c->lat_max_ns = ns;
+		if (c->lat_max_ns < c->lat_min_ns)
+			c->lat_max_ns = c->lat_min_ns;
+		if ((v = kv(t, "slow")) && parse_dur(v, &ns))
+			c->lat_slow_ns = ns;
+		if ((v = kv(t, "slow-prob")))
+			c->slow_prob = strtod(v, NULL);
+	} else if (strcmp(verb, "clear") == 0) {
+		c->fault_count = 0;
+	} else if (strcmp(verb, "crash-keep") == 0) {
+		c->crash_keep = t->n > 2 ? strtod(t->v[2], NULL) : 0.4;
+		c->crash_tear = (v = kv(t, "tear")) ? strtod(v, NULL) : 0.0;
+	} else {
+		syntaxf(r,
+			"unknown disk verb '%s' (eio latency clear crash-keep)",
+			verb);
+	}
+}
+
+void decl_initiator(struct runner *r, struct toks *t)
+{
+	struct actor *a;
+	char iqn[UT_NAME_MAX];
+
+	if (t->n < 2 || r->nactors == MAX_ACTORS || actor_find(r, t->v[1])) {
+		syntaxf(r, "initiator NAME [IQN] (at most %d, unique)",
+			MAX_ACTORS);
+		return;
+	}
+	a = &r->actors[r->nactors];
+	memset(a, 0, sizeof(*a));
+	a->idx = r->nactors++;
+	snprintf(a->name, sizeof(a->name), "%s", t->v[1]);
+	if (t->n > 2 && strchr(t->v[2], '=') == NULL &&
+	    strcmp(t->v[2], "chap-reflect") != 0)
+		snprintf(iqn, sizeof(iqn), "%s", t->v[2]);
+	else
+		snprintf(iqn, sizeof(iqn), "iqn.2026-11.org.utarget:init-%s",
+			 a->name);
+	a->ini = ini_new(r->sim, a->name, iqn, (unsigned int)a->idx);
+	ini_set_hooks(a->ini, violation_hook, NULL, r);
+	{
+		struct ini_chap none;
+
+		memset(&none, 0, sizeof(none));
+		chap_opts(r, &a->chap, &none, t);
+	}
+	{
+		size_t n = 0;
+
+		for (int i = 2; i < t->n; i++)
+			if (strchr(t->v[i], '=') &&
+			    isupper((unsigned char)t->v[i][0]))
+				n += (size_t)snprintf(a->keys + n,
+						      sizeof(a->keys) - n,
+						      "%s ", t->v[i]);
+	}
+}
