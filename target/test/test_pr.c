@@ -1,0 +1,631 @@
+/*
+ * test_pr.c — reservations (scsi/reserve.c, pr.c): SPC-2
+ * RESERVE/RELEASE and SPC-4 persistent reservations.
+ * Driven through scsi_cmd_exec() on mem logical units with the stub
+ * environment of scsi_rig.h.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "scsi_rig.h"
+
+/* -------------------------------------------- SPC-2 RESERVE/RELEASE */
+
+static struct scsi_sess *sess2(struct fx *f, const char *name, uint8_t isid0)
+{
+	struct scsi_nexus_id id = {0};
+	struct scsi_sess *s;
+
+	snprintf(id.initiator_name, sizeof(id.initiator_name), "%s", name);
+	id.isid[0] = isid0;
+	id.rel_tgt_port_id = 1;
+	s = scsi_sess_new(&stub_env, &id);
+	assert_int_equal(scsi_sess_map(s, 0, f->lu, false), 0);
+	scsi_ua_clear(s->lun_map[0]);
+	return s;
+}
+
+static void reserve6_conflicts_other_nexus_until_release(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0);
+	uint8_t res[6] = {0x16}, rel[6] = {0x17}, tur[6] = {0}, inq[6];
+	struct scsi_cmd *c;
+
+	expect_good(run(f, res, 6, 0, 0));
+	expect_good(run(f, res, 6, 0, 0)); /* again: fine */
+	c = run_on(f, s2, 0, res, 6, 0, 0);
+	assert_int_equal(c->status, SCSI_STATUS_RESERVATION_CONFLICT);
+	assert_int_equal(c->sense_len, 0);
+	c = run_on(f, s2, 0, tur, 6, 0, 0);
+	assert_int_equal(c->status, SCSI_STATUS_RESERVATION_CONFLICT);
+	cdb_inquiry(inq, false, 0, 96);
+	expect_good(run_on(f, s2, 0, inq, 6, 96, 0));
+	expect_good(run_on(f, s2, 0, rel, 6, 0, 0)); /* no-op */
+	c = run_on(f, s2, 0, tur, 6, 0, 0);
+	assert_int_equal(c->status, SCSI_STATUS_RESERVATION_CONFLICT);
+	expect_good(run(f, rel, 6, 0, 0));
+	expect_good(run_on(f, s2, 0, res, 6, 0, 0));
+	expect_good(run_on(f, s2, 0, rel, 6, 0, 0));
+	scsi_sess_free(s2);
+}
+
+static void reserve6_is_released_by_nexus_loss_and_lu_reset(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0);
+	uint8_t res10[10] = {0x56}, tur[6] = {0};
+
+	expect_good(run_on(f, s2, 0, res10, 10, 0, 0));
+	assert_int_equal(run(f, tur, 6, 0, 0)->status,
+			 SCSI_STATUS_RESERVATION_CONFLICT);
+	scsi_sess_free(s2);
+	expect_good(run(f, tur, 6, 0, 0));
+	expect_good(run(f, res10, 10, 0, 0));
+	s2 = sess2(f, "iqn.x:b", 0);
+	assert_int_equal(run_on(f, s2, 0, tur, 6, 0, 0)->status,
+			 SCSI_STATUS_RESERVATION_CONFLICT);
+	assert_int_equal(scsi_tmf_lu_reset(s2, 0), 0);
+	scsi_ua_clear(s2->lun_map[0]);
+	scsi_ua_clear(f->sess->lun_map[0]);
+	expect_good(run_on(f, s2, 0, tur, 6, 0, 0));
+	res10[1] = 0x10; /* 3RDPTY */
+	expect_sense(run(f, res10, 10, 0, 0), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_CDB);
+	scsi_sess_free(s2);
+}
+
+/* ------------------------------------------- persistent reservations */
+
+static struct scsi_cmd *prout(struct fx *f, struct scsi_sess *s, uint8_t sa,
+			      uint8_t type, uint64_t key, uint64_t sark,
+			      uint8_t flags)
+{
+	uint8_t cdb[10] = {0x5f, sa, type};
+
+	put_be32(cdb + 5, 24);
+	memset(f->buf, 0, 24);
+	put_be64(f->buf, key);
+	put_be64(f->buf + 8, sark);
+	f->buf[20] = flags;
+	return run_on(f, s, 0, cdb, 10, 24, 24);
+}
+
+static struct scsi_cmd *prin(struct fx *f, struct scsi_sess *s, uint8_t sa,
+			     uint16_t alloc)
+{
+	uint8_t cdb[10] = {0x5e, sa};
+
+	put_be16(cdb + 7, alloc);
+	return run_on(f, s, 0, cdb, 10, alloc, 0);
+}
+
+static void expect_conflict(const struct scsi_cmd *c)
+{
+	if (c->status != SCSI_STATUS_RESERVATION_CONFLICT)
+		fail_msg("expected RESERVATION CONFLICT, got %02x %x/%04x",
+			 c->status, sense_key(c), sense_asc(c));
+}
+
+static void pr_register_read_keys_and_unregister(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_cmd *c;
+	uint32_t gen;
+
+	c = prin(f, f->sess, 0, 64);
+	expect_good(c);
+	gen = get_be32(f->buf);
+	assert_int_equal(get_be32(f->buf + 4), 0);
+	expect_good(prout(f, f->sess, 6, 0, 0, 0xabc, 0));
+	c = prin(f, f->sess, 0, 64);
+	assert_int_equal(get_be32(f->buf), gen + 1);
+	assert_int_equal(get_be32(f->buf + 4), 8);
+	assert_int_equal(get_be64(f->buf + 8), 0xabc);
+	/* REGISTER with a wrong key conflicts; with the right one changes */
+	expect_conflict(prout(f, f->sess, 0, 0, 0x111, 0x222, 0));
+	expect_good(prout(f, f->sess, 0, 0, 0xabc, 0xdef, 0));
+	c = prin(f, f->sess, 0, 64);
+	assert_int_equal(get_be64(f->buf + 8), 0xdef);
+	expect_good(prout(f, f->sess, 0, 0, 0xdef, 0, 0));
+	c = prin(f, f->sess, 0, 64);
+	assert_int_equal(get_be32(f->buf + 4), 0);
+	/* an unregistered nexus REGISTERing with a non-zero key conflicts */
+	expect_conflict(prout(f, f->sess, 0, 0, 0x5, 0x6, 0));
+}
+
+static void pr_read_keys_truncated_keeps_additional_length(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_cmd *c;
+
+	expect_good(prout(f, f->sess, 6, 0, 0, 0x77, 0));
+	c = prin(f, f->sess, 0, 8);
+	expect_good(c);
+	assert_int_equal(c->data_in_len, 8);
+	assert_int_equal(get_be32(f->buf + 4), 8);
+}
+
+static void pr_in_unknown_service_action_is_invalid_field(void **state)
+{
+	struct fx *f = *state;
+
+	for (uint8_t sa = 0; sa < 4; sa++)
+		expect_good(prin(f, f->sess, sa, 512));
+	for (uint8_t sa = 4; sa < 0x20; sa++)
+		expect_sense(prin(f, f->sess, sa, 512), SK_ILLEGAL_REQUEST,
+			     ASC_INVALID_FIELD_IN_CDB);
+}
+
+static void pr_report_capabilities_lists_all_types(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_cmd *c = prin(f, f->sess, 2, 8);
+
+	expect_good(c);
+	assert_int_equal(get_be16(f->buf), 8);
+	assert_int_equal(f->buf[2] & 0x0d, 0x0d); /* SIP ATP PTPL */
+	assert_int_equal(f->buf[4], 0xea);
+	assert_int_equal(f->buf[5], 0x01);
+}
+
+/* reads/writes from s2 (registered or not) under each type */
+struct access_row {
+	uint8_t type;
+	bool reg_read, reg_write, unreg_read, unreg_write;
+};
+
+static bool can(struct fx *f, struct scsi_sess *s, bool write)
+{
+	uint8_t cdb[10];
+
+	cdb_rw10(cdb, write ? 0x2a : 0x28, 0, 1);
+	memset(f->buf, 0, BS);
+	return run_on(f, s, 0, cdb, 10, BS, write ? BS : 0)->status ==
+	       SCSI_STATUS_GOOD;
+}
+
+static void pr_reservation_types_block_what_spc4_says(void **state)
+{
+	static const struct access_row rows[] = {
+		{1, true, false, true, false}, {3, false, false, false, false},
+		{5, true, true, true, false},  {6, true, true, false, false},
+		{7, true, true, true, false},  {8, true, true, false, false},
+	};
+	struct fx *f = *state;
+	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0);
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct access_row *r = &rows[i];
+
+		expect_good(prout(f, f->sess, 6, 0, 0, 0x1, 0));
+		expect_good(prout(f, s2, 6, 0, 0, 0x2, 0));
+		expect_good(prout(f, f->sess, 1, r->type, 0x1, 0, 0));
+		prin(f, f->sess, 1, 64);
+		assert_int_equal(get_be32(f->buf + 4), 16);
+		assert_int_equal(get_be64(f->buf + 8), r->type >= 7 ? 0 : 0x1);
+		assert_int_equal(f->buf[21], r->type);
+		assert_true(can(f, f->sess, false) && can(f, f->sess, true));
+		assert_int_equal(can(f, s2, false), r->reg_read);
+		assert_int_equal(can(f, s2, true), r->reg_write);
+		expect_good(prout(f, s2, 0, 0, 0x2, 0, 0));
+		scsi_ua_clear(s2->lun_map[0]);
+		assert_int_equal(can(f, s2, false), r->unreg_read);
+		assert_int_equal(can(f, s2, true), r->unreg_write);
+		expect_good(prout(f, f->sess, 2, r->type, 0x1, 0, 0));
+		expect_good(prout(f, f->sess, 0, 0, 0x1, 0, 0));
+		scsi_ua_clear(s2->lun_map[0]);
+		scsi_ua_clear(f->sess->lun_map[0]);
+	}
+	scsi_sess_free(s2);
+}
+
+static void pr_reserve_by_other_nexus_conflicts(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0);
+
+	expect_good(prout(f, f->sess, 6, 0, 0, 0x1, 0));
+	expect_good(prout(f, s2, 6, 0, 0, 0x2, 0));
+	expect_good(prout(f, f->sess, 1, 1, 0x1, 0, 0));
+	expect_good(prout(f, f->sess, 1, 1, 0x1, 0, 0));     /* same */
+	expect_conflict(prout(f, f->sess, 1, 3, 0x1, 0, 0)); /* other */
+	expect_conflict(prout(f, s2, 1, 1, 0x2, 0, 0));
+	expect_conflict(prout(f, s2, 1, 1, 0x9, 0, 0)); /* bad key */
+	/* release by a non-holder does nothing; wrong type is refused */
+	expect_good(prout(f, s2, 2, 1, 0x2, 0, 0));
+	expect_sense(prout(f, f->sess, 2, 3, 0x1, 0, 0), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_RELEASE_OF_PR);
+	expect_sense(prout(f, f->sess, 1, 2, 0x1, 0, 0), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_CDB); /* type 2 */
+	/* SPC-2 RESERVE is refused while registrations exist */
+	uint8_t res[6] = {0x16};
+	expect_conflict(run(f, res, 6, 0, 0));
+	scsi_sess_free(s2);
+}
+
+static void pr_preempt_removes_registration_and_bumps_generation(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_sess *s2 = sess2(f, "iqn.x:a", 1); /* same name */
+	uint8_t tur[6] = {0};
+	uint32_t gen;
+
+	expect_good(prout(f, f->sess, 6, 0, 0, 0x1, 0));
+	expect_good(prout(f, s2, 6, 0, 0, 0x2, 0));
+	prin(f, f->sess, 0, 64);
+	assert_int_equal(get_be32(f->buf + 4), 16);
+	gen = get_be32(f->buf);
+	expect_good(prout(f, s2, 4, 3, 0x2, 0x1, 0));
+	expect_sense(run(f, tur, 6, 0, 0), SK_UNIT_ATTENTION,
+		     ASC_REGISTRATIONS_PREEMPTED);
+	prin(f, f->sess, 0, 64);
+	assert_int_equal(get_be32(f->buf), gen + 1);
+	assert_int_equal(get_be32(f->buf + 4), 8);
+	assert_int_equal(get_be64(f->buf + 8), 0x2);
+	/* no reservation was created by preempting without one */
+	prin(f, f->sess, 1, 64);
+	assert_int_equal(get_be32(f->buf + 4), 0);
+	/* preempting a key nobody has conflicts; key 0 is invalid */
+	expect_conflict(prout(f, s2, 4, 3, 0x2, 0x99, 0));
+	expect_sense(prout(f, s2, 4, 3, 0x2, 0, 0), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_PARAM);
+	scsi_sess_free(s2);
+}
+
+static void pr_preempt_takes_the_reservation(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0);
+
+	expect_good(prout(f, f->sess, 6, 0, 0, 0x1, 0));
+	expect_good(prout(f, s2, 6, 0, 0, 0x2, 0));
+	expect_good(prout(f, f->sess, 1, 3, 0x1, 0, 0));
+	assert_false(can(f, s2, false));
+	expect_good(prout(f, s2, 5, 1, 0x2, 0x1, 0)); /* and abort */
+	prin(f, s2, 1, 64);
+	assert_int_equal(get_be64(f->buf + 8), 0x2);
+	assert_int_equal(f->buf[21], 1);
+	assert_true(can(f, s2, true));
+	scsi_ua_clear(f->sess->lun_map[0]);
+	assert_false(can(f, f->sess, true)); /* f is gone */
+	scsi_sess_free(s2);
+}
+
+static void pr_clear_removes_everything_and_tells_others(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0);
+	uint8_t tur[6] = {0};
+
+	expect_good(prout(f, f->sess, 6, 0, 0, 0x1, 0));
+	expect_good(prout(f, s2, 6, 0, 0, 0x2, 0));
+	expect_good(prout(f, f->sess, 1, 1, 0x1, 0, 0));
+	expect_conflict(prout(f, s2, 3, 0, 0x7, 0, 0)); /* wrong key */
+	expect_good(prout(f, s2, 3, 0, 0x2, 0, 0));
+	expect_sense(run(f, tur, 6, 0, 0), SK_UNIT_ATTENTION,
+		     ASC_RESERVATIONS_PREEMPTED);
+	prin(f, f->sess, 0, 64);
+	assert_int_equal(get_be32(f->buf + 4), 0);
+	assert_true(can(f, s2, true) && can(f, f->sess, true));
+	scsi_sess_free(s2);
+}
+
+static void pr_out_parameter_list_must_be_24_bytes(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[10] = {0x5f, 6};
+
+	memset(f->buf, 0, 32);
+	put_be32(cdb + 5, 23);
+	expect_sense(run(f, cdb, 10, 23, 23), SK_ILLEGAL_REQUEST,
+		     ASC_PARAM_LIST_LENGTH);
+	put_be32(cdb + 5, 32);
+	expect_sense(run(f, cdb, 10, 32, 32), SK_ILLEGAL_REQUEST,
+		     ASC_PARAM_LIST_LENGTH);
+	cdb[1] = 9;
+	expect_sense(run(f, cdb, 10, 32, 32), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_CDB);
+}
+
+static uint32_t put_tid(uint8_t *t, const char *s)
+{
+	uint32_t n = (uint32_t)strlen(s) + 1, len = (n + 3) & ~3u;
+
+	memset(t, 0, 4 + len);
+	t[0] = 0x40 | 5;
+	put_be16(t + 2, (uint16_t)len);
+	memcpy(t + 4, s, n);
+	return 4 + len;
+}
+
+static void pr_spec_i_pt_registers_named_nexus(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0x23);
+	uint8_t cdb[10] = {0x5f, 0};
+	uint32_t tl;
+
+	memset(f->buf, 0, 64);
+	put_be64(f->buf + 8, 0x10);
+	f->buf[20] = 0x08; /* SPEC_I_PT */
+	tl = put_tid(f->buf + 28, "iqn.x:b,i,0x230000000000");
+	put_be32(f->buf + 24, tl);
+	put_be32(cdb + 5, 28 + tl);
+	expect_good(run(f, cdb, 10, 28 + tl, 28 + tl));
+	prin(f, f->sess, 0, 64);
+	assert_int_equal(get_be32(f->buf + 4), 16);
+	/* s2 is registered with the same key: it may reserve */
+	expect_good(prout(f, s2, 1, 1, 0x10, 0, 0));
+	prin(f, f->sess, 3, 1024);
+	assert_int_equal(get_be32(f->buf + 4), 2 * 24 + 52 + 32);
+	scsi_sess_free(s2);
+}
+
+static void pr_register_and_move_hands_over_the_reservation(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0x23);
+	uint8_t cdb[10] = {0x5f, 7, 1};
+	uint32_t tl;
+
+	expect_good(prout(f, f->sess, 6, 0, 0, 0x1, 0));
+	expect_good(prout(f, f->sess, 1, 1, 0x1, 0, 0));
+	memset(f->buf, 0, 64);
+	put_be64(f->buf, 0x1);
+	put_be64(f->buf + 8, 0x55);
+	f->buf[17] = 0x02; /* UNREG */
+	put_be16(f->buf + 18, 1);
+	tl = put_tid(f->buf + 24, "iqn.x:b,i,0x230000000000");
+	put_be32(f->buf + 20, tl);
+	put_be32(cdb + 5, 24 + tl);
+	expect_good(run(f, cdb, 10, 24 + tl, 24 + tl));
+	prin(f, f->sess, 1, 64);
+	assert_int_equal(get_be64(f->buf + 8), 0x55);
+	prin(f, f->sess, 0, 64);
+	assert_int_equal(get_be32(f->buf + 4), 8); /* f unregistered */
+	assert_true(can(f, s2, true));
+	assert_false(can(f, f->sess, true));
+	scsi_sess_free(s2);
+}
+
+static void pr_aptpl_state_survives_a_new_lu(void **state)
+{
+	struct ut_dev_cfg dev = {0};
+	struct fx *f;
+
+	strcpy(dev.name, "aptpl");
+	state_len = -ENOENT;
+	f = fx_new(&dev, DISK_BYTES, true);
+	expect_good(prout(f, f->sess, 6, 0, 0, 0x42, 0x01));
+	expect_good(prout(f, f->sess, 1, 3, 0x42, 0, 0));
+	assert_string_equal(state_key_saved, "pr-aptpl");
+	assert_true(state_len > 0);
+	fx_free(f);
+	f = fx_new(&dev, DISK_BYTES, true); /* "restart" */
+	prin(f, f->sess, 1, 64);
+	assert_int_equal(get_be64(f->buf + 8), 0x42);
+	assert_int_equal(f->buf[21], 3);
+	prin(f, f->sess, 2, 8);
+	assert_int_equal(f->buf[3] & 0x01, 0x01); /* PTPL_A */
+	/* the same initiator port is still the holder */
+	assert_true(can(f, f->sess, true));
+	/* registering with APTPL=0 drops the saved copy */
+	expect_good(prout(f, f->sess, 6, 0, 0, 0x42, 0));
+	assert_true(state_len < 0);
+	fx_free(f);
+	state_len = -ENOENT;
+}
+
+/* ------------------------------------ more persistent reservations */
+
+static void pr_all_tg_pt_registration_covers_every_port(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_nexus_id id = {0};
+	struct scsi_sess *s2;
+
+	/* same initiator port, another target port */
+	id = f->sess->id;
+	id.rel_tgt_port_id = 2;
+	s2 = scsi_sess_new(&stub_env, &id);
+	scsi_sess_map(s2, 0, f->lu, false);
+	scsi_ua_clear(s2->lun_map[0]);
+	expect_good(prout(f, f->sess, 6, 0, 0, 0x31, 0x04));
+	/* s2 is the same registrant: it may RESERVE with that key */
+	expect_good(prout(f, s2, 1, 1, 0x31, 0, 0));
+	prin(f, f->sess, 3, 512);
+	assert_int_equal(f->buf[8 + 12], 0x03); /* ALL_TG_PT, holder */
+	assert_int_equal(f->buf[8 + 13], 1);
+	scsi_sess_free(s2);
+}
+
+static void pr_release_of_registrants_only_tells_the_others(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0);
+	uint8_t tur[6] = {0};
+
+	expect_good(prout(f, f->sess, 6, 0, 0, 0x1, 0));
+	expect_good(prout(f, s2, 6, 0, 0, 0x2, 0));
+	expect_good(prout(f, f->sess, 1, 5, 0x1, 0, 0));
+	expect_good(prout(f, f->sess, 2, 5, 0x1, 0, 0));
+	expect_sense(run_on(f, s2, 0, tur, 6, 0, 0), SK_UNIT_ATTENTION,
+		     ASC_RESERVATIONS_RELEASED);
+	expect_good(run(f, tur, 6, 0, 0));
+	scsi_sess_free(s2);
+}
+
+static void pr_all_registrants_survives_until_the_last_unregisters(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0);
+	struct scsi_sess *s3 = sess2(f, "iqn.x:c", 0);
+
+	expect_good(prout(f, f->sess, 6, 0, 0, 0x1, 0));
+	expect_good(prout(f, s2, 6, 0, 0, 0x2, 0));
+	expect_good(prout(f, f->sess, 1, 8, 0x1, 0, 0));
+	assert_false(can(f, s3, false));
+	expect_good(prout(f, f->sess, 0, 0, 0x1, 0, 0)); /* leave */
+	assert_false(can(f, s3, false));		 /* s2 still holds */
+	expect_good(prout(f, s2, 0, 0, 0x2, 0, 0));
+	assert_true(can(f, s3, true));
+	/* preempt with key 0 under all-registrants takes it over */
+	expect_good(prout(f, f->sess, 6, 0, 0, 0x1, 0));
+	expect_good(prout(f, s2, 6, 0, 0, 0x2, 0));
+	expect_good(prout(f, f->sess, 1, 7, 0x1, 0, 0));
+	expect_good(prout(f, s2, 4, 1, 0x2, 0, 0));
+	prin(f, s2, 0, 64);
+	assert_int_equal(get_be32(f->buf + 4), 8);
+	prin(f, s2, 1, 64);
+	assert_int_equal(get_be64(f->buf + 8), 0x2);
+	assert_int_equal(f->buf[21], 1);
+	scsi_sess_free(s3);
+	scsi_sess_free(s2);
+}
+
+static void pr_registrations_survive_the_nexus(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 5);
+
+	expect_good(prout(f, s2, 6, 0, 0, 0x2, 0));
+	expect_good(prout(f, s2, 1, 3, 0x2, 0, 0));
+	scsi_sess_free(s2);
+	assert_false(can(f, f->sess, false));
+	s2 = sess2(f, "iqn.x:b", 5); /* reconnects */
+	assert_true(can(f, s2, true));
+	expect_good(prout(f, s2, 3, 0, 0x2, 0, 0)); /* CLEAR */
+	scsi_sess_free(s2);
+}
+
+static void pr_aptpl_refused_without_durable_state(void **state)
+{
+	struct fx *f;
+
+	state_broken = true;
+	f = fx_new(NULL, DISK_BYTES, true);
+	state_broken = false;
+	prin(f, f->sess, 2, 8);
+	assert_int_equal(f->buf[2] & 0x01, 0); /* PTPL_C */
+	expect_sense(prout(f, f->sess, 6, 0, 0, 0x42, 0x01), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_PARAM);
+	expect_good(prout(f, f->sess, 6, 0, 0, 0x42, 0));
+	fx_free(f);
+}
+
+/* ------------------------------------- bad parameters at their limits */
+
+/* SPC-4 §7.6.4.6: the iSCSI name of a TransportID is NUL-terminated.  A
+ * name filling its ADDITIONAL LENGTH without a NUL is INVALID FIELD IN
+ * PARAMETER LIST pointing at the TransportID; with the NUL, GOOD. */
+static void pr_spec_i_pt_transport_id_without_nul_is_invalid(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0x23);
+	const char *name = "iqn.x:b,i,0x230000000000"; /* 24 bytes */
+	uint8_t cdb[10] = {0x5f, 0};
+	struct scsi_cmd *c;
+
+	memset(f->buf, 0, 64);
+	put_be64(f->buf + 8, 0x10);
+	f->buf[20] = 0x08; /* SPEC_I_PT */
+	f->buf[28] = 0x40 | 5;
+	put_be16(f->buf + 30, 24);
+	memcpy(f->buf + 32, name, 24);
+	put_be32(f->buf + 24, 28);
+	put_be32(cdb + 5, 56);
+	c = run(f, cdb, 10, 56, 56);
+	expect_sense(c, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_PARAM);
+	assert_int_equal(get_be16(c->sense + 16), 28);
+	put_be16(f->buf + 30, 28); /* room for the NUL */
+	put_be32(f->buf + 24, 32);
+	put_be32(cdb + 5, 60);
+	expect_good(run(f, cdb, 10, 60, 60));
+	scsi_sess_free(s2);
+}
+
+/* A TRANSPORTID PARAMETER DATA LENGTH claiming more than the list
+ * carries, and a basic list one byte short of 24: PARAMETER LIST LENGTH
+ * ERROR. */
+static void pr_out_list_shorter_than_header_is_length_error(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[10] = {0x5f, 0};
+	uint32_t tl;
+
+	memset(f->buf, 0, 64);
+	put_be64(f->buf + 8, 0x10);
+	f->buf[20] = 0x08; /* SPEC_I_PT */
+	tl = put_tid(f->buf + 28, "iqn.x:b,i,0x230000000000");
+	put_be32(f->buf + 24, tl + 4);
+	put_be32(cdb + 5, 28 + tl);
+	expect_sense(run(f, cdb, 10, 28 + tl, 28 + tl), SK_ILLEGAL_REQUEST,
+		     ASC_PARAM_LIST_LENGTH);
+	memset(f->buf, 0, 64);
+	put_be64(f->buf + 8, 0x10);
+	put_be32(cdb + 5, 23);
+	expect_sense(run(f, cdb, 10, 23, 23), SK_ILLEGAL_REQUEST,
+		     ASC_PARAM_LIST_LENGTH);
+	put_be32(cdb + 5, 24);
+	expect_good(run(f, cdb, 10, 24, 24));
+}
+
+/* PERSISTENT RESERVE IN allocation lengths 0, 1 and 0xFFFF (its field is
+ * 16 bits): truncation only. */
+static void pr_in_allocation_lengths_0_1_and_max(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_cmd *c;
+
+	c = prin(f, f->sess, 0, 0);
+	expect_good(c);
+	assert_int_equal(c->data_in_len, 0);
+	c = prin(f, f->sess, 0, 1);
+	expect_good(c);
+	assert_int_equal(c->data_in_len, 1);
+	c = prin(f, f->sess, 0, 0xffff);
+	expect_good(c);
+	assert_int_equal(c->data_in_len, 8);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+		T(pr_spec_i_pt_transport_id_without_nul_is_invalid),
+		T(pr_out_list_shorter_than_header_is_length_error),
+		T(pr_in_allocation_lengths_0_1_and_max),
+		T(reserve6_conflicts_other_nexus_until_release),
+		T(reserve6_is_released_by_nexus_loss_and_lu_reset),
+		T(pr_register_read_keys_and_unregister),
+		T(pr_read_keys_truncated_keeps_additional_length),
+		T(pr_in_unknown_service_action_is_invalid_field),
+		T(pr_report_capabilities_lists_all_types),
+		T(pr_reservation_types_block_what_spc4_says),
+		T(pr_reserve_by_other_nexus_conflicts),
+		T(pr_preempt_removes_registration_and_bumps_generation),
+		T(pr_preempt_takes_the_reservation),
+		T(pr_clear_removes_everything_and_tells_others),
+		T(pr_out_parameter_list_must_be_24_bytes),
+		T(pr_spec_i_pt_registers_named_nexus),
+		T(pr_register_and_move_hands_over_the_reservation),
+		cmocka_unit_test(pr_aptpl_state_survives_a_new_lu),
+		T(pr_all_tg_pt_registration_covers_every_port),
+		T(pr_release_of_registrants_only_tells_the_others),
+		T(pr_all_registrants_survives_until_the_last_unregisters),
+		T(pr_registrations_survive_the_nexus),
+		cmocka_unit_test(pr_aptpl_refused_without_durable_state),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,192 @@
+/*
+ * test_xcopy.c — EXTENDED COPY and RECEIVE COPY RESULTS
+ * (scsi/xcopy.c).
+ * Driven through scsi_cmd_exec() on mem logical units with the stub
+ * environment of scsi_rig.h.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "scsi_rig.h"
+
+/* ------------------------------------------------- EXTENDED COPY */
+
+/* A second LU (index 8) and a session of another initiator that maps it. */
+struct xc_other {
+	struct bs_dev *bs;
+	struct scsi_lu *lu;
+	struct scsi_sess *sess;
+};
+
+static void xc_other_new(struct xc_other *o)
+{
+	struct bs_dev_params p = {.kind = BS_MEM,
+				  .name = "d2",
+				  .size_bytes = 1u << 20,
+				  .block_size = BS};
+	struct scsi_nexus_id id = {0};
+
+	assert_int_equal(bs_mem_open(&p, &o->bs), 0);
+	o->lu = scsi_lu_new(&stub_env, NULL, o->bs, 8);
+	assert_non_null(o->lu);
+	strcpy(id.initiator_name, "iqn.1994-05.com.example:other");
+	o->sess = scsi_sess_new(&stub_env, &id);
+	assert_int_equal(scsi_sess_map(o->sess, 0, o->lu, false), 0);
+}
+
+/* Header, ntgt identification descriptors naming the 16-byte NAA naa[i],
+ * one block-to-block segment 0 -> dst_index of nblocks. */
+static uint32_t xc_list(uint8_t *b, const uint8_t (*naa)[16], unsigned int ntgt,
+			uint16_t dst_index, uint16_t nblocks)
+{
+	uint8_t *d = b + 16;
+
+	memset(b, 0, 16 + 32 * ntgt + 28);
+	b[0] = 1; /* LIST IDENTIFIER */
+	put_be16(b + 2, (uint16_t)(32 * ntgt));
+	put_be32(b + 8, 28);
+	for (unsigned int i = 0; i < ntgt; i++, d += 32) {
+		d[0] = 0xe4;
+		d[4] = 1; /* binary */
+		d[5] = 3; /* LU, NAA */
+		d[7] = 16;
+		memcpy(d + 8, naa[i], 16);
+		put_be24(d + 29, BS);
+	}
+	d[0] = 0x02;
+	put_be16(d + 2, 24);
+	put_be16(d + 6, dst_index);
+	put_be16(d + 10, nblocks);
+	put_be64(d + 20, 64); /* destination LBA */
+	return 16 + 32 * ntgt + 28;
+}
+
+static void naa_of(const struct scsi_lu *lu, uint8_t naa[16])
+{
+	put_be64(naa, lu->naa_hi);
+	put_be64(naa + 8, lu->naa_lo);
+}
+
+static struct scsi_cmd *run_xcopy(struct fx *f, uint32_t plen)
+{
+	uint8_t cdb[16] = {0x83};
+
+	put_be32(cdb + 10, plen);
+	return run(f, cdb, 16, plen, plen);
+}
+
+/* CVE-2020-28374: a designator naming an LU of this target that is not
+ * mapped for this nexus, or no LU here at all, is COPY ABORTED, COPY
+ * TARGET DEVICE NOT REACHABLE, and nothing is copied; once mapped, the
+ * same list copies. */
+static void xcopy_reaches_only_lus_mapped_for_this_nexus(void **state)
+{
+	struct fx *f = fx_new(NULL, DISK_BYTES, true);
+	struct xc_other o;
+	uint8_t naa[2][16];
+	uint32_t len;
+	(void)state;
+
+	xc_other_new(&o);
+	naa_of(f->lu, naa[0]);
+	naa_of(o.lu, naa[1]);
+	write_blocks(f, 0, 4, 0xab);
+	len = xc_list(f->buf, naa, 2, 1, 4);
+	expect_sense(run_xcopy(f, len), SK_COPY_ABORTED,
+		     ASC_COPY_TARGET_NOT_REACHABLE);
+	naa[1][15] ^= 0xff; /* a foreign device */
+	len = xc_list(f->buf, naa, 2, 1, 4);
+	expect_sense(run_xcopy(f, len), SK_COPY_ABORTED,
+		     ASC_COPY_TARGET_NOT_REACHABLE);
+	naa[1][15] ^= 0xff;
+	assert_int_equal(scsi_sess_map(f->sess, 1, o.lu, false), 0);
+	len = xc_list(f->buf, naa, 2, 1, 4);
+	expect_good(run_xcopy(f, len));
+	fx_free(f);
+	scsi_sess_free(o.sess);
+	scsi_lu_free(o.lu);
+	bs_close(o.bs);
+}
+
+/* SPC-4 §6.4.3: descriptors the header claims but the list does not
+ * carry are PARAMETER LIST LENGTH ERROR; at exactly the length, GOOD. */
+static void xcopy_list_shorter_than_header_is_length_error(void **state)
+{
+	struct fx *f = *state;
+	uint8_t naa[1][16];
+	uint32_t len;
+
+	naa_of(f->lu, naa[0]);
+	len = xc_list(f->buf, naa, 1, 0, 1);
+	expect_sense(run_xcopy(f, len - 1), SK_ILLEGAL_REQUEST,
+		     ASC_PARAM_LIST_LENGTH);
+	expect_sense(run_xcopy(f, 15), SK_ILLEGAL_REQUEST,
+		     ASC_PARAM_LIST_LENGTH);
+	expect_good(run_xcopy(f, len));
+	expect_good(run_xcopy(f, 0)); /* nothing to do */
+}
+
+/* The limits RECEIVE COPY RESULTS reports: 8 target descriptors pass,
+ * 9 are TOO MANY TARGET DESCRIPTORS. */
+static void xcopy_target_descriptor_count_both_sides(void **state)
+{
+	struct fx *f = *state;
+	uint8_t naa[9][16];
+	uint32_t len;
+
+	for (unsigned int i = 0; i < 9; i++)
+		naa_of(f->lu, naa[i]);
+	len = xc_list(f->buf, naa, 8, 0, 1);
+	expect_good(run_xcopy(f, len));
+	len = xc_list(f->buf, naa, 9, 0, 1);
+	expect_sense(run_xcopy(f, len), SK_ILLEGAL_REQUEST,
+		     ASC_TOO_MANY_TARGET_DESC);
+}
+
+/* Allocation lengths 0, 1 and 0xFFFFFFFF: truncation, never an error. */
+static void receive_copy_results_allocation_lengths(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[16] = {0x84, 0x03};
+	struct scsi_cmd *c;
+
+	c = run(f, cdb, 16, 64, 0);
+	expect_good(c);
+	assert_int_equal(c->data_in_len, 0);
+	put_be32(cdb + 10, 1);
+	c = run(f, cdb, 16, 64, 0);
+	expect_good(c);
+	assert_int_equal(c->data_in_len, 1);
+	assert_int_equal(c->buf[0], 0);
+	put_be32(cdb + 10, 0xffffffffu);
+	c = run(f, cdb, 16, 64, 0);
+	expect_good(c);
+	assert_int_equal(c->data_in_len, 46);
+	assert_int_equal(get_be16(c->buf + 8), 8); /* max target descs */
+	cdb[1] = 0x00;				   /* COPY STATUS */
+	cdb[2] = 77;				   /* never used */
+	expect_sense(run(f, cdb, 16, 64, 0), SK_ILLEGAL_REQUEST,
+		     ASC_INVALID_FIELD_IN_CDB);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+		cmocka_unit_test(xcopy_reaches_only_lus_mapped_for_this_nexus),
+		T(xcopy_list_shorter_than_header_is_length_error),
+		T(xcopy_target_descriptor_count_both_sides),
+		T(receive_copy_results_allocation_lengths),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
