@@ -27,7 +27,7 @@ TEST_SRC := $(sort $(wildcard target/test/test_*.c))
 TEST_BIN := $(TEST_SRC:target/test/%.c=$(BUILD)/test/%)
 TEST_SUPPORT := $(filter-out $(TEST_SRC),$(wildcard target/test/*.c))
 
-.PHONY: all run test unit unit-asan scenarios-asan seam-check conformance daemon-test valgrind deps clean format format-check
+.PHONY: all run test unit unit-asan scenarios-asan seam-check conformance daemon-test valgrind deps clean format format-check assert-count
 all: $(BUILD)/utarget
 
 $(BUILD)/obj/%.o: %.c
@@ -53,6 +53,10 @@ $(BUILD)/test/%: target/test/%.c $(TEST_SUPPORT) $(BUILD)/libutarget.a
 $(BUILD)/test/test_env_real: target/test/test_env_real.c $(TEST_SUPPORT) $(BUILD)/libutarget_real.a $(BUILD)/libutarget.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(TEST_SUPPORT) $(BUILD)/libutarget_real.a $(BUILD)/libutarget.a -lcmocka $(URING_LIBS) -lpthread
+
+# The assertions of target/ per folder (ut_assert.h; docs/architecture.md).
+assert-count:
+	@ci/count-asserts.sh
 
 # The seam: target/ outside env_real/ and main.c may not call the world.
 seam-check: $(BUILD)/libutarget.a
@@ -149,8 +153,8 @@ SIM_CORE_SRC := simnet/sim_env.c simnet/sim_net.c simnet/sim_disk.c
 SIM_CORE_OBJ := $(SIM_CORE_SRC:%.c=$(BUILD)/obj/%.o)
 SIM_SRC := $(sort $(wildcard simnet/*.c))
 SIM_OBJ := $(SIM_SRC:%.c=$(BUILD)/obj/%.o)
-SIM_TEST_DEPS := $(BUILD)/obj/target/env.o $(BUILD)/obj/target/iscsi/pdu.o \
-	$(BUILD)/obj/target/iscsi/crc32c.o
+SIM_TEST_DEPS := $(BUILD)/obj/target/env.o $(BUILD)/obj/target/ut_assert.o \
+	$(BUILD)/obj/target/iscsi/pdu.o $(BUILD)/obj/target/iscsi/crc32c.o
 $(SIM_OBJ): CFLAGS += -Isimnet
 
 .PHONY: simnet-test scenarios

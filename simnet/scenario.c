@@ -11,6 +11,7 @@
  * the background and its expectation is checked whenever the answer
  * comes.  `+DURATION` first lets that much virtual time pass.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "iscsi/iscsi.h"
 #include "model.h"
 #include "scenario_int.h"
+#include "ut_assert.h"
 
 void failf(struct runner *r, int line, const char *fmt, ...)
 {
@@ -417,14 +419,6 @@ static void runner_free(struct runner *r)
 {
 	struct pend *p;
 
-	/* After a failure the target may be in any state: freeing it could
-	 * trip its own assertions and hide the oracle's report (a dropped
-	 * command leaves its session busy).  Leave it; the process ends. */
-	if (r->srv != NULL && !r->failed) {
-		iscsi_server_free(r->srv);
-		r->srv = NULL;
-		leak_check(r, "iscsi_server_free");
-	}
 	for (int i = 0; i < r->nactors; i++)
 		ini_free(r->actors[i].ini);
 	while ((p = TAILQ_FIRST(&r->pends)) != NULL) {
@@ -449,12 +443,78 @@ static void drain_events(struct sim *sim)
 	}
 }
 
+/* A failed assertion (ut_assert.h) in the target, or in the simulator's
+ * checks of how the target uses it, fails the seed like any oracle: the
+ * hook records the assertion's text as the run's failure and jumps back to
+ * play(), which ends the run as after any other failure.  The target's
+ * state is left as it was, not freed (freeing it would trip further
+ * assertions).  Same seed, same assertion at the same virtual instant,
+ * same trace hash. */
+static struct runner *assert_runner;
+static jmp_buf *assert_jmp;
+
+static void scn_assert_hook(const struct ut_assert_info *a)
+{
+	struct runner *r = assert_runner;
+
+	if (r == NULL || assert_jmp == NULL)
+		return; /* not inside a run: the assertion aborts */
+	failf(r, r->line, "%sassertion failed in %s (%s:%u): %s (seed %llu)",
+	      a->slow ? "slow " : "", a->func, a->file, a->line, a->expr,
+	      (unsigned long long)r->seed);
+	r->res->asserted = true;
+	longjmp(*assert_jmp, 1);
+}
+
+/* Play the lines, the end-of-run oracles and the server's release. */
+static void play_lines(struct runner *r, char *copy)
+{
+	char *line = copy;
+	int lineno = 0;
+
+	while (line != NULL && !r->failed) {
+		char *nl = strchr(line, '\n');
+
+		if (nl != NULL)
+			*nl = '\0';
+		r->line = ++lineno;
+		do_line(r, line);
+		line = nl ? nl + 1 : NULL;
+	}
+	if (!r->failed)
+		end_of_run(r);
+	/* After a failure the target may be in any state: freeing it could
+	 * trip its own assertions and hide the oracle's report (a dropped
+	 * command leaves its session busy).  Leave it; the process ends. */
+	if (r->srv != NULL && !r->failed) {
+		iscsi_server_free(r->srv);
+		r->srv = NULL;
+		leak_check(r, "iscsi_server_free");
+	}
+}
+
+/* play_lines() with failed assertions caught. */
+static void play(struct runner *r, char *copy)
+{
+	jmp_buf jb;
+
+	assert_runner = r;
+	assert_jmp = &jb;
+	ut_assert_set_hook(scn_assert_hook);
+	if (setjmp(jb) == 0)
+		play_lines(r, copy);
+	else
+		ut_assert_unwound();
+	ut_assert_set_hook(NULL);
+	assert_jmp = NULL;
+	assert_runner = NULL;
+}
+
 int scn_run(const char *name, const char *text, const struct scn_opts *o,
 	    struct scn_result *res)
 {
 	struct runner r;
-	char *copy = strdup(text), *line;
-	int lineno = 0;
+	char *copy = strdup(text);
 
 	memset(res, 0, sizeof(*res));
 	memset(&r, 0, sizeof(r));
@@ -480,18 +540,7 @@ int scn_run(const char *name, const char *text, const struct scn_opts *o,
 	r.sim->trace = o->trace;
 	r.sim->trace_out = o->out ? o->out : stdout;
 	r.sim->env.log_level = o->trace ? UT_LOG_DEBUG : UT_LOG_ERROR;
-	line = copy;
-	while (line != NULL && !r.failed) {
-		char *nl = strchr(line, '\n');
-
-		if (nl != NULL)
-			*nl = '\0';
-		r.line = ++lineno;
-		do_line(&r, line);
-		line = nl ? nl + 1 : NULL;
-	}
-	if (!r.failed)
-		end_of_run(&r);
+	play(&r, copy);
 	runner_free(&r);
 	drain_events(r.sim);
 	res->hash = r.sim->hash;

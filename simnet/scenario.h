@@ -14,7 +14,9 @@
  *   - liveness: once the network heals, every command completes or its
  *     connection is dropped;
  *   - no leaks: freeing the server leaves no timer, connection, listener,
- *     disk or disk request behind.
+ *     disk or disk request behind;
+ *   - the target's own assertions (ut_assert.h): one that fails ends the
+ *     run as a failure with its text.
  */
 #ifndef UT_SIM_SCENARIO_H
 #define UT_SIM_SCENARIO_H
@@ -33,6 +35,8 @@ struct scn_opts {
 
 struct scn_result {
 	bool pass;
+	bool asserted; /* the failure is a failed assertion (msg says which):
+			* the target's state was abandoned, not freed */
 	int fail_line;
 	char msg[1024];
 	uint64_t seed;

@@ -17,13 +17,13 @@
  * the flush was submitted), or any write when the write cache is off.
  * Completions are events, never inside submit.
  */
-#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backstore/backstore.h"
 #include "sim.h"
+#include "ut_assert.h"
 
 #define CHUNK_BYTES (64u * 1024u)
 #define SECTOR 512u
@@ -310,7 +310,7 @@ static void disk_crash(struct sim_disk *d)
 		free(c->cur);
 		c->cur = NULL;
 	}
-	assert(d->dirty_sectors == 0);
+	ut_assert(d->dirty_sectors == 0);
 	sim_hash_u64(sim, lost << 40 ^ kept << 20 ^ torn);
 	SIM_TRACE(sim, "disk %s crash: %llu sectors lost, %llu kept, %llu torn",
 		  d->name, (unsigned long long)lost, (unsigned long long)kept,
@@ -546,9 +546,9 @@ static void sim_bs_close(struct bs_dev *dev)
 		free(io->wdata);
 		free(io);
 	}
-	assert(d->opens > 0);
+	ut_assert(d->opens > 0);
 	d->opens--;
-	assert(sim->live_disks > 0);
+	ut_assert(sim->live_disks > 0);
 	sim->live_disks--;
 	free(bs);
 }

@@ -7,13 +7,13 @@
  * virtual time fire in the order they were scheduled — never in pointer
  * order.  Each event knows its heap index, which makes cancel O(log n).
  */
-#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backstore/backstore.h"
 #include "sim.h"
+#include "ut_assert.h"
 
 #define HEAP_NONE ((size_t)-1)
 
@@ -75,7 +75,7 @@ static void heap_remove(struct sim *sim, size_t i)
 {
 	struct sim_ev *last;
 
-	assert(i < sim->heap_len);
+	ut_assert(i < sim->heap_len);
 	sim->heap[i]->heap_idx = HEAP_NONE;
 	last = sim->heap[--sim->heap_len];
 	if (i == sim->heap_len)
@@ -96,7 +96,7 @@ void sim_ev_cancel(struct sim *sim, struct sim_ev *ev)
 {
 	if (ev->heap_idx == HEAP_NONE)
 		return;
-	assert(sim->heap[ev->heap_idx] == ev);
+	ut_assert(sim->heap[ev->heap_idx] == ev);
 	if (!ev->background)
 		sim->busy--;
 	heap_remove(sim, ev->heap_idx);
@@ -148,7 +148,7 @@ bool sim_run_until(struct sim *sim, uint64_t deadline_ns,
 			return false;
 		}
 		sim_ev_cancel(sim, ev);
-		assert(ev->at_ns >= sim->now_ns);
+		ut_assert(ev->at_ns >= sim->now_ns);
 		sim->now_ns = ev->at_ns;
 		sim->ctr.events++;
 		ev->fn(ev);
@@ -197,7 +197,7 @@ uint64_t sim_rand_below(struct sim *sim, uint64_t n)
 {
 	uint64_t limit, r;
 
-	assert(n > 0);
+	ut_assert(n > 0);
 	limit = UINT64_MAX - UINT64_MAX % n;
 	do
 		r = sim_rand(sim);
@@ -452,7 +452,7 @@ static void env_timer_cancel_(struct env_timer *t)
 static void env_timer_free_(struct env_timer *t)
 {
 	sim_ev_cancel(t->sim, &t->ev);
-	assert(t->sim->live_timers > 0);
+	ut_assert(t->sim->live_timers > 0);
 	t->sim->live_timers--;
 	free(t);
 }
@@ -486,7 +486,8 @@ static void env_log(struct env *env, enum ut_log_level level, const char *line)
 }
 
 /* One reactor needs no mutexes; these check the discipline several need
- * (no nested or unbalanced locking) on every simulated run, and count. */
+ * (no nested or unbalanced locking) on every simulated run, and count.
+ * A breach is a failed assertion: the seed fails with its text. */
 struct env_mutex {
 	struct sim *sim;
 	bool held;
@@ -506,30 +507,21 @@ static struct env_mutex *sim_mutex_new(struct env *e)
 
 static void sim_mutex_lock(struct env_mutex *m)
 {
-	if (m->held) {
-		fprintf(stderr, "simnet: mutex %p locked twice\n", (void *)m);
-		abort();
-	}
+	/* Locked twice: nested locking, a deadlock on a real reactor. */
+	ut_assert(!m->held);
 	m->held = true;
 }
 
 static void sim_mutex_unlock(struct env_mutex *m)
 {
-	if (!m->held) {
-		fprintf(stderr, "simnet: mutex %p unlocked, not held\n",
-			(void *)m);
-		abort();
-	}
+	ut_assert(m->held);
 	m->held = false;
 }
 
 static void sim_mutex_free(struct env_mutex *m)
 {
-	if (m->held) {
-		fprintf(stderr, "simnet: mutex %p freed while held\n",
-			(void *)m);
-		abort();
-	}
+	ut_assert(!m->held);
+	ut_assert(m->sim->live_mutexes > 0);
 	m->sim->live_mutexes--;
 	free(m);
 }

@@ -25,12 +25,12 @@
  * Endpoints are freed only from an event (reap), never inside a call that
  * a callback might be running under.
  */
-#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sim.h"
+#include "ut_assert.h"
 
 #define DEFAULT_CHUNK 65536u
 #define DEFAULT_WINDOW (512u * 1024u)
@@ -300,7 +300,7 @@ static void q_deliver(struct sim_ev *ev)
 	struct env_conn *to = &l->ep[1 - q->idx];
 	struct seg *s = TAILQ_FIRST(&q->segs);
 
-	assert(s != NULL);
+	ut_assert(s != NULL);
 	if (q_blocked(q))
 		return;
 	TAILQ_REMOVE(&q->segs, s, link);
@@ -521,11 +521,11 @@ void sim_conn_close(struct env_conn *c)
 	struct sim *sim = link_sim(c->l);
 	struct sim_q *q = &c->l->q[c->side];
 
-	assert(!c->closed || c->dead);
+	ut_assert(!c->closed || c->dead);
 	if (c->closed)
 		return;
 	if (c->side == 1) {
-		assert(sim->live_conns > 0);
+		ut_assert(sim->live_conns > 0);
 		sim->live_conns--;
 	}
 	if (c->side == 1 && !sim->target_up) {
@@ -819,7 +819,7 @@ void sim_env_listener_close(struct env_listener *l)
 	struct sim *sim = l->sim;
 
 	TAILQ_REMOVE(&sim->net->listeners, l, link);
-	assert(sim->live_listeners > 0);
+	ut_assert(sim->live_listeners > 0);
 	sim->live_listeners--;
 	free(l);
 }

@@ -19,6 +19,7 @@
 #include "env.h"
 #include "env_real/env_real.h"
 #include "iscsi/iscsi.h"
+#include "ut_assert.h"
 
 #ifndef UT_VERSION
 #define UT_VERSION "0.0.0"
@@ -42,6 +43,7 @@ struct opts {
 	unsigned int poll_us;
 	enum env_real_inline_writes inline_writes;
 	bool check_only;
+	bool slow_asserts;
 };
 
 static void usage(FILE *f)
@@ -82,6 +84,9 @@ static void usage(FILE *f)
 		"                         while they are quick (a slow one pauses\n"
 		"                         this); always: on any filesystem; off:\n"
 		"                         always through io_uring\n"
+		"      --slow-asserts     also check the expensive invariants (whole\n"
+		"                         task sets, lists, pools) as the simulator\n"
+		"                         and the tests do; costs CPU per command\n"
 		"      --check            parse and validate the configuration, then exit\n"
 		"      --log-level LEVEL  error, warn, info (default), debug, trace\n"
 		"  -h, --help             this text\n"
@@ -107,6 +112,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		OPT_REACTORS,
 		OPT_POLL,
 		OPT_INLINE,
+		OPT_SLOW_ASSERTS,
 	};
 	static const struct option lo[] = {
 		{"config", required_argument, NULL, 'c'},
@@ -121,6 +127,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"reactors", required_argument, NULL, OPT_REACTORS},
 		{"poll-us", required_argument, NULL, OPT_POLL},
 		{"inline-writes", required_argument, NULL, OPT_INLINE},
+		{"slow-asserts", no_argument, NULL, OPT_SLOW_ASSERTS},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -218,6 +225,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_CHECK:
 			o->check_only = true;
+			break;
+		case OPT_SLOW_ASSERTS:
+			o->slow_asserts = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -422,6 +432,9 @@ int main(int argc, char **argv)
 	rc = parse_args(argc, argv, &o);
 	if (rc)
 		return rc;
+	/* The expensive assertions are for tests, the simulator and fuzzing;
+	 * the daemon keeps the cheap class only, unless asked (ut_assert.h). */
+	ut_assert_set_slow(o.slow_asserts);
 	if (load_config(&o, &cfg)) {
 		ut_config_free(&cfg);
 		return 1;
