@@ -80,6 +80,11 @@ struct bs_ops {
 	uint64_t (*lba_status)(struct bs_dev *dev, uint64_t offset_bytes,
 			       uint64_t len_bytes, bool *mapped);
 	void (*close)(struct bs_dev *dev);
+	/* Change the capacity (a multiple of block_size, > 0).  Growing
+	 * adds blocks that read as zeros; shrinking gives up the end, and
+	 * the caller has made sure that no request in flight reaches past
+	 * the new end.  0 or -errno (-ENOTSUP: NULL, the kind cannot). */
+	int (*resize)(struct bs_dev *dev, uint64_t size_bytes);
 };
 
 struct bs_dev {
@@ -97,6 +102,12 @@ struct bs_dev {
 static inline void bs_submit(struct bs_dev *dev, struct bs_req *req)
 {
 	dev->ops->submit(dev, req);
+}
+
+static inline int bs_resize(struct bs_dev *dev, uint64_t size_bytes)
+{
+	return dev->ops->resize ? dev->ops->resize(dev, size_bytes)
+				: -95 /* ENOTSUP */;
 }
 
 static inline void bs_close(struct bs_dev *dev)

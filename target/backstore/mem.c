@@ -211,11 +211,13 @@ static int mem_check(const struct bs_dev *dev, const struct bs_req *req)
 static void mem_submit(struct bs_dev *dev, struct bs_req *req)
 {
 	struct mem_disk *m = dev->priv;
-	int status = mem_check(dev, req);
+	int status;
 
+	/* The size may change (mem_resize): checked under the lock too. */
+	if (m->lock)
+		env_mutex_lock(m->env, m->lock);
+	status = mem_check(dev, req);
 	if (status == 0) {
-		if (m->lock)
-			env_mutex_lock(m->env, m->lock);
 		switch (req->op) {
 		case BS_OP_READ:
 			status = mem_read(dev, req);
@@ -233,9 +235,9 @@ static void mem_submit(struct bs_dev *dev, struct bs_req *req)
 			status = -EINVAL;
 			break;
 		}
-		if (m->lock)
-			env_mutex_unlock(m->env, m->lock);
 	}
+	if (m->lock)
+		env_mutex_unlock(m->env, m->lock);
 	req->done(req, status);
 }
 
@@ -292,10 +294,83 @@ int bs_mem_share(struct bs_dev *dev, struct env *env)
 	return 0;
 }
 
+/* Grow: the chunk table grows and a partial last chunk is extended with
+ * zeros.  Shrink: chunks past the end are freed and the tail of a partial
+ * last chunk is zeroed, so that growing again reads zeros there. */
+static int mem_resize_locked(struct bs_dev *dev, struct mem_disk *m,
+			     uint64_t size)
+{
+	uint64_t old = dev->size_bytes;
+	uint64_t n = (size + MEM_CHUNK_BYTES - 1) / MEM_CHUNK_BYTES;
+
+	if (n > m->nchunks) {
+		uint8_t **t = realloc(m->chunks, n * sizeof(*t));
+
+		if (!t)
+			return -ENOMEM;
+		memset(t + m->nchunks, 0, (n - m->nchunks) * sizeof(*t));
+		m->chunks = t;
+		m->nchunks = n;
+	}
+	if (size > old && old % MEM_CHUNK_BYTES) {
+		uint64_t idx = (old - 1) / MEM_CHUNK_BYTES;
+		uint64_t base = idx * MEM_CHUNK_BYTES;
+		size_t have = (size_t)(old - base);
+		size_t want = (size_t)(size - base < MEM_CHUNK_BYTES
+					       ? size - base
+					       : MEM_CHUNK_BYTES);
+		uint8_t *c = m->chunks[idx];
+
+		if (c) {
+			c = realloc(c, want);
+			if (!c)
+				return -ENOMEM;
+			memset(c + have, 0, want - have);
+			m->chunks[idx] = c;
+		}
+	}
+	if (size < old) {
+		for (uint64_t i = n; i < m->nchunks; i++) {
+			if (m->chunks[i])
+				m->allocated--;
+			free(m->chunks[i]);
+			m->chunks[i] = NULL;
+		}
+		m->nchunks = n;
+		if (size % MEM_CHUNK_BYTES && m->chunks[n - 1]) {
+			uint64_t base = (n - 1) * MEM_CHUNK_BYTES;
+			size_t keep = (size_t)(size - base);
+			size_t had = (size_t)(old - base < MEM_CHUNK_BYTES
+						      ? old - base
+						      : MEM_CHUNK_BYTES);
+
+			memset(m->chunks[n - 1] + keep, 0, had - keep);
+		}
+	}
+	dev->size_bytes = size;
+	return 0;
+}
+
+static int mem_resize(struct bs_dev *dev, uint64_t size_bytes)
+{
+	struct mem_disk *m = dev->priv;
+	int rc;
+
+	if (size_bytes == 0 || size_bytes % dev->block_size)
+		return -EINVAL;
+	if (m->lock)
+		env_mutex_lock(m->env, m->lock);
+	rc = mem_resize_locked(dev, m, size_bytes);
+	if (m->lock)
+		env_mutex_unlock(m->env, m->lock);
+	return rc;
+}
+
 static const struct bs_ops mem_ops = {
 	.submit = mem_submit,
 	.lba_status = mem_lba_status,
 	.close = mem_close,
+	.resize = mem_resize,
 };
 
 int bs_mem_open(const struct bs_dev_params *p, struct bs_dev **out)

@@ -30,10 +30,19 @@ static void null_close(struct bs_dev *dev)
 	free(dev);
 }
 
+static int null_resize(struct bs_dev *dev, uint64_t size_bytes)
+{
+	if (size_bytes == 0 || size_bytes % dev->block_size)
+		return -EINVAL;
+	dev->size_bytes = size_bytes;
+	return 0;
+}
+
 static const struct bs_ops null_ops = {
 	.submit = null_submit,
 	.lba_status = NULL,
 	.close = null_close,
+	.resize = null_resize,
 };
 
 int bs_null_open(const struct bs_dev_params *p, struct bs_dev **out)

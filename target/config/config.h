@@ -206,4 +206,30 @@ int ut_portal_parse(const char *s, char *host, size_t cap, uint16_t *port);
 const struct ut_dev_cfg *ut_config_find_dev(const struct ut_config *cfg,
 					    const char *name);
 
+/* ------------------------------------------- copies and comparisons */
+
+/* Deep copy of src into dst (dst is not freed first).  0, or -1 when
+ * memory is short (dst is then empty, initialised). */
+int ut_config_copy(struct ut_config *dst, const struct ut_config *src);
+int ut_target_cfg_copy(struct ut_target_cfg *dst,
+		       const struct ut_target_cfg *src);
+/* Equal in everything that configures (definition lines aside). */
+bool ut_config_equal(const struct ut_config *a, const struct ut_config *b);
+bool ut_dev_cfg_equal(const struct ut_dev_cfg *a, const struct ut_dev_cfg *b);
+bool ut_dev_cfg_equal_but_size(const struct ut_dev_cfg *a,
+			       const struct ut_dev_cfg *b);
+bool ut_target_cfg_equal(const struct ut_target_cfg *a,
+			 const struct ut_target_cfg *b);
+/* Same LUN sets, groups and allowed portals (what LUN masking uses). */
+bool ut_target_luns_equal(const struct ut_target_cfg *a,
+			  const struct ut_target_cfg *b);
+bool ut_iscsi_params_equal(const struct ut_iscsi_params *a,
+			   const struct ut_iscsi_params *b);
+
+/* The configuration as scst.conf text that ut_config_parse() reads back
+ * into an equal configuration (ut_config_equal): *out is a NUL-terminated
+ * malloc()ed buffer of *len bytes.  It holds CHAP secrets: whoever writes
+ * it to a file makes that file private (mode 0600).  0 or -1. */
+int ut_config_write(const struct ut_config *cfg, char **out, size_t *len);
+
 #endif

@@ -750,6 +750,7 @@ out:
 struct cfg_dev_ctx {
 	size_t idx;
 	struct cfg_tok size_at; /* where size/size_mb was set (no text) */
+	int pb_exp;		/* lb_per_pb_exp, -1 if not given */
 };
 
 static const struct {
@@ -864,6 +865,20 @@ static int cfg_dev_stmt(struct cfg_parser *p, struct cfg_stmt *st, void *ctx)
 		return cfg_dev_size(p, st, d, dev);
 	if (cfg_key(st, "blocksize"))
 		return cfg_dev_blocksize(p, st, dev);
+	if (cfg_key(st, "lb_per_pb_exp")) {
+		/* SCST: log2 of logical blocks per physical block. */
+		const char *v;
+		uint64_t n;
+
+		if (cfg_one(p, st, &v))
+			return -1;
+		if (cfg_parse_dec(v, 15, &n))
+			return cfg_err(p, &st->args[0],
+				       "lb_per_pb_exp of %s must be 0..15",
+				       owner);
+		d->pb_exp = (int)n;
+		return 0;
+	}
 	if (has_file && cfg_key(st, "filename")) {
 		if (cfg_text(p, st, owner, dev->path, sizeof(dev->path)))
 			return -1;
@@ -905,9 +920,12 @@ static int cfg_device(struct cfg_parser *p, struct cfg_stmt *st,
 	memcpy(dev->name, name, strlen(name) + 1);
 	dev->line = st->key.line;
 	d.idx = cfg->dev_count - 1;
+	d.pb_exp = -1;
 	if (st->block && cfg_body(p, st, cfg_dev_stmt, &d))
 		return -1;
 	dev = &cfg->devs[d.idx];
+	if (d.pb_exp >= 0)
+		dev->phys_block_size = dev->block_size << d.pb_exp;
 	if (dev->size_bytes % dev->block_size)
 		return cfg_err(p, &d.size_at,
 			       "size of device '%s' (%llu bytes) "

@@ -947,10 +947,44 @@ static void er_file_close(struct bs_dev *dev)
 		er_file_destroy(f);
 }
 
+/* A new capacity (utargetctl lun resize, reload).  A regular file grows
+ * sparse when it is shorter than the new size and is never truncated: a
+ * smaller LU only stops exporting the end, so that a shrink by mistake
+ * loses nothing.  A block device is used up to its present size: grow the
+ * device (lvextend, ...) first, then the LU. */
+static int er_file_resize(struct bs_dev *dev, uint64_t size_bytes)
+{
+	struct er_file *f = er_container_of(dev, struct er_file, dev);
+	struct stat st;
+
+	if (size_bytes == 0 || size_bytes % dev->block_size)
+		return -EINVAL;
+	if (f->is_blk) {
+		uint64_t bytes = 0;
+
+		if (ioctl(f->fd, BLKGETSIZE64, &bytes) < 0)
+			return -errno;
+		if (size_bytes > bytes)
+			return -ENOSPC;
+	} else {
+		if (fstat(f->fd, &st) < 0)
+			return -errno;
+		if ((uint64_t)st.st_size < size_bytes &&
+		    ftruncate(f->fd, (off_t)size_bytes) < 0)
+			return -errno;
+	}
+	/* Submissions of other reactors check against it without a lock. */
+	__atomic_store_n(&dev->size_bytes, size_bytes, __ATOMIC_RELAXED);
+	LOG_INFO(&f->home->env, "event=resize device=%s bytes=%llu", f->name,
+		 (unsigned long long)size_bytes);
+	return 0;
+}
+
 static const struct bs_ops er_file_ops = {
 	.submit = er_file_submit,
 	.lba_status = er_file_lba_status,
 	.close = er_file_close,
+	.resize = er_file_resize,
 };
 
 /* ------------------------------------------------------------- open */

@@ -106,6 +106,10 @@ static void san_step(void *arg)
 	struct bs_req *r = &z->req;
 	uint64_t chunk_blocks, n;
 
+	if (__atomic_load_n(&lu->cancel_sanitize, __ATOMIC_RELAXED)) {
+		san_finish(lu, -ECANCELED); /* the LU is going (lu_live.c) */
+		return;
+	}
 	if (z->lba == lu->nblocks)
 		san_next_pass(z);
 	if (z->passes_left == 0) {

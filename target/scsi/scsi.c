@@ -90,9 +90,13 @@ static void lu_identity(struct scsi_lu *lu, const struct ut_dev_cfg *dev)
 			 (uint32_t)(h >> 32) ^ (uint32_t)h);
 	}
 	/* NAA 6: NAA(4) | company id(24) | vendor specific id(36), then a
-	 * 64-bit vendor specific identifier extension. */
-	lu->naa_hi = (uint64_t)6 << 60 | (uint64_t)SCSI_NAA_COMPANY_ID << 36 |
-		     ((uint64_t)lu->index & 0xfffffffffull);
+	 * 64-bit vendor specific identifier extension.  Both come from the
+	 * device's identity (serial number, device id), never from its
+	 * position in the configuration: LUs added, removed and saved while
+	 * running (utargetctl) keep their identifiers across a restart. */
+	lu->naa_hi =
+		(uint64_t)6 << 60 | (uint64_t)SCSI_NAA_COMPANY_ID << 36 |
+		(fnv1a64(lu->serial, 0x84222325cbf29ce4ull) & 0xfffffffffull);
 	lu->naa_lo = h;
 }
 
@@ -228,6 +232,7 @@ struct scsi_sess *scsi_sess_new(struct env *env, const struct scsi_nexus_id *id)
 	if (!s)
 		return NULL;
 	s->env = env;
+	LIST_INIT(&s->detached);
 	if (id)
 		s->id = *id;
 	s->id.initiator_name[sizeof(s->id.initiator_name) - 1] = '\0';
@@ -260,53 +265,102 @@ int scsi_sess_map(struct scsi_sess *s, uint32_t lun, struct scsi_lu *lu,
 	return 0;
 }
 
+/* Take a nexus off its LU (its counters go to the LU's) and free it. */
+static void itl_free(struct scsi_itl *itl)
+{
+	struct scsi_lu *lu = itl->lu;
+
+	scsi_lu_lock(lu);
+	if (!itl->detached)
+		scsi_res_nexus_gone(itl);
+	scsi_stats_add(&lu->retired, &itl->stats);
+	LIST_REMOVE(itl, lu_link);
+	lu->itl_count--;
+	scsi_lu_unlock(lu);
+	free(itl);
+}
+
 void scsi_sess_free(struct scsi_sess *s)
 {
+	struct scsi_itl *itl;
+
 	if (!s)
 		return;
 	assert(s->busy == 0);
 	for (unsigned int lun = 0; lun <= SCSI_MAX_LUN; lun++) {
-		struct scsi_itl *itl = s->lun_map[lun];
-
+		itl = s->lun_map[lun];
 		if (!itl)
 			continue;
-		scsi_lu_lock(itl->lu);
-		scsi_res_nexus_gone(itl);
-		LIST_REMOVE(itl, lu_link);
-		itl->lu->itl_count--;
-		scsi_lu_unlock(itl->lu);
-		free(itl);
+		assert(itl->busy == 0);
+		itl_free(itl);
 	}
+	/* A detached nexus is freed with its last command: none is left. */
+	assert(LIST_EMPTY(&s->detached));
 	free(s);
+}
+
+void scsi_itl_get(struct scsi_itl *itl)
+{
+	itl->busy++;
+}
+
+/* Drop one use; true when that was the last use of a detached nexus,
+ * which is then off its session's list and must be freed (itl_free) by
+ * the caller, once it no longer needs the LU. */
+static bool itl_release(struct scsi_itl *itl)
+{
+	assert(itl->busy > 0);
+	if (--itl->busy > 0 || !itl->detached)
+		return false;
+	LIST_REMOVE(itl, detached_link);
+	return true;
+}
+
+void scsi_itl_put(struct scsi_itl *itl)
+{
+	if (itl_release(itl))
+		itl_free(itl);
+}
+
+/* Take s's commands out of one LU's task set and wait list. */
+static void sess_abandon_lu(struct scsi_sess *s, struct scsi_lu *lu)
+{
+	struct scsi_cmd *c, *tmp;
+
+	scsi_lu_lock(lu);
+	TAILQ_FOREACH_SAFE (c, &lu->task_set, lu_link, tmp) {
+		if (c->sess != s)
+			continue;
+		TAILQ_REMOVE(&lu->task_set, c, lu_link);
+		c->priv_state &=
+			~(CMD_IN_TASK_SET | CMD_RANGE | CMD_RANGE_EXCL);
+	}
+	TAILQ_FOREACH_SAFE (c, &lu->waiters, wait_link, tmp) {
+		if (c->sess != s)
+			continue;
+		TAILQ_REMOVE(&lu->waiters, c, wait_link);
+		c->priv_state &= ~CMD_WAITING;
+	}
+	if (lu->san.waiter && lu->san.waiter->sess == s)
+		lu->san.waiter = NULL;
+	scsi_lu_unlock(lu);
 }
 
 void scsi_sess_abandon(struct scsi_sess *s)
 {
-	for (unsigned int lun = 0; lun <= SCSI_MAX_LUN; lun++) {
-		struct scsi_itl *itl = s->lun_map[lun];
-		struct scsi_cmd *c, *tmp;
-		struct scsi_lu *lu;
+	struct scsi_itl *itl, *tmp;
 
+	for (unsigned int lun = 0; lun <= SCSI_MAX_LUN; lun++) {
+		itl = s->lun_map[lun];
 		if (!itl)
 			continue;
-		lu = itl->lu;
-		scsi_lu_lock(lu);
-		TAILQ_FOREACH_SAFE (c, &lu->task_set, lu_link, tmp) {
-			if (c->sess != s)
-				continue;
-			TAILQ_REMOVE(&lu->task_set, c, lu_link);
-			c->priv_state &=
-				~(CMD_IN_TASK_SET | CMD_RANGE | CMD_RANGE_EXCL);
-		}
-		TAILQ_FOREACH_SAFE (c, &lu->waiters, wait_link, tmp) {
-			if (c->sess != s)
-				continue;
-			TAILQ_REMOVE(&lu->waiters, c, wait_link);
-			c->priv_state &= ~CMD_WAITING;
-		}
-		if (lu->san.waiter && lu->san.waiter->sess == s)
-			lu->san.waiter = NULL;
-		scsi_lu_unlock(lu);
+		sess_abandon_lu(s, itl->lu);
+		itl->busy = 0;
+	}
+	LIST_FOREACH_SAFE (itl, &s->detached, detached_link, tmp) {
+		sess_abandon_lu(s, itl->lu);
+		LIST_REMOVE(itl, detached_link);
+		itl_free(itl);
 	}
 	s->busy = 0;
 }
@@ -407,7 +461,7 @@ void scsi_cmd_complete_from(struct scsi_cmd *cmd, struct env *here)
 
 /* A range was released: every waiter tries again, in arrival order (a
  * waiter of another reactor's session tries there). */
-static void wake_waiters(struct scsi_lu *lu, struct env *here)
+void scsi_lu_wake_waiters(struct scsi_lu *lu, struct env *here)
 {
 	TAILQ_HEAD(, scsi_cmd) ready = TAILQ_HEAD_INITIALIZER(ready);
 	struct scsi_cmd *c;
@@ -433,9 +487,18 @@ void scsi_cmd_complete(struct scsi_cmd *cmd)
 	struct scsi_sess *s = cmd->sess;
 	struct env *here = s->env; /* s may be gone after done() */
 	struct scsi_lu *lu = cmd->lu;
+	struct scsi_itl *itl = cmd->itl;
 	bool released = cmd->priv_state & CMD_RANGE;
+	bool free_itl;
 
 	assert(!(cmd->priv_state & CMD_WAITING));
+	if (cmd->priv_state & CMD_LU_GOING) {
+		/* Its LU went while it ran (lu_live.c): TASK ABORTED. */
+		__atomic_store_n(&cmd->aborted, false, __ATOMIC_RELAXED);
+		cmd->status = SCSI_STATUS_TASK_ABORTED;
+		cmd->sense_len = 0;
+		cmd->data_in_len = 0;
+	}
 	if (cmd->priv_state & CMD_IN_TASK_SET) {
 		scsi_lu_lock(lu);
 		TAILQ_REMOVE(&lu->task_set, cmd, lu_link);
@@ -446,6 +509,11 @@ void scsi_cmd_complete(struct scsi_cmd *cmd)
 	s->busy--;
 	if (scsi_cmd_aborted(cmd))
 		cmd->data_in_len = 0;
+	if (itl)
+		scsi_stats_count(cmd, env_now_ns(here));
+	/* Before done(), which may free the session (and with it every
+	 * nexus still mapped), as s->busy is. */
+	free_itl = itl && itl_release(itl);
 	cmd->done(cmd);
 	if (released) {
 		bool waiting;
@@ -454,8 +522,11 @@ void scsi_cmd_complete(struct scsi_cmd *cmd)
 		waiting = !TAILQ_EMPTY(&lu->waiters);
 		scsi_lu_unlock(lu);
 		if (waiting)
-			wake_waiters(lu, here);
+			scsi_lu_wake_waiters(lu, here);
 	}
+	/* Last: freeing a detached nexus may let the LU itself go. */
+	if (free_itl)
+		itl_free(itl);
 }
 
 /* SAM-5 §5.14: only INQUIRY, REPORT LUNS and REQUEST SENSE pass a pending
@@ -517,6 +588,10 @@ void scsi_cmd_exec(struct scsi_cmd *cmd)
 	cmd->itl = sess_itl(s, cmd->lun);
 	cmd->lu = cmd->itl ? cmd->itl->lu : NULL;
 	s->busy++;
+	if (cmd->itl) {
+		scsi_itl_get(cmd->itl);
+		cmd->start_ns = env_now_ns(s->env);
+	}
 
 	if (!cmd->itl && !(flags & SCSI_CMD_NO_LU)) {
 		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_LU_NOT_SUPPORTED);
@@ -537,6 +612,7 @@ void scsi_cmd_exec(struct scsi_cmd *cmd)
 	if (cmd->lu) {
 		scsi_lu_lock(cmd->lu);
 		cmd->priv_state |= CMD_IN_TASK_SET;
+		cmd->lu_epoch = cmd->lu->epoch;
 		TAILQ_INSERT_TAIL(&cmd->lu->task_set, cmd, lu_link);
 		scsi_lu_unlock(cmd->lu);
 	}

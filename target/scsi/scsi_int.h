@@ -169,6 +169,9 @@ struct scsi_lu {
 	TAILQ_HEAD(, scsi_cmd) waiters;	 /* blocked on an LBA range */
 	LIST_HEAD(, scsi_itl) itls;	 /* every mapping of this LU */
 	unsigned int itl_count;
+	uint32_t epoch;		      /* bumped by a capacity change */
+	struct scsi_io_stats retired; /* of freed nexuses (lu_stats.c) */
+	bool cancel_sanitize;	      /* the LU is going: stop it */
 };
 
 struct scsi_ua {
@@ -185,6 +188,16 @@ struct scsi_itl {
 	/* Unit attentions, oldest first: a ring of ua_count entries. */
 	struct scsi_ua ua[SCSI_UA_QUEUE_MAX];
 	unsigned int ua_head, ua_count;
+	/* Live reconfiguration (lu_live.c).  busy counts the commands (and
+	 * EXTENDED COPY pins) that use this nexus; a detached nexus is out
+	 * of its session's map and is freed with its last command.  Both
+	 * belong to the session's reactor. */
+	unsigned int busy;
+	bool detached;
+	LIST_ENTRY(scsi_itl) detached_link;
+	/* Counters of this nexus, written by the session's reactor only
+	 * (lu_stats.c); the LU sums them under its lock. */
+	struct scsi_io_stats stats;
 };
 
 /* EXTENDED COPY results kept for RECEIVE COPY RESULTS, per I_T nexus
@@ -205,7 +218,8 @@ struct scsi_sess {
 	struct scsi_itl *lun_map[SCSI_MAX_LUN + 1];
 	unsigned int busy; /* commands given to the layer, not done */
 	struct scsi_xcopy_result xcopy[SCSI_XCOPY_RESULTS];
-	unsigned int xcopy_next; /* ring position of the next result */
+	unsigned int xcopy_next;	/* ring position of the next result */
+	LIST_HEAD(, scsi_itl) detached; /* unmapped, commands still out */
 };
 
 static inline void scsi_lu_lock(struct scsi_lu *lu)
@@ -277,6 +291,9 @@ void scsi_put_ascii(uint8_t *dst, const char *s, size_t width);
 #define CMD_RANGE 0x2u	    /* range_lba/blocks are being written */
 #define CMD_RANGE_EXCL 0x4u /* ... and locked against other writers */
 #define CMD_WAITING 0x8u    /* on lu->waiters */
+#define CMD_LU_GOING \
+	0x10u /* aborted because its LU is removed or
+			     * shrunk: answered TASK ABORTED */
 
 /* ------------------------------------------------------------ sense */
 
@@ -334,6 +351,19 @@ void scsi_data_in(struct scsi_cmd *cmd, const void *data, uint32_t len,
  */
 bool scsi_range_acquire(struct scsi_cmd *cmd, uint64_t lba, uint64_t nblocks,
 			bool exclusive);
+
+/* A command holds its I_T_L (and EXTENDED COPY the nexuses it copies
+ * between) while it runs; the last release of a detached one frees it
+ * (lu_live.c).  Session's reactor only. */
+void scsi_itl_get(struct scsi_itl *itl);
+void scsi_itl_put(struct scsi_itl *itl);
+
+/* Per-command statistics at completion (lu_stats.c). */
+void scsi_stats_count(struct scsi_cmd *cmd, uint64_t now_ns);
+void scsi_stats_add(struct scsi_io_stats *sum, const struct scsi_io_stats *st);
+
+/* Every command waiting for an LBA range tries again (scsi.c). */
+void scsi_lu_wake_waiters(struct scsi_lu *lu, struct env *here);
 
 /* Unit attentions (SAM-5 §5.14, SPC-4 §5.14). */
 void scsi_ua_add(struct scsi_itl *itl, uint16_t asc);

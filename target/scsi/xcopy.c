@@ -56,6 +56,10 @@ struct xcopy_ctx {
 	bool record; /* keep a result for RECEIVE COPY RESULTS */
 	uint8_t list_id;
 	struct xcopy_seg seg[XCOPY_MAX_SEG_DESC];
+	/* The nexuses copied between, held while the copy runs, so that a
+	 * LUN unmapped meanwhile keeps its LU (lu_live.c). */
+	struct scsi_itl *held[XCOPY_MAX_TGT_DESC];
+	unsigned int nheld;
 };
 
 /* ------------------------------------------------------- validation */
@@ -245,7 +249,17 @@ static bool parse_list(struct scsi_cmd *cmd, uint32_t plen, struct xcopy_ctx *x)
 	}
 	x->list_id = p[0];
 	x->record = ((p[1] >> 3) & 3) <= 1; /* LIST ID USAGE 00b, 01b */
+	for (unsigned int i = 0; i < ntgt; i++) {
+		scsi_itl_get(itl[i]);
+		x->held[x->nheld++] = itl[i];
+	}
 	return true;
+}
+
+static void release_held(struct xcopy_ctx *x)
+{
+	while (x->nheld)
+		scsi_itl_put(x->held[--x->nheld]);
 }
 
 /* ------------------------------------------------------------ copy */
@@ -288,6 +302,7 @@ static bool copy_step(struct scsi_cmd *cmd, struct sbc_chain *ch)
 	}
 	if (ch->status < 0 || x->cur == x->nseg) {
 		record_result(cmd, x, ch->status == 0);
+		release_held(x);
 		return false;
 	}
 	s = &x->seg[x->cur];
@@ -336,6 +351,7 @@ enum scsi_rc spc_extended_copy(struct scsi_cmd *cmd)
 	x->chunk_blocks = XCOPY_CHUNK_BYTES / cmd->lu->bs->block_size;
 	ch = sbc_chain_new(cmd, copy_step, XCOPY_CHUNK_BYTES);
 	if (!ch) {
+		release_held(x);
 		free(x);
 		scsi_fail(cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
 		return SCSI_RC_DONE;
