@@ -1,6 +1,7 @@
 /*
  * opcodes.c — what REPORT SUPPORTED OPERATION CODES says (SPC-4 §6.35)
- * and REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS (§6.36).
+ * and REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS (§6.36); the MAINTENANCE
+ * IN dispatch (REPORT TARGET PORT GROUPS is in alua.c).
  *
  * One row per supported operation code / service action, with the CDB
  * usage data: for each CDB byte, the bits the device server looks at.
@@ -283,6 +284,18 @@ const struct scsi_opcode_desc scsi_opcodes[] = {
 	 12,
 	 {0xa3, 0x1f, 0x80, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00,
 	  0x07}},
+	{0xa3,
+	 0x0a,
+	 true,
+	 12,
+	 {0xa3, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00,
+	  0x07}},
+	{0xa4,
+	 0x0a,
+	 true,
+	 12,
+	 {0xa4, 0x1f, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00,
+	  0x07}},
 	{0xa8,
 	 0,
 	 false,
@@ -346,6 +359,12 @@ static uint32_t put_timeouts(uint8_t *p)
 static bool op_hidden(const struct scsi_cmd *cmd,
 		      const struct scsi_opcode_desc *d)
 {
+	/* REPORT TARGET PORT GROUPS exists where TPGS is not 00b, SET
+	 * TARGET PORT GROUPS where it is 11b (alua.c). */
+	if (d->opcode == 0xa3 && d->sa == 0x0a)
+		return !(scsi_alua_tpgs(cmd->lu) & 0x10);
+	if (d->opcode == 0xa4)
+		return !(scsi_alua_tpgs(cmd->lu) & 0x20);
 	/* UNMAP and SANITIZE BLOCK ERASE exist on thin LUs only (sbc_lbp.c,
 	 * sbc_sanitize.c: SBC-4 §4.11.4 block erase needs LBPME). */
 	if (!cmd->lu || cmd->lu->thin)
@@ -459,6 +478,8 @@ enum scsi_rc spc_report_tmfs(struct scsi_cmd *cmd)
 enum scsi_rc spc_maintenance_in(struct scsi_cmd *cmd)
 {
 	switch (cmd->cdb[1] & 0x1f) {
+	case 0x0a:
+		return spc_report_tpgs(cmd);
 	case 0x0c:
 		return spc_report_opcodes(cmd);
 	case 0x0d:

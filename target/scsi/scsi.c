@@ -12,7 +12,9 @@
  *      REPORT LUNS or REQUEST SENSE, the command ends with CHECK CONDITION
  *      and the oldest UA, which is then cleared.
  *   3. Unknown opcode: ILLEGAL REQUEST, INVALID COMMAND OPERATION CODE.
- *   3a. A reservation held through another nexus: RESERVATION CONFLICT
+ *   3a. The ALUA access state of the target port refuses the command:
+ *      NOT READY, LOGICAL UNIT NOT ACCESSIBLE (alua.c).
+ *   3b. A reservation held through another nexus: RESERVATION CONFLICT
  *      (reserve.c, pr.c); a removable LU without its medium: NOT READY,
  *      MEDIUM NOT PRESENT for commands that reach the medium.
  *   4. The command enters the LU task set, where task management finds it,
@@ -256,6 +258,10 @@ int scsi_sess_map(struct scsi_sess *s, uint32_t lun, struct scsi_lu *lu,
 	itl->lu = lu;
 	itl->lun = lun;
 	itl->read_only = read_only;
+	/* The port's place in the LU's ALUA groups is fixed for the life of
+	 * the nexus (alua.c); 0 is the relative port of the unit tests. */
+	itl->tpg = scsi_alua_port_tpg(
+		lu, s->id.rel_tgt_port_id ? s->id.rel_tgt_port_id : 1);
 	scsi_ua_add(itl, ASC_POWER_ON_RESET);
 	scsi_lu_lock(lu);
 	LIST_INSERT_HEAD(&lu->itls, itl, lu_link);
@@ -607,6 +613,10 @@ void scsi_cmd_exec(struct scsi_cmd *cmd)
 		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE);
 		goto done;
 	}
+	/* SPC-4 §5.15.2: the access state of the target port, after unit
+	 * attentions and before reservations (alua.c). */
+	if (cmd->lu && scsi_alua_refuses(cmd))
+		goto done;
 	if (cmd->lu && !lu_may_run(cmd, flags))
 		goto done;
 	if (cmd->lu) {
@@ -781,6 +791,7 @@ static const struct scsi_cmd_desc cmd_table[256] = {
 	[0x9e] = {sbc_service_action_in16, MED},
 	[0xa0] = {spc_report_luns, UA | NOLU | RESOK},
 	[0xa3] = {spc_maintenance_in, RESOK},
+	[0xa4] = {spc_maintenance_out, PRW},
 	[0xa8] = {sbc_read, MED | PRR},
 	[0xaa] = {sbc_write, MED | PRW},
 	[0xae] = {sbc_write_verify, MED | PRW},

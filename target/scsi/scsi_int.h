@@ -85,6 +85,11 @@ struct env;
 #define ASC_TOO_MANY_SEGMENT_DESC 0x2608
 #define ASC_UNSUPPORTED_SEGMENT_DESC 0x2609
 #define ASC_SANITIZE_FAILED 0x3103
+#define ASC_ALUA_TRANSITION 0x040a  /* LU NOT ACCESSIBLE, ... TRANSITION */
+#define ASC_ALUA_STANDBY 0x040b	    /* ... TARGET PORT IN STANDBY STATE */
+#define ASC_ALUA_UNAVAILABLE 0x040c /* ... IN UNAVAILABLE STATE */
+#define ASC_LU_OFFLINE 0x0412	    /* LOGICAL UNIT NOT READY, OFFLINE */
+#define ASC_ASYMMETRIC_ACCESS_CHANGED 0x2a06
 
 /* ------------------------------------------------------------ objects */
 
@@ -155,9 +160,11 @@ struct scsi_lu {
 	bool removable;
 	bool read_only; /* the device: every mapping is read-only */
 	bool thin;
-	bool nv_cache;	  /* SYNCHRONIZE CACHE needs no flush */
-	uint64_t nblocks; /* capacity in logical blocks */
-	uint8_t lbppbe;	  /* log2 logical blocks per physical block */
+	bool nv_cache;		      /* SYNCHRONIZE CACHE needs no flush */
+	struct scsi_alua_group *alua; /* device group (alua.c), or NULL */
+	bool alua_explicit;	      /* SET TARGET PORT GROUPS allowed */
+	uint64_t nblocks;	      /* capacity in logical blocks */
+	uint8_t lbppbe; /* log2 logical blocks per physical block */
 
 	/* shared across sessions: hold the LU lock */
 	struct scsi_mode mode;
@@ -184,6 +191,9 @@ struct scsi_itl {
 	uint32_t lun;
 	bool read_only; /* this mapping (LUN masking) */
 	bool prevent;	/* PREVENT ALLOW MEDIUM REMOVAL: prevent */
+	/* The target port group of this nexus's target port in the LU's
+	 * ALUA device group (fixed at mapping), or NULL: no ALUA. */
+	const struct scsi_alua_tpg *tpg;
 	LIST_ENTRY(scsi_itl) lu_link;
 	/* Unit attentions, oldest first: a ring of ua_count entries. */
 	struct scsi_ua ua[SCSI_UA_QUEUE_MAX];
@@ -518,6 +528,20 @@ bool scsi_pr_conflict(const struct scsi_cmd *cmd, uint8_t flags);
 bool scsi_pr_has_registrations(const struct scsi_lu *lu);
 /* Load APTPL state saved by an earlier run (scsi_lu_new). */
 void scsi_pr_load(struct scsi_lu *lu);
+
+/* alua.c: asymmetric logical unit access (SPC-4 §5.15, alua.h) */
+struct scsi_alua_tpg;
+/* The target port group of relative target port rel_port for lu. */
+const struct scsi_alua_tpg *scsi_alua_port_tpg(const struct scsi_lu *lu,
+					       uint16_t rel_port);
+/* Must the access state of cmd's target port refuse it?  (Sense set.) */
+bool scsi_alua_refuses(struct scsi_cmd *cmd);
+/* INQUIRY byte 5 TPGS bits (already shifted: 00h, 10h or 30h). */
+uint8_t scsi_alua_tpgs(const struct scsi_lu *lu);
+/* The target port group identifier of itl's port; false if none. */
+bool scsi_alua_itl_tpg_id(const struct scsi_itl *itl, uint16_t *id);
+enum scsi_rc spc_report_tpgs(struct scsi_cmd *cmd);
+enum scsi_rc spc_maintenance_out(struct scsi_cmd *cmd);
 
 /* Command table entry flags. */
 #define SCSI_CMD_UA_EXEMPT 0x01 /* neither blocked by nor clears a UA */

@@ -46,9 +46,9 @@ static uint32_t inquiry_standard(const struct scsi_cmd *cmd, uint8_t *b)
 	b[2] = 0x06;	    /* SPC-4 */
 	b[3] = 0x10 | 0x02; /* HISUP, response data format 2 */
 	b[4] = SCSI_INQ_STD_LEN - 5;
-	if (lu)
-		b[5] = 0x08; /* 3PC: EXTENDED COPY (xcopy.c) */
-	b[7] = 0x02;	     /* CMDQUE */
+	if (lu) /* 3PC: EXTENDED COPY (xcopy.c); TPGS: ALUA (alua.c) */
+		b[5] = (uint8_t)(0x08 | scsi_alua_tpgs(lu));
+	b[7] = 0x02; /* CMDQUE */
 	scsi_put_ascii(b + 8, lu ? lu->vendor : "UTARGET", 8);
 	scsi_put_ascii(b + 16, lu ? lu->product : "utarget disk", 16);
 	scsi_put_ascii(b + 32, lu ? lu->revision : "0001", 4);
@@ -109,7 +109,7 @@ static uint32_t name_designator(uint8_t *d, uint8_t assoc, const char *name,
  * Device identification (SPC-4 §7.8.6; for iSCSI, RFC 7143 §13.? and
  * SPC-4 annex: the target port is named "<iqn>,t,0x<tpgt>").
  * Logical unit: NAA 6, T10 vendor ID.  Target port: relative target port,
- * SCSI name string.  Target device: SCSI name string.
+ * target port group (with ALUA), SCSI name string.  Target device: SCSI name string.
  */
 static uint32_t vpd_devid(const struct scsi_cmd *cmd, uint8_t *b)
 {
@@ -119,6 +119,7 @@ static uint32_t vpd_devid(const struct scsi_cmd *cmd, uint8_t *b)
 	size_t idlen = strlen(lu->dev_id);
 	char port_suffix[16];
 	uint16_t rtp = id->rel_tgt_port_id ? id->rel_tgt_port_id : 1;
+	uint16_t tpg;
 	uint8_t *p;
 
 	p = designator(b + len, 1, false, 0, 3, 16);
@@ -135,6 +136,14 @@ static uint32_t vpd_devid(const struct scsi_cmd *cmd, uint8_t *b)
 	memset(p, 0, 4);
 	put_be16(p + 2, rtp);
 	len += 8;
+
+	/* SPC-4 §7.8.6.7: the target port group of this port (ALUA). */
+	if (scsi_alua_itl_tpg_id(cmd->itl, &tpg)) {
+		p = designator(b + len, 1, false, 1, 5, 4);
+		memset(p, 0, 4);
+		put_be16(p + 2, tpg);
+		len += 8;
+	}
 
 	if (id->target_name[0]) {
 		snprintf(port_suffix, sizeof(port_suffix), ",t,0x%04x",
