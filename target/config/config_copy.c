@@ -225,7 +225,8 @@ bool ut_target_luns_equal(const struct ut_target_cfg *a,
 	    a->group_count != b->group_count)
 		return false;
 	for (size_t i = 0; i < a->group_count; i++) {
-		const struct ut_group_cfg *x = &a->groups[i], *y = &b->groups[i];
+		const struct ut_group_cfg *x = &a->groups[i],
+					  *y = &b->groups[i];
 
 		if (strcmp(x->name, y->name) ||
 		    !strv_equal(x->initiators, x->initiator_count,

@@ -95,7 +95,7 @@ bool iscsi_acl_portal_allowed(const struct iscsi_acl *acl,
 					acl->allowed_portal_count, host);
 }
 
-static bool default_set_has_luns(const struct iscsi_tgt *t)
+static bool default_set_has_luns(const struct iscsi_tgt_conf *t)
 {
 	for (uint32_t lun = 0; lun < UT_MAX_LUNS; lun++)
 		if (t->lun_lu[lun])
@@ -103,7 +103,7 @@ static bool default_set_has_luns(const struct iscsi_tgt *t)
 	return false;
 }
 
-bool iscsi_acl_may_login(const struct iscsi_tgt *t, const char *initiator,
+bool iscsi_acl_may_login(const struct iscsi_tgt_conf *t, const char *initiator,
 			 const char *local_addr)
 {
 	const struct iscsi_acl_group *g;
@@ -114,27 +114,35 @@ bool iscsi_acl_may_login(const struct iscsi_tgt *t, const char *initiator,
 	return g ? g->lun_count > 0 : default_set_has_luns(t);
 }
 
-int iscsi_acl_map_luns(const struct iscsi_tgt *t, const char *initiator,
-		       struct scsi_sess *ss)
+void iscsi_acl_lun_set(const struct iscsi_tgt_conf *t, const char *initiator,
+		       struct scsi_lu **lu, bool *ro)
 {
 	const struct iscsi_acl_group *g =
 		iscsi_acl_find_group(&t->acl, initiator);
 
 	if (!g) {
-		for (uint32_t lun = 0; lun < UT_MAX_LUNS; lun++)
-			if (t->lun_lu[lun] &&
-			    scsi_sess_map(ss, lun, t->lun_lu[lun],
-					  t->lun_ro[lun]))
-				return -ENOMEM;
-		return 0;
+		memcpy(lu, t->lun_lu, UT_MAX_LUNS * sizeof(*lu));
+		memcpy(ro, t->lun_ro, UT_MAX_LUNS * sizeof(*ro));
+		return;
 	}
+	memset(lu, 0, UT_MAX_LUNS * sizeof(*lu));
+	memset(ro, 0, UT_MAX_LUNS * sizeof(*ro));
 	for (size_t i = 0; i < g->lun_count; i++) {
-		const struct iscsi_acl_lun *l = &g->luns[i];
-
-		if (l->ent->lu &&
-		    scsi_sess_map(ss, l->lun, l->ent->lu, l->read_only))
-			return -ENOMEM;
+		lu[g->luns[i].lun] = g->luns[i].lu;
+		ro[g->luns[i].lun] = g->luns[i].read_only;
 	}
+}
+
+int iscsi_acl_map_luns(const struct iscsi_tgt_conf *t, const char *initiator,
+		       struct scsi_sess *ss)
+{
+	struct scsi_lu *lu[UT_MAX_LUNS];
+	bool ro[UT_MAX_LUNS];
+
+	iscsi_acl_lun_set(t, initiator, lu, ro);
+	for (uint32_t lun = 0; lun < UT_MAX_LUNS; lun++)
+		if (lu[lun] && scsi_sess_map(ss, lun, lu[lun], ro[lun]))
+			return -ENOMEM;
 	return 0;
 }
 
@@ -165,7 +173,7 @@ static void strv_free(char **v, size_t n)
 
 static int acl_group_init(struct iscsi_acl_group *g,
 			  const struct ut_group_cfg *gc,
-			  struct iscsi_lu_ent *(*find)(void *, const char *),
+			  struct scsi_lu *(*find)(void *, const char *),
 			  void *arg)
 {
 	snprintf(g->name, sizeof(g->name), "%s", gc->name);
@@ -180,8 +188,8 @@ static int acl_group_init(struct iscsi_acl_group *g,
 		const struct ut_lun_cfg *lc = &gc->luns[i];
 		struct iscsi_acl_lun *l = &g->luns[g->lun_count];
 
-		l->ent = find(arg, lc->dev_name);
-		if (!l->ent || lc->lun >= UT_MAX_LUNS)
+		l->lu = find(arg, lc->dev_name);
+		if (!l->lu || lc->lun >= UT_MAX_LUNS)
 			return -EINVAL;
 		l->lun = lc->lun;
 		l->read_only = lc->read_only;
@@ -191,7 +199,7 @@ static int acl_group_init(struct iscsi_acl_group *g,
 }
 
 int iscsi_acl_init(struct iscsi_acl *acl, const struct ut_target_cfg *tc,
-		   struct iscsi_lu_ent *(*find)(void *arg, const char *name),
+		   struct scsi_lu *(*find)(void *arg, const char *name),
 		   void *arg)
 {
 	int rc;

@@ -34,14 +34,13 @@
 #include "config/config.h"
 
 struct scsi_sess;
-struct iscsi_lu_ent;
+struct scsi_lu;
 
-/* One LUN of a group's map; the LU is found through its device entry
- * (opened at server start). */
+/* One LUN of a group's map. */
 struct iscsi_acl_lun {
 	uint32_t lun;
 	bool read_only;
-	struct iscsi_lu_ent *ent;
+	struct scsi_lu *lu;
 };
 
 struct iscsi_acl_group {
@@ -77,23 +76,27 @@ const struct iscsi_acl_group *iscsi_acl_find_group(const struct iscsi_acl *acl,
 bool iscsi_acl_portal_allowed(const struct iscsi_acl *acl,
 			      const char *local_addr);
 
-struct iscsi_tgt;
+struct iscsi_tgt_conf;
 
 /* Does the initiator's LUN set (its group's, else the default) hold any
  * LUN, and did the connection arrive on an allowed portal?  Decides both
  * login (0x0203 otherwise) and SendTargets visibility. */
-bool iscsi_acl_may_login(const struct iscsi_tgt *t, const char *initiator,
+bool iscsi_acl_may_login(const struct iscsi_tgt_conf *t, const char *initiator,
 			 const char *local_addr);
 
-/* Map the initiator's LUN set into its SCSI session (LUN masking: a LUN
- * outside the set does not exist for it).  0 or -ENOMEM. */
-int iscsi_acl_map_luns(const struct iscsi_tgt *t, const char *initiator,
+/* The initiator's LUN set (LUN masking: a LUN outside it does not exist
+ * for it): lu[n] and ro[n] for n < UT_MAX_LUNS, NULL where none. */
+void iscsi_acl_lun_set(const struct iscsi_tgt_conf *t, const char *initiator,
+		       struct scsi_lu **lu, bool *ro);
+
+/* Map the initiator's LUN set into its SCSI session.  0 or -ENOMEM. */
+int iscsi_acl_map_luns(const struct iscsi_tgt_conf *t, const char *initiator,
 		       struct scsi_sess *ss);
 
 /* Build an ACL from a target's configuration; device names resolve
  * through find (which returns NULL for an unknown device).  0 or -errno. */
 int iscsi_acl_init(struct iscsi_acl *acl, const struct ut_target_cfg *tc,
-		   struct iscsi_lu_ent *(*find)(void *arg, const char *name),
+		   struct scsi_lu *(*find)(void *arg, const char *name),
 		   void *arg);
 void iscsi_acl_free(struct iscsi_acl *acl);
 

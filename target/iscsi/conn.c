@@ -199,9 +199,9 @@ void iscsi_conn_ping_answered(struct iscsi_conn *c, uint32_t ttt)
 void iscsi_conn_enter_ffp(struct iscsi_conn *c)
 {
 	struct env *env = c->env;
-	const struct ut_iscsi_params *p = c->sess && c->sess->tgt
-						  ? &c->sess->tgt->params
-						  : &c->srv->cfg_params;
+	const struct ut_iscsi_params *p =
+		c->sess && c->sess->tgt ? &iscsi_tgt_conf(c->sess->tgt)->params
+					: &c->srv->cfg_params;
 
 	c->state = CONN_FFP;
 	if (c->login_timer)

@@ -54,4 +54,36 @@ void iscsi_server_free(struct iscsi_server *s);
 void iscsi_server_get_stats(const struct iscsi_server *s,
 			    struct iscsi_server_stats *out);
 
+/* --------------------------------------------------- live changes */
+
+/* The outcome of a reconfiguration (iscsi/reconfig.c). */
+struct iscsi_reconf_result {
+	int status;	      /* 0, or -errno */
+	char msg[1024];	      /* what failed, or notes on what was done */
+	unsigned int aborted; /* commands aborted after the drain time */
+	uint64_t waited_ms;   /* until devices were closed, shrinks done */
+};
+typedef void (*iscsi_reconf_done_fn)(void *arg,
+				     const struct iscsi_reconf_result *r);
+
+struct iscsi_reconf_opts {
+	bool force;	   /* disabling a target logs its sessions out */
+	uint32_t drain_ms; /* a removed or shrunk LU waits this long for
+			    * its commands, then aborts them (0: 5000) */
+};
+
+/* Make cfg (validated by the caller) the running configuration: the
+ * difference is applied live, sessions keep running (reconfig.c).
+ * Returns 0 when the change is under way (done runs later, never from
+ * inside this call), or -errno with a message in err when it was refused
+ * and nothing changed (-EBUSY: another change is still in progress). */
+int iscsi_server_reconfigure(struct iscsi_server *s,
+			     const struct ut_config *cfg,
+			     const struct iscsi_reconf_opts *o,
+			     iscsi_reconf_done_fn done, void *arg, char *err,
+			     size_t errlen);
+
+/* The running configuration (changed only by iscsi_server_reconfigure). */
+const struct ut_config *iscsi_server_config(const struct iscsi_server *s);
+
 #endif

@@ -42,6 +42,7 @@
 #define ISCSI_TX_UNTIED_BYTES_MAX (16u << 20)
 
 #define ISCSI_MAX_REACTORS 64
+#define ISCSI_DEFAULT_TPGT 1
 
 struct iscsi_conn;
 struct iscsi_sess;
@@ -59,26 +60,59 @@ struct iscsi_reactor {
 					  * are the server's */
 };
 
+/*
+ * What may change of a target while it serves (reconfig.c).  A conf is
+ * built whole, published with one pointer store and never modified after;
+ * a reader loads it once per callback (iscsi_tgt_conf()) and keeps nothing
+ * of it across callbacks.  A replaced conf is freed once every reactor
+ * has been through a callback boundary (iscsi_server_retire()), and the
+ * LUs it names live at least that long.
+ */
+struct iscsi_tgt_conf {
+	bool enabled;
+	char alias[256];
+	struct ut_iscsi_params params;
+	struct iscsi_auth_cfg auth;	     /* IncomingUser/OutgoingUser */
+	struct iscsi_acl acl;		     /* groups, allowed portals */
+	struct scsi_lu *lun_lu[UT_MAX_LUNS]; /* default LUN set */
+	bool lun_ro[UT_MAX_LUNS];
+};
+
+/* A target's identity, which sessions and logins point to.  Never freed
+ * while the server runs: a removed target becomes a tombstone (disabled,
+ * not found by name) that a target of the same name added later reuses. */
 struct iscsi_tgt {
 	struct iscsi_server *srv;
 	char name[UT_NAME_MAX];
-	char alias[256];
-	bool enabled;
-	struct ut_iscsi_params params;
-	struct scsi_lu *lun_lu[UT_MAX_LUNS]; /* default LUN set */
-	bool lun_ro[UT_MAX_LUNS];
-	struct iscsi_acl acl;	    /* groups, allowed portals */
-	struct iscsi_auth_cfg auth; /* IncomingUser/OutgoingUser */
 	uint16_t tpgt;
 	unsigned int index;
+	struct iscsi_tgt_conf *conf; /* atomic; NULL before start */
+	bool removed;		     /* atomic */
 };
 
+static inline const struct iscsi_tgt_conf *
+iscsi_tgt_conf(const struct iscsi_tgt *t)
+{
+	return __atomic_load_n(&t->conf, __ATOMIC_ACQUIRE);
+}
+
+/* A device of the configuration and the LU over it (reconfig.c). */
 struct iscsi_lu_ent {
 	char name[UT_DEV_NAME_MAX];
 	struct scsi_lu *lu;
 	struct bs_dev *bs;
 	struct ut_dev_cfg cfg;
+	uint32_t index; /* LU index, unique while the server runs */
+	/* Going (removed, or replaced by another backing): waiting until
+	 * no nexus is left and the confs naming it are freed. */
+	bool going;
+	uint64_t going_since_ns;
+	uint64_t grace_seq;	 /* the retire round it waits for */
+	bool aborted;		 /* its commands were aborted after the wait */
+	struct iscsi_reconf *op; /* the operation waiting for it */
+	TAILQ_ENTRY(iscsi_lu_ent) going_link;
 };
+TAILQ_HEAD(iscsi_lu_ent_list, iscsi_lu_ent);
 
 TAILQ_HEAD(iscsi_conn_list, iscsi_conn);
 TAILQ_HEAD(iscsi_sess_list, iscsi_sess);
@@ -87,10 +121,23 @@ struct iscsi_server {
 	struct env *env;
 	struct ut_iscsi_params cfg_params;    /* driver level: discovery */
 	struct iscsi_auth_cfg discovery_auth; /* driver-level users */
-	struct iscsi_tgt *tgts;
+	/* Targets and devices: fixed-size arrays of pointers, so that a
+	 * reader on another reactor never sees them move.  tgt_count only
+	 * grows (atomic); entries of lus change on reactor 0 only (the
+	 * control path), which alone reads them after start. */
+	struct iscsi_tgt **tgts; /* UT_MAX_TARGETS slots */
 	size_t tgt_count;
-	struct iscsi_lu_ent *lus;
+	struct iscsi_lu_ent **lus; /* UT_MAX_DEVS slots */
 	size_t lu_count;
+	uint32_t next_lu_index;
+	struct ut_config cfg;		/* the running configuration */
+	struct iscsi_lu_ent_list going; /* devices draining (reconfig.c) */
+	struct iscsi_reconf *reconf;	/* the operation in progress */
+	struct env_timer *reconf_timer;
+	uint32_t conf_gen;		/* atomic: bumped by each change */
+	uint64_t grace_seq, grace_done; /* retire rounds started, ended */
+	struct iscsi_retired *retired;	/* waiting for their round */
+	uint64_t start_ns;
 	char **portals;
 	size_t portal_count;
 	struct env_listener **listeners;
@@ -199,10 +246,12 @@ struct iscsi_sess {
 	struct iscsi_server *srv;
 	struct env *env; /* its reactor (its connection's) */
 	struct iscsi_reactor *r;
-	uint32_t conn_id;	 /* its connection's id (for logs and
+	uint32_t conn_id;	   /* its connection's id (for logs and
 					 * other reactors) */
-	struct iscsi_tgt *tgt;	 /* NULL for discovery */
-	struct iscsi_conn *conn; /* the one connection, or NULL */
+	struct env_conn_info info; /* its connection's addresses */
+	uint32_t conf_gen;	   /* srv->conf_gen its LUN map follows */
+	struct iscsi_tgt *tgt;	   /* NULL for discovery */
+	struct iscsi_conn *conn;   /* the one connection, or NULL */
 	bool discovery;
 	char initiator_name[UT_NAME_MAX];
 	char initiator_alias[256];
@@ -428,6 +477,7 @@ enum iscsi_xop {
 	ISCSI_XOP_CLOSE,	  /* close the connection (why) */
 	ISCSI_XOP_LOGOUT_REQUEST, /* Async logout request, arg = ms */
 	ISCSI_XOP_ABORT_WAITING,  /* iscsi_sess_abort_waiting(ptr) */
+	ISCSI_XOP_RESYNC_LUNS,	  /* iscsi_sess_resync_luns() */
 };
 /* One connection (by id) of reactor `to`. */
 void iscsi_server_conn_op(struct iscsi_server *srv, struct env *here,
@@ -440,8 +490,42 @@ void iscsi_server_each_sess(struct iscsi_server *srv, struct env *here,
 			    const struct iscsi_sess *except,
 			    const struct iscsi_tgt *tgt, enum iscsi_xop op,
 			    const void *ptr, const char *why);
+/* Connection work (by id, e.g. ISCSI_XOP_LOGOUT_REQUEST with arg) for
+ * every session of tgt (NULL: all). */
+void iscsi_server_each_sess_arg(struct iscsi_server *srv, struct env *here,
+				const struct iscsi_tgt *tgt, enum iscsi_xop op,
+				uint32_t arg, const char *why);
 /* End tasks of s still waiting for Data-Out or CmdSN order on lu (NULL:
  * every LU of its target). */
 void iscsi_sess_abort_waiting(struct iscsi_sess *s, const void *lu);
+
+/* server.c: credentials deep-copied from the configuration (and wiped) */
+int iscsi_auth_copy(struct iscsi_auth_cfg *a, const struct ut_user_cfg *in,
+		    size_t in_count, const struct ut_user_cfg *out);
+void iscsi_auth_free(struct iscsi_auth_cfg *a);
+void iscsi_auth_warn(struct env *env, const char *who,
+		     const struct iscsi_auth_cfg *a);
+
+/* reconfig.c */
+/* Bring s's LUN map in line with its target's conf (LUN masking after a
+ * change): nexuses of LUs it may no longer reach are detached, new ones
+ * mapped (with POWER ON, RESET), and the nexuses it keeps get REPORTED
+ * LUNS DATA HAS CHANGED if anything changed.  On s's reactor. */
+void iscsi_sess_resync_luns(struct iscsi_sess *s);
+/* Build and free a target's conf from its configuration, with the LUs
+ * of the server's devices (which must be open). */
+int iscsi_tgt_conf_new(struct iscsi_server *srv, const struct ut_target_cfg *tc,
+		       struct iscsi_tgt_conf **out);
+void iscsi_tgt_conf_free(struct iscsi_tgt_conf *c);
+/* Free fn(ptr) once every reactor has passed a callback boundary (at
+ * once with one reactor: the caller runs in a callback). */
+void iscsi_server_retire(struct iscsi_server *srv, void (*fn)(void *),
+			 void *ptr);
+struct iscsi_lu_ent *iscsi_server_find_lu(struct iscsi_server *srv,
+					  const char *name);
+/* Open every device's LU and build every target's conf (start). */
+int iscsi_server_open_all(struct iscsi_server *srv);
+/* Free devices and targets, going ones included (server free). */
+void iscsi_server_free_all(struct iscsi_server *srv);
 
 #endif

@@ -180,11 +180,12 @@ static uint16_t login_identify(struct iscsi_conn *c,
 		return ISCSI_LS_MISSING_PARAMETER;
 	}
 	ls->tgt = iscsi_server_find_target(c->srv, tgt);
-	if (!ls->tgt || !ls->tgt->enabled) {
+	if (!ls->tgt || !iscsi_tgt_conf(ls->tgt)->enabled) {
 		*why = "no such target";
 		return ISCSI_LS_NOT_FOUND;
 	}
-	if (!iscsi_acl_may_login(ls->tgt, ini, c->info.local_addr)) {
+	if (!iscsi_acl_may_login(iscsi_tgt_conf(ls->tgt), ini,
+				 c->info.local_addr)) {
 		/* Indistinguishable from a missing target, as in SCST. */
 		*why = "initiator or portal not allowed for this target";
 		return ISCSI_LS_NOT_FOUND;
@@ -210,7 +211,8 @@ static const struct iscsi_auth_cfg *login_auth(struct iscsi_conn *c)
 {
 	struct iscsi_login_state *ls = &c->login;
 
-	return ls->tgt ? &ls->tgt->auth : &c->srv->discovery_auth;
+	return ls->tgt ? &iscsi_tgt_conf(ls->tgt)->auth
+		       : &c->srv->discovery_auth;
 }
 
 /* The security stage's own keys: AuthMethod and the CHAP exchange.
@@ -259,7 +261,7 @@ static const struct ut_iscsi_params *login_cfg(struct iscsi_conn *c)
 	struct iscsi_login_state *ls = &c->login;
 
 	if (ls->tgt)
-		return &ls->tgt->params;
+		return &iscsi_tgt_conf(ls->tgt)->params;
 	return &c->srv->cfg_params;
 }
 
@@ -434,9 +436,10 @@ static void login_negotiate(struct iscsi_conn *c, const struct iscsi_bhs *h,
 		if (!ls->discovery) {
 			iscsi_kv_addf(&resp, "TargetPortalGroupTag", "%u",
 				      c->info.portal_group);
-			if (ls->tgt->alias[0])
-				iscsi_kv_add(&resp, "TargetAlias",
-					     ls->tgt->alias);
+			const char *alias = iscsi_tgt_conf(ls->tgt)->alias;
+
+			if (alias[0])
+				iscsi_kv_add(&resp, "TargetAlias", alias);
 		}
 	}
 	if (ls->csg == ISCSI_STAGE_SECURITY) {

@@ -9,8 +9,6 @@
 
 #include "iscsi/iscsi_int.h"
 
-#define ISCSI_DEFAULT_TPGT 1
-
 static int srv_copy_portals(struct iscsi_server *srv,
 			    const struct ut_config *cfg)
 {
@@ -29,19 +27,10 @@ static int srv_copy_portals(struct iscsi_server *srv,
 	return 0;
 }
 
-static struct iscsi_lu_ent *srv_find_lu(struct iscsi_server *srv,
-					const char *name)
-{
-	for (size_t i = 0; i < srv->lu_count; i++)
-		if (strcmp(srv->lus[i].name, name) == 0)
-			return &srv->lus[i];
-	return NULL;
-}
-
 /* The credentials of one target (or of discovery), deep-copied so that
  * the configuration may be freed; wiped again in auth_free(). */
-static int auth_copy(struct iscsi_auth_cfg *a, const struct ut_user_cfg *in,
-		     size_t in_count, const struct ut_user_cfg *out)
+int iscsi_auth_copy(struct iscsi_auth_cfg *a, const struct ut_user_cfg *in,
+		    size_t in_count, const struct ut_user_cfg *out)
 {
 	memset(a, 0, sizeof(*a));
 	a->incoming = calloc(in_count ? in_count : 1, sizeof(*a->incoming));
@@ -54,7 +43,7 @@ static int auth_copy(struct iscsi_auth_cfg *a, const struct ut_user_cfg *in,
 	return 0;
 }
 
-static void auth_free(struct iscsi_auth_cfg *a)
+void iscsi_auth_free(struct iscsi_auth_cfg *a)
 {
 	if (a->incoming)
 		explicit_bzero(a->incoming,
@@ -65,8 +54,8 @@ static void auth_free(struct iscsi_auth_cfg *a)
 
 /* RFC 7143 §12.1.3: secrets of at least 96 bits, and never the same
  * secret for both directions.  Advice, not errors: logged by name only. */
-static void auth_warn(struct env *env, const char *who,
-		      const struct iscsi_auth_cfg *a)
+void iscsi_auth_warn(struct env *env, const char *who,
+		     const struct iscsi_auth_cfg *a)
 {
 	for (size_t i = 0; i < a->incoming_count; i++) {
 		if (strlen(a->incoming[i].secret) < 12)
@@ -94,70 +83,11 @@ static void auth_warn(struct env *env, const char *who,
 			 who);
 }
 
-static struct iscsi_lu_ent *srv_find_lu_cb(void *arg, const char *name)
-{
-	return srv_find_lu(arg, name);
-}
-
-static int srv_copy_targets(struct iscsi_server *srv,
-			    const struct ut_config *cfg)
-{
-	int rc;
-
-	srv->tgts = calloc(cfg->target_count ? cfg->target_count : 1,
-			   sizeof(*srv->tgts));
-	if (!srv->tgts)
-		return -ENOMEM;
-	for (size_t i = 0; i < cfg->target_count; i++) {
-		const struct ut_target_cfg *tc = &cfg->targets[i];
-		struct iscsi_tgt *t = &srv->tgts[i];
-
-		t->srv = srv;
-		t->index = (unsigned int)i;
-		snprintf(t->name, sizeof(t->name), "%s", tc->iqn);
-		snprintf(t->alias, sizeof(t->alias), "%s", tc->alias);
-		t->enabled = tc->enabled;
-		t->params = tc->params;
-		t->tpgt = ISCSI_DEFAULT_TPGT;
-		srv->tgt_count++;
-		rc = auth_copy(&t->auth, tc->incoming, tc->incoming_count,
-			       &tc->outgoing);
-		if (!rc)
-			rc = iscsi_acl_init(&t->acl, tc, srv_find_lu_cb, srv);
-		if (rc == -EINVAL)
-			LOG_ERR(srv->env,
-				"target %s: a GROUP LUN names an "
-				"unknown device or is above 255",
-				tc->iqn);
-		if (rc)
-			return rc;
-		auth_warn(srv->env, t->name, &t->auth);
-	}
-	return 0;
-}
-
-static int srv_copy_devices(struct iscsi_server *srv,
-			    const struct ut_config *cfg)
-{
-	srv->lus =
-		calloc(cfg->dev_count ? cfg->dev_count : 1, sizeof(*srv->lus));
-	if (!srv->lus)
-		return -ENOMEM;
-	for (size_t i = 0; i < cfg->dev_count; i++) {
-		struct iscsi_lu_ent *e = &srv->lus[i];
-
-		e->cfg = cfg->devs[i];
-		snprintf(e->name, sizeof(e->name), "%s", cfg->devs[i].name);
-		srv->lu_count++;
-	}
-	return 0;
-}
-
 struct iscsi_server *iscsi_server_new(struct env *env,
 				      const struct ut_config *cfg, int *err)
 {
 	struct iscsi_server *srv = calloc(1, sizeof(*srv));
-	int rc;
+	int rc = -ENOMEM;
 
 	if (!srv) {
 		*err = -ENOMEM;
@@ -167,41 +97,21 @@ struct iscsi_server *iscsi_server_new(struct env *env,
 	srv->lock = env_mutex_new(env);
 	srv->cfg_params = cfg->params;
 	srv->next_tsih = (uint16_t)(env_random_u64(env) | 1);
+	srv->start_ns = env_now_ns(env);
 	TAILQ_INIT(&srv->conns);
 	TAILQ_INIT(&srv->sessions);
-	rc = srv_copy_portals(srv, cfg);
+	TAILQ_INIT(&srv->going);
+	srv->tgts = calloc(UT_MAX_TARGETS, sizeof(*srv->tgts));
+	srv->lus = calloc(UT_MAX_DEVS, sizeof(*srv->lus));
+	if (srv->tgts && srv->lus && ut_config_copy(&srv->cfg, cfg) == 0)
+		rc = srv_copy_portals(srv, cfg);
 	if (!rc)
-		rc = srv_copy_devices(srv, cfg);
+		rc = iscsi_auth_copy(&srv->discovery_auth,
+				     cfg->discovery_incoming,
+				     cfg->discovery_incoming_count,
+				     &cfg->discovery_outgoing);
 	if (!rc)
-		rc = srv_copy_targets(srv, cfg);
-	if (!rc)
-		rc = auth_copy(&srv->discovery_auth, cfg->discovery_incoming,
-			       cfg->discovery_incoming_count,
-			       &cfg->discovery_outgoing);
-	if (!rc)
-		auth_warn(env, "discovery", &srv->discovery_auth);
-	/* Record each target's LUN -> device mapping by device index; the
-	 * scsi_lu pointers are filled in at start. */
-	for (size_t i = 0; !rc && i < cfg->target_count; i++) {
-		const struct ut_target_cfg *tc = &cfg->targets[i];
-
-		for (size_t j = 0; j < tc->lun_count; j++) {
-			const struct ut_lun_cfg *l = &tc->luns[j];
-			struct iscsi_lu_ent *e = srv_find_lu(srv, l->dev_name);
-
-			if (!e || l->lun >= UT_MAX_LUNS) {
-				LOG_ERR(env,
-					"target %s: LUN %u names unknown "
-					"device %s",
-					tc->iqn, l->lun, l->dev_name);
-				rc = -EINVAL;
-				break;
-			}
-			/* Stash the entry; replaced by its LU at start. */
-			srv->tgts[i].lun_lu[l->lun] = (struct scsi_lu *)e;
-			srv->tgts[i].lun_ro[l->lun] = l->read_only;
-		}
-	}
+		iscsi_auth_warn(env, "discovery", &srv->discovery_auth);
 	if (rc) {
 		iscsi_server_free(srv);
 		*err = rc;
@@ -210,49 +120,10 @@ struct iscsi_server *iscsi_server_new(struct env *env,
 	return srv;
 }
 
-static int srv_open_lus(struct iscsi_server *srv)
-{
-	for (size_t i = 0; i < srv->lu_count; i++) {
-		struct iscsi_lu_ent *e = &srv->lus[i];
-		struct bs_dev_params p = {
-			.kind = e->cfg.kind,
-			.name = e->cfg.name,
-			.path = e->cfg.path[0] ? e->cfg.path : NULL,
-			.size_bytes = e->cfg.size_bytes,
-			.block_size = e->cfg.block_size ? e->cfg.block_size
-							: 512,
-			.read_only = e->cfg.read_only,
-			.thin = e->cfg.thin,
-			.create = true,
-		};
-		int rc = bs_open(srv->env, &p, &e->bs);
-
-		if (rc) {
-			LOG_ERR(srv->env,
-				"device %s: cannot open backstore: %s", e->name,
-				strerror(-rc));
-			return rc;
-		}
-		e->lu = scsi_lu_new(srv->env, &e->cfg, e->bs, (uint32_t)i);
-		if (!e->lu)
-			return -ENOMEM;
-	}
-	for (size_t i = 0; i < srv->tgt_count; i++) {
-		struct iscsi_tgt *t = &srv->tgts[i];
-
-		for (uint32_t lun = 0; lun < UT_MAX_LUNS; lun++)
-			if (t->lun_lu[lun])
-				t->lun_lu[lun] =
-					((struct iscsi_lu_ent *)t->lun_lu[lun])
-						->lu;
-	}
-	return 0;
-}
-
 int iscsi_server_start(struct iscsi_server *srv)
 {
 	struct env *env = srv->env;
-	int rc = srv_open_lus(srv);
+	int rc = iscsi_server_open_all(srv);
 
 	if (rc)
 		return rc;
@@ -391,6 +262,11 @@ static void srv_xwork_do(struct iscsi_server *srv, struct env *here,
 		if (s)
 			iscsi_sess_abort_waiting(s, w->ptr);
 		break;
+	case ISCSI_XOP_RESYNC_LUNS:
+		s = srv_find_sess(srv, here, w->tsih);
+		if (s && !s->closing)
+			iscsi_sess_resync_luns(s);
+		break;
 	}
 }
 
@@ -505,6 +381,38 @@ void iscsi_server_each_sess(struct iscsi_server *srv, struct env *here,
 	free(refs);
 }
 
+void iscsi_server_each_sess_arg(struct iscsi_server *srv, struct env *here,
+				const struct iscsi_tgt *tgt, enum iscsi_xop op,
+				uint32_t arg, const char *why)
+{
+	struct srv_xwork w = {.srv = srv, .op = op, .arg = arg, .why = why};
+	struct srv_ref *refs;
+	struct iscsi_sess *s;
+	size_t n = 0;
+
+	env_mutex_lock(srv->env, srv->lock);
+	refs = calloc(srv->sess_count + 1, sizeof(*refs));
+	TAILQ_FOREACH (s, &srv->sessions, link) {
+		if (!refs)
+			break;
+		if (s->discovery || (tgt && s->tgt != tgt))
+			continue;
+		refs[n].conn_id = s->conn_id;
+		refs[n].env = s->env;
+		n++;
+	}
+	env_mutex_unlock(srv->env, srv->lock);
+	if (!refs) {
+		LOG_ERR(here, "out of memory: cannot reach the sessions");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		w.conn_id = refs[i].conn_id;
+		srv_xwork_send(srv, here, refs[i].env, &w);
+	}
+	free(refs);
+}
+
 struct iscsi_reactor *iscsi_server_reactor(struct iscsi_server *srv,
 					   struct env *env)
 {
@@ -588,11 +496,7 @@ void iscsi_server_free(struct iscsi_server *srv)
 		iscsi_conn_close(c, "server stopped");
 	while ((s = TAILQ_FIRST(&srv->sessions)))
 		srv_force_free_session(s);
-	for (size_t i = 0; i < srv->lu_count; i++) {
-		if (srv->lus[i].lu)
-			scsi_lu_free(srv->lus[i].lu);
-		bs_close(srv->lus[i].bs);
-	}
+	iscsi_server_free_all(srv);
 	env_timer_free(env, srv->shutdown_timer);
 	for (unsigned int i = 0; i < srv->reactor_count; i++) {
 		iscsi_pools_drain(srv->reactors[i]);
@@ -603,13 +507,8 @@ void iscsi_server_free(struct iscsi_server *srv)
 		free(srv->portals[i]);
 	free(srv->portals);
 	free(srv->listeners);
-	free(srv->lus);
-	for (size_t i = 0; srv->tgts && i < srv->tgt_count; i++) {
-		iscsi_acl_free(&srv->tgts[i].acl);
-		auth_free(&srv->tgts[i].auth);
-	}
-	auth_free(&srv->discovery_auth);
-	free(srv->tgts);
+	iscsi_auth_free(&srv->discovery_auth);
+	ut_config_free(&srv->cfg);
 	free(srv);
 }
 
@@ -638,9 +537,15 @@ void iscsi_server_get_stats(const struct iscsi_server *srv,
 struct iscsi_tgt *iscsi_server_find_target(struct iscsi_server *srv,
 					   const char *name)
 {
-	for (size_t i = 0; i < srv->tgt_count; i++)
-		if (strcmp(srv->tgts[i].name, name) == 0)
-			return &srv->tgts[i];
+	size_t n = __atomic_load_n(&srv->tgt_count, __ATOMIC_ACQUIRE);
+
+	for (size_t i = 0; i < n; i++) {
+		struct iscsi_tgt *t = srv->tgts[i];
+
+		if (!__atomic_load_n(&t->removed, __ATOMIC_ACQUIRE) &&
+		    strcmp(t->name, name) == 0)
+			return t;
+	}
 	return NULL;
 }
 
@@ -708,13 +613,15 @@ static void portal_address(const char *portal, const struct iscsi_conn *c,
 static void sendtargets_one(struct iscsi_server *srv, struct iscsi_conn *c,
 			    const struct iscsi_tgt *t, struct iscsi_kvlist *out)
 {
+	const struct iscsi_tgt_conf *conf = iscsi_tgt_conf(t);
+
 	iscsi_kv_add(out, "TargetName", t->name);
 	for (size_t i = 0; i < srv->portal_count; i++) {
 		char addr[160];
 
 		portal_address(srv->portals[i], c, addr, sizeof(addr));
 		/* Only the portals a login may use (allowed_portal). */
-		if (!iscsi_acl_portal_allowed(&t->acl, addr))
+		if (!iscsi_acl_portal_allowed(&conf->acl, addr))
 			continue;
 		iscsi_kv_addf(out, "TargetAddress", "%s,%u", addr, t->tpgt);
 	}
@@ -725,8 +632,12 @@ static void sendtargets_one(struct iscsi_server *srv, struct iscsi_conn *c,
 static bool sendtargets_visible(const struct iscsi_tgt *t,
 				const struct iscsi_conn *c)
 {
-	return t->enabled && iscsi_acl_may_login(t, c->sess->initiator_name,
-						 c->info.local_addr);
+	const struct iscsi_tgt_conf *conf = iscsi_tgt_conf(t);
+
+	return !__atomic_load_n(&t->removed, __ATOMIC_ACQUIRE) &&
+	       conf->enabled &&
+	       iscsi_acl_may_login(conf, c->sess->initiator_name,
+				   c->info.local_addr);
 }
 
 /* RFC 7143 Appendix C: SendTargets=All lists every target (discovery
@@ -736,11 +647,12 @@ int iscsi_sendtargets(struct iscsi_server *srv, struct iscsi_conn *c,
 		      const char *what, struct iscsi_kvlist *out)
 {
 	struct iscsi_sess *s = c->sess;
+	size_t n = __atomic_load_n(&srv->tgt_count, __ATOMIC_ACQUIRE);
 
 	if (strcmp(what, "All") == 0 && s->discovery) {
-		for (size_t i = 0; i < srv->tgt_count; i++)
-			if (sendtargets_visible(&srv->tgts[i], c))
-				sendtargets_one(srv, c, &srv->tgts[i], out);
+		for (size_t i = 0; i < n; i++)
+			if (sendtargets_visible(srv->tgts[i], c))
+				sendtargets_one(srv, c, srv->tgts[i], out);
 		return 0;
 	}
 	if (what[0] == '\0' || strcmp(what, "All") == 0) {
@@ -748,12 +660,12 @@ int iscsi_sendtargets(struct iscsi_server *srv, struct iscsi_conn *c,
 			sendtargets_one(srv, c, s->tgt, out);
 		return 0;
 	}
-	for (size_t i = 0; i < srv->tgt_count; i++) {
-		if (!sendtargets_visible(&srv->tgts[i], c) ||
-		    strcmp(srv->tgts[i].name, what))
+	for (size_t i = 0; i < n; i++) {
+		if (!sendtargets_visible(srv->tgts[i], c) ||
+		    strcmp(srv->tgts[i]->name, what))
 			continue;
-		if (s->discovery || s->tgt == &srv->tgts[i])
-			sendtargets_one(srv, c, &srv->tgts[i], out);
+		if (s->discovery || s->tgt == srv->tgts[i])
+			sendtargets_one(srv, c, srv->tgts[i], out);
 	}
 	return 0;
 }

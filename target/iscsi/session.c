@@ -69,8 +69,12 @@ static uint32_t sess_new_ttt(struct iscsi_sess *s)
 
 static int sess_map_luns(struct iscsi_sess *s)
 {
-	/* LUN masking: the initiator's group's LUNs, else the default set. */
-	return iscsi_acl_map_luns(s->tgt, s->initiator_name, s->scsi);
+	/* LUN masking: the initiator's group's LUNs, else the default set.
+	 * The generation first: a change published after it is caught up
+	 * with once the session is listed (iscsi_sess_new). */
+	s->conf_gen = __atomic_load_n(&s->srv->conf_gen, __ATOMIC_ACQUIRE);
+	return iscsi_acl_map_luns(iscsi_tgt_conf(s->tgt), s->initiator_name,
+				  s->scsi);
 }
 
 static void sess_reinstate(struct iscsi_server *srv, struct env *here,
@@ -105,8 +109,9 @@ struct iscsi_sess *iscsi_sess_new(struct iscsi_conn *c,
 				  struct iscsi_login_state *ls)
 {
 	struct iscsi_server *srv = c->srv;
-	const struct ut_iscsi_params *cfg = ls->tgt ? &ls->tgt->params
-						    : &srv->cfg_params;
+	const struct ut_iscsi_params *cfg =
+		ls->tgt ? &iscsi_tgt_conf(ls->tgt)->params : &srv->cfg_params;
+	bool stale;
 	uint32_t max_sessions = cfg->max_sessions ? cfg->max_sessions
 						  : ISCSI_MAX_SESSIONS_DEFAULT;
 	struct iscsi_sess *s;
@@ -120,6 +125,7 @@ struct iscsi_sess *iscsi_sess_new(struct iscsi_conn *c,
 	s->env = c->env;
 	s->r = c->r;
 	s->conn_id = c->id;
+	s->info = c->info;
 	s->tgt = ls->tgt;
 	s->discovery = ls->discovery;
 	memcpy(s->isid, ls->isid, 6);
@@ -165,7 +171,13 @@ struct iscsi_sess *iscsi_sess_new(struct iscsi_conn *c,
 	TAILQ_INSERT_TAIL(&srv->sessions, s, link);
 	srv->sess_count++;
 	srv->stats.sessions = srv->sess_count;
+	/* A reconfiguration that listed the sessions before this one was
+	 * in the list changed the generation: follow it now. */
+	stale = s->scsi && s->conf_gen != __atomic_load_n(&srv->conf_gen,
+							  __ATOMIC_ACQUIRE);
 	env_mutex_unlock(srv->env, srv->lock);
+	if (stale)
+		iscsi_sess_resync_luns(s);
 	return s;
 }
 
@@ -974,7 +986,8 @@ static void text_answer(struct iscsi_conn *c, const struct iscsi_bhs *h)
 		iscsi_send_reject(c, ISCSI_REJECT_PROTOCOL_ERROR, c->rx_bhs);
 		goto out;
 	}
-	neg.cfg = s->tgt ? &s->tgt->params : &s->srv->cfg_params;
+	neg.cfg = s->tgt ? &iscsi_tgt_conf(s->tgt)->params
+			 : &s->srv->cfg_params;
 	neg.p = &s->p;
 	neg.discovery = s->discovery;
 	neg.login = false;
@@ -1180,17 +1193,23 @@ static void tmf_abort_one(struct iscsi_task *t, struct iscsi_tmf *tmf)
 	task_abort_silently(t);
 }
 
+/* The session's own LUN map (LUN masking included). */
+static struct scsi_lu *sess_lun_lu(const struct iscsi_sess *s, uint64_t lun)
+{
+	if (!s->scsi || lun >= UT_MAX_LUNS)
+		return NULL;
+	return scsi_sess_lu(s->scsi, (uint32_t)lun, NULL);
+}
+
 static bool tmf_lun_mapped(struct iscsi_sess *s, uint64_t lun)
 {
-	return lun < UT_MAX_LUNS && s->tgt && s->tgt->lun_lu[lun];
+	return sess_lun_lu(s, lun) != NULL;
 }
 
 static struct scsi_lu *sess_task_lu(const struct iscsi_sess *s,
 				    const struct iscsi_task *t)
 {
-	if (!s->tgt || t->cmd.lun >= UT_MAX_LUNS)
-		return NULL;
-	return s->tgt->lun_lu[t->cmd.lun];
+	return sess_lun_lu(s, t->cmd.lun);
 }
 
 /* SAM-5 §7.6: a reset or CLEAR TASK SET ends the tasks of every nexus on
@@ -1293,7 +1312,7 @@ static void ffp_tmf(struct iscsi_conn *c)
 			scsi_tmf_abort_task_set(s->scsi, lun);
 			break;
 		}
-		srv_abort_waiting_tasks(s->srv, s, s->tgt->lun_lu[lun]);
+		srv_abort_waiting_tasks(s->srv, s, sess_lun_lu(s, lun));
 		if (fn == ISCSI_TMF_CLEAR_TASK_SET)
 			scsi_tmf_clear_task_set(s->scsi, lun);
 		else

@@ -74,6 +74,17 @@ void scsi_sess_ua_all(struct scsi_sess *s, uint16_t asc)
 	}
 }
 
+void scsi_sess_ua_lun(struct scsi_sess *s, uint32_t lun, uint16_t asc)
+{
+	struct scsi_itl *itl = lun <= SCSI_MAX_LUN ? s->lun_map[lun] : NULL;
+
+	if (!itl)
+		return;
+	scsi_lu_lock(itl->lu);
+	scsi_ua_add(itl, asc);
+	scsi_lu_unlock(itl->lu);
+}
+
 uint32_t scsi_lu_set_capacity(struct scsi_lu *lu, uint64_t nblocks)
 {
 	uint32_t epoch;

@@ -203,8 +203,9 @@ int scsi_sess_unmap(struct scsi_sess *s, uint32_t lun);
 /* The LU mapped at lun for s (NULL: none) and whether read-only. */
 struct scsi_lu *scsi_sess_lu(const struct scsi_sess *s, uint32_t lun,
 			     bool *read_only);
-/* Queue a unit attention on every I_T_L nexus of s. */
+/* Queue a unit attention on every I_T_L nexus of s, or on one. */
 void scsi_sess_ua_all(struct scsi_sess *s, uint16_t asc);
+void scsi_sess_ua_lun(struct scsi_sess *s, uint32_t lun, uint16_t asc);
 /* The backstore was resized: the LU reports nblocks from now on, every
  * nexus gets CAPACITY DATA HAS CHANGED, and the LU's epoch moves on.
  * Returns the new epoch: commands that entered before it may still use

@@ -1,0 +1,984 @@
+/*
+ * reconfig.c — the server's devices and targets, and changing them while
+ * sessions run (utargetctl, reload, simulator verbs).
+ *
+ * Every change is one operation: a new configuration is compared with the
+ * running one and the difference applied.
+ *
+ *   prepare   devices: new ones opened, grown ones grown (nothing is
+ *             visible yet; a failure undoes the openings and stops here:
+ *             the running configuration is untouched);
+ *             target confs: built for the new configuration.
+ *   commit    (synchronous, on the calling reactor)
+ *             - the device table takes the new devices; removed or
+ *               replaced ones start "going";
+ *             - each target's conf is replaced (one pointer store; the old
+ *               conf is retired: freed once every reactor has passed a
+ *               callback boundary); removed targets become tombstones and
+ *               their sessions are closed; a disabled target refuses new
+ *               logins (with force, its sessions get an Async logout
+ *               request, RFC 7143 §11.9.1, and are closed after the grace);
+ *             - capacities change (CAPACITY DATA HAS CHANGED on every
+ *               nexus of the LU, lu_live.c);
+ *             - every session re-reads its LUN set on its own reactor
+ *               (iscsi_sess_resync_luns: REPORTED LUNS DATA HAS CHANGED on
+ *               the nexuses it keeps when the set changed).
+ *   drain     (a timer every RECONF_POLL_NS) going devices wait until
+ *             no nexus is left and the retire round is over, then are
+ *             freed; shrunk devices wait until the commands that entered
+ *             before the shrink are done, then the backstore shrinks.
+ *             After drain_ms the commands still in the way are aborted
+ *             (TASK ABORTED when their I/O returns); memory is still only
+ *             freed once nothing uses it.
+ *   done      the caller's callback, never from inside the call.
+ *
+ * One operation at a time; another one asked for meanwhile is refused
+ * with -EBUSY.  Portal and discovery (driver-level) changes are kept in
+ * the configuration but take effect at the next start.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iscsi/iscsi_int.h"
+
+#define RECONF_POLL_NS (10ull * 1000000ull)
+#define RECONF_DRAIN_MS_DEFAULT 5000u
+#define RECONF_LOGOUT_GRACE_MS 3000u
+/* Past the drain time plus this, an operation reports what is still in
+ * use and ends; the device is closed by a later poll once it is free. */
+#define RECONF_GIVE_UP_NS (30ull * 1000000000ull)
+
+struct reconf_shrink {
+	struct iscsi_lu_ent *e;
+	uint64_t size_bytes;
+	uint32_t epoch;
+	bool aborted, done;
+};
+
+struct reconf_logout {
+	struct iscsi_tgt *t;
+	bool closed;
+};
+
+struct iscsi_reconf {
+	struct iscsi_server *srv;
+	iscsi_reconf_done_fn done;
+	void *arg;
+	struct iscsi_reconf_result res;
+	uint64_t start_ns, drain_ns;
+	uint64_t grace_seq;
+	struct reconf_shrink *shrinks;
+	size_t shrink_count;
+	struct reconf_logout *logouts;
+	size_t logout_count;
+	unsigned int going; /* devices of this operation still going */
+};
+
+/* ------------------------------------------------------------- devices */
+
+struct iscsi_lu_ent *iscsi_server_find_lu(struct iscsi_server *srv,
+					  const char *name)
+{
+	for (size_t i = 0; i < srv->lu_count; i++)
+		if (strcmp(srv->lus[i]->name, name) == 0)
+			return srv->lus[i];
+	return NULL;
+}
+
+static struct iscsi_lu_ent *lu_ent_new(struct iscsi_server *srv,
+				       const struct ut_dev_cfg *d)
+{
+	struct iscsi_lu_ent *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->cfg = *d;
+	snprintf(e->name, sizeof(e->name), "%s", d->name);
+	e->index = srv->next_lu_index++;
+	return e;
+}
+
+static int lu_ent_open(struct iscsi_server *srv, struct iscsi_lu_ent *e)
+{
+	struct bs_dev_params p = {
+		.kind = e->cfg.kind,
+		.name = e->cfg.name,
+		.path = e->cfg.path[0] ? e->cfg.path : NULL,
+		.size_bytes = e->cfg.size_bytes,
+		.block_size = e->cfg.block_size ? e->cfg.block_size : 512,
+		.read_only = e->cfg.read_only,
+		.thin = e->cfg.thin,
+		.create = true,
+	};
+	int rc = bs_open(srv->env, &p, &e->bs);
+
+	if (rc) {
+		LOG_ERR(srv->env, "device %s: cannot open backstore: %s",
+			e->name, strerror(-rc));
+		return rc;
+	}
+	e->lu = scsi_lu_new(srv->env, &e->cfg, e->bs, e->index);
+	if (!e->lu) {
+		bs_close(e->bs);
+		e->bs = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void lu_ent_free(struct iscsi_lu_ent *e)
+{
+	if (!e)
+		return;
+	if (e->lu)
+		scsi_lu_free(e->lu);
+	bs_close(e->bs);
+	free(e);
+}
+
+/* --------------------------------------------------------- target confs */
+
+/* Device lookup while confs are built: the devices of the configuration
+ * being applied, which may not be the server's table yet. */
+struct lu_set {
+	struct iscsi_lu_ent **e;
+	size_t n;
+};
+
+static struct scsi_lu *lu_set_find(void *arg, const char *name)
+{
+	const struct lu_set *set = arg;
+
+	for (size_t i = 0; i < set->n; i++)
+		if (strcmp(set->e[i]->name, name) == 0)
+			return set->e[i]->lu;
+	return NULL;
+}
+
+void iscsi_tgt_conf_free(struct iscsi_tgt_conf *c)
+{
+	if (!c)
+		return;
+	iscsi_acl_free(&c->acl);
+	iscsi_auth_free(&c->auth);
+	free(c);
+}
+
+static void tgt_conf_free_cb(void *p)
+{
+	iscsi_tgt_conf_free(p);
+}
+
+static int tgt_conf_build(struct iscsi_server *srv, const struct lu_set *set,
+			  const struct ut_target_cfg *tc,
+			  struct iscsi_tgt_conf **out)
+{
+	struct iscsi_tgt_conf *c = calloc(1, sizeof(*c));
+	int rc;
+
+	*out = NULL;
+	if (!c)
+		return -ENOMEM;
+	c->enabled = tc->enabled;
+	snprintf(c->alias, sizeof(c->alias), "%s", tc->alias);
+	c->params = tc->params;
+	rc = iscsi_auth_copy(&c->auth, tc->incoming, tc->incoming_count,
+			     &tc->outgoing);
+	if (!rc)
+		rc = iscsi_acl_init(&c->acl, tc, lu_set_find, (void *)set);
+	if (rc == -EINVAL)
+		LOG_ERR(srv->env,
+			"target %s: a GROUP LUN names an unknown device or is "
+			"above 255",
+			tc->iqn);
+	for (size_t j = 0; !rc && j < tc->lun_count; j++) {
+		const struct ut_lun_cfg *l = &tc->luns[j];
+		struct scsi_lu *lu = lu_set_find((void *)set, l->dev_name);
+
+		if (!lu || l->lun >= UT_MAX_LUNS) {
+			LOG_ERR(srv->env, "target %s: LUN %u names unknown "
+					  "device %s",
+				tc->iqn, l->lun, l->dev_name);
+			rc = -EINVAL;
+			break;
+		}
+		c->lun_lu[l->lun] = lu;
+		c->lun_ro[l->lun] = l->read_only;
+	}
+	if (rc) {
+		iscsi_tgt_conf_free(c);
+		return rc;
+	}
+	iscsi_auth_warn(srv->env, tc->iqn, &c->auth);
+	*out = c;
+	return 0;
+}
+
+int iscsi_tgt_conf_new(struct iscsi_server *srv, const struct ut_target_cfg *tc,
+		       struct iscsi_tgt_conf **out)
+{
+	struct lu_set set = {srv->lus, srv->lu_count};
+
+	return tgt_conf_build(srv, &set, tc, out);
+}
+
+/* The target named iqn: an existing one (a tombstone included, which is
+ * then reused) or a new slot.  NULL when the table is full. */
+static struct iscsi_tgt *tgt_slot(struct iscsi_server *srv, const char *iqn)
+{
+	struct iscsi_tgt *t;
+
+	for (size_t i = 0; i < srv->tgt_count; i++)
+		if (strcmp(srv->tgts[i]->name, iqn) == 0)
+			return srv->tgts[i];
+	if (srv->tgt_count >= UT_MAX_TARGETS)
+		return NULL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->srv = srv;
+	t->index = (unsigned int)srv->tgt_count;
+	t->tpgt = ISCSI_DEFAULT_TPGT;
+	t->removed = true; /* until its conf is published */
+	snprintf(t->name, sizeof(t->name), "%s", iqn);
+	srv->tgts[srv->tgt_count] = t;
+	/* Readers of other reactors see the slot filled before the count. */
+	__atomic_store_n(&srv->tgt_count, srv->tgt_count + 1,
+			 __ATOMIC_RELEASE);
+	return t;
+}
+
+/* Publish c as t's conf; the old one is retired. */
+static void tgt_publish(struct iscsi_server *srv, struct iscsi_tgt *t,
+			struct iscsi_tgt_conf *c, bool removed)
+{
+	struct iscsi_tgt_conf *old = t->conf;
+
+	__atomic_store_n(&t->conf, c, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->removed, removed, __ATOMIC_RELEASE);
+	if (old)
+		iscsi_server_retire(srv, tgt_conf_free_cb, old);
+}
+
+int iscsi_server_open_all(struct iscsi_server *srv)
+{
+	const struct ut_config *cfg = &srv->cfg;
+	int rc;
+
+	for (size_t i = 0; i < cfg->dev_count; i++) {
+		struct iscsi_lu_ent *e = lu_ent_new(srv, &cfg->devs[i]);
+
+		if (!e)
+			return -ENOMEM;
+		srv->lus[srv->lu_count++] = e;
+		rc = lu_ent_open(srv, e);
+		if (rc)
+			return rc;
+	}
+	for (size_t i = 0; i < cfg->target_count; i++) {
+		struct iscsi_tgt *t = tgt_slot(srv, cfg->targets[i].iqn);
+		struct iscsi_tgt_conf *c;
+
+		if (!t)
+			return -ENOMEM;
+		rc = iscsi_tgt_conf_new(srv, &cfg->targets[i], &c);
+		if (rc)
+			return rc;
+		tgt_publish(srv, t, c, false);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------ retire rounds */
+
+struct iscsi_retired {
+	void (*fn)(void *);
+	void *ptr;
+	uint64_t seq;
+	struct iscsi_retired *next;
+};
+
+struct grace_tick {
+	struct iscsi_server *srv;
+	uint64_t seq;
+	unsigned int *left;
+};
+
+static void grace_start(struct iscsi_server *srv);
+
+static void retired_run(struct iscsi_server *srv, uint64_t upto)
+{
+	struct iscsi_retired **pp = &srv->retired, *r;
+
+	while ((r = *pp)) {
+		if (r->seq > upto) {
+			pp = &r->next;
+			continue;
+		}
+		*pp = r->next;
+		r->fn(r->ptr);
+		free(r);
+	}
+}
+
+/* Back on the server's reactor: one more reactor has passed. */
+static void grace_ack(void *arg)
+{
+	struct grace_tick *g = arg;
+	struct iscsi_server *srv = g->srv;
+
+	if (--*g->left == 0) {
+		srv->grace_done = g->seq;
+		free(g->left);
+		retired_run(srv, srv->grace_done);
+		if (srv->retired)
+			grace_start(srv);
+	}
+	free(g);
+}
+
+/* On a reactor: whatever callback was running when the round started is
+ * over now. */
+static void grace_pass(void *arg)
+{
+	struct grace_tick *g = arg;
+
+	if (env_post(g->srv->env, grace_ack, g) != 0)
+		LOG_ERR(g->srv->env, "retire round %llu: cannot post back",
+			(unsigned long long)g->seq);
+}
+
+static void grace_start(struct iscsi_server *srv)
+{
+	struct env *envs[ISCSI_MAX_REACTORS + 1];
+	unsigned int n = 0, *left;
+
+	if (srv->grace_seq > srv->grace_done)
+		return; /* a round is running: the next starts after it */
+	srv->grace_seq++;
+	for (struct iscsi_retired *r = srv->retired; r; r = r->next)
+		if (r->seq > srv->grace_seq)
+			r->seq = srv->grace_seq;
+	envs[n++] = srv->env;
+	env_mutex_lock(srv->env, srv->lock);
+	for (unsigned int i = 0; i < srv->reactor_count; i++)
+		if (srv->reactors[i]->env != srv->env)
+			envs[n++] = srv->reactors[i]->env;
+	env_mutex_unlock(srv->env, srv->lock);
+	left = malloc(sizeof(*left));
+	if (!left)
+		goto fail;
+	*left = n;
+	for (unsigned int i = 0; i < n; i++) {
+		struct grace_tick *g = malloc(sizeof(*g));
+
+		if (!g || env_post(envs[i], grace_pass, g) != 0) {
+			/* Never reached: the objects leak rather than being
+			 * freed under a reader. */
+			free(g);
+			LOG_ERR(srv->env, "retire round: cannot reach a "
+					  "reactor; keeping retired objects");
+			return;
+		}
+		g->srv = srv;
+		g->seq = srv->grace_seq;
+		g->left = left;
+	}
+	return;
+fail:
+	LOG_ERR(srv->env, "retire round: out of memory");
+}
+
+void iscsi_server_retire(struct iscsi_server *srv, void (*fn)(void *),
+			 void *ptr)
+{
+	struct iscsi_retired *r;
+
+	/* One reactor: we run in its callback and nobody else reads. */
+	if (!srv->env->ops->post) {
+		fn(ptr);
+		return;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		LOG_ERR(srv->env, "retire: out of memory; keeping an object");
+		return;
+	}
+	r->fn = fn;
+	r->ptr = ptr;
+	r->seq = srv->grace_seq + 1;
+	r->next = srv->retired;
+	srv->retired = r;
+	grace_start(srv);
+}
+
+/* Has every retire round started so far ended? */
+static bool grace_over(const struct iscsi_server *srv, uint64_t seq)
+{
+	return !srv->env->ops->post || srv->grace_done >= seq;
+}
+
+/* ------------------------------------------------------ sessions */
+
+void iscsi_sess_resync_luns(struct iscsi_sess *s)
+{
+	struct scsi_lu *want[UT_MAX_LUNS];
+	bool want_ro[UT_MAX_LUNS], kept[UT_MAX_LUNS] = {false};
+	const struct iscsi_tgt_conf *conf;
+	bool changed = false;
+
+	if (!s->scsi || !s->tgt)
+		return;
+	s->conf_gen = __atomic_load_n(&s->srv->conf_gen, __ATOMIC_ACQUIRE);
+	conf = iscsi_tgt_conf(s->tgt);
+	iscsi_acl_lun_set(conf, s->initiator_name, want, want_ro);
+	if (__atomic_load_n(&s->tgt->removed, __ATOMIC_ACQUIRE))
+		memset(want, 0, sizeof(want));
+	for (uint32_t lun = 0; lun < UT_MAX_LUNS; lun++) {
+		bool ro;
+		struct scsi_lu *have = scsi_sess_lu(s->scsi, lun, &ro);
+
+		if (have && have == want[lun] && ro == want_ro[lun]) {
+			kept[lun] = true;
+			continue;
+		}
+		if (have) {
+			scsi_sess_unmap(s->scsi, lun);
+			changed = true;
+		}
+		if (want[lun]) {
+			if (scsi_sess_map(s->scsi, lun, want[lun], want_ro[lun]))
+				LOG_ERR(s->env,
+					"session tsih %u: cannot map LUN %u",
+					s->tsih, lun);
+			changed = true;
+		}
+	}
+	if (!changed)
+		return;
+	/* SPC-4 §5.14: the inventory changed for this I_T nexus; the new
+	 * LUNs carry their own POWER ON, RESET condition. */
+	for (uint32_t lun = 0; lun < UT_MAX_LUNS; lun++)
+		if (kept[lun])
+			scsi_sess_ua_lun(s->scsi, lun,
+					 SCSI_UA_REPORTED_LUNS_CHANGED);
+	LOG_INFO(s->env, "event=luns-changed tsih=%u initiator=%s target=%s",
+		 s->tsih, s->initiator_name, s->tgt->name);
+}
+
+/* ------------------------------------------------------------ reconfigure */
+
+static void reconf_msg(struct iscsi_reconf *op, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void reconf_msg(struct iscsi_reconf *op, const char *fmt, ...)
+{
+	size_t len = strlen(op->res.msg);
+	va_list ap;
+
+	if (len + 3 >= sizeof(op->res.msg))
+		return;
+	if (len)
+		op->res.msg[len++] = ';', op->res.msg[len++] = ' ';
+	va_start(ap, fmt);
+	vsnprintf(op->res.msg + len, sizeof(op->res.msg) - len, fmt, ap);
+	va_end(ap);
+}
+
+static void reconf_finish(struct iscsi_server *srv, struct iscsi_reconf *op)
+{
+	op->res.waited_ms = (env_now_ns(srv->env) - op->start_ns) / 1000000u;
+	srv->reconf = NULL;
+	LOG_INFO(srv->env,
+		 "event=reconfigured status=%d waited_ms=%llu aborted=%u "
+		 "note=\"%s\"",
+		 op->res.status, (unsigned long long)op->res.waited_ms,
+		 op->res.aborted, op->res.msg);
+	if (op->done)
+		op->done(op->arg, &op->res);
+	free(op->shrinks);
+	free(op->logouts);
+	free(op);
+}
+
+/* Going devices: free those nothing uses any more.  op may be NULL (a
+ * device an earlier operation gave up waiting for). */
+static bool reconf_step_going(struct iscsi_server *srv, struct iscsi_reconf *op,
+			      uint64_t now)
+{
+	uint64_t drain_ns = op ? op->drain_ns
+			       : RECONF_DRAIN_MS_DEFAULT * 1000000ull;
+	struct iscsi_lu_ent *e, *tmp;
+	bool all = true;
+
+	TAILQ_FOREACH_SAFE (e, &srv->going, going_link, tmp) {
+		bool grace = grace_over(srv, e->grace_seq);
+
+		if (grace && scsi_lu_nexus_count(e->lu) == 0 &&
+		    !scsi_lu_sanitizing(e->lu)) {
+			TAILQ_REMOVE(&srv->going, e, going_link);
+			LOG_INFO(srv->env, "event=device-closed device=%s",
+				 e->name);
+			if (op && e->op == op)
+				op->going--;
+			lu_ent_free(e);
+			continue;
+		}
+		if (op && e->op == op)
+			all = false;
+		if (!e->aborted && now - e->going_since_ns >= drain_ns) {
+			unsigned int n = scsi_lu_abort_commands(
+				e->lu, srv->env, UINT32_MAX);
+
+			e->aborted = true;
+			if (op)
+				op->res.aborted += n;
+			LOG_WARN(srv->env,
+				 "event=device-drain-timeout device=%s "
+				 "aborted=%u",
+				 e->name, n);
+		}
+	}
+	return all;
+}
+
+static bool reconf_step_shrinks(struct iscsi_server *srv,
+				struct iscsi_reconf *op, uint64_t now)
+{
+	bool all = true;
+
+	for (size_t i = 0; i < op->shrink_count; i++) {
+		struct reconf_shrink *k = &op->shrinks[i];
+		int rc;
+
+		if (k->done)
+			continue;
+		if (scsi_lu_commands_before(k->e->lu, k->epoch) == 0) {
+			rc = bs_resize(k->e->bs, k->size_bytes);
+			if (rc) {
+				op->res.status = rc;
+				reconf_msg(op, "device %s: shrinking the "
+					       "backstore: %s",
+					   k->e->name, strerror(-rc));
+			}
+			k->done = true;
+			continue;
+		}
+		all = false;
+		if (!k->aborted && now - op->start_ns >= op->drain_ns) {
+			op->res.aborted += scsi_lu_abort_commands(
+				k->e->lu, srv->env, k->epoch);
+			k->aborted = true;
+		}
+	}
+	return all;
+}
+
+static bool reconf_step_logouts(struct iscsi_server *srv,
+				struct iscsi_reconf *op, uint64_t now)
+{
+	bool all = true;
+
+	for (size_t i = 0; i < op->logout_count; i++) {
+		struct reconf_logout *l = &op->logouts[i];
+
+		if (l->closed)
+			continue;
+		if (now - op->start_ns <
+		    (uint64_t)RECONF_LOGOUT_GRACE_MS * 1000000ull) {
+			all = false;
+			continue;
+		}
+		iscsi_server_each_sess(srv, srv->env, NULL, l->t,
+				       ISCSI_XOP_CLOSE, NULL,
+				       "target disabled");
+		l->closed = true;
+	}
+	return all;
+}
+
+static void reconf_give_up(struct iscsi_server *srv, struct iscsi_reconf *op)
+{
+	struct iscsi_lu_ent *e;
+
+	TAILQ_FOREACH (e, &srv->going, going_link) {
+		if (e->op != op)
+			continue;
+		reconf_msg(op, "device %s is still in use; it closes when "
+			       "its last command ends",
+			   e->name);
+		e->op = NULL;
+	}
+	for (size_t i = 0; i < op->shrink_count; i++)
+		if (!op->shrinks[i].done)
+			reconf_msg(op, "device %s: commands older than the "
+				       "shrink are still running; the "
+				       "backstore keeps its size",
+				   op->shrinks[i].e->name);
+	op->res.status = -ETIMEDOUT;
+}
+
+static void reconf_poll(void *arg)
+{
+	struct iscsi_server *srv = arg;
+	struct iscsi_reconf *op = srv->reconf;
+	uint64_t now = env_now_ns(srv->env);
+	bool done;
+
+	if (!op) {
+		reconf_step_going(srv, NULL, now);
+	} else {
+		done = reconf_step_shrinks(srv, op, now);
+		done &= reconf_step_logouts(srv, op, now);
+		done &= reconf_step_going(srv, op, now);
+		done &= grace_over(srv, op->grace_seq);
+		if (!done && now - op->start_ns > op->drain_ns +
+							  RECONF_GIVE_UP_NS) {
+			reconf_give_up(srv, op);
+			done = true;
+		}
+		if (done)
+			reconf_finish(srv, op);
+	}
+	if (srv->reconf || !TAILQ_EMPTY(&srv->going))
+		env_timer_arm(srv->env, srv->reconf_timer,
+			      now + RECONF_POLL_NS);
+}
+
+/* Devices of the new configuration: kept, grown, shrunk, new or
+ * replacing an old one.  Fills nl (the new table) and op's shrinks;
+ * new entries are opened.  On failure everything opened is closed. */
+static int reconf_devices(struct iscsi_server *srv, struct iscsi_reconf *op,
+			  const struct ut_config *cfg,
+			  struct iscsi_lu_ent **nl, bool *opened)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < cfg->dev_count; i++) {
+		const struct ut_dev_cfg *d = &cfg->devs[i];
+		struct iscsi_lu_ent *e = iscsi_server_find_lu(srv, d->name);
+
+		opened[i] = false;
+		if (e && ut_dev_cfg_equal(&e->cfg, d)) {
+			nl[i] = e;
+			continue;
+		}
+		if (e && ut_dev_cfg_equal_but_size(&e->cfg, d) &&
+		    d->size_bytes && e->bs->ops->resize) {
+			uint64_t size = d->size_bytes / e->bs->block_size *
+					e->bs->block_size;
+
+			nl[i] = e;
+			if (scsi_lu_sanitizing(e->lu)) {
+				reconf_msg(op, "device %s: a SANITIZE is "
+					       "running; try again after it",
+					   d->name);
+				rc = -EBUSY;
+				break;
+			}
+			if (size > e->bs->size_bytes) {
+				rc = bs_resize(e->bs, size);
+				if (rc) {
+					reconf_msg(op, "device %s: cannot grow "
+						       "to %llu bytes: %s",
+						   d->name,
+						   (unsigned long long)size,
+						   strerror(-rc));
+					break;
+				}
+			} else if (size < e->bs->size_bytes) {
+				struct reconf_shrink *k = &op->shrinks
+								   [op->shrink_count++];
+
+				k->e = e;
+				k->size_bytes = size;
+			}
+			continue;
+		}
+		nl[i] = lu_ent_new(srv, d);
+		if (!nl[i]) {
+			rc = -ENOMEM;
+			break;
+		}
+		opened[i] = true;
+		rc = lu_ent_open(srv, nl[i]);
+		if (rc) {
+			reconf_msg(op, "device %s: cannot open %s: %s",
+				   d->name, d->path[0] ? d->path : "it",
+				   strerror(-rc));
+			break;
+		}
+	}
+	if (!rc)
+		return 0;
+	for (size_t i = 0; i < cfg->dev_count; i++)
+		if (opened[i] && nl[i])
+			lu_ent_free(nl[i]);
+	op->shrink_count = 0;
+	return rc;
+}
+
+static void reconf_going(struct iscsi_server *srv, struct iscsi_reconf *op,
+			 struct iscsi_lu_ent *e)
+{
+	e->going = true;
+	e->going_since_ns = op->start_ns;
+	e->op = op;
+	op->going++;
+	TAILQ_INSERT_TAIL(&srv->going, e, going_link);
+	LOG_INFO(srv->env, "event=device-removed device=%s", e->name);
+}
+
+/* Commit: tables, confs, capacities, sessions.  Nothing fails here but
+ * memory for a tombstone conf, which is then skipped (logged). */
+static void reconf_commit(struct iscsi_server *srv, struct iscsi_reconf *op,
+			  const struct ut_config *cfg,
+			  struct iscsi_lu_ent **nl,
+			  struct iscsi_tgt_conf **confs,
+			  const struct iscsi_reconf_opts *o)
+{
+	struct ut_config *old = &srv->cfg;
+
+	/* Devices no longer in the table go; the table takes the new ones. */
+	for (size_t i = 0; i < srv->lu_count; i++) {
+		bool kept = false;
+
+		for (size_t j = 0; j < cfg->dev_count && !kept; j++)
+			kept = nl[j] == srv->lus[i];
+		if (!kept)
+			reconf_going(srv, op, srv->lus[i]);
+	}
+	memset(srv->lus, 0, UT_MAX_DEVS * sizeof(*srv->lus));
+	memcpy(srv->lus, nl, cfg->dev_count * sizeof(*nl));
+	srv->lu_count = cfg->dev_count;
+
+	for (size_t i = 0; i < cfg->target_count; i++) {
+		const struct ut_target_cfg *tc = &cfg->targets[i];
+		struct iscsi_tgt *t = tgt_slot(srv, tc->iqn);
+		const struct iscsi_tgt_conf *was = t->removed ? NULL : t->conf;
+
+		if (was && was->enabled && !tc->enabled) {
+			LOG_INFO(srv->env, "event=target-disabled target=%s%s",
+				 t->name, o && o->force ? " force=1" : "");
+			if (o && o->force) {
+				op->logouts[op->logout_count++].t = t;
+				iscsi_server_each_sess_arg(
+					srv, srv->env, t,
+					ISCSI_XOP_LOGOUT_REQUEST,
+					RECONF_LOGOUT_GRACE_MS, "disabled");
+			}
+		} else if (!was) {
+			LOG_INFO(srv->env, "event=target-added target=%s",
+				 t->name);
+		} else if (!was->enabled && tc->enabled) {
+			LOG_INFO(srv->env, "event=target-enabled target=%s",
+				 t->name);
+		}
+		tgt_publish(srv, t, confs[i], false);
+		confs[i] = NULL;
+	}
+	for (size_t i = 0; i < old->target_count; i++) {
+		struct iscsi_tgt *t = NULL;
+		struct iscsi_tgt_conf *c;
+		bool still = false;
+
+		for (size_t j = 0; j < cfg->target_count && !still; j++)
+			still = !strcmp(cfg->targets[j].iqn,
+					old->targets[i].iqn);
+		if (still)
+			continue;
+		for (size_t j = 0; j < srv->tgt_count && !t; j++)
+			if (!strcmp(srv->tgts[j]->name, old->targets[i].iqn))
+				t = srv->tgts[j];
+		if (!t)
+			continue;
+		c = calloc(1, sizeof(*c)); /* disabled, no LUNs */
+		if (!c) {
+			LOG_ERR(srv->env, "target %s: out of memory removing "
+					  "it; disabled only",
+				t->name);
+			continue;
+		}
+		c->params = old->targets[i].params;
+		tgt_publish(srv, t, c, true);
+		iscsi_server_each_sess(srv, srv->env, NULL, t, ISCSI_XOP_CLOSE,
+				       NULL, "target removed");
+		LOG_INFO(srv->env, "event=target-removed target=%s", t->name);
+	}
+	/* Capacities, after the confs: a resized LU's nexuses all hear it. */
+	for (size_t i = 0; i < cfg->dev_count; i++) {
+		struct iscsi_lu_ent *e = nl[i];
+		uint64_t nblocks = e->bs->size_bytes / e->bs->block_size;
+
+		if (!e->going && scsi_lu_nblocks(e->lu) < nblocks)
+			scsi_lu_set_capacity(e->lu, nblocks);
+		e->cfg = cfg->devs[i];
+	}
+	for (size_t i = 0; i < op->shrink_count; i++) {
+		struct reconf_shrink *k = &op->shrinks[i];
+
+		k->epoch = scsi_lu_set_capacity(
+			k->e->lu, k->size_bytes / k->e->bs->block_size);
+	}
+	/* The retire round that frees the confs just replaced: the one
+	 * running, or the next when one was running already. */
+	op->grace_seq = srv->grace_seq;
+	for (struct iscsi_retired *r = srv->retired; r; r = r->next)
+		if (r->seq > op->grace_seq)
+			op->grace_seq = r->seq;
+	{
+		struct iscsi_lu_ent *e;
+
+		TAILQ_FOREACH (e, &srv->going, going_link)
+			if (e->op == op)
+				e->grace_seq = op->grace_seq;
+	}
+	/* Sessions follow, each on its reactor; a login racing with us
+	 * sees the new generation (iscsi_sess_new). */
+	__atomic_add_fetch(&srv->conf_gen, 1, __ATOMIC_ACQ_REL);
+	iscsi_server_each_sess(srv, srv->env, NULL, NULL,
+			       ISCSI_XOP_RESYNC_LUNS, NULL, "reconfigure");
+	ut_config_free(old);
+	*old = *cfg;
+}
+
+static bool portals_equal(const struct ut_config *a, const struct ut_config *b)
+{
+	if (a->portal_count != b->portal_count)
+		return false;
+	for (size_t i = 0; i < a->portal_count; i++)
+		if (strcmp(a->portals[i], b->portals[i]))
+			return false;
+	return true;
+}
+
+int iscsi_server_reconfigure(struct iscsi_server *srv,
+			     const struct ut_config *cfg,
+			     const struct iscsi_reconf_opts *o,
+			     iscsi_reconf_done_fn done, void *arg, char *err,
+			     size_t errlen)
+{
+	struct iscsi_lu_ent **nl = NULL;
+	struct iscsi_tgt_conf **confs = NULL;
+	struct iscsi_reconf *op = NULL;
+	struct ut_config copy;
+	struct lu_set set;
+	bool *opened = NULL;
+	int rc = -ENOMEM;
+
+	ut_config_init(&copy);
+	if (srv->reconf) {
+		snprintf(err, errlen, "another change is still in progress");
+		return -EBUSY;
+	}
+	if (!srv->reconf_timer)
+		srv->reconf_timer = env_timer_new(srv->env, reconf_poll, srv);
+	op = calloc(1, sizeof(*op));
+	nl = calloc(cfg->dev_count + 1, sizeof(*nl));
+	opened = calloc(cfg->dev_count + 1, sizeof(*opened));
+	confs = calloc(cfg->target_count + 1, sizeof(*confs));
+	if (!srv->reconf_timer || !op || !nl || !opened || !confs ||
+	    ut_config_copy(&copy, cfg))
+		goto fail;
+	op->shrinks = calloc(cfg->dev_count + 1, sizeof(*op->shrinks));
+	op->logouts = calloc(cfg->target_count + 1, sizeof(*op->logouts));
+	if (!op->shrinks || !op->logouts)
+		goto fail;
+	op->srv = srv;
+	op->done = done;
+	op->arg = arg;
+	op->start_ns = env_now_ns(srv->env);
+	op->drain_ns = (uint64_t)(o && o->drain_ms ? o->drain_ms
+						   : RECONF_DRAIN_MS_DEFAULT) *
+		       1000000ull;
+	rc = reconf_devices(srv, op, &copy, nl, opened);
+	if (rc)
+		goto fail;
+	set.e = nl;
+	set.n = copy.dev_count;
+	for (size_t i = 0; i < copy.target_count; i++) {
+		rc = tgt_conf_build(srv, &set, &copy.targets[i], &confs[i]);
+		if (rc) {
+			reconf_msg(op, "target %s: cannot build its LUN map",
+				   copy.targets[i].iqn);
+			break;
+		}
+	}
+	if (!rc && copy.target_count > UT_MAX_TARGETS)
+		rc = -E2BIG;
+	if (rc) {
+		for (size_t i = 0; i < copy.dev_count; i++)
+			if (opened[i])
+				lu_ent_free(nl[i]);
+		goto fail;
+	}
+	if (!portals_equal(&srv->cfg, &copy))
+		reconf_msg(op, "portal changes take effect at the next start");
+	if (!ut_iscsi_params_equal(&srv->cfg.params, &copy.params) ||
+	    srv->cfg.discovery_incoming_count != copy.discovery_incoming_count)
+		reconf_msg(op, "discovery settings take effect at the next "
+			       "start");
+	srv->reconf = op;
+	reconf_commit(srv, op, &copy, nl, confs, o);
+	free(nl);
+	free(opened);
+	free(confs);
+	/* Never call back from inside the call: the poll runs next. */
+	env_timer_arm(srv->env, srv->reconf_timer, env_now_ns(srv->env));
+	return 0;
+fail:
+	if (confs)
+		for (size_t i = 0; i < cfg->target_count; i++)
+			iscsi_tgt_conf_free(confs[i]);
+	snprintf(err, errlen, "%s",
+		 op && op->res.msg[0] ? op->res.msg : strerror(-rc));
+	if (op) {
+		free(op->shrinks);
+		free(op->logouts);
+	}
+	free(op);
+	free(nl);
+	free(opened);
+	free(confs);
+	ut_config_free(&copy);
+	return rc;
+}
+
+const struct ut_config *iscsi_server_config(const struct iscsi_server *srv)
+{
+	return &srv->cfg;
+}
+
+/* ------------------------------------------------------------- teardown */
+
+void iscsi_server_free_all(struct iscsi_server *srv)
+{
+	struct iscsi_lu_ent *e;
+
+	if (srv->reconf) {
+		free(srv->reconf->shrinks);
+		free(srv->reconf->logouts);
+		free(srv->reconf);
+		srv->reconf = NULL;
+	}
+	env_timer_free(srv->env, srv->reconf_timer);
+	srv->reconf_timer = NULL;
+	retired_run(srv, UINT64_MAX);
+	for (size_t i = 0; srv->tgts && i < srv->tgt_count; i++) {
+		iscsi_tgt_conf_free(srv->tgts[i]->conf);
+		free(srv->tgts[i]);
+	}
+	free(srv->tgts);
+	srv->tgts = NULL;
+	for (size_t i = 0; srv->lus && i < srv->lu_count; i++)
+		lu_ent_free(srv->lus[i]);
+	free(srv->lus);
+	srv->lus = NULL;
+	while ((e = TAILQ_FIRST(&srv->going))) {
+		TAILQ_REMOVE(&srv->going, e, going_link);
+		lu_ent_free(e);
+	}
+}
