@@ -154,7 +154,8 @@ SIM_CORE_OBJ := $(SIM_CORE_SRC:%.c=$(BUILD)/obj/%.o)
 SIM_SRC := $(sort $(wildcard simnet/*.c))
 SIM_OBJ := $(SIM_SRC:%.c=$(BUILD)/obj/%.o)
 SIM_TEST_DEPS := $(BUILD)/obj/target/env.o $(BUILD)/obj/target/ut_assert.o \
-	$(BUILD)/obj/target/iscsi/pdu.o $(BUILD)/obj/target/iscsi/crc32c.o
+	$(BUILD)/obj/target/heap.o $(BUILD)/obj/target/iscsi/pdu.o \
+	$(BUILD)/obj/target/iscsi/crc32c.o
 $(SIM_OBJ): CFLAGS += -Isimnet
 
 .PHONY: simnet-test scenarios

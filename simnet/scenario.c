@@ -434,9 +434,9 @@ static void runner_free(struct runner *r)
 /* Drop every scheduled event (heal events own memory: free them). */
 static void drain_events(struct sim *sim)
 {
-	while (sim->heap_len > 0) {
-		struct sim_ev *ev = sim->heap[0];
+	struct sim_ev *ev;
 
+	while ((ev = sim_ev_next(sim)) != NULL) {
 		sim_ev_cancel(sim, ev);
 		if (ev->fn == heal_fire)
 			free(SIM_CONTAINER_OF(ev, struct heal_ev, ev));

@@ -28,6 +28,7 @@
 #include <sys/queue.h>
 
 #include "env.h"
+#include "heap.h"
 
 struct bs_dev;
 struct sim;
@@ -44,9 +45,7 @@ struct sim;
  * the world is quiet when only background events remain.
  */
 struct sim_ev {
-	uint64_t at_ns;
-	uint64_t seq;
-	size_t heap_idx; /* SIZE_MAX when not scheduled */
+	struct ut_heap_node node; /* at_ns, seq; in sim->events when due */
 	void (*fn)(struct sim_ev *ev);
 	bool background;
 };
@@ -60,8 +59,10 @@ void sim_ev_at(struct sim *sim, struct sim_ev *ev, uint64_t at_ns);
 void sim_ev_cancel(struct sim *sim, struct sim_ev *ev);
 static inline bool sim_ev_pending(const struct sim_ev *ev)
 {
-	return ev->heap_idx != (size_t)-1;
+	return ut_heap_node_queued(&ev->node);
 }
+/* The next event due, or NULL when none is scheduled. */
+struct sim_ev *sim_ev_next(const struct sim *sim);
 
 /* ------------------------------------------------------------ the world */
 
@@ -79,9 +80,8 @@ struct sim_counters {
 struct sim {
 	uint64_t now_ns;
 	uint64_t seq;
-	struct sim_ev **heap;
-	size_t heap_len, heap_cap;
-	size_t busy; /* scheduled non-background events */
+	struct ut_heap events; /* scheduled events, by (at_ns, seq) */
+	size_t busy;	       /* scheduled non-background events */
 
 	uint64_t seed;
 	uint64_t rng[4];

@@ -2,10 +2,10 @@
  * sim_env.c — the scheduler, PRNG, trace hash, durable state store and the
  * `struct env` the target runs on inside the simulation.
  *
- * Scheduler: a binary min-heap of embedded events keyed by (at_ns, seq).
- * seq is a counter bumped on every schedule, so two events due at the same
- * virtual time fire in the order they were scheduled — never in pointer
- * order.  Each event knows its heap index, which makes cancel O(log n).
+ * Scheduler: the binary min-heap of target/heap.h, of events embedded in
+ * their owners and keyed by (at_ns, seq).  seq is a counter bumped on every
+ * schedule, so two events due at the same virtual time fire in the order
+ * they were scheduled — never in pointer order.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,91 +15,20 @@
 #include "sim.h"
 #include "ut_assert.h"
 
-#define HEAP_NONE ((size_t)-1)
-
-/* ------------------------------------------------------------ heap */
-
-static bool ev_before(const struct sim_ev *a, const struct sim_ev *b)
-{
-	if (a->at_ns != b->at_ns)
-		return a->at_ns < b->at_ns;
-	return a->seq < b->seq;
-}
-
-static void heap_set(struct sim *sim, size_t i, struct sim_ev *ev)
-{
-	sim->heap[i] = ev;
-	ev->heap_idx = i;
-}
-
-static void heap_up(struct sim *sim, size_t i)
-{
-	struct sim_ev *ev = sim->heap[i];
-
-	while (i > 0) {
-		size_t parent = (i - 1) / 2;
-
-		if (!ev_before(ev, sim->heap[parent]))
-			break;
-		heap_set(sim, i, sim->heap[parent]);
-		i = parent;
-	}
-	heap_set(sim, i, ev);
-}
-
-static void heap_down(struct sim *sim, size_t i)
-{
-	struct sim_ev *ev = sim->heap[i];
-
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-		struct sim_ev *best = ev;
-
-		if (l < sim->heap_len && ev_before(sim->heap[l], best)) {
-			m = l;
-			best = sim->heap[l];
-		}
-		if (r < sim->heap_len && ev_before(sim->heap[r], best)) {
-			m = r;
-			best = sim->heap[r];
-		}
-		if (m == i)
-			break;
-		heap_set(sim, i, best);
-		i = m;
-	}
-	heap_set(sim, i, ev);
-}
-
-static void heap_remove(struct sim *sim, size_t i)
-{
-	struct sim_ev *last;
-
-	ut_assert(i < sim->heap_len);
-	sim->heap[i]->heap_idx = HEAP_NONE;
-	last = sim->heap[--sim->heap_len];
-	if (i == sim->heap_len)
-		return;
-	heap_set(sim, i, last);
-	heap_up(sim, i);
-	heap_down(sim, last->heap_idx);
-}
-
 void sim_ev_init(struct sim_ev *ev, void (*fn)(struct sim_ev *ev))
 {
 	memset(ev, 0, sizeof(*ev));
-	ev->heap_idx = HEAP_NONE;
+	ut_heap_node_init(&ev->node);
 	ev->fn = fn;
 }
 
 void sim_ev_cancel(struct sim *sim, struct sim_ev *ev)
 {
-	if (ev->heap_idx == HEAP_NONE)
+	if (!ut_heap_node_queued(&ev->node))
 		return;
-	ut_assert(sim->heap[ev->heap_idx] == ev);
 	if (!ev->background)
 		sim->busy--;
-	heap_remove(sim, ev->heap_idx);
+	ut_heap_remove(&sim->events, &ev->node);
 }
 
 void sim_ev_at(struct sim *sim, struct sim_ev *ev, uint64_t at_ns)
@@ -107,22 +36,20 @@ void sim_ev_at(struct sim *sim, struct sim_ev *ev, uint64_t at_ns)
 	sim_ev_cancel(sim, ev);
 	if (at_ns < sim->now_ns)
 		at_ns = sim->now_ns;
-	ev->at_ns = at_ns;
-	ev->seq = sim->seq++;
-	if (sim->heap_len == sim->heap_cap) {
-		size_t cap = sim->heap_cap ? sim->heap_cap * 2 : 256;
-		struct sim_ev **h = realloc(sim->heap, cap * sizeof(*h));
-
-		if (h == NULL)
-			abort();
-		sim->heap = h;
-		sim->heap_cap = cap;
-	}
-	sim->heap_len++;
-	heap_set(sim, sim->heap_len - 1, ev);
-	heap_up(sim, sim->heap_len - 1);
+	ev->node.at_ns = at_ns;
+	ev->node.seq = sim->seq++;
+	if (ut_heap_reserve(&sim->events, sim->events.len + 1) != 0)
+		abort();
+	ut_heap_push(&sim->events, &ev->node);
 	if (!ev->background)
 		sim->busy++;
+}
+
+struct sim_ev *sim_ev_next(const struct sim *sim)
+{
+	struct ut_heap_node *n = ut_heap_top(&sim->events);
+
+	return n ? SIM_CONTAINER_OF(n, struct sim_ev, node) : NULL;
 }
 
 bool sim_run_until(struct sim *sim, uint64_t deadline_ns,
@@ -136,20 +63,20 @@ bool sim_run_until(struct sim *sim, uint64_t deadline_ns,
 			return true;
 		if (sim->stop)
 			return false;
-		if (sim->heap_len == 0) {
+		ev = sim_ev_next(sim);
+		if (ev == NULL) {
 			if (deadline_ns != UINT64_MAX &&
 			    sim->now_ns < deadline_ns)
 				sim->now_ns = deadline_ns;
 			return false;
 		}
-		ev = sim->heap[0];
-		if (ev->at_ns > deadline_ns) {
+		if (ev->node.at_ns > deadline_ns) {
 			sim->now_ns = deadline_ns;
 			return false;
 		}
 		sim_ev_cancel(sim, ev);
-		ut_assert(ev->at_ns >= sim->now_ns);
-		sim->now_ns = ev->at_ns;
+		ut_assert(ev->node.at_ns >= sim->now_ns);
+		sim->now_ns = ev->node.at_ns;
 		sim->ctr.events++;
 		ev->fn(ev);
 	}
@@ -560,6 +487,7 @@ struct sim *sim_new(uint64_t seed)
 
 	if (sim == NULL)
 		abort();
+	ut_heap_init(&sim->events);
 	sim->seed = seed;
 	for (int i = 0; i < 4; i++)
 		sim->rng[i] = sim_splitmix64(&sm);
@@ -584,6 +512,6 @@ void sim_free(struct sim *sim)
 	sim_net_free(sim);
 	sim_disks_free(sim);
 	state_free(sim->state);
-	free(sim->heap);
+	ut_heap_fini(&sim->events);
 	free(sim);
 }

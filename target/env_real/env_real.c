@@ -60,80 +60,19 @@ static uint64_t er_env_now_ns(struct env *e)
 
 /* ------------------------------------------------------------- timers */
 
-#define ER_TIMER_IDLE SIZE_MAX
-
 struct env_timer {
 	struct er_reactor *r;
 	env_timer_fn fn;
 	void *arg;
-	uint64_t deadline_ns;
-	uint64_t seq;	 /* arming order: equal deadlines fire FIFO */
-	size_t heap_idx; /* ER_TIMER_IDLE when not armed */
+	/* deadline (at_ns) and arming order (seq: equal deadlines fire
+	 * FIFO); in r->timers while armed */
+	struct ut_heap_node node;
 };
 
-static bool er_timer_before(const struct env_timer *a,
-			    const struct env_timer *b)
+static struct env_timer *er_timer_of(struct ut_heap_node *n)
 {
-	if (a->deadline_ns != b->deadline_ns)
-		return a->deadline_ns < b->deadline_ns;
-	return a->seq < b->seq;
-}
-
-static void er_heap_set(struct er_reactor *r, size_t i, struct env_timer *t)
-{
-	r->heap[i] = t;
-	t->heap_idx = i;
-}
-
-static void er_heap_sift_up(struct er_reactor *r, size_t i)
-{
-	struct env_timer *t = r->heap[i];
-
-	while (i > 0) {
-		size_t parent = (i - 1) / 2;
-
-		if (!er_timer_before(t, r->heap[parent]))
-			break;
-		er_heap_set(r, i, r->heap[parent]);
-		i = parent;
-	}
-	er_heap_set(r, i, t);
-}
-
-static void er_heap_sift_down(struct er_reactor *r, size_t i)
-{
-	struct env_timer *t = r->heap[i];
-
-	for (;;) {
-		size_t child = 2 * i + 1;
-
-		if (child >= r->heap_len)
-			break;
-		if (child + 1 < r->heap_len &&
-		    er_timer_before(r->heap[child + 1], r->heap[child]))
-			child++;
-		if (!er_timer_before(r->heap[child], t))
-			break;
-		er_heap_set(r, i, r->heap[child]);
-		i = child;
-	}
-	er_heap_set(r, i, t);
-}
-
-static void er_heap_remove(struct er_reactor *r, struct env_timer *t)
-{
-	size_t i = t->heap_idx;
-	struct env_timer *last;
-
-	t->heap_idx = ER_TIMER_IDLE;
-	last = r->heap[--r->heap_len];
-	if (i == r->heap_len)
-		return;
-	er_heap_set(r, i, last);
-	if (i > 0 && er_timer_before(last, r->heap[(i - 1) / 2]))
-		er_heap_sift_up(r, i);
-	else
-		er_heap_sift_down(r, i);
+	return (struct env_timer *)(void *)((char *)n -
+					    offsetof(struct env_timer, node));
 }
 
 static struct env_timer *er_timer_new(struct env *e, env_timer_fn fn, void *arg)
@@ -142,30 +81,23 @@ static struct env_timer *er_timer_new(struct env *e, env_timer_fn fn, void *arg)
 	struct env_timer *t;
 
 	/* Reserve the heap slot now so that timer_arm never allocates. */
-	if (r->timer_count + 1 > r->heap_cap) {
-		size_t cap = r->heap_cap ? r->heap_cap * 2 : 64;
-		struct env_timer **h = realloc(r->heap, cap * sizeof(*h));
-
-		if (!h)
-			return NULL;
-		r->heap = h;
-		r->heap_cap = cap;
-	}
+	if (ut_heap_reserve(&r->timers, r->timer_count + 1) != 0)
+		return NULL;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
 	t->r = r;
 	t->fn = fn;
 	t->arg = arg;
-	t->heap_idx = ER_TIMER_IDLE;
+	ut_heap_node_init(&t->node);
 	r->timer_count++;
 	return t;
 }
 
 static void er_timer_cancel(struct env_timer *t)
 {
-	if (t->heap_idx != ER_TIMER_IDLE)
-		er_heap_remove(t->r, t);
+	if (ut_heap_node_queued(&t->node))
+		ut_heap_remove(&t->r->timers, &t->node);
 }
 
 static void er_timer_arm(struct env_timer *t, uint64_t deadline_ns)
@@ -173,11 +105,9 @@ static void er_timer_arm(struct env_timer *t, uint64_t deadline_ns)
 	struct er_reactor *r = t->r;
 
 	er_timer_cancel(t);
-	t->deadline_ns = deadline_ns;
-	t->seq = r->timer_seq++;
-	r->heap[r->heap_len] = t;
-	t->heap_idx = r->heap_len++;
-	er_heap_sift_up(r, t->heap_idx);
+	t->node.at_ns = deadline_ns;
+	t->node.seq = r->timer_seq++;
+	ut_heap_push(&r->timers, &t->node);
 }
 
 static void er_timer_free(struct env_timer *t)
@@ -195,12 +125,14 @@ static void er_timers_run(struct er_reactor *r)
 	uint64_t now = er_now_ns();
 	uint64_t seq_limit = r->timer_seq;
 
-	while (r->heap_len > 0) {
-		struct env_timer *t = r->heap[0];
+	struct ut_heap_node *n;
 
-		if (t->deadline_ns > now || t->seq >= seq_limit)
+	while ((n = ut_heap_top(&r->timers)) != NULL) {
+		struct env_timer *t = er_timer_of(n);
+
+		if (n->at_ns > now || n->seq >= seq_limit)
 			break;
-		er_heap_remove(r, t);
+		ut_heap_remove(&r->timers, n);
 		t->fn(t->arg);
 	}
 }
@@ -264,18 +196,19 @@ static void er_defers_run(struct er_reactor *r)
 
 static int er_timeout_ms(struct er_reactor *r)
 {
+	struct ut_heap_node *first = ut_heap_top(&r->timers);
 	uint64_t now, wait_ns;
 
 	if (r->defer_count > 0 || atomic_load(&r->stop))
 		return 0;
 	/* Posts wake us through wake_fd: no need to look at them here. */
-	if (r->heap_len == 0)
+	if (first == NULL)
 		return -1;
 	now = er_now_ns();
-	if (r->heap[0]->deadline_ns <= now)
+	if (first->at_ns <= now)
 		return 0;
 	/* Round up: waking early would only spin until the deadline. */
-	wait_ns = r->heap[0]->deadline_ns - now;
+	wait_ns = first->at_ns - now;
 	if (wait_ns / 1000000u >= ER_MAX_SLEEP_MS)
 		return ER_MAX_SLEEP_MS;
 	return (int)((wait_ns + 999999u) / 1000000u);
@@ -645,6 +578,7 @@ static struct er_reactor *er_reactor_new(const struct env_real_opts *o,
 	r->env.priv = r;
 	r->group = g;
 	r->index = index;
+	ut_heap_init(&r->timers);
 	r->log_timestamps = o->log_timestamps;
 	r->poll_ns = (uint64_t)o->poll_us * 1000u;
 	r->inline_writes = o->inline_writes;
@@ -748,8 +682,7 @@ static void er_reactor_free(struct er_reactor *r)
 		LOG_DEBUG(&r->env, "reactor freed with %zu timers not freed",
 			  r->timer_count);
 	/* Detach surviving timers from the heap we are about to free. */
-	for (size_t i = 0; i < r->heap_len; i++)
-		r->heap[i]->heap_idx = ER_TIMER_IDLE;
+	ut_heap_fini(&r->timers);
 	while ((p = TAILQ_FIRST(&r->posts))) { /* never ran: the group
 						 * stopped first */
 		TAILQ_REMOVE(&r->posts, p, link);
@@ -764,7 +697,6 @@ static void er_reactor_free(struct er_reactor *r)
 	if (r->epfd >= 0)
 		close(r->epfd);
 	pthread_mutex_destroy(&r->post_lock);
-	free(r->heap);
 	free(r->state_dir);
 	free(r->record_dir);
 	free(r);

@@ -19,6 +19,7 @@
 
 #include "env.h"
 #include "env_real/env_real.h"
+#include "heap.h"
 
 #define er_container_of(ptr, type, member) \
 	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
@@ -83,10 +84,11 @@ struct er_reactor {
 	struct er_watch wake_watch;
 	atomic_bool stop;
 
-	/* Timers: a binary min-heap on (deadline_ns, seq).  heap_cap never
-	 * falls below the number of timers, so arming never allocates. */
-	struct env_timer **heap;
-	size_t heap_len, heap_cap, timer_count;
+	/* Timers: a binary min-heap (heap.h) on (deadline, arming order).
+	 * Its room never falls below the number of timers, so arming never
+	 * allocates. */
+	struct ut_heap timers;
+	size_t timer_count;
 	uint64_t timer_seq;
 
 	TAILQ_HEAD(, er_defer) defers;
