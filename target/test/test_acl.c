@@ -4,7 +4,17 @@
  * read-only flags, restricted targets (login 0x0203 and hidden from
  * SendTargets) and allowed_portal.
  */
-#include "login_rig.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "rig.h"
 
 #include "iscsi/acl.h"
 

@@ -5,8 +5,17 @@
  * discovery, and every way an exchange must fail with 0x0201).
  */
 #include <ctype.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-#include "login_rig.h"
+#include <cmocka.h>
+
+#include "rig.h"
 
 #include "iscsi/chap.h"
 

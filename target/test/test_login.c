@@ -5,7 +5,17 @@
  * fuzz/h_login.c found the target sending one 8200-byte response to a
  * request of 120 unknown keys (regression: fuzz/regress/login/).
  */
-#include "login_rig.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "rig.h"
 
 #define TGT "iqn.2026-11.org.utarget:login"
 #define INI "iqn.2026-11.org.test:ini"

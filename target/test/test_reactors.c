@@ -12,7 +12,17 @@
  * ending another session's task that waits for Data-Out, TARGET COLD
  * RESET, shutdown's Async logout requests, and the statistics.
  */
-#include "login_rig.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "rig.h"
 
 #define TGT "iqn.2026-11.org.utarget:mt"
 #define INI "iqn.2026-11.org.test:ini"
@@ -37,18 +47,6 @@ static struct rig *rig_new_reactors(void)
 	struct env *e = fake_env_new_reactors(&second);
 
 	return rig_new_on(conf, e, second);
-}
-
-/* Free the server, then check that it left no mutex behind. */
-static void rig_free_reactors(struct rig *r)
-{
-	iscsi_server_free(r->srv);
-	r->srv = NULL;
-	assert_int_equal(fake_env_mutexes_live(r->env), 0);
-	fake_env_free(r->env);
-	rig_current = NULL;
-	free(r->log);
-	free(r);
 }
 
 static void use(struct rig *r, const struct client *cl)
@@ -129,7 +127,7 @@ static void sessions_on_both_reactors_serve_the_same_lu(void **state)
 	assert_int_equal(st.sessions, 0);
 	assert_int_equal(st.tasks, 0);
 	assert_int_equal(st.buffer_bytes, 0);
-	rig_free_reactors(r);
+	rig_free(r);
 }
 
 static void reinstatement_closes_the_old_session_on_its_reactor(void **state)
@@ -152,7 +150,7 @@ static void reinstatement_closes_the_old_session_on_its_reactor(void **state)
 	stats(r, &st);
 	assert_int_equal(st.sessions, 1);
 	assert_int_equal(st.connections, 1);
-	rig_free_reactors(r);
+	rig_free(r);
 }
 
 /* A WRITE whose data the target will ask for with an R2T. */
@@ -232,7 +230,7 @@ static void lu_reset_ends_a_waiting_task_of_the_other_reactor(void **state)
 	assert_int_equal(out.status, SCSI_STATUS_CHECK_CONDITION);
 	assert_int_equal(out.sense_key, 0x6);
 	assert_int_equal(out.asc >> 8, 0x29);
-	rig_free_reactors(r);
+	rig_free(r);
 }
 
 static void cold_reset_ends_the_sessions_of_both_reactors(void **state)
@@ -252,7 +250,7 @@ static void cold_reset_ends_the_sessions_of_both_reactors(void **state)
 	assert_true(fake_conn_closed(b.c));
 	stats(r, &st);
 	assert_int_equal(st.sessions, 0);
-	rig_free_reactors(r);
+	rig_free(r);
 }
 
 static void shutdown_done(void *arg)
@@ -286,7 +284,7 @@ static void shutdown_asks_initiators_of_both_reactors_to_log_out(void **state)
 	assert_true(fake_conn_closed(cl[0].c));
 	assert_true(fake_conn_closed(cl[1].c));
 	assert_true(done);
-	rig_free_reactors(r);
+	rig_free(r);
 }
 
 int main(void)

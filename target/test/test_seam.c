@@ -13,143 +13,60 @@
 #include <cmocka.h>
 
 #include "config/config.h"
-#include "fake_env.h"
-#include "iscsi/iscsi.h"
-#include "iscsi/pdu.h"
-#include "scsi/scsi.h"
+#include "rig.h"
 
 #define INI "iqn.2026-11.org.utarget:test-initiator"
 
-struct rig {
-	struct env *env;
-	struct iscsi_server *srv;
-	struct fake_conn *c;
-	uint32_t cmdsn;
-	uint32_t itt;
-	size_t chunk;
-};
-
-static struct rig *rig_new(size_t chunk)
+/* The rig of this file: the default target, a connection that delivers
+ * what the test sends in chunk-byte pieces (0: all at once). */
+static struct rig *seam_rig(size_t chunk)
 {
-	struct rig *r = calloc(1, sizeof(*r));
-	struct ut_config cfg;
-	int err = 0;
+	struct rig *r = rig_new_default();
 
-	r->env = fake_env_new();
-	ut_config_init(&cfg);
-	assert_int_equal(ut_config_default(&cfg), 0);
-	cfg.devs[0].size_bytes = 16u << 20; /* 16 MiB mem LUN */
-	r->srv = iscsi_server_new(r->env, &cfg, &err);
-	assert_non_null(r->srv);
-	assert_int_equal(iscsi_server_start(r->srv), 0);
-	ut_config_free(&cfg);
-	r->c = fake_connect(r->env);
-	assert_non_null(r->c);
-	r->cmdsn = 1;
-	r->itt = 0x100;
 	r->chunk = chunk;
+	rig_connect(r);
 	return r;
 }
 
-static void rig_free(struct rig *r)
-{
-	struct iscsi_server_stats st;
-
-	iscsi_server_free(r->srv);
-	fake_env_free(r->env);
-	(void)st;
-	free(r);
-}
-
-static void send_pdu(struct rig *r, struct iscsi_bhs *h, const void *data,
-		     uint32_t len)
-{
-	uint8_t raw[ISCSI_BHS_LEN + 8192 + 4];
-	uint32_t pad = iscsi_pad4(len);
-
-	assert_true(len <= 8192);
-	h->data_len = len;
-	iscsi_bhs_encode(h, raw);
-	if (len)
-		memcpy(raw + ISCSI_BHS_LEN, data, len);
-	memset(raw + ISCSI_BHS_LEN + len, 0, pad);
-	fake_conn_push(r->c, raw, ISCSI_BHS_LEN + len + pad, r->chunk);
-}
-
-static void expect_pdu(struct rig *r, uint8_t opcode, struct iscsi_bhs *h,
-		       uint8_t **data)
-{
-	uint8_t *d = NULL;
-
-	assert_int_equal(fake_conn_pop_pdu(r->c, h, &d), 0);
-	assert_int_equal(h->opcode, opcode);
-	if (data)
-		*data = d;
-	else
-		free(d);
-}
-
-static void login_isid(struct rig *r, uint8_t isid_low);
-
+/* Login with the burst sizes the data-path tests rely on: 1024 bytes of
+ * unsolicited data, R2Ts of at most 2048 bytes, two at a time. */
 static void login(struct rig *r)
 {
-	login_isid(r, 0);
-}
+	struct rig_text id = {0}, ops = {0};
+	struct rig_login_rsp rsp;
 
-static void login_isid(struct rig *r, uint8_t isid_low)
-{
-	static const char text[] = "InitiatorName=" INI "\0"
-				   "TargetName=" UT_DEFAULT_TARGET "\0"
-				   "SessionType=Normal\0"
-				   "AuthMethod=None\0";
-	static const char ops[] = "HeaderDigest=None\0"
-				  "DataDigest=None\0"
-				  "InitialR2T=Yes\0"
-				  "ImmediateData=Yes\0"
-				  "MaxRecvDataSegmentLength=4096\0"
-				  "FirstBurstLength=1024\0"
-				  "MaxBurstLength=2048\0"
-				  "MaxOutstandingR2T=2\0";
-	struct iscsi_bhs h = {0}, rsp;
-
-	/* security stage -> operational */
-	h.opcode = ISCSI_OP_LOGIN_REQ;
-	h.immediate = true;
-	h.flags = ISCSI_LOGIN_F_TRANSIT | (0 << 2) | 1;
-	/* ISID 40 00 01 37 00 xx, TSIH 0 */
-	h.lun = 0x4000013700000000ull | (uint64_t)isid_low << 16;
-	h.itt = 1;
-	h.w24 = r->cmdsn;
-	send_pdu(r, &h, text, sizeof(text) - 1);
-	expect_pdu(r, ISCSI_OP_LOGIN_RSP, &rsp, NULL);
-	assert_int_equal(rsp.w36 >> 16, 0); /* status success */
-	assert_true(rsp.flags & ISCSI_LOGIN_F_TRANSIT);
-
-	/* operational -> full feature */
-	h.flags = ISCSI_LOGIN_F_TRANSIT | (1 << 2) | 3;
-	send_pdu(r, &h, ops, sizeof(ops) - 1);
-	expect_pdu(r, ISCSI_OP_LOGIN_RSP, &rsp, NULL);
-	assert_int_equal(rsp.w36 >> 16, 0);
-	assert_int_equal(rsp.flags & 3, 3);
-	assert_int_not_equal(rsp.lun & 0xffff, 0); /* TSIH assigned */
+	rig_text_identity(&id, INI, UT_DEFAULT_TARGET);
+	rig_text_add(&id, "AuthMethod", "None");
+	rig_login(r, ISCSI_STAGE_SECURITY, ISCSI_STAGE_OPERATIONAL, true, &id,
+		  &rsp);
+	assert_int_equal(rsp.status, 0);
+	assert_true(rsp.transit);
+	rig_login_rsp_free(&rsp);
+	rig_text_add(&ops, "HeaderDigest", "None");
+	rig_text_add(&ops, "DataDigest", "None");
+	rig_text_add(&ops, "InitialR2T", "Yes");
+	rig_text_add(&ops, "ImmediateData", "Yes");
+	rig_text_add(&ops, "MaxRecvDataSegmentLength", "4096");
+	rig_text_add(&ops, "FirstBurstLength", "1024");
+	rig_text_add(&ops, "MaxBurstLength", "2048");
+	rig_text_add(&ops, "MaxOutstandingR2T", "2");
+	rig_login(r, ISCSI_STAGE_OPERATIONAL, ISCSI_STAGE_FULL_FEATURE, true,
+		  &ops, &rsp);
+	assert_int_equal(rsp.status, 0);
+	assert_int_equal(rsp.nsg, ISCSI_STAGE_FULL_FEATURE);
+	assert_int_not_equal(rsp.tsih, 0); /* TSIH assigned */
 	/* the final response opens the whole window (QueuedCommands) */
-	assert_int_equal(rsp.w28, r->cmdsn);
-	assert_int_equal(rsp.w32 - rsp.w28 + 1, 128);
+	assert_int_equal(rsp.exp_cmdsn, r->cmdsn);
+	assert_int_equal(rsp.max_cmdsn - rsp.exp_cmdsn + 1, 128);
+	rig_login_rsp_free(&rsp);
+	rig_text_free(&id);
+	rig_text_free(&ops);
 }
 
 static void scsi_cmd(struct rig *r, const uint8_t *cdb, uint8_t flags,
 		     uint32_t edtl, const void *imm, uint32_t imm_len)
 {
-	struct iscsi_bhs h = {0};
-
-	h.opcode = ISCSI_OP_SCSI_CMD;
-	h.flags = ISCSI_FLAG_FINAL | flags | SCSI_TASK_SIMPLE;
-	h.lun = iscsi_lun_encode(0);
-	h.itt = ++r->itt;
-	h.w20 = edtl;
-	h.w24 = r->cmdsn++;
-	memcpy(h.cdb, cdb, 16);
-	send_pdu(r, &h, imm, imm_len);
+	rig_scsi_send(r, 0, cdb, flags, edtl, imm, imm_len);
 }
 
 static void tur_expect(struct rig *r, uint8_t status, uint8_t sense_key)
@@ -159,7 +76,7 @@ static void tur_expect(struct rig *r, uint8_t status, uint8_t sense_key)
 	uint8_t *d = NULL;
 
 	scsi_cmd(r, cdb, 0, 0, NULL, 0);
-	expect_pdu(r, ISCSI_OP_SCSI_RSP, &rsp, &d);
+	rig_expect_pdu(r, ISCSI_OP_SCSI_RSP, &rsp, &d);
 	assert_int_equal(rsp.b3, status);
 	if (status == SCSI_STATUS_CHECK_CONDITION) {
 		assert_non_null(d);
@@ -192,7 +109,7 @@ static void write_read_roundtrip(struct rig *r)
 	while (sent < sizeof(data)) {
 		uint32_t off, len, ttt;
 
-		expect_pdu(r, ISCSI_OP_R2T, &rsp, NULL);
+		rig_expect_pdu(r, ISCSI_OP_R2T, &rsp, NULL);
 		off = rsp.w40;
 		len = rsp.w44;
 		ttt = rsp.w20;
@@ -209,12 +126,12 @@ static void write_read_roundtrip(struct rig *r)
 			h.w20 = ttt;
 			h.w36 = sn;
 			h.w40 = off + done;
-			send_pdu(r, &h, data + off + done, n);
+			rig_send(r, &h, data + off + done, n);
 			done += n;
 		}
 		sent += len;
 	}
-	expect_pdu(r, ISCSI_OP_SCSI_RSP, &rsp, NULL);
+	rig_expect_pdu(r, ISCSI_OP_SCSI_RSP, &rsp, NULL);
 	assert_int_equal(rsp.b3, SCSI_STATUS_GOOD);
 
 	/* READ(10) the same blocks back. */
@@ -223,7 +140,7 @@ static void write_read_roundtrip(struct rig *r)
 	for (;;) {
 		uint8_t *d = NULL;
 
-		expect_pdu(r, ISCSI_OP_DATA_IN, &rsp, &d);
+		rig_expect_pdu(r, ISCSI_OP_DATA_IN, &rsp, &d);
 		assert_int_equal(rsp.w40, got);
 		assert_true(rsp.data_len <= 4096); /* initiator's MRDSL */
 		memcpy(back + got, d, rsp.data_len);
@@ -238,24 +155,9 @@ static void write_read_roundtrip(struct rig *r)
 	assert_memory_equal(data, back, sizeof(data));
 }
 
-static void logout(struct rig *r)
-{
-	struct iscsi_bhs h = {0}, rsp;
-
-	h.opcode = ISCSI_OP_LOGOUT_REQ;
-	h.immediate = true;
-	h.flags = ISCSI_FLAG_FINAL | ISCSI_LOGOUT_CLOSE_SESSION;
-	h.itt = ++r->itt;
-	h.w24 = r->cmdsn;
-	send_pdu(r, &h, NULL, 0);
-	expect_pdu(r, ISCSI_OP_LOGOUT_RSP, &rsp, NULL);
-	assert_int_equal(rsp.b2, ISCSI_LOGOUT_RSP_OK);
-	assert_true(fake_conn_closed(r->c));
-}
-
 static void login_write_read_through_fake_env(void **state)
 {
-	struct rig *r = rig_new(0);
+	struct rig *r = seam_rig(0);
 	struct iscsi_server_stats st;
 
 	(void)state;
@@ -264,7 +166,7 @@ static void login_write_read_through_fake_env(void **state)
 	tur_expect(r, SCSI_STATUS_CHECK_CONDITION, SK_UNIT_ATTENTION);
 	tur_expect(r, SCSI_STATUS_GOOD, 0);
 	write_read_roundtrip(r);
-	logout(r);
+	rig_logout(r);
 	iscsi_server_get_stats(r->srv, &st);
 	assert_int_equal(st.sessions, 0);
 	assert_int_equal(st.tasks, 0);
@@ -274,21 +176,21 @@ static void login_write_read_through_fake_env(void **state)
 
 static void one_byte_chunks_and_partial_sends_still_work(void **state)
 {
-	struct rig *r = rig_new(1);
+	struct rig *r = seam_rig(1);
 
 	(void)state;
 	fake_conn_set_send_limit(r->c, 7);
 	login(r);
 	tur_expect(r, SCSI_STATUS_CHECK_CONDITION, SK_UNIT_ATTENTION);
 	write_read_roundtrip(r);
-	logout(r);
+	rig_logout(r);
 	rig_free(r);
 }
 
 static void login_without_initiator_name_is_missing_parameter(void **state)
 {
 	static const char text[] = "TargetName=" UT_DEFAULT_TARGET "\0";
-	struct rig *r = rig_new(0);
+	struct rig *r = seam_rig(0);
 	struct iscsi_bhs h = {0}, rsp;
 
 	(void)state;
@@ -296,8 +198,8 @@ static void login_without_initiator_name_is_missing_parameter(void **state)
 	h.immediate = true;
 	h.flags = ISCSI_LOGIN_F_TRANSIT | (1 << 2) | 3;
 	h.itt = 1;
-	send_pdu(r, &h, text, sizeof(text) - 1);
-	expect_pdu(r, ISCSI_OP_LOGIN_RSP, &rsp, NULL);
+	rig_send(r, &h, text, sizeof(text) - 1);
+	rig_expect_pdu(r, ISCSI_OP_LOGIN_RSP, &rsp, NULL);
 	assert_int_equal(rsp.w36 >> 16, ISCSI_LS_MISSING_PARAMETER);
 	assert_true(fake_conn_closed(r->c));
 	rig_free(r);
@@ -307,7 +209,7 @@ static void login_to_unknown_target_is_not_found(void **state)
 {
 	static const char text[] = "InitiatorName=" INI "\0"
 				   "TargetName=iqn.2026-11.org.nowhere:x\0";
-	struct rig *r = rig_new(0);
+	struct rig *r = seam_rig(0);
 	struct iscsi_bhs h = {0}, rsp;
 
 	(void)state;
@@ -315,8 +217,8 @@ static void login_to_unknown_target_is_not_found(void **state)
 	h.immediate = true;
 	h.flags = ISCSI_LOGIN_F_TRANSIT | (1 << 2) | 3;
 	h.itt = 1;
-	send_pdu(r, &h, text, sizeof(text) - 1);
-	expect_pdu(r, ISCSI_OP_LOGIN_RSP, &rsp, NULL);
+	rig_send(r, &h, text, sizeof(text) - 1);
+	rig_expect_pdu(r, ISCSI_OP_LOGIN_RSP, &rsp, NULL);
 	assert_int_equal(rsp.w36 >> 16, ISCSI_LS_NOT_FOUND);
 	rig_free(r);
 }
@@ -324,7 +226,7 @@ static void login_to_unknown_target_is_not_found(void **state)
 static void login_with_version_min_above_zero_is_unsupported(void **state)
 {
 	static const char text[] = "InitiatorName=" INI "\0";
-	struct rig *r = rig_new(0);
+	struct rig *r = seam_rig(0);
 	struct iscsi_bhs h = {0}, rsp;
 
 	(void)state;
@@ -334,15 +236,15 @@ static void login_with_version_min_above_zero_is_unsupported(void **state)
 	h.b2 = 2;
 	h.b3 = 1; /* VersionMin */
 	h.itt = 1;
-	send_pdu(r, &h, text, sizeof(text) - 1);
-	expect_pdu(r, ISCSI_OP_LOGIN_RSP, &rsp, NULL);
+	rig_send(r, &h, text, sizeof(text) - 1);
+	rig_expect_pdu(r, ISCSI_OP_LOGIN_RSP, &rsp, NULL);
 	assert_int_equal(rsp.w36 >> 16, ISCSI_LS_UNSUPPORTED_VERSION);
 	rig_free(r);
 }
 
 static void data_segment_over_login_limit_drops_connection(void **state)
 {
-	struct rig *r = rig_new(0);
+	struct rig *r = seam_rig(0);
 	uint8_t raw[ISCSI_BHS_LEN] = {0};
 	struct iscsi_bhs h = {0};
 
@@ -358,7 +260,7 @@ static void data_segment_over_login_limit_drops_connection(void **state)
 
 static void login_timer_closes_idle_connection(void **state)
 {
-	struct rig *r = rig_new(0);
+	struct rig *r = seam_rig(0);
 
 	(void)state;
 	fake_env_advance(r->env, 29ull * 1000000000ull);
@@ -370,7 +272,7 @@ static void login_timer_closes_idle_connection(void **state)
 
 static void cmdsn_beyond_window_is_ignored(void **state)
 {
-	struct rig *r = rig_new(0);
+	struct rig *r = seam_rig(0);
 	uint8_t cdb[16] = {0};
 
 	(void)state;
@@ -387,13 +289,13 @@ static void cmdsn_beyond_window_is_ignored(void **state)
 
 static void dead_initiator_is_dropped_after_interval_plus_timeout(void **state)
 {
-	struct rig *r = rig_new(0);
+	struct rig *r = seam_rig(0);
 	struct iscsi_bhs ping;
 
 	(void)state;
 	login(r); /* defaults: NopInInterval 30 s, NopInTimeout 30 s */
 	fake_env_advance(r->env, 30 * SEC);
-	expect_pdu(r, ISCSI_OP_NOP_IN, &ping, NULL);
+	rig_expect_pdu(r, ISCSI_OP_NOP_IN, &ping, NULL);
 	assert_int_equal(ping.itt, ISCSI_RESERVED_TAG);
 	assert_int_not_equal(ping.w20, ISCSI_RESERVED_TAG);
 	fake_env_advance(r->env, 29 * SEC);
@@ -405,14 +307,14 @@ static void dead_initiator_is_dropped_after_interval_plus_timeout(void **state)
 
 static void initiator_answering_nop_in_stays_connected(void **state)
 {
-	struct rig *r = rig_new(0);
+	struct rig *r = seam_rig(0);
 	struct iscsi_bhs ping, h = {0};
 
 	(void)state;
 	login(r);
 	for (int round = 0; round < 3; round++) {
 		fake_env_advance(r->env, 30 * SEC);
-		expect_pdu(r, ISCSI_OP_NOP_IN, &ping, NULL);
+		rig_expect_pdu(r, ISCSI_OP_NOP_IN, &ping, NULL);
 		memset(&h, 0, sizeof(h));
 		h.opcode = ISCSI_OP_NOP_OUT;
 		h.immediate = true;
@@ -420,7 +322,7 @@ static void initiator_answering_nop_in_stays_connected(void **state)
 		h.itt = ISCSI_RESERVED_TAG;
 		h.w20 = ping.w20; /* echo the TTT */
 		h.w24 = r->cmdsn;
-		send_pdu(r, &h, NULL, 0);
+		rig_send(r, &h, NULL, 0);
 		/* RFC 7143 §11.18: a NOP-Out answering a NOP-In gets none */
 		assert_int_equal(fake_conn_pending(r->c), 0);
 		fake_env_advance(r->env, 20 * SEC);
@@ -431,7 +333,7 @@ static void initiator_answering_nop_in_stays_connected(void **state)
 
 static void half_received_pdu_is_dropped_after_idle_limit(void **state)
 {
-	struct rig *r = rig_new(0);
+	struct rig *r = seam_rig(0);
 	uint8_t half[20] = {ISCSI_OP_NOP_OUT | ISCSI_FLAG_IMMEDIATE, 0x80};
 
 	(void)state;
@@ -447,7 +349,7 @@ static void half_received_pdu_is_dropped_after_idle_limit(void **state)
 static void nop_out_ping_is_echoed_with_its_data(void **state)
 {
 	static const char ping_data[] = "are you there?";
-	struct rig *r = rig_new(0);
+	struct rig *r = seam_rig(0);
 	struct iscsi_bhs h = {0}, rsp;
 	uint8_t *d = NULL;
 
@@ -459,8 +361,8 @@ static void nop_out_ping_is_echoed_with_its_data(void **state)
 	h.itt = 0x4242;
 	h.w20 = ISCSI_RESERVED_TAG;
 	h.w24 = r->cmdsn;
-	send_pdu(r, &h, ping_data, sizeof(ping_data));
-	expect_pdu(r, ISCSI_OP_NOP_IN, &rsp, &d);
+	rig_send(r, &h, ping_data, sizeof(ping_data));
+	rig_expect_pdu(r, ISCSI_OP_NOP_IN, &rsp, &d);
 	assert_int_equal(rsp.itt, 0x4242);
 	assert_int_equal(rsp.data_len, sizeof(ping_data));
 	assert_memory_equal(d, ping_data, sizeof(ping_data));
@@ -481,8 +383,8 @@ static void tmf(struct rig *r, uint8_t fn, uint32_t rtt, uint32_t refcmdsn,
 	h.w20 = rtt;
 	h.w24 = r->cmdsn;
 	h.w32 = refcmdsn;
-	send_pdu(r, &h, NULL, 0);
-	expect_pdu(r, ISCSI_OP_TMF_RSP, &rsp, NULL);
+	rig_send(r, &h, NULL, 0);
+	rig_expect_pdu(r, ISCSI_OP_TMF_RSP, &rsp, NULL);
 	assert_int_equal(rsp.itt, r->itt);
 	assert_int_equal(rsp.b2, expect_rsp);
 }
@@ -497,9 +399,9 @@ static uint32_t start_write_waiting_for_data(struct rig *r)
 
 	scsi_cmd(r, cdb, ISCSI_CMD_F_WRITE, 8 * 512, data, sizeof(data));
 	/* MaxOutstandingR2T=2: both R2Ts (2048 + 1024 bytes) come at once */
-	expect_pdu(r, ISCSI_OP_R2T, &r2t, NULL);
+	rig_expect_pdu(r, ISCSI_OP_R2T, &r2t, NULL);
 	assert_int_equal(r2t.w40, 1024);
-	expect_pdu(r, ISCSI_OP_R2T, &r2t, NULL);
+	rig_expect_pdu(r, ISCSI_OP_R2T, &r2t, NULL);
 	assert_int_equal(r2t.w40, 3072);
 	assert_int_equal(fake_conn_pending(r->c), 0);
 	return r->itt;
@@ -507,7 +409,7 @@ static uint32_t start_write_waiting_for_data(struct rig *r)
 
 static void abort_task_waiting_for_data_out_ends_it(void **state)
 {
-	struct rig *r = rig_new(0);
+	struct rig *r = seam_rig(0);
 	struct iscsi_server_stats st;
 	uint32_t itt;
 
@@ -528,7 +430,7 @@ static void abort_task_waiting_for_data_out_ends_it(void **state)
 
 static void abort_of_finished_task_is_task_does_not_exist(void **state)
 {
-	struct rig *r = rig_new(0);
+	struct rig *r = seam_rig(0);
 
 	(void)state;
 	login(r);
@@ -541,7 +443,7 @@ static void abort_of_finished_task_is_task_does_not_exist(void **state)
 
 static void lun_reset_ends_other_sessions_tasks_and_raises_ua(void **state)
 {
-	struct rig *a = rig_new(0), b;
+	struct rig *a = seam_rig(0), b;
 	struct iscsi_server_stats st;
 
 	(void)state;
@@ -550,9 +452,8 @@ static void lun_reset_ends_other_sessions_tasks_and_raises_ua(void **state)
 	start_write_waiting_for_data(a);
 	/* a second session (another ISID) on the same server */
 	b = *a;
-	b.c = fake_connect(a->env);
-	b.cmdsn = 1;
-	login_isid(&b, 1);
+	rig_connect(&b);
+	login(&b);
 	tmf(&b, ISCSI_TMF_LOGICAL_UNIT_RESET, ISCSI_RESERVED_TAG, 0,
 	    ISCSI_TMF_RSP_COMPLETE);
 	iscsi_server_get_stats(a->srv, &st);
@@ -565,7 +466,7 @@ static void lun_reset_ends_other_sessions_tasks_and_raises_ua(void **state)
 
 static void logout_waits_for_earlier_commands(void **state)
 {
-	struct rig *r = rig_new(0);
+	struct rig *r = seam_rig(0);
 	struct iscsi_bhs h = {0}, rsp;
 
 	(void)state;
@@ -576,12 +477,12 @@ static void logout_waits_for_earlier_commands(void **state)
 	h.flags = ISCSI_FLAG_FINAL | ISCSI_LOGOUT_CLOSE_SESSION;
 	h.itt = ++r->itt;
 	h.w24 = r->cmdsn++;
-	send_pdu(r, &h, NULL, 0);
+	rig_send(r, &h, NULL, 0);
 	/* the write still waits for data: no Logout Response yet */
 	assert_int_equal(fake_conn_pending(r->c), 0);
 	tmf(r, ISCSI_TMF_ABORT_TASK, r->itt - 1, r->cmdsn - 2,
 	    ISCSI_TMF_RSP_COMPLETE);
-	expect_pdu(r, ISCSI_OP_LOGOUT_RSP, &rsp, NULL);
+	rig_expect_pdu(r, ISCSI_OP_LOGOUT_RSP, &rsp, NULL);
 	assert_int_equal(rsp.b2, ISCSI_LOGOUT_RSP_OK);
 	rig_free(r);
 }
@@ -593,7 +494,7 @@ static void shutdown_done_cb(void *arg)
 
 static void shutdown_asks_initiators_to_log_out_then_closes(void **state)
 {
-	struct rig *r = rig_new(0);
+	struct rig *r = seam_rig(0);
 	struct iscsi_bhs msg, h = {0}, rsp;
 	int done = 0;
 
@@ -603,7 +504,7 @@ static void shutdown_asks_initiators_to_log_out_then_closes(void **state)
 	fake_env_advance(r->env, 0); /* deferred flushes run */
 	/* RFC 7143 §11.9.1: AsyncEvent 1 asks for a logout, with the time
 	 * to wait and to retain in Parameter2/Parameter3 */
-	expect_pdu(r, ISCSI_OP_ASYNC_MSG, &msg, NULL);
+	rig_expect_pdu(r, ISCSI_OP_ASYNC_MSG, &msg, NULL);
 	assert_int_equal(msg.w36 >> 24, ISCSI_ASYNC_LOGOUT_REQUEST);
 	assert_int_equal(msg.w36 & 0xffff, 0); /* Parameter1 reserved */
 	assert_int_equal(msg.w40 >> 16, 0);    /* Parameter2 reserved */
@@ -614,8 +515,8 @@ static void shutdown_asks_initiators_to_log_out_then_closes(void **state)
 	h.flags = ISCSI_FLAG_FINAL | ISCSI_LOGOUT_CLOSE_SESSION;
 	h.itt = ++r->itt;
 	h.w24 = r->cmdsn;
-	send_pdu(r, &h, NULL, 0);
-	expect_pdu(r, ISCSI_OP_LOGOUT_RSP, &rsp, NULL);
+	rig_send(r, &h, NULL, 0);
+	rig_expect_pdu(r, ISCSI_OP_LOGOUT_RSP, &rsp, NULL);
 	assert_true(fake_conn_closed(r->c));
 	assert_int_equal(done, 1);
 	rig_free(r);
@@ -623,7 +524,7 @@ static void shutdown_asks_initiators_to_log_out_then_closes(void **state)
 
 static void shutdown_closes_silent_initiators_after_grace(void **state)
 {
-	struct rig *r = rig_new(0);
+	struct rig *r = seam_rig(0);
 	struct iscsi_bhs msg;
 	int done = 0;
 
@@ -631,7 +532,7 @@ static void shutdown_closes_silent_initiators_after_grace(void **state)
 	login(r);
 	iscsi_server_shutdown(r->srv, 3000, shutdown_done_cb, &done);
 	fake_env_advance(r->env, 0); /* deferred flushes run */
-	expect_pdu(r, ISCSI_OP_ASYNC_MSG, &msg, NULL);
+	rig_expect_pdu(r, ISCSI_OP_ASYNC_MSG, &msg, NULL);
 	fake_env_advance(r->env, 2900ull * 1000000ull);
 	assert_false(fake_conn_closed(r->c));
 	fake_env_advance(r->env, 200ull * 1000000ull);
@@ -642,7 +543,7 @@ static void shutdown_closes_silent_initiators_after_grace(void **state)
 
 static void peer_that_never_reads_is_dropped_at_the_queue_limit(void **state)
 {
-	struct rig *r = rig_new(0);
+	struct rig *r = seam_rig(0);
 	struct iscsi_bhs h = {0};
 	int sent = 0;
 
@@ -659,7 +560,7 @@ static void peer_that_never_reads_is_dropped_at_the_queue_limit(void **state)
 		h.itt = (uint32_t)sent;
 		h.w20 = ISCSI_RESERVED_TAG;
 		h.w24 = r->cmdsn;
-		send_pdu(r, &h, NULL, 0);
+		rig_send(r, &h, NULL, 0);
 		sent++;
 	}
 	assert_true(fake_conn_closed(r->c));
@@ -669,7 +570,7 @@ static void peer_that_never_reads_is_dropped_at_the_queue_limit(void **state)
 
 static void edtl_over_maximum_transfer_length_is_invalid_field(void **state)
 {
-	struct rig *r = rig_new(0);
+	struct rig *r = seam_rig(0);
 	uint8_t cdb[16] = {0x88}; /* READ(16) */
 	struct iscsi_bhs rsp;
 	uint8_t *d = NULL;
@@ -683,7 +584,7 @@ static void edtl_over_maximum_transfer_length_is_invalid_field(void **state)
 	cdb[12] = (uint8_t)(blocks >> 8);
 	cdb[13] = (uint8_t)blocks;
 	scsi_cmd(r, cdb, ISCSI_CMD_F_READ, blocks * 512, NULL, 0);
-	expect_pdu(r, ISCSI_OP_SCSI_RSP, &rsp, &d);
+	rig_expect_pdu(r, ISCSI_OP_SCSI_RSP, &rsp, &d);
 	assert_int_equal(rsp.b3, SCSI_STATUS_CHECK_CONDITION);
 	assert_non_null(d);
 	assert_int_equal(d[2 + 2] & 0xf, SK_ILLEGAL_REQUEST);
@@ -697,7 +598,7 @@ static void edtl_over_maximum_transfer_length_is_invalid_field(void **state)
 	cdb[12] = (uint8_t)(blocks >> 8);
 	cdb[13] = (uint8_t)blocks;
 	scsi_cmd(r, cdb, ISCSI_CMD_F_READ, blocks * 512, NULL, 0);
-	expect_pdu(r, ISCSI_OP_SCSI_RSP, &rsp, &d);
+	rig_expect_pdu(r, ISCSI_OP_SCSI_RSP, &rsp, &d);
 	assert_int_equal(rsp.b3, SCSI_STATUS_CHECK_CONDITION);
 	assert_int_equal(d[2 + 12], 0x21); /* LBA OUT OF RANGE */
 	free(d);

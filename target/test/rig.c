@@ -1,15 +1,6 @@
 /*
- * login_rig.h — a whole target in the fake environment, built from an
- * scst.conf text, with a test playing the initiator through logins,
- * SendTargets and SCSI commands.  Shared by test_chap.c and test_acl.c;
- * everything is static inline so that each test takes what it uses.
- *
- * Every log line the target writes (at TRACE level) is kept in r->log so
- * that tests can check what never appears there (secrets).
+ * rig.c — the iSCSI test rig of rig.h.
  */
-#ifndef UT_TEST_LOGIN_RIG_H
-#define UT_TEST_LOGIN_RIG_H
-
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,33 +11,12 @@
 
 #include <cmocka.h>
 
-#include "config/config.h"
-#include "env.h"
-#include "fake_env.h"
-#include "iscsi/iscsi.h"
-#include "iscsi/pdu.h"
-#include "iscsi/text.h"
-#include "scsi/scsi.h"
-
-#define RIG_LOG_MAX (1u << 20)
-
-struct rig {
-	struct env *env;
-	struct iscsi_server *srv;
-	struct fake_conn *c;
-	struct env_ops ops; /* the fake's, with log captured */
-	uint32_t cmdsn;
-	uint32_t itt;
-	uint16_t isid_low;
-	char *log;
-	size_t log_len;
-};
+#include "rig.h"
 
 /* The log sink has no argument but the env: one rig at a time. */
 static struct rig *rig_current;
 
-static inline void rig_log(struct env *e, enum ut_log_level lvl,
-			   const char *line)
+static void rig_log(struct env *e, enum ut_log_level lvl, const char *line)
 {
 	struct rig *r = rig_current;
 	size_t n = strlen(line);
@@ -62,13 +32,11 @@ static inline void rig_log(struct env *e, enum ut_log_level lvl,
 	}
 }
 
-/* A target built from conf on env (a fake environment; second: its other
- * reactor's face from fake_env_new_reactors(), or NULL), logs captured. */
-static inline struct rig *rig_new_on(const char *conf, struct env *env,
-				     struct env *second)
+/* A target from cfg on env (second: the other reactor's face, or NULL). */
+static struct rig *rig_new_cfg(struct ut_config *cfg, struct env *env,
+			       struct env *second)
 {
 	struct rig *r = calloc(1, sizeof(*r));
-	struct ut_config cfg;
 	int err = 0;
 
 	assert_non_null(r);
@@ -84,26 +52,50 @@ static inline struct rig *rig_new_on(const char *conf, struct env *env,
 		second->log_level = UT_LOG_TRACE;
 	}
 	rig_current = r;
+	r->srv = iscsi_server_new(r->env, cfg, &err);
+	assert_non_null(r->srv);
+	assert_int_equal(iscsi_server_start(r->srv), 0);
+	return r;
+}
+
+struct rig *rig_new_on(const char *conf, struct env *env, struct env *second)
+{
+	struct ut_config cfg;
+	struct rig *r;
+
 	ut_config_init(&cfg);
 	assert_int_equal(ut_config_parse(&cfg, "rig.conf", conf, strlen(conf),
 					 NULL, NULL),
 			 0);
 	assert_int_equal(ut_config_validate(&cfg, NULL, NULL), 0);
-	r->srv = iscsi_server_new(r->env, &cfg, &err);
-	assert_non_null(r->srv);
-	assert_int_equal(iscsi_server_start(r->srv), 0);
+	r = rig_new_cfg(&cfg, env, second);
 	ut_config_free(&cfg);
 	return r;
 }
 
-static inline struct rig *rig_new(const char *conf)
+struct rig *rig_new_default(void)
+{
+	struct ut_config cfg;
+	struct rig *r;
+
+	ut_config_init(&cfg);
+	assert_int_equal(ut_config_default(&cfg), 0);
+	cfg.devs[0].size_bytes = 16u << 20; /* 16 MiB mem LUN */
+	r = rig_new_cfg(&cfg, fake_env_new(), NULL);
+	ut_config_free(&cfg);
+	return r;
+}
+
+struct rig *rig_new(const char *conf)
 {
 	return rig_new_on(conf, fake_env_new(), NULL);
 }
 
-static inline void rig_free(struct rig *r)
+void rig_free(struct rig *r)
 {
 	iscsi_server_free(r->srv);
+	r->srv = NULL;
+	assert_int_equal(fake_env_mutexes_live(r->env), 0);
 	fake_env_free(r->env);
 	rig_current = NULL;
 	free(r->log);
@@ -111,7 +103,7 @@ static inline void rig_free(struct rig *r)
 }
 
 /* A fresh connection (and a fresh ISID, so sessions do not reinstate). */
-static inline void rig_connect(struct rig *r)
+void rig_connect(struct rig *r)
 {
 	r->c = fake_connect(r->env);
 	assert_non_null(r->c);
@@ -120,15 +112,7 @@ static inline void rig_connect(struct rig *r)
 	r->isid_low++;
 }
 
-/* Key=value text being built. */
-struct rig_text {
-	char *buf;
-	size_t len;
-	size_t cap;
-};
-
-static inline void rig_text_add(struct rig_text *t, const char *key,
-				const char *value)
+void rig_text_add(struct rig_text *t, const char *key, const char *value)
 {
 	size_t need = strlen(key) + strlen(value) + 2;
 
@@ -140,14 +124,14 @@ static inline void rig_text_add(struct rig_text *t, const char *key,
 	t->len += (size_t)sprintf(t->buf + t->len, "%s=%s", key, value) + 1;
 }
 
-static inline void rig_text_free(struct rig_text *t)
+void rig_text_free(struct rig_text *t)
 {
 	free(t->buf);
 	memset(t, 0, sizeof(*t));
 }
 
-static inline void rig_send(struct rig *r, struct iscsi_bhs *h,
-			    const void *data, uint32_t len)
+void rig_send(struct rig *r, struct iscsi_bhs *h, const void *data,
+	      uint32_t len)
 {
 	uint8_t *raw = calloc(1, ISCSI_BHS_LEN + len + 4);
 
@@ -156,21 +140,25 @@ static inline void rig_send(struct rig *r, struct iscsi_bhs *h,
 	iscsi_bhs_encode(h, raw);
 	if (len)
 		memcpy(raw + ISCSI_BHS_LEN, data, len);
-	fake_conn_push(r->c, raw, ISCSI_BHS_LEN + len + iscsi_pad4(len), 0);
+	fake_conn_push(r->c, raw, ISCSI_BHS_LEN + len + iscsi_pad4(len),
+		       r->chunk);
 	free(raw);
 }
 
-/* Outcome of one login request. */
-struct rig_login_rsp {
-	uint16_t status; /* class << 8 | detail */
-	bool transit;
-	int csg, nsg;
-	uint16_t tsih;
-	struct iscsi_kvlist kv;
-	bool closed; /* the target closed the connection */
-};
+void rig_expect_pdu(struct rig *r, uint8_t opcode, struct iscsi_bhs *h,
+		    uint8_t **data)
+{
+	uint8_t *d = NULL;
 
-static inline void rig_login_rsp_free(struct rig_login_rsp *rsp)
+	assert_int_equal(fake_conn_pop_pdu(r->c, h, &d), 0);
+	assert_int_equal(h->opcode, opcode);
+	if (data)
+		*data = d;
+	else
+		free(d);
+}
+
+void rig_login_rsp_free(struct rig_login_rsp *rsp)
 {
 	iscsi_kvlist_free(&rsp->kv);
 }
@@ -178,9 +166,8 @@ static inline void rig_login_rsp_free(struct rig_login_rsp *rsp)
 /* Send one login request (text split into 8192-byte PDUs with C=1 as
  * needed; the target's empty acknowledgements are consumed) and read the
  * response.  rsp->kv must be freed with rig_login_rsp_free(). */
-static inline void rig_login(struct rig *r, int csg, int nsg, bool transit,
-			     const struct rig_text *t,
-			     struct rig_login_rsp *rsp)
+void rig_login(struct rig *r, int csg, int nsg, bool transit,
+	       const struct rig_text *t, struct rig_login_rsp *rsp)
 {
 	struct iscsi_bhs h, in;
 	size_t off = 0, len = t ? t->len : 0;
@@ -221,6 +208,8 @@ static inline void rig_login(struct rig *r, int csg, int nsg, bool transit,
 		rsp->csg = ISCSI_LOGIN_CSG(in.flags);
 		rsp->nsg = ISCSI_LOGIN_NSG(in.flags);
 		rsp->tsih = (uint16_t)in.lun;
+		rsp->exp_cmdsn = in.w28;
+		rsp->max_cmdsn = in.w32;
 		if (data)
 			assert_int_equal(iscsi_text_parse(data, in.data_len,
 							  &rsp->kv),
@@ -233,8 +222,7 @@ static inline void rig_login(struct rig *r, int csg, int nsg, bool transit,
 }
 
 /* The identity keys of a first login request. */
-static inline void rig_text_identity(struct rig_text *t, const char *ini,
-				     const char *target)
+void rig_text_identity(struct rig_text *t, const char *ini, const char *target)
 {
 	rig_text_add(t, "InitiatorName", ini);
 	rig_text_add(t, "SessionType", target ? "Normal" : "Discovery");
@@ -243,7 +231,7 @@ static inline void rig_text_identity(struct rig_text *t, const char *ini,
 }
 
 /* Operational stage to full feature phase; asserts success. */
-static inline void rig_login_finish(struct rig *r)
+void rig_login_finish(struct rig *r)
 {
 	struct rig_text t = {0};
 	struct rig_login_rsp rsp;
@@ -262,8 +250,7 @@ static inline void rig_login_finish(struct rig *r)
 
 /* Login without authentication, straight from the operational stage.
  * Returns the login status (0 = in full feature phase). */
-static inline uint16_t rig_login_plain(struct rig *r, const char *ini,
-				       const char *target)
+uint16_t rig_login_plain(struct rig *r, const char *ini, const char *target)
 {
 	struct rig_text t = {0};
 	struct rig_login_rsp rsp;
@@ -282,9 +269,23 @@ static inline uint16_t rig_login_plain(struct rig *r, const char *ini,
 	return st;
 }
 
+void rig_logout(struct rig *r)
+{
+	struct iscsi_bhs h = {0}, rsp;
+
+	h.opcode = ISCSI_OP_LOGOUT_REQ;
+	h.immediate = true;
+	h.flags = ISCSI_FLAG_FINAL | ISCSI_LOGOUT_CLOSE_SESSION;
+	h.itt = ++r->itt;
+	h.w24 = r->cmdsn;
+	rig_send(r, &h, NULL, 0);
+	rig_expect_pdu(r, ISCSI_OP_LOGOUT_RSP, &rsp, NULL);
+	assert_int_equal(rsp.b2, ISCSI_LOGOUT_RSP_OK);
+	assert_true(fake_conn_closed(r->c));
+}
+
 /* SendTargets=value in the session's Text exchange; the answer's keys. */
-static inline void rig_sendtargets(struct rig *r, const char *value,
-				   struct iscsi_kvlist *out)
+void rig_sendtargets(struct rig *r, const char *value, struct iscsi_kvlist *out)
 {
 	struct rig_text t = {0};
 	struct iscsi_bhs h = {0}, in;
@@ -318,32 +319,31 @@ static inline void rig_sendtargets(struct rig *r, const char *value,
 	rig_text_free(&t);
 }
 
-/* Outcome of one SCSI command. */
-struct rig_scsi {
-	uint8_t status;
-	uint8_t sense_key;
-	uint16_t asc; /* ASC << 8 | ASCQ */
-	uint8_t data[4096];
-	uint32_t data_len;
-};
-
-/* One SCSI command without data-out; collects Data-In and the status. */
-static inline void rig_scsi(struct rig *r, uint64_t lun, const uint8_t *cdb,
-			    uint32_t edtl, struct rig_scsi *out)
+void rig_scsi_send(struct rig *r, uint64_t lun, const uint8_t *cdb,
+		   uint8_t flags, uint32_t edtl, const void *imm,
+		   uint32_t imm_len)
 {
-	struct iscsi_bhs h = {0}, in;
-	uint8_t *d = NULL;
+	struct iscsi_bhs h = {0};
 
-	memset(out, 0, sizeof(*out));
 	h.opcode = ISCSI_OP_SCSI_CMD;
-	h.flags = ISCSI_FLAG_FINAL | SCSI_TASK_SIMPLE |
-		  (edtl ? ISCSI_CMD_F_READ : 0);
+	h.flags = ISCSI_FLAG_FINAL | SCSI_TASK_SIMPLE | flags;
 	h.lun = iscsi_lun_encode(lun);
 	h.itt = ++r->itt;
 	h.w20 = edtl;
 	h.w24 = r->cmdsn++;
 	memcpy(h.cdb, cdb, 16);
-	rig_send(r, &h, NULL, 0);
+	rig_send(r, &h, imm, imm_len);
+}
+
+/* One SCSI command without data-out; collects Data-In and the status. */
+void rig_scsi(struct rig *r, uint64_t lun, const uint8_t *cdb, uint32_t edtl,
+	      struct rig_scsi *out)
+{
+	struct iscsi_bhs in;
+	uint8_t *d = NULL;
+
+	memset(out, 0, sizeof(*out));
+	rig_scsi_send(r, lun, cdb, edtl ? ISCSI_CMD_F_READ : 0, edtl, NULL, 0);
 	for (;;) {
 		assert_int_equal(fake_conn_pop_pdu(r->c, &in, &d), 0);
 		if (in.opcode == ISCSI_OP_DATA_IN) {
@@ -381,7 +381,7 @@ static inline void rig_scsi(struct rig *r, uint64_t lun, const uint8_t *cdb,
 
 /* TEST UNIT READY until the unit attentions of a new nexus are gone;
  * returns the final outcome. */
-static inline void rig_tur(struct rig *r, uint64_t lun, struct rig_scsi *out)
+void rig_tur(struct rig *r, uint64_t lun, struct rig_scsi *out)
 {
 	uint8_t cdb[16] = {0};
 
@@ -391,5 +391,3 @@ static inline void rig_tur(struct rig *r, uint64_t lun, struct rig_scsi *out)
 			return;
 	}
 }
-
-#endif
