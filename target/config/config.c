@@ -187,6 +187,10 @@ void ut_config_free(struct ut_config *cfg)
 		cfg_target_free(&cfg->targets[i]);
 	free(cfg->targets);
 	cfg_strv_free(cfg->portals, cfg->portal_count);
+	free(cfg->portal_tpgts);
+	for (size_t i = 0; i < cfg->dgroup_count; i++)
+		cfg_dgroup_free(&cfg->dgroups[i]);
+	free(cfg->dgroups);
 	cfg_users_free(cfg->discovery_incoming, cfg->discovery_incoming_count);
 	explicit_bzero(&cfg->discovery_outgoing,
 		       sizeof(cfg->discovery_outgoing));
@@ -375,35 +379,66 @@ int ut_config_validate(const struct ut_config *cfg, ut_config_diag_fn diag,
 					  t->groups[j].luns,
 					  t->groups[j].lun_count, false);
 	}
+	v.errors += cfg_validate_alua(cfg, diag, diag_arg);
 	return v.errors ? -1 : 0;
 }
 
 /* ----------------------------------------------- command-line overrides */
 
+/* "ADDR[:PORT][,tpgt=N]": the portal into addr[cap], the tag into *tpgt. */
+static int cfg_portal_tpgt_split(const char *s, char *addr, size_t cap,
+				 uint16_t *tpgt)
+{
+	const char *comma = strchr(s, ',');
+	uint64_t v = 1;
+	size_t n = comma ? (size_t)(comma - s) : strlen(s);
+
+	if (n >= cap)
+		return -1;
+	memcpy(addr, s, n);
+	addr[n] = '\0';
+	if (comma && (strncmp(comma, ",tpgt=", 6) ||
+		      cfg_parse_dec(comma + 6, 65535, &v) || v == 0))
+		return -1;
+	*tpgt = (uint16_t)v;
+	return 0;
+}
+
 int ut_config_set_portals(struct ut_config *cfg, char *const *portals, size_t n)
 {
 	char **v = NULL;
-	size_t count = 0;
+	uint16_t *tpgts = NULL;
+	size_t count = 0, tcount = 0;
 
 	if (n > UT_MAX_PORTALS)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		char host[256], norm[300];
-		uint16_t port;
+		char addr[300], host[256], norm[300];
+		uint16_t port, tpgt, *slot;
 
-		if (ut_portal_parse(portals[i], host, sizeof(host), &port))
+		if (cfg_portal_tpgt_split(portals[i], addr, sizeof(addr),
+					  &tpgt) ||
+		    ut_portal_parse(addr, host, sizeof(host), &port))
 			goto fail;
 		snprintf(norm, sizeof(norm),
 			 strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
 		if (cfg_strv_add(&v, &count, norm, UT_MAX_PORTALS))
 			goto fail;
+		slot = cfg_array_add(&tpgts, &tcount, sizeof(*tpgts),
+				     UT_MAX_PORTALS);
+		if (!slot)
+			goto fail;
+		*slot = tpgt;
 	}
 	cfg_strv_free(cfg->portals, cfg->portal_count);
+	free(cfg->portal_tpgts);
 	cfg->portals = v;
+	cfg->portal_tpgts = tpgts;
 	cfg->portal_count = count;
 	return 0;
 fail:
 	cfg_strv_free(v, count);
+	free(tpgts);
 	return -1;
 }
 
@@ -415,7 +450,11 @@ int ut_config_set_target(struct ut_config *cfg, const char *iqn)
 	if (len == 0 || len >= UT_NAME_MAX || cfg->target_count > 1)
 		return -1;
 	if (cfg->target_count == 1) {
+		char old[UT_NAME_MAX];
+
+		memcpy(old, cfg->targets[0].iqn, sizeof(old));
 		memcpy(cfg->targets[0].iqn, iqn, len + 1);
+		cfg_alua_rename_target(cfg, old, iqn);
 		return 0;
 	}
 	t = cfg_array_add(&cfg->targets, &cfg->target_count, sizeof(*t),

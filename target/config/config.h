@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "backstore/backstore.h"
+#include "scsi/alua.h"
 
 #define UT_NAME_MAX 224 /* iSCSI names are at most 223 bytes */
 #define UT_DEV_NAME_MAX 64
@@ -45,6 +46,11 @@
 #define UT_MAX_ALLOWED_PORTALS 32      /* allowed_portal per target */
 #define UT_MAX_LUN_MAPS 65536	       /* LUN lines, all targets and groups */
 #define UT_MAX_INITIATOR_ENTRIES 65536 /* INITIATOR lines, all groups */
+#define UT_MAX_DEV_GROUPS 64	       /* DEVICE_GROUP blocks */
+#define UT_MAX_DG_DEVS 1024	       /* DEVICE lines per DEVICE_GROUP */
+#define UT_MAX_TGT_GROUPS 16	       /* TARGET_GROUPs per DEVICE_GROUP */
+#define UT_MAX_TG_TARGETS 32	       /* TARGET lines per TARGET_GROUP */
+#define UT_PORT_NAME_MAX (UT_NAME_MAX + 12) /* "iqn,t,0xNNNN" */
 
 /* Digest preference, in order: e.g. "CRC32C,None". */
 enum ut_digest {
@@ -95,6 +101,7 @@ struct ut_dev_cfg {
 	char prod_id[17];      /* "utarget disk" default */
 	char t10_dev_id[64];   /* default: device name */
 	char usn[33];	       /* unit serial number; default derived */
+	bool expl_alua;	       /* SET TARGET PORT GROUPS allowed (SCST) */
 	int line;	       /* where it was defined (0 = cmdline) */
 };
 
@@ -135,6 +142,43 @@ struct ut_target_cfg {
 	char **allowed_portals;	     /* allowed_portal patterns */
 	size_t allowed_portal_count;
 	struct ut_iscsi_params params; /* starts as a copy of the driver's */
+	/* rel_tgt_id: relative target port identifier of the target's port
+	 * in its lowest portal group; 0 = assigned (ut_config_ports). */
+	uint16_t rel_tgt_id;
+	int line;
+};
+
+/*
+ * ALUA (SPC-4 §5.15), SCST's syntax:
+ *   DEVICE_GROUP name { DEVICE dev ... TARGET_GROUP name { group_id N
+ *   state S preferred B TARGET port [ { rel_tgt_id N } ] } }
+ * A TARGET line names a target port: "iqn,t,0xN" (the target's port in
+ * portal group N), "iqn" (every port of a local target), or a port of
+ * another node (any name, with rel_tgt_id), which is only reported.
+ */
+struct ut_tg_target_cfg {
+	char name[UT_PORT_NAME_MAX];
+	uint16_t rel_tgt_id; /* 0: the local port's own */
+	int line;
+};
+
+struct ut_tgt_group_cfg {
+	char name[UT_DEV_NAME_MAX];
+	uint32_t group_id; /* 0..65535; UINT32_MAX: not set (an error) */
+	enum scsi_alua_state state; /* default active */
+	bool preferred;
+	struct ut_tg_target_cfg *targets;
+	size_t target_count;
+	int line;
+};
+
+struct ut_dev_group_cfg {
+	char name[UT_DEV_NAME_MAX];
+	char **devs; /* device names */
+	size_t dev_count;
+	struct ut_tgt_group_cfg *tgroups;
+	size_t tgroup_count;
+	uint8_t transition_time_s; /* implicit_transition_time (extension) */
 	int line;
 };
 
@@ -145,6 +189,11 @@ struct ut_config {
 	size_t target_count;
 	char **portals; /* "ADDR:PORT", IPv6 as "[::1]:3260" */
 	size_t portal_count;
+	/* Target portal group tag of each portal (RFC 7143 §4.4.1), 1..65535;
+	 * NULL: every portal is in portal group 1. */
+	uint16_t *portal_tpgts;
+	struct ut_dev_group_cfg *dgroups; /* ALUA device groups */
+	size_t dgroup_count;
 	struct ut_iscsi_params params; /* TARGET_DRIVER iscsi defaults */
 	bool iscsi_enabled;
 	struct ut_user_cfg *discovery_incoming; /* discovery CHAP */
@@ -190,7 +239,8 @@ int ut_lun_spec_parse(const char *spec, struct ut_dev_cfg *dev,
 /* Parse "1G", "64M", "512K", "4096", "1T" (binary units); 0 on success. */
 int ut_size_parse(const char *s, uint64_t *out);
 
-/* Command-line overrides. */
+/* Command-line overrides.  A portal may end in ",tpgt=N" (its portal
+ * group, 1..65535; default 1). */
 int ut_config_set_portals(struct ut_config *cfg, char *const *portals,
 			  size_t n);
 /* Replace the LUN set of every target (or of the one target) with devs. */
@@ -206,6 +256,32 @@ int ut_portal_parse(const char *s, char *host, size_t cap, uint16_t *port);
 const struct ut_dev_cfg *ut_config_find_dev(const struct ut_config *cfg,
 					    const char *name);
 
+/* The portal group tag of portal i (1 when none was given). */
+uint16_t ut_config_portal_tpgt(const struct ut_config *cfg, size_t i);
+
+/*
+ * Target ports (SPC-4 §4.3.5; for iSCSI one per target and portal group)
+ * and their relative target port identifiers: given ones (a target's
+ * rel_tgt_id for its lowest portal group, a TARGET_GROUP line naming the
+ * port with rel_tgt_id), then the smallest identifiers not given, in the
+ * order of targets and portal groups.  ut_config_ports() fills *out (a
+ * malloc()ed array, in that order) and returns the count, or -1 after a
+ * diagnostic (a conflict); validation reports the same errors.
+ */
+struct ut_port {
+	size_t target;	     /* index in cfg->targets */
+	uint16_t tpgt;	     /* portal group tag */
+	uint16_t rel_tgt_id; /* relative target port identifier */
+};
+int ut_config_ports(const struct ut_config *cfg, struct ut_port **out,
+		    ut_config_diag_fn diag, void *diag_arg);
+/* The relative target port identifiers a TARGET_GROUP line stands for
+ * (ports from ut_config_ports): its local ports', or the rel_tgt_id of a
+ * port of another node.  Returns how many (at most cap), or -1. */
+int ut_config_tg_target_ids(const struct ut_config *cfg,
+			    const struct ut_port *ports, size_t nports,
+			    const struct ut_tg_target_cfg *tt, uint16_t *ids,
+			    size_t cap);
 /* ------------------------------------------- copies and comparisons */
 
 /* Deep copy of src into dst (dst is not freed first).  0, or -1 when

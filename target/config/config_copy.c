@@ -111,6 +111,8 @@ int ut_config_copy(struct ut_config *dst, const struct ut_config *src)
 			  sizeof(*dst->discovery_incoming)))
 		goto fail;
 	dst->discovery_incoming_count = src->discovery_incoming_count;
+	if (cfg_alua_copy(dst, src))
+		goto fail;
 	for (size_t i = 0; i < src->target_count; i++) {
 		struct ut_target_cfg *t =
 			cfg_array_add(&dst->targets, &dst->target_count,
@@ -142,7 +144,8 @@ bool ut_dev_cfg_equal(const struct ut_dev_cfg *a, const struct ut_dev_cfg *b)
 	       a->nv_cache == b->nv_cache &&
 	       !strcmp(a->t10_vendor_id, b->t10_vendor_id) &&
 	       !strcmp(a->prod_id, b->prod_id) &&
-	       !strcmp(a->t10_dev_id, b->t10_dev_id) && !strcmp(a->usn, b->usn);
+	       !strcmp(a->t10_dev_id, b->t10_dev_id) &&
+	       !strcmp(a->usn, b->usn) && a->expl_alua == b->expl_alua;
 }
 
 bool ut_dev_cfg_equal_but_size(const struct ut_dev_cfg *a,
@@ -242,7 +245,8 @@ bool ut_target_cfg_equal(const struct ut_target_cfg *a,
 			 const struct ut_target_cfg *b)
 {
 	return !strcmp(a->iqn, b->iqn) && !strcmp(a->alias, b->alias) &&
-	       a->enabled == b->enabled && ut_target_luns_equal(a, b) &&
+	       a->enabled == b->enabled && a->rel_tgt_id == b->rel_tgt_id &&
+	       ut_target_luns_equal(a, b) &&
 	       users_equal(a->incoming, a->incoming_count, b->incoming,
 			   b->incoming_count) &&
 	       users_equal(&a->outgoing, 1, &b->outgoing, 1) &&
@@ -259,7 +263,9 @@ bool ut_config_equal(const struct ut_config *a, const struct ut_config *b)
 	    !ut_iscsi_params_equal(&a->params, &b->params) ||
 	    !users_equal(a->discovery_incoming, a->discovery_incoming_count,
 			 b->discovery_incoming, b->discovery_incoming_count) ||
-	    !users_equal(&a->discovery_outgoing, 1, &b->discovery_outgoing, 1))
+	    !users_equal(&a->discovery_outgoing, 1, &b->discovery_outgoing,
+			 1) ||
+	    !cfg_alua_equal(a, b))
 		return false;
 	for (size_t i = 0; i < a->dev_count; i++)
 		if (!ut_dev_cfg_equal(&a->devs[i], &b->devs[i]))

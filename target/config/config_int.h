@@ -4,6 +4,7 @@
 #ifndef UT_CONFIG_INT_H
 #define UT_CONFIG_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,5 +39,19 @@ void cfg_target_free(struct ut_target_cfg *t);
 
 /* Wipe and free a user array (secrets do not linger in freed memory). */
 void cfg_users_free(struct ut_user_cfg *u, size_t n);
+
+/* alua_cfg.c: device groups and portal groups.  cfg_validate_alua()
+ * reports through diag and returns the number of errors. */
+int cfg_validate_alua(const struct ut_config *cfg, ut_config_diag_fn diag,
+		      void *diag_arg);
+void cfg_dgroup_free(struct ut_dev_group_cfg *dg);
+/* Give portal_tpgts its entries (1) where it is still NULL; 0 or -1. */
+int cfg_portal_tpgts_fill(struct ut_config *cfg);
+/* Copy src's portal groups and device groups into dst (freshly
+ * initialised); -1 when memory is short (ut_config_free(dst) then). */
+int cfg_alua_copy(struct ut_config *dst, const struct ut_config *src);
+bool cfg_alua_equal(const struct ut_config *a, const struct ut_config *b);
+void cfg_alua_rename_target(struct ut_config *cfg, const char *from,
+			    const char *to);
 
 #endif

@@ -16,6 +16,11 @@
  *   (top)          HANDLER name { DEVICE name [ { dev-attr } ] }
  *                  TARGET_DRIVER iscsi { driver-attr | TARGET ... }
  *                  TARGET_DRIVER other { ... }  (warned about, skipped)
+ *                  DEVICE_GROUP name { DEVICE dev | TARGET_GROUP name {
+ *                      group_id n | state s | preferred b
+ *                      | TARGET port [ { rel_tgt_id n } ] } }   (ALUA)
+ *   TARGET_DRIVER  driver-attr | portal addr | PORTAL_GROUP n { portal }
+ *                  | TARGET iqn { ... }
  *   TARGET iqn     target-attr | LUN n dev [ { read_only b } ]
  *                  | GROUP name { INITIATOR pattern | LUN ... }
  *
@@ -474,6 +479,22 @@ static int cfg_text(struct cfg_parser *p, const struct cfg_stmt *st,
 	return 0;
 }
 
+/* The single decimal value of an attribute, in min..max. */
+static int cfg_uint(struct cfg_parser *p, const struct cfg_stmt *st,
+		    uint64_t min, uint64_t max, uint64_t *out)
+{
+	const char *v;
+
+	if (cfg_one(p, st, &v))
+		return -1;
+	if (cfg_parse_dec(v, UINT64_MAX, out) || *out < min || *out > max)
+		return cfg_err(p, &st->args[0],
+			       "%.64s: '%.32s' is not a number in %llu..%llu",
+			       st->key.s, v, (unsigned long long)min,
+			       (unsigned long long)max);
+	return 0;
+}
+
 /* ------------------------------------------------------ iSCSI parameters */
 
 enum cfg_ptype {
@@ -762,6 +783,7 @@ static const struct {
 	{"removable", offsetof(struct ut_dev_cfg, removable)},
 	{"write_through", offsetof(struct ut_dev_cfg, write_through)},
 	{"nv_cache", offsetof(struct ut_dev_cfg, nv_cache)},
+	{"expl_alua", offsetof(struct ut_dev_cfg, expl_alua)},
 };
 
 static const struct {
@@ -1144,10 +1166,14 @@ static int cfg_group(struct cfg_parser *p, struct cfg_stmt *st, size_t ti)
 
 /* ------------------------------------------------------ TARGET, driver */
 
+/* portal ADDR[:PORT] in portal group tpgt (1 outside PORTAL_GROUP). */
 static int cfg_portal(struct cfg_parser *p, const struct cfg_stmt *st,
-		      char ***v, size_t *count, size_t max)
+		      uint16_t tpgt)
 {
+	struct ut_config *cfg = p->cfg;
 	char host[256], norm[300];
+	size_t n = cfg->portal_count;
+	uint16_t *slot;
 	const char *s;
 	uint16_t port;
 
@@ -1160,10 +1186,42 @@ static int cfg_portal(struct cfg_parser *p, const struct cfg_stmt *st,
 			       s);
 	snprintf(norm, sizeof(norm), strchr(host, ':') ? "[%s]:%u" : "%s:%u",
 		 host, port);
-	if (*count >= max)
-		return cfg_err(p, &st->key, "more than %zu %s lines", max,
-			       st->key.s);
-	return cfg_strv_add(v, count, norm, max) ? cfg_nomem(p, &st->key) : 0;
+	if (n >= UT_MAX_PORTALS)
+		return cfg_err(p, &st->key, "more than %d %s lines",
+			       UT_MAX_PORTALS, st->key.s);
+	/* portal_tpgts has one entry per portal (config.h) */
+	if (cfg_portal_tpgts_fill(cfg))
+		return cfg_nomem(p, &st->key);
+	slot = cfg_array_add(&cfg->portal_tpgts, &n, sizeof(*slot),
+			     UT_MAX_PORTALS);
+	if (!slot)
+		return cfg_nomem(p, &st->key);
+	*slot = tpgt;
+	if (cfg_strv_add(&cfg->portals, &cfg->portal_count, norm,
+			 UT_MAX_PORTALS))
+		return cfg_nomem(p, &st->key);
+	return 0;
+}
+
+static int cfg_portal_group_stmt(struct cfg_parser *p, struct cfg_stmt *st,
+				 void *ctx)
+{
+	if (cfg_key(st, "portal") || cfg_key(st, "listen"))
+		return cfg_portal(p, st, *(uint16_t *)ctx);
+	return cfg_unsupported(p, st, "PORTAL_GROUP");
+}
+
+/* PORTAL_GROUP N { portal ... }: utarget extension, RFC 7143 §4.4.1. */
+static int cfg_portal_group(struct cfg_parser *p, struct cfg_stmt *st)
+{
+	uint64_t n;
+	uint16_t tpgt;
+
+	if (st->nargs != 1 || cfg_parse_dec(st->args[0].s, 65535, &n) || n == 0)
+		return cfg_err(p, st->nargs ? &st->args[0] : &st->key,
+			       "PORTAL_GROUP needs a tag 1..65535");
+	tpgt = (uint16_t)n;
+	return st->block ? cfg_body(p, st, cfg_portal_group_stmt, &tpgt) : 0;
 }
 
 static int cfg_allowed_portal(struct cfg_parser *p, const struct cfg_stmt *st,
@@ -1205,6 +1263,14 @@ static int cfg_target_stmt(struct cfg_parser *p, struct cfg_stmt *st, void *ctx)
 				sizeof(t->alias));
 	if (cfg_key(st, "allowed_portal"))
 		return cfg_allowed_portal(p, st, t);
+	if (cfg_key(st, "rel_tgt_id")) {
+		uint64_t n;
+
+		if (cfg_uint(p, st, 1, 65535, &n))
+			return -1;
+		t->rel_tgt_id = (uint16_t)n;
+		return 0;
+	}
 	if (cfg_key(st, "IncomingUser"))
 		return cfg_user_add(p, st, &t->incoming, &t->incoming_count);
 	if (cfg_key(st, "OutgoingUser"))
@@ -1264,8 +1330,9 @@ static int cfg_driver_stmt(struct cfg_parser *p, struct cfg_stmt *st, void *ctx)
 	if (cfg_key(st, "enabled"))
 		return cfg_bool(p, st, &cfg->iscsi_enabled);
 	if (cfg_key(st, "portal") || cfg_key(st, "listen"))
-		return cfg_portal(p, st, &cfg->portals, &cfg->portal_count,
-				  UT_MAX_PORTALS);
+		return cfg_portal(p, st, 1);
+	if (cfg_key(st, "PORTAL_GROUP"))
+		return cfg_portal_group(p, st);
 	/* At the driver level the users authenticate discovery sessions. */
 	if (cfg_key(st, "IncomingUser"))
 		return cfg_user_add(p, st, &cfg->discovery_incoming,
@@ -1294,12 +1361,187 @@ static int cfg_driver(struct cfg_parser *p, struct cfg_stmt *st)
 	return st->block ? cfg_body(p, st, cfg_driver_stmt, NULL) : 0;
 }
 
+/* ------------------------------------------- DEVICE_GROUP (ALUA) */
+
+struct cfg_tg_ctx {
+	size_t dg, tg, target;
+};
+
+static struct ut_tgt_group_cfg *cfg_tg_of(struct cfg_parser *p,
+					  const struct cfg_tg_ctx *c)
+{
+	return &p->cfg->dgroups[c->dg].tgroups[c->tg];
+}
+
+static int cfg_tg_target_stmt(struct cfg_parser *p, struct cfg_stmt *st,
+			      void *ctx)
+{
+	struct cfg_tg_ctx *c = ctx;
+	struct ut_tg_target_cfg *tt = &cfg_tg_of(p, c)->targets[c->target];
+	uint64_t n;
+
+	if (!cfg_key(st, "rel_tgt_id"))
+		return cfg_unsupported(p, st, tt->name);
+	if (cfg_uint(p, st, 1, 65535, &n))
+		return -1;
+	tt->rel_tgt_id = (uint16_t)n;
+	return 0;
+}
+
+/* TARGET port [ { rel_tgt_id N } ] in a TARGET_GROUP. */
+static int cfg_tg_target(struct cfg_parser *p, struct cfg_stmt *st,
+			 struct cfg_tg_ctx *c)
+{
+	struct ut_tgt_group_cfg *tg = cfg_tg_of(p, c);
+	struct ut_tg_target_cfg *tt;
+	const char *name;
+
+	if (cfg_name(p, st, UT_PORT_NAME_MAX, &name))
+		return -1;
+	tt = cfg_array_add(&tg->targets, &tg->target_count, sizeof(*tt),
+			   UT_MAX_TG_TARGETS);
+	if (!tt)
+		return tg->target_count >= UT_MAX_TG_TARGETS
+			       ? cfg_err(p, &st->key,
+					 "more than %d TARGET lines in "
+					 "TARGET_GROUP '%s'",
+					 UT_MAX_TG_TARGETS, tg->name)
+			       : cfg_nomem(p, &st->key);
+	memcpy(tt->name, name, strlen(name) + 1);
+	tt->line = st->key.line;
+	c->target = tg->target_count - 1;
+	return st->block ? cfg_body(p, st, cfg_tg_target_stmt, c) : 0;
+}
+
+static int cfg_tg_stmt(struct cfg_parser *p, struct cfg_stmt *st, void *ctx)
+{
+	struct cfg_tg_ctx *c = ctx;
+	struct ut_tgt_group_cfg *tg = cfg_tg_of(p, c);
+	char owner[UT_DEV_NAME_MAX + 20];
+	uint64_t n;
+
+	if (cfg_key(st, "TARGET"))
+		return cfg_tg_target(p, st, c);
+	if (cfg_key(st, "group_id")) {
+		if (cfg_uint(p, st, 0, 65535, &n))
+			return -1;
+		tg->group_id = (uint32_t)n;
+		return 0;
+	}
+	if (cfg_key(st, "preferred"))
+		return cfg_bool(p, st, &tg->preferred);
+	if (cfg_key(st, "state")) {
+		const char *v;
+
+		if (cfg_one(p, st, &v))
+			return -1;
+		if (scsi_alua_state_parse(v, &tg->state))
+			return cfg_err(p, &st->args[0],
+				       "state '%.32s' is not one of active, "
+				       "nonoptimized, standby, unavailable, "
+				       "offline, transitioning",
+				       v);
+		return 0;
+	}
+	snprintf(owner, sizeof(owner), "TARGET_GROUP '%s'", tg->name);
+	return cfg_unsupported(p, st, owner);
+}
+
+static int cfg_tgroup(struct cfg_parser *p, struct cfg_stmt *st, size_t dgi)
+{
+	struct ut_dev_group_cfg *dg = &p->cfg->dgroups[dgi];
+	struct cfg_tg_ctx c = {.dg = dgi};
+	struct ut_tgt_group_cfg *tg;
+	const char *name;
+
+	if (cfg_name(p, st, UT_DEV_NAME_MAX, &name))
+		return -1;
+	tg = cfg_array_add(&dg->tgroups, &dg->tgroup_count, sizeof(*tg),
+			   UT_MAX_TGT_GROUPS);
+	if (!tg)
+		return dg->tgroup_count >= UT_MAX_TGT_GROUPS
+			       ? cfg_err(p, &st->key,
+					 "more than %d TARGET_GROUPs in "
+					 "device group '%s'",
+					 UT_MAX_TGT_GROUPS, dg->name)
+			       : cfg_nomem(p, &st->key);
+	memcpy(tg->name, name, strlen(name) + 1);
+	tg->group_id = UINT32_MAX; /* required: validation says so */
+	tg->state = SCSI_ALUA_OPTIMIZED;
+	tg->line = st->key.line;
+	c.tg = dg->tgroup_count - 1;
+	return st->block ? cfg_body(p, st, cfg_tg_stmt, &c) : 0;
+}
+
+static int cfg_dg_stmt(struct cfg_parser *p, struct cfg_stmt *st, void *ctx)
+{
+	size_t dgi = *(size_t *)ctx;
+	struct ut_dev_group_cfg *dg = &p->cfg->dgroups[dgi];
+	char owner[UT_DEV_NAME_MAX + 20];
+	const char *name;
+	uint64_t n;
+
+	if (cfg_key(st, "TARGET_GROUP"))
+		return cfg_tgroup(p, st, dgi);
+	if (cfg_key(st, "DEVICE")) {
+		if (st->block)
+			return cfg_err(p, &st->key,
+				       "DEVICE in a DEVICE_GROUP takes no "
+				       "block");
+		if (cfg_name(p, st, UT_DEV_NAME_MAX, &name))
+			return -1;
+		if (dg->dev_count >= UT_MAX_DG_DEVS)
+			return cfg_err(p, &st->key,
+				       "more than %d devices in device "
+				       "group '%s'",
+				       UT_MAX_DG_DEVS, dg->name);
+		return cfg_strv_add(&dg->devs, &dg->dev_count, name,
+				    UT_MAX_DG_DEVS)
+			       ? cfg_nomem(p, &st->key)
+			       : 0;
+	}
+	if (cfg_key(st, "implicit_transition_time")) {
+		if (cfg_uint(p, st, 0, 255, &n))
+			return -1;
+		dg->transition_time_s = (uint8_t)n;
+		return 0;
+	}
+	snprintf(owner, sizeof(owner), "device group '%s'", dg->name);
+	return cfg_unsupported(p, st, owner);
+}
+
+/* DEVICE_GROUP name { DEVICE ... TARGET_GROUP ... } (SCST). */
+static int cfg_dev_group(struct cfg_parser *p, struct cfg_stmt *st)
+{
+	struct ut_config *cfg = p->cfg;
+	struct ut_dev_group_cfg *dg;
+	const char *name;
+	size_t dgi;
+
+	if (cfg_name(p, st, UT_DEV_NAME_MAX, &name))
+		return -1;
+	dg = cfg_array_add(&cfg->dgroups, &cfg->dgroup_count, sizeof(*dg),
+			   UT_MAX_DEV_GROUPS);
+	if (!dg)
+		return cfg->dgroup_count >= UT_MAX_DEV_GROUPS
+			       ? cfg_err(p, &st->key,
+					 "more than %d device groups",
+					 UT_MAX_DEV_GROUPS)
+			       : cfg_nomem(p, &st->key);
+	memcpy(dg->name, name, strlen(name) + 1);
+	dg->line = st->key.line;
+	dgi = cfg->dgroup_count - 1;
+	return st->block ? cfg_body(p, st, cfg_dg_stmt, &dgi) : 0;
+}
+
 static int cfg_top_stmt(struct cfg_parser *p, struct cfg_stmt *st, void *ctx)
 {
 	if (cfg_key(st, "HANDLER"))
 		return cfg_handler(p, st);
 	if (cfg_key(st, "TARGET_DRIVER"))
 		return cfg_driver(p, st);
+	if (cfg_key(st, "DEVICE_GROUP"))
+		return cfg_dev_group(p, st);
 	return cfg_unsupported(p, st, NULL);
 }
 

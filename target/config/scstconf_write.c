@@ -171,6 +171,8 @@ static void w_dev(struct wbuf *w, const struct ut_dev_cfg *d)
 		w_attr(w, 2, "write_through", "1");
 	if (d->nv_cache)
 		w_attr(w, 2, "nv_cache", "1");
+	if (d->expl_alua)
+		w_attr(w, 2, "expl_alua", "1");
 	if (strcmp(d->t10_vendor_id, def.t10_vendor_id))
 		w_attr(w, 2, "t10_vendor_id", d->t10_vendor_id);
 	if (strcmp(d->prod_id, def.prod_id))
@@ -305,6 +307,8 @@ static void w_target(struct wbuf *w, const struct ut_config *cfg,
 	w_attr(w, 2, "enabled", t->enabled ? "1" : "0");
 	if (t->alias[0])
 		w_attr(w, 2, "alias", t->alias);
+	if (t->rel_tgt_id)
+		w_attr_u64(w, 2, "rel_tgt_id", t->rel_tgt_id);
 	for (size_t i = 0; i < t->allowed_portal_count; i++)
 		w_attr(w, 2, "allowed_portal", t->allowed_portals[i]);
 	for (size_t i = 0; i < t->incoming_count; i++)
@@ -327,6 +331,48 @@ static void w_target(struct wbuf *w, const struct ut_config *cfg,
 	w_raw(w, "\t}\n", 3);
 }
 
+/* ------------------------------------------------ ALUA device groups */
+
+static void w_dev_group(struct wbuf *w, const struct ut_dev_group_cfg *dg)
+{
+	w_raw(w, "\nDEVICE_GROUP ", 14);
+	w_value(w, dg->name);
+	w_raw(w, " {\n", 3);
+	for (size_t i = 0; i < dg->dev_count; i++)
+		w_attr(w, 1, "DEVICE", dg->devs[i]);
+	if (dg->transition_time_s)
+		w_attr_u64(w, 1, "implicit_transition_time",
+			   dg->transition_time_s);
+	for (size_t k = 0; k < dg->tgroup_count; k++) {
+		const struct ut_tgt_group_cfg *tg = &dg->tgroups[k];
+
+		w_raw(w, "\tTARGET_GROUP ", 14);
+		w_value(w, tg->name);
+		w_raw(w, " {\n", 3);
+		if (tg->group_id <= 65535)
+			w_attr_u64(w, 2, "group_id", tg->group_id);
+		w_attr(w, 2, "state", scsi_alua_state_name(tg->state));
+		if (tg->preferred)
+			w_attr(w, 2, "preferred", "1");
+		for (size_t j = 0; j < tg->target_count; j++) {
+			const struct ut_tg_target_cfg *tt = &tg->targets[j];
+
+			w_indent(w, 2);
+			w_raw(w, "TARGET ", 7);
+			w_value(w, tt->name);
+			if (!tt->rel_tgt_id) {
+				w_raw(w, "\n", 1);
+				continue;
+			}
+			w_raw(w, " {\n", 3);
+			w_attr_u64(w, 3, "rel_tgt_id", tt->rel_tgt_id);
+			w_raw(w, "\t\t}\n", 4);
+		}
+		w_raw(w, "\t}\n", 3);
+	}
+	w_raw(w, "}\n", 2);
+}
+
 int ut_config_write(const struct ut_config *cfg, char **out, size_t *len)
 {
 	struct wbuf w = {0};
@@ -341,8 +387,17 @@ int ut_config_write(const struct ut_config *cfg, char **out, size_t *len)
 	w_devices(&w, cfg);
 	w_raw(&w, "TARGET_DRIVER iscsi {\n", 22);
 	w_attr(&w, 1, "enabled", cfg->iscsi_enabled ? "1" : "0");
-	for (size_t i = 0; i < cfg->portal_count; i++)
-		w_attr(&w, 1, "portal", cfg->portals[i]);
+	/* One PORTAL_GROUP block per portal outside group 1: the portal
+	 * order survives (the parser keeps it). */
+	for (size_t i = 0; i < cfg->portal_count; i++) {
+		uint16_t tpgt = ut_config_portal_tpgt(cfg, i);
+
+		if (tpgt != 1)
+			w_fmt(&w, "\tPORTAL_GROUP %u {\n", tpgt);
+		w_attr(&w, tpgt != 1 ? 2 : 1, "portal", cfg->portals[i]);
+		if (tpgt != 1)
+			w_raw(&w, "\t}\n", 3);
+	}
 	for (size_t i = 0; i < cfg->discovery_incoming_count; i++)
 		w_user(&w, 1, "IncomingUser", &cfg->discovery_incoming[i]);
 	if (cfg->discovery_outgoing.name[0])
@@ -351,6 +406,8 @@ int ut_config_write(const struct ut_config *cfg, char **out, size_t *len)
 	for (size_t i = 0; i < cfg->target_count; i++)
 		w_target(&w, cfg, &cfg->targets[i]);
 	w_raw(&w, "}\n", 2);
+	for (size_t i = 0; i < cfg->dgroup_count; i++)
+		w_dev_group(&w, &cfg->dgroups[i]);
 	if (w.failed) {
 		if (w.p)
 			explicit_bzero(w.p, w.cap);

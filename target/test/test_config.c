@@ -255,7 +255,7 @@ static void scst_style_example_parses_with_warnings_only(void **state)
 
 	assert_int_equal(parse(&cfg, &d, scst_example), 0);
 	assert_int_equal(d.errors, 0);
-	assert_int_equal(d.warnings, 8);
+	assert_int_equal(d.warnings, 7);
 	assert_int_equal(cfg.dev_count, 3);
 	dev = ut_config_find_dev(&cfg, "disk01");
 	assert_non_null(dev);
@@ -291,6 +291,7 @@ static void scst_style_example_parses_with_warnings_only(void **state)
 	assert_int_equal(t->params.data_digest[0], UT_DIGEST_CRC32C);
 	assert_int_equal(t->params.data_digest[1], UT_DIGEST_NONE);
 	assert_int_equal(t->params.queued_commands, 64);
+	assert_int_equal(t->rel_tgt_id, 1); /* ALUA: no longer warned */
 	assert_int_equal(t->incoming_count, 1);
 	assert_string_equal(t->incoming[0].name, "joe");
 	assert_string_equal(t->incoming[0].secret, "12charsecret");
@@ -311,8 +312,6 @@ static void scst_style_example_parses_with_warnings_only(void **state)
 	expect_diag(&d, "t.conf:2:1: warning: attribute 'setup_id' is not "
 			"supported by utarget; ignored");
 	expect_diag(&d, "target driver 'copy_manager' is not supported");
-	expect_diag(&d, "t.conf:48:3: warning: attribute 'rel_tgt_id' of "
-			"target 'iqn.2006-10.net.vlnb:tgt'");
 	expect_diag(&d, "t.conf:61:4: warning: attribute 'cpu_mask' of group "
 			"'backup_hosts'");
 	ut_config_free(&cfg);
