@@ -199,8 +199,9 @@ static int tgt_conf_build(struct iscsi_server *srv, const struct lu_set *set,
 		struct scsi_lu *lu = lu_set_find((void *)set, l->dev_name);
 
 		if (!lu || l->lun >= UT_MAX_LUNS) {
-			LOG_ERR(srv->env, "target %s: LUN %u names unknown "
-					  "device %s",
+			LOG_ERR(srv->env,
+				"target %s: LUN %u names unknown "
+				"device %s",
 				tc->iqn, l->lun, l->dev_name);
 			rc = -EINVAL;
 			break;
@@ -246,8 +247,7 @@ static struct iscsi_tgt *tgt_slot(struct iscsi_server *srv, const char *iqn)
 	snprintf(t->name, sizeof(t->name), "%s", iqn);
 	srv->tgts[srv->tgt_count] = t;
 	/* Readers of other reactors see the slot filled before the count. */
-	__atomic_store_n(&srv->tgt_count, srv->tgt_count + 1,
-			 __ATOMIC_RELEASE);
+	__atomic_store_n(&srv->tgt_count, srv->tgt_count + 1, __ATOMIC_RELEASE);
 	return t;
 }
 
@@ -450,7 +450,8 @@ void iscsi_sess_resync_luns(struct iscsi_sess *s)
 			changed = true;
 		}
 		if (want[lun]) {
-			if (scsi_sess_map(s->scsi, lun, want[lun], want_ro[lun]))
+			if (scsi_sess_map(s->scsi, lun, want[lun],
+					  want_ro[lun]))
 				LOG_ERR(s->env,
 					"session tsih %u: cannot map LUN %u",
 					s->tsih, lun);
@@ -530,8 +531,8 @@ static bool reconf_step_going(struct iscsi_server *srv, struct iscsi_reconf *op,
 		if (op && e->op == op)
 			all = false;
 		if (!e->aborted && now - e->going_since_ns >= drain_ns) {
-			unsigned int n = scsi_lu_abort_commands(
-				e->lu, srv->env, UINT32_MAX);
+			unsigned int n = scsi_lu_abort_commands(e->lu, srv->env,
+								UINT32_MAX);
 
 			e->aborted = true;
 			if (op)
@@ -560,8 +561,9 @@ static bool reconf_step_shrinks(struct iscsi_server *srv,
 			rc = bs_resize(k->e->bs, k->size_bytes);
 			if (rc) {
 				op->res.status = rc;
-				reconf_msg(op, "device %s: shrinking the "
-					       "backstore: %s",
+				reconf_msg(op,
+					   "device %s: shrinking the "
+					   "backstore: %s",
 					   k->e->name, strerror(-rc));
 			}
 			k->done = true;
@@ -607,16 +609,18 @@ static void reconf_give_up(struct iscsi_server *srv, struct iscsi_reconf *op)
 	TAILQ_FOREACH (e, &srv->going, going_link) {
 		if (e->op != op)
 			continue;
-		reconf_msg(op, "device %s is still in use; it closes when "
-			       "its last command ends",
+		reconf_msg(op,
+			   "device %s is still in use; it closes when "
+			   "its last command ends",
 			   e->name);
 		e->op = NULL;
 	}
 	for (size_t i = 0; i < op->shrink_count; i++)
 		if (!op->shrinks[i].done)
-			reconf_msg(op, "device %s: commands older than the "
-				       "shrink are still running; the "
-				       "backstore keeps its size",
+			reconf_msg(op,
+				   "device %s: commands older than the "
+				   "shrink are still running; the "
+				   "backstore keeps its size",
 				   op->shrinks[i].e->name);
 	op->res.status = -ETIMEDOUT;
 }
@@ -635,8 +639,8 @@ static void reconf_poll(void *arg)
 		done &= reconf_step_logouts(srv, op, now);
 		done &= reconf_step_going(srv, op, now);
 		done &= grace_over(srv, op->grace_seq);
-		if (!done && now - op->start_ns > op->drain_ns +
-							  RECONF_GIVE_UP_NS) {
+		if (!done &&
+		    now - op->start_ns > op->drain_ns + RECONF_GIVE_UP_NS) {
 			reconf_give_up(srv, op);
 			done = true;
 		}
@@ -652,8 +656,8 @@ static void reconf_poll(void *arg)
  * replacing an old one.  Fills nl (the new table) and op's shrinks;
  * new entries are opened.  On failure everything opened is closed. */
 static int reconf_devices(struct iscsi_server *srv, struct iscsi_reconf *op,
-			  const struct ut_config *cfg,
-			  struct iscsi_lu_ent **nl, bool *opened)
+			  const struct ut_config *cfg, struct iscsi_lu_ent **nl,
+			  bool *opened)
 {
 	int rc = 0;
 
@@ -673,8 +677,9 @@ static int reconf_devices(struct iscsi_server *srv, struct iscsi_reconf *op,
 
 			nl[i] = e;
 			if (scsi_lu_sanitizing(e->lu)) {
-				reconf_msg(op, "device %s: a SANITIZE is "
-					       "running; try again after it",
+				reconf_msg(op,
+					   "device %s: a SANITIZE is "
+					   "running; try again after it",
 					   d->name);
 				rc = -EBUSY;
 				break;
@@ -682,16 +687,17 @@ static int reconf_devices(struct iscsi_server *srv, struct iscsi_reconf *op,
 			if (size > e->bs->size_bytes) {
 				rc = bs_resize(e->bs, size);
 				if (rc) {
-					reconf_msg(op, "device %s: cannot grow "
-						       "to %llu bytes: %s",
+					reconf_msg(op,
+						   "device %s: cannot grow "
+						   "to %llu bytes: %s",
 						   d->name,
 						   (unsigned long long)size,
 						   strerror(-rc));
 					break;
 				}
 			} else if (size < e->bs->size_bytes) {
-				struct reconf_shrink *k = &op->shrinks
-								   [op->shrink_count++];
+				struct reconf_shrink *k =
+					&op->shrinks[op->shrink_count++];
 
 				k->e = e;
 				k->size_bytes = size;
@@ -706,9 +712,8 @@ static int reconf_devices(struct iscsi_server *srv, struct iscsi_reconf *op,
 		opened[i] = true;
 		rc = lu_ent_open(srv, nl[i]);
 		if (rc) {
-			reconf_msg(op, "device %s: cannot open %s: %s",
-				   d->name, d->path[0] ? d->path : "it",
-				   strerror(-rc));
+			reconf_msg(op, "device %s: cannot open %s: %s", d->name,
+				   d->path[0] ? d->path : "it", strerror(-rc));
 			break;
 		}
 	}
@@ -735,8 +740,7 @@ static void reconf_going(struct iscsi_server *srv, struct iscsi_reconf *op,
 /* Commit: tables, confs, capacities, sessions.  Nothing fails here but
  * memory for a tombstone conf, which is then skipped (logged). */
 static void reconf_commit(struct iscsi_server *srv, struct iscsi_reconf *op,
-			  const struct ut_config *cfg,
-			  struct iscsi_lu_ent **nl,
+			  const struct ut_config *cfg, struct iscsi_lu_ent **nl,
 			  struct iscsi_tgt_conf **confs,
 			  const struct iscsi_reconf_opts *o)
 {
@@ -797,8 +801,9 @@ static void reconf_commit(struct iscsi_server *srv, struct iscsi_reconf *op,
 			continue;
 		c = calloc(1, sizeof(*c)); /* disabled, no LUNs */
 		if (!c) {
-			LOG_ERR(srv->env, "target %s: out of memory removing "
-					  "it; disabled only",
+			LOG_ERR(srv->env,
+				"target %s: out of memory removing "
+				"it; disabled only",
 				t->name);
 			continue;
 		}
@@ -839,8 +844,8 @@ static void reconf_commit(struct iscsi_server *srv, struct iscsi_reconf *op,
 	/* Sessions follow, each on its reactor; a login racing with us
 	 * sees the new generation (iscsi_sess_new). */
 	__atomic_add_fetch(&srv->conf_gen, 1, __ATOMIC_ACQ_REL);
-	iscsi_server_each_sess(srv, srv->env, NULL, NULL,
-			       ISCSI_XOP_RESYNC_LUNS, NULL, "reconfigure");
+	iscsi_server_each_sess(srv, srv->env, NULL, NULL, ISCSI_XOP_RESYNC_LUNS,
+			       NULL, "reconfigure");
 	ut_config_free(old);
 	*old = *cfg;
 }
