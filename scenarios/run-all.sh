@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Run every scenario twice (same seed): each must pass both times with the
-# same trace hash.  Scenarios in pending/ need target features that have
-# not landed yet: they run and report, but do not fail the suite.  Then a
-# few hundred explorer seeds.  Usage: scenarios/run-all.sh [SIM] [SEEDS]
+# same trace hash.  Then a few hundred explorer seeds.
+# Usage: scenarios/run-all.sh [SIM] [SEEDS]
 set -u
 sim=${1:-build/utarget-sim}
 seeds=${2:-300}
@@ -22,14 +21,6 @@ for f in "$dir"/*.scn; do
 	else
 		echo "scenarios: PASS $(basename "$f") ($ha)"
 		pass=$((pass + 1))
-	fi
-done
-for f in "$dir"/pending/*.scn; do
-	[ -e "$f" ] || continue
-	if out=$("$sim" run "$f" 2>&1); then
-		echo "scenarios: pending PASS $(basename "$f") (move it up)"
-	else
-		echo "scenarios: pending fail $(basename "$f"): $(grep -E '^FAIL' <<<"$out" | cut -c1-160)"
 	fi
 done
 echo "scenarios: $pass passed twice with equal hashes, $fail failed"

@@ -149,16 +149,6 @@ void scsi_lu_free(struct scsi_lu *lu)
 	free(lu);
 }
 
-struct bs_dev *scsi_lu_backstore(struct scsi_lu *lu)
-{
-	return lu->bs;
-}
-
-const char *scsi_lu_name(const struct scsi_lu *lu)
-{
-	return lu->name;
-}
-
 void scsi_lu_set_d_sense(struct scsi_lu *lu, bool on)
 {
 	scsi_lu_lock(lu);

@@ -166,8 +166,6 @@ struct scsi_lu *scsi_lu_new(struct env *env, const struct ut_dev_cfg *dev,
 			    struct bs_dev *bs, uint32_t lu_index);
 /* Free an LU; no session may still map it. */
 void scsi_lu_free(struct scsi_lu *lu);
-struct bs_dev *scsi_lu_backstore(struct scsi_lu *lu);
-const char *scsi_lu_name(const struct scsi_lu *lu);
 
 /* ------------------------------------------------------- sessions */
 
