@@ -28,7 +28,7 @@ TEST_BIN := $(TEST_SRC:target/test/%.c=$(BUILD)/test/%)
 TEST_SUPPORT := $(filter-out $(TEST_SRC),$(wildcard target/test/*.c))
 
 .PHONY: all run test unit unit-asan scenarios-asan seam-check conformance daemon-test valgrind deps clean format format-check assert-count
-all: $(BUILD)/utarget
+all: $(BUILD)/utarget $(BUILD)/utargetctl
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -109,6 +109,12 @@ daemon-test: $(BUILD)/utarget $(BUILD)/ut-io $(BUILD)/ut-hostile
 valgrind: $(BUILD)/utarget
 	@command -v valgrind >/dev/null || { echo "valgrind missing: apt-get install valgrind"; exit 2; }
 	conformance/run --valgrind --config default
+
+# The control client: the command line, and the JSON codec it shares with
+# the daemon (target/control/json.c).
+$(BUILD)/utargetctl: tools/utargetctl.c target/control/json.c target/control/json.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ tools/utargetctl.c target/control/json.c $(LDFLAGS)
 
 # A small libiscsi initiator used by the daemon tests.
 $(BUILD)/ut-io: tools/ut-io.c

@@ -12,10 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdarg.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config/config.h"
+#include "control/ctl.h"
 #include "env.h"
 #include "env_real/env_real.h"
 #include "iscsi/iscsi.h"
@@ -26,6 +30,7 @@
 #endif
 
 #define CONFIG_MAX_BYTES (16u << 20)
+#define UT_CONTROL_DEFAULT "/run/utarget/utarget.sock"
 #define MAX_CLI_ITEMS 64
 
 struct opts {
@@ -44,6 +49,7 @@ struct opts {
 	enum env_real_inline_writes inline_writes;
 	bool check_only;
 	bool slow_asserts;
+	const char *control; /* NULL: the default; "none": no socket */
 };
 
 static void usage(FILE *f)
@@ -87,6 +93,8 @@ static void usage(FILE *f)
 		"      --slow-asserts     also check the expensive invariants (whole\n"
 		"                         task sets, lists, pools) as the simulator\n"
 		"                         and the tests do; costs CPU per command\n"
+		"      --control PATH     the control socket for utargetctl (default\n"
+		"                         " UT_CONTROL_DEFAULT ", or none)\n"
 		"      --check            parse and validate the configuration, then exit\n"
 		"      --log-level LEVEL  error, warn, info (default), debug, trace\n"
 		"  -h, --help             this text\n"
@@ -113,6 +121,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		OPT_POLL,
 		OPT_INLINE,
 		OPT_SLOW_ASSERTS,
+		OPT_CONTROL,
 	};
 	static const struct option lo[] = {
 		{"config", required_argument, NULL, 'c'},
@@ -128,6 +137,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"poll-us", required_argument, NULL, OPT_POLL},
 		{"inline-writes", required_argument, NULL, OPT_INLINE},
 		{"slow-asserts", no_argument, NULL, OPT_SLOW_ASSERTS},
+		{"control", required_argument, NULL, OPT_CONTROL},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -229,6 +239,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_SLOW_ASSERTS:
 			o->slow_asserts = true;
 			break;
+		case OPT_CONTROL:
+			o->control = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -253,19 +266,56 @@ too_many:
 	return 2;
 }
 
+/*
+ * Where configuration diagnostics go: stderr at start; at a reload the
+ * first error becomes the reply (file:line:column: why) and the rest go
+ * to the log, so that the running configuration stays as it is.
+ */
+struct diag_out {
+	char *err; /* NULL: print everything to stderr */
+	size_t errlen;
+	struct env *log;
+	int errors;
+};
+
+static void diag_say(struct diag_out *d, bool error, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void diag_say(struct diag_out *d, bool error, const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!d->err) {
+		fprintf(stderr, "%s\n", msg);
+	} else {
+		if (error && d->errors == 0)
+			snprintf(d->err, d->errlen, "%s", msg);
+		if (d->log)
+			UT_LOG(d->log, error ? UT_LOG_ERROR : UT_LOG_WARN,
+			       "event=reload-diagnostic text=\"%s\"", msg);
+	}
+	d->errors += error;
+}
+
 static void print_diag(void *arg, int severity, const char *file, int line,
 		       int column, const char *msg)
 {
-	(void)arg;
+	struct diag_out *d = arg;
+
 	if (line > 0)
-		fprintf(stderr, "%s:%d:%d: %s: %s\n", file ? file : "<config>",
-			line, column, severity ? "error" : "warning", msg);
+		diag_say(d, severity, "%s:%d:%d: %s: %s",
+			 file ? file : "<config>", line, column,
+			 severity ? "error" : "warning", msg);
 	else
-		fprintf(stderr, "%s: %s: %s\n", file ? file : "utarget",
-			severity ? "error" : "warning", msg);
+		diag_say(d, severity, "%s: %s: %s", file ? file : "utarget",
+			 severity ? "error" : "warning", msg);
 }
 
-static char *read_file(const char *path, size_t *len)
+static char *read_file(const char *path, size_t *len, struct diag_out *d)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -273,12 +323,12 @@ static char *read_file(const char *path, size_t *len)
 	size_t got = 0;
 
 	if (fd < 0) {
-		fprintf(stderr, "utarget: cannot open %s: %s\n", path,
-			strerror(errno));
+		diag_say(d, true, "utarget: cannot open %s: %s", path,
+			 strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) || st.st_size > CONFIG_MAX_BYTES) {
-		fprintf(stderr, "utarget: %s: too large or unreadable\n", path);
+		diag_say(d, true, "utarget: %s: too large or unreadable", path);
 		goto out;
 	}
 	buf = malloc((size_t)st.st_size + 1);
@@ -288,8 +338,8 @@ static char *read_file(const char *path, size_t *len)
 		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
 
 		if (n <= 0) {
-			fprintf(stderr, "utarget: reading %s: %s\n", path,
-				n ? strerror(errno) : "short read");
+			diag_say(d, true, "utarget: reading %s: %s", path,
+				 n ? strerror(errno) : "short read");
 			free(buf);
 			buf = NULL;
 			goto out;
@@ -303,29 +353,33 @@ out:
 	return buf;
 }
 
-static int load_config(const struct opts *o, struct ut_config *cfg)
+/* The configuration as the command line asks for it: the file (or the
+ * embedded default), then --lun, --target and --listen over it.  At
+ * start and again at each reload. */
+static int load_config(const struct opts *o, struct ut_config *cfg,
+		       struct diag_out *d)
 {
 	int rc = 0;
 
 	ut_config_init(cfg);
 	if (o->config_file) {
 		size_t len = 0;
-		char *buf = read_file(o->config_file, &len);
+		char *buf = read_file(o->config_file, &len, d);
 		struct stat st;
 
 		if (!buf)
 			return -1;
 		rc = ut_config_parse(cfg, o->config_file, buf, len, print_diag,
-				     NULL);
+				     d);
 		free(buf);
 		if (rc)
 			return -1;
 		if (cfg->has_secrets && stat(o->config_file, &st) == 0 &&
 		    (st.st_mode & 077))
-			fprintf(stderr,
-				"%s: warning: holds CHAP secrets but is readable "
-				"by group or others (chmod 600 it)\n",
-				o->config_file);
+			diag_say(d, false,
+				 "%s: warning: holds CHAP secrets but is "
+				 "readable by group or others (chmod 600 it)",
+				 o->config_file);
 	} else if (ut_config_default(cfg)) {
 		return -1;
 	}
@@ -337,38 +391,109 @@ static int load_config(const struct opts *o, struct ut_config *cfg)
 			const char *err = NULL;
 
 			if (ut_lun_spec_parse(o->luns[i], &devs[i], &err)) {
-				fprintf(stderr, "utarget: --lun %s: %s\n",
-					o->luns[i], err ? err : "invalid");
+				diag_say(d, true, "utarget: --lun %s: %s",
+					 o->luns[i], err ? err : "invalid");
 				return -1;
 			}
 			snprintf(devs[i].name, sizeof(devs[i].name), "lun%zu",
 				 i);
 		}
 		if (ut_config_set_luns(cfg, devs, o->lun_count)) {
-			fprintf(stderr,
-				"utarget: cannot apply --lun options\n");
+			diag_say(d, true,
+				 "utarget: cannot apply --lun options");
 			return -1;
 		}
 	}
 	if (o->target && ut_config_set_target(cfg, o->target)) {
-		fprintf(stderr, "utarget: --target: cannot rename: the "
-				"configuration has several targets\n");
+		diag_say(d, true,
+			 "utarget: --target: cannot rename: the "
+			 "configuration has several targets");
 		return -1;
 	}
 	if (o->listen_count &&
 	    ut_config_set_portals(cfg, o->listen, o->listen_count)) {
-		fprintf(stderr, "utarget: invalid --listen address\n");
+		diag_say(d, true, "utarget: invalid --listen address");
 		return -1;
 	}
-	return ut_config_validate(cfg, print_diag, NULL) ? -1 : 0;
+	return ut_config_validate(cfg, print_diag, d) ? -1 : 0;
 }
 
 struct daemon {
 	struct env *env;
 	struct iscsi_server *srv;
+	const struct opts *o;
 	uint32_t grace_ms;
 	int signals;
+	struct ctl *ctl;
+	struct env_real_control *control;
 };
+
+/* ctl's reload hook: the configuration read again as at start. */
+static int daemon_reload(void *arg, struct ut_config *cfg, char *err,
+			 size_t errlen)
+{
+	struct daemon *d = arg;
+	struct diag_out out = {.err = err, .errlen = errlen, .log = d->env};
+	int rc;
+
+	err[0] = '\0';
+	rc = load_config(d->o, cfg, &out);
+	if (rc && !err[0])
+		snprintf(err, errlen, "the configuration is invalid");
+	return rc;
+}
+
+static void control_reply(void *arg, const char *line)
+{
+	env_real_control_reply(arg, line);
+}
+
+static void control_line(void *arg, struct env_real_ctl_client *cl,
+			 const char *line, size_t len)
+{
+	struct daemon *d = arg;
+
+	ctl_request(d->ctl, line, len, control_reply, cl);
+}
+
+static void notify_status(struct daemon *d)
+{
+	struct iscsi_server_stats st;
+
+	iscsi_server_get_stats(d->srv, &st);
+	env_real_notify("STATUS=serving %zu targets, %u sessions",
+			iscsi_server_config(d->srv)->target_count, st.sessions);
+}
+
+/* SIGHUP: the same reload as utargetctl reload, answered in the log. */
+static void reload_done(void *arg, const char *line)
+{
+	struct daemon *d = arg;
+	bool ok = line && strstr(line, "\"ok\":true");
+
+	if (ok)
+		LOG_INFO(d->env, "event=reload status=ok reply=%s", line);
+	else
+		LOG_ERR(d->env, "event=reload status=failed reply=%s",
+			line ? line : "(out of memory)");
+	env_real_notify("READY=1");
+	notify_status(d);
+}
+
+static void on_hup(void *arg, int signo)
+{
+	static const char req[] = "{\"version\":1,\"command\":\"reload\"}";
+	struct daemon *d = arg;
+	struct timespec ts;
+
+	(void)signo;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	env_real_notify("RELOADING=1\nMONOTONIC_USEC=%llu",
+			(unsigned long long)ts.tv_sec * 1000000ull +
+				(unsigned long long)ts.tv_nsec / 1000u);
+	LOG_INFO(d->env, "event=reload trigger=SIGHUP");
+	ctl_request(d->ctl, req, sizeof(req) - 1, reload_done, d);
+}
 
 static void on_shutdown_done(void *arg)
 {
@@ -386,8 +511,9 @@ static void on_signal(void *arg, int signo)
 		env_real_stop(d->env);
 		return;
 	}
-	LOG_INFO(d->env, "%s: asking initiators to log out (grace %u s)",
-		 strsignal(signo), d->grace_ms / 1000);
+	LOG_INFO(d->env, "event=shutdown signal=%s grace_s=%u",
+		 sigabbrev_np(signo), d->grace_ms / 1000);
+	env_real_notify("STOPPING=1");
 	iscsi_server_shutdown(d->srv, d->grace_ms, on_shutdown_done, d);
 }
 
@@ -421,6 +547,54 @@ static void print_urls(const struct ut_config *cfg)
 	fflush(stdout);
 }
 
+/* The control socket: an explicit --control that cannot be set up stops
+ * the start; the default one is skipped with a warning (another daemon
+ * may own it, or /run may not be ours), so that test daemons run side by
+ * side. */
+static int start_control(struct daemon *d, const struct opts *o)
+{
+	struct ctl_hooks h = {
+		.version = UT_VERSION,
+		.config_path = o->config_file,
+		.reactors = o->reactors,
+		.reload = o->config_file ? daemon_reload : NULL,
+		.arg = d,
+	};
+	const char *path = o->control ? o->control : UT_CONTROL_DEFAULT;
+	int rc;
+
+	d->ctl = ctl_new(d->srv, &h);
+	if (!d->ctl)
+		return -1;
+	if (!strcmp(path, "none"))
+		return 0;
+	rc = env_real_control_listen(d->env, path, control_line, d,
+				     &d->control);
+	if (rc && o->control) {
+		fprintf(stderr, "utarget: --control %s: %s\n", path,
+			strerror(-rc));
+		return -1;
+	}
+	if (rc)
+		LOG_WARN(d->env,
+			 "event=control-unavailable path=%s error=\"%s\" "
+			 "(utargetctl cannot reach this daemon; see --control)",
+			 path, strerror(-rc));
+	return 0;
+}
+
+/* Each connection holds a descriptor: raise the soft limit to the hard
+ * one so that thousands of sessions fit (systemd sets LimitNOFILE). */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = {0};
@@ -435,7 +609,7 @@ int main(int argc, char **argv)
 	/* The expensive assertions are for tests, the simulator and fuzzing;
 	 * the daemon keeps the cheap class only, unless asked (ut_assert.h). */
 	ut_assert_set_slow(o.slow_asserts);
-	if (load_config(&o, &cfg)) {
+	if (load_config(&o, &cfg, &(struct diag_out){0})) {
 		ut_config_free(&cfg);
 		return 1;
 	}
@@ -457,14 +631,17 @@ int main(int argc, char **argv)
 		ut_config_free(&cfg);
 		return 1;
 	}
+	raise_nofile();
 	d.env = env_real_new(&eo);
 	if (!d.env) {
 		ut_config_free(&cfg);
 		return 1;
 	}
 	d.grace_ms = o.grace_ms;
+	d.o = &o;
 	env_real_on_signal(d.env, SIGINT, on_signal, &d);
 	env_real_on_signal(d.env, SIGTERM, on_signal, &d);
+	env_real_on_signal(d.env, SIGHUP, on_hup, &d);
 	env_real_on_signal(d.env, SIGPIPE, NULL, NULL);
 	d.srv = iscsi_server_new(d.env, &cfg, &rc);
 	if (!d.srv || iscsi_server_start(d.srv)) {
@@ -474,11 +651,21 @@ int main(int argc, char **argv)
 		ut_config_free(&cfg);
 		return 1;
 	}
+	if (start_control(&d, &o)) {
+		iscsi_server_free(d.srv);
+		env_real_free(d.env);
+		ut_config_free(&cfg);
+		return 1;
+	}
 	print_urls(&cfg);
 	if (o.reactors > 1)
-		LOG_INFO(d.env, "%u reactors", o.reactors);
+		LOG_INFO(d.env, "event=start reactors=%u", o.reactors);
 	ut_config_free(&cfg);
+	env_real_notify("READY=1");
+	notify_status(&d);
 	env_real_run(d.env);
+	env_real_control_close(d.control);
+	ctl_free(d.ctl);
 	iscsi_server_free(d.srv);
 	env_real_free(d.env);
 	fprintf(stderr, "utarget: stopped\n");

@@ -302,6 +302,46 @@ bool ut_target_luns_equal(const struct ut_target_cfg *a,
 bool ut_iscsi_params_equal(const struct ut_iscsi_params *a,
 			   const struct ut_iscsi_params *b);
 
+/* ------------------------------------------------------------ edits */
+
+/* For the control operations (config_edit.c).  Adders return the new
+ * element, or NULL when it exists already, a cap is reached or memory is
+ * short; removers return 0, or -1 when there is no such element. */
+void ut_dev_cfg_finish(struct ut_dev_cfg *dev); /* t10_dev_id, usn */
+struct ut_dev_cfg *ut_config_add_dev(struct ut_config *cfg,
+				     const struct ut_dev_cfg *dev);
+int ut_config_remove_dev(struct ut_config *cfg, const char *name);
+/* Does any LUN (of any target or group) name the device? */
+bool ut_config_dev_used(const struct ut_config *cfg, const char *name);
+struct ut_target_cfg *ut_config_find_target(struct ut_config *cfg,
+					    const char *iqn);
+struct ut_target_cfg *ut_config_add_target(struct ut_config *cfg,
+					   const char *iqn);
+int ut_config_remove_target(struct ut_config *cfg, const char *iqn);
+struct ut_group_cfg *ut_target_find_group(struct ut_target_cfg *t,
+					  const char *name);
+struct ut_group_cfg *ut_target_add_group(struct ut_target_cfg *t,
+					 const char *name);
+int ut_target_remove_group(struct ut_target_cfg *t, const char *name);
+int ut_group_add_initiator(struct ut_group_cfg *g, const char *pattern);
+int ut_group_remove_initiator(struct ut_group_cfg *g, const char *pattern);
+/* A LUN of a target's default set (g NULL) or of one of its groups. */
+struct ut_lun_cfg *ut_lun_find(struct ut_target_cfg *t, struct ut_group_cfg *g,
+			       uint32_t lun);
+struct ut_lun_cfg *ut_lun_add(struct ut_target_cfg *t, struct ut_group_cfg *g,
+			      uint32_t lun, const char *dev, bool read_only);
+int ut_lun_remove(struct ut_target_cfg *t, struct ut_group_cfg *g,
+		  uint32_t lun);
+/* Set one attribute by its scst.conf name: an iSCSI parameter of a
+ * target (QueuedCommands, MaxSessions, HeaderDigest, ...), or a device
+ * attribute (size, read_only, write_through, nv_cache, removable,
+ * thin_provisioned, t10_vendor_id, prod_id, t10_dev_id, usn).  0, or -1
+ * with a message in err. */
+int ut_params_set(struct ut_iscsi_params *p, const char *key, const char *value,
+		  char *err, size_t errlen);
+int ut_dev_attr_set(struct ut_dev_cfg *d, const char *key, const char *value,
+		    char *err, size_t errlen);
+
 /* The configuration as scst.conf text that ut_config_parse() reads back
  * into an equal configuration (ut_config_equal): *out is a NUL-terminated
  * malloc()ed buffer of *len bytes.  It holds CHAP secrets: whoever writes

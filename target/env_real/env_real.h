@@ -106,6 +106,31 @@ int env_real_on_signal(struct env *e, int signo, env_real_signal_fn fn,
 /* The local port a listener is bound to (useful after listening on port 0). */
 uint16_t env_real_listener_port(const struct env_listener *l);
 
+/* The control socket (control.c): a UNIX socket at path, private to the
+ * daemon's user and root (directory 0700, socket 0600, SO_PEERCRED),
+ * carrying one request per line.  fn gets each line (len bytes, no
+ * newline; valid during the call) and must answer it exactly once with
+ * env_real_control_reply(), now or later; the next line of that client
+ * waits for it.  On reactor 0 (e).  0 or -errno (logged). */
+struct env_real_control;
+struct env_real_ctl_client;
+typedef void (*env_real_control_fn)(void *arg, struct env_real_ctl_client *cl,
+				    const char *line, size_t len);
+int env_real_control_listen(struct env *e, const char *path,
+			    env_real_control_fn fn, void *arg,
+			    struct env_real_control **out);
+/* line: one reply without its newline; NULL drops the client. */
+void env_real_control_reply(struct env_real_ctl_client *cl, const char *line);
+void env_real_control_reply_error(struct env_real_ctl_client *cl,
+				  const char *why);
+/* Stop listening, drop the clients and remove the socket file. */
+void env_real_control_close(struct env_real_control *c);
+
+/* systemd's notification protocol (sd_notify(3)), without libsystemd:
+ * one datagram to $NOTIFY_SOCKET ("READY=1", "STATUS=...").  Nothing
+ * when the variable is unset.  0 or -errno. */
+int env_real_notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Close what the target left open (connections, listeners) without
  * callbacks, and free the reactor.  Timers and disks should have been freed
  * by their owners first. */

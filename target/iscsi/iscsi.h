@@ -86,4 +86,58 @@ int iscsi_server_reconfigure(struct iscsi_server *s,
 /* The running configuration (changed only by iscsi_server_reconfigure). */
 const struct ut_config *iscsi_server_config(const struct iscsi_server *s);
 
+/* ---------------------------------------------------------- queries */
+
+/* One session as utargetctl shows it: identity, where it came from and
+ * every operational parameter negotiated (RFC 7143 §13). */
+struct iscsi_session_info {
+	char initiator[224];
+	char initiator_alias[256];
+	uint8_t isid[6];
+	uint16_t tsih;
+	char target[224]; /* empty for discovery */
+	bool discovery;
+	char portal[64]; /* the local address it reached */
+	char peer[64];
+	uint16_t portal_group;
+	unsigned int connections;
+	uint32_t cmds_in_flight; /* tasks the session holds */
+	uint32_t queue_depth;	 /* QueuedCommands: the CmdSN window */
+	uint32_t exp_cmdsn, max_cmdsn;
+	/* negotiated */
+	bool header_digest, data_digest;
+	uint32_t max_recv_dsl; /* ours (what the initiator may send) */
+	uint32_t max_xmit_dsl; /* the initiator's MaxRecvDataSegmentLength */
+	uint32_t max_burst, first_burst, max_outstanding_r2t;
+	uint32_t default_time2wait, default_time2retain;
+	uint32_t error_recovery_level;
+	bool initial_r2t, immediate_data, data_pdu_in_order;
+	bool data_seq_in_order;
+};
+
+/* Up to cap sessions into out (in the server's order); returns how many
+ * there are (maybe more than cap).  Counters of sessions of other
+ * reactors are read while they run: they may lag by a command. */
+size_t iscsi_server_sessions(struct iscsi_server *s,
+			     struct iscsi_session_info *out, size_t cap);
+
+struct scsi_io_stats;
+/* A device: its live capacity and statistics.  -ENOENT if unknown. */
+struct iscsi_device_info {
+	uint64_t size_bytes; /* what the LU reports now */
+	uint32_t block_size;
+	bool read_only;
+	unsigned int nexuses; /* sessions mapping it */
+};
+int iscsi_server_device(struct iscsi_server *s, const char *name,
+			struct iscsi_device_info *info,
+			struct scsi_io_stats *stats);
+
+/* Nanoseconds since iscsi_server_new(). */
+uint64_t iscsi_server_uptime_ns(const struct iscsi_server *s);
+
+/* Close a session now (its connection is dropped; the initiator may log
+ * in again).  -ENOENT when no session has that TSIH. */
+int iscsi_server_close_session(struct iscsi_server *s, uint16_t tsih);
+
 #endif
