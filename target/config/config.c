@@ -97,6 +97,7 @@ void cfg_dev_init(struct ut_dev_cfg *dev, enum bs_kind kind)
 	memset(dev, 0, sizeof(*dev));
 	dev->kind = kind;
 	dev->block_size = 512;
+	dev->sanitize_bytes_per_s = UT_SANITIZE_BYTES_PER_S;
 	memcpy(dev->t10_vendor_id, "UTARGET", sizeof("UTARGET"));
 	memcpy(dev->prod_id, "utarget disk", sizeof("utarget disk"));
 }

@@ -29,15 +29,20 @@
 #define UT_DEFAULT_TARGET "iqn.2026-11.org.utarget:default"
 #define UT_DEFAULT_PORTAL "127.0.0.1:3260"
 #define UT_DEFAULT_PORT 3260
+/* SANITIZE OVERWRITE's default pace: a 1 TiB LU in 68 minutes, a quarter
+ * or less of what one SSD writes, so that the other LUs of the backstore
+ * keep most of its bandwidth (docs/configuration.md, sanitize_rate). */
+#define UT_SANITIZE_BYTES_PER_S (256ull << 20)
 
 /*
  * Caps.  A configuration file is input like any other: every count and
  * length it can grow is bounded, and exceeding a cap is an error.
  */
-#define UT_CONFIG_MAX_BYTES (16u << 20) /* scst.conf buffer size */
-#define UT_CONFIG_MAX_TOKEN 4096	/* bytes in one word or string */
-#define UT_DEV_SIZE_MAX (1ull << 60)	/* 1 EiB: offsets stay in off_t */
-#define UT_MAX_DEVS 1024		/* devices in one configuration */
+#define UT_CONFIG_MAX_BYTES (16u << 20)	  /* scst.conf buffer size */
+#define UT_CONFIG_MAX_TOKEN 4096	  /* bytes in one word or string */
+#define UT_DEV_SIZE_MAX (1ull << 60)	  /* 1 EiB: offsets stay in off_t */
+#define UT_SANITIZE_RATE_MAX (1ull << 40) /* 1 TiB/s: beyond any disk */
+#define UT_MAX_DEVS 1024		  /* devices in one configuration */
 #define UT_MAX_TARGETS 256
 #define UT_MAX_GROUPS 64	       /* initiator groups per target */
 #define UT_MAX_INITIATORS 256	       /* INITIATOR patterns per group */
@@ -95,8 +100,11 @@ struct ut_dev_cfg {
 	bool read_only;
 	bool thin; /* thin_provisioned */
 	bool removable;
-	bool write_through;    /* WCE=0 */
-	bool nv_cache;	       /* ignore SYNCHRONIZE CACHE */
+	bool write_through; /* WCE=0 */
+	bool nv_cache;	    /* ignore SYNCHRONIZE CACHE */
+	/* SANITIZE OVERWRITE pace (sanitize_rate, --sanitize-rate), bytes
+	 * per second; 0 = as fast as the backstore goes. */
+	uint64_t sanitize_bytes_per_s;
 	char t10_vendor_id[9]; /* "UTARGET" default */
 	char prod_id[17];      /* "utarget disk" default */
 	char t10_dev_id[64];   /* default: device name */

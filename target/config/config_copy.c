@@ -142,6 +142,7 @@ bool ut_dev_cfg_equal(const struct ut_dev_cfg *a, const struct ut_dev_cfg *b)
 	       a->removable == b->removable &&
 	       a->write_through == b->write_through &&
 	       a->nv_cache == b->nv_cache &&
+	       a->sanitize_bytes_per_s == b->sanitize_bytes_per_s &&
 	       !strcmp(a->t10_vendor_id, b->t10_vendor_id) &&
 	       !strcmp(a->prod_id, b->prod_id) &&
 	       !strcmp(a->t10_dev_id, b->t10_dev_id) &&

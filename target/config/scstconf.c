@@ -863,6 +863,27 @@ static int cfg_dev_blocksize(struct cfg_parser *p, const struct cfg_stmt *st,
 	return 0;
 }
 
+/* utarget: SANITIZE OVERWRITE's pace in bytes per second, with the size
+ * suffixes (256M); 0 = as fast as the backstore writes. */
+static int cfg_dev_sanitize_rate(struct cfg_parser *p,
+				 const struct cfg_stmt *st,
+				 struct ut_dev_cfg *dev)
+{
+	const char *v;
+	uint64_t n;
+
+	if (cfg_one(p, st, &v))
+		return -1;
+	if (ut_size_parse(v, &n) || n > UT_SANITIZE_RATE_MAX)
+		return cfg_err(p, &st->args[0],
+			       "sanitize_rate of device '%s' must be bytes "
+			       "per second (a K, M, G or T suffix allowed), "
+			       "0..1T, not '%.32s'",
+			       dev->name, v);
+	dev->sanitize_bytes_per_s = n;
+	return 0;
+}
+
 static int cfg_dev_stmt(struct cfg_parser *p, struct cfg_stmt *st, void *ctx)
 {
 	struct cfg_dev_ctx *d = ctx;
@@ -887,6 +908,8 @@ static int cfg_dev_stmt(struct cfg_parser *p, struct cfg_stmt *st, void *ctx)
 		return cfg_dev_size(p, st, d, dev);
 	if (cfg_key(st, "blocksize"))
 		return cfg_dev_blocksize(p, st, dev);
+	if (cfg_key(st, "sanitize_rate"))
+		return cfg_dev_sanitize_rate(p, st, dev);
 	if (cfg_key(st, "lb_per_pb_exp")) {
 		/* SCST: log2 of logical blocks per physical block. */
 		const char *v;

@@ -173,6 +173,9 @@ static void w_dev(struct wbuf *w, const struct ut_dev_cfg *d)
 		w_attr(w, 2, "nv_cache", "1");
 	if (d->expl_alua)
 		w_attr(w, 2, "expl_alua", "1");
+	if (d->sanitize_bytes_per_s != def.sanitize_bytes_per_s)
+		w_attr_u64(w, 2, "sanitize_rate",
+			   (unsigned long long)d->sanitize_bytes_per_s);
 	if (strcmp(d->t10_vendor_id, def.t10_vendor_id))
 		w_attr(w, 2, "t10_vendor_id", d->t10_vendor_id);
 	if (strcmp(d->prod_id, def.prod_id))

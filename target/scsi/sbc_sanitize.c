@@ -21,29 +21,49 @@
  *
  * The work goes through the backstore one chunk at a time, each chunk
  * started from a timer so that a large LU never holds the reactor and a
- * synchronous backstore never recurses.  OVERWRITE is paced at
- * SCSI_SANITIZE_BYTES_PER_S so that the other LUs keep their bandwidth;
- * BLOCK ERASE and CRYPTOGRAPHIC ERASE deallocate (thin) or write zeros.
+ * synchronous backstore never recurses.  OVERWRITE is paced at the LU's
+ * sanitize_bytes_per_s (the device's sanitize_rate, --sanitize-rate;
+ * 0 = as fast as the backstore) so that the other LUs keep their
+ * bandwidth.  The pace is a schedule, not a pause: chunk k may start once
+ * k chunks' worth of time has passed since the start, so the time the
+ * backstore takes is part of each chunk's interval, not added to it (a
+ * pause after every completion made the rate 1 / (1 / pace + write time
+ * per byte), well below the pace on a slow disk).  BLOCK ERASE and
+ * CRYPTOGRAPHIC ERASE deallocate (thin) or write zeros, unpaced.
  */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "env.h"
 #include "scsi/scsi_int.h"
+#include "ut_assert.h"
 
 #define SA_OVERWRITE 0x01
 #define SA_BLOCK_ERASE 0x02
 #define SA_CRYPTO_ERASE 0x03
 #define SA_EXIT_FAILURE_MODE 0x1f
 
-#define SAN_CHUNK_BYTES (1u << 20)	      /* one OVERWRITE request */
-#define SAN_ERASE_CHUNK_BYTES (64u << 20)     /* one UNMAP/zero request */
-#define SCSI_SANITIZE_BYTES_PER_S (32u << 20) /* OVERWRITE pace */
-#define SAN_MAX_PASSES 31u		      /* OVERWRITE COUNT is 5 bits */
+#define SAN_CHUNK_BYTES (1u << 20)	  /* one OVERWRITE request */
+#define SAN_ERASE_CHUNK_BYTES (64u << 20) /* one UNMAP/zero request */
+#define SAN_MAX_PASSES 31u		  /* OVERWRITE COUNT is 5 bits */
 
 static void san_arm(struct scsi_lu *lu, uint64_t delay_ns)
 {
 	env_timer_arm(lu->env, lu->san.timer, env_now_ns(lu->env) + delay_ns);
+}
+
+/* When the next OVERWRITE chunk may start: paced_bytes at the LU's pace
+ * after the start (128-bit: 31 passes over an exabyte times 10^9). */
+static uint64_t san_due_ns(const struct scsi_lu *lu)
+{
+	const struct scsi_sanitize *z = &lu->san;
+	unsigned __int128 ns = (unsigned __int128)z->paced_bytes * 1000000000u /
+			       lu->sanitize_bytes_per_s;
+
+	ut_assert(lu->sanitize_bytes_per_s > 0);
+	if (ns > UINT64_MAX - z->start_ns)
+		return UINT64_MAX;
+	return z->start_ns + (uint64_t)ns;
 }
 
 static void san_finish(struct scsi_lu *lu, int status)
@@ -59,8 +79,12 @@ static void san_finish(struct scsi_lu *lu, int status)
 	scsi_lu_unlock(lu);
 	free(z->buf);
 	z->buf = NULL;
-	LOG_INFO(lu->env, "scsi: %s: sanitize %s", lu->name,
-		 status ? "failed" : "complete");
+	LOG_INFO(lu->env, "scsi: %s: sanitize %s after %llu ms (%llu MiB)",
+		 lu->name, status ? "failed" : "complete",
+		 (unsigned long long)((env_now_ns(lu->env) - z->start_ns) /
+				      1000000u),
+		 (unsigned long long)(z->done_blocks * lu->bs->block_size >>
+				      20));
 	if (!w)
 		return;
 	if (status)
@@ -72,18 +96,19 @@ static void san_io_done(struct bs_req *req, int status)
 {
 	struct scsi_lu *lu = req->caller;
 	struct scsi_sanitize *z = &lu->san;
-	uint64_t chunk = req->length_bytes;
 
 	z->in_io = false;
 	if (status) {
 		san_finish(lu, status);
 		return;
 	}
-	if (z->sa != SA_OVERWRITE) {
+	if (z->sa != SA_OVERWRITE || lu->sanitize_bytes_per_s == 0) {
 		san_arm(lu, 0);
 		return;
 	}
-	san_arm(lu, chunk * 1000000000ull / SCSI_SANITIZE_BYTES_PER_S);
+	z->paced_bytes += req->length_bytes;
+	/* A due time already past starts the chunk at once. */
+	env_timer_arm(lu->env, z->timer, san_due_ns(lu));
 }
 
 /* SBC-4 §5.30.3: INVERT inverts the pattern between passes. */
@@ -230,11 +255,24 @@ static enum scsi_rc san_start(struct scsi_cmd *cmd, uint8_t sa)
 	z->sa = sa;
 	z->lba = 0;
 	z->done_blocks = 0;
+	z->paced_bytes = 0;
+	z->start_ns = env_now_ns(lu->env);
 	if (sa != SA_OVERWRITE)
 		z->passes_left = 1;
 	z->total_blocks = lu->nblocks * z->passes_left;
-	LOG_INFO(lu->env, "scsi: %s: sanitize (service action %02xh) started",
-		 lu->name, sa);
+	if (sa == SA_OVERWRITE && lu->sanitize_bytes_per_s)
+		LOG_INFO(
+			lu->env,
+			"scsi: %s: sanitize (service action %02xh) started: "
+			"%u pass(es) of %llu MiB at %llu MiB/s",
+			lu->name, sa, z->passes_left,
+			(unsigned long long)(lu->nblocks * lu->bs->block_size >>
+					     20),
+			(unsigned long long)(lu->sanitize_bytes_per_s >> 20));
+	else
+		LOG_INFO(lu->env,
+			 "scsi: %s: sanitize (service action %02xh) started",
+			 lu->name, sa);
 	san_arm(lu, 0);
 	if (cmd->cdb[1] & 0x80) /* IMMED */
 		return SCSI_RC_DONE;

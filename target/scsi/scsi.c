@@ -125,6 +125,8 @@ struct scsi_lu *scsi_lu_new(struct env *env, const struct ut_dev_cfg *dev,
 	lu->read_only = bs->read_only || (dev && dev->read_only);
 	lu->thin = bs->thin;
 	lu->nv_cache = dev && dev->nv_cache;
+	lu->sanitize_bytes_per_s = dev ? dev->sanitize_bytes_per_s
+				       : UT_SANITIZE_BYTES_PER_S;
 	lu->nblocks = bs->size_bytes / bs->block_size;
 	while (dev && dev->phys_block_size > (bs->block_size << lu->lbppbe) &&
 	       lu->lbppbe < 15)

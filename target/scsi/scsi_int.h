@@ -137,6 +137,8 @@ struct scsi_sanitize {
 	uint16_t pattern_len; /* OVERWRITE initialization pattern bytes */
 	uint64_t lba;	      /* next block of this pass */
 	uint64_t done_blocks, total_blocks; /* progress, all passes */
+	uint64_t start_ns;		    /* when the operation started */
+	uint64_t paced_bytes;		    /* OVERWRITE bytes written so far */
 	uint8_t *buf; /* OVERWRITE: one chunk of pattern */
 	uint32_t buf_len;
 	struct scsi_cmd *waiter; /* IMMED=0: ends with the operation */
@@ -160,10 +162,11 @@ struct scsi_lu {
 	bool removable;
 	bool read_only; /* the device: every mapping is read-only */
 	bool thin;
-	bool nv_cache;		      /* SYNCHRONIZE CACHE needs no flush */
-	struct scsi_alua_group *alua; /* device group (alua.c), or NULL */
-	bool alua_explicit;	      /* SET TARGET PORT GROUPS allowed */
-	uint64_t nblocks;	      /* capacity in logical blocks */
+	bool nv_cache;		       /* SYNCHRONIZE CACHE needs no flush */
+	uint64_t sanitize_bytes_per_s; /* OVERWRITE pace; 0 = unpaced */
+	struct scsi_alua_group *alua;  /* device group (alua.c), or NULL */
+	bool alua_explicit;	       /* SET TARGET PORT GROUPS allowed */
+	uint64_t nblocks;	       /* capacity in logical blocks */
 	uint8_t lbppbe; /* log2 logical blocks per physical block */
 
 	/* shared across sessions: hold the LU lock */

@@ -18,9 +18,11 @@
 
 #include "scsi_rig.h"
 
+uint64_t stub_clock_ns; /* moves only when a timer fires (below) */
+
 static uint64_t stub_now_ns(struct env *e)
 {
-	return 0;
+	return stub_clock_ns;
 }
 
 static uint64_t stub_random_u64(struct env *e)
@@ -66,11 +68,14 @@ static ssize_t stub_state_get(struct env *e, const char *key, void *buf,
 	return state_len;
 }
 
-/* timers: armed ones fire from stub_run_timers(), in arming order */
+/* timers: armed ones fire from stub_run_timers(), in arming order; the
+ * clock jumps to a timer's deadline when it fires, so that what paces
+ * itself by timers (SANITIZE) can be timed */
 struct env_timer {
 	env_timer_fn fn;
 	void *arg;
 	bool armed;
+	uint64_t deadline_ns;
 };
 
 #define STUB_TIMERS 8
@@ -94,6 +99,7 @@ static struct env_timer *stub_timer_new(struct env *e, env_timer_fn fn,
 static void stub_timer_arm(struct env_timer *t, uint64_t deadline_ns)
 {
 	t->armed = true;
+	t->deadline_ns = deadline_ns;
 }
 
 static void stub_timer_cancel(struct env_timer *t)
@@ -123,6 +129,8 @@ unsigned int stub_run_timers(void)
 
 			if (t && t->armed) {
 				t->armed = false;
+				if (t->deadline_ns > stub_clock_ns)
+					stub_clock_ns = t->deadline_ns;
 				t->fn(t->arg);
 				fired++;
 				any = true;
@@ -166,6 +174,7 @@ struct fx *fx_new(struct ut_dev_cfg *dev, uint64_t size, bool clear_ua)
 	struct scsi_nexus_id id = {0};
 
 	assert_non_null(f);
+	stub_clock_ns = 0;
 	assert_int_equal(bs_mem_open(&p, &f->bs), 0);
 	f->lu = scsi_lu_new(&stub_env, dev, f->bs, 7);
 	assert_non_null(f->lu);

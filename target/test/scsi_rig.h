@@ -30,6 +30,10 @@ extern bool state_broken; /* no state directory configured */
 
 extern bool stub_hold_timers; /* run() leaves armed timers alone */
 
+/* The stub clock: 0 at fx_new(), then the deadline of each timer that
+ * fires (when later); a test may move it to stand for time passing. */
+extern uint64_t stub_clock_ns;
+
 /* Fire armed timers until none is armed; returns how many fired. */
 unsigned int stub_run_timers(void);
 

@@ -518,6 +518,35 @@ static void blocksize_other_than_512_or_4096_is_an_error(void **state)
 		    "blocksize must be 512 or 4096");
 }
 
+/* sanitize_rate: bytes per second with the size suffixes, 0..1T; the
+ * default is UT_SANITIZE_BYTES_PER_S. */
+static void sanitize_rate_of_1t_is_ok_and_more_is_an_error(void **state)
+{
+	struct ut_config cfg;
+
+	parse_clean(&cfg,
+		    "HANDLER vdisk_mem {\n DEVICE a { size 1M }\n"
+		    " DEVICE b { size 1M\n  sanitize_rate 1T }\n"
+		    " DEVICE c { size 1M\n  sanitize_rate 0 }\n"
+		    " DEVICE d { size 1M\n  sanitize_rate 3000000 }\n}\n");
+	assert_int_equal(ut_config_find_dev(&cfg, "a")->sanitize_bytes_per_s,
+			 UT_SANITIZE_BYTES_PER_S);
+	assert_int_equal(ut_config_find_dev(&cfg, "b")->sanitize_bytes_per_s,
+			 1ull << 40);
+	assert_int_equal(ut_config_find_dev(&cfg, "c")->sanitize_bytes_per_s,
+			 0);
+	assert_int_equal(ut_config_find_dev(&cfg, "d")->sanitize_bytes_per_s,
+			 3000000);
+	ut_config_free(&cfg);
+	parse_fails("HANDLER vdisk_mem {\n DEVICE m {\n  size 1M\n"
+		    "  sanitize_rate 1099511627777\n }\n}\n",
+		    "t.conf:4:17: error: sanitize_rate of device 'm' must be "
+		    "bytes per second");
+	parse_fails("HANDLER vdisk_mem {\n DEVICE m {\n  sanitize_rate fast\n"
+		    " }\n}\n",
+		    "not 'fast'");
+}
+
 static void size_not_a_multiple_of_the_blocksize_is_an_error(void **state)
 {
 	parse_fails("HANDLER vdisk_mem {\n DEVICE m {\n  size 6K\n"
@@ -1572,6 +1601,8 @@ int main(void)
 			config_of_16_mib_is_ok_and_one_byte_more_is_an_error),
 		cmocka_unit_test(values_on_one_line_are_capped_at_32),
 		cmocka_unit_test(blocksize_other_than_512_or_4096_is_an_error),
+		cmocka_unit_test(
+			sanitize_rate_of_1t_is_ok_and_more_is_an_error),
 		cmocka_unit_test(
 			size_not_a_multiple_of_the_blocksize_is_an_error),
 		cmocka_unit_test(

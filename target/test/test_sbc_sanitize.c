@@ -144,6 +144,65 @@ static void sanitize_block_erase_reads_zeros(void **state)
 		assert_int_equal(f->buf[i], 0);
 }
 
+/* ------------------------------------------------------ the pace */
+
+/* A fixture whose LU overwrites at rate bytes per second. */
+static struct fx *fx_paced(uint64_t rate)
+{
+	struct ut_dev_cfg dev = {0};
+
+	strcpy(dev.name, "paced");
+	dev.sanitize_bytes_per_s = rate;
+	return fx_new(&dev, DISK_BYTES, true);
+}
+
+/* The stub clock, in ms, after an OVERWRITE of count passes that ran to
+ * its end (IMMED=0: the command completes with the operation). */
+static uint64_t overwrite_ms(struct fx *f, uint8_t count)
+{
+	uint64_t t0 = stub_clock_ns;
+
+	expect_good(run_overwrite(f, 8, count, 4, false));
+	return (stub_clock_ns - t0) / 1000000u;
+}
+
+/* 128 MiB at 32 MiB/s is 4 s, twice for two passes; the default pace
+ * (256 MiB/s) takes 0.5 s; 0 means no pacing at all. */
+static void sanitize_overwrite_takes_size_over_rate(void **state)
+{
+	struct fx *f = fx_paced(32u << 20);
+
+	assert_int_equal(overwrite_ms(f, 1), 4000);
+	assert_int_equal(overwrite_ms(f, 2), 8000);
+	fx_free(f);
+	f = fx_paced(0);
+	assert_int_equal(overwrite_ms(f, 3), 0);
+	fx_free(f);
+	f = fx_new(NULL, DISK_BYTES, true);
+	assert_int_equal(overwrite_ms(f, 1),
+			 DISK_BYTES * 1000 / UT_SANITIZE_BYTES_PER_S);
+	fx_free(f);
+}
+
+/* The pace is a schedule from the start, not a pause after each write:
+ * a backstore that took 3 s over the first chunk does not make a 4 s
+ * OVERWRITE take 7 s (a pause after every completion did, and on a disk
+ * writing at 4.6 MiB/s it turned 8 s into 64 s). */
+static void sanitize_overwrite_slow_writes_do_not_add_to_the_pace(void **state)
+{
+	struct fx *f = fx_paced(32u << 20);
+	uint8_t tur[6] = {0};
+
+	stub_hold_timers = true;
+	expect_good(run_overwrite(f, 8, 1, 4, true)); /* IMMED */
+	stub_clock_ns += 3000000000ull;		      /* a slow first write */
+	stub_hold_timers = false;
+	stub_run_timers();
+	assert_int_equal(stub_clock_ns / 1000000u, 4000);
+	expect_good(run(f, tur, 6, 0, 0));
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -155,6 +214,9 @@ int main(void)
 		T(sanitize_erase_with_parameter_list_is_invalid_cdb),
 		T(sanitize_block_erase_reads_zeros),
 #undef T
+		cmocka_unit_test(sanitize_overwrite_takes_size_over_rate),
+		cmocka_unit_test(
+			sanitize_overwrite_slow_writes_do_not_add_to_the_pace),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
