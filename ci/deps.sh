@@ -12,7 +12,7 @@ if [ "$what" != build ]; then
 	pkgs+=(clang libclang-rt-14-dev)
 	# make interop: a kernel initiator in a QEMU VM
 	pkgs+=(qemu-system-x86 linux-image-amd64 busybox-static open-iscsi
-	       sg3-utils e2fsprogs xfsprogs cpio kmod)
+	       sg3-utils e2fsprogs xfsprogs fio cpio kmod)
 fi
 if [ "$what" = fuzz ]; then
 	pkgs+=(clang libclang-rt-14-dev afl++ llvm lcov python3)

@@ -15,6 +15,10 @@
 # INTEROP_PATTERN=FILE: the pseudo-random data to write (default: 24 MiB
 # from /dev/urandom, made at the start).
 #
+# INTEROP_COMBOS=FILE: after the checks, one check per line of FILE (the
+# output of interop/matrix-combos): log in with those parameters, fio
+# verify, ext4 (interop/matrix.sh; FIO_MIB and FS_MIB size it).
+#
 # Restarting the target mid-I/O needs a helper:
 #   INTEROP_CTL=DEV          (in the VM) write "@RESTART" to DEV and wait for
 #                            "@RESTARTED" from interop/run on the host;
@@ -26,6 +30,7 @@ state=${INTEROP_STATE:-/tmp/interop-state}
 log=${INTEROP_LOG:-/dev/stderr}
 
 . "$(dirname "$self")/steps.sh"
+. "$(dirname "$self")/matrix.sh"
 
 # --- one step, run as "checks.sh --step NAME PORTAL TARGET" ---------------
 # A step writes its reason to fd 3 and exits 0 (PASS), 77 (SKIP) or other
@@ -110,6 +115,19 @@ check "xfs: remount and verify checksums" 30 xfs_verify
 check "utarget killed (SIGKILL) and restarted mid-I/O: session recovers, I/O completes" 90 restart_kill
 check "utarget stopped (SIGTERM) and restarted mid-I/O: session recovers, I/O completes" 90 restart_term
 check "logout" 30 logout
+
+if [ -n "${INTEROP_COMBOS:-}" ]; then
+	n=$(grep -c . "$INTEROP_COMBOS")
+	i=0
+	exec 4<"$INTEROP_COMBOS"
+	while read -r hd dd ir id fb mb mr <&4; do
+		i=$((i + 1))
+		export MATRIX="$hd $dd $ir $id $fb $mb $mr"
+		check "matrix $i/$n HeaderDigest=$hd DataDigest=$dd InitialR2T=$ir ImmediateData=$id FirstBurstLength=$fb MaxBurstLength=$mb MaxRecvDataSegmentLength=$mr" \
+			"${MATRIX_TIMEOUT:-300}" matrix
+	done
+	exec 4<&-
+fi
 
 echo "$npass passed, $nfail failed, $nskip skipped"
 [ "$nfail" -eq 0 ]

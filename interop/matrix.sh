@@ -1,0 +1,141 @@
+# interop/matrix.sh — the parameter matrix step of interop/checks.sh
+# (sourced; POSIX sh; the helpers are those of steps.sh).
+#
+# step_matrix takes one combination from $MATRIX (a line of
+# interop/matrix-combos: HeaderDigest DataDigest InitialR2T ImmediateData
+# FirstBurstLength MaxBurstLength MaxRecvDataSegmentLength) and:
+#   1. logs out, sets the node record to those values (iscsiadm -o
+#      update; MaxXmitDataSegmentLength too, so that the initiator's
+#      Data-Out PDUs are as short as the target's Data-In PDUs), logs in
+#      and checks that the session negotiated exactly them (the target
+#      serves the largest lengths, so the initiator's offer is the result);
+#   2. runs fio on LUN 0 with direct I/O, libaio at queue depth 8 and
+#      verify=crc32c, block sizes 512 B..1 MiB (bssplit), four jobs one
+#      after the other: a sequential write and a random write, each
+#      reading back and verifying what it wrote, then a sequential and a
+#      random read-only pass (verify_only) over the same two regions;
+#   3. makes an ext4 of $FS_MIB MiB on LUN 0, writes files cut from the
+#      pattern, unmounts, e2fsck -fn, mounts again and compares checksums;
+#   4. logs out.
+# $FIO_MIB (MiB per region, default 2) and $FS_MIB (default 16) size it.
+
+# negotiated NAME: a value of "iscsiadm -m session -P 2" in $state/out.
+negotiated() { sed -n "s/^[[:space:]]*$1: *//p" "$state/out" | head -n 1; }
+
+# lun0_dev SID: the block device of LUN 0 of a session, once it is there.
+lun0_dev() {
+	sdir=/sys/class/iscsi_session/session$1
+	i=0
+	while :; do
+		dev=$(readlink -f "$sdir/device" 2>/dev/null)
+		d=$(ls -d "$dev"/target*/*:*:*:0 2>/dev/null | head -n 1)
+		b=$(ls "$d/block" 2>/dev/null | head -n 1)
+		[ -n "$b" ] && [ -b "/dev/$b" ] && break
+		i=$((i + 1))
+		[ $i -gt 100 ] && return 1
+		sleep 0.2
+	done
+	echo "/dev/$b"
+}
+
+matrix_fio() {
+	dev=$1 mib=$2
+	cat >"$state/matrix.fio" <<EOF
+[global]
+filename=$dev
+direct=1
+ioengine=libaio
+iodepth=8
+bssplit=512/20:4k/20:64k/20:256k/20:1m/20
+size=${mib}m
+verify=crc32c
+verify_fatal=1
+verify_dump=0
+randrepeat=1
+group_reporting=0
+
+[seq-write]
+rw=write
+offset=0
+
+[rand-write]
+stonewall
+rw=randwrite
+offset=${mib}m
+
+[seq-read]
+stonewall
+rw=write
+verify_only=1
+offset=0
+
+[rand-read]
+stonewall
+rw=randwrite
+verify_only=1
+offset=${mib}m
+EOF
+	out fio --output="$state/fio.out" "$state/matrix.fio"
+	r=$?
+	cat "$state/fio.out" >&2
+	[ $r -eq 0 ] || fail "fio: exit $r: $(grep -i 'verify\|err' "$state/fio.out" "$state/out" | head -n 3 | tr '\n' ' ')"
+	n=$(grep -c 'err= 0' "$state/fio.out")
+	[ "$n" -eq 4 ] || fail "fio: $n of 4 jobs report err= 0: $(grep 'err=' "$state/fio.out" | tr '\n' ' ')"
+}
+
+matrix_fs() {
+	dev=$1 mib=$2
+	mkdir -p /mnt/matrix
+	out mkfs.ext4 -F -q -E nodiscard "$dev" "${mib}M" || fail "mkfs.ext4: $(tail -n 1 "$state/out")"
+	x mount -t ext4 "$dev" /mnt/matrix || fail "mount failed: $(dmesg | tail -n 1)"
+	mkdir -p /mnt/matrix/d
+	i=1
+	while [ $i -le 8 ]; do
+		dd if="$PATTERN" of="/mnt/matrix/d/f$i" bs=64k iflag=skip_bytes,count_bytes \
+			skip=$((i * 100003)) count=$((i * 37 * 1024 + i * 7)) 2>/dev/null
+		i=$((i + 1))
+	done
+	dd if="$PATTERN" of=/mnt/matrix/big bs=1M skip=3 count=1 2>/dev/null
+	(cd /mnt/matrix && find . -type f | sort | xargs md5sum) >"$state/sums.matrix"
+	x umount /mnt/matrix || fail "umount failed"
+	out e2fsck -fn "$dev" || fail "e2fsck -fn: $(tail -n 2 "$state/out" | tr '\n' ' ')"
+	x mount -t ext4 "$dev" /mnt/matrix || fail "second mount failed: $(dmesg | tail -n 1)"
+	out sh -c 'cd /mnt/matrix && md5sum -c "$0"' "$state/sums.matrix" ||
+		{ umount /mnt/matrix; fail "checksums differ: $(grep -v ': OK' "$state/out" | head -n 3 | tr '\n' ' ')"; }
+	x umount /mnt/matrix || fail "umount failed"
+}
+
+step_matrix() {
+	set -- $MATRIX
+	[ $# -eq 7 ] || fail "bad combination '$MATRIX'"
+	hd=$1 dd=$2 ir=$3 id=$4 fb=$5 mb=$6 mr=$7
+	fio_mib=${FIO_MIB:-2} fs_mib=${FS_MIB:-16}
+	iscsiadm -m node -T "$TARGET" -p "$PORTAL" --logout >/dev/null 2>&1
+	# One iscsiadm for all eight (each costs a third of a second here).
+	x iscsiadm -m node -T "$TARGET" -p "$PORTAL" -o update \
+		-n 'node.conn[0].iscsi.HeaderDigest' -v "$hd" \
+		-n 'node.conn[0].iscsi.DataDigest' -v "$dd" \
+		-n node.session.iscsi.InitialR2T -v "$ir" \
+		-n node.session.iscsi.ImmediateData -v "$id" \
+		-n node.session.iscsi.FirstBurstLength -v "$fb" \
+		-n node.session.iscsi.MaxBurstLength -v "$mb" \
+		-n 'node.conn[0].iscsi.MaxRecvDataSegmentLength' -v "$mr" \
+		-n 'node.conn[0].iscsi.MaxXmitDataSegmentLength' -v "$mr" ||
+		fail "iscsiadm -o update failed"
+	t0=$(date +%s)
+	out iscsiadm -m node -T "$TARGET" -p "$PORTAL" --login ||
+		fail "login: $(grep -i 'iscsiadm:' "$state/out" | tail -n 1)"
+	out iscsiadm -m session -P 2 || fail "iscsiadm -m session failed after login"
+	sid=$(sed -n 's/.*SID: *\([0-9]*\).*/\1/p' "$state/out" | head -n 1)
+	got="$(negotiated HeaderDigest) $(negotiated DataDigest) $(negotiated InitialR2T) $(negotiated ImmediateData) $(negotiated FirstBurstLength) $(negotiated MaxBurstLength) $(negotiated MaxRecvDataSegmentLength) $(negotiated MaxXmitDataSegmentLength)"
+	[ "$got" = "$hd $dd $ir $id $fb $mb $mr $mr" ] ||
+		fail "negotiated '$got', want '$hd $dd $ir $id $fb $mb $mr $mr' (HeaderDigest DataDigest InitialR2T ImmediateData FirstBurstLength MaxBurstLength MaxRecvDataSegmentLength MaxXmitDataSegmentLength)"
+	dev=$(lun0_dev "$sid") || fail "LUN 0 of session $sid has no disk after 20 s"
+	t1=$(date +%s)
+	matrix_fio "$dev" "$fio_mib"
+	t2=$(date +%s)
+	matrix_fs "$dev" "$fs_mib"
+	t3=$(date +%s)
+	out iscsiadm -m node -T "$TARGET" -p "$PORTAL" --logout || fail "logout: $(tail -n 1 "$state/out")"
+	reason "negotiated as asked; fio verify=crc32c 512 B..1 MiB: $((2 * fio_mib)) MiB written and read back twice, seq+rand, no error ($((t2 - t1)) s); ext4 of $fs_mib MiB: 9 files, e2fsck clean, checksums match ($((t3 - t2)) s); login $((t1 - t0)) s"
+}
