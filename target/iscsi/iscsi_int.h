@@ -219,7 +219,11 @@ struct iscsi_task {
 	unsigned int tx_refs;	/* queued PDUs pointing into buf */
 	bool responded;
 	bool accepted;		      /* in CmdSN order: may run */
-	bool aborting;		      /* ABORT TASK seen: answer nothing */
+	bool aborting;		      /* our own TMF ended it: answer
+					 * nothing (the TMF response does) */
+	bool tas_aborted;	      /* another session's TMF ended it:
+					 * answer TASK ABORTED (TAS=1) once
+					 * the data it solicited is in */
 	bool final_seen;	      /* unsolicited sequence ended */
 	uint8_t fixed_status;	      /* answered without the SCSI layer */
 	bool fixed_too_long;	      /* ... because EDTL is over the limit */

@@ -484,7 +484,10 @@ static void task_scsi_done(struct scsi_cmd *cmd)
 	struct iscsi_conn *c = s->conn;
 
 	s->r->stats.scsi_cmds++;
-	if (scsi_cmd_aborted(cmd) || t->aborting || !c || c->closing) {
+	/* A command another nexus aborted comes back with TASK ABORTED
+	 * status, which is sent (TAS=1); one our own TMF aborted ends
+	 * silently, its TMF response concluding it (RFC 7143 §11.5.1). */
+	if (t->aborting || !c || c->closing) {
 		t->responded = true;
 		task_free(t);
 		if (c)
@@ -574,6 +577,13 @@ static void task_solicit(struct iscsi_task *t)
 	}
 }
 
+/* Data-Out the initiator still owes: outstanding R2Ts, or the rest of
+ * an unsolicited burst. */
+static bool task_data_owed(const struct iscsi_task *t)
+{
+	return t->r2t_count > 0 || (t->unsolicited_left > 0 && !t->final_seen);
+}
+
 /* The task may move on: solicit what is missing, or run it. */
 static void task_progress(struct iscsi_task *t)
 {
@@ -585,6 +595,18 @@ static void task_progress(struct iscsi_task *t)
 		t->responded = true;
 		if (t->tx_refs == 0)
 			task_free(t);
+		return;
+	}
+	if (t->tas_aborted) {
+		/* Another session's reset ended it (SAM-5 §5.6, TAS=1):
+		 * solicit nothing more, take in the Data-Out already asked
+		 * for (the initiator sends it, not knowing), then answer
+		 * TASK ABORTED. */
+		if (task_data_owed(t))
+			return;
+		t->fixed_status = SCSI_STATUS_TASK_ABORTED;
+		t->fixed_too_long = false;
+		task_exec(t);
 		return;
 	}
 	if (t->data_received >= t->edtl || t->cmd.dir != SCSI_DIR_WRITE ||
@@ -1214,9 +1236,12 @@ static struct scsi_lu *sess_task_lu(const struct iscsi_sess *s,
 
 /* SAM-5 §7.6: a reset or CLEAR TASK SET ends the tasks of every nexus on
  * the LU.  Those inside the SCSI layer are aborted there; those of other
- * sessions still waiting for Data-Out or CmdSN order end here, silently
- * (TAS=0: their initiators learn of it from a unit attention).  Each
- * session does it on its own reactor. */
+ * sessions still waiting for Data-Out or CmdSN order end here, with TASK
+ * ABORTED status (TAS=1, SAM-5 §5.6): an initiator must never wait
+ * forever for a command another initiator's reset ended.  A task whose
+ * command PDU is still arriving, or which waits for its CmdSN turn, is
+ * answered once it has taken its CmdSN (task_progress()).  Each session
+ * does it on its own reactor. */
 void iscsi_sess_abort_waiting(struct iscsi_sess *s, const void *lu)
 {
 	struct iscsi_task *t, *tmp;
@@ -1228,9 +1253,14 @@ void iscsi_sess_abort_waiting(struct iscsi_sess *s, const void *lu)
 			continue;
 		if (lu && sess_task_lu(s, t) != lu)
 			continue;
-		if (!t->aborting)
-			task_abort_silently(t);
+		if (t->aborting || t->tas_aborted)
+			continue;
+		t->tas_aborted = true;
+		if (!task_cmd_pdu_arriving(t))
+			task_progress(t);
 	}
+	if (s->conn)
+		iscsi_conn_kick(s->conn);
 }
 
 static void srv_abort_waiting_tasks(struct iscsi_server *srv,

@@ -505,8 +505,14 @@ void scsi_cmd_complete(struct scsi_cmd *cmd)
 	cmd->priv_state &= ~(CMD_IN_TASK_SET | CMD_RANGE | CMD_RANGE_EXCL);
 	assert(s->busy > 0);
 	s->busy--;
-	if (scsi_cmd_aborted(cmd))
+	if (scsi_cmd_aborted(cmd)) {
+		/* SAM-5 §5.6 with TAS=1: TASK ABORTED, no data, no sense.
+		 * The transport drops it when its own nexus's TMF aborted
+		 * the command (that TMF's response concludes it). */
+		cmd->status = SCSI_STATUS_TASK_ABORTED;
+		cmd->sense_len = 0;
 		cmd->data_in_len = 0;
+	}
 	if (itl)
 		scsi_stats_count(cmd, env_now_ns(here));
 	/* Before done(), which may free the session (and with it every
@@ -638,13 +644,14 @@ static void run_handler(struct scsi_cmd *cmd)
 #define TMF_REJECTED 5
 #define TMF_NO_LUN 9
 
-/* Mark commands of lu as aborted; "who" selects them.  Commands of other
- * nexuses that are aborted get a COMMANDS CLEARED BY ANOTHER INITIATOR
- * unit attention on their nexus when tell_others (SAM-5 §7.6, TAS=0). */
+/* Mark commands of lu as aborted; "who" selects them.  With TAS=1 (our
+ * control mode page) the commands of other nexuses end with TASK ABORTED
+ * status instead of the COMMANDS CLEARED BY ANOTHER INITIATOR unit
+ * attention of TAS=0 (SAM-5 §5.6, §7.4). */
 enum tmf_scope { TMF_ONE_TAG, TMF_MY_NEXUS, TMF_ALL };
 
 static void abort_in_lu(struct scsi_lu *lu, const struct scsi_sess *s,
-			enum tmf_scope scope, uint64_t tag, bool tell_others)
+			enum tmf_scope scope, uint64_t tag)
 {
 	struct scsi_cmd *c;
 
@@ -656,8 +663,6 @@ static void abort_in_lu(struct scsi_lu *lu, const struct scsi_sess *s,
 			continue;
 		if (scope == TMF_MY_NEXUS && !mine)
 			continue;
-		if (!scsi_cmd_aborted(c) && !mine && tell_others && c->itl)
-			scsi_ua_add(c->itl, ASC_COMMANDS_CLEARED_BY_OTHER);
 		scsi_cmd_set_aborted(c);
 	}
 	scsi_lu_unlock(lu);
@@ -672,7 +677,7 @@ int scsi_tmf_abort_task(struct scsi_sess *s, uint64_t lun, uint64_t tag)
 		return TMF_NO_LUN;
 	/* A task that is not in the task set has completed already: SAM-5
 	 * §7.2 answers FUNCTION COMPLETE all the same. */
-	abort_in_lu(itl->lu, s, TMF_ONE_TAG, tag, false);
+	abort_in_lu(itl->lu, s, TMF_ONE_TAG, tag);
 	return TMF_COMPLETE;
 }
 
@@ -682,7 +687,7 @@ int scsi_tmf_abort_task_set(struct scsi_sess *s, uint64_t lun)
 
 	if (!itl)
 		return TMF_NO_LUN;
-	abort_in_lu(itl->lu, s, TMF_MY_NEXUS, 0, false);
+	abort_in_lu(itl->lu, s, TMF_MY_NEXUS, 0);
 	return TMF_COMPLETE;
 }
 
@@ -692,7 +697,7 @@ int scsi_tmf_clear_task_set(struct scsi_sess *s, uint64_t lun)
 
 	if (!itl)
 		return TMF_NO_LUN;
-	abort_in_lu(itl->lu, s, TMF_ALL, 0, true);
+	abort_in_lu(itl->lu, s, TMF_ALL, 0);
 	return TMF_COMPLETE;
 }
 
@@ -704,7 +709,7 @@ int scsi_tmf_clear_task_set(struct scsi_sess *s, uint64_t lun)
  * reset. */
 static void lu_reset(struct scsi_lu *lu, const struct scsi_sess *s)
 {
-	abort_in_lu(lu, s, TMF_ALL, 0, false);
+	abort_in_lu(lu, s, TMF_ALL, 0);
 	scsi_lu_lock(lu);
 	scsi_res_lu_reset(lu);
 	scsi_ua_add_lu(lu, NULL, ASC_POWER_ON_RESET);

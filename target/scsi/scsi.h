@@ -108,7 +108,8 @@ struct scsi_cmd {
 
 	/* --- out: filled by the layer before done() --- */
 	uint8_t status; /* SCSI_STATUS_* */
-	bool aborted;	/* terminated by a TMF: send nothing */
+	bool aborted;	/* ended by a TMF or PREEMPT AND ABORT: status is
+			 * TASK ABORTED (TAS=1, SAM-5 §5.6) */
 	uint16_t sense_len;
 	uint8_t sense[SCSI_SENSE_MAX];
 	uint32_t data_in_len; /* valid Data-In bytes in buf */
@@ -249,9 +250,11 @@ void scsi_cmd_set_sense(struct scsi_cmd *cmd, uint8_t key, uint8_t asc,
 
 /* Task management (SAM-5 §7).  Each returns a SAM TMF service response:
  * 0 FUNCTION COMPLETE, 5 FUNCTION REJECTED, 9 LUN not supported.
- * Aborted commands still call done() with cmd->aborted set once their
- * backstore I/O has finished; the transport waits for that before it
- * answers the TMF. */
+ * Aborted commands still call done() with cmd->aborted set and TASK
+ * ABORTED status once their backstore I/O has finished; the transport
+ * waits for that before it answers the TMF.  It sends that status for
+ * commands of other nexuses (TAS=1) and drops it for those its own TMF
+ * aborted, which the TMF response concludes (RFC 7143 §11.5.1). */
 int scsi_tmf_abort_task(struct scsi_sess *s, uint64_t lun, uint64_t tag);
 int scsi_tmf_abort_task_set(struct scsi_sess *s, uint64_t lun);
 int scsi_tmf_clear_task_set(struct scsi_sess *s, uint64_t lun);

@@ -70,7 +70,6 @@ struct env;
 #define ASC_RESERVATIONS_RELEASED 0x2a04
 #define ASC_REGISTRATIONS_PREEMPTED 0x2a05
 #define ASC_CAPACITY_CHANGED 0x2a09
-#define ASC_COMMANDS_CLEARED_BY_OTHER 0x2f00
 #define ASC_SAVING_NOT_SUPPORTED 0x3900
 #define ASC_REPORTED_LUNS_CHANGED 0x3f0e
 #define ASC_INTERNAL_TARGET_FAILURE 0x4400
@@ -99,7 +98,6 @@ struct scsi_mode {
 	bool wce;     /* caching page: write cache enabled */
 	bool d_sense; /* control page: descriptor format sense */
 	bool swp;     /* control page: software write protect */
-	bool tas;     /* control page: task aborted status */
 };
 
 /* Persistent reservations (pr.c).  A registration names an I_T nexus by

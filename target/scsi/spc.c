@@ -380,7 +380,10 @@ static uint32_t page_caching(const struct scsi_lu *lu, enum mode_pc pc,
 }
 
 /* Control mode page (SPC-4 §7.5.8), 12 bytes: TST 000b (one task set),
- * QUEUE ALGORITHM MODIFIER 1 (unrestricted), QERR 00b, D_SENSE, SWP, TAS. */
+ * QUEUE ALGORITHM MODIFIER 1 (unrestricted), QERR 00b, D_SENSE, SWP, and
+ * TAS 1, not changeable: a command another I_T nexus aborts ends with
+ * TASK ABORTED status (SAM-5 §5.6), so that no initiator waits forever for
+ * a command a reset elsewhere ended. */
 static uint32_t page_control(const struct scsi_lu *lu, enum mode_pc pc,
 			     uint8_t *p)
 {
@@ -394,13 +397,13 @@ static uint32_t page_control(const struct scsi_lu *lu, enum mode_pc pc,
 		break;
 	case PC_DEFAULT:
 		p[3] = 0x10;
+		p[4] = 0x40; /* TAS */
 		put_be16(p + 8, 0xffff);
 		break;
 	default:
 		p[2] = lu->mode.d_sense ? 0x04 : 0;
 		p[3] = 0x10;
-		p[4] = (uint8_t)((lu->mode.tas ? 0x40 : 0) |
-				 (lu->mode.swp ? 0x08 : 0));
+		p[4] = (uint8_t)(0x40 | (lu->mode.swp ? 0x08 : 0));
 		put_be16(p + 8, 0xffff); /* busy timeout: unlimited */
 		break;
 	}

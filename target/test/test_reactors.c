@@ -154,7 +154,9 @@ static void reinstatement_closes_the_old_session_on_its_reactor(void **state)
 }
 
 /* A WRITE whose data the target will ask for with an R2T. */
-static void client_write_waiting(struct rig *r, struct client *cl)
+/* A WRITE that waits for Data-Out; *r2t is the R2T that asks for it. */
+static void client_write_waiting(struct rig *r, struct client *cl,
+				 struct iscsi_bhs *r2t)
 {
 	struct iscsi_bhs h = {0}, in;
 	uint8_t *d = NULL;
@@ -172,6 +174,26 @@ static void client_write_waiting(struct rig *r, struct client *cl)
 	assert_int_equal(fake_conn_pop_pdu(r->c, &in, &d), 0);
 	assert_int_equal(in.opcode, ISCSI_OP_R2T);
 	free(d);
+	*r2t = in;
+	keep(r, cl);
+}
+
+/* Send, in one Data-Out, the zeros an R2T asks for. */
+static void client_answer_r2t(struct rig *r, struct client *cl,
+			      const struct iscsi_bhs *r2t)
+{
+	static const uint8_t zeros[4096];
+	struct iscsi_bhs h = {0};
+
+	assert_true(r2t->w44 <= sizeof(zeros));
+	use(r, cl);
+	h.opcode = ISCSI_OP_DATA_OUT;
+	h.flags = ISCSI_FLAG_FINAL;
+	h.lun = iscsi_lun_encode(0);
+	h.itt = r2t->itt;
+	h.w20 = r2t->w20;
+	h.w40 = r2t->w40;
+	rig_send(r, &h, zeros, r2t->w44);
 	keep(r, cl);
 }
 
@@ -202,20 +224,31 @@ static void lu_reset_ends_a_waiting_task_of_the_other_reactor(void **state)
 	struct client a, b;
 	struct rig_scsi out;
 	struct iscsi_server_stats st;
+	struct iscsi_bhs r2t, in;
+	uint8_t *d = NULL;
 
 	(void)state;
 	client_login(r, &a, NULL, 1);
 	client_login(r, &b, second, 2);
 	client_tur(r, &a, &out);
 	client_tur(r, &b, &out);
-	client_write_waiting(r, &a); /* reactor 0 waits for data */
+	client_write_waiting(r, &a, &r2t); /* reactor 0 waits for data */
 	stats(r, &st);
 	assert_int_equal(st.tasks, 1);
 	assert_int_equal(client_tmf(r, &b, ISCSI_TMF_LOGICAL_UNIT_RESET),
 			 ISCSI_TMF_RSP_COMPLETE);
+	fake_env_advance(r->env, 0); /* the abort posted to reactor 0 runs */
+	/* SAM-5 §5.6, TAS=1: the write ends with TASK ABORTED once the
+	 * Data-Out its R2T asked for is in. */
 	stats(r, &st);
-	assert_int_equal(st.tasks, 1); /* posted to reactor 0 */
-	fake_env_advance(r->env, 0);   /* the posted abort runs */
+	assert_int_equal(st.tasks, 1);
+	assert_int_equal(fake_conn_pending(a.c), 0);
+	client_answer_r2t(r, &a, &r2t);
+	fake_env_advance(r->env, 0);
+	assert_int_equal(fake_conn_pop_pdu(a.c, &in, &d), 0);
+	free(d);
+	assert_int_equal(in.opcode, ISCSI_OP_SCSI_RSP);
+	assert_int_equal(in.b3, SCSI_STATUS_TASK_ABORTED);
 	stats(r, &st);
 	assert_int_equal(st.tasks, 0);
 	assert_int_equal(st.buffer_bytes, 0);

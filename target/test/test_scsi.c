@@ -322,7 +322,10 @@ static void write_overlapping_compare_and_write_waits_for_it(void **state)
 
 /* ------------------------------------------------------ more TMF */
 
-static void clear_task_set_tells_the_other_nexus(void **state)
+/* SAM-5 §7.4 and §5.6 with TAS=1 (our control mode page): CLEAR TASK SET
+ * ends the other nexus's command with TASK ABORTED status, not silently,
+ * so its initiator is not left waiting; no 2F/00 unit attention then. */
+static void clear_task_set_answers_other_nexus_task_aborted(void **state)
 {
 	struct fx *f = fx_hold();
 	struct scsi_nexus_id id = {0};
@@ -347,9 +350,10 @@ static void clear_task_set_tells_the_other_nexus(void **state)
 	assert_int_equal(scsi_tmf_clear_task_set(f->sess, 0), 0);
 	assert_true(c2.aborted);
 	held.req->done(held.req, 0);
+	assert_int_equal(c2.status, SCSI_STATUS_TASK_ABORTED);
+	assert_int_equal(c2.sense_len, 0);
 	assert_int_equal(c2.data_in_len, 0);
-	expect_sense(run_on(f, s2, 0, tur, 6, 0, 0), SK_UNIT_ATTENTION,
-		     ASC_COMMANDS_CLEARED_BY_OTHER);
+	expect_good(run_on(f, s2, 0, tur, 6, 0, 0));
 	expect_good(run(f, tur, 6, 0, 0));
 	assert_int_equal(scsi_tmf_abort_task_set(f->sess, 9), 9);
 	assert_int_equal(scsi_tmf_target_reset(f->sess), 0);
@@ -508,7 +512,8 @@ int main(void)
 		cmocka_unit_test(abort_task_marks_only_that_tag),
 		cmocka_unit_test(
 			write_overlapping_compare_and_write_waits_for_it),
-		cmocka_unit_test(clear_task_set_tells_the_other_nexus),
+		cmocka_unit_test(
+			clear_task_set_answers_other_nexus_task_aborted),
 		cmocka_unit_test(read_partial_block_completes_asynchronously),
 		cmocka_unit_test(cdb_decode_data_out_of_other_commands),
 		cmocka_unit_test(cdb_length_follows_group_code),

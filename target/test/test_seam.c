@@ -441,23 +441,65 @@ static void abort_of_finished_task_is_task_does_not_exist(void **state)
 	rig_free(r);
 }
 
-static void lun_reset_ends_other_sessions_tasks_and_raises_ua(void **state)
+/* Send the Data-Out an R2T asks for, zeros, in PDUs of at most 1024. */
+static void answer_r2t(struct rig *r, const struct iscsi_bhs *r2t)
+{
+	static const uint8_t zeros[1024];
+	struct iscsi_bhs h;
+
+	for (uint32_t done = 0, sn = 0; done < r2t->w44; sn++) {
+		uint32_t n = r2t->w44 - done > 1024 ? 1024 : r2t->w44 - done;
+
+		memset(&h, 0, sizeof(h));
+		h.opcode = ISCSI_OP_DATA_OUT;
+		h.flags = done + n == r2t->w44 ? ISCSI_FLAG_FINAL : 0;
+		h.lun = iscsi_lun_encode(0);
+		h.itt = r2t->itt;
+		h.w20 = r2t->w20;
+		h.w36 = sn;
+		h.w40 = r2t->w40 + done;
+		rig_send(r, &h, zeros, n);
+		done += n;
+	}
+}
+
+/* SAM-5 §6.3.3 and §5.6 with TAS=1 (our control mode page): a LOGICAL
+ * UNIT RESET from b ends a's write, which waits for the Data-Out its R2Ts
+ * asked for, with TASK ABORTED status once that data is in (a does not
+ * know of the reset and sends it); then a sees the reset unit attention. */
+static void lun_reset_ends_other_sessions_tasks_with_task_aborted(void **state)
 {
 	struct rig *a = seam_rig(0), b;
 	struct iscsi_server_stats st;
+	uint8_t cdb[16] = {0x2a, 0, 0, 0, 0, 10, 0, 0, 8};
+	uint8_t imm[1024] = {0};
+	struct iscsi_bhs r2t[2], rsp;
 
 	(void)state;
 	login(a);
 	tur_expect(a, SCSI_STATUS_CHECK_CONDITION, SK_UNIT_ATTENTION);
-	start_write_waiting_for_data(a);
+	scsi_cmd(a, cdb, ISCSI_CMD_F_WRITE, 8 * 512, imm, sizeof(imm));
+	rig_expect_pdu(a, ISCSI_OP_R2T, &r2t[0], NULL);
+	rig_expect_pdu(a, ISCSI_OP_R2T, &r2t[1], NULL);
 	/* a second session (another ISID) on the same server */
 	b = *a;
 	rig_connect(&b);
 	login(&b);
 	tmf(&b, ISCSI_TMF_LOGICAL_UNIT_RESET, ISCSI_RESERVED_TAG, 0,
 	    ISCSI_TMF_RSP_COMPLETE);
+	/* nothing yet: the solicited data is still on its way */
+	assert_int_equal(fake_conn_pending(a->c), 0);
+	iscsi_server_get_stats(a->srv, &st);
+	assert_int_equal(st.tasks, 1);
+	answer_r2t(a, &r2t[0]);
+	assert_int_equal(fake_conn_pending(a->c), 0);
+	answer_r2t(a, &r2t[1]);
+	rig_expect_pdu(a, ISCSI_OP_SCSI_RSP, &rsp, NULL);
+	assert_int_equal(rsp.itt, a->itt);
+	assert_int_equal(rsp.b3, SCSI_STATUS_TASK_ABORTED);
 	iscsi_server_get_stats(a->srv, &st);
 	assert_int_equal(st.tasks, 0);
+	assert_int_equal(st.buffer_bytes, 0);
 	/* SAM-5 §6.3.3: the other nexus sees a reset unit attention */
 	tur_expect(a, SCSI_STATUS_CHECK_CONDITION, SK_UNIT_ATTENTION);
 	tur_expect(a, SCSI_STATUS_GOOD, 0);
@@ -627,7 +669,7 @@ int main(void)
 		cmocka_unit_test(abort_task_waiting_for_data_out_ends_it),
 		cmocka_unit_test(abort_of_finished_task_is_task_does_not_exist),
 		cmocka_unit_test(
-			lun_reset_ends_other_sessions_tasks_and_raises_ua),
+			lun_reset_ends_other_sessions_tasks_with_task_aborted),
 		cmocka_unit_test(logout_waits_for_earlier_commands),
 		cmocka_unit_test(
 			shutdown_asks_initiators_to_log_out_then_closes),

@@ -398,7 +398,8 @@ static void mode_sense6_block_descriptor_and_control_page(void **state)
 	p = ms_find_page(f->buf, c->data_in_len, 12, 0x0a);
 	assert_non_null(p);
 	assert_int_equal(p[1], 0x0a);
-	assert_int_equal(p[2] & 0x04, 0); /* D_SENSE off */
+	assert_int_equal(p[2] & 0x04, 0);    /* D_SENSE off */
+	assert_int_equal(p[4] & 0x40, 0x40); /* TAS: SAM-5 §5.6 */
 }
 
 static void mode_sense_all_pages_returns_every_page(void **state)
