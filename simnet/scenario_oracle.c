@@ -217,12 +217,35 @@ static bool scsi_good(const struct ini_op *op)
 	       op->status == SCSI_STATUS_GOOD;
 }
 
+/* An I_T nexus loss releases the SPC-2 reservation that nexus holds
+ * (SAM-5 §6.3.4 leaves it to the command standards; SPC-2 reservations
+ * end with the nexus, as FC targets do at LOGO and libiscsi's
+ * SCSI.Reserve6.ITNexusLoss and .Logout require; the target does it in
+ * scsi_res_nexus_gone()).  The target may end the holder's nexus on its
+ * own -- a NOP-In timeout, a protocol error -- while the holder, behind a
+ * partition, does not know yet: from the moment the target has closed the
+ * holder's connection the reservation may be gone. */
+static void resv_note_nexus_loss(struct runner *r)
+{
+	for (int i = 0; i < r->nluns; i++) {
+		struct lun_st *l = &r->luns[i];
+		struct env_conn *c;
+
+		if (l->holder < 0)
+			continue;
+		c = ini_conn(r->actors[l->holder].ini);
+		if (c == NULL || !sim_conn_peer_open(c))
+			resv_drop_holder(r, &r->actors[l->holder]);
+	}
+}
+
 static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	struct lun_st *l = p->ls;
 
 	if (l == NULL)
 		return;
+	resv_note_nexus_loss(r);
 	switch (p->kind) {
 	case PK_WRITE: {
 		int outcome = scsi_good(op)	       ? 0
@@ -665,20 +688,11 @@ void pend_done(void *arg, struct ini_op *op)
 	case PK_LOGOUT:
 		resv_drop_holder(r, p->a);
 		break;
-	case PK_TMF: {
-		struct pend *q;
-
-		/* A reset or task-set abort applies when it reaches the
-		 * target: commands sent after the TMF but before its answer
-		 * may be ended by it without a response (TAS=0) too. */
-		if (p->tmf_fn != ISCSI_TMF_ABORT_TASK)
-			TAILQ_FOREACH (q, &r->pends, link)
-				if (!q->done && q->op &&
-				    q->op->kind == INI_OP_SCSI &&
-				    (p->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
-				     p->tmf_fn == ISCSI_TMF_TARGET_COLD_RESET ||
-				     q->lun == p->lun))
-					q->exempt = true;
+	case PK_TMF:
+		/* No command is exempt from liveness: the target answers
+		 * TASK ABORTED to the other sessions' commands a reset ends
+		 * (TAS=1, SAM-5 §5.6), and our own TMF's response concludes
+		 * ours (RFC 7143 §11.5.1, ini's tmf_aborts()). */
 		for (int i = 0; i < r->nluns; i++)
 			if (p->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
 			    (p->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET &&
@@ -694,7 +708,6 @@ void pend_done(void *arg, struct ini_op *op)
 					resv_reset(&r->luns[i]);
 		}
 		break;
-	}
 	case PK_TEXT:
 		check_text(r, p, op);
 		break;

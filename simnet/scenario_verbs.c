@@ -173,13 +173,6 @@ static void issue_tmf(struct runner *r, struct actor *a, const char *verb,
 			r->luns[i].uncertain = true;
 			r->luns[i].resets_inflight++;
 		}
-	/* Tasks of other sessions that a reset or task-set abort may end
-	 * without a response (TAS=0) are exempt from liveness. */
-	TAILQ_FOREACH (q, &r->pends, link)
-		if (!q->done && q->op && q->op->kind == INI_OP_SCSI &&
-		    (op->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
-		     q->lun == op->lun))
-			q->exempt = true;
 	ini_tmf(a->ini, op);
 	finish_issue(r, p);
 }
