@@ -114,10 +114,16 @@ bool sim_run_until(struct sim *sim, uint64_t deadline_ns,
 		   bool (*pred)(void *arg), void *arg);
 /* Advance the clock by dt, running everything due meanwhile. */
 void sim_run_for(struct sim *sim, uint64_t dt_ns);
-/* Quiet: only background events (or none) are scheduled. */
+/* Quiet: only background events (or none) are scheduled, and none of
+ * them is due now.  A target timer due now is work under way, not
+ * idleness: the target defers the flush of a completion's response to a
+ * timer due "now" (iscsi_conn_kick()), and stopping before it fires would
+ * leave that answer unsent. */
 static inline bool sim_quiet(const struct sim *sim)
 {
-	return sim->busy == 0;
+	const struct ut_heap_node *next = ut_heap_top(&sim->events);
+
+	return sim->busy == 0 && (next == NULL || next->at_ns > sim->now_ns);
 }
 
 /* ------------------------------------------------------------- PRNG */
