@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every scenario twice (same seed): each must pass both times with the
-# same trace hash.  Then a few hundred explorer seeds.
+# same trace hash (regress/ holds explorer seeds that once failed, as they
+# were generated then).  Then a few hundred explorer seeds.
 # Usage: scenarios/run-all.sh [SIM] [SEEDS]
 set -u
 sim=${1:-build/utarget-sim}
@@ -8,7 +9,7 @@ seeds=${2:-300}
 dir=$(dirname "$0")
 fail=0; pass=0
 hash_of() { sed -n 's/^trace-hash: //p' <<<"$1"; }
-for f in "$dir"/*.scn; do
+for f in "$dir"/*.scn "$dir"/regress/*.scn; do
 	a=$("$sim" run "$f" 2>&1); ra=$?
 	b=$("$sim" run "$f" 2>&1); rb=$?
 	ha=$(hash_of "$a"); hb=$(hash_of "$b")
