@@ -647,6 +647,20 @@ bool cfg_alua_equal(const struct ut_config *a, const struct ut_config *b)
 	return true;
 }
 
+bool ut_config_alua_equal(const struct ut_config *a, const struct ut_config *b)
+{
+	if (!cfg_alua_equal(a, b))
+		return false;
+	for (size_t i = 0; i < a->target_count; i++) {
+		int j = cfg_find_target(b, a->targets[i].iqn);
+
+		if (j >= 0 &&
+		    b->targets[j].rel_tgt_id != a->targets[i].rel_tgt_id)
+			return false;
+	}
+	return true;
+}
+
 /* ut_config_set_target(): TARGET_GROUP lines follow the rename. */
 void cfg_alua_rename_target(struct ut_config *cfg, const char *from,
 			    const char *to)

@@ -14,6 +14,7 @@
 #define UT_ISCSI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct env;
@@ -139,5 +140,21 @@ uint64_t iscsi_server_uptime_ns(const struct iscsi_server *s);
 /* Close a session now (its connection is dropped; the initiator may log
  * in again).  -ENOENT when no session has that TSIH. */
 int iscsi_server_close_session(struct iscsi_server *s, uint16_t tsih);
+
+/* ------------------------------------------------------------ ALUA */
+
+/* ALUA device groups (scst.conf DEVICE_GROUP, tport.c), built at start. */
+struct scsi_alua_group;
+size_t iscsi_server_alua_count(const struct iscsi_server *s);
+struct scsi_alua_group *iscsi_server_alua_at(struct iscsi_server *s, size_t i);
+/* By name; NULL or "" names the only group when there is one. */
+struct scsi_alua_group *iscsi_server_alua_group(struct iscsi_server *s,
+						const char *name);
+/* Set target port group tpg_id of device group `group` to the state named
+ * (active, nonoptimized, standby, unavailable, offline, transitioning):
+ * an implicit transition, with ASYMMETRIC ACCESS STATE CHANGED on every
+ * nexus of the group's LUs.  0, -ENOENT (group), -EINVAL (state). */
+int iscsi_server_alua_set(struct iscsi_server *s, const char *group,
+			  uint16_t tpg_id, const char *state);
 
 #endif

@@ -85,6 +85,10 @@ struct iscsi_tgt {
 	struct iscsi_server *srv;
 	char name[UT_NAME_MAX];
 	uint16_t tpgt;
+	/* Relative target port identifier of this target's port in each
+	 * portal group (srv->tpgts[i]); set before the target is published
+	 * (tport.c). */
+	uint16_t rel_port[UT_MAX_PORTALS];
 	unsigned int index;
 	struct iscsi_tgt_conf *conf; /* atomic; NULL before start */
 	bool removed;		     /* atomic */
@@ -139,7 +143,15 @@ struct iscsi_server {
 	struct iscsi_retired *retired;	/* waiting for their round */
 	uint64_t start_ns;
 	char **portals;
+	uint16_t *portal_tpgts; /* each portal's portal group tag */
 	size_t portal_count;
+	/* Target ports and ALUA (tport.c), fixed at start. */
+	uint16_t tpgts[UT_MAX_PORTALS]; /* the portal groups, ascending */
+	size_t tpgt_count;
+	struct ut_port *ports; /* of the configuration at start */
+	size_t port_count;
+	struct scsi_alua_group **alua; /* device groups */
+	size_t alua_count;
 	struct env_listener **listeners;
 	size_t listener_count;
 	/* Under lock (NULL with one reactor): the lists and counters below.
@@ -463,11 +475,24 @@ int iscsi_sendtargets(struct iscsi_server *srv, struct iscsi_conn *c,
 struct iscsi_tgt *iscsi_server_find_target(struct iscsi_server *srv,
 					   const char *name);
 uint16_t iscsi_server_new_tsih(struct iscsi_server *srv);
+/* The session of initiator port (initiator, isid) with target port
+ * (tgt, tpgt) (RFC 7143 §4.4.3: the SSID is the ISID and the TPGT);
+ * tsih 0 matches any. */
 struct iscsi_sess *iscsi_server_find_session(struct iscsi_server *srv,
 					     const char *initiator,
 					     const uint8_t isid[6],
 					     const struct iscsi_tgt *tgt,
-					     uint16_t tsih);
+					     uint16_t tpgt, uint16_t tsih);
+
+/* tport.c: target ports (target x portal group) and ALUA device groups */
+int iscsi_tports_init(struct iscsi_server *srv);
+int iscsi_tports_group(struct iscsi_server *srv,
+		       const struct ut_dev_group_cfg *dg);
+void iscsi_tports_free(struct iscsi_server *srv);
+void iscsi_tports_assign(struct iscsi_server *srv, struct iscsi_tgt *t);
+uint16_t iscsi_tport_rel_id(const struct iscsi_tgt *t, uint16_t tpgt);
+void iscsi_tports_lu_opened(struct iscsi_server *srv, struct iscsi_lu_ent *e);
+void iscsi_tports_lu_gone(struct iscsi_server *srv, struct iscsi_lu_ent *e);
 void iscsi_server_conn_gone(struct iscsi_server *srv);
 /* Return the data path's cached memory (at server free). */
 void iscsi_pools_drain(struct iscsi_reactor *r);

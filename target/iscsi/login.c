@@ -198,6 +198,7 @@ static uint16_t login_identify(struct iscsi_conn *c,
 
 		env_mutex_lock(srv->env, srv->lock);
 		exists = iscsi_server_find_session(srv, ini, ls->isid, ls->tgt,
+						   c->info.portal_group,
 						   ls->tsih) != NULL;
 		env_mutex_unlock(srv->env, srv->lock);
 		*why = exists ? "MaxConnections is 1" : "TSIH names no session";

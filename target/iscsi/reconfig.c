@@ -126,6 +126,7 @@ static int lu_ent_open(struct iscsi_server *srv, struct iscsi_lu_ent *e)
 		e->bs = NULL;
 		return -ENOMEM;
 	}
+	iscsi_tports_lu_opened(srv, e); /* its ALUA device group */
 	return 0;
 }
 
@@ -245,6 +246,7 @@ static struct iscsi_tgt *tgt_slot(struct iscsi_server *srv, const char *iqn)
 	t->tpgt = ISCSI_DEFAULT_TPGT;
 	t->removed = true; /* until its conf is published */
 	snprintf(t->name, sizeof(t->name), "%s", iqn);
+	iscsi_tports_assign(srv, t);
 	srv->tgts[srv->tgt_count] = t;
 	/* Readers of other reactors see the slot filled before the count. */
 	__atomic_store_n(&srv->tgt_count, srv->tgt_count + 1, __ATOMIC_RELEASE);
@@ -266,8 +268,10 @@ static void tgt_publish(struct iscsi_server *srv, struct iscsi_tgt *t,
 int iscsi_server_open_all(struct iscsi_server *srv)
 {
 	const struct ut_config *cfg = &srv->cfg;
-	int rc;
+	int rc = iscsi_tports_init(srv);
 
+	if (rc)
+		return rc;
 	for (size_t i = 0; i < cfg->dev_count; i++) {
 		struct iscsi_lu_ent *e = lu_ent_new(srv, &cfg->devs[i]);
 
@@ -734,6 +738,8 @@ static void reconf_going(struct iscsi_server *srv, struct iscsi_reconf *op,
 	e->op = op;
 	op->going++;
 	TAILQ_INSERT_TAIL(&srv->going, e, going_link);
+	/* out of its device group now; freed after the retire round */
+	iscsi_tports_lu_gone(srv, e);
 	LOG_INFO(srv->env, "event=device-removed device=%s", e->name);
 }
 
@@ -922,6 +928,9 @@ int iscsi_server_reconfigure(struct iscsi_server *srv,
 	}
 	if (!portals_equal(&srv->cfg, &copy))
 		reconf_msg(op, "portal changes take effect at the next start");
+	if (!ut_config_alua_equal(&srv->cfg, &copy))
+		reconf_msg(op, "ALUA changes (device groups, portal groups, "
+			       "rel_tgt_id) take effect at the next start");
 	if (!ut_iscsi_params_equal(&srv->cfg.params, &copy.params) ||
 	    srv->cfg.discovery_incoming_count != copy.discovery_incoming_count)
 		reconf_msg(op, "discovery settings take effect at the next "
@@ -986,4 +995,5 @@ void iscsi_server_free_all(struct iscsi_server *srv)
 		TAILQ_REMOVE(&srv->going, e, going_link);
 		lu_ent_free(e);
 	}
+	iscsi_tports_free(srv); /* after the LUs, which leave their groups */
 }

@@ -15,13 +15,15 @@ static int srv_copy_portals(struct iscsi_server *srv,
 	size_t n = cfg->portal_count ? cfg->portal_count : 1;
 
 	srv->portals = calloc(n, sizeof(char *));
-	if (!srv->portals)
+	srv->portal_tpgts = calloc(n, sizeof(*srv->portal_tpgts));
+	if (!srv->portals || !srv->portal_tpgts)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		srv->portals[i] = strdup(cfg->portal_count ? cfg->portals[i]
 							   : UT_DEFAULT_PORTAL);
 		if (!srv->portals[i])
 			return -ENOMEM;
+		srv->portal_tpgts[i] = ut_config_portal_tpgt(cfg, i);
 		srv->portal_count++;
 	}
 	return 0;
@@ -131,9 +133,9 @@ int iscsi_server_start(struct iscsi_server *srv)
 	if (!srv->listeners)
 		return -ENOMEM;
 	for (size_t i = 0; i < srv->portal_count; i++) {
-		rc = env->ops->listen(env, srv->portals[i], ISCSI_DEFAULT_TPGT,
-				      iscsi_conn_accept, srv,
-				      &srv->listeners[i]);
+		rc = env->ops->listen(env, srv->portals[i],
+				      srv->portal_tpgts[i], iscsi_conn_accept,
+				      srv, &srv->listeners[i]);
 		if (rc) {
 			LOG_ERR(env, "cannot listen on %s: %s", srv->portals[i],
 				strerror(-rc));
@@ -506,6 +508,7 @@ void iscsi_server_free(struct iscsi_server *srv)
 	for (size_t i = 0; i < srv->portal_count; i++)
 		free(srv->portals[i]);
 	free(srv->portals);
+	free(srv->portal_tpgts);
 	free(srv->listeners);
 	iscsi_auth_free(&srv->discovery_auth);
 	ut_config_free(&srv->cfg);
@@ -569,12 +572,13 @@ struct iscsi_sess *iscsi_server_find_session(struct iscsi_server *srv,
 					     const char *initiator,
 					     const uint8_t isid[6],
 					     const struct iscsi_tgt *tgt,
-					     uint16_t tsih)
+					     uint16_t tpgt, uint16_t tsih)
 {
 	struct iscsi_sess *s;
 
 	TAILQ_FOREACH (s, &srv->sessions, link) {
-		if (s->closing || s->discovery || s->tgt != tgt)
+		if (s->closing || s->discovery || s->tgt != tgt ||
+		    s->info.portal_group != tpgt)
 			continue;
 		if (memcmp(s->isid, isid, 6) != 0 ||
 		    strcmp(s->initiator_name, initiator) != 0)
@@ -623,7 +627,8 @@ static void sendtargets_one(struct iscsi_server *srv, struct iscsi_conn *c,
 		/* Only the portals a login may use (allowed_portal). */
 		if (!iscsi_acl_portal_allowed(&conf->acl, addr))
 			continue;
-		iscsi_kv_addf(out, "TargetAddress", "%s,%u", addr, t->tpgt);
+		iscsi_kv_addf(out, "TargetAddress", "%s,%u", addr,
+			      srv->portal_tpgts[i]);
 	}
 }
 

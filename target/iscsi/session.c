@@ -78,7 +78,7 @@ static int sess_map_luns(struct iscsi_sess *s)
 }
 
 static void sess_reinstate(struct iscsi_server *srv, struct env *here,
-			   struct iscsi_login_state *ls)
+			   struct iscsi_login_state *ls, uint16_t tpgt)
 {
 	struct iscsi_sess *old;
 	uint32_t conn_id = 0;
@@ -87,7 +87,7 @@ static void sess_reinstate(struct iscsi_server *srv, struct env *here,
 
 	env_mutex_lock(srv->env, srv->lock);
 	old = iscsi_server_find_session(srv, ls->initiator_name, ls->isid,
-					ls->tgt, 0);
+					ls->tgt, tpgt, 0);
 	if (old) {
 		tsih = old->tsih;
 		conn_id = old->conn_id;
@@ -117,7 +117,7 @@ struct iscsi_sess *iscsi_sess_new(struct iscsi_conn *c,
 	struct iscsi_sess *s;
 
 	if (!ls->discovery)
-		sess_reinstate(srv, c->env, ls);
+		sess_reinstate(srv, c->env, ls, c->info.portal_group);
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
@@ -149,8 +149,10 @@ struct iscsi_sess *iscsi_sess_new(struct iscsi_conn *c,
 		memcpy(id.isid, s->isid, 6);
 		snprintf(id.target_name, sizeof(id.target_name), "%s",
 			 s->tgt->name);
-		id.tpgt = s->tgt->tpgt;
-		id.rel_tgt_port_id = s->tgt->tpgt;
+		/* The target port: this target through the portal group
+		 * the connection arrived on (tport.c). */
+		id.tpgt = s->info.portal_group;
+		id.rel_tgt_port_id = iscsi_tport_rel_id(s->tgt, id.tpgt);
 		s->scsi = scsi_sess_new(s->env, &id);
 		if (!s->scsi || sess_map_luns(s)) {
 			if (s->scsi)

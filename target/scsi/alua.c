@@ -59,9 +59,10 @@ struct scsi_alua_group {
 	uint8_t transition_time_s;
 	unsigned int tpg_count;
 	struct scsi_alua_tpg tpgs[SCSI_ALUA_MAX_TPGS];
-	/* Member LUs; fixed before sessions exist. */
+	/* Member LUs: slots written on the control path only, read by any
+	 * reactor (changed_ua) with atomic loads; lu_count is atomic. */
 	struct scsi_lu **lus;
-	size_t lu_count;
+	size_t lu_count, lu_cap;
 };
 
 /* ------------------------------------------------------------ names */
@@ -118,15 +119,23 @@ static uint8_t tpg_state(const struct scsi_alua_tpg *tpg)
 /* ------------------------------------------------------ construction */
 
 struct scsi_alua_group *scsi_alua_group_new(struct env *env, const char *name,
-					    uint8_t transition_time_s)
+					    uint8_t transition_time_s,
+					    size_t max_lus)
 {
 	struct scsi_alua_group *g = calloc(1, sizeof(*g));
 
 	if (!g)
 		return NULL;
+	g->lus = calloc(max_lus ? max_lus : 1, sizeof(*g->lus));
+	if (!g->lus) {
+		free(g);
+		return NULL;
+	}
+	g->lu_cap = max_lus;
 	g->env = env;
 	g->lock = env_mutex_new(env);
 	if (env->ops->mutex_new && !g->lock) {
+		free(g->lus);
 		free(g);
 		return NULL;
 	}
@@ -214,18 +223,41 @@ int scsi_alua_tpg_add_port(struct scsi_alua_group *g, uint16_t tpg_id,
 int scsi_alua_group_add_lu(struct scsi_alua_group *g, struct scsi_lu *lu,
 			   bool explicit_ok)
 {
-	struct scsi_lu **v;
+	size_t n = g->lu_count;
 
 	if (lu->alua)
 		return -EEXIST;
-	v = realloc(g->lus, (g->lu_count + 1) * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	g->lus = v;
-	g->lus[g->lu_count++] = lu;
+	if (n == g->lu_cap)
+		return -ENOSPC;
 	lu->alua = g;
 	lu->alua_explicit = explicit_ok;
+	/* the slot before the count: a reader never sees an empty one */
+	__atomic_store_n(&g->lus[n], lu, __ATOMIC_RELEASE);
+	__atomic_store_n(&g->lu_count, n + 1, __ATOMIC_RELEASE);
 	return 0;
+}
+
+void scsi_alua_lu_leave(struct scsi_lu *lu)
+{
+	struct scsi_alua_group *g = lu->alua;
+	size_t n;
+
+	if (!g)
+		return;
+	n = g->lu_count;
+	for (size_t i = 0; i < n; i++) {
+		if (g->lus[i] != lu)
+			continue;
+		/* The last member moves into the hole, then the count drops:
+		 * a reader walking meanwhile may visit the moved one twice
+		 * (its unit attention is queued once) or still see lu, which
+		 * lives on until the retire round (alua.h). */
+		__atomic_store_n(&g->lus[i], g->lus[n - 1], __ATOMIC_RELEASE);
+		__atomic_store_n(&g->lu_count, n - 1, __ATOMIC_RELEASE);
+		break;
+	}
+	assert(g->lu_count < n);
+	lu->alua = NULL;
 }
 
 /* --------------------------------------------------- state changes */
@@ -235,8 +267,11 @@ int scsi_alua_group_add_lu(struct scsi_alua_group *g, struct scsi_lu *lu,
  * on every one but the sender's (skip). */
 static void changed_ua(struct scsi_alua_group *g, const struct scsi_sess *skip)
 {
-	for (size_t i = 0; i < g->lu_count; i++) {
-		struct scsi_lu *lu = g->lus[i];
+	size_t n = __atomic_load_n(&g->lu_count, __ATOMIC_ACQUIRE);
+
+	for (size_t i = 0; i < n; i++) {
+		struct scsi_lu *lu =
+			__atomic_load_n(&g->lus[i], __ATOMIC_ACQUIRE);
 		struct scsi_itl *itl;
 
 		scsi_lu_lock(lu);

@@ -61,10 +61,12 @@ enum scsi_alua_state {
 const char *scsi_alua_state_name(enum scsi_alua_state st);
 int scsi_alua_state_parse(const char *s, enum scsi_alua_state *out);
 
-/* A device group.  transition_time_s is the IMPLICIT TRANSITION TIME that
- * REPORT TARGET PORT GROUPS reports (0: unspecified).  NULL on ENOMEM. */
+/* A device group of at most max_lus LUs at a time.  transition_time_s is
+ * the IMPLICIT TRANSITION TIME that REPORT TARGET PORT GROUPS reports (0:
+ * unspecified).  NULL on ENOMEM. */
 struct scsi_alua_group *scsi_alua_group_new(struct env *env, const char *name,
-					    uint8_t transition_time_s);
+					    uint8_t transition_time_s,
+					    size_t max_lus);
 /* Free the group; its LUs are freed first (or go on without ALUA). */
 void scsi_alua_group_free(struct scsi_alua_group *g);
 const char *scsi_alua_group_name(const struct scsi_alua_group *g);
@@ -78,9 +80,15 @@ int scsi_alua_tpg_add(struct scsi_alua_group *g, uint16_t tpg_id,
 int scsi_alua_tpg_add_port(struct scsi_alua_group *g, uint16_t tpg_id,
 			   uint16_t rel_port_id);
 /* Make lu a member (before any session maps it); explicit allows SET
- * TARGET PORT GROUPS through it (TPGS 11b rather than 01b). */
+ * TARGET PORT GROUPS through it (TPGS 11b rather than 01b).  0, -EEXIST
+ * (in a group already), -ENOSPC (max_lus).  Members join and leave on one
+ * thread (the control path); a state change on another reactor walks the
+ * members without a lock, so a member that left stays alive until every
+ * reactor has passed a callback boundary (the server's retire rounds). */
 int scsi_alua_group_add_lu(struct scsi_alua_group *g, struct scsi_lu *lu,
 			   bool explicit_ok);
+/* lu leaves its group, if any (before it is freed). */
+void scsi_alua_lu_leave(struct scsi_lu *lu);
 
 /* An implicit change of target port group tpg_id to st (transitioning and
  * offline included): ASYMMETRIC ACCESS STATE CHANGED on every I_T nexus

@@ -37,6 +37,7 @@
 #include <stdlib.h>
 
 #include "env.h"
+#include "scsi/alua.h"
 #include "scsi/scsi_int.h"
 
 /* Our NAA 6 company identifier.  utarget has no IEEE OUI of its own; this
@@ -146,6 +147,7 @@ void scsi_lu_free(struct scsi_lu *lu)
 		return;
 	assert(LIST_EMPTY(&lu->itls));
 	assert(TAILQ_EMPTY(&lu->task_set));
+	scsi_alua_lu_leave(lu);
 	scsi_sanitize_free(lu);
 	env_mutex_free(lu->env, lu->lock);
 	free(lu);

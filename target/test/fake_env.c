@@ -446,21 +446,30 @@ struct fake_conn *fake_connect(struct env *e)
 
 struct fake_conn *fake_connect_on(struct env *e, struct env *reactor)
 {
+	return fake_connect_to(e, 0, reactor);
+}
+
+struct fake_conn *fake_connect_to(struct env *e, unsigned int listener,
+				  struct env *reactor)
+{
 	struct fake *f = F(e);
+	struct env_listener *l = &f->listeners[listener];
 	struct fake_conn *c;
 	struct env_conn_info info = {0};
 
-	if (!f->nlisteners || !f->listeners[0].fn || f->nconns == MAX_CONNS)
+	if (listener >= f->nlisteners || !l->fn || f->nconns == MAX_CONNS)
 		return NULL;
 	c = calloc(1, sizeof(*c));
 	c->env = e;
 	f->conns[f->nconns++] = c;
-	snprintf(info.local_addr, sizeof(info.local_addr), "127.0.0.1:3260");
+	snprintf(info.local_addr, sizeof(info.local_addr), "127.0.0.1:%u",
+		 3260 + listener);
 	snprintf(info.peer_addr, sizeof(info.peer_addr), "127.0.0.1:%u",
 		 40000 + f->nconns);
-	info.portal_group = f->listeners[0].tpgt;
+	info.portal_group = l->tpgt;
+	info.listener_index = listener;
 	info.env = reactor;
-	f->listeners[0].fn(f->listeners[0].arg, (struct env_conn *)c, &info);
+	l->fn(l->arg, (struct env_conn *)c, &info);
 	return c;
 }
 

@@ -31,6 +31,10 @@ struct fake_conn *fake_connect(struct env *e);
 struct env *fake_env_new_reactors(struct env **second);
 /* Connect, the connection belonging to `reactor` (info.env). */
 struct fake_conn *fake_connect_on(struct env *e, struct env *reactor);
+/* The same through listener i (in listen order; its local address is
+ * 127.0.0.1:3260+i and its portal group the listener's). */
+struct fake_conn *fake_connect_to(struct env *e, unsigned int listener,
+				  struct env *reactor);
 /* Posted functions run so far; mutexes not freed. */
 unsigned int fake_env_posts_run(struct env *e);
 unsigned int fake_env_mutexes_live(struct env *e);

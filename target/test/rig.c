@@ -105,7 +105,7 @@ void rig_free(struct rig *r)
 /* A fresh connection (and a fresh ISID, so sessions do not reinstate). */
 void rig_connect(struct rig *r)
 {
-	r->c = fake_connect(r->env);
+	r->c = fake_connect_to(r->env, r->listener, NULL);
 	assert_non_null(r->c);
 	r->cmdsn = 1;
 	r->itt = 0x100;

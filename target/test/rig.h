@@ -30,12 +30,13 @@
 struct rig {
 	struct env *env;
 	struct iscsi_server *srv;
-	struct fake_conn *c; /* the connection the test plays on */
-	struct env_ops ops;  /* the fake's, with log captured */
-	uint32_t cmdsn;	     /* the next CmdSN to send */
-	uint32_t itt;	     /* the last ITT sent */
-	uint16_t isid_low;   /* bumped by rig_connect: no reinstatement */
-	size_t chunk;	     /* delivery chunk of rig_send (0: all at once) */
+	struct fake_conn *c;   /* the connection the test plays on */
+	struct env_ops ops;    /* the fake's, with log captured */
+	uint32_t cmdsn;	       /* the next CmdSN to send */
+	uint32_t itt;	       /* the last ITT sent */
+	uint16_t isid_low;     /* bumped by rig_connect: no reinstatement */
+	size_t chunk;	       /* delivery chunk of rig_send (0: all at once) */
+	unsigned int listener; /* the listener rig_connect dials */
 	char *log;
 	size_t log_len;
 };

@@ -171,7 +171,7 @@ static struct fx *fx_new(bool explicit_ok, unsigned int nlus)
 				  .thin = true};
 
 	assert_non_null(f);
-	f->g = scsi_alua_group_new(&stub_env, "dg", 7);
+	f->g = scsi_alua_group_new(&stub_env, "dg", 7, 4);
 	assert_non_null(f->g);
 	assert_int_equal(scsi_alua_tpg_add(f->g, 1, SCSI_ALUA_OPTIMIZED, true),
 			 0);
@@ -708,7 +708,7 @@ static void rsoc_lists_the_alua_commands(void **state)
 
 static void group_construction_limits(void **state)
 {
-	struct scsi_alua_group *g = scsi_alua_group_new(&stub_env, "x", 0);
+	struct scsi_alua_group *g = scsi_alua_group_new(&stub_env, "x", 0, 1);
 	enum scsi_alua_state st;
 
 	assert_non_null(g);

@@ -1,0 +1,242 @@
+/*
+ * test_tport.c — target ports and ALUA through the whole target (the rig):
+ * one target in two portal groups is two SCSI target ports with their own
+ * relative identifiers; sessions through each are separate I_T nexuses
+ * (RFC 7143 §4.4.3: the session identifier includes the TPGT); the access
+ * state of each port's group filters commands; SendTargets names each
+ * portal's group; iscsi_server_alua_set() and SET TARGET PORT GROUPS
+ * change states with their unit attentions.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "iscsi/iscsi_int.h"
+#include "rig.h"
+#include "scsi/alua.h"
+
+#define IQN "iqn.2026-11.org.utarget:ha"
+#define INI "iqn.1994-05.com.example:host"
+
+static const char conf[] =
+	"HANDLER vdisk_mem {\n"
+	"\tDEVICE d0 {\n\t\tsize 4M\n\t\texpl_alua 1\n\t}\n"
+	"}\n"
+	"TARGET_DRIVER iscsi {\n"
+	"\tportal 10.0.0.1:3260\n"
+	"\tPORTAL_GROUP 7 {\n\t\tportal 10.0.1.1:3260\n\t}\n"
+	"\tTARGET " IQN " {\n\t\tLUN 0 d0\n\t}\n"
+	"}\n"
+	"DEVICE_GROUP dg {\n"
+	"\tDEVICE d0\n"
+	"\tTARGET_GROUP a {\n\t\tgroup_id 11\n\t\tstate active\n"
+	"\t\tTARGET " IQN ",t,0x1\n\t}\n"
+	"\tTARGET_GROUP b {\n\t\tgroup_id 22\n\t\tstate standby\n"
+	"\t\tTARGET " IQN ",t,0x7\n\t}\n"
+	"}\n";
+
+/* Two initiator sessions of one rig: each side's connection and
+ * sequence numbers, swapped in and out of the rig. */
+struct side {
+	struct fake_conn *c;
+	uint32_t cmdsn, itt;
+};
+
+static void side_save(struct rig *r, struct side *s)
+{
+	s->c = r->c;
+	s->cmdsn = r->cmdsn;
+	s->itt = r->itt;
+}
+
+static void side_use(struct rig *r, const struct side *s)
+{
+	r->c = s->c;
+	r->cmdsn = s->cmdsn;
+	r->itt = s->itt;
+}
+
+/* Log in through listener l with the ISID of the previous login when
+ * same_isid (a multipath host's second path). */
+static void login_via(struct rig *r, unsigned int l, bool same_isid,
+		      struct side *s)
+{
+	r->listener = l;
+	if (same_isid)
+		r->isid_low--;
+	assert_int_equal(rig_login_plain(r, INI, IQN), 0);
+	side_save(r, s);
+}
+
+static int vpd83_port_value(const uint8_t *b, uint8_t type)
+{
+	uint32_t len = 4 + (uint32_t)(b[2] << 8 | b[3]);
+
+	for (uint32_t off = 4; off + 4 <= len; off += 4u + b[off + 3]) {
+		const uint8_t *d = b + off;
+
+		if ((d[1] & 0x0f) == type && ((d[1] >> 4) & 3) == 1)
+			return d[6] << 8 | d[7];
+	}
+	return -1;
+}
+
+static void two_portal_groups_are_two_target_ports(void **state)
+{
+	struct rig *r = rig_new(conf);
+	uint8_t vpd[6] = {0x12, 1, 0x83, 0x04, 0};
+	struct side a, b;
+	struct rig_scsi out;
+	struct iscsi_server_stats st;
+
+	login_via(r, 0, false, &a);
+	/* the same initiator port through the other portal group: a second
+	 * session, not a reinstatement of the first */
+	login_via(r, 1, true, &b);
+	iscsi_server_get_stats(r->srv, &st);
+	assert_int_equal(st.sessions, 2);
+
+	side_use(r, &a);
+	rig_tur(r, 0, &out);
+	rig_scsi(r, 0, vpd, 1024, &out);
+	assert_int_equal(out.status, 0);
+	assert_int_equal(vpd83_port_value(out.data, 4), 1);  /* rel port */
+	assert_int_equal(vpd83_port_value(out.data, 5), 11); /* group */
+	side_save(r, &a);
+
+	side_use(r, &b);
+	/* standby: INQUIRY runs (SPC-4 §5.15.2.4.4), before any attention */
+	rig_scsi(r, 0, vpd, 1024, &out);
+	assert_int_equal(out.status, 0);
+	assert_int_equal(vpd83_port_value(out.data, 4), 2);
+	assert_int_equal(vpd83_port_value(out.data, 5), 22);
+	rig_free(r);
+}
+
+static void standby_port_refuses_reads_with_not_ready(void **state)
+{
+	struct rig *r = rig_new(conf);
+	uint8_t rd[10] = {0x28, 0, 0, 0, 0, 0, 0, 0, 1};
+	struct side a, b;
+	struct rig_scsi out;
+
+	login_via(r, 0, false, &a);
+	login_via(r, 1, false, &b);
+	side_use(r, &a);
+	rig_tur(r, 0, &out);
+	rig_scsi(r, 0, rd, 512, &out);
+	assert_int_equal(out.status, 0);
+	side_save(r, &a);
+	side_use(r, &b);
+	rig_tur(r, 0, &out);
+	/* SPC-4 §5.15.2.4.4: TEST UNIT READY is not a standby command */
+	assert_int_equal(out.status, SCSI_STATUS_CHECK_CONDITION);
+	assert_int_equal(out.sense_key, 0x2);
+	assert_int_equal(out.asc, 0x040b);
+	rig_scsi(r, 0, rd, 512, &out);
+	assert_int_equal(out.sense_key, 0x2);
+	assert_int_equal(out.asc, 0x040b);
+	side_save(r, &b);
+
+	/* an implicit change (utargetctl's path) moves the roles */
+	assert_int_equal(iscsi_server_alua_set(r->srv, NULL, 22, "active"), 0);
+	assert_int_equal(iscsi_server_alua_set(r->srv, "dg", 11, "standby"), 0);
+	assert_int_equal(iscsi_server_alua_set(r->srv, "nope", 11, "standby"),
+			 -ENOENT);
+	assert_int_equal(iscsi_server_alua_set(r->srv, "dg", 11, "sleepy"),
+			 -EINVAL);
+	assert_int_equal(iscsi_server_alua_set(r->srv, "dg", 99, "standby"),
+			 -ENOENT);
+	side_use(r, &b);
+	rig_scsi(r, 0, rd, 512, &out);
+	assert_int_equal(out.sense_key, 0x6); /* ASYMMETRIC ACCESS STATE */
+	assert_int_equal(out.asc, 0x2a06);    /* CHANGED */
+	rig_scsi(r, 0, rd, 512, &out);
+	assert_int_equal(out.status, 0);
+	side_save(r, &b);
+	side_use(r, &a);
+	rig_scsi(r, 0, rd, 512, &out);
+	assert_int_equal(out.asc, 0x2a06);
+	rig_scsi(r, 0, rd, 512, &out);
+	assert_int_equal(out.asc, 0x040b);
+	rig_free(r);
+}
+
+static void stpg_through_one_port_tells_the_other(void **state)
+{
+	struct rig *r = rig_new(conf);
+	uint8_t cdb[12] = {0xa4, 0x0a, 0, 0, 0, 0, 0, 0, 0, 12};
+	uint8_t list[12] = {
+		0, 0, 0, 0, SCSI_ALUA_STANDBY, 0, 0, 11, SCSI_ALUA_OPTIMIZED,
+		0, 0, 22};
+	uint8_t rtpg[12] = {0xa3, 0x2a, 0, 0, 0, 0, 0, 0, 1, 0};
+	struct side a, b;
+	struct rig_scsi out;
+	struct iscsi_bhs in;
+	uint8_t *d = NULL;
+
+	login_via(r, 0, false, &a);
+	login_via(r, 1, false, &b);
+	side_use(r, &a);
+	rig_tur(r, 0, &out);
+	rig_scsi_send(r, 0, cdb, ISCSI_CMD_F_WRITE, sizeof(list), list,
+		      sizeof(list));
+	assert_int_equal(fake_conn_pop_pdu(r->c, &in, &d), 0);
+	assert_int_equal(in.opcode, ISCSI_OP_SCSI_RSP);
+	assert_int_equal(in.b3, 0);
+	free(d);
+	/* extended REPORT TARGET PORT GROUPS shows the new states */
+	rig_scsi(r, 0, rtpg, 256, &out);
+	assert_int_equal(out.status, 0);
+	assert_int_equal(out.data[4] & 0x70, 0x10);
+	assert_int_equal(out.data[8] & 0x0f, SCSI_ALUA_STANDBY);
+	assert_int_equal(out.data[8 + 5], 0x01); /* by STPG */
+	assert_int_equal(out.data[8 + 12] & 0x0f, SCSI_ALUA_OPTIMIZED);
+	side_save(r, &a);
+	side_use(r, &b);
+	rig_tur(r, 0, &out); /* power on, then the state change */
+	assert_int_equal(out.status, 0);
+	rig_free(r);
+}
+
+static void sendtargets_names_each_portal_group(void **state)
+{
+	struct rig *r = rig_new(conf);
+	struct iscsi_kvlist kv;
+	struct side a;
+	size_t n = 0;
+
+	login_via(r, 0, false, &a);
+	rig_sendtargets(r, "All", &kv);
+	for (size_t i = 0; i < kv.n; i++) {
+		if (strcmp(kv.v[i].key, "TargetAddress"))
+			continue;
+		n++;
+		if (!strcmp(kv.v[i].value, "10.0.0.1:3260,1") ||
+		    !strcmp(kv.v[i].value, "10.0.1.1:3260,7"))
+			continue;
+		fail_msg("TargetAddress %s", kv.v[i].value);
+	}
+	assert_int_equal(n, 2);
+	iscsi_kvlist_free(&kv);
+	rig_free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(two_portal_groups_are_two_target_ports),
+		cmocka_unit_test(standby_port_refuses_reads_with_not_ready),
+		cmocka_unit_test(stpg_through_one_port_tells_the_other),
+		cmocka_unit_test(sendtargets_names_each_portal_group),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
