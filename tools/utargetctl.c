@@ -225,8 +225,8 @@ static void show_status(const struct json *r)
 	printf("reactors     %lld\n", ji(r, "reactors"));
 	printf("portals     ");
 	for (size_t i = 0; p && p->type == JSON_ARRAY && i < p->len; i++)
-		printf(" %s", p->items[i].type == JSON_STRING ? p->items[i].s
-							      : "?");
+		printf(" %s",
+		       p->items[i].type == JSON_STRING ? p->items[i].s : "?");
 	printf("\n");
 	printf("targets      %lld\n", ji(r, "targets"));
 	printf("devices      %lld\n", ji(r, "devices"));
@@ -300,9 +300,9 @@ static void show_sessions(const struct json *r)
 
 static void show_stats(const struct json *r)
 {
-	printf("%-16s %12s %12s %10s %10s %8s %9s %9s %9s\n", "DEVICE",
-	       "READS", "WRITES", "READ", "WRITTEN", "ERRORS", "p50(us)",
-	       "p99(us)", "p99.9(us)");
+	printf("%-16s %12s %12s %10s %10s %8s %9s %9s %9s\n", "DEVICE", "READS",
+	       "WRITES", "READ", "WRITTEN", "ERRORS", "p50(us)", "p99(us)",
+	       "p99.9(us)");
 	for (size_t i = 0; i < r->len; i++) {
 		const struct json *s = &r->items[i];
 		const struct json *l = json_get(s, "latency_us");
@@ -374,7 +374,7 @@ static void save_file(const char *path, const char *text)
 		close(dfd);
 	}
 	return;
-fail: {
+fail : {
 	int err = errno;
 
 	if (fd >= 0)
@@ -432,7 +432,8 @@ static void options(struct cmd *c, int argc, char **argv, int first)
 		} else if (!strcmp(argv[i], "--device") && i + 1 < argc) {
 			jw_kstr(&c->w, "device", argv[++i]);
 		} else if (!strcmp(argv[i], "--drain-ms") && i + 1 < argc) {
-			jw_kint(&c->w, "drain_ms", num(argv[++i], "--drain-ms"));
+			jw_kint(&c->w, "drain_ms",
+				num(argv[++i], "--drain-ms"));
 		} else {
 			die(2, "unexpected '%s' (see utargetctl --help)",
 			    argv[i]);
@@ -482,8 +483,9 @@ static void build(struct cmd *c, int argc, char **argv)
 	snprintf(name, sizeof(name), "%s %s", w0, w1);
 	c->show = show_change;
 	if (!strcmp(w0, "lun") && !strcmp(w1, "add")) {
-		need(argc, 5, "lun add TARGET LUN SPEC [--group G] "
-			      "[--device NAME]");
+		need(argc, 5,
+		     "lun add TARGET LUN SPEC [--group G] "
+		     "[--device NAME]");
 		req_begin(c, "lun add");
 		jw_kstr(&c->w, "target", argv[2]);
 		jw_kint(&c->w, "lun", num(argv[3], "LUN"));
@@ -574,8 +576,9 @@ static struct json send_request(const char *path, struct cmd *c, int timeout)
 	(void)json_get_bool(&reply, "ok", &ok);
 	if (!ok)
 		die(1, "%s: %s", c->name,
-		    json_get_str(&reply, "error") ? json_get_str(&reply, "error")
-						  : "refused");
+		    json_get_str(&reply, "error")
+			    ? json_get_str(&reply, "error")
+			    : "refused");
 	r = json_get(&reply, "result");
 	if (r) {
 		/* Keep the result, free the rest. */
@@ -649,8 +652,7 @@ int main(int argc, char **argv)
 		if (opt_json)
 			printf("{\"saved\":\"%s\"}\n", file);
 		else
-			printf("saved the running configuration to %s\n",
-			       file);
+			printf("saved the running configuration to %s\n", file);
 		json_free(&result);
 		jw_free(&c.w);
 		return 0;
@@ -665,12 +667,12 @@ int main(int argc, char **argv)
 		printf("%s\n", jw_text(&w) ? jw_text(&w) : "null");
 		jw_free(&w);
 	} else if (!strcmp(c.name, "config")) {
-		fputs(json_get_str(&result, "text") ? json_get_str(&result,
-								   "text")
-						    : "",
+		fputs(json_get_str(&result, "text")
+			      ? json_get_str(&result, "text")
+			      : "",
 		      stdout);
-	} else if (c.show && (result.type == JSON_OBJECT ||
-			      result.type == JSON_ARRAY)) {
+	} else if (c.show &&
+		   (result.type == JSON_OBJECT || result.type == JSON_ARRAY)) {
 		c.show(&result);
 	} else {
 		printf("%s: done\n", c.name);

@@ -26,8 +26,7 @@ struct ut_dev_cfg *ut_config_add_dev(struct ut_config *cfg,
 
 	if (ut_config_find_dev(cfg, dev->name))
 		return NULL;
-	d = cfg_array_add(&cfg->devs, &cfg->dev_count, sizeof(*d),
-			  UT_MAX_DEVS);
+	d = cfg_array_add(&cfg->devs, &cfg->dev_count, sizeof(*d), UT_MAX_DEVS);
 	if (d)
 		*d = *dev;
 	return d;
@@ -213,8 +212,7 @@ struct ut_lun_cfg *ut_lun_add(struct ut_target_cfg *t, struct ut_group_cfg *g,
 	return l;
 }
 
-int ut_lun_remove(struct ut_target_cfg *t, struct ut_group_cfg *g,
-		  uint32_t lun)
+int ut_lun_remove(struct ut_target_cfg *t, struct ut_group_cfg *g, uint32_t lun)
 {
 	struct ut_lun_cfg **set, *l = ut_lun_find(t, g, lun);
 	size_t *count, i;
@@ -252,8 +250,8 @@ static void first_diag(void *arg, int severity, const char *file, int line,
  * here as in the file: "TARGET_DRIVER iscsi { KEY "VALUE" }" read over a
  * configuration whose driver-level parameters are p.  Any diagnostic,
  * a warning for an unknown key included, refuses the value. */
-int ut_params_set(struct ut_iscsi_params *p, const char *key,
-		  const char *value, char *err, size_t errlen)
+int ut_params_set(struct ut_iscsi_params *p, const char *key, const char *value,
+		  char *err, size_t errlen)
 {
 	struct first_diag f = {err, errlen, false};
 	struct ut_config cfg;

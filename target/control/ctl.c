@@ -86,8 +86,7 @@ static const char *arg_str(struct req *r, const char *key, bool required)
 	return s;
 }
 
-static bool arg_u32(struct req *r, const char *key, uint32_t max,
-		    uint32_t *out)
+static bool arg_u32(struct req *r, const char *key, uint32_t max, uint32_t *out)
 {
 	int64_t v;
 
@@ -145,8 +144,8 @@ static const char *kind_name(enum bs_kind k)
 
 static void isid_hex(const uint8_t isid[6], char out[13])
 {
-	snprintf(out, 13, "%02x%02x%02x%02x%02x%02x", isid[0], isid[1],
-		 isid[2], isid[3], isid[4], isid[5]);
+	snprintf(out, 13, "%02x%02x%02x%02x%02x%02x", isid[0], isid[1], isid[2],
+		 isid[3], isid[4], isid[5]);
 }
 
 /* ------------------------------------------------------------ queries */
@@ -160,7 +159,8 @@ static void q_status(struct req *r)
 	iscsi_server_get_stats(r->c->srv, &st);
 	jw_obj_begin(w);
 	jw_kstr(w, "version", r->c->h.version ? r->c->h.version : "?");
-	jw_kuint(w, "uptime_s", iscsi_server_uptime_ns(r->c->srv) / 1000000000u);
+	jw_kuint(w, "uptime_s",
+		 iscsi_server_uptime_ns(r->c->srv) / 1000000000u);
 	jw_kuint(w, "reactors", r->c->h.reactors ? r->c->h.reactors : 1);
 	jw_key(w, "portals");
 	jw_arr_begin(w);
@@ -239,8 +239,8 @@ static void lun_row(struct req *r, const struct ut_target_cfg *t,
 	if (d->path[0])
 		jw_kstr(w, "path", d->path);
 	jw_kuint(w, "size_bytes", di.size_bytes);
-	jw_kuint(w, "block_size", di.block_size ? di.block_size
-						: d->block_size);
+	jw_kuint(w, "block_size",
+		 di.block_size ? di.block_size : d->block_size);
 	jw_kbool(w, "read_only", l->read_only || d->read_only);
 	jw_kbool(w, "thin", d->thin);
 	jw_kuint(w, "sessions", di.nexuses);
@@ -305,7 +305,8 @@ static void q_sessions(struct req *r)
 		/* RFC 7143 §13 keys, as negotiated. */
 		jw_key(w, "params");
 		jw_obj_begin(w);
-		jw_kstr(w, "HeaderDigest", s->header_digest ? "CRC32C" : "None");
+		jw_kstr(w, "HeaderDigest",
+			s->header_digest ? "CRC32C" : "None");
 		jw_kstr(w, "DataDigest", s->data_digest ? "CRC32C" : "None");
 		jw_kuint(w, "MaxConnections", 1);
 		jw_kstr(w, "InitialR2T", s->initial_r2t ? "Yes" : "No");
@@ -862,7 +863,8 @@ static void c_reload(struct req *r)
 	ut_config_init(&cfg);
 	if (r->c->h.reload(r->c->h.arg, &cfg, err, sizeof(err))) {
 		ut_config_free(&cfg);
-		ctl_fail(r, "%s", err[0] ? err : "the configuration is invalid");
+		ctl_fail(r, "%s",
+			 err[0] ? err : "the configuration is invalid");
 		return;
 	}
 	snprintf(r->c->what, sizeof(r->c->what), "reload");
@@ -941,8 +943,9 @@ void ctl_request(struct ctl *c, const char *line, size_t len,
 		ctl_fail(&r, "a request is a JSON object");
 	} else if (!json_get_int(&req, "version", &version) ||
 		   version != CTL_PROTOCOL_VERSION) {
-		ctl_fail(&r, "unsupported protocol version (this daemon speaks "
-			     "version %d)",
+		ctl_fail(&r,
+			 "unsupported protocol version (this daemon speaks "
+			 "version %d)",
 			 CTL_PROTOCOL_VERSION);
 	} else if (!(cmd = json_get_str(&req, "command"))) {
 		ctl_fail(&r, "'command' (a string) is required");
@@ -953,7 +956,8 @@ void ctl_request(struct ctl *c, const char *line, size_t len,
 		r.args = a ? a : &empty;
 		if (r.args->type != JSON_OBJECT)
 			ctl_fail(&r, "'args' must be an object");
-		for (i = 0; !r.failed && i < sizeof(commands) / sizeof(*commands);
+		for (i = 0;
+		     !r.failed && i < sizeof(commands) / sizeof(*commands);
 		     i++) {
 			if (strcmp(commands[i].name, cmd))
 				continue;

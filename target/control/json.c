@@ -265,9 +265,9 @@ static int jp_int(struct jp *j, struct json *out)
 			j->pos++;
 		}
 	}
-	if (j->pos < j->len &&
-	    (j->p[j->pos] == '.' || j->p[j->pos] == 'e' || j->p[j->pos] == 'E' ||
-	     (j->p[j->pos] >= '0' && j->p[j->pos] <= '9')))
+	if (j->pos < j->len && (j->p[j->pos] == '.' || j->p[j->pos] == 'e' ||
+				j->p[j->pos] == 'E' ||
+				(j->p[j->pos] >= '0' && j->p[j->pos] <= '9')))
 		return jp_fail(j, "only integers are allowed");
 	out->type = JSON_INT;
 	out->i = neg ? (int64_t)(0 - v) : (int64_t)v;
@@ -589,8 +589,8 @@ static void jw_quoted(struct jw *w, const char *s, size_t n)
 			snprintf(esc, sizeof(esc), "\\u%04x", c);
 			jw_raw(w, esc, 6);
 		} else if (c >= 0x80) {
-			size_t k = utf8_len((const unsigned char *)s + i,
-					    n - i);
+			size_t k =
+				utf8_len((const unsigned char *)s + i, n - i);
 
 			if (k == 0) {
 				/* Not UTF-8 (a name from the network, a

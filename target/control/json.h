@@ -40,8 +40,8 @@ struct json {
 	enum json_type type;
 	bool b;
 	int64_t i;
-	char *s;	  /* JSON_STRING: NUL-terminated, no NUL inside */
-	size_t len;	  /* string length, or item / member count */
+	char *s;	    /* JSON_STRING: NUL-terminated, no NUL inside */
+	size_t len;	    /* string length, or item / member count */
 	struct json *items; /* JSON_ARRAY */
 	struct json_member *members; /* JSON_OBJECT, in input order */
 };

@@ -42,11 +42,11 @@ struct env_real_ctl_client {
 	size_t in_len, in_cap;
 	char *out;
 	size_t out_len, out_off, out_cap;
-	unsigned int holds;	  /* requests given out, reply pending */
-	bool closed;		  /* fd gone; freed when holds is 0 */
+	unsigned int holds; /* requests given out, reply pending */
+	bool closed;	    /* fd gone; freed when holds is 0 */
 	bool close_after_flush;
-	bool eof;	 /* the peer has sent everything */
-	bool processing; /* inside client_process: no re-entry */
+	bool eof;	    /* the peer has sent everything */
+	bool processing;    /* inside client_process: no re-entry */
 	unsigned int stack; /* our frames using it: not freed under them */
 	struct env_real_ctl_client *next;
 };
@@ -95,8 +95,7 @@ static void client_close(struct env_real_ctl_client *cl)
 	client_free_if_done(cl);
 }
 
-static int client_queue(struct env_real_ctl_client *cl, const char *s,
-			size_t n)
+static int client_queue(struct env_real_ctl_client *cl, const char *s, size_t n)
 {
 	if (cl->out_len + n > CTL_OUT_MAX)
 		return -1;
@@ -154,9 +153,8 @@ void env_real_control_reply(struct env_real_ctl_client *cl, const char *line)
 static void control_reply_locked(struct env_real_ctl_client *cl,
 				 const char *line)
 {
-	if (!cl->closed &&
-	    (!line || client_queue(cl, line, strlen(line)) ||
-	     client_queue(cl, "\n", 1)))
+	if (!cl->closed && (!line || client_queue(cl, line, strlen(line)) ||
+			    client_queue(cl, "\n", 1)))
 		cl->close_after_flush = true; /* out of memory or flooded */
 	if (cl->holds)
 		cl->holds--;
@@ -232,8 +230,7 @@ static void client_event(struct er_watch *w, uint32_t events)
 	client_free_if_done(cl);
 }
 
-static void client_event_locked(struct env_real_ctl_client *cl,
-				uint32_t events)
+static void client_event_locked(struct env_real_ctl_client *cl, uint32_t events)
 {
 	if (events & EPOLLOUT)
 		client_flush(cl);
@@ -337,8 +334,8 @@ static void ctl_accept(struct er_watch *w, uint32_t events)
 			continue;
 		}
 		if (c->nclients > CTL_CLIENTS_MAX) {
-			env_real_control_reply_error(cl,
-						     "too many control clients");
+			env_real_control_reply_error(
+				cl, "too many control clients");
 			continue;
 		}
 		LOG_DEBUG(&c->r->env, "event=control-connect uid=%d pid=%d",
@@ -391,8 +388,8 @@ static int ctl_stale(struct env *e, const struct sockaddr_un *sa)
 		return -EEXIST;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) ==
-			       0) {
+	if (fd >= 0 &&
+	    connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0) {
 		close(fd);
 		LOG_ERR(e, "control socket: %s is in use by another daemon",
 			sa->sun_path);

@@ -136,8 +136,7 @@ static void writer_output_reads_back(void **state)
 	jw_arr_end(&w);
 	jw_obj_end(&w);
 	assert_non_null(jw_text(&w));
-	if (json_parse(jw_text(&w), strlen(jw_text(&w)), &j, err,
-		       sizeof(err)))
+	if (json_parse(jw_text(&w), strlen(jw_text(&w)), &j, err, sizeof(err)))
 		fail_msg("writer output does not parse: %s: %s", err,
 			 jw_text(&w));
 	/* Invalid UTF-8 became U+FFFD; control characters escaped. */
