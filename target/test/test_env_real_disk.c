@@ -1,0 +1,583 @@
+/*
+ * test_env_real_disk.c — the file backstore of the real
+ * environment, through io_uring and through the thread-pool fallback.
+ *
+ * Every test drives its own reactor and bounds itself with a watchdog
+ * timer, so a broken build fails instead of hanging.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "env_real_rig.h"
+
+/* ----------------------------------------------------- file backstore */
+
+struct io_ctx {
+	struct env *e;
+	int pending;
+	bool in_submit;
+	bool completed_inside_submit;
+};
+
+struct io_req {
+	struct bs_req req;
+	struct io_ctx *ctx;
+	int status;
+	bool done;
+	struct iovec iov[4];
+};
+
+static void io_done(struct bs_req *req, int status)
+{
+	struct io_req *r = (struct io_req *)req;
+
+	if (r->ctx->in_submit)
+		r->ctx->completed_inside_submit = true;
+	r->status = status;
+	r->done = true;
+	if (--r->ctx->pending == 0)
+		env_real_stop(r->ctx->e);
+}
+
+static void io_submit(struct io_ctx *c, struct bs_dev *d, struct io_req *r,
+		      enum bs_op op, uint32_t flags, uint64_t off, uint64_t len,
+		      void *buf)
+{
+	memset(r, 0, sizeof(*r));
+	r->ctx = c;
+	r->req.op = op;
+	r->req.flags = flags;
+	r->req.offset_bytes = off;
+	r->req.length_bytes = len;
+	r->req.done = io_done;
+	if (buf) {
+		/* split into two iovecs to exercise gathering */
+		r->iov[0].iov_base = buf;
+		r->iov[0].iov_len = len / 2;
+		r->iov[1].iov_base = (char *)buf + len / 2;
+		r->iov[1].iov_len = len - len / 2;
+		r->req.iov = r->iov;
+		r->req.iovcnt = 2;
+	}
+	c->pending++;
+	c->in_submit = true;
+	bs_submit(d, &r->req);
+	c->in_submit = false;
+}
+
+/* Submit one request and run until it completes; returns its status. */
+static int io_sync(struct io_ctx *c, struct bs_dev *d, enum bs_op op,
+		   uint32_t flags, uint64_t off, uint64_t len, void *buf)
+{
+	struct io_req r;
+
+	io_submit(c, d, &r, op, flags, off, len, buf);
+	assert_false(r.done); /* never inside bs_submit */
+	run_bounded(c->e);
+	assert_true(r.done);
+	assert_false(c->completed_inside_submit);
+	return r.status;
+}
+
+static void fill(uint8_t *b, size_t len, uint8_t seed)
+{
+	for (size_t i = 0; i < len; i++)
+		b[i] = (uint8_t)(seed + i * 7 + (i >> 9));
+}
+
+static bool all_zero(const uint8_t *b, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+static void file_backstore_checks(bool no_uring,
+				  enum env_real_inline_writes inl)
+{
+	char *dir = make_tmpdir();
+	struct env *e = new_env_opts((struct env_real_opts){
+		.disable_uring = no_uring,
+		.inline_writes = inl,
+	});
+	struct io_ctx c = {.e = e};
+	struct env_real_disk_stats st_io;
+	const uint64_t size = 16u << 20;
+	char path[512];
+	uint8_t *w = malloc(256 * 1024), *rd = malloc(256 * 1024);
+	struct bs_dev *d;
+	struct stat st;
+	bool mapped;
+	uint64_t run;
+
+	snprintf(path, sizeof(path), "%s/lun0.img", dir);
+	d = open_file(e, path, size, true, true, false);
+	assert_int_equal(d->size_bytes, size);
+	assert_int_equal(d->block_size, BS);
+	assert_true(d->write_cache);
+	assert_true(d->thin);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, (off_t)size);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_true(st.st_blocks == 0); /* created sparse */
+	run = d->ops->lba_status(d, 0, size, &mapped);
+	assert_false(mapped);
+	assert_int_equal(run, size);
+
+	/* write, read back */
+	fill(w, 256 * 1024, 1);
+	assert_int_equal(io_sync(&c, d, BS_OP_WRITE, 0, BS * 4, 256 * 1024, w),
+			 0);
+	memset(rd, 0xee, 256 * 1024);
+	assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, BS * 4, 256 * 1024, rd),
+			 0);
+	assert_memory_equal(rd, w, 256 * 1024);
+	/* FUA write and flush */
+	fill(w, BS, 2);
+	assert_int_equal(
+		io_sync(&c, d, BS_OP_WRITE, BS_F_FUA, size - BS, BS, w), 0);
+	assert_int_equal(io_sync(&c, d, BS_OP_FLUSH, 0, 0, 0, NULL), 0);
+	assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, size - BS, BS, rd), 0);
+	assert_memory_equal(rd, w, BS);
+
+	/* mapped where written */
+	run = d->ops->lba_status(d, BS * 4, size, &mapped);
+	assert_true(mapped);
+	assert_true(run >= 256 * 1024 && run % BS == 0);
+	/* unmap punches a hole: reads zeros, reported unmapped */
+	assert_int_equal(
+		io_sync(&c, d, BS_OP_UNMAP, 0, BS * 4, 256 * 1024, NULL), 0);
+	assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, BS * 4, 256 * 1024, rd),
+			 0);
+	assert_true(all_zero(rd, 256 * 1024));
+	run = d->ops->lba_status(d, BS * 4, 256 * 1024, &mapped);
+	assert_false(mapped);
+	assert_int_equal(run, 256 * 1024);
+	/* write zeroes */
+	fill(w, BS * 2, 3);
+	assert_int_equal(io_sync(&c, d, BS_OP_WRITE, 0, BS * 100, BS * 2, w),
+			 0);
+	assert_int_equal(io_sync(&c, d, BS_OP_WRITE_ZEROES, 0, BS * 100, BS * 2,
+				 NULL),
+			 0);
+	assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, BS * 100, BS * 2, rd),
+			 0);
+	assert_true(all_zero(rd, BS * 2));
+
+	/* range and alignment errors, still asynchronous */
+	assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, size, BS, rd), -EINVAL);
+	assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, size - BS, 2 * BS, rd),
+			 -EINVAL);
+	assert_int_equal(io_sync(&c, d, BS_OP_WRITE, 0, 512, BS, w), -EINVAL);
+	/* exactly at the end is fine */
+	assert_int_equal(
+		io_sync(&c, d, BS_OP_READ, 0, size - 2 * BS, 2 * BS, rd), 0);
+	bs_close(d);
+
+	/* reopen with size 0: the file's size; read-only refuses writes */
+	d = open_file(e, path, 0, false, false, true);
+	assert_int_equal(d->size_bytes, size);
+	assert_true(d->read_only);
+	assert_int_equal(io_sync(&c, d, BS_OP_WRITE, 0, 0, BS, w), -EROFS);
+	assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, size - BS, BS, rd), 0);
+	fill(w, BS, 2);
+	assert_memory_equal(rd, w, BS);
+	bs_close(d);
+
+	/* Where the three writes went: 256 KiB (over the inline limit) and
+	 * FUA to the engine; 8 KiB on the reactor with "always" (even if
+	 * slow: a slow one pauses the writes after it).  With "auto" it
+	 * depends on the filesystem of /tmp. */
+	env_real_disk_stats(e, &st_io);
+	assert_int_equal(st_io.inline_writes + st_io.engine_writes, 3);
+	if (inl == ENV_REAL_INLINE_OFF)
+		assert_int_equal(st_io.inline_writes, 0);
+	if (inl == ENV_REAL_INLINE_ALWAYS)
+		assert_int_equal(st_io.inline_writes, 1);
+	env_real_free(e);
+	free(w);
+	free(rd);
+	remove_tmpdir(dir);
+}
+
+static void file_backstore_through_io_uring(void **state)
+{
+	(void)state;
+	file_backstore_checks(false, ENV_REAL_INLINE_AUTO);
+}
+
+static void file_backstore_through_thread_pool_fallback(void **state)
+{
+	(void)state;
+	file_backstore_checks(true, ENV_REAL_INLINE_AUTO);
+}
+
+static void file_backstore_with_writes_on_the_reactor(void **state)
+{
+	(void)state;
+	file_backstore_checks(false, ENV_REAL_INLINE_ALWAYS);
+	file_backstore_checks(true, ENV_REAL_INLINE_ALWAYS);
+}
+
+static void file_backstore_with_inline_writes_off(void **state)
+{
+	(void)state;
+	file_backstore_checks(false, ENV_REAL_INLINE_OFF);
+	file_backstore_checks(true, ENV_REAL_INLINE_OFF);
+}
+
+/* A slow write on the reactor sends the next ones to the engine for
+ * 100 ms, then 200 ms after the next slow one; data stays right all along
+ * (every inline write counts as slow with a 1 ns mark). */
+static void slow_inline_write_pauses_writes_on_the_reactor(void **state)
+{
+	char *dir = make_tmpdir();
+	struct env *e = new_env_opts((struct env_real_opts){
+		.inline_writes = ENV_REAL_INLINE_ALWAYS,
+		.inline_slow_ns = 1,
+	});
+	struct io_ctx c = {.e = e};
+	struct env_real_disk_stats st;
+	uint8_t w[BS], rd[BS];
+	char path[512];
+	struct bs_dev *d;
+	uint64_t t0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/slow.img", dir);
+	d = open_file(e, path, 1 << 20, true, false, false);
+	t0 = env_now_ns(e);
+	for (uint8_t i = 0; i < 4; i++) {
+		fill(w, BS, i);
+		assert_int_equal(io_sync(&c, d, BS_OP_WRITE, 0, i * BS, BS, w),
+				 0);
+	}
+	env_real_disk_stats(e, &st);
+	if (env_now_ns(e) - t0 < MS(100)) {
+		/* the first on the reactor (slow), the others paused */
+		assert_int_equal(st.inline_writes, 1);
+		assert_int_equal(st.inline_slow, 1);
+		assert_int_equal(st.engine_writes, 3);
+	}
+	run_for_ms(e, 120); /* past the first pause */
+	t0 = env_now_ns(e);
+	fill(w, BS, 4);
+	assert_int_equal(io_sync(&c, d, BS_OP_WRITE, 0, 4 * BS, BS, w), 0);
+	fill(w, BS, 5);
+	assert_int_equal(io_sync(&c, d, BS_OP_WRITE, 0, 5 * BS, BS, w), 0);
+	env_real_disk_stats(e, &st);
+	assert_int_equal(st.inline_writes + st.engine_writes, 6);
+	assert_int_equal(st.inline_writes, st.inline_slow);
+	if (env_now_ns(e) - t0 < MS(200)) {
+		/* one more on the reactor, then a pause of 200 ms */
+		assert_int_equal(st.inline_writes, 2);
+		assert_int_equal(st.engine_writes, 4);
+	}
+	for (uint8_t i = 0; i < 6; i++) {
+		assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, i * BS, BS, rd),
+				 0);
+		fill(w, BS, i);
+		assert_memory_equal(rd, w, BS);
+	}
+	bs_close(d);
+	env_real_free(e);
+	remove_tmpdir(dir);
+}
+
+static void no_uring_environment_variable_selects_thread_pool(void **state)
+{
+	char *dir = make_tmpdir();
+	struct env *e;
+	struct io_ctx c;
+	char path[512];
+	uint8_t b[BS];
+	struct bs_dev *d;
+
+	(void)state;
+	setenv("UTARGET_NO_URING", "1", 1);
+	e = new_env(false, NULL);
+	unsetenv("UTARGET_NO_URING");
+	c = (struct io_ctx){.e = e};
+	snprintf(path, sizeof(path), "%s/lun.img", dir);
+	d = open_file(e, path, 1 << 20, true, false, false);
+	fill(b, BS, 9);
+	assert_int_equal(io_sync(&c, d, BS_OP_WRITE, BS_F_FUA, BS, BS, b), 0);
+	memset(b, 0, BS);
+	assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, BS, BS, b), 0);
+	{
+		uint8_t want[BS];
+
+		fill(want, BS, 9);
+		assert_memory_equal(b, want, BS);
+	}
+	bs_close(d);
+	env_real_free(e);
+	remove_tmpdir(dir);
+}
+
+/* More requests than the engine's queue depth: the excess waits and still
+ * completes, in both engines. */
+static void requests_beyond_queue_depth_all_complete(void **state)
+{
+	enum { N = 700 };
+
+	(void)state;
+	for (int mode = 0; mode < 2; mode++) {
+		char *dir = make_tmpdir();
+		struct env *e = new_env(mode == 1, NULL);
+		struct io_ctx c = {.e = e};
+		struct io_req *r = calloc(N, sizeof(*r));
+		uint8_t *buf = malloc((size_t)N * BS);
+		char path[512];
+		struct bs_dev *d;
+
+		snprintf(path, sizeof(path), "%s/lun.img", dir);
+		d = open_file(e, path, (uint64_t)N * BS, true, false, false);
+		for (int i = 0; i < N; i++) {
+			memset(buf + (size_t)i * BS, i & 0xff, BS);
+			io_submit(&c, d, &r[i], BS_OP_WRITE, 0,
+				  (uint64_t)i * BS, BS, buf + (size_t)i * BS);
+		}
+		run_bounded(e);
+		assert_int_equal(c.pending, 0);
+		memset(buf, 0xee, (size_t)N * BS);
+		for (int i = 0; i < N; i++) {
+			assert_int_equal(r[i].status, 0);
+			io_submit(&c, d, &r[i], BS_OP_READ, 0, (uint64_t)i * BS,
+				  BS, buf + (size_t)i * BS);
+		}
+		run_bounded(e);
+		for (int i = 0; i < N; i++) {
+			assert_int_equal(r[i].status, 0);
+			assert_int_equal(buf[(size_t)i * BS], i & 0xff);
+			assert_int_equal(buf[(size_t)i * BS + BS - 1],
+					 i & 0xff);
+		}
+		bs_close(d);
+		env_real_free(e);
+		free(r);
+		free(buf);
+		remove_tmpdir(dir);
+	}
+}
+
+static void read_past_end_of_a_short_file_returns_zeros(void **state)
+{
+	char *dir = make_tmpdir();
+	struct env *e = new_env(false, NULL);
+	struct io_ctx c = {.e = e};
+	char path[512];
+	uint8_t b[2 * BS];
+	struct bs_dev *d;
+	int fd;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/short.img", dir);
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	memset(b, 0x5a, BS);
+	assert_int_equal(write(fd, b, BS), (ssize_t)BS);
+	close(fd);
+	/* read-only with a capacity larger than the file: not extended */
+	d = open_file(e, path, 4 * BS, false, false, true);
+	assert_int_equal(d->size_bytes, 4 * BS);
+	memset(b, 0xee, sizeof(b));
+	assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, 0, 2 * BS, b), 0);
+	assert_int_equal(b[0], 0x5a);
+	assert_int_equal(b[BS - 1], 0x5a);
+	assert_true(all_zero(b + BS, BS));
+	bs_close(d);
+	env_real_free(e);
+	remove_tmpdir(dir);
+}
+
+static void disk_open_sizes_files_and_rejects_empty_capacity(void **state)
+{
+	char *dir = make_tmpdir();
+	struct env *e = new_env(false, NULL);
+	char path[512];
+	struct bs_dev *d = NULL;
+	struct bs_dev_params p = {
+		.kind = BS_FILE, .name = "t", .block_size = BS};
+	struct stat st;
+	int fd;
+
+	(void)state;
+	e->log_level = UT_LOG_ERROR;
+	snprintf(path, sizeof(path), "%s/f.img", dir);
+	p.path = path;
+	/* missing and not asked to create */
+	assert_int_equal(e->ops->disk_open(e, &p, &d), -ENOENT);
+	/* create needs a size */
+	p.create = true;
+	assert_int_equal(e->ops->disk_open(e, &p, &d), -EINVAL);
+	/* a file smaller than a block has no capacity */
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	assert_int_equal(write(fd, "abc", 3), 3);
+	close(fd);
+	p.create = false;
+	assert_int_equal(e->ops->disk_open(e, &p, &d), -EINVAL);
+	/* a size larger than the file extends it */
+	p.size_bytes = 8 * BS + 100; /* the tail is never addressed */
+	assert_int_equal(e->ops->disk_open(e, &p, &d), 0);
+	assert_int_equal(d->size_bytes, 8 * BS);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 8 * BS + 100);
+	bs_close(d);
+	/* a smaller size uses the head of the file */
+	p.size_bytes = 2 * BS;
+	assert_int_equal(e->ops->disk_open(e, &p, &d), 0);
+	assert_int_equal(d->size_bytes, 2 * BS);
+	bs_close(d);
+	/* a directory is not a backstore */
+	p.path = dir;
+	p.size_bytes = 0;
+	assert_true(e->ops->disk_open(e, &p, &d) < 0);
+	env_real_free(e);
+	remove_tmpdir(dir);
+}
+
+/* tmpfs has no FALLOC_FL_ZERO_RANGE: a thick LUN there must still get
+ * zeros, by writing them. */
+static void
+write_zeroes_falls_back_to_writing_zeros_without_fallocate(void **state)
+{
+	char tmpl[] = "/dev/shm/utarget-test-XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	char path[512];
+	uint8_t *b = malloc(64 * BS);
+
+	(void)state;
+	if (!dir)
+		skip();
+	dir = strdup(dir);
+	snprintf(path, sizeof(path), "%s/probe", dir);
+	{
+		int fd = open(path, O_CREAT | O_RDWR, 0600);
+		int rc = ftruncate(fd, BS) == 0
+				 ? fallocate(fd,
+					     FALLOC_FL_ZERO_RANGE |
+						     FALLOC_FL_KEEP_SIZE,
+					     0, BS)
+				 : 0;
+
+		close(fd);
+		if (rc == 0 || errno != EOPNOTSUPP) {
+			remove_tmpdir(dir);
+			free(b);
+			skip(); /* this filesystem zeroes ranges itself */
+		}
+	}
+	for (int mode = 0; mode < 2; mode++) {
+		struct env *e = new_env(mode == 1, NULL);
+		struct io_ctx c = {.e = e};
+		struct bs_dev *d;
+
+		snprintf(path, sizeof(path), "%s/thick%d.img", dir, mode);
+		d = open_file(e, path, 64 * BS, true, false, false);
+		fill(b, 64 * BS, 4);
+		assert_int_equal(io_sync(&c, d, BS_OP_WRITE, 0, 0, 64 * BS, b),
+				 0);
+		assert_int_equal(io_sync(&c, d, BS_OP_WRITE_ZEROES, 0, BS,
+					 62 * BS, NULL),
+				 0);
+		assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, 0, 64 * BS, b),
+				 0);
+		assert_true(all_zero(b + BS, 62 * BS));
+		assert_int_equal(b[0], 4);
+		assert_true(b[63 * BS] != 0 || b[63 * BS + 1] != 0);
+		bs_close(d);
+		env_real_free(e);
+	}
+	free(b);
+	remove_tmpdir(dir);
+}
+
+/* A block device is destroyed by this test, so it runs only when one is
+ * named: UTARGET_TEST_BLOCKDEV=/dev/loop0 (e.g. losetup on a scratch file). */
+static void block_device_backstore_reads_writes_and_unmaps(void **state)
+{
+	const char *dev = getenv("UTARGET_TEST_BLOCKDEV");
+	uint8_t *w = malloc(64 * BS), *rd = malloc(64 * BS);
+
+	(void)state;
+	if (!dev || !*dev) {
+		free(w);
+		free(rd);
+		skip();
+	}
+	for (int mode = 0; mode < 2; mode++) {
+		struct env *e = new_env(mode == 1, NULL);
+		struct io_ctx c = {.e = e};
+		struct bs_dev_params p = {
+			.kind = BS_BLOCK,
+			.name = "blk",
+			.path = dev,
+			.block_size = BS,
+			.thin = true,
+		};
+		struct bs_dev *d = NULL;
+		bool mapped;
+
+		assert_int_equal(e->ops->disk_open(e, &p, &d), 0);
+		assert_true(d->size_bytes >= 64 * BS);
+		assert_int_equal(d->size_bytes % BS, 0);
+		fill(w, 64 * BS, (uint8_t)(5 + mode));
+		assert_int_equal(io_sync(&c, d, BS_OP_WRITE, BS_F_FUA, 0,
+					 64 * BS, w),
+				 0);
+		assert_int_equal(io_sync(&c, d, BS_OP_FLUSH, 0, 0, 0, NULL), 0);
+		assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, 0, 64 * BS, rd),
+				 0);
+		assert_memory_equal(rd, w, 64 * BS);
+		assert_int_equal(io_sync(&c, d, BS_OP_UNMAP, 0, 8 * BS, 16 * BS,
+					 NULL),
+				 0);
+		assert_int_equal(io_sync(&c, d, BS_OP_WRITE_ZEROES, 0, 32 * BS,
+					 8 * BS, NULL),
+				 0);
+		assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, 0, 64 * BS, rd),
+				 0);
+		assert_true(all_zero(rd + 8 * BS, 16 * BS));
+		assert_true(all_zero(rd + 32 * BS, 8 * BS));
+		assert_memory_equal(rd, w, 8 * BS);
+		assert_memory_equal(rd + 24 * BS, w + 24 * BS, 8 * BS);
+		/* block devices report everything mapped */
+		assert_int_equal(d->ops->lba_status(d, 0, 64 * BS, &mapped),
+				 64 * BS);
+		assert_true(mapped);
+		bs_close(d);
+		env_real_free(e);
+	}
+	free(w);
+	free(rd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(file_backstore_through_io_uring),
+		cmocka_unit_test(file_backstore_through_thread_pool_fallback),
+		cmocka_unit_test(file_backstore_with_writes_on_the_reactor),
+		cmocka_unit_test(file_backstore_with_inline_writes_off),
+		cmocka_unit_test(
+			slow_inline_write_pauses_writes_on_the_reactor),
+		cmocka_unit_test(
+			no_uring_environment_variable_selects_thread_pool),
+		cmocka_unit_test(requests_beyond_queue_depth_all_complete),
+		cmocka_unit_test(read_past_end_of_a_short_file_returns_zeros),
+		cmocka_unit_test(
+			disk_open_sizes_files_and_rejects_empty_capacity),
+		cmocka_unit_test(
+			write_zeroes_falls_back_to_writing_zeros_without_fallocate),
+		cmocka_unit_test(
+			block_device_backstore_reads_writes_and_unmaps),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

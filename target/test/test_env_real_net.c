@@ -1,0 +1,473 @@
+/*
+ * test_env_real_net.c — TCP listeners and connections of the
+ * real environment on 127.0.0.1: partial sends and receives, back
+ * pressure, closes.
+ *
+ * Every test drives its own reactor and bounds itself with a watchdog
+ * timer, so a broken build fails instead of hanging.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "env_real_rig.h"
+
+/* ------------------------------------------------------------ network */
+
+struct srv {
+	struct env *e;
+	struct env_listener *l;
+	struct env_conn *c;
+	struct env_conn_info info;
+	int accepted;
+	/* what the server does on readable */
+	size_t read_per_call; /* 0: drain */
+	bool echo;
+	bool close_on_readable;
+	bool in_recv;
+	uint8_t rx[65536];
+	size_t rx_len, stop_at_rx;
+	int readable_calls;
+	int closed_calls;
+	int closed_err;
+	bool closed_inside_call;
+	/* bulk send */
+	const uint8_t *tx;
+	size_t tx_len, tx_off;
+	bool partial_seen;
+	int writable_calls;
+};
+
+static void srv_stop_if(struct srv *s, bool cond)
+{
+	if (cond)
+		env_real_stop(s->e);
+}
+
+static void srv_pump_tx(struct srv *s)
+{
+	while (s->tx_off < s->tx_len) {
+		struct iovec iov[2];
+		size_t left = s->tx_len - s->tx_off;
+		ssize_t n;
+
+		/* two iovecs to exercise gathering */
+		iov[0].iov_base = (void *)(s->tx + s->tx_off);
+		iov[0].iov_len = left / 2;
+		iov[1].iov_base = (void *)(s->tx + s->tx_off + left / 2);
+		iov[1].iov_len = left - left / 2;
+		n = s->e->ops->conn_send(s->c, iov, 2);
+		assert_true(n >= 0);
+		s->tx_off += (size_t)n;
+		if ((size_t)n < left) {
+			s->partial_seen = true;
+			s->e->ops->conn_want_write(s->c, true);
+			return;
+		}
+	}
+	s->e->ops->conn_want_write(s->c, false);
+}
+
+static void srv_readable(void *ctx)
+{
+	struct srv *s = ctx;
+
+	s->readable_calls++;
+	if (s->close_on_readable) {
+		s->e->ops->conn_close(s->c);
+		s->c = NULL;
+		return;
+	}
+	for (;;) {
+		size_t want = sizeof(s->rx) - s->rx_len;
+		ssize_t n;
+
+		if (s->read_per_call && want > s->read_per_call)
+			want = s->read_per_call;
+		s->in_recv = true;
+		n = s->e->ops->conn_recv(s->c, s->rx + s->rx_len, want);
+		s->in_recv = false;
+		if (n <= 0)
+			break;
+		if (s->echo) {
+			struct iovec iov = {s->rx + s->rx_len, (size_t)n};
+
+			assert_int_equal(s->e->ops->conn_send(s->c, &iov, 1),
+					 n);
+		}
+		s->rx_len += (size_t)n;
+		if (s->read_per_call)
+			break; /* leave the rest: level-triggered */
+	}
+	srv_stop_if(s, s->stop_at_rx && s->rx_len >= s->stop_at_rx);
+}
+
+static void srv_writable(void *ctx)
+{
+	struct srv *s = ctx;
+
+	s->writable_calls++;
+	srv_pump_tx(s);
+}
+
+static void srv_closed(void *ctx, int err)
+{
+	struct srv *s = ctx;
+
+	if (s->in_recv)
+		s->closed_inside_call = true;
+	s->closed_calls++;
+	s->closed_err = err;
+	env_real_stop(s->e);
+}
+
+static const struct env_conn_handler srv_handler = {
+	.on_readable = srv_readable,
+	.on_writable = srv_writable,
+	.on_closed = srv_closed,
+};
+
+static void srv_accept(void *arg, struct env_conn *c,
+		       const struct env_conn_info *info)
+{
+	struct srv *s = arg;
+
+	s->accepted++;
+	s->c = c;
+	s->info = *info;
+	s->e->ops->conn_set_handler(c, &srv_handler, s);
+	if (s->tx)
+		srv_pump_tx(s);
+	env_real_stop(s->e);
+}
+
+static uint16_t srv_listen(struct srv *s, const char *addr)
+{
+	int rc = s->e->ops->listen(s->e, addr, 7, srv_accept, s, &s->l);
+
+	assert_int_equal(rc, 0);
+	return env_real_listener_port(s->l);
+}
+
+static void write_all(int fd, const void *buf, size_t len)
+{
+	assert_int_equal(write(fd, buf, len), (ssize_t)len);
+}
+
+static void accepted_connection_round_trips_bytes(void **state)
+{
+	struct env *e = new_env(false, NULL);
+	struct srv s = {.e = e, .echo = true, .stop_at_rx = 11};
+	char buf[32] = {0};
+	uint16_t port;
+	int fd;
+
+	(void)state;
+	port = srv_listen(&s, "127.0.0.1:0");
+	assert_true(port != 0);
+	fd = client_connect(AF_INET, port, 0);
+	assert_true(fd >= 0);
+	run_bounded(e); /* until accepted */
+	assert_int_equal(s.accepted, 1);
+	assert_int_equal(s.info.portal_group, 7);
+	assert_int_equal(s.info.listener_index, 0);
+	assert_true(strncmp(s.info.peer_addr, "127.0.0.1:", 10) == 0);
+	snprintf(buf, sizeof(buf), "127.0.0.1:%u", port);
+	assert_string_equal(s.info.local_addr, buf);
+
+	write_all(fd, "hello world", 11);
+	run_bounded(e); /* until 11 bytes were read and echoed */
+	assert_int_equal(s.rx_len, 11);
+	assert_memory_equal(s.rx, "hello world", 11);
+	memset(buf, 0, sizeof(buf));
+	for (size_t got = 0; got < 11;) {
+		ssize_t n = read(fd, buf + got, sizeof(buf) - got);
+
+		assert_true(n > 0);
+		got += (size_t)n;
+	}
+	assert_memory_equal(buf, "hello world", 11);
+
+	close(fd);
+	run_bounded(e); /* until on_closed */
+	assert_int_equal(s.closed_calls, 1);
+	assert_int_equal(s.closed_err, 0);
+	assert_false(s.closed_inside_call);
+	e->ops->conn_close(s.c);
+	e->ops->listener_close(s.l);
+	env_real_free(e);
+}
+
+static void readable_is_level_triggered_so_partial_reads_resume(void **state)
+{
+	struct env *e = new_env(false, NULL);
+	struct srv s = {.e = e, .read_per_call = 1, .stop_at_rx = 10};
+	uint16_t port;
+	int fd;
+
+	(void)state;
+	port = srv_listen(&s, "127.0.0.1:0");
+	fd = client_connect(AF_INET, port, 0);
+	run_bounded(e);
+	write_all(fd, "0123456789", 10);
+	run_bounded(e);
+	assert_int_equal(s.rx_len, 10);
+	assert_true(s.readable_calls >= 10);
+	assert_memory_equal(s.rx, "0123456789", 10);
+	close(fd);
+	env_real_free(e); /* closes what is left, without callbacks */
+}
+
+/* The client drains its socket from a timer, slowly, so that the server's
+ * sends come back short and on_writable must resume them. */
+struct drain {
+	struct srv *s;
+	struct env_timer *t;
+	int fd;
+	uint8_t *rx;
+	size_t len, got;
+};
+
+static void drain_tick(void *arg)
+{
+	struct drain *d = arg;
+	ssize_t n;
+
+	while ((n = recv(d->fd, d->rx + d->got, d->len - d->got,
+			 MSG_DONTWAIT)) > 0)
+		d->got += (size_t)n;
+	if (d->got == d->len) {
+		env_real_stop(d->s->e);
+		return;
+	}
+	env_timer_arm(d->s->e, d->t, env_now_ns(d->s->e) + MS(1));
+}
+
+static void
+partial_sends_resume_on_writable_until_all_bytes_arrive(void **state)
+{
+	struct env *e = new_env(false, NULL);
+	const size_t len = 8u << 20;
+	uint8_t *tx = malloc(len);
+	struct srv s = {.e = e, .tx = tx, .tx_len = len};
+	struct drain d = {.s = &s, .len = len, .rx = malloc(len)};
+	uint16_t port;
+
+	(void)state;
+	assert_non_null(tx);
+	assert_non_null(d.rx);
+	for (size_t i = 0; i < len; i++)
+		tx[i] = (uint8_t)(i * 31 + (i >> 13));
+	port = srv_listen(&s, "127.0.0.1:0");
+	d.fd = client_connect(AF_INET, port, 4096);
+	run_bounded(e); /* accept: the server starts sending */
+	assert_true(s.partial_seen);
+	d.t = env_timer_new(e, drain_tick, &d);
+	env_timer_arm(e, d.t, env_now_ns(e));
+	run_bounded(e);
+	assert_int_equal(d.got, len);
+	assert_int_equal(s.tx_off, len);
+	assert_true(s.writable_calls > 0);
+	assert_memory_equal(d.rx, tx, len);
+	env_timer_free(e, d.t);
+	close(d.fd);
+	env_real_free(e);
+	free(tx);
+	free(d.rx);
+}
+
+static void peer_reset_reports_on_closed_with_an_error(void **state)
+{
+	struct env *e = new_env(false, NULL);
+	struct srv s = {.e = e};
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	uint16_t port;
+	int fd;
+
+	(void)state;
+	port = srv_listen(&s, "127.0.0.1:0");
+	fd = client_connect(AF_INET, port, 0);
+	run_bounded(e);
+	/* linger 0: close sends RST instead of FIN */
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+	run_bounded(e);
+	assert_int_equal(s.closed_calls, 1);
+	assert_int_equal(s.closed_err, -ECONNRESET);
+	/* a dead connection keeps failing, and says why */
+	{
+		struct iovec iov = {"x", 1};
+		char b;
+
+		assert_int_equal(e->ops->conn_send(s.c, &iov, 1), -ECONNRESET);
+		assert_int_equal(e->ops->conn_recv(s.c, &b, 1), -ECONNRESET);
+	}
+	e->ops->conn_close(s.c);
+	run_for_ms(e, 10);
+	assert_int_equal(s.closed_calls, 1);
+	env_real_free(e);
+}
+
+static void closed_connection_gets_no_more_callbacks(void **state)
+{
+	struct env *e = new_env(false, NULL);
+	struct srv s = {.e = e};
+	uint16_t port;
+	int fd;
+
+	(void)state;
+	port = srv_listen(&s, "127.0.0.1:0");
+	fd = client_connect(AF_INET, port, 0);
+	run_bounded(e);
+	s.close_on_readable = true;
+	/* data and FIN together: the target closes inside on_readable, so
+	 * neither on_readable again nor on_closed may follow. */
+	write_all(fd, "bye", 3);
+	close(fd);
+	run_for_ms(e, 50);
+	assert_int_equal(s.readable_calls, 1);
+	assert_int_equal(s.closed_calls, 0);
+	env_real_free(e);
+}
+
+static void listen_on_a_busy_port_fails_with_eaddrinuse(void **state)
+{
+	struct env *e = new_env(false, NULL);
+	struct srv s = {.e = e};
+	struct env_listener *l2 = (void *)1;
+	char addr[32];
+	uint16_t port;
+
+	(void)state;
+	port = srv_listen(&s, "127.0.0.1:0");
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", port);
+	assert_int_equal(e->ops->listen(e, addr, 1, srv_accept, &s, &l2),
+			 -EADDRINUSE);
+	assert_null(l2);
+	e->ops->listener_close(s.l);
+	env_real_free(e);
+}
+
+static void listen_rejects_malformed_addresses(void **state)
+{
+	static const char *const bad[] = {
+		"127.0.0.1",	 "127.0.0.1:",	      "127.0.0.1:65536",
+		":3260",	 "::1:3260",	      "[::1]3260",
+		"[::1]:",	 "host.example:3260", "127.0.0.1:32a",
+		"[127.0.0.1]:1", "1.2.3.4:-1",
+	};
+	struct env *e = new_env(false, NULL);
+	struct srv s = {.e = e};
+
+	(void)state;
+	e->log_level = UT_LOG_ERROR; /* the errors are expected */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct env_listener *l = NULL;
+
+		if (e->ops->listen(e, bad[i], 1, srv_accept, &s, &l) != -EINVAL)
+			fail_msg("listen(\"%s\") must be -EINVAL", bad[i]);
+	}
+	env_real_free(e);
+}
+
+static void ipv6_listener_accepts_and_prints_bracketed_addresses(void **state)
+{
+	struct env *e = new_env(false, NULL);
+	struct srv s = {.e = e};
+	struct env_listener *l = NULL;
+	char want[64];
+	uint16_t port;
+	int fd;
+
+	(void)state;
+	e->log_level = UT_LOG_ERROR;
+	if (e->ops->listen(e, "[::1]:0", 3, srv_accept, &s, &l) < 0) {
+		env_real_free(e);
+		skip(); /* no IPv6 loopback here */
+	}
+	e->log_level = UT_LOG_WARN;
+	s.l = l;
+	port = env_real_listener_port(l);
+	fd = client_connect(AF_INET6, port, 0);
+	assert_true(fd >= 0);
+	run_bounded(e);
+	snprintf(want, sizeof(want), "[::1]:%u", port);
+	assert_string_equal(s.info.local_addr, want);
+	assert_true(strncmp(s.info.peer_addr, "[::1]:", 6) == 0);
+	assert_int_equal(s.info.portal_group, 3);
+	close(fd);
+	env_real_free(e);
+}
+
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* Out of descriptors, a listener stays readable: the reactor must back off
+ * instead of spinning, and accept again once descriptors are back. */
+static void accept_out_of_descriptors_pauses_without_spinning(void **state)
+{
+	struct env *e = new_env(false, NULL);
+	struct srv s = {.e = e};
+	struct rlimit old, low;
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	int fd, next;
+	double cpu;
+
+	(void)state;
+	sa.sin_port = htons(srv_listen(&s, "127.0.0.1:0"));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	next = dup(0);
+	assert_true(next >= 0);
+	close(next);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = (rlim_t)next; /* no descriptor left to accept into */
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cpu = cpu_seconds();
+	run_for_ms(e, 60);
+	cpu = cpu_seconds() - cpu;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(s.accepted, 0);
+	if (cpu > 0.04)
+		fail_msg("accept must pause on EMFILE, but the reactor burnt "
+			 "%.0f ms of CPU in 60 ms",
+			 cpu * 1000);
+	run_bounded(e); /* resumes after the pause */
+	assert_int_equal(s.accepted, 1);
+	close(fd);
+	env_real_free(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(accepted_connection_round_trips_bytes),
+		cmocka_unit_test(
+			readable_is_level_triggered_so_partial_reads_resume),
+		cmocka_unit_test(
+			partial_sends_resume_on_writable_until_all_bytes_arrive),
+		cmocka_unit_test(peer_reset_reports_on_closed_with_an_error),
+		cmocka_unit_test(closed_connection_gets_no_more_callbacks),
+		cmocka_unit_test(listen_on_a_busy_port_fails_with_eaddrinuse),
+		cmocka_unit_test(listen_rejects_malformed_addresses),
+		cmocka_unit_test(
+			accept_out_of_descriptors_pauses_without_spinning),
+		cmocka_unit_test(
+			ipv6_listener_accepts_and_prints_bracketed_addresses),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
