@@ -45,6 +45,8 @@ static void usage(FILE *f)
 		"  sessions                     sessions and every negotiated parameter\n"
 		"  stats [DEVICE | TARGET LUN]  I/O counters and latency percentiles\n"
 		"  config                       the running configuration (scst.conf)\n"
+		"  alua [DEVICE_GROUP]          ALUA device groups: target port\n"
+		"                               groups, their states and ports\n"
 		"Changes (applied live; sessions stay):\n"
 		"  lun add TARGET LUN SPEC [--group G] [--device NAME]\n"
 		"                               SPEC as utarget --lun: mem:64M,\n"
@@ -58,6 +60,10 @@ static void usage(FILE *f)
 		"  attr set target TARGET KEY VALUE   (alias, QueuedCommands, ...)\n"
 		"  attr set device DEVICE KEY VALUE   (size, read_only, usn, ...)\n"
 		"  session close TSIH\n"
+		"  alua set [DEVICE_GROUP] TPG STATE\n"
+		"                               TPG: group_id or TARGET_GROUP name;\n"
+		"                               STATE: active, nonoptimized, standby,\n"
+		"                               unavailable, offline, transitioning\n"
 		"  save [FILE]                  write the running configuration\n"
 		"                               (default: the daemon's -c file),\n"
 		"                               atomically, mode 0600\n"
@@ -320,6 +326,42 @@ static void show_stats(const struct json *r)
 	}
 }
 
+static void show_alua(const struct json *r)
+{
+	for (size_t i = 0; i < r->len; i++) {
+		const struct json *g = &r->items[i];
+		const struct json *d = json_get(g, "devices");
+		const struct json *t = json_get(g, "target_port_groups");
+
+		printf("device group %s:", js(g, "name"));
+		for (size_t k = 0; d && d->type == JSON_ARRAY && k < d->len;
+		     k++)
+			printf(" %s", d->items[k].type == JSON_STRING
+					      ? d->items[k].s
+					      : "?");
+		printf("\n  %5s %-16s %-14s %-4s %s\n", "TPG", "NAME", "STATE",
+		       "PREF", "PORTS (relative id, name)");
+		for (size_t k = 0; t && t->type == JSON_ARRAY && k < t->len;
+		     k++) {
+			const struct json *p = &t->items[k];
+			const struct json *ports = json_get(p, "ports");
+
+			printf("  %5lld %-16s %-14s %-4s", ji(p, "id"),
+			       js(p, "name"), js(p, "state"),
+			       jb(p, "preferred"));
+			for (size_t q = 0; ports && ports->type == JSON_ARRAY &&
+					   q < ports->len;
+			     q++)
+				printf(" %lld %s",
+				       ji(&ports->items[q], "rel_tgt_id"),
+				       js(&ports->items[q], "name"));
+			printf("\n");
+		}
+	}
+	if (r->len == 0)
+		printf("no ALUA device groups\n");
+}
+
 static void show_change(const struct json *r)
 {
 	printf("%s: done", js(r, "done"));
@@ -465,6 +507,37 @@ static void build(struct cmd *c, int argc, char **argv)
 		if (argc > 1)
 			jw_kstr(&c->w, "target", argv[1]);
 		c->show = show_luns;
+		return;
+	}
+	if (!strcmp(w0, "alua") && strcmp(w1, "set")) {
+		req_begin(c, "alua");
+		if (argc == 2)
+			jw_kstr(&c->w, "group", argv[1]);
+		if (argc > 2)
+			die(2, "usage: utargetctl alua [DEVICE_GROUP]");
+		c->show = show_alua;
+		return;
+	}
+	if (!strcmp(w0, "alua")) {
+		/* alua set [DEVICE_GROUP] TPG STATE */
+		const char *tpg;
+		char *end;
+		long id;
+
+		if (argc != 4 && argc != 5)
+			die(2, "usage: utargetctl alua set [DEVICE_GROUP] TPG "
+			       "STATE");
+		req_begin(c, "alua set");
+		if (argc == 5)
+			jw_kstr(&c->w, "group", argv[2]);
+		tpg = argv[argc - 2];
+		id = strtol(tpg, &end, 10);
+		if (*tpg && !*end && id >= 0 && id <= 65535)
+			jw_kint(&c->w, "tpg", id);
+		else
+			jw_kstr(&c->w, "tpg", tpg);
+		jw_kstr(&c->w, "state", argv[argc - 1]);
+		c->show = show_alua;
 		return;
 	}
 	if (!strcmp(w0, "stats")) {

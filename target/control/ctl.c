@@ -18,6 +18,7 @@
 #include "control/ctl.h"
 #include "control/json.h"
 #include "iscsi/iscsi.h"
+#include "scsi/alua.h"
 #include "scsi/scsi.h"
 
 struct ctl {
@@ -871,6 +872,156 @@ static void c_reload(struct req *r)
 	ctl_apply(r, &cfg, NULL);
 }
 
+/* ----------------------------------------------------------------- ALUA */
+
+/* The configured TARGET_GROUP of device group dg with identifier id. */
+static const struct ut_tgt_group_cfg *alua_tg_cfg(const struct ut_config *cfg,
+						  const char *dg, uint32_t id)
+{
+	for (size_t g = 0; g < cfg->dgroup_count; g++) {
+		if (strcmp(cfg->dgroups[g].name, dg))
+			continue;
+		for (size_t k = 0; k < cfg->dgroups[g].tgroup_count; k++)
+			if (cfg->dgroups[g].tgroups[k].group_id == id)
+				return &cfg->dgroups[g].tgroups[k];
+	}
+	return NULL;
+}
+
+static void alua_group_json(struct req *r, struct scsi_alua_group *g)
+{
+	const struct ut_config *cfg = iscsi_server_config(r->c->srv);
+	const char *name = scsi_alua_group_name(g);
+	struct scsi_alua_tpg_info ti;
+	struct jw *w = &r->out;
+
+	jw_obj_begin(w);
+	jw_kstr(w, "name", name);
+	jw_key(w, "devices");
+	jw_arr_begin(w);
+	for (size_t d = 0; d < cfg->dgroup_count; d++)
+		if (!strcmp(cfg->dgroups[d].name, name))
+			for (size_t i = 0; i < cfg->dgroups[d].dev_count; i++)
+				jw_str(w, cfg->dgroups[d].devs[i]);
+	jw_arr_end(w);
+	jw_key(w, "target_port_groups");
+	jw_arr_begin(w);
+	for (unsigned int i = 0; scsi_alua_tpg_info(g, i, &ti); i++) {
+		const struct ut_tgt_group_cfg *tg =
+			alua_tg_cfg(cfg, name, ti.tpg_id);
+
+		jw_obj_begin(w);
+		jw_kuint(w, "id", ti.tpg_id);
+		if (tg)
+			jw_kstr(w, "name", tg->name);
+		jw_kstr(w, "state", scsi_alua_state_name(ti.state));
+		jw_kbool(w, "preferred", ti.preferred);
+		jw_key(w, "ports");
+		jw_arr_begin(w);
+		for (unsigned int p = 0; p < ti.port_count; p++) {
+			char pn[UT_PORT_NAME_MAX];
+
+			jw_obj_begin(w);
+			jw_kuint(w, "rel_tgt_id", ti.ports[p]);
+			if (!iscsi_server_port_name(r->c->srv, ti.ports[p], pn,
+						    sizeof(pn)))
+				jw_kstr(w, "name", pn);
+			jw_obj_end(w);
+		}
+		jw_arr_end(w);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_obj_end(w);
+}
+
+/* alua [group]: device groups, their target port groups, states, ports. */
+static void q_alua(struct req *r)
+{
+	const char *only = arg_str(r, "group", false);
+	size_t n = iscsi_server_alua_count(r->c->srv);
+
+	if (only && !iscsi_server_alua_group(r->c->srv, only)) {
+		ctl_fail(r, "no device group '%s'", only);
+		return;
+	}
+	jw_arr_begin(&r->out);
+	for (size_t i = 0; i < n; i++) {
+		struct scsi_alua_group *g = iscsi_server_alua_at(r->c->srv, i);
+
+		if (!only || !strcmp(only, scsi_alua_group_name(g)))
+			alua_group_json(r, g);
+	}
+	jw_arr_end(&r->out);
+}
+
+/* alua set: {"group": DG (optional when there is one), "tpg": ID or
+ * TARGET_GROUP name, "state": S}: an implicit ALUA transition, at once
+ * (runtime state; the running configuration follows it). */
+static void c_alua_set(struct req *r)
+{
+	struct scsi_alua_group *g;
+	const char *group = arg_str(r, "group", false);
+	const char *state = arg_str(r, "state", true);
+	const struct json *tpg = json_get(r->args, "tpg");
+	enum scsi_alua_state st;
+	uint32_t id = UINT32_MAX;
+	int rc;
+
+	if (r->failed)
+		return;
+	g = iscsi_server_alua_group(r->c->srv, group);
+	if (!g) {
+		if (group)
+			ctl_fail(r, "no device group '%s'", group);
+		else
+			ctl_fail(r, "name the device group (there are %zu)",
+				 iscsi_server_alua_count(r->c->srv));
+		return;
+	}
+	if (tpg && tpg->type == JSON_INT && tpg->i >= 0 && tpg->i <= 65535) {
+		id = (uint32_t)tpg->i;
+	} else if (tpg && tpg->type == JSON_STRING) {
+		const struct ut_config *cfg = iscsi_server_config(r->c->srv);
+
+		for (size_t d = 0; d < cfg->dgroup_count; d++)
+			if (!strcmp(cfg->dgroups[d].name,
+				    scsi_alua_group_name(g)))
+				for (size_t k = 0;
+				     k < cfg->dgroups[d].tgroup_count; k++)
+					if (!strcmp(cfg->dgroups[d]
+							    .tgroups[k]
+							    .name,
+						    tpg->s))
+						id = cfg->dgroups[d]
+							     .tgroups[k]
+							     .group_id;
+	}
+	if (id == UINT32_MAX) {
+		ctl_fail(r, "'tpg' must be a target port group: its group_id "
+			    "or its TARGET_GROUP name");
+		return;
+	}
+	if (scsi_alua_state_parse(state, &st)) {
+		ctl_fail(r,
+			 "state '%s' is not one of active, nonoptimized, "
+			 "standby, unavailable, offline, transitioning",
+			 state);
+		return;
+	}
+	rc = iscsi_server_alua_set(r->c->srv, scsi_alua_group_name(g),
+				   (uint16_t)id, state);
+	if (rc) {
+		ctl_fail(r, "device group '%s' has no target port group %u",
+			 scsi_alua_group_name(g), id);
+		return;
+	}
+	/* the group as it is now, shaped as the query's answer */
+	jw_arr_begin(&r->out);
+	alua_group_json(r, g);
+	jw_arr_end(&r->out);
+}
+
 /* --------------------------------------------------------------- table */
 
 static const struct {
@@ -896,6 +1047,8 @@ static const struct {
 	{"initiator remove", c_initiator_remove},
 	{"attr set", c_attr_set},
 	{"session close", c_session_close},
+	{"alua", q_alua},
+	{"alua set", c_alua_set},
 	{"reload", c_reload},
 };
 

@@ -156,5 +156,9 @@ struct scsi_alua_group *iscsi_server_alua_group(struct iscsi_server *s,
  * nexus of the group's LUs.  0, -ENOENT (group), -EINVAL (state). */
 int iscsi_server_alua_set(struct iscsi_server *s, const char *group,
 			  uint16_t tpg_id, const char *state);
+/* The SCSI name of the target port with relative identifier rel_id
+ * ("iqn,t,0x0002", or a port of another node as configured); -ENOENT. */
+int iscsi_server_port_name(const struct iscsi_server *s, uint16_t rel_id,
+			   char *buf, size_t cap);
 
 #endif

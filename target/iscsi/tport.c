@@ -217,17 +217,65 @@ struct scsi_alua_group *iscsi_server_alua_group(struct iscsi_server *srv,
 	return NULL;
 }
 
+/* The running configuration follows a state set here, so that `config`
+ * and `save` show it (reactor 0, like every reader of srv->cfg). */
+static void cfg_follow_state(struct iscsi_server *srv, const char *dg_name,
+			     uint16_t tpg_id, enum scsi_alua_state st)
+{
+	for (size_t g = 0; g < srv->cfg.dgroup_count; g++) {
+		struct ut_dev_group_cfg *dg = &srv->cfg.dgroups[g];
+
+		if (strcmp(dg->name, dg_name))
+			continue;
+		for (size_t k = 0; k < dg->tgroup_count; k++)
+			if (dg->tgroups[k].group_id == tpg_id)
+				dg->tgroups[k].state = st;
+	}
+}
+
 int iscsi_server_alua_set(struct iscsi_server *srv, const char *group,
 			  uint16_t tpg_id, const char *state)
 {
 	struct scsi_alua_group *g = iscsi_server_alua_group(srv, group);
 	enum scsi_alua_state st;
+	int rc;
 
 	if (!g)
 		return -ENOENT;
 	if (scsi_alua_state_parse(state, &st))
 		return -EINVAL;
-	return scsi_alua_set_state(g, tpg_id, st);
+	rc = scsi_alua_set_state(g, tpg_id, st);
+	if (!rc)
+		cfg_follow_state(srv, scsi_alua_group_name(g), tpg_id, st);
+	return rc;
+}
+
+int iscsi_server_port_name(const struct iscsi_server *srv, uint16_t rel_id,
+			   char *buf, size_t cap)
+{
+	const struct ut_config *cfg = &srv->cfg;
+
+	for (size_t t = 0; t < srv->tgt_count; t++)
+		for (size_t j = 0; j < srv->tpgt_count; j++)
+			if (srv->tgts[t]->rel_port[j] == rel_id) {
+				snprintf(buf, cap, "%s,t,0x%04x",
+					 srv->tgts[t]->name, srv->tpgts[j]);
+				return 0;
+			}
+	/* a port of another node: as its TARGET_GROUP line names it */
+	for (size_t g = 0; g < cfg->dgroup_count; g++)
+		for (size_t k = 0; k < cfg->dgroups[g].tgroup_count; k++) {
+			const struct ut_tgt_group_cfg *tg =
+				&cfg->dgroups[g].tgroups[k];
+
+			for (size_t i = 0; i < tg->target_count; i++)
+				if (tg->targets[i].rel_tgt_id == rel_id) {
+					snprintf(buf, cap, "%s",
+						 tg->targets[i].name);
+					return 0;
+				}
+		}
+	return -ENOENT;
 }
 
 size_t iscsi_server_alua_count(const struct iscsi_server *srv)

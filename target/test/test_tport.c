@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "control/ctl.h"
 #include "iscsi/iscsi_int.h"
 #include "rig.h"
 #include "scsi/alua.h"
@@ -229,6 +230,86 @@ static void sendtargets_names_each_portal_group(void **state)
 	rig_free(r);
 }
 
+/* ------------------------------------------------ the control socket */
+
+static char reply_line[8192];
+
+static void on_reply(void *arg, const char *line)
+{
+	snprintf(reply_line, sizeof(reply_line), "%s", line ? line : "");
+}
+
+static const char *ctl(struct ctl *c, const char *req)
+{
+	reply_line[0] = '\0';
+	ctl_request(c, req, strlen(req), on_reply, NULL);
+	return reply_line;
+}
+
+#define expect_in(hay, needle)                                              \
+	do {                                                                \
+		if (!strstr((hay), (needle)))                               \
+			fail_msg("expected \"%s\" in %s", (needle), (hay)); \
+	} while (0)
+
+/* utargetctl alua / alua set: the groups, their states and port names;
+ * a change is an implicit transition (ASYMMETRIC ACCESS STATE CHANGED)
+ * and shows in the running configuration. */
+static void control_alua_query_and_set(void **state)
+{
+	struct rig *r = rig_new(conf);
+	struct ctl *c = ctl_new(r->srv, NULL);
+	uint8_t rd[10] = {0x28, 0, 0, 0, 0, 0, 0, 0, 1};
+	struct rig_scsi out;
+	struct side a;
+	const char *rep;
+	char *text;
+	size_t len;
+
+	assert_non_null(c);
+	login_via(r, 1, false, &a);
+	rig_tur(r, 0, &out); /* standby: NOT READY after the power-on UA */
+	assert_int_equal(out.asc, 0x040b);
+
+	rep = ctl(c, "{\"version\":1,\"command\":\"alua\"}");
+	expect_in(rep, "\"ok\":true");
+	expect_in(rep, "\"name\":\"dg\"");
+	expect_in(rep, "\"devices\":[\"d0\"]");
+	expect_in(rep, "{\"id\":11,\"name\":\"a\",\"state\":\"active\"");
+	expect_in(rep, "{\"id\":22,\"name\":\"b\",\"state\":\"standby\"");
+	expect_in(rep, "{\"rel_tgt_id\":2,\"name\":\"" IQN ",t,0x0007\"}");
+
+	/* by TARGET_GROUP name, the only device group implied */
+	rep = ctl(c, "{\"version\":1,\"command\":\"alua set\",\"args\":"
+		     "{\"tpg\":\"b\",\"state\":\"nonoptimized\"}}");
+	expect_in(rep, "\"ok\":true");
+	expect_in(rep, "\"state\":\"nonoptimized\"");
+	rig_scsi(r, 0, rd, 512, &out);
+	assert_int_equal(out.asc, 0x2a06);
+	rig_scsi(r, 0, rd, 512, &out);
+	assert_int_equal(out.status, 0);
+	/* the running configuration follows */
+	assert_int_equal(
+		ut_config_write(iscsi_server_config(r->srv), &text, &len), 0);
+	expect_in(text, "state nonoptimized");
+	free(text);
+
+	rep = ctl(c, "{\"version\":1,\"command\":\"alua set\",\"args\":"
+		     "{\"group\":\"dg\",\"tpg\":33,\"state\":\"active\"}}");
+	expect_in(rep, "has no target port group 33");
+	rep = ctl(c, "{\"version\":1,\"command\":\"alua set\",\"args\":"
+		     "{\"tpg\":11,\"state\":\"lba-dependent\"}}");
+	expect_in(rep, "is not one of");
+	rep = ctl(c, "{\"version\":1,\"command\":\"alua set\",\"args\":"
+		     "{\"group\":\"x\",\"tpg\":11,\"state\":\"active\"}}");
+	expect_in(rep, "no device group 'x'");
+	rep = ctl(c, "{\"version\":1,\"command\":\"alua\",\"args\":"
+		     "{\"group\":\"x\"}}");
+	expect_in(rep, "\"ok\":false");
+	ctl_free(c);
+	rig_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -236,6 +317,7 @@ int main(void)
 		cmocka_unit_test(standby_port_refuses_reads_with_not_ready),
 		cmocka_unit_test(stpg_through_one_port_tells_the_other),
 		cmocka_unit_test(sendtargets_names_each_portal_group),
+		cmocka_unit_test(control_alua_query_and_set),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
