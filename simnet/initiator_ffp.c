@@ -1,0 +1,655 @@
+/*
+ * initiator_ffp.c — the initiator actor in full feature phase: commands
+ * gated by the CmdSN window (RFC 7143 §4.2.2.1), immediate and unsolicited
+ * data and the Data-Out R2Ts ask for (§4.2.5), and every answer of the
+ * target checked as it arrives (StatSN, ExpCmdSN, sense, residuals).
+ */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "initiator_int.h"
+
+/* ------------------------------------------------------ FFP sending */
+
+static bool window_open(const struct ini *ini)
+{
+	return sna_le(ini->cmdsn, ini->max_cmdsn);
+}
+
+static void fill_common(struct ini *ini, struct iscsi_bhs *h, uint8_t opcode,
+			bool immediate, uint32_t itt)
+{
+	memset(h, 0, sizeof(*h));
+	h->opcode = opcode;
+	h->immediate = immediate;
+	h->itt = itt;
+	h->w28 = ini->exp_statsn;
+}
+
+static void send_data_out(struct ini *ini, struct ini_op *op, uint32_t ttt,
+			  uint32_t offset, uint32_t len)
+{
+	uint32_t datasn = 0;
+	uint32_t seg = ini->neg.max_send_dsl ? ini->neg.max_send_dsl : 8192;
+
+	while (len > 0) {
+		uint32_t n = len < seg ? len : seg;
+		struct iscsi_bhs h;
+
+		fill_common(ini, &h, ISCSI_OP_DATA_OUT, false, op->itt);
+		h.flags = n == len ? ISCSI_FLAG_FINAL : 0;
+		h.lun = iscsi_lun_encode(op->lun);
+		h.w20 = ttt;
+		h.w36 = datasn++;
+		h.w40 = offset;
+		ini_send_pdu(ini, &h, op->out + offset, n);
+		offset += n;
+		len -= n;
+	}
+}
+
+static void send_scsi(struct ini *ini, struct ini_op *op)
+{
+	struct iscsi_bhs h;
+	uint32_t imm = 0, unsol = 0;
+
+	fill_common(ini, &h, ISCSI_OP_SCSI_CMD, false, op->itt);
+	if (op->dir_write && op->edtl > 0) {
+		uint32_t fb = ini->neg.first_burst < op->edtl
+				      ? ini->neg.first_burst
+				      : op->edtl;
+
+		if (ini->neg.immediate_data) {
+			imm = fb < ini->neg.max_send_dsl
+				      ? fb
+				      : ini->neg.max_send_dsl;
+		}
+		if (!ini->neg.initial_r2t)
+			unsol = fb - imm;
+	}
+	h.flags = (uint8_t)((unsol == 0 ? ISCSI_FLAG_FINAL : 0) |
+			    (op->dir_read ? ISCSI_CMD_F_READ : 0) |
+			    (op->dir_write ? ISCSI_CMD_F_WRITE : 0) | 1);
+	h.lun = iscsi_lun_encode(op->lun);
+	h.w20 = op->edtl;
+	/* A misplaced CmdSN (misbehaviour) does not use up a number: the
+	 * target must ignore it, and the next command takes the slot. */
+	op->cmdsn = (uint32_t)((int64_t)ini->cmdsn + op->cmdsn_delta);
+	if (op->cmdsn_delta == 0)
+		ini->cmdsn++;
+	h.w24 = op->cmdsn;
+	memcpy(h.cdb, op->cdb, 16);
+	ini_send_pdu(ini, &h, op->out, imm);
+	op->unsol_sent = imm + unsol;
+	if (unsol > 0)
+		send_data_out(ini, op, ISCSI_RESERVED_TAG, imm, unsol);
+}
+
+static void op_send(struct ini *ini, struct ini_op *op)
+{
+	struct iscsi_bhs h;
+
+	op->sent = true;
+	op->send_seq = ++ini->send_seq;
+	switch (op->kind) {
+	case INI_OP_SCSI:
+		send_scsi(ini, op);
+		break;
+	case INI_OP_TEXT: {
+		static const char st[] = "SendTargets=All";
+
+		fill_common(ini, &h, ISCSI_OP_TEXT_REQ, false, op->itt);
+		h.flags = ISCSI_FLAG_FINAL;
+		h.w20 = ISCSI_RESERVED_TAG;
+		op->cmdsn = ini->cmdsn++;
+		h.w24 = op->cmdsn;
+		ini_send_pdu(ini, &h, st, sizeof(st));
+		break;
+	}
+	default:
+		assert(0);
+	}
+}
+
+/* Issue what the CmdSN window allows, in order. */
+void ini_pump(struct ini *ini)
+{
+	struct ini_op *op;
+
+	while (ini->state == INI_S_FFP &&
+	       (op = TAILQ_FIRST(&ini->waitq)) != NULL &&
+	       (window_open(ini) || op->cmdsn_delta != 0)) {
+		TAILQ_REMOVE(&ini->waitq, op, link);
+		TAILQ_INSERT_TAIL(&ini->ops, op, link);
+		op_send(ini, op);
+	}
+	ini_tx_flush(ini);
+	/* Commands wait for a window that only an answer can open; if the
+	 * target's answers are gone (tasks a reset of another session ended
+	 * silently), ask with an immediate NOP-Out after a second, as real
+	 * initiators' NOP-Out pings do (RFC 7143 §11.18). */
+	if (ini->state == INI_S_FFP && !TAILQ_EMPTY(&ini->waitq) &&
+	    !window_open(ini) && !sim_ev_pending(&ini->probe_ev))
+		sim_ev_at(ini->sim, &ini->probe_ev,
+			  ini->sim->now_ns + SIM_NS_PER_S);
+}
+
+void ini_probe_fire(struct sim_ev *ev)
+{
+	struct ini *ini = SIM_CONTAINER_OF(ev, struct ini, probe_ev);
+
+	if (ini->state != INI_S_FFP || TAILQ_EMPTY(&ini->waitq) ||
+	    window_open(ini))
+		return;
+	SIM_TRACE(ini->sim,
+		  "%s: CmdSN window closed with commands waiting: "
+		  "NOP-Out ping",
+		  ini->actor);
+	ini_nop(ini, ini_op_new(ini, INI_OP_NOP, NULL, NULL));
+	ini_pump(ini);
+}
+
+static bool ffp_or_fail(struct ini *ini, struct ini_op *op)
+{
+	op->issued_ns = ini->sim->now_ns;
+	if (ini->state != INI_S_FFP || ini->c == NULL) {
+		ini_op_finish(ini, op, INI_NOT_SENT);
+		return false;
+	}
+	op->itt = ini->next_itt++;
+	if (op->itt == ISCSI_RESERVED_TAG)
+		op->itt = ini->next_itt++;
+	return true;
+}
+
+void ini_scsi(struct ini *ini, struct ini_op *op)
+{
+	if (!ffp_or_fail(ini, op))
+		return;
+	if (op->dir_read && op->in == NULL && op->edtl > 0) {
+		op->in = calloc(1, op->edtl);
+		if (op->in == NULL)
+			abort();
+	}
+	TAILQ_INSERT_TAIL(&ini->waitq, op, link);
+	ini_pump(ini);
+}
+
+void ini_text_sendtargets(struct ini *ini, struct ini_op *op)
+{
+	if (!ffp_or_fail(ini, op))
+		return;
+	TAILQ_INSERT_TAIL(&ini->waitq, op, link);
+	ini_pump(ini);
+}
+
+void ini_tmf(struct ini *ini, struct ini_op *op)
+{
+	struct iscsi_bhs h;
+
+	if (!ffp_or_fail(ini, op))
+		return;
+	fill_common(ini, &h, ISCSI_OP_TMF_REQ, true, op->itt);
+	h.flags = (uint8_t)(ISCSI_FLAG_FINAL | op->tmf_fn);
+	h.lun = iscsi_lun_encode(op->lun);
+	h.w20 = op->tmf_fn == ISCSI_TMF_ABORT_TASK ? op->ref_itt
+						   : ISCSI_RESERVED_TAG;
+	h.w24 = ini->cmdsn;
+	h.w32 = op->ref_cmdsn;
+	op->sent = true;
+	op->send_seq = ++ini->send_seq;
+	TAILQ_INSERT_TAIL(&ini->ops, op, link);
+	ini_send_pdu(ini, &h, NULL, 0);
+	ini_tx_flush(ini);
+}
+
+void ini_nop(struct ini *ini, struct ini_op *op)
+{
+	struct iscsi_bhs h;
+
+	if (!ffp_or_fail(ini, op))
+		return;
+	fill_common(ini, &h, ISCSI_OP_NOP_OUT, true, op->itt);
+	h.flags = ISCSI_FLAG_FINAL;
+	h.w20 = ISCSI_RESERVED_TAG;
+	h.w24 = ini->cmdsn;
+	op->sent = true;
+	TAILQ_INSERT_TAIL(&ini->ops, op, link);
+	ini_send_pdu(ini, &h, NULL, 0);
+	ini_tx_flush(ini);
+}
+
+void ini_logout(struct ini *ini, struct ini_op *op)
+{
+	struct iscsi_bhs h;
+
+	if (!ffp_or_fail(ini, op))
+		return;
+	fill_common(ini, &h, ISCSI_OP_LOGOUT_REQ, true, op->itt);
+	h.flags = ISCSI_FLAG_FINAL | ISCSI_LOGOUT_CLOSE_SESSION;
+	h.w20 = (uint32_t)ini->cid << 16;
+	h.w24 = ini->cmdsn;
+	op->sent = true;
+	ini->state = INI_S_LOGOUT;
+	TAILQ_INSERT_TAIL(&ini->ops, op, link);
+	ini_send_pdu(ini, &h, NULL, 0);
+	ini_tx_flush(ini);
+}
+
+/* A raw PDU: sent byte for byte, in any state with a connection.  Its
+ * ITT (bytes 16-19) is what an answer or a Reject will name. */
+void ini_raw(struct ini *ini, struct ini_op *op)
+{
+	op->issued_ns = ini->sim->now_ns;
+	if (ini->c == NULL) {
+		ini_op_finish(ini, op, INI_NOT_SENT);
+		return;
+	}
+	op->itt = op->raw_len >= 20 ? be32_get(op->raw + 16)
+				    : ISCSI_RESERVED_TAG;
+	op->sent = true;
+	SIM_TRACE(ini->sim, "%s -> raw %u bytes (opcode 0x%02x itt=%08x)",
+		  ini->actor, op->raw_len, op->raw_len ? op->raw[0] & 0x3f : 0,
+		  op->itt);
+	TAILQ_INSERT_TAIL(&ini->ops, op, link);
+	ini_tx_put(ini, op->raw, op->raw_len);
+	ini_tx_flush(ini);
+}
+
+/* ------------------------------------------------------ FFP receive */
+
+/* RFC 7143 §4.2.2.1: ExpCmdSN and MaxCmdSN advance; on one connection
+ * they arrive in order, so going back is a target bug. */
+static void update_window(struct ini *ini, const struct iscsi_bhs *h)
+{
+	uint32_t exp = h->w28, max = h->w32;
+
+	if (sna_lt(exp, ini->exp_cmdsn))
+		ini_violation(ini, "%s: ExpCmdSN went back from %u to %u",
+			      ini_opcode_name(h->opcode), ini->exp_cmdsn, exp);
+	if (sna_lt(max + 1, exp))
+		ini_violation(ini, "%s: MaxCmdSN %u < ExpCmdSN-1 (%u)",
+			      ini_opcode_name(h->opcode), max, exp);
+	if (sna_lt(ini->exp_cmdsn, exp))
+		ini->exp_cmdsn = exp;
+	if (sna_lt(ini->max_cmdsn, max))
+		ini->max_cmdsn = max;
+}
+
+/* StatSN: status-bearing PDUs carry exactly ExpStatSN (§4.2.2.2). */
+static void take_statsn(struct ini *ini, const struct iscsi_bhs *h,
+			bool advances)
+{
+	uint32_t sn = h->w24;
+
+	if (!ini->statsn_valid) {
+		ini->exp_statsn = sn + (advances ? 1 : 0);
+		ini->statsn_valid = true;
+		return;
+	}
+	if (advances) {
+		if (sn != ini->exp_statsn)
+			ini_violation(ini,
+				      "%s itt=%08x: StatSN %u, expected %u",
+				      ini_opcode_name(h->opcode), h->itt, sn,
+				      ini->exp_statsn);
+		if (!sna_lt(sn, ini->exp_statsn))
+			ini->exp_statsn = sn + 1;
+	} else if (sna_lt(sn, ini->exp_statsn)) {
+		ini_violation(ini, "%s: StatSN %u went back (expected %u)",
+			      ini_opcode_name(h->opcode), sn, ini->exp_statsn);
+	}
+}
+
+static void check_sense(struct ini *ini, struct ini_op *op)
+{
+	if (op->response != 0)
+		return;
+	if (op->status == 0x02 && op->sense_len < 8)
+		ini_violation(ini,
+			      "itt=%08x CHECK CONDITION without sense data",
+			      op->itt);
+	if (op->status != 0x02 && op->sense_len > 0)
+		ini_violation(ini, "itt=%08x sense data with status 0x%02x",
+			      op->itt, op->status);
+	if (op->sense_len >= 8 && (op->sense[0] & 0x7e) != 0x70 &&
+	    (op->sense[0] & 0x7e) != 0x72)
+		ini_violation(ini, "itt=%08x bad sense response code 0x%02x",
+			      op->itt, op->sense[0]);
+}
+
+static void scsi_finish(struct ini *ini, struct ini_op *op, uint8_t flags,
+			uint32_t residual)
+{
+	op->rsp_flags = flags;
+	op->residual = residual;
+	check_sense(ini, op);
+	TAILQ_REMOVE(&ini->ops, op, link);
+	ini_op_finish(ini, op, INI_DONE);
+}
+
+static void rx_scsi_rsp(struct ini *ini, const struct iscsi_bhs *h,
+			const uint8_t *data)
+{
+	struct ini_op *op = ini_op_by_itt(ini, h->itt);
+
+	take_statsn(ini, h, true);
+	update_window(ini, h);
+	if (op == NULL || op->kind != INI_OP_SCSI) {
+		ini_violation(ini, "SCSI Response for unknown itt %08x",
+			      h->itt);
+		return;
+	}
+	op->response = h->b2;
+	op->status = h->b3;
+	if (h->data_len >= 2) {
+		uint16_t sl = be16_get(data);
+
+		if (sl > h->data_len - 2 || sl > sizeof(op->sense)) {
+			ini_violation(
+				ini,
+				"itt=%08x SenseLength %u exceeds segment %u",
+				h->itt, sl, h->data_len);
+			sl = 0;
+		}
+		memcpy(op->sense, data + 2, sl);
+		op->sense_len = sl;
+	}
+	scsi_finish(ini, op, h->flags, h->w44);
+}
+
+static void rx_data_in(struct ini *ini, const struct iscsi_bhs *h,
+		       const uint8_t *data)
+{
+	struct ini_op *op = ini_op_by_itt(ini, h->itt);
+	uint32_t off = h->w40;
+	bool status = (h->flags & ISCSI_DATAIN_F_STATUS) != 0;
+
+	if (status)
+		take_statsn(ini, h, true);
+	update_window(ini, h);
+	if (op == NULL || op->kind != INI_OP_SCSI || !op->dir_read) {
+		ini_violation(ini, "Data-In for unknown or non-read itt %08x",
+			      h->itt);
+		return;
+	}
+	if (h->w36 != op->next_datasn)
+		ini_violation(ini, "itt=%08x DataSN %u, expected %u", h->itt,
+			      h->w36, op->next_datasn);
+	op->next_datasn = h->w36 + 1;
+	if (h->data_len > ini->neg.max_recv_dsl)
+		ini_violation(ini, "Data-In of %u bytes > our MaxRecvDSL %u",
+			      h->data_len, ini->neg.max_recv_dsl);
+	if ((uint64_t)off + h->data_len > op->edtl) {
+		ini_violation(ini, "itt=%08x Data-In [%u,+%u) beyond EDTL %u",
+			      h->itt, off, h->data_len, op->edtl);
+	} else if (h->data_len > 0) {
+		memcpy(op->in + off, data, h->data_len);
+		if (off + h->data_len > op->in_len)
+			op->in_len = off + h->data_len;
+	}
+	if (status) {
+		op->response = 0;
+		op->status = h->b3;
+		scsi_finish(ini, op, h->flags, h->w44);
+	}
+}
+
+static void rx_r2t(struct ini *ini, const struct iscsi_bhs *h)
+{
+	struct ini_op *op = ini_op_by_itt(ini, h->itt);
+	uint32_t off = h->w40, len = h->w44;
+
+	take_statsn(ini, h, false);
+	update_window(ini, h);
+	if (op == NULL || op->kind != INI_OP_SCSI || !op->dir_write) {
+		ini_violation(ini, "R2T for unknown or non-write itt %08x",
+			      h->itt);
+		return;
+	}
+	if (op->vanish_at_r2t) {
+		SIM_TRACE(ini->sim, "%s vanishes at R2T for itt=%08x",
+			  ini->actor, op->itt);
+		ini_vanish(ini);
+		return;
+	}
+	if (len > ini->neg.max_burst)
+		ini_violation(ini, "R2T asks %u bytes > MaxBurstLength %u", len,
+			      ini->neg.max_burst);
+	if ((uint64_t)off + len > op->edtl || len == 0) {
+		ini_violation(ini, "R2T [%u,+%u) outside EDTL %u", off, len,
+			      op->edtl);
+		return;
+	}
+	if (off < op->unsol_sent)
+		ini_violation(ini, "R2T offset %u inside unsolicited data (%u)",
+			      off, op->unsol_sent);
+	send_data_out(ini, op, h->w20, off, len);
+	ini_tx_flush(ini);
+}
+
+static void rx_nop_in(struct ini *ini, const struct iscsi_bhs *h)
+{
+	update_window(ini, h);
+	if (h->itt != ISCSI_RESERVED_TAG) {
+		struct ini_op *op = ini_op_by_itt(ini, h->itt);
+
+		take_statsn(ini, h, true);
+		if (op == NULL || op->kind != INI_OP_NOP) {
+			ini_violation(ini, "NOP-In for unknown itt %08x",
+				      h->itt);
+			return;
+		}
+		TAILQ_REMOVE(&ini->ops, op, link);
+		ini_op_finish(ini, op, INI_DONE);
+		return;
+	}
+	take_statsn(ini, h, false);
+	if (h->w20 == ISCSI_RESERVED_TAG)
+		return; /* no answer wanted */
+	if (ini->event)
+		ini->event(ini->hook_arg, ini, "nop-in");
+	if (ini->ignore_nopin) {
+		SIM_TRACE(ini->sim, "%s ignores NOP-In ttt=%08x", ini->actor,
+			  h->w20);
+		return;
+	}
+	{
+		struct iscsi_bhs o;
+
+		fill_common(ini, &o, ISCSI_OP_NOP_OUT, true,
+			    ISCSI_RESERVED_TAG);
+		o.flags = ISCSI_FLAG_FINAL;
+		o.lun = h->lun;
+		o.w20 = h->w20;
+		o.w24 = ini->cmdsn;
+		ini_send_pdu(ini, &o, NULL, 0);
+		ini_tx_flush(ini);
+	}
+}
+
+/* Ops a completed TMF aborted get no response of their own (RFC 7143
+ * §11.5.1): finish them as ABORTED here. */
+static void tmf_aborts(struct ini *ini, const struct ini_op *tmf)
+{
+	struct ini_op *op, *next;
+
+	if (tmf->response != ISCSI_TMF_RSP_COMPLETE)
+		return;
+	for (op = TAILQ_FIRST(&ini->ops); op != NULL; op = next) {
+		bool hit = false;
+
+		next = TAILQ_NEXT(op, link);
+		/* Only tasks sent before the TMF are in its scope. */
+		if (op->kind != INI_OP_SCSI || op->send_seq > tmf->send_seq)
+			continue;
+		switch (tmf->tmf_fn) {
+		case ISCSI_TMF_ABORT_TASK:
+			hit = op->itt == tmf->ref_itt;
+			break;
+		case ISCSI_TMF_ABORT_TASK_SET:
+		case ISCSI_TMF_CLEAR_TASK_SET:
+		case ISCSI_TMF_LOGICAL_UNIT_RESET:
+			hit = op->lun == tmf->lun;
+			break;
+		case ISCSI_TMF_TARGET_WARM_RESET:
+		case ISCSI_TMF_TARGET_COLD_RESET:
+			hit = true;
+			break;
+		}
+		if (hit) {
+			TAILQ_REMOVE(&ini->ops, op, link);
+			ini_op_finish(ini, op, INI_ABORTED);
+		}
+	}
+}
+
+static void rx_simple_rsp(struct ini *ini, const struct iscsi_bhs *h,
+			  const uint8_t *data)
+{
+	struct ini_op *op = ini_op_by_itt(ini, h->itt);
+
+	take_statsn(ini, h, true);
+	update_window(ini, h);
+	if (op == NULL) {
+		ini_violation(ini, "%s for unknown itt %08x",
+			      ini_opcode_name(h->opcode), h->itt);
+		return;
+	}
+	op->response = h->b2;
+	op->rsp_opcode = h->opcode;
+	if (h->opcode == ISCSI_OP_TEXT_RSP) {
+		ini_text_acc_add(ini, data, h->data_len);
+		if (h->flags & ISCSI_TEXT_F_CONTINUE) {
+			struct iscsi_bhs o;
+
+			fill_common(ini, &o, ISCSI_OP_TEXT_REQ, false, op->itt);
+			o.flags = ISCSI_FLAG_FINAL;
+			o.w20 = h->w20;
+			o.w24 = ini->cmdsn;
+			ini_send_pdu(ini, &o, NULL, 0);
+			ini_tx_flush(ini);
+			return;
+		}
+		op->text = malloc(ini->text_acc_len + 1);
+		if (op->text == NULL)
+			abort();
+		memcpy(op->text, ini->text_acc ? ini->text_acc : "",
+		       ini->text_acc_len);
+		op->text[ini->text_acc_len] = '\0';
+		op->text_len = ini->text_acc_len;
+		ini->text_acc_len = 0;
+	}
+	TAILQ_REMOVE(&ini->ops, op, link);
+	if (h->opcode == ISCSI_OP_TMF_RSP)
+		tmf_aborts(ini, op);
+	ini_op_finish(ini, op, INI_DONE);
+	/* RFC 7143 §11.15: after the Logout Response the connection is
+	 * done; the initiator closes its side. */
+	if (h->opcode == ISCSI_OP_LOGOUT_RSP)
+		ini_conn_lost(ini, "logged out");
+}
+
+static void rx_reject(struct ini *ini, const struct iscsi_bhs *h,
+		      const uint8_t *data)
+{
+	uint32_t itt = h->data_len >= ISCSI_BHS_LEN ? be32_get(data + 16)
+						    : ISCSI_RESERVED_TAG;
+	struct ini_op *op = ini_op_by_itt(ini, itt);
+
+	take_statsn(ini, h, true);
+	update_window(ini, h);
+	SIM_TRACE(ini->sim, "%s <- Reject reason 0x%02x for itt=%08x",
+		  ini->actor, h->b2, itt);
+	if (op == NULL) {
+		if (ini->event)
+			ini->event(ini->hook_arg, ini, "reject");
+		return;
+	}
+	op->reject_reason = h->b2;
+	TAILQ_REMOVE(&ini->ops, op, link);
+	ini_op_finish(ini, op, INI_REJECTED);
+}
+
+static void rx_async(struct ini *ini, const struct iscsi_bhs *h)
+{
+	uint8_t event = (uint8_t)(h->w36 >> 24);
+
+	take_statsn(ini, h, true);
+	update_window(ini, h);
+	SIM_TRACE(ini->sim, "%s <- Async event %u", ini->actor, event);
+	if (ini->event)
+		ini->event(ini->hook_arg, ini, "async");
+	if (event == ISCSI_ASYNC_LOGOUT_REQUEST && ini->auto_logout &&
+	    ini->state == INI_S_FFP) {
+		struct ini_op *op = ini_op_new(ini, INI_OP_LOGOUT, NULL, NULL);
+
+		op->user = UINT64_MAX; /* internal: freed on completion */
+		ini_logout(ini, op);
+	}
+}
+
+/* A RAW op answered by a PDU with its ITT. */
+static bool rx_raw_answer(struct ini *ini, const struct iscsi_bhs *h)
+{
+	struct ini_op *op = ini_op_by_itt(ini, h->itt);
+
+	if (op == NULL || op->kind != INI_OP_RAW)
+		return false;
+	op->rsp_opcode = h->opcode;
+	op->response = h->b2;
+	op->status = h->b3;
+	TAILQ_REMOVE(&ini->ops, op, link);
+	ini_op_finish(ini, op, INI_DONE);
+	return true;
+}
+
+void ini_rx_pdu(struct ini *ini, const struct iscsi_bhs *h, const uint8_t *data)
+{
+	SIM_TRACE(ini->sim,
+		  "%s <- %-10s itt=%08x sn=%u exp=%u max=%u len=%u "
+		  "b2=%02x b3=%02x",
+		  ini->actor, ini_opcode_name(h->opcode), h->itt, h->w24,
+		  h->w28, h->w32, h->data_len, h->b2, h->b3);
+	if (h->opcode == ISCSI_OP_LOGIN_RSP) {
+		ini_rx_login_rsp(ini, h, data);
+		return;
+	}
+	if (ini->state == INI_S_LOGIN) {
+		ini_violation(ini, "%s during login",
+			      ini_opcode_name(h->opcode));
+		return;
+	}
+	if (h->opcode != ISCSI_OP_REJECT && rx_raw_answer(ini, h))
+		return;
+	switch (h->opcode) {
+	case ISCSI_OP_SCSI_RSP:
+		rx_scsi_rsp(ini, h, data);
+		break;
+	case ISCSI_OP_DATA_IN:
+		rx_data_in(ini, h, data);
+		break;
+	case ISCSI_OP_R2T:
+		rx_r2t(ini, h);
+		break;
+	case ISCSI_OP_NOP_IN:
+		rx_nop_in(ini, h);
+		break;
+	case ISCSI_OP_TMF_RSP:
+	case ISCSI_OP_TEXT_RSP:
+	case ISCSI_OP_LOGOUT_RSP:
+		rx_simple_rsp(ini, h, data);
+		break;
+	case ISCSI_OP_REJECT:
+		rx_reject(ini, h, data);
+		break;
+	case ISCSI_OP_ASYNC_MSG:
+		rx_async(ini, h);
+		break;
+	default:
+		ini_violation(ini, "unexpected opcode 0x%02x from target",
+			      h->opcode);
+		break;
+	}
+}

@@ -1,0 +1,122 @@
+/*
+ * initiator_int.h — what the three files of the initiator actor share:
+ *
+ *   initiator.c        the actor, its operations, the connection's life,
+ *                      transmit and receive framing
+ *   initiator_login.c  login: security (CHAP) and operational stages
+ *   initiator_ffp.c    full feature phase: commands in the CmdSN window,
+ *                      Data-Out and R2Ts, what the target answers
+ */
+#ifndef UT_SIM_INITIATOR_INT_H
+#define UT_SIM_INITIATOR_INT_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "initiator.h"
+#include "iscsi/chap.h"
+
+#define TX_FLUSH_MAX (1u << 20)
+#define RX_DATA_MAX (16u << 20)
+#define MY_MRDSL 262144u
+#define LOGIN_KEYS_MAX 4096
+
+struct ini {
+	struct sim *sim;
+	struct sim_host *host;
+	char actor[32];
+	char iqn[224];
+	char target[224];
+	char portal[64];
+	uint8_t isid[6];
+	uint16_t tsih;
+	uint16_t cid;
+	bool discovery;
+	enum ini_state state;
+	int login_stage; /* CSG we are in */
+	struct env_conn *c;
+	uint64_t conn_id;
+
+	/* transmit: bytes not yet accepted by the link */
+	uint8_t *tx;
+	size_t tx_off, tx_len, tx_cap;
+
+	/* receive framing */
+	uint8_t rbhs[ISCSI_BHS_LEN];
+	uint32_t rpos;	/* bytes of the current PDU read */
+	uint32_t rneed; /* total bytes of the current PDU */
+	uint8_t *rdata;
+	uint32_t rdata_cap;
+	struct iscsi_bhs rh;
+	bool rhave_bhs;
+
+	/* sequence numbers */
+	uint32_t cmdsn, exp_cmdsn, max_cmdsn;
+	uint32_t exp_statsn;
+	bool statsn_valid;
+	uint32_t next_itt;
+	uint64_t send_seq; /* order in which PDUs went out */
+
+	struct ini_params neg;
+	char keys[LOGIN_KEYS_MAX]; /* scenario overrides, NUL separated */
+	size_t keys_len;
+	struct ini_chap chap; /* credentials; name empty = none */
+	enum {
+		CHAP_S_IDLE = 0, /* no exchange (yet) on this login */
+		CHAP_S_METHOD,	 /* AuthMethod offered */
+		CHAP_S_ALG,	 /* CHAP_A sent */
+		CHAP_S_RESPONSE, /* CHAP_N/CHAP_R (+ I/C) sent */
+		CHAP_S_DONE,
+	} chap_st;
+	enum chap_alg chap_alg;
+	uint8_t chap_id; /* our CHAP_I and CHAP_C (mutual) */
+	uint8_t chap_chal[CHAP_DIGEST_MAX_BYTES];
+	size_t chap_chal_len;
+	bool ignore_nopin;
+	bool auto_logout;
+	bool digests_live; /* FFP reached: digests as negotiated */
+
+	struct ini_op_list ops;	  /* sent, awaiting an answer */
+	struct ini_op_list waitq; /* waiting for the CmdSN window */
+	struct ini_op_list doneq; /* finished, done() pending */
+	struct sim_ev done_ev;
+	struct sim_ev probe_ev; /* window closed with commands waiting */
+	struct ini_op *login_op;
+	char *text_acc; /* login/text response keys */
+	uint32_t text_acc_len;
+
+	ini_violation_fn violation;
+	ini_event_fn event;
+	void *hook_arg;
+};
+
+/* initiator.c */
+/* A breach of RFC 7143 by the target: traced, and reported through the
+ * scenario's hook. */
+void ini_violation(struct ini *ini, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void ini_op_finish(struct ini *ini, struct ini_op *op,
+		   enum ini_outcome outcome);
+struct ini_op *ini_op_by_itt(struct ini *ini, uint32_t itt);
+void ini_tx_put(struct ini *ini, const void *p, size_t n);
+void ini_tx_flush(struct ini *ini);
+void ini_send_pdu(struct ini *ini, struct iscsi_bhs *h, const void *data,
+		  uint32_t len);
+void ini_conn_lost(struct ini *ini, const char *why);
+
+/* initiator_login.c */
+void ini_login_security(struct ini *ini);
+void ini_params_default(struct ini_params *p);
+void ini_text_acc_add(struct ini *ini, const uint8_t *p, uint32_t len);
+void ini_login_done(struct ini *ini, enum ini_outcome outcome);
+void ini_rx_login_rsp(struct ini *ini, const struct iscsi_bhs *h,
+		      const uint8_t *data);
+
+/* initiator_ffp.c */
+void ini_pump(struct ini *ini);
+void ini_probe_fire(struct sim_ev *ev);
+void ini_rx_pdu(struct ini *ini, const struct iscsi_bhs *h,
+		const uint8_t *data);
+
+#endif

@@ -1,0 +1,488 @@
+/*
+ * initiator_login.c — the initiator actor's login (RFC 7143 §6.3): the
+ * security stage (AuthMethod=None, or CHAP with CHAP_A, CHAP_N/CHAP_R and
+ * for mutual CHAP our CHAP_I/CHAP_C, checking the target's answer), then
+ * the operational stage with our keys, until T=1 and NSG=3.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "initiator_int.h"
+
+/* ------------------------------------------------------------ login */
+
+struct kv {
+	const char *key;
+	const char *val;
+};
+
+static const struct kv default_op_keys[] = {
+	{"HeaderDigest", "None"},
+	{"DataDigest", "None"},
+	{"MaxRecvDataSegmentLength", "262144"},
+	{"InitialR2T", "No"},
+	{"ImmediateData", "Yes"},
+	{"FirstBurstLength", "262144"},
+	{"MaxBurstLength", "1048576"},
+	{"MaxOutstandingR2T", "1"},
+	{"MaxConnections", "1"},
+	{"DefaultTime2Wait", "2"},
+	{"DefaultTime2Retain", "0"},
+	{"ErrorRecoveryLevel", "0"},
+	{"DataPDUInOrder", "Yes"},
+	{"DataSequenceInOrder", "Yes"},
+	{"IFMarker", "No"},
+	{"OFMarker", "No"},
+};
+
+/* Scenario override for key, or NULL. */
+static const char * override(const struct ini *ini, const char *key)
+{
+	size_t klen = strlen(key);
+
+	for (size_t i = 0; i < ini->keys_len;) {
+		const char *kv = ini->keys + i;
+		size_t n = strlen(kv);
+
+		if (n > klen && strncmp(kv, key, klen) == 0 && kv[klen] == '=')
+			return kv + klen + 1;
+		i += n + 1;
+	}
+	return NULL;
+}
+
+struct textbuf {
+	char b[LOGIN_KEYS_MAX];
+	uint32_t len;
+};
+
+static void text_add(struct textbuf *t, const char *key, const char *val)
+{
+	int n = snprintf(t->b + t->len, sizeof(t->b) - t->len, "%s=%s", key,
+			 val);
+
+	if (n > 0 && t->len + (uint32_t)n + 1 < sizeof(t->b))
+		t->len += (uint32_t)n + 1;
+}
+
+static void send_login(struct ini *ini, int csg, int nsg, bool transit,
+		       const struct textbuf *t)
+{
+	struct iscsi_bhs h;
+
+	memset(&h, 0, sizeof(h));
+	h.opcode = ISCSI_OP_LOGIN_REQ;
+	h.immediate = true;
+	h.flags = (uint8_t)((transit ? ISCSI_LOGIN_F_TRANSIT : 0) | csg << 2 |
+			    (transit ? nsg : 0));
+	h.b2 = 0; /* VersionMax */
+	h.b3 = 0; /* VersionMin */
+	h.lun = (uint64_t)ini->isid[0] << 56 | (uint64_t)ini->isid[1] << 48 |
+		(uint64_t)ini->isid[2] << 40 | (uint64_t)ini->isid[3] << 32 |
+		(uint64_t)ini->isid[4] << 24 | (uint64_t)ini->isid[5] << 16 |
+		ini->tsih;
+	h.itt = ini->login_op->itt;
+	h.w20 = (uint32_t)ini->cid << 16;
+	h.w24 = ini->cmdsn;
+	h.w28 = ini->exp_statsn;
+	ini_send_pdu(ini, &h, t ? t->b : NULL, t ? t->len : 0);
+	ini_tx_flush(ini);
+}
+
+void ini_login_security(struct ini *ini)
+{
+	struct textbuf t = {.len = 0};
+	const char *m;
+
+	text_add(&t, "InitiatorName", ini->iqn);
+	text_add(&t, "SessionType", ini->discovery ? "Discovery" : "Normal");
+	if (!ini->discovery)
+		text_add(&t, "TargetName", ini->target);
+	m = override(ini, "AuthMethod");
+	if (m == NULL || strcmp(m, "-") != 0) /* "-": no AuthMethod */
+		text_add(&t, "AuthMethod",
+			 m		     ? m
+			 : ini->chap.name[0] ? "CHAP"
+					     : "None");
+	ini->login_stage = ISCSI_STAGE_SECURITY;
+	ini->chap_st = ini->chap.name[0] ? CHAP_S_METHOD : CHAP_S_IDLE;
+	ini->chap_alg = CHAP_ALG_NONE;
+	send_login(ini, ISCSI_STAGE_SECURITY, ISCSI_STAGE_OPERATIONAL, true,
+		   &t);
+}
+
+static void login_operational(struct ini *ini)
+{
+	struct textbuf t = {.len = 0};
+
+	for (size_t i = 0;
+	     i < sizeof(default_op_keys) / sizeof(default_op_keys[0]); i++) {
+		const char *k = default_op_keys[i].key;
+		const char *v = override(ini, k);
+
+		if (ini->discovery && strcmp(k, "HeaderDigest") != 0 &&
+		    strcmp(k, "DataDigest") != 0 &&
+		    strcmp(k, "MaxRecvDataSegmentLength") != 0)
+			continue;
+		if (v != NULL && strcmp(v, "-") == 0)
+			continue; /* scenario asks not to send it */
+		text_add(&t, k, v ? v : default_op_keys[i].val);
+	}
+	ini->login_stage = ISCSI_STAGE_OPERATIONAL;
+	send_login(ini, ISCSI_STAGE_OPERATIONAL, ISCSI_STAGE_FULL_FEATURE, true,
+		   &t);
+}
+
+void ini_params_default(struct ini_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->initial_r2t = true;
+	p->immediate_data = true;
+	p->max_send_dsl = 8192;
+	p->max_recv_dsl = MY_MRDSL;
+	p->first_burst = 65536;
+	p->max_burst = 262144;
+	p->max_r2t = 1;
+}
+
+static uint32_t parse_u32(const char *v, uint32_t dflt)
+{
+	char *end;
+	unsigned long x = strtoul(v, &end, 0);
+
+	return end == v ? dflt : (uint32_t)x;
+}
+
+/* Apply the target's answers (key=value pairs) to the negotiated set. */
+static void login_apply_keys(struct ini *ini, const char *p, uint32_t len)
+{
+	struct ini_params *n = &ini->neg;
+	uint32_t i = 0;
+
+	while (i < len) {
+		const char *kv = p + i;
+		size_t l = strnlen(kv, len - i);
+		const char *eq = memchr(kv, '=', l);
+		char key[64], val[256];
+
+		i += (uint32_t)l + 1;
+		if (eq == NULL || (size_t)(eq - kv) >= sizeof(key))
+			continue;
+		memcpy(key, kv, (size_t)(eq - kv));
+		key[eq - kv] = '\0';
+		snprintf(val, sizeof(val), "%.*s",
+			 (int)(l - (size_t)(eq - kv) - 1), eq + 1);
+		if (strcmp(key, "HeaderDigest") == 0)
+			n->header_digest = strcmp(val, "CRC32C") == 0;
+		else if (strcmp(key, "DataDigest") == 0)
+			n->data_digest = strcmp(val, "CRC32C") == 0;
+		else if (strcmp(key, "InitialR2T") == 0)
+			n->initial_r2t = strcmp(val, "Yes") == 0;
+		else if (strcmp(key, "ImmediateData") == 0)
+			n->immediate_data = strcmp(val, "Yes") == 0;
+		else if (strcmp(key, "MaxRecvDataSegmentLength") == 0)
+			n->max_send_dsl = parse_u32(val, 8192);
+		else if (strcmp(key, "FirstBurstLength") == 0)
+			n->first_burst = parse_u32(val, 65536);
+		else if (strcmp(key, "MaxBurstLength") == 0)
+			n->max_burst = parse_u32(val, 262144);
+		else if (strcmp(key, "MaxOutstandingR2T") == 0)
+			n->max_r2t = parse_u32(val, 1);
+	}
+}
+
+void ini_text_acc_add(struct ini *ini, const uint8_t *p, uint32_t len)
+{
+	ini->text_acc = realloc(ini->text_acc, ini->text_acc_len + len + 1);
+	if (ini->text_acc == NULL)
+		abort();
+	memcpy(ini->text_acc + ini->text_acc_len, p, len);
+	ini->text_acc_len += len;
+	ini->text_acc[ini->text_acc_len] = '\0';
+}
+
+void ini_login_done(struct ini *ini, enum ini_outcome outcome)
+{
+	struct ini_op *op = ini->login_op;
+
+	ini->login_op = NULL;
+	if (op != NULL)
+		ini_op_finish(ini, op, outcome);
+}
+
+/* ------------------------------------------------------------- CHAP */
+
+/* Value of key in the accumulated login response keys, or NULL. */
+static const char *acc_get(const struct ini *ini, const char *key)
+{
+	size_t klen = strlen(key);
+
+	for (uint32_t i = 0; i < ini->text_acc_len;) {
+		const char *kv = ini->text_acc + i;
+		size_t n = strnlen(kv, ini->text_acc_len - i);
+
+		if (n > klen && strncmp(kv, key, klen) == 0 && kv[klen] == '=')
+			return kv + klen + 1;
+		i += (uint32_t)n + 1;
+	}
+	return NULL;
+}
+
+/* Is alg one of the comma-separated numbers in list? */
+static bool alg_offered(const char *list, enum chap_alg alg)
+{
+	for (const char *p = list; *p != '\0';) {
+		char *end;
+		long v = strtol(p, &end, 10);
+
+		if (end != p && v == (long)alg && (*end == ',' || *end == '\0'))
+			return true;
+		p = strchr(p, ',');
+		if (p == NULL)
+			break;
+		p++;
+	}
+	return false;
+}
+
+/* We will not go on with this target: close, the login fails. */
+static void chap_refuse(struct ini *ini, const char *why)
+{
+	struct ini_op *op = ini->login_op;
+
+	SIM_TRACE(ini->sim, "%s refuses the target's authentication: %s",
+		  ini->actor, why);
+	if (op != NULL) {
+		op->auth_refused = true;
+		snprintf(op->auth_why, sizeof(op->auth_why), "%s", why);
+	}
+	ini->chap_st = CHAP_S_DONE;
+	ini_conn_lost(ini, "initiator refused the target's CHAP");
+}
+
+/* Our answer to the target's CHAP_A/CHAP_I/CHAP_C. */
+static void chap_answer(struct ini *ini)
+{
+	const char *a = acc_get(ini, "CHAP_A");
+	const char *i = acc_get(ini, "CHAP_I");
+	const char *c = acc_get(ini, "CHAP_C");
+	const char *algs = ini->chap.algs[0] ? ini->chap.algs : "8,7,6,5";
+	uint8_t chal[CHAP_CHALLENGE_MAX_BYTES];
+	uint8_t rsp[CHAP_DIGEST_MAX_BYTES];
+	char hex[2 * CHAP_CHALLENGE_MAX_BYTES + 3];
+	char idbuf[8];
+	struct textbuf t = {.len = 0};
+	uint8_t id;
+	int clen;
+	char *end;
+	long alg;
+
+	if (a == NULL || i == NULL || c == NULL) {
+		chap_refuse(ini,
+			    "no CHAP_A, CHAP_I and CHAP_C from the target");
+		return;
+	}
+	alg = strtol(a, &end, 10);
+	if (end == a || *end != '\0' || alg < 0 || alg > 255 ||
+	    !alg_offered(algs, (enum chap_alg)alg) ||
+	    iscsi_chap_digest_len((enum chap_alg)alg) == 0) {
+		chap_refuse(ini, "the target chose a CHAP_A we did not offer");
+		return;
+	}
+	ini->chap_alg = (enum chap_alg)alg;
+	if (ini->login_op != NULL)
+		ini->login_op->chap_alg = (uint8_t)alg;
+	clen = iscsi_chap_decode(c, chal, sizeof(chal));
+	if (iscsi_chap_parse_id(i, &id) != 0 || clen < 1) {
+		chap_refuse(ini, "malformed CHAP_I or CHAP_C from the target");
+		return;
+	}
+	iscsi_chap_response(ini->chap_alg, id, ini->chap.secret,
+			    strlen(ini->chap.secret), chal, (size_t)clen, rsp);
+	iscsi_chap_encode_hex(rsp, iscsi_chap_digest_len(ini->chap_alg), hex);
+	text_add(&t, "CHAP_N", ini->chap.name);
+	text_add(&t, "CHAP_R", hex);
+	if (ini->chap.reflect) {
+		/* Misbehaving: the target's challenge as ours. */
+		ini->chap_id = id;
+		ini->chap_chal_len = (size_t)clen < sizeof(ini->chap_chal)
+					     ? (size_t)clen
+					     : sizeof(ini->chap_chal);
+		memcpy(ini->chap_chal, chal, ini->chap_chal_len);
+		text_add(&t, "CHAP_I", i);
+		text_add(&t, "CHAP_C", c);
+	} else if (ini->chap.target_secret[0]) {
+		/* Mutual: a fresh challenge as long as the digest (at least
+		 * 16 bytes), from the simulation's seeded PRNG. */
+		ini->chap_id = (uint8_t)sim_rand(ini->sim);
+		ini->chap_chal_len = iscsi_chap_digest_len(ini->chap_alg);
+		if (ini->chap_chal_len < CHAP_CHALLENGE_MIN_BYTES)
+			ini->chap_chal_len = CHAP_CHALLENGE_MIN_BYTES;
+		for (size_t k = 0; k < ini->chap_chal_len; k++)
+			ini->chap_chal[k] = (uint8_t)sim_rand(ini->sim);
+		snprintf(idbuf, sizeof(idbuf), "%u", ini->chap_id);
+		iscsi_chap_encode_hex(ini->chap_chal, ini->chap_chal_len, hex);
+		text_add(&t, "CHAP_I", idbuf);
+		text_add(&t, "CHAP_C", hex);
+	}
+	ini->chap_st = CHAP_S_RESPONSE;
+	send_login(ini, ISCSI_STAGE_SECURITY, ISCSI_STAGE_OPERATIONAL, true,
+		   &t);
+}
+
+/* Mutual CHAP: did the target prove it knows target_secret? */
+static bool chap_target_ok(struct ini *ini)
+{
+	const char *n = acc_get(ini, "CHAP_N");
+	const char *r = acc_get(ini, "CHAP_R");
+	size_t dlen = iscsi_chap_digest_len(ini->chap_alg);
+	uint8_t got[CHAP_DIGEST_MAX_BYTES], want[CHAP_DIGEST_MAX_BYTES];
+
+	if (n == NULL || r == NULL) {
+		chap_refuse(ini,
+			    "mutual CHAP: no CHAP_N/CHAP_R from the target");
+		return false;
+	}
+	if (ini->chap.target_name[0] && strcmp(n, ini->chap.target_name) != 0) {
+		chap_refuse(ini, "mutual CHAP: the target's CHAP_N is not the "
+				 "expected name");
+		return false;
+	}
+	if (iscsi_chap_decode(r, got, dlen) != (int)dlen) {
+		chap_refuse(ini,
+			    "mutual CHAP: malformed CHAP_R from the target");
+		return false;
+	}
+	iscsi_chap_response(ini->chap_alg, ini->chap_id,
+			    ini->chap.target_secret,
+			    strlen(ini->chap.target_secret), ini->chap_chal,
+			    ini->chap_chal_len, want);
+	if (!iscsi_chap_equal(got, want, dlen)) {
+		chap_refuse(ini, "mutual CHAP: wrong CHAP_R from the target");
+		return false;
+	}
+	return true;
+}
+
+/* One complete security-stage answer while CHAP is under way.  Returns
+ * true when it was handled here (next request sent, or login refused);
+ * false to go on as without CHAP. */
+static bool chap_rx(struct ini *ini, bool transit)
+{
+	const char *m;
+
+	switch (ini->chap_st) {
+	case CHAP_S_METHOD:
+		m = acc_get(ini, "AuthMethod");
+		if (m != NULL && strcmp(m, "CHAP") == 0) {
+			struct textbuf t = {.len = 0};
+
+			text_add(&t, "CHAP_A",
+				 ini->chap.algs[0] ? ini->chap.algs
+						   : "8,7,6,5");
+			ini->chap_st = CHAP_S_ALG;
+			send_login(ini, ISCSI_STAGE_SECURITY,
+				   ISCSI_STAGE_OPERATIONAL, true, &t);
+			return true;
+		}
+		if (ini->chap.target_secret[0] && transit) {
+			chap_refuse(ini, "mutual CHAP wanted, the target chose "
+					 "no authentication");
+			return true;
+		}
+		ini->chap_st = CHAP_S_DONE;
+		return false;
+	case CHAP_S_ALG:
+		chap_answer(ini);
+		return true;
+	case CHAP_S_RESPONSE:
+		if (ini->chap.target_secret[0] && !ini->chap.reflect &&
+		    !chap_target_ok(ini))
+			return true;
+		ini->chap_st = CHAP_S_DONE;
+		return false;
+	default:
+		return false;
+	}
+}
+
+void ini_rx_login_rsp(struct ini *ini, const struct iscsi_bhs *h,
+		      const uint8_t *data)
+{
+	struct ini_op *op = ini->login_op;
+	uint16_t st = (uint16_t)(h->w36 >> 16); /* bytes 36-37 */
+	bool transit = (h->flags & ISCSI_LOGIN_F_TRANSIT) != 0;
+	bool cont = (h->flags & ISCSI_LOGIN_F_CONTINUE) != 0;
+
+	if (op == NULL || ini->state != INI_S_LOGIN) {
+		ini_violation(ini, "Login Response outside login (itt %08x)",
+			      h->itt);
+		return;
+	}
+	op->login_status = st;
+	ini->exp_statsn = h->w24 + 1;
+	ini->statsn_valid = true;
+	ini->exp_cmdsn = h->w28;
+	ini->max_cmdsn = h->w32;
+	if (st != ISCSI_LS_SUCCESS) {
+		/* RFC 7143 §11.13.5: the target closes after a failed login. */
+		ini->state = INI_S_LOGOUT;
+		ini_login_done(ini, INI_DONE);
+		return;
+	}
+	ini->tsih = (uint16_t)h->lun;
+	ini_text_acc_add(ini, data, h->data_len);
+	if (cont) {
+		struct textbuf t = {.len = 0};
+
+		send_login(ini, ini->login_stage, 0, false, &t);
+		return;
+	}
+	if (ini->login_stage == ISCSI_STAGE_SECURITY &&
+	    ini->chap_st != CHAP_S_IDLE && ini->chap_st != CHAP_S_DONE &&
+	    chap_rx(ini, transit)) {
+		ini->text_acc_len = 0;
+		return;
+	}
+	login_apply_keys(ini, ini->text_acc, ini->text_acc_len);
+	ini->text_acc_len = 0;
+	if (ini->neg.first_burst > ini->neg.max_burst) {
+		/* RFC 7143 §13.14: FirstBurstLength MUST NOT exceed
+		 * MaxBurstLength. */
+		ini_violation(
+			ini,
+			"negotiated FirstBurstLength %u > MaxBurstLength %u",
+			ini->neg.first_burst, ini->neg.max_burst);
+		ini->neg.first_burst = ini->neg.max_burst;
+	}
+	if (transit && ISCSI_LOGIN_NSG(h->flags) == ISCSI_STAGE_FULL_FEATURE) {
+		ini->state = INI_S_FFP;
+		ini->digests_live = true;
+		ini->cmdsn = ini->exp_cmdsn;
+		SIM_TRACE(
+			ini->sim,
+			"%s logged in: tsih=%u ImmediateData=%d InitialR2T=%d "
+			"FirstBurst=%u MaxBurst=%u MaxR2T=%u MaxXmitDSL=%u",
+			ini->actor, ini->tsih, ini->neg.immediate_data,
+			ini->neg.initial_r2t, ini->neg.first_burst,
+			ini->neg.max_burst, ini->neg.max_r2t,
+			ini->neg.max_send_dsl);
+		ini_login_done(ini, INI_DONE);
+		ini_pump(ini);
+		return;
+	}
+	if (transit && ISCSI_LOGIN_NSG(h->flags) == ISCSI_STAGE_OPERATIONAL) {
+		login_operational(ini);
+		return;
+	}
+	/* The target wants another round in this stage: ask to move on. */
+	{
+		struct textbuf t = {.len = 0};
+
+		send_login(ini, ini->login_stage,
+			   ini->login_stage == ISCSI_STAGE_SECURITY
+				   ? ISCSI_STAGE_OPERATIONAL
+				   : ISCSI_STAGE_FULL_FEATURE,
+			   true, &t);
+	}
+}
