@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Install what utarget needs from Debian.  "build" is enough for make/make
-# run; "test" adds what make test uses.  As root we apt-get; otherwise we
+# run (librbd-dev: the header of the rbd: backstore, which loads librbd at
+# run time); "test" adds what make test uses; "rbd" what make test-rbd
+# adds.  As root we apt-get; otherwise we
 # print the exact command.
 set -euo pipefail
 what=${1:-build}
-pkgs=(gcc make pkg-config liburing-dev)
+pkgs=(gcc make pkg-config liburing-dev librbd-dev)
 if [ "$what" != build ]; then
 	# unit tests, conformance and daemon tests
 	pkgs+=(libcmocka-dev libiscsi-bin libiscsi-dev iproute2 clang-format)
@@ -19,6 +21,12 @@ if [ "$what" = fuzz ]; then
 fi
 if [ "$what" = bench ] || [ "$what" = profile ]; then
 	pkgs+=(tgt libiscsi-bin libiscsi-dev iperf3 gnuplot-nox jq)
+fi
+if [ "$what" = rbd ]; then
+	# make test-rbd and the RBD rows of make bench: a single-node Ceph
+	# cluster, tcmu-runner's handler plugins, qemu-img, tgt's bs_rbd
+	pkgs+=(ceph-mon ceph-osd ceph-common uuid-runtime tcmu-runner
+	       qemu-utils libiscsi-bin libiscsi-dev tgt tgt-rbd)
 fi
 if [ "$what" = profile ]; then
 	pkgs+=(linux-perf strace)

@@ -21,6 +21,10 @@ struct gen {
 	char *buf;
 	size_t len, cap;
 	uint64_t st; /* splitmix64 state: generation only */
+	/* A second stream for the remote-store features, so that adding
+	 * them left every other draw (and the seeds found before) as it
+	 * was: a seed without them generates the same text. */
+	uint64_t st_remote;
 };
 
 static void out(struct gen *g, const char *fmt, ...)
@@ -53,6 +57,11 @@ static uint64_t rnd(struct gen *g, uint64_t n)
 static bool coin(struct gen *g, unsigned int pct)
 {
 	return rnd(g, 100) < pct;
+}
+
+static uint64_t rnd_remote(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_remote) % n : 0;
 }
 
 struct mix {
@@ -176,7 +185,12 @@ static const char *const names[] = {"A", "B", "C", "D"};
 
 char *explore_generate(uint64_t seed)
 {
-	struct gen g = {.cap = 8192, .st = seed ^ 0x5eedf00dull};
+	struct gen g = {.cap = 8192,
+			.st = seed ^ 0x5eedf00dull,
+			.st_remote = seed ^ 0x7e307e5eull};
+	/* A remote store (Ceph RBD): long tails, a client timeout, and
+	 * absences (stalls or fences) in the workload. */
+	bool remote = rnd_remote(&g, 100) < 20;
 	struct mix m;
 	unsigned int nini, nlun, steps, vnum = 0, label = 0;
 	uint32_t lba_span;
@@ -198,6 +212,8 @@ char *explore_generate(uint64_t seed)
 	steps = coin(&g, 12) ? 150 + (unsigned int)rnd(&g, 250)
 			     : 20 + (unsigned int)rnd(&g, 80);
 	lba_span = 16 + (uint32_t)rnd(&g, 112);
+	if (remote)
+		out(&g, "# a remote store (tails, timeouts, absences)\n");
 	out(&g, "# explore seed %llu:%s%s%s%s%s%s%s%s%s%s%s%s%s%s%s\n",
 	    (unsigned long long)seed, m.chunk ? " chunk" : "",
 	    m.jitter ? " jitter" : "", m.partial ? " partial" : "",
@@ -251,6 +267,13 @@ char *explore_generate(uint64_t seed)
 			    : coin(&g, 50) ? "read"
 					   : "flush",
 			    1 + (unsigned)rnd(&g, 5));
+		if (remote)
+			out(&g,
+			    "disk%u remote tail=%ums tail-prob=0.0%u "
+			    "timeout=%ums\n",
+			    i, 1 + (unsigned)rnd_remote(&g, 50),
+			    1 + (unsigned)rnd_remote(&g, 9),
+			    200 + (unsigned)rnd_remote(&g, 3000));
 	}
 	for (unsigned int i = 0; i < nini; i++)
 		out(&g, "%s login expect any\n", names[i]);
@@ -260,8 +283,16 @@ char *explore_generate(uint64_t seed)
 				(unsigned int)rnd(&g, nini), 0);
 			continue;
 		}
-		const char *a = names[rnd(&g, nini)];
-		unsigned int lun = (unsigned int)rnd(&g, nlun);
+		const char *a;
+		unsigned int lun;
+
+		if (remote && rnd_remote(&g, 100) < 4)
+			out(&g, "disk%u away for=%ums%s\n",
+			    (unsigned)rnd_remote(&g, nlun),
+			    1 + (unsigned)rnd_remote(&g, 4000),
+			    rnd_remote(&g, 100) < 30 ? " fenced" : "");
+		a = names[rnd(&g, nini)];
+		lun = (unsigned int)rnd(&g, nlun);
 		uint32_t lba = (uint32_t)rnd(&g, lba_span);
 		uint32_t blocks = coin(&g, 80) ? 1 + (uint32_t)rnd(&g, 8)
 					       : 1 + (uint32_t)rnd(&g, 128);

@@ -390,6 +390,14 @@ static const char *dir_name(unsigned int d)
 
 void heal_all(struct runner *r)
 {
+	/* A remote store that is away comes back. */
+	for (int i = 0; i < r->nluns; i++) {
+		struct sim_disk *d = sim_disk_find(r->sim, r->luns[i].disk);
+		struct sim_disk_cfg *c = d ? sim_disk_cfg(d) : NULL;
+
+		if (c && c->away_until_ns > r->sim->now_ns)
+			c->away_until_ns = r->sim->now_ns;
+	}
 	for (int i = 0; i < r->nactors; i++) {
 		struct actor *a = &r->actors[i];
 
@@ -550,6 +558,23 @@ void disk_verb(struct runner *r, struct lun_st *l, struct toks *t)
 			c->lat_slow_ns = ns;
 		if ((v = kv(t, "slow-prob")))
 			c->slow_prob = strtod(v, NULL);
+	} else if (strcmp(verb, "remote") == 0) {
+		/* A remote store: long tails and a client timeout. */
+		if ((v = kv(t, "tail")) && parse_dur(v, &ns))
+			c->tail_ns = ns;
+		if ((v = kv(t, "tail-prob")))
+			c->tail_prob = strtod(v, NULL);
+		if ((v = kv(t, "timeout")) && parse_dur(v, &ns))
+			c->timeout_ns = ns;
+	} else if (strcmp(verb, "away") == 0) {
+		/* The store disappears now and returns after for=. */
+		if (!(v = kv(t, "for")) || !parse_dur(v, &ns)) {
+			syntaxf(r, "disk away for=DURATION [fenced]");
+			return;
+		}
+		c->away_from_ns = r->sim->now_ns;
+		c->away_until_ns = r->sim->now_ns + ns;
+		c->away_fenced = has(t, "fenced");
 	} else if (strcmp(verb, "clear") == 0) {
 		c->fault_count = 0;
 	} else if (strcmp(verb, "crash-keep") == 0) {
@@ -557,7 +582,8 @@ void disk_verb(struct runner *r, struct lun_st *l, struct toks *t)
 		c->crash_tear = (v = kv(t, "tear")) ? strtod(v, NULL) : 0.0;
 	} else {
 		syntaxf(r,
-			"unknown disk verb '%s' (eio latency clear crash-keep)",
+			"unknown disk verb '%s' (eio latency remote away clear "
+			"crash-keep)",
 			verb);
 	}
 }

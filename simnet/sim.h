@@ -252,6 +252,25 @@ struct sim_disk_cfg {
 	double crash_tear; /* ... torn (half kept) at crash */
 	struct sim_disk_fault faults[SIM_DISK_FAULTS_MAX];
 	unsigned int fault_count;
+	/* A remote store (Ceph RBD behind librbd; `disk remote`, `disk
+	 * away`): what utarget's rbd backstore meets.
+	 *   tail      a long tail: with tail_prob, a request takes an extra
+	 *             exponentially distributed time of mean tail_ns;
+	 *   timeout   a request not answered within timeout_ns fails with
+	 *             -ETIMEDOUT (rados_osd_op_timeout); a write that timed
+	 *             out may still have landed (half the time it did);
+	 *   away      from away_from_ns to away_until_ns the store is
+	 *             unreachable: requests wait for it (or time out); with
+	 *             away_fenced they fail at once with -ENOTCONN instead
+	 *             (blocklisted, connecting again).
+	 * Writes acknowledged by the store but not flushed are the write
+	 * cache above (librbd's writeback cache lives in the target: a
+	 * crash loses what it did not flush). */
+	uint64_t tail_ns;
+	double tail_prob;
+	uint64_t timeout_ns; /* 0: never */
+	uint64_t away_from_ns, away_until_ns;
+	bool away_fenced;
 };
 
 struct sim_disk;

@@ -70,6 +70,7 @@ struct sim_io {
 	struct sim_bs *bs;
 	struct bs_req *req;
 	int status;
+	bool land_anyway; /* timed out, applied all the same */
 	uint64_t flush_gen;
 	uint8_t *wdata;
 	TAILQ_ENTRY(sim_io) link;
@@ -379,6 +380,24 @@ static bool fault_hits(struct sim_disk *d, const struct bs_req *req)
 	return false;
 }
 
+/* An exponential draw of mean mean_ns, capped at 20 means: the long tail
+ * of a remote store.  -ln(u) for u uniform in (0, 1], with log2 from the
+ * bit length and a linear fraction (within 9%; no libm, and the same bits
+ * on every machine). */
+static uint64_t exp_draw(struct sim *sim, uint64_t mean_ns)
+{
+	uint64_t u = sim_rand_range(sim, 1, 1u << 20);
+	unsigned int hi = 63u - (unsigned int)__builtin_clzll(u);
+	/* log2(u) ~ hi + (u - 2^hi) / 2^hi, in 1/1024 units */
+	uint64_t log2_u =
+		((uint64_t)hi << 10) + (((u - (1ull << hi)) << 10) >> hi);
+	uint64_t x_milli = ((20ull << 10) - log2_u) * 693 / 1024; /* ln 2 */
+
+	if (x_milli > 20000)
+		x_milli = 20000;
+	return mean_ns / 1000 * x_milli;
+}
+
 static uint64_t io_latency(struct sim_disk *d)
 {
 	uint64_t lat =
@@ -386,6 +405,36 @@ static uint64_t io_latency(struct sim_disk *d)
 
 	if (d->cfg.lat_slow_ns > 0 && sim_chance(d->sim, d->cfg.slow_prob))
 		lat += d->cfg.lat_slow_ns;
+	/* No draw without a tail: runs without remote faults replay as
+	 * before. */
+	if (d->cfg.tail_ns > 0 && sim_chance(d->sim, d->cfg.tail_prob))
+		lat += exp_draw(d->sim, d->cfg.tail_ns);
+	return lat;
+}
+
+/* When the request answers, as a remote store would: after the store's
+ * absence, or at the timeout. */
+static uint64_t io_remote_time(struct sim_disk *d, struct sim_io *io,
+			       uint64_t lat)
+{
+	const struct sim_disk_cfg *c = &d->cfg;
+	uint64_t now = d->sim->now_ns;
+
+	if (now >= c->away_from_ns && now < c->away_until_ns) {
+		if (c->away_fenced) {
+			io->status = -ENOTCONN;
+			return lat;
+		}
+		lat += c->away_until_ns - now;
+	}
+	if (c->timeout_ns > 0 && lat > c->timeout_ns && io->status == 0) {
+		io->status = -ETIMEDOUT;
+		/* The OSD may have got the write before the client gave up:
+		 * then it lands (at the timeout, keeping order with later
+		 * writes), else never. */
+		io->land_anyway = sim_chance(d->sim, 0.5);
+		return c->timeout_ns;
+	}
 	return lat;
 }
 
@@ -442,6 +491,10 @@ static void io_apply(struct sim_disk *d, struct sim_io *io)
 	case BS_OP_FLUSH:
 		disk_flush(d, io->flush_gen);
 		break;
+	case BS_OP_WRITE_SAME:
+	case BS_OP_COMPARE_AND_WRITE:
+		/* Not in the simulated disk's caps: never submitted. */
+		abort();
 	}
 }
 
@@ -454,7 +507,7 @@ static void io_complete(struct sim_ev *ev)
 	struct bs_req *req = io->req;
 	int status = io->status;
 
-	if (status == 0)
+	if (status == 0 || io->land_anyway)
 		io_apply(d, io);
 	sim->ctr.disk_ops++;
 	sim_hash_u64(sim, (uint64_t)req->op << 56 ^ req->offset_bytes ^
@@ -464,7 +517,12 @@ static void io_complete(struct sim_ev *ev)
 		  req->op <= BS_OP_WRITE_ZEROES ? op_names[req->op] : "?",
 		  (unsigned long long)(req->offset_bytes / d->block_size),
 		  (unsigned long long)(req->length_bytes / d->block_size),
-		  (req->flags & BS_F_FUA) ? " FUA" : "", status ? "EIO" : "ok");
+		  (req->flags & BS_F_FUA) ? " FUA" : "",
+		  status == 0 ? "ok"
+		  : status == -ETIMEDOUT
+			  ? (io->land_anyway ? "ETIMEDOUT landed" : "ETIMEDOUT")
+		  : status == -ENOTCONN ? "ENOTCONN"
+					: "EIO");
 	TAILQ_REMOVE(&bs->pending, io, link);
 	sim->disks->pending--;
 	free(io->wdata);
@@ -478,6 +536,7 @@ static void sim_bs_submit(struct bs_dev *dev, struct bs_req *req)
 	struct sim_disk *d = bs->d;
 	struct sim *sim = d->sim;
 	struct sim_io *io = calloc(1, sizeof(*io));
+	uint64_t lat;
 
 	if (io == NULL)
 		abort();
@@ -494,7 +553,11 @@ static void sim_bs_submit(struct bs_dev *dev, struct bs_req *req)
 		io->status = -EROFS;
 	else if (fault_hits(d, req))
 		io->status = -EIO;
-	if (req->op == BS_OP_WRITE && io->status == 0) {
+	lat = io_latency(d);
+	if (io->status == 0)
+		lat = io_remote_time(d, io, lat);
+	if (req->op == BS_OP_WRITE &&
+	    (io->status == 0 || io->status == -ETIMEDOUT)) {
 		io->wdata = malloc(req->length_bytes ? req->length_bytes : 1);
 		if (io->wdata == NULL)
 			abort();
@@ -504,7 +567,7 @@ static void sim_bs_submit(struct bs_dev *dev, struct bs_req *req)
 	io->flush_gen = d->gen;
 	TAILQ_INSERT_TAIL(&bs->pending, io, link);
 	sim->disks->pending++;
-	sim_ev_at(sim, &io->ev, sim->now_ns + io_latency(d));
+	sim_ev_at(sim, &io->ev, sim->now_ns + lat);
 }
 
 static uint64_t sim_bs_lba_status(struct bs_dev *dev, uint64_t off,

@@ -28,6 +28,8 @@ int bs_open(struct env *env, const struct bs_dev_params *p, struct bs_dev **out)
 		return bs_null_open(p, out);
 	case BS_FILE:
 	case BS_BLOCK:
+	case BS_RBD:
+	case BS_TCMU:
 	case BS_SIM:
 		if (!env || !env->ops || !env->ops->disk_open)
 			return -ENOTSUP;

@@ -7,6 +7,8 @@
  *   mem   target/backstore/mem.c   RAM, sparse in 1 MiB chunks (thin)
  *   null  target/backstore/null.c  reads zeros, discards writes
  *   file  target/env_real/         regular file or block device (io_uring)
+ *   rbd   target/env_real/disk_rbd.c   Ceph RBD image (librbd, async)
+ *   tcmu  target/env_real/disk_tcmu.c  a tcmu-runner handler plugin
  *   sim   simnet/                  simulated disk with faults and crashes
  *
  * Completion rule: req->done may run before bs_submit() returns (mem and
@@ -31,6 +33,8 @@ enum bs_kind {
 	BS_FILE = 2,  /* regular file (vdisk_fileio) */
 	BS_BLOCK = 3, /* block device (vdisk_blockio) */
 	BS_SIM = 4,   /* simnet disk */
+	BS_RBD = 5,   /* Ceph RBD image: path "POOL/IMAGE" */
+	BS_TCMU = 6,  /* tcmu-runner handler: path "HANDLER/CFGSTRING" */
 };
 
 enum bs_op {
@@ -39,9 +43,20 @@ enum bs_op {
 	BS_OP_FLUSH = 2,	/* make every completed write durable */
 	BS_OP_UNMAP = 3,	/* deallocate; reads return zeros afterwards */
 	BS_OP_WRITE_ZEROES = 4, /* allocate-or-not, reads return zeros */
+	/* Optional (bs_dev.caps): */
+	BS_OP_WRITE_SAME = 5, /* iov: one block, written over the range */
+	/* iov: length_bytes to compare with the medium, then length_bytes
+	 * to write if equal, atomically; -EILSEQ with miscompare_bytes set
+	 * when they differ; -EOPNOTSUPP: the device cannot do this one
+	 * (the caller emulates it). */
+	BS_OP_COMPARE_AND_WRITE = 6,
 };
 
 #define BS_F_FUA 0x1u /* the write is durable when it completes */
+
+/* Optional operations a device implements (bs_dev.caps). */
+#define BS_CAP_WRITE_SAME 0x1u
+#define BS_CAP_COMPARE_AND_WRITE 0x2u
 
 struct bs_req;
 /* status: 0 on success, -errno otherwise (-EIO, -ENOSPC, ...). */
@@ -57,6 +72,9 @@ struct bs_req {
 	bs_done_fn done;
 	void *caller;		  /* for the submitter */
 	TAILQ_ENTRY(bs_req) link; /* free for the implementation's use */
+	/* out, COMPARE_AND_WRITE -EILSEQ: offset of the first differing
+	 * byte from offset_bytes */
+	uint64_t miscompare_bytes;
 };
 
 /* What the configuration asks for when a backstore is opened. */
@@ -70,6 +88,13 @@ struct bs_dev_params {
 	bool read_only;
 	bool thin;   /* punch holes on UNMAP */
 	bool create; /* FILE: create sparse if missing */
+	/* RBD: ceph.conf (NULL: librados' search path), client id (NULL:
+	 * "admin"), cluster operation timeout (0: 30 s), librbd writeback
+	 * cache on. */
+	const char *conf;
+	const char *client_id;
+	uint32_t timeout_s;
+	bool cache;
 };
 
 struct bs_ops {
@@ -96,6 +121,12 @@ struct bs_dev {
 	bool thin;	  /* UNMAP deallocates */
 	bool rotational;  /* reported in the block device characteristics */
 	bool write_cache; /* volatile write cache present (WCE default) */
+	uint32_t caps;	  /* BS_CAP_*: optional operations */
+	/* The capacity changed (a remote image was resized): the device
+	 * updates size_bytes, then calls resized(dev, resized_arg) on the
+	 * reactor that opened it.  Set by the owner after opening. */
+	void (*resized)(struct bs_dev *dev, void *arg);
+	void *resized_arg;
 	void *priv;
 };
 
@@ -122,7 +153,8 @@ int bs_mem_open(const struct bs_dev_params *p, struct bs_dev **out);
 int bs_mem_share(struct bs_dev *dev, struct env *env);
 int bs_null_open(const struct bs_dev_params *p, struct bs_dev **out);
 
-/* Open any backstore: MEM and NULL here, FILE/BLOCK/SIM through env. */
+/* Open any backstore: MEM and NULL here, FILE/BLOCK/RBD/TCMU/SIM through
+ * env. */
 int bs_open(struct env *env, const struct bs_dev_params *p,
 	    struct bs_dev **out);
 

@@ -297,8 +297,20 @@ static void cfg_validate_dev(struct cfg_vctx *v, const struct ut_config *cfg,
 	if ((d->kind == BS_FILE || d->kind == BS_BLOCK) && !d->path[0])
 		cfg_vdiag(v, 1, d->line,
 			  "device '%s': file devices need a path", d->name);
+	if (d->kind == BS_RBD || d->kind == BS_TCMU) {
+		const char *err;
+
+		if (ut_remote_path_check(d->kind, d->path, &err))
+			cfg_vdiag(v, 1, d->line, "device '%s': %s", d->name,
+				  err);
+	}
+	if (d->kind == BS_RBD && d->size_bytes)
+		cfg_vdiag(v, 1, d->line,
+			  "device '%s': an rbd image has its own size (use "
+			  "rbd resize)",
+			  d->name);
 	if (d->kind != BS_MEM && d->kind != BS_NULL && d->kind != BS_FILE &&
-	    d->kind != BS_BLOCK)
+	    d->kind != BS_BLOCK && d->kind != BS_RBD && d->kind != BS_TCMU)
 		cfg_vdiag(v, 1, d->line, "device '%s': unknown kind %d",
 			  d->name, (int)d->kind);
 }

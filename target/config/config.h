@@ -92,8 +92,10 @@ struct ut_iscsi_params {
 /* A device (SCST: HANDLER ... { DEVICE name { ... } }). */
 struct ut_dev_cfg {
 	char name[UT_DEV_NAME_MAX];
-	enum bs_kind kind;	  /* BS_FILE, BS_BLOCK, BS_NULL, BS_MEM */
-	char path[UT_PATH_MAX];	  /* filename, empty if none */
+	enum bs_kind kind; /* BS_FILE, BS_BLOCK, BS_NULL, BS_MEM,
+				   * BS_RBD, BS_TCMU */
+	/* filename, empty if none; rbd: POOL/IMAGE; tcmu: HANDLER/CFG */
+	char path[UT_PATH_MAX];
 	uint64_t size_bytes;	  /* 0 = from the file */
 	uint32_t block_size;	  /* 512 (default) or 4096 */
 	uint32_t phys_block_size; /* --lun physblock=: 0 = block_size */
@@ -110,7 +112,13 @@ struct ut_dev_cfg {
 	char t10_dev_id[64];   /* default: device name */
 	char usn[33];	       /* unit serial number; default derived */
 	bool expl_alua;	       /* SET TARGET PORT GROUPS allowed (SCST) */
-	int line;	       /* where it was defined (0 = cmdline) */
+	/* rbd: ceph.conf ("" = librados' default), client id ("" =
+	 * admin), cluster timeout (0 = 30 s), librbd writeback cache */
+	char conf[256];
+	char client_id[64];
+	uint32_t timeout_s;
+	bool cache;
+	int line; /* where it was defined (0 = cmdline) */
 };
 
 /* One LUN mapping: LUN n device [ { read_only 1 } ]. */
@@ -237,12 +245,18 @@ int ut_config_parse(struct ut_config *cfg, const char *file, const char *buf,
 int ut_config_validate(const struct ut_config *cfg, ut_config_diag_fn diag,
 		       void *diag_arg);
 
-/* Parse a --lun SPEC: mem:SIZE, null:SIZE or file:PATH[,size=SIZE] with
- * options ,ro ,blocksize=512|4096 ,thin ,removable.  Fills dev (named
+/* Parse a --lun SPEC: mem:SIZE, null:SIZE, file:PATH[,size=SIZE],
+ * rbd:POOL/IMAGE[,conf=PATH][,id=NAME][,timeout=S][,cache] or
+ * tcmu:HANDLER/CFGSTRING[,size=SIZE] with options ,ro
+ * ,blocksize=512|4096 ,thin ,removable.  Fills dev (named
  * "lunN" by the caller's index).  Returns 0 or -1 with *err set to a
  * message in thread-local storage, valid until the next call. */
 int ut_lun_spec_parse(const char *spec, struct ut_dev_cfg *dev,
 		      const char **err);
+
+/* Check an rbd path (POOL/IMAGE) or a tcmu one (HANDLER/CFGSTRING):
+ * 0, or -1 with *err set as for ut_lun_spec_parse. */
+int ut_remote_path_check(enum bs_kind kind, const char *path, const char **err);
 
 /* Parse "1G", "64M", "512K", "4096", "1T" (binary units); 0 on success. */
 int ut_size_parse(const char *s, uint64_t *out);

@@ -146,7 +146,10 @@ bool ut_dev_cfg_equal(const struct ut_dev_cfg *a, const struct ut_dev_cfg *b)
 	       !strcmp(a->t10_vendor_id, b->t10_vendor_id) &&
 	       !strcmp(a->prod_id, b->prod_id) &&
 	       !strcmp(a->t10_dev_id, b->t10_dev_id) &&
-	       !strcmp(a->usn, b->usn) && a->expl_alua == b->expl_alua;
+	       !strcmp(a->usn, b->usn) && a->expl_alua == b->expl_alua &&
+	       !strcmp(a->conf, b->conf) &&
+	       !strcmp(a->client_id, b->client_id) &&
+	       a->timeout_s == b->timeout_s && a->cache == b->cache;
 }
 
 bool ut_dev_cfg_equal_but_size(const struct ut_dev_cfg *a,

@@ -9,9 +9,14 @@
  *              (PORT 1..65535, default 3260)
  *   lunspec := "mem:" size { "," opt } | "null:" size { "," opt }
  *            | "file:" PATH { "," opt }
+ *            | "rbd:" POOL "/" IMAGE { "," opt | "," rbdopt }
+ *            | "tcmu:" HANDLER "/" CFGSTRING { "," opt }
  *   opt     := "ro" | "thin" | "removable" | "blocksize=" (512|4096)
  *            | "physblock=" (512|1024|...|32768, at least blocksize)
- *            | "size=" size (file only)
+ *            | "size=" size (file and tcmu only)
+ *   rbdopt  := "conf=" PATH | "id=" NAME | "timeout=" (1..3600 seconds)
+ *            | "cache"
+ *   HANDLER := [a-z0-9_]{1,32}, a tcmu-runner handler's subtype
  *
  * A PATH may contain ':' (only the first ':' ends the type) but not ','
  * (every ',' starts an option).
@@ -207,6 +212,50 @@ static int cfg_lun_fail(const char **err, const char *fmt, ...)
 	return -1;
 }
 
+/* A client id or handler name: letters, digits, '_', '-', '.'. */
+static bool cfg_lun_word(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= max &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			 "0123456789_-.") == n;
+}
+
+/* An rbd-only option: true if opt is one (then *err says whether it was
+ * wrong), false if it is not an rbd option. */
+static bool cfg_lun_rbd_opt(const char *opt, struct ut_dev_cfg *dev,
+			    const char **err)
+{
+	uint64_t v;
+
+	*err = NULL;
+	if (!strncmp(opt, "conf=", 5)) {
+		if (!opt[5] || cfg_copy(dev->conf, sizeof(dev->conf), opt + 5))
+			cfg_lun_fail(err,
+				     "conf= needs a path of at most %zu "
+				     "bytes",
+				     sizeof(dev->conf) - 1);
+	} else if (!strncmp(opt, "id=", 3)) {
+		if (!cfg_lun_word(opt + 3, sizeof(dev->client_id) - 1))
+			cfg_lun_fail(err, "id= needs a client name (letters, "
+					  "digits, '_', '-', '.')");
+		else
+			cfg_copy(dev->client_id, sizeof(dev->client_id),
+				 opt + 3);
+	} else if (!strncmp(opt, "timeout=", 8)) {
+		if (cfg_parse_dec(opt + 8, 3600, &v) || v == 0)
+			cfg_lun_fail(err, "timeout= takes 1 to 3600 seconds");
+		else
+			dev->timeout_s = (uint32_t)v;
+	} else if (!strcmp(opt, "cache")) {
+		dev->cache = true;
+	} else {
+		return false;
+	}
+	return true;
+}
+
 /* Apply one ",opt"; returns 0 or -1 with *err set. */
 static int cfg_lun_opt(char *opt, struct ut_dev_cfg *dev, const char **err)
 {
@@ -232,11 +281,14 @@ static int cfg_lun_opt(char *opt, struct ut_dev_cfg *dev, const char **err)
 			return cfg_lun_fail(err, "physblock must be a power of "
 						 "two from 512 to 32768");
 		dev->phys_block_size = (uint32_t)v;
+	} else if (dev->kind == BS_RBD && cfg_lun_rbd_opt(opt, dev, err)) {
+		return *err ? -1 : 0;
 	} else if (!strncmp(opt, "size=", 5)) {
-		if (dev->kind != BS_FILE)
+		if (dev->kind != BS_FILE && dev->kind != BS_TCMU)
 			return cfg_lun_fail(err,
-					    "size= is for file: only "
-					    "(write mem:SIZE or null:SIZE)");
+					    "size= is for file: and tcmu: only "
+					    "(write mem:SIZE or null:SIZE; an "
+					    "rbd image has its own size)");
 		if (ut_size_parse(opt + 5, &dev->size_bytes))
 			return cfg_lun_fail(err,
 					    "bad size '%.40s' (expected "
@@ -245,8 +297,11 @@ static int cfg_lun_opt(char *opt, struct ut_dev_cfg *dev, const char **err)
 	} else {
 		return cfg_lun_fail(err,
 				    "unknown option '%.40s' (expected ro, "
-				    "thin, removable, blocksize= or size=)",
-				    opt);
+				    "thin, removable, blocksize= or size=%s)",
+				    opt,
+				    dev->kind == BS_RBD ? "; for rbd: conf=, "
+							  "id=, timeout=, cache"
+							: "");
 	}
 	return 0;
 }
@@ -259,10 +314,14 @@ static int cfg_lun_kind(const char *type, enum bs_kind *kind, const char **err)
 		*kind = BS_NULL;
 	else if (!strcmp(type, "file"))
 		*kind = BS_FILE;
+	else if (!strcmp(type, "rbd"))
+		*kind = BS_RBD;
+	else if (!strcmp(type, "tcmu"))
+		*kind = BS_TCMU;
 	else
 		return cfg_lun_fail(err,
 				    "unknown backstore type '%.40s' "
-				    "(expected mem, null or file)",
+				    "(expected mem, null, file, rbd or tcmu)",
 				    type);
 	return 0;
 }
@@ -271,6 +330,12 @@ static int cfg_lun_kind(const char *type, enum bs_kind *kind, const char **err)
 static int cfg_lun_head(const char *type, const char *head,
 			struct ut_dev_cfg *dev, const char **err)
 {
+	if (dev->kind == BS_RBD || dev->kind == BS_TCMU) {
+		if (ut_remote_path_check(dev->kind, head, err))
+			return -1;
+		cfg_copy(dev->path, sizeof(dev->path), head);
+		return 0;
+	}
 	if (dev->kind == BS_FILE) {
 		if (!*head)
 			return cfg_lun_fail(err, "file: needs a path");
@@ -291,6 +356,36 @@ static int cfg_lun_head(const char *type, const char *head,
 	if (dev->size_bytes == 0)
 		return cfg_lun_fail(err, "%s: size must be greater than 0",
 				    type);
+	return 0;
+}
+
+int ut_remote_path_check(enum bs_kind kind, const char *path, const char **err)
+{
+	const char *slash = strchr(path, '/');
+	char handler[40];
+	size_t n;
+
+	if (strlen(path) >= UT_PATH_MAX)
+		return cfg_lun_fail(err, "%s path is longer than %d bytes",
+				    kind == BS_RBD ? "rbd" : "tcmu",
+				    UT_PATH_MAX - 1);
+	if (kind == BS_RBD) {
+		if (!slash || slash == path || !slash[1] ||
+		    strchr(slash + 1, '/') || strchr(path, '@'))
+			return cfg_lun_fail(err, "rbd: needs POOL/IMAGE (no "
+						 "snapshots, no namespaces)");
+		return 0;
+	}
+	n = slash ? (size_t)(slash - path) : strlen(path);
+	if (n >= sizeof(handler))
+		n = sizeof(handler) - 1;
+	memcpy(handler, path, n);
+	handler[n] = '\0';
+	if (!slash || !cfg_lun_word(handler, 32) ||
+	    strspn(handler, "abcdefghijklmnopqrstuvwxyz0123456789_") != n)
+		return cfg_lun_fail(err, "tcmu: needs HANDLER/CFGSTRING, "
+					 "HANDLER a tcmu-runner handler name "
+					 "(qcow, rbd, fbo, zbc, ...)");
 	return 0;
 }
 

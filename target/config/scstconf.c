@@ -884,12 +884,45 @@ static int cfg_dev_sanitize_rate(struct cfg_parser *p,
 	return 0;
 }
 
+/* vdisk_rbd attributes (utarget's extension): conf, id, timeout,
+ * rbd_cache.  False if st is none of them; else true with *rc the
+ * statement's result (0 or -1). */
+static bool cfg_dev_rbd_stmt(struct cfg_parser *p, struct cfg_stmt *st,
+			     const char *owner, struct ut_dev_cfg *dev, int *rc)
+{
+	const char *v;
+	uint64_t n;
+
+	if (cfg_key(st, "conf")) {
+		*rc = cfg_text(p, st, owner, dev->conf, sizeof(dev->conf));
+	} else if (cfg_key(st, "id")) {
+		*rc = cfg_text(p, st, owner, dev->client_id,
+			       sizeof(dev->client_id));
+	} else if (cfg_key(st, "timeout")) {
+		*rc = cfg_one(p, st, &v);
+		if (*rc == 0 && (cfg_parse_dec(v, 3600, &n) || n == 0))
+			*rc = cfg_err(p, &st->args[0],
+				      "timeout of %s must be 1 to "
+				      "3600 seconds",
+				      owner);
+		else if (*rc == 0)
+			dev->timeout_s = (uint32_t)n;
+	} else if (cfg_key(st, "rbd_cache")) {
+		*rc = cfg_bool(p, st, &dev->cache);
+	} else {
+		return false;
+	}
+	return true;
+}
+
 static int cfg_dev_stmt(struct cfg_parser *p, struct cfg_stmt *st, void *ctx)
 {
 	struct cfg_dev_ctx *d = ctx;
 	struct ut_dev_cfg *dev = &p->cfg->devs[d->idx];
 	char owner[UT_DEV_NAME_MAX + 16];
-	bool has_file = dev->kind == BS_FILE || dev->kind == BS_BLOCK;
+	bool has_file = dev->kind == BS_FILE || dev->kind == BS_BLOCK ||
+			dev->kind == BS_RBD || dev->kind == BS_TCMU;
+	int rc;
 
 	snprintf(owner, sizeof(owner), "device '%s'", dev->name);
 	for (size_t i = 0; i < sizeof(cfg_dev_bools) / sizeof(cfg_dev_bools[0]);
@@ -924,6 +957,8 @@ static int cfg_dev_stmt(struct cfg_parser *p, struct cfg_stmt *st, void *ctx)
 		d->pb_exp = (int)n;
 		return 0;
 	}
+	if (dev->kind == BS_RBD && cfg_dev_rbd_stmt(p, st, owner, dev, &rc))
+		return rc;
 	if (has_file && cfg_key(st, "filename")) {
 		if (cfg_text(p, st, owner, dev->path, sizeof(dev->path)))
 			return -1;
@@ -989,6 +1024,10 @@ static const struct {
 	{"vdisk_blockio", BS_BLOCK},
 	{"vdisk_nullio", BS_NULL},
 	{"vdisk_mem", BS_MEM}, /* utarget's own: a RAM disk */
+	/* utarget's own: a Ceph RBD image (filename POOL/IMAGE) and a
+	 * tcmu-runner handler plugin (filename HANDLER/CFGSTRING) */
+	{"vdisk_rbd", BS_RBD},
+	{"vdisk_tcmu", BS_TCMU},
 };
 
 struct cfg_handler_ctx {

@@ -134,6 +134,10 @@ static const char *handler_name(enum bs_kind k)
 		return "vdisk_nullio";
 	case BS_MEM:
 		return "vdisk_mem";
+	case BS_RBD:
+		return "vdisk_rbd";
+	case BS_TCMU:
+		return "vdisk_tcmu";
 	default:
 		return NULL;
 	}
@@ -184,6 +188,14 @@ static void w_dev(struct wbuf *w, const struct ut_dev_cfg *d)
 		w_attr(w, 2, "t10_dev_id", d->t10_dev_id);
 	if (strcmp(d->usn, def.usn))
 		w_attr(w, 2, "usn", d->usn);
+	if (d->conf[0])
+		w_attr(w, 2, "conf", d->conf);
+	if (d->client_id[0])
+		w_attr(w, 2, "id", d->client_id);
+	if (d->timeout_s)
+		w_attr_u64(w, 2, "timeout", d->timeout_s);
+	if (d->cache)
+		w_attr(w, 2, "rbd_cache", "1");
 	w_indent(w, 1);
 	w_raw(w, "}\n", 2);
 }

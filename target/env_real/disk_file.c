@@ -752,6 +752,11 @@ static void er_io_start(struct er_disk_engine *eng, struct er_file *f,
 		if (f->dev.thin ? f->no_punch_hole : f->no_zero_range)
 			io->stage = ER_ST_ZEROS;
 		break;
+	case BS_OP_WRITE_SAME:
+	case BS_OP_COMPARE_AND_WRITE:
+		/* Not in caps; er_req_check refused them already. */
+		er_io_finish_later(io, -EINVAL);
+		return;
 	}
 	er_io_issue(io);
 }
@@ -1147,6 +1152,10 @@ int er_disk_open(struct env *e, const struct bs_dev_params *p,
 	int fd = -1, rc;
 
 	*out = NULL;
+	if (p->kind == BS_RBD)
+		return er_rbd_open(e, p, out);
+	if (p->kind == BS_TCMU)
+		return er_tcmu_open(e, p, out);
 	if ((p->kind != BS_FILE && p->kind != BS_BLOCK) || !p->path)
 		return -EINVAL;
 	name = er_name(p);

@@ -233,16 +233,60 @@ static void er_wake_event(struct er_watch *w, uint32_t events)
 static void er_posts_run(struct er_reactor *r)
 {
 	TAILQ_HEAD(, er_post) batch = TAILQ_HEAD_INITIALIZER(batch);
+	TAILQ_HEAD(, er_msg) msgs = TAILQ_HEAD_INITIALIZER(msgs);
 	struct er_post *p;
+	struct er_msg *m;
 
 	pthread_mutex_lock(&r->post_lock);
 	TAILQ_CONCAT(&batch, &r->posts, link);
+	/* Taken: er_msg_cancel() no longer finds these. */
+	TAILQ_FOREACH (m, &r->msgs, link)
+		m->queued = false;
+	TAILQ_CONCAT(&msgs, &r->msgs, link);
 	pthread_mutex_unlock(&r->post_lock);
 	while ((p = TAILQ_FIRST(&batch))) {
 		TAILQ_REMOVE(&batch, p, link);
 		p->fn(p->arg);
 		free(p);
 	}
+	while ((m = TAILQ_FIRST(&msgs))) {
+		TAILQ_REMOVE(&msgs, m, link);
+		m->fn(m);
+	}
+}
+
+void er_msg_send(struct er_reactor *r, struct er_msg *m)
+{
+	uint64_t one = 1;
+	bool wake;
+	ssize_t n;
+
+	pthread_mutex_lock(&r->post_lock);
+	/* Only the first message of a batch wakes the loop: the others are
+	 * taken with it, since the loop empties the list under this lock
+	 * after reading the eventfd. */
+	wake = TAILQ_EMPTY(&r->msgs);
+	TAILQ_INSERT_TAIL(&r->msgs, m, link);
+	m->queued = true;
+	pthread_mutex_unlock(&r->post_lock);
+	if (wake) {
+		n = write(r->wake_fd, &one, sizeof(one));
+		(void)n; /* a full counter still wakes the reactor */
+	}
+}
+
+bool er_msg_cancel(struct er_reactor *r, struct er_msg *m)
+{
+	bool was;
+
+	pthread_mutex_lock(&r->post_lock);
+	was = m->queued;
+	if (was) {
+		TAILQ_REMOVE(&r->msgs, m, link);
+		m->queued = false;
+	}
+	pthread_mutex_unlock(&r->post_lock);
+	return was;
 }
 
 static int er_post(struct env *to, env_timer_fn fn, void *arg)
@@ -287,6 +331,7 @@ static int er_loop(struct er_reactor *r)
 		 * reactor would take the CPU they need to finish (4K
 		 * random writes at QD32 ran at half speed). */
 		if (timeout != 0 && r->poll_ns && !er_disk_busy(r) &&
+		    r->remote_inflight == 0 &&
 		    er_now_ns() - r->last_event_ns < r->poll_ns)
 			timeout = 0;
 		n = epoll_wait(r->epfd, evs, ER_EPOLL_BATCH, timeout);
@@ -590,6 +635,7 @@ static struct er_reactor *er_reactor_new(const struct env_real_opts *o,
 	r->rnd_pos = sizeof(r->rnd); /* empty: fill on first use */
 	TAILQ_INIT(&r->defers);
 	TAILQ_INIT(&r->posts);
+	TAILQ_INIT(&r->msgs);
 	TAILQ_INIT(&r->conns);
 	TAILQ_INIT(&r->dead_conns);
 	TAILQ_INIT(&r->listeners);

@@ -54,6 +54,15 @@ struct er_post {
 	TAILQ_ENTRY(er_post) link;
 };
 
+/* A message to a reactor from any thread, without allocation: the sender
+ * owns the memory (say, a remote disk request's completion) until fn runs
+ * on the reactor (er_msg_send). */
+struct er_msg {
+	void (*fn)(struct er_msg *m);
+	TAILQ_ENTRY(er_msg) link;
+	bool queued; /* under the reactor's post_lock */
+};
+
 struct er_reactor;
 
 /* The reactors of one environment.  Reactor 0 is the env handed to main:
@@ -97,6 +106,11 @@ struct er_reactor {
 	/* Work from other threads: under post_lock, run by the loop. */
 	pthread_mutex_t post_lock;
 	TAILQ_HEAD(, er_post) posts;
+	TAILQ_HEAD(, er_msg) msgs;
+	/* Requests of remote backstores (rbd, tcmu) out on other threads:
+	 * while there are any the reactor sleeps instead of polling, as
+	 * for er_disk_busy(). */
+	unsigned int remote_inflight;
 
 	/* Network (net.c): live objects, and closed ones whose memory must
 	 * outlive the epoll batch that may still name them. */
@@ -134,6 +148,11 @@ void er_watch_del(struct er_reactor *r, struct er_watch *w);
 void er_defer_queue(struct er_reactor *r, struct er_defer *d);
 void er_defer_cancel(struct er_reactor *r, struct er_defer *d);
 uint64_t er_now_ns(void);
+/* Queue m for r's loop; from any thread, never runs m->fn inside. */
+void er_msg_send(struct er_reactor *r, struct er_msg *m);
+/* Take m back if it was sent and has not run (a device closing while
+ * the reactors are stopped); returns whether it was queued. */
+bool er_msg_cancel(struct er_reactor *r, struct er_msg *m);
 
 /* net.c */
 int er_listen(struct env *e, const char *addr_port, uint16_t portal_group,
@@ -167,5 +186,12 @@ bool er_disk_busy(const struct er_reactor *r);
 void er_disk_stats_add(const struct er_reactor *r,
 		       struct env_real_disk_stats *sum);
 void er_disk_engine_free(struct er_reactor *r);
+
+/* disk_rbd.c, disk_tcmu.c: backstores whose requests complete on other
+ * threads and come back as er_msg. */
+int er_rbd_open(struct env *e, const struct bs_dev_params *p,
+		struct bs_dev **out);
+int er_tcmu_open(struct env *e, const struct bs_dev_params *p,
+		 struct bs_dev **out);
 
 #endif

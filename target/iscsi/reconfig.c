@@ -101,6 +101,14 @@ static struct iscsi_lu_ent *lu_ent_new(struct iscsi_server *srv,
 	return e;
 }
 
+/* The backstore's capacity changed under us (an rbd image resized with
+ * `rbd resize`): the LU follows.  Nothing to drain on a shrink: the
+ * image is already smaller. */
+static void lu_ent_resized(struct bs_dev *bs, void *arg)
+{
+	scsi_lu_set_capacity(arg, bs->size_bytes / bs->block_size);
+}
+
 static int lu_ent_open(struct iscsi_server *srv, struct iscsi_lu_ent *e)
 {
 	struct bs_dev_params p = {
@@ -112,6 +120,10 @@ static int lu_ent_open(struct iscsi_server *srv, struct iscsi_lu_ent *e)
 		.read_only = e->cfg.read_only,
 		.thin = e->cfg.thin,
 		.create = true,
+		.conf = e->cfg.conf[0] ? e->cfg.conf : NULL,
+		.client_id = e->cfg.client_id[0] ? e->cfg.client_id : NULL,
+		.timeout_s = e->cfg.timeout_s,
+		.cache = e->cfg.cache,
 	};
 	int rc = bs_open(srv->env, &p, &e->bs);
 
@@ -127,6 +139,8 @@ static int lu_ent_open(struct iscsi_server *srv, struct iscsi_lu_ent *e)
 		return -ENOMEM;
 	}
 	iscsi_tports_lu_opened(srv, e); /* its ALUA device group */
+	e->bs->resized = lu_ent_resized;
+	e->bs->resized_arg = e->lu;
 	return 0;
 }
 

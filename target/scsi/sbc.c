@@ -143,6 +143,27 @@ static void bs_start_lu(struct scsi_cmd *cmd, struct scsi_lu *lu, enum bs_op op,
 	bs_submit(lu->bs, r);
 }
 
+void sbc_bs_start_iov(struct scsi_cmd *cmd, enum bs_op op, uint32_t flags,
+		      uint64_t lba, void *buf, uint64_t buf_len,
+		      uint64_t length_bytes, bs_done_fn done)
+{
+	struct bs_req *r = &cmd->bsreq;
+	struct scsi_lu *lu = cmd->lu;
+
+	memset(r, 0, sizeof(*r));
+	r->op = op;
+	r->flags = flags;
+	r->offset_bytes = lba * lu->bs->block_size;
+	r->length_bytes = length_bytes;
+	cmd->bsiov.iov_base = buf;
+	cmd->bsiov.iov_len = buf_len;
+	r->iov = &cmd->bsiov;
+	r->iovcnt = 1;
+	r->done = done;
+	r->caller = cmd;
+	bs_submit(lu->bs, r);
+}
+
 static void bs_start(struct scsi_cmd *cmd, enum bs_op op, uint32_t flags,
 		     uint64_t lba, void *buf, uint64_t len, bs_done_fn done)
 {
@@ -415,6 +436,16 @@ void sbc_chain_submit(struct scsi_cmd *cmd, struct sbc_chain *ch, enum bs_op op,
 	ch->err_writing = op != BS_OP_READ;
 	ch->err_lba = lba;
 	bs_start(cmd, op, flags, lba, buf, len, chain_done);
+}
+
+void sbc_chain_submit_same(struct scsi_cmd *cmd, struct sbc_chain *ch,
+			   uint32_t flags, uint64_t lba, void *block,
+			   uint64_t length_bytes)
+{
+	ch->err_writing = true;
+	ch->err_lba = lba;
+	sbc_bs_start_iov(cmd, BS_OP_WRITE_SAME, flags, lba, block,
+			 cmd->lu->bs->block_size, length_bytes, chain_done);
 }
 
 void sbc_chain_submit_lu(struct scsi_cmd *cmd, struct sbc_chain *ch,

@@ -14,6 +14,7 @@
  * write (SBC-4 §5.3: the compare and the write are one atomic operation
  * with respect to other commands).
  */
+#include <errno.h>
 #include <stdlib.h>
 
 #include "env.h"
@@ -96,6 +97,33 @@ static bool caw_step(struct scsi_cmd *cmd, struct sbc_chain *ch)
 	}
 }
 
+/* A backstore that compares and writes by itself (BS_CAP_COMPARE_AND_WRITE:
+ * rbd_aio_compare_and_write, atomic at the OSD against every client of
+ * the image) answered. */
+static void caw_native_done(struct bs_req *req, int status)
+{
+	struct scsi_cmd *cmd = req->caller;
+	uint64_t lba = req->offset_bytes / lu_bs(cmd);
+	uint64_t bytes = req->length_bytes;
+	struct sbc_chain *ch;
+
+	if (status == -EOPNOTSUPP) {
+		/* Not this one (across objects): read, compare, write. */
+		ch = sbc_chain_new(cmd, caw_step, bytes);
+		if (ch) {
+			ch->lba = lba;
+			ch->bs_flags = req->flags;
+		}
+		sbc_chain_start(cmd, ch);
+		return;
+	}
+	if (status == -EILSEQ)
+		sbc_fail_miscompare(cmd, req->miscompare_bytes);
+	else if (status < 0)
+		scsi_fail_bs(cmd, status, true, lba);
+	scsi_cmd_complete(cmd);
+}
+
 /*
  * COMPARE AND WRITE (SBC-4 §5.3): 1 WRPROTECT 7-5, DPO 4, FUA 3;
  * 2..9 LBA; 13 NUMBER OF LOGICAL BLOCKS.  The Data-Out buffer holds the
@@ -134,6 +162,12 @@ enum scsi_rc sbc_compare_and_write(struct scsi_cmd *cmd)
 	}
 	if (!scsi_range_acquire(cmd, lba, n, true))
 		return SCSI_RC_ASYNC;
+	if (cmd->lu->bs->caps & BS_CAP_COMPARE_AND_WRITE) {
+		sbc_bs_start_iov(cmd, BS_OP_COMPARE_AND_WRITE,
+				 sbc_write_flags(cmd, cdb[1] & 0x08), lba,
+				 cmd->buf, 2 * bytes, bytes, caw_native_done);
+		return SCSI_RC_ASYNC;
+	}
 	ch = sbc_chain_new(cmd, caw_step, bytes);
 	if (ch) {
 		ch->lba = lba;

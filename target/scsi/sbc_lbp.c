@@ -37,6 +37,18 @@ static bool ws_write_step(struct scsi_cmd *cmd, struct sbc_chain *ch)
 	return true;
 }
 
+/* The whole range in one request, where the backstore repeats the block
+ * itself (BS_CAP_WRITE_SAME: rbd_aio_writesame). */
+static bool ws_native_step(struct scsi_cmd *cmd, struct sbc_chain *ch)
+{
+	if (ch->left_blocks == 0)
+		return false;
+	sbc_chain_submit_same(cmd, ch, ch->bs_flags, ch->lba, ch->buf,
+			      ch->left_blocks * lu_bs(cmd));
+	ch->left_blocks = 0;
+	return true;
+}
+
 static bool ws_unmap_step(struct scsi_cmd *cmd, struct sbc_chain *ch)
 {
 	if (ch->left_blocks == 0)
@@ -67,6 +79,14 @@ static enum scsi_rc ws_start(struct scsi_cmd *cmd, uint64_t lba, uint64_t n,
 		return SCSI_RC_ASYNC;
 	if (unmap) {
 		ch = sbc_chain_new(cmd, ws_unmap_step, 0);
+	} else if (cmd->lu->bs->caps & BS_CAP_WRITE_SAME) {
+		ch = sbc_chain_new(cmd, ws_native_step, bs);
+		if (ch && zero)
+			memset(ch->buf, 0, bs);
+		else if (ch)
+			memcpy(ch->buf, cmd->buf, bs);
+		if (ch)
+			ch->bs_flags = sbc_write_flags(cmd, false);
 	} else {
 		uint64_t pattern_blocks = SCSI_WS_CHUNK_BYTES / bs;
 

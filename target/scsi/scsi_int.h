@@ -51,6 +51,9 @@ struct env;
 
 /* Additional sense codes (ASC << 8 | ASCQ) used across the layer. */
 #define ASC_NO_ADDITIONAL 0x0000
+#define ASC_BECOMING_READY 0x0401
+#define ASC_LU_COMM_FAILURE 0x0800
+#define ASC_LU_COMM_TIMEOUT 0x0801
 #define ASC_WRITE_ERROR 0x0c00
 #define ASC_INVALID_FIELD_IN_IU 0x0e03
 #define ASC_UNRECOVERED_READ 0x1100
@@ -450,6 +453,16 @@ struct sbc_chain {
 struct sbc_chain *sbc_chain_new(struct scsi_cmd *cmd, sbc_step_fn step,
 				uint64_t buf_len);
 enum scsi_rc sbc_chain_start(struct scsi_cmd *cmd, struct sbc_chain *ch);
+/* One BS_OP_WRITE_SAME request (bs caps): block (one logical block)
+ * written over length_bytes from lba. */
+void sbc_chain_submit_same(struct scsi_cmd *cmd, struct sbc_chain *ch,
+			   uint32_t flags, uint64_t lba, void *block,
+			   uint64_t length_bytes);
+/* Submit one request whose buffer (buf_len bytes) differs from the range
+ * it covers (length_bytes): WRITE SAME, COMPARE AND WRITE. */
+void sbc_bs_start_iov(struct scsi_cmd *cmd, enum bs_op op, uint32_t flags,
+		      uint64_t lba, void *buf, uint64_t buf_len,
+		      uint64_t length_bytes, bs_done_fn done);
 void sbc_chain_submit(struct scsi_cmd *cmd, struct sbc_chain *ch, enum bs_op op,
 		      uint32_t flags, uint64_t lba, void *buf, uint64_t len);
 

@@ -145,8 +145,22 @@ void scsi_fail_bs(struct scsi_cmd *cmd, int status, bool writing, uint64_t lba)
 			       writing ? ASC_WRITE_ERROR : ASC_UNRECOVERED_READ,
 			       &o);
 		break;
-	case -ENOSPC:
+	case -ENOSPC: /* a thin file's filesystem, a full Ceph cluster */
+	case -EDQUOT: /* a Ceph pool's quota */
 		scsi_fail(cmd, SK_DATA_PROTECT, ASC_SPACE_ALLOC_FAILED_WP);
+		break;
+	case -ETIMEDOUT:
+		/* A remote store (Ceph OSD) did not answer in time: SPC-4
+		 * ABORTED COMMAND, which hosts retry. */
+		scsi_fail(cmd, SK_ABORTED_COMMAND, ASC_LU_COMM_TIMEOUT);
+		break;
+	case -ESHUTDOWN: /* fenced (Ceph: blocklisted), reconnecting */
+	case -ENOTCONN:	 /* not connected to the store (yet again) */
+		/* NOT READY, BECOMING READY: hosts retry after a delay. */
+		scsi_fail(cmd, SK_NOT_READY, ASC_BECOMING_READY);
+		break;
+	case -ECONNRESET:
+		scsi_fail(cmd, SK_ABORTED_COMMAND, ASC_LU_COMM_FAILURE);
 		break;
 	case -EROFS:
 		scsi_fail(cmd, SK_DATA_PROTECT, ASC_WRITE_PROTECTED);

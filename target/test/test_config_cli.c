@@ -91,6 +91,117 @@ static void lun_specs_that_are_valid_parse(void **state)
 	assert_int_equal(dev.size_bytes, 0);
 }
 
+static void lun_spec_fails(const char *spec, const char *want);
+
+static void rbd_and_tcmu_lun_specs_parse(void **state)
+{
+	struct ut_dev_cfg dev;
+	const char *err = NULL;
+
+	assert_int_equal(ut_lun_spec_parse("rbd:rbd/vm1,conf=/etc/ceph/c.conf,"
+					   "id=iscsi.gw,timeout=3600,cache,ro",
+					   &dev, &err),
+			 0);
+	assert_int_equal(dev.kind, BS_RBD);
+	assert_string_equal(dev.path, "rbd/vm1");
+	assert_string_equal(dev.conf, "/etc/ceph/c.conf");
+	assert_string_equal(dev.client_id, "iscsi.gw");
+	assert_int_equal(dev.timeout_s, 3600);
+	assert_true(dev.cache && dev.read_only);
+	assert_int_equal(dev.size_bytes, 0);
+
+	assert_int_equal(ut_lun_spec_parse("rbd:p/i,timeout=1", &dev, &err), 0);
+	assert_int_equal(dev.timeout_s, 1);
+	assert_false(dev.cache);
+	assert_string_equal(dev.client_id, "");
+
+	/* The tcmu-runner string keeps its own separators ('/', ';'). */
+	assert_int_equal(
+		ut_lun_spec_parse("tcmu:qcow/srv/vm.qcow2", &dev, &err), 0);
+	assert_int_equal(dev.kind, BS_TCMU);
+	assert_string_equal(dev.path, "qcow/srv/vm.qcow2");
+	assert_int_equal(ut_lun_spec_parse("tcmu:rbd/rbd/x;conf=/c,size=1G,"
+					   "blocksize=4096",
+					   &dev, &err),
+			 0);
+	assert_string_equal(dev.path, "rbd/rbd/x;conf=/c");
+	assert_int_equal(dev.size_bytes, 1ull << 30);
+	assert_int_equal(dev.block_size, 4096);
+}
+
+static void rbd_and_tcmu_lun_specs_that_are_invalid_say_why(void **state)
+{
+	lun_spec_fails("rbd:pool", "rbd: needs POOL/IMAGE (no snapshots, no "
+				   "namespaces)");
+	lun_spec_fails("rbd:/img", "rbd: needs POOL/IMAGE (no snapshots, no "
+				   "namespaces)");
+	lun_spec_fails("rbd:p/ns/img", "rbd: needs POOL/IMAGE (no snapshots, "
+				       "no namespaces)");
+	lun_spec_fails("rbd:p/img@snap", "rbd: needs POOL/IMAGE (no "
+					 "snapshots, no namespaces)");
+	lun_spec_fails("rbd:p/i,size=1G",
+		       "size= is for file: and tcmu: only (write mem:SIZE or "
+		       "null:SIZE; an rbd image has its own size)");
+	/* timeout= 1..3600: both sides of each end */
+	lun_spec_fails("rbd:p/i,timeout=0", "timeout= takes 1 to 3600 seconds");
+	lun_spec_fails("rbd:p/i,timeout=3601",
+		       "timeout= takes 1 to 3600 seconds");
+	lun_spec_fails("rbd:p/i,id=a/b", "id= needs a client name (letters, "
+					 "digits, '_', '-', '.')");
+	lun_spec_fails("rbd:p/i,conf=", "conf= needs a path of at most 255 "
+					"bytes");
+	lun_spec_fails("file:/x,cache",
+		       "unknown option 'cache' (expected ro, thin, removable, "
+		       "blocksize= or size=)");
+	lun_spec_fails("tcmu:/srv/x", "tcmu: needs HANDLER/CFGSTRING, HANDLER "
+				      "a tcmu-runner handler name (qcow, rbd, "
+				      "fbo, zbc, ...)");
+	lun_spec_fails("tcmu:qcow", "tcmu: needs HANDLER/CFGSTRING, HANDLER a "
+				    "tcmu-runner handler name (qcow, rbd, fbo, "
+				    "zbc, ...)");
+	lun_spec_fails("tcmu:Qcow/x", "tcmu: needs HANDLER/CFGSTRING, HANDLER "
+				      "a tcmu-runner handler name (qcow, rbd, "
+				      "fbo, zbc, ...)");
+}
+
+static void scst_conf_rbd_and_tcmu_devices(void **state)
+{
+	struct ut_config cfg;
+	struct diags d = {0};
+
+	parse_clean(&cfg, "HANDLER vdisk_rbd {\n"
+			  " DEVICE r0 {\n  filename rbd/vm1\n"
+			  "  conf /etc/ceph/ceph.conf\n  id iscsi\n"
+			  "  timeout 15\n  rbd_cache 1\n }\n}\n"
+			  "HANDLER vdisk_tcmu {\n"
+			  " DEVICE q0 {\n  filename qcow/srv/vm.qcow2\n }\n}\n"
+			  "TARGET_DRIVER iscsi {\n TARGET iqn.2026-11.t:a {\n"
+			  "  LUN 0 r0\n  LUN 1 q0\n }\n}\n");
+	assert_int_equal(cfg.dev_count, 2);
+	assert_int_equal(cfg.devs[0].kind, BS_RBD);
+	assert_string_equal(cfg.devs[0].path, "rbd/vm1");
+	assert_string_equal(cfg.devs[0].conf, "/etc/ceph/ceph.conf");
+	assert_string_equal(cfg.devs[0].client_id, "iscsi");
+	assert_int_equal(cfg.devs[0].timeout_s, 15);
+	assert_true(cfg.devs[0].cache);
+	assert_int_equal(cfg.devs[1].kind, BS_TCMU);
+	assert_string_equal(cfg.devs[1].path, "qcow/srv/vm.qcow2");
+	assert_int_equal(ut_config_validate(&cfg, capture, &d), 0);
+	ut_config_free(&cfg);
+
+	parse_fails("HANDLER vdisk_rbd {\n DEVICE r0 {\n  filename r/v\n"
+		    "  timeout 3601\n }\n}\n",
+		    "timeout of device 'r0' must be 1 to 3600 seconds");
+	/* An image's size is the cluster's; a bad path is caught when the
+	 * configuration is validated. */
+	parse_clean(&cfg, "HANDLER vdisk_rbd {\n DEVICE r0 {\n  filename "
+			  "rbd\n  size 1G\n }\n}\n");
+	assert_int_equal(ut_config_validate(&cfg, capture, &d), -1);
+	expect_diag(&d, "device 'r0': rbd: needs POOL/IMAGE");
+	expect_diag(&d, "device 'r0': an rbd image has its own size");
+	ut_config_free(&cfg);
+}
+
 static void lun_spec_fails(const char *spec, const char *want)
 {
 	struct ut_dev_cfg dev;
@@ -107,9 +218,9 @@ static void lun_spec_fails(const char *spec, const char *want)
 static void lun_specs_that_are_invalid_give_clear_errors(void **state)
 {
 	lun_spec_fails("disk:1G", "unknown backstore type 'disk' (expected "
-				  "mem, null or file)");
-	lun_spec_fails("1G", "unknown backstore type '1G' (expected mem, null "
-			     "or file)");
+				  "mem, null, file, rbd or tcmu)");
+	lun_spec_fails("1G", "unknown backstore type '1G' (expected mem, null, "
+			     "file, rbd or tcmu)");
 	lun_spec_fails("mem", "mem: needs a size");
 	lun_spec_fails("mem:", "mem: needs a size");
 	lun_spec_fails("null:,ro", "null: needs a size");
@@ -125,8 +236,9 @@ static void lun_specs_that_are_invalid_give_clear_errors(void **state)
 	lun_spec_fails("mem:1G,,ro", "empty option in --lun spec");
 	lun_spec_fails("mem:1G,fast", "unknown option 'fast' (expected ro, "
 				      "thin, removable, blocksize= or size=)");
-	lun_spec_fails("mem:1G,size=2G", "size= is for file: only (write "
-					 "mem:SIZE or null:SIZE)");
+	lun_spec_fails("mem:1G,size=2G",
+		       "size= is for file: and tcmu: only (write mem:SIZE or "
+		       "null:SIZE; an rbd image has its own size)");
 	lun_spec_fails("file:/a,b", "unknown option 'b' (expected ro, thin, "
 				    "removable, blocksize= or size=)");
 	lun_spec_fails("file:/a,size=big", "bad size 'big' (expected bytes or "
@@ -413,6 +525,10 @@ int main(void)
 			size_at_uint64_max_is_ok_and_one_more_overflows),
 		cmocka_unit_test(lun_specs_that_are_valid_parse),
 		cmocka_unit_test(lun_specs_that_are_invalid_give_clear_errors),
+		cmocka_unit_test(rbd_and_tcmu_lun_specs_parse),
+		cmocka_unit_test(
+			rbd_and_tcmu_lun_specs_that_are_invalid_say_why),
+		cmocka_unit_test(scst_conf_rbd_and_tcmu_devices),
 		cmocka_unit_test(
 			lun_spec_size_at_1_eib_is_ok_and_one_block_more_is_bad),
 		cmocka_unit_test(

@@ -145,6 +145,26 @@ static void command_line_luns_round_trip(void **state)
 	ut_config_free(&cfg);
 }
 
+static void rbd_and_tcmu_devices_round_trip(void **state)
+{
+	struct ut_config cfg;
+	struct ut_dev_cfg devs[2];
+	const char *specs[2] = {
+		"rbd:rbd/vm1,conf=/etc/ceph/x.conf,id=gw,timeout=12,cache,ro",
+		"tcmu:rbd/rbd/vm2;conf=/c,size=1G,blocksize=4096"};
+	const char *err;
+
+	(void)state;
+	memset(devs, 0, sizeof(devs));
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(ut_lun_spec_parse(specs[i], &devs[i], &err),
+				 0);
+	assert_int_equal(ut_config_default(&cfg), 0);
+	assert_int_equal(ut_config_set_luns(&cfg, devs, 2), 0);
+	check_round_trip(&cfg);
+	ut_config_free(&cfg);
+}
+
 static void copy_is_equal_and_independent(void **state)
 {
 	struct ut_config cfg, copy;
@@ -186,6 +206,7 @@ int main(void)
 		cmocka_unit_test(full_config_round_trips),
 		cmocka_unit_test(default_config_round_trips),
 		cmocka_unit_test(command_line_luns_round_trip),
+		cmocka_unit_test(rbd_and_tcmu_devices_round_trip),
 		cmocka_unit_test(copy_is_equal_and_independent),
 		cmocka_unit_test(a_changed_field_is_not_equal),
 	};

@@ -558,10 +558,139 @@ static void block_device_backstore_reads_writes_and_unmaps(void **state)
 	free(rd);
 }
 
+/* ------------------------------------------------ tcmu-runner plugins */
+
+/* build/test/tcmu/handler_fake.so (target/test/tcmu/handler_fake.c),
+ * beside this test's binary. */
+static void tcmu_use_fake_plugins(void)
+{
+	char exe[512], dir[600];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	assert_true(n > 0);
+	exe[n] = '\0';
+	*strrchr(exe, '/') = '\0';
+	snprintf(dir, sizeof(dir), "%s/tcmu", exe);
+	setenv("UTARGET_TCMU_DIR", dir, 1);
+}
+
+static int tcmu_open(struct env *e, const char *path, struct bs_dev **d)
+{
+	struct bs_dev_params p = {
+		.kind = BS_TCMU,
+		.name = "tcmu-test",
+		.path = path,
+		.size_bytes = 1 << 20,
+		.block_size = BS,
+	};
+
+	*d = NULL;
+	return e->ops->disk_open(e, &p, d);
+}
+
+/* Data through each kind of plugin: blocking callouts on the device's
+ * threads (fake), queued ones completed from the plugin's own thread
+ * through tcmur_cmd_complete (fakeasync), and handle_cmd with READ(10)
+ * and WRITE(10) CDBs (fakecmd).  Every completion on the reactor, never
+ * inside bs_submit. */
+static void tcmu_plugins_serve_data_through_every_callout_kind(void **state)
+{
+	static const char *const paths[] = {"fake/mem", "fakeasync/mem",
+					    "fakecmd/mem"};
+	struct env *e = new_env(true, NULL);
+	struct io_ctx c = {.e = e};
+	uint8_t *w = malloc(8 * BS), *r = malloc(8 * BS);
+
+	(void)state;
+	tcmu_use_fake_plugins();
+	for (int i = 0; i < 3; i++) {
+		struct bs_dev *d;
+
+		assert_int_equal(tcmu_open(e, paths[i], &d), 0);
+		assert_int_equal(d->size_bytes, 1 << 20);
+		assert_false(d->thin); /* LBPRZ not promised by plugins */
+		fill(w, 8 * BS, (uint8_t)(11 + i));
+		memset(r, 0, 8 * BS);
+		assert_int_equal(
+			io_sync(&c, d, BS_OP_WRITE, 0, 40 * BS, 8 * BS, w), 0);
+		assert_int_equal(
+			io_sync(&c, d, BS_OP_READ, 0, 40 * BS, 8 * BS, r), 0);
+		assert_memory_equal(r, w, 8 * BS);
+		/* FUA: the write, then the flush callout (write cache on) */
+		assert_int_equal(
+			io_sync(&c, d, BS_OP_WRITE, BS_F_FUA, 0, 8 * BS, w), 0);
+		assert_int_equal(io_sync(&c, d, BS_OP_FLUSH, 0, 0, 0, NULL), 0);
+		/* past the end: refused before the plugin sees it */
+		assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, (1 << 20) - BS,
+					 2 * BS, r),
+				 -EINVAL);
+		bs_close(d);
+	}
+	free(w);
+	free(r);
+	env_real_free(e);
+}
+
+static void tcmu_caw_miscompare_reports_the_offset(void **state)
+{
+	struct env *e = new_env(true, NULL);
+	struct io_ctx c = {.e = e};
+	uint8_t buf[4 * BS], w[2 * BS];
+	struct io_req q;
+	struct bs_dev *d;
+
+	(void)state;
+	tcmu_use_fake_plugins();
+	assert_int_equal(tcmu_open(e, "fake/mem", &d), 0);
+	assert_true(d->caps & BS_CAP_COMPARE_AND_WRITE);
+	fill(w, sizeof(w), 3);
+	assert_int_equal(io_sync(&c, d, BS_OP_WRITE, 0, 0, sizeof(w), w), 0);
+	/* compare half: w with byte 700 changed; write half: zeros */
+	memcpy(buf, w, sizeof(w));
+	buf[700] ^= 0xff;
+	memset(buf + 2 * BS, 0, 2 * BS);
+	io_submit(&c, d, &q, BS_OP_COMPARE_AND_WRITE, 0, 0, 2 * BS, NULL);
+	run_bounded(e);
+	assert_int_equal(q.status, -EINVAL); /* no buffer: refused */
+	memset(&q, 0, sizeof(q));
+	q.ctx = &c;
+	q.req.op = BS_OP_COMPARE_AND_WRITE;
+	q.req.length_bytes = 2 * BS;
+	q.iov[0] = (struct iovec){buf, sizeof(buf)};
+	q.req.iov = q.iov;
+	q.req.iovcnt = 1;
+	q.req.done = io_done;
+	c.pending++;
+	bs_submit(d, &q.req);
+	run_bounded(e);
+	assert_int_equal(q.status, -EILSEQ);
+	assert_int_equal(q.req.miscompare_bytes, 700);
+	bs_close(d);
+	env_real_free(e);
+}
+
+static void tcmu_unknown_handler_or_refused_open_fails(void **state)
+{
+	struct env *e = new_env(true, NULL);
+	struct bs_dev *d;
+
+	(void)state;
+	tcmu_use_fake_plugins();
+	assert_int_equal(tcmu_open(e, "nosuch/x", &d), -ENOENT);
+	assert_null(d);
+	assert_int_equal(tcmu_open(e, "fake/fail", &d), -EIO);
+	assert_null(d);
+	env_real_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(file_backstore_through_io_uring),
+		cmocka_unit_test(
+			tcmu_plugins_serve_data_through_every_callout_kind),
+		cmocka_unit_test(tcmu_caw_miscompare_reports_the_offset),
+		cmocka_unit_test(tcmu_unknown_handler_or_refused_open_fails),
 		cmocka_unit_test(file_backstore_through_thread_pool_fallback),
 		cmocka_unit_test(file_backstore_with_writes_on_the_reactor),
 		cmocka_unit_test(file_backstore_with_inline_writes_off),

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "env_real_rig.h"
+#include "env_real/env_real_int.h" /* er_msg */
 
 /* ------------------------------------------------------ several reactors */
 
@@ -77,6 +78,72 @@ static void mr_accept_fn(void *arg, struct env_conn *c,
 	info->env->ops->conn_close(c);
 	if (__atomic_add_fetch(&a->n, 1, __ATOMIC_SEQ_CST) == a->want)
 		env_real_stop(a->e0);
+}
+
+/* er_msg: how librbd's and tcmu plugins' threads hand a completion to a
+ * reactor.  Each message runs once, on the reactor's thread, in the order
+ * sent; one taken back before the loop ran it never runs. */
+struct msg_test;
+struct msg_slot {
+	struct er_msg m;
+	struct msg_test *t;
+	int i;
+};
+struct msg_test {
+	struct msg_slot slot[8];
+	int order[8];
+	int ran;
+	pthread_t ran_on[8];
+	struct env *e;
+	struct er_reactor *r;
+};
+
+static void msg_test_fn(struct er_msg *m)
+{
+	struct msg_slot *sl = er_container_of(m, struct msg_slot, m);
+	struct msg_test *t = sl->t;
+
+	t->order[t->ran] = sl->i;
+	t->ran_on[t->ran] = pthread_self();
+	if (++t->ran == 7) /* 8 sent, one taken back */
+		env_real_stop(t->e);
+}
+
+static void *msg_test_sender(void *arg)
+{
+	struct msg_test *t = arg;
+
+	for (int i = 0; i < 8; i++)
+		er_msg_send(t->r, &t->slot[i].m);
+	return NULL;
+}
+
+static void msg_from_another_thread_runs_on_the_reactor_in_order(void **state)
+{
+	struct msg_test t = {0};
+	pthread_t th;
+
+	(void)state;
+	t.e = new_env(true, NULL);
+	t.r = t.e->priv;
+	for (int i = 0; i < 8; i++)
+		t.slot[i] =
+			(struct msg_slot){.m.fn = msg_test_fn, .t = &t, .i = i};
+	assert_int_equal(pthread_create(&th, NULL, msg_test_sender, &t), 0);
+	pthread_join(th, NULL);
+	/* Queued, the loop not running: it can be taken back, once. */
+	assert_true(er_msg_cancel(t.r, &t.slot[5].m));
+	assert_false(er_msg_cancel(t.r, &t.slot[5].m));
+	run_bounded(t.e);
+	assert_int_equal(t.ran, 7);
+	for (int i = 0, want = 0; i < 7; i++, want++) {
+		if (want == 5)
+			want++;
+		assert_int_equal(t.order[i], want);
+		assert_true(pthread_equal(t.ran_on[i], pthread_self()));
+	}
+	assert_false(er_msg_cancel(t.r, &t.slot[0].m)); /* it ran */
+	env_real_free(t.e);
 }
 
 static void post_runs_on_the_other_reactors_thread(void **state)
@@ -242,6 +309,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(post_runs_on_the_other_reactors_thread),
+		cmocka_unit_test(
+			msg_from_another_thread_runs_on_the_reactor_in_order),
 		cmocka_unit_test(
 			disk_request_completes_on_the_submitting_reactor),
 		cmocka_unit_test(stop_from_another_reactor_stops_the_group),
