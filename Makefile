@@ -92,12 +92,13 @@ unit-asan:
 
 # Everything a change must pass.  Dependencies are installed first, in
 # their own step, so that a fresh machine can build at all.
-# Every scenario (twice, equal hashes) and 300 explorer seeds again, with
-# the simulator and the target built with AddressSanitizer and UBSan.
+# Every scenario (twice, equal hashes), batch-check of 100 seeds and 1000
+# explorer seeds again, with the simulator and the target built with
+# AddressSanitizer and UBSan.
 scenarios-asan:
 	$(MAKE) --no-print-directory BUILD=$(BUILD)/asan EXTRA_CFLAGS="$(SAN_FLAGS)" \
 		EXTRA_LDFLAGS="$(SAN_FLAGS)" $(BUILD)/asan/utarget-sim
-	scenarios/run-all.sh $(BUILD)/asan/utarget-sim
+	scenarios/run-all.sh $(BUILD)/asan/utarget-sim 1000 100
 
 test: deps
 	$(MAKE) --no-print-directory format-check
@@ -208,6 +209,12 @@ simnet-test: $(BUILD)/test/test_simnet
 
 scenarios: $(BUILD)/utarget-sim
 	scenarios/run-all.sh
+
+# Explore for hours; every failure and its shrunk form kept in failures/.
+HOURS ?= 1
+.PHONY: explore-long
+explore-long: $(BUILD)/utarget-sim
+	SIM=$(BUILD)/utarget-sim scenarios/explore-long.sh $(HOURS) failures
 # end simnet ------------------------------------------------------------------
 
 # fuzz ------------------------------------------------------------------------

@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Run every scenario twice (same seed): each must pass both times with the
 # same trace hash (regress/ holds explorer seeds that once failed, as they
-# were generated then).  Then a few hundred explorer seeds.
-# Usage: scenarios/run-all.sh [SIM] [SEEDS]
+# were generated then).  Then the explorer's isolation check, batch-check
+# (a seed's trace hash in a batch of seeds run in one process equals its
+# hash alone in a fresh process) and the explorer over SEEDS seeds from
+# START (`random`: fresh seeds every run; the start seed is printed); a
+# failing seed prints the command that replays it and its shrunk scenario.
+# Usage: scenarios/run-all.sh [SIM] [SEEDS] [CHECK_SEEDS] [START]
 set -u
 sim=${1:-build/utarget-sim}
 seeds=${2:-300}
+check=${3:-1000}
+start=${4:-1}
 dir=$(dirname "$0")
 fail=0; pass=0
 hash_of() { sed -n 's/^trace-hash: //p' <<<"$1"; }
@@ -25,11 +31,37 @@ for f in "$dir"/*.scn "$dir"/regress/*.scn; do
 	fi
 done
 echo "scenarios: $pass passed twice with equal hashes, $fail failed"
-out=$(mktemp -d)
-if ! "$sim" explore --seeds "$seeds" --jobs 2 --out "$out"; then
-	echo "scenarios: explore failed; replayable scenarios in $out"
-	fail=$((fail + 1))
+# The explorer's own isolation: a planted assertion and a planted endless
+# loop (UT_SIM_PLANT, see simnet/workers.c) each fail their seed only,
+# quoting the assertion, and the explorer goes on to count all 20 seeds.
+pl=$(mktemp -d)
+o1=$(UT_SIM_PLANT=crash:1005 "$sim" explore --seeds 20 --start 1000 --jobs 2 --out "$pl" 2>&1)
+o2=$(UT_SIM_PLANT=hang:1007 "$sim" explore --seeds 20 --start 1000 --jobs 2 --out "$pl" --timeout-s 2 2>&1)
+if grep -q '^explore: seed 1005 FAILED: .*crash.*planted crash in seed 1005' <<<"$o1" &&
+	grep -q '^explore: 20 seeds from start seed 1000, 1 failures' <<<"$o1" &&
+	grep -q '^explore: seed 1007 FAILED: .*timeout' <<<"$o2" &&
+	grep -q '^explore: 20 seeds from start seed 1000, 1 failures' <<<"$o2" &&
+	[ -s "$pl/seed-1005.scn" ]; then
+	echo "scenarios: PASS explorer isolation (a planted assertion and an endless loop fail only their seed)"
 else
-	rm -rf "$out"
+	echo "scenarios: FAIL explorer isolation"; printf '%s\n%s\n' "$o1" "$o2" | sed 's/^/  /'
+	fail=$((fail + 1))
 fi
+rm -rf "$pl"
+if ! "$sim" batch-check --seeds "$check" --start random --jobs 2; then
+	echo "scenarios: batch-check failed: a seed's result depends on what ran before it in the same process"
+	fail=$((fail + 1))
+fi
+out=$(mktemp -d)
+if ! "$sim" explore --seeds "$seeds" --start "$start" --jobs 2 --out "$out" \
+	--shrink --shrink-max-s 60 --shrink-limit 3; then
+	echo "scenarios: explore failed; the shrunk scenarios:"
+	for f in "$out"/*.min.scn; do
+		[ -e "$f" ] || continue
+		echo "--- $f"
+		cat "$f"
+	done
+	fail=$((fail + 1))
+fi
+rm -rf "$out"
 [ $fail -eq 0 ]
