@@ -9,9 +9,9 @@
 # Usage: scenarios/run-all.sh [SIM] [SEEDS] [CHECK_SEEDS] [START]
 set -u
 sim=${1:-build/utarget-sim}
-seeds=${2:-300}
+seeds=${2:-20000}
 check=${3:-1000}
-start=${4:-1}
+start=${4:-random}
 dir=$(dirname "$0")
 fail=0; pass=0
 hash_of() { sed -n 's/^trace-hash: //p' <<<"$1"; }
