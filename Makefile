@@ -29,6 +29,9 @@ TEST_SRC := $(sort $(wildcard target/test/test_*.c))
 TEST_BIN := $(TEST_SRC:target/test/%.c=$(BUILD)/test/%)
 TEST_SUPPORT := $(filter-out $(TEST_SRC),$(wildcard target/test/*.c))
 
+.PHONY: install man-check deb-test
+deb-test:
+	ci/deb-test
 .PHONY: all run test unit unit-asan scenarios-asan seam-check conformance daemon-test valgrind deps clean format format-check assert-count
 all: $(BUILD)/utarget $(BUILD)/utargetctl
 
@@ -106,6 +109,8 @@ test: deps
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory unit-asan
 	conformance/daemon-test
+	$(MAKE) --no-print-directory man-check
+	ci/deb-test
 	scenarios/run-all.sh
 	$(MAKE) --no-print-directory scenarios-asan
 	$(MAKE) --no-print-directory fuzz-regress
@@ -157,6 +162,40 @@ test-rbd-vm: deps
 $(BUILD)/ut-hostile: tools/ut-hostile.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
+
+# make install PREFIX=/usr DESTDIR=pkg: binaries, man pages, the systemd
+# unit and the configuration (not replaced if it exists under DESTDIR).
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/utarget
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+SYSTEMDUNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+install: $(BUILD)/utarget $(BUILD)/utargetctl $(BUILD)/utarget-sim
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSTEMDUNITDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/utarget $(DESTDIR)$(DOCDIR)/examples
+	install -m 0755 $(BUILD)/utarget $(BUILD)/utargetctl $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(BUILD)/utarget-sim $(DESTDIR)$(BINDIR)/
+	install -m 0644 man/utarget-sim.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/utarget.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/utarget.8 man/utargetctl.8 $(DESTDIR)$(MANDIR)/man8/
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		dist/utarget.service.in >$(DESTDIR)$(SYSTEMDUNITDIR)/utarget.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/utarget.service
+	test -e $(DESTDIR)$(SYSCONFDIR)/utarget/utarget.conf || \
+		install -m 0600 dist/utarget.conf $(DESTDIR)$(SYSCONFDIR)/utarget/utarget.conf
+	install -m 0644 docs/examples/scst.conf $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 docs/control.md $(DESTDIR)$(DOCDIR)/
+
+# Every man page through mandoc's linter: no warning or error allowed.
+man-check:
+	@for f in man/*.[158]; do \
+		out=$$(mandoc -Tlint -Wwarning "$$f" 2>&1 | grep -v 'mandoc.db'); \
+		if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; \
+	done; echo "man-check: OK ($$(ls man/*.[158] | wc -l) pages)"
 
 deps:
 	@ci/deps.sh test

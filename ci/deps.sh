@@ -12,9 +12,16 @@ if [ "$what" != build ]; then
 	pkgs+=(libcmocka-dev libiscsi-bin libiscsi-dev iproute2 clang-format)
 	# fuzz-smoke and fuzz-regress: clang with libFuzzer and sanitizers
 	pkgs+=(clang libclang-rt-14-dev)
+	# make deb-test and man-check: the package built, linted, installed
+	pkgs+=(dpkg-dev debhelper lintian mandoc man-db python3 systemd
+	       util-linux adduser)
 	# make interop: a kernel initiator in a QEMU VM
 	pkgs+=(qemu-system-x86 linux-image-amd64 busybox-static open-iscsi
 	       sg3-utils e2fsprogs xfsprogs fio cpio kmod)
+fi
+if [ "$what" = deb ]; then
+	pkgs+=(dpkg-dev debhelper lintian mandoc man-db python3 systemd
+	       util-linux adduser libiscsi-bin iproute2)
 fi
 if [ "$what" = fuzz ]; then
 	pkgs+=(clang libclang-rt-14-dev afl++ llvm lcov python3)

@@ -378,11 +378,13 @@ static void show_change(const struct json *r)
 
 /* Write text to path atomically with mode 0600 (CVE-2020-13867 wrote a
  * world-readable configuration): a private temporary file in the same
- * directory, written, synced, renamed over path, the directory synced. */
+ * directory, with the owner of the file it replaces, written, synced,
+ * renamed over path, the directory synced. */
 static void save_file(const char *path, const char *text)
 {
 	char tmp[4096], dirbuf[4096];
 	size_t len = strlen(text), off = 0;
+	struct stat st;
 	int fd, dfd;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
@@ -392,6 +394,11 @@ static void save_file(const char *path, const char *text)
 		die(1, "cannot create a file next to %s: %s", path,
 		    strerror(errno));
 	if (fchmod(fd, 0600))
+		goto fail;
+	/* The file it replaces keeps its owner: the daemon's user must
+	 * still read it at the next start or reload. */
+	if (stat(path, &st) == 0 && fchown(fd, st.st_uid, st.st_gid) &&
+	    errno != EPERM)
 		goto fail;
 	while (off < len) {
 		ssize_t n = write(fd, text + off, len - off);

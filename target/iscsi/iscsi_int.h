@@ -28,11 +28,13 @@
 #include "scsi/scsi.h"
 
 /* Limits on what the network can make us hold. */
-#define ISCSI_LOGIN_MRDSL 8192	       /* during login (RFC 7143 §6.1) */
-#define ISCSI_TEXT_MAX_BYTES 65536     /* one text negotiation, reassembled */
-#define ISCSI_LOGIN_PDUS_MAX 64	       /* login PDUs per connection */
-#define ISCSI_MAX_CONNECTIONS 1024     /* per server */
-#define ISCSI_MAX_SESSIONS_DEFAULT 256 /* when MaxSessions is 0 */
+#define ISCSI_LOGIN_MRDSL 8192	   /* during login (RFC 7143 §6.1) */
+#define ISCSI_TEXT_MAX_BYTES 65536 /* one text negotiation, reassembled */
+#define ISCSI_LOGIN_PDUS_MAX 64	   /* login PDUs per connection */
+/* Connections per server: each costs a descriptor and about 80 KiB
+ * (receive staging, buffers); sessions are bounded by it, MaxSessions 0
+ * meaning no other limit (SCST: 0 = unlimited). */
+#define ISCSI_MAX_CONNECTIONS 4096
 #define ISCSI_MAX_EDTL SCSI_MAX_XFER_BYTES  /* per command data buffer */
 #define ISCSI_BUFFER_BUDGET (1024ull << 20) /* all task buffers together */
 #define ISCSI_LOGIN_TIMEOUT_NS (30ull * 1000000000ull)

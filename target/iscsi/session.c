@@ -112,8 +112,9 @@ struct iscsi_sess *iscsi_sess_new(struct iscsi_conn *c,
 	const struct ut_iscsi_params *cfg =
 		ls->tgt ? &iscsi_tgt_conf(ls->tgt)->params : &srv->cfg_params;
 	bool stale;
+	/* MaxSessions 0: unlimited (the connection limit bounds it). */
 	uint32_t max_sessions = cfg->max_sessions ? cfg->max_sessions
-						  : ISCSI_MAX_SESSIONS_DEFAULT;
+						  : UINT32_MAX;
 	struct iscsi_sess *s;
 
 	if (!ls->discovery)
