@@ -29,7 +29,7 @@ TEST_SRC := $(sort $(wildcard target/test/test_*.c))
 TEST_BIN := $(TEST_SRC:target/test/%.c=$(BUILD)/test/%)
 TEST_SUPPORT := $(filter-out $(TEST_SRC),$(wildcard target/test/*.c))
 
-.PHONY: install man-check deb-test
+.PHONY: install man-check deb-test control-test
 deb-test:
 	ci/deb-test
 .PHONY: all run test unit unit-asan scenarios-asan seam-check conformance daemon-test valgrind deps clean format format-check assert-count
@@ -109,6 +109,7 @@ test: deps
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory unit-asan
 	conformance/daemon-test
+	$(MAKE) --no-print-directory control-test
 	$(MAKE) --no-print-directory man-check
 	ci/deb-test
 	scenarios/run-all.sh
@@ -157,6 +158,18 @@ test-rbd-vm: deps
 	bash ci/deps.sh rbd
 	$(MAKE) --no-print-directory all $(BUILD)/ut-io $(BUILD)/ut-outage
 	BUILD=$(BUILD) RBD_TEST_VM=1 rbd/test
+
+# One session doing I/O while the target is reconfigured (control-test).
+$(BUILD)/ut-live: tools/ut-live.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $< -liscsi
+
+# utargetctl against a running daemon (built with ASan+UBSan) while
+# libiscsi initiators do I/O: conformance/control-test.
+control-test: $(BUILD)/utargetctl $(BUILD)/ut-live $(BUILD)/bench/ut-load
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/asan EXTRA_CFLAGS="$(SAN_FLAGS)" \
+		EXTRA_LDFLAGS="$(SAN_FLAGS)" $(BUILD)/asan/utarget
+	UTARGET=$(CURDIR)/$(BUILD)/asan/utarget conformance/control-test
 
 # Hostile login inputs against the running daemon (daemon-test).
 $(BUILD)/ut-hostile: tools/ut-hostile.c
