@@ -30,8 +30,6 @@ TEST_BIN := $(TEST_SRC:target/test/%.c=$(BUILD)/test/%)
 TEST_SUPPORT := $(filter-out $(TEST_SRC),$(wildcard target/test/*.c))
 
 .PHONY: install man-check deb-test control-test
-deb-test:
-	ci/deb-test
 .PHONY: all run test unit unit-asan scenarios-asan seam-check conformance daemon-test valgrind deps clean format format-check assert-count
 all: $(BUILD)/utarget $(BUILD)/utargetctl
 
@@ -203,6 +201,10 @@ install: $(BUILD)/utarget $(BUILD)/utargetctl $(BUILD)/utarget-sim
 	install -m 0644 docs/examples/scst.conf $(DESTDIR)$(DOCDIR)/examples/
 	install -m 0644 docs/control.md $(DESTDIR)$(DOCDIR)/
 
+# The Debian package built, linted, installed, run and purged (as root).
+deb-test:
+	ci/deb-test
+
 # Every man page through mandoc's linter: no warning or error allowed.
 man-check:
 	@for f in man/*.[158]; do \
@@ -278,7 +280,7 @@ explore-long: $(BUILD)/utarget-sim
 #   cov        gcc --coverage with the replay main (make coverage)
 # Binaries: $(BUILD)/fuzz/<variant>/bin/<harness>.  See docs/fuzzing.md.
 # Owned by the fuzzing work; rules above are not touched.
-FUZZ_HARNESSES := config scsi login pdu_stream
+FUZZ_HARNESSES := config scsi login pdu_stream control
 FUZZ_VARIANTS := afl cmplog libfuzzer replay cov
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_LIB_SRC := $(CORE_SRC) simnet/sim_env.c simnet/sim_net.c simnet/sim_disk.c \

@@ -294,6 +294,11 @@ static void cfg_validate_dev(struct cfg_vctx *v, const struct ut_config *cfg,
 	if (d->size_bytes > UT_DEV_SIZE_MAX)
 		cfg_vdiag(v, 1, d->line, "device '%s': size exceeds 1 EiB",
 			  d->name);
+	/* A RAM disk's chunk table is 8 bytes per MiB, allocated at open. */
+	if (d->kind == BS_MEM && d->size_bytes > UT_MEM_SIZE_MAX)
+		cfg_vdiag(v, 1, d->line,
+			  "device '%s': a mem device is at most 16 TiB",
+			  d->name);
 	if ((d->kind == BS_FILE || d->kind == BS_BLOCK) && !d->path[0])
 		cfg_vdiag(v, 1, d->line,
 			  "device '%s': file devices need a path", d->name);

@@ -41,6 +41,7 @@
 #define UT_CONFIG_MAX_BYTES (16u << 20)	  /* scst.conf buffer size */
 #define UT_CONFIG_MAX_TOKEN 4096	  /* bytes in one word or string */
 #define UT_DEV_SIZE_MAX (1ull << 60)	  /* 1 EiB: offsets stay in off_t */
+#define UT_MEM_SIZE_MAX (16ull << 40)	  /* a mem device: 128 MiB of table */
 #define UT_SANITIZE_RATE_MAX (1ull << 40) /* 1 TiB/s: beyond any disk */
 #define UT_MAX_DEVS 1024		  /* devices in one configuration */
 #define UT_MAX_TARGETS 256
