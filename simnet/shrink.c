@@ -22,8 +22,8 @@
  * seeds (--tries), and the first that fails becomes the `seed` line.
  *
  * Every candidate runs in a worker process (workers.h), so a crashing
- * candidate (an assertion) is a result, and a passing one costs about a
- * millisecond.
+ * candidate (a signal, a sanitizer report) is a result, and a passing one
+ * costs about a millisecond.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -99,8 +99,8 @@ static size_t live_lines(const struct shr *s)
 	return k;
 }
 
-/* The text with line `skip_from..skip_to` left out (none if from > to)
- * and line `subst` (if not SIZE_MAX) replaced by `with`. */
+/* The text of the live lines but those marked in drop (if not NULL),
+ * line subst (if not SIZE_MAX) written as with. */
 static char *join(const struct shr *s, const bool *drop, size_t subst,
 		  const char *with)
 {
