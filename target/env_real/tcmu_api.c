@@ -603,7 +603,10 @@ static void tcmu_vlog(struct tcmu_device *dev, enum ut_log_level level,
 	n = strlen(line);
 	while (n > 0 && line[n - 1] == '\n')
 		line[--n] = '\0';
-	ut_log(e, level, "%s: tcmu: %s", dev ? dev->name : "tcmu", line);
+	if (dev)
+		ut_log(e, level, "%s: tcmu: %s", dev->name, line);
+	else
+		ut_log(e, level, "tcmu: %s", line);
 }
 
 #define TCMU_LOG_FN(fn, level)                                             \
