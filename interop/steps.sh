@@ -164,7 +164,9 @@ step_vpd_0xb0() {
 
 step_vpd_0xb1() {
 	vpd 0xb1
-	r=$(grep -i 'rotation rate' "$state/out" | head -n 1 | sed 's/^ *//')
+	# SBC-4 table 236: 0001h is a non-rotating medium, which sg_vpd
+	# prints as "Non-rotating medium" (rbd:, tcmu:, mem: LUNs).
+	r=$(grep -i -e 'rotation rate' -e 'non-rotating' "$state/out" | head -n 1 | sed 's/^ *//')
 	[ -n "$r" ] || fail "no medium rotation rate field"
 	reason "$r; $(grep -i 'form factor' "$state/out" | head -n 1 | sed 's/^ *//')"
 }
