@@ -68,6 +68,17 @@ $(BUILD)/test/test_env_real_%: target/test/test_env_real_%.c $(TEST_SUPPORT) $(B
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Wno-missing-prototypes -Wl,--dynamic-list=$(TCMU_SYMS) -o $@ $< $(TEST_SUPPORT) $(BUILD)/libutarget_real.a $(BUILD)/libutarget.a -lcmocka $(URING_LIBS) -lpthread
 
+# test_oom makes the target's own allocations fail: it links a copy of
+# the library whose allocator calls are renamed to oom_* (defined by the
+# test), while the fake environment and cmocka allocate as usual.
+OOM_SYMS := malloc calloc realloc strdup
+$(BUILD)/libutarget_oom.a: $(BUILD)/libutarget.a
+	objcopy $(foreach s,$(OOM_SYMS),--redefine-sym $(s)=oom_$(s)) $< $@
+
+$(BUILD)/test/test_oom: target/test/test_oom.c $(TEST_SUPPORT) $(BUILD)/libutarget_oom.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(TEST_SUPPORT) $(BUILD)/libutarget_oom.a -lcmocka
+
 # The assertions of target/ per folder (ut_assert.h; docs/architecture.md).
 assert-count:
 	@ci/count-asserts.sh

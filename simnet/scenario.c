@@ -294,10 +294,18 @@ static void target_verb(struct runner *r, struct toks *t)
 			if (strcmp(t->v[i], "expect") == 0)
 				ex = i;
 		for (int i = ex < 0 ? t->n : ex + 1; i < t->n; i++) {
-			static const char *names[] = {"connections", "sessions",
-						      "tasks", "buffer_bytes"};
-			uint64_t vals[] = {st.connections, st.sessions,
-					   st.tasks, st.buffer_bytes};
+			static const char *names[] = {
+				"connections",	     "sessions", "tasks",
+				"buffer_bytes",	     "owed",	 "rsp_timeouts",
+				"rsp_timeouts_stuck"};
+			uint64_t vals[] = {st.connections,
+					   st.sessions,
+					   st.tasks,
+					   st.buffer_bytes,
+					   st.owed,
+					   st.rsp_timeouts,
+					   st.rsp_timeouts_stuck};
+			const size_t nnames = sizeof(names) / sizeof(names[0]);
 			size_t k;
 			char *eq = strchr(t->v[i], '=');
 
@@ -306,14 +314,16 @@ static void target_verb(struct runner *r, struct toks *t)
 				return;
 			}
 			*eq = '\0';
-			for (k = 0; k < 4 && strcmp(names[k], t->v[i]) != 0;
-			     k++)
+			for (k = 0;
+			     k < nnames && strcmp(names[k], t->v[i]) != 0; k++)
 				;
-			if (k == 4) {
+			if (k == nnames) {
 				syntaxf(r, "unknown stat '%s'", t->v[i]);
 				return;
 			}
 			r->res->expectations++;
+			if (strcmp(names[k], "rsp_timeouts_stuck") == 0)
+				r->stuck_expected = strtoull(eq + 1, NULL, 0);
 			if (vals[k] != strtoull(eq + 1, NULL, 0))
 				failf(r, r->line,
 				      "target stats: expected %s=%s, got "

@@ -116,6 +116,10 @@ struct runner {
 	char iqn[UT_NAME_MAX];
 	char portal[64];
 	struct ut_iscsi_params params;
+	/* RspTimeouts on commands stuck inside the target that a `target
+	 * stats expect rsp_timeouts_stuck=N` line has accounted for (a
+	 * scenario may stall a disk on purpose) */
+	uint64_t stuck_expected;
 	/* CHAP: IncomingUser/OutgoingUser of the target ([0]) and of
 	 * discovery ([1]) */
 	struct ut_user_cfg users_in[2][MAX_USERS];

@@ -756,6 +756,47 @@ void leak_check(struct runner *r, const char *when)
 
 /* ------------------------------------------------------ end of run */
 
+/* The target's own liveness invariant, as it reports it
+ * (iscsi_server_get_stats): every command and TMF it accepted is
+ * answered, or its connection closed, within RspTimeout.  What it still
+ * owes once the world is quiet gets that long -- a vanished initiator's
+ * connection ends only by the target's own timeouts -- and then nothing
+ * may be owed.  An RspTimeout that caught a command waiting on the
+ * target itself (inside the SCSI layer, or a TMF) is a hang the
+ * initiators may never have seen: a dropped connection hides it. */
+static void target_liveness(struct runner *r)
+{
+	struct iscsi_server_stats st;
+	uint32_t rsp_s = r->params.rsp_timeout_s ? r->params.rsp_timeout_s : 90;
+
+	if (r->srv == NULL || r->failed)
+		return;
+	iscsi_server_get_stats(r->srv, &st);
+	if (st.owed > 0) {
+		sim_run_for(r->sim, ((uint64_t)rsp_s + 1) * SIM_NS_PER_S);
+		if (r->failed || r->srv == NULL)
+			return;
+		iscsi_server_get_stats(r->srv, &st);
+	}
+	if (st.owed > 0)
+		failf(r, 0,
+		      "target liveness: the target still owes %u answers, "
+		      "the oldest for %llu ms, past its RspTimeout of %u s "
+		      "(seed %llu)",
+		      st.owed,
+		      (unsigned long long)(st.owed_oldest_age_ns /
+					   SIM_NS_PER_MS),
+		      rsp_s, (unsigned long long)r->seed);
+	else if (st.rsp_timeouts_stuck > r->stuck_expected)
+		failf(r, 0,
+		      "target liveness: RspTimeout closed %llu connection(s) "
+		      "whose oldest command waited inside the target (the "
+		      "SCSI layer or a TMF) and was never answered; --trace "
+		      "shows the target's log naming it (seed %llu)",
+		      (unsigned long long)st.rsp_timeouts_stuck,
+		      (unsigned long long)r->seed);
+}
+
 void end_of_run(struct runner *r)
 {
 	struct pend *p;
@@ -790,6 +831,7 @@ void end_of_run(struct runner *r)
 		      "world went quiet (seed %llu)",
 		      p->a->name, p->verb, (unsigned long long)r->seed);
 	}
+	target_liveness(r);
 	if (r->srv != NULL && !r->failed) {
 		bool all_down = true;
 		struct iscsi_server_stats st;

@@ -100,9 +100,14 @@ void iscsi_conn_accept(void *arg, struct env_conn *ec,
 	rx_expect(c, RX_BHS, ISCSI_BHS_LEN);
 	c->login_timer = env_timer_new(env, conn_login_timeout, c);
 	c->flush_timer = env_timer_new(env, conn_flush_timer, c);
-	if (c->login_timer)
-		env_timer_arm(env, c->login_timer,
-			      env_now_ns(env) + ISCSI_LOGIN_TIMEOUT_NS);
+	if (!c->login_timer || !c->flush_timer) {
+		/* Both bound what the connection may hold us to, and the
+		 * flush timer is the safe point of iscsi_conn_fail_soon(). */
+		iscsi_conn_close(c, "out of memory: no timers");
+		return;
+	}
+	env_timer_arm(env, c->login_timer,
+		      env_now_ns(env) + ISCSI_LOGIN_TIMEOUT_NS);
 	env->ops->conn_set_handler(ec, &conn_handler, c);
 	LOG_INFO(env, "conn %u: accepted from %s on %s", c->id, info->peer_addr,
 		 info->local_addr);
@@ -134,7 +139,16 @@ static void conn_send_ping(struct iscsi_conn *c)
 	iscsi_conn_kick(c);
 }
 
+static void conn_ka_arm(struct iscsi_conn *c, uint64_t at_ns)
+{
+	c->ka_due_ns = at_ns;
+	env_timer_arm(c->env, c->ka_timer, at_ns);
+}
+
 /* One timer watches the connection's health:
+ *  - an answer owed for RspTimeout (a task or TMF the target accepted and
+ *    has not answered): drop the connection, the initiator's recovery
+ *    (session_liveness in session.c);
  *  - no PDU for NopInInterval: send a NOP-In ping;
  *  - no answer (no bytes at all) within NopInTimeout: drop the
  *    connection, which ends its session and tasks (ERL 0);
@@ -143,10 +157,16 @@ static void conn_ka_fire(void *arg)
 {
 	struct iscsi_conn *c = arg;
 	struct env *env = c->env;
-	uint64_t now = env_now_ns(env), next;
+	uint64_t now = env_now_ns(env), next, owed_since;
 
 	if (c->closing || c->state != CONN_FFP)
 		return;
+	if (c->sess &&
+	    iscsi_sess_owed_overdue(c->sess, now, c->rsp_timeout_ns)) {
+		c->r->stats.conns_dropped++;
+		iscsi_conn_close(c, "RspTimeout: an answer owed too long");
+		return;
+	}
 	if (c->ping_outstanding && c->last_rx_ns > c->ping_sent_ns)
 		c->ping_outstanding = false;
 	if (c->ping_outstanding && now >= c->ping_sent_ns + c->nop_timeout_ns) {
@@ -175,7 +195,19 @@ static void conn_ka_fire(void *arg)
 		next = c->last_rx_ns + c->nop_interval_ns;
 	if (next <= now)
 		next = now + c->idle_ns;
-	env_timer_arm(env, c->ka_timer, next);
+	owed_since = c->sess ? iscsi_sess_owed_since(c->sess) : UINT64_MAX;
+	if (owed_since != UINT64_MAX && owed_since + c->rsp_timeout_ns < next)
+		next = owed_since + c->rsp_timeout_ns;
+	conn_ka_arm(c, next);
+}
+
+void iscsi_conn_owed_from(struct iscsi_conn *c, uint64_t since_ns)
+{
+	uint64_t due = since_ns + c->rsp_timeout_ns;
+
+	if (c->closing || !c->ka_timer || due >= c->ka_due_ns)
+		return;
+	conn_ka_arm(c, due);
 }
 
 /* The task whose data segment is arriving was freed (a reset, an abort,
@@ -211,25 +243,56 @@ void iscsi_conn_enter_ffp(struct iscsi_conn *c)
 		(uint64_t)(p->nop_in_timeout_s ? p->nop_in_timeout_s : 30) *
 		1000000000ull;
 	c->idle_ns = c->nop_timeout_ns;
+	c->rsp_timeout_ns =
+		(uint64_t)(p->rsp_timeout_s ? p->rsp_timeout_s : 90) *
+		1000000000ull;
 	c->last_rx_ns = env_now_ns(env);
 	c->ka_timer = env_timer_new(env, conn_ka_fire, c);
-	if (c->ka_timer)
-		env_timer_arm(env, c->ka_timer,
-			      c->last_rx_ns +
-				      (c->nop_interval_ns &&
-						       c->nop_interval_ns <
-							       c->idle_ns
-					       ? c->nop_interval_ns
-					       : c->idle_ns));
+	if (!c->ka_timer) {
+		/* without it nothing bounds a dead peer or an owed answer */
+		iscsi_conn_fail_soon(c, "out of memory: no keepalive timer");
+		return;
+	}
+	conn_ka_arm(c,
+		    c->last_rx_ns + (c->nop_interval_ns && c->nop_interval_ns <
+								   c->idle_ns
+					     ? c->nop_interval_ns
+					     : c->idle_ns));
 }
 
 /* ------------------------------------------------------------- transmit */
 
+/* Every PDU the target sends is owed to the initiator: a response, a
+ * ping it must answer, a Reject that ends a request.  When one cannot be
+ * allocated the connection is closed (at the next flush), whatever the
+ * PDU: the initiator recovers from a dropped connection (it retries on a
+ * new session), never from an answer that silently did not come. */
 struct iscsi_txpdu *iscsi_txpdu_new(struct iscsi_conn *c, uint8_t opcode)
 {
-	(void)opcode;
+	struct iscsi_txpdu *t;
+
+	if (c->closing || c->close_why)
+		return NULL; /* going anyway: nothing more is sent */
 	c->r->pdu_pool.obj_size = sizeof(struct iscsi_txpdu);
-	return pool_obj_get(&c->r->pdu_pool);
+	t = pool_obj_get(&c->r->pdu_pool);
+	if (!t)
+		iscsi_conn_fail_soon(c,
+				     opcode == ISCSI_OP_DATA_IN
+					     ? "out of memory for a Data-In PDU"
+					     : "out of memory for a PDU");
+	return t;
+}
+
+void iscsi_conn_fail_soon(struct iscsi_conn *c, const char *why)
+{
+	if (c->closing || c->close_why)
+		return;
+	c->close_why = why;
+	c->r->stats.conns_dropped++;
+	LOG_WARN(c->env, "conn %u: %s: closing it", c->id, why);
+	/* The flush timer is due now; inside a receive callback the
+	 * callback's own flush comes first. */
+	iscsi_conn_kick(c);
 }
 
 void iscsi_pools_drain(struct iscsi_reactor *r)
@@ -291,7 +354,7 @@ void iscsi_conn_queue(struct iscsi_conn *c, struct iscsi_txpdu *t,
 	struct iscsi_bhs hh = *h;
 	uint32_t pad;
 
-	if (c->closing) {
+	if (c->closing || c->close_why) {
 		txpdu_free(c, t);
 		return;
 	}
@@ -403,6 +466,10 @@ void iscsi_conn_flush(struct iscsi_conn *c)
 				    "(transmit queue limit)");
 		return;
 	}
+	if (c->close_why && !c->closing) {
+		iscsi_conn_close(c, c->close_why);
+		return;
+	}
 
 	while (!c->closing && !TAILQ_EMPTY(&c->txq)) {
 		struct iovec iov[ISCSI_TX_IOV_MAX];
@@ -463,6 +530,7 @@ void iscsi_send_reject(struct iscsi_conn *c, uint8_t reason, const uint8_t *bhs)
 		return;
 	if (iscsi_txpdu_copy_data(t, bhs, ISCSI_BHS_LEN)) {
 		iscsi_txpdu_discard(c, t);
+		iscsi_conn_fail_soon(c, "out of memory for a PDU's data");
 		return;
 	}
 	h.opcode = ISCSI_OP_REJECT;
@@ -757,7 +825,7 @@ static void conn_on_readable(void *ctx)
 	bool got_bytes = false;
 
 	c->in_callback = true;
-	while (!c->closing) {
+	while (!c->closing && !c->close_why) {
 		uint32_t room = c->rx_need - c->rx_got;
 		ssize_t n;
 

@@ -31,6 +31,18 @@ struct iscsi_server_stats {
 	uint64_t conns_dropped; /* closed for a protocol error */
 	uint64_t scsi_cmds;	/* SCSI commands completed */
 	uint64_t buffer_bytes;	/* task data buffers allocated now */
+	/* Liveness, the target's own invariant: every SCSI command and TMF
+	 * it accepts is answered, or its connection closed, within
+	 * RspTimeout of its arrival. */
+	uint32_t owed;		     /* accepted, not yet answered, on
+				      * connections still open */
+	uint64_t owed_oldest_age_ns; /* how long the oldest of them has
+				      * waited (0 if none) */
+	uint64_t rsp_timeouts;	     /* connections closed because one
+				      * waited past RspTimeout */
+	uint64_t rsp_timeouts_stuck; /* ... of which it waited on the
+				      * target itself (inside the SCSI
+				      * layer, or a TMF): a target bug */
 };
 
 /* Build a server from cfg (deep-copied where needed: cfg may be freed

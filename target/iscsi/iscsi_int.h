@@ -242,6 +242,8 @@ struct iscsi_task {
 	uint8_t fixed_status;	      /* answered without the SCSI layer */
 	bool fixed_too_long;	      /* ... because EDTL is over the limit */
 	uint32_t unsol_next;	      /* next unsolicited offset expected */
+	uint64_t arrival_ns;	      /* when its command header came */
+	bool owed;		      /* an answer is owed (session.c) */
 	struct iscsi_tmf *tmf;	      /* TMF waiting for this task */
 	TAILQ_ENTRY(iscsi_task) link; /* session task list */
 	TAILQ_ENTRY(iscsi_task) pending_link; /* CmdSN reorder queue */
@@ -256,6 +258,8 @@ struct iscsi_tmf {
 	uint8_t response;
 	uint8_t function;
 	unsigned int waiting;
+	uint64_t arrival_ns;
+	bool owed; /* its response is not queued yet */
 	TAILQ_ENTRY(iscsi_tmf) link;
 };
 TAILQ_HEAD(iscsi_tmf_list, iscsi_tmf);
@@ -289,6 +293,11 @@ struct iscsi_sess {
 	uint32_t next_ttt;
 	struct iscsi_task_list tasks;
 	struct iscsi_task_list pending; /* out of order, awaiting CmdSN */
+	/* Answers owed (tasks and TMFs, session.c): how many, and the
+	 * arrival of the oldest (UINT64_MAX: none).  Written by the
+	 * session's reactor, read atomically by iscsi_server_get_stats(). */
+	uint32_t owed;
+	uint64_t owed_since_ns;
 	struct scsi_sess *scsi;
 	TAILQ_ENTRY(iscsi_sess) link;
 	bool closing;
@@ -399,6 +408,8 @@ struct iscsi_conn {
 	uint32_t tx_untied_pdus; /* of those, PDUs of no task */
 	uint64_t tx_untied_bytes;
 	bool tx_overflow;	       /* limit passed: close at next flush */
+	const char *close_why;	       /* close at the next flush (a PDU
+					* could not be allocated) */
 	struct env_timer *flush_timer; /* deferred flush after a batch */
 	bool flush_pending;
 	bool want_write;
@@ -411,7 +422,10 @@ struct iscsi_conn {
 	uint64_t ping_sent_ns;
 	uint64_t nop_interval_ns; /* 0 = no pings */
 	uint64_t nop_timeout_ns;
-	uint64_t idle_ns; /* a PDU may stall this long */
+	uint64_t idle_ns;	 /* a PDU may stall this long */
+	uint64_t rsp_timeout_ns; /* RspTimeout: an answer owed this long
+				  * closes the connection */
+	uint64_t ka_due_ns;	 /* when ka_timer fires next */
 	uint32_t ping_ttt;
 	bool ping_outstanding;
 	/* text continuation (FFP Text with C bit / long responses) */
@@ -452,6 +466,13 @@ void iscsi_conn_enter_ffp(struct iscsi_conn *c);
 void iscsi_conn_rx_task_gone(struct iscsi_conn *c, struct iscsi_task *t);
 /* A NOP-Out answered our NOP-In ping with this TTT. */
 void iscsi_conn_ping_answered(struct iscsi_conn *c, uint32_t ttt);
+/* The session owes an answer again, to work that arrived at since_ns:
+ * have the keepalive timer check RspTimeout in time. */
+void iscsi_conn_owed_from(struct iscsi_conn *c, uint64_t since_ns);
+/* Out of memory for a PDU the connection must send: close it at the next
+ * flush (a safe point), and send nothing more on it until then.  The one
+ * policy for every PDU (RFC 7143 has no way to say "answer lost"). */
+void iscsi_conn_fail_soon(struct iscsi_conn *c, const char *why);
 
 /* login.c */
 void iscsi_login_rx(struct iscsi_conn *c);
@@ -468,8 +489,14 @@ void iscsi_sess_detach_conn(struct iscsi_sess *s);
 void iscsi_sess_free(struct iscsi_sess *s);
 void iscsi_task_put_tx(struct iscsi_task *t);
 void iscsi_sess_fill_sn(struct iscsi_sess *s, struct iscsi_bhs *h);
+/* Arrival of the oldest answer owed, UINT64_MAX if none. */
+uint64_t iscsi_sess_owed_since(const struct iscsi_sess *s);
+/* Has the oldest answer owed waited timeout_ns by now?  Then it logs
+ * what waited and counts an RspTimeout; the caller closes. */
+bool iscsi_sess_owed_overdue(struct iscsi_sess *s, uint64_t now_ns,
+			     uint64_t timeout_ns);
 
-/* text / discovery */
+/* text / discovery: 0, or -ENOMEM (the answer would be incomplete) */
 int iscsi_sendtargets(struct iscsi_server *srv, struct iscsi_conn *c,
 		      const char *what, struct iscsi_kvlist *out);
 

@@ -74,13 +74,11 @@ static void login_respond_raw(struct iscsi_conn *c, uint16_t status,
 	struct iscsi_txpdu *t = iscsi_txpdu_new(c, ISCSI_OP_LOGIN_RSP);
 	struct iscsi_bhs h = {0};
 
-	if (!t) {
-		iscsi_conn_close(c, "out of memory");
-		return;
-	}
+	if (!t)
+		return; /* iscsi_txpdu_new() closes the connection */
 	if (len && iscsi_txpdu_copy_data(t, data, len)) {
 		iscsi_txpdu_discard(c, t);
-		iscsi_conn_close(c, "out of memory");
+		iscsi_conn_fail_soon(c, "out of memory for a PDU's data");
 		return;
 	}
 	h.opcode = ISCSI_OP_LOGIN_RSP;

@@ -518,8 +518,24 @@ void iscsi_server_free(struct iscsi_server *srv)
 void iscsi_server_get_stats(const struct iscsi_server *srv,
 			    struct iscsi_server_stats *out)
 {
+	uint64_t now = env_now_ns(srv->env), oldest = UINT64_MAX;
+	const struct iscsi_sess *s;
+
 	env_mutex_lock(srv->env, srv->lock);
 	*out = srv->stats;
+	/* Each session publishes what it owes (session.c); a session stays
+	 * in the list, under the lock, until it is freed. */
+	TAILQ_FOREACH (s, &srv->sessions, link) {
+		uint32_t n = __atomic_load_n(&s->owed, __ATOMIC_RELAXED);
+		uint64_t since =
+			__atomic_load_n(&s->owed_since_ns, __ATOMIC_RELAXED);
+
+		out->owed += n;
+		if (n && since < oldest)
+			oldest = since;
+	}
+	out->owed_oldest_age_ns =
+		oldest != UINT64_MAX && now > oldest ? now - oldest : 0;
 	out->buffer_bytes =
 		__atomic_load_n(&srv->buffer_bytes, __ATOMIC_RELAXED);
 	/* Other reactors' counters are read while they count: a figure
@@ -533,6 +549,8 @@ void iscsi_server_get_stats(const struct iscsi_server *srv,
 		out->rejects_tx += r->rejects_tx;
 		out->conns_dropped += r->conns_dropped;
 		out->scsi_cmds += r->scsi_cmds;
+		out->rsp_timeouts += r->rsp_timeouts;
+		out->rsp_timeouts_stuck += r->rsp_timeouts_stuck;
 	}
 	env_mutex_unlock(srv->env, srv->lock);
 }
@@ -614,12 +632,14 @@ static void portal_address(const char *portal, const struct iscsi_conn *c,
 		snprintf(out, cap, "%s:%u", host, port);
 }
 
-static void sendtargets_one(struct iscsi_server *srv, struct iscsi_conn *c,
-			    const struct iscsi_tgt *t, struct iscsi_kvlist *out)
+/* 0, or -ENOMEM. */
+static int sendtargets_one(struct iscsi_server *srv, struct iscsi_conn *c,
+			   const struct iscsi_tgt *t, struct iscsi_kvlist *out)
 {
 	const struct iscsi_tgt_conf *conf = iscsi_tgt_conf(t);
 
-	iscsi_kv_add(out, "TargetName", t->name);
+	if (iscsi_kv_add(out, "TargetName", t->name))
+		return -ENOMEM;
 	for (size_t i = 0; i < srv->portal_count; i++) {
 		char addr[160];
 
@@ -627,9 +647,11 @@ static void sendtargets_one(struct iscsi_server *srv, struct iscsi_conn *c,
 		/* Only the portals a login may use (allowed_portal). */
 		if (!iscsi_acl_portal_allowed(&conf->acl, addr))
 			continue;
-		iscsi_kv_addf(out, "TargetAddress", "%s,%u", addr,
-			      srv->portal_tpgts[i]);
+		if (iscsi_kv_addf(out, "TargetAddress", "%s,%u", addr,
+				  srv->portal_tpgts[i]))
+			return -ENOMEM;
 	}
+	return 0;
 }
 
 /* A target is shown to an initiator only if it may log in to it from
@@ -656,21 +678,20 @@ int iscsi_sendtargets(struct iscsi_server *srv, struct iscsi_conn *c,
 
 	if (strcmp(what, "All") == 0 && s->discovery) {
 		for (size_t i = 0; i < n; i++)
-			if (sendtargets_visible(srv->tgts[i], c))
-				sendtargets_one(srv, c, srv->tgts[i], out);
+			if (sendtargets_visible(srv->tgts[i], c) &&
+			    sendtargets_one(srv, c, srv->tgts[i], out))
+				return -ENOMEM;
 		return 0;
 	}
-	if (what[0] == '\0' || strcmp(what, "All") == 0) {
-		if (s->tgt)
-			sendtargets_one(srv, c, s->tgt, out);
-		return 0;
-	}
+	if (what[0] == '\0' || strcmp(what, "All") == 0)
+		return s->tgt ? sendtargets_one(srv, c, s->tgt, out) : 0;
 	for (size_t i = 0; i < n; i++) {
 		if (!sendtargets_visible(srv->tgts[i], c) ||
 		    strcmp(srv->tgts[i]->name, what))
 			continue;
-		if (s->discovery || s->tgt == srv->tgts[i])
-			sendtargets_one(srv, c, srv->tgts[i], out);
+		if ((s->discovery || s->tgt == srv->tgts[i]) &&
+		    sendtargets_one(srv, c, srv->tgts[i], out))
+			return -ENOMEM;
 	}
 	return 0;
 }

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "iscsi/iscsi_int.h"
+#include "ut_assert.h"
 
 static void task_free(struct iscsi_task *t);
 static void task_exec(struct iscsi_task *t);
@@ -65,6 +66,173 @@ static uint32_t sess_new_ttt(struct iscsi_sess *s)
 	if (++s->next_ttt == ISCSI_RESERVED_TAG)
 		s->next_ttt = 1;
 	return s->next_ttt;
+}
+
+/* ------------------------------------------------------ answers owed */
+
+/*
+ * Liveness is the target's own invariant, not only the initiator's
+ * timeout: every SCSI command and TMF the target accepts is answered --
+ * its response queued -- or its connection closed, within RspTimeout of
+ * its arrival (SCST's RspTimeout; conn.c's keepalive timer enforces it).
+ * A task is owed from its arrival until it is answered, until its own
+ * session's TMF takes it over (that TMF's response concludes it, RFC 7143
+ * §11.5.1), or until its connection closes; a TMF until its response is
+ * queued.  Tasks and TMFs sit in their lists in arrival order, so the
+ * oldest owed is the first one still owed.
+ */
+static uint64_t owed_oldest(const struct iscsi_sess *s)
+{
+	const struct iscsi_task *t;
+	const struct iscsi_tmf *tmf;
+	uint64_t oldest = UINT64_MAX;
+
+	TAILQ_FOREACH (t, &s->tasks, link)
+		if (t->owed) {
+			oldest = t->arrival_ns;
+			break;
+		}
+	TAILQ_FOREACH (tmf, &s->tmfs, link)
+		if (tmf->owed) {
+			if (tmf->arrival_ns < oldest)
+				oldest = tmf->arrival_ns;
+			break;
+		}
+	return oldest;
+}
+
+static void owed_publish(struct iscsi_sess *s, uint32_t n, uint64_t since)
+{
+	ut_assert((n == 0) == (since == UINT64_MAX));
+	__atomic_store_n(&s->owed, n, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->owed_since_ns, since, __ATOMIC_RELAXED);
+}
+
+/* Work that arrived now owes an answer; *owed and *arrival_ns are its. */
+static void owed_add(struct iscsi_sess *s, bool *owed, uint64_t *arrival_ns)
+{
+	ut_assert(!*owed);
+	*owed = true;
+	*arrival_ns = env_now_ns(s->env);
+	if (s->owed == 0) {
+		owed_publish(s, 1, *arrival_ns);
+		if (s->conn)
+			iscsi_conn_owed_from(s->conn, *arrival_ns);
+	} else {
+		owed_publish(s, s->owed + 1, s->owed_since_ns);
+	}
+}
+
+/* It is answered (or taken over, or its connection is gone). */
+static void owed_settle(struct iscsi_sess *s, bool *owed, uint64_t arrival_ns)
+{
+	uint32_t n;
+
+	if (!*owed)
+		return;
+	*owed = false;
+	ut_assert(s->owed > 0);
+	ut_assert(arrival_ns >= s->owed_since_ns);
+	n = s->owed - 1;
+	if (n == 0)
+		owed_publish(s, 0, UINT64_MAX);
+	else if (arrival_ns == s->owed_since_ns) /* maybe the oldest */
+		owed_publish(s, n, owed_oldest(s));
+	else
+		owed_publish(s, n, s->owed_since_ns);
+}
+
+/* The connection is gone: nothing is owed any more. */
+static void owed_clear(struct iscsi_sess *s)
+{
+	struct iscsi_task *t;
+	struct iscsi_tmf *tmf;
+
+	TAILQ_FOREACH (t, &s->tasks, link)
+		t->owed = false;
+	TAILQ_FOREACH (tmf, &s->tmfs, link)
+		tmf->owed = false;
+	owed_publish(s, 0, UINT64_MAX);
+}
+
+/* t's response is queued, or it ends without one (a Reject, or its own
+ * session's TMF concludes it). */
+static void task_answered(struct iscsi_task *t)
+{
+	t->responded = true;
+	owed_settle(t->sess, &t->owed, t->arrival_ns);
+}
+
+/* Our own TMF ends t: that TMF, owed itself, answers for it. */
+static void task_taken_over(struct iscsi_task *t)
+{
+	t->aborting = true;
+	owed_settle(t->sess, &t->owed, t->arrival_ns);
+}
+
+uint64_t iscsi_sess_owed_since(const struct iscsi_sess *s)
+{
+	return s->owed_since_ns;
+}
+
+static const char *task_state_name(const struct iscsi_task *t)
+{
+	switch (t->state) {
+	case TASK_RX_DATA:
+		return "waiting for Data-Out";
+	case TASK_QUEUED:
+		return "waiting for its CmdSN turn";
+	case TASK_EXEC:
+		return "inside the SCSI layer";
+	case TASK_TX:
+		return "answered";
+	}
+	return "?";
+}
+
+bool iscsi_sess_owed_overdue(struct iscsi_sess *s, uint64_t now_ns,
+			     uint64_t timeout_ns)
+{
+	const struct iscsi_task *t, *task = NULL;
+	const struct iscsi_tmf *tmf, *oldest_tmf = NULL;
+	uint64_t since = s->owed_since_ns;
+	bool stuck;
+
+	if (since == UINT64_MAX || now_ns - since < timeout_ns)
+		return false;
+	TAILQ_FOREACH (t, &s->tasks, link)
+		if (t->owed) {
+			task = t;
+			break;
+		}
+	TAILQ_FOREACH (tmf, &s->tmfs, link)
+		if (tmf->owed) {
+			oldest_tmf = tmf;
+			break;
+		}
+	if (task && oldest_tmf && oldest_tmf->arrival_ns < task->arrival_ns)
+		task = NULL;
+	ut_assert(task || oldest_tmf);
+	/* Waiting for the initiator (its Data-Out, a CmdSN it skipped) is
+	 * its business; waiting inside the target never should be. */
+	stuck = task == NULL || task->state == TASK_EXEC;
+	s->r->stats.rsp_timeouts++;
+	if (stuck)
+		s->r->stats.rsp_timeouts_stuck++;
+	if (task)
+		UT_LOG(s->env, stuck ? UT_LOG_ERROR : UT_LOG_WARN,
+		       "conn %u: RspTimeout: task itt 0x%x (CDB %02x), %s, "
+		       "unanswered for %llu ms: closing the connection",
+		       s->conn_id, task->itt, task->cmd.cdb[0],
+		       task_state_name(task),
+		       (unsigned long long)((now_ns - since) / 1000000));
+	else
+		LOG_ERR(s->env,
+			"conn %u: RspTimeout: TMF itt 0x%x (function %u) "
+			"unanswered for %llu ms: closing the connection",
+			s->conn_id, oldest_tmf->itt, oldest_tmf->function,
+			(unsigned long long)((now_ns - since) / 1000000));
+	return true;
 }
 
 static int sess_map_luns(struct iscsi_sess *s)
@@ -139,6 +307,7 @@ struct iscsi_sess *iscsi_sess_new(struct iscsi_conn *c,
 	s->queue_depth = cfg->queued_commands ? cfg->queued_commands : 32;
 	s->max_cmdsn = s->exp_cmdsn + s->queue_depth - 1;
 	s->next_ttt = (uint32_t)env_random_u64(s->env) & 0x7fffffff;
+	s->owed_since_ns = UINT64_MAX;
 	TAILQ_INIT(&s->tasks);
 	TAILQ_INIT(&s->pending);
 	TAILQ_INIT(&s->tmfs);
@@ -215,6 +384,7 @@ void iscsi_sess_detach_conn(struct iscsi_sess *s)
 	env_mutex_lock(s->srv->env, s->srv->lock);
 	s->closing = true;
 	env_mutex_unlock(s->srv->env, s->srv->lock);
+	owed_clear(s);	       /* the connection's end answers for everything */
 	s->in_teardown = true; /* task_free must not free s under us */
 	TAILQ_FOREACH_SAFE (t, &s->tasks, link, tmp) {
 		t->tmf = NULL;
@@ -259,6 +429,7 @@ static struct iscsi_task *task_new(struct iscsi_sess *s,
 	t->immediate = h->immediate;
 	t->state = TASK_RX_DATA;
 	TAILQ_INSERT_TAIL(&s->tasks, t, link);
+	owed_add(s, &t->owed, &t->arrival_ns);
 	s->tasks_alive++;
 	if (t->immediate)
 		s->immediate_alive++;
@@ -322,6 +493,7 @@ static void task_free(struct iscsi_task *t)
 	struct iscsi_sess *s = t->sess;
 	struct iscsi_server *srv = s->srv;
 
+	owed_settle(s, &t->owed, t->arrival_ns);
 	if (s->conn)
 		iscsi_conn_rx_task_gone(s->conn, t);
 	if (t->state == TASK_QUEUED)
@@ -399,10 +571,8 @@ static void send_data_in(struct iscsi_conn *c, struct iscsi_task *t,
 			seg = burst_left;
 		last = off + seg == len;
 		p = iscsi_txpdu_new(c, ISCSI_OP_DATA_IN);
-		if (!p) {
-			iscsi_conn_close(c, "out of memory");
-			return;
-		}
+		if (!p)
+			return; /* iscsi_txpdu_new() closes the connection */
 		iscsi_txpdu_set_data(p, t->cmd.buf + off, seg, NULL);
 		p->task = t;
 		t->tx_refs++;
@@ -435,10 +605,8 @@ static void send_scsi_rsp(struct iscsi_conn *c, struct iscsi_task *t)
 	struct iscsi_txpdu *p = iscsi_txpdu_new(c, ISCSI_OP_SCSI_RSP);
 	struct iscsi_bhs h = {0};
 
-	if (!p) {
-		iscsi_conn_close(c, "out of memory");
-		return;
-	}
+	if (!p)
+		return; /* iscsi_txpdu_new() closes the connection */
 	if (t->cmd.sense_len) {
 		/* RFC 7143 §11.4.7.2: SenseLength, then the sense data */
 		be16_put(p->inl, t->cmd.sense_len);
@@ -475,7 +643,7 @@ static void task_respond(struct iscsi_task *t)
 	} else {
 		send_scsi_rsp(c, t);
 	}
-	t->responded = true;
+	task_answered(t);
 	if (t->tx_refs == 0)
 		task_free(t);
 }
@@ -491,7 +659,7 @@ static void task_scsi_done(struct scsi_cmd *cmd)
 	 * status, which is sent (TAS=1); one our own TMF aborted ends
 	 * silently, its TMF response concluding it (RFC 7143 §11.5.1). */
 	if (t->aborting || !c || c->closing) {
-		t->responded = true;
+		task_answered(t);
 		task_free(t);
 		if (c)
 			iscsi_conn_kick(c);
@@ -540,10 +708,8 @@ static void send_r2t(struct iscsi_task *t, struct iscsi_r2t *r)
 	struct iscsi_txpdu *p = iscsi_txpdu_new(c, ISCSI_OP_R2T);
 	struct iscsi_bhs h = {0};
 
-	if (!p) {
-		iscsi_conn_close(c, "out of memory");
-		return;
-	}
+	if (!p)
+		return; /* iscsi_txpdu_new() closes the connection */
 	h.opcode = ISCSI_OP_R2T;
 	h.flags = ISCSI_FLAG_FINAL;
 	h.lun = iscsi_lun_encode(t->cmd.lun);
@@ -595,7 +761,7 @@ static void task_progress(struct iscsi_task *t)
 	if (t->aborting) {
 		/* aborted while its PDU or its CmdSN turn was pending: it
 		 * has now taken its CmdSN, and ends without a response */
-		t->responded = true;
+		task_answered(t);
 		if (t->tx_refs == 0)
 			task_free(t);
 		return;
@@ -686,7 +852,11 @@ static void ffp_cmd_header(struct iscsi_conn *c)
 	}
 	t = task_new(s, h);
 	if (!t) {
-		c->rx_reject = ISCSI_REJECT_OUT_OF_RESOURCES;
+		/* Out of memory: the one policy, close the connection.  A
+		 * Reject would leave a hole at this CmdSN, and initiators
+		 * (Linux) take a Reject of a SCSI command as no answer. */
+		c->rx_ignore = true;
+		iscsi_conn_fail_soon(c, "out of memory for a task");
 		return;
 	}
 	/* known from the header on, so that a reset can tell whose it is */
@@ -774,7 +944,7 @@ static void ffp_cmd_pdu(struct iscsi_conn *c)
 				  rc == -1 ? ISCSI_REJECT_PROTOCOL_ERROR
 					   : ISCSI_REJECT_CMD_NOT_SUPPORTED,
 				  c->rx_bhs);
-		t->responded = true;
+		task_answered(t);
 		task_free(t);
 		return;
 	}
@@ -936,6 +1106,7 @@ static void ffp_nop_out(struct iscsi_conn *c)
 		len = c->max_xmit_dsl;
 	if (iscsi_txpdu_copy_data(p, c->rx_data_dst, len)) {
 		iscsi_txpdu_discard(c, p);
+		iscsi_conn_fail_soon(c, "out of memory for a PDU's data");
 		return;
 	}
 	r.opcode = ISCSI_OP_NOP_IN;
@@ -958,6 +1129,7 @@ static void send_text_rsp(struct iscsi_conn *c, uint32_t itt, uint8_t flags,
 		return;
 	if (iscsi_txpdu_copy_data(p, data, len)) {
 		iscsi_txpdu_discard(c, p);
+		iscsi_conn_fail_soon(c, "out of memory for a PDU's data");
 		return;
 	}
 	h.opcode = ISCSI_OP_TEXT_RSP;
@@ -1007,6 +1179,8 @@ static void text_answer(struct iscsi_conn *c, const struct iscsi_bhs *h)
 	free(c->text_in);
 	c->text_in = NULL;
 	c->text_in_len = 0;
+	if (rc == TEXT_ERR_NOMEM)
+		goto nomem;
 	if (rc != TEXT_OK) {
 		iscsi_send_reject(c, ISCSI_REJECT_PROTOCOL_ERROR, c->rx_bhs);
 		goto out;
@@ -1021,11 +1195,15 @@ static void text_answer(struct iscsi_conn *c, const struct iscsi_bhs *h)
 	neg.auth_method = "None";
 	for (uint32_t i = 0; i < req.n; i++) {
 		if (strcmp(req.v[i].key, "SendTargets") == 0) {
-			iscsi_sendtargets(s->srv, c, req.v[i].value, &resp);
+			if (iscsi_sendtargets(s->srv, c, req.v[i].value, &resp))
+				goto nomem;
 			continue;
 		}
-		if (iscsi_negotiate_key(&neg, req.v[i].key, req.v[i].value,
-					&resp, &why)) {
+		rc = iscsi_negotiate_key(&neg, req.v[i].key, req.v[i].value,
+					 &resp, &why);
+		if (rc == TEXT_ERR_NOMEM)
+			goto nomem;
+		if (rc) {
 			iscsi_send_reject(c, ISCSI_REJECT_PROTOCOL_ERROR,
 					  c->rx_bhs);
 			goto out;
@@ -1039,12 +1217,18 @@ static void text_answer(struct iscsi_conn *c, const struct iscsi_bhs *h)
 	    iscsi_text_encode(&resp, &c->text_out, &c->text_out_len)) {
 		c->text_out = NULL;
 		c->text_out_len = 0;
+		goto nomem;
 	}
 	c->text_itt = h->itt;
 	text_send_chunk(c);
 out:
 	iscsi_kvlist_free(&req);
 	iscsi_kvlist_free(&resp);
+	return;
+nomem:
+	/* a partial answer would be a wrong one */
+	iscsi_conn_fail_soon(c, "out of memory for a Text response");
+	goto out;
 }
 
 static void ffp_text(struct iscsi_conn *c)
@@ -1072,8 +1256,11 @@ static void ffp_text(struct iscsi_conn *c)
 	}
 	if (h->data_len) {
 		nt = realloc(c->text_in, c->text_in_len + h->data_len);
-		if (!nt)
+		if (!nt) {
+			iscsi_conn_fail_soon(
+				c, "out of memory for a Text request");
 			return;
+		}
 		memcpy(nt + c->text_in_len, c->rx_data_dst, h->data_len);
 		c->text_in = nt;
 		c->text_in_len += h->data_len;
@@ -1161,6 +1348,7 @@ static void tmf_task_gone(struct iscsi_sess *s, struct iscsi_tmf *tmf)
 	if (--tmf->waiting > 0)
 		return;
 	TAILQ_REMOVE(&s->tmfs, tmf, link);
+	owed_settle(s, &tmf->owed, tmf->arrival_ns);
 	if (s->conn && !s->conn->closing) {
 		struct iscsi_conn *c = s->conn;
 
@@ -1195,10 +1383,10 @@ static bool task_cmd_pdu_arriving(const struct iscsi_task *t)
  * once it has. */
 static void task_abort_silently(struct iscsi_task *t)
 {
-	t->aborting = true;
+	task_taken_over(t);
 	if (t->state == TASK_QUEUED || task_cmd_pdu_arriving(t))
 		return;
-	t->responded = true;
+	task_answered(t);
 	if (t->tx_refs == 0)
 		task_free(t);
 }
@@ -1210,7 +1398,7 @@ static void tmf_abort_one(struct iscsi_task *t, struct iscsi_tmf *tmf)
 	if (t->aborting || t->state == TASK_TX)
 		return;
 	if (t->state == TASK_EXEC) {
-		t->aborting = true;
+		task_taken_over(t);
 		t->tmf = tmf;
 		tmf->waiting++;
 		return;
@@ -1311,6 +1499,7 @@ static void ffp_tmf(struct iscsi_conn *c)
 	tmf->response = ISCSI_TMF_RSP_COMPLETE;
 	tmf->waiting = 1; /* held until we finish setting up */
 	TAILQ_INSERT_TAIL(&s->tmfs, tmf, link);
+	owed_add(s, &tmf->owed, &tmf->arrival_ns);
 
 	switch (fn) {
 	case ISCSI_TMF_ABORT_TASK:

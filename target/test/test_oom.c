@@ -1,0 +1,431 @@
+/*
+ * test_oom.c — out of memory never loses an answer silently.
+ *
+ * The policy (iscsi_conn_fail_soon() in conn.c): a PDU the target must
+ * send but cannot allocate -- a SCSI Response, Data-In, R2T, NOP-In, Text
+ * or TMF response, Reject, Login response, Async logout request -- closes
+ * the connection at the next flush, a safe point, and nothing more is sent
+ * on it.  The initiator recovers from a dropped connection; from an answer
+ * that silently never comes it recovers only after its own timeouts, if
+ * at all (issue 12).
+ *
+ * This binary links libutarget_oom.a: the target library with malloc,
+ * calloc, realloc and strdup renamed to oom_* (objcopy --redefine-sym, see
+ * the Makefile), so that a test makes the target's own allocations fail
+ * while the fake environment and cmocka allocate as usual.
+ */
+#include <execinfo.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "rig.h"
+
+#include "iscsi/iscsi_int.h"
+
+#define TGT "iqn.2026-11.org.utarget:oom"
+#define INI "iqn.2026-11.org.test:oom"
+
+static const char conf[] = "HANDLER vdisk_mem {\n DEVICE d0 { size 4M }\n}\n"
+			   "TARGET_DRIVER iscsi {\n"
+			   " TARGET " TGT " {\n  LUN 0 d0\n }\n"
+			   "}\n";
+
+/* ------------------------------------------- the target's allocator */
+
+static bool oom_on;	   /* failing allocations */
+static size_t oom_size;	   /* ... of this size only (0: any) */
+static long oom_countdown; /* > 0: fail once this many have passed */
+static unsigned long oom_failed;
+
+static bool oom_fail(size_t n)
+{
+	if (oom_countdown > 0) {
+		if (--oom_countdown > 0)
+			return false;
+		oom_failed++;
+		if (getenv("OOM_DEBUG")) {
+			void *bt[16];
+			int k = backtrace(bt, 16);
+
+			fprintf(stderr, "failing an allocation of %zu bytes\n",
+				n);
+			backtrace_symbols_fd(bt, k, 2);
+		}
+		return true; /* one failure, then allocations work again */
+	}
+	if (!oom_on || (oom_size && n != oom_size))
+		return false;
+	oom_failed++;
+	return true;
+}
+
+void *oom_malloc(size_t n)
+{
+	return oom_fail(n) ? NULL : malloc(n);
+}
+
+void *oom_calloc(size_t k, size_t n)
+{
+	return oom_fail(k * n) ? NULL : calloc(k, n);
+}
+
+void *oom_realloc(void *p, size_t n)
+{
+	return oom_fail(n) ? NULL : realloc(p, n);
+}
+
+char *oom_strdup(const char *s)
+{
+	return oom_fail(strlen(s) + 1) ? NULL : strdup(s);
+}
+
+static void oom_off(void)
+{
+	oom_on = false;
+	oom_size = 0;
+	oom_countdown = 0;
+}
+
+/* ------------------------------------------------------------ rig */
+
+static struct rig *oom_rig(void)
+{
+	struct rig *r;
+
+	oom_off();
+	oom_failed = 0;
+	r = rig_new(conf);
+	assert_int_equal(rig_login_plain(r, INI, TGT), 0);
+	return r;
+}
+
+/* Empty the reactor's recycled PDUs, tasks and buffers, so that what the
+ * target sends next allocates. */
+static void drain_pools(struct rig *r)
+{
+	iscsi_pools_drain(iscsi_server_reactor(r->srv, r->env));
+}
+
+static void expect_closed_and_clean(struct rig *r)
+{
+	struct iscsi_server_stats st;
+	struct iscsi_bhs in;
+	uint8_t *d = NULL;
+
+	fake_env_advance(r->env, 0); /* the flush timer's safe point */
+	assert_true(fake_conn_closed(r->c));
+	/* nothing was sent once the answer could not be */
+	assert_int_equal(fake_conn_pop_pdu(r->c, &in, &d), -1);
+	iscsi_server_get_stats(r->srv, &st);
+	assert_int_equal(st.connections, 0);
+	assert_int_equal(st.sessions, 0);
+	assert_int_equal(st.tasks, 0);
+	assert_int_equal(st.buffer_bytes, 0);
+	assert_int_equal(st.owed, 0);
+}
+
+static void send_nop_ping(struct rig *r)
+{
+	struct iscsi_bhs h = {0};
+
+	h.opcode = ISCSI_OP_NOP_OUT;
+	h.immediate = true;
+	h.flags = ISCSI_FLAG_FINAL;
+	h.itt = ++r->itt;
+	h.w20 = ISCSI_RESERVED_TAG;
+	h.w24 = r->cmdsn;
+	rig_send(r, &h, "ping", 4);
+}
+
+static void send_text_sendtargets(struct rig *r)
+{
+	static const char text[] = "SendTargets=All";
+	struct iscsi_bhs h = {0};
+
+	h.opcode = ISCSI_OP_TEXT_REQ;
+	h.immediate = true;
+	h.flags = ISCSI_FLAG_FINAL;
+	h.itt = ++r->itt;
+	h.w20 = ISCSI_RESERVED_TAG;
+	h.w24 = r->cmdsn;
+	rig_send(r, &h, text, sizeof(text));
+}
+
+static void send_abort_task(struct rig *r, uint32_t ref_itt)
+{
+	struct iscsi_bhs h = {0};
+
+	h.opcode = ISCSI_OP_TMF_REQ;
+	h.immediate = true;
+	h.flags = ISCSI_FLAG_FINAL | ISCSI_TMF_ABORT_TASK;
+	h.lun = iscsi_lun_encode(0);
+	h.itt = ++r->itt;
+	h.w20 = ref_itt;
+	h.w24 = r->cmdsn;
+	h.w32 = r->cmdsn - 1; /* RefCmdSN */
+	rig_send(r, &h, NULL, 0);
+}
+
+static void send_scsi(struct rig *r, const uint8_t *cdb, uint8_t flags,
+		      uint32_t edtl, const void *imm, uint32_t imm_len)
+{
+	struct iscsi_bhs h = {0};
+
+	h.opcode = ISCSI_OP_SCSI_CMD;
+	h.flags = ISCSI_FLAG_FINAL | SCSI_TASK_SIMPLE | flags;
+	h.lun = iscsi_lun_encode(0);
+	h.itt = ++r->itt;
+	h.w20 = edtl;
+	h.w24 = r->cmdsn++;
+	memcpy(h.cdb, cdb, 16);
+	rig_send(r, &h, imm, imm_len);
+}
+
+static void send_logout(struct rig *r)
+{
+	struct iscsi_bhs h = {0};
+
+	h.opcode = ISCSI_OP_LOGOUT_REQ;
+	h.immediate = true;
+	h.flags = ISCSI_FLAG_FINAL | ISCSI_LOGOUT_CLOSE_SESSION;
+	h.itt = ++r->itt;
+	h.w24 = r->cmdsn;
+	rig_send(r, &h, NULL, 0);
+}
+
+/* ---------------------------------------------------- one PDU each */
+
+/* RFC 7143 §11.18: a NOP-Out with a valid ITT asks for a NOP-In.  Before
+ * issue 12 a NOP-In that could not be allocated was dropped and the
+ * connection stayed up: the initiator's ping went unanswered. */
+static void nop_in_without_memory_closes_the_connection(void **state)
+{
+	struct rig *r = oom_rig();
+
+	(void)state;
+	drain_pools(r);
+	oom_on = true;
+	oom_size = sizeof(struct iscsi_txpdu);
+	send_nop_ping(r);
+	oom_off();
+	assert_true(oom_failed > 0);
+	expect_closed_and_clean(r);
+	rig_free(r);
+}
+
+/* RFC 7143 §11.5: every TMF request gets a TMF response. */
+static void tmf_response_without_memory_closes_the_connection(void **state)
+{
+	struct rig *r = oom_rig();
+
+	(void)state;
+	drain_pools(r);
+	oom_on = true;
+	oom_size = sizeof(struct iscsi_txpdu);
+	send_abort_task(r, 0x4242);
+	oom_off();
+	assert_true(oom_failed > 0);
+	expect_closed_and_clean(r);
+	rig_free(r);
+}
+
+/* RFC 7143 §11.10: a Text request gets a Text response. */
+static void text_response_without_memory_closes_the_connection(void **state)
+{
+	struct rig *r = oom_rig();
+
+	(void)state;
+	drain_pools(r);
+	oom_on = true;
+	oom_size = sizeof(struct iscsi_txpdu);
+	send_text_sendtargets(r);
+	oom_off();
+	assert_true(oom_failed > 0);
+	expect_closed_and_clean(r);
+	rig_free(r);
+}
+
+/* A READ whose Data-In PDU cannot be allocated: the connection closes,
+ * and the task and its buffer are freed once (the old close, made in the
+ * middle of task_respond(), freed the task under it). */
+static void data_in_without_memory_closes_and_frees_the_task(void **state)
+{
+	struct rig *r = oom_rig();
+	uint8_t cdb[16] = {0x28, 0, 0, 0, 0, 0, 0, 0, 8}; /* READ(10) */
+	struct rig_scsi out;
+
+	(void)state;
+	rig_tur(r, 0, &out);
+	assert_int_equal(out.status, SCSI_STATUS_GOOD);
+	drain_pools(r);
+	oom_on = true;
+	oom_size = sizeof(struct iscsi_txpdu);
+	send_scsi(r, cdb, ISCSI_CMD_F_READ, 8 * 512, NULL, 0);
+	oom_off();
+	assert_true(oom_failed > 0);
+	expect_closed_and_clean(r);
+	rig_free(r);
+}
+
+static int shutdown_done;
+
+static void on_shutdown_done(void *arg)
+{
+	(void)arg;
+	shutdown_done++;
+}
+
+/* RFC 7143 §11.9.1: at shutdown each initiator is asked to log out.  One
+ * that cannot be asked (no PDU) is closed at once instead of waiting out
+ * the grace period for a request it never got. */
+static void async_logout_without_memory_closes_the_connection(void **state)
+{
+	struct rig *r = oom_rig();
+
+	(void)state;
+	shutdown_done = 0;
+	drain_pools(r);
+	oom_on = true;
+	oom_size = sizeof(struct iscsi_txpdu);
+	iscsi_server_shutdown(r->srv, 3000, on_shutdown_done, NULL);
+	oom_off();
+	assert_true(oom_failed > 0);
+	fake_env_advance(r->env, 1000000); /* 1 ms: long before the grace */
+	assert_true(fake_conn_closed(r->c));
+	assert_int_equal(shutdown_done, 1);
+	rig_free(r);
+}
+
+/* ---------------------------------------------------------- a sweep */
+
+/* Read PDUs until the one that answers itt; false if the connection
+ * closed first (and nothing is left to read). */
+static bool answered(struct rig *r, uint32_t itt, uint8_t opcode)
+{
+	struct iscsi_bhs in;
+	uint8_t *d = NULL;
+
+	fake_env_advance(r->env, 0);
+	if (getenv("OOM_DEBUG"))
+		fprintf(stderr, "step: itt 0x%x opcode 0x%02x\n", itt, opcode);
+	while (fake_conn_pop_pdu(r->c, &in, &d) == 0) {
+		struct iscsi_bhs rejected = {0};
+		bool reject_of_it;
+
+		if (in.opcode == ISCSI_OP_REJECT && d &&
+		    in.data_len >= ISCSI_BHS_LEN)
+			iscsi_bhs_decode(d, &rejected);
+		reject_of_it = in.opcode == ISCSI_OP_REJECT &&
+			       rejected.itt == itt;
+
+		free(d);
+		d = NULL;
+		/* RFC 7143 §11.17: a Reject (out of resources, say) ends
+		 * the request too */
+		if (reject_of_it)
+			return true;
+		if (in.itt != itt)
+			continue;
+		if (in.opcode == opcode && (opcode != ISCSI_OP_DATA_IN ||
+					    (in.flags & ISCSI_DATAIN_F_STATUS)))
+			return true;
+		/* a READ may end in a SCSI Response (TASK SET FULL) */
+		if (opcode == ISCSI_OP_DATA_IN &&
+		    in.opcode == ISCSI_OP_SCSI_RSP)
+			return true;
+	}
+	/* Not answered: then the connection must be closed -- never a
+	 * request left hanging on a live connection. */
+	assert_true(fake_conn_closed(r->c));
+	return false;
+}
+
+/* The n-th allocation of the target after login fails, for every n from
+ * the first until a whole exchange passes without one: each request is
+ * answered, or the connection closes, and nothing leaks. */
+static void every_failed_allocation_answers_or_closes(void **state)
+{
+	uint8_t tur[16] = {0}, rd[16] = {0x28, 0, 0, 0, 0, 0, 0, 0, 8};
+	uint8_t wr[16] = {0x2a, 0, 0, 0, 0, 8, 0, 0, 4};
+	uint8_t data[4 * 512];
+	long n;
+
+	(void)state;
+	memset(data, 0x5a, sizeof(data));
+	for (n = 1;; n++) {
+		struct rig *r = oom_rig();
+		struct iscsi_server_stats st;
+		bool up = true;
+		long left;
+
+		if (getenv("OOM_DEBUG"))
+			fprintf(stderr, "allocation %ld fails\n", n);
+		rig_tur(r, 0, &(struct rig_scsi){0});
+		drain_pools(r);
+		oom_countdown = n;
+		send_scsi(r, tur, 0, 0, NULL, 0);
+		up = answered(r, r->itt, ISCSI_OP_SCSI_RSP);
+		if (up) {
+			send_scsi(r, wr, ISCSI_CMD_F_WRITE, sizeof(data), data,
+				  sizeof(data));
+			up = answered(r, r->itt, ISCSI_OP_SCSI_RSP);
+		}
+		if (up) {
+			send_scsi(r, rd, ISCSI_CMD_F_READ, 8 * 512, NULL, 0);
+			up = answered(r, r->itt, ISCSI_OP_DATA_IN);
+		}
+		if (up) {
+			send_nop_ping(r);
+			up = answered(r, r->itt, ISCSI_OP_NOP_IN);
+		}
+		if (up) {
+			send_text_sendtargets(r);
+			up = answered(r, r->itt, ISCSI_OP_TEXT_RSP);
+		}
+		if (up) {
+			send_abort_task(r, 0x4242);
+			up = answered(r, r->itt, ISCSI_OP_TMF_RSP);
+		}
+		if (up) {
+			send_logout(r);
+			up = answered(r, r->itt, ISCSI_OP_LOGOUT_RSP);
+			fake_env_advance(r->env, 0);
+		}
+		left = oom_countdown; /* > 0: the n-th allocation never came */
+		oom_off();
+		iscsi_server_get_stats(r->srv, &st);
+		assert_int_equal(st.tasks, 0);
+		assert_int_equal(st.buffer_bytes, 0);
+		assert_int_equal(st.owed, 0);
+		assert_int_equal(st.sessions, 0);
+		rig_free(r);
+		if (left > 0)
+			break; /* every allocation of the exchange was failed */
+	}
+	assert_true(n > 5); /* the exchange does allocate */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(nop_in_without_memory_closes_the_connection),
+		cmocka_unit_test(
+			tmf_response_without_memory_closes_the_connection),
+		cmocka_unit_test(
+			text_response_without_memory_closes_the_connection),
+		cmocka_unit_test(
+			data_in_without_memory_closes_and_frees_the_task),
+		cmocka_unit_test(
+			async_logout_without_memory_closes_the_connection),
+		cmocka_unit_test(every_failed_allocation_answers_or_closes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
