@@ -25,6 +25,8 @@ struct gen {
 	 * them left every other draw (and the seeds found before) as it
 	 * was: a seed without them generates the same text. */
 	uint64_t st_remote;
+	/* And a third for live reconfiguration steps, for the same reason. */
+	uint64_t st_ctl;
 };
 
 static void out(struct gen *g, const char *fmt, ...)
@@ -62,6 +64,41 @@ static bool coin(struct gen *g, unsigned int pct)
 static uint64_t rnd_remote(struct gen *g, uint64_t n)
 {
 	return n ? sim_splitmix64(&g->st_remote) % n : 0;
+}
+
+static uint64_t rnd_ctl(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_ctl) % n : 0;
+}
+
+/* The LUNs as the control steps have left them. */
+struct ctl_luns {
+	unsigned int n;
+	unsigned int size_k[8];
+	bool removed[8];
+};
+
+/* One live reconfiguration step (utargetctl lun resize/remove/add): a
+ * LUN grows, or one other than LUN 0 goes (its commands get the drain
+ * time, then TASK ABORTED) or comes back on the same disk.  The unit
+ * attention and liveness oracles judge what the initiators see. */
+static void ctl_step(struct gen *g, struct ctl_luns *cl)
+{
+	unsigned int k = (unsigned int)rnd_ctl(g, cl->n),
+		     r = (unsigned int)rnd_ctl(g, 100);
+
+	if (k > 0 && cl->removed[k]) {
+		out(g, "target lun add %u disk%u size=%uK\n", k, k,
+		    cl->size_k[k]);
+		cl->removed[k] = false;
+	} else if (k > 0 && r < 40) {
+		out(g, "target lun remove %u drain=%ums\n", k,
+		    1 + (unsigned)rnd_ctl(g, 200));
+		cl->removed[k] = true;
+	} else if (!cl->removed[k]) {
+		cl->size_k[k] += 64 * (1 + (unsigned)rnd_ctl(g, 4));
+		out(g, "target lun resize %u %uK\n", k, cl->size_k[k]);
+	}
 }
 
 struct mix {
@@ -187,7 +224,11 @@ char *explore_generate(uint64_t seed)
 {
 	struct gen g = {.cap = 8192,
 			.st = seed ^ 0x5eedf00dull,
-			.st_remote = seed ^ 0x7e307e5eull};
+			.st_remote = seed ^ 0x7e307e5eull,
+			.st_ctl = seed ^ 0xc7153edull};
+	/* Live reconfiguration steps in about one seed in five. */
+	bool ctl = rnd_ctl(&g, 100) < 20;
+	struct ctl_luns cl = {0};
 	/* A remote store (Ceph RBD): long tails, a client timeout, and
 	 * absences (stalls or fences) in the workload. */
 	bool remote = rnd_remote(&g, 100) < 20;
@@ -226,10 +267,15 @@ char *explore_generate(uint64_t seed)
 	if (m.pr)
 		out(&g, "# and persistent reservations (on lun 0)\n");
 	out(&g, "seed %llu\n", (unsigned long long)seed);
-	for (unsigned int i = 0; i < nlun; i++)
-		out(&g, "lun %u disk%u size=%uK%s\n", i, i,
-		    256 + 64 * (unsigned)rnd(&g, 8),
+	if (ctl)
+		out(&g, "# and live reconfiguration (LUNs resized, removed, "
+			"added)\n");
+	for (unsigned int i = 0; i < nlun; i++) {
+		cl.size_k[i] = 256 + 64 * (unsigned)rnd(&g, 8);
+		out(&g, "lun %u disk%u size=%uK%s\n", i, i, cl.size_k[i],
 		    m.wc_off && i == 0 ? " write-cache=off" : "");
+	}
+	cl.n = nlun;
 	{
 		/* FirstBurstLength <= MaxBurstLength (RFC 7143 §13.14). */
 		unsigned int maxb = 4096u << rnd(&g, 6);
@@ -278,6 +324,8 @@ char *explore_generate(uint64_t seed)
 	for (unsigned int i = 0; i < nini; i++)
 		out(&g, "%s login expect any\n", names[i]);
 	for (unsigned int s = 0; s < steps; s++) {
+		if (ctl && rnd_ctl(&g, 100) < 4)
+			ctl_step(&g, &cl);
 		if (m.pr && coin(&g, 15)) {
 			pr_step(&g, &pg, nini, names,
 				(unsigned int)rnd(&g, nini), 0);

@@ -35,6 +35,7 @@ struct mblock {
 
 struct model {
 	uint64_t blocks;
+	uint64_t cap; /* blocks allocated in b (a shrink keeps them) */
 	uint32_t bs;
 	uint64_t clock;
 	uint64_t next_handle;
@@ -57,6 +58,7 @@ struct model *model_new(uint64_t blocks, uint32_t block_size)
 	if (m == NULL)
 		abort();
 	m->blocks = blocks;
+	m->cap = blocks ? blocks : 1;
 	m->bs = block_size;
 	m->b = calloc(blocks ? blocks : 1, sizeof(*m->b));
 	if (m->b == NULL)
@@ -71,12 +73,33 @@ void model_free(struct model *m)
 {
 	if (m == NULL)
 		return;
-	for (uint64_t i = 0; i < m->blocks; i++)
+	for (uint64_t i = 0; i < m->cap; i++)
 		free(m->b[i].w);
 	free(m->b);
 	free(m->fl);
 	free(m->rd);
 	free(m);
+}
+
+void model_resize(struct model *m, uint64_t blocks)
+{
+	if (blocks > m->cap) {
+		struct mblock *b = realloc(m->b, blocks * sizeof(*b));
+
+		if (b == NULL)
+			abort();
+		memset(b + m->cap, 0, (blocks - m->cap) * sizeof(*b));
+		m->b = b;
+		m->cap = blocks;
+	}
+	/* Blocks a grow brings (back) read as zeros: the backstores zero
+	 * them, whatever a shrink left there. */
+	for (uint64_t i = m->blocks; i < blocks; i++) {
+		free(m->b[i].w);
+		memset(&m->b[i], 0, sizeof(m->b[i]));
+		m->b[i].base_until = MODEL_NEVER;
+	}
+	m->blocks = blocks;
 }
 
 uint64_t model_blocks(const struct model *m)

@@ -35,6 +35,9 @@ struct model_write; /* one block's record, opaque */
 struct model *model_new(uint64_t blocks, uint32_t block_size);
 void model_free(struct model *m);
 uint64_t model_blocks(const struct model *m);
+/* The LUN was resized (live reconfiguration): blocks past a shrink are
+ * out of range; blocks a grow adds read as zeros. */
+void model_resize(struct model *m, uint64_t blocks);
 uint32_t model_block_size(const struct model *m);
 
 /* Model clock: call once per submit or completion and keep the stamp. */

@@ -91,6 +91,7 @@ struct lun_st {
 	int pr_inflight;    /* PR OUT commands not answered yet */
 	uint64_t pr_issued; /* PR OUT commands issued */
 	uint64_t pr_epoch;  /* bumped by every PR OUT sent or answered */
+	bool removed;	    /* taken out by `target lun remove` */
 };
 
 struct actor {
@@ -100,7 +101,20 @@ struct actor {
 	uint32_t sess; /* bumped at every successful login */
 	char keys[1024];
 	struct ini_chap chap; /* CHAP credentials from the declaration */
+	/* Unit attention oracle (scenario_oracle.c, ua_*): per LUN, the
+	 * reconfiguration conditions this actor may be told of (allowed)
+	 * and must be told of before a GOOD (owed, with the control step
+	 * that made them so). */
+	uint8_t ua_allowed[256], ua_owed[256];
+	uint64_t ua_owed_seq[256];
+	/* conditions of these kinds received, and the count when the
+	 * current control step started: one received meanwhile was it */
+	uint32_t ua_rx[256], ua_rx_at_start[256];
+	uint32_t sess_at_step; /* sess when the control step started */
 };
+
+#define UA_LUNS_CHANGED 0x1 /* 3Fh/0Eh REPORTED LUNS DATA HAS CHANGED */
+#define UA_CAPACITY 0x2	    /* 2Ah/09h CAPACITY DATA HAS CHANGED */
 
 struct pend;
 TAILQ_HEAD(pend_list, pend);
@@ -133,6 +147,8 @@ struct runner {
 	int line;
 	bool started, failed, syntax, down;
 	uint64_t seed;
+	uint64_t ctl_seq;     /* control steps completed (target lun ...) */
+	uint64_t resets_done; /* LU and target resets answered */
 };
 
 enum pkind {
@@ -176,6 +192,7 @@ struct pend {
 	uint64_t pr_epoch, pr_issued;
 	struct prm_out pro;
 	bool pro_modelled;
+	uint64_t ctl_seq; /* r->ctl_seq when it was sent */
 	TAILQ_ENTRY(pend) link;
 };
 
@@ -247,5 +264,10 @@ void resv_reset(struct lun_st *l);
 void pend_done(void *arg, struct ini_op *op);
 void leak_check(struct runner *r, const char *when);
 void end_of_run(struct runner *r);
+/* Control steps: what the actors may and must now hear (UA oracle). */
+void ua_expect(struct runner *r, uint32_t lun, uint8_t what, bool owed);
+/* Everything owed to a (it logged in again) or on one LUN (a reset). */
+void ua_forget_actor(struct actor *a);
+void ua_forget_lun(struct runner *r, uint32_t lun);
 
 #endif

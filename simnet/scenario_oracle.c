@@ -665,10 +665,110 @@ static void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 	}
 }
 
+/* ------------------------------------------------- unit attentions */
+
+/*
+ * The unit attentions of live reconfiguration (SPC-4 §5.14): after a LUN
+ * is added to or removed from a target, every session that keeps a LUN
+ * gets REPORTED LUNS DATA HAS CHANGED there; after a resize, every
+ * session of the LU gets CAPACITY DATA HAS CHANGED.  A control step makes
+ * the condition allowed (from its start: the target may apply it before
+ * the step's answer) and owed (from its end).  Received while not allowed
+ * fails; a READ, WRITE or SYNCHRONIZE CACHE sent after the step and
+ * answered GOOD while it is still owed fails (a non-exempt command cannot
+ * pass a pending unit attention, SAM-5 §5.14).  A new login (new
+ * nexuses), a reset of the LU (its conditions replace the queue) or a
+ * crash forgets what is owed.
+ */
+void ua_expect(struct runner *r, uint32_t lun, uint8_t what, bool owed)
+{
+	for (int i = 0; i < r->nactors; i++) {
+		struct actor *a = &r->actors[i];
+
+		a->ua_allowed[lun & 0xff] |= what;
+		if (!owed) {
+			a->ua_rx_at_start[lun & 0xff] = a->ua_rx[lun & 0xff];
+			a->sess_at_step = a->sess;
+			continue;
+		}
+		/* Reported while the step ran: nothing is owed any more.  A
+		 * login that ended meanwhile may have made its nexuses after
+		 * the change (they start with POWER ON, RESET only). */
+		if (a->ua_rx[lun & 0xff] != a->ua_rx_at_start[lun & 0xff] ||
+		    a->sess != a->sess_at_step)
+			continue;
+		a->ua_owed[lun & 0xff] |= what;
+		a->ua_owed_seq[lun & 0xff] = r->ctl_seq;
+	}
+}
+
+void ua_forget_actor(struct actor *a)
+{
+	memset(a->ua_owed, 0, sizeof(a->ua_owed));
+}
+
+void ua_forget_lun(struct runner *r, uint32_t lun)
+{
+	for (int i = 0; i < r->nactors; i++)
+		r->actors[i].ua_owed[lun & 0xff] = 0;
+}
+
+static void ua_oracle(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	struct actor *a = p->a;
+	uint32_t lun = (uint32_t)(p->lun & 0xff);
+	int sk, asc, ascq;
+	uint8_t what = 0;
+
+	if (op->kind != INI_OP_SCSI || op->outcome != INI_DONE || p->lun > 255)
+		return;
+	if (op->status == SCSI_STATUS_CHECK_CONDITION) {
+		sense_parse(op, &sk, &asc, &ascq);
+		if (sk != SK_UNIT_ATTENTION)
+			return;
+		if (asc == 0x3f && ascq == 0x0e)
+			what = UA_LUNS_CHANGED;
+		else if (asc == 0x2a && ascq == 0x09)
+			what = UA_CAPACITY;
+		if (!what)
+			return;
+		if (!(a->ua_allowed[lun] & what))
+			failf(r, p->line,
+			      "UA oracle: %s got %s on lun %u, but no "
+			      "control step changed %s (seed %llu)",
+			      a->name,
+			      what == UA_CAPACITY
+				      ? "CAPACITY DATA HAS CHANGED"
+				      : "REPORTED LUNS DATA HAS CHANGED",
+			      lun,
+			      what == UA_CAPACITY ? "its capacity"
+						  : "the LUN inventory",
+			      (unsigned long long)r->seed);
+		a->ua_owed[lun] &= (uint8_t)~what;
+		a->ua_rx[lun]++;
+		return;
+	}
+	if (op->status == SCSI_STATUS_GOOD && op->response == 0 &&
+	    (p->kind == PK_READ || p->kind == PK_WRITE || p->kind == PK_SYNC) &&
+	    a->ua_owed[lun] && p->ctl_seq >= a->ua_owed_seq[lun] &&
+	    p->ctl_seq > 0)
+		failf(r, p->line,
+		      "UA oracle: %s's %s on lun %u completed GOOD while "
+		      "%s was pending since the control step before it "
+		      "(SAM-5 §5.14) (seed %llu)",
+		      a->name, p->verb, lun,
+		      a->ua_owed[lun] & UA_LUNS_CHANGED
+			      ? "REPORTED LUNS DATA HAS CHANGED"
+			      : "CAPACITY DATA HAS CHANGED",
+		      (unsigned long long)r->seed);
+}
+
 void pend_done(void *arg, struct ini_op *op)
 {
 	struct pend *p = arg;
 	struct runner *r = p->r;
+
+	ua_oracle(r, p, op);
 
 	p->done = true;
 	p->op = NULL;
@@ -682,6 +782,7 @@ void pend_done(void *arg, struct ini_op *op)
 	case PK_LOGIN:
 		if (op->outcome == INI_DONE && op->login_status == 0) {
 			resv_drop_holder(r, p->a); /* reinstatement */
+			ua_forget_actor(p->a);
 			p->a->sess++;
 		}
 		break;
@@ -704,8 +805,11 @@ void pend_done(void *arg, struct ini_op *op)
 		     p->tmf_fn == ISCSI_TMF_TARGET_COLD_RESET)) {
 			for (int i = 0; i < r->nluns; i++)
 				if (p->tmf_fn != ISCSI_TMF_LOGICAL_UNIT_RESET ||
-				    r->luns[i].lun == p->lun)
+				    r->luns[i].lun == p->lun) {
 					resv_reset(&r->luns[i]);
+					ua_forget_lun(r, r->luns[i].lun);
+				}
+			r->resets_done++;
 		}
 		break;
 	case PK_TEXT:

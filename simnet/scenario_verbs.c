@@ -41,6 +41,7 @@ static struct pend *pend_new(struct runner *r, struct actor *a,
 	p->r = r;
 	p->a = a;
 	p->line = r->line;
+	p->ctl_seq = r->ctl_seq;
 	snprintf(p->verb, sizeof(p->verb), "%s", verb);
 	exp_init(&p->e);
 	for (int i = 0; i < t->n; i++) {
@@ -172,6 +173,9 @@ static void issue_tmf(struct runner *r, struct actor *a, const char *verb,
 			r->luns[i].epoch++;
 			r->luns[i].uncertain = true;
 			r->luns[i].resets_inflight++;
+			/* From now the reset may replace every queued
+			 * unit attention of the LU (UA oracle). */
+			ua_forget_lun(r, r->luns[i].lun);
 		}
 	ini_tmf(a->ini, op);
 	finish_issue(r, p);

@@ -616,10 +616,48 @@ static void sim_bs_close(struct bs_dev *dev)
 	free(bs);
 }
 
+/* A new capacity (live reconfiguration).  A shrink keeps the bytes past
+ * the end; a grow zeroes, durably, whatever of [old, new) was written
+ * before, as a file that grows reads zeros there. */
+static int sim_bs_resize(struct bs_dev *dev, uint64_t size)
+{
+	struct sim_bs *bs = dev->priv;
+	struct sim_disk *d = bs->d;
+	size_t n = (size_t)((size + CHUNK_BYTES - 1) / CHUNK_BYTES);
+
+	if (size == 0 || size % d->block_size)
+		return -EINVAL;
+	if (n > d->nchunks) {
+		struct chunk **c = realloc(d->chunks, n * sizeof(*c));
+
+		if (c == NULL)
+			abort();
+		memset(c + d->nchunks, 0, (n - d->nchunks) * sizeof(*c));
+		d->chunks = c;
+		d->nchunks = n;
+	}
+	for (uint64_t off = d->size_bytes; off < size;) {
+		uint64_t end = (off / CHUNK_BYTES + 1) * CHUNK_BYTES;
+
+		if (end > size)
+			end = size;
+		if (d->chunks[off / CHUNK_BYTES] != NULL)
+			disk_write(d, off, NULL, end - off, true);
+		off = end;
+	}
+	SIM_TRACE(d->sim, "disk %s resized %llu -> %llu bytes", d->name,
+		  (unsigned long long)d->size_bytes, (unsigned long long)size);
+	sim_hash_u64(d->sim, size);
+	d->size_bytes = size;
+	dev->size_bytes = size;
+	return 0;
+}
+
 static const struct bs_ops sim_bs_ops = {
 	.submit = sim_bs_submit,
 	.lba_status = sim_bs_lba_status,
 	.close = sim_bs_close,
+	.resize = sim_bs_resize,
 };
 
 int sim_env_disk_open(struct env *env, const struct bs_dev_params *p,

@@ -315,7 +315,8 @@ static void cfg_validate_dev(struct cfg_vctx *v, const struct ut_config *cfg,
 			  "rbd resize)",
 			  d->name);
 	if (d->kind != BS_MEM && d->kind != BS_NULL && d->kind != BS_FILE &&
-	    d->kind != BS_BLOCK && d->kind != BS_RBD && d->kind != BS_TCMU)
+	    d->kind != BS_BLOCK && d->kind != BS_RBD && d->kind != BS_TCMU &&
+	    d->kind != BS_SIM /* simnet: scenarios, live steps */)
 		cfg_vdiag(v, 1, d->line, "device '%s': unknown kind %d",
 			  d->name, (int)d->kind);
 }
