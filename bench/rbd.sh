@@ -13,7 +13,8 @@
 # included).  Writes the table into docs/performance.md between the
 # markers <!-- bench-rbd:begin --> and <!-- bench-rbd:end -->.
 #
-# Environment: BENCH_QUICK=1 (3 s per point; default 10 s), BENCH_DOC
+# Environment: BENCH_QUICK=1 (3 s per point; default 10 s),
+# BENCH_RBD_SIZE_MB (image size, 1024), BENCH_DOC
 # ("none" to skip the report), BENCH_OUT (build/bench), BENCH_PORT_BASE
 # (3391).  Needs root (tgtd) and ci/deps.sh rbd.
 set -uo pipefail
@@ -30,7 +31,7 @@ UT_PORT=$PB; UT_TCMU_PORT=$((PB + 1)); TGT_PORT=$((PB + 2)); TGT_CTL=$((PB + 3))
 IQN=iqn.2026-11.org.utarget:bench-rbd
 CDIR=$OUT/ceph
 HZ=$(getconf CLK_TCK)
-SIZE_MB=1024
+SIZE_MB=${BENCH_RBD_SIZE_MB:-1024}
 
 die() { echo "bench-rbd: $*" >&2; exit 1; }
 log() { echo "bench-rbd: $*" >&2; }
@@ -154,6 +155,10 @@ GEN=$OUT/rbd-report.md
 	echo "target; ut-load, 4 KiB random, one session, ${T} s per point.  CPU: the"
 	echo "target process's utime+stime (librbd's threads included) per I/O."
 	echo "The cluster's own CPU is the same for all three and not counted."
+	echo "The OSD and the mon share the vCPUs with the targets (and with other"
+	echo "work on a shared machine): with a load average well above the vCPU"
+	echo "count, differences of a few tens of percent are noise; the CPU column"
+	echo "is the steadier comparison."
 	echo
 	echo "| row | utarget rbd: IOPS | p50 µs | p99 µs | CPU µs/IO | utarget tcmu:rbd IOPS | p50 µs | p99 µs | CPU µs/IO | tgt bs_rbd IOPS | p50 µs | p99 µs | CPU µs/IO |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
