@@ -29,7 +29,7 @@ TEST_SRC := $(sort $(wildcard target/test/test_*.c))
 TEST_BIN := $(TEST_SRC:target/test/%.c=$(BUILD)/test/%)
 TEST_SUPPORT := $(filter-out $(TEST_SRC),$(wildcard target/test/*.c))
 
-.PHONY: install man-check deb-test control-test
+.PHONY: install man-check deb-test control-test many-sessions
 .PHONY: all run test unit unit-asan scenarios-asan seam-check conformance daemon-test valgrind deps clean format format-check assert-count
 all: $(BUILD)/utarget $(BUILD)/utargetctl
 
@@ -119,6 +119,7 @@ test: deps
 	$(MAKE) --no-print-directory unit-asan
 	conformance/daemon-test
 	$(MAKE) --no-print-directory control-test
+	$(MAKE) --no-print-directory many-sessions
 	$(MAKE) --no-print-directory man-check
 	ci/deb-test
 	scenarios/run-all.sh
@@ -172,6 +173,15 @@ test-rbd-vm: deps
 $(BUILD)/ut-live: tools/ut-live.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $< -liscsi
+
+# Many sessions from one process, each with I/O in flight (many-sessions).
+$(BUILD)/ut-many: tools/ut-many.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $< -liscsi
+
+# 1,024 concurrent sessions with I/O in flight; memory per session.
+many-sessions: $(BUILD)/utarget $(BUILD)/utargetctl $(BUILD)/ut-many
+	conformance/many-sessions
 
 # utargetctl against a running daemon (built with ASan+UBSan) while
 # libiscsi initiators do I/O: conformance/control-test.

@@ -515,8 +515,10 @@ void scsi_cmd_complete(struct scsi_cmd *cmd)
 		cmd->sense_len = 0;
 		cmd->data_in_len = 0;
 	}
+#ifndef UT_NO_IO_STATS /* only to measure what counting costs */
 	if (itl)
 		scsi_stats_count(cmd, env_now_ns(here));
+#endif
 	/* Before done(), which may free the session (and with it every
 	 * nexus still mapped), as s->busy is. */
 	free_itl = itl && itl_release(itl);
@@ -596,7 +598,9 @@ void scsi_cmd_exec(struct scsi_cmd *cmd)
 	s->busy++;
 	if (cmd->itl) {
 		scsi_itl_get(cmd->itl);
+#ifndef UT_NO_IO_STATS
 		cmd->start_ns = env_now_ns(s->env);
+#endif
 	}
 
 	if (!cmd->itl && !(flags & SCSI_CMD_NO_LU)) {
