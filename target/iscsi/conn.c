@@ -81,7 +81,7 @@ void iscsi_conn_accept(void *arg, struct env_conn *ec,
 	}
 	env_mutex_unlock(srv->env, srv->lock);
 	if (refuse) {
-		LOG_WARN(env, "refusing connection from %s: %s",
+		LOG_WARN(env, "event=conn-refused peer=%s reason=\"%s\"",
 			 info->peer_addr, refuse);
 		free(c);
 		env->ops->conn_close(ec);
@@ -109,8 +109,8 @@ void iscsi_conn_accept(void *arg, struct env_conn *ec,
 	env_timer_arm(env, c->login_timer,
 		      env_now_ns(env) + ISCSI_LOGIN_TIMEOUT_NS);
 	env->ops->conn_set_handler(ec, &conn_handler, c);
-	LOG_INFO(env, "conn %u: accepted from %s on %s", c->id, info->peer_addr,
-		 info->local_addr);
+	LOG_INFO(env, "event=conn-accepted conn=%u peer=%s portal=%s", c->id,
+		 info->peer_addr, info->local_addr);
 }
 
 static bool rx_partial(const struct iscsi_conn *c)
@@ -289,7 +289,7 @@ void iscsi_conn_fail_soon(struct iscsi_conn *c, const char *why)
 		return;
 	c->close_why = why;
 	c->r->stats.conns_dropped++;
-	LOG_WARN(c->env, "conn %u: %s: closing it", c->id, why);
+	LOG_WARN(c->env, "event=conn-error conn=%u reason=\"%s\"", c->id, why);
 	/* The flush timer is due now; inside a receive callback the
 	 * callback's own flush comes first. */
 	iscsi_conn_kick(c);
@@ -569,7 +569,7 @@ void iscsi_conn_close(struct iscsi_conn *c, const char *why)
 		return;
 	c->closing = true;
 	c->state = CONN_CLOSED;
-	LOG_INFO(env, "conn %u: closing: %s", c->id, why);
+	LOG_INFO(env, "event=conn-closed conn=%u reason=\"%s\"", c->id, why);
 	env_timer_free(env, c->login_timer);
 	c->login_timer = NULL;
 	env_timer_free(env, c->ka_timer);

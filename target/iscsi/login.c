@@ -113,8 +113,12 @@ static void login_respond(struct iscsi_conn *c, uint16_t status, bool transit,
 
 static void login_fail(struct iscsi_conn *c, uint16_t status, const char *why)
 {
-	LOG_INFO(c->env, "conn %u: login failed (status 0x%04x): %s", c->id,
-		 status, why);
+	LOG_INFO(c->env,
+		 "event=login-failed conn=%u status=0x%04x initiator=%s "
+		 "reason=\"%s\"",
+		 c->id, status,
+		 c->login.initiator_name[0] ? c->login.initiator_name : "-",
+		 why);
 	login_respond(c, status, false, 0, 0);
 	iscsi_conn_flush(c);
 	if (!c->closing)
@@ -228,10 +232,10 @@ static uint16_t login_security(struct iscsi_conn *c,
 		return ISCSI_LS_AUTH_FAILED;
 	if (before != CHAP_DONE && ls->chap.stage == CHAP_DONE)
 		LOG_INFO(c->env,
-			 "conn %u: CHAP (algorithm %d%s) "
-			 "authenticated %s",
-			 c->id, (int)ls->chap.alg,
-			 ls->chap.mutual ? ", mutual" : "", ls->initiator_name);
+			 "event=chap-ok conn=%u algorithm=%d mutual=%d "
+			 "initiator=%s",
+			 c->id, (int)ls->chap.alg, ls->chap.mutual ? 1 : 0,
+			 ls->initiator_name);
 	if (!*transit)
 		return 0;
 	switch (ls->chap.stage) {
@@ -294,11 +298,11 @@ static void login_complete(struct iscsi_conn *c, const uint8_t *text,
 	c->max_xmit_dsl = ls->p.max_xmit_dsl;
 	iscsi_conn_enter_ffp(c);
 	LOG_INFO(c->env,
-		 "conn %u: %s session tsih %u for %s%s%s (hd %s, dd %s, "
-		 "mrdsl %u/%u, burst %u/%u, r2t %u)",
+		 "event=login conn=%u type=%s tsih=%u initiator=%s target=%s "
+		 "hd=%s dd=%s mrdsl=%u mxdsl=%u first_burst=%u max_burst=%u "
+		 "r2t=%u",
 		 c->id, s->discovery ? "discovery" : "normal", s->tsih,
-		 s->initiator_name, s->tgt ? " -> " : "",
-		 s->tgt ? s->tgt->name : "",
+		 s->initiator_name, s->tgt ? s->tgt->name : "-",
 		 c->header_digest ? "CRC32C" : "None",
 		 c->data_digest ? "CRC32C" : "None", c->max_recv_dsl,
 		 c->max_xmit_dsl, s->p.first_burst, s->p.max_burst,

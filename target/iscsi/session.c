@@ -267,7 +267,7 @@ static void sess_reinstate(struct iscsi_server *srv, struct env *here,
 	/* RFC 7143 §6.3.5: a login with TSIH 0 and the ISID of an existing
 	 * session reinstates it: the old session is closed first (on its
 	 * own reactor, which may be after this login completes). */
-	LOG_INFO(here, "session tsih %u reinstated by %s", tsih,
+	LOG_INFO(here, "event=session-reinstated tsih=%u initiator=%s", tsih,
 		 ls->initiator_name);
 	iscsi_server_conn_op(srv, here, env, conn_id, ISCSI_XOP_CLOSE,
 			     "session reinstatement");
