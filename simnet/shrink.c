@@ -99,12 +99,19 @@ static size_t live_lines(const struct shr *s)
 	return k;
 }
 
+/* Every candidate starts with as many comment lines as the written file's
+ * header (shrink_write): a line number can matter (a write without data=
+ * writes a pattern named for its line), so the file must run exactly as
+ * its candidate did, and its failure's line number must be the file's. */
+#define HEADER "#\n#\n"
+#define HEADER_LINES 2
+
 /* The text of the live lines but those marked in drop (if not NULL),
- * line subst (if not SIZE_MAX) written as with. */
+ * line subst (if not SIZE_MAX) written as with; after HEADER. */
 static char *join(const struct shr *s, const bool *drop, size_t subst,
 		  const char *with)
 {
-	size_t len = 1;
+	size_t len = 1 + strlen(HEADER);
 	char *t, *p;
 
 	for (size_t i = 0; i < s->n; i++)
@@ -113,6 +120,7 @@ static char *join(const struct shr *s, const bool *drop, size_t subst,
 	t = p = malloc(len);
 	if (t == NULL)
 		abort();
+	p += sprintf(p, "%s", HEADER);
 	for (size_t i = 0; i < s->n; i++)
 		if (s->ln[i] != NULL && !(drop && drop[i]))
 			p += sprintf(p, "%s\n", i == subst ? with : s->ln[i]);
@@ -351,7 +359,7 @@ static bool cut_tail(struct shr *s)
 		for (size_t i = 0; i < s->n; i++) {
 			if (s->ln[i] == NULL)
 				continue;
-			if (++k > (size_t)s->last.fail_line)
+			if (++k + HEADER_LINES > (size_t)s->last.fail_line)
 				drop[i] = any = true;
 		}
 		ok = any && try_drop(s, drop);
@@ -742,7 +750,7 @@ char *shrink_text(struct wpool *wp, const char *name, const char *text,
 	}
 	free(copy);
 	/* Comments and blank lines gone: the failing line numbers now count
-	 * live lines, which cut_tail relies on. */
+	 * the header and the live lines, which cut_tail relies on. */
 	(void)cand_fails(&s, NULL, SIZE_MAX, NULL);
 	while (changed && !out_of_time(&s)) {
 		changed = false;
@@ -768,6 +776,8 @@ char *shrink_text(struct wpool *wp, const char *name, const char *text,
 	st->runs = s.runs;
 	st->wall_s = wp_wall_s() - t0;
 	free_lines(s.ln, s.n);
+	/* The caller writes the header in place of HEADER. */
+	memmove(fin, fin + strlen(HEADER), strlen(fin) - strlen(HEADER) + 1);
 	return fin;
 }
 
@@ -781,11 +791,14 @@ int shrink_write(const char *path, const char *from, const char *text,
 			strerror(errno));
 		return -1;
 	}
+	/* Exactly HEADER_LINES lines, as the shrunk candidates had. */
 	fprintf(f, "# shrunk from %s (%zu lines) to %zu lines: %s\n", from,
 		st->lines_before, st->lines_after, st->res.msg);
 	if (st->rc == 1)
 		fprintf(f, "# expected trace-hash: %016llx\n",
 			(unsigned long long)st->res.hash);
+	else
+		fprintf(f, "# no trace hash: the run did not end\n");
 	fputs(text, f);
 	fclose(f);
 	return 0;
