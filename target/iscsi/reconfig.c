@@ -393,6 +393,12 @@ static void grace_start(struct iscsi_server *srv)
 	for (unsigned int i = 0; i < n; i++) {
 		struct grace_tick *g = malloc(sizeof(*g));
 
+		/* Filled before it is posted: another reactor runs it. */
+		if (g) {
+			g->srv = srv;
+			g->seq = srv->grace_seq;
+			g->left = left;
+		}
 		if (!g || env_post(envs[i], grace_pass, g) != 0) {
 			/* Never reached: the objects leak rather than being
 			 * freed under a reader. */
@@ -401,9 +407,6 @@ static void grace_start(struct iscsi_server *srv)
 					  "reactor; keeping retired objects");
 			return;
 		}
-		g->srv = srv;
-		g->seq = srv->grace_seq;
-		g->left = left;
 	}
 	return;
 fail:
