@@ -756,7 +756,8 @@ static void secrets_and_chap_values_never_reach_the_log(void **state)
 	rig_text_free(&t);
 
 	assert_true(r->log_len > 0);
-	assert_true(log_has(r, "login failed (status 0x0201)"));
+	assert_true(log_has(r, "event=login-failed") &&
+		    log_has(r, "status=0x0201"));
 	assert_false(log_has(r, ALICE_SECRET));
 	assert_false(log_has(r, BOB_SECRET));
 	assert_false(log_has(r, TGT_SECRET));
