@@ -32,7 +32,8 @@ static void usage(void)
 		"       utarget-sim gen S                (print its scenario)\n"
 		"       utarget-sim batch-check --seeds N [--start S|random] "
 		"[--jobs J]\n"
-		"       utarget-sim shrink FILE.scn [-o OUT.scn] [--max-s T]\n"
+		"       utarget-sim shrink FILE.scn [-o OUT.scn] [--max-s T] "
+		"[--tries N] [--jobs J]\n"
 		"       utarget-sim bench [--cmds N]\n");
 	exit(2);
 }
