@@ -123,6 +123,7 @@ test: deps
 	$(MAKE) --no-print-directory man-check
 	ci/deb-test
 	scenarios/run-all.sh
+	$(MAKE) --no-print-directory chart-test
 	$(MAKE) --no-print-directory scenarios-asan
 	$(MAKE) --no-print-directory fuzz-regress
 	$(MAKE) --no-print-directory fuzz-smoke
@@ -270,8 +271,10 @@ SIM_TEST_DEPS := $(BUILD)/obj/target/env.o $(BUILD)/obj/target/ut_assert.o \
 	$(BUILD)/obj/target/heap.o $(BUILD)/obj/target/iscsi/pdu.o \
 	$(BUILD)/obj/target/iscsi/crc32c.o
 $(SIM_OBJ): CFLAGS += -Isimnet
+# chart.c links the page in with .incbin
+$(BUILD)/obj/simnet/chart.o: simnet/chart_page.html
 
-.PHONY: simnet-test scenarios
+.PHONY: simnet-test scenarios chart-test
 $(BUILD)/test/test_simnet: simnet/test/test_simnet.c $(SIM_CORE_OBJ) $(SIM_TEST_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isimnet -Wno-missing-prototypes -o $@ $^
@@ -284,6 +287,10 @@ simnet-test: $(BUILD)/test/test_simnet
 
 scenarios: $(BUILD)/utarget-sim
 	scenarios/run-all.sh
+
+# Charts opened in headless chromium (simnet/test/chart-test.sh).
+chart-test: $(BUILD)/utarget-sim
+	SIM=$(BUILD)/utarget-sim OUT=$(BUILD) simnet/test/chart-test.sh
 
 # Explore for hours; every failure and its shrunk form kept in failures/.
 HOURS ?= 1

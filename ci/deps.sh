@@ -15,6 +15,8 @@ if [ "$what" != build ]; then
 	# make deb-test and man-check: the package built, linted, installed
 	pkgs+=(dpkg-dev debhelper lintian mandoc man-db python3 systemd
 	       util-linux adduser)
+	# make chart-test: charts opened in a headless browser
+	pkgs+=(chromium fonts-dejavu-core)
 	# make interop: a kernel initiator in a QEMU VM
 	pkgs+=(qemu-system-x86 linux-image-amd64 busybox-static open-iscsi
 	       sg3-utils e2fsprogs xfsprogs fio cpio kmod)

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "explore.h"
+#include "chart.h"
 #include "shrink.h"
 #include "workers.h"
 
@@ -32,7 +33,7 @@ static void explore_usage(void)
 {
 	fprintf(stderr,
 		"usage: utarget-sim explore --seeds N [--start S|random] "
-		"[--jobs J] [--out DIR] [--shrink]\n"
+		"[--jobs J] [--out DIR] [--shrink] [--chart]\n"
 		"                           [--shrink-max-s T] [--shrink-limit N] "
 		"[--timeout-s T] "
 		"[--fresh-process]\n"
@@ -171,7 +172,7 @@ int cmd_explore(int argc, char **argv)
 	struct explore e = {.nseeds = 100, .start = 1, .dir = "failures"};
 	unsigned int jobs = 1, per_worker = 0;
 	double timeout_s = 120, shrink_max_s = 120;
-	bool shrink = false;
+	bool shrink = false, chart = false;
 	size_t shrink_limit = SIZE_MAX;
 	struct wpool *wp;
 	double dt;
@@ -193,6 +194,8 @@ int cmd_explore(int argc, char **argv)
 			shrink_max_s = strtod(argv[++i], NULL);
 		else if (strcmp(argv[i], "--shrink-limit") == 0 && i + 1 < argc)
 			shrink_limit = strtoull(argv[++i], NULL, 0);
+		else if (strcmp(argv[i], "--chart") == 0)
+			chart = true;
 		else if (strcmp(argv[i], "--fresh-process") == 0)
 			per_worker = 1; /* the old way: a process per seed */
 		else
@@ -218,6 +221,8 @@ int cmd_explore(int argc, char **argv)
 			shrink_seed_file(sp, e.dir, e.fails[i], &so);
 		wpool_free(sp);
 	}
+	if (chart)
+		chart_failures(explore_prog, e.dir, e.fails, e.nfails);
 	if (e.nfails > 0) {
 		printf("explore: failing seeds:");
 		for (size_t i = 0; i < e.nfails; i++)
@@ -286,6 +291,8 @@ int cmd_seed(int argc, char **argv)
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--trace") == 0) {
 			o.trace = true;
+		} else if (strcmp(argv[i], "--chart") == 0 && i + 1 < argc) {
+			o.chart_path = argv[++i];
 		} else if (!have && argv[i][0] != '-') {
 			seed = strtoull(argv[i], NULL, 0);
 			have = true;

@@ -1,7 +1,7 @@
 /*
  * main.c — build/utarget-sim: run, explore, shrink and bench scenarios.
  *
- *   utarget-sim run FILE.scn [--seed N] [--trace]
+ *   utarget-sim run FILE.scn [--seed N] [--trace] [--chart OUT.html]
  *   utarget-sim explore ...     (explore_run.c)
  *   utarget-sim seed S, gen S, batch-check ...   (explore_run.c)
  *   utarget-sim shrink ...      (shrink.c)
@@ -24,7 +24,8 @@
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: utarget-sim run FILE.scn [--seed N] [--trace]\n"
+		"usage: utarget-sim run FILE.scn [--seed N] [--trace] "
+		"[--chart OUT.html]\n"
 		"       utarget-sim explore --seeds N [--start S|random] "
 		"[--jobs J] [--out DIR] [--shrink]\n"
 		"                           [--timeout-s T] [--fresh-process]\n"
@@ -84,6 +85,8 @@ static int cmd_run(int argc, char **argv)
 			o.seed_given = true;
 		} else if (strcmp(argv[i], "--trace") == 0) {
 			o.trace = true;
+		} else if (strcmp(argv[i], "--chart") == 0 && i + 1 < argc) {
+			o.chart_path = argv[++i];
 		} else if (argv[i][0] != '-' && file == NULL) {
 			file = argv[i];
 		} else {

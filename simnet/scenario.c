@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chart.h"
 #include "iscsi/iscsi.h"
 #include "model.h"
 #include "scenario_int.h"
@@ -893,6 +894,7 @@ int scn_run(const char *name, const char *text, const struct scn_opts *o,
 	    struct scn_result *res)
 {
 	struct runner r;
+	struct chart *chart = NULL;
 	char *copy = strdup(text);
 
 	memset(res, 0, sizeof(*res));
@@ -918,7 +920,11 @@ int scn_run(const char *name, const char *text, const struct scn_opts *o,
 	r.sim = sim_new(r.seed);
 	r.sim->trace = o->trace;
 	r.sim->trace_out = o->out ? o->out : stdout;
-	r.sim->env.log_level = o->trace ? UT_LOG_DEBUG : UT_LOG_ERROR;
+	r.sim->env.log_level = o->trace	       ? UT_LOG_DEBUG
+			       : o->chart_path ? UT_LOG_INFO
+					       : UT_LOG_ERROR;
+	if (o->chart_path != NULL)
+		chart = chart_new(r.sim, name, text);
 	play(&r, copy);
 	runner_free(&r);
 	drain_events(r.sim);
@@ -926,6 +932,14 @@ int scn_run(const char *name, const char *text, const struct scn_opts *o,
 	res->virt_ns = r.sim->now_ns;
 	res->events = r.sim->ctr.events;
 	res->pass = !r.failed;
+	if (chart != NULL) {
+		int err = chart_write(chart, res, o->chart_path);
+
+		if (err < 0)
+			fprintf(stderr, "utarget-sim: %s: %s\n", o->chart_path,
+				strerror(-err));
+		chart_free(chart);
+	}
 	sim_free(r.sim);
 	free(copy);
 	return r.syntax ? 2 : r.failed ? 1 : 0;

@@ -31,6 +31,7 @@ struct scn_opts {
 	bool trace;
 	bool quiet; /* no PASS/FAIL report lines */
 	FILE *out;
+	const char *chart_path; /* write a chart of the run here (chart.h) */
 };
 
 struct scn_result {

@@ -31,6 +31,7 @@
 #include "heap.h"
 
 struct bs_dev;
+struct sim_rec_ops;
 struct sim;
 
 #define SIM_NS_PER_US 1000ull
@@ -89,6 +90,11 @@ struct sim {
 
 	bool trace; /* readable timeline on trace_out */
 	FILE *trace_out;
+	/* Recording hook (chart.c), NULL when off: sees what the trace
+	 * sees, structured.  It only records: no PRNG draw, no hash, no
+	 * event, so a recorded run is the same run (same trace hash). */
+	const struct sim_rec_ops *rec;
+	void *rec_ctx;
 	enum ut_log_level log_level;
 
 	struct env env; /* what the target is given */
@@ -143,12 +149,26 @@ void sim_hash_u64(struct sim *sim, uint64_t v);
 void sim_hash_bytes(struct sim *sim, const void *p, size_t n);
 uint64_t sim_hash_str(const char *s); /* FNV-1a 64 of a string */
 
-/* Readable timeline (only with --trace). */
+/* What a recorder is told.  dir 0 is initiator -> target. */
+struct sim_rec_ops {
+	/* every trace line, as --trace prints it after the time */
+	void (*line)(void *ctx, uint64_t now_ns, const char *text);
+	/* stream bytes of connection conn_id (initiator host `host`):
+	 * accepted by conn_send (delivered false) or handed to the
+	 * receiver (delivered true) */
+	void (*bytes)(void *ctx, uint64_t now_ns, uint64_t conn_id,
+		      const char *host, int dir, bool delivered,
+		      const uint8_t *p, size_t n);
+	/* one of the target's timers fired */
+	void (*timer)(void *ctx, uint64_t now_ns);
+};
+
+/* Readable timeline (with --trace, and for a recorder). */
 void sim_tracef(struct sim *sim, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 #define SIM_TRACE(sim, ...)                             \
 	do {                                            \
-		if ((sim)->trace)                       \
+		if ((sim)->trace || (sim)->rec)         \
 			sim_tracef((sim), __VA_ARGS__); \
 	} while (0)
 /* "12.345678s" into buf. */

@@ -214,16 +214,19 @@ const char *sim_fmt_time(uint64_t ns, char buf[32])
 
 void sim_tracef(struct sim *sim, const char *fmt, ...)
 {
-	char tb[32];
+	char tb[32], text[1024];
 	va_list ap;
 
-	if (!sim->trace)
+	if (!sim->trace && sim->rec == NULL)
 		return;
-	fprintf(sim->trace_out, "%12s ", sim_fmt_time(sim->now_ns, tb));
 	va_start(ap, fmt);
-	vfprintf(sim->trace_out, fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	fputc('\n', sim->trace_out);
+	if (sim->trace)
+		fprintf(sim->trace_out, "%12s %s\n",
+			sim_fmt_time(sim->now_ns, tb), text);
+	if (sim->rec != NULL)
+		sim->rec->line(sim->rec_ctx, sim->now_ns, text);
 }
 
 /* --------------------------------------------------- durable state */
@@ -347,6 +350,8 @@ static void timer_fire(struct sim_ev *ev)
 
 	sim->ctr.timer_fires++;
 	sim_hash_u64(sim, 0x7133 ^ sim->now_ns);
+	if (sim->rec != NULL)
+		sim->rec->timer(sim->rec_ctx, sim->now_ns);
 	t->fn(t->arg);
 }
 
@@ -407,7 +412,7 @@ static void env_log(struct env *env, enum ut_log_level level, const char *line)
 {
 	struct sim *sim = env_sim(env);
 
-	if (sim->trace)
+	if (sim->trace || sim->rec != NULL)
 		sim_tracef(sim, "target %s: %s", ut_log_level_name(level),
 			   line);
 }

@@ -205,6 +205,11 @@ static struct seg *q_push(struct sim_q *q, const void *data, uint32_t len)
 	q->last_at = at;
 	s->at_ns = at;
 	q->inflight += len;
+	if (len > 0 && link_sim(l)->rec != NULL)
+		link_sim(l)->rec->bytes(link_sim(l)->rec_ctx,
+					link_sim(l)->now_ns, l->id,
+					l->host->name, q->idx, false, s->data,
+					len);
 	TAILQ_INSERT_TAIL(&q->segs, s, link);
 	if (TAILQ_FIRST(&q->segs) == s)
 		q_schedule(q);
@@ -326,6 +331,10 @@ static void q_deliver(struct sim_ev *ev)
 		ep_wake_read(to);
 	} else {
 		rx_append(to, s->data, s->len);
+		if (sim->rec != NULL)
+			sim->rec->bytes(sim->rec_ctx, sim->now_ns, l->id,
+					l->host->name, q->idx, true, s->data,
+					s->len);
 		ep_wake_read(to);
 	}
 	free(s);
