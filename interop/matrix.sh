@@ -110,6 +110,11 @@ step_matrix() {
 	[ $# -eq 7 ] || fail "bad combination '$MATRIX'"
 	hd=$1 dd=$2 ir=$3 id=$4 fb=$5 mb=$6 mr=$7
 	fio_mib=${FIO_MIB:-2} fs_mib=${FS_MIB:-16}
+	# A check killed by its timeout may have left a filesystem mounted
+	# on the LUN this step overwrites.
+	for m in /mnt/ext4 /mnt/xfs /mnt/matrix; do
+		umount "$m" 2>/dev/null
+	done
 	iscsiadm -m node -T "$TARGET" -p "$PORTAL" --logout >/dev/null 2>&1
 	# One iscsiadm for all eight (each costs a third of a second here).
 	x iscsiadm -m node -T "$TARGET" -p "$PORTAL" -o update \
