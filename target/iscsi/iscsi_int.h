@@ -30,6 +30,10 @@
 /* Limits on what the network can make us hold. */
 #define ISCSI_LOGIN_MRDSL 8192	   /* during login (RFC 7143 §6.1) */
 #define ISCSI_TEXT_MAX_BYTES 65536 /* one text negotiation, reassembled */
+/* A Text Response (SendTargets=All): one TargetName and one TargetAddress
+ * per portal of every target fit, whatever the configuration. */
+#define ISCSI_TEXT_RSP_MAX_PAIRS (UT_MAX_TARGETS * (UT_MAX_PORTALS + 1))
+#define ISCSI_TEXT_RSP_MAX_BYTES (1u << 20)
 #define ISCSI_LOGIN_PDUS_MAX 64	   /* login PDUs per connection */
 /* Connections per server: each costs a descriptor and about 80 KiB
  * (receive staging, buffers); sessions are bounded by it, MaxSessions 0
@@ -428,12 +432,15 @@ struct iscsi_conn {
 	uint64_t ka_due_ns;	 /* when ka_timer fires next */
 	uint32_t ping_ttt;
 	bool ping_outstanding;
-	/* text continuation (FFP Text with C bit / long responses) */
-	uint8_t *text_in;
+	/* the Text exchange in full feature phase (text_ffp.c) */
+	uint8_t *text_in; /* request text so far (C=1 pieces) */
 	uint32_t text_in_len;
-	uint8_t *text_out; /* pending long Text response */
-	uint32_t text_out_len, text_out_off, text_out_ttt;
-	uint32_t text_itt;
+	uint8_t *text_out; /* answer not yet sent, from text_out_off */
+	uint32_t text_out_len, text_out_off;
+	uint32_t text_out_ttt; /* the TTT the next request must carry */
+	uint32_t text_itt;     /* the exchange's Initiator Task Tag */
+	bool text_open;	       /* we wait for a request with text_out_ttt */
+	bool text_final;       /* the request being answered had F=1 */
 	bool closing;
 	bool in_callback;
 	bool dead; /* freed when callbacks unwind */
@@ -495,6 +502,13 @@ uint64_t iscsi_sess_owed_since(const struct iscsi_sess *s);
  * what waited and counts an RspTimeout; the caller closes. */
 bool iscsi_sess_owed_overdue(struct iscsi_sess *s, uint64_t now_ns,
 			     uint64_t timeout_ns);
+/* A fresh Target Transfer Tag (never the reserved 0xffffffff). */
+uint32_t iscsi_sess_new_ttt(struct iscsi_sess *s);
+/* A non-immediate request other than a SCSI command takes its CmdSN. */
+void iscsi_sess_consume_cmdsn(struct iscsi_sess *s, const struct iscsi_bhs *h);
+
+/* text_ffp.c: a Text Request in full feature phase */
+void iscsi_ffp_text(struct iscsi_conn *c);
 
 /* text / discovery: 0, or -ENOMEM (the answer would be incomplete) */
 int iscsi_sendtargets(struct iscsi_server *srv, struct iscsi_conn *c,

@@ -668,8 +668,10 @@ static bool sendtargets_visible(const struct iscsi_tgt *t,
 }
 
 /* RFC 7143 Appendix C: SendTargets=All lists every target (discovery
- * sessions); an empty value names the session's own target; a name asks
- * for that one target. */
+ * sessions); an empty value names the session's own target, and so does
+ * All in a normal session, which "MUST NOT be supported on an operational
+ * session" (it would show the session other targets); a name asks for
+ * that one target. */
 int iscsi_sendtargets(struct iscsi_server *srv, struct iscsi_conn *c,
 		      const char *what, struct iscsi_kvlist *out)
 {

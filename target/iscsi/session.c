@@ -61,7 +61,7 @@ void iscsi_sess_fill_sn(struct iscsi_sess *s, struct iscsi_bhs *h)
 	h->w32 = s->max_cmdsn;
 }
 
-static uint32_t sess_new_ttt(struct iscsi_sess *s)
+uint32_t iscsi_sess_new_ttt(struct iscsi_sess *s)
 {
 	if (++s->next_ttt == ISCSI_RESERVED_TAG)
 		s->next_ttt = 1;
@@ -735,7 +735,7 @@ static void task_solicit(struct iscsi_task *t)
 
 		if (len > s->p.max_burst)
 			len = s->p.max_burst;
-		r->ttt = sess_new_ttt(s);
+		r->ttt = iscsi_sess_new_ttt(s);
 		r->offset = t->r2t_next_offset;
 		r->length = len;
 		r->received = 0;
@@ -1077,7 +1077,7 @@ static void ffp_dataout_pdu(struct iscsi_conn *c)
 /* ---------------------------------------------------- NOP, Text, Logout */
 
 /* Non-immediate requests other than SCSI commands take a CmdSN too. */
-static void consume_cmdsn(struct iscsi_sess *s, const struct iscsi_bhs *h)
+void iscsi_sess_consume_cmdsn(struct iscsi_sess *s, const struct iscsi_bhs *h)
 {
 	if (!h->immediate && h->w24 == s->exp_cmdsn) {
 		s->exp_cmdsn++;
@@ -1092,7 +1092,7 @@ static void ffp_nop_out(struct iscsi_conn *c)
 	struct iscsi_bhs r = {0};
 	uint32_t len = h->data_len;
 
-	consume_cmdsn(c->sess, h);
+	iscsi_sess_consume_cmdsn(c->sess, h);
 	if (h->itt == ISCSI_RESERVED_TAG) {
 		/* a reply to our NOP-In, or a ping needing none */
 		if (h->w20 != ISCSI_RESERVED_TAG)
@@ -1117,160 +1117,6 @@ static void ffp_nop_out(struct iscsi_conn *c)
 	r.w24 = c->stat_sn++;
 	iscsi_sess_fill_sn(c->sess, &r);
 	iscsi_conn_queue(c, p, &r);
-}
-
-static void send_text_rsp(struct iscsi_conn *c, uint32_t itt, uint8_t flags,
-			  uint32_t ttt, const uint8_t *data, uint32_t len)
-{
-	struct iscsi_txpdu *p = iscsi_txpdu_new(c, ISCSI_OP_TEXT_RSP);
-	struct iscsi_bhs h = {0};
-
-	if (!p)
-		return;
-	if (iscsi_txpdu_copy_data(p, data, len)) {
-		iscsi_txpdu_discard(c, p);
-		iscsi_conn_fail_soon(c, "out of memory for a PDU's data");
-		return;
-	}
-	h.opcode = ISCSI_OP_TEXT_RSP;
-	h.flags = flags;
-	h.itt = itt;
-	h.w20 = ttt;
-	h.w24 = c->stat_sn++;
-	iscsi_sess_fill_sn(c->sess, &h);
-	iscsi_conn_queue(c, p, &h);
-}
-
-/* Send the next piece of a long Text response (RFC 7143 §11.11.2). */
-static void text_send_chunk(struct iscsi_conn *c)
-{
-	uint32_t left = c->text_out_len - c->text_out_off;
-	uint32_t n = left < c->max_xmit_dsl ? left : c->max_xmit_dsl;
-	bool last = n == left;
-	/* An empty response has no buffer: NULL + 0 is undefined behaviour
-	 * (UBSan, found by fuzz/h_login.c). */
-	uint8_t *piece = c->text_out ? c->text_out + c->text_out_off : NULL;
-
-	if (last) {
-		send_text_rsp(c, c->text_itt, ISCSI_FLAG_FINAL,
-			      ISCSI_RESERVED_TAG, piece, n);
-		free(c->text_out);
-		c->text_out = NULL;
-		c->text_out_len = c->text_out_off = 0;
-		return;
-	}
-	c->text_out_ttt = sess_new_ttt(c->sess);
-	send_text_rsp(c, c->text_itt, ISCSI_TEXT_F_CONTINUE, c->text_out_ttt,
-		      piece, n);
-	c->text_out_off += n;
-}
-
-static void text_answer(struct iscsi_conn *c, const struct iscsi_bhs *h)
-{
-	struct iscsi_sess *s = c->sess;
-	struct iscsi_kvlist req, resp;
-	struct iscsi_neg neg = {0};
-	const char *why = NULL;
-	int rc;
-
-	iscsi_kvlist_init(&req);
-	iscsi_kvlist_init(&resp);
-	rc = iscsi_text_parse(c->text_in, c->text_in_len, &req);
-	free(c->text_in);
-	c->text_in = NULL;
-	c->text_in_len = 0;
-	if (rc == TEXT_ERR_NOMEM)
-		goto nomem;
-	if (rc != TEXT_OK) {
-		iscsi_send_reject(c, ISCSI_REJECT_PROTOCOL_ERROR, c->rx_bhs);
-		goto out;
-	}
-	neg.cfg = s->tgt ? &iscsi_tgt_conf(s->tgt)->params
-			 : &s->srv->cfg_params;
-	neg.p = &s->p;
-	neg.discovery = s->discovery;
-	neg.login = false;
-	neg.stage = ISCSI_STAGE_FULL_FEATURE;
-	neg.sent_mrdsl = true;
-	neg.auth_method = "None";
-	for (uint32_t i = 0; i < req.n; i++) {
-		if (strcmp(req.v[i].key, "SendTargets") == 0) {
-			if (iscsi_sendtargets(s->srv, c, req.v[i].value, &resp))
-				goto nomem;
-			continue;
-		}
-		rc = iscsi_negotiate_key(&neg, req.v[i].key, req.v[i].value,
-					 &resp, &why);
-		if (rc == TEXT_ERR_NOMEM)
-			goto nomem;
-		if (rc) {
-			iscsi_send_reject(c, ISCSI_REJECT_PROTOCOL_ERROR,
-					  c->rx_bhs);
-			goto out;
-		}
-	}
-	free(c->text_out);
-	c->text_out = NULL;
-	c->text_out_len = 0;
-	c->text_out_off = 0;
-	if (resp.n &&
-	    iscsi_text_encode(&resp, &c->text_out, &c->text_out_len)) {
-		c->text_out = NULL;
-		c->text_out_len = 0;
-		goto nomem;
-	}
-	c->text_itt = h->itt;
-	text_send_chunk(c);
-out:
-	iscsi_kvlist_free(&req);
-	iscsi_kvlist_free(&resp);
-	return;
-nomem:
-	/* a partial answer would be a wrong one */
-	iscsi_conn_fail_soon(c, "out of memory for a Text response");
-	goto out;
-}
-
-static void ffp_text(struct iscsi_conn *c)
-{
-	const struct iscsi_bhs *h = &c->rx_h;
-	uint8_t *nt;
-
-	consume_cmdsn(c->sess, h);
-	if (h->w20 != ISCSI_RESERVED_TAG) {
-		/* continuation of our long response */
-		if (c->text_out && h->w20 == c->text_out_ttt &&
-		    h->itt == c->text_itt) {
-			text_send_chunk(c);
-			return;
-		}
-		iscsi_send_reject(c, ISCSI_REJECT_INVALID_PDU_FIELD, c->rx_bhs);
-		return;
-	}
-	if (c->text_in_len + h->data_len > ISCSI_TEXT_MAX_BYTES) {
-		free(c->text_in);
-		c->text_in = NULL;
-		c->text_in_len = 0;
-		iscsi_send_reject(c, ISCSI_REJECT_OUT_OF_RESOURCES, c->rx_bhs);
-		return;
-	}
-	if (h->data_len) {
-		nt = realloc(c->text_in, c->text_in_len + h->data_len);
-		if (!nt) {
-			iscsi_conn_fail_soon(
-				c, "out of memory for a Text request");
-			return;
-		}
-		memcpy(nt + c->text_in_len, c->rx_data_dst, h->data_len);
-		c->text_in = nt;
-		c->text_in_len += h->data_len;
-	}
-	if (h->flags & ISCSI_TEXT_F_CONTINUE) {
-		c->text_itt = h->itt;
-		send_text_rsp(c, h->itt, 0, sess_new_ttt(c->sess), NULL, 0);
-		return;
-	}
-	text_answer(c, h);
 }
 
 static void send_logout_rsp(struct iscsi_sess *s)
@@ -1304,7 +1150,7 @@ static void ffp_logout(struct iscsi_conn *c)
 	uint8_t reason = h->flags & 0x7f;
 	uint16_t cid = (uint16_t)(h->w20 >> 16);
 
-	consume_cmdsn(s, h);
+	iscsi_sess_consume_cmdsn(s, h);
 	s->logout_itt = h->itt;
 	if (reason == ISCSI_LOGOUT_CLOSE_SESSION)
 		s->logout_rsp = ISCSI_LOGOUT_RSP_OK;
@@ -1483,7 +1329,7 @@ static void ffp_tmf(struct iscsi_conn *c)
 	struct iscsi_task *t, *tmp;
 	uint64_t lun = UINT64_MAX;
 
-	consume_cmdsn(s, h);
+	iscsi_sess_consume_cmdsn(s, h);
 	if (s->discovery) {
 		iscsi_send_reject(c, ISCSI_REJECT_PROTOCOL_ERROR, c->rx_bhs);
 		return;
@@ -1600,7 +1446,7 @@ void iscsi_ffp_rx_pdu(struct iscsi_conn *c)
 		ffp_nop_out(c);
 		break;
 	case ISCSI_OP_TEXT_REQ:
-		ffp_text(c);
+		iscsi_ffp_text(c);
 		break;
 	case ISCSI_OP_LOGOUT_REQ:
 		ffp_logout(c);

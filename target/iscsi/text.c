@@ -29,16 +29,25 @@
 void iscsi_kvlist_init(struct iscsi_kvlist *l)
 {
 	memset(l, 0, sizeof(*l));
+	l->max_pairs = ISCSI_TEXT_MAX_PAIRS;
+}
+
+void iscsi_kvlist_init_max(struct iscsi_kvlist *l, uint32_t max_pairs)
+{
+	iscsi_kvlist_init(l);
+	l->max_pairs = max_pairs;
 }
 
 void iscsi_kvlist_free(struct iscsi_kvlist *l)
 {
+	uint32_t max_pairs = l->max_pairs;
+
 	for (uint32_t i = 0; i < l->n; i++) {
 		free(l->v[i].key);
 		free(l->v[i].value);
 	}
 	free(l->v);
-	iscsi_kvlist_init(l);
+	iscsi_kvlist_init_max(l, max_pairs);
 }
 
 static int kv_add_n(struct iscsi_kvlist *l, const char *key, size_t klen,
@@ -46,7 +55,8 @@ static int kv_add_n(struct iscsi_kvlist *l, const char *key, size_t klen,
 {
 	struct iscsi_kv *kv;
 
-	if (l->n >= ISCSI_TEXT_MAX_PAIRS)
+	/* A zeroed list (never initialised) takes the request limit. */
+	if (l->n >= (l->max_pairs ? l->max_pairs : ISCSI_TEXT_MAX_PAIRS))
 		return TEXT_ERR_TOO_MANY;
 	if (l->n == l->cap) {
 		uint32_t cap = l->cap ? l->cap * 2 : 16;
@@ -107,6 +117,13 @@ static bool key_char_ok(char ch)
 	       ch == '+' || ch == '@' || ch == '_';
 }
 
+/* RFC 7143 §13.5.2 (RFC 4850): public extension keys are X#<name>, such
+ * as X#NodeArchitecture: the one '#' a key name may hold. */
+static bool key_is_public_ext(const char *key, size_t i)
+{
+	return i == 1 && key[0] == 'X' && key[1] == '#';
+}
+
 static bool key_is_binary(const char *key, size_t klen)
 {
 	return klen > 5 && strncmp(key, "CHAP_", 5) == 0;
@@ -139,7 +156,7 @@ int iscsi_text_parse(const uint8_t *data, uint32_t len,
 		if (klen > ISCSI_KEY_MAX)
 			return TEXT_ERR_TOO_LONG;
 		for (size_t i = 0; i < klen; i++)
-			if (!key_char_ok(s[i]))
+			if (!key_char_ok(s[i]) && !key_is_public_ext(s, i))
 				return TEXT_ERR_FORMAT;
 		if (vlen > (key_is_binary(s, klen) ? ISCSI_BINARY_VALUE_MAX
 						   : ISCSI_VALUE_MAX))
@@ -285,6 +302,11 @@ static const struct key_def *key_find(const char *key)
 		if (strcmp(key_defs[i].name, key) == 0)
 			return &key_defs[i];
 	return NULL;
+}
+
+bool iscsi_key_known(const char *key)
+{
+	return key_find(key) != NULL;
 }
 
 /* The digest list: answer the first value of the offer that our

@@ -30,7 +30,8 @@ struct iscsi_kvlist {
 	struct iscsi_kv *v;
 	uint32_t n;
 	uint32_t cap;
-	uint32_t bytes; /* encoded size: key=value\0 each */
+	uint32_t bytes;	    /* encoded size: key=value\0 each */
+	uint32_t max_pairs; /* 0: ISCSI_TEXT_MAX_PAIRS */
 };
 
 enum iscsi_text_err {
@@ -43,6 +44,9 @@ enum iscsi_text_err {
 };
 
 void iscsi_kvlist_init(struct iscsi_kvlist *l);
+/* A list that may hold max_pairs pairs (an answer we build, such as a
+ * SendTargets response, rather than a request we parse). */
+void iscsi_kvlist_init_max(struct iscsi_kvlist *l, uint32_t max_pairs);
 void iscsi_kvlist_free(struct iscsi_kvlist *l);
 /* Parse len bytes of complete text data (the caller reassembles C-bit
  * continuations first).  A final pair without its NUL is accepted.
@@ -73,6 +77,10 @@ struct iscsi_neg {
 	bool sent_mrdsl;	 /* our MaxRecvDataSegmentLength sent */
 	const char *auth_method; /* our choice: "None" or "CHAP" */
 };
+
+/* Is key one of the keys of RFC 7143 §13 (or RFC 7144) that the
+ * negotiation knows (answered, even if only with Reject)? */
+bool iscsi_key_known(const char *key);
 
 /* Answer one key of the initiator's (not the name/session keys, which the
  * login code handles).  Appends the answer to resp.  Returns 0, or -1 on a

@@ -256,7 +256,8 @@ static void key_with_characters_outside_the_key_set_is_rejected(void **state)
 {
 	static const char *bad[] = {"Header Digest", "Key/1", "Key:1",
 				    "K\xc3\xa9y",    "Key\t", "Key,1",
-				    "Key*"};
+				    "Key*",	     "Key#1", "Y#Key",
+				    "X##Key"};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct text t = {0};
@@ -281,6 +282,21 @@ static void key_with_every_allowed_character_is_accepted(void **state)
 	EXPECT_RC(parse_text(&t, &l), TEXT_OK,
 		  "RFC 7143 §6.1: '.', '-', '+', '@', '_' are key characters");
 	CHECK(strcmp(iscsi_kv_get(&l, key), "v") == 0, "key stored");
+	iscsi_kvlist_free(&l);
+	text_free(&t);
+}
+
+/* RFC 7143 §13.5.2, RFC 4850: public extension keys, X#NodeArchitecture
+ * for one, hold a '#' after their X. */
+static void public_extension_key_is_accepted(void **state)
+{
+	struct text t = {0};
+	struct iscsi_kvlist l;
+
+	text_pair(&t, "X#NodeArchitecture", "ExampleOS/1.0,ExampleHBA/2");
+	EXPECT_RC(parse_text(&t, &l), TEXT_OK,
+		  "RFC 4850: X#NodeArchitecture is a key");
+	CHECK(iscsi_kv_get(&l, "X#NodeArchitecture") != NULL, "key stored");
 	iscsi_kvlist_free(&l);
 	text_free(&t);
 }
@@ -544,6 +560,7 @@ int main(void)
 		cmocka_unit_test(
 			key_with_characters_outside_the_key_set_is_rejected),
 		cmocka_unit_test(key_with_every_allowed_character_is_accepted),
+		cmocka_unit_test(public_extension_key_is_accepted),
 		cmocka_unit_test(value_keeps_everything_after_the_first_equals),
 		cmocka_unit_test(duplicate_key_is_rejected),
 		cmocka_unit_test(
