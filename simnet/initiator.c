@@ -213,6 +213,7 @@ void ini_op_free(struct ini_op *op)
 	free(op->in);
 	free(op->raw);
 	free(op->text);
+	free(op->text_req);
 	free(op);
 }
 

@@ -31,7 +31,7 @@ struct ini;
 
 enum ini_op_kind {
 	INI_OP_LOGIN,
-	INI_OP_TEXT, /* SendTargets=All */
+	INI_OP_TEXT, /* a Text Request: text_req, or SendTargets=All */
 	INI_OP_SCSI,
 	INI_OP_TMF,
 	INI_OP_NOP,
@@ -95,6 +95,12 @@ struct ini_op {
 	char auth_why[96];  /* ... and why */
 	char *text;	    /* TEXT: response keys, NUL separated */
 	uint32_t text_len;
+	uint32_t text_pieces; /* TEXT: Text Responses received */
+	/* TEXT: the request (key=value\0 ...; NULL: SendTargets=All), and
+	 * whether to abandon a long answer after its first piece */
+	char *text_req;
+	uint32_t text_req_len;
+	bool text_abandon;
 	uint64_t issued_ns, done_ns;
 
 	ini_done_fn done;

@@ -104,7 +104,10 @@ static void op_send(struct ini *ini, struct ini_op *op)
 		h.w20 = ISCSI_RESERVED_TAG;
 		op->cmdsn = ini->cmdsn++;
 		h.w24 = op->cmdsn;
-		ini_send_pdu(ini, &h, st, sizeof(st));
+		if (op->text_req)
+			ini_send_pdu(ini, &h, op->text_req, op->text_req_len);
+		else
+			ini_send_pdu(ini, &h, st, sizeof(st));
 		break;
 	}
 	default:
@@ -521,13 +524,18 @@ static void rx_simple_rsp(struct ini *ini, const struct iscsi_bhs *h,
 	op->rsp_opcode = h->opcode;
 	if (h->opcode == ISCSI_OP_TEXT_RSP) {
 		ini_text_acc_add(ini, data, h->data_len);
-		if (h->flags & ISCSI_TEXT_F_CONTINUE) {
+		op->text_pieces++;
+		/* RFC 7143 §11.10.4: F=0 (with a TTT) means more to come, an
+		 * empty request with that TTT asks for it; an initiator that
+		 * abandons the answer just stops asking. */
+		if (!(h->flags & ISCSI_FLAG_FINAL) && !op->text_abandon) {
 			struct iscsi_bhs o;
 
 			fill_common(ini, &o, ISCSI_OP_TEXT_REQ, false, op->itt);
 			o.flags = ISCSI_FLAG_FINAL;
 			o.w20 = h->w20;
-			o.w24 = ini->cmdsn;
+			/* a non-immediate request: it takes a CmdSN */
+			o.w24 = ini->cmdsn++;
 			ini_send_pdu(ini, &o, NULL, 0);
 			ini_tx_flush(ini);
 			return;

@@ -98,6 +98,26 @@ static int cfg_users(struct runner *r, struct ut_config *c)
 	return 0;
 }
 
+/* `target add IQN` lines: copies of the first target under other names
+ * (long SendTargets answers). */
+static int cfg_extra_targets(struct runner *r, struct ut_config *c)
+{
+	for (int i = 0; i < r->nextra; i++) {
+		struct ut_target_cfg *t =
+			realloc(c->targets, (c->target_count + 1) * sizeof(*t));
+
+		if (t == NULL)
+			return -1;
+		c->targets = t;
+		if (ut_target_cfg_copy(&t[c->target_count], &t[0]) != 0)
+			return -1;
+		snprintf(t[c->target_count].iqn, sizeof(t->iqn), "%s",
+			 r->extra_iqn[i]);
+		c->target_count++;
+	}
+	return 0;
+}
+
 static int build_cfg(struct runner *r)
 {
 	struct ut_dev_cfg devs[MAX_LUNS];
@@ -141,7 +161,7 @@ static int build_cfg(struct runner *r)
 		snprintf(c->devs[k].t10_dev_id, sizeof(c->devs[k].t10_dev_id),
 			 "%s", r->luns[k].disk);
 	}
-	if (cfg_users(r, c) != 0)
+	if (cfg_extra_targets(r, c) != 0 || cfg_users(r, c) != 0)
 		return -1;
 	r->cfg_built = true;
 	return 0;
@@ -653,6 +673,16 @@ static void target_verb(struct runner *r, struct toks *t)
 			target_crash(r);
 	} else if (strcmp(verb, "restart") == 0) {
 		target_restart(r);
+	} else if (strcmp(verb, "add") == 0) {
+		if (r->started || t->n != 3 || r->nextra == MAX_EXTRA_TARGETS ||
+		    strlen(t->v[2]) >= UT_NAME_MAX) {
+			syntaxf(r,
+				"target add IQN: before the target starts, "
+				"at most %d",
+				MAX_EXTRA_TARGETS);
+			return;
+		}
+		snprintf(r->extra_iqn[r->nextra++], UT_NAME_MAX, "%s", t->v[2]);
 	} else if (strcmp(verb, "stats") == 0) {
 		struct iscsi_server_stats st;
 		int ex = -1;

@@ -36,6 +36,7 @@
 #define SYNC_TIMEOUT_NS (60 * SIM_NS_PER_S)
 #define QUIET_LIMIT_NS (600 * SIM_NS_PER_S)
 #define DEFAULT_IQN "iqn.2026-11.org.utarget:sim"
+#define MAX_EXTRA_TARGETS 32
 #define DEFAULT_PORTAL "10.0.0.1:3260"
 
 /* ------------------------------------------------------- expectations */
@@ -60,6 +61,7 @@ struct exp {
 	int response; /* TMF/logout response, -1 */
 	int reject;
 	int targets;  /* discovery: number of TargetName= */
+	int pieces;   /* text: number of Text Responses, -1 */
 	int chap_alg; /* login: the CHAP_A the target chose, -1 */
 	char contains[256];
 	char data[256];	  /* read data alternatives */
@@ -128,6 +130,9 @@ struct runner {
 	struct ut_config cfg;
 	bool cfg_built;
 	char iqn[UT_NAME_MAX];
+	/* `target add IQN`: more targets with the same LUNs */
+	char extra_iqn[MAX_EXTRA_TARGETS][UT_NAME_MAX];
+	int nextra;
 	char portal[64];
 	struct ut_iscsi_params params;
 	/* RspTimeouts on commands stuck inside the target that a `target

@@ -419,9 +419,16 @@ static void check_text(struct runner *r, struct pend *p, struct ini_op *op)
 	}
 	if (p->e.targets >= 0 && n != p->e.targets)
 		failf(r, p->line,
-		      "%s discovery: expected %d targets, got %d "
+		      "%s %s: expected %d targets, got %d "
 		      "(seed %llu)",
-		      p->a->name, p->e.targets, n, (unsigned long long)r->seed);
+		      p->a->name, p->verb, p->e.targets, n,
+		      (unsigned long long)r->seed);
+	if (p->e.pieces >= 0 && op->text_pieces != (uint32_t)p->e.pieces)
+		failf(r, p->line,
+		      "%s %s: expected the answer in %d Text Responses, got "
+		      "%u (seed %llu)",
+		      p->a->name, p->verb, p->e.pieces, op->text_pieces,
+		      (unsigned long long)r->seed);
 	if (p->e.contains[0] != '\0') {
 		bool found = false;
 
@@ -431,9 +438,9 @@ static void check_text(struct runner *r, struct pend *p, struct ini_op *op)
 		}
 		if (!found)
 			failf(r, p->line,
-			      "%s discovery: no key contains '%s' "
+			      "%s %s: no key contains '%s' "
 			      "(seed %llu)",
-			      p->a->name, p->e.contains,
+			      p->a->name, p->verb, p->e.contains,
 			      (unsigned long long)r->seed);
 	}
 }

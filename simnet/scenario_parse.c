@@ -163,7 +163,7 @@ void exp_init(struct exp *e)
 {
 	memset(e, 0, sizeof(*e));
 	e->status = e->sk = e->asc = e->ascq = -1;
-	e->login = e->response = e->reject = e->targets = -1;
+	e->login = e->response = e->reject = e->targets = e->pieces = -1;
 	e->chap_alg = -1;
 }
 
@@ -240,6 +240,8 @@ void exp_parse(struct runner *r, struct exp *e, struct toks *t, int from)
 			e->outcome = XO_REJECTED;
 		} else if (strncmp(w, "targets=", 8) == 0) {
 			e->targets = atoi(w + 8);
+		} else if (strncmp(w, "pieces=", 7) == 0) {
+			e->pieces = atoi(w + 7);
 		} else if (strncmp(w, "contains=", 9) == 0) {
 			snprintf(e->contains, sizeof(e->contains), "%s", w + 9);
 		} else if (strncmp(w, "keys=", 5) == 0) {

@@ -209,6 +209,35 @@ static void issue_login(struct runner *r, struct actor *a, struct toks *t,
 	finish_issue(r, p);
 }
 
+/* A Text Request's text: one key=value per send=KEY=VALUE word (none:
+ * SendTargets=All); abandon: stop after the first piece of the answer. */
+static void text_request(struct runner *r, struct ini_op *op, struct toks *t)
+{
+	size_t len = 0;
+
+	op->text_abandon = has(t, "abandon");
+	for (int i = 0; i < t->n; i++) {
+		const char *w = t->v[i];
+		size_t n;
+		char *b;
+
+		if (strncmp(w, "send=", 5) != 0)
+			continue;
+		if (strchr(w + 5, '=') == NULL) {
+			syntaxf(r, "send=KEY=VALUE");
+			return;
+		}
+		n = strlen(w + 5) + 1;
+		b = realloc(op->text_req, len + n);
+		if (b == NULL)
+			abort();
+		memcpy(b + len, w + 5, n);
+		op->text_req = b;
+		len += n;
+	}
+	op->text_req_len = (uint32_t)len;
+}
+
 static void issue_simple(struct runner *r, struct actor *a, const char *verb,
 			 struct toks *t, enum ini_op_kind kind)
 {
@@ -226,6 +255,7 @@ static void issue_simple(struct runner *r, struct actor *a, const char *verb,
 		break;
 	case INI_OP_TEXT:
 		p->kind = PK_TEXT;
+		text_request(r, op, t);
 		ini_text_sendtargets(a->ini, op);
 		break;
 	case INI_OP_RAW: {
@@ -435,6 +465,8 @@ void actor_verb(struct runner *r, struct actor *a, struct toks *t)
 		issue_simple(r, a, verb, t, INI_OP_LOGOUT);
 	} else if (strcmp(verb, "nop") == 0) {
 		issue_simple(r, a, verb, t, INI_OP_NOP);
+	} else if (strcmp(verb, "text") == 0) {
+		issue_simple(r, a, verb, t, INI_OP_TEXT);
 	} else if (strcmp(verb, "raw") == 0) {
 		issue_simple(r, a, verb, t, INI_OP_RAW);
 	} else if (strcmp(verb, "abort") == 0 ||
