@@ -34,7 +34,7 @@
  * per portal of every target fit, whatever the configuration. */
 #define ISCSI_TEXT_RSP_MAX_PAIRS (UT_MAX_TARGETS * (UT_MAX_PORTALS + 1))
 #define ISCSI_TEXT_RSP_MAX_BYTES (1u << 20)
-#define ISCSI_LOGIN_PDUS_MAX 64	   /* login PDUs per connection */
+#define ISCSI_LOGIN_PDUS_MAX 64 /* login PDUs per connection */
 /* Connections per server: each costs a descriptor and about 80 KiB
  * (receive staging, buffers); sessions are bounded by it, MaxSessions 0
  * meaning no other limit (SCST: 0 = unlimited). */
