@@ -129,6 +129,7 @@ test: deps
 	$(MAKE) --no-print-directory fuzz-smoke
 	conformance/run
 	$(MAKE) --no-print-directory interop
+	$(MAKE) --no-print-directory interop-qemu
 
 conformance: $(BUILD)/utarget
 	conformance/run
@@ -432,9 +433,13 @@ bench-profile:
 # interop ---------------------------------------------------------------------
 # The Linux kernel initiator (open-iscsi, sg3_utils, ext4, xfs) against
 # build/utarget, in a QEMU VM with TCG: interop/run, docs/interop.md.
-.PHONY: interop interop-full
+.PHONY: interop interop-full interop-qemu
 interop: $(BUILD)/utarget
 	BUILD=$(BUILD) interop/run
+# QEMU's own iSCSI client: qemu-img and qemu-io on the host, then a VM that
+# boots from LUN 0 through it and runs the checks on both LUNs.
+interop-qemu: $(BUILD)/utarget
+	BUILD=$(BUILD) INTEROP_QEMU_DRIVER=1 interop/run
 # The whole parameter matrix (2016 logins with fio and ext4; hours under
 # TCG), then its table into docs/interop.md.
 interop-full: $(BUILD)/utarget

@@ -19,7 +19,9 @@ if [ "$what" != build ]; then
 	pkgs+=(chromium fonts-dejavu-core)
 	# make interop: a kernel initiator in a QEMU VM
 	pkgs+=(qemu-system-x86 linux-image-amd64 busybox-static open-iscsi
-	       sg3-utils e2fsprogs xfsprogs fio cpio kmod)
+	       sg3-utils e2fsprogs xfsprogs fio cpio kmod
+	       qemu-utils qemu-block-extra syslinux syslinux-common mtools
+	       dosfstools)
 fi
 if [ "$what" = deb ]; then
 	pkgs+=(dpkg-dev debhelper lintian mandoc man-db python3 systemd
