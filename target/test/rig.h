@@ -110,7 +110,8 @@ void rig_sendtargets(struct rig *r, const char *value,
 /* ------------------------------------------------------------ SCSI */
 
 /* Send a SCSI Command (SIMPLE, F set, flags: ISCSI_CMD_F_READ/WRITE) with
- * imm_len bytes of immediate data; the answer is left to the test. */
+ * imm_len bytes of immediate data; the answer is left to the test.  cdb
+ * is 16 bytes (the BHS's CDB field), zero-padded by the caller. */
 void rig_scsi_send(struct rig *r, uint64_t lun, const uint8_t *cdb,
 		   uint8_t flags, uint32_t edtl, const void *imm,
 		   uint32_t imm_len);

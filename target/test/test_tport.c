@@ -92,7 +92,7 @@ static int vpd83_port_value(const uint8_t *b, uint8_t type)
 static void two_portal_groups_are_two_target_ports(void **state)
 {
 	struct rig *r = rig_new(conf);
-	uint8_t vpd[6] = {0x12, 1, 0x83, 0x04, 0};
+	uint8_t vpd[16] = {0x12, 1, 0x83, 0x04, 0};
 	struct side a, b;
 	struct rig_scsi out;
 	struct iscsi_server_stats st;
@@ -124,7 +124,7 @@ static void two_portal_groups_are_two_target_ports(void **state)
 static void standby_port_refuses_reads_with_not_ready(void **state)
 {
 	struct rig *r = rig_new(conf);
-	uint8_t rd[10] = {0x28, 0, 0, 0, 0, 0, 0, 0, 1};
+	uint8_t rd[16] = {0x28, 0, 0, 0, 0, 0, 0, 0, 1};
 	struct side a, b;
 	struct rig_scsi out;
 
@@ -173,11 +173,11 @@ static void standby_port_refuses_reads_with_not_ready(void **state)
 static void stpg_through_one_port_tells_the_other(void **state)
 {
 	struct rig *r = rig_new(conf);
-	uint8_t cdb[12] = {0xa4, 0x0a, 0, 0, 0, 0, 0, 0, 0, 12};
+	uint8_t cdb[16] = {0xa4, 0x0a, 0, 0, 0, 0, 0, 0, 0, 12};
 	uint8_t list[12] = {
 		0, 0, 0, 0, SCSI_ALUA_STANDBY, 0, 0, 11, SCSI_ALUA_OPTIMIZED,
 		0, 0, 22};
-	uint8_t rtpg[12] = {0xa3, 0x2a, 0, 0, 0, 0, 0, 0, 1, 0};
+	uint8_t rtpg[16] = {0xa3, 0x2a, 0, 0, 0, 0, 0, 0, 1, 0};
 	struct side a, b;
 	struct rig_scsi out;
 	struct iscsi_bhs in;
@@ -259,7 +259,7 @@ static void control_alua_query_and_set(void **state)
 {
 	struct rig *r = rig_new(conf);
 	struct ctl *c = ctl_new(r->srv, NULL);
-	uint8_t rd[10] = {0x28, 0, 0, 0, 0, 0, 0, 0, 1};
+	uint8_t rd[16] = {0x28, 0, 0, 0, 0, 0, 0, 0, 1};
 	struct rig_scsi out;
 	struct side a;
 	const char *rep;
