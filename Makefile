@@ -90,7 +90,7 @@ seam-check: $(BUILD)/libutarget.a
 run: deps-build $(BUILD)/utarget
 	$(BUILD)/utarget
 
-UNIT_BIN := $(TEST_BIN) $(BUILD)/test/test_simnet
+UNIT_BIN := $(TEST_BIN) $(BUILD)/test/test_simnet $(BUILD)/test/test_import
 
 unit: $(UNIT_BIN)
 	@ci/run-unit.sh $(UNIT_BIN)
@@ -124,6 +124,7 @@ test: deps
 	ci/deb-test
 	scenarios/run-all.sh
 	$(MAKE) --no-print-directory chart-test
+	$(MAKE) --no-print-directory import-test
 	$(MAKE) --no-print-directory scenarios-asan
 	$(MAKE) --no-print-directory fuzz-regress
 	$(MAKE) --no-print-directory fuzz-smoke
@@ -275,13 +276,19 @@ $(SIM_OBJ): CFLAGS += -Isimnet
 # chart.c links the page in with .incbin
 $(BUILD)/obj/simnet/chart.o: simnet/chart_page.html
 
-.PHONY: simnet-test scenarios chart-test
+.PHONY: simnet-test scenarios chart-test import-test
 $(BUILD)/test/test_simnet: simnet/test/test_simnet.c $(SIM_CORE_OBJ) $(SIM_TEST_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isimnet -Wno-missing-prototypes -o $@ $^
 
+# TCP reassembly and PDU cutting of `import`, on hand-made captures
+$(BUILD)/test/test_import: simnet/test/test_import.c $(BUILD)/obj/simnet/pcap_tcp.o \
+		$(BUILD)/obj/simnet/iscsi_stream.o $(SIM_TEST_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Isimnet -Wno-missing-prototypes -o $@ $^ -lpcap
+
 $(BUILD)/utarget-sim: $(SIM_OBJ) $(BUILD)/libutarget.a
-	$(CC) $(LDFLAGS) -o $@ $^ -lm
+	$(CC) $(LDFLAGS) -o $@ $^ -lm -lpcap
 
 simnet-test: $(BUILD)/test/test_simnet
 	$(BUILD)/test/test_simnet
@@ -292,6 +299,11 @@ scenarios: $(BUILD)/utarget-sim
 # Charts opened in headless chromium (simnet/test/chart-test.sh).
 chart-test: $(BUILD)/utarget-sim
 	SIM=$(BUILD)/utarget-sim OUT=$(BUILD) simnet/test/chart-test.sh
+
+# Captures imported as scenarios (simnet/test/import-test.sh).
+import-test: $(BUILD)/utarget-sim $(BUILD)/test/test_import
+	$(BUILD)/test/test_import
+	SIM=$(BUILD)/utarget-sim simnet/test/import-test.sh
 
 # Explore for hours; every failure and its shrunk form kept in failures/.
 HOURS ?= 1

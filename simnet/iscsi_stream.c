@@ -7,6 +7,7 @@
  *   BHS 48 | AHS 4*TotalAHSLength | [HeaderDigest 4] |
  *   Data DataSegmentLength | pad to 4 | [DataDigest 4 if data]
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,12 +164,15 @@ static int probe_hd(const uint8_t *b, size_t have)
 }
 
 /* Which digests does the PDU at d->buf carry?  False: not enough bytes
- * yet to decide. */
+ * yet to decide.  When the login was not seen, the CRC decides, once per
+ * direction; a PDU that ends exactly where the bytes end (the digest's
+ * place empty) is taken as without, for now, without deciding. */
 static bool digests_of(struct iss_dir *d, uint8_t op, bool *hd, bool *dd)
 {
 	struct iss_conn *c = d->conn;
 	const uint8_t *b = d->buf;
 	uint32_t dsl = (uint32_t)b[5] << 16 | (uint32_t)b[6] << 8 | b[7];
+	size_t hl = ISCSI_BHS_LEN + (size_t)b[4] * 4;
 
 	if (is_login(op) || (c->login_seen && !c->ffp)) {
 		*hd = *dd = false;
@@ -179,30 +183,41 @@ static bool digests_of(struct iss_dir *d, uint8_t op, bool *hd, bool *dd)
 		*dd = c->dd;
 		return true;
 	}
-	/* The login was not seen: the first PDU decides by its CRC. */
 	if (!d->hd_known) {
 		int r = probe_hd(b, d->len);
 
-		if (r < 0)
+		if (r < 0 &&
+		    !(d->len == hl + (dsl ? dsl + iscsi_pad4(dsl) : 0)))
 			return false;
-		d->hd_known = true;
-		d->hd_probed = r == 1;
-		c->hd = d->hd_probed;
-		note(d, d->off,
-		     d->hd_probed ? "login not seen: header digests found "
-				    "(CRC32C after the BHS)"
-				  : "login not seen: no header digests");
+		if (r >= 0) {
+			d->hd_known = true;
+			d->hd_probed = r == 1;
+			c->hd = d->hd_probed;
+			note(d, d->off,
+			     d->hd_probed ? "login not seen: header digests "
+					    "found (CRC32C after the BHS)"
+					  : "login not seen: no header "
+					    "digests");
+		}
 	}
-	*hd = d->hd_probed;
+	*hd = d->hd_known && d->hd_probed;
 	*dd = false;
 	if (dsl > 0) {
-		size_t start = ISCSI_BHS_LEN + (size_t)b[4] * 4 + (*hd ? 4 : 0);
+		size_t start = hl + (*hd ? 4 : 0);
 		size_t end = start + dsl + iscsi_pad4(dsl);
 
+		if (d->dd_known) {
+			*dd = d->dd_probed;
+			return true;
+		}
+		if (d->len == end)
+			return true; /* nothing after it yet: without */
 		if (d->len < end + 4)
-			return false; /* wait for the digest's place */
-		*dd = iscsi_digest(b + start, end - start) == le32_get(b + end);
-		c->dd = *dd;
+			return false;
+		d->dd_known = true;
+		d->dd_probed = iscsi_digest(b + start, end - start) ==
+			       le32_get(b + end);
+		*dd = c->dd = d->dd_probed;
 	}
 	return true;
 }
@@ -214,29 +229,44 @@ static void consume(struct iss_dir *d, size_t n)
 	d->off += n;
 }
 
-/* Out of step: skip to the next plausible BHS whose PDU is followed by
- * another plausible BHS or by the end of what we have.  False: wait for
- * more bytes. */
+/* Out of step: skip to the next plausible BHS that proves itself: its
+ * header digest is right (when digests are on), or its PDU is followed
+ * by another plausible BHS or ends exactly where the bytes end.  A
+ * candidate whose PDU runs past what we have cannot prove itself yet: the
+ * bytes from the first such are kept, unless a later candidate proves
+ * itself first.  False: wait for more bytes. */
 static bool resync(struct iss_dir *d)
 {
-	size_t i;
+	bool hd = d->conn->hd && d->conn->ffp, dd = d->conn->dd && d->conn->ffp;
+	size_t i, keep_from = SIZE_MAX;
 
 	for (i = 0; i + ISCSI_BHS_LEN <= d->len; i++) {
+		const uint8_t *b = d->buf + i;
 		size_t n;
 
-		if (!plausible_bhs(d, d->buf + i))
+		if (!plausible_bhs(d, b))
 			continue;
-		n = pdu_size(d->buf + i, d->conn->hd && d->conn->ffp,
-			     d->conn->dd && d->conn->ffp);
-		if (i + n + ISCSI_BHS_LEN > d->len && i + n != d->len)
-			break; /* cannot check yet: wait */
-		if (i + n == d->len || plausible_bhs(d, d->buf + i + n))
+		if (hd) {
+			int r = probe_hd(b, d->len - i);
+
+			if (r == 1)
+				goto found;
+			if (r == 0)
+				continue;
+		}
+		n = pdu_size(b, hd, dd);
+		if (i + n == d->len || (i + n + ISCSI_BHS_LEN <= d->len &&
+					plausible_bhs(d, d->buf + i + n)))
 			goto found;
+		if (i + n + ISCSI_BHS_LEN > d->len && keep_from == SIZE_MAX)
+			keep_from = i;
 	}
 	/* Keep what might still be the start of a BHS. */
-	if (i > 0) {
-		d->skipped += i;
-		consume(d, i);
+	if (keep_from == SIZE_MAX)
+		keep_from = i;
+	if (keep_from > 0) {
+		d->skipped += keep_from;
+		consume(d, keep_from);
 	}
 	return false;
 found:

@@ -69,11 +69,13 @@ struct iss_dir {
 	void *arg;
 	uint8_t *buf; /* bytes not yet a whole PDU */
 	size_t len, cap;
-	uint64_t off;	  /* stream offset of buf[0] */
-	bool lost;	  /* out of step: looking for a BHS */
-	bool hd_probe;	  /* login not seen: digest found by CRC */
-	bool hd_known;	  /* ... and decided */
-	bool hd_probed;	  /* the decision */
+	uint64_t off;	/* stream offset of buf[0] */
+	bool lost;	/* out of step: looking for a BHS */
+	bool hd_probe;	/* login not seen: digest found by CRC */
+	bool hd_known;	/* ... and decided */
+	bool hd_probed; /* the decision */
+	bool dd_known;	/* the same for the data digest */
+	bool dd_probed;
 	uint64_t pdus;	  /* PDUs cut */
 	uint64_t skipped; /* bytes skipped while out of step */
 };

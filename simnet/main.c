@@ -5,6 +5,7 @@
  *   utarget-sim explore ...     (explore_run.c)
  *   utarget-sim seed S, gen S, batch-check ...   (explore_run.c)
  *   utarget-sim shrink ...      (shrink.c)
+ *   utarget-sim import CAPTURE.pcap[ng] ...   (import.c)
  *   utarget-sim bench [--cmds N]
  *
  * The wall clock is read here only to report speed; nothing the
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "explore.h"
+#include "import.h"
 #include "scenario.h"
 #include "shrink.h"
 
@@ -25,7 +27,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: utarget-sim run FILE.scn [--seed N] [--trace] "
-		"[--chart OUT.html]\n"
+		"[--chart OUT.html] [--keep-going]\n"
 		"       utarget-sim explore --seeds N [--start S|random] "
 		"[--jobs J] [--out DIR] [--shrink]\n"
 		"                           [--timeout-s T] [--fresh-process]\n"
@@ -35,6 +37,8 @@ static void usage(void)
 		"[--jobs J]\n"
 		"       utarget-sim shrink FILE.scn [-o OUT.scn] [--max-s T] "
 		"[--tries N] [--jobs J]\n"
+		"       utarget-sim import CAPTURE.pcap[ng] [--target-port N] "
+		"[--exact|--loose] [-o OUT.scn]\n"
 		"       utarget-sim bench [--cmds N]\n");
 	exit(2);
 }
@@ -87,6 +91,8 @@ static int cmd_run(int argc, char **argv)
 			o.trace = true;
 		} else if (strcmp(argv[i], "--chart") == 0 && i + 1 < argc) {
 			o.chart_path = argv[++i];
+		} else if (strcmp(argv[i], "--keep-going") == 0) {
+			o.keep_going = true;
 		} else if (argv[i][0] != '-' && file == NULL) {
 			file = argv[i];
 		} else {
@@ -164,6 +170,8 @@ int main(int argc, char **argv)
 		return cmd_gen(argc - 2, argv + 2);
 	if (strcmp(argv[1], "batch-check") == 0)
 		return cmd_batch_check(argc - 2, argv + 2);
+	if (strcmp(argv[1], "import") == 0)
+		return cmd_import(argc - 2, argv + 2);
 	if (strcmp(argv[1], "bench") == 0)
 		return cmd_bench(argc - 2, argv + 2);
 	usage();

@@ -956,6 +956,12 @@ int scn_run(const char *name, const char *text, const struct scn_opts *o,
 	if (o->chart_path != NULL)
 		chart = chart_new(r.sim, name, text);
 	play(&r, copy);
+	if (res->differences > 0 && !r.failed) {
+		r.failed = true;
+		snprintf(res->msg, sizeof(res->msg),
+			 "%s: %u answers differ from their expectations", name,
+			 res->differences);
+	}
 	runner_free(&r);
 	drain_events(r.sim);
 	res->hash = r.sim->hash;

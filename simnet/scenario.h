@@ -25,6 +25,21 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* One answer as the runner saw it (for --compare). */
+struct scn_answer {
+	int line;
+	const char *actor, *verb;
+	const char *outcome; /* "done", "dropped", "rejected", ... */
+	int kind;	     /* 1 SCSI, 2 login, 3 TMF, 4 logout, 0 other */
+	uint8_t response, status;
+	int sk, asc, ascq; /* -1 without sense */
+	uint32_t residual;
+	uint8_t rsp_flags;
+	uint16_t login_status;
+	const uint8_t *data; /* Data-In */
+	uint32_t data_len;
+};
+
 struct scn_opts {
 	uint64_t seed;
 	bool seed_given; /* --seed overrides the file's `seed` line */
@@ -32,6 +47,13 @@ struct scn_opts {
 	bool quiet; /* no PASS/FAIL report lines */
 	FILE *out;
 	const char *chart_path; /* write a chart of the run here (chart.h) */
+	/* An answer other than its line expects is printed as a DIFF line
+	 * and the run goes on (an imported capture shows every difference;
+	 * the run still fails).  Oracles still end the run. */
+	bool keep_going;
+	/* Told every answer (run --compare). */
+	void (*answer)(void *arg, const struct scn_answer *a);
+	void *answer_arg;
 };
 
 struct scn_result {
@@ -46,6 +68,7 @@ struct scn_result {
 	uint64_t virt_ns;
 	uint64_t events;
 	unsigned int expectations;
+	unsigned int differences; /* with keep_going */
 };
 
 /* Run a scenario held in text (name is for messages).  Returns 0 on

@@ -68,6 +68,10 @@ struct exp {
 	char keys[256];	  /* PR IN READ KEYS list */
 	int resv_key_set; /* PR IN READ RESERVATION: holder key */
 	char resv_key[32];
+	/* exact answers (what `import --exact` writes): the Data-In bytes'
+	 * CRC32C and count, the residual count; -1 unspecified */
+	int64_t data_crc, data_len, residual;
+	const char *data_hex; /* the Data-In bytes, in the line's text */
 	bool given;
 };
 

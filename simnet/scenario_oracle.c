@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "iscsi/iscsi.h"
+#include "iscsi/pdu.h"
 #include "model.h"
 #include "scsi/scsi.h"
 #include "scenario_int.h"
@@ -318,6 +319,40 @@ static bool default_ok(const struct pend *p, const struct ini_op *op)
 	}
 }
 
+/* data-hex=: the Data-In bytes exactly; else say where they differ. */
+static bool data_hex_check(const char *hex, const struct ini_op *op, char *want,
+			   size_t cap)
+{
+	size_t n = strlen(hex) / 2 + 1, len;
+	uint8_t *x = malloc(n);
+	bool ok;
+
+	if (x == NULL)
+		abort();
+	len = hex_decode(hex, x, n);
+	if (len == (size_t)-1)
+		len = 0;
+	ok = len == op->in_len && (len == 0 || memcmp(x, op->in, len) == 0);
+	if (!ok) {
+		size_t i = 0;
+
+		while (i < len && i < op->in_len && x[i] == op->in[i])
+			i++;
+		if (i < len && i < op->in_len)
+			snprintf(want, cap,
+				 "%zu data bytes, byte %zu 0x%02x (got %u "
+				 "bytes, byte %zu 0x%02x)",
+				 len, i, x[i], op->in_len, i, op->in[i]);
+		else
+			snprintf(want, cap,
+				 "%zu data bytes (got %u, equal as far as "
+				 "both go)",
+				 len, op->in_len);
+	}
+	free(x);
+	return ok;
+}
+
 static void verdict(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	const struct exp *e = &p->e;
@@ -398,10 +433,78 @@ static void verdict(struct runner *r, struct pend *p, struct ini_op *op)
 		ok = false;
 		snprintf(want, sizeof(want), "Reject reason 0x%02x", e->reject);
 	}
+	if (ok && e->data_len >= 0 && op->kind == INI_OP_SCSI) {
+		uint32_t crc = op->in_len ? iscsi_digest(op->in, op->in_len)
+					  : 0;
+
+		if (op->in_len != e->data_len || crc != e->data_crc) {
+			ok = false;
+			snprintf(want, sizeof(want),
+				 "%lld data bytes of CRC32C %08llx (got %u "
+				 "bytes of %08x)",
+				 (long long)e->data_len, (long long)e->data_crc,
+				 op->in_len, crc);
+		}
+	}
+	if (ok && e->data_hex != NULL && op->kind == INI_OP_SCSI)
+		ok = data_hex_check(e->data_hex, op, want, sizeof(want));
+	if (ok && e->residual >= 0 && op->kind == INI_OP_SCSI &&
+	    op->residual != e->residual) {
+		ok = false;
+		snprintf(want, sizeof(want), "residual count %lld (got %u)",
+			 (long long)e->residual, op->residual);
+	}
+	if (!ok && r->o.keep_going) {
+		r->res->differences++;
+		fprintf(r->o.out ? r->o.out : stdout,
+			"DIFF %s:%d: %s %s: expected %s, got %s\n", r->name,
+			p->line, p->a->name, p->verb, want, got);
+		return;
+	}
 	if (!ok)
 		failf(r, p->line, "%s %s: expected %s, got %s (seed %llu)",
 		      p->a->name, p->verb, want, got,
 		      (unsigned long long)r->seed);
+}
+
+static void tell_answer(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	static const char *const outcomes[] = {
+		[INI_DONE] = "done",	     [INI_DROPPED] = "dropped",
+		[INI_REJECTED] = "rejected", [INI_ABORTED] = "aborted",
+		[INI_NOT_SENT] = "not sent",
+	};
+	struct scn_answer a = {
+		.line = p->line,
+		.actor = p->a->name,
+		.verb = p->verb,
+		.outcome =
+			(size_t)op->outcome < sizeof(outcomes) /
+							sizeof(outcomes[0]) &&
+					outcomes[op->outcome]
+				? outcomes[op->outcome]
+				: "?",
+		.kind = op->kind == INI_OP_SCSI	    ? 1
+			: op->kind == INI_OP_LOGIN  ? 2
+			: op->kind == INI_OP_TMF    ? 3
+			: op->kind == INI_OP_LOGOUT ? 4
+						    : 0,
+		.response = op->response,
+		.status = op->status,
+		.sk = -1,
+		.asc = -1,
+		.ascq = -1,
+		.residual = op->residual,
+		.rsp_flags = op->rsp_flags,
+		.login_status = op->login_status,
+		.data = op->in,
+		.data_len = op->in_len,
+	};
+
+	if (op->kind == INI_OP_SCSI &&
+	    op->status == SCSI_STATUS_CHECK_CONDITION)
+		sense_parse(op, &a.sk, &a.asc, &a.ascq);
+	r->o.answer(r->o.answer_arg, &a);
 }
 
 static void check_text(struct runner *r, struct pend *p, struct ini_op *op)
@@ -776,6 +879,8 @@ void pend_done(void *arg, struct ini_op *op)
 	struct runner *r = p->r;
 
 	ua_oracle(r, p, op);
+	if (r->o.answer != NULL)
+		tell_answer(r, p, op);
 
 	p->done = true;
 	p->op = NULL;

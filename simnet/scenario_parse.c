@@ -165,6 +165,7 @@ void exp_init(struct exp *e)
 	e->status = e->sk = e->asc = e->ascq = -1;
 	e->login = e->response = e->reject = e->targets = e->pieces = -1;
 	e->chap_alg = -1;
+	e->data_crc = e->data_len = e->residual = -1;
 }
 
 /* Parse everything after `expect`. */
@@ -246,6 +247,19 @@ void exp_parse(struct runner *r, struct exp *e, struct toks *t, int from)
 			snprintf(e->contains, sizeof(e->contains), "%s", w + 9);
 		} else if (strncmp(w, "keys=", 5) == 0) {
 			snprintf(e->keys, sizeof(e->keys), "%s", w + 5);
+		} else if (strncmp(w, "data-crc=", 9) == 0) {
+			unsigned long long crc = 0, len = 0;
+
+			if (sscanf(w + 9, "%llx/%llu", &crc, &len) != 2)
+				syntaxf(r, "data-crc=CRC32C/LENGTH");
+			e->data_crc = (int64_t)(crc & 0xffffffffu);
+			e->data_len = (int64_t)len;
+			e->outcome = e->outcome == XO_DEFAULT ? XO_DEFAULT
+							      : e->outcome;
+		} else if (strncmp(w, "data-hex=", 9) == 0) {
+			e->data_hex = w + 9;
+		} else if (strncmp(w, "residual=", 9) == 0) {
+			e->residual = (int64_t)strtoull(w + 9, NULL, 0);
 		} else if (strncmp(w, "holder=", 7) == 0) {
 			e->resv_key_set = 1;
 			snprintf(e->resv_key, sizeof(e->resv_key), "%s", w + 7);
@@ -519,6 +533,11 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 			op->out = calloc(1, op->edtl ? op->edtl : 1);
 			if (op->out == NULL)
 				abort();
+			/* the bytes to write (import); the rest stays 0 */
+			if (kv(t, "data-hex") &&
+			    hex_decode(kv(t, "data-hex"), op->out, op->edtl) ==
+				    (size_t)-1)
+				syntaxf(r, "data-hex=HEX: bad hex");
 		}
 	} else {
 		return false;
