@@ -542,7 +542,8 @@ static void pr_preempt(struct scsi_cmd *cmd, const struct pr_params *a,
 	struct scsi_pr *pr = &lu->pr;
 	bool gone[SCSI_PR_MAX_REGS] = {false};
 	bool abort = a->sa == PR_PREEMPT_ABORT;
-	bool take = false;
+	bool take = false, had;
+	uint8_t old_type;
 	unsigned int hits = 0;
 
 	if (pr->reserved && type_all_reg(pr->type) && a->sark == 0) {
@@ -569,9 +570,14 @@ static void pr_preempt(struct scsi_cmd *cmd, const struct pr_params *a,
 			return;
 		}
 	}
+	/* Whether the type changes is decided against the reservation as
+	 * it was: removing the preempted holder's registration releases it
+	 * first. */
+	had = pr->reserved;
+	old_type = pr->type;
 	regs_remove(lu, gone, &self, ASC_REGISTRATIONS_PREEMPTED, abort);
 	if (take && self >= 0) {
-		bool changed = pr->reserved && pr->type != a->type;
+		bool changed = had && old_type != a->type;
 
 		pr->reserved = true;
 		pr->type = a->type;
