@@ -27,6 +27,10 @@ struct gen {
 	uint64_t st_remote;
 	/* And a third for live reconfiguration steps, for the same reason. */
 	uint64_t st_ctl;
+	/* A fourth for the task management and reservation actions the
+	 * unit attention and abort oracles judge (target reset, task set
+	 * TMFs, PREEMPT AND ABORT, REGISTER AND IGNORE EXISTING KEY). */
+	uint64_t st_ua;
 };
 
 static void out(struct gen *g, const char *fmt, ...)
@@ -69,6 +73,27 @@ static uint64_t rnd_remote(struct gen *g, uint64_t n)
 static uint64_t rnd_ctl(struct gen *g, uint64_t n)
 {
 	return n ? sim_splitmix64(&g->st_ctl) % n : 0;
+}
+
+static uint64_t rnd_ua(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_ua) % n : 0;
+}
+
+/* A task management function other than ABORT TASK and LUN RESET (the
+ * main stream's): every one ends tasks, a target reset also gives every
+ * nexus of every LU its POWER ON, RESET unit attention (SAM-5 §6.3). */
+static void ua_tmf_step(struct gen *g, const char *a, unsigned int nlun)
+{
+	unsigned int lun = (unsigned int)rnd_ua(g, nlun),
+		     k = (unsigned int)rnd_ua(g, 100);
+
+	if (k < 35)
+		out(g, "%s abort-task-set lun=%u & expect any\n", a, lun);
+	else if (k < 70)
+		out(g, "%s clear-task-set lun=%u & expect any\n", a, lun);
+	else
+		out(g, "%s target-reset & expect any\n", a);
 }
 
 /* The LUNs as the control steps have left them. */
@@ -143,7 +168,8 @@ static const char *const pr_type_names[] = {"wr-ex",	"ex-ac",    "wr-ex-ro",
 static const unsigned int pr_type_codes[] = {1, 3, 5, 6, 7, 8};
 
 static void pr_step(struct gen *g, struct prgen *pg, unsigned int nini,
-		    const char *const *names, unsigned int ai, unsigned int lun)
+		    const char *const *names, unsigned int ai, unsigned int lun,
+		    bool pr_abort)
 {
 	const char *a = names[ai];
 	uint64_t mine = pg->key[ai];
@@ -185,10 +211,11 @@ static void pr_step(struct gen *g, struct prgen *pg, unsigned int nini,
 		if (pg->reserved && pr_type_codes[pg->type] >= 7 && coin(g, 40))
 			victim = 0; /* all registrants: SARK 0 */
 		out(g,
-		    "%s pr-preempt lun=%u key=%llx sa-key=%llx type=%s%s "
+		    "%s pr-preempt%s lun=%u key=%llx sa-key=%llx type=%s%s "
 		    "expect any\n",
-		    a, lun, (unsigned long long)mine,
-		    (unsigned long long)victim, pr_type_names[ti], bg);
+		    a, pr_abort && rnd_ua(g, 2) ? "-abort" : "", lun,
+		    (unsigned long long)mine, (unsigned long long)victim,
+		    pr_type_names[ti], bg);
 		if (victim && v != ai)
 			pg->key[v] = 0;
 		if (pg->reserved && (victim == 0 || pg->holder == v)) {
@@ -205,9 +232,12 @@ static void pr_step(struct gen *g, struct prgen *pg, unsigned int nini,
 					 : ((uint64_t)(ai + 1) << 4) |
 						   (++pg->gen & 0xf);
 
+		bool ign = pr_abort && rnd_ua(g, 3) == 0;
+
 		out(g,
-		    "%s pr-register lun=%u key=%llx new=%llx%s%s expect any\n",
-		    a, lun, (unsigned long long)mine, (unsigned long long)k,
+		    "%s pr-register%s lun=%u key=%llx new=%llx%s%s expect any\n",
+		    a, ign ? "-ignore" : "", lun,
+		    (unsigned long long)(ign ? 0 : mine), (unsigned long long)k,
 		    coin(g, 30) ? " aptpl" : "", bg);
 		pg->key[ai] = k;
 		if (k == 0 && pg->reserved && pg->holder == ai)
@@ -225,7 +255,8 @@ char *explore_generate(uint64_t seed)
 	struct gen g = {.cap = 8192,
 			.st = seed ^ 0x5eedf00dull,
 			.st_remote = seed ^ 0x7e307e5eull,
-			.st_ctl = seed ^ 0xc7153edull};
+			.st_ctl = seed ^ 0xc7153edull,
+			.st_ua = seed ^ 0x0a77e471ull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};
@@ -241,6 +272,9 @@ char *explore_generate(uint64_t seed)
 	} recent[4];
 	unsigned int nrecent = 0;
 	struct prgen pg = {{0}, false, 0, 0, 0};
+	/* About one seed in four: the other TMFs; one in three of the PR
+	 * seeds: PREEMPT AND ABORT and REGISTER AND IGNORE EXISTING KEY. */
+	bool ua_tmf = rnd_ua(&g, 100) < 25, pr_abort = rnd_ua(&g, 100) < 35;
 
 	g.buf = malloc(g.cap);
 	if (g.buf == NULL)
@@ -326,9 +360,11 @@ char *explore_generate(uint64_t seed)
 	for (unsigned int s = 0; s < steps; s++) {
 		if (ctl && rnd_ctl(&g, 100) < 4)
 			ctl_step(&g, &cl);
+		if (ua_tmf && rnd_ua(&g, 100) < 3)
+			ua_tmf_step(&g, names[rnd_ua(&g, nini)], nlun);
 		if (m.pr && coin(&g, 15)) {
 			pr_step(&g, &pg, nini, names,
-				(unsigned int)rnd(&g, nini), 0);
+				(unsigned int)rnd(&g, nini), 0, pr_abort);
 			continue;
 		}
 		const char *a;

@@ -96,22 +96,50 @@ static void unregister(struct pr_model *m, int a)
 		m->reserved = false;
 }
 
+/* Every registrant but `self` is told `what`. */
+static void ua_registrants(const struct pr_model *m, int self,
+			   struct prm_ua *ua, uint8_t what)
+{
+	for (int i = 0; ua && i < PR_MODEL_ACTORS; i++)
+		if (i != self && m->key[i] != 0)
+			ua->kinds[i] |= what;
+}
+
 enum prm_result prm_apply(struct pr_model *m, int self, const struct prm_out *o)
+{
+	return prm_apply_ua(m, self, o, NULL);
+}
+
+enum prm_result prm_apply_ua(struct pr_model *m, int self,
+			     const struct prm_out *o, struct prm_ua *ua)
 {
 	uint64_t mine = m->key[self];
 
-	if (o->sa == PRM_REGISTER) {
+	if (ua)
+		memset(ua, 0, sizeof(*ua));
+	if (o->sa == PRM_REGISTER || o->sa == PRM_REGISTER_IGNORE) {
 		/* §5.12.7: an unregistered nexus registers with key 0; a
-		 * registered one must give its key.  SARK 0 unregisters (or
-		 * does nothing when not registered). */
-		if (mine != o->key)
+		 * registered one must give its key (REGISTER AND IGNORE
+		 * EXISTING KEY gives none).  SARK 0 unregisters (or does
+		 * nothing when not registered). */
+		if (o->sa == PRM_REGISTER && mine != o->key)
 			return PRM_CONFLICT;
 		if (mine == 0 && o->sark == 0)
 			return PRM_GOOD;
-		if (o->sark != 0)
+		if (o->sark != 0) {
 			m->key[self] = o->sark;
-		else
+		} else {
+			/* §5.12.11.2.3: the holder of a registrants-only
+			 * reservation that unregisters releases it, and the
+			 * other registrants are told. */
+			bool released = m->reserved && reg_only(m->type) &&
+					m->holder == self;
+
 			unregister(m, self);
+			if (released)
+				ua_registrants(m, self, ua,
+					       PRM_UA_RESV_RELEASED);
+		}
 		m->aptpl = o->aptpl;
 		return PRM_GOOD;
 	}
@@ -131,49 +159,73 @@ enum prm_result prm_apply(struct pr_model *m, int self, const struct prm_out *o)
 		m->holder = self;
 		return PRM_GOOD;
 	case PRM_RELEASE:
-		/* §5.12.11.2: a non-holder's RELEASE is GOOD and does
+		/* §5.12.11.2.2: a non-holder's RELEASE is GOOD and does
 		 * nothing; the holder's with another type is INVALID RELEASE
-		 * OF PERSISTENT RESERVATION. */
+		 * OF PERSISTENT RESERVATION; releasing a registrants-only or
+		 * all-registrants reservation is told to the other
+		 * registrants. */
 		if (!m->reserved || !prm_is_holder(m, self))
 			return PRM_GOOD;
 		if (m->type != o->type)
 			return PRM_ILLEGAL;
 		m->reserved = false;
+		if (reg_only(m->type) || all_reg(m->type))
+			ua_registrants(m, self, ua, PRM_UA_RESV_RELEASED);
 		return PRM_GOOD;
 	case PRM_CLEAR:
+		/* §5.12.11.2.6: every other registrant is told
+		 * RESERVATIONS PREEMPTED. */
+		ua_registrants(m, self, ua, PRM_UA_RESV_PREEMPTED);
 		prm_clear(m);
 		return PRM_GOOD;
-	case PRM_PREEMPT: {
-		/* §5.12.11.4. */
-		bool take;
+	case PRM_PREEMPT:
+	case PRM_PREEMPT_ABORT: {
+		/* §5.12.11.4: the preempted registrations go (each told
+		 * REGISTRATIONS PREEMPTED; PREEMPT AND ABORT also ends their
+		 * tasks); preempting the holder takes the reservation, and a
+		 * new type is told to the registrants left as RESERVATIONS
+		 * RELEASED. */
+		bool take, had = m->reserved;
+		uint8_t old_type = m->type;
 		int hits = 0;
+		bool gone[PR_MODEL_ACTORS] = {false};
 
 		if (m->reserved && all_reg(m->type) && o->sark == 0) {
 			for (int i = 0; i < PR_MODEL_ACTORS; i++)
-				if (i != self)
-					m->key[i] = 0;
-			m->type = o->type;
-			m->holder = self;
-			return PRM_GOOD;
-		}
-		if (o->sark == 0)
-			return PRM_ILLEGAL;
-		take = m->reserved && !all_reg(m->type) &&
-		       m->key[m->holder] == o->sark;
-		for (int i = 0; i < PR_MODEL_ACTORS; i++)
-			if (i != self && m->key[i] == o->sark)
+				if (i != self && m->key[i] != 0)
+					gone[i] = true;
+			take = true;
+		} else {
+			if (o->sark == 0)
+				return PRM_ILLEGAL;
+			take = m->reserved && !all_reg(m->type) &&
+			       m->key[m->holder] == o->sark;
+			for (int i = 0; i < PR_MODEL_ACTORS; i++)
+				if (i != self && m->key[i] == o->sark) {
+					gone[i] = true;
+					hits++;
+				}
+			if (take && m->holder == self)
 				hits++;
-		if (take && m->holder == self)
-			hits++;
-		if (hits == 0)
-			return PRM_CONFLICT;
-		for (int i = 0; i < PR_MODEL_ACTORS; i++)
-			if (i != self && m->key[i] == o->sark)
-				unregister(m, i);
+			if (hits == 0)
+				return PRM_CONFLICT;
+		}
+		for (int i = 0; i < PR_MODEL_ACTORS; i++) {
+			if (!gone[i])
+				continue;
+			unregister(m, i);
+			if (ua) {
+				ua->kinds[i] |= PRM_UA_REG_PREEMPTED;
+				ua->aborted[i] = o->sa == PRM_PREEMPT_ABORT;
+			}
+		}
 		if (take) {
 			m->reserved = true;
 			m->type = o->type;
 			m->holder = self;
+			if (had && old_type != o->type)
+				ua_registrants(m, self, ua,
+					       PRM_UA_RESV_RELEASED);
 		}
 		return PRM_GOOD;
 	}

@@ -27,7 +27,9 @@ enum {
 	PRM_RESERVE = 1,
 	PRM_RELEASE = 2,
 	PRM_CLEAR = 3,
-	PRM_PREEMPT = 4
+	PRM_PREEMPT = 4,
+	PRM_PREEMPT_ABORT = 5,	 /* PREEMPT, and the preempted's tasks end */
+	PRM_REGISTER_IGNORE = 6, /* REGISTER AND IGNORE EXISTING KEY */
 };
 
 /* What a PR OUT should be answered. */
@@ -48,10 +50,24 @@ struct prm_out {
 	bool aptpl;
 };
 
+/* The unit attentions a PR OUT establishes, per actor (SPC-4 §5.12.11):
+ * bits of PRM_UA_*. */
+#define PRM_UA_RESV_PREEMPTED 0x1 /* 2Ah/03h RESERVATIONS PREEMPTED */
+#define PRM_UA_RESV_RELEASED 0x2  /* 2Ah/04h RESERVATIONS RELEASED */
+#define PRM_UA_REG_PREEMPTED 0x4  /* 2Ah/05h REGISTRATIONS PREEMPTED */
+struct prm_ua {
+	uint8_t kinds[PR_MODEL_ACTORS];
+	/* PREEMPT AND ABORT: the actors whose tasks on the LU it ends */
+	uint8_t aborted[PR_MODEL_ACTORS];
+};
+
 /* Apply `o` from actor `self` (when the result is GOOD) and return what
- * the target must answer. */
+ * the target must answer; ua (may be NULL) gets what every actor must be
+ * told. */
 enum prm_result prm_apply(struct pr_model *m, int self,
 			  const struct prm_out *o);
+enum prm_result prm_apply_ua(struct pr_model *m, int self,
+			     const struct prm_out *o, struct prm_ua *ua);
 /* Does a command from `actor` conflict?  write: a write-class command
  * (WRITE, SYNCHRONIZE CACHE), else a read (SPC-4 table 63). */
 bool prm_conflicts(const struct pr_model *m, int actor, bool write);

@@ -211,6 +211,7 @@ bool target_start(struct runner *r)
 		l->m = model_new(l->size_bytes / l->bs, l->bs);
 		model_set_write_through(l->m, l->wc_off);
 	}
+	ua_mode_reset(r);
 	if (build_cfg(r) != 0) {
 		failf(r, r->line, "cannot build the target configuration");
 		return false;
@@ -233,6 +234,7 @@ static void target_crash(struct runner *r)
 	sim_disk_crash_all(r->sim);
 	/* The server may leave timers armed only if it leaked them. */
 	leak_check(r, "a crash");
+	ua_crash(r);
 	for (int i = 0; i < r->nluns; i++) {
 		model_crash(r->luns[i].m);
 		resv_reset(&r->luns[i]);
@@ -412,12 +414,13 @@ static struct lun_st *lun_slot(struct runner *r, uint32_t lun)
 }
 
 /* Every LUN of the target that stays gets REPORTED LUNS DATA HAS
- * CHANGED; with owed, only when no reset raced with the step. */
-static void ua_luns_changed(struct runner *r, uint32_t except, bool owed)
+ * CHANGED (the step's conditions are certain at its end only when no
+ * reset raced with it: ua_step_end). */
+static void ua_luns_changed(struct runner *r, uint32_t except)
 {
 	for (int i = 0; i < r->nluns; i++)
 		if (!r->luns[i].removed && r->luns[i].lun != except)
-			ua_expect(r, r->luns[i].lun, UA_LUNS_CHANGED, owed);
+			ua_expect(r, r->luns[i].lun, UA_LUNS_CHANGED);
 }
 
 static bool resets_quiet(struct runner *r)
@@ -488,9 +491,14 @@ static void ctl_lun_add(struct runner *r, struct toks *t)
 			      lun);
 		return;
 	}
-	ua_luns_changed(r, lun, false);
-	if (!ctl_apply(r, &cfg, NULL, fail))
+	ua_step_begin(r);
+	ua_luns_changed(r, lun);
+	/* Sessions gain the LUN: a new nexus each, POWER ON, RESET. */
+	ua_expect_index(r, l ? (int)(l - r->luns) : r->nluns, UA_POWER_ON);
+	if (!ctl_apply(r, &cfg, NULL, fail)) {
+		ua_step_failed(r);
 		return;
+	}
 	if (!l) {
 		l = &r->luns[r->nluns++];
 		memset(l, 0, sizeof(*l));
@@ -513,8 +521,12 @@ static void ctl_lun_add(struct runner *r, struct toks *t)
 	l->thin = d.thin;
 	l->wc_off = d.write_through;
 	l->removed = false;
+	/* a new LU: its mode parameters are the defaults */
+	l->ms_known = l->ms_inflight == 0;
+	l->ms_wce = !l->wc_off;
+	l->ms_dsense = l->ms_swp = false;
 	r->ctl_seq++;
-	ua_luns_changed(r, lun, resets == r->resets_done && resets_quiet(r));
+	ua_step_end(r, resets == r->resets_done && resets_quiet(r));
 }
 
 static void ctl_lun_remove(struct runner *r, struct toks *t)
@@ -552,9 +564,12 @@ static void ctl_lun_remove(struct runner *r, struct toks *t)
 	ut_lun_remove(tc, NULL, lun);
 	if (!ut_config_dev_used(&cfg, dev))
 		ut_config_remove_dev(&cfg, dev);
-	ua_luns_changed(r, lun, false);
-	if (!ctl_apply(r, &cfg, &o, want_fail(t)))
+	ua_step_begin(r);
+	ua_luns_changed(r, lun);
+	if (!ctl_apply(r, &cfg, &o, want_fail(t))) {
+		ua_step_failed(r);
 		return;
+	}
 	if (l) {
 		l->removed = true;
 		/* Its nexuses went: SPC-2 reservations with them, and the
@@ -563,7 +578,7 @@ static void ctl_lun_remove(struct runner *r, struct toks *t)
 	}
 	ua_forget_lun(r, lun);
 	r->ctl_seq++;
-	ua_luns_changed(r, lun, resets == r->resets_done && resets_quiet(r));
+	ua_step_end(r, resets == r->resets_done && resets_quiet(r));
 }
 
 static void ctl_lun_resize(struct runner *r, struct toks *t)
@@ -597,16 +612,18 @@ static void ctl_lun_resize(struct runner *r, struct toks *t)
 		return;
 	}
 	d->size_bytes = size;
-	ua_expect(r, lun, UA_CAPACITY, false);
-	if (!ctl_apply(r, &cfg, NULL, want_fail(t)))
+	ua_step_begin(r);
+	ua_expect(r, lun, UA_CAPACITY);
+	if (!ctl_apply(r, &cfg, NULL, want_fail(t))) {
+		ua_step_failed(r);
 		return;
+	}
 	if (l) {
 		l->size_bytes = size;
 		model_resize(l->m, size / l->bs);
 	}
 	r->ctl_seq++;
-	ua_expect(r, lun, UA_CAPACITY,
-		  resets == r->resets_done && resets_quiet(r));
+	ua_step_end(r, resets == r->resets_done && resets_quiet(r));
 }
 
 static void ctl_target_enable(struct runner *r, struct toks *t, bool on)

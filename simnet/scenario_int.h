@@ -28,6 +28,7 @@
 #include "pr_model.h"
 #include "scenario.h"
 #include "sim.h"
+#include "ua_model.h"
 
 #define MAX_LUNS 8
 #define MAX_ACTORS 8
@@ -91,6 +92,10 @@ struct lun_st {
 	bool uncertain;
 	bool pr_used;
 	int resets_inflight;
+	int resv_inflight; /* RESERVE/RELEASE commands not answered yet */
+	/* a RESERVE answered GOOD while a reset was outstanding: it may
+	 * have come after the reset and survive it */
+	bool resv_raced;
 	/* persistent reservation oracle (pr_model.h) */
 	struct pr_model pr;
 	bool spc2_used;	    /* RESERVE/RELEASE too: PR checks off */
@@ -98,6 +103,21 @@ struct lun_st {
 	uint64_t pr_issued; /* PR OUT commands issued */
 	uint64_t pr_epoch;  /* bumped by every PR OUT sent or answered */
 	bool removed;	    /* taken out by `target lun remove` */
+	/* mode parameters as MODE SELECTs answered in isolation left them
+	 * (scenario_ua.c), for MODE PARAMETERS CHANGED */
+	bool ms_known, ms_wce, ms_dsense, ms_swp;
+	int ms_inflight;
+	uint64_t ms_issued;
+};
+
+/* A READ/WRITE... that passed the unit attention check while a condition
+ * was pending, judged once the commands that may have taken it are
+ * answered (scenario_ua.c). */
+struct ua_owe {
+	bool on;
+	uint64_t s, at; /* its send and answer on the UA clock */
+	int line;
+	char verb[24];
 };
 
 struct actor {
@@ -107,20 +127,17 @@ struct actor {
 	uint32_t sess; /* bumped at every successful login */
 	char keys[1024];
 	struct ini_chap chap; /* CHAP credentials from the declaration */
-	/* Unit attention oracle (scenario_oracle.c, ua_*): per LUN, the
-	 * reconfiguration conditions this actor may be told of (allowed)
-	 * and must be told of before a GOOD (owed, with the control step
-	 * that made them so). */
-	uint8_t ua_allowed[256], ua_owed[256];
-	uint64_t ua_owed_seq[256];
-	/* conditions of these kinds received, and the count when the
-	 * current control step started: one received meanwhile was it */
-	uint32_t ua_rx[256], ua_rx_at_start[256];
-	uint32_t sess_at_step; /* sess when the control step started */
+	/* Unit attention oracle (scenario_ua.c): per LUN (index in
+	 * runner.luns), the conditions of this actor's nexus */
+	struct ua_nexus ua[MAX_LUNS];
+	struct ua_owe ua_owe[MAX_LUNS];
+	uint64_t ua_born; /* UA clock when its current nexus was made */
 };
 
-#define UA_LUNS_CHANGED 0x1 /* 3Fh/0Eh REPORTED LUNS DATA HAS CHANGED */
-#define UA_CAPACITY 0x2	    /* 2Ah/09h CAPACITY DATA HAS CHANGED */
+/* What a control step raises (ua_expect). */
+#define UA_LUNS_CHANGED (1u << UA_K_LUNS) /* 3Fh/0Eh */
+#define UA_CAPACITY (1u << UA_K_CAPACITY) /* 2Ah/09h */
+#define UA_POWER_ON (1u << UA_K_RESET)	  /* a LUN a session gains */
 
 struct pend;
 TAILQ_HEAD(pend_list, pend);
@@ -158,6 +175,11 @@ struct runner {
 	uint64_t seed;
 	uint64_t ctl_seq;     /* control steps completed (target lun ...) */
 	uint64_t resets_done; /* LU and target resets answered */
+	/* unit attention oracle: its clock (bumped at every send and every
+	 * answer), causes, the control step running */
+	uint64_t ua_clock;
+	uint32_t ua_cause_seq, ua_step_cause;
+	uint64_t ua_step_from;
 };
 
 enum pkind {
@@ -202,6 +224,12 @@ struct pend {
 	struct prm_out pro;
 	bool pro_modelled;
 	uint64_t ctl_seq; /* r->ctl_seq when it was sent */
+	/* unit attention oracle: when it was sent (UA clock), the cause it
+	 * is (a reset, on the LUNs of ua_luns), MODE SELECT overlap */
+	uint64_t ua_issue;
+	uint32_t ua_cause, ua_luns, ua_removed;
+	bool ua_ms, ua_ms_alone;
+	uint64_t ua_ms_issued;
 	TAILQ_ENTRY(pend) link;
 };
 
@@ -273,10 +301,30 @@ void resv_reset(struct lun_st *l);
 void pend_done(void *arg, struct ini_op *op);
 void leak_check(struct runner *r, const char *when);
 void end_of_run(struct runner *r);
-/* Control steps: what the actors may and must now hear (UA oracle). */
-void ua_expect(struct runner *r, uint32_t lun, uint8_t what, bool owed);
-/* Everything owed to a (it logged in again) or on one LUN (a reset). */
-void ua_forget_actor(struct actor *a);
+
+/* ------------------------------------------------ scenario_ua.c */
+
+uint64_t ua_tick(struct runner *r);
+/* Every answer, before the other oracles. */
+void ua_on_done(struct runner *r, struct pend *p, struct ini_op *op);
+/* A SCSI command was built (MODE SELECT overlap). */
+void ua_scsi_sent(struct runner *r, struct pend *p, struct ini_op *op);
+/* A TMF was sent (resets replace the queues). */
+void ua_tmf_sent(struct runner *r, struct pend *p);
+/* A PR OUT sent; applied exactly by the PR oracle, or not known
+ * exactly. */
+void ua_pr_sent(struct runner *r, struct pend *p);
+void ua_pr_effects(struct runner *r, struct pend *p, const struct prm_ua *u);
+void ua_pr_unknown(struct runner *r, struct pend *p);
+/* Control steps: begin, what they raise (owed: confirmed at the end),
+ * a refused one. */
+void ua_step_begin(struct runner *r);
+void ua_expect(struct runner *r, uint32_t lun, uint8_t what);
+void ua_expect_index(struct runner *r, int li, uint8_t what);
+void ua_step_end(struct runner *r, bool owed);
+void ua_step_failed(struct runner *r);
 void ua_forget_lun(struct runner *r, uint32_t lun);
+void ua_crash(struct runner *r);
+void ua_mode_reset(struct runner *r);
 
 #endif

@@ -191,6 +191,7 @@ void resv_drop_holder(struct runner *r, struct actor *a)
 
 void resv_reset(struct lun_st *l)
 {
+	l->resv_raced = false;
 	l->holder = -1;
 	l->epoch++;
 	l->uncertain = false;
@@ -240,6 +241,35 @@ static void resv_note_nexus_loss(struct runner *r)
 	}
 }
 
+/* The other way round: RESERVATION CONFLICT when no other I_T nexus
+ * holds an SPC-2 reservation of the LU (SPC-2 §5.5.1: only a
+ * reservation held by another nexus conflicts; RELEASE by a non-holder
+ * is GOOD, §7.23).  Judged only while the holder is known: no RESERVE
+ * or RELEASE outstanding or of unknown fate, no reset or reservation
+ * change between the command's send and its answer, and not in the
+ * holder's own session after it lost its nexus. */
+static void resv_wrong_conflict(struct runner *r, struct pend *p,
+				const struct ini_op *op)
+{
+	struct lun_st *l = p->ls;
+
+	if (op->outcome != INI_DONE || op->response != 0 ||
+	    op->status != SCSI_STATUS_RESERVATION_CONFLICT || l->pr_used ||
+	    l->uncertain || l->resv_inflight > 0 || l->resets_inflight > 0 ||
+	    p->epoch != l->epoch)
+		return;
+	if (l->holder >= 0 &&
+	    (l->holder != p->a->idx || l->holder_sess != p->sess))
+		return;
+	failf(r, p->line,
+	      "oracle: %s's %s on lun %u got RESERVATION CONFLICT, but %s "
+	      "(SPC-2 §5.5.1) (seed %llu)",
+	      p->a->name, p->verb, l->lun,
+	      l->holder < 0 ? "no I_T nexus holds a reservation"
+			    : "its own I_T nexus holds the reservation",
+	      (unsigned long long)r->seed);
+}
+
 static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	struct lun_st *l = p->ls;
@@ -247,6 +277,13 @@ static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 	if (l == NULL)
 		return;
 	resv_note_nexus_loss(r);
+	if (p->kind == PK_RESERVE || p->kind == PK_RELEASE) {
+		l->resv_inflight--;
+		/* Executed or not, we cannot tell: someone may hold it. */
+		if (sense_unknown_fate(op))
+			l->uncertain = true;
+	}
+	resv_wrong_conflict(r, p, op);
 	switch (p->kind) {
 	case PK_WRITE: {
 		int outcome = scsi_good(op)	       ? 0
@@ -272,6 +309,8 @@ static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 			 * been applied before or after it. */
 			l->uncertain = p->epoch != l->epoch ||
 				       l->resets_inflight > 0;
+			if (l->resets_inflight > 0)
+				l->resv_raced = true;
 			l->holder = p->a->idx;
 			l->holder_sess = p->sess;
 			l->epoch++;
@@ -609,8 +648,10 @@ static const char *prm_result_name(enum prm_result x)
 				   : "ILLEGAL REQUEST";
 }
 
-static const char *const pro_names[] = {"pr-register", "pr-reserve",
-					"pr-release", "pr-clear", "pr-preempt"};
+static const char *const pro_names[] = {"pr-register",	     "pr-reserve",
+					"pr-release",	     "pr-clear",
+					"pr-preempt",	     "pr-preempt-abort",
+					"pr-register-ignore"};
 
 static void sort_keys(uint64_t *ks, int n, char *buf, size_t cap)
 {
@@ -647,21 +688,30 @@ static void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 	bool exact;
 	char st[512];
 
+	if (l != NULL && l->spc2_used && p->kind == PK_PROUT &&
+	    op->outcome != INI_NOT_SENT && op->outcome != INI_REJECTED)
+		ua_pr_unknown(r, p); /* unit attentions: not modelled here */
 	if (l == NULL || !l->pr_used || l->spc2_used || r->failed)
 		return;
 	if (op->outcome == INI_DONE &&
 	    op->status == SCSI_STATUS_CHECK_CONDITION)
 		sense_parse(op, &sk, &asc, &ascq);
 	if (p->kind == PK_PROUT) {
-		enum prm_result want, got;
+		enum prm_result want;
+		int got;
 		struct pr_model before = l->pr;
+		struct prm_ua u;
 
 		l->pr_inflight--;
 		l->pr_epoch++;
-		if (op->outcome == INI_NOT_SENT || op->outcome == INI_REJECTED)
-			return; /* never executed */
+		if (op->outcome == INI_NOT_SENT ||
+		    op->outcome == INI_REJECTED) {
+			ua_pr_effects(r, p, NULL); /* never executed */
+			return;
+		}
 		if (sense_unknown_fate(op) || op->outcome != INI_DONE) {
 			l->pr.unknown = true;
+			ua_pr_unknown(r, p);
 			return;
 		}
 		if (op->status == SCSI_STATUS_GOOD)
@@ -671,22 +721,39 @@ static void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 		else if (sk == SK_ILLEGAL_REQUEST)
 			got = PRM_ILLEGAL;
 		else
-			return; /* UA, BUSY...: not executed */
+			got = PRM_ILLEGAL + 1; /* UA, BUSY...: not executed */
+		if (got != PRM_GOOD)
+			ua_pr_effects(r, p, NULL); /* it changed nothing */
+		if (got > PRM_ILLEGAL)
+			return;
 		exact = p->pr_alone && l->pr_issued == p->pr_issued;
 		if (exact && p->pro_modelled && p->pro.sa == PRM_CLEAR &&
 		    got == PRM_GOOD) {
+			/* The other registrants are told RESERVATIONS
+			 * PREEMPTED; who they were we know only if the
+			 * state was known. */
+			if (p->pr_known && !l->pr.unknown) {
+				prm_apply_ua(&l->pr, me, &p->pro, &u);
+				ua_pr_effects(r, p, &u);
+			} else {
+				ua_pr_unknown(r, p);
+			}
 			prm_clear(&l->pr); /* known again */
 			l->pr.unknown = false;
 			return;
 		}
 		if (!exact || !p->pr_known || !p->pro_modelled ||
 		    l->pr.unknown) {
-			if (got == PRM_GOOD)
+			if (got == PRM_GOOD) {
 				l->pr.unknown = true;
+				ua_pr_unknown(r, p);
+			}
 			return;
 		}
-		want = prm_apply(&l->pr, me, &p->pro);
-		if (want != got) {
+		want = prm_apply_ua(&l->pr, me, &p->pro, &u);
+		if ((int)want == got && got == PRM_GOOD)
+			ua_pr_effects(r, p, &u);
+		if ((int)want != got) {
 			pr_state(r, &before, st, sizeof(st));
 			failf(r, p->line,
 			      "oracle: %s %s key=%llx sa-key=%llx type=%s "
@@ -696,7 +763,8 @@ static void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 			      (unsigned long long)p->pro.key,
 			      (unsigned long long)p->pro.sark,
 			      prm_type_name(p->pro.type), l->lun,
-			      prm_result_name(got), prm_result_name(want), st,
+			      prm_result_name((enum prm_result)got),
+			      prm_result_name(want), st,
 			      (unsigned long long)r->seed);
 			l->pr.unknown = true;
 		}
@@ -775,110 +843,12 @@ static void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 	}
 }
 
-/* ------------------------------------------------- unit attentions */
-
-/*
- * The unit attentions of live reconfiguration (SPC-4 §5.14): after a LUN
- * is added to or removed from a target, every session that keeps a LUN
- * gets REPORTED LUNS DATA HAS CHANGED there; after a resize, every
- * session of the LU gets CAPACITY DATA HAS CHANGED.  A control step makes
- * the condition allowed (from its start: the target may apply it before
- * the step's answer) and owed (from its end).  Received while not allowed
- * fails; a READ, WRITE or SYNCHRONIZE CACHE sent after the step and
- * answered GOOD while it is still owed fails (a non-exempt command cannot
- * pass a pending unit attention, SAM-5 §5.14).  A new login (new
- * nexuses), a reset of the LU (its conditions replace the queue) or a
- * crash forgets what is owed.
- */
-void ua_expect(struct runner *r, uint32_t lun, uint8_t what, bool owed)
-{
-	for (int i = 0; i < r->nactors; i++) {
-		struct actor *a = &r->actors[i];
-
-		a->ua_allowed[lun & 0xff] |= what;
-		if (!owed) {
-			a->ua_rx_at_start[lun & 0xff] = a->ua_rx[lun & 0xff];
-			a->sess_at_step = a->sess;
-			continue;
-		}
-		/* Reported while the step ran: nothing is owed any more.  A
-		 * login that ended meanwhile may have made its nexuses after
-		 * the change (they start with POWER ON, RESET only). */
-		if (a->ua_rx[lun & 0xff] != a->ua_rx_at_start[lun & 0xff] ||
-		    a->sess != a->sess_at_step)
-			continue;
-		a->ua_owed[lun & 0xff] |= what;
-		a->ua_owed_seq[lun & 0xff] = r->ctl_seq;
-	}
-}
-
-void ua_forget_actor(struct actor *a)
-{
-	memset(a->ua_owed, 0, sizeof(a->ua_owed));
-}
-
-void ua_forget_lun(struct runner *r, uint32_t lun)
-{
-	for (int i = 0; i < r->nactors; i++)
-		r->actors[i].ua_owed[lun & 0xff] = 0;
-}
-
-static void ua_oracle(struct runner *r, struct pend *p, struct ini_op *op)
-{
-	struct actor *a = p->a;
-	uint32_t lun = (uint32_t)(p->lun & 0xff);
-	int sk, asc, ascq;
-	uint8_t what = 0;
-
-	if (op->kind != INI_OP_SCSI || op->outcome != INI_DONE || p->lun > 255)
-		return;
-	if (op->status == SCSI_STATUS_CHECK_CONDITION) {
-		sense_parse(op, &sk, &asc, &ascq);
-		if (sk != SK_UNIT_ATTENTION)
-			return;
-		if (asc == 0x3f && ascq == 0x0e)
-			what = UA_LUNS_CHANGED;
-		else if (asc == 0x2a && ascq == 0x09)
-			what = UA_CAPACITY;
-		if (!what)
-			return;
-		if (!(a->ua_allowed[lun] & what))
-			failf(r, p->line,
-			      "UA oracle: %s got %s on lun %u, but no "
-			      "control step changed %s (seed %llu)",
-			      a->name,
-			      what == UA_CAPACITY
-				      ? "CAPACITY DATA HAS CHANGED"
-				      : "REPORTED LUNS DATA HAS CHANGED",
-			      lun,
-			      what == UA_CAPACITY ? "its capacity"
-						  : "the LUN inventory",
-			      (unsigned long long)r->seed);
-		a->ua_owed[lun] &= (uint8_t)~what;
-		a->ua_rx[lun]++;
-		return;
-	}
-	if (op->status == SCSI_STATUS_GOOD && op->response == 0 &&
-	    (p->kind == PK_READ || p->kind == PK_WRITE || p->kind == PK_SYNC) &&
-	    a->ua_owed[lun] && p->ctl_seq >= a->ua_owed_seq[lun] &&
-	    p->ctl_seq > 0)
-		failf(r, p->line,
-		      "UA oracle: %s's %s on lun %u completed GOOD while "
-		      "%s was pending since the control step before it "
-		      "(SAM-5 §5.14) (seed %llu)",
-		      a->name, p->verb, lun,
-		      a->ua_owed[lun] & UA_LUNS_CHANGED
-			      ? "REPORTED LUNS DATA HAS CHANGED"
-			      : "CAPACITY DATA HAS CHANGED",
-		      (unsigned long long)r->seed);
-}
-
 void pend_done(void *arg, struct ini_op *op)
 {
 	struct pend *p = arg;
 	struct runner *r = p->r;
 
-	ua_oracle(r, p, op);
+	ua_on_done(r, p, op);
 	if (r->o.answer != NULL)
 		tell_answer(r, p, op);
 
@@ -894,7 +864,6 @@ void pend_done(void *arg, struct ini_op *op)
 	case PK_LOGIN:
 		if (op->outcome == INI_DONE && op->login_status == 0) {
 			resv_drop_holder(r, p->a); /* reinstatement */
-			ua_forget_actor(p->a);
 			p->a->sess++;
 		}
 		break;
@@ -918,8 +887,15 @@ void pend_done(void *arg, struct ini_op *op)
 			for (int i = 0; i < r->nluns; i++)
 				if (p->tmf_fn != ISCSI_TMF_LOGICAL_UNIT_RESET ||
 				    r->luns[i].lun == p->lun) {
+					bool raced = r->luns[i].resv_raced;
+
 					resv_reset(&r->luns[i]);
-					ua_forget_lun(r, r->luns[i].lun);
+					/* a RESERVE answered while it ran
+					 * may hold the LU now, or not */
+					r->luns[i].uncertain = raced;
+					r->luns[i].resv_raced =
+						raced &&
+						r->luns[i].resets_inflight > 0;
 				}
 			r->resets_done++;
 		}

@@ -517,7 +517,7 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 					  .key = be64_get(op->out),
 					  .sark = be64_get(op->out + 8),
 					  .aptpl = has(t, "aptpl")};
-		p->pro_modelled = outs[k].sa <= PRM_PREEMPT;
+		p->pro_modelled = outs[k].sa <= PRM_REGISTER_IGNORE;
 	} else if (strcmp(verb, "cdb") == 0) {
 		const char *hex = t->n > 2 ? t->v[2] : "";
 		size_t n = hex_decode(hex, op->cdb, 16);

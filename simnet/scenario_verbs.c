@@ -61,6 +61,7 @@ static struct pend *pend_new(struct runner *r, struct actor *a,
 			snprintf(p->label, sizeof(p->label), "%s", as);
 	}
 	p->sess = a->sess;
+	p->ua_issue = ua_tick(r);
 	TAILQ_INSERT_TAIL(&r->pends, p, link);
 	return p;
 }
@@ -120,7 +121,10 @@ static void issue_scsi(struct runner *r, struct actor *a, const char *verb,
 		p->pr_alone = l->pr_inflight == 0;
 		p->pr_known = !l->pr.unknown && !l->spc2_used;
 		p->pr_epoch = l->pr_epoch;
+		if (p->kind == PK_RESERVE || p->kind == PK_RELEASE)
+			l->resv_inflight++;
 		if (p->kind == PK_PROUT) {
+			ua_pr_sent(r, p);
 			l->pr_inflight++;
 			p->pr_issued = ++l->pr_issued;
 			l->pr_epoch++;
@@ -128,6 +132,7 @@ static void issue_scsi(struct runner *r, struct actor *a, const char *verb,
 	}
 	if (cs != NULL)
 		op->cmdsn_delta = (int32_t)strtol(cs, NULL, 0);
+	ua_scsi_sent(r, p, op);
 	ini_scsi(a->ini, op);
 	finish_issue(r, p);
 }
@@ -173,10 +178,12 @@ static void issue_tmf(struct runner *r, struct actor *a, const char *verb,
 			r->luns[i].epoch++;
 			r->luns[i].uncertain = true;
 			r->luns[i].resets_inflight++;
-			/* From now the reset may replace every queued
-			 * unit attention of the LU (UA oracle). */
-			ua_forget_lun(r, r->luns[i].lun);
 		}
+	/* From now the reset may replace every queued unit attention of
+	 * the LUs it resets (UA oracle). */
+	if (op->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
+	    op->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET)
+		ua_tmf_sent(r, p);
 	ini_tmf(a->ini, op);
 	finish_issue(r, p);
 }
