@@ -527,6 +527,7 @@ static void ctl_lun_add(struct runner *r, struct toks *t)
 	l->ms_dsense = l->ms_swp = false;
 	r->ctl_seq++;
 	ua_step_end(r, resets == r->resets_done && resets_quiet(r));
+	ua_lun_back(r, (int)(l - r->luns));
 }
 
 static void ctl_lun_remove(struct runner *r, struct toks *t)

@@ -324,6 +324,7 @@ void ua_expect_index(struct runner *r, int li, uint8_t what);
 void ua_step_end(struct runner *r, bool owed);
 void ua_step_failed(struct runner *r);
 void ua_forget_lun(struct runner *r, uint32_t lun);
+void ua_lun_back(struct runner *r, int li);
 void ua_crash(struct runner *r);
 void ua_mode_reset(struct runner *r);
 

@@ -637,6 +637,24 @@ void ua_forget_lun(struct runner *r, uint32_t lun)
 			}
 }
 
+/* A LUN came back (`target lun add` of a removed one): a reset sent to
+ * it before it went and still unanswered may reach the new LU instead
+ * (the target takes the TMF only when it arrives): its 29h may come,
+ * replacing what the new nexuses have queued. */
+void ua_lun_back(struct runner *r, int li)
+{
+	uint64_t now = ua_tick(r);
+	struct pend *p;
+
+	TAILQ_FOREACH (p, &r->pends, link) {
+		if (p->done || p->kind != PK_TMF || p->ua_cause == 0 ||
+		    !tmf_resets(p, &r->luns[li]))
+			continue;
+		for (int i = 0; i < r->nactors; i++)
+			ua_reset_sent(&r->actors[i].ua[li], 0, now);
+	}
+}
+
 /* The target crashed: every nexus is gone. */
 void ua_crash(struct runner *r)
 {
