@@ -21,7 +21,6 @@
  * descriptors of 4 bytes: 0 ASYMMETRIC ACCESS STATE (bits 3..0), 2..3
  * TARGET PORT GROUP.  The whole list is checked before anything changes.
  */
-#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,6 +142,9 @@ struct scsi_alua_group *scsi_alua_group_new(struct env *env, const char *name,
 	g->transition_time_s = transition_time_s;
 	for (unsigned int i = 0; i < SCSI_ALUA_MAX_TPGS; i++)
 		g->tpgs[i].group = g;
+	/* Groups and LUs are added before any session exists. */
+	ut_assert(g->tpg_count == 0);
+	ut_assert(g->lu_count == 0);
 	return g;
 }
 
@@ -163,6 +165,7 @@ const char *scsi_alua_group_name(const struct scsi_alua_group *g)
 static struct scsi_alua_tpg *find_tpg(const struct scsi_alua_group *g,
 				      uint16_t tpg_id)
 {
+	ut_assert(g->tpg_count <= SCSI_ALUA_MAX_TPGS);
 	for (unsigned int i = 0; i < g->tpg_count; i++)
 		if (g->tpgs[i].id == tpg_id)
 			return (struct scsi_alua_tpg *)&g->tpgs[i];
@@ -199,6 +202,9 @@ int scsi_alua_tpg_add(struct scsi_alua_group *g, uint16_t tpg_id,
 	t->status = TPG_STATUS_NONE;
 	t->preferred = preferred;
 	t->port_count = 0;
+	/* Pair: the lookups find what was added, in its own group. */
+	ut_assert(find_tpg(g, tpg_id) == t);
+	ut_assert(t->group == g);
 	return 0;
 }
 
@@ -217,6 +223,9 @@ int scsi_alua_tpg_add_port(struct scsi_alua_group *g, uint16_t tpg_id,
 	if (t->port_count == SCSI_ALUA_MAX_TPG_PORTS)
 		return -ENOSPC;
 	t->ports[t->port_count++] = rel_port_id;
+	/* A port is in one target port group of the device group. */
+	ut_assert(find_port(g, rel_port_id) == t);
+	ut_assert(t->port_count <= SCSI_ALUA_MAX_TPG_PORTS);
 	return 0;
 }
 
@@ -234,6 +243,10 @@ int scsi_alua_group_add_lu(struct scsi_alua_group *g, struct scsi_lu *lu,
 	/* the slot before the count: a reader never sees an empty one */
 	__atomic_store_n(&g->lus[n], lu, __ATOMIC_RELEASE);
 	__atomic_store_n(&g->lu_count, n + 1, __ATOMIC_RELEASE);
+	/* An LU is in one device group, and mapped nowhere yet (its
+	 * nexuses take their port group at mapping time). */
+	ut_assert(g->lus[n]->alua == g);
+	ut_assert(lu->itl_count == 0);
 	return 0;
 }
 
@@ -256,7 +269,7 @@ void scsi_alua_lu_leave(struct scsi_lu *lu)
 		__atomic_store_n(&g->lu_count, n - 1, __ATOMIC_RELEASE);
 		break;
 	}
-	assert(g->lu_count < n);
+	ut_assert(g->lu_count < n); /* it was a member */
 	lu->alua = NULL;
 }
 
@@ -274,8 +287,10 @@ static void changed_ua(struct scsi_alua_group *g, const struct scsi_sess *skip)
 			__atomic_load_n(&g->lus[i], __ATOMIC_ACQUIRE);
 		struct scsi_itl *itl;
 
+		/* (lu may be leaving the group: alua.h's retire round) */
 		scsi_lu_lock(lu);
 		LIST_FOREACH (itl, &lu->itls, lu_link) {
+			ut_assert(itl->lu == lu);
 			if (itl->sess != skip)
 				scsi_ua_add(itl, ASC_ASYMMETRIC_ACCESS_CHANGED);
 		}
@@ -285,6 +300,10 @@ static void changed_ua(struct scsi_alua_group *g, const struct scsi_sess *skip)
 
 static bool tpg_change(struct scsi_alua_tpg *t, uint8_t st, uint8_t status)
 {
+	/* Callers hold the group lock and checked the state. */
+	ut_assert(state_valid(st));
+	ut_assert(status == TPG_STATUS_BY_STPG ||
+		  status == TPG_STATUS_IMPLICIT);
 	if (tpg_state(t) == st)
 		return false;
 	__atomic_store_n(&t->state, st, __ATOMIC_RELEASE);
@@ -303,6 +322,9 @@ int scsi_alua_set_state(struct scsi_alua_group *g, uint16_t tpg_id,
 	env_mutex_lock(g->env, g->lock);
 	t = find_tpg(g, tpg_id);
 	changed = t && tpg_change(t, (uint8_t)st, TPG_STATUS_IMPLICIT);
+	/* Under the lock no other change can come between: pair. */
+	ut_assert(!t || tpg_state(t) == st);
+	ut_assert(!changed || t->status == TPG_STATUS_IMPLICIT);
 	env_mutex_unlock(g->env, g->lock);
 	if (!t)
 		return -ENOENT;
@@ -335,6 +357,8 @@ bool scsi_alua_tpg_info(const struct scsi_alua_group *g, unsigned int index,
 	if (index >= g->tpg_count)
 		return false;
 	t = &g->tpgs[index];
+	ut_assert(t->port_count <= SCSI_ALUA_MAX_TPG_PORTS);
+	ut_assert(t->group == g);
 	out->tpg_id = t->id;
 	out->state = (enum scsi_alua_state)tpg_state(t);
 	out->preferred = t->preferred;
@@ -353,6 +377,8 @@ const struct scsi_alua_tpg *scsi_alua_port_tpg(const struct scsi_lu *lu,
 	if (!lu->alua)
 		return NULL;
 	t = find_port(lu->alua, rel_port);
+	ut_assert(t == NULL || t->group == lu->alua);
+	ut_assert(rel_port != 0 || t == NULL); /* 0 is reserved */
 	if (!t)
 		LOG_WARN(lu->env,
 			 "alua: device %s: relative target port %u is in no "
@@ -465,12 +491,16 @@ bool scsi_alua_refuses(struct scsi_cmd *cmd)
 		asc = ASC_LU_OFFLINE;
 		break;
 	default:
-		assert(st == SCSI_ALUA_TRANSITIONING);
+		ut_assert(st == SCSI_ALUA_TRANSITIONING);
 		if (always_allowed(cmd->cdb))
 			return false;
 		asc = ASC_ALUA_TRANSITION;
 		break;
 	}
+	/* SPC-4 §5.15.2.4: INQUIRY, REPORT LUNS, REQUEST SENSE and REPORT
+	 * TARGET PORT GROUPS pass in every state. */
+	ut_assert(!always_allowed(cmd->cdb));
+	ut_assert(t->group == cmd->lu->alua);
 	scsi_fail(cmd, SK_NOT_READY, asc);
 	return true;
 }
@@ -479,6 +509,8 @@ bool scsi_alua_refuses(struct scsi_cmd *cmd)
 
 static uint32_t put_tpg(uint8_t *p, const struct scsi_alua_tpg *t)
 {
+	ut_assert(t->port_count <= SCSI_ALUA_MAX_TPG_PORTS);
+	ut_assert(state_valid(tpg_state(t)));
 	memset(p, 0, 8);
 	p[0] = (uint8_t)((t->preferred ? 0x80 : 0) | (tpg_state(t) & 0x0f));
 	p[1] = TPG_SUPPORTED_STATES;
@@ -518,8 +550,10 @@ enum scsi_rc spc_report_tpgs(struct scsi_cmd *cmd)
 		b[4] = 0x10; /* FORMAT TYPE 001b */
 		b[5] = g->transition_time_s;
 	}
+	ut_assert(g->tpg_count <= SCSI_ALUA_MAX_TPGS);
 	for (unsigned int i = 0; i < g->tpg_count; i++)
 		len += put_tpg(b + len, &g->tpgs[i]);
+	ut_assert(len <= sizeof(b));
 	put_be32(b, len - 4);
 	scsi_data_in(cmd, b, len, alloc);
 	return SCSI_RC_DONE;
@@ -534,6 +568,9 @@ enum scsi_rc spc_report_tpgs(struct scsi_cmd *cmd)
 static bool stpg_check(struct scsi_cmd *cmd, const struct scsi_alua_group *g,
 		       const uint8_t *p, uint32_t len)
 {
+	/* spc_set_tpgs() checked the list's length against what arrived. */
+	ut_assert(len >= 4 && (len - 4) % 4 == 0);
+	ut_assert(len <= cmd->data_out_len);
 	for (uint32_t off = 4; off < len; off += 4) {
 		uint8_t st = p[off] & 0x0f;
 		uint16_t id = get_be16(p + off + 2);
@@ -583,6 +620,7 @@ static enum scsi_rc spc_set_tpgs(struct scsi_cmd *cmd)
 		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_IU);
 		return SCSI_RC_DONE;
 	}
+	ut_assert(cmd->status == SCSI_STATUS_GOOD);
 	env_mutex_lock(g->env, g->lock);
 	if (!stpg_check(cmd, g, p, len)) {
 		env_mutex_unlock(g->env, g->lock);
@@ -591,7 +629,7 @@ static enum scsi_rc spc_set_tpgs(struct scsi_cmd *cmd)
 	for (uint32_t off = 4; off < len; off += 4) {
 		struct scsi_alua_tpg *t = find_tpg(g, get_be16(p + off + 2));
 
-		assert(t);
+		ut_assert(t);
 		changed |= tpg_change(t, p[off] & 0x0f, TPG_STATUS_BY_STPG);
 	}
 	env_mutex_unlock(g->env, g->lock);

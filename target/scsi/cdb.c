@@ -18,6 +18,8 @@ unsigned int scsi_cdb_length(uint8_t opcode)
 static void decode_rw(const uint8_t *cdb, uint32_t block_size,
 		      enum scsi_dir dir, struct scsi_cdb_info *info)
 {
+	ut_assert(block_size > 0);
+	ut_assert(dir == SCSI_DIR_READ || dir == SCSI_DIR_WRITE);
 	switch (cdb[0] >> 5) {
 	case 0:
 		info->lba = get_be24(cdb + 1) & 0x1fffff;
@@ -41,6 +43,8 @@ static void decode_rw(const uint8_t *cdb, uint32_t block_size,
 	}
 	info->dir = dir;
 	info->xfer_bytes = (uint64_t)info->nblocks * block_size;
+	/* 32-bit block counts of at most 64 KiB blocks cannot wrap. */
+	ut_assert(info->xfer_bytes / block_size == info->nblocks);
 }
 
 static void data_in(struct scsi_cdb_info *info, uint64_t bytes)
@@ -58,6 +62,8 @@ static void data_out(struct scsi_cdb_info *info, uint64_t bytes)
 static int decode_other(const uint8_t *cdb, uint32_t block_size,
 			struct scsi_cdb_info *info)
 {
+	ut_assert(block_size > 0);
+	ut_assert(info->dir == SCSI_DIR_NONE && info->xfer_bytes == 0);
 	switch (cdb[0]) {
 	case 0x00: /* TEST UNIT READY */
 	case 0x16: /* RESERVE(6) */
@@ -134,18 +140,29 @@ static int decode_other(const uint8_t *cdb, uint32_t block_size,
 	}
 }
 
+/* What every successful decoding promises the transport. */
+static int decoded(const struct scsi_cdb_info *info)
+{
+	/* Data moves only in a direction, and never both ways. */
+	ut_assert(info->xfer_bytes == 0 || info->dir != SCSI_DIR_NONE);
+	ut_assert(info->dir != SCSI_DIR_BIDI);
+	return 0;
+}
+
 int scsi_cdb_decode(const uint8_t *cdb, uint32_t block_size,
 		    struct scsi_cdb_info *info)
 {
+	ut_assert(block_size > 0);
 	memset(info, 0, sizeof(*info));
 	info->cdb_len = (uint8_t)scsi_cdb_length(cdb[0]);
+	ut_assert(info->cdb_len == 0 || info->cdb_len >= 6);
 	switch (cdb[0]) {
 	case 0x08:
 	case 0x28:
 	case 0xa8:
 	case 0x88: /* READ */
 		decode_rw(cdb, block_size, SCSI_DIR_READ, info);
-		return 0;
+		return decoded(info);
 	case 0x0a:
 	case 0x2a:
 	case 0xaa:
@@ -155,7 +172,7 @@ int scsi_cdb_decode(const uint8_t *cdb, uint32_t block_size,
 	case 0x8e: /* WRITE AND VERIFY */
 	case 0x8b: /* ORWRITE(16) */
 		decode_rw(cdb, block_size, SCSI_DIR_WRITE, info);
-		return 0;
+		return decoded(info);
 	case 0x2f:
 	case 0xaf:
 	case 0x8f: { /* VERIFY */
@@ -166,9 +183,9 @@ int scsi_cdb_decode(const uint8_t *cdb, uint32_t block_size,
 			data_out(info, 0);
 		else if (bytchk == 3)
 			data_out(info, info->nblocks ? block_size : 0);
-		return 0;
+		return decoded(info);
 	}
 	default:
-		return decode_other(cdb, block_size, info);
+		return decode_other(cdb, block_size, info) ? -1 : decoded(info);
 	}
 }

@@ -22,7 +22,6 @@
  * the nexuses a session keeps; a changed capacity is CAPACITY DATA HAS
  * CHANGED (2Ah/09h) on every nexus of the LU.
  */
-#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 
@@ -35,6 +34,8 @@ int scsi_sess_unmap(struct scsi_sess *s, uint32_t lun)
 	if (lun > SCSI_MAX_LUN || !s->lun_map[lun])
 		return -ENOENT;
 	itl = s->lun_map[lun];
+	ut_assert(itl->sess == s && itl->lun == lun);
+	ut_assert(!itl->detached);
 	s->lun_map[lun] = NULL;
 	scsi_lu_lock(itl->lu);
 	/* SPC-2 reservations and PREVENT belong to the nexus: it is gone
@@ -89,12 +90,15 @@ uint32_t scsi_lu_set_capacity(struct scsi_lu *lu, uint64_t nblocks)
 {
 	uint32_t epoch;
 
+	/* Never more than the backstore holds (the caller resized it). */
+	ut_assert(nblocks <= lu->bs->size_bytes / lu->bs->block_size);
 	scsi_lu_lock(lu);
 	/* Other reactors read nblocks without the lock, on their way into
 	 * the task set (which they enter under it): atomic, and ordered
 	 * with the task set by the lock. */
 	__atomic_store_n(&lu->nblocks, nblocks, __ATOMIC_RELAXED);
 	epoch = ++lu->epoch;
+	ut_assert(lu->epoch == epoch);
 	scsi_ua_add_lu(lu, NULL, ASC_CAPACITY_CHANGED);
 	scsi_lu_unlock(lu);
 	return epoch;
@@ -157,10 +161,13 @@ unsigned int scsi_lu_abort_commands(struct scsi_lu *lu, struct env *here,
 
 	scsi_lu_lock(lu);
 	TAILQ_FOREACH (c, &lu->task_set, lu_link) {
+		ut_assert(c->lu == lu);
 		if (epoch != UINT32_MAX && !epoch_before(c->lu_epoch, epoch))
 			continue;
 		if (c->priv_state & CMD_LU_GOING)
 			continue;
+		/* A mark on a command in the task set (scsi_int.h). */
+		ut_assert(c->priv_state & CMD_IN_TASK_SET);
 		c->priv_state |= CMD_LU_GOING;
 		scsi_cmd_set_aborted(c);
 		n++;

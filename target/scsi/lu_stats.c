@@ -48,6 +48,7 @@ uint64_t scsi_lat_percentile_ns(const struct scsi_io_stats *st,
 {
 	uint64_t total = 0, seen = 0, want;
 
+	ut_assert(permille <= 1000);
 	for (unsigned int i = 0; i < SCSI_LAT_BUCKETS; i++)
 		total += st->lat[i];
 	if (total == 0)
@@ -56,6 +57,7 @@ uint64_t scsi_lat_percentile_ns(const struct scsi_io_stats *st,
 	want = (total * permille + 999) / 1000;
 	if (want == 0)
 		want = 1;
+	ut_assert(want <= total); /* the loop below finds it */
 	for (unsigned int i = 0; i < SCSI_LAT_BUCKETS; i++) {
 		seen += st->lat[i];
 		if (seen >= want)
@@ -97,6 +99,10 @@ void scsi_stats_count(struct scsi_cmd *cmd, uint64_t now_ns)
 	struct scsi_io_stats *st = &cmd->itl->stats;
 	bool good = cmd->status == SCSI_STATUS_GOOD && !scsi_cmd_aborted(cmd);
 
+	/* Counted once, on the nexus the command ran through, with the
+	 * monotonic clock it started by (scsi_cmd_exec). */
+	ut_assert(cmd->itl != NULL && cmd->itl->busy > 0);
+	ut_assert(now_ns >= cmd->start_ns);
 	switch (stat_kind(cmd->cdb[0])) {
 	case STAT_READ:
 		st->reads++;

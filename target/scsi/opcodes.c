@@ -11,6 +11,7 @@
 #include "scsi/scsi_int.h"
 
 /* Nominal and recommended command timeouts, seconds (timeout descriptor). */
+#define SCSI_OPCODE_ROWS_MAX 128 /* rsoc_all()'s buffer */
 #define TIMEOUT_NOMINAL_S 1
 #define TIMEOUT_RECOMMENDED_S 30
 
@@ -341,8 +342,13 @@ static const struct scsi_opcode_desc *find_op(uint8_t op, uint16_t sa,
 		if (d->opcode != op)
 			continue;
 		*has_sa = d->has_sa;
-		if (!d->has_sa || d->sa == sa)
+		if (!d->has_sa || d->sa == sa) {
+			/* A row describes a CDB we dispatch (test_spc.c
+			 * checks the table both ways). */
+			ut_assert(d->cdb_len >= 6 && d->cdb_len <= 16);
+			ut_assert(scsi_cmd_lookup(op) != NULL);
 			return d;
+		}
 	}
 	return NULL;
 }
@@ -374,14 +380,18 @@ static bool op_hidden(const struct scsi_cmd *cmd,
 
 static enum scsi_rc rsoc_all(struct scsi_cmd *cmd, bool rctd, uint32_t alloc)
 {
-	uint8_t b[4 + 64 * 20];
+	uint8_t b[4 + SCSI_OPCODE_ROWS_MAX * 20];
 	uint32_t len = 4;
 
+	/* Room for every row with its timeouts descriptor.  (The buffer
+	 * held 64 rows and quietly left the rest out; the table has 66.) */
+	ut_assert(scsi_opcode_count <= SCSI_OPCODE_ROWS_MAX);
 	for (unsigned int i = 0; i < scsi_opcode_count; i++) {
 		const struct scsi_opcode_desc *d = &scsi_opcodes[i];
 		uint8_t *p = b + len;
 
-		if (op_hidden(cmd, d) || len + 20 > sizeof(b))
+		ut_assert(len + 20 <= sizeof(b));
+		if (op_hidden(cmd, d))
 			continue;
 		memset(p, 0, 8);
 		p[0] = d->opcode;
@@ -392,6 +402,7 @@ static enum scsi_rc rsoc_all(struct scsi_cmd *cmd, bool rctd, uint32_t alloc)
 		if (rctd)
 			len += put_timeouts(b + len);
 	}
+	ut_assert((len - 4) % (rctd ? 20 : 8) == 0); /* whole descriptors */
 	put_be32(b, len - 4);
 	scsi_data_in(cmd, b, len, alloc);
 	return SCSI_RC_DONE;
@@ -422,11 +433,14 @@ static enum scsi_rc rsoc_one(struct scsi_cmd *cmd, uint8_t opt, bool rctd,
 	} else {
 		b[1] = (uint8_t)((rctd ? 0x80 : 0) | 0x03);
 		put_be16(b + 2, d->cdb_len);
+		ut_assert(d->cdb_len <= sizeof(d->usage));
 		memcpy(b + 4, d->usage, d->cdb_len);
 		len += d->cdb_len;
 		if (rctd)
 			len += put_timeouts(b + len);
 	}
+	ut_assert(len <= sizeof(b));
+	ut_assert(opt >= 1 && opt <= 3);
 	scsi_data_in(cmd, b, len, alloc);
 	return SCSI_RC_DONE;
 }
@@ -440,6 +454,9 @@ enum scsi_rc spc_report_opcodes(struct scsi_cmd *cmd)
 	uint8_t opt = cdb[2] & 0x07;
 	uint32_t alloc = get_be32(cdb + 6);
 
+	/* MAINTENANCE IN, service action 0Ch (spc_maintenance_in). */
+	ut_assert(cdb[0] == 0xa3 && (cdb[1] & 0x1f) == 0x0c);
+	ut_assert(cmd->status == SCSI_STATUS_GOOD);
 	if (cdb[2] & 0x78) {
 		scsi_fail_cdb(cmd, 2, -1);
 		return SCSI_RC_DONE;
@@ -466,17 +483,21 @@ enum scsi_rc spc_report_tmfs(struct scsi_cmd *cmd)
 	bool repd = cdb[2] & 0x80;
 	uint8_t b[16];
 
+	ut_assert(cdb[0] == 0xa3 && (cdb[1] & 0x1f) == 0x0d);
 	memset(b, 0, sizeof(b));
 	b[0] = 0x80 | 0x40 | 0x10 | 0x08 | 0x02;
 	if (repd)
 		b[3] = 0x0c;
 	scsi_data_in(cmd, b, repd ? 16 : 4, get_be32(cdb + 6));
+	ut_assert(cmd->data_in_len <= (repd ? 16u : 4u));
 	return SCSI_RC_DONE;
 }
 
 /* MAINTENANCE IN (A3h): service action in byte 1, bits 4-0. */
 enum scsi_rc spc_maintenance_in(struct scsi_cmd *cmd)
 {
+	ut_assert(cmd->cdb[0] == 0xa3);
+	ut_assert(cmd->status == SCSI_STATUS_GOOD);
 	switch (cmd->cdb[1] & 0x1f) {
 	case 0x0a:
 		return spc_report_tpgs(cmd);

@@ -66,8 +66,45 @@ static bool reg_matches(const struct scsi_pr_reg *r,
 	return r->all_tg_pt || r->rtp == id->rel_tgt_port_id;
 }
 
+/*
+ * The state every PR command leaves behind (and the APTPL loader accepts):
+ * registrations within the table, each with a key (key 0 means "not
+ * registered", SPC-4 §5.12.7); a reservation of a valid type whose holder
+ * is a registration (or, for the all-registrants types, at least one
+ * registrant).
+ */
+static void pr_check(const struct scsi_pr *pr)
+{
+	ut_assert(pr->nregs <= SCSI_PR_MAX_REGS);
+	ut_assert(!pr->reserved || type_valid(pr->type));
+	ut_assert(!pr->reserved || type_all_reg(pr->type) ||
+		  pr->holder < pr->nregs);
+	ut_assert(!pr->reserved || pr->nregs > 0);
+}
+
+/* Expensive half: keys set, and one registration per I_T nexus. */
+static bool pr_regs_ok(const struct scsi_pr *pr)
+{
+	for (unsigned int i = 0; i < pr->nregs; i++) {
+		const struct scsi_pr_reg *r = &pr->regs[i];
+
+		if (r->key == 0)
+			return false;
+		for (unsigned int j = i + 1; j < pr->nregs; j++) {
+			const struct scsi_pr_reg *q = &pr->regs[j];
+
+			if (strcasecmp(r->initiator, q->initiator) == 0 &&
+			    memcmp(r->isid, q->isid, sizeof(r->isid)) == 0 &&
+			    (r->rtp == q->rtp || r->all_tg_pt || q->all_tg_pt))
+				return false;
+		}
+	}
+	return true;
+}
+
 static int reg_find(const struct scsi_pr *pr, const struct scsi_nexus_id *id)
 {
+	ut_assert(pr->nregs <= SCSI_PR_MAX_REGS);
 	for (unsigned int i = 0; i < pr->nregs; i++) {
 		if (reg_matches(&pr->regs[i], id))
 			return (int)i;
@@ -77,6 +114,7 @@ static int reg_find(const struct scsi_pr *pr, const struct scsi_nexus_id *id)
 
 static bool is_holder(const struct scsi_pr *pr, int idx)
 {
+	ut_assert(idx < (int)pr->nregs); /* reg_find()'s answer, or -1 */
 	if (!pr->reserved || idx < 0)
 		return false;
 	return type_all_reg(pr->type) || pr->holder == (unsigned int)idx;
@@ -94,8 +132,11 @@ bool scsi_pr_conflict(const struct scsi_cmd *cmd, uint8_t flags)
 	int idx;
 	uint8_t mask;
 
+	ut_assert(cmd->itl != NULL && cmd->itl->lu == cmd->lu);
 	if (!pr->reserved || !(flags & (SCSI_CMD_PR_READ | SCSI_CMD_PR_WRITE)))
 		return false;
+	pr_check(pr);
+	ut_assert(cmd->sess == cmd->itl->sess);
 	idx = reg_find(pr, &cmd->sess->id);
 	if (is_holder(pr, idx))
 		return false;
@@ -116,6 +157,8 @@ bool scsi_pr_conflict(const struct scsi_cmd *cmd, uint8_t flags)
  * with anything else turned into '_'. */
 static void state_key(const struct scsi_lu *lu, char *key, size_t cap)
 {
+	ut_assert(cap > 3);
+	ut_assert(lu->name[0] != '\0'); /* "pr-" alone names no device */
 	snprintf(key, cap, "pr-%s", lu->name);
 	for (char *p = key; *p; p++) {
 		bool ok = (*p >= 'a' && *p <= 'z') ||
@@ -133,6 +176,8 @@ static size_t pr_encode(const struct scsi_pr *pr, uint8_t *b)
 {
 	size_t n = 0;
 
+	pr_check(pr);
+	ut_assert(pr->holder <= 0xff && pr->nregs <= 0xff); /* one byte each */
 	put_be32(b, PR_STATE_MAGIC);
 	put_be32(b + 4, pr->generation);
 	b[8] = pr->aptpl;
@@ -153,6 +198,7 @@ static size_t pr_encode(const struct scsi_pr *pr, uint8_t *b)
 		memcpy(b + n + 18, r->initiator, len);
 		n += 18 + len;
 	}
+	ut_assert(n <= PR_STATE_MAX);
 	return n;
 }
 
@@ -173,7 +219,7 @@ static bool pr_decode(struct scsi_pr *pr, const uint8_t *b, size_t len)
 		struct scsi_pr_reg *r = &pr->regs[i];
 
 		if (n + 18 > len || n + 18 + b[n + 17] > len ||
-		    b[n + 17] >= sizeof(r->initiator))
+		    b[n + 17] >= sizeof(r->initiator) || get_be64(b + n) == 0)
 			return false;
 		r->key = get_be64(b + n);
 		r->rtp = get_be16(b + n + 8);
@@ -183,11 +229,43 @@ static bool pr_decode(struct scsi_pr *pr, const uint8_t *b, size_t len)
 		n += 18u + b[n + 17];
 		pr->nregs++;
 	}
+	/* What was saved is data from a disk: validated here, so that the
+	 * state the commands work on obeys pr_check() from the start. */
 	if (pr->reserved &&
-	    (!type_valid(pr->type) ||
+	    (!type_valid(pr->type) || pr->nregs == 0 ||
 	     (!type_all_reg(pr->type) && pr->holder >= pr->nregs)))
 		return false;
+	if (!pr_regs_ok(pr))
+		return false;
+	pr_check(pr);
+	ut_assert(n <= len);
+	ut_assert(pr->nregs == b[12]);
 	return true;
+}
+
+/* Pair assertion for APTPL: what pr_save() writes, the loader reads back
+ * as the very same state. */
+static bool pr_roundtrip_ok(const struct scsi_pr *pr, const uint8_t *b,
+			    size_t n)
+{
+	struct scsi_pr *back = malloc(sizeof(*back));
+	bool ok;
+
+	if (!back)
+		return true; /* nothing to compare with: not a failure */
+	ok = pr_decode(back, b, n) && back->generation == pr->generation &&
+	     back->aptpl == pr->aptpl && back->reserved == pr->reserved &&
+	     back->nregs == pr->nregs;
+	if (ok && pr->reserved)
+		ok = back->type == pr->type && back->holder == pr->holder;
+	for (unsigned int i = 0; ok && i < pr->nregs; i++)
+		ok = back->regs[i].key == pr->regs[i].key &&
+		     back->regs[i].rtp == pr->regs[i].rtp &&
+		     back->regs[i].all_tg_pt == pr->regs[i].all_tg_pt &&
+		     !memcmp(back->regs[i].isid, pr->regs[i].isid, 6) &&
+		     !strcmp(back->regs[i].initiator, pr->regs[i].initiator);
+	free(back);
+	return ok;
 }
 
 /* After every change: keep the durable copy in step (or drop it). */
@@ -198,8 +276,11 @@ static void pr_save(struct scsi_lu *lu, bool was_aptpl)
 	uint8_t *b;
 	size_t n;
 
+	pr_check(&lu->pr);
 	if (!lu->pr.ptpl_capable || (!lu->pr.aptpl && !was_aptpl))
 		return;
+	/* APTPL is refused where no state can be kept (pr_out_parse). */
+	ut_assert(env->ops->state_put != NULL);
 	state_key(lu, key, sizeof(key));
 	if (!lu->pr.aptpl) {
 		env->ops->state_put(env, key, NULL, 0);
@@ -209,6 +290,7 @@ static void pr_save(struct scsi_lu *lu, bool was_aptpl)
 	if (!b)
 		return;
 	n = pr_encode(&lu->pr, b);
+	ut_assert_slow(pr_roundtrip_ok(&lu->pr, b, n));
 	if (env->ops->state_put(env, key, b, n) < 0)
 		LOG_WARN(env, "scsi: %s: could not save APTPL state", lu->name);
 	free(b);
@@ -237,6 +319,10 @@ void scsi_pr_load(struct scsi_lu *lu)
 	}
 	lu->pr.ptpl_capable = n >= 0 || n == -ENOENT;
 	free(b);
+	/* State was loaded only from a store that keeps it. */
+	ut_assert(!lu->pr.aptpl || lu->pr.ptpl_capable);
+	pr_check(&lu->pr);
+	ut_assert_slow(pr_regs_ok(&lu->pr));
 }
 
 /* ------------------------------------------------ registrations */
@@ -246,6 +332,8 @@ static void ua_registrants(struct scsi_lu *lu, const struct scsi_itl *skip,
 {
 	struct scsi_itl *itl;
 
+	ut_assert(asc >> 8 == 0x2a); /* RESERVATIONS RELEASED/PREEMPTED */
+	ut_assert(skip == NULL || skip->lu == lu);
 	LIST_FOREACH (itl, &lu->itls, lu_link) {
 		if (itl != skip && reg_find(&lu->pr, &itl->sess->id) >= 0)
 			scsi_ua_add(itl, asc);
@@ -261,8 +349,10 @@ static void regs_remove(struct scsi_lu *lu, const bool *gone, int *self,
 {
 	struct scsi_pr *pr = &lu->pr;
 	struct scsi_itl *itl;
-	unsigned int j = 0;
+	unsigned int j = 0, removed = 0, before = pr->nregs;
 
+	pr_check(pr);
+	ut_assert(self == NULL || *self < (int)pr->nregs);
 	LIST_FOREACH (itl, &lu->itls, lu_link) {
 		int k = reg_find(pr, &itl->sess->id);
 		struct scsi_cmd *c;
@@ -285,6 +375,7 @@ static void regs_remove(struct scsi_lu *lu, const bool *gone, int *self,
 				pr->reserved = false;
 			if (self && *self == (int)i)
 				*self = -1;
+			removed++;
 			continue;
 		}
 		if (pr->reserved && !type_all_reg(pr->type) && pr->holder == i)
@@ -296,6 +387,11 @@ static void regs_remove(struct scsi_lu *lu, const bool *gone, int *self,
 	pr->nregs = j;
 	if (pr->reserved && type_all_reg(pr->type) && pr->nregs == 0)
 		pr->reserved = false;
+	/* Compaction kept exactly the others, and the indices that follow
+	 * them (holder, *self) still name the same registrations. */
+	ut_assert(j + removed == before);
+	ut_assert(self == NULL || *self < (int)pr->nregs);
+	pr_check(pr);
 }
 
 static int reg_add(struct scsi_pr *pr, const char *name, const uint8_t *isid,
@@ -303,6 +399,8 @@ static int reg_add(struct scsi_pr *pr, const char *name, const uint8_t *isid,
 {
 	struct scsi_pr_reg *r;
 
+	ut_assert(key != 0); /* registering key 0 is unregistering */
+	ut_assert(pr->nregs <= SCSI_PR_MAX_REGS);
 	if (pr->nregs == SCSI_PR_MAX_REGS)
 		return -ENOSPC;
 	r = &pr->regs[pr->nregs];
@@ -312,6 +410,7 @@ static int reg_add(struct scsi_pr *pr, const char *name, const uint8_t *isid,
 	r->rtp = rtp;
 	r->all_tg_pt = all_tg_pt;
 	r->key = key;
+	ut_assert(r->initiator[0] != '\0');
 	return (int)pr->nregs++;
 }
 
@@ -351,6 +450,7 @@ static uint32_t parse_transport_id(const uint8_t *t, uint32_t avail, char *name,
 		return 0;
 	if (nlen == 0 || nlen >= cap)
 		return 0;
+	ut_assert(nlen < len - 4); /* the name ends before the NUL */
 	memcpy(name, s, nlen);
 	name[nlen] = '\0';
 	memset(isid, 0, 6);
@@ -372,6 +472,8 @@ static uint32_t parse_transport_id(const uint8_t *t, uint32_t avail, char *name,
 			isid[i / 2] = (uint8_t)(isid[i / 2] << 4 | v);
 		}
 	}
+	/* A whole TransportID, inside what the caller had. */
+	ut_assert(len >= 5 && len <= avail);
 	return len;
 }
 
@@ -384,6 +486,8 @@ static bool register_specified(struct scsi_cmd *cmd, const struct pr_params *a)
 	const struct scsi_nexus_id *me = &cmd->sess->id;
 	uint32_t off = 28, end;
 
+	ut_assert(a->spec_i_pt && a->sark != 0); /* pr_register() asked */
+	ut_assert(a->p == cmd->buf && a->plen <= cmd->data_out_len);
 	if (a->plen < 28) {
 		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_PARAM_LIST_LENGTH);
 		return false;
@@ -419,6 +523,9 @@ static bool register_specified(struct scsi_cmd *cmd, const struct pr_params *a)
 		}
 		off += n;
 	}
+	/* All or nothing: success adds, failure restored `saved`. */
+	ut_assert(off == end);
+	ut_assert(pr->nregs >= saved.nregs);
 	return true;
 }
 
@@ -430,7 +537,10 @@ static void pr_register(struct scsi_cmd *cmd, const struct pr_params *a,
 	struct scsi_pr *pr = &lu->pr;
 	const struct scsi_nexus_id *id = &cmd->sess->id;
 	bool ignore = a->sa == PR_REGISTER_IGNORE;
+	uint32_t gen = pr->generation;
 
+	ut_assert(a->sa == PR_REGISTER || ignore);
+	ut_assert(self < (int)pr->nregs);
 	if (self < 0) {
 		if (!ignore && a->key != 0) {
 			cmd->status = SCSI_STATUS_RESERVATION_CONFLICT;
@@ -475,6 +585,10 @@ static void pr_register(struct scsi_cmd *cmd, const struct pr_params *a,
 	}
 	pr->aptpl = a->aptpl;
 	pr->generation++;
+	/* Pair with the caller: the nexus is registered with SARK, or
+	 * unregistered by SARK 0 (SPC-4 §5.12.7). */
+	ut_assert(pr->generation == gen + 1);
+	ut_assert((reg_find(pr, id) >= 0) == (a->sark != 0));
 }
 
 static void pr_reserve(struct scsi_cmd *cmd, const struct pr_params *a,
@@ -482,6 +596,9 @@ static void pr_reserve(struct scsi_cmd *cmd, const struct pr_params *a,
 {
 	struct scsi_pr *pr = &cmd->lu->pr;
 
+	/* spc_pr_out() let only a registered nexus with its key through. */
+	ut_assert(self >= 0 && self < (int)pr->nregs);
+	ut_assert(type_valid(a->type)); /* pr_out_parse() */
 	if (pr->reserved) {
 		if (!is_holder(pr, self) || pr->type != a->type)
 			cmd->status = SCSI_STATUS_RESERVATION_CONFLICT;
@@ -490,6 +607,7 @@ static void pr_reserve(struct scsi_cmd *cmd, const struct pr_params *a,
 	pr->reserved = true;
 	pr->type = a->type;
 	pr->holder = (unsigned int)self;
+	ut_assert(is_holder(pr, self));
 }
 
 /* RELEASE (SPC-4 §5.12.11.2): only the holder releases; a type that
@@ -502,6 +620,7 @@ static void pr_release(struct scsi_cmd *cmd, const struct pr_params *a,
 	struct scsi_lu *lu = cmd->lu;
 	struct scsi_pr *pr = &lu->pr;
 
+	ut_assert(self >= 0 && self < (int)pr->nregs);
 	if (!pr->reserved || !is_holder(pr, self))
 		return;
 	if (pr->type != a->type) {
@@ -511,6 +630,7 @@ static void pr_release(struct scsi_cmd *cmd, const struct pr_params *a,
 	pr->reserved = false;
 	if (type_reg_only(pr->type) || type_all_reg(pr->type))
 		ua_registrants(lu, cmd->itl, ASC_RESERVATIONS_RELEASED);
+	ut_assert(!pr->reserved);
 }
 
 static void pr_clear(struct scsi_cmd *cmd)
@@ -518,10 +638,12 @@ static void pr_clear(struct scsi_cmd *cmd)
 	struct scsi_lu *lu = cmd->lu;
 	struct scsi_pr *pr = &lu->pr;
 
+	ut_assert(pr->nregs > 0); /* the caller is registered */
 	ua_registrants(lu, cmd->itl, ASC_RESERVATIONS_PREEMPTED);
 	pr->nregs = 0;
 	pr->reserved = false;
 	pr->generation++;
+	pr_check(pr);
 }
 
 /*
@@ -546,6 +668,8 @@ static void pr_preempt(struct scsi_cmd *cmd, const struct pr_params *a,
 	uint8_t old_type;
 	unsigned int hits = 0;
 
+	ut_assert(a->sa == PR_PREEMPT || abort);
+	ut_assert(self >= 0 && self < (int)pr->nregs);
 	if (pr->reserved && type_all_reg(pr->type) && a->sark == 0) {
 		for (unsigned int i = 0; i < pr->nregs; i++)
 			gone[i] = (int)i != self;
@@ -570,12 +694,15 @@ static void pr_preempt(struct scsi_cmd *cmd, const struct pr_params *a,
 			return;
 		}
 	}
+	/* The preempter never removes itself (gone[self] is false). */
+	ut_assert(!gone[self]);
 	/* Whether the type changes is decided against the reservation as
 	 * it was: removing the preempted holder's registration releases it
 	 * first. */
 	had = pr->reserved;
 	old_type = pr->type;
 	regs_remove(lu, gone, &self, ASC_REGISTRATIONS_PREEMPTED, abort);
+	ut_assert(self >= 0);
 	if (take && self >= 0) {
 		bool changed = had && old_type != a->type;
 
@@ -627,6 +754,7 @@ static void pr_register_move(struct scsi_cmd *cmd, const uint8_t *p,
 		scsi_fail_param(cmd, 24, -1); /* moving to ourselves */
 		return;
 	}
+	ut_assert(self >= 0 && is_holder(pr, self));
 	dst = reg_find(pr, &id);
 	if (dst < 0)
 		dst = reg_add(pr, name, isid, id.rel_tgt_port_id, false,
@@ -638,6 +766,7 @@ static void pr_register_move(struct scsi_cmd *cmd, const uint8_t *p,
 			  ASC_INSUFFICIENT_REG_RESOURCES);
 		return;
 	}
+	ut_assert(dst != self); /* refused above: moving to ourselves */
 	pr->holder = (unsigned int)dst;
 	if (p[17] & 0x02) {
 		bool gone[SCSI_PR_MAX_REGS] = {false};
@@ -647,6 +776,9 @@ static void pr_register_move(struct scsi_cmd *cmd, const uint8_t *p,
 	}
 	pr->aptpl = p[17] & 0x01;
 	pr->generation++;
+	/* The reservation moved with its type, and survived UNREG. */
+	ut_assert(pr->reserved && !type_all_reg(pr->type));
+	pr_check(pr);
 }
 
 static bool pr_out_parse(struct scsi_cmd *cmd, struct pr_params *a)
@@ -695,6 +827,9 @@ static bool pr_out_parse(struct scsi_cmd *cmd, struct pr_params *a)
 		scsi_fail_param(cmd, 20, 0); /* PTPL_C = 0 */
 		return false;
 	}
+	/* What the service actions read lies inside the Data-Out. */
+	ut_assert(a->plen >= PR_PARAM_LEN && a->plen <= cmd->data_out_len);
+	ut_assert(cmd->status == SCSI_STATUS_GOOD);
 	return true;
 }
 
@@ -718,6 +853,8 @@ enum scsi_rc spc_pr_out(struct scsi_cmd *cmd)
 	}
 	was_aptpl = lu->pr.aptpl;
 	gen = lu->pr.generation;
+	pr_check(&lu->pr);
+	ut_assert_slow(pr_regs_ok(&lu->pr));
 	self = reg_find(&lu->pr, &cmd->sess->id);
 	if (a.sa == PR_REGISTER || a.sa == PR_REGISTER_IGNORE) {
 		pr_register(cmd, &a, self);
@@ -750,6 +887,11 @@ enum scsi_rc spc_pr_out(struct scsi_cmd *cmd)
 		break;
 	}
 save:
+	/* PRgeneration counts changes, one per command at most (SPC-4
+	 * §6.15.2), and the state stays whole. */
+	ut_assert(lu->pr.generation == gen || lu->pr.generation == gen + 1);
+	pr_check(&lu->pr);
+	ut_assert_slow(pr_regs_ok(&lu->pr));
 	if (cmd->status == SCSI_STATUS_GOOD || gen != lu->pr.generation)
 		pr_save(lu, was_aptpl);
 out:
@@ -758,6 +900,8 @@ out:
 }
 
 /* ------------------------------------------------------- PR IN */
+
+#define PR_IN_MAX (8 + SCSI_PR_MAX_REGS * (24 + 4 + 256))
 
 /* iSCSI TransportID, format 01b: "<name>,i,0x<isid>", padded to 4. */
 static uint32_t put_transport_id(uint8_t *t, const struct scsi_pr_reg *r)
@@ -768,6 +912,9 @@ static uint32_t put_transport_id(uint8_t *t, const struct scsi_pr_reg *r)
 			 r->isid[3], r->isid[4], r->isid[5]);
 	uint32_t len = ((uint32_t)n + 1 + 3) & ~3u;
 
+	/* A 223-byte name and the ISID fit; padded to four with a NUL. */
+	ut_assert(n > 0 && (size_t)n < sizeof(s));
+	ut_assert(len % 4 == 0 && len > (uint32_t)n);
 	memset(t, 0, 4 + len);
 	t[0] = 0x40 | PR_ISCSI_PROTO;
 	put_be16(t + 2, (uint16_t)len);
@@ -777,6 +924,8 @@ static uint32_t put_transport_id(uint8_t *t, const struct scsi_pr_reg *r)
 
 static uint32_t pr_read_keys(const struct scsi_pr *pr, uint8_t *b)
 {
+	pr_check(pr);
+	ut_assert(8 + 8 * pr->nregs <= PR_IN_MAX);
 	put_be32(b, pr->generation);
 	put_be32(b + 4, 8 * pr->nregs);
 	for (unsigned int i = 0; i < pr->nregs; i++)
@@ -786,14 +935,18 @@ static uint32_t pr_read_keys(const struct scsi_pr *pr, uint8_t *b)
 
 static uint32_t pr_read_reservation(const struct scsi_pr *pr, uint8_t *b)
 {
+	pr_check(pr); /* holder < nregs: regs[holder] is a registration */
 	put_be32(b, pr->generation);
 	if (!pr->reserved)
 		return 8;
+	/* Pair with reg_add(): a holder's key is never 0. */
+	ut_assert(type_all_reg(pr->type) || pr->regs[pr->holder].key != 0);
 	put_be32(b + 4, 16);
 	memset(b + 8, 0, 16);
 	if (!type_all_reg(pr->type))
 		put_be64(b + 8, pr->regs[pr->holder].key);
 	b[21] = pr->type;
+	ut_assert(get_be32(b + 4) + 8 == 24); /* ADDITIONAL LENGTH */
 	return 24;
 }
 
@@ -815,6 +968,7 @@ static uint32_t pr_full_status(const struct scsi_pr *pr, uint8_t *b)
 {
 	uint32_t len = 8;
 
+	pr_check(pr);
 	put_be32(b, pr->generation);
 	for (unsigned int i = 0; i < pr->nregs; i++) {
 		const struct scsi_pr_reg *r = &pr->regs[i];
@@ -829,14 +983,14 @@ static uint32_t pr_full_status(const struct scsi_pr *pr, uint8_t *b)
 			d[13] = pr->type;
 		put_be16(d + 18, r->rtp);
 		tl = put_transport_id(d + 24, r);
+		ut_assert(tl <= 4 + 256); /* the room PR_IN_MAX gives each */
 		put_be32(d + 20, tl);
 		len += 24 + tl;
 	}
+	ut_assert(len <= PR_IN_MAX);
 	put_be32(b + 4, len - 8);
 	return len;
 }
-
-#define PR_IN_MAX (8 + SCSI_PR_MAX_REGS * (24 + 4 + 256))
 
 /* PERSISTENT RESERVE IN: 1 SERVICE ACTION 4-0; 7..8 allocation length.
  * The length fields say the full size even when the allocation length
@@ -872,8 +1026,10 @@ enum scsi_rc spc_pr_in(struct scsi_cmd *cmd)
 		len = pr_full_status(&lu->pr, b);
 		break;
 	}
+	ut_assert(len >= 8 && len <= PR_IN_MAX);
 	scsi_lu_unlock(lu);
 	scsi_data_in(cmd, b, len, get_be16(cmd->cdb + 7));
 	free(b);
+	ut_assert(cmd->data_in_len <= len);
 	return SCSI_RC_DONE;
 }

@@ -15,6 +15,8 @@
 
 static bool reject_third_party(struct scsi_cmd *cmd)
 {
+	ut_assert(cmd->cdb[0] == 0x16 || cmd->cdb[0] == 0x17 ||
+		  cmd->cdb[0] == 0x56 || cmd->cdb[0] == 0x57);
 	/* RESERVE/RELEASE(10) byte 1: 3RDPTY 4, LONGID 1; (6): obsolete
 	 * extent fields.  Third-party reservations are not supported. */
 	if (cmd->cdb[0] == 0x56 || cmd->cdb[0] == 0x57) {
@@ -26,6 +28,7 @@ static bool reject_third_party(struct scsi_cmd *cmd)
 		scsi_fail_cdb(cmd, 1, -1);
 		return true;
 	}
+	ut_assert(cmd->status == SCSI_STATUS_GOOD);
 	return false;
 }
 
@@ -41,6 +44,10 @@ enum scsi_rc spc_reserve(struct scsi_cmd *cmd)
 		cmd->status = SCSI_STATUS_RESERVATION_CONFLICT;
 	else
 		lu->spc2_holder = cmd->itl;
+	/* SPC-4 §5.12.3: never both kinds of reservation at once; and the
+	 * holder is a mapping of this very LU. */
+	ut_assert(lu->spc2_holder == NULL || lu->pr.nregs == 0);
+	ut_assert(lu->spc2_holder == NULL || lu->spc2_holder->lu == lu);
 	scsi_lu_unlock(lu);
 	return SCSI_RC_DONE;
 }
@@ -56,6 +63,10 @@ enum scsi_rc spc_release(struct scsi_cmd *cmd)
 		cmd->status = SCSI_STATUS_RESERVATION_CONFLICT;
 	else if (lu->spc2_holder == cmd->itl)
 		lu->spc2_holder = NULL;
+	/* RELEASE leaves another nexus's reservation alone (SPC-2 §7.21). */
+	ut_assert(lu->spc2_holder != cmd->itl ||
+		  cmd->status == SCSI_STATUS_RESERVATION_CONFLICT);
+	ut_assert(lu->spc2_holder == NULL || lu->pr.nregs == 0);
 	scsi_lu_unlock(lu);
 	return SCSI_RC_DONE;
 }
@@ -65,6 +76,8 @@ bool scsi_res_conflict(const struct scsi_cmd *cmd, uint8_t flags)
 {
 	const struct scsi_lu *lu = cmd->lu;
 
+	ut_assert(cmd->itl->lu == lu);
+	ut_assert(lu->spc2_holder == NULL || lu->spc2_holder->lu == lu);
 	if (lu->spc2_holder && lu->spc2_holder != cmd->itl &&
 	    !(flags & SCSI_CMD_RES_OK))
 		return true;
@@ -77,6 +90,8 @@ void scsi_res_nexus_gone(struct scsi_itl *itl)
 	if (itl->lu->spc2_holder == itl)
 		itl->lu->spc2_holder = NULL;
 	itl->prevent = false;
+	/* Nothing of the lost nexus may hold the LU afterwards. */
+	ut_assert(itl->lu->spc2_holder != itl);
 }
 
 /* Called with the LU lock held. */
@@ -85,6 +100,8 @@ void scsi_res_lu_reset(struct scsi_lu *lu)
 	struct scsi_itl *itl;
 
 	lu->spc2_holder = NULL;
-	LIST_FOREACH (itl, &lu->itls, lu_link)
+	LIST_FOREACH (itl, &lu->itls, lu_link) {
+		ut_assert(itl->lu == lu);
 		itl->prevent = false;
+	}
 }

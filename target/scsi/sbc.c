@@ -55,6 +55,7 @@ static void rw_decode(const uint8_t *cdb, struct sbc_rw *rw)
 		rw->lba = get_be24(cdb + 1) & 0x1fffff;
 		rw->nblocks = cdb[4] ? cdb[4] : 256;
 		rw->len_byte = 4;
+		ut_assert(rw->nblocks >= 1 && rw->nblocks <= 256);
 		return;
 	case 1: /* 10-byte */
 		rw->lba = get_be32(cdb + 2);
@@ -74,6 +75,9 @@ static void rw_decode(const uint8_t *cdb, struct sbc_rw *rw)
 	}
 	rw->fua = cdb[1] & 0x08;
 	rw->prot = cdb[1] >> 5;
+	/* The sense field pointer of a bad length names a byte of the CDB. */
+	ut_assert(rw->len_byte >= 6 && rw->len_byte <= 10);
+	ut_assert(rw->prot <= 7);
 }
 
 bool sbc_lba_in_range(const struct scsi_lu *lu, uint64_t lba, uint64_t nblocks)
@@ -94,6 +98,8 @@ bool sbc_check_range(struct scsi_cmd *cmd, uint64_t lba, uint64_t nblocks)
 static bool rw_check(struct scsi_cmd *cmd, const struct sbc_rw *rw,
 		     uint32_t max_blocks)
 {
+	ut_assert(max_blocks > 0);
+	ut_assert(cmd->status == SCSI_STATUS_GOOD);
 	if (rw->prot) {
 		scsi_fail_cdb(cmd, 1, 7);
 		return false;
@@ -126,7 +132,14 @@ static void bs_start_lu(struct scsi_cmd *cmd, struct scsi_lu *lu, enum bs_op op,
 			bs_done_fn done)
 {
 	struct bs_req *r = &cmd->bsreq;
+	uint32_t bs = lu->bs->block_size;
 
+	/* Every request is whole blocks (the handlers checked the range
+	 * against the capacity of their epoch: lu_live.c), with a buffer
+	 * exactly when it moves data, and only a flush moves nothing. */
+	ut_assert(len % bs == 0);
+	ut_assert((buf != NULL) == (op == BS_OP_READ || op == BS_OP_WRITE));
+	ut_assert((len == 0) == (op == BS_OP_FLUSH));
 	memset(r, 0, sizeof(*r));
 	r->op = op;
 	r->flags = flags;
@@ -187,6 +200,10 @@ static uint32_t read_want(const struct scsi_cmd *cmd)
 		want = cmd->buf_cap;
 	if (!cmd->buf)
 		want = 0;
+	/* Data-In never leaves the buffer nor goes beyond EDTL (FCP-4
+	 * §9.4.2 a), see the top of this file). */
+	ut_assert(want <= cmd->buf_cap);
+	ut_assert(want <= cmd->edtl);
 	return (uint32_t)want;
 }
 
@@ -194,11 +211,15 @@ static void read_done(struct bs_req *req, int status)
 {
 	struct scsi_cmd *cmd = req->caller;
 
+	ut_assert(req == &cmd->bsreq);
+	ut_assert(req->op == BS_OP_READ);
 	if (status < 0) {
 		scsi_fail_bs(cmd, status, false, req_lba(cmd));
 	} else {
 		uint32_t want = read_want(cmd);
 
+		/* The bounce buffer holds whole blocks covering want. */
+		ut_assert(!cmd->priv || req->length_bytes >= want);
 		if (cmd->priv)
 			memcpy(cmd->buf, cmd->priv, want);
 		cmd->data_in_len = want;
@@ -224,6 +245,8 @@ enum scsi_rc sbc_read(struct scsi_cmd *cmd)
 	if (want == 0)
 		return SCSI_RC_DONE;
 	len = (want + bs - 1) / bs * bs;
+	ut_assert(len - want < bs);
+	ut_assert(len <= cmd->xfer_len); /* within the range checked */
 	dst = cmd->buf;
 	if (len != want) {
 		/* EDTL ends inside a block: read whole blocks aside. */
@@ -245,6 +268,9 @@ static void write_done(struct bs_req *req, int status)
 {
 	struct scsi_cmd *cmd = req->caller;
 
+	/* A write holds its LBA range until it completes. */
+	ut_assert(req == &cmd->bsreq);
+	ut_assert(cmd->priv_state & CMD_RANGE);
 	if (status < 0)
 		scsi_fail_bs(cmd, status, true, req_lba(cmd));
 	scsi_cmd_complete(cmd);
@@ -301,6 +327,10 @@ enum scsi_rc sbc_write(struct scsi_cmd *cmd)
 					 sbc_write_flags(cmd, rw.fua));
 	if (!scsi_range_acquire(cmd, rw.lba, data / bs, atomic))
 		return SCSI_RC_ASYNC;
+	/* Range-lock ownership: it writes exactly the blocks it holds, and
+	 * WRITE ATOMIC holds them alone. */
+	ut_assert(cmd->range_lba == rw.lba && cmd->range_blocks == data / bs);
+	ut_assert(!atomic || (cmd->priv_state & CMD_RANGE_EXCL));
 	bs_start(cmd, BS_OP_WRITE, sbc_write_flags(cmd, rw.fua), rw.lba,
 		 cmd->buf, data, write_done);
 	return SCSI_RC_ASYNC;
@@ -308,9 +338,15 @@ enum scsi_rc sbc_write(struct scsi_cmd *cmd)
 
 uint64_t sbc_data_out_bytes(const struct scsi_cmd *cmd, uint64_t bytes)
 {
+	uint64_t n;
+
 	if (!cmd->buf)
 		return 0;
-	return cmd->data_out_len < bytes ? cmd->data_out_len : bytes;
+	n = cmd->data_out_len < bytes ? cmd->data_out_len : bytes;
+	/* Never more than arrived, and all of it inside the buffer. */
+	ut_assert(n <= cmd->data_out_len);
+	ut_assert(n <= cmd->buf_cap);
+	return n;
 }
 
 /* ------------------------------------------------------------- VERIFY */
@@ -336,6 +372,8 @@ enum scsi_rc sbc_verify(struct scsi_cmd *cmd)
 	}
 	if (bytchk == 0 || rw.nblocks == 0)
 		return SCSI_RC_DONE;
+	ut_assert(bytchk == 1 || bytchk == 3);
+	ut_assert(cmd->status == SCSI_STATUS_GOOD);
 	return sbc_verify_bytchk(cmd, rw.lba, rw.nblocks, bytchk == 3);
 }
 
@@ -348,11 +386,13 @@ enum scsi_rc sbc_prefetch(struct scsi_cmd *cmd)
 	uint64_t lba = sixteen ? get_be64(cdb + 2) : get_be32(cdb + 2);
 	uint64_t n = sixteen ? get_be32(cdb + 10) : get_be16(cdb + 7);
 
+	ut_assert(cdb[0] == 0x34 || cdb[0] == 0x90);
 	if (cdb[1] & ~0x02) {
 		scsi_fail_cdb(cmd, 1, -1);
 		return SCSI_RC_DONE;
 	}
 	sbc_check_range(cmd, lba, n);
+	ut_assert(cmd->data_in_len == 0); /* nothing is transferred */
 	return SCSI_RC_DONE;
 }
 
@@ -360,6 +400,8 @@ enum scsi_rc sbc_prefetch(struct scsi_cmd *cmd)
 
 static void chain_finish(struct scsi_cmd *cmd, struct sbc_chain *ch)
 {
+	ut_assert(cmd->priv == ch);
+	ut_assert(!ch->looping);
 	if (ch->status < 0)
 		scsi_fail_bs(cmd, ch->status, ch->err_writing, ch->err_lba);
 	free(ch->buf);
@@ -371,6 +413,9 @@ static void chain_finish(struct scsi_cmd *cmd, struct sbc_chain *ch)
 
 static void chain_run(struct scsi_cmd *cmd, struct sbc_chain *ch)
 {
+	/* One step at a time: never re-entered (chain_done trampolines). */
+	ut_assert(cmd->priv == ch);
+	ut_assert(!ch->looping);
 	ch->looping = true;
 	for (;;) {
 		ch->again = false;
@@ -391,6 +436,9 @@ static void chain_done(struct bs_req *req, int status)
 	struct scsi_cmd *cmd = req->caller;
 	struct sbc_chain *ch = cmd->priv;
 
+	ut_assert(req == &cmd->bsreq);
+	ut_assert(ch != NULL && ch->step != NULL);
+	ut_assert(!ch->again); /* one request in flight per chain */
 	if (status < 0 && ch->status == 0)
 		ch->status = status;
 	if (ch->looping) {
@@ -416,15 +464,20 @@ struct sbc_chain *sbc_chain_new(struct scsi_cmd *cmd, sbc_step_fn step,
 		ch->buf_len = buf_len;
 	}
 	ch->step = step;
+	ut_assert(step != NULL);
+	ut_assert((ch->buf != NULL) == (ch->buf_len > 0));
 	return ch;
 }
 
 enum scsi_rc sbc_chain_start(struct scsi_cmd *cmd, struct sbc_chain *ch)
 {
+	/* One chain per command, which owns cmd->priv until it ends. */
+	ut_assert(cmd->priv == NULL);
 	if (!ch) {
 		scsi_fail(cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
 		return SCSI_RC_DONE;
 	}
+	ut_assert(ch->stage == 0 && ch->status == 0);
 	cmd->priv = ch;
 	chain_run(cmd, ch);
 	return SCSI_RC_ASYNC;
@@ -433,6 +486,16 @@ enum scsi_rc sbc_chain_start(struct scsi_cmd *cmd, struct sbc_chain *ch)
 void sbc_chain_submit(struct scsi_cmd *cmd, struct sbc_chain *ch, enum bs_op op,
 		      uint32_t flags, uint64_t lba, void *buf, uint64_t len)
 {
+	uint32_t bs = cmd->lu->bs->block_size;
+
+	ut_assert(cmd->priv == ch && ch->looping);
+	/* Range-lock ownership: what a chain changes on its own LU lies
+	 * inside the range it holds (WRITE SAME, UNMAP, COMPARE AND WRITE,
+	 * ORWRITE, WRITE AND VERIFY, a truncated last block). */
+	ut_assert(op == BS_OP_READ || (cmd->priv_state & CMD_RANGE));
+	ut_assert(op == BS_OP_READ ||
+		  (lba >= cmd->range_lba &&
+		   lba + len / bs <= cmd->range_lba + cmd->range_blocks));
 	ch->err_writing = op != BS_OP_READ;
 	ch->err_lba = lba;
 	bs_start(cmd, op, flags, lba, buf, len, chain_done);
@@ -452,6 +515,10 @@ void sbc_chain_submit_lu(struct scsi_cmd *cmd, struct sbc_chain *ch,
 			 struct scsi_lu *lu, enum bs_op op, uint64_t lba,
 			 void *buf, uint64_t len)
 {
+	/* EXTENDED COPY: a read of the source, then a write of the target,
+	 * chunk by chunk. */
+	ut_assert(cmd->priv == ch && ch->looping);
+	ut_assert(op == BS_OP_READ || op == BS_OP_WRITE);
 	ch->err_writing = op != BS_OP_READ;
 	ch->err_lba = lba;
 	bs_start_lu(cmd, lu, op, 0, lba, buf, len, chain_done);
@@ -470,6 +537,8 @@ static void flush_done(struct bs_req *req, int status)
 {
 	struct scsi_cmd *cmd = req->caller;
 
+	ut_assert(req == &cmd->bsreq);
+	ut_assert(req->op == BS_OP_FLUSH);
 	if (status < 0)
 		scsi_fail_bs(cmd, status, true, 0);
 	scsi_cmd_complete(cmd);
@@ -488,10 +557,12 @@ enum scsi_rc sbc_sync_cache(struct scsi_cmd *cmd)
 	uint64_t lba = sixteen ? get_be64(cdb + 2) : get_be32(cdb + 2);
 	uint64_t n = sixteen ? get_be32(cdb + 10) : get_be16(cdb + 7);
 
+	ut_assert(cdb[0] == 0x35 || cdb[0] == 0x91);
 	if (!sbc_check_range(cmd, lba, n))
 		return SCSI_RC_DONE;
 	if (cmd->lu->nv_cache)
 		return SCSI_RC_DONE;
+	ut_assert(cmd->status == SCSI_STATUS_GOOD);
 	bs_start(cmd, BS_OP_FLUSH, 0, 0, NULL, 0, flush_done);
 	return SCSI_RC_ASYNC;
 }
@@ -518,6 +589,9 @@ enum scsi_rc sbc_read_capacity10(struct scsi_cmd *cmd)
 	put_be32(b, last > 0xffffffffull ? 0xffffffffu : (uint32_t)last);
 	put_be32(b + 4, cmd->lu->bs->block_size);
 	scsi_data_in(cmd, b, sizeof(b), sizeof(b));
+	/* READ CAPACITY(10) data is always 8 bytes (SBC-3 §5.15.2). */
+	ut_assert(cmd->xfer_len == sizeof(b));
+	ut_assert(cmd->lu->bs->block_size != 0);
 	return SCSI_RC_DONE;
 }
 
@@ -529,6 +603,8 @@ static enum scsi_rc read_capacity16(struct scsi_cmd *cmd)
 	const struct scsi_lu *lu = cmd->lu;
 	uint8_t b[32];
 
+	ut_assert(lu->lbppbe <= 15); /* a 4-bit field (scsi_lu_new) */
+	ut_assert(!lu->thin || lu->bs->thin);
 	memset(b, 0, sizeof(b));
 	put_be64(b, last_lba(lu));
 	put_be32(b + 8, lu->bs->block_size);

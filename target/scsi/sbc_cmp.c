@@ -34,6 +34,9 @@ static uint32_t lu_bs(const struct scsi_cmd *cmd)
 static bool compare(struct scsi_cmd *cmd, const uint8_t *medium,
 		    const uint8_t *want, uint64_t len, uint64_t pattern_len)
 {
+	/* The expected data repeats whole: a block, or all of it. */
+	ut_assert(pattern_len > 0);
+	ut_assert(len % pattern_len == 0);
 	for (uint64_t i = 0; i < len; i++) {
 		if (medium[i] != want[i % pattern_len]) {
 			sbc_fail_miscompare(cmd, i);
@@ -53,6 +56,8 @@ static bool verify_step(struct scsi_cmd *cmd, struct sbc_chain *ch)
 				 ch->buf_len);
 		return true;
 	default:
+		ut_assert(ch->stage == ST_CHECK + 1); /* after the read */
+		ut_assert(ch->status == 0);
 		compare(cmd, ch->buf, cmd->buf, ch->buf_len,
 			ch->bs_flags ? lu_bs(cmd) : ch->buf_len);
 		return false;
@@ -66,6 +71,8 @@ enum scsi_rc sbc_verify_bytchk(struct scsi_cmd *cmd, uint64_t lba,
 	uint64_t out = one_block ? lu_bs(cmd) : bytes;
 	struct sbc_chain *ch;
 
+	ut_assert(nblocks > 0);
+	ut_assert(cmd->status == SCSI_STATUS_GOOD);
 	cmd->xfer_len = out;
 	if (!sbc_have_data_out(cmd, out))
 		return SCSI_RC_DONE;
@@ -87,12 +94,17 @@ static bool caw_step(struct scsi_cmd *cmd, struct sbc_chain *ch)
 				 ch->buf_len);
 		return true;
 	case ST_CHECK:
+		/* SBC-4 §5.3: no write lands between our read and our
+		 * write: the range is ours alone throughout. */
+		ut_assert(cmd->priv_state & CMD_RANGE_EXCL);
+		ut_assert(2 * ch->buf_len == cmd->data_out_len);
 		if (!compare(cmd, ch->buf, cmd->buf, ch->buf_len, ch->buf_len))
 			return false;
 		sbc_chain_submit(cmd, ch, BS_OP_WRITE, ch->bs_flags, ch->lba,
 				 cmd->buf + ch->buf_len, ch->buf_len);
 		return true;
 	default:
+		ut_assert(ch->stage == ST_WRITE + 1);
 		return false;
 	}
 }
@@ -162,6 +174,8 @@ enum scsi_rc sbc_compare_and_write(struct scsi_cmd *cmd)
 	}
 	if (!scsi_range_acquire(cmd, lba, n, true))
 		return SCSI_RC_ASYNC;
+	ut_assert(cmd->priv_state & CMD_RANGE_EXCL);
+	ut_assert(2 * bytes <= cmd->buf_cap); /* verify + write data */
 	if (cmd->lu->bs->caps & BS_CAP_COMPARE_AND_WRITE) {
 		sbc_bs_start_iov(cmd, BS_OP_COMPARE_AND_WRITE,
 				 sbc_write_flags(cmd, cdb[1] & 0x08), lba,
@@ -186,6 +200,9 @@ static bool orwrite_step(struct scsi_cmd *cmd, struct sbc_chain *ch)
 				 ch->buf_len);
 		return true;
 	case ST_CHECK:
+		/* Read, OR and write are one operation: the range is ours. */
+		ut_assert(cmd->priv_state & CMD_RANGE_EXCL);
+		ut_assert(ch->buf_len <= cmd->data_out_len);
 		for (uint64_t i = 0; i < ch->buf_len; i++)
 			ch->buf[i] |= cmd->buf[i];
 		sbc_chain_submit(cmd, ch, BS_OP_WRITE, ch->bs_flags, ch->lba,
@@ -223,6 +240,8 @@ enum scsi_rc sbc_orwrite(struct scsi_cmd *cmd)
 		return SCSI_RC_DONE;
 	if (!scsi_range_acquire(cmd, lba, n, true))
 		return SCSI_RC_ASYNC;
+	ut_assert(bytes <= cmd->data_out_len);
+	ut_assert(cmd->priv_state & CMD_RANGE_EXCL);
 	ch = sbc_chain_new(cmd, orwrite_step, bytes);
 	if (ch) {
 		ch->lba = lba;
@@ -237,6 +256,10 @@ static bool partial_step(struct scsi_cmd *cmd, struct sbc_chain *ch)
 {
 	uint32_t bs = lu_bs(cmd);
 
+	ut_assert(ch->buf_len >= bs && ch->buf_len % bs == 0);
+	/* left_blocks holds the data bytes: they end inside the last block */
+	ut_assert(ch->left_blocks < ch->buf_len &&
+		  ch->left_blocks > ch->buf_len - bs);
 	switch (ch->stage++) {
 	case ST_READ: /* the last, partly written block */
 		sbc_chain_submit(cmd, ch, BS_OP_READ, 0,
@@ -244,6 +267,7 @@ static bool partial_step(struct scsi_cmd *cmd, struct sbc_chain *ch)
 				 ch->buf + ch->buf_len - bs, bs);
 		return true;
 	case ST_CHECK:
+		ut_assert(cmd->priv_state & CMD_RANGE_EXCL);
 		memcpy(ch->buf, cmd->buf, ch->left_blocks);
 		sbc_chain_submit(cmd, ch, BS_OP_WRITE, ch->bs_flags, ch->lba,
 				 ch->buf, ch->buf_len);
@@ -260,6 +284,9 @@ enum scsi_rc sbc_write_partial(struct scsi_cmd *cmd, uint64_t lba,
 	uint64_t blocks = (data_bytes + bs - 1) / bs;
 	struct sbc_chain *ch;
 
+	/* Only a truncated transfer comes here, never more than arrived. */
+	ut_assert(data_bytes % bs != 0);
+	ut_assert(data_bytes <= cmd->data_out_len);
 	if (!scsi_range_acquire(cmd, lba, blocks, true))
 		return SCSI_RC_ASYNC;
 	ch = sbc_chain_new(cmd, partial_step, blocks * bs);
@@ -277,6 +304,8 @@ static bool write_verify_step(struct scsi_cmd *cmd, struct sbc_chain *ch)
 {
 	uint64_t bytes = ch->left_blocks * lu_bs(cmd);
 
+	ut_assert(bytes > 0 && bytes <= cmd->data_out_len);
+	ut_assert(ch->buf == NULL || ch->buf_len == bytes);
 	switch (ch->stage++) {
 	case 0:
 		sbc_chain_submit(cmd, ch, BS_OP_WRITE, BS_F_FUA, ch->lba,
@@ -337,6 +366,8 @@ enum scsi_rc sbc_write_verify(struct scsi_cmd *cmd)
 		return sbc_write_partial(cmd, in.lba, data, BS_F_FUA);
 	in.nblocks = (uint32_t)(data / lu_bs(cmd));
 	in.xfer_bytes = data;
+	ut_assert(in.nblocks > 0);
+	ut_assert(data <= cmd->data_out_len);
 	if (!scsi_range_acquire(cmd, in.lba, in.nblocks, false))
 		return SCSI_RC_ASYNC;
 	ch = sbc_chain_new(cmd, write_verify_step, bytchk ? in.xfer_bytes : 0);

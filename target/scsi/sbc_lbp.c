@@ -28,6 +28,9 @@ static bool ws_write_step(struct scsi_cmd *cmd, struct sbc_chain *ch)
 	uint64_t k = ch->left_blocks < pattern_blocks ? ch->left_blocks
 						      : pattern_blocks;
 
+	/* The pattern buffer is whole blocks, never empty (ws_start). */
+	ut_assert(pattern_blocks > 0);
+	ut_assert(ch->buf_len % lu_bs(cmd) == 0);
 	if (k == 0)
 		return false;
 	sbc_chain_submit(cmd, ch, BS_OP_WRITE, ch->bs_flags, ch->lba, ch->buf,
@@ -51,6 +54,8 @@ static bool ws_native_step(struct scsi_cmd *cmd, struct sbc_chain *ch)
 
 static bool ws_unmap_step(struct scsi_cmd *cmd, struct sbc_chain *ch)
 {
+	ut_assert(cmd->lu->thin); /* sbc_write_same refused UNMAP=1 else */
+	ut_assert(ch->buf == NULL);
 	if (ch->left_blocks == 0)
 		return false;
 	sbc_chain_submit(cmd, ch, BS_OP_UNMAP, 0, ch->lba, NULL,
@@ -75,6 +80,8 @@ static enum scsi_rc ws_start(struct scsi_cmd *cmd, uint64_t lba, uint64_t n,
 	bool zero = ndob || all_zero(cmd->buf, bs);
 	struct sbc_chain *ch;
 
+	ut_assert(n > 0 && n <= SCSI_MAX_WS_BLOCKS);
+	ut_assert(ndob || cmd->data_out_len == bs);
 	if (!scsi_range_acquire(cmd, lba, n, false))
 		return SCSI_RC_ASYNC;
 	if (unmap) {
@@ -162,6 +169,8 @@ enum scsi_rc sbc_write_same(struct scsi_cmd *cmd)
 	}
 	if (n == 0)
 		return SCSI_RC_DONE;
+	ut_assert(cmd->status == SCSI_STATUS_GOOD);
+	ut_assert(!unmap || cmd->lu->thin); /* LBPWS only where thin */
 	return ws_start(cmd, lba, n, unmap, ndob);
 }
 
@@ -169,6 +178,10 @@ enum scsi_rc sbc_write_same(struct scsi_cmd *cmd)
 
 static bool unmap_step(struct scsi_cmd *cmd, struct sbc_chain *ch)
 {
+	/* The descriptors were checked by unmap_check_descs() and live in
+	 * the command's Data-Out buffer until it completes. */
+	ut_assert(ch->ndesc <= SCSI_MAX_UNMAP_DESC && ch->next <= ch->ndesc);
+	ut_assert(ch->desc == cmd->buf + 8);
 	while (ch->next < ch->ndesc) {
 		const uint8_t *d = ch->desc + 16 * ch->next++;
 		uint64_t lba = get_be64(d);
@@ -205,6 +218,9 @@ static bool unmap_check_descs(struct scsi_cmd *cmd, const uint8_t *d,
 		if (n && lba + n > *hi)
 			*hi = lba + n;
 	}
+	/* The hull: empty (hi 0), or a non-empty range inside the LU. */
+	ut_assert(*hi == 0 || *lo < *hi);
+	ut_assert(*hi != 0 || *lo == UINT64_MAX); /* all empty */
 	return true;
 }
 
@@ -263,6 +279,8 @@ enum scsi_rc sbc_unmap(struct scsi_cmd *cmd)
 		return SCSI_RC_DONE;
 	if (hi == 0)
 		return SCSI_RC_DONE; /* every descriptor is empty */
+	ut_assert(8 + 16 * ndesc <= plen);
+	ut_assert(cmd->lu->thin && plen <= cmd->data_out_len);
 	if (!scsi_range_acquire(cmd, lo, hi - lo, false))
 		return SCSI_RC_ASYNC;
 	ch = sbc_chain_new(cmd, unmap_step, 0);
@@ -314,11 +332,13 @@ enum scsi_rc sbc_get_lba_status(struct scsi_cmd *cmd)
 		}
 		if (run > 0xffffffffu)
 			run = 0xffffffffu;
+		ut_assert(run > 0 && run <= left); /* progress, in range */
 		put_be64(d, lba);
 		put_be32(d + 8, (uint32_t)run);
 		d[12] = mapped ? 0 : 1;
 		lba += run;
 	}
+	ut_assert(n <= GLS_MAX_DESC);
 	put_be32(b, 4 + 16 * n);
 	scsi_data_in(cmd, b, 8 + 16 * n, alloc);
 	return SCSI_RC_DONE;

@@ -49,6 +49,9 @@
 
 static void san_arm(struct scsi_lu *lu, uint64_t delay_ns)
 {
+	/* The next chunk of a running operation, none in flight. */
+	ut_assert(lu->san.timer != NULL);
+	ut_assert(lu->san.active && !lu->san.in_io);
 	env_timer_arm(lu->env, lu->san.timer, env_now_ns(lu->env) + delay_ns);
 }
 
@@ -71,6 +74,9 @@ static void san_finish(struct scsi_lu *lu, int status)
 	struct scsi_sanitize *z = &lu->san;
 	struct scsi_cmd *w;
 
+	/* It ends between chunks, on the LU's reactor. */
+	ut_assert(z->active);
+	ut_assert(!z->in_io);
 	scsi_lu_lock(lu);
 	w = z->waiter;
 	z->waiter = NULL;
@@ -97,6 +103,8 @@ static void san_io_done(struct bs_req *req, int status)
 	struct scsi_lu *lu = req->caller;
 	struct scsi_sanitize *z = &lu->san;
 
+	ut_assert(req == &z->req);
+	ut_assert(z->in_io && z->active);
 	z->in_io = false;
 	if (status) {
 		san_finish(lu, status);
@@ -114,6 +122,8 @@ static void san_io_done(struct bs_req *req, int status)
 /* SBC-4 §5.30.3: INVERT inverts the pattern between passes. */
 static void san_next_pass(struct scsi_sanitize *z)
 {
+	ut_assert(z->passes_left > 0);
+	ut_assert(z->lba > 0); /* a pass ends after its last chunk */
 	z->lba = 0;
 	z->passes_left--;
 	if (z->invert && z->buf) {
@@ -131,13 +141,21 @@ static void san_step(void *arg)
 	struct bs_req *r = &z->req;
 	uint64_t chunk_blocks, n;
 
+	/* One request at a time, only while the operation runs. */
+	ut_assert(z->active && !z->in_io);
 	if (__atomic_load_n(&lu->cancel_sanitize, __ATOMIC_RELAXED)) {
 		san_finish(lu, -ECANCELED); /* the LU is going (lu_live.c) */
 		return;
 	}
-	if (z->lba == lu->nblocks)
+	/* The LU may have shrunk under a running sanitize (lu_live.c): the
+	 * pass ends at the new end. */
+	if (z->lba > lu->nblocks)
+		z->lba = lu->nblocks;
+	/* An LU of no blocks (a file shorter than one) has nothing to
+	 * sanitize: done at once. */
+	if (z->lba == lu->nblocks && lu->nblocks != 0)
 		san_next_pass(z);
-	if (z->passes_left == 0) {
+	if (z->passes_left == 0 || lu->nblocks == 0) {
 		san_finish(lu, 0);
 		return;
 	}
@@ -147,6 +165,8 @@ static void san_step(void *arg)
 	n = lu->nblocks - z->lba;
 	if (n > chunk_blocks)
 		n = chunk_blocks;
+	ut_assert(n > 0); /* an empty LU has no pass to run */
+	ut_assert(z->sa != SA_OVERWRITE || n * bs <= z->buf_len);
 	memset(r, 0, sizeof(*r));
 	r->offset_bytes = z->lba * bs;
 	r->length_bytes = n * bs;
@@ -163,6 +183,7 @@ static void san_step(void *arg)
 	}
 	z->lba += n;
 	z->done_blocks += n;
+	ut_assert(z->done_blocks <= z->total_blocks);
 	z->in_io = true;
 	bs_submit(lu->bs, r);
 }
@@ -172,6 +193,8 @@ static bool san_check_cdb(struct scsi_cmd *cmd)
 {
 	const uint8_t *cdb = cmd->cdb;
 
+	ut_assert(cdb[0] == 0x48);
+	ut_assert(cmd->status == SCSI_STATUS_GOOD);
 	if (cdb[1] & 0x40) {
 		scsi_fail_cdb(cmd, 1, 6);
 		return false;
@@ -216,6 +239,8 @@ static bool san_parse_overwrite(struct scsi_cmd *cmd, uint16_t plen)
 	z->invert = p[0] & 0x80;
 	z->passes_left = p[0] & 0x1f;
 	z->pattern_len = ilen;
+	ut_assert(z->passes_left >= 1 && z->passes_left <= SAN_MAX_PASSES);
+	ut_assert(4u + z->pattern_len <= plen);
 	return true;
 }
 
@@ -225,6 +250,8 @@ static bool san_fill(struct scsi_cmd *cmd)
 	struct scsi_sanitize *z = &cmd->lu->san;
 	uint32_t bs = cmd->lu->bs->block_size;
 
+	ut_assert(z->buf == NULL); /* san_finish freed the last one */
+	ut_assert(z->pattern_len >= 1 && z->pattern_len <= bs);
 	z->buf_len = SAN_CHUNK_BYTES < bs ? bs : SAN_CHUNK_BYTES;
 	z->buf = malloc(z->buf_len);
 	if (!z->buf) {
@@ -240,18 +267,35 @@ static enum scsi_rc san_start(struct scsi_cmd *cmd, uint8_t sa)
 {
 	struct scsi_lu *lu = cmd->lu;
 	struct scsi_sanitize *z = &lu->san;
+	bool running;
 
+	ut_assert(sa == SA_OVERWRITE || sa == SA_BLOCK_ERASE ||
+		  sa == SA_CRYPTO_ERASE);
 	if (!z->timer)
 		z->timer = env_timer_new(lu->env, san_step, lu);
 	if (!z->timer) {
 		scsi_fail(cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
 		return SCSI_RC_DONE;
 	}
-	if (sa == SA_OVERWRITE && !san_fill(cmd))
-		return SCSI_RC_DONE;
+	/* The dispatcher refused SANITIZE while one runs, but two sessions
+	 * of other reactors may both have passed it before either posted
+	 * here: the second is refused now, as it would have been there
+	 * (before, it took over the first one's buffer and waiter). */
 	scsi_lu_lock(lu);
+	running = z->active;
 	z->active = true;
 	scsi_lu_unlock(lu);
+	if (running) {
+		scsi_fail(cmd, SK_NOT_READY, ASC_SANITIZE_IN_PROGRESS);
+		return SCSI_RC_DONE;
+	}
+	ut_assert(!z->in_io && z->waiter == NULL);
+	if (sa == SA_OVERWRITE && !san_fill(cmd)) {
+		scsi_lu_lock(lu);
+		z->active = false;
+		scsi_lu_unlock(lu);
+		return SCSI_RC_DONE;
+	}
 	z->sa = sa;
 	z->lba = 0;
 	z->done_blocks = 0;
@@ -277,6 +321,7 @@ static enum scsi_rc san_start(struct scsi_cmd *cmd, uint8_t sa)
 	if (cmd->cdb[1] & 0x80) /* IMMED */
 		return SCSI_RC_DONE;
 	scsi_lu_lock(lu);
+	ut_assert(z->waiter == NULL);
 	z->waiter = cmd;
 	scsi_lu_unlock(lu);
 	return SCSI_RC_ASYNC;
@@ -328,6 +373,8 @@ enum scsi_rc sbc_sanitize(struct scsi_cmd *cmd)
 		cmd->lu->san.failed = false;
 		return SCSI_RC_DONE;
 	}
+	ut_assert(cmd->status == SCSI_STATUS_GOOD);
+	ut_assert(sa != SA_BLOCK_ERASE || cmd->lu->thin);
 	return san_start_on_lu(cmd, sa);
 }
 
@@ -337,6 +384,8 @@ bool scsi_sanitize_refuses(struct scsi_cmd *cmd, uint8_t flags)
 {
 	const struct scsi_sanitize *z = &cmd->lu->san;
 
+	ut_assert(cmd->itl != NULL && cmd->itl->lu == cmd->lu);
+	ut_assert(cmd->status == SCSI_STATUS_GOOD);
 	if (flags & SCSI_CMD_NO_LU) /* INQUIRY, REPORT LUNS, REQ SENSE */
 		return false;
 	if (z->active) {
@@ -358,6 +407,8 @@ bool scsi_sanitize_progress(const struct scsi_lu *lu, uint8_t sks[3])
 
 	if (!z->active)
 		return false;
+	ut_assert(z->done_blocks <= z->total_blocks);
+	ut_assert(z->passes_left <= SAN_MAX_PASSES);
 	frac = z->total_blocks ? z->done_blocks * 65536 / z->total_blocks : 0;
 	if (frac > 0xffff)
 		frac = 0xffff;
@@ -374,6 +425,9 @@ void scsi_sanitize_tmf(struct scsi_lu *lu, struct env *here)
 
 	scsi_lu_lock(lu);
 	w = lu->san.waiter;
+	/* Only an IMMED=0 SANITIZE of this LU waits for its operation. */
+	ut_assert(w == NULL || (w->lu == lu && w->cdb[0] == 0x48));
+	ut_assert(w == NULL || lu->san.active);
 	if (w && scsi_cmd_aborted(w))
 		lu->san.waiter = NULL;
 	else
@@ -387,6 +441,8 @@ void scsi_sanitize_free(struct scsi_lu *lu)
 {
 	struct scsi_sanitize *z = &lu->san;
 
+	/* No command waits for the operation of an LU that goes away. */
+	ut_assert(z->waiter == NULL);
 	if (z->timer) {
 		env_timer_cancel(lu->env, z->timer);
 		env_timer_free(lu->env, z->timer);

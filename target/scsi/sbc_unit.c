@@ -19,6 +19,9 @@ static bool removal_prevented(const struct scsi_lu *lu)
 	const struct scsi_itl *itl;
 
 	LIST_FOREACH (itl, &lu->itls, lu_link) {
+		ut_assert(itl->lu == lu);
+		/* PREVENT is recorded only where there is a medium to keep. */
+		ut_assert(!itl->prevent || lu->removable);
 		if (itl->prevent)
 			return true;
 	}
@@ -44,7 +47,10 @@ enum scsi_rc sbc_start_stop_unit(struct scsi_cmd *cmd)
 		return SCSI_RC_DONE;
 	}
 	lu->medium_loaded = start;
+	/* Only a removable LU ever loses its medium. */
+	ut_assert(lu->medium_loaded || lu->removable);
 	scsi_lu_unlock(lu);
+	ut_assert(cmd->status == SCSI_STATUS_GOOD);
 	return SCSI_RC_DONE;
 }
 
@@ -58,11 +64,14 @@ enum scsi_rc sbc_prevent_allow(struct scsi_cmd *cmd)
 		scsi_fail_cdb(cmd, 4, 1);
 		return SCSI_RC_DONE;
 	}
+	ut_assert(cmd->itl->lu == cmd->lu);
 	if (cmd->lu->removable) {
 		scsi_lu_lock(cmd->lu);
 		cmd->itl->prevent = prevent == 1;
 		scsi_lu_unlock(cmd->lu);
 	}
+	/* Pair: removal_prevented() sees PREVENT only on removable LUs. */
+	ut_assert(!cmd->itl->prevent || cmd->lu->removable);
 	return SCSI_RC_DONE;
 }
 
@@ -77,11 +86,14 @@ enum scsi_rc sbc_read_defect_data(struct scsi_cmd *cmd)
 	uint8_t req = twelve ? cdb[1] : cdb[2];
 	uint8_t b[8];
 
+	ut_assert(cdb[0] == 0x37 || cdb[0] == 0xb7);
 	memset(b, 0, sizeof(b));
 	b[1] = req & 0x1f;
 	if (twelve)
 		scsi_data_in(cmd, b, 8, get_be32(cdb + 6));
 	else
 		scsi_data_in(cmd, b, 4, get_be16(cdb + 7));
+	/* An empty list: the header at most. */
+	ut_assert(cmd->data_in_len <= (twelve ? 8u : 4u));
 	return SCSI_RC_DONE;
 }

@@ -31,7 +31,6 @@
  * reset conditions replace the state the older conditions describe, so the
  * queue is emptied and holds just the reset.
  */
-#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,11 +59,14 @@ static void copy_str(char *dst, size_t cap, const char *src, const char *def)
 	const char *s = (src && src[0]) ? src : def;
 	size_t n = 0;
 
+	ut_assert(cap > 0);
+	ut_assert(def != NULL);
 	while (n + 1 < cap && s[n]) {
 		dst[n] = s[n];
 		n++;
 	}
 	dst[n] = '\0';
+	ut_assert(n < cap);
 }
 
 static void lu_identity(struct scsi_lu *lu, const struct ut_dev_cfg *dev)
@@ -101,6 +103,12 @@ static void lu_identity(struct scsi_lu *lu, const struct ut_dev_cfg *dev)
 		(uint64_t)6 << 60 | (uint64_t)SCSI_NAA_COMPANY_ID << 36 |
 		(fnv1a64(lu->serial, 0x84222325cbf29ce4ull) & 0xfffffffffull);
 	lu->naa_lo = h;
+	/* INQUIRY and VPD 83h copy these without checking: every one is
+	 * non-empty and terminated within its field. */
+	ut_assert(lu->name[0] != '\0');
+	ut_assert(lu->serial[0] != '\0');
+	ut_assert(strnlen(lu->dev_id, sizeof(lu->dev_id)) < sizeof(lu->dev_id));
+	ut_assert(lu->naa_hi >> 60 == 6);
 }
 
 struct scsi_lu *scsi_lu_new(struct env *env, const struct ut_dev_cfg *dev,
@@ -138,6 +146,11 @@ struct scsi_lu *scsi_lu_new(struct env *env, const struct ut_dev_cfg *dev,
 	TAILQ_INIT(&lu->waiters);
 	LIST_INIT(&lu->itls);
 	scsi_pr_load(lu);
+	/* Every LBA check (sbc_lba_in_range) trusts nblocks to lie within
+	 * the backstore, and a new LU is mapped nowhere. */
+	ut_assert(lu->nblocks <= bs->size_bytes / bs->block_size);
+	ut_assert(lu->lbppbe <= 15);
+	ut_assert(lu->itl_count == 0);
 	return lu;
 }
 
@@ -145,8 +158,12 @@ void scsi_lu_free(struct scsi_lu *lu)
 {
 	if (!lu)
 		return;
-	assert(LIST_EMPTY(&lu->itls));
-	assert(TAILQ_EMPTY(&lu->task_set));
+	/* No session maps it and no command runs in it any more. */
+	ut_assert(LIST_EMPTY(&lu->itls));
+	ut_assert(lu->itl_count == 0);
+	ut_assert(TAILQ_EMPTY(&lu->task_set));
+	ut_assert(TAILQ_EMPTY(&lu->waiters));
+	ut_assert(lu->san.waiter == NULL);
 	scsi_alua_lu_leave(lu);
 	scsi_sanitize_free(lu);
 	env_mutex_free(lu->env, lu->lock);
@@ -173,10 +190,31 @@ void scsi_ua_clear(struct scsi_itl *itl)
 	itl->ua_count = 0;
 }
 
+/* The ring holds ua_count conditions from ua_head, no two alike. */
+static bool ua_queue_ok(const struct scsi_itl *itl)
+{
+	if (itl->ua_head >= SCSI_UA_QUEUE_MAX ||
+	    itl->ua_count > SCSI_UA_QUEUE_MAX)
+		return false;
+	for (unsigned int i = 0; i < itl->ua_count; i++) {
+		uint16_t a =
+			itl->ua[(itl->ua_head + i) % SCSI_UA_QUEUE_MAX].asc;
+
+		for (unsigned int j = i + 1; j < itl->ua_count; j++) {
+			if (itl->ua[(itl->ua_head + j) % SCSI_UA_QUEUE_MAX]
+				    .asc == a)
+				return false;
+		}
+	}
+	return true;
+}
+
 void scsi_ua_add(struct scsi_itl *itl, uint16_t asc)
 {
 	unsigned int i;
 
+	ut_assert(asc != ASC_NO_ADDITIONAL); /* a condition has a code */
+	ut_assert_slow(ua_queue_ok(itl));
 	if ((asc >> 8) == 0x29) {
 		scsi_ua_clear(itl);
 	} else {
@@ -193,9 +231,13 @@ void scsi_ua_add(struct scsi_itl *itl, uint16_t asc)
 			return;
 		}
 	}
+	ut_assert(itl->ua_count < SCSI_UA_QUEUE_MAX);
 	i = (itl->ua_head + itl->ua_count) % SCSI_UA_QUEUE_MAX;
 	itl->ua[i].asc = asc;
 	itl->ua_count++;
+	/* A reset supersedes everything queued before it (SAM-5 §5.14). */
+	ut_assert((asc >> 8) != 0x29 || itl->ua_count == 1);
+	ut_assert_slow(ua_queue_ok(itl));
 }
 
 void scsi_ua_add_lu(struct scsi_lu *lu, const struct scsi_itl *skip,
@@ -211,9 +253,12 @@ void scsi_ua_add_lu(struct scsi_lu *lu, const struct scsi_itl *skip,
 
 bool scsi_ua_pop(struct scsi_itl *itl, uint16_t *asc)
 {
+	ut_assert(itl->ua_head < SCSI_UA_QUEUE_MAX);
+	ut_assert(itl->ua_count <= SCSI_UA_QUEUE_MAX);
 	if (itl->ua_count == 0)
 		return false;
 	*asc = itl->ua[itl->ua_head].asc;
+	ut_assert(*asc != ASC_NO_ADDITIONAL); /* pair: scsi_ua_add() */
 	itl->ua_head = (itl->ua_head + 1) % SCSI_UA_QUEUE_MAX;
 	itl->ua_count--;
 	return true;
@@ -227,12 +272,14 @@ struct scsi_sess *scsi_sess_new(struct env *env, const struct scsi_nexus_id *id)
 
 	if (!s)
 		return NULL;
+	ut_assert(env != NULL);
 	s->env = env;
 	LIST_INIT(&s->detached);
 	if (id)
 		s->id = *id;
 	s->id.initiator_name[sizeof(s->id.initiator_name) - 1] = '\0';
 	s->id.target_name[sizeof(s->id.target_name) - 1] = '\0';
+	ut_assert(s->busy == 0);
 	return s;
 }
 
@@ -257,9 +304,11 @@ int scsi_sess_map(struct scsi_sess *s, uint32_t lun, struct scsi_lu *lu,
 	itl->tpg = scsi_alua_port_tpg(
 		lu, s->id.rel_tgt_port_id ? s->id.rel_tgt_port_id : 1);
 	scsi_ua_add(itl, ASC_POWER_ON_RESET);
+	ut_assert(itl->ua_count == 1);
 	scsi_lu_lock(lu);
 	LIST_INSERT_HEAD(&lu->itls, itl, lu_link);
 	lu->itl_count++;
+	ut_assert(lu->itl_count > 0); /* no wrap */
 	scsi_lu_unlock(lu);
 	s->lun_map[lun] = itl;
 	return 0;
@@ -270,9 +319,14 @@ static void itl_free(struct scsi_itl *itl)
 {
 	struct scsi_lu *lu = itl->lu;
 
+	/* Its last use is gone (itl_release) or it never had one. */
+	ut_assert(itl->busy == 0);
 	scsi_lu_lock(lu);
 	if (!itl->detached)
 		scsi_res_nexus_gone(itl);
+	/* A detached nexus lost its reservation when it was detached. */
+	ut_assert(lu->spc2_holder != itl);
+	ut_assert(lu->itl_count > 0);
 	scsi_stats_add(&lu->retired, &itl->stats);
 	LIST_REMOVE(itl, lu_link);
 	lu->itl_count--;
@@ -286,22 +340,26 @@ void scsi_sess_free(struct scsi_sess *s)
 
 	if (!s)
 		return;
-	assert(s->busy == 0);
+	/* The transport drained its commands first (scsi.h). */
+	ut_assert(s->busy == 0);
 	for (unsigned int lun = 0; lun <= SCSI_MAX_LUN; lun++) {
 		itl = s->lun_map[lun];
 		if (!itl)
 			continue;
-		assert(itl->busy == 0);
+		ut_assert(itl->sess == s);
+		ut_assert(itl->lun == lun);
+		ut_assert(itl->busy == 0);
 		itl_free(itl);
 	}
 	/* A detached nexus is freed with its last command: none is left. */
-	assert(LIST_EMPTY(&s->detached));
+	ut_assert(LIST_EMPTY(&s->detached));
 	free(s);
 }
 
 void scsi_itl_get(struct scsi_itl *itl)
 {
 	itl->busy++;
+	ut_assert(itl->busy > 0); /* no wrap */
 }
 
 /* Drop one use; true when that was the last use of a detached nexus,
@@ -309,7 +367,9 @@ void scsi_itl_get(struct scsi_itl *itl)
  * the caller, once it no longer needs the LU. */
 static bool itl_release(struct scsi_itl *itl)
 {
-	assert(itl->busy > 0);
+	/* Pair: scsi_itl_get() (scsi_cmd_exec, EXTENDED COPY). */
+	ut_assert(itl->busy > 0);
+	ut_assert(!itl->detached || itl->sess->lun_map[itl->lun] != itl);
 	if (--itl->busy > 0 || !itl->detached)
 		return false;
 	LIST_REMOVE(itl, detached_link);
@@ -328,21 +388,26 @@ static void sess_abandon_lu(struct scsi_sess *s, struct scsi_lu *lu)
 	struct scsi_cmd *c, *tmp;
 
 	scsi_lu_lock(lu);
-	TAILQ_FOREACH_SAFE (c, &lu->task_set, lu_link, tmp) {
-		if (c->sess != s)
-			continue;
-		TAILQ_REMOVE(&lu->task_set, c, lu_link);
-		c->priv_state &=
-			~(CMD_IN_TASK_SET | CMD_RANGE | CMD_RANGE_EXCL);
-	}
+	/* Waiters first: each is in the task set too, and leaves both at
+	 * once (any state -> 0, scsi_int.h). */
 	TAILQ_FOREACH_SAFE (c, &lu->waiters, wait_link, tmp) {
 		if (c->sess != s)
 			continue;
+		ut_assert(c->priv_state & CMD_WAITING);
 		TAILQ_REMOVE(&lu->waiters, c, wait_link);
 		c->priv_state &= ~CMD_WAITING;
 	}
+	TAILQ_FOREACH_SAFE (c, &lu->task_set, lu_link, tmp) {
+		if (c->sess != s)
+			continue;
+		ut_assert(c->lu == lu);
+		ut_assert(!(c->priv_state & CMD_WAITING));
+		TAILQ_REMOVE(&lu->task_set, c, lu_link);
+		c->priv_state = 0;
+	}
 	if (lu->san.waiter && lu->san.waiter->sess == s)
 		lu->san.waiter = NULL;
+	ut_assert_slow(scsi_lu_task_set_ok(lu));
 	scsi_lu_unlock(lu);
 }
 
@@ -354,12 +419,15 @@ void scsi_sess_abandon(struct scsi_sess *s)
 		itl = s->lun_map[lun];
 		if (!itl)
 			continue;
+		ut_assert(itl->sess == s && !itl->detached);
 		sess_abandon_lu(s, itl->lu);
 		itl->busy = 0;
 	}
 	LIST_FOREACH_SAFE (itl, &s->detached, detached_link, tmp) {
+		ut_assert(itl->sess == s && itl->detached);
 		sess_abandon_lu(s, itl->lu);
 		LIST_REMOVE(itl, detached_link);
+		itl->busy = 0; /* its commands are abandoned with the rest */
 		itl_free(itl);
 	}
 	s->busy = 0;
@@ -384,6 +452,7 @@ void scsi_data_in(struct scsi_cmd *cmd, const void *data, uint32_t len,
 {
 	uint32_t n = len < alloc_len ? len : alloc_len;
 
+	ut_assert(data != NULL || len == 0);
 	cmd->xfer_len = n;
 	if (n > cmd->buf_cap)
 		n = cmd->buf_cap;
@@ -392,6 +461,10 @@ void scsi_data_in(struct scsi_cmd *cmd, const void *data, uint32_t len,
 	else
 		n = 0;
 	cmd->data_in_len = n;
+	/* SPC-4 §4.2.5.6: never past the allocation length, nor past the
+	 * transport's buffer. */
+	ut_assert(cmd->data_in_len <= cmd->xfer_len);
+	ut_assert(cmd->data_in_len <= cmd->buf_cap);
 }
 
 /* ------------------------------------------------ LBA range locks */
@@ -401,6 +474,68 @@ static bool ranges_overlap(uint64_t a, uint64_t an, uint64_t b, uint64_t bn)
 	return a < b + bn && b < a + an;
 }
 
+/* Every change of cmd->priv_state, checked against the transition table of
+ * scsi_int.h: cmd_allowed[from] has bit `to` set. */
+#define ST_IN CMD_IN_TASK_SET
+static const uint16_t cmd_allowed[16] = {
+	[0] = 1u << 0 | 1u << ST_IN,
+	[ST_IN] = 1u << 0 | 1u << (ST_IN | CMD_WAITING) |
+		  1u << (ST_IN | CMD_RANGE) |
+		  1u << (ST_IN | CMD_RANGE | CMD_RANGE_EXCL),
+	[ST_IN | CMD_WAITING] = 1u << ST_IN,
+	[ST_IN | CMD_RANGE] = 1u << 0,
+	[ST_IN | CMD_RANGE | CMD_RANGE_EXCL] = 1u << 0,
+};
+
+static void cmd_state_set(struct scsi_cmd *cmd, uint32_t to)
+{
+	uint32_t from = scsi_cmd_state(cmd->priv_state);
+
+	ut_assert(scsi_cmd_state_valid(cmd->priv_state));
+	ut_assert(scsi_cmd_state_valid(to));
+	ut_assert(cmd_allowed[from] >> to & 1u);
+	/* CMD_LU_GOING stays with the command while it is in the set. */
+	cmd->priv_state = to ? to | (cmd->priv_state & CMD_LU_GOING) : 0;
+}
+
+/*
+ * The whole task set of lu, with its lock held: every command in it
+ * belongs to lu and is in a valid state; the waiters are exactly its
+ * WAITING commands; and no two LBA ranges held overlap unless both are
+ * shared (the range lock's promise, SBC-4 §5.3 for COMPARE AND WRITE).
+ */
+bool scsi_lu_task_set_ok(const struct scsi_lu *lu)
+{
+	const struct scsi_cmd *c, *d;
+	unsigned int waiting = 0, waiters = 0;
+
+	TAILQ_FOREACH (c, &lu->task_set, lu_link) {
+		if (c->lu != lu || !(c->priv_state & CMD_IN_TASK_SET) ||
+		    !scsi_cmd_state_valid(c->priv_state))
+			return false;
+		waiting += !!(c->priv_state & CMD_WAITING);
+		if (!(c->priv_state & CMD_RANGE))
+			continue;
+		for (d = TAILQ_NEXT(c, lu_link); d;
+		     d = TAILQ_NEXT(d, lu_link)) {
+			if (!(d->priv_state & CMD_RANGE))
+				continue;
+			if (!((c->priv_state | d->priv_state) & CMD_RANGE_EXCL))
+				continue;
+			if (ranges_overlap(c->range_lba, c->range_blocks,
+					   d->range_lba, d->range_blocks))
+				return false;
+		}
+	}
+	TAILQ_FOREACH (c, &lu->waiters, wait_link) {
+		if (c->lu != lu ||
+		    scsi_cmd_state(c->priv_state) != (ST_IN | CMD_WAITING))
+			return false;
+		waiters++;
+	}
+	return waiting == waiters;
+}
+
 bool scsi_range_acquire(struct scsi_cmd *cmd, uint64_t lba, uint64_t nblocks,
 			bool exclusive)
 {
@@ -408,7 +543,15 @@ bool scsi_range_acquire(struct scsi_cmd *cmd, uint64_t lba, uint64_t nblocks,
 	struct scsi_cmd *c;
 	bool conflict = false;
 
+	/* A command takes one range, from its handler, after checking it
+	 * against the capacity. */
+	ut_assert(scsi_cmd_state(cmd->priv_state) == CMD_IN_TASK_SET);
+	ut_assert(nblocks > 0);
 	scsi_lu_lock(lu);
+	/* ... the capacity of the epoch it entered in: unless a resize came
+	 * since (lu_live.c, which then waits for it), the range is inside. */
+	ut_assert(cmd->lu_epoch != lu->epoch ||
+		  sbc_lba_in_range(lu, lba, nblocks));
 	TAILQ_FOREACH (c, &lu->task_set, lu_link) {
 		if (c == cmd || !(c->priv_state & CMD_RANGE))
 			continue;
@@ -422,12 +565,14 @@ bool scsi_range_acquire(struct scsi_cmd *cmd, uint64_t lba, uint64_t nblocks,
 	}
 	if (conflict) {
 		TAILQ_INSERT_TAIL(&lu->waiters, cmd, wait_link);
-		cmd->priv_state |= CMD_WAITING;
+		cmd_state_set(cmd, CMD_IN_TASK_SET | CMD_WAITING);
 	} else {
 		cmd->range_lba = lba;
 		cmd->range_blocks = nblocks;
-		cmd->priv_state |= CMD_RANGE | (exclusive ? CMD_RANGE_EXCL : 0);
+		cmd_state_set(cmd, CMD_IN_TASK_SET | CMD_RANGE |
+					   (exclusive ? CMD_RANGE_EXCL : 0));
 	}
+	ut_assert_slow(scsi_lu_task_set_ok(lu));
 	scsi_lu_unlock(lu);
 	return !conflict;
 }
@@ -439,6 +584,10 @@ static void waiter_resume(void *arg)
 {
 	struct scsi_cmd *c = arg;
 
+	/* Woken (wake_waiters), on its session's reactor: in the task set,
+	 * off the wait list, holding no range yet. */
+	ut_assert(scsi_cmd_state(c->priv_state) == CMD_IN_TASK_SET);
+	ut_assert(c->sess->busy > 0);
 	if (scsi_cmd_aborted(c))
 		scsi_cmd_complete(c);
 	else
@@ -454,6 +603,8 @@ void scsi_cmd_complete_from(struct scsi_cmd *cmd, struct env *here)
 {
 	struct env *to = cmd->sess->env;
 
+	ut_assert(here != NULL);
+	ut_assert(!(cmd->priv_state & CMD_WAITING));
 	/* A command in flight keeps its session alive: safe to post. */
 	if (to == here || env_post(to, cmd_complete_posted, cmd) != 0)
 		scsi_cmd_complete(cmd);
@@ -470,8 +621,10 @@ void scsi_lu_wake_waiters(struct scsi_lu *lu, struct env *here)
 	 * under the lock: change it there too. */
 	scsi_lu_lock(lu);
 	TAILQ_FOREACH (c, &lu->waiters, wait_link)
-		c->priv_state &= ~CMD_WAITING;
+		cmd_state_set(c, CMD_IN_TASK_SET);
 	TAILQ_CONCAT(&ready, &lu->waiters, wait_link);
+	ut_assert(TAILQ_EMPTY(&lu->waiters));
+	ut_assert_slow(scsi_lu_task_set_ok(lu));
 	scsi_lu_unlock(lu);
 	while ((c = TAILQ_FIRST(&ready)) != NULL) {
 		TAILQ_REMOVE(&ready, c, wait_link);
@@ -491,7 +644,12 @@ void scsi_cmd_complete(struct scsi_cmd *cmd)
 	bool released = cmd->priv_state & CMD_RANGE;
 	bool free_itl;
 
-	assert(!(cmd->priv_state & CMD_WAITING));
+	/* A waiter completes only after it is woken (waiter_resume). */
+	ut_assert(!(cmd->priv_state & CMD_WAITING));
+	/* Pair: scsi_cmd_exec() counted it in; it is counted out once. */
+	ut_assert(s->busy > 0);
+	/* Every handler frees its scratch (bounce buffer, chain) first. */
+	ut_assert(cmd->priv == NULL);
 	if (cmd->priv_state & CMD_LU_GOING) {
 		/* Its LU went while it ran (lu_live.c): TASK ABORTED. */
 		__atomic_store_n(&cmd->aborted, false, __ATOMIC_RELAXED);
@@ -502,10 +660,10 @@ void scsi_cmd_complete(struct scsi_cmd *cmd)
 	if (cmd->priv_state & CMD_IN_TASK_SET) {
 		scsi_lu_lock(lu);
 		TAILQ_REMOVE(&lu->task_set, cmd, lu_link);
+		ut_assert_slow(scsi_lu_task_set_ok(lu));
 		scsi_lu_unlock(lu);
 	}
-	cmd->priv_state &= ~(CMD_IN_TASK_SET | CMD_RANGE | CMD_RANGE_EXCL);
-	assert(s->busy > 0);
+	cmd_state_set(cmd, 0);
 	s->busy--;
 	if (scsi_cmd_aborted(cmd)) {
 		/* SAM-5 §5.6 with TAS=1: TASK ABORTED, no data, no sense.
@@ -515,6 +673,13 @@ void scsi_cmd_complete(struct scsi_cmd *cmd)
 		cmd->sense_len = 0;
 		cmd->data_in_len = 0;
 	}
+	/* What the transport sends, as scsi.h promises it: sense with a
+	 * CHECK CONDITION and only then, data within the buffer. */
+	ut_assert(cmd->sense_len <= SCSI_SENSE_MAX);
+	ut_assert(cmd->data_in_len <= cmd->buf_cap);
+	ut_assert(scsi_cmd_aborted(cmd) ||
+		  (cmd->status == SCSI_STATUS_CHECK_CONDITION) ==
+			  (cmd->sense_len > 0));
 #ifndef UT_NO_IO_STATS /* only to measure what counting costs */
 	if (itl)
 		scsi_stats_count(cmd, env_now_ns(here));
@@ -546,12 +711,14 @@ static bool report_pending_ua(struct scsi_cmd *cmd, uint8_t flags)
 
 	if (flags & SCSI_CMD_UA_EXEMPT)
 		return false;
+	ut_assert(cmd->itl->lu == cmd->lu);
 	scsi_lu_lock(cmd->lu);
 	have = scsi_ua_pop(cmd->itl, &asc);
 	scsi_lu_unlock(cmd->lu);
 	if (!have)
 		return false;
 	scsi_fail(cmd, SK_UNIT_ATTENTION, asc);
+	ut_assert(cmd->status == SCSI_STATUS_CHECK_CONDITION);
 	return true;
 }
 
@@ -564,6 +731,9 @@ static bool lu_may_run(struct scsi_cmd *cmd, uint8_t flags)
 {
 	bool conflict, no_medium;
 
+	/* Before the task set: nothing has been decided yet. */
+	ut_assert(cmd->priv_state == 0);
+	ut_assert(cmd->status == SCSI_STATUS_GOOD);
 	scsi_lu_lock(cmd->lu);
 	conflict = scsi_res_conflict(cmd, flags);
 	no_medium = (flags & SCSI_CMD_MEDIUM) && cmd->lu->removable &&
@@ -586,6 +756,10 @@ void scsi_cmd_exec(struct scsi_cmd *cmd)
 	const struct scsi_cmd_desc *d = scsi_cmd_lookup(cmd->cdb[0]);
 	uint8_t flags = d ? d->flags : 0;
 
+	ut_assert(s != NULL);
+	ut_assert(cmd->done != NULL);
+	ut_assert(cmd->cdb_len <= SCSI_CDB_MAX);
+	ut_assert(cmd->data_out_len <= cmd->buf_cap || cmd->buf == NULL);
 	cmd->status = SCSI_STATUS_GOOD;
 	cmd->aborted = false;
 	cmd->sense_len = 0;
@@ -596,6 +770,7 @@ void scsi_cmd_exec(struct scsi_cmd *cmd)
 	cmd->itl = sess_itl(s, cmd->lun);
 	cmd->lu = cmd->itl ? cmd->itl->lu : NULL;
 	s->busy++;
+	ut_assert(s->busy > 0); /* no wrap */
 	if (cmd->itl) {
 		scsi_itl_get(cmd->itl);
 #ifndef UT_NO_IO_STATS
@@ -625,9 +800,10 @@ void scsi_cmd_exec(struct scsi_cmd *cmd)
 		goto done;
 	if (cmd->lu) {
 		scsi_lu_lock(cmd->lu);
-		cmd->priv_state |= CMD_IN_TASK_SET;
+		cmd_state_set(cmd, CMD_IN_TASK_SET);
 		cmd->lu_epoch = cmd->lu->epoch;
 		TAILQ_INSERT_TAIL(&cmd->lu->task_set, cmd, lu_link);
+		ut_assert_slow(scsi_lu_task_set_ok(cmd->lu));
 		scsi_lu_unlock(cmd->lu);
 	}
 	run_handler(cmd);
@@ -640,6 +816,12 @@ static void run_handler(struct scsi_cmd *cmd)
 {
 	const struct scsi_cmd_desc *d = scsi_cmd_lookup(cmd->cdb[0]);
 
+	/* scsi_cmd_exec() ran only known opcodes; a handler runs with the
+	 * command in the task set, or without an LU where the table allows
+	 * it (INQUIRY, REPORT LUNS, REQUEST SENSE). */
+	ut_assert(d != NULL);
+	ut_assert(cmd->lu ? scsi_cmd_state(cmd->priv_state) == CMD_IN_TASK_SET
+			  : (d->flags & SCSI_CMD_NO_LU) != 0);
 	if (d->fn(cmd) == SCSI_RC_DONE)
 		scsi_cmd_complete(cmd);
 }
@@ -661,10 +843,14 @@ static void abort_in_lu(struct scsi_lu *lu, const struct scsi_sess *s,
 {
 	struct scsi_cmd *c;
 
+	ut_assert(scope == TMF_ONE_TAG || scope == TMF_MY_NEXUS ||
+		  scope == TMF_ALL);
+	ut_assert(tag == 0 || scope == TMF_ONE_TAG);
 	scsi_lu_lock(lu);
 	TAILQ_FOREACH (c, &lu->task_set, lu_link) {
 		bool mine = c->sess == s;
 
+		ut_assert(c->lu == lu);
 		if (scope == TMF_ONE_TAG && !(mine && c->tag == tag))
 			continue;
 		if (scope == TMF_MY_NEXUS && !mine)
@@ -718,6 +904,8 @@ static void lu_reset(struct scsi_lu *lu, const struct scsi_sess *s)
 	abort_in_lu(lu, s, TMF_ALL, 0);
 	scsi_lu_lock(lu);
 	scsi_res_lu_reset(lu);
+	/* Pair with the conflict check: no SPC-2 reservation survives. */
+	ut_assert(lu->spc2_holder == NULL);
 	scsi_ua_add_lu(lu, NULL, ASC_POWER_ON_RESET);
 	scsi_lu_unlock(lu);
 }
@@ -806,5 +994,7 @@ const struct scsi_cmd_desc *scsi_cmd_lookup(uint8_t opcode)
 {
 	const struct scsi_cmd_desc *d = &cmd_table[opcode];
 
+	/* A row without a handler has no flags: the table is one or other. */
+	ut_assert(d->fn != NULL || d->flags == 0);
 	return d->fn ? d : NULL;
 }

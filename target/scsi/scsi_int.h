@@ -33,6 +33,7 @@
 #include "config/config.h"
 #include "env.h"
 #include "scsi/scsi.h"
+#include "ut_assert.h"
 
 struct env;
 
@@ -251,6 +252,10 @@ static inline void scsi_cmd_set_aborted(struct scsi_cmd *cmd)
 	__atomic_store_n(&cmd->aborted, true, __ATOMIC_RELAXED);
 }
 
+/* The task set of lu is consistent (walks it; the LU lock held): for
+ * ut_assert_slow(). */
+bool scsi_lu_task_set_ok(const struct scsi_lu *lu);
+
 /* Complete cmd on its session's reactor; `here` is the calling one. */
 void scsi_cmd_complete_from(struct scsi_cmd *cmd, struct env *here);
 
@@ -305,9 +310,48 @@ void scsi_put_ascii(uint8_t *dst, const char *s, size_t width);
 #define CMD_RANGE 0x2u	    /* range_lba/blocks are being written */
 #define CMD_RANGE_EXCL 0x4u /* ... and locked against other writers */
 #define CMD_WAITING 0x8u    /* on lu->waiters */
-#define CMD_LU_GOING \
-	0x10u /* aborted because its LU is removed or
-			     * shrunk: answered TASK ABORTED */
+/* A mark, not a state: aborted because its LU is removed or shrunk
+ * (lu_live.c), answered TASK ABORTED; set only in the task set, kept
+ * through the transitions below until the command leaves the layer. */
+#define CMD_LU_GOING 0x10u
+
+/*
+ * The states of a command inside the layer, and the transitions allowed
+ * between them (scsi.c checks every change against this table):
+ *
+ *   0                          outside: not yet, no LU, or done
+ *   IN_TASK_SET                in lu->task_set: handler or backstore
+ *   IN_TASK_SET|WAITING        also on lu->waiters, for an LBA range
+ *   IN_TASK_SET|RANGE          holding its LBA range (shared)
+ *   IN_TASK_SET|RANGE|EXCL     holding it exclusively
+ *
+ *   0 -> IN_TASK_SET           scsi_cmd_exec(), an LU and a handler
+ *   IN_TASK_SET -> +WAITING    scsi_range_acquire(), a conflict
+ *   IN_TASK_SET -> +RANGE[+EXCL] scsi_range_acquire(), no conflict
+ *   +WAITING -> IN_TASK_SET    wake_waiters(): the handler runs again
+ *   any but +WAITING -> 0      scsi_cmd_complete()
+ *   any -> 0                   scsi_sess_abandon() (the server goes away)
+ *
+ * CMD_LU_GOING may be added to any state inside the task set.
+ */
+static inline uint32_t scsi_cmd_state(uint32_t priv_state)
+{
+	return priv_state & ~CMD_LU_GOING;
+}
+
+static inline bool scsi_cmd_state_valid(uint32_t priv_state)
+{
+	static const uint16_t valid =
+		1u << 0 | 1u << CMD_IN_TASK_SET |
+		1u << (CMD_IN_TASK_SET | CMD_WAITING) |
+		1u << (CMD_IN_TASK_SET | CMD_RANGE) |
+		1u << (CMD_IN_TASK_SET | CMD_RANGE | CMD_RANGE_EXCL);
+	uint32_t st = scsi_cmd_state(priv_state);
+
+	if ((priv_state & CMD_LU_GOING) && !(st & CMD_IN_TASK_SET))
+		return false;
+	return st < 16 && (valid >> st & 1u);
+}
 
 /* ------------------------------------------------------------ sense */
 

@@ -18,6 +18,10 @@
 static uint16_t sense_fixed(uint8_t *b, uint8_t key, uint16_t asc,
 			    const struct scsi_sense_opts *o)
 {
+	/* A sense key is four bits; a field pointer or progress carries
+	 * SKSV (field_pointer, scsi_sanitize_progress). */
+	ut_assert(key <= 0x0f);
+	ut_assert(!(o && o->sks_valid) || (o->sks[0] & 0x80));
 	memset(b, 0, 18);
 	b[0] = 0x70;
 	b[2] = key & 0x0f;
@@ -32,6 +36,7 @@ static uint16_t sense_fixed(uint8_t *b, uint8_t key, uint16_t asc,
 	b[13] = (uint8_t)asc;
 	if (o && o->sks_valid)
 		memcpy(b + 15, o->sks, 3);
+	ut_assert(b[7] + 8 == 18); /* ADDITIONAL SENSE LENGTH, pair */
 	return 18;
 }
 
@@ -40,6 +45,8 @@ static uint16_t sense_desc(uint8_t *b, uint8_t key, uint16_t asc,
 {
 	uint16_t len = 8;
 
+	ut_assert(key <= 0x0f);
+	ut_assert(!(o && o->sks_valid) || (o->sks[0] & 0x80));
 	memset(b, 0, 8);
 	b[0] = 0x72;
 	b[1] = key & 0x0f;
@@ -65,6 +72,9 @@ static uint16_t sense_desc(uint8_t *b, uint8_t key, uint16_t asc,
 		len += 8;
 	}
 	b[7] = (uint8_t)(len - 8);
+	/* header + information + sense key specific at most */
+	ut_assert(len <= 8 + 12 + 8);
+	ut_assert(len <= SCSI_SENSE_MAX);
 	return len;
 }
 
@@ -83,12 +93,18 @@ static bool cmd_d_sense(const struct scsi_cmd *cmd)
 void scsi_fail_opts(struct scsi_cmd *cmd, uint8_t key, uint16_t asc,
 		    const struct scsi_sense_opts *o)
 {
+	/* A command fails once, from GOOD: a second failure would replace
+	 * the sense of the first, which is the one that happened. */
+	ut_assert(cmd->status == SCSI_STATUS_GOOD);
+	ut_assert(cmd->sense_len == 0);
+	ut_assert(key != SK_NO_SENSE);
 	cmd->status = SCSI_STATUS_CHECK_CONDITION;
 	cmd->sense_len =
 		scsi_sense_build(cmd->sense, cmd_d_sense(cmd), key, asc, o);
 	/* A command that fails moves no data (SAM-5 §5.3.1 leaves the
 	 * Data-In of a CHECK CONDITION undefined; we send none). */
 	cmd->data_in_len = 0;
+	ut_assert(cmd->sense_len >= 8);
 }
 
 void scsi_fail(struct scsi_cmd *cmd, uint8_t key, uint16_t asc)
@@ -96,9 +112,14 @@ void scsi_fail(struct scsi_cmd *cmd, uint8_t key, uint16_t asc)
 	scsi_fail_opts(cmd, key, asc, NULL);
 }
 
+/* The transport's own answer, for a command the layer did not run (an
+ * EDTL beyond our limits): it replaces whatever status was set. */
 void scsi_cmd_set_sense(struct scsi_cmd *cmd, uint8_t key, uint8_t asc,
 			uint8_t ascq)
 {
+	ut_assert(cmd->lu == NULL); /* never inside the layer */
+	cmd->status = SCSI_STATUS_GOOD;
+	cmd->sense_len = 0;
 	scsi_fail(cmd, key, (uint16_t)(asc << 8 | ascq));
 }
 
@@ -106,6 +127,10 @@ void scsi_cmd_set_sense(struct scsi_cmd *cmd, uint8_t key, uint8_t asc,
 static void field_pointer(struct scsi_sense_opts *o, bool cdb, uint16_t byte,
 			  int bit)
 {
+	/* Our own pointers: a bit of a byte, or none (-1); CDB bytes lie
+	 * within the largest CDB. */
+	ut_assert(bit >= -1 && bit <= 7);
+	ut_assert(!cdb || byte < SCSI_CDB_MAX);
 	o->sks_valid = true;
 	o->sks[0] = 0x80 | (cdb ? 0x40 : 0);
 	if (bit >= 0 && bit <= 7)
@@ -139,6 +164,8 @@ void scsi_fail_bs(struct scsi_cmd *cmd, int status, bool writing, uint64_t lba)
 {
 	struct scsi_sense_opts o = {.info_valid = true, .info = lba};
 
+	ut_assert(status < 0); /* only a failed request becomes sense */
+	ut_assert(cmd->lu != NULL);
 	switch (status) {
 	case -EIO:
 		scsi_fail_opts(cmd, SK_MEDIUM_ERROR,
@@ -175,6 +202,7 @@ void scsi_put_ascii(uint8_t *dst, const char *s, size_t width)
 {
 	size_t n = s ? strnlen(s, width) : 0;
 
+	ut_assert(n <= width);
 	if (n)
 		memcpy(dst, s, n);
 	memset(dst + n, ' ', width - n);

@@ -35,6 +35,8 @@ static uint32_t inquiry_standard(const struct scsi_cmd *cmd, uint8_t *b)
 {
 	const struct scsi_lu *lu = cmd->lu;
 
+	/* No LU exactly when this LUN maps nothing (scsi_cmd_exec). */
+	ut_assert((lu == NULL) == (cmd->itl == NULL));
 	memset(b, 0, SCSI_INQ_STD_LEN);
 	if (!lu) {
 		/* SPC-4 §6.6.2: no logical unit at this LUN. */
@@ -56,6 +58,7 @@ static uint32_t inquiry_standard(const struct scsi_cmd *cmd, uint8_t *b)
 	put_be16(b + 60, VD_ISCSI);
 	put_be16(b + 62, VD_SPC4);
 	put_be16(b + 64, VD_SBC3);
+	ut_assert(b[4] + 5u == SCSI_INQ_STD_LEN); /* ADDITIONAL LENGTH */
 	return SCSI_INQ_STD_LEN;
 }
 
@@ -72,6 +75,8 @@ static uint32_t vpd_serial(const struct scsi_lu *lu, uint8_t *b)
 {
 	size_t n = strlen(lu->serial);
 
+	/* lu_identity() made it; a one-byte PAGE LENGTH holds it. */
+	ut_assert(n > 0 && n < sizeof(lu->serial));
 	b[3] = (uint8_t)n;
 	memcpy(b + 4, lu->serial, n);
 	return 4 + (uint32_t)n;
@@ -81,6 +86,7 @@ static uint32_t vpd_serial(const struct scsi_lu *lu, uint8_t *b)
 static uint8_t *designator(uint8_t *d, uint8_t code_set, bool piv,
 			   uint8_t assoc, uint8_t type, uint8_t len)
 {
+	ut_assert(code_set <= 0x0f && type <= 0x0f && assoc <= 3);
 	d[0] = (uint8_t)((piv ? ISCSI_PROTOCOL_ID << 4 : 0) | code_set);
 	d[1] = (uint8_t)((piv ? 0x80 : 0) | assoc << 4 | type);
 	d[2] = 0;
@@ -98,10 +104,13 @@ static uint32_t name_designator(uint8_t *d, uint8_t assoc, const char *name,
 
 	if (padded > 252)
 		return 0;
+	/* SPC-4 §7.8.6.11: NUL-terminated, a multiple of four bytes. */
+	ut_assert(padded % 4 == 0 && padded >= n);
 	p = designator(d, 3, true, assoc, 8, (uint8_t)padded);
 	memset(p, 0, padded);
 	memcpy(p, name, strlen(name));
 	memcpy(p + strlen(name), suffix, strlen(suffix));
+	ut_assert(p[n - 1] == '\0'); /* terminated within the designator */
 	return 4 + (uint32_t)padded;
 }
 
@@ -122,6 +131,7 @@ static uint32_t vpd_devid(const struct scsi_cmd *cmd, uint8_t *b)
 	uint16_t tpg;
 	uint8_t *p;
 
+	ut_assert(idlen < sizeof(lu->dev_id));
 	p = designator(b + len, 1, false, 0, 3, 16);
 	put_be64(p, lu->naa_hi);
 	put_be64(p + 8, lu->naa_lo);
@@ -152,6 +162,9 @@ static uint32_t vpd_devid(const struct scsi_cmd *cmd, uint8_t *b)
 				       port_suffix);
 		len += name_designator(b + len, 2, id->target_name, "");
 	}
+	/* Four designators of bounded size fit the page buffer. */
+	ut_assert(len <= 4 + 20 + 12 + 64 + 8 + 2 * 256);
+	ut_assert(len <= SCSI_RSP_MAX);
 	put_be16(b + 2, (uint16_t)(len - 4));
 	return len;
 }
@@ -162,6 +175,9 @@ static uint32_t vpd_block_limits(const struct scsi_lu *lu, uint8_t *b)
 	uint32_t bs = lu->bs->block_size;
 	uint32_t max_blocks = SCSI_MAX_XFER_BYTES / bs;
 
+	/* What we advertise is what sbc.c enforces (max_xfer_blocks). */
+	ut_assert(max_blocks > 0);
+	ut_assert((uint64_t)max_blocks * bs <= SCSI_MAX_XFER_BYTES);
 	put_be16(b + 2, 0x3c);
 	b[5] = SCSI_MAX_CAW_BLOCKS;   /* MAX COMPARE AND WRITE */
 	put_be16(b + 6, 1);	      /* optimal granularity */
@@ -235,6 +251,8 @@ static enum scsi_rc inquiry_vpd(struct scsi_cmd *cmd, uint8_t page,
 		scsi_fail_cdb(cmd, 2, -1);
 		return SCSI_RC_DONE;
 	}
+	ut_assert(len >= 4 && len <= sizeof(b));
+	ut_assert(b[1] == page);
 	scsi_data_in(cmd, b, len, alloc);
 	return SCSI_RC_DONE;
 }
@@ -264,6 +282,8 @@ enum scsi_rc spc_inquiry(struct scsi_cmd *cmd)
 		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_LU_NOT_SUPPORTED);
 		return SCSI_RC_DONE;
 	}
+	ut_assert(cmd->itl != NULL && cmd->itl->lu == cmd->lu);
+	ut_assert(cmd->status == SCSI_STATUS_GOOD);
 	return inquiry_vpd(cmd, cdb[2], alloc);
 }
 
@@ -271,6 +291,7 @@ enum scsi_rc spc_inquiry(struct scsi_cmd *cmd)
 
 static void put_lun(uint8_t *p, uint32_t lun)
 {
+	ut_assert(lun <= SCSI_MAX_LUN); /* both forms hold 14 bits */
 	memset(p, 0, 8);
 	if (lun < 256) {
 		p[1] = (uint8_t)lun; /* peripheral device addressing */
@@ -312,6 +333,9 @@ enum scsi_rc spc_report_luns(struct scsi_cmd *cmd)
 		p[0] = 0xc1; /* REPORT LUNS well-known logical unit */
 		p[1] = 0x01;
 	}
+	/* Every mapped LUN plus the well-known one fit the buffer. */
+	ut_assert(n <= SCSI_MAX_LUN + 2);
+	ut_assert(8 + 8 * n <= sizeof(b));
 	put_be32(b, 8 * n);
 	scsi_data_in(cmd, b, 8 + 8 * n, alloc);
 	return SCSI_RC_DONE;
@@ -350,6 +374,9 @@ enum scsi_rc spc_request_sense(struct scsi_cmd *cmd)
 		scsi_lu_unlock(cmd->lu);
 	}
 	len = scsi_sense_build(b, desc, key, asc, &o);
+	ut_assert(len <= sizeof(b));
+	/* The sense is the parameter data: the command itself is GOOD. */
+	ut_assert(cmd->status == SCSI_STATUS_GOOD);
 	scsi_data_in(cmd, b, len, cdb[4]);
 	return SCSI_RC_DONE;
 }
@@ -367,6 +394,7 @@ enum mode_pc {
 static uint32_t page_caching(const struct scsi_lu *lu, enum mode_pc pc,
 			     uint8_t *p)
 {
+	ut_assert(pc != PC_SAVED);
 	memset(p, 0, 20);
 	p[0] = 0x08;
 	p[1] = 0x12;
@@ -376,6 +404,8 @@ static uint32_t page_caching(const struct scsi_lu *lu, enum mode_pc pc,
 		p[2] = 0x04;
 	else
 		p[2] = lu->mode.wce ? 0x04 : 0;
+	/* Pair: mode_select_page() takes PAGE LENGTH + 2 as the size. */
+	ut_assert(p[1] + 2u == 20);
 	return 20;
 }
 
@@ -387,6 +417,7 @@ static uint32_t page_caching(const struct scsi_lu *lu, enum mode_pc pc,
 static uint32_t page_control(const struct scsi_lu *lu, enum mode_pc pc,
 			     uint8_t *p)
 {
+	ut_assert(pc != PC_SAVED);
 	memset(p, 0, 12);
 	p[0] = 0x0a;
 	p[1] = 0x0a;
@@ -407,6 +438,7 @@ static uint32_t page_control(const struct scsi_lu *lu, enum mode_pc pc,
 		put_be16(p + 8, 0xffff); /* busy timeout: unlimited */
 		break;
 	}
+	ut_assert(p[1] + 2u == 12); /* pair: mode_select_page() */
 	return 12;
 }
 
@@ -441,11 +473,13 @@ static int mode_pages_put(const struct scsi_lu *lu, uint8_t page,
 	 * all its subpages, which is just subpage 0 here. */
 	if (subpage != 0 && subpage != 0xff)
 		return -1;
+	ut_assert(pc != PC_SAVED); /* refused by spc_mode_sense */
 	for (size_t i = 0; i < sizeof(mode_pages) / sizeof(mode_pages[0]);
 	     i++) {
 		if (all || mode_pages[i].code == page)
 			len += (int)mode_pages[i].fn(lu, pc, p + len);
 	}
+	ut_assert(len <= 20 + 12 + 12); /* all pages at once */
 	return len ? len : -1;
 }
 
@@ -498,6 +532,8 @@ enum scsi_rc spc_mode_sense(struct scsi_cmd *cmd)
 		put_be32(d + 12, lu->bs->block_size);
 	}
 	len = hdr + bdlen + (uint32_t)plen;
+	ut_assert(len <= sizeof(b));
+	ut_assert(ten || len - 1 <= 0xff); /* MODE DATA LENGTH of (6) */
 	uint8_t dsp = 0x10 | (scsi_itl_write_protected(cmd->itl) ? 0x80 : 0);
 	if (ten) {
 		put_be16(b, (uint16_t)(len - 2));
@@ -536,6 +572,9 @@ static bool mode_select_page(struct scsi_cmd *cmd, const uint8_t *p,
 		scsi_fail_param(cmd, (uint16_t)off, (pg[0] & 0x40) ? 6 : -1);
 		return false;
 	}
+	ut_assert(len <= sizeof(cur));
+	/* The page lies inside what arrived (spc_mode_select checked). */
+	ut_assert(off + len <= cmd->data_out_len);
 	if ((uint32_t)pg[1] + 2 != len) {
 		scsi_fail_param(cmd, (uint16_t)(off + 1), -1);
 		return false;
@@ -617,6 +656,9 @@ enum scsi_rc spc_mode_select(struct scsi_cmd *cmd)
 		if (!mode_select_page(cmd, p, off, &m))
 			return SCSI_RC_DONE;
 	}
+	/* The whole list was read, inside what arrived. */
+	ut_assert(plen <= cmd->data_out_len);
+	ut_assert(off == plen);
 	scsi_lu_lock(lu);
 	if (memcmp(&m, &lu->mode, sizeof(m)) != 0) {
 		lu->mode = m;

@@ -23,6 +23,9 @@
  * DEVICE NOT REACHABLE (SPC-4 §6.4.6.1), before any data moves; so does a
  * read-only mapping named as a destination (DATA PROTECT).
  *
+ * A segment's NUMBER OF BLOCKS counts blocks of both its ends, so both
+ * must have the same block length (INVALID FIELD IN PARAMETER LIST).
+ *
  * Everything is validated before the first block moves; then each segment
  * is copied through the backstores in chunks of XCOPY_CHUNK_BYTES (read
  * the source, write the destination), one request at a time.
@@ -52,8 +55,7 @@ struct xcopy_ctx {
 	uint64_t done_blocks; /* of the current segment */
 	uint64_t total_blocks;
 	bool writing; /* the chunk in buf is read: write it */
-	uint32_t chunk_blocks;
-	bool record; /* keep a result for RECEIVE COPY RESULTS */
+	bool record;  /* keep a result for RECEIVE COPY RESULTS */
 	uint8_t list_id;
 	struct xcopy_seg seg[XCOPY_MAX_SEG_DESC];
 	/* The nexuses copied between, held while the copy runs, so that a
@@ -80,6 +82,7 @@ static struct scsi_itl *resolve_tgt(const struct scsi_cmd *cmd,
 {
 	uint8_t naa[16];
 
+	ut_assert(d[0] == 0xe4); /* parse_targets() checked the type */
 	if ((d[4] & 0x0f) != 1 || (d[5] & 0x3f) != 0x03 || d[7] != 16)
 		return NULL; /* only a binary NAA designator of an LU */
 	for (unsigned int lun = 0; lun <= SCSI_MAX_LUN; lun++) {
@@ -87,6 +90,8 @@ static struct scsi_itl *resolve_tgt(const struct scsi_cmd *cmd,
 
 		if (!itl)
 			continue;
+		/* CVE-2020-28374: only this nexus's own mappings. */
+		ut_assert(itl->sess == cmd->sess && itl->lun == lun);
 		put_be64(naa, itl->lu->naa_hi);
 		put_be64(naa + 8, itl->lu->naa_lo);
 		if (!memcmp(naa, d + 8, 16))
@@ -99,6 +104,7 @@ static struct scsi_itl *resolve_tgt(const struct scsi_cmd *cmd,
 static bool parse_targets(struct scsi_cmd *cmd, const uint8_t *d,
 			  unsigned int n, struct scsi_itl **itl)
 {
+	ut_assert(n <= XCOPY_MAX_TGT_DESC); /* check_header() */
 	for (unsigned int i = 0; i < n; i++) {
 		if (d[i * XCOPY_TGT_DESC_LEN] != 0xe4) {
 			scsi_fail(cmd, SK_ILLEGAL_REQUEST,
@@ -119,6 +125,7 @@ static bool parse_targets(struct scsi_cmd *cmd, const uint8_t *d,
 			fail_aborted(cmd, ASC_COPY_TARGET_NOT_REACHABLE);
 			return false;
 		}
+		ut_assert(itl[i]->sess == cmd->sess);
 	}
 	return true;
 }
@@ -156,13 +163,17 @@ static bool count_segments(struct scsi_cmd *cmd, const uint8_t *d, uint32_t len,
 		}
 		off += dlen;
 	}
+	ut_assert(off == len);
+	ut_assert(*n <= XCOPY_MAX_SEG_DESC);
 	return true;
 }
 
 /* Block to block segment descriptor (SPC-4 §6.4.5.5): 4..5 source and
  * 6..7 destination target descriptor index, 10..11 NUMBER OF BLOCKS,
- * 12..19 source LBA, 20..27 destination LBA. */
-static bool parse_segment(struct scsi_cmd *cmd, const uint8_t *d,
+ * 12..19 source LBA, 20..27 destination LBA.  NUMBER OF BLOCKS counts
+ * blocks of both ends: a segment between LUs of different block lengths
+ * is refused (off: the descriptor's offset in the parameter list). */
+static bool parse_segment(struct scsi_cmd *cmd, const uint8_t *d, uint32_t off,
 			  struct scsi_itl **itl, unsigned int ntgt,
 			  struct xcopy_seg *s)
 {
@@ -174,6 +185,10 @@ static bool parse_segment(struct scsi_cmd *cmd, const uint8_t *d,
 	}
 	s->src = itl[si]->lu;
 	s->dst = itl[di]->lu;
+	if (s->src->bs->block_size != s->dst->bs->block_size) {
+		scsi_fail_param(cmd, (uint16_t)(off + 6), -1);
+		return false;
+	}
 	s->nblocks = get_be16(d + 10);
 	s->src_lba = get_be64(d + 12);
 	s->dst_lba = get_be64(d + 20);
@@ -188,6 +203,9 @@ static bool parse_segment(struct scsi_cmd *cmd, const uint8_t *d,
 		scsi_fail(cmd, SK_DATA_PROTECT, ASC_WRITE_PROTECTED);
 		return false;
 	}
+	/* Both ends reachable by this nexus, both ranges inside them. */
+	ut_assert(itl[si]->sess == cmd->sess && itl[di]->sess == cmd->sess);
+	ut_assert(s->src->bs->block_size == s->dst->bs->block_size);
 	return true;
 }
 
@@ -222,6 +240,9 @@ static bool check_header(struct scsi_cmd *cmd, uint32_t plen, uint32_t *tdl,
 		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_TOO_MANY_TARGET_DESC);
 		return false;
 	}
+	/* Both descriptor lists lie inside the Data-Out buffer. */
+	ut_assert(XCOPY_HDR_LEN + *tdl + *sdl <= cmd->data_out_len);
+	ut_assert(plen <= cmd->buf_cap);
 	return true;
 }
 
@@ -242,11 +263,14 @@ static bool parse_list(struct scsi_cmd *cmd, uint32_t plen, struct xcopy_ctx *x)
 	if (!parse_targets(cmd, p + XCOPY_HDR_LEN, ntgt, itl))
 		return false;
 	for (unsigned int i = 0; i < x->nseg; i++) {
-		if (!parse_segment(cmd, segs + i * XCOPY_B2B_DESC_LEN, itl,
-				   ntgt, &x->seg[i]))
+		uint32_t off = XCOPY_HDR_LEN + tdl + i * XCOPY_B2B_DESC_LEN;
+
+		if (!parse_segment(cmd, p + off, off, itl, ntgt, &x->seg[i]))
 			return false;
 		x->total_blocks += x->seg[i].nblocks;
 	}
+	ut_assert(x->nseg <= XCOPY_MAX_SEG_DESC);
+	ut_assert(x->total_blocks <= (uint64_t)XCOPY_MAX_SEG_DESC * 0xffff);
 	x->list_id = p[0];
 	x->record = ((p[1] >> 3) & 3) <= 1; /* LIST ID USAGE 00b, 01b */
 	for (unsigned int i = 0; i < ntgt; i++) {
@@ -270,6 +294,8 @@ static void record_result(struct scsi_cmd *cmd, const struct xcopy_ctx *x,
 	struct scsi_sess *s = cmd->sess;
 	struct scsi_xcopy_result *r = NULL;
 
+	ut_assert(s->xcopy_next < SCSI_XCOPY_RESULTS);
+	ut_assert(x->cur <= x->nseg);
 	if (!x->record)
 		return;
 	for (unsigned int i = 0; i < SCSI_XCOPY_RESULTS; i++) {
@@ -306,9 +332,14 @@ static bool copy_step(struct scsi_cmd *cmd, struct sbc_chain *ch)
 		return false;
 	}
 	s = &x->seg[x->cur];
+	ut_assert(x->done_blocks < s->nblocks || x->writing);
+	/* The chunk is cut in the segment's own blocks (parse_segment made
+	 * both ends alike), not in the addressed LU's; it fits the buffer. */
+	ut_assert(s->src->bs->block_size == s->dst->bs->block_size);
 	n = s->nblocks - x->done_blocks;
-	if (n > x->chunk_blocks)
-		n = x->chunk_blocks;
+	if (n > ch->buf_len / s->src->bs->block_size)
+		n = ch->buf_len / s->src->bs->block_size;
+	ut_assert(n > 0 && n * s->src->bs->block_size <= ch->buf_len);
 	if (!x->writing) {
 		x->writing = true;
 		sbc_chain_submit_lu(cmd, ch, s->src, BS_OP_READ,
@@ -348,7 +379,8 @@ enum scsi_rc spc_extended_copy(struct scsi_cmd *cmd)
 		free(x);
 		return SCSI_RC_DONE;
 	}
-	x->chunk_blocks = XCOPY_CHUNK_BYTES / cmd->lu->bs->block_size;
+	ut_assert(cmd->status == SCSI_STATUS_GOOD);
+	ut_assert(x->cur == 0 && x->done_blocks == 0 && !x->writing);
 	ch = sbc_chain_new(cmd, copy_step, XCOPY_CHUNK_BYTES);
 	if (!ch) {
 		release_held(x);
@@ -374,6 +406,8 @@ static enum scsi_rc rcr_copy_status(struct scsi_cmd *cmd, uint32_t alloc)
 
 		if (!r->valid || r->list_id != cmd->cdb[2])
 			continue;
+		ut_assert(r->status == 0x01 || r->status == 0x02);
+		ut_assert(r->block_size != 0);
 		put_be32(b, sizeof(b) - 4);
 		b[4] = r->status;
 		put_be16(b + 5, r->segments);
@@ -404,7 +438,10 @@ static enum scsi_rc rcr_op_params(struct scsi_cmd *cmd, uint32_t alloc)
 	b[43] = 2;	     /* implemented descriptor codes: */
 	b[44] = 0x02;	     /* block to block segment */
 	b[45] = 0xe4;	     /* identification target descriptor */
+	/* IMPLEMENTED DESCRIPTOR LIST LENGTH covers the codes that follow */
+	ut_assert(43u + 1 + b[43] == sizeof(b));
 	scsi_data_in(cmd, b, sizeof(b), alloc);
+	ut_assert(cmd->data_in_len <= sizeof(b));
 	return SCSI_RC_DONE;
 }
 
@@ -412,6 +449,7 @@ enum scsi_rc spc_receive_copy_results(struct scsi_cmd *cmd)
 {
 	uint32_t alloc = get_be32(cmd->cdb + 10);
 
+	ut_assert(cmd->cdb[0] == 0x84);
 	switch (cmd->cdb[1] & 0x1f) {
 	case 0x00:
 		return rcr_copy_status(cmd, alloc);
@@ -419,6 +457,7 @@ enum scsi_rc spc_receive_copy_results(struct scsi_cmd *cmd)
 		return rcr_op_params(cmd, alloc);
 	default:
 		scsi_fail_cdb(cmd, 1, 4);
+		ut_assert(cmd->data_in_len == 0);
 		return SCSI_RC_DONE;
 	}
 }

@@ -254,7 +254,7 @@ static struct scsi_cmd *stpg(struct fx *f, int port, const uint8_t *states,
 		put_be16(d + 2, groups[i]);
 	}
 	put_be32(cdb + 6, len);
-	return run_on(f, f->sess[port], 0, cdb, 12, 0, len);
+	return run_on(f, f->sess[port], 0, cdb, 12, len, len);
 }
 
 static enum scsi_alua_state state_of(struct fx *f, uint16_t tpg)
@@ -309,12 +309,9 @@ static void inquiry_without_device_group_has_no_tpgs(void **state)
 	c = run_on(f, f->sess[0], 5, rt, 12, 256, 0);
 	expect_sense(c, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB,
 		     "RTPG without ALUA");
-	/* unmap before freeing: the session outlives this LU */
-	scsi_lu_lock(lu);
-	LIST_REMOVE(f->sess[0]->lun_map[5], lu_link);
-	scsi_lu_unlock(lu);
-	free(f->sess[0]->lun_map[5]);
-	f->sess[0]->lun_map[5] = NULL;
+	/* unmap before freeing: the session outlives this LU (through the
+	 * layer, which keeps the LU's count of nexuses with its list) */
+	assert_int_equal(scsi_sess_unmap(f->sess[0], 5), 0);
 	scsi_lu_free(lu);
 	bs_close(bs);
 }
@@ -523,7 +520,7 @@ static void active_non_optimized_runs_everything(void **state)
 	uint8_t wr[10] = {0x2a, 0, 0, 0, 0, 0, 0, 0, 1};
 
 	assert_int_equal(state_of(f, 2), SCSI_ALUA_NON_OPTIMIZED);
-	expect_good(run_on(f, f->sess[1], 0, wr, 10, 0, 512), "WRITE");
+	expect_good(run_on(f, f->sess[1], 0, wr, 10, 512, 512), "WRITE");
 	expect_good(run_on(f, f->sess[1], 0, rd, 10, 512, 0), "READ");
 	expect_good(tur(f, 1), "TEST UNIT READY");
 }
@@ -639,30 +636,31 @@ static void stpg_parameter_list_length_boundaries(void **state)
 	expect_good(stpg(f, 0, NULL, NULL, 0), "STPG length 0");
 	memset(f->buf, 0, sizeof(f->buf));
 	put_be32(cdb + 6, 4);
-	expect_good(run_on(f, f->sess[0], 0, cdb, 12, 0, 4), "STPG length 4");
+	expect_good(run_on(f, f->sess[0], 0, cdb, 12, 4, 4), "STPG length 4");
 	/* not a header plus whole descriptors */
 	for (uint32_t len = 1; len < 12; len++) {
 		if (len == 4 || len == 8)
 			continue;
 		put_be32(cdb + 6, len);
-		c = run_on(f, f->sess[0], 0, cdb, 12, 0, len);
+		c = run_on(f, f->sess[0], 0, cdb, 12, len, len);
 		expect_sense(c, SK_ILLEGAL_REQUEST, ASC_PARAM_LIST_LENGTH,
 			     "STPG odd length");
 	}
 	/* every group once at most: 16 descriptors pass the length check
 	 * (and fail on the duplicates), 17 do not */
 	put_be32(cdb + 6, 4 + 4 * SCSI_ALUA_MAX_TPGS);
-	c = run_on(f, f->sess[0], 0, cdb, 12, 0, 4 + 4 * SCSI_ALUA_MAX_TPGS);
+	c = run_on(f, f->sess[0], 0, cdb, 12, 4 + 4 * SCSI_ALUA_MAX_TPGS,
+		   4 + 4 * SCSI_ALUA_MAX_TPGS);
 	expect_sense(c, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_PARAM,
 		     "STPG 16 descriptors of group 0");
 	put_be32(cdb + 6, 4 + 4 * (SCSI_ALUA_MAX_TPGS + 1));
-	c = run_on(f, f->sess[0], 0, cdb, 12, 0,
+	c = run_on(f, f->sess[0], 0, cdb, 12, 4 + 4 * (SCSI_ALUA_MAX_TPGS + 1),
 		   4 + 4 * (SCSI_ALUA_MAX_TPGS + 1));
 	expect_sense(c, SK_ILLEGAL_REQUEST, ASC_PARAM_LIST_LENGTH,
 		     "STPG 17 descriptors");
 	/* less Data-Out than the list length */
 	put_be32(cdb + 6, 8);
-	c = run_on(f, f->sess[0], 0, cdb, 12, 0, 4);
+	c = run_on(f, f->sess[0], 0, cdb, 12, 4, 4);
 	expect_sense(c, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_IU,
 		     "STPG short Data-Out");
 }
@@ -702,6 +700,27 @@ static void rsoc_lists_the_alua_commands(void **state)
 	assert_true(rsoc_lists(imp, 0xa3, 0x0a));
 	assert_false(rsoc_lists(imp, 0xa4, 0x0a));
 	fx_free(imp);
+}
+
+/* SPC-4 §6.35.2: "all commands" lists every supported command, with its
+ * timeouts descriptor when RCTD is set.  With the ALUA rows an LU has 66;
+ * the RCTD answer had room for 64 and quietly left the last two out
+ * (found by the assertion on the buffer in rsoc_all). */
+static void rsoc_all_with_timeouts_lists_as_many_rows_as_without(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[12] = {0xa3, 0x0c, 0x00};
+	uint32_t rows, rows_rctd;
+
+	put_be32(cdb + 6, 65535);
+	expect_good(run_on(f, f->sess[0], 0, cdb, 12, 65535, 0), "RSOC all");
+	rows = get_be32(f->buf) / 8;
+	cdb[2] = 0x80; /* RCTD */
+	expect_good(run_on(f, f->sess[0], 0, cdb, 12, 65535, 0),
+		    "RSOC all with RCTD");
+	rows_rctd = get_be32(f->buf) / 20;
+	assert_true(rows > 64);
+	assert_int_equal(rows_rctd, rows);
 }
 
 /* -------------------------------------------------- construction */
@@ -774,6 +793,7 @@ int main(void)
 		T(stpg_parameter_list_length_boundaries),
 		cmocka_unit_test(stpg_needs_explicit_alua),
 		T(rsoc_lists_the_alua_commands),
+		T(rsoc_all_with_timeouts_lists_as_many_rows_as_without),
 		cmocka_unit_test(group_construction_limits),
 		cmocka_unit_test(state_names_round_trip),
 	};

@@ -151,6 +151,65 @@ static void xcopy_target_descriptor_count_both_sides(void **state)
 		     ASC_TOO_MANY_TARGET_DESC);
 }
 
+/*
+ * A segment between 4096-byte LUs, sent to a 512-byte LU (and one between
+ * LUs of different block lengths, which is refused).  The copy
+ * buffer was cut in blocks of the addressed LU (2048 blocks of 512 bytes
+ * per 1 MiB chunk) and then filled with 4096-byte source blocks: 512 of
+ * them, 2 MiB into the 1 MiB buffer (found by the assertion on the chunk
+ * size in copy_step).  Each chunk is now cut in the segment's own blocks
+ * and the copy arrives whole.
+ */
+static void xcopy_between_4k_lus_sent_to_a_512_byte_lu_copies_whole(void **st)
+{
+	struct fx *f = fx_new(NULL, DISK_BYTES, true);
+	struct bs_dev_params p = {.kind = BS_MEM,
+				  .name = "d4k",
+				  .size_bytes = 8u << 20,
+				  .block_size = 4096};
+	const uint32_t nblocks = 512, bytes = nblocks * 4096;
+	struct bs_dev *bs4k;
+	struct scsi_lu *lu4k;
+	uint8_t naa[1][16], cdb[16] = {0};
+	uint32_t len;
+	(void)st;
+
+	assert_int_equal(bs_mem_open(&p, &bs4k), 0);
+	lu4k = scsi_lu_new(&stub_env, NULL, bs4k, 9);
+	assert_non_null(lu4k);
+	assert_int_equal(scsi_sess_map(f->sess, 1, lu4k, false), 0);
+	expect_sense(run_lun(f, 1, cdb, 6, 0, 0), SK_UNIT_ATTENTION,
+		     ASC_POWER_ON_RESET);
+	fill(f->buf, bytes, 3);
+	cdb_rw16(cdb, 0x8a, 0, nblocks); /* source: LBAs 0..511 */
+	expect_good(run_lun(f, 1, cdb, 16, bytes, bytes));
+	naa_of(lu4k, naa[0]);
+	len = xc_list(f->buf, naa, 1, 0, (uint16_t)nblocks);
+	put_be24(f->buf + 16 + 29, 4096); /* DISK BLOCK LENGTH of lu4k */
+	expect_good(run_xcopy(f, len));	  /* to LBA 64 of the same LU */
+	cdb_rw16(cdb, 0x88, 64, nblocks);
+	expect_good(run_lun(f, 1, cdb, 16, bytes, 0));
+	for (uint32_t i = 0; i < bytes; i++)
+		if (f->buf[i] != (uint8_t)(3 + i * 7))
+			fail_msg("byte %u of the copy differs from the source",
+				 i);
+	/* From the 4096-byte LU to the 512-byte one: NUMBER OF BLOCKS
+	 * cannot count both; refused, nothing written. */
+	{
+		uint8_t two[2][16];
+
+		naa_of(lu4k, two[0]);
+		naa_of(f->lu, two[1]);
+		len = xc_list(f->buf, two, 2, 1, 8);
+		put_be24(f->buf + 16 + 29, 4096);
+		expect_sense(run_xcopy(f, len), SK_ILLEGAL_REQUEST,
+			     ASC_INVALID_FIELD_IN_PARAM);
+	}
+	fx_free(f);
+	scsi_lu_free(lu4k);
+	bs_close(bs4k);
+}
+
 /* Allocation lengths 0, 1 and 0xFFFFFFFF: truncation, never an error. */
 static void receive_copy_results_allocation_lengths(void **state)
 {
@@ -185,6 +244,8 @@ int main(void)
 		T(xcopy_list_shorter_than_header_is_length_error),
 		T(xcopy_target_descriptor_count_both_sides),
 		T(receive_copy_results_allocation_lengths),
+		cmocka_unit_test(
+			xcopy_between_4k_lus_sent_to_a_512_byte_lu_copies_whole),
 #undef T
 	};
 
