@@ -9,6 +9,22 @@
 #include "backstore/backstore.h"
 #include "env.h"
 
+/* Every backstore, whatever opened it, keeps the promises of backstore.h:
+ * a block size the SCSI layer supports and a whole number of blocks. */
+static int opened(int rc, struct bs_dev *const *out)
+{
+	ut_assert(rc <= 0);
+	ut_assert(rc != 0 || *out != NULL);
+	if (rc == 0) {
+		uint32_t bs = (*out)->block_size;
+
+		ut_assert(bs >= 512 && bs <= 65536 && (bs & (bs - 1)) == 0);
+		ut_assert((*out)->size_bytes % (*out)->block_size == 0);
+		ut_assert((*out)->ops != NULL && (*out)->ops->submit != NULL);
+	}
+	return rc;
+}
+
 int bs_open(struct env *env, const struct bs_dev_params *p, struct bs_dev **out)
 {
 	if (!p || !out)
@@ -22,10 +38,10 @@ int bs_open(struct env *env, const struct bs_dev_params *p, struct bs_dev **out)
 			bs_close(*out);
 			*out = NULL;
 		}
-		return rc;
+		return opened(rc, out);
 	}
 	case BS_NULL:
-		return bs_null_open(p, out);
+		return opened(bs_null_open(p, out), out);
 	case BS_FILE:
 	case BS_BLOCK:
 	case BS_RBD:
@@ -33,7 +49,7 @@ int bs_open(struct env *env, const struct bs_dev_params *p, struct bs_dev **out)
 	case BS_SIM:
 		if (!env || !env->ops || !env->ops->disk_open)
 			return -ENOTSUP;
-		return env->ops->disk_open(env, p, out);
+		return opened(env->ops->disk_open(env, p, out), out);
 	default:
 		return -EINVAL;
 	}

@@ -24,6 +24,8 @@
 #include "queue_compat.h"
 #include <sys/uio.h>
 
+#include "ut_assert.h"
+
 struct env;
 struct bs_dev;
 
@@ -132,6 +134,14 @@ struct bs_dev {
 
 static inline void bs_submit(struct bs_dev *dev, struct bs_req *req)
 {
+	/* What every backstore may rely on: whole blocks, a completion to
+	 * call, and data buffers where the op moves data. */
+	ut_assert(req->offset_bytes % dev->block_size == 0);
+	ut_assert(req->length_bytes % dev->block_size == 0);
+	ut_assert(req->done != NULL);
+	ut_assert((req->op != BS_OP_READ && req->op != BS_OP_WRITE) ||
+		  req->length_bytes == 0 ||
+		  (req->iovcnt > 0 && req->iov != NULL));
 	dev->ops->submit(dev, req);
 }
 

@@ -29,6 +29,24 @@ struct mem_disk {
 	struct env_mutex *lock;
 };
 
+/* Buffer accounting: `allocated` counts the chunks that exist, all of
+ * them inside the table (walks the table: for ut_assert_slow). */
+static bool mem_accounting_ok(const struct mem_disk *m)
+{
+	uint64_t n = 0;
+
+	for (uint64_t i = 0; i < m->nchunks; i++)
+		n += m->chunks[i] != NULL;
+	return n == m->allocated;
+}
+
+/* The table covers the capacity, one chunk per MiB, no more. */
+static bool mem_table_ok(const struct bs_dev *dev, const struct mem_disk *m)
+{
+	return m->nchunks ==
+	       (dev->size_bytes + MEM_CHUNK_BYTES - 1) / MEM_CHUNK_BYTES;
+}
+
 /* A position inside a request's iovec array. */
 struct iov_cur {
 	const struct iovec *iov;
@@ -65,6 +83,9 @@ static void cur_move(struct iov_cur *c, uint8_t *flat, const uint8_t *src,
 			c->off = 0;
 		}
 	}
+	/* mem_check() made sure the iovecs hold the whole request. */
+	ut_assert(n == 0);
+	ut_assert(c->i <= c->cnt);
 }
 
 static void cur_skip(struct iov_cur *c, size_t n)
@@ -80,6 +101,8 @@ static void cur_skip(struct iov_cur *c, size_t n)
 			c->off = 0;
 		}
 	}
+	ut_assert(n == 0); /* as in cur_move */
+	ut_assert(c->i <= c->cnt);
 }
 
 /* Are the next n bytes zero?  The cursor does not move. */
@@ -100,6 +123,7 @@ static bool cur_is_zero(const struct iov_cur *c0, size_t n)
 		c.i++;
 		c.off = 0;
 	}
+	ut_assert(n == 0); /* every byte looked at */
 	return true;
 }
 
@@ -108,6 +132,8 @@ static size_t chunk_len(const struct bs_dev *dev, uint64_t idx)
 	uint64_t start = idx * MEM_CHUNK_BYTES;
 	uint64_t left = dev->size_bytes - start;
 
+	ut_assert(start < dev->size_bytes); /* a chunk of this disk */
+	ut_assert(left > 0);
 	return left < MEM_CHUNK_BYTES ? (size_t)left : MEM_CHUNK_BYTES;
 }
 
@@ -139,9 +165,12 @@ static int mem_read(struct bs_dev *dev, struct bs_req *req)
 	uint64_t idx;
 	size_t in, n;
 
+	ut_assert(req->op == BS_OP_READ);
+	ut_assert(req->offset_bytes + req->length_bytes <= dev->size_bytes);
 	FOR_EACH_PIECE (req->offset_bytes, req->length_bytes, idx, in, n) {
 		const uint8_t *chunk = m->chunks[idx];
 
+		ut_assert(idx < m->nchunks);
 		cur_move(&c, NULL, chunk ? chunk + in : NULL, n, true);
 	}
 	return 0;
@@ -154,9 +183,11 @@ static int mem_write(struct bs_dev *dev, struct bs_req *req)
 	uint64_t idx;
 	size_t in, n;
 
+	ut_assert(req->op == BS_OP_WRITE && !dev->read_only);
 	FOR_EACH_PIECE (req->offset_bytes, req->length_bytes, idx, in, n) {
 		uint8_t *chunk = m->chunks[idx];
 
+		ut_assert(idx < m->nchunks);
 		if (!chunk) {
 			if (cur_is_zero(&c, n)) {
 				cur_skip(&c, n);
@@ -167,6 +198,7 @@ static int mem_write(struct bs_dev *dev, struct bs_req *req)
 				return -ENOSPC;
 			m->chunks[idx] = chunk;
 			m->allocated++;
+			ut_assert(m->allocated <= m->nchunks);
 		}
 		cur_move(&c, chunk + in, NULL, n, false);
 	}
@@ -179,10 +211,13 @@ static int mem_discard(struct bs_dev *dev, struct bs_req *req)
 	uint64_t idx;
 	size_t in, n;
 
+	ut_assert(req->op == BS_OP_UNMAP || req->op == BS_OP_WRITE_ZEROES);
 	FOR_EACH_PIECE (req->offset_bytes, req->length_bytes, idx, in, n) {
+		ut_assert(idx < m->nchunks);
 		if (!m->chunks[idx])
 			continue;
 		if (in == 0 && n == chunk_len(dev, idx)) {
+			ut_assert(m->allocated > 0); /* pair: mem_write */
 			free(m->chunks[idx]);
 			m->chunks[idx] = NULL;
 			m->allocated--;
@@ -216,6 +251,7 @@ static void mem_submit(struct bs_dev *dev, struct bs_req *req)
 	/* The size may change (mem_resize): checked under the lock too. */
 	if (m->lock)
 		env_mutex_lock(m->env, m->lock);
+	ut_assert(mem_table_ok(dev, m));
 	status = mem_check(dev, req);
 	if (status == 0) {
 		switch (req->op) {
@@ -232,10 +268,11 @@ static void mem_submit(struct bs_dev *dev, struct bs_req *req)
 		case BS_OP_FLUSH:
 			break;
 		default:
-			status = -EINVAL;
-			break;
+			ut_unreachable("a backstore op outside enum bs_op");
 		}
 	}
+	ut_assert(status <= 0);
+	ut_assert_slow(mem_accounting_ok(m));
 	if (m->lock)
 		env_mutex_unlock(m->env, m->lock);
 	req->done(req, status);
@@ -258,6 +295,8 @@ static uint64_t mem_lba_status(struct bs_dev *dev, uint64_t offset_bytes,
 	end = offset_bytes + len_bytes;
 	if (m->lock)
 		env_mutex_lock(m->env, m->lock);
+	ut_assert(idx < m->nchunks);
+	ut_assert((end - 1) / MEM_CHUNK_BYTES < m->nchunks);
 	state = m->chunks[idx] != NULL;
 	pos = (idx + 1) * MEM_CHUNK_BYTES;
 	while (pos < end && (m->chunks[pos / MEM_CHUNK_BYTES] != NULL) == state)
@@ -272,6 +311,8 @@ static void mem_close(struct bs_dev *dev)
 {
 	struct mem_disk *m = dev->priv;
 
+	ut_assert(mem_table_ok(dev, m));
+	ut_assert_slow(mem_accounting_ok(m));
 	for (uint64_t i = 0; i < m->nchunks; i++)
 		free(m->chunks[i]);
 	free(m->chunks);
@@ -285,12 +326,14 @@ int bs_mem_share(struct bs_dev *dev, struct env *env)
 {
 	struct mem_disk *m = dev->priv;
 
+	ut_assert(m->lock == NULL); /* shared once */
 	if (!env->ops->mutex_new)
 		return 0; /* one reactor */
 	m->lock = env_mutex_new(env);
 	if (!m->lock)
 		return -ENOMEM;
 	m->env = env;
+	ut_assert(m->env != NULL);
 	return 0;
 }
 
@@ -303,6 +346,8 @@ static int mem_resize_locked(struct bs_dev *dev, struct mem_disk *m,
 	uint64_t old = dev->size_bytes;
 	uint64_t n = (size + MEM_CHUNK_BYTES - 1) / MEM_CHUNK_BYTES;
 
+	ut_assert(size > 0 && size % dev->block_size == 0); /* mem_resize */
+	ut_assert(mem_table_ok(dev, m));
 	if (n > m->nchunks) {
 		uint8_t **t = realloc(m->chunks, n * sizeof(*t));
 
@@ -348,6 +393,8 @@ static int mem_resize_locked(struct bs_dev *dev, struct mem_disk *m,
 		}
 	}
 	dev->size_bytes = size;
+	ut_assert(mem_table_ok(dev, m));
+	ut_assert_slow(mem_accounting_ok(m));
 	return 0;
 }
 
@@ -401,6 +448,8 @@ int bs_mem_open(const struct bs_dev_params *p, struct bs_dev **out)
 	dev->rotational = false;
 	dev->write_cache = true;
 	dev->priv = m;
+	ut_assert(dev->size_bytes % bs == 0);
+	ut_assert(mem_table_ok(dev, m) && m->allocated == 0);
 	*out = dev;
 	return 0;
 nomem:

@@ -12,6 +12,8 @@ static void null_submit(struct bs_dev *dev, struct bs_req *req)
 {
 	int status = 0;
 
+	ut_assert(dev->kind == BS_NULL);
+	ut_assert(dev->size_bytes % dev->block_size == 0);
 	if (req->op != BS_OP_FLUSH &&
 	    (req->offset_bytes > dev->size_bytes ||
 	     req->length_bytes > dev->size_bytes - req->offset_bytes)) {
@@ -34,7 +36,9 @@ static int null_resize(struct bs_dev *dev, uint64_t size_bytes)
 {
 	if (size_bytes == 0 || size_bytes % dev->block_size)
 		return -EINVAL;
+	ut_assert(dev->kind == BS_NULL);
 	dev->size_bytes = size_bytes;
+	ut_assert(dev->size_bytes % dev->block_size == 0);
 	return 0;
 }
 
@@ -63,6 +67,8 @@ int bs_null_open(const struct bs_dev_params *p, struct bs_dev **out)
 	dev->read_only = p->read_only;
 	dev->thin = false;
 	dev->write_cache = true;
+	ut_assert(dev->size_bytes % bs == 0 &&
+		  dev->size_bytes <= p->size_bytes);
 	*out = dev;
 	return 0;
 }

@@ -70,14 +70,18 @@ static void client_free_if_done(struct env_real_ctl_client *cl)
 {
 	struct env_real_control *c = cl->srv;
 	struct env_real_ctl_client **pp;
+	bool found = false;
 
 	if (!cl->closed || cl->holds || cl->stack)
 		return;
+	ut_assert(cl->w.fd < 0); /* client_close() closed it */
 	for (pp = &c->clients; *pp; pp = &(*pp)->next)
 		if (*pp == cl) {
 			*pp = cl->next;
+			found = true;
 			break;
 		}
+	ut_assert(found); /* on its server's list until now */
 	free(cl->in);
 	free(cl->out);
 	free(cl);
@@ -87,6 +91,8 @@ static void client_close(struct env_real_ctl_client *cl)
 {
 	if (cl->closed)
 		return;
+	ut_assert(er_owned(cl->srv->r));
+	ut_assert(cl->srv->nclients > 0); /* pair: ctl_accept */
 	er_watch_del(cl->srv->r, &cl->w);
 	close(cl->w.fd);
 	cl->w.fd = -1;
@@ -113,11 +119,14 @@ static int client_queue(struct env_real_ctl_client *cl, const char *s, size_t n)
 	}
 	memcpy(cl->out + cl->out_len, s, n);
 	cl->out_len += n;
+	ut_assert(cl->out_len <= cl->out_cap && cl->out_len <= CTL_OUT_MAX);
+	ut_assert(cl->out_off <= cl->out_len);
 	return 0;
 }
 
 static void client_flush(struct env_real_ctl_client *cl)
 {
+	ut_assert(cl->out_off <= cl->out_len);
 	while (!cl->closed && cl->out_off < cl->out_len) {
 		ssize_t n = send(cl->w.fd, cl->out + cl->out_off,
 				 cl->out_len - cl->out_off, MSG_NOSIGNAL);
@@ -144,6 +153,10 @@ static void client_flush(struct env_real_ctl_client *cl)
 
 void env_real_control_reply(struct env_real_ctl_client *cl, const char *line)
 {
+	/* A reply answers one request handed out (client_process); the
+	 * client lives until its last one. */
+	ut_assert(cl->holds > 0);
+	ut_assert(er_owned(cl->srv->r));
 	cl->stack++;
 	control_reply_locked(cl, line);
 	cl->stack--;
@@ -156,6 +169,7 @@ static void control_reply_locked(struct env_real_ctl_client *cl,
 	if (!cl->closed && (!line || client_queue(cl, line, strlen(line)) ||
 			    client_queue(cl, "\n", 1)))
 		cl->close_after_flush = true; /* out of memory or flooded */
+	ut_assert(cl->stack > 0); /* env_real_control_reply holds it */
 	if (cl->holds)
 		cl->holds--;
 	if (cl->closed)
@@ -174,6 +188,7 @@ static void client_update(struct env_real_ctl_client *cl)
 
 	if (cl->closed)
 		return;
+	ut_assert(cl->w.fd >= 0);
 	/* Read only while no reply is pending; write while bytes wait. */
 	if (!cl->holds && !cl->close_after_flush && !cl->eof)
 		ev |= EPOLLIN;
@@ -185,6 +200,8 @@ static void client_update(struct env_real_ctl_client *cl)
 /* Hand the complete lines read so far to the protocol, one at a time. */
 static void client_process(struct env_real_ctl_client *cl)
 {
+	ut_assert(!cl->processing); /* no re-entry */
+	ut_assert(cl->in_len <= cl->in_cap);
 	cl->processing = true;
 	while (!cl->closed && !cl->holds && !cl->close_after_flush) {
 		char *nl = memchr(cl->in, '\n', cl->in_len);
@@ -205,9 +222,11 @@ static void client_process(struct env_real_ctl_client *cl)
 		}
 		memcpy(line, cl->in, len);
 		line[len] = '\0';
+		ut_assert(used <= cl->in_len);
 		memmove(cl->in, cl->in + used, cl->in_len - used);
 		cl->in_len -= used;
 		cl->holds++;
+		ut_assert(cl->holds == 1); /* one request at a time */
 		cl->srv->fn(cl->srv->arg, cl, line, len);
 		free(line);
 	}
@@ -224,6 +243,8 @@ static void client_event(struct er_watch *w, uint32_t events)
 	struct env_real_ctl_client *cl =
 		er_container_of(w, struct env_real_ctl_client, w);
 
+	ut_assert(!cl->closed); /* its fd left epoll when it closed */
+	ut_assert(er_self == cl->srv->r);
 	cl->stack++;
 	client_event_locked(cl, events);
 	cl->stack--;
@@ -269,6 +290,7 @@ static void client_event_locked(struct env_real_ctl_client *cl, uint32_t events)
 			break;
 		}
 		cl->in_len += (size_t)n;
+		ut_assert(cl->in_len <= cl->in_cap);
 		if (cl->holds)
 			break;
 	}
@@ -280,6 +302,7 @@ void env_real_control_reply_error(struct env_real_ctl_client *cl,
 {
 	char line[512];
 
+	ut_assert(why != NULL && strlen(why) < 256); /* our own texts */
 	snprintf(line, sizeof(line),
 		 "{\"version\":%d,\"ok\":false,\"error\":\"%s\"}",
 		 CTL_PROTOCOL_VERSION, why);
@@ -315,6 +338,7 @@ static void ctl_accept(struct er_watch *w, uint32_t events)
 		cl->next = c->clients;
 		c->clients = cl;
 		c->nclients++;
+		ut_assert(c->nclients > 0); /* no wrap */
 		if (er_watch_add(c->r, &cl->w, EPOLLIN)) {
 			close(fd);
 			cl->closed = true;
@@ -441,6 +465,8 @@ int env_real_control_listen(struct env *e, const char *path,
 		return -ENOMEM;
 	}
 	c->r = er_reactor_of(e);
+	ut_assert(c->r->index == 0); /* the listening reactor */
+	ut_assert(fn != NULL);
 	c->w.fd = fd;
 	c->w.fn = ctl_accept;
 	c->fn = fn;

@@ -154,6 +154,9 @@ struct er_disk_engine {
 };
 
 static void er_io_issue(struct er_io *io);
+static bool er_engine_pool_ok(const struct er_disk_engine *eng);
+static uint64_t er_iov_total(const struct iovec *iov, int iovcnt);
+static bool er_file_idle(struct er_file *f);
 static void er_io_result(struct er_io *io, ssize_t res);
 static void er_engine_kick(struct er_disk_engine *eng);
 
@@ -182,6 +185,7 @@ static int er_iov_slice(const struct iovec *src, int srccnt, uint64_t skip,
 		max_bytes -= l;
 		skip = 0;
 	}
+	ut_assert(n <= ER_IO_IOV);
 	return n;
 }
 
@@ -190,6 +194,8 @@ static void er_iov_zero_from(const struct iovec *iov, int iovcnt, uint64_t skip,
 {
 	struct iovec part[ER_IO_IOV];
 
+	/* The request's own iovecs, which hold all of it (er_req_check). */
+	ut_assert(skip + len <= er_iov_total(iov, iovcnt));
 	while (len > 0) {
 		int n = er_iov_slice(iov, iovcnt, skip, len, part);
 
@@ -216,6 +222,9 @@ static uint64_t er_iov_total(const struct iovec *iov, int iovcnt)
 
 static void er_file_destroy(struct er_file *f)
 {
+	/* Last use: closed by its owner, nothing in flight or waiting. */
+	ut_assert(f->closing);
+	ut_assert(er_file_idle(f) && atomic_load(&f->in_done) == 0);
 	close(f->fd);
 	free(f);
 }
@@ -238,11 +247,20 @@ static void er_io_complete(struct er_io *io, int status)
 	struct er_file *f = io->f;
 	struct bs_req *req = io->req;
 
+	/* A request completes on the reactor that submitted it (env.h), once,
+	 * and returns its er_io to that engine's free list (pool pairing:
+	 * er_io_start took it). */
+	ut_assert(er_owned(eng->r));
+	ut_assert(req != NULL && f != NULL);
+	ut_assert(eng->inflight > 0 && atomic_load(&f->inflight) > 0);
+	ut_assert(!io->defer.queued);
+	ut_assert(status <= 0);
 	io->req = NULL;
 	io->f = NULL;
 	atomic_fetch_sub(&f->inflight, 1);
 	eng->inflight--;
 	TAILQ_INSERT_HEAD(&eng->free_ios, io, link);
+	ut_assert_slow(er_engine_pool_ok(eng));
 	/* The callback may bs_close() the file: it stays until we return.
 	 * (bs_close() happens at exit, once the other reactors stopped.) */
 	atomic_fetch_add(&f->in_done, 1);
@@ -257,6 +275,8 @@ static void er_io_deferred(struct er_defer *d)
 {
 	struct er_io *io = er_container_of(d, struct er_io, defer);
 
+	ut_assert(io->req != NULL); /* an er_io in use */
+	ut_assert(er_self == io->eng->r);
 	if (io->defer_result) {
 		io->defer_result = false;
 		er_io_result(io, io->res);
@@ -268,6 +288,8 @@ static void er_io_deferred(struct er_defer *d)
 /* Fail (or finish) a request without I/O: still asynchronously. */
 static void er_io_finish_later(struct er_io *io, int status)
 {
+	ut_assert(status <= 0);
+	ut_assert(!io->defer_result);
 	io->status = status;
 	er_defer_queue(io->eng->r, &io->defer);
 }
@@ -277,6 +299,8 @@ static void er_io_result(struct er_io *io, ssize_t res)
 {
 	struct bs_req *req = io->req;
 
+	ut_assert(req != NULL);
+	ut_assert(io->done_bytes <= req->length_bytes);
 	if (res == -EINTR || res == -EAGAIN) {
 		er_io_issue(io);
 		return;
@@ -321,7 +345,10 @@ static void er_io_result(struct er_io *io, ssize_t res)
 		}
 		return;
 	}
+	/* The kernel moves at most the chunk it was given. */
+	ut_assert((uint64_t)res <= er_iov_total(io->iov, io->iovcnt));
 	io->done_bytes += (uint64_t)res;
+	ut_assert(io->done_bytes <= req->length_bytes);
 	if (io->done_bytes < req->length_bytes)
 		er_io_issue(io); /* short transfer: the remainder */
 	else
@@ -349,12 +376,12 @@ static void er_uring_issue(struct er_io *io)
 	struct io_uring_sqe *sqe = er_uring_sqe(eng);
 	int fd = io->f->fd;
 
-	if (!sqe) {
-		/* Cannot happen with ER_QUEUE_DEPTH er_io and as many SQEs;
-		 * fail the request rather than lose it. */
-		er_io_finish_later(io, -EAGAIN);
-		return;
-	}
+	/* Cannot happen: an er_io has at most one SQE waiting for submission,
+	 * there are ER_QUEUE_DEPTH er_io and the ring has as many SQEs (even
+	 * when a submission failed and left them queued). */
+	ut_assert(sqe != NULL);
+	ut_assert(io->stage == ER_ST_FLUSH || io->stage == ER_ST_FALLOC ||
+		  io->iovcnt > 0);
 	switch (io->stage) {
 	case ER_ST_RW:
 		if (req->op == BS_OP_READ) {
@@ -392,6 +419,9 @@ static void er_uring_reap(struct er_disk_engine *eng)
 		struct er_io *io = io_uring_cqe_get_data(cqe);
 		ssize_t res = cqe->res;
 
+		/* Every SQE we prepare names its er_io, of this engine. */
+		ut_assert(io != NULL && io->eng == eng);
+		ut_assert(io->req != NULL);
 		io_uring_cqe_seen(&eng->ring, cqe);
 		er_io_result(io, res);
 	}
@@ -429,8 +459,10 @@ void er_disk_flush(struct er_reactor *r)
 	struct er_disk_engine *eng = r->disk;
 	int rc;
 
+	ut_assert(er_self == r);
 	if (!eng || !eng->uring || io_uring_sq_ready(&eng->ring) == 0)
 		return;
+	ut_assert(io_uring_sq_ready(&eng->ring) <= ER_QUEUE_DEPTH);
 	rc = io_uring_submit(&eng->ring);
 	if (rc < 0)
 		LOG_ERR(&r->env, "io_uring_submit: %s", strerror(-rc));
@@ -449,6 +481,9 @@ static ssize_t er_pool_do(struct er_io *io)
 	int fd = io->f->fd;
 	ssize_t n = 0;
 
+	/* On a worker thread: only what the er_io carries is touched. */
+	ut_assert(!io->eng->uring);
+	ut_assert(fd >= 0);
 	switch (io->stage) {
 	case ER_ST_RW:
 		if (req->op == BS_OP_READ)
@@ -506,6 +541,8 @@ static void er_pool_issue(struct er_io *io)
 {
 	struct er_disk_engine *eng = io->eng;
 
+	ut_assert(!eng->uring && eng->nthreads > 0);
+	ut_assert(io->req != NULL);
 	pthread_mutex_lock(&eng->lock);
 	TAILQ_INSERT_TAIL(&eng->work, io, link);
 	pthread_cond_signal(&eng->cond);
@@ -526,8 +563,10 @@ static void er_pool_event(struct er_watch *w, uint32_t events)
 	pthread_mutex_lock(&eng->lock);
 	TAILQ_CONCAT(&done, &eng->done, link);
 	pthread_mutex_unlock(&eng->lock);
+	ut_assert(er_self == eng->r);
 	while ((io = TAILQ_FIRST(&done))) {
 		TAILQ_REMOVE(&done, io, link);
+		ut_assert(io->eng == eng && io->req != NULL);
 		er_io_result(io, io->res);
 	}
 }
@@ -537,6 +576,7 @@ static int er_pool_start(struct er_disk_engine *eng)
 	sigset_t all, old;
 	int rc = 0;
 
+	ut_assert(!eng->uring && eng->nthreads == 0);
 	TAILQ_INIT(&eng->work);
 	TAILQ_INIT(&eng->done);
 	pthread_mutex_init(&eng->lock, NULL);
@@ -563,6 +603,9 @@ static void er_pool_stop(struct er_disk_engine *eng)
 	pthread_mutex_unlock(&eng->lock);
 	for (unsigned int i = 0; i < eng->nthreads; i++)
 		pthread_join(eng->threads[i], NULL);
+	/* The workers are gone: nothing of theirs is left to pick up. */
+	ut_assert(TAILQ_EMPTY(&eng->work));
+	ut_assert(eng->nthreads <= ER_POOL_THREADS);
 	pthread_cond_destroy(&eng->cond);
 	pthread_mutex_destroy(&eng->lock);
 }
@@ -571,6 +614,9 @@ static void er_pool_stop(struct er_disk_engine *eng)
 
 static void er_io_result_later(struct er_io *io, ssize_t res)
 {
+	ut_assert(!io->defer.queued);
+	ut_assert(res < 0 ||
+		  (uint64_t)res <= er_iov_total(io->iov, io->iovcnt));
 	io->res = res;
 	io->defer_result = true;
 	er_defer_queue(io->eng->r, &io->defer);
@@ -592,6 +638,9 @@ static bool er_write_inline(struct er_io *io)
 	ssize_t n;
 	int err;
 
+	/* A chunk of a write, on the submitting reactor's own thread. */
+	ut_assert(io->stage == ER_ST_RW && req->op == BS_OP_WRITE);
+	ut_assert(er_self == r || er_self == NULL);
 	if (r->inline_writes == ENV_REAL_INLINE_OFF ||
 	    (req->flags & BS_F_FUA) ||
 	    req->length_bytes - io->done_bytes > ER_INLINE_MAX)
@@ -660,6 +709,10 @@ static void er_io_issue(struct er_io *io)
 {
 	struct bs_req *req = io->req;
 
+	ut_assert(req != NULL);
+	ut_assert(io->done_bytes < req->length_bytes ||
+		  req->length_bytes == 0 || io->stage == ER_ST_FLUSH ||
+		  io->stage == ER_ST_FALLOC);
 	if (io->stage == ER_ST_RW) {
 		io->chunk_off = req->offset_bytes + io->done_bytes;
 		io->iovcnt = er_iov_slice(req->iov, req->iovcnt, io->done_bytes,
@@ -720,12 +773,16 @@ static void er_io_start(struct er_disk_engine *eng, struct er_file *f,
 	struct er_io *io = TAILQ_FIRST(&eng->free_ios);
 	int rc;
 
+	/* Pool get: the callers saw a free er_io (er_file_submit, kick). */
+	ut_assert(io != NULL);
+	ut_assert(io->req == NULL && io->f == NULL && !io->defer.queued);
 	TAILQ_REMOVE(&eng->free_ios, io, link);
 	io->f = f;
 	io->req = req;
 	io->done_bytes = 0;
 	atomic_fetch_add(&f->inflight, 1);
 	eng->inflight++;
+	ut_assert(eng->inflight <= ER_QUEUE_DEPTH);
 	rc = er_req_check(f, req);
 	if (rc < 0 || (req->op != BS_OP_FLUSH && req->length_bytes == 0)) {
 		er_io_finish_later(io, rc);
@@ -761,6 +818,21 @@ static void er_io_start(struct er_disk_engine *eng, struct er_file *f,
 	er_io_issue(io);
 }
 
+/* Pool accounting: the free list and the er_io in use make up the array
+ * (walks the free list: for ut_assert_slow). */
+static bool er_engine_pool_ok(const struct er_disk_engine *eng)
+{
+	const struct er_io *io;
+	unsigned int free_n = 0;
+
+	TAILQ_FOREACH (io, &eng->free_ios, link) {
+		if (io->req != NULL || io->eng != eng)
+			return false;
+		free_n++;
+	}
+	return free_n + eng->inflight == ER_QUEUE_DEPTH;
+}
+
 /* Start waiting requests while er_io are free, one file after another. */
 static void er_engine_kick(struct er_disk_engine *eng)
 {
@@ -770,6 +842,8 @@ static void er_engine_kick(struct er_disk_engine *eng)
 	       (q = TAILQ_FIRST(&eng->waiting_files))) {
 		struct bs_req *req = TAILQ_FIRST(&q->waiting);
 
+		/* A file is on the list exactly while it has waiters. */
+		ut_assert(req != NULL && q->on_wait_list);
 		TAILQ_REMOVE(&q->waiting, req, link);
 		TAILQ_REMOVE(&eng->waiting_files, q, wait_link);
 		if (TAILQ_EMPTY(&q->waiting))
@@ -790,6 +864,8 @@ static void er_file_submit(struct bs_dev *dev, struct bs_req *req)
 	struct er_disk_engine *eng = er_engine_get(r);
 	struct er_fq *q = &f->q[r->index];
 
+	ut_assert(r->index < ER_MAX_REACTORS && q->f == f);
+	ut_assert(!f->closing); /* bs_close() is its owner's last call */
 	if (!eng) {
 		/* No engine on this reactor (out of memory at its first
 		 * request): fail the request, asynchronously is not possible
@@ -860,6 +936,8 @@ static struct er_disk_engine *er_engine_get(struct er_reactor *r)
 		goto fail;
 	}
 	r->disk = eng;
+	ut_assert(eng->inflight == 0);
+	ut_assert_slow(er_engine_pool_ok(eng));
 	return eng;
 fail:
 	if (efd >= 0)
@@ -875,6 +953,8 @@ void er_disk_engine_free(struct er_reactor *r)
 
 	if (!eng)
 		return;
+	ut_assert(er_owned(r));
+	ut_assert(eng->r == r);
 	if (eng->inflight > 0)
 		LOG_WARN(&r->env,
 			 "disk engine freed with %u requests in "
@@ -932,6 +1012,10 @@ static uint64_t er_file_lba_status(struct bs_dev *dev, uint64_t offset_bytes,
 	if (h < 0 || (uint64_t)h <= offset_bytes)
 		return len_bytes < bs ? len_bytes : bs;
 	run = ((uint64_t)h - offset_bytes + bs - 1) / bs * bs;
+	/* Whole blocks from a block-aligned offset: the caller counts in
+	 * blocks (GET LBA STATUS). */
+	ut_assert(run > 0 && run % bs == 0);
+	ut_assert(offset_bytes % bs == 0);
 	return run < len_bytes ? run : len_bytes;
 }
 
@@ -939,6 +1023,8 @@ static void er_file_close(struct bs_dev *dev)
 {
 	struct er_file *f = dev->priv;
 
+	ut_assert(!f->closing); /* closed once */
+	ut_assert(&f->dev == dev);
 	f->closing = true;
 	if (!er_file_idle(f)) {
 		/* The requests still complete; the fd goes with the last. */
@@ -978,6 +1064,8 @@ static int er_file_resize(struct bs_dev *dev, uint64_t size_bytes)
 		    ftruncate(f->fd, (off_t)size_bytes) < 0)
 			return -errno;
 	}
+	ut_assert(!f->closing); /* a device in use */
+	ut_assert(dev->priv == f);
 	/* Submissions of other reactors check against it without a lock. */
 	__atomic_store_n(&dev->size_bytes, size_bytes, __ATOMIC_RELAXED);
 	LOG_INFO(&f->home->env, "event=resize device=%s bytes=%llu", f->name,
@@ -1188,6 +1276,7 @@ int er_disk_open(struct env *e, const struct bs_dev_params *p,
 		goto fail;
 	/* The LUN ends at a block boundary; a tail is never addressed. */
 	cap -= cap % block_size;
+	ut_assert(cap % block_size == 0);
 	if (cap == 0) {
 		LOG_ERR(e, "%s: %s has no whole %u-byte block", er_name(p),
 			p->path, block_size);
@@ -1219,6 +1308,9 @@ int er_disk_open(struct env *e, const struct bs_dev_params *p,
 	f->dev.rotational =
 		er_sys_rotational(f->is_blk ? st.st_rdev : st.st_dev);
 	f->dev.priv = f;
+	/* backstore.h: a whole number of blocks, at least one. */
+	ut_assert(f->dev.size_bytes > 0);
+	ut_assert(f->dev.size_bytes % f->dev.block_size == 0);
 	LOG_INFO(e, "%s: %s, %llu bytes in %u-byte blocks%s%s", f->name,
 		 p->path, (unsigned long long)cap, block_size,
 		 p->read_only ? ", read-only" : "", p->thin ? ", thin" : "");

@@ -80,6 +80,8 @@ static struct env_timer *er_timer_new(struct env *e, env_timer_fn fn, void *arg)
 	struct er_reactor *r = er_reactor_of(e);
 	struct env_timer *t;
 
+	ut_assert(er_owned(r));
+	ut_assert(fn != NULL);
 	/* Reserve the heap slot now so that timer_arm never allocates. */
 	if (ut_heap_reserve(&r->timers, r->timer_count + 1) != 0)
 		return NULL;
@@ -91,28 +93,36 @@ static struct env_timer *er_timer_new(struct env *e, env_timer_fn fn, void *arg)
 	t->arg = arg;
 	ut_heap_node_init(&t->node);
 	r->timer_count++;
+	/* Room for every timer: arming never allocates (nor fails). */
+	ut_assert(r->timers.cap >= r->timer_count);
 	return t;
 }
 
 static void er_timer_cancel(struct env_timer *t)
 {
+	ut_assert(er_owned(t->r));
 	if (ut_heap_node_queued(&t->node))
 		ut_heap_remove(&t->r->timers, &t->node);
+	ut_assert(!ut_heap_node_queued(&t->node));
 }
 
 static void er_timer_arm(struct env_timer *t, uint64_t deadline_ns)
 {
 	struct er_reactor *r = t->r;
 
+	/* Armed only from its own reactor (env.h): its heap has no lock. */
+	ut_assert(er_owned(r));
 	er_timer_cancel(t);
 	t->node.at_ns = deadline_ns;
 	t->node.seq = r->timer_seq++;
 	ut_heap_push(&r->timers, &t->node);
+	ut_assert(r->timers.len <= r->timer_count);
 }
 
 static void er_timer_free(struct env_timer *t)
 {
 	er_timer_cancel(t);
+	ut_assert(t->r->timer_count > 0); /* pair: er_timer_new */
 	t->r->timer_count--;
 	free(t);
 }
@@ -127,12 +137,15 @@ static void er_timers_run(struct er_reactor *r)
 
 	struct ut_heap_node *n;
 
+	ut_assert(er_self == r);
 	while ((n = ut_heap_top(&r->timers)) != NULL) {
 		struct env_timer *t = er_timer_of(n);
 
 		if (n->at_ns > now || n->seq >= seq_limit)
 			break;
 		ut_heap_remove(&r->timers, n);
+		/* Disarmed when it runs (env.h): it may re-arm itself. */
+		ut_assert(!ut_heap_node_queued(n) && t->r == r);
 		t->fn(t->arg);
 	}
 }
@@ -143,6 +156,7 @@ int er_watch_add(struct er_reactor *r, struct er_watch *w, uint32_t events)
 {
 	struct epoll_event ev = {.events = events, .data.ptr = w};
 
+	ut_assert(w->fd >= 0 && w->fn != NULL);
 	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, w->fd, &ev) < 0)
 		return -errno;
 	return 0;
@@ -162,19 +176,38 @@ void er_watch_del(struct er_reactor *r, struct er_watch *w)
 	epoll_ctl(r->epfd, EPOLL_CTL_DEL, w->fd, NULL);
 }
 
+/* defer_count is the length of the defers list (walks it). */
+static bool er_defers_ok(const struct er_reactor *r)
+{
+	const struct er_defer *d;
+	size_t n = 0;
+
+	TAILQ_FOREACH (d, &r->defers, link) {
+		if (!d->queued)
+			return false;
+		n++;
+	}
+	return n == r->defer_count;
+}
+
 void er_defer_queue(struct er_reactor *r, struct er_defer *d)
 {
+	ut_assert(er_owned(r));
+	ut_assert(d->fn != NULL);
 	if (d->queued)
 		return;
 	d->queued = true;
 	TAILQ_INSERT_TAIL(&r->defers, d, link);
 	r->defer_count++;
+	ut_assert_slow(er_defers_ok(r));
 }
 
 void er_defer_cancel(struct er_reactor *r, struct er_defer *d)
 {
+	ut_assert(er_owned(r));
 	if (!d->queued)
 		return;
+	ut_assert(r->defer_count > 0); /* pair: er_defer_queue */
 	d->queued = false;
 	TAILQ_REMOVE(&r->defers, d, link);
 	r->defer_count--;
@@ -186,10 +219,13 @@ static void er_defers_run(struct er_reactor *r)
 {
 	size_t n = r->defer_count;
 
+	ut_assert(er_self == r);
+	ut_assert_slow(er_defers_ok(r));
 	while (n-- > 0 && !TAILQ_EMPTY(&r->defers)) {
 		struct er_defer *d = TAILQ_FIRST(&r->defers);
 
 		er_defer_cancel(r, d);
+		ut_assert(!d->queued);
 		d->fn(d);
 	}
 }
@@ -209,8 +245,10 @@ static int er_timeout_ms(struct er_reactor *r)
 		return 0;
 	/* Round up: waking early would only spin until the deadline. */
 	wait_ns = first->at_ns - now;
+	ut_assert(wait_ns > 0);
 	if (wait_ns / 1000000u >= ER_MAX_SLEEP_MS)
 		return ER_MAX_SLEEP_MS;
+	ut_assert((wait_ns + 999999u) / 1000000u <= ER_MAX_SLEEP_MS);
 	return (int)((wait_ns + 999999u) / 1000000u);
 }
 
@@ -237,6 +275,8 @@ static void er_posts_run(struct er_reactor *r)
 	struct er_post *p;
 	struct er_msg *m;
 
+	/* Posted work runs on the reactor it was posted to (env_post). */
+	ut_assert(er_self == r);
 	pthread_mutex_lock(&r->post_lock);
 	TAILQ_CONCAT(&batch, &r->posts, link);
 	/* Taken: er_msg_cancel() no longer finds these. */
@@ -246,6 +286,7 @@ static void er_posts_run(struct er_reactor *r)
 	pthread_mutex_unlock(&r->post_lock);
 	while ((p = TAILQ_FIRST(&batch))) {
 		TAILQ_REMOVE(&batch, p, link);
+		ut_assert(p->fn != NULL);
 		p->fn(p->arg);
 		free(p);
 	}
@@ -296,6 +337,9 @@ static int er_post(struct env *to, env_timer_fn fn, void *arg)
 	uint64_t one = 1;
 	ssize_t n;
 
+	/* Within one group, to a reactor that has a wake-up to ring. */
+	ut_assert(er_self == NULL || er_self->group == r->group);
+	ut_assert(r->wake_fd >= 0 && fn != NULL);
 	if (!p)
 		return -ENOMEM;
 	p->fn = fn;
@@ -313,6 +357,9 @@ static int er_loop(struct er_reactor *r)
 	struct epoll_event evs[ER_EPOLL_BATCH];
 	int rc = 0;
 
+	/* One loop per thread, never nested in a callback of another. */
+	ut_assert(er_self == NULL);
+	ut_assert(r->epfd >= 0);
 	er_self = r;
 	while (!atomic_load(&r->stop)) {
 		int n;
@@ -342,6 +389,7 @@ static int er_loop(struct er_reactor *r)
 		}
 		if (n > 0 && r->poll_ns)
 			r->last_event_ns = er_now_ns();
+		ut_assert(n <= ER_EPOLL_BATCH);
 		for (int i = 0; i < n; i++) {
 			struct er_watch *w = evs[i].data.ptr;
 
@@ -373,6 +421,9 @@ int env_real_run(struct env *e)
 	unsigned int started = 1;
 	int rc = 0;
 
+	/* From main, outside every loop, on the group's reactor 0. */
+	ut_assert(er_self == NULL);
+	ut_assert(g->r[0] == r0 && g->n >= 1 && g->n <= ER_MAX_REACTORS);
 	for (unsigned int i = 1; i < g->n; i++) {
 		int err = pthread_create(&g->threads[i], NULL, er_thread_main,
 					 g->r[i]);
@@ -432,17 +483,24 @@ static struct env_mutex *er_mutex_new(struct env *e)
 
 static void er_mutex_lock(struct env_mutex *m)
 {
-	pthread_mutex_lock(&m->m);
+	int rc = pthread_mutex_lock(&m->m);
+
+	ut_assert(rc == 0);
 }
 
 static void er_mutex_unlock(struct env_mutex *m)
 {
-	pthread_mutex_unlock(&m->m);
+	int rc = pthread_mutex_unlock(&m->m);
+
+	ut_assert(rc == 0);
 }
 
 static void er_mutex_free(struct env_mutex *m)
 {
-	pthread_mutex_destroy(&m->m);
+	/* EBUSY: freed while held (simnet's checking mutex says the same). */
+	int rc = pthread_mutex_destroy(&m->m);
+
+	ut_assert(rc == 0);
 	free(m);
 }
 
@@ -472,6 +530,9 @@ int env_real_on_signal(struct env *e, int signo, env_real_signal_fn fn,
 	if (signo <= 0 || signo >= ER_MAX_SIGNAL || signo == SIGKILL ||
 	    signo == SIGSTOP)
 		return -EINVAL;
+	/* Signals belong to reactor 0, set up before the loops run. */
+	ut_assert(r->index == 0);
+	ut_assert(er_self == NULL);
 	sigemptyset(&one);
 	sigaddset(&one, signo);
 	rc = pthread_sigmask(SIG_BLOCK, &one, NULL);
@@ -525,8 +586,10 @@ static uint64_t er_random_u64(struct env *e)
 	struct er_reactor *r = er_reactor_of(e);
 	uint64_t v;
 
+	ut_assert(er_owned(r)); /* the buffer has no lock */
 	if (r->rnd_pos + sizeof(v) > sizeof(r->rnd))
 		er_random_fill(r);
+	ut_assert(r->rnd_pos + sizeof(v) <= sizeof(r->rnd));
 	memcpy(&v, r->rnd + r->rnd_pos, sizeof(v));
 	/* Never hand out the same bytes twice. */
 	memset(r->rnd + r->rnd_pos, 0, sizeof(v));
@@ -566,6 +629,7 @@ static void er_log(struct env *e, enum ut_log_level level, const char *line)
 
 		buf[off++] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
 	}
+	ut_assert(off < sizeof(buf)); /* room for the newline kept */
 	buf[off++] = '\n';
 	/* One unbuffered write per line: lines of several threads never
 	 * interleave, and nothing waits in a stdio buffer at a crash. */
@@ -663,6 +727,8 @@ static struct er_reactor *er_reactor_new(const struct env_real_opts *o,
 	r->wake_watch.fn = er_wake_event;
 	if (er_watch_add(r, &r->wake_watch, EPOLLIN) < 0)
 		goto fail;
+	ut_assert(r->timer_count == 0 && r->defer_count == 0);
+	ut_assert(r->index < ER_MAX_REACTORS);
 	return r;
 fail:
 	fprintf(stderr, "utarget[error]: cannot create the reactor: %s\n",
@@ -695,7 +761,9 @@ struct env *env_real_new(const struct env_real_opts *o)
 			return NULL;
 		}
 		g->n = i + 1;
+		ut_assert(g->r[i]->group == g && g->r[i]->index == i);
 	}
+	ut_assert(g->n == n);
 	return &g->r[0]->env;
 }
 
@@ -720,10 +788,13 @@ static void er_reactor_free(struct er_reactor *r)
 
 	if (!r)
 		return;
+	/* After the loops: nothing runs on it any more. */
+	ut_assert(er_self == NULL);
 	if (r->epfd >= 0) {
 		er_net_free_all(r);
 		er_disk_engine_free(r);
 	}
+	ut_assert(TAILQ_EMPTY(&r->conns) && TAILQ_EMPTY(&r->dead_conns));
 	if (r->timer_count > 0)
 		LOG_DEBUG(&r->env, "reactor freed with %zu timers not freed",
 			  r->timer_count);

@@ -20,6 +20,7 @@
 #include "env.h"
 #include "env_real/env_real.h"
 #include "heap.h"
+#include "ut_assert.h"
 
 #define er_container_of(ptr, type, member) \
 	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
@@ -140,6 +141,14 @@ static inline struct er_reactor *er_reactor_of(struct env *e)
 
 /* The reactor whose loop runs on this thread (NULL outside any loop). */
 extern __thread struct er_reactor *er_self;
+
+/* Ownership (env.h): a reactor's timers, connections, listeners, defers
+ * and disk engine are touched by its own loop only, or by a thread that
+ * runs no loop at all (setup before env_real_run, teardown after it). */
+static inline bool er_owned(const struct er_reactor *r)
+{
+	return er_self == NULL || er_self == r;
+}
 
 /* env_real.c */
 int er_watch_add(struct er_reactor *r, struct er_watch *w, uint32_t events);

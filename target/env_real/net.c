@@ -157,12 +157,41 @@ static void er_format_addr(const struct sockaddr_storage *ss, char *buf,
 
 /* -------------------------------------------------------- connections */
 
+/*
+ * The connection's states, from its two flags, and the transitions the
+ * comment at the top allows (every change is checked against them):
+ *
+ *   OPEN   (!down, !closed) -> DOWN (EOF, error) or CLOSED (conn_close)
+ *   DOWN   (down,  !closed) -> CLOSED
+ *   CLOSED (closed)         terminal: no callback, memory freed at the
+ *                           end of the iteration
+ */
+enum er_conn_state { ER_OPEN, ER_DOWN, ER_CLOSED };
+
+static enum er_conn_state er_conn_state(const struct env_conn *c)
+{
+	return c->closed ? ER_CLOSED : c->down ? ER_DOWN : ER_OPEN;
+}
+
+static bool er_conn_step_ok(enum er_conn_state from, enum er_conn_state to)
+{
+	static const uint8_t allowed[] = {
+		[ER_OPEN] = 1u << ER_DOWN | 1u << ER_CLOSED,
+		[ER_DOWN] = 1u << ER_CLOSED,
+		[ER_CLOSED] = 0,
+	};
+
+	return allowed[from] >> to & 1u;
+}
+
 static void er_conn_update_events(struct env_conn *c)
 {
 	uint32_t ev = EPOLLIN | EPOLLRDHUP | (c->want_write ? EPOLLOUT : 0);
 
+	ut_assert(er_owned(c->r));
 	if (c->down || c->closed || ev == c->events)
 		return;
+	ut_assert(c->w.fd >= 0); /* an open connection has its socket */
 	if (er_watch_mod(c->r, &c->w, ev) == 0)
 		c->events = ev;
 }
@@ -171,6 +200,10 @@ static void er_conn_closed_cb(struct er_defer *d)
 {
 	struct env_conn *c = er_container_of(d, struct env_conn, closed_defer);
 
+	/* Queued by er_conn_down() only; conn_close cancels it (env.h: no
+	 * callback after close). */
+	ut_assert(c->down);
+	ut_assert(!c->closed);
 	if (!c->closed && c->have_handler && c->h.on_closed)
 		c->h.on_closed(c->ctx, c->err);
 }
@@ -181,6 +214,8 @@ static void er_conn_down(struct env_conn *c, int err)
 {
 	if (c->down || c->closed)
 		return;
+	ut_assert(er_conn_step_ok(er_conn_state(c), ER_DOWN));
+	ut_assert(err >= 0); /* an errno, or 0 for FIN */
 	c->down = true;
 	c->err = -err;
 	er_watch_del(c->r, &c->w);
@@ -195,8 +230,10 @@ static void er_conn_event(struct er_watch *w, uint32_t events)
 {
 	struct env_conn *c = er_container_of(w, struct env_conn, w);
 
+	ut_assert(er_self == c->r); /* its own reactor's epoll set */
 	if (c->closed || c->down || !c->have_handler)
 		return;
+	ut_assert(c->w.fd >= 0);
 	if (events & EPOLLERR) {
 		int err = 0;
 		socklen_t len = sizeof(err);
@@ -218,6 +255,8 @@ static void er_conn_event(struct er_watch *w, uint32_t events)
 void er_conn_set_handler(struct env_conn *c, const struct env_conn_handler *h,
 			 void *ctx)
 {
+	ut_assert(er_owned(c->r));
+	ut_assert(!c->closed);
 	c->h = *h;
 	c->ctx = ctx;
 	c->have_handler = true;
@@ -229,6 +268,8 @@ static void er_record(struct env_conn *c, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 
+	ut_assert(c->record_fd >= 0);
+	ut_assert(len > 0);
 	while (len > 0) {
 		ssize_t w = write(c->record_fd, p, len);
 
@@ -252,6 +293,7 @@ static void er_record_open(struct env_conn *c)
 	struct er_reactor *r = c->r;
 	char path[4096];
 
+	ut_assert(!c->closed);
 	c->record_fd = -1;
 	if (!r->record_dir)
 		return;
@@ -268,10 +310,12 @@ ssize_t er_conn_recv(struct env_conn *c, void *buf, size_t len)
 {
 	ssize_t n;
 
+	ut_assert(er_owned(c->r));
 	if (c->closed)
 		return -EBADF;
 	if (c->down)
 		return c->err;
+	ut_assert(c->w.fd >= 0);
 	/* recv of 0 bytes returns 0, which would read as EOF. */
 	if (len == 0)
 		return 0;
@@ -279,6 +323,7 @@ ssize_t er_conn_recv(struct env_conn *c, void *buf, size_t len)
 		n = recv(c->w.fd, buf, len, MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	if (n > 0) {
+		ut_assert((size_t)n <= len); /* env.h: 1..len bytes */
 		if (c->record_fd >= 0)
 			er_record(c, buf, (size_t)n);
 		return n;
@@ -300,6 +345,8 @@ ssize_t er_conn_send(struct env_conn *c, const struct iovec *iov, int iovcnt)
 	int flags = MSG_NOSIGNAL | MSG_DONTWAIT;
 	ssize_t n;
 
+	ut_assert(er_owned(c->r));
+	ut_assert(iovcnt >= 0 && (iovcnt == 0 || iov != NULL));
 	if (c->closed)
 		return -EBADF;
 	if (c->down && c->err)
@@ -329,6 +376,7 @@ ssize_t er_conn_send(struct env_conn *c, const struct iovec *iov, int iovcnt)
 
 void er_conn_want_write(struct env_conn *c, bool want)
 {
+	ut_assert(er_owned(c->r));
 	c->want_write = want;
 	er_conn_update_events(c);
 }
@@ -351,10 +399,13 @@ void er_conn_close(struct env_conn *c)
 {
 	struct er_reactor *r = c->r;
 
+	ut_assert(er_owned(r));
 	if (c->closed)
 		return;
+	ut_assert(er_conn_step_ok(er_conn_state(c), ER_CLOSED));
 	c->closed = true;
 	er_defer_cancel(r, &c->closed_defer);
+	ut_assert(!c->closed_defer.queued); /* no on_closed after close */
 	/* close() drops the epoll registration of a socket nobody dup'ed. */
 	close(c->w.fd);
 	c->w.fd = -1;
@@ -371,6 +422,9 @@ static void er_listener_resume(void *arg)
 {
 	struct env_listener *l = arg;
 
+	/* Its pause timer is freed with it: never fires after close. */
+	ut_assert(!l->closed);
+	ut_assert(er_self == l->r);
 	if (!l->closed && er_watch_mod(l->r, &l->w, EPOLLIN) < 0)
 		LOG_ERR(&l->r->env, "listener %s: cannot resume accepting",
 			l->addr);
@@ -380,6 +434,8 @@ static void er_listener_pause(struct env_listener *l, int err)
 {
 	struct env *e = &l->r->env;
 
+	ut_assert(!l->closed && l->pause_timer != NULL);
+	ut_assert(err > 0);
 	if (!l->pause_logged)
 		LOG_WARN(e, "listener %s: accept: %s; retrying every %u ms",
 			 l->addr, strerror(err), ER_ACCEPT_PAUSE_NS / 1000000u);
@@ -398,6 +454,8 @@ static struct env_conn *er_conn_new(struct er_reactor *r, int fd,
 	socklen_t len = sizeof(local);
 	int one = 1;
 
+	ut_assert(er_owned(r));
+	ut_assert(fd >= 0);
 	if (!c)
 		return NULL;
 	c->r = r;
@@ -422,6 +480,9 @@ static struct env_conn *er_conn_new(struct er_reactor *r, int fd,
 	snprintf(c->peer, sizeof(c->peer), "%s", info->peer_addr);
 	er_record_open(c);
 	TAILQ_INSERT_TAIL(&r->conns, c, link);
+	/* A new connection is OPEN, on the reactor it is handed to. */
+	ut_assert(er_conn_state(c) == ER_OPEN);
+	ut_assert(info->env == &r->env);
 	return c;
 }
 
@@ -433,6 +494,9 @@ static void er_conn_start(struct er_reactor *r, int fd,
 	struct env_conn_info info;
 	struct env_conn *c;
 
+	/* The connection is started by the loop that will own it. */
+	ut_assert(er_self == r);
+	ut_assert(fn != NULL);
 	c = er_conn_new(r, fd, peer, portal_group, index, &info);
 	if (!c) {
 		LOG_WARN(&r->env, "connection from a peer dropped: out of "
@@ -468,6 +532,8 @@ static void er_handoff_run(void *arg)
 {
 	struct er_handoff *h = arg;
 
+	ut_assert(er_self == h->to); /* posted to its new reactor */
+	ut_assert(h->fd >= 0);
 	er_conn_start(h->to, h->fd, &h->peer, h->fn, h->arg, h->portal_group,
 		      h->index);
 	free(h);
@@ -481,6 +547,8 @@ static void er_conn_dispatch(struct env_listener *l, int fd,
 	unsigned int k = atomic_fetch_add(&g->next_conn, 1) % g->n;
 	struct er_handoff *h;
 
+	ut_assert(k < g->n && g->r[k] != NULL);
+	ut_assert(er_self == l->r); /* listeners live on reactor 0 */
 	if (g->r[k] != l->r) {
 		h = malloc(sizeof(*h));
 		if (h) {
@@ -506,6 +574,8 @@ static void er_listener_event(struct er_watch *w, uint32_t events)
 	struct env_listener *l = er_container_of(w, struct env_listener, w);
 
 	(void)events;
+	ut_assert(er_self == l->r);
+	ut_assert(l->w.fd >= 0 || l->closed);
 	for (int i = 0; i < ER_ACCEPT_BURST && !l->closed; i++) {
 		struct sockaddr_storage peer;
 		socklen_t len = sizeof(peer);
@@ -536,6 +606,8 @@ static int er_listen_socket(const struct sockaddr_storage *ss,
 {
 	int one = 1, fd;
 
+	ut_assert(ss->ss_family == AF_INET || ss->ss_family == AF_INET6);
+	ut_assert(sslen > 0 && sslen <= sizeof(*ss));
 	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		    0);
 	if (fd < 0)
@@ -610,6 +682,8 @@ int er_listen(struct env *e, const char *addr_port, uint16_t portal_group,
 		goto fail;
 	r->listener_count++;
 	TAILQ_INSERT_TAIL(&r->listeners, l, link);
+	ut_assert(l->index < r->listener_count);
+	ut_assert(er_owned(r));
 	LOG_INFO(e, "listening on %s (port %u, portal group %u)", addr_port,
 		 l->port, portal_group);
 	*out = l;
@@ -628,8 +702,10 @@ void er_listener_close(struct env_listener *l)
 {
 	struct er_reactor *r = l->r;
 
+	ut_assert(er_owned(r));
 	if (l->closed)
 		return;
+	ut_assert(l->w.fd >= 0);
 	l->closed = true;
 	env_timer_free(&r->env, l->pause_timer);
 	l->pause_timer = NULL;
@@ -653,12 +729,18 @@ void er_net_reap(struct er_reactor *r)
 	struct env_conn *c;
 	struct env_listener *l;
 
+	ut_assert(er_owned(r));
 	while ((c = TAILQ_FIRST(&r->dead_conns))) {
 		TAILQ_REMOVE(&r->dead_conns, c, link);
+		/* Only CLOSED connections wait here; nothing is queued for
+		 * them any more. */
+		ut_assert(c->closed && c->w.fd < 0);
+		ut_assert(!c->closed_defer.queued);
 		free(c);
 	}
 	while ((l = TAILQ_FIRST(&r->dead_listeners))) {
 		TAILQ_REMOVE(&r->dead_listeners, l, link);
+		ut_assert(l->closed && l->pause_timer == NULL);
 		free(l);
 	}
 }
@@ -673,4 +755,6 @@ void er_net_free_all(struct er_reactor *r)
 	while ((l = TAILQ_FIRST(&r->listeners)))
 		er_listener_close(l);
 	er_net_reap(r);
+	ut_assert(TAILQ_EMPTY(&r->conns) && TAILQ_EMPTY(&r->dead_conns));
+	ut_assert(TAILQ_EMPTY(&r->listeners));
 }

@@ -46,6 +46,8 @@ static int er_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 
+	ut_assert(fd >= 0);
+	ut_assert(data != NULL || len == 0);
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
 
@@ -74,6 +76,8 @@ static int er_state_open_dir(struct er_reactor *r, const char *key)
 			key ? key : "(null)");
 		return -EINVAL;
 	}
+	/* A key that passed is one plain file name inside state_dir. */
+	ut_assert(strchr(key, '/') == NULL && key[0] != '.');
 	dfd = open(r->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
 		int err = errno;
@@ -96,7 +100,10 @@ int er_state_put(struct env *e, const char *key, const void *data, size_t len)
 	dfd = er_state_open_dir(r, key);
 	if (dfd < 0)
 		return dfd;
+	/* The temporary name is never a key (keys have no leading '.'). */
+	ut_assert(strlen(key) + 6 < sizeof(tmp));
 	snprintf(tmp, sizeof(tmp), ".%s.tmp", key);
+	ut_assert(!er_state_key_valid(tmp));
 	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		rc = -errno;
@@ -161,6 +168,8 @@ ssize_t er_state_get(struct env *e, const char *key, void *buf, size_t cap)
 			break;
 		got += n;
 	}
+	/* Never more than asked, and never a prefix (EOVERFLOW above). */
+	ut_assert(got < 0 || (size_t)got <= cap);
 out:
 	if (got < 0 && got != -ENOENT)
 		LOG_ERR(e, "cannot read state %s/%s: %s", r->state_dir, key,
@@ -168,5 +177,6 @@ out:
 	if (fd >= 0)
 		close(fd);
 	close(dfd);
+	ut_assert(got <= (ssize_t)cap);
 	return got;
 }

@@ -66,7 +66,11 @@ static void io_submit(struct io_ctx *c, struct bs_dev *d, struct io_req *r,
 	}
 	c->pending++;
 	c->in_submit = true;
-	bs_submit(d, &r->req);
+	/* Straight to the implementation, not bs_submit(): some requests
+	 * here break the caller's contract on purpose (misaligned, past
+	 * the end), which bs_submit() asserts, to check that the file
+	 * backstore still refuses them. */
+	d->ops->submit(d, &r->req);
 	c->in_submit = false;
 }
 
