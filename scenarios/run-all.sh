@@ -47,6 +47,22 @@ else
 	echo "scenarios: FAIL explorer isolation"; printf '%s\n%s\n' "$o1" "$o2" | sed 's/^/  /'
 	fail=$((fail + 1))
 fi
+# The target's assertions (target/ut_assert.h): a failed one ends its seed
+# as a failure that quotes it, the seed replays it with the same trace
+# hash, and the explorer counts that seed only (UT_SIM_PLANT=assert:S
+# fails one in the simulated disk, see simnet/sim_disk.c).
+o3=$(UT_SIM_PLANT=assert:1003 "$sim" explore --seeds 20 --start 1000 --jobs 2 --out "$pl" 2>&1)
+r1=$(UT_SIM_PLANT=assert:1003 "$sim" seed 1003 2>&1)
+r2=$(UT_SIM_PLANT=assert:1003 "$sim" seed 1003 2>&1)
+if grep -q '^explore: seed 1003 FAILED: .*assertion failed in sim_bs_submit' <<<"$o3" &&
+	grep -q '^explore: 20 seeds from start seed 1000, 1 failures' <<<"$o3" &&
+	grep -q '^FAIL seed-1003:[0-9]*: assertion failed in sim_bs_submit (simnet/sim_disk.c:[0-9]*): ' <<<"$r1" &&
+	[ -n "$(hash_of "$r1")" ] && [ "$(hash_of "$r1")" = "$(hash_of "$r2")" ]; then
+	echo "scenarios: PASS a failed assertion fails its seed with its text and replays ($(hash_of "$r1"))"
+else
+	echo "scenarios: FAIL assertion reporting"; printf '%s\n%s\n' "$o3" "$r1" | sed 's/^/  /'
+	fail=$((fail + 1))
+fi
 rm -rf "$pl"
 if ! "$sim" batch-check --seeds "$check" --start random --jobs 2; then
 	echo "scenarios: batch-check failed: a seed's result depends on what ran before it in the same process"

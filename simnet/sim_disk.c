@@ -530,6 +530,19 @@ static void io_complete(struct sim_ev *ev)
 	req->done(req, status);
 }
 
+/* UT_SIM_PLANT=assert:S: the first disk write of the run of seed S fails
+ * an assertion, as a target bug would, so that the test suite can check
+ * the whole reporting path (a FAIL line with the text, the same trace
+ * hash on replay, the explorer counting that seed only). */
+static bool planted_assertion(const struct sim *sim, const struct bs_req *req)
+{
+	const char *p = getenv("UT_SIM_PLANT");
+
+	return req->op == BS_OP_WRITE && p != NULL &&
+	       strncmp(p, "assert:", 7) == 0 &&
+	       strtoull(p + 7, NULL, 0) == sim->seed;
+}
+
 static void sim_bs_submit(struct bs_dev *dev, struct bs_req *req)
 {
 	struct sim_bs *bs = dev->priv;
@@ -540,6 +553,7 @@ static void sim_bs_submit(struct bs_dev *dev, struct bs_req *req)
 
 	if (io == NULL)
 		abort();
+	ut_assert(!planted_assertion(sim, req));
 	sim_ev_init(&io->ev, io_complete);
 	io->bs = bs;
 	io->req = req;
