@@ -331,7 +331,10 @@ void rig_scsi_send(struct rig *r, uint64_t lun, const uint8_t *cdb,
 	h.itt = ++r->itt;
 	h.w20 = edtl;
 	h.w24 = r->cmdsn++;
-	memcpy(h.cdb, cdb, 16);
+	/* The CDB's own length (its group code), not 16: callers pass
+	 * 6- and 10-byte arrays (ASan caught the over-read). */
+	memcpy(h.cdb, cdb,
+	       scsi_cdb_length(cdb[0]) ? scsi_cdb_length(cdb[0]) : 16);
 	rig_send(r, &h, imm, imm_len);
 }
 
