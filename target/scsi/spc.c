@@ -573,12 +573,13 @@ static bool mode_select_page(struct scsi_cmd *cmd, const uint8_t *p,
 		return false;
 	}
 	ut_assert(len <= sizeof(cur));
-	/* The page lies inside what arrived (spc_mode_select checked). */
-	ut_assert(off + len <= cmd->data_out_len);
 	if ((uint32_t)pg[1] + 2 != len) {
 		scsi_fail_param(cmd, (uint16_t)(off + 1), -1);
 		return false;
 	}
+	/* The page, now known to be as long as ours, lies inside what
+	 * arrived (spc_mode_select checked off + 2 + PAGE LENGTH). */
+	ut_assert(off + len <= cmd->data_out_len);
 	/* SPC-4 §6.9: a field that is not changeable must keep its value. */
 	for (uint32_t i = 2; i < len; i++) {
 		if ((pg[i] & ~chg[i]) != (cur[i] & ~chg[i])) {
