@@ -265,7 +265,8 @@ clean:
 # simnet ----------------------------------------------------------------------
 # The simulated world (simnet/), its scenario runner build/utarget-sim, and
 # `make scenarios`.  Owned by the simnet work; rules above are not touched.
-SIM_CORE_SRC := simnet/sim_env.c simnet/sim_net.c simnet/sim_disk.c
+SIM_CORE_SRC := simnet/sim_env.c simnet/sim_net.c simnet/sim_disk.c \
+	simnet/real_net.c
 SIM_CORE_OBJ := $(SIM_CORE_SRC:%.c=$(BUILD)/obj/%.o)
 SIM_SRC := $(sort $(wildcard simnet/*.c))
 SIM_OBJ := $(SIM_SRC:%.c=$(BUILD)/obj/%.o)
@@ -276,7 +277,7 @@ $(SIM_OBJ): CFLAGS += -Isimnet
 # chart.c links the page in with .incbin
 $(BUILD)/obj/simnet/chart.o: simnet/chart_page.html
 
-.PHONY: simnet-test scenarios chart-test import-test
+.PHONY: simnet-test scenarios chart-test import-test against-test
 $(BUILD)/test/test_simnet: simnet/test/test_simnet.c $(SIM_CORE_OBJ) $(SIM_TEST_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isimnet -Wno-missing-prototypes -o $@ $^
@@ -305,6 +306,12 @@ import-test: $(BUILD)/utarget-sim $(BUILD)/test/test_import
 	$(BUILD)/test/test_import
 	SIM=$(BUILD)/utarget-sim simnet/test/import-test.sh
 
+# The scenario set over real TCP against the utarget daemon and tgt, with
+# --compare (simnet/test/against-test.sh; needs root for tgtd).
+against-test: $(BUILD)/utarget-sim $(BUILD)/utarget
+	SIM=$(BUILD)/utarget-sim UTARGET=$(BUILD)/utarget OUT=$(BUILD) \
+		simnet/test/against-test.sh
+
 # Explore for hours; every failure and its shrunk form kept in failures/.
 HOURS ?= 1
 .PHONY: explore-long
@@ -325,6 +332,7 @@ FUZZ_HARNESSES := config scsi login pdu_stream control
 FUZZ_VARIANTS := afl cmplog libfuzzer replay cov
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_LIB_SRC := $(CORE_SRC) simnet/sim_env.c simnet/sim_net.c simnet/sim_disk.c \
+	simnet/real_net.c \
 	target/test/fake_env.c fuzz/pdufix.c fuzz/world.c
 FUZZ_BASE := -std=gnu11 -g -Wall -Wextra -Wno-unused-parameter \
 	-fno-strict-aliasing -D_GNU_SOURCE -Itarget -Itarget/test -Isimnet -Ifuzz \

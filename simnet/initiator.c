@@ -116,6 +116,11 @@ enum ini_state ini_state(const struct ini *ini)
 {
 	return ini->state;
 }
+void ini_set_lun_base(struct ini *ini, uint64_t base)
+{
+	ini->lun_base = base;
+}
+
 struct sim_host *ini_host(struct ini *ini)
 {
 	return ini->host;

@@ -149,6 +149,9 @@ void ini_set_auto_logout(struct ini *ini, bool on);
  * defaults for those keys. */
 void ini_set_login_keys(struct ini *ini, const char *keys);
 void ini_set_isid(struct ini *ini, const uint8_t isid[6]);
+/* Send LUN n as base + n (a real target whose LUN 0 is not a disk:
+ * tgt's is its controller). */
+void ini_set_lun_base(struct ini *ini, uint64_t base);
 
 /* CHAP credentials for the security stage (RFC 7143 §12.1.3).  With a
  * name, logins offer AuthMethod=CHAP (unless a login key overrides it),

@@ -33,6 +33,7 @@ struct ini {
 	uint16_t tsih;
 	uint16_t cid;
 	bool discovery;
+	uint64_t lun_base; /* added to every LUN sent (ini_set_lun_base) */
 	enum ini_state state;
 	int login_stage; /* CSG we are in */
 	struct env_conn *c;

@@ -2,6 +2,7 @@
  * main.c — build/utarget-sim: run, explore, shrink and bench scenarios.
  *
  *   utarget-sim run FILE.scn [--seed N] [--trace] [--chart OUT.html]
+ *                   [--against iscsi://HOST:PORT/IQN [--compare]]  (against.c)
  *   utarget-sim explore ...     (explore_run.c)
  *   utarget-sim seed S, gen S, batch-check ...   (explore_run.c)
  *   utarget-sim shrink ...      (shrink.c)
@@ -18,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "against.h"
 #include "explore.h"
 #include "import.h"
 #include "scenario.h"
@@ -28,6 +30,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: utarget-sim run FILE.scn [--seed N] [--trace] "
 		"[--chart OUT.html] [--keep-going]\n"
+		"                    [--against iscsi://HOST[:PORT]/IQN "
+		"[--compare]]\n"
 		"       utarget-sim explore --seeds N [--start S|random] "
 		"[--jobs J] [--out DIR] [--shrink]\n"
 		"                           [--timeout-s T] [--fresh-process]\n"
@@ -79,7 +83,8 @@ static double wall_s(void)
 static int cmd_run(int argc, char **argv)
 {
 	struct scn_opts o = {.out = stdout};
-	const char *file = NULL;
+	const char *file = NULL, *against = NULL;
+	bool compare = false;
 	char *text;
 	int rc;
 
@@ -93,16 +98,23 @@ static int cmd_run(int argc, char **argv)
 			o.chart_path = argv[++i];
 		} else if (strcmp(argv[i], "--keep-going") == 0) {
 			o.keep_going = true;
+		} else if (strcmp(argv[i], "--against") == 0 && i + 1 < argc) {
+			against = argv[++i];
+		} else if (strcmp(argv[i], "--compare") == 0) {
+			compare = true;
 		} else if (argv[i][0] != '-' && file == NULL) {
 			file = argv[i];
 		} else {
 			usage();
 		}
 	}
-	if (file == NULL)
+	if (file == NULL || (compare && against == NULL))
 		usage();
 	text = read_file(file);
-	rc = explore_report_run(file, text, &o);
+	if (against != NULL)
+		rc = against_run(file, text, &o, against, compare);
+	else
+		rc = explore_report_run(file, text, &o);
 	free(text);
 	return rc;
 }

@@ -20,6 +20,7 @@
 #include "chart.h"
 #include "iscsi/iscsi.h"
 #include "model.h"
+#include "real_net.h"
 #include "scenario_int.h"
 #include "ut_assert.h"
 
@@ -60,6 +61,38 @@ void syntaxf(struct runner *r, const char *fmt, ...)
 }
 
 /* -------------------------------------------------- target control */
+
+bool against_skip(struct runner *r, const char *what)
+{
+	if (!r->against && !r->o.skip_sim_lines)
+		return false;
+	r->res->skipped++;
+	if (!r->o.quiet)
+		fprintf(r->o.out ? r->o.out : stdout,
+			"SKIP %s:%d: %s: needs the simulated %s, not played "
+			"against a real target\n",
+			r->name, r->line, what,
+			strncmp(what, "disk", 4) == 0	  ? "disk"
+			: strncmp(what, "target", 6) == 0 ? "target"
+							  : "network");
+	SIM_TRACE(r->sim, "line %d: SKIP %s (real target)", r->line, what);
+	return true;
+}
+
+/* A line of the target's configuration (param, IncomingUser, ...): a real
+ * target has its own, set by whoever started it (against-test.sh sets
+ * tgt's from these lines).  In the simulator (--compare) it is played. */
+bool against_config(struct runner *r, const char *what)
+{
+	if (!r->against)
+		return false;
+	if (!r->o.quiet)
+		fprintf(r->o.out ? r->o.out : stdout,
+			"NOTE %s:%d: %s: the real target's own configuration "
+			"applies\n",
+			r->name, r->line, what);
+	return true;
+}
 
 static void lun_params_defaults(struct runner *r)
 {
@@ -212,6 +245,13 @@ bool target_start(struct runner *r)
 		model_set_write_through(l->m, l->wc_off);
 	}
 	ua_mode_reset(r);
+	if (r->against) {
+		/* The real target is up already, with its own LUNs: they
+		 * must match the lun lines (and read as zeros) for the data
+		 * model to hold. */
+		SIM_TRACE(r->sim, "real target %s at %s", r->iqn, r->portal);
+		return true;
+	}
 	if (build_cfg(r) != 0) {
 		failf(r, r->line, "cannot build the target configuration");
 		return false;
@@ -671,6 +711,22 @@ static void target_verb(struct runner *r, struct toks *t)
 {
 	const char *verb = t->v[1];
 
+	if (r->against || (r->o.skip_sim_lines && r->started)) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "target %s", verb);
+		if (strcmp(verb, "lun") == 0 || strcmp(verb, "disable") == 0 ||
+		    strcmp(verb, "enable") == 0 ||
+		    strcmp(verb, "session") == 0 ||
+		    strcmp(verb, "crash") == 0 ||
+		    strcmp(verb, "restart") == 0 || strcmp(verb, "stats") == 0)
+			against_skip(r, what);
+		else if (!r->started) /* target NAME, target add NAME */
+			against_config(r, what);
+		else
+			syntaxf(r, "target NAME after the target started");
+		return;
+	}
 	if (strcmp(verb, "lun") == 0 && t->n >= 3) {
 		if (strcmp(t->v[2], "add") == 0)
 			ctl_lun_add(r, t);
@@ -785,12 +841,15 @@ static void do_line(struct runner *r, char *text)
 	if (strcmp(t.v[0], "seed") == 0)
 		return; /* read before the run */
 	if (strcmp(t.v[0], "portal") == 0 && t.n == 2 && !r->started) {
-		snprintf(r->portal, sizeof(r->portal), "%s", t.v[1]);
+		if (!against_skip(r, "portal"))
+			snprintf(r->portal, sizeof(r->portal), "%s", t.v[1]);
 	} else if (strcmp(t.v[0], "target") == 0 && t.n >= 2) {
 		target_verb(r, &t);
 	} else if (strcmp(t.v[0], "lun") == 0) {
 		decl_lun(r, &t);
 	} else if (strcmp(t.v[0], "param") == 0) {
+		if (against_config(r, "param"))
+			return;
 		if (r->started)
 			syntaxf(r, "param after the target started");
 		else
@@ -802,7 +861,8 @@ static void do_line(struct runner *r, char *text)
 		   (strcmp(t.v[0], "discovery") == 0 && t.n >= 2 &&
 		    (strcmp(t.v[1], "IncomingUser") == 0 ||
 		     strcmp(t.v[1], "OutgoingUser") == 0))) {
-		decl_user(r, &t);
+		if (!against_config(r, t.v[0]))
+			decl_user(r, &t);
 	} else if (strcmp(t.v[0], "start") == 0) {
 		target_start(r);
 	} else if (strcmp(t.v[0], "run") == 0) {
@@ -823,6 +883,8 @@ static void do_line(struct runner *r, char *text)
 	} else if (strcmp(t.v[0], "net") == 0) {
 		struct sim_link_cfg c = *sim_net_default(r->sim);
 
+		if (against_skip(r, "net"))
+			return;
 		net_cfg_apply(r, &c, &t);
 		sim_net_set_default(r->sim, &c, true);
 		SIM_TRACE(r->sim,
@@ -836,7 +898,8 @@ static void do_line(struct runner *r, char *text)
 	} else {
 		for (int i = 0; i < r->nluns; i++)
 			if (strcmp(r->luns[i].disk, t.v[0]) == 0) {
-				disk_verb(r, &r->luns[i], &t);
+				if (!against_skip(r, "disk fault"))
+					disk_verb(r, &r->luns[i], &t);
 				return;
 			}
 		syntaxf(r, "unknown actor or keyword '%s'", t.v[0]);
@@ -966,6 +1029,12 @@ int scn_run(const char *name, const char *text, const struct scn_opts *o,
 	}
 	res->seed = r.seed;
 	r.sim = sim_new(r.seed);
+	if (o->against_portal != NULL) {
+		r.against = true;
+		snprintf(r.portal, sizeof(r.portal), "%s", o->against_portal);
+		snprintf(r.iqn, sizeof(r.iqn), "%s", o->against_iqn);
+		real_net_attach(r.sim);
+	}
 	r.sim->trace = o->trace;
 	r.sim->trace_out = o->out ? o->out : stdout;
 	r.sim->env.log_level = o->trace	       ? UT_LOG_DEBUG
@@ -982,6 +1051,7 @@ int scn_run(const char *name, const char *text, const struct scn_opts *o,
 	}
 	runner_free(&r);
 	drain_events(r.sim);
+	real_net_detach(r.sim);
 	res->hash = r.sim->hash;
 	res->virt_ns = r.sim->now_ns;
 	res->events = r.sim->ctr.events;

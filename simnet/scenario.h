@@ -51,6 +51,15 @@ struct scn_opts {
 	 * and the run goes on (an imported capture shows every difference;
 	 * the run still fails).  Oracles still end the run. */
 	bool keep_going;
+	/* Against a real target (run --against): the initiator actors log
+	 * in to against_iqn at against_portal ("HOST:PORT") over real TCP,
+	 * in real time; no target is simulated, and the lines that need
+	 * one or the simulated network are skipped with a SKIP note. */
+	const char *against_portal, *against_iqn;
+	uint64_t against_lun_base; /* scenario LUN n is the target's base+n */
+	/* Skip those lines in the simulator too (--compare: both runs then
+	 * play the same lines). */
+	bool skip_sim_lines;
 	/* Told every answer (run --compare). */
 	void (*answer)(void *arg, const struct scn_answer *a);
 	void *answer_arg;
@@ -69,6 +78,7 @@ struct scn_result {
 	uint64_t events;
 	unsigned int expectations;
 	unsigned int differences; /* with keep_going */
+	unsigned int skipped;	  /* lines skipped against a real target */
 };
 
 /* Run a scenario held in text (name is for messages).  Returns 0 on

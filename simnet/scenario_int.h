@@ -172,6 +172,7 @@ struct runner {
 	struct pend_list pends;
 	int line;
 	bool started, failed, syntax, down;
+	bool against; /* a real target (o.against_portal), no simulated one */
 	uint64_t seed;
 	uint64_t ctl_seq;     /* control steps completed (target lun ...) */
 	uint64_t resets_done; /* LU and target resets answered */
@@ -256,6 +257,12 @@ void syntaxf(struct runner *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 bool target_start(struct runner *r);
+/* Against a real target: a line that needs the simulated target or
+ * network is not played; say so (true: skip it). */
+bool against_skip(struct runner *r, const char *what);
+/* A line of the target's configuration: true (not played) against a
+ * real target, with a note. */
+bool against_config(struct runner *r, const char *what);
 void run_quiet(struct runner *r);
 void wait_pend(struct runner *r, struct pend *p, uint64_t timeout);
 

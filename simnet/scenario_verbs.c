@@ -188,16 +188,37 @@ static void issue_tmf(struct runner *r, struct actor *a, const char *verb,
 	finish_issue(r, p);
 }
 
+static bool actor_down_pred(void *arg)
+{
+	return ini_state(((struct actor *)arg)->ini) == INI_S_DOWN;
+}
+
+/* Against a real target, a failed login's or a logout's connection is
+ * closed by the target a moment after its answer, not in the same
+ * instant as in the simulator: a login that follows waits for that (2 s
+ * at most, then the actor closes it itself). */
+static void against_wait_down(struct runner *r, struct actor *a)
+{
+	if (!r->against || ini_state(a->ini) != INI_S_LOGOUT)
+		return;
+	if (!sim_run_until(r->sim, r->sim->now_ns + 2 * SIM_NS_PER_S,
+			   actor_down_pred, a))
+		ini_disconnect(a->ini);
+}
+
 static void issue_login(struct runner *r, struct actor *a, struct toks *t,
 			bool discovery, const char *verb)
 {
-	struct pend *p = pend_new(r, a, verb, t);
-	struct ini_op *op = op_for(p, INI_OP_LOGIN);
+	struct pend *p;
+	struct ini_op *op;
 	char keys[1024] = "";
 	size_t n = 0;
 	const char *tgt = kv(t, "target");
 	const char *portal = kv(t, "portal");
 
+	against_wait_down(r, a);
+	p = pend_new(r, a, verb, t);
+	op = op_for(p, INI_OP_LOGIN);
 	p->kind = PK_LOGIN;
 	for (int i = 1; i < t->n; i++)
 		if (isupper((unsigned char)t->v[i][0]) && strchr(t->v[i], '='))
@@ -503,6 +524,11 @@ void actor_verb(struct runner *r, struct actor *a, struct toks *t)
 		TAILQ_FOREACH (p, &r->pends, link)
 			if (p->a == a && !p->done)
 				p->exempt = true;
+	} else if ((strcmp(verb, "net") == 0 ||
+		    strcmp(verb, "partition") == 0 ||
+		    strcmp(verb, "stall") == 0) &&
+		   against_skip(r, verb)) {
+		/* skipped: a real network is not ours to fault */
 	} else if (strcmp(verb, "net") == 0) {
 		net_cfg_apply(r, sim_host_cfg(ini_host(a->ini)), t);
 		SIM_TRACE(r->sim,
@@ -653,6 +679,8 @@ void decl_initiator(struct runner *r, struct toks *t)
 			 a->name);
 	a->ini = ini_new(r->sim, a->name, iqn, (unsigned int)a->idx);
 	ini_set_hooks(a->ini, violation_hook, NULL, r);
+	if (r->against)
+		ini_set_lun_base(a->ini, r->o.against_lun_base);
 	{
 		struct ini_chap none;
 

@@ -68,6 +68,7 @@ struct sim_ev *sim_ev_next(const struct sim *sim);
 /* ------------------------------------------------------------ the world */
 
 struct sim_net;
+struct real_net;
 struct sim_disks;
 struct sim_state;
 
@@ -108,6 +109,9 @@ struct sim {
 	uint32_t live_mutexes;
 	struct sim_counters ctr;
 	bool stop; /* set by an event to end sim_run_* */
+	/* Real sockets and real time (run --against, real_net.h), NULL in
+	 * the simulated world. */
+	struct real_net *real;
 };
 
 struct sim *sim_new(uint64_t seed);
@@ -125,10 +129,13 @@ void sim_run_for(struct sim *sim, uint64_t dt_ns);
  * idleness: the target defers the flush of a completion's response to a
  * timer due "now" (iscsi_conn_kick()), and stopping before it fires would
  * leave that answer unsent. */
+bool real_net_quiet(const struct sim *sim);
 static inline bool sim_quiet(const struct sim *sim)
 {
 	const struct ut_heap_node *next = ut_heap_top(&sim->events);
 
+	if (sim->real != NULL)
+		return real_net_quiet(sim);
 	return sim->busy == 0 && (next == NULL || next->at_ns > sim->now_ns);
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "backstore/backstore.h"
+#include "real_net.h"
 #include "sim.h"
 #include "ut_assert.h"
 
@@ -55,6 +56,8 @@ struct sim_ev *sim_ev_next(const struct sim *sim)
 bool sim_run_until(struct sim *sim, uint64_t deadline_ns,
 		   bool (*pred)(void *arg), void *arg)
 {
+	if (sim->real != NULL)
+		return real_net_run_until(sim, deadline_ns, pred, arg);
 	sim->stop = false;
 	for (;;) {
 		struct sim_ev *ev;
