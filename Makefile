@@ -187,11 +187,13 @@ many-sessions: $(BUILD)/utarget $(BUILD)/utargetctl $(BUILD)/ut-many
 	conformance/many-sessions
 
 # utargetctl against a running daemon (built with ASan+UBSan) while
-# libiscsi initiators do I/O: conformance/control-test.
-control-test: $(BUILD)/utargetctl $(BUILD)/ut-live $(BUILD)/bench/ut-load
+# libiscsi initiators do I/O: conformance/control-test; an rbd: LUN added
+# while its cluster does not answer (rbd/add-test, no cluster needed).
+control-test: $(BUILD)/utargetctl $(BUILD)/ut-live $(BUILD)/bench/ut-load $(BUILD)/ut-io
 	$(MAKE) --no-print-directory BUILD=$(BUILD)/asan EXTRA_CFLAGS="$(SAN_FLAGS)" \
 		EXTRA_LDFLAGS="$(SAN_FLAGS)" $(BUILD)/asan/utarget
 	UTARGET=$(CURDIR)/$(BUILD)/asan/utarget conformance/control-test
+	UTARGET=$(CURDIR)/$(BUILD)/asan/utarget BUILD=$(BUILD) rbd/add-test
 
 # Hostile login inputs against the running daemon (daemon-test).
 $(BUILD)/ut-hostile: tools/ut-hostile.c

@@ -92,6 +92,10 @@ struct env_conn_info {
 typedef void (*env_accept_fn)(void *arg, struct env_conn *conn,
 			      const struct env_conn_info *info);
 
+/* A backstore opened off the reactor (disk_open_async): rc 0 and the
+ * device, or -errno and NULL. */
+typedef void (*env_disk_opened_fn)(void *arg, int rc, struct bs_dev *dev);
+
 /* ----------------------------------------------------------- the vtable */
 
 struct env_ops {
@@ -127,6 +131,14 @@ struct env_ops {
 	 * simulated one (simnet).  mem and null backstores live in target/. */
 	int (*disk_open)(struct env *env, const struct bs_dev_params *p,
 			 struct bs_dev **out);
+	/* The same, for a running server (live reconfiguration), where
+	 * opening may wait on something remote (an rbd: image's cluster, a
+	 * tcmu plugin's) and no reactor may wait with it: the open runs
+	 * elsewhere and done(arg, ...) runs later on env's reactor, never
+	 * inside this call.  p is copied.  0: done follows; -ENOTSUP: this
+	 * kind opens quickly, use disk_open.  NULL: every open is quick. */
+	int (*disk_open_async)(struct env *env, const struct bs_dev_params *p,
+			       env_disk_opened_fn done, void *arg);
 
 	/* durable key/value state (persistent reservations with APTPL):
 	 * put is atomic (write, fsync, rename); get returns the length

@@ -54,3 +54,11 @@ int bs_open(struct env *env, const struct bs_dev_params *p, struct bs_dev **out)
 		return -EINVAL;
 	}
 }
+
+int bs_open_async(struct env *env, const struct bs_dev_params *p,
+		  env_disk_opened_fn done, void *arg)
+{
+	if (!p || !done || !env || !env->ops || !env->ops->disk_open_async)
+		return -ENOTSUP;
+	return env->ops->disk_open_async(env, p, done, arg);
+}

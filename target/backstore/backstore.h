@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "env.h"
 #include "queue_compat.h"
 #include <sys/uio.h>
 
@@ -167,5 +168,10 @@ int bs_null_open(const struct bs_dev_params *p, struct bs_dev **out);
  * env. */
 int bs_open(struct env *env, const struct bs_dev_params *p,
 	    struct bs_dev **out);
+/* Open off the reactor where opening may wait on something remote
+ * (env's disk_open_async): 0 and done(arg, rc, dev) follows on env's
+ * reactor; -ENOTSUP: the kind opens quickly, call bs_open. */
+int bs_open_async(struct env *env, const struct bs_dev_params *p,
+		  env_disk_opened_fn done, void *arg);
 
 #endif

@@ -422,7 +422,7 @@ static void apply_done(void *arg, const struct iscsi_reconf_result *res)
 	struct jw w;
 
 	c->busy = false;
-	if (res->status && res->status != -ETIMEDOUT) {
+	if (!res->applied || (res->status && res->status != -ETIMEDOUT)) {
 		send_reply(c->reply, c->reply_arg, false, NULL,
 			   res->msg[0] ? res->msg : strerror(-res->status));
 		return;

@@ -9,7 +9,8 @@
  *
  * The reactor never waits for the cluster:
  *   - connecting and opening the image happen at startup, before the
- *     target listens, each bounded by the timeout (client_mount_timeout,
+ *     target listens, or for a LUN added later on a helper thread
+ *     (open_async.c), each bounded by the timeout (client_mount_timeout,
  *     rados_mon_op_timeout);
  *   - requests are submitted with librbd's asynchronous calls
  *     (rbd_aio_readv, _writev, _flush, _discard, _write_zeroes,
@@ -53,6 +54,10 @@
  * The device is closed (bs_close) at exit with the reactors stopped:
  * rbd_close() waits for requests in flight, and completions not yet run
  * are taken back from the reactors' lists before the memory goes.
+ *
+ * A LUN added to a running server opens on a helper thread
+ * (open_async.c), and one removed from it closes on one (a job): the
+ * reactor that applies the change carries sessions too.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -198,6 +203,9 @@ struct er_rbd {
 	/* Resize: the control thread's reading, applied on home. */
 	struct er_msg size_msg;
 	atomic_ullong new_size_bytes;
+
+	/* Closed while the reactors run (a LUN removed): off the reactor. */
+	struct er_job close_job;
 };
 
 static const char *rbd_name(const struct er_rbd *d)
@@ -743,11 +751,10 @@ static void rbd_free(struct er_rbd *d)
 	free(d);
 }
 
-static void rbd_close_dev(struct bs_dev *dev)
+/* What may wait on the cluster: the control thread's last operation,
+ * librbd's requests, releasing the image and the connection. */
+static void rbd_close_wait(struct er_rbd *d)
 {
-	struct er_rbd *d = dev->priv;
-
-	atomic_store(&d->state, RBD_CLOSING);
 	if (d->ctl_started) {
 		pthread_mutex_lock(&d->lock);
 		d->stop = true;
@@ -761,11 +768,48 @@ static void rbd_close_dev(struct bs_dev *dev)
 	/* Waits for librbd's requests; their completions, sent to reactors
 	 * that no longer run, are taken back below. */
 	rbd_disconnect(d);
+}
+
+static void rbd_close_forget(struct er_rbd *d)
+{
 	er_msg_cancel(d->home, &d->size_msg);
 	for (size_t i = 0; i < d->all_count; i++)
 		if (d->all_ios[i]->r)
 			er_msg_cancel(d->all_ios[i]->r, &d->all_ios[i]->msg);
 	rbd_free(d);
+}
+
+static void rbd_close_run(struct er_job *j)
+{
+	rbd_close_wait(er_container_of(j, struct er_rbd, close_job));
+}
+
+/* On home again (or at exit, the reactors stopped): a size reading the
+ * control thread sent meanwhile has run or is taken back here. */
+static void rbd_close_finish(struct er_job *j, bool abandoned)
+{
+	(void)abandoned;
+	rbd_close_forget(er_container_of(j, struct er_rbd, close_job));
+}
+
+static void rbd_close_dev(struct bs_dev *dev)
+{
+	struct er_rbd *d = dev->priv;
+
+	atomic_store(&d->state, RBD_CLOSING);
+	/* Whoever owned the hook is going away with us. */
+	d->dev.resized = NULL;
+	/* A LUN removed from a running server: releasing the image talks to
+	 * the cluster, which may take until the timeout; not on a reactor.
+	 * Nothing of ours is in flight any more (the LU drained). */
+	if (er_self && er_self == d->home) {
+		d->close_job.run = rbd_close_run;
+		d->close_job.finish = rbd_close_finish;
+		if (er_job_start(d->home, &d->close_job) == 0)
+			return;
+	}
+	rbd_close_wait(d);
+	rbd_close_forget(d);
 }
 
 static const struct bs_ops rbd_ops = {

@@ -661,6 +661,7 @@ static const struct env_ops er_ops = {
 	.conn_set_more = er_conn_set_more,
 	.conn_close = er_conn_close,
 	.disk_open = er_disk_open,
+	.disk_open_async = er_disk_open_async,
 	.state_put = er_state_put,
 	.state_get = er_state_get,
 	.random_u64 = er_random_u64,
@@ -700,6 +701,7 @@ static struct er_reactor *er_reactor_new(const struct env_real_opts *o,
 	TAILQ_INIT(&r->defers);
 	TAILQ_INIT(&r->posts);
 	TAILQ_INIT(&r->msgs);
+	TAILQ_INIT(&r->jobs);
 	TAILQ_INIT(&r->conns);
 	TAILQ_INIT(&r->dead_conns);
 	TAILQ_INIT(&r->listeners);
@@ -790,6 +792,7 @@ static void er_reactor_free(struct er_reactor *r)
 		return;
 	/* After the loops: nothing runs on it any more. */
 	ut_assert(er_self == NULL);
+	er_jobs_free(r);
 	if (r->epfd >= 0) {
 		er_net_free_all(r);
 		er_disk_engine_free(r);

@@ -66,6 +66,19 @@ struct er_msg {
 
 struct er_reactor;
 
+/* Work that may wait (on a cluster, say) on a thread of its own, then
+ * back on the reactor (open_async.c): run() on the thread, finish() on
+ * the reactor; finish(j, true) when the reactor was freed first (it has
+ * stopped; the thread was joined). */
+struct er_job {
+	void (*run)(struct er_job *j);
+	void (*finish)(struct er_job *j, bool abandoned);
+	struct er_msg msg;
+	struct er_reactor *r;
+	TAILQ_ENTRY(er_job) link; /* r->jobs, under post_lock */
+	pthread_t thread;
+};
+
 /* The reactors of one environment.  Reactor 0 is the env handed to main:
  * it owns the listeners and the signals, and runs on main's thread. */
 struct er_group {
@@ -112,6 +125,8 @@ struct er_reactor {
 	 * while there are any the reactor sleeps instead of polling, as
 	 * for er_disk_busy(). */
 	unsigned int remote_inflight;
+	/* Jobs on helper threads (open_async.c), under post_lock. */
+	TAILQ_HEAD(, er_job) jobs;
 
 	/* Network (net.c): live objects, and closed ones whose memory must
 	 * outlive the epoll batch that may still name them. */
@@ -202,5 +217,12 @@ int er_rbd_open(struct env *e, const struct bs_dev_params *p,
 		struct bs_dev **out);
 int er_tcmu_open(struct env *e, const struct bs_dev_params *p,
 		 struct bs_dev **out);
+
+/* open_async.c: rbd: and tcmu: opens of a running server, off the
+ * reactor (env.h disk_open_async); jobs on helper threads. */
+int er_disk_open_async(struct env *e, const struct bs_dev_params *p,
+		       env_disk_opened_fn done, void *arg);
+int er_job_start(struct er_reactor *r, struct er_job *j);
+void er_jobs_free(struct er_reactor *r);
 
 #endif

@@ -75,6 +75,10 @@ struct iscsi_reconf_result {
 	char msg[1024];	      /* what failed, or notes on what was done */
 	unsigned int aborted; /* commands aborted after the drain time */
 	uint64_t waited_ms;   /* until devices were closed, shrinks done */
+	/* The change took effect (status may still be -ETIMEDOUT: a
+	 * device it removed was still in use when it stopped waiting);
+	 * false: nothing changed (a device failed to open, say). */
+	bool applied;
 };
 typedef void (*iscsi_reconf_done_fn)(void *arg,
 				     const struct iscsi_reconf_result *r);

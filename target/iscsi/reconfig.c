@@ -8,6 +8,11 @@
  *   prepare   devices: new ones opened, grown ones grown (nothing is
  *             visible yet; a failure undoes the openings and stops here:
  *             the running configuration is untouched);
+ *             remote ones (rbd:, tcmu:) open off the reactor when the
+ *             environment can (env.h disk_open_async): the operation
+ *             waits for their answers, the reactor keeps serving, and
+ *             the rest of the operation continues from the last answer
+ *             (a failure then reaches the caller's callback);
  *             target confs: built for the new configuration.
  *   commit    (synchronous, on the calling reactor)
  *             - the device table takes the new devices; removed or
@@ -75,6 +80,16 @@ struct iscsi_reconf {
 	struct reconf_logout *logouts;
 	size_t logout_count;
 	unsigned int going; /* devices of this operation still going */
+	/* Devices opening off the reactor: until the last answer the
+	 * operation holds what it will commit. */
+	unsigned int opening; /* answers still to come */
+	int open_rc;	      /* the first failure among them */
+	bool committed;
+	struct ut_config cfg; /* the configuration being applied */
+	struct iscsi_lu_ent **nl;
+	bool *opened;
+	struct iscsi_reconf_opts opts;
+	bool have_opts;
 };
 
 /* ------------------------------------------------------------- devices */
@@ -109,7 +124,25 @@ static void lu_ent_resized(struct bs_dev *bs, void *arg)
 	scsi_lu_set_capacity(arg, bs->size_bytes / bs->block_size);
 }
 
-static int lu_ent_open(struct iscsi_server *srv, struct iscsi_lu_ent *e)
+/* The backstore is open: the LU on it. */
+static int lu_ent_attach(struct iscsi_server *srv, struct iscsi_lu_ent *e,
+			 struct bs_dev *bs)
+{
+	e->bs = bs;
+	e->lu = scsi_lu_new(srv->env, &e->cfg, e->bs, e->index);
+	if (!e->lu) {
+		bs_close(e->bs);
+		e->bs = NULL;
+		return -ENOMEM;
+	}
+	iscsi_tports_lu_opened(srv, e); /* its ALUA device group */
+	e->bs->resized = lu_ent_resized;
+	e->bs->resized_arg = e->lu;
+	return 0;
+}
+
+static void lu_ent_params(const struct iscsi_lu_ent *e,
+			  struct bs_dev_params *out)
 {
 	struct bs_dev_params p = {
 		.kind = e->cfg.kind,
@@ -125,23 +158,24 @@ static int lu_ent_open(struct iscsi_server *srv, struct iscsi_lu_ent *e)
 		.timeout_s = e->cfg.timeout_s,
 		.cache = e->cfg.cache,
 	};
-	int rc = bs_open(srv->env, &p, &e->bs);
 
+	*out = p;
+}
+
+static int lu_ent_open(struct iscsi_server *srv, struct iscsi_lu_ent *e)
+{
+	struct bs_dev_params p;
+	struct bs_dev *bs;
+	int rc;
+
+	lu_ent_params(e, &p);
+	rc = bs_open(srv->env, &p, &bs);
 	if (rc) {
 		LOG_ERR(srv->env, "device %s: cannot open backstore: %s",
 			e->name, strerror(-rc));
 		return rc;
 	}
-	e->lu = scsi_lu_new(srv->env, &e->cfg, e->bs, e->index);
-	if (!e->lu) {
-		bs_close(e->bs);
-		e->bs = NULL;
-		return -ENOMEM;
-	}
-	iscsi_tports_lu_opened(srv, e); /* its ALUA device group */
-	e->bs->resized = lu_ent_resized;
-	e->bs->resized_arg = e->lu;
-	return 0;
+	return lu_ent_attach(srv, e, bs);
 }
 
 static void lu_ent_free(struct iscsi_lu_ent *e)
@@ -510,6 +544,32 @@ static void reconf_msg(struct iscsi_reconf *op, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Devices this operation opened and did not commit. */
+static void reconf_unopen(struct iscsi_reconf *op)
+{
+	for (size_t i = 0; op->nl && i < op->cfg.dev_count; i++)
+		if (op->opened[i] && op->nl[i]) {
+			lu_ent_free(op->nl[i]);
+			op->nl[i] = NULL;
+		}
+	op->shrink_count = 0;
+}
+
+static void reconf_free(struct iscsi_reconf *op)
+{
+	if (!op)
+		return;
+	if (!op->committed) {
+		reconf_unopen(op);
+		ut_config_free(&op->cfg);
+	}
+	free(op->nl);
+	free(op->opened);
+	free(op->shrinks);
+	free(op->logouts);
+	free(op);
+}
+
 static void reconf_finish(struct iscsi_server *srv, struct iscsi_reconf *op)
 {
 	op->res.waited_ms = (env_now_ns(srv->env) - op->start_ns) / 1000000u;
@@ -521,9 +581,7 @@ static void reconf_finish(struct iscsi_server *srv, struct iscsi_reconf *op)
 		 op->res.aborted, op->res.msg);
 	if (op->done)
 		op->done(op->arg, &op->res);
-	free(op->shrinks);
-	free(op->logouts);
-	free(op);
+	reconf_free(op);
 }
 
 /* Going devices: free those nothing uses any more.  op may be NULL (a
@@ -649,7 +707,9 @@ static void reconf_give_up(struct iscsi_server *srv, struct iscsi_reconf *op)
 static void reconf_poll(void *arg)
 {
 	struct iscsi_server *srv = arg;
-	struct iscsi_reconf *op = srv->reconf;
+	/* An operation still waiting for its devices has nothing to step. */
+	struct iscsi_reconf *op =
+		srv->reconf && srv->reconf->committed ? srv->reconf : NULL;
 	uint64_t now = env_now_ns(srv->env);
 	bool done;
 
@@ -668,14 +728,72 @@ static void reconf_poll(void *arg)
 		if (done)
 			reconf_finish(srv, op);
 	}
-	if (srv->reconf || !TAILQ_EMPTY(&srv->going))
+	if ((srv->reconf && srv->reconf->committed) ||
+	    !TAILQ_EMPTY(&srv->going))
 		env_timer_arm(srv->env, srv->reconf_timer,
 			      now + RECONF_POLL_NS);
 }
 
+static void reconf_resume(struct iscsi_server *srv, struct iscsi_reconf *op);
+
+/* A device opened off the reactor answered (on srv's reactor). */
+static void reconf_opened(void *arg, int rc, struct bs_dev *bs)
+{
+	struct iscsi_lu_ent *e = arg;
+	struct iscsi_reconf *op = e->op;
+	struct iscsi_server *srv = op->srv;
+
+	e->op = NULL;
+	if (rc == 0)
+		rc = lu_ent_attach(srv, e, bs);
+	if (rc) {
+		LOG_ERR(srv->env, "device %s: cannot open backstore: %s",
+			e->name, strerror(-rc));
+		reconf_msg(op, "device %s: cannot open %s: %s", e->name,
+			   e->cfg.path[0] ? e->cfg.path : "it", strerror(-rc));
+		if (!op->open_rc)
+			op->open_rc = rc;
+	} else {
+		LOG_INFO(srv->env,
+			 "event=device-opened device=%s waited_ms=%llu",
+			 e->name,
+			 (unsigned long long)((env_now_ns(srv->env) -
+					       op->start_ns) /
+					      1000000u));
+	}
+	if (--op->opening == 0)
+		reconf_resume(srv, op);
+}
+
+/* Open e: in place, or off the reactor where the environment does that
+ * for its kind (then op->opening counts it until reconf_opened). */
+static int reconf_open(struct iscsi_server *srv, struct iscsi_reconf *op,
+		       struct iscsi_lu_ent *e)
+{
+	struct bs_dev_params p;
+	int rc;
+
+	lu_ent_params(e, &p);
+	e->op = op;
+	rc = bs_open_async(srv->env, &p, reconf_opened, e);
+	if (rc == 0) {
+		op->opening++;
+		return 0;
+	}
+	e->op = NULL;
+	if (rc != -ENOTSUP) {
+		LOG_ERR(srv->env, "device %s: cannot open backstore: %s",
+			e->name, strerror(-rc));
+		return rc;
+	}
+	return lu_ent_open(srv, e);
+}
+
 /* Devices of the new configuration: kept, grown, shrunk, new or
  * replacing an old one.  Fills nl (the new table) and op's shrinks;
- * new entries are opened.  On failure everything opened is closed. */
+ * new entries are opened or start opening (op->opening).  On failure
+ * the caller closes what was opened (reconf_unopen), once no answer is
+ * still to come. */
 static int reconf_devices(struct iscsi_server *srv, struct iscsi_reconf *op,
 			  const struct ut_config *cfg, struct iscsi_lu_ent **nl,
 			  bool *opened)
@@ -731,19 +849,13 @@ static int reconf_devices(struct iscsi_server *srv, struct iscsi_reconf *op,
 			break;
 		}
 		opened[i] = true;
-		rc = lu_ent_open(srv, nl[i]);
+		rc = reconf_open(srv, op, nl[i]);
 		if (rc) {
 			reconf_msg(op, "device %s: cannot open %s: %s", d->name,
 				   d->path[0] ? d->path : "it", strerror(-rc));
 			break;
 		}
 	}
-	if (!rc)
-		return 0;
-	for (size_t i = 0; i < cfg->dev_count; i++)
-		if (opened[i] && nl[i])
-			lu_ent_free(nl[i]);
-	op->shrink_count = 0;
 	return rc;
 }
 
@@ -871,6 +983,8 @@ static void reconf_commit(struct iscsi_server *srv, struct iscsi_reconf *op,
 			       NULL, "reconfigure");
 	ut_config_free(old);
 	*old = *cfg;
+	op->committed = true;
+	op->res.applied = true;
 }
 
 static bool portals_equal(const struct ut_config *a, const struct ut_config *b)
@@ -883,21 +997,82 @@ static bool portals_equal(const struct ut_config *a, const struct ut_config *b)
 	return true;
 }
 
+/* The devices are open: target confs, then commit.  On failure what was
+ * opened is closed and nothing changed. */
+static int reconf_apply(struct iscsi_server *srv, struct iscsi_reconf *op)
+{
+	const struct ut_config *cfg = &op->cfg;
+	struct iscsi_tgt_conf **confs;
+	struct lu_set set = {op->nl, cfg->dev_count};
+	int rc = 0;
+
+	confs = calloc(cfg->target_count + 1, sizeof(*confs));
+	if (!confs)
+		rc = -ENOMEM;
+	for (size_t i = 0; !rc && i < cfg->target_count; i++) {
+		rc = tgt_conf_build(srv, &set, &cfg->targets[i], &confs[i]);
+		if (rc)
+			reconf_msg(op, "target %s: cannot build its LUN map",
+				   cfg->targets[i].iqn);
+	}
+	if (!rc && cfg->target_count > UT_MAX_TARGETS)
+		rc = -E2BIG;
+	if (rc) {
+		for (size_t i = 0; confs && i < cfg->target_count; i++)
+			iscsi_tgt_conf_free(confs[i]);
+		free(confs);
+		reconf_unopen(op);
+		return rc;
+	}
+	if (!portals_equal(&srv->cfg, cfg))
+		reconf_msg(op, "portal changes take effect at the next start");
+	if (!ut_config_alua_equal(&srv->cfg, cfg))
+		reconf_msg(op, "ALUA changes (device groups, portal groups, "
+			       "rel_tgt_id) take effect at the next start");
+	if (!ut_iscsi_params_equal(&srv->cfg.params, &cfg->params) ||
+	    srv->cfg.discovery_incoming_count != cfg->discovery_incoming_count)
+		reconf_msg(op, "discovery settings take effect at the next "
+			       "start");
+	srv->reconf = op;
+	reconf_commit(srv, op, &op->cfg, op->nl, confs,
+		      op->have_opts ? &op->opts : NULL);
+	free(confs);
+	/* Never call back from inside the call: the poll runs next. */
+	env_timer_arm(srv->env, srv->reconf_timer, env_now_ns(srv->env));
+	return 0;
+}
+
+/* The last device opened off the reactor answered: go on, or report
+ * the failure through the callback (nothing changed). */
+static void reconf_resume(struct iscsi_server *srv, struct iscsi_reconf *op)
+{
+	int rc = op->open_rc;
+
+	if (!rc && srv->shutting_down) {
+		rc = -ECANCELED;
+		reconf_msg(op, "the server is shutting down");
+	}
+	if (!rc)
+		rc = reconf_apply(srv, op);
+	else
+		reconf_unopen(op);
+	if (rc) {
+		op->res.status = rc;
+		if (!op->res.msg[0])
+			reconf_msg(op, "%s", strerror(-rc));
+		reconf_finish(srv, op);
+	}
+}
+
 int iscsi_server_reconfigure(struct iscsi_server *srv,
 			     const struct ut_config *cfg,
 			     const struct iscsi_reconf_opts *o,
 			     iscsi_reconf_done_fn done, void *arg, char *err,
 			     size_t errlen)
 {
-	struct iscsi_lu_ent **nl = NULL;
-	struct iscsi_tgt_conf **confs = NULL;
 	struct iscsi_reconf *op = NULL;
-	struct ut_config copy;
-	struct lu_set set;
-	bool *opened = NULL;
 	int rc = -ENOMEM;
 
-	ut_config_init(&copy);
 	if (srv->reconf) {
 		snprintf(err, errlen, "another change is still in progress");
 		return -EBUSY;
@@ -905,76 +1080,45 @@ int iscsi_server_reconfigure(struct iscsi_server *srv,
 	if (!srv->reconf_timer)
 		srv->reconf_timer = env_timer_new(srv->env, reconf_poll, srv);
 	op = calloc(1, sizeof(*op));
-	nl = calloc(cfg->dev_count + 1, sizeof(*nl));
-	opened = calloc(cfg->dev_count + 1, sizeof(*opened));
-	confs = calloc(cfg->target_count + 1, sizeof(*confs));
-	if (!srv->reconf_timer || !op || !nl || !opened || !confs ||
-	    ut_config_copy(&copy, cfg))
+	if (!srv->reconf_timer || !op)
 		goto fail;
+	ut_config_init(&op->cfg);
+	op->nl = calloc(cfg->dev_count + 1, sizeof(*op->nl));
+	op->opened = calloc(cfg->dev_count + 1, sizeof(*op->opened));
 	op->shrinks = calloc(cfg->dev_count + 1, sizeof(*op->shrinks));
 	op->logouts = calloc(cfg->target_count + 1, sizeof(*op->logouts));
-	if (!op->shrinks || !op->logouts)
+	if (!op->nl || !op->opened || !op->shrinks || !op->logouts ||
+	    ut_config_copy(&op->cfg, cfg))
 		goto fail;
 	op->srv = srv;
 	op->done = done;
 	op->arg = arg;
+	if (o) {
+		op->opts = *o;
+		op->have_opts = true;
+	}
 	op->start_ns = env_now_ns(srv->env);
 	op->drain_ns = (uint64_t)(o && o->drain_ms ? o->drain_ms
 						   : RECONF_DRAIN_MS_DEFAULT) *
 		       1000000ull;
-	rc = reconf_devices(srv, op, &copy, nl, opened);
-	if (rc)
-		goto fail;
-	set.e = nl;
-	set.n = copy.dev_count;
-	for (size_t i = 0; i < copy.target_count; i++) {
-		rc = tgt_conf_build(srv, &set, &copy.targets[i], &confs[i]);
-		if (rc) {
-			reconf_msg(op, "target %s: cannot build its LUN map",
-				   copy.targets[i].iqn);
-			break;
-		}
+	rc = reconf_devices(srv, op, &op->cfg, op->nl, op->opened);
+	if (op->opening) {
+		/* Answers to come: the operation holds the server (another
+		 * change is refused) and goes on, or fails, from the last
+		 * one (reconf_resume). */
+		if (rc && !op->open_rc)
+			op->open_rc = rc;
+		srv->reconf = op;
+		return 0;
 	}
-	if (!rc && copy.target_count > UT_MAX_TARGETS)
-		rc = -E2BIG;
-	if (rc) {
-		for (size_t i = 0; i < copy.dev_count; i++)
-			if (opened[i])
-				lu_ent_free(nl[i]);
-		goto fail;
-	}
-	if (!portals_equal(&srv->cfg, &copy))
-		reconf_msg(op, "portal changes take effect at the next start");
-	if (!ut_config_alua_equal(&srv->cfg, &copy))
-		reconf_msg(op, "ALUA changes (device groups, portal groups, "
-			       "rel_tgt_id) take effect at the next start");
-	if (!ut_iscsi_params_equal(&srv->cfg.params, &copy.params) ||
-	    srv->cfg.discovery_incoming_count != copy.discovery_incoming_count)
-		reconf_msg(op, "discovery settings take effect at the next "
-			       "start");
-	srv->reconf = op;
-	reconf_commit(srv, op, &copy, nl, confs, o);
-	free(nl);
-	free(opened);
-	free(confs);
-	/* Never call back from inside the call: the poll runs next. */
-	env_timer_arm(srv->env, srv->reconf_timer, env_now_ns(srv->env));
-	return 0;
+	if (!rc)
+		rc = reconf_apply(srv, op);
+	if (!rc)
+		return 0;
 fail:
-	if (confs)
-		for (size_t i = 0; i < cfg->target_count; i++)
-			iscsi_tgt_conf_free(confs[i]);
 	snprintf(err, errlen, "%s",
 		 op && op->res.msg[0] ? op->res.msg : strerror(-rc));
-	if (op) {
-		free(op->shrinks);
-		free(op->logouts);
-	}
-	free(op);
-	free(nl);
-	free(opened);
-	free(confs);
-	ut_config_free(&copy);
+	reconf_free(op);
 	return rc;
 }
 
@@ -990,9 +1134,10 @@ void iscsi_server_free_all(struct iscsi_server *srv)
 	struct iscsi_lu_ent *e;
 
 	if (srv->reconf) {
-		free(srv->reconf->shrinks);
-		free(srv->reconf->logouts);
-		free(srv->reconf);
+		/* Devices still opening off the reactor: their answers never
+		 * run (the reactors have stopped), the environment closes
+		 * what they opened. */
+		reconf_free(srv->reconf);
 		srv->reconf = NULL;
 	}
 	env_timer_free(srv->env, srv->reconf_timer);
