@@ -108,6 +108,11 @@ static char *roundtrip(const char *path, const char *req, int timeout_s)
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		/* A daemon that refuses us (SO_PEERCRED, too many clients)
+		 * answers at once and closes, maybe before our request is
+		 * sent: its answer is still there to read. */
+		if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+			break;
 		if (n <= 0)
 			die(2, "%s: %s", path, strerror(errno));
 		off += (size_t)n;
