@@ -86,12 +86,14 @@ int main(int argc, char **argv)
 	int luns[MAX_LUNS], present[256], nluns;
 	unsigned char buf[8 * 512];
 	unsigned long cycles = 0;
+	char tmp_status[4096];
 
 	if (argc != 6) {
 		fprintf(stderr,
 			"usage: ut-live URL INITIATOR LUNS STATUS STOP\n");
 		return 2;
 	}
+	snprintf(tmp_status, sizeof(tmp_status), "%s.tmp", argv[4]);
 	nluns = parse_luns(argv[3], luns);
 	memset(present, -1, sizeof(present));
 	memset(buf, 0x5a, sizeof(buf));
@@ -138,10 +140,13 @@ int main(int argc, char **argv)
 				return 1;
 		}
 		cycles++;
-		st = fopen(argv[4], "w");
+		/* Written aside and renamed: a reader never finds the file
+		 * empty (it did, and read the count as 0). */
+		st = fopen(tmp_status, "w");
 		if (st) {
 			fprintf(st, "cycle %lu\n", cycles);
-			fclose(st);
+			if (fclose(st) == 0)
+				rename(tmp_status, argv[4]);
 		}
 		usleep(2000);
 	}
