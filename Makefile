@@ -125,6 +125,7 @@ test: deps
 	scenarios/run-all.sh
 	$(MAKE) --no-print-directory chart-test
 	$(MAKE) --no-print-directory import-test
+	$(MAKE) --no-print-directory against-cli-test
 	$(MAKE) --no-print-directory scenarios-asan
 	$(MAKE) --no-print-directory fuzz-regress
 	$(MAKE) --no-print-directory fuzz-smoke
@@ -279,7 +280,8 @@ $(SIM_OBJ): CFLAGS += -Isimnet
 # chart.c links the page in with .incbin
 $(BUILD)/obj/simnet/chart.o: simnet/chart_page.html
 
-.PHONY: simnet-test scenarios chart-test import-test against-test
+.PHONY: simnet-test scenarios chart-test import-test against-test \
+	against-cli-test
 $(BUILD)/test/test_simnet: simnet/test/test_simnet.c $(SIM_CORE_OBJ) $(SIM_TEST_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isimnet -Wno-missing-prototypes -o $@ $^
@@ -313,6 +315,11 @@ import-test: $(BUILD)/utarget-sim $(BUILD)/test/test_import
 against-test: $(BUILD)/utarget-sim $(BUILD)/utarget
 	SIM=$(BUILD)/utarget-sim UTARGET=$(BUILD)/utarget OUT=$(BUILD) \
 		simnet/test/against-test.sh
+# Its fast part, in make test: the command line, and --compare with the
+# daemon over IPv6 loopback (no root, no tgt).
+against-cli-test: $(BUILD)/utarget-sim $(BUILD)/utarget
+	SIM=$(BUILD)/utarget-sim UTARGET=$(BUILD)/utarget OUT=$(BUILD) \
+		simnet/test/against-test.sh cli
 
 # Explore for hours; every failure and its shrunk form kept in failures/.
 HOURS ?= 1

@@ -301,11 +301,53 @@ run_utarget() {
 	ok "utarget: $same scenarios without skipped lines gave the simulated utarget's answers over TCP"
 }
 
+# --- the command line --------------------------------------------------
+# Malformed URLs are refused (exit 2), a refused connection is a failed
+# run (exit 1), not a hang; an IPv6 portal works.
+run_cli() {
+	local f=$top/scenarios/immediate_and_unsolicited_data_out.scn u rc port pid
+	for u in http://127.0.0.1/iqn.x:y iscsi://127.0.0.1:1/ iscsi://[::1/iqn.x:y \
+		iscsi://127.0.0.1/iqn.x:y/abc iscsi:///iqn.x:y; do
+		timeout 20 "$sim" run "$f" --against "$u" >"$tmp/cli.txt" 2>&1
+		rc=$?
+		[ $rc -eq 2 ] && grep -q 'expected iscsi://HOST' "$tmp/cli.txt" ||
+			bad "cli: --against $u: exit $rc, expected 2 and a usage line"
+	done
+	timeout 20 "$sim" run "$f" --compare >/dev/null 2>&1
+	[ $? -eq 2 ] || bad "cli: --compare without --against was not refused"
+	port=$(free_port)
+	timeout 30 "$sim" run "$f" --against "iscsi://127.0.0.1:$port/iqn.x:y" >"$tmp/cli.txt" 2>&1
+	rc=$?
+	[ $rc -eq 1 ] && grep -q '^FAIL .*login' "$tmp/cli.txt" ||
+		bad "cli: a refused connection: exit $rc: $(head -c 300 "$tmp/cli.txt")"
+	if [ -x "$utarget" ]; then
+		port=$(free_port)
+		"$utarget" --listen "[::1]:$port" --control none --target "$default_iqn" \
+			--lun mem:8M >"$tmp/ut6.log" 2>&1 &
+		pid=$!
+		pids+=("$pid")
+		if wait_port "$port" "$pid"; then
+			# --compare: the daemon over TCP answers as utarget in the
+			# simulator, and the table is empty
+			timeout 60 "$sim" run "$f" --against "iscsi://[::1]:$port/$default_iqn" \
+				--compare >"$tmp/cli.txt" 2>&1 &&
+				grep -q '^compare: 0 answers differ (9 answers from utarget, 9 from' "$tmp/cli.txt" ||
+				bad "cli: --compare over IPv6: $(tail -3 "$tmp/cli.txt" | tr '\n' ' ')"
+		else
+			echo "against-test: no IPv6 loopback here: $(tail -1 "$tmp/ut6.log")"
+		fi
+		kill -9 "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	fi
+	[ $fail -eq 0 ] && ok "cli: bad URLs refused, a refused connection fails the run, --compare with the daemon over IPv6"
+}
+
 case $which in
-tgt) run_tgt ;;
-utarget) run_utarget ;;
-both) run_utarget; run_tgt ;;
-*) echo "usage: $0 [tgt|utarget|both] [FILE.scn...]" >&2; exit 2 ;;
+tgt) run_cli; run_tgt ;;
+utarget) run_cli; run_utarget ;;
+both) run_cli; run_utarget; run_tgt ;;
+cli) run_cli ;;
+*) echo "usage: $0 [tgt|utarget|both|cli] [FILE.scn...]" >&2; exit 2 ;;
 esac
 echo "against-test: $pass passed, $fail failed"
 [ $fail -eq 0 ]
