@@ -96,10 +96,15 @@ struct lun_st {
 	/* a RESERVE answered GOOD while a reset was outstanding: it may
 	 * have come after the reset and survive it */
 	bool resv_raced;
+	uint32_t resets_limbo; /* actors (bits) whose reset of this LUN ended
+				* of unknown fate: it may still reach the
+				* target on a connection they left */
 	/* persistent reservation oracle (pr_model.h) */
 	struct pr_model pr;
 	bool spc2_used;	    /* RESERVE/RELEASE too: PR checks off */
 	int pr_inflight;    /* PR OUT commands not answered yet */
+	uint32_t pr_limbo;  /* actors (bits) whose PR OUT was dropped
+			     * unanswered: it may still reach the target */
 	uint64_t pr_issued; /* PR OUT commands issued */
 	uint64_t pr_epoch;  /* bumped by every PR OUT sent or answered */
 	bool removed;	    /* taken out by `target lun remove` */

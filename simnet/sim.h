@@ -240,6 +240,12 @@ void sim_conn_stall(struct env_conn *c, unsigned int dirs, bool stalled);
 uint64_t sim_conn_id(const struct env_conn *c);
 /* Target side of the link is still open (not closed by the target). */
 bool sim_conn_peer_open(const struct env_conn *c);
+/* Has host h a connection other than except (an initiator's endpoint)
+ * that the target accepted and has not closed?  What the host sent on it,
+ * even after closing its own end, may still reach the target.  Always
+ * true against a real target (run --against), whose side we cannot see. */
+bool sim_host_open_at_target(const struct sim_host *h,
+			     const struct env_conn *except);
 
 /* The target has crashed: its endpoints go dead (no FIN); data sent to
  * them is dropped while the target is down and answered by RST once it

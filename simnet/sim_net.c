@@ -682,6 +682,22 @@ void sim_conn_unwrap_real(struct env_conn *c)
 	free(c);
 }
 
+bool sim_host_open_at_target(const struct sim_host *h,
+			     const struct env_conn *except)
+{
+	const struct sim_link *l;
+
+	/* Against a real target we cannot see its side of a connection:
+	 * what was sent may still arrive (the oracles stay cautious). */
+	if (h->sim->real != NULL)
+		return true;
+	TAILQ_FOREACH (l, &h->sim->net->links, link)
+		if (l->host == h && &l->ep[0] != except && l->syn_tries < 0 &&
+		    !l->ep[1].closed && !l->ep[1].dead)
+			return true;
+	return false;
+}
+
 /* ------------------------------------------------------------- hosts */
 
 struct sim_host *sim_host_new(struct sim *sim, const char *name)
