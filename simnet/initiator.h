@@ -69,6 +69,7 @@ struct ini_op {
 	uint32_t in_len;     /* highest byte received */
 	uint32_t unsol_sent; /* immediate + unsolicited bytes */
 	uint32_t next_datasn;
+	uint32_t seq_bytes; /* Data-In bytes of the current sequence */
 
 	/* TMF */
 	uint8_t tmf_fn;

@@ -322,9 +322,35 @@ static void check_sense(struct ini *ini, struct ini_op *op)
 			      op->itt, op->sense[0]);
 }
 
+/* RFC 7143 §11.4.5.2 (and §11.7.5 for status in a Data-In): a read
+ * that completed GOOD with less data than the initiator expected says so
+ * with the U bit and the residual count; with neither O nor U every byte
+ * expected arrived. */
+static void check_read_residual(struct ini *ini, const struct ini_op *op,
+				uint8_t flags, uint32_t residual)
+{
+	if (!op->dir_read || op->dir_write || op->response != 0 ||
+	    op->status != 0 /* GOOD */ || (flags & ISCSI_RSP_F_OVERFLOW))
+		return;
+	if (flags & ISCSI_RSP_F_UNDERFLOW) {
+		if (residual != op->edtl - op->in_len)
+			ini_violation(
+				ini,
+				"itt=%08x residual underflow %u, but %u of "
+				"%u bytes arrived",
+				op->itt, residual, op->in_len, op->edtl);
+	} else if (op->in_len != op->edtl) {
+		ini_violation(ini,
+			      "itt=%08x %u of %u bytes arrived, and no "
+			      "underflow reported",
+			      op->itt, op->in_len, op->edtl);
+	}
+}
+
 static void scsi_finish(struct ini *ini, struct ini_op *op, uint8_t flags,
 			uint32_t residual)
 {
+	check_read_residual(ini, op, flags, residual);
 	op->rsp_flags = flags;
 	op->residual = residual;
 	check_sense(ini, op);
@@ -384,6 +410,16 @@ static void rx_data_in(struct ini *ini, const struct iscsi_bhs *h,
 	if (h->data_len > ini->neg.max_recv_dsl)
 		ini_violation(ini, "Data-In of %u bytes > our MaxRecvDSL %u",
 			      h->data_len, ini->neg.max_recv_dsl);
+	/* RFC 7143 §13.13: a Data-In sequence (ended by the F bit) is at
+	 * most MaxBurstLength. */
+	op->seq_bytes += h->data_len;
+	if (op->seq_bytes > ini->neg.max_burst)
+		ini_violation(ini,
+			      "itt=%08x Data-In sequence of %u bytes > "
+			      "MaxBurstLength %u",
+			      h->itt, op->seq_bytes, ini->neg.max_burst);
+	if (h->flags & ISCSI_FLAG_FINAL)
+		op->seq_bytes = 0;
 	if ((uint64_t)off + h->data_len > op->edtl) {
 		ini_violation(ini, "itt=%08x Data-In [%u,+%u) beyond EDTL %u",
 			      h->itt, off, h->data_len, op->edtl);

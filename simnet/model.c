@@ -40,6 +40,7 @@ struct model {
 	uint64_t clock;
 	uint64_t next_handle;
 	bool write_through;
+	bool discard; /* model_set_discard */
 	struct mblock *b;
 	/* writes in flight: handle -> (lba, count) */
 	struct inflight {
@@ -189,7 +190,7 @@ uint64_t model_write_begin(struct model *m, uint64_t lba, uint32_t count,
 			if (b->w == NULL)
 				abort();
 		}
-		b->w[b->n++] = (struct mw){.vid = vids[i],
+		b->w[b->n++] = (struct mw){.vid = m->discard ? 0 : vids[i],
 					   .submit = stamp,
 					   .ack = MODEL_NEVER,
 					   .handle = h,
@@ -251,6 +252,20 @@ void model_flush(struct model *m, uint64_t since)
 			if (b->w[k].ack != MODEL_NEVER && b->w[k].ack < since)
 				b->w[k].durable = true;
 	}
+}
+
+void model_set_discard(struct model *m, bool on)
+{
+	m->discard = on;
+}
+
+void model_wipe(struct model *m)
+{
+	uint64_t blocks = m->blocks;
+
+	/* A grow brings blocks back as zeros (model_resize). */
+	model_resize(m, 0);
+	model_resize(m, blocks);
 }
 
 void model_crash(struct model *m)

@@ -58,6 +58,11 @@ void model_flush(struct model *m, uint64_t since);
 void model_set_write_through(struct model *m, bool on);
 /* Target crash. */
 void model_crash(struct model *m);
+/* Every block reads zeros from now on (a RAM disk after a crash). */
+void model_wipe(struct model *m);
+/* on: writes never change what reads return (a null backstore): the
+ * model records them as zeros. */
+void model_set_discard(struct model *m, bool on);
 
 /* Reads in flight keep what they may see from being pruned. */
 void model_read_begin(struct model *m, uint64_t stamp);

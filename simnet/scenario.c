@@ -166,7 +166,7 @@ static int build_cfg(struct runner *r)
 		struct ut_dev_cfg *d = &devs[i];
 
 		memset(d, 0, sizeof(*d));
-		d->kind = BS_SIM;
+		d->kind = (enum bs_kind)r->luns[i].kind;
 		snprintf(d->name, sizeof(d->name), "%s", r->luns[i].disk);
 		d->size_bytes = r->luns[i].size_bytes;
 		d->block_size = r->luns[i].bs;
@@ -237,12 +237,17 @@ bool target_start(struct runner *r)
 	}
 	for (int i = 0; i < r->nluns; i++) {
 		struct lun_st *l = &r->luns[i];
-		struct sim_disk *d =
-			sim_disk_get(r->sim, l->disk, l->size_bytes, l->bs);
 
-		sim_disk_cfg(d)->write_cache = !l->wc_off;
+		if (l->kind == BS_SIM) {
+			struct sim_disk *d = sim_disk_get(r->sim, l->disk,
+							  l->size_bytes, l->bs);
+
+			sim_disk_cfg(d)->write_cache = !l->wc_off;
+		}
 		l->m = model_new(l->size_bytes / l->bs, l->bs);
 		model_set_write_through(l->m, l->wc_off);
+		/* A null LUN reads zeros whatever was written. */
+		model_set_discard(l->m, l->kind == BS_NULL);
 	}
 	ua_mode_reset(r);
 	if (r->against) {
@@ -276,7 +281,11 @@ static void target_crash(struct runner *r)
 	leak_check(r, "a crash");
 	ua_crash(r);
 	for (int i = 0; i < r->nluns; i++) {
-		model_crash(r->luns[i].m);
+		/* A RAM disk loses everything, durable or not. */
+		if (r->luns[i].kind == BS_MEM)
+			model_wipe(r->luns[i].m);
+		else
+			model_crash(r->luns[i].m);
 		resv_reset(&r->luns[i]);
 		/* A PR OUT in flight may or may not have been applied. */
 		if (r->luns[i].pr_inflight > 0)
@@ -433,6 +442,7 @@ static bool ctl_begin(struct runner *r, struct ut_config *cfg)
 	}
 	if (ut_config_copy(cfg, iscsi_server_config(r->srv)))
 		abort();
+	r->ctl_started++;
 	return true;
 }
 

@@ -84,6 +84,9 @@ struct lun_st {
 	uint64_t size_bytes;
 	uint32_t bs;
 	bool wc_off, ro, thin;
+	/* backstore=: BS_SIM (a simulated disk named `disk`), BS_MEM (RAM:
+	 * lost at a target crash) or BS_NULL (reads zeros, drops writes) */
+	int kind;
 	struct model *m;
 	/* SPC-2 reservation oracle */
 	int holder; /* actor index, -1 none */
@@ -180,6 +183,7 @@ struct runner {
 	bool against; /* a real target (o.against_portal), no simulated one */
 	uint64_t seed;
 	uint64_t ctl_seq;     /* control steps completed (target lun ...) */
+	uint64_t ctl_started; /* control steps begun */
 	uint64_t resets_done; /* LU and target resets answered */
 	/* unit attention oracle: its clock (bumped at every send and every
 	 * answer), causes, the control step running */
@@ -236,6 +240,7 @@ struct pend {
 	uint32_t ua_cause, ua_luns, ua_removed;
 	bool ua_ms, ua_ms_alone;
 	uint64_t ua_ms_issued;
+	uint64_t ctl_started; /* r->ctl_started when it was sent */
 	TAILQ_ENTRY(pend) link;
 };
 

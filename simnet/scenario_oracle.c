@@ -294,6 +294,32 @@ static bool resets_pending(struct runner *r, struct lun_st *l)
 	return limbo_pending(r, &l->resets_limbo) || l->resets_inflight > 0;
 }
 
+/* SBC-4 §4.5: a READ or WRITE that lies inside the LUN, sent and
+ * answered with no reconfiguration in between (no resize), may not fail
+ * with LOGICAL BLOCK ADDRESS OUT OF RANGE.  (p->ls is set only for a
+ * range inside the LUN when it was sent.) */
+static void oracle_lba_range(struct runner *r, struct pend *p,
+			     struct ini_op *op)
+{
+	int sk, asc, ascq;
+
+	if ((p->kind != PK_READ && p->kind != PK_WRITE) ||
+	    op->outcome != INI_DONE ||
+	    op->status != SCSI_STATUS_CHECK_CONDITION ||
+	    p->ctl_seq != r->ctl_seq || p->ctl_started != r->ctl_started ||
+	    p->lba + p->blocks > model_blocks(p->ls->m))
+		return;
+	sense_parse(op, &sk, &asc, &ascq);
+	if (sk == 5 && asc == 0x21)
+		failf(r, p->line,
+		      "oracle: %s's %s of lba %llu+%u on lun %u (%llu blocks) "
+		      "got LBA OUT OF RANGE (seed %llu)",
+		      p->a->name, p->verb, (unsigned long long)p->lba,
+		      p->blocks, p->ls->lun,
+		      (unsigned long long)model_blocks(p->ls->m),
+		      (unsigned long long)r->seed);
+}
+
 static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	struct lun_st *l = p->ls;
@@ -308,6 +334,7 @@ static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 			l->uncertain = true;
 	}
 	resv_wrong_conflict(r, p, op);
+	oracle_lba_range(r, p, op);
 	switch (p->kind) {
 	case PK_WRITE: {
 		int outcome = scsi_good(op)	       ? 0

@@ -599,7 +599,7 @@ void decl_lun(struct runner *r, struct toks *t)
 	if (r->nluns == MAX_LUNS || t->n < 3 || !parse_u64(t->v[1], &n)) {
 		syntaxf(r,
 			"lun N DISK [size=16M] [block=512] [write-cache=off] "
-			"[ro] [thin]");
+			"[ro] [thin] [backstore=sim|mem|null]");
 		return;
 	}
 	if ((v = kv(t, "size")) && ut_size_parse(v, &size) != 0)
@@ -613,6 +613,13 @@ void decl_lun(struct runner *r, struct toks *t)
 	l->wc_off = (v = kv(t, "write-cache")) && strcmp(v, "off") == 0;
 	l->ro = has(t, "ro");
 	l->thin = has(t, "thin");
+	l->kind = BS_SIM;
+	if ((v = kv(t, "backstore")) && strcmp(v, "mem") == 0)
+		l->kind = BS_MEM;
+	else if (v && strcmp(v, "null") == 0)
+		l->kind = BS_NULL;
+	else if (v && strcmp(v, "sim") != 0)
+		syntaxf(r, "backstore=%s: sim, mem or null", v);
 	l->holder = -1;
 	prm_clear(&l->pr);
 }

@@ -42,6 +42,7 @@ static struct pend *pend_new(struct runner *r, struct actor *a,
 	p->a = a;
 	p->line = r->line;
 	p->ctl_seq = r->ctl_seq;
+	p->ctl_started = r->ctl_started;
 	snprintf(p->verb, sizeof(p->verb), "%s", verb);
 	exp_init(&p->e);
 	for (int i = 0; i < t->n; i++) {
@@ -584,6 +585,11 @@ void disk_verb(struct runner *r, struct lun_st *l, struct toks *t)
 	if (!target_start(r))
 		return;
 	d = sim_disk_find(r->sim, l->disk);
+	if (d == NULL) {
+		syntaxf(r, "%s is not a simulated disk (backstore=%s)", l->disk,
+			l->kind == BS_MEM ? "mem" : "null");
+		return;
+	}
 	c = sim_disk_cfg(d);
 	SIM_TRACE(r->sim, "fault disk %s %s", l->disk, verb);
 	if (strcmp(verb, "eio") == 0) {
