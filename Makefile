@@ -326,6 +326,18 @@ HOURS ?= 1
 .PHONY: explore-long
 explore-long: $(BUILD)/utarget-sim
 	SIM=$(BUILD)/utarget-sim scenarios/explore-long.sh $(HOURS) failures
+# Planted bugs (simnet/mutants/*.patch), each applied alone to a scratch
+# copy: caught or missed, by what, how fast; the mutation score.  Long (a
+# clean baseline, then up to MUTANTS_EXPLORE_S per mutant): not in make test.
+.PHONY: mutants coverage
+mutants:
+	simnet/mutants/run
+
+# Coverage of target/ by the unit tests, every scenario, an explore run,
+# the daemon tests, the conformance matrix against a --coverage daemon and
+# the fuzz corpora, merged: build/coverage/index.html (ci/coverage.sh).
+coverage:
+	ci/coverage.sh
 # end simnet ------------------------------------------------------------------
 
 # fuzz ------------------------------------------------------------------------
@@ -396,7 +408,7 @@ $(FUZZ_DIR)/mutator-%.so: fuzz/afl_mutator.c fuzz/pdufix.c fuzz/pdufix.h
 	$(CC) -O2 -g -shared -fPIC -Wall -Wextra -Werror -Itarget -Ifuzz \
 		-DFZ_FORMAT_$(shell echo $* | tr a-z A-Z) -o $@ fuzz/afl_mutator.c fuzz/pdufix.c
 
-.PHONY: fuzz fuzz-smoke fuzz-regress coverage
+.PHONY: fuzz fuzz-smoke fuzz-regress coverage-fuzz
 fuzz: $(foreach v,afl cmplog libfuzzer replay,$(FUZZ_HARNESSES:%=$(FUZZ_DIR)/$(v)/bin/%)) \
 	$(FUZZ_DIR)/mutator-login.so $(FUZZ_DIR)/mutator-pdu_stream.so
 
@@ -408,9 +420,10 @@ fuzz-smoke: $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/libfuzzer/bin/%)
 fuzz-regress: $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/replay/bin/%)
 	@fuzz/replay $(FUZZ_DIR)/replay/bin $(FUZZ_HARNESSES)
 
-# lcov HTML report of the corpus's coverage of target/: build/coverage/.
-coverage: $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/cov/bin/%)
-	@fuzz/coverage $(FUZZ_DIR)/cov $(BUILD)/coverage $(FUZZ_HARNESSES)
+# lcov HTML report of the corpora's coverage of target/ alone:
+# build/coverage-fuzz/.  (make coverage merges them with everything else.)
+coverage-fuzz: $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/cov/bin/%)
+	@fuzz/coverage $(FUZZ_DIR)/cov $(BUILD)/coverage-fuzz $(FUZZ_HARNESSES)
 
 -include $(shell find $(FUZZ_DIR) -name '*.d' 2>/dev/null)
 # end fuzz --------------------------------------------------------------------
