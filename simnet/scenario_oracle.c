@@ -320,6 +320,40 @@ static void oracle_lba_range(struct runner *r, struct pend *p,
 		      (unsigned long long)r->seed);
 }
 
+/* READ CAPACITY(10) and (16) (SBC-4 §5.20, §5.21) name the LUN's last
+ * LBA and block length, unless a control step (a resize) ran while the
+ * command did. */
+static void oracle_read_capacity(struct runner *r, struct pend *p,
+				 struct ini_op *op)
+{
+	uint64_t last, want = model_blocks(p->ls->m) - 1;
+	uint32_t bs;
+
+	if (op->outcome != INI_DONE || op->status != 0 /* GOOD */ ||
+	    op->response != 0 || p->ctl_seq != r->ctl_seq ||
+	    p->ctl_started != r->ctl_started || model_blocks(p->ls->m) == 0)
+		return;
+	if (op->cdb[0] == 0x25 && op->in_len >= 8) {
+		last = be32_get(op->in);
+		bs = be32_get(op->in + 4);
+		if (want > 0xffffffffull)
+			want = 0xffffffffull;
+	} else if (op->cdb[0] == 0x9e && (op->cdb[1] & 0x1f) == 0x10 &&
+		   op->in_len >= 12) {
+		last = be64_get(op->in);
+		bs = be32_get(op->in + 8);
+	} else {
+		return;
+	}
+	if (last != want || bs != model_block_size(p->ls->m))
+		failf(r, p->line,
+		      "oracle: READ CAPACITY of lun %u says last LBA %llu, "
+		      "block %u; the LUN has %llu blocks of %u (seed %llu)",
+		      p->ls->lun, (unsigned long long)last, bs,
+		      (unsigned long long)model_blocks(p->ls->m),
+		      model_block_size(p->ls->m), (unsigned long long)r->seed);
+}
+
 static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	struct lun_st *l = p->ls;
@@ -335,6 +369,7 @@ static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 	}
 	resv_wrong_conflict(r, p, op);
 	oracle_lba_range(r, p, op);
+	oracle_read_capacity(r, p, op);
 	switch (p->kind) {
 	case PK_WRITE: {
 		int outcome = scsi_good(op)	       ? 0
