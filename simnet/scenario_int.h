@@ -184,6 +184,11 @@ struct runner {
 	uint64_t seed;
 	uint64_t ctl_seq;     /* control steps completed (target lun ...) */
 	uint64_t ctl_started; /* control steps begun */
+	/* Lines that may end other nexuses' commands with TASK ABORTED
+	 * (resets, CLEAR TASK SET, PREEMPT AND ABORT, any raw CDB or
+	 * bytes): sent or answered, and how many are in flight. */
+	uint64_t abort_events;
+	int abort_inflight;
 	uint64_t resets_done; /* LU and target resets answered */
 	/* unit attention oracle: its clock (bumped at every send and every
 	 * answer), causes, the control step running */
@@ -240,7 +245,10 @@ struct pend {
 	uint32_t ua_cause, ua_luns, ua_removed;
 	bool ua_ms, ua_ms_alone;
 	uint64_t ua_ms_issued;
-	uint64_t ctl_started; /* r->ctl_started when it was sent */
+	uint64_t ctl_started;  /* r->ctl_started when it was sent */
+	uint64_t abort_events; /* r->abort_events when it was sent */
+	bool abort_possible;   /* one was in flight when it was sent */
+	bool may_abort_others; /* it is such a line itself */
 	TAILQ_ENTRY(pend) link;
 };
 

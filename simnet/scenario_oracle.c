@@ -934,11 +934,37 @@ static void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 	}
 }
 
+/* SAM-5 §5.6: with TAS=1 a command ends with TASK ABORTED status only
+ * when another nexus aborted it: a LOGICAL UNIT RESET, TARGET RESET,
+ * CLEAR TASK SET or PREEMPT AND ABORT, or its LUN removed (a control
+ * step) while it ran.  An ABORT TASK or ABORT TASK SET of another
+ * session never reaches it, and one of its own session ends it without
+ * status. */
+static void oracle_task_aborted(struct runner *r, struct pend *p,
+				struct ini_op *op)
+{
+	if (op->kind != INI_OP_SCSI || op->outcome != INI_DONE ||
+	    op->response != 0 || op->status != SCSI_STATUS_TASK_ABORTED ||
+	    p->abort_possible || p->abort_events != r->abort_events ||
+	    p->ctl_seq != r->ctl_seq || p->ctl_started != r->ctl_started)
+		return;
+	failf(r, p->line,
+	      "oracle: %s's %s ended with TASK ABORTED, but no reset, CLEAR "
+	      "TASK SET, PREEMPT AND ABORT or LUN removal ran during its life "
+	      "(seed %llu)",
+	      p->a->name, p->verb, (unsigned long long)r->seed);
+}
+
 void pend_done(void *arg, struct ini_op *op)
 {
 	struct pend *p = arg;
 	struct runner *r = p->r;
 
+	if (p->may_abort_others) {
+		r->abort_inflight--;
+		r->abort_events++;
+	}
+	oracle_task_aborted(r, p, op);
 	ua_on_done(r, p, op);
 	if (r->o.answer != NULL)
 		tell_answer(r, p, op);

@@ -43,6 +43,17 @@ static struct pend *pend_new(struct runner *r, struct actor *a,
 	p->line = r->line;
 	p->ctl_seq = r->ctl_seq;
 	p->ctl_started = r->ctl_started;
+	p->abort_events = r->abort_events;
+	p->abort_possible = r->abort_inflight > 0;
+	if (strcmp(verb, "lun-reset") == 0 ||
+	    strcmp(verb, "target-reset") == 0 ||
+	    strcmp(verb, "clear-task-set") == 0 ||
+	    strcmp(verb, "pr-preempt-abort") == 0 || strcmp(verb, "cdb") == 0 ||
+	    strcmp(verb, "raw") == 0) {
+		p->may_abort_others = true;
+		r->abort_events++;
+		r->abort_inflight++;
+	}
 	snprintf(p->verb, sizeof(p->verb), "%s", verb);
 	exp_init(&p->e);
 	for (int i = 0; i < t->n; i++) {
