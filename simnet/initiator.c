@@ -530,6 +530,17 @@ static void rx_complete(struct ini *ini)
 			ini_violation(ini, "bad header digest from target");
 		doff += 4;
 	}
+	if (ffp && ini->neg.data_digest && h.data_len > 0) {
+		/* RFC 7143 §7.2: the data digest covers the data and its
+		 * padding. */
+		const uint8_t *data = ini->rdata + (doff - ISCSI_BHS_LEN);
+		uint32_t n = h.data_len + iscsi_pad4(h.data_len);
+		uint32_t d = iscsi_digest(data, n);
+
+		if (memcmp(data + n, &d, 4) != 0)
+			ini_violation(ini, "bad data digest from target (%s)",
+				      ini_opcode_name(h.opcode));
+	}
 	ini_rx_pdu(ini, &h, ini->rdata + (doff - ISCSI_BHS_LEN));
 }
 

@@ -124,6 +124,20 @@ static void planted_fault(uint64_t seed)
 			pause();
 }
 
+#ifdef UT_COVERAGE
+void __gcov_dump(void);
+#endif
+
+/* A worker's normal end: _exit (no atexit handlers of the parent's),
+ * but a --coverage build (make coverage) writes its counters first. */
+static void __attribute__((noreturn)) worker_exit(int rc)
+{
+#ifdef UT_COVERAGE
+	__gcov_dump();
+#endif
+	_exit(rc);
+}
+
 static void __attribute__((noreturn))
 worker_main(int job_fd, int res_fd, unsigned int per_worker)
 {
@@ -139,7 +153,7 @@ worker_main(int job_fd, int res_fd, unsigned int per_worker)
 		char *text;
 
 		if (!read_full(job_fd, &h, sizeof(h)))
-			_exit(0);
+			worker_exit(0);
 		h.name[sizeof(h.name) - 1] = '\0';
 		/* Only this job's stderr: a crash quotes its last line. */
 		if (ftruncate(2, 0) != 0 || lseek(2, 0, SEEK_SET) != 0)
@@ -164,7 +178,7 @@ worker_main(int job_fd, int res_fd, unsigned int per_worker)
 		/* A failed run leaves the target unfreed (scenario.c): this
 		 * process is no longer clean. */
 		if (r.rc != 0 || (per_worker != 0 && ++runs >= per_worker))
-			_exit(0);
+			worker_exit(0);
 	}
 }
 
