@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# make coverage: how much of target/ everything we run reaches.
+#   ci/coverage.sh [STEP...]     steps: unit scenarios explore daemon
+#                                conformance fuzz (default: all of them)
+# Builds the target, its unit tests, the daemon and the simulator with
+# gcc --coverage into build/cov, zeroes the counters, runs each step,
+# replays the fuzz corpora through the gcc --coverage fuzz builds
+# (build/fuzz/cov, as fuzz/coverage does), then merges both with lcov and
+# renders HTML into build/coverage/.  Prints line, function and branch
+# coverage of target/ (env_real/ included, target/test/ excluded) and
+# the part each step alone reaches (build/coverage/steps.txt).
+# COVERAGE_SEEDS: explore seeds (default 2000).  COVERAGE_KEEP=1 keeps
+# the counters of an earlier run (to add a step to it).  Needs lcov.
+set -u
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root" || exit 2
+cov=build/cov
+fz=build/fuzz/cov
+out=build/coverage
+seeds=${COVERAGE_SEEDS:-2000}
+steps=${*:-unit scenarios explore daemon conformance fuzz}
+command -v lcov >/dev/null || { echo "coverage: lcov is not installed (apt-get install lcov)"; exit 2; }
+rc_br=(--rc lcov_branch_coverage=1)
+mk() {
+	nice -n 10 make --no-print-directory -j2 BUILD=$cov \
+		EXTRA_CFLAGS="-O0 --coverage -DUT_COVERAGE" \
+		EXTRA_LDFLAGS="--coverage" "$@"
+}
+echo "coverage: building target/, tests, daemon and simulator with --coverage in $cov"
+mk all $cov/utarget-sim >/dev/null || {
+	echo "coverage: the --coverage build failed"; exit 2; }
+mkdir -p "$out"
+rm -f "$out"/step-*.info
+[ -n "${COVERAGE_KEEP:-}" ] || lcov -q --zerocounters -d "$cov/obj"
+
+# capture NAME: the counters so far, as the cumulative NAME.info.
+capture() {
+	lcov -q --capture -d "$cov/obj" -b "$root" -o "$out/step-$1.info" \
+		"${rc_br[@]}" >/dev/null 2>&1
+}
+
+for s in $steps; do
+	t0=$(date +%s)
+	case $s in
+	unit)
+		mk unit | tail -n 1 ;;
+	scenarios)
+		n=0 f_=0
+		for f in scenarios/*.scn scenarios/regress/*.scn; do
+			if nice -n 10 $cov/utarget-sim run "$f" >/dev/null 2>&1; then
+				n=$((n + 1))
+			else
+				f_=$((f_ + 1)); echo "coverage: scenario $f failed"
+			fi
+		done
+		echo "scenarios: $n passed, $f_ failed" ;;
+	explore)
+		nice -n 10 $cov/utarget-sim explore --seeds "$seeds" --start 1 \
+			--jobs 2 --out "$out/failures" 2>/dev/null | tail -n 1 ;;
+	daemon)
+		# its initiators (ut-io, ut-hostile) are not target code
+		nice -n 10 make --no-print-directory build/ut-io build/ut-hostile >/dev/null
+		UTARGET=$root/$cov/utarget nice -n 10 conformance/daemon-test 2>&1 |
+			tail -n 2 ;;
+	conformance)
+		UTARGET=$root/$cov/utarget nice -n 10 conformance/run 2>&1 |
+			tail -n 3 ;;
+	fuzz)
+		# The corpora run through their own gcc --coverage builds.
+		nice -n 10 make --no-print-directory -j2 \
+			$(for h in config scsi login pdu_stream control; do echo $fz/bin/$h; done) >/dev/null ||
+			{ echo "coverage: fuzz cov build failed"; continue; }
+		nice -n 10 fuzz/coverage $fz "$out/fuzz" config scsi login pdu_stream control |
+			grep -v '^coverage: report' | sed 's/^/fuzz alone: /' ;;
+	*)
+		echo "coverage: unknown step $s"; exit 2 ;;
+	esac
+	capture "$s"
+	echo "coverage: step $s done ($(($(date +%s) - t0)) s)"
+done
+
+# Merge: the simulator/daemon/test build and the fuzz build.
+set --
+for i in "$out"/step-*.info "$out/fuzz/all.info"; do
+	[ -s "$i" ] && set -- "$@" -a "$i"
+done
+last=""
+for s in $steps; do [ "$s" != fuzz ] && last=$s; done
+args=()
+[ -n "$last" ] && [ -s "$out/step-$last.info" ] && args+=(-a "$out/step-$last.info")
+[ -s "$out/fuzz/all.info" ] && args+=(-a "$out/fuzz/all.info")
+lcov -q "${args[@]}" -o "$out/all.info" "${rc_br[@]}" 2>/dev/null
+lcov -q --extract "$out/all.info" "$root/target/*" -o "$out/target.info" "${rc_br[@]}" 2>/dev/null
+lcov -q --remove "$out/target.info" "$root/target/test/*" -o "$out/target.info" "${rc_br[@]}" 2>/dev/null
+genhtml -q --branch-coverage --title "utarget: coverage of target/ by unit tests, scenarios, explore, daemon tests, conformance and fuzz corpora" \
+	-o "$out" "$out/target.info" 2>/dev/null
+# What each step had reached by itself (cumulative, in the order run).
+: >"$out/steps.txt"
+for s in $steps; do
+	i=$out/step-$s.info
+	[ "$s" = fuzz ] && i=$out/fuzz/target.info
+	[ -s "$i" ] || continue
+	lcov -q --extract "$i" "$root/target/*" -o "$out/x.info" "${rc_br[@]}" 2>/dev/null
+	lcov -q --remove "$out/x.info" "$root/target/test/*" -o "$out/x.info" "${rc_br[@]}" 2>/dev/null
+	printf '%-12s %s\n' "$s" "$(lcov --summary "$out/x.info" "${rc_br[@]}" 2>&1 |
+		grep -E 'lines|branches' | sed 's/\.*:/:/' | tr -s ' ' | tr '\n' ' ')" >>"$out/steps.txt"
+done
+rm -f "$out/x.info"
+echo "coverage: cumulative after each step (fuzz: the corpora alone):"
+sed 's/^/  /' "$out/steps.txt"
+echo "coverage of target/ (env_real/ included, target/test/ excluded):"
+lcov --summary "$out/target.info" "${rc_br[@]}" 2>&1 | grep -E 'lines|functions|branches'
+echo "coverage: report in $out/index.html"
