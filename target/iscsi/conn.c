@@ -54,50 +54,39 @@ static void rx_expect(struct iscsi_conn *c, enum rx_stage st, uint32_t n)
 	c->rx_need = n;
 }
 
-void iscsi_conn_accept(void *arg, struct env_conn *ec,
-		       const struct env_conn_info *info)
+struct iscsi_conn *iscsi_conn_new(struct env *env, struct iscsi_reactor *r,
+				  struct env_conn *ec,
+				  const struct env_conn_info *info, uint32_t id,
+				  const struct iscsi_conn_phase *phase,
+				  void (*closed)(struct iscsi_conn *c))
 {
-	struct iscsi_server *srv = arg;
-	/* We run on the connection's reactor: everything of it lives here. */
-	struct env *env = info->env ? info->env : srv->env;
-	struct iscsi_reactor *r = iscsi_server_reactor(srv, env);
-	const char *refuse = NULL;
-	struct iscsi_conn *c = r ? calloc(1, sizeof(*c)) : NULL;
+	struct iscsi_conn *c = calloc(1, sizeof(*c));
 
 	if (!c) {
 		env->ops->conn_close(ec);
-		return;
+		return NULL;
 	}
-	env_mutex_lock(srv->env, srv->lock);
-	if (srv->shutting_down)
-		refuse = "shutting down";
-	else if (srv->conn_count >= ISCSI_MAX_CONNECTIONS)
-		refuse = "too many connections";
-	if (!refuse) {
-		c->id = ++srv->next_conn_id; /* per server: runs reproduce */
-		TAILQ_INSERT_TAIL(&srv->conns, c, link);
-		srv->conn_count++;
-		srv->stats.connections = srv->conn_count;
-	}
-	env_mutex_unlock(srv->env, srv->lock);
-	if (refuse) {
-		LOG_WARN(env, "event=conn-refused peer=%s reason=\"%s\"",
-			 info->peer_addr, refuse);
-		free(c);
-		env->ops->conn_close(ec);
-		return;
-	}
-	c->srv = srv;
+	c->id = id;
 	c->env = env;
 	c->r = r;
 	c->ec = ec;
 	c->info = *info;
+	c->phase = phase;
+	c->closed = closed;
 	c->state = CONN_LOGIN;
 	c->max_recv_dsl = ISCSI_LOGIN_MRDSL;
 	c->max_xmit_dsl = ISCSI_LOGIN_MRDSL;
 	TAILQ_INIT(&c->txq);
-	iscsi_kvlist_init(&c->login.agreed);
 	rx_expect(c, RX_BHS, ISCSI_BHS_LEN);
+	return c;
+}
+
+/* The owner has listed the connection (and its phase its state): start
+ * the login clock and take bytes. */
+void iscsi_conn_start(struct iscsi_conn *c)
+{
+	struct env *env = c->env;
+
 	c->login_timer = env_timer_new(env, conn_login_timeout, c);
 	c->flush_timer = env_timer_new(env, conn_flush_timer, c);
 	if (!c->login_timer || !c->flush_timer) {
@@ -108,9 +97,9 @@ void iscsi_conn_accept(void *arg, struct env_conn *ec,
 	}
 	env_timer_arm(env, c->login_timer,
 		      env_now_ns(env) + ISCSI_LOGIN_TIMEOUT_NS);
-	env->ops->conn_set_handler(ec, &conn_handler, c);
+	env->ops->conn_set_handler(c->ec, &conn_handler, c);
 	LOG_INFO(env, "event=conn-accepted conn=%u peer=%s portal=%s", c->id,
-		 info->peer_addr, info->local_addr);
+		 c->info.peer_addr, c->info.local_addr);
 }
 
 static bool rx_partial(const struct iscsi_conn *c)
@@ -134,7 +123,7 @@ static void conn_send_ping(struct iscsi_conn *c)
 	h.itt = ISCSI_RESERVED_TAG;
 	h.w20 = c->ping_ttt;
 	h.w24 = c->stat_sn;
-	iscsi_sess_fill_sn(c->sess, &h);
+	c->phase->fill_sn(c, &h);
 	iscsi_conn_queue(c, p, &h);
 	iscsi_conn_kick(c);
 }
@@ -161,8 +150,8 @@ static void conn_ka_fire(void *arg)
 
 	if (c->closing || c->state != CONN_FFP)
 		return;
-	if (c->sess &&
-	    iscsi_sess_owed_overdue(c->sess, now, c->rsp_timeout_ns)) {
+	if (c->phase->owed_overdue &&
+	    c->phase->owed_overdue(c, now, c->rsp_timeout_ns)) {
 		c->r->stats.conns_dropped++;
 		iscsi_conn_close(c, "RspTimeout: an answer owed too long");
 		return;
@@ -195,7 +184,8 @@ static void conn_ka_fire(void *arg)
 		next = c->last_rx_ns + c->nop_interval_ns;
 	if (next <= now)
 		next = now + c->idle_ns;
-	owed_since = c->sess ? iscsi_sess_owed_since(c->sess) : UINT64_MAX;
+	owed_since = c->phase->owed_since ? c->phase->owed_since(c)
+					  : UINT64_MAX;
 	if (owed_since != UINT64_MAX && owed_since + c->rsp_timeout_ns < next)
 		next = owed_since + c->rsp_timeout_ns;
 	conn_ka_arm(c, next);
@@ -228,13 +218,13 @@ void iscsi_conn_ping_answered(struct iscsi_conn *c, uint32_t ttt)
 		c->ping_outstanding = false;
 }
 
-void iscsi_conn_enter_ffp(struct iscsi_conn *c)
+void iscsi_conn_enter_ffp(struct iscsi_conn *c,
+			  const struct iscsi_conn_phase *phase,
+			  const struct ut_iscsi_params *p)
 {
 	struct env *env = c->env;
-	const struct ut_iscsi_params *p =
-		c->sess && c->sess->tgt ? &iscsi_tgt_conf(c->sess->tgt)->params
-					: &c->srv->cfg_params;
 
+	c->phase = phase;
 	c->state = CONN_FFP;
 	if (c->login_timer)
 		env_timer_cancel(env, c->login_timer);
@@ -273,7 +263,6 @@ struct iscsi_txpdu *iscsi_txpdu_new(struct iscsi_conn *c, uint8_t opcode)
 
 	if (c->closing || c->close_why)
 		return NULL; /* going anyway: nothing more is sent */
-	c->r->pdu_pool.obj_size = sizeof(struct iscsi_txpdu);
 	t = pool_obj_get(&c->r->pdu_pool);
 	if (!t)
 		iscsi_conn_fail_soon(c,
@@ -342,7 +331,7 @@ static void txpdu_free(struct iscsi_conn *c, struct iscsi_txpdu *t)
 		c->tx_untied_bytes -= t->data_len;
 	}
 	if (t->task)
-		iscsi_task_put_tx(t->task);
+		c->phase->tx_untie(t);
 	free(t->owned);
 	pool_obj_put(&c->r->pdu_pool, t);
 }
@@ -538,10 +527,7 @@ void iscsi_send_reject(struct iscsi_conn *c, uint8_t reason, const uint8_t *bhs)
 	h.b2 = reason;
 	h.itt = ISCSI_RESERVED_TAG;
 	h.w24 = c->stat_sn++;
-	if (c->sess)
-		iscsi_sess_fill_sn(c->sess, &h);
-	else
-		h.w28 = c->login.cmdsn, h.w32 = c->login.cmdsn;
+	c->phase->fill_sn(c, &h);
 	c->r->stats.rejects_tx++;
 	LOG_DEBUG(c->env, "conn %u: reject reason 0x%02x opcode 0x%02x", c->id,
 		  reason, bhs[0] & ISCSI_OPCODE_MASK);
@@ -561,7 +547,6 @@ static void conn_free(struct iscsi_conn *c)
 
 void iscsi_conn_close(struct iscsi_conn *c, const char *why)
 {
-	struct iscsi_server *srv = c->srv;
 	struct env *env = c->env;
 	struct iscsi_txpdu *t;
 
@@ -580,22 +565,14 @@ void iscsi_conn_close(struct iscsi_conn *c, const char *why)
 		TAILQ_REMOVE(&c->txq, t, link);
 		txpdu_free(c, t);
 	}
-	if (c->sess)
-		iscsi_sess_detach_conn(c->sess);
-	c->sess = NULL;
-	iscsi_login_cleanup(c);
+	c->phase->closing(c);
 	env->ops->conn_close(c->ec);
 	c->ec = NULL;
-	env_mutex_lock(srv->env, srv->lock);
-	TAILQ_REMOVE(&srv->conns, c, link);
-	srv->conn_count--;
-	srv->stats.connections = srv->conn_count;
-	env_mutex_unlock(srv->env, srv->lock);
+	c->closed(c);
 	if (c->in_callback)
 		c->dead = true;
 	else
 		conn_free(c);
-	iscsi_server_conn_gone(srv);
 }
 
 static void conn_on_closed(void *ctx, int err)
@@ -647,8 +624,8 @@ static void rx_header_done(struct iscsi_conn *c)
 			  "data segment longer than MaxRecvDataSegmentLength");
 		return;
 	}
-	if (c->state == CONN_FFP)
-		iscsi_ffp_rx_header(c);
+	if (c->state == CONN_FFP && c->phase->rx_header)
+		c->phase->rx_header(c);
 	if (c->closing)
 		return;
 	if (!c->rx_data_dst && h->data_len > 0) {
@@ -666,16 +643,9 @@ static void rx_header_done(struct iscsi_conn *c)
 
 static void rx_pdu_done(struct iscsi_conn *c)
 {
-	switch (c->state) {
-	case CONN_LOGIN:
-		iscsi_login_rx(c);
-		break;
-	case CONN_FFP:
-		iscsi_ffp_rx_pdu(c);
-		break;
-	default:
-		break; /* logout in progress: drop what arrives */
-	}
+	/* After a Logout response is queued, what arrives is dropped. */
+	if (c->state == CONN_LOGIN || c->state == CONN_FFP)
+		c->phase->rx_pdu(c);
 	c->rx_task = NULL; /* the PDU no longer points anywhere */
 	if (!c->closing)
 		rx_expect(c, RX_BHS, ISCSI_BHS_LEN);

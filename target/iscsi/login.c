@@ -32,8 +32,7 @@
 
 #include "iscsi/iscsi_int.h"
 
-void iscsi_params_from_cfg(struct iscsi_params *p,
-			   const struct ut_iscsi_params *cfg)
+void iscsi_params_rfc_defaults(struct iscsi_params *p)
 {
 	/* RFC 7143 §13 defaults, which hold for every key not negotiated. */
 	memset(p, 0, sizeof(*p));
@@ -49,19 +48,31 @@ void iscsi_params_from_cfg(struct iscsi_params *p,
 	p->immediate_data = true;
 	p->data_pdu_in_order = true;
 	p->data_seq_in_order = true;
-	(void)cfg;
 }
 
-void iscsi_login_cleanup(struct iscsi_conn *c)
+int iscsi_login_start(struct iscsi_conn *c)
 {
-	free(c->login.text);
-	c->login.text = NULL;
-	c->login.text_len = 0;
-	free(c->login.out);
-	c->login.out = NULL;
-	c->login.out_len = c->login.out_off = 0;
-	iscsi_kvlist_free(&c->login.agreed);
-	iscsi_chap_clear(&c->login.chap);
+	c->login = calloc(1, sizeof(*c->login));
+	if (!c->login)
+		return -ENOMEM;
+	iscsi_kvlist_init(&c->login->agreed);
+	return 0;
+}
+
+/* The login is over (the session took what it needed) or the connection
+ * closes: the login state goes, secrets wiped (chap.h). */
+static void login_cleanup(struct iscsi_conn *c)
+{
+	struct iscsi_login_state *ls = c->login;
+
+	if (!ls)
+		return;
+	free(ls->text);
+	free(ls->out);
+	iscsi_kvlist_free(&ls->agreed);
+	iscsi_chap_clear(&ls->chap);
+	free(ls);
+	c->login = NULL;
 }
 
 /* Queue a Login Response carrying a copy of len bytes of text.  status != 0
@@ -70,7 +81,7 @@ static void login_respond_raw(struct iscsi_conn *c, uint16_t status,
 			      bool transit, bool cont, int csg, int nsg,
 			      const uint8_t *data, uint32_t len)
 {
-	struct iscsi_login_state *ls = &c->login;
+	struct iscsi_login_state *ls = c->login;
 	struct iscsi_txpdu *t = iscsi_txpdu_new(c, ISCSI_OP_LOGIN_RSP);
 	struct iscsi_bhs h = {0};
 
@@ -117,7 +128,9 @@ static void login_fail(struct iscsi_conn *c, uint16_t status, const char *why)
 		 "event=login-failed conn=%u status=0x%04x initiator=%s "
 		 "reason=\"%s\"",
 		 c->id, status,
-		 c->login.initiator_name[0] ? c->login.initiator_name : "-",
+		 c->login && c->login->initiator_name[0]
+			 ? c->login->initiator_name
+			 : "-",
 		 why);
 	login_respond(c, status, false, 0, 0);
 	iscsi_conn_flush(c);
@@ -149,7 +162,7 @@ static bool iscsi_name_ok(const char *n)
 static uint16_t login_identify(struct iscsi_conn *c,
 			       const struct iscsi_kvlist *req, const char **why)
 {
-	struct iscsi_login_state *ls = &c->login;
+	struct iscsi_login_state *ls = c->login;
 	const char *ini = iscsi_kv_get(req, "InitiatorName");
 	const char *type = iscsi_kv_get(req, "SessionType");
 	const char *tgt = iscsi_kv_get(req, "TargetName");
@@ -181,7 +194,7 @@ static uint16_t login_identify(struct iscsi_conn *c,
 		*why = "TargetName missing in a normal session";
 		return ISCSI_LS_MISSING_PARAMETER;
 	}
-	ls->tgt = iscsi_server_find_target(c->srv, tgt);
+	ls->tgt = c->srv->ops->find_target(c->srv, tgt);
 	if (!ls->tgt || !iscsi_tgt_conf(ls->tgt)->enabled) {
 		*why = "no such target";
 		return ISCSI_LS_NOT_FOUND;
@@ -195,14 +208,11 @@ static uint16_t login_identify(struct iscsi_conn *c,
 	if (ls->tsih != 0) {
 		/* MaxConnections=1: a login naming an existing session would
 		 * add a second connection to it. */
-		struct iscsi_server *srv = c->srv;
-		bool exists;
+		bool exists = c->srv->ops->session_exists(c->srv, ini, ls->isid,
+							  ls->tgt,
+							  c->info.portal_group,
+							  ls->tsih);
 
-		env_mutex_lock(srv->env, srv->lock);
-		exists = iscsi_server_find_session(srv, ini, ls->isid, ls->tgt,
-						   c->info.portal_group,
-						   ls->tsih) != NULL;
-		env_mutex_unlock(srv->env, srv->lock);
 		*why = exists ? "MaxConnections is 1" : "TSIH names no session";
 		return exists ? ISCSI_LS_TOO_MANY_CONNECTIONS
 			      : ISCSI_LS_SESSION_DOES_NOT_EXIST;
@@ -212,7 +222,7 @@ static uint16_t login_identify(struct iscsi_conn *c,
 
 static const struct iscsi_auth_cfg *login_auth(struct iscsi_conn *c)
 {
-	struct iscsi_login_state *ls = &c->login;
+	struct iscsi_login_state *ls = c->login;
 
 	return ls->tgt ? &iscsi_tgt_conf(ls->tgt)->auth
 		       : &c->srv->discovery_auth;
@@ -225,7 +235,7 @@ static uint16_t login_security(struct iscsi_conn *c,
 			       struct iscsi_kvlist *resp, bool *transit,
 			       const char **why)
 {
-	struct iscsi_login_state *ls = &c->login;
+	struct iscsi_login_state *ls = c->login;
 	enum chap_stage before = ls->chap.stage;
 
 	if (iscsi_chap_step(&ls->chap, c->env, login_auth(c), req, resp, why))
@@ -261,7 +271,7 @@ static bool key_is_identity(const char *k)
 
 static const struct ut_iscsi_params *login_cfg(struct iscsi_conn *c)
 {
-	struct iscsi_login_state *ls = &c->login;
+	struct iscsi_login_state *ls = c->login;
 
 	if (ls->tgt)
 		return &iscsi_tgt_conf(ls->tgt)->params;
@@ -273,12 +283,21 @@ static const struct ut_iscsi_params *login_cfg(struct iscsi_conn *c)
 static void login_complete(struct iscsi_conn *c, const uint8_t *text,
 			   uint32_t text_len)
 {
-	struct iscsi_login_state *ls = &c->login;
+	struct iscsi_login_state *ls = c->login;
+	struct iscsi_sess_init in = {
+		.tgt = ls->tgt,
+		.discovery = ls->discovery,
+		.initiator_name = ls->initiator_name,
+		.initiator_alias = ls->initiator_alias,
+		.isid = ls->isid,
+		.cmdsn = ls->cmdsn,
+	};
 	struct iscsi_sess *s;
 
 	if (ls->p.first_burst > ls->p.max_burst)
 		ls->p.first_burst = ls->p.max_burst;
-	s = iscsi_sess_new(c, ls);
+	in.p = ls->p;
+	s = iscsi_sess_new(c, &in);
 	if (!s) {
 		login_fail(c, ISCSI_LS_OUT_OF_RESOURCES,
 			   "cannot create session");
@@ -296,7 +315,9 @@ static void login_complete(struct iscsi_conn *c, const uint8_t *text,
 	c->data_digest = ls->p.data_digest;
 	c->max_recv_dsl = ls->p.max_recv_dsl;
 	c->max_xmit_dsl = ls->p.max_xmit_dsl;
-	iscsi_conn_enter_ffp(c);
+	iscsi_conn_enter_ffp(c, &iscsi_ffp_phase,
+			     s->tgt ? &iscsi_tgt_conf(s->tgt)->params
+				    : &c->srv->cfg_params);
 	LOG_INFO(c->env,
 		 "event=login conn=%u type=%s tsih=%u initiator=%s target=%s "
 		 "hd=%s dd=%s mrdsl=%u mxdsl=%u first_burst=%u max_burst=%u "
@@ -307,7 +328,7 @@ static void login_complete(struct iscsi_conn *c, const uint8_t *text,
 		 c->data_digest ? "CRC32C" : "None", c->max_recv_dsl,
 		 c->max_xmit_dsl, s->p.first_burst, s->p.max_burst,
 		 s->p.max_outstanding_r2t);
-	iscsi_login_cleanup(c);
+	login_cleanup(c);
 }
 
 /* Send the next piece of the pending response text.  RFC 7143 §11.13.1: a
@@ -316,7 +337,7 @@ static void login_complete(struct iscsi_conn *c, const uint8_t *text,
  * Request; the last piece carries T and NSG, or completes the login. */
 static void login_send_out(struct iscsi_conn *c)
 {
-	struct iscsi_login_state *ls = &c->login;
+	struct iscsi_login_state *ls = c->login;
 	uint32_t left = ls->out_len - ls->out_off;
 	const uint8_t *piece = ls->out ? ls->out + ls->out_off : NULL;
 
@@ -343,7 +364,7 @@ static void login_send_out(struct iscsi_conn *c)
 static uint16_t login_check_header(struct iscsi_conn *c,
 				   const struct iscsi_bhs *h, const char **why)
 {
-	struct iscsi_login_state *ls = &c->login;
+	struct iscsi_login_state *ls = c->login;
 	bool transit = h->flags & ISCSI_LOGIN_F_TRANSIT;
 	bool cont = h->flags & ISCSI_LOGIN_F_CONTINUE;
 	int csg = ISCSI_LOGIN_CSG(h->flags), nsg = ISCSI_LOGIN_NSG(h->flags);
@@ -395,7 +416,7 @@ static uint16_t login_check_header(struct iscsi_conn *c,
  * negative value on overflow. */
 static int login_collect_text(struct iscsi_conn *c, const struct iscsi_bhs *h)
 {
-	struct iscsi_login_state *ls = &c->login;
+	struct iscsi_login_state *ls = c->login;
 	uint8_t *nt;
 
 	if (h->data_len) {
@@ -414,7 +435,7 @@ static int login_collect_text(struct iscsi_conn *c, const struct iscsi_bhs *h)
 static void login_negotiate(struct iscsi_conn *c, const struct iscsi_bhs *h,
 			    struct iscsi_kvlist *req)
 {
-	struct iscsi_login_state *ls = &c->login;
+	struct iscsi_login_state *ls = c->login;
 	struct iscsi_kvlist resp;
 	struct iscsi_neg neg = {0};
 	bool transit = h->flags & ISCSI_LOGIN_F_TRANSIT;
@@ -433,7 +454,7 @@ static void login_negotiate(struct iscsi_conn *c, const struct iscsi_bhs *h,
 		ls->chap.stage = login_auth(c)->incoming_count
 					 ? CHAP_WANT_METHOD
 					 : CHAP_OFF;
-		iscsi_params_from_cfg(&ls->p, login_cfg(c));
+		iscsi_params_rfc_defaults(&ls->p);
 		/* RFC 7143 §13.9: TargetPortalGroupTag in the first response
 		 * of a normal session. */
 		if (!ls->discovery) {
@@ -544,9 +565,9 @@ static uint16_t text_error_status(const struct iscsi_login_state *ls, int rc)
 	return ISCSI_LS_INIT_ERR;
 }
 
-void iscsi_login_rx(struct iscsi_conn *c)
+static void login_rx(struct iscsi_conn *c)
 {
-	struct iscsi_login_state *ls = &c->login;
+	struct iscsi_login_state *ls = c->login;
 	const struct iscsi_bhs *h = &c->rx_h;
 	struct iscsi_kvlist req;
 	const char *why = NULL;
@@ -605,3 +626,18 @@ void iscsi_login_rx(struct iscsi_conn *c)
 						     : "malformed text");
 	iscsi_kvlist_free(&req);
 }
+
+/* ------------------------------------------------ the connection's phase */
+
+/* A Reject during login answers with the login's CmdSN. */
+static void login_fill_sn(struct iscsi_conn *c, struct iscsi_bhs *h)
+{
+	h->w28 = c->login->cmdsn;
+	h->w32 = c->login->cmdsn;
+}
+
+const struct iscsi_conn_phase iscsi_login_phase = {
+	.rx_pdu = login_rx,
+	.fill_sn = login_fill_sn,
+	.closing = login_cleanup,
+};

@@ -195,7 +195,7 @@ static int text_decide(struct iscsi_conn *c, const struct iscsi_kvlist *req,
 		*why = "SendTargets value not All, empty or an iSCSI name";
 		if (strcmp(st, "All") && st[0] && !text_name_syntax_ok(st))
 			return ISCSI_REJECT_PROTOCOL_ERROR;
-		if (iscsi_sendtargets(s->srv, c, st, resp))
+		if (s->srv->ops->sendtargets(s, st, resp))
 			return TEXT_ERR_NOMEM;
 		return 0;
 	}

@@ -1,0 +1,186 @@
+/*
+ * owed.c — liveness: the answers a session owes, and RspTimeout.
+ *
+ * Liveness is the target's own invariant, not only the initiator's
+ * timeout: every SCSI command and TMF the target accepts is answered --
+ * its response queued -- or its connection closed, within RspTimeout of
+ * its arrival (SCST's RspTimeout; conn.c's keepalive timer enforces it,
+ * asking through iscsi_ffp_phase).  A task is owed from its arrival until
+ * it is answered, until its own session's TMF takes it over (that TMF's
+ * response concludes it, RFC 7143 §11.5.1), or until its connection
+ * closes; a TMF until its response is queued.  Tasks and TMFs sit in
+ * their lists in arrival order, so the oldest owed is the first one still
+ * owed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iscsi/iscsi_int.h"
+#include "ut_assert.h"
+
+/*
+ * Liveness is the target's own invariant, not only the initiator's
+ * timeout: every SCSI command and TMF the target accepts is answered --
+ * its response queued -- or its connection closed, within RspTimeout of
+ * its arrival (SCST's RspTimeout; conn.c's keepalive timer enforces it).
+ * A task is owed from its arrival until it is answered, until its own
+ * session's TMF takes it over (that TMF's response concludes it, RFC 7143
+ * §11.5.1), or until its connection closes; a TMF until its response is
+ * queued.  Tasks and TMFs sit in their lists in arrival order, so the
+ * oldest owed is the first one still owed.
+ */
+static uint64_t owed_oldest(const struct iscsi_sess *s)
+{
+	const struct iscsi_task *t;
+	const struct iscsi_tmf *tmf;
+	uint64_t oldest = UINT64_MAX;
+
+	TAILQ_FOREACH (t, &s->tasks, link)
+		if (t->owed) {
+			oldest = t->arrival_ns;
+			break;
+		}
+	TAILQ_FOREACH (tmf, &s->tmfs, link)
+		if (tmf->owed) {
+			if (tmf->arrival_ns < oldest)
+				oldest = tmf->arrival_ns;
+			break;
+		}
+	return oldest;
+}
+
+static void owed_publish(struct iscsi_sess *s, uint32_t n, uint64_t since)
+{
+	ut_assert((n == 0) == (since == UINT64_MAX));
+	__atomic_store_n(&s->owed, n, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->owed_since_ns, since, __ATOMIC_RELAXED);
+}
+
+/* Work that arrived now owes an answer; *owed and *arrival_ns are its. */
+void iscsi_owed_add(struct iscsi_sess *s, bool *owed, uint64_t *arrival_ns)
+{
+	ut_assert(!*owed);
+	*owed = true;
+	*arrival_ns = env_now_ns(s->env);
+	if (s->owed == 0) {
+		owed_publish(s, 1, *arrival_ns);
+		if (s->conn)
+			iscsi_conn_owed_from(s->conn, *arrival_ns);
+	} else {
+		owed_publish(s, s->owed + 1, s->owed_since_ns);
+	}
+}
+
+/* It is answered (or taken over, or its connection is gone). */
+void iscsi_owed_settle(struct iscsi_sess *s, bool *owed, uint64_t arrival_ns)
+{
+	uint32_t n;
+
+	if (!*owed)
+		return;
+	*owed = false;
+	ut_assert(s->owed > 0);
+	ut_assert(arrival_ns >= s->owed_since_ns);
+	n = s->owed - 1;
+	if (n == 0)
+		owed_publish(s, 0, UINT64_MAX);
+	else if (arrival_ns == s->owed_since_ns) /* maybe the oldest */
+		owed_publish(s, n, owed_oldest(s));
+	else
+		owed_publish(s, n, s->owed_since_ns);
+}
+
+/* The connection is gone: nothing is owed any more. */
+void iscsi_owed_clear(struct iscsi_sess *s)
+{
+	struct iscsi_task *t;
+	struct iscsi_tmf *tmf;
+
+	TAILQ_FOREACH (t, &s->tasks, link)
+		t->owed = false;
+	TAILQ_FOREACH (tmf, &s->tmfs, link)
+		tmf->owed = false;
+	owed_publish(s, 0, UINT64_MAX);
+}
+
+/* t's response is queued, or it ends without one (a Reject, or its own
+ * session's TMF concludes it). */
+void iscsi_task_answered(struct iscsi_task *t)
+{
+	t->responded = true;
+	iscsi_owed_settle(t->sess, &t->owed, t->arrival_ns);
+}
+
+/* Our own TMF ends t: that TMF, owed itself, answers for it. */
+void iscsi_task_taken_over(struct iscsi_task *t)
+{
+	t->aborting = true;
+	iscsi_owed_settle(t->sess, &t->owed, t->arrival_ns);
+}
+
+uint64_t iscsi_sess_owed_since(const struct iscsi_sess *s)
+{
+	return s->owed_since_ns;
+}
+
+static const char *task_state_name(const struct iscsi_task *t)
+{
+	switch (t->state) {
+	case TASK_RX_DATA:
+		return "waiting for Data-Out";
+	case TASK_QUEUED:
+		return "waiting for its CmdSN turn";
+	case TASK_EXEC:
+		return "inside the SCSI layer";
+	case TASK_TX:
+		return "answered";
+	}
+	return "?";
+}
+
+bool iscsi_sess_owed_overdue(struct iscsi_sess *s, uint64_t now_ns,
+			     uint64_t timeout_ns)
+{
+	const struct iscsi_task *t, *task = NULL;
+	const struct iscsi_tmf *tmf, *oldest_tmf = NULL;
+	uint64_t since = s->owed_since_ns;
+	bool stuck;
+
+	if (since == UINT64_MAX || now_ns - since < timeout_ns)
+		return false;
+	TAILQ_FOREACH (t, &s->tasks, link)
+		if (t->owed) {
+			task = t;
+			break;
+		}
+	TAILQ_FOREACH (tmf, &s->tmfs, link)
+		if (tmf->owed) {
+			oldest_tmf = tmf;
+			break;
+		}
+	if (task && oldest_tmf && oldest_tmf->arrival_ns < task->arrival_ns)
+		task = NULL;
+	ut_assert(task || oldest_tmf);
+	/* Waiting for the initiator (its Data-Out, a CmdSN it skipped) is
+	 * its business; waiting inside the target never should be. */
+	stuck = task == NULL || task->state == TASK_EXEC;
+	s->r->stats.rsp_timeouts++;
+	if (stuck)
+		s->r->stats.rsp_timeouts_stuck++;
+	if (task)
+		UT_LOG(s->env, stuck ? UT_LOG_ERROR : UT_LOG_WARN,
+		       "conn %u: RspTimeout: task itt 0x%x (CDB %02x), %s, "
+		       "unanswered for %llu ms: closing the connection",
+		       s->conn_id, task->itt, task->cmd.cdb[0],
+		       task_state_name(task),
+		       (unsigned long long)((now_ns - since) / 1000000));
+	else
+		LOG_ERR(s->env,
+			"conn %u: RspTimeout: TMF itt 0x%x (function %u) "
+			"unanswered for %llu ms: closing the connection",
+			s->conn_id, oldest_tmf->itt, oldest_tmf->function,
+			(unsigned long long)((now_ns - since) / 1000000));
+	return true;
+}

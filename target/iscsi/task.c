@@ -1,0 +1,772 @@
+/*
+ * task.c — SCSI tasks in full feature phase (RFC 7143 §3.2, §4.2, §11.3,
+ * §11.7, §11.8): the data path.  A Data-Out PDU is followed here from its
+ * header to the backstore and back: iscsi_task_dataout_header() checks
+ * it against the task's R2Ts and points the connection at the task's
+ * buffer, iscsi_task_dataout_pdu() counts it in, iscsi_task_progress()
+ * solicits more or runs the task, scsi_cmd_exec() reaches the backstore,
+ * task_scsi_done() gets it back and task_respond() queues the answer.
+ *
+ * Task states:
+ *
+ *   SCSI Command --> RX_DATA --(all Data-Out in, CmdSN in order)--> EXEC
+ *     |   |             ^  R2Ts go out while data is missing          |
+ *     |   |             |                                             v
+ *     |   +--(no data)--+---------------------------------------->  TX
+ *     |                 |                  Data-In / SCSI Response queued;
+ *     +--(CmdSN ahead)--> QUEUED           freed when the last PDU is sent
+ *                         (waits for its CmdSN turn, then RX_DATA)
+ *
+ * Command numbering (RFC 7143 §4.2.2.1): a non-immediate command whose
+ * CmdSN equals ExpCmdSN advances ExpCmdSN; one further ahead inside the
+ * window waits in CmdSN order (QUEUED); one outside [ExpCmdSN, MaxCmdSN]
+ * is silently ignored.  MaxCmdSN = ExpCmdSN + free queue slots - 1, never
+ * moved backwards.
+ *
+ * Data-Out (§4.2.2.3): unsolicited data (immediate data, then Data-Out
+ * with TTT 0xffffffff) up to min(FirstBurstLength, EDTL) when
+ * InitialR2T=No; the rest is solicited by R2Ts of at most MaxBurstLength,
+ * at most MaxOutstandingR2T at a time.  Offsets must arrive in order
+ * (DataPDUInOrder=Yes, DataSequenceInOrder=Yes), DataSN from 0 within each
+ * sequence.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iscsi/iscsi_int.h"
+#include "ut_assert.h"
+
+/* The file reads in the order a command travels; these come later. */
+static void task_exec(struct iscsi_task *t);
+static void task_fail_local(struct iscsi_task *t);
+static void task_scsi_done(struct scsi_cmd *cmd);
+static void task_respond(struct iscsi_task *t);
+static void send_data_in(struct iscsi_conn *c, struct iscsi_task *t,
+			 bool with_status);
+static void send_scsi_rsp(struct iscsi_conn *c, struct iscsi_task *t);
+
+/* -------------------------------------------------------- CmdSN window */
+
+static void sess_update_window(struct iscsi_sess *s)
+{
+	uint32_t free_slots = s->queue_depth > s->window_used
+				      ? s->queue_depth - s->window_used
+				      : 0;
+	uint32_t new_max = s->exp_cmdsn + free_slots - 1;
+
+	if (sna_lt(s->max_cmdsn, new_max))
+		s->max_cmdsn = new_max;
+}
+
+void iscsi_sess_fill_sn(struct iscsi_sess *s, struct iscsi_bhs *h)
+{
+	sess_update_window(s);
+	h->w28 = s->exp_cmdsn;
+	h->w32 = s->max_cmdsn;
+}
+
+/* RFC 7143 §4.2.2.1: is a non-immediate CmdSN inside the window? */
+bool iscsi_cmdsn_in_window(struct iscsi_sess *s, uint32_t cmdsn)
+{
+	return sna_le(s->exp_cmdsn, cmdsn) && sna_le(cmdsn, s->max_cmdsn);
+}
+
+static void sess_release_pending(struct iscsi_sess *s)
+{
+	struct iscsi_task *t;
+	bool again = true;
+
+	while (again) {
+		again = false;
+		TAILQ_FOREACH (t, &s->pending, pending_link) {
+			if (t->cmdsn != s->exp_cmdsn)
+				continue;
+			TAILQ_REMOVE(&s->pending, t, pending_link);
+			t->state = TASK_RX_DATA;
+			t->accepted = true;
+			s->exp_cmdsn++;
+			iscsi_task_progress(t);
+			again = true;
+			break;
+		}
+	}
+}
+
+/* Non-immediate requests other than SCSI commands take a CmdSN too. */
+void iscsi_sess_consume_cmdsn(struct iscsi_sess *s, const struct iscsi_bhs *h)
+{
+	if (!h->immediate && h->w24 == s->exp_cmdsn) {
+		s->exp_cmdsn++;
+		sess_release_pending(s);
+	}
+}
+
+uint32_t iscsi_sess_new_ttt(struct iscsi_sess *s)
+{
+	if (++s->next_ttt == ISCSI_RESERVED_TAG)
+		s->next_ttt = 1;
+	return s->next_ttt;
+}
+
+/* --------------------------------------------------------------- tasks */
+
+struct iscsi_task *iscsi_sess_find_task(struct iscsi_sess *s, uint32_t itt)
+{
+	struct iscsi_task *t;
+
+	TAILQ_FOREACH (t, &s->tasks, link)
+		if (t->itt == itt)
+			return t;
+	return NULL;
+}
+
+static struct iscsi_task *task_new(struct iscsi_sess *s,
+				   const struct iscsi_bhs *h)
+{
+	struct iscsi_task *t;
+
+	t = pool_obj_get(&s->r->task_pool);
+	if (!t)
+		return NULL;
+	t->sess = s;
+	t->itt = h->itt;
+	t->cmdsn = h->w24;
+	t->edtl = h->w20;
+	t->immediate = h->immediate;
+	t->state = TASK_RX_DATA;
+	TAILQ_INSERT_TAIL(&s->tasks, t, link);
+	iscsi_owed_add(s, &t->owed, &t->arrival_ns);
+	s->tasks_alive++;
+	if (t->immediate)
+		s->immediate_alive++;
+	else
+		s->window_used++;
+	s->r->stats.tasks++;
+	return t;
+}
+
+/* READ and WRITE overwrite every byte they move; anything else builds its
+ * data (or parses a parameter list) field by field.  Recycled buffers of
+ * those start zeroed, so that no handler can ever send stale bytes of an
+ * earlier command, another initiator's data included. */
+static bool opcode_fills_buffer(uint8_t op)
+{
+	switch (op) {
+	case 0x08:
+	case 0x28:
+	case 0xa8:
+	case 0x88: /* READ 6/10/12/16 */
+	case 0x0a:
+	case 0x2a:
+	case 0xaa:
+	case 0x8a: /* WRITE 6/10/12/16 */
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int task_alloc_buf(struct iscsi_task *t, uint8_t opcode)
+{
+	struct iscsi_server *srv = t->sess->srv;
+
+	if (t->edtl == 0)
+		return 0;
+	if (t->edtl > ISCSI_MAX_EDTL)
+		return -EFBIG;
+	/* The budget is shared by the reactors: reserve, then check. */
+	if (__atomic_add_fetch(&srv->buffer_bytes, t->edtl, __ATOMIC_RELAXED) >
+	    ISCSI_BUFFER_BUDGET) {
+		__atomic_sub_fetch(&srv->buffer_bytes, t->edtl,
+				   __ATOMIC_RELAXED);
+		return -ENOBUFS;
+	}
+	t->cmd.buf = pool_buf_get(&t->sess->r->bufs, t->edtl, &t->buf_pool_cap);
+	if (!t->cmd.buf) {
+		__atomic_sub_fetch(&srv->buffer_bytes, t->edtl,
+				   __ATOMIC_RELAXED);
+		return -ENOMEM;
+	}
+	if (!opcode_fills_buffer(opcode))
+		memset(t->cmd.buf, 0, t->edtl);
+	t->cmd.buf_cap = t->edtl;
+	t->buf_is_budgeted = true;
+	return 0;
+}
+
+void iscsi_task_free(struct iscsi_task *t)
+{
+	struct iscsi_sess *s = t->sess;
+	struct iscsi_server *srv = s->srv;
+	struct iscsi_tmf *tmf;
+
+	iscsi_owed_settle(s, &t->owed, t->arrival_ns);
+	if (s->conn)
+		iscsi_conn_rx_task_gone(s->conn, t);
+	if (t->state == TASK_QUEUED)
+		TAILQ_REMOVE(&s->pending, t, pending_link);
+	TAILQ_REMOVE(&s->tasks, t, link);
+	s->tasks_alive--;
+	if (t->immediate)
+		s->immediate_alive--;
+	else
+		s->window_used--;
+	s->r->stats.tasks--;
+	if (t->buf_is_budgeted)
+		__atomic_sub_fetch(&srv->buffer_bytes, t->cmd.buf_cap,
+				   __ATOMIC_RELAXED);
+	pool_buf_put(&s->r->bufs, t->cmd.buf, t->buf_pool_cap);
+	tmf = t->tmf;
+	pool_obj_put(&s->r->task_pool, t);
+	/* A TMF, a Logout or the session's own end may wait for it. */
+	s->events->task_gone(s, tmf);
+}
+
+void iscsi_task_put_tx(struct iscsi_task *t)
+{
+	if (--t->tx_refs == 0 && t->responded)
+		iscsi_task_free(t);
+}
+
+/* -------------------------------------------------------- SCSI Command */
+
+void iscsi_task_cmd_header(struct iscsi_conn *c)
+{
+	struct iscsi_sess *s = c->sess;
+	const struct iscsi_bhs *h = &c->rx_h;
+	bool write = h->flags & ISCSI_CMD_F_WRITE;
+	struct iscsi_task *t;
+	int rc;
+
+	if (s->discovery) {
+		c->rx_reject = ISCSI_REJECT_PROTOCOL_ERROR;
+		return;
+	}
+	if (!h->immediate && !iscsi_cmdsn_in_window(s, h->w24)) {
+		c->rx_ignore = true;
+		return;
+	}
+	if (h->immediate && s->immediate_alive >= 16) {
+		c->rx_reject = ISCSI_REJECT_IMMEDIATE_CMD;
+		return;
+	}
+	if (iscsi_sess_find_task(s, h->itt) || h->itt == ISCSI_RESERVED_TAG) {
+		c->rx_reject = ISCSI_REJECT_TASK_IN_PROGRESS;
+		return;
+	}
+	if (h->data_len &&
+	    (!write || !s->p.immediate_data || h->data_len > s->p.first_burst ||
+	     h->data_len > h->w20)) {
+		/* RFC 7143 §4.2.2.3: immediate data only when negotiated,
+		 * within FirstBurstLength and the expected length. */
+		c->rx_reject = ISCSI_REJECT_PROTOCOL_ERROR;
+		return;
+	}
+	t = task_new(s, h);
+	if (!t) {
+		/* Out of memory: the one policy, close the connection.  A
+		 * Reject would leave a hole at this CmdSN, and initiators
+		 * (Linux) take a Reject of a SCSI command as no answer. */
+		c->rx_ignore = true;
+		iscsi_conn_fail_soon(c, "out of memory for a task");
+		return;
+	}
+	/* known from the header on, so that a reset can tell whose it is */
+	if (!iscsi_lun_decode(h->lun, &t->cmd.lun))
+		t->cmd.lun = UINT64_MAX;
+	rc = task_alloc_buf(t, h->cdb[0]);
+	if (rc == -EFBIG) {
+		/* more than MAXIMUM TRANSFER LENGTH (VPD B0) allows */
+		t->fixed_status = SCSI_STATUS_CHECK_CONDITION;
+		t->fixed_too_long = true;
+	} else if (rc == -ENOBUFS || rc == -ENOMEM) {
+		/* all buffers in use: retry later (SAM-5 §5.3.3) */
+		t->fixed_status = SCSI_STATUS_TASK_SET_FULL;
+	}
+	c->rx_task = t;
+	if (h->data_len && t->cmd.buf)
+		c->rx_data_dst = t->cmd.buf;
+}
+
+/* Extended CDB AHS (RFC 7143 §11.2.2.3): CDB bytes beyond 16. */
+static int cmd_parse_ahs(struct iscsi_conn *c, struct iscsi_task *t)
+{
+	uint32_t total = c->rx_h.total_ahs_len * 4u, pos = 0;
+
+	while (pos + 4 <= total) {
+		uint16_t alen = be16_get(c->rx_ahs + pos);
+		uint8_t type = c->rx_ahs[pos + 2];
+		uint32_t padded = (alen + 3u) & ~3u;
+
+		if (pos + 4 + padded > total || alen == 0)
+			return -1;
+		if (type == 1) {
+			/* AHSLength counts the reserved byte plus CDB bytes */
+			uint32_t extra = alen - 1u;
+
+			if (16 + extra > SCSI_CDB_MAX)
+				return -1;
+			memcpy(t->cmd.cdb + 16, c->rx_ahs + pos + 4, extra);
+			t->cmd.cdb_len = (uint8_t)(16 + extra);
+		} else if (type == 2) {
+			return -2; /* bidirectional: not supported */
+		} else {
+			return -1;
+		}
+		pos += 4 + padded;
+	}
+	return pos == total ? 0 : -1;
+}
+
+void iscsi_task_cmd_pdu(struct iscsi_conn *c)
+{
+	struct iscsi_sess *s = c->sess;
+	const struct iscsi_bhs *h = &c->rx_h;
+	struct iscsi_task *t = c->rx_task;
+	uint64_t lun;
+	int rc;
+
+	if (c->rx_ignore) {
+		LOG_DEBUG(s->env,
+			  "conn %u: CmdSN %u outside window [%u, %u]: ignored",
+			  c->id, h->w24, s->exp_cmdsn, s->max_cmdsn);
+		return;
+	}
+	if (c->rx_reject) {
+		iscsi_send_reject(c, c->rx_reject, c->rx_bhs);
+		return;
+	}
+	t->cmd.dir = (h->flags & ISCSI_CMD_F_READ)
+			     ? ((h->flags & ISCSI_CMD_F_WRITE) ? SCSI_DIR_BIDI
+							       : SCSI_DIR_READ)
+			     : ((h->flags & ISCSI_CMD_F_WRITE) ? SCSI_DIR_WRITE
+							       : SCSI_DIR_NONE);
+	t->cmd.attr = (enum scsi_task_attr)(h->flags & ISCSI_CMD_ATTR_MASK);
+	if (t->cmd.attr > SCSI_TASK_ACA)
+		t->cmd.attr = SCSI_TASK_SIMPLE;
+	t->cmd.tag = t->itt;
+	memcpy(t->cmd.cdb, h->cdb, 16);
+	t->cmd.cdb_len = 16;
+	if (!iscsi_lun_decode(h->lun, &lun))
+		lun = UINT64_MAX; /* the SCSI layer reports it */
+	t->cmd.lun = lun;
+	rc = cmd_parse_ahs(c, t);
+	if (rc || t->cmd.dir == SCSI_DIR_BIDI) {
+		iscsi_send_reject(c,
+				  rc == -1 ? ISCSI_REJECT_PROTOCOL_ERROR
+					   : ISCSI_REJECT_CMD_NOT_SUPPORTED,
+				  c->rx_bhs);
+		iscsi_task_answered(t);
+		iscsi_task_free(t);
+		return;
+	}
+	if (t->cmd.dir == SCSI_DIR_WRITE) {
+		uint32_t first = s->p.first_burst < t->edtl ? s->p.first_burst
+							    : t->edtl;
+
+		t->data_received = h->data_len;
+		t->unsol_next = h->data_len;
+		if (!s->p.initial_r2t && !(h->flags & ISCSI_FLAG_FINAL) &&
+		    first > h->data_len)
+			t->unsolicited_left = first - h->data_len;
+		t->r2t_next_offset = t->data_received + t->unsolicited_left;
+	}
+	if (h->immediate) {
+		t->accepted = true;
+	} else if (h->w24 == s->exp_cmdsn) {
+		t->accepted = true;
+		s->exp_cmdsn++;
+	} else {
+		t->state = TASK_QUEUED;
+		TAILQ_INSERT_TAIL(&s->pending, t, pending_link);
+		return;
+	}
+	iscsi_task_progress(t);
+	sess_release_pending(s);
+}
+
+/* ------------------------------------------------------------ Data-Out */
+
+static struct iscsi_r2t *task_find_r2t(struct iscsi_task *t, uint32_t ttt)
+{
+	for (unsigned int i = 0; i < t->r2t_count; i++)
+		if (t->r2ts[i].ttt == ttt)
+			return &t->r2ts[i];
+	return NULL;
+}
+
+void iscsi_task_dataout_header(struct iscsi_conn *c)
+{
+	const struct iscsi_bhs *h = &c->rx_h;
+	struct iscsi_task *t = iscsi_sess_find_task(c->sess, h->itt);
+	uint32_t off = h->w40, len = h->data_len;
+
+	if (!t || t->cmd.dir != SCSI_DIR_WRITE ||
+	    (t->state != TASK_RX_DATA && t->state != TASK_QUEUED)) {
+		c->rx_reject = ISCSI_REJECT_INVALID_PDU_FIELD;
+		return;
+	}
+	if (t->aborting) {
+		/* data still in flight for an aborted task: drop it */
+		c->rx_ignore = true;
+		c->rx_discard = true;
+		return;
+	}
+	if (h->w20 == ISCSI_RESERVED_TAG) {
+		/* unsolicited: in order, inside the first burst */
+		if (t->final_seen || off != t->unsol_next ||
+		    len > t->unsolicited_left || h->w36 != t->next_datasn) {
+			c->rx_reject = ISCSI_REJECT_PROTOCOL_ERROR;
+			return;
+		}
+	} else {
+		struct iscsi_r2t *r = task_find_r2t(t, h->w20);
+
+		if (!r || off != r->offset + r->received ||
+		    len > r->length - r->received || h->w36 != r->next_datasn) {
+			c->rx_reject = ISCSI_REJECT_PROTOCOL_ERROR;
+			return;
+		}
+	}
+	c->rx_task = t;
+	if (len && t->cmd.buf)
+		c->rx_data_dst = t->cmd.buf + off;
+}
+
+static void r2t_retire(struct iscsi_task *t, struct iscsi_r2t *r)
+{
+	unsigned int i = (unsigned int)(r - t->r2ts);
+
+	memmove(&t->r2ts[i], &t->r2ts[i + 1],
+		(t->r2t_count - i - 1) * sizeof(t->r2ts[0]));
+	t->r2t_count--;
+}
+
+void iscsi_task_dataout_pdu(struct iscsi_conn *c)
+{
+	const struct iscsi_bhs *h = &c->rx_h;
+	struct iscsi_task *t = c->rx_task;
+	bool final = h->flags & ISCSI_FLAG_FINAL;
+
+	if (c->rx_ignore)
+		return; /* its task ended while the data arrived */
+	if (c->rx_reject) {
+		LOG_DEBUG(c->env,
+			  "conn %u: bad Data-Out itt 0x%x ttt 0x%x off %u "
+			  "len %u datasn %u",
+			  c->id, h->itt, h->w20, h->w40, h->data_len, h->w36);
+		iscsi_send_reject(c, c->rx_reject, c->rx_bhs);
+		return;
+	}
+	t->data_received += h->data_len;
+	if (h->w20 == ISCSI_RESERVED_TAG) {
+		t->unsolicited_left -= h->data_len;
+		t->unsol_next += h->data_len;
+		t->next_datasn++;
+		if (final || t->unsolicited_left == 0) {
+			t->final_seen = true;
+			/* An unsolicited burst cut short leaves the rest to
+			 * R2Ts, from where it stopped. */
+			t->r2t_next_offset = t->unsol_next;
+			t->unsolicited_left = 0;
+		}
+	} else {
+		struct iscsi_r2t *r = task_find_r2t(t, h->w20);
+
+		r->received += h->data_len;
+		r->next_datasn++;
+		if (final && r->received != r->length) {
+			iscsi_send_reject(c, ISCSI_REJECT_PROTOCOL_ERROR,
+					  c->rx_bhs);
+			return;
+		}
+		if (r->received == r->length)
+			r2t_retire(t, r);
+	}
+	iscsi_task_progress(t);
+}
+
+/* ------------------------------------------------------------ R2T flow */
+
+static void send_r2t(struct iscsi_task *t, struct iscsi_r2t *r)
+{
+	struct iscsi_conn *c = t->sess->conn;
+	struct iscsi_txpdu *p = iscsi_txpdu_new(c, ISCSI_OP_R2T);
+	struct iscsi_bhs h = {0};
+
+	if (!p)
+		return; /* iscsi_txpdu_new() closes the connection */
+	h.opcode = ISCSI_OP_R2T;
+	h.flags = ISCSI_FLAG_FINAL;
+	h.lun = iscsi_lun_encode(t->cmd.lun);
+	h.itt = t->itt;
+	h.w20 = r->ttt;
+	h.w24 = c->stat_sn; /* not advanced by an R2T */
+	h.w36 = r->r2tsn;
+	h.w40 = r->offset;
+	h.w44 = r->length;
+	iscsi_sess_fill_sn(t->sess, &h);
+	iscsi_conn_queue(c, p, &h);
+}
+
+static void task_solicit(struct iscsi_task *t)
+{
+	struct iscsi_sess *s = t->sess;
+
+	while (t->r2t_count < s->p.max_outstanding_r2t &&
+	       t->r2t_count < ISCSI_MAX_R2T_TRACK &&
+	       t->r2t_next_offset < t->edtl) {
+		struct iscsi_r2t *r = &t->r2ts[t->r2t_count++];
+		uint32_t len = t->edtl - t->r2t_next_offset;
+
+		if (len > s->p.max_burst)
+			len = s->p.max_burst;
+		r->ttt = iscsi_sess_new_ttt(s);
+		r->offset = t->r2t_next_offset;
+		r->length = len;
+		r->received = 0;
+		r->next_datasn = 0;
+		r->r2tsn = t->r2tsn++;
+		t->r2t_next_offset += len;
+		send_r2t(t, r);
+	}
+}
+
+/* Data-Out the initiator still owes: outstanding R2Ts, or the rest of
+ * an unsolicited burst. */
+static bool task_data_owed(const struct iscsi_task *t)
+{
+	return t->r2t_count > 0 || (t->unsolicited_left > 0 && !t->final_seen);
+}
+
+/* The task may move on: solicit what is missing, or run it. */
+void iscsi_task_progress(struct iscsi_task *t)
+{
+	if (!t->accepted || t->state != TASK_RX_DATA)
+		return;
+	if (t->aborting) {
+		/* aborted while its PDU or its CmdSN turn was pending: it
+		 * has now taken its CmdSN, and ends without a response */
+		iscsi_task_answered(t);
+		if (t->tx_refs == 0)
+			iscsi_task_free(t);
+		return;
+	}
+	if (t->tas_aborted) {
+		/* Another session's reset ended it (SAM-5 §5.6, TAS=1):
+		 * solicit nothing more, take in the Data-Out already asked
+		 * for (the initiator sends it, not knowing), then answer
+		 * TASK ABORTED. */
+		if (task_data_owed(t))
+			return;
+		t->fixed_status = SCSI_STATUS_TASK_ABORTED;
+		t->fixed_too_long = false;
+		task_exec(t);
+		return;
+	}
+	if (t->data_received >= t->edtl || t->cmd.dir != SCSI_DIR_WRITE ||
+	    t->fixed_status) {
+		task_exec(t);
+		return;
+	}
+	if (t->unsolicited_left == 0 || t->final_seen)
+		task_solicit(t);
+}
+
+/* ----------------------------------------------------------- execution */
+
+static void task_exec(struct iscsi_task *t)
+{
+	struct iscsi_sess *s = t->sess;
+
+	t->state = TASK_EXEC;
+	if (t->fixed_status) {
+		task_fail_local(t);
+		return;
+	}
+	t->cmd.sess = s->scsi;
+	t->cmd.edtl = t->edtl;
+	t->cmd.data_out_len = t->data_received;
+	t->cmd.done = task_scsi_done;
+	t->cmd.transport = t;
+	scsi_cmd_exec(&t->cmd);
+}
+
+/* Answer without the SCSI layer (buffer limits). */
+static void task_fail_local(struct iscsi_task *t)
+{
+	t->cmd.xfer_len = 0;
+	t->cmd.data_in_len = 0;
+	t->cmd.sense_len = 0;
+	t->cmd.status = t->fixed_status;
+	if (t->fixed_too_long) {
+		t->cmd.sess = t->sess->scsi;
+		scsi_cmd_set_sense(&t->cmd, SK_ILLEGAL_REQUEST, 0x24, 0x00);
+	}
+	task_respond(t);
+}
+
+static void task_scsi_done(struct scsi_cmd *cmd)
+{
+	struct iscsi_task *t = cmd->transport;
+	struct iscsi_sess *s = t->sess;
+	struct iscsi_conn *c = s->conn;
+
+	s->r->stats.scsi_cmds++;
+	/* A command another nexus aborted comes back with TASK ABORTED
+	 * status, which is sent (TAS=1); one our own TMF aborted ends
+	 * silently, its TMF response concluding it (RFC 7143 §11.5.1). */
+	if (t->aborting || !c || c->closing) {
+		iscsi_task_answered(t);
+		iscsi_task_free(t);
+		if (c)
+			iscsi_conn_kick(c);
+		return;
+	}
+	task_respond(t);
+	iscsi_conn_kick(c);
+}
+
+/* ----------------------------------------------------------- responses */
+
+static void task_respond(struct iscsi_task *t)
+{
+	struct iscsi_conn *c = t->sess->conn;
+	bool collapse;
+
+	t->state = TASK_TX;
+	collapse = t->cmd.status == SCSI_STATUS_GOOD && t->cmd.sense_len == 0;
+	if (t->cmd.dir == SCSI_DIR_READ && t->cmd.data_in_len > 0) {
+		/* RFC 7143 §11.7.4: status may ride on the final Data-In
+		 * when there is no sense data. */
+		send_data_in(c, t, collapse);
+		if (!collapse && !c->closing)
+			send_scsi_rsp(c, t);
+	} else {
+		send_scsi_rsp(c, t);
+	}
+	iscsi_task_answered(t);
+	if (t->tx_refs == 0)
+		iscsi_task_free(t);
+}
+
+static void fill_residual(const struct iscsi_task *t, struct iscsi_bhs *h,
+			  uint8_t o_flag, uint8_t u_flag)
+{
+	const struct scsi_cmd *cmd = &t->cmd;
+	uint64_t moved = cmd->dir == SCSI_DIR_READ ? cmd->data_in_len
+						   : cmd->xfer_len;
+
+	/* RFC 7143 §11.4.5: overflow when the command wanted more than the
+	 * initiator expected, underflow when less moved than expected. */
+	if (cmd->xfer_len > t->edtl) {
+		h->flags |= o_flag;
+		h->w44 = (uint32_t)(cmd->xfer_len - t->edtl > UINT32_MAX
+					    ? UINT32_MAX
+					    : cmd->xfer_len - t->edtl);
+	} else if (moved < t->edtl) {
+		h->flags |= u_flag;
+		h->w44 = (uint32_t)(t->edtl - moved);
+	}
+}
+
+static void send_data_in(struct iscsi_conn *c, struct iscsi_task *t,
+			 bool with_status)
+{
+	struct iscsi_sess *s = t->sess;
+	uint32_t len = t->cmd.data_in_len, off = 0, burst_left = s->p.max_burst;
+
+	while (off < len) {
+		uint32_t seg = len - off;
+		struct iscsi_txpdu *p;
+		struct iscsi_bhs h = {0};
+		bool last;
+
+		if (seg > c->max_xmit_dsl)
+			seg = c->max_xmit_dsl;
+		if (seg > burst_left)
+			seg = burst_left;
+		last = off + seg == len;
+		p = iscsi_txpdu_new(c, ISCSI_OP_DATA_IN);
+		if (!p)
+			return; /* iscsi_txpdu_new() closes the connection */
+		iscsi_txpdu_set_data(p, t->cmd.buf + off, seg, NULL);
+		p->task = t;
+		t->tx_refs++;
+		h.opcode = ISCSI_OP_DATA_IN;
+		burst_left -= seg;
+		if (last || burst_left == 0) {
+			h.flags |= ISCSI_FLAG_FINAL;
+			burst_left = s->p.max_burst;
+		}
+		h.lun = iscsi_lun_encode(t->cmd.lun);
+		h.itt = t->itt;
+		h.w20 = ISCSI_RESERVED_TAG;
+		h.w36 = t->datain_sn++;
+		h.w40 = off;
+		if (last && with_status) {
+			h.flags |= ISCSI_DATAIN_F_STATUS;
+			h.b3 = t->cmd.status;
+			h.w24 = c->stat_sn++;
+			fill_residual(t, &h, ISCSI_DATAIN_F_OVERFLOW,
+				      ISCSI_DATAIN_F_UNDERFLOW);
+		}
+		iscsi_sess_fill_sn(s, &h);
+		iscsi_conn_queue(c, p, &h);
+		off += seg;
+	}
+}
+
+static void send_scsi_rsp(struct iscsi_conn *c, struct iscsi_task *t)
+{
+	struct iscsi_txpdu *p = iscsi_txpdu_new(c, ISCSI_OP_SCSI_RSP);
+	struct iscsi_bhs h = {0};
+
+	if (!p)
+		return; /* iscsi_txpdu_new() closes the connection */
+	if (t->cmd.sense_len) {
+		/* RFC 7143 §11.4.7.2: SenseLength, then the sense data */
+		be16_put(p->inl, t->cmd.sense_len);
+		memcpy(p->inl + 2, t->cmd.sense, t->cmd.sense_len);
+		iscsi_txpdu_set_data(p, p->inl, 2u + t->cmd.sense_len, NULL);
+	}
+	h.opcode = ISCSI_OP_SCSI_RSP;
+	h.flags = ISCSI_FLAG_FINAL;
+	h.b2 = 0; /* command completed at target */
+	h.b3 = t->cmd.status;
+	h.itt = t->itt;
+	h.w24 = c->stat_sn++;
+	h.w36 = t->datain_sn; /* ExpDataSN: Data-In PDUs sent */
+	if (t->cmd.dir != SCSI_DIR_NONE || t->edtl)
+		fill_residual(t, &h, ISCSI_RSP_F_OVERFLOW,
+			      ISCSI_RSP_F_UNDERFLOW);
+	iscsi_sess_fill_sn(t->sess, &h);
+	iscsi_conn_queue(c, p, &h);
+}
+
+/* ------------------------------------------------- ending a task early */
+
+/* Is t's own SCSI Command PDU still arriving? */
+bool iscsi_task_cmd_pdu_arriving(const struct iscsi_task *t)
+{
+	const struct iscsi_conn *c = t->sess->conn;
+
+	return c && c->rx_task == t && c->rx_h.opcode == ISCSI_OP_SCSI_CMD;
+}
+
+/* End a task that is not inside the SCSI layer, without a response.  One
+ * whose command PDU is still arriving, or which waits for its CmdSN turn,
+ * is only marked: it must still take its CmdSN (RFC 7143 §4.2.2.1), or
+ * every later command would wait for it forever.  iscsi_task_progress() ends it
+ * once it has. */
+void iscsi_task_abort_silently(struct iscsi_task *t)
+{
+	iscsi_task_taken_over(t);
+	if (t->state == TASK_QUEUED || iscsi_task_cmd_pdu_arriving(t))
+		return;
+	iscsi_task_answered(t);
+	if (t->tx_refs == 0)
+		iscsi_task_free(t);
+}

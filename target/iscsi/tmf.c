@@ -1,0 +1,207 @@
+/*
+ * tmf.c — task management (RFC 7143 §11.5, SAM-5 §7): ABORT TASK, ABORT
+ * TASK SET, CLEAR TASK SET, LOGICAL UNIT RESET, TARGET WARM and COLD
+ * RESET.  A TMF response goes out only after the tasks it affects are
+ * gone (the last one's end calls iscsi_tmf_task_gone()); tasks of other
+ * sessions a reset ends are answered TASK ABORTED (TAS=1), each session
+ * on its own reactor (the server carries the request across).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iscsi/iscsi_int.h"
+#include "ut_assert.h"
+
+static void send_tmf_rsp(struct iscsi_conn *c, uint32_t itt, uint8_t rsp)
+{
+	struct iscsi_txpdu *p = iscsi_txpdu_new(c, ISCSI_OP_TMF_RSP);
+	struct iscsi_bhs h = {0};
+
+	if (!p)
+		return;
+	h.opcode = ISCSI_OP_TMF_RSP;
+	h.flags = ISCSI_FLAG_FINAL;
+	h.b2 = rsp;
+	h.itt = itt;
+	h.w24 = c->stat_sn++;
+	iscsi_sess_fill_sn(c->sess, &h);
+	iscsi_conn_queue(c, p, &h);
+}
+
+void iscsi_tmf_task_gone(struct iscsi_sess *s, struct iscsi_tmf *tmf)
+{
+	if (--tmf->waiting > 0)
+		return;
+	TAILQ_REMOVE(&s->tmfs, tmf, link);
+	iscsi_owed_settle(s, &tmf->owed, tmf->arrival_ns);
+	if (s->conn && !s->conn->closing) {
+		struct iscsi_conn *c = s->conn;
+
+		send_tmf_rsp(c, tmf->itt, tmf->response);
+		if (tmf->function == ISCSI_TMF_TARGET_COLD_RESET &&
+		    tmf->response == ISCSI_TMF_RSP_COMPLETE) {
+			struct iscsi_txpdu *last =
+				TAILQ_LAST(&c->txq, iscsi_tx_list);
+
+			s->srv->ops->close_target_sessions(s);
+			if (last)
+				last->close_after = true;
+		}
+		s->events->tmf_answered(s);
+		iscsi_conn_kick(c);
+	}
+	free(tmf);
+}
+
+/* Abort one of our tasks on behalf of tmf.  Tasks not yet at the SCSI
+ * layer end here; tasks inside it end when it hands them back. */
+static void tmf_abort_one(struct iscsi_task *t, struct iscsi_tmf *tmf)
+{
+	if (t->aborting || t->state == TASK_TX)
+		return;
+	if (t->state == TASK_EXEC) {
+		iscsi_task_taken_over(t);
+		t->tmf = tmf;
+		tmf->waiting++;
+		return;
+	}
+	iscsi_task_abort_silently(t);
+}
+
+/* The session's own LUN map (LUN masking included). */
+static struct scsi_lu *sess_lun_lu(const struct iscsi_sess *s, uint64_t lun)
+{
+	if (!s->scsi || lun >= UT_MAX_LUNS)
+		return NULL;
+	return scsi_sess_lu(s->scsi, (uint32_t)lun, NULL);
+}
+
+static bool tmf_lun_mapped(struct iscsi_sess *s, uint64_t lun)
+{
+	return sess_lun_lu(s, lun) != NULL;
+}
+
+static struct scsi_lu *sess_task_lu(const struct iscsi_sess *s,
+				    const struct iscsi_task *t)
+{
+	return sess_lun_lu(s, t->cmd.lun);
+}
+
+/* SAM-5 §7.6: a reset or CLEAR TASK SET ends the tasks of every nexus on
+ * the LU.  Those inside the SCSI layer are aborted there; those of other
+ * sessions still waiting for Data-Out or CmdSN order end here, with TASK
+ * ABORTED status (TAS=1, SAM-5 §5.6): an initiator must never wait
+ * forever for a command another initiator's reset ended.  A task whose
+ * command PDU is still arriving, or which waits for its CmdSN turn, is
+ * answered once it has taken its CmdSN (iscsi_task_progress()).  Each session
+ * does it on its own reactor. */
+void iscsi_sess_abort_waiting(struct iscsi_sess *s, const void *lu)
+{
+	struct iscsi_task *t, *tmp;
+
+	if (s->closing || s->discovery)
+		return;
+	TAILQ_FOREACH_SAFE (t, &s->tasks, link, tmp) {
+		if (t->state != TASK_RX_DATA && t->state != TASK_QUEUED)
+			continue;
+		if (lu && sess_task_lu(s, t) != lu)
+			continue;
+		if (t->aborting || t->tas_aborted)
+			continue;
+		t->tas_aborted = true;
+		if (!iscsi_task_cmd_pdu_arriving(t))
+			iscsi_task_progress(t);
+	}
+	if (s->conn)
+		iscsi_conn_kick(s->conn);
+}
+
+void iscsi_tmf_rx(struct iscsi_conn *c)
+{
+	struct iscsi_sess *s = c->sess;
+	const struct iscsi_bhs *h = &c->rx_h;
+	uint8_t fn = h->flags & 0x7f;
+	struct iscsi_tmf *tmf;
+	struct iscsi_task *t, *tmp;
+	uint64_t lun = UINT64_MAX;
+
+	iscsi_sess_consume_cmdsn(s, h);
+	if (s->discovery) {
+		iscsi_send_reject(c, ISCSI_REJECT_PROTOCOL_ERROR, c->rx_bhs);
+		return;
+	}
+	(void)iscsi_lun_decode(h->lun, &lun);
+	tmf = calloc(1, sizeof(*tmf));
+	if (!tmf) {
+		send_tmf_rsp(c, h->itt, ISCSI_TMF_RSP_REJECTED);
+		return;
+	}
+	tmf->itt = h->itt;
+	tmf->function = fn;
+	tmf->response = ISCSI_TMF_RSP_COMPLETE;
+	tmf->waiting = 1; /* held until we finish setting up */
+	TAILQ_INSERT_TAIL(&s->tmfs, tmf, link);
+	iscsi_owed_add(s, &tmf->owed, &tmf->arrival_ns);
+
+	switch (fn) {
+	case ISCSI_TMF_ABORT_TASK:
+		t = iscsi_sess_find_task(s, h->w20);
+		if (t && t->cmd.lun == lun) {
+			bool exec = t->state == TASK_EXEC;
+
+			/* Mark first: the layer may hand it back at once. */
+			tmf_abort_one(t, tmf);
+			if (exec)
+				scsi_tmf_abort_task(s->scsi, lun, h->w20);
+		} else if (!t) {
+			/* RFC 7143 §11.5.1: a RefCmdSN still inside the window
+			 * names a command we never received: consider it
+			 * aborted ("function complete").  Outside the window
+			 * the task came and went: "task does not exist". */
+			if (!iscsi_cmdsn_in_window(s, h->w32))
+				tmf->response = ISCSI_TMF_RSP_NO_TASK;
+		}
+		break;
+	case ISCSI_TMF_ABORT_TASK_SET:
+	case ISCSI_TMF_CLEAR_TASK_SET:
+	case ISCSI_TMF_LOGICAL_UNIT_RESET:
+		if (!tmf_lun_mapped(s, lun)) {
+			tmf->response = ISCSI_TMF_RSP_NO_LUN;
+			break;
+		}
+		TAILQ_FOREACH_SAFE (t, &s->tasks, link, tmp)
+			if (t->cmd.lun == lun && t->itt != h->itt)
+				tmf_abort_one(t, tmf);
+		if (fn == ISCSI_TMF_ABORT_TASK_SET) {
+			scsi_tmf_abort_task_set(s->scsi, lun);
+			break;
+		}
+		s->srv->ops->abort_waiting(s, sess_lun_lu(s, lun));
+		if (fn == ISCSI_TMF_CLEAR_TASK_SET)
+			scsi_tmf_clear_task_set(s->scsi, lun);
+		else
+			scsi_tmf_lu_reset(s->scsi, lun);
+		break;
+	case ISCSI_TMF_TARGET_WARM_RESET:
+	case ISCSI_TMF_TARGET_COLD_RESET:
+		TAILQ_FOREACH_SAFE (t, &s->tasks, link, tmp)
+			if (t->itt != h->itt)
+				tmf_abort_one(t, tmf);
+		s->srv->ops->abort_waiting(s, NULL);
+		scsi_tmf_target_reset(s->scsi);
+		break;
+	case ISCSI_TMF_CLEAR_ACA:
+		tmf->response = ISCSI_TMF_RSP_NOT_SUPPORTED;
+		break;
+	case ISCSI_TMF_TASK_REASSIGN:
+		/* RFC 7143 §11.5.1: at ErrorRecoveryLevel 0. */
+		tmf->response = ISCSI_TMF_RSP_NO_FAILOVER;
+		break;
+	default:
+		tmf->response = ISCSI_TMF_RSP_REJECTED;
+		break;
+	}
+	iscsi_tmf_task_gone(s, tmf);
+}
