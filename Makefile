@@ -83,9 +83,11 @@ $(BUILD)/test/test_oom: target/test/test_oom.c $(TEST_SUPPORT) $(BUILD)/libutarg
 assert-count:
 	@ci/count-asserts.sh
 
-# The seam: target/ outside env_real/ and main.c may not call the world.
+# The seam: target/ outside env_real/ and main.c may not call the world;
+# and inside target/iscsi/ calls point down the layers (iscsi_int.h).
 seam-check: $(BUILD)/libutarget.a
 	@ci/check-seam.sh $(BUILD)/libutarget.a
+	@ci/check-layers.sh $(BUILD)/obj/target
 
 run: deps-build $(BUILD)/utarget
 	$(BUILD)/utarget

@@ -8,9 +8,12 @@
  * iscsi_server_ops), never by calling into a file above.
  * ci/check-layers.sh checks this on the objects at every build.
  *
- *   server     server.c    targets, portals, listeners, accept, the lists
- *                          of connections and sessions, work across
- *                          reactors, shutdown, SendTargets
+ *   server     server.c    targets, portals, listeners, start, shutdown
+ *              registry.c  accept, the lists of connections and sessions,
+ *                          TSIH, nexus and LUNs of a session,
+ *                          reinstatement, work across reactors (the
+ *                          struct iscsi_server_ops the layers below use)
+ *              discovery.c SendTargets
  *              reconfig.c  live reconfiguration: devices, targets, LUN
  *                          sets, confs retired after a grace round
  *              tport.c     target ports (target x portal group), ALUA
@@ -38,9 +41,9 @@
  *              acl.c       initiator groups, LUN masking, portals
  *              pool.c      recycled buffers, tasks and PDUs
  *
- * Within the session layer, too, calls point down (session.c -> tmf.c ->
- * task.c -> owed.c); task.c and tmf.c tell session.c through
- * s->events.
+ * Within the session layer, too, calls point down (session.c -> tmf.c and
+ * text_ffp.c -> task.c -> owed.c); task.c and tmf.c tell session.c
+ * through s->events.
  */
 #ifndef UT_ISCSI_INT_H
 #define UT_ISCSI_INT_H
