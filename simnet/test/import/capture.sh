@@ -11,6 +11,17 @@
 #                           iscsi-test-cu (SUITE below) against tgt
 #   utarget-libiscsi.pcapng the same against utarget (editcap makes it
 #                           pcapng: tcpdump writes pcap only)
+#
+# kernel-utarget.pcap is not made here: it is the Linux kernel initiator
+# (open-iscsi, iscsi_tcp, the guest of make interop) against utarget,
+# captured on the tap device in interop/run's network namespace while
+# `INTEROP_MATRIX=none interop/run` ran:
+#   ip netns exec utarget-interop-PID tcpdump -i tap0 -s 0 -U -c 600 -w k.pcap tcp
+# and cut to its first 300 packets (editcap -r k.pcap kernel-utarget.pcap
+# 1-300: 70 KB): SendTargets discovery, the login, the kernel's SCSI scan
+# of both LUNs (INQUIRY and VPD pages, READ CAPACITY, MODE SENSE, REPORT
+# LUNS, partition table reads), the first sg_* checks (PERSISTENT RESERVE
+# OUT included); the capture ends with commands whose answers it lacks.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../../.." && pwd)
 out=${1:-$top/build/captures}
