@@ -2,7 +2,8 @@
 # make import-test: `utarget-sim import` on the committed captures
 # (simnet/test/import/, made by capture.sh: libiscsi's tools against tgt
 # 1.0.85 and against utarget, on loopback; kernel-utarget.pcap: the Linux
-# kernel initiator of make interop against utarget, see capture.sh) and on
+# kernel initiator of make interop against utarget, kernel-tgt.pcap the
+# same against tgt, see capture.sh) and on
 # the hand-made ones of
 # test_import (build/test/import/, written by make unit).
 #
@@ -27,7 +28,7 @@ ok() { echo "import-test: ok: $*"; pass=$((pass + 1)); }
 bad() { echo "import-test: FAIL: $*"; fail=$((fail + 1)); }
 
 for cap in "$dir"/tgt-libiscsi.pcap "$dir"/utarget-libiscsi.pcapng \
-	"$dir"/kernel-utarget.pcap; do
+	"$dir"/kernel-utarget.pcap "$dir"/kernel-tgt.pcap; do
 	name=$(basename "${cap%.*}")
 	if "$SIM" import "$cap" --loose >"$tmp/$name.loose.scn" 2>"$tmp/$name.err"; then
 		ok "$name: imported ($(tail -1 "$tmp/$name.err" | sed 's/^utarget-sim import: //'))"

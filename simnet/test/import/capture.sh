@@ -22,6 +22,11 @@
 # of both LUNs (INQUIRY and VPD pages, READ CAPACITY, MODE SENSE, REPORT
 # LUNS, partition table reads), the first sg_* checks (PERSISTENT RESERVE
 # OUT included); the capture ends with commands whose answers it lacks.
+# kernel-tgt.pcap is the same against tgt 1.0.85: interop/run with
+# INTEROP_UTARGET_WRAP=simnet/test/import/tgt-for-interop.sh (tgtd instead
+# of utarget, LUNs 1 and 2 thin like interop's), 300 packets (66 KB), cut
+# short by tcpdump -c 300: discovery, login and the scan (the checks
+# after it fail: they expect utarget's LUN numbers).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../../.." && pwd)
 out=${1:-$top/build/captures}
