@@ -457,6 +457,19 @@ bench:
 	BENCH_UTARGET_SCALE_ARGS="$${BENCH_UTARGET_SCALE_ARGS---reactors 2}" \
 		bench/run.sh
 	[ "$${BENCH_RBD:-1}" = 0 ] || $(MAKE) --no-print-directory bench-rbd
+	[ "$${BENCH_STATS:-1}" = 0 ] || $(MAKE) --no-print-directory bench-stats
+
+# What the per-LUN statistics cost: build/utarget against the same tree
+# built with -DUT_NO_IO_STATS, CPU per I/O at 4K QD1 and QD32
+# (bench/stats-cost.sh; make bench runs it last, BENCH_STATS=0 skips it).
+.PHONY: bench-stats
+bench-stats:
+	bash ci/deps.sh bench
+	$(MAKE) --no-print-directory $(BUILD)/utarget $(BUILD)/bench/ut-load
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/nostats EXTRA_CFLAGS="-DUT_NO_IO_STATS" \
+		$(BUILD)/nostats/utarget
+	BENCH_OUT=$(CURDIR)/$(BUILD)/bench BENCH_STATS_ON=$(CURDIR)/$(BUILD)/utarget \
+		BENCH_STATS_OFF=$(CURDIR)/$(BUILD)/nostats/utarget bench/stats-cost.sh
 
 # The RBD rows (bench/rbd.sh): utarget's rbd: backstore, tcmu-runner's
 # handler_rbd in utarget, tgt's bs_rbd, on one single-node Ceph cluster.
@@ -485,9 +498,18 @@ interop: $(BUILD)/utarget
 interop-qemu: $(BUILD)/utarget
 	BUILD=$(BUILD) INTEROP_QEMU_DRIVER=1 interop/run
 # The whole parameter matrix (2016 logins with fio and ext4; hours under
-# TCG), then its table into docs/interop.md.
+# TCG), adding up over runs: combinations that passed in an earlier run
+# ($(BUILD)/interop/matrix-results.txt) are skipped, INTEROP_MATRIX_LIMIT=N
+# bounds one run; then the table of everything run so far into
+# docs/interop.md.
 interop-full: $(BUILD)/utarget
 	BUILD=$(BUILD) INTEROP_MATRIX=full interop/run; rc=$$?; \
-	interop/matrix-table --doc docs/interop.md $(BUILD)/interop/last/results.txt; \
+	interop/matrix-table --doc docs/interop.md $(BUILD)/interop/matrix-results.txt; \
 	exit $$rc
+# An administrator's walk with the .deb, the service and the kernel
+# initiator: utargetctl lun add/resize under a busy filesystem, save,
+# reload, restart (root; interop/ops-walk; about 15 minutes under TCG).
+.PHONY: ops-walk
+ops-walk: deps
+	BUILD=$(BUILD) interop/ops-walk
 # end interop -----------------------------------------------------------------
