@@ -31,6 +31,8 @@ struct gen {
 	 * unit attention and abort oracles judge (target reset, task set
 	 * TMFs, PREEMPT AND ABORT, REGISTER AND IGNORE EXISTING KEY). */
 	uint64_t st_ua;
+	/* And a fifth for the world: several reactors, RAM and null LUNs. */
+	uint64_t st_world;
 };
 
 static void out(struct gen *g, const char *fmt, ...)
@@ -94,6 +96,11 @@ static void ua_tmf_step(struct gen *g, const char *a, unsigned int nlun)
 		out(g, "%s clear-task-set lun=%u & expect any\n", a, lun);
 	else
 		out(g, "%s target-reset & expect any\n", a);
+}
+
+static uint64_t rnd_world(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_world) % n : 0;
 }
 
 /* The LUNs as the control steps have left them. */
@@ -256,13 +263,23 @@ char *explore_generate(uint64_t seed)
 			.st = seed ^ 0x5eedf00dull,
 			.st_remote = seed ^ 0x7e307e5eull,
 			.st_ctl = seed ^ 0xc7153edull,
-			.st_ua = seed ^ 0x0a77e471ull};
+			.st_ua = seed ^ 0x0a77e471ull,
+			.st_world = seed ^ 0x3077d5ull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};
 	/* A remote store (Ceph RBD): long tails, a client timeout, and
 	 * absences (stalls or fences) in the workload. */
 	bool remote = rnd_remote(&g, 100) < 20;
+	/* The target on 2 to 4 reactors in one seed in four, with posts
+	 * between them delayed by the simulator's PRNG. */
+	unsigned int reactors = rnd_world(&g, 100) < 25
+					? 2 + (unsigned int)rnd_world(&g, 3)
+					: 1;
+	/* LUNs past the first on the RAM or null backstore (no disk faults
+	 * there) in one seed in five. */
+	bool other_backings = rnd_world(&g, 100) < 20 && !ctl;
+	enum { B_SIM, B_MEM, B_NULL } backing[8] = {B_SIM};
 	struct mix m;
 	unsigned int nini, nlun, steps, vnum = 0, label = 0;
 	uint32_t lba_span;
@@ -304,10 +321,20 @@ char *explore_generate(uint64_t seed)
 	if (ctl)
 		out(&g, "# and live reconfiguration (LUNs resized, removed, "
 			"added)\n");
+	if (reactors > 1)
+		out(&g, "reactors %u\n", reactors);
 	for (unsigned int i = 0; i < nlun; i++) {
+		if (other_backings && i > 0)
+			backing[i] = rnd_world(&g, 100) < 75 ? B_MEM : B_NULL;
 		cl.size_k[i] = 256 + 64 * (unsigned)rnd(&g, 8);
-		out(&g, "lun %u disk%u size=%uK%s\n", i, i, cl.size_k[i],
-		    m.wc_off && i == 0 ? " write-cache=off" : "");
+		if (backing[i] == B_SIM)
+			out(&g, "lun %u disk%u size=%uK%s\n", i, i,
+			    cl.size_k[i],
+			    m.wc_off && i == 0 ? " write-cache=off" : "");
+		else
+			out(&g, "lun %u %s%u size=%uK backstore=%s\n", i,
+			    backing[i] == B_MEM ? "ram" : "nul", i,
+			    cl.size_k[i], backing[i] == B_MEM ? "mem" : "null");
 	}
 	cl.n = nlun;
 	{
@@ -335,6 +362,11 @@ char *explore_generate(uint64_t seed)
 		    m.chunk ? 1 + (unsigned)rnd(&g, 600) : 0,
 		    m.partial ? "on" : "off");
 	for (unsigned int i = 0; i < nlun; i++) {
+		/* A LUN without a simulated disk takes no disk faults: the
+		 * lines are drawn as for any LUN (the other LUNs' draws stay
+		 * as they were) and dropped. */
+		size_t mark = g.len;
+
 		if (m.slow)
 			out(&g,
 			    "disk%u latency min=10us max=%uus slow=%ums "
@@ -354,6 +386,8 @@ char *explore_generate(uint64_t seed)
 			    i, 1 + (unsigned)rnd_remote(&g, 50),
 			    1 + (unsigned)rnd_remote(&g, 9),
 			    200 + (unsigned)rnd_remote(&g, 3000));
+		if (backing[i] != B_SIM)
+			g.len = mark;
 	}
 	for (unsigned int i = 0; i < nini; i++)
 		out(&g, "%s login expect any\n", names[i]);
@@ -370,11 +404,17 @@ char *explore_generate(uint64_t seed)
 		const char *a;
 		unsigned int lun;
 
-		if (remote && rnd_remote(&g, 100) < 4)
+		if (remote && rnd_remote(&g, 100) < 4) {
+			size_t mark = g.len;
+
 			out(&g, "disk%u away for=%ums%s\n",
 			    (unsigned)rnd_remote(&g, nlun),
 			    1 + (unsigned)rnd_remote(&g, 4000),
 			    rnd_remote(&g, 100) < 30 ? " fenced" : "");
+			if (backing[strtoul(g.buf + mark + 4, NULL, 10) % 8] !=
+			    B_SIM)
+				g.len = mark;
+		}
 		a = names[rnd(&g, nini)];
 		lun = (unsigned int)rnd(&g, nlun);
 		uint32_t lba = (uint32_t)rnd(&g, lba_span);

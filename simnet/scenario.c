@@ -277,6 +277,7 @@ static void target_crash(struct runner *r)
 	r->down = true;
 	sim_net_target_crashed(r->sim);
 	sim_disk_crash_all(r->sim);
+	sim_posts_drop(r->sim);
 	/* The server may leave timers armed only if it leaked them. */
 	leak_check(r, "a crash");
 	ua_crash(r);
@@ -857,6 +858,8 @@ static void do_line(struct runner *r, char *text)
 		target_verb(r, &t);
 	} else if (strcmp(t.v[0], "lun") == 0) {
 		decl_lun(r, &t);
+	} else if (strcmp(t.v[0], "reactors") == 0) {
+		decl_reactors(r, &t);
 	} else if (strcmp(t.v[0], "param") == 0) {
 		if (against_config(r, "param"))
 			return;
@@ -908,7 +911,13 @@ static void do_line(struct runner *r, char *text)
 	} else {
 		for (int i = 0; i < r->nluns; i++)
 			if (strcmp(r->luns[i].disk, t.v[0]) == 0) {
-				if (!against_skip(r, "disk fault"))
+				if (r->luns[i].kind != BS_SIM)
+					syntaxf(r,
+						"%s is not a simulated disk "
+						"(backstore=mem or null): no "
+						"disk faults",
+						t.v[0]);
+				else if (!against_skip(r, "disk fault"))
 					disk_verb(r, &r->luns[i], &t);
 				return;
 			}

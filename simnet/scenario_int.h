@@ -302,6 +302,7 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 void chap_opts(struct runner *r, struct ini_chap *c,
 	       const struct ini_chap *base, const struct toks *t);
 void decl_lun(struct runner *r, struct toks *t);
+void decl_reactors(struct runner *r, struct toks *t);
 void decl_param(struct runner *r, struct toks *t);
 void decl_user(struct runner *r, struct toks *t);
 

@@ -1062,14 +1062,15 @@ void leak_check(struct runner *r, const char *when)
 	struct sim *s = r->sim;
 
 	if (s->live_timers || s->live_conns || s->live_listeners ||
-	    s->live_disks || s->live_mutexes || sim_disk_pending(s))
+	    s->live_disks || s->live_mutexes || sim_disk_pending(s) ||
+	    s->live_posts)
 		failf(r, r->line,
 		      "leak after %s: %u timers, %u connections, "
-		      "%u listeners, %u disks, %u mutexes, %u disk requests "
-		      "still held by the target (seed %llu)",
+		      "%u listeners, %u disks, %u mutexes, %u disk requests, "
+		      "%u posted works still held by the target (seed %llu)",
 		      when, s->live_timers, s->live_conns, s->live_listeners,
 		      s->live_disks, s->live_mutexes, sim_disk_pending(s),
-		      (unsigned long long)r->seed);
+		      s->live_posts, (unsigned long long)r->seed);
 }
 
 /* ------------------------------------------------------ end of run */

@@ -624,6 +624,18 @@ void decl_lun(struct runner *r, struct toks *t)
 	prm_clear(&l->pr);
 }
 
+/* `reactors N`: the target runs on N simulated reactors (sim.h). */
+void decl_reactors(struct runner *r, struct toks *t)
+{
+	uint64_t n;
+
+	if (r->started || t->n != 2 || !parse_u64(t->v[1], &n) ||
+	    n > SIM_MAX_REACTORS ||
+	    sim_set_reactors(r->sim, (unsigned int)n) != 0)
+		syntaxf(r, "reactors N (1..%d), before the target starts",
+			SIM_MAX_REACTORS);
+}
+
 static const struct {
 	const char *key;
 	size_t off;

@@ -67,9 +67,12 @@ struct sim_ev *sim_ev_next(const struct sim *sim);
 
 /* ------------------------------------------------------------ the world */
 
+#define SIM_MAX_REACTORS 4
+
 struct sim_net;
 struct real_net;
 struct sim_disks;
+struct sim_posts;
 struct sim_state;
 
 struct sim_counters {
@@ -98,7 +101,23 @@ struct sim {
 	void *rec_ctx;
 	enum ut_log_level log_level;
 
-	struct env env; /* what the target is given */
+	struct env env; /* what the target is given: reactor 0 */
+	/* Several reactors (sim_set_reactors): reactor k > 0 is
+	 * reactor_env[k - 1], an env of the same world whose post runs work
+	 * on it after a delay the PRNG draws (FIFO per reactor, as a real
+	 * post queue).  Connections are dealt to the reactors in turn, as
+	 * env_real's listener does.  One reactor: post is NULL, as before. */
+	struct env reactor_env[SIM_MAX_REACTORS - 1];
+	unsigned int reactors;	   /* 1 .. SIM_MAX_REACTORS */
+	unsigned int next_reactor; /* the next accepted connection's */
+	uint64_t post_last_ns[SIM_MAX_REACTORS]; /* FIFO per reactor */
+	struct sim_posts *posts;		 /* pending, for drop/leak */
+	/* The reactor whose callback runs now, SIM_NO_REACTOR in the
+	 * simulator's own code (set-up, initiators, the oracle).  A timer,
+	 * a connection or a disk request of the target is touched only by
+	 * its own reactor (env.h), as env_real asserts on real threads: the
+	 * simulator asserts it too (sim_reactor_owns). */
+	int cur_reactor;
 	bool target_up; /* false between crash and restart */
 	struct sim_net *net;
 	struct sim_disks *disks;
@@ -107,6 +126,7 @@ struct sim {
 	/* Objects the target owns through env, for the leak check. */
 	uint32_t live_timers, live_listeners, live_conns, live_disks;
 	uint32_t live_mutexes;
+	uint32_t live_posts; /* posted work not yet run */
 	struct sim_counters ctr;
 	bool stop; /* set by an event to end sim_run_* */
 	/* Real sockets and real time (run --against, real_net.h), NULL in
@@ -116,6 +136,35 @@ struct sim {
 
 struct sim *sim_new(uint64_t seed);
 void sim_free(struct sim *sim);
+
+/* Run the target on n reactors (1 .. SIM_MAX_REACTORS), before it
+ * starts.  0, or -EINVAL. */
+int sim_set_reactors(struct sim *sim, unsigned int n);
+/* The env of the reactor the next accepted connection goes to (NULL
+ * with one reactor: the listener's own). */
+struct env *sim_accept_reactor(struct sim *sim);
+/* Index of a reactor's env, 0 .. reactors - 1. */
+unsigned int sim_reactor_index(const struct sim *sim, const struct env *e);
+#define SIM_NO_REACTOR (-1)
+/* Run the target's callbacks of reactor k from here on; returns the one
+ * to restore. */
+static inline int sim_reactor_enter(struct sim *sim, int k)
+{
+	int was = sim->cur_reactor;
+
+	sim->cur_reactor = k;
+	return was;
+}
+/* May the code running now touch an object of reactor k?  Its own
+ * reactor may, and so may the simulator (set-up and teardown run outside
+ * every reactor, as a daemon's main thread does before and after). */
+static inline bool sim_reactor_owns(const struct sim *sim, int k)
+{
+	return sim->cur_reactor == SIM_NO_REACTOR || sim->cur_reactor == k;
+}
+/* The target crashed or was freed: posted work still pending is dropped
+ * (it would run in a process that no longer exists).  How many. */
+unsigned int sim_posts_drop(struct sim *sim);
 
 /* Run events until pred(arg) is true (checked before each event), no event
  * is left, or virtual time would pass deadline_ns.  On a deadline stop

@@ -70,6 +70,7 @@ struct sim_io {
 	struct sim_bs *bs;
 	struct bs_req *req;
 	int status;
+	int reactor;	  /* the submitter's: the completion runs there */
 	bool land_anyway; /* timed out, applied all the same */
 	uint64_t flush_gen;
 	uint8_t *wdata;
@@ -525,9 +526,12 @@ static void io_complete(struct sim_ev *ev)
 					: "EIO");
 	TAILQ_REMOVE(&bs->pending, io, link);
 	sim->disks->pending--;
+	int was = sim_reactor_enter(sim, io->reactor);
+
 	free(io->wdata);
 	free(io);
 	req->done(req, status);
+	sim->cur_reactor = was;
 }
 
 /* UT_SIM_PLANT=assert:S: the first disk write of the run of seed S fails
@@ -557,6 +561,7 @@ static void sim_bs_submit(struct bs_dev *dev, struct bs_req *req)
 	sim_ev_init(&io->ev, io_complete);
 	io->bs = bs;
 	io->req = req;
+	io->reactor = sim->cur_reactor;
 	if (req->op != BS_OP_FLUSH &&
 	    (req->offset_bytes % d->block_size != 0 ||
 	     req->length_bytes % d->block_size != 0 ||

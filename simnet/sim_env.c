@@ -8,6 +8,7 @@
  * they were scheduled — never in pointer order.
  */
 #include <errno.h>
+#include <sys/queue.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -339,6 +340,7 @@ struct env_timer {
 	struct sim *sim;
 	env_timer_fn fn;
 	void *arg;
+	int reactor; /* the one it was created on, which alone arms it */
 };
 
 static uint64_t env_now(struct env *env)
@@ -355,7 +357,10 @@ static void timer_fire(struct sim_ev *ev)
 	sim_hash_u64(sim, 0x7133 ^ sim->now_ns);
 	if (sim->rec != NULL)
 		sim->rec->timer(sim->rec_ctx, sim->now_ns);
+	int was = sim_reactor_enter(sim, t->reactor);
+
 	t->fn(t->arg);
+	sim->cur_reactor = was;
 }
 
 static struct env_timer *env_timer_new_(struct env *env, env_timer_fn fn,
@@ -370,22 +375,29 @@ static struct env_timer *env_timer_new_(struct env *env, env_timer_fn fn,
 	t->sim = env_sim(env);
 	t->fn = fn;
 	t->arg = arg;
+	t->reactor = (int)sim_reactor_index(t->sim, env);
+	/* A timer is made on the reactor that will own it (env.h). */
+	ut_assert(sim_reactor_owns(t->sim, t->reactor));
 	t->sim->live_timers++;
 	return t;
 }
 
 static void env_timer_arm_(struct env_timer *t, uint64_t deadline_ns)
 {
+	/* Armed only from its own reactor (env.h). */
+	ut_assert(sim_reactor_owns(t->sim, t->reactor));
 	sim_ev_at(t->sim, &t->ev, deadline_ns);
 }
 
 static void env_timer_cancel_(struct env_timer *t)
 {
+	ut_assert(sim_reactor_owns(t->sim, t->reactor));
 	sim_ev_cancel(t->sim, &t->ev);
 }
 
 static void env_timer_free_(struct env_timer *t)
 {
+	ut_assert(sim_reactor_owns(t->sim, t->reactor));
 	sim_ev_cancel(t->sim, &t->ev);
 	ut_assert(t->sim->live_timers > 0);
 	t->sim->live_timers--;
@@ -461,30 +473,133 @@ static void sim_mutex_free(struct env_mutex *m)
 	free(m);
 }
 
-static const struct env_ops sim_env_ops = {
-	.now_ns = env_now,
-	.timer_new = env_timer_new_,
-	.timer_arm = env_timer_arm_,
-	.timer_cancel = env_timer_cancel_,
-	.timer_free = env_timer_free_,
-	.listen = sim_env_listen,
-	.listener_close = sim_env_listener_close,
-	.conn_set_handler = sim_conn_set_handler,
-	.conn_recv = sim_conn_recv,
-	.conn_send = sim_conn_send,
-	.conn_want_write = sim_conn_want_write,
-	.conn_set_more = sim_env_conn_set_more,
-	.conn_close = sim_conn_close,
-	.disk_open = sim_env_disk_open,
-	.state_put = env_state_put,
-	.state_get = env_state_get,
-	.random_u64 = env_random,
-	.log = env_log,
-	.mutex_new = sim_mutex_new,
-	.mutex_lock = sim_mutex_lock,
-	.mutex_unlock = sim_mutex_unlock,
-	.mutex_free = sim_mutex_free,
+#define SIM_ENV_OPS                                                           \
+	.now_ns = env_now, .timer_new = env_timer_new_,                       \
+	.timer_arm = env_timer_arm_, .timer_cancel = env_timer_cancel_,       \
+	.timer_free = env_timer_free_, .listen = sim_env_listen,              \
+	.listener_close = sim_env_listener_close,                             \
+	.conn_set_handler = sim_conn_set_handler, .conn_recv = sim_conn_recv, \
+	.conn_send = sim_conn_send, .conn_want_write = sim_conn_want_write,   \
+	.conn_set_more = sim_env_conn_set_more, .conn_close = sim_conn_close, \
+	.disk_open = sim_env_disk_open, .state_put = env_state_put,           \
+	.state_get = env_state_get, .random_u64 = env_random, .log = env_log, \
+	.mutex_new = sim_mutex_new, .mutex_lock = sim_mutex_lock,             \
+	.mutex_unlock = sim_mutex_unlock, .mutex_free = sim_mutex_free,
+
+static const struct env_ops sim_env_ops = {SIM_ENV_OPS};
+
+/* ---------------------------------------------------- several reactors */
+
+struct sim_post {
+	struct sim_ev ev;
+	struct sim *sim;
+	env_timer_fn fn;
+	void *arg;
+	unsigned int to; /* reactor index */
+	TAILQ_ENTRY(sim_post) link;
 };
+
+struct sim_posts {
+	TAILQ_HEAD(, sim_post) list;
+};
+
+unsigned int sim_reactor_index(const struct sim *sim, const struct env *e)
+{
+	if (e == &sim->env)
+		return 0;
+	ut_assert(e >= sim->reactor_env &&
+		  e < sim->reactor_env + SIM_MAX_REACTORS - 1);
+	return (unsigned int)(e - sim->reactor_env) + 1;
+}
+
+static void post_fire(struct sim_ev *ev)
+{
+	struct sim_post *p = SIM_CONTAINER_OF(ev, struct sim_post, ev);
+	struct sim *sim = p->sim;
+
+	TAILQ_REMOVE(&sim->posts->list, p, link);
+	ut_assert(sim->live_posts > 0);
+	sim->live_posts--;
+	sim_hash_u64(sim, 0x9057 ^ p->to);
+	SIM_TRACE(sim, "reactor %u runs posted work", p->to);
+	int was = sim_reactor_enter(sim, (int)p->to);
+
+	p->fn(p->arg);
+	sim->cur_reactor = was;
+	free(p);
+}
+
+/* Work for another reactor arrives after a delay the PRNG draws: the
+ * interleavings a real post queue and thread scheduling allow, replayable.
+ * Posts to one reactor keep their order (a real queue is FIFO). */
+static int sim_post(struct env *to, env_timer_fn fn, void *arg)
+{
+	struct sim *sim = env_sim(to);
+	unsigned int k = sim_reactor_index(sim, to);
+	struct sim_post *p;
+	uint64_t at;
+
+	ut_assert(k < sim->reactors);
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return -ENOMEM;
+	sim_ev_init(&p->ev, post_fire);
+	p->sim = sim;
+	p->fn = fn;
+	p->arg = arg;
+	p->to = k;
+	at = sim->now_ns + sim_rand_range(sim, 1000, 50000);
+	if (at < sim->post_last_ns[k])
+		at = sim->post_last_ns[k];
+	sim->post_last_ns[k] = at;
+	TAILQ_INSERT_TAIL(&sim->posts->list, p, link);
+	sim->live_posts++;
+	sim_ev_at(sim, &p->ev, at);
+	return 0;
+}
+
+static const struct env_ops sim_env_ops_reactors = {
+	SIM_ENV_OPS.post = sim_post,
+};
+
+int sim_set_reactors(struct sim *sim, unsigned int n)
+{
+	if (n < 1 || n > SIM_MAX_REACTORS)
+		return -EINVAL;
+	sim->reactors = n;
+	sim->env.ops = n > 1 ? &sim_env_ops_reactors : &sim_env_ops;
+	for (unsigned int k = 1; k < SIM_MAX_REACTORS; k++) {
+		sim->reactor_env[k - 1].ops = sim->env.ops;
+		sim->reactor_env[k - 1].log_level = sim->env.log_level;
+		sim->reactor_env[k - 1].priv = sim;
+	}
+	return 0;
+}
+
+struct env *sim_accept_reactor(struct sim *sim)
+{
+	unsigned int k;
+
+	if (sim->reactors <= 1)
+		return NULL;
+	k = sim->next_reactor++ % sim->reactors;
+	return k == 0 ? &sim->env : &sim->reactor_env[k - 1];
+}
+
+unsigned int sim_posts_drop(struct sim *sim)
+{
+	struct sim_post *p;
+	unsigned int n = 0;
+
+	while ((p = TAILQ_FIRST(&sim->posts->list)) != NULL) {
+		TAILQ_REMOVE(&sim->posts->list, p, link);
+		sim_ev_cancel(sim, &p->ev);
+		sim->live_posts--;
+		free(p);
+		n++;
+	}
+	return n;
+}
 
 /* ------------------------------------------------------------ world */
 
@@ -506,6 +621,12 @@ struct sim *sim_new(uint64_t seed)
 	sim->env.log_level = UT_LOG_WARN;
 	sim->env.priv = sim;
 	sim->target_up = true;
+	sim->reactors = 1;
+	sim->cur_reactor = SIM_NO_REACTOR;
+	sim->posts = calloc(1, sizeof(*sim->posts));
+	if (sim->posts == NULL)
+		abort();
+	TAILQ_INIT(&sim->posts->list);
 	sim->state = calloc(1, sizeof(*sim->state));
 	if (sim->state == NULL)
 		abort();
@@ -517,6 +638,8 @@ void sim_free(struct sim *sim)
 {
 	if (sim == NULL)
 		return;
+	sim_posts_drop(sim);
+	free(sim->posts);
 	sim_net_free(sim);
 	sim_disks_free(sim);
 	state_free(sim->state);

@@ -62,7 +62,8 @@ struct sim_q {
 
 struct env_conn {
 	struct sim_link *l;
-	int side; /* 0 initiator, 1 target */
+	int side;    /* 0 initiator, 1 target */
+	int reactor; /* the target's reactor owning side 1 */
 	const struct env_conn_handler *h;
 	void *ctx;
 	bool closed; /* owner closed: no more callbacks */
@@ -345,12 +346,23 @@ static void q_deliver(struct sim_ev *ev)
 	q_schedule(q);
 }
 
+static void ep_read_dispatch(struct env_conn *c);
+
 static void ep_read_fire(struct sim_ev *ev)
 {
 	struct env_conn *c = SIM_CONTAINER_OF(ev, struct env_conn, read_ev);
 
 	if (c->closed || c->h == NULL)
 		return;
+	struct sim *sim = link_sim(c->l);
+	int was = sim_reactor_enter(sim, c->side ? c->reactor : SIM_NO_REACTOR);
+
+	ep_read_dispatch(c);
+	sim->cur_reactor = was;
+}
+
+static void ep_read_dispatch(struct env_conn *c)
+{
 	if (c->rx_len > 0 && c->err == 0) {
 		c->h->on_readable(c->ctx);
 		/* The handler may have closed c (the link is reaped from an
@@ -372,8 +384,21 @@ static void ep_write_fire(struct sim_ev *ev)
 
 	if (c->closed || c->h == NULL || !c->want_write || c->err != 0)
 		return;
-	if (q_room(&c->l->q[c->side]) > 0 && c->h->on_writable != NULL)
+	if (q_room(&c->l->q[c->side]) > 0 && c->h->on_writable != NULL) {
+		struct sim *sim = link_sim(c->l);
+		int was = sim_reactor_enter(sim, c->side ? c->reactor
+							 : SIM_NO_REACTOR);
+
 		c->h->on_writable(c->ctx);
+		sim->cur_reactor = was;
+	}
+}
+
+/* The target's end of a connection is used only by its reactor (env.h). */
+static void ep_owned(struct env_conn *c)
+{
+	if (c->side == 1)
+		ut_assert(sim_reactor_owns(link_sim(c->l), c->reactor));
 }
 
 static void link_reap(struct sim_ev *ev)
@@ -415,6 +440,7 @@ ssize_t sim_conn_recv(struct env_conn *c, void *buf, size_t len)
 
 	if (c->real != NULL)
 		return real_conn_recv(c->real, buf, len);
+	ep_owned(c);
 	if (c->closed)
 		return -EBADF;
 	if (c->rx_len == 0) {
@@ -495,6 +521,7 @@ ssize_t sim_conn_send(struct env_conn *c, const struct iovec *iov, int iovcnt)
 	if (c->real != NULL)
 		return real_conn_send(c->real, iov, iovcnt);
 	q = &l->q[c->side];
+	ep_owned(c);
 	if (c->closed)
 		return -EBADF;
 	if (c->err != 0)
@@ -518,6 +545,7 @@ void sim_conn_want_write(struct env_conn *c, bool want)
 		real_conn_want_write(c->real, want);
 		return;
 	}
+	ep_owned(c);
 	c->want_write = want;
 	if (want)
 		ep_wake_write(c);
@@ -554,6 +582,7 @@ void sim_conn_close(struct env_conn *c)
 	sim = link_sim(c->l);
 	q = &c->l->q[c->side];
 
+	ep_owned(c);
 	ut_assert(!c->closed || c->dead);
 	if (c->closed)
 		return;
@@ -838,11 +867,18 @@ static void connect_step(struct sim_ev *ev)
 		 (unsigned int)(32768 + l->id % 28000));
 	info.portal_group = lst->tpgt;
 	info.listener_index = lst->index;
+	info.env = sim_accept_reactor(sim);
+	l->ep[1].reactor = info.env ? (int)sim_reactor_index(sim, info.env) : 0;
 	sim->live_conns++;
 	SIM_TRACE(sim, "net c%llu %s -> %s accepted", (unsigned long long)l->id,
 		  l->host->name, lst->addr);
 	sim_hash_u64(sim, 0xacce97 ^ l->id);
+	/* As env_real hands an accepted socket to its reactor: the accept
+	 * callback runs there. */
+	int was = sim_reactor_enter(sim, l->ep[1].reactor);
+
 	lst->fn(lst->arg, &l->ep[1], &info);
+	sim->cur_reactor = was;
 	l->syn_tries = -1;
 	sim_ev_at(sim, &l->conn_ev, sim->now_ns + link_latency(l));
 }
