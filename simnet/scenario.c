@@ -545,8 +545,13 @@ static void ctl_lun_add(struct runner *r, struct toks *t)
 	ua_step_begin(r);
 	ua_luns_changed(r, lun);
 	/* Sessions gain the LUN: a new nexus each, POWER ON, RESET. */
-	ua_expect_index(r, l ? (int)(l - r->luns) : r->nluns, UA_POWER_ON);
-	if (!ctl_apply(r, &cfg, NULL, fail)) {
+	r->adding_lun = lun;
+	r->adding_li = l ? (int)(l - r->luns) : r->nluns;
+	ua_expect_index(r, r->adding_li, UA_POWER_ON);
+	bool applied = ctl_apply(r, &cfg, NULL, fail);
+
+	r->adding_li = -1;
+	if (!applied) {
 		ua_step_failed(r);
 		return;
 	}
@@ -1036,6 +1041,7 @@ int scn_run(const char *name, const char *text, const struct scn_opts *o,
 	snprintf(r.iqn, sizeof(r.iqn), DEFAULT_IQN);
 	snprintf(r.portal, sizeof(r.portal), DEFAULT_PORTAL);
 	lun_params_defaults(&r);
+	r.adding_li = -1;
 	/* The seed comes first: a `seed N` line unless --seed was given. */
 	r.seed = o->seed;
 	if (!o->seed_given) {

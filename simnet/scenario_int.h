@@ -195,6 +195,11 @@ struct runner {
 	uint64_t ua_clock;
 	uint32_t ua_cause_seq, ua_step_cause;
 	uint64_t ua_step_from;
+	/* A `target lun add` under way: its LUN number and model index
+	 * (adding_li -1: none).  Commands answered while the step runs may
+	 * be told of the new nexus's conditions: they are judged there. */
+	uint32_t adding_lun;
+	int adding_li;
 };
 
 enum pkind {

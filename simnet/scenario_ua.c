@@ -39,6 +39,10 @@ static int lun_index(struct runner *r, uint64_t lun)
 	for (int i = 0; i < r->nluns; i++)
 		if (r->luns[i].lun == lun && !r->luns[i].removed)
 			return i;
+	/* The LUN being added: a session may have it before the step ends
+	 * (with several reactors the step waits for a retire round). */
+	if (r->adding_li >= 0 && lun == r->adding_lun)
+		return r->adding_li;
 	return -1;
 }
 
