@@ -67,6 +67,13 @@ free_port() {
 		ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
 	done
 }
+free_ctl() { # a tgtd control number nobody uses
+	local c
+	while :; do
+		c=$((1000 + RANDOM % 30000))
+		[ -e "/var/run/tgtd/socket.$c" ] || { echo "$c"; return; }
+	done
+}
 wait_port() { # PORT PID
 	for _ in $(seq 100); do
 		ss -Htln "sport = :$1" | grep -q . && return 0
@@ -144,7 +151,9 @@ run_tgt() {
 	[ "$(id -u)" = 0 ] || { bad "tgtd needs root"; return; }
 	mkdir -p /var/run/tgtd
 	port=$(free_port)
-	ctl=$((port + 1))
+	# tgtd's control "port" names its socket (/var/run/tgtd/socket.N) and
+	# must be below 32768
+	ctl=$(free_ctl)
 	# tgtd does not stop on SIGTERM while it serves a target: KILL, at
 	# the latest when the limit of the whole set is over.
 	timeout -s KILL 1800 tgtd -f -C "$ctl" --iscsi "portal=127.0.0.1:$port" \

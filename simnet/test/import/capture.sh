@@ -91,7 +91,8 @@ stop_capture() {
 
 # --- tgt -------------------------------------------------------------
 TGT_PORT=$(free_port)
-TGT_CTL=$((TGT_PORT + 1))
+# tgtd's control number names its socket and must be below 32768
+TGT_CTL=$((1000 + RANDOM % 30000))
 TGT_IQN=iqn.2026-12.org.utarget:tgt-capture
 truncate -s 64M "$tmp/tgt.img"
 tgtd -f -C "$TGT_CTL" --iscsi "portal=127.0.0.1:$TGT_PORT" >"$tmp/tgtd.log" 2>&1 &

@@ -19,7 +19,11 @@ while [ $# -gt 0 ]; do
 	*) shift ;;
 	esac
 done
-ctl=$(( ${listen##*:} + 1 ))
+# tgtd's control number names its socket and must be below 32768
+while :; do
+	ctl=$((1000 + RANDOM % 30000))
+	[ -e "/var/run/tgtd/socket.$ctl" ] || break
+done
 dir=$(mktemp -d /tmp/tgt-for-interop.XXXXXX)
 truncate -s 1G "$dir/lun1.img"
 truncate -s 512M "$dir/lun2.img"
