@@ -220,7 +220,7 @@ static bool sense_of(const struct iss_pdu *p, unsigned *sk, unsigned *asc,
 
 	if (p->data_len < 2)
 		return false;
-	n = be16_get(p->data);
+	n = get_be16(p->data);
 	if (n + 2 > p->data_len || n < 1)
 		return false;
 	if ((s[0] & 0x7f) == 0x72 || (s[0] & 0x7f) == 0x73) {
@@ -253,13 +253,13 @@ static char *cdb_label(const uint8_t *cdb)
 	case 0x2a:
 	case 0x2f:
 	case 0x35:
-		return fmt("%s lba %u+%u", buf, be32_get(cdb + 2),
-			   be16_get(cdb + 7));
+		return fmt("%s lba %u+%u", buf, get_be32(cdb + 2),
+			   get_be16(cdb + 7));
 	case 0x88:
 	case 0x8a:
 	case 0x91:
-		return fmt("%s lba %" PRIu64 "+%u", buf, be64_get(cdb + 2),
-			   be32_get(cdb + 10));
+		return fmt("%s lba %" PRIu64 "+%u", buf, get_be64(cdb + 2),
+			   get_be32(cdb + 10));
 	default:
 		return xstrdup(buf);
 	}
@@ -268,8 +268,8 @@ static char *cdb_label(const uint8_t *cdb)
 static char *pdu_label(const struct iss_pdu *p)
 {
 	const uint8_t *b = p->bhs;
-	uint32_t itt = be32_get(b + 16);
-	uint32_t sn = be32_get(b + 24);
+	uint32_t itt = get_be32(b + 16);
+	uint32_t sn = get_be32(b + 24);
 	char *what = NULL, *s;
 	unsigned sk, asc, ascq;
 
@@ -292,19 +292,19 @@ static char *pdu_label(const struct iss_pdu *p)
 		break;
 	case ISCSI_OP_DATA_IN:
 		s = fmt("Data-In itt=%x DataSN=%u off=%u len=%u%s%s", itt,
-			be32_get(b + 36), be32_get(b + 40), p->data_len,
+			get_be32(b + 36), get_be32(b + 40), p->data_len,
 			(b[1] & ISCSI_DATAIN_F_STATUS) ? " S " : "",
 			(b[1] & ISCSI_DATAIN_F_STATUS) ? status_word(b[3])
 						       : "");
 		break;
 	case ISCSI_OP_DATA_OUT:
 		s = fmt("Data-Out itt=%x DataSN=%u off=%u len=%u%s", itt,
-			be32_get(b + 36), be32_get(b + 40), p->data_len,
+			get_be32(b + 36), get_be32(b + 40), p->data_len,
 			(b[1] & ISCSI_FLAG_FINAL) ? " F" : "");
 		break;
 	case ISCSI_OP_R2T:
 		s = fmt("R2T itt=%x R2TSN=%u off=%u len=%u", itt,
-			be32_get(b + 36), be32_get(b + 40), be32_get(b + 44));
+			get_be32(b + 36), get_be32(b + 40), get_be32(b + 44));
 		break;
 	case ISCSI_OP_LOGIN_REQ:
 	case ISCSI_OP_LOGIN_RSP:
@@ -319,7 +319,7 @@ static char *pdu_label(const struct iss_pdu *p)
 		break;
 	case ISCSI_OP_TMF_REQ:
 		s = fmt("TMF-Req fn=%u itt=%x ref=%x CmdSN=%u", b[1] & 0x7f,
-			itt, be32_get(b + 20), sn);
+			itt, get_be32(b + 20), sn);
 		break;
 	case ISCSI_OP_TMF_RSP:
 		s = fmt("TMF-Rsp response=%u itt=%x StatSN=%u", b[2], itt, sn);

@@ -375,12 +375,12 @@ static void login_pdu(struct im *m, struct im_conn *c, const struct iss_pdu *p)
 	if (p->dir == 0) {
 		if (c->login_item < 0) {
 			memcpy(c->isid, p->bhs + 8, 6);
-			if (be16_get(p->bhs + 14) != 0)
+			if (get_be16(p->bhs + 14) != 0)
 				notef(m,
 				      "connection %u: a login to an existing "
 				      "session (TSIH %u, another connection "
 				      "of it): logged in as a new session",
-				      c->id, be16_get(p->bhs + 14));
+				      c->id, get_be16(p->bhs + 14));
 		}
 		login_keys(m, c, p->data, p->data_len);
 		if (c->login_item < 0 && !c->skipped) {
@@ -398,7 +398,7 @@ static void login_pdu(struct im *m, struct im_conn *c, const struct iss_pdu *p)
 			it = item_new(m,
 				      c->ic.discovery ? IM_DISCOVERY : IM_LOGIN,
 				      c);
-			it->itt = be32_get(p->bhs + 16);
+			it->itt = get_be32(p->bhs + 16);
 			c->login_item = (int)(it - m->items);
 		}
 		return;
@@ -417,7 +417,7 @@ static void login_pdu(struct im *m, struct im_conn *c, const struct iss_pdu *p)
 	if (c->ic.ffp && !c->ic.discovery && c->ic.target[0] &&
 	    m->target[0] == '\0')
 		snprintf(m->target, sizeof(m->target), "%s", c->ic.target);
-	c->next_cmdsn = be32_get(p->bhs + 28); /* ExpCmdSN */
+	c->next_cmdsn = get_be32(p->bhs + 28); /* ExpCmdSN */
 	c->cmdsn_known = true;
 }
 
@@ -427,13 +427,13 @@ static void scsi_cmd(struct im *m, struct im_conn *c, const struct iss_pdu *p)
 	const uint8_t *b = p->bhs;
 	struct im_lun *l;
 
-	it->itt = be32_get(b + 16);
+	it->itt = get_be32(b + 16);
 	it->lun = lun_decode(b + 8);
 	memcpy(it->cdb, b + 32, 16);
 	it->r = (b[1] & ISCSI_CMD_F_READ) != 0;
 	it->w = (b[1] & ISCSI_CMD_F_WRITE) != 0;
-	it->edtl = be32_get(b + 20);
-	it->cmdsn = be32_get(b + 24);
+	it->edtl = get_be32(b + 20);
+	it->cmdsn = get_be32(b + 24);
 	it->immediate = (b[0] & ISCSI_FLAG_IMMEDIATE) != 0;
 	if (c->cmdsn_known && it->cmdsn != c->next_cmdsn)
 		it->cmdsn_delta = (int32_t)(it->cmdsn - c->next_cmdsn);
@@ -455,8 +455,8 @@ static void scsi_cmd(struct im *m, struct im_conn *c, const struct iss_pdu *p)
 
 static void data_out(struct im *m, struct im_conn *c, const struct iss_pdu *p)
 {
-	struct im_item *it = item_by_itt(m, c->id, be32_get(p->bhs + 16));
-	uint32_t off = be32_get(p->bhs + 40);
+	struct im_item *it = item_by_itt(m, c->id, get_be32(p->bhs + 16));
+	uint32_t off = get_be32(p->bhs + 40);
 
 	if (it == NULL || it->kind != IM_SCSI || it->out == NULL)
 		return;
@@ -478,10 +478,10 @@ static void answer_scsi(struct im *m, struct im_item *it,
 	it->status = b[3];
 	it->rflags = b[1];
 	it->residual = (b[1] & (ISCSI_RSP_F_OVERFLOW | ISCSI_RSP_F_UNDERFLOW))
-			       ? be32_get(b + 44)
+			       ? get_be32(b + 44)
 			       : 0;
 	if (p->opcode == ISCSI_OP_SCSI_RSP && p->data_len >= 2) {
-		uint32_t n = be16_get(p->data);
+		uint32_t n = get_be16(p->data);
 
 		if (n + 2 <= p->data_len) {
 			it->sense_len =
@@ -493,8 +493,8 @@ static void answer_scsi(struct im *m, struct im_item *it,
 
 static void data_in(struct im *m, struct im_conn *c, const struct iss_pdu *p)
 {
-	struct im_item *it = item_by_itt(m, c->id, be32_get(p->bhs + 16));
-	uint32_t off = be32_get(p->bhs + 40);
+	struct im_item *it = item_by_itt(m, c->id, get_be32(p->bhs + 16));
+	uint32_t off = get_be32(p->bhs + 40);
 
 	if (it == NULL || it->kind != IM_SCSI)
 		return;
@@ -517,18 +517,18 @@ static void tmf_req(struct im *m, struct im_conn *c, const struct iss_pdu *p)
 	struct im_item *it = item_new(m, IM_TMF, c);
 	struct im_item *ref;
 
-	it->itt = be32_get(p->bhs + 16);
+	it->itt = get_be32(p->bhs + 16);
 	it->tmf_fn = p->bhs[1] & 0x7f;
 	it->lun = lun_decode(p->bhs + 8);
 	if (it->tmf_fn == ISCSI_TMF_ABORT_TASK) {
-		ref = item_by_itt(m, c->id, be32_get(p->bhs + 20));
+		ref = item_by_itt(m, c->id, get_be32(p->bhs + 20));
 		if (ref != NULL && ref->kind == IM_SCSI) {
 			ref->label_needed = true;
 			it->ref_item = (int)(ref - m->items);
 		}
 	}
 	if (!(p->bhs[0] & ISCSI_FLAG_IMMEDIATE))
-		c->next_cmdsn = be32_get(p->bhs + 24) + 1;
+		c->next_cmdsn = get_be32(p->bhs + 24) + 1;
 }
 
 /* The decoder's callback carries the connection; the importer is kept
@@ -564,20 +564,20 @@ static void pdu_in(void *arg, const struct iss_pdu *p)
 		data_in(m, c, p);
 		break;
 	case ISCSI_OP_SCSI_RSP:
-		it = item_by_itt(m, c->id, be32_get(p->bhs + 16));
+		it = item_by_itt(m, c->id, get_be32(p->bhs + 16));
 		if (it != NULL && it->kind == IM_SCSI)
 			answer_scsi(m, it, p);
 		break;
 	case ISCSI_OP_NOP_OUT:
 		/* a ping of its own; answers to the target's NOP-Ins the
 		 * actor gives by itself */
-		if (be32_get(p->bhs + 16) != ISCSI_RESERVED_TAG) {
+		if (get_be32(p->bhs + 16) != ISCSI_RESERVED_TAG) {
 			it = item_new(m, IM_NOP, c);
-			it->itt = be32_get(p->bhs + 16);
+			it->itt = get_be32(p->bhs + 16);
 		}
 		break;
 	case ISCSI_OP_NOP_IN:
-		it = item_by_itt(m, c->id, be32_get(p->bhs + 16));
+		it = item_by_itt(m, c->id, get_be32(p->bhs + 16));
 		if (it != NULL && it->kind == IM_NOP) {
 			it->answered = true;
 			it->t_done = m->t;
@@ -587,7 +587,7 @@ static void pdu_in(void *arg, const struct iss_pdu *p)
 		tmf_req(m, c, p);
 		break;
 	case ISCSI_OP_TMF_RSP:
-		it = item_by_itt(m, c->id, be32_get(p->bhs + 16));
+		it = item_by_itt(m, c->id, get_be32(p->bhs + 16));
 		if (it != NULL && it->kind == IM_TMF) {
 			it->answered = true;
 			it->t_done = m->t;
@@ -617,12 +617,12 @@ static void pdu_in(void *arg, const struct iss_pdu *p)
 		if (c->ic.discovery)
 			break; /* the discovery verb logs out itself */
 		it = item_new(m, IM_LOGOUT, c);
-		it->itt = be32_get(p->bhs + 16);
+		it->itt = get_be32(p->bhs + 16);
 		it->logout_reason = p->bhs[1] & 0x7f;
 		break;
 	case ISCSI_OP_LOGOUT_RSP:
 		c->logged_out = true;
-		it = item_by_itt(m, c->id, be32_get(p->bhs + 16));
+		it = item_by_itt(m, c->id, get_be32(p->bhs + 16));
 		if (it != NULL && it->kind == IM_LOGOUT) {
 			it->answered = true;
 			it->t_done = m->t;
@@ -726,30 +726,30 @@ static void lba_range(const uint8_t *cdb, uint64_t *lba, uint64_t *n)
 	switch (cdb[0]) {
 	case 0x08: /* READ(6) / WRITE(6) */
 	case 0x0a:
-		*lba = (uint64_t)(cdb[1] & 0x1f) << 16 | be16_get(cdb + 2);
+		*lba = (uint64_t)(cdb[1] & 0x1f) << 16 | get_be16(cdb + 2);
 		*n = cdb[4] ? cdb[4] : 256;
 		break;
 	case 0x28:
 	case 0x2a:
 	case 0x2e:
 	case 0x41:
-		*lba = be32_get(cdb + 2);
-		*n = be16_get(cdb + 7);
+		*lba = get_be32(cdb + 2);
+		*n = get_be16(cdb + 7);
 		break;
 	case 0xa8:
 	case 0xaa:
-		*lba = be32_get(cdb + 2);
-		*n = be32_get(cdb + 6);
+		*lba = get_be32(cdb + 2);
+		*n = get_be32(cdb + 6);
 		break;
 	case 0x88:
 	case 0x8a:
 	case 0x8e:
 	case 0x93:
-		*lba = be64_get(cdb + 2);
-		*n = be32_get(cdb + 10);
+		*lba = get_be64(cdb + 2);
+		*n = get_be32(cdb + 10);
 		break;
 	case 0x89:
-		*lba = be64_get(cdb + 2);
+		*lba = get_be64(cdb + 2);
 		*n = cdb[13];
 		break;
 	}
@@ -809,13 +809,13 @@ static void learn_luns(struct im *m)
 		    it->lun == UINT64_MAX || (l = lun_of(m, it->lun)) == NULL)
 			continue;
 		if (it->cdb[0] == 0x25 && it->in_len >= 8) {
-			l->blocks = (uint64_t)be32_get(it->in) + 1;
-			l->block = be32_get(it->in + 4);
+			l->blocks = (uint64_t)get_be32(it->in) + 1;
+			l->block = get_be32(it->in + 4);
 			l->cap_known = true;
 		} else if (it->cdb[0] == 0x9e && (it->cdb[1] & 0x1f) == 0x10 &&
 			   it->in_len >= 12) {
-			l->blocks = be64_get(it->in) + 1;
-			l->block = be32_get(it->in + 8);
+			l->blocks = get_be64(it->in) + 1;
+			l->block = get_be32(it->in + 8);
 			l->cap_known = true;
 		} else if (it->cdb[0] == 0x12 && !(it->cdb[1] & 1) &&
 			   it->in_len >= 1) {

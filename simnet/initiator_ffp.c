@@ -249,7 +249,7 @@ void ini_raw(struct ini *ini, struct ini_op *op)
 		ini_op_finish(ini, op, INI_NOT_SENT);
 		return;
 	}
-	op->itt = op->raw_len >= 20 ? be32_get(op->raw + 16)
+	op->itt = op->raw_len >= 20 ? get_be32(op->raw + 16)
 				    : ISCSI_RESERVED_TAG;
 	op->sent = true;
 	SIM_TRACE(ini->sim, "%s -> raw %u bytes (opcode 0x%02x itt=%08x)",
@@ -373,7 +373,7 @@ static void rx_scsi_rsp(struct ini *ini, const struct iscsi_bhs *h,
 	op->response = h->b2;
 	op->status = h->b3;
 	if (h->data_len >= 2) {
-		uint16_t sl = be16_get(data);
+		uint16_t sl = get_be16(data);
 
 		if (sl > h->data_len - 2 || sl > sizeof(op->sense)) {
 			ini_violation(
@@ -598,7 +598,7 @@ static void rx_simple_rsp(struct ini *ini, const struct iscsi_bhs *h,
 static void rx_reject(struct ini *ini, const struct iscsi_bhs *h,
 		      const uint8_t *data)
 {
-	uint32_t itt = h->data_len >= ISCSI_BHS_LEN ? be32_get(data + 16)
+	uint32_t itt = h->data_len >= ISCSI_BHS_LEN ? get_be32(data + 16)
 						    : ISCSI_RESERVED_TAG;
 	struct ini_op *op = ini_op_by_itt(ini, itt);
 

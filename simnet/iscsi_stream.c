@@ -132,7 +132,7 @@ static void login_learn(struct iss_conn *c, const struct iss_pdu *pdu)
 	    (iss_text_get(pdu->data, pdu->data_len, "IFMarker", v, sizeof(v)) &&
 	     strcmp(v, "Yes") == 0))
 		c->markers = true;
-	c->tsih_isid = be64_get(pdu->bhs + 8);
+	c->tsih_isid = get_be64(pdu->bhs + 8);
 	/* T=1, NSG=FullFeaturePhase and Status-Class 0: the login is over */
 	if ((pdu->bhs[1] & ISCSI_LOGIN_F_TRANSIT) &&
 	    ISCSI_LOGIN_NSG(pdu->bhs[1]) == ISCSI_STAGE_FULL_FEATURE &&

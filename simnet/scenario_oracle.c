@@ -334,14 +334,14 @@ static void oracle_read_capacity(struct runner *r, struct pend *p,
 	    p->ctl_started != r->ctl_started || model_blocks(p->ls->m) == 0)
 		return;
 	if (op->cdb[0] == 0x25 && op->in_len >= 8) {
-		last = be32_get(op->in);
-		bs = be32_get(op->in + 4);
+		last = get_be32(op->in);
+		bs = get_be32(op->in + 4);
 		if (want > 0xffffffffull)
 			want = 0xffffffffull;
 	} else if (op->cdb[0] == 0x9e && (op->cdb[1] & 0x1f) == 0x10 &&
 		   op->in_len >= 12) {
-		last = be64_get(op->in);
-		bs = be32_get(op->in + 8);
+		last = get_be64(op->in);
+		bs = get_be32(op->in + 8);
 	} else {
 		return;
 	}
@@ -681,14 +681,14 @@ static void check_prin(struct runner *r, struct pend *p, struct ini_op *op)
 	if (!scsi_good(op) || op->in_len < 8)
 		return;
 	if (p->kind == PK_PRIN_KEYS && p->e.keys[0] != '\0') {
-		uint32_t len = be32_get(op->in + 4);
+		uint32_t len = get_be32(op->in + 4);
 
 		for (uint32_t i = 0; i + 8 <= len && 8 + i + 8 <= op->in_len;
 		     i += 8)
 			off += (size_t)snprintf(
 				got + off, sizeof(got) - off, "%s%llx",
 				off ? "," : "",
-				(unsigned long long)be64_get(op->in + 8 + i));
+				(unsigned long long)get_be64(op->in + 8 + i));
 		if (strcmp(got,
 			   strcmp(p->e.keys, "none") == 0 ? "" : p->e.keys) !=
 		    0)
@@ -699,11 +699,11 @@ static void check_prin(struct runner *r, struct pend *p, struct ini_op *op)
 			      (unsigned long long)r->seed);
 	}
 	if (p->kind == PK_PRIN_RESV && p->e.resv_key_set) {
-		uint32_t len = be32_get(op->in + 4);
+		uint32_t len = get_be32(op->in + 4);
 
 		if (len >= 16 && op->in_len >= 16)
 			snprintf(got, sizeof(got), "%llx",
-				 (unsigned long long)be64_get(op->in + 8));
+				 (unsigned long long)get_be64(op->in + 8));
 		else
 			snprintf(got, sizeof(got), "none");
 		if (strcmp(got, p->e.resv_key) != 0)
@@ -889,7 +889,7 @@ static void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 	}
 	if ((p->kind == PK_PRIN_KEYS || p->kind == PK_PRIN_RESV) &&
 	    scsi_good(op) && op->in_len >= 8) {
-		uint32_t len = be32_get(op->in + 4);
+		uint32_t len = get_be32(op->in + 4);
 		char want[256] = "", got[256] = "";
 
 		if (p->kind == PK_PRIN_KEYS) {
@@ -899,7 +899,7 @@ static void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 			for (uint32_t i = 0;
 			     i + 8 <= len && 8 + i + 8 <= op->in_len && n < 64;
 			     i += 8)
-				ks[n++] = be64_get(op->in + 8 + i);
+				ks[n++] = get_be64(op->in + 8 + i);
 			sort_keys(ks, n, got, sizeof(got));
 			n = 0;
 			for (int i = 0; i < PR_MODEL_ACTORS; i++)
@@ -909,7 +909,7 @@ static void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 		} else {
 			if (len >= 16 && op->in_len >= 22)
 				snprintf(got, sizeof(got), "key %llx type %s",
-					 (unsigned long long)be64_get(op->in +
+					 (unsigned long long)get_be64(op->in +
 								      8),
 					 prm_type_name(op->in[21] & 0x0f));
 			if (l->pr.reserved)

@@ -287,13 +287,13 @@ static void cdb_rw(uint8_t *cdb, bool write, uint64_t lba, uint32_t blocks,
 	if (lba > 0xffffffffull || blocks > 0xffff) {
 		cdb[0] = write ? 0x8a : 0x88;
 		cdb[1] = fua ? 0x08 : 0;
-		be64_put(cdb + 2, lba);
-		be32_put(cdb + 10, blocks);
+		put_be64(cdb + 2, lba);
+		put_be32(cdb + 10, blocks);
 	} else {
 		cdb[0] = write ? 0x2a : 0x28;
 		cdb[1] = fua ? 0x08 : 0;
-		be32_put(cdb + 2, (uint32_t)lba);
-		be16_put(cdb + 7, (uint16_t)blocks);
+		put_be32(cdb + 2, (uint32_t)lba);
+		put_be16(cdb + 7, (uint16_t)blocks);
 	}
 }
 
@@ -395,8 +395,8 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 			op->vanish_at_r2t = true;
 	} else if (strcmp(verb, "sync") == 0) {
 		op->cdb[0] = 0x35;
-		be32_put(op->cdb + 2, (uint32_t)p->lba);
-		be16_put(op->cdb + 7, (uint16_t)u64_or(t, "blocks", 0, r));
+		put_be32(op->cdb + 2, (uint32_t)p->lba);
+		put_be16(op->cdb + 7, (uint16_t)u64_or(t, "blocks", 0, r));
 		p->kind = PK_SYNC;
 		if (l)
 			p->stamp = model_tick(l->m);
@@ -409,7 +409,7 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 			op->cdb[2] = (uint8_t)u64_or(t, "page", 0, r);
 		}
 		op->edtl = 255;
-		be16_put(op->cdb + 3, 255);
+		put_be16(op->cdb + 3, 255);
 		op->dir_read = true;
 	} else if (strcmp(verb, "readcap") == 0) {
 		op->cdb[0] = 0x25;
@@ -423,7 +423,7 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 	} else if (strcmp(verb, "report-luns") == 0) {
 		op->cdb[0] = 0xa0;
 		op->edtl = 4096;
-		be32_put(op->cdb + 6, 4096);
+		put_be32(op->cdb + 6, 4096);
 		op->dir_read = true;
 	} else if (strcmp(verb, "reserve") == 0) {
 		if (l)
@@ -443,15 +443,15 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 	} else if (strcmp(verb, "unmap") == 0) {
 		op->cdb[0] = 0x42;
 		op->edtl = 24;
-		be16_put(op->cdb + 7, 24);
+		put_be16(op->cdb + 7, 24);
 		op->dir_write = true;
 		op->out = calloc(1, 24);
 		if (op->out == NULL)
 			abort();
-		be16_put(op->out, 22);
-		be16_put(op->out + 2, 16);
-		be64_put(op->out + 8, p->lba);
-		be32_put(op->out + 16, p->blocks);
+		put_be16(op->out, 22);
+		put_be16(op->out + 2, 16);
+		put_be64(op->out + 8, p->lba);
+		put_be32(op->out + 16, p->blocks);
 		p->kind = PK_WRITE;
 		if (l != NULL && p->lba + p->blocks <= model_blocks(l->m)) {
 			uint64_t *vids = calloc(p->blocks + 1, sizeof(*vids));
@@ -481,7 +481,7 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 		    strcmp(verb, "pr-read-reservation") == 0) {
 			op->cdb[0] = 0x5e;
 			op->cdb[1] = verb[8] == 'k' ? 0 : 1;
-			be16_put(op->cdb + 7, 1024);
+			put_be16(op->cdb + 7, 1024);
 			op->edtl = 1024;
 			op->dir_read = true;
 			p->kind = verb[8] == 'k' ? PK_PRIN_KEYS : PK_PRIN_RESV;
@@ -498,14 +498,14 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 					     outs[k].sa == 6
 				     ? 0
 				     : pr_type(r, t);
-		be32_put(op->cdb + 5, 24);
+		put_be32(op->cdb + 5, 24);
 		op->edtl = 24;
 		op->dir_write = true;
 		op->out = calloc(1, 24);
 		if (op->out == NULL)
 			abort();
-		be64_put(op->out, hexkey(r, t, "key"));
-		be64_put(op->out + 8,
+		put_be64(op->out, hexkey(r, t, "key"));
+		put_be64(op->out + 8,
 			 hexkey(r, t,
 				outs[k].sa == 0 || outs[k].sa == 6 ? "new"
 								   : "sa-key"));
@@ -514,8 +514,8 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 		p->kind = PK_PROUT;
 		p->pro = (struct prm_out){.sa = outs[k].sa,
 					  .type = op->cdb[2],
-					  .key = be64_get(op->out),
-					  .sark = be64_get(op->out + 8),
+					  .key = get_be64(op->out),
+					  .sark = get_be64(op->out + 8),
 					  .aptpl = has(t, "aptpl")};
 		p->pro_modelled = outs[k].sa <= PRM_REGISTER_IGNORE;
 	} else if (strcmp(verb, "cdb") == 0) {

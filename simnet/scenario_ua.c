@@ -258,14 +258,14 @@ struct ms_set {
 static bool ms_parse(const struct ini_op *op, struct ms_set *m)
 {
 	bool ten = op->cdb[0] == 0x55;
-	uint32_t plen = ten ? be16_get(op->cdb + 7) : op->cdb[4];
+	uint32_t plen = ten ? get_be16(op->cdb + 7) : op->cdb[4];
 	uint32_t hdr = ten ? 8 : 4, bdlen, off;
 	const uint8_t *p = op->out;
 
 	memset(m, 0, sizeof(*m));
 	if (p == NULL || plen > op->edtl || plen < hdr)
 		return false;
-	bdlen = ten ? be16_get(p + 6) : p[3];
+	bdlen = ten ? get_be16(p + 6) : p[3];
 	for (off = hdr + bdlen; off + 2 <= plen; off += 2u + p[off + 1]) {
 		const uint8_t *pg = p + off;
 

@@ -95,8 +95,8 @@ static void seg(struct capw *w, int dir, uint32_t seq, uint32_t ack,
 	ip[16] = 127, ip[19] = 1;
 	tcp[0] = (uint8_t)(sport >> 8), tcp[1] = (uint8_t)sport;
 	tcp[2] = (uint8_t)(dport >> 8), tcp[3] = (uint8_t)dport;
-	be32_put(tcp + 4, seq);
-	be32_put(tcp + 8, ack);
+	put_be32(tcp + 4, seq);
+	put_be32(tcp + 8, ack);
 	tcp[12] = 5 << 4;
 	tcp[13] = flags;
 	memcpy(tcp + 20, data, n);
@@ -222,7 +222,7 @@ static size_t pdu_make(uint8_t *buf, uint8_t op, uint32_t data_len,
 	buf[5] = (uint8_t)(data_len >> 16);
 	buf[6] = (uint8_t)(data_len >> 8);
 	buf[7] = (uint8_t)data_len;
-	be32_put(buf + 16, itt);
+	put_be32(buf + 16, itt);
 	for (uint32_t i = 0; i < data_len; i++)
 		buf[ISCSI_BHS_LEN + i] = (uint8_t)(i * 7 + itt);
 	return n;

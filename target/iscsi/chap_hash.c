@@ -16,6 +16,7 @@
  */
 #include <string.h>
 
+#include "bytes.h"
 #include "iscsi/chap.h"
 
 static uint32_t rotl32(uint32_t x, unsigned int n)
@@ -31,34 +32,6 @@ static uint32_t rotr32(uint32_t x, unsigned int n)
 static uint64_t rotl64(uint64_t x, unsigned int n)
 {
 	return (x << n) | (x >> ((64 - n) & 63));
-}
-
-static uint32_t load_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint32_t load_le32(const uint8_t *p)
-{
-	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[1] << 8 | p[0];
-}
-
-static void store_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static void store_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
 }
 
 /* ------------------------------------------------------------------ MD5 */
@@ -89,7 +62,7 @@ static void md5_block(uint32_t h[4], const uint8_t *blk)
 	uint32_t m[16], a = h[0], b = h[1], c = h[2], d = h[3];
 
 	for (int i = 0; i < 16; i++)
-		m[i] = load_le32(blk + 4 * i);
+		m[i] = get_le32(blk + 4 * i);
 	for (unsigned int i = 0; i < 64; i++) {
 		uint32_t f, t;
 		unsigned int g;
@@ -126,7 +99,7 @@ static void sha1_block(uint32_t h[5], const uint8_t *blk)
 	uint32_t w[80], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
 
 	for (int t = 0; t < 16; t++)
-		w[t] = load_be32(blk + 4 * t);
+		w[t] = get_be32(blk + 4 * t);
 	for (int t = 16; t < 80; t++)
 		w[t] = rotl32(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
 	for (int t = 0; t < 80; t++) {
@@ -180,7 +153,7 @@ static void sha256_block(uint32_t h[8], const uint8_t *blk)
 	uint32_t w[64], v[8];
 
 	for (int t = 0; t < 16; t++)
-		w[t] = load_be32(blk + 4 * t);
+		w[t] = get_be32(blk + 4 * t);
 	for (int t = 16; t < 64; t++) {
 		uint32_t s0 = rotr32(w[t - 15], 7) ^ rotr32(w[t - 15], 18) ^
 			      (w[t - 15] >> 3);
@@ -371,13 +344,13 @@ void iscsi_hash_final(struct iscsi_hash *h, uint8_t *out)
 	case CHAP_ALG_MD5:
 		md_pad(h);
 		for (int i = 0; i < 4; i++)
-			store_le32(out + 4 * i, h->u.h32[i]);
+			put_le32(out + 4 * i, h->u.h32[i]);
 		break;
 	case CHAP_ALG_SHA1:
 	case CHAP_ALG_SHA256:
 		md_pad(h);
 		for (int i = 0; i < (h->alg == CHAP_ALG_SHA1 ? 5 : 8); i++)
-			store_be32(out + 4 * i, h->u.h32[i]);
+			put_be32(out + 4 * i, h->u.h32[i]);
 		break;
 	case CHAP_ALG_SHA3_256:
 		/* FIPS 202 §6.1: the SHA-3 suffix 01, then pad10*1. */

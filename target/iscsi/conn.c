@@ -121,8 +121,8 @@ static void conn_send_ping(struct iscsi_conn *c)
 	h.opcode = ISCSI_OP_NOP_IN;
 	h.flags = ISCSI_FLAG_FINAL;
 	h.itt = ISCSI_RESERVED_TAG;
-	h.w20 = c->ping_ttt;
-	h.w24 = c->stat_sn;
+	h.ttt = c->ping_ttt;
+	h.stat_sn = c->stat_sn;
 	c->phase->fill_sn(c, &h);
 	iscsi_conn_queue(c, p, &h);
 	iscsi_conn_kick(c);
@@ -526,7 +526,7 @@ void iscsi_send_reject(struct iscsi_conn *c, uint8_t reason, const uint8_t *bhs)
 	h.flags = ISCSI_FLAG_FINAL;
 	h.b2 = reason;
 	h.itt = ISCSI_RESERVED_TAG;
-	h.w24 = c->stat_sn++;
+	h.stat_sn = c->stat_sn++;
 	c->phase->fill_sn(c, &h);
 	c->r->stats.rejects_tx++;
 	LOG_DEBUG(c->env, "conn %u: reject reason 0x%02x opcode 0x%02x", c->id,

@@ -107,10 +107,10 @@ static void login_respond_raw(struct iscsi_conn *c, uint16_t status,
 		(uint64_t)ls->isid[4] << 24 | (uint64_t)ls->isid[5] << 16 |
 		ls->tsih;
 	h.itt = ls->itt;
-	h.w24 = c->stat_sn++;
-	h.w28 = ls->cmdsn;
-	h.w32 = ls->max_cmdsn;
-	h.w36 = (uint32_t)status << 16;
+	h.stat_sn = c->stat_sn++;
+	h.exp_cmdsn = ls->cmdsn;
+	h.max_cmdsn = ls->max_cmdsn;
+	iscsi_bhs_set_login_status(&h, status);
 	if (status != 0)
 		t->close_after = true;
 	iscsi_conn_queue(c, t, &h);
@@ -380,11 +380,11 @@ static uint16_t login_check_header(struct iscsi_conn *c,
 		}
 		memcpy(ls->isid, isid, 6);
 		ls->tsih = (uint16_t)h->lun;
-		ls->cid = (uint16_t)(h->w20 >> 16);
+		ls->cid = iscsi_bhs_cid(h);
 		ls->itt = h->itt;
-		ls->cmdsn = h->w24;
-		ls->max_cmdsn = h->w24;
-		c->stat_sn = h->w28;
+		ls->cmdsn = h->cmdsn;
+		ls->max_cmdsn = h->cmdsn;
+		c->stat_sn = h->exp_stat_sn;
 		if (csg != ISCSI_STAGE_SECURITY &&
 		    csg != ISCSI_STAGE_OPERATIONAL) {
 			*why = "login must start in stage 0 or 1";
@@ -393,7 +393,7 @@ static uint16_t login_check_header(struct iscsi_conn *c,
 		ls->csg = csg;
 	} else if (memcmp(ls->isid, isid, 6) != 0 ||
 		   ls->tsih != (uint16_t)h->lun || ls->itt != h->itt ||
-		   ls->cid != (uint16_t)(h->w20 >> 16)) {
+		   ls->cid != iscsi_bhs_cid(h)) {
 		*why = "ISID, TSIH, ITT or CID changed during login";
 		return ISCSI_LS_INIT_ERR;
 	}
@@ -632,8 +632,8 @@ static void login_rx(struct iscsi_conn *c)
 /* A Reject during login answers with the login's CmdSN. */
 static void login_fill_sn(struct iscsi_conn *c, struct iscsi_bhs *h)
 {
-	h->w28 = c->login->cmdsn;
-	h->w32 = c->login->cmdsn;
+	h->exp_cmdsn = c->login->cmdsn;
+	h->max_cmdsn = c->login->cmdsn;
 }
 
 const struct iscsi_conn_phase iscsi_login_phase = {

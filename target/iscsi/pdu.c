@@ -18,15 +18,15 @@ void iscsi_bhs_decode(const uint8_t raw[ISCSI_BHS_LEN], struct iscsi_bhs *h)
 	h->b3 = raw[3];
 	h->total_ahs_len = raw[4];
 	h->data_len = (uint32_t)raw[5] << 16 | (uint32_t)raw[6] << 8 | raw[7];
-	h->lun = be64_get(raw + 8);
-	h->itt = be32_get(raw + 16);
-	h->w20 = be32_get(raw + 20);
-	h->w24 = be32_get(raw + 24);
-	h->w28 = be32_get(raw + 28);
-	h->w32 = be32_get(raw + 32);
-	h->w36 = be32_get(raw + 36);
-	h->w40 = be32_get(raw + 40);
-	h->w44 = be32_get(raw + 44);
+	h->lun = get_be64(raw + 8);
+	h->itt = get_be32(raw + 16);
+	h->w20 = get_be32(raw + 20);
+	h->w24 = get_be32(raw + 24);
+	h->w28 = get_be32(raw + 28);
+	h->w32 = get_be32(raw + 32);
+	h->w36 = get_be32(raw + 36);
+	h->w40 = get_be32(raw + 40);
+	h->w44 = get_be32(raw + 44);
 	memcpy(h->cdb, raw + 32, sizeof(h->cdb));
 }
 
@@ -40,20 +40,20 @@ void iscsi_bhs_encode(const struct iscsi_bhs *h, uint8_t raw[ISCSI_BHS_LEN])
 	raw[2] = h->b2;
 	raw[3] = h->b3;
 	raw[4] = h->total_ahs_len;
-	be24_put(raw + 5, h->data_len & ISCSI_MAX_DSL);
-	be64_put(raw + 8, h->lun);
-	be32_put(raw + 16, h->itt);
-	be32_put(raw + 20, h->w20);
-	be32_put(raw + 24, h->w24);
-	be32_put(raw + 28, h->w28);
+	put_be24(raw + 5, h->data_len & ISCSI_MAX_DSL);
+	put_be64(raw + 8, h->lun);
+	put_be32(raw + 16, h->itt);
+	put_be32(raw + 20, h->w20);
+	put_be32(raw + 24, h->w24);
+	put_be32(raw + 28, h->w28);
 	if (h->opcode == ISCSI_OP_SCSI_CMD) {
 		memcpy(raw + 32, h->cdb, sizeof(h->cdb));
 		return;
 	}
-	be32_put(raw + 32, h->w32);
-	be32_put(raw + 36, h->w36);
-	be32_put(raw + 40, h->w40);
-	be32_put(raw + 44, h->w44);
+	put_be32(raw + 32, h->w32);
+	put_be32(raw + 36, h->w36);
+	put_be32(raw + 40, h->w40);
+	put_be32(raw + 44, h->w44);
 }
 
 uint64_t iscsi_pdu_wire_len(uint32_t ahs_words, uint32_t data_len,

@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "bytes.h"
+
 #define ISCSI_BHS_LEN 48
 #define ISCSI_DIGEST_LEN 4
 #define ISCSI_MAX_AHS_BYTES (255 * 4) /* TotalAHSLength is one byte */
@@ -148,8 +150,13 @@
 #define ISCSI_RESERVED_TAG 0xffffffffu
 
 /*
- * The decoded BHS.  Fields that share a byte position between opcodes are
- * named for their common meaning; the per-opcode names are noted.
+ * The decoded BHS, in host byte order.  Bytes 20-47 mean different things
+ * in different PDUs (RFC 7143 §11); each word is a union of the names the
+ * RFC gives it, and code outside this layer writes and reads the name
+ * the PDU it handles uses (h.exp_cmdsn, h.ttt), never the position.  The
+ * wNN names are this layer's (pdu.c: encode, decode).  Fields that share
+ * a word with others (CID, the login status, Logout times, Async
+ * parameters) have the accessors below.
  */
 struct iscsi_bhs {
 	uint8_t opcode;	       /* without the I bit */
@@ -160,58 +167,85 @@ struct iscsi_bhs {
 	uint32_t data_len;     /* DataSegmentLength, 24 bits */
 	uint64_t lun;	       /* bytes 8-15 raw (LUN, ISID+TSIH, ...) */
 	uint32_t itt;	       /* bytes 16-19: Initiator Task Tag */
-	uint32_t w20;	       /* bytes 20-23: TTT / EDTL / CID+rsvd / SNACK */
-	uint32_t w24;	       /* bytes 24-27: CmdSN / StatSN */
-	uint32_t w28;	       /* bytes 28-31: ExpStatSN / ExpCmdSN */
-	uint32_t w32;	       /* bytes 32-35: MaxCmdSN / ExpDataSN ... */
-	uint32_t w36;	       /* bytes 36-39: DataSN / R2TSN / ... */
-	uint32_t w40;	       /* bytes 40-43: BufferOffset / ... */
-	uint32_t w44;	       /* bytes 44-47: residual / desired length */
-	uint8_t cdb[16];       /* bytes 32-47 for SCSI Command */
+	union {		       /* bytes 20-23 */
+		uint32_t w20;
+		uint32_t ttt;	       /* NOP, Text, Data-In/Out, R2T, SNACK */
+		uint32_t edtl;	       /* SCSI Command: Expected Data
+					* Transfer Length */
+		uint32_t ref_task_tag; /* Task Management Request */
+		uint32_t snack_tag;    /* SCSI Response */
+	};
+	union { /* bytes 24-27 */
+		uint32_t w24;
+		uint32_t cmdsn;	  /* initiator to target */
+		uint32_t stat_sn; /* target to initiator */
+	};
+	union { /* bytes 28-31 */
+		uint32_t w28;
+		uint32_t exp_stat_sn; /* initiator to target */
+		uint32_t exp_cmdsn;   /* target to initiator */
+	};
+	union { /* bytes 32-35 */
+		uint32_t w32;
+		uint32_t max_cmdsn; /* target to initiator */
+		uint32_t ref_cmdsn; /* Task Management Request */
+	};
+	union { /* bytes 36-39 */
+		uint32_t w36;
+		uint32_t data_sn;     /* Data-In, Data-Out */
+		uint32_t r2tsn;	      /* R2T */
+		uint32_t exp_data_sn; /* SCSI Response, TMF Request */
+	};
+	union { /* bytes 40-43 */
+		uint32_t w40;
+		uint32_t buffer_offset; /* Data-In, Data-Out, R2T */
+		uint32_t bidi_residual; /* SCSI Response */
+	};
+	union { /* bytes 44-47 */
+		uint32_t w44;
+		uint32_t residual;	 /* SCSI Response, Data-In */
+		uint32_t desired_length; /* R2T: Desired Data Transfer
+					  * Length */
+	};
+	uint8_t cdb[16]; /* bytes 32-47 for SCSI Command */
 };
+
+/* Login and Logout Requests: the CID in bytes 20-21. */
+static inline uint16_t iscsi_bhs_cid(const struct iscsi_bhs *h)
+{
+	return (uint16_t)(h->w20 >> 16);
+}
+
+/* Login Response: Status-Class and Status-Detail, bytes 36-37
+ * (ISCSI_LS_*). */
+static inline void iscsi_bhs_set_login_status(struct iscsi_bhs *h,
+					      uint16_t status)
+{
+	h->w36 = (uint32_t)status << 16;
+}
+
+/* Logout Response: Time2Wait and Time2Retain in seconds, bytes 40-43. */
+static inline void iscsi_bhs_set_logout_times(struct iscsi_bhs *h,
+					      uint16_t time2wait_s,
+					      uint16_t time2retain_s)
+{
+	h->w40 = (uint32_t)time2wait_s << 16 | time2retain_s;
+}
+
+/* Asynchronous Message (RFC 7143 §11.9): AsyncEvent (byte 36), AsyncVCode
+ * 0, Parameter1-3 (bytes 38-43). */
+static inline void iscsi_bhs_set_async(struct iscsi_bhs *h, uint8_t event,
+				       uint16_t param1, uint16_t param2,
+				       uint16_t param3)
+{
+	h->w36 = (uint32_t)event << 24 | param1;
+	h->w40 = (uint32_t)param2 << 16 | param3;
+}
 
 /* Raw BHS bytes <-> struct.  Decoding cannot fail: every bit pattern is a
  * BHS; whether it makes sense is for the receiver to decide. */
 void iscsi_bhs_decode(const uint8_t raw[ISCSI_BHS_LEN], struct iscsi_bhs *h);
 void iscsi_bhs_encode(const struct iscsi_bhs *h, uint8_t raw[ISCSI_BHS_LEN]);
-
-/* Byte helpers */
-static inline uint32_t be32_get(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-static inline uint16_t be16_get(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-static inline uint64_t be64_get(const uint8_t *p)
-{
-	return (uint64_t)be32_get(p) << 32 | be32_get(p + 4);
-}
-static inline void be32_put(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-static inline void be16_put(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-static inline void be64_put(uint8_t *p, uint64_t v)
-{
-	be32_put(p, (uint32_t)(v >> 32));
-	be32_put(p + 4, (uint32_t)v);
-}
-static inline void be24_put(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 16);
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)v;
-}
 
 /* Padding of a data segment to a 4-byte boundary. */
 static inline uint32_t iscsi_pad4(uint32_t len)

@@ -92,14 +92,14 @@ static void conn_request_logout(struct iscsi_conn *c, uint32_t grace_ms)
 	h.flags = ISCSI_FLAG_FINAL;
 	h.lun = 0;
 	h.itt = ISCSI_RESERVED_TAG;
-	h.w24 = c->stat_sn++;
+	h.stat_sn = c->stat_sn++;
 	iscsi_sess_fill_sn(c->sess, &h);
 	/* byte 36 AsyncEvent, 37 AsyncVCode, 38-39 Parameter1,
 	 * 40-41 Parameter2, 42-43 Parameter3.  RFC 7143 §11.9.1:
 	 * for event 1 Parameter3 is the time, in seconds, within
 	 * which the initiator should log out; 1 and 2 are reserved. */
-	h.w36 = (uint32_t)ISCSI_ASYNC_LOGOUT_REQUEST << 24;
-	h.w40 = (grace_ms / 1000 ? grace_ms / 1000 : 1) & 0xffffu;
+	iscsi_bhs_set_async(&h, ISCSI_ASYNC_LOGOUT_REQUEST, 0, 0,
+			    (uint16_t)(grace_ms / 1000 ? grace_ms / 1000 : 1));
 	iscsi_conn_queue(c, p, &h);
 	iscsi_conn_kick(c);
 }

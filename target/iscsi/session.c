@@ -128,8 +128,8 @@ static void ffp_nop_out(struct iscsi_conn *c)
 	iscsi_sess_consume_cmdsn(c->sess, h);
 	if (h->itt == ISCSI_RESERVED_TAG) {
 		/* a reply to our NOP-In, or a ping needing none */
-		if (h->w20 != ISCSI_RESERVED_TAG)
-			iscsi_conn_ping_answered(c, h->w20);
+		if (h->ttt != ISCSI_RESERVED_TAG)
+			iscsi_conn_ping_answered(c, h->ttt);
 		return;
 	}
 	p = iscsi_txpdu_new(c, ISCSI_OP_NOP_IN);
@@ -146,8 +146,8 @@ static void ffp_nop_out(struct iscsi_conn *c)
 	r.flags = ISCSI_FLAG_FINAL;
 	r.lun = h->lun;
 	r.itt = h->itt;
-	r.w20 = ISCSI_RESERVED_TAG;
-	r.w24 = c->stat_sn++;
+	r.ttt = ISCSI_RESERVED_TAG;
+	r.stat_sn = c->stat_sn++;
 	iscsi_sess_fill_sn(c->sess, &r);
 	iscsi_conn_queue(c, p, &r);
 }
@@ -167,9 +167,9 @@ static void send_logout_rsp(struct iscsi_sess *s)
 	h.flags = ISCSI_FLAG_FINAL;
 	h.b2 = s->logout_rsp;
 	h.itt = s->logout_itt;
-	h.w24 = c->stat_sn++;
-	h.w40 = (s->p.default_time2wait & 0xffffu) << 16 |
-		(s->p.default_time2retain & 0xffffu);
+	h.stat_sn = c->stat_sn++;
+	iscsi_bhs_set_logout_times(&h, (uint16_t)s->p.default_time2wait,
+				   (uint16_t)s->p.default_time2retain);
 	iscsi_sess_fill_sn(s, &h);
 	if (s->logout_rsp == ISCSI_LOGOUT_RSP_OK) {
 		p->close_after = true;
@@ -183,7 +183,7 @@ static void ffp_logout(struct iscsi_conn *c)
 	struct iscsi_sess *s = c->sess;
 	const struct iscsi_bhs *h = &c->rx_h;
 	uint8_t reason = h->flags & 0x7f;
-	uint16_t cid = (uint16_t)(h->w20 >> 16);
+	uint16_t cid = iscsi_bhs_cid(h);
 
 	iscsi_sess_consume_cmdsn(s, h);
 	s->logout_itt = h->itt;
@@ -232,7 +232,7 @@ static void ffp_rx_pdu(struct iscsi_conn *c)
 	const struct iscsi_bhs *h = &c->rx_h;
 
 	if (h->opcode != ISCSI_OP_DATA_OUT)
-		c->exp_stat_sn = h->w28;
+		c->exp_stat_sn = h->exp_stat_sn;
 	switch (h->opcode) {
 	case ISCSI_OP_SCSI_CMD:
 		iscsi_task_cmd_pdu(c);

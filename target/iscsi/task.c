@@ -63,8 +63,8 @@ static void sess_update_window(struct iscsi_sess *s)
 void iscsi_sess_fill_sn(struct iscsi_sess *s, struct iscsi_bhs *h)
 {
 	sess_update_window(s);
-	h->w28 = s->exp_cmdsn;
-	h->w32 = s->max_cmdsn;
+	h->exp_cmdsn = s->exp_cmdsn;
+	h->max_cmdsn = s->max_cmdsn;
 }
 
 /* RFC 7143 §4.2.2.1: is a non-immediate CmdSN inside the window? */
@@ -97,7 +97,7 @@ static void sess_release_pending(struct iscsi_sess *s)
 /* Non-immediate requests other than SCSI commands take a CmdSN too. */
 void iscsi_sess_consume_cmdsn(struct iscsi_sess *s, const struct iscsi_bhs *h)
 {
-	if (!h->immediate && h->w24 == s->exp_cmdsn) {
+	if (!h->immediate && h->cmdsn == s->exp_cmdsn) {
 		s->exp_cmdsn++;
 		sess_release_pending(s);
 	}
@@ -132,8 +132,8 @@ static struct iscsi_task *task_new(struct iscsi_sess *s,
 		return NULL;
 	t->sess = s;
 	t->itt = h->itt;
-	t->cmdsn = h->w24;
-	t->edtl = h->w20;
+	t->cmdsn = h->cmdsn;
+	t->edtl = h->edtl;
 	t->immediate = h->immediate;
 	t->state = TASK_RX_DATA;
 	TAILQ_INSERT_TAIL(&s->tasks, t, link);
@@ -244,7 +244,7 @@ void iscsi_task_cmd_header(struct iscsi_conn *c)
 		c->rx_reject = ISCSI_REJECT_PROTOCOL_ERROR;
 		return;
 	}
-	if (!h->immediate && !iscsi_cmdsn_in_window(s, h->w24)) {
+	if (!h->immediate && !iscsi_cmdsn_in_window(s, h->cmdsn)) {
 		c->rx_ignore = true;
 		return;
 	}
@@ -258,7 +258,7 @@ void iscsi_task_cmd_header(struct iscsi_conn *c)
 	}
 	if (h->data_len &&
 	    (!write || !s->p.immediate_data || h->data_len > s->p.first_burst ||
-	     h->data_len > h->w20)) {
+	     h->data_len > h->edtl)) {
 		/* RFC 7143 §4.2.2.3: immediate data only when negotiated,
 		 * within FirstBurstLength and the expected length. */
 		c->rx_reject = ISCSI_REJECT_PROTOCOL_ERROR;
@@ -296,7 +296,7 @@ static int cmd_parse_ahs(struct iscsi_conn *c, struct iscsi_task *t)
 	uint32_t total = c->rx_h.total_ahs_len * 4u, pos = 0;
 
 	while (pos + 4 <= total) {
-		uint16_t alen = be16_get(c->rx_ahs + pos);
+		uint16_t alen = get_be16(c->rx_ahs + pos);
 		uint8_t type = c->rx_ahs[pos + 2];
 		uint32_t padded = (alen + 3u) & ~3u;
 
@@ -331,7 +331,7 @@ void iscsi_task_cmd_pdu(struct iscsi_conn *c)
 	if (c->rx_ignore) {
 		LOG_DEBUG(s->env,
 			  "conn %u: CmdSN %u outside window [%u, %u]: ignored",
-			  c->id, h->w24, s->exp_cmdsn, s->max_cmdsn);
+			  c->id, h->cmdsn, s->exp_cmdsn, s->max_cmdsn);
 		return;
 	}
 	if (c->rx_reject) {
@@ -375,7 +375,7 @@ void iscsi_task_cmd_pdu(struct iscsi_conn *c)
 	}
 	if (h->immediate) {
 		t->accepted = true;
-	} else if (h->w24 == s->exp_cmdsn) {
+	} else if (h->cmdsn == s->exp_cmdsn) {
 		t->accepted = true;
 		s->exp_cmdsn++;
 	} else {
@@ -401,7 +401,7 @@ void iscsi_task_dataout_header(struct iscsi_conn *c)
 {
 	const struct iscsi_bhs *h = &c->rx_h;
 	struct iscsi_task *t = iscsi_sess_find_task(c->sess, h->itt);
-	uint32_t off = h->w40, len = h->data_len;
+	uint32_t off = h->buffer_offset, len = h->data_len;
 
 	if (!t || t->cmd.dir != SCSI_DIR_WRITE ||
 	    (t->state != TASK_RX_DATA && t->state != TASK_QUEUED)) {
@@ -414,18 +414,19 @@ void iscsi_task_dataout_header(struct iscsi_conn *c)
 		c->rx_discard = true;
 		return;
 	}
-	if (h->w20 == ISCSI_RESERVED_TAG) {
+	if (h->ttt == ISCSI_RESERVED_TAG) {
 		/* unsolicited: in order, inside the first burst */
 		if (t->final_seen || off != t->unsol_next ||
-		    len > t->unsolicited_left || h->w36 != t->next_datasn) {
+		    len > t->unsolicited_left || h->data_sn != t->next_datasn) {
 			c->rx_reject = ISCSI_REJECT_PROTOCOL_ERROR;
 			return;
 		}
 	} else {
-		struct iscsi_r2t *r = task_find_r2t(t, h->w20);
+		struct iscsi_r2t *r = task_find_r2t(t, h->ttt);
 
 		if (!r || off != r->offset + r->received ||
-		    len > r->length - r->received || h->w36 != r->next_datasn) {
+		    len > r->length - r->received ||
+		    h->data_sn != r->next_datasn) {
 			c->rx_reject = ISCSI_REJECT_PROTOCOL_ERROR;
 			return;
 		}
@@ -456,12 +457,13 @@ void iscsi_task_dataout_pdu(struct iscsi_conn *c)
 		LOG_DEBUG(c->env,
 			  "conn %u: bad Data-Out itt 0x%x ttt 0x%x off %u "
 			  "len %u datasn %u",
-			  c->id, h->itt, h->w20, h->w40, h->data_len, h->w36);
+			  c->id, h->itt, h->ttt, h->buffer_offset, h->data_len,
+			  h->data_sn);
 		iscsi_send_reject(c, c->rx_reject, c->rx_bhs);
 		return;
 	}
 	t->data_received += h->data_len;
-	if (h->w20 == ISCSI_RESERVED_TAG) {
+	if (h->ttt == ISCSI_RESERVED_TAG) {
 		t->unsolicited_left -= h->data_len;
 		t->unsol_next += h->data_len;
 		t->next_datasn++;
@@ -473,7 +475,7 @@ void iscsi_task_dataout_pdu(struct iscsi_conn *c)
 			t->unsolicited_left = 0;
 		}
 	} else {
-		struct iscsi_r2t *r = task_find_r2t(t, h->w20);
+		struct iscsi_r2t *r = task_find_r2t(t, h->ttt);
 
 		r->received += h->data_len;
 		r->next_datasn++;
@@ -502,11 +504,11 @@ static void send_r2t(struct iscsi_task *t, struct iscsi_r2t *r)
 	h.flags = ISCSI_FLAG_FINAL;
 	h.lun = iscsi_lun_encode(t->cmd.lun);
 	h.itt = t->itt;
-	h.w20 = r->ttt;
-	h.w24 = c->stat_sn; /* not advanced by an R2T */
-	h.w36 = r->r2tsn;
-	h.w40 = r->offset;
-	h.w44 = r->length;
+	h.ttt = r->ttt;
+	h.stat_sn = c->stat_sn; /* not advanced by an R2T */
+	h.r2tsn = r->r2tsn;
+	h.buffer_offset = r->offset;
+	h.desired_length = r->length;
 	iscsi_sess_fill_sn(t->sess, &h);
 	iscsi_conn_queue(c, p, &h);
 }
@@ -663,12 +665,12 @@ static void fill_residual(const struct iscsi_task *t, struct iscsi_bhs *h,
 	 * initiator expected, underflow when less moved than expected. */
 	if (cmd->xfer_len > t->edtl) {
 		h->flags |= o_flag;
-		h->w44 = (uint32_t)(cmd->xfer_len - t->edtl > UINT32_MAX
-					    ? UINT32_MAX
-					    : cmd->xfer_len - t->edtl);
+		h->residual = (uint32_t)(cmd->xfer_len - t->edtl > UINT32_MAX
+						 ? UINT32_MAX
+						 : cmd->xfer_len - t->edtl);
 	} else if (moved < t->edtl) {
 		h->flags |= u_flag;
-		h->w44 = (uint32_t)(t->edtl - moved);
+		h->residual = (uint32_t)(t->edtl - moved);
 	}
 }
 
@@ -703,13 +705,13 @@ static void send_data_in(struct iscsi_conn *c, struct iscsi_task *t,
 		}
 		h.lun = iscsi_lun_encode(t->cmd.lun);
 		h.itt = t->itt;
-		h.w20 = ISCSI_RESERVED_TAG;
-		h.w36 = t->datain_sn++;
-		h.w40 = off;
+		h.ttt = ISCSI_RESERVED_TAG;
+		h.data_sn = t->datain_sn++;
+		h.buffer_offset = off;
 		if (last && with_status) {
 			h.flags |= ISCSI_DATAIN_F_STATUS;
 			h.b3 = t->cmd.status;
-			h.w24 = c->stat_sn++;
+			h.stat_sn = c->stat_sn++;
 			fill_residual(t, &h, ISCSI_DATAIN_F_OVERFLOW,
 				      ISCSI_DATAIN_F_UNDERFLOW);
 		}
@@ -728,7 +730,7 @@ static void send_scsi_rsp(struct iscsi_conn *c, struct iscsi_task *t)
 		return; /* iscsi_txpdu_new() closes the connection */
 	if (t->cmd.sense_len) {
 		/* RFC 7143 §11.4.7.2: SenseLength, then the sense data */
-		be16_put(p->inl, t->cmd.sense_len);
+		put_be16(p->inl, t->cmd.sense_len);
 		memcpy(p->inl + 2, t->cmd.sense, t->cmd.sense_len);
 		iscsi_txpdu_set_data(p, p->inl, 2u + t->cmd.sense_len, NULL);
 	}
@@ -737,8 +739,8 @@ static void send_scsi_rsp(struct iscsi_conn *c, struct iscsi_task *t)
 	h.b2 = 0; /* command completed at target */
 	h.b3 = t->cmd.status;
 	h.itt = t->itt;
-	h.w24 = c->stat_sn++;
-	h.w36 = t->datain_sn; /* ExpDataSN: Data-In PDUs sent */
+	h.stat_sn = c->stat_sn++;
+	h.exp_data_sn = t->datain_sn; /* ExpDataSN: Data-In PDUs sent */
 	if (t->cmd.dir != SCSI_DIR_NONE || t->edtl)
 		fill_residual(t, &h, ISCSI_RSP_F_OVERFLOW,
 			      ISCSI_RSP_F_UNDERFLOW);

@@ -93,8 +93,8 @@ static void send_text_rsp(struct iscsi_conn *c, uint8_t flags, uint32_t ttt,
 	h.opcode = ISCSI_OP_TEXT_RSP;
 	h.flags = flags;
 	h.itt = c->text_itt;
-	h.w20 = ttt;
-	h.w24 = c->stat_sn++;
+	h.ttt = ttt;
+	h.stat_sn = c->stat_sn++;
 	iscsi_sess_fill_sn(c->sess, &h);
 	iscsi_conn_queue(c, p, &h);
 }
@@ -303,10 +303,10 @@ void iscsi_ffp_text(struct iscsi_conn *c)
 		iscsi_send_reject(c, ISCSI_REJECT_PROTOCOL_ERROR, c->rx_bhs);
 		return;
 	}
-	if (h->w20 == ISCSI_RESERVED_TAG) {
+	if (h->ttt == ISCSI_RESERVED_TAG) {
 		text_reset(c); /* a new exchange (§11.10.4) */
 		c->text_itt = h->itt;
-	} else if (!c->text_open || h->w20 != c->text_out_ttt ||
+	} else if (!c->text_open || h->ttt != c->text_out_ttt ||
 		   h->itt != c->text_itt) {
 		iscsi_send_reject(c, ISCSI_REJECT_INVALID_PDU_FIELD, c->rx_bhs);
 		return;

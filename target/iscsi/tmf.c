@@ -25,7 +25,7 @@ static void send_tmf_rsp(struct iscsi_conn *c, uint32_t itt, uint8_t rsp)
 	h.flags = ISCSI_FLAG_FINAL;
 	h.b2 = rsp;
 	h.itt = itt;
-	h.w24 = c->stat_sn++;
+	h.stat_sn = c->stat_sn++;
 	iscsi_sess_fill_sn(c->sess, &h);
 	iscsi_conn_queue(c, p, &h);
 }
@@ -147,20 +147,21 @@ void iscsi_tmf_rx(struct iscsi_conn *c)
 
 	switch (fn) {
 	case ISCSI_TMF_ABORT_TASK:
-		t = iscsi_sess_find_task(s, h->w20);
+		t = iscsi_sess_find_task(s, h->ref_task_tag);
 		if (t && t->cmd.lun == lun) {
 			bool exec = t->state == TASK_EXEC;
 
 			/* Mark first: the layer may hand it back at once. */
 			tmf_abort_one(t, tmf);
 			if (exec)
-				scsi_tmf_abort_task(s->scsi, lun, h->w20);
+				scsi_tmf_abort_task(s->scsi, lun,
+						    h->ref_task_tag);
 		} else if (!t) {
 			/* RFC 7143 §11.5.1: a RefCmdSN still inside the window
 			 * names a command we never received: consider it
 			 * aborted ("function complete").  Outside the window
 			 * the task came and went: "task does not exist". */
-			if (!iscsi_cmdsn_in_window(s, h->w32))
+			if (!iscsi_cmdsn_in_window(s, h->ref_cmdsn))
 				tmf->response = ISCSI_TMF_RSP_NO_TASK;
 		}
 		break;

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/queue.h>
 
+#include "bytes.h"
 #include "config/config.h"
 #include "env.h"
 #include "scsi/scsi.h"
@@ -258,49 +259,6 @@ bool scsi_lu_task_set_ok(const struct scsi_lu *lu);
 
 /* Complete cmd on its session's reactor; `here` is the calling one. */
 void scsi_cmd_complete_from(struct scsi_cmd *cmd, struct env *here);
-
-/* ----------------------------------------------------- byte helpers */
-
-static inline uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-static inline uint32_t get_be24(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
-}
-static inline uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-static inline uint64_t get_be64(const uint8_t *p)
-{
-	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
-}
-static inline void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-static inline void put_be24(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 16);
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)v;
-}
-static inline void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-static inline void put_be64(uint8_t *p, uint64_t v)
-{
-	put_be32(p, (uint32_t)(v >> 32));
-	put_be32(p + 4, (uint32_t)v);
-}
 
 /* Copy s into a fixed-width ASCII field, padding with spaces. */
 void scsi_put_ascii(uint8_t *dst, const char *s, size_t width);

@@ -189,14 +189,14 @@ static void bhs_lun_itt_and_words_sit_at_their_offsets(void **state)
 	h.w40 = 0x34353637;
 	h.w44 = 0x38393a3b;
 	iscsi_bhs_encode(&h, raw);
-	CHECK(be64_get(raw + 8) == h.lun, "RFC 7143 §11.2.1.6: LUN is bytes "
+	CHECK(get_be64(raw + 8) == h.lun, "RFC 7143 §11.2.1.6: LUN is bytes "
 					  "8-15, big endian");
-	CHECK(be32_get(raw + 16) == h.itt, "RFC 7143 §11.2.1.7: ITT is bytes "
+	CHECK(get_be32(raw + 16) == h.itt, "RFC 7143 §11.2.1.7: ITT is bytes "
 					   "16-19, big endian");
 	for (int i = 0; i < 7; i++)
-		CHECK(be32_get(raw + 20 + 4 * i) == *w[i],
+		CHECK(get_be32(raw + 20 + 4 * i) == *w[i],
 		      "word at byte %d: expected %#x, got %#x", 20 + 4 * i,
-		      *w[i], be32_get(raw + 20 + 4 * i));
+		      *w[i], get_be32(raw + 20 + 4 * i));
 	iscsi_bhs_decode(raw, &d);
 	EXPECT_U64(d.lun, h.lun);
 	EXPECT_U64(d.itt, h.itt);
@@ -265,10 +265,10 @@ static void bhs_other_opcodes_encode_words_not_cdb(void **state)
 		h.w40 = 0x40404040;
 		h.w44 = 0x44444444;
 		iscsi_bhs_encode(&h, raw);
-		CHECK(be32_get(raw + 32) == h.w32 &&
-			      be32_get(raw + 36) == h.w36 &&
-			      be32_get(raw + 40) == h.w40 &&
-			      be32_get(raw + 44) == h.w44,
+		CHECK(get_be32(raw + 32) == h.w32 &&
+			      get_be32(raw + 36) == h.w36 &&
+			      get_be32(raw + 40) == h.w40 &&
+			      get_be32(raw + 44) == h.w44,
 		      "opcode %#x: bytes 32-47 are words, not a CDB", ops[i]);
 	}
 }

@@ -86,7 +86,7 @@ static void expect_reject(struct rig *r, uint32_t itt, uint8_t reason)
 		fail_msg("Reject reason 0x%02x, want 0x%02x", p.h.b2, reason);
 	assert_int_equal(p.h.data_len, ISCSI_BHS_LEN);
 	assert_int_equal(p.data[0] & 0x3f, ISCSI_OP_TEXT_REQ);
-	assert_int_equal(be32_get(p.data + 16), itt);
+	assert_int_equal(get_be32(p.data + 16), itt);
 	rsp_free(&p);
 	assert_false(fake_conn_closed(r->c));
 }
