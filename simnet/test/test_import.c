@@ -99,7 +99,8 @@ static void seg(struct capw *w, int dir, uint32_t seq, uint32_t ack,
 	put_be32(tcp + 8, ack);
 	tcp[12] = 5 << 4;
 	tcp[13] = flags;
-	memcpy(tcp + 20, data, n);
+	if (n > 0) /* data may be NULL for a bare SYN, FIN or ACK */
+		memcpy(tcp + 20, data, n);
 	memset(&h, 0, sizeof(h));
 	w->usec += 100;
 	h.ts.tv_sec = 1 + w->usec / 1000000;
