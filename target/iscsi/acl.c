@@ -17,6 +17,7 @@
 
 #include "iscsi/acl.h"
 #include "iscsi/iscsi_int.h"
+#include "ut_assert.h"
 
 static int lower(char ch)
 {
@@ -27,6 +28,8 @@ bool iscsi_acl_glob(const char *p, const char *s)
 {
 	const char *star = NULL, *resume = NULL;
 
+	ut_assert(p != NULL);
+	ut_assert(s != NULL);
 	/* On a mismatch after a '*', let the star swallow one more
 	 * character and retry: O(len(p) * len(s)) at worst. */
 	while (*s) {
@@ -37,6 +40,8 @@ bool iscsi_acl_glob(const char *p, const char *s)
 			p++;
 			s++;
 		} else if (star) {
+			/* the retry point only moves forward: it ends */
+			ut_assert(resume != NULL && *resume != '\0');
 			p = star + 1;
 			s = ++resume;
 		} else {
@@ -53,6 +58,8 @@ bool iscsi_acl_patterns_match(char *const *patterns, size_t count,
 {
 	bool positive_seen = false, positive_match = false;
 
+	ut_assert(count == 0 || patterns != NULL);
+	ut_assert(name != NULL);
 	for (size_t i = 0; i < count; i++) {
 		const char *pat = patterns[i];
 
@@ -128,6 +135,9 @@ void iscsi_acl_lun_set(const struct iscsi_tgt_conf *t, const char *initiator,
 	memset(lu, 0, UT_MAX_LUNS * sizeof(*lu));
 	memset(ro, 0, UT_MAX_LUNS * sizeof(*ro));
 	for (size_t i = 0; i < g->lun_count; i++) {
+		/* checked when the group was built (acl_group_init()) */
+		ut_assert(g->luns[i].lun < UT_MAX_LUNS);
+		ut_assert(g->luns[i].lu != NULL);
 		lu[g->luns[i].lun] = g->luns[i].lu;
 		ro[g->luns[i].lun] = g->luns[i].read_only;
 	}
@@ -150,9 +160,11 @@ static char **strv_dup(char *const *v, size_t n)
 {
 	char **out = calloc(n ? n : 1, sizeof(*out));
 
+	ut_assert(n == 0 || v != NULL);
 	if (!out)
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
+		ut_assert(v[i] != NULL);
 		out[i] = strdup(v[i]);
 		if (!out[i]) {
 			while (i--)
@@ -176,6 +188,8 @@ static int acl_group_init(struct iscsi_acl_group *g,
 			  struct scsi_lu *(*find)(void *, const char *),
 			  void *arg)
 {
+	ut_assert(g->patterns == NULL && g->luns == NULL); /* fresh */
+	ut_assert(find != NULL);
 	snprintf(g->name, sizeof(g->name), "%s", gc->name);
 	g->patterns = strv_dup(gc->initiators, gc->initiator_count);
 	if (!g->patterns)
@@ -195,6 +209,7 @@ static int acl_group_init(struct iscsi_acl_group *g,
 		l->read_only = lc->read_only;
 		g->lun_count++;
 	}
+	ut_assert(g->lun_count == gc->lun_count);
 	return 0;
 }
 
@@ -220,6 +235,8 @@ int iscsi_acl_init(struct iscsi_acl *acl, const struct ut_target_cfg *tc,
 		if (rc)
 			return rc;
 	}
+	ut_assert(acl->group_count == tc->group_count);
+	ut_assert(acl->allowed_portal_count == tc->allowed_portal_count);
 	return 0;
 }
 

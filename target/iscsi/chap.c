@@ -28,6 +28,7 @@
 #include "env.h"
 #include "iscsi/chap.h"
 #include "iscsi/text.h"
+#include "ut_assert.h"
 
 size_t iscsi_chap_digest_len(enum chap_alg alg)
 {
@@ -42,7 +43,7 @@ size_t iscsi_chap_digest_len(enum chap_alg alg)
 	case CHAP_ALG_NONE:
 		break;
 	}
-	return 0;
+	return 0; /* none, or not one of ours (a caller's test) */
 }
 
 int iscsi_chap_response(enum chap_alg alg, uint8_t id, const void *secret,
@@ -75,6 +76,8 @@ static int alg_list_has(const char *list, enum chap_alg alg)
 	const char *p = list;
 	int found = 0;
 
+	ut_assert(list != NULL);
+	ut_assert(alg != CHAP_ALG_NONE); /* only ours are looked for */
 	for (;;) {
 		const char *comma = strchr(p, ',');
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
@@ -122,6 +125,7 @@ static int hex_digit(char ch)
 
 static int decode_hex(const char *s, size_t len, uint8_t *out, size_t cap)
 {
+	ut_assert(out != NULL);
 	if (len == 0 || len % 2 != 0 || len / 2 > cap)
 		return -1;
 	for (size_t i = 0; i < len; i += 2) {
@@ -162,6 +166,7 @@ static int decode_base64(const char *s, size_t len, uint8_t *out, size_t cap)
 	n = len / 4 * 3 - pad;
 	if (n == 0 || n > cap)
 		return -1;
+	ut_assert(pad <= 2);
 	for (size_t i = 0; i < len; i += 4) {
 		int v[4];
 		bool last = i + 4 == len;
@@ -187,6 +192,8 @@ static int decode_base64(const char *s, size_t len, uint8_t *out, size_t cap)
 		}
 		out[o++] = (uint8_t)((v[2] & 0x03) << 6 | v[3]);
 	}
+	/* exactly the length computed (and checked against cap) above */
+	ut_assert(o == n);
 	return (int)o;
 }
 
@@ -207,6 +214,9 @@ void iscsi_chap_encode_hex(const uint8_t *bytes, size_t len, char *out)
 {
 	static const char digits[] = "0123456789abcdef";
 
+	/* our own digests and challenges only */
+	ut_assert(len > 0);
+	ut_assert(len <= CHAP_DIGEST_MAX_BYTES);
 	out[0] = '0';
 	out[1] = 'x';
 	for (size_t i = 0; i < len; i++) {
@@ -285,11 +295,13 @@ static int chap_method(struct iscsi_chap *st, const char *value,
 		*why = "AuthMethod sent twice";
 		return -1;
 	}
+	ut_assert(!st->verified);
 	if (!method_list_has(value, "CHAP")) {
 		*why = "CHAP is required but the initiator does not offer it";
 		return -1;
 	}
-	st->stage = CHAP_WANT_ALG;
+	st->stage = CHAP_WANT_ALG; /* the one way out of WANT_METHOD */
+	ut_assert(st->challenge_len == 0);
 	if (iscsi_kv_add(resp, "AuthMethod", "CHAP")) {
 		*why = "out of memory";
 		return -1;
@@ -319,6 +331,9 @@ static int chap_challenge(struct iscsi_chap *st, struct env *env,
 	st->challenge_len = iscsi_chap_digest_len(st->alg);
 	if (st->challenge_len < CHAP_CHALLENGE_MIN_BYTES)
 		st->challenge_len = CHAP_CHALLENGE_MIN_BYTES;
+	/* RFC 7143 §12.1.3: at least 16 bytes; it fits our buffer */
+	ut_assert(st->challenge_len >= CHAP_CHALLENGE_MIN_BYTES);
+	ut_assert(st->challenge_len <= sizeof(st->challenge));
 	st->id = (uint8_t)env_random_u64(env);
 	env_random_bytes(env, st->challenge, st->challenge_len);
 	iscsi_chap_encode_hex(st->challenge, st->challenge_len, hex);
@@ -341,6 +356,9 @@ static bool chap_user_ok(const struct iscsi_chap *st,
 	size_t dlen = iscsi_chap_digest_len(st->alg);
 	bool ok = false;
 
+	/* our challenge is out and the algorithm chosen */
+	ut_assert(st->stage == CHAP_WANT_RESPONSE);
+	ut_assert(dlen > 0 && st->challenge_len > 0);
 	for (size_t i = 0; i < auth->incoming_count; i++) {
 		const struct ut_user_cfg *u = &auth->incoming[i];
 		uint8_t want[CHAP_DIGEST_MAX_BYTES];
@@ -371,6 +389,9 @@ static int chap_mutual(struct iscsi_chap *st, const struct iscsi_auth_cfg *auth,
 	uint8_t id;
 	int clen, rc = -1;
 
+	/* only after the initiator has authenticated (see above) */
+	ut_assert(st->stage == CHAP_WANT_RESPONSE);
+	ut_assert(!st->mutual);
 	if (iscsi_chap_parse_id(id_s, &id)) {
 		*why = "malformed CHAP_I";
 		return -1;
@@ -424,6 +445,8 @@ static int chap_verify(struct iscsi_chap *st, const struct iscsi_auth_cfg *auth,
 	size_t dlen = iscsi_chap_digest_len(st->alg);
 	int rc = -1;
 
+	ut_assert(!st->verified); /* one exchange per login */
+	ut_assert(dlen <= sizeof(rsp));
 	if (st->stage != CHAP_WANT_RESPONSE) {
 		*why = st->stage == CHAP_DONE ? "a second CHAP exchange"
 					      : "CHAP response out of order";
@@ -453,6 +476,7 @@ static int chap_verify(struct iscsi_chap *st, const struct iscsi_auth_cfg *auth,
 	}
 	if (i && chap_mutual(st, auth, i, c, resp, why))
 		goto out;
+	st->verified = true;
 	rc = 0;
 out:
 	/* One exchange per login, whatever its outcome. */
@@ -483,5 +507,8 @@ int iscsi_chap_step(struct iscsi_chap *st, struct env *env,
 		return -1;
 	if (answer && chap_verify(st, auth, req, resp, why))
 		return -1;
+	/* verified exactly when the exchange is done and succeeded */
+	ut_assert(!st->verified || st->stage == CHAP_DONE);
+	ut_assert(st->stage != CHAP_OFF || !st->verified);
 	return 0;
 }

@@ -67,7 +67,10 @@ struct iscsi_chap {
 	uint8_t id;				  /* our CHAP_I */
 	uint8_t challenge[CHAP_DIGEST_MAX_BYTES]; /* our CHAP_C */
 	size_t challenge_len;
-	bool mutual; /* we answered CHAP_I/CHAP_C */
+	bool mutual;   /* we answered CHAP_I/CHAP_C */
+	bool verified; /* the initiator's CHAP_N/CHAP_R matched an
+			* IncomingUser (login.c asserts it before full
+			* feature phase when CHAP is required) */
 };
 
 /* An incremental digest of one algorithm (chap_hash.c). */

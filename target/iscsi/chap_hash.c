@@ -18,6 +18,7 @@
 
 #include "bytes.h"
 #include "iscsi/chap.h"
+#include "ut_assert.h"
 
 static uint32_t rotl32(uint32_t x, unsigned int n)
 {
@@ -250,6 +251,9 @@ static size_t block_len(enum chap_alg alg)
 
 static void hash_block(struct iscsi_hash *h, const uint8_t *blk)
 {
+	/* a whole block of a context iscsi_hash_init() accepted */
+	ut_assert(h->alg != CHAP_ALG_NONE);
+	ut_assert(blk == h->buf || blk != NULL);
 	switch (h->alg) {
 	case CHAP_ALG_MD5:
 		md5_block(h->u.h32, blk);
@@ -264,7 +268,7 @@ static void hash_block(struct iscsi_hash *h, const uint8_t *blk)
 		sha3_block(h->u.a64, blk);
 		break;
 	case CHAP_ALG_NONE:
-		break;
+		ut_unreachable("hashing without an algorithm");
 	}
 }
 
@@ -304,6 +308,9 @@ void iscsi_hash_update(struct iscsi_hash *h, const void *data, size_t len)
 	const uint8_t *p = data;
 	size_t bl = block_len(h->alg);
 
+	/* the buffer holds less than a block between calls */
+	ut_assert(bl > 0 && bl <= sizeof(h->buf));
+	ut_assert(h->buf_len < bl);
 	h->total_bytes += len;
 	while (len > 0) {
 		size_t n = bl - h->buf_len < len ? bl - h->buf_len : len;
@@ -325,6 +332,9 @@ static void md_pad(struct iscsi_hash *h)
 {
 	uint64_t bits = h->total_bytes * 8;
 
+	/* the Merkle-Damgard hashes: 64-byte blocks, less than one held */
+	ut_assert(block_len(h->alg) == 64);
+	ut_assert(h->buf_len < 64);
 	h->buf[h->buf_len++] = 0x80;
 	if (h->buf_len > 56) {
 		memset(h->buf + h->buf_len, 0, 64 - h->buf_len);
@@ -340,6 +350,8 @@ static void md_pad(struct iscsi_hash *h)
 
 void iscsi_hash_final(struct iscsi_hash *h, uint8_t *out)
 {
+	ut_assert(out != NULL);
+	ut_assert(h->buf_len < block_len(h->alg) || h->alg == CHAP_ALG_NONE);
 	switch (h->alg) {
 	case CHAP_ALG_MD5:
 		md_pad(h);

@@ -22,12 +22,21 @@
  *
  * Connection states:  LOGIN -> FFP -> LOGOUT -> CLOSED
  *                       \------> CLOSED (error, peer gone, timeout)
+ *                       \------> LOGOUT (login refused)
+ * (conn.h; every change is checked against that table).
+ *
+ * Invariants asserted here: the receive stages take exactly the bytes
+ * they asked for and a data segment lands inside the buffer chosen for
+ * it; the transmit queue's counters (PDUs, PDUs of no task and their
+ * bytes) match the queue; in full feature phase the StatSN, ExpCmdSN and
+ * MaxCmdSN of the PDUs queued never go back (RFC 7143 §4.2.2.1, §4.2.2.2).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "iscsi/iscsi_int.h"
+#include "ut_assert.h"
 
 static void conn_on_readable(void *ctx);
 static void conn_on_writable(void *ctx);
@@ -40,6 +49,28 @@ static const struct env_conn_handler conn_handler = {
 	.on_closed = conn_on_closed,
 };
 
+static bool conn_step_ok(enum iscsi_conn_state from, enum iscsi_conn_state to)
+{
+	switch (from) {
+	case CONN_LOGIN:
+		return to == CONN_FFP || to == CONN_LOGOUT || to == CONN_CLOSED;
+	case CONN_FFP:
+		return to == CONN_LOGOUT || to == CONN_CLOSED;
+	case CONN_LOGOUT:
+		return to == CONN_CLOSED;
+	case CONN_CLOSED:
+		return false;
+	}
+	return false;
+}
+
+void iscsi_conn_set_state(struct iscsi_conn *c, enum iscsi_conn_state to)
+{
+	ut_assert(conn_step_ok(c->state, to));
+	ut_assert(!c->closing || to == CONN_CLOSED);
+	c->state = to;
+}
+
 static void conn_login_timeout(void *arg)
 {
 	struct iscsi_conn *c = arg;
@@ -49,6 +80,9 @@ static void conn_login_timeout(void *arg)
 
 static void rx_expect(struct iscsi_conn *c, enum rx_stage st, uint32_t n)
 {
+	/* each stage fits the buffer rx_dst() gives it */
+	ut_assert(st != RX_BHS || n == ISCSI_BHS_LEN || n == 0);
+	ut_assert(st != RX_AHS || n <= ISCSI_MAX_AHS_BYTES);
 	c->rx_stage = st;
 	c->rx_got = 0;
 	c->rx_need = n;
@@ -78,6 +112,8 @@ struct iscsi_conn *iscsi_conn_new(struct env *env, struct iscsi_reactor *r,
 	c->max_xmit_dsl = ISCSI_LOGIN_MRDSL;
 	TAILQ_INIT(&c->txq);
 	rx_expect(c, RX_BHS, ISCSI_BHS_LEN);
+	ut_assert(c->state == CONN_LOGIN);
+	ut_assert(!c->closing);
 	return c;
 }
 
@@ -87,6 +123,8 @@ void iscsi_conn_start(struct iscsi_conn *c)
 {
 	struct env *env = c->env;
 
+	ut_assert(c->state == CONN_LOGIN);
+	ut_assert(c->login_timer == NULL); /* started once */
 	c->login_timer = env_timer_new(env, conn_login_timeout, c);
 	c->flush_timer = env_timer_new(env, conn_flush_timer, c);
 	if (!c->login_timer || !c->flush_timer) {
@@ -115,6 +153,8 @@ static void conn_send_ping(struct iscsi_conn *c)
 	struct iscsi_txpdu *p = iscsi_txpdu_new(c, ISCSI_OP_NOP_IN);
 	struct iscsi_bhs h = {0};
 
+	ut_assert(c->state == CONN_FFP);
+	ut_assert(c->ping_outstanding); /* one ping at a time */
 	if (!p)
 		return;
 	c->ping_ttt = (uint32_t)env_random_u64(c->env) & 0x7fffffff;
@@ -188,6 +228,10 @@ static void conn_ka_fire(void *arg)
 					  : UINT64_MAX;
 	if (owed_since != UINT64_MAX && owed_since + c->rsp_timeout_ns < next)
 		next = owed_since + c->rsp_timeout_ns;
+	/* the timer always comes back: in the future, and no later than
+	 * the NOP-In or idle limit (liveness of the connection itself) */
+	ut_assert(next > now);
+	ut_assert(next <= now + c->idle_ns);
 	conn_ka_arm(c, next);
 }
 
@@ -205,6 +249,9 @@ void iscsi_conn_owed_from(struct iscsi_conn *c, uint64_t since_ns)
  * the PDU is dropped when complete. */
 void iscsi_conn_rx_task_gone(struct iscsi_conn *c, struct iscsi_task *t)
 {
+	/* a task of this connection's session */
+	ut_assert(t != NULL);
+	ut_assert(t->sess == c->sess);
 	if (c->rx_task != t)
 		return;
 	c->rx_task = NULL;
@@ -224,8 +271,10 @@ void iscsi_conn_enter_ffp(struct iscsi_conn *c,
 {
 	struct env *env = c->env;
 
+	ut_assert(c->ka_timer == NULL);
+	ut_assert(c->sess != NULL); /* full feature phase has its session */
 	c->phase = phase;
-	c->state = CONN_FFP;
+	iscsi_conn_set_state(c, CONN_FFP);
 	if (c->login_timer)
 		env_timer_cancel(env, c->login_timer);
 	c->nop_interval_ns = (uint64_t)p->nop_in_interval_s * 1000000000ull;
@@ -269,6 +318,9 @@ struct iscsi_txpdu *iscsi_txpdu_new(struct iscsi_conn *c, uint8_t opcode)
 				     opcode == ISCSI_OP_DATA_IN
 					     ? "out of memory for a Data-In PDU"
 					     : "out of memory for a PDU");
+	ut_assert(!t || !t->queued);
+	ut_assert(!t || (!t->task && !t->owned)); /* zeroed by the pool */
+	ut_assert(c->state != CONN_CLOSED);
 	return t;
 }
 
@@ -305,6 +357,8 @@ int iscsi_txpdu_copy_data(struct iscsi_txpdu *t, const void *data, uint32_t len)
 
 	if (len == 0)
 		return 0;
+	ut_assert(!t->queued);
+	ut_assert(t->owned == NULL); /* data given once */
 	if (len <= sizeof(t->inl)) { /* Rejects, short texts and pings */
 		memcpy(t->inl, data, len);
 		iscsi_txpdu_set_data(t, t->inl, len, NULL);
@@ -320,6 +374,7 @@ int iscsi_txpdu_copy_data(struct iscsi_txpdu *t, const void *data, uint32_t len)
 
 void iscsi_txpdu_discard(struct iscsi_conn *c, struct iscsi_txpdu *t)
 {
+	ut_assert(!t->queued); /* never queued: nothing counts it */
 	free(t->owned);
 	pool_obj_put(&c->r->pdu_pool, t);
 }
@@ -327,6 +382,8 @@ void iscsi_txpdu_discard(struct iscsi_conn *c, struct iscsi_txpdu *t)
 static void txpdu_free(struct iscsi_conn *c, struct iscsi_txpdu *t)
 {
 	if (!t->task && t->queued) {
+		ut_assert(c->tx_untied_pdus > 0);
+		ut_assert(c->tx_untied_bytes >= t->data_len);
 		c->tx_untied_pdus--;
 		c->tx_untied_bytes -= t->data_len;
 	}
@@ -336,6 +393,31 @@ static void txpdu_free(struct iscsi_conn *c, struct iscsi_txpdu *t)
 	pool_obj_put(&c->r->pdu_pool, t);
 }
 
+/* RFC 7143 §4.2.2.1-2: in full feature phase the PDUs we queue carry
+ * ExpCmdSN and MaxCmdSN that never go back, and a StatSN (every PDU but
+ * a Data-In without status) that never goes back and never passes the
+ * next one to give. */
+static void conn_check_tx_sn(struct iscsi_conn *c, const struct iscsi_bhs *h)
+{
+	bool has_statsn = h->opcode != ISCSI_OP_DATA_IN ||
+			  (h->flags & ISCSI_DATAIN_F_STATUS);
+
+	if (c->tx_cmdsn_valid) {
+		ut_assert(sna_le(c->tx_last_exp_cmdsn, h->exp_cmdsn));
+		ut_assert(sna_le(c->tx_last_max_cmdsn, h->max_cmdsn));
+	}
+	c->tx_cmdsn_valid = true;
+	c->tx_last_exp_cmdsn = h->exp_cmdsn;
+	c->tx_last_max_cmdsn = h->max_cmdsn;
+	if (!has_statsn)
+		return;
+	ut_assert(sna_le(h->stat_sn, c->stat_sn));
+	if (c->tx_statsn_valid)
+		ut_assert(sna_le(c->tx_last_statsn, h->stat_sn));
+	c->tx_statsn_valid = true;
+	c->tx_last_statsn = h->stat_sn;
+}
+
 /* Build the header bytes, digests and padding, then queue. */
 void iscsi_conn_queue(struct iscsi_conn *c, struct iscsi_txpdu *t,
 		      const struct iscsi_bhs *h)
@@ -343,10 +425,14 @@ void iscsi_conn_queue(struct iscsi_conn *c, struct iscsi_txpdu *t,
 	struct iscsi_bhs hh = *h;
 	uint32_t pad;
 
+	ut_assert(!t->queued); /* queued once */
+	ut_assert(!t->task || t->data_len > 0);
 	if (c->closing || c->close_why) {
 		txpdu_free(c, t);
 		return;
 	}
+	if (c->state == CONN_FFP || c->state == CONN_LOGOUT)
+		conn_check_tx_sn(c, h);
 	hh.data_len = t->data_len;
 	iscsi_bhs_encode(&hh, t->hdr);
 	t->hdr_len = ISCSI_BHS_LEN;
@@ -368,6 +454,8 @@ void iscsi_conn_queue(struct iscsi_conn *c, struct iscsi_txpdu *t,
 		memcpy(t->trailer + pad, &d, 4);
 		t->trailer_len += ISCSI_DIGEST_LEN;
 	}
+	ut_assert(t->hdr_len <= sizeof(t->hdr));
+	ut_assert(t->trailer_len <= sizeof(t->trailer));
 	TAILQ_INSERT_TAIL(&c->txq, t, link);
 	t->queued = true;
 	c->tx_queued++;
@@ -436,7 +524,12 @@ static int tx_gather(struct iscsi_conn *c, struct iovec *iov)
 			skip = 0;
 			n++;
 		}
+		/* a PDU in the queue has bytes left to send */
+		ut_assert(skip == 0);
 	}
+	/* a queue with bytes to send gathers at least one piece */
+	ut_assert(n > 0 || TAILQ_EMPTY(&c->txq));
+	ut_assert(n <= ISCSI_TX_IOV_MAX);
 	return n;
 }
 
@@ -465,6 +558,7 @@ void iscsi_conn_flush(struct iscsi_conn *c)
 		int n = tx_gather(c, iov);
 		ssize_t sent;
 
+		ut_assert(n > 0);
 		sent = env->ops->conn_send(c->ec, iov, n);
 		if (sent < 0) {
 			iscsi_conn_close(c, "send failed");
@@ -474,8 +568,13 @@ void iscsi_conn_flush(struct iscsi_conn *c)
 			break;
 		while (sent > 0) {
 			struct iscsi_txpdu *t = TAILQ_FIRST(&c->txq);
-			uint64_t left = txpdu_len(t) - t->sent;
+			uint64_t left;
 			bool close_after;
+
+			/* never more sent than was gathered from the queue */
+			ut_assert(t != NULL);
+			ut_assert(t->sent < txpdu_len(t));
+			left = txpdu_len(t) - t->sent;
 
 			if ((uint64_t)sent < left) {
 				t->sent += (uint64_t)sent;
@@ -483,6 +582,7 @@ void iscsi_conn_flush(struct iscsi_conn *c)
 			}
 			sent -= (ssize_t)left;
 			TAILQ_REMOVE(&c->txq, t, link);
+			ut_assert(c->tx_queued > 0);
 			c->tx_queued--;
 			close_after = t->close_after;
 			txpdu_free(c, t);
@@ -494,6 +594,7 @@ void iscsi_conn_flush(struct iscsi_conn *c)
 	}
 	if (c->closing)
 		return;
+	ut_assert((c->tx_queued == 0) == TAILQ_EMPTY(&c->txq));
 	bool want = !TAILQ_EMPTY(&c->txq);
 
 	if (want != c->want_write) {
@@ -515,6 +616,8 @@ void iscsi_send_reject(struct iscsi_conn *c, uint8_t reason, const uint8_t *bhs)
 	struct iscsi_txpdu *t = iscsi_txpdu_new(c, ISCSI_OP_REJECT);
 	struct iscsi_bhs h = {0};
 
+	ut_assert(reason != 0);
+	ut_assert(bhs != NULL);
 	if (!t)
 		return;
 	if (iscsi_txpdu_copy_data(t, bhs, ISCSI_BHS_LEN)) {
@@ -552,8 +655,8 @@ void iscsi_conn_close(struct iscsi_conn *c, const char *why)
 
 	if (c->closing)
 		return;
+	iscsi_conn_set_state(c, CONN_CLOSED);
 	c->closing = true;
-	c->state = CONN_CLOSED;
 	LOG_INFO(env, "event=conn-closed conn=%u reason=\"%s\"", c->id, why);
 	env_timer_free(env, c->login_timer);
 	c->login_timer = NULL;
@@ -563,8 +666,14 @@ void iscsi_conn_close(struct iscsi_conn *c, const char *why)
 	c->flush_timer = NULL;
 	while ((t = TAILQ_FIRST(&c->txq))) {
 		TAILQ_REMOVE(&c->txq, t, link);
+		ut_assert(c->tx_queued > 0);
+		c->tx_queued--;
 		txpdu_free(c, t);
 	}
+	/* the queue and its counters are empty together */
+	ut_assert(c->tx_queued == 0);
+	ut_assert(c->tx_untied_pdus == 0);
+	ut_assert(c->tx_untied_bytes == 0);
 	c->phase->closing(c);
 	env->ops->conn_close(c->ec);
 	c->ec = NULL;
@@ -593,6 +702,10 @@ static int rx_buf_reserve(struct iscsi_conn *c, uint32_t len)
 {
 	uint8_t *b;
 
+	/* a data segment within what we accept (rx_header_done()) */
+	ut_assert(len <= (c->max_recv_dsl > ISCSI_LOGIN_MRDSL
+				  ? c->max_recv_dsl
+				  : ISCSI_LOGIN_MRDSL));
 	if (len <= c->rx_buf_cap)
 		return 0;
 	b = realloc(c->rx_buf, len);
@@ -600,6 +713,7 @@ static int rx_buf_reserve(struct iscsi_conn *c, uint32_t len)
 		return -ENOMEM;
 	c->rx_buf = b;
 	c->rx_buf_cap = len;
+	ut_assert(c->rx_buf_cap >= len);
 	return 0;
 }
 
@@ -611,6 +725,9 @@ static void rx_header_done(struct iscsi_conn *c)
 	uint32_t limit = c->state == CONN_FFP ? c->max_recv_dsl
 					      : ISCSI_LOGIN_MRDSL;
 
+	ut_assert(c->rx_got == c->rx_need);
+	ut_assert(c->rx_stage != RX_DATA && c->rx_stage != RX_PAD &&
+		  c->rx_stage != RX_DDIGEST);
 	c->r->stats.pdus_rx++;
 	c->rx_task = NULL;
 	c->rx_discard = false;
@@ -635,6 +752,10 @@ static void rx_header_done(struct iscsi_conn *c)
 		}
 		c->rx_data_dst = c->rx_buf;
 	}
+	/* a task's buffer was chosen only with room for the segment
+	 * (task.c checks it against the buffer) */
+	ut_assert(h->data_len == 0 || c->rx_data_dst != NULL);
+	ut_assert(c->rx_data_dst != c->rx_buf || h->data_len <= c->rx_buf_cap);
 	if (h->data_len > 0)
 		rx_expect(c, RX_DATA, h->data_len);
 	else
@@ -666,6 +787,8 @@ static void rx_stage_done(struct iscsi_conn *c)
 {
 	uint32_t pad;
 
+	ut_assert(c->rx_got == c->rx_need); /* the stage is complete */
+	ut_assert(!c->closing);
 	switch (c->rx_stage) {
 	case RX_BHS:
 		iscsi_bhs_decode(c->rx_bhs, &c->rx_h);
@@ -737,6 +860,7 @@ static void rx_stage_done(struct iscsi_conn *c)
 
 static uint8_t *rx_dst(struct iscsi_conn *c)
 {
+	ut_assert(c->rx_got < c->rx_need); /* room left in the stage */
 	switch (c->rx_stage) {
 	case RX_BHS:
 		return c->rx_bhs + c->rx_got;
@@ -751,7 +875,7 @@ static uint8_t *rx_dst(struct iscsi_conn *c)
 	case RX_PAD:
 		return c->rx_pad + c->rx_got;
 	}
-	return NULL;
+	ut_unreachable("a receive stage outside enum rx_stage");
 }
 
 /*
@@ -769,6 +893,8 @@ static ssize_t rx_fill(struct iscsi_conn *c, uint8_t *dst, uint32_t room)
 	struct env *env = c->env;
 	ssize_t n;
 
+	ut_assert(room > 0);
+	ut_assert(c->rxs_off <= c->rxs_len);
 	if (c->rxs_off < c->rxs_len) {
 		uint32_t avail = c->rxs_len - c->rxs_off;
 		uint32_t take = avail < room ? avail : room;
@@ -794,6 +920,8 @@ static void conn_on_readable(void *ctx)
 	struct env *env = c->env;
 	bool got_bytes = false;
 
+	ut_assert(!c->in_callback); /* callbacks do not nest */
+	ut_assert(!c->dead);
 	c->in_callback = true;
 	while (!c->closing && !c->close_why) {
 		uint32_t room = c->rx_need - c->rx_got;
@@ -810,6 +938,7 @@ static void conn_on_readable(void *ctx)
 			break;
 		}
 		c->rx_got += (uint32_t)n;
+		ut_assert(c->rx_got <= c->rx_need); /* never past the stage */
 		got_bytes = true;
 		if (c->rx_got == c->rx_need)
 			rx_stage_done(c);

@@ -59,6 +59,12 @@ struct iscsi_txpdu {
 
 TAILQ_HEAD(iscsi_tx_list, iscsi_txpdu);
 
+/* Connection states.  The changes allowed (iscsi_conn_set_state()
+ * checks every one):
+ *   LOGIN -> FFP       the login completed (iscsi_conn_enter_ffp())
+ *   LOGIN -> LOGOUT    a login refused: what else arrives is dropped
+ *   FFP -> LOGOUT      a Logout response is queued
+ *   any but CLOSED -> CLOSED   iscsi_conn_close() */
 enum iscsi_conn_state {
 	CONN_LOGIN = 0,	 /* login phase (security/operational) */
 	CONN_FFP = 1,	 /* full feature phase */
@@ -125,6 +131,10 @@ struct iscsi_conn {
 	uint32_t max_xmit_dsl;
 	uint32_t stat_sn;
 	uint32_t exp_stat_sn;
+	/* What the last PDU queued in full feature phase carried, to check
+	 * that StatSN, ExpCmdSN and MaxCmdSN never go back (conn.c). */
+	bool tx_statsn_valid, tx_cmdsn_valid;
+	uint32_t tx_last_statsn, tx_last_exp_cmdsn, tx_last_max_cmdsn;
 	/* receive framing */
 	enum rx_stage rx_stage;
 	uint8_t rx_bhs[ISCSI_BHS_LEN];
@@ -196,6 +206,8 @@ struct iscsi_conn *iscsi_conn_new(struct env *env, struct iscsi_reactor *r,
  * and take bytes (or close c if out of memory). */
 void iscsi_conn_start(struct iscsi_conn *c);
 void iscsi_conn_close(struct iscsi_conn *c, const char *why);
+/* Move c to state to, one of the changes enum iscsi_conn_state allows. */
+void iscsi_conn_set_state(struct iscsi_conn *c, enum iscsi_conn_state to);
 /* Login is over: full feature phase with phase, its keepalive and
  * RspTimeout from p (NopInInterval, NopInTimeout, RspTimeout). */
 void iscsi_conn_enter_ffp(struct iscsi_conn *c,

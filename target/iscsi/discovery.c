@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "iscsi/iscsi_int.h"
+#include "ut_assert.h"
 
 /* "host:port" of a portal as initiators should dial it: a wildcard
  * listen address is replaced by the address the initiator reached. */
@@ -17,6 +18,8 @@ static void portal_address(const char *portal, const struct iscsi_sess *s,
 	char host[128];
 	uint16_t port = UT_DEFAULT_PORT;
 
+	ut_assert(portal != NULL);
+	ut_assert(cap > 0);
 	if (ut_portal_parse(portal, host, sizeof(host), &port) != 0) {
 		snprintf(out, cap, "%s", portal);
 		return;
@@ -37,6 +40,11 @@ static int sendtargets_one(struct iscsi_server *srv, const struct iscsi_sess *s,
 {
 	const struct iscsi_tgt_conf *conf = iscsi_tgt_conf(t);
 
+	/* a published target (a conf), in a list that takes our answers
+	 * whole (ISCSI_TEXT_RSP_MAX_PAIRS) */
+	ut_assert(conf != NULL);
+	ut_assert(out->max_pairs >= ISCSI_TEXT_RSP_MAX_PAIRS ||
+		  out->max_pairs == 0);
 	if (iscsi_kv_add(out, "TargetName", t->name))
 		return -ENOMEM;
 	for (size_t i = 0; i < srv->portal_count; i++) {
@@ -76,6 +84,9 @@ int iscsi_sendtargets(struct iscsi_sess *s, const char *what,
 	struct iscsi_server *srv = s->srv;
 	size_t n = __atomic_load_n(&srv->tgt_count, __ATOMIC_ACQUIRE);
 
+	ut_assert(n <= UT_MAX_TARGETS);
+	/* a session in full feature phase asks: a target unless discovery */
+	ut_assert(s->discovery == (s->tgt == NULL));
 	if (strcmp(what, "All") == 0 && s->discovery) {
 		for (size_t i = 0; i < n; i++)
 			if (sendtargets_visible(srv->tgts[i], s) &&

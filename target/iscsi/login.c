@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "iscsi/iscsi_int.h"
+#include "ut_assert.h"
 
 void iscsi_params_rfc_defaults(struct iscsi_params *p)
 {
@@ -48,10 +49,16 @@ void iscsi_params_rfc_defaults(struct iscsi_params *p)
 	p->immediate_data = true;
 	p->data_pdu_in_order = true;
 	p->data_seq_in_order = true;
+	/* RFC 7143 §13.14: FirstBurstLength <= MaxBurstLength; §13.12:
+	 * 512 bytes at least */
+	ut_assert(p->first_burst <= p->max_burst);
+	ut_assert(p->max_recv_dsl >= 512 && p->max_xmit_dsl >= 512);
 }
 
 int iscsi_login_start(struct iscsi_conn *c)
 {
+	ut_assert(c->login == NULL);
+	ut_assert(c->state == CONN_LOGIN);
 	c->login = calloc(1, sizeof(*c->login));
 	if (!c->login)
 		return -ENOMEM;
@@ -67,6 +74,10 @@ static void login_cleanup(struct iscsi_conn *c)
 
 	if (!ls)
 		return;
+	/* it goes when the session took over, or when the connection
+	 * closes; full feature phase never keeps it */
+	ut_assert(c->state != CONN_FFP || c->sess != NULL);
+	ut_assert(c->state == CONN_FFP || c->closing);
 	free(ls->text);
 	free(ls->out);
 	iscsi_kvlist_free(&ls->agreed);
@@ -85,6 +96,12 @@ static void login_respond_raw(struct iscsi_conn *c, uint16_t status,
 	struct iscsi_txpdu *t = iscsi_txpdu_new(c, ISCSI_OP_LOGIN_RSP);
 	struct iscsi_bhs h = {0};
 
+	ut_assert(ls != NULL);
+	ut_assert(c->state == CONN_LOGIN); /* only during login */
+	/* RFC 7143 §11.13.1: never T and C together; a piece fits what the
+	 * initiator receives (login_send_out() cuts) */
+	ut_assert(!(transit && cont));
+	ut_assert(len <= c->max_xmit_dsl);
 	if (!t)
 		return; /* iscsi_txpdu_new() closes the connection */
 	if (len && iscsi_txpdu_copy_data(t, data, len)) {
@@ -124,6 +141,8 @@ static void login_respond(struct iscsi_conn *c, uint16_t status, bool transit,
 
 static void login_fail(struct iscsi_conn *c, uint16_t status, const char *why)
 {
+	ut_assert(status != 0); /* a failure has a status class */
+	ut_assert(why != NULL);
 	LOG_INFO(c->env,
 		 "event=login-failed conn=%u status=0x%04x initiator=%s "
 		 "reason=\"%s\"",
@@ -134,8 +153,8 @@ static void login_fail(struct iscsi_conn *c, uint16_t status, const char *why)
 		 why);
 	login_respond(c, status, false, 0, 0);
 	iscsi_conn_flush(c);
-	if (!c->closing)
-		c->state = CONN_LOGOUT; /* drop anything else that arrives */
+	if (!c->closing) /* drop anything else that arrives */
+		iscsi_conn_set_state(c, CONN_LOGOUT);
 }
 
 /* RFC 7143 §4.2.7.2: iSCSI names; we accept the iqn./eui./naa. forms and
@@ -168,6 +187,8 @@ static uint16_t login_identify(struct iscsi_conn *c,
 	const char *tgt = iscsi_kv_get(req, "TargetName");
 	const char *alias = iscsi_kv_get(req, "InitiatorAlias");
 
+	ut_assert(!ls->first_done); /* identified once, by the first text */
+	ut_assert(ls->tgt == NULL);
 	if (!ini) {
 		*why = "InitiatorName missing";
 		return ISCSI_LS_MISSING_PARAMETER;
@@ -217,6 +238,9 @@ static uint16_t login_identify(struct iscsi_conn *c,
 		return exists ? ISCSI_LS_TOO_MANY_CONNECTIONS
 			      : ISCSI_LS_SESSION_DOES_NOT_EXIST;
 	}
+	/* a normal session goes on only toward an enabled target */
+	ut_assert(ls->tgt != NULL);
+	ut_assert(iscsi_tgt_conf(ls->tgt)->enabled);
 	return 0;
 }
 
@@ -238,6 +262,8 @@ static uint16_t login_security(struct iscsi_conn *c,
 	struct iscsi_login_state *ls = c->login;
 	enum chap_stage before = ls->chap.stage;
 
+	ut_assert(ls->csg == ISCSI_STAGE_SECURITY);
+	ut_assert(ls->first_done);
 	if (iscsi_chap_step(&ls->chap, c->env, login_auth(c), req, resp, why))
 		return ISCSI_LS_AUTH_FAILED;
 	if (before != CHAP_DONE && ls->chap.stage == CHAP_DONE)
@@ -260,7 +286,7 @@ static uint16_t login_security(struct iscsi_conn *c,
 		*transit = false; /* not before the exchange is done */
 		return 0;
 	}
-	return 0;
+	ut_unreachable("a CHAP stage outside enum chap_stage");
 }
 
 static bool key_is_identity(const char *k)
@@ -294,6 +320,12 @@ static void login_complete(struct iscsi_conn *c, const uint8_t *text,
 	};
 	struct iscsi_sess *s;
 
+	/* Never full feature phase without the authentication the target
+	 * or discovery requires (RFC 7143 §12.1.3). */
+	ut_assert(ls->first_done);
+	ut_assert(ls->chap.stage == CHAP_OFF || ls->chap.stage == CHAP_DONE);
+	/* (CHAP_OFF: no IncomingUser when the login began) */
+	ut_assert(ls->chap.stage == CHAP_OFF || ls->chap.verified);
 	if (ls->p.first_burst > ls->p.max_burst)
 		ls->p.first_burst = ls->p.max_burst;
 	in.p = ls->p;
@@ -338,8 +370,12 @@ static void login_complete(struct iscsi_conn *c, const uint8_t *text,
 static void login_send_out(struct iscsi_conn *c)
 {
 	struct iscsi_login_state *ls = c->login;
-	uint32_t left = ls->out_len - ls->out_off;
+	uint32_t left;
 	const uint8_t *piece = ls->out ? ls->out + ls->out_off : NULL;
+
+	ut_assert(ls->out_off <= ls->out_len);
+	left = ls->out_len - ls->out_off;
+	ut_assert(left == 0 || piece != NULL);
 
 	if (left > c->max_xmit_dsl) {
 		login_respond_raw(c, 0, false, true, ls->csg, 0, piece,
@@ -370,6 +406,8 @@ static uint16_t login_check_header(struct iscsi_conn *c,
 	int csg = ISCSI_LOGIN_CSG(h->flags), nsg = ISCSI_LOGIN_NSG(h->flags);
 	uint8_t isid[6];
 
+	ut_assert(ls->pdu_count >= 1); /* counted by login_rx() */
+	ut_assert(h->opcode == ISCSI_OP_LOGIN_REQ);
 	for (int i = 0; i < 6; i++)
 		isid[i] = (uint8_t)(h->lun >> (56 - 8 * i));
 	if (!ls->first_done && ls->pdu_count == 1) {
@@ -409,6 +447,8 @@ static uint16_t login_check_header(struct iscsi_conn *c,
 		*why = "invalid NSG";
 		return ISCSI_LS_INIT_ERR;
 	}
+	ut_assert(ls->csg == ISCSI_STAGE_SECURITY ||
+		  ls->csg == ISCSI_STAGE_OPERATIONAL);
 	return 0;
 }
 
@@ -419,6 +459,8 @@ static int login_collect_text(struct iscsi_conn *c, const struct iscsi_bhs *h)
 	struct iscsi_login_state *ls = c->login;
 	uint8_t *nt;
 
+	ut_assert(ls->out == NULL); /* not while our answer is pending */
+	ut_assert(h->data_len == 0 || c->rx_data_dst != NULL);
 	if (h->data_len) {
 		if (ls->text_len + h->data_len > ISCSI_TEXT_MAX_BYTES)
 			return -1;
@@ -429,6 +471,7 @@ static int login_collect_text(struct iscsi_conn *c, const struct iscsi_bhs *h)
 		ls->text = nt;
 		ls->text_len += h->data_len;
 	}
+	ut_assert(ls->text_len <= ISCSI_TEXT_MAX_BYTES);
 	return (h->flags & ISCSI_LOGIN_F_CONTINUE) ? 1 : 0;
 }
 
@@ -443,6 +486,9 @@ static void login_negotiate(struct iscsi_conn *c, const struct iscsi_bhs *h,
 	const char *why = NULL;
 	uint16_t st;
 
+	/* the whole text was taken, and no answer is pending */
+	ut_assert(ls->text == NULL);
+	ut_assert(ls->out == NULL);
 	iscsi_kvlist_init(&resp);
 	if (!ls->first_done) {
 		st = login_identify(c, req, &why);
@@ -518,6 +564,10 @@ static void login_negotiate(struct iscsi_conn *c, const struct iscsi_bhs *h,
 				      ls->p.max_recv_dsl);
 		}
 	}
+	/* leaving the security stage only once CHAP is off or done
+	 * (login_security() holds T back otherwise) */
+	ut_assert(!transit || ls->csg != ISCSI_STAGE_SECURITY ||
+		  ls->chap.stage == CHAP_OFF || ls->chap.stage == CHAP_DONE);
 	ls->out_transit = transit;
 	ls->out_nsg = nsg;
 	ls->out_complete = transit && nsg == ISCSI_STAGE_FULL_FEATURE;
@@ -541,6 +591,8 @@ static bool text_has_oversized_chap(const uint8_t *text, uint32_t len)
 {
 	uint32_t pos = 0;
 
+	ut_assert(text != NULL || len == 0);
+	ut_assert(len <= ISCSI_TEXT_MAX_BYTES); /* what login collected */
 	while (pos < len) {
 		const char *s = (const char *)text + pos;
 		const char *end = memchr(s, '\0', len - pos);
@@ -574,6 +626,8 @@ static void login_rx(struct iscsi_conn *c)
 	uint16_t st;
 	int rc;
 
+	ut_assert(ls != NULL); /* the login phase has its state */
+	ut_assert(c->state == CONN_LOGIN);
 	if (h->opcode != ISCSI_OP_LOGIN_REQ) {
 		login_fail(c, ISCSI_LS_INVALID_DURING_LOGIN,
 			   "non-login PDU during login");

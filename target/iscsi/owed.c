@@ -37,6 +37,7 @@ static uint64_t owed_oldest(const struct iscsi_sess *s)
 	const struct iscsi_tmf *tmf;
 	uint64_t oldest = UINT64_MAX;
 
+	ut_assert(s->owed > 0); /* asked only while something is owed */
 	TAILQ_FOREACH (t, &s->tasks, link)
 		if (t->owed) {
 			oldest = t->arrival_ns;
@@ -48,6 +49,7 @@ static uint64_t owed_oldest(const struct iscsi_sess *s)
 				oldest = tmf->arrival_ns;
 			break;
 		}
+	ut_assert(oldest != UINT64_MAX); /* the count says one is owed */
 	return oldest;
 }
 
@@ -59,9 +61,24 @@ static void owed_publish(struct iscsi_sess *s, uint32_t n, uint64_t since)
 }
 
 /* Work that arrived now owes an answer; *owed and *arrival_ns are its. */
+/* How many tasks and TMFs are owed, counted.  (A walk.) */
+static uint32_t owed_count(const struct iscsi_sess *s)
+{
+	const struct iscsi_task *t;
+	const struct iscsi_tmf *tmf;
+	uint32_t n = 0;
+
+	TAILQ_FOREACH (t, &s->tasks, link)
+		n += t->owed;
+	TAILQ_FOREACH (tmf, &s->tmfs, link)
+		n += tmf->owed;
+	return n;
+}
+
 void iscsi_owed_add(struct iscsi_sess *s, bool *owed, uint64_t *arrival_ns)
 {
 	ut_assert(!*owed);
+	ut_assert(!s->closing); /* a closed session takes no work */
 	*owed = true;
 	*arrival_ns = env_now_ns(s->env);
 	if (s->owed == 0) {
@@ -71,6 +88,7 @@ void iscsi_owed_add(struct iscsi_sess *s, bool *owed, uint64_t *arrival_ns)
 	} else {
 		owed_publish(s, s->owed + 1, s->owed_since_ns);
 	}
+	ut_assert(s->owed_since_ns <= *arrival_ns);
 }
 
 /* It is answered (or taken over, or its connection is gone). */
@@ -90,6 +108,8 @@ void iscsi_owed_settle(struct iscsi_sess *s, bool *owed, uint64_t arrival_ns)
 		owed_publish(s, n, owed_oldest(s));
 	else
 		owed_publish(s, n, s->owed_since_ns);
+	/* the count is the owed flags of the lists (this one is off) */
+	ut_assert_slow(owed_count(s) == s->owed);
 }
 
 /* The connection is gone: nothing is owed any more. */
@@ -102,6 +122,7 @@ void iscsi_owed_clear(struct iscsi_sess *s)
 		t->owed = false;
 	TAILQ_FOREACH (tmf, &s->tmfs, link)
 		tmf->owed = false;
+	ut_assert(s->conn == NULL); /* only once the connection is gone */
 	owed_publish(s, 0, UINT64_MAX);
 }
 
@@ -109,6 +130,8 @@ void iscsi_owed_clear(struct iscsi_sess *s)
  * session's TMF concludes it). */
 void iscsi_task_answered(struct iscsi_task *t)
 {
+	ut_assert(!t->responded); /* one answer per task */
+	ut_assert(!t->in_scsi);
 	t->responded = true;
 	iscsi_owed_settle(t->sess, &t->owed, t->arrival_ns);
 }
@@ -116,6 +139,8 @@ void iscsi_task_answered(struct iscsi_task *t)
 /* Our own TMF ends t: that TMF, owed itself, answers for it. */
 void iscsi_task_taken_over(struct iscsi_task *t)
 {
+	ut_assert(!t->aborting); /* taken over once */
+	ut_assert(!t->responded);
 	t->aborting = true;
 	iscsi_owed_settle(t->sess, &t->owed, t->arrival_ns);
 }
@@ -127,6 +152,8 @@ uint64_t iscsi_sess_owed_since(const struct iscsi_sess *s)
 
 static const char *task_state_name(const struct iscsi_task *t)
 {
+	/* only a task still owed is named (RspTimeout) */
+	ut_assert(t->owed);
 	switch (t->state) {
 	case TASK_RX_DATA:
 		return "waiting for Data-Out";
@@ -137,7 +164,7 @@ static const char *task_state_name(const struct iscsi_task *t)
 	case TASK_TX:
 		return "answered";
 	}
-	return "?";
+	ut_unreachable("a task state outside enum iscsi_task_state");
 }
 
 bool iscsi_sess_owed_overdue(struct iscsi_sess *s, uint64_t now_ns,
@@ -150,6 +177,7 @@ bool iscsi_sess_owed_overdue(struct iscsi_sess *s, uint64_t now_ns,
 
 	if (since == UINT64_MAX || now_ns - since < timeout_ns)
 		return false;
+	ut_assert(s->owed > 0);
 	TAILQ_FOREACH (t, &s->tasks, link)
 		if (t->owed) {
 			task = t;

@@ -10,6 +10,7 @@
 #ifndef UT_ISCSI_POOL_H
 #define UT_ISCSI_POOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,12 +28,14 @@ struct iscsi_buf_pool {
 	struct pool_node *free[ISCSI_POOL_CLASSES];
 	uint64_t cached_bytes;
 	uint64_t hits, misses;
+	uint64_t out_bytes; /* handed out and not put back (pairing) */
 };
 
 struct iscsi_obj_pool {
 	struct pool_node *free;
 	size_t obj_size;
 	uint32_t count;
+	uint64_t out; /* objects handed out and not put back (pairing) */
 };
 
 /* A buffer of at least len bytes (len <= 64 MiB); *cap gets its real
@@ -41,9 +44,16 @@ void *pool_buf_get(struct iscsi_buf_pool *p, uint32_t len, uint32_t *cap);
 void pool_buf_put(struct iscsi_buf_pool *p, void *buf, uint32_t cap);
 void pool_buf_drain(struct iscsi_buf_pool *p);
 
-/* Zeroed objects of p->obj_size bytes. */
+/* Zeroed objects of p->obj_size bytes.  Every get is paired with one
+ * put (or the object is dropped whole with its owner at server free,
+ * which counts it back with pool_obj_forget()). */
 void *pool_obj_get(struct iscsi_obj_pool *p);
 void pool_obj_put(struct iscsi_obj_pool *p, void *obj);
 void pool_obj_drain(struct iscsi_obj_pool *p);
+/* An object (buffer) of the pool freed directly, not put back. */
+void pool_obj_forget(struct iscsi_obj_pool *p);
+void pool_buf_forget(struct iscsi_buf_pool *p, uint32_t cap);
+/* Is obj on p's free list?  (A walk: for slow assertions.) */
+bool pool_obj_is_free(const struct iscsi_obj_pool *p, const void *obj);
 
 #endif

@@ -48,6 +48,7 @@
 #include <string.h>
 
 #include "iscsi/iscsi_int.h"
+#include "ut_assert.h"
 
 #define RECONF_POLL_NS (10ull * 1000000ull)
 #define RECONF_DRAIN_MS_DEFAULT 5000u
@@ -128,6 +129,9 @@ static void lu_ent_resized(struct bs_dev *bs, void *arg)
 static int lu_ent_attach(struct iscsi_server *srv, struct iscsi_lu_ent *e,
 			 struct bs_dev *bs)
 {
+	/* attached once, to a backstore just opened */
+	ut_assert(e->lu == NULL && e->bs == NULL);
+	ut_assert(bs != NULL);
 	e->bs = bs;
 	e->lu = scsi_lu_new(srv->env, &e->cfg, e->bs, e->index);
 	if (!e->lu) {
@@ -168,6 +172,9 @@ static int lu_ent_open(struct iscsi_server *srv, struct iscsi_lu_ent *e)
 	struct bs_dev *bs;
 	int rc;
 
+	/* opened once, and only an entry of this server's numbering */
+	ut_assert(e->lu == NULL && e->bs == NULL);
+	ut_assert(e->index < srv->next_lu_index);
 	lu_ent_params(e, &p);
 	rc = bs_open(srv->env, &p, &bs);
 	if (rc) {
@@ -228,6 +235,9 @@ static int tgt_conf_build(struct iscsi_server *srv, const struct lu_set *set,
 	struct iscsi_tgt_conf *c = calloc(1, sizeof(*c));
 	int rc;
 
+	/* a configuration that passed validation (config.c) */
+	ut_assert(tc->lun_count <= UT_MAX_LUNS);
+	ut_assert(set != NULL);
 	*out = NULL;
 	if (!c)
 		return -ENOMEM;
@@ -281,6 +291,7 @@ static struct iscsi_tgt *tgt_slot(struct iscsi_server *srv, const char *iqn)
 {
 	struct iscsi_tgt *t;
 
+	ut_assert(srv->tgt_count <= UT_MAX_TARGETS);
 	for (size_t i = 0; i < srv->tgt_count; i++)
 		if (strcmp(srv->tgts[i]->name, iqn) == 0)
 			return srv->tgts[i];
@@ -295,6 +306,7 @@ static struct iscsi_tgt *tgt_slot(struct iscsi_server *srv, const char *iqn)
 	t->removed = true; /* until its conf is published */
 	snprintf(t->name, sizeof(t->name), "%s", iqn);
 	iscsi_tports_assign(srv, t);
+	ut_assert(srv->tgts[srv->tgt_count] == NULL); /* slots only fill */
 	srv->tgts[srv->tgt_count] = t;
 	/* Readers of other reactors see the slot filled before the count. */
 	__atomic_store_n(&srv->tgt_count, srv->tgt_count + 1, __ATOMIC_RELEASE);
@@ -307,6 +319,10 @@ static void tgt_publish(struct iscsi_server *srv, struct iscsi_tgt *t,
 {
 	struct iscsi_tgt_conf *old = t->conf;
 
+	/* a conf is published whole, once, and a target always has one
+	 * once published */
+	ut_assert(c != NULL);
+	ut_assert(c != old);
 	__atomic_store_n(&t->conf, c, __ATOMIC_RELEASE);
 	__atomic_store_n(&t->removed, removed, __ATOMIC_RELEASE);
 	if (old)
@@ -325,6 +341,7 @@ int iscsi_server_open_all(struct iscsi_server *srv)
 
 		if (!e)
 			return -ENOMEM;
+		ut_assert(srv->lu_count < UT_MAX_DEVS);
 		srv->lus[srv->lu_count++] = e;
 		rc = lu_ent_open(srv, e);
 		if (rc)
@@ -341,6 +358,8 @@ int iscsi_server_open_all(struct iscsi_server *srv)
 			return rc;
 		tgt_publish(srv, t, c, false);
 	}
+	ut_assert(srv->lu_count == cfg->dev_count);
+	ut_assert(srv->tgt_count <= cfg->target_count);
 	return 0;
 }
 
@@ -365,6 +384,8 @@ static void retired_run(struct iscsi_server *srv, uint64_t upto)
 {
 	struct iscsi_retired **pp = &srv->retired, *r;
 
+	/* only rounds that are over (or everything, at server free) */
+	ut_assert(upto <= srv->grace_done || upto == UINT64_MAX);
 	while ((r = *pp)) {
 		if (r->seq > upto) {
 			pp = &r->next;
@@ -382,7 +403,11 @@ static void grace_ack(void *arg)
 	struct grace_tick *g = arg;
 	struct iscsi_server *srv = g->srv;
 
+	/* one round at a time: every ack is of the running round */
+	ut_assert(*g->left > 0);
+	ut_assert(g->seq == srv->grace_seq);
 	if (--*g->left == 0) {
+		ut_assert(srv->grace_done + 1 == g->seq);
 		srv->grace_done = g->seq;
 		free(g->left);
 		retired_run(srv, srv->grace_done);
@@ -408,9 +433,11 @@ static void grace_start(struct iscsi_server *srv)
 	struct env *envs[ISCSI_MAX_REACTORS + 1];
 	unsigned int n = 0, *left;
 
+	ut_assert(srv->grace_done <= srv->grace_seq);
 	if (srv->grace_seq > srv->grace_done)
 		return; /* a round is running: the next starts after it */
 	srv->grace_seq++;
+	ut_assert(srv->grace_seq == srv->grace_done + 1);
 	for (struct iscsi_retired *r = srv->retired; r; r = r->next)
 		if (r->seq > srv->grace_seq)
 			r->seq = srv->grace_seq;
@@ -420,6 +447,7 @@ static void grace_start(struct iscsi_server *srv)
 		if (srv->reactors[i]->env != srv->env)
 			envs[n++] = srv->reactors[i]->env;
 	env_mutex_unlock(srv->env, srv->lock);
+	ut_assert(n >= 1 && n <= ISCSI_MAX_REACTORS + 1);
 	left = malloc(sizeof(*left));
 	if (!left)
 		goto fail;
@@ -452,6 +480,8 @@ void iscsi_server_retire(struct iscsi_server *srv, void (*fn)(void *),
 {
 	struct iscsi_retired *r;
 
+	ut_assert(fn != NULL);
+	ut_assert(ptr != NULL);
 	/* One reactor: we run in its callback and nobody else reads. */
 	if (!srv->env->ops->post) {
 		fn(ptr);
@@ -465,6 +495,8 @@ void iscsi_server_retire(struct iscsi_server *srv, void (*fn)(void *),
 	r->fn = fn;
 	r->ptr = ptr;
 	r->seq = srv->grace_seq + 1;
+	/* never into a round that may already be over */
+	ut_assert(r->seq > srv->grace_done);
 	r->next = srv->retired;
 	srv->retired = r;
 	grace_start(srv);
@@ -487,6 +519,9 @@ void iscsi_sess_resync_luns(struct iscsi_sess *s)
 
 	if (!s->scsi || !s->tgt)
 		return;
+	/* a listed, normal session that is not closing */
+	ut_assert(!s->discovery);
+	ut_assert(!s->closing);
 	s->conf_gen = __atomic_load_n(&s->srv->conf_gen, __ATOMIC_ACQUIRE);
 	conf = iscsi_tgt_conf(s->tgt);
 	iscsi_acl_lun_set(conf, s->initiator_name, want, want_ro);
@@ -535,6 +570,9 @@ static void reconf_msg(struct iscsi_reconf *op, const char *fmt, ...)
 	size_t len = strlen(op->res.msg);
 	va_list ap;
 
+	ut_assert(len < sizeof(op->res.msg));
+	ut_assert(op->srv->reconf == op || op->srv->reconf == NULL);
+
 	if (len + 3 >= sizeof(op->res.msg))
 		return;
 	if (len)
@@ -559,6 +597,10 @@ static void reconf_free(struct iscsi_reconf *op)
 {
 	if (!op)
 		return;
+	/* no open answer may still come for it */
+	ut_assert(op->opening == 0 || op->srv->shutting_down ||
+		  op->srv->reconf == op);
+	ut_assert(op->committed || op->going == 0);
 	if (!op->committed) {
 		reconf_unopen(op);
 		ut_config_free(&op->cfg);
@@ -572,6 +614,10 @@ static void reconf_free(struct iscsi_reconf *op)
 
 static void reconf_finish(struct iscsi_server *srv, struct iscsi_reconf *op)
 {
+	/* the operation in progress ends once, with its devices gone or
+	 * given up on (reconf_give_up()) */
+	ut_assert(srv->reconf == op);
+	ut_assert(op->going == 0 || op->res.status == -ETIMEDOUT);
 	op->res.waited_ms = (env_now_ns(srv->env) - op->start_ns) / 1000000u;
 	srv->reconf = NULL;
 	LOG_INFO(srv->env,
@@ -594,16 +640,21 @@ static bool reconf_step_going(struct iscsi_server *srv, struct iscsi_reconf *op,
 	struct iscsi_lu_ent *e, *tmp;
 	bool all = true;
 
+	ut_assert(!op || op == srv->reconf);
 	TAILQ_FOREACH_SAFE (e, &srv->going, going_link, tmp) {
 		bool grace = grace_over(srv, e->grace_seq);
+
+		ut_assert(e->going);
 
 		if (grace && scsi_lu_nexus_count(e->lu) == 0 &&
 		    !scsi_lu_sanitizing(e->lu)) {
 			TAILQ_REMOVE(&srv->going, e, going_link);
 			LOG_INFO(srv->env, "event=device-closed device=%s",
 				 e->name);
-			if (op && e->op == op)
+			if (op && e->op == op) {
+				ut_assert(op->going > 0);
 				op->going--;
+			}
 			lu_ent_free(e);
 			continue;
 		}
@@ -630,9 +681,12 @@ static bool reconf_step_shrinks(struct iscsi_server *srv,
 {
 	bool all = true;
 
+	ut_assert(op == srv->reconf);
 	for (size_t i = 0; i < op->shrink_count; i++) {
 		struct reconf_shrink *k = &op->shrinks[i];
 		int rc;
+
+		ut_assert(k->e != NULL && k->e->lu != NULL);
 
 		if (k->done)
 			continue;
@@ -663,8 +717,11 @@ static bool reconf_step_logouts(struct iscsi_server *srv,
 {
 	bool all = true;
 
+	ut_assert(op == srv->reconf);
 	for (size_t i = 0; i < op->logout_count; i++) {
 		struct reconf_logout *l = &op->logouts[i];
+
+		ut_assert(l->t != NULL);
 
 		if (l->closed)
 			continue;
@@ -685,6 +742,8 @@ static void reconf_give_up(struct iscsi_server *srv, struct iscsi_reconf *op)
 {
 	struct iscsi_lu_ent *e;
 
+	ut_assert(op == srv->reconf);
+	ut_assert(op->res.status != -ETIMEDOUT); /* gives up once */
 	TAILQ_FOREACH (e, &srv->going, going_link) {
 		if (e->op != op)
 			continue;
@@ -713,6 +772,8 @@ static void reconf_poll(void *arg)
 	uint64_t now = env_now_ns(srv->env);
 	bool done;
 
+	ut_assert(arg != NULL);
+	ut_assert(!op || op->srv == srv);
 	if (!op) {
 		reconf_step_going(srv, NULL, now);
 	} else {
@@ -743,6 +804,9 @@ static void reconf_opened(void *arg, int rc, struct bs_dev *bs)
 	struct iscsi_reconf *op = e->op;
 	struct iscsi_server *srv = op->srv;
 
+	/* one answer per open, for the operation waiting for it */
+	ut_assert(op->opening > 0);
+	ut_assert(srv->reconf == op && !op->committed);
 	e->op = NULL;
 	if (rc == 0)
 		rc = lu_ent_attach(srv, e, bs);
@@ -773,6 +837,9 @@ static int reconf_open(struct iscsi_server *srv, struct iscsi_reconf *op,
 	struct bs_dev_params p;
 	int rc;
 
+	/* a new entry, opened once, while the operation is prepared */
+	ut_assert(e->op == NULL && e->lu == NULL);
+	ut_assert(srv->reconf == NULL);
 	lu_ent_params(e, &p);
 	e->op = op;
 	rc = bs_open_async(srv->env, &p, reconf_opened, e);
@@ -800,6 +867,9 @@ static int reconf_devices(struct iscsi_server *srv, struct iscsi_reconf *op,
 {
 	int rc = 0;
 
+	/* prepared before the operation is published; nothing shrinks yet */
+	ut_assert(srv->reconf == NULL);
+	ut_assert(op->shrink_count == 0);
 	for (size_t i = 0; i < cfg->dev_count; i++) {
 		const struct ut_dev_cfg *d = &cfg->devs[i];
 		struct iscsi_lu_ent *e = iscsi_server_find_lu(srv, d->name);
@@ -835,8 +905,11 @@ static int reconf_devices(struct iscsi_server *srv, struct iscsi_reconf *op,
 					break;
 				}
 			} else if (size < e->bs->size_bytes) {
-				struct reconf_shrink *k =
-					&op->shrinks[op->shrink_count++];
+				struct reconf_shrink *k;
+
+				/* one slot per device (calloc'd for all) */
+				ut_assert(op->shrink_count < cfg->dev_count);
+				k = &op->shrinks[op->shrink_count++];
 
 				k->e = e;
 				k->size_bytes = size;
@@ -862,6 +935,8 @@ static int reconf_devices(struct iscsi_server *srv, struct iscsi_reconf *op,
 static void reconf_going(struct iscsi_server *srv, struct iscsi_reconf *op,
 			 struct iscsi_lu_ent *e)
 {
+	ut_assert(!e->going); /* goes once */
+	ut_assert(e->op == NULL);
 	e->going = true;
 	e->going_since_ns = op->start_ns;
 	e->op = op;
@@ -881,6 +956,10 @@ static void reconf_commit(struct iscsi_server *srv, struct iscsi_reconf *op,
 {
 	struct ut_config *old = &srv->cfg;
 
+	/* the operation in progress, over a configuration that validated */
+	ut_assert(srv->reconf == op);
+	ut_assert(cfg->dev_count <= UT_MAX_DEVS);
+	ut_assert(cfg->target_count <= UT_MAX_TARGETS);
 	/* Devices no longer in the table go; the table takes the new ones. */
 	for (size_t i = 0; i < srv->lu_count; i++) {
 		bool kept = false;
@@ -897,7 +976,12 @@ static void reconf_commit(struct iscsi_server *srv, struct iscsi_reconf *op,
 	for (size_t i = 0; i < cfg->target_count; i++) {
 		const struct ut_target_cfg *tc = &cfg->targets[i];
 		struct iscsi_tgt *t = tgt_slot(srv, tc->iqn);
-		const struct iscsi_tgt_conf *was = t->removed ? NULL : t->conf;
+		const struct iscsi_tgt_conf *was;
+
+		/* a slot exists: the count was checked against the table */
+		ut_assert(t != NULL);
+		ut_assert(confs[i] != NULL);
+		was = t->removed ? NULL : t->conf;
 
 		if (was && was->enabled && !tc->enabled) {
 			LOG_INFO(srv->env, "event=target-disabled target=%s%s",
@@ -1006,6 +1090,9 @@ static int reconf_apply(struct iscsi_server *srv, struct iscsi_reconf *op)
 	struct lu_set set = {op->nl, cfg->dev_count};
 	int rc = 0;
 
+	/* every device answered, and the change is not applied yet */
+	ut_assert(op->opening == 0);
+	ut_assert(!op->committed);
 	confs = calloc(cfg->target_count + 1, sizeof(*confs));
 	if (!confs)
 		rc = -ENOMEM;
@@ -1048,6 +1135,9 @@ static void reconf_resume(struct iscsi_server *srv, struct iscsi_reconf *op)
 {
 	int rc = op->open_rc;
 
+	/* the last answer: the operation holds the server */
+	ut_assert(op->opening == 0);
+	ut_assert(srv->reconf == op);
 	if (!rc && srv->shutting_down) {
 		rc = -ECANCELED;
 		reconf_msg(op, "the server is shutting down");
@@ -1073,6 +1163,8 @@ int iscsi_server_reconfigure(struct iscsi_server *srv,
 	struct iscsi_reconf *op = NULL;
 	int rc = -ENOMEM;
 
+	ut_assert(cfg != NULL);
+	ut_assert(err != NULL && errlen > 0);
 	if (srv->reconf) {
 		snprintf(err, errlen, "another change is still in progress");
 		return -EBUSY;
@@ -1143,6 +1235,8 @@ void iscsi_server_free_all(struct iscsi_server *srv)
 	env_timer_free(srv->env, srv->reconf_timer);
 	srv->reconf_timer = NULL;
 	retired_run(srv, UINT64_MAX);
+	ut_assert(srv->retired == NULL); /* every retired object freed */
+	ut_assert(srv->tgt_count <= UT_MAX_TARGETS);
 	for (size_t i = 0; srv->tgts && i < srv->tgt_count; i++) {
 		iscsi_tgt_conf_free(srv->tgts[i]->conf);
 		free(srv->tgts[i]);

@@ -12,6 +12,30 @@
 #include <string.h>
 
 #include "iscsi/iscsi_int.h"
+#include "ut_assert.h"
+
+/* Is c on the server's list?  Is s?  (Walks, under the lock.) */
+static bool srv_conn_listed(const struct iscsi_server *srv,
+			    const struct iscsi_conn *c)
+{
+	const struct iscsi_conn *x;
+
+	TAILQ_FOREACH (x, &srv->conns, link)
+		if (x == c)
+			return true;
+	return false;
+}
+
+static bool srv_sess_listed(const struct iscsi_server *srv,
+			    const struct iscsi_sess *s)
+{
+	const struct iscsi_sess *x;
+
+	TAILQ_FOREACH (x, &srv->sessions, link)
+		if (x == s)
+			return true;
+	return false;
+}
 
 /* Ask a full-feature initiator to log out (RFC 7143 §11.9.1, event 1)
  * within grace_ms; close a connection still in login. */
@@ -24,6 +48,8 @@ static void srv_conn_closed(struct iscsi_conn *c)
 	struct iscsi_server *srv = c->srv;
 
 	env_mutex_lock(srv->env, srv->lock);
+	ut_assert(srv->conn_count > 0);
+	ut_assert_slow(srv_conn_listed(srv, c));
 	TAILQ_REMOVE(&srv->conns, c, link);
 	srv->conn_count--;
 	srv->stats.connections = srv->conn_count;
@@ -59,6 +85,7 @@ void iscsi_server_accept(void *arg, struct env_conn *ec,
 		c->id = ++srv->next_conn_id; /* per server: runs reproduce */
 		TAILQ_INSERT_TAIL(&srv->conns, c, link);
 		srv->conn_count++;
+		ut_assert(srv->conn_count <= ISCSI_MAX_CONNECTIONS);
 		srv->stats.connections = srv->conn_count;
 	}
 	env_mutex_unlock(srv->env, srv->lock);
@@ -69,6 +96,7 @@ void iscsi_server_accept(void *arg, struct env_conn *ec,
 		env->ops->conn_close(ec);
 		return;
 	}
+	ut_assert(c->state == CONN_LOGIN);
 	if (iscsi_login_start(c) != 0) {
 		iscsi_conn_close(c, "out of memory: no login state");
 		return;
@@ -81,6 +109,8 @@ static void conn_request_logout(struct iscsi_conn *c, uint32_t grace_ms)
 	struct iscsi_txpdu *p;
 	struct iscsi_bhs h = {0};
 
+	ut_assert(!c->closing); /* a listed connection is open */
+	ut_assert(c->state != CONN_CLOSED);
 	if (c->state != CONN_FFP || !c->sess) {
 		iscsi_conn_close(c, "shutdown");
 		return;
@@ -152,6 +182,9 @@ static void srv_xwork_do(struct iscsi_server *srv, struct env *here,
 	struct iscsi_conn *c;
 	struct iscsi_sess *s;
 
+	/* run on the reactor it was meant for, of this server */
+	ut_assert(w->srv == srv);
+	ut_assert(here != NULL);
 	switch (w->op) {
 	case ISCSI_XOP_CLOSE:
 		c = srv_find_conn(srv, here, w->conn_id);
@@ -190,6 +223,8 @@ static void srv_xwork_send(struct iscsi_server *srv, struct env *here,
 {
 	struct srv_xwork *copy;
 
+	ut_assert(to != NULL);
+	ut_assert(w->srv == srv);
 	if (to == here) {
 		srv_xwork_do(srv, here, w);
 		return;
@@ -240,11 +275,14 @@ void iscsi_server_each_conn(struct iscsi_server *srv, struct env *here,
 		refs[n].env = c->env;
 		n++;
 	}
+	/* the counter is the list's length */
+	ut_assert(!refs || n == srv->conn_count);
 	env_mutex_unlock(srv->env, srv->lock);
 	if (!refs) {
 		LOG_ERR(here, "out of memory: cannot reach the connections");
 		return;
 	}
+	ut_assert(op == ISCSI_XOP_CLOSE || op == ISCSI_XOP_LOGOUT_REQUEST);
 	for (size_t i = 0; i < n; i++) {
 		w.conn_id = refs[i].conn_id;
 		srv_xwork_send(srv, here, refs[i].env, &w);
@@ -269,11 +307,13 @@ void iscsi_server_each_sess(struct iscsi_server *srv, struct env *here,
 			break;
 		if (s == except || s->discovery || (tgt && s->tgt != tgt))
 			continue;
+		ut_assert(s->tsih != 0); /* listed sessions have their TSIH */
 		refs[n].tsih = s->tsih;
 		refs[n].conn_id = s->conn_id;
 		refs[n].env = s->env;
 		n++;
 	}
+	ut_assert(n <= srv->sess_count);
 	env_mutex_unlock(srv->env, srv->lock);
 	if (!refs) {
 		LOG_ERR(here, "out of memory: cannot reach the sessions");
@@ -307,11 +347,13 @@ void iscsi_server_each_sess_arg(struct iscsi_server *srv, struct env *here,
 		refs[n].env = s->env;
 		n++;
 	}
+	ut_assert(n <= srv->sess_count);
 	env_mutex_unlock(srv->env, srv->lock);
 	if (!refs) {
 		LOG_ERR(here, "out of memory: cannot reach the sessions");
 		return;
 	}
+	ut_assert(w.op == ISCSI_XOP_LOGOUT_REQUEST || w.op == ISCSI_XOP_CLOSE);
 	for (size_t i = 0; i < n; i++) {
 		w.conn_id = refs[i].conn_id;
 		srv_xwork_send(srv, here, refs[i].env, &w);
@@ -323,6 +365,9 @@ void iscsi_server_each_sess_arg(struct iscsi_server *srv, struct env *here,
 
 uint16_t iscsi_server_new_tsih(struct iscsi_server *srv)
 {
+	/* a free TSIH exists (sessions are far fewer than 65535), so the
+	 * search ends */
+	ut_assert(srv->sess_count < 65535);
 	for (;;) {
 		uint16_t tsih = srv->next_tsih++;
 		struct iscsi_sess *s;
@@ -332,8 +377,10 @@ uint16_t iscsi_server_new_tsih(struct iscsi_server *srv)
 			continue; /* 0 means "new session" */
 		TAILQ_FOREACH (s, &srv->sessions, link)
 			used |= s->tsih == tsih;
-		if (!used)
+		if (!used) {
+			ut_assert(tsih != 0);
 			return tsih;
+		}
 	}
 }
 
@@ -345,6 +392,9 @@ struct iscsi_sess *iscsi_server_find_session(struct iscsi_server *srv,
 {
 	struct iscsi_sess *s;
 
+	/* an initiator port names a normal session (RFC 7143 §4.4.3) */
+	ut_assert(initiator != NULL);
+	ut_assert(tgt != NULL);
 	TAILQ_FOREACH (s, &srv->sessions, link) {
 		if (s->closing || s->discovery || s->tgt != tgt ||
 		    s->info.portal_group != tpgt)
@@ -384,9 +434,11 @@ static void srv_reinstate(struct iscsi_server *srv, struct env *here,
 	uint16_t tsih = 0;
 	struct env *env = NULL;
 
+	ut_assert(tgt != NULL);
 	env_mutex_lock(srv->env, srv->lock);
 	old = iscsi_server_find_session(srv, initiator, isid, tgt, tpgt, 0);
 	if (old) {
+		ut_assert(old->tsih != 0);
 		tsih = old->tsih;
 		conn_id = old->conn_id;
 		env = old->env;
@@ -418,6 +470,8 @@ static int srv_sess_attach(struct iscsi_sess *s, uint32_t max_sessions)
 	struct iscsi_server *srv = s->srv;
 	bool stale;
 
+	ut_assert(s->tsih == 0); /* attached once */
+	ut_assert(s->discovery == (s->tgt == NULL));
 	if (!s->discovery) {
 		struct scsi_nexus_id id = {0};
 
@@ -449,6 +503,9 @@ static int srv_sess_attach(struct iscsi_sess *s, uint32_t max_sessions)
 	s->tsih = iscsi_server_new_tsih(srv);
 	TAILQ_INSERT_TAIL(&srv->sessions, s, link);
 	srv->sess_count++;
+	ut_assert(srv->sess_count <= max_sessions);
+	/* a normal session has its nexus from here on */
+	ut_assert(s->discovery || s->scsi != NULL);
 	srv->stats.sessions = srv->sess_count;
 	/* A reconfiguration that listed the sessions before this one was
 	 * in the list changed the generation: follow it now. */
@@ -467,6 +524,8 @@ static void srv_sess_detach(struct iscsi_sess *s)
 	if (s->scsi)
 		scsi_sess_free(s->scsi);
 	env_mutex_lock(srv->env, srv->lock);
+	ut_assert(srv->sess_count > 0);
+	ut_assert_slow(srv_sess_listed(srv, s));
 	TAILQ_REMOVE(&srv->sessions, s, link);
 	srv->sess_count--;
 	srv->stats.sessions = srv->sess_count;

@@ -8,12 +8,15 @@
 #include <string.h>
 
 #include "iscsi/iscsi_int.h"
+#include "ut_assert.h"
 
 static int srv_copy_portals(struct iscsi_server *srv,
 			    const struct ut_config *cfg)
 {
 	size_t n = cfg->portal_count ? cfg->portal_count : 1;
 
+	ut_assert(srv->portals == NULL); /* copied once, at server new */
+	ut_assert(srv->portal_count == 0);
 	srv->portals = calloc(n, sizeof(char *));
 	srv->portal_tpgts = calloc(n, sizeof(*srv->portal_tpgts));
 	if (!srv->portals || !srv->portal_tpgts)
@@ -26,6 +29,7 @@ static int srv_copy_portals(struct iscsi_server *srv,
 		srv->portal_tpgts[i] = ut_config_portal_tpgt(cfg, i);
 		srv->portal_count++;
 	}
+	ut_assert(srv->portal_count == n);
 	return 0;
 }
 
@@ -34,6 +38,8 @@ static int srv_copy_portals(struct iscsi_server *srv,
 int iscsi_auth_copy(struct iscsi_auth_cfg *a, const struct ut_user_cfg *in,
 		    size_t in_count, const struct ut_user_cfg *out)
 {
+	ut_assert(in_count == 0 || in != NULL);
+	ut_assert(out != NULL);
 	memset(a, 0, sizeof(*a));
 	a->incoming = calloc(in_count ? in_count : 1, sizeof(*a->incoming));
 	if (!a->incoming)
@@ -59,6 +65,9 @@ void iscsi_auth_free(struct iscsi_auth_cfg *a)
 void iscsi_auth_warn(struct env *env, const char *who,
 		     const struct iscsi_auth_cfg *a)
 {
+	/* a deep copy (iscsi_auth_copy()), whatever the count */
+	ut_assert(a->incoming != NULL);
+	ut_assert(who != NULL);
 	for (size_t i = 0; i < a->incoming_count; i++) {
 		if (strlen(a->incoming[i].secret) < 12)
 			LOG_WARN(env,
@@ -120,14 +129,20 @@ struct iscsi_server *iscsi_server_new(struct env *env,
 		*err = rc;
 		return NULL;
 	}
+	/* TSIH 0 means "new session": the counter starts odd, never 0 */
+	ut_assert(srv->next_tsih != 0);
+	ut_assert(srv->portal_count >= 1);
 	return srv;
 }
 
 int iscsi_server_start(struct iscsi_server *srv)
 {
 	struct env *env = srv->env;
-	int rc = iscsi_server_open_all(srv);
+	int rc;
 
+	ut_assert(srv->listeners == NULL); /* started once */
+	ut_assert(srv->portal_count >= 1);
+	rc = iscsi_server_open_all(srv);
 	if (rc)
 		return rc;
 	srv->listeners = calloc(srv->portal_count, sizeof(*srv->listeners));
@@ -176,7 +191,9 @@ struct iscsi_reactor *iscsi_server_reactor(struct iscsi_server *srv,
 {
 	struct iscsi_reactor *r = NULL;
 
+	ut_assert(env != NULL);
 	env_mutex_lock(srv->env, srv->lock);
+	ut_assert(srv->reactor_count <= ISCSI_MAX_REACTORS);
 	for (unsigned int i = 0; i < srv->reactor_count; i++)
 		if (srv->reactors[i]->env == env)
 			r = srv->reactors[i];
@@ -199,7 +216,9 @@ void iscsi_server_shutdown(struct iscsi_server *srv, uint32_t grace_ms,
 	struct env *env = srv->env;
 	uint32_t conns;
 
+	ut_assert(done != NULL);
 	env_mutex_lock(env, srv->lock);
+	ut_assert(!srv->shutting_down); /* shut down once */
 	srv->shutting_down = true;
 	srv->shutdown_done = done;
 	srv->shutdown_arg = arg;
@@ -234,10 +253,18 @@ static void srv_force_free_session(struct iscsi_sess *s)
 		scsi_sess_abandon(s->scsi);
 	while ((t = TAILQ_FIRST(&s->tasks))) {
 		TAILQ_REMOVE(&s->tasks, t, link);
+		ut_assert(s->r->stats.tasks > 0);
 		s->r->stats.tasks--;
+		if (t->buf_is_budgeted)
+			__atomic_sub_fetch(&s->srv->buffer_bytes,
+					   t->cmd.buf_cap, __ATOMIC_RELAXED);
+		if (t->cmd.buf)
+			pool_buf_forget(&s->r->bufs, t->buf_pool_cap);
+		pool_obj_forget(&s->r->task_pool);
 		free(t->cmd.buf);
 		free(t);
 	}
+	ut_assert(TAILQ_EMPTY(&s->tasks));
 	iscsi_sess_free(s);
 }
 
@@ -258,7 +285,19 @@ void iscsi_server_free(struct iscsi_server *srv)
 		srv_force_free_session(s);
 	iscsi_server_free_all(srv);
 	env_timer_free(env, srv->shutdown_timer);
+	ut_assert(TAILQ_EMPTY(&srv->conns));
+	ut_assert(TAILQ_EMPTY(&srv->sessions));
+	/* the shared buffer budget got back every byte reserved */
+	ut_assert(__atomic_load_n(&srv->buffer_bytes, __ATOMIC_RELAXED) == 0);
 	for (unsigned int i = 0; i < srv->reactor_count; i++) {
+		struct iscsi_reactor *r = srv->reactors[i];
+
+		/* Every task, PDU and buffer handed out came back (pool.h:
+		 * each get paired with a put). */
+		ut_assert(r->stats.tasks == 0);
+		ut_assert(r->task_pool.out == 0);
+		ut_assert(r->pdu_pool.out == 0);
+		ut_assert(r->bufs.out_bytes == 0);
 		iscsi_pools_drain(srv->reactors[i]);
 		free(srv->reactors[i]);
 	}
@@ -279,8 +318,12 @@ void iscsi_server_get_stats(const struct iscsi_server *srv,
 	uint64_t now = env_now_ns(srv->env), oldest = UINT64_MAX;
 	const struct iscsi_sess *s;
 
+	ut_assert(out != NULL);
 	env_mutex_lock(srv->env, srv->lock);
 	*out = srv->stats;
+	/* the published counts are the lists' */
+	ut_assert(out->connections == srv->conn_count);
+	ut_assert(out->sessions == srv->sess_count);
 	/* Each session publishes what it owes (session.c); a session stays
 	 * in the list, under the lock, until it is freed. */
 	TAILQ_FOREACH (s, &srv->sessions, link) {

@@ -18,6 +18,17 @@
 
 static const struct iscsi_sess_events sess_events;
 static void sess_maybe_finish(struct iscsi_sess *s);
+
+/* Is every task of s inside the SCSI layer?  (A walk.) */
+static bool sess_tasks_all_in_scsi(const struct iscsi_sess *s)
+{
+	const struct iscsi_task *t;
+
+	TAILQ_FOREACH (t, &s->tasks, link)
+		if (t->state != TASK_EXEC || !t->in_scsi)
+			return false;
+	return true;
+}
 static void send_logout_rsp(struct iscsi_sess *s);
 
 struct iscsi_sess *iscsi_sess_new(struct iscsi_conn *c,
@@ -31,6 +42,9 @@ struct iscsi_sess *iscsi_sess_new(struct iscsi_conn *c,
 						  : UINT32_MAX;
 	struct iscsi_sess *s;
 
+	/* born of a login on c, a normal session with a target */
+	ut_assert(c->state == CONN_LOGIN);
+	ut_assert(in->discovery == (in->tgt == NULL));
 	if (!in->discovery)
 		srv->ops->reinstate(srv, c->env, in->initiator_name, in->isid,
 				    in->tgt, c->info.portal_group);
@@ -59,6 +73,9 @@ struct iscsi_sess *iscsi_sess_new(struct iscsi_conn *c,
 	TAILQ_INIT(&s->tasks);
 	TAILQ_INIT(&s->pending);
 	TAILQ_INIT(&s->tmfs);
+	/* RFC 7143 §4.2.2.1: the window starts open, QueuedCommands wide */
+	ut_assert(s->queue_depth > 0);
+	ut_assert(sna_le(s->exp_cmdsn, s->max_cmdsn));
 	if (srv->ops->sess_attach(s, max_sessions) != 0) {
 		free(s);
 		return NULL;
@@ -70,6 +87,8 @@ void iscsi_sess_free(struct iscsi_sess *s)
 {
 	struct iscsi_tmf *tmf;
 
+	ut_assert(s->conn == NULL); /* its connection let go of it */
+	ut_assert(TAILQ_EMPTY(&s->tasks));
 	while ((tmf = TAILQ_FIRST(&s->tmfs))) {
 		TAILQ_REMOVE(&s->tmfs, tmf, link);
 		free(tmf);
@@ -85,6 +104,8 @@ static void sess_detach_conn(struct iscsi_sess *s)
 {
 	struct iscsi_task *t, *tmp;
 
+	ut_assert(s->conn != NULL); /* detached once */
+	ut_assert(!s->closing);
 	s->conn = NULL;
 	/* Other reactors read it under the lock (srv->ops->session_exists) */
 	env_mutex_lock(s->srv->env, s->srv->lock);
@@ -97,14 +118,21 @@ static void sess_detach_conn(struct iscsi_sess *s)
 		if (t->state != TASK_EXEC)
 			iscsi_task_free(t);
 	}
+	/* what is left is inside the SCSI layer, which hands it back */
+	ut_assert_slow(sess_tasks_all_in_scsi(s));
 	s->in_teardown = false;
 	sess_maybe_finish(s);
 }
 
 static void sess_maybe_finish(struct iscsi_sess *s)
 {
-	if (s->closing && !s->in_teardown && TAILQ_EMPTY(&s->tasks))
+	if (s->closing && !s->in_teardown && TAILQ_EMPTY(&s->tasks)) {
+		/* every counter agrees that no task is left */
+		ut_assert(s->tasks_alive == 0);
+		ut_assert(s->window_used == 0 && s->immediate_alive == 0);
+		ut_assert(TAILQ_EMPTY(&s->pending));
 		iscsi_sess_free(s);
+	}
 }
 
 /* A pending Logout is answered once nothing it must follow is left: the
@@ -112,8 +140,12 @@ static void sess_maybe_finish(struct iscsi_sess *s)
 static void sess_maybe_logout(struct iscsi_sess *s)
 {
 	if (s->logout_pending && s->conn && s->tasks_alive == 0 &&
-	    TAILQ_EMPTY(&s->tmfs))
+	    TAILQ_EMPTY(&s->tmfs)) {
+		/* RFC 7143 §11.14: nothing before the Logout is left */
+		ut_assert(TAILQ_EMPTY(&s->tasks));
+		ut_assert(s->owed == 0);
 		send_logout_rsp(s);
+	}
 }
 
 /* ------------------------------------------------------------- NOP-Out */
@@ -125,6 +157,10 @@ static void ffp_nop_out(struct iscsi_conn *c)
 	struct iscsi_bhs r = {0};
 	uint32_t len = h->data_len;
 
+	/* the ping data is in the connection's buffer, within what we
+	 * accept per PDU (rx_header_done()) */
+	ut_assert(len <= c->max_recv_dsl);
+	ut_assert(len == 0 || c->rx_data_dst != NULL);
 	iscsi_sess_consume_cmdsn(c->sess, h);
 	if (h->itt == ISCSI_RESERVED_TAG) {
 		/* a reply to our NOP-In, or a ping needing none */
@@ -160,6 +196,8 @@ static void send_logout_rsp(struct iscsi_sess *s)
 	struct iscsi_txpdu *p = iscsi_txpdu_new(c, ISCSI_OP_LOGOUT_RSP);
 	struct iscsi_bhs h = {0};
 
+	ut_assert(c != NULL);
+	ut_assert(s->logout_pending);
 	s->logout_pending = false;
 	if (!p)
 		return;
@@ -173,7 +211,7 @@ static void send_logout_rsp(struct iscsi_sess *s)
 	iscsi_sess_fill_sn(s, &h);
 	if (s->logout_rsp == ISCSI_LOGOUT_RSP_OK) {
 		p->close_after = true;
-		c->state = CONN_LOGOUT;
+		iscsi_conn_set_state(c, CONN_LOGOUT);
 	}
 	iscsi_conn_queue(c, p, &h);
 }
@@ -185,6 +223,8 @@ static void ffp_logout(struct iscsi_conn *c)
 	uint8_t reason = h->flags & 0x7f;
 	uint16_t cid = iscsi_bhs_cid(h);
 
+	ut_assert(s != NULL);
+	ut_assert(c->state == CONN_FFP); /* dispatched in FFP only */
 	iscsi_sess_consume_cmdsn(s, h);
 	s->logout_itt = h->itt;
 	if (reason == ISCSI_LOGOUT_CLOSE_SESSION)
@@ -210,6 +250,8 @@ static void ffp_logout(struct iscsi_conn *c)
 
 static void ffp_rx_header(struct iscsi_conn *c)
 {
+	ut_assert(c->sess != NULL);
+	ut_assert(c->state == CONN_FFP);
 	c->rx_reject = 0;
 	c->rx_ignore = false;
 	switch (c->rx_h.opcode) {
@@ -231,6 +273,8 @@ static void ffp_rx_pdu(struct iscsi_conn *c)
 {
 	const struct iscsi_bhs *h = &c->rx_h;
 
+	ut_assert(c->sess != NULL);
+	ut_assert(c->state == CONN_FFP);
 	if (h->opcode != ISCSI_OP_DATA_OUT)
 		c->exp_stat_sn = h->exp_stat_sn;
 	switch (h->opcode) {

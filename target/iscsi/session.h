@@ -78,6 +78,8 @@ struct iscsi_task {
 	struct iscsi_r2t r2ts[ISCSI_MAX_R2T_TRACK];
 	unsigned int r2t_count; /* outstanding */
 	unsigned int tx_refs;	/* queued PDUs pointing into buf */
+	bool in_scsi;		/* handed to scsi_cmd_exec(), not back yet:
+				 * the SCSI layer holds it, nobody frees it */
 	bool responded;
 	bool accepted;		      /* in CmdSN order: may run */
 	bool aborting;		      /* our own TMF ended it: answer

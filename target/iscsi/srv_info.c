@@ -10,9 +10,13 @@
 #include <string.h>
 
 #include "iscsi/iscsi_int.h"
+#include "ut_assert.h"
 
 static void sess_info(const struct iscsi_sess *s, struct iscsi_session_info *o)
 {
+	/* a listed session: its TSIH given, a target unless discovery */
+	ut_assert(s->tsih != 0);
+	ut_assert(s->discovery == (s->tgt == NULL));
 	memset(o, 0, sizeof(*o));
 	snprintf(o->initiator, sizeof(o->initiator), "%s", s->initiator_name);
 	snprintf(o->initiator_alias, sizeof(o->initiator_alias), "%s",
@@ -53,12 +57,14 @@ size_t iscsi_server_sessions(struct iscsi_server *srv,
 	struct iscsi_sess *s;
 	size_t n = 0;
 
+	ut_assert(cap == 0 || out != NULL);
 	env_mutex_lock(srv->env, srv->lock);
 	TAILQ_FOREACH (s, &srv->sessions, link) {
 		if (n < cap)
 			sess_info(s, &out[n]);
 		n++;
 	}
+	ut_assert(n == srv->sess_count); /* the counter is the list's */
 	env_mutex_unlock(srv->env, srv->lock);
 	return n;
 }
@@ -71,6 +77,10 @@ int iscsi_server_device(struct iscsi_server *srv, const char *name,
 
 	if (!e || !e->lu)
 		return -ENOENT;
+	/* an open device has its backstore, of whole 512/4096 blocks */
+	ut_assert(e->bs != NULL);
+	ut_assert(e->bs->block_size >= 512 &&
+		  (e->bs->block_size & (e->bs->block_size - 1)) == 0);
 	info->block_size = e->bs->block_size;
 	info->size_bytes = scsi_lu_nblocks(e->lu) * e->bs->block_size;
 	info->read_only = scsi_lu_read_only(e->lu);
@@ -102,6 +112,9 @@ int iscsi_server_close_session(struct iscsi_server *srv, uint16_t tsih)
 	env_mutex_unlock(srv->env, srv->lock);
 	if (!env)
 		return -ENOENT;
+	/* TSIH 0 names no session; a session knows its connection */
+	ut_assert(tsih != 0);
+	ut_assert(conn_id != 0);
 	LOG_INFO(srv->env, "event=session-close tsih=%u by=control", tsih);
 	iscsi_server_conn_op(srv, srv->env, env, conn_id, ISCSI_XOP_CLOSE,
 			     "closed by the administrator");

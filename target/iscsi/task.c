@@ -47,6 +47,40 @@ static void send_data_in(struct iscsi_conn *c, struct iscsi_task *t,
 			 bool with_status);
 static void send_scsi_rsp(struct iscsi_conn *c, struct iscsi_task *t);
 
+/* The task state changes the diagram above allows; every change is
+ * checked against them. */
+static bool task_step_ok(enum iscsi_task_state from, enum iscsi_task_state to)
+{
+	switch (from) {
+	case TASK_RX_DATA:
+		return to == TASK_QUEUED || to == TASK_EXEC;
+	case TASK_QUEUED:
+		return to == TASK_RX_DATA;
+	case TASK_EXEC:
+		return to == TASK_TX;
+	case TASK_TX:
+		return false;
+	}
+	return false;
+}
+
+static void task_set_state(struct iscsi_task *t, enum iscsi_task_state to)
+{
+	ut_assert(task_step_ok(t->state, to));
+	t->state = to;
+}
+
+/* Is t on its session's CmdSN reorder queue?  (A walk.) */
+static bool task_is_pending(const struct iscsi_task *t)
+{
+	const struct iscsi_task *u;
+
+	TAILQ_FOREACH (u, &t->sess->pending, pending_link)
+		if (u == t)
+			return true;
+	return false;
+}
+
 /* -------------------------------------------------------- CmdSN window */
 
 static void sess_update_window(struct iscsi_sess *s)
@@ -62,7 +96,13 @@ static void sess_update_window(struct iscsi_sess *s)
 
 void iscsi_sess_fill_sn(struct iscsi_sess *s, struct iscsi_bhs *h)
 {
+	uint32_t old_max = s->max_cmdsn;
+
 	sess_update_window(s);
+	/* RFC 7143 §4.2.2.1: MaxCmdSN never moves back, and the window we
+	 * announce is never less than closed (MaxCmdSN = ExpCmdSN - 1). */
+	ut_assert(sna_le(old_max, s->max_cmdsn));
+	ut_assert(sna_le(s->exp_cmdsn, s->max_cmdsn + 1));
 	h->exp_cmdsn = s->exp_cmdsn;
 	h->max_cmdsn = s->max_cmdsn;
 }
@@ -83,8 +123,11 @@ static void sess_release_pending(struct iscsi_sess *s)
 		TAILQ_FOREACH (t, &s->pending, pending_link) {
 			if (t->cmdsn != s->exp_cmdsn)
 				continue;
+			/* only tasks ahead of ExpCmdSN wait here */
+			ut_assert(t->state == TASK_QUEUED);
+			ut_assert(!t->accepted);
 			TAILQ_REMOVE(&s->pending, t, pending_link);
-			t->state = TASK_RX_DATA;
+			task_set_state(t, TASK_RX_DATA);
 			t->accepted = true;
 			s->exp_cmdsn++;
 			iscsi_task_progress(t);
@@ -127,9 +170,14 @@ static struct iscsi_task *task_new(struct iscsi_sess *s,
 {
 	struct iscsi_task *t;
 
+	/* ITTs are unique among a session's tasks: the header was refused
+	 * otherwise (Reject, task in progress). */
+	ut_assert_slow(iscsi_sess_find_task(s, h->itt) == NULL);
 	t = pool_obj_get(&s->r->task_pool);
 	if (!t)
 		return NULL;
+	ut_assert(t->state == TASK_RX_DATA); /* fresh from the pool */
+	ut_assert(!t->in_scsi);
 	t->sess = s;
 	t->itt = h->itt;
 	t->cmdsn = h->cmdsn;
@@ -144,6 +192,7 @@ static struct iscsi_task *task_new(struct iscsi_sess *s,
 	else
 		s->window_used++;
 	s->r->stats.tasks++;
+	ut_assert(s->tasks_alive == s->window_used + s->immediate_alive);
 	return t;
 }
 
@@ -172,6 +221,8 @@ static int task_alloc_buf(struct iscsi_task *t, uint8_t opcode)
 {
 	struct iscsi_server *srv = t->sess->srv;
 
+	ut_assert(t->cmd.buf == NULL);
+	ut_assert(!t->buf_is_budgeted);
 	if (t->edtl == 0)
 		return 0;
 	if (t->edtl > ISCSI_MAX_EDTL)
@@ -189,6 +240,7 @@ static int task_alloc_buf(struct iscsi_task *t, uint8_t opcode)
 				   __ATOMIC_RELAXED);
 		return -ENOMEM;
 	}
+	ut_assert(t->buf_pool_cap >= t->edtl);
 	if (!opcode_fills_buffer(opcode))
 		memset(t->cmd.buf, 0, t->edtl);
 	t->cmd.buf_cap = t->edtl;
@@ -202,21 +254,38 @@ void iscsi_task_free(struct iscsi_task *t)
 	struct iscsi_server *srv = s->srv;
 	struct iscsi_tmf *tmf;
 
+	/* Never under the SCSI layer's feet, nor under a queued PDU that
+	 * points into its buffer. */
+	ut_assert(!t->in_scsi);
+	ut_assert(t->tx_refs == 0);
+	/* exactly the queued tasks are on the reorder queue */
+	ut_assert_slow(task_is_pending(t) == (t->state == TASK_QUEUED));
 	iscsi_owed_settle(s, &t->owed, t->arrival_ns);
 	if (s->conn)
 		iscsi_conn_rx_task_gone(s->conn, t);
 	if (t->state == TASK_QUEUED)
 		TAILQ_REMOVE(&s->pending, t, pending_link);
 	TAILQ_REMOVE(&s->tasks, t, link);
+	ut_assert(s->tasks_alive > 0);
+	ut_assert(t->immediate ? s->immediate_alive > 0 : s->window_used > 0);
 	s->tasks_alive--;
 	if (t->immediate)
 		s->immediate_alive--;
 	else
 		s->window_used--;
+	ut_assert(s->tasks_alive == s->window_used + s->immediate_alive);
 	s->r->stats.tasks--;
-	if (t->buf_is_budgeted)
-		__atomic_sub_fetch(&srv->buffer_bytes, t->cmd.buf_cap,
-				   __ATOMIC_RELAXED);
+	if (t->buf_is_budgeted) {
+		uint64_t left = __atomic_sub_fetch(
+			&srv->buffer_bytes, t->cmd.buf_cap, __ATOMIC_RELAXED);
+
+		/* no underflow: what is given back was reserved (other
+		 * reactors may be over the budget by one EDTL each for a
+		 * moment, task_alloc_buf()) */
+		ut_assert(left <=
+			  ISCSI_BUFFER_BUDGET + (uint64_t)ISCSI_MAX_REACTORS *
+							ISCSI_MAX_EDTL);
+	}
 	pool_buf_put(&s->r->bufs, t->cmd.buf, t->buf_pool_cap);
 	tmf = t->tmf;
 	pool_obj_put(&s->r->task_pool, t);
@@ -226,6 +295,7 @@ void iscsi_task_free(struct iscsi_task *t)
 
 void iscsi_task_put_tx(struct iscsi_task *t)
 {
+	ut_assert(t->tx_refs > 0);
 	if (--t->tx_refs == 0 && t->responded)
 		iscsi_task_free(t);
 }
@@ -240,6 +310,7 @@ void iscsi_task_cmd_header(struct iscsi_conn *c)
 	struct iscsi_task *t;
 	int rc;
 
+	ut_assert(c->rx_task == NULL); /* rx_header_done() cleared it */
 	if (s->discovery) {
 		c->rx_reject = ISCSI_REJECT_PROTOCOL_ERROR;
 		return;
@@ -286,8 +357,12 @@ void iscsi_task_cmd_header(struct iscsi_conn *c)
 		t->fixed_status = SCSI_STATUS_TASK_SET_FULL;
 	}
 	c->rx_task = t;
-	if (h->data_len && t->cmd.buf)
+	if (h->data_len && t->cmd.buf) {
+		/* immediate data lands inside the buffer (checked above
+		 * against the expected length) */
+		ut_assert(h->data_len <= t->cmd.buf_cap);
 		c->rx_data_dst = t->cmd.buf;
+	}
 }
 
 /* Extended CDB AHS (RFC 7143 §11.2.2.3): CDB bytes beyond 16. */
@@ -295,6 +370,8 @@ static int cmd_parse_ahs(struct iscsi_conn *c, struct iscsi_task *t)
 {
 	uint32_t total = c->rx_h.total_ahs_len * 4u, pos = 0;
 
+	ut_assert(total <= sizeof(c->rx_ahs));
+	ut_assert(t->cmd.cdb_len == 16);
 	while (pos + 4 <= total) {
 		uint16_t alen = get_be16(c->rx_ahs + pos);
 		uint8_t type = c->rx_ahs[pos + 2];
@@ -308,6 +385,7 @@ static int cmd_parse_ahs(struct iscsi_conn *c, struct iscsi_task *t)
 
 			if (16 + extra > SCSI_CDB_MAX)
 				return -1;
+			ut_assert(pos + 4 + extra <= total);
 			memcpy(t->cmd.cdb + 16, c->rx_ahs + pos + 4, extra);
 			t->cmd.cdb_len = (uint8_t)(16 + extra);
 		} else if (type == 2) {
@@ -338,6 +416,11 @@ void iscsi_task_cmd_pdu(struct iscsi_conn *c)
 		iscsi_send_reject(c, c->rx_reject, c->rx_bhs);
 		return;
 	}
+	/* the task the header made, untouched since */
+	ut_assert(t != NULL);
+	ut_assert(t->itt == h->itt);
+	ut_assert(t->state == TASK_RX_DATA);
+	ut_assert(!t->accepted);
 	t->cmd.dir = (h->flags & ISCSI_CMD_F_READ)
 			     ? ((h->flags & ISCSI_CMD_F_WRITE) ? SCSI_DIR_BIDI
 							       : SCSI_DIR_READ)
@@ -372,6 +455,9 @@ void iscsi_task_cmd_pdu(struct iscsi_conn *c)
 		    first > h->data_len)
 			t->unsolicited_left = first - h->data_len;
 		t->r2t_next_offset = t->data_received + t->unsolicited_left;
+		/* RFC 7143 §4.2.2.3: the first burst stays inside EDTL */
+		ut_assert(t->data_received <= t->edtl);
+		ut_assert(t->r2t_next_offset <= t->edtl);
 	}
 	if (h->immediate) {
 		t->accepted = true;
@@ -379,7 +465,10 @@ void iscsi_task_cmd_pdu(struct iscsi_conn *c)
 		t->accepted = true;
 		s->exp_cmdsn++;
 	} else {
-		t->state = TASK_QUEUED;
+		/* in the window (the header checked) and not its turn */
+		ut_assert(sna_lt(s->exp_cmdsn, h->cmdsn));
+		ut_assert(sna_le(h->cmdsn, s->max_cmdsn));
+		task_set_state(t, TASK_QUEUED);
 		TAILQ_INSERT_TAIL(&s->pending, t, pending_link);
 		return;
 	}
@@ -431,6 +520,10 @@ void iscsi_task_dataout_header(struct iscsi_conn *c)
 			return;
 		}
 	}
+	/* The segment lies inside what was solicited (or the first burst),
+	 * hence inside the expected length and the buffer. */
+	ut_assert((uint64_t)off + len <= t->edtl);
+	ut_assert(!t->cmd.buf || (uint64_t)off + len <= t->cmd.buf_cap);
 	c->rx_task = t;
 	if (len && t->cmd.buf)
 		c->rx_data_dst = t->cmd.buf + off;
@@ -440,6 +533,8 @@ static void r2t_retire(struct iscsi_task *t, struct iscsi_r2t *r)
 {
 	unsigned int i = (unsigned int)(r - t->r2ts);
 
+	ut_assert(i < t->r2t_count);
+	ut_assert(r->received == r->length); /* only a completed one */
 	memmove(&t->r2ts[i], &t->r2ts[i + 1],
 		(t->r2t_count - i - 1) * sizeof(t->r2ts[0]));
 	t->r2t_count--;
@@ -462,8 +557,11 @@ void iscsi_task_dataout_pdu(struct iscsi_conn *c)
 		iscsi_send_reject(c, c->rx_reject, c->rx_bhs);
 		return;
 	}
+	ut_assert_slow(t == iscsi_sess_find_task(c->sess, h->itt));
 	t->data_received += h->data_len;
+	ut_assert(t->data_received <= t->edtl);
 	if (h->ttt == ISCSI_RESERVED_TAG) {
+		ut_assert(h->data_len <= t->unsolicited_left);
 		t->unsolicited_left -= h->data_len;
 		t->unsol_next += h->data_len;
 		t->next_datasn++;
@@ -477,7 +575,9 @@ void iscsi_task_dataout_pdu(struct iscsi_conn *c)
 	} else {
 		struct iscsi_r2t *r = task_find_r2t(t, h->ttt);
 
+		ut_assert(r != NULL); /* the header found it */
 		r->received += h->data_len;
+		ut_assert(r->received <= r->length);
 		r->next_datasn++;
 		if (final && r->received != r->length) {
 			iscsi_send_reject(c, ISCSI_REJECT_PROTOCOL_ERROR,
@@ -498,6 +598,11 @@ static void send_r2t(struct iscsi_task *t, struct iscsi_r2t *r)
 	struct iscsi_txpdu *p = iscsi_txpdu_new(c, ISCSI_OP_R2T);
 	struct iscsi_bhs h = {0};
 
+	/* RFC 7143 §11.8: a non-empty piece of the expected length, at most
+	 * MaxBurstLength. */
+	ut_assert(r->length > 0);
+	ut_assert((uint64_t)r->offset + r->length <= t->edtl);
+	ut_assert(r->length <= t->sess->p.max_burst);
 	if (!p)
 		return; /* iscsi_txpdu_new() closes the connection */
 	h.opcode = ISCSI_OP_R2T;
@@ -517,6 +622,8 @@ static void task_solicit(struct iscsi_task *t)
 {
 	struct iscsi_sess *s = t->sess;
 
+	ut_assert(t->cmd.dir == SCSI_DIR_WRITE);
+	ut_assert(!t->tas_aborted); /* solicits nothing more */
 	while (t->r2t_count < s->p.max_outstanding_r2t &&
 	       t->r2t_count < ISCSI_MAX_R2T_TRACK &&
 	       t->r2t_next_offset < t->edtl) {
@@ -534,6 +641,8 @@ static void task_solicit(struct iscsi_task *t)
 		t->r2t_next_offset += len;
 		send_r2t(t, r);
 	}
+	ut_assert(t->r2t_next_offset <= t->edtl);
+	ut_assert(t->r2t_count <= ISCSI_MAX_R2T_TRACK);
 }
 
 /* Data-Out the initiator still owes: outstanding R2Ts, or the rest of
@@ -548,6 +657,8 @@ void iscsi_task_progress(struct iscsi_task *t)
 {
 	if (!t->accepted || t->state != TASK_RX_DATA)
 		return;
+	ut_assert(!t->in_scsi);
+	ut_assert(t->data_received <= t->edtl);
 	if (t->aborting) {
 		/* aborted while its PDU or its CmdSN turn was pending: it
 		 * has now taken its CmdSN, and ends without a response */
@@ -583,7 +694,13 @@ static void task_exec(struct iscsi_task *t)
 {
 	struct iscsi_sess *s = t->sess;
 
-	t->state = TASK_EXEC;
+	/* CmdSN order (RFC 7143 §3.2.2.1): only a task whose turn came
+	 * runs; a write only with all its data (or answered locally). */
+	ut_assert(t->accepted);
+	ut_assert(t->fixed_status || t->cmd.dir != SCSI_DIR_WRITE ||
+		  t->data_received == t->edtl);
+	ut_assert(t->fixed_status || t->r2t_count == 0);
+	task_set_state(t, TASK_EXEC);
 	if (t->fixed_status) {
 		task_fail_local(t);
 		return;
@@ -593,12 +710,16 @@ static void task_exec(struct iscsi_task *t)
 	t->cmd.data_out_len = t->data_received;
 	t->cmd.done = task_scsi_done;
 	t->cmd.transport = t;
+	ut_assert(!t->in_scsi);
+	t->in_scsi = true;
 	scsi_cmd_exec(&t->cmd);
 }
 
 /* Answer without the SCSI layer (buffer limits). */
 static void task_fail_local(struct iscsi_task *t)
 {
+	ut_assert(t->state == TASK_EXEC);
+	ut_assert(!t->in_scsi);
 	t->cmd.xfer_len = 0;
 	t->cmd.data_in_len = 0;
 	t->cmd.sense_len = 0;
@@ -616,6 +737,11 @@ static void task_scsi_done(struct scsi_cmd *cmd)
 	struct iscsi_sess *s = t->sess;
 	struct iscsi_conn *c = s->conn;
 
+	/* handed back once, by the layer that had it */
+	ut_assert(cmd == &t->cmd);
+	ut_assert(t->in_scsi);
+	ut_assert(t->state == TASK_EXEC);
+	t->in_scsi = false;
 	s->r->stats.scsi_cmds++;
 	/* A command another nexus aborted comes back with TASK ABORTED
 	 * status, which is sent (TAS=1); one our own TMF aborted ends
@@ -638,7 +764,11 @@ static void task_respond(struct iscsi_task *t)
 	struct iscsi_conn *c = t->sess->conn;
 	bool collapse;
 
-	t->state = TASK_TX;
+	/* answered once; a read's data fits what the initiator expects
+	 * (the SCSI layer fills at most buf_cap = EDTL bytes) */
+	ut_assert(!t->responded);
+	ut_assert(t->cmd.dir != SCSI_DIR_READ || t->cmd.data_in_len <= t->edtl);
+	task_set_state(t, TASK_TX);
 	collapse = t->cmd.status == SCSI_STATUS_GOOD && t->cmd.sense_len == 0;
 	if (t->cmd.dir == SCSI_DIR_READ && t->cmd.data_in_len > 0) {
 		/* RFC 7143 §11.7.4: status may ride on the final Data-In
@@ -661,6 +791,8 @@ static void fill_residual(const struct iscsi_task *t, struct iscsi_bhs *h,
 	uint64_t moved = cmd->dir == SCSI_DIR_READ ? cmd->data_in_len
 						   : cmd->xfer_len;
 
+	ut_assert(cmd->dir != SCSI_DIR_READ || cmd->data_in_len <= t->edtl);
+
 	/* RFC 7143 §11.4.5: overflow when the command wanted more than the
 	 * initiator expected, underflow when less moved than expected. */
 	if (cmd->xfer_len > t->edtl) {
@@ -672,6 +804,8 @@ static void fill_residual(const struct iscsi_task *t, struct iscsi_bhs *h,
 		h->flags |= u_flag;
 		h->residual = (uint32_t)(t->edtl - moved);
 	}
+	/* what the SCSI layer was given of a write is what came in */
+	ut_assert(cmd->dir != SCSI_DIR_WRITE || cmd->data_out_len <= t->edtl);
 }
 
 static void send_data_in(struct iscsi_conn *c, struct iscsi_task *t,
@@ -680,6 +814,8 @@ static void send_data_in(struct iscsi_conn *c, struct iscsi_task *t,
 	struct iscsi_sess *s = t->sess;
 	uint32_t len = t->cmd.data_in_len, off = 0, burst_left = s->p.max_burst;
 
+	ut_assert(len <= t->edtl);
+	ut_assert(t->state == TASK_TX);
 	while (off < len) {
 		uint32_t seg = len - off;
 		struct iscsi_txpdu *p;
@@ -691,6 +827,9 @@ static void send_data_in(struct iscsi_conn *c, struct iscsi_task *t,
 		if (seg > burst_left)
 			seg = burst_left;
 		last = off + seg == len;
+		/* RFC 7143 §11.7: a non-empty segment inside the buffer */
+		ut_assert(seg > 0);
+		ut_assert((uint64_t)off + seg <= t->cmd.buf_cap);
 		p = iscsi_txpdu_new(c, ISCSI_OP_DATA_IN);
 		if (!p)
 			return; /* iscsi_txpdu_new() closes the connection */
@@ -726,6 +865,8 @@ static void send_scsi_rsp(struct iscsi_conn *c, struct iscsi_task *t)
 	struct iscsi_txpdu *p = iscsi_txpdu_new(c, ISCSI_OP_SCSI_RSP);
 	struct iscsi_bhs h = {0};
 
+	ut_assert(t->state == TASK_TX);
+	ut_assert(t->cmd.sense_len <= SCSI_SENSE_MAX);
 	if (!p)
 		return; /* iscsi_txpdu_new() closes the connection */
 	if (t->cmd.sense_len) {
@@ -765,6 +906,9 @@ bool iscsi_task_cmd_pdu_arriving(const struct iscsi_task *t)
  * once it has. */
 void iscsi_task_abort_silently(struct iscsi_task *t)
 {
+	/* not inside the SCSI layer: that one hands it back itself */
+	ut_assert(t->state != TASK_EXEC);
+	ut_assert(!t->in_scsi);
 	iscsi_task_taken_over(t);
 	if (t->state == TASK_QUEUED || iscsi_task_cmd_pdu_arriving(t))
 		return;

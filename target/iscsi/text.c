@@ -25,6 +25,7 @@
 #include "config/config.h"
 #include "iscsi/iscsi_int.h"
 #include "iscsi/text.h"
+#include "ut_assert.h"
 
 void iscsi_kvlist_init(struct iscsi_kvlist *l)
 {
@@ -55,6 +56,8 @@ static int kv_add_n(struct iscsi_kvlist *l, const char *key, size_t klen,
 {
 	struct iscsi_kv *kv;
 
+	ut_assert(l->n <= l->cap);
+	ut_assert(klen > 0); /* a key has a name (RFC 7143 §6.1) */
 	/* A zeroed list (never initialised) takes the request limit. */
 	if (l->n >= (l->max_pairs ? l->max_pairs : ISCSI_TEXT_MAX_PAIRS))
 		return TEXT_ERR_TOO_MANY;
@@ -77,6 +80,8 @@ static int kv_add_n(struct iscsi_kvlist *l, const char *key, size_t klen,
 	}
 	l->n++;
 	l->bytes += (uint32_t)(klen + vlen + 2);
+	/* bytes is what iscsi_text_encode() writes: "key=value\0" each */
+	ut_assert(l->bytes >= l->n * 3u);
 	return TEXT_OK;
 }
 
@@ -134,6 +139,7 @@ int iscsi_text_parse(const uint8_t *data, uint32_t len,
 {
 	uint32_t pos = 0;
 
+	ut_assert(data != NULL || len == 0);
 	while (pos < len) {
 		const char *s = (const char *)data + pos;
 		const char *end = memchr(s, '\0', len - pos);
@@ -168,6 +174,8 @@ int iscsi_text_parse(const uint8_t *data, uint32_t len,
 		rc = kv_add_n(out, s, klen, eq + 1, vlen);
 		if (rc)
 			return rc;
+		/* the pair parsed lies inside the text */
+		ut_assert(pos + slen <= len);
 		pos += (uint32_t)slen + 1;
 	}
 	return TEXT_OK;
@@ -184,12 +192,15 @@ int iscsi_text_encode(const struct iscsi_kvlist *l, uint8_t **out,
 	for (uint32_t i = 0; i < l->n; i++) {
 		size_t k = strlen(l->v[i].key), v = strlen(l->v[i].value);
 
+		/* bytes counted every pair (kv_add_n()) */
+		ut_assert(pos + k + v + 2 <= l->bytes);
 		memcpy(buf + pos, l->v[i].key, k);
 		buf[pos + k] = '=';
 		memcpy(buf + pos + k + 1, l->v[i].value, v);
 		buf[pos + k + 1 + v] = '\0';
 		pos += (uint32_t)(k + v + 2);
 	}
+	ut_assert(pos == l->bytes);
 	*out = buf;
 	*len = pos;
 	return TEXT_OK;
@@ -216,6 +227,7 @@ int iscsi_parse_num(const char *v, uint64_t min, uint64_t max, uint64_t *out)
 	int base = 10;
 	const char *p = v;
 
+	ut_assert(min <= max);
 	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
 		base = 16;
 		p += 2;
@@ -322,6 +334,9 @@ static int negotiate_digest(struct iscsi_neg *n, const char *key,
 	char buf[ISCSI_VALUE_MAX + 1];
 	char *save = NULL;
 
+	/* a value within ISCSI_VALUE_MAX (iscsi_text_parse()) is whole */
+	ut_assert(strlen(value) < sizeof(buf));
+	ut_assert(count >= 0);
 	snprintf(buf, sizeof(buf), "%s", value);
 	for (char *tok = strtok_r(buf, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
@@ -413,9 +428,12 @@ static int negotiate_numeric(struct iscsi_neg *n, const struct key_def *d,
 	uint64_t v, ours = target_num(n, d->name), res;
 	uint32_t *slot = param_slot(n->p, d->name);
 
+	ut_assert(d->kind == K_MIN || d->kind == K_MAX);
 	if (iscsi_parse_num(value, d->min, d->max, &v))
 		return iscsi_kv_add(resp, d->name, "Reject");
 	res = d->kind == K_MIN ? (v < ours ? v : ours) : (v > ours ? v : ours);
+	/* RFC 7143 §6.2.2: the result is inside the key's range */
+	ut_assert(res <= d->max);
 	if (slot)
 		*slot = (uint32_t)res;
 	return iscsi_kv_addf(resp, d->name, "%llu", (unsigned long long)res);
@@ -427,6 +445,7 @@ static int negotiate_bool(struct iscsi_neg *n, const struct key_def *d,
 	bool v, ours = target_bool(n, d->name), res;
 	bool *slot = bool_slot(n->p, d->name);
 
+	ut_assert(d->kind == K_BOOL_AND || d->kind == K_BOOL_OR);
 	if (iscsi_parse_bool(value, &v))
 		return iscsi_kv_add(resp, d->name, "Reject");
 	res = d->kind == K_BOOL_AND ? (v && ours) : (v || ours);
@@ -459,6 +478,8 @@ int iscsi_negotiate_key(struct iscsi_neg *n, const char *key, const char *value,
 	const struct key_def *d = key_find(key);
 	uint64_t v;
 
+	ut_assert(n->cfg != NULL);
+	ut_assert(n->p != NULL);
 	if (!d)
 		return iscsi_kv_add(resp, key, "NotUnderstood");
 	if (!n->login && d->login_only) {
@@ -488,6 +509,9 @@ int iscsi_negotiate_key(struct iscsi_neg *n, const char *key, const char *value,
 		if (n->p->max_xmit_dsl > n->cfg->max_xmit_data_segment_length)
 			n->p->max_xmit_dsl =
 				n->cfg->max_xmit_data_segment_length;
+		/* RFC 7143 §13.12: 512 at least, 2^24 - 1 at most */
+		ut_assert(n->p->max_xmit_dsl >= 512);
+		ut_assert(n->p->max_xmit_dsl <= ISCSI_MAX_DSL);
 		if (!n->sent_mrdsl) {
 			n->sent_mrdsl = true;
 			n->p->max_recv_dsl =
@@ -534,6 +558,7 @@ int iscsi_negotiate_key(struct iscsi_neg *n, const char *key, const char *value,
  * already written for FirstBurstLength is corrected with it. */
 void iscsi_negotiate_finish(struct iscsi_neg *n, struct iscsi_kvlist *resp)
 {
+	ut_assert(n->p->max_burst >= 512); /* RFC 7143 §13.13 range */
 	if (n->p->first_burst <= n->p->max_burst)
 		return;
 	n->p->first_burst = n->p->max_burst;
@@ -548,9 +573,12 @@ void iscsi_negotiate_finish(struct iscsi_neg *n, struct iscsi_kvlist *resp)
 		nv = strdup(v);
 		if (!nv)
 			return; /* the old answer stays; p is still clamped */
+		ut_assert(resp->bytes >= strlen(resp->v[i].value));
 		resp->bytes -= (uint32_t)strlen(resp->v[i].value);
 		resp->bytes += (uint32_t)strlen(nv);
 		free(resp->v[i].value);
 		resp->v[i].value = nv;
 	}
+	/* RFC 7143 §13.14: FirstBurstLength <= MaxBurstLength */
+	ut_assert(n->p->first_burst <= n->p->max_burst);
 }

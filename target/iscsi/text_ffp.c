@@ -81,6 +81,8 @@ static void send_text_rsp(struct iscsi_conn *c, uint8_t flags, uint32_t ttt,
 	struct iscsi_txpdu *p = iscsi_txpdu_new(c, ISCSI_OP_TEXT_RSP);
 	struct iscsi_bhs h = {0};
 
+	/* §11.11.1: a piece fits what the initiator receives */
+	ut_assert(len <= c->max_xmit_dsl);
 	/* §11.11.1: F=1 exactly when the TTT is the reserved value. */
 	ut_assert(!(flags & ISCSI_FLAG_FINAL) == (ttt != ISCSI_RESERVED_TAG));
 	if (!p)
@@ -103,9 +105,13 @@ static void send_text_rsp(struct iscsi_conn *c, uint8_t flags, uint32_t ttt,
  * up to the last key=value pair that ends within the segment. */
 static uint32_t text_piece_len(const struct iscsi_conn *c)
 {
-	uint32_t left = c->text_out_len - c->text_out_off;
-	uint32_t n = left < c->max_xmit_dsl ? left : c->max_xmit_dsl;
+	uint32_t left, n;
 	const uint8_t *p = c->text_out + c->text_out_off;
+
+	ut_assert(c->text_out != NULL);
+	ut_assert(c->text_out_off < c->text_out_len); /* something is left */
+	left = c->text_out_len - c->text_out_off;
+	n = left < c->max_xmit_dsl ? left : c->max_xmit_dsl;
 
 	if (n == left)
 		return n;
@@ -126,6 +132,10 @@ static void text_send_piece(struct iscsi_conn *c)
 	uint8_t *piece = c->text_out ? c->text_out + c->text_out_off : NULL;
 	bool last = c->text_out_off + n == c->text_out_len;
 
+	/* an exchange in full feature phase of this connection's session */
+	ut_assert(c->sess != NULL);
+	ut_assert(c->text_out_off + n <= c->text_out_len);
+
 	if (last && c->text_final) {
 		send_text_rsp(c, ISCSI_FLAG_FINAL, ISCSI_RESERVED_TAG, piece,
 			      n);
@@ -141,6 +151,9 @@ static void text_send_piece(struct iscsi_conn *c)
 		c->text_out = NULL;
 		c->text_out_len = c->text_out_off = 0;
 	}
+	/* an open exchange waits for a request with our TTT */
+	ut_assert(c->text_open);
+	ut_assert(c->text_out_ttt != ISCSI_RESERVED_TAG);
 }
 
 /* RFC 7143 §4.2.7.2 (RFC 3720 §3.2.6.3): the three name types, iqn.
@@ -188,6 +201,8 @@ static int text_decide(struct iscsi_conn *c, const struct iscsi_kvlist *req,
 	struct iscsi_neg neg = {0};
 	const char *st = iscsi_kv_get(req, "SendTargets");
 
+	ut_assert(s != NULL);
+	ut_assert(resp->n == 0); /* filled here only */
 	if (st) {
 		*why = "SendTargets with another key";
 		if (req->n != 1)
@@ -233,6 +248,9 @@ static void text_answer(struct iscsi_conn *c)
 	const char *why = "malformed text";
 	int reason;
 
+	/* a whole request, and no answer of an earlier one left */
+	ut_assert(c->text_out == NULL);
+	ut_assert(!c->text_open);
 	iscsi_kvlist_init(&req);
 	iscsi_kvlist_init_max(&resp, ISCSI_TEXT_RSP_MAX_PAIRS);
 	reason = iscsi_text_parse(c->text_in, c->text_in_len, &req);
@@ -272,6 +290,8 @@ static bool text_take_data(struct iscsi_conn *c, const struct iscsi_bhs *h)
 {
 	uint8_t *nt;
 
+	ut_assert(c->text_in_len <= ISCSI_TEXT_MAX_BYTES);
+	ut_assert(h->data_len == 0 || c->rx_data_dst != NULL);
 	if (!h->data_len)
 		return true;
 	if (c->text_in_len + h->data_len > ISCSI_TEXT_MAX_BYTES) {
@@ -296,6 +316,8 @@ void iscsi_ffp_text(struct iscsi_conn *c)
 	const struct iscsi_bhs *h = &c->rx_h;
 	bool cont = h->flags & ISCSI_TEXT_F_CONTINUE;
 
+	ut_assert(c->sess != NULL);
+	ut_assert(h->opcode == ISCSI_OP_TEXT_REQ);
 	iscsi_sess_consume_cmdsn(c->sess, h);
 	if (cont && (h->flags & ISCSI_FLAG_FINAL)) {
 		/* §6.2: a PDU with C=1 MUST NOT have F=1. */

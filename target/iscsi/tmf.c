@@ -19,6 +19,8 @@ static void send_tmf_rsp(struct iscsi_conn *c, uint32_t itt, uint8_t rsp)
 	struct iscsi_txpdu *p = iscsi_txpdu_new(c, ISCSI_OP_TMF_RSP);
 	struct iscsi_bhs h = {0};
 
+	ut_assert(c->sess != NULL);
+	ut_assert(c->state == CONN_FFP);
 	if (!p)
 		return;
 	h.opcode = ISCSI_OP_TMF_RSP;
@@ -30,8 +32,22 @@ static void send_tmf_rsp(struct iscsi_conn *c, uint32_t itt, uint8_t rsp)
 	iscsi_conn_queue(c, p, &h);
 }
 
+/* Is tmf one of s's TMFs in progress?  (A walk.) */
+static bool tmf_listed(const struct iscsi_sess *s, const struct iscsi_tmf *tmf)
+{
+	const struct iscsi_tmf *x;
+
+	TAILQ_FOREACH (x, &s->tmfs, link)
+		if (x == tmf)
+			return true;
+	return false;
+}
+
 void iscsi_tmf_task_gone(struct iscsi_sess *s, struct iscsi_tmf *tmf)
 {
+	/* reference count: one per task it waits for, one for its setup */
+	ut_assert(tmf->waiting > 0);
+	ut_assert_slow(tmf_listed(s, tmf));
 	if (--tmf->waiting > 0)
 		return;
 	TAILQ_REMOVE(&s->tmfs, tmf, link);
@@ -59,9 +75,13 @@ void iscsi_tmf_task_gone(struct iscsi_sess *s, struct iscsi_tmf *tmf)
  * layer end here; tasks inside it end when it hands them back. */
 static void tmf_abort_one(struct iscsi_task *t, struct iscsi_tmf *tmf)
 {
+	ut_assert(tmf->waiting > 0); /* still being set up */
 	if (t->aborting || t->state == TASK_TX)
 		return;
 	if (t->state == TASK_EXEC) {
+		/* one TMF waits for a task: it holds the task's reference */
+		ut_assert(t->tmf == NULL);
+		ut_assert(t->in_scsi);
 		iscsi_task_taken_over(t);
 		t->tmf = tmf;
 		tmf->waiting++;
@@ -110,6 +130,8 @@ void iscsi_sess_abort_waiting(struct iscsi_sess *s, const void *lu)
 			continue;
 		if (t->aborting || t->tas_aborted)
 			continue;
+		ut_assert(!t->in_scsi); /* those the SCSI layer aborts */
+		ut_assert(t->sess == s);
 		t->tas_aborted = true;
 		if (!iscsi_task_cmd_pdu_arriving(t))
 			iscsi_task_progress(t);
@@ -142,6 +164,7 @@ void iscsi_tmf_rx(struct iscsi_conn *c)
 	tmf->function = fn;
 	tmf->response = ISCSI_TMF_RSP_COMPLETE;
 	tmf->waiting = 1; /* held until we finish setting up */
+	ut_assert_slow(!tmf_listed(s, tmf));
 	TAILQ_INSERT_TAIL(&s->tmfs, tmf, link);
 	iscsi_owed_add(s, &tmf->owed, &tmf->arrival_ns);
 
@@ -204,5 +227,9 @@ void iscsi_tmf_rx(struct iscsi_conn *c)
 		tmf->response = ISCSI_TMF_RSP_REJECTED;
 		break;
 	}
+	/* the setup's own reference is still held: the response cannot
+	 * have gone out before every affected task was counted */
+	ut_assert(tmf->waiting >= 1);
+	ut_assert(tmf->owed);
 	iscsi_tmf_task_gone(s, tmf);
 }

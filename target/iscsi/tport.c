@@ -24,6 +24,16 @@
 
 #include "iscsi/iscsi_int.h"
 #include "scsi/alua.h"
+#include "ut_assert.h"
+
+/* Are the portal groups strictly ascending?  (A walk.) */
+static bool tpgts_ascending(const struct iscsi_server *srv)
+{
+	for (size_t j = 1; j < srv->tpgt_count; j++)
+		if (srv->tpgts[j - 1] >= srv->tpgts[j])
+			return false;
+	return true;
+}
 
 _Static_assert((int)SCSI_ALUA_TRANSITIONING == 0xf, "SPC-4 state codes");
 
@@ -33,6 +43,8 @@ int iscsi_tports_init(struct iscsi_server *srv)
 	struct ut_port *ports;
 	int n;
 
+	ut_assert(srv->tpgt_count == 0); /* built once, at start */
+	ut_assert(srv->portal_count <= UT_MAX_PORTALS);
 	/* The portal groups, ascending (ut_config_ports' order too). */
 	for (size_t i = 0; i < srv->portal_count; i++) {
 		uint16_t t = srv->portal_tpgts[i];
@@ -47,6 +59,8 @@ int iscsi_tports_init(struct iscsi_server *srv)
 		srv->tpgts[j] = t;
 		srv->tpgt_count++;
 	}
+	/* iscsi_tport_rel_id() finds a group by its index in this order */
+	ut_assert_slow(tpgts_ascending(srv));
 	n = ut_config_ports(cfg, &ports, NULL, NULL);
 	if (n < 0) {
 		LOG_ERR(srv->env, "target ports: conflicting rel_tgt_id "
@@ -75,6 +89,10 @@ int iscsi_tports_group(struct iscsi_server *srv,
 	struct scsi_alua_group *g;
 	int rc = 0;
 
+	/* one slot per device group of the configuration */
+	ut_assert(srv->alua != NULL);
+	ut_assert(srv->alua_count <
+		  (srv->cfg.dgroup_count ? srv->cfg.dgroup_count : 1));
 	g = scsi_alua_group_new(srv->env, dg->name, dg->transition_time_s,
 				2 * dg->dev_count + 1);
 	if (!g)
@@ -135,6 +153,7 @@ static bool rel_id_used(const struct iscsi_server *srv, uint16_t id)
  * for a target added later, identifiers no port has yet. */
 void iscsi_tports_assign(struct iscsi_server *srv, struct iscsi_tgt *t)
 {
+	ut_assert(srv->tpgt_count <= UT_MAX_PORTALS);
 	for (size_t j = 0; j < srv->tpgt_count; j++) {
 		uint16_t id = 0;
 
@@ -147,6 +166,8 @@ void iscsi_tports_assign(struct iscsi_server *srv, struct iscsi_tgt *t)
 		for (uint32_t c = 1; !id && c <= 65535; c++)
 			if (!rel_id_used(srv, (uint16_t)c))
 				id = (uint16_t)c;
+		/* SPC-4 §7.8.6.6: relative port identifier 0 is reserved */
+		ut_assert(id != 0);
 		t->rel_port[j] = id;
 	}
 }
@@ -188,6 +209,8 @@ void iscsi_tports_lu_opened(struct iscsi_server *srv, struct iscsi_lu_ent *e)
 	struct scsi_alua_group *g = group_of_dev(srv, e->name);
 	int rc;
 
+	ut_assert(e->lu != NULL); /* joins once opened */
+	ut_assert(!e->going);
 	if (!g)
 		return;
 	rc = scsi_alua_group_add_lu(g, e->lu, e->cfg.expl_alua);
@@ -240,8 +263,10 @@ int iscsi_server_alua_set(struct iscsi_server *srv, const char *group,
 	enum scsi_alua_state st;
 	int rc;
 
+	ut_assert(state != NULL);
 	if (!g)
 		return -ENOENT;
+	ut_assert(srv->alua_count > 0);
 	if (scsi_alua_state_parse(state, &st))
 		return -EINVAL;
 	rc = scsi_alua_set_state(g, tpg_id, st);
@@ -255,6 +280,8 @@ int iscsi_server_port_name(const struct iscsi_server *srv, uint16_t rel_id,
 {
 	const struct ut_config *cfg = &srv->cfg;
 
+	ut_assert(buf != NULL && cap > 0);
+	ut_assert(srv->tgt_count <= UT_MAX_TARGETS);
 	for (size_t t = 0; t < srv->tgt_count; t++)
 		for (size_t j = 0; j < srv->tpgt_count; j++)
 			if (srv->tgts[t]->rel_port[j] == rel_id) {
