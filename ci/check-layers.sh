@@ -55,8 +55,20 @@ check iscsi \
 	"login" \
 	"server registry discovery reconfig tport srv_info"
 
+# target/scsi/: the drawing at the top of scsi_int.h.
+check scsi \
+	"sense cdb lu_stats" \
+	"base" \
+	"pr alua" \
+	"reserve" \
+	"task_set" \
+	"sbc_io" \
+	"sbc_cmp sbc_lbp sbc_sanitize sbc_unit xcopy" \
+	"sbc spc" \
+	"scsi opcodes lu_live"
+
 if [ $fail -ne 0 ]; then
 	echo "check-layers: calls must point down; tell a layer above through the callbacks its header declares" >&2
 	exit 1
 fi
-echo "check-layers: OK (iscsi)"
+echo "check-layers: OK (iscsi, scsi)"

@@ -80,20 +80,6 @@ static void rw_decode(const uint8_t *cdb, struct sbc_rw *rw)
 	ut_assert(rw->prot <= 7);
 }
 
-bool sbc_lba_in_range(const struct scsi_lu *lu, uint64_t lba, uint64_t nblocks)
-{
-	return lba <= lu->nblocks && nblocks <= lu->nblocks - lba;
-}
-
-bool sbc_check_range(struct scsi_cmd *cmd, uint64_t lba, uint64_t nblocks)
-{
-	if (!sbc_lba_in_range(cmd->lu, lba, nblocks)) {
-		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
-		return false;
-	}
-	return true;
-}
-
 /* Steps 1-3 of the order above; false with sense set on failure. */
 static bool rw_check(struct scsi_cmd *cmd, const struct sbc_rw *rw,
 		     uint32_t max_blocks)
@@ -116,71 +102,6 @@ static bool rw_check(struct scsi_cmd *cmd, const struct sbc_rw *rw,
 static uint32_t max_xfer_blocks(const struct scsi_cmd *cmd)
 {
 	return SCSI_MAX_XFER_BYTES / cmd->lu->bs->block_size;
-}
-
-bool sbc_check_writable(struct scsi_cmd *cmd)
-{
-	if (scsi_itl_write_protected(cmd->itl)) {
-		scsi_fail(cmd, SK_DATA_PROTECT, ASC_WRITE_PROTECTED);
-		return false;
-	}
-	return true;
-}
-
-static void bs_start_lu(struct scsi_cmd *cmd, struct scsi_lu *lu, enum bs_op op,
-			uint32_t flags, uint64_t lba, void *buf, uint64_t len,
-			bs_done_fn done)
-{
-	struct bs_req *r = &cmd->bsreq;
-	uint32_t bs = lu->bs->block_size;
-
-	/* Every request is whole blocks (the handlers checked the range
-	 * against the capacity of their epoch: lu_live.c), with a buffer
-	 * exactly when it moves data, and only a flush moves nothing. */
-	ut_assert(len % bs == 0);
-	ut_assert((buf != NULL) == (op == BS_OP_READ || op == BS_OP_WRITE));
-	ut_assert((len == 0) == (op == BS_OP_FLUSH));
-	memset(r, 0, sizeof(*r));
-	r->op = op;
-	r->flags = flags;
-	r->offset_bytes = lba * lu->bs->block_size;
-	r->length_bytes = len;
-	if (len) {
-		cmd->bsiov.iov_base = buf;
-		cmd->bsiov.iov_len = len;
-		r->iov = &cmd->bsiov;
-		r->iovcnt = 1;
-	}
-	r->done = done;
-	r->caller = cmd;
-	bs_submit(lu->bs, r);
-}
-
-void sbc_bs_start_iov(struct scsi_cmd *cmd, enum bs_op op, uint32_t flags,
-		      uint64_t lba, void *buf, uint64_t buf_len,
-		      uint64_t length_bytes, bs_done_fn done)
-{
-	struct bs_req *r = &cmd->bsreq;
-	struct scsi_lu *lu = cmd->lu;
-
-	memset(r, 0, sizeof(*r));
-	r->op = op;
-	r->flags = flags;
-	r->offset_bytes = lba * lu->bs->block_size;
-	r->length_bytes = length_bytes;
-	cmd->bsiov.iov_base = buf;
-	cmd->bsiov.iov_len = buf_len;
-	r->iov = &cmd->bsiov;
-	r->iovcnt = 1;
-	r->done = done;
-	r->caller = cmd;
-	bs_submit(lu->bs, r);
-}
-
-static void bs_start(struct scsi_cmd *cmd, enum bs_op op, uint32_t flags,
-		     uint64_t lba, void *buf, uint64_t len, bs_done_fn done)
-{
-	bs_start_lu(cmd, cmd->lu, op, flags, lba, buf, len, done);
 }
 
 static uint64_t req_lba(const struct scsi_cmd *cmd)
@@ -258,7 +179,7 @@ enum scsi_rc sbc_read(struct scsi_cmd *cmd)
 		}
 		dst = cmd->priv;
 	}
-	bs_start(cmd, BS_OP_READ, 0, rw.lba, dst, len, read_done);
+	sbc_bs_start(cmd, BS_OP_READ, 0, rw.lba, dst, len, read_done);
 	return SCSI_RC_ASYNC;
 }
 
@@ -274,22 +195,6 @@ static void write_done(struct bs_req *req, int status)
 	if (status < 0)
 		scsi_fail_bs(cmd, status, true, req_lba(cmd));
 	scsi_cmd_complete(cmd);
-}
-
-/* With the write cache disabled (WCE=0) every write is durable when it
- * completes (SBC-3 §4.15), so it goes to the backstore as FUA. */
-uint32_t sbc_write_flags(const struct scsi_cmd *cmd, bool fua)
-{
-	return (fua || !cmd->lu->mode.wce) ? BS_F_FUA : 0;
-}
-
-bool sbc_have_data_out(struct scsi_cmd *cmd, uint64_t bytes)
-{
-	if (cmd->data_out_len < bytes || !cmd->buf) {
-		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_IU);
-		return false;
-	}
-	return true;
 }
 
 /*
@@ -331,22 +236,9 @@ enum scsi_rc sbc_write(struct scsi_cmd *cmd)
 	 * WRITE ATOMIC holds them alone. */
 	ut_assert(cmd->range_lba == rw.lba && cmd->range_blocks == data / bs);
 	ut_assert(!atomic || (cmd->priv_state & CMD_RANGE_EXCL));
-	bs_start(cmd, BS_OP_WRITE, sbc_write_flags(cmd, rw.fua), rw.lba,
-		 cmd->buf, data, write_done);
+	sbc_bs_start(cmd, BS_OP_WRITE, sbc_write_flags(cmd, rw.fua), rw.lba,
+		     cmd->buf, data, write_done);
 	return SCSI_RC_ASYNC;
-}
-
-uint64_t sbc_data_out_bytes(const struct scsi_cmd *cmd, uint64_t bytes)
-{
-	uint64_t n;
-
-	if (!cmd->buf)
-		return 0;
-	n = cmd->data_out_len < bytes ? cmd->data_out_len : bytes;
-	/* Never more than arrived, and all of it inside the buffer. */
-	ut_assert(n <= cmd->data_out_len);
-	ut_assert(n <= cmd->buf_cap);
-	return n;
 }
 
 /* ------------------------------------------------------------- VERIFY */
@@ -396,141 +288,6 @@ enum scsi_rc sbc_prefetch(struct scsi_cmd *cmd)
 	return SCSI_RC_DONE;
 }
 
-/* ------------------------------------------------------------- chains */
-
-static void chain_finish(struct scsi_cmd *cmd, struct sbc_chain *ch)
-{
-	ut_assert(cmd->priv == ch);
-	ut_assert(!ch->looping);
-	if (ch->status < 0)
-		scsi_fail_bs(cmd, ch->status, ch->err_writing, ch->err_lba);
-	free(ch->buf);
-	free(ch->ctx);
-	free(ch);
-	cmd->priv = NULL;
-	scsi_cmd_complete(cmd);
-}
-
-static void chain_run(struct scsi_cmd *cmd, struct sbc_chain *ch)
-{
-	/* One step at a time: never re-entered (chain_done trampolines). */
-	ut_assert(cmd->priv == ch);
-	ut_assert(!ch->looping);
-	ch->looping = true;
-	for (;;) {
-		ch->again = false;
-		if (ch->status < 0 || !ch->step(cmd, ch))
-			break;
-		if (!ch->again) {
-			/* in flight: chain_done() resumes us */
-			ch->looping = false;
-			return;
-		}
-	}
-	ch->looping = false;
-	chain_finish(cmd, ch);
-}
-
-static void chain_done(struct bs_req *req, int status)
-{
-	struct scsi_cmd *cmd = req->caller;
-	struct sbc_chain *ch = cmd->priv;
-
-	ut_assert(req == &cmd->bsreq);
-	ut_assert(ch != NULL && ch->step != NULL);
-	ut_assert(!ch->again); /* one request in flight per chain */
-	if (status < 0 && ch->status == 0)
-		ch->status = status;
-	if (ch->looping) {
-		ch->again = true; /* completed inside step(): loop on */
-		return;
-	}
-	chain_run(cmd, ch);
-}
-
-struct sbc_chain *sbc_chain_new(struct scsi_cmd *cmd, sbc_step_fn step,
-				uint64_t buf_len)
-{
-	struct sbc_chain *ch = calloc(1, sizeof(*ch));
-
-	if (!ch)
-		return NULL;
-	if (buf_len) {
-		ch->buf = malloc(buf_len);
-		if (!ch->buf) {
-			free(ch);
-			return NULL;
-		}
-		ch->buf_len = buf_len;
-	}
-	ch->step = step;
-	ut_assert(step != NULL);
-	ut_assert((ch->buf != NULL) == (ch->buf_len > 0));
-	return ch;
-}
-
-enum scsi_rc sbc_chain_start(struct scsi_cmd *cmd, struct sbc_chain *ch)
-{
-	/* One chain per command, which owns cmd->priv until it ends. */
-	ut_assert(cmd->priv == NULL);
-	if (!ch) {
-		scsi_fail(cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
-		return SCSI_RC_DONE;
-	}
-	ut_assert(ch->stage == 0 && ch->status == 0);
-	cmd->priv = ch;
-	chain_run(cmd, ch);
-	return SCSI_RC_ASYNC;
-}
-
-void sbc_chain_submit(struct scsi_cmd *cmd, struct sbc_chain *ch, enum bs_op op,
-		      uint32_t flags, uint64_t lba, void *buf, uint64_t len)
-{
-	uint32_t bs = cmd->lu->bs->block_size;
-
-	ut_assert(cmd->priv == ch && ch->looping);
-	/* Range-lock ownership: what a chain changes on its own LU lies
-	 * inside the range it holds (WRITE SAME, UNMAP, COMPARE AND WRITE,
-	 * ORWRITE, WRITE AND VERIFY, a truncated last block). */
-	ut_assert(op == BS_OP_READ || (cmd->priv_state & CMD_RANGE));
-	ut_assert(op == BS_OP_READ ||
-		  (lba >= cmd->range_lba &&
-		   lba + len / bs <= cmd->range_lba + cmd->range_blocks));
-	ch->err_writing = op != BS_OP_READ;
-	ch->err_lba = lba;
-	bs_start(cmd, op, flags, lba, buf, len, chain_done);
-}
-
-void sbc_chain_submit_same(struct scsi_cmd *cmd, struct sbc_chain *ch,
-			   uint32_t flags, uint64_t lba, void *block,
-			   uint64_t length_bytes)
-{
-	ch->err_writing = true;
-	ch->err_lba = lba;
-	sbc_bs_start_iov(cmd, BS_OP_WRITE_SAME, flags, lba, block,
-			 cmd->lu->bs->block_size, length_bytes, chain_done);
-}
-
-void sbc_chain_submit_lu(struct scsi_cmd *cmd, struct sbc_chain *ch,
-			 struct scsi_lu *lu, enum bs_op op, uint64_t lba,
-			 void *buf, uint64_t len)
-{
-	/* EXTENDED COPY: a read of the source, then a write of the target,
-	 * chunk by chunk. */
-	ut_assert(cmd->priv == ch && ch->looping);
-	ut_assert(op == BS_OP_READ || op == BS_OP_WRITE);
-	ch->err_writing = op != BS_OP_READ;
-	ch->err_lba = lba;
-	bs_start_lu(cmd, lu, op, 0, lba, buf, len, chain_done);
-}
-
-void sbc_fail_miscompare(struct scsi_cmd *cmd, uint64_t offset)
-{
-	struct scsi_sense_opts o = {.info_valid = true, .info = offset};
-
-	scsi_fail_opts(cmd, SK_MISCOMPARE, ASC_MISCOMPARE_VERIFY, &o);
-}
-
 /* -------------------------------------------------- SYNCHRONIZE CACHE */
 
 static void flush_done(struct bs_req *req, int status)
@@ -563,7 +320,7 @@ enum scsi_rc sbc_sync_cache(struct scsi_cmd *cmd)
 	if (cmd->lu->nv_cache)
 		return SCSI_RC_DONE;
 	ut_assert(cmd->status == SCSI_STATUS_GOOD);
-	bs_start(cmd, BS_OP_FLUSH, 0, 0, NULL, 0, flush_done);
+	sbc_bs_start(cmd, BS_OP_FLUSH, 0, 0, NULL, 0, flush_done);
 	return SCSI_RC_ASYNC;
 }
 

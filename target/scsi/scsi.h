@@ -90,6 +90,8 @@ struct scsi_nexus_id {
 struct scsi_cmd;
 typedef void (*scsi_done_fn)(struct scsi_cmd *cmd);
 
+struct scsi_cmd_desc;
+
 struct scsi_cmd {
 	/* --- in: filled by the transport --- */
 	struct scsi_sess *sess;
@@ -123,12 +125,13 @@ struct scsi_cmd {
 	struct bs_req bsreq;
 	struct iovec bsiov;
 	uint32_t priv_state;
-	void *priv;			 /* per-command scratch (e.g. CAW) */
-	uint64_t range_lba;		 /* LBA range the command writes or */
-	uint64_t range_blocks;		 /* locks (COMPARE AND WRITE) */
-	TAILQ_ENTRY(scsi_cmd) wait_link; /* waiting for an LBA range lock */
-	uint64_t start_ns;		 /* scsi_cmd_exec, for latency */
-	uint32_t lu_epoch;		 /* the LU's epoch when it entered */
+	void *priv;			  /* per-command scratch (e.g. CAW) */
+	uint64_t range_lba;		  /* LBA range the command writes or */
+	uint64_t range_blocks;		  /* locks (COMPARE AND WRITE) */
+	TAILQ_ENTRY(scsi_cmd) wait_link;  /* waiting for an LBA range lock */
+	uint64_t start_ns;		  /* scsi_cmd_exec, for latency */
+	uint32_t lu_epoch;		  /* the LU's epoch when it entered */
+	const struct scsi_cmd_desc *desc; /* its handler (scsi_cmd_exec) */
 };
 
 /* ------------------------------------------------------- statistics */

@@ -1,14 +1,40 @@
 /*
  * scsi_int.h — what the files of target/scsi/ share and nobody else sees.
  *
- *   scsi.c   objects (LU, session, I_T_L), unit attentions, dispatch,
- *            completion, task management
- *   sense.c  sense data (fixed 70h and descriptor 72h formats)
- *   spc.c    primary commands: INQUIRY, REPORT LUNS, REQUEST SENSE,
- *            MODE SENSE/SELECT, TEST UNIT READY, ...
- *   sbc.c    block commands: READ, WRITE, VERIFY, SYNCHRONIZE CACHE,
- *            READ CAPACITY, ...
- *   cdb.c    CDB geometry and decoding without execution
+ * Layers, bottom up.  A file calls only functions of its own layer or of
+ * layers below it (ci/check-layers.sh checks it on the objects at every
+ * build); a command's handler is reached only through its descriptor
+ * (cmd->desc), which the dispatch sets.
+ *
+ *   dispatch     scsi.c      objects (LU, session, I_T_L), scsi_cmd_exec
+ *                            (the life of a command), task management,
+ *                            the command table
+ *                opcodes.c   REPORT SUPPORTED OPERATION CODES and TASK
+ *                            MANAGEMENT FUNCTIONS: it describes the
+ *                            command table, so it sits beside it
+ *                lu_live.c   LUs added, resized and removed live
+ *   commands     sbc.c       READ, WRITE, VERIFY, SYNCHRONIZE CACHE,
+ *                            READ CAPACITY (block commands, SBC-4)
+ *                spc.c       INQUIRY, REPORT LUNS, REQUEST SENSE, MODE
+ *                            SENSE/SELECT, TEST UNIT READY (SPC-4)
+ *                sbc_cmp.c   COMPARE AND WRITE, ORWRITE, WRITE AND
+ *                            VERIFY, VERIFY with BYTCHK, partial writes
+ *                sbc_lbp.c   WRITE SAME, UNMAP, GET LBA STATUS
+ *                sbc_sanitize.c  SANITIZE
+ *                sbc_unit.c  START STOP UNIT, PREVENT ALLOW, defect data
+ *                xcopy.c     EXTENDED COPY, RECEIVE COPY RESULTS
+ *   block I/O    sbc_io.c    range and write checks, Data-Out, backstore
+ *                            requests, chains of them
+ *   task set     task_set.c  nexus references, command states, LBA range
+ *                            locks and their waiters, completion
+ *   access       reserve.c   SPC-2 RESERVE/RELEASE and the conflict rule
+ *                pr.c        persistent reservations (SPC-4 §5.13)
+ *                alua.c      ALUA groups and states (SPC-4 §5.15)
+ *   base         base.c      the Data-In copy, unit attentions, write
+ *                            protection, the LBA range of an LU
+ *   leaves       sense.c     sense data (fixed 70h and descriptor 72h)
+ *                cdb.c       CDB geometry and decoding without execution
+ *                lu_stats.c  I/O statistics
  *
  * Locking: state of an LU that several sessions share (mode pages, task
  * set, the I_T_L list and with it every I_T_L's unit attention queue,
@@ -425,6 +451,8 @@ enum scsi_rc sbc_write_verify(struct scsi_cmd *cmd);
 enum scsi_rc sbc_verify_bytchk(struct scsi_cmd *cmd, uint64_t lba,
 			       uint32_t nblocks, bool one_block);
 
+/* sbc_io.c: what the block command sets share (it calls none of them) */
+
 /*
  * A chain of backstore requests run one after another for one command
  * (WRITE SAME in pieces, UNMAP descriptors, read-compare-write).  step()
@@ -460,6 +488,9 @@ enum scsi_rc sbc_chain_start(struct scsi_cmd *cmd, struct sbc_chain *ch);
 void sbc_chain_submit_same(struct scsi_cmd *cmd, struct sbc_chain *ch,
 			   uint32_t flags, uint64_t lba, void *block,
 			   uint64_t length_bytes);
+/* One backstore request for cmd's LU: len bytes at lba from/to buf. */
+void sbc_bs_start(struct scsi_cmd *cmd, enum bs_op op, uint32_t flags,
+		  uint64_t lba, void *buf, uint64_t len, bs_done_fn done);
 /* Submit one request whose buffer (buf_len bytes) differs from the range
  * it covers (length_bytes): WRITE SAME, COMPARE AND WRITE. */
 void sbc_bs_start_iov(struct scsi_cmd *cmd, enum bs_op op, uint32_t flags,
@@ -473,8 +504,9 @@ void sbc_chain_submit_lu(struct scsi_cmd *cmd, struct sbc_chain *ch,
 			 struct scsi_lu *lu, enum bs_op op, uint64_t lba,
 			 void *buf, uint64_t len);
 
-/* Shared SBC checks (sbc.c); false with sense set. */
+/* Is [lba, lba + nblocks) inside the LU (base.c)? */
 bool sbc_lba_in_range(const struct scsi_lu *lu, uint64_t lba, uint64_t nblocks);
+/* Shared SBC checks; false with sense set. */
 bool sbc_check_range(struct scsi_cmd *cmd, uint64_t lba, uint64_t nblocks);
 bool sbc_check_writable(struct scsi_cmd *cmd);
 bool sbc_have_data_out(struct scsi_cmd *cmd, uint64_t bytes);
@@ -574,5 +606,14 @@ struct scsi_cmd_desc {
 
 /* The command table, by opcode; fn == NULL for unsupported opcodes. */
 const struct scsi_cmd_desc *scsi_cmd_lookup(uint8_t opcode);
+
+/* task_set.c: run cmd's handler (cmd->desc), completing it when the
+ * handler is done at once. */
+void scsi_cmd_run(struct scsi_cmd *cmd);
+/* Take a nexus off its LU (its counters go to the LU's) and free it. */
+void scsi_itl_free(struct scsi_itl *itl);
+/* Change cmd->priv_state to `to`, checked against the transition table
+ * (task_set.c). */
+void scsi_cmd_state_set(struct scsi_cmd *cmd, uint32_t to);
 
 #endif

@@ -1,0 +1,307 @@
+/*
+ * task_set.c — an LU's task set below the dispatch: the references a
+ * command holds on its nexus, the command states, LBA range locks and the
+ * commands waiting for them, and completion (scsi_cmd_complete).  It runs
+ * a handler only through the command's descriptor (cmd->desc), set by
+ * scsi_cmd_exec, so it calls no command set (ci/check-layers.sh).
+ */
+#include <stdlib.h>
+
+#include "env.h"
+#include "scsi/scsi_int.h"
+
+/* ------------------------------------------------------ nexus references */
+
+/* Take a nexus off its LU (its counters go to the LU's) and free it. */
+void scsi_itl_free(struct scsi_itl *itl)
+{
+	struct scsi_lu *lu = itl->lu;
+
+	/* Its last use is gone (itl_release) or it never had one. */
+	ut_assert(itl->busy == 0);
+	scsi_lu_lock(lu);
+	if (!itl->detached)
+		scsi_res_nexus_gone(itl);
+	/* A detached nexus lost its reservation when it was detached. */
+	ut_assert(lu->spc2_holder != itl);
+	ut_assert(lu->itl_count > 0);
+	scsi_stats_add(&lu->retired, &itl->stats);
+	LIST_REMOVE(itl, lu_link);
+	lu->itl_count--;
+	scsi_lu_unlock(lu);
+	free(itl);
+}
+
+void scsi_itl_get(struct scsi_itl *itl)
+{
+	itl->busy++;
+	ut_assert(itl->busy > 0); /* no wrap */
+}
+
+/* Drop one use; true when that was the last use of a detached nexus,
+ * which is then off its session's list and must be freed (scsi_itl_free) by
+ * the caller, once it no longer needs the LU. */
+static bool itl_release(struct scsi_itl *itl)
+{
+	/* Pair: scsi_itl_get() (scsi_cmd_exec, EXTENDED COPY). */
+	ut_assert(itl->busy > 0);
+	ut_assert(!itl->detached || itl->sess->lun_map[itl->lun] != itl);
+	if (--itl->busy > 0 || !itl->detached)
+		return false;
+	LIST_REMOVE(itl, detached_link);
+	return true;
+}
+
+void scsi_itl_put(struct scsi_itl *itl)
+{
+	if (itl_release(itl))
+		scsi_itl_free(itl);
+}
+
+/* ------------------------------------------------ LBA range locks */
+
+static bool ranges_overlap(uint64_t a, uint64_t an, uint64_t b, uint64_t bn)
+{
+	return a < b + bn && b < a + an;
+}
+
+/* Every change of cmd->priv_state, checked against the transition table of
+ * scsi_int.h: cmd_allowed[from] has bit `to` set. */
+#define ST_IN CMD_IN_TASK_SET
+static const uint16_t cmd_allowed[16] = {
+	[0] = 1u << 0 | 1u << ST_IN,
+	[ST_IN] = 1u << 0 | 1u << (ST_IN | CMD_WAITING) |
+		  1u << (ST_IN | CMD_RANGE) |
+		  1u << (ST_IN | CMD_RANGE | CMD_RANGE_EXCL),
+	[ST_IN | CMD_WAITING] = 1u << ST_IN,
+	[ST_IN | CMD_RANGE] = 1u << 0,
+	[ST_IN | CMD_RANGE | CMD_RANGE_EXCL] = 1u << 0,
+};
+
+void scsi_cmd_state_set(struct scsi_cmd *cmd, uint32_t to)
+{
+	uint32_t from = scsi_cmd_state(cmd->priv_state);
+
+	ut_assert(scsi_cmd_state_valid(cmd->priv_state));
+	ut_assert(scsi_cmd_state_valid(to));
+	ut_assert(cmd_allowed[from] >> to & 1u);
+	/* CMD_LU_GOING stays with the command while it is in the set. */
+	cmd->priv_state = to ? to | (cmd->priv_state & CMD_LU_GOING) : 0;
+}
+
+/*
+ * The whole task set of lu, with its lock held: every command in it
+ * belongs to lu and is in a valid state; the waiters are exactly its
+ * WAITING commands; and no two LBA ranges held overlap unless both are
+ * shared (the range lock's promise, SBC-4 §5.3 for COMPARE AND WRITE).
+ */
+bool scsi_lu_task_set_ok(const struct scsi_lu *lu)
+{
+	const struct scsi_cmd *c, *d;
+	unsigned int waiting = 0, waiters = 0;
+
+	TAILQ_FOREACH (c, &lu->task_set, lu_link) {
+		if (c->lu != lu || !(c->priv_state & CMD_IN_TASK_SET) ||
+		    !scsi_cmd_state_valid(c->priv_state))
+			return false;
+		waiting += !!(c->priv_state & CMD_WAITING);
+		if (!(c->priv_state & CMD_RANGE))
+			continue;
+		for (d = TAILQ_NEXT(c, lu_link); d;
+		     d = TAILQ_NEXT(d, lu_link)) {
+			if (!(d->priv_state & CMD_RANGE))
+				continue;
+			if (!((c->priv_state | d->priv_state) & CMD_RANGE_EXCL))
+				continue;
+			if (ranges_overlap(c->range_lba, c->range_blocks,
+					   d->range_lba, d->range_blocks))
+				return false;
+		}
+	}
+	TAILQ_FOREACH (c, &lu->waiters, wait_link) {
+		if (c->lu != lu ||
+		    scsi_cmd_state(c->priv_state) != (ST_IN | CMD_WAITING))
+			return false;
+		waiters++;
+	}
+	return waiting == waiters;
+}
+
+bool scsi_range_acquire(struct scsi_cmd *cmd, uint64_t lba, uint64_t nblocks,
+			bool exclusive)
+{
+	struct scsi_lu *lu = cmd->lu;
+	struct scsi_cmd *c;
+	bool conflict = false;
+
+	/* A command takes one range, from its handler, after checking it
+	 * against the capacity. */
+	ut_assert(scsi_cmd_state(cmd->priv_state) == CMD_IN_TASK_SET);
+	ut_assert(nblocks > 0);
+	scsi_lu_lock(lu);
+	/* ... the capacity of the epoch it entered in: unless a resize came
+	 * since (lu_live.c, which then waits for it), the range is inside. */
+	ut_assert(cmd->lu_epoch != lu->epoch ||
+		  sbc_lba_in_range(lu, lba, nblocks));
+	TAILQ_FOREACH (c, &lu->task_set, lu_link) {
+		if (c == cmd || !(c->priv_state & CMD_RANGE))
+			continue;
+		if (!exclusive && !(c->priv_state & CMD_RANGE_EXCL))
+			continue;
+		if (ranges_overlap(lba, nblocks, c->range_lba,
+				   c->range_blocks)) {
+			conflict = true;
+			break;
+		}
+	}
+	if (conflict) {
+		TAILQ_INSERT_TAIL(&lu->waiters, cmd, wait_link);
+		scsi_cmd_state_set(cmd, CMD_IN_TASK_SET | CMD_WAITING);
+	} else {
+		cmd->range_lba = lba;
+		cmd->range_blocks = nblocks;
+		scsi_cmd_state_set(cmd,
+				   CMD_IN_TASK_SET | CMD_RANGE |
+					   (exclusive ? CMD_RANGE_EXCL : 0));
+	}
+	ut_assert_slow(scsi_lu_task_set_ok(lu));
+	scsi_lu_unlock(lu);
+	return !conflict;
+}
+
+/* A woken waiter, on its own reactor. */
+static void waiter_resume(void *arg)
+{
+	struct scsi_cmd *c = arg;
+
+	/* Woken (wake_waiters), on its session's reactor: in the task set,
+	 * off the wait list, holding no range yet. */
+	ut_assert(scsi_cmd_state(c->priv_state) == CMD_IN_TASK_SET);
+	ut_assert(c->sess->busy > 0);
+	if (scsi_cmd_aborted(c))
+		scsi_cmd_complete(c);
+	else
+		scsi_cmd_run(c);
+}
+
+static void cmd_complete_posted(void *arg)
+{
+	scsi_cmd_complete(arg);
+}
+
+void scsi_cmd_complete_from(struct scsi_cmd *cmd, struct env *here)
+{
+	struct env *to = cmd->sess->env;
+
+	ut_assert(here != NULL);
+	ut_assert(!(cmd->priv_state & CMD_WAITING));
+	/* A command in flight keeps its session alive: safe to post. */
+	if (to == here || env_post(to, cmd_complete_posted, cmd) != 0)
+		scsi_cmd_complete(cmd);
+}
+
+/* A range was released: every waiter tries again, in arrival order (a
+ * waiter of another reactor's session tries there). */
+void scsi_lu_wake_waiters(struct scsi_lu *lu, struct env *here)
+{
+	TAILQ_HEAD(, scsi_cmd) ready = TAILQ_HEAD_INITIALIZER(ready);
+	struct scsi_cmd *c;
+
+	/* priv_state of a command in the task set is read by other reactors
+	 * under the lock: change it there too. */
+	scsi_lu_lock(lu);
+	TAILQ_FOREACH (c, &lu->waiters, wait_link)
+		scsi_cmd_state_set(c, CMD_IN_TASK_SET);
+	TAILQ_CONCAT(&ready, &lu->waiters, wait_link);
+	ut_assert(TAILQ_EMPTY(&lu->waiters));
+	ut_assert_slow(scsi_lu_task_set_ok(lu));
+	scsi_lu_unlock(lu);
+	while ((c = TAILQ_FIRST(&ready)) != NULL) {
+		TAILQ_REMOVE(&ready, c, wait_link);
+		if (c->sess->env != here &&
+		    env_post(c->sess->env, waiter_resume, c) == 0)
+			continue;
+		waiter_resume(c);
+	}
+}
+
+void scsi_cmd_complete(struct scsi_cmd *cmd)
+{
+	struct scsi_sess *s = cmd->sess;
+	struct env *here = s->env; /* s may be gone after done() */
+	struct scsi_lu *lu = cmd->lu;
+	struct scsi_itl *itl = cmd->itl;
+	bool released = cmd->priv_state & CMD_RANGE;
+	bool free_itl;
+
+	/* A waiter completes only after it is woken (waiter_resume). */
+	ut_assert(!(cmd->priv_state & CMD_WAITING));
+	/* Pair: scsi_cmd_exec() counted it in; it is counted out once. */
+	ut_assert(s->busy > 0);
+	/* Every handler frees its scratch (bounce buffer, chain) first. */
+	ut_assert(cmd->priv == NULL);
+	if (cmd->priv_state & CMD_LU_GOING) {
+		/* Its LU went while it ran (lu_live.c): TASK ABORTED. */
+		__atomic_store_n(&cmd->aborted, false, __ATOMIC_RELAXED);
+		cmd->status = SCSI_STATUS_TASK_ABORTED;
+		cmd->sense_len = 0;
+		cmd->data_in_len = 0;
+	}
+	if (cmd->priv_state & CMD_IN_TASK_SET) {
+		scsi_lu_lock(lu);
+		TAILQ_REMOVE(&lu->task_set, cmd, lu_link);
+		ut_assert_slow(scsi_lu_task_set_ok(lu));
+		scsi_lu_unlock(lu);
+	}
+	scsi_cmd_state_set(cmd, 0);
+	s->busy--;
+	if (scsi_cmd_aborted(cmd)) {
+		/* SAM-5 §5.6 with TAS=1: TASK ABORTED, no data, no sense.
+		 * The transport drops it when its own nexus's TMF aborted
+		 * the command (that TMF's response concludes it). */
+		cmd->status = SCSI_STATUS_TASK_ABORTED;
+		cmd->sense_len = 0;
+		cmd->data_in_len = 0;
+	}
+	/* What the transport sends, as scsi.h promises it: sense with a
+	 * CHECK CONDITION and only then, data within the buffer. */
+	ut_assert(cmd->sense_len <= SCSI_SENSE_MAX);
+	ut_assert(cmd->data_in_len <= cmd->buf_cap);
+	ut_assert(scsi_cmd_aborted(cmd) ||
+		  (cmd->status == SCSI_STATUS_CHECK_CONDITION) ==
+			  (cmd->sense_len > 0));
+#ifndef UT_NO_IO_STATS /* only to measure what counting costs */
+	if (itl)
+		scsi_stats_count(cmd, env_now_ns(here));
+#endif
+	/* Before done(), which may free the session (and with it every
+	 * nexus still mapped), as s->busy is. */
+	free_itl = itl && itl_release(itl);
+	cmd->done(cmd);
+	if (released) {
+		bool waiting;
+
+		scsi_lu_lock(lu);
+		waiting = !TAILQ_EMPTY(&lu->waiters);
+		scsi_lu_unlock(lu);
+		if (waiting)
+			scsi_lu_wake_waiters(lu, here);
+	}
+	/* Last: freeing a detached nexus may let the LU itself go. */
+	if (free_itl)
+		scsi_itl_free(itl);
+}
+
+void scsi_cmd_run(struct scsi_cmd *cmd)
+{
+	const struct scsi_cmd_desc *d = cmd->desc;
+
+	/* scsi_cmd_exec() ran only known opcodes; a handler runs with the
+	 * command in the task set, or without an LU where the table allows
+	 * it (INQUIRY, REPORT LUNS, REQUEST SENSE). */
+	ut_assert(d != NULL);
+	ut_assert(cmd->lu ? scsi_cmd_state(cmd->priv_state) == CMD_IN_TASK_SET
+			  : (d->flags & SCSI_CMD_NO_LU) != 0);
+	if (d->fn(cmd) == SCSI_RC_DONE)
+		scsi_cmd_complete(cmd);
+}
