@@ -1,0 +1,124 @@
+/*
+ * disk_file.h — what disk_file.c (the I/O engine: io_uring, the thread
+ * pool, writes on the reactor) and disk_file_open.c (open, provisioning,
+ * resize, close) share.
+ */
+#ifndef UT_ENV_REAL_DISK_FILE_H
+#define UT_ENV_REAL_DISK_FILE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "backstore/backstore.h"
+#include "env_real/env_real_int.h"
+
+#define ER_QUEUE_DEPTH 256
+#define ER_IO_IOV 64 /* iovecs per submission (chunking beyond) */
+#define ER_POOL_THREADS 4
+#define ER_ZERO_BYTES (256u * 1024u)
+#define ER_ZERO_IOV 16		     /* zero writes: 4 MiB per submission */
+#define ER_INLINE_MAX (128u * 1024u) /* largest write done on the reactor */
+#define ER_INLINE_SLOW_NS 500000ull  /* an inline write slower than this */
+#define ER_INLINE_BACKOFF_MIN_NS 100000000ull	/* ... stops them 100 ms */
+#define ER_INLINE_BACKOFF_MAX_NS 10000000000ull /* ... doubling to 10 s */
+
+/* Whether a file takes non-blocking buffered writes (RWF_NOWAIT), learnt
+ * from its first write. */
+enum er_nowait {
+	ER_NOWAIT_UNKNOWN,
+	ER_NOWAIT_YES,
+	ER_NOWAIT_NO,
+};
+
+enum er_stage {
+	ER_ST_RW,
+	ER_ST_FLUSH,
+	ER_ST_FALLOC,
+	ER_ST_ZEROS,
+};
+
+struct er_disk_engine;
+
+/* A file's requests waiting for a free er_io of one reactor's engine. */
+struct er_fq {
+	struct er_file *f;
+	TAILQ_HEAD(, bs_req) waiting; /* no er_io free when submitted */
+	TAILQ_ENTRY(er_fq) wait_link; /* on eng->waiting_files */
+	bool on_wait_list;
+	/* Writes on the reactor: none before inline_until; the next pause
+	 * after a slow one (0 = ER_INLINE_BACKOFF_MIN_NS). */
+	uint64_t inline_until_ns, inline_backoff_ns;
+};
+
+/* One file or block device, used by every reactor: a request goes to the
+ * engine of the reactor that submits it and completes there.  What is
+ * per reactor is in q[]; the counters are atomic. */
+struct er_file {
+	struct bs_dev dev;
+	struct er_reactor *home; /* opened here: logs, and submissions
+					 * from outside any reactor */
+	int fd;
+	bool is_blk;
+	bool closing;	      /* bs_close() called; free when idle */
+	atomic_uint in_done;  /* inside a req->done of this file */
+	atomic_uint inflight; /* er_io in use for this file */
+	struct er_fq q[ER_MAX_REACTORS];
+	/* fallocate refused these modes once: go straight to zero writes
+	 * (a hint: a racing reactor at worst tries the mode once more) */
+	atomic_bool no_punch_hole, no_zero_range;
+	atomic_int nowait; /* enum er_nowait */
+	char name[64];
+};
+
+struct er_io {
+	struct er_disk_engine *eng;
+	struct er_file *f;
+	struct bs_req *req;
+	enum er_stage stage;
+	uint64_t done_bytes;	     /* progress within the request */
+	int fa_mode;		     /* FALLOC stage: fallocate mode */
+	struct iovec iov[ER_IO_IOV]; /* the chunk in flight */
+	int iovcnt;
+	uint64_t chunk_off;
+	ssize_t res;	   /* pool, inline: the result or -errno */
+	int status;	   /* early completion (validation) */
+	bool defer_result; /* the defer hands res to er_io_result */
+	struct er_defer defer;
+	TAILQ_ENTRY(er_io) link;
+};
+
+struct er_disk_engine {
+	struct er_reactor *r;
+	bool uring;
+	struct io_uring ring;
+	struct er_watch done_watch; /* ring eventfd, or the pool's */
+	uint8_t *zeros;
+	struct er_io ios[ER_QUEUE_DEPTH];
+	TAILQ_HEAD(, er_io) free_ios;
+	TAILQ_HEAD(, er_fq) waiting_files;
+	unsigned int inflight;
+	struct env_real_disk_stats stats;
+
+	/* thread-pool fallback */
+	pthread_t threads[ER_POOL_THREADS];
+	unsigned int nthreads;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	TAILQ_HEAD(, er_io) work, done; /* under lock */
+	bool shutdown;			/* under lock */
+};
+
+/* disk_file.c */
+/* No er_io in use and no request waiting for one, on any reactor. */
+bool er_file_idle(struct er_file *f);
+/* Close and free a file (closed, idle). */
+void er_file_destroy(struct er_file *f);
+/* Reactor r's disk engine, started on first use; NULL if it cannot be. */
+struct er_disk_engine *er_engine_get(struct er_reactor *r);
+/* The bs_ops submit of a file LU. */
+void er_file_submit(struct bs_dev *dev, struct bs_req *req);
+
+#endif
