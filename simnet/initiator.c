@@ -150,6 +150,11 @@ void ini_set_hooks(struct ini *ini, ini_violation_fn v, ini_event_fn e,
 	ini->hook_arg = arg;
 }
 
+void ini_set_hold_r2t(struct ini *ini, bool on)
+{
+	ini->hold_r2t = on;
+}
+
 void ini_set_ignore_nopin(struct ini *ini, bool ignore)
 {
 	ini->ignore_nopin = ignore;
@@ -207,6 +212,7 @@ struct ini_op *ini_op_new(struct ini *ini, enum ini_op_kind kind,
 	op->done = done;
 	op->arg = arg;
 	op->itt = ISCSI_RESERVED_TAG;
+	sim_ev_init(&op->r2t_ev, NULL); /* hold-r2t */
 	return op;
 }
 
@@ -214,6 +220,8 @@ void ini_op_free(struct ini_op *op)
 {
 	if (op == NULL)
 		return;
+	if (op->ini != NULL)
+		sim_ev_cancel(op->ini->sim, &op->r2t_ev);
 	free(op->out);
 	free(op->in);
 	free(op->raw);

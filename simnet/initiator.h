@@ -51,6 +51,8 @@ enum ini_outcome {
 struct ini_op;
 typedef void (*ini_done_fn)(void *arg, struct ini_op *op);
 
+#define INI_HOLD_R2T_MAX 16
+
 struct ini_op {
 	enum ini_op_kind kind;
 	enum ini_outcome outcome;
@@ -70,6 +72,12 @@ struct ini_op {
 	uint32_t unsol_sent; /* immediate + unsolicited bytes */
 	uint32_t next_datasn;
 	uint32_t seq_bytes; /* Data-In bytes of the current sequence */
+	/* hold-r2t: R2Ts answered only after 2 ms without a new one */
+	struct sim_ev r2t_ev;
+	uint32_t r2t_held;
+	struct {
+		uint32_t ttt, off, len;
+	} r2t_hold[INI_HOLD_R2T_MAX];
 
 	/* TMF */
 	uint8_t tmf_fn;
@@ -145,6 +153,9 @@ const struct ini_params *ini_params(const struct ini *ini);
 void ini_set_hooks(struct ini *ini, ini_violation_fn v, ini_event_fn e,
 		   void *arg);
 void ini_set_ignore_nopin(struct ini *ini, bool ignore);
+/* Hold R2Ts (answer them 2 ms after the last one): a target that has
+ * more than MaxOutstandingR2T of a task outstanding is then seen. */
+void ini_set_hold_r2t(struct ini *ini, bool on);
 void ini_set_auto_logout(struct ini *ini, bool on);
 /* Extra login keys ("Key=Value" separated by NUL or ' '), replacing our
  * defaults for those keys. */

@@ -5,6 +5,7 @@
  * target checked as it arrives (StatSN, ExpCmdSN, sense, residuals).
  */
 #include <assert.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +48,24 @@ static void send_data_out(struct ini *ini, struct ini_op *op, uint32_t ttt,
 		offset += n;
 		len -= n;
 	}
+}
+
+/* hold-r2t: 2 ms without a new R2T; answer the held ones. */
+static void r2t_release(struct sim_ev *ev)
+{
+	struct ini_op *op =
+		(struct ini_op *)((char *)ev - offsetof(struct ini_op, r2t_ev));
+	struct ini *ini = op->ini;
+
+	if (op->outcome != INI_PENDING || ini->c == NULL) {
+		op->r2t_held = 0;
+		return;
+	}
+	for (uint32_t i = 0; i < op->r2t_held; i++)
+		send_data_out(ini, op, op->r2t_hold[i].ttt, op->r2t_hold[i].off,
+			      op->r2t_hold[i].len);
+	op->r2t_held = 0;
+	ini_tx_flush(ini);
 }
 
 static void send_scsi(struct ini *ini, struct ini_op *op)
@@ -464,6 +483,24 @@ static void rx_r2t(struct ini *ini, const struct iscsi_bhs *h)
 	if (off < op->unsol_sent)
 		ini_violation(ini, "R2T offset %u inside unsolicited data (%u)",
 			      off, op->unsol_sent);
+	if (ini->hold_r2t && ini->neg.max_r2t <= INI_HOLD_R2T_MAX) {
+		/* RFC 7143 §13.17: at most MaxOutstandingR2T R2Ts of a task
+		 * outstanding; ours are, until we answer them. */
+		if (op->r2t_held >= ini->neg.max_r2t) {
+			ini_violation(ini,
+				      "itt=%08x R2T with %u outstanding "
+				      "already (MaxOutstandingR2T %u)",
+				      h->itt, op->r2t_held, ini->neg.max_r2t);
+			return;
+		}
+		op->r2t_hold[op->r2t_held].ttt = h->w20;
+		op->r2t_hold[op->r2t_held].off = off;
+		op->r2t_hold[op->r2t_held].len = len;
+		op->r2t_held++;
+		op->r2t_ev.fn = r2t_release;
+		sim_ev_at(ini->sim, &op->r2t_ev, ini->sim->now_ns + 2000000);
+		return;
+	}
 	send_data_out(ini, op, h->w20, off, len);
 	ini_tx_flush(ini);
 }

@@ -75,6 +75,7 @@ struct ini {
 	uint8_t chap_chal[CHAP_DIGEST_MAX_BYTES];
 	size_t chap_chal_len;
 	bool ignore_nopin;
+	bool hold_r2t;
 	bool auto_logout;
 	bool digests_live; /* FFP reached: digests as negotiated */
 

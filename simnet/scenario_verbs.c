@@ -526,6 +526,8 @@ void actor_verb(struct runner *r, struct actor *a, struct toks *t)
 	} else if (strcmp(verb, "vanish") == 0) {
 		ini_vanish(a->ini);
 		resv_drop_holder(r, a);
+	} else if (strcmp(verb, "hold-r2t") == 0) {
+		ini_set_hold_r2t(a->ini, !has(t, "off"));
 	} else if (strcmp(verb, "ignore-nopin") == 0) {
 		ini_set_ignore_nopin(a->ini, !has(t, "off"));
 	} else if (strcmp(verb, "wait") == 0) {
