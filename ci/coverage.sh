@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make coverage: how much of target/ everything we run reaches.
 #   ci/coverage.sh [STEP...]     steps: unit scenarios explore daemon
-#                                conformance fuzz (default: all of them)
+#                                control conformance fuzz (default: all)
 # Builds the target, its unit tests, the daemon and the simulator with
 # gcc --coverage into build/cov, zeroes the counters, runs each step,
 # replays the fuzz corpora through the gcc --coverage fuzz builds
@@ -22,7 +22,7 @@ cov=build/cov
 fz=build/fuzz/cov
 out=build/coverage
 seeds=${COVERAGE_SEEDS:-2000}
-steps=${*:-unit scenarios explore daemon conformance fuzz}
+steps=${*:-unit scenarios explore daemon control conformance fuzz}
 command -v lcov >/dev/null || { echo "coverage: lcov is not installed (apt-get install lcov)"; exit 2; }
 rc_br=(--rc lcov_branch_coverage=1)
 mk() {
@@ -65,6 +65,13 @@ for s in $steps; do
 		# its initiators (ut-io, ut-hostile) are not target code
 		nice -n 10 make --no-print-directory build/ut-io build/ut-hostile >/dev/null
 		UTARGET=$root/$cov/utarget nice -n 10 conformance/daemon-test 2>&1 |
+			tail -n 2 ;;
+	control)
+		# utargetctl and live reconfiguration under I/O (the control
+		# socket, reconfig.c, ctl.c); its tools are not target code
+		nice -n 10 make --no-print-directory build/utargetctl build/ut-live \
+			build/bench/ut-load >/dev/null
+		UTARGET=$root/$cov/utarget nice -n 10 conformance/control-test 2>&1 |
 			tail -n 2 ;;
 	conformance)
 		UTARGET=$root/$cov/utarget nice -n 10 conformance/run 2>&1 |
