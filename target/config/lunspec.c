@@ -11,7 +11,8 @@
  *            | "file:" PATH { "," opt }
  *            | "rbd:" POOL "/" IMAGE { "," opt | "," rbdopt }
  *            | "tcmu:" HANDLER "/" CFGSTRING { "," opt }
- *   opt     := "ro" | "thin" | "removable" | "blocksize=" (512|4096)
+ *   opt     := "ro" | "thin" | "removable" | "expl_alua"
+ *            | "blocksize=" (512|4096)
  *            | "physblock=" (512|1024|...|32768, at least blocksize)
  *            | "size=" size (file and tcmu only)
  *   rbdopt  := "conf=" PATH | "id=" NAME | "timeout=" (1..3600 seconds)
@@ -269,6 +270,9 @@ static int cfg_lun_opt(char *opt, struct ut_dev_cfg *dev, const char **err)
 		dev->thin = true;
 	} else if (!strcmp(opt, "removable")) {
 		dev->removable = true;
+	} else if (!strcmp(opt, "expl_alua")) {
+		/* SET TARGET PORT GROUPS allowed (a DEVICE_GROUP member) */
+		dev->expl_alua = true;
 	} else if (!strncmp(opt, "blocksize=", 10)) {
 		if (cfg_parse_dec(opt + 10, UINT32_MAX, &v) ||
 		    (v != 512 && v != 4096))
@@ -297,7 +301,8 @@ static int cfg_lun_opt(char *opt, struct ut_dev_cfg *dev, const char **err)
 	} else {
 		return cfg_lun_fail(err,
 				    "unknown option '%.40s' (expected ro, "
-				    "thin, removable, blocksize= or size=%s)",
+				    "thin, removable, expl_alua, blocksize= or "
+				    "size=%s)",
 				    opt,
 				    dev->kind == BS_RBD ? "; for rbd: conf=, "
 							  "id=, timeout=, cache"

@@ -381,6 +381,15 @@ static void listen_option_takes_a_portal_group(void **state)
 	assert_int_equal(ut_config_portal_tpgt(&cfg, 1), 2);
 	assert_int_equal(ut_config_portal_tpgt(&cfg, 2), 65535);
 	assert_string_equal(cfg.portals[2], "10.0.0.1:3260");
+	{
+		struct ut_dev_cfg dev;
+		const char *err;
+
+		memset(&dev, 0, sizeof(dev));
+		assert_int_equal(
+			ut_lun_spec_parse("mem:1M,expl_alua", &dev, &err), 0);
+		assert_true(dev.expl_alua);
+	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (ut_config_set_portals(&cfg, bad[i], 1) == 0)
 			fail_msg("--listen %s was accepted", bad[i][0]);

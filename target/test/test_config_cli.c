@@ -152,7 +152,7 @@ static void rbd_and_tcmu_lun_specs_that_are_invalid_say_why(void **state)
 					"bytes");
 	lun_spec_fails("file:/x,cache",
 		       "unknown option 'cache' (expected ro, thin, removable, "
-		       "blocksize= or size=)");
+		       "expl_alua, blocksize= or size=)");
 	lun_spec_fails("tcmu:/srv/x", "tcmu: needs HANDLER/CFGSTRING, HANDLER "
 				      "a tcmu-runner handler name (qcow, rbd, "
 				      "fbo, zbc, ...)");
@@ -235,12 +235,14 @@ static void lun_specs_that_are_invalid_give_clear_errors(void **state)
 	lun_spec_fails("mem:1000", "size must be a multiple of the block size");
 	lun_spec_fails("mem:1G,,ro", "empty option in --lun spec");
 	lun_spec_fails("mem:1G,fast", "unknown option 'fast' (expected ro, "
-				      "thin, removable, blocksize= or size=)");
+				      "thin, removable, expl_alua, blocksize= "
+				      "or size=)");
 	lun_spec_fails("mem:1G,size=2G",
 		       "size= is for file: and tcmu: only (write mem:SIZE or "
 		       "null:SIZE; an rbd image has its own size)");
 	lun_spec_fails("file:/a,b", "unknown option 'b' (expected ro, thin, "
-				    "removable, blocksize= or size=)");
+				    "removable, expl_alua, blocksize= or "
+				    "size=)");
 	lun_spec_fails("file:/a,size=big", "bad size 'big' (expected bytes or "
 					   "a K, M, G or T suffix)");
 }
