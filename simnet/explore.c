@@ -33,6 +33,8 @@ struct gen {
 	uint64_t st_ua;
 	/* And a fifth for the world: several reactors, RAM and null LUNs. */
 	uint64_t st_world;
+	/* A sixth for ALUA, likewise: multipath hosts, state changes. */
+	uint64_t st_alua;
 };
 
 static void out(struct gen *g, const char *fmt, ...)
@@ -130,6 +132,70 @@ static void ctl_step(struct gen *g, struct ctl_luns *cl)
 	} else if (!cl->removed[k]) {
 		cl->size_k[k] += 64 * (1 + (unsigned)rnd_ctl(g, 4));
 		out(g, "target lun resize %u %uK\n", k, cl->size_k[k]);
+	}
+}
+
+static uint64_t rnd_alua(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_alua) % n : 0;
+}
+
+/* ALUA states, weighted as failovers see them: mostly the active ones and
+ * standby, now and then the others. */
+static const char *alua_state(struct gen *g)
+{
+	static const char *const st[] = {
+		"active",	"active",	 "nonoptimized",
+		"nonoptimized", "standby",	 "standby",
+		"unavailable",	"transitioning", "offline",
+	};
+
+	return st[rnd_alua(g, sizeof(st) / sizeof(st[0]))];
+}
+
+/* One ALUA step: a state change the target makes (utargetctl's), an
+ * initiator's SET or REPORT TARGET PORT GROUPS, or I/O of a multipath
+ * host, which follows the unit attentions and NOT READY answers to the
+ * best path (scenario_alua.c). */
+static void alua_step(struct gen *g, unsigned int nini,
+		      const char *const *names, unsigned int nlun,
+		      uint32_t lba_span, unsigned int *vnum)
+{
+	unsigned int r = (unsigned int)rnd_alua(g, 100);
+	unsigned int h = (unsigned int)rnd_alua(g, nini);
+	unsigned int lun = (unsigned int)rnd_alua(g, nlun);
+	uint32_t lba = (uint32_t)rnd_alua(g, lba_span);
+	uint32_t blocks = 1 + (uint32_t)rnd_alua(g, 16);
+
+	if (r < 30) {
+		out(g, "target alua %u %s\n", 1 + (unsigned)rnd_alua(g, 2),
+		    alua_state(g));
+	} else if (r < 40) {
+		static const char *const st[] = {"active", "nonoptimized",
+						 "standby", "unavailable"};
+
+		out(g, "%s%s stpg 1=%s 2=%s & expect any\n", names[h],
+		    rnd_alua(g, 2) ? "2" : "", st[rnd_alua(g, 4)],
+		    st[rnd_alua(g, 4)]);
+	} else if (r < 45) {
+		out(g, "%s%s rtpg lun=%u & expect any\n", names[h],
+		    rnd_alua(g, 2) ? "2" : "", lun);
+	} else if (r < 53) {
+		/* what each state still lets through, or not */
+		static const char *const v[] = {"readcap",	"tur",
+						"inquiry",	"request-sense",
+						"pr-read-keys", "report-luns"};
+
+		out(g, "%s%s %s lun=%u & expect any\n", names[h],
+		    rnd_alua(g, 2) ? "2" : "", v[rnd_alua(g, 6)], lun);
+	} else if (r < 75) {
+		out(g, "H%s write lun=%u lba=%u blocks=%u data=m%u &\n",
+		    names[h], lun, lba, blocks, ++*vnum);
+	} else if (r < 95) {
+		out(g, "H%s read lun=%u lba=%u blocks=%u &\n", names[h], lun,
+		    lba, blocks);
+	} else {
+		out(g, "H%s sync lun=%u &\n", names[h], lun);
 	}
 }
 
@@ -264,7 +330,8 @@ char *explore_generate(uint64_t seed)
 			.st_remote = seed ^ 0x7e307e5eull,
 			.st_ctl = seed ^ 0xc7153edull,
 			.st_ua = seed ^ 0x0a77e471ull,
-			.st_world = seed ^ 0x3077d5ull};
+			.st_world = seed ^ 0x3077d5ull,
+			.st_alua = seed ^ 0xa1a0a1a0ull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};
@@ -280,8 +347,11 @@ char *explore_generate(uint64_t seed)
 	 * there) in one seed in five. */
 	bool other_backings = rnd_world(&g, 100) < 20 && !ctl;
 	enum { B_SIM, B_MEM, B_NULL } backing[8] = {B_SIM};
+	/* ALUA: two portal groups, each initiator X a multipath host HX of
+	 * X (portal group 1) and X2 (portal group 2). */
+	bool alua = rnd_alua(&g, 100) < 15;
 	struct mix m;
-	unsigned int nini, nlun, steps, vnum = 0, label = 0;
+	unsigned int nini, nlun, steps, vnum = 0, label = 0, mvnum = 0;
 	uint32_t lba_span;
 	struct recent {
 		unsigned int lun;
@@ -306,6 +376,9 @@ char *explore_generate(uint64_t seed)
 	lba_span = 16 + (uint32_t)rnd(&g, 112);
 	if (remote)
 		out(&g, "# a remote store (tails, timeouts, absences)\n");
+	if (alua)
+		out(&g, "# ALUA: two portal groups, multipath hosts, state "
+			"changes\n");
 	out(&g, "# explore seed %llu:%s%s%s%s%s%s%s%s%s%s%s%s%s%s%s\n",
 	    (unsigned long long)seed, m.chunk ? " chunk" : "",
 	    m.jitter ? " jitter" : "", m.partial ? " partial" : "",
@@ -355,6 +428,16 @@ char *explore_generate(uint64_t seed)
 		    1 + (unsigned)rnd(&g, 5), 1 + (unsigned)rnd(&g, 5));
 	for (unsigned int i = 0; i < nini; i++)
 		out(&g, "initiator %s\n", names[i]);
+	if (alua) {
+		out(&g,
+		    "portal 10.0.0.1:3260\nportal 10.0.0.2:3260 tpgt=2\n"
+		    "tpg 1 %s preferred tpgt=1\ntpg 2 %s tpgt=2\n",
+		    rnd_alua(&g, 4) ? "active" : alua_state(&g),
+		    rnd_alua(&g, 2) ? "nonoptimized" : alua_state(&g));
+		for (unsigned int i = 0; i < nini; i++)
+			out(&g, "initiator %s2\nmpath H%s %s %s2\n", names[i],
+			    names[i], names[i], names[i]);
+	}
 	if (m.chunk || m.jitter || m.partial)
 		out(&g, "net delay=%uus jitter=%uus chunk=%u partial=%s\n",
 		    10 + (unsigned)rnd(&g, 200),
@@ -391,6 +474,9 @@ char *explore_generate(uint64_t seed)
 	}
 	for (unsigned int i = 0; i < nini; i++)
 		out(&g, "%s login expect any\n", names[i]);
+	for (unsigned int i = 0; alua && i < nini; i++)
+		out(&g, "%s2 login portal=10.0.0.2:3260 expect any\n",
+		    names[i]);
 	for (unsigned int s = 0; s < steps; s++) {
 		if (ctl && rnd_ctl(&g, 100) < 4)
 			ctl_step(&g, &cl);
@@ -404,6 +490,8 @@ char *explore_generate(uint64_t seed)
 		const char *a;
 		unsigned int lun;
 
+		if (alua && rnd_alua(&g, 100) < 35)
+			alua_step(&g, nini, names, nlun, lba_span, &mvnum);
 		if (remote && rnd_remote(&g, 100) < 4) {
 			size_t mark = g.len;
 
@@ -480,6 +568,8 @@ char *explore_generate(uint64_t seed)
 			    1 + (unsigned)rnd(&g, 100));
 			for (unsigned int i = 0; i < nini; i++)
 				out(&g, "%s reconnect expect any\n", names[i]);
+			for (unsigned int i = 0; alua && i < nini; i++)
+				out(&g, "%s2 reconnect expect any\n", names[i]);
 			out(&g, "%s read lun=%u lba=0 blocks=%u & expect any\n",
 			    a, lun, lba_span + 8);
 		} else if (r < 95) {
@@ -498,6 +588,8 @@ char *explore_generate(uint64_t seed)
 	out(&g, "run until quiet\n");
 	for (unsigned int i = 0; i < nini; i++)
 		out(&g, "%s logout expect any\n", names[i]);
+	for (unsigned int i = 0; alua && i < nini; i++)
+		out(&g, "%s2 logout expect any\n", names[i]);
 	out(&g, "run until quiet\n");
 	return g.buf;
 }

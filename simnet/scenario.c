@@ -194,7 +194,8 @@ static int build_cfg(struct runner *r)
 		snprintf(c->devs[k].t10_dev_id, sizeof(c->devs[k].t10_dev_id),
 			 "%s", r->luns[k].disk);
 	}
-	if (cfg_extra_targets(r, c) != 0 || cfg_users(r, c) != 0)
+	if (cfg_extra_targets(r, c) != 0 || cfg_users(r, c) != 0 ||
+	    alua_cfg(r, c) != 0)
 		return -1;
 	r->cfg_built = true;
 	return 0;
@@ -304,6 +305,7 @@ static void target_restart(struct runner *r)
 	r->sim->target_up = true;
 	r->down = false;
 	server_boot(r);
+	alua_restarted(r);
 }
 
 /* ---------------------------------------------------------- waiting */
@@ -429,6 +431,7 @@ static bool ctl_apply(struct runner *r, struct ut_config *cfg,
 		ut_config_free(&r->cfg);
 		if (ut_config_copy(&r->cfg, iscsi_server_config(r->srv)))
 			abort();
+		alua_ctl_applied(r);
 	}
 	ut_config_free(cfg);
 	return rc == 0;
@@ -581,6 +584,7 @@ static void ctl_lun_add(struct runner *r, struct toks *t)
 	l->ms_known = l->ms_inflight == 0;
 	l->ms_wce = !l->wc_off;
 	l->ms_dsense = l->ms_swp = false;
+	alua_lun_changed(r, l);
 	r->ctl_seq++;
 	ua_step_end(r, resets == r->resets_done && resets_quiet(r));
 	ua_lun_back(r, (int)(l - r->luns));
@@ -623,8 +627,12 @@ static void ctl_lun_remove(struct runner *r, struct toks *t)
 		ut_config_remove_dev(&cfg, dev);
 	ua_step_begin(r);
 	ua_luns_changed(r, lun);
+	if (l)
+		alua_lun_going(l); /* answered NOT SUPPORTED while it goes */
 	if (!ctl_apply(r, &cfg, &o, want_fail(t))) {
 		ua_step_failed(r);
+		if (l)
+			alua_lun_changed(r, l);
 		return;
 	}
 	if (l) {
@@ -632,6 +640,7 @@ static void ctl_lun_remove(struct runner *r, struct toks *t)
 		/* Its nexuses went: SPC-2 reservations with them, and the
 		 * conditions they had queued (a new nexus starts afresh). */
 		resv_reset(l);
+		alua_lun_changed(r, l);
 	}
 	ua_forget_lun(r, lun);
 	r->ctl_seq++;
@@ -773,6 +782,8 @@ static void target_verb(struct runner *r, struct toks *t)
 			return;
 		}
 		snprintf(r->extra_iqn[r->nextra++], UT_NAME_MAX, "%s", t->v[2]);
+	} else if (strcmp(verb, "alua") == 0) {
+		alua_target_verb(r, t);
 	} else if (strcmp(verb, "stats") == 0) {
 		struct iscsi_server_stats st;
 		int ex = -1;
@@ -856,9 +867,14 @@ static void do_line(struct runner *r, char *text)
 	}
 	if (strcmp(t.v[0], "seed") == 0)
 		return; /* read before the run */
-	if (strcmp(t.v[0], "portal") == 0 && t.n == 2 && !r->started) {
+	if (strcmp(t.v[0], "portal") == 0) {
 		if (!against_skip(r, "portal"))
-			snprintf(r->portal, sizeof(r->portal), "%s", t.v[1]);
+			alua_decl_portal(r, &t);
+	} else if (strcmp(t.v[0], "tpg") == 0) {
+		if (!against_skip(r, "target port group"))
+			alua_decl_tpg(r, &t);
+	} else if (strcmp(t.v[0], "mpath") == 0) {
+		alua_decl_host(r, &t);
 	} else if (strcmp(t.v[0], "target") == 0 && t.n >= 2) {
 		target_verb(r, &t);
 	} else if (strcmp(t.v[0], "lun") == 0) {
@@ -913,6 +929,8 @@ static void do_line(struct runner *r, char *text)
 			  c.window_bytes, c.partial_send);
 	} else if ((a = actor_find(r, t.v[0])) != NULL) {
 		actor_verb(r, a, &t);
+	} else if (alua_host_find(r, t.v[0]) != NULL) {
+		alua_host_verb(r, alua_host_find(r, t.v[0]), &t);
 	} else {
 		for (int i = 0; i < r->nluns; i++)
 			if (strcmp(r->luns[i].disk, t.v[0]) == 0) {
@@ -942,6 +960,7 @@ static void runner_free(struct runner *r)
 	}
 	for (int i = 0; i < r->nluns; i++)
 		model_free(r->luns[i].m);
+	alua_free(r);
 	if (r->cfg_built)
 		ut_config_free(&r->cfg);
 }
@@ -1038,6 +1057,7 @@ int scn_run(const char *name, const char *text, const struct scn_opts *o,
 	r.o = *o;
 	r.res = res;
 	TAILQ_INIT(&r.pends);
+	TAILQ_INIT(&r.alua.cmds);
 	snprintf(r.iqn, sizeof(r.iqn), DEFAULT_IQN);
 	snprintf(r.portal, sizeof(r.portal), DEFAULT_PORTAL);
 	lun_params_defaults(&r);

@@ -11,6 +11,10 @@
  *   scenario_oracle.c  the checks: each answer against its expectation,
  *                      the data model, SPC-2 and persistent reservations,
  *                      and liveness and leaks at the end of the run
+ *   scenario_alua.c    ALUA: portal groups and target port groups, the
+ *                      `target alua`, stpg and rtpg verbs, multipath
+ *                      hosts, and the oracle of access states and their
+ *                      unit attentions
  *
  * Dependencies point one way: verbs use parse and oracle; the runner uses
  * all three.  The oracles see a command only when its answer arrives
@@ -32,7 +36,10 @@
 
 #define MAX_LUNS 8
 #define MAX_ACTORS 8
-#define MAX_USERS 16 /* IncomingUser lines per target (as config) */
+#define MAX_USERS 16  /* IncomingUser lines per target (as config) */
+#define MAX_PORTALS 4 /* portal declarations */
+#define MAX_TPGS 4    /* ALUA target port groups (tpg lines) */
+#define MAX_HOSTS 4   /* multipath hosts (mpath lines) */
 #define MAX_TOKS 64
 #define SYNC_TIMEOUT_NS (60 * SIM_NS_PER_S)
 #define QUIET_LIMIT_NS (600 * SIM_NS_PER_S)
@@ -116,6 +123,10 @@ struct lun_st {
 	bool ms_known, ms_wce, ms_dsense, ms_swp;
 	int ms_inflight;
 	uint64_t ms_issued;
+	/* ALUA (scenario_alua.c): its LU is in the device group, and a
+	 * count bumped when it is added or removed */
+	bool alua_in;
+	uint32_t alua_gen;
 };
 
 /* A READ/WRITE... that passed the unit attention check while a condition
@@ -132,7 +143,12 @@ struct actor {
 	char name[32];
 	struct ini *ini;
 	int idx;
-	uint32_t sess; /* bumped at every successful login */
+	uint32_t sess;	 /* bumped at every successful login */
+	char portal[64]; /* of its last login (reconnect's default) */
+	uint16_t tpgt;	 /* that portal's group: its target port */
+	uint8_t alua_owed[MAX_LUNS];	  /* ALUA_UA_* (scenario_alua.c) */
+	uint16_t alua_inflight[MAX_LUNS]; /* its commands that may take a UA */
+	uint64_t alua_useq[MAX_LUNS];	  /* alua.seq at its last such answer */
 	char keys[1024];
 	struct ini_chap chap; /* CHAP credentials from the declaration */
 	/* Unit attention oracle (scenario_ua.c): per LUN (index in
@@ -150,6 +166,40 @@ struct actor {
 struct pend;
 TAILQ_HEAD(pend_list, pend);
 
+/* ALUA (scenario_alua.c): what the runner knows of each target port
+ * group, the multipath hosts and their commands. */
+struct alua_tpg_st {
+	uint16_t id;
+	uint16_t tpgt;	    /* the portal group whose port is in it */
+	int state;	    /* SPC-4 code; -1 unknown */
+	int init;	    /* as configured: a restart's state */
+	uint64_t set_epoch; /* alua.epoch of its last `target alua` */
+	bool preferred;
+};
+
+struct mp_cmd;
+TAILQ_HEAD(mp_cmd_list, mp_cmd);
+
+struct mp_host {
+	char name[32];
+	struct actor *path[2];
+	int view[2];	/* the host's idea of each path's state, -1 none */
+	bool failed[2]; /* the path lost its connection */
+};
+
+struct alua_st {
+	int ntpgs;
+	struct alua_tpg_st tpgs[MAX_TPGS];
+	uint64_t epoch;	      /* bumped by every change or possible change */
+	int stpg_inflight;    /* SET TARGET PORT GROUPS not answered yet */
+	uint64_t seq;	      /* counts answers that may carry an attention */
+	uint64_t stpg_seq;    /* counts STPGs sent and answered */
+	uint64_t resets_sent; /* LU and target resets sent */
+	struct mp_host hosts[MAX_HOSTS];
+	int nhosts;
+	struct mp_cmd_list cmds; /* host commands, kept until the end */
+};
+
 struct runner {
 	const char *name;
 	struct scn_opts o;
@@ -162,7 +212,11 @@ struct runner {
 	/* `target add IQN`: more targets with the same LUNs */
 	char extra_iqn[MAX_EXTRA_TARGETS][UT_NAME_MAX];
 	int nextra;
-	char portal[64];
+	char portal[64]; /* the first portal: logins' default */
+	char portals[MAX_PORTALS][64];
+	uint16_t portal_tpgts[MAX_PORTALS];
+	int nportals;
+	struct alua_st alua;
 	struct ut_iscsi_params params;
 	/* RspTimeouts on commands stuck inside the target that a `target
 	 * stats expect rsp_timeouts_stuck=N` line has accounted for (a
@@ -215,7 +269,9 @@ enum pkind {
 	PK_TEXT,
 	PK_PRIN_KEYS,
 	PK_PRIN_RESV,
-	PK_PROUT
+	PK_PROUT,
+	PK_STPG,
+	PK_RTPG
 };
 
 struct pend {
@@ -254,6 +310,16 @@ struct pend {
 	uint64_t abort_events; /* r->abort_events when it was sent */
 	bool abort_possible;   /* one was in flight when it was sent */
 	bool may_abort_others; /* it is such a line itself */
+	/* ALUA oracle: state at issue (scenario_alua.c) */
+	uint64_t alua_epoch;
+	int alua_state; /* of the actor's target port group, -1 unknown */
+	uint8_t ua_at_issue;
+	uint32_t alua_lun_gen;	      /* its LUN's alua_gen at issue */
+	uint32_t sess_at[MAX_ACTORS]; /* STPG: every actor's session */
+	uint64_t alua_seq;	      /* STPG: alua.seq when sent */
+	uint64_t alua_resets;	      /* STPG: alua.resets_sent then */
+	uint64_t stpg_mark;	      /* STPG: alua.stpg_seq when sent */
+	struct mp_cmd *mp;	      /* a multipath host's attempt */
 	TAILQ_ENTRY(pend) link;
 };
 
@@ -323,6 +389,28 @@ void heal_all(struct runner *r);
 void actor_verb(struct runner *r, struct actor *a, struct toks *t);
 void disk_verb(struct runner *r, struct lun_st *l, struct toks *t);
 void decl_initiator(struct runner *r, struct toks *t);
+
+/* ------------------------------------------- scenario_alua.c */
+
+void alua_decl_portal(struct runner *r, struct toks *t);
+void alua_decl_tpg(struct runner *r, struct toks *t);
+void alua_decl_host(struct runner *r, struct toks *t);
+int alua_cfg(struct runner *r, struct ut_config *c);
+uint16_t alua_portal_tpgt(const struct runner *r, const char *portal);
+void alua_target_verb(struct runner *r, struct toks *t);
+bool alua_scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
+		     const char *verb, const struct toks *t);
+void alua_issue(struct runner *r, struct pend *p);
+void alua_lun_going(struct lun_st *l);
+void alua_lun_changed(struct runner *r, struct lun_st *l);
+void alua_ctl_applied(struct runner *r);
+void alua_done(struct runner *r, struct pend *p, struct ini_op *op);
+void alua_login_done(struct runner *r, struct pend *p, bool ok);
+void alua_reset_sent(struct runner *r, struct pend *p);
+struct mp_host *alua_host_find(struct runner *r, const char *name);
+void alua_host_verb(struct runner *r, struct mp_host *h, struct toks *t);
+void alua_restarted(struct runner *r);
+void alua_free(struct runner *r);
 
 /* ----------------------------------------- scenario_oracle.c */
 

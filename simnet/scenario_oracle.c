@@ -982,6 +982,7 @@ void pend_done(void *arg, struct ini_op *op)
 		if (op->outcome == INI_DONE && op->login_status == 0) {
 			resv_drop_holder(r, p->a); /* reinstatement */
 			p->a->sess++;
+			alua_login_done(r, p, true);
 		}
 		break;
 	case PK_LOGOUT:
@@ -1039,6 +1040,7 @@ void pend_done(void *arg, struct ini_op *op)
 	if (op->kind == INI_OP_SCSI) {
 		oracle_scsi(r, p, op);
 		oracle_pr(r, p, op);
+		alua_done(r, p, op);
 	}
 	if (p->e.outcome != XO_ANY)
 		r->res->expectations++;

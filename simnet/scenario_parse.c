@@ -518,6 +518,8 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 					  .sark = get_be64(op->out + 8),
 					  .aptpl = has(t, "aptpl")};
 		p->pro_modelled = outs[k].sa <= PRM_REGISTER_IGNORE;
+	} else if (alua_scsi_build(r, p, op, verb, t)) {
+		/* stpg, rtpg (scenario_alua.c) */
 	} else if (strcmp(verb, "cdb") == 0) {
 		const char *hex = t->n > 2 ? t->v[2] : "";
 		size_t n = hex_decode(hex, op->cdb, 16);

@@ -145,6 +145,7 @@ static void issue_scsi(struct runner *r, struct actor *a, const char *verb,
 	if (cs != NULL)
 		op->cmdsn_delta = (int32_t)strtol(cs, NULL, 0);
 	ua_scsi_sent(r, p, op);
+	alua_issue(r, p);
 	ini_scsi(a->ini, op);
 	finish_issue(r, p);
 }
@@ -183,6 +184,9 @@ static void issue_tmf(struct runner *r, struct actor *a, const char *verb,
 		op->tmf_fn = ISCSI_TMF_TARGET_WARM_RESET;
 	}
 	p->tmf_fn = op->tmf_fn;
+	if (op->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET ||
+	    op->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET)
+		alua_reset_sent(r, p);
 	for (int i = 0; i < r->nluns; i++)
 		if (op->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
 		    (op->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET &&
@@ -243,6 +247,16 @@ static void issue_login(struct runner *r, struct actor *a, struct toks *t,
 
 		chap_opts(r, &c, &a->chap, t);
 		ini_set_chap(a->ini, &c);
+	}
+	/* A reconnect goes where the last login went (its portal group). */
+	if (portal == NULL && a->portal[0] && !discovery)
+		portal = a->portal;
+	if (!discovery) {
+		if (portal != a->portal)
+			snprintf(a->portal, sizeof(a->portal), "%s",
+				 portal ? portal : r->portal);
+		a->tpgt = alua_portal_tpgt(r, a->portal);
+		p->alua_epoch = r->alua.epoch;
 	}
 	ini_login(a->ini, op, portal ? portal : r->portal, tgt ? tgt : r->iqn,
 		  discovery);

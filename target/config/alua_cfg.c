@@ -608,10 +608,10 @@ int cfg_alua_copy(struct ut_config *dst, const struct ut_config *src)
 }
 
 static bool cfg_tgroup_equal(const struct ut_tgt_group_cfg *a,
-			     const struct ut_tgt_group_cfg *b)
+			     const struct ut_tgt_group_cfg *b, bool states)
 {
 	if (strcmp(a->name, b->name) || a->group_id != b->group_id ||
-	    a->state != b->state || a->preferred != b->preferred ||
+	    (states && a->state != b->state) || a->preferred != b->preferred ||
 	    a->target_count != b->target_count)
 		return false;
 	for (size_t i = 0; i < a->target_count; i++)
@@ -621,7 +621,30 @@ static bool cfg_tgroup_equal(const struct ut_tgt_group_cfg *a,
 	return true;
 }
 
-bool cfg_alua_equal(const struct ut_config *a, const struct ut_config *b)
+/* The members of x (in a) and y (in b), leaving out devices that one of
+ * the configurations lacks: a device added or removed joins or leaves
+ * its group as its LU opens or closes, at once. */
+static bool cfg_dg_devs_equal(const struct ut_config *a,
+			      const struct ut_dev_group_cfg *x,
+			      const struct ut_config *b,
+			      const struct ut_dev_group_cfg *y)
+{
+	size_t i = 0, k = 0;
+
+	for (;;) {
+		while (i < x->dev_count && !ut_config_find_dev(b, x->devs[i]))
+			i++;
+		while (k < y->dev_count && !ut_config_find_dev(a, y->devs[k]))
+			k++;
+		if (i == x->dev_count || k == y->dev_count)
+			return i == x->dev_count && k == y->dev_count;
+		if (strcmp(x->devs[i++], y->devs[k++]))
+			return false;
+	}
+}
+
+static bool alua_equal(const struct ut_config *a, const struct ut_config *b,
+		       bool states)
 {
 	if (a->portal_count != b->portal_count ||
 	    a->dgroup_count != b->dgroup_count)
@@ -633,23 +656,27 @@ bool cfg_alua_equal(const struct ut_config *a, const struct ut_config *b)
 		const struct ut_dev_group_cfg *x = &a->dgroups[g];
 		const struct ut_dev_group_cfg *y = &b->dgroups[g];
 
-		if (strcmp(x->name, y->name) || x->dev_count != y->dev_count ||
+		if (strcmp(x->name, y->name) ||
 		    x->tgroup_count != y->tgroup_count ||
-		    x->transition_time_s != y->transition_time_s)
+		    x->transition_time_s != y->transition_time_s ||
+		    !cfg_dg_devs_equal(a, x, b, y))
 			return false;
-		for (size_t i = 0; i < x->dev_count; i++)
-			if (strcmp(x->devs[i], y->devs[i]))
-				return false;
 		for (size_t k = 0; k < x->tgroup_count; k++)
-			if (!cfg_tgroup_equal(&x->tgroups[k], &y->tgroups[k]))
+			if (!cfg_tgroup_equal(&x->tgroups[k], &y->tgroups[k],
+					      states))
 				return false;
 	}
 	return true;
 }
 
+bool cfg_alua_equal(const struct ut_config *a, const struct ut_config *b)
+{
+	return alua_equal(a, b, true);
+}
+
 bool ut_config_alua_equal(const struct ut_config *a, const struct ut_config *b)
 {
-	if (!cfg_alua_equal(a, b))
+	if (!alua_equal(a, b, false))
 		return false;
 	for (size_t i = 0; i < a->target_count; i++) {
 		int j = cfg_find_target(b, a->targets[i].iqn);

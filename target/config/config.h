@@ -298,8 +298,9 @@ struct ut_port {
 };
 int ut_config_ports(const struct ut_config *cfg, struct ut_port **out,
 		    ut_config_diag_fn diag, void *diag_arg);
-/* Same portal groups, device groups and given rel_tgt_id (what is fixed
- * at start: reconfiguration notes a difference). */
+/* Same portal groups, device groups and given rel_tgt_id, the states of
+ * target port groups aside (what is fixed at start: reconfiguration
+ * notes a difference; states it sets at once). */
 bool ut_config_alua_equal(const struct ut_config *a, const struct ut_config *b);
 /* The relative target port identifiers a TARGET_GROUP line stands for
  * (ports from ut_config_ports): its local ports', or the rel_tgt_id of a

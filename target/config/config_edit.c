@@ -40,6 +40,22 @@ int ut_config_remove_dev(struct ut_config *cfg, const char *name)
 		memmove(&cfg->devs[i], &cfg->devs[i + 1],
 			(cfg->dev_count - i - 1) * sizeof(cfg->devs[0]));
 		cfg->dev_count--;
+		/* Nor is it in an ALUA device group any longer (its LU
+		 * leaves the group as it closes). */
+		for (size_t g = 0; g < cfg->dgroup_count; g++) {
+			struct ut_dev_group_cfg *dg = &cfg->dgroups[g];
+
+			for (size_t k = 0; k < dg->dev_count; k++) {
+				if (strcmp(dg->devs[k], name))
+					continue;
+				free(dg->devs[k]);
+				memmove(&dg->devs[k], &dg->devs[k + 1],
+					(dg->dev_count - k - 1) *
+						sizeof(dg->devs[0]));
+				dg->dev_count--;
+				break;
+			}
+		}
 		return 0;
 	}
 	return -1;

@@ -100,8 +100,10 @@ int iscsi_server_reconfigure(struct iscsi_server *s,
 			     iscsi_reconf_done_fn done, void *arg, char *err,
 			     size_t errlen);
 
-/* The running configuration (changed only by iscsi_server_reconfigure). */
-const struct ut_config *iscsi_server_config(const struct iscsi_server *s);
+/* The running configuration (changed only by iscsi_server_reconfigure,
+ * and in its ALUA states by iscsi_server_alua_set and SET TARGET PORT
+ * GROUPS, which it shows as they are now).  Reactor 0. */
+const struct ut_config *iscsi_server_config(struct iscsi_server *s);
 
 /* ---------------------------------------------------------- queries */
 

@@ -238,8 +238,13 @@ int iscsi_tports_group(struct iscsi_server *srv,
 void iscsi_tports_free(struct iscsi_server *srv);
 void iscsi_tports_assign(struct iscsi_server *srv, struct iscsi_tgt *t);
 uint16_t iscsi_tport_rel_id(const struct iscsi_tgt *t, uint16_t tpgt);
-void iscsi_tports_lu_opened(struct iscsi_server *srv, struct iscsi_lu_ent *e);
+void iscsi_tports_lu_opened(struct iscsi_server *srv, struct iscsi_lu_ent *e,
+			    const struct ut_config *cfg);
 void iscsi_tports_lu_gone(struct iscsi_server *srv, struct iscsi_lu_ent *e);
+void iscsi_tports_cfg_sync(struct iscsi_server *srv);
+void iscsi_tports_apply_states(struct iscsi_server *srv,
+			       const struct ut_config *old,
+			       const struct ut_config *cfg);
 void iscsi_server_conn_gone(struct iscsi_server *srv);
 struct iscsi_reactor *iscsi_server_reactor(struct iscsi_server *srv,
 					   struct env *env);

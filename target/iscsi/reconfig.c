@@ -125,9 +125,10 @@ static void lu_ent_resized(struct bs_dev *bs, void *arg)
 	scsi_lu_set_capacity(arg, bs->size_bytes / bs->block_size);
 }
 
-/* The backstore is open: the LU on it. */
+/* The backstore is open: the LU on it.  cfg: the configuration it
+ * belongs to (its device group). */
 static int lu_ent_attach(struct iscsi_server *srv, struct iscsi_lu_ent *e,
-			 struct bs_dev *bs)
+			 struct bs_dev *bs, const struct ut_config *cfg)
 {
 	/* attached once, to a backstore just opened */
 	ut_assert(e->lu == NULL && e->bs == NULL);
@@ -139,7 +140,7 @@ static int lu_ent_attach(struct iscsi_server *srv, struct iscsi_lu_ent *e,
 		e->bs = NULL;
 		return -ENOMEM;
 	}
-	iscsi_tports_lu_opened(srv, e); /* its ALUA device group */
+	iscsi_tports_lu_opened(srv, e, cfg); /* its ALUA device group */
 	e->bs->resized = lu_ent_resized;
 	e->bs->resized_arg = e->lu;
 	return 0;
@@ -166,7 +167,8 @@ static void lu_ent_params(const struct iscsi_lu_ent *e,
 	*out = p;
 }
 
-static int lu_ent_open(struct iscsi_server *srv, struct iscsi_lu_ent *e)
+static int lu_ent_open(struct iscsi_server *srv, struct iscsi_lu_ent *e,
+		       const struct ut_config *cfg)
 {
 	struct bs_dev_params p;
 	struct bs_dev *bs;
@@ -182,7 +184,7 @@ static int lu_ent_open(struct iscsi_server *srv, struct iscsi_lu_ent *e)
 			e->name, strerror(-rc));
 		return rc;
 	}
-	return lu_ent_attach(srv, e, bs);
+	return lu_ent_attach(srv, e, bs, cfg);
 }
 
 static void lu_ent_free(struct iscsi_lu_ent *e)
@@ -343,7 +345,7 @@ int iscsi_server_open_all(struct iscsi_server *srv)
 			return -ENOMEM;
 		ut_assert(srv->lu_count < UT_MAX_DEVS);
 		srv->lus[srv->lu_count++] = e;
-		rc = lu_ent_open(srv, e);
+		rc = lu_ent_open(srv, e, cfg);
 		if (rc)
 			return rc;
 	}
@@ -809,7 +811,7 @@ static void reconf_opened(void *arg, int rc, struct bs_dev *bs)
 	ut_assert(srv->reconf == op && !op->committed);
 	e->op = NULL;
 	if (rc == 0)
-		rc = lu_ent_attach(srv, e, bs);
+		rc = lu_ent_attach(srv, e, bs, &op->cfg);
 	if (rc) {
 		LOG_ERR(srv->env, "device %s: cannot open backstore: %s",
 			e->name, strerror(-rc));
@@ -853,7 +855,7 @@ static int reconf_open(struct iscsi_server *srv, struct iscsi_reconf *op,
 			e->name, strerror(-rc));
 		return rc;
 	}
-	return lu_ent_open(srv, e);
+	return lu_ent_open(srv, e, &op->cfg);
 }
 
 /* Devices of the new configuration: kept, grown, shrunk, new or
@@ -1113,9 +1115,12 @@ static int reconf_apply(struct iscsi_server *srv, struct iscsi_reconf *op)
 	}
 	if (!portals_equal(&srv->cfg, cfg))
 		reconf_msg(op, "portal changes take effect at the next start");
+	iscsi_tports_cfg_sync(srv); /* the states as they are now */
 	if (!ut_config_alua_equal(&srv->cfg, cfg))
 		reconf_msg(op, "ALUA changes (device groups, portal groups, "
 			       "rel_tgt_id) take effect at the next start");
+	else
+		iscsi_tports_apply_states(srv, &srv->cfg, cfg);
 	if (!ut_iscsi_params_equal(&srv->cfg.params, &cfg->params) ||
 	    srv->cfg.discovery_incoming_count != cfg->discovery_incoming_count)
 		reconf_msg(op, "discovery settings take effect at the next "
@@ -1214,8 +1219,9 @@ fail:
 	return rc;
 }
 
-const struct ut_config *iscsi_server_config(const struct iscsi_server *srv)
+const struct ut_config *iscsi_server_config(struct iscsi_server *srv)
 {
+	iscsi_tports_cfg_sync(srv);
 	return &srv->cfg;
 }
 

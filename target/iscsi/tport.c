@@ -15,7 +15,11 @@
  * replaces one) it joins the group naming its device.  Portal groups,
  * port identifiers and device groups are fixed at start: a
  * reconfiguration that changes them takes effect at the next start; a
- * target added while running gets identifiers no port has.
+ * target added while running gets identifiers no port has.  The states
+ * of target port groups change at once, from a reconfiguration (a
+ * reload of an edited file), utargetctl alua set or SET TARGET PORT
+ * GROUPS; the running configuration shows them as they are
+ * (iscsi_server_config), so `utargetctl save` keeps them.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -183,12 +187,11 @@ uint16_t iscsi_tport_rel_id(const struct iscsi_tgt *t, uint16_t tpgt)
 }
 
 static struct scsi_alua_group *group_of_dev(struct iscsi_server *srv,
+					    const struct ut_config *cfg,
 					    const char *dev)
 {
-	const struct ut_config *cfg = &srv->cfg;
-
-	/* srv->cfg may have been replaced by a reconfiguration since the
-	 * groups were built; groups are matched by name. */
+	/* cfg: the configuration being applied, which may not be the one
+	 * the groups were built from; groups are matched by name. */
 	for (size_t g = 0; g < cfg->dgroup_count; g++) {
 		const struct ut_dev_group_cfg *dg = &cfg->dgroups[g];
 
@@ -204,9 +207,10 @@ static struct scsi_alua_group *group_of_dev(struct iscsi_server *srv,
 	return NULL;
 }
 
-void iscsi_tports_lu_opened(struct iscsi_server *srv, struct iscsi_lu_ent *e)
+void iscsi_tports_lu_opened(struct iscsi_server *srv, struct iscsi_lu_ent *e,
+			    const struct ut_config *cfg)
 {
-	struct scsi_alua_group *g = group_of_dev(srv, e->name);
+	struct scsi_alua_group *g = group_of_dev(srv, cfg, e->name);
 	int rc;
 
 	ut_assert(e->lu != NULL); /* joins once opened */
@@ -240,19 +244,55 @@ struct scsi_alua_group *iscsi_server_alua_group(struct iscsi_server *srv,
 	return NULL;
 }
 
-/* The running configuration follows a state set here, so that `config`
- * and `save` show it (reactor 0, like every reader of srv->cfg). */
-static void cfg_follow_state(struct iscsi_server *srv, const char *dg_name,
-			     uint16_t tpg_id, enum scsi_alua_state st)
+/* The states as they are now, SET TARGET PORT GROUPS' included. */
+void iscsi_tports_cfg_sync(struct iscsi_server *srv)
 {
-	for (size_t g = 0; g < srv->cfg.dgroup_count; g++) {
-		struct ut_dev_group_cfg *dg = &srv->cfg.dgroups[g];
+	for (size_t k = 0; k < srv->alua_count; k++) {
+		const char *name = scsi_alua_group_name(srv->alua[k]);
 
-		if (strcmp(dg->name, dg_name))
-			continue;
-		for (size_t k = 0; k < dg->tgroup_count; k++)
-			if (dg->tgroups[k].group_id == tpg_id)
-				dg->tgroups[k].state = st;
+		for (size_t g = 0; g < srv->cfg.dgroup_count; g++) {
+			struct ut_dev_group_cfg *dg = &srv->cfg.dgroups[g];
+
+			if (strcmp(dg->name, name))
+				continue;
+			for (size_t i = 0; i < dg->tgroup_count; i++) {
+				struct ut_tgt_group_cfg *tg = &dg->tgroups[i];
+				enum scsi_alua_state st;
+
+				if (!scsi_alua_get_state(srv->alua[k],
+							 tg->group_id, &st))
+					tg->state = st;
+			}
+		}
+	}
+}
+
+/* A reconfiguration that keeps the groups sets the target port group
+ * states cfg gives where they differ from old's (the states now). */
+void iscsi_tports_apply_states(struct iscsi_server *srv,
+			       const struct ut_config *old,
+			       const struct ut_config *cfg)
+{
+	for (size_t g = 0; g < cfg->dgroup_count && g < old->dgroup_count;
+	     g++) {
+		const struct ut_dev_group_cfg *dg = &cfg->dgroups[g];
+		struct scsi_alua_group *live =
+			iscsi_server_alua_group(srv, dg->name);
+
+		for (size_t k = 0; live && k < dg->tgroup_count &&
+				   k < old->dgroups[g].tgroup_count;
+		     k++) {
+			const struct ut_tgt_group_cfg *tg = &dg->tgroups[k];
+
+			if (tg->state == old->dgroups[g].tgroups[k].state)
+				continue;
+			if (scsi_alua_set_state(live, tg->group_id, tg->state))
+				LOG_ERR(srv->env,
+					"device group %s: cannot set target "
+					"port group %u %s",
+					dg->name, tg->group_id,
+					scsi_alua_state_name(tg->state));
+		}
 	}
 }
 
@@ -261,7 +301,6 @@ int iscsi_server_alua_set(struct iscsi_server *srv, const char *group,
 {
 	struct scsi_alua_group *g = iscsi_server_alua_group(srv, group);
 	enum scsi_alua_state st;
-	int rc;
 
 	ut_assert(state != NULL);
 	if (!g)
@@ -269,10 +308,7 @@ int iscsi_server_alua_set(struct iscsi_server *srv, const char *group,
 	ut_assert(srv->alua_count > 0);
 	if (scsi_alua_state_parse(state, &st))
 		return -EINVAL;
-	rc = scsi_alua_set_state(g, tpg_id, st);
-	if (!rc)
-		cfg_follow_state(srv, scsi_alua_group_name(g), tpg_id, st);
-	return rc;
+	return scsi_alua_set_state(g, tpg_id, st);
 }
 
 int iscsi_server_port_name(const struct iscsi_server *srv, uint16_t rel_id,

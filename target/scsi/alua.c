@@ -275,7 +275,7 @@ void scsi_alua_lu_leave(struct scsi_lu *lu)
 
 /* --------------------------------------------------- state changes */
 
-/* SPC-4 §5.15.2.?: after a change, ASYMMETRIC ACCESS STATE CHANGED on
+/* SPC-4 §5.15.2 (state transitions) and §6.44: after a change, ASYMMETRIC ACCESS STATE CHANGED on
  * every I_T nexus of every LU of the group; after SET TARGET PORT GROUPS,
  * on every one but the sender's (skip). */
 static void changed_ua(struct scsi_alua_group *g, const struct scsi_sess *skip)

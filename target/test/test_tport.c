@@ -181,6 +181,7 @@ static void stpg_through_one_port_tells_the_other(void **state)
 	struct side a, b;
 	struct rig_scsi out;
 	struct iscsi_bhs in;
+	const struct ut_config *cfg;
 	uint8_t *d = NULL;
 
 	login_via(r, 0, false, &a);
@@ -204,6 +205,92 @@ static void stpg_through_one_port_tells_the_other(void **state)
 	side_use(r, &b);
 	rig_tur(r, 0, &out); /* power on, then the state change */
 	assert_int_equal(out.status, 0);
+	/* the running configuration shows them (utargetctl save keeps them) */
+	cfg = iscsi_server_config(r->srv);
+	assert_int_equal(cfg->dgroups[0].tgroups[0].state, SCSI_ALUA_STANDBY);
+	assert_int_equal(cfg->dgroups[0].tgroups[1].state, SCSI_ALUA_OPTIMIZED);
+	rig_free(r);
+}
+
+static void reconf_done(void *arg, const struct iscsi_reconf_result *res)
+{
+	*(struct iscsi_reconf_result *)arg = *res;
+}
+
+static void reconfigure(struct rig *r, struct ut_config *cfg,
+			struct iscsi_reconf_result *res)
+{
+	char err[256];
+
+	memset(res, 0, sizeof(*res));
+	res->status = 1; /* no answer yet */
+	assert_int_equal(ut_config_validate(cfg, NULL, NULL), 0);
+	assert_int_equal(iscsi_server_reconfigure(r->srv, cfg, NULL,
+						  reconf_done, res, err,
+						  sizeof(err)),
+			 0);
+	for (int i = 0; i < 100 && res->status == 1; i++)
+		fake_env_advance(r->env, 100000000ull);
+	assert_int_equal(res->status, 0);
+}
+
+/* A reconfiguration (an edited file reloaded) that changes a target port
+ * group's state sets it at once, with its unit attention; a device
+ * removed leaves its device group, which is no change to note. */
+static void reconfiguration_sets_states_removal_leaves_group(void **state)
+{
+	struct rig *r = rig_new(conf);
+	uint8_t rd[10] = {0x28, 0, 0, 0, 0, 0, 0, 0, 1};
+	struct iscsi_reconf_result res;
+	struct ut_config cfg, first;
+	struct rig_scsi out;
+	enum scsi_alua_state st;
+	struct side b;
+
+	ut_config_init(&first);
+	assert_int_equal(ut_config_copy(&first, iscsi_server_config(r->srv)),
+			 0);
+	login_via(r, 1, false, &b);
+	rig_tur(r, 0, &out); /* power on */
+	rig_scsi(r, 0, rd, 512, &out);
+	assert_int_equal(out.asc, 0x040b); /* standby */
+
+	ut_config_init(&cfg);
+	assert_int_equal(ut_config_copy(&cfg, iscsi_server_config(r->srv)), 0);
+	cfg.dgroups[0].tgroups[1].state = SCSI_ALUA_NON_OPTIMIZED;
+	reconfigure(r, &cfg, &res);
+	assert_null(strstr(res.msg, "ALUA"));
+	assert_int_equal(
+		scsi_alua_get_state(iscsi_server_alua_group(r->srv, "dg"), 22,
+				    &st),
+		0);
+	assert_int_equal(st, SCSI_ALUA_NON_OPTIMIZED);
+	rig_scsi(r, 0, rd, 512, &out);
+	assert_int_equal(out.asc, 0x2a06);
+	rig_scsi(r, 0, rd, 512, &out);
+	assert_int_equal(out.status, 0);
+	ut_config_free(&cfg);
+
+	/* lun remove: the device goes, and out of its group */
+	ut_config_init(&cfg);
+	assert_int_equal(ut_config_copy(&cfg, iscsi_server_config(r->srv)), 0);
+	assert_int_equal(ut_lun_remove(&cfg.targets[0], NULL, 0), 0);
+	assert_false(ut_config_dev_used(&cfg, "d0"));
+	assert_int_equal(ut_config_remove_dev(&cfg, "d0"), 0);
+	assert_int_equal(cfg.dgroups[0].dev_count, 0);
+	reconfigure(r, &cfg, &res);
+	assert_null(strstr(res.msg, "ALUA"));
+	assert_int_equal(iscsi_server_config(r->srv)->dgroups[0].dev_count, 0);
+	ut_config_free(&cfg);
+
+	/* the first file again: d0 comes back into the group, b standby */
+	reconfigure(r, &first, &res);
+	assert_null(strstr(res.msg, "ALUA"));
+	rig_scsi(r, 0, rd, 512, &out); /* a new I_T nexus */
+	assert_int_equal(out.asc, 0x2900);
+	rig_scsi(r, 0, rd, 512, &out);
+	assert_int_equal(out.asc, 0x040b);
+	ut_config_free(&first);
 	rig_free(r);
 }
 
@@ -318,6 +405,8 @@ int main(void)
 		cmocka_unit_test(stpg_through_one_port_tells_the_other),
 		cmocka_unit_test(sendtargets_names_each_portal_group),
 		cmocka_unit_test(control_alua_query_and_set),
+		cmocka_unit_test(
+			reconfiguration_sets_states_removal_leaves_group),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,1000 @@
+/*
+ * scenario_alua.c — ALUA in the simulated world (SPC-4 §5.15).
+ *
+ * Declarations:
+ *   portal ADDR:PORT [tpgt=N]       a portal (repeatable; the first is the
+ *                                   logins' default) in portal group N
+ *   tpg ID STATE [preferred] tpgt=N a target port group: the target's port
+ *                                   in portal group N; every LUN joins one
+ *                                   device group with explicit ALUA
+ *   mpath HOST A B                  a multipath host over actors A and B
+ * Verbs:
+ *   target alua ID STATE            an implicit state change (utargetctl's)
+ *   A stpg ID=STATE [ID=STATE...]   SET TARGET PORT GROUPS through A
+ *   A rtpg                          REPORT TARGET PORT GROUPS (extended)
+ *   HOST read|write|sync ...        I/O as dm-multipath with the ALUA
+ *                                   device handler does it: through the
+ *                                   best path the host knows; a unit
+ *                                   attention, a NOT READY of an access
+ *                                   state or a lost connection makes it
+ *                                   ask REPORT TARGET PORT GROUPS and try
+ *                                   again on the best path (8 attempts)
+ *
+ * The oracle knows each group's state while nothing can be changing it
+ * (a `target alua` is immediate; an STPG changes it somewhere between its
+ * sending and its answer, and one of unknown fate makes it unknown until
+ * the next `target alua` or a REPORT TARGET PORT GROUPS answered in quiet)
+ * and judges every SCSI answer through a port whose state it knew for the
+ * command's whole life:
+ *   - a command the state allows (alua.h's table) must not get NOT READY
+ *     with an access-state ASC; one it refuses must get exactly the
+ *     state's (04h/0Ah transitioning, 0Bh standby, 0Ch unavailable, 12h
+ *     offline) -- or a UNIT ATTENTION, which comes first;
+ *   - after a change, every I_T nexus but an STPG's sender is owed
+ *     ASYMMETRIC ACCESS STATE CHANGED (2Ah/06h): a command sent while it
+ *     is owed must not pass without a unit attention (GOOD, another
+ *     sense, RESERVATION CONFLICT), and REQUEST SENSE must not answer
+ *     NO SENSE.  A reset (29h supersedes the queue), a new login or a
+ *     change during a command's life makes the debt uncertain;
+ *   - REPORT TARGET PORT GROUPS must report the known states.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iscsi/iscsi.h"
+#include "scenario_int.h"
+#include "scsi/alua.h"
+#include "scsi/scsi.h"
+
+#define ALUA_UA_NO 0	/* nothing owed */
+#define ALUA_UA_YES 1	/* 2Ah/06h must come before the next GOOD */
+#define ALUA_UA_MAYBE 2 /* don't know */
+#define MP_ATTEMPTS 8
+#define MP_TRANSITION_WAIT_NS (50 * SIM_NS_PER_MS)
+
+/* One command of a multipath host, over several attempts. */
+struct mp_cmd {
+	struct runner *r;
+	struct mp_host *h;
+	char text[512]; /* the I/O line, less the host: "read lun=0 ..." */
+	int line;
+	int attempts;
+	bool done, async;
+	struct sim_ev ev; /* a retry after a transition wait */
+	TAILQ_ENTRY(mp_cmd) link;
+};
+
+static void sense3(const struct ini_op *op, int *sk, int *asc, int *ascq)
+{
+	const uint8_t *s = op->sense;
+
+	*sk = *asc = *ascq = -1;
+	if (op->sense_len >= 4 && ((s[0] & 0x7f) == 0x72)) {
+		*sk = s[1] & 0xf;
+		*asc = s[2];
+		*ascq = s[3];
+	} else if (op->sense_len >= 14) {
+		*sk = s[2] & 0xf;
+		*asc = s[12];
+		*ascq = s[13];
+	}
+}
+
+static bool alua_on(const struct runner *r)
+{
+	return r->alua.ntpgs > 0;
+}
+
+static struct alua_tpg_st *tpg_by_id(struct runner *r, uint32_t id)
+{
+	for (int i = 0; i < r->alua.ntpgs; i++)
+		if (r->alua.tpgs[i].id == id)
+			return &r->alua.tpgs[i];
+	return NULL;
+}
+
+static struct alua_tpg_st *tpg_of(struct runner *r, const struct actor *a)
+{
+	for (int i = 0; i < r->alua.ntpgs; i++)
+		if (a->tpgt && r->alua.tpgs[i].tpgt == a->tpgt)
+			return &r->alua.tpgs[i];
+	return NULL;
+}
+
+static int lun_index(const struct runner *r, const struct lun_st *l)
+{
+	return l ? (int)(l - r->luns) : -1;
+}
+
+/* A command on a LUN whose LU was in the device group from its issue to
+ * its answer (ops' `target lun add/remove` take LUs in and out). */
+static bool lun_judged(const struct pend *p)
+{
+	return p->ls != NULL && p->ls->alua_in && !p->ls->removed &&
+	       p->ls->alua_gen == p->alua_lun_gen;
+}
+
+static const char *state_str(int st)
+{
+	return st < 0 ? "unknown" : scsi_alua_state_name(st);
+}
+
+/* --------------------------------------------------- declarations */
+
+uint16_t alua_portal_tpgt(const struct runner *r, const char *portal)
+{
+	for (int i = 0; i < r->nportals; i++)
+		if (strcmp(r->portals[i], portal) == 0)
+			return r->portal_tpgts[i];
+	return 1;
+}
+
+void alua_decl_portal(struct runner *r, struct toks *t)
+{
+	uint64_t tpgt = u64_or(t, "tpgt", 1, r);
+
+	if (r->started || t->n < 2 || r->nportals == MAX_PORTALS || tpgt == 0 ||
+	    tpgt > 65535) {
+		syntaxf(r,
+			"portal ADDR:PORT [tpgt=1..65535] (at most %d, "
+			"before the target starts)",
+			MAX_PORTALS);
+		return;
+	}
+	snprintf(r->portals[r->nportals], sizeof(r->portals[0]), "%s", t->v[1]);
+	r->portal_tpgts[r->nportals] = (uint16_t)tpgt;
+	if (r->nportals++ == 0)
+		snprintf(r->portal, sizeof(r->portal), "%s", t->v[1]);
+}
+
+void alua_decl_tpg(struct runner *r, struct toks *t)
+{
+	struct alua_tpg_st *g;
+	enum scsi_alua_state st;
+	uint64_t id, tpgt;
+
+	if (r->started || t->n < 3 || r->alua.ntpgs == MAX_TPGS ||
+	    scsi_alua_state_parse(t->v[2], &st) != 0) {
+		syntaxf(r,
+			"tpg ID STATE [preferred] tpgt=N (at most %d, "
+			"before the target starts)",
+			MAX_TPGS);
+		return;
+	}
+	id = strtoull(t->v[1], NULL, 0);
+	tpgt = u64_or(t, "tpgt", 1, r);
+	if (id > 65535 || tpgt == 0 || tpgt > 65535 || tpg_by_id(r, id)) {
+		syntaxf(r, "tpg: ID 0..65535 once, tpgt=1..65535");
+		return;
+	}
+	g = &r->alua.tpgs[r->alua.ntpgs++];
+	g->id = (uint16_t)id;
+	g->tpgt = (uint16_t)tpgt;
+	g->state = g->init = (int)st;
+	g->preferred = has(t, "preferred");
+}
+
+void alua_decl_host(struct runner *r, struct toks *t)
+{
+	struct mp_host *h;
+
+	if (t->n != 4 || r->alua.nhosts == MAX_HOSTS ||
+	    !actor_find(r, t->v[2]) || !actor_find(r, t->v[3]) ||
+	    alua_host_find(r, t->v[1]) || actor_find(r, t->v[1])) {
+		syntaxf(r,
+			"mpath HOST ACTOR ACTOR (declared actors; at most "
+			"%d hosts, names unique)",
+			MAX_HOSTS);
+		return;
+	}
+	h = &r->alua.hosts[r->alua.nhosts++];
+	memset(h, 0, sizeof(*h));
+	snprintf(h->name, sizeof(h->name), "%s", t->v[1]);
+	h->path[0] = actor_find(r, t->v[2]);
+	h->path[1] = actor_find(r, t->v[3]);
+	h->view[0] = h->view[1] = -1;
+}
+
+struct mp_host *alua_host_find(struct runner *r, const char *name)
+{
+	for (int i = 0; i < r->alua.nhosts; i++)
+		if (strcmp(r->alua.hosts[i].name, name) == 0)
+			return &r->alua.hosts[i];
+	return NULL;
+}
+
+/* The portals with their groups, and with tpg lines one device group of
+ * every LUN (scst.conf text parsed onto c: the parser is the one users
+ * have). */
+int alua_cfg(struct runner *r, struct ut_config *c)
+{
+	char *portals[MAX_PORTALS];
+	char buf[MAX_PORTALS][96];
+	char text[4096];
+	size_t n = 0;
+	int np = r->nportals ? r->nportals : 0;
+
+	if (np > 0) {
+		for (int i = 0; i < np; i++) {
+			snprintf(buf[i], sizeof(buf[i]), "%s,tpgt=%u",
+				 r->portals[i], r->portal_tpgts[i]);
+			portals[i] = buf[i];
+		}
+		if (ut_config_set_portals(c, portals, (size_t)np) != 0)
+			return -1;
+	}
+	if (!alua_on(r))
+		return 0;
+	for (size_t d = 0; d < c->dev_count; d++)
+		c->devs[d].expl_alua = true;
+	n += (size_t)snprintf(text + n, sizeof(text) - n,
+			      "DEVICE_GROUP sim {\n");
+	for (int i = 0; i < r->nluns; i++) {
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "DEVICE %s\n",
+				      r->luns[i].disk);
+		r->luns[i].alua_in = true;
+	}
+	for (int i = 0; i < r->alua.ntpgs; i++) {
+		const struct alua_tpg_st *g = &r->alua.tpgs[i];
+
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+				      "TARGET_GROUP g%u {\ngroup_id %u\n"
+				      "state %s\npreferred %d\n"
+				      "TARGET %s,t,0x%x\n}\n",
+				      g->id, g->id, state_str(g->init),
+				      g->preferred ? 1 : 0, r->iqn, g->tpgt);
+	}
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "}\n");
+	/* (no ut_config_validate: it knows no simulated disks; the server
+	 * refuses inconsistent groups at start) */
+	if (n >= sizeof(text) ||
+	    ut_config_parse(c, "alua", text, n, NULL, NULL) != 0)
+		return -1;
+	return 0;
+}
+
+/* ------------------------------------------------------ changes */
+
+/* Every actor with a session owes (or may owe) the attention; a reset
+ * still out may yet empty the queues. */
+static void owe_all(struct runner *r, const struct actor *except, uint8_t how)
+{
+	for (int i = 0; i < r->nactors; i++) {
+		struct actor *a = &r->actors[i];
+
+		if (a == except)
+			continue;
+		for (int l = 0; l < r->nluns; l++) {
+			if (ini_state(a->ini) == INI_S_FFP &&
+			    how == ALUA_UA_YES &&
+			    r->luns[l].resets_inflight == 0 &&
+			    a->alua_owed[l] != ALUA_UA_MAYBE)
+				a->alua_owed[l] = ALUA_UA_YES;
+			else if (ini_state(a->ini) != INI_S_DOWN)
+				a->alua_owed[l] = ALUA_UA_MAYBE;
+		}
+	}
+}
+
+void alua_target_verb(struct runner *r, struct toks *t)
+{
+	struct alua_tpg_st *g;
+	enum scsi_alua_state st;
+	int rc;
+
+	if (!target_start(r) || r->srv == NULL)
+		return;
+	if (t->n != 4 || scsi_alua_state_parse(t->v[3], &st) != 0 ||
+	    (g = tpg_by_id(r, (uint32_t)strtoul(t->v[2], NULL, 0))) == NULL) {
+		syntaxf(r, "target alua ID STATE (a declared tpg; active, "
+			   "nonoptimized, standby, unavailable, offline, "
+			   "transitioning)");
+		return;
+	}
+	SIM_TRACE(r->sim, "alua: target port group %u -> %s", g->id,
+		  scsi_alua_state_name(st));
+	rc = iscsi_server_alua_set(r->srv, NULL, g->id, t->v[3]);
+	if (rc != 0) {
+		failf(r, r->line, "target alua %u %s: %d (seed %llu)", g->id,
+		      t->v[3], rc, (unsigned long long)r->seed);
+		return;
+	}
+	r->alua.epoch++;
+	/* With an STPG out, the target may have been there already (no
+	 * change, no attention) or not. */
+	if (g->state != (int)st || r->alua.stpg_inflight > 0)
+		owe_all(r, NULL,
+			g->state < 0 || r->alua.stpg_inflight > 0
+				? ALUA_UA_MAYBE
+				: ALUA_UA_YES);
+	g->state = (int)st;
+	g->set_epoch = r->alua.epoch;
+}
+
+/* --------------------------------------------------------- verbs */
+
+bool alua_scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
+		     const char *verb, const struct toks *t)
+{
+	if (strcmp(verb, "rtpg") == 0) {
+		op->cdb[0] = 0xa3;
+		op->cdb[1] = 0x20 | 0x0a; /* extended format */
+		op->edtl = 1024;
+		put_be32(op->cdb + 6, 1024);
+		op->dir_read = true;
+		p->kind = PK_RTPG;
+		return true;
+	}
+	if (strcmp(verb, "stpg") == 0) {
+		uint32_t n = 0;
+
+		op->cdb[0] = 0xa4;
+		op->cdb[1] = 0x0a;
+		op->out = calloc(1, 4 + 4 * MAX_TPGS + 4);
+		if (op->out == NULL)
+			abort();
+		for (int i = 2; i < t->n && n < MAX_TPGS + 1; i++) {
+			char *eq = strchr(t->v[i], '=');
+			enum scsi_alua_state st;
+
+			if (eq == NULL || strchr(t->v[i], ':'))
+				continue;
+			if (scsi_alua_state_parse(eq + 1, &st) != 0) {
+				/* a raw code, for refused ones */
+				st = (enum scsi_alua_state)strtoul(eq + 1, NULL,
+								   0);
+			}
+			op->out[4 + 4 * n] = (uint8_t)(st & 0x0f);
+			put_be16(op->out + 4 + 4 * n + 2,
+				 (uint16_t)strtoul(t->v[i], NULL, 0));
+			n++;
+		}
+		op->edtl = n ? 4 + 4 * n : 0;
+		put_be32(op->cdb + 6, op->edtl);
+		op->dir_write = n > 0;
+		p->kind = PK_STPG;
+		return true;
+	}
+	return false;
+}
+
+/* ---------------------------------------------------- the oracle */
+
+enum cls {
+	CLS_ALWAYS,  /* every state: INQUIRY, REPORT LUNS, REQUEST SENSE,
+		      * REPORT TARGET PORT GROUPS */
+	CLS_UNAV,    /* + unavailable: STPG, READ CAPACITY */
+	CLS_STANDBY, /* + standby: PERSISTENT RESERVE, MODE SENSE/SELECT */
+	CLS_ACTIVE,  /* active states only */
+	CLS_UNKNOWN, /* a raw CDB: not judged */
+};
+
+static enum cls verb_class(const struct pend *p)
+{
+	const char *v = p->verb;
+
+	if (!strcmp(v, "inquiry") || !strcmp(v, "report-luns") ||
+	    !strcmp(v, "request-sense") || !strcmp(v, "rtpg"))
+		return CLS_ALWAYS;
+	if (!strcmp(v, "stpg") || !strcmp(v, "readcap"))
+		return CLS_UNAV;
+	if (!strncmp(v, "pr-", 3))
+		return CLS_STANDBY;
+	if (!strcmp(v, "cdb"))
+		return CLS_UNKNOWN;
+	return CLS_ACTIVE;
+}
+
+static bool class_allowed(enum cls c, int st)
+{
+	switch (st) {
+	case SCSI_ALUA_OPTIMIZED:
+	case SCSI_ALUA_NON_OPTIMIZED:
+		return true;
+	case SCSI_ALUA_STANDBY:
+		return c <= CLS_STANDBY;
+	case SCSI_ALUA_UNAVAILABLE:
+		return c <= CLS_UNAV;
+	default: /* transitioning, offline */
+		return c == CLS_ALWAYS;
+	}
+}
+
+static int state_ascq(int st)
+{
+	switch (st) {
+	case SCSI_ALUA_STANDBY:
+		return 0x0b;
+	case SCSI_ALUA_UNAVAILABLE:
+		return 0x0c;
+	case SCSI_ALUA_OFFLINE:
+		return 0x12;
+	default:
+		return 0x0a;
+	}
+}
+
+static bool is_ua_exempt(const struct pend *p)
+{
+	return !strcmp(p->verb, "inquiry") || !strcmp(p->verb, "report-luns") ||
+	       !strcmp(p->verb, "request-sense");
+}
+
+void alua_issue(struct runner *r, struct pend *p)
+{
+	struct alua_tpg_st *g;
+	int li = lun_index(r, p->ls);
+
+	if (!alua_on(r))
+		return;
+	g = tpg_of(r, p->a);
+	p->alua_epoch = r->alua.epoch;
+	p->alua_state = g && r->alua.stpg_inflight == 0 ? g->state : -1;
+	p->ua_at_issue = li >= 0 ? p->a->alua_owed[li] : ALUA_UA_MAYBE;
+	p->alua_lun_gen = li >= 0 ? p->ls->alua_gen : 0;
+	if (li >= 0 && !is_ua_exempt(p))
+		p->a->alua_inflight[li]++;
+	if (p->kind == PK_STPG) {
+		r->alua.stpg_inflight++;
+		r->alua.epoch++;
+		for (int i = 0; i < r->nactors; i++)
+			p->sess_at[i] = r->actors[i].sess;
+		p->alua_seq = r->alua.seq;
+		p->alua_resets = r->alua.resets_sent;
+		p->stpg_mark = ++r->alua.stpg_seq;
+	}
+}
+
+void alua_reset_sent(struct runner *r, struct pend *p)
+{
+	/* A reset's 29h/00h empties the unit attention queues it reaches
+	 * (scsi.c): whatever was owed may be gone. */
+	r->alua.resets_sent++;
+	for (int i = 0; i < r->nactors; i++)
+		for (int l = 0; l < r->nluns; l++)
+			if (p->tmf_fn != ISCSI_TMF_LOGICAL_UNIT_RESET ||
+			    r->luns[l].lun == p->lun)
+				r->actors[i].alua_owed[l] = ALUA_UA_MAYBE;
+}
+
+void alua_login_done(struct runner *r, struct pend *p, bool ok)
+{
+	struct actor *a = p->a;
+
+	if (!alua_on(r) || !ok)
+		return;
+	/* A new I_T nexus: its power-on attention, and a state change only
+	 * if one happened while it was being made. */
+	for (int l = 0; l < r->nluns; l++) {
+		a->alua_owed[l] = p->alua_epoch == r->alua.epoch
+					  ? ALUA_UA_NO
+					  : ALUA_UA_MAYBE;
+		a->alua_inflight[l] = 0; /* the old session's are not counted */
+	}
+	for (int i = 0; i < r->alua.nhosts; i++)
+		for (int k = 0; k < 2; k++)
+			if (r->alua.hosts[i].path[k] == a)
+				r->alua.hosts[i].failed[k] = false;
+}
+
+/* The STPG's answer: the states it set, or an unknown outcome. */
+static void stpg_done(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	int sk, asc, ascq;
+	bool good = op->outcome == INI_DONE && op->response == 0 &&
+		    op->status == SCSI_STATUS_GOOD;
+	/* another STPG out meanwhile: they ran in an order we do not know */
+	bool overlapped = r->alua.stpg_seq != p->stpg_mark;
+
+	r->alua.stpg_seq++;
+	r->alua.stpg_inflight--;
+	r->alua.epoch++;
+	sense3(op, &sk, &asc, &ascq);
+	if (op->outcome == INI_DONE && op->response == 0 &&
+	    op->status == SCSI_STATUS_CHECK_CONDITION &&
+	    (sk == SK_ILLEGAL_REQUEST || sk == SK_NOT_READY ||
+	     sk == SK_UNIT_ATTENTION))
+		return; /* refused whole: nothing changed (SPC-4 §6.44) */
+	for (uint32_t off = 4; op->out && off + 4 <= op->edtl; off += 4) {
+		struct alua_tpg_st *g =
+			tpg_by_id(r, get_be16(op->out + off + 2));
+
+		if (g == NULL)
+			continue;
+		/* Not applied, or applied before a `target alua` or another
+		 * STPG of its lifetime that we cannot order it with. */
+		if (!good || overlapped || g->set_epoch > p->alua_epoch) {
+			g->state = -1;
+			if (good)
+				owe_all(r, p->a, ALUA_UA_MAYBE);
+			continue;
+		}
+		if (g->state < 0)
+			owe_all(r, p->a, ALUA_UA_MAYBE); /* a change or not */
+		else if (g->state != (op->out[off] & 0x0f))
+			for (int i = 0; i < r->nactors; i++) {
+				struct actor *b = &r->actors[i];
+
+				if (b == p->a)
+					continue; /* not the sender's */
+				/* Owed for sure only if nothing of that
+				 * nexus answered while the STPG was out
+				 * (an answer then may have taken it). */
+				for (int l = 0; l < r->nluns; l++) {
+					if (b->sess == p->sess_at[i] &&
+					    ini_state(b->ini) == INI_S_FFP &&
+					    r->alua.resets_sent ==
+						    p->alua_resets &&
+					    r->luns[l].resets_inflight == 0 &&
+					    b->alua_useq[l] <= p->alua_seq &&
+					    b->alua_owed[l] != ALUA_UA_MAYBE)
+						b->alua_owed[l] = ALUA_UA_YES;
+					else
+						b->alua_owed[l] = ALUA_UA_MAYBE;
+				}
+			}
+		g->state = op->out[off] & 0x0f;
+	}
+	if (!good)
+		owe_all(r, p->a, ALUA_UA_MAYBE);
+}
+
+/* REPORT TARGET PORT GROUPS: the states known must be the states told;
+ * unknown ones are learnt when nothing can be changing them. */
+static void rtpg_done(struct runner *r, struct pend *p, struct ini_op *op,
+		      bool quiet)
+{
+	uint32_t len, off;
+	int seen = 0;
+
+	if (op->outcome != INI_DONE || op->status != SCSI_STATUS_GOOD ||
+	    op->in_len < 8)
+		return;
+	len = get_be32(op->in) + 4;
+	if ((op->in[4] & 0x70) != 0x10 || len > op->in_len)
+		failf(r, p->line,
+		      "oracle: %s rtpg: extended header %02x, length %u of "
+		      "%u received (SPC-4 §6.36) (seed %llu)",
+		      p->a->name, op->in[4], len, op->in_len,
+		      (unsigned long long)r->seed);
+	for (off = 8; off + 8 <= len && off + 8 <= op->in_len;
+	     off += 8 + 4u * op->in[off + 7]) {
+		struct alua_tpg_st *g =
+			tpg_by_id(r, get_be16(op->in + off + 2));
+		int st = op->in[off] & 0x0f;
+
+		seen++;
+		if (g == NULL) {
+			failf(r, p->line,
+			      "oracle: %s rtpg reports target port group %u, "
+			      "which is not configured (seed %llu)",
+			      p->a->name, get_be16(op->in + off + 2),
+			      (unsigned long long)r->seed);
+			return;
+		}
+		if (p->mp != NULL) {
+			struct mp_host *h = p->mp->h;
+
+			for (int k = 0; k < 2; k++)
+				if (h->path[k]->tpgt == g->tpgt)
+					h->view[k] = st;
+		}
+		if (!quiet)
+			continue;
+		if (g->state < 0) {
+			g->state = st;
+		} else if (g->state != st) {
+			failf(r, p->line,
+			      "oracle: %s rtpg reports group %u %s, but it is "
+			      "%s (seed %llu)",
+			      p->a->name, g->id, state_str(st),
+			      state_str(g->state), (unsigned long long)r->seed);
+			return;
+		}
+	}
+	if (seen != r->alua.ntpgs)
+		failf(r, p->line,
+		      "oracle: %s rtpg reports %d target port groups, %d are "
+		      "configured (seed %llu)",
+		      p->a->name, seen, r->alua.ntpgs,
+		      (unsigned long long)r->seed);
+}
+
+/* The command filter of the access state (SPC-4 §5.15.2.4-5). */
+static void filter_check(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	enum cls c = verb_class(p);
+	int st = p->alua_state, sk, asc, ascq;
+	bool nr, allowed;
+
+	if (c == CLS_UNKNOWN || st < 0 || p->alua_epoch != r->alua.epoch ||
+	    op->outcome != INI_DONE || op->response != 0)
+		return;
+	/* TASK ABORTED, BUSY, TASK SET FULL: it never ran */
+	if (op->status != SCSI_STATUS_GOOD &&
+	    op->status != SCSI_STATUS_CHECK_CONDITION)
+		return;
+	sense3(op, &sk, &asc, &ascq);
+	if (op->status == SCSI_STATUS_CHECK_CONDITION &&
+	    sk == SK_UNIT_ATTENTION)
+		return; /* reported first (SAM-5 §5.14) */
+	nr = op->status == SCSI_STATUS_CHECK_CONDITION && sk == SK_NOT_READY &&
+	     asc == 0x04 &&
+	     (ascq == 0x0a || ascq == 0x0b || ascq == 0x0c || ascq == 0x12);
+	allowed = class_allowed(c, st);
+	if (allowed && nr)
+		failf(r, p->line,
+		      "oracle: %s %s through target port group %s got NOT "
+		      "READY 04h/%02xh; SPC-4 §5.15.2 lets it through "
+		      "(seed %llu)",
+		      p->a->name, p->verb, state_str(st), ascq,
+		      (unsigned long long)r->seed);
+	else if (!allowed && !(nr && ascq == state_ascq(st)))
+		failf(r, p->line,
+		      "oracle: %s %s through a port in %s must get NOT READY, "
+		      "LOGICAL UNIT NOT ACCESSIBLE/NOT READY (04h/%02xh) "
+		      "(SPC-4 §5.15.2); got status 0x%02x sense %x/%02x/%02x "
+		      "(seed %llu)",
+		      p->a->name, p->verb, state_str(st), state_ascq(st),
+		      op->status, sk & 0xff, asc & 0xff, ascq & 0xff,
+		      (unsigned long long)r->seed);
+}
+
+/* ASYMMETRIC ACCESS STATE CHANGED owed to this nexus. */
+static void ua_check(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	int li = lun_index(r, p->ls), sk, asc, ascq;
+	uint8_t *owed;
+	bool passed;
+
+	if (li < 0 || p->sess != p->a->sess)
+		return;
+	owed = &p->a->alua_owed[li];
+	if (!is_ua_exempt(p) && p->a->alua_inflight[li] > 0)
+		p->a->alua_inflight[li]--;
+	if (!is_ua_exempt(p) || !strcmp(p->verb, "request-sense"))
+		p->a->alua_useq[li] = ++r->alua.seq;
+	if (op->outcome != INI_DONE || op->response != 0 ||
+	    op->status == SCSI_STATUS_TASK_ABORTED) {
+		/* it may have taken the attention with it, unseen */
+		if (*owed == ALUA_UA_YES && !is_ua_exempt(p))
+			*owed = ALUA_UA_MAYBE;
+		return;
+	}
+	sense3(op, &sk, &asc, &ascq);
+	if (!strcmp(p->verb, "request-sense")) {
+		/* the pending attention comes back as data (SPC-4 §6.29) */
+		if (op->status != SCSI_STATUS_GOOD || op->in_len < 14)
+			return;
+		if ((op->in[0] & 0x7f) == 0x72) {
+			sk = op->in[1] & 0xf;
+			asc = op->in[2];
+			ascq = op->in[3];
+		} else {
+			sk = op->in[2] & 0xf;
+			asc = op->in[12];
+			ascq = op->in[13];
+		}
+		if (sk == SK_UNIT_ATTENTION) {
+			if (asc == 0x2a && ascq == 0x06)
+				*owed = p->alua_epoch == r->alua.epoch
+						? ALUA_UA_NO
+						: ALUA_UA_MAYBE;
+			return;
+		}
+		passed = true;
+	} else if (is_ua_exempt(p)) {
+		return;
+	} else if (op->status == SCSI_STATUS_CHECK_CONDITION &&
+		   sk == SK_UNIT_ATTENTION) {
+		if (asc != 0x2a || ascq != 0x06)
+			return;
+		/* One nobody owed: no change since this nexus last heard
+		 * (an STPG's sender included, SPC-4 §5.15.2). */
+		if (*owed == ALUA_UA_NO && p->ua_at_issue == ALUA_UA_NO &&
+		    p->alua_epoch == r->alua.epoch &&
+		    r->alua.stpg_inflight == 0 && p->a->alua_inflight[li] == 0)
+			failf(r, p->line,
+			      "oracle: %s %s on lun %u got ASYMMETRIC ACCESS "
+			      "STATE CHANGED, but no access state changed "
+			      "since its I_T nexus last heard (seed %llu)",
+			      p->a->name, p->verb, p->ls->lun,
+			      (unsigned long long)r->seed);
+		/* With a change during its life, it may have taken the
+		 * older attention and left the newer queued. */
+		*owed = p->alua_epoch == r->alua.epoch ? ALUA_UA_NO
+						       : ALUA_UA_MAYBE;
+		return;
+	} else {
+		passed = op->status == SCSI_STATUS_GOOD ||
+			 op->status == SCSI_STATUS_CHECK_CONDITION ||
+			 op->status == SCSI_STATUS_RESERVATION_CONFLICT;
+	}
+	if (!passed)
+		return;
+	/* Another command of this nexus still out may have taken the
+	 * attention before this one ran: answers come in any order. */
+	if (p->a->alua_inflight[li] > 0)
+		return;
+	if (p->ua_at_issue == ALUA_UA_YES && *owed == ALUA_UA_YES &&
+	    p->alua_epoch == r->alua.epoch) {
+		failf(r, p->line,
+		      "oracle: %s %s on lun %u was answered status 0x%02x "
+		      "sense %x/%02x/%02x, not the ASYMMETRIC ACCESS STATE "
+		      "CHANGED unit attention (2Ah/06h) its I_T nexus was owed "
+		      "(SPC-4 §5.15.2) (seed %llu)",
+		      p->a->name, p->verb, p->ls->lun, op->status, sk & 0xff,
+		      asc & 0xff, ascq & 0xff, (unsigned long long)r->seed);
+		*owed = ALUA_UA_NO;
+		return;
+	}
+	/* It went through without an attention: none was queued when it ran,
+	 * and no change came after (the epoch says so). */
+	if (*owed == ALUA_UA_MAYBE && p->alua_epoch == r->alua.epoch)
+		*owed = ALUA_UA_NO;
+}
+
+static void mp_after(struct mp_cmd *c, struct pend *p, struct ini_op *op);
+
+void alua_done(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	bool quiet;
+
+	if (!alua_on(r) || op->kind != INI_OP_SCSI)
+		return;
+	quiet = p->alua_epoch == r->alua.epoch && r->alua.stpg_inflight == 0 &&
+		p->alua_state >= 0;
+	if (p->kind == PK_STPG)
+		stpg_done(r, p, op);
+	else if (p->kind == PK_RTPG)
+		rtpg_done(r, p, op, quiet);
+	if (lun_judged(p) && !r->failed) {
+		filter_check(r, p, op);
+		ua_check(r, p, op);
+	}
+	if (p->mp != NULL)
+		mp_after(p->mp, p, op);
+}
+
+/* -------------------------------------------------- multipath hosts */
+
+/* The path to use: optimized, then non-optimized, then unknown; a path
+ * that lost its connection or is not logged in is not used. */
+static int mp_choose(const struct mp_host *h, bool *wait)
+{
+	static const int rank[] = {SCSI_ALUA_OPTIMIZED, SCSI_ALUA_NON_OPTIMIZED,
+				   -1, SCSI_ALUA_TRANSITIONING};
+
+	*wait = false;
+	for (size_t k = 0; k < sizeof(rank) / sizeof(rank[0]); k++)
+		for (int i = 0; i < 2; i++)
+			if (!h->failed[i] && h->view[i] == rank[k] &&
+			    ini_state(h->path[i]->ini) == INI_S_FFP) {
+				*wait = rank[k] == SCSI_ALUA_TRANSITIONING;
+				return i;
+			}
+	return -1;
+}
+
+static void mp_send(struct mp_cmd *c, int path, const char *text)
+{
+	struct runner *r = c->r;
+	const char *lun = strstr(c->text, "lun=");
+	char line[600];
+	struct toks t;
+	struct pend *p;
+
+	/* REPORT TARGET PORT GROUPS goes to the command's LUN */
+	if (!strcmp(text, "rtpg") && lun != NULL)
+		snprintf(line, sizeof(line), "%s rtpg lun=%lu & expect any",
+			 c->h->path[path]->name, strtoul(lun + 4, NULL, 0));
+	else
+		snprintf(line, sizeof(line), "%s %s & expect any",
+			 c->h->path[path]->name, text);
+	tokenize(line, &t);
+	SIM_TRACE(r->sim, "mpath %s: %s through %s (attempt %d)", c->h->name,
+		  text, c->h->path[path]->name, c->attempts);
+	actor_verb(r, c->h->path[path], &t);
+	p = TAILQ_LAST(&r->pends, pend_list);
+	if (p != NULL && !p->done && p->mp == NULL)
+		p->mp = c;
+	else if (p == NULL || p->mp == NULL)
+		c->done = true; /* not issued (no session): give up */
+}
+
+static void mp_try(struct mp_cmd *c)
+{
+	bool wait;
+	int path = mp_choose(c->h, &wait);
+
+	if (path < 0 || ++c->attempts > MP_ATTEMPTS) {
+		SIM_TRACE(c->r->sim,
+			  "mpath %s: no usable path; the command "
+			  "fails",
+			  c->h->name);
+		c->done = true;
+		return;
+	}
+	if (wait && !sim_ev_pending(&c->ev)) {
+		sim_ev_at(c->r->sim, &c->ev,
+			  c->r->sim->now_ns + MP_TRANSITION_WAIT_NS);
+		return;
+	}
+	mp_send(c, path, c->text);
+}
+
+static void mp_retry_fire(struct sim_ev *ev)
+{
+	struct mp_cmd *c = SIM_CONTAINER_OF(ev, struct mp_cmd, ev);
+	int path;
+	bool wait;
+
+	path = mp_choose(c->h, &wait);
+	if (path < 0) {
+		c->done = true;
+		return;
+	}
+	/* after the wait: ask for the states again */
+	mp_send(c, path, "rtpg");
+}
+
+static int mp_path_of(const struct mp_cmd *c, const struct pend *p)
+{
+	return c->h->path[0] == p->a ? 0 : 1;
+}
+
+/* One attempt answered: done, or learn and try again. */
+static void mp_after(struct mp_cmd *c, struct pend *p, struct ini_op *op)
+{
+	int sk, asc, ascq, k = mp_path_of(c, p);
+
+	if (c->done)
+		return;
+	if (p->kind == PK_RTPG) {
+		/* rtpg_done() updated the view: the I/O again */
+		mp_try(c);
+		return;
+	}
+	if (op->outcome == INI_DROPPED || op->outcome == INI_NOT_SENT ||
+	    op->outcome == INI_REJECTED) {
+		c->h->failed[k] = true; /* dm-multipath fails the path */
+		mp_try(c);
+		return;
+	}
+	sense3(op, &sk, &asc, &ascq);
+	if (op->outcome == INI_DONE && op->response == 0 &&
+	    op->status == SCSI_STATUS_CHECK_CONDITION &&
+	    (sk == SK_UNIT_ATTENTION || (sk == SK_NOT_READY && asc == 0x04 &&
+					 (ascq == 0x0a || ascq == 0x0b ||
+					  ascq == 0x0c || ascq == 0x12)))) {
+		/* scsi_dh_alua: re-read the states, then retry */
+		if (sk == SK_NOT_READY)
+			c->h->view[k] = ascq == 0x0a   ? SCSI_ALUA_TRANSITIONING
+					: ascq == 0x0b ? SCSI_ALUA_STANDBY
+					: ascq == 0x0c ? SCSI_ALUA_UNAVAILABLE
+						       : SCSI_ALUA_OFFLINE;
+		if (++c->attempts > MP_ATTEMPTS) {
+			c->done = true;
+			return;
+		}
+		mp_send(c, k, "rtpg");
+		return;
+	}
+	c->done = true; /* an answer the host passes up */
+}
+
+static bool mp_done_pred(void *arg)
+{
+	const struct mp_cmd *c = arg;
+
+	return c->done;
+}
+
+void alua_host_verb(struct runner *r, struct mp_host *h, struct toks *t)
+{
+	struct mp_cmd *c;
+	size_t n = 0;
+	const char *verb = t->n > 1 ? t->v[1] : "";
+
+	if (!target_start(r))
+		return;
+	if (strcmp(verb, "read") && strcmp(verb, "write") &&
+	    strcmp(verb, "sync")) {
+		syntaxf(r, "HOST read|write|sync ... (a multipath host)");
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		abort();
+	c->r = r;
+	c->h = h;
+	c->line = r->line;
+	sim_ev_init(&c->ev, mp_retry_fire);
+	for (int i = 1; i < t->n; i++) {
+		if (!strcmp(t->v[i], "&")) {
+			c->async = true;
+			continue;
+		}
+		if (!strcmp(t->v[i], "expect"))
+			break; /* the oracles judge every attempt */
+		if (!strncmp(t->v[i], "as=", 3))
+			continue;
+		n += (size_t)snprintf(c->text + n, sizeof(c->text) - n, "%s%s",
+				      n ? " " : "", t->v[i]);
+	}
+	TAILQ_INSERT_TAIL(&r->alua.cmds, c, link);
+	mp_try(c);
+	if (!c->async && !c->done &&
+	    !sim_run_until(r->sim, r->sim->now_ns + SYNC_TIMEOUT_NS,
+			   mp_done_pred, c) &&
+	    !r->failed)
+		failf(r, c->line, "%s %s: no outcome within %llus (seed %llu)",
+		      h->name, verb,
+		      (unsigned long long)(SYNC_TIMEOUT_NS / SIM_NS_PER_S),
+		      (unsigned long long)r->seed);
+}
+
+/* `target lun remove` of l is under way: not judged meanwhile. */
+void alua_lun_going(struct lun_st *l)
+{
+	l->alua_gen++;
+	l->alua_in = false;
+}
+
+/* `target lun add` or `remove` (scenario.c) changed LUN l: its LU is in
+ * the device group if its disk is (a removed device leaves the group);
+ * what its nexuses are owed is unknown now. */
+void alua_lun_changed(struct runner *r, struct lun_st *l)
+{
+	int li = lun_index(r, l);
+
+	l->alua_gen++;
+	l->alua_in = false;
+	for (size_t g = 0; g < r->cfg.dgroup_count; g++)
+		for (size_t i = 0; i < r->cfg.dgroups[g].dev_count; i++)
+			if (!strcmp(r->cfg.dgroups[g].devs[i], l->disk))
+				l->alua_in = true;
+	for (int i = 0; li >= 0 && i < r->nactors; i++) {
+		r->actors[i].alua_owed[li] = ALUA_UA_MAYBE;
+		r->actors[i].alua_inflight[li] = 0;
+	}
+}
+
+/* A control step applied: a restart after a crash brings up the
+ * configuration as it is now (scenario.c ctl_apply), with the states of
+ * this moment (iscsi_server_config shows them), unknown ones unknown. */
+void alua_ctl_applied(struct runner *r)
+{
+	for (int i = 0; i < r->alua.ntpgs; i++)
+		r->alua.tpgs[i].init =
+			r->alua.stpg_inflight > 0 ? -1 : r->alua.tpgs[i].state;
+}
+
+/* A restarted target starts from the configuration again; the old
+ * nexuses are gone and new ones get their power-on attention only. */
+void alua_restarted(struct runner *r)
+{
+	for (int i = 0; i < r->alua.ntpgs; i++)
+		r->alua.tpgs[i].state = r->alua.tpgs[i].init;
+	r->alua.epoch++;
+	for (int i = 0; i < r->nactors; i++)
+		for (int l = 0; l < r->nluns; l++) {
+			r->actors[i].alua_owed[l] = ALUA_UA_NO;
+			r->actors[i].alua_inflight[l] = 0;
+		}
+}
+
+void alua_free(struct runner *r)
+{
+	struct mp_cmd *c;
+
+	if (r->alua.cmds.tqh_first == NULL && r->alua.cmds.tqh_last == NULL)
+		return; /* never initialised */
+	while ((c = TAILQ_FIRST(&r->alua.cmds)) != NULL) {
+		TAILQ_REMOVE(&r->alua.cmds, c, link);
+		if (sim_ev_pending(&c->ev))
+			sim_ev_cancel(r->sim, &c->ev);
+		free(c);
+	}
+}
