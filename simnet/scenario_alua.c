@@ -458,12 +458,26 @@ void alua_reset_sent(struct runner *r, struct pend *p)
 				r->actors[i].alua_owed[l] = ALUA_UA_MAYBE;
 }
 
+/* a's lost STPGs cannot reach the target any more: whether they changed
+ * states is unknown, and so is what every nexus is owed. */
+static void limbo_end(struct runner *r, struct actor *a)
+{
+	r->alua.stpg_inflight -= a->alua_limbo;
+	a->alua_limbo = 0;
+	r->alua.epoch++;
+	for (int i = 0; i < r->alua.ntpgs; i++)
+		r->alua.tpgs[i].state = -1;
+	owe_all(r, NULL, ALUA_UA_MAYBE);
+}
+
 void alua_login_done(struct runner *r, struct pend *p, bool ok)
 {
 	struct actor *a = p->a;
 
 	if (!alua_on(r) || !ok)
 		return;
+	if (a->alua_limbo > 0)
+		limbo_end(r, a);
 	/* A new I_T nexus: its power-on attention, and a state change only
 	 * if one happened while it was being made. */
 	for (int l = 0; l < r->nluns; l++) {
@@ -488,7 +502,14 @@ static void stpg_done(struct runner *r, struct pend *p, struct ini_op *op)
 	bool overlapped = r->alua.stpg_seq != p->stpg_mark;
 
 	r->alua.stpg_seq++;
-	r->alua.stpg_inflight--;
+	/* Lost with its connection: its bytes may still reach the target
+	 * and change the states later (a partition that heals delivers
+	 * them).  It stays in flight until its sender's next login: a
+	 * session reinstatement ends the old connection at the target. */
+	if (op->outcome == INI_DROPPED)
+		p->a->alua_limbo++;
+	else
+		r->alua.stpg_inflight--;
 	r->alua.epoch++;
 	sense3(op, &sk, &asc, &ascq);
 	if (op->outcome == INI_DONE && op->response == 0 &&
@@ -978,6 +999,11 @@ void alua_restarted(struct runner *r)
 	for (int i = 0; i < r->alua.ntpgs; i++)
 		r->alua.tpgs[i].state = r->alua.tpgs[i].init;
 	r->alua.epoch++;
+	for (int i = 0; i < r->nactors; i++) {
+		/* the crash ended every connection: lost STPGs are dead */
+		r->alua.stpg_inflight -= r->actors[i].alua_limbo;
+		r->actors[i].alua_limbo = 0;
+	}
 	for (int i = 0; i < r->nactors; i++)
 		for (int l = 0; l < r->nluns; l++) {
 			r->actors[i].alua_owed[l] = ALUA_UA_NO;

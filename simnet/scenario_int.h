@@ -149,6 +149,7 @@ struct actor {
 	uint8_t alua_owed[MAX_LUNS];	  /* ALUA_UA_* (scenario_alua.c) */
 	uint16_t alua_inflight[MAX_LUNS]; /* its commands that may take a UA */
 	uint64_t alua_useq[MAX_LUNS];	  /* alua.seq at its last such answer */
+	int alua_limbo; /* its STPGs lost with a connection (scenario_alua.c) */
 	char keys[1024];
 	struct ini_chap chap; /* CHAP credentials from the declaration */
 	/* Unit attention oracle (scenario_ua.c): per LUN (index in
@@ -191,7 +192,9 @@ struct alua_st {
 	int ntpgs;
 	struct alua_tpg_st tpgs[MAX_TPGS];
 	uint64_t epoch;	      /* bumped by every change or possible change */
-	int stpg_inflight;    /* SET TARGET PORT GROUPS not answered yet */
+	int stpg_inflight;    /* SET TARGET PORT GROUPS not answered yet,
+			       * or lost with their connection and not
+			       * known dead yet (actor alua_limbo) */
 	uint64_t seq;	      /* counts answers that may carry an attention */
 	uint64_t stpg_seq;    /* counts STPGs sent and answered */
 	uint64_t resets_sent; /* LU and target resets sent */
