@@ -246,6 +246,9 @@ struct runner {
 	 * bytes): sent or answered, and how many are in flight. */
 	uint64_t abort_events;
 	int abort_inflight;
+	/* actors whose reset, CLEAR TASK SET... ended unanswered with its
+	 * connection: it may still run (aborts_pending) */
+	uint32_t aborts_limbo;
 	uint64_t resets_done; /* LU and target resets answered */
 	/* unit attention oracle: its clock (bumped at every send and every
 	 * answer), causes, the control step running */
@@ -420,6 +423,7 @@ void alua_free(struct runner *r);
 struct lun_st *lun_find(struct runner *r, uint64_t lun);
 void resv_drop_holder(struct runner *r, struct actor *a);
 void resv_reset(struct lun_st *l);
+bool aborts_pending(struct runner *r);
 void pend_done(void *arg, struct ini_op *op);
 void leak_check(struct runner *r, const char *when);
 void end_of_run(struct runner *r);

@@ -289,6 +289,13 @@ static bool limbo_pending(struct runner *r, uint32_t *actors)
 	return false;
 }
 
+/* A line that may abort others' commands (a reset, CLEAR TASK SET...)
+ * ended unanswered, and its connection may still deliver it. */
+bool aborts_pending(struct runner *r)
+{
+	return limbo_pending(r, &r->aborts_limbo);
+}
+
 static bool resets_pending(struct runner *r, struct lun_st *l)
 {
 	return limbo_pending(r, &l->resets_limbo) || l->resets_inflight > 0;
@@ -963,6 +970,8 @@ void pend_done(void *arg, struct ini_op *op)
 	if (p->may_abort_others) {
 		r->abort_inflight--;
 		r->abort_events++;
+		if (op->outcome == INI_DROPPED)
+			r->aborts_limbo |= 1u << p->a->idx;
 	}
 	oracle_task_aborted(r, p, op);
 	ua_on_done(r, p, op);

@@ -44,7 +44,7 @@ static struct pend *pend_new(struct runner *r, struct actor *a,
 	p->ctl_seq = r->ctl_seq;
 	p->ctl_started = r->ctl_started;
 	p->abort_events = r->abort_events;
-	p->abort_possible = r->abort_inflight > 0;
+	p->abort_possible = r->abort_inflight > 0 || aborts_pending(r);
 	if (strcmp(verb, "lun-reset") == 0 ||
 	    strcmp(verb, "target-reset") == 0 ||
 	    strcmp(verb, "clear-task-set") == 0 ||
