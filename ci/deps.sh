@@ -21,7 +21,7 @@ if [ "$what" != build ]; then
 	pkgs+=(qemu-system-x86 linux-image-amd64 busybox-static open-iscsi
 	       sg3-utils e2fsprogs xfsprogs fio cpio kmod
 	       qemu-utils qemu-block-extra syslinux syslinux-common mtools
-	       dosfstools)
+	       dosfstools multipath-tools)
 fi
 if [ "$what" = deb ]; then
 	pkgs+=(dpkg-dev debhelper lintian mandoc man-db python3 systemd

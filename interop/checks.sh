@@ -32,6 +32,7 @@ log=${INTEROP_LOG:-/dev/stderr}
 
 . "$(dirname "$self")/steps.sh"
 . "$(dirname "$self")/matrix.sh"
+. "$(dirname "$self")/mpath.sh"
 
 # --- one step, run as "checks.sh --step NAME PORTAL TARGET" ---------------
 # A step writes its reason to fd 3 and exits 0 (PASS), 77 (SKIP) or other
@@ -71,8 +72,12 @@ else
 fi
 
 # check NAME TIMEOUT STEP: run one step under a timeout and print its line.
+# INTEROP_STEPS=ERE runs only the steps whose names match (e.g. 'mp_.*').
 check() {
 	name=$1 t=$2 s=$3
+	if [ -n "${INTEROP_STEPS:-}" ] && ! echo "$s" | grep -qE "^($INTEROP_STEPS)\$"; then
+		return 0
+	fi
 	echo "=== $(cut -d' ' -f1 /proc/uptime) $name (step $s, timeout ${t}s)" >>"$log"
 	t0=$(date +%s)
 	timeout -s KILL "$t" sh "$self" --step "$s" "$PORTAL" "$TARGET" \
@@ -130,6 +135,22 @@ if [ -z "${INTEROP_MATRIX_ONLY:-}" ]; then
 	check "utarget killed (SIGKILL) and restarted mid-I/O: session recovers, I/O completes" 90 restart_kill
 	check "utarget stopped (SIGTERM) and restarted mid-I/O: session recovers, I/O completes" 90 restart_term
 	[ "$mode" = qemu ] || check "logout" 30 logout
+fi
+
+# dm-multipath over two portal groups of the target (interop/mpath.sh).
+if [ -n "${MPATH:-}" ]; then
+	echo "MPATH=$MPATH" >>"$state/env"
+	check "multipath: two portals, one map, priorities from ALUA (alua prioritizer)" 120 mp_login
+	check "sg_rtpg: the configured target port groups and states" 20 mp_rtpg
+	check "multipath: ext4 written through the map" 90 mp_fs
+	check "multipath: path A stops answering, then resets: writes go on through B" 150 mp_lose_a
+	check "multipath: path A back, used again" 120 mp_back_a
+	check "multipath: SET TARGET PORT GROUPS (sg_stpg) moves I/O to path B" 120 mp_stpg
+	check "multipath: path B stops answering, then resets: writes go on through A" 150 mp_lose_b
+	check "multipath: path B back, used again" 120 mp_back_b
+	check "multipath: utargetctl alua set moves I/O back to path A" 120 mp_flip
+	check "multipath: e2fsck clean, every checksum after remount" 90 mp_verify
+	check "multipath: logout" 30 mp_logout
 fi
 
 if [ -n "${INTEROP_COMBOS:-}" ]; then
