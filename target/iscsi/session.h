@@ -109,6 +109,9 @@ struct iscsi_tmf {
 	unsigned int waiting;
 	uint64_t arrival_ns;
 	bool owed; /* its response is not queued yet */
+	/* a later TMF that aborts a task this one is still waiting for:
+	 * it waits for this one (tmf_abort_one) */
+	struct iscsi_tmf *then;
 	TAILQ_ENTRY(iscsi_tmf) link;
 };
 TAILQ_HEAD(iscsi_tmf_list, iscsi_tmf);

@@ -45,6 +45,8 @@ static bool tmf_listed(const struct iscsi_sess *s, const struct iscsi_tmf *tmf)
 
 void iscsi_tmf_task_gone(struct iscsi_sess *s, struct iscsi_tmf *tmf)
 {
+	struct iscsi_tmf *then = tmf->then;
+
 	/* reference count: one per task it waits for, one for its setup */
 	ut_assert(tmf->waiting > 0);
 	ut_assert_slow(tmf_listed(s, tmf));
@@ -69,6 +71,21 @@ void iscsi_tmf_task_gone(struct iscsi_sess *s, struct iscsi_tmf *tmf)
 		iscsi_conn_kick(c);
 	}
 	free(tmf);
+	if (then)
+		iscsi_tmf_task_gone(s, then);
+}
+
+/* `later` aborts a task `earlier` already aborted and still waits for:
+ * it is complete only once `earlier` is (each TMF waits at most once for
+ * each earlier one: the chain of later TMFs is walked). */
+static void tmf_wait_for(struct iscsi_tmf *later, struct iscsi_tmf *earlier)
+{
+	while (earlier->then && earlier->then != later)
+		earlier = earlier->then;
+	if (earlier->then == later)
+		return;
+	earlier->then = later;
+	later->waiting++;
 }
 
 /* Abort one of our tasks on behalf of tmf.  Tasks not yet at the SCSI
@@ -76,8 +93,17 @@ void iscsi_tmf_task_gone(struct iscsi_sess *s, struct iscsi_tmf *tmf)
 static void tmf_abort_one(struct iscsi_task *t, struct iscsi_tmf *tmf)
 {
 	ut_assert(tmf->waiting > 0); /* still being set up */
-	if (t->aborting || t->state == TASK_TX)
+	if (t->state == TASK_TX)
 		return;
+	if (t->aborting) {
+		/* Aborted by an earlier TMF and still inside the SCSI layer:
+		 * this one's FUNCTION COMPLETE too must come after the task
+		 * ended (SAM-5 §7.1: the tasks a TMF aborts have ended when
+		 * it completes), or a write lands after it. */
+		if (t->state == TASK_EXEC && t->tmf && t->tmf != tmf)
+			tmf_wait_for(tmf, t->tmf);
+		return;
+	}
 	if (t->state == TASK_EXEC) {
 		/* one TMF waits for a task: it holds the task's reference */
 		ut_assert(t->tmf == NULL);
