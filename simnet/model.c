@@ -24,6 +24,9 @@ struct mw {
 	uint64_t handle;
 	bool durable;
 	bool pending; /* still in flight */
+	/* applied or not, but if at all, before `ack` (MODEL_BOUNDED):
+	 * it supersedes nothing and leaves the base possible */
+	bool maybe;
 };
 
 struct mblock {
@@ -160,7 +163,8 @@ static void block_prune(struct mblock *b, uint64_t hz)
 	uint32_t k = 0;
 
 	for (uint32_t i = 0; i < b->n; i++)
-		if (b->w[i].ack != MODEL_NEVER && b->w[i].ack < hz) {
+		if (b->w[i].ack != MODEL_NEVER && b->w[i].ack < hz &&
+		    !b->w[i].maybe) {
 			any_ack = true;
 			if (b->w[i].submit > latest_known_submit)
 				latest_known_submit = b->w[i].submit;
@@ -229,7 +233,10 @@ void model_write_end(struct model *m, uint64_t handle, int outcome,
 				break;
 			}
 			w->pending = false;
-			if (outcome == 0) {
+			if (outcome == MODEL_BOUNDED) {
+				w->ack = stamp;
+				w->maybe = true;
+			} else if (outcome == 0) {
 				w->ack = stamp;
 				w->durable = durable || m->write_through;
 				if (b->base_until == MODEL_NEVER ||
@@ -249,7 +256,8 @@ void model_flush(struct model *m, uint64_t since)
 		struct mblock *b = &m->b[i];
 
 		for (uint32_t k = 0; k < b->n; k++)
-			if (b->w[k].ack != MODEL_NEVER && b->w[k].ack < since)
+			if (b->w[k].ack != MODEL_NEVER && b->w[k].ack < since &&
+			    !b->w[k].maybe) /* it may never have landed */
 				b->w[k].durable = true;
 	}
 }
@@ -321,7 +329,7 @@ bool model_check_read(struct model *m, uint64_t lba, uint64_t vid, uint64_t rs,
 		return true;
 	for (uint32_t i = 0; i < b->n; i++)
 		if (b->w[i].ack != MODEL_NEVER && b->w[i].ack < rs &&
-		    b->w[i].submit > sup)
+		    !b->w[i].maybe && b->w[i].submit > sup)
 			sup = b->w[i].submit;
 	if (vid == b->base && b->base_until >= rs)
 		return true;

@@ -13,8 +13,10 @@
  *   it may return the block's base value if no write was acknowledged
  *   before rs.
  *
- * Writes with an unknown fate (connection dropped, aborted, medium error)
- * never acknowledge: they stay possible.  Durability (FUA, SYNCHRONIZE
+ * Writes with an unknown fate never acknowledge: they stay possible;
+ * those whose fate is bounded (an error answer, a TMF's FUNCTION
+ * COMPLETE) stay possible until a write submitted after the bound is
+ * acknowledged.  Durability (FUA, SYNCHRONIZE
  * CACHE, write cache off) decides what a crash may keep: a block whose
  * candidates are all durable keeps them; any other block may be lost,
  * kept or torn and becomes ANY until written again.
@@ -48,7 +50,12 @@ uint64_t model_tick(struct model *m);
 uint64_t model_write_begin(struct model *m, uint64_t lba, uint32_t count,
 			   const uint64_t *vids, uint64_t stamp);
 /* outcome: 0 acknowledged GOOD, 1 not applied (a definite error),
- * 2 unknown (may or may not have been applied). */
+ * 2 unknown (may or may not have been applied, at any time),
+ * MODEL_BOUNDED: applied before `stamp` or never -- a write answered
+ * with an error of unknown effect (its answer ends it), or ended by a
+ * task management function answered FUNCTION COMPLETE (SAM-5 §7: an
+ * aborted command changes nothing after that response). */
+#define MODEL_BOUNDED 3
 void model_write_end(struct model *m, uint64_t handle, int outcome,
 		     bool durable, uint64_t stamp);
 /* SYNCHRONIZE CACHE submitted at `since` completed GOOD: every write

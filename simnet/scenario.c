@@ -1074,6 +1074,8 @@ int scn_run(const char *name, const char *text, const struct scn_opts *o,
 	}
 	res->seed = r.seed;
 	r.sim = sim_new(r.seed);
+	r.sim->land = land_check;
+	r.sim->land_ctx = &r;
 	if (o->against_portal != NULL) {
 		r.against = true;
 		snprintf(r.portal, sizeof(r.portal), "%s", o->against_portal);
@@ -1095,6 +1097,8 @@ int scn_run(const char *name, const char *text, const struct scn_opts *o,
 			 res->differences);
 	}
 	runner_free(&r);
+	r.sim->land = NULL;
+	free(r.lb);
 	drain_events(r.sim);
 	real_net_detach(r.sim);
 	res->hash = r.sim->hash;

@@ -252,6 +252,17 @@ struct runner {
 	uint64_t resets_done; /* LU and target resets answered */
 	/* unit attention oracle: its clock (bumped at every send and every
 	 * answer), causes, the control step running */
+	/* Writes ended without effect known, by an answer or a TMF's
+	 * FUNCTION COMPLETE: none may land on the medium after `bound_ns`
+	 * (scenario_oracle.c, land_check). */
+	struct land_bound {
+		uint64_t vid;
+		int li;
+		uint64_t bound_ns;
+		int line;
+		char who[128];
+	} * lb;
+	size_t nlb, caplb;
 	uint64_t ua_clock;
 	uint32_t ua_cause_seq, ua_step_cause;
 	uint64_t ua_step_from;
@@ -297,6 +308,7 @@ struct pend {
 	uint32_t blocks;
 	bool fua;
 	uint64_t handle, stamp;
+	uint64_t vid; /* a write's value (model_vid) */
 	uint64_t epoch;
 	uint32_t sess;
 	uint8_t tmf_fn;
@@ -425,6 +437,9 @@ void resv_drop_holder(struct runner *r, struct actor *a);
 void resv_reset(struct lun_st *l);
 bool aborts_pending(struct runner *r);
 void pend_done(void *arg, struct ini_op *op);
+/* sim->land: a disk applied a write. */
+void land_check(void *ctx, const char *disk, uint64_t offset_bytes,
+		const uint8_t *data, uint64_t len);
 void leak_check(struct runner *r, const char *when);
 void end_of_run(struct runner *r);
 

@@ -361,6 +361,78 @@ static void oracle_read_capacity(struct runner *r, struct pend *p,
 		      model_block_size(p->ls->m), (unsigned long long)r->seed);
 }
 
+/* A write whose effect is unknown but bounded (MODEL_BOUNDED): from now
+ * on it must not land. */
+static void land_bound_add(struct runner *r, struct pend *p,
+			   const struct ini_op *op)
+{
+	if (r->nlb == r->caplb) {
+		r->caplb = r->caplb ? r->caplb * 2 : 16;
+		r->lb = realloc(r->lb, r->caplb * sizeof(*r->lb));
+		if (r->lb == NULL)
+			abort();
+	}
+	r->lb[r->nlb++] = (struct land_bound){
+		.vid = p->vid,
+		.li = (int)(p->ls - r->luns),
+		.bound_ns = r->sim->now_ns,
+		.line = p->line,
+	};
+	snprintf(r->lb[r->nlb - 1].who, sizeof(r->lb[0].who), "%s's %s (%s)",
+		 p->a->name, p->verb,
+		 op->outcome == INI_ABORTED ? "ended by its TMF's FUNCTION "
+					      "COMPLETE"
+					    : "answered");
+}
+
+/*
+ * No write lands on the medium after the answer that ended it (TASK
+ * ABORTED, an error) or after the FUNCTION COMPLETE of the TMF that
+ * aborted it (SAM-5 §5.6 and §7.1: when the task manager reports a TMF
+ * complete, the tasks it aborted have ended; RFC 7143 §11.5.1).  The
+ * simulated disk reports every write it applies; the blocks say whose
+ * value they carry.
+ */
+void land_check(void *ctx, const char *disk, uint64_t offset_bytes,
+		const uint8_t *data, uint64_t len)
+{
+	struct runner *r = ctx;
+
+	if (r->nlb == 0 || r->failed)
+		return;
+	for (int li = 0; li < r->nluns; li++) {
+		struct lun_st *l = &r->luns[li];
+		uint64_t lba = offset_bytes / l->bs, vid;
+
+		if (strcmp(l->disk, disk) != 0 || l->removed)
+			continue;
+		for (uint64_t off = 0; off + l->bs <= len; off += l->bs) {
+			if (!model_decode(data + off, lba + off / l->bs, l->bs,
+					  &vid))
+				continue;
+			for (size_t i = 0; i < r->nlb; i++) {
+				const struct land_bound *b = &r->lb[i];
+
+				if (b->li != li || b->vid != vid ||
+				    r->sim->now_ns <= b->bound_ns)
+					continue;
+				failf(r, b->line,
+				      "TMF oracle: a write (lun %u lba %llu) "
+				      "landed on the medium %llu ns after "
+				      "it ended: %s (SAM-5 §5.6: an aborted "
+				      "command changes nothing after the "
+				      "response) (seed %llu)",
+				      l->lun,
+				      (unsigned long long)(lba + off / l->bs),
+				      (unsigned long long)(r->sim->now_ns -
+							   b->bound_ns),
+				      b->who, (unsigned long long)r->seed);
+				return;
+			}
+		}
+	}
+}
+
 static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	struct lun_st *l = p->ls;
@@ -379,12 +451,21 @@ static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 	oracle_read_capacity(r, p, op);
 	switch (p->kind) {
 	case PK_WRITE: {
-		int outcome = scsi_good(op)	       ? 0
-			      : sense_unknown_fate(op) ? 2
-						       : 1;
+		/* An error of unknown effect: if the write landed at all,
+		 * it landed before its answer, or, when a TMF of ours ended
+		 * it, before that TMF's FUNCTION COMPLETE (SAM-5 §5.6, §7:
+		 * an aborted command changes nothing after the response;
+		 * the initiator concludes it then, tmf_aborts()).  Only a
+		 * dropped connection leaves it open. */
+		int outcome = scsi_good(op)		   ? 0
+			      : !sense_unknown_fate(op)	   ? 1
+			      : op->outcome == INI_DROPPED ? 2
+							   : MODEL_BOUNDED;
 
 		model_write_end(l->m, p->handle, outcome, p->fua || l->wc_off,
 				model_tick(l->m));
+		if (outcome == MODEL_BOUNDED)
+			land_bound_add(r, p, op);
 		break;
 	}
 	case PK_READ:

@@ -99,6 +99,12 @@ struct sim {
 	 * event, so a recorded run is the same run (same trace hash). */
 	const struct sim_rec_ops *rec;
 	void *rec_ctx;
+	/* Every write a simulated disk applies to its medium (the
+	 * scenario runner's check that no write lands after the answer or
+	 * TMF response that ended it). */
+	void (*land)(void *ctx, const char *disk, uint64_t offset_bytes,
+		     const uint8_t *data, uint64_t len);
+	void *land_ctx;
 	enum ut_log_level log_level;
 
 	struct env env; /* what the target is given: reactor 0 */

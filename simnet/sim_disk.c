@@ -483,6 +483,10 @@ static void io_apply(struct sim_disk *d, struct sim_io *io)
 	case BS_OP_WRITE:
 		disk_write(d, req->offset_bytes, io->wdata, req->length_bytes,
 			   durable);
+		if (d->sim->land != NULL)
+			d->sim->land(d->sim->land_ctx, d->name,
+				     req->offset_bytes, io->wdata,
+				     req->length_bytes);
 		break;
 	case BS_OP_UNMAP:
 	case BS_OP_WRITE_ZEROES:
