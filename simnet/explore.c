@@ -362,6 +362,7 @@ char *explore_generate(uint64_t seed)
 	/* About one seed in four: the other TMFs; one in three of the PR
 	 * seeds: PREEMPT AND ABORT and REGISTER AND IGNORE EXISTING KEY. */
 	bool ua_tmf = rnd_ua(&g, 100) < 25, pr_abort = rnd_ua(&g, 100) < 35;
+	bool wrap = rnd_ua(&g, 100) < 33;
 
 	g.buf = malloc(g.cap);
 	if (g.buf == NULL)
@@ -426,8 +427,19 @@ char *explore_generate(uint64_t seed)
 	if (m.nopin)
 		out(&g, "param NopInInterval=%u NopInTimeout=%u\n",
 		    1 + (unsigned)rnd(&g, 5), 1 + (unsigned)rnd(&g, 5));
-	for (unsigned int i = 0; i < nini; i++)
-		out(&g, "initiator %s\n", names[i]);
+	for (unsigned int i = 0; i < nini; i++) {
+		/* One seed in three starts an initiator's CmdSN and ITTs
+		 * just below 2^32 (a few hundred commands cross the wrap
+		 * with commands outstanding) and its first ExpStatSN
+		 * anywhere (RFC 7143 §11.12). */
+		if (wrap)
+			out(&g, "initiator %s cmdsn=%u itt=%u expstatsn=%u\n",
+			    names[i], 0xffffffffu - (unsigned)rnd_ua(&g, 40),
+			    0xfffffffeu - (unsigned)rnd_ua(&g, 40),
+			    (unsigned)rnd_ua(&g, 1ull << 32));
+		else
+			out(&g, "initiator %s\n", names[i]);
+	}
 	if (alua) {
 		out(&g,
 		    "portal 10.0.0.1:3260\nportal 10.0.0.2:3260 tpgt=2\n"

@@ -95,6 +95,7 @@ struct ini *ini_new(struct sim *sim, const char *actor, const char *iqn,
 	ini->isid[4] = (uint8_t)(index >> 8);
 	ini->isid[5] = (uint8_t)index;
 	ini->next_itt = 0x1000 * (index + 1);
+	ini->start_cmdsn = 1;
 	ini->auto_logout = true;
 	TAILQ_INIT(&ini->ops);
 	TAILQ_INIT(&ini->waitq);
@@ -264,6 +265,14 @@ struct ini_op *ini_op_by_itt(struct ini *ini, uint32_t itt)
 	return NULL;
 }
 
+void ini_set_start(struct ini *ini, uint32_t cmdsn, uint32_t expstatsn,
+		   uint32_t itt)
+{
+	ini->start_cmdsn = cmdsn;
+	ini->start_expstatsn = expstatsn;
+	ini->next_itt = itt;
+}
+
 void ini_free(struct ini *ini)
 {
 	struct ini_op *op;
@@ -425,14 +434,16 @@ void ini_login(struct ini *ini, struct ini_op *op, const char *portal,
 	ini->discovery = discovery;
 	ini->login_op = op;
 	op->itt = ini->next_itt++;
+	if (op->itt == ISCSI_RESERVED_TAG)
+		op->itt = ini->next_itt++;
 	op->sent = true;
 	ini->state = INI_S_CONNECTING;
 	ini->tsih = 0; /* a new session; same ISID reinstates */
 	ini->statsn_valid = false;
-	ini->exp_statsn = 0;
-	ini->cmdsn = 1;
-	ini->exp_cmdsn = 1;
-	ini->max_cmdsn = 1;
+	ini->exp_statsn = ini->start_expstatsn;
+	ini->cmdsn = ini->start_cmdsn;
+	ini->exp_cmdsn = ini->start_cmdsn;
+	ini->max_cmdsn = ini->start_cmdsn;
 	ini->rpos = 0;
 	ini->rhave_bhs = false;
 	ini->tx_len = ini->tx_off = 0;

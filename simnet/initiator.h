@@ -145,6 +145,11 @@ typedef void (*ini_event_fn)(void *arg, struct ini *ini, const char *what);
 struct ini *ini_new(struct sim *sim, const char *actor, const char *iqn,
 		    unsigned int index);
 void ini_free(struct ini *ini);
+/* Where the initiator starts CmdSN and ExpStatSN at every login and its
+ * ITTs (RFC 7143 §4.2.2.1, §11.12: any value; a scenario starts them
+ * just below 2^32 to make every party's serial arithmetic wrap). */
+void ini_set_start(struct ini *ini, uint32_t cmdsn, uint32_t expstatsn,
+		   uint32_t itt);
 const char *ini_actor(const struct ini *ini);
 const char *ini_iqn(const struct ini *ini);
 enum ini_state ini_state(const struct ini *ini);

@@ -472,6 +472,17 @@ static void rx_r2t(struct ini *ini, const struct iscsi_bhs *h)
 		ini_vanish(ini);
 		return;
 	}
+	/* RFC 7143 §11.8.3-4: 0xffffffff is no TTT; R2TSN counts a
+	 * write command's R2Ts from 0 (next_datasn: a write has no
+	 * Data-In to share it with). */
+	if (h->w20 == ISCSI_RESERVED_TAG)
+		ini_violation(ini,
+			      "R2T itt=%08x with the reserved TTT ffffffff",
+			      h->itt);
+	if (h->w36 != op->next_datasn)
+		ini_violation(ini, "R2T itt=%08x: R2TSN %u, expected %u",
+			      h->itt, h->w36, op->next_datasn);
+	op->next_datasn = h->w36 + 1;
 	if (len > ini->neg.max_burst)
 		ini_violation(ini, "R2T asks %u bytes > MaxBurstLength %u", len,
 			      ini->neg.max_burst);
@@ -562,7 +573,9 @@ static void tmf_aborts(struct ini *ini, const struct ini_op *tmf)
 			continue;
 		switch (tmf->tmf_fn) {
 		case ISCSI_TMF_ABORT_TASK:
-			hit = op->itt == tmf->ref_itt;
+			/* the task is I_T_L_Q: an ITT on another LUN is
+			 * not it (SAM-5 §7.2: COMPLETE, nothing aborted) */
+			hit = op->itt == tmf->ref_itt && op->lun == tmf->lun;
 			break;
 		case ISCSI_TMF_ABORT_TASK_SET:
 		case ISCSI_TMF_CLEAR_TASK_SET:

@@ -57,6 +57,8 @@ struct ini {
 	uint32_t exp_statsn;
 	bool statsn_valid;
 	uint32_t next_itt;
+	/* where a login starts CmdSN and ExpStatSN (ini_set_start) */
+	uint32_t start_cmdsn, start_expstatsn;
 	uint64_t send_seq; /* order in which PDUs went out */
 
 	struct ini_params neg;

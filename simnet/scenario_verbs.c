@@ -714,6 +714,11 @@ void decl_initiator(struct runner *r, struct toks *t)
 	ini_set_hooks(a->ini, violation_hook, NULL, r);
 	if (r->against)
 		ini_set_lun_base(a->ini, r->o.against_lun_base);
+	/* cmdsn= expstatsn= itt=: where its sequence numbers and tags
+	 * start (just below 2^32: they wrap during the run). */
+	ini_set_start(a->ini, (uint32_t)u64_or(t, "cmdsn", 1, r),
+		      (uint32_t)u64_or(t, "expstatsn", 0, r),
+		      (uint32_t)u64_or(t, "itt", 0x1000u * (a->idx + 1), r));
 	{
 		struct ini_chap none;
 

@@ -422,7 +422,11 @@ static uint16_t login_check_header(struct iscsi_conn *c,
 		ls->itt = h->itt;
 		ls->cmdsn = h->cmdsn;
 		ls->max_cmdsn = h->cmdsn;
-		c->stat_sn = h->exp_stat_sn;
+		/* RFC 7143 §11.13.4: the first Login Response's StatSN
+		 * starts the connection's; ours is drawn, not the
+		 * initiator's ExpStatSN (which is anything at a new
+		 * connection). */
+		c->stat_sn = iscsi_initial_sn(c->env);
 		if (csg != ISCSI_STAGE_SECURITY &&
 		    csg != ISCSI_STAGE_OPERATIONAL) {
 			*why = "login must start in stage 0 or 1";

@@ -7,6 +7,7 @@
  */
 #include <string.h>
 
+#include "env.h"
 #include "iscsi/pdu.h"
 
 void iscsi_bhs_decode(const uint8_t raw[ISCSI_BHS_LEN], struct iscsi_bhs *h)
@@ -103,4 +104,19 @@ uint64_t iscsi_lun_encode(uint64_t lun)
 	if (lun < 256)
 		return lun << 48;
 	return ((0x4000 | (lun & 0x3fff)) & 0xffffull) << 48;
+}
+
+/* Where a connection's StatSN and a session's TTTs start.  Drawn from the
+ * environment's random source; one draw in eight lands within 64 of
+ * 2^32, so that every peer's serial number arithmetic (RFC 1982, RFC
+ * 7143 §4.2.2) is exercised across the wrap within minutes, not after
+ * four billion responses.  0xffffffff is the reserved tag (§11.2.1.4):
+ * never a TTT; the callers skip it as they advance. */
+uint32_t iscsi_initial_sn(struct env *env)
+{
+	uint64_t x = env_random_u64(env);
+	uint32_t sn = (x >> 61) == 0 ? 0xfffffffeu - (uint32_t)(x & 0x3f)
+				     : (uint32_t)x;
+
+	return sn == ISCSI_RESERVED_TAG ? 1 : sn;
 }

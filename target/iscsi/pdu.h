@@ -279,4 +279,10 @@ uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
 uint32_t iscsi_digest(const void *buf, size_t len);
 uint32_t iscsi_digest_iov(const struct iovec *iov, int iovcnt);
 
+/* Where a connection's first StatSN and a session's first TTT start
+ * (login.c, session.c): drawn from the environment's random source, near
+ * 2^32 in one draw in eight. */
+struct env;
+uint32_t iscsi_initial_sn(struct env *env);
+
 #endif

@@ -68,7 +68,7 @@ struct iscsi_sess *iscsi_sess_new(struct iscsi_conn *c,
 	s->exp_cmdsn = in->cmdsn;
 	s->queue_depth = cfg->queued_commands ? cfg->queued_commands : 32;
 	s->max_cmdsn = s->exp_cmdsn + s->queue_depth - 1;
-	s->next_ttt = (uint32_t)env_random_u64(s->env) & 0x7fffffff;
+	s->next_ttt = iscsi_initial_sn(s->env);
 	s->owed_since_ns = UINT64_MAX;
 	TAILQ_INIT(&s->tasks);
 	TAILQ_INIT(&s->pending);
