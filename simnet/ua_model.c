@@ -207,12 +207,23 @@ bool ua_report(struct ua_nexus *nx, int kind, uint64_t s, uint64_t a)
 	/* Another condition of the kind that the command could have been
 	 * told of instead (a reset's 29h and the one it replaced, when the
 	 * command ran we cannot tell): either may be the one left. */
+	bool other = false;
+
 	for (unsigned int i = 0; i < nx->n; i++) {
 		struct ua_rec *r = &nx->rec[i];
 
 		if ((int)i != best && r->kind == kind && r->from < a &&
-		    s < r->dead)
+		    s < r->dead) {
 			r->fade = min64(r->fade, s);
+			other = true;
+		}
+	}
+	/* None of them certain: which one this report was (two resets
+	 * whose 29h conditions coalesce, SAM-5 §5.14, or one after the
+	 * other) is unknown; all stay allowed, none owed. */
+	if (other && nx->rec[best].sure >= a) {
+		nx->rec[best].fade = min64(nx->rec[best].fade, s);
+		return true;
 	}
 	rec_del(nx, (unsigned int)best);
 	return true;
