@@ -162,7 +162,11 @@ void ua_reset_done(struct ua_nexus *nx, uint32_t cause, uint64_t t0,
 
 void ua_new_nexus(struct ua_nexus *nx, uint64_t li, uint64_t la)
 {
-	for (unsigned int i = 0; i < nx->n;) {
+	unsigned int n0 = nx->n;
+
+	/* lenient kinds stay so: a cause that overflowed the records may
+	 * still be running and reach the new nexus */
+	for (unsigned int i = 0; i < n0;) {
 		struct ua_rec *r = &nx->rec[i];
 
 		if (r->sure < li || r->dead != UA_NEVER) {
@@ -171,11 +175,27 @@ void ua_new_nexus(struct ua_nexus *nx, uint64_t li, uint64_t la)
 			i++;
 			continue;
 		}
-		/* Its cause still ran: it may reach the new nexus, or not. */
-		r->fade = min64(r->fade, r->from);
+		/* Its cause still ran: it may have reached the old nexus
+		 * (this record, for the old nexus's commands) or reach the
+		 * new one (a copy that is never owed). */
+		{
+			uint64_t from = r->from;
+
+			r->fade = min64(r->fade, r->from);
+			r->dead = min64(r->dead, la);
+			if (nx->n < UA_MAX_RECS)
+				nx->rec[nx->n++] =
+					(struct ua_rec){.kind = r->kind,
+							.cause = 0,
+							.from = from,
+							.sure = UA_NEVER,
+							.fade = from,
+							.dead = UA_NEVER};
+			else
+				nx->lenient |= 1u << r->kind;
+		}
 		i++;
 	}
-	nx->lenient = 0;
 	rec_push(nx, UA_K_RESET, 0, la, la);
 }
 
