@@ -241,7 +241,11 @@ bool ua_report(struct ua_nexus *nx, int kind, uint64_t s, uint64_t a)
 	/* None of them certain: which one this report was (two resets
 	 * whose 29h conditions coalesce, SAM-5 §5.14, or one after the
 	 * other) is unknown; all stay allowed, none owed. */
-	if (other && nx->rec[best].sure >= a) {
+	/* Certain before the command was sent (not only before its answer
+	 * came) or it too may have come after the one the target told: a
+	 * reset sent first may run last, behind a partition (explore seed
+	 * 852205135516). */
+	if (other && nx->rec[best].sure >= s) {
 		nx->rec[best].fade = min64(nx->rec[best].fade, s);
 		return true;
 	}
