@@ -113,6 +113,10 @@ static void sess_detach_conn(struct iscsi_sess *s)
 	env_mutex_unlock(s->srv->env, s->srv->lock);
 	iscsi_owed_clear(s);   /* the connection's end answers for everything */
 	s->in_teardown = true; /* iscsi_task_free must not free s under us */
+	/* A SANITIZE waiting for its operation would keep the session
+	 * for as long as the sanitize runs: it ends now. */
+	if (s->scsi)
+		scsi_sess_nexus_loss(s->scsi);
 	TAILQ_FOREACH_SAFE (t, &s->tasks, link, tmp) {
 		t->tmf = NULL;
 		if (t->state != TASK_EXEC)

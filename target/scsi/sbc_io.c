@@ -121,6 +121,8 @@ static void chain_finish(struct scsi_cmd *cmd, struct sbc_chain *ch)
 {
 	ut_assert(cmd->priv == ch);
 	ut_assert(!ch->looping);
+	if (ch->fini)
+		ch->fini(cmd, ch);
 	if (ch->status < 0)
 		scsi_fail_bs(cmd, ch->status, ch->err_writing, ch->err_lba);
 	free(ch->buf);

@@ -299,7 +299,8 @@ enum scsi_rc sbc_unmap(struct scsi_cmd *cmd)
  * GET LBA STATUS (SBC-4 §5.7): SERVICE ACTION IN(16) 12h; 2..9 STARTING
  * LBA, 10..13 allocation length.  Descriptors (16 bytes: LBA, 4 extent
  * length in blocks, 1 provisioning status: 0 mapped, 1 deallocated) from
- * the starting LBA on, as many as the allocation length takes.
+ * the starting LBA on, as many as the allocation length takes.  Only a
+ * thin LU asks its backstore which ranges are deallocated.
  */
 enum scsi_rc sbc_get_lba_status(struct scsi_cmd *cmd)
 {
@@ -322,7 +323,9 @@ enum scsi_rc sbc_get_lba_status(struct scsi_cmd *cmd)
 		uint64_t left = lu->nblocks - lba, run = left;
 		bool mapped = true;
 
-		if (bs->ops->lba_status) {
+		/* A fully provisioned LU (LBPME=0) has every LBA mapped
+		 * (SBC-4 §4.7.2), whatever the backstore holds. */
+		if (bs->ops->lba_status && lu->thin) {
 			run = bs->ops->lba_status(bs, lba * bs->block_size,
 						  left * bs->block_size,
 						  &mapped) /

@@ -437,6 +437,32 @@ void scsi_sanitize_tmf(struct scsi_lu *lu, struct env *here)
 		scsi_cmd_complete_from(w, here);
 }
 
+/* The nexus of the waiting command is gone: it ends now, aborted. */
+static void san_nexus_loss(struct scsi_lu *lu, const struct scsi_sess *s)
+{
+	struct scsi_cmd *w;
+
+	scsi_lu_lock(lu);
+	w = lu->san.waiter;
+	if (w && w->sess == s) {
+		lu->san.waiter = NULL;
+		scsi_cmd_set_aborted(w);
+	} else {
+		w = NULL;
+	}
+	scsi_lu_unlock(lu);
+	if (w)
+		scsi_cmd_complete_from(w, s->env);
+}
+
+void scsi_sess_nexus_loss(struct scsi_sess *s)
+{
+	for (unsigned int lun = 0; lun <= SCSI_MAX_LUN; lun++) {
+		if (s->lun_map[lun])
+			san_nexus_loss(s->lun_map[lun]->lu, s);
+	}
+}
+
 void scsi_sanitize_free(struct scsi_lu *lu)
 {
 	struct scsi_sanitize *z = &lu->san;

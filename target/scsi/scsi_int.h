@@ -478,6 +478,10 @@ struct sbc_chain {
 	const uint8_t *desc; /* UNMAP block descriptors */
 	uint32_t ndesc, next;
 	void *ctx; /* the step's own state, freed with the chain */
+	/* Called once when the chain ends, whether its last step returned
+	 * false or a backstore error stopped it before the next step:
+	 * what the steps hold (EXTENDED COPY's nexuses) is let go here. */
+	void (*fini)(struct scsi_cmd *cmd, struct sbc_chain *ch);
 };
 /* Allocate a chain (with buf_len bytes of scratch) for cmd. */
 struct sbc_chain *sbc_chain_new(struct scsi_cmd *cmd, sbc_step_fn step,

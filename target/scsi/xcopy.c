@@ -326,11 +326,8 @@ static bool copy_step(struct scsi_cmd *cmd, struct sbc_chain *ch)
 		x->cur++;
 		x->done_blocks = 0;
 	}
-	if (ch->status < 0 || x->cur == x->nseg) {
-		record_result(cmd, x, ch->status == 0);
-		release_held(x);
-		return false;
-	}
+	if (ch->status < 0 || x->cur == x->nseg)
+		return false; /* copy_fini() */
 	s = &x->seg[x->cur];
 	ut_assert(x->done_blocks < s->nblocks || x->writing);
 	/* The chunk is cut in the segment's own blocks (parse_segment made
@@ -353,6 +350,19 @@ static bool copy_step(struct scsi_cmd *cmd, struct sbc_chain *ch)
 			    n * s->dst->bs->block_size);
 	x->done_blocks += n;
 	return true;
+}
+
+/* The copy ended: done, or stopped by a backstore error before the next
+ * step (the chain does not call copy_step again then).  Either way the
+ * result is recorded and the nexuses are let go; a failed copy that kept
+ * them would keep its LUs' nexuses busy for ever (a LUN could never be
+ * removed, and the session's end would find them in use). */
+static void copy_fini(struct scsi_cmd *cmd, struct sbc_chain *ch)
+{
+	struct xcopy_ctx *x = ch->ctx;
+
+	record_result(cmd, x, ch->status == 0);
+	release_held(x);
 }
 
 /* EXTENDED COPY (LID1): CDB 1 SERVICE ACTION 00h, 10..13 PARAMETER LIST
@@ -389,6 +399,7 @@ enum scsi_rc spc_extended_copy(struct scsi_cmd *cmd)
 		return SCSI_RC_DONE;
 	}
 	ch->ctx = x;
+	ch->fini = copy_fini;
 	return sbc_chain_start(cmd, ch);
 }
 
