@@ -37,6 +37,7 @@ static void explore_usage(void)
 		"                           [--shrink-max-s T] [--shrink-limit N] "
 		"[--timeout-s T] "
 		"[--fresh-process]\n"
+		"                           [--stats] [--require-all-opcodes]\n"
 		"       utarget-sim seed S [--trace]\n"
 		"       utarget-sim gen S\n"
 		"       utarget-sim batch-check --seeds N [--start S|random] "
@@ -77,7 +78,13 @@ struct explore {
 	bool tty;
 	uint64_t *fails; /* failing seeds */
 	size_t nfails, capfails;
+	/* --stats: what the seeds issued, summed */
+	bool stats;
+	uint64_t ops[SCN_STAT_OPS], tmfs[SCN_STAT_TMFS], faults[SCN_FAULTS];
+	uint64_t op_seeds[SCN_STAT_OPS]; /* seeds that issued it */
 };
+
+static unsigned int explore_stats(const struct explore *e);
 
 static bool explore_next(void *arg, struct wp_job *job)
 {
@@ -150,6 +157,14 @@ static void explore_done(void *arg, const struct wp_job *job, int rc,
 
 	e->done++;
 	e->cmds += res->scsi_cmds;
+	for (unsigned int i = 0; i < SCN_STAT_OPS; i++) {
+		e->ops[i] += res->op_count[i];
+		e->op_seeds[i] += res->op_count[i] > 0;
+	}
+	for (unsigned int i = 0; i < SCN_STAT_TMFS; i++)
+		e->tmfs[i] += res->tmf_count[i];
+	for (unsigned int i = 0; i < SCN_FAULTS; i++)
+		e->faults[i] += res->fault_count[i];
 	if (rc != 0) {
 		e->failed++;
 		if (e->nfails == e->capfails) {
@@ -172,7 +187,8 @@ int cmd_explore(int argc, char **argv)
 	struct explore e = {.nseeds = 100, .start = 1, .dir = "failures"};
 	unsigned int jobs = 1, per_worker = 0;
 	double timeout_s = 120, shrink_max_s = 120;
-	bool shrink = false, chart = false;
+	bool shrink = false, chart = false, require_all = false;
+	unsigned int unsent = 0;
 	size_t shrink_limit = SIZE_MAX;
 	struct wpool *wp;
 	double dt;
@@ -198,6 +214,10 @@ int cmd_explore(int argc, char **argv)
 			chart = true;
 		else if (strcmp(argv[i], "--fresh-process") == 0)
 			per_worker = 1; /* the old way: a process per seed */
+		else if (strcmp(argv[i], "--stats") == 0)
+			e.stats = true;
+		else if (strcmp(argv[i], "--require-all-opcodes") == 0)
+			e.stats = require_all = true;
 		else
 			explore_usage();
 	}
@@ -239,7 +259,56 @@ int cmd_explore(int argc, char **argv)
 	       (unsigned long long)wpool_spawned(wp));
 	wpool_free(wp);
 	free(e.fails);
-	return e.failed || e.done < e.nseeds ? 1 : 0;
+	if (e.stats)
+		unsent = explore_stats(&e);
+	if (require_all && unsent > 0)
+		printf("explore: %u supported opcodes or service actions were "
+		       "never sent (--require-all-opcodes)\n",
+		       unsent);
+	return e.failed || e.done < e.nseeds || (require_all && unsent) ? 1 : 0;
+}
+
+/* --stats: every row of the target's REPORT SUPPORTED OPERATION CODES
+ * table (opcodes.c) with how often the run sent it, then the TMFs and the
+ * fault lines.  Returns the number of rows never sent. */
+static unsigned int explore_stats(const struct explore *e)
+{
+	static const char *const tmf_names[SCN_STAT_TMFS] = {
+		[1] = "ABORT TASK",	    [2] = "ABORT TASK SET",
+		[3] = "CLEAR ACA",	    [4] = "CLEAR TASK SET",
+		[5] = "LOGICAL UNIT RESET", [6] = "TARGET WARM RESET",
+		[7] = "TARGET COLD RESET",  [8] = "TASK REASSIGN",
+		[9] = "QUERY TASK",	    [10] = "QUERY TASK SET",
+		[11] = "I_T NEXUS RESET",   [12] = "QUERY ASYNC EVENT"};
+	unsigned int rows = scn_op_rows(), reached = 0;
+	char name[96];
+
+	printf("explore --stats: SCSI commands sent, by row of the target's "
+	       "opcode table (seeds that sent it):\n");
+	for (unsigned int i = 0; i < rows; i++) {
+		reached += e->ops[i] > 0;
+		printf("  %10llu %8llu  %s%s\n", (unsigned long long)e->ops[i],
+		       (unsigned long long)e->op_seeds[i],
+		       scn_op_row_name(i, name, sizeof(name)),
+		       e->ops[i] ? "" : "   <- NEVER SENT");
+	}
+	printf("  %10llu %8llu  %s\n",
+	       (unsigned long long)e->ops[SCN_STAT_OPS - 1],
+	       (unsigned long long)e->op_seeds[SCN_STAT_OPS - 1],
+	       scn_op_row_name(SCN_STAT_OPS - 1, name, sizeof(name)));
+	printf("explore --stats: task management functions sent:\n");
+	for (unsigned int i = 0; i < SCN_STAT_TMFS; i++)
+		if (e->tmfs[i] || tmf_names[i] != NULL)
+			printf("  %10llu  %s\n", (unsigned long long)e->tmfs[i],
+			       tmf_names[i] ? tmf_names[i] : "?");
+	printf("explore --stats: fault lines played:\n");
+	for (unsigned int i = 0; i < SCN_FAULTS; i++)
+		printf("  %10llu  %s\n", (unsigned long long)e->faults[i],
+		       scn_fault_name((enum scn_fault)i));
+	printf("explore --stats: %u of the %u supported opcodes and service "
+	       "actions sent (%.1f%%)\n",
+	       reached, rows, rows ? 100.0 * reached / rows : 0.0);
+	return rows - reached;
 }
 
 /* --------------------------------------------------------- seed, gen */

@@ -17,6 +17,7 @@
 #include "sim.h"
 
 #define FILL_TAG 0xf1ull
+#define DERIVED_TAG 0xf3ull /* an index into the model's derived values */
 
 struct mw {
 	uint64_t vid;
@@ -53,7 +54,39 @@ struct model {
 	size_t nfl, capfl;
 	uint64_t *rd; /* start stamps of reads in flight */
 	size_t nrd, caprd;
+	/* derived values (model_derive): id DERIVED_TAG << 56 | index */
+	struct dval {
+		uint64_t base, origin;
+		uint8_t orb;
+	} * dv;
+	size_t ndv, capdv;
+	/* COMPARE AND WRITE supply of a value at a block (model_caw_*) */
+	struct watch {
+		uint64_t lba, vid;
+		uint32_t supply, consumed;
+	} * wt;
+	size_t nwt, capwt;
 };
+
+static void grow(void **p, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return;
+	*cap = *cap ? *cap * 2 : 16;
+	*p = realloc(*p, *cap * size);
+	if (*p == NULL)
+		abort();
+}
+
+/* A value of `vid` is written to lba (or may be): COMPARE AND WRITE
+ * watches of it gain one. */
+static void watch_supply(struct model *m, uint64_t lba, uint64_t vid)
+{
+	for (size_t i = 0; i < m->nwt; i++)
+		if (m->wt[i].lba == lba &&
+		    (m->wt[i].vid == vid || vid == MODEL_WILD))
+			m->wt[i].supply++;
+}
 
 struct model *model_new(uint64_t blocks, uint32_t block_size)
 {
@@ -82,6 +115,8 @@ void model_free(struct model *m)
 	free(m->b);
 	free(m->fl);
 	free(m->rd);
+	free(m->dv);
+	free(m->wt);
 	free(m);
 }
 
@@ -96,6 +131,7 @@ void model_resize(struct model *m, uint64_t blocks)
 		m->b = b;
 		m->cap = blocks;
 	}
+	m->nwt = 0; /* supplies are no longer counted from the start */
 	/* Blocks a grow brings (back) read as zeros: the backstores zero
 	 * them, whatever a shrink left there. */
 	for (uint64_t i = m->blocks; i < blocks; i++) {
@@ -199,6 +235,8 @@ uint64_t model_write_begin(struct model *m, uint64_t lba, uint32_t count,
 					   .ack = MODEL_NEVER,
 					   .handle = h,
 					   .pending = true};
+		if (m->nwt)
+			watch_supply(m, lba + i, vids[i]);
 	}
 	if (m->nfl == m->capfl) {
 		m->capfl = m->capfl ? m->capfl * 2 : 16;
@@ -223,14 +261,18 @@ void model_write_end(struct model *m, uint64_t handle, int outcome,
 	     i++) {
 		struct mblock *b = &m->b[m->fl[f].lba + i];
 
-		for (uint32_t k = 0; k < b->n; k++) {
+		/* Every record of the write (several where it may have
+		 * written one of several values: model_write_set_alts). */
+		for (uint32_t k = 0; k < b->n;) {
 			struct mw *w = &b->w[k];
 
-			if (w->handle != handle)
+			if (w->handle != handle) {
+				k++;
 				continue;
+			}
 			if (outcome == 1) {
 				b->w[k] = b->w[--b->n];
-				break;
+				continue;
 			}
 			w->pending = false;
 			if (outcome == MODEL_BOUNDED) {
@@ -243,7 +285,7 @@ void model_write_end(struct model *m, uint64_t handle, int outcome,
 				    stamp < b->base_until)
 					b->base_until = stamp;
 			}
-			break;
+			k++;
 		}
 		block_prune(b, horizon(m));
 	}
@@ -313,6 +355,7 @@ void model_crash(struct model *m)
 		}
 	}
 	m->nfl = 0;
+	m->nwt = 0;
 }
 
 bool model_check_read(struct model *m, uint64_t lba, uint64_t vid, uint64_t rs,
@@ -336,7 +379,7 @@ bool model_check_read(struct model *m, uint64_t lba, uint64_t vid, uint64_t rs,
 	for (uint32_t i = 0; i < b->n; i++) {
 		struct mw *w = &b->w[i];
 
-		if (w->vid != vid || w->submit > re)
+		if ((w->vid != vid && w->vid != MODEL_WILD) || w->submit > re)
 			continue;
 		if (w->ack != MODEL_NEVER && w->ack < sup)
 			continue;
@@ -357,6 +400,228 @@ bool model_check_read(struct model *m, uint64_t lba, uint64_t vid, uint64_t rs,
 				w->durable ? "(durable)" : "");
 	}
 	return false;
+}
+
+int model_candidates(struct model *m, uint64_t lba, uint64_t rs, uint64_t re,
+		     uint64_t skip, uint64_t *out, int max)
+{
+	struct mblock *b;
+	uint64_t sup = 0;
+	int n = 0;
+
+	if (lba >= m->blocks)
+		return -1;
+	b = &m->b[lba];
+	if (b->base == MODEL_ANY)
+		return -1;
+	for (uint32_t i = 0; i < b->n; i++)
+		if (b->w[i].ack != MODEL_NEVER && b->w[i].ack < rs &&
+		    b->w[i].submit > sup)
+			sup = b->w[i].submit;
+	if (b->base_until >= rs) {
+		if (max < 1)
+			return -1;
+		out[n++] = b->base;
+	}
+	for (uint32_t i = 0; i < b->n; i++) {
+		const struct mw *w = &b->w[i];
+		bool dup = false;
+
+		if (w->handle == skip || w->submit > re ||
+		    (w->ack != MODEL_NEVER && w->ack < sup))
+			continue;
+		if (w->vid == MODEL_WILD)
+			return -1;
+		for (int k = 0; k < n && !dup; k++)
+			dup = out[k] == w->vid;
+		if (dup)
+			continue;
+		if (n == max)
+			return -1;
+		out[n++] = w->vid;
+	}
+	return n;
+}
+
+void model_write_set_alts(struct model *m, uint64_t handle, uint64_t lba,
+			  const uint64_t *vals, int n)
+{
+	struct mblock *b;
+	uint32_t k;
+
+	if (lba >= m->blocks || n <= 0)
+		return;
+	b = &m->b[lba];
+	for (k = 0; k < b->n; k++)
+		if (b->w[k].handle == handle && b->w[k].vid == MODEL_WILD)
+			break;
+	if (k == b->n)
+		return;
+	b->w[k].vid = vals[0];
+	if (m->nwt)
+		watch_supply(m, lba, vals[0]);
+	for (int i = 1; i < n; i++) {
+		struct mw w = b->w[k];
+
+		if (b->n == b->cap) {
+			b->cap = b->cap ? b->cap * 2 : 4;
+			b->w = realloc(b->w, b->cap * sizeof(*b->w));
+			if (b->w == NULL)
+				abort();
+		}
+		w.vid = vals[i];
+		b->w[b->n++] = w;
+		if (m->nwt)
+			watch_supply(m, lba, vals[i]);
+	}
+}
+
+bool model_range_quiet(struct model *m, uint64_t lba, uint32_t count,
+		       uint64_t handle, uint64_t rs, uint64_t re)
+{
+	for (uint32_t i = 0; i < count && lba + i < m->blocks; i++) {
+		const struct mblock *b = &m->b[lba + i];
+
+		if (b->base == MODEL_ANY)
+			return false;
+		for (uint32_t k = 0; k < b->n; k++) {
+			const struct mw *w = &b->w[k];
+
+			if (w->handle == handle || w->submit > re)
+				continue;
+			if (w->ack == MODEL_NEVER || w->ack >= rs)
+				return false;
+		}
+	}
+	return true;
+}
+
+void model_caw_watch(struct model *m, uint64_t lba, uint64_t vid)
+{
+	const struct mblock *b;
+	struct watch *w;
+
+	if (lba >= m->blocks)
+		return;
+	for (size_t i = 0; i < m->nwt; i++)
+		if (m->wt[i].lba == lba && m->wt[i].vid == vid)
+			return;
+	b = &m->b[lba];
+	grow((void **)&m->wt, &m->capwt, m->nwt, sizeof(*m->wt));
+	w = &m->wt[m->nwt++];
+	*w = (struct watch){.lba = lba, .vid = vid};
+	/* What the block may hold now or in flight: every listed record
+	 * of vid, and the base.  Over-counting only makes it lenient. */
+	if (b->base == vid || b->base == MODEL_ANY)
+		w->supply++;
+	for (uint32_t k = 0; k < b->n; k++)
+		if (b->w[k].vid == vid || b->w[k].vid == MODEL_WILD)
+			w->supply++;
+}
+
+bool model_caw_consume(struct model *m, uint64_t lba, uint64_t vid)
+{
+	for (size_t i = 0; i < m->nwt; i++) {
+		struct watch *w = &m->wt[i];
+
+		if (w->lba == lba && w->vid == vid)
+			return ++w->consumed <= w->supply;
+	}
+	return true; /* not watched (a crash or resize since) */
+}
+
+uint64_t model_fill_vid(uint8_t b)
+{
+	return b == 0 ? 0 : (FILL_TAG << 56 | b);
+}
+
+int model_fill_byte(uint64_t vid)
+{
+	if (vid == 0)
+		return 0;
+	return vid >> 56 == FILL_TAG ? (int)(vid & 0xff) : -1;
+}
+
+uint64_t model_derive(struct model *m, const struct model *from, uint64_t vid,
+		      uint64_t origin, uint64_t lba, uint8_t or_byte)
+{
+	int f = model_fill_byte(vid);
+
+	if (vid >> 56 == DERIVED_TAG && (vid & 0xffffffffull) < from->ndv) {
+		const struct dval *d = &from->dv[vid & 0xffffffffull];
+
+		return model_derive(m, from, d->base, d->origin, lba,
+				    (uint8_t)(d->orb | or_byte));
+	}
+	if (f >= 0)
+		return model_fill_vid((uint8_t)(f | or_byte));
+	if (or_byte == 0xff)
+		return model_fill_vid(0xff);
+	if (vid >= MODEL_FOREIGN)
+		return vid;
+	if (origin == lba && or_byte == 0)
+		return vid;
+	for (size_t i = 0; i < m->ndv; i++)
+		if (m->dv[i].base == vid && m->dv[i].origin == origin &&
+		    m->dv[i].orb == or_byte)
+			return DERIVED_TAG << 56 | i;
+	grow((void **)&m->dv, &m->capdv, m->ndv, sizeof(*m->dv));
+	m->dv[m->ndv] = (struct dval){vid, origin, or_byte};
+	return DERIVED_TAG << 56 | m->ndv++;
+}
+
+void model_fill_m(const struct model *m, uint64_t vid, uint64_t lba,
+		  uint8_t *buf, uint32_t bs)
+{
+	const struct dval *d;
+
+	if (vid >> 56 != DERIVED_TAG || (vid & 0xffffffffull) >= m->ndv) {
+		model_fill(vid, lba, buf, bs);
+		return;
+	}
+	d = &m->dv[vid & 0xffffffffull];
+	model_fill(d->base, d->origin, buf, bs);
+	for (uint32_t i = 0; i < bs && d->orb; i++)
+		buf[i] |= d->orb;
+}
+
+bool model_decode_m(const struct model *m, const uint8_t *buf, uint64_t lba,
+		    uint32_t bs, uint64_t *vid)
+{
+	uint64_t v, origin;
+	uint8_t *tmp;
+	bool found = false;
+
+	if (model_decode(buf, lba, bs, vid))
+		return true;
+	/* A whole value written at another LBA (moved by EXTENDED COPY). */
+	memcpy(&v, buf, 8);
+	memcpy(&origin, buf + 8, 8);
+	if (origin != lba && model_decode(buf, origin, bs, vid)) {
+		for (size_t i = 0; i < m->ndv; i++)
+			if (m->dv[i].base == *vid &&
+			    m->dv[i].origin == origin && m->dv[i].orb == 0) {
+				*vid = DERIVED_TAG << 56 | i;
+				return true;
+			}
+		*vid = MODEL_FOREIGN;
+		return true;
+	}
+	/* A value ORed with a byte (ORWRITE). */
+	tmp = malloc(bs);
+	if (tmp == NULL)
+		abort();
+	for (size_t i = 0; i < m->ndv && !found; i++) {
+		if (m->dv[i].orb == 0)
+			continue;
+		model_fill_m(m, DERIVED_TAG << 56 | i, lba, tmp, bs);
+		if (memcmp(tmp, buf, bs) == 0) {
+			*vid = DERIVED_TAG << 56 | i;
+			found = true;
+		}
+	}
+	free(tmp);
+	return found;
 }
 
 /* ------------------------------------------------------ block bytes */

@@ -30,6 +30,10 @@
 
 #define MODEL_ANY UINT64_MAX   /* base: contents unknown (after a crash) */
 #define MODEL_NEVER UINT64_MAX /* ack time of a write of unknown fate */
+/* A write whose value is not known yet (ORWRITE, EXTENDED COPY: it
+ * depends on what the target read): any read may return anything while
+ * it is listed, until model_write_set_alts() names its values. */
+#define MODEL_WILD (UINT64_MAX - 1)
 
 struct model;
 struct model_write; /* one block's record, opaque */
@@ -79,6 +83,53 @@ void model_read_end(struct model *m, uint64_t stamp);
  * the bytes).  Returns true if allowed; else writes an explanation. */
 bool model_check_read(struct model *m, uint64_t lba, uint64_t vid, uint64_t rs,
 		      uint64_t re, char *why, size_t cap);
+
+/* The values a read of lba over [rs, re] may return, as model_check_read
+ * allows them; entries of write `skip` (0: none) left out.  Returns how
+ * many (at most max), or -1 if any value is possible (after a crash, a
+ * MODEL_WILD write) or there are more than max. */
+int model_candidates(struct model *m, uint64_t lba, uint64_t rs, uint64_t re,
+		     uint64_t skip, uint64_t *out, int max);
+/* Replace the MODEL_WILD record of write `handle` at lba by n records of
+ * the same write, one per value it may have written there. */
+void model_write_set_alts(struct model *m, uint64_t handle, uint64_t lba,
+			  const uint64_t *vals, int n);
+/* No write but `handle` to [lba, lba+count) may have landed during
+ * [rs, re]: none submitted by re that was in flight, or of unknown fate,
+ * at rs or later. */
+bool model_range_quiet(struct model *m, uint64_t lba, uint32_t count,
+		       uint64_t handle, uint64_t rs, uint64_t re);
+
+/* COMPARE AND WRITE atomicity (SBC-4 §5.3): a successful compare of
+ * value vid at lba consumes one "period" of vid there; the block can
+ * hold vid again only if vid is written again.  model_caw_watch() when
+ * the command is sent starts counting the supply of vid at lba (what the
+ * block may hold now or in flight, plus every later write of vid);
+ * model_caw_consume() when it succeeds returns false if more compares of
+ * vid succeeded there than vid was ever supplied: two COMPARE AND WRITEs
+ * that both won on one value. */
+void model_caw_watch(struct model *m, uint64_t lba, uint64_t vid);
+bool model_caw_consume(struct model *m, uint64_t lba, uint64_t vid);
+
+/* Values a command derives from others: vid as written at origin, moved
+ * to lba (EXTENDED COPY), with or_byte ORed into every byte (ORWRITE).
+ * vid is an id of model `from` (the source LU's; m itself for ORWRITE).
+ * Fills, zeros and unmoved values stay plain ids; others get an id of
+ * the model's own (model_fill_m/model_decode_m know them). */
+uint64_t model_derive(struct model *m, const struct model *from, uint64_t vid,
+		      uint64_t origin, uint64_t lba, uint8_t or_byte);
+void model_fill_m(const struct model *m, uint64_t vid, uint64_t lba,
+		  uint8_t *buf, uint32_t bs);
+/* model_decode, and derived values: a block that is one of them decodes
+ * to its id; a whole value moved from elsewhere that the model never
+ * derived decodes to MODEL_FOREIGN (allowed nowhere). */
+#define MODEL_FOREIGN (UINT64_MAX - 2)
+bool model_decode_m(const struct model *m, const uint8_t *buf, uint64_t lba,
+		    uint32_t bs, uint64_t *vid);
+/* The id of a fill of every byte with b (0: zeros). */
+uint64_t model_fill_vid(uint8_t b);
+/* A fill's byte, or -1 if vid is no fill (or zeros: 0). */
+int model_fill_byte(uint64_t vid);
 
 /* Block data for a value id (0 = zeros); and back.  A block whose bytes
  * are no value's (torn, corrupt, wrong LBA) decodes to false. */

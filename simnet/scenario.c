@@ -173,6 +173,7 @@ static int build_cfg(struct runner *r)
 		d->read_only = r->luns[i].ro;
 		d->thin = r->luns[i].thin;
 		d->write_through = r->luns[i].wc_off;
+		d->sanitize_bytes_per_s = r->luns[i].sanitize_rate;
 		memcpy(d->t10_vendor_id, "UTARGET", 8);
 		memcpy(d->prod_id, "utarget sim", 12);
 	}
@@ -282,12 +283,14 @@ static void target_crash(struct runner *r)
 	/* The server may leave timers armed only if it leaked them. */
 	leak_check(r, "a crash");
 	ua_crash(r);
+	r->res->fault_count[SCN_F_CRASH]++;
 	for (int i = 0; i < r->nluns; i++) {
 		/* A RAM disk loses everything, durable or not. */
 		if (r->luns[i].kind == BS_MEM)
 			model_wipe(r->luns[i].m);
 		else
 			model_crash(r->luns[i].m);
+		cmds_lun_reset_state(&r->luns[i]);
 		resv_reset(&r->luns[i]);
 		/* A PR OUT in flight may or may not have been applied. */
 		if (r->luns[i].pr_inflight > 0)
@@ -641,6 +644,9 @@ static void ctl_lun_remove(struct runner *r, struct toks *t)
 		 * conditions they had queued (a new nexus starts afresh). */
 		resv_reset(l);
 		alua_lun_changed(r, l);
+		/* A sanitize running there was cancelled part way. */
+		cmds_sanitize_end(l, 2);
+		cmds_lun_reset_state(l);
 	}
 	ua_forget_lun(r, lun);
 	r->ctl_seq++;
@@ -686,6 +692,8 @@ static void ctl_lun_resize(struct runner *r, struct toks *t)
 	}
 	if (l) {
 		l->size_bytes = size;
+		cmds_sanitize_end(l, 2);
+		cmds_lun_reset_state(l);
 		model_resize(l->m, size / l->bs);
 	}
 	r->ctl_seq++;
@@ -752,6 +760,9 @@ static void target_verb(struct runner *r, struct toks *t)
 			syntaxf(r, "target NAME after the target started");
 		return;
 	}
+	if (strcmp(verb, "lun") == 0 || strcmp(verb, "disable") == 0 ||
+	    strcmp(verb, "enable") == 0 || strcmp(verb, "session") == 0)
+		r->res->fault_count[SCN_F_RECONFIG]++;
 	if (strcmp(verb, "lun") == 0 && t->n >= 3) {
 		if (strcmp(t->v[2], "add") == 0)
 			ctl_lun_add(r, t);
@@ -919,6 +930,7 @@ static void do_line(struct runner *r, char *text)
 
 		if (against_skip(r, "net"))
 			return;
+		r->res->fault_count[SCN_F_NET]++;
 		net_cfg_apply(r, &c, &t);
 		sim_net_set_default(r->sim, &c, true);
 		SIM_TRACE(r->sim,

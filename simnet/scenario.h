@@ -22,6 +22,7 @@
 #define UT_SIM_SCENARIO_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -65,6 +66,34 @@ struct scn_opts {
 	void *answer_arg;
 };
 
+/* What a run issued (utarget-sim explore --stats). */
+#define SCN_STAT_OPS \
+	80 /* rows of the target's opcode table; the last:
+			 * opcodes it does not support */
+#define SCN_STAT_TMFS 16
+enum scn_fault {
+	SCN_F_NET,	 /* net delay/jitter/chunk/partial settings */
+	SCN_F_PARTITION, /* A partition */
+	SCN_F_STALL,	 /* A stall */
+	SCN_F_RST,	 /* A rst */
+	SCN_F_DISCONNECT,
+	SCN_F_VANISH,
+	SCN_F_FIN,
+	SCN_F_RECONNECT,
+	SCN_F_EIO,	/* DISK eio */
+	SCN_F_LATENCY,	/* DISK latency */
+	SCN_F_REMOTE,	/* DISK remote */
+	SCN_F_AWAY,	/* DISK away */
+	SCN_F_CRASH,	/* target crash */
+	SCN_F_RECONFIG, /* target lun add/remove/resize, disable... */
+	SCN_FAULTS
+};
+/* Name of a fault kind, of a row of the opcode table ("28h READ(10)"),
+ * and how many rows the table has. */
+const char *scn_fault_name(enum scn_fault f);
+const char *scn_op_row_name(unsigned int row, char *buf, size_t cap);
+unsigned int scn_op_rows(void);
+
 struct scn_result {
 	bool pass;
 	bool asserted; /* the failure is a failed assertion (msg says which):
@@ -79,6 +108,9 @@ struct scn_result {
 	unsigned int expectations;
 	unsigned int differences; /* with keep_going */
 	unsigned int skipped;	  /* lines skipped against a real target */
+	uint32_t op_count[SCN_STAT_OPS];   /* SCSI commands sent, by row */
+	uint32_t tmf_count[SCN_STAT_TMFS]; /* TMFs sent, by function */
+	uint32_t fault_count[SCN_FAULTS];  /* fault lines played */
 };
 
 /* Run a scenario held in text (name is for messages).  Returns 0 on

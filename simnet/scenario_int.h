@@ -94,6 +94,7 @@ struct lun_st {
 	/* backstore=: BS_SIM (a simulated disk named `disk`), BS_MEM (RAM:
 	 * lost at a target crash) or BS_NULL (reads zeros, drops writes) */
 	int kind;
+	uint64_t sanitize_rate; /* SANITIZE OVERWRITE pace, bytes/s */
 	struct model *m;
 	/* SPC-2 reservation oracle */
 	int holder; /* actor index, -1 none */
@@ -127,6 +128,29 @@ struct lun_st {
 	 * count bumped when it is added or removed */
 	bool alua_in;
 	uint32_t alua_gen;
+	/* scenario_cmds.c: the NAA designator VPD page 83h reported
+	 * (EXTENDED COPY names LUs by it) */
+	uint8_t naa[16];
+	bool naa_known;
+	/* SANITIZE oracle (scenario_cmds.c) */
+	uint64_t san_handle;   /* its model write, 0 when none pending */
+	uint64_t san_mid;      /* the inverted pattern of its other passes */
+	uint64_t san_gen;      /* SANITIZE commands sent */
+	uint64_t san_started;  /* stamp by which sanitize san_gen ran */
+	uint64_t san_good_end; /* a command let by after san_started */
+	int san_good_line;     /* ... its line */
+	char san_good_who[48]; /* ... and who sent it */
+	int san_progress;      /* last progress indication, -1 none */
+	uint64_t san_progress_end;
+	/* SANITIZE commands sent and not yet answered; two at once make
+	 * the order in which they ran unknown (the later sent may have
+	 * arrived first): the ordering checks stay off until a sanitize is
+	 * sent alone. */
+	unsigned int san_inflight;
+	bool san_overlap;
+	/* MODE SELECT WCE: writes sent after this stamp with WCE=0 are
+	 * durable (0: as configured) */
+	uint64_t wc_off_since;
 };
 
 /* A READ/WRITE... that passed the unit attention check while a condition
@@ -288,7 +312,34 @@ enum pkind {
 	PK_PRIN_RESV,
 	PK_PROUT,
 	PK_STPG,
-	PK_RTPG
+	PK_RTPG,
+	/* scenario_cmds.c */
+	PK_CAW,	     /* COMPARE AND WRITE */
+	PK_WSAME,    /* WRITE SAME(10/16) */
+	PK_UNMAP,    /* UNMAP */
+	PK_ORWRITE,  /* ORWRITE(16) */
+	PK_WVERIFY,  /* WRITE AND VERIFY(10/12/16) */
+	PK_VERIFY,   /* VERIFY(10/12/16) */
+	PK_XCOPY,    /* EXTENDED COPY (LID1) */
+	PK_GLS,	     /* GET LBA STATUS */
+	PK_SANITIZE, /* SANITIZE */
+	PK_RSENSE,   /* REQUEST SENSE */
+	PK_INQUIRY,  /* INQUIRY */
+	PK_MSELECT,  /* MODE SELECT(6/10) */
+	PK_MREAD,    /* other commands that read the medium (PRE-FETCH) */
+	PK_SPC	     /* other commands (no data oracle) */
+};
+
+/* A range of blocks a command writes (or copies to). */
+#define PEND_RANGES 16
+struct pend_range {
+	struct lun_st *ls;
+	uint64_t lba;
+	uint32_t blocks;
+	uint64_t handle;
+	struct lun_st *src; /* EXTENDED COPY: where from */
+	uint64_t src_lba;
+	uint64_t src_stamp; /* its read, in the source's model clock */
 };
 
 struct pend {
@@ -338,6 +389,18 @@ struct pend {
 	uint64_t alua_resets;	      /* STPG: alua.resets_sent then */
 	uint64_t stpg_mark;	      /* STPG: alua.stpg_seq when sent */
 	struct mp_cmd *mp;	      /* a multipath host's attempt */
+	/* scenario_cmds.c */
+	struct pend_range rg[PEND_RANGES];
+	int nrg;
+	uint64_t cmp_vid;  /* COMPARE AND WRITE, VERIFY: the compared value */
+	uint64_t data_vid; /* the value written (per block) */
+	uint8_t or_byte;   /* ORWRITE */
+	uint8_t bytchk;	   /* VERIFY, WRITE AND VERIFY */
+	uint8_t san_sa;	   /* SANITIZE service action */
+	bool immed;
+	uint64_t san_gen; /* l->san_gen when sent */
+	bool san_counted; /* counted in its LU's san_inflight */
+	uint64_t sent;	  /* model clock of ls when sent */
 	TAILQ_ENTRY(pend) link;
 };
 
@@ -429,6 +492,30 @@ struct mp_host *alua_host_find(struct runner *r, const char *name);
 void alua_host_verb(struct runner *r, struct mp_host *h, struct toks *t);
 void alua_restarted(struct runner *r);
 void alua_free(struct runner *r);
+/* ------------------------------------------- scenario_cmds.c */
+
+/* The verbs of the whole command set beyond read/write/sync (false: not
+ * one of them). */
+bool cmds_build(struct runner *r, struct pend *p, struct ini_op *op,
+		const char *verb, const struct toks *t);
+/* Their oracles, when the answer arrives. */
+void cmds_oracle(struct runner *r, struct pend *p, struct ini_op *op);
+/* Every SCSI answer on a LUN: the SANITIZE oracle's view of it. */
+void cmds_sanitize_watch(struct runner *r, struct pend *p, struct ini_op *op);
+/* The sanitize pending in the model ends: 0 done, 2 unknown (it was
+ * cancelled, or failed part way). */
+void cmds_sanitize_end(struct lun_st *l, int outcome);
+/* The target crashed or the LUN went: a sanitize running there ended. */
+void cmds_lun_reset_state(struct lun_st *l);
+/* Does the command class read or write the medium (reservation oracles)? */
+bool pk_reads_medium(enum pkind k);
+bool pk_writes_medium(enum pkind k);
+/* Statistics: the issued CDB's row in the target's opcode table. */
+void cmds_count(struct runner *r, const uint8_t *cdb);
+/* Sense key/ASC/ASCQ of an answer (scenario_oracle.c). */
+void sense_parse(const struct ini_op *op, int *sk, int *asc, int *ascq);
+bool sense_unknown_fate(const struct ini_op *op);
+bool scsi_good(const struct ini_op *op);
 
 /* ----------------------------------------- scenario_oracle.c */
 

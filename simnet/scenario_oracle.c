@@ -34,7 +34,7 @@ static const char *outcome_name(enum ini_outcome o)
 }
 
 /* Sense key/ASC/ASCQ from fixed or descriptor sense. */
-static void sense_parse(const struct ini_op *op, int *sk, int *asc, int *ascq)
+void sense_parse(const struct ini_op *op, int *sk, int *asc, int *ascq)
 {
 	const uint8_t *s = op->sense;
 
@@ -121,7 +121,10 @@ static void check_read_data(struct runner *r, struct pend *p, struct ini_op *op)
 	for (uint32_t i = 0; i < p->blocks && !r->failed; i++) {
 		const uint8_t *blk = op->in + (size_t)i * bs;
 		uint64_t lba = p->lba + i, vid = 0;
-		bool whole = model_decode(blk, lba, bs, &vid);
+		/* derived values (ORWRITE, EXTENDED COPY) too */
+		bool whole =
+			p->ls ? model_decode_m(p->ls->m, blk, lba, bs, &vid)
+			      : model_decode(blk, lba, bs, &vid);
 		char why[512];
 
 		if (p->e.data[0] != '\0' && strcmp(p->e.data, "any") != 0) {
@@ -197,7 +200,7 @@ void resv_reset(struct lun_st *l)
 	l->uncertain = false;
 }
 
-static bool sense_unknown_fate(const struct ini_op *op)
+bool sense_unknown_fate(const struct ini_op *op)
 {
 	int sk, asc, ascq;
 
@@ -213,7 +216,7 @@ static bool sense_unknown_fate(const struct ini_op *op)
 		sk == SK_ABORTED_COMMAND);
 }
 
-static bool scsi_good(const struct ini_op *op)
+bool scsi_good(const struct ini_op *op)
 {
 	return op->outcome == INI_DONE && op->response == 0 &&
 	       op->status == SCSI_STATUS_GOOD;
@@ -462,7 +465,10 @@ static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 			      : op->outcome == INI_DROPPED ? 2
 							   : MODEL_BOUNDED;
 
-		model_write_end(l->m, p->handle, outcome, p->fua || l->wc_off,
+		model_write_end(l->m, p->handle, outcome,
+				p->fua || l->wc_off ||
+					(l->wc_off_since != 0 &&
+					 p->stamp > l->wc_off_since),
 				model_tick(l->m));
 		if (outcome == MODEL_BOUNDED)
 			land_bound_add(r, p, op);
@@ -497,13 +503,16 @@ static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 		}
 		return;
 	default:
-		return;
+		/* the rest of the command set (scenario_cmds.c) */
+		cmds_oracle(r, p, op);
+		break;
 	}
-	/* SPC-2: while another I_T nexus holds the reservation, READ and
-	 * WRITE get RESERVATION CONFLICT (SPC-2 §5.5.1). */
-	if ((p->kind == PK_READ || p->kind == PK_WRITE) && scsi_good(op) &&
-	    !l->uncertain && !l->pr_used && p->epoch == l->epoch &&
-	    l->holder >= 0 &&
+	/* SPC-2: while another I_T nexus holds the reservation, commands
+	 * that read or write the medium get RESERVATION CONFLICT (SPC-2
+	 * §5.5.1). */
+	if ((pk_reads_medium(p->kind) || pk_writes_medium(p->kind)) &&
+	    scsi_good(op) && !l->uncertain && !l->pr_used &&
+	    p->epoch == l->epoch && l->holder >= 0 &&
 	    (l->holder != p->a->idx || l->holder_sess != p->sess))
 		failf(r, p->line,
 		      "oracle: lun %u is reserved by %s, yet %s's %s "
@@ -953,8 +962,9 @@ static void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 		l->pr_inflight == 0 && !l->pr.unknown;
 	if (!exact || op->outcome != INI_DONE || op->response != 0)
 		return;
-	if (p->kind == PK_READ || p->kind == PK_WRITE || p->kind == PK_SYNC) {
-		bool c = prm_conflicts(&l->pr, me, p->kind != PK_READ);
+	if (pk_reads_medium(p->kind) || pk_writes_medium(p->kind) ||
+	    p->kind == PK_SYNC) {
+		bool c = prm_conflicts(&l->pr, me, !pk_reads_medium(p->kind));
 
 		if (c && op->status == SCSI_STATUS_GOOD) {
 			pr_state(r, &l->pr, st, sizeof(st));
@@ -1064,6 +1074,8 @@ void pend_done(void *arg, struct ini_op *op)
 	ua_on_done(r, p, op);
 	if (r->o.answer != NULL)
 		tell_answer(r, p, op);
+	if (op->kind == INI_OP_SCSI)
+		cmds_sanitize_watch(r, p, op);
 
 	p->done = true;
 	p->op = NULL;

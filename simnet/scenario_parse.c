@@ -280,11 +280,25 @@ const char *status_name(int s)
 
 /* -------------------------------------------------------- SCSI CDBs */
 
+/* READ/WRITE(6/10/12/16); size 0 picks 10 or, when needed, 16.  READ(6)
+ * and WRITE(6) have no FUA and a 21-bit LBA; TRANSFER LENGTH 0 is 256
+ * blocks (SBC-4 §5.15). */
 static void cdb_rw(uint8_t *cdb, bool write, uint64_t lba, uint32_t blocks,
-		   bool fua)
+		   bool fua, unsigned int size)
 {
 	memset(cdb, 0, 16);
-	if (lba > 0xffffffffull || blocks > 0xffff) {
+	if (size == 6) {
+		cdb[0] = write ? 0x0a : 0x08;
+		cdb[1] = (uint8_t)(lba >> 16 & 0x1f);
+		cdb[2] = (uint8_t)(lba >> 8);
+		cdb[3] = (uint8_t)lba;
+		cdb[4] = (uint8_t)blocks;
+	} else if (size == 12) {
+		cdb[0] = write ? 0xaa : 0xa8;
+		cdb[1] = fua ? 0x08 : 0;
+		put_be32(cdb + 2, (uint32_t)lba);
+		put_be32(cdb + 6, blocks);
+	} else if (size == 16 || lba > 0xffffffffull || blocks > 0xffff) {
 		cdb[0] = write ? 0x8a : 0x88;
 		cdb[1] = fua ? 0x08 : 0;
 		put_be64(cdb + 2, lba);
@@ -349,10 +363,21 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 	p->lba = u64_or(t, "lba", 0, r);
 	p->blocks = (uint32_t)u64_or(t, "blocks", 1, r);
 	p->fua = has(t, "fua");
+	if (cmds_build(r, p, op, verb, t))
+		return true;
 	if (strcmp(verb, "read") == 0 || strcmp(verb, "write") == 0) {
 		bool w = verb[0] == 'w';
+		unsigned int size = (unsigned int)u64_or(t, "cdb", 0, r);
 
-		cdb_rw(op->cdb, w, p->lba, p->blocks, p->fua);
+		if (size == 6) {
+			/* 21-bit LBA, 0 blocks is 256, no FUA */
+			p->lba &= 0x1fffff;
+			p->blocks = p->blocks ? p->blocks & 0xff : 256;
+			if (p->blocks == 0)
+				p->blocks = 256;
+			p->fua = false;
+		}
+		cdb_rw(op->cdb, w, p->lba, p->blocks, p->fua, size);
 		op->edtl = p->blocks * bs;
 		op->dir_read = !w;
 		op->dir_write = w;
@@ -400,9 +425,17 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 		if (kv(t, "vanish-at-r2t") || has(t, "vanish-at-r2t"))
 			op->vanish_at_r2t = true;
 	} else if (strcmp(verb, "sync") == 0) {
-		op->cdb[0] = 0x35;
-		put_be32(op->cdb + 2, (uint32_t)p->lba);
-		put_be16(op->cdb + 7, (uint16_t)u64_or(t, "blocks", 0, r));
+		if (u64_or(t, "cdb", 10, r) == 16) {
+			op->cdb[0] = 0x91;
+			put_be64(op->cdb + 2, p->lba);
+			put_be32(op->cdb + 10,
+				 (uint32_t)u64_or(t, "blocks", 0, r));
+		} else {
+			op->cdb[0] = 0x35;
+			put_be32(op->cdb + 2, (uint32_t)p->lba);
+			put_be16(op->cdb + 7,
+				 (uint16_t)u64_or(t, "blocks", 0, r));
+		}
 		p->kind = PK_SYNC;
 		if (l)
 			p->stamp = model_tick(l->m);
@@ -417,15 +450,18 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 		op->edtl = 255;
 		put_be16(op->cdb + 3, 255);
 		op->dir_read = true;
+		p->kind = PK_INQUIRY;
 	} else if (strcmp(verb, "readcap") == 0) {
 		op->cdb[0] = 0x25;
 		op->edtl = 8;
 		op->dir_read = true;
 	} else if (strcmp(verb, "request-sense") == 0) {
 		op->cdb[0] = 0x03;
+		op->cdb[1] = has(t, "desc") ? 0x01 : 0;
 		op->cdb[4] = 252;
 		op->edtl = 252;
 		op->dir_read = true;
+		p->kind = PK_RSENSE;
 	} else if (strcmp(verb, "report-luns") == 0) {
 		op->cdb[0] = 0xa0;
 		op->edtl = 4096;
@@ -434,10 +470,10 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 	} else if (strcmp(verb, "reserve") == 0) {
 		if (l)
 			l->spc2_used = true;
-		op->cdb[0] = 0x16;
+		op->cdb[0] = u64_or(t, "cdb", 6, r) == 10 ? 0x56 : 0x16;
 		p->kind = PK_RESERVE;
 	} else if (strcmp(verb, "release") == 0) {
-		op->cdb[0] = 0x17;
+		op->cdb[0] = u64_or(t, "cdb", 6, r) == 10 ? 0x57 : 0x17;
 		p->kind = PK_RELEASE;
 		if (l)
 			l->spc2_used = true;
@@ -446,43 +482,31 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 			l->epoch++;
 			l->uncertain = true;
 		}
-	} else if (strcmp(verb, "unmap") == 0) {
-		op->cdb[0] = 0x42;
-		op->edtl = 24;
-		put_be16(op->cdb + 7, 24);
-		op->dir_write = true;
-		op->out = calloc(1, 24);
-		if (op->out == NULL)
-			abort();
-		put_be16(op->out, 22);
-		put_be16(op->out + 2, 16);
-		put_be64(op->out + 8, p->lba);
-		put_be32(op->out + 16, p->blocks);
-		p->kind = PK_WRITE;
-		if (l != NULL && p->lba + p->blocks <= model_blocks(l->m)) {
-			uint64_t *vids = calloc(p->blocks + 1, sizeof(*vids));
-
-			if (vids == NULL)
-				abort();
-			p->stamp = model_tick(l->m);
-			p->handle = model_write_begin(l->m, p->lba, p->blocks,
-						      vids, p->stamp);
-			free(vids);
-		} else {
-			p->ls = NULL;
-		}
 	} else if (strncmp(verb, "pr-", 3) == 0) {
 		static const struct {
 			const char *name;
 			uint8_t sa;
-		} outs[] = {{"pr-register", 0},	      {"pr-reserve", 1},
-			    {"pr-release", 2},	      {"pr-clear", 3},
-			    {"pr-preempt", 4},	      {"pr-preempt-abort", 5},
-			    {"pr-register-ignore", 6}};
+		} outs[] = {{"pr-register", 0},	       {"pr-reserve", 1},
+			    {"pr-release", 2},	       {"pr-clear", 3},
+			    {"pr-preempt", 4},	       {"pr-preempt-abort", 5},
+			    {"pr-register-ignore", 6}, {"pr-register-move", 7}};
 		size_t k;
 
 		if (l)
 			l->pr_used = true;
+		if (strcmp(verb, "pr-report-caps") == 0 ||
+		    strcmp(verb, "pr-read-full") == 0) {
+			op->cdb[0] = 0x5e;
+			op->cdb[1] = verb[3] == 'r' && verb[4] == 'e' &&
+						     verb[5] == 'p'
+					     ? 2
+					     : 3;
+			put_be16(op->cdb + 7, 1024);
+			op->edtl = 1024;
+			op->dir_read = true;
+			p->kind = PK_SPC;
+			return true;
+		}
 		if (strcmp(verb, "pr-read-keys") == 0 ||
 		    strcmp(verb, "pr-read-reservation") == 0) {
 			op->cdb[0] = 0x5e;
@@ -607,7 +631,8 @@ void decl_lun(struct runner *r, struct toks *t)
 	if (r->nluns == MAX_LUNS || t->n < 3 || !parse_u64(t->v[1], &n)) {
 		syntaxf(r,
 			"lun N DISK [size=16M] [block=512] [write-cache=off] "
-			"[ro] [thin] [backstore=sim|mem|null]");
+			"[ro] [thin] [backstore=sim|mem|null] "
+			"[sanitize-rate=BYTES]");
 		return;
 	}
 	if ((v = kv(t, "size")) && ut_size_parse(v, &size) != 0)
@@ -628,6 +653,9 @@ void decl_lun(struct runner *r, struct toks *t)
 		l->kind = BS_NULL;
 	else if (v && strcmp(v, "sim") != 0)
 		syntaxf(r, "backstore=%s: sim, mem or null", v);
+	if ((v = kv(t, "sanitize-rate")) &&
+	    ut_size_parse(v, &l->sanitize_rate) != 0)
+		syntaxf(r, "sanitize-rate=%s", v);
 	l->holder = -1;
 	prm_clear(&l->pr);
 }

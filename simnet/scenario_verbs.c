@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "iscsi/iscsi.h"
+#include "model.h"
 #include "scenario_int.h"
 
 /* ---------------------------------------------------------- actions */
@@ -126,9 +127,14 @@ static void issue_scsi(struct runner *r, struct actor *a, const char *verb,
 		ini_op_free(op);
 		return;
 	}
+	cmds_count(r, op->cdb);
 	if (p->ls) {
 		struct lun_st *l = p->ls;
 
+		if (l->m != NULL)
+			p->sent = model_tick(l->m);
+		if (p->kind != PK_SANITIZE)
+			p->san_gen = l->san_gen;
 		p->epoch = l->epoch;
 		p->pr_alone = l->pr_inflight == 0;
 		p->pr_known = !l->pr.unknown && !l->spc2_used;
@@ -187,6 +193,7 @@ static void issue_tmf(struct runner *r, struct actor *a, const char *verb,
 	if (op->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET ||
 	    op->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET)
 		alua_reset_sent(r, p);
+	r->res->tmf_count[op->tmf_fn % SCN_STAT_TMFS]++;
 	for (int i = 0; i < r->nluns; i++)
 		if (op->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
 		    (op->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET &&
@@ -509,6 +516,7 @@ void actor_verb(struct runner *r, struct actor *a, struct toks *t)
 	if (strcmp(verb, "login") == 0) {
 		issue_login(r, a, t, false, verb);
 	} else if (strcmp(verb, "reconnect") == 0) {
+		r->res->fault_count[SCN_F_RECONNECT]++;
 		if (ini_state(a->ini) != INI_S_DOWN)
 			ini_disconnect(a->ini);
 		resv_drop_holder(r, a);
@@ -530,14 +538,18 @@ void actor_verb(struct runner *r, struct actor *a, struct toks *t)
 		   strcmp(verb, "target-reset") == 0) {
 		issue_tmf(r, a, verb, t);
 	} else if (strcmp(verb, "disconnect") == 0) {
+		r->res->fault_count[SCN_F_DISCONNECT]++;
 		ini_disconnect(a->ini);
 		resv_drop_holder(r, a);
 	} else if (strcmp(verb, "rst") == 0) {
+		r->res->fault_count[SCN_F_RST]++;
 		ini_reset(a->ini);
 		resv_drop_holder(r, a);
 	} else if (strcmp(verb, "fin") == 0) {
+		r->res->fault_count[SCN_F_FIN]++;
 		ini_half_close(a->ini);
 	} else if (strcmp(verb, "vanish") == 0) {
+		r->res->fault_count[SCN_F_VANISH]++;
 		ini_vanish(a->ini);
 		resv_drop_holder(r, a);
 	} else if (strcmp(verb, "hold-r2t") == 0) {
@@ -558,6 +570,7 @@ void actor_verb(struct runner *r, struct actor *a, struct toks *t)
 		   against_skip(r, verb)) {
 		/* skipped: a real network is not ours to fault */
 	} else if (strcmp(verb, "net") == 0) {
+		r->res->fault_count[SCN_F_NET]++;
 		net_cfg_apply(r, sim_host_cfg(ini_host(a->ini)), t);
 		SIM_TRACE(r->sim,
 			  "fault %s link: delay=%lluns jitter=%lluns "
@@ -575,6 +588,7 @@ void actor_verb(struct runner *r, struct actor *a, struct toks *t)
 		unsigned int dirs = parse_dirs(r, t);
 		bool stall = verb[0] == 's';
 
+		r->res->fault_count[stall ? SCN_F_STALL : SCN_F_PARTITION]++;
 		SIM_TRACE(r->sim, "fault %s %s %s", a->name, verb,
 			  dir_name(dirs));
 		if (stall) {
@@ -622,6 +636,7 @@ void disk_verb(struct runner *r, struct lun_st *l, struct toks *t)
 	if (strcmp(verb, "eio") == 0) {
 		struct sim_disk_fault *f;
 
+		r->res->fault_count[SCN_F_EIO]++;
 		if (c->fault_count == SIM_DISK_FAULTS_MAX) {
 			syntaxf(r, "too many disk faults");
 			return;
@@ -650,6 +665,7 @@ void disk_verb(struct runner *r, struct lun_st *l, struct toks *t)
 					     ? (int64_t)u64_or(t, "count", 0, r)
 					     : -1);
 	} else if (strcmp(verb, "latency") == 0) {
+		r->res->fault_count[SCN_F_LATENCY]++;
 		if ((v = kv(t, "min")) && parse_dur(v, &ns))
 			c->lat_min_ns = ns;
 		if ((v = kv(t, "max")) && parse_dur(v, &ns))
@@ -662,6 +678,7 @@ void disk_verb(struct runner *r, struct lun_st *l, struct toks *t)
 			c->slow_prob = strtod(v, NULL);
 	} else if (strcmp(verb, "remote") == 0) {
 		/* A remote store: long tails and a client timeout. */
+		r->res->fault_count[SCN_F_REMOTE]++;
 		if ((v = kv(t, "tail")) && parse_dur(v, &ns))
 			c->tail_ns = ns;
 		if ((v = kv(t, "tail-prob")))
@@ -670,6 +687,7 @@ void disk_verb(struct runner *r, struct lun_st *l, struct toks *t)
 			c->timeout_ns = ns;
 	} else if (strcmp(verb, "away") == 0) {
 		/* The store disappears now and returns after for=. */
+		r->res->fault_count[SCN_F_AWAY]++;
 		if (!(v = kv(t, "for")) || !parse_dur(v, &ns)) {
 			syntaxf(r, "disk away for=DURATION [fenced]");
 			return;
