@@ -172,7 +172,7 @@ static int build_cfg(struct runner *r)
 		d->block_size = r->luns[i].bs;
 		d->read_only = r->luns[i].ro;
 		d->thin = r->luns[i].thin;
-		d->write_through = r->luns[i].wc_off;
+		d->write_through = r->luns[i].wc_off_cfg;
 		d->sanitize_bytes_per_s = r->luns[i].sanitize_rate;
 		memcpy(d->t10_vendor_id, "UTARGET", 8);
 		memcpy(d->prod_id, "utarget sim", 12);
@@ -282,6 +282,11 @@ static void target_crash(struct runner *r)
 	sim_posts_drop(r->sim);
 	/* The server may leave timers armed only if it leaked them. */
 	leak_check(r, "a crash");
+	/* The LUs come back with their configured mode parameters: a
+	 * MODE SELECT's WCE is not saved (before ua_crash, which reads
+	 * them). */
+	for (int i = 0; i < r->nluns; i++)
+		cmds_lun_power_on(&r->luns[i]);
 	ua_crash(r);
 	r->res->fault_count[SCN_F_CRASH]++;
 	for (int i = 0; i < r->nluns; i++) {
@@ -581,7 +586,8 @@ static void ctl_lun_add(struct runner *r, struct toks *t)
 	l->size_bytes = d.size_bytes;
 	l->ro = d.read_only;
 	l->thin = d.thin;
-	l->wc_off = d.write_through;
+	l->wc_off = l->wc_off_cfg = d.write_through;
+	l->wc_off_since = 0;
 	l->removed = false;
 	/* a new LU: its mode parameters are the defaults */
 	l->ms_known = l->ms_inflight == 0;

@@ -1198,7 +1198,7 @@ static void oracle_gls(struct runner *r, struct pend *p, struct ini_op *op)
 			bad = "an extent past the capacity";
 		else if (st > 2)
 			bad = "a provisioning status that is not 0, 1 or 2";
-		else if (st != 0 && !l->thin)
+		else if (st != 0 && !l->thin && p->ctl_seq == r->ctl_seq)
 			bad = "a deallocated extent on a fully provisioned LU "
 			      "(LBPME=0)";
 		if (bad != NULL) {
@@ -1337,6 +1337,14 @@ void cmds_sanitize_end(struct lun_st *l, int outcome)
 		model_write_end(l->m, l->san_mid, outcome == 0 ? 1 : outcome,
 				false, now);
 	l->san_handle = l->san_mid = 0;
+}
+
+void cmds_lun_power_on(struct lun_st *l)
+{
+	l->wc_off = l->wc_off_cfg;
+	l->wc_off_since = 0;
+	if (l->m != NULL)
+		model_set_write_through(l->m, l->wc_off);
 }
 
 void cmds_lun_reset_state(struct lun_st *l)

@@ -151,6 +151,7 @@ struct lun_st {
 	/* MODE SELECT WCE: writes sent after this stamp with WCE=0 are
 	 * durable (0: as configured) */
 	uint64_t wc_off_since;
+	bool wc_off_cfg; /* write-cache=off as configured (at power on) */
 };
 
 /* A READ/WRITE... that passed the unit attention check while a condition
@@ -507,6 +508,8 @@ void cmds_sanitize_watch(struct runner *r, struct pend *p, struct ini_op *op);
 void cmds_sanitize_end(struct lun_st *l, int outcome);
 /* The target crashed or the LUN went: a sanitize running there ended. */
 void cmds_lun_reset_state(struct lun_st *l);
+/* The target restarts: the LU's mode parameters are the configured ones. */
+void cmds_lun_power_on(struct lun_st *l);
 /* Does the command class read or write the medium (reservation oracles)? */
 bool pk_reads_medium(enum pkind k);
 bool pk_writes_medium(enum pkind k);

@@ -867,7 +867,7 @@ static void sort_keys(uint64_t *ks, int n, char *buf, size_t cap)
 static void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	struct lun_st *l = p->ls;
-	int sk = -1, asc, ascq, me = p->a->idx;
+	int sk = -1, asc = -1, ascq = -1, me = p->a->idx;
 	bool exact;
 	char st[512];
 
@@ -903,10 +903,10 @@ static void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 			got = PRM_GOOD;
 		else if (op->status == SCSI_STATUS_RESERVATION_CONFLICT)
 			got = PRM_CONFLICT;
-		else if (sk == SK_ILLEGAL_REQUEST)
+		else if (sk == SK_ILLEGAL_REQUEST && asc != 0x25)
 			got = PRM_ILLEGAL;
-		else
-			got = PRM_ILLEGAL + 1; /* UA, BUSY...: not executed */
+		else /* UA, BUSY, a LUN removed (25h/00h): not executed */
+			got = PRM_ILLEGAL + 1;
 		if (got != PRM_GOOD)
 			ua_pr_effects(r, p, NULL); /* it changed nothing */
 		if (got > PRM_ILLEGAL)

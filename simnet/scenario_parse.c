@@ -644,6 +644,7 @@ void decl_lun(struct runner *r, struct toks *t)
 	l->size_bytes = size;
 	l->bs = (uint32_t)u64_or(t, "block", 512, r);
 	l->wc_off = (v = kv(t, "write-cache")) && strcmp(v, "off") == 0;
+	l->wc_off_cfg = l->wc_off;
 	l->ro = has(t, "ro");
 	l->thin = has(t, "thin");
 	l->kind = BS_SIM;

@@ -95,6 +95,12 @@ static bool passed_ua_check(const struct ini_op *op, int sk, int asc)
 	case SCSI_STATUS_RESERVATION_CONFLICT:
 		return true;
 	case SCSI_STATUS_CHECK_CONDITION:
+		/* SANITIZE COMMAND FAILED (31h/03h) refuses a medium access
+		 * command before the unit attention check, as a running
+		 * sanitize's NOT READY does (scsi.c, SBC-4 §4.11.2-3): the
+		 * condition stays queued. */
+		if (sk == SK_MEDIUM_ERROR && asc == 0x31)
+			return false;
 		return sk == SK_MEDIUM_ERROR || sk == SK_DATA_PROTECT ||
 		       sk == SK_MISCOMPARE ||
 		       (sk == SK_ILLEGAL_REQUEST &&
