@@ -436,6 +436,7 @@ static void cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 {
 	unsigned int grp, tries = 0, lun;
 	uint32_t lba, blocks;
+	bool edge;
 	const char *a = names[rnd_cmd(g, nini)];
 	char f[8];
 
@@ -445,6 +446,9 @@ static void cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 	if (!c->on[grp])
 		return;
 	cmd_range(g, c, recent, nrecent, &lun, &lba, &blocks, 32);
+	/* Edge case: a range that ends one block past the last LBA (LBA
+	 * OUT OF RANGE, nothing may change). */
+	edge = coin_cmd(g, 6);
 	switch (grp) {
 	case CG_RW: {
 		static const unsigned int sizes[] = {6, 12, 16};
@@ -490,6 +494,8 @@ static void cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 			snprintf(cmp, sizeof(cmp), "v%u", w->vnum);
 		} else {
 			snprintf(cmp, sizeof(cmp), "zero");
+			if (edge)
+				lba = c->size_blocks[lun] + 1 - n;
 		}
 		out(g,
 		    "%s caw lun=%u lba=%u blocks=%u compare=%s data=c%u%s & "
@@ -523,6 +529,8 @@ static void cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 		if (n == 0)
 			lba = c->size_blocks[lun] - 1 -
 			      (uint32_t)rnd_cmd(g, 24);
+		else if (edge)
+			lba = c->size_blocks[lun] + 1 - n;
 		out(g,
 		    "%s write-same lun=%u lba=%u blocks=%u data=%s%s%s "
 		    "cdb=%u & expect any\n",
@@ -542,7 +550,7 @@ static void cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 			/* the edge: a range ending on the last block */
 			if (coin_cmd(g, 10)) {
 				n2 = 1 + (uint32_t)rnd_cmd(g, 4);
-				l2 = c->size_blocks[lun] - n2;
+				l2 = c->size_blocks[lun] - n2 + (edge ? 1 : 0);
 			}
 			out(g, "%s%u:%u", i ? "," : "", l2, n2);
 		}
@@ -550,11 +558,14 @@ static void cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 		break;
 	}
 	case CG_ORWRITE:
+		if (blocks > 4)
+			blocks = 4;
+		if (edge)
+			lba = c->size_blocks[lun] + 1 - blocks;
 		out(g,
 		    "%s orwrite lun=%u lba=%u blocks=%u data=%s & "
 		    "expect any\n",
-		    a, lun, lba, blocks > 4 ? 4 : blocks,
-		    fill_name(g, f, sizeof(f)));
+		    a, lun, lba, blocks, fill_name(g, f, sizeof(f)));
 		break;
 	case CG_VERIFY: {
 		static const unsigned int sizes[] = {10, 12, 16};
@@ -568,6 +579,8 @@ static void cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 			    a, lun, lba, blocks, ++c->seq,
 			    (unsigned)rnd_cmd(g, 2), sz);
 		} else if (r == 1) {
+			if (edge)
+				lba = c->size_blocks[lun] + 1 - blocks;
 			out(g,
 			    "%s verify lun=%u lba=%u blocks=%u bytchk=0 "
 			    "cdb=%u & expect any\n",
@@ -624,7 +637,10 @@ static void cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 		out(g,
 		    "%s get-lba-status lun=%u lba=%u alloc=%u & "
 		    "expect any\n",
-		    a, lun, coin_cmd(g, 20) ? 0 : lba,
+		    a, lun,
+		    edge	      ? c->size_blocks[lun]
+		    : coin_cmd(g, 20) ? 0
+				      : lba,
 		    coin_cmd(g, 30) ? 24 : 8 + 16 * 64);
 		break;
 	case CG_SANITIZE: {

@@ -410,14 +410,17 @@ static bool ctl_apply(struct runner *r, struct ut_config *cfg,
 		rc = iscsi_server_reconfigure(r->srv, cfg, o, ctl_done, &w, err,
 					      sizeof(err));
 	}
+	r->ctl_running = true; /* answers now may see either capacity */
 	if (rc == 0 && !sim_run_until(r->sim, r->sim->now_ns + SYNC_TIMEOUT_NS,
 				      ctl_done_pred, &w)) {
+		r->ctl_running = false;
 		failf(r, r->line,
 		      "control step: no answer within 60s (seed %llu)",
 		      (unsigned long long)r->seed);
 		ut_config_free(cfg);
 		return false;
 	}
+	r->ctl_running = false;
 	if (rc == 0)
 		rc = w.res.status;
 	SIM_TRACE(r->sim,

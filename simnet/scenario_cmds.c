@@ -237,6 +237,16 @@ static bool in_model(const struct lun_st *l, uint64_t lba, uint64_t blocks)
 	       blocks <= model_blocks(l->m) - lba;
 }
 
+/* The command names blocks past the last LBA: it must be refused with
+ * LOGICAL BLOCK ADDRESS OUT OF RANGE (SBC-4 §4.5; cmds_oracle). */
+static void mark_oor(struct pend *p, const struct lun_st *l, uint64_t lba,
+		     uint64_t blocks)
+{
+	if (l != NULL && l->m != NULL && blocks > 0 &&
+	    !in_model(l, lba, blocks))
+		p->oor = true;
+}
+
 /* Begin a write of value vid (the same id on every block; a pattern
  * renders each block with its own LBA) as range k of p. */
 static void range_begin(struct pend *p, struct lun_st *l, uint64_t lba,
@@ -318,6 +328,7 @@ static void build_caw(struct runner *r, struct pend *p, struct ini_op *op,
 	fill_out(p->cmp_vid, p->lba, n, bs, o);
 	fill_out(p->data_vid, p->lba, n, bs, o + (size_t)n * bs);
 	p->kind = PK_CAW;
+	mark_oor(p, l, p->lba, n);
 	if (n == 0 || n > 255 || !in_model(l, p->lba, n))
 		return;
 	p->stamp = model_tick(l->m);
@@ -354,6 +365,7 @@ static void build_write_same(struct runner *r, struct pend *p,
 	/* NUMBER OF BLOCKS 0: to the last LBA (SBC-4 §5.50, WSNZ=0). */
 	if (n == 0 && p->lba < model_blocks(l->m))
 		n = model_blocks(l->m) - p->lba;
+	mark_oor(p, l, p->lba, n);
 	if (!in_model(l, p->lba, n))
 		return;
 	/* UNMAP=1 deallocates (zeros with LBPRZ=1) whatever the block
@@ -414,8 +426,10 @@ static void build_unmap(struct runner *r, struct pend *p, struct ini_op *op,
 	 * anything (SBC-4 §5.32.2); a short list is an error. */
 	if (plen != 8 + 16u * (unsigned)k || l == NULL || l->m == NULL)
 		return;
-	for (int i = 0; i < k; i++)
+	for (int i = 0; i < k; i++) {
 		ok = ok && in_model(l, lbas[i], ns[i]);
+		mark_oor(p, l, lbas[i], ns[i]);
+	}
 	for (int i = 0; ok && i < k; i++)
 		range_begin(p, l, lbas[i], ns[i], 0);
 }
@@ -434,6 +448,7 @@ static void build_orwrite(struct runner *r, struct pend *p, struct ini_op *op,
 	fill_out(vid, p->lba, p->blocks, bs,
 		 out_alloc(op, (size_t)p->blocks * bs));
 	p->kind = PK_ORWRITE;
+	mark_oor(p, l, p->lba, p->blocks);
 	if (!in_model(l, p->lba, p->blocks) || p->blocks == 0)
 		return;
 	/* What it writes depends on what it reads: any value until the
@@ -460,6 +475,7 @@ static void build_verify(struct runner *r, struct pend *p, struct ini_op *op,
 	op->cdb[1] = (uint8_t)((bytchk & 3) << 1);
 	cdb_lba_len(op->cdb, size, p->lba, n);
 	p->bytchk = bytchk;
+	mark_oor(p, l, p->lba, n);
 	if (write) {
 		vid_of(r, t, "data", NULL, &p->data_vid);
 		fill_out(p->data_vid, p->lba, n, bs,
@@ -767,6 +783,7 @@ bool cmds_build(struct runner *r, struct pend *p, struct ini_op *op,
 		op->edtl = alloc;
 		op->dir_read = alloc > 0;
 		p->kind = PK_GLS;
+		mark_oor(p, l, p->lba, 1);
 		if (l != NULL && l->m != NULL) {
 			p->stamp = model_tick(l->m);
 			model_read_begin(l->m, p->stamp);
@@ -1194,7 +1211,8 @@ static void oracle_gls(struct runner *r, struct pend *p, struct ini_op *op)
 				     : "extents are not contiguous";
 		else if (n == 0)
 			bad = "an extent of 0 blocks";
-		else if (p->ctl_seq == r->ctl_seq && lba + n > cap)
+		else if (p->ctl_seq == r->ctl_seq && !r->ctl_running &&
+			 lba + n > cap)
 			bad = "an extent past the capacity";
 		else if (st > 2)
 			bad = "a provisioning status that is not 0, 1 or 2";
@@ -1251,6 +1269,16 @@ static void learn_naa(struct pend *p, struct ini_op *op)
 
 void cmds_oracle(struct runner *r, struct pend *p, struct ini_op *op)
 {
+	/* A resize in between may have made the range valid. */
+	if (p->oor && scsi_good(op) && p->ctl_seq == r->ctl_seq &&
+	    !r->ctl_running)
+		failf(r, p->line,
+		      "oracle: %s's %s on lun %u from lba %llu completed GOOD, "
+		      "but it names blocks past the last LBA: it must get "
+		      "LOGICAL BLOCK ADDRESS OUT OF RANGE (SBC-4 §4.5) "
+		      "(seed %llu)",
+		      p->a->name, p->verb, (unsigned)(p->lun & 0xffff),
+		      (unsigned long long)p->lba, (unsigned long long)r->seed);
 	switch (p->kind) {
 	case PK_CAW:
 		oracle_caw(r, p, op);
@@ -1330,12 +1358,15 @@ void cmds_sanitize_end(struct lun_st *l, int outcome)
 	if (l->m == NULL || (l->san_handle == 0 && l->san_mid == 0))
 		return;
 	now = model_tick(l->m);
+	/* The passes before the last landed first: a READ already at the
+	 * backstore when the sanitize started may have seen one, but
+	 * none that begins after the sanitize is over. */
+	if (l->san_mid != 0) {
+		model_write_end(l->m, l->san_mid, outcome, false, now);
+		now = model_tick(l->m);
+	}
 	if (l->san_handle != 0)
 		model_write_end(l->m, l->san_handle, outcome, l->wc_off, now);
-	/* Done: no pass but the last is left on the medium. */
-	if (l->san_mid != 0)
-		model_write_end(l->m, l->san_mid, outcome == 0 ? 1 : outcome,
-				false, now);
 	l->san_handle = l->san_mid = 0;
 }
 

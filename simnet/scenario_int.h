@@ -265,6 +265,7 @@ struct runner {
 	bool against; /* a real target (o.against_portal), no simulated one */
 	uint64_t seed;
 	uint64_t ctl_seq;     /* control steps completed (target lun ...) */
+	bool ctl_running;     /* inside a control step (ctl_apply) */
 	uint64_t ctl_started; /* control steps begun */
 	/* Lines that may end other nexuses' commands with TASK ABORTED
 	 * (resets, CLEAR TASK SET, PREEMPT AND ABORT, any raw CDB or
@@ -402,6 +403,7 @@ struct pend {
 	uint64_t san_gen; /* l->san_gen when sent */
 	bool san_counted; /* counted in its LU's san_inflight */
 	uint64_t sent;	  /* model clock of ls when sent */
+	bool oor;	  /* it names blocks past the capacity: GOOD is wrong */
 	TAILQ_ENTRY(pend) link;
 };
 
