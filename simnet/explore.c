@@ -375,6 +375,7 @@ struct cmdgen {
 	bool sim[8]; /* on the simulated disk (not mem or null) */
 	uint32_t size_blocks[8];
 	bool resv, pr, tmf;
+	bool ctl; /* LUNs resized, removed, added: no edge cases */
 	/* the last value COMPARE AND WRITE may find at a block */
 	struct {
 		unsigned int lun;
@@ -392,6 +393,7 @@ static void cmd_draw(struct gen *g, struct cmdgen *c, bool ctl)
 		any += c->on[i] = coin_cmd(g, 50);
 	/* A sanitize changes every block for a while: not in seeds that
 	 * resize LUNs under it, and rarely. */
+	c->ctl = ctl;
 	if (ctl)
 		c->on[CG_SANITIZE] = false;
 	if (!c->tmf)
@@ -447,8 +449,10 @@ static void cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 		return;
 	cmd_range(g, c, recent, nrecent, &lun, &lba, &blocks, 32);
 	/* Edge case: a range that ends one block past the last LBA (LBA
-	 * OUT OF RANGE, nothing may change). */
-	edge = coin_cmd(g, 6);
+	 * OUT OF RANGE, nothing may change).  Not where a LUN may grow under
+	 * the command: it could then run, and the model does not know it
+	 * (it was out of range when it was built). */
+	edge = coin_cmd(g, 6) && !c->ctl;
 	switch (grp) {
 	case CG_RW: {
 		static const unsigned int sizes[] = {6, 12, 16};
