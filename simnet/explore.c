@@ -373,6 +373,7 @@ struct cmdgen {
 	unsigned int nlun, lba_span, seq;
 	bool thin[8];
 	bool sim[8]; /* on the simulated disk (not mem or null) */
+	bool all_sim;
 	uint32_t size_blocks[8];
 	bool resv, pr, tmf;
 	bool ctl; /* LUNs resized, removed, added: no edge cases */
@@ -448,6 +449,8 @@ static void cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 	if (!c->on[grp])
 		return;
 	cmd_range(g, c, recent, nrecent, &lun, &lba, &blocks, 32);
+	if (!c->sim[lun] || (grp == CG_XCOPY && !c->all_sim))
+		return;
 	/* Edge case: a range that ends one block past the last LBA (LBA
 	 * OUT OF RANGE, nothing may change).  Not where a LUN may grow under
 	 * the command: it could then run, and the model does not know it
@@ -922,6 +925,7 @@ char *explore_generate(uint64_t seed)
 		 * disk (a null LU keeps no data, two COMPARE AND WRITEs of
 		 * zeros may both win there): its commands go to those. */
 		cg.sim[i] = backing[i] == B_SIM;
+		cg.all_sim = i == 0 ? cg.sim[i] : cg.all_sim && cg.sim[i];
 		if (backing[i] == B_SIM) {
 			out(&g, "lun %u disk%u size=%uK%s", i, i, cl.size_k[i],
 			    m.wc_off && i == 0 ? " write-cache=off" : "");
