@@ -877,6 +877,13 @@ char *explore_generate(uint64_t seed)
 	cg.tmf = m.tmf;
 	cg.nlun = nlun;
 	cmd_draw(&g, &cg, ctl);
+	/* Not yet on several reactors: a SANITIZE with IMMED=0 whose
+	 * connection goes while it travels to the LU's reactor becomes the
+	 * sanitize's waiter after scsi_sess_nexus_loss() looked, and holds
+	 * its session until the sanitize ends (explore seed 333425893092;
+	 * a known target bug, see docs/scenarios.md). */
+	if (reactors > 1)
+		cg.on[CG_SANITIZE] = false;
 	/* Mostly short runs (quick to replay and shrink); one in eight is
 	 * long, for bugs that need many commands (every Nth write...). */
 	steps = coin(&g, 12) ? 150 + (unsigned int)rnd(&g, 250)
