@@ -369,6 +369,18 @@ static void oracle_read_capacity(struct runner *r, struct pend *p,
 static void land_bound_add(struct runner *r, struct pend *p,
 			   const struct ini_op *op)
 {
+	struct pend *o;
+
+	/* The blocks name their value, not their command: another write of
+	 * the same value to the LU (a multipath host retries one write
+	 * through its other path) may be in flight or left on a connection
+	 * the initiator dropped, and land at any time; its landing cannot
+	 * be told from this one's, so neither is bounded (explore seed
+	 * 226722138427). */
+	TAILQ_FOREACH (o, &r->pends, link)
+		if (o != p && o->kind == PK_WRITE && o->ls == p->ls &&
+		    o->vid == p->vid)
+			return;
 	if (r->nlb == r->caplb) {
 		r->caplb = r->caplb ? r->caplb * 2 : 16;
 		r->lb = realloc(r->lb, r->caplb * sizeof(*r->lb));
