@@ -639,8 +639,15 @@ static void ctl_lun_remove(struct runner *r, struct toks *t)
 		ut_config_remove_dev(&cfg, dev);
 	ua_step_begin(r);
 	ua_luns_changed(r, lun);
-	if (l)
+	if (l) {
 		alua_lun_going(l); /* answered NOT SUPPORTED while it goes */
+		/* Its nexuses go from the step's start, one session after
+		 * another (with several reactors, each on its own): an SPC-2
+		 * reservation may be released while another session still
+		 * has the LU and its commands run (explore seed
+		 * 134067909627). */
+		l->uncertain = true;
+	}
 	if (!ctl_apply(r, &cfg, &o, want_fail(t))) {
 		ua_step_failed(r);
 		if (l)

@@ -65,6 +65,11 @@ struct mp_cmd {
 	TAILQ_ENTRY(mp_cmd) link;
 };
 
+int mp_cmd_attempts(const struct mp_cmd *c)
+{
+	return c->attempts;
+}
+
 static void sense3(const struct ini_op *op, int *sk, int *asc, int *ascq)
 {
 	const uint8_t *s = op->sense;

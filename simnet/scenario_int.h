@@ -458,6 +458,9 @@ void chap_opts(struct runner *r, struct ini_chap *c,
 	       const struct ini_chap *base, const struct toks *t);
 void decl_lun(struct runner *r, struct toks *t);
 void decl_reactors(struct runner *r, struct toks *t);
+/* scenario_alua.c: attempts a multipath host's command has made */
+struct mp_cmd;
+int mp_cmd_attempts(const struct mp_cmd *c);
 void decl_param(struct runner *r, struct toks *t);
 void decl_user(struct runner *r, struct toks *t);
 

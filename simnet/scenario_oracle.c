@@ -381,6 +381,10 @@ static void land_bound_add(struct runner *r, struct pend *p,
 		if (o != p && o->kind == PK_WRITE && o->ls == p->ls &&
 		    o->vid == p->vid)
 			return;
+	/* A multipath host's attempt after the first: the earlier attempts
+	 * (the same value, on a path it gave up) may still land. */
+	if (p->mp != NULL && mp_cmd_attempts(p->mp) > 1)
+		return;
 	if (r->nlb == r->caplb) {
 		r->caplb = r->caplb ? r->caplb * 2 : 16;
 		r->lb = realloc(r->lb, r->caplb * sizeof(*r->lb));
