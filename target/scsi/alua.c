@@ -500,7 +500,11 @@ bool scsi_alua_refuses(struct scsi_cmd *cmd)
 	/* SPC-4 §5.15.2.4: INQUIRY, REPORT LUNS, REQUEST SENSE and REPORT
 	 * TARGET PORT GROUPS pass in every state. */
 	ut_assert(!always_allowed(cmd->cdb));
-	ut_assert(t->group == cmd->lu->alua);
+	/* The port's group is the LU's, or the LU has left its group: a
+	 * LUN being removed leaves it (scsi_alua_lu_leave) while sessions
+	 * of other reactors still hold the LU until the retire round
+	 * (explore seed 457281592004, four reactors). */
+	ut_assert(cmd->lu->alua == NULL || t->group == cmd->lu->alua);
 	scsi_fail(cmd, SK_NOT_READY, asc);
 	return true;
 }
