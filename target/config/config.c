@@ -370,6 +370,17 @@ static void cfg_validate_params(struct cfg_vctx *v, int line, const char *who,
 			  who, p->first_burst_length, p->max_burst_length);
 }
 
+/* A TargetAlias is human-readable text (RFC 7143 §13.6): no control
+ * characters, which scst.conf cannot hold either (its lexer refuses them),
+ * so a configuration with one would not survive its own save. */
+bool ut_text_has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			return true;
+	return false;
+}
+
 int ut_config_validate(const struct ut_config *cfg, ut_config_diag_fn diag,
 		       void *diag_arg)
 {
@@ -389,6 +400,11 @@ int ut_config_validate(const struct ut_config *cfg, ut_config_diag_fn diag,
 					  "target '%s' is defined twice",
 					  t->iqn);
 		cfg_validate_params(&v, t->line, t->iqn, &t->params);
+		if (ut_text_has_control(t->alias))
+			cfg_vdiag(&v, 1, t->line,
+				  "the alias of target '%s' holds a control "
+				  "character",
+				  t->iqn);
 		/* Targets that map everything through groups often leave the
 		 * default set empty on purpose. */
 		cfg_validate_luns(&v, cfg, t, NULL, t->luns, t->lun_count,

@@ -246,6 +246,9 @@ int ut_config_parse(struct ut_config *cfg, const char *file, const char *buf,
 int ut_config_validate(const struct ut_config *cfg, ut_config_diag_fn diag,
 		       void *diag_arg);
 
+/* True when S holds a control character (below 0x20, or DEL). */
+bool ut_text_has_control(const char *s);
+
 /* Parse a --lun SPEC: mem:SIZE, null:SIZE, file:PATH[,size=SIZE],
  * rbd:POOL/IMAGE[,conf=PATH][,id=NAME][,timeout=S][,cache] or
  * tcmu:HANDLER/CFGSTRING[,size=SIZE] with options ,ro

@@ -416,6 +416,10 @@ void ctl_c_attr_set(struct req *r)
 		if (!t)
 			ctl_fail(r, "no target %s", tn);
 		else if (!strcasecmp(key, "alias") &&
+			 ut_text_has_control(value))
+			ctl_fail(r,
+				 "alias: a control character is not allowed");
+		else if (!strcasecmp(key, "alias") &&
 			 strlen(value) < sizeof(t->alias))
 			snprintf(t->alias, sizeof(t->alias), "%s", value);
 		else if (ut_params_set(&t->params, key, value, err,
