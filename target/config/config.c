@@ -400,11 +400,24 @@ int ut_config_validate(const struct ut_config *cfg, ut_config_diag_fn diag,
 					  "target '%s' is defined twice",
 					  t->iqn);
 		cfg_validate_params(&v, t->line, t->iqn, &t->params);
-		if (ut_text_has_control(t->alias))
+		if (ut_text_has_control(t->iqn) ||
+		    ut_text_has_control(t->alias))
 			cfg_vdiag(&v, 1, t->line,
-				  "the alias of target '%s' holds a control "
-				  "character",
+				  "the name or alias of target '%s' holds a "
+				  "control character",
 				  t->iqn);
+		for (size_t j = 0; j < t->group_count; j++) {
+			const struct ut_group_cfg *g = &t->groups[j];
+			bool bad = ut_text_has_control(g->name);
+
+			for (size_t k = 0; k < g->initiator_count; k++)
+				bad |= ut_text_has_control(g->initiators[k]);
+			if (bad)
+				cfg_vdiag(&v, 1, t->line,
+					  "group '%s' of target '%s' holds a "
+					  "control character",
+					  g->name, t->iqn);
+		}
 		/* Targets that map everything through groups often leave the
 		 * default set empty on purpose. */
 		cfg_validate_luns(&v, cfg, t, NULL, t->luns, t->lun_count,

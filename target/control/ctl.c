@@ -56,6 +56,31 @@ void ctl_send_reply(ctl_reply_fn reply, void *arg, bool ok, const char *result,
 
 /* ------------------------------------------------------------- helpers */
 
+/* Every name and value of a request ends up in the configuration, which
+ * scst.conf must be able to hold: its lexer refuses control characters, so
+ * a request carrying one would leave a running configuration that does not
+ * survive its own save (found by fuzz-smoke, h_control). */
+static bool ctl_json_has_control(const struct json *j)
+{
+	switch (j->type) {
+	case JSON_STRING:
+		return ut_text_has_control(j->s);
+	case JSON_ARRAY:
+		for (size_t i = 0; i < j->len; i++)
+			if (ctl_json_has_control(&j->items[i]))
+				return true;
+		return false;
+	case JSON_OBJECT:
+		for (size_t i = 0; i < j->len; i++)
+			if (ut_text_has_control(j->members[i].key) ||
+			    ctl_json_has_control(&j->members[i].value))
+				return true;
+		return false;
+	default:
+		return false;
+	}
+}
+
 const char *ctl_arg_str(struct req *r, const char *key, bool required)
 {
 	const char *s = json_get_str(r->args, key);
@@ -214,6 +239,9 @@ void ctl_request(struct ctl *c, const char *line, size_t len,
 		r.args = a ? a : &empty;
 		if (r.args->type != JSON_OBJECT)
 			ctl_fail(&r, "'args' must be an object");
+		else if (ctl_json_has_control(r.args))
+			ctl_fail(&r, "an argument holds a control character "
+				     "(names, values and secrets are text)");
 		for (i = 0;
 		     !r.failed && i < sizeof(commands) / sizeof(*commands);
 		     i++) {
