@@ -1,5 +1,5 @@
 /*
- * scenario_int.h — what the four files of the scenario runner share.
+ * scenario_int.h — what the files of the scenario runner share.
  *
  *   scenario.c         the runner: plays the lines in order, starts,
  *                      crashes and restarts the target, waits for answers
@@ -8,13 +8,19 @@
  *                      each SCSI verb sends
  *   scenario_verbs.c   what an actor or a disk line does: logins, SCSI
  *                      commands, TMFs, discovery, network and disk faults
- *   scenario_oracle.c  the checks: each answer against its expectation,
- *                      the data model, SPC-2 and persistent reservations,
- *                      and liveness and leaks at the end of the run
+ *   scenario_oracle.c  the checks on completion (pend_done): the data
+ *                      model, SPC-2 reservations, LBA ranges, write
+ *                      landings, TASK ABORTED, and liveness and leaks at
+ *                      the end of the run
+ *   scenario_verdict.c each answer against its line's expectation, and
+ *                      the answer told to an --answers listener
+ *   scenario_pr.c      the persistent reservation oracle (pr_model.h)
  *   scenario_alua.c    ALUA: portal groups and target port groups, the
  *                      `target alua`, stpg and rtpg verbs, multipath
  *                      hosts, and the oracle of access states and their
  *                      unit attentions
+ *   scenario_ua.c      the unit attention oracle (ua_model.h)
+ *   scenario_cmds.c    the rest of the command set: its verbs and oracles
  *
  * Dependencies point one way: verbs use parse and oracle; the runner uses
  * all three.  The oracles see a command only when its answer arrives
@@ -520,8 +526,9 @@ bool pk_reads_medium(enum pkind k);
 bool pk_writes_medium(enum pkind k);
 /* Statistics: the issued CDB's row in the target's opcode table. */
 void cmds_count(struct runner *r, const uint8_t *cdb);
-/* Sense key/ASC/ASCQ of an answer (scenario_oracle.c). */
+/* Sense key/ASC/ASCQ of an answer (scenario_verdict.c). */
 void sense_parse(const struct ini_op *op, int *sk, int *asc, int *ascq);
+/* scenario_oracle.c */
 bool sense_unknown_fate(const struct ini_op *op);
 bool scsi_good(const struct ini_op *op);
 
@@ -537,6 +544,25 @@ void land_check(void *ctx, const char *disk, uint64_t offset_bytes,
 		const uint8_t *data, uint64_t len);
 void leak_check(struct runner *r, const char *when);
 void end_of_run(struct runner *r);
+/* Is a reset or PR OUT that ended unanswered (its actors' bits) still
+ * possibly on its way to the target? */
+bool limbo_pending(struct runner *r, uint32_t *actors);
+
+/* -------------------------------------------- scenario_verdict.c */
+
+const char *outcome_name(enum ini_outcome o);
+/* The answer against its line's expect ... tokens. */
+void verdict(struct runner *r, struct pend *p, struct ini_op *op);
+/* The answer told to r->o.answer (the --answers listener). */
+void tell_answer(struct runner *r, struct pend *p, struct ini_op *op);
+/* Discovery and PR IN data against targets=, pieces=, contains=, keys=,
+ * holder=. */
+void check_text(struct runner *r, struct pend *p, struct ini_op *op);
+void check_prin(struct runner *r, struct pend *p, struct ini_op *op);
+
+/* ------------------------------------------------ scenario_pr.c */
+
+void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op);
 
 /* ------------------------------------------------ scenario_ua.c */
 
