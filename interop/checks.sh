@@ -153,17 +153,73 @@ if [ -n "${MPATH:-}" ]; then
 	check "multipath: logout" 30 mp_logout
 fi
 
+# matrix_check I: the check of line I of $INTEROP_COMBOS.
+matrix_check() {
+	set -- $(sed -n "$1p" "$INTEROP_COMBOS")
+	export MATRIX="$*"
+	check "matrix $i/$n HeaderDigest=$1 DataDigest=$2 InitialR2T=$3 ImmediateData=$4 FirstBurstLength=$5 MaxBurstLength=$6 MaxRecvDataSegmentLength=$7" \
+		"${MATRIX_TIMEOUT:-300}" matrix
+}
+
+# matrix_claim: the number of the next line nobody has taken, or nothing
+# when none is left (the slots share one counter; mkdir is the lock).
+matrix_claim() {
+	until mkdir "$mdir/lock" 2>/dev/null; do usleep 10000; done
+	k=$(cat "$mdir/next")
+	echo $((k + 1)) >"$mdir/next"
+	rmdir "$mdir/lock"
+	[ "$k" -le "$n" ] && echo "$k"
+}
+
+# matrix_slot J: a slot's loop.  It logs in to TARGET-mJ (LUN 0 of its
+# own) with the settings of each line it takes; its checks have their own
+# state directory and mount point.
+matrix_slot() {
+	export MATRIX_SLOT=$1 MATRIX_TARGET=$TARGET-m$1
+	state=$mdir/slot$1
+	export INTEROP_STATE=$state
+	mkdir -p "$state"
+	cp "$mdir/../env" "$state/env"
+	# Discovery made the node records where the target is reached
+	# directly; through a NAT (the user network) it named another portal.
+	iscsiadm -m node -T "$MATRIX_TARGET" -p "$PORTAL" >/dev/null 2>&1 ||
+		iscsiadm -m node -o new -T "$MATRIX_TARGET" -p "$PORTAL" >>"$log" 2>&1
+	while i=$(matrix_claim); do
+		matrix_check "$i" >"$state/line"
+		# One whole line at a time on the shared serial port.
+		until mkdir "$mdir/out.lock" 2>/dev/null; do usleep 10000; done
+		cat "$state/line"
+		cat "$state/line" >>"$mdir/lines"
+		rmdir "$mdir/out.lock"
+	done
+}
+
+# The combinations: one after the other on TARGET, or with MATRIX_SLOTS=K
+# (interop.slots=K) K at once, slot J on target TARGET-mJ.
 if [ -n "${INTEROP_COMBOS:-}" ]; then
 	n=$(grep -c . "$INTEROP_COMBOS")
-	i=0
-	exec 4<"$INTEROP_COMBOS"
-	while read -r hd dd ir id fb mb mr <&4; do
-		i=$((i + 1))
-		export MATRIX="$hd $dd $ir $id $fb $mb $mr"
-		check "matrix $i/$n HeaderDigest=$hd DataDigest=$dd InitialR2T=$ir ImmediateData=$id FirstBurstLength=$fb MaxBurstLength=$mb MaxRecvDataSegmentLength=$mr" \
-			"${MATRIX_TIMEOUT:-300}" matrix
-	done
-	exec 4<&-
+	slots=${MATRIX_SLOTS:-1}
+	if [ "$slots" -le 1 ]; then
+		i=0
+		while [ $i -lt "$n" ]; do
+			i=$((i + 1))
+			matrix_check "$i"
+		done
+	else
+		mdir=$state/matrix
+		mkdir -p "$mdir"
+		echo 1 >"$mdir/next"
+		: >"$mdir/lines"
+		j=1
+		while [ $j -le "$slots" ]; do
+			matrix_slot "$j" &
+			j=$((j + 1))
+		done
+		wait
+		npass=$((npass + $(grep -c '^PASS' "$mdir/lines")))
+		nfail=$((nfail + $(grep -c '^FAIL' "$mdir/lines")))
+		nskip=$((nskip + $(grep -c '^SKIP' "$mdir/lines")))
+	fi
 fi
 
 echo "$npass passed, $nfail failed, $nskip skipped"

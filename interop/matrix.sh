@@ -18,11 +18,31 @@
 #      pattern, unmounts, e2fsck -fn, mounts again and compares checksums;
 #   4. logs out.
 # $FIO_MIB (MiB per region, default 2) and $FS_MIB (default 16) size it.
+#
+# $MATRIX_TARGET (default $TARGET) is the target the step logs in to and
+# $MATRIX_SLOT (default empty) names its mount point: with
+# interop.slots=K, interop/checks.sh runs K combinations at once, each
+# slot on a target of its own (TARGET-m1 .. TARGET-mK, one LUN each), so
+# that each has a node record of its own settings and a disk of its own.
 
-# negotiated NAME: a value of "iscsiadm -m session -P 2" in $state/out.
+# negotiated NAME: a value of "iscsiadm -m session -r SID -P 2" in
+# $state/out.
 negotiated() { sed -n "s/^[[:space:]]*$1: *//p" "$state/out" | head -n 1; }
 
-# lun0_dev SID: the block device of LUN 0 of a session, once it is there.
+# session_of IQN: the SID of the session with target IQN, if there is one
+# (sysfs, no iscsiadm: other slots have sessions of their own).
+session_of() {
+	for f in /sys/class/iscsi_session/session*/targetname; do
+		[ "$(cat "$f" 2>/dev/null)" = "$1" ] || continue
+		f=${f%/targetname}
+		echo "${f##*session}"
+		return 0
+	done
+	return 1
+}
+
+# lun0_dev SID: the block device of LUN 0 of a session, once it is there
+# (polled every 50 ms for at most 20 s).
 lun0_dev() {
 	sdir=/sys/class/iscsi_session/session$1
 	i=0
@@ -32,8 +52,8 @@ lun0_dev() {
 		b=$(ls "$d/block" 2>/dev/null | head -n 1)
 		[ -n "$b" ] && [ -b "/dev/$b" ] && break
 		i=$((i + 1))
-		[ $i -gt 100 ] && return 1
-		sleep 0.2
+		[ $i -gt 400 ] && return 1
+		usleep 50000
 	done
 	echo "/dev/$b"
 }
@@ -43,6 +63,7 @@ matrix_fio() {
 	cat >"$state/matrix.fio" <<EOF
 [global]
 filename=$dev
+thread
 direct=1
 ioengine=libaio
 iodepth=8
@@ -85,24 +106,25 @@ EOF
 
 matrix_fs() {
 	dev=$1 mib=$2
-	mkdir -p /mnt/matrix
+	mnt=/mnt/matrix${MATRIX_SLOT:-}
+	mkdir -p "$mnt"
 	out mkfs.ext4 -F -q -E nodiscard "$dev" "${mib}M" || fail "mkfs.ext4: $(tail -n 1 "$state/out")"
-	x mount -t ext4 "$dev" /mnt/matrix || fail "mount failed: $(dmesg | tail -n 1)"
-	mkdir -p /mnt/matrix/d
+	x mount -t ext4 "$dev" "$mnt" || fail "mount failed: $(dmesg | tail -n 1)"
+	mkdir -p "$mnt/d"
 	i=1
 	while [ $i -le 8 ]; do
-		dd if="$PATTERN" of="/mnt/matrix/d/f$i" bs=64k iflag=skip_bytes,count_bytes \
+		dd if="$PATTERN" of="$mnt/d/f$i" bs=64k iflag=skip_bytes,count_bytes \
 			skip=$((i * 100003)) count=$((i * 37 * 1024 + i * 7)) 2>/dev/null
 		i=$((i + 1))
 	done
-	dd if="$PATTERN" of=/mnt/matrix/big bs=1M skip=3 count=1 2>/dev/null
-	(cd /mnt/matrix && find . -type f | sort | xargs md5sum) >"$state/sums.matrix"
-	x umount /mnt/matrix || fail "umount failed"
+	dd if="$PATTERN" of="$mnt/big" bs=1M skip=3 count=1 2>/dev/null
+	(cd "$mnt" && find . -type f | sort | xargs md5sum) >"$state/sums.matrix"
+	x umount "$mnt" || fail "umount failed"
 	out e2fsck -fn "$dev" || fail "e2fsck -fn: $(tail -n 2 "$state/out" | tr '\n' ' ')"
-	x mount -t ext4 "$dev" /mnt/matrix || fail "second mount failed: $(dmesg | tail -n 1)"
-	out sh -c 'cd /mnt/matrix && md5sum -c "$0"' "$state/sums.matrix" ||
-		{ umount /mnt/matrix; fail "checksums differ: $(grep -v ': OK' "$state/out" | head -n 3 | tr '\n' ' ')"; }
-	x umount /mnt/matrix || fail "umount failed"
+	x mount -t ext4 "$dev" "$mnt" || fail "second mount failed: $(dmesg | tail -n 1)"
+	out sh -c 'cd "$1" && md5sum -c "$0"' "$state/sums.matrix" "$mnt" ||
+		{ umount "$mnt"; fail "checksums differ: $(grep -v ': OK' "$state/out" | head -n 3 | tr '\n' ' ')"; }
+	x umount "$mnt" || fail "umount failed"
 }
 
 step_matrix() {
@@ -110,14 +132,21 @@ step_matrix() {
 	[ $# -eq 7 ] || fail "bad combination '$MATRIX'"
 	hd=$1 dd=$2 ir=$3 id=$4 fb=$5 mb=$6 mr=$7
 	fio_mib=${FIO_MIB:-2} fs_mib=${FS_MIB:-16}
+	tgt=${MATRIX_TARGET:-$TARGET}
 	# A check killed by its timeout may have left a filesystem mounted
-	# on the LUN this step overwrites.
-	for m in /mnt/ext4 /mnt/xfs /mnt/matrix; do
-		umount "$m" 2>/dev/null
-	done
-	iscsiadm -m node -T "$TARGET" -p "$PORTAL" --logout >/dev/null 2>&1
+	# on the LUN this step overwrites (and, on the checks' own target,
+	# one of theirs), or its session logged in.
+	if [ -n "${MATRIX_SLOT:-}" ]; then
+		umount "/mnt/matrix$MATRIX_SLOT" 2>/dev/null
+	else
+		for m in /mnt/ext4 /mnt/xfs /mnt/matrix; do
+			umount "$m" 2>/dev/null
+		done
+	fi
+	session_of "$tgt" >/dev/null &&
+		iscsiadm -m node -T "$tgt" -p "$PORTAL" --logout >/dev/null 2>&1
 	# One iscsiadm for all eight (each costs a third of a second here).
-	x iscsiadm -m node -T "$TARGET" -p "$PORTAL" -o update \
+	x iscsiadm -m node -T "$tgt" -p "$PORTAL" -o update \
 		-n 'node.conn[0].iscsi.HeaderDigest' -v "$hd" \
 		-n 'node.conn[0].iscsi.DataDigest' -v "$dd" \
 		-n node.session.iscsi.InitialR2T -v "$ir" \
@@ -128,10 +157,10 @@ step_matrix() {
 		-n 'node.conn[0].iscsi.MaxXmitDataSegmentLength' -v "$mr" ||
 		fail "iscsiadm -o update failed"
 	t0=$(date +%s)
-	out iscsiadm -m node -T "$TARGET" -p "$PORTAL" --login ||
+	out iscsiadm -m node -T "$tgt" -p "$PORTAL" --login ||
 		fail "login: $(grep -i 'iscsiadm:' "$state/out" | tail -n 1)"
-	out iscsiadm -m session -P 2 || fail "iscsiadm -m session failed after login"
-	sid=$(sed -n 's/.*SID: *\([0-9]*\).*/\1/p' "$state/out" | head -n 1)
+	sid=$(session_of "$tgt") || fail "no session of $tgt after login"
+	out iscsiadm -m session -r "$sid" -P 2 || fail "iscsiadm -m session -r $sid failed after login"
 	got="$(negotiated HeaderDigest) $(negotiated DataDigest) $(negotiated InitialR2T) $(negotiated ImmediateData) $(negotiated FirstBurstLength) $(negotiated MaxBurstLength) $(negotiated MaxRecvDataSegmentLength) $(negotiated MaxXmitDataSegmentLength)"
 	[ "$got" = "$hd $dd $ir $id $fb $mb $mr $mr" ] ||
 		fail "negotiated '$got', want '$hd $dd $ir $id $fb $mb $mr $mr' (HeaderDigest DataDigest InitialR2T ImmediateData FirstBurstLength MaxBurstLength MaxRecvDataSegmentLength MaxXmitDataSegmentLength)"
@@ -141,6 +170,6 @@ step_matrix() {
 	t2=$(date +%s)
 	matrix_fs "$dev" "$fs_mib"
 	t3=$(date +%s)
-	out iscsiadm -m node -T "$TARGET" -p "$PORTAL" --logout || fail "logout: $(tail -n 1 "$state/out")"
-	reason "negotiated as asked; fio verify=crc32c 512 B..1 MiB: $((2 * fio_mib)) MiB written and read back twice, seq+rand, no error ($((t2 - t1)) s); ext4 of $fs_mib MiB: 9 files, e2fsck clean, checksums match ($((t3 - t2)) s); login $((t1 - t0)) s"
+	out iscsiadm -m node -T "$tgt" -p "$PORTAL" --logout || fail "logout: $(tail -n 1 "$state/out")"
+	reason "negotiated as asked; fio verify=crc32c 512 B..1 MiB: $((2 * fio_mib)) MiB written and read back twice, seq+rand, no error ($((t2 - t1)) s); ext4 of $fs_mib MiB: 9 files, e2fsck clean, checksums match ($((t3 - t2)) s); login $((t1 - t0)) s${MATRIX_SLOT:+; slot $MATRIX_SLOT}"
 }
