@@ -164,6 +164,10 @@ step_matrix() {
 	[ "$got" = "$hd $dd $ir $id $fb $mb $mr $mr" ] ||
 		fail "negotiated '$got', want '$hd $dd $ir $id $fb $mb $mr $mr' (HeaderDigest DataDigest InitialR2T ImmediateData FirstBurstLength MaxBurstLength MaxRecvDataSegmentLength MaxXmitDataSegmentLength)"
 	dev=$(lun0_dev "$sid") || fail "LUN 0 of session $sid has no disk after 20 s"
+	# Under TCG, with other slots busy, a 1 MiB WRITE at MaxBurstLength
+	# 512 (2048 R2T round trips) may outlast the 30 s SCSI timeout: the
+	# kernel would abort and resend it until it gave up.
+	echo 600 >"/sys/block/${dev#/dev/}/device/timeout" || fail "cannot set the SCSI timeout of $dev"
 	t1=$(date +%s)
 	matrix_fio "$dev" "$fio_mib"
 	t2=$(date +%s)
