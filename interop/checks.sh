@@ -26,13 +26,19 @@
 #   INTEROP_RESTART_CMD=CMD  (on a real host) run CMD, e.g.
 #                            "ssh storage systemctl restart utarget";
 # with neither, the restart check is skipped.
-self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
+# (Shell built-ins where they do: under TCG every fork and exec costs tens
+# of milliseconds of CPU, and the matrix runs 2016 steps.)
+case $0 in
+/*) self=$0 ;;
+*/*) self=$PWD/$0 ;;
+*) self=$(command -v "$0") ;;
+esac
 state=${INTEROP_STATE:-/tmp/interop-state}
 log=${INTEROP_LOG:-/dev/stderr}
 
-. "$(dirname "$self")/steps.sh"
-. "$(dirname "$self")/matrix.sh"
-. "$(dirname "$self")/mpath.sh"
+. "${self%/*}/steps.sh"
+. "${self%/*}/matrix.sh"
+. "${self%/*}/mpath.sh"
 
 # --- one step, run as "checks.sh --step NAME PORTAL TARGET" ---------------
 # A step writes its reason to fd 3 and exits 0 (PASS), 77 (SKIP) or other
@@ -44,9 +50,16 @@ if [ "${1:-}" = --step ]; then
 	fail() { echo "$*" >&3; exit 1; }
 	skip() { echo "$*" >&3; exit 77; }
 	# x CMD...: show and run a command; its output goes to the log.
-	x() { echo "+ [$(cut -d' ' -f1 /proc/uptime)] $*" >&2; "$@" >&2; }
+	x() { read -r up _ </proc/uptime; echo "+ [$up] $*" >&2; "$@" >&2; }
 	# out CMD...: run a command, keep its output in $state/out and the log.
-	out() { echo "+ [$(cut -d' ' -f1 /proc/uptime)] $*" >&2; "$@" >"$state/out" 2>&1; r=$?; cat "$state/out" >&2; return $r; }
+	out() {
+		read -r up _ </proc/uptime
+		echo "+ [$up] $*" >&2
+		"$@" >"$state/out" 2>&1
+		r=$?
+		while IFS= read -r l; do printf '%s\n' "$l"; done <"$state/out" >&2
+		return $r
+	}
 	need() { for v in "$@"; do eval "[ -n \"\${$v:-}\" ]" || fail "no $v (an earlier check failed)"; done; }
 	setvar() { echo "$1=$2" >>"$state/env"; }
 	zeros_md5() { head -c "$1" /dev/zero | md5sum | cut -d' ' -f1; }
@@ -78,13 +91,16 @@ check() {
 	if [ -n "${INTEROP_STEPS:-}" ] && ! echo "$s" | grep -qE "^($INTEROP_STEPS)\$"; then
 		return 0
 	fi
-	echo "=== $(cut -d' ' -f1 /proc/uptime) $name (step $s, timeout ${t}s)" >>"$log"
-	t0=$(date +%s)
+	read -r up _ </proc/uptime
+	echo "=== $up $name (step $s, timeout ${t}s)" >>"$log"
+	t0=${up%.*}
 	timeout -s KILL "$t" sh "$self" --step "$s" "$PORTAL" "$TARGET" \
 		3>"$state/reason" >>"$log" 2>&1
 	rc=$?
-	r=$(tail -n 1 "$state/reason")
-	dt=$(($(date +%s) - t0))
+	r=
+	while IFS= read -r l; do r=$l; done <"$state/reason"
+	read -r up _ </proc/uptime
+	dt=$((${up%.*} - t0))
 	case $rc in
 	0) echo "PASS $name: ${r:-ok} (${dt}s)"; npass=$((npass + 1)) ;;
 	77) echo "SKIP $name: $r"; nskip=$((nskip + 1)) ;;
@@ -153,22 +169,24 @@ if [ -n "${MPATH:-}" ]; then
 	check "multipath: logout" 30 mp_logout
 fi
 
-# matrix_check I: the check of line I of $INTEROP_COMBOS.
+# matrix_check I: the check of line I of $INTEROP_COMBOS ($mdir/q/I).
 matrix_check() {
-	set -- $(sed -n "$1p" "$INTEROP_COMBOS")
+	read -r line <"$mdir/q/$1"
+	set -- $line
 	export MATRIX="$*"
 	check "matrix $i/$n HeaderDigest=$1 DataDigest=$2 InitialR2T=$3 ImmediateData=$4 FirstBurstLength=$5 MaxBurstLength=$6 MaxRecvDataSegmentLength=$7" \
 		"${MATRIX_TIMEOUT:-300}" matrix
 }
 
-# matrix_claim: the number of the next line nobody has taken, or nothing
-# when none is left (the slots share one counter; mkdir is the lock).
+# matrix_claim: sets i to the next line nobody has taken; false when none
+# is left.  A line is taken by making the directory $mdir/c/I (mkdir is
+# atomic: one slot gets it); a slot goes on from the last it saw taken.
 matrix_claim() {
-	until mkdir "$mdir/lock" 2>/dev/null; do usleep 10000; done
-	k=$(cat "$mdir/next")
-	echo $((k + 1)) >"$mdir/next"
-	rmdir "$mdir/lock"
-	[ "$k" -le "$n" ] && echo "$k"
+	while [ "$k" -lt "$n" ]; do
+		k=$((k + 1))
+		mkdir "$mdir/c/$k" 2>/dev/null && i=$k && return 0
+	done
+	return 1
 }
 
 # matrix_slot J: a slot's loop.  It logs in to TARGET-mJ (LUN 0 of its
@@ -184,20 +202,30 @@ matrix_slot() {
 	# directly; through a NAT (the user network) it named another portal.
 	iscsiadm -m node -T "$MATRIX_TARGET" -p "$PORTAL" >/dev/null 2>&1 ||
 		iscsiadm -m node -o new -T "$MATRIX_TARGET" -p "$PORTAL" >>"$log" 2>&1
-	while i=$(matrix_claim); do
+	mkdir -p "/mnt/matrix$1"
+	k=0
+	while matrix_claim; do
 		matrix_check "$i" >"$state/line"
-		# One whole line at a time on the shared serial port.
-		until mkdir "$mdir/out.lock" 2>/dev/null; do usleep 10000; done
-		cat "$state/line"
-		cat "$state/line" >>"$mdir/lines"
-		rmdir "$mdir/out.lock"
+		read -r line <"$state/line"
+		# Each line whole, in one write (echo is built in), on the
+		# shared serial port and in the count.
+		echo "$line"
+		echo "$line" >>"$mdir/lines"
 	done
 }
 
 # The combinations: one after the other on TARGET, or with MATRIX_SLOTS=K
 # (interop.slots=K) K at once, slot J on target TARGET-mJ.
 if [ -n "${INTEROP_COMBOS:-}" ]; then
-	n=$(grep -c . "$INTEROP_COMBOS")
+	# One file per line, read with a built-in.
+	mdir=$state/matrix
+	mkdir -p "$mdir/q" "$mdir/c"
+	n=0
+	while read -r line; do
+		[ -n "$line" ] || continue
+		n=$((n + 1))
+		echo "$line" >"$mdir/q/$n"
+	done <"$INTEROP_COMBOS"
 	slots=${MATRIX_SLOTS:-1}
 	if [ "$slots" -le 1 ]; then
 		i=0
@@ -206,9 +234,6 @@ if [ -n "${INTEROP_COMBOS:-}" ]; then
 			matrix_check "$i"
 		done
 	else
-		mdir=$state/matrix
-		mkdir -p "$mdir"
-		echo 1 >"$mdir/next"
 		: >"$mdir/lines"
 		j=1
 		while [ $j -le "$slots" ]; do
