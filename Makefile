@@ -121,6 +121,7 @@ test: deps
 	$(MAKE) --no-print-directory unit-asan
 	conformance/daemon-test
 	$(MAKE) --no-print-directory control-test
+	$(MAKE) --no-print-directory faultproxy-test
 	$(MAKE) --no-print-directory many-sessions
 	$(MAKE) --no-print-directory man-check
 	ci/deb-test
@@ -203,6 +204,10 @@ control-test: $(BUILD)/utargetctl $(BUILD)/ut-live $(BUILD)/bench/ut-load $(BUIL
 $(BUILD)/ut-faultproxy: tools/ut-faultproxy.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
+
+# Its modes against an echo server on 127.0.0.1 (a few seconds).
+faultproxy-test: $(BUILD)/ut-faultproxy
+	tools/faultproxy-test $(BUILD)/ut-faultproxy
 
 # Hostile login inputs against the running daemon (daemon-test).
 $(BUILD)/ut-hostile: tools/ut-hostile.c
@@ -496,13 +501,13 @@ bench-profile:
 # interop ---------------------------------------------------------------------
 # The Linux kernel initiator (open-iscsi, sg3_utils, ext4, xfs) against
 # build/utarget, in a QEMU VM with TCG: interop/run, docs/interop.md.
-.PHONY: interop interop-full interop-qemu interop-mpath
+.PHONY: interop interop-full interop-qemu interop-mpath faultproxy-test
 interop: $(BUILD)/utarget
 	BUILD=$(BUILD) interop/run
 # dm-multipath with ALUA over two portal groups, paths broken by
 # ut-faultproxy, a state flip by utargetctl (interop/mpath.sh): the
 # multipath checks only, about 8 min under TCG.
-interop-mpath: $(BUILD)/utarget $(BUILD)/utargetctl $(BUILD)/ut-faultproxy
+interop-mpath: $(BUILD)/utarget $(BUILD)/utargetctl $(BUILD)/ut-faultproxy faultproxy-test
 	BUILD=$(BUILD) INTEROP_MPATH=1 INTEROP_MATRIX=none \
 		INTEROP_STEPS='mp_.*' interop/run
 # QEMU's own iSCSI client: qemu-img and qemu-io on the host, then a VM that
