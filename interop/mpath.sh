@@ -21,13 +21,23 @@
 MP_CONF=/etc/multipath.conf
 MP_MNT=/mnt/mpath
 
-# mp_fail MESSAGE: fail, with what multipath saw in the log.
+# mp_fail MESSAGE: fail, with what multipath saw in the log.  Names the
+# open-iscsi 2.1.8 reopen bug when iscsid's log shows it (see
+# tools/ut-faultproxy.c: a path then never comes back, whatever the target
+# does).
 mp_fail() {
+	if grep -q "can't bind conn .* retcode -107" /tmp/iscsid.log 2>/dev/null; then
+		set -- "$* (iscsid: \"can't bind conn ... retcode -107\" in a loop: open-iscsi 2.1.8's reopen bug, fixed upstream by 9f20745)"
+	fi
 	{
 		echo "--- multipath -ll; multipathd show paths; its log"
 		multipath -ll 2>&1
 		multipathd show paths format "%d %p %t %T %s" 2>&1
 		tail -n 40 /tmp/multipathd.log
+		echo "--- iscsid's log"
+		tail -n 60 /tmp/iscsid.log
+		echo "--- the kernel's"
+		dmesg | tail -n 30
 	} >&2
 	fail "$@"
 }
