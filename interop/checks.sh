@@ -159,10 +159,14 @@ if [ -n "${MPATH:-}" ]; then
 	check "multipath: two portals, one map, priorities from ALUA (alua prioritizer)" 120 mp_login
 	check "sg_rtpg: the configured target port groups and states" 20 mp_rtpg
 	check "multipath: ext4 written through the map" 90 mp_fs
-	check "multipath: path A stops answering, then resets: writes go on through B" 150 mp_lose_a
+	# A loss waits up to 2 x 60 s and two host requests of up to 30 s
+	# (interop/mpath.sh mp_lose): 210 s lets those waits fail with
+	# multipathd's, iscsid's and the kernel's state on a slow machine
+	# rather than be killed silently.
+	check "multipath: path A stops answering, then resets: writes go on through B" 210 mp_lose_a
 	check "multipath: path A back, used again" 120 mp_back_a
 	check "multipath: SET TARGET PORT GROUPS (sg_stpg) moves I/O to path B" 120 mp_stpg
-	check "multipath: path B stops answering, then resets: writes go on through A" 150 mp_lose_b
+	check "multipath: path B stops answering, then resets: writes go on through A" 210 mp_lose_b
 	check "multipath: path B back, used again" 120 mp_back_b
 	check "multipath: utargetctl alua set moves I/O back to path A" 120 mp_flip
 	check "multipath: e2fsck clean, every checksum after remount" 90 mp_verify
