@@ -506,7 +506,7 @@ interop: $(BUILD)/utarget
 	BUILD=$(BUILD) interop/run
 # dm-multipath with ALUA over two portal groups, paths broken by
 # ut-faultproxy, a state flip by utargetctl (interop/mpath.sh): the
-# multipath checks only, about 8 min under TCG.
+# multipath checks only, 6-9 min under TCG (opt-in: docs/interop.md).
 interop-mpath: $(BUILD)/utarget $(BUILD)/utargetctl $(BUILD)/ut-faultproxy faultproxy-test
 	BUILD=$(BUILD) INTEROP_MPATH=1 INTEROP_MATRIX=none \
 		INTEROP_STEPS='mp_.*' interop/run
