@@ -195,7 +195,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			char *end;
 			unsigned long s = strtoul(optarg, &end, 10);
 
-			if (*end || s > 3600) {
+			if (*end || end == optarg || s > 3600) {
 				fprintf(stderr,
 					"utarget: --shutdown-grace takes "
 					"0..3600 seconds\n");
