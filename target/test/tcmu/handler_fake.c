@@ -46,6 +46,7 @@ int handler_init(void);
 
 struct fake_stats {
 	int reads, writes, flushes, caws, cmds, async_done;
+	int opens, closes; /* devices opened and closed (test_env_real_open) */
 };
 struct fake_stats fake_stats;
 
@@ -70,6 +71,7 @@ static int fake_open(struct tcmu_device *dev, bool reopen)
 	f->mem = calloc(1, f->size);
 	tcmu_dev_set_write_cache_enabled(dev, true);
 	tcmur_dev_set_private(dev, f);
+	__atomic_add_fetch(&fake_stats.opens, 1, __ATOMIC_SEQ_CST);
 	return 0;
 }
 
@@ -79,6 +81,7 @@ static void fake_close(struct tcmu_device *dev)
 
 	free(f->mem);
 	free(f);
+	__atomic_add_fetch(&fake_stats.closes, 1, __ATOMIC_SEQ_CST);
 }
 
 static int fake_read(struct tcmu_device *dev, struct tcmur_cmd *cmd,
