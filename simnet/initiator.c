@@ -156,6 +156,11 @@ void ini_set_hold_r2t(struct ini *ini, bool on)
 	ini->hold_r2t = on;
 }
 
+void ini_set_target_params(struct ini *ini, const struct ut_iscsi_params *p)
+{
+	ini->tgt_params = p;
+}
+
 void ini_set_ignore_nopin(struct ini *ini, bool ignore)
 {
 	ini->ignore_nopin = ignore;

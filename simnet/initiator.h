@@ -157,6 +157,11 @@ struct sim_host *ini_host(struct ini *ini);
 const struct ini_params *ini_params(const struct ini *ini);
 void ini_set_hooks(struct ini *ini, ini_violation_fn v, ini_event_fn e,
 		   void *arg);
+/* The target's configured operational parameters (kept by the caller):
+ * the login checks every key it negotiated against the rule of RFC 7143
+ * §13 (boolean OR/AND, minimum, maximum) from our offer and these. */
+struct ut_iscsi_params;
+void ini_set_target_params(struct ini *ini, const struct ut_iscsi_params *p);
 void ini_set_ignore_nopin(struct ini *ini, bool ignore);
 /* Hold R2Ts (answer them 2 ms after the last one): a target that has
  * more than MaxOutstandingR2T of a task outstanding is then seen. */

@@ -62,6 +62,9 @@ struct ini {
 	uint64_t send_seq; /* order in which PDUs went out */
 
 	struct ini_params neg;
+	/* the target's configured operational keys, or NULL (a real
+	 * target): each negotiated result is checked against them */
+	const struct ut_iscsi_params *tgt_params;
 	char keys[LOGIN_KEYS_MAX]; /* scenario overrides, NUL separated */
 	size_t keys_len;
 	struct ini_chap chap; /* credentials; name empty = none */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config.h"
 #include "initiator_int.h"
 
 /* ------------------------------------------------------------ login */
@@ -153,6 +154,154 @@ static uint32_t parse_u32(const char *v, uint32_t dflt)
 	return end == v ? dflt : (uint32_t)x;
 }
 
+/*
+ * The negotiation oracle: RFC 7143 §6.2.2 and §13 fix each operational
+ * key's result from the two values: boolean OR (InitialR2T,
+ * DataPDUInOrder, DataSequenceInOrder), boolean AND (ImmediateData), the
+ * minimum (MaxBurstLength, FirstBurstLength, MaxOutstandingR2T,
+ * MaxConnections, DefaultTime2Retain, ErrorRecoveryLevel) or the maximum
+ * (DefaultTime2Wait).  The target's values are its configuration
+ * (ERL 0, MaxConnections 1, the in-order keys Yes only); FirstBurstLength
+ * is also at most the negotiated MaxBurstLength (§13.14).  Keys we did
+ * not offer, or offered out of their range (answered Reject), are not
+ * judged.
+ */
+enum neg_rule { NEG_OR, NEG_AND, NEG_MIN, NEG_MAX };
+
+static const struct neg_key {
+	const char *key;
+	enum neg_rule rule;
+	uint64_t min, max;
+} neg_keys[] = {
+	{"InitialR2T", NEG_OR, 0, 1},
+	{"ImmediateData", NEG_AND, 0, 1},
+	{"DataPDUInOrder", NEG_OR, 0, 1},
+	{"DataSequenceInOrder", NEG_OR, 0, 1},
+	{"MaxBurstLength", NEG_MIN, 512, 16777215},
+	{"FirstBurstLength", NEG_MIN, 512, 16777215},
+	{"MaxOutstandingR2T", NEG_MIN, 1, 65535},
+	{"MaxConnections", NEG_MIN, 1, 65535},
+	{"DefaultTime2Retain", NEG_MIN, 0, 3600},
+	{"ErrorRecoveryLevel", NEG_MIN, 0, 2},
+	{"DefaultTime2Wait", NEG_MAX, 0, 3600},
+};
+
+static uint64_t neg_target_value(const struct ut_iscsi_params *tp,
+				 const char *key)
+{
+	if (strcmp(key, "InitialR2T") == 0)
+		return tp->initial_r2t;
+	if (strcmp(key, "ImmediateData") == 0)
+		return tp->immediate_data;
+	if (strcmp(key, "MaxBurstLength") == 0)
+		return tp->max_burst_length;
+	if (strcmp(key, "FirstBurstLength") == 0)
+		return tp->first_burst_length;
+	if (strcmp(key, "MaxOutstandingR2T") == 0)
+		return tp->max_outstanding_r2t;
+	if (strcmp(key, "DefaultTime2Retain") == 0)
+		return tp->default_time2retain;
+	if (strcmp(key, "DefaultTime2Wait") == 0)
+		return tp->default_time2wait;
+	if (strcmp(key, "MaxConnections") == 0 ||
+	    strcmp(key, "DataPDUInOrder") == 0 ||
+	    strcmp(key, "DataSequenceInOrder") == 0)
+		return 1;
+	return 0; /* ErrorRecoveryLevel */
+}
+
+/* A value of the key's kind: Yes/No or a number in range. */
+static bool neg_value(const struct neg_key *k, const char *v, uint64_t *out)
+{
+	char *end;
+
+	if (k->rule == NEG_OR || k->rule == NEG_AND) {
+		if (strcmp(v, "Yes") != 0 && strcmp(v, "No") != 0)
+			return false;
+		*out = strcmp(v, "Yes") == 0;
+		return true;
+	}
+	if (v[0] < '0' || v[0] > '9')
+		return false;
+	*out = strtoull(v, &end, 0);
+	return *end == '\0' && *out >= k->min && *out <= k->max;
+}
+
+/* Our offer of key in this login (NULL: not offered). */
+static const char *neg_offered(const struct ini *ini, const char *key)
+{
+	const char *v = override(ini, key);
+
+	if (v != NULL)
+		return strcmp(v, "-") == 0 ? NULL : v;
+	for (size_t i = 0;
+	     i < sizeof(default_op_keys) / sizeof(default_op_keys[0]); i++)
+		if (strcmp(default_op_keys[i].key, key) == 0)
+			return default_op_keys[i].val;
+	return NULL;
+}
+
+/* What RFC 7143 gives for key from our offer; false: not judged. */
+static bool neg_expected(const struct ini *ini, const struct neg_key *k,
+			 uint64_t *out)
+{
+	const char *offer = neg_offered(ini, k->key);
+	uint64_t o, t = neg_target_value(ini->tgt_params, k->key);
+
+	if (offer == NULL || !neg_value(k, offer, &o))
+		return false;
+	switch (k->rule) {
+	case NEG_OR:
+		*out = o || t;
+		break;
+	case NEG_AND:
+		*out = o && t;
+		break;
+	case NEG_MIN:
+		*out = o < t ? o : t;
+		break;
+	default:
+		*out = o > t ? o : t;
+		break;
+	}
+	if (strcmp(k->key, "FirstBurstLength") == 0) {
+		uint64_t mbl;
+
+		if (!neg_expected(ini, &neg_keys[4], &mbl))
+			return false; /* clamped to a MaxBurstLength unknown */
+		if (*out > mbl)
+			*out = mbl;
+	}
+	return true;
+}
+
+static void neg_check(struct ini *ini, const char *key, const char *val)
+{
+	uint64_t want, got;
+
+	if (ini->tgt_params == NULL || ini->discovery)
+		return;
+	for (size_t i = 0; i < sizeof(neg_keys) / sizeof(neg_keys[0]); i++) {
+		const struct neg_key *k = &neg_keys[i];
+
+		if (strcmp(k->key, key) != 0 || !neg_expected(ini, k, &want))
+			continue;
+		if (!neg_value(k, val, &got) || got != want)
+			ini_violation(ini,
+				      "negotiated %s=%s, but RFC 7143 gives "
+				      "%llu from our offer %s and the "
+				      "target's configured %llu (§13: %s)",
+				      key, val, (unsigned long long)want,
+				      neg_offered(ini, key),
+				      (unsigned long long)neg_target_value(
+					      ini->tgt_params, key),
+				      k->rule == NEG_OR	   ? "boolean OR"
+				      : k->rule == NEG_AND ? "boolean AND"
+				      : k->rule == NEG_MIN ? "the minimum"
+							   : "the maximum");
+	}
+}
+
 /* Apply the target's answers (key=value pairs) to the negotiated set. */
 static void login_apply_keys(struct ini *ini, const char *p, uint32_t len)
 {
@@ -172,6 +321,7 @@ static void login_apply_keys(struct ini *ini, const char *p, uint32_t len)
 		key[eq - kv] = '\0';
 		snprintf(val, sizeof(val), "%.*s",
 			 (int)(l - (size_t)(eq - kv) - 1), eq + 1);
+		neg_check(ini, key, val);
 		if (strcmp(key, "HeaderDigest") == 0)
 			n->header_digest = strcmp(val, "CRC32C") == 0;
 		else if (strcmp(key, "DataDigest") == 0)

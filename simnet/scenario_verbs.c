@@ -732,6 +732,8 @@ void decl_initiator(struct runner *r, struct toks *t)
 	ini_set_hooks(a->ini, violation_hook, NULL, r);
 	if (r->against)
 		ini_set_lun_base(a->ini, r->o.against_lun_base);
+	else
+		ini_set_target_params(a->ini, &r->params);
 	/* cmdsn= expstatsn= itt=: where its sequence numbers and tags
 	 * start (just below 2^32: they wrap during the run). */
 	ini_set_start(a->ini, (uint32_t)u64_or(t, "cmdsn", 1, r),
