@@ -592,6 +592,7 @@ static void ctl_lun_add(struct runner *r, struct toks *t)
 	l->wc_off = l->wc_off_cfg = d.write_through;
 	l->wc_off_since = 0;
 	l->removed = false;
+	l->ms_saved = MS_SAVED_NONE;
 	/* a new LU: its mode parameters are the defaults */
 	l->ms_known = l->ms_inflight == 0;
 	l->ms_wce = !l->wc_off;

@@ -706,6 +706,8 @@ static void build_mode_select(struct runner *r, struct pend *p,
 
 	op->cdb[0] = ten ? 0x55 : 0x15;
 	op->cdb[1] = 0x10; /* PF */
+	if (has(t, "sp"))
+		op->cdb[1] |= 0x01; /* save the page (scenario_spc.c) */
 	if (ten)
 		put_be16(op->cdb + 7, (uint16_t)(hdr + 20));
 	else
@@ -1373,6 +1375,13 @@ void cmds_sanitize_end(struct lun_st *l, int outcome)
 void cmds_lun_power_on(struct lun_st *l)
 {
 	l->wc_off = l->wc_off_cfg;
+	/* A page saved by MODE SELECT SP=1 is the LU's at power on (SPC-4
+	 * §7.5.2); saved or not, unknown: write-back is what is safe to
+	 * assume for durability (ua_mode_reset forgets WCE). */
+	if (l->ms_saved == MS_SAVED_WCE0 || l->ms_saved == MS_SAVED_WCE1)
+		l->wc_off = l->ms_saved == MS_SAVED_WCE0;
+	else if (l->ms_saved == MS_SAVED_UNKNOWN)
+		l->wc_off = false;
 	l->wc_off_since = 0;
 	if (l->m != NULL)
 		model_set_write_through(l->m, l->wc_off);

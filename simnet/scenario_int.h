@@ -128,6 +128,14 @@ struct lun_st {
 	/* mode parameters as MODE SELECTs answered in isolation left them
 	 * (scenario_ua.c), for MODE PARAMETERS CHANGED */
 	bool ms_known, ms_wce, ms_dsense, ms_swp;
+	/* what a MODE SELECT with SP=1 answered GOOD saved: the LU has it
+	 * again at the next power on (scenario_spc.c) */
+	enum {
+		MS_SAVED_NONE = 0,
+		MS_SAVED_WCE0,
+		MS_SAVED_WCE1,
+		MS_SAVED_UNKNOWN
+	} ms_saved;
 	int ms_inflight;
 	uint64_t ms_issued;
 	/* ALUA (scenario_alua.c): its LU is in the device group, and a
@@ -410,6 +418,10 @@ struct pend {
 	bool san_counted; /* counted in its LU's san_inflight */
 	uint64_t sent;	  /* model clock of ls when sent */
 	bool oor;	  /* it names blocks past the capacity: GOOD is wrong */
+	/* scenario_spc.c: no MODE SELECT in flight at its send, and how
+	 * many had been sent then */
+	bool ms_alone_at;
+	uint64_t ms_issued_at;
 	TAILQ_ENTRY(pend) link;
 };
 
@@ -531,6 +543,14 @@ void sense_parse(const struct ini_op *op, int *sk, int *asc, int *ascq);
 /* scenario_oracle.c */
 bool sense_unknown_fate(const struct ini_op *op);
 bool scsi_good(const struct ini_op *op);
+
+/* -------------------------------------------- scenario_spc.c */
+
+/* What the target says about itself: REPORT LUNS, VPD B2h and READ
+ * CAPACITY(16) provisioning, MODE SENSE, MODE SELECT's saved pages,
+ * REQUEST SENSE's format, a medium error's INFORMATION. */
+void spc_oracle(struct runner *r, struct pend *p, struct ini_op *op);
+void spc_sent(struct runner *r, struct pend *p, struct ini_op *op);
 
 /* ----------------------------------------- scenario_oracle.c */
 

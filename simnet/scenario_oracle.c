@@ -392,6 +392,7 @@ static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 	resv_wrong_conflict(r, p, op);
 	oracle_lba_range(r, p, op);
 	oracle_read_capacity(r, p, op);
+	spc_oracle(r, p, op);
 	switch (p->kind) {
 	case PK_WRITE: {
 		/* An error of unknown effect: if the write landed at all,

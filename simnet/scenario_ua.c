@@ -371,7 +371,8 @@ void ua_mode_reset(struct runner *r)
 	for (int i = 0; i < r->nluns; i++) {
 		struct lun_st *l = &r->luns[i];
 
-		l->ms_known = l->ms_inflight == 0;
+		l->ms_known = l->ms_inflight == 0 &&
+			      l->ms_saved != MS_SAVED_UNKNOWN;
 		l->ms_wce = !l->wc_off;
 		l->ms_dsense = false;
 		l->ms_swp = false;

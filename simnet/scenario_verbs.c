@@ -150,6 +150,7 @@ static void issue_scsi(struct runner *r, struct actor *a, const char *verb,
 	}
 	if (cs != NULL)
 		op->cmdsn_delta = (int32_t)strtol(cs, NULL, 0);
+	spc_sent(r, p, op);
 	ua_scsi_sent(r, p, op);
 	alua_issue(r, p);
 	ini_scsi(a->ini, op);

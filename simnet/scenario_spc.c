@@ -1,0 +1,347 @@
+/*
+ * scenario_spc.c — oracles of what the target says about itself: the
+ * parameter data of REPORT LUNS, INQUIRY VPD pages, READ CAPACITY(16),
+ * MODE SENSE and REQUEST SENSE, MODE SELECT's saved pages, and the
+ * INFORMATION field of a medium error.  Each answer is judged against
+ * what the scenario configured and what earlier answers did, written
+ * from the standards (SPC-4, SBC-4), not from target/scsi/spc.c.
+ *
+ *   REPORT LUNS        lists exactly the LUNs the session sees, each once,
+ *                      and LUN LIST LENGTH is 8 per LUN (SPC-4 §6.33)
+ *   VPD B2h, READ      the provisioning the LU was configured with: a thin
+ *   CAPACITY(16)       LU has LBPU, LBPWS, LBPWS10, LBPRZ, LBPME; a fully
+ *                      provisioned one none (SBC-4 §6.6.4, §5.20.2)
+ *   MODE SENSE         current values of the caching (WCE) and control
+ *                      (D_SENSE, SWP) pages as the MODE SELECTs answered
+ *                      in isolation left them (scenario_ua.c keeps them)
+ *   MODE SELECT SP=1   answered GOOD, the page was saved: after the next
+ *                      power on the LU has it (SPC-4 §6.9, §7.5.2), so
+ *                      the MODE SENSE and durability oracles expect it
+ *   REQUEST SENSE      its data in the format DESC asked for (SPC-4 §6.39:
+ *                      70h/71h fixed, 72h/73h descriptor)
+ *   MEDIUM ERROR       of a READ or WRITE names an LBA of the command in
+ *                      INFORMATION, with VALID (SBC-4 §4.18.1)
+ *
+ * Nothing is judged while a control step may have changed the LUNs
+ * during the command's life, nor against a real target (its
+ * configuration is not the scenario's).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "bytes.h"
+#include "scenario_int.h"
+#include "scsi/scsi.h"
+
+/* No control step began or ended during the command's life. */
+static bool config_stable(const struct runner *r, const struct pend *p)
+{
+	return !r->against && !r->ctl_running && p->ctl_seq == r->ctl_seq &&
+	       p->ctl_started == r->ctl_started;
+}
+
+/* ------------------------------------------------------- REPORT LUNS */
+
+static uint32_t lun_decode(const uint8_t *e)
+{
+	if ((e[0] & 0xc0) == 0x40) /* flat space */
+		return (uint32_t)(e[0] & 0x3f) << 8 | e[1];
+	if ((e[0] & 0xc0) == 0x00 && e[0] == 0) /* peripheral, bus 0 */
+		return e[1];
+	return UINT32_MAX; /* a form we never configure */
+}
+
+static void oracle_report_luns(struct runner *r, struct pend *p,
+			       struct ini_op *op)
+{
+	bool want[MAX_LUNS] = {false}, seen[MAX_LUNS] = {false};
+	uint32_t len, n = 0, expected = 0;
+
+	if (op->cdb[2] != 0 || op->in_len < 8 || !config_stable(r, p))
+		return;
+	for (int i = 0; i < r->nluns; i++)
+		if (!r->luns[i].removed) {
+			want[i] = true;
+			expected++;
+		}
+	len = get_be32(op->in);
+	if (len % 8 != 0 || len != 8 * expected)
+		failf(r, p->line,
+		      "oracle: %s's REPORT LUNS says LUN LIST LENGTH %u, but "
+		      "the session sees %u LUN(s): it must be %u (SPC-4 "
+		      "§6.33) (seed %llu)",
+		      p->a->name, len, expected, 8 * expected,
+		      (unsigned long long)r->seed);
+	if (r->failed || 8 + len > op->in_len)
+		return; /* truncated by the allocation length */
+	for (uint32_t o = 8; o + 8 <= 8 + len; o += 8, n++) {
+		uint32_t lun = lun_decode(op->in + o);
+		int li = -1;
+
+		for (int i = 0; i < r->nluns && lun != UINT32_MAX; i++)
+			if (r->luns[i].lun == lun && want[i])
+				li = i;
+		if (li < 0 || seen[li]) {
+			failf(r, p->line,
+			      "oracle: %s's REPORT LUNS lists LUN %u (entry "
+			      "%u: %02x%02x...)%s, but the session sees "
+			      "only the configured LUNs, each once (seed "
+			      "%llu)",
+			      p->a->name, lun, n, op->in[o], op->in[o + 1],
+			      li >= 0 ? " twice" : "",
+			      (unsigned long long)r->seed);
+			return;
+		}
+		seen[li] = true;
+	}
+	for (int i = 0; i < r->nluns; i++)
+		if (want[i] && !seen[i]) {
+			failf(r, p->line,
+			      "oracle: %s's REPORT LUNS leaves out LUN %u "
+			      "(seed %llu)",
+			      p->a->name, r->luns[i].lun,
+			      (unsigned long long)r->seed);
+			return;
+		}
+}
+
+/* -------------------------------------------------- provisioning */
+
+/* Thin as configured: the null backstore has nothing to deallocate. */
+static bool lun_thin(const struct lun_st *l)
+{
+	return l->thin && l->kind != BS_NULL;
+}
+
+static void provisioning_fail(struct runner *r, struct pend *p,
+			      const char *what, bool got, bool thin)
+{
+	failf(r, p->line,
+	      "oracle: %s's %s on lun %u says %s=%d, but the LU is %s "
+	      "provisioned: a thin LU reports LBPU, LBPWS, LBPWS10, LBPRZ "
+	      "and LBPME, a full one none of them (SBC-4 §4.7, §6.6.4) "
+	      "(seed %llu)",
+	      p->a->name, p->verb, p->ls->lun, what, got,
+	      thin ? "thin" : "fully", (unsigned long long)r->seed);
+}
+
+static void oracle_vpd_lbp(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	static const struct {
+		uint8_t bit;
+		const char *name;
+	} bits[] = {{0x80, "LBPU"},
+		    {0x40, "LBPWS"},
+		    {0x20, "LBPWS10"},
+		    {0x04, "LBPRZ"}};
+	bool thin = lun_thin(p->ls);
+
+	if (op->in_len < 8 || op->in[1] != 0xb2)
+		return;
+	for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
+		bool got = op->in[5] & bits[i].bit;
+
+		if (got != thin) {
+			provisioning_fail(r, p, bits[i].name, got, thin);
+			return;
+		}
+	}
+}
+
+static void oracle_readcap16(struct runner *r, struct pend *p,
+			     struct ini_op *op)
+{
+	bool thin = lun_thin(p->ls);
+
+	if (op->in_len < 15)
+		return;
+	if (((op->in[14] & 0x80) != 0) != thin)
+		provisioning_fail(r, p, "LBPME", op->in[14] & 0x80, thin);
+	else if (((op->in[14] & 0x40) != 0) != thin)
+		provisioning_fail(r, p, "LBPRZ", op->in[14] & 0x40, thin);
+}
+
+/* ---------------------------------------------------- mode pages */
+
+static void oracle_mode_sense(struct runner *r, struct pend *p,
+			      struct ini_op *op)
+{
+	struct lun_st *l = p->ls;
+	bool ten = op->cdb[0] == 0x5a;
+	uint32_t hdr = ten ? 8 : 4, len, bdlen, o;
+
+	/* current values, known, and no MODE SELECT anywhere near */
+	if ((op->cdb[2] >> 6) != 0 || !p->ms_alone_at || !l->ms_known ||
+	    l->ms_inflight != 0 || l->ms_issued != p->ms_issued_at ||
+	    op->in_len < hdr)
+		return;
+	len = (ten ? get_be16(op->in) + 2u : op->in[0] + 1u);
+	bdlen = ten ? get_be16(op->in + 6) : op->in[3];
+	if (len > op->in_len)
+		len = op->in_len;
+	for (o = hdr + bdlen; o + 2 <= len; o += 2u + op->in[o + 1]) {
+		const uint8_t *pg = op->in + o;
+		uint32_t plen = 2u + pg[1];
+
+		if (o + plen > len)
+			break;
+		if ((pg[0] & 0x3f) == 0x08 && plen >= 3 &&
+		    ((pg[2] & 0x04) != 0) != l->ms_wce)
+			failf(r, p->line,
+			      "oracle: %s's MODE SENSE (current values) on "
+			      "lun %u says WCE=%d, but the LU's write cache "
+			      "is %s (configured, or as the last MODE SELECT "
+			      "set it) (SBC-4 §6.5.5) (seed %llu)",
+			      p->a->name, l->lun, (pg[2] & 0x04) != 0,
+			      l->ms_wce ? "on" : "off",
+			      (unsigned long long)r->seed);
+		if ((pg[0] & 0x3f) == 0x0a && plen >= 5 &&
+		    (((pg[2] & 0x04) != 0) != l->ms_dsense ||
+		     ((pg[4] & 0x08) != 0) != l->ms_swp))
+			failf(r, p->line,
+			      "oracle: %s's MODE SENSE (current values) on "
+			      "lun %u says D_SENSE=%d SWP=%d, but the LU has "
+			      "D_SENSE=%d SWP=%d (SPC-4 §7.5.8) (seed %llu)",
+			      p->a->name, l->lun, (pg[2] & 0x04) != 0,
+			      (pg[4] & 0x08) != 0, l->ms_dsense, l->ms_swp,
+			      (unsigned long long)r->seed);
+		if (r->failed)
+			return;
+	}
+}
+
+/* MODE SELECT with SP=1: what it saved, if it was answered GOOD. */
+static void saved_pages(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	struct lun_st *l = p->ls;
+
+	if (!(op->cdb[1] & 0x01) || op->outcome == INI_NOT_SENT ||
+	    op->outcome == INI_REJECTED)
+		return;
+	if (op->outcome != INI_DONE || op->response != 0 ||
+	    op->status == SCSI_STATUS_TASK_ABORTED) {
+		l->ms_saved = MS_SAVED_UNKNOWN; /* it may have run */
+		return;
+	}
+	if (op->status != SCSI_STATUS_GOOD)
+		return; /* refused: nothing saved */
+	if (p->ua_ms_alone && l->ms_issued == p->ua_ms_issued)
+		l->ms_saved = p->data_vid ? MS_SAVED_WCE1 : MS_SAVED_WCE0;
+	else
+		l->ms_saved = MS_SAVED_UNKNOWN; /* which one won? */
+}
+
+/* ------------------------------------------------------------ sense */
+
+static void oracle_request_sense(struct runner *r, struct pend *p,
+				 struct ini_op *op)
+{
+	bool desc = op->cdb[1] & 0x01;
+	uint8_t code;
+
+	if (op->in_len < 1)
+		return;
+	code = op->in[0] & 0x7f;
+	if (desc ? (code != 0x72 && code != 0x73)
+		 : (code != 0x70 && code != 0x71))
+		failf(r, p->line,
+		      "oracle: %s's REQUEST SENSE with DESC=%d got sense data "
+		      "of response code %02xh: it must be %s (SPC-4 §6.39) "
+		      "(seed %llu)",
+		      p->a->name, desc, code,
+		      desc ? "72h (descriptor format)" : "70h (fixed format)",
+		      (unsigned long long)r->seed);
+}
+
+/* The INFORMATION field and its VALID bit, in either format. */
+static bool sense_information(const struct ini_op *op, uint64_t *info)
+{
+	const uint8_t *s = op->sense;
+
+	if (op->sense_len < 8)
+		return false;
+	if ((s[0] & 0x7f) == 0x72 || (s[0] & 0x7f) == 0x73) {
+		for (uint32_t o = 8; o + 12 <= op->sense_len && o < 8u + s[7];
+		     o += 2u + s[o + 1])
+			if (s[o] == 0x00 && s[o + 1] == 0x0a &&
+			    (s[o + 2] & 0x80)) {
+				*info = get_be64(s + o + 4);
+				return true;
+			}
+		return false;
+	}
+	if (!(s[0] & 0x80))
+		return false;
+	*info = get_be32(s + 3);
+	return true;
+}
+
+static void oracle_medium_error(struct runner *r, struct pend *p,
+				struct ini_op *op)
+{
+	int sk, asc, ascq;
+	uint64_t info = 0;
+	bool valid;
+
+	sense_parse(op, &sk, &asc, &ascq);
+	/* unrecovered read error, write error (not SANITIZE's 31h) */
+	if (sk != 0x3 || (asc != 0x11 && asc != 0x0c) || p->blocks == 0)
+		return;
+	valid = sense_information(op, &info);
+	if (!valid || info < p->lba || info >= p->lba + p->blocks)
+		failf(r, p->line,
+		      "oracle: %s's %s of lba %llu+%u on lun %u got MEDIUM "
+		      "ERROR %s, but it must name the LBA in error, one of "
+		      "the command's, in INFORMATION with VALID=1 (SBC-4 "
+		      "§4.18.1) (seed %llu)",
+		      p->a->name, p->verb, (unsigned long long)p->lba,
+		      p->blocks, (unsigned)(p->lun & 0xffff),
+		      valid ? "with an INFORMATION outside the command"
+			    : "without INFORMATION",
+		      (unsigned long long)r->seed);
+}
+
+/* ------------------------------------------------------------ entry */
+
+void spc_oracle(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	const uint8_t *cdb = op->cdb;
+
+	if (r->failed || r->against || op->kind != INI_OP_SCSI)
+		return;
+	if (p->kind == PK_MSELECT && p->ls != NULL)
+		saved_pages(r, p, op);
+	if (op->outcome != INI_DONE || op->response != 0)
+		return;
+	if ((p->kind == PK_READ || p->kind == PK_WRITE) &&
+	    op->status == SCSI_STATUS_CHECK_CONDITION) {
+		oracle_medium_error(r, p, op);
+		return;
+	}
+	if (op->status != SCSI_STATUS_GOOD)
+		return;
+	if (cdb[0] == 0xa0) {
+		oracle_report_luns(r, p, op);
+	} else if (cdb[0] == 0x03) {
+		oracle_request_sense(r, p, op);
+	} else if (p->ls == NULL || !config_stable(r, p)) {
+		return;
+	} else if (cdb[0] == 0x12 && (cdb[1] & 0x01) && cdb[2] == 0xb2) {
+		oracle_vpd_lbp(r, p, op);
+	} else if (cdb[0] == 0x9e && (cdb[1] & 0x1f) == 0x10) {
+		oracle_readcap16(r, p, op);
+	} else if (cdb[0] == 0x1a || cdb[0] == 0x5a) {
+		oracle_mode_sense(r, p, op);
+	}
+}
+
+/* At send: what the MODE SENSE oracle needs to know was quiet. */
+void spc_sent(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	(void)r;
+	(void)op;
+	if (p->ls == NULL)
+		return;
+	p->ms_alone_at = p->ls->ms_inflight == 0;
+	p->ms_issued_at = p->ls->ms_issued;
+}
