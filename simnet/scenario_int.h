@@ -21,6 +21,10 @@
  *                      unit attentions
  *   scenario_ua.c      the unit attention oracle (ua_model.h)
  *   scenario_cmds.c    the rest of the command set: its verbs and oracles
+ *   scenario_spc.c     what the target says of itself: REPORT LUNS, VPD
+ *                      B2h, READ CAPACITY(16), MODE SENSE, saved mode
+ *                      pages, REQUEST SENSE, a medium error's INFORMATION,
+ *                      SendTargets' portals
  *
  * Dependencies point one way: verbs use parse and oracle; the runner uses
  * all three.  The oracles see a command only when its answer arrives
@@ -551,6 +555,8 @@ bool scsi_good(const struct ini_op *op);
  * REQUEST SENSE's format, a medium error's INFORMATION. */
 void spc_oracle(struct runner *r, struct pend *p, struct ini_op *op);
 void spc_sent(struct runner *r, struct pend *p, struct ini_op *op);
+/* SendTargets answers: each TargetAddress is a portal with its tag. */
+void spc_text_oracle(struct runner *r, struct pend *p, struct ini_op *op);
 
 /* ----------------------------------------- scenario_oracle.c */
 

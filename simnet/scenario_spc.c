@@ -21,12 +21,15 @@
  *                      70h/71h fixed, 72h/73h descriptor)
  *   MEDIUM ERROR       of a READ or WRITE names an LBA of the command in
  *                      INFORMATION, with VALID (SBC-4 §4.18.1)
+ *   SendTargets        each TargetAddress is a portal of the target with
+ *                      that portal's own group tag (RFC 7143 §13.9)
  *
  * Nothing is judged while a control step may have changed the LUNs
  * during the command's life, nor against a real target (its
  * configuration is not the scenario's).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bytes.h"
@@ -344,4 +347,51 @@ void spc_sent(struct runner *r, struct pend *p, struct ini_op *op)
 		return;
 	p->ms_alone_at = p->ls->ms_inflight == 0;
 	p->ms_issued_at = p->ls->ms_issued;
+}
+/* --------------------------------------------------- SendTargets */
+
+/* Every TargetAddress of a SendTargets answer (discovery, or a Text
+ * Request in full feature phase) names one of the target's portals with
+ * that portal's own group tag (RFC 7143 §13.9, Appendix C: "domainname
+ * [:port],portal-group-tag"), which is the TargetPortalGroupTag a login
+ * there gets: an initiator groups its paths by it. */
+void spc_text_oracle(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	if (r->against || op->outcome != INI_DONE || op->text == NULL)
+		return;
+	for (uint32_t i = 0; i < op->text_len && !r->failed;) {
+		const char *kvp = op->text + i;
+		const char *comma = strrchr(kvp, ',');
+		bool known = false;
+
+		i += (uint32_t)strlen(kvp) + 1;
+		if (strncmp(kvp, "TargetAddress=", 14) != 0)
+			continue;
+		for (int k = 0; k < (r->nportals ? r->nportals : 1); k++) {
+			const char *addr = r->nportals ? r->portals[k]
+						       : r->portal;
+			unsigned int tpgt = r->nportals ? r->portal_tpgts[k]
+							: 1;
+			size_t alen = strlen(addr);
+
+			if (comma == NULL ||
+			    (size_t)(comma - kvp - 14) != alen ||
+			    strncmp(kvp + 14, addr, alen) != 0)
+				continue;
+			known = true;
+			if (strtoul(comma + 1, NULL, 10) != tpgt)
+				failf(r, p->line,
+				      "oracle: %s's %s answer says %s, but "
+				      "portal %s is in portal group %u (RFC "
+				      "7143 §13.9) (seed %llu)",
+				      p->a->name, p->verb, kvp, addr, tpgt,
+				      (unsigned long long)r->seed);
+		}
+		if (!known)
+			failf(r, p->line,
+			      "oracle: %s's %s answer says %s, which is "
+			      "none of the target's portals (seed %llu)",
+			      p->a->name, p->verb, kvp,
+			      (unsigned long long)r->seed);
+	}
 }

@@ -315,6 +315,7 @@ void check_text(struct runner *r, struct pend *p, struct ini_op *op)
 
 	if (op->outcome != INI_DONE || op->text == NULL)
 		return;
+	spc_text_oracle(r, p, op);
 	for (uint32_t i = 0; i < op->text_len;) {
 		const char *kvp = op->text + i;
 
