@@ -13,6 +13,8 @@ CFLAGS_BASE := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow \
 CFLAGS += $(CFLAGS_BASE) $(EXTRA_CFLAGS)
 LDFLAGS += $(EXTRA_LDFLAGS)
 URING_LIBS := $(shell pkg-config --libs liburing 2>/dev/null || echo -luring)
+# ISA-L's CRC32C for data digests (env_real/crc_isal.c), Debian libisal-dev
+URING_LIBS += -lisal
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 CFLAGS += -DUT_VERSION=\"$(VERSION)\"
@@ -491,6 +493,17 @@ bench-rbd:
 	bash ci/deps.sh rbd
 	$(MAKE) --no-print-directory $(BUILD)/utarget $(BUILD)/bench/ut-load
 	BENCH_OUT=$(CURDIR)/$(BUILD)/bench bench/rbd.sh
+
+# Memory per idle session (1,024 of them) and per outstanding 4K/128K read
+# (bench/mem.sh); CRC32C implementations side by side (bench/crc-bench.c).
+.PHONY: bench-mem bench-crc
+bench-mem: $(BUILD)/utarget $(BUILD)/ut-many $(BUILD)/bench/ut-load
+	BENCH_OUT=$(CURDIR)/$(BUILD)/bench bench/mem.sh
+$(BUILD)/bench/crc-bench: bench/crc-bench.c target/iscsi/crc32c.c target/iscsi/pdu.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -D_GNU_SOURCE -Itarget -o $@ $< -lisal
+bench-crc: $(BUILD)/bench/crc-bench
+	taskset -c 1 $(BUILD)/bench/crc-bench
 
 bench-profile:
 	bash ci/deps.sh profile

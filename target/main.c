@@ -47,6 +47,7 @@ struct opts {
 	unsigned int reactors;
 	unsigned int poll_us;
 	enum env_real_inline_writes inline_writes;
+	bool no_cork;
 	bool check_only;
 	bool slow_asserts;
 	const char *control; /* NULL: the default; "none": no socket */
@@ -94,6 +95,10 @@ static void usage(FILE *f)
 		"                         while they are quick (a slow one pauses\n"
 		"                         this); always: on any filesystem; off:\n"
 		"                         always through io_uring\n"
+		"      --adaptive-nagle on|off\n"
+		"                         on (default): a burst of responses leaves\n"
+		"                         corked (MSG_MORE) until its last PDU;\n"
+		"                         off: every send pushes at once\n"
 		"      --sanitize-rate R  SANITIZE OVERWRITE pace of every LU, bytes\n"
 		"                         per second with K, M, G, T suffixes\n"
 		"                         (default 256M: 1 TiB in 68 minutes;\n"
@@ -128,6 +133,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		OPT_REACTORS,
 		OPT_POLL,
 		OPT_INLINE,
+		OPT_NAGLE,
 		OPT_SLOW_ASSERTS,
 		OPT_CONTROL,
 		OPT_SANITIZE_RATE,
@@ -145,6 +151,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"reactors", required_argument, NULL, OPT_REACTORS},
 		{"poll-us", required_argument, NULL, OPT_POLL},
 		{"inline-writes", required_argument, NULL, OPT_INLINE},
+		{"adaptive-nagle", required_argument, NULL, OPT_NAGLE},
 		{"slow-asserts", no_argument, NULL, OPT_SLOW_ASSERTS},
 		{"control", required_argument, NULL, OPT_CONTROL},
 		{"sanitize-rate", required_argument, NULL, OPT_SANITIZE_RATE},
@@ -240,6 +247,18 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				fprintf(stderr,
 					"utarget: --inline-writes takes "
 					"auto, always or off\n");
+				return 2;
+			}
+			break;
+		case OPT_NAGLE:
+			if (strcmp(optarg, "on") == 0) {
+				o->no_cork = false;
+			} else if (strcmp(optarg, "off") == 0) {
+				o->no_cork = true;
+			} else {
+				fprintf(stderr,
+					"utarget: --adaptive-nagle takes "
+					"on or off\n");
 				return 2;
 			}
 			break;
@@ -526,6 +545,27 @@ static void on_shutdown_done(void *arg)
 	env_real_stop(d->env);
 }
 
+/* How well the data path batched its system calls (docs/performance.md:
+ * PDUs per receive and per send call). */
+static void log_batching(struct daemon *d)
+{
+	struct iscsi_server_stats st;
+
+	iscsi_server_get_stats(d->srv, &st);
+	LOG_INFO(d->env,
+		 "event=io-batching pdus_received=%llu recv_calls=%llu "
+		 "pdus_per_recv=%.2f pdus_sent=%llu send_calls=%llu "
+		 "pdus_per_send=%.2f",
+		 (unsigned long long)st.pdus_rx,
+		 (unsigned long long)st.recv_calls,
+		 st.recv_calls ? (double)st.pdus_rx / (double)st.recv_calls
+			       : 0.0,
+		 (unsigned long long)st.pdus_tx,
+		 (unsigned long long)st.send_calls,
+		 st.send_calls ? (double)st.pdus_tx / (double)st.send_calls
+			       : 0.0);
+}
+
 static void on_signal(void *arg, int signo)
 {
 	struct daemon *d = arg;
@@ -537,6 +577,7 @@ static void on_signal(void *arg, int signo)
 	}
 	LOG_INFO(d->env, "event=shutdown signal=%s grace_s=%u",
 		 sigabbrev_np(signo), d->grace_ms / 1000);
+	log_batching(d);
 	env_real_notify("STOPPING=1");
 	iscsi_server_shutdown(d->srv, d->grace_ms, on_shutdown_done, d);
 }
@@ -649,6 +690,7 @@ int main(int argc, char **argv)
 	eo.reactors = o.reactors;
 	eo.poll_us = o.poll_us;
 	eo.inline_writes = o.inline_writes;
+	eo.no_cork = o.no_cork;
 	if (o.record_dir && mkdir(o.record_dir, 0700) && errno != EEXIST) {
 		fprintf(stderr, "utarget: --record %s: %s\n", o.record_dir,
 			strerror(errno));

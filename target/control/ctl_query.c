@@ -45,6 +45,10 @@ void ctl_q_status(struct req *r)
 	jw_kuint(w, "connections", st.connections);
 	jw_kuint(w, "tasks", st.tasks);
 	jw_kuint(w, "scsi_commands", st.scsi_cmds);
+	jw_kuint(w, "pdus_received", st.pdus_rx);
+	jw_kuint(w, "pdus_sent", st.pdus_tx);
+	jw_kuint(w, "recv_calls", st.recv_calls);
+	jw_kuint(w, "send_calls", st.send_calls);
 	if (r->c->h.config_path)
 		jw_kstr(w, "config", r->c->h.config_path);
 	jw_kbool(w, "change_in_progress", r->c->busy);

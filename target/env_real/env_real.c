@@ -352,6 +352,77 @@ static int er_post(struct env *to, env_timer_fn fn, void *arg)
 	return 0;
 }
 
+/*
+ * Adaptive polling.  Right after activity the next command of a busy
+ * initiator is usually tens of microseconds away; waiting for it awake
+ * saves the idle wake-up (20-40 us on a VM) that it would otherwise pay.
+ * That pays only while two things hold:
+ *  - the next event comes within the window (poll_ns): a poll that
+ *    finds nothing wasted the window, and the reactor then sleeps
+ *    through the next 1, 2, 4 ... 64 idle stretches (the gaps between
+ *    arrivals are longer than the window: an idle initiator, think
+ *    time);
+ *  - the work between two idle stretches is short (a busy stretch under
+ *    ER_POLL_BUSY_MAX_NS on average): at low queue depth a wake-up is
+ *    as long as the work it waits for and doubles the round trip; at
+ *    depth the work of the round hides it and polling would only burn
+ *    the gaps (CPU per I/O at QD32 is what the reactor spends awake).
+ * Not while disk requests are out: those that did not complete inside
+ * io_uring_enter (buffered writes on ext4, cache misses) run on kernel
+ * worker threads, and a polling reactor would take the CPU they need to
+ * finish (4K random writes at QD32 ran at half speed).
+ */
+#define ER_POLL_BUSY_MAX_NS 20000u
+#define ER_POLL_SKIP_MAX 64u
+
+static bool er_poll_pays(struct er_reactor *r, uint64_t now)
+{
+	if (!r->poll_ns || er_disk_busy(r) || r->remote_inflight > 0)
+		return false;
+	if (r->poll_skip > 0 || r->busy_avg_ns > ER_POLL_BUSY_MAX_NS)
+		return false;
+	return now - r->idle_since_ns < r->poll_ns;
+}
+
+/* Nothing to do: a busy stretch ends (its length is averaged). */
+static void er_go_idle(struct er_reactor *r, uint64_t now)
+{
+	uint64_t busy = now - r->busy_since_ns;
+
+	ut_assert(!r->idle);
+	r->idle = true;
+	r->idle_since_ns = now;
+	r->busy_avg_ns = r->busy_avg_ns - r->busy_avg_ns / 8 + busy / 8;
+	if (r->poll_skip > 0) {
+		r->poll_skip--;
+		r->polls_skipped++;
+	}
+}
+
+/* An event after an idle stretch; polled says whether it was caught
+ * polling. */
+static void er_go_busy(struct er_reactor *r, uint64_t now, bool polled)
+{
+	ut_assert(r->idle);
+	r->idle = false;
+	r->busy_since_ns = now;
+	if (polled) {
+		r->polls_hit++;
+		r->poll_misses = 0;
+	}
+}
+
+/* A poll found nothing for the whole window: sleep through the next
+ * idle stretches, twice as many after every miss in a row. */
+static void er_poll_missed(struct er_reactor *r)
+{
+	r->polls_missed++;
+	if (r->poll_misses < 6)
+		r->poll_misses++;
+	r->poll_skip = 1u << (r->poll_misses - 1);
+	ut_assert(r->poll_skip <= ER_POLL_SKIP_MAX);
+}
+
 static int er_loop(struct er_reactor *r)
 {
 	struct epoll_event evs[ER_EPOLL_BATCH];
@@ -361,34 +432,40 @@ static int er_loop(struct er_reactor *r)
 	ut_assert(er_self == NULL);
 	ut_assert(r->epfd >= 0);
 	er_self = r;
+	r->busy_since_ns = er_now_ns();
+	r->idle = false;
 	while (!atomic_load(&r->stop)) {
 		int n;
 
 		int timeout;
+		bool polling = false;
 
 		er_disk_flush(r);
 		timeout = er_timeout_ms(r);
-		/* Adaptive polling: right after activity the next command is
-		 * usually tens of microseconds away; waiting for it awake
-		 * saves the idle wake-up (20-40 us on a VM) that would
-		 * otherwise be paid by every command at low queue depth.
-		 * Not while disk requests are out: those that did not
-		 * complete inside io_uring_enter (buffered writes on ext4,
-		 * cache misses) run on kernel worker threads, and a polling
-		 * reactor would take the CPU they need to finish (4K
-		 * random writes at QD32 ran at half speed). */
-		if (timeout != 0 && r->poll_ns && !er_disk_busy(r) &&
-		    r->remote_inflight == 0 &&
-		    er_now_ns() - r->last_event_ns < r->poll_ns)
-			timeout = 0;
+		if (timeout != 0 && r->poll_ns) {
+			uint64_t now = er_now_ns();
+
+			if (!r->idle)
+				er_go_idle(r, now);
+			polling = er_poll_pays(r, now);
+			if (polling)
+				timeout = 0;
+		}
 		n = epoll_wait(r->epfd, evs, ER_EPOLL_BATCH, timeout);
 		if (n < 0 && errno != EINTR) {
 			rc = -errno;
 			LOG_ERR(&r->env, "epoll_wait: %s", strerror(errno));
 			break;
 		}
-		if (n > 0 && r->poll_ns)
-			r->last_event_ns = er_now_ns();
+		if (r->poll_ns && r->idle) {
+			uint64_t now = er_now_ns();
+
+			if (n > 0)
+				er_go_busy(r, now, polling);
+			else if (polling &&
+				 now - r->idle_since_ns >= r->poll_ns)
+				er_poll_missed(r);
+		}
 		ut_assert(n <= ER_EPOLL_BATCH);
 		for (int i = 0; i < n; i++) {
 			struct er_watch *w = evs[i].data.ptr;
@@ -400,6 +477,13 @@ static int er_loop(struct er_reactor *r)
 		er_posts_run(r);
 		er_net_reap(r);
 	}
+	if (r->polls_hit || r->polls_missed)
+		LOG_INFO(&r->env,
+			 "event=polling reactor=%u caught=%llu missed=%llu "
+			 "slept_through=%llu",
+			 r->index, (unsigned long long)r->polls_hit,
+			 (unsigned long long)r->polls_missed,
+			 (unsigned long long)r->polls_skipped);
 	er_self = NULL;
 	return rc;
 }
@@ -692,6 +776,7 @@ static struct er_reactor *er_reactor_new(const struct env_real_opts *o,
 	r->log_timestamps = o->log_timestamps;
 	r->poll_ns = (uint64_t)o->poll_us * 1000u;
 	r->inline_writes = o->inline_writes;
+	r->no_cork = o->no_cork;
 	r->inline_slow_ns = o->inline_slow_ns;
 	r->disable_uring =
 		o->disable_uring ||
@@ -752,6 +837,7 @@ struct env *env_real_new(const struct env_real_opts *o)
 		free(g);
 		return NULL;
 	}
+	er_crc_init();
 	atomic_init(&g->next_conn, 0);
 	atomic_init(&g->record_seq, 0);
 	for (unsigned int i = 0; i < n; i++) {

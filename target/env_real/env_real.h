@@ -61,6 +61,11 @@ struct env_real_opts {
 	 * initiator is then caught awake instead of paying an idle wake-up.
 	 * 0 = always sleep. */
 	unsigned int poll_us;
+	/* --adaptive-nagle off: ignore the target's conn_set_more hints
+	 * (every send pushes at once, TCP_NODELAY).  On (false here), a send
+	 * that the target says is followed at once by more carries MSG_MORE
+	 * and the last of the burst pushes them all. */
+	bool no_cork;
 	/* Writes on the reactor (disk_file.c, --inline-writes). */
 	enum env_real_inline_writes inline_writes;
 	/* An inline write slower than this (ns) sends writes back to the

@@ -98,9 +98,18 @@ struct er_reactor {
 	bool log_timestamps;
 	bool disable_uring;
 	enum env_real_inline_writes inline_writes;
+	bool no_cork; /* --adaptive-nagle off */
 	uint64_t inline_slow_ns;
-	uint64_t poll_ns;	/* busy-poll window after activity */
-	uint64_t last_event_ns; /* when epoll_wait last had events */
+	uint64_t poll_ns; /* busy-poll window after activity */
+	/* Adaptive polling (er_poll_pays): the loop is idle from the moment
+	 * it has nothing to do until the next event. */
+	bool idle;
+	uint64_t idle_since_ns;
+	uint64_t busy_since_ns;
+	uint64_t busy_avg_ns;	  /* moving average of a busy stretch */
+	unsigned int poll_misses; /* polls in a row that found nothing */
+	unsigned int poll_skip;	  /* idle stretches to sleep through */
+	uint64_t polls_hit, polls_missed, polls_skipped; /* exit log */
 
 	int epfd;
 	int wake_fd; /* eventfd: env_real_stop from anywhere */
@@ -207,6 +216,8 @@ void er_disk_flush(struct er_reactor *r);
  * hands: then the reactor sleeps instead of polling, leaving the CPU to
  * the threads that carry those requests out. */
 bool er_disk_busy(const struct er_reactor *r);
+/* crc_isal.c: data digests through ISA-L from now on. */
+void er_crc_init(void);
 void er_disk_stats_add(const struct er_reactor *r,
 		       struct env_real_disk_stats *sum);
 void er_disk_engine_free(struct er_reactor *r);

@@ -63,11 +63,14 @@ struct env_conn {
 	bool want_write;
 	bool more;	 /* MSG_MORE on sends (set_more(true)) */
 	bool corked;	 /* bytes sent with MSG_MORE, not yet pushed */
+	bool drained;	 /* a recv came back short: the socket is empty
+			  * until epoll says otherwise */
 	bool down;	 /* EOF or error seen; on_closed queued */
 	bool closed;	 /* env_conn_close() called */
 	int err;	 /* -errno, 0 for FIN */
 	uint32_t events; /* current epoll interest */
 	struct er_defer closed_defer;
+	struct er_defer push_defer; /* uncorked: push at the end of the turn */
 	char peer[64];
 	int record_fd; /* --record file, -1 if none */
 	TAILQ_ENTRY(env_conn) link;
@@ -242,6 +245,7 @@ static void er_conn_event(struct er_watch *w, uint32_t events)
 		er_conn_down(c, err ? err : EIO);
 		return;
 	}
+	c->drained = false;
 	/* HUP and RDHUP mean "read to find out": recv returns the rest of the
 	 * data, then 0 (EOF) or the error. */
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) && c->h.on_readable)
@@ -316,14 +320,19 @@ ssize_t er_conn_recv(struct env_conn *c, void *buf, size_t len)
 	if (c->down)
 		return c->err;
 	ut_assert(c->w.fd >= 0);
-	/* recv of 0 bytes returns 0, which would read as EOF. */
-	if (len == 0)
+	/* recv of 0 bytes returns 0, which would read as EOF.  After a
+	 * short read the socket was empty a moment ago: "nothing now"
+	 * without asking (the recv that would say EAGAIN was one system
+	 * call per wake-up); epoll is level-triggered, so bytes that came
+	 * since wake us again and clear the flag (er_conn_event). */
+	if (len == 0 || c->drained)
 		return 0;
 	do
 		n = recv(c->w.fd, buf, len, MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	if (n > 0) {
 		ut_assert((size_t)n <= len); /* env.h: 1..len bytes */
+		c->drained = (size_t)n < len;
 		if (c->record_fd >= 0)
 			er_record(c, buf, (size_t)n);
 		return n;
@@ -363,8 +372,10 @@ ssize_t er_conn_send(struct env_conn *c, const struct iovec *iov, int iovcnt)
 		n = sendmsg(c->w.fd, &msg, flags);
 	while (n < 0 && errno == EINTR);
 	if (n >= 0) {
-		if (n > 0 && c->more)
-			c->corked = true;
+		/* A send without MSG_MORE pushes what earlier ones held
+		 * back (tcp_push with TCP_NODELAY). */
+		if (n > 0)
+			c->corked = c->more;
 		return n;
 	}
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
@@ -381,18 +392,32 @@ void er_conn_want_write(struct env_conn *c, bool want)
 	er_conn_update_events(c);
 }
 
+/* Adaptive Nagle (the target's hint, driven by its transmit queue):
+ * MSG_MORE while the target has more to send in this loop turn, so that a
+ * burst of responses leaves in full segments; uncorked, the next send
+ * pushes everything.  If none comes, the end of the turn pushes (setting
+ * TCP_NODELAY again pushes what MSG_MORE held back): a response is never
+ * left waiting for the kernel's cork timeout. */
+static void er_conn_push_cb(struct er_defer *d)
+{
+	struct env_conn *c = er_container_of(d, struct env_conn, push_defer);
+	int one = 1;
+
+	ut_assert(!c->closed); /* close cancels it */
+	if (!c->corked || c->more || c->down)
+		return;
+	setsockopt(c->w.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->corked = false;
+}
+
 void er_conn_set_more(struct env_conn *c, bool more)
 {
+	ut_assert(er_owned(c->r));
+	if (c->r->no_cork || c->closed)
+		return;
 	c->more = more;
-	if (!more && c->corked && !c->closed) {
-		int one = 1;
-
-		/* Setting TCP_NODELAY pushes what MSG_MORE held back; without
-		 * it the tail of a burst could wait for the cork timeout. */
-		setsockopt(c->w.fd, IPPROTO_TCP, TCP_NODELAY, &one,
-			   sizeof(one));
-		c->corked = false;
-	}
+	if (!more && c->corked)
+		er_defer_queue(c->r, &c->push_defer);
 }
 
 void er_conn_close(struct env_conn *c)
@@ -405,6 +430,7 @@ void er_conn_close(struct env_conn *c)
 	ut_assert(er_conn_step_ok(er_conn_state(c), ER_CLOSED));
 	c->closed = true;
 	er_defer_cancel(r, &c->closed_defer);
+	er_defer_cancel(r, &c->push_defer);
 	ut_assert(!c->closed_defer.queued); /* no on_closed after close */
 	/* close() drops the epoll registration of a socket nobody dup'ed. */
 	close(c->w.fd);
@@ -462,6 +488,7 @@ static struct env_conn *er_conn_new(struct er_reactor *r, int fd,
 	c->w.fd = fd;
 	c->w.fn = er_conn_event;
 	c->closed_defer.fn = er_conn_closed_cb;
+	c->push_defer.fn = er_conn_push_cb;
 	c->events = EPOLLIN | EPOLLRDHUP;
 	if (er_watch_add(r, &c->w, c->events) < 0) {
 		free(c);
@@ -735,7 +762,7 @@ void er_net_reap(struct er_reactor *r)
 		/* Only CLOSED connections wait here; nothing is queued for
 		 * them any more. */
 		ut_assert(c->closed && c->w.fd < 0);
-		ut_assert(!c->closed_defer.queued);
+		ut_assert(!c->closed_defer.queued && !c->push_defer.queued);
 		free(c);
 	}
 	while ((l = TAILQ_FIRST(&r->dead_listeners))) {

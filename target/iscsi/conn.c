@@ -501,19 +501,23 @@ void iscsi_conn_kick(struct iscsi_conn *c)
 	env_timer_arm(env, c->flush_timer, env_now_ns(env));
 }
 
-/* Gather up to ISCSI_TX_IOV_MAX iovecs of queued, unsent bytes. */
-static int tx_gather(struct iscsi_conn *c, struct iovec *iov)
+/* Gather up to ISCSI_TX_IOV_MAX iovecs of queued, unsent bytes; *all
+ * says whether that is the whole queue. */
+static int tx_gather(struct iscsi_conn *c, struct iovec *iov, bool *all)
 {
 	int n = 0;
 	struct iscsi_txpdu *t;
 
+	*all = true;
 	TAILQ_FOREACH (t, &c->txq, link) {
 		const uint8_t *part[3] = {t->hdr, t->data, t->trailer};
 		uint64_t len[3] = {t->hdr_len, t->data_len, t->trailer_len};
 		uint64_t skip = t->sent;
 
-		if (n + 3 > ISCSI_TX_IOV_MAX)
+		if (n + 3 > ISCSI_TX_IOV_MAX) {
+			*all = false;
 			break;
+		}
 		for (int i = 0; i < 3; i++) {
 			if (skip >= len[i]) {
 				skip -= len[i];
@@ -531,6 +535,14 @@ static int tx_gather(struct iscsi_conn *c, struct iovec *iov)
 	ut_assert(n > 0 || TAILQ_EMPTY(&c->txq));
 	ut_assert(n <= ISCSI_TX_IOV_MAX);
 	return n;
+}
+
+static void conn_set_more(struct iscsi_conn *c, bool more)
+{
+	if (more == c->tx_more)
+		return;
+	c->tx_more = more;
+	c->env->ops->conn_set_more(c->ec, more);
 }
 
 static uint64_t txpdu_len(const struct iscsi_txpdu *t)
@@ -555,10 +567,17 @@ void iscsi_conn_flush(struct iscsi_conn *c)
 
 	while (!c->closing && !TAILQ_EMPTY(&c->txq)) {
 		struct iovec iov[ISCSI_TX_IOV_MAX];
-		int n = tx_gather(c, iov);
+		bool all;
+		int n = tx_gather(c, iov, &all);
 		ssize_t sent;
 
 		ut_assert(n > 0);
+		/* Adaptive Nagle: the rest of the queue follows at once, so
+		 * this part may wait for it in the kernel (MSG_MORE) and
+		 * leave in full segments; the last part goes uncorked and
+		 * pushes the burst.  A lone response is never corked. */
+		conn_set_more(c, !all);
+		c->r->stats.send_calls++;
 		sent = env->ops->conn_send(c->ec, iov, n);
 		if (sent < 0) {
 			iscsi_conn_close(c, "send failed");
@@ -594,6 +613,9 @@ void iscsi_conn_flush(struct iscsi_conn *c)
 	}
 	if (c->closing)
 		return;
+	/* The burst is over, sent or waiting for room: uncorked either
+	 * way (what the kernel holds is pushed). */
+	conn_set_more(c, false);
 	ut_assert((c->tx_queued == 0) == TAILQ_EMPTY(&c->txq));
 	bool want = !TAILQ_EMPTY(&c->txq);
 
@@ -904,11 +926,15 @@ static ssize_t rx_fill(struct iscsi_conn *c, uint8_t *dst, uint32_t room)
 		return take;
 	}
 	if (room >= RX_DIRECT_MIN ||
-	    (!c->rxs && !(c->rxs = malloc(RX_STAGE_BYTES))))
-		return env->ops->conn_recv(c->ec, dst, room);
+	    (!c->rxs && !(c->rxs = malloc(RX_STAGE_BYTES)))) {
+		n = env->ops->conn_recv(c->ec, dst, room);
+		c->r->stats.recv_calls += n > 0;
+		return n;
+	}
 	n = env->ops->conn_recv(c->ec, c->rxs, RX_STAGE_BYTES);
 	if (n <= 0)
 		return n;
+	c->r->stats.recv_calls++;
 	c->rxs_off = 0;
 	c->rxs_len = (uint32_t)n;
 	return rx_fill(c, dst, room);

@@ -165,6 +165,7 @@ struct iscsi_conn {
 	struct env_timer *flush_timer; /* deferred flush after a batch */
 	bool flush_pending;
 	bool want_write;
+	bool tx_more; /* told the environment: more follows (corked) */
 	struct env_timer *login_timer; /* accept to full feature phase */
 	/* keepalive (NOP-In) and the half-received-PDU idle limit */
 	struct env_timer *ka_timer;

@@ -6,6 +6,15 @@
  * Where the CPU has SSE4.2 the crc32 instruction does 8 bytes per step;
  * elsewhere a slicing-by-8 table does.  The choice is made once, by
  * cpuid, not by the environment: it does not change any result.
+ *
+ * The crc32 instruction takes 3 cycles and the next step needs its
+ * result, so one stream runs at a third of the instruction's
+ * throughput.  Long buffers are cut into three streams computed side by
+ * side and folded together: crc(A B C) = shift(crc(A), |B|+|C|) ^
+ * shift(crc(B), |C|) ^ crc(C) with B and C started from 0, where shift
+ * multiplies by x^(8n) mod P: one carry-less multiply (PCLMULQDQ) by a
+ * constant x^(8n-33) mod P computed at start-up, and one crc32 to reduce
+ * the 64-bit product.  docs/performance.md compares this with ISA-L.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -56,6 +65,84 @@ static uint32_t crc32c_sw(uint32_t crc, const uint8_t *p, size_t len)
 
 #if defined(__x86_64__)
 
+#include <immintrin.h>
+
+/* Reflected GF(2) product of two polynomials mod P (bit 31 is x^0). */
+static uint32_t crc32c_multmodp(uint32_t a, uint32_t b)
+{
+	uint32_t m = 1u << 31, p = 0;
+
+	for (;;) {
+		if (a & m) {
+			p ^= b;
+			if ((a & (m - 1)) == 0)
+				break;
+		}
+		m >>= 1;
+		b = (b & 1) ? (b >> 1) ^ CRC32C_POLY : b >> 1;
+	}
+	return p;
+}
+
+/* x^n mod P, by squaring. */
+static uint32_t crc32c_xpow(uint64_t n)
+{
+	uint32_t r = 1u << 31, x = 1u << 30;
+
+	while (n) {
+		if (n & 1)
+			r = crc32c_multmodp(x, r);
+		x = crc32c_multmodp(x, x);
+		n >>= 1;
+	}
+	return r;
+}
+
+/* Three streams of CRC32C_LONG bytes each while that many remain, then of
+ * CRC32C_SHORT: a 4 KiB data segment is one long and two short rounds. */
+#define CRC32C_LONG 1024u
+#define CRC32C_SHORT 128u
+/* Shift constants x^(8n-33) mod P for n = one and two stream lengths. */
+static uint32_t crc_k_long1, crc_k_long2, crc_k_short1, crc_k_short2;
+
+__attribute__((constructor)) static void crc32c_init_shift(void)
+{
+	crc_k_long1 = crc32c_xpow(8ull * CRC32C_LONG - 33);
+	crc_k_long2 = crc32c_xpow(8ull * 2 * CRC32C_LONG - 33);
+	crc_k_short1 = crc32c_xpow(8ull * CRC32C_SHORT - 33);
+	crc_k_short2 = crc32c_xpow(8ull * 2 * CRC32C_SHORT - 33);
+}
+
+__attribute__((target("sse4.2,pclmul"))) static uint32_t
+crc32c_shift(uint32_t crc, uint32_t k)
+{
+	__m128i prod = _mm_clmulepi64_si128(_mm_cvtsi32_si128((int)crc),
+					    _mm_cvtsi32_si128((int)k), 0);
+
+	return (uint32_t)_mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(prod));
+}
+
+/* One round: three streams of blk bytes from p, folded into crc. */
+__attribute__((target("sse4.2,pclmul"))) static uint32_t
+crc32c_3way(uint32_t crc, const uint8_t *p, size_t blk, uint32_t k1,
+	    uint32_t k2)
+{
+	uint64_t a = crc, b = 0, c = 0;
+
+	for (size_t i = 0; i < blk; i += 8) {
+		uint64_t va, vb, vc;
+
+		memcpy(&va, p + i, 8);
+		memcpy(&vb, p + blk + i, 8);
+		memcpy(&vc, p + 2 * blk + i, 8);
+		a = _mm_crc32_u64(a, va);
+		b = _mm_crc32_u64(b, vb);
+		c = _mm_crc32_u64(c, vc);
+	}
+	return crc32c_shift((uint32_t)a, k2) ^ crc32c_shift((uint32_t)b, k1) ^
+	       (uint32_t)c;
+}
+
 __attribute__((target("sse4.2"))) static uint32_t
 crc32c_hw(uint32_t crc, const uint8_t *p, size_t len)
 {
@@ -82,17 +169,66 @@ static int cpu_has_sse42(void)
 {
 	return __builtin_cpu_supports("sse4.2");
 }
+
+static int cpu_has_pclmul(void)
+{
+	return __builtin_cpu_supports("pclmul");
+}
+
+/* The single-stream instruction loop alone (bench/crc-bench.c compares
+ * it with crc32c()). */
+uint32_t crc32c_1way(uint32_t crc, const void *buf, size_t len)
+{
+	if (cpu_has_sse42())
+		return crc32c_hw(crc, buf, len);
+	return crc32c_sw(crc, buf, len);
+}
+#else
+uint32_t crc32c_1way(uint32_t crc, const void *buf, size_t len)
+{
+	return crc32c_sw(crc, buf, len);
+}
 #endif
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "crc32c slicing assumes a little-endian host"
 #endif
 
+/* A faster implementation for long buffers, installed by the daemon's
+ * environment (ISA-L: env_real/crc_isal.c); NULL in tests, fuzzers and
+ * the simulation, which then run the code above.  Same results. */
+static crc32c_fn *crc32c_long_impl;
+#define CRC32C_LONG_IMPL_MIN 256u
+
+void crc32c_set_long_impl(crc32c_fn *fn)
+{
+	crc32c_long_impl = fn;
+}
+
 uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
 {
+	if (crc32c_long_impl && len >= CRC32C_LONG_IMPL_MIN)
+		return crc32c_long_impl(crc, buf, len);
 #if defined(__x86_64__)
-	if (cpu_has_sse42())
-		return crc32c_hw(crc, buf, len);
+	if (cpu_has_sse42()) {
+		const uint8_t *p = buf;
+
+		if (cpu_has_pclmul()) {
+			while (len >= 3 * CRC32C_LONG) {
+				crc = crc32c_3way(crc, p, CRC32C_LONG,
+						  crc_k_long1, crc_k_long2);
+				p += 3 * CRC32C_LONG;
+				len -= 3 * CRC32C_LONG;
+			}
+			while (len >= 3 * CRC32C_SHORT) {
+				crc = crc32c_3way(crc, p, CRC32C_SHORT,
+						  crc_k_short1, crc_k_short2);
+				p += 3 * CRC32C_SHORT;
+				len -= 3 * CRC32C_SHORT;
+			}
+		}
+		return crc32c_hw(crc, p, len);
+	}
 #endif
 	return crc32c_sw(crc, buf, len);
 }

@@ -27,6 +27,10 @@ struct iscsi_server_stats {
 	uint32_t sessions;    /* sessions in full feature phase */
 	uint32_t tasks;	      /* SCSI tasks alive */
 	uint64_t pdus_rx, pdus_tx;
+	/* calls of the seam's conn_recv that returned bytes, and of its
+	 * conn_send (each one system call in the real environment): PDUs
+	 * per call is how well receives and sends are batched */
+	uint64_t recv_calls, send_calls;
 	uint64_t rejects_tx;
 	uint64_t conns_dropped; /* closed for a protocol error */
 	uint64_t scsi_cmds;	/* SCSI commands completed */

@@ -77,7 +77,7 @@
 #define ISCSI_MAX_EDTL SCSI_MAX_XFER_BYTES  /* per command data buffer */
 #define ISCSI_BUFFER_BUDGET (1024ull << 20) /* all task buffers together */
 #define ISCSI_LOGIN_TIMEOUT_NS (30ull * 1000000000ull)
-#define ISCSI_TX_IOV_MAX 64	      /* iovecs gathered per send call */
+#define ISCSI_TX_IOV_MAX 128	      /* iovecs gathered per send call */
 #define ISCSI_MAX_R2T_TRACK 64	      /* outstanding R2Ts tracked per task */
 #define ISCSI_TX_UNTIED_PDUS_MAX 1024 /* queued PDUs that no task bounds */
 #define ISCSI_TX_UNTIED_BYTES_MAX (16u << 20)

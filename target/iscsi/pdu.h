@@ -274,6 +274,12 @@ uint64_t iscsi_lun_encode(uint64_t lun);
 
 /* CRC32C (Castagnoli), as iSCSI digests use it (RFC 7143 §13.1). */
 uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
+/* The same with one stream of the crc32 instruction (for comparison). */
+uint32_t crc32c_1way(uint32_t crc, const void *buf, size_t len);
+/* Use fn for buffers of 256 bytes and more (it must give crc32c()'s
+ * results); NULL: the built-in code.  Set before any reactor runs. */
+typedef uint32_t crc32c_fn(uint32_t crc, const void *buf, size_t len);
+void crc32c_set_long_impl(crc32c_fn *fn);
 /* Digest of a buffer: crc32c(~0, ...) finalised, in wire (LE) order value
  * as iSCSI places it: the 4 digest bytes are the little-endian encoding. */
 uint32_t iscsi_digest(const void *buf, size_t len);
