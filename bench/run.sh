@@ -28,6 +28,9 @@
 #                              make, write $$ for a regex's $)
 #   BENCH_NICE                 e.g. -10: renice the whole bench (servers and
 #                              clients alike) against other load on the host
+#   BENCH_NAGLE=0              skip the adaptive-Nagle rows (two more
+#                              utargets pinned to CPU 1, --adaptive-nagle
+#                              on and off, 512-byte reads QD 1..128)
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -50,6 +53,9 @@ UT2_ARGS=${BENCH_UTARGET_SCALE_ARGS:-}
 ONLY=${BENCH_ONLY:-}
 PB=${BENCH_PORT_BASE:-3291}
 UT_PORT=$PB; TGT_PORT=$((PB + 1)); UT2_PORT=$((PB + 2)); IPERF_PORT=$((PB + 3))
+NON_PORT=$((PB + 6)); NOFF_PORT=$((PB + 7))   # (PB + 5: bench/profile.sh)
+NAGLE=${BENCH_NAGLE:-1}
+if [ -n "$QUICK" ]; then NQDS="1 16 128"; else NQDS="1 2 4 8 16 32 64 128"; fi
 TGT_CTL=$((PB + 4))          # tgtd control "port": /var/run/tgtd/socket.$TGT_CTL
 UT_IQN=iqn.2026-11.org.utarget:bench
 TGT_IQN=iqn.2026-11.org.utarget:bench-tgt
@@ -77,26 +83,26 @@ fi
 	die "a tgtd already uses control port $TGT_CTL (set BENCH_PORT_BASE)"
 
 # --- the servers ------------------------------------------------------------
-UT_PID=; UT2_PID=; TGT_PID=; IPERF_PID=
+UT_PID=; UT2_PID=; TGT_PID=; IPERF_PID=; NON_PID=; NOFF_PID=
 cleanup() {
 	local p
 	if [ -n "$TGT_PID" ] && kill -0 "$TGT_PID" 2>/dev/null; then
 		tgtadm -C $TGT_CTL --lld iscsi --op delete --mode target --tid 1 --force >/dev/null 2>&1
 		tgtadm -C $TGT_CTL --op delete --mode system >/dev/null 2>&1
 	fi
-	for p in $UT_PID $UT2_PID $IPERF_PID; do kill -TERM "$p" 2>/dev/null; done
+	for p in $UT_PID $UT2_PID $IPERF_PID $NON_PID $NOFF_PID; do kill -TERM "$p" 2>/dev/null; done
 	for _ in $(seq 50); do
 		local alive=
-		for p in $UT_PID $UT2_PID $TGT_PID $IPERF_PID; do
+		for p in $UT_PID $UT2_PID $TGT_PID $IPERF_PID $NON_PID $NOFF_PID; do
 			kill -0 "$p" 2>/dev/null && alive=1
 		done
 		[ -z "$alive" ] && break
 		sleep 0.1
 	done
-	for p in $UT_PID $UT2_PID $TGT_PID $IPERF_PID; do kill -KILL "$p" 2>/dev/null; done
+	for p in $UT_PID $UT2_PID $TGT_PID $IPERF_PID $NON_PID $NOFF_PID; do kill -KILL "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -f "$SHM" /var/run/tgtd/socket.$TGT_CTL /var/run/tgtd/socket.$TGT_CTL.lock
-	UT_PID=; UT2_PID=; TGT_PID=; IPERF_PID=
+	UT_PID=; UT2_PID=; TGT_PID=; IPERF_PID=; NON_PID=; NOFF_PID=
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -120,9 +126,10 @@ fi
 truncate -s $SIZE "$SHM" || die "cannot create $SHM"
 
 start_utarget() { # port args... ; echoes the pid
-	local port=$1; shift
+	local port=$1 pin=(); shift
+	if [ "${1:-}" = --pin ]; then pin=(taskset -c "$2"); shift 2; fi
 	# shellcheck disable=SC2086
-	"$UTARGET" --listen 127.0.0.1:$port --target $UT_IQN \
+	"${pin[@]}" "$UTARGET" --listen 127.0.0.1:$port --target $UT_IQN \
 		--lun "file:$BACKING" --lun mem:1G --lun null:1T \
 		--shutdown-grace 1 --log-level warn "$@" \
 		>>"$OUT/utarget-$port.log" 2>&1 &
@@ -140,6 +147,20 @@ if [ -n "$UT2_ARGS" ]; then
 	wait_port $UT2_PORT "$UT2_PID" || die "utarget ($UT2_ARGS) did not start"
 fi
 
+# SCST usermode's workload for the adaptive Nagle: one utarget with it on,
+# one with it off, both pinned to CPU 1 (the client runs on CPU 0)
+if [ "$NAGLE" = 1 ] && [ "$(nproc)" -ge 2 ]; then
+	: >"$OUT/utarget-$NON_PORT.log"; : >"$OUT/utarget-$NOFF_PORT.log"
+	# shellcheck disable=SC2086
+	NON_PID=$(start_utarget $NON_PORT --pin 1 $UT_ARGS --adaptive-nagle on)
+	# shellcheck disable=SC2086
+	NOFF_PID=$(start_utarget $NOFF_PORT --pin 1 $UT_ARGS --adaptive-nagle off)
+	wait_port $NON_PORT "$NON_PID" || die "utarget (adaptive Nagle on) did not start"
+	wait_port $NOFF_PORT "$NOFF_PID" || die "utarget (adaptive Nagle off) did not start"
+else
+	NAGLE=0
+fi
+
 tgtd -f -C $TGT_CTL --iscsi portal=127.0.0.1:$TGT_PORT >"$OUT/tgtd.log" 2>&1 &
 TGT_PID=$!
 wait_port $TGT_PORT "$TGT_PID" || die "tgtd did not start: $(tail -3 "$OUT/tgtd.log")"
@@ -154,11 +175,15 @@ declare -A URL PID
 URL[utarget]=iscsi://127.0.0.1:$UT_PORT/$UT_IQN
 URL[utarget+]=iscsi://127.0.0.1:$UT2_PORT/$UT_IQN
 URL[tgt]=iscsi://127.0.0.1:$TGT_PORT/$TGT_IQN
+URL[nagle-on]=iscsi://127.0.0.1:$NON_PORT/$UT_IQN
+URL[nagle-off]=iscsi://127.0.0.1:$NOFF_PORT/$UT_IQN
 PID[utarget]=$UT_PID; PID[utarget+]=$UT2_PID; PID[tgt]=$TGT_PID
+PID[nagle-on]=$NON_PID; PID[nagle-off]=$NOFF_PID
 lun_url() { # target kind
 	local n
 	case $1:$2 in
-	utarget*:file) n=0 ;; utarget*:mem) n=1 ;; utarget*:null) n=2 ;;
+	utarget*:file | nagle*:file) n=0 ;; utarget*:mem | nagle*:mem) n=1 ;;
+	utarget*:null | nagle*:null) n=2 ;;
 	tgt:file) n=1 ;; tgt:mem) n=2 ;; tgt:null) n=3 ;;
 	esac
 	echo "${URL[$1]}/$n"
@@ -175,8 +200,12 @@ RESULTS=$OUT/results.txt
 run_row() {
 	local id=$1 tg=$2 kind=$3 tool=$4 qd=$5 bs=$6 pat=$7 wp=$8 ns=$9
 	local url pid c0 c1 iops=0 mbps=0 ios=0 p50=- p99=- p999=- rnd= lat r k
-	local blocks=$((bs / 512)) tmo=$((T + 60))
+	local blocks=$((bs / 512)) tmo=$((T + 60)) hd= pin=()
 	url=$(lun_url "$tg" "$kind"); pid=${PID[$tg]}
+	[ "$tool" = loadhd ] && hd=-H
+	# the adaptive-Nagle rows: target on CPU 1 (pinned at start), client
+	# on CPU 0
+	[ "$tool" = pinned ] && pin=(taskset -c 0)
 	kill -0 "$pid" 2>/dev/null || die "$tg (pid $pid) is gone; see $OUT"
 	[ "$pat" = rand ] && rnd=-r
 	c0=$(cpu_ticks "$pid")
@@ -205,7 +234,8 @@ run_row() {
 			p999=$(sed -E 's/.* p999_us=([^ ]+).*/\1/' <<<"$lat")
 		fi
 	else
-		timeout $tmo "$LOAD" -q "$qd" -b "$bs" $rnd -w "$wp" -t $T -s "$ns" "$url" \
+		# shellcheck disable=SC2086
+		timeout $tmo "${pin[@]}" "$LOAD" -q "$qd" -b "$bs" $rnd $hd -w "$wp" -t $T -s "$ns" "$url" \
 			>"$OUT/run-$id-$tg.out" 2>&1
 		c1=$(cpu_ticks "$pid")
 		r=$(grep '^RESULT' "$OUT/run-$id-$tg.out")
@@ -250,7 +280,19 @@ ROWS+=(
 	"mem-sr128k-qd8|128K seq read QD8 (mem)|mem|perf|8|131072|seq|0|1|"
 	"null-rr4k-qd32|4K random read QD32 (null)|null|perf|32|4096|rand|0|1|"
 	"null-sr128k-qd8|128K seq read QD8 (null)|null|perf|8|131072|seq|0|1|"
+	# digests: the same client (ut-load) without and with HeaderDigest
+	# CRC32C (libiscsi offers no DataDigest; docs/performance.md)
+	"nd-rr4k-qd32|4K random read QD32 (mem), ut-load, no digest|mem|load|32|4096|rand|0|1|"
+	"hd-rr4k-qd32|4K random read QD32 (mem), ut-load, HeaderDigest CRC32C|mem|loadhd|32|4096|rand|0|1|"
+	"nd-rr4k-qd1|4K random read QD1 (mem), ut-load, no digest|mem|load|1|4096|rand|0|1|"
+	"hd-rr4k-qd1|4K random read QD1 (mem), ut-load, HeaderDigest CRC32C|mem|loadhd|1|4096|rand|0|1|"
 )
+# adaptive Nagle on/off (targets nagle-on, nagle-off; not in the table above)
+if [ "$NAGLE" = 1 ]; then
+	for qd in $NQDS; do
+		ROWS+=("nagle-qd$qd|512B random read QD$qd (null), one session, target pinned|null|pinned|$qd|512|rand|0|1|")
+	done
+fi
 
 : >"$RESULTS"
 STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
@@ -287,6 +329,10 @@ for row in "${ROWS[@]}"; do
 	[ -n "$ONLY" ] && ! [[ $id =~ $ONLY ]] && continue
 	order=("${TARGETS[@]}")
 	[ $((i % 2)) = 1 ] && order=(tgt utarget)
+	if [[ $id == nagle-* ]]; then
+		order=(nagle-on nagle-off)
+		[ $((i % 2)) = 1 ] && order=(nagle-off nagle-on)
+	fi
 	[ -n "$UT2_PID" ] && [ "$scale" = y ] && order+=(utarget+)
 	for tg in "${order[@]}"; do
 		run_row "$id" "$tg" "$kind" "$tool" "$qd" "$bs" "$pat" "$wp" "$ns"
@@ -344,6 +390,36 @@ TABLE=$OUT/table.md
 	check "4K random write QD32 ≥ 1.5× tgt: ${rw}×" "$(ge "$rw" 1.5)"
 	check "128K sequential read ≥ 80% of iperf3: $(awk -v r="$sq" 'BEGIN { if (r == "-") print "-"; else printf "%.0f%%", r * 100 }')" "$(ge "$sq" 0.8)"
 	check "CPU-µs per 4K I/O (random read QD32) ≤ ½ tgt's: ${cr}×" "$(le "$cr" 0.5)"
+	echo
+	# issue 17
+	c32=$(val utarget rr4k-qd32 6); c1=$(val utarget rr4k-qd1 6); t1=$(val tgt rr4k-qd1 6)
+	p1=$(val utarget rr4k-qd1 3); c128=$(val utarget sr128k-qd8 6)
+	hd=$(ratio "$(val utarget hd-rr4k-qd32 6)" "$(val utarget nd-rr4k-qd32 6)")
+	echo "The bar of issue 17, this run:"
+	echo
+	check "CPU per 4K random read at QD32 ≤ 2.0 µs: ${c32} µs" "$(le "$c32" 2.0)"
+	check "QD1: CPU per I/O not above tgt's (${c1} vs ${t1} µs) and p50 ≤ 18 µs (${p1} µs)" \
+		"$(awk -v a="$(le "$c1" "$t1")" -v b="$(le "$p1" 18)" 'BEGIN { print a && b }')"
+	check "CPU per 128K sequential read ≤ 20 µs: ${c128} µs" "$(le "$c128" 20)"
+	check "HeaderDigest CRC32C: CPU per 4K read at QD32 within 10 % of without: ${hd}×" "$(le "$hd" 1.10)"
+	if [ "$NAGLE" = 1 ]; then
+		nl=$(for qd in $NQDS; do ratio "$(val nagle-on nagle-qd$qd 1)" "$(val nagle-off nagle-qd$qd 1)"; echo; done | awk 'NF' | sort -n | head -1)
+		check "adaptive Nagle on ≥ off at every queue depth (512-byte reads; lowest on/off IOPS ratio ${nl}×)" "$(ge "$nl" 1.0)"
+		echo
+		echo "Adaptive Nagle (\`--adaptive-nagle on|off\`): 512-byte random reads of the null LUN, one session, each target pinned to CPU 1 and ut-load to CPU 0:"
+		echo
+		echo "| queue depth | on IOPS | off IOPS | on/off | on p50 / p99 µs | off p50 / p99 µs | on CPU-µs/IO | off CPU-µs/IO |"
+		echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+		for qd in $NQDS; do
+			[ -z "$(val nagle-on nagle-qd$qd 1)" ] && continue
+			printf '| %s | %s | %s | %s | %s / %s | %s / %s | %s | %s |\n' "$qd" \
+				"$(val nagle-on nagle-qd$qd 1)" "$(val nagle-off nagle-qd$qd 1)" \
+				"$(ratio "$(val nagle-on nagle-qd$qd 1)" "$(val nagle-off nagle-qd$qd 1)")" \
+				"$(val nagle-on nagle-qd$qd 3)" "$(val nagle-on nagle-qd$qd 4)" \
+				"$(val nagle-off nagle-qd$qd 3)" "$(val nagle-off nagle-qd$qd 4)" \
+				"$(val nagle-on nagle-qd$qd 6)" "$(val nagle-off nagle-qd$qd 6)"
+		done
+	fi
 } >"$TABLE"
 
 echo
@@ -355,22 +431,50 @@ log "done in ${ELAPSED}s; raw results in $RESULTS, client output in $OUT/run-*.o
 if [ "$PLOT" != none ]; then
 	for tg in utarget tgt; do
 		for qd in $QDS; do
-			v=$(val $tg rr4k-qd$qd 1); [ -n "$v" ] && echo "$qd $v"
+			v=$(val $tg rr4k-qd$qd 1); c=$(val $tg rr4k-qd$qd 6)
+			[ -n "$v" ] && echo "$qd $v $c"
 		done >"$OUT/qd-$tg.dat"
 	done
+	for tg in nagle-on nagle-off; do
+		for qd in $NQDS; do
+			v=$(val $tg nagle-qd$qd 1); c=$(val $tg nagle-qd$qd 6)
+			[ -n "$v" ] && echo "$qd $v $c"
+		done >"$OUT/qd-$tg.dat"
+	done
+	NPLOT=; NAGLE_GP=
+	if [ -s "$OUT/qd-nagle-on.dat" ]; then
+		NPLOT=1
+		NAGLE_GP="set xtics ($(echo $NQDS | sed 's/ /, /g'))
+set key top left
+set title \"512 B random read, null LUN, target pinned to one CPU: IOPS\"
+set ylabel \"IOPS\"
+plot \"$OUT/qd-nagle-on.dat\" using 1:2 with linespoints lw 2 pt 7 title \"adaptive Nagle on\", \"$OUT/qd-nagle-off.dat\" using 1:2 with linespoints lw 2 pt 5 title \"adaptive Nagle off\"
+set key top right
+set title \"512 B random read, null LUN: target CPU per I/O\"
+set ylabel \"CPU-µs per I/O\"
+plot \"$OUT/qd-nagle-on.dat\" using 1:3 with linespoints lw 2 pt 7 title \"adaptive Nagle on\", \"$OUT/qd-nagle-off.dat\" using 1:3 with linespoints lw 2 pt 5 title \"adaptive Nagle off\""
+	fi
 	gnuplot <<-EOF || log "gnuplot failed"
-		set terminal pngcairo size 800,500 font ",10"
+		set terminal pngcairo size 1000,$([ -n "$NPLOT" ] && echo 900 || echo 450) font ",10"
 		set output "$PLOT"
-		set title "4 KiB random read, 1 GiB file LUN, 127.0.0.1 (iscsi-perf), $STARTED"
+		set multiplot layout $([ -n "$NPLOT" ] && echo 2 || echo 1),2 title "127.0.0.1, $STARTED"
 		set xlabel "queue depth"
-		set ylabel "IOPS"
 		set logscale x 2
 		set xtics ($(echo $QDS | sed 's/ /, /g'))
 		set yrange [0:*]
 		set key top left
 		set grid
+		set title "4 KiB random read, 1 GiB file LUN (iscsi-perf): IOPS"
+		set ylabel "IOPS"
 		plot "$OUT/qd-utarget.dat" using 1:2 with linespoints lw 2 pt 7 title "utarget", \
 		     "$OUT/qd-tgt.dat" using 1:2 with linespoints lw 2 pt 5 title "tgt $(tgtd -V)"
+		set title "4 KiB random read, 1 GiB file LUN: target CPU per I/O"
+		set ylabel "CPU-µs per I/O"
+		set key top right
+		plot "$OUT/qd-utarget.dat" using 1:3 with linespoints lw 2 pt 7 title "utarget", \
+		     "$OUT/qd-tgt.dat" using 1:3 with linespoints lw 2 pt 5 title "tgt $(tgtd -V)"
+		$NAGLE_GP
+		unset multiplot
 	EOF
 	log "plot: $PLOT"
 fi
@@ -390,7 +494,7 @@ if [ "$DOC" != none ]; then
 		echo
 		cat "$TABLE"
 		echo
-		echo "![IOPS against queue depth](perf-qd.png)"
+		echo "![IOPS and CPU per I/O against queue depth; adaptive Nagle on and off](perf-qd.png)"
 		echo
 		echo "### Commands of this run"
 		echo
@@ -400,6 +504,7 @@ if [ "$DOC" != none ]; then
 		echo "# utarget"
 		echo "build/utarget --listen 127.0.0.1:$UT_PORT --target $UT_IQN --lun file:build/bench/backing.img --lun mem:1G --lun null:1T --shutdown-grace 1 --log-level warn ${UT_ARGS}"
 		[ -n "$UT2_ARGS" ] && echo "build/utarget --listen 127.0.0.1:$UT2_PORT ... $UT2_ARGS   # utarget+"
+		[ "$NAGLE" = 1 ] && echo "taskset -c 1 build/utarget --listen 127.0.0.1:$NON_PORT ... --adaptive-nagle on   # and on $NOFF_PORT with off; clients: taskset -c 0 build/bench/ut-load -q QD -b 512 -r -w 0 -t $T URL/2"
 		echo "# tgt"
 		echo "tgtd -f -C $TGT_CTL --iscsi portal=127.0.0.1:$TGT_PORT"
 		echo "tgtadm -C $TGT_CTL --lld iscsi --op new --mode target --tid 1 -T $TGT_IQN"
@@ -413,6 +518,7 @@ if [ "$DOC" != none ]; then
 		echo "iscsi-perf -i iqn.2026-11.org.utarget:perf-K -t $T -m QD -b BLOCKS [-r] URL      # reads; K = 1..sessions, in parallel"
 		echo "build/bench/ut-load -q QD -b BYTES [-r] -w 0 -t $TLAT -s SESSIONS URL          # reads: latency percentiles"
 		echo "build/bench/ut-load -q QD -b BYTES [-r] -w WRITE% -t $T -s SESSIONS URL        # writes and mixes"
+		echo "build/bench/ut-load -q QD -b 4096 -r [-H] -w 0 -t $T URL                       # the digest rows (-H: HeaderDigest CRC32C)"
 		echo "# CPU: utime+stime (fields 14+15 of /proc/PID/stat, all threads) before and after the client, / I/Os"
 		echo '```'
 		echo "<!-- bench:end -->"

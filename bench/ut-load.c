@@ -6,7 +6,7 @@
  * fixed time and prints IOPS, MB/s and latency percentiles.
  *
  *   ut-load [-q QD] [-b BYTES] [-r] [-w WRITE%] [-t SECONDS] [-s SESSIONS]
- *           [-i INITIATOR] URL
+ *           [-i INITIATOR] [-H] URL
  *
  *   -q QD        commands in flight per session (default 32)
  *   -b BYTES     transfer size per command (default 4096)
@@ -15,6 +15,7 @@
  *   -t SECONDS   run time (default 10; fractions allowed)
  *   -s SESSIONS  concurrent sessions, one process each (default 1)
  *   -i NAME      initiator name prefix (session k appends -k)
+ *   -H           HeaderDigest=CRC32C (libiscsi has no DataDigest)
  *
  * The last line is machine readable:
  *   RESULT ios=N bytes=N secs=S iops=N mbps=N lat_avg_us=.. p50_us=..
@@ -100,6 +101,7 @@ struct opts {
 	int write_pct;
 	double secs;
 	int sessions;
+	int header_digest;
 	const char *initiator;
 	const char *url;
 };
@@ -226,7 +228,9 @@ static struct iscsi_context *login(const struct opts *o, int k, int *lun)
 		return NULL;
 	}
 	iscsi_set_session_type(ctx, ISCSI_SESSION_NORMAL);
-	iscsi_set_header_digest(ctx, ISCSI_HEADER_DIGEST_NONE);
+	iscsi_set_header_digest(ctx, o->header_digest
+					     ? ISCSI_HEADER_DIGEST_CRC32C
+					     : ISCSI_HEADER_DIGEST_NONE);
 	iscsi_set_targetname(ctx, u->target);
 	if (iscsi_full_connect_sync(ctx, u->portal, u->lun) != 0) {
 		fprintf(stderr, "ut-load: login to %s failed: %s\n", o->url,
@@ -379,7 +383,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: ut-load [-q QD] [-b BYTES] [-r] [-w WRITE%%] [-t SECONDS] "
-		"[-s SESSIONS] [-i INITIATOR] URL\n");
+		"[-s SESSIONS] [-i INITIATOR] [-H] URL\n");
 	exit(2);
 }
 
@@ -399,7 +403,7 @@ int main(int argc, char **argv)
 	pid_t *pids;
 	double secs;
 
-	while ((opt = getopt(argc, argv, "q:b:rw:t:s:i:h")) != -1) {
+	while ((opt = getopt(argc, argv, "q:b:rw:t:s:i:Hh")) != -1) {
 		switch (opt) {
 		case 'q':
 			o.qd = atoi(optarg);
@@ -421,6 +425,9 @@ int main(int argc, char **argv)
 			break;
 		case 'i':
 			o.initiator = optarg;
+			break;
+		case 'H':
+			o.header_digest = 1;
 			break;
 		default:
 			usage();
