@@ -332,19 +332,19 @@ static void run_tmf(struct world *w, struct fz_in *in, uint8_t b0)
 		(void)scsi_tmf_abort_task_set(s, lun);
 		break;
 	case 2:
-		(void)scsi_tmf_clear_task_set(s, lun);
+		(void)scsi_tmf_clear_task_set(s, lun, NULL);
 		break;
 	case 3:
-		(void)scsi_tmf_lu_reset(s, lun);
+		(void)scsi_tmf_lu_reset(s, lun, NULL);
 		break;
 	case 4:
-		(void)scsi_tmf_target_reset(s);
+		(void)scsi_tmf_target_reset(s, NULL);
 		break;
 	case 5:
 		/* Power cycle: everything but the durable state goes. */
 		for (int i = 0; i < 2; i++) {
-			(void)scsi_tmf_lu_reset(w->sess[i], 0);
-			(void)scsi_tmf_lu_reset(w->sess[i], 1);
+			(void)scsi_tmf_lu_reset(w->sess[i], 0, NULL);
+			(void)scsi_tmf_lu_reset(w->sess[i], 1, NULL);
 		}
 		world_down(w);
 		world_up(w);

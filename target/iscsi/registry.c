@@ -147,6 +147,10 @@ struct srv_xwork {
 	uint32_t arg;
 	const void *ptr;
 	const char *why;
+	/* A TMF waits for it (ISCSI_XOP_ABORT_WAITING): once done, the
+	 * work goes back to `home` and releases the TMF there. */
+	struct scsi_tmf_hook hook;
+	struct env *home;
 };
 
 static struct iscsi_conn *srv_find_conn(struct iscsi_server *srv,
@@ -209,11 +213,31 @@ static void srv_xwork_do(struct iscsi_server *srv, struct env *here,
 	}
 }
 
+/* Back on the TMF's reactor: the work it waited for is done. */
+static void srv_xwork_release(void *arg)
+{
+	struct srv_xwork *w = arg;
+
+	ut_assert(w->hook.release != NULL);
+	w->hook.release(w->hook.arg);
+	free(w);
+}
+
 static void srv_xwork_run(void *arg)
 {
 	struct srv_xwork *w = arg;
 
 	srv_xwork_do(w->srv, w->to, w);
+	if (w->hook.release) {
+		/* the TMF that waits for it is on another reactor (else the
+		 * work was done at once, srv_xwork_send) */
+		ut_assert(w->home != NULL && w->home != w->to);
+		if (env_post(w->home, srv_xwork_release, w) == 0)
+			return;
+		LOG_ERR(w->to, "cannot reach another reactor: a reset "
+			       "answers from the wrong one");
+		w->hook.release(w->hook.arg);
+	}
 	free(w);
 }
 
@@ -225,6 +249,8 @@ static void srv_xwork_send(struct iscsi_server *srv, struct env *here,
 
 	ut_assert(to != NULL);
 	ut_assert(w->srv == srv);
+	/* only ABORT_WAITING is waited for */
+	ut_assert(!w->hook.release || w->op == ISCSI_XOP_ABORT_WAITING);
 	if (to == here) {
 		srv_xwork_do(srv, here, w);
 		return;
@@ -233,8 +259,14 @@ static void srv_xwork_send(struct iscsi_server *srv, struct env *here,
 	if (copy) {
 		*copy = *w;
 		copy->to = to;
+		copy->home = here;
+		/* before the post: the release cannot come before the hold */
+		if (copy->hook.hold)
+			copy->hook.hold(copy->hook.arg);
 		if (env_post(to, srv_xwork_run, copy) == 0)
 			return;
+		if (copy->hook.release)
+			copy->hook.release(copy->hook.arg);
 		free(copy);
 	}
 	LOG_ERR(here, "cannot reach another reactor: %s connection %u",
@@ -290,10 +322,11 @@ void iscsi_server_each_conn(struct iscsi_server *srv, struct env *here,
 	free(refs);
 }
 
-void iscsi_server_each_sess(struct iscsi_server *srv, struct env *here,
-			    const struct iscsi_sess *except,
-			    const struct iscsi_tgt *tgt, enum iscsi_xop op,
-			    const void *ptr, const char *why)
+static void srv_each_sess(struct iscsi_server *srv, struct env *here,
+			  const struct iscsi_sess *except,
+			  const struct iscsi_tgt *tgt, enum iscsi_xop op,
+			  const void *ptr, const char *why,
+			  const struct scsi_tmf_hook *hook)
 {
 	struct srv_xwork w = {.srv = srv, .op = op, .ptr = ptr, .why = why};
 	struct srv_ref *refs;
@@ -319,12 +352,22 @@ void iscsi_server_each_sess(struct iscsi_server *srv, struct env *here,
 		LOG_ERR(here, "out of memory: cannot reach the sessions");
 		return;
 	}
+	if (hook)
+		w.hook = *hook;
 	for (size_t i = 0; i < n; i++) {
 		w.tsih = refs[i].tsih;
 		w.conn_id = refs[i].conn_id;
 		srv_xwork_send(srv, here, refs[i].env, &w);
 	}
 	free(refs);
+}
+
+void iscsi_server_each_sess(struct iscsi_server *srv, struct env *here,
+			    const struct iscsi_sess *except,
+			    const struct iscsi_tgt *tgt, enum iscsi_xop op,
+			    const void *ptr, const char *why)
+{
+	srv_each_sess(srv, here, except, tgt, op, ptr, why, NULL);
 }
 
 void iscsi_server_each_sess_arg(struct iscsi_server *srv, struct env *here,
@@ -533,13 +576,16 @@ static void srv_sess_detach(struct iscsi_sess *s)
 }
 
 static void srv_abort_waiting(const struct iscsi_sess *from,
-			      const struct scsi_lu *lu)
+			      const struct scsi_lu *lu,
+			      const struct scsi_tmf_hook *hook)
 {
 	/* An LU may be mapped by several targets: every session may hold
-	 * tasks on it.  Without an LU: the sessions of our target. */
-	iscsi_server_each_sess(from->srv, from->env, from,
-			       lu ? NULL : from->tgt, ISCSI_XOP_ABORT_WAITING,
-			       lu, "reset");
+	 * tasks on it.  Without an LU: the sessions of our target.  The
+	 * TMF waits for the sessions of other reactors (RFC 7143 §11.5.1:
+	 * its response follows the tasks it affects; before, a task that
+	 * arrived after FUNCTION COMPLETE could still end TASK ABORTED). */
+	srv_each_sess(from->srv, from->env, from, lu ? NULL : from->tgt,
+		      ISCSI_XOP_ABORT_WAITING, lu, "reset", hook);
 }
 
 /* TARGET COLD RESET (RFC 7143 §11.5.1): once answered, every session of

@@ -89,6 +89,8 @@ void iscsi_sess_free(struct iscsi_sess *s)
 
 	ut_assert(s->conn == NULL); /* its connection let go of it */
 	ut_assert(TAILQ_EMPTY(&s->tasks));
+	/* no release is on its way to it (but after a crash) */
+	ut_assert(s->tmf_holds == 0 || s->in_teardown);
 	while ((tmf = TAILQ_FIRST(&s->tmfs))) {
 		TAILQ_REMOVE(&s->tmfs, tmf, link);
 		free(tmf);
@@ -130,7 +132,8 @@ static void sess_detach_conn(struct iscsi_sess *s)
 
 static void sess_maybe_finish(struct iscsi_sess *s)
 {
-	if (s->closing && !s->in_teardown && TAILQ_EMPTY(&s->tasks)) {
+	if (s->closing && !s->in_teardown && TAILQ_EMPTY(&s->tasks) &&
+	    s->tmf_holds == 0) {
 		/* every counter agrees that no task is left */
 		ut_assert(s->tasks_alive == 0);
 		ut_assert(s->window_used == 0 && s->immediate_alive == 0);

@@ -103,6 +103,7 @@ TAILQ_HEAD(iscsi_task_list, iscsi_task);
 /* A task management request waiting for its tasks to terminate
  * (RFC 7143 §11.5: the response follows the last affected task). */
 struct iscsi_tmf {
+	struct iscsi_sess *sess; /* its session (holds: tmf_hold) */
 	uint32_t itt;
 	uint8_t response;
 	uint8_t function;
@@ -153,6 +154,10 @@ struct iscsi_sess {
 	uint32_t window_used; /* non-immediate tasks alive */
 	uint32_t immediate_alive;
 	struct iscsi_tmf_list tmfs;
+	/* TMFs' waits on other reactors (other sessions' tasks, commands
+	 * of other nexuses): each ends with a release posted here by
+	 * pointer, so the session lives until the last (tmf.c). */
+	unsigned int tmf_holds;
 	bool logout_pending;
 	uint32_t logout_itt;
 	uint8_t logout_rsp;
@@ -197,9 +202,13 @@ struct iscsi_server_ops {
 	/* s ends: its nexus goes, and it leaves the server's list. */
 	void (*sess_detach)(struct iscsi_sess *s);
 	/* SAM-5 §7.6: tasks of the other sessions on lu (NULL: every LU
-	 * of from's target) waiting for Data-Out or CmdSN order end. */
+	 * of from's target) waiting for Data-Out or CmdSN order end, each
+	 * session on its reactor: hook->hold() for each one done later on
+	 * another reactor, hook->release() on from's reactor once it is
+	 * done (the TMF answers after that). */
 	void (*abort_waiting)(const struct iscsi_sess *from,
-			      const struct scsi_lu *lu);
+			      const struct scsi_lu *lu,
+			      const struct scsi_tmf_hook *hook);
 	/* TARGET COLD RESET answered: every other session of from's
 	 * target ends. */
 	void (*close_target_sessions)(const struct iscsi_sess *from);

@@ -4,7 +4,9 @@
  * RESET.  A TMF response goes out only after the tasks it affects are
  * gone (the last one's end calls iscsi_tmf_task_gone()); tasks of other
  * sessions a reset ends are answered TASK ABORTED (TAS=1), each session
- * on its own reactor (the server carries the request across).
+ * on its own reactor (the server carries the request across), and the
+ * response waits for those too: each wait on another reactor holds the
+ * TMF (tmf_hold) until its release comes back (SAM-5 §7.1).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -73,6 +75,35 @@ void iscsi_tmf_task_gone(struct iscsi_sess *s, struct iscsi_tmf *tmf)
 	free(tmf);
 	if (then)
 		iscsi_tmf_task_gone(s, then);
+}
+
+/* A wait of tmf on another reactor (another session's tasks, commands of
+ * other nexuses in the SCSI layer) begins: the response waits for its
+ * release, and the session lives until then. */
+static void tmf_hold(void *arg)
+{
+	struct iscsi_tmf *tmf = arg;
+	struct iscsi_sess *s = tmf->sess;
+
+	ut_assert(tmf->waiting > 0); /* still being set up */
+	ut_assert_slow(tmf_listed(s, tmf));
+	tmf->waiting++;
+	s->tmf_holds++;
+	ut_assert(s->tmf_holds > 0); /* no wrap */
+}
+
+/* ... and ends, on the session's reactor. */
+static void tmf_release(void *arg)
+{
+	struct iscsi_tmf *tmf = arg;
+	struct iscsi_sess *s = tmf->sess;
+
+	ut_assert(s->tmf_holds > 0);
+	ut_assert(tmf->waiting > 0);
+	s->tmf_holds--;
+	/* the response may go; a Logout may follow; a closed session may
+	 * end with its last release */
+	s->events->task_gone(s, tmf);
 }
 
 /* `later` aborts a task `earlier` already aborted and still waits for:
@@ -174,6 +205,7 @@ void iscsi_tmf_rx(struct iscsi_conn *c)
 	struct iscsi_tmf *tmf;
 	struct iscsi_task *t, *tmp;
 	uint64_t lun = UINT64_MAX;
+	struct scsi_tmf_hook hook;
 
 	iscsi_sess_consume_cmdsn(s, h);
 	if (s->discovery) {
@@ -186,6 +218,7 @@ void iscsi_tmf_rx(struct iscsi_conn *c)
 		send_tmf_rsp(c, h->itt, ISCSI_TMF_RSP_REJECTED);
 		return;
 	}
+	tmf->sess = s;
 	tmf->itt = h->itt;
 	tmf->function = fn;
 	tmf->response = ISCSI_TMF_RSP_COMPLETE;
@@ -193,6 +226,7 @@ void iscsi_tmf_rx(struct iscsi_conn *c)
 	ut_assert_slow(!tmf_listed(s, tmf));
 	TAILQ_INSERT_TAIL(&s->tmfs, tmf, link);
 	iscsi_owed_add(s, &tmf->owed, &tmf->arrival_ns);
+	hook = (struct scsi_tmf_hook){tmf_hold, tmf_release, tmf};
 
 	switch (fn) {
 	case ISCSI_TMF_ABORT_TASK:
@@ -228,19 +262,21 @@ void iscsi_tmf_rx(struct iscsi_conn *c)
 			scsi_tmf_abort_task_set(s->scsi, lun);
 			break;
 		}
-		s->srv->ops->abort_waiting(s, sess_lun_lu(s, lun));
+		/* SAM-5 §7.1: FUNCTION COMPLETE only once every task it
+		 * aborted, of every session, has ended (the hook's holds) */
+		s->srv->ops->abort_waiting(s, sess_lun_lu(s, lun), &hook);
 		if (fn == ISCSI_TMF_CLEAR_TASK_SET)
-			scsi_tmf_clear_task_set(s->scsi, lun);
+			scsi_tmf_clear_task_set(s->scsi, lun, &hook);
 		else
-			scsi_tmf_lu_reset(s->scsi, lun);
+			scsi_tmf_lu_reset(s->scsi, lun, &hook);
 		break;
 	case ISCSI_TMF_TARGET_WARM_RESET:
 	case ISCSI_TMF_TARGET_COLD_RESET:
 		TAILQ_FOREACH_SAFE (t, &s->tasks, link, tmp)
 			if (t->itt != h->itt)
 				tmf_abort_one(t, tmf);
-		s->srv->ops->abort_waiting(s, NULL);
-		scsi_tmf_target_reset(s->scsi);
+		s->srv->ops->abort_waiting(s, NULL, &hook);
+		scsi_tmf_target_reset(s->scsi, &hook);
 		break;
 	case ISCSI_TMF_CLEAR_ACA:
 		tmf->response = ISCSI_TMF_RSP_NOT_SUPPORTED;

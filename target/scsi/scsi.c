@@ -139,6 +139,7 @@ struct scsi_lu *scsi_lu_new(struct env *env, const struct ut_dev_cfg *dev,
 	TAILQ_INIT(&lu->task_set);
 	TAILQ_INIT(&lu->waiters);
 	LIST_INIT(&lu->itls);
+	LIST_INIT(&lu->tmf_waits);
 	scsi_pr_load(lu);
 	/* Every LBA check (sbc_lba_in_range) trusts nblocks to lie within
 	 * the backstore, and a new LU is mapped nowhere. */
@@ -158,6 +159,15 @@ void scsi_lu_free(struct scsi_lu *lu)
 	ut_assert(TAILQ_EMPTY(&lu->task_set));
 	ut_assert(TAILQ_EMPTY(&lu->waiters));
 	ut_assert(lu->san.waiter == NULL);
+	/* A TMF waits only for commands in the set: none is left waiting,
+	 * but after a crash abandoned them (scsi_sess_abandon). */
+	while (!LIST_EMPTY(&lu->tmf_waits)) {
+		struct scsi_tmf_wait *w = LIST_FIRST(&lu->tmf_waits);
+
+		ut_assert(w->pending > 0);
+		LIST_REMOVE(w, link);
+		free(w);
+	}
 	scsi_alua_lu_leave(lu);
 	scsi_sanitize_free(lu);
 	env_mutex_free(lu->env, lu->lock);
@@ -409,6 +419,7 @@ void scsi_cmd_exec(struct scsi_cmd *cmd)
 		scsi_lu_lock(cmd->lu);
 		scsi_cmd_state_set(cmd, CMD_IN_TASK_SET);
 		cmd->lu_epoch = cmd->lu->epoch;
+		cmd->ts_seq = cmd->lu->ts_seq++;
 		TAILQ_INSERT_TAIL(&cmd->lu->task_set, cmd, lu_link);
 		ut_assert_slow(scsi_lu_task_set_ok(cmd->lu));
 		scsi_lu_unlock(cmd->lu);
@@ -432,13 +443,20 @@ done:
 enum tmf_scope { TMF_ONE_TAG, TMF_MY_NEXUS, TMF_ALL };
 
 static void abort_in_lu(struct scsi_lu *lu, const struct scsi_sess *s,
-			enum tmf_scope scope, uint64_t tag)
+			enum tmf_scope scope, uint64_t tag,
+			const struct scsi_tmf_hook *hook)
 {
+	struct scsi_tmf_wait *w = NULL;
 	struct scsi_cmd *c;
+	unsigned int others = 0;
 
 	ut_assert(scope == TMF_ONE_TAG || scope == TMF_MY_NEXUS ||
 		  scope == TMF_ALL);
 	ut_assert(tag == 0 || scope == TMF_ONE_TAG);
+	/* only a TMF that reaches other nexuses waits for them here */
+	ut_assert(hook == NULL || scope == TMF_ALL);
+	if (hook)
+		w = calloc(1, sizeof(*w));
 	scsi_lu_lock(lu);
 	TAILQ_FOREACH (c, &lu->task_set, lu_link) {
 		bool mine = c->sess == s;
@@ -449,8 +467,32 @@ static void abort_in_lu(struct scsi_lu *lu, const struct scsi_sess *s,
 		if (scope == TMF_MY_NEXUS && !mine)
 			continue;
 		scsi_cmd_set_aborted(c);
+		others += !mine;
+	}
+	/* SAM-5 §7.1: the TMF completes once the commands it aborted have
+	 * ended; those of its own nexus the transport waits for itself,
+	 * those of other nexuses end on their reactors: count them. */
+	if (w && others) {
+		w->upto = lu->ts_seq;
+		w->sess = s;
+		w->pending = others;
+		w->env = s->env;
+		w->hook = *hook;
+		LIST_INSERT_HEAD(&lu->tmf_waits, w, link);
 	}
 	scsi_lu_unlock(lu);
+	/* The release comes from the last command's end, posted here when
+	 * that is another reactor: after this call, hence after the hold
+	 * (and here, not before scsi_sanitize_tmf() below ends one). */
+	if (w && others)
+		hook->hold(hook->arg);
+	else if (hook && others)
+		LOG_ERR(s->env,
+			"scsi: %s: out of memory: a reset answers before %u "
+			"aborted commands end",
+			lu->name, others);
+	if (w && !others)
+		free(w);
 	scsi_sanitize_tmf(lu, s->env);
 }
 
@@ -462,7 +504,7 @@ int scsi_tmf_abort_task(struct scsi_sess *s, uint64_t lun, uint64_t tag)
 		return TMF_NO_LUN;
 	/* A task that is not in the task set has completed already: SAM-5
 	 * §7.2 answers FUNCTION COMPLETE all the same. */
-	abort_in_lu(itl->lu, s, TMF_ONE_TAG, tag);
+	abort_in_lu(itl->lu, s, TMF_ONE_TAG, tag, NULL);
 	return TMF_COMPLETE;
 }
 
@@ -472,17 +514,18 @@ int scsi_tmf_abort_task_set(struct scsi_sess *s, uint64_t lun)
 
 	if (!itl)
 		return TMF_NO_LUN;
-	abort_in_lu(itl->lu, s, TMF_MY_NEXUS, 0);
+	abort_in_lu(itl->lu, s, TMF_MY_NEXUS, 0, NULL);
 	return TMF_COMPLETE;
 }
 
-int scsi_tmf_clear_task_set(struct scsi_sess *s, uint64_t lun)
+int scsi_tmf_clear_task_set(struct scsi_sess *s, uint64_t lun,
+			    const struct scsi_tmf_hook *hook)
 {
 	struct scsi_itl *itl = sess_itl(s, lun);
 
 	if (!itl)
 		return TMF_NO_LUN;
-	abort_in_lu(itl->lu, s, TMF_ALL, 0);
+	abort_in_lu(itl->lu, s, TMF_ALL, 0, hook);
 	return TMF_COMPLETE;
 }
 
@@ -492,9 +535,10 @@ int scsi_tmf_clear_task_set(struct scsi_sess *s, uint64_t lun)
  * RESET OCCURRED), which SAM-5 allows in place of the specific 29h/03h;
  * libiscsi's RESERVE/RELEASE helpers accept exactly that one after a
  * reset. */
-static void lu_reset(struct scsi_lu *lu, const struct scsi_sess *s)
+static void lu_reset(struct scsi_lu *lu, const struct scsi_sess *s,
+		     const struct scsi_tmf_hook *hook)
 {
-	abort_in_lu(lu, s, TMF_ALL, 0);
+	abort_in_lu(lu, s, TMF_ALL, 0, hook);
 	scsi_lu_lock(lu);
 	scsi_res_lu_reset(lu);
 	/* Pair with the conflict check: no SPC-2 reservation survives. */
@@ -503,21 +547,22 @@ static void lu_reset(struct scsi_lu *lu, const struct scsi_sess *s)
 	scsi_lu_unlock(lu);
 }
 
-int scsi_tmf_lu_reset(struct scsi_sess *s, uint64_t lun)
+int scsi_tmf_lu_reset(struct scsi_sess *s, uint64_t lun,
+		      const struct scsi_tmf_hook *hook)
 {
 	struct scsi_itl *itl = sess_itl(s, lun);
 
 	if (!itl)
 		return TMF_NO_LUN;
-	lu_reset(itl->lu, s);
+	lu_reset(itl->lu, s, hook);
 	return TMF_COMPLETE;
 }
 
-int scsi_tmf_target_reset(struct scsi_sess *s)
+int scsi_tmf_target_reset(struct scsi_sess *s, const struct scsi_tmf_hook *hook)
 {
 	for (unsigned int lun = 0; lun <= SCSI_MAX_LUN; lun++) {
 		if (s->lun_map[lun])
-			lu_reset(s->lun_map[lun]->lu, s);
+			lu_reset(s->lun_map[lun]->lu, s, hook);
 	}
 	return TMF_COMPLETE;
 }

@@ -131,6 +131,7 @@ struct scsi_cmd {
 	TAILQ_ENTRY(scsi_cmd) wait_link;  /* waiting for an LBA range lock */
 	uint64_t start_ns;		  /* scsi_cmd_exec, for latency */
 	uint32_t lu_epoch;		  /* the LU's epoch when it entered */
+	uint64_t ts_seq;		  /* its place in the LU's task set */
 	const struct scsi_cmd_desc *desc; /* its handler (scsi_cmd_exec) */
 };
 
@@ -266,9 +267,27 @@ void scsi_cmd_set_sense(struct scsi_cmd *cmd, uint8_t key, uint8_t asc,
  * aborted, which the TMF response concludes (RFC 7143 §11.5.1). */
 int scsi_tmf_abort_task(struct scsi_sess *s, uint64_t lun, uint64_t tag);
 int scsi_tmf_abort_task_set(struct scsi_sess *s, uint64_t lun);
-int scsi_tmf_clear_task_set(struct scsi_sess *s, uint64_t lun);
-int scsi_tmf_lu_reset(struct scsi_sess *s, uint64_t lun);
-int scsi_tmf_target_reset(struct scsi_sess *s);
+/*
+ * CLEAR TASK SET and the resets also abort the commands of other nexuses,
+ * which end on their own sessions' reactors.  SAM-5 §7.1 (and RFC 7143
+ * §11.5.1): the TMF is complete only once every command it aborted has
+ * ended, so that none completes or changes the medium after FUNCTION
+ * COMPLETE.  With a hook, the layer calls hold(arg) now for each LU on
+ * which such commands still run, and release(arg) on s's reactor once
+ * they all have ended there (it may be before the TMF call returns).
+ * The transport answers the TMF after its last release.
+ */
+struct scsi_tmf_hook {
+	void (*hold)(void *arg);
+	void (*release)(void *arg);
+	void *arg;
+};
+int scsi_tmf_clear_task_set(struct scsi_sess *s, uint64_t lun,
+			    const struct scsi_tmf_hook *hook);
+int scsi_tmf_lu_reset(struct scsi_sess *s, uint64_t lun,
+		      const struct scsi_tmf_hook *hook);
+int scsi_tmf_target_reset(struct scsi_sess *s,
+			  const struct scsi_tmf_hook *hook);
 
 /* ---------------------------------------------------- CDB decoding */
 

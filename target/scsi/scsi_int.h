@@ -176,6 +176,20 @@ struct scsi_sanitize {
 	struct iovec iov;
 };
 
+/* A TMF waiting for the commands of other nexuses it aborted on an LU
+ * (scsi.c abort_in_lu): those that entered the task set before `upto`,
+ * of a session other than `sess`.  On the LU's list under its lock;
+ * the last of them to leave the task set releases the TMF. */
+struct scsi_tmf_wait {
+	uint64_t upto;
+	const struct scsi_sess *sess;
+	unsigned int pending; /* of those commands, still in the set */
+	struct env *env;      /* the TMF's reactor: release runs there */
+	struct scsi_tmf_hook hook;
+	LIST_ENTRY(scsi_tmf_wait) link;
+};
+LIST_HEAD(scsi_tmf_wait_list, scsi_tmf_wait);
+
 struct scsi_lu {
 	struct env *env;
 	struct env_mutex *lock; /* NULL with one reactor */
@@ -206,7 +220,9 @@ struct scsi_lu {
 	struct scsi_sanitize san;
 	TAILQ_HEAD(, scsi_cmd) task_set; /* commands in flight */
 	TAILQ_HEAD(, scsi_cmd) waiters;	 /* blocked on an LBA range */
-	LIST_HEAD(, scsi_itl) itls;	 /* every mapping of this LU */
+	uint64_t ts_seq;		 /* next command's cmd->ts_seq */
+	struct scsi_tmf_wait_list tmf_waits;
+	LIST_HEAD(, scsi_itl) itls; /* every mapping of this LU */
 	unsigned int itl_count;
 	uint32_t epoch;		      /* bumped by a capacity change */
 	struct scsi_io_stats retired; /* of freed nexuses (lu_stats.c) */
@@ -285,6 +301,12 @@ bool scsi_lu_task_set_ok(const struct scsi_lu *lu);
 
 /* Complete cmd on its session's reactor; `here` is the calling one. */
 void scsi_cmd_complete_from(struct scsi_cmd *cmd, struct env *here);
+/* cmd leaves lu's task set (the LU lock held): the TMF waits it was one
+ * of the last command of move to *done, to be released (unlocked) by
+ * scsi_tmf_waits_release(). */
+void scsi_tmf_waits_pass(struct scsi_lu *lu, const struct scsi_cmd *cmd,
+			 struct scsi_tmf_wait_list *done);
+void scsi_tmf_waits_release(struct scsi_tmf_wait_list *done, struct env *here);
 
 /* Copy s into a fixed-width ASCII field, padding with spaces. */
 void scsi_put_ascii(uint8_t *dst, const char *s, size_t width);

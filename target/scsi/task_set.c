@@ -225,6 +225,47 @@ void scsi_lu_wake_waiters(struct scsi_lu *lu, struct env *here)
 	}
 }
 
+/* ------------------------------------------------- TMFs waiting */
+
+void scsi_tmf_waits_pass(struct scsi_lu *lu, const struct scsi_cmd *cmd,
+			 struct scsi_tmf_wait_list *done)
+{
+	struct scsi_tmf_wait *w, *tmp;
+
+	/* cmd is leaving the task set, under the LU lock */
+	ut_assert(cmd->lu == lu);
+	ut_assert(cmd->priv_state & CMD_IN_TASK_SET);
+	LIST_FOREACH_SAFE (w, &lu->tmf_waits, link, tmp) {
+		if (cmd->ts_seq >= w->upto || cmd->sess == w->sess)
+			continue;
+		ut_assert(w->pending > 0); /* counted at abort_in_lu */
+		if (--w->pending > 0)
+			continue;
+		LIST_REMOVE(w, link);
+		LIST_INSERT_HEAD(done, w, link);
+	}
+}
+
+void scsi_tmf_waits_release(struct scsi_tmf_wait_list *done, struct env *here)
+{
+	struct scsi_tmf_wait *w;
+
+	while ((w = LIST_FIRST(done)) != NULL) {
+		struct scsi_tmf_hook h = w->hook;
+		struct env *to = w->env;
+
+		/* every command it waited for has left the task set */
+		ut_assert(w->pending == 0);
+		LIST_REMOVE(w, link);
+		free(w);
+		/* The TMF's session lives until its last release (the
+		 * transport's hold): safe to post by pointer. */
+		if (to != here && env_post(to, h.release, h.arg) == 0)
+			continue;
+		h.release(h.arg);
+	}
+}
+
 void scsi_cmd_complete(struct scsi_cmd *cmd)
 {
 	struct scsi_sess *s = cmd->sess;
@@ -232,6 +273,7 @@ void scsi_cmd_complete(struct scsi_cmd *cmd)
 	struct scsi_lu *lu = cmd->lu;
 	struct scsi_itl *itl = cmd->itl;
 	bool released = cmd->priv_state & CMD_RANGE;
+	struct scsi_tmf_wait_list tmf_done = LIST_HEAD_INITIALIZER(tmf_done);
 	bool free_itl;
 
 	/* A waiter completes only after it is woken (waiter_resume). */
@@ -249,6 +291,8 @@ void scsi_cmd_complete(struct scsi_cmd *cmd)
 	}
 	if (cmd->priv_state & CMD_IN_TASK_SET) {
 		scsi_lu_lock(lu);
+		if (!LIST_EMPTY(&lu->tmf_waits))
+			scsi_tmf_waits_pass(lu, cmd, &tmf_done);
 		TAILQ_REMOVE(&lu->task_set, cmd, lu_link);
 		ut_assert_slow(scsi_lu_task_set_ok(lu));
 		scsi_lu_unlock(lu);
@@ -287,6 +331,9 @@ void scsi_cmd_complete(struct scsi_cmd *cmd)
 		if (waiting)
 			scsi_lu_wake_waiters(lu, here);
 	}
+	/* A TMF that waited for this command may answer now (after done():
+	 * the command has ended, SAM-5 §7.1). */
+	scsi_tmf_waits_release(&tmf_done, here);
 	/* Last: freeing a detached nexus may let the LU itself go. */
 	if (free_itl)
 		scsi_itl_free(itl);

@@ -73,7 +73,7 @@ static void reserve6_is_released_by_nexus_loss_and_lu_reset(void **state)
 	s2 = sess2(f, "iqn.x:b", 0);
 	assert_int_equal(run_on(f, s2, 0, tur, 6, 0, 0)->status,
 			 SCSI_STATUS_RESERVATION_CONFLICT);
-	assert_int_equal(scsi_tmf_lu_reset(s2, 0), 0);
+	assert_int_equal(scsi_tmf_lu_reset(s2, 0, NULL), 0);
 	scsi_ua_clear(s2->lun_map[0]);
 	scsi_ua_clear(f->sess->lun_map[0]);
 	expect_good(run_on(f, s2, 0, tur, 6, 0, 0));

@@ -705,7 +705,7 @@ static void prevent_blocks_eject_and_load_for_every_nexus(void **state)
 	expect_sense(run(f, cdb, 6, 0, 0), SK_ILLEGAL_REQUEST,
 		     ASC_MEDIUM_REMOVAL_PREVENTED);
 	/* a logical unit reset clears PREVENT */
-	assert_int_equal(scsi_tmf_lu_reset(f->sess, 0), 0);
+	assert_int_equal(scsi_tmf_lu_reset(f->sess, 0, NULL), 0);
 	scsi_ua_clear(f->sess->lun_map[0]);
 	expect_good(run(f, cdb, 6, 0, 0));
 	expect_good(run(f, tur, 6, 0, 0));

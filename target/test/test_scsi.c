@@ -220,9 +220,9 @@ static void lu_reset_aborts_in_flight_command_and_sets_ua(void **state)
 	assert_int_equal(scsi_sess_busy(f->sess), 1);
 	assert_int_equal(scsi_tmf_abort_task(f->sess, 0, 76), 0);
 	assert_false(c->aborted);
-	assert_int_equal(scsi_tmf_lu_reset(f->sess, 0), 0);
+	assert_int_equal(scsi_tmf_lu_reset(f->sess, 0, NULL), 0);
 	assert_true(c->aborted);
-	assert_int_equal(scsi_tmf_lu_reset(f->sess, 4), 9);
+	assert_int_equal(scsi_tmf_lu_reset(f->sess, 4, NULL), 9);
 	held.req->done(held.req, 0);
 	assert_int_equal(f->done_calls, 2);
 	assert_int_equal(scsi_sess_busy(f->sess), 0);
@@ -347,7 +347,7 @@ static void clear_task_set_answers_other_nexus_task_aborted(void **state)
 	/* ABORT TASK SET of the first nexus leaves s2's task alone */
 	assert_int_equal(scsi_tmf_abort_task_set(f->sess, 0), 0);
 	assert_false(c2.aborted);
-	assert_int_equal(scsi_tmf_clear_task_set(f->sess, 0), 0);
+	assert_int_equal(scsi_tmf_clear_task_set(f->sess, 0, NULL), 0);
 	assert_true(c2.aborted);
 	held.req->done(held.req, 0);
 	assert_int_equal(c2.status, SCSI_STATUS_TASK_ABORTED);
@@ -356,7 +356,7 @@ static void clear_task_set_answers_other_nexus_task_aborted(void **state)
 	expect_good(run_on(f, s2, 0, tur, 6, 0, 0));
 	expect_good(run(f, tur, 6, 0, 0));
 	assert_int_equal(scsi_tmf_abort_task_set(f->sess, 9), 9);
-	assert_int_equal(scsi_tmf_target_reset(f->sess), 0);
+	assert_int_equal(scsi_tmf_target_reset(f->sess, NULL), 0);
 	expect_sense(run_on(f, s2, 0, tur, 6, 0, 0), SK_UNIT_ATTENTION,
 		     ASC_POWER_ON_RESET);
 	scsi_sess_free(s2);
