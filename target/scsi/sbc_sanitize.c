@@ -263,11 +263,22 @@ static bool san_fill(struct scsi_cmd *cmd)
 	return true;
 }
 
+/* Has cmd been aborted, or its nexus lost, by now?  (The LU lock held:
+ * a TMF marks under it, and san_nexus_loss() looks for the waiter under
+ * it after marking the session.)  A lost nexus aborts the command. */
+static bool san_cmd_gone(struct scsi_cmd *cmd)
+{
+	ut_assert(cmd->cdb[0] == 0x48);
+	if (__atomic_load_n(&cmd->sess->nexus_lost, __ATOMIC_SEQ_CST))
+		scsi_cmd_set_aborted(cmd);
+	return scsi_cmd_aborted(cmd);
+}
+
 static enum scsi_rc san_start(struct scsi_cmd *cmd, uint8_t sa)
 {
 	struct scsi_lu *lu = cmd->lu;
 	struct scsi_sanitize *z = &lu->san;
-	bool running;
+	bool running, gone;
 
 	ut_assert(sa == SA_OVERWRITE || sa == SA_BLOCK_ERASE ||
 		  sa == SA_CRYPTO_ERASE);
@@ -283,8 +294,15 @@ static enum scsi_rc san_start(struct scsi_cmd *cmd, uint8_t sa)
 	 * (before, it took over the first one's buffer and waiter). */
 	scsi_lu_lock(lu);
 	running = z->active;
-	z->active = true;
+	/* Aborted by a TMF, or its connection gone, while it travelled to
+	 * the LU's reactor: it ends aborted and starts nothing (SAM-5 §7.1:
+	 * no aborted command changes the medium after the TMF's answer). */
+	gone = !running && san_cmd_gone(cmd);
+	if (!running && !gone)
+		z->active = true;
 	scsi_lu_unlock(lu);
+	if (gone)
+		return SCSI_RC_DONE;
 	if (running) {
 		scsi_fail(cmd, SK_NOT_READY, ASC_SANITIZE_IN_PROGRESS);
 		return SCSI_RC_DONE;
@@ -320,11 +338,18 @@ static enum scsi_rc san_start(struct scsi_cmd *cmd, uint8_t sa)
 	san_arm(lu, 0);
 	if (cmd->cdb[1] & 0x80) /* IMMED */
 		return SCSI_RC_DONE;
+	/* Wait for the operation, unless a TMF or the loss of the nexus
+	 * came since the check above: they looked for a waiter already
+	 * (scsi_sanitize_tmf, san_nexus_loss), so the command would hold
+	 * its session until the operation ends.  It ends now, aborted; the
+	 * operation runs on (SBC-4 §4.11.1). */
 	scsi_lu_lock(lu);
 	ut_assert(z->waiter == NULL);
-	z->waiter = cmd;
+	gone = san_cmd_gone(cmd);
+	if (!gone)
+		z->waiter = cmd;
 	scsi_lu_unlock(lu);
-	return SCSI_RC_ASYNC;
+	return gone ? SCSI_RC_DONE : SCSI_RC_ASYNC;
 }
 
 /* The operation runs on the LU's reactor, whoever asked for it. */
@@ -457,6 +482,10 @@ static void san_nexus_loss(struct scsi_lu *lu, const struct scsi_sess *s)
 
 void scsi_sess_nexus_loss(struct scsi_sess *s)
 {
+	/* Before looking for a waiter: a SANITIZE still on its way to its
+	 * LU's reactor sees it there (san_cmd_gone) and waits for nothing. */
+	ut_assert(!s->nexus_lost); /* lost once */
+	__atomic_store_n(&s->nexus_lost, true, __ATOMIC_SEQ_CST);
 	for (unsigned int lun = 0; lun <= SCSI_MAX_LUN; lun++) {
 		if (s->lun_map[lun])
 			san_nexus_loss(s->lun_map[lun]->lu, s);

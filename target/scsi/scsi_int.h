@@ -278,6 +278,9 @@ struct scsi_sess {
 	struct scsi_xcopy_result xcopy[SCSI_XCOPY_RESULTS];
 	unsigned int xcopy_next;	/* ring position of the next result */
 	LIST_HEAD(, scsi_itl) detached; /* unmapped, commands still out */
+	/* Its I_T nexuses are lost (scsi_sess_nexus_loss): set on its
+	 * reactor, read by the LU's under the LU lock (sbc_sanitize.c). */
+	bool nexus_lost;
 };
 
 static inline void scsi_lu_lock(struct scsi_lu *lu)
