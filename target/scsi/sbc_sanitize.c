@@ -340,7 +340,7 @@ static enum scsi_rc san_start(struct scsi_cmd *cmd, uint8_t sa)
 		return SCSI_RC_DONE;
 	/* Wait for the operation, unless a TMF or the loss of the nexus
 	 * came since the check above: they looked for a waiter already
-	 * (scsi_sanitize_tmf, san_nexus_loss), so the command would hold
+	 * (scsi_sanitize_tmf, scsi_sanitize_nexus_loss), so the command would hold
 	 * its session until the operation ends.  It ends now, aborted; the
 	 * operation runs on (SBC-4 §4.11.1). */
 	scsi_lu_lock(lu);
@@ -463,7 +463,7 @@ void scsi_sanitize_tmf(struct scsi_lu *lu, struct env *here)
 }
 
 /* The nexus of the waiting command is gone: it ends now, aborted. */
-static void san_nexus_loss(struct scsi_lu *lu, const struct scsi_sess *s)
+void scsi_sanitize_nexus_loss(struct scsi_lu *lu, const struct scsi_sess *s)
 {
 	struct scsi_cmd *w;
 
@@ -478,18 +478,6 @@ static void san_nexus_loss(struct scsi_lu *lu, const struct scsi_sess *s)
 	scsi_lu_unlock(lu);
 	if (w)
 		scsi_cmd_complete_from(w, s->env);
-}
-
-void scsi_sess_nexus_loss(struct scsi_sess *s)
-{
-	/* Before looking for a waiter: a SANITIZE still on its way to its
-	 * LU's reactor sees it there (san_cmd_gone) and waits for nothing. */
-	ut_assert(!s->nexus_lost); /* lost once */
-	__atomic_store_n(&s->nexus_lost, true, __ATOMIC_SEQ_CST);
-	for (unsigned int lun = 0; lun <= SCSI_MAX_LUN; lun++) {
-		if (s->lun_map[lun])
-			san_nexus_loss(s->lun_map[lun]->lu, s);
-	}
 }
 
 void scsi_sanitize_free(struct scsi_lu *lu)

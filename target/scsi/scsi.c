@@ -253,9 +253,36 @@ void scsi_sess_free(struct scsi_sess *s)
 	free(s);
 }
 
+void scsi_sess_nexus_loss(struct scsi_sess *s)
+{
+	/* Before looking for a waiter: a SANITIZE still on its way to its
+	 * LU's reactor sees it there (sbc_sanitize.c) and waits for
+	 * nothing. */
+	ut_assert(!s->nexus_lost); /* lost once */
+	__atomic_store_n(&s->nexus_lost, true, __ATOMIC_SEQ_CST);
+	for (unsigned int lun = 0; lun <= SCSI_MAX_LUN; lun++) {
+		struct scsi_itl *itl = s->lun_map[lun];
+
+		if (!itl)
+			continue;
+		ut_assert(itl->sess == s && !itl->detached);
+		/* SPC-2 reservations and PREVENT belong to the nexus, which
+		 * ends now, not with the last command it left running (SAM-5
+		 * §6.3.4; SPC-2 §5.5.1): another initiator's RESERVE got
+		 * RESERVATION CONFLICT while a reconnected holder's old
+		 * session drained a slow write. */
+		scsi_lu_lock(itl->lu);
+		scsi_res_nexus_gone(itl);
+		scsi_lu_unlock(itl->lu);
+		scsi_sanitize_nexus_loss(itl->lu, s);
+	}
+}
+
 /* Take s's commands out of one LU's task set and wait list. */
 static void sess_abandon_lu(struct scsi_sess *s, struct scsi_lu *lu)
 {
+	struct scsi_tmf_wait_list gone = LIST_HEAD_INITIALIZER(gone);
+	struct scsi_tmf_wait *w;
 	struct scsi_cmd *c, *tmp;
 
 	scsi_lu_lock(lu);
@@ -273,6 +300,9 @@ static void sess_abandon_lu(struct scsi_sess *s, struct scsi_lu *lu)
 			continue;
 		ut_assert(c->lu == lu);
 		ut_assert(!(c->priv_state & CMD_WAITING));
+		/* The TMFs that waited for it are abandoned too (their
+		 * sessions go the same way): nothing is released. */
+		scsi_tmf_waits_pass(lu, c, &gone);
 		TAILQ_REMOVE(&lu->task_set, c, lu_link);
 		c->priv_state = 0;
 	}
@@ -280,6 +310,10 @@ static void sess_abandon_lu(struct scsi_sess *s, struct scsi_lu *lu)
 		lu->san.waiter = NULL;
 	ut_assert_slow(scsi_lu_task_set_ok(lu));
 	scsi_lu_unlock(lu);
+	while ((w = LIST_FIRST(&gone)) != NULL) {
+		LIST_REMOVE(w, link);
+		free(w);
+	}
 }
 
 void scsi_sess_abandon(struct scsi_sess *s)
@@ -479,6 +513,7 @@ static void abort_in_lu(struct scsi_lu *lu, const struct scsi_sess *s,
 		w->env = s->env;
 		w->hook = *hook;
 		LIST_INSERT_HEAD(&lu->tmf_waits, w, link);
+		ut_assert_slow(scsi_lu_task_set_ok(lu));
 	}
 	scsi_lu_unlock(lu);
 	/* The release comes from the last command's end, posted here when

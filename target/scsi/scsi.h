@@ -184,11 +184,12 @@ int scsi_sess_map(struct scsi_sess *s, uint32_t lun, struct scsi_lu *lu,
 /* Free the session: aborts nothing (the transport has drained its
  * commands first), releases SPC-2 reservations held by this nexus. */
 void scsi_sess_free(struct scsi_sess *s);
-/* The session's I_T nexuses are lost (its connection went): a command
- * that waits for an operation of its LU rather than for its own I/O (a
- * SANITIZE with IMMED=0) ends now, aborted, instead of holding the
- * session for as long as the operation runs (SAM-5 §6.3.4; the operation
- * itself goes on, SBC-4 §4.11.1). */
+/* The session's I_T nexuses are lost (its connection went): its SPC-2
+ * reservations and PREVENT end now, and a command that waits for an
+ * operation of its LU rather than for its own I/O (a SANITIZE with
+ * IMMED=0, or one still on its way to the LU's reactor) ends now,
+ * aborted, instead of holding the session for as long as the operation
+ * runs (SAM-5 §6.3.4; the operation itself goes on, SBC-4 §4.11.1). */
 void scsi_sess_nexus_loss(struct scsi_sess *s);
 /* Number of commands the layer still holds for this session. */
 /* The server goes away with commands of s still inside the layer (a

@@ -557,8 +557,10 @@ bool scsi_sanitize_refuses(struct scsi_cmd *cmd, uint8_t flags);
 /* Sense-key specific progress bytes while a sanitize runs; false if none
  * runs. */
 bool scsi_sanitize_progress(const struct scsi_lu *lu, uint8_t sks[3]);
-/* End a waiting SANITIZE command that a TMF aborted. */
+/* End a waiting SANITIZE command that a TMF aborted, or whose nexus (of
+ * session s, marked nexus_lost first) is lost. */
 void scsi_sanitize_tmf(struct scsi_lu *lu, struct env *here);
+void scsi_sanitize_nexus_loss(struct scsi_lu *lu, const struct scsi_sess *s);
 void scsi_sanitize_free(struct scsi_lu *lu);
 
 /* xcopy.c: EXTENDED COPY (LID1) and RECEIVE COPY RESULTS (SPC-4 §6.4,

@@ -89,16 +89,37 @@ void scsi_cmd_state_set(struct scsi_cmd *cmd, uint32_t to)
 	cmd->priv_state = to ? to | (cmd->priv_state & CMD_LU_GOING) : 0;
 }
 
+/* Does the TMF wait w wait for c? */
+static bool tmf_wait_member(const struct scsi_tmf_wait *w,
+			    const struct scsi_cmd *c)
+{
+	return c->ts_seq < w->upto && c->sess != w->sess;
+}
+
 /*
  * The whole task set of lu, with its lock held: every command in it
  * belongs to lu and is in a valid state; the waiters are exactly its
- * WAITING commands; and no two LBA ranges held overlap unless both are
- * shared (the range lock's promise, SBC-4 §5.3 for COMPARE AND WRITE).
+ * WAITING commands; no two LBA ranges held overlap unless both are
+ * shared (the range lock's promise, SBC-4 §5.3 for COMPARE AND WRITE);
+ * and every TMF still waiting counts exactly the commands it waits for,
+ * at least one (the last one's end releases it: SAM-5 §7.1).
  */
 bool scsi_lu_task_set_ok(const struct scsi_lu *lu)
 {
 	const struct scsi_cmd *c, *d;
+	const struct scsi_tmf_wait *w;
 	unsigned int waiting = 0, waiters = 0;
+
+	LIST_FOREACH (w, &lu->tmf_waits, link) {
+		unsigned int members = 0;
+
+		if (w->upto > lu->ts_seq)
+			return false;
+		TAILQ_FOREACH (c, &lu->task_set, lu_link)
+			members += tmf_wait_member(w, c);
+		if (w->pending == 0 || members != w->pending)
+			return false;
+	}
 
 	TAILQ_FOREACH (c, &lu->task_set, lu_link) {
 		if (c->lu != lu || !(c->priv_state & CMD_IN_TASK_SET) ||
@@ -236,7 +257,7 @@ void scsi_tmf_waits_pass(struct scsi_lu *lu, const struct scsi_cmd *cmd,
 	ut_assert(cmd->lu == lu);
 	ut_assert(cmd->priv_state & CMD_IN_TASK_SET);
 	LIST_FOREACH_SAFE (w, &lu->tmf_waits, link, tmp) {
-		if (cmd->ts_seq >= w->upto || cmd->sess == w->sess)
+		if (!tmf_wait_member(w, cmd))
 			continue;
 		ut_assert(w->pending > 0); /* counted at abort_in_lu */
 		if (--w->pending > 0)
