@@ -424,8 +424,8 @@ int harness_one(const uint8_t *data, size_t len)
 	/* Whatever still waits gets a LU reset, as an initiator would. */
 	if (w.ncmds) {
 		for (int s = 0; s < 2; s++) {
-			(void)scsi_tmf_lu_reset(w.sess[s], 0);
-			(void)scsi_tmf_lu_reset(w.sess[s], 1);
+			(void)scsi_tmf_lu_reset(w.sess[s], 0, NULL);
+			(void)scsi_tmf_lu_reset(w.sess[s], 1, NULL);
 		}
 	}
 	world_down(&w);
