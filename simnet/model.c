@@ -414,9 +414,11 @@ int model_candidates(struct model *m, uint64_t lba, uint64_t rs, uint64_t re,
 	b = &m->b[lba];
 	if (b->base == MODEL_ANY)
 		return -1;
+	/* As model_check_read: a write bounded by its answer (MODEL_BOUNDED:
+	 * landed before it or never) supersedes nothing. */
 	for (uint32_t i = 0; i < b->n; i++)
 		if (b->w[i].ack != MODEL_NEVER && b->w[i].ack < rs &&
-		    b->w[i].submit > sup)
+		    !b->w[i].maybe && b->w[i].submit > sup)
 			sup = b->w[i].submit;
 	if (b->base_until >= rs) {
 		if (max < 1)
