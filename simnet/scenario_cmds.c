@@ -271,6 +271,12 @@ static void range_begin(struct pend *p, struct lun_st *l, uint64_t lba,
 		p->stamp = model_tick(l->m);
 	g->handle = model_write_begin(l->m, lba, blocks, vids, p->stamp);
 	free(vids);
+	/* The value written again: its landing is fine (land_check).  A
+	 * copy or an ORWRITE (MODEL_WILD) writes what it read, which may be
+	 * a bounded write's value that landed in time, moved back to its
+	 * own LBA (explore seed 7310002268: an EXTENDED COPY from lun 1 to
+	 * lun 0 and a later one back): any value of the LU. */
+	land_bound_forget(p->r, l, vid);
 }
 
 static void cdb_lba_len(uint8_t *cdb, unsigned int size, uint64_t lba,
@@ -758,6 +764,7 @@ bool cmds_build(struct runner *r, struct pend *p, struct ini_op *op,
 		fill_out(p->data_vid, p->lba, p->blocks, bs,
 			 out_alloc(op, (size_t)p->blocks * bs));
 		p->kind = PK_WRITE;
+		p->vid = p->data_vid; /* what the TMF landing oracle bounds */
 		if (in_model(l, p->lba, p->blocks) && p->blocks > 0) {
 			range_begin(p, l, p->lba, p->blocks, p->data_vid);
 			p->handle = p->rg[0].handle;

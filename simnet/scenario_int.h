@@ -568,6 +568,9 @@ void pend_done(void *arg, struct ini_op *op);
 /* sim->land: a disk applied a write. */
 void land_check(void *ctx, const char *disk, uint64_t offset_bytes,
 		const uint8_t *data, uint64_t len);
+/* A write of vid to LUN l is sent: that value's landing is fine again
+ * (MODEL_WILD: a copy, any value of the LU). */
+void land_bound_forget(struct runner *r, const struct lun_st *l, uint64_t vid);
 void leak_check(struct runner *r, const char *when);
 void end_of_run(struct runner *r);
 /* Is a reset or PR OUT that ended unanswered (its actors' bits) still

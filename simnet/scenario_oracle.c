@@ -295,15 +295,21 @@ static void land_bound_add(struct runner *r, struct pend *p,
 {
 	struct pend *o;
 
+	/* Fills and zeros name no command: WRITE SAME, UNMAP, SANITIZE and
+	 * a grow write them too. */
+	if (model_fill_byte(p->vid) >= 0)
+		return;
 	/* The blocks name their value, not their command: another write of
 	 * the same value to the LU (a multipath host retries one write
 	 * through its other path) may be in flight or left on a connection
 	 * the initiator dropped, and land at any time; its landing cannot
 	 * be told from this one's, so neither is bounded (explore seed
-	 * 226722138427). */
+	 * 226722138427).  The command set's writes (COMPARE AND WRITE,
+	 * WRITE SAME...) keep their value in data_vid. */
 	TAILQ_FOREACH (o, &r->pends, link)
-		if (o != p && o->kind == PK_WRITE && o->ls == p->ls &&
-		    o->vid == p->vid)
+		if (o != p && o->ls == p->ls &&
+		    ((o->kind == PK_WRITE && o->vid == p->vid) ||
+		     (o->nrg > 0 && o->data_vid == p->vid)))
 			return;
 	/* A multipath host's attempt after the first: the earlier attempts
 	 * (the same value, on a path it gave up) may still land. */
@@ -326,6 +332,14 @@ static void land_bound_add(struct runner *r, struct pend *p,
 		 op->outcome == INI_ABORTED ? "ended by its TMF's FUNCTION "
 					      "COMPLETE"
 					    : "answered");
+}
+
+void land_bound_forget(struct runner *r, const struct lun_st *l, uint64_t vid)
+{
+	for (size_t i = 0; l != NULL && i < r->nlb; i++)
+		if ((r->lb[i].vid == vid || vid == MODEL_WILD) &&
+		    r->lb[i].li == (int)(l - r->luns))
+			r->lb[i--] = r->lb[--r->nlb];
 }
 
 /*

@@ -390,11 +390,7 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 			snprintf(dflt, sizeof(dflt), "w%d", r->line);
 			vid = model_vid(d ? d : dflt);
 			p->vid = vid;
-			/* the value written again: its landing is fine */
-			for (size_t i = 0; l != NULL && i < r->nlb; i++)
-				if (r->lb[i].vid == vid &&
-				    r->lb[i].li == (int)(l - r->luns))
-					r->lb[i--] = r->lb[--r->nlb];
+			land_bound_forget(r, l, vid);
 			op->out = malloc(op->edtl ? op->edtl : 1);
 			if (op->out == NULL)
 				abort();
