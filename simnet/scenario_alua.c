@@ -366,29 +366,69 @@ bool alua_scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 
 /* ---------------------------------------------------- the oracle */
 
+/* What each access state lets through (SPC-4 §5.15.2.4.4-6, §5.15.2.5;
+ * SPC-5 §5.16.2.4.4-6, §5.16.2.5): the commands the standard says the
+ * device server "shall support" there, plus those it "may support" that
+ * the target does (alua.c, docs/configuration.md "ALUA"): REPORT
+ * SUPPORTED OPERATION CODES and REPORT SUPPORTED TASK MANAGEMENT
+ * FUNCTIONS in every state (metadata reports like REPORT TARGET PORT
+ * GROUPS), READ CAPACITY in standby and unavailable (Linux reads it
+ * through every path it scans).  Judged by the CDB, whatever verb built
+ * it. */
 enum cls {
 	CLS_ALWAYS,  /* every state: INQUIRY, REPORT LUNS, REQUEST SENSE,
-		      * REPORT TARGET PORT GROUPS */
-	CLS_UNAV,    /* + unavailable: STPG, READ CAPACITY */
+		      * REPORT TARGET PORT GROUPS, RSOC, RSTMF */
+	CLS_UNAV,    /* + unavailable: STPG, READ CAPACITY (10), (16) */
 	CLS_STANDBY, /* + standby: PERSISTENT RESERVE, MODE SENSE/SELECT */
 	CLS_ACTIVE,  /* active states only */
 	CLS_UNKNOWN, /* a raw CDB: not judged */
 };
 
-static enum cls verb_class(const struct pend *p)
+static enum cls cdb_class(const struct pend *p, const struct ini_op *op)
 {
-	const char *v = p->verb;
+	const uint8_t *cdb = op->cdb;
+	unsigned int sa = cdb[1] & 0x1f;
 
-	if (!strcmp(v, "inquiry") || !strcmp(v, "report-luns") ||
-	    !strcmp(v, "request-sense") || !strcmp(v, "rtpg"))
-		return CLS_ALWAYS;
-	if (!strcmp(v, "stpg") || !strcmp(v, "readcap"))
-		return CLS_UNAV;
-	if (!strncmp(v, "pr-", 3))
-		return CLS_STANDBY;
-	if (!strcmp(v, "cdb"))
+	if (!strcmp(p->verb, "cdb"))
 		return CLS_UNKNOWN;
-	return CLS_ACTIVE;
+	switch (cdb[0]) {
+	case 0x12: /* INQUIRY */
+	case 0xa0: /* REPORT LUNS */
+	case 0x03: /* REQUEST SENSE */
+		return CLS_ALWAYS;
+	case 0xa3: /* MAINTENANCE IN: RTPG, RSOC, RSTMF */
+		return sa == 0x0a || sa == 0x0c || sa == 0x0d ? CLS_ALWAYS
+							      : CLS_ACTIVE;
+	case 0xa4: /* MAINTENANCE OUT: SET TARGET PORT GROUPS */
+		return sa == 0x0a ? CLS_UNAV : CLS_ACTIVE;
+	case 0x25: /* READ CAPACITY (10) */
+		return CLS_UNAV;
+	case 0x9e: /* SERVICE ACTION IN (16): READ CAPACITY (16) */
+		return sa == 0x10 ? CLS_UNAV : CLS_ACTIVE;
+	case 0x15: /* MODE SELECT (6) */
+	case 0x55: /* MODE SELECT (10) */
+	case 0x1a: /* MODE SENSE (6) */
+	case 0x5a: /* MODE SENSE (10) */
+	case 0x5e: /* PERSISTENT RESERVE IN */
+	case 0x5f: /* PERSISTENT RESERVE OUT */
+		return CLS_STANDBY;
+	default:
+		return CLS_ACTIVE;
+	}
+}
+
+/* A running or failed sanitize refuses a command (NOT READY, SANITIZE IN
+ * PROGRESS; MEDIUM ERROR, SANITIZE COMMAND FAILED) before the unit
+ * attention check and the access state (scsi.c; SBC-4 §4.11.2: "all
+ * commands" but INQUIRY, REPORT LUNS and REQUEST SENSE; SPC-5 sets no
+ * order between the two, and the unit attention stays queued for the
+ * first command let by).  The sanitize oracle (scenario_cmds.c) judges
+ * such an answer. */
+static bool sanitize_refusal(const struct ini_op *op, int sk, int asc, int ascq)
+{
+	return op->status == SCSI_STATUS_CHECK_CONDITION &&
+	       ((sk == SK_NOT_READY && asc == 0x04 && ascq == 0x1b) ||
+		(sk == SK_MEDIUM_ERROR && asc == 0x31 && ascq == 0x03));
 }
 
 static bool class_allowed(enum cls c, int st)
@@ -630,7 +670,7 @@ static void rtpg_done(struct runner *r, struct pend *p, struct ini_op *op,
 /* The command filter of the access state (SPC-4 §5.15.2.4-5). */
 static void filter_check(struct runner *r, struct pend *p, struct ini_op *op)
 {
-	enum cls c = verb_class(p);
+	enum cls c = cdb_class(p, op);
 	int st = p->alua_state, sk, asc, ascq;
 	bool nr, allowed;
 
@@ -645,6 +685,8 @@ static void filter_check(struct runner *r, struct pend *p, struct ini_op *op)
 	if (op->status == SCSI_STATUS_CHECK_CONDITION &&
 	    sk == SK_UNIT_ATTENTION)
 		return; /* reported first (SAM-5 §5.14) */
+	if (sanitize_refusal(op, sk, asc, ascq))
+		return; /* before the access state too */
 	nr = op->status == SCSI_STATUS_CHECK_CONDITION && sk == SK_NOT_READY &&
 	     asc == 0x04 &&
 	     (ascq == 0x0a || ascq == 0x0b || ascq == 0x0c || ascq == 0x12);
@@ -732,6 +774,8 @@ static void ua_check(struct runner *r, struct pend *p, struct ini_op *op)
 		*owed = p->alua_epoch == r->alua.epoch ? ALUA_UA_NO
 						       : ALUA_UA_MAYBE;
 		return;
+	} else if (sanitize_refusal(op, sk, asc, ascq)) {
+		return; /* refused before the attention, which stays */
 	} else {
 		passed = op->status == SCSI_STATUS_GOOD ||
 			 op->status == SCSI_STATUS_CHECK_CONDITION ||

@@ -888,7 +888,8 @@ bool cmds_build(struct runner *r, struct pend *p, struct ini_op *op,
 		put_be32(op->cdb + 6, 8);
 		o[4] = (uint8_t)u64_or(t, "state", 0, r);
 		put_be16(o + 6, (uint16_t)u64_or(t, "tpg", 1, r));
-		p->kind = PK_SPC;
+		/* the ALUA oracle's STPG: it may change a group's state */
+		p->kind = PK_STPG;
 	} else {
 		return false;
 	}
@@ -1453,6 +1454,19 @@ void cmds_sanitize_watch(struct runner *r, struct pend *p, struct ini_op *op)
 	else if (rs && op->status == SCSI_STATUS_GOOD)
 		rsense_data(op, &sk, &asc, &ascq, &progress);
 	running = sk == SK_NOT_READY && asc == 0x04 && ascq == 0x1b;
+	/* Never a sanitize's refusal without a sanitize (the ALUA and unit
+	 * attention oracles let these answers by: they come first). */
+	if ((running ||
+	     (sk == SK_MEDIUM_ERROR && asc == 0x31 && ascq == 0x03)) &&
+	    l->san_gen == 0) {
+		failf(r, p->line,
+		      "oracle: %s's %s on lun %u was refused as by a sanitize "
+		      "(%x/%02x/%02x), but no SANITIZE was sent to it "
+		      "(seed %llu)",
+		      p->a->name, p->verb, l->lun, sk & 0xff, asc & 0xff,
+		      ascq & 0xff, (unsigned long long)r->seed);
+		return;
+	}
 	if (sk == SK_MEDIUM_ERROR && asc == 0x31 && ascq == 0x03)
 		cmds_sanitize_end(l, 2); /* failed part way */
 	if (!running && !(op->status == SCSI_STATUS_GOOD && !exempt))
