@@ -751,6 +751,10 @@ static void ua_check(struct runner *r, struct pend *p, struct ini_op *op)
 						: ALUA_UA_MAYBE;
 			return;
 		}
+		/* a running sanitize's progress comes instead, and the
+		 * attention stays (spc.c; SBC-4 §4.11.2) */
+		if (sk == SK_NOT_READY && asc == 0x04 && ascq == 0x1b)
+			return;
 		passed = true;
 	} else if (is_ua_exempt(p)) {
 		return;

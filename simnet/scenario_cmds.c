@@ -275,8 +275,12 @@ static void range_begin(struct pend *p, struct lun_st *l, uint64_t lba,
 	 * copy or an ORWRITE (MODEL_WILD) writes what it read, which may be
 	 * a bounded write's value that landed in time, moved back to its
 	 * own LBA (explore seed 7310002268: an EXTENDED COPY from lun 1 to
-	 * lun 0 and a later one back): any value of the LU. */
+	 * lun 0 and a later one back): any value of the LU, until it ends
+	 * (seed 8420003372: a copy of lba 37 onto itself, held behind a
+	 * partition, ran after a TARGET RESET bounded a write there). */
 	land_bound_forget(p->r, l, vid);
+	if (vid == MODEL_WILD)
+		l->copies_open++;
 }
 
 static void cdb_lba_len(uint8_t *cdb, unsigned int size, uint64_t lba,
@@ -1007,6 +1011,10 @@ static void ranges_end(struct pend *p, int outcome)
 
 		model_write_end(l->m, p->rg[i].handle, outcome,
 				durable_of(p, l), model_tick(l->m));
+		/* of unknown fate, a copy may still run: it stays open */
+		if ((p->kind == PK_XCOPY || p->kind == PK_ORWRITE) &&
+		    outcome != 2 && l->copies_open > 0)
+			l->copies_open--;
 	}
 }
 

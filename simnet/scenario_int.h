@@ -106,6 +106,10 @@ struct lun_st {
 	int kind;
 	uint64_t sanitize_rate; /* SANITIZE OVERWRITE pace, bytes/s */
 	struct model *m;
+	/* EXTENDED COPY and ORWRITE ranges on it that may still write (sent,
+	 * not answered, or of unknown fate): they write values they read,
+	 * so no write to it is bounded meanwhile (land_bound_add) */
+	uint32_t copies_open;
 	/* SPC-2 reservation oracle */
 	int holder; /* actor index, -1 none */
 	uint32_t holder_sess;

@@ -299,6 +299,10 @@ static void land_bound_add(struct runner *r, struct pend *p,
 	 * a grow write them too. */
 	if (model_fill_byte(p->vid) >= 0)
 		return;
+	/* A copy that may still run may move the value (landed in time)
+	 * back to its LBA (scenario_cmds.c range_begin). */
+	if (p->ls->copies_open > 0)
+		return;
 	/* The blocks name their value, not their command: another write of
 	 * the same value to the LU (a multipath host retries one write
 	 * through its other path) may be in flight or left on a connection
