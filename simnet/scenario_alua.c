@@ -733,7 +733,10 @@ static void ua_check(struct runner *r, struct pend *p, struct ini_op *op)
 	sense3(op, &sk, &asc, &ascq);
 	if (!strcmp(p->verb, "request-sense")) {
 		/* the pending attention comes back as data (SPC-4 §6.29) */
-		if (op->status != SCSI_STATUS_GOOD || op->in_len < 14)
+		/* descriptor format (DESC=1) is 8 bytes without
+		 * descriptors, fixed format 18 (SPC-4 §4.5.2, §4.5.3) */
+		if (op->status != SCSI_STATUS_GOOD || op->in_len < 8 ||
+		    ((op->in[0] & 0x7f) != 0x72 && op->in_len < 14))
 			return;
 		if ((op->in[0] & 0x7f) == 0x72) {
 			sk = op->in[1] & 0xf;
