@@ -6,6 +6,8 @@
  *   scenario_parse.c   the text: tokens, numbers, expectations, the
  *                      declarations (lun, param, users) and the CDB
  *                      each SCSI verb sends
+ *   scenario_target.c  the `target` lines: control steps (live
+ *                      reconfiguration), crash, restart, stats
  *   scenario_verbs.c   what an actor or a disk line does: logins, SCSI
  *                      commands, TMFs, discovery, network and disk faults
  *   scenario_oracle.c  the checks on completion (pend_done): the data
@@ -26,8 +28,10 @@
  *                      pages, REQUEST SENSE, a medium error's INFORMATION,
  *                      SendTargets' portals
  *
- * Dependencies point one way: verbs use parse and oracle; the runner uses
- * all three.  The oracles see a command only when its answer arrives
+ * Dependencies point one way: verbs use parse and the oracles; the runner
+ * (scenario.c with scenario_target.c, one layer: a `target` line drives
+ * the target's life, and the line loop hands it such lines) uses them
+ * all.  The oracles see a command only when its answer arrives
  * (pend_done), and the verbs only record what was sent.
  */
 #ifndef UT_SIM_SCENARIO_INT_H
@@ -456,6 +460,10 @@ void syntaxf(struct runner *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 bool target_start(struct runner *r);
+/* The target process dies (its connections with it) / starts again from
+ * its configuration. */
+void target_crash(struct runner *r);
+void target_restart(struct runner *r);
 /* Against a real target: a line that needs the simulated target or
  * network is not played; say so (true: skip it). */
 bool against_skip(struct runner *r, const char *what);
@@ -464,6 +472,11 @@ bool against_skip(struct runner *r, const char *what);
 bool against_config(struct runner *r, const char *what);
 void run_quiet(struct runner *r);
 void wait_pend(struct runner *r, struct pend *p, uint64_t timeout);
+
+/* ------------------------------------------ scenario_target.c */
+
+/* A `target ...` line: a control step, crash, restart, stats, a name. */
+void target_verb(struct runner *r, struct toks *t);
 
 /* ------------------------------------------ scenario_parse.c */
 

@@ -1,0 +1,531 @@
+/*
+ * scenario_target.c — the `target ...` lines of a scenario: live
+ * reconfiguration as the daemon's control socket does it (target lun
+ * add/remove/resize, disable/enable, session close), crash and restart,
+ * `target stats`, and the target's name and extra targets before it
+ * starts.
+ *
+ * The boundary: scenario.c owns the target's life (its configuration,
+ * start, crash and restart) and the line loop; this file turns a
+ * `target` line into one of those or into a control step, and keeps the
+ * LUN models and the unit attention oracle in step with the change.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iscsi/iscsi.h"
+#include "model.h"
+#include "scenario_int.h"
+
+/* ------------------------------------------------- control steps */
+
+/*
+ * Live reconfiguration as the daemon's control socket does it: a copy of
+ * the running configuration is edited and handed to
+ * iscsi_server_reconfigure(); the step waits for its answer.
+ *
+ *   target lun add N DISK [size=16M] [block=512|4096] [ro] [thin]
+ *                         [write-cache=off]
+ *   target lun remove N [drain=5s]
+ *   target lun resize N SIZE
+ *   target disable [force] | target enable
+ *   target session close ACTOR
+ *
+ * `expect fail` says the change must be refused.  The LUN models follow
+ * (a resize grows or shrinks the model; a removed LUN keeps its disk and
+ * model for a later add of the same disk), and the unit attention oracle
+ * learns what each actor must now hear.
+ */
+struct ctl_wait {
+	bool done;
+	struct iscsi_reconf_result res;
+};
+
+static void ctl_done(void *arg, const struct iscsi_reconf_result *res)
+{
+	struct ctl_wait *w = arg;
+
+	w->done = true;
+	w->res = *res;
+}
+
+static bool ctl_done_pred(void *arg)
+{
+	return ((struct ctl_wait *)arg)->done;
+}
+
+/* Apply cfg (consumed); false if it was refused or failed. */
+static bool ctl_apply(struct runner *r, struct ut_config *cfg,
+		      const struct iscsi_reconf_opts *o, bool want_fail)
+{
+	struct ctl_wait w = {0};
+	char err[512];
+	int rc;
+
+	if (ut_config_validate(cfg, NULL, NULL) != 0) {
+		rc = -EINVAL;
+		snprintf(err, sizeof(err), "invalid configuration");
+	} else {
+		rc = iscsi_server_reconfigure(r->srv, cfg, o, ctl_done, &w, err,
+					      sizeof(err));
+	}
+	r->ctl_running = true; /* answers now may see either capacity */
+	if (rc == 0 && !sim_run_until(r->sim, r->sim->now_ns + SYNC_TIMEOUT_NS,
+				      ctl_done_pred, &w)) {
+		r->ctl_running = false;
+		failf(r, r->line,
+		      "control step: no answer within 60s (seed %llu)",
+		      (unsigned long long)r->seed);
+		ut_config_free(cfg);
+		return false;
+	}
+	r->ctl_running = false;
+	if (rc == 0)
+		rc = w.res.status;
+	SIM_TRACE(r->sim,
+		  "control step: status %d, waited %llu ms, %u "
+		  "aborted%s%s",
+		  rc, (unsigned long long)w.res.waited_ms, w.res.aborted,
+		  rc ? ": " : "", rc ? (w.res.msg[0] ? w.res.msg : err) : "");
+	r->res->expectations++;
+	if ((rc != 0) != want_fail)
+		failf(r, r->line,
+		      "control step: expected %s, got %s%s%s "
+		      "(seed %llu)",
+		      want_fail ? "a refusal" : "success",
+		      rc ? "a refusal: " : "success",
+		      rc ? (w.res.msg[0] ? w.res.msg : err) : "", "",
+		      (unsigned long long)r->seed);
+	if (rc == 0) {
+		/* A restart after a crash brings this configuration up. */
+		ut_config_free(&r->cfg);
+		if (ut_config_copy(&r->cfg, iscsi_server_config(r->srv)))
+			abort();
+		alua_ctl_applied(r);
+	}
+	ut_config_free(cfg);
+	return rc == 0;
+}
+
+static bool ctl_begin(struct runner *r, struct ut_config *cfg)
+{
+	if (!target_start(r) || r->srv == NULL) {
+		if (!r->failed)
+			syntaxf(r, "a control step needs a running target");
+		return false;
+	}
+	if (ut_config_copy(cfg, iscsi_server_config(r->srv)))
+		abort();
+	r->ctl_started++;
+	return true;
+}
+
+static bool want_fail(const struct toks *t)
+{
+	for (int i = 0; i + 1 < t->n; i++)
+		if (strcmp(t->v[i], "expect") == 0 &&
+		    strcmp(t->v[i + 1], "fail") == 0)
+			return true;
+	return false;
+}
+
+static struct lun_st *lun_slot(struct runner *r, uint32_t lun)
+{
+	for (int i = 0; i < r->nluns; i++)
+		if (r->luns[i].lun == lun)
+			return &r->luns[i];
+	return NULL;
+}
+
+/* Every LUN of the target that stays gets REPORTED LUNS DATA HAS
+ * CHANGED (the step's conditions are certain at its end only when no
+ * reset raced with it: ua_step_end). */
+static void ua_luns_changed(struct runner *r, uint32_t except)
+{
+	for (int i = 0; i < r->nluns; i++)
+		if (!r->luns[i].removed && r->luns[i].lun != except)
+			ua_expect(r, r->luns[i].lun, UA_LUNS_CHANGED);
+}
+
+static bool resets_quiet(struct runner *r)
+{
+	for (int i = 0; i < r->nluns; i++)
+		if (r->luns[i].resets_inflight > 0)
+			return false;
+	return true;
+}
+
+static void ctl_lun_add(struct runner *r, struct toks *t)
+{
+	struct ut_config cfg;
+	struct ut_dev_cfg d;
+	struct ut_target_cfg *tc;
+	struct lun_st *l;
+	uint32_t lun;
+	uint64_t resets = r->resets_done;
+	bool fail = want_fail(t);
+
+	if (t->n < 5) {
+		syntaxf(r,
+			"target lun add N DISK [size=] [block=] [ro] [thin]");
+		return;
+	}
+	lun = (uint32_t)strtoul(t->v[3], NULL, 0);
+	l = lun_slot(r, lun);
+	if (l && !l->removed && !fail) {
+		syntaxf(r, "lun %u exists (expect fail to try anyway)", lun);
+		return;
+	}
+	if (!l && r->nluns == MAX_LUNS) {
+		syntaxf(r, "at most %d LUNs", MAX_LUNS);
+		return;
+	}
+	if (!ctl_begin(r, &cfg))
+		return;
+	memset(&d, 0, sizeof(d));
+	d.kind = BS_SIM;
+	snprintf(d.name, sizeof(d.name), "%s", t->v[4]);
+	d.size_bytes = 16ull << 20;
+	if (kv(t, "size") && ut_size_parse(kv(t, "size"), &d.size_bytes)) {
+		syntaxf(r, "bad size '%s'", kv(t, "size"));
+		return;
+	}
+	d.block_size = (uint32_t)u64_or(t, "block", 512, r);
+	d.read_only = has(t, "ro");
+	d.thin = has(t, "thin");
+	d.write_through = kv(t, "write-cache") &&
+			  strcmp(kv(t, "write-cache"), "off") == 0;
+	memcpy(d.t10_vendor_id, "UTARGET", 8);
+	memcpy(d.prod_id, "utarget sim", 12);
+	snprintf(d.t10_dev_id, sizeof(d.t10_dev_id), "%s", d.name);
+	ut_dev_cfg_finish(&d);
+	tc = ut_config_find_target(&cfg, r->iqn);
+	if (!ut_config_find_dev(&cfg, d.name) && !ut_config_add_dev(&cfg, &d)) {
+		ut_config_free(&cfg);
+		syntaxf(r, "cannot add device %s", d.name);
+		return;
+	}
+	if (!tc || !ut_lun_add(tc, NULL, lun, d.name, d.read_only)) {
+		/* Refused by the model already (an existing LUN): a step
+		 * the target never sees. */
+		ut_config_free(&cfg);
+		r->res->expectations++;
+		if (!fail)
+			failf(r, r->line, "control step: cannot add lun %u",
+			      lun);
+		return;
+	}
+	ua_step_begin(r);
+	ua_luns_changed(r, lun);
+	/* Sessions gain the LUN: a new nexus each, POWER ON, RESET. */
+	r->adding_lun = lun;
+	r->adding_li = l ? (int)(l - r->luns) : r->nluns;
+	ua_expect_index(r, r->adding_li, UA_POWER_ON);
+	bool applied = ctl_apply(r, &cfg, NULL, fail);
+
+	r->adding_li = -1;
+	if (!applied) {
+		ua_step_failed(r);
+		return;
+	}
+	if (!l) {
+		l = &r->luns[r->nluns++];
+		memset(l, 0, sizeof(*l));
+		l->holder = -1;
+	}
+	if (!l->m || strcmp(l->disk, d.name) != 0) {
+		struct sim_disk *sd = sim_disk_get(r->sim, d.name, d.size_bytes,
+						   d.block_size);
+
+		model_free(l->m);
+		snprintf(l->disk, sizeof(l->disk), "%s", d.name);
+		l->bs = d.block_size;
+		l->m = model_new(d.size_bytes / d.block_size, d.block_size);
+		model_set_write_through(l->m, d.write_through);
+		sim_disk_cfg(sd)->write_cache = !d.write_through;
+	}
+	l->lun = lun;
+	l->size_bytes = d.size_bytes;
+	l->ro = d.read_only;
+	l->thin = d.thin;
+	l->wc_off = l->wc_off_cfg = d.write_through;
+	l->wc_off_since = 0;
+	l->removed = false;
+	l->ms_saved = MS_SAVED_NONE;
+	/* a new LU: its mode parameters are the defaults */
+	l->ms_known = l->ms_inflight == 0;
+	l->ms_wce = !l->wc_off;
+	l->ms_dsense = l->ms_swp = false;
+	alua_lun_changed(r, l);
+	r->ctl_seq++;
+	ua_step_end(r, resets == r->resets_done && resets_quiet(r));
+	ua_lun_back(r, (int)(l - r->luns));
+}
+
+static void ctl_lun_remove(struct runner *r, struct toks *t)
+{
+	struct iscsi_reconf_opts o = {0};
+	struct ut_config cfg;
+	struct ut_target_cfg *tc;
+	struct ut_lun_cfg *lc;
+	struct lun_st *l;
+	char dev[UT_DEV_NAME_MAX];
+	uint64_t resets = r->resets_done, drain;
+	uint32_t lun;
+
+	if (t->n < 4) {
+		syntaxf(r, "target lun remove N [drain=5s]");
+		return;
+	}
+	lun = (uint32_t)strtoul(t->v[3], NULL, 0);
+	l = lun_slot(r, lun);
+	if (kv(t, "drain") && parse_dur(kv(t, "drain"), &drain))
+		o.drain_ms = (uint32_t)(drain / SIM_NS_PER_MS);
+	if (!ctl_begin(r, &cfg))
+		return;
+	tc = ut_config_find_target(&cfg, r->iqn);
+	lc = tc ? ut_lun_find(tc, NULL, lun) : NULL;
+	if (!lc) {
+		ut_config_free(&cfg);
+		r->res->expectations++;
+		if (!want_fail(t))
+			failf(r, r->line, "control step: no lun %u to remove",
+			      lun);
+		return;
+	}
+	snprintf(dev, sizeof(dev), "%s", lc->dev_name);
+	ut_lun_remove(tc, NULL, lun);
+	if (!ut_config_dev_used(&cfg, dev))
+		ut_config_remove_dev(&cfg, dev);
+	ua_step_begin(r);
+	ua_luns_changed(r, lun);
+	if (l) {
+		alua_lun_going(l); /* answered NOT SUPPORTED while it goes */
+		/* Its nexuses go from the step's start, one session after
+		 * another (with several reactors, each on its own): an SPC-2
+		 * reservation may be released while another session still
+		 * has the LU and its commands run (explore seed
+		 * 134067909627). */
+		l->uncertain = true;
+	}
+	if (!ctl_apply(r, &cfg, &o, want_fail(t))) {
+		ua_step_failed(r);
+		if (l)
+			alua_lun_changed(r, l);
+		return;
+	}
+	if (l) {
+		l->removed = true;
+		/* Its nexuses went: SPC-2 reservations with them, and the
+		 * conditions they had queued (a new nexus starts afresh). */
+		resv_reset(l);
+		alua_lun_changed(r, l);
+		/* A sanitize running there was cancelled part way. */
+		cmds_sanitize_end(l, 2);
+		cmds_lun_reset_state(l);
+	}
+	ua_forget_lun(r, lun);
+	r->ctl_seq++;
+	ua_step_end(r, resets == r->resets_done && resets_quiet(r));
+}
+
+static void ctl_lun_resize(struct runner *r, struct toks *t)
+{
+	struct ut_config cfg;
+	struct ut_target_cfg *tc;
+	struct ut_lun_cfg *lc;
+	struct ut_dev_cfg *d;
+	struct lun_st *l;
+	uint64_t size, resets = r->resets_done;
+	uint32_t lun;
+
+	if (t->n < 5 || ut_size_parse(t->v[4], &size) != 0) {
+		syntaxf(r, "target lun resize N SIZE");
+		return;
+	}
+	lun = (uint32_t)strtoul(t->v[3], NULL, 0);
+	l = lun_slot(r, lun);
+	if (!ctl_begin(r, &cfg))
+		return;
+	tc = ut_config_find_target(&cfg, r->iqn);
+	lc = tc ? ut_lun_find(tc, NULL, lun) : NULL;
+	d = lc ? (struct ut_dev_cfg *)ut_config_find_dev(&cfg, lc->dev_name)
+	       : NULL;
+	if (!d) {
+		ut_config_free(&cfg);
+		r->res->expectations++;
+		if (!want_fail(t))
+			failf(r, r->line, "control step: no lun %u to resize",
+			      lun);
+		return;
+	}
+	d->size_bytes = size;
+	ua_step_begin(r);
+	ua_expect(r, lun, UA_CAPACITY);
+	if (!ctl_apply(r, &cfg, NULL, want_fail(t))) {
+		ua_step_failed(r);
+		return;
+	}
+	if (l) {
+		l->size_bytes = size;
+		cmds_sanitize_end(l, 2);
+		cmds_lun_reset_state(l);
+		model_resize(l->m, size / l->bs);
+	}
+	r->ctl_seq++;
+	ua_step_end(r, resets == r->resets_done && resets_quiet(r));
+}
+
+static void ctl_target_enable(struct runner *r, struct toks *t, bool on)
+{
+	struct iscsi_reconf_opts o = {.force = has(t, "force")};
+	struct ut_config cfg;
+	struct ut_target_cfg *tc;
+
+	if (!ctl_begin(r, &cfg))
+		return;
+	tc = ut_config_find_target(&cfg, r->iqn);
+	if (tc)
+		tc->enabled = on;
+	if (ctl_apply(r, &cfg, &o, want_fail(t)))
+		r->ctl_seq++;
+}
+
+static void ctl_session_close(struct runner *r, struct toks *t)
+{
+	struct iscsi_session_info si[MAX_ACTORS * 4];
+	struct actor *a = t->n >= 4 ? actor_find(r, t->v[3]) : NULL;
+	size_t n;
+	bool closed = false;
+
+	if (!a) {
+		syntaxf(r, "target session close ACTOR");
+		return;
+	}
+	if (!target_start(r) || r->srv == NULL)
+		return;
+	n = iscsi_server_sessions(r->srv, si, sizeof(si) / sizeof(si[0]));
+	for (size_t i = 0; i < n && i < sizeof(si) / sizeof(si[0]); i++)
+		if (strcmp(si[i].initiator, ini_iqn(a->ini)) == 0 &&
+		    !si[i].discovery)
+			closed |= iscsi_server_close_session(r->srv,
+							     si[i].tsih) == 0;
+	r->res->expectations++;
+	if (closed == want_fail(t))
+		failf(r, r->line, "control step: session close of %s %s",
+		      a->name, closed ? "succeeded" : "found no session");
+}
+
+void target_verb(struct runner *r, struct toks *t)
+{
+	const char *verb = t->v[1];
+
+	if (r->against || (r->o.skip_sim_lines && r->started)) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "target %s", verb);
+		if (strcmp(verb, "lun") == 0 || strcmp(verb, "disable") == 0 ||
+		    strcmp(verb, "enable") == 0 ||
+		    strcmp(verb, "session") == 0 ||
+		    strcmp(verb, "crash") == 0 ||
+		    strcmp(verb, "restart") == 0 || strcmp(verb, "stats") == 0)
+			against_skip(r, what);
+		else if (!r->started) /* target NAME, target add NAME */
+			against_config(r, what);
+		else
+			syntaxf(r, "target NAME after the target started");
+		return;
+	}
+	if (strcmp(verb, "lun") == 0 || strcmp(verb, "disable") == 0 ||
+	    strcmp(verb, "enable") == 0 || strcmp(verb, "session") == 0)
+		r->res->fault_count[SCN_F_RECONFIG]++;
+	if (strcmp(verb, "lun") == 0 && t->n >= 3) {
+		if (strcmp(t->v[2], "add") == 0)
+			ctl_lun_add(r, t);
+		else if (strcmp(t->v[2], "remove") == 0)
+			ctl_lun_remove(r, t);
+		else if (strcmp(t->v[2], "resize") == 0)
+			ctl_lun_resize(r, t);
+		else
+			syntaxf(r, "target lun add|remove|resize");
+	} else if (strcmp(verb, "disable") == 0) {
+		ctl_target_enable(r, t, false);
+	} else if (strcmp(verb, "enable") == 0) {
+		ctl_target_enable(r, t, true);
+	} else if (strcmp(verb, "session") == 0) {
+		ctl_session_close(r, t);
+	} else if (strcmp(verb, "crash") == 0) {
+		if (target_start(r))
+			target_crash(r);
+	} else if (strcmp(verb, "restart") == 0) {
+		target_restart(r);
+	} else if (strcmp(verb, "add") == 0) {
+		if (r->started || t->n != 3 || r->nextra == MAX_EXTRA_TARGETS ||
+		    strlen(t->v[2]) >= UT_NAME_MAX) {
+			syntaxf(r,
+				"target add IQN: before the target starts, "
+				"at most %d",
+				MAX_EXTRA_TARGETS);
+			return;
+		}
+		snprintf(r->extra_iqn[r->nextra++], UT_NAME_MAX, "%s", t->v[2]);
+	} else if (strcmp(verb, "alua") == 0) {
+		alua_target_verb(r, t);
+	} else if (strcmp(verb, "stats") == 0) {
+		struct iscsi_server_stats st;
+		int ex = -1;
+
+		if (!target_start(r) || r->srv == NULL)
+			return;
+		iscsi_server_get_stats(r->srv, &st);
+		for (int i = 2; i < t->n; i++)
+			if (strcmp(t->v[i], "expect") == 0)
+				ex = i;
+		for (int i = ex < 0 ? t->n : ex + 1; i < t->n; i++) {
+			static const char *names[] = {
+				"connections",	     "sessions", "tasks",
+				"buffer_bytes",	     "owed",	 "rsp_timeouts",
+				"rsp_timeouts_stuck"};
+			uint64_t vals[] = {st.connections,
+					   st.sessions,
+					   st.tasks,
+					   st.buffer_bytes,
+					   st.owed,
+					   st.rsp_timeouts,
+					   st.rsp_timeouts_stuck};
+			const size_t nnames = sizeof(names) / sizeof(names[0]);
+			size_t k;
+			char *eq = strchr(t->v[i], '=');
+
+			if (eq == NULL) {
+				syntaxf(r, "target stats expect NAME=N");
+				return;
+			}
+			*eq = '\0';
+			for (k = 0;
+			     k < nnames && strcmp(names[k], t->v[i]) != 0; k++)
+				;
+			if (k == nnames) {
+				syntaxf(r, "unknown stat '%s'", t->v[i]);
+				return;
+			}
+			r->res->expectations++;
+			if (strcmp(names[k], "rsp_timeouts_stuck") == 0)
+				r->stuck_expected = strtoull(eq + 1, NULL, 0);
+			if (vals[k] != strtoull(eq + 1, NULL, 0))
+				failf(r, r->line,
+				      "target stats: expected %s=%s, got "
+				      "%llu (seed %llu)",
+				      t->v[i], eq + 1,
+				      (unsigned long long)vals[k],
+				      (unsigned long long)r->seed);
+		}
+	} else {
+		if (r->started) {
+			syntaxf(r, "target NAME after the target started");
+			return;
+		}
+		snprintf(r->iqn, sizeof(r->iqn), "%s", verb);
+	}
+}
