@@ -21,6 +21,8 @@
  *                      `target alua`, stpg and rtpg verbs, multipath
  *                      hosts, and the oracle of access states and their
  *                      unit attentions
+ *   scenario_mpath.c   multipath hosts (mpath lines): I/O as dm-multipath
+ *                      with the ALUA handler does it
  *   scenario_ua.c      the unit attention oracle (ua_model.h)
  *   scenario_cmds.c    the rest of the command set: its verbs and oracles
  *   scenario_spc.c     what the target says of itself: REPORT LUNS, VPD
@@ -237,6 +239,18 @@ struct mp_host {
 	struct actor *path[2];
 	int view[2];	/* the host's idea of each path's state, -1 none */
 	bool failed[2]; /* the path lost its connection */
+};
+
+/* One command of a multipath host, over several attempts. */
+struct mp_cmd {
+	struct runner *r;
+	struct mp_host *h;
+	char text[512]; /* the I/O line, less the host: "read lun=0 ..." */
+	int line;
+	int attempts;
+	bool done, async;
+	struct sim_ev ev; /* a retry after a transition wait */
+	TAILQ_ENTRY(mp_cmd) link;
 };
 
 struct alua_st {
@@ -497,9 +511,6 @@ void chap_opts(struct runner *r, struct ini_chap *c,
 	       const struct ini_chap *base, const struct toks *t);
 void decl_lun(struct runner *r, struct toks *t);
 void decl_reactors(struct runner *r, struct toks *t);
-/* scenario_alua.c: attempts a multipath host's command has made */
-struct mp_cmd;
-int mp_cmd_attempts(const struct mp_cmd *c);
 void decl_param(struct runner *r, struct toks *t);
 void decl_user(struct runner *r, struct toks *t);
 
@@ -520,7 +531,6 @@ void decl_initiator(struct runner *r, struct toks *t);
 
 void alua_decl_portal(struct runner *r, struct toks *t);
 void alua_decl_tpg(struct runner *r, struct toks *t);
-void alua_decl_host(struct runner *r, struct toks *t);
 int alua_cfg(struct runner *r, struct ut_config *c);
 uint16_t alua_portal_tpgt(const struct runner *r, const char *portal);
 void alua_target_verb(struct runner *r, struct toks *t);
@@ -533,9 +543,22 @@ void alua_ctl_applied(struct runner *r);
 void alua_done(struct runner *r, struct pend *p, struct ini_op *op);
 void alua_login_done(struct runner *r, struct pend *p, bool ok);
 void alua_reset_sent(struct runner *r, struct pend *p);
-struct mp_host *alua_host_find(struct runner *r, const char *name);
-void alua_host_verb(struct runner *r, struct mp_host *h, struct toks *t);
 void alua_restarted(struct runner *r);
+/* Sense key/ASC/ASCQ as the ALUA oracle and the hosts read them
+ * (descriptor 72h or fixed). */
+void alua_sense(const struct ini_op *op, int *sk, int *asc, int *ascq);
+
+/* ------------------------------------------- scenario_mpath.c */
+
+void alua_decl_host(struct runner *r, struct toks *t);
+struct mp_host *alua_host_find(struct runner *r, const char *name);
+/* HOST read|write|sync ... */
+void alua_host_verb(struct runner *r, struct mp_host *h, struct toks *t);
+/* Attempts a multipath host's command has made. */
+int mp_cmd_attempts(const struct mp_cmd *c);
+/* An attempt of a host's command was answered (from alua_done). */
+void mp_after(struct mp_cmd *c, struct pend *p, struct ini_op *op);
+/* The hosts' commands freed with the runner. */
 void alua_free(struct runner *r);
 /* ------------------------------------------- scenario_cmds.c */
 
