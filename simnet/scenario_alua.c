@@ -777,6 +777,14 @@ void alua_done(struct runner *r, struct pend *p, struct ini_op *op)
 	if (lun_judged(p) && !r->failed) {
 		filter_check(r, p, op);
 		ua_check(r, p, op);
+	} else if (!is_ua_exempt(p) && p->sess == p->a->sess) {
+		/* Not judged (its range is outside the model, its LU left
+		 * the group...), it may still have taken the attention. */
+		struct lun_st *l = lun_find(r, p->lun);
+		int li = lun_index(r, l);
+
+		if (li >= 0 && p->a->alua_owed[li] == ALUA_UA_YES)
+			p->a->alua_owed[li] = ALUA_UA_MAYBE;
 	}
 	if (p->mp != NULL)
 		mp_after(p->mp, p, op);
