@@ -83,9 +83,21 @@ static void rec_push(struct ua_nexus *nx, int kind, uint32_t cause,
 					   .dead = UA_NEVER};
 }
 
+/* Is a reset of this LU still unanswered (its 29h not yet sure)? */
+static bool reset_outstanding(const struct ua_nexus *nx)
+{
+	for (unsigned int i = 0; i < nx->n; i++)
+		if (nx->rec[i].kind == UA_K_RESET && nx->rec[i].cause != 0 &&
+		    nx->rec[i].sure == UA_NEVER && nx->rec[i].dead == UA_NEVER)
+			return true;
+	return false;
+}
+
 void ua_add(struct ua_nexus *nx, int kind, uint32_t cause, uint64_t from,
 	    uint64_t sure)
 {
+	unsigned int n0 = nx->n;
+
 	/* A condition already queued absorbs an equal one; whether it is
 	 * still queued when this one comes we cannot tell, so the new one
 	 * may or may not be a second report. */
@@ -95,6 +107,13 @@ void ua_add(struct ua_nexus *nx, int kind, uint32_t cause, uint64_t from,
 			return;
 		}
 	rec_push(nx, kind, cause, from, sure);
+	/* A reset sent before and still unanswered may run after this
+	 * condition's cause and replace the queue with its 29h (SAM-5
+	 * §5.14): the condition may be gone, never owed (explore seeds
+	 * 136314295231 and 768778536967: a PR OUT's 2Ah/03h or 05h while
+	 * another nexus's LUN RESET waited for a command to end). */
+	if (nx->n > n0 && kind != UA_K_RESET && reset_outstanding(nx))
+		nx->rec[nx->n - 1].fade = from;
 }
 
 void ua_confirm(struct ua_nexus *nx, uint32_t cause, uint64_t now)
