@@ -196,8 +196,8 @@ static int build_cfg(struct runner *r)
 		snprintf(c->devs[k].t10_dev_id, sizeof(c->devs[k].t10_dev_id),
 			 "%s", r->luns[k].disk);
 	}
-	if (cfg_extra_targets(r, c) != 0 || cfg_users(r, c) != 0 ||
-	    alua_cfg(r, c) != 0)
+	if (acl_cfg(r, c) != 0 || cfg_extra_targets(r, c) != 0 ||
+	    cfg_users(r, c) != 0 || alua_cfg(r, c) != 0)
 		return -1;
 	r->cfg_built = true;
 	return 0;
@@ -302,6 +302,7 @@ void target_crash(struct runner *r)
 		if (r->luns[i].pr_inflight > 0)
 			r->luns[i].pr.unknown = true;
 		prm_crash(&r->luns[i].pr);
+		pr_gen_power_on(&r->luns[i]);
 		r->luns[i].pr_epoch++;
 	}
 }
@@ -407,6 +408,9 @@ static void do_line(struct runner *r, char *text)
 			decl_param(r, &t);
 	} else if (strcmp(t.v[0], "initiator") == 0) {
 		decl_initiator(r, &t);
+	} else if (strcmp(t.v[0], "group") == 0) {
+		if (!against_config(r, "group"))
+			decl_group(r, &t);
 	} else if (strcmp(t.v[0], "IncomingUser") == 0 ||
 		   strcmp(t.v[0], "OutgoingUser") == 0 ||
 		   (strcmp(t.v[0], "discovery") == 0 && t.n >= 2 &&

@@ -52,6 +52,7 @@
 
 #define MAX_LUNS 8
 #define MAX_ACTORS 8
+#define MAX_ACL_GROUPS 4
 #define MAX_USERS 16  /* IncomingUser lines per target (as config) */
 #define MAX_PORTALS 4 /* portal declarations */
 #define MAX_TPGS 4    /* ALUA target port groups (tpg lines) */
@@ -138,7 +139,14 @@ struct lun_st {
 			     * unanswered: it may still reach the target */
 	uint64_t pr_issued; /* PR OUT commands issued */
 	uint64_t pr_epoch;  /* bumped by every PR OUT sent or answered */
-	bool removed;	    /* taken out by `target lun remove` */
+	/* PRgeneration (SPC-4 §6.16.2) lies in [pr_gen_lo, pr_gen_hi]:
+	 * lo counts the counting PR OUTs answered GOOD (and what READ KEYS
+	 * showed), hi every counting PR OUT sent that may have been
+	 * applied; pr_gen_open counting PR OUTs are unanswered
+	 * (scenario_pr.c) */
+	uint64_t pr_gen_lo, pr_gen_hi;
+	int pr_gen_open;
+	bool removed; /* taken out by `target lun remove` */
 	/* mode parameters as MODE SELECTs answered in isolation left them
 	 * (scenario_ua.c), for MODE PARAMETERS CHANGED */
 	bool ms_known, ms_wce, ms_dsense, ms_swp;
@@ -297,6 +305,13 @@ struct runner {
 	struct ut_user_cfg user_out[2];
 	struct lun_st luns[MAX_LUNS];
 	int nluns;
+	/* `group` lines: initiator groups, LUN masking (scenario_acl.c) */
+	struct acl_group_st {
+		char name[32];
+		char pats[512]; /* INITIATOR patterns, comma-separated */
+		uint64_t luns;	/* LUN numbers (bits 0..63) */
+	} acl[MAX_ACL_GROUPS];
+	int nacl;
 	struct actor actors[MAX_ACTORS];
 	int nactors;
 	struct pend_list pends;
@@ -410,6 +425,13 @@ struct pend {
 	uint64_t pr_epoch, pr_issued;
 	struct prm_out pro;
 	bool pro_modelled;
+	/* ACL: a command to a LUN its initiator may not see (scenario_acl.c;
+	 * ls is NULL then); a login to a target (not discovery) */
+	bool acl_hidden, acl_login;
+	/* PRgeneration: a PR IN's lower bound when sent; a PR OUT counted
+	 * in its LU's pr_gen_hi */
+	uint64_t pr_gen_lo;
+	bool pr_gen_counts;
 	uint64_t ctl_seq; /* r->ctl_seq when it was sent */
 	/* unit attention oracle: when it was sent (UA clock), the cause it
 	 * is (a reset, on the LUNs of ua_luns), MODE SELECT overlap */
@@ -632,6 +654,17 @@ void check_prin(struct runner *r, struct pend *p, struct ini_op *op);
 /* ------------------------------------------------ scenario_pr.c */
 
 void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op);
+void pr_gen_sent(struct lun_st *l, struct pend *p);
+/* scenario_acl.c: initiator groups (LUN masking) and their oracle */
+void decl_group(struct runner *r, struct toks *t);
+int acl_cfg(struct runner *r, struct ut_config *c);
+bool acl_sees(const struct runner *r, const struct actor *a,
+	      const struct lun_st *l);
+bool acl_may_login(const struct runner *r, const struct actor *a);
+void acl_scsi_done(struct runner *r, struct pend *p, struct ini_op *op);
+void acl_login_done(struct runner *r, struct pend *p, struct ini_op *op);
+void acl_text_oracle(struct runner *r, struct pend *p, const char *kvp);
+void pr_gen_power_on(struct lun_st *l);
 
 /* ------------------------------------------------ scenario_ua.c */
 

@@ -398,8 +398,13 @@ static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	struct lun_st *l = p->ls;
 
-	if (l == NULL)
+	if (l == NULL) {
+		/* REPORT LUNS and REQUEST SENSE through a LUN its group
+		 * hides answer all the same (scenario_acl.c) */
+		if (p->acl_hidden)
+			spc_oracle(r, p, op);
 		return;
+	}
 	resv_note_nexus_loss(r);
 	if (p->kind == PK_RESERVE || p->kind == PK_RELEASE) {
 		l->resv_inflight--;
@@ -530,6 +535,9 @@ void pend_done(void *arg, struct ini_op *op)
 		r->res->scsi_cmds++;
 	if (op->outcome == INI_DROPPED)
 		resv_drop_holder(r, p->a);
+	acl_login_done(r, p, op);
+	if (op->kind == INI_OP_SCSI)
+		acl_scsi_done(r, p, op);
 	switch (p->kind) {
 	case PK_LOGIN:
 		if (op->outcome == INI_DONE && op->login_status == 0) {
@@ -547,9 +555,10 @@ void pend_done(void *arg, struct ini_op *op)
 		 * (TAS=1, SAM-5 §5.6), and our own TMF's response concludes
 		 * ours (RFC 7143 §11.5.1, ini's tmf_aborts()). */
 		for (int i = 0; i < r->nluns; i++)
-			if (p->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
-			    (p->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET &&
-			     r->luns[i].lun == p->lun)) {
+			if ((p->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
+			     (p->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET &&
+			      r->luns[i].lun == p->lun)) &&
+			    acl_sees(r, p->a, &r->luns[i])) {
 				r->luns[i].resets_inflight--;
 				if (op->outcome == INI_DROPPED) {
 					r->luns[i].resets_limbo |= 1u
@@ -563,8 +572,10 @@ void pend_done(void *arg, struct ini_op *op)
 		     p->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
 		     p->tmf_fn == ISCSI_TMF_TARGET_COLD_RESET)) {
 			for (int i = 0; i < r->nluns; i++)
-				if (p->tmf_fn != ISCSI_TMF_LOGICAL_UNIT_RESET ||
-				    r->luns[i].lun == p->lun) {
+				if ((p->tmf_fn !=
+					     ISCSI_TMF_LOGICAL_UNIT_RESET ||
+				     r->luns[i].lun == p->lun) &&
+				    acl_sees(r, p->a, &r->luns[i])) {
 					bool raced = r->luns[i].resv_raced;
 
 					resv_reset(&r->luns[i]);

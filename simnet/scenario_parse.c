@@ -359,6 +359,12 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 	op->lun = u64_or(t, "lun", 0, r);
 	p->lun = op->lun;
 	l = p->ls = lun_find(r, op->lun);
+	/* a LUN its group hides: no LU behind it for this initiator, no
+	 * model or oracle of the LU judges it (scenario_acl.c does) */
+	if (l != NULL && !acl_sees(r, p->a, l)) {
+		l = p->ls = NULL;
+		p->acl_hidden = true;
+	}
 	bs = l ? l->bs : 512;
 	p->lba = u64_or(t, "lba", 0, r);
 	p->blocks = (uint32_t)u64_or(t, "blocks", 1, r);

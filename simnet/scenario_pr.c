@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "scsi/scsi.h"
+#include "ut_assert.h"
 #include "scenario_int.h"
 
 /* ------------------------------------- persistent reservation oracle */
@@ -55,6 +56,108 @@ static void sort_keys(uint64_t *ks, int n, char *buf, size_t cap)
 				      (unsigned long long)ks[i]);
 }
 
+/* ------------------------------------------------------ PRgeneration */
+
+/*
+ * SPC-4 §6.16.2: PRgeneration is incremented by every PERSISTENT RESERVE
+ * OUT with REGISTER, REGISTER AND IGNORE EXISTING KEY, CLEAR, PREEMPT or
+ * PREEMPT AND ABORT, not by RESERVE or RELEASE, nor by one that ends in
+ * an error or RESERVATION CONFLICT.  Two cases the standard leaves open
+ * count as "maybe": a REGISTER by an unregistered nexus with SARK 0
+ * (GOOD and changes nothing; utarget does not count it) and REGISTER AND
+ * MOVE (not in the list; utarget counts it).  The value must lie between
+ * what the answers prove and what was sent: a PR IN sees at least the
+ * counting PR OUTs answered GOOD before it was sent and at most every
+ * counting PR OUT sent before its answer that was not refused.
+ */
+static bool pr_counting_sa(uint8_t sa)
+{
+	return sa != PRM_RESERVE && sa != PRM_RELEASE;
+}
+
+void pr_gen_sent(struct lun_st *l, struct pend *p)
+{
+	if (p->kind == PK_PRIN_KEYS || p->kind == PK_PRIN_RESV)
+		p->pr_gen_lo = l->pr_gen_lo;
+	if (p->kind != PK_PROUT || !pr_counting_sa(p->pro.sa))
+		return;
+	p->pr_gen_counts = true;
+	l->pr_gen_hi++;
+	l->pr_gen_open++;
+}
+
+/* SPC-4 §6.16.2: a power on sets PRgeneration to 0 "regardless of the
+ * APTPL bit"; utarget restores the count it saved with APTPL.  Both are
+ * accepted: the lower bound starts again from 0. */
+void pr_gen_power_on(struct lun_st *l)
+{
+	l->pr_gen_lo = 0;
+}
+
+static void pr_gen_answer(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	struct lun_st *l = p->ls;
+	int me = p->a->idx;
+
+	if (p->kind == PK_PROUT && p->pr_gen_counts) {
+		bool sure;
+
+		ut_assert(l->pr_gen_open > 0 && l->pr_gen_hi > l->pr_gen_lo);
+		l->pr_gen_open--;
+		if (op->outcome == INI_NOT_SENT ||
+		    op->outcome == INI_REJECTED) {
+			l->pr_gen_hi--; /* never reached the device server */
+			return;
+		}
+		if (sense_unknown_fate(op) || op->outcome != INI_DONE)
+			return; /* it may have counted, or not */
+		if (!scsi_good(op)) {
+			l->pr_gen_hi--; /* refused: "shall not" count */
+			return;
+		}
+		if (p->pro.sa == PRM_REGISTER ||
+		    p->pro.sa == PRM_REGISTER_IGNORE)
+			/* SARK 0 counts only when it unregisters, known only
+			 * when the state was and the order is */
+			sure = p->pro.sark != 0 ||
+			       (p->pr_alone && l->pr_issued == p->pr_issued &&
+				!limbo_pending(r, &l->pr_limbo) &&
+				p->pr_known && !l->pr.unknown &&
+				!l->spc2_used && l->pr.key[me] != 0);
+		else
+			sure = p->pro.sa == PRM_CLEAR ||
+			       p->pro.sa == PRM_PREEMPT ||
+			       p->pro.sa == PRM_PREEMPT_ABORT;
+		if (sure)
+			l->pr_gen_lo++;
+		return;
+	}
+	if ((p->kind == PK_PRIN_KEYS || p->kind == PK_PRIN_RESV) &&
+	    scsi_good(op) && op->in_len >= 4) {
+		uint64_t got = get_be32(op->in);
+
+		if (got < p->pr_gen_lo || got > l->pr_gen_hi) {
+			failf(r, p->line,
+			      "oracle: %s %s on lun %u returned PRgeneration "
+			      "%llu; SPC-4 §6.16.2 allows %llu..%llu (one per "
+			      "REGISTER, REGISTER AND IGNORE, CLEAR, PREEMPT, "
+			      "PREEMPT AND ABORT answered GOOD before it was "
+			      "sent; at most one per such command sent before "
+			      "its answer) (seed %llu)",
+			      p->a->name, p->verb, l->lun,
+			      (unsigned long long)got,
+			      (unsigned long long)p->pr_gen_lo,
+			      (unsigned long long)l->pr_gen_hi,
+			      (unsigned long long)r->seed);
+			return;
+		}
+		/* What it saw is a floor from now on, unless a counting PR
+		 * OUT still unanswered is in it and will count again. */
+		if (l->pr_gen_open == 0 && got > l->pr_gen_lo)
+			l->pr_gen_lo = got;
+	}
+}
+
 /*
  * PR OUT answers change the model; READ/WRITE/SYNCHRONIZE CACHE statuses
  * and PR IN data are checked against it.  Exact only where the order is
@@ -73,6 +176,8 @@ void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 	bool exact;
 	char st[512];
 
+	if (l != NULL && !r->failed)
+		pr_gen_answer(r, p, op);
 	if (l != NULL && l->spc2_used && p->kind == PK_PROUT &&
 	    op->outcome != INI_NOT_SENT && op->outcome != INI_REJECTED)
 		ua_pr_unknown(r, p); /* unit attentions: not modelled here */

@@ -63,7 +63,7 @@ static void oracle_report_luns(struct runner *r, struct pend *p,
 	if (op->cdb[2] != 0 || op->in_len < 8 || !config_stable(r, p))
 		return;
 	for (int i = 0; i < r->nluns; i++)
-		if (!r->luns[i].removed) {
+		if (!r->luns[i].removed && acl_sees(r, p->a, &r->luns[i])) {
 			want[i] = true;
 			expected++;
 		}
@@ -365,6 +365,7 @@ void spc_text_oracle(struct runner *r, struct pend *p, struct ini_op *op)
 		bool known = false;
 
 		i += (uint32_t)strlen(kvp) + 1;
+		acl_text_oracle(r, p, kvp);
 		if (strncmp(kvp, "TargetAddress=", 14) != 0)
 			continue;
 		for (int k = 0; k < (r->nportals ? r->nportals : 1); k++) {

@@ -252,6 +252,7 @@ static void ctl_lun_add(struct runner *r, struct toks *t)
 	l->wc_off = l->wc_off_cfg = d.write_through;
 	l->wc_off_since = 0;
 	l->removed = false;
+	pr_gen_power_on(l); /* a new LU, or one back with its saved state */
 	l->ms_saved = MS_SAVED_NONE;
 	/* a new LU: its mode parameters are the defaults */
 	l->ms_known = l->ms_inflight == 0;
@@ -440,7 +441,11 @@ void target_verb(struct runner *r, struct toks *t)
 	if (strcmp(verb, "lun") == 0 || strcmp(verb, "disable") == 0 ||
 	    strcmp(verb, "enable") == 0 || strcmp(verb, "session") == 0)
 		r->res->fault_count[SCN_F_RECONFIG]++;
-	if (strcmp(verb, "lun") == 0 && t->n >= 3) {
+	if (strcmp(verb, "lun") == 0 && t->n >= 3 && r->nacl > 0 &&
+	    strcmp(t->v[2], "resize") != 0) {
+		/* they change the default LUN set only (scenario_acl.c) */
+		syntaxf(r, "target lun add|remove: not with group lines");
+	} else if (strcmp(verb, "lun") == 0 && t->n >= 3) {
 		if (strcmp(t->v[2], "add") == 0)
 			ctl_lun_add(r, t);
 		else if (strcmp(t->v[2], "remove") == 0)

@@ -293,7 +293,8 @@ void ua_scsi_sent(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	int li = lun_index(r, p->lun);
 
-	if (li < 0 || (op->cdb[0] != 0x15 && op->cdb[0] != 0x55))
+	if (li < 0 || p->acl_hidden ||
+	    (op->cdb[0] != 0x15 && op->cdb[0] != 0x55))
 		return;
 	p->ua_ms_alone = r->luns[li].ms_inflight == 0;
 	p->ua_ms_issued = ++r->luns[li].ms_issued;
@@ -436,6 +437,9 @@ static void judge_scsi(struct runner *r, struct pend *p, struct ini_op *op,
  * again while the TMF travels): removed LUNs count too. */
 static bool tmf_resets(const struct pend *p, const struct lun_st *l)
 {
+	/* a session resets only the LUs it sees (its LUN set, ACLs) */
+	if (!acl_sees(p->r, p->a, l))
+		return false;
 	return p->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
 	       p->tmf_fn == ISCSI_TMF_TARGET_COLD_RESET ||
 	       (p->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET && l->lun == p->lun);
@@ -521,7 +525,7 @@ void ua_on_done(struct runner *r, struct pend *p, struct ini_op *op)
 	if (op->kind != INI_OP_SCSI)
 		return;
 	li = lun_index(r, p->lun);
-	if (li < 0)
+	if (li < 0 || p->acl_hidden) /* no nexus to that LU (ACLs) */
 		return;
 	judge_scsi(r, p, op, li, now);
 	if (p->ua_ms)

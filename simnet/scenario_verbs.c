@@ -141,6 +141,7 @@ static void issue_scsi(struct runner *r, struct actor *a, const char *verb,
 		p->pr_epoch = l->pr_epoch;
 		if (p->kind == PK_RESERVE || p->kind == PK_RELEASE)
 			l->resv_inflight++;
+		pr_gen_sent(l, p);
 		if (p->kind == PK_PROUT) {
 			ua_pr_sent(r, p);
 			l->pr_inflight++;
@@ -196,9 +197,10 @@ static void issue_tmf(struct runner *r, struct actor *a, const char *verb,
 		alua_reset_sent(r, p);
 	r->res->tmf_count[op->tmf_fn % SCN_STAT_TMFS]++;
 	for (int i = 0; i < r->nluns; i++)
-		if (op->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
-		    (op->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET &&
-		     r->luns[i].lun == op->lun)) {
+		if ((op->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
+		     (op->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET &&
+		      r->luns[i].lun == op->lun)) &&
+		    acl_sees(r, a, &r->luns[i])) {
 			r->luns[i].epoch++;
 			r->luns[i].uncertain = true;
 			r->luns[i].resets_inflight++;
@@ -259,6 +261,7 @@ static void issue_login(struct runner *r, struct actor *a, struct toks *t,
 	/* A reconnect goes where the last login went (its portal group). */
 	if (portal == NULL && a->portal[0] && !discovery)
 		portal = a->portal;
+	p->acl_login = !discovery;
 	if (!discovery) {
 		if (portal != a->portal)
 			snprintf(a->portal, sizeof(a->portal), "%s",

@@ -1,0 +1,301 @@
+/*
+ * scenario_acl.c — initiator groups (SCST's GROUP / INITIATOR / LUN, LUN
+ * masking) in a scenario, and the oracle of what each initiator may
+ * reach.
+ *
+ *   group NAME initiators=PATTERN[,PATTERN...] luns=N[,N...]|none
+ *
+ * puts a GROUP into the target's configuration (build_cfg): its INITIATOR
+ * patterns and, for each N, `LUN N` on the device of the scenario's LUN N
+ * (the same logical unit, so that every oracle keeps one model per LU).
+ * An initiator in no group gets the default LUN set: every `lun` line.
+ *
+ * The rules, as acl.h and docs/configuration.md state them, written here
+ * again from that text (not by calling target/iscsi/acl.c, whose bugs
+ * the oracle is there to see): a pattern matches a whole name, '*' any
+ * run of characters, '?' any one, without regard to case; a leading '!'
+ * makes it an exclusion.  A name belongs to a group when no exclusion of
+ * the group matches it and one of its other patterns does, or the group
+ * has only exclusions.  The first group (in declaration order) the name
+ * belongs to gives its LUN set.  Then:
+ *   - REPORT LUNS lists exactly that set (scenario_spc.c);
+ *   - a command to another LUN is answered CHECK CONDITION, ILLEGAL
+ *     REQUEST, LOGICAL UNIT NOT SUPPORTED (05/25/00), REQUEST SENSE
+ *     returns that sense, a standard INQUIRY peripheral qualifier 011b,
+ *     device type 1Fh (SPC-4 §4.6.2, §6.6.2, §6.39; SAM-5 §5.9);
+ *   - an initiator whose set is empty may not log in: status class 2,
+ *     0202h (RFC 7143 §11.13.5 "the initiator is not allowed access to
+ *     the given target") or 0203h (utarget, as SCST's iscsi-scstd,
+ *     answers "not found", hiding the target; both are accepted);
+ *   - and SendTargets does not name the target to it.
+ * `target lun add/remove` change only the default set: not allowed with
+ * groups (the oracle would not know the groups' LUNs after them).
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bytes.h"
+#include "config/config.h"
+#include "scenario_int.h"
+#include "scsi/scsi.h"
+
+/* Does pattern p (no '!') match the whole of s? */
+static bool glob_match(const char *p, const char *s)
+{
+	for (; *p != '\0'; p++, s++) {
+		if (*p == '*') {
+			/* the rest of the pattern from any suffix of s */
+			for (const char *t = s;; t++) {
+				if (glob_match(p + 1, t))
+					return true;
+				if (*t == '\0')
+					return false;
+			}
+		}
+		if (*s == '\0')
+			return false;
+		if (*p != '?' &&
+		    tolower((unsigned char)*p) != tolower((unsigned char)*s))
+			return false;
+	}
+	return *s == '\0';
+}
+
+static bool group_has(const struct acl_group_st *g, const char *name)
+{
+	char buf[sizeof(g->pats)], *save = NULL;
+	bool positive = false, hit = false;
+
+	snprintf(buf, sizeof(buf), "%s", g->pats);
+	for (char *pat = strtok_r(buf, ",", &save); pat != NULL;
+	     pat = strtok_r(NULL, ",", &save)) {
+		if (pat[0] == '!') {
+			if (glob_match(pat + 1, name))
+				return false;
+		} else {
+			positive = true;
+			hit = hit || glob_match(pat, name);
+		}
+	}
+	return hit || !positive;
+}
+
+/* The group whose LUNs the actor sees, NULL for the default set. */
+static const struct acl_group_st *group_of(const struct runner *r,
+					   const struct actor *a)
+{
+	const char *name = ini_iqn(a->ini);
+
+	for (int i = 0; i < r->nacl; i++)
+		if (group_has(&r->acl[i], name))
+			return &r->acl[i];
+	return NULL;
+}
+
+bool acl_sees(const struct runner *r, const struct actor *a,
+	      const struct lun_st *l)
+{
+	const struct acl_group_st *g = group_of(r, a);
+
+	if (g == NULL)
+		return true; /* the default set: every lun line */
+	return l->lun < 64 && (g->luns >> l->lun & 1);
+}
+
+bool acl_may_login(const struct runner *r, const struct actor *a)
+{
+	const struct acl_group_st *g = group_of(r, a);
+
+	return g == NULL ? r->nluns > 0 : g->luns != 0;
+}
+
+/* group NAME initiators=P1,P2 luns=0,2|none */
+void decl_group(struct runner *r, struct toks *t)
+{
+	struct acl_group_st *g;
+	const char *pats = kv(t, "initiators"), *luns = kv(t, "luns");
+	char buf[256], *save = NULL;
+
+	if (t->n < 4 || pats == NULL || luns == NULL ||
+	    r->nacl == MAX_ACL_GROUPS || r->started) {
+		syntaxf(r,
+			"group NAME initiators=PATTERN[,PATTERN...] "
+			"luns=N[,N...]|none (at most %d, before the "
+			"target starts, after the lun lines)",
+			MAX_ACL_GROUPS);
+		return;
+	}
+	g = &r->acl[r->nacl];
+	memset(g, 0, sizeof(*g));
+	snprintf(g->name, sizeof(g->name), "%s", t->v[1]);
+	if (strlen(pats) >= sizeof(g->pats) || pats[0] == '\0') {
+		syntaxf(r, "group: initiators= too long or empty");
+		return;
+	}
+	snprintf(g->pats, sizeof(g->pats), "%s", pats);
+	if (strcmp(luns, "none") != 0) {
+		snprintf(buf, sizeof(buf), "%s", luns);
+		for (char *n = strtok_r(buf, ",", &save); n != NULL;
+		     n = strtok_r(NULL, ",", &save)) {
+			char *end;
+			unsigned long lun = strtoul(n, &end, 0);
+
+			if (*end != '\0' || lun >= 64 ||
+			    lun_find(r, lun) == NULL) {
+				syntaxf(r,
+					"group %s: luns=%s: LUN %s is not "
+					"a lun line before (0..63)",
+					g->name, luns, n);
+				return;
+			}
+			g->luns |= 1ull << lun;
+		}
+	}
+	r->nacl++;
+}
+
+/* The groups into the configuration of the scenario's target (before
+ * `target add` copies it: every target has the same groups). */
+int acl_cfg(struct runner *r, struct ut_config *c)
+{
+	struct ut_target_cfg *tc = ut_config_find_target(c, r->iqn);
+
+	if (r->nacl == 0)
+		return 0;
+	if (tc == NULL)
+		return -1;
+	for (int i = 0; i < r->nacl; i++) {
+		const struct acl_group_st *d = &r->acl[i];
+		struct ut_group_cfg *g = ut_target_add_group(tc, d->name);
+		char buf[sizeof(d->pats)], *save = NULL;
+
+		if (g == NULL)
+			return -1;
+		snprintf(buf, sizeof(buf), "%s", d->pats);
+		for (char *pat = strtok_r(buf, ",", &save); pat != NULL;
+		     pat = strtok_r(NULL, ",", &save))
+			if (ut_group_add_initiator(g, pat) != 0)
+				return -1;
+		for (int k = 0; k < r->nluns; k++) {
+			const struct lun_st *l = &r->luns[k];
+
+			if (l->lun < 64 && (d->luns >> l->lun & 1) &&
+			    ut_lun_add(tc, g, l->lun, l->disk, l->ro) == NULL)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* Sense data in either format (REQUEST SENSE's parameter data). */
+static void sense_data(const uint8_t *s, uint32_t len, int *sk, int *asc,
+		       int *ascq)
+{
+	*sk = *asc = *ascq = -1;
+	if (len >= 4 && ((s[0] & 0x7f) == 0x72 || (s[0] & 0x7f) == 0x73)) {
+		*sk = s[1] & 0xf;
+		*asc = s[2];
+		*ascq = s[3];
+	} else if (len >= 14) {
+		*sk = s[2] & 0xf;
+		*asc = s[12];
+		*ascq = s[13];
+	}
+}
+
+/* A command to a LUN outside the initiator's set: SAM-5 §5.9, SPC-4
+ * §4.6.2 (a LUN with no logical unit), §6.6.2 (INQUIRY: qualifier 011b,
+ * type 1Fh), §6.39 (REQUEST SENSE returns the sense it would have got).
+ * REPORT LUNS is judged by its own oracle. */
+void acl_scsi_done(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	uint8_t opc = op->cdb[0];
+	int sk = -1, asc = -1, ascq = -1;
+	const char *want = NULL;
+	char got[64];
+
+	if (!p->acl_hidden || r->failed || r->against ||
+	    op->outcome != INI_DONE || op->response != 0 ||
+	    op->status == SCSI_STATUS_BUSY ||
+	    op->status == SCSI_STATUS_TASK_SET_FULL || opc == 0xa0)
+		return;
+	if (opc == 0x12 && !(op->cdb[1] & 0x01)) {
+		if (op->status != SCSI_STATUS_GOOD || op->in_len < 1 ||
+		    op->in[0] != 0x7f)
+			want = "GOOD with peripheral qualifier 011b and "
+			       "device type 1Fh (7Fh)";
+		snprintf(got, sizeof(got), "status %02xh byte 0 %02xh",
+			 op->status, op->in_len ? op->in[0] : 0);
+	} else if (opc == 0x03) {
+		if (op->status == SCSI_STATUS_GOOD)
+			sense_data(op->in, op->in_len, &sk, &asc, &ascq);
+		if (op->status != SCSI_STATUS_GOOD || sk != 5 || asc != 0x25 ||
+		    ascq != 0)
+			want = "GOOD with sense data 5/25/00";
+		snprintf(got, sizeof(got), "status %02xh sense %x/%02x/%02x",
+			 op->status, sk & 0xff, asc & 0xff, ascq & 0xff);
+	} else {
+		if (op->status == SCSI_STATUS_CHECK_CONDITION)
+			sense_parse(op, &sk, &asc, &ascq);
+		if (op->status != SCSI_STATUS_CHECK_CONDITION || sk != 5 ||
+		    asc != 0x25 || ascq != 0)
+			want = "CHECK CONDITION 5/25/00 (LOGICAL UNIT NOT "
+			       "SUPPORTED)";
+		snprintf(got, sizeof(got), "status %02xh sense %x/%02x/%02x",
+			 op->status, sk & 0xff, asc & 0xff, ascq & 0xff);
+	}
+	if (want == NULL)
+		return;
+	{
+		const struct acl_group_st *g = group_of(r, p->a);
+
+		failf(r, p->line,
+		      "oracle: ACL: %s (%s, %s) may not see lun %u, so its %s "
+		      "must be answered %s; got %s (seed %llu)",
+		      p->a->name, ini_iqn(p->a->ini),
+		      g ? g->name : "default LUN set",
+		      (unsigned)(p->lun & 0xffff), p->verb, want, got,
+		      (unsigned long long)r->seed);
+	}
+}
+
+void acl_login_done(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	const struct acl_group_st *g;
+
+	if (!p->acl_login || r->failed || r->against ||
+	    op->outcome != INI_DONE || acl_may_login(r, p->a) ||
+	    op->login_status == 0x0202 || op->login_status == 0x0203)
+		return;
+	g = group_of(r, p->a);
+	failf(r, p->line,
+	      "oracle: ACL: %s (%s) is in group %s, which has no LUN: its "
+	      "login must be refused with 0202h (RFC 7143 §11.13.5) or 0203h "
+	      "(the target hidden); got status %04xh (seed %llu)",
+	      p->a->name, ini_iqn(p->a->ini), g ? g->name : "-",
+	      op->login_status, (unsigned long long)r->seed);
+}
+
+/* One key=value of a SendTargets answer to p's actor. */
+void acl_text_oracle(struct runner *r, struct pend *p, const char *kvp)
+{
+	const char *name;
+	bool ours;
+
+	if (r->nacl == 0 || strncmp(kvp, "TargetName=", 11) != 0 ||
+	    acl_may_login(r, p->a))
+		return;
+	name = kvp + 11;
+	ours = strcmp(name, r->iqn) == 0;
+	for (int i = 0; i < r->nextra && !ours; i++)
+		ours = strcmp(name, r->extra_iqn[i]) == 0;
+	if (ours)
+		failf(r, p->line,
+		      "oracle: ACL: %s's %s answer names %s, but %s (%s) may "
+		      "not log in to it (no LUN in its group): SendTargets "
+		      "must not show it (seed %llu)",
+		      p->a->name, p->verb, name, p->a->name, ini_iqn(p->a->ini),
+		      (unsigned long long)r->seed);
+}
