@@ -510,7 +510,26 @@ size_t fake_conn_pending(struct fake_conn *c)
 
 int fake_conn_pop_pdu(struct fake_conn *c, struct iscsi_bhs *h, uint8_t **data)
 {
-	uint64_t need;
+	return fake_conn_pop_pdu_digests(c, false, false, h, data);
+}
+
+/* The digest the target stores after covered bytes: the CRC32C's
+ * complement, in host order, as conn.c writes it. */
+static bool digest_ok(const uint8_t *covered, size_t len, const uint8_t *d)
+{
+	uint32_t want = ~crc32c(~0u, covered, len), got;
+
+	memcpy(&got, d, 4);
+	return got == want;
+}
+
+int fake_conn_pop_pdu_digests(struct fake_conn *c, bool header_digest,
+			      bool data_digest, struct iscsi_bhs *h,
+			      uint8_t **data)
+{
+	const uint8_t *p = c->to_client.p;
+	uint64_t need, hdr, padded;
+	int rc = 0;
 
 	/* Let a send-limited target push out more. */
 	for (int i = 0; i < 1000 && c->h && c->send_limit; i++) {
@@ -522,19 +541,27 @@ int fake_conn_pop_pdu(struct fake_conn *c, struct iscsi_bhs *h, uint8_t **data)
 	}
 	if (c->to_client.len < ISCSI_BHS_LEN)
 		return -1;
-	iscsi_bhs_decode(c->to_client.p, h);
-	need = iscsi_pdu_wire_len(h->total_ahs_len, h->data_len, false, false);
+	iscsi_bhs_decode(p, h);
+	need = iscsi_pdu_wire_len(h->total_ahs_len, h->data_len, header_digest,
+				  data_digest);
 	if (c->to_client.len < need)
 		return -1;
+	hdr = ISCSI_BHS_LEN + h->total_ahs_len * 4u;
+	padded = h->data_len + iscsi_pad4(h->data_len);
+	if (header_digest && !digest_ok(p, (size_t)hdr, p + hdr))
+		rc = -2;
+	if (header_digest)
+		hdr += ISCSI_DIGEST_LEN;
+	if (!rc && data_digest && h->data_len &&
+	    !digest_ok(p + hdr, (size_t)padded, p + hdr + padded))
+		rc = -3;
 	*data = NULL;
-	if (h->data_len) {
+	if (!rc && h->data_len) {
 		*data = malloc(h->data_len);
-		memcpy(*data,
-		       c->to_client.p + ISCSI_BHS_LEN + h->total_ahs_len * 4u,
-		       h->data_len);
+		memcpy(*data, p + hdr, h->data_len);
 	}
 	buf_consume(&c->to_client, (size_t)need);
-	return 0;
+	return rc;
 }
 
 int fake_conn_closed(struct fake_conn *c)

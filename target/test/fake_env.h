@@ -6,6 +6,7 @@
 #ifndef UT_FAKE_ENV_H
 #define UT_FAKE_ENV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +52,13 @@ size_t fake_conn_pending(struct fake_conn *c);
 /* Take one PDU the target sent (no digests). 0 on success, -1 if no
  * complete PDU is waiting.  *data is malloc'ed (or NULL). */
 int fake_conn_pop_pdu(struct fake_conn *c, struct iscsi_bhs *h, uint8_t **data);
+/* The same on a connection whose digests are on (RFC 7143 §13.1: the
+ * header digest follows the BHS and AHS, the data digest the padded data
+ * segment), checking them: -2 for a wrong header digest, -3 for a wrong
+ * data digest (the PDU is consumed either way). */
+int fake_conn_pop_pdu_digests(struct fake_conn *c, bool header_digest,
+			      bool data_digest, struct iscsi_bhs *h,
+			      uint8_t **data);
 /* Has the target closed the connection? */
 int fake_conn_closed(struct fake_conn *c);
 /* Close from the initiator's side (orderly). */
