@@ -59,7 +59,7 @@ check iscsi \
 check scsi \
 	"sense cdb lu_stats" \
 	"base" \
-	"pr alua" \
+	"pr pr_in pr_aptpl alua" \
 	"reserve" \
 	"task_set" \
 	"sbc_io" \

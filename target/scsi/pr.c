@@ -17,6 +17,10 @@
  *   WE / EA All Registrants (7/8)  idem; every registrant is a holder
  * Reads and writes are marked in the command table (SCSI_CMD_PR_READ,
  * SCSI_CMD_PR_WRITE); other commands pass.
+ *
+ * This file changes the state (registrations, PERSISTENT RESERVE OUT) and
+ * decides conflicts; pr_in.c reports it, pr_aptpl.c keeps it across power
+ * loss, and pr_int.h holds the types and invariants the three share.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,6 +28,7 @@
 #include <strings.h>
 
 #include "env.h"
+#include "scsi/pr_int.h"
 #include "scsi/scsi_int.h"
 
 enum pr_out_sa {
@@ -38,21 +43,6 @@ enum pr_out_sa {
 };
 
 #define PR_PARAM_LEN 24
-#define PR_ISCSI_PROTO 0x5
-
-static bool type_valid(uint8_t t)
-{
-	return t == 1 || t == 3 || t == 5 || t == 6 || t == 7 || t == 8;
-}
-
-static bool type_all_reg(uint8_t t)
-{
-	return t == 7 || t == 8;
-}
-static bool type_reg_only(uint8_t t)
-{
-	return t == 5 || t == 6;
-}
 
 /* ------------------------------------------------------- identities */
 
@@ -66,42 +56,6 @@ static bool reg_matches(const struct scsi_pr_reg *r,
 	return r->all_tg_pt || r->rtp == id->rel_tgt_port_id;
 }
 
-/*
- * The state every PR command leaves behind (and the APTPL loader accepts):
- * registrations within the table, each with a key (key 0 means "not
- * registered", SPC-4 §5.12.7); a reservation of a valid type whose holder
- * is a registration (or, for the all-registrants types, at least one
- * registrant).
- */
-static void pr_check(const struct scsi_pr *pr)
-{
-	ut_assert(pr->nregs <= SCSI_PR_MAX_REGS);
-	ut_assert(!pr->reserved || type_valid(pr->type));
-	ut_assert(!pr->reserved || type_all_reg(pr->type) ||
-		  pr->holder < pr->nregs);
-	ut_assert(!pr->reserved || pr->nregs > 0);
-}
-
-/* Expensive half: keys set, and one registration per I_T nexus. */
-static bool pr_regs_ok(const struct scsi_pr *pr)
-{
-	for (unsigned int i = 0; i < pr->nregs; i++) {
-		const struct scsi_pr_reg *r = &pr->regs[i];
-
-		if (r->key == 0)
-			return false;
-		for (unsigned int j = i + 1; j < pr->nregs; j++) {
-			const struct scsi_pr_reg *q = &pr->regs[j];
-
-			if (strcasecmp(r->initiator, q->initiator) == 0 &&
-			    memcmp(r->isid, q->isid, sizeof(r->isid)) == 0 &&
-			    (r->rtp == q->rtp || r->all_tg_pt || q->all_tg_pt))
-				return false;
-		}
-	}
-	return true;
-}
-
 static int reg_find(const struct scsi_pr *pr, const struct scsi_nexus_id *id)
 {
 	ut_assert(pr->nregs <= SCSI_PR_MAX_REGS);
@@ -110,14 +64,6 @@ static int reg_find(const struct scsi_pr *pr, const struct scsi_nexus_id *id)
 			return (int)i;
 	}
 	return -1;
-}
-
-static bool is_holder(const struct scsi_pr *pr, int idx)
-{
-	ut_assert(idx < (int)pr->nregs); /* reg_find()'s answer, or -1 */
-	if (!pr->reserved || idx < 0)
-		return false;
-	return type_all_reg(pr->type) || pr->holder == (unsigned int)idx;
 }
 
 bool scsi_pr_has_registrations(const struct scsi_lu *lu)
@@ -146,183 +92,6 @@ bool scsi_pr_conflict(const struct scsi_cmd *cmd, uint8_t flags)
 	if ((type_reg_only(pr->type) || type_all_reg(pr->type)) && idx >= 0)
 		return false;
 	return (flags & mask) != 0;
-}
-
-/* ------------------------------------------------------------ APTPL */
-
-#define PR_STATE_MAGIC 0x55545052u /* "UTPR" */
-#define PR_STATE_MAX (16 + SCSI_PR_MAX_REGS * (8 + 2 + 1 + 6 + 1 + 224))
-
-/* The environment's keys are [A-Za-z0-9._-]: "pr-" + the device name
- * with anything else turned into '_'. */
-static void state_key(const struct scsi_lu *lu, char *key, size_t cap)
-{
-	ut_assert(cap > 3);
-	ut_assert(lu->name[0] != '\0'); /* "pr-" alone names no device */
-	snprintf(key, cap, "pr-%s", lu->name);
-	for (char *p = key; *p; p++) {
-		bool ok = (*p >= 'a' && *p <= 'z') ||
-			  (*p >= 'A' && *p <= 'Z') ||
-			  (*p >= '0' && *p <= '9') || *p == '.' || *p == '-';
-
-		if (!ok || (*p == '.' && p > key && p[-1] == '.'))
-			*p = '_';
-	}
-}
-
-/* Serialize: magic, generation, aptpl, reserved, type, holder, nregs,
- * then per registration: key, rtp, all_tg_pt, isid, name length, name. */
-static size_t pr_encode(const struct scsi_pr *pr, uint8_t *b)
-{
-	size_t n = 0;
-
-	pr_check(pr);
-	ut_assert(pr->holder <= 0xff && pr->nregs <= 0xff); /* one byte each */
-	put_be32(b, PR_STATE_MAGIC);
-	put_be32(b + 4, pr->generation);
-	b[8] = pr->aptpl;
-	b[9] = pr->reserved;
-	b[10] = pr->type;
-	b[11] = (uint8_t)pr->holder;
-	b[12] = (uint8_t)pr->nregs;
-	n = 13;
-	for (unsigned int i = 0; i < pr->nregs; i++) {
-		const struct scsi_pr_reg *r = &pr->regs[i];
-		size_t len = strnlen(r->initiator, sizeof(r->initiator) - 1);
-
-		put_be64(b + n, r->key);
-		put_be16(b + n + 8, r->rtp);
-		b[n + 10] = r->all_tg_pt;
-		memcpy(b + n + 11, r->isid, 6);
-		b[n + 17] = (uint8_t)len;
-		memcpy(b + n + 18, r->initiator, len);
-		n += 18 + len;
-	}
-	ut_assert(n <= PR_STATE_MAX);
-	return n;
-}
-
-static bool pr_decode(struct scsi_pr *pr, const uint8_t *b, size_t len)
-{
-	size_t n = 13;
-
-	memset(pr, 0, sizeof(*pr));
-	if (len < 13 || get_be32(b) != PR_STATE_MAGIC ||
-	    b[12] > SCSI_PR_MAX_REGS)
-		return false;
-	pr->generation = get_be32(b + 4);
-	pr->aptpl = b[8];
-	pr->reserved = b[9];
-	pr->type = b[10];
-	pr->holder = b[11];
-	for (unsigned int i = 0; i < b[12]; i++) {
-		struct scsi_pr_reg *r = &pr->regs[i];
-
-		if (n + 18 > len || n + 18 + b[n + 17] > len ||
-		    b[n + 17] >= sizeof(r->initiator) || get_be64(b + n) == 0)
-			return false;
-		r->key = get_be64(b + n);
-		r->rtp = get_be16(b + n + 8);
-		r->all_tg_pt = b[n + 10];
-		memcpy(r->isid, b + n + 11, 6);
-		memcpy(r->initiator, b + n + 18, b[n + 17]);
-		n += 18u + b[n + 17];
-		pr->nregs++;
-	}
-	/* What was saved is data from a disk: validated here, so that the
-	 * state the commands work on obeys pr_check() from the start. */
-	if (pr->reserved &&
-	    (!type_valid(pr->type) || pr->nregs == 0 ||
-	     (!type_all_reg(pr->type) && pr->holder >= pr->nregs)))
-		return false;
-	if (!pr_regs_ok(pr))
-		return false;
-	pr_check(pr);
-	ut_assert(n <= len);
-	ut_assert(pr->nregs == b[12]);
-	return true;
-}
-
-/* Pair assertion for APTPL: what pr_save() writes, the loader reads back
- * as the very same state. */
-static bool pr_roundtrip_ok(const struct scsi_pr *pr, const uint8_t *b,
-			    size_t n)
-{
-	struct scsi_pr *back = malloc(sizeof(*back));
-	bool ok;
-
-	if (!back)
-		return true; /* nothing to compare with: not a failure */
-	ok = pr_decode(back, b, n) && back->generation == pr->generation &&
-	     back->aptpl == pr->aptpl && back->reserved == pr->reserved &&
-	     back->nregs == pr->nregs;
-	if (ok && pr->reserved)
-		ok = back->type == pr->type && back->holder == pr->holder;
-	for (unsigned int i = 0; ok && i < pr->nregs; i++)
-		ok = back->regs[i].key == pr->regs[i].key &&
-		     back->regs[i].rtp == pr->regs[i].rtp &&
-		     back->regs[i].all_tg_pt == pr->regs[i].all_tg_pt &&
-		     !memcmp(back->regs[i].isid, pr->regs[i].isid, 6) &&
-		     !strcmp(back->regs[i].initiator, pr->regs[i].initiator);
-	free(back);
-	return ok;
-}
-
-/* After every change: keep the durable copy in step (or drop it). */
-static void pr_save(struct scsi_lu *lu, bool was_aptpl)
-{
-	struct env *env = lu->env;
-	char key[96];
-	uint8_t *b;
-	size_t n;
-
-	pr_check(&lu->pr);
-	if (!lu->pr.ptpl_capable || (!lu->pr.aptpl && !was_aptpl))
-		return;
-	/* APTPL is refused where no state can be kept (pr_out_parse). */
-	ut_assert(env->ops->state_put != NULL);
-	state_key(lu, key, sizeof(key));
-	if (!lu->pr.aptpl) {
-		env->ops->state_put(env, key, NULL, 0);
-		return;
-	}
-	b = malloc(PR_STATE_MAX);
-	if (!b)
-		return;
-	n = pr_encode(&lu->pr, b);
-	ut_assert_slow(pr_roundtrip_ok(&lu->pr, b, n));
-	if (env->ops->state_put(env, key, b, n) < 0)
-		LOG_WARN(env, "scsi: %s: could not save APTPL state", lu->name);
-	free(b);
-}
-
-/* Load what an earlier run saved, and find out whether the environment
- * can keep state at all (PTPL_C): a store that answers "absent" can. */
-void scsi_pr_load(struct scsi_lu *lu)
-{
-	struct env *env = lu->env;
-	char key[96];
-	uint8_t *b;
-	ssize_t n;
-
-	if (!env || !env->ops || !env->ops->state_get || !env->ops->state_put)
-		return;
-	b = malloc(PR_STATE_MAX);
-	if (!b)
-		return;
-	state_key(lu, key, sizeof(key));
-	n = env->ops->state_get(env, key, b, PR_STATE_MAX);
-	if (n > 0 && !pr_decode(&lu->pr, b, (size_t)n)) {
-		LOG_WARN(env, "scsi: %s: ignoring malformed APTPL state",
-			 lu->name);
-		memset(&lu->pr, 0, sizeof(lu->pr));
-	}
-	lu->pr.ptpl_capable = n >= 0 || n == -ENOENT;
-	free(b);
-	/* State was loaded only from a store that keeps it. */
-	ut_assert(!lu->pr.aptpl || lu->pr.ptpl_capable);
-	pr_check(&lu->pr);
-	ut_assert_slow(pr_regs_ok(&lu->pr));
 }
 
 /* ------------------------------------------------ registrations */
@@ -893,143 +662,8 @@ save:
 	pr_check(&lu->pr);
 	ut_assert_slow(pr_regs_ok(&lu->pr));
 	if (cmd->status == SCSI_STATUS_GOOD || gen != lu->pr.generation)
-		pr_save(lu, was_aptpl);
+		scsi_pr_save(lu, was_aptpl);
 out:
 	scsi_lu_unlock(lu);
-	return SCSI_RC_DONE;
-}
-
-/* ------------------------------------------------------- PR IN */
-
-#define PR_IN_MAX (8 + SCSI_PR_MAX_REGS * (24 + 4 + 256))
-
-/* iSCSI TransportID, format 01b: "<name>,i,0x<isid>", padded to 4. */
-static uint32_t put_transport_id(uint8_t *t, const struct scsi_pr_reg *r)
-{
-	char s[256];
-	int n = snprintf(s, sizeof(s), "%s,i,0x%02x%02x%02x%02x%02x%02x",
-			 r->initiator, r->isid[0], r->isid[1], r->isid[2],
-			 r->isid[3], r->isid[4], r->isid[5]);
-	uint32_t len = ((uint32_t)n + 1 + 3) & ~3u;
-
-	/* A 223-byte name and the ISID fit; padded to four with a NUL. */
-	ut_assert(n > 0 && (size_t)n < sizeof(s));
-	ut_assert(len % 4 == 0 && len > (uint32_t)n);
-	memset(t, 0, 4 + len);
-	t[0] = 0x40 | PR_ISCSI_PROTO;
-	put_be16(t + 2, (uint16_t)len);
-	memcpy(t + 4, s, (size_t)n);
-	return 4 + len;
-}
-
-static uint32_t pr_read_keys(const struct scsi_pr *pr, uint8_t *b)
-{
-	pr_check(pr);
-	ut_assert(8 + 8 * pr->nregs <= PR_IN_MAX);
-	put_be32(b, pr->generation);
-	put_be32(b + 4, 8 * pr->nregs);
-	for (unsigned int i = 0; i < pr->nregs; i++)
-		put_be64(b + 8 + 8 * i, pr->regs[i].key);
-	return 8 + 8 * pr->nregs;
-}
-
-static uint32_t pr_read_reservation(const struct scsi_pr *pr, uint8_t *b)
-{
-	pr_check(pr); /* holder < nregs: regs[holder] is a registration */
-	put_be32(b, pr->generation);
-	if (!pr->reserved)
-		return 8;
-	/* Pair with reg_add(): a holder's key is never 0. */
-	ut_assert(type_all_reg(pr->type) || pr->regs[pr->holder].key != 0);
-	put_be32(b + 4, 16);
-	memset(b + 8, 0, 16);
-	if (!type_all_reg(pr->type))
-		put_be64(b + 8, pr->regs[pr->holder].key);
-	b[21] = pr->type;
-	ut_assert(get_be32(b + 4) + 8 == 24); /* ADDITIONAL LENGTH */
-	return 24;
-}
-
-static uint32_t pr_report_caps(const struct scsi_lu *lu, uint8_t *b)
-{
-	bool ptpl = lu->pr.ptpl_capable;
-
-	memset(b, 0, 8);
-	put_be16(b, 8);
-	/* CRH, SIP_C, ATP_C, PTPL_C */
-	b[2] = (uint8_t)(0x10 | 0x08 | 0x04 | (ptpl ? 0x01 : 0));
-	b[3] = (uint8_t)(0x80 | (lu->pr.aptpl ? 0x01 : 0)); /* TMV, PTPL_A */
-	b[4] = 0x80 | 0x40 | 0x20 | 0x08 | 0x02; /* types 7,6,5,3,1 */
-	b[5] = 0x01;				 /* type 8 */
-	return 8;
-}
-
-static uint32_t pr_full_status(const struct scsi_pr *pr, uint8_t *b)
-{
-	uint32_t len = 8;
-
-	pr_check(pr);
-	put_be32(b, pr->generation);
-	for (unsigned int i = 0; i < pr->nregs; i++) {
-		const struct scsi_pr_reg *r = &pr->regs[i];
-		uint8_t *d = b + len;
-		uint32_t tl;
-
-		memset(d, 0, 24);
-		put_be64(d, r->key);
-		d[12] = (uint8_t)((r->all_tg_pt ? 0x02 : 0) |
-				  (is_holder(pr, (int)i) ? 0x01 : 0));
-		if (is_holder(pr, (int)i))
-			d[13] = pr->type;
-		put_be16(d + 18, r->rtp);
-		tl = put_transport_id(d + 24, r);
-		ut_assert(tl <= 4 + 256); /* the room PR_IN_MAX gives each */
-		put_be32(d + 20, tl);
-		len += 24 + tl;
-	}
-	ut_assert(len <= PR_IN_MAX);
-	put_be32(b + 4, len - 8);
-	return len;
-}
-
-/* PERSISTENT RESERVE IN: 1 SERVICE ACTION 4-0; 7..8 allocation length.
- * The length fields say the full size even when the allocation length
- * truncates the list (SPC-4 §6.15.2). */
-enum scsi_rc spc_pr_in(struct scsi_cmd *cmd)
-{
-	struct scsi_lu *lu = cmd->lu;
-	uint8_t sa = cmd->cdb[1] & 0x1f;
-	uint8_t *b;
-	uint32_t len;
-
-	if (sa > 3) {
-		scsi_fail_cdb(cmd, 1, 4);
-		return SCSI_RC_DONE;
-	}
-	b = calloc(1, PR_IN_MAX);
-	if (!b) {
-		scsi_fail(cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
-		return SCSI_RC_DONE;
-	}
-	scsi_lu_lock(lu);
-	switch (sa) {
-	case 0:
-		len = pr_read_keys(&lu->pr, b);
-		break;
-	case 1:
-		len = pr_read_reservation(&lu->pr, b);
-		break;
-	case 2:
-		len = pr_report_caps(lu, b);
-		break;
-	default:
-		len = pr_full_status(&lu->pr, b);
-		break;
-	}
-	ut_assert(len >= 8 && len <= PR_IN_MAX);
-	scsi_lu_unlock(lu);
-	scsi_data_in(cmd, b, len, get_be16(cmd->cdb + 7));
-	free(b);
-	ut_assert(cmd->data_in_len <= len);
 	return SCSI_RC_DONE;
 }

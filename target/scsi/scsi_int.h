@@ -28,7 +28,10 @@
  *   task set     task_set.c  nexus references, command states, LBA range
  *                            locks and their waiters, completion
  *   access       reserve.c   SPC-2 RESERVE/RELEASE and the conflict rule
- *                pr.c        persistent reservations (SPC-4 §5.13)
+ *                pr.c        persistent reservations (SPC-4 §5.13):
+ *                            registrations, PR OUT, the conflict rule
+ *                pr_in.c     PERSISTENT RESERVE IN
+ *                pr_aptpl.c  the PR state kept across power loss (APTPL)
  *                alua.c      ALUA groups and states (SPC-4 §5.15)
  *   base         base.c      the Data-In copy, unit attentions, write
  *                            protection, the LBA range of an LU
