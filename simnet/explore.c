@@ -37,6 +37,8 @@ struct gen {
 	uint64_t st_alua;
 	/* And a fourth for the rest of the command set (cmd_step). */
 	uint64_t st_cmd;
+	/* And one for initiator groups (ACLs, LUN masking). */
+	uint64_t st_acl;
 };
 
 static void out(struct gen *g, const char *fmt, ...)
@@ -105,6 +107,44 @@ static void ua_tmf_step(struct gen *g, const char *a, unsigned int nlun)
 static uint64_t rnd_world(struct gen *g, uint64_t n)
 {
 	return n ? sim_splitmix64(&g->st_world) % n : 0;
+}
+
+static uint64_t rnd_acl(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_acl) % n : 0;
+}
+
+/* Initiator groups (scenario_acl.c): one restricts some initiators to a
+ * part of the LUNs, always with LUN 0 (the reservations' LUN), in one of
+ * the three forms of membership (a name; everybody but a name, the
+ * exclusion after the match; exclusions only), and a fenced group of no
+ * LUN holds the extra initiator F, whose logins must be refused and to
+ * which SendTargets must not show the target.  The command set's
+ * EXTENDED COPY stays off (its oracle expects every LU reachable). */
+static void acl_decl(struct gen *g, unsigned int nini, unsigned int nlun)
+{
+	static const char pre[] = "iqn.2026-11.org.utarget:init-";
+	unsigned int x = (unsigned int)rnd_acl(g, nini), form;
+	uint64_t all = (1u << nlun) - 1, luns;
+
+	luns = 1 | rnd_acl(g, 1u << nlun);
+	if (luns == all)
+		luns &= ~(1ull << (nlun - 1));
+	out(g, "initiator F\ngroup fenced initiators=%sF luns=none\n", pre);
+	form = (unsigned int)rnd_acl(g, 3);
+	if (form == 0)
+		out(g, "group part initiators=%s%s luns=", pre,
+		    (const char *[]){"A", "B", "C", "D"}[x]);
+	else if (form == 1)
+		out(g, "group part initiators=%s*,!%s%s luns=", pre, pre,
+		    (const char *[]){"A", "B", "C", "D"}[x]);
+	else
+		out(g, "group part initiators=!%s%s luns=", pre,
+		    (const char *[]){"A", "B", "C", "D"}[x]);
+	for (unsigned int i = 0, n = 0; i < nlun; i++)
+		if (luns >> i & 1)
+			out(g, "%s%u", n++ ? "," : "", i);
+	out(g, "\n");
 }
 
 static uint64_t rnd_cmd(struct gen *g, uint64_t n)
@@ -835,7 +875,8 @@ char *explore_generate(uint64_t seed)
 			.st_ua = seed ^ 0x0a77e471ull,
 			.st_world = seed ^ 0x3077d5ull,
 			.st_alua = seed ^ 0xa1a0a1a0ull,
-			.st_cmd = seed ^ 0xc0dec0de5ull};
+			.st_cmd = seed ^ 0xc0dec0de5ull,
+			.st_acl = seed ^ 0xac1ac1ac1ull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};
@@ -865,6 +906,7 @@ char *explore_generate(uint64_t seed)
 	 * seeds: PREEMPT AND ABORT and REGISTER AND IGNORE EXISTING KEY. */
 	bool ua_tmf = rnd_ua(&g, 100) < 25, pr_abort = rnd_ua(&g, 100) < 35;
 	bool wrap = rnd_ua(&g, 100) < 33;
+	bool acl;
 
 	g.buf = malloc(g.cap);
 	if (g.buf == NULL)
@@ -877,6 +919,11 @@ char *explore_generate(uint64_t seed)
 	cg.tmf = m.tmf;
 	cg.nlun = nlun;
 	cmd_draw(&g, &cg, ctl);
+	/* Initiator groups in about one seed in seven of those without
+	 * live LUN changes (which change the default set only) or ALUA. */
+	acl = !ctl && !alua && nlun >= 2 && rnd_acl(&g, 100) < 15;
+	if (acl)
+		cg.on[CG_XCOPY] = false;
 	/* Not yet on several reactors: a SANITIZE with IMMED=0 whose
 	 * connection goes while it travels to the LU's reactor becomes the
 	 * sanitize's waiter after scsi_sess_nexus_loss() looked, and holds
@@ -980,6 +1027,8 @@ char *explore_generate(uint64_t seed)
 		else
 			out(&g, "initiator %s\n", names[i]);
 	}
+	if (acl)
+		acl_decl(&g, nini, nlun);
 	if (alua) {
 		out(&g,
 		    "portal 10.0.0.1:3260\nportal 10.0.0.2:3260 tpgt=2\n"
@@ -1036,6 +1085,18 @@ char *explore_generate(uint64_t seed)
 	for (unsigned int s = 0; s < steps; s++) {
 		if (cg.pct && rnd_cmd(&g, 100) < cg.pct)
 			cmd_step(&g, &cg, nini, recent, nrecent);
+		if (acl && rnd_acl(&g, 100) < 8) {
+			unsigned int k = (unsigned int)rnd_acl(&g, 4);
+
+			if (k == 0)
+				out(&g, "F login expect any\n");
+			else if (k == 1)
+				out(&g, "F discovery expect any\n");
+			else
+				out(&g, "%s report-luns lun=%u & expect any\n",
+				    names[rnd_acl(&g, nini)],
+				    (unsigned)rnd_acl(&g, nlun));
+		}
 		if (ctl && rnd_ctl(&g, 100) < 4)
 			ctl_step(&g, &cl);
 		if (ua_tmf && rnd_ua(&g, 100) < 3)

@@ -221,6 +221,12 @@ void acl_scsi_done(struct runner *r, struct pend *p, struct ini_op *op)
 	    op->status == SCSI_STATUS_BUSY ||
 	    op->status == SCSI_STATUS_TASK_SET_FULL || opc == 0xa0)
 		return;
+	/* A reset from another session ends it before it has reached the
+	 * SCSI layer (a write waiting for its Data-Out: explore seed 971);
+	 * whether a reset ran during its life is the TASK ABORTED
+	 * oracle's to judge (scenario_oracle.c). */
+	if (op->status == SCSI_STATUS_TASK_ABORTED)
+		return;
 	if (opc == 0x12 && !(op->cdb[1] & 0x01)) {
 		if (op->status != SCSI_STATUS_GOOD || op->in_len < 1 ||
 		    op->in[0] != 0x7f)
