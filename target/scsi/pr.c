@@ -616,7 +616,11 @@ enum scsi_rc spc_pr_out(struct scsi_cmd *cmd)
 	if (!pr_out_parse(cmd, &a))
 		return SCSI_RC_DONE;
 	scsi_lu_lock(lu);
-	if (lu->spc2_holder && lu->spc2_holder != cmd->itl) {
+	/* Never both kinds of reservation at once (SPC-4 §5.12.3; reserve.c
+	 * asserts it): while an SPC-2 RESERVE is held, PERSISTENT RESERVE
+	 * OUT conflicts, from its holder too (a REGISTER by the holder made
+	 * its RELEASE fail an assertion: a crash by one initiator). */
+	if (lu->spc2_holder) {
 		cmd->status = SCSI_STATUS_RESERVATION_CONFLICT;
 		goto out;
 	}
