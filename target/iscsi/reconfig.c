@@ -1106,6 +1106,21 @@ static int reconf_apply(struct iscsi_server *srv, struct iscsi_reconf *op)
 	}
 	if (!rc && cfg->target_count > UT_MAX_TARGETS)
 		rc = -E2BIG;
+	/* Every target's slot before the commit, which cannot fail: a new
+	 * one needs memory, and a table filled with tombstones of removed
+	 * targets has no room (the commit asserted a slot and aborted).  A
+	 * slot made here for a change that then fails stays a tombstone,
+	 * taken again by the same name. */
+	for (size_t i = 0; !rc && i < cfg->target_count; i++) {
+		if (!tgt_slot(srv, cfg->targets[i].iqn)) {
+			rc = -ENOMEM;
+			reconf_msg(op,
+				   "target %s: no room for it (%zu of %u "
+				   "slots, removed targets included)",
+				   cfg->targets[i].iqn, srv->tgt_count,
+				   (unsigned int)UT_MAX_TARGETS);
+		}
+	}
 	if (rc) {
 		for (size_t i = 0; confs && i < cfg->target_count; i++)
 			iscsi_tgt_conf_free(confs[i]);

@@ -412,6 +412,119 @@ static void every_failed_allocation_answers_or_closes(void **state)
 	assert_true(n > 5); /* the exchange does allocate */
 }
 
+/* ------------------------------------------- a reconfiguration sweep */
+
+/* d0 grown, d1 added, LUN 1 added to the target, a second target. */
+static const char conf_next[] = "HANDLER vdisk_mem {\n DEVICE d0 { size 8M }\n"
+				" DEVICE d1 { size 4M }\n}\n"
+				"TARGET_DRIVER iscsi {\n"
+				" TARGET " TGT
+				" {\n  LUN 0 d0\n  LUN 1 d1\n }\n"
+				" TARGET " TGT "2 {\n  LUN 0 d1\n }\n"
+				"}\n";
+
+static void reconf_done(void *arg, const struct iscsi_reconf_result *res)
+{
+	*(struct iscsi_reconf_result *)arg = *res;
+}
+
+/* Reconfigure to cfg: -errno refused at once, or the operation's answer
+ * (res) once it came (res->status 1: none within 10 s). */
+static int reconfigure(struct rig *r, const struct ut_config *cfg,
+		       struct iscsi_reconf_result *res)
+{
+	char err[256];
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	res->status = 1; /* no answer yet */
+	rc = iscsi_server_reconfigure(r->srv, cfg, NULL, reconf_done, res, err,
+				      sizeof(err));
+	for (int i = 0; !rc && i < 100 && res->status == 1; i++)
+		fake_env_advance(r->env, 100000000ull);
+	return rc;
+}
+
+/* The running configuration is the old one (one target, LUN 0 on d0) or
+ * the new one, whole: never a mix. */
+static bool running_is_new(struct rig *r)
+{
+	const struct ut_config *c = iscsi_server_config(r->srv);
+
+	if (c->target_count == 1) {
+		assert_int_equal(c->targets[0].lun_count, 1);
+		assert_int_equal(c->dev_count, 1);
+		return false;
+	}
+	assert_int_equal(c->target_count, 2);
+	assert_int_equal(c->targets[0].lun_count, 2);
+	assert_int_equal(c->dev_count, 2);
+	return true;
+}
+
+/* The n-th allocation of a reconfiguration (a device grown, one added, a
+ * LUN and a target added) fails, for every n until one passes without
+ * any: the change is refused with nothing changed, or applied whole; the
+ * session keeps answering on LUN 0; a refused change applies when asked
+ * again with memory; nothing leaks (unit-asan). */
+static void
+every_failed_allocation_of_a_reconfiguration_refuses_or_applies(void **state)
+{
+	unsigned int refused = 0, applied = 0;
+	long n;
+
+	(void)state;
+	for (n = 1;; n++) {
+		struct rig *r = oom_rig();
+		struct iscsi_reconf_result res;
+		struct iscsi_server_stats st;
+		struct ut_config cfg;
+		struct rig_scsi out;
+		long left;
+		int rc;
+
+		ut_config_init(&cfg);
+		assert_int_equal(ut_config_parse(&cfg, "next.conf", conf_next,
+						 strlen(conf_next), NULL, NULL),
+				 0);
+		assert_int_equal(ut_config_validate(&cfg, NULL, NULL), 0);
+		rig_tur(r, 0, &out);
+		assert_int_equal(out.status, 0);
+		oom_countdown = n;
+		rc = reconfigure(r, &cfg, &res);
+		left = oom_countdown; /* > 0: the n-th allocation never came */
+		oom_off();
+		if (rc == 0)
+			assert_int_not_equal(res.status, 1); /* answered */
+		if (rc == 0 && res.status == 0)
+			assert_true(res.applied);
+		if (running_is_new(r)) {
+			assert_true(rc == 0 && res.applied);
+			applied++;
+		} else {
+			assert_true(rc != 0 || !res.applied);
+			refused++;
+			/* nothing half-done stands in the way of a retry */
+			assert_int_equal(reconfigure(r, &cfg, &res), 0);
+			assert_int_equal(res.status, 0);
+			assert_true(running_is_new(r));
+		}
+		/* the session answers (after its unit attentions) */
+		rig_tur(r, 0, &out);
+		assert_int_equal(out.status, 0);
+		assert_false(fake_conn_closed(r->c));
+		ut_config_free(&cfg);
+		iscsi_server_get_stats(r->srv, &st);
+		assert_int_equal(st.sessions, 1);
+		rig_free(r);
+		if (left > 0)
+			break; /* every allocation of the change was failed */
+	}
+	assert_true(n > 5);	  /* the change does allocate */
+	assert_true(refused > 0); /* and failing it refuses it */
+	assert_true(applied > 0); /* the last run at least */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -425,6 +538,8 @@ int main(void)
 		cmocka_unit_test(
 			async_logout_without_memory_closes_the_connection),
 		cmocka_unit_test(every_failed_allocation_answers_or_closes),
+		cmocka_unit_test(
+			every_failed_allocation_of_a_reconfiguration_refuses_or_applies),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
