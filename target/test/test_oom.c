@@ -525,6 +525,213 @@ every_failed_allocation_of_a_reconfiguration_refuses_or_applies(void **state)
 	assert_true(applied > 0); /* the last run at least */
 }
 
+/* ------------------------------------------- the configuration sweep */
+
+/* Every kind of block and attribute the configuration holds. */
+static const char conf_full[] =
+	"HANDLER vdisk_fileio {\n"
+	"  DEVICE disk0 {\n    filename \"/srv/with space/d0.img\"\n"
+	"    size 4G\n    blocksize 4096\n    lb_per_pb_exp 1\n"
+	"    thin_provisioned 1\n    t10_vendor_id ACME\n"
+	"    prod_id \"quoted \\\"prod\\\"\"\n    usn abc123\n  }\n"
+	"}\n"
+	"HANDLER vdisk_blockio { DEVICE blk { filename /dev/sdz\n"
+	"  write_through 1\n nv_cache 1\n removable 1 } }\n"
+	"HANDLER vdisk_nullio { DEVICE z { size 1T\n read_only 1 } }\n"
+	"HANDLER vdisk_mem { DEVICE m { size 64M\n t10_dev_id other\n"
+	"  sanitize_rate 1G\n expl_alua 1 } }\n"
+	"TARGET_DRIVER iscsi {\n"
+	"  enabled 1\n  portal 127.0.0.1:3260\n  portal [::1]:3261\n"
+	"  PORTAL_GROUP 2 {\n    portal 10.0.1.1:3260\n  }\n"
+	"  IncomingUser disco discosecret12\n"
+	"  OutgoingUser dout \"secret with blanks\"\n"
+	"  MaxBurstLength 524288\n  FirstBurstLength 65536\n"
+	"  HeaderDigest CRC32C\n  InitialR2T Yes\n"
+	"  TARGET iqn.2026-11.org.utarget:a {\n"
+	"    enabled 0\n    alias \"the a target\"\n"
+	"    allowed_portal 127.0.0.*\n"
+	"    IncomingUser alice alicesecret12\n"
+	"    IncomingUser bob bobsecret1234\n"
+	"    OutgoingUser tgt targetsecret1\n"
+	"    QueuedCommands 64\n    MaxSessions 7\n    ImmediateData No\n"
+	"    DataDigest None,CRC32C\n"
+	"    LUN 0 disk0\n    LUN 3 z { read_only 1 }\n"
+	"    GROUP hosts {\n      INITIATOR iqn.1993-08.org.debian:*\n"
+	"      INITIATOR !iqn.1993-08.org.debian:01:bad\n"
+	"      LUN 0 m\n      LUN 1 blk { read_only 1 }\n    }\n"
+	"    GROUP empty { }\n"
+	"  }\n"
+	"  TARGET iqn.2026-11.org.utarget:b { LUN 0 m }\n"
+	"}\n"
+	"DEVICE_GROUP dg {\n  DEVICE m\n  implicit_transition_time 9\n"
+	"  TARGET_GROUP east {\n    group_id 10\n    state active\n"
+	"    preferred 1\n    TARGET iqn.2026-11.org.utarget:b,t,0x0001\n"
+	"    TARGET iqn.2026-11.org.utarget:a,t,0x0001\n"
+	"  }\n"
+	"  TARGET_GROUP west {\n    group_id 20\n    state nonoptimized\n"
+	"    TARGET iqn.2026-11.org.utarget:b,t,0x2\n"
+	"    TARGET iqn.2026-11.org.utarget:a,t,0x2\n"
+	"    TARGET iqn.x:peer,t,0x1 {\n      rel_tgt_id 9\n    }\n"
+	"  }\n"
+	"}\n";
+
+/* The n-th allocation of parsing, validating, copying and writing a
+ * configuration fails, for every n until the whole passes without one:
+ * the step that met it fails (nothing is silently dropped), and whatever
+ * succeeded is right (the copy equal to the original, the text written
+ * parsing back into an equal configuration); nothing leaks (unit-asan). */
+static void every_failed_allocation_of_a_configuration_is_an_error(void **state)
+{
+	unsigned int failed_runs = 0;
+	long n;
+
+	(void)state;
+	for (n = 1;; n++) {
+		struct ut_config a, b, c;
+		char *text = NULL;
+		size_t len = 0;
+		unsigned long failed;
+		long left;
+		int rc;
+
+		ut_config_init(&a);
+		ut_config_init(&b);
+		ut_config_init(&c);
+		oom_failed = 0;
+		oom_countdown = n;
+		rc = ut_config_parse(&a, "oom.conf", conf_full,
+				     strlen(conf_full), NULL, NULL);
+		if (!rc)
+			rc = ut_config_validate(&a, NULL, NULL);
+		if (!rc)
+			rc = ut_config_copy(&b, &a);
+		if (!rc)
+			rc = ut_config_write(&b, &text, &len);
+		left = oom_countdown; /* > 0: the n-th allocation never came */
+		failed = oom_failed;
+		oom_off();
+		if (failed) {
+			if (rc == 0)
+				fail_msg("allocation %ld failed unnoticed", n);
+			failed_runs++;
+		} else {
+			assert_int_equal(rc, 0);
+			assert_true(ut_config_equal(&a, &b));
+			assert_int_equal(strlen(text), len);
+			assert_int_equal(ut_config_parse(&c, "w.conf", text,
+							 len, NULL, NULL),
+					 0);
+			assert_true(ut_config_equal(&c, &a));
+		}
+		free(text);
+		ut_config_free(&a);
+		ut_config_free(&b);
+		ut_config_free(&c);
+		if (left > 0)
+			break; /* every allocation of the whole was failed */
+	}
+	assert_true(failed_runs > 20); /* the whole does allocate */
+}
+
+/* ------------------------------------------------- the login sweep */
+
+/* One login request from csg to nsg (transit) with text t; the status
+ * of the response (class << 8 | detail), or 0xffff when none came.  The
+ * response's text is not parsed: that would allocate in the target's
+ * library, where the n-th allocation is to fail. */
+static uint16_t login_step(struct rig *r, int csg, int nsg,
+			   const struct rig_text *t)
+{
+	struct iscsi_bhs h = {0}, in;
+	uint8_t *d = NULL;
+	uint16_t st = 0xffff;
+
+	h.opcode = ISCSI_OP_LOGIN_REQ;
+	h.immediate = true;
+	h.flags = (uint8_t)(csg << 2 | ISCSI_LOGIN_F_TRANSIT | nsg);
+	h.lun = (0x400001370000ull | r->isid_low) << 16;
+	h.itt = 1;
+	h.w24 = r->cmdsn;
+	rig_send(r, &h, t->buf, (uint32_t)t->len);
+	fake_env_advance(r->env, 0);
+	while (fake_conn_pop_pdu(r->c, &in, &d) == 0) {
+		free(d);
+		d = NULL;
+		assert_int_equal(in.opcode, ISCSI_OP_LOGIN_RSP);
+		st = (uint16_t)(in.w36 >> 16);
+	}
+	return st;
+}
+
+/* The n-th allocation of the target from a connection's arrival to a
+ * command answered in full feature phase fails, for every n until the
+ * whole passes: the login is answered (an error status, or on to full
+ * feature phase) or the connection closed -- never left waiting on an
+ * open connection; the server takes a new login afterwards; nothing
+ * leaks (unit-asan). */
+static void every_failed_allocation_of_a_login_answers_or_closes(void **state)
+{
+	uint8_t tur[16] = {0};
+	unsigned int refused = 0;
+	long n;
+
+	(void)state;
+	for (n = 1;; n++) {
+		struct rig_text sec = {0}, op = {0};
+		struct iscsi_server_stats st;
+		struct rig *r;
+		uint16_t status;
+		bool up;
+		long left;
+
+		oom_off();
+		r = rig_new(conf);
+		rig_text_identity(&sec, INI, TGT);
+		rig_text_add(&sec, "AuthMethod", "None");
+		rig_text_add(&op, "HeaderDigest", "None");
+		rig_text_add(&op, "DataDigest", "None");
+		rig_text_add(&op, "MaxRecvDataSegmentLength", "8192");
+		rig_text_add(&op, "MaxBurstLength", "65536");
+		rig_text_add(&op, "InitialR2T", "No");
+		rig_text_add(&op, "ImmediateData", "Yes");
+		rig_text_add(&op, "X-com.example.unknown", "1");
+		oom_countdown = n;
+		rig_connect(r);
+		status = login_step(r, ISCSI_STAGE_SECURITY,
+				    ISCSI_STAGE_OPERATIONAL, &sec);
+		if (status == 0)
+			status = login_step(r, ISCSI_STAGE_OPERATIONAL,
+					    ISCSI_STAGE_FULL_FEATURE, &op);
+		up = status == 0 && !fake_conn_closed(r->c);
+		if (up) {
+			send_scsi(r, tur, 0, 0, NULL, 0);
+			up = answered(r, r->itt, ISCSI_OP_SCSI_RSP);
+		}
+		left = oom_countdown; /* > 0: the n-th allocation never came */
+		oom_off();
+		fake_env_advance(r->env, 0);
+		if (!up) {
+			/* answered with an error, or closed: never silent */
+			assert_true(status != 0xffff || fake_conn_closed(r->c));
+			refused++;
+		}
+		/* the server takes the next login */
+		assert_int_equal(rig_login_plain(r, INI, TGT), 0);
+		rig_tur(r, 0, &(struct rig_scsi){0});
+		rig_logout(r);
+		fake_env_advance(r->env, 0);
+		iscsi_server_get_stats(r->srv, &st);
+		assert_int_equal(st.tasks, 0);
+		assert_int_equal(st.owed, 0);
+		rig_text_free(&sec);
+		rig_text_free(&op);
+		rig_free(r);
+		if (left > 0)
+			break; /* every allocation of the whole was failed */
+	}
+	assert_true(refused > 5); /* the login does allocate */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -540,6 +747,10 @@ int main(void)
 		cmocka_unit_test(every_failed_allocation_answers_or_closes),
 		cmocka_unit_test(
 			every_failed_allocation_of_a_reconfiguration_refuses_or_applies),
+		cmocka_unit_test(
+			every_failed_allocation_of_a_configuration_is_an_error),
+		cmocka_unit_test(
+			every_failed_allocation_of_a_login_answers_or_closes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
