@@ -29,14 +29,22 @@ static int cfg_array_dup(void *dst, const void *src, size_t count, size_t size)
 	return 0;
 }
 
+/* All or nothing: on failure *dst is NULL again (the callers' counts
+ * stay 0, so what was copied before the failure would leak). */
 static int cfg_strv_dup(char ***dst, char *const *src, size_t count)
 {
 	size_t n = 0;
 
 	*dst = NULL;
-	for (size_t i = 0; i < count; i++)
-		if (cfg_strv_add(dst, &n, src[i], SIZE_MAX))
+	for (size_t i = 0; i < count; i++) {
+		if (cfg_strv_add(dst, &n, src[i], SIZE_MAX)) {
+			while (n > 0)
+				free((*dst)[--n]);
+			free(*dst);
+			*dst = NULL;
 			return -1;
+		}
+	}
 	return 0;
 }
 
