@@ -372,7 +372,7 @@ static enum cls cdb_class(const struct pend *p, const struct ini_op *op)
  * attention check and the access state (scsi.c; SBC-4 §4.11.2: "all
  * commands" but INQUIRY, REPORT LUNS and REQUEST SENSE; SPC-5 sets no
  * order between the two, and the unit attention stays queued for the
- * first command let by).  The sanitize oracle (scenario_cmds.c) judges
+ * first command let by).  The sanitize oracle (scenario_cmds_oracle.c) judges
  * such an answer. */
 static bool sanitize_refusal(const struct ini_op *op, int sk, int asc, int ascq)
 {

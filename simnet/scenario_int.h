@@ -24,7 +24,11 @@
  *   scenario_mpath.c   multipath hosts (mpath lines): I/O as dm-multipath
  *                      with the ALUA handler does it
  *   scenario_ua.c      the unit attention oracle (ua_model.h)
- *   scenario_cmds.c    the rest of the command set: its verbs and oracles
+ *   scenario_cmds.c    the rest of the command set: its verbs (CDBs,
+ *                      Data-Out, what each may change in the model)
+ *   scenario_cmds_oracle.c  their oracles, and the SANITIZE watch
+ *   scenario_stats.c   explore --stats: each sent CDB under its row of
+ *                      the target's opcode table
  *   scenario_spc.c     what the target says of itself: REPORT LUNS, VPD
  *                      B2h, READ CAPACITY(16), MODE SENSE, saved mode
  *                      pages, REQUEST SENSE, a medium error's INFORMATION,
@@ -164,11 +168,11 @@ struct lun_st {
 	 * count bumped when it is added or removed */
 	bool alua_in;
 	uint32_t alua_gen;
-	/* scenario_cmds.c: the NAA designator VPD page 83h reported
+	/* scenario_cmds_oracle.c: the NAA designator VPD page 83h reported
 	 * (EXTENDED COPY names LUs by it) */
 	uint8_t naa[16];
 	bool naa_known;
-	/* SANITIZE oracle (scenario_cmds.c) */
+	/* SANITIZE oracle (scenario_cmds_oracle.c) */
 	uint64_t san_handle;   /* its model write, 0 when none pending */
 	uint64_t san_mid;      /* the inverted pattern of its other passes */
 	uint64_t san_gen;      /* SANITIZE commands sent */
@@ -588,7 +592,13 @@ void alua_free(struct runner *r);
  * one of them). */
 bool cmds_build(struct runner *r, struct pend *p, struct ini_op *op,
 		const char *verb, const struct toks *t);
-/* Their oracles, when the answer arrives. */
+/* Does the command class read or write the medium (reservation oracles)? */
+bool pk_reads_medium(enum pkind k);
+bool pk_writes_medium(enum pkind k);
+
+/* ------------------------------------ scenario_cmds_oracle.c */
+
+/* The oracles of cmds_build's verbs, when the answer arrives. */
 void cmds_oracle(struct runner *r, struct pend *p, struct ini_op *op);
 /* Every SCSI answer on a LUN: the SANITIZE oracle's view of it. */
 void cmds_sanitize_watch(struct runner *r, struct pend *p, struct ini_op *op);
@@ -599,11 +609,12 @@ void cmds_sanitize_end(struct lun_st *l, int outcome);
 void cmds_lun_reset_state(struct lun_st *l);
 /* The target restarts: the LU's mode parameters are the configured ones. */
 void cmds_lun_power_on(struct lun_st *l);
-/* Does the command class read or write the medium (reservation oracles)? */
-bool pk_reads_medium(enum pkind k);
-bool pk_writes_medium(enum pkind k);
+
+/* ------------------------------------------ scenario_stats.c */
+
 /* Statistics: the issued CDB's row in the target's opcode table. */
 void cmds_count(struct runner *r, const uint8_t *cdb);
+
 /* Sense key/ASC/ASCQ of an answer (scenario_verdict.c). */
 void sense_parse(const struct ini_op *op, int *sk, int *asc, int *ascq);
 /* scenario_oracle.c */

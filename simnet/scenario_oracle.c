@@ -9,7 +9,7 @@
  * The boundary: pend_done hands each answer to the oracles of the other
  * files -- scenario_verdict.c (the line's own expectation), scenario_pr.c
  * (persistent reservations), scenario_ua.c, scenario_alua.c and
- * scenario_cmds.c -- and none of them calls back here but for the shared
+ * scenario_cmds_oracle.c -- and none of them calls back here but for the shared
  * state helpers declared in scenario_int.h.
  */
 #include <stdlib.h>
@@ -467,7 +467,7 @@ static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 		}
 		return;
 	default:
-		/* the rest of the command set (scenario_cmds.c) */
+		/* the rest of the command set (scenario_cmds_oracle.c) */
 		cmds_oracle(r, p, op);
 		break;
 	}

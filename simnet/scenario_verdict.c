@@ -7,7 +7,7 @@
  *
  * The boundary: this file judges an answer against the text of its line
  * only; scenario_oracle.c and the model oracles (scenario_pr.c,
- * scenario_ua.c, scenario_alua.c, scenario_cmds.c) judge it against what
+ * scenario_ua.c, scenario_alua.c, scenario_cmds_oracle.c) judge it against what
  * the target may do, whatever the line says.
  */
 #include <stdlib.h>
