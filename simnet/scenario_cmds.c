@@ -157,6 +157,20 @@ static int need_fill(struct runner *r, const char *verb, uint64_t vid)
 	return b < 0 ? 0 : b;
 }
 
+/* A command that only reads parameter data: OPERATION CODE, SERVICE
+ * ACTION in byte 1, the ALLOCATION LENGTH (4 bytes) at alloc_at, and a
+ * Data-In of that length. */
+static void data_in_cdb(struct pend *p, struct ini_op *op, uint8_t opcode,
+			uint8_t sa, unsigned int alloc_at, uint32_t alloc)
+{
+	op->cdb[0] = opcode;
+	op->cdb[1] = sa;
+	put_be32(op->cdb + alloc_at, alloc);
+	op->edtl = alloc;
+	op->dir_read = true;
+	p->kind = PK_SPC;
+}
+
 /* ------------------------------------------------------ the verbs */
 
 static void build_caw(struct runner *r, struct pend *p, struct ini_op *op,
@@ -616,13 +630,9 @@ bool cmds_build(struct runner *r, struct pend *p, struct ini_op *op,
 	} else if (strcmp(verb, "xcopy") == 0) {
 		build_xcopy(r, p, op, t);
 	} else if (strcmp(verb, "copy-results") == 0) {
-		op->cdb[0] = 0x84;
-		op->cdb[1] = has(t, "op-params") ? 0x03 : 0x00;
+		data_in_cdb(p, op, 0x84, has(t, "op-params") ? 0x03 : 0x00, 10,
+			    1024);
 		op->cdb[2] = (uint8_t)u64_or(t, "list-id", 0, r);
-		put_be32(op->cdb + 10, 1024);
-		op->edtl = 1024;
-		op->dir_read = true;
-		p->kind = PK_SPC;
 	} else if (strcmp(verb, "get-lba-status") == 0) {
 		uint32_t alloc = (uint32_t)u64_or(t, "alloc", 8 + 16 * 64, r);
 
@@ -648,12 +658,7 @@ bool cmds_build(struct runner *r, struct pend *p, struct ini_op *op,
 		cdb_lba_len(op->cdb, size, p->lba, p->blocks);
 		p->kind = PK_MREAD;
 	} else if (strcmp(verb, "readcap16") == 0) {
-		op->cdb[0] = 0x9e;
-		op->cdb[1] = 0x10;
-		put_be32(op->cdb + 10, 32);
-		op->edtl = 32;
-		op->dir_read = true;
-		p->kind = PK_SPC;
+		data_in_cdb(p, op, 0x9e, 0x10, 10, 32);
 	} else if (strcmp(verb, "mode-sense") == 0) {
 		bool ten = cdb_size(r, t, 6) == 10;
 		uint8_t page = (uint8_t)u64_or(t, "page", 0x3f, r),
@@ -697,30 +702,15 @@ bool cmds_build(struct runner *r, struct pend *p, struct ini_op *op,
 	} else if (strcmp(verb, "report-opcodes") == 0) {
 		uint8_t opt = (uint8_t)u64_or(t, "opt", 0, r);
 
-		op->cdb[0] = 0xa3;
-		op->cdb[1] = 0x0c;
+		data_in_cdb(p, op, 0xa3, 0x0c, 6, 4096);
 		op->cdb[2] = (uint8_t)((has(t, "rctd") ? 0x80 : 0) | (opt & 7));
 		op->cdb[3] = (uint8_t)u64_or(t, "op", 0, r);
 		put_be16(op->cdb + 4, (uint16_t)u64_or(t, "sa", 0, r));
-		put_be32(op->cdb + 6, 4096);
-		op->edtl = 4096;
-		op->dir_read = true;
-		p->kind = PK_SPC;
 	} else if (strcmp(verb, "report-tmfs") == 0) {
-		op->cdb[0] = 0xa3;
-		op->cdb[1] = 0x0d;
+		data_in_cdb(p, op, 0xa3, 0x0d, 6, 16);
 		op->cdb[2] = has(t, "repd") ? 0x80 : 0;
-		put_be32(op->cdb + 6, 16);
-		op->edtl = 16;
-		op->dir_read = true;
-		p->kind = PK_SPC;
 	} else if (strcmp(verb, "report-tpgs") == 0) {
-		op->cdb[0] = 0xa3;
-		op->cdb[1] = 0x0a;
-		put_be32(op->cdb + 6, 1024);
-		op->edtl = 1024;
-		op->dir_read = true;
-		p->kind = PK_SPC;
+		data_in_cdb(p, op, 0xa3, 0x0a, 6, 1024);
 	} else if (strcmp(verb, "set-tpgs") == 0) {
 		uint8_t *o = out_alloc(op, 8);
 
