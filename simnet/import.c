@@ -169,29 +169,19 @@ static void actor_release(struct im *m, struct im_conn *c)
 
 /* ------------------------------------------------------- PDUs in */
 
+const char *const im_op_keys[IM_OP_KEYS] = {
+	"HeaderDigest",	    "DataDigest",	   "MaxRecvDataSegmentLength",
+	"InitialR2T",	    "ImmediateData",	   "FirstBurstLength",
+	"MaxBurstLength",   "MaxOutstandingR2T",   "MaxConnections",
+	"DefaultTime2Wait", "DefaultTime2Retain",  "ErrorRecoveryLevel",
+	"DataPDUInOrder",   "DataSequenceInOrder", "IFMarker",
+	"OFMarker",
+};
+
 static bool is_op_key(const char *k)
 {
-	static const char *const keys[] = {
-		"HeaderDigest",
-		"DataDigest",
-		"MaxRecvDataSegmentLength",
-		"InitialR2T",
-		"ImmediateData",
-		"FirstBurstLength",
-		"MaxBurstLength",
-		"MaxOutstandingR2T",
-		"MaxConnections",
-		"DefaultTime2Wait",
-		"DefaultTime2Retain",
-		"ErrorRecoveryLevel",
-		"DataPDUInOrder",
-		"DataSequenceInOrder",
-		"IFMarker",
-		"OFMarker",
-	};
-
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (strcmp(k, keys[i]) == 0)
+	for (size_t i = 0; i < IM_OP_KEYS; i++)
+		if (strcmp(k, im_op_keys[i]) == 0)
 			return true;
 	return false;
 }

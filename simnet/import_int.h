@@ -112,6 +112,11 @@ struct im {
 };
 
 /* import.c */
+/* The operational keys of RFC 7143 §13 an actor's login can send: those
+ * kept from the captured initiator's proposals (import.c), and the ones
+ * it did not send, written out as KEY=- (import_scn.c). */
+#define IM_OP_KEYS 16
+extern const char *const im_op_keys[IM_OP_KEYS];
 void notef(struct im *m, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 struct im_lun *lun_of(struct im *m, uint64_t lun);

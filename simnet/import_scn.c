@@ -248,24 +248,6 @@ static const char *tmf_verb(uint8_t fn)
 
 static void keys_out(FILE *f, const char *keys)
 {
-	static const char *const dflt[] = {
-		"HeaderDigest",
-		"DataDigest",
-		"MaxRecvDataSegmentLength",
-		"InitialR2T",
-		"ImmediateData",
-		"FirstBurstLength",
-		"MaxBurstLength",
-		"MaxOutstandingR2T",
-		"MaxConnections",
-		"DefaultTime2Wait",
-		"DefaultTime2Retain",
-		"ErrorRecoveryLevel",
-		"DataPDUInOrder",
-		"DataSequenceInOrder",
-		"IFMarker",
-		"OFMarker",
-	};
 	bool any = false;
 
 	for (const char *k = keys; *k;) {
@@ -279,12 +261,12 @@ static void keys_out(FILE *f, const char *keys)
 		k += n + (sp ? 1 : 0);
 	}
 	/* keys the captured initiator did not send, ours does not either */
-	for (size_t i = 0; any && i < sizeof(dflt) / sizeof(dflt[0]); i++) {
+	for (size_t i = 0; any && i < IM_OP_KEYS; i++) {
 		char pat[64];
 
-		snprintf(pat, sizeof(pat), "%s=", dflt[i]);
+		snprintf(pat, sizeof(pat), "%s=", im_op_keys[i]);
 		if (strstr(keys, pat) == NULL)
-			fprintf(f, " %s=-", dflt[i]);
+			fprintf(f, " %s=-", im_op_keys[i]);
 	}
 }
 
