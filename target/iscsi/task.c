@@ -375,9 +375,12 @@ static int cmd_parse_ahs(struct iscsi_conn *c, struct iscsi_task *t)
 	while (pos + 4 <= total) {
 		uint16_t alen = get_be16(c->rx_ahs + pos);
 		uint8_t type = c->rx_ahs[pos + 2];
-		uint32_t padded = (alen + 3u) & ~3u;
+		/* RFC 7143 §11.2.2.2: AHSLength counts the bytes after
+		 * AHSLength and AHSType (the ECDB's reserved byte is one of
+		 * them): the AHS is 3 + AHSLength bytes, padded to 4. */
+		uint32_t padded = (3u + alen + 3u) & ~3u;
 
-		if (pos + 4 + padded > total || alen == 0)
+		if (pos + padded > total || alen == 0)
 			return -1;
 		if (type == 1) {
 			/* AHSLength counts the reserved byte plus CDB bytes */
@@ -393,7 +396,7 @@ static int cmd_parse_ahs(struct iscsi_conn *c, struct iscsi_task *t)
 		} else {
 			return -1;
 		}
-		pos += 4 + padded;
+		pos += padded;
 	}
 	return pos == total ? 0 : -1;
 }
