@@ -732,6 +732,163 @@ static void every_failed_allocation_of_a_login_answers_or_closes(void **state)
 	assert_true(refused > 5); /* the login does allocate */
 }
 
+/* ------------------------------------------ a sweep of SCSI commands */
+
+struct oom_cmd {
+	const char *what;
+	uint8_t cdb[16];
+	uint8_t flags;	   /* ISCSI_CMD_F_READ / _WRITE */
+	uint32_t edtl;	   /* expected data transfer length */
+	uint32_t data_len; /* immediate Data-Out from data */
+	uint8_t data[64];
+};
+
+/* Commands whose service allocates: reservations (REGISTER, READ FULL
+ * STATUS, RESERVE), the reporting commands, provisioning and the atomic
+ * ones. */
+static const struct oom_cmd oom_cmds[] = {
+	{"PR OUT REGISTER, APTPL",
+	 {0x5f, 0x00, 0, 0, 0, 0, 0, 0, 24},
+	 ISCSI_CMD_F_WRITE,
+	 24,
+	 24,
+	 {[15] = 0x42, [20] = 0x01}},
+	{"PR OUT RESERVE",
+	 {0x5f, 0x01, 0x01, 0, 0, 0, 0, 0, 24},
+	 ISCSI_CMD_F_WRITE,
+	 24,
+	 24,
+	 {[7] = 0x42}},
+	{"PR IN READ FULL STATUS",
+	 {0x5e, 0x03, 0, 0, 0, 0, 0, 0x04, 0},
+	 ISCSI_CMD_F_READ,
+	 1024,
+	 0,
+	 {0}},
+	{"PR IN READ RESERVATION",
+	 {0x5e, 0x01, 0, 0, 0, 0, 0, 0, 64},
+	 ISCSI_CMD_F_READ,
+	 64,
+	 0,
+	 {0}},
+	{"PR OUT RELEASE",
+	 {0x5f, 0x02, 0x01, 0, 0, 0, 0, 0, 24},
+	 ISCSI_CMD_F_WRITE,
+	 24,
+	 24,
+	 {[7] = 0x42}},
+	{"REPORT SUPPORTED OPCODES, timeouts",
+	 {0xa3, 0x0c, 0x80, 0, 0, 0, 0, 0, 0x10, 0},
+	 ISCSI_CMD_F_READ,
+	 4096,
+	 0,
+	 {0}},
+	{"REPORT SUPPORTED TMFS",
+	 {0xa3, 0x0d, 0x80, 0, 0, 0, 0, 0, 0, 16},
+	 ISCSI_CMD_F_READ,
+	 16,
+	 0,
+	 {0}},
+	{"REPORT LUNS",
+	 {0xa0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0},
+	 ISCSI_CMD_F_READ,
+	 256,
+	 0,
+	 {0}},
+	{"INQUIRY device identification",
+	 {0x12, 0x01, 0x83, 0x01, 0},
+	 ISCSI_CMD_F_READ,
+	 256,
+	 0,
+	 {0}},
+	{"MODE SENSE(10) all pages",
+	 {0x5a, 0, 0x3f, 0, 0, 0, 0, 0x10, 0},
+	 ISCSI_CMD_F_READ,
+	 4096,
+	 0,
+	 {0}},
+	{"WRITE SAME(16) UNMAP",
+	 {0x93, 0x08, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0, 8},
+	 ISCSI_CMD_F_WRITE,
+	 512,
+	 512,
+	 {0}},
+	{"UNMAP",
+	 {0x42, 0, 0, 0, 0, 0, 0, 0, 24},
+	 ISCSI_CMD_F_WRITE,
+	 24,
+	 24,
+	 {0, 22, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x20, 0, 0, 0, 8}},
+	{"GET LBA STATUS",
+	 {0x9e, 0x12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 64},
+	 ISCSI_CMD_F_READ,
+	 64,
+	 0,
+	 {0}},
+	{"READ CAPACITY(16)",
+	 {0x9e, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32},
+	 ISCSI_CMD_F_READ,
+	 32,
+	 0,
+	 {0}},
+	{"SYNCHRONIZE CACHE(10)", {0x35}, 0, 0, 0, {0}},
+};
+
+/* The n-th allocation of the target while it serves a list of commands
+ * (one session) fails, for every n until the list passes: every command
+ * is answered (GOOD, CHECK CONDITION or TASK SET FULL) or the connection
+ * closes; nothing is left over (tasks, buffers, owed answers). */
+static void
+every_failed_allocation_of_scsi_commands_answers_or_closes(void **state)
+{
+	const size_t ncmds = sizeof(oom_cmds) / sizeof(oom_cmds[0]);
+	unsigned int closed = 0;
+	long n;
+
+	(void)state;
+	for (n = 1;; n++) {
+		struct rig *r = oom_rig();
+		struct iscsi_server_stats st;
+		bool up = true;
+		long left;
+
+		rig_tur(r, 0, &(struct rig_scsi){0});
+		drain_pools(r);
+		oom_countdown = n;
+		for (size_t i = 0; up && i < ncmds; i++) {
+			const struct oom_cmd *c = &oom_cmds[i];
+			uint8_t data[512] = {0};
+
+			memcpy(data, c->data, sizeof(c->data));
+			if (getenv("OOM_DEBUG"))
+				fprintf(stderr, "command: %s\n", c->what);
+			send_scsi(r, c->cdb, c->flags, c->edtl,
+				  c->data_len ? data : NULL, c->data_len);
+			up = answered(r, r->itt,
+				      (c->flags & ISCSI_CMD_F_READ)
+					      ? ISCSI_OP_DATA_IN
+					      : ISCSI_OP_SCSI_RSP);
+		}
+		left = oom_countdown; /* > 0: the n-th allocation never came */
+		oom_off();
+		if (!up)
+			closed++;
+		else
+			send_logout(r),
+				up = answered(r, r->itt, ISCSI_OP_LOGOUT_RSP);
+		fake_env_advance(r->env, 0);
+		iscsi_server_get_stats(r->srv, &st);
+		assert_int_equal(st.tasks, 0);
+		assert_int_equal(st.buffer_bytes, 0);
+		assert_int_equal(st.owed, 0);
+		rig_free(r);
+		if (left > 0)
+			break; /* every allocation of the list was failed */
+	}
+	assert_true(n > 5);	 /* the commands do allocate */
+	assert_true(closed > 0); /* and some failures close */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -751,6 +908,8 @@ int main(void)
 			every_failed_allocation_of_a_configuration_is_an_error),
 		cmocka_unit_test(
 			every_failed_allocation_of_a_login_answers_or_closes),
+		cmocka_unit_test(
+			every_failed_allocation_of_scsi_commands_answers_or_closes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
