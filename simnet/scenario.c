@@ -411,6 +411,9 @@ static void do_line(struct runner *r, char *text)
 	} else if (strcmp(t.v[0], "group") == 0) {
 		if (!against_config(r, "group"))
 			decl_group(r, &t);
+	} else if (strcmp(t.v[0], "allowed_portal") == 0) {
+		if (!against_config(r, "allowed_portal"))
+			decl_allowed_portal(r, &t);
 	} else if (strcmp(t.v[0], "IncomingUser") == 0 ||
 		   strcmp(t.v[0], "OutgoingUser") == 0 ||
 		   (strcmp(t.v[0], "discovery") == 0 && t.n >= 2 &&

@@ -30,6 +30,12 @@
  *   - and SendTargets does not name the target to it.
  * `target lun add/remove` change only the default set: not allowed with
  * groups (the oracle would not know the groups' LUNs after them).
+ *
+ *   allowed_portal PATTERN
+ *
+ * is the target's allowed_portal: a login is admitted only on a local
+ * address the patterns allow (the same rule), SendTargets names only
+ * those portals, and the target only to a session on one of them.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -104,11 +110,64 @@ bool acl_sees(const struct runner *r, const struct actor *a,
 	return l->lun < 64 && (g->luns >> l->lun & 1);
 }
 
-bool acl_may_login(const struct runner *r, const struct actor *a)
+/* allowed_portal: the patterns, with the groups' rule (an exclusion
+ * wins; exclusions only: every other address), match the local address
+ * a connection arrived on, without port or brackets. */
+static bool portal_allowed(const struct runner *r, const char *portal)
+{
+	char host[64];
+	const char *colon;
+	bool positive = false, hit = false;
+
+	if (r->nallowed == 0)
+		return true;
+	if (portal[0] == '[') {
+		colon = strchr(portal, ']');
+		snprintf(host, sizeof(host), "%.*s",
+			 colon ? (int)(colon - portal - 1) : 0, portal + 1);
+	} else {
+		colon = strrchr(portal, ':');
+		snprintf(host, sizeof(host), "%.*s",
+			 colon ? (int)(colon - portal) : (int)strlen(portal),
+			 portal);
+	}
+	for (int i = 0; i < r->nallowed; i++) {
+		const char *pat = r->allowed_portals[i];
+
+		if (pat[0] == '!') {
+			if (glob_match(pat + 1, host))
+				return false;
+		} else {
+			positive = true;
+			hit = hit || glob_match(pat, host);
+		}
+	}
+	return hit || !positive;
+}
+
+bool acl_may_login(const struct runner *r, const struct actor *a,
+		   const char *portal)
 {
 	const struct acl_group_st *g = group_of(r, a);
 
+	if (!portal_allowed(r, portal))
+		return false;
 	return g == NULL ? r->nluns > 0 : g->luns != 0;
+}
+
+/* allowed_portal PATTERN */
+void decl_allowed_portal(struct runner *r, struct toks *t)
+{
+	if (t->n != 2 || r->nallowed == MAX_ACL_GROUPS || r->started ||
+	    strlen(t->v[1]) >= sizeof(r->allowed_portals[0])) {
+		syntaxf(r,
+			"allowed_portal PATTERN (at most %d, before the "
+			"target starts)",
+			MAX_ACL_GROUPS);
+		return;
+	}
+	snprintf(r->allowed_portals[r->nallowed++],
+		 sizeof(r->allowed_portals[0]), "%s", t->v[1]);
 }
 
 /* group NAME initiators=P1,P2 luns=0,2|none */
@@ -162,10 +221,24 @@ int acl_cfg(struct runner *r, struct ut_config *c)
 {
 	struct ut_target_cfg *tc = ut_config_find_target(c, r->iqn);
 
-	if (r->nacl == 0)
+	if (r->nacl == 0 && r->nallowed == 0)
 		return 0;
 	if (tc == NULL)
 		return -1;
+	if (r->nallowed > 0) {
+		/* room for UT_MAX_ALLOWED_PORTALS: the list grows in place
+		 * (config.c cfg_array_add: capacity a power of two) */
+		tc->allowed_portals =
+			calloc(UT_MAX_ALLOWED_PORTALS, sizeof(char *));
+		if (tc->allowed_portals == NULL)
+			return -1;
+		for (int i = 0; i < r->nallowed; i++) {
+			tc->allowed_portals[i] = strdup(r->allowed_portals[i]);
+			if (tc->allowed_portals[i] == NULL)
+				return -1;
+			tc->allowed_portal_count++;
+		}
+	}
 	for (int i = 0; i < r->nacl; i++) {
 		const struct acl_group_st *d = &r->acl[i];
 		struct ut_group_cfg *g = ut_target_add_group(tc, d->name);
@@ -272,26 +345,52 @@ void acl_login_done(struct runner *r, struct pend *p, struct ini_op *op)
 	const struct acl_group_st *g;
 
 	if (!p->acl_login || r->failed || r->against ||
-	    op->outcome != INI_DONE || acl_may_login(r, p->a) ||
+	    op->outcome != INI_DONE || acl_may_login(r, p->a, p->acl_portal) ||
 	    op->login_status == 0x0202 || op->login_status == 0x0203)
 		return;
 	g = group_of(r, p->a);
 	failf(r, p->line,
-	      "oracle: ACL: %s (%s) is in group %s, which has no LUN: its "
-	      "login must be refused with 0202h (RFC 7143 §11.13.5) or 0203h "
-	      "(the target hidden); got status %04xh (seed %llu)",
-	      p->a->name, ini_iqn(p->a->ini), g ? g->name : "-",
+	      "oracle: ACL: %s (%s, group %s) may not log in through portal "
+	      "%s (%s): its login must be refused with 0202h (RFC 7143 "
+	      "§11.13.5) or 0203h (the target hidden); got status %04xh "
+	      "(seed %llu)",
+	      p->a->name, ini_iqn(p->a->ini), g ? g->name : "-", p->acl_portal,
+	      portal_allowed(r, p->acl_portal) ? "its group has no LUN"
+					       : "allowed_portal excludes it",
 	      op->login_status, (unsigned long long)r->seed);
 }
 
-/* One key=value of a SendTargets answer to p's actor. */
+/* One key=value of a SendTargets answer to p's actor: a TargetAddress
+ * only of a portal allowed_portal allows, a TargetName only of a target
+ * it may log in to from the portal it asks through. */
 void acl_text_oracle(struct runner *r, struct pend *p, const char *kvp)
 {
+	/* a discovery session goes to the first portal (do_discovery) */
+	const char *via = strcmp(p->verb, "discovery") == 0 || !p->a->portal[0]
+				  ? r->portal
+				  : p->a->portal;
 	const char *name;
 	bool ours;
 
-	if (r->nacl == 0 || strncmp(kvp, "TargetName=", 11) != 0 ||
-	    acl_may_login(r, p->a))
+	if (strncmp(kvp, "TargetAddress=", 14) == 0 && r->nallowed > 0) {
+		char addr[64];
+		const char *comma = strrchr(kvp, ',');
+
+		snprintf(addr, sizeof(addr), "%.*s",
+			 comma ? (int)(comma - kvp - 14)
+			       : (int)strlen(kvp + 14),
+			 kvp + 14);
+		if (!portal_allowed(r, addr))
+			failf(r, p->line,
+			      "oracle: ACL: %s's %s answer says %s, a portal "
+			      "allowed_portal excludes (logins there are "
+			      "refused) (seed %llu)",
+			      p->a->name, p->verb, kvp,
+			      (unsigned long long)r->seed);
+		return;
+	}
+	if ((r->nacl == 0 && r->nallowed == 0) ||
+	    strncmp(kvp, "TargetName=", 11) != 0 || acl_may_login(r, p->a, via))
 		return;
 	name = kvp + 11;
 	ours = strcmp(name, r->iqn) == 0;
@@ -300,8 +399,9 @@ void acl_text_oracle(struct runner *r, struct pend *p, const char *kvp)
 	if (ours)
 		failf(r, p->line,
 		      "oracle: ACL: %s's %s answer names %s, but %s (%s) may "
-		      "not log in to it (no LUN in its group): SendTargets "
-		      "must not show it (seed %llu)",
+		      "not log in to it through %s (no LUN in its group, "
+		      "or allowed_portal): SendTargets must not show it "
+		      "(seed %llu)",
 		      p->a->name, p->verb, name, p->a->name, ini_iqn(p->a->ini),
-		      (unsigned long long)r->seed);
+		      via, (unsigned long long)r->seed);
 }

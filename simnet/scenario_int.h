@@ -316,6 +316,9 @@ struct runner {
 		uint64_t luns;	/* LUN numbers (bits 0..63) */
 	} acl[MAX_ACL_GROUPS];
 	int nacl;
+	/* `allowed_portal` lines: the local addresses logins may use */
+	char allowed_portals[MAX_ACL_GROUPS][64];
+	int nallowed;
 	struct actor actors[MAX_ACTORS];
 	int nactors;
 	struct pend_list pends;
@@ -432,6 +435,7 @@ struct pend {
 	/* ACL: a command to a LUN its initiator may not see (scenario_acl.c;
 	 * ls is NULL then); a login to a target (not discovery) */
 	bool acl_hidden, acl_login;
+	char acl_portal[64]; /* a login's portal */
 	/* PRgeneration: a PR IN's lower bound when sent; a PR OUT counted
 	 * in its LU's pr_gen_hi */
 	uint64_t pr_gen_lo;
@@ -671,7 +675,9 @@ void decl_group(struct runner *r, struct toks *t);
 int acl_cfg(struct runner *r, struct ut_config *c);
 bool acl_sees(const struct runner *r, const struct actor *a,
 	      const struct lun_st *l);
-bool acl_may_login(const struct runner *r, const struct actor *a);
+bool acl_may_login(const struct runner *r, const struct actor *a,
+		   const char *portal);
+void decl_allowed_portal(struct runner *r, struct toks *t);
 void acl_scsi_done(struct runner *r, struct pend *p, struct ini_op *op);
 void acl_login_done(struct runner *r, struct pend *p, struct ini_op *op);
 void acl_text_oracle(struct runner *r, struct pend *p, const char *kvp);

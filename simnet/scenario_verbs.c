@@ -262,6 +262,8 @@ static void issue_login(struct runner *r, struct actor *a, struct toks *t,
 	if (portal == NULL && a->portal[0] && !discovery)
 		portal = a->portal;
 	p->acl_login = !discovery;
+	snprintf(p->acl_portal, sizeof(p->acl_portal), "%s",
+		 portal ? portal : r->portal);
 	if (!discovery) {
 		if (portal != a->portal)
 			snprintf(a->portal, sizeof(a->portal), "%s",
