@@ -110,11 +110,12 @@ static void ua_registrants(struct scsi_lu *lu, const struct scsi_itl *skip,
 }
 
 /* Remove the registrations marked in gone[]: their nexuses get asc as a
- * unit attention, their tasks are aborted if asked (PREEMPT AND ABORT),
- * and a reservation whose holder goes away is released.  *self follows
- * the compaction. */
+ * unit attention, their tasks are aborted if asked (PREEMPT AND ABORT:
+ * an `abort` wait, which then counts them and names their nexuses), and
+ * a reservation whose holder goes away is released.  *self follows the
+ * compaction. */
 static void regs_remove(struct scsi_lu *lu, const bool *gone, int *self,
-			uint16_t asc, bool abort)
+			uint16_t asc, struct scsi_tmf_wait *abort)
 {
 	struct scsi_pr *pr = &lu->pr;
 	struct scsi_itl *itl;
@@ -122,8 +123,10 @@ static void regs_remove(struct scsi_lu *lu, const bool *gone, int *self,
 
 	pr_check(pr);
 	ut_assert(self == NULL || *self < (int)pr->nregs);
+	ut_assert(abort == NULL || (abort->pending == 0 && abort->n_itls == 0));
 	LIST_FOREACH (itl, &lu->itls, lu_link) {
 		int k = reg_find(pr, &itl->sess->id);
+		unsigned int hit = 0;
 		struct scsi_cmd *c;
 
 		if (k < 0 || !gone[k])
@@ -133,9 +136,16 @@ static void regs_remove(struct scsi_lu *lu, const bool *gone, int *self,
 		if (!abort)
 			continue;
 		TAILQ_FOREACH (c, &lu->task_set, lu_link) {
-			if (c->itl == itl)
-				scsi_cmd_set_aborted(c);
+			if (c->itl != itl)
+				continue;
+			scsi_cmd_set_aborted(c);
+			hit++;
 		}
+		/* sized by the LU's nexus count (pr_abort_wait_new) */
+		ut_assert(abort->n_itls < lu->itl_count);
+		if (hit)
+			abort->itls[abort->n_itls++] = itl;
+		abort->pending += hit;
 	}
 	for (unsigned int i = 0; i < pr->nregs; i++) {
 		if (gone[i]) {
@@ -346,7 +356,7 @@ static void pr_register(struct scsi_cmd *cmd, const struct pr_params *a,
 					type_reg_only(pr->type);
 
 			gone[self] = true;
-			regs_remove(lu, gone, NULL, 0, false);
+			regs_remove(lu, gone, NULL, 0, NULL);
 			if (released)
 				ua_registrants(lu, cmd->itl,
 					       ASC_RESERVATIONS_RELEASED);
@@ -427,17 +437,17 @@ static void pr_clear(struct scsi_cmd *cmd)
  *    registration and take the reservation with the new type.
  */
 static void pr_preempt(struct scsi_cmd *cmd, const struct pr_params *a,
-		       int self)
+		       int self, struct scsi_tmf_wait *abort)
 {
 	struct scsi_lu *lu = cmd->lu;
 	struct scsi_pr *pr = &lu->pr;
 	bool gone[SCSI_PR_MAX_REGS] = {false};
-	bool abort = a->sa == PR_PREEMPT_ABORT;
 	bool take = false, had;
 	uint8_t old_type;
 	unsigned int hits = 0;
 
-	ut_assert(a->sa == PR_PREEMPT || abort);
+	ut_assert(a->sa == PR_PREEMPT || a->sa == PR_PREEMPT_ABORT);
+	ut_assert(abort == NULL || a->sa == PR_PREEMPT_ABORT);
 	ut_assert(self >= 0 && self < (int)pr->nregs);
 	if (pr->reserved && type_all_reg(pr->type) && a->sark == 0) {
 		for (unsigned int i = 0; i < pr->nregs; i++)
@@ -541,7 +551,7 @@ static void pr_register_move(struct scsi_cmd *cmd, const uint8_t *p,
 		bool gone[SCSI_PR_MAX_REGS] = {false};
 
 		gone[self] = true;
-		regs_remove(lu, gone, NULL, 0, false);
+		regs_remove(lu, gone, NULL, 0, NULL);
 	}
 	pr->aptpl = p[17] & 0x01;
 	pr->generation++;
@@ -602,13 +612,64 @@ static bool pr_out_parse(struct scsi_cmd *cmd, struct pr_params *a)
 	return true;
 }
 
-/* PERSISTENT RESERVE OUT: 1 SERVICE ACTION 4-0; 2 SCOPE 7-4, TYPE 3-0;
- * 5..8 PARAMETER LIST LENGTH. */
-enum scsi_rc spc_pr_out(struct scsi_cmd *cmd)
+/* What a PREEMPT AND ABORT waits for: room for every nexus of the LU
+ * (the LU lock held).  NULL when out of memory: the command then answers
+ * at once, as it did before it waited. */
+static struct scsi_tmf_wait *pr_abort_wait_new(struct scsi_cmd *cmd,
+					       const struct scsi_tmf_hook *hook)
 {
 	struct scsi_lu *lu = cmd->lu;
+	struct scsi_tmf_wait *w;
+
+	ut_assert(hook != NULL && hook->release != NULL);
+	w = calloc(1, sizeof(*w) + lu->itl_count * sizeof(w->itls[0]));
+	if (!w) {
+		LOG_ERR(lu->env,
+			"scsi: %s: out of memory: a PREEMPT AND ABORT answers "
+			"before the commands it aborts end",
+			lu->name);
+		return NULL;
+	}
+	w->sess = cmd->sess;
+	w->env = cmd->sess->env;
+	w->hook = *hook;
+	return w;
+}
+
+/*
+ * SPC-4 §5.12.11.5 (SPC-5 §5.14.11.2.5): PREEMPT AND ABORT aborts the
+ * tasks of the preempted I_T nexuses as SAM-5 defines, so the aborted
+ * tasks have ended -- none completes or changes the medium any more --
+ * before the PERSISTENT RESERVE OUT completes (SAM-5 §5.6, §7.1; LIO and
+ * SCST wait likewise).  Those still in the task set (at the backstore,
+ * waiting for an LBA range, on another reactor) end on their sessions'
+ * reactors: the wait counts them, and the last one's end releases it
+ * (task_set.c scsi_cmd_complete), which completes cmd.  With the LU lock
+ * held; true if cmd now waits.
+ */
+static bool pr_out_wait(struct scsi_cmd *cmd, struct scsi_tmf_wait *w)
+{
+	struct scsi_lu *lu = cmd->lu;
+
+	if (!w || w->pending == 0)
+		return false;
+	ut_assert(cmd->status == SCSI_STATUS_GOOD);
+	ut_assert(w->n_itls > 0 && w->n_itls <= lu->itl_count);
+	w->upto = lu->ts_seq;
+	LIST_INSERT_HEAD(&lu->tmf_waits, w, link);
+	return true;
+}
+
+/* PERSISTENT RESERVE OUT: 1 SERVICE ACTION 4-0; 2 SCOPE 7-4, TYPE 3-0;
+ * 5..8 PARAMETER LIST LENGTH.  SCSI_RC_ASYNC: a PREEMPT AND ABORT waits
+ * for the commands it aborted; abort_hook's release ends it. */
+enum scsi_rc spc_pr_out(struct scsi_cmd *cmd,
+			const struct scsi_tmf_hook *abort_hook)
+{
+	struct scsi_lu *lu = cmd->lu;
+	struct scsi_tmf_wait *abort = NULL;
 	struct pr_params a;
-	bool was_aptpl;
+	bool was_aptpl, waits = false;
 	uint32_t gen;
 	int self;
 
@@ -652,8 +713,11 @@ enum scsi_rc spc_pr_out(struct scsi_cmd *cmd)
 		pr_clear(cmd);
 		break;
 	case PR_PREEMPT:
+		pr_preempt(cmd, &a, self, NULL);
+		break;
 	case PR_PREEMPT_ABORT:
-		pr_preempt(cmd, &a, self);
+		abort = pr_abort_wait_new(cmd, abort_hook);
+		pr_preempt(cmd, &a, self, abort);
 		break;
 	default:
 		pr_register_move(cmd, a.p, a.plen, self);
@@ -667,7 +731,11 @@ save:
 	ut_assert_slow(pr_regs_ok(&lu->pr));
 	if (cmd->status == SCSI_STATUS_GOOD || gen != lu->pr.generation)
 		scsi_pr_save(lu, was_aptpl);
+	waits = pr_out_wait(cmd, abort);
 out:
 	scsi_lu_unlock(lu);
+	if (waits)
+		return SCSI_RC_ASYNC;
+	free(abort);
 	return SCSI_RC_DONE;
 }

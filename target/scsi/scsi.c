@@ -602,6 +602,32 @@ int scsi_tmf_target_reset(struct scsi_sess *s, const struct scsi_tmf_hook *hook)
 	return TMF_COMPLETE;
 }
 
+/* PREEMPT AND ABORT waited for the commands it aborted (pr.c): they all
+ * have ended; it ends now, on its own reactor. */
+static void pr_out_abort_done(void *arg)
+{
+	scsi_cmd_complete(arg);
+}
+
+/* PERSISTENT RESERVE OUT.  A PREEMPT AND ABORT aborts the preempted
+ * nexuses' tasks (SPC-4 §5.12.11.5) and completes once they have ended,
+ * as the TMFs above do (SAM-5 §7.1): pr.c counts them under the LU lock,
+ * and a SANITIZE among them that waits for its operation ends here. */
+static enum scsi_rc pr_out(struct scsi_cmd *cmd)
+{
+	const struct scsi_tmf_hook hook = {NULL, pr_out_abort_done, cmd};
+	struct scsi_lu *lu = cmd->lu;
+	struct env *here = cmd->sess->env;
+
+	if (spc_pr_out(cmd, &hook) == SCSI_RC_DONE)
+		return SCSI_RC_DONE;
+	/* The release comes from another reactor's post, or from a command
+	 * of this one, ended here at the earliest: cmd is alive until this
+	 * call, which may end the last of them (and cmd with it). */
+	scsi_sanitize_tmf(lu, here);
+	return SCSI_RC_ASYNC;
+}
+
 /* ------------------------------------------------------ command table */
 
 #define UA SCSI_CMD_UA_EXEMPT
@@ -639,7 +665,7 @@ static const struct scsi_cmd_desc cmd_table[256] = {
 	[0x57] = {spc_release, RESOK},
 	[0x5a] = {spc_mode_sense, PRR},
 	[0x5e] = {spc_pr_in, 0},
-	[0x5f] = {spc_pr_out, 0},
+	[0x5f] = {pr_out, 0},
 	[0x83] = {spc_extended_copy, MED | PRW},
 	[0x84] = {spc_receive_copy_results, 0},
 	[0x88] = {sbc_read, MED | PRR},

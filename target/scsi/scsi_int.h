@@ -181,8 +181,10 @@ struct scsi_sanitize {
 
 /* A TMF waiting for the commands of other nexuses it aborted on an LU
  * (scsi.c abort_in_lu): those that entered the task set before `upto`,
- * of a session other than `sess`.  On the LU's list under its lock;
- * the last of them to leave the task set releases the TMF. */
+ * of a session other than `sess`; or, for a PREEMPT AND ABORT (pr.c),
+ * of one of the n_itls preempted nexuses in itls[].  On the LU's list
+ * under its lock; the last of them to leave the task set releases the
+ * TMF (or completes the PERSISTENT RESERVE OUT). */
 struct scsi_tmf_wait {
 	uint64_t upto;
 	const struct scsi_sess *sess;
@@ -190,6 +192,8 @@ struct scsi_tmf_wait {
 	struct env *env;      /* the TMF's reactor: release runs there */
 	struct scsi_tmf_hook hook;
 	LIST_ENTRY(scsi_tmf_wait) link;
+	unsigned int n_itls; /* 0: every session but sess */
+	const struct scsi_itl *itls[];
 };
 LIST_HEAD(scsi_tmf_wait_list, scsi_tmf_wait);
 
@@ -605,7 +609,11 @@ void scsi_res_lu_reset(struct scsi_lu *lu);
 
 /* pr.c: persistent reservations (SPC-4 §5.12) */
 enum scsi_rc spc_pr_in(struct scsi_cmd *cmd);
-enum scsi_rc spc_pr_out(struct scsi_cmd *cmd);
+/* SCSI_RC_ASYNC: a PREEMPT AND ABORT waits for the commands it aborted,
+ * and abort_hook->release(abort_hook->arg) runs on cmd's reactor once
+ * they have ended (scsi.c completes cmd then). */
+enum scsi_rc spc_pr_out(struct scsi_cmd *cmd,
+			const struct scsi_tmf_hook *abort_hook);
 bool scsi_pr_conflict(const struct scsi_cmd *cmd, uint8_t flags);
 bool scsi_pr_has_registrations(const struct scsi_lu *lu);
 /* Load APTPL state saved by an earlier run (scsi_lu_new). */

@@ -93,7 +93,14 @@ void scsi_cmd_state_set(struct scsi_cmd *cmd, uint32_t to)
 static bool tmf_wait_member(const struct scsi_tmf_wait *w,
 			    const struct scsi_cmd *c)
 {
-	return c->ts_seq < w->upto && c->sess != w->sess;
+	if (c->ts_seq >= w->upto)
+		return false;
+	if (w->n_itls == 0)
+		return c->sess != w->sess;
+	for (unsigned int i = 0; i < w->n_itls; i++)
+		if (c->itl == w->itls[i])
+			return true;
+	return false;
 }
 
 /*

@@ -256,6 +256,96 @@ static void abort_task_marks_only_that_tag(void **state)
 	fx_free(f);
 }
 
+/* A command of fx f on session s, left to the test (cmd not reused). */
+static void start_on(struct fx *f, struct scsi_sess *s, struct scsi_cmd *c,
+		     const uint8_t *cdb, uint8_t cdb_len, uint8_t *buf,
+		     uint32_t edtl, uint32_t data_out_len)
+{
+	memset(c, 0, sizeof(*c));
+	c->sess = s;
+	memcpy(c->cdb, cdb, cdb_len);
+	c->cdb_len = cdb_len;
+	c->buf = buf;
+	c->buf_cap = c->edtl = edtl;
+	c->data_out_len = data_out_len;
+	c->done = on_done;
+	c->transport = f;
+	scsi_cmd_exec(c);
+}
+
+/* PREEMPT AND ABORT (SPC-4 §5.12.11.5) completes only once the commands
+ * of the preempted nexus it aborted have ended (SAM-5 §7.1): a write at
+ * the backstore ends TASK ABORTED first, then the PR OUT answers GOOD. */
+static void preempt_and_abort_completes_after_the_aborted_command(void **state)
+{
+	struct fx *f = fx_hold();
+	struct scsi_nexus_id id = {0};
+	struct scsi_sess *a, *b;
+	struct scsi_cmd w, pr;
+	uint8_t wcdb[10], prcdb[10] = {0x5f, 0}, tur[6] = {0};
+	uint8_t wbuf[BS] = {0}, prbuf[24];
+
+	/* PR needs named nexuses (the fixture's own has no name) */
+	snprintf(id.initiator_name, sizeof(id.initiator_name), "iqn.x:a");
+	a = scsi_sess_new(&stub_env, &id);
+	assert_int_equal(scsi_sess_map(a, 0, f->lu, false), 0);
+	scsi_ua_clear(a->lun_map[0]);
+	snprintf(id.initiator_name, sizeof(id.initiator_name), "iqn.x:b");
+	b = scsi_sess_new(&stub_env, &id);
+	assert_int_equal(scsi_sess_map(b, 0, f->lu, false), 0);
+	scsi_ua_clear(b->lun_map[0]);
+	put_be32(prcdb + 5, 24);
+	/* A registers key 1, B key 2 (REGISTER AND IGNORE EXISTING KEY) */
+	prcdb[1] = 6;
+	memset(prbuf, 0, sizeof(prbuf));
+	put_be64(prbuf + 8, 1);
+	start_on(f, a, &pr, prcdb, 10, prbuf, 24, 24);
+	assert_int_equal(pr.status, SCSI_STATUS_GOOD);
+	put_be64(prbuf + 8, 2);
+	start_on(f, b, &pr, prcdb, 10, prbuf, 24, 24);
+	assert_int_equal(pr.status, SCSI_STATUS_GOOD);
+	/* A's write waits at the backstore */
+	cdb_rw10(wcdb, 0x2a, 0, 1);
+	start_on(f, a, &w, wcdb, 10, wbuf, BS, BS);
+	assert_non_null(held.req);
+	/* B preempts A's registration and aborts its tasks */
+	prcdb[1] = 5;
+	prcdb[2] = 1; /* type write exclusive; no reservation to take */
+	memset(prbuf, 0, sizeof(prbuf));
+	put_be64(prbuf, 2);
+	put_be64(prbuf + 8, 1);
+	f->done_calls = 0;
+	start_on(f, b, &pr, prcdb, 10, prbuf, 24, 24);
+	assert_true(w.aborted);
+	assert_int_equal(f->done_calls, 0); /* waits for A's write */
+	assert_int_equal(scsi_sess_busy(b), 1);
+	held.req->done(held.req, 0);
+	assert_int_equal(f->done_calls, 2);
+	assert_int_equal(w.status, SCSI_STATUS_TASK_ABORTED);
+	assert_int_equal(pr.status, SCSI_STATUS_GOOD);
+	assert_int_equal(scsi_sess_busy(b), 0);
+	assert_int_equal(scsi_sess_busy(a), 0);
+	/* A is told: REGISTRATIONS PREEMPTED */
+	expect_sense(run_on(f, a, 0, tur, 6, 0, 0), SK_UNIT_ATTENTION,
+		     ASC_REGISTRATIONS_PREEMPTED);
+	/* with nothing of A's in flight, the next one answers at once */
+	prcdb[1] = 6;
+	memset(prbuf, 0, sizeof(prbuf));
+	put_be64(prbuf + 8, 3);
+	start_on(f, a, &pr, prcdb, 10, prbuf, 24, 24);
+	prcdb[1] = 5;
+	memset(prbuf, 0, sizeof(prbuf));
+	put_be64(prbuf, 2);
+	put_be64(prbuf + 8, 3);
+	f->done_calls = 0;
+	start_on(f, b, &pr, prcdb, 10, prbuf, 24, 24);
+	assert_int_equal(f->done_calls, 1);
+	assert_int_equal(pr.status, SCSI_STATUS_GOOD);
+	scsi_sess_free(a);
+	scsi_sess_free(b);
+	fx_free(f);
+}
+
 /* --------------------------------------------------- LBA range locks */
 
 static void cmd_init(struct fx *f, struct scsi_cmd *c, const uint8_t *cdb,
@@ -508,6 +598,8 @@ int main(void)
 		T(request_sense_desc_bit_returns_descriptor_format),
 		T(ua_queue_keeps_oldest_when_full_and_reset_supersedes),
 		cmocka_unit_test(backstore_errors_map_to_sense),
+		cmocka_unit_test(
+			preempt_and_abort_completes_after_the_aborted_command),
 		cmocka_unit_test(lu_reset_aborts_in_flight_command_and_sets_ua),
 		cmocka_unit_test(abort_task_marks_only_that_tag),
 		cmocka_unit_test(
