@@ -116,8 +116,10 @@ static void range_begin(struct pend *p, struct lun_st *l, uint64_t lba,
 	 * (seed 8420003372: a copy of lba 37 onto itself, held behind a
 	 * partition, ran after a TARGET RESET bounded a write there). */
 	land_bound_forget(p->r, l, vid);
-	if (vid == MODEL_WILD)
+	if (vid == MODEL_WILD) {
 		l->copies_open++;
+		p->r->copies_sent++;
+	}
 }
 
 static void cdb_lba_len(uint8_t *cdb, unsigned int size, uint64_t lba,

@@ -334,6 +334,12 @@ struct runner {
 	 * bytes): sent or answered, and how many are in flight. */
 	uint64_t abort_events;
 	int abort_inflight;
+	/* when the last of those lines was answered (or ended), and how
+	 * many EXTENDED COPY or ORWRITE ranges were ever sent (they move
+	 * values: scenario_oracle.c land_aborted_check) */
+	uint64_t abort_answer_ns;
+	uint64_t copies_sent;
+	uint64_t aborts_unanswered; /* of those lines, ended unanswered */
 	/* actors whose reset, CLEAR TASK SET... ended unanswered with its
 	 * connection: it may still run (aborts_pending) */
 	uint32_t aborts_limbo;
@@ -451,6 +457,11 @@ struct pend {
 	uint64_t abort_events; /* r->abort_events when it was sent */
 	bool abort_possible;   /* one was in flight when it was sent */
 	bool may_abort_others; /* it is such a line itself */
+	/* a WRITE: when its value last landed on the medium (0: not yet),
+	 * and r->copies_sent at its send (-1: a copy was open then) */
+	uint64_t landed_ns;
+	uint64_t copies_at;
+	uint64_t aborts_unanswered; /* r->aborts_unanswered at its send */
 	/* ALUA oracle: state at issue (scenario_alua.c) */
 	uint64_t alua_epoch;
 	int alua_state; /* of the actor's target port group, -1 unknown */

@@ -354,11 +354,78 @@ void land_bound_forget(struct runner *r, const struct lun_st *l, uint64_t vid)
  * simulated disk reports every write it applies; the blocks say whose
  * value they carry.
  */
+/* A landing of [offset, offset+len) on disk: the WRITEs in flight whose
+ * value it carries landed now (land_aborted_check judges them later). */
+static void land_note(struct runner *r, const char *disk, uint64_t offset_bytes,
+		      const uint8_t *data, uint64_t len)
+{
+	struct pend *p;
+
+	TAILQ_FOREACH (p, &r->pends, link) {
+		const struct lun_st *l = p->ls;
+		uint64_t lba, first, vid;
+
+		if (p->kind != PK_WRITE || p->done || l == NULL || l->removed ||
+		    strcmp(l->disk, disk) != 0)
+			continue;
+		first = offset_bytes / l->bs;
+		if (p->lba + p->blocks <= first ||
+		    p->lba >= first + len / l->bs)
+			continue;
+		/* one block of the overlap names the value */
+		lba = p->lba > first ? p->lba : first;
+		if (model_decode(data + (lba - first) * l->bs, lba, l->bs,
+				 &vid) &&
+		    vid == p->vid)
+			p->landed_ns = r->sim->now_ns;
+	}
+}
+
+/*
+ * A WRITE ended with TASK ABORTED: another nexus's reset, CLEAR TASK SET
+ * or PREEMPT AND ABORT aborted it, and that line's answer (FUNCTION
+ * COMPLETE, GOOD) came only after it had ended (SAM-5 §5.6, §7.1; SPC-4
+ * §5.12.11.5 for PREEMPT AND ABORT): so it landed, if at all, before the
+ * last of those lines was answered.  Judged when every such line that
+ * may have aborted it has been answered (none in flight, none ended
+ * unanswered, none in flight at its send), no control step ran
+ * (a LUN removal ends commands too), and no other command may have
+ * written its value (a copy, a retry, another write of it).
+ */
+static void land_aborted_check(struct runner *r, struct pend *p)
+{
+	struct pend *o;
+
+	if (p->landed_ns <= r->abort_answer_ns || p->abort_possible ||
+	    p->abort_events == r->abort_events || r->abort_inflight > 0 ||
+	    p->aborts_unanswered != r->aborts_unanswered || aborts_pending(r) ||
+	    p->ctl_seq != r->ctl_seq || p->ctl_started != r->ctl_started ||
+	    p->copies_at != r->copies_sent || model_fill_byte(p->vid) >= 0 ||
+	    (p->mp != NULL && mp_cmd_attempts(p->mp) > 1))
+		return;
+	TAILQ_FOREACH (o, &r->pends, link)
+		if (o != p && o->ls == p->ls &&
+		    ((o->kind == PK_WRITE && o->vid == p->vid) ||
+		     (o->nrg > 0 && o->data_vid == p->vid)))
+			return;
+	failf(r, p->line,
+	      "TMF oracle: %s's %s (lun %u lba %llu) ended TASK ABORTED, yet "
+	      "it landed on the medium %llu ns after the last reset, CLEAR "
+	      "TASK SET or PREEMPT AND ABORT that may have aborted it was "
+	      "answered (SAM-5 §7.1, SPC-4 §5.12.11.5: the answer follows "
+	      "the end of every command it aborted) (seed %llu)",
+	      p->a->name, p->verb, p->ls->lun, (unsigned long long)p->lba,
+	      (unsigned long long)(p->landed_ns - r->abort_answer_ns),
+	      (unsigned long long)r->seed);
+}
+
 void land_check(void *ctx, const char *disk, uint64_t offset_bytes,
 		const uint8_t *data, uint64_t len)
 {
 	struct runner *r = ctx;
 
+	if (!r->failed)
+		land_note(r, disk, offset_bytes, data, len);
 	if (r->nlb == 0 || r->failed)
 		return;
 	for (int li = 0; li < r->nluns; li++) {
@@ -436,6 +503,9 @@ static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 				model_tick(l->m));
 		if (outcome == MODEL_BOUNDED)
 			land_bound_add(r, p, op);
+		if (op->outcome == INI_DONE && op->response == 0 &&
+		    op->status == SCSI_STATUS_TASK_ABORTED)
+			land_aborted_check(r, p);
 		break;
 	}
 	case PK_READ:
@@ -517,6 +587,12 @@ void pend_done(void *arg, struct ini_op *op)
 	if (p->may_abort_others) {
 		r->abort_inflight--;
 		r->abort_events++;
+		/* a line ended without its answer (its connection went)
+		 * may have run all the same, and bounds nothing */
+		if (op->outcome == INI_DONE)
+			r->abort_answer_ns = r->sim->now_ns;
+		else
+			r->aborts_unanswered++;
 		if (op->outcome == INI_DROPPED)
 			r->aborts_limbo |= 1u << p->a->idx;
 	}

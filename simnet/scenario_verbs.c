@@ -46,6 +46,11 @@ static struct pend *pend_new(struct runner *r, struct actor *a,
 	p->ctl_started = r->ctl_started;
 	p->abort_events = r->abort_events;
 	p->abort_possible = r->abort_inflight > 0 || aborts_pending(r);
+	p->copies_at = r->copies_sent;
+	p->aborts_unanswered = r->aborts_unanswered;
+	for (int i = 0; i < r->nluns; i++)
+		if (r->luns[i].copies_open > 0)
+			p->copies_at = UINT64_MAX;
 	if (strcmp(verb, "lun-reset") == 0 ||
 	    strcmp(verb, "target-reset") == 0 ||
 	    strcmp(verb, "clear-task-set") == 0 ||
