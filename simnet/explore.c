@@ -924,13 +924,11 @@ char *explore_generate(uint64_t seed)
 	acl = !ctl && !alua && nlun >= 2 && rnd_acl(&g, 100) < 15;
 	if (acl)
 		cg.on[CG_XCOPY] = false;
-	/* Not yet on several reactors: a SANITIZE with IMMED=0 whose
-	 * connection goes while it travels to the LU's reactor becomes the
-	 * sanitize's waiter after scsi_sess_nexus_loss() looked, and holds
-	 * its session until the sanitize ends (explore seed 333425893092;
-	 * a known target bug, see docs/scenarios.md). */
-	if (reactors > 1)
-		cg.on[CG_SANITIZE] = false;
+	/* SANITIZE runs on several reactors too: a SANITIZE whose nexus
+	 * went, or which a reset aborted, on its way to the LU's reactor
+	 * held its session until the sanitize ended (explore seed
+	 * 333425893092, fixed in d326ac8; it was left out of such seeds
+	 * until then). */
 	/* Mostly short runs (quick to replay and shrink); one in eight is
 	 * long, for bugs that need many commands (every Nth write...). */
 	steps = coin(&g, 12) ? 150 + (unsigned int)rnd(&g, 250)
