@@ -78,6 +78,27 @@ static void ctl_apply(struct req *r, struct ut_config *cfg,
 	r->async = true;
 }
 
+/* The end of every edit: a request that failed on the way frees its copy;
+ * else the change is named (the reply's "done", and what a second change
+ * is told is in progress) and applied. */
+static void edit_finish(struct req *r, struct ut_config *cfg,
+			const struct iscsi_reconf_opts *o, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void edit_finish(struct req *r, struct ut_config *cfg,
+			const struct iscsi_reconf_opts *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->failed) {
+		ut_config_free(cfg);
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(r->c->what, sizeof(r->c->what), fmt, ap);
+	va_end(ap);
+	ctl_apply(r, cfg, o);
+}
+
 /* A copy of the running configuration to edit. */
 static bool edit_begin(struct req *r, struct ut_config *cfg)
 {
@@ -167,11 +188,8 @@ void ctl_c_lun_add(struct req *r)
 		ctl_fail(r, "cannot add LUN %u (limits or memory)", lun);
 		goto out;
 	}
-	snprintf(r->c->what, sizeof(r->c->what), "lun add %u", lun);
-	ctl_apply(r, &cfg, NULL);
-	return;
 out:
-	ut_config_free(&cfg);
+	edit_finish(r, &cfg, NULL, "lun add %u", lun);
 }
 
 void ctl_c_lun_remove(struct req *r)
@@ -202,11 +220,8 @@ void ctl_c_lun_remove(struct req *r)
 		ut_config_remove_dev(&cfg, dev);
 	if (json_get_int(r->args, "drain_ms", &ms) && ms > 0 && ms < 3600000)
 		o.drain_ms = (uint32_t)ms;
-	snprintf(r->c->what, sizeof(r->c->what), "lun remove %u", lun);
-	ctl_apply(r, &cfg, &o);
-	return;
 out:
-	ut_config_free(&cfg);
+	edit_finish(r, &cfg, &o, "lun remove %u", lun);
 }
 
 void ctl_c_lun_resize(struct req *r)
@@ -236,11 +251,8 @@ void ctl_c_lun_resize(struct req *r)
 		goto out;
 	}
 	d->size_bytes = size;
-	snprintf(r->c->what, sizeof(r->c->what), "lun resize %u", lun);
-	ctl_apply(r, &cfg, NULL);
-	return;
 out:
-	ut_config_free(&cfg);
+	edit_finish(r, &cfg, NULL, "lun resize %u", lun);
 }
 
 void ctl_c_target_add(struct req *r)
@@ -250,13 +262,9 @@ void ctl_c_target_add(struct req *r)
 
 	if (!tn || !edit_begin(r, &cfg))
 		return;
-	if (!ut_config_add_target(&cfg, tn)) {
+	if (!ut_config_add_target(&cfg, tn))
 		ctl_fail(r, "cannot add target %s (it exists, or a limit)", tn);
-		ut_config_free(&cfg);
-		return;
-	}
-	snprintf(r->c->what, sizeof(r->c->what), "target add");
-	ctl_apply(r, &cfg, NULL);
+	edit_finish(r, &cfg, NULL, "target add");
 }
 
 void ctl_c_target_remove(struct req *r)
@@ -285,8 +293,7 @@ void ctl_c_target_remove(struct req *r)
 		free(devs[i]);
 	}
 	free(devs);
-	snprintf(r->c->what, sizeof(r->c->what), "target remove");
-	ctl_apply(r, &cfg, NULL);
+	edit_finish(r, &cfg, NULL, "target remove");
 }
 
 static void c_target_enable(struct req *r, bool on)
@@ -305,9 +312,7 @@ static void c_target_enable(struct req *r, bool on)
 		return;
 	}
 	t->enabled = on;
-	snprintf(r->c->what, sizeof(r->c->what), "target %s",
-		 on ? "enable" : "disable");
-	ctl_apply(r, &cfg, &o);
+	edit_finish(r, &cfg, &o, "target %s", on ? "enable" : "disable");
 }
 
 void ctl_c_target_enable_on(struct req *r)
@@ -336,13 +341,7 @@ static void c_group(struct req *r, bool add)
 		ctl_fail(r, "cannot add group %s (it exists, or a limit)", gn);
 	else if (!add && ut_target_remove_group(t, gn))
 		ctl_fail(r, "target %s has no group %s", tn, gn);
-	if (r->failed) {
-		ut_config_free(&cfg);
-		return;
-	}
-	snprintf(r->c->what, sizeof(r->c->what), "group %s",
-		 add ? "add" : "remove");
-	ctl_apply(r, &cfg, NULL);
+	edit_finish(r, &cfg, NULL, "group %s", add ? "add" : "remove");
 }
 
 void ctl_c_group_add(struct req *r)
@@ -372,13 +371,7 @@ static void c_initiator(struct req *r, bool add)
 			ctl_fail(r, "group %s has no initiator %s", g->name,
 				 name);
 	}
-	if (r->failed) {
-		ut_config_free(&cfg);
-		return;
-	}
-	snprintf(r->c->what, sizeof(r->c->what), "initiator %s",
-		 add ? "add" : "remove");
-	ctl_apply(r, &cfg, NULL);
+	edit_finish(r, &cfg, NULL, "initiator %s", add ? "add" : "remove");
 }
 
 void ctl_c_initiator_add(struct req *r)
@@ -434,12 +427,7 @@ void ctl_c_attr_set(struct req *r)
 		else if (ut_dev_attr_set(d, key, value, err, sizeof(err)))
 			ctl_fail(r, "%s", err);
 	}
-	if (r->failed) {
-		ut_config_free(&cfg);
-		return;
-	}
-	snprintf(r->c->what, sizeof(r->c->what), "attr set %.40s", key);
-	ctl_apply(r, &cfg, NULL);
+	edit_finish(r, &cfg, NULL, "attr set %.40s", key);
 }
 
 void ctl_c_session_close(struct req *r)
@@ -478,6 +466,5 @@ void ctl_c_reload(struct req *r)
 			 err[0] ? err : "the configuration is invalid");
 		return;
 	}
-	snprintf(r->c->what, sizeof(r->c->what), "reload");
-	ctl_apply(r, &cfg, NULL);
+	edit_finish(r, &cfg, NULL, "reload");
 }
