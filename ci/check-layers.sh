@@ -53,7 +53,7 @@ check iscsi \
 	"tmf text_ffp" \
 	"session" \
 	"login" \
-	"server registry discovery reconfig tport srv_info"
+	"server registry discovery devices reconfig retire tport srv_info"
 
 # target/scsi/: the drawing at the top of scsi_int.h.
 check scsi \

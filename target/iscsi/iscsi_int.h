@@ -14,8 +14,12 @@
  *                          reinstatement, work across reactors (the
  *                          struct iscsi_server_ops the layers below use)
  *              discovery.c SendTargets
- *              reconfig.c  live reconfiguration: devices, targets, LUN
- *                          sets, confs retired after a grace round
+ *              devices.c   devices and their LUs, target confs, LUN
+ *                          sets of sessions
+ *              reconfig.c  live reconfiguration: the operation (prepare,
+ *                          commit, drain) that changes devices.c's objects
+ *              retire.c    retire rounds: free what a change replaced
+ *                          once every reactor has passed a boundary
  *              tport.c     target ports (target x portal group), ALUA
  *              srv_info.c  what the server reports (utargetctl)
  *                 |  iscsi_login_start(), iscsi_sess_*()
@@ -282,7 +286,7 @@ void iscsi_auth_free(struct iscsi_auth_cfg *a);
 void iscsi_auth_warn(struct env *env, const char *who,
 		     const struct iscsi_auth_cfg *a);
 
-/* reconfig.c */
+/* devices.c */
 /* Bring s's LUN map in line with its target's conf (LUN masking after a
  * change): nexuses of LUs it may no longer reach are detached, new ones
  * mapped (with POWER ON, RESET), and the nexuses it keeps get REPORTED
@@ -293,14 +297,55 @@ void iscsi_sess_resync_luns(struct iscsi_sess *s);
 int iscsi_tgt_conf_new(struct iscsi_server *srv, const struct ut_target_cfg *tc,
 		       struct iscsi_tgt_conf **out);
 void iscsi_tgt_conf_free(struct iscsi_tgt_conf *c);
-/* Free fn(ptr) once every reactor has passed a callback boundary (at
- * once with one reactor: the caller runs in a callback). */
-void iscsi_server_retire(struct iscsi_server *srv, void (*fn)(void *),
-			 void *ptr);
 struct iscsi_lu_ent *iscsi_server_find_lu(struct iscsi_server *srv,
 					  const char *name);
 /* Open every device's LU and build every target's conf (start). */
 int iscsi_server_open_all(struct iscsi_server *srv);
+/* A device's entry: made from its configuration, its LU attached over an
+ * opened backstore (or opened in place), its backstore parameters, freed. */
+struct iscsi_lu_ent *iscsi_lu_ent_new(struct iscsi_server *srv,
+				      const struct ut_dev_cfg *d);
+int iscsi_lu_ent_attach(struct iscsi_server *srv, struct iscsi_lu_ent *e,
+			struct bs_dev *bs, const struct ut_config *cfg);
+void iscsi_lu_ent_params(const struct iscsi_lu_ent *e,
+			 struct bs_dev_params *out);
+int iscsi_lu_ent_open(struct iscsi_server *srv, struct iscsi_lu_ent *e,
+		      const struct ut_config *cfg);
+void iscsi_lu_ent_free(struct iscsi_lu_ent *e);
+/* The devices a conf's LUNs are looked up in. */
+struct iscsi_lu_set {
+	struct iscsi_lu_ent **e;
+	size_t n;
+};
+int iscsi_tgt_conf_build(struct iscsi_server *srv,
+			 const struct iscsi_lu_set *set,
+			 const struct ut_target_cfg *tc,
+			 struct iscsi_tgt_conf **out);
+/* The target named iqn (a tombstone reused, or a new slot; NULL when the
+ * table is full); c published as its conf, the old one retired. */
+struct iscsi_tgt *iscsi_tgt_slot(struct iscsi_server *srv, const char *iqn);
+void iscsi_tgt_publish(struct iscsi_server *srv, struct iscsi_tgt *t,
+		       struct iscsi_tgt_conf *c, bool removed);
+
+/* retire.c */
+/* Free fn(ptr) once every reactor has passed a callback boundary (at
+ * once with one reactor: the caller runs in a callback). */
+void iscsi_server_retire(struct iscsi_server *srv, void (*fn)(void *),
+			 void *ptr);
+/* A free waiting for its round (the server's list, oldest first). */
+struct iscsi_retired {
+	void (*fn)(void *);
+	void *ptr;
+	uint64_t seq;
+	struct iscsi_retired *next;
+};
+
+/* Run the frees of the rounds up to upto (UINT64_MAX: all of them, at
+ * server free).  Has round seq ended? */
+void iscsi_retired_run(struct iscsi_server *srv, uint64_t upto);
+bool iscsi_grace_over(const struct iscsi_server *srv, uint64_t seq);
+
+/* reconfig.c */
 /* Free devices and targets, going ones included (server free). */
 void iscsi_server_free_all(struct iscsi_server *srv);
 

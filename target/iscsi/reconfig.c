@@ -1,6 +1,7 @@
 /*
- * reconfig.c — the server's devices and targets, and changing them while
- * sessions run (utargetctl, reload, simulator verbs).
+ * reconfig.c — changing the server's devices and targets while sessions
+ * run (utargetctl, reload, simulator verbs).  The objects it changes are
+ * devices.c's; what a change replaced is freed by retire.c's rounds.
  *
  * Every change is one operation: a new configuration is compared with the
  * running one and the difference applied.
@@ -93,475 +94,6 @@ struct iscsi_reconf {
 	bool have_opts;
 };
 
-/* ------------------------------------------------------------- devices */
-
-struct iscsi_lu_ent *iscsi_server_find_lu(struct iscsi_server *srv,
-					  const char *name)
-{
-	for (size_t i = 0; i < srv->lu_count; i++)
-		if (strcmp(srv->lus[i]->name, name) == 0)
-			return srv->lus[i];
-	return NULL;
-}
-
-static struct iscsi_lu_ent *lu_ent_new(struct iscsi_server *srv,
-				       const struct ut_dev_cfg *d)
-{
-	struct iscsi_lu_ent *e = calloc(1, sizeof(*e));
-
-	if (!e)
-		return NULL;
-	e->cfg = *d;
-	snprintf(e->name, sizeof(e->name), "%s", d->name);
-	e->index = srv->next_lu_index++;
-	return e;
-}
-
-/* The backstore's capacity changed under us (an rbd image resized with
- * `rbd resize`): the LU follows.  Nothing to drain on a shrink: the
- * image is already smaller. */
-static void lu_ent_resized(struct bs_dev *bs, void *arg)
-{
-	scsi_lu_set_capacity(arg, bs->size_bytes / bs->block_size);
-}
-
-/* The backstore is open: the LU on it.  cfg: the configuration it
- * belongs to (its device group). */
-static int lu_ent_attach(struct iscsi_server *srv, struct iscsi_lu_ent *e,
-			 struct bs_dev *bs, const struct ut_config *cfg)
-{
-	/* attached once, to a backstore just opened */
-	ut_assert(e->lu == NULL && e->bs == NULL);
-	ut_assert(bs != NULL);
-	e->bs = bs;
-	e->lu = scsi_lu_new(srv->env, &e->cfg, e->bs, e->index);
-	if (!e->lu) {
-		bs_close(e->bs);
-		e->bs = NULL;
-		return -ENOMEM;
-	}
-	iscsi_tports_lu_opened(srv, e, cfg); /* its ALUA device group */
-	e->bs->resized = lu_ent_resized;
-	e->bs->resized_arg = e->lu;
-	return 0;
-}
-
-static void lu_ent_params(const struct iscsi_lu_ent *e,
-			  struct bs_dev_params *out)
-{
-	struct bs_dev_params p = {
-		.kind = e->cfg.kind,
-		.name = e->cfg.name,
-		.path = e->cfg.path[0] ? e->cfg.path : NULL,
-		.size_bytes = e->cfg.size_bytes,
-		.block_size = e->cfg.block_size ? e->cfg.block_size : 512,
-		.read_only = e->cfg.read_only,
-		.thin = e->cfg.thin,
-		.create = true,
-		.conf = e->cfg.conf[0] ? e->cfg.conf : NULL,
-		.client_id = e->cfg.client_id[0] ? e->cfg.client_id : NULL,
-		.timeout_s = e->cfg.timeout_s,
-		.cache = e->cfg.cache,
-	};
-
-	*out = p;
-}
-
-static int lu_ent_open(struct iscsi_server *srv, struct iscsi_lu_ent *e,
-		       const struct ut_config *cfg)
-{
-	struct bs_dev_params p;
-	struct bs_dev *bs;
-	int rc;
-
-	/* opened once, and only an entry of this server's numbering */
-	ut_assert(e->lu == NULL && e->bs == NULL);
-	ut_assert(e->index < srv->next_lu_index);
-	lu_ent_params(e, &p);
-	rc = bs_open(srv->env, &p, &bs);
-	if (rc) {
-		LOG_ERR(srv->env, "device %s: cannot open backstore: %s",
-			e->name, strerror(-rc));
-		return rc;
-	}
-	return lu_ent_attach(srv, e, bs, cfg);
-}
-
-static void lu_ent_free(struct iscsi_lu_ent *e)
-{
-	if (!e)
-		return;
-	if (e->lu)
-		scsi_lu_free(e->lu);
-	bs_close(e->bs);
-	free(e);
-}
-
-/* --------------------------------------------------------- target confs */
-
-/* Device lookup while confs are built: the devices of the configuration
- * being applied, which may not be the server's table yet. */
-struct lu_set {
-	struct iscsi_lu_ent **e;
-	size_t n;
-};
-
-static struct scsi_lu *lu_set_find(void *arg, const char *name)
-{
-	const struct lu_set *set = arg;
-
-	for (size_t i = 0; i < set->n; i++)
-		if (strcmp(set->e[i]->name, name) == 0)
-			return set->e[i]->lu;
-	return NULL;
-}
-
-void iscsi_tgt_conf_free(struct iscsi_tgt_conf *c)
-{
-	if (!c)
-		return;
-	iscsi_acl_free(&c->acl);
-	iscsi_auth_free(&c->auth);
-	free(c);
-}
-
-static void tgt_conf_free_cb(void *p)
-{
-	iscsi_tgt_conf_free(p);
-}
-
-static int tgt_conf_build(struct iscsi_server *srv, const struct lu_set *set,
-			  const struct ut_target_cfg *tc,
-			  struct iscsi_tgt_conf **out)
-{
-	struct iscsi_tgt_conf *c = calloc(1, sizeof(*c));
-	int rc;
-
-	/* a configuration that passed validation (config.c) */
-	ut_assert(tc->lun_count <= UT_MAX_LUNS);
-	ut_assert(set != NULL);
-	*out = NULL;
-	if (!c)
-		return -ENOMEM;
-	c->enabled = tc->enabled;
-	snprintf(c->alias, sizeof(c->alias), "%s", tc->alias);
-	c->params = tc->params;
-	rc = iscsi_auth_copy(&c->auth, tc->incoming, tc->incoming_count,
-			     &tc->outgoing);
-	if (!rc)
-		rc = iscsi_acl_init(&c->acl, tc, lu_set_find, (void *)set);
-	if (rc == -EINVAL)
-		LOG_ERR(srv->env,
-			"target %s: a GROUP LUN names an unknown device or is "
-			"above 255",
-			tc->iqn);
-	for (size_t j = 0; !rc && j < tc->lun_count; j++) {
-		const struct ut_lun_cfg *l = &tc->luns[j];
-		struct scsi_lu *lu = lu_set_find((void *)set, l->dev_name);
-
-		if (!lu || l->lun >= UT_MAX_LUNS) {
-			LOG_ERR(srv->env,
-				"target %s: LUN %u names unknown "
-				"device %s",
-				tc->iqn, l->lun, l->dev_name);
-			rc = -EINVAL;
-			break;
-		}
-		c->lun_lu[l->lun] = lu;
-		c->lun_ro[l->lun] = l->read_only;
-	}
-	if (rc) {
-		iscsi_tgt_conf_free(c);
-		return rc;
-	}
-	iscsi_auth_warn(srv->env, tc->iqn, &c->auth);
-	*out = c;
-	return 0;
-}
-
-int iscsi_tgt_conf_new(struct iscsi_server *srv, const struct ut_target_cfg *tc,
-		       struct iscsi_tgt_conf **out)
-{
-	struct lu_set set = {srv->lus, srv->lu_count};
-
-	return tgt_conf_build(srv, &set, tc, out);
-}
-
-/* The target named iqn: an existing one (a tombstone included, which is
- * then reused) or a new slot.  NULL when the table is full. */
-static struct iscsi_tgt *tgt_slot(struct iscsi_server *srv, const char *iqn)
-{
-	struct iscsi_tgt *t;
-
-	ut_assert(srv->tgt_count <= UT_MAX_TARGETS);
-	for (size_t i = 0; i < srv->tgt_count; i++)
-		if (strcmp(srv->tgts[i]->name, iqn) == 0)
-			return srv->tgts[i];
-	if (srv->tgt_count >= UT_MAX_TARGETS)
-		return NULL;
-	t = calloc(1, sizeof(*t));
-	if (!t)
-		return NULL;
-	t->srv = srv;
-	t->index = (unsigned int)srv->tgt_count;
-	t->tpgt = ISCSI_DEFAULT_TPGT;
-	t->removed = true; /* until its conf is published */
-	snprintf(t->name, sizeof(t->name), "%s", iqn);
-	iscsi_tports_assign(srv, t);
-	ut_assert(srv->tgts[srv->tgt_count] == NULL); /* slots only fill */
-	srv->tgts[srv->tgt_count] = t;
-	/* Readers of other reactors see the slot filled before the count. */
-	__atomic_store_n(&srv->tgt_count, srv->tgt_count + 1, __ATOMIC_RELEASE);
-	return t;
-}
-
-/* Publish c as t's conf; the old one is retired. */
-static void tgt_publish(struct iscsi_server *srv, struct iscsi_tgt *t,
-			struct iscsi_tgt_conf *c, bool removed)
-{
-	struct iscsi_tgt_conf *old = t->conf;
-
-	/* a conf is published whole, once, and a target always has one
-	 * once published */
-	ut_assert(c != NULL);
-	ut_assert(c != old);
-	__atomic_store_n(&t->conf, c, __ATOMIC_RELEASE);
-	__atomic_store_n(&t->removed, removed, __ATOMIC_RELEASE);
-	if (old)
-		iscsi_server_retire(srv, tgt_conf_free_cb, old);
-}
-
-int iscsi_server_open_all(struct iscsi_server *srv)
-{
-	const struct ut_config *cfg = &srv->cfg;
-	int rc = iscsi_tports_init(srv);
-
-	if (rc)
-		return rc;
-	for (size_t i = 0; i < cfg->dev_count; i++) {
-		struct iscsi_lu_ent *e = lu_ent_new(srv, &cfg->devs[i]);
-
-		if (!e)
-			return -ENOMEM;
-		ut_assert(srv->lu_count < UT_MAX_DEVS);
-		srv->lus[srv->lu_count++] = e;
-		rc = lu_ent_open(srv, e, cfg);
-		if (rc)
-			return rc;
-	}
-	for (size_t i = 0; i < cfg->target_count; i++) {
-		struct iscsi_tgt *t = tgt_slot(srv, cfg->targets[i].iqn);
-		struct iscsi_tgt_conf *c;
-
-		if (!t)
-			return -ENOMEM;
-		rc = iscsi_tgt_conf_new(srv, &cfg->targets[i], &c);
-		if (rc)
-			return rc;
-		tgt_publish(srv, t, c, false);
-	}
-	ut_assert(srv->lu_count == cfg->dev_count);
-	ut_assert(srv->tgt_count <= cfg->target_count);
-	return 0;
-}
-
-/* ------------------------------------------------------ retire rounds */
-
-struct iscsi_retired {
-	void (*fn)(void *);
-	void *ptr;
-	uint64_t seq;
-	struct iscsi_retired *next;
-};
-
-struct grace_tick {
-	struct iscsi_server *srv;
-	uint64_t seq;
-	unsigned int *left;
-};
-
-static void grace_start(struct iscsi_server *srv);
-
-static void retired_run(struct iscsi_server *srv, uint64_t upto)
-{
-	struct iscsi_retired **pp = &srv->retired, *r;
-
-	/* only rounds that are over (or everything, at server free) */
-	ut_assert(upto <= srv->grace_done || upto == UINT64_MAX);
-	while ((r = *pp)) {
-		if (r->seq > upto) {
-			pp = &r->next;
-			continue;
-		}
-		*pp = r->next;
-		r->fn(r->ptr);
-		free(r);
-	}
-}
-
-/* Back on the server's reactor: one more reactor has passed. */
-static void grace_ack(void *arg)
-{
-	struct grace_tick *g = arg;
-	struct iscsi_server *srv = g->srv;
-
-	/* one round at a time: every ack is of the running round */
-	ut_assert(*g->left > 0);
-	ut_assert(g->seq == srv->grace_seq);
-	if (--*g->left == 0) {
-		ut_assert(srv->grace_done + 1 == g->seq);
-		srv->grace_done = g->seq;
-		free(g->left);
-		retired_run(srv, srv->grace_done);
-		if (srv->retired)
-			grace_start(srv);
-	}
-	free(g);
-}
-
-/* On a reactor: whatever callback was running when the round started is
- * over now. */
-static void grace_pass(void *arg)
-{
-	struct grace_tick *g = arg;
-
-	if (env_post(g->srv->env, grace_ack, g) != 0)
-		LOG_ERR(g->srv->env, "retire round %llu: cannot post back",
-			(unsigned long long)g->seq);
-}
-
-static void grace_start(struct iscsi_server *srv)
-{
-	struct env *envs[ISCSI_MAX_REACTORS + 1];
-	unsigned int n = 0, *left;
-
-	ut_assert(srv->grace_done <= srv->grace_seq);
-	if (srv->grace_seq > srv->grace_done)
-		return; /* a round is running: the next starts after it */
-	srv->grace_seq++;
-	ut_assert(srv->grace_seq == srv->grace_done + 1);
-	for (struct iscsi_retired *r = srv->retired; r; r = r->next)
-		if (r->seq > srv->grace_seq)
-			r->seq = srv->grace_seq;
-	envs[n++] = srv->env;
-	env_mutex_lock(srv->env, srv->lock);
-	for (unsigned int i = 0; i < srv->reactor_count; i++)
-		if (srv->reactors[i]->env != srv->env)
-			envs[n++] = srv->reactors[i]->env;
-	env_mutex_unlock(srv->env, srv->lock);
-	ut_assert(n >= 1 && n <= ISCSI_MAX_REACTORS + 1);
-	left = malloc(sizeof(*left));
-	if (!left)
-		goto fail;
-	*left = n;
-	for (unsigned int i = 0; i < n; i++) {
-		struct grace_tick *g = malloc(sizeof(*g));
-
-		/* Filled before it is posted: another reactor runs it. */
-		if (g) {
-			g->srv = srv;
-			g->seq = srv->grace_seq;
-			g->left = left;
-		}
-		if (!g || env_post(envs[i], grace_pass, g) != 0) {
-			/* Never reached: the objects leak rather than being
-			 * freed under a reader. */
-			free(g);
-			LOG_ERR(srv->env, "retire round: cannot reach a "
-					  "reactor; keeping retired objects");
-			return;
-		}
-	}
-	return;
-fail:
-	LOG_ERR(srv->env, "retire round: out of memory");
-}
-
-void iscsi_server_retire(struct iscsi_server *srv, void (*fn)(void *),
-			 void *ptr)
-{
-	struct iscsi_retired *r;
-
-	ut_assert(fn != NULL);
-	ut_assert(ptr != NULL);
-	/* One reactor: we run in its callback and nobody else reads. */
-	if (!srv->env->ops->post) {
-		fn(ptr);
-		return;
-	}
-	r = calloc(1, sizeof(*r));
-	if (!r) {
-		LOG_ERR(srv->env, "retire: out of memory; keeping an object");
-		return;
-	}
-	r->fn = fn;
-	r->ptr = ptr;
-	r->seq = srv->grace_seq + 1;
-	/* never into a round that may already be over */
-	ut_assert(r->seq > srv->grace_done);
-	r->next = srv->retired;
-	srv->retired = r;
-	grace_start(srv);
-}
-
-/* Has every retire round started so far ended? */
-static bool grace_over(const struct iscsi_server *srv, uint64_t seq)
-{
-	return !srv->env->ops->post || srv->grace_done >= seq;
-}
-
-/* ------------------------------------------------------ sessions */
-
-void iscsi_sess_resync_luns(struct iscsi_sess *s)
-{
-	struct scsi_lu *want[UT_MAX_LUNS];
-	bool want_ro[UT_MAX_LUNS], kept[UT_MAX_LUNS] = {false};
-	const struct iscsi_tgt_conf *conf;
-	bool changed = false;
-
-	if (!s->scsi || !s->tgt)
-		return;
-	/* a listed, normal session that is not closing */
-	ut_assert(!s->discovery);
-	ut_assert(!s->closing);
-	s->conf_gen = __atomic_load_n(&s->srv->conf_gen, __ATOMIC_ACQUIRE);
-	conf = iscsi_tgt_conf(s->tgt);
-	iscsi_acl_lun_set(conf, s->initiator_name, want, want_ro);
-	if (__atomic_load_n(&s->tgt->removed, __ATOMIC_ACQUIRE))
-		memset(want, 0, sizeof(want));
-	for (uint32_t lun = 0; lun < UT_MAX_LUNS; lun++) {
-		bool ro;
-		struct scsi_lu *have = scsi_sess_lu(s->scsi, lun, &ro);
-
-		if (have && have == want[lun] && ro == want_ro[lun]) {
-			kept[lun] = true;
-			continue;
-		}
-		if (have) {
-			scsi_sess_unmap(s->scsi, lun);
-			changed = true;
-		}
-		if (want[lun]) {
-			if (scsi_sess_map(s->scsi, lun, want[lun],
-					  want_ro[lun]))
-				LOG_ERR(s->env,
-					"session tsih %u: cannot map LUN %u",
-					s->tsih, lun);
-			changed = true;
-		}
-	}
-	if (!changed)
-		return;
-	/* SPC-4 §5.14: the inventory changed for this I_T nexus; the new
-	 * LUNs carry their own POWER ON, RESET condition. */
-	for (uint32_t lun = 0; lun < UT_MAX_LUNS; lun++)
-		if (kept[lun])
-			scsi_sess_ua_lun(s->scsi, lun,
-					 SCSI_UA_REPORTED_LUNS_CHANGED);
-	LOG_INFO(s->env, "event=luns-changed tsih=%u initiator=%s target=%s",
-		 s->tsih, s->initiator_name, s->tgt->name);
-}
-
 /* ------------------------------------------------------------ reconfigure */
 
 static void reconf_msg(struct iscsi_reconf *op, const char *fmt, ...)
@@ -589,7 +121,7 @@ static void reconf_unopen(struct iscsi_reconf *op)
 {
 	for (size_t i = 0; op->nl && i < op->cfg.dev_count; i++)
 		if (op->opened[i] && op->nl[i]) {
-			lu_ent_free(op->nl[i]);
+			iscsi_lu_ent_free(op->nl[i]);
 			op->nl[i] = NULL;
 		}
 	op->shrink_count = 0;
@@ -644,7 +176,7 @@ static bool reconf_step_going(struct iscsi_server *srv, struct iscsi_reconf *op,
 
 	ut_assert(!op || op == srv->reconf);
 	TAILQ_FOREACH_SAFE (e, &srv->going, going_link, tmp) {
-		bool grace = grace_over(srv, e->grace_seq);
+		bool grace = iscsi_grace_over(srv, e->grace_seq);
 
 		ut_assert(e->going);
 
@@ -657,7 +189,7 @@ static bool reconf_step_going(struct iscsi_server *srv, struct iscsi_reconf *op,
 				ut_assert(op->going > 0);
 				op->going--;
 			}
-			lu_ent_free(e);
+			iscsi_lu_ent_free(e);
 			continue;
 		}
 		if (op && e->op == op)
@@ -782,7 +314,7 @@ static void reconf_poll(void *arg)
 		done = reconf_step_shrinks(srv, op, now);
 		done &= reconf_step_logouts(srv, op, now);
 		done &= reconf_step_going(srv, op, now);
-		done &= grace_over(srv, op->grace_seq);
+		done &= iscsi_grace_over(srv, op->grace_seq);
 		if (!done &&
 		    now - op->start_ns > op->drain_ns + RECONF_GIVE_UP_NS) {
 			reconf_give_up(srv, op);
@@ -811,7 +343,7 @@ static void reconf_opened(void *arg, int rc, struct bs_dev *bs)
 	ut_assert(srv->reconf == op && !op->committed);
 	e->op = NULL;
 	if (rc == 0)
-		rc = lu_ent_attach(srv, e, bs, &op->cfg);
+		rc = iscsi_lu_ent_attach(srv, e, bs, &op->cfg);
 	if (rc) {
 		LOG_ERR(srv->env, "device %s: cannot open backstore: %s",
 			e->name, strerror(-rc));
@@ -842,7 +374,7 @@ static int reconf_open(struct iscsi_server *srv, struct iscsi_reconf *op,
 	/* a new entry, opened once, while the operation is prepared */
 	ut_assert(e->op == NULL && e->lu == NULL);
 	ut_assert(srv->reconf == NULL);
-	lu_ent_params(e, &p);
+	iscsi_lu_ent_params(e, &p);
 	e->op = op;
 	rc = bs_open_async(srv->env, &p, reconf_opened, e);
 	if (rc == 0) {
@@ -855,7 +387,7 @@ static int reconf_open(struct iscsi_server *srv, struct iscsi_reconf *op,
 			e->name, strerror(-rc));
 		return rc;
 	}
-	return lu_ent_open(srv, e, &op->cfg);
+	return iscsi_lu_ent_open(srv, e, &op->cfg);
 }
 
 /* Devices of the new configuration: kept, grown, shrunk, new or
@@ -918,7 +450,7 @@ static int reconf_devices(struct iscsi_server *srv, struct iscsi_reconf *op,
 			}
 			continue;
 		}
-		nl[i] = lu_ent_new(srv, d);
+		nl[i] = iscsi_lu_ent_new(srv, d);
 		if (!nl[i]) {
 			rc = -ENOMEM;
 			break;
@@ -977,7 +509,7 @@ static void reconf_commit(struct iscsi_server *srv, struct iscsi_reconf *op,
 
 	for (size_t i = 0; i < cfg->target_count; i++) {
 		const struct ut_target_cfg *tc = &cfg->targets[i];
-		struct iscsi_tgt *t = tgt_slot(srv, tc->iqn);
+		struct iscsi_tgt *t = iscsi_tgt_slot(srv, tc->iqn);
 		const struct iscsi_tgt_conf *was;
 
 		/* a slot exists: the count was checked against the table */
@@ -1002,7 +534,7 @@ static void reconf_commit(struct iscsi_server *srv, struct iscsi_reconf *op,
 			LOG_INFO(srv->env, "event=target-enabled target=%s",
 				 t->name);
 		}
-		tgt_publish(srv, t, confs[i], false);
+		iscsi_tgt_publish(srv, t, confs[i], false);
 		confs[i] = NULL;
 	}
 	for (size_t i = 0; i < old->target_count; i++) {
@@ -1029,7 +561,7 @@ static void reconf_commit(struct iscsi_server *srv, struct iscsi_reconf *op,
 			continue;
 		}
 		c->params = old->targets[i].params;
-		tgt_publish(srv, t, c, true);
+		iscsi_tgt_publish(srv, t, c, true);
 		iscsi_server_each_sess(srv, srv->env, NULL, t, ISCSI_XOP_CLOSE,
 				       NULL, "target removed");
 		LOG_INFO(srv->env, "event=target-removed target=%s", t->name);
@@ -1089,7 +621,7 @@ static int reconf_apply(struct iscsi_server *srv, struct iscsi_reconf *op)
 {
 	const struct ut_config *cfg = &op->cfg;
 	struct iscsi_tgt_conf **confs;
-	struct lu_set set = {op->nl, cfg->dev_count};
+	struct iscsi_lu_set set = {op->nl, cfg->dev_count};
 	int rc = 0;
 
 	/* every device answered, and the change is not applied yet */
@@ -1099,7 +631,8 @@ static int reconf_apply(struct iscsi_server *srv, struct iscsi_reconf *op)
 	if (!confs)
 		rc = -ENOMEM;
 	for (size_t i = 0; !rc && i < cfg->target_count; i++) {
-		rc = tgt_conf_build(srv, &set, &cfg->targets[i], &confs[i]);
+		rc = iscsi_tgt_conf_build(srv, &set, &cfg->targets[i],
+					  &confs[i]);
 		if (rc)
 			reconf_msg(op, "target %s: cannot build its LUN map",
 				   cfg->targets[i].iqn);
@@ -1112,7 +645,7 @@ static int reconf_apply(struct iscsi_server *srv, struct iscsi_reconf *op)
 	 * slot made here for a change that then fails stays a tombstone,
 	 * taken again by the same name. */
 	for (size_t i = 0; !rc && i < cfg->target_count; i++) {
-		if (!tgt_slot(srv, cfg->targets[i].iqn)) {
+		if (!iscsi_tgt_slot(srv, cfg->targets[i].iqn)) {
 			rc = -ENOMEM;
 			reconf_msg(op,
 				   "target %s: no room for it (%zu of %u "
@@ -1255,7 +788,7 @@ void iscsi_server_free_all(struct iscsi_server *srv)
 	}
 	env_timer_free(srv->env, srv->reconf_timer);
 	srv->reconf_timer = NULL;
-	retired_run(srv, UINT64_MAX);
+	iscsi_retired_run(srv, UINT64_MAX);
 	ut_assert(srv->retired == NULL); /* every retired object freed */
 	ut_assert(srv->tgt_count <= UT_MAX_TARGETS);
 	for (size_t i = 0; srv->tgts && i < srv->tgt_count; i++) {
@@ -1265,12 +798,12 @@ void iscsi_server_free_all(struct iscsi_server *srv)
 	free(srv->tgts);
 	srv->tgts = NULL;
 	for (size_t i = 0; srv->lus && i < srv->lu_count; i++)
-		lu_ent_free(srv->lus[i]);
+		iscsi_lu_ent_free(srv->lus[i]);
 	free(srv->lus);
 	srv->lus = NULL;
 	while ((e = TAILQ_FIRST(&srv->going))) {
 		TAILQ_REMOVE(&srv->going, e, going_link);
-		lu_ent_free(e);
+		iscsi_lu_ent_free(e);
 	}
 	iscsi_tports_free(srv); /* after the LUs, which leave their groups */
 }
