@@ -48,6 +48,7 @@ struct opts {
 	unsigned int poll_us;
 	enum env_real_inline_writes inline_writes;
 	bool no_cork;
+	bool no_zero_copy;
 	bool check_only;
 	bool slow_asserts;
 	const char *control; /* NULL: the default; "none": no socket */
@@ -99,6 +100,12 @@ static void usage(FILE *f)
 		"                         on (default): a burst of responses leaves\n"
 		"                         corked (MSG_MORE) until its last PDU;\n"
 		"                         off: every send pushes at once\n"
+		"      --zero-copy on|off\n"
+		"                         on (default): reads of 64 KiB and more\n"
+		"                         from a file or block LUN whose pages are\n"
+		"                         cached go from the page cache to the\n"
+		"                         socket without a copy (splice), unless\n"
+		"                         DataDigest is on; off: always copied\n"
 		"      --sanitize-rate R  SANITIZE OVERWRITE pace of every LU, bytes\n"
 		"                         per second with K, M, G, T suffixes\n"
 		"                         (default 256M: 1 TiB in 68 minutes;\n"
@@ -134,6 +141,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		OPT_POLL,
 		OPT_INLINE,
 		OPT_NAGLE,
+		OPT_ZERO_COPY,
 		OPT_SLOW_ASSERTS,
 		OPT_CONTROL,
 		OPT_SANITIZE_RATE,
@@ -152,6 +160,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"poll-us", required_argument, NULL, OPT_POLL},
 		{"inline-writes", required_argument, NULL, OPT_INLINE},
 		{"adaptive-nagle", required_argument, NULL, OPT_NAGLE},
+		{"zero-copy", required_argument, NULL, OPT_ZERO_COPY},
 		{"slow-asserts", no_argument, NULL, OPT_SLOW_ASSERTS},
 		{"control", required_argument, NULL, OPT_CONTROL},
 		{"sanitize-rate", required_argument, NULL, OPT_SANITIZE_RATE},
@@ -259,6 +268,17 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				fprintf(stderr,
 					"utarget: --adaptive-nagle takes "
 					"on or off\n");
+				return 2;
+			}
+			break;
+		case OPT_ZERO_COPY:
+			if (strcmp(optarg, "on") == 0) {
+				o->no_zero_copy = false;
+			} else if (strcmp(optarg, "off") == 0) {
+				o->no_zero_copy = true;
+			} else {
+				fprintf(stderr, "utarget: --zero-copy takes "
+						"on or off\n");
 				return 2;
 			}
 			break;
@@ -691,6 +711,7 @@ int main(int argc, char **argv)
 	eo.poll_us = o.poll_us;
 	eo.inline_writes = o.inline_writes;
 	eo.no_cork = o.no_cork;
+	eo.no_zero_copy = o.no_zero_copy;
 	if (o.record_dir && mkdir(o.record_dir, 0700) && errno != EEXIST) {
 		fprintf(stderr, "utarget: --record %s: %s\n", o.record_dir,
 			strerror(errno));

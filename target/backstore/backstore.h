@@ -56,10 +56,38 @@ enum bs_op {
 };
 
 #define BS_F_FUA 0x1u /* the write is durable when it completes */
+/* READ: the device may answer with a reference to the bytes where they
+ * already are (req->ref) instead of copying them into iov: a zero-copy
+ * read.  The submitter sets it only where nothing checks the bytes
+ * between the completion and their leaving (see struct bs_ref). */
+#define BS_F_MAY_REF 0x2u
 
 /* Optional operations a device implements (bs_dev.caps). */
 #define BS_CAP_WRITE_SAME 0x1u
 #define BS_CAP_COMPARE_AND_WRITE 0x2u
+
+/*
+ * The bytes of a zero-copy read (BS_F_MAY_REF): length_bytes of them at
+ * mem, readable until the reference is released (once, by whoever holds
+ * it last).  env_real's file backstore points into its mapping of the
+ * file, i.e. the page cache, so the bytes are the medium's when they are
+ * read (sent), not when the read completed: a write landing in between
+ * shows.  That is an answer the read may give (the two are concurrent,
+ * SAM-5 §4.6.2: the read has not completed until its data and status
+ * left), but a digest computed at completion would no longer match, so
+ * a transport asks for references only without DataDigest.
+ */
+struct bs_ref {
+	const uint8_t *mem;
+	uint64_t length_bytes;
+	void (*release)(struct bs_ref *ref);
+};
+
+static inline void bs_ref_release(struct bs_ref *ref)
+{
+	if (ref)
+		ref->release(ref);
+}
 
 struct bs_req;
 /* status: 0 on success, -errno otherwise (-EIO, -ENOSPC, ...). */
@@ -78,6 +106,10 @@ struct bs_req {
 	/* out, COMPARE_AND_WRITE -EILSEQ: offset of the first differing
 	 * byte from offset_bytes */
 	uint64_t miscompare_bytes;
+	/* out, READ with BS_F_MAY_REF and status 0: the bytes by reference
+	 * (length_bytes of them; iov untouched), or NULL: they are in iov.
+	 * The submitter owns it from the completion on. */
+	struct bs_ref *ref;
 };
 
 /* What the configuration asks for when a backstore is opened. */

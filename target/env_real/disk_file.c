@@ -129,13 +129,15 @@ void er_file_destroy(struct er_file *f)
 	/* Last use: closed by its owner, nothing in flight or waiting. */
 	ut_assert(f->closing);
 	ut_assert(er_file_idle(f) && atomic_load(&f->in_done) == 0);
+	er_zc_unmap(f);
+	pthread_mutex_destroy(&f->zc_lock);
 	close(f->fd);
 	free(f);
 }
 
 bool er_file_idle(struct er_file *f)
 {
-	if (atomic_load(&f->inflight) != 0)
+	if (atomic_load(&f->inflight) != 0 || atomic_load(&f->zc_refs) != 0)
 		return false;
 	for (unsigned int i = 0; i < ER_MAX_REACTORS; i++)
 		if (!TAILQ_EMPTY(&f->q[i].waiting))
@@ -353,6 +355,7 @@ void er_disk_stats_add(const struct er_reactor *r,
 	sum->inline_writes += r->disk->stats.inline_writes;
 	sum->engine_writes += r->disk->stats.engine_writes;
 	sum->inline_slow += r->disk->stats.inline_slow;
+	sum->zero_copy_reads += r->disk->stats.zero_copy_reads;
 }
 
 bool er_disk_busy(const struct er_reactor *r)
@@ -643,6 +646,11 @@ static void er_io_issue(struct er_io *io)
 			left -= l;
 		}
 	}
+	if (io->stage == ER_ST_RW && req->op == BS_OP_READ &&
+	    io->done_bytes == 0 && er_zc_read(io)) {
+		er_io_finish_later(io, 0);
+		return;
+	}
 	if (io->stage == ER_ST_RW && req->op == BS_OP_WRITE) {
 		if (er_write_inline(io)) {
 			io->eng->stats.inline_writes++;
@@ -869,6 +877,11 @@ void er_disk_engine_free(struct er_reactor *r)
 			 "disk engine freed with %u requests in "
 			 "flight",
 			 eng->inflight);
+	if (eng->stats.zero_copy_reads)
+		LOG_INFO(&r->env,
+			 "disk: %llu reads sent from the page cache "
+			 "without a copy",
+			 (unsigned long long)eng->stats.zero_copy_reads);
 	if (eng->stats.inline_writes || eng->stats.engine_writes)
 		LOG_INFO(&r->env,
 			 "disk: %llu writes done on the reactor (%llu slow), "

@@ -25,6 +25,9 @@
 #define ER_INLINE_BACKOFF_MIN_NS 100000000ull	/* ... stops them 100 ms */
 #define ER_INLINE_BACKOFF_MAX_NS 10000000000ull /* ... doubling to 10 s */
 
+/* Zero-copy reads (zerocopy.c) from this size on. */
+#define ER_ZC_MIN_BYTES (64u * 1024u)
+
 /* Whether a file takes non-blocking buffered writes (RWF_NOWAIT), learnt
  * from its first write. */
 enum er_nowait {
@@ -70,6 +73,14 @@ struct er_file {
 	 * (a hint: a racing reactor at worst tries the mode once more) */
 	atomic_bool no_punch_hole, no_zero_range;
 	atomic_int nowait; /* enum er_nowait */
+	/* Zero-copy reads (zerocopy.c): the file mapped read-only on first
+	 * use (under zc_lock; zc_map_len is set before zc_map), references
+	 * into it still held, and whether there will be none. */
+	pthread_mutex_t zc_lock;
+	_Atomic(uint8_t *) zc_map;
+	uint64_t zc_map_len;
+	atomic_uint zc_refs;
+	atomic_bool zc_off;
 	char name[64];
 };
 
@@ -120,5 +131,13 @@ void er_file_destroy(struct er_file *f);
 struct er_disk_engine *er_engine_get(struct er_reactor *r);
 /* The bs_ops submit of a file LU. */
 void er_file_submit(struct bs_dev *dev, struct bs_req *req);
+
+/* zerocopy.c */
+/* Answer io's READ by reference when it was asked for and can be done
+ * without blocking: true when io->req->ref is set and the whole request
+ * is done (its completion is the caller's to deliver). */
+bool er_zc_read(struct er_io *io);
+/* The file goes (no reference left): unmap it. */
+void er_zc_unmap(struct er_file *f);
 
 #endif

@@ -73,11 +73,13 @@ static void er_file_close(struct bs_dev *dev)
 	ut_assert(&f->dev == dev);
 	f->closing = true;
 	if (!er_file_idle(f)) {
-		/* The requests still complete; the fd goes with the last. */
-		LOG_WARN(&f->home->env,
-			 "%s: closed with %u requests in "
-			 "flight",
-			 f->name, atomic_load(&f->inflight));
+		/* The requests still complete and zero-copy reads still
+		 * send; the fd goes with the last of either. */
+		if (atomic_load(&f->inflight))
+			LOG_WARN(&f->home->env,
+				 "%s: closed with %u requests in "
+				 "flight",
+				 f->name, atomic_load(&f->inflight));
 		return;
 	}
 	if (atomic_load(&f->in_done) == 0)
@@ -339,6 +341,7 @@ int er_disk_open(struct env *e, const struct bs_dev_params *p,
 	f->home = r;
 	f->fd = fd;
 	f->is_blk = S_ISBLK(st.st_mode);
+	pthread_mutex_init(&f->zc_lock, NULL);
 	for (unsigned int i = 0; i < ER_MAX_REACTORS; i++) {
 		f->q[i].f = f;
 		TAILQ_INIT(&f->q[i].waiting);

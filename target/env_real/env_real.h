@@ -66,6 +66,10 @@ struct env_real_opts {
 	 * that the target says is followed at once by more carries MSG_MORE
 	 * and the last of the burst pushes them all. */
 	bool no_cork;
+	/* --zero-copy off: large reads of file and block LUNs are copied
+	 * into a buffer even where their Data-In could point into the page
+	 * cache through a mapping of the file (zerocopy.c). */
+	bool no_zero_copy;
 	/* Writes on the reactor (disk_file.c, --inline-writes). */
 	enum env_real_inline_writes inline_writes;
 	/* An inline write slower than this (ns) sends writes back to the
@@ -76,9 +80,10 @@ struct env_real_opts {
 /* Disk counters of all reactors; read them while the reactors are
  * stopped (or, with one reactor, from its own thread). */
 struct env_real_disk_stats {
-	uint64_t inline_writes; /* write chunks done on a reactor */
-	uint64_t engine_writes; /* ... given to io_uring or threads */
-	uint64_t inline_slow;	/* inline ones over the slow mark */
+	uint64_t inline_writes;	  /* write chunks done on a reactor */
+	uint64_t engine_writes;	  /* ... given to io_uring or threads */
+	uint64_t inline_slow;	  /* inline ones over the slow mark */
+	uint64_t zero_copy_reads; /* reads answered by reference */
 };
 void env_real_disk_stats(struct env *e, struct env_real_disk_stats *out);
 

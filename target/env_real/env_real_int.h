@@ -98,7 +98,8 @@ struct er_reactor {
 	bool log_timestamps;
 	bool disable_uring;
 	enum env_real_inline_writes inline_writes;
-	bool no_cork; /* --adaptive-nagle off */
+	bool no_cork;	   /* --adaptive-nagle off */
+	bool no_zero_copy; /* --zero-copy off */
 	uint64_t inline_slow_ns;
 	uint64_t poll_ns; /* busy-poll window after activity */
 	/* Adaptive polling (er_poll_pays): the loop is idle from the moment

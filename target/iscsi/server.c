@@ -262,6 +262,7 @@ static void srv_force_free_session(struct iscsi_sess *s)
 			pool_buf_forget(&s->r->bufs, t->buf_pool_cap);
 		pool_obj_forget(&s->r->task_pool);
 		free(t->cmd.buf);
+		bs_ref_release(t->cmd.data_in_ref);
 		free(t);
 	}
 	ut_assert(TAILQ_EMPTY(&s->tasks));

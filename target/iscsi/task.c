@@ -287,6 +287,8 @@ void iscsi_task_free(struct iscsi_task *t)
 							ISCSI_MAX_EDTL);
 	}
 	pool_buf_put(&s->r->bufs, t->cmd.buf, t->buf_pool_cap);
+	/* no queued PDU points into it any more (tx_refs == 0) */
+	bs_ref_release(t->cmd.data_in_ref);
 	tmf = t->tmf;
 	pool_obj_put(&s->r->task_pool, t);
 	/* A TMF, a Logout or the session's own end may wait for it. */
@@ -713,6 +715,10 @@ static void task_exec(struct iscsi_task *t)
 	t->cmd.data_out_len = t->data_received;
 	t->cmd.done = task_scsi_done;
 	t->cmd.transport = t;
+	/* Zero-copy Data-In where no DataDigest is computed over bytes
+	 * that may still change before they leave (backstore.h, bs_ref; one
+	 * connection per session: the one that answers). */
+	t->cmd.data_in_ref_ok = s->conn && !s->conn->data_digest;
 	ut_assert(!t->in_scsi);
 	t->in_scsi = true;
 	scsi_cmd_exec(&t->cmd);
@@ -819,6 +825,10 @@ static void send_data_in(struct iscsi_conn *c, struct iscsi_task *t,
 
 	ut_assert(len <= t->edtl);
 	ut_assert(t->state == TASK_TX);
+	/* a reference holds exactly the Data-In, and only where asked for */
+	ut_assert(!t->cmd.data_in_ref ||
+		  (t->cmd.data_in_ref_ok && !c->data_digest &&
+		   t->cmd.data_in_ref->length_bytes == len));
 	while (off < len) {
 		uint32_t seg = len - off;
 		struct iscsi_txpdu *p;
@@ -836,7 +846,11 @@ static void send_data_in(struct iscsi_conn *c, struct iscsi_task *t,
 		p = iscsi_txpdu_new(c, ISCSI_OP_DATA_IN);
 		if (!p)
 			return; /* iscsi_txpdu_new() closes the connection */
-		iscsi_txpdu_set_data(p, t->cmd.buf + off, seg, NULL);
+		iscsi_txpdu_set_data(p,
+				     t->cmd.data_in_ref
+					     ? t->cmd.data_in_ref->mem + off
+					     : t->cmd.buf + off,
+				     seg, NULL);
 		p->task = t;
 		t->tx_refs++;
 		h.opcode = ISCSI_OP_DATA_IN;

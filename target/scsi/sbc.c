@@ -134,6 +134,7 @@ static void read_done(struct bs_req *req, int status)
 
 	ut_assert(req == &cmd->bsreq);
 	ut_assert(req->op == BS_OP_READ);
+	ut_assert(status == 0 || req->ref == NULL);
 	if (status < 0) {
 		scsi_fail_bs(cmd, status, false, req_lba(cmd));
 	} else {
@@ -141,8 +142,14 @@ static void read_done(struct bs_req *req, int status)
 
 		/* The bounce buffer holds whole blocks covering want. */
 		ut_assert(!cmd->priv || req->length_bytes >= want);
+		/* A reference only where asked for, of exactly the bytes
+		 * (no bounce buffer: whole blocks are what was wanted). */
+		ut_assert(!req->ref || (cmd->data_in_ref_ok && !cmd->priv &&
+					req->ref->length_bytes == want));
 		if (cmd->priv)
 			memcpy(cmd->buf, cmd->priv, want);
+		cmd->data_in_ref = req->ref;
+		req->ref = NULL;
 		cmd->data_in_len = want;
 	}
 	free(cmd->priv);
@@ -179,7 +186,11 @@ enum scsi_rc sbc_read(struct scsi_cmd *cmd)
 		}
 		dst = cmd->priv;
 	}
-	sbc_bs_start(cmd, BS_OP_READ, 0, rw.lba, dst, len, read_done);
+	/* Zero-copy when the transport can send a reference and the bytes
+	 * are exactly whole blocks (scsi.h, data_in_ref). */
+	sbc_bs_start(cmd, BS_OP_READ,
+		     cmd->data_in_ref_ok && dst == cmd->buf ? BS_F_MAY_REF : 0,
+		     rw.lba, dst, len, read_done);
 	return SCSI_RC_ASYNC;
 }
 

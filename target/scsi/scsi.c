@@ -410,6 +410,8 @@ void scsi_cmd_exec(struct scsi_cmd *cmd)
 	ut_assert(cmd->done != NULL);
 	ut_assert(cmd->cdb_len <= SCSI_CDB_MAX);
 	ut_assert(cmd->data_out_len <= cmd->buf_cap || cmd->buf == NULL);
+	/* a reference of an earlier run was released by the transport */
+	ut_assert(cmd->data_in_ref == NULL);
 	cmd->status = SCSI_STATUS_GOOD;
 	cmd->aborted = false;
 	cmd->sense_len = 0;

@@ -105,6 +105,9 @@ struct scsi_cmd {
 	uint8_t *buf;	       /* data buffer, buf_cap bytes */
 	uint32_t buf_cap;      /* READ: room for Data-In (= edtl) */
 	uint32_t data_out_len; /* WRITE: bytes received in buf */
+	/* READ: the transport can take Data-In by reference (data_in_ref):
+	 * nothing checks the bytes before they leave (no DataDigest). */
+	bool data_in_ref_ok;
 	scsi_done_fn done;
 	void *transport; /* the transport's own pointer */
 
@@ -115,7 +118,11 @@ struct scsi_cmd {
 	uint16_t sense_len;
 	uint8_t sense[SCSI_SENSE_MAX];
 	uint32_t data_in_len; /* valid Data-In bytes in buf */
-	uint64_t xfer_len;    /* bytes the CDB itself moves, for the
+	/* or, only where data_in_ref_ok: the data_in_len Data-In bytes by
+	 * reference (a zero-copy read), buf untouched.  The transport
+	 * releases it (bs_ref_release) when it no longer needs it. */
+	struct bs_ref *data_in_ref;
+	uint64_t xfer_len; /* bytes the CDB itself moves, for the
 					 * transport's residual computation */
 
 	/* --- private to the scsi layer --- */

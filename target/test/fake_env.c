@@ -4,6 +4,7 @@
  * randomness.  It exists to prove the seam: the whole stack runs with no
  * socket, clock or thread in sight.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,11 +226,132 @@ static void f_conn_close(struct env_conn *ec)
 	c->h = NULL;
 }
 
+/* A disk for tests of zero-copy reads ("filename fake-ref:..."): memory
+ * holding fake_ref_byte(offset); a READ asked for by reference
+ * (BS_F_MAY_REF) is answered with a reference into it, as env_real's file
+ * backstore answers with one into the page cache.  The memory lives until
+ * the disk is closed and its last reference released. */
+struct fref_disk {
+	struct bs_dev dev;
+	uint8_t *mem;
+	unsigned int refs;
+	bool closed;
+};
+
+struct fref {
+	struct bs_ref ref;
+	struct fref_disk *d;
+};
+
+static unsigned int fake_refs_live_n, fake_refs_made_n;
+
+uint8_t fake_ref_byte(uint64_t off)
+{
+	return (uint8_t)(off * 13 + (off >> 12) + 1);
+}
+
+unsigned int fake_refs_live(void)
+{
+	return fake_refs_live_n;
+}
+
+unsigned int fake_refs_made(void)
+{
+	return fake_refs_made_n;
+}
+
+static void fref_disk_put(struct fref_disk *d)
+{
+	if (d->closed && d->refs == 0) {
+		free(d->mem);
+		free(d);
+	}
+}
+
+static void fref_release(struct bs_ref *ref)
+{
+	struct fref *r = (struct fref *)ref;
+	struct fref_disk *d = r->d;
+
+	assert(fake_refs_live_n > 0 && d->refs > 0); /* released once */
+	fake_refs_live_n--;
+	d->refs--;
+	free(r);
+	fref_disk_put(d);
+}
+
+static void fref_submit(struct bs_dev *dev, struct bs_req *req)
+{
+	struct fref_disk *d = dev->priv;
+	uint64_t off = req->offset_bytes, left = req->length_bytes;
+	struct fref *r;
+
+	assert(!d->closed);
+	assert(off + left <= dev->size_bytes);
+	if (req->op == BS_OP_READ && (req->flags & BS_F_MAY_REF)) {
+		r = calloc(1, sizeof(*r));
+		assert(r != NULL);
+		r->d = d;
+		r->ref.mem = d->mem + off;
+		r->ref.length_bytes = left;
+		r->ref.release = fref_release;
+		d->refs++;
+		fake_refs_live_n++;
+		fake_refs_made_n++;
+		req->ref = &r->ref;
+		req->done(req, 0);
+		return;
+	}
+	for (int i = 0; i < req->iovcnt && left > 0; i++) {
+		size_t n = req->iov[i].iov_len < left ? req->iov[i].iov_len
+						      : (size_t)left;
+
+		if (req->op == BS_OP_READ)
+			memcpy(req->iov[i].iov_base, d->mem + off, n);
+		else if (req->op == BS_OP_WRITE)
+			memcpy(d->mem + off, req->iov[i].iov_base, n);
+		off += n;
+		left -= n;
+	}
+	req->done(req, 0);
+}
+
+static void fref_close(struct bs_dev *dev)
+{
+	struct fref_disk *d = dev->priv;
+
+	d->closed = true;
+	fref_disk_put(d);
+}
+
+static const struct bs_ops fref_ops = {
+	.submit = fref_submit,
+	.close = fref_close,
+};
+
 static int f_disk_open(struct env *e, const struct bs_dev_params *p,
 		       struct bs_dev **out)
 {
-	(void)e, (void)p, (void)out;
-	return -ENOTSUP;
+	struct fref_disk *d;
+
+	(void)e;
+	if (p->kind != BS_FILE || !p->path ||
+	    strncmp(p->path, "fake-ref:", 9) != 0 || p->size_bytes == 0)
+		return -ENOTSUP;
+	d = calloc(1, sizeof(*d));
+	assert(d != NULL);
+	d->mem = malloc(p->size_bytes);
+	assert(d->mem != NULL);
+	for (uint64_t i = 0; i < p->size_bytes; i++)
+		d->mem[i] = fake_ref_byte(i);
+	d->dev.ops = &fref_ops;
+	d->dev.kind = BS_FILE;
+	d->dev.size_bytes = p->size_bytes;
+	d->dev.block_size = p->block_size ? p->block_size : 512;
+	d->dev.write_cache = true;
+	d->dev.priv = d;
+	*out = &d->dev;
+	return 0;
 }
 
 static int f_state_put(struct env *e, const char *k, const void *d, size_t n)
@@ -506,6 +628,11 @@ void fake_conn_push(struct fake_conn *c, const void *buf, size_t len,
 size_t fake_conn_pending(struct fake_conn *c)
 {
 	return c->to_client.len;
+}
+
+void fake_conn_drop_pending(struct fake_conn *c)
+{
+	c->to_client.len = 0;
 }
 
 int fake_conn_pop_pdu(struct fake_conn *c, struct iscsi_bhs *h, uint8_t **data)

@@ -49,6 +49,9 @@ void fake_conn_push(struct fake_conn *c, const void *buf, size_t len,
 		    size_t chunk);
 /* Bytes the target sent and the test has not read yet. */
 size_t fake_conn_pending(struct fake_conn *c);
+/* Forget what the target sent and the test has not read (PDUs with
+ * digests, which fake_conn_pop_pdu() cannot parse). */
+void fake_conn_drop_pending(struct fake_conn *c);
 /* Take one PDU the target sent (no digests). 0 on success, -1 if no
  * complete PDU is waiting.  *data is malloc'ed (or NULL). */
 int fake_conn_pop_pdu(struct fake_conn *c, struct iscsi_bhs *h, uint8_t **data);
@@ -63,5 +66,13 @@ int fake_conn_pop_pdu_digests(struct fake_conn *c, bool header_digest,
 int fake_conn_closed(struct fake_conn *c);
 /* Close from the initiator's side (orderly). */
 void fake_conn_hangup(struct fake_conn *c);
+
+/* Zero-copy reads: a device "filename fake-ref:NAME" with a size opens
+ * as a disk holding fake_ref_byte(offset) that answers a READ asked for
+ * by reference (BS_F_MAY_REF) with a reference into its memory.  How many
+ * references were made, and are still held, in this process. */
+uint8_t fake_ref_byte(uint64_t off);
+unsigned int fake_refs_made(void);
+unsigned int fake_refs_live(void);
 
 #endif

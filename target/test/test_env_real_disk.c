@@ -371,6 +371,141 @@ static void requests_beyond_queue_depth_all_complete(void **state)
 	}
 }
 
+/* Submit a READ that may be answered by reference; run until done. */
+static int io_read_ref(struct io_ctx *c, struct bs_dev *d, uint64_t off,
+		       uint64_t len, void *buf, struct bs_ref **ref)
+{
+	struct io_req r;
+
+	io_submit(c, d, &r, BS_OP_READ, BS_F_MAY_REF, off, len, buf);
+	assert_false(r.done); /* never inside bs_submit */
+	run_bounded(c->e);
+	assert_true(r.done);
+	*ref = r.req.ref;
+	return r.status;
+}
+
+/* Zero-copy reads (env_real/zerocopy.c): a large read of cached pages
+ * asked for by reference points into the page cache and copies nothing;
+ * small, uncached or unasked-for reads copy; the bytes are the file's
+ * (coherent with writes); the mapping outlives bs_close() until the last
+ * reference goes. */
+static void zero_copy_reads_point_into_the_page_cache(void **state)
+{
+	const uint64_t size = 1024 * 1024, len = 128 * 1024;
+	char *dir = make_tmpdir();
+	struct env *e = new_env(false, NULL);
+	struct io_ctx c = {.e = e};
+	uint8_t *want = malloc(size), *buf = malloc(len);
+	struct bs_ref *ref = NULL, *ref2 = NULL;
+	struct env_real_disk_stats st = {0};
+	char path[512];
+	struct bs_dev *d, *d2;
+	int fd;
+
+	(void)state;
+	assert_non_null(want);
+	assert_non_null(buf);
+	snprintf(path, sizeof(path), "%s/zc.img", dir);
+	fill(want, size, 3);
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, want, size), (ssize_t)size);
+	close(fd);
+	d = open_file(e, path, size, false, false, false);
+
+	/* cached (just written), large, asked for: by reference */
+	memset(buf, 0xee, len);
+	assert_int_equal(io_read_ref(&c, d, 64 * 1024, len, buf, &ref), 0);
+	assert_non_null(ref);
+	assert_int_equal(ref->length_bytes, len);
+	assert_memory_equal(ref->mem, want + 64 * 1024, len);
+	assert_int_equal(buf[0], 0xee); /* nothing copied */
+	assert_int_equal(buf[len - 1], 0xee);
+
+	/* a write through the backstore shows through the reference */
+	fill(buf, BS, 9);
+	assert_int_equal(io_sync(&c, d, BS_OP_WRITE, 0, 64 * 1024, BS, buf), 0);
+	assert_memory_equal(ref->mem, buf, BS);
+
+	/* below ER_ZC_MIN_BYTES: copied */
+	memset(buf, 0xee, len);
+	assert_int_equal(io_read_ref(&c, d, 0, 16 * 1024, buf, &ref2), 0);
+	assert_null(ref2);
+	assert_memory_equal(buf, want, 16 * 1024);
+
+	/* not asked for: copied */
+	memset(buf, 0xee, len);
+	assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, size - len, len, buf),
+			 0);
+	assert_memory_equal(buf, want + size - len, len);
+
+	/* not in the page cache (another file, its pages dropped before
+	 * anything maps them): copied, since a reference would make the
+	 * send read the disk on the reactor */
+	snprintf(path, sizeof(path), "%s/cold.img", dir);
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, want, size), (ssize_t)size);
+	assert_int_equal(fdatasync(fd), 0);
+	assert_int_equal(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+	close(fd);
+	d2 = open_file(e, path, size, false, false, false);
+	memset(buf, 0xee, len);
+	assert_int_equal(io_read_ref(&c, d2, size - len, len, buf, &ref2), 0);
+	assert_null(ref2);
+	assert_memory_equal(buf, want + size - len, len);
+	bs_close(d2);
+
+	env_real_disk_stats(e, &st);
+	assert_int_equal(st.zero_copy_reads, 1);
+
+	/* closed with a reference out: the mapping stays until released */
+	bs_close(d);
+	assert_memory_equal(ref->mem + BS, want + 64 * 1024 + BS, len - BS);
+	bs_ref_release(ref);
+
+	free(want);
+	free(buf);
+	env_real_free(e);
+	remove_tmpdir(dir);
+}
+
+/* --zero-copy off: every read copies. */
+static void zero_copy_off_copies_every_read(void **state)
+{
+	const uint64_t size = 256 * 1024, len = 128 * 1024;
+	char *dir = make_tmpdir();
+	struct env *e = new_env_opts((struct env_real_opts){
+		.no_zero_copy = true,
+	});
+	struct io_ctx c = {.e = e};
+	uint8_t *want = malloc(size), *buf = malloc(len);
+	struct bs_ref *ref = NULL;
+	char path[512];
+	struct bs_dev *d;
+	int fd;
+
+	(void)state;
+	assert_non_null(want);
+	assert_non_null(buf);
+	snprintf(path, sizeof(path), "%s/zc.img", dir);
+	fill(want, size, 5);
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, want, size), (ssize_t)size);
+	close(fd);
+	d = open_file(e, path, size, false, false, false);
+	assert_int_equal(io_read_ref(&c, d, 0, len, buf, &ref), 0);
+	assert_null(ref);
+	assert_memory_equal(buf, want, len);
+	bs_close(d);
+	free(want);
+	free(buf);
+	env_real_free(e);
+	remove_tmpdir(dir);
+}
+
 static void read_past_end_of_a_short_file_returns_zeros(void **state)
 {
 	char *dir = make_tmpdir();
@@ -704,6 +839,8 @@ int main(void)
 			no_uring_environment_variable_selects_thread_pool),
 		cmocka_unit_test(requests_beyond_queue_depth_all_complete),
 		cmocka_unit_test(read_past_end_of_a_short_file_returns_zeros),
+		cmocka_unit_test(zero_copy_reads_point_into_the_page_cache),
+		cmocka_unit_test(zero_copy_off_copies_every_read),
 		cmocka_unit_test(
 			disk_open_sizes_files_and_rejects_empty_capacity),
 		cmocka_unit_test(
