@@ -469,6 +469,9 @@ coverage-fuzz: $(FUZZ_HARNESSES:%=$(FUZZ_DIR)/cov/bin/%)
 $(BUILD)/bench/ut-load: bench/ut-load.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -o $@ $< -liscsi
+$(BUILD)/bench/ut-dload: bench/ut-dload.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -o $@ $< -lisal
 $(BUILD)/bench/cache-warm: bench/cache-warm.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -o $@ $<
@@ -477,7 +480,7 @@ $(BUILD)/bench/cache-warm: bench/cache-warm.c
 # ("utarget+"); BENCH_UTARGET_SCALE_ARGS= (empty) skips it.
 bench:
 	bash ci/deps.sh bench
-	$(MAKE) --no-print-directory $(BUILD)/utarget $(BUILD)/bench/ut-load $(BUILD)/bench/cache-warm
+	$(MAKE) --no-print-directory $(BUILD)/utarget $(BUILD)/bench/ut-load $(BUILD)/bench/ut-dload $(BUILD)/bench/cache-warm
 	BENCH_OUT=$(CURDIR)/$(BUILD)/bench \
 	BENCH_UTARGET_SCALE_ARGS="$${BENCH_UTARGET_SCALE_ARGS---reactors 2}" \
 		bench/run.sh

@@ -38,6 +38,7 @@ OUT=${BENCH_OUT:-$ROOT/build/bench}
 UTARGET=${BENCH_UTARGET:-$ROOT/build/utarget}
 UTDIR=$(cd "$(dirname "$UTARGET")/.." && pwd)   # the tree it was built from
 LOAD=${BENCH_LOAD:-$OUT/ut-load}
+DLOAD=${BENCH_DLOAD:-$OUT/ut-dload}
 WARM=${BENCH_WARM:-$OUT/cache-warm}
 DOC=${BENCH_DOC:-$ROOT/docs/performance.md}
 PLOT=${BENCH_PLOT:-$ROOT/docs/perf-qd.png}
@@ -73,6 +74,7 @@ for tool in tgtd tgtadm iscsi-perf iperf3 gnuplot; do
 done
 [ -x "$UTARGET" ] || die "$UTARGET missing (make)"
 [ -x "$LOAD" ] || die "$LOAD missing (make bench builds it)"
+[ -x "$DLOAD" ] || die "$DLOAD missing (make bench builds it)"
 [ -x "$WARM" ] || die "$WARM missing (make bench builds it)"
 [ "$(id -u)" = 0 ] || die "tgtd needs root (its control socket lives in /var/run/tgtd)"
 mkdir -p "$OUT" /var/run/tgtd
@@ -170,6 +172,10 @@ tgtctl --op new --mode logicalunit --tid 1 --lun 1 --bstype rdwr -b "$BACKING"
 tgtctl --op new --mode logicalunit --tid 1 --lun 2 --bstype rdwr -b "$SHM"
 tgtctl --op new --mode logicalunit --tid 1 --lun 3 --bstype null -b /dev/null
 tgtctl --op bind --mode target --tid 1 -I 127.0.0.1
+# digests offered as utarget offers them (tgt's default is None only,
+# which would make its digest rows run without digests)
+tgtctl --op update --mode target --tid 1 -n HeaderDigest -v CRC32C,None
+tgtctl --op update --mode target --tid 1 -n DataDigest -v CRC32C,None
 
 declare -A URL PID
 URL[utarget]=iscsi://127.0.0.1:$UT_PORT/$UT_IQN
@@ -203,6 +209,13 @@ run_row() {
 	local blocks=$((bs / 512)) tmo=$((T + 60)) hd= pin=()
 	url=$(lun_url "$tg" "$kind"); pid=${PID[$tg]}
 	[ "$tool" = loadhd ] && hd=-H
+	# ut-dload (raw iSCSI, digests): the same flags, and the capacity
+	# where its offsets are drawn (the LUNs of both targets hold 1 GiB)
+	local dl=()
+	case $tool in
+	dload) dl=("$DLOAD") ;;
+	dloadhd) dl=("$DLOAD" -H -D) ;;
+	esac
 	# the adaptive-Nagle rows: target on CPU 1 (pinned at start), client
 	# on CPU 0
 	[ "$tool" = pinned ] && pin=(taskset -c 0)
@@ -234,9 +247,17 @@ run_row() {
 			p999=$(sed -E 's/.* p999_us=([^ ]+).*/\1/' <<<"$lat")
 		fi
 	else
-		# shellcheck disable=SC2086
-		timeout $tmo "${pin[@]}" "$LOAD" -q "$qd" -b "$bs" $rnd $hd -w "$wp" -t $T -s "$ns" "$url" \
-			>"$OUT/run-$id-$tg.out" 2>&1
+		if [ ${#dl[@]} -gt 0 ]; then
+			# iscsi://HOST:PORT/IQN/LUN -> HOST PORT IQN LUN
+			# shellcheck disable=SC2046
+			timeout $tmo "${dl[@]}" -q "$qd" -b "$bs" -S 1073741824 -t $T \
+				$(sed -E 's|^iscsi://([^:/]+):([0-9]+)/([^/]+)/([0-9]+)$|\1 \2 \3 \4|' <<<"$url") \
+				>"$OUT/run-$id-$tg.out" 2>&1
+		else
+			# shellcheck disable=SC2086
+			timeout $tmo "${pin[@]}" "$LOAD" -q "$qd" -b "$bs" $rnd $hd -w "$wp" -t $T -s "$ns" "$url" \
+				>"$OUT/run-$id-$tg.out" 2>&1
+		fi
 		c1=$(cpu_ticks "$pid")
 		r=$(grep '^RESULT' "$OUT/run-$id-$tg.out")
 		if [ -z "$r" ]; then
@@ -286,6 +307,12 @@ ROWS+=(
 	"hd-rr4k-qd32|4K random read QD32 (mem), ut-load, HeaderDigest CRC32C|mem|loadhd|32|4096|rand|0|1|"
 	"nd-rr4k-qd1|4K random read QD1 (mem), ut-load, no digest|mem|load|1|4096|rand|0|1|"
 	"hd-rr4k-qd1|4K random read QD1 (mem), ut-load, HeaderDigest CRC32C|mem|loadhd|1|4096|rand|0|1|"
+	# both digests: bench/ut-dload, a raw iSCSI client, without and with
+	# HeaderDigest and DataDigest CRC32C (it checks every digest)
+	"dn-rr4k-qd32|4K random read QD32 (mem), ut-dload, no digest|mem|dload|32|4096|rand|0|1|"
+	"dd-rr4k-qd32|4K random read QD32 (mem), ut-dload, HeaderDigest+DataDigest CRC32C|mem|dloadhd|32|4096|rand|0|1|"
+	"dn-rr4k-qd1|4K random read QD1 (mem), ut-dload, no digest|mem|dload|1|4096|rand|0|1|"
+	"dd-rr4k-qd1|4K random read QD1 (mem), ut-dload, HeaderDigest+DataDigest CRC32C|mem|dloadhd|1|4096|rand|0|1|"
 )
 # adaptive Nagle on/off (targets nagle-on, nagle-off; not in the table above)
 if [ "$NAGLE" = 1 ]; then
@@ -395,6 +422,7 @@ TABLE=$OUT/table.md
 	c32=$(val utarget rr4k-qd32 6); c1=$(val utarget rr4k-qd1 6); t1=$(val tgt rr4k-qd1 6)
 	p1=$(val utarget rr4k-qd1 3); c128=$(val utarget sr128k-qd8 6)
 	hd=$(ratio "$(val utarget hd-rr4k-qd32 6)" "$(val utarget nd-rr4k-qd32 6)")
+	dd=$(ratio "$(val utarget dd-rr4k-qd32 6)" "$(val utarget dn-rr4k-qd32 6)")
 	echo "The bar of issue 17, this run:"
 	echo
 	check "CPU per 4K random read at QD32 ≤ 2.0 µs: ${c32} µs" "$(le "$c32" 2.0)"
@@ -402,6 +430,7 @@ TABLE=$OUT/table.md
 		"$(awk -v a="$(le "$c1" "$t1")" -v b="$(le "$p1" 18)" 'BEGIN { print a && b }')"
 	check "CPU per 128K sequential read ≤ 20 µs: ${c128} µs" "$(le "$c128" 20)"
 	check "HeaderDigest CRC32C: CPU per 4K read at QD32 within 10 % of without: ${hd}×" "$(le "$hd" 1.10)"
+	check "HeaderDigest and DataDigest CRC32C: CPU per 4K read at QD32 within 10 % of without: ${dd}×" "$(le "$dd" 1.10)"
 	if [ "$NAGLE" = 1 ]; then
 		nl=$(for qd in $NQDS; do ratio "$(val nagle-on nagle-qd$qd 1)" "$(val nagle-off nagle-qd$qd 1)"; echo; done | awk 'NF' | sort -n | head -1)
 		check "adaptive Nagle on ≥ off at every queue depth (512-byte reads; lowest on/off IOPS ratio ${nl}×)" "$(ge "$nl" 1.0)"
@@ -512,6 +541,7 @@ if [ "$DOC" != none ]; then
 		echo "tgtadm -C $TGT_CTL --lld iscsi --op new --mode logicalunit --tid 1 --lun 2 --bstype rdwr -b /dev/shm/utarget-bench-PID.img  # 1 GiB tmpfs"
 		echo "tgtadm -C $TGT_CTL --lld iscsi --op new --mode logicalunit --tid 1 --lun 3 --bstype null -b /dev/null"
 		echo "tgtadm -C $TGT_CTL --lld iscsi --op bind --mode target --tid 1 -I 127.0.0.1"
+		echo "tgtadm -C $TGT_CTL --lld iscsi --op update --mode target --tid 1 -n HeaderDigest -v CRC32C,None   # and DataDigest"
 		echo "# ceiling"
 		echo "iperf3 -s -1 -B 127.0.0.1 -p $IPERF_PORT & iperf3 -c 127.0.0.1 -p $IPERF_PORT -t $IPERF_T   # 3 times, the best counts"
 		echo "# per row and target (URL = iscsi://127.0.0.1:PORT/IQN/LUN; LUN file/mem/null = 0/1/2 on utarget, 1/2/3 on tgt)"
@@ -519,6 +549,7 @@ if [ "$DOC" != none ]; then
 		echo "build/bench/ut-load -q QD -b BYTES [-r] -w 0 -t $TLAT -s SESSIONS URL          # reads: latency percentiles"
 		echo "build/bench/ut-load -q QD -b BYTES [-r] -w WRITE% -t $T -s SESSIONS URL        # writes and mixes"
 		echo "build/bench/ut-load -q QD -b 4096 -r [-H] -w 0 -t $T URL                       # the digest rows (-H: HeaderDigest CRC32C)"
+		echo "build/bench/ut-dload -q QD -b 4096 -S 1073741824 -t $T [-H -D] HOST PORT IQN LUN  # the DataDigest rows (raw iSCSI; random reads)"
 		echo "# CPU: utime+stime (fields 14+15 of /proc/PID/stat, all threads) before and after the client, / I/Os"
 		echo '```'
 		echo "<!-- bench:end -->"
