@@ -244,6 +244,12 @@ struct fref {
 };
 
 static unsigned int fake_refs_live_n, fake_refs_made_n;
+static bool fake_ref_disks_on;
+
+void fake_env_ref_disks(bool on)
+{
+	fake_ref_disks_on = on;
+}
 
 uint8_t fake_ref_byte(uint64_t off)
 {
@@ -335,8 +341,11 @@ static int f_disk_open(struct env *e, const struct bs_dev_params *p,
 	struct fref_disk *d;
 
 	(void)e;
-	if (p->kind != BS_FILE || !p->path ||
-	    strncmp(p->path, "fake-ref:", 9) != 0 || p->size_bytes == 0)
+	/* only where a test asked (the fuzzers' configurations never get
+	 * one), and small */
+	if (!fake_ref_disks_on || p->kind != BS_FILE || !p->path ||
+	    strncmp(p->path, "fake-ref:", 9) != 0 || p->size_bytes == 0 ||
+	    p->size_bytes > (64u << 20))
 		return -ENOTSUP;
 	d = calloc(1, sizeof(*d));
 	assert(d != NULL);

@@ -43,7 +43,10 @@ static void read16(uint8_t cdb[16], uint64_t lba, uint32_t blocks)
 
 static struct rig *zc_rig(void)
 {
-	struct rig *r = rig_new(conf);
+	struct rig *r;
+
+	fake_env_ref_disks(true);
+	r = rig_new(conf);
 	struct rig_scsi out;
 
 	assert_int_equal(rig_login_plain(r, INI, TGT), 0);
@@ -114,13 +117,15 @@ static void a_dropped_connection_releases_an_unsent_reference(void **state)
  * bytes that must not change before they leave: no reference. */
 static void data_digest_reads_copy(void **state)
 {
-	struct rig *r = rig_new(conf);
+	struct rig *r;
 	unsigned int made = fake_refs_made();
 	struct rig_text t = {0};
 	struct rig_login_rsp rsp;
 	uint8_t cdb[16];
 
 	(void)state;
+	fake_env_ref_disks(true);
+	r = rig_new(conf);
 	rig_connect(r);
 	rig_text_identity(&t, INI, TGT);
 	rig_text_add(&t, "HeaderDigest", "None");
