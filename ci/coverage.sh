@@ -155,6 +155,20 @@ echo "coverage: cumulative after each step (fuzz: the corpora alone):"
 sed 's/^/  /' "$out/steps.txt"
 echo "coverage of target/ (env_real/ included, target/test/ excluded):"
 lcov --summary "$out/target.info" "${rc_br[@]}" 2>&1 | grep -E 'lines|functions|branches'
+# The branches of a line holding an assertion include its failing side,
+# never taken while the target is right (ut_assert.h): how many of the
+# branches not reached are those, and the figure of the others.
+echo "coverage: branches on lines with an assertion, and the others:"
+awk '
+	/^SF:/ { f = substr($0, 4); n = 0; delete src
+		while ((getline l < f) > 0) src[++n] = l; close(f) }
+	/^BRDA:/ { split(substr($0, 6), a, ","); hit = a[4] != "-" && a[4] != "0"
+		if (src[a[1]] ~ /(ut_assert[a-z_]*|ut_unreachable|assert)[ \t]*\(/) {
+			at++; ah += hit
+		} else { ot++; oh += hit } }
+	END { printf "  on assertion lines: %d of %d reached (%d not)\n", ah, at, at - ah
+		printf "  elsewhere: %.1f%% (%d of %d)\n", ot ? 100 * oh / ot : 100, oh, ot }' \
+	"$out/target.info"
 # Per file: lines and branches not reached, the largest gaps first.
 awk -F'[:,]' -v root="$root/" '
 	/^SF:/ { f = substr($0, 4); sub(root, "", f); lf = lh = bf = bh = 0 }
