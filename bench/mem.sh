@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/mem.sh — the daemon's memory (`make bench-mem`, issue 17): VmRSS
+# bench/mem.sh — the daemon's memory (`make bench-mem`, issue 17): RSS
 # per idle session (SESSIONS sessions held by tools/ut-many with no I/O,
 # default 1,024) and per outstanding 4 KiB and 128 KiB read (one session,
 # QD commands in flight through ut-load against the file LUN; the buffer
@@ -30,7 +30,12 @@ start() {
 	echo "bench-mem: utarget did not start: $(tail -2 "$tmp/daemon.log")" >&2; exit 1
 }
 stop() { kill -TERM "$pid"; wait "$pid" 2>/dev/null; pid=; port=$((port + 1)); }
-rss() { awk '/^VmRSS/ {print $2}' /proc/$pid/status; }
+# The daemon's own memory: anonymous (heap, pools, stacks) plus shared
+# memory, not RssFile: since zero-copy reads (--zero-copy) the pages of a
+# file LUN that Data-In was sent from stay mapped, and they are the page
+# cache's, counted once for the machine whoever maps them.
+rss() { awk '/^RssAnon|^RssShmem/ {k += $2} END {print k}' /proc/$pid/status; }
+rss_file() { awk '/^RssFile/ {print $2}' /proc/$pid/status; }
 URL=iscsi://127.0.0.1:$port/$IQN/0
 
 # idle sessions
@@ -52,6 +57,6 @@ for bs in 4096 131072; do
 	before=$(rss)
 	"$LOAD" -q "$QD" -b "$bs" -r -t 2 "$URL" >"$tmp/load.out" 2>&1
 	after=$(rss)
-	echo "bench-mem: $bs-byte reads, $QD in flight: RSS $before KiB before, $after KiB after (pools keep their buffers): $(( (after - before) * 1024 / QD )) bytes per outstanding command ($(grep -o 'iops=[0-9.]*' "$tmp/load.out"))"
+	echo "bench-mem: $bs-byte reads, $QD in flight: RSS $before KiB before, $after KiB after (pools keep their buffers): $(( (after - before) * 1024 / QD )) bytes per outstanding command ($(grep -o 'iops=[0-9.]*' "$tmp/load.out"); page cache mapped for zero-copy reads: $(rss_file) KiB)"
 	stop
 done
