@@ -4,7 +4,8 @@
  * changed); disabling a target refuses new logins and keeps its
  * sessions, and with force asks them to log out (Async Message, RFC 7143
  * §11.9.1) and closes them after the grace; removing a target closes
- * its sessions and a later change adding it back serves logins again.
+ * its sessions and a later change adding it back serves logins again;
+ * a LUN removed under a running command aborts it after drain_ms.
  * Through iscsi_server_reconfigure() on a server in the fake
  * environment (rig.h).
  */
@@ -199,6 +200,61 @@ static void a_removed_target_closes_its_sessions_and_can_come_back(void **state)
 	rig_free(r);
 }
 
+/* A LUN removed while a command of it runs (a SANITIZE OVERWRITE paced
+ * at 1 MiB/s over 64 MiB, IMMED=0): the change waits drain_ms (100) for
+ * it, then aborts it -- answered TASK ABORTED -- and reports it aborted;
+ * the device goes once nothing uses it. */
+static void a_removed_lun_aborts_what_still_runs_after_the_drain(void **state)
+{
+	static const char slow[] =
+		"HANDLER vdisk_mem {\n DEVICE d0 { size 64M\n"
+		"  sanitize_rate 1M }\n DEVICE d1 { size 4M }\n}\n"
+		"TARGET_DRIVER iscsi {\n"
+		" TARGET " TGT " {\n  LUN 0 d0\n  LUN 1 d1\n }\n"
+		"}\n";
+	struct rig *r = rig_new(slow);
+	struct iscsi_reconf_opts o = {.drain_ms = 100};
+	struct iscsi_reconf_result res;
+	uint8_t ow[16] = {0x48, 0x01, 0, 0, 0, 0, 0, 0, 8};
+	uint8_t list[8] = {0x01, 0, 0, 4, 0xde, 0xad, 0xbe, 0xef};
+	struct ut_config cfg;
+	struct iscsi_bhs h;
+	uint8_t *d = NULL;
+	char err[256];
+	bool answered = false;
+
+	(void)state;
+	assert_int_equal(rig_login_plain(r, INI, TGT), 0);
+	rig_tur(r, 0, &(struct rig_scsi){0});
+	rig_scsi_send(r, 0, ow, ISCSI_CMD_F_WRITE, sizeof(list), list,
+		      sizeof(list));
+	fake_env_advance(r->env, 1000000ull);
+	assert_int_equal(fake_conn_pop_pdu(r->c, &h, &d), -1); /* running */
+	running(r, &cfg);
+	assert_int_equal(ut_lun_remove(target(&cfg, TGT), NULL, 0), 0);
+	assert_int_equal(ut_config_remove_dev(&cfg, "d0"), 0);
+	assert_int_equal(start(r, &cfg, &o, &res, err, sizeof(err)), 0);
+	for (int i = 0; i < 200 && res.status == 1; i++) {
+		fake_env_advance(r->env, 50000000ull);
+		while (fake_conn_pop_pdu(r->c, &h, &d) == 0) {
+			if (h.opcode == ISCSI_OP_SCSI_RSP && h.itt == r->itt) {
+				assert_int_equal(h.b3, 0x40); /* TASK ABORTED */
+				answered = true;
+			}
+			free(d);
+			d = NULL;
+		}
+	}
+	assert_int_equal(res.status, 0);
+	assert_true(res.applied);
+	assert_int_equal(res.aborted, 1);
+	assert_true(res.waited_ms >= 100);
+	assert_true(answered);
+	assert_int_equal(iscsi_server_config(r->srv)->dev_count, 1);
+	ut_config_free(&cfg);
+	rig_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -208,6 +264,8 @@ int main(void)
 		cmocka_unit_test(a_forced_disable_asks_for_logout_then_closes),
 		cmocka_unit_test(
 			a_removed_target_closes_its_sessions_and_can_come_back),
+		cmocka_unit_test(
+			a_removed_lun_aborts_what_still_runs_after_the_drain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
