@@ -1,0 +1,462 @@
+/*
+ * explore_cmds.c — the explorer's stream of the rest of the command set
+ * (the verbs of scenario_cmds.c): which groups a seed enables, the range
+ * a command gets (mostly a recently written one), and the scenario line
+ * of each command, edge cases included.
+ *
+ * The boundary: this stream draws from its own splitmix64 state (st_cmd)
+ * and writes lines only where explore_generate() asks for one, so the
+ * rest of a seed's scenario (explore.c) does not depend on what is drawn
+ * here, and the seeds found before it existed generate as they did.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "explore.h"
+#include "explore_int.h"
+#include "sim.h"
+
+/* The initiators, as explore.c names them. */
+static const char *const names[] = {"A", "B", "C", "D"};
+
+void explore_cmd_draw(struct gen *g, struct cmdgen *c, bool ctl)
+{
+	unsigned int any = 0;
+
+	for (unsigned int i = 0; i < CG_N; i++)
+		any += c->on[i] = coin_cmd(g, 50);
+	/* A sanitize changes every block for a while: not in seeds that
+	 * resize LUNs under it, and rarely. */
+	c->ctl = ctl;
+	if (ctl)
+		c->on[CG_SANITIZE] = false;
+	if (!c->tmf)
+		c->on[CG_TMF] = false;
+	c->pct = any ? 10 + (unsigned int)rnd_cmd(g, 30) : 0;
+}
+
+/* A range for a command: mostly a recently written one, so that the
+ * compare, verify and copy commands meet written data. */
+static void cmd_range(struct gen *g, const struct cmdgen *c,
+		      const struct recent_w *recent, unsigned int nrecent,
+		      unsigned int *lun, uint32_t *lba, uint32_t *blocks,
+		      uint32_t maxb)
+{
+	if (nrecent > 0 && coin_cmd(g, 60)) {
+		const struct recent_w *w = &recent[rnd_cmd(g, nrecent)];
+
+		*lun = w->lun;
+		*lba = w->lba + (uint32_t)rnd_cmd(g, w->blocks);
+		*blocks = 1 + (uint32_t)rnd_cmd(g, w->blocks - (*lba - w->lba));
+	} else {
+		*lun = (unsigned int)rnd_cmd(g, c->nlun);
+		*lba = (uint32_t)rnd_cmd(g, c->lba_span);
+		*blocks = 1 + (uint32_t)rnd_cmd(g, 8);
+	}
+	if (*blocks > maxb)
+		*blocks = maxb;
+}
+
+static const char *fill_name(struct gen *g, char *buf, size_t cap)
+{
+	unsigned int b = (unsigned int)rnd_cmd(g, 256);
+
+	if (b == 0)
+		return "zero";
+	snprintf(buf, cap, "0x%02x", b);
+	return buf;
+}
+
+void explore_cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
+		      const struct recent_w *recent, unsigned int nrecent)
+{
+	unsigned int grp, tries = 0, lun;
+	uint32_t lba, blocks;
+	bool edge;
+	const char *a = names[rnd_cmd(g, nini)];
+	char f[8];
+
+	do {
+		grp = (unsigned int)rnd_cmd(g, CG_N);
+	} while (!c->on[grp] && ++tries < 64);
+	if (!c->on[grp])
+		return;
+	cmd_range(g, c, recent, nrecent, &lun, &lba, &blocks, 32);
+	if (!c->sim[lun] || (grp == CG_XCOPY && !c->all_sim))
+		return;
+	/* Edge case: a range that ends one block past the last LBA (LBA
+	 * OUT OF RANGE, nothing may change).  Not where a LUN may grow under
+	 * the command: it could then run, and the model does not know it
+	 * (it was out of range when it was built). */
+	edge = coin_cmd(g, 6) && !c->ctl;
+	switch (grp) {
+	case CG_RW: {
+		static const unsigned int sizes[] = {6, 12, 16};
+		unsigned int sz = sizes[rnd_cmd(g, 3)];
+
+		if (coin_cmd(g, 50))
+			out(g,
+			    "%s read lun=%u lba=%u blocks=%u cdb=%u & "
+			    "expect any\n",
+			    a, lun, lba, blocks, sz);
+		else if (coin_cmd(g, 70))
+			out(g,
+			    "%s write lun=%u lba=%u blocks=%u data=x%u "
+			    "cdb=%u%s & expect any\n",
+			    a, lun, lba, blocks, ++c->seq, sz,
+			    sz != 6 && coin_cmd(g, 30) ? " fua" : "");
+		else
+			out(g,
+			    "%s write-atomic lun=%u lba=%u blocks=%u "
+			    "data=x%u%s & expect any\n",
+			    a, lun, lba, blocks, ++c->seq,
+			    coin_cmd(g, 30) ? " fua" : "");
+		break;
+	}
+	case CG_CAW: {
+		char cmp[24];
+		unsigned int n = coin_cmd(g, 80) ? 1
+						 : 1 + (unsigned)rnd_cmd(g, 3);
+
+		/* compare with what was last written there, mostly */
+		if (c->have_last && coin_cmd(g, 50)) {
+			lun = c->last.lun;
+			lba = c->last.lba;
+			n = 1;
+			snprintf(cmp, sizeof(cmp), "%s", c->last.name);
+		} else if (nrecent > 0 && coin_cmd(g, 70)) {
+			const struct recent_w *w = &recent[rnd_cmd(g, nrecent)];
+
+			lun = w->lun;
+			lba = w->lba;
+			if (n > w->blocks)
+				n = w->blocks;
+			snprintf(cmp, sizeof(cmp), "v%u", w->vnum);
+		} else {
+			snprintf(cmp, sizeof(cmp), "zero");
+			if (edge)
+				lba = c->size_blocks[lun] + 1 - n;
+		}
+		out(g,
+		    "%s caw lun=%u lba=%u blocks=%u compare=%s data=c%u%s & "
+		    "expect any\n",
+		    a, lun, lba, n, cmp, ++c->seq,
+		    coin_cmd(g, 30) ? " fua" : "");
+		/* two initiators racing on one value: one may win */
+		if (nini > 1 && coin_cmd(g, 40)) {
+			const char *b = names[rnd_cmd(g, nini)];
+
+			out(g,
+			    "%s caw lun=%u lba=%u blocks=%u compare=%s "
+			    "data=c%u & expect any\n",
+			    b, lun, lba, n, cmp, ++c->seq);
+		}
+		if (n == 1) {
+			c->last.lun = lun;
+			c->last.lba = lba;
+			snprintf(c->last.name, sizeof(c->last.name), "c%u",
+				 c->seq);
+			c->have_last = true;
+		}
+		break;
+	}
+	case CG_WSAME: {
+		bool unmap = c->thin[lun] && coin_cmd(g, 30);
+		bool ndob = coin_cmd(g, 15);
+		/* NUMBER OF BLOCKS 0: to the end of the medium */
+		uint32_t n = coin_cmd(g, 10) ? 0 : 1 + (uint32_t)rnd_cmd(g, 16);
+
+		if (n == 0)
+			lba = c->size_blocks[lun] - 1 -
+			      (uint32_t)rnd_cmd(g, 24);
+		else if (edge)
+			lba = c->size_blocks[lun] + 1 - n;
+		out(g,
+		    "%s write-same lun=%u lba=%u blocks=%u data=%s%s%s "
+		    "cdb=%u & expect any\n",
+		    a, lun, lba, n, fill_name(g, f, sizeof(f)),
+		    unmap ? " unmap" : "", ndob ? " ndob" : "",
+		    ndob || coin_cmd(g, 50) ? 16 : 10);
+		break;
+	}
+	case CG_UNMAP: {
+		unsigned int k = 1 + (unsigned int)rnd_cmd(g, 4);
+
+		out(g, "%s unmap lun=%u ranges=", a, lun);
+		for (unsigned int i = 0; i < k; i++) {
+			uint32_t l2 = (uint32_t)rnd_cmd(g, c->lba_span),
+				 n2 = (uint32_t)rnd_cmd(g, 12);
+
+			/* the edge: a range ending on the last block */
+			if (coin_cmd(g, 10)) {
+				n2 = 1 + (uint32_t)rnd_cmd(g, 4);
+				l2 = c->size_blocks[lun] - n2 + (edge ? 1 : 0);
+			}
+			out(g, "%s%u:%u", i ? "," : "", l2, n2);
+		}
+		out(g, " & expect any\n");
+		break;
+	}
+	case CG_ORWRITE:
+		if (blocks > 4)
+			blocks = 4;
+		if (edge)
+			lba = c->size_blocks[lun] + 1 - blocks;
+		out(g,
+		    "%s orwrite lun=%u lba=%u blocks=%u data=%s & "
+		    "expect any\n",
+		    a, lun, lba, blocks, fill_name(g, f, sizeof(f)));
+		break;
+	case CG_VERIFY: {
+		static const unsigned int sizes[] = {10, 12, 16};
+		unsigned int sz = sizes[rnd_cmd(g, 3)],
+			     r = (unsigned)rnd_cmd(g, 4);
+
+		if (r == 0) {
+			out(g,
+			    "%s write-verify lun=%u lba=%u blocks=%u "
+			    "data=y%u bytchk=%u cdb=%u & expect any\n",
+			    a, lun, lba, blocks, ++c->seq,
+			    (unsigned)rnd_cmd(g, 2), sz);
+		} else if (r == 1) {
+			if (edge)
+				lba = c->size_blocks[lun] + 1 - blocks;
+			out(g,
+			    "%s verify lun=%u lba=%u blocks=%u bytchk=0 "
+			    "cdb=%u & expect any\n",
+			    a, lun, lba, blocks, sz);
+		} else if (r == 2 && nrecent > 0) {
+			const struct recent_w *w = &recent[rnd_cmd(g, nrecent)];
+
+			out(g,
+			    "%s verify lun=%u lba=%u blocks=%u bytchk=1 "
+			    "data=v%u cdb=%u & expect any\n",
+			    a, w->lun, w->lba, w->blocks, w->vnum, sz);
+		} else {
+			out(g,
+			    "%s verify lun=%u lba=%u blocks=%u bytchk=%u "
+			    "data=%s cdb=%u & expect any\n",
+			    a, lun, lba, blocks, coin_cmd(g, 50) ? 3 : 1,
+			    coin_cmd(g, 60) ? "zero"
+					    : fill_name(g, f, sizeof(f)),
+			    sz);
+		}
+		break;
+	}
+	case CG_XCOPY: {
+		unsigned int k = 1 + (unsigned int)rnd_cmd(g, 3),
+			     id = (unsigned int)rnd_cmd(g, 4);
+
+		out(g, "%s xcopy lun=%u list-id=%u", a, lun, id);
+		for (unsigned int i = 0; i < k; i++) {
+			unsigned int sl = (unsigned)rnd_cmd(g, c->nlun),
+				     dl = (unsigned)rnd_cmd(g, c->nlun);
+			uint32_t n = 1 + (uint32_t)rnd_cmd(g, 16);
+			uint32_t sa = (uint32_t)rnd_cmd(g, c->lba_span),
+				 da = (uint32_t)rnd_cmd(g, c->lba_span);
+
+			if (i == 0 && nrecent > 0 && coin_cmd(g, 60)) {
+				const struct recent_w *w =
+					&recent[rnd_cmd(g, nrecent)];
+
+				sl = w->lun;
+				sa = w->lba;
+				n = w->blocks > 16 ? 16 : w->blocks;
+			}
+			out(g, " seg=%u:%u:%u:%u:%u", sl, sa, dl, da, n);
+		}
+		out(g, " & expect any\n");
+		if (coin_cmd(g, 50))
+			out(g,
+			    "%s copy-results lun=%u list-id=%u%s & "
+			    "expect any\n",
+			    a, lun, id, coin_cmd(g, 30) ? " op-params" : "");
+		break;
+	}
+	case CG_GLS:
+		out(g,
+		    "%s get-lba-status lun=%u lba=%u alloc=%u & "
+		    "expect any\n",
+		    a, lun,
+		    edge	      ? c->size_blocks[lun]
+		    : coin_cmd(g, 20) ? 0
+				      : lba,
+		    coin_cmd(g, 30) ? 24 : 8 + 16 * 64);
+		break;
+	case CG_SANITIZE: {
+		unsigned int r = (unsigned int)rnd_cmd(g, 10);
+
+		if (!coin_cmd(g, 20)) {
+			/* mostly poll: what a running sanitize allows */
+			out(g, "%s request-sense lun=%u & expect any\n", a,
+			    lun);
+			break;
+		}
+		if (r < 5)
+			out(g,
+			    "%s sanitize lun=%u overwrite pattern=%s "
+			    "passes=%u%s%s & expect any\n",
+			    a, lun, fill_name(g, f, sizeof(f)),
+			    1 + (unsigned)rnd_cmd(g, 4),
+			    coin_cmd(g, 40) ? " invert" : "",
+			    coin_cmd(g, 70) ? " immed" : "");
+		else if (r < 7)
+			out(g,
+			    "%s sanitize lun=%u block-erase%s & expect any\n",
+			    a, lun, coin_cmd(g, 70) ? " immed" : "");
+		else if (r < 9)
+			out(g,
+			    "%s sanitize lun=%u crypto-erase%s & expect any\n",
+			    a, lun, coin_cmd(g, 70) ? " immed" : "");
+		else
+			out(g,
+			    "%s sanitize lun=%u exit-failure-mode & "
+			    "expect any\n",
+			    a, lun);
+		break;
+	}
+	case CG_SPC: {
+		unsigned int r = (unsigned int)rnd_cmd(g, 24);
+
+		switch (r) {
+		case 0:
+			out(g,
+			    "%s mode-sense lun=%u cdb=%u page=%s & expect any\n",
+			    a, lun, coin_cmd(g, 50) ? 6 : 10,
+			    coin_cmd(g, 50)   ? "0x3f"
+			    : coin_cmd(g, 50) ? "8"
+					      : "10");
+			break;
+		case 1:
+			/* the caching page as configured: durability stays */
+			out(g,
+			    "%s mode-select lun=%u wce=%u cdb=%u & expect any\n",
+			    a, lun, 1u, coin_cmd(g, 50) ? 6 : 10);
+			break;
+		case 2:
+			out(g, "%s inquiry lun=%u page=%s & expect any\n", a,
+			    lun,
+			    (const char *[]){"0x00", "0x80", "0x83", "0xb0",
+					     "0xb1", "0xb2",
+					     "0x86"}[rnd_cmd(g, 7)]);
+			break;
+		case 3:
+			out(g, "%s inquiry lun=%u & expect any\n", a, lun);
+			break;
+		case 4:
+			out(g, "%s readcap%s lun=%u & expect any\n", a,
+			    coin_cmd(g, 50) ? "16" : "", lun);
+			break;
+		case 5:
+			out(g, "%s report-luns lun=%u & expect any\n", a, lun);
+			break;
+		case 6:
+			out(g, "%s request-sense lun=%u%s & expect any\n", a,
+			    lun, coin_cmd(g, 30) ? " desc" : "");
+			break;
+		case 7:
+			out(g, "%s tur lun=%u & expect any\n", a, lun);
+			break;
+		case 8:
+			out(g, "%s start-stop lun=%u%s & expect any\n", a, lun,
+			    coin_cmd(g, 30) ? " immed" : "");
+			break;
+		case 9:
+			out(g, "%s prevent lun=%u%s & expect any\n", a, lun,
+			    coin_cmd(g, 50) ? " off" : "");
+			break;
+		case 10:
+			out(g,
+			    "%s prefetch lun=%u lba=%u blocks=%u cdb=%u%s & "
+			    "expect any\n",
+			    a, lun, lba, blocks, coin_cmd(g, 50) ? 10 : 16,
+			    coin_cmd(g, 30) ? " immed" : "");
+			break;
+		case 11:
+			out(g, "%s sync lun=%u cdb=16 & expect any\n", a, lun);
+			break;
+		case 12:
+			out(g, "%s read-defect lun=%u cdb=%u & expect any\n", a,
+			    lun, coin_cmd(g, 50) ? 10 : 12);
+			break;
+		case 13:
+			out(g, "%s report-opcodes lun=%u%s & expect any\n", a,
+			    lun, coin_cmd(g, 30) ? " rctd" : "");
+			break;
+		case 14:
+			out(g,
+			    "%s report-opcodes lun=%u opt=%u op=0x%02x "
+			    "sa=%u & expect any\n",
+			    a, lun, 1 + (unsigned)rnd_cmd(g, 3),
+			    (unsigned)rnd_cmd(g, 256),
+			    (unsigned)rnd_cmd(g, 32));
+			break;
+		case 15:
+			out(g, "%s report-tmfs lun=%u%s & expect any\n", a, lun,
+			    coin_cmd(g, 50) ? " repd" : "");
+			break;
+		case 16:
+			out(g, "%s report-tpgs lun=%u & expect any\n", a, lun);
+			break;
+		case 17:
+			out(g, "%s set-tpgs lun=%u & expect any\n", a, lun);
+			break;
+		case 18:
+			out(g, "%s pr-%s lun=%u & expect any\n", a,
+			    coin_cmd(g, 50) ? "report-caps" : "read-full", lun);
+			break;
+		case 19:
+			/* not without the PR oracle's knowledge of it: it
+			 * makes the PR state unknown if it succeeds */
+			if (c->pr)
+				out(g,
+				    "%s pr-%s lun=%u key=0 new=0 & expect "
+				    "any\n",
+				    a,
+				    (const char *[]){
+					    "register-move", "preempt-abort",
+					    "register-ignore"}[rnd_cmd(g, 3)],
+				    lun);
+			break;
+		case 20:
+			if (c->resv)
+				out(g, "%s %s lun=%u cdb=10 & expect any\n", a,
+				    coin_cmd(g, 60) ? "reserve" : "release",
+				    lun);
+			break;
+		case 21:
+			/* opcodes the target does not support: ILLEGAL
+			 * REQUEST, INVALID COMMAND OPERATION CODE */
+			out(g, "%s cdb %s lun=%u in=64 & expect any\n", a,
+			    (const char *[]){"4d0000000000000000400000",
+					     "3c0000000000000000400000",
+					     "a200000000000000000000400000",
+					     "ff00000000000000"}[rnd_cmd(g, 4)],
+			    lun);
+			break;
+		case 22:
+			out(g,
+			    "%s copy-results lun=%u op-params & expect any\n",
+			    a, lun);
+			break;
+		default:
+			out(g,
+			    "%s mode-sense lun=%u page=0x3f pc=%u & "
+			    "expect any\n",
+			    a, lun, (unsigned)rnd_cmd(g, 4));
+			break;
+		}
+		break;
+	}
+	case CG_TMF: {
+		static const char *const tmfs[] = {
+			"abort-task-set", "clear-task-set", "target-reset"};
+
+		out(g, "%s %s lun=%u & expect any\n", a, tmfs[rnd_cmd(g, 3)],
+		    lun);
+		break;
+	}
+	}
+}

@@ -1,0 +1,145 @@
+/*
+ * explore_int.h — what the two files of the explorer's generator share:
+ * the generator (its output and its random streams, one per feature so
+ * that adding a feature leaves the draws of the others as they were), the
+ * recent writes that later commands revisit, and the command-set stream's
+ * groups.  explore.c turns a seed into a scenario; explore_cmds.c draws
+ * the command-set lines that scenario interleaves.  The small helpers are
+ * static inline so that both files call them as before.
+ */
+#ifndef UT_SIM_EXPLORE_INT_H
+#define UT_SIM_EXPLORE_INT_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "sim.h"
+
+struct gen {
+	char *buf;
+	size_t len, cap;
+	uint64_t st; /* splitmix64 state: generation only */
+	/* A second stream for the remote-store features, so that adding
+	 * them left every other draw (and the seeds found before) as it
+	 * was: a seed without them generates the same text. */
+	uint64_t st_remote;
+	/* And a third for live reconfiguration steps, for the same reason. */
+	uint64_t st_ctl;
+	/* A fourth for the task management and reservation actions the
+	 * unit attention and abort oracles judge (target reset, task set
+	 * TMFs, PREEMPT AND ABORT, REGISTER AND IGNORE EXISTING KEY). */
+	uint64_t st_ua;
+	/* And a fifth for the world: several reactors, RAM and null LUNs. */
+	uint64_t st_world;
+	/* A sixth for ALUA, likewise: multipath hosts, state changes. */
+	uint64_t st_alua;
+	/* And a fourth for the rest of the command set (cmd_step). */
+	uint64_t st_cmd;
+	/* And one for initiator groups (ACLs, LUN masking). */
+	uint64_t st_acl;
+};
+
+static inline void out(struct gen *g, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static inline void out(struct gen *g, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(g->buf + g->len, g->cap - g->len, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && g->len + (size_t)n < g->cap)
+			break;
+		g->cap = g->cap * 2 + (size_t)n + 1;
+		g->buf = realloc(g->buf, g->cap);
+		if (g->buf == NULL)
+			abort();
+	}
+	g->len += (size_t)n;
+}
+
+static inline uint64_t rnd(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st) % n : 0;
+}
+
+static inline bool coin(struct gen *g, unsigned int pct)
+{
+	return rnd(g, 100) < pct;
+}
+
+static inline uint64_t rnd_cmd(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_cmd) % n : 0;
+}
+
+static inline bool coin_cmd(struct gen *g, unsigned int pct)
+{
+	return rnd_cmd(g, 100) < pct;
+}
+
+/* A recent WRITE (reads revisit them; compares and copies meet them). */
+struct recent_w {
+	unsigned int lun;
+	uint32_t lba, blocks;
+	unsigned int vnum; /* its data=vN */
+};
+
+/*
+ * The rest of the command set (scenario_cmds.c), drawn from a stream of
+ * its own (st_cmd) so that the other draws, and the seeds found before,
+ * stay as they were.  Swarm testing again: each seed enables a random
+ * subset of these groups, and sends one of their commands before a
+ * random fraction of its steps.
+ */
+enum {
+	CG_RW,	     /* READ/WRITE(6/12/16), WRITE ATOMIC(16) */
+	CG_CAW,	     /* COMPARE AND WRITE, races of two on one block */
+	CG_WSAME,    /* WRITE SAME(10/16), UNMAP bit, NDOB, 0 blocks */
+	CG_UNMAP,    /* UNMAP with several descriptors */
+	CG_ORWRITE,  /* ORWRITE(16) */
+	CG_VERIFY,   /* VERIFY BYTCHK 0/1/3, WRITE AND VERIFY */
+	CG_XCOPY,    /* EXTENDED COPY, RECEIVE COPY RESULTS */
+	CG_GLS,	     /* GET LBA STATUS */
+	CG_SANITIZE, /* SANITIZE */
+	CG_SPC,	     /* everything else the target reports */
+	CG_TMF,	     /* ABORT TASK SET, CLEAR TASK SET, TARGET RESET */
+	CG_N
+};
+
+static const char *const cg_names[CG_N] = {
+	"rw-variants", "caw",	     "write-same", "unmap", "orwrite", "verify",
+	"xcopy",       "lba-status", "sanitize",   "spc",   "tmf"};
+
+struct cmdgen {
+	bool on[CG_N];
+	unsigned int pct; /* of the steps that get a command of these */
+	unsigned int nlun, lba_span, seq;
+	bool thin[8];
+	bool sim[8]; /* on the simulated disk (not mem or null) */
+	bool all_sim;
+	uint32_t size_blocks[8];
+	bool resv, pr, tmf;
+	bool ctl; /* LUNs resized, removed, added: no edge cases */
+	/* the last value COMPARE AND WRITE may find at a block */
+	struct {
+		unsigned int lun;
+		uint32_t lba;
+		char name[16];
+	} last;
+	bool have_last;
+};
+
+/* explore_cmds.c: the groups a seed enables (and what share of its steps
+ * get a command), and one command before a step. */
+void explore_cmd_draw(struct gen *g, struct cmdgen *c, bool ctl);
+void explore_cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
+		      const struct recent_w *recent, unsigned int nrecent);
+
+#endif /* UT_SIM_EXPLORE_INT_H */
