@@ -42,7 +42,11 @@ static void check_read_data(struct runner *r, struct pend *p, struct ini_op *op)
 	uint32_t bs = p->ls ? p->ls->bs : 512;
 	uint64_t re = p->ls ? model_tick(p->ls->m) : 0;
 
-	for (uint32_t i = 0; i < p->blocks && !r->failed; i++) {
+	/* only the blocks that arrived whole (a read with edtl= below the
+	 * CDB's length gets the first edtl bytes) */
+	for (uint32_t i = 0;
+	     i < p->blocks && (size_t)(i + 1) * bs <= op->in_len && !r->failed;
+	     i++) {
 		const uint8_t *blk = op->in + (size_t)i * bs;
 		uint64_t lba = p->lba + i, vid = 0;
 		/* derived values (ORWRITE, EXTENDED COPY) too */
@@ -94,6 +98,43 @@ static void check_read_data(struct runner *r, struct pend *p, struct ini_op *op)
 }
 
 /* ------------------------------------------- oracles on completion */
+
+/* RFC 7143 §11.4.5.1: a READ whose CDB transfers more than the expected
+ * data transfer length (`read ... edtl=`) ends with the O bit and the
+ * residual count of what did not fit; one that transfers less, with U
+ * and what was left.  The initiator checks the U case against what
+ * arrived (initiator_ffp.c); only here is what the CDB asked known. */
+static void oracle_read_residual(struct runner *r, struct pend *p,
+				 struct ini_op *op)
+{
+	uint64_t want = (uint64_t)p->blocks * p->ls->bs;
+	uint8_t flag = 0;
+	uint64_t res = 0;
+
+	if (op->edtl < want) {
+		flag = ISCSI_RSP_F_OVERFLOW;
+		res = want - op->edtl;
+	} else if (op->edtl > want) {
+		flag = ISCSI_RSP_F_UNDERFLOW;
+		res = op->edtl - want;
+	}
+	if ((op->rsp_flags & (ISCSI_RSP_F_OVERFLOW | ISCSI_RSP_F_UNDERFLOW)) ==
+		    flag &&
+	    (flag == 0 || op->residual == res))
+		return;
+	failf(r, p->line,
+	      "oracle: %s's read of %llu bytes (lba %llu+%u) with an expected "
+	      "length of %u got flags %s%s residual %u; RFC 7143 §11.4.5.1 "
+	      "wants %s residual %llu (seed %llu)",
+	      p->a->name, (unsigned long long)want, (unsigned long long)p->lba,
+	      p->blocks, op->edtl,
+	      op->rsp_flags & ISCSI_RSP_F_OVERFLOW ? "O" : "-",
+	      op->rsp_flags & ISCSI_RSP_F_UNDERFLOW ? "U" : "-", op->residual,
+	      flag == ISCSI_RSP_F_OVERFLOW    ? "O"
+	      : flag == ISCSI_RSP_F_UNDERFLOW ? "U"
+					      : "neither O nor U with",
+	      (unsigned long long)res, (unsigned long long)r->seed);
+}
 
 struct lun_st *lun_find(struct runner *r, uint64_t lun)
 {
@@ -509,8 +550,10 @@ static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 		break;
 	}
 	case PK_READ:
-		if (scsi_good(op))
+		if (scsi_good(op)) {
 			check_read_data(r, p, op);
+			oracle_read_residual(r, p, op);
+		}
 		model_read_end(l->m, p->stamp);
 		break;
 	case PK_SYNC:

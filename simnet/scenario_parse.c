@@ -385,6 +385,10 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 		}
 		cdb_rw(op->cdb, w, p->lba, p->blocks, p->fua, size);
 		op->edtl = p->blocks * bs;
+		/* a read may expect another length than its CDB transfers:
+		 * the residual oracle (scenario_oracle.c) */
+		if (!w && kv(t, "edtl"))
+			op->edtl = (uint32_t)u64_or(t, "edtl", op->edtl, r);
 		op->dir_read = !w;
 		op->dir_write = w;
 		p->kind = w ? PK_WRITE : PK_READ;
