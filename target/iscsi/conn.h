@@ -124,6 +124,10 @@ struct iscsi_conn {
 	struct iscsi_server *srv;
 	struct iscsi_login_state *login; /* during login */
 	struct iscsi_sess *sess;	 /* in full feature phase */
+	/* Its login reinstates the session of this TSIH and completes once
+	 * that session has ended (0: none).  Under the server's lock, which
+	 * other reactors take to find it (registry.c). */
+	uint16_t reinst_tsih;
 	/* negotiated transport properties */
 	bool header_digest;
 	bool data_digest;

@@ -261,6 +261,7 @@ enum iscsi_xop {
 	ISCSI_XOP_LOGOUT_REQUEST, /* Async logout request, arg = ms */
 	ISCSI_XOP_ABORT_WAITING,  /* iscsi_sess_abort_waiting(ptr) */
 	ISCSI_XOP_RESYNC_LUNS,	  /* iscsi_sess_resync_luns() */
+	ISCSI_XOP_LOGIN_RESUME,	  /* iscsi_login_resume(): reinstated */
 };
 /* One connection (by id) of reactor `to`. */
 void iscsi_server_conn_op(struct iscsi_server *srv, struct env *here,

@@ -328,6 +328,16 @@ static void login_complete(struct iscsi_conn *c, const uint8_t *text,
 	ut_assert(ls->chap.stage == CHAP_OFF || ls->chap.verified);
 	if (ls->p.first_burst > ls->p.max_burst)
 		ls->p.first_burst = ls->p.max_burst;
+	/* RFC 7143 §6.3.5: a live session of this ISID is logged out first,
+	 * its tasks ended; the response waits for it (iscsi_login_resume,
+	 * which comes back here: another login may have made one since). */
+	ut_assert(!ls->reinst_wait);
+	if (!ls->discovery &&
+	    c->srv->ops->reinstate(c->srv, c, ls->initiator_name, ls->isid,
+				   ls->tgt, c->info.portal_group)) {
+		ls->reinst_wait = true;
+		return;
+	}
 	in.p = ls->p;
 	s = iscsi_sess_new(c, &in);
 	if (!s) {
@@ -394,6 +404,20 @@ static void login_send_out(struct iscsi_conn *c)
 	free(ls->out);
 	ls->out = NULL;
 	ls->out_len = ls->out_off = 0;
+}
+
+/* The session this login reinstates has ended (registry.c). */
+void iscsi_login_resume(struct iscsi_conn *c)
+{
+	struct iscsi_login_state *ls = c->login;
+
+	if (c->state != CONN_LOGIN || c->closing || !ls || !ls->reinst_wait)
+		return;
+	/* the final response's text is still where login_send_out left it */
+	ut_assert(ls->out_complete);
+	ls->reinst_wait = false;
+	login_send_out(c);
+	iscsi_conn_kick(c);
 }
 
 /* Check the header of a login request against the login so far. */
@@ -632,6 +656,12 @@ static void login_rx(struct iscsi_conn *c)
 
 	ut_assert(ls != NULL); /* the login phase has its state */
 	ut_assert(c->state == CONN_LOGIN);
+	if (ls->reinst_wait) {
+		/* the initiator should be waiting for our response */
+		login_fail(c, ISCSI_LS_INIT_ERR,
+			   "PDU while the login completes a reinstatement");
+		return;
+	}
 	if (h->opcode != ISCSI_OP_LOGIN_REQ) {
 		login_fail(c, ISCSI_LS_INVALID_DURING_LOGIN,
 			   "non-login PDU during login");

@@ -43,12 +43,17 @@ struct iscsi_login_state {
 	bool out_transit, out_complete; /* what its last piece does */
 	int out_nsg;
 	unsigned int pdu_count;
+	/* the final response waits for a reinstated session to end */
+	bool reinst_wait;
 };
 
 /* The phase of a connection in login (conn.h). */
 extern const struct iscsi_conn_phase iscsi_login_phase;
 /* A new connection's login begins (c->login); 0, or -ENOMEM. */
 int iscsi_login_start(struct iscsi_conn *c);
+/* The session c's login reinstates has ended: the login completes (on
+ * c's reactor; nothing if c no longer waits). */
+void iscsi_login_resume(struct iscsi_conn *c);
 /* The RFC 7143 §13 defaults of the operational parameters, which hold
  * for every key the login does not negotiate. */
 void iscsi_params_rfc_defaults(struct iscsi_params *p);

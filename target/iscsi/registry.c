@@ -210,6 +210,11 @@ static void srv_xwork_do(struct iscsi_server *srv, struct env *here,
 		if (s && !s->closing)
 			iscsi_sess_resync_luns(s);
 		break;
+	case ISCSI_XOP_LOGIN_RESUME:
+		c = srv_find_conn(srv, here, w->conn_id);
+		if (c)
+			iscsi_login_resume(c);
+		break;
 	}
 }
 
@@ -468,34 +473,81 @@ static bool srv_session_exists(struct iscsi_server *srv, const char *initiator,
 	return exists;
 }
 
-static void srv_reinstate(struct iscsi_server *srv, struct env *here,
+/*
+ * RFC 7143 §6.3.5: a login with TSIH 0 and the ISID of a live session
+ * logs that session out implicitly, and the target terminates its tasks;
+ * its end is the loss of its I_T nexus (SAM-5 §6.3.4: its SPC-2
+ * reservation goes).  The old session is closed on its own reactor, and
+ * the new login completes only once it has ended (srv_sess_detach resumes
+ * it): before, an old write still at the backstore landed after the new
+ * session's, and on several reactors the new session met the old nexus's
+ * reservation (scenario session_reinstatement_ends_the_old_sessions_
+ * tasks_first).  A session already closing (its connection gone) is no
+ * longer live: nothing is reinstated, as before.
+ */
+static bool srv_reinstate(struct iscsi_server *srv, struct iscsi_conn *c,
 			  const char *initiator, const uint8_t isid[6],
 			  const struct iscsi_tgt *tgt, uint16_t tpgt)
 {
+	struct env *here = c->env;
 	struct iscsi_sess *old;
 	uint32_t conn_id = 0;
 	uint16_t tsih = 0;
 	struct env *env = NULL;
+	bool waits;
 
 	ut_assert(tgt != NULL);
 	env_mutex_lock(srv->env, srv->lock);
+	/* one login waits for one session at a time */
+	ut_assert(c->reinst_tsih == 0);
 	old = iscsi_server_find_session(srv, initiator, isid, tgt, tpgt, 0);
 	if (old) {
 		ut_assert(old->tsih != 0);
 		tsih = old->tsih;
 		conn_id = old->conn_id;
 		env = old->env;
+		c->reinst_tsih = tsih;
 	}
 	env_mutex_unlock(srv->env, srv->lock);
 	if (!old)
-		return;
-	/* RFC 7143 §6.3.5: a login with TSIH 0 and the ISID of an existing
-	 * session reinstates it: the old session is closed first (on its
-	 * own reactor, which may be after this login completes). */
+		return false;
 	LOG_INFO(here, "event=session-reinstated tsih=%u initiator=%s", tsih,
 		 initiator);
 	iscsi_server_conn_op(srv, here, env, conn_id, ISCSI_XOP_CLOSE,
 			     "session reinstatement");
+	/* On this reactor the old session may have ended already, inside
+	 * the close (no task left): then the login goes on at once. */
+	env_mutex_lock(srv->env, srv->lock);
+	waits = c->reinst_tsih != 0;
+	env_mutex_unlock(srv->env, srv->lock);
+	return waits;
+}
+
+/* Session tsih has ended (left the list): the logins that reinstated it
+ * go on, each on its own reactor (srv_sess_detach). */
+static void srv_reinstated(struct iscsi_server *srv, struct env *here,
+			   uint16_t tsih)
+{
+	for (;;) {
+		struct iscsi_conn *c;
+		uint32_t conn_id = 0;
+		struct env *env = NULL;
+
+		env_mutex_lock(srv->env, srv->lock);
+		TAILQ_FOREACH (c, &srv->conns, link)
+			if (c->reinst_tsih == tsih)
+				break;
+		if (c) {
+			c->reinst_tsih = 0;
+			conn_id = c->id;
+			env = c->env;
+		}
+		env_mutex_unlock(srv->env, srv->lock);
+		if (!env)
+			return;
+		iscsi_server_conn_op(srv, here, env, conn_id,
+				     ISCSI_XOP_LOGIN_RESUME, "reinstated");
+	}
 }
 
 static int sess_map_luns(struct iscsi_sess *s)
@@ -573,6 +625,9 @@ static void srv_sess_detach(struct iscsi_sess *s)
 	srv->sess_count--;
 	srv->stats.sessions = srv->sess_count;
 	env_mutex_unlock(srv->env, srv->lock);
+	/* its tasks have ended and its nexus is gone: a login that
+	 * reinstates it may complete now */
+	srv_reinstated(srv, s->env, s->tsih);
 }
 
 static void srv_abort_waiting(const struct iscsi_sess *from,

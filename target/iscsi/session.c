@@ -45,9 +45,6 @@ struct iscsi_sess *iscsi_sess_new(struct iscsi_conn *c,
 	/* born of a login on c, a normal session with a target */
 	ut_assert(c->state == CONN_LOGIN);
 	ut_assert(in->discovery == (in->tgt == NULL));
-	if (!in->discovery)
-		srv->ops->reinstate(srv, c->env, in->initiator_name, in->isid,
-				    in->tgt, c->info.portal_group);
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;

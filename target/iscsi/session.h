@@ -189,9 +189,12 @@ struct iscsi_server_ops {
 			       const uint8_t isid[6],
 			       const struct iscsi_tgt *tgt, uint16_t tpgt,
 			       uint16_t tsih);
-	/* RFC 7143 §6.3.5: a login with TSIH 0 and the ISID of an existing
-	 * session reinstates it: close that one (on its reactor). */
-	void (*reinstate)(struct iscsi_server *srv, struct env *here,
+	/* RFC 7143 §6.3.5: a login (on connection c) with TSIH 0 and the
+	 * ISID of a live session reinstates it: that session is closed (on
+	 * its reactor), and its tasks end before the new session begins.
+	 * True when c's login must wait: iscsi_login_resume(c) runs on c's
+	 * reactor once the old session has ended. */
+	bool (*reinstate)(struct iscsi_server *srv, struct iscsi_conn *c,
 			  const char *initiator, const uint8_t isid[6],
 			  const struct iscsi_tgt *tgt, uint16_t tpgt);
 	/* Give the new session s its place: its I_T nexus on the target

@@ -130,23 +130,62 @@ static void sessions_on_both_reactors_serve_the_same_lu(void **state)
 	rig_free(r);
 }
 
+/* RFC 7143 §6.3.5: a login with the ISID of a live session of the other
+ * reactor closes that session there, and completes only once it has
+ * ended (its tasks terminated, its nexus gone): the answer to the final
+ * login request waits for the posts there and back. */
 static void reinstatement_closes_the_old_session_on_its_reactor(void **state)
 {
 	struct rig *r = rig_new_reactors();
 	struct client a, b;
 	struct iscsi_server_stats st;
+	struct rig_text t = {0};
+	struct rig_login_rsp rsp;
+	struct iscsi_bhs in;
+	uint8_t *data = NULL;
 	unsigned int posts;
 
 	(void)state;
 	client_login(r, &a, second, 7); /* old session: reactor 1 */
 	posts = fake_env_posts_run(r->env);
-	client_login(r, &b, NULL, 7); /* same ISID from reactor 0 */
-	/* The old connection closes on its own reactor: not yet. */
+	/* same ISID from reactor 0: security, then the final request */
+	memset(&b, 0, sizeof(b));
+	b.c = fake_connect_on(r->env, NULL);
+	assert_non_null(b.c);
+	b.cmdsn = 1;
+	b.itt = 0x100;
+	b.isid_low = 7;
+	use(r, &b);
+	rig_text_identity(&t, INI, TGT);
+	rig_text_add(&t, "AuthMethod", "None");
+	rig_login(r, ISCSI_STAGE_SECURITY, ISCSI_STAGE_OPERATIONAL, true, &t,
+		  &rsp);
+	assert_int_equal(rsp.status, 0);
+	rig_login_rsp_free(&rsp);
+	rig_text_free(&t);
+	memset(&t, 0, sizeof(t));
+	rig_text_add(&t, "HeaderDigest", "None");
+	rig_text_add(&t, "DataDigest", "None");
+	rig_text_add(&t, "MaxRecvDataSegmentLength", "8192");
+	rig_login(r, ISCSI_STAGE_OPERATIONAL, ISCSI_STAGE_FULL_FEATURE, true,
+		  &t, &rsp);
+	/* The old connection closes on its own reactor: not yet; nor is
+	 * the new login answered. */
+	assert_int_equal(rsp.status, 0xffff);
+	rig_login_rsp_free(&rsp);
+	rig_text_free(&t);
 	assert_false(fake_conn_closed(a.c));
 	fake_env_advance(r->env, 0);
 	assert_true(fake_env_posts_run(r->env) > posts);
 	assert_true(fake_conn_closed(a.c));
 	assert_false(fake_conn_closed(b.c));
+	/* the old session gone, the login completes */
+	assert_int_equal(fake_conn_pop_pdu(b.c, &in, &data), 0);
+	assert_int_equal(in.opcode, ISCSI_OP_LOGIN_RSP);
+	assert_int_equal(in.w36 >> 16, 0);
+	assert_true(in.flags & ISCSI_LOGIN_F_TRANSIT);
+	free(data);
+	keep(r, &b);
 	stats(r, &st);
 	assert_int_equal(st.sessions, 1);
 	assert_int_equal(st.connections, 1);
