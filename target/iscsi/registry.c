@@ -560,6 +560,26 @@ static int sess_map_luns(struct iscsi_sess *s)
 				  s->scsi);
 }
 
+/* SPC-4 §5.12.11.5: a PREEMPT AND ABORT (of the SCSI layer, on reactor
+ * `here`) ends the tasks session tsih holds on lu waiting for Data-Out
+ * or their CmdSN turn, as a reset does those of other sessions; the PR
+ * OUT completes after that work (hook). */
+static void srv_sess_abort_waiting(void *ctx, uint64_t tsih, struct env *to,
+				   struct env *here, const struct scsi_lu *lu,
+				   const struct scsi_tmf_hook *hook)
+{
+	struct iscsi_server *srv = ctx;
+	struct srv_xwork w = {.srv = srv,
+			      .op = ISCSI_XOP_ABORT_WAITING,
+			      .tsih = (uint16_t)tsih,
+			      .ptr = lu,
+			      .why = "preempt and abort",
+			      .hook = *hook};
+
+	ut_assert(tsih != 0 && tsih <= UINT16_MAX);
+	srv_xwork_send(srv, here, to, &w);
+}
+
 static int srv_sess_attach(struct iscsi_sess *s, uint32_t max_sessions)
 {
 	struct iscsi_server *srv = s->srv;
@@ -580,6 +600,9 @@ static int srv_sess_attach(struct iscsi_sess *s, uint32_t max_sessions)
 		id.tpgt = s->info.portal_group;
 		id.rel_tgt_port_id = iscsi_tport_rel_id(s->tgt, id.tpgt);
 		s->scsi = scsi_sess_new(s->env, &id);
+		if (s->scsi)
+			scsi_sess_set_transport(s->scsi, srv_sess_abort_waiting,
+						srv);
 		if (!s->scsi || sess_map_luns(s)) {
 			if (s->scsi)
 				scsi_sess_free(s->scsi);
@@ -596,6 +619,8 @@ static int srv_sess_attach(struct iscsi_sess *s, uint32_t max_sessions)
 		return -1;
 	}
 	s->tsih = iscsi_server_new_tsih(srv);
+	if (s->scsi)
+		scsi_sess_set_transport_id(s->scsi, s->tsih);
 	TAILQ_INSERT_TAIL(&srv->sessions, s, link);
 	srv->sess_count++;
 	ut_assert(srv->sess_count <= max_sessions);

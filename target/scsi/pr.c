@@ -109,13 +109,23 @@ static void ua_registrants(struct scsi_lu *lu, const struct scsi_itl *skip,
 	}
 }
 
+/* What a PREEMPT AND ABORT collects under the LU lock: the wait for
+ * its aborted commands in the task set (NULL: out of memory, it answers
+ * without waiting), and the preempted sessions' transports (NULL: the
+ * same; n of them). */
+struct pr_abort {
+	struct scsi_tmf_wait *w;
+	struct scsi_tport_ref *tports;
+	unsigned int n;
+};
+
 /* Remove the registrations marked in gone[]: their nexuses get asc as a
  * unit attention, their tasks are aborted if asked (PREEMPT AND ABORT:
- * an `abort` wait, which then counts them and names their nexuses), and
- * a reservation whose holder goes away is released.  *self follows the
- * compaction. */
+ * `abort` then counts them, names their nexuses and their transports),
+ * and a reservation whose holder goes away is released.  *self follows
+ * the compaction. */
 static void regs_remove(struct scsi_lu *lu, const bool *gone, int *self,
-			uint16_t asc, struct scsi_tmf_wait *abort)
+			uint16_t asc, struct pr_abort *abort)
 {
 	struct scsi_pr *pr = &lu->pr;
 	struct scsi_itl *itl;
@@ -123,9 +133,12 @@ static void regs_remove(struct scsi_lu *lu, const bool *gone, int *self,
 
 	pr_check(pr);
 	ut_assert(self == NULL || *self < (int)pr->nregs);
-	ut_assert(abort == NULL || (abort->pending == 0 && abort->n_itls == 0));
+	ut_assert(abort == NULL || abort->w == NULL ||
+		  (abort->w->pending == 0 && abort->w->n_itls == 0));
 	LIST_FOREACH (itl, &lu->itls, lu_link) {
 		int k = reg_find(pr, &itl->sess->id);
+		struct scsi_tmf_wait *w = abort ? abort->w : NULL;
+		const struct scsi_sess *s = itl->sess;
 		unsigned int hit = 0;
 		struct scsi_cmd *c;
 
@@ -141,11 +154,24 @@ static void regs_remove(struct scsi_lu *lu, const bool *gone, int *self,
 			scsi_cmd_set_aborted(c);
 			hit++;
 		}
-		/* sized by the LU's nexus count (pr_abort_wait_new) */
-		ut_assert(abort->n_itls < lu->itl_count);
+		/* both sized by the LU's nexus count (pr_abort_new) */
+		if (abort->tports && s->abort_waiting) {
+			uint64_t id =
+				__atomic_load_n(&s->tport_id, __ATOMIC_RELAXED);
+
+			ut_assert(abort->n < lu->itl_count);
+			if (id != 0)
+				abort->tports[abort->n++] =
+					(struct scsi_tport_ref){
+						s->abort_waiting, s->tport_ctx,
+						id, s->env};
+		}
+		if (!w)
+			continue;
+		ut_assert(w->n_itls < lu->itl_count);
 		if (hit)
-			abort->itls[abort->n_itls++] = itl;
-		abort->pending += hit;
+			w->itls[w->n_itls++] = itl;
+		w->pending += hit;
 	}
 	for (unsigned int i = 0; i < pr->nregs; i++) {
 		if (gone[i]) {
@@ -437,7 +463,7 @@ static void pr_clear(struct scsi_cmd *cmd)
  *    registration and take the reservation with the new type.
  */
 static void pr_preempt(struct scsi_cmd *cmd, const struct pr_params *a,
-		       int self, struct scsi_tmf_wait *abort)
+		       int self, struct pr_abort *abort)
 {
 	struct scsi_lu *lu = cmd->lu;
 	struct scsi_pr *pr = &lu->pr;
@@ -612,28 +638,27 @@ static bool pr_out_parse(struct scsi_cmd *cmd, struct pr_params *a)
 	return true;
 }
 
-/* What a PREEMPT AND ABORT waits for: room for every nexus of the LU
- * (the LU lock held).  NULL when out of memory: the command then answers
- * at once, as it did before it waited. */
-static struct scsi_tmf_wait *pr_abort_wait_new(struct scsi_cmd *cmd,
-					       const struct scsi_tmf_hook *hook)
+/* What a PREEMPT AND ABORT collects, with room for every nexus of the
+ * LU (the LU lock held).  What cannot be allocated is left out: the
+ * command then answers without waiting for it. */
+static void pr_abort_new(struct scsi_cmd *cmd, struct pr_abort *pa)
 {
 	struct scsi_lu *lu = cmd->lu;
 	struct scsi_tmf_wait *w;
 
-	ut_assert(hook != NULL && hook->release != NULL);
+	memset(pa, 0, sizeof(*pa));
 	w = calloc(1, sizeof(*w) + lu->itl_count * sizeof(w->itls[0]));
-	if (!w) {
+	pa->tports = calloc(lu->itl_count + 1, sizeof(*pa->tports));
+	if (!w || !pa->tports)
 		LOG_ERR(lu->env,
 			"scsi: %s: out of memory: a PREEMPT AND ABORT answers "
 			"before the commands it aborts end",
 			lu->name);
-		return NULL;
-	}
+	if (!w)
+		return;
 	w->sess = cmd->sess;
 	w->env = cmd->sess->env;
-	w->hook = *hook;
-	return w;
+	pa->w = w;
 }
 
 /*
@@ -644,10 +669,11 @@ static struct scsi_tmf_wait *pr_abort_wait_new(struct scsi_cmd *cmd,
  * SCST wait likewise).  Those still in the task set (at the backstore,
  * waiting for an LBA range, on another reactor) end on their sessions'
  * reactors: the wait counts them, and the last one's end releases it
- * (task_set.c scsi_cmd_complete), which completes cmd.  With the LU lock
- * held; true if cmd now waits.
+ * (task_set.c scsi_cmd_complete).  With the LU lock held; true if the
+ * wait is queued (hook->hold() is then due, after the lock).
  */
-static bool pr_out_wait(struct scsi_cmd *cmd, struct scsi_tmf_wait *w)
+static bool pr_out_wait(struct scsi_cmd *cmd, struct scsi_tmf_wait *w,
+			const struct scsi_tmf_hook *hook)
 {
 	struct scsi_lu *lu = cmd->lu;
 
@@ -655,27 +681,30 @@ static bool pr_out_wait(struct scsi_cmd *cmd, struct scsi_tmf_wait *w)
 		return false;
 	ut_assert(cmd->status == SCSI_STATUS_GOOD);
 	ut_assert(w->n_itls > 0 && w->n_itls <= lu->itl_count);
+	ut_assert(hook != NULL && hook->release != NULL);
 	w->upto = lu->ts_seq;
+	w->hook = *hook;
 	LIST_INSERT_HEAD(&lu->tmf_waits, w, link);
 	return true;
 }
 
 /* PERSISTENT RESERVE OUT: 1 SERVICE ACTION 4-0; 2 SCOPE 7-4, TYPE 3-0;
- * 5..8 PARAMETER LIST LENGTH.  SCSI_RC_ASYNC: a PREEMPT AND ABORT waits
- * for the commands it aborted; abort_hook's release ends it. */
-enum scsi_rc spc_pr_out(struct scsi_cmd *cmd,
-			const struct scsi_tmf_hook *abort_hook)
+ * 5..8 PARAMETER LIST LENGTH.  A PREEMPT AND ABORT's waits: scsi_int.h. */
+void spc_pr_out(struct scsi_cmd *cmd, const struct scsi_tmf_hook *abort_hook,
+		struct scsi_tport_ref **tports, unsigned int *n)
 {
 	struct scsi_lu *lu = cmd->lu;
-	struct scsi_tmf_wait *abort = NULL;
+	struct pr_abort abort = {0};
 	struct pr_params a;
 	bool was_aptpl, waits = false;
 	uint32_t gen;
 	int self;
 
+	*tports = NULL;
+	*n = 0;
 	memset(&a, 0, sizeof(a));
 	if (!pr_out_parse(cmd, &a))
-		return SCSI_RC_DONE;
+		return;
 	scsi_lu_lock(lu);
 	/* Never both kinds of reservation at once (SPC-4 §5.12.3; reserve.c
 	 * asserts it): while an SPC-2 RESERVE is held, PERSISTENT RESERVE
@@ -716,8 +745,9 @@ enum scsi_rc spc_pr_out(struct scsi_cmd *cmd,
 		pr_preempt(cmd, &a, self, NULL);
 		break;
 	case PR_PREEMPT_ABORT:
-		abort = pr_abort_wait_new(cmd, abort_hook);
-		pr_preempt(cmd, &a, self, abort);
+		ut_assert(abort_hook != NULL);
+		pr_abort_new(cmd, &abort);
+		pr_preempt(cmd, &a, self, &abort);
 		break;
 	default:
 		pr_register_move(cmd, a.p, a.plen, self);
@@ -731,11 +761,19 @@ save:
 	ut_assert_slow(pr_regs_ok(&lu->pr));
 	if (cmd->status == SCSI_STATUS_GOOD || gen != lu->pr.generation)
 		scsi_pr_save(lu, was_aptpl);
-	waits = pr_out_wait(cmd, abort);
+	waits = pr_out_wait(cmd, abort.w, abort_hook);
 out:
 	scsi_lu_unlock(lu);
+	/* The release comes from another reactor's post or from a command
+	 * of this one ending later: the hold is in time here. */
 	if (waits)
-		return SCSI_RC_ASYNC;
-	free(abort);
-	return SCSI_RC_DONE;
+		abort_hook->hold(abort_hook->arg);
+	else
+		free(abort.w);
+	if (abort.n > 0) {
+		*tports = abort.tports;
+		*n = abort.n;
+	} else {
+		free(abort.tports);
+	}
 }

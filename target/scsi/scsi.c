@@ -183,6 +183,21 @@ void scsi_lu_set_d_sense(struct scsi_lu *lu, bool on)
 
 /* ---------------------------------------------------------- sessions */
 
+void scsi_sess_set_transport(struct scsi_sess *s, scsi_abort_waiting_fn fn,
+			     void *ctx)
+{
+	/* before any mapping: other reactors read it from its nexuses */
+	for (unsigned int lun = 0; lun <= SCSI_MAX_LUN; lun++)
+		ut_assert(s->lun_map[lun] == NULL);
+	s->abort_waiting = fn;
+	s->tport_ctx = ctx;
+}
+
+void scsi_sess_set_transport_id(struct scsi_sess *s, uint64_t id)
+{
+	__atomic_store_n(&s->tport_id, id, __ATOMIC_RELAXED);
+}
+
 struct scsi_sess *scsi_sess_new(struct env *env, const struct scsi_nexus_id *id)
 {
 	struct scsi_sess *s = calloc(1, sizeof(*s));
@@ -604,30 +619,77 @@ int scsi_tmf_target_reset(struct scsi_sess *s, const struct scsi_tmf_hook *hook)
 	return TMF_COMPLETE;
 }
 
-/* PREEMPT AND ABORT waited for the commands it aborted (pr.c): they all
- * have ended; it ends now, on its own reactor. */
-static void pr_out_abort_done(void *arg)
+/* A PREEMPT AND ABORT waiting for what it aborted: the commands of the
+ * preempted nexuses in the task set (pr.c) and their tasks the transport
+ * holds.  holds counts the waits still out, plus one while pr_out sets
+ * them up; on the command's reactor only. */
+struct pr_abort_wait {
+	struct scsi_cmd *cmd;
+	unsigned int holds;
+};
+
+static void pr_abort_hold(void *arg)
 {
-	scsi_cmd_complete(arg);
+	struct pr_abort_wait *pw = arg;
+
+	ut_assert(pw->holds > 0); /* still being set up */
+	pw->holds++;
+}
+
+/* The last wait out completes the PERSISTENT RESERVE OUT. */
+static void pr_abort_release(void *arg)
+{
+	struct pr_abort_wait *pw = arg;
+	struct scsi_cmd *cmd = pw->cmd;
+
+	ut_assert(pw->holds > 0);
+	if (--pw->holds > 0)
+		return;
+	free(pw);
+	scsi_cmd_complete(cmd);
 }
 
 /* PERSISTENT RESERVE OUT.  A PREEMPT AND ABORT aborts the preempted
  * nexuses' tasks (SPC-4 §5.12.11.5) and completes once they have ended,
- * as the TMFs above do (SAM-5 §7.1): pr.c counts them under the LU lock,
- * and a SANITIZE among them that waits for its operation ends here. */
+ * as the TMFs above do (SAM-5 §7.1): those in the task set (pr.c counts
+ * them under the LU lock), a SANITIZE of theirs that waits for its
+ * operation (it ends here), and those their transports hold. */
 static enum scsi_rc pr_out(struct scsi_cmd *cmd)
 {
-	const struct scsi_tmf_hook hook = {NULL, pr_out_abort_done, cmd};
 	struct scsi_lu *lu = cmd->lu;
 	struct env *here = cmd->sess->env;
+	struct pr_abort_wait *pw = NULL;
+	struct scsi_tmf_hook hook;
+	struct scsi_tport_ref *tp;
+	unsigned int n;
 
-	if (spc_pr_out(cmd, &hook) == SCSI_RC_DONE)
+	if ((cmd->cdb[1] & 0x1f) == 0x05 /* PREEMPT AND ABORT */) {
+		pw = calloc(1, sizeof(*pw));
+		if (!pw) {
+			scsi_fail(cmd, SK_HARDWARE_ERROR,
+				  ASC_INTERNAL_TARGET_FAILURE);
+			return SCSI_RC_DONE;
+		}
+		pw->cmd = cmd;
+		pw->holds = 1;
+	}
+	hook = (struct scsi_tmf_hook){pr_abort_hold, pr_abort_release, pw};
+	spc_pr_out(cmd, pw ? &hook : NULL, &tp, &n);
+	if (!pw) {
+		ut_assert(n == 0);
 		return SCSI_RC_DONE;
-	/* The release comes from another reactor's post, or from a command
-	 * of this one, ended here at the earliest: cmd is alive until this
-	 * call, which may end the last of them (and cmd with it). */
+	}
+	for (unsigned int i = 0; i < n; i++)
+		tp[i].fn(tp[i].ctx, tp[i].id, tp[i].env, here, lu, &hook);
+	free(tp);
 	scsi_sanitize_tmf(lu, here);
-	return SCSI_RC_ASYNC;
+	/* The setup's own hold: the releases so far came on this reactor,
+	 * or are posted to it and come later. */
+	ut_assert(pw->holds > 0);
+	if (--pw->holds > 0)
+		return SCSI_RC_ASYNC;
+	free(pw);
+	return SCSI_RC_DONE;
 }
 
 /* ------------------------------------------------------ command table */

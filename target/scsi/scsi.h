@@ -297,6 +297,27 @@ int scsi_tmf_lu_reset(struct scsi_sess *s, uint64_t lun,
 int scsi_tmf_target_reset(struct scsi_sess *s,
 			  const struct scsi_tmf_hook *hook);
 
+/*
+ * PREEMPT AND ABORT (SPC-4 §5.12.11.5) aborts every task of the preempted
+ * I_T nexuses, also those the transport still holds (waiting for Data-Out
+ * or their CmdSN turn), and completes once they have ended.  The
+ * transport says how to reach a session's held tasks: abort_waiting(ctx,
+ * id, to, here, lu, hook) ends those of session `id` (of reactor `to`) on
+ * lu; it is called on the preempting command's reactor `here`, outside
+ * every lock, and calls hook->hold() for work done later elsewhere and
+ * hook->release() on `here` once that is done.  ctx must outlive the
+ * session (the server).  Set before the session maps any LUN.
+ */
+typedef void (*scsi_abort_waiting_fn)(void *ctx, uint64_t id, struct env *to,
+				      struct env *here,
+				      const struct scsi_lu *lu,
+				      const struct scsi_tmf_hook *hook);
+void scsi_sess_set_transport(struct scsi_sess *s, scsi_abort_waiting_fn fn,
+			     void *ctx);
+/* The session's id for fn (0 until set: its held tasks are not reached;
+ * the transport may learn it after the mapping, hence atomic). */
+void scsi_sess_set_transport_id(struct scsi_sess *s, uint64_t id);
+
 /* ---------------------------------------------------- CDB decoding */
 
 /* What a CDB asks of the transport before execution. */

@@ -288,6 +288,21 @@ struct scsi_sess {
 	/* Its I_T nexuses are lost (scsi_sess_nexus_loss): set on its
 	 * reactor, read by the LU's under the LU lock (sbc_sanitize.c). */
 	bool nexus_lost;
+	/* The transport's tasks of this session (scsi_sess_set_transport):
+	 * read by other reactors under an LU lock, set before any mapping;
+	 * tport_id (atomic) may come later. */
+	scsi_abort_waiting_fn abort_waiting;
+	void *tport_ctx;
+	uint64_t tport_id;
+};
+
+/* A preempted session's transport, as PREEMPT AND ABORT found it under
+ * the LU lock, to be called after it (pr.c, scsi.c). */
+struct scsi_tport_ref {
+	scsi_abort_waiting_fn fn;
+	void *ctx;
+	uint64_t id;
+	struct env *env;
 };
 
 static inline void scsi_lu_lock(struct scsi_lu *lu)
@@ -609,11 +624,13 @@ void scsi_res_lu_reset(struct scsi_lu *lu);
 
 /* pr.c: persistent reservations (SPC-4 §5.12) */
 enum scsi_rc spc_pr_in(struct scsi_cmd *cmd);
-/* SCSI_RC_ASYNC: a PREEMPT AND ABORT waits for the commands it aborted,
- * and abort_hook->release(abort_hook->arg) runs on cmd's reactor once
- * they have ended (scsi.c completes cmd then). */
-enum scsi_rc spc_pr_out(struct scsi_cmd *cmd,
-			const struct scsi_tmf_hook *abort_hook);
+/* A PREEMPT AND ABORT (abort_hook non-NULL) counts the commands it
+ * aborted in the task set; if any, it calls abort_hook->hold() and, once
+ * they have ended, abort_hook->release() on cmd's reactor.  *tports (n
+ * of them, to free) are the preempted sessions' transports, to be told
+ * outside the lock (scsi.c pr_out). */
+void spc_pr_out(struct scsi_cmd *cmd, const struct scsi_tmf_hook *abort_hook,
+		struct scsi_tport_ref **tports, unsigned int *n);
 bool scsi_pr_conflict(const struct scsi_cmd *cmd, uint8_t flags);
 bool scsi_pr_has_registrations(const struct scsi_lu *lu);
 /* Load APTPL state saved by an earlier run (scsi_lu_new). */

@@ -346,6 +346,94 @@ static void preempt_and_abort_completes_after_the_aborted_command(void **state)
 	fx_free(f);
 }
 
+/* A transport whose held tasks of a preempted session end later. */
+static struct {
+	int calls;
+	uint64_t id;
+	const struct scsi_lu *lu;
+	struct scsi_tmf_hook hook;
+} held_tasks;
+
+static void held_abort_waiting(void *ctx, uint64_t id, struct env *to,
+			       struct env *here, const struct scsi_lu *lu,
+			       const struct scsi_tmf_hook *hook)
+{
+	held_tasks.calls++;
+	held_tasks.id = id;
+	held_tasks.lu = lu;
+	held_tasks.hook = *hook;
+	hook->hold(hook->arg); /* ends later, elsewhere */
+}
+
+/* PREEMPT AND ABORT also ends the tasks the preempted session's transport
+ * holds (waiting for Data-Out): it asks the transport, outside the LU
+ * lock, and completes only once that work is released. */
+static void preempt_and_abort_waits_for_the_transports_held_tasks(void **state)
+{
+	struct fx *f = fx_hold();
+	struct scsi_nexus_id id = {0};
+	struct scsi_sess *a, *b;
+	struct scsi_cmd pr;
+	uint8_t prcdb[10] = {0x5f, 6}, prbuf[24] = {0}, tur[6] = {0};
+
+	memset(&held_tasks, 0, sizeof(held_tasks));
+	snprintf(id.initiator_name, sizeof(id.initiator_name), "iqn.x:a");
+	a = scsi_sess_new(&stub_env, &id);
+	scsi_sess_set_transport(a, held_abort_waiting, NULL);
+	assert_int_equal(scsi_sess_map(a, 0, f->lu, false), 0);
+	scsi_sess_set_transport_id(a, 7);
+	scsi_ua_clear(a->lun_map[0]);
+	snprintf(id.initiator_name, sizeof(id.initiator_name), "iqn.x:b");
+	b = scsi_sess_new(&stub_env, &id);
+	assert_int_equal(scsi_sess_map(b, 0, f->lu, false), 0);
+	scsi_ua_clear(b->lun_map[0]);
+	put_be32(prcdb + 5, 24);
+	put_be64(prbuf + 8, 1);
+	start_on(f, a, &pr, prcdb, 10, prbuf, 24, 24);
+	assert_int_equal(pr.status, SCSI_STATUS_GOOD);
+	put_be64(prbuf + 8, 2);
+	start_on(f, b, &pr, prcdb, 10, prbuf, 24, 24);
+	assert_int_equal(pr.status, SCSI_STATUS_GOOD);
+	/* a plain PREEMPT asks nothing of the transport */
+	prcdb[1] = 4;
+	prcdb[2] = 1; /* write exclusive: no reservation to take */
+	memset(prbuf, 0, sizeof(prbuf));
+	put_be64(prbuf, 2);
+	put_be64(prbuf + 8, 1);
+	f->done_calls = 0;
+	start_on(f, b, &pr, prcdb, 10, prbuf, 24, 24);
+	assert_int_equal(f->done_calls, 1);
+	assert_int_equal(pr.status, SCSI_STATUS_GOOD);
+	assert_int_equal(held_tasks.calls, 0);
+	/* A again, then B's PREEMPT AND ABORT: nothing of A's in the task
+	 * set, but the transport holds some */
+	expect_sense(run_on(f, a, 0, tur, 6, 0, 0), SK_UNIT_ATTENTION,
+		     ASC_REGISTRATIONS_PREEMPTED);
+	prcdb[1] = 6;
+	memset(prbuf, 0, sizeof(prbuf));
+	put_be64(prbuf + 8, 3);
+	start_on(f, a, &pr, prcdb, 10, prbuf, 24, 24);
+	assert_int_equal(pr.status, SCSI_STATUS_GOOD);
+	prcdb[1] = 5;
+	memset(prbuf, 0, sizeof(prbuf));
+	put_be64(prbuf, 2);
+	put_be64(prbuf + 8, 3);
+	f->done_calls = 0;
+	start_on(f, b, &pr, prcdb, 10, prbuf, 24, 24);
+	assert_int_equal(held_tasks.calls, 1);
+	assert_int_equal(held_tasks.id, 7);
+	assert_ptr_equal(held_tasks.lu, f->lu);
+	assert_int_equal(f->done_calls, 0); /* waits for the transport */
+	assert_int_equal(scsi_sess_busy(b), 1);
+	held_tasks.hook.release(held_tasks.hook.arg);
+	assert_int_equal(f->done_calls, 1);
+	assert_int_equal(pr.status, SCSI_STATUS_GOOD);
+	assert_int_equal(scsi_sess_busy(b), 0);
+	scsi_sess_free(a);
+	scsi_sess_free(b);
+	fx_free(f);
+}
+
 /* --------------------------------------------------- LBA range locks */
 
 static void cmd_init(struct fx *f, struct scsi_cmd *c, const uint8_t *cdb,
@@ -600,6 +688,8 @@ int main(void)
 		cmocka_unit_test(backstore_errors_map_to_sense),
 		cmocka_unit_test(
 			preempt_and_abort_completes_after_the_aborted_command),
+		cmocka_unit_test(
+			preempt_and_abort_waits_for_the_transports_held_tasks),
 		cmocka_unit_test(lu_reset_aborts_in_flight_command_and_sets_ua),
 		cmocka_unit_test(abort_task_marks_only_that_tag),
 		cmocka_unit_test(
