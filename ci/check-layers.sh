@@ -64,8 +64,8 @@ check scsi \
 	"task_set" \
 	"sbc_io" \
 	"sbc_cmp sbc_lbp sbc_sanitize sbc_unit xcopy" \
-	"sbc spc" \
-	"scsi opcodes lu_live"
+	"sbc spc opcodes" \
+	"scsi lu_live"
 
 if [ $fail -ne 0 ]; then
 	echo "check-layers: calls must point down; tell a layer above through the callbacks its header declares" >&2

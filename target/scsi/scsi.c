@@ -105,6 +105,18 @@ static void lu_identity(struct scsi_lu *lu, const struct ut_dev_cfg *dev)
 	ut_assert(lu->naa_hi >> 60 == 6);
 }
 
+/* Every row REPORT SUPPORTED OPERATION CODES reports (opcodes.c)
+ * describes a CDB the command table dispatches.  Checked here, beside the
+ * table, so that opcodes.c, a command set below the dispatch, needs
+ * nothing of it. */
+static bool opcodes_dispatched(void)
+{
+	for (unsigned int i = 0; i < scsi_opcode_count; i++)
+		if (scsi_cmd_lookup(scsi_opcodes[i].opcode) == NULL)
+			return false;
+	return true;
+}
+
 struct scsi_lu *scsi_lu_new(struct env *env, const struct ut_dev_cfg *dev,
 			    struct bs_dev *bs, uint32_t lu_index)
 {
@@ -146,6 +158,7 @@ struct scsi_lu *scsi_lu_new(struct env *env, const struct ut_dev_cfg *dev,
 	ut_assert(lu->nblocks <= bs->size_bytes / bs->block_size);
 	ut_assert(lu->lbppbe <= 15);
 	ut_assert(lu->itl_count == 0);
+	ut_assert(opcodes_dispatched());
 	return lu;
 }
 

@@ -8,15 +8,18 @@
  *
  *   dispatch     scsi.c      objects (LU, session, I_T_L), scsi_cmd_exec
  *                            (the life of a command), task management,
- *                            the command table
- *                opcodes.c   REPORT SUPPORTED OPERATION CODES and TASK
- *                            MANAGEMENT FUNCTIONS: it describes the
- *                            command table, so it sits beside it
+ *                            the command table (and the check that
+ *                            every row of opcodes.c's is dispatched)
  *                lu_live.c   LUs added, resized and removed live
  *   commands     sbc.c       READ, WRITE, VERIFY, SYNCHRONIZE CACHE,
  *                            READ CAPACITY (block commands, SBC-4)
  *                spc.c       INQUIRY, REPORT LUNS, REQUEST SENSE, MODE
  *                            SENSE/SELECT, TEST UNIT READY (SPC-4)
+ *                opcodes.c   REPORT SUPPORTED OPERATION CODES and TASK
+ *                            MANAGEMENT FUNCTIONS, the MAINTENANCE IN
+ *                            dispatch: a command set like the others;
+ *                            its table of rows is data the dispatch
+ *                            checks against the command table
  *                sbc_cmp.c   COMPARE AND WRITE, ORWRITE, WRITE AND
  *                            VERIFY, VERIFY with BYTCHK, partial writes
  *                sbc_lbp.c   WRITE SAME, UNMAP, GET LBA STATUS
