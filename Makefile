@@ -283,8 +283,8 @@ clean:
 # simnet ----------------------------------------------------------------------
 # The simulated world (simnet/), its scenario runner build/utarget-sim, and
 # `make scenarios`.  Owned by the simnet work; rules above are not touched.
-SIM_CORE_SRC := simnet/sim_env.c simnet/sim_net.c simnet/sim_disk.c \
-	simnet/real_net.c
+SIM_CORE_SRC := simnet/sim_env.c simnet/sim_net.c simnet/sim_net_connect.c \
+	simnet/sim_disk.c simnet/real_net.c
 SIM_CORE_OBJ := $(SIM_CORE_SRC:%.c=$(BUILD)/obj/%.o)
 SIM_SRC := $(sort $(wildcard simnet/*.c))
 SIM_OBJ := $(SIM_SRC:%.c=$(BUILD)/obj/%.o)
@@ -367,8 +367,8 @@ coverage:
 FUZZ_HARNESSES := config scsi login pdu_stream control
 FUZZ_VARIANTS := afl cmplog libfuzzer replay cov
 FUZZ_DIR := $(BUILD)/fuzz
-FUZZ_LIB_SRC := $(CORE_SRC) simnet/sim_env.c simnet/sim_net.c simnet/sim_disk.c \
-	simnet/real_net.c \
+FUZZ_LIB_SRC := $(CORE_SRC) simnet/sim_env.c simnet/sim_net.c \
+	simnet/sim_net_connect.c simnet/sim_disk.c simnet/real_net.c \
 	target/test/fake_env.c fuzz/pdufix.c fuzz/world.c
 FUZZ_BASE := -std=gnu11 -g -Wall -Wextra -Wno-unused-parameter \
 	-fno-strict-aliasing -D_GNU_SOURCE -Itarget -Itarget/test -Isimnet -Ifuzz \

@@ -24,6 +24,10 @@
  *
  * Endpoints are freed only from an event (reap), never inside a call that
  * a callback might be running under.
+ *
+ * This file moves bytes over links that exist, and keeps the hosts and
+ * their faults; sim_net_connect.c makes links (connect, listeners) and
+ * ends them with the world; sim_net_int.h holds what both see.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -31,105 +35,8 @@
 
 #include "real_net.h"
 #include "sim.h"
+#include "sim_net_int.h"
 #include "ut_assert.h"
-
-#define DEFAULT_CHUNK 65536u
-#define DEFAULT_WINDOW (512u * 1024u)
-#define SYN_RETRY_NS (1 * SIM_NS_PER_S)
-#define SYN_RETRIES 5
-
-struct seg {
-	TAILQ_ENTRY(seg) link;
-	uint64_t at_ns;
-	uint32_t len, off;
-	bool fin, rst;
-	uint8_t data[];
-};
-TAILQ_HEAD(seg_list, seg);
-
-struct sim_link;
-
-struct sim_q {
-	struct seg_list segs;
-	uint64_t inflight; /* data bytes queued, not delivered */
-	uint64_t last_at;
-	struct sim_ev ev;
-	bool stalled;
-	bool shut; /* FIN or RST queued: no more data */
-	struct sim_link *l;
-	int idx;
-};
-
-struct env_conn {
-	struct sim_link *l;
-	int side;    /* 0 initiator, 1 target */
-	int reactor; /* the target's reactor owning side 1 */
-	const struct env_conn_handler *h;
-	void *ctx;
-	bool closed; /* owner closed: no more callbacks */
-	bool dead;   /* crashed or vanished host */
-	bool want_write;
-	bool eof;
-	int err; /* -ECONNRESET after an RST */
-	bool closed_reported;
-	uint8_t *rx;
-	size_t rx_off, rx_len, rx_cap;
-	struct sim_ev read_ev, write_ev;
-	/* An initiator's endpoint over a real socket (run --against): every
-	 * operation goes to real_net.c; nothing else here is used. */
-	struct real_conn *real;
-};
-
-struct sim_listener_ent;
-
-struct sim_link {
-	uint64_t id;
-	struct sim *sim;
-	struct sim_host *host;
-	struct env_conn ep[2];
-	struct sim_q q[2];
-	TAILQ_ENTRY(sim_link) link;
-	bool reaping, rst_answered;
-	struct sim_ev reap_ev;
-	/* handshake */
-	struct sim_ev conn_ev;
-	int syn_tries;
-	char addr[64];
-	sim_connect_fn cfn;
-	void *carg;
-};
-TAILQ_HEAD(link_list, sim_link);
-
-struct env_listener {
-	struct sim *sim;
-	char addr[64];
-	uint16_t tpgt;
-	unsigned int index;
-	env_accept_fn fn;
-	void *arg;
-	TAILQ_ENTRY(env_listener) link;
-};
-TAILQ_HEAD(listener_list, env_listener);
-
-struct sim_host {
-	struct sim *sim;
-	char name[64];
-	unsigned int index;
-	struct sim_link_cfg cfg;
-	unsigned int blocked; /* enum sim_dir_mask */
-	TAILQ_ENTRY(sim_host) link;
-};
-TAILQ_HEAD(host_list, sim_host);
-
-struct sim_net {
-	struct link_list links;
-	struct listener_list listeners;
-	struct host_list hosts;
-	unsigned int host_count;
-	unsigned int listen_count;
-	uint64_t next_link_id;
-	struct sim_link_cfg dflt;
-};
 
 static void q_schedule(struct sim_q *q);
 
@@ -169,7 +76,7 @@ static uint64_t q_room(const struct sim_q *q)
 	return q_used(q) >= win ? 0 : win - q_used(q);
 }
 
-static uint64_t link_latency(struct sim_link *l)
+uint64_t sim_link_latency(struct sim_link *l)
 {
 	const struct sim_link_cfg *cfg = link_cfg(l);
 	uint64_t d = cfg->delay_ns;
@@ -204,7 +111,7 @@ static struct seg *q_push(struct sim_q *q, const void *data, uint32_t len)
 	if (len > 0)
 		memcpy(s->data, data, len);
 	s->len = len;
-	at = link_sim(l)->now_ns + link_latency(l);
+	at = link_sim(l)->now_ns + sim_link_latency(l);
 	if (at < q->last_at)
 		at = q->last_at;
 	q->last_at = at;
@@ -244,7 +151,7 @@ static void q_schedule(struct sim_q *q)
 	sim_ev_at(link_sim(q->l), &q->ev, s->at_ns);
 }
 
-static void link_maybe_reap(struct sim_link *l)
+void sim_link_maybe_reap(struct sim_link *l)
 {
 	if (l->ep[0].closed && l->ep[1].closed && !l->reaping) {
 		l->reaping = true;
@@ -302,7 +209,7 @@ static void deliver_to_dead(struct sim_q *q, struct seg *s)
 	}
 }
 
-static void q_deliver(struct sim_ev *ev)
+void sim_q_deliver(struct sim_ev *ev)
 {
 	struct sim_q *q = SIM_CONTAINER_OF(ev, struct sim_q, ev);
 	struct sim_link *l = q->l;
@@ -348,7 +255,7 @@ static void q_deliver(struct sim_ev *ev)
 
 static void ep_read_dispatch(struct env_conn *c);
 
-static void ep_read_fire(struct sim_ev *ev)
+void sim_ep_read_fire(struct sim_ev *ev)
 {
 	struct env_conn *c = SIM_CONTAINER_OF(ev, struct env_conn, read_ev);
 
@@ -378,7 +285,7 @@ static void ep_read_dispatch(struct env_conn *c)
 	}
 }
 
-static void ep_write_fire(struct sim_ev *ev)
+void sim_ep_write_fire(struct sim_ev *ev)
 {
 	struct env_conn *c = SIM_CONTAINER_OF(ev, struct env_conn, write_ev);
 
@@ -401,7 +308,7 @@ static void ep_owned(struct env_conn *c)
 		ut_assert(sim_reactor_owns(link_sim(c->l), c->reactor));
 }
 
-static void link_reap(struct sim_ev *ev)
+void sim_link_reap(struct sim_ev *ev)
 {
 	struct sim_link *l = SIM_CONTAINER_OF(ev, struct sim_link, reap_ev);
 	struct sim *sim = link_sim(l);
@@ -557,7 +464,7 @@ void sim_env_conn_set_more(struct env_conn *c, bool more)
 	(void)more;
 }
 
-static void ep_close(struct env_conn *c)
+void sim_ep_close(struct env_conn *c)
 {
 	struct sim *sim = link_sim(c->l);
 
@@ -567,7 +474,7 @@ static void ep_close(struct env_conn *c)
 	sim_ev_cancel(sim, &c->write_ev);
 	c->rx_len = 0;
 	c->rx_off = 0;
-	link_maybe_reap(c->l);
+	sim_link_maybe_reap(c->l);
 }
 
 void sim_conn_close(struct env_conn *c)
@@ -602,7 +509,7 @@ void sim_conn_close(struct env_conn *c)
 	}
 	SIM_TRACE(sim, "net c%llu %s closes%s", (unsigned long long)c->l->id,
 		  c->side ? "target" : "initiator", c->dead ? " (dead)" : "");
-	ep_close(c);
+	sim_ep_close(c);
 }
 
 void sim_conn_shutdown_write(struct env_conn *c)
@@ -657,7 +564,7 @@ void sim_conn_vanish(struct env_conn *c)
 	c->dead = true;
 	q_purge(&c->l->q[c->side]);
 	c->l->q[c->side].shut = true;
-	ep_close(c);
+	sim_ep_close(c);
 }
 
 void sim_conn_stall(struct env_conn *c, unsigned int dirs, bool stalled)
@@ -673,7 +580,7 @@ void sim_conn_stall(struct env_conn *c, unsigned int dirs, bool stalled)
 			continue;
 		q->stalled = stalled;
 		if (!stalled) {
-			uint64_t at = link_sim(l)->now_ns + link_latency(l);
+			uint64_t at = link_sim(l)->now_ns + sim_link_latency(l);
 			struct seg *s;
 
 			TAILQ_FOREACH (s, &q->segs, link)
@@ -782,7 +689,7 @@ void sim_host_block(struct sim_host *h, unsigned int dirs, bool blocked)
 			continue;
 		for (int i = 0; i < 2; i++) {
 			struct sim_q *q = &l->q[i];
-			uint64_t at = sim->now_ns + link_latency(l);
+			uint64_t at = sim->now_ns + sim_link_latency(l);
 			struct seg *s;
 
 			if ((q_dirmask(q) & dirs) == 0)
@@ -794,217 +701,4 @@ void sim_host_block(struct sim_host *h, unsigned int dirs, bool blocked)
 			q_schedule(q);
 		}
 	}
-}
-
-/* ---------------------------------------------------------- connect */
-
-static struct env_listener *listener_find(struct sim *sim, const char *addr)
-{
-	struct env_listener *lst;
-
-	TAILQ_FOREACH (lst, &sim->net->listeners, link)
-		if (strcmp(lst->addr, addr) == 0)
-			return lst;
-	return NULL;
-}
-
-static void link_init_ep(struct sim_link *l, int side)
-{
-	struct env_conn *c = &l->ep[side];
-
-	c->l = l;
-	c->side = side;
-	sim_ev_init(&c->read_ev, ep_read_fire);
-	sim_ev_init(&c->write_ev, ep_write_fire);
-	sim_ev_init(&l->q[side].ev, q_deliver);
-	TAILQ_INIT(&l->q[side].segs);
-	l->q[side].l = l;
-	l->q[side].idx = side;
-}
-
-static void connect_fail(struct sim_link *l, int err)
-{
-	sim_connect_fn fn = l->cfn;
-	void *arg = l->carg;
-
-	SIM_TRACE(l->sim, "net c%llu connect to %s fails (%d)",
-		  (unsigned long long)l->id, l->addr, err);
-	l->ep[0].closed = true;
-	l->ep[1].closed = true;
-	link_maybe_reap(l);
-	fn(arg, NULL, err);
-}
-
-static void connect_step(struct sim_ev *ev)
-{
-	struct sim_link *l = SIM_CONTAINER_OF(ev, struct sim_link, conn_ev);
-	struct sim *sim = l->sim;
-	struct env_listener *lst;
-	struct env_conn_info info;
-
-	if (l->syn_tries < 0) {
-		/* SYN-ACK arrived: the initiator sees the connection. */
-		l->cfn(l->carg, &l->ep[0], 0);
-		return;
-	}
-	if (l->host->blocked & SIM_TO_TARGET) {
-		if (++l->syn_tries > SYN_RETRIES) {
-			connect_fail(l, -ETIMEDOUT);
-			return;
-		}
-		sim_ev_at(sim, &l->conn_ev, sim->now_ns + SYN_RETRY_NS);
-		return;
-	}
-	lst = sim->target_up ? listener_find(sim, l->addr) : NULL;
-	if (lst == NULL) {
-		connect_fail(l, -ECONNREFUSED);
-		return;
-	}
-	memset(&info, 0, sizeof(info));
-	snprintf(info.local_addr, sizeof(info.local_addr), "%s", lst->addr);
-	snprintf(info.peer_addr, sizeof(info.peer_addr), "10.1.%u.%u:%u",
-		 (l->host->index / 250) % 250, l->host->index % 250 + 1,
-		 (unsigned int)(32768 + l->id % 28000));
-	info.portal_group = lst->tpgt;
-	info.listener_index = lst->index;
-	info.env = sim_accept_reactor(sim);
-	l->ep[1].reactor = info.env ? (int)sim_reactor_index(sim, info.env) : 0;
-	sim->live_conns++;
-	SIM_TRACE(sim, "net c%llu %s -> %s accepted", (unsigned long long)l->id,
-		  l->host->name, lst->addr);
-	sim_hash_u64(sim, 0xacce97 ^ l->id);
-	/* As env_real hands an accepted socket to its reactor: the accept
-	 * callback runs there. */
-	int was = sim_reactor_enter(sim, l->ep[1].reactor);
-
-	lst->fn(lst->arg, &l->ep[1], &info);
-	sim->cur_reactor = was;
-	l->syn_tries = -1;
-	sim_ev_at(sim, &l->conn_ev, sim->now_ns + link_latency(l));
-}
-
-void sim_connect(struct sim *sim, struct sim_host *h, const char *addr,
-		 sim_connect_fn fn, void *arg)
-{
-	struct sim_link *l;
-
-	if (sim->real != NULL) {
-		real_connect(sim, h->name, addr, fn, arg);
-		return;
-	}
-	l = calloc(1, sizeof(*l));
-	if (l == NULL)
-		abort();
-	l->id = ++sim->net->next_link_id;
-	l->sim = sim;
-	l->host = h;
-	l->cfn = fn;
-	l->carg = arg;
-	snprintf(l->addr, sizeof(l->addr), "%s", addr);
-	link_init_ep(l, 0);
-	link_init_ep(l, 1);
-	sim_ev_init(&l->reap_ev, link_reap);
-	sim_ev_init(&l->conn_ev, connect_step);
-	TAILQ_INSERT_TAIL(&sim->net->links, l, link);
-	sim_ev_at(sim, &l->conn_ev, sim->now_ns + link_latency(l));
-}
-
-/* --------------------------------------------------------- listeners */
-
-int sim_env_listen(struct env *env, const char *addr_port,
-		   uint16_t portal_group, env_accept_fn fn, void *arg,
-		   struct env_listener **out)
-{
-	struct sim *sim = env->priv;
-	struct env_listener *lst;
-
-	if (listener_find(sim, addr_port) != NULL)
-		return -EADDRINUSE;
-	lst = calloc(1, sizeof(*lst));
-	if (lst == NULL)
-		return -ENOMEM;
-	lst->sim = sim;
-	snprintf(lst->addr, sizeof(lst->addr), "%s", addr_port);
-	lst->tpgt = portal_group;
-	lst->index = sim->net->listen_count++;
-	lst->fn = fn;
-	lst->arg = arg;
-	TAILQ_INSERT_TAIL(&sim->net->listeners, lst, link);
-	sim->live_listeners++;
-	SIM_TRACE(sim, "net target listens on %s", addr_port);
-	*out = lst;
-	return 0;
-}
-
-void sim_env_listener_close(struct env_listener *l)
-{
-	struct sim *sim = l->sim;
-
-	TAILQ_REMOVE(&sim->net->listeners, l, link);
-	ut_assert(sim->live_listeners > 0);
-	sim->live_listeners--;
-	free(l);
-}
-
-/* -------------------------------------------------------- the world */
-
-void sim_net_init(struct sim *sim)
-{
-	struct sim_net *n = calloc(1, sizeof(*n));
-
-	if (n == NULL)
-		abort();
-	TAILQ_INIT(&n->links);
-	TAILQ_INIT(&n->listeners);
-	TAILQ_INIT(&n->hosts);
-	n->dflt.delay_ns = 50 * SIM_NS_PER_US;
-	n->dflt.window_bytes = DEFAULT_WINDOW;
-	sim->net = n;
-}
-
-void sim_net_target_crashed(struct sim *sim)
-{
-	struct sim_link *l;
-	struct env_listener *lst;
-
-	TAILQ_FOREACH (l, &sim->net->links, link) {
-		struct env_conn *c = &l->ep[1];
-
-		/* Anything the target forgot to close is dead too. */
-		if (!c->closed) {
-			sim->live_conns--;
-			c->dead = true;
-			ep_close(c);
-		}
-	}
-	while ((lst = TAILQ_FIRST(&sim->net->listeners)) != NULL)
-		sim_env_listener_close(lst);
-}
-
-uint32_t sim_net_target_conns(const struct sim *sim)
-{
-	return sim->live_conns;
-}
-
-void sim_net_free(struct sim *sim)
-{
-	struct sim_net *n = sim->net;
-	struct sim_link *l;
-	struct sim_host *h;
-	struct env_listener *lst;
-
-	while ((l = TAILQ_FIRST(&n->links)) != NULL) {
-		l->ep[0].closed = l->ep[1].closed = true;
-		link_reap(&l->reap_ev);
-	}
-	while ((lst = TAILQ_FIRST(&n->listeners)) != NULL) {
-		TAILQ_REMOVE(&n->listeners, lst, link);
-		free(lst);
-	}
-	while ((h = TAILQ_FIRST(&n->hosts)) != NULL) {
-		TAILQ_REMOVE(&n->hosts, h, link);
-		free(h);
-	}
-	free(n);
-	sim->net = NULL;
 }
