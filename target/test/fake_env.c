@@ -649,11 +649,10 @@ int fake_conn_pop_pdu(struct fake_conn *c, struct iscsi_bhs *h, uint8_t **data)
 	return fake_conn_pop_pdu_digests(c, false, false, h, data);
 }
 
-/* The digest the target stores after covered bytes: the CRC32C's
- * complement, in host order, as conn.c writes it. */
+/* Is d the digest of the covered bytes, as iscsi_digest() encodes it? */
 static bool digest_ok(const uint8_t *covered, size_t len, const uint8_t *d)
 {
-	uint32_t want = ~crc32c(~0u, covered, len), got;
+	uint32_t want = iscsi_digest(covered, len), got;
 
 	memcpy(&got, d, 4);
 	return got == want;
