@@ -87,11 +87,13 @@ void pr_gen_sent(struct lun_st *l, struct pend *p)
 }
 
 /* SPC-4 §6.16.2: a power on sets PRgeneration to 0 "regardless of the
- * APTPL bit"; utarget restores the count it saved with APTPL.  Both are
- * accepted: the lower bound starts again from 0. */
+ * APTPL bit".  Both bounds start again from 0; the upper one keeps room
+ * for the counting PR OUTs still unanswered, whose answers (lost or
+ * refused) take it down again, though none of them can count any more. */
 void pr_gen_power_on(struct lun_st *l)
 {
 	l->pr_gen_lo = 0;
+	l->pr_gen_hi = l->pr_gen_open;
 }
 
 static void pr_gen_answer(struct runner *r, struct pend *p, struct ini_op *op)

@@ -185,6 +185,10 @@ void scsi_pr_load(struct scsi_lu *lu)
 			 lu->name);
 		memset(&lu->pr, 0, sizeof(lu->pr));
 	}
+	/* SPC-4 §6.16.2: "the PRgeneration field shall be set to zero by a
+	 * power on", regardless of the APTPL bit: the registrations and the
+	 * reservation come back, the count starts again. */
+	lu->pr.generation = 0;
 	lu->pr.ptpl_capable = n >= 0 || n == -ENOENT;
 	free(b);
 	/* State was loaded only from a store that keeps it. */

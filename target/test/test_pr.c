@@ -412,6 +412,9 @@ static void pr_aptpl_state_survives_a_new_lu(void **state)
 	fx_free(f);
 	f = fx_new(&dev, DISK_BYTES, true); /* "restart" */
 	prin(f, f->sess, 1, 64);
+	/* SPC-4 §6.16.2: PRgeneration is 0 after a power on, even with
+	 * APTPL (two counting PR OUTs ran before the restart) */
+	assert_int_equal(get_be32(f->buf), 0);
 	assert_int_equal(get_be64(f->buf + 8), 0x42);
 	assert_int_equal(f->buf[21], 3);
 	prin(f, f->sess, 2, 8);
