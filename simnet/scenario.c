@@ -241,12 +241,14 @@ bool target_start(struct runner *r)
 	for (int i = 0; i < r->nluns; i++) {
 		struct lun_st *l = &r->luns[i];
 
-		if (l->kind == BS_SIM) {
-			struct sim_disk *d = sim_disk_get(r->sim, l->disk,
-							  l->size_bytes, l->bs);
-
-			sim_disk_cfg(d)->write_cache = !l->wc_off;
-		}
+		/* The simulated disk keeps its volatile cache whatever the
+		 * LU's write-cache setting: with WCE=0 it is the target's
+		 * duty to make every write durable before GOOD (FUA, SBC-3
+		 * §4.15), and a disk without a cache would hide a target that
+		 * forgets it. */
+		if (l->kind == BS_SIM)
+			(void)sim_disk_get(r->sim, l->disk, l->size_bytes,
+					   l->bs);
 		l->m = model_new(l->size_bytes / l->bs, l->bs);
 		model_set_write_through(l->m, l->wc_off);
 		/* A null LUN reads zeros whatever was written. */

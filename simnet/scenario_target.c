@@ -235,15 +235,14 @@ static void ctl_lun_add(struct runner *r, struct toks *t)
 		l->holder = -1;
 	}
 	if (!l->m || strcmp(l->disk, d.name) != 0) {
-		struct sim_disk *sd = sim_disk_get(r->sim, d.name, d.size_bytes,
-						   d.block_size);
-
+		/* the disk (made here if new) keeps its volatile cache: see
+		 * the runner's setup in scenario.c */
+		(void)sim_disk_get(r->sim, d.name, d.size_bytes, d.block_size);
 		model_free(l->m);
 		snprintf(l->disk, sizeof(l->disk), "%s", d.name);
 		l->bs = d.block_size;
 		l->m = model_new(d.size_bytes / d.block_size, d.block_size);
 		model_set_write_through(l->m, d.write_through);
-		sim_disk_cfg(sd)->write_cache = !d.write_through;
 	}
 	l->lun = lun;
 	l->size_bytes = d.size_bytes;

@@ -55,7 +55,10 @@ enum bs_op {
 	BS_OP_COMPARE_AND_WRITE = 6,
 };
 
-#define BS_F_FUA 0x1u /* the write is durable when it completes */
+/* The change (WRITE, WRITE_SAME, WRITE_ZEROES, UNMAP, COMPARE_AND_WRITE) is
+ * durable when it completes: the SCSI layer sets it for FUA and for every
+ * change while the write cache is off (WCE=0, SBC-3 §4.15). */
+#define BS_F_FUA 0x1u
 /* READ: the device may answer with a reference to the bytes where they
  * already are (req->ref) instead of copying them into iov: a zero-copy
  * read.  The submitter sets it only where nothing checks the bytes

@@ -200,6 +200,19 @@ static void er_io_finish_later(struct er_io *io, int status)
 	er_defer_queue(io->eng->r, &io->defer);
 }
 
+/* A change other than a write is done: with FUA it is durable only once
+ * the file's data is synced (a write carries RWF_DSYNC instead). */
+static void er_io_changed(struct er_io *io)
+{
+	ut_assert(io->stage == ER_ST_FALLOC || io->stage == ER_ST_ZEROS);
+	if (io->req->flags & BS_F_FUA) {
+		io->stage = ER_ST_FLUSH;
+		er_io_issue(io);
+		return;
+	}
+	er_io_complete(io, 0);
+}
+
 /* What a chunk returned (bytes, or -errno), on the reactor thread. */
 static void er_io_result(struct er_io *io, ssize_t res)
 {
@@ -229,7 +242,10 @@ static void er_io_result(struct er_io *io, ssize_t res)
 			er_io_issue(io);
 			return;
 		}
-		er_io_complete(io, res < 0 ? (int)res : 0);
+		if (res < 0)
+			er_io_complete(io, (int)res);
+		else
+			er_io_changed(io);
 		return;
 	case ER_ST_RW:
 	case ER_ST_ZEROS:
@@ -257,6 +273,8 @@ static void er_io_result(struct er_io *io, ssize_t res)
 	ut_assert(io->done_bytes <= req->length_bytes);
 	if (io->done_bytes < req->length_bytes)
 		er_io_issue(io); /* short transfer: the remainder */
+	else if (io->stage == ER_ST_ZEROS)
+		er_io_changed(io);
 	else
 		er_io_complete(io, 0);
 }

@@ -237,12 +237,15 @@ void sbc_chain_submit_lu(struct scsi_cmd *cmd, struct sbc_chain *ch,
 			 void *buf, uint64_t len)
 {
 	/* EXTENDED COPY: a read of the source, then a write of the target,
-	 * chunk by chunk. */
+	 * chunk by chunk; the write is durable when the target LU's write
+	 * cache is off, as any write to it (sbc_write_flags). */
+	uint32_t flags = op == BS_OP_WRITE && !lu->mode.wce ? BS_F_FUA : 0;
+
 	ut_assert(cmd->priv == ch && ch->looping);
 	ut_assert(op == BS_OP_READ || op == BS_OP_WRITE);
 	ch->err_writing = op != BS_OP_READ;
 	ch->err_lba = lba;
-	bs_start_lu(cmd, lu, op, 0, lba, buf, len, chain_done);
+	bs_start_lu(cmd, lu, op, flags, lba, buf, len, chain_done);
 }
 
 void sbc_fail_miscompare(struct scsi_cmd *cmd, uint64_t offset)

@@ -58,8 +58,8 @@ static bool ws_unmap_step(struct scsi_cmd *cmd, struct sbc_chain *ch)
 	ut_assert(ch->buf == NULL);
 	if (ch->left_blocks == 0)
 		return false;
-	sbc_chain_submit(cmd, ch, BS_OP_UNMAP, 0, ch->lba, NULL,
-			 ch->left_blocks * lu_bs(cmd));
+	sbc_chain_submit(cmd, ch, BS_OP_UNMAP, sbc_write_flags(cmd, false),
+			 ch->lba, NULL, ch->left_blocks * lu_bs(cmd));
 	ch->left_blocks = 0;
 	return true;
 }
@@ -189,7 +189,8 @@ static bool unmap_step(struct scsi_cmd *cmd, struct sbc_chain *ch)
 
 		if (n == 0)
 			continue;
-		sbc_chain_submit(cmd, ch, BS_OP_UNMAP, 0, lba, NULL,
+		sbc_chain_submit(cmd, ch, BS_OP_UNMAP,
+				 sbc_write_flags(cmd, false), lba, NULL,
 				 (uint64_t)n * lu_bs(cmd));
 		return true;
 	}

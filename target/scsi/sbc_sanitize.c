@@ -172,6 +172,10 @@ static void san_step(void *arg)
 	r->length_bytes = n * bs;
 	r->done = san_io_done;
 	r->caller = lu;
+	/* Every pass durable, whatever WCE says: a sanitize that a power
+	 * loss after its GOOD could undo would leave the data it was to
+	 * destroy readable (SBC-4 §4.11: the cache is sanitized too). */
+	r->flags = BS_F_FUA;
 	if (z->sa == SA_OVERWRITE) {
 		r->op = BS_OP_WRITE;
 		z->iov.iov_base = z->buf;

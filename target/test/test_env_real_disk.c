@@ -173,6 +173,18 @@ static void file_backstore_checks(bool no_uring,
 	assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, BS * 100, BS * 2, rd),
 			 0);
 	assert_true(all_zero(rd, BS * 2));
+	/* with FUA (the write cache off): the same, then a data sync before
+	 * the completion (er_io_changed) */
+	assert_int_equal(io_sync(&c, d, BS_OP_WRITE, 0, BS * 100, BS * 2, w),
+			 0);
+	assert_int_equal(
+		io_sync(&c, d, BS_OP_UNMAP, BS_F_FUA, BS * 100, BS, NULL), 0);
+	assert_int_equal(io_sync(&c, d, BS_OP_WRITE_ZEROES, BS_F_FUA, BS * 101,
+				 BS, NULL),
+			 0);
+	assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, BS * 100, BS * 2, rd),
+			 0);
+	assert_true(all_zero(rd, BS * 2));
 
 	/* range and alignment errors, still asynchronous */
 	assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, size, BS, rd), -EINVAL);
@@ -194,16 +206,16 @@ static void file_backstore_checks(bool no_uring,
 	assert_memory_equal(rd, w, BS);
 	bs_close(d);
 
-	/* Where the three writes went: 256 KiB (over the inline limit) and
-	 * FUA to the engine; 8 KiB on the reactor with "always" (even if
-	 * slow: a slow one pauses the writes after it).  With "auto" it
-	 * depends on the filesystem of /tmp. */
+	/* Where the four writes went: 256 KiB (over the inline limit) and
+	 * FUA to the engine; the two of 8 KiB on the reactor with "always"
+	 * (even if slow: a slow one pauses the writes after it).  With
+	 * "auto" it depends on the filesystem of /tmp. */
 	env_real_disk_stats(e, &st_io);
-	assert_int_equal(st_io.inline_writes + st_io.engine_writes, 3);
+	assert_int_equal(st_io.inline_writes + st_io.engine_writes, 4);
 	if (inl == ENV_REAL_INLINE_OFF)
 		assert_int_equal(st_io.inline_writes, 0);
 	if (inl == ENV_REAL_INLINE_ALWAYS)
-		assert_int_equal(st_io.inline_writes, 1);
+		assert_int_equal(st_io.inline_writes, 2);
 	env_real_free(e);
 	free(w);
 	free(rd);
@@ -623,7 +635,11 @@ write_zeroes_falls_back_to_writing_zeros_without_fallocate(void **state)
 		assert_int_equal(io_sync(&c, d, BS_OP_WRITE, 0, 0, 64 * BS, b),
 				 0);
 		assert_int_equal(io_sync(&c, d, BS_OP_WRITE_ZEROES, 0, BS,
-					 62 * BS, NULL),
+					 31 * BS, NULL),
+				 0);
+		/* zeros written the plain way, then synced (FUA) */
+		assert_int_equal(io_sync(&c, d, BS_OP_WRITE_ZEROES, BS_F_FUA,
+					 32 * BS, 31 * BS, NULL),
 				 0);
 		assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, 0, 64 * BS, b),
 				 0);
