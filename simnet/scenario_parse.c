@@ -502,15 +502,14 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 			l->pr_used = true;
 		if (strcmp(verb, "pr-report-caps") == 0 ||
 		    strcmp(verb, "pr-read-full") == 0) {
+			bool full = strcmp(verb, "pr-read-full") == 0;
+
 			op->cdb[0] = 0x5e;
-			op->cdb[1] = verb[3] == 'r' && verb[4] == 'e' &&
-						     verb[5] == 'p'
-					     ? 2
-					     : 3;
+			op->cdb[1] = full ? 3 : 2;
 			put_be16(op->cdb + 7, 1024);
 			op->edtl = 1024;
 			op->dir_read = true;
-			p->kind = PK_SPC;
+			p->kind = full ? PK_PRIN_FULL : PK_SPC;
 			return true;
 		}
 		if (strcmp(verb, "pr-read-keys") == 0 ||

@@ -77,7 +77,8 @@ static bool pr_counting_sa(uint8_t sa)
 
 void pr_gen_sent(struct lun_st *l, struct pend *p)
 {
-	if (p->kind == PK_PRIN_KEYS || p->kind == PK_PRIN_RESV)
+	if (p->kind == PK_PRIN_KEYS || p->kind == PK_PRIN_RESV ||
+	    p->kind == PK_PRIN_FULL)
 		p->pr_gen_lo = l->pr_gen_lo;
 	if (p->kind != PK_PROUT || !pr_counting_sa(p->pro.sa))
 		return;
@@ -134,7 +135,8 @@ static void pr_gen_answer(struct runner *r, struct pend *p, struct ini_op *op)
 			l->pr_gen_lo++;
 		return;
 	}
-	if ((p->kind == PK_PRIN_KEYS || p->kind == PK_PRIN_RESV) &&
+	if ((p->kind == PK_PRIN_KEYS || p->kind == PK_PRIN_RESV ||
+	     p->kind == PK_PRIN_FULL) &&
 	    scsi_good(op) && op->in_len >= 4) {
 		uint64_t got = get_be32(op->in);
 
@@ -171,6 +173,88 @@ static void pr_gen_answer(struct runner *r, struct pend *p, struct ini_op *op)
  * Other commands are checked only if no PR OUT was outstanding or
  * answered during their whole life.
  */
+/*
+ * READ FULL STATUS (SPC-4 §6.15.5) against the model: the registrations
+ * are READ KEYS' (one descriptor each, the same keys), and R_HOLDER marks
+ * the reservation holder -- every registrant for the All Registrants
+ * types -- whose descriptor carries the reservation's TYPE (SCOPE 0,
+ * LU_SCOPE); no descriptor has R_HOLDER when there is no reservation.
+ * Written as "key:Htype" per descriptor, sorted, against the model's.
+ */
+static void pr_full_describe(uint64_t *ks, const char **hs, int n, char *buf,
+			     size_t cap)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < n; i++) /* insertion sort by key, then mark */
+		for (int j = i; j > 0 && (ks[j] < ks[j - 1] ||
+					  (ks[j] == ks[j - 1] &&
+					   strcmp(hs[j], hs[j - 1]) < 0));
+		     j--) {
+			uint64_t t = ks[j];
+			const char *h = hs[j];
+
+			ks[j] = ks[j - 1];
+			hs[j] = hs[j - 1];
+			ks[j - 1] = t;
+			hs[j - 1] = h;
+		}
+	for (int i = 0; i < n && o + 1 < cap; i++)
+		o += (size_t)snprintf(buf + o, cap - o, "%s%llx%s",
+				      i ? "," : "", (unsigned long long)ks[i],
+				      hs[i]);
+}
+
+static void pr_full_check(struct runner *r, struct pend *p, struct ini_op *op,
+			  struct lun_st *l)
+{
+	static const char *const holder[16] = {"",     ":H1",  ":H2",  ":H3",
+					       ":H4",  ":H5",  ":H6",  ":H7",
+					       ":H8",  ":H9",  ":H10", ":H11",
+					       ":H12", ":H13", ":H14", ":H15"};
+	uint64_t gk[64], wk[64];
+	const char *gh[64], *wh[64];
+	char got[1024], want[1024], st[512];
+	uint32_t len = get_be32(op->in + 4), off = 8;
+	int ng = 0, nw = 0;
+	bool all = l->pr.type == 7 || l->pr.type == 8;
+
+	while (off + 24 <= 8 + len && off + 24 <= op->in_len && ng < 64) {
+		const uint8_t *d = op->in + off;
+		bool h = d[12] & 0x01;
+
+		gk[ng] = get_be64(d);
+		/* SCOPE (high nibble) must be LU_SCOPE; TYPE only on a holder */
+		gh[ng] = h ? holder[(d[13] & 0xf0) ? 0 : (d[13] & 0x0f)]
+			   : ((d[13] & 0x0f) ? ":T" : "");
+		if (h && (d[13] & 0xf0))
+			gh[ng] = ":Hscope";
+		ng++;
+		off += 24 + get_be32(d + 20);
+	}
+	for (int i = 0; i < PR_MODEL_ACTORS && nw < 64; i++) {
+		if (!l->pr.key[i])
+			continue;
+		wk[nw] = l->pr.key[i];
+		wh[nw] = l->pr.reserved && (all || l->pr.holder == i)
+				 ? holder[l->pr.type & 0x0f]
+				 : "";
+		nw++;
+	}
+	pr_full_describe(gk, gh, ng, got, sizeof(got));
+	pr_full_describe(wk, wh, nw, want, sizeof(want));
+	if (strcmp(got, want) != 0) {
+		pr_state(r, &l->pr, st, sizeof(st));
+		failf(r, p->line,
+		      "oracle: %s %s on lun %u returned [%s], expected [%s] "
+		      "(key:Htype marks a descriptor with R_HOLDER and its "
+		      "TYPE, SPC-4 §6.15.5) (%s) (seed %llu)",
+		      p->a->name, p->verb, l->lun, got, want, st,
+		      (unsigned long long)r->seed);
+	}
+}
+
 void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	struct lun_st *l = p->ls;
@@ -292,6 +376,10 @@ void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 			      p->a->name, p->verb, l->lun, st,
 			      (unsigned long long)r->seed);
 		}
+		return;
+	}
+	if (p->kind == PK_PRIN_FULL && scsi_good(op) && op->in_len >= 8) {
+		pr_full_check(r, p, op, l);
 		return;
 	}
 	if ((p->kind == PK_PRIN_KEYS || p->kind == PK_PRIN_RESV) &&
