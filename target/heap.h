@@ -1,7 +1,7 @@
 /*
  * heap.h — one binary min-heap of intrusive nodes, ordered by (at_ns,
- * seq): the timers of the real environment (env_real.c) and the event
- * scheduler of the simulation (simnet/sim_env.c).
+ * seq): the timers of the real environment (env_real/reactor.c) and the
+ * event scheduler of the simulation (simnet/sim_env.c).
  *
  * A node lives inside its owner (a timer, an event) and is in at most one
  * heap at a time.  The owner sets at_ns and seq before ut_heap_push();

@@ -28,7 +28,7 @@
  * (rbd) only queues inside the callout, which therefore runs on the
  * reactor, and completes later from its own thread with
  * tcmur_cmd_complete().  Either way the completion comes back to the
- * submitting reactor as an er_msg (env_real.c) and req->done runs there.
+ * submitting reactor as an er_msg (reactor.c) and req->done runs there.
  *
  * Not provided: the plugin's own SCSI personality (fbo's MMC commands,
  * zbc's zone commands) is not exposed: utarget presents a disk and sends

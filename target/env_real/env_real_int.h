@@ -176,17 +176,29 @@ static inline bool er_owned(const struct er_reactor *r)
 }
 
 /* env_real.c */
+uint64_t er_now_ns(void);
+
+/* reactor.c */
 int er_watch_add(struct er_reactor *r, struct er_watch *w, uint32_t events);
 int er_watch_mod(struct er_reactor *r, struct er_watch *w, uint32_t events);
 void er_watch_del(struct er_reactor *r, struct er_watch *w);
 void er_defer_queue(struct er_reactor *r, struct er_defer *d);
 void er_defer_cancel(struct er_reactor *r, struct er_defer *d);
-uint64_t er_now_ns(void);
 /* Queue m for r's loop; from any thread, never runs m->fn inside. */
 void er_msg_send(struct er_reactor *r, struct er_msg *m);
 /* Take m back if it was sent and has not run (a device closing while
  * the reactors are stopped); returns whether it was queued. */
 bool er_msg_cancel(struct er_reactor *r, struct er_msg *m);
+/* The env_ops timer calls and env_post, on the reactor's heap and post
+ * queue. */
+struct env_timer *er_timer_new(struct env *e, env_timer_fn fn, void *arg);
+void er_timer_arm(struct env_timer *t, uint64_t deadline_ns);
+void er_timer_cancel(struct env_timer *t);
+void er_timer_free(struct env_timer *t);
+int er_post(struct env *to, env_timer_fn fn, void *arg);
+/* The wake-up eventfd's watch: empties the counter (posts and messages
+ * run after the epoll batch). */
+void er_wake_event(struct er_watch *w, uint32_t events);
 
 /* net.c */
 int er_listen(struct env *e, const char *addr_port, uint16_t portal_group,
