@@ -1,12 +1,11 @@
 /*
- * disk_file.c — the file and block-device backstore (env_ops.disk_open).
+ * disk_file.c — the file and block-device backstore's requests: checked,
+ * cut into chunks, driven through their stages and completed.
  *
- * Requests run on the reactor's disk engine: one io_uring per reactor whose
- * eventfd sits in the reactor's epoll set, or, where io_uring is refused
- * (seccomp, old kernel, UTARGET_NO_URING=1), a few worker threads doing
- * preadv2/pwritev2/fdatasync/fallocate and posting results back through an
- * eventfd.  Either way completions run on the reactor thread and never
- * inside bs_submit().
+ * Requests run on the reactor's disk engine (disk_engine.c: io_uring, or
+ * worker threads where io_uring is refused); either way completions run on
+ * the reactor thread and never inside bs_submit().  disk_file_open.c opens
+ * and closes the files.
  *
  * A request is driven by an er_io taken from a fixed array (no malloc on
  * the data path).  Its stages:
@@ -18,9 +17,7 @@
  *   WRITE_ZEROES   └──EOPNOTSUPP/EINVAL──> ZEROS (write zeros, chunked) ──> done
  *
  * At most ER_QUEUE_DEPTH requests are in flight per reactor; more wait in
- * FIFO order on their file.  io_uring submissions are batched: SQEs are
- * prepared during the loop iteration and submitted once, before the
- * reactor sleeps (er_disk_flush).
+ * FIFO order on their file.
  *
  * Writes on the reactor.  io_uring completes a page-cache read inside
  * io_uring_enter, but a buffered write only where the filesystem can
@@ -59,9 +56,7 @@
 #include "env_real/disk_file.h"
 
 static void er_io_issue(struct er_io *io);
-static bool er_engine_pool_ok(const struct er_disk_engine *eng);
 static uint64_t er_iov_total(const struct iovec *iov, int iovcnt);
-static void er_io_result(struct er_io *io, ssize_t res);
 static void er_engine_kick(struct er_disk_engine *eng);
 
 /* ---------------------------------------------------------- iovecs */
@@ -177,7 +172,7 @@ static void er_io_complete(struct er_io *io, int status)
 		er_file_destroy(f);
 }
 
-static void er_io_deferred(struct er_defer *d)
+void er_io_deferred(struct er_defer *d)
 {
 	struct er_io *io = er_container_of(d, struct er_io, defer);
 
@@ -214,7 +209,7 @@ static void er_io_changed(struct er_io *io)
 }
 
 /* What a chunk returned (bytes, or -errno), on the reactor thread. */
-static void er_io_result(struct er_io *io, ssize_t res)
+void er_io_result(struct er_io *io, ssize_t res)
 {
 	struct bs_req *req = io->req;
 
@@ -277,269 +272,6 @@ static void er_io_result(struct er_io *io, ssize_t res)
 		er_io_changed(io);
 	else
 		er_io_complete(io, 0);
-}
-
-/* ------------------------------------------------------ io_uring path */
-
-static struct io_uring_sqe *er_uring_sqe(struct er_disk_engine *eng)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&eng->ring);
-
-	if (!sqe) {
-		/* The SQ is full: hand it to the kernel now. */
-		io_uring_submit(&eng->ring);
-		sqe = io_uring_get_sqe(&eng->ring);
-	}
-	return sqe;
-}
-
-static void er_uring_issue(struct er_io *io)
-{
-	struct er_disk_engine *eng = io->eng;
-	struct bs_req *req = io->req;
-	struct io_uring_sqe *sqe = er_uring_sqe(eng);
-	int fd = io->f->fd;
-
-	/* Cannot happen: an er_io has at most one SQE waiting for submission,
-	 * there are ER_QUEUE_DEPTH er_io and the ring has as many SQEs (even
-	 * when a submission failed and left them queued). */
-	ut_assert(sqe != NULL);
-	ut_assert(io->stage == ER_ST_FLUSH || io->stage == ER_ST_FALLOC ||
-		  io->iovcnt > 0);
-	switch (io->stage) {
-	case ER_ST_RW:
-		if (req->op == BS_OP_READ) {
-			io_uring_prep_readv(sqe, fd, io->iov,
-					    (unsigned int)io->iovcnt,
-					    io->chunk_off);
-		} else {
-			io_uring_prep_writev(sqe, fd, io->iov,
-					     (unsigned int)io->iovcnt,
-					     io->chunk_off);
-			if (req->flags & BS_F_FUA)
-				sqe->rw_flags = RWF_DSYNC;
-		}
-		break;
-	case ER_ST_ZEROS:
-		io_uring_prep_writev(sqe, fd, io->iov, (unsigned int)io->iovcnt,
-				     io->chunk_off);
-		break;
-	case ER_ST_FLUSH:
-		io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
-		break;
-	case ER_ST_FALLOC:
-		io_uring_prep_fallocate(sqe, fd, io->fa_mode, req->offset_bytes,
-					req->length_bytes);
-		break;
-	}
-	io_uring_sqe_set_data(sqe, io);
-}
-
-static void er_uring_reap(struct er_disk_engine *eng)
-{
-	struct io_uring_cqe *cqe;
-
-	while (io_uring_peek_cqe(&eng->ring, &cqe) == 0) {
-		struct er_io *io = io_uring_cqe_get_data(cqe);
-		ssize_t res = cqe->res;
-
-		/* Every SQE we prepare names its er_io, of this engine. */
-		ut_assert(io != NULL && io->eng == eng);
-		ut_assert(io->req != NULL);
-		io_uring_cqe_seen(&eng->ring, cqe);
-		er_io_result(io, res);
-	}
-}
-
-static void er_uring_event(struct er_watch *w, uint32_t events)
-{
-	struct er_disk_engine *eng =
-		er_container_of(w, struct er_disk_engine, done_watch);
-	uint64_t v;
-
-	(void)events;
-	/* One read empties the counter; a completion posted after it
-	 * signals again (level-triggered epoll). */
-	if (read(w->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		LOG_WARN(&eng->r->env, "io_uring eventfd: %s", strerror(errno));
-	er_uring_reap(eng);
-}
-
-void er_disk_stats_add(const struct er_reactor *r,
-		       struct env_real_disk_stats *sum)
-{
-	if (!r->disk)
-		return;
-	sum->inline_writes += r->disk->stats.inline_writes;
-	sum->engine_writes += r->disk->stats.engine_writes;
-	sum->inline_slow += r->disk->stats.inline_slow;
-	sum->zero_copy_reads += r->disk->stats.zero_copy_reads;
-}
-
-bool er_disk_busy(const struct er_reactor *r)
-{
-	return r->disk && r->disk->inflight > 0;
-}
-
-void er_disk_flush(struct er_reactor *r)
-{
-	struct er_disk_engine *eng = r->disk;
-	int rc;
-
-	ut_assert(er_self == r);
-	if (!eng || !eng->uring || io_uring_sq_ready(&eng->ring) == 0)
-		return;
-	ut_assert(io_uring_sq_ready(&eng->ring) <= ER_QUEUE_DEPTH);
-	/* Page-cache hits complete inside io_uring_enter: take them now
-	 * rather than after another trip through epoll_wait.  Their
-	 * responses go out this iteration (a flush due now makes the
-	 * coming epoll_wait return at once).  (Their eventfd signal still
-	 * costs an epoll event and a read: turning the eventfd off around
-	 * the submit, IORING_CQ_EVENTFD_DISABLED, would race with an io-wq
-	 * completion posted meanwhile, whose CQE x86 may not show us after
-	 * the flag is back without a barrier on the kernel's side; and
-	 * watching the ring's own fd instead missed io-wq completions.) */
-	rc = io_uring_submit(&eng->ring);
-	if (rc < 0)
-		LOG_ERR(&r->env, "io_uring_submit: %s", strerror(-rc));
-	er_uring_reap(eng);
-}
-
-/* -------------------------------------------------- thread-pool path */
-
-static ssize_t er_pool_do(struct er_io *io)
-{
-	struct bs_req *req = io->req;
-	int fd = io->f->fd;
-	ssize_t n = 0;
-
-	/* On a worker thread: only what the er_io carries is touched. */
-	ut_assert(!io->eng->uring);
-	ut_assert(fd >= 0);
-	switch (io->stage) {
-	case ER_ST_RW:
-		if (req->op == BS_OP_READ)
-			n = preadv(fd, io->iov, io->iovcnt,
-				   (off_t)io->chunk_off);
-		else
-			n = pwritev2(fd, io->iov, io->iovcnt,
-				     (off_t)io->chunk_off,
-				     (req->flags & BS_F_FUA) ? RWF_DSYNC : 0);
-		break;
-	case ER_ST_ZEROS:
-		n = pwritev(fd, io->iov, io->iovcnt, (off_t)io->chunk_off);
-		break;
-	case ER_ST_FLUSH:
-		n = fdatasync(fd);
-		break;
-	case ER_ST_FALLOC:
-		n = fallocate(fd, io->fa_mode, (off_t)req->offset_bytes,
-			      (off_t)req->length_bytes);
-		break;
-	}
-	return n < 0 ? -errno : n;
-}
-
-static void *er_pool_main(void *arg)
-{
-	struct er_disk_engine *eng = arg;
-	uint64_t one = 1;
-
-	pthread_mutex_lock(&eng->lock);
-	for (;;) {
-		struct er_io *io;
-		ssize_t n;
-
-		while (!eng->shutdown && TAILQ_EMPTY(&eng->work))
-			pthread_cond_wait(&eng->cond, &eng->lock);
-		if (eng->shutdown)
-			break;
-		io = TAILQ_FIRST(&eng->work);
-		TAILQ_REMOVE(&eng->work, io, link);
-		pthread_mutex_unlock(&eng->lock);
-
-		io->res = er_pool_do(io);
-
-		pthread_mutex_lock(&eng->lock);
-		TAILQ_INSERT_TAIL(&eng->done, io, link);
-		n = write(eng->done_watch.fd, &one, sizeof(one));
-		(void)n; /* a full counter still wakes the reactor */
-	}
-	pthread_mutex_unlock(&eng->lock);
-	return NULL;
-}
-
-static void er_pool_issue(struct er_io *io)
-{
-	struct er_disk_engine *eng = io->eng;
-
-	ut_assert(!eng->uring && eng->nthreads > 0);
-	ut_assert(io->req != NULL);
-	pthread_mutex_lock(&eng->lock);
-	TAILQ_INSERT_TAIL(&eng->work, io, link);
-	pthread_cond_signal(&eng->cond);
-	pthread_mutex_unlock(&eng->lock);
-}
-
-static void er_pool_event(struct er_watch *w, uint32_t events)
-{
-	struct er_disk_engine *eng =
-		er_container_of(w, struct er_disk_engine, done_watch);
-	TAILQ_HEAD(, er_io) done = TAILQ_HEAD_INITIALIZER(done);
-	struct er_io *io;
-	uint64_t v;
-
-	(void)events;
-	while (read(w->fd, &v, sizeof(v)) == (ssize_t)sizeof(v))
-		;
-	pthread_mutex_lock(&eng->lock);
-	TAILQ_CONCAT(&done, &eng->done, link);
-	pthread_mutex_unlock(&eng->lock);
-	ut_assert(er_self == eng->r);
-	while ((io = TAILQ_FIRST(&done))) {
-		TAILQ_REMOVE(&done, io, link);
-		ut_assert(io->eng == eng && io->req != NULL);
-		er_io_result(io, io->res);
-	}
-}
-
-static int er_pool_start(struct er_disk_engine *eng)
-{
-	sigset_t all, old;
-	int rc = 0;
-
-	ut_assert(!eng->uring && eng->nthreads == 0);
-	TAILQ_INIT(&eng->work);
-	TAILQ_INIT(&eng->done);
-	pthread_mutex_init(&eng->lock, NULL);
-	pthread_cond_init(&eng->cond, NULL);
-	/* Workers take no signals: those belong to the reactor's signalfd,
-	 * and a worker catching SIGTERM would kill the process. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	for (; eng->nthreads < ER_POOL_THREADS; eng->nthreads++) {
-		rc = pthread_create(&eng->threads[eng->nthreads], NULL,
-				    er_pool_main, eng);
-		if (rc != 0)
-			break;
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return eng->nthreads > 0 ? 0 : -rc;
-}
-
-static void er_pool_stop(struct er_disk_engine *eng)
-{
-	pthread_mutex_lock(&eng->lock);
-	eng->shutdown = true;
-	pthread_cond_broadcast(&eng->cond);
-	pthread_mutex_unlock(&eng->lock);
-	for (unsigned int i = 0; i < eng->nthreads; i++)
-		pthread_join(eng->threads[i], NULL);
-	/* The workers are gone: nothing of theirs is left to pick up. */
-	ut_assert(TAILQ_EMPTY(&eng->work));
-	ut_assert(eng->nthreads <= ER_POOL_THREADS);
-	pthread_cond_destroy(&eng->cond);
-	pthread_mutex_destroy(&eng->lock);
 }
 
 /* ---------------------------------------------- writes on the reactor */
@@ -755,21 +487,6 @@ static void er_io_start(struct er_disk_engine *eng, struct er_file *f,
 	er_io_issue(io);
 }
 
-/* Pool accounting: the free list and the er_io in use make up the array
- * (walks the free list: for ut_assert_slow). */
-static bool er_engine_pool_ok(const struct er_disk_engine *eng)
-{
-	const struct er_io *io;
-	unsigned int free_n = 0;
-
-	TAILQ_FOREACH (io, &eng->free_ios, link) {
-		if (io->req != NULL || io->eng != eng)
-			return false;
-		free_n++;
-	}
-	return free_n + eng->inflight == ER_QUEUE_DEPTH;
-}
-
 /* Start waiting requests while er_io are free, one file after another. */
 static void er_engine_kick(struct er_disk_engine *eng)
 {
@@ -817,104 +534,4 @@ void er_file_submit(struct bs_dev *dev, struct bs_req *req)
 		return;
 	}
 	er_io_start(eng, f, req);
-}
-
-struct er_disk_engine *er_engine_get(struct er_reactor *r)
-{
-	struct er_disk_engine *eng = r->disk;
-	int rc = -ENOSYS, efd;
-
-	if (eng)
-		return eng;
-	eng = calloc(1, sizeof(*eng));
-	if (!eng)
-		return NULL;
-	eng->r = r;
-	eng->zeros = calloc(1, ER_ZERO_BYTES);
-	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (!eng->zeros || efd < 0)
-		goto fail;
-	TAILQ_INIT(&eng->free_ios);
-	TAILQ_INIT(&eng->waiting_files);
-	for (int i = 0; i < ER_QUEUE_DEPTH; i++) {
-		eng->ios[i].eng = eng;
-		eng->ios[i].defer.fn = er_io_deferred;
-		TAILQ_INSERT_TAIL(&eng->free_ios, &eng->ios[i], link);
-	}
-	eng->done_watch.fd = efd;
-	if (!r->disable_uring) {
-		rc = io_uring_queue_init(ER_QUEUE_DEPTH, &eng->ring, 0);
-		if (rc == 0) {
-			rc = io_uring_register_eventfd(&eng->ring, efd);
-			if (rc < 0)
-				io_uring_queue_exit(&eng->ring);
-		}
-	}
-	if (rc == 0) {
-		eng->uring = true;
-		eng->done_watch.fn = er_uring_event;
-		LOG_INFO(&r->env, "disk I/O: io_uring, queue depth %d",
-			 ER_QUEUE_DEPTH);
-	} else {
-		LOG_INFO(&r->env, "disk I/O: %d worker threads (io_uring %s)",
-			 ER_POOL_THREADS,
-			 r->disable_uring ? "disabled" : strerror(-rc));
-		eng->done_watch.fn = er_pool_event;
-		if (er_pool_start(eng) < 0)
-			goto fail;
-	}
-	if (er_watch_add(r, &eng->done_watch, EPOLLIN) < 0) {
-		if (eng->uring)
-			io_uring_queue_exit(&eng->ring);
-		else
-			er_pool_stop(eng);
-		goto fail;
-	}
-	r->disk = eng;
-	ut_assert(eng->inflight == 0);
-	ut_assert_slow(er_engine_pool_ok(eng));
-	return eng;
-fail:
-	if (efd >= 0)
-		close(efd);
-	free(eng->zeros);
-	free(eng);
-	return NULL;
-}
-
-void er_disk_engine_free(struct er_reactor *r)
-{
-	struct er_disk_engine *eng = r->disk;
-
-	if (!eng)
-		return;
-	ut_assert(er_owned(r));
-	ut_assert(eng->r == r);
-	if (eng->inflight > 0)
-		LOG_WARN(&r->env,
-			 "disk engine freed with %u requests in "
-			 "flight",
-			 eng->inflight);
-	if (eng->stats.zero_copy_reads)
-		LOG_INFO(&r->env,
-			 "disk: %llu reads sent from the page cache "
-			 "without a copy",
-			 (unsigned long long)eng->stats.zero_copy_reads);
-	if (eng->stats.inline_writes || eng->stats.engine_writes)
-		LOG_INFO(&r->env,
-			 "disk: %llu writes done on the reactor (%llu slow), "
-			 "%llu through %s",
-			 (unsigned long long)eng->stats.inline_writes,
-			 (unsigned long long)eng->stats.inline_slow,
-			 (unsigned long long)eng->stats.engine_writes,
-			 eng->uring ? "io_uring" : "the disk threads");
-	er_watch_del(r, &eng->done_watch);
-	if (eng->uring)
-		io_uring_queue_exit(&eng->ring);
-	else
-		er_pool_stop(eng);
-	close(eng->done_watch.fd);
-	free(eng->zeros);
-	free(eng);
-	r->disk = NULL;
 }

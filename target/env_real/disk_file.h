@@ -1,7 +1,8 @@
 /*
- * disk_file.h — what disk_file.c (the I/O engine: io_uring, the thread
- * pool, writes on the reactor) and disk_file_open.c (open, provisioning,
- * resize, close) share.
+ * disk_file.h — what the file backstore's files share: disk_file.c (its
+ * requests: stages, chunks, writes on the reactor, completion),
+ * disk_engine.c (a reactor's engine: io_uring or the thread pool),
+ * disk_file_open.c (open, provisioning, resize, close) and zerocopy.c.
  */
 #ifndef UT_ENV_REAL_DISK_FILE_H
 #define UT_ENV_REAL_DISK_FILE_H
@@ -127,10 +128,23 @@ struct er_disk_engine {
 bool er_file_idle(struct er_file *f);
 /* Close and free a file (closed, idle). */
 void er_file_destroy(struct er_file *f);
-/* Reactor r's disk engine, started on first use; NULL if it cannot be. */
-struct er_disk_engine *er_engine_get(struct er_reactor *r);
 /* The bs_ops submit of a file LU. */
 void er_file_submit(struct bs_dev *dev, struct bs_req *req);
+/* What a chunk returned (bytes, or -errno), on the reactor thread: the
+ * engine's completions go here. */
+void er_io_result(struct er_io *io, ssize_t res);
+/* An er_io's defer: its early completion, or a result to hand on. */
+void er_io_deferred(struct er_defer *d);
+
+/* disk_engine.c */
+/* Reactor r's disk engine, started on first use; NULL if it cannot be. */
+struct er_disk_engine *er_engine_get(struct er_reactor *r);
+/* Hand io's current chunk (or flush, fallocate) to the engine. */
+void er_uring_issue(struct er_io *io);
+void er_pool_issue(struct er_io *io);
+/* Pool accounting: the free list and the er_io in use make up the array
+ * (walks the free list: for ut_assert_slow). */
+bool er_engine_pool_ok(const struct er_disk_engine *eng);
 
 /* zerocopy.c */
 /* Answer io's READ by reference when it was asked for and can be done

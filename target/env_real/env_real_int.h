@@ -220,20 +220,23 @@ int er_state_put(struct env *e, const char *key, const void *data, size_t len);
 ssize_t er_state_get(struct env *e, const char *key, void *buf, size_t cap);
 bool er_state_key_valid(const char *key);
 
-/* disk_file.c */
+/* disk_file_open.c */
 int er_disk_open(struct env *e, const struct bs_dev_params *p,
 		 struct bs_dev **out);
+
+/* disk_engine.c */
 /* Submit what requests queued this iteration: called before sleeping. */
 void er_disk_flush(struct er_reactor *r);
 /* Whether the reactor's engine has requests in the kernel's (or the pool's)
  * hands: then the reactor sleeps instead of polling, leaving the CPU to
  * the threads that carry those requests out. */
 bool er_disk_busy(const struct er_reactor *r);
-/* crc_isal.c: data digests through ISA-L from now on. */
-void er_crc_init(void);
 void er_disk_stats_add(const struct er_reactor *r,
 		       struct env_real_disk_stats *sum);
 void er_disk_engine_free(struct er_reactor *r);
+
+/* crc_isal.c: data digests through ISA-L from now on. */
+void er_crc_init(void);
 
 /* disk_rbd.c, disk_tcmu.c: backstores whose requests complete on other
  * threads and come back as er_msg. */
