@@ -1,5 +1,7 @@
 /*
- * disk_rbd.c — the Ceph RBD backstore (--lun rbd:POOL/IMAGE).
+ * disk_rbd.c — the Ceph RBD backstore (--lun rbd:POOL/IMAGE): the device,
+ * its requests, open and close.  disk_rbd_cluster.c loads librbd and keeps
+ * the connection to the cluster; disk_rbd.h is what the two share.
  *
  * librbd is loaded with dlopen() when the first RBD LUN opens, so the
  * daemon starts without it (and without Ceph's libraries in its address
@@ -17,7 +19,7 @@
  *     _writesame, _compare_and_write) with rbd_non_blocking_aio, so even
  *     their bookkeeping runs on librbd's threads;
  *   - the completion callback, on a librbd thread, sends the request back
- *     to the reactor that submitted it as an er_msg (env_real.c: a list
+ *     to the reactor that submitted it as an er_msg (reactor.c: a list
  *     under the reactor's post lock and its wake-up eventfd), where
  *     req->done runs;
  *   - every OSD operation is bounded by rados_osd_op_timeout (timeout=,
@@ -40,16 +42,8 @@
  * visible; one it cannot re-establish leaves the image blocklisted or
  * failing with -ESHUTDOWN / -ENOTCONN, handled as above.
  *
- * Resize: an update watch on the image header (rbd_update_watch) wakes
- * the control thread, which reads the size (a refresh of the header: it
- * may wait on the cluster) and sends it to the home reactor; there the
- * device updates its capacity and calls its resized() hook.
- *
- * Connecting again.  Submitters count themselves in `users` before they
- * look at `state`; the control thread sets state DOWN, waits for users to
- * reach 0 (requests in flight complete or time out), and only then closes
- * the old image and opens a new connection.  So no reactor ever uses an
- * image being closed, without a lock on the data path.
+ * Connecting again after fencing, and following a resize of the image,
+ * are disk_rbd_cluster.c's (the control thread).
  *
  * The device is closed (bs_close) at exit with the reactors stopped:
  * rbd_close() waits for requests in flight, and completions not yet run
@@ -59,417 +53,17 @@
  * (open_async.c), and one removed from it closes on one (a job): the
  * reactor that applies the change carries sessions too.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
-#include <rbd/librbd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "backstore/backstore.h"
-#include "env_real/env_real_int.h"
+#include "env_real/disk_rbd.h"
 
 #define RBD_DEFAULT_TIMEOUT_S 30
-#define RBD_IOV_MAX 16	       /* iovecs per request; the SCSI layer sends 1 */
 #define RBD_CAW_MAX_BYTES 512u /* librbd's compare-and-write unit */
-#define RBD_RECONNECT_MIN_MS 500
-#define RBD_RECONNECT_MAX_MS 10000
-
-/* --------------------------------------------------------- librbd */
-
-/* The librbd and librados calls we use, resolved once with dlsym. */
-#define RBD_LIB_FUNCS(X)             \
-	X(rados_create2)             \
-	X(rados_conf_read_file)      \
-	X(rados_conf_set)            \
-	X(rados_connect)             \
-	X(rados_shutdown)            \
-	X(rados_getaddrs)            \
-	X(rados_buffer_free)         \
-	X(rados_ioctx_create)        \
-	X(rados_ioctx_destroy)       \
-	X(rbd_open)                  \
-	X(rbd_open_read_only)        \
-	X(rbd_close)                 \
-	X(rbd_get_size)              \
-	X(rbd_stat)                  \
-	X(rbd_update_watch)          \
-	X(rbd_update_unwatch)        \
-	X(rbd_aio_create_completion) \
-	X(rbd_aio_release)           \
-	X(rbd_aio_get_return_value)  \
-	X(rbd_aio_readv)             \
-	X(rbd_aio_writev)            \
-	X(rbd_aio_flush)             \
-	X(rbd_aio_discard)           \
-	X(rbd_aio_write_zeroes)      \
-	X(rbd_aio_writesame)         \
-	X(rbd_aio_compare_and_write)
-
-struct rbd_lib {
-#define RBD_LIB_FIELD(f) __typeof__(f) *f;
-	RBD_LIB_FUNCS(RBD_LIB_FIELD)
-#undef RBD_LIB_FIELD
-};
-
-static struct rbd_lib L;
-static char rbd_lib_error[256];
-static pthread_once_t rbd_lib_once = PTHREAD_ONCE_INIT;
-static bool rbd_lib_ok;
-
-static void rbd_lib_load(void)
-{
-	void *h = dlopen("librbd.so.1", RTLD_NOW | RTLD_LOCAL);
-
-	if (!h) {
-		snprintf(rbd_lib_error, sizeof(rbd_lib_error),
-			 "cannot load librbd (apt-get install librbd1): %s",
-			 dlerror());
-		return;
-	}
-#define RBD_LIB_SYM(f)                                                   \
-	L.f = (__typeof__(f) *)dlsym(h, #f);                             \
-	if (!L.f) {                                                      \
-		snprintf(rbd_lib_error, sizeof(rbd_lib_error),           \
-			 "librbd.so.1 has no %s (librbd too old?)", #f); \
-		return;                                                  \
-	}
-	RBD_LIB_FUNCS(RBD_LIB_SYM)
-#undef RBD_LIB_SYM
-	rbd_lib_ok = true; /* the handle stays open for the process */
-}
-
-/* ---------------------------------------------------------- devices */
-
-enum rbd_state {
-	RBD_UP,	  /* requests go to the image */
-	RBD_DOWN, /* connecting again: requests fail with -ENOTCONN */
-	RBD_CLOSING,
-};
-
-struct er_rbd;
-
-/* One request in librbd's hands. */
-struct er_rbd_io {
-	struct er_msg msg; /* the completion, back to the submitter */
-	struct er_rbd *d;
-	struct er_reactor *r; /* the submitter */
-	struct bs_req *req;
-	rbd_completion_t c;
-	ssize_t ret;	       /* librbd's result, or our early -errno */
-	uint64_t mismatch_off; /* COMPARE AND WRITE: image offset */
-	bool then_flush;       /* FUA with the writeback cache on */
-	bool counted;	       /* holds a reference in d->users */
-	struct iovec iov[RBD_IOV_MAX];
-	int iovcnt;
-	struct er_rbd_io *next_free;
-};
-
-struct er_rbd {
-	struct bs_dev dev;
-	struct er_reactor *home; /* opened here: logs, resize */
-	char name[64];
-	char pool[128], image_name[256];
-	char *conf;  /* NULL: librados' default search */
-	char id[64]; /* client id, without "client." */
-	uint32_t timeout_s;
-	bool cache;
-	uint64_t obj_size; /* bytes per RADOS object of the image */
-
-	/* The connection; replaced only by the control thread while no
-	 * request uses it (users == 0 with state DOWN). */
-	rados_t cluster;
-	rados_ioctx_t ioctx;
-	rbd_image_t image;
-	uint64_t watch_handle;
-	bool watching;
-
-	atomic_int state;	 /* enum rbd_state */
-	atomic_uint users;	 /* submitters and requests using `image` */
-	atomic_uint outstanding; /* er_rbd_io handed out */
-
-	pthread_mutex_t lock; /* free list and the control thread's flags */
-	pthread_cond_t cond;
-	struct er_rbd_io *free_ios;
-	struct er_rbd_io **all_ios; /* every er_rbd_io, for close */
-	size_t all_count, all_cap;
-	bool want_reconnect, want_size, stop;
-	pthread_t ctl;
-	bool ctl_started;
-
-	/* Resize: the control thread's reading, applied on home. */
-	struct er_msg size_msg;
-	atomic_ullong new_size_bytes;
-
-	/* Closed while the reactors run (a LUN removed): off the reactor. */
-	struct er_job close_job;
-};
-
-static const char *rbd_name(const struct er_rbd *d)
-{
-	return d->name;
-}
-
-/* ------------------------------------------------------- connection */
-
-static int rbd_conf_set(struct er_rbd *d, rados_t c, const char *k,
-			const char *v)
-{
-	int rc = L.rados_conf_set(c, k, v);
-
-	if (rc < 0)
-		LOG_ERR(&d->home->env, "%s: cannot set %s=%s: %s", rbd_name(d),
-			k, v, strerror(-rc));
-	return rc;
-}
-
-/* Connect and open the image: at startup (before serving) or on the
- * control thread.  Fills d->cluster/ioctx/image or returns -errno with
- * *what naming the step that failed. */
-static int rbd_connect(struct er_rbd *d, const char **what)
-{
-	char user[80], t[16];
-	rados_t c = NULL;
-	rados_ioctx_t io = NULL;
-	rbd_image_t img = NULL;
-	char *addrs = NULL;
-	int rc;
-
-	snprintf(user, sizeof(user), "client.%s", d->id);
-	snprintf(t, sizeof(t), "%u", d->timeout_s);
-	*what = "create a cluster handle";
-	rc = L.rados_create2(&c, "ceph", user, 0);
-	if (rc < 0)
-		return rc;
-	*what = "read the configuration";
-	rc = L.rados_conf_read_file(c, d->conf);
-	if (rc < 0)
-		goto fail;
-	/* Bounded waits everywhere (see the top of the file); discards and
-	 * zeroing that read back as zeros even when partial (UNMAP with
-	 * LBPRZ, WRITE SAME of zeros); the writeback cache only when asked
-	 * for, its flushes then made by SYNCHRONIZE CACHE and FUA. */
-	*what = "configure the client";
-	if (rbd_conf_set(d, c, "client_mount_timeout", t) < 0 ||
-	    rbd_conf_set(d, c, "rados_mon_op_timeout", t) < 0 ||
-	    rbd_conf_set(d, c, "rados_osd_op_timeout", t) < 0 ||
-	    rbd_conf_set(d, c, "rbd_non_blocking_aio", "true") < 0 ||
-	    rbd_conf_set(d, c, "rbd_skip_partial_discard", "false") < 0 ||
-	    rbd_conf_set(d, c, "rbd_cache", d->cache ? "true" : "false") < 0 ||
-	    rbd_conf_set(d, c, "rbd_cache_writethrough_until_flush", "false") <
-		    0) {
-		rc = -EINVAL;
-		goto fail;
-	}
-	*what = "connect to the cluster";
-	rc = L.rados_connect(c);
-	if (rc < 0)
-		goto fail;
-	*what = "open the pool";
-	rc = L.rados_ioctx_create(c, d->pool, &io);
-	if (rc < 0)
-		goto fail;
-	*what = "open the image";
-	rc = d->dev.read_only
-		     ? L.rbd_open_read_only(io, d->image_name, &img, NULL)
-		     : L.rbd_open(io, d->image_name, &img, NULL);
-	if (rc < 0)
-		goto fail;
-	if (L.rados_getaddrs(c, &addrs) == 0 && addrs) {
-		/* The address is what `ceph osd blocklist add` takes. */
-		LOG_INFO(&d->home->env, "%s: connected as %s, address %s",
-			 rbd_name(d), user, addrs);
-		L.rados_buffer_free(addrs);
-	}
-	d->cluster = c;
-	d->ioctx = io;
-	d->image = img;
-	return 0;
-fail:
-	if (io)
-		L.rados_ioctx_destroy(io);
-	if (c)
-		L.rados_shutdown(c);
-	return rc;
-}
-
-static void rbd_disconnect(struct er_rbd *d)
-{
-	if (d->watching) {
-		L.rbd_update_unwatch(d->image, d->watch_handle);
-		d->watching = false;
-	}
-	if (d->image)
-		L.rbd_close(d->image);
-	if (d->ioctx)
-		L.rados_ioctx_destroy(d->ioctx);
-	if (d->cluster)
-		L.rados_shutdown(d->cluster);
-	d->image = NULL;
-	d->ioctx = NULL;
-	d->cluster = NULL;
-}
-
-/* A librbd thread: the image header changed (resize, snapshot, ...). */
-static void rbd_header_updated(void *arg)
-{
-	struct er_rbd *d = arg;
-
-	pthread_mutex_lock(&d->lock);
-	d->want_size = true;
-	pthread_cond_signal(&d->cond);
-	pthread_mutex_unlock(&d->lock);
-}
-
-static void rbd_watch(struct er_rbd *d)
-{
-	int rc = L.rbd_update_watch(d->image, &d->watch_handle,
-				    rbd_header_updated, d);
-
-	d->watching = rc == 0;
-	if (rc < 0)
-		LOG_WARN(&d->home->env,
-			 "%s: no update watch (%s): resizes are not followed",
-			 rbd_name(d), strerror(-rc));
-}
-
-/* ----------------------------------------------------- control thread */
-
-/* On home: the control thread read a new size. */
-static void rbd_size_apply(struct er_msg *m)
-{
-	struct er_rbd *d = er_container_of(m, struct er_rbd, size_msg);
-	uint64_t bytes = atomic_load(&d->new_size_bytes);
-
-	bytes -= bytes % d->dev.block_size;
-	if (bytes == d->dev.size_bytes || bytes == 0)
-		return;
-	LOG_INFO(&d->home->env, "%s: image resized from %llu to %llu bytes",
-		 rbd_name(d), (unsigned long long)d->dev.size_bytes,
-		 (unsigned long long)bytes);
-	d->dev.size_bytes = bytes;
-	if (d->dev.resized)
-		d->dev.resized(&d->dev, d->dev.resized_arg);
-}
-
-static void rbd_read_size(struct er_rbd *d)
-{
-	uint64_t size = 0;
-	int rc;
-
-	/* Only while UP: the image is ours to use like a request's. */
-	atomic_fetch_add(&d->users, 1);
-	if (atomic_load(&d->state) != RBD_UP) {
-		atomic_fetch_sub(&d->users, 1);
-		return;
-	}
-	rc = L.rbd_get_size(d->image, &size);
-	atomic_fetch_sub(&d->users, 1);
-	if (rc < 0) {
-		LOG_WARN(&d->home->env, "%s: cannot read the image size: %s",
-			 rbd_name(d), strerror(-rc));
-		return;
-	}
-	atomic_store(&d->new_size_bytes, size);
-	er_msg_send(d->home, &d->size_msg);
-}
-
-static void rbd_sleep_ms(struct er_rbd *d, unsigned int ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&d->lock);
-	if (!d->stop)
-		pthread_cond_timedwait(&d->cond, &d->lock, &ts);
-	pthread_mutex_unlock(&d->lock);
-}
-
-/* Blocklisted (or the connection otherwise dead): wait for the requests
- * using the old image, drop it, connect again until it works. */
-static void rbd_reconnect(struct er_rbd *d)
-{
-	unsigned int delay_ms = RBD_RECONNECT_MIN_MS;
-	const char *what;
-	int rc;
-
-	LOG_WARN(&d->home->env,
-		 "%s: the cluster fenced this client (blocklisted); "
-		 "connecting again",
-		 rbd_name(d));
-	while (atomic_load(&d->users) != 0)
-		rbd_sleep_ms(d, 10);
-	rbd_disconnect(d);
-	for (;;) {
-		pthread_mutex_lock(&d->lock);
-		if (d->stop) {
-			pthread_mutex_unlock(&d->lock);
-			return;
-		}
-		pthread_mutex_unlock(&d->lock);
-		rc = rbd_connect(d, &what);
-		if (rc == 0)
-			break;
-		LOG_WARN(&d->home->env, "%s: cannot %s: %s; again in %u ms",
-			 rbd_name(d), what, strerror(-rc), delay_ms);
-		rbd_sleep_ms(d, delay_ms);
-		delay_ms = delay_ms * 2 > RBD_RECONNECT_MAX_MS
-				   ? RBD_RECONNECT_MAX_MS
-				   : delay_ms * 2;
-	}
-	rbd_watch(d);
-	LOG_INFO(&d->home->env, "%s: connected again", rbd_name(d));
-	atomic_store(&d->state, RBD_UP);
-	rbd_read_size(d); /* it may have changed meanwhile */
-}
-
-static void *rbd_ctl_main(void *arg)
-{
-	struct er_rbd *d = arg;
-
-	pthread_mutex_lock(&d->lock);
-	for (;;) {
-		bool reconnect, size;
-
-		while (!d->stop && !d->want_reconnect && !d->want_size)
-			pthread_cond_wait(&d->cond, &d->lock);
-		if (d->stop)
-			break;
-		reconnect = d->want_reconnect;
-		size = d->want_size;
-		d->want_reconnect = d->want_size = false;
-		pthread_mutex_unlock(&d->lock);
-		if (reconnect)
-			rbd_reconnect(d);
-		else if (size)
-			rbd_read_size(d);
-		pthread_mutex_lock(&d->lock);
-	}
-	pthread_mutex_unlock(&d->lock);
-	return NULL;
-}
-
-/* From any thread: stop using the connection, have it replaced. */
-static void rbd_fenced(struct er_rbd *d)
-{
-	int up = RBD_UP;
-
-	if (!atomic_compare_exchange_strong(&d->state, &up, RBD_DOWN))
-		return; /* already reconnecting or closing */
-	pthread_mutex_lock(&d->lock);
-	d->want_reconnect = true;
-	pthread_cond_signal(&d->cond);
-	pthread_mutex_unlock(&d->lock);
-}
 
 /* --------------------------------------------------------- requests */
 
@@ -558,8 +152,8 @@ static void rbd_aio_cb(rbd_completion_t c, void *arg)
 	struct er_rbd_io *io = arg;
 	struct er_rbd *d = io->d;
 
-	io->ret = L.rbd_aio_get_return_value(c);
-	L.rbd_aio_release(c);
+	io->ret = er_rbd_lib.rbd_aio_get_return_value(c);
+	er_rbd_lib.rbd_aio_release(c);
 	io->c = NULL;
 	if (io->counted) {
 		io->counted = false;
@@ -567,7 +161,7 @@ static void rbd_aio_cb(rbd_completion_t c, void *arg)
 	}
 	/* EBLOCKLISTED is ESHUTDOWN in Ceph's Linux errno table. */
 	if (io->ret == -ESHUTDOWN)
-		rbd_fenced(d);
+		er_rbd_fenced(d);
 	er_msg_send(io->r, &io->msg);
 }
 
@@ -646,24 +240,28 @@ static int rbd_io_call(struct er_rbd_io *io, enum bs_op op)
 
 	switch (op) {
 	case BS_OP_READ:
-		return L.rbd_aio_readv(img, io->iov, io->iovcnt, off, io->c);
+		return er_rbd_lib.rbd_aio_readv(img, io->iov, io->iovcnt, off,
+						io->c);
 	case BS_OP_WRITE:
-		return L.rbd_aio_writev(img, io->iov, io->iovcnt, off, io->c);
+		return er_rbd_lib.rbd_aio_writev(img, io->iov, io->iovcnt, off,
+						 io->c);
 	case BS_OP_FLUSH:
-		return L.rbd_aio_flush(img, io->c);
+		return er_rbd_lib.rbd_aio_flush(img, io->c);
 	case BS_OP_UNMAP:
-		return L.rbd_aio_discard(img, off, len, io->c);
+		return er_rbd_lib.rbd_aio_discard(img, off, len, io->c);
 	case BS_OP_WRITE_ZEROES:
-		return L.rbd_aio_write_zeroes(img, off, len, io->c, 0, 0);
+		return er_rbd_lib.rbd_aio_write_zeroes(img, off, len, io->c, 0,
+						       0);
 	case BS_OP_WRITE_SAME:
-		return L.rbd_aio_writesame(img, off, (size_t)len,
-					   req->iov[0].iov_base,
-					   req->iov[0].iov_len, io->c, 0);
+		return er_rbd_lib.rbd_aio_writesame(img, off, (size_t)len,
+						    req->iov[0].iov_base,
+						    req->iov[0].iov_len, io->c,
+						    0);
 	case BS_OP_COMPARE_AND_WRITE:
 		buf = req->iov[0].iov_base;
-		return (int)L.rbd_aio_compare_and_write(img, off, (size_t)len,
-							buf, buf + len, io->c,
-							&io->mismatch_off, 0);
+		return (int)er_rbd_lib.rbd_aio_compare_and_write(
+			img, off, (size_t)len, buf, buf + len, io->c,
+			&io->mismatch_off, 0);
 	}
 	return -EINVAL;
 }
@@ -681,11 +279,11 @@ static void rbd_io_issue(struct er_rbd_io *io, enum bs_op op)
 		return;
 	}
 	io->counted = true;
-	rc = L.rbd_aio_create_completion(io, rbd_aio_cb, &io->c);
+	rc = er_rbd_lib.rbd_aio_create_completion(io, rbd_aio_cb, &io->c);
 	if (rc == 0) {
 		rc = rbd_io_call(io, op);
 		if (rc < 0) {
-			L.rbd_aio_release(io->c);
+			er_rbd_lib.rbd_aio_release(io->c);
 			io->c = NULL;
 		}
 	}
@@ -767,7 +365,7 @@ static void rbd_close_wait(struct er_rbd *d)
 			 rbd_name(d), atomic_load(&d->outstanding));
 	/* Waits for librbd's requests; their completions, sent to reactors
 	 * that no longer run, are taken back below. */
-	rbd_disconnect(d);
+	er_rbd_disconnect(d);
 }
 
 static void rbd_close_forget(struct er_rbd *d)
@@ -874,7 +472,7 @@ static int rbd_new(struct env *e, const struct bs_dev_params *p,
 	d->dev.write_cache = p->cache;
 	d->dev.caps = BS_CAP_WRITE_SAME | BS_CAP_COMPARE_AND_WRITE;
 	d->dev.priv = d;
-	d->size_msg.fn = rbd_size_apply;
+	d->size_msg.fn = er_rbd_size_apply;
 	atomic_init(&d->state, RBD_UP);
 	*out = d;
 	return 0;
@@ -885,7 +483,7 @@ int er_rbd_open(struct env *e, const struct bs_dev_params *p,
 {
 	struct er_rbd *d;
 	rbd_image_info_t info;
-	const char *what;
+	const char *what, *why;
 	uint64_t size = 0;
 	int rc;
 
@@ -893,13 +491,13 @@ int er_rbd_open(struct env *e, const struct bs_dev_params *p,
 	rc = rbd_new(e, p, &d);
 	if (rc < 0)
 		return rc;
-	pthread_once(&rbd_lib_once, rbd_lib_load);
-	if (!rbd_lib_ok) {
-		LOG_ERR(e, "%s: %s", rbd_name(d), rbd_lib_error);
+	why = er_rbd_lib_load();
+	if (why) {
+		LOG_ERR(e, "%s: %s", rbd_name(d), why);
 		rbd_free(d);
 		return -ENOSYS;
 	}
-	rc = rbd_connect(d, &what);
+	rc = er_rbd_connect(d, &what);
 	if (rc < 0) {
 		LOG_ERR(e,
 			"%s: rbd %s/%s: cannot %s (conf %s, client.%s, "
@@ -910,24 +508,24 @@ int er_rbd_open(struct env *e, const struct bs_dev_params *p,
 		rbd_free(d);
 		return rc;
 	}
-	rc = L.rbd_stat(d->image, &info, sizeof(info));
+	rc = er_rbd_lib.rbd_stat(d->image, &info, sizeof(info));
 	if (rc == 0)
-		rc = L.rbd_get_size(d->image, &size);
+		rc = er_rbd_lib.rbd_get_size(d->image, &size);
 	if (rc < 0 || size < d->dev.block_size) {
 		LOG_ERR(e, "%s: rbd %s/%s: %s", rbd_name(d), d->pool,
 			d->image_name,
 			rc < 0 ? strerror(-rc)
 			       : "image smaller than one block");
-		rbd_disconnect(d);
+		er_rbd_disconnect(d);
 		rbd_free(d);
 		return rc < 0 ? rc : -EINVAL;
 	}
 	d->obj_size = info.obj_size ? info.obj_size : 4u << 20;
 	d->dev.size_bytes = size - size % d->dev.block_size;
-	rbd_watch(d);
-	if (pthread_create(&d->ctl, NULL, rbd_ctl_main, d) != 0) {
+	er_rbd_watch(d);
+	if (pthread_create(&d->ctl, NULL, er_rbd_ctl_main, d) != 0) {
 		LOG_ERR(e, "%s: cannot start its control thread", rbd_name(d));
-		rbd_disconnect(d);
+		er_rbd_disconnect(d);
 		rbd_free(d);
 		return -EAGAIN;
 	}
