@@ -221,7 +221,11 @@ uint64_t model_write_begin(struct model *m, uint64_t lba, uint32_t count,
 {
 	uint64_t h = ++m->next_handle;
 
-	for (uint32_t i = 0; i < count && lba + i < m->blocks; i++) {
+	/* A discarding LU (null) reads zeros whatever is written: its writes
+	 * need no record per block (a WRITE SAME of 2^22 blocks would cost
+	 * a record for each), only the handle in flight. */
+	for (uint32_t i = 0; !m->discard && i < count && lba + i < m->blocks;
+	     i++) {
 		struct mblock *b = &m->b[lba + i];
 
 		if (b->n == b->cap) {

@@ -116,6 +116,11 @@ struct lun_st {
 	 * lost at a target crash) or BS_NULL (reads zeros, drops writes) */
 	int kind;
 	uint64_t sanitize_rate; /* SANITIZE OVERWRITE pace, bytes/s */
+	/* The Block Limits VPD page (B0h) as last answered: what READ/WRITE
+	 * and WRITE SAME must then accept and refuse (scenario_spc.c) */
+	bool bl_known;
+	uint32_t bl_xfer_max; /* MAXIMUM TRANSFER LENGTH, 0: none */
+	uint64_t bl_ws_max;   /* MAXIMUM WRITE SAME LENGTH, 0: none */
 	struct model *m;
 	/* EXTENDED COPY and ORWRITE ranges on it that may still write (sent,
 	 * not answered, or of unknown fate): they write values they read,

@@ -21,6 +21,11 @@
  *                      70h/71h fixed, 72h/73h descriptor)
  *   MEDIUM ERROR       of a READ or WRITE names an LBA of the command in
  *                      INFORMATION, with VALID (SBC-4 §4.18.1)
+ *   VPD B0h            the limits it advertises are the ones enforced: a
+ *                      READ/WRITE or WRITE SAME within MAXIMUM TRANSFER
+ *                      LENGTH / MAXIMUM WRITE SAME LENGTH is not refused
+ *                      for its length, one beyond it is not accepted
+ *                      (SBC-4 §6.6.4, §5.49)
  *   SendTargets        each TargetAddress is a portal of the target with
  *                      that portal's own group tag (RFC 7143 §13.9)
  *
@@ -304,6 +309,95 @@ static void oracle_medium_error(struct runner *r, struct pend *p,
 		      (unsigned long long)r->seed);
 }
 
+/* --------------------------------------------------- Block Limits */
+
+static void oracle_vpd_block_limits(struct pend *p, struct ini_op *op)
+{
+	if (op->in_len < 44 || op->in[1] != 0xb0)
+		return;
+	p->ls->bl_xfer_max = get_be32(op->in + 8);
+	p->ls->bl_ws_max = get_be64(op->in + 36);
+	p->ls->bl_known = true;
+}
+
+/* The CDB byte a sense-key specific field pointer names (C/D=1), or -1. */
+static int sense_cdb_field(const struct ini_op *op)
+{
+	const uint8_t *s = op->sense;
+
+	if (op->sense_len >= 18 && (s[0] & 0x7e) == 0x70)
+		return (s[15] & 0xc0) == 0xc0 ? (int)get_be16(s + 16) : -1;
+	if (op->sense_len >= 8 && (s[0] & 0x7e) == 0x72)
+		for (uint32_t o = 8;
+		     o + 8 <= op->sense_len && o + 8 <= 8u + s[7];
+		     o += 2u + s[o + 1])
+			if (s[o] == 0x02 && (s[o + 4] & 0xc0) == 0xc0)
+				return (int)get_be16(s + o + 5);
+	return -1;
+}
+
+/* A READ/WRITE or WRITE SAME against the last Block Limits answer: its
+ * length field (first..last CDB byte), how many blocks and which limit. */
+static void oracle_block_limits(struct runner *r, struct pend *p,
+				struct ini_op *op)
+{
+	const uint8_t *c = op->cdb;
+	const struct lun_st *l = p->ls;
+	int first, last, sk, asc, ascq, at;
+	uint64_t n, max;
+	const char *what;
+
+	if (!l->bl_known)
+		return;
+	switch (c[0]) {
+	case 0x28:
+	case 0x2a: /* READ(10), WRITE(10) */
+		first = 7, last = 8, n = get_be16(c + 7);
+		max = l->bl_xfer_max, what = "MAXIMUM TRANSFER LENGTH";
+		break;
+	case 0x88:
+	case 0x8a: /* READ(16), WRITE(16) */
+		first = 10, last = 13, n = get_be32(c + 10);
+		max = l->bl_xfer_max, what = "MAXIMUM TRANSFER LENGTH";
+		break;
+	case 0x41: /* WRITE SAME(10) */
+		first = 7, last = 8, n = get_be16(c + 7);
+		max = l->bl_ws_max, what = "MAXIMUM WRITE SAME LENGTH";
+		break;
+	case 0x93: /* WRITE SAME(16) */
+		first = 10, last = 13, n = get_be32(c + 10);
+		max = l->bl_ws_max, what = "MAXIMUM WRITE SAME LENGTH";
+		break;
+	default:
+		return;
+	}
+	if (n == 0 || max == 0)
+		return; /* "to the end" / no limit: nothing to compare */
+	if (op->status == SCSI_STATUS_GOOD && n > max) {
+		failf(r, p->line,
+		      "oracle: %s's %s of %llu blocks on lun %u was accepted, "
+		      "but the Block Limits page says %s %llu: beyond it the "
+		      "command must be refused (SBC-4 §6.6.4) (seed %llu)",
+		      p->a->name, p->verb, (unsigned long long)n, l->lun, what,
+		      (unsigned long long)max, (unsigned long long)r->seed);
+		return;
+	}
+	if (op->status != SCSI_STATUS_CHECK_CONDITION || n > max)
+		return;
+	sense_parse(op, &sk, &asc, &ascq);
+	at = sense_cdb_field(op);
+	if (sk == SK_ILLEGAL_REQUEST && asc == 0x24 && at >= first &&
+	    at <= last)
+		failf(r, p->line,
+		      "oracle: %s's %s of %llu blocks on lun %u was refused "
+		      "for its length (INVALID FIELD IN CDB at byte %d), but "
+		      "the Block Limits page says %s %llu (SBC-4 §6.6.4) "
+		      "(seed %llu)",
+		      p->a->name, p->verb, (unsigned long long)n, l->lun, at,
+		      what, (unsigned long long)max,
+		      (unsigned long long)r->seed);
+}
+
 /* ------------------------------------------------------------ entry */
 
 void spc_oracle(struct runner *r, struct pend *p, struct ini_op *op)
@@ -316,6 +410,8 @@ void spc_oracle(struct runner *r, struct pend *p, struct ini_op *op)
 		saved_pages(r, p, op);
 	if (op->outcome != INI_DONE || op->response != 0)
 		return;
+	if (p->ls != NULL && config_stable(r, p))
+		oracle_block_limits(r, p, op);
 	if ((p->kind == PK_READ || p->kind == PK_WRITE) &&
 	    op->status == SCSI_STATUS_CHECK_CONDITION) {
 		oracle_medium_error(r, p, op);
@@ -331,6 +427,8 @@ void spc_oracle(struct runner *r, struct pend *p, struct ini_op *op)
 		return;
 	} else if (cdb[0] == 0x12 && (cdb[1] & 0x01) && cdb[2] == 0xb2) {
 		oracle_vpd_lbp(r, p, op);
+	} else if (cdb[0] == 0x12 && (cdb[1] & 0x01) && cdb[2] == 0xb0) {
+		oracle_vpd_block_limits(p, op);
 	} else if (cdb[0] == 0x9e && (cdb[1] & 0x1f) == 0x10) {
 		oracle_readcap16(r, p, op);
 	} else if (cdb[0] == 0x1a || cdb[0] == 0x5a) {
