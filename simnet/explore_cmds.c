@@ -96,6 +96,17 @@ void explore_cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 		static const unsigned int sizes[] = {6, 12, 16};
 		unsigned int sz = sizes[rnd_cmd(g, 3)];
 
+		/* READ(6)/WRITE(6) of 256 blocks: TRANSFER LENGTH 0 (SBC-4
+		 * §5.15), where the LUN has room for them */
+		if (sz == 6 && !c->ctl && c->size_blocks[lun] >= 256 &&
+		    coin_cmd(g, 10)) {
+			uint32_t room = c->size_blocks[lun] - 256 + 1;
+
+			lba = (uint32_t)rnd_cmd(
+				g, room < c->lba_span ? room : c->lba_span);
+			blocks = 256;
+		}
+
 		if (coin_cmd(g, 50))
 			out(g,
 			    "%s read lun=%u lba=%u blocks=%u cdb=%u & "
