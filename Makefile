@@ -66,6 +66,21 @@ $(BUILD)/test/%: target/test/%.c $(TEST_SUPPORT) $(BUILD)/libutarget.a
 $(BUILD)/test/tcmu/handler_fake.so: target/test/tcmu/handler_fake.c target/env_real/tcmu_abi.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Wno-missing-prototypes -shared -fPIC -o $@ $< -lpthread
+# The fake librbd test_env_real_rbd loads in librbd's place
+# (UTARGET_LIBRBD, disk_rbd_cluster.c).
+$(BUILD)/test/rbd/librbd_fake.so: target/test/rbd/librbd_fake.c target/test/rbd/librbd_fake.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -shared -fPIC -o $@ $< -lpthread
+# ... and, for each librbd call, the fake without it (an older librbd):
+# its object linked with a version script that makes that one local.
+RBD_CALLS := $(shell sed -n 's/^\tX(\([a-z0-9_]*\)).*/\1/p' target/test/rbd/librbd_fake.h)
+$(BUILD)/test/rbd/librbd_fake.o: target/test/rbd/librbd_fake.c target/test/rbd/librbd_fake.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -fPIC -c -o $@ $<
+$(BUILD)/test/rbd/no-%.so: $(BUILD)/test/rbd/librbd_fake.o
+	printf '{ global: *; local: %s; };\n' $* >$@.map
+	$(CC) $(CFLAGS) -shared -Wl,--version-script=$@.map -o $@ $< -lpthread
+$(BUILD)/test/test_env_real_rbd: $(BUILD)/test/rbd/librbd_fake.so $(RBD_CALLS:%=$(BUILD)/test/rbd/no-%.so)
 $(BUILD)/test/test_env_real_%: target/test/test_env_real_%.c $(TEST_SUPPORT) $(BUILD)/libutarget_real.a $(BUILD)/libutarget.a $(BUILD)/test/tcmu/handler_fake.so $(TCMU_SYMS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Wno-missing-prototypes -Wl,--dynamic-list=$(TCMU_SYMS) -o $@ $< $(TEST_SUPPORT) $(BUILD)/libutarget_real.a $(BUILD)/libutarget.a -lcmocka $(URING_LIBS) -lpthread

@@ -115,9 +115,12 @@ struct er_rbd {
 	pthread_t ctl;
 	bool ctl_started;
 
-	/* Resize: the control thread's reading, applied on home. */
+	/* Resize: the control thread's reading, applied on home.  The
+	 * message is in flight at most once (size_pending): a reading made
+	 * meanwhile is the one applied. */
 	struct er_msg size_msg;
 	atomic_ullong new_size_bytes;
+	atomic_bool size_pending;
 
 	/* Closed while the reactors run (a LUN removed): off the reactor. */
 	struct er_job close_job;

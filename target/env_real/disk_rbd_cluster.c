@@ -36,22 +36,28 @@ static char rbd_lib_error[256];
 static pthread_once_t rbd_lib_once = PTHREAD_ONCE_INIT;
 static bool rbd_lib_ok;
 
+/* UTARGET_LIBRBD: another librbd to load (the tests' fake,
+ * target/test/rbd/librbd_fake.c; a librbd built elsewhere). */
 static void rbd_lib_load(void)
 {
-	void *h = dlopen("librbd.so.1", RTLD_NOW | RTLD_LOCAL);
+	const char *lib = getenv("UTARGET_LIBRBD");
+	void *h;
 
+	if (!lib || !*lib)
+		lib = "librbd.so.1";
+	h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
 		snprintf(rbd_lib_error, sizeof(rbd_lib_error),
 			 "cannot load librbd (apt-get install librbd1): %s",
 			 dlerror());
 		return;
 	}
-#define RBD_LIB_SYM(f)                                                   \
-	er_rbd_lib.f = (__typeof__(f) *)dlsym(h, #f);                    \
-	if (!er_rbd_lib.f) {                                             \
-		snprintf(rbd_lib_error, sizeof(rbd_lib_error),           \
-			 "librbd.so.1 has no %s (librbd too old?)", #f); \
-		return;                                                  \
+#define RBD_LIB_SYM(f)                                               \
+	er_rbd_lib.f = (__typeof__(f) *)dlsym(h, #f);                \
+	if (!er_rbd_lib.f) {                                         \
+		snprintf(rbd_lib_error, sizeof(rbd_lib_error),       \
+			 "%s has no %s (librbd too old?)", lib, #f); \
+		return;                                              \
 	}
 	RBD_LIB_FUNCS(RBD_LIB_SYM)
 #undef RBD_LIB_SYM
@@ -194,7 +200,11 @@ void er_rbd_watch(struct er_rbd *d)
 void er_rbd_size_apply(struct er_msg *m)
 {
 	struct er_rbd *d = er_container_of(m, struct er_rbd, size_msg);
-	uint64_t bytes = atomic_load(&d->new_size_bytes);
+	uint64_t bytes;
+
+	/* First: a reading stored after this sends the message again. */
+	atomic_store(&d->size_pending, false);
+	bytes = atomic_load(&d->new_size_bytes);
 
 	bytes -= bytes % d->dev.block_size;
 	if (bytes == d->dev.size_bytes || bytes == 0)
@@ -226,7 +236,10 @@ static void rbd_read_size(struct er_rbd *d)
 		return;
 	}
 	atomic_store(&d->new_size_bytes, size);
-	er_msg_send(d->home, &d->size_msg);
+	/* Not while it is queued: sent twice, it would be linked into the
+	 * reactor's list twice. */
+	if (!atomic_exchange(&d->size_pending, true))
+		er_msg_send(d->home, &d->size_msg);
 }
 
 static void rbd_sleep_ms(struct er_rbd *d, unsigned int ms)

@@ -282,6 +282,9 @@ void er_msg_send(struct er_reactor *r, struct er_msg *m)
 	ssize_t n;
 
 	pthread_mutex_lock(&r->post_lock);
+	/* Once until it runs: a message linked in twice would loop the
+	 * reactor's list. */
+	ut_assert(!m->queued);
 	/* Only the first message of a batch wakes the loop: the others are
 	 * taken with it, since the loop empties the list under this lock
 	 * after reading the eventfd. */
