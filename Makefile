@@ -63,7 +63,7 @@ $(BUILD)/test/%: target/test/%.c $(TEST_SUPPORT) $(BUILD)/libutarget.a
 # The real environment's tests link the real world (sockets, io_uring),
 # and export the libtcmu entry points (--dynamic-list, as build/utarget)
 # to the fake tcmu-runner plugin test_env_real_disk loads.
-$(BUILD)/test/tcmu/handler_fake.so: target/test/tcmu/handler_fake.c target/env_real/tcmu_abi.h
+$(BUILD)/test/tcmu/handler_fake.so: target/test/tcmu/handler_fake.c target/test/tcmu/handler_fake.h target/env_real/tcmu_abi.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Wno-missing-prototypes -shared -fPIC -o $@ $< -lpthread
 # The fake librbd test_env_real_rbd loads in librbd's place
@@ -81,6 +81,18 @@ $(BUILD)/test/rbd/no-%.so: $(BUILD)/test/rbd/librbd_fake.o
 	printf '{ global: *; local: %s; };\n' $* >$@.map
 	$(CC) $(CFLAGS) -shared -Wl,--version-script=$@.map -o $@ $< -lpthread
 $(BUILD)/test/test_env_real_rbd: $(BUILD)/test/rbd/librbd_fake.so $(RBD_CALLS:%=$(BUILD)/test/rbd/no-%.so)
+# Plugins that fail to load (handler_bad.c, one per variant), a file that
+# is no plugin and names the directory scan skips: test_env_real_tcmu.
+TCMU_BAD := noinit initfail ginit other count
+$(BUILD)/test/tcmu-bad/handler_%.so: target/test/tcmu/handler_bad.c target/env_real/tcmu_abi.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -shared -fPIC -DBAD_$* -o $@ $<
+$(BUILD)/test/tcmu-bad/handler_junk.so:
+	@mkdir -p $(dir $@)
+	echo 'not a shared object' >$@
+	echo 'not a plugin' >$(dir $@)README
+	echo 'not a plugin' >$(dir $@)handler_notes.txt
+$(BUILD)/test/test_env_real_tcmu: $(TCMU_BAD:%=$(BUILD)/test/tcmu-bad/handler_%.so) $(BUILD)/test/tcmu-bad/handler_junk.so
 $(BUILD)/test/test_env_real_%: target/test/test_env_real_%.c $(TEST_SUPPORT) $(BUILD)/libutarget_real.a $(BUILD)/libutarget.a $(BUILD)/test/tcmu/handler_fake.so $(TCMU_SYMS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Wno-missing-prototypes -Wl,--dynamic-list=$(TCMU_SYMS) -o $@ $< $(TEST_SUPPORT) $(BUILD)/libutarget_real.a $(BUILD)/libutarget.a -lcmocka $(URING_LIBS) -lpthread

@@ -73,7 +73,8 @@ struct er_tcmu_io {
 	enum bs_op op; /* the callout to make (FLUSH after a FUA write) */
 	int sts;       /* TCMU_STS_* */
 	bool then_flush;
-	bool early;		      /* refused before the plugin saw it */
+	bool early;		      /* refused before the plugin saw it: */
+	int early_rc;		      /* with this (0 or -errno) */
 	TAILQ_ENTRY(er_tcmu_io) link; /* work queue, free list */
 };
 
@@ -186,7 +187,7 @@ static void tcmu_io_done(struct er_msg *m)
 		tcmu_io_start(io);
 		return;
 	}
-	status = tcmu_sts_errno(io);
+	status = io->early ? io->early_rc : tcmu_sts_errno(io);
 	/* A plugin may refuse a COMPARE AND WRITE it cannot do in one go
 	 * (handler_rbd: librbd compares within one 512-byte sector): the
 	 * SCSI layer then emulates it. */
@@ -436,13 +437,11 @@ static void tcmu_submit(struct bs_dev *dev, struct bs_req *req)
 	if (rc == 0 && req->op != BS_OP_FLUSH && req->length_bytes == 0)
 		rc = 1;
 	if (rc != 0) {
+		/* as the other backstores refuse it: -EROFS is DATA PROTECT,
+		 * not the MEDIUM ERROR of a plugin's WR_ERR */
 		io->then_flush = false;
 		io->early = true;
-		io->sts = rc == -EOPNOTSUPP ? TCMU_STS_NOT_HANDLED
-			  : rc < 0	    ? TCMU_STS_INVALID_CDB
-					    : TCMU_STS_OK;
-		if (rc == -EROFS)
-			io->sts = TCMU_STS_WR_ERR;
+		io->early_rc = rc < 0 ? rc : 0;
 		er_msg_send(r, &io->msg);
 		return;
 	}
@@ -506,8 +505,10 @@ static uint64_t tcmu_guess_size(const char *subtype, const char *path)
 	uint64_t size = 0;
 	int fd;
 
-	while (*path && *path != '/') /* "opts/opts@/path": zbc, fbo */
-		path = strchr(path, '@') ? strchr(path, '@') + 1 : path + 1;
+	/* "/opts/opts@/path" (zbc's and fbo's options before the file):
+	 * the file follows the '@'. */
+	if (strstr(path, "@/"))
+		path = strstr(path, "@/") + 1;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;

@@ -64,6 +64,8 @@ void tcmu_api_set_env(struct env *env)
 
 /* ------------------------------------------------------ registration */
 
+/* A subtype names one handler (as in tcmu-runner): a second plugin
+ * registering it is refused. */
 int tcmur_register_handler(struct tcmur_handler *h)
 {
 	int rc = 0;
@@ -71,9 +73,12 @@ int tcmur_register_handler(struct tcmur_handler *h)
 	if (!h || !h->subtype)
 		return -EINVAL;
 	pthread_mutex_lock(&tcmu_lock);
-	if (tcmu_handler_count == TCMU_MAX_HANDLERS)
+	for (unsigned int i = 0; i < tcmu_handler_count && rc == 0; i++)
+		if (!strcmp(tcmu_handlers[i]->subtype, h->subtype))
+			rc = -EEXIST;
+	if (rc == 0 && tcmu_handler_count == TCMU_MAX_HANDLERS)
 		rc = -ENOSPC;
-	else
+	if (rc == 0)
 		tcmu_handlers[tcmu_handler_count++] = h;
 	pthread_mutex_unlock(&tcmu_lock);
 	return rc;
@@ -107,7 +112,21 @@ const struct tcmur_handler *tcmu_api_find(const char *subtype)
 	return h;
 }
 
-/* dlopen one plugin and run its handler_init; 0 or -1 with why. */
+/* A plugin that failed: forget the handlers it registered (they point
+ * into it), then the library, so that a later open tries afresh.  Loads
+ * run one at a time (open_async.c), so those are the last ones. */
+static void tcmu_load_undo(void *h, unsigned int before)
+{
+	pthread_mutex_lock(&tcmu_lock);
+	if (tcmu_handler_count > before)
+		tcmu_handler_count = before;
+	pthread_mutex_unlock(&tcmu_lock);
+	dlclose(h);
+}
+
+/* dlopen one plugin and run its handler_init; 0 or -1 with why.  A plugin
+ * already loaded has registered its handlers: its handler_init and their
+ * global init run once per process, as in tcmu-runner. */
 static int tcmu_load_one(const char *path, char *why, size_t why_len)
 {
 	unsigned int before = tcmu_handler_count;
@@ -115,6 +134,11 @@ static int tcmu_load_one(const char *path, char *why, size_t why_len)
 	void *h;
 	int rc;
 
+	h = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+	if (h) {
+		dlclose(h); /* the reference NOLOAD took */
+		return 0;
+	}
 	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
 		snprintf(why, why_len, "cannot load %s: %s", path, dlerror());
@@ -130,6 +154,7 @@ static int tcmu_load_one(const char *path, char *why, size_t why_len)
 	if (rc < 0) {
 		snprintf(why, why_len, "handler_init of %s failed: %s", path,
 			 strerror(-rc));
+		tcmu_load_undo(h, before);
 		return -1;
 	}
 	/* tcmu-runner runs a handler's global init once it registered. */
@@ -138,6 +163,7 @@ static int tcmu_load_one(const char *path, char *why, size_t why_len)
 		    (rc = tcmu_handlers[i]->init()) < 0) {
 			snprintf(why, why_len, "init of handler %s failed: %s",
 				 tcmu_handlers[i]->subtype, strerror(-rc));
+			tcmu_load_undo(h, before);
 			return -1;
 		}
 	}

@@ -11,8 +11,27 @@
  *              the plugin, through tcmur_cmd_complete
  *   fakecmd    handle_cmd only: READ(10)/WRITE(10)/SYNCHRONIZE CACHE(10)
  *
- * CFGSTRING "/fail" makes open refuse.  Counters in fake_stats (read by
- * the test through dlsym) say which callouts ran.
+ * and, for test_env_real_tcmu, handlers whose answers the test scripts
+ * through fake_ctl:
+ *
+ *   fakests    nr_threads 1: every callout answers fake_ctl.sts (ASYNC_
+ *              HANDLED: completed later from a thread with fake_ctl.
+ *              async_sts); check_config refuses "//refuse" (with a
+ *              reason) and "//refuse-quietly" (without)
+ *   fakeq      nr_threads 0: read/write queue and complete later with
+ *              fake_ctl.sts when it is OK or ASYNC_HANDLED, else answer it
+ *              at once
+ *   fakebig    handle_cmd only, nothing stored: records each CDB in
+ *              fake_ctl.cdb (READ/WRITE(16) for large devices)
+ *   fakemany   nr_threads 64 (more than a device runs)
+ *   fakenorw   open only: no read/write, no handle_cmd
+ *   fakenowr   read without write
+ *   qcow       the blocking fake under the name whose size utarget reads
+ *              from a qcow2 header
+ *
+ * CFGSTRING "/fail" makes open refuse, "/fail-errno" refuse with -EACCES.
+ * Counters in fake_stats (read by the test through dlsym) say which
+ * callouts ran.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -22,6 +41,7 @@
 #include <unistd.h>
 
 #include "env_real/tcmu_abi.h"
+#include "handler_fake.h"
 
 /* The plugin-facing API (tcmu_api.c provides it). */
 int tcmur_register_handler(struct tcmur_handler *h);
@@ -50,6 +70,8 @@ struct fake_stats {
 };
 struct fake_stats fake_stats;
 
+struct fake_ctl fake_ctl; /* handler_fake.h */
+
 struct fake_dev {
 	uint8_t *mem;
 	uint64_t size;
@@ -64,6 +86,8 @@ static int fake_open(struct tcmu_device *dev, bool reopen)
 	(void)reopen;
 	if (!cfg || !strcmp(cfg, "//fail"))
 		return -1;
+	if (!strcmp(cfg, "//fail-errno"))
+		return -13;
 	f = calloc(1, sizeof(*f));
 	f->size = tcmu_cfgfs_dev_get_info_u64(dev, "Size", &rc);
 	if (rc < 0 || f->size == 0)
@@ -236,6 +260,203 @@ static int fake_handle_cmd(struct tcmu_device *dev, struct tcmur_cmd *rcmd)
 	}
 }
 
+/* fakests: every callout answers fake_ctl.sts. */
+static void *fake_later_main(void *arg)
+{
+	struct fake_async *a = arg;
+
+	usleep(1000);
+	tcmur_cmd_complete(a->dev, a->cmd, fake_ctl.async_sts);
+	free(a);
+	return NULL;
+}
+
+static int fake_scripted(struct tcmu_device *dev, struct tcmur_cmd *cmd)
+{
+	struct fake_async *a;
+	pthread_t th;
+
+	__atomic_add_fetch(&fake_ctl.calls, 1, __ATOMIC_SEQ_CST);
+	if (fake_ctl.sts == TCMU_STS_MISCOMPARE && !fake_ctl.miscompare_no_info)
+		tcmu_sense_set_info(cmd->lib_cmd->sense_buf,
+				    fake_ctl.miscompare_at);
+	if (fake_ctl.sts != TCMU_STS_ASYNC_HANDLED)
+		return fake_ctl.sts;
+	a = calloc(1, sizeof(*a));
+	a->dev = dev;
+	a->cmd = cmd;
+	if (pthread_create(&th, NULL, fake_later_main, a) != 0) {
+		free(a);
+		return TCMU_STS_NO_RESOURCE;
+	}
+	pthread_detach(th);
+	return TCMU_STS_ASYNC_HANDLED;
+}
+
+static int fake_s_rw(struct tcmu_device *dev, struct tcmur_cmd *cmd,
+		     struct iovec *iov, size_t n, size_t len, off_t off)
+{
+	(void)iov;
+	(void)n;
+	(void)len;
+	(void)off;
+	return fake_scripted(dev, cmd);
+}
+
+static int fake_s_flush(struct tcmu_device *dev, struct tcmur_cmd *cmd)
+{
+	return fake_scripted(dev, cmd);
+}
+
+static int fake_s_unmap(struct tcmu_device *dev, struct tcmur_cmd *cmd,
+			uint64_t off, uint64_t len)
+{
+	fake_ctl.unmap_off = off;
+	fake_ctl.unmap_len = len;
+	return fake_scripted(dev, cmd);
+}
+
+static int fake_s_same(struct tcmu_device *dev, struct tcmur_cmd *cmd,
+		       uint64_t off, uint64_t len, struct iovec *iov, size_t n)
+{
+	(void)off;
+	(void)len;
+	fake_ctl.ws_iov_len = n ? iov[0].iov_len : 0;
+	return fake_scripted(dev, cmd);
+}
+
+static int fake_s_rw_caw(struct tcmu_device *dev, struct tcmur_cmd *cmd,
+			 uint64_t off, uint64_t len, struct iovec *iov,
+			 size_t n)
+{
+	(void)off;
+	(void)len;
+	(void)iov;
+	(void)n;
+	return fake_scripted(dev, cmd);
+}
+
+static bool fake_check_config(const char *cfgstring, char **reason)
+{
+	const char *cfg = strchr(cfgstring, '/');
+
+	if (cfg && !strcmp(cfg, "//refuse")) {
+		*reason = strdup("the fake refuses it");
+		return false;
+	}
+	return !cfg || strcmp(cfg, "//refuse-quietly");
+}
+
+/* fakeq: queues OK and ASYNC_HANDLED, answers the rest at once. */
+static int fake_q_rw(struct tcmu_device *dev, struct tcmur_cmd *cmd,
+		     struct iovec *iov, size_t n, size_t len, off_t off)
+{
+	struct fake_async *a;
+	pthread_t th;
+
+	__atomic_add_fetch(&fake_ctl.calls, 1, __ATOMIC_SEQ_CST);
+	if (fake_ctl.sts != TCMU_STS_OK &&
+	    fake_ctl.sts != TCMU_STS_ASYNC_HANDLED)
+		return fake_ctl.sts;
+	a = malloc(sizeof(*a));
+	*a = (struct fake_async){dev, cmd, fake_read, iov, n, len, off};
+	if (pthread_create(&th, NULL, fake_async_main, a) != 0) {
+		free(a);
+		return TCMU_STS_NO_RESOURCE;
+	}
+	pthread_detach(th);
+	return fake_ctl.sts;
+}
+
+/* fakebig: a device too large to hold, CDBs recorded. */
+static int fake_big_open(struct tcmu_device *dev, bool reopen)
+{
+	(void)dev;
+	(void)reopen;
+	return 0;
+}
+
+static void fake_big_close(struct tcmu_device *dev)
+{
+	(void)dev;
+}
+
+static int fake_big_cmd(struct tcmu_device *dev, struct tcmur_cmd *rcmd)
+{
+	(void)dev;
+	__atomic_add_fetch(&fake_ctl.calls, 1, __ATOMIC_SEQ_CST);
+	memcpy(fake_ctl.cdb, rcmd->lib_cmd->cdb, 16);
+	return TCMU_STS_OK;
+}
+
+static struct tcmur_handler fakests = {
+	.name = "fake, scripted",
+	.subtype = "fakests",
+	.check_config = fake_check_config,
+	.open = fake_open,
+	.close = fake_close,
+	.read = fake_s_rw,
+	.write = fake_s_rw,
+	.flush = fake_s_flush,
+	.unmap = fake_s_unmap,
+	.writesame = fake_s_same,
+	.caw = fake_s_rw_caw,
+	.nr_threads = 1,
+};
+
+static struct tcmur_handler fakeq = {
+	.name = "fake, queuing, scripted",
+	.subtype = "fakeq",
+	.open = fake_open,
+	.close = fake_close,
+	.read = fake_q_rw,
+	.write = fake_q_rw,
+	.nr_threads = 0,
+};
+
+static struct tcmur_handler fakebig = {
+	.subtype = "fakebig",
+	.open = fake_big_open,
+	.close = fake_big_close,
+	.handle_cmd = fake_big_cmd,
+	.nr_threads = 1,
+};
+
+static struct tcmur_handler fakemany = {
+	.name = "fake, many threads",
+	.subtype = "fakemany",
+	.open = fake_open,
+	.close = fake_close,
+	.read = fake_read,
+	.write = fake_write,
+	.nr_threads = 64,
+};
+
+static struct tcmur_handler fakenorw = {
+	.name = "fake, no I/O callouts",
+	.subtype = "fakenorw",
+	.open = fake_open,
+	.close = fake_close,
+};
+
+static struct tcmur_handler fakenowr = {
+	.name = "fake, read only",
+	.subtype = "fakenowr",
+	.open = fake_open,
+	.close = fake_close,
+	.read = fake_read,
+};
+
+static struct tcmur_handler fakeqcow = {
+	.name = "fake, as qcow",
+	.subtype = "qcow",
+	.open = fake_open,
+	.close = fake_close,
+	.read = fake_read,
+	.write = fake_write,
+	.nr_threads = 1,
+};
+
 static struct tcmur_handler fake = {
 	.name = "fake, blocking",
 	.subtype = "fake",
@@ -270,8 +491,13 @@ static struct tcmur_handler fakecmd = {
 
 int handler_init(void)
 {
-	if (tcmur_register_handler(&fake) < 0 ||
-	    tcmur_register_handler(&fakeasync) < 0)
-		return -1;
-	return tcmur_register_handler(&fakecmd);
+	struct tcmur_handler *all[] = {&fake,	  &fakeasync, &fakecmd,
+				       &fakests,  &fakeq,     &fakebig,
+				       &fakemany, &fakenorw,  &fakenowr,
+				       &fakeqcow};
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(*all); i++)
+		if (tcmur_register_handler(all[i]) < 0)
+			return -1;
+	return 0;
 }
