@@ -439,6 +439,12 @@ struct pend {
 	uint64_t epoch;
 	uint32_t sess;
 	uint8_t tmf_fn;
+	/* ABORT TASK: the task it names (labelled: never freed), and whether
+	 * that task's SCSI answer had arrived, in this session, when it was
+	 * sent; a SCSI op's own outcome once done (INI_DONE: answered) */
+	struct pend *tmf_ref;
+	bool tmf_ref_answered;
+	uint8_t outcome;
 	/* PR oracle: state at issue */
 	bool pr_alone, pr_known;
 	uint64_t pr_epoch, pr_issued;

@@ -622,6 +622,30 @@ static void oracle_task_aborted(struct runner *r, struct pend *p,
 	      p->a->name, p->verb, (unsigned long long)r->seed);
 }
 
+/*
+ * ABORT TASK of a task already answered (RFC 7143 §11.5.1): the target
+ * received it, so its CmdSN is behind ExpCmdSN, outside the window, and
+ * the answer must be "Task does not exist" -- not "Function complete",
+ * which is for a task it has, or for a CmdSN still inside the window (a
+ * command it must then consider received and never run).  Judged only
+ * for a task answered with a SCSI response, in the same session, before
+ * the TMF was sent.
+ */
+static void oracle_abort_task(struct runner *r, struct pend *p,
+			      const struct ini_op *op)
+{
+	if (op->outcome != INI_DONE || !p->tmf_ref_answered ||
+	    op->response == ISCSI_TMF_RSP_NO_TASK || r->against)
+		return;
+	failf(r, p->line,
+	      "oracle: %s's ABORT TASK of a task answered before it was sent "
+	      "(ITT 0x%08x, CmdSN %u, so outside the CmdSN window) got "
+	      "response %u; RFC 7143 §11.5.1 says \"Task does not exist\" "
+	      "(1) (seed %llu)",
+	      p->a->name, p->tmf_ref->itt, p->tmf_ref->cmdsn, op->response,
+	      (unsigned long long)r->seed);
+}
+
 void pend_done(void *arg, struct ini_op *op)
 {
 	struct pend *p = arg;
@@ -646,7 +670,10 @@ void pend_done(void *arg, struct ini_op *op)
 	if (op->kind == INI_OP_SCSI)
 		cmds_sanitize_watch(r, p, op);
 
+	if (p->kind == PK_TMF && p->tmf_fn == ISCSI_TMF_ABORT_TASK)
+		oracle_abort_task(r, p, op);
 	p->done = true;
+	p->outcome = (uint8_t)op->outcome;
 	p->op = NULL;
 	p->itt = op->itt;
 	p->cmdsn = op->cmdsn;

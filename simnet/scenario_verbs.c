@@ -185,6 +185,9 @@ static void issue_tmf(struct runner *r, struct actor *a, const char *verb,
 		}
 		op->ref_itt = q->op ? q->op->itt : q->itt;
 		op->ref_cmdsn = q->op ? q->op->cmdsn : q->cmdsn;
+		p->tmf_ref = q;
+		p->tmf_ref_answered = q->done && q->outcome == INI_DONE &&
+				      q->sess == a->sess && q->a == a;
 		op->lun = q->lun;
 		p->lun = q->lun;
 	} else if (strcmp(verb, "abort-task-set") == 0) {
