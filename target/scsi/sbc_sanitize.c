@@ -217,10 +217,12 @@ static bool san_check_cdb(struct scsi_cmd *cmd)
  * (6:5), OVERWRITE COUNT (4:0, not 0); bytes 2..3 INITIALIZATION PATTERN
  * LENGTH (1..block length, and within the list); then the pattern.  The
  * list itself is 5 .. block length + 4 bytes (an invalid CDB otherwise).
+ * Only checked here, on the command's reactor: the LU's sanitize state
+ * takes the list in san_start, once the operation is this command's (a
+ * SANITIZE that will be refused there must not touch a running one).
  */
-static bool san_parse_overwrite(struct scsi_cmd *cmd, uint16_t plen)
+static bool san_check_overwrite(struct scsi_cmd *cmd, uint16_t plen)
 {
-	struct scsi_sanitize *z = &cmd->lu->san;
 	uint32_t bs = cmd->lu->bs->block_size;
 	const uint8_t *p = cmd->buf;
 	uint16_t ilen;
@@ -240,12 +242,22 @@ static bool san_parse_overwrite(struct scsi_cmd *cmd, uint16_t plen)
 		scsi_fail_param(cmd, 2, -1);
 		return false;
 	}
+	ut_assert((p[0] & 0x1f) >= 1 && (p[0] & 0x1f) <= SAN_MAX_PASSES);
+	ut_assert(4u + ilen <= plen);
+	return true;
+}
+
+/* The checked OVERWRITE list (san_check_overwrite) into the LU's state. */
+static void san_take_overwrite(struct scsi_cmd *cmd)
+{
+	struct scsi_sanitize *z = &cmd->lu->san;
+	const uint8_t *p = cmd->buf;
+
+	ut_assert(z->active && cmd->buf != NULL);
 	z->invert = p[0] & 0x80;
 	z->passes_left = p[0] & 0x1f;
-	z->pattern_len = ilen;
+	z->pattern_len = get_be16(p + 2);
 	ut_assert(z->passes_left >= 1 && z->passes_left <= SAN_MAX_PASSES);
-	ut_assert(4u + z->pattern_len <= plen);
-	return true;
 }
 
 /* Fill the chunk buffer: the pattern repeated within every block. */
@@ -312,6 +324,8 @@ static enum scsi_rc san_start(struct scsi_cmd *cmd, uint8_t sa)
 		return SCSI_RC_DONE;
 	}
 	ut_assert(!z->in_io && z->waiter == NULL);
+	if (sa == SA_OVERWRITE)
+		san_take_overwrite(cmd);
 	if (sa == SA_OVERWRITE && !san_fill(cmd)) {
 		scsi_lu_lock(lu);
 		z->active = false;
@@ -396,7 +410,7 @@ enum scsi_rc sbc_sanitize(struct scsi_cmd *cmd)
 	}
 	if (!sbc_check_writable(cmd))
 		return SCSI_RC_DONE;
-	if (sa == SA_OVERWRITE && !san_parse_overwrite(cmd, plen))
+	if (sa == SA_OVERWRITE && !san_check_overwrite(cmd, plen))
 		return SCSI_RC_DONE;
 	if (sa == SA_EXIT_FAILURE_MODE) {
 		cmd->lu->san.failed = false;
