@@ -609,6 +609,14 @@ static void rx_simple_rsp(struct ini *ini, const struct iscsi_bhs *h,
 	op->response = h->b2;
 	op->rsp_opcode = h->opcode;
 	if (h->opcode == ISCSI_OP_TEXT_RSP) {
+		/* RFC 7143 §11.11.2: without C (Continue) a Text Response
+		 * ends a set of key=value pairs: its text ends with a NUL */
+		if (!(h->flags & ISCSI_TEXT_F_CONTINUE) && h->data_len > 0 &&
+		    data[h->data_len - 1] != '\0')
+			ini_violation(ini,
+				      "Text-Rsp without C ends inside a "
+				      "key=value pair (%u bytes, last 0x%02x)",
+				      h->data_len, data[h->data_len - 1]);
 		ini_text_acc_add(ini, data, h->data_len);
 		op->text_pieces++;
 		/* RFC 7143 §11.10.4: F=0 (with a TTT) means more to come, an
