@@ -335,12 +335,220 @@ static const struct bs_ops fref_ops = {
 	.close = fref_close,
 };
 
+/* ------------------------------------------------ held disks, opens */
+
+/* A held disk ("filename fake-hold:NAME", BS_FILE, at most 64 MiB,
+ * zeroed): its requests wait in one queue, oldest first, until the test
+ * completes them (fake_held_complete), so that a test can keep a
+ * command inside the target for as long as it likes.  Resizable up to
+ * 64 MiB. */
+struct fhold_disk {
+	struct bs_dev dev;
+	uint8_t *mem;
+	unsigned int queued;
+};
+
+#define FHOLD_MAX_BYTES (64ull << 20)
+#define FHOLD_MAX_REQS 256
+
+static bool fake_hold_disks_on;
+static unsigned int fhold_live;
+static struct bs_req *fhold_reqs[FHOLD_MAX_REQS];
+static struct fhold_disk *fhold_devs[FHOLD_MAX_REQS];
+static unsigned int fhold_nreqs;
+
+void fake_env_hold_disks(bool on)
+{
+	fake_hold_disks_on = on;
+}
+
+unsigned int fake_held_disks_live(void)
+{
+	return fhold_live;
+}
+
+unsigned int fake_held_pending(void)
+{
+	return fhold_nreqs;
+}
+
+static void fhold_submit(struct bs_dev *dev, struct bs_req *req)
+{
+	struct fhold_disk *d = dev->priv;
+
+	assert(req->offset_bytes + req->length_bytes <= dev->size_bytes);
+	assert(fhold_nreqs < FHOLD_MAX_REQS);
+	fhold_reqs[fhold_nreqs] = req;
+	fhold_devs[fhold_nreqs++] = d;
+	d->queued++;
+}
+
+unsigned int fake_held_complete(unsigned int n)
+{
+	unsigned int done = 0;
+
+	while (done < n && fhold_nreqs > 0) {
+		struct bs_req *req = fhold_reqs[0];
+		struct fhold_disk *d = fhold_devs[0];
+		uint64_t off = req->offset_bytes, left = req->length_bytes;
+
+		fhold_nreqs--;
+		memmove(fhold_reqs, fhold_reqs + 1,
+			fhold_nreqs * sizeof(*fhold_reqs));
+		memmove(fhold_devs, fhold_devs + 1,
+			fhold_nreqs * sizeof(*fhold_devs));
+		d->queued--;
+		/* a shrink waits for the requests that reach past it */
+		assert(off + left <= d->dev.size_bytes);
+		for (int i = 0; i < req->iovcnt && left > 0; i++) {
+			size_t k = req->iov[i].iov_len < left
+					   ? req->iov[i].iov_len
+					   : (size_t)left;
+
+			if (req->op == BS_OP_READ)
+				memcpy(req->iov[i].iov_base, d->mem + off, k);
+			else if (req->op == BS_OP_WRITE)
+				memcpy(d->mem + off, req->iov[i].iov_base, k);
+			off += k;
+			left -= k;
+		}
+		req->done(req, 0);
+		done++;
+	}
+	return done;
+}
+
+static int fhold_resize(struct bs_dev *dev, uint64_t size_bytes)
+{
+	struct fhold_disk *d = dev->priv;
+	uint8_t *m;
+
+	if (size_bytes > FHOLD_MAX_BYTES)
+		return -ENOSPC;
+	m = realloc(d->mem, size_bytes);
+	assert(m != NULL);
+	if (size_bytes > dev->size_bytes)
+		memset(m + dev->size_bytes, 0, size_bytes - dev->size_bytes);
+	d->mem = m;
+	dev->size_bytes = size_bytes;
+	return 0;
+}
+
+static void fhold_close(struct bs_dev *dev)
+{
+	struct fhold_disk *d = dev->priv;
+
+	/* the target closes a device only once its requests came back */
+	assert(d->queued == 0);
+	assert(fhold_live > 0);
+	fhold_live--;
+	free(d->mem);
+	free(d);
+}
+
+static const struct bs_ops fhold_ops = {
+	.submit = fhold_submit,
+	.close = fhold_close,
+	.resize = fhold_resize,
+};
+
+static int fhold_open(const struct bs_dev_params *p, struct bs_dev **out)
+{
+	struct fhold_disk *d;
+
+	if (p->size_bytes == 0 || p->size_bytes > FHOLD_MAX_BYTES)
+		return -EINVAL;
+	d = calloc(1, sizeof(*d));
+	assert(d != NULL);
+	d->mem = calloc(1, p->size_bytes);
+	assert(d->mem != NULL);
+	d->dev.ops = &fhold_ops;
+	d->dev.kind = BS_FILE;
+	d->dev.size_bytes = p->size_bytes;
+	d->dev.block_size = p->block_size ? p->block_size : 512;
+	d->dev.priv = d;
+	fhold_live++;
+	*out = &d->dev;
+	return 0;
+}
+
+/* Opens off the reactor: queued until the test answers them. */
+struct fopen_wait {
+	struct env *env;
+	struct bs_dev_params p;
+	char path[64];
+	env_disk_opened_fn done;
+	void *arg;
+};
+
+#define FOPEN_MAX 16
+
+static bool fake_async_opens_on;
+static struct fopen_wait fopen_waits[FOPEN_MAX];
+static unsigned int fopen_n;
+
+void fake_env_async_opens(bool on)
+{
+	fake_async_opens_on = on;
+	if (!on)
+		fopen_n = 0; /* never answered: the server was freed */
+}
+
+unsigned int fake_env_opens_pending(void)
+{
+	return fopen_n;
+}
+
+static int f_disk_open(struct env *e, const struct bs_dev_params *p,
+		       struct bs_dev **out);
+
+static int f_disk_open_async(struct env *e, const struct bs_dev_params *p,
+			     env_disk_opened_fn done, void *arg)
+{
+	struct fopen_wait *w;
+
+	if (!fake_async_opens_on || p->kind != BS_FILE || !p->path ||
+	    strncmp(p->path, "fake-", 5) != 0)
+		return -ENOTSUP;
+	/* a remote kind refusing at once (no such pool, say) */
+	if (strncmp(p->path, "fake-refuse:", 12) == 0)
+		return -EACCES;
+	assert(fopen_n < FOPEN_MAX);
+	assert(strlen(p->path) < sizeof(w->path));
+	w = &fopen_waits[fopen_n++];
+	w->env = e;
+	w->p = *p;
+	strcpy(w->path, p->path);
+	w->p.path = w->path;
+	w->done = done;
+	w->arg = arg;
+	return 0;
+}
+
+void fake_env_answer_open(int rc)
+{
+	struct fopen_wait w;
+	struct bs_dev *dev = NULL;
+
+	assert(fopen_n > 0);
+	w = fopen_waits[0];
+	w.p.path = w.path;
+	fopen_n--;
+	memmove(fopen_waits, fopen_waits + 1, fopen_n * sizeof(*fopen_waits));
+	if (rc == 0)
+		rc = f_disk_open(w.env, &w.p, &dev);
+	w.done(w.arg, rc, rc ? NULL : dev);
+}
+
 static int f_disk_open(struct env *e, const struct bs_dev_params *p,
 		       struct bs_dev **out)
 {
 	struct fref_disk *d;
 
 	(void)e;
+	if (fake_hold_disks_on && p->kind == BS_FILE && p->path &&
+	    strncmp(p->path, "fake-hold:", 10) == 0)
+		return fhold_open(p, out);
 	/* only where a test asked (the fuzzers' configurations never get
 	 * one), and small */
 	if (!fake_ref_disks_on || p->kind != BS_FILE || !p->path ||
@@ -460,6 +668,7 @@ static const struct env_ops fake_ops = {
 	.conn_set_more = f_set_more,
 	.conn_close = f_conn_close,
 	.disk_open = f_disk_open,
+	.disk_open_async = f_disk_open_async,
 	.state_put = f_state_put,
 	.state_get = f_state_get,
 	.random_u64 = f_random,

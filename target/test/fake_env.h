@@ -77,4 +77,22 @@ uint8_t fake_ref_byte(uint64_t off);
 unsigned int fake_refs_made(void);
 unsigned int fake_refs_live(void);
 
+/* Held disks: a device "filename fake-hold:NAME" (BS_FILE, at most
+ * 64 MiB, resizable) queues every request until the test completes it:
+ * fake_held_complete(n) completes the oldest n (returns how many).
+ * fake_held_disks_live(): held disks open; fake_held_pending(): requests
+ * waiting. */
+void fake_env_hold_disks(bool on);
+unsigned int fake_held_complete(unsigned int n);
+unsigned int fake_held_pending(void);
+unsigned int fake_held_disks_live(void);
+
+/* Opens off the reactor (env.h disk_open_async) of BS_FILE devices named
+ * "fake-...": queued until fake_env_answer_open(rc) answers the oldest
+ * (rc 0: opened as disk_open would; else that error); "fake-refuse:..."
+ * is refused at once with -EACCES.  Off (the default): -ENOTSUP. */
+void fake_env_async_opens(bool on);
+unsigned int fake_env_opens_pending(void);
+void fake_env_answer_open(int rc);
+
 #endif
