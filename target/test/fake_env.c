@@ -693,6 +693,23 @@ struct env *fake_env_new(void)
 	return e;
 }
 
+/* env.h: "Mutexes: NULL (and every operation a no-op) with one
+ * reactor": the same world without mutex operations. */
+static struct env_ops fake_ops_unlocked;
+
+struct env *fake_env_new_unlocked(void)
+{
+	struct env *e = fake_env_new();
+
+	fake_ops_unlocked = fake_ops;
+	fake_ops_unlocked.mutex_new = NULL;
+	fake_ops_unlocked.mutex_lock = NULL;
+	fake_ops_unlocked.mutex_unlock = NULL;
+	fake_ops_unlocked.mutex_free = NULL;
+	e->ops = &fake_ops_unlocked;
+	return e;
+}
+
 struct env *fake_env_new_reactors(struct env **second)
 {
 	struct env *e = fake_env_new();

@@ -30,6 +30,8 @@ struct fake_conn *fake_connect(struct env *e);
  * env_post() queues work that fake_env_advance() runs (before timers, in
  * order); mutexes abort on a nested or unbalanced lock. */
 struct env *fake_env_new_reactors(struct env **second);
+/* One reactor without mutex operations (env.h: mutex_new NULL). */
+struct env *fake_env_new_unlocked(void);
 /* Connect, the connection belonging to `reactor` (info.env). */
 struct fake_conn *fake_connect_on(struct env *e, struct env *reactor);
 /* The same through listener i (in listen order; its local address is
