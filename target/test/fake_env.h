@@ -83,11 +83,14 @@ unsigned int fake_refs_live(void);
  * 64 MiB, resizable) queues every request until the test completes it:
  * fake_held_complete(n) completes the oldest n (returns how many).
  * fake_held_disks_live(): held disks open; fake_held_pending(): requests
- * waiting. */
+ * waiting; a disk closed with requests waiting drops them. */
 void fake_env_hold_disks(bool on);
 unsigned int fake_held_complete(unsigned int n);
 unsigned int fake_held_pending(void);
 unsigned int fake_held_disks_live(void);
+/* Requests dropped unanswered by a close (a server freed with commands
+ * inside). */
+unsigned int fake_held_dropped(void);
 
 /* Opens off the reactor (env.h disk_open_async) of BS_FILE devices named
  * "fake-...": queued until fake_env_answer_open(rc) answers the oldest
