@@ -427,6 +427,12 @@ char *explore_generate(uint64_t seed)
 			    m.wc_off && i == 0 ? " write-cache=off" : "");
 			if (cg.thin[i])
 				out(&g, " thin");
+			/* a medium START STOP UNIT ejects and loads and
+			 * PREVENT ALLOW MEDIUM REMOVAL locks
+			 * (scenario_medium.c) */
+			cg.removable[i] = coin_cmd(&g, 25);
+			if (cg.removable[i])
+				out(&g, " removable");
 			/* a paced OVERWRITE runs long enough to be seen
 			 * running */
 			if (cg.on[CG_SANITIZE])

@@ -328,6 +328,29 @@ void explore_cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 			    a, lun);
 		break;
 	}
+	case CG_MEDIUM: {
+		/* the medium of a removable LU, when there is one: locked,
+		 * unlocked, ejected, loaded, and looked at (the medium
+		 * oracle, scenario_medium.c) */
+		unsigned int r = (unsigned int)rnd_cmd(g, 10);
+
+		for (unsigned int k = 1; k < c->nlun && !c->removable[lun]; k++)
+			if (c->removable[(lun + k) % c->nlun])
+				lun = (lun + k) % c->nlun;
+		if (r < 3)
+			out(g, "%s prevent lun=%u & expect any\n", a, lun);
+		else if (r < 5)
+			out(g, "%s prevent lun=%u off & expect any\n", a, lun);
+		else if (r < 7)
+			out(g, "%s start-stop lun=%u loej stop & expect any\n",
+			    a, lun);
+		else if (r < 9)
+			out(g, "%s start-stop lun=%u loej & expect any\n", a,
+			    lun);
+		else
+			out(g, "%s tur lun=%u & expect any\n", a, lun);
+		break;
+	}
 	case CG_SPC: {
 		unsigned int r = (unsigned int)rnd_cmd(g, 24);
 
@@ -371,8 +394,12 @@ void explore_cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 			out(g, "%s tur lun=%u & expect any\n", a, lun);
 			break;
 		case 8:
-			out(g, "%s start-stop lun=%u%s & expect any\n", a, lun,
-			    coin_cmd(g, 30) ? " immed" : "");
+			/* LOEJ ejects or loads a removable LU's medium
+			 * (scenario_medium.c judges it) */
+			out(g, "%s start-stop lun=%u%s%s%s & expect any\n", a,
+			    lun, coin_cmd(g, 30) ? " immed" : "",
+			    coin_cmd(g, 50) ? " loej" : "",
+			    coin_cmd(g, 50) ? " stop" : "");
 			break;
 		case 9:
 			out(g, "%s prevent lun=%u%s & expect any\n", a, lun,

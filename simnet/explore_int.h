@@ -110,19 +110,22 @@ enum {
 	CG_SANITIZE, /* SANITIZE */
 	CG_SPC,	     /* everything else the target reports */
 	CG_TMF,	     /* ABORT TASK SET, CLEAR TASK SET, TARGET RESET */
+	CG_MEDIUM,   /* PREVENT/ALLOW, START STOP LOEJ on removable LUs */
 	CG_N
 };
 
 static const char *const cg_names[CG_N] = {
-	"rw-variants", "caw",	     "write-same", "unmap", "orwrite", "verify",
-	"xcopy",       "lba-status", "sanitize",   "spc",   "tmf"};
+	"rw-variants", "caw",	 "write-same", "unmap",
+	"orwrite",     "verify", "xcopy",      "lba-status",
+	"sanitize",    "spc",	 "tmf",	       "medium"};
 
 struct cmdgen {
 	bool on[CG_N];
 	unsigned int pct; /* of the steps that get a command of these */
 	unsigned int nlun, lba_span, seq;
 	bool thin[8];
-	bool sim[8]; /* on the simulated disk (not mem or null) */
+	bool sim[8];	   /* on the simulated disk (not mem or null) */
+	bool removable[8]; /* `removable`: a medium to eject and lock */
 	bool all_sim;
 	uint32_t size_blocks[8];
 	bool resv, pr, tmf;

@@ -173,6 +173,7 @@ static int build_cfg(struct runner *r)
 		d->block_size = r->luns[i].bs;
 		d->read_only = r->luns[i].ro;
 		d->thin = r->luns[i].thin;
+		d->removable = r->luns[i].removable;
 		d->write_through = r->luns[i].wc_off_cfg;
 		d->sanitize_bytes_per_s = r->luns[i].sanitize_rate;
 		memcpy(d->t10_vendor_id, "UTARGET", 8);
@@ -300,6 +301,7 @@ void target_crash(struct runner *r)
 			model_crash(r->luns[i].m);
 		cmds_lun_reset_state(&r->luns[i]);
 		resv_reset(&r->luns[i]);
+		med_power_on(r, &r->luns[i]);
 		/* A PR OUT in flight may or may not have been applied. */
 		if (r->luns[i].pr_inflight > 0)
 			r->luns[i].pr.unknown = true;

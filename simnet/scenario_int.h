@@ -197,6 +197,20 @@ struct lun_st {
 	 * durable (0: as configured) */
 	uint64_t wc_off_since;
 	bool wc_off_cfg; /* write-cache=off as configured (at power on) */
+	/* removable medium oracle (scenario_medium.c): `removable`; the
+	 * medium 1 loaded, 0 ejected, -1 unknown; START STOP LOEJs in
+	 * flight, and actors (bits) whose LOEJ was dropped unanswered and
+	 * may still arrive; the actors whose current nexus prevents
+	 * removal, whether some other may (pv_unknown), PREVENTs in
+	 * flight and of unknown fate */
+	bool removable;
+	int med;
+	int med_inflight;
+	uint32_t med_limbo;
+	uint32_t pv_set;
+	bool pv_unknown;
+	int pv_inflight;
+	uint32_t pv_limbo;
 };
 
 /* A READ/WRITE... that passed the unit attention check while a condition
@@ -370,6 +384,9 @@ struct runner {
 	 * be told of the new nexus's conditions: they are judged there. */
 	uint32_t adding_lun;
 	int adding_li;
+	/* removable medium oracle: bumped by every PREVENT, reset, nexus
+	 * loss (pv) and every START STOP LOEJ (med) sent or answered */
+	uint64_t pv_epoch, med_epoch;
 };
 
 enum pkind {
@@ -501,6 +518,12 @@ struct pend {
 	 * many had been sent then */
 	bool ms_alone_at;
 	uint64_t ms_issued_at;
+	/* scenario_medium.c: its class, the epochs at its send, the medium
+	 * then (known: no LOEJ in flight) */
+	int med_class;
+	uint64_t pv_epoch, med_epoch;
+	bool med_known;
+	int med_at;
 	TAILQ_ENTRY(pend) link;
 };
 
@@ -705,6 +728,19 @@ void acl_scsi_done(struct runner *r, struct pend *p, struct ini_op *op);
 void acl_login_done(struct runner *r, struct pend *p, struct ini_op *op);
 void acl_text_oracle(struct runner *r, struct pend *p, const char *kvp);
 void pr_gen_power_on(struct lun_st *l);
+
+/* -------------------------------------------- scenario_medium.c */
+
+/* The removable medium oracle: a SCSI command sent (its LU known), its
+ * answer; nexus loss, resets, power on and a LUN's removal. */
+void med_sent(struct runner *r, struct pend *p, const struct ini_op *op);
+void med_oracle(struct runner *r, struct pend *p, struct ini_op *op);
+void med_nexus_loss(struct runner *r, struct actor *a);
+void med_power_on(struct runner *r, struct lun_st *l);
+void med_lun_gone(struct runner *r, struct lun_st *l);
+void med_reset_sent(struct runner *r, struct pend *p);
+void med_reset_done(struct runner *r, struct pend *p, struct lun_st *l);
+void med_reset_lost(struct runner *r, struct lun_st *l);
 
 /* ------------------------------------------------ scenario_ua.c */
 

@@ -146,6 +146,8 @@ struct lun_st *lun_find(struct runner *r, uint64_t lun)
 
 void resv_drop_holder(struct runner *r, struct actor *a)
 {
+	/* and its PREVENT ALLOW MEDIUM REMOVAL (scenario_medium.c) */
+	med_nexus_loss(r, a);
 	for (int i = 0; i < r->nluns; i++) {
 		struct lun_st *l = &r->luns[i];
 
@@ -514,6 +516,7 @@ static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 		return;
 	}
 	resv_note_nexus_loss(r);
+	med_oracle(r, p, op);
 	if (p->kind == PK_RESERVE || p->kind == PK_RELEASE) {
 		l->resv_inflight--;
 		/* Executed or not, we cannot tell: someone may hold it. */
@@ -706,6 +709,9 @@ void pend_done(void *arg, struct ini_op *op)
 			      r->luns[i].lun == p->lun)) &&
 			    acl_sees(r, p->a, &r->luns[i])) {
 				r->luns[i].resets_inflight--;
+				/* unanswered: it may have run, or may */
+				if (op->outcome != INI_DONE)
+					med_reset_lost(r, &r->luns[i]);
 				if (op->outcome == INI_DROPPED) {
 					r->luns[i].resets_limbo |= 1u
 								   << p->a->idx;
@@ -724,6 +730,7 @@ void pend_done(void *arg, struct ini_op *op)
 				    acl_sees(r, p->a, &r->luns[i])) {
 					bool raced = r->luns[i].resv_raced;
 
+					med_reset_done(r, p, &r->luns[i]);
 					resv_reset(&r->luns[i]);
 					/* a RESERVE answered while it ran
 					 * may hold the LU now, or not */

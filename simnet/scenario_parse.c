@@ -636,7 +636,7 @@ void decl_lun(struct runner *r, struct toks *t)
 	if (r->nluns == MAX_LUNS || t->n < 3 || !parse_u64(t->v[1], &n)) {
 		syntaxf(r,
 			"lun N DISK [size=16M] [block=512] [write-cache=off] "
-			"[ro] [thin] [backstore=sim|mem|null] "
+			"[ro] [thin] [removable] [backstore=sim|mem|null] "
 			"[sanitize-rate=BYTES]");
 		return;
 	}
@@ -652,6 +652,8 @@ void decl_lun(struct runner *r, struct toks *t)
 	l->wc_off_cfg = l->wc_off;
 	l->ro = has(t, "ro");
 	l->thin = has(t, "thin");
+	l->removable = has(t, "removable");
+	l->med = 1;
 	l->kind = BS_SIM;
 	if ((v = kv(t, "backstore")) && strcmp(v, "mem") == 0)
 		l->kind = BS_MEM;

@@ -26,7 +26,7 @@
  * iscsi_server_reconfigure(); the step waits for its answer.
  *
  *   target lun add N DISK [size=16M] [block=512|4096] [ro] [thin]
- *                         [write-cache=off]
+ *                         [removable] [write-cache=off]
  *   target lun remove N [drain=5s]
  *   target lun resize N SIZE
  *   target disable [force] | target enable
@@ -194,6 +194,7 @@ static void ctl_lun_add(struct runner *r, struct toks *t)
 	d.block_size = (uint32_t)u64_or(t, "block", 512, r);
 	d.read_only = has(t, "ro");
 	d.thin = has(t, "thin");
+	d.removable = has(t, "removable");
 	d.write_through = kv(t, "write-cache") &&
 			  strcmp(kv(t, "write-cache"), "off") == 0;
 	memcpy(d.t10_vendor_id, "UTARGET", 8);
@@ -248,6 +249,8 @@ static void ctl_lun_add(struct runner *r, struct toks *t)
 	l->size_bytes = d.size_bytes;
 	l->ro = d.read_only;
 	l->thin = d.thin;
+	l->removable = d.removable;
+	med_power_on(r, l); /* a new LU, its medium loaded */
 	l->wc_off = l->wc_off_cfg = d.write_through;
 	l->wc_off_since = 0;
 	l->removed = false;
@@ -320,6 +323,7 @@ static void ctl_lun_remove(struct runner *r, struct toks *t)
 		/* Its nexuses went: SPC-2 reservations with them, and the
 		 * conditions they had queued (a new nexus starts afresh). */
 		resv_reset(l);
+		med_lun_gone(r, l);
 		alua_lun_changed(r, l);
 		/* A sanitize running there was cancelled part way. */
 		cmds_sanitize_end(l, 2);

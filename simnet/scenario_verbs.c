@@ -157,6 +157,7 @@ static void issue_scsi(struct runner *r, struct actor *a, const char *verb,
 	if (cs != NULL)
 		op->cmdsn_delta = (int32_t)strtol(cs, NULL, 0);
 	spc_sent(r, p, op);
+	med_sent(r, p, op);
 	ua_scsi_sent(r, p, op);
 	alua_issue(r, p);
 	ini_scsi(a->ini, op);
@@ -204,6 +205,9 @@ static void issue_tmf(struct runner *r, struct actor *a, const char *verb,
 	    op->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET)
 		alua_reset_sent(r, p);
 	r->res->tmf_count[op->tmf_fn % SCN_STAT_TMFS]++;
+	if (op->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
+	    op->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET)
+		med_reset_sent(r, p);
 	for (int i = 0; i < r->nluns; i++)
 		if ((op->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
 		     (op->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET &&
