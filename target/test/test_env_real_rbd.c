@@ -491,12 +491,15 @@ static void rbd_cache_flushes_after_fua_writes(void **state)
 		io_sync(e, d, BS_OP_READ, BS_F_FUA, 0, sizeof(buf), buf), 0);
 	assert_int_equal(io_sync(e, d, BS_OP_WRITE, 0, 0, sizeof(buf), buf), 0);
 	assert_int_equal(s->flush, 1);
+	/* FUA on a flush: the flush once */
+	assert_int_equal(io_sync(e, d, BS_OP_FLUSH, BS_F_FUA, 0, 0, NULL), 0);
+	assert_int_equal(s->flush, 2);
 	/* the write fails: no flush, its error */
 	F.result(-EIO, 1, 0);
 	assert_int_equal(io_sync(e, d, BS_OP_WRITE, BS_F_FUA, 0, sizeof(buf),
 				 buf),
 			 -EIO);
-	assert_int_equal(s->flush, 1);
+	assert_int_equal(s->flush, 2);
 	/* the write lands, the flush fails: the request fails */
 	F.fail_call(FR_AIO_SUBMIT, -ETIMEDOUT, 1, 1);
 	assert_int_equal(io_sync(e, d, BS_OP_WRITE, BS_F_FUA, 0, sizeof(buf),
@@ -778,6 +781,16 @@ static void rbd_librbd_errors_reach_the_request(void **state)
 		F.result(results[i], 1, 0);
 		assert_int_equal(io_sync(e, d, BS_OP_WRITE, 0, 0, 4096, buf),
 				 results[i]);
+	}
+	/* -EILSEQ on a WRITE is its error, not a miscompare */
+	{
+		struct io_req r;
+
+		F.result(-EILSEQ, 1, 0);
+		io_prep(&r, e, BS_OP_WRITE, 0, 0, 4096, buf, 4096, false);
+		r.req.miscompare_bytes = 77;
+		assert_int_equal(io_run(e, d, &r), -EILSEQ);
+		assert_int_equal(r.req.miscompare_bytes, 77);
 	}
 	/* still serving */
 	assert_int_equal(io_sync(e, d, BS_OP_READ, 0, 0, 4096, buf), 0);
@@ -1207,6 +1220,51 @@ static void rbd_fenced_client_connects_again(void **state)
 	env_real_free(e);
 }
 
+/* Two requests fenced at once: both fail, the second normally finding
+ * the device already down; it connects again and serves. */
+static void rbd_two_fenced_requests_then_connected_again(void **state)
+{
+	struct env *e = rbd_env(UT_LOG_DEBUG);
+	struct bs_dev_params p = rbd_params();
+	struct fake_rbd_stats *s;
+	uint8_t a[512], b[512];
+	struct io_req r1, r2;
+	struct bs_dev *d;
+
+	(void)state;
+	F.reset(MIB, 0);
+	s = F.stats();
+	assert_int_equal(rbd_open(e, &p, &d), 0);
+	F.hold(true);
+	F.result(-ESHUTDOWN, 2, 0);
+	io_prep(&r1, e, BS_OP_READ, 0, 0, 512, a, 512, false);
+	io_prep(&r2, e, BS_OP_READ, 0, 512, 512, b, 512, false);
+	r1.stop_when_done = false;
+	d->ops->submit(d, &r1.req);
+	d->ops->submit(d, &r2.req);
+	F.hold(false);
+	F.release();
+	for (int i = 0; i < 300 && !(r1.done_calls && r2.done_calls); i++)
+		run_for_ms(e, 10);
+	assert_int_equal(r1.status, -ESHUTDOWN);
+	assert_int_equal(r2.status, -ESHUTDOWN);
+	if (!wait_for_log(e, "lun0: connected again", 3000))
+		fail_msg("not connected again:\n%s", log_buf);
+	/* each reconnection closed the image before */
+	assert_true(s->connects >= 2);
+	assert_int_equal(s->closes, s->connects - 1);
+	/* served again (a second reconnection may still be under way) */
+	for (int i = 0; i < 300; i++) {
+		if (io_sync(e, d, BS_OP_READ, 0, 0, 512, a) != -ENOTCONN)
+			break;
+		run_for_ms(e, 10);
+	}
+	assert_int_equal(io_sync(e, d, BS_OP_READ, 0, 0, 512, a), 0);
+	bs_close(d);
+	expect_library_clean();
+	env_real_free(e);
+}
+
 /* Closed while connecting again (the cluster does not answer): the
  * control thread gives up at once instead of trying on. */
 static void rbd_closed_while_connecting_again(void **state)
@@ -1363,6 +1421,20 @@ static void rbd_open_async_copies_its_parameters(void **state)
 	assert_string_equal(s->user, "client.async");
 	expect_log("lun0: opening off the reactor");
 	bs_close(o.dev);
+	/* without a name */
+	{
+		struct bs_dev_params p = rbd_params();
+
+		p.name = NULL;
+		o.calls = 0;
+		assert_int_equal(e->ops->disk_open_async(e, &p, on_opened, &o),
+				 0);
+		run_bounded(e);
+		assert_int_equal(o.calls, 1);
+		assert_int_equal(o.rc, 0);
+		expect_log("device: opening off the reactor");
+		bs_close(o.dev);
+	}
 	expect_library_clean();
 	env_real_free(e);
 }
@@ -1474,6 +1546,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(rbd_ats_miscompare_as_sense_data),
 		cmocka_unit_test(rbd_resize_reaches_the_host),
 		cmocka_unit_test(rbd_fenced_client_connects_again),
+		cmocka_unit_test(rbd_two_fenced_requests_then_connected_again),
 		cmocka_unit_test(rbd_closed_while_connecting_again),
 		cmocka_unit_test(rbd_close_with_requests_in_flight),
 		cmocka_unit_test(rbd_close_on_the_reactor_releases_off_it),

@@ -439,6 +439,83 @@ static void tcmu_callouts_and_refusals(void **state)
 	env_real_free(e);
 }
 
+/* The plugin's counters (handler_fake.c). */
+struct fake_stats {
+	int reads, writes, flushes, caws, cmds, async_done;
+	int opens, closes;
+};
+
+struct on_loop {
+	struct env *e;
+	struct bs_dev *d;
+	struct io_req r;
+	uint8_t buf[BS];
+};
+
+static void submit_on_loop(void *arg)
+{
+	struct on_loop *o = arg;
+
+	io_prep(&o->r, o->e, BS_OP_READ, 0, 0, BS, o->buf, BS);
+	o->d->ops->submit(o->d, &o->r.req);
+}
+
+/* FUA as the plugin left its write cache: off, a FUA write needs no
+ * flush; on, it is followed by one; FUA on a read or a flush adds none.
+ * More refusals before the plugin; a request submitted on the reactor
+ * completes there. */
+static void tcmu_fua_follows_the_plugins_write_cache(void **state)
+{
+	struct env *e = tcmu_env(UT_LOG_WARN, NULL);
+	struct bs_dev *nc = tcmu_open_ok(e, "fake/nocache");
+	struct bs_dev *d = tcmu_open_ok(e, "fake/mem");
+	struct fake_stats *st =
+		plugin_sym(plugin_dir, "handler_fake.so", "fake_stats");
+	struct on_loop *o = calloc(1, sizeof(*o));
+	uint8_t buf[2 * BS] = {0};
+	struct env_timer *t;
+	struct io_req r;
+	int flushes = st->flushes;
+
+	(void)state;
+	assert_false(nc->write_cache);
+	assert_true(d->write_cache);
+	assert_int_equal(io_sync(e, nc, BS_OP_WRITE, BS_F_FUA, 0, BS, buf), 0);
+	assert_int_equal(st->flushes, flushes);
+	assert_int_equal(io_sync(e, d, BS_OP_READ, BS_F_FUA, 0, BS, buf), 0);
+	assert_int_equal(io_sync(e, d, BS_OP_FLUSH, BS_F_FUA, 0, 0, NULL), 0);
+	assert_int_equal(st->flushes, flushes + 1);
+	assert_int_equal(io_sync(e, d, BS_OP_WRITE, BS_F_FUA, 0, BS, buf), 0);
+	assert_int_equal(st->flushes, flushes + 2);
+	/* a length not of whole blocks, an offset past the end, an
+	 * operation that does not exist */
+	io_prep(&r, e, BS_OP_READ, 0, 0, 100, buf, sizeof(buf));
+	assert_int_equal(io_run(e, d, &r), -EINVAL);
+	assert_int_equal(io_sync(e, d, BS_OP_READ, 0, MIB + BS, BS, buf),
+			 -EINVAL);
+	io_prep(&r, e, (enum bs_op)7, 0, 0, BS, buf, BS);
+	assert_int_equal(io_run(e, d, &r), -EINVAL);
+	/* more buffer pieces than the request needs: cut */
+	io_prep(&r, e, BS_OP_WRITE, 0, 0, BS, buf, BS);
+	r.iov[1] = (struct iovec){buf + BS, BS};
+	r.req.iovcnt = 2;
+	assert_int_equal(io_run(e, d, &r), 0);
+	/* on the reactor */
+	o->e = e;
+	o->d = d;
+	t = env_timer_new(e, submit_on_loop, o);
+	env_timer_arm(e, t, env_now_ns(e));
+	run_bounded(e);
+	assert_int_equal(o->r.done_calls, 1);
+	assert_int_equal(o->r.status, 0);
+	assert_true(o->r.on_reactor);
+	env_timer_free(e, t);
+	free(o);
+	bs_close(nc);
+	bs_close(d);
+	env_real_free(e);
+}
+
 /* A read-only tcmu LUN refuses writes as every backstore does: -EROFS
  * (DATA PROTECT), not a plugin's write error (MEDIUM ERROR); reads and
  * flushes go on. */
@@ -683,6 +760,8 @@ static void tcmu_open_refusals_say_why(void **state)
 		 "lun0: tcmu handler fakenorw: the plugin has neither "
 		 "read/write nor handle_cmd callouts"},
 		{"fakenowr/mem", -EINVAL, "neither read/write nor handle_cmd"},
+		{"fakenoopen/mem", -EINVAL,
+		 "neither read/write nor handle_cmd"},
 		{"fakests/refuse", -EINVAL,
 		 "configuration '/refuse' refused: the fake refuses it"},
 		{"fakests/refuse-quietly", -EINVAL,
@@ -705,6 +784,15 @@ static void tcmu_open_refusals_say_why(void **state)
 		assert_null(d);
 		expect_log(cases[i].why);
 	}
+	/* no path at all */
+	{
+		struct bs_dev_params p = {.kind = BS_TCMU, .name = "lun0"};
+		struct bs_dev *d;
+
+		log_clear();
+		assert_int_equal(e->ops->disk_open(e, &p, &d), -EINVAL);
+		expect_log("lun0: tcmu handler ?: expected HANDLER/CFGSTRING");
+	}
 	/* no name: the path names the device in the log */
 	{
 		struct bs_dev_params p = {.kind = BS_TCMU,
@@ -725,7 +813,7 @@ static void tcmu_open_refusals_say_why(void **state)
 static void tcmu_size_comes_from_the_image(void **state)
 {
 	char *dir = make_tmpdir();
-	char qcow[300], bad[300], plain[300], spec[700];
+	char qcow[300], bad[300], plain[300], raw[300], spec[700];
 	struct env *e = tcmu_env(UT_LOG_INFO, NULL);
 	uint8_t hdr[32] = {'Q', 'F', 'I', 0xfb};
 	struct bs_dev *d;
@@ -735,12 +823,17 @@ static void tcmu_size_comes_from_the_image(void **state)
 	snprintf(qcow, sizeof(qcow), "%s/vm.qcow2", dir);
 	snprintf(bad, sizeof(bad), "%s/bad.qcow2", dir);
 	snprintf(plain, sizeof(plain), "%s/disk.img", dir);
+	snprintf(raw, sizeof(raw), "%s/raw.qcow2", dir);
 	hdr[24 + 5] = 0x20; /* 2 MiB, big-endian at byte 24 */
 	fd = open(qcow, O_CREAT | O_WRONLY, 0600);
 	assert_int_equal(write(fd, hdr, sizeof(hdr)), sizeof(hdr));
 	close(fd);
 	fd = open(bad, O_CREAT | O_WRONLY, 0600);
 	assert_int_equal(write(fd, "QFI", 3), 3); /* short, no magic */
+	close(fd);
+	fd = open(raw, O_CREAT | O_WRONLY, 0600); /* 32 bytes, no magic */
+	assert_int_equal(write(fd, hdr + 4, 28), 28);
+	assert_int_equal(write(fd, "QFI!", 4), 4);
 	close(fd);
 	fd = open(plain, O_CREAT | O_WRONLY, 0600);
 	assert_int_equal(ftruncate(fd, (off_t)MIB), 0);
@@ -763,11 +856,11 @@ static void tcmu_size_comes_from_the_image(void **state)
 	bs_close(d);
 	/* nothing to read a size from */
 	{
-		const char *none[] = {bad, dir, "/nonexistent/x.img"};
+		const char *none[] = {bad, raw, dir, "/nonexistent/x.img"};
 
-		for (size_t i = 0; i < 3; i++) {
+		for (size_t i = 0; i < 4; i++) {
 			snprintf(spec, sizeof(spec), "%s%s",
-				 i == 0 ? "qcow" : "fake", none[i]);
+				 i < 2 ? "qcow" : "fake", none[i]);
 			log_clear();
 			assert_int_equal(tcmu_open_p(e, spec, 0, 512, false,
 						     &d),
@@ -837,13 +930,19 @@ static void tcmu_broken_plugins_are_refused_with_the_reason(void **state)
 		expect_log("lun0: tcmu handler zzz: cannot read "
 			   "/nonexistent-tcmu-dir: No such file or directory "
 			   "(apt-get install tcmu-runner)");
-		/* empty: the built-in directory (UT_TCMU_DIR) */
-		setenv("UTARGET_TCMU_DIR", "", 1);
-		log_clear();
-		assert_int_equal(tcmu_open_p(e, "zzz/x", MIB, BS, false, &d),
-				 -ENOENT);
-		expect_log("lun0: tcmu handler zzz: ");
-		assert_false(log_has("nonexistent-tcmu-dir"));
+		/* empty or unset: the built-in directory (UT_TCMU_DIR) */
+		for (int unset = 0; unset < 2; unset++) {
+			if (unset)
+				unsetenv("UTARGET_TCMU_DIR");
+			else
+				setenv("UTARGET_TCMU_DIR", "", 1);
+			log_clear();
+			assert_int_equal(tcmu_open_p(e, "zzz/x", MIB, BS, false,
+						     &d),
+					 -ENOENT);
+			expect_log("lun0: tcmu handler zzz: ");
+			assert_false(log_has("nonexistent-tcmu-dir"));
+		}
 	}
 	env_real_free(e);
 }
@@ -1160,6 +1259,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(tcmu_plugin_statuses_reach_the_request),
 		cmocka_unit_test(tcmu_callouts_and_refusals),
+		cmocka_unit_test(tcmu_fua_follows_the_plugins_write_cache),
 		cmocka_unit_test(tcmu_read_only_refuses_writes_with_erofs),
 		cmocka_unit_test(tcmu_queuing_plugin_answers_now_or_later),
 		cmocka_unit_test(tcmu_handle_cmd_gets_16_byte_cdbs_when_needed),

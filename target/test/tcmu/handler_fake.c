@@ -26,10 +26,12 @@
  *   fakemany   nr_threads 64 (more than a device runs)
  *   fakenorw   open only: no read/write, no handle_cmd
  *   fakenowr   read without write
+ *   fakenoopen no open callout
  *   qcow       the blocking fake under the name whose size utarget reads
  *              from a qcow2 header
  *
- * CFGSTRING "/fail" makes open refuse, "/fail-errno" refuse with -EACCES.
+ * CFGSTRING "/fail" makes open refuse, "/fail-errno" refuse with -EACCES,
+ * "/nocache" turn the write cache off.
  * Counters in fake_stats (read by the test through dlsym) say which
  * callouts ran.
  */
@@ -93,7 +95,8 @@ static int fake_open(struct tcmu_device *dev, bool reopen)
 	if (rc < 0 || f->size == 0)
 		return -22;
 	f->mem = calloc(1, f->size);
-	tcmu_dev_set_write_cache_enabled(dev, true);
+	/* "/nocache": a plugin that turns the write cache off */
+	tcmu_dev_set_write_cache_enabled(dev, strcmp(cfg, "//nocache") != 0);
 	tcmur_dev_set_private(dev, f);
 	__atomic_add_fetch(&fake_stats.opens, 1, __ATOMIC_SEQ_CST);
 	return 0;
@@ -447,6 +450,14 @@ static struct tcmur_handler fakenowr = {
 	.read = fake_read,
 };
 
+static struct tcmur_handler fakenoopen = {
+	.name = "fake, no open",
+	.subtype = "fakenoopen",
+	.close = fake_close,
+	.read = fake_read,
+	.write = fake_write,
+};
+
 static struct tcmur_handler fakeqcow = {
 	.name = "fake, as qcow",
 	.subtype = "qcow",
@@ -494,7 +505,7 @@ int handler_init(void)
 	struct tcmur_handler *all[] = {&fake,	  &fakeasync, &fakecmd,
 				       &fakests,  &fakeq,     &fakebig,
 				       &fakemany, &fakenorw,  &fakenowr,
-				       &fakeqcow};
+				       &fakeqcow, &fakenoopen};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(*all); i++)
 		if (tcmur_register_handler(all[i]) < 0)
