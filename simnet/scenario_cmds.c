@@ -459,10 +459,14 @@ static void build_xcopy(struct runner *r, struct pend *p, struct ini_op *op,
 		struct lun_st *s = lun_find(r, seg[i].sl),
 			      *d = lun_find(r, seg[i].dl);
 
-		ok = s != NULL && d != NULL && s->bs == d->bs && !d->ro &&
+		ok = s != NULL && d != NULL && s->bs == d->bs &&
 		     seg[i].n <= 0xffff && in_model(s, seg[i].slba, seg[i].n) &&
 		     in_model(d, seg[i].dlba, seg[i].n);
+		if (ok && d->ro)
+			p->xcopy_into_ro = true;
 	}
+	if (p->xcopy_into_ro)
+		ok = false; /* refused whole (SBC-4 §4.13): nothing moves */
 	for (int i = 0; i < ns && ok; i++) {
 		struct lun_st *s = lun_find(r, seg[i].sl),
 			      *d = lun_find(r, seg[i].dl);

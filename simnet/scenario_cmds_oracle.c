@@ -464,6 +464,16 @@ void cmds_oracle(struct runner *r, struct pend *p, struct ini_op *op)
 	case PK_XCOPY: {
 		int outcome = multi_outcome(op);
 
+		if (p->xcopy_into_ro && op->outcome == INI_DONE &&
+		    op->response == 0 && op->status == SCSI_STATUS_GOOD)
+			failf(r, p->line,
+			      "oracle: %s's EXTENDED COPY into a read-only LU "
+			      "was answered GOOD; a write-protected "
+			      "destination must end it with DATA PROTECT, "
+			      "WRITE PROTECTED (07/27/00) before any block "
+			      "moves (SBC-4 §4.13) (seed %llu)",
+			      p->a->name, (unsigned long long)r->seed);
+
 		if (outcome == 0) {
 			derive_ranges(p, false);
 		} else {

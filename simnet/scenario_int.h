@@ -504,6 +504,9 @@ struct pend {
 	/* scenario_cmds.c */
 	struct pend_range rg[PEND_RANGES];
 	int nrg;
+	/* EXTENDED COPY valid but for a destination LU that is read-only:
+	 * it must be refused (DATA PROTECT), never answered GOOD */
+	bool xcopy_into_ro;
 	uint64_t cmp_vid;  /* COMPARE AND WRITE, VERIFY: the compared value */
 	uint64_t data_vid; /* the value written (per block) */
 	uint8_t or_byte;   /* ORWRITE */
