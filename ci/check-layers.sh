@@ -47,7 +47,7 @@ check() {
 # target/iscsi/: the drawing at the top of iscsi_int.h.
 check iscsi \
 	"pdu crc32c text chap chap_hash acl pool" \
-	"conn" \
+	"conn conn_tx" \
 	"owed" \
 	"task" \
 	"tmf text_ffp" \

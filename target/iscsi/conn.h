@@ -1,6 +1,6 @@
 /*
- * conn.h — the connection layer (conn.c): one TCP connection's byte
- * streams.  Receive framing cuts the stream into PDUs; the transmit queue
+ * conn.h — the connection layer (conn.c, conn_tx.c): one TCP
+ * connection's byte streams.  Receive framing cuts the stream into PDUs; the transmit queue
  * sends PDUs built by the layers above.  It knows nothing of logins,
  * sessions or servers: it tells the layer that handles its PDUs (its
  * phase: login.c, then session.c) through struct iscsi_conn_phase, and
@@ -252,5 +252,10 @@ void iscsi_conn_owed_from(struct iscsi_conn *c, uint64_t since_ns);
 void iscsi_conn_fail_soon(struct iscsi_conn *c, const char *why);
 /* Return the data path's cached memory (at server free). */
 void iscsi_pools_drain(struct iscsi_reactor *r);
+
+/* Between conn.c and conn_tx.c: the flush timer's callback, and the
+ * queue freed unsent when the connection closes. */
+void iscsi_conn_flush_timer(void *arg);
+void iscsi_conn_tx_drop(struct iscsi_conn *c);
 
 #endif

@@ -36,8 +36,9 @@
  *              owed.c      liveness: the answers a session owes, and
  *                          RspTimeout
  *                 |  iscsi_conn_*(), iscsi_txpdu_*()
- *   connection conn.c      one TCP connection: receive framing, transmit
- *                          queue, keepalive (NOP-In), login clock
+ *   connection conn.c      one TCP connection: receive framing,
+ *                          keepalive (NOP-In), login clock, close
+ *              conn_tx.c   its transmit queue: PDUs built, queued, sent
  *                 |
  *   leaves     pdu.c crc32c.c  the wire format: BHS fields, digests
  *              text.c      key=value text and negotiation (RFC 7143 §6)
