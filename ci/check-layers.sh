@@ -49,7 +49,7 @@ check iscsi \
 	"pdu crc32c text chap chap_hash acl pool" \
 	"conn conn_tx" \
 	"owed" \
-	"task" \
+	"task task_rsp" \
 	"tmf text_ffp" \
 	"session" \
 	"login" \

@@ -31,8 +31,10 @@
  *              text_ffp.c  Text Requests in full feature phase
  *              tmf.c       task management (RFC 7143 §11.5)
  *              task.c      SCSI tasks: CmdSN order, immediate and
- *                          solicited Data-Out, R2Ts, execution, Data-In
- *                          and status (the data path)
+ *                          solicited Data-Out, R2Ts, execution (the
+ *                          data path)
+ *              task_rsp.c  a task's answer: Data-In sequences, status,
+ *                          residuals
  *              owed.c      liveness: the answers a session owes, and
  *                          RspTimeout
  *                 |  iscsi_conn_*(), iscsi_txpdu_*()
@@ -47,8 +49,9 @@
  *              pool.c      recycled buffers, tasks and PDUs
  *
  * Within the session layer, too, calls point down (session.c -> tmf.c and
- * text_ffp.c -> task.c -> owed.c); task.c and tmf.c tell session.c
- * through s->events.
+ * text_ffp.c -> task.c and task_rsp.c -> owed.c); task.c and tmf.c tell
+ * session.c through s->events.  task.c and task_rsp.c are one layer (a
+ * task runs, then is answered, then freed), as are conn.c and conn_tx.c.
  */
 #ifndef UT_ISCSI_INT_H
 #define UT_ISCSI_INT_H

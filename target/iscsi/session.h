@@ -269,6 +269,15 @@ void iscsi_task_dataout_pdu(struct iscsi_conn *c);
 bool iscsi_task_cmd_pdu_arriving(const struct iscsi_task *t);
 /* End a task that is not inside the SCSI layer, without a response. */
 void iscsi_task_abort_silently(struct iscsi_task *t);
+/* Move t to state to, one of the changes the diagram in task.c allows. */
+void iscsi_task_set_state(struct iscsi_task *t, enum iscsi_task_state to);
+
+/* -------------------------------------------------------- task_rsp.c */
+
+/* Answer t, once: Data-In (status collapsed into the last where it may
+ * be) and/or the SCSI Response; t is freed now if no queued PDU points
+ * into its buffer, else when the last one is sent. */
+void iscsi_task_respond(struct iscsi_task *t);
 
 /* ------------------------------------------------------------- tmf.c */
 

@@ -5,7 +5,8 @@
  * it against the task's R2Ts and points the connection at the task's
  * buffer, iscsi_task_dataout_pdu() counts it in, iscsi_task_progress()
  * solicits more or runs the task, scsi_cmd_exec() reaches the backstore,
- * task_scsi_done() gets it back and task_respond() queues the answer.
+ * task_scsi_done() gets it back and hands it to iscsi_task_respond()
+ * (task_rsp.c), which queues the answer.
  *
  * Task states:
  *
@@ -42,10 +43,6 @@
 static void task_exec(struct iscsi_task *t);
 static void task_fail_local(struct iscsi_task *t);
 static void task_scsi_done(struct scsi_cmd *cmd);
-static void task_respond(struct iscsi_task *t);
-static void send_data_in(struct iscsi_conn *c, struct iscsi_task *t,
-			 bool with_status);
-static void send_scsi_rsp(struct iscsi_conn *c, struct iscsi_task *t);
 
 /* The task state changes the diagram above allows; every change is
  * checked against them. */
@@ -64,7 +61,7 @@ static bool task_step_ok(enum iscsi_task_state from, enum iscsi_task_state to)
 	return false;
 }
 
-static void task_set_state(struct iscsi_task *t, enum iscsi_task_state to)
+void iscsi_task_set_state(struct iscsi_task *t, enum iscsi_task_state to)
 {
 	ut_assert(task_step_ok(t->state, to));
 	t->state = to;
@@ -127,7 +124,7 @@ static void sess_release_pending(struct iscsi_sess *s)
 			ut_assert(t->state == TASK_QUEUED);
 			ut_assert(!t->accepted);
 			TAILQ_REMOVE(&s->pending, t, pending_link);
-			task_set_state(t, TASK_RX_DATA);
+			iscsi_task_set_state(t, TASK_RX_DATA);
 			t->accepted = true;
 			s->exp_cmdsn++;
 			iscsi_task_progress(t);
@@ -473,7 +470,7 @@ void iscsi_task_cmd_pdu(struct iscsi_conn *c)
 		/* in the window (the header checked) and not its turn */
 		ut_assert(sna_lt(s->exp_cmdsn, h->cmdsn));
 		ut_assert(sna_le(h->cmdsn, s->max_cmdsn));
-		task_set_state(t, TASK_QUEUED);
+		iscsi_task_set_state(t, TASK_QUEUED);
 		TAILQ_INSERT_TAIL(&s->pending, t, pending_link);
 		return;
 	}
@@ -705,7 +702,7 @@ static void task_exec(struct iscsi_task *t)
 	ut_assert(t->fixed_status || t->cmd.dir != SCSI_DIR_WRITE ||
 		  t->data_received == t->edtl);
 	ut_assert(t->fixed_status || t->r2t_count == 0);
-	task_set_state(t, TASK_EXEC);
+	iscsi_task_set_state(t, TASK_EXEC);
 	if (t->fixed_status) {
 		task_fail_local(t);
 		return;
@@ -737,7 +734,7 @@ static void task_fail_local(struct iscsi_task *t)
 		t->cmd.sess = t->sess->scsi;
 		scsi_cmd_set_sense(&t->cmd, SK_ILLEGAL_REQUEST, 0x24, 0x00);
 	}
-	task_respond(t);
+	iscsi_task_respond(t);
 }
 
 static void task_scsi_done(struct scsi_cmd *cmd)
@@ -762,148 +759,8 @@ static void task_scsi_done(struct scsi_cmd *cmd)
 			iscsi_conn_kick(c);
 		return;
 	}
-	task_respond(t);
+	iscsi_task_respond(t);
 	iscsi_conn_kick(c);
-}
-
-/* ----------------------------------------------------------- responses */
-
-static void task_respond(struct iscsi_task *t)
-{
-	struct iscsi_conn *c = t->sess->conn;
-	bool collapse;
-
-	/* answered once; a read's data fits what the initiator expects
-	 * (the SCSI layer fills at most buf_cap = EDTL bytes) */
-	ut_assert(!t->responded);
-	ut_assert(t->cmd.dir != SCSI_DIR_READ || t->cmd.data_in_len <= t->edtl);
-	task_set_state(t, TASK_TX);
-	collapse = t->cmd.status == SCSI_STATUS_GOOD && t->cmd.sense_len == 0;
-	if (t->cmd.dir == SCSI_DIR_READ && t->cmd.data_in_len > 0) {
-		/* RFC 7143 §11.7.4: status may ride on the final Data-In
-		 * when there is no sense data. */
-		send_data_in(c, t, collapse);
-		if (!collapse && !c->closing)
-			send_scsi_rsp(c, t);
-	} else {
-		send_scsi_rsp(c, t);
-	}
-	iscsi_task_answered(t);
-	if (t->tx_refs == 0)
-		iscsi_task_free(t);
-}
-
-static void fill_residual(const struct iscsi_task *t, struct iscsi_bhs *h,
-			  uint8_t o_flag, uint8_t u_flag)
-{
-	const struct scsi_cmd *cmd = &t->cmd;
-	uint64_t moved = cmd->dir == SCSI_DIR_READ ? cmd->data_in_len
-						   : cmd->xfer_len;
-
-	ut_assert(cmd->dir != SCSI_DIR_READ || cmd->data_in_len <= t->edtl);
-
-	/* RFC 7143 §11.4.5: overflow when the command wanted more than the
-	 * initiator expected, underflow when less moved than expected. */
-	if (cmd->xfer_len > t->edtl) {
-		h->flags |= o_flag;
-		h->residual = (uint32_t)(cmd->xfer_len - t->edtl > UINT32_MAX
-						 ? UINT32_MAX
-						 : cmd->xfer_len - t->edtl);
-	} else if (moved < t->edtl) {
-		h->flags |= u_flag;
-		h->residual = (uint32_t)(t->edtl - moved);
-	}
-	/* what the SCSI layer was given of a write is what came in */
-	ut_assert(cmd->dir != SCSI_DIR_WRITE || cmd->data_out_len <= t->edtl);
-}
-
-static void send_data_in(struct iscsi_conn *c, struct iscsi_task *t,
-			 bool with_status)
-{
-	struct iscsi_sess *s = t->sess;
-	uint32_t len = t->cmd.data_in_len, off = 0, burst_left = s->p.max_burst;
-
-	ut_assert(len <= t->edtl);
-	ut_assert(t->state == TASK_TX);
-	/* a reference holds exactly the Data-In, and only where asked for */
-	ut_assert(!t->cmd.data_in_ref ||
-		  (t->cmd.data_in_ref_ok && !c->data_digest &&
-		   t->cmd.data_in_ref->length_bytes == len));
-	while (off < len) {
-		uint32_t seg = len - off;
-		struct iscsi_txpdu *p;
-		struct iscsi_bhs h = {0};
-		bool last;
-
-		if (seg > c->max_xmit_dsl)
-			seg = c->max_xmit_dsl;
-		if (seg > burst_left)
-			seg = burst_left;
-		last = off + seg == len;
-		/* RFC 7143 §11.7: a non-empty segment inside the buffer */
-		ut_assert(seg > 0);
-		ut_assert((uint64_t)off + seg <= t->cmd.buf_cap);
-		p = iscsi_txpdu_new(c, ISCSI_OP_DATA_IN);
-		if (!p)
-			return; /* iscsi_txpdu_new() closes the connection */
-		iscsi_txpdu_set_data(p,
-				     t->cmd.data_in_ref
-					     ? t->cmd.data_in_ref->mem + off
-					     : t->cmd.buf + off,
-				     seg, NULL);
-		p->task = t;
-		t->tx_refs++;
-		h.opcode = ISCSI_OP_DATA_IN;
-		burst_left -= seg;
-		if (last || burst_left == 0) {
-			h.flags |= ISCSI_FLAG_FINAL;
-			burst_left = s->p.max_burst;
-		}
-		h.lun = iscsi_lun_encode(t->cmd.lun);
-		h.itt = t->itt;
-		h.ttt = ISCSI_RESERVED_TAG;
-		h.data_sn = t->datain_sn++;
-		h.buffer_offset = off;
-		if (last && with_status) {
-			h.flags |= ISCSI_DATAIN_F_STATUS;
-			h.b3 = t->cmd.status;
-			h.stat_sn = c->stat_sn++;
-			fill_residual(t, &h, ISCSI_DATAIN_F_OVERFLOW,
-				      ISCSI_DATAIN_F_UNDERFLOW);
-		}
-		iscsi_sess_fill_sn(s, &h);
-		iscsi_conn_queue(c, p, &h);
-		off += seg;
-	}
-}
-
-static void send_scsi_rsp(struct iscsi_conn *c, struct iscsi_task *t)
-{
-	struct iscsi_txpdu *p = iscsi_txpdu_new(c, ISCSI_OP_SCSI_RSP);
-	struct iscsi_bhs h = {0};
-
-	ut_assert(t->state == TASK_TX);
-	ut_assert(t->cmd.sense_len <= SCSI_SENSE_MAX);
-	if (!p)
-		return; /* iscsi_txpdu_new() closes the connection */
-	if (t->cmd.sense_len) {
-		/* RFC 7143 §11.4.7.2: SenseLength, then the sense data */
-		put_be16(p->inl, t->cmd.sense_len);
-		memcpy(p->inl + 2, t->cmd.sense, t->cmd.sense_len);
-		iscsi_txpdu_set_data(p, p->inl, 2u + t->cmd.sense_len, NULL);
-	}
-	h.opcode = ISCSI_OP_SCSI_RSP;
-	h.flags = ISCSI_FLAG_FINAL;
-	h.b2 = 0; /* command completed at target */
-	h.b3 = t->cmd.status;
-	h.itt = t->itt;
-	h.stat_sn = c->stat_sn++;
-	h.exp_data_sn = t->datain_sn; /* ExpDataSN: Data-In PDUs sent */
-	if (t->cmd.dir != SCSI_DIR_NONE || t->edtl)
-		fill_residual(t, &h, ISCSI_RSP_F_OVERFLOW,
-			      ISCSI_RSP_F_UNDERFLOW);
-	iscsi_sess_fill_sn(t->sess, &h);
-	iscsi_conn_queue(c, p, &h);
 }
 
 /* ------------------------------------------------- ending a task early */
