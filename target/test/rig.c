@@ -271,14 +271,9 @@ uint16_t rig_login_plain(struct rig *r, const char *ini, const char *target)
 
 void rig_logout(struct rig *r)
 {
-	struct iscsi_bhs h = {0}, rsp;
+	struct iscsi_bhs rsp;
 
-	h.opcode = ISCSI_OP_LOGOUT_REQ;
-	h.immediate = true;
-	h.flags = ISCSI_FLAG_FINAL | ISCSI_LOGOUT_CLOSE_SESSION;
-	h.itt = ++r->itt;
-	h.w24 = r->cmdsn;
-	rig_send(r, &h, NULL, 0);
+	rig_logout_send(r);
 	rig_expect_pdu(r, ISCSI_OP_LOGOUT_RSP, &rsp, NULL);
 	assert_int_equal(rsp.b2, ISCSI_LOGOUT_RSP_OK);
 	assert_true(fake_conn_closed(r->c));
@@ -288,17 +283,11 @@ void rig_logout(struct rig *r)
 void rig_sendtargets(struct rig *r, const char *value, struct iscsi_kvlist *out)
 {
 	struct rig_text t = {0};
-	struct iscsi_bhs h = {0}, in;
+	struct iscsi_bhs in;
 	uint8_t *data = NULL;
 
 	rig_text_add(&t, "SendTargets", value);
-	h.opcode = ISCSI_OP_TEXT_REQ;
-	h.immediate = true;
-	h.flags = ISCSI_FLAG_FINAL;
-	h.itt = ++r->itt;
-	h.w20 = 0xffffffff; /* TTT */
-	h.w24 = r->cmdsn;
-	rig_send(r, &h, t.buf, (uint32_t)t.len);
+	rig_text_send(r, t.buf, (uint32_t)t.len);
 	assert_int_equal(fake_conn_pop_pdu(r->c, &in, &data), 0);
 	assert_int_equal(in.opcode, ISCSI_OP_TEXT_RSP);
 	/* SendTargets answers repeat keys (TargetName, TargetAddress), which
@@ -318,6 +307,86 @@ void rig_sendtargets(struct rig *r, const char *value, struct iscsi_kvlist *out)
 	free(data);
 	rig_text_free(&t);
 }
+
+/* ------------------------------------------------------- requests */
+
+void rig_nop_out(struct rig *r, const void *data, uint32_t len)
+{
+	struct iscsi_bhs h = {0};
+
+	h.opcode = ISCSI_OP_NOP_OUT;
+	h.immediate = true;
+	h.flags = ISCSI_FLAG_FINAL;
+	h.itt = ++r->itt;
+	h.ttt = ISCSI_RESERVED_TAG;
+	h.cmdsn = r->cmdsn;
+	rig_send(r, &h, data, len);
+}
+
+void rig_text_send(struct rig *r, const void *text, uint32_t len)
+{
+	struct iscsi_bhs h = {0};
+
+	h.opcode = ISCSI_OP_TEXT_REQ;
+	h.immediate = true;
+	h.flags = ISCSI_FLAG_FINAL;
+	h.itt = ++r->itt;
+	h.ttt = ISCSI_RESERVED_TAG;
+	h.cmdsn = r->cmdsn;
+	rig_send(r, &h, text, len);
+}
+
+void rig_tmf_send(struct rig *r, uint8_t fn, uint32_t rtt, uint32_t refcmdsn)
+{
+	struct iscsi_bhs h = {0};
+
+	h.opcode = ISCSI_OP_TMF_REQ;
+	h.immediate = true;
+	h.flags = ISCSI_FLAG_FINAL | fn;
+	h.lun = iscsi_lun_encode(0);
+	h.itt = ++r->itt;
+	h.ref_task_tag = rtt;
+	h.cmdsn = r->cmdsn;
+	h.ref_cmdsn = refcmdsn;
+	rig_send(r, &h, NULL, 0);
+}
+
+void rig_logout_send(struct rig *r)
+{
+	struct iscsi_bhs h = {0};
+
+	h.opcode = ISCSI_OP_LOGOUT_REQ;
+	h.immediate = true;
+	h.flags = ISCSI_FLAG_FINAL | ISCSI_LOGOUT_CLOSE_SESSION;
+	h.itt = ++r->itt;
+	h.cmdsn = r->cmdsn;
+	rig_send(r, &h, NULL, 0);
+}
+
+void rig_answer_r2t(struct rig *r, const struct iscsi_bhs *r2t,
+		    const uint8_t *data)
+{
+	static const uint8_t zeros[1024];
+	uint32_t len = r2t->desired_length, off = r2t->buffer_offset;
+	struct iscsi_bhs h;
+
+	for (uint32_t done = 0, sn = 0; done < len; sn++) {
+		uint32_t n = len - done > 1024 ? 1024 : len - done;
+
+		memset(&h, 0, sizeof(h));
+		h.opcode = ISCSI_OP_DATA_OUT;
+		h.flags = done + n == len ? ISCSI_FLAG_FINAL : 0;
+		h.lun = iscsi_lun_encode(0);
+		h.itt = r2t->itt;
+		h.ttt = r2t->ttt;
+		h.data_sn = sn;
+		h.buffer_offset = off + done;
+		rig_send(r, &h, data ? data + off + done : zeros, n);
+		done += n;
+	}
+}
+
+/* ------------------------------------------------------------ SCSI */
 
 void rig_scsi_send(struct rig *r, uint64_t lun, const uint8_t *cdb,
 		   uint8_t flags, uint32_t edtl, const void *imm,

@@ -2,8 +2,9 @@
  * rig.h — the iSCSI test rig (rig.c): a whole target in the fake
  * environment (fake_env.h), built from an scst.conf text or from the
  * embedded default, with the test playing the initiator PDU by PDU:
- * logins (with text continuation), SendTargets, SCSI commands with
- * immediate data, Data-In collection, Logout.  Used by test_seam.c,
+ * logins (with text continuation), SendTargets, NOP-Out, Text, TMF and
+ * Logout requests, SCSI commands with immediate data, the Data-Out an
+ * R2T asks for, Data-In collection.  Used by test_seam.c, test_oom.c,
  * test_login.c, test_chap.c, test_acl.c and test_reactors.c.
  *
  * Every log line the target writes (at TRACE level) is kept in r->log so
@@ -106,6 +107,25 @@ void rig_logout(struct rig *r);
 /* SendTargets=value in the session's Text exchange; the answer's keys. */
 void rig_sendtargets(struct rig *r, const char *value,
 		     struct iscsi_kvlist *out);
+
+/* -------------------------------------------------------- requests */
+
+/* Requests whose answer is left to the test.  Each takes the next ITT
+ * (++r->itt) and, sent immediate, carries CmdSN r->cmdsn. */
+/* A NOP-Out ping (TTT 0xffffffff) with len bytes of data. */
+void rig_nop_out(struct rig *r, const void *data, uint32_t len);
+/* A final Text Request (TTT 0xffffffff) carrying len bytes of text. */
+void rig_text_send(struct rig *r, const void *text, uint32_t len);
+/* A Task Management Function Request fn on LUN 0 for the task rtt
+ * (ISCSI_RESERVED_TAG: none), RefCmdSN refcmdsn. */
+void rig_tmf_send(struct rig *r, uint8_t fn, uint32_t rtt, uint32_t refcmdsn);
+/* A Logout Request that closes the session. */
+void rig_logout_send(struct rig *r);
+/* The Data-Out an R2T asks for, in PDUs of at most 1024 bytes, DataSN
+ * from 0: the bytes of data at the R2T's buffer offset (data holds the
+ * whole transfer), or zeros when data is NULL. */
+void rig_answer_r2t(struct rig *r, const struct iscsi_bhs *r2t,
+		    const uint8_t *data);
 
 /* ------------------------------------------------------------ SCSI */
 

@@ -362,3 +362,44 @@ void cdb_caw(uint8_t *cdb, uint64_t lba, uint8_t n)
 	put_be64(cdb + 2, lba);
 	cdb[13] = n;
 }
+
+/* ------------------------------------------- reservations (test_pr*) */
+
+struct scsi_sess *sess_named(struct fx *f, const char *name, uint8_t isid0,
+			     uint16_t rtp)
+{
+	struct scsi_nexus_id id = {0};
+	struct scsi_sess *s;
+
+	snprintf(id.initiator_name, sizeof(id.initiator_name), "%s", name);
+	id.isid[0] = isid0;
+	id.rel_tgt_port_id = rtp;
+	s = scsi_sess_new(&stub_env, &id);
+	assert_int_equal(scsi_sess_map(s, 0, f->lu, false), 0);
+	scsi_ua_clear(s->lun_map[0]);
+	return s;
+}
+
+struct scsi_cmd *prout(struct fx *f, struct scsi_sess *s, uint8_t sa,
+		       uint8_t type, uint64_t key, uint64_t sark, uint8_t flags)
+{
+	uint8_t cdb[10] = {0x5f, sa, type};
+
+	put_be32(cdb + 5, 24);
+	memset(f->buf, 0, 24);
+	put_be64(f->buf, key);
+	put_be64(f->buf + 8, sark);
+	f->buf[20] = flags;
+	return run_on(f, s, 0, cdb, 10, 24, 24);
+}
+
+uint32_t put_tid(uint8_t *t, const char *s)
+{
+	uint32_t n = (uint32_t)strlen(s) + 1, len = (n + 3) & ~3u;
+
+	memset(t, 0, 4 + len);
+	t[0] = 0x40 | 5;
+	put_be16(t + 2, (uint16_t)len);
+	memcpy(t + 4, s, n);
+	return 4 + len;
+}

@@ -100,4 +100,18 @@ void cdb_caw(uint8_t *cdb, uint64_t lba, uint8_t n);
 /* n bytes of a pattern derived from seed. */
 void fill(uint8_t *p, size_t n, uint8_t seed);
 
+/* ------------------------------------------- reservations (test_pr*) */
+
+/* A session of initiator name (ISID byte 0 isid0, relative target port
+ * rtp) with f's LU as LUN 0, its power-on unit attention cleared. */
+struct scsi_sess *sess_named(struct fx *f, const char *name, uint8_t isid0,
+			     uint16_t rtp);
+/* PERSISTENT RESERVE OUT with the basic 24-byte parameter list. */
+struct scsi_cmd *prout(struct fx *f, struct scsi_sess *s, uint8_t sa,
+		       uint8_t type, uint64_t key, uint64_t sark,
+		       uint8_t flags);
+/* An iSCSI TransportID (SPC-4 §7.6.4.6) of string s, padded to 4;
+ * returns its length. */
+uint32_t put_tid(uint8_t *t, const char *s);
+
 #endif

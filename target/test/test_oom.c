@@ -32,6 +32,8 @@
 #define TGT "iqn.2026-11.org.utarget:oom"
 #define INI "iqn.2026-11.org.test:oom"
 
+static const char sendtargets_all[] = "SendTargets=All";
+
 static const char conf[] = "HANDLER vdisk_mem {\n DEVICE d0 { size 4M }\n}\n"
 			   "TARGET_DRIVER iscsi {\n"
 			   " TARGET " TGT " {\n  LUN 0 d0\n }\n"
@@ -131,75 +133,6 @@ static void expect_closed_and_clean(struct rig *r)
 	assert_int_equal(st.owed, 0);
 }
 
-static void send_nop_ping(struct rig *r)
-{
-	struct iscsi_bhs h = {0};
-
-	h.opcode = ISCSI_OP_NOP_OUT;
-	h.immediate = true;
-	h.flags = ISCSI_FLAG_FINAL;
-	h.itt = ++r->itt;
-	h.w20 = ISCSI_RESERVED_TAG;
-	h.w24 = r->cmdsn;
-	rig_send(r, &h, "ping", 4);
-}
-
-static void send_text_sendtargets(struct rig *r)
-{
-	static const char text[] = "SendTargets=All";
-	struct iscsi_bhs h = {0};
-
-	h.opcode = ISCSI_OP_TEXT_REQ;
-	h.immediate = true;
-	h.flags = ISCSI_FLAG_FINAL;
-	h.itt = ++r->itt;
-	h.w20 = ISCSI_RESERVED_TAG;
-	h.w24 = r->cmdsn;
-	rig_send(r, &h, text, sizeof(text));
-}
-
-static void send_abort_task(struct rig *r, uint32_t ref_itt)
-{
-	struct iscsi_bhs h = {0};
-
-	h.opcode = ISCSI_OP_TMF_REQ;
-	h.immediate = true;
-	h.flags = ISCSI_FLAG_FINAL | ISCSI_TMF_ABORT_TASK;
-	h.lun = iscsi_lun_encode(0);
-	h.itt = ++r->itt;
-	h.w20 = ref_itt;
-	h.w24 = r->cmdsn;
-	h.w32 = r->cmdsn - 1; /* RefCmdSN */
-	rig_send(r, &h, NULL, 0);
-}
-
-static void send_scsi(struct rig *r, const uint8_t *cdb, uint8_t flags,
-		      uint32_t edtl, const void *imm, uint32_t imm_len)
-{
-	struct iscsi_bhs h = {0};
-
-	h.opcode = ISCSI_OP_SCSI_CMD;
-	h.flags = ISCSI_FLAG_FINAL | SCSI_TASK_SIMPLE | flags;
-	h.lun = iscsi_lun_encode(0);
-	h.itt = ++r->itt;
-	h.w20 = edtl;
-	h.w24 = r->cmdsn++;
-	memcpy(h.cdb, cdb, 16);
-	rig_send(r, &h, imm, imm_len);
-}
-
-static void send_logout(struct rig *r)
-{
-	struct iscsi_bhs h = {0};
-
-	h.opcode = ISCSI_OP_LOGOUT_REQ;
-	h.immediate = true;
-	h.flags = ISCSI_FLAG_FINAL | ISCSI_LOGOUT_CLOSE_SESSION;
-	h.itt = ++r->itt;
-	h.w24 = r->cmdsn;
-	rig_send(r, &h, NULL, 0);
-}
-
 /* ---------------------------------------------------- one PDU each */
 
 /* RFC 7143 §11.18: a NOP-Out with a valid ITT asks for a NOP-In.  Before
@@ -213,7 +146,7 @@ static void nop_in_without_memory_closes_the_connection(void **state)
 	drain_pools(r);
 	oom_on = true;
 	oom_size = sizeof(struct iscsi_txpdu);
-	send_nop_ping(r);
+	rig_nop_out(r, "ping", 4);
 	oom_off();
 	assert_true(oom_failed > 0);
 	expect_closed_and_clean(r);
@@ -229,7 +162,7 @@ static void tmf_response_without_memory_closes_the_connection(void **state)
 	drain_pools(r);
 	oom_on = true;
 	oom_size = sizeof(struct iscsi_txpdu);
-	send_abort_task(r, 0x4242);
+	rig_tmf_send(r, ISCSI_TMF_ABORT_TASK, 0x4242, r->cmdsn - 1);
 	oom_off();
 	assert_true(oom_failed > 0);
 	expect_closed_and_clean(r);
@@ -245,7 +178,7 @@ static void text_response_without_memory_closes_the_connection(void **state)
 	drain_pools(r);
 	oom_on = true;
 	oom_size = sizeof(struct iscsi_txpdu);
-	send_text_sendtargets(r);
+	rig_text_send(r, sendtargets_all, sizeof(sendtargets_all));
 	oom_off();
 	assert_true(oom_failed > 0);
 	expect_closed_and_clean(r);
@@ -267,7 +200,7 @@ static void data_in_without_memory_closes_and_frees_the_task(void **state)
 	drain_pools(r);
 	oom_on = true;
 	oom_size = sizeof(struct iscsi_txpdu);
-	send_scsi(r, cdb, ISCSI_CMD_F_READ, 8 * 512, NULL, 0);
+	rig_scsi_send(r, 0, cdb, ISCSI_CMD_F_READ, 8 * 512, NULL, 0);
 	oom_off();
 	assert_true(oom_failed > 0);
 	expect_closed_and_clean(r);
@@ -370,31 +303,34 @@ static void every_failed_allocation_answers_or_closes(void **state)
 		rig_tur(r, 0, &(struct rig_scsi){0});
 		drain_pools(r);
 		oom_countdown = n;
-		send_scsi(r, tur, 0, 0, NULL, 0);
+		rig_scsi_send(r, 0, tur, 0, 0, NULL, 0);
 		up = answered(r, r->itt, ISCSI_OP_SCSI_RSP);
 		if (up) {
-			send_scsi(r, wr, ISCSI_CMD_F_WRITE, sizeof(data), data,
-				  sizeof(data));
+			rig_scsi_send(r, 0, wr, ISCSI_CMD_F_WRITE, sizeof(data),
+				      data, sizeof(data));
 			up = answered(r, r->itt, ISCSI_OP_SCSI_RSP);
 		}
 		if (up) {
-			send_scsi(r, rd, ISCSI_CMD_F_READ, 8 * 512, NULL, 0);
+			rig_scsi_send(r, 0, rd, ISCSI_CMD_F_READ, 8 * 512, NULL,
+				      0);
 			up = answered(r, r->itt, ISCSI_OP_DATA_IN);
 		}
 		if (up) {
-			send_nop_ping(r);
+			rig_nop_out(r, "ping", 4);
 			up = answered(r, r->itt, ISCSI_OP_NOP_IN);
 		}
 		if (up) {
-			send_text_sendtargets(r);
+			rig_text_send(r, sendtargets_all,
+				      sizeof(sendtargets_all));
 			up = answered(r, r->itt, ISCSI_OP_TEXT_RSP);
 		}
 		if (up) {
-			send_abort_task(r, 0x4242);
+			rig_tmf_send(r, ISCSI_TMF_ABORT_TASK, 0x4242,
+				     r->cmdsn - 1);
 			up = answered(r, r->itt, ISCSI_OP_TMF_RSP);
 		}
 		if (up) {
-			send_logout(r);
+			rig_logout_send(r);
 			up = answered(r, r->itt, ISCSI_OP_LOGOUT_RSP);
 			fake_env_advance(r->env, 0);
 		}
@@ -704,7 +640,7 @@ static void every_failed_allocation_of_a_login_answers_or_closes(void **state)
 					    ISCSI_STAGE_FULL_FEATURE, &op);
 		up = status == 0 && !fake_conn_closed(r->c);
 		if (up) {
-			send_scsi(r, tur, 0, 0, NULL, 0);
+			rig_scsi_send(r, 0, tur, 0, 0, NULL, 0);
 			up = answered(r, r->itt, ISCSI_OP_SCSI_RSP);
 		}
 		left = oom_countdown; /* > 0: the n-th allocation never came */
@@ -862,8 +798,8 @@ every_failed_allocation_of_scsi_commands_answers_or_closes(void **state)
 			memcpy(data, c->data, sizeof(c->data));
 			if (getenv("OOM_DEBUG"))
 				fprintf(stderr, "command: %s\n", c->what);
-			send_scsi(r, c->cdb, c->flags, c->edtl,
-				  c->data_len ? data : NULL, c->data_len);
+			rig_scsi_send(r, 0, c->cdb, c->flags, c->edtl,
+				      c->data_len ? data : NULL, c->data_len);
 			up = answered(r, r->itt,
 				      (c->flags & ISCSI_CMD_F_READ)
 					      ? ISCSI_OP_DATA_IN
@@ -874,7 +810,7 @@ every_failed_allocation_of_scsi_commands_answers_or_closes(void **state)
 		if (!up)
 			closed++;
 		else
-			send_logout(r),
+			rig_logout_send(r),
 				up = answered(r, r->itt, ISCSI_OP_LOGOUT_RSP);
 		fake_env_advance(r->env, 0);
 		iscsi_server_get_stats(r->srv, &st);

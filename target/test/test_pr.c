@@ -19,24 +19,10 @@
 
 /* -------------------------------------------- SPC-2 RESERVE/RELEASE */
 
-static struct scsi_sess *sess2(struct fx *f, const char *name, uint8_t isid0)
-{
-	struct scsi_nexus_id id = {0};
-	struct scsi_sess *s;
-
-	snprintf(id.initiator_name, sizeof(id.initiator_name), "%s", name);
-	id.isid[0] = isid0;
-	id.rel_tgt_port_id = 1;
-	s = scsi_sess_new(&stub_env, &id);
-	assert_int_equal(scsi_sess_map(s, 0, f->lu, false), 0);
-	scsi_ua_clear(s->lun_map[0]);
-	return s;
-}
-
 static void reserve6_conflicts_other_nexus_until_release(void **state)
 {
 	struct fx *f = *state;
-	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0);
+	struct scsi_sess *s2 = sess_named(f, "iqn.x:b", 0, 1);
 	uint8_t res[6] = {0x16}, rel[6] = {0x17}, tur[6] = {0}, inq[6];
 	struct scsi_cmd *c;
 
@@ -61,7 +47,7 @@ static void reserve6_conflicts_other_nexus_until_release(void **state)
 static void reserve6_is_released_by_nexus_loss_and_lu_reset(void **state)
 {
 	struct fx *f = *state;
-	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0);
+	struct scsi_sess *s2 = sess_named(f, "iqn.x:b", 0, 1);
 	uint8_t res10[10] = {0x56}, tur[6] = {0};
 
 	expect_good(run_on(f, s2, 0, res10, 10, 0, 0));
@@ -70,7 +56,7 @@ static void reserve6_is_released_by_nexus_loss_and_lu_reset(void **state)
 	scsi_sess_free(s2);
 	expect_good(run(f, tur, 6, 0, 0));
 	expect_good(run(f, res10, 10, 0, 0));
-	s2 = sess2(f, "iqn.x:b", 0);
+	s2 = sess_named(f, "iqn.x:b", 0, 1);
 	assert_int_equal(run_on(f, s2, 0, tur, 6, 0, 0)->status,
 			 SCSI_STATUS_RESERVATION_CONFLICT);
 	assert_int_equal(scsi_tmf_lu_reset(s2, 0, NULL), 0);
@@ -84,20 +70,6 @@ static void reserve6_is_released_by_nexus_loss_and_lu_reset(void **state)
 }
 
 /* ------------------------------------------- persistent reservations */
-
-static struct scsi_cmd *prout(struct fx *f, struct scsi_sess *s, uint8_t sa,
-			      uint8_t type, uint64_t key, uint64_t sark,
-			      uint8_t flags)
-{
-	uint8_t cdb[10] = {0x5f, sa, type};
-
-	put_be32(cdb + 5, 24);
-	memset(f->buf, 0, 24);
-	put_be64(f->buf, key);
-	put_be64(f->buf + 8, sark);
-	f->buf[20] = flags;
-	return run_on(f, s, 0, cdb, 10, 24, 24);
-}
 
 static struct scsi_cmd *prin(struct fx *f, struct scsi_sess *s, uint8_t sa,
 			     uint16_t alloc)
@@ -201,7 +173,7 @@ static void pr_reservation_types_block_what_spc4_says(void **state)
 		{7, true, true, true, false},  {8, true, true, false, false},
 	};
 	struct fx *f = *state;
-	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0);
+	struct scsi_sess *s2 = sess_named(f, "iqn.x:b", 0, 1);
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		const struct access_row *r = &rows[i];
@@ -231,7 +203,7 @@ static void pr_reservation_types_block_what_spc4_says(void **state)
 static void pr_reserve_by_other_nexus_conflicts(void **state)
 {
 	struct fx *f = *state;
-	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0);
+	struct scsi_sess *s2 = sess_named(f, "iqn.x:b", 0, 1);
 
 	expect_good(prout(f, f->sess, 6, 0, 0, 0x1, 0));
 	expect_good(prout(f, s2, 6, 0, 0, 0x2, 0));
@@ -255,7 +227,7 @@ static void pr_reserve_by_other_nexus_conflicts(void **state)
 static void pr_preempt_removes_registration_and_bumps_generation(void **state)
 {
 	struct fx *f = *state;
-	struct scsi_sess *s2 = sess2(f, "iqn.x:a", 1); /* same name */
+	struct scsi_sess *s2 = sess_named(f, "iqn.x:a", 1, 1); /* same name */
 	uint8_t tur[6] = {0};
 	uint32_t gen;
 
@@ -284,7 +256,7 @@ static void pr_preempt_removes_registration_and_bumps_generation(void **state)
 static void pr_preempt_takes_the_reservation(void **state)
 {
 	struct fx *f = *state;
-	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0);
+	struct scsi_sess *s2 = sess_named(f, "iqn.x:b", 0, 1);
 
 	expect_good(prout(f, f->sess, 6, 0, 0, 0x1, 0));
 	expect_good(prout(f, s2, 6, 0, 0, 0x2, 0));
@@ -303,7 +275,7 @@ static void pr_preempt_takes_the_reservation(void **state)
 static void pr_clear_removes_everything_and_tells_others(void **state)
 {
 	struct fx *f = *state;
-	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0);
+	struct scsi_sess *s2 = sess_named(f, "iqn.x:b", 0, 1);
 	uint8_t tur[6] = {0};
 
 	expect_good(prout(f, f->sess, 6, 0, 0, 0x1, 0));
@@ -336,21 +308,10 @@ static void pr_out_parameter_list_must_be_24_bytes(void **state)
 		     ASC_INVALID_FIELD_IN_CDB);
 }
 
-static uint32_t put_tid(uint8_t *t, const char *s)
-{
-	uint32_t n = (uint32_t)strlen(s) + 1, len = (n + 3) & ~3u;
-
-	memset(t, 0, 4 + len);
-	t[0] = 0x40 | 5;
-	put_be16(t + 2, (uint16_t)len);
-	memcpy(t + 4, s, n);
-	return 4 + len;
-}
-
 static void pr_spec_i_pt_registers_named_nexus(void **state)
 {
 	struct fx *f = *state;
-	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0x23);
+	struct scsi_sess *s2 = sess_named(f, "iqn.x:b", 0x23, 1);
 	uint8_t cdb[10] = {0x5f, 0};
 	uint32_t tl;
 
@@ -373,7 +334,7 @@ static void pr_spec_i_pt_registers_named_nexus(void **state)
 static void pr_register_and_move_hands_over_the_reservation(void **state)
 {
 	struct fx *f = *state;
-	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0x23);
+	struct scsi_sess *s2 = sess_named(f, "iqn.x:b", 0x23, 1);
 	uint8_t cdb[10] = {0x5f, 7, 1};
 	uint32_t tl;
 
@@ -454,7 +415,7 @@ static void pr_all_tg_pt_registration_covers_every_port(void **state)
 static void pr_release_of_registrants_only_tells_the_others(void **state)
 {
 	struct fx *f = *state;
-	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0);
+	struct scsi_sess *s2 = sess_named(f, "iqn.x:b", 0, 1);
 	uint8_t tur[6] = {0};
 
 	expect_good(prout(f, f->sess, 6, 0, 0, 0x1, 0));
@@ -470,8 +431,8 @@ static void pr_release_of_registrants_only_tells_the_others(void **state)
 static void pr_all_registrants_survives_until_the_last_unregisters(void **state)
 {
 	struct fx *f = *state;
-	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0);
-	struct scsi_sess *s3 = sess2(f, "iqn.x:c", 0);
+	struct scsi_sess *s2 = sess_named(f, "iqn.x:b", 0, 1);
+	struct scsi_sess *s3 = sess_named(f, "iqn.x:c", 0, 1);
 
 	expect_good(prout(f, f->sess, 6, 0, 0, 0x1, 0));
 	expect_good(prout(f, s2, 6, 0, 0, 0x2, 0));
@@ -498,13 +459,13 @@ static void pr_all_registrants_survives_until_the_last_unregisters(void **state)
 static void pr_registrations_survive_the_nexus(void **state)
 {
 	struct fx *f = *state;
-	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 5);
+	struct scsi_sess *s2 = sess_named(f, "iqn.x:b", 5, 1);
 
 	expect_good(prout(f, s2, 6, 0, 0, 0x2, 0));
 	expect_good(prout(f, s2, 1, 3, 0x2, 0, 0));
 	scsi_sess_free(s2);
 	assert_false(can(f, f->sess, false));
-	s2 = sess2(f, "iqn.x:b", 5); /* reconnects */
+	s2 = sess_named(f, "iqn.x:b", 5, 1); /* reconnects */
 	assert_true(can(f, s2, true));
 	expect_good(prout(f, s2, 3, 0, 0x2, 0, 0)); /* CLEAR */
 	scsi_sess_free(s2);
@@ -533,7 +494,7 @@ static void pr_aptpl_refused_without_durable_state(void **state)
 static void pr_spec_i_pt_transport_id_without_nul_is_invalid(void **state)
 {
 	struct fx *f = *state;
-	struct scsi_sess *s2 = sess2(f, "iqn.x:b", 0x23);
+	struct scsi_sess *s2 = sess_named(f, "iqn.x:b", 0x23, 1);
 	const char *name = "iqn.x:b,i,0x230000000000"; /* 24 bytes */
 	uint8_t cdb[10] = {0x5f, 0};
 	struct scsi_cmd *c;

@@ -42,20 +42,6 @@ static struct ut_dev_cfg aptpl_dev(void)
 	return dev;
 }
 
-static struct scsi_cmd *prout(struct fx *f, struct scsi_sess *s, uint8_t sa,
-			      uint8_t type, uint64_t key, uint64_t sark,
-			      uint8_t flags)
-{
-	uint8_t cdb[10] = {0x5f, sa, type};
-
-	put_be32(cdb + 5, 24);
-	memset(f->buf, 0, 24);
-	put_be64(f->buf, key);
-	put_be64(f->buf + 8, sark);
-	f->buf[20] = flags;
-	return run_on(f, s, 0, cdb, 10, 24, 24);
-}
-
 /* READ KEYS: the count of keys, keys[] filled; *gen the PRgeneration. */
 static unsigned int read_keys(struct fx *f, uint64_t *keys, unsigned int cap,
 			      uint32_t *gen)

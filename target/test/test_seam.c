@@ -92,7 +92,7 @@ static void write_read_roundtrip(struct rig *r)
 {
 	uint8_t data[8 * 512], back[8 * 512];
 	uint8_t cdb[16] = {0};
-	struct iscsi_bhs rsp, h;
+	struct iscsi_bhs rsp;
 	uint32_t got = 0;
 
 	for (size_t i = 0; i < sizeof(data); i++)
@@ -107,29 +107,12 @@ static void write_read_roundtrip(struct rig *r)
 	uint32_t sent = 1024;
 
 	while (sent < sizeof(data)) {
-		uint32_t off, len, ttt;
-
 		rig_expect_pdu(r, ISCSI_OP_R2T, &rsp, NULL);
-		off = rsp.w40;
-		len = rsp.w44;
-		ttt = rsp.w20;
-		assert_true(len <= 2048);
-		assert_int_equal(off, sent);
-		for (uint32_t done = 0, sn = 0; done < len; sn++) {
-			uint32_t n = len - done > 1024 ? 1024 : len - done;
-
-			memset(&h, 0, sizeof(h));
-			h.opcode = ISCSI_OP_DATA_OUT;
-			h.flags = done + n == len ? ISCSI_FLAG_FINAL : 0;
-			h.lun = iscsi_lun_encode(0);
-			h.itt = r->itt;
-			h.w20 = ttt;
-			h.w36 = sn;
-			h.w40 = off + done;
-			rig_send(r, &h, data + off + done, n);
-			done += n;
-		}
-		sent += len;
+		assert_int_equal(rsp.itt, r->itt);
+		assert_true(rsp.desired_length <= 2048);
+		assert_int_equal(rsp.buffer_offset, sent);
+		rig_answer_r2t(r, &rsp, data);
+		sent += rsp.desired_length;
 	}
 	rig_expect_pdu(r, ISCSI_OP_SCSI_RSP, &rsp, NULL);
 	assert_int_equal(rsp.b3, SCSI_STATUS_GOOD);
@@ -350,20 +333,14 @@ static void nop_out_ping_is_echoed_with_its_data(void **state)
 {
 	static const char ping_data[] = "are you there?";
 	struct rig *r = seam_rig(0);
-	struct iscsi_bhs h = {0}, rsp;
+	struct iscsi_bhs rsp;
 	uint8_t *d = NULL;
 
 	(void)state;
 	login(r);
-	h.opcode = ISCSI_OP_NOP_OUT;
-	h.immediate = true;
-	h.flags = ISCSI_FLAG_FINAL;
-	h.itt = 0x4242;
-	h.w20 = ISCSI_RESERVED_TAG;
-	h.w24 = r->cmdsn;
-	rig_send(r, &h, ping_data, sizeof(ping_data));
+	rig_nop_out(r, ping_data, sizeof(ping_data));
 	rig_expect_pdu(r, ISCSI_OP_NOP_IN, &rsp, &d);
-	assert_int_equal(rsp.itt, 0x4242);
+	assert_int_equal(rsp.itt, r->itt);
 	assert_int_equal(rsp.data_len, sizeof(ping_data));
 	assert_memory_equal(d, ping_data, sizeof(ping_data));
 	free(d);
@@ -373,17 +350,9 @@ static void nop_out_ping_is_echoed_with_its_data(void **state)
 static void tmf(struct rig *r, uint8_t fn, uint32_t rtt, uint32_t refcmdsn,
 		uint8_t expect_rsp)
 {
-	struct iscsi_bhs h = {0}, rsp;
+	struct iscsi_bhs rsp;
 
-	h.opcode = ISCSI_OP_TMF_REQ;
-	h.immediate = true;
-	h.flags = ISCSI_FLAG_FINAL | fn;
-	h.lun = iscsi_lun_encode(0);
-	h.itt = ++r->itt;
-	h.w20 = rtt;
-	h.w24 = r->cmdsn;
-	h.w32 = refcmdsn;
-	rig_send(r, &h, NULL, 0);
+	rig_tmf_send(r, fn, rtt, refcmdsn);
 	rig_expect_pdu(r, ISCSI_OP_TMF_RSP, &rsp, NULL);
 	assert_int_equal(rsp.itt, r->itt);
 	assert_int_equal(rsp.b2, expect_rsp);
@@ -441,28 +410,6 @@ static void abort_of_finished_task_is_task_does_not_exist(void **state)
 	rig_free(r);
 }
 
-/* Send the Data-Out an R2T asks for, zeros, in PDUs of at most 1024. */
-static void answer_r2t(struct rig *r, const struct iscsi_bhs *r2t)
-{
-	static const uint8_t zeros[1024];
-	struct iscsi_bhs h;
-
-	for (uint32_t done = 0, sn = 0; done < r2t->w44; sn++) {
-		uint32_t n = r2t->w44 - done > 1024 ? 1024 : r2t->w44 - done;
-
-		memset(&h, 0, sizeof(h));
-		h.opcode = ISCSI_OP_DATA_OUT;
-		h.flags = done + n == r2t->w44 ? ISCSI_FLAG_FINAL : 0;
-		h.lun = iscsi_lun_encode(0);
-		h.itt = r2t->itt;
-		h.w20 = r2t->w20;
-		h.w36 = sn;
-		h.w40 = r2t->w40 + done;
-		rig_send(r, &h, zeros, n);
-		done += n;
-	}
-}
-
 /* SAM-5 §6.3.3 and §5.6 with TAS=1 (our control mode page): a LOGICAL
  * UNIT RESET from b ends a's write, which waits for the Data-Out its R2Ts
  * asked for, with TASK ABORTED status once that data is in (a does not
@@ -491,9 +438,9 @@ static void lun_reset_ends_other_sessions_tasks_with_task_aborted(void **state)
 	assert_int_equal(fake_conn_pending(a->c), 0);
 	iscsi_server_get_stats(a->srv, &st);
 	assert_int_equal(st.tasks, 1);
-	answer_r2t(a, &r2t[0]);
+	rig_answer_r2t(a, &r2t[0], NULL);
 	assert_int_equal(fake_conn_pending(a->c), 0);
-	answer_r2t(a, &r2t[1]);
+	rig_answer_r2t(a, &r2t[1], NULL);
 	rig_expect_pdu(a, ISCSI_OP_SCSI_RSP, &rsp, NULL);
 	assert_int_equal(rsp.itt, a->itt);
 	assert_int_equal(rsp.b3, SCSI_STATUS_TASK_ABORTED);
