@@ -493,8 +493,11 @@ static void stpg_done(struct runner *r, struct pend *p, struct ini_op *op)
 	int sk, asc, ascq;
 	bool good = op->outcome == INI_DONE && op->response == 0 &&
 		    op->status == SCSI_STATUS_GOOD;
-	/* another STPG out meanwhile: they ran in an order we do not know */
-	bool overlapped = r->alua.stpg_seq != p->stpg_mark;
+	/* another STPG out meanwhile, sent after this one or still out now
+	 * (sent before it, answered after it): they ran in an order we do
+	 * not know */
+	bool overlapped = r->alua.stpg_seq != p->stpg_mark ||
+			  r->alua.stpg_inflight > 1;
 
 	r->alua.stpg_seq++;
 	/* Lost with its connection: its bytes may still reach the target
