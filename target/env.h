@@ -167,6 +167,10 @@ struct env_ops {
 struct env {
 	const struct env_ops *ops;
 	enum ut_log_level log_level;
+	/* The backstores of target/ (mem) may answer a READ asked for by
+	 * reference with one into their own memory (backstore.h, bs_ref):
+	 * the daemon's --zero-copy on.  The simulated world leaves it off. */
+	bool zero_copy;
 	void *priv; /* the implementation's own state */
 };
 

@@ -38,6 +38,8 @@ int bs_open(struct env *env, const struct bs_dev_params *p, struct bs_dev **out)
 			bs_close(*out);
 			*out = NULL;
 		}
+		if (rc == 0 && env)
+			bs_mem_refs(*out, env->zero_copy);
 		return opened(rc, out);
 	}
 	case BS_NULL:

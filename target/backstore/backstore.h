@@ -78,7 +78,9 @@ enum bs_op {
  * shows.  That is an answer the read may give (the two are concurrent,
  * SAM-5 §4.6.2: the read has not completed until its data and status
  * left), but a digest computed at completion would no longer match, so
- * a transport asks for references only without DataDigest.
+ * a transport asks for references only without DataDigest.  The mem
+ * backstore keeps the bytes of the completion instead (a write to a
+ * referenced chunk copies it first: mem.c).
  */
 struct bs_ref {
 	const uint8_t *mem;
@@ -197,6 +199,11 @@ static inline void bs_close(struct bs_dev *dev)
 int bs_mem_open(const struct bs_dev_params *p, struct bs_dev **out);
 /* Let sessions of every reactor of env use the disk (takes a mutex). */
 int bs_mem_share(struct bs_dev *dev, struct env *env);
+/* Zero-copy reads of a mem disk (mem.c; bs_open turns them on where the
+ * env's zero_copy is), and how many chunks a write had to copy because a
+ * read by reference was still sending from them. */
+void bs_mem_refs(struct bs_dev *dev, bool on);
+uint64_t bs_mem_cow_copies(const struct bs_dev *dev);
 int bs_null_open(const struct bs_dev_params *p, struct bs_dev **out);
 
 /* Open any backstore: MEM and NULL here, FILE/BLOCK/RBD/TCMU/SIM through

@@ -259,6 +259,7 @@ static struct er_reactor *er_reactor_new(const struct env_real_opts *o,
 		return NULL;
 	r->env.ops = &er_ops;
 	r->env.log_level = o->log_level;
+	r->env.zero_copy = !o->no_zero_copy;
 	r->env.priv = r;
 	r->group = g;
 	r->index = index;

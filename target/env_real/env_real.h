@@ -68,7 +68,9 @@ struct env_real_opts {
 	bool no_cork;
 	/* --zero-copy off: large reads of file and block LUNs are copied
 	 * into a buffer even where their Data-In could point into the page
-	 * cache through a mapping of the file (zerocopy.c). */
+	 * cache through a mapping of the file (zerocopy.c), and those of mem
+	 * LUNs even where it could point into their chunks (the reactors'
+	 * env.zero_copy, backstore/mem.c). */
 	bool no_zero_copy;
 	/* Writes on the reactor (disk_file.c, --inline-writes). */
 	enum env_real_inline_writes inline_writes;

@@ -704,6 +704,8 @@ struct env *fake_env_new(void)
 
 	e->ops = &fake_ops;
 	e->log_level = getenv("FAKE_ENV_LOG") ? UT_LOG_TRACE : UT_LOG_WARN;
+	/* the fake-ref switch: mem disks answer by reference too */
+	e->zero_copy = fake_ref_disks_on;
 	e->priv = calloc(1, sizeof(struct fake));
 	return e;
 }
@@ -903,7 +905,7 @@ int fake_conn_pop_pdu_digests(struct fake_conn *c, bool header_digest,
 			      bool data_digest, struct iscsi_bhs *h,
 			      uint8_t **data)
 {
-	const uint8_t *p = c->to_client.p;
+	const uint8_t *p;
 	uint64_t need, hdr, padded;
 	int rc = 0;
 
@@ -915,6 +917,7 @@ int fake_conn_pop_pdu_digests(struct fake_conn *c, bool header_digest,
 		if (c->to_client.len == before)
 			break;
 	}
+	p = c->to_client.p; /* after the sends: they may move it */
 	if (c->to_client.len < ISCSI_BHS_LEN)
 		return -1;
 	iscsi_bhs_decode(p, h);

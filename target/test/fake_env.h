@@ -72,8 +72,9 @@ void fake_conn_hangup(struct fake_conn *c);
 /* Zero-copy reads: once on, a device "filename fake-ref:NAME" of at most
  * 64 MiB opens as a disk holding fake_ref_byte(offset) that answers a
  * READ asked for by reference (BS_F_MAY_REF) with a reference into its
- * memory (off: such a device fails to open, as every file does here).
- * How many references were made, and are still held, in this process. */
+ * memory (off: such a device fails to open, as every file does here);
+ * environments made after it say zero_copy, so their mem disks answer
+ * such reads by reference too (env.h).  How many references were made, and are still held, in this process. */
 void fake_env_ref_disks(bool on);
 uint8_t fake_ref_byte(uint64_t off);
 unsigned int fake_refs_made(void);

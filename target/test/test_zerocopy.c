@@ -7,7 +7,12 @@
  * the target asks for a reference exactly when no DataDigest is on, sends
  * the disk's bytes from it over as many Data-In PDUs as the initiator's
  * MaxRecvDataSegmentLength needs, and releases it once the last PDU that
- * points into it is gone: sent, or dropped with its connection.
+ * points into it is gone: sent, or dropped with its connection.  A mem
+ * LUN does the same from its own memory (with the fake-ref switch on, the
+ * fake environment says zero_copy as the daemon does with --zero-copy on),
+ * and a write landing while the Data-In still points into a chunk leaves
+ * that Data-In with the bytes of its read (test_mem_zerocopy.c has the
+ * backstore's side of that rule).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include "iscsi/iscsi_int.h"
 #include "rig.h"
 
 #define TGT "iqn.2026-11.org.utarget:zc"
@@ -30,6 +36,10 @@ static const char conf[] =
 	"HANDLER vdisk_fileio {\n DEVICE d0 {\n  filename fake-ref:d0\n"
 	"  size_mb 1\n }\n}\n"
 	"TARGET_DRIVER iscsi {\n TARGET " TGT " {\n  LUN 0 d0\n }\n}\n";
+
+static const char mem_conf[] =
+	"HANDLER vdisk_mem {\n DEVICE m0 {\n  size_mb 2\n }\n}\n"
+	"TARGET_DRIVER iscsi {\n TARGET " TGT " {\n  LUN 0 m0\n }\n}\n";
 
 static void read16(uint8_t cdb[16], uint64_t lba, uint32_t blocks)
 {
@@ -153,6 +163,151 @@ static void data_digest_reads_copy(void **state)
 	rig_free(r);
 }
 
+static int mem_put_status;
+
+static void mem_put_done(struct bs_req *req, int status)
+{
+	(void)req;
+	mem_put_status = status;
+}
+
+static uint8_t mem_byte(uint64_t off, uint8_t gen)
+{
+	return (uint8_t)(off * 5 + (off >> 9) + gen);
+}
+
+/* Write READ_BYTES of generation gen at READ_LBA straight to the mem
+ * disk, as a session on another reactor would. */
+static void mem_put(struct bs_dev *bs, uint8_t gen)
+{
+	static uint8_t b[READ_BYTES];
+	struct iovec iov = {b, sizeof(b)};
+	struct bs_req req = {.op = BS_OP_WRITE,
+			     .offset_bytes = (uint64_t)READ_LBA * 512,
+			     .length_bytes = READ_BYTES,
+			     .iov = &iov,
+			     .iovcnt = 1,
+			     .done = mem_put_done};
+
+	for (uint32_t i = 0; i < READ_BYTES; i++)
+		b[i] = mem_byte((uint64_t)READ_LBA * 512 + i, gen);
+	mem_put_status = 1;
+	bs_submit(bs, &req);
+	assert_int_equal(mem_put_status, 0);
+}
+
+/* Collect one READ's Data-In (its data digests checked where on);
+ * every byte must be of generation gen. */
+static void expect_mem_data_in(struct rig *r, bool ddigest, uint8_t gen)
+{
+	uint32_t got = 0;
+	bool status = false;
+
+	while (!status) {
+		struct iscsi_bhs h;
+		uint8_t *d = NULL;
+
+		assert_int_equal(fake_conn_pop_pdu_digests(r->c, false, ddigest,
+							   &h, &d),
+				 0);
+		assert_int_equal(h.opcode, ISCSI_OP_DATA_IN);
+		assert_int_equal(h.buffer_offset, got);
+		for (uint32_t i = 0; i < h.data_len; i++)
+			assert_int_equal(
+				d[i],
+				mem_byte((uint64_t)READ_LBA * 512 + got + i,
+					 gen));
+		got += h.data_len;
+		status = h.flags & ISCSI_DATAIN_F_STATUS;
+		if (status)
+			assert_int_equal(h.b3, 0); /* GOOD */
+		free(d);
+	}
+	assert_int_equal(got, READ_BYTES);
+}
+
+/* A write racing a zero-copy read of a mem LUN: the READ completes with
+ * a reference into the chunk and its Data-In waits (the initiator does
+ * not read); a write of the same blocks lands meanwhile.  The Data-In
+ * carries the bytes of the read's completion (the chunk was copied for
+ * the write, bs_mem_cow_copies), the next READ the written ones. */
+static void mem_lun_read_keeps_its_bytes_under_a_racing_write(void **state)
+{
+	struct rig *r;
+	struct bs_dev *bs;
+	struct rig_scsi out;
+	uint8_t cdb[16];
+
+	(void)state;
+	fake_env_ref_disks(true);
+	r = rig_new(mem_conf);
+	assert_true(r->env->zero_copy);
+	bs = iscsi_server_find_lu(r->srv, "m0")->bs;
+	assert_int_equal(rig_login_plain(r, INI, TGT), 0);
+	rig_tur(r, 0, &out);
+	assert_int_equal(out.status, 0);
+	mem_put(bs, 1);
+	fake_conn_set_blocked(r->c, 1);
+	read16(cdb, READ_LBA, READ_BYTES / 512);
+	rig_scsi_send(r, 0, cdb, ISCSI_CMD_F_READ, READ_BYTES, NULL, 0);
+	fake_env_advance(r->env, 0);
+	assert_int_equal(bs_mem_cow_copies(bs), 0);
+	mem_put(bs, 2);
+	/* the read was by reference: the write had to copy its chunk */
+	assert_int_equal(bs_mem_cow_copies(bs), 1);
+	/* the initiator reads again (the pops let the target send) */
+	fake_conn_set_blocked(r->c, 0);
+	fake_conn_set_send_limit(r->c, 1u << 20);
+	expect_mem_data_in(r, false, 1);
+	rig_scsi_send(r, 0, cdb, ISCSI_CMD_F_READ, READ_BYTES, NULL, 0);
+	fake_env_advance(r->env, 0);
+	expect_mem_data_in(r, false, 2);
+	/* nothing referenced the new chunk when the second read ended */
+	mem_put(bs, 3);
+	assert_int_equal(bs_mem_cow_copies(bs), 1);
+	rig_free(r);
+}
+
+/* The same race with DataDigest: the read copies (no reference, so no
+ * chunk copy for the write), and still sends its completion's bytes. */
+static void mem_lun_with_data_digest_copies(void **state)
+{
+	struct rig *r;
+	struct bs_dev *bs;
+	struct rig_text t = {0};
+	struct rig_login_rsp rsp;
+	uint8_t cdb[16];
+
+	(void)state;
+	fake_env_ref_disks(true);
+	r = rig_new(mem_conf);
+	bs = iscsi_server_find_lu(r->srv, "m0")->bs;
+	rig_connect(r);
+	rig_text_identity(&t, INI, TGT);
+	rig_text_add(&t, "HeaderDigest", "None");
+	rig_text_add(&t, "DataDigest", "CRC32C");
+	rig_login(r, ISCSI_STAGE_OPERATIONAL, ISCSI_STAGE_FULL_FEATURE, true,
+		  &t, &rsp);
+	assert_int_equal(rsp.status, 0);
+	rig_login_rsp_free(&rsp);
+	rig_text_free(&t);
+	memset(cdb, 0, sizeof(cdb));
+	rig_scsi_send(r, 0, cdb, 0, 0, NULL, 0);
+	fake_env_advance(r->env, 0);
+	fake_conn_drop_pending(r->c);
+	mem_put(bs, 1);
+	fake_conn_set_blocked(r->c, 1);
+	read16(cdb, READ_LBA, READ_BYTES / 512);
+	rig_scsi_send(r, 0, cdb, ISCSI_CMD_F_READ, READ_BYTES, NULL, 0);
+	fake_env_advance(r->env, 0);
+	mem_put(bs, 2);
+	assert_int_equal(bs_mem_cow_copies(bs), 0);
+	fake_conn_set_blocked(r->c, 0);
+	fake_conn_set_send_limit(r->c, 1u << 20);
+	expect_mem_data_in(r, true, 1);
+	rig_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -161,6 +316,9 @@ int main(void)
 		cmocka_unit_test(
 			a_dropped_connection_releases_an_unsent_reference),
 		cmocka_unit_test(data_digest_reads_copy),
+		cmocka_unit_test(
+			mem_lun_read_keeps_its_bytes_under_a_racing_write),
+		cmocka_unit_test(mem_lun_with_data_digest_copies),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
