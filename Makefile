@@ -93,9 +93,20 @@ $(BUILD)/test/tcmu-bad/handler_junk.so:
 	echo 'not a plugin' >$(dir $@)README
 	echo 'not a plugin' >$(dir $@)handler_notes.txt
 $(BUILD)/test/test_env_real_tcmu: $(TCMU_BAD:%=$(BUILD)/test/tcmu-bad/handler_%.so) $(BUILD)/test/tcmu-bad/handler_junk.so
+# They also fail system calls on cue (target/test/env_real_faults.h): each
+# call named here goes through the test's __wrap_NAME.
+ENV_REAL_WRAP := socket setsockopt getsockopt getsockname bind listen \
+	accept4 recv send sendmsg sendto epoll_create1 epoll_ctl epoll_wait \
+	eventfd signalfd pthread_sigmask pthread_create getrandom open openat \
+	read write fstat stat lstat mkdir chmod renameat fsync fdatasync \
+	ftruncate fallocate preadv pwritev pwritev2 lseek ioctl mmap syscall \
+	malloc calloc realloc strdup io_uring_queue_init \
+	io_uring_register_eventfd io_uring_submit
 $(BUILD)/test/test_env_real_%: target/test/test_env_real_%.c $(TEST_SUPPORT) $(BUILD)/libutarget_real.a $(BUILD)/libutarget.a $(BUILD)/test/tcmu/handler_fake.so $(TCMU_SYMS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Wno-missing-prototypes -Wl,--dynamic-list=$(TCMU_SYMS) -o $@ $< $(TEST_SUPPORT) $(BUILD)/libutarget_real.a $(BUILD)/libutarget.a -lcmocka $(URING_LIBS) -lpthread
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -Wl,--dynamic-list=$(TCMU_SYMS) \
+		$(foreach s,$(ENV_REAL_WRAP),-Wl,--wrap=$(s)) -o $@ $< \
+		$(TEST_SUPPORT) $(BUILD)/libutarget_real.a $(BUILD)/libutarget.a -lcmocka $(URING_LIBS) -lpthread
 
 # test_oom makes the target's own allocations fail: it links a copy of
 # the library whose allocator calls are renamed to oom_* (defined by the

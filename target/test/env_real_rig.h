@@ -32,6 +32,7 @@
 #include "backstore/backstore.h"
 #include "env.h"
 #include "env_real/env_real.h"
+#include "env_real_faults.h"
 
 #define WATCHDOG_NS (10ull * 1000000000ull)
 #define MS(x) ((uint64_t)(x)*1000000ull)
