@@ -447,13 +447,23 @@ void er_conn_close(struct env_conn *c)
 static void er_listener_resume(void *arg)
 {
 	struct env_listener *l = arg;
+	int rc;
 
 	/* Its pause timer is freed with it: never fires after close. */
 	ut_assert(!l->closed);
 	ut_assert(er_self == l->r);
-	if (!l->closed && er_watch_mod(l->r, &l->w, EPOLLIN) < 0)
-		LOG_ERR(&l->r->env, "listener %s: cannot resume accepting",
-			l->addr);
+	rc = l->closed ? 0 : er_watch_mod(l->r, &l->w, EPOLLIN);
+
+	if (rc < 0) {
+		/* Out of kernel memory: try again after another pause
+		 * rather than stay deaf for good. */
+		LOG_ERR(&l->r->env,
+			"listener %s: cannot resume accepting: %s; retrying "
+			"in %u ms",
+			l->addr, strerror(-rc), ER_ACCEPT_PAUSE_NS / 1000000u);
+		env_timer_arm(&l->r->env, l->pause_timer,
+			      er_now_ns() + ER_ACCEPT_PAUSE_NS);
+	}
 }
 
 static void er_listener_pause(struct env_listener *l, int err)

@@ -1,0 +1,1265 @@
+/*
+ * test_env_real_netfaults.c — the real environment when the system says
+ * no (env_real_faults.h): listeners that cannot be made, accepts that
+ * fail, connections the reactor cannot take, receives and sends that are
+ * interrupted, refused, short or reset, a recording disk that fills up,
+ * reactors that cannot be created or started, signals, timers, posts,
+ * randomness and the log.
+ *
+ * Each test checks what the caller gets (the error, the connection
+ * closed, the callback), that nothing is left open (descriptor counts;
+ * make unit-asan for memory), what is retried, and the log line the
+ * docs promise.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+
+#include "env_real_rig.h"
+
+/* ------------------------------------------------------------ rig */
+
+struct srv {
+	struct env *e;
+	struct env_listener *l;
+	struct env_conn *c;
+	struct env_conn_info info;
+	bool no_handler; /* accept without installing a handler */
+	int accepted;
+	uint8_t rx[4096];
+	size_t rx_len, stop_at_rx;
+	ssize_t last_recv;
+	int closed_calls, closed_err;
+	int writable_calls;
+};
+
+static void srv_readable(void *ctx)
+{
+	struct srv *s = ctx;
+
+	for (;;) {
+		ssize_t n = s->e->ops->conn_recv(s->c, s->rx + s->rx_len,
+						 sizeof(s->rx) - s->rx_len);
+
+		s->last_recv = n;
+		if (n <= 0)
+			break;
+		s->rx_len += (size_t)n;
+	}
+	if (s->stop_at_rx && s->rx_len >= s->stop_at_rx)
+		env_real_stop(s->e);
+}
+
+static void srv_writable(void *ctx)
+{
+	struct srv *s = ctx;
+
+	s->writable_calls++;
+	s->e->ops->conn_want_write(s->c, false);
+	env_real_stop(s->e);
+}
+
+static void srv_closed(void *ctx, int err)
+{
+	struct srv *s = ctx;
+
+	s->closed_calls++;
+	s->closed_err = err;
+	env_real_stop(s->e);
+}
+
+static const struct env_conn_handler srv_handler = {
+	.on_readable = srv_readable,
+	.on_writable = srv_writable,
+	.on_closed = srv_closed,
+};
+
+static void srv_accept(void *arg, struct env_conn *c,
+		       const struct env_conn_info *info)
+{
+	struct srv *s = arg;
+
+	s->accepted++;
+	s->c = c;
+	s->info = *info;
+	if (!s->no_handler)
+		s->e->ops->conn_set_handler(c, &srv_handler, s);
+	env_real_stop(s->e);
+}
+
+static uint16_t srv_listen(struct srv *s)
+{
+	assert_int_equal(s->e->ops->listen(s->e, "127.0.0.1:0", 1, srv_accept,
+					   s, &s->l),
+			 0);
+	return env_real_listener_port(s->l);
+}
+
+/* Run with rule r on call c armed only now (after the watchdog timer is
+ * made: its allocation is not the one meant). */
+static void run_armed(struct env *e, enum sf_call c, struct sf_rule r)
+{
+	struct watchdog w = {.e = e};
+
+	w.t = env_timer_new(e, watchdog_fire, &w);
+	assert_non_null(w.t);
+	env_timer_arm(e, w.t, env_now_ns(e) + WATCHDOG_NS);
+	sf_arm(c, r);
+	assert_int_equal(env_real_run(e), 0);
+	sf_disarm(c);
+	env_timer_free(e, w.t);
+	assert_false(w.fired);
+}
+
+/* Run for about ms with rule r armed. */
+static void run_ms_armed(struct env *e, unsigned int ms, enum sf_call c,
+			 struct sf_rule r)
+{
+	struct env_timer *t = env_timer_new(e, stop_cb, e);
+
+	env_timer_arm(e, t, env_now_ns(e) + MS(ms));
+	sf_arm(c, r);
+	assert_int_equal(env_real_run(e), 0);
+	sf_disarm(c);
+	env_timer_free(e, t);
+}
+
+/* Whether the peer sees its connection closed within a second. */
+static bool peer_sees_eof(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	char b;
+
+	if (poll(&p, 1, 1000) != 1)
+		return false;
+	return read(fd, &b, 1) <= 0;
+}
+
+static void write_all(int fd, const void *buf, size_t len)
+{
+	assert_int_equal(write(fd, buf, len), (ssize_t)len);
+}
+
+/* stderr into a file while f runs (what fprintf says at start-up). */
+struct capture {
+	int saved;
+	FILE *f;
+};
+
+static void capture_begin(struct capture *c)
+{
+	fflush(stderr);
+	c->f = tmpfile();
+	assert_non_null(c->f);
+	c->saved = dup(STDERR_FILENO);
+	dup2(fileno(c->f), STDERR_FILENO);
+}
+
+static bool capture_end_has(struct capture *c, const char *s)
+{
+	char buf[8192];
+	size_t n;
+
+	fflush(stderr);
+	dup2(c->saved, STDERR_FILENO);
+	close(c->saved);
+	rewind(c->f);
+	n = fread(buf, 1, sizeof(buf) - 1, c->f);
+	buf[n] = '\0';
+	fclose(c->f);
+	return strstr(buf, s) != NULL;
+}
+
+/* ------------------------------------------------------- listeners */
+
+struct listen_case {
+	const char *addr;
+	enum sf_call call;
+	struct sf_rule rule;
+	int rc;
+	const char *log;
+};
+
+/* Each step of making a listener fails in turn: the caller gets the
+ * error, no listener, no descriptor left open, and the log names the
+ * portal and the reason. */
+static void listen_failures_leave_nothing_open(void **state)
+{
+	const struct listen_case cases[] = {
+		{"127.0.0.1:0",
+		 SF_SOCKET,
+		 {.times = 1, .err = EMFILE},
+		 -EMFILE,
+		 "cannot listen on 127.0.0.1:0: Too many open files"},
+		{"127.0.0.1:0",
+		 SF_SETSOCKOPT,
+		 {.times = 1, .err = ENOPROTOOPT, .size = SO_REUSEADDR},
+		 -ENOPROTOOPT,
+		 "cannot listen on 127.0.0.1:0: Protocol not available"},
+		{"[::1]:0",
+		 SF_SETSOCKOPT,
+		 {.times = 1, .err = EINVAL, .size = IPV6_V6ONLY},
+		 -EINVAL,
+		 "cannot listen on [::1]:0: Invalid argument"},
+		{"127.0.0.1:0",
+		 SF_BIND,
+		 {.times = 1, .err = EACCES},
+		 -EACCES,
+		 "cannot listen on 127.0.0.1:0: Permission denied"},
+		{"127.0.0.1:0",
+		 SF_LISTEN,
+		 {.times = 1, .err = EADDRINUSE},
+		 -EADDRINUSE,
+		 "cannot listen on 127.0.0.1:0: Address already in use"},
+		/* the listener's memory, its pause timer's heap slot and
+		 * memory, its place in the epoll set */
+		{"127.0.0.1:0",
+		 SF_CALLOC,
+		 {.times = 1},
+		 -ENOMEM,
+		 "cannot listen on 127.0.0.1:0: Cannot allocate memory"},
+		{"127.0.0.1:0",
+		 SF_REALLOC,
+		 {.times = 1},
+		 -ENOMEM,
+		 "cannot listen on 127.0.0.1:0: Cannot allocate memory"},
+		{"127.0.0.1:0",
+		 SF_CALLOC,
+		 {.skip = 1, .times = 1},
+		 -ENOMEM,
+		 "cannot listen on 127.0.0.1:0: Cannot allocate memory"},
+		{"127.0.0.1:0",
+		 SF_EPOLL_CTL,
+		 {.times = 1, .err = ENOMEM, .size = EPOLL_CTL_ADD},
+		 -ENOMEM,
+		 "cannot listen on 127.0.0.1:0: Cannot allocate memory"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct listen_case *k = &cases[i];
+		struct env *e = new_env(true, NULL);
+		struct env_listener *l = (void *)1;
+		struct srv s = {.e = e};
+		int fds = sf_open_fds();
+
+		sf_clear();
+		sf_arm(k->call, k->rule);
+		assert_int_equal(e->ops->listen(e, k->addr, 1, srv_accept, &s,
+						&l),
+				 k->rc);
+		assert_int_equal(sf_hits(k->call), 1);
+		sf_disarm(k->call);
+		assert_null(l);
+		assert_int_equal(sf_open_fds(), fds);
+		if (!sf_log_has(k->log))
+			fail_msg("case %zu: no log line \"%s\"", i, k->log);
+		/* the next listen works */
+		assert_int_equal(e->ops->listen(e, "127.0.0.1:0", 1, srv_accept,
+						&s, &l),
+				 0);
+		e->ops->listener_close(l);
+		env_real_free(e);
+	}
+	sf_clear();
+}
+
+/* Out of descriptors at accept: the listener pauses (logged once), tries
+ * again 100 ms later and then takes the waiting peer.  A peer that went
+ * away before its accept (ECONNABORTED) is skipped, the next accepted in
+ * the same turn. */
+static void accept_failures_pause_or_skip(void **state)
+{
+	struct env *e = new_env(true, NULL);
+	struct srv s = {.e = e};
+	uint16_t port;
+	uint64_t t0;
+	int fd, fd2;
+
+	(void)state;
+	sf_clear();
+	port = srv_listen(&s);
+	fd = client_connect(AF_INET, port, 0);
+	assert_true(fd >= 0);
+	t0 = env_now_ns(e);
+	run_armed(e, SF_ACCEPT4, (struct sf_rule){.times = 2, .err = EMFILE});
+	assert_int_equal(s.accepted, 1);
+	/* two pauses of 100 ms, one log line */
+	assert_true(env_now_ns(e) - t0 >= MS(190));
+	assert_true(sf_log_has("listener 127.0.0.1:0: accept: Too many open "
+			       "files; retrying every 100 ms"));
+	e->ops->conn_close(s.c);
+	close(fd);
+
+	sf_clear();
+	fd2 = client_connect(AF_INET, port, 0);
+	t0 = env_now_ns(e);
+	run_armed(e, SF_ACCEPT4,
+		  (struct sf_rule){.times = 1, .err = ECONNABORTED});
+	assert_int_equal(s.accepted, 2);
+	assert_true(env_now_ns(e) - t0 < MS(90)); /* no pause */
+	assert_true(sf_calls(SF_ACCEPT4) >= 2);
+	assert_false(sf_log_has("retrying"));
+	e->ops->conn_close(s.c);
+	close(fd2);
+	e->ops->listener_close(s.l);
+	env_real_free(e);
+}
+
+/* A listener whose resume fails (epoll refuses) tries again at the next
+ * pause period instead of staying deaf. */
+static void accept_resume_failure_retries(void **state)
+{
+	struct env *e = new_env(true, NULL);
+	struct srv s = {.e = e};
+	uint16_t port;
+	int fd;
+
+	(void)state;
+	sf_clear();
+	port = srv_listen(&s);
+	fd = client_connect(AF_INET, port, 0);
+	sf_arm(SF_EPOLL_CTL, (struct sf_rule){.skip = 1,
+					      .times = 1,
+					      .err = ENOMEM,
+					      .size = EPOLL_CTL_MOD});
+	run_armed(e, SF_ACCEPT4, (struct sf_rule){.times = 1, .err = ENFILE});
+	assert_int_equal(s.accepted, 1);
+	assert_int_equal(sf_hits(SF_EPOLL_CTL), 1);
+	assert_true(sf_log_has("listener 127.0.0.1:0: cannot resume "
+			       "accepting"));
+	e->ops->conn_close(s.c);
+	close(fd);
+	e->ops->listener_close(s.l);
+	env_real_free(e);
+}
+
+/* The reactor cannot take a new connection (no memory for it, epoll
+ * refuses its socket): the peer is closed at once and the log says so;
+ * a target that installs no handler gets its connection closed. */
+static void connections_the_reactor_cannot_take_are_closed(void **state)
+{
+	struct env *e = new_env(true, NULL);
+	struct srv s = {.e = e};
+	uint16_t port;
+	int fd;
+
+	(void)state;
+	sf_clear();
+	port = srv_listen(&s);
+
+	fd = client_connect(AF_INET, port, 0);
+	run_ms_armed(e, 100, SF_CALLOC, (struct sf_rule){.times = 1});
+	assert_int_equal(s.accepted, 0);
+	assert_true(peer_sees_eof(fd));
+	assert_true(sf_log_has("connection from a peer dropped: out of "
+			       "memory"));
+	close(fd);
+
+	sf_clear();
+	fd = client_connect(AF_INET, port, 0);
+	run_ms_armed(e, 100, SF_EPOLL_CTL,
+		     (struct sf_rule){
+			     .times = 1, .err = ENOSPC, .size = EPOLL_CTL_ADD});
+	assert_int_equal(s.accepted, 0);
+	assert_true(peer_sees_eof(fd));
+	assert_true(sf_log_has("connection from a peer dropped"));
+	close(fd);
+
+	/* no local address known: an empty one, the connection still
+	 * served */
+	sf_clear();
+	fd = client_connect(AF_INET, port, 0);
+	run_armed(e, SF_GETSOCKNAME,
+		  (struct sf_rule){.times = 1, .err = ENOBUFS});
+	assert_int_equal(s.accepted, 1);
+	assert_string_equal(s.info.local_addr, "");
+	assert_true(strncmp(s.info.peer_addr, "127.0.0.1:", 10) == 0);
+	e->ops->conn_close(s.c);
+	close(fd);
+
+	sf_clear();
+	s.no_handler = true;
+	fd = client_connect(AF_INET, port, 0);
+	run_bounded(e);
+	assert_int_equal(s.accepted, 2);
+	assert_true(peer_sees_eof(fd));
+	assert_true(sf_log_has("no handler installed, closing"));
+	close(fd);
+	e->ops->listener_close(s.l);
+	env_real_free(e);
+}
+
+/* Several reactors: when the hand-over to the chosen reactor cannot be
+ * allocated (the hand-off itself, or the post carrying it), reactor 0
+ * serves the connection itself. */
+static void handoff_without_memory_is_served_by_reactor_0(void **state)
+{
+	(void)state;
+	for (int k = 0; k < 2; k++) {
+		struct env *e = new_env_opts((struct env_real_opts){
+			.reactors = 2, .disable_uring = true});
+		struct srv s = {.e = e};
+		uint16_t port;
+		int fd0, fd1;
+
+		sf_clear();
+		port = srv_listen(&s);
+		/* the first peer goes to reactor 0 (round robin) */
+		fd0 = client_connect(AF_INET, port, 0);
+		run_bounded(e);
+		assert_int_equal(s.accepted, 1);
+		assert_true(s.info.env == e);
+		e->ops->conn_close(s.c);
+		/* the second is for reactor 1; its hand-off (k = 0) or
+		 * its post (k = 1) finds no memory */
+		fd1 = client_connect(AF_INET, port, 0);
+		run_armed(e, SF_MALLOC,
+			  (struct sf_rule){.skip = k, .times = 1});
+		assert_int_equal(s.accepted, 2);
+		assert_true(s.info.env == e); /* still reactor 0 */
+		e->ops->conn_close(s.c);
+		close(fd0);
+		close(fd1);
+		e->ops->listener_close(s.l);
+		env_real_free(e);
+	}
+}
+
+/* ------------------------------------------------- receive and send */
+
+static int srv_connected(struct srv *s, uint16_t *port)
+{
+	int fd;
+
+	*port = srv_listen(s);
+	fd = client_connect(AF_INET, *port, 0);
+	assert_true(fd >= 0);
+	run_bounded(s->e);
+	assert_int_equal(s->accepted, 1);
+	return fd;
+}
+
+/* recv interrupted is retried at once; "nothing now" (EAGAIN) waits for
+ * the next readiness; a reset ends the connection with on_closed(err)
+ * and recv and send keep saying why. */
+static void recv_interrupted_retried_reset_reported(void **state)
+{
+	struct env *e = new_env(true, NULL);
+	struct srv s = {.e = e, .stop_at_rx = 5};
+	struct iovec iov = {"x", 1};
+	uint16_t port;
+	char b;
+	int fd;
+
+	(void)state;
+	sf_clear();
+	fd = srv_connected(&s, &port);
+	write_all(fd, "hello", 5);
+	run_armed(e, SF_RECV, (struct sf_rule){.times = 1, .err = EINTR});
+	assert_int_equal(s.rx_len, 5);
+	assert_memory_equal(s.rx, "hello", 5);
+	assert_int_equal(sf_hits(SF_RECV), 1);
+
+	s.stop_at_rx = 10;
+	write_all(fd, "world", 5);
+	run_armed(e, SF_RECV, (struct sf_rule){.times = 1, .err = EAGAIN});
+	assert_int_equal(s.rx_len, 10);
+	assert_memory_equal(s.rx + 5, "world", 5);
+	assert_int_equal(s.closed_calls, 0);
+
+	write_all(fd, "!", 1);
+	run_armed(e, SF_RECV, (struct sf_rule){.times = 1, .err = ECONNRESET});
+	assert_int_equal(s.closed_calls, 1);
+	assert_int_equal(s.closed_err, -ECONNRESET);
+	assert_int_equal(s.last_recv, -ECONNRESET);
+	assert_int_equal(e->ops->conn_recv(s.c, &b, 1), -ECONNRESET);
+	assert_int_equal(e->ops->conn_send(s.c, &iov, 1), -ECONNRESET);
+	e->ops->conn_close(s.c);
+	assert_int_equal(e->ops->conn_recv(s.c, &b, 1), -EBADF);
+	assert_int_equal(e->ops->conn_send(s.c, &iov, 1), -EBADF);
+	close(fd);
+	e->ops->listener_close(s.l);
+	env_real_free(e);
+}
+
+/* sendmsg interrupted is retried; a full socket buffer or no kernel
+ * memory (EAGAIN, ENOBUFS) sends nothing now without ending anything; a
+ * short send says how much went; a broken pipe ends the connection. */
+static void send_faults_partial_or_fatal(void **state)
+{
+	struct env *e = new_env(true, NULL);
+	struct srv s = {.e = e};
+	struct iovec iov[2] = {{"abc", 3}, {"defg", 4}};
+	char buf[16] = {0};
+	uint16_t port;
+	int fd;
+
+	(void)state;
+	sf_clear();
+	fd = srv_connected(&s, &port);
+	sf_arm(SF_SENDMSG, (struct sf_rule){.times = 1, .err = EINTR});
+	assert_int_equal(e->ops->conn_send(s.c, iov, 2), 7);
+	assert_int_equal(sf_calls(SF_SENDMSG), 2);
+	sf_arm(SF_SENDMSG, (struct sf_rule){.times = 1, .err = EAGAIN});
+	assert_int_equal(e->ops->conn_send(s.c, iov, 2), 0);
+	sf_arm(SF_SENDMSG, (struct sf_rule){.times = 1, .err = ENOBUFS});
+	assert_int_equal(e->ops->conn_send(s.c, iov, 2), 0);
+	sf_arm(SF_SENDMSG, (struct sf_rule){.times = 1, .cap = 2});
+	assert_int_equal(e->ops->conn_send(s.c, iov, 2), 2);
+	sf_disarm(SF_SENDMSG);
+	assert_int_equal(e->ops->conn_send(s.c, iov, 0), 0);
+	/* what arrived: everything once, then "ab" */
+	for (size_t got = 0; got < 9;) {
+		ssize_t n = read(fd, buf + got, 9 - got);
+
+		assert_true(n > 0);
+		got += (size_t)n;
+	}
+	assert_memory_equal(buf, "abcdefgab", 9);
+
+	sf_arm(SF_SENDMSG, (struct sf_rule){.times = 1, .err = EPIPE});
+	assert_int_equal(e->ops->conn_send(s.c, iov, 2), -EPIPE);
+	sf_disarm(SF_SENDMSG);
+	run_bounded(e); /* on_closed */
+	assert_int_equal(s.closed_calls, 1);
+	assert_int_equal(s.closed_err, -EPIPE);
+	e->ops->conn_close(s.c);
+	close(fd);
+	e->ops->listener_close(s.l);
+	env_real_free(e);
+}
+
+/* More iovecs than the kernel takes: the first IOV_MAX go, a partial
+ * send the caller resumes. */
+static void send_of_more_than_iov_max_sends_a_part(void **state)
+{
+	struct env *e = new_env(true, NULL);
+	struct srv s = {.e = e};
+	const int n = IOV_MAX + 10;
+	struct iovec *iov = calloc((size_t)n, sizeof(*iov));
+	char *bytes = malloc((size_t)n);
+	uint16_t port;
+	int fd;
+
+	(void)state;
+	sf_clear();
+	fd = srv_connected(&s, &port);
+	for (int i = 0; i < n; i++) {
+		bytes[i] = (char)('a' + i % 26);
+		iov[i].iov_base = bytes + i;
+		iov[i].iov_len = 1;
+	}
+	assert_int_equal(e->ops->conn_send(s.c, iov, n), IOV_MAX);
+	e->ops->conn_close(s.c);
+	close(fd);
+	e->ops->listener_close(s.l);
+	env_real_free(e);
+	free(iov);
+	free(bytes);
+}
+
+/* An orderly FIN leaves sending possible (half close): the send goes to
+ * the kernel, which may still take it. */
+static void send_after_peer_fin_still_tries(void **state)
+{
+	struct env *e = new_env(true, NULL);
+	struct srv s = {.e = e};
+	struct iovec iov = {"late", 4};
+	uint16_t port;
+	char buf[8];
+	int fd;
+
+	(void)state;
+	sf_clear();
+	fd = srv_connected(&s, &port);
+	shutdown(fd, SHUT_WR);
+	run_bounded(e);
+	assert_int_equal(s.closed_calls, 1);
+	assert_int_equal(s.closed_err, 0);
+	assert_int_equal(e->ops->conn_send(s.c, &iov, 1), 4);
+	assert_int_equal(read(fd, buf, sizeof(buf)), 4);
+	assert_memory_equal(buf, "late", 4);
+	e->ops->conn_close(s.c);
+	close(fd);
+	e->ops->listener_close(s.l);
+	env_real_free(e);
+}
+
+/* want_write whose epoll change is refused changes nothing (no
+ * on_writable); asked again, it takes. */
+static void want_write_refused_by_epoll_can_be_asked_again(void **state)
+{
+	struct env *e = new_env(true, NULL);
+	struct srv s = {.e = e};
+	uint16_t port;
+	int fd;
+
+	(void)state;
+	sf_clear();
+	fd = srv_connected(&s, &port);
+	sf_arm(SF_EPOLL_CTL, (struct sf_rule){.times = 1,
+					      .err = ENOMEM,
+					      .size = EPOLL_CTL_MOD});
+	e->ops->conn_want_write(s.c, true);
+	assert_int_equal(sf_hits(SF_EPOLL_CTL), 1);
+	run_for_ms(e, 50);
+	assert_int_equal(s.writable_calls, 0);
+	e->ops->conn_want_write(s.c, true);
+	run_bounded(e);
+	assert_int_equal(s.writable_calls, 1);
+	e->ops->conn_close(s.c);
+	close(fd);
+	e->ops->listener_close(s.l);
+	env_real_free(e);
+}
+
+/* An error event whose SO_ERROR cannot be read still ends the
+ * connection, with EIO. */
+static void error_event_without_so_error_is_eio(void **state)
+{
+	struct env *e = new_env(true, NULL);
+	struct srv s = {.e = e};
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	uint16_t port;
+	int fd;
+
+	(void)state;
+	sf_clear();
+	fd = srv_connected(&s, &port);
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd); /* RST */
+	run_armed(
+		e, SF_GETSOCKOPT,
+		(struct sf_rule){.times = -1, .err = EBADF, .size = SO_ERROR});
+	assert_int_equal(s.closed_calls, 1);
+	assert_int_equal(s.closed_err, -EIO);
+	e->ops->conn_close(s.c);
+	e->ops->listener_close(s.l);
+	env_real_free(e);
+}
+
+/* --record: a write interrupted is retried; a full disk stops the
+ * recording (logged), never the connection; a recording that cannot
+ * be opened is logged and the connection served. */
+static int fd_of(const char *suffix)
+{
+	char link[64], target[512];
+
+	for (int fd = 3; fd < 1024; fd++) {
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strlen(target) >= strlen(suffix) &&
+		    !strcmp(target + strlen(target) - strlen(suffix), suffix))
+			return fd;
+	}
+	return -1;
+}
+
+static uint64_t size_of(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return UINT64_MAX;
+	return (uint64_t)st.st_size;
+}
+
+static void record_failures_stop_the_recording_only(void **state)
+{
+	char *dir = make_tmpdir();
+	struct env *e = new_env_opts((struct env_real_opts){
+		.record_dir = dir, .disable_uring = true});
+	struct srv s = {.e = e, .stop_at_rx = 4};
+	char path[512];
+	uint16_t port;
+	int fd, rfd;
+
+	(void)state;
+	sf_clear();
+	fd = srv_connected(&s, &port);
+	rfd = fd_of("/conn-1.bin");
+	assert_true(rfd >= 0);
+	snprintf(path, sizeof(path), "%s/conn-1.bin", dir);
+	write_all(fd, "abcd", 4);
+	run_armed(
+		e, SF_WRITE,
+		(struct sf_rule){
+			.times = 1, .err = EINTR, .match_fd = true, .fd = rfd});
+	assert_int_equal(size_of(path), 4);
+	/* short writes go on */
+	s.stop_at_rx = 8;
+	write_all(fd, "efgh", 4);
+	run_armed(e, SF_WRITE,
+		  (struct sf_rule){
+			  .times = 1, .cap = 1, .match_fd = true, .fd = rfd});
+	assert_int_equal(size_of(path), 8);
+	s.stop_at_rx = 12;
+	write_all(fd, "ijkl", 4);
+	run_armed(e, SF_WRITE,
+		  (struct sf_rule){.times = 1,
+				   .err = ENOSPC,
+				   .match_fd = true,
+				   .fd = rfd});
+	assert_true(sf_log_has("stopped: No space left on device"));
+	assert_int_equal(s.rx_len, 12);
+	assert_memory_equal(s.rx, "abcdefghijkl", 12);
+	assert_int_equal(fd_of("/conn-1.bin"), -1); /* closed */
+	s.stop_at_rx = 16;
+	write_all(fd, "mnop", 4);
+	run_bounded(e);
+	assert_int_equal(size_of(path), 8);
+	e->ops->conn_close(s.c);
+	close(fd);
+
+	/* a write of nothing: stopped too, "short write" */
+	sf_clear();
+	memset(&s.rx, 0, sizeof(s.rx));
+	s.accepted = 0;
+	s.rx_len = 0;
+	s.stop_at_rx = 4;
+	fd = client_connect(AF_INET, port, 0);
+	run_bounded(e);
+	rfd = fd_of("/conn-2.bin");
+	assert_true(rfd >= 0);
+	write_all(fd, "qrst", 4);
+	run_armed(e, SF_WRITE,
+		  (struct sf_rule){.times = 1,
+				   .use_ret = true,
+				   .ret = 0,
+				   .match_fd = true,
+				   .fd = rfd});
+	assert_true(sf_log_has("stopped: short write"));
+	assert_int_equal(s.rx_len, 4);
+	e->ops->conn_close(s.c);
+	close(fd);
+
+	/* cannot open the recording */
+	sf_clear();
+	s.accepted = 0;
+	fd = client_connect(AF_INET, port, 0);
+	run_armed(
+		e, SF_OPEN,
+		(struct sf_rule){.times = 1, .err = EACCES, .path = "/conn-"});
+	assert_int_equal(s.accepted, 1);
+	assert_true(sf_log_has("cannot record to "));
+	assert_true(sf_log_has("conn-3.bin: Permission denied"));
+	assert_int_equal(size_of(strcat(strcpy(path, dir), "/conn-3.bin")),
+			 UINT64_MAX);
+	e->ops->conn_close(s.c);
+	close(fd);
+	e->ops->listener_close(s.l);
+	env_real_free(e);
+	remove_tmpdir(dir);
+}
+
+/* --------------------------------------------------------- reactors */
+
+struct new_case {
+	enum sf_call call;
+	struct sf_rule rule;
+	const char *say;
+};
+
+/* Each resource of a reactor refused in turn: no environment, the
+ * reason on stderr, no descriptor left. */
+static void reactor_creation_failures(void **state)
+{
+	const struct new_case cases[] = {
+		{SF_EPOLL_CREATE1,
+		 {.times = 1, .err = EMFILE},
+		 "cannot create the reactor: Too many open files"},
+		{SF_EVENTFD,
+		 {.times = 1, .err = ENFILE},
+		 "cannot create the reactor: Too many open files in system"},
+		{SF_EPOLL_CTL,
+		 {.times = 1, .err = ENOMEM},
+		 "cannot create the reactor: Cannot allocate memory"},
+		{SF_STRDUP,
+		 {.times = 1, .path = "state"},
+		 "cannot create the reactor: Cannot allocate memory"},
+		{SF_STRDUP,
+		 {.times = 1, .path = "rec"},
+		 "cannot create the reactor: Cannot allocate memory"},
+		/* the third of three reactors: the first two go again */
+		{SF_EPOLL_CREATE1,
+		 {.skip = 2, .times = 1, .err = EMFILE},
+		 "cannot create the reactor: Too many open files"},
+		{SF_CALLOC, {.times = 1}, NULL},	    /* the group */
+		{SF_CALLOC, {.skip = 1, .times = 1}, NULL}, /* a reactor */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct env_real_opts o = {.log_level = UT_LOG_WARN,
+					  .state_dir = "/tmp/state",
+					  .record_dir = "/tmp/rec",
+					  .reactors = 3};
+		int fds = sf_open_fds();
+		struct capture c;
+		bool said;
+		struct env *e;
+
+		sf_clear();
+		capture_begin(&c);
+		sf_arm(cases[i].call, cases[i].rule);
+		e = env_real_new(&o);
+		sf_clear();
+		said = capture_end_has(&c, cases[i].say ? cases[i].say : "");
+		assert_null(e);
+		if (!said)
+			fail_msg("case %zu: stderr lacks \"%s\"", i,
+				 cases[i].say);
+		assert_int_equal(sf_open_fds(), fds);
+	}
+	{
+		struct env_real_opts o = {.reactors = 65};
+		struct capture c;
+
+		capture_begin(&c);
+		assert_null(env_real_new(&o));
+		assert_true(capture_end_has(&c, "at most 64 reactors"));
+	}
+}
+
+/* A reactor thread that cannot be started: run fails at once, saying
+ * which; the environment is still whole (it runs once threads can be
+ * made). */
+static void reactor_thread_start_failure(void **state)
+{
+	struct env *e = new_env_opts((struct env_real_opts){.reactors = 3});
+
+	(void)state;
+	sf_clear();
+	sf_arm(SF_PTHREAD_CREATE,
+	       (struct sf_rule){.skip = 1, .times = 1, .err = EAGAIN});
+	assert_int_equal(env_real_run(e), -EAGAIN);
+	sf_disarm(SF_PTHREAD_CREATE);
+	assert_true(sf_log_has("cannot start reactor 2: Resource temporarily "
+			       "unavailable"));
+	sf_clear();
+	run_for_ms(e, 20);
+	env_real_free(e);
+}
+
+/* epoll_wait interrupted: the loop goes on.  Failing otherwise: the
+ * loop ends with the error, logged; on another reactor's thread it
+ * stops the whole group. */
+static void epoll_wait_failures_end_the_loop(void **state)
+{
+	struct env *e = new_env(true, NULL);
+	struct env *g;
+	uint64_t t0;
+
+	(void)state;
+	sf_clear();
+	sf_arm(SF_EPOLL_WAIT, (struct sf_rule){.times = 3, .err = EINTR});
+	run_for_ms(e, 20);
+	assert_int_equal(sf_hits(SF_EPOLL_WAIT), 3);
+	sf_arm(SF_EPOLL_WAIT, (struct sf_rule){.times = 1, .err = EBADF});
+	assert_int_equal(env_real_run(e), -EBADF);
+	assert_true(sf_log_has("epoll_wait: Bad file descriptor"));
+	sf_clear();
+	env_real_free(e);
+
+	g = new_env_opts((struct env_real_opts){.reactors = 2});
+	t0 = env_now_ns(g);
+	sf_arm(SF_EPOLL_WAIT, (struct sf_rule){.times = 1,
+					       .err = EINVAL,
+					       .other_thread = true});
+	/* reactor 0 sleeps without a timer: only the failing reactor 1 can
+	 * stop it */
+	assert_int_equal(env_real_run(g), 0);
+	assert_int_equal(sf_hits(SF_EPOLL_WAIT), 1);
+	assert_true(env_now_ns(g) - t0 < WATCHDOG_NS);
+	assert_true(sf_log_has("epoll_wait: Invalid argument"));
+	sf_clear();
+	env_real_free(g);
+}
+
+static void on_sig(void *arg, int signo)
+{
+	(void)signo;
+	(*(int *)arg)++;
+}
+
+/* Signal set-up: each refusal returned, the set-up usable after. */
+static void signal_setup_failures(void **state)
+{
+	struct env *e = new_env(true, NULL);
+	int got = 0;
+
+	(void)state;
+	sf_clear();
+	assert_int_equal(env_real_on_signal(e, SIGKILL, on_sig, &got), -EINVAL);
+	assert_int_equal(env_real_on_signal(e, 0, on_sig, &got), -EINVAL);
+	assert_int_equal(env_real_on_signal(e, 65, on_sig, &got), -EINVAL);
+	sf_arm(SF_PTHREAD_SIGMASK, (struct sf_rule){.times = 1, .err = EINVAL});
+	assert_int_equal(env_real_on_signal(e, SIGUSR1, on_sig, &got), -EINVAL);
+	sf_arm(SF_SIGNALFD, (struct sf_rule){.times = 1, .err = EMFILE});
+	assert_int_equal(env_real_on_signal(e, SIGUSR1, on_sig, &got), -EMFILE);
+	sf_arm(SF_EPOLL_CTL, (struct sf_rule){.times = 1, .err = ENOMEM});
+	assert_int_equal(env_real_on_signal(e, SIGUSR1, on_sig, &got), -ENOMEM);
+	sf_clear();
+	/* and now it works: the signal arrives on the reactor */
+	assert_int_equal(env_real_on_signal(e, SIGUSR1, on_sig, &got), 0);
+	assert_int_equal(env_real_on_signal(e, SIGUSR2, on_sig, &got), 0);
+	kill(getpid(), SIGUSR1);
+	kill(getpid(), SIGUSR2);
+	run_for_ms(e, 30);
+	assert_int_equal(got, 2);
+	env_real_free(e);
+}
+
+/* Timers, mutexes and posts without memory: NULL or -ENOMEM, and the
+ * environment keeps working. */
+static int fired;
+static void fire(void *arg)
+{
+	(void)arg;
+	fired++;
+}
+
+static void allocation_failures_of_timers_mutexes_posts(void **state)
+{
+	struct env *e = new_env(true, NULL);
+	struct env_timer *t;
+
+	(void)state;
+	sf_clear();
+	sf_arm(SF_REALLOC, (struct sf_rule){.times = 1});
+	assert_null(env_timer_new(e, fire, NULL));
+	sf_arm(SF_CALLOC, (struct sf_rule){.times = 1});
+	assert_null(env_timer_new(e, fire, NULL));
+	sf_arm(SF_MALLOC, (struct sf_rule){.times = 1});
+	assert_null(env_mutex_new(e));
+	sf_arm(SF_MALLOC, (struct sf_rule){.times = 1});
+	assert_int_equal(env_post(e, fire, NULL), -ENOMEM);
+	sf_clear();
+	fired = 0;
+	t = env_timer_new(e, fire, NULL);
+	assert_non_null(t);
+	env_timer_arm(e, t, env_now_ns(e));
+	assert_int_equal(env_post(e, fire, NULL), 0);
+	run_for_ms(e, 20);
+	assert_int_equal(fired, 2);
+	env_timer_free(e, t);
+	env_real_free(e);
+}
+
+/* Work posted to a group that never runs again is freed with it (make
+ * unit-asan: no leak), never run. */
+static void posts_never_run_are_freed(void **state)
+{
+	struct env *e = env_real_new(&(struct env_real_opts){
+		.log_level = UT_LOG_DEBUG, .reactors = 2});
+
+	(void)state;
+	sf_clear();
+	assert_non_null(e);
+	fired = 0;
+	assert_int_equal(env_post(e, fire, NULL), 0);
+	assert_int_equal(env_post(e, fire, NULL), 0);
+	env_real_free(e);
+	assert_int_equal(fired, 0);
+}
+
+/* Randomness: interrupted and short reads of getrandom are completed;
+ * with no randomness at all the process stops (abort) rather than hand
+ * out predictable numbers. */
+#ifdef UT_COVERAGE
+void __gcov_dump(void);
+static void dump_and_die(int sig)
+{
+	__gcov_dump();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+#endif
+
+static void random_retries_and_aborts_without_entropy(void **state)
+{
+	struct env *e = new_env(true, NULL);
+	uint64_t a, b;
+	int st;
+	pid_t pid;
+
+	(void)state;
+	sf_clear();
+	sf_arm(SF_GETRANDOM, (struct sf_rule){.times = 1, .err = EINTR});
+	a = env_random_u64(e);
+	assert_int_equal(sf_calls(SF_GETRANDOM), 2);
+	sf_clear();
+	/* use up the buffer, then the refill comes 10 bytes at a time */
+	for (int i = 0; i < 31; i++)
+		b = env_random_u64(e);
+	sf_arm(SF_GETRANDOM, (struct sf_rule){.times = -1, .cap = 10});
+	b = env_random_u64(e);
+	assert_true(sf_calls(SF_GETRANDOM) >= 26); /* 256 bytes */
+	assert_true(a != b);
+	sf_clear();
+	for (int i = 0; i < 31; i++)
+		(void)env_random_u64(e);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+#ifdef UT_COVERAGE
+		signal(SIGABRT, dump_and_die);
+#endif
+		sf_arm(SF_GETRANDOM,
+		       (struct sf_rule){.times = -1, .err = ENOSYS});
+		(void)env_random_u64(e);
+		_exit(0); /* must not be reached */
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), SIGABRT);
+	env_real_free(e);
+}
+
+/* The log sink: timestamps when asked, control characters replaced,
+ * long lines cut, a write interrupted retried, a failing stderr
+ * survived. */
+static void log_lines_are_safe_and_written_whole(void **state)
+{
+	struct env *e = env_real_new(&(struct env_real_opts){
+		.log_level = UT_LOG_INFO, .log_timestamps = true});
+	char longer[2000];
+
+	(void)state;
+	sf_clear();
+	LOG_INFO(e, "name=%s", "evil\nutarget[error]: forged\x7f");
+	assert_true(sf_log_has("Z utarget[info]: name=evil?utarget[error]: "
+			       "forged?\n"));
+	assert_true(sf_logbuf[0] == '2' && sf_logbuf[4] == '-' &&
+		    sf_logbuf[10] == 'T');
+	memset(longer, 'x', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	sf_clear();
+	LOG_WARN(e, "%s", longer);
+	assert_true(sf_loglen <= 1280 && sf_logbuf[sf_loglen - 1] == '\n');
+	sf_clear();
+	sf_arm(SF_WRITE, (struct sf_rule){.times = 1,
+					  .err = EINTR,
+					  .match_fd = true,
+					  .fd = STDERR_FILENO});
+	LOG_WARN(e, "once");
+	assert_int_equal(sf_calls(SF_WRITE), 2);
+	sf_arm(SF_WRITE, (struct sf_rule){.times = -1,
+					  .err = EBADF,
+					  .match_fd = true,
+					  .fd = STDERR_FILENO});
+	LOG_WARN(e, "to nowhere");
+	assert_int_equal(sf_calls(SF_WRITE), 1);
+	sf_arm(SF_WRITE, (struct sf_rule){.times = 1,
+					  .cap = 5,
+					  .match_fd = true,
+					  .fd = STDERR_FILENO});
+	LOG_WARN(e, "in two parts");
+	assert_int_equal(sf_calls(SF_WRITE), 2);
+	sf_clear();
+	env_real_free(e);
+}
+
+/* UTARGET_NO_URING=1 makes the disk engine the thread pool (=0 or empty:
+ * not). */
+static void no_uring_variable_selects_the_thread_pool(void **state)
+{
+	const char *vals[] = {"1", "0", ""};
+	const char *want[] = {"4 worker threads (io_uring disabled)",
+			      "disk I/O: io_uring", "disk I/O: io_uring"};
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		char *dir = make_tmpdir();
+		char path[512];
+		struct env *e;
+		struct bs_dev *d;
+
+		setenv("UTARGET_NO_URING", vals[i], 1);
+		e = env_real_new(
+			&(struct env_real_opts){.log_level = UT_LOG_INFO});
+		unsetenv("UTARGET_NO_URING");
+		snprintf(path, sizeof(path), "%s/d.img", dir);
+		sf_clear();
+		d = open_file(e, path, 1 << 20, true, false, false);
+		if (!sf_log_has(want[i]))
+			fail_msg("UTARGET_NO_URING=%s: no \"%s\"", vals[i],
+				 want[i]);
+		bs_close(d);
+		env_real_free(e);
+		remove_tmpdir(dir);
+	}
+	sf_clear();
+}
+
+/* Adaptive Nagle: bytes sent with "more to come" are pushed at the end
+ * of the turn once the target says no more (TCP_NODELAY set again);
+ * with --adaptive-nagle off the hint is ignored and nothing waits. */
+static void corked_sends_are_pushed_at_the_end_of_the_turn(void **state)
+{
+	(void)state;
+	for (int off = 0; off < 2; off++) {
+		struct env *e = new_env_opts((struct env_real_opts){
+			.disable_uring = true, .no_cork = off == 1});
+		struct srv s = {.e = e};
+		struct iovec iov = {"abc", 3};
+		uint16_t port;
+		char buf[8];
+		int fd;
+
+		sf_clear();
+		fd = srv_connected(&s, &port);
+		sf_arm(SF_SETSOCKOPT, (struct sf_rule){.size = TCP_NODELAY});
+		e->ops->conn_set_more(s.c, true);
+		assert_int_equal(e->ops->conn_send(s.c, &iov, 1), 3);
+		e->ops->conn_set_more(s.c, false);
+		run_for_ms(e, 20);
+		assert_int_equal(sf_calls(SF_SETSOCKOPT), off ? 0 : 1);
+		assert_int_equal(read(fd, buf, sizeof(buf)), 3);
+		/* uncorked: nothing to push */
+		assert_int_equal(e->ops->conn_send(s.c, &iov, 1), 3);
+		run_for_ms(e, 20);
+		assert_int_equal(sf_calls(SF_SETSOCKOPT), off ? 0 : 1);
+		sf_clear();
+		e->ops->conn_close(s.c);
+		/* a closed connection ignores the hint */
+		e->ops->conn_set_more(s.c, true);
+		close(fd);
+		e->ops->listener_close(s.l);
+		env_real_free(e);
+	}
+}
+
+static void stop_soon(void *arg)
+{
+	usleep(20000);
+	env_real_stop(arg);
+}
+
+static void *stop_thread(void *arg)
+{
+	stop_soon(arg);
+	return NULL;
+}
+
+/* The loop sleeps at most 60 s however far the next timer is, and a
+ * stop from another thread wakes it; a signal with no handler is read
+ * and dropped. */
+static void far_timer_sleep_is_bounded_and_woken(void **state)
+{
+	struct env *e = new_env(true, NULL);
+	struct env_timer *t = env_timer_new(e, fire, NULL);
+	uint64_t t0 = env_now_ns(e);
+	pthread_t th;
+
+	(void)state;
+	sf_clear();
+	assert_int_equal(env_real_on_signal(e, SIGPIPE, NULL, NULL), 0);
+	kill(getpid(), SIGPIPE);
+	fired = 0;
+	env_timer_arm(e, t, env_now_ns(e) + 120ull * 1000000000ull);
+	assert_int_equal(pthread_create(&th, NULL, stop_thread, e), 0);
+	assert_int_equal(env_real_run(e), 0);
+	pthread_join(th, NULL);
+	assert_true(env_now_ns(e) - t0 < MS(5000));
+	assert_int_equal(fired, 0);
+	env_timer_free(e, t);
+	env_real_free(e);
+}
+
+/* ------------------------------------------------------------ notify */
+
+static void notify_refusals(void **state)
+{
+	char long_path[200];
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char got[64] = {0};
+	int fd;
+
+	(void)state;
+	sf_clear();
+	unsetenv("NOTIFY_SOCKET");
+	assert_int_equal(env_real_notify("READY=1"), 0);
+	setenv("NOTIFY_SOCKET", "", 1);
+	assert_int_equal(env_real_notify("READY=1"), 0);
+	setenv("NOTIFY_SOCKET", "relative/sock", 1);
+	assert_int_equal(env_real_notify("READY=1"), -EINVAL);
+	memset(long_path, 'a', sizeof(long_path) - 1);
+	long_path[0] = '/';
+	long_path[sizeof(long_path) - 1] = '\0';
+	setenv("NOTIFY_SOCKET", long_path, 1);
+	assert_int_equal(env_real_notify("READY=1"), -EINVAL);
+	/* an abstract name receives the datagram */
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "utarget-nf-%d",
+		 (int)getpid());
+	assert_int_equal(
+		bind(fd, (struct sockaddr *)&sa,
+		     (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+				 strlen(sa.sun_path + 1))),
+		0);
+	snprintf(long_path, sizeof(long_path), "@%s", sa.sun_path + 1);
+	setenv("NOTIFY_SOCKET", long_path, 1);
+	assert_int_equal(env_real_notify("STATUS=%d", 42), 0);
+	assert_int_equal(recv(fd, got, sizeof(got) - 1, MSG_DONTWAIT), 9);
+	assert_string_equal(got, "STATUS=42");
+	sf_arm(SF_SOCKET, (struct sf_rule){.times = 1, .err = EMFILE});
+	assert_int_equal(env_real_notify("READY=1"), -EMFILE);
+	sf_arm(SF_SENDTO, (struct sf_rule){.times = 1, .err = ENOBUFS});
+	assert_int_equal(env_real_notify("READY=1"), -ENOBUFS);
+	sf_clear();
+	close(fd);
+	unsetenv("NOTIFY_SOCKET");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(listen_failures_leave_nothing_open),
+		cmocka_unit_test(accept_failures_pause_or_skip),
+		cmocka_unit_test(accept_resume_failure_retries),
+		cmocka_unit_test(
+			connections_the_reactor_cannot_take_are_closed),
+		cmocka_unit_test(handoff_without_memory_is_served_by_reactor_0),
+		cmocka_unit_test(recv_interrupted_retried_reset_reported),
+		cmocka_unit_test(send_faults_partial_or_fatal),
+		cmocka_unit_test(send_of_more_than_iov_max_sends_a_part),
+		cmocka_unit_test(send_after_peer_fin_still_tries),
+		cmocka_unit_test(
+			want_write_refused_by_epoll_can_be_asked_again),
+		cmocka_unit_test(error_event_without_so_error_is_eio),
+		cmocka_unit_test(record_failures_stop_the_recording_only),
+		cmocka_unit_test(reactor_creation_failures),
+		cmocka_unit_test(reactor_thread_start_failure),
+		cmocka_unit_test(epoll_wait_failures_end_the_loop),
+		cmocka_unit_test(signal_setup_failures),
+		cmocka_unit_test(allocation_failures_of_timers_mutexes_posts),
+		cmocka_unit_test(posts_never_run_are_freed),
+		cmocka_unit_test(random_retries_and_aborts_without_entropy),
+		cmocka_unit_test(log_lines_are_safe_and_written_whole),
+		cmocka_unit_test(no_uring_variable_selects_the_thread_pool),
+		cmocka_unit_test(
+			corked_sends_are_pushed_at_the_end_of_the_turn),
+		cmocka_unit_test(far_timer_sleep_is_bounded_and_woken),
+		cmocka_unit_test(notify_refusals),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
