@@ -149,9 +149,27 @@ void er_disk_flush(struct er_reactor *r)
 	 * the flag is back without a barrier on the kernel's side; and
 	 * watching the ring's own fd instead missed io-wq completions.) */
 	rc = io_uring_submit(&eng->ring);
-	if (rc < 0)
-		LOG_ERR(&r->env, "io_uring_submit: %s", strerror(-rc));
+	if (rc < 0) {
+		/* The kernel busy (EBUSY: completions to reap first) or out
+		 * of memory: the SQEs stay in the ring.  The loop turns
+		 * again without sleeping and this submits them, rather than
+		 * their requests waiting for an unrelated wake-up. */
+		if (!eng->submit_refused)
+			LOG_ERR(&r->env, "io_uring_submit: %s; retrying",
+				strerror(-rc));
+		eng->submit_refused = true;
+		er_defer_queue(r, &eng->retry);
+	} else {
+		eng->submit_refused = false;
+	}
 	er_uring_reap(eng);
+}
+
+/* Nothing to do: a queued defer only makes the loop turn at once, and
+ * its er_disk_flush submits again. */
+static void er_engine_retry(struct er_defer *d)
+{
+	(void)d;
 }
 
 /* -------------------------------------------------- thread-pool path */
@@ -319,6 +337,7 @@ struct er_disk_engine *er_engine_get(struct er_reactor *r)
 	if (!eng)
 		return NULL;
 	eng->r = r;
+	eng->retry.fn = er_engine_retry;
 	eng->zeros = calloc(1, ER_ZERO_BYTES);
 	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (!eng->zeros || efd < 0)
@@ -397,6 +416,7 @@ void er_disk_engine_free(struct er_reactor *r)
 			 (unsigned long long)eng->stats.inline_slow,
 			 (unsigned long long)eng->stats.engine_writes,
 			 eng->uring ? "io_uring" : "the disk threads");
+	er_defer_cancel(r, &eng->retry);
 	er_watch_del(r, &eng->done_watch);
 	if (eng->uring)
 		io_uring_queue_exit(&eng->ring);

@@ -113,6 +113,10 @@ struct er_disk_engine {
 	TAILQ_HEAD(, er_fq) waiting_files;
 	unsigned int inflight;
 	struct env_real_disk_stats stats;
+	/* io_uring_submit refused: SQEs left in the ring, submitted again
+	 * on the loop's next turn (er_disk_flush), logged once */
+	struct er_defer retry;
+	bool submit_refused;
 
 	/* thread-pool fallback */
 	pthread_t threads[ER_POOL_THREADS];

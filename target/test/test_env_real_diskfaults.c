@@ -1,0 +1,949 @@
+/*
+ * test_env_real_diskfaults.c — the file backstore and the state files
+ * when the system says no (env_real_faults.h): reads, writes, flushes and
+ * deallocations failing, interrupted or short, through the thread pool,
+ * through io_uring and on the reactor; an engine that cannot start;
+ * opens, block devices, resizes and provisioning queries refused;
+ * zero-copy reads without a mapping; durable state that cannot be
+ * written or read.
+ *
+ * Each test checks the status the request completes with (the errno the
+ * SCSI layer turns into sense: -EIO into MEDIUM ERROR), the bytes on
+ * disk, what is retried, descriptors left (none) and the log lines.
+ */
+#include <errno.h>
+#include <linux/falloc.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/sysmacros.h>
+
+#include <cmocka.h>
+
+#include "env_real_rig.h"
+
+/* ------------------------------------------------------------ rig */
+
+struct io_ctx {
+	struct env *e;
+	int pending;
+};
+
+struct io_req {
+	struct bs_req req;
+	struct io_ctx *ctx;
+	int status;
+	bool done;
+	struct iovec iov[2];
+};
+
+static void io_done(struct bs_req *req, int status)
+{
+	struct io_req *r = (struct io_req *)req;
+
+	r->status = status;
+	r->done = true;
+	if (--r->ctx->pending == 0)
+		env_real_stop(r->ctx->e);
+}
+
+static void io_submit(struct io_ctx *c, struct bs_dev *d, struct io_req *r,
+		      enum bs_op op, uint32_t flags, uint64_t off, uint64_t len,
+		      void *buf)
+{
+	memset(r, 0, sizeof(*r));
+	r->ctx = c;
+	r->req.op = op;
+	r->req.flags = flags;
+	r->req.offset_bytes = off;
+	r->req.length_bytes = len;
+	r->req.done = io_done;
+	if (buf) {
+		r->iov[0].iov_base = buf;
+		r->iov[0].iov_len = len / 2;
+		r->iov[1].iov_base = (char *)buf + len / 2;
+		r->iov[1].iov_len = len - len / 2;
+		r->req.iov = r->iov;
+		r->req.iovcnt = 2;
+	}
+	c->pending++;
+	d->ops->submit(d, &r->req);
+}
+
+static int io_sync(struct io_ctx *c, struct bs_dev *d, enum bs_op op,
+		   uint32_t flags, uint64_t off, uint64_t len, void *buf)
+{
+	struct io_req r;
+
+	io_submit(c, d, &r, op, flags, off, len, buf);
+	assert_false(r.done);
+	run_bounded(c->e);
+	assert_true(r.done);
+	return r.status;
+}
+
+static void fill(uint8_t *b, size_t len, uint8_t seed)
+{
+	for (size_t i = 0; i < len; i++)
+		b[i] = (uint8_t)(seed + i * 7 + (i >> 9));
+}
+
+static bool all_zero(const uint8_t *b, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+struct dt {
+	char *dir;
+	char path[512];
+	struct env *e;
+	struct io_ctx c;
+	struct bs_dev *d;
+	uint8_t *w, *r;
+	int fds;
+};
+
+#define DT_SIZE (4u << 20)
+#define DT_BUF (256u * 1024u)
+
+/* A 4 MiB file LU (thin or not) on a new environment, with the rules
+ * armed so far kept (they may be for the set-up itself); log level WARN
+ * unless o says more. */
+static void dt_setup_armed(struct dt *t, struct env_real_opts o, bool thin)
+{
+	t->fds = sf_open_fds();
+	t->dir = make_tmpdir();
+	snprintf(t->path, sizeof(t->path), "%s/lun.img", t->dir);
+	if (o.log_level < UT_LOG_WARN)
+		o.log_level = UT_LOG_WARN;
+	t->e = env_real_new(&o);
+	assert_non_null(t->e);
+	t->c = (struct io_ctx){.e = t->e};
+	t->d = open_file(t->e, t->path, DT_SIZE, true, thin, false);
+	t->w = malloc(DT_BUF);
+	t->r = malloc(DT_BUF);
+	assert_non_null(t->w);
+	assert_non_null(t->r);
+}
+
+static void dt_setup(struct dt *t, struct env_real_opts o, bool thin)
+{
+	sf_clear();
+	dt_setup_armed(t, o, thin);
+}
+
+static void dt_teardown(struct dt *t)
+{
+	sf_clear();
+	if (t->d)
+		bs_close(t->d);
+	env_real_free(t->e);
+	remove_tmpdir(t->dir);
+	free(t->w);
+	free(t->r);
+	assert_int_equal(sf_open_fds(), t->fds);
+}
+
+static int dt_io(struct dt *t, enum bs_op op, uint32_t flags, uint64_t off,
+		 uint64_t len, void *buf)
+{
+	return io_sync(&t->c, t->d, op, flags, off, len, buf);
+}
+
+/* Write a pattern, then a faulted read of it must still return it. */
+static void dt_pattern(struct dt *t, uint64_t off, uint64_t len, uint8_t seed)
+{
+	fill(t->w, len, seed);
+	assert_int_equal(dt_io(t, BS_OP_WRITE, 0, off, len, t->w), 0);
+}
+
+/* ------------------------------------------------------ thread pool */
+
+/* The worker threads' reads, writes, flushes and deallocations failing,
+ * interrupted and short. */
+static void pool_errors_reach_the_request(void **state)
+{
+	struct dt t;
+	unsigned int n;
+
+	(void)state;
+	dt_setup(&t,
+		 (struct env_real_opts){.disable_uring = true,
+					.inline_writes = ENV_REAL_INLINE_OFF},
+		 true);
+	dt_pattern(&t, 0, 64 * 1024, 1);
+	/* EIO: the request fails with it (MEDIUM ERROR further up) */
+	sf_arm(SF_PREADV, (struct sf_rule){.times = 1, .err = EIO});
+	assert_int_equal(dt_io(&t, BS_OP_READ, 0, 0, 64 * 1024, t.r), -EIO);
+	/* interrupted or "again": issued again, the data whole */
+	sf_arm(SF_PREADV, (struct sf_rule){.times = 1, .err = EINTR});
+	memset(t.r, 0, DT_BUF);
+	assert_int_equal(dt_io(&t, BS_OP_READ, 0, 0, 64 * 1024, t.r), 0);
+	assert_memory_equal(t.r, t.w, 64 * 1024);
+	assert_int_equal(sf_calls(SF_PREADV), 2);
+	sf_arm(SF_PREADV, (struct sf_rule){.times = 1, .err = EAGAIN});
+	memset(t.r, 0, DT_BUF);
+	assert_int_equal(dt_io(&t, BS_OP_READ, 0, 0, 64 * 1024, t.r), 0);
+	assert_memory_equal(t.r, t.w, 64 * 1024);
+	/* short: the remainder is read */
+	sf_arm(SF_PREADV, (struct sf_rule){.times = 2, .cap = 5000});
+	memset(t.r, 0, DT_BUF);
+	assert_int_equal(dt_io(&t, BS_OP_READ, 0, 0, 64 * 1024, t.r), 0);
+	assert_memory_equal(t.r, t.w, 64 * 1024);
+	assert_int_equal(sf_calls(SF_PREADV), 3);
+	/* writes: failing, short, or moving nothing at all (EIO) */
+	fill(t.w, 64 * 1024, 2);
+	sf_arm(SF_PWRITEV2, (struct sf_rule){.times = 1, .err = ENOSPC});
+	assert_int_equal(dt_io(&t, BS_OP_WRITE, 0, 0, 64 * 1024, t.w), -ENOSPC);
+	sf_arm(SF_PWRITEV2, (struct sf_rule){.times = 1, .cap = 4096});
+	assert_int_equal(dt_io(&t, BS_OP_WRITE, 0, 0, 64 * 1024, t.w), 0);
+	assert_int_equal(sf_calls(SF_PWRITEV2), 2);
+	sf_disarm(SF_PWRITEV2);
+	assert_int_equal(dt_io(&t, BS_OP_READ, 0, 0, 64 * 1024, t.r), 0);
+	assert_memory_equal(t.r, t.w, 64 * 1024);
+	sf_arm(SF_PWRITEV2,
+	       (struct sf_rule){.times = 1, .use_ret = true, .ret = 0});
+	assert_int_equal(dt_io(&t, BS_OP_WRITE, 0, 0, 64 * 1024, t.w), -EIO);
+	/* a flush that fails */
+	sf_arm(SF_FDATASYNC, (struct sf_rule){.times = 1, .err = EIO});
+	assert_int_equal(dt_io(&t, BS_OP_FLUSH, 0, 0, 0, NULL), -EIO);
+	sf_disarm(SF_FDATASYNC);
+	assert_int_equal(dt_io(&t, BS_OP_FLUSH, 0, 0, 0, NULL), 0);
+	/* a deallocation the filesystem cannot do: zeros written instead,
+	 * and from then on at once (no punch hole tried again) */
+	sf_arm(SF_FALLOCATE, (struct sf_rule){.times = 1, .err = EOPNOTSUPP});
+	assert_int_equal(dt_io(&t, BS_OP_UNMAP, 0, 0, 64 * 1024, NULL), 0);
+	assert_int_equal(dt_io(&t, BS_OP_READ, 0, 0, 64 * 1024, t.r), 0);
+	assert_true(all_zero(t.r, 64 * 1024));
+	n = sf_calls(SF_FALLOCATE);
+	dt_pattern(&t, 0, 64 * 1024, 3);
+	assert_int_equal(dt_io(&t, BS_OP_UNMAP, 0, 0, 64 * 1024, NULL), 0);
+	assert_int_equal(sf_calls(SF_FALLOCATE), n);
+	assert_int_equal(dt_io(&t, BS_OP_READ, 0, 0, 64 * 1024, t.r), 0);
+	assert_true(all_zero(t.r, 64 * 1024));
+	/* zero writes failing: the request fails */
+	sf_arm(SF_PWRITEV, (struct sf_rule){.times = 1, .err = EIO});
+	assert_int_equal(dt_io(&t, BS_OP_UNMAP, 0, 0, 64 * 1024, NULL), -EIO);
+	dt_teardown(&t);
+
+	/* thick: zero range refused (EINVAL, ENODEV) the same way; other
+	 * errors fail the request */
+	dt_setup(&t, (struct env_real_opts){.disable_uring = true}, false);
+	dt_pattern(&t, 0, 64 * 1024, 4);
+	sf_arm(SF_FALLOCATE, (struct sf_rule){.times = 1, .err = ENOSPC});
+	assert_int_equal(dt_io(&t, BS_OP_WRITE_ZEROES, 0, 0, 64 * 1024, NULL),
+			 -ENOSPC);
+	sf_arm(SF_FALLOCATE, (struct sf_rule){.times = 1, .err = ENODEV});
+	assert_int_equal(dt_io(&t, BS_OP_WRITE_ZEROES, 0, 0, 64 * 1024, NULL),
+			 0);
+	assert_int_equal(dt_io(&t, BS_OP_READ, 0, 0, 64 * 1024, t.r), 0);
+	assert_true(all_zero(t.r, 64 * 1024));
+	n = sf_calls(SF_FALLOCATE);
+	assert_int_equal(dt_io(&t, BS_OP_WRITE_ZEROES, 0, 0, 64 * 1024, NULL),
+			 0);
+	assert_int_equal(sf_calls(SF_FALLOCATE), n);
+	dt_teardown(&t);
+}
+
+/* The engine cannot start: no eventfd, no worker thread, epoll refuses
+ * its eventfd, no memory: the open fails, logged; a partial pool (one
+ * thread of four) serves. */
+static void engine_start_failures(void **state)
+{
+	const struct {
+		bool uring;
+		enum sf_call call;
+		struct sf_rule rule;
+	} cases[] = {
+		{true, SF_EVENTFD, {.times = 1, .err = EMFILE}},
+		{false, SF_PTHREAD_CREATE, {.times = -1, .err = EAGAIN}},
+		{true, SF_EPOLL_CTL, {.times = 1, .err = ENOMEM}},
+		{false, SF_EPOLL_CTL, {.times = 1, .err = ENOMEM}},
+		{true, SF_CALLOC, {.times = 1}},	    /* the engine */
+		{true, SF_CALLOC, {.skip = 1, .times = 1}}, /* its zeros */
+		{true, SF_CALLOC, {.skip = 2, .times = 1}}, /* the file */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *dir = make_tmpdir();
+		struct env *e = new_env(!cases[i].uring, NULL);
+		struct bs_dev_params p = {.kind = BS_FILE,
+					  .name = "eng",
+					  .size_bytes = 1 << 20,
+					  .block_size = BS,
+					  .create = true};
+		struct bs_dev *d = (void *)1;
+		char path[512];
+		int fds;
+
+		snprintf(path, sizeof(path), "%s/e.img", dir);
+		p.path = path;
+		sf_clear();
+		fds = sf_open_fds();
+		sf_arm(cases[i].call, cases[i].rule);
+		assert_int_equal(e->ops->disk_open(e, &p, &d), -ENOMEM);
+		assert_true(sf_hits(cases[i].call) >= 1);
+		sf_disarm(cases[i].call);
+		assert_null(d);
+		/* the last case fails after the engine started: it stays */
+		if (i + 1 < sizeof(cases) / sizeof(cases[0]))
+			assert_int_equal(sf_open_fds(), fds);
+		if (!sf_log_has("eng: cannot start disk I/O for"))
+			fail_msg("case %zu: not logged", i);
+		/* it opens once the system agrees */
+		assert_int_equal(e->ops->disk_open(e, &p, &d), 0);
+		bs_close(d);
+		env_real_free(e);
+		remove_tmpdir(dir);
+	}
+	/* one worker thread of four */
+	{
+		struct dt t;
+
+		sf_clear();
+		sf_arm(SF_PTHREAD_CREATE,
+		       (struct sf_rule){.skip = 1, .times = -1, .err = EAGAIN});
+		dt_setup_armed(&t,
+			       (struct env_real_opts){.disable_uring = true},
+			       true);
+		/* the first refusal ends the start: one thread serves */
+		assert_int_equal(sf_calls(SF_PTHREAD_CREATE), 2);
+		sf_disarm(SF_PTHREAD_CREATE);
+		dt_pattern(&t, BS, 8 * BS, 5);
+		assert_int_equal(dt_io(&t, BS_OP_READ, 0, BS, 8 * BS, t.r), 0);
+		assert_memory_equal(t.r, t.w, 8 * BS);
+		dt_teardown(&t);
+	}
+}
+
+/* io_uring refused (its set-up, or its eventfd): the thread pool
+ * instead, logged with the reason. */
+static void uring_refused_falls_back_to_threads(void **state)
+{
+	const struct {
+		enum sf_call call;
+		const char *why;
+	} cases[] = {
+		{SF_URING_INIT, "(io_uring Operation not permitted)"},
+		{SF_URING_REGISTER_EVENTFD,
+		 "(io_uring Operation not permitted)"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		struct dt t;
+
+		sf_clear();
+		sf_arm(cases[i].call,
+		       (struct sf_rule){.times = 1, .err = EPERM});
+		dt_setup_armed(&t,
+			       (struct env_real_opts){.log_level = UT_LOG_INFO},
+			       true);
+		assert_true(sf_log_has(cases[i].why));
+		dt_pattern(&t, 0, 8 * BS, 6);
+		assert_int_equal(dt_io(&t, BS_OP_READ, 0, 0, 8 * BS, t.r), 0);
+		assert_memory_equal(t.r, t.w, 8 * BS);
+		dt_teardown(&t);
+	}
+}
+
+/* ---------------------------------------------------------- io_uring */
+
+/* The kernel's completions failing, interrupted, short: through the
+ * same result handling as the pool's. */
+static void uring_errors_reach_the_request(void **state)
+{
+	struct dt t;
+	unsigned int n;
+
+	(void)state;
+	if (!sf_uring_inject_works())
+		skip(); /* Linux before 6.10: no NOP with a result */
+	dt_setup(&t,
+		 (struct env_real_opts){.inline_writes = ENV_REAL_INLINE_OFF},
+		 true);
+	dt_pattern(&t, 0, 64 * 1024, 7);
+	sf_arm(SF_URING_SQE, (struct sf_rule){.times = 1,
+					      .err = EIO,
+					      .opcode = IORING_OP_READV + 1});
+	assert_int_equal(dt_io(&t, BS_OP_READ, 0, 0, 64 * 1024, t.r), -EIO);
+	sf_arm(SF_URING_SQE, (struct sf_rule){.times = 1,
+					      .err = EAGAIN,
+					      .opcode = IORING_OP_READV + 1});
+	memset(t.r, 0, DT_BUF);
+	assert_int_equal(dt_io(&t, BS_OP_READ, 0, 0, 64 * 1024, t.r), 0);
+	assert_memory_equal(t.r, t.w, 64 * 1024);
+	assert_int_equal(sf_calls(SF_URING_SQE), 2);
+	sf_arm(SF_URING_SQE, (struct sf_rule){.times = 1,
+					      .err = EINTR,
+					      .opcode = IORING_OP_READV + 1});
+	memset(t.r, 0, DT_BUF);
+	assert_int_equal(dt_io(&t, BS_OP_READ, 0, 0, 64 * 1024, t.r), 0);
+	assert_memory_equal(t.r, t.w, 64 * 1024);
+	/* short read, then the rest */
+	sf_arm(SF_URING_SQE, (struct sf_rule){.times = 1,
+					      .cap = 3 * BS + 100,
+					      .opcode = IORING_OP_READV + 1});
+	memset(t.r, 0, DT_BUF);
+	assert_int_equal(dt_io(&t, BS_OP_READ, 0, 0, 64 * 1024, t.r), 0);
+	assert_memory_equal(t.r, t.w, 64 * 1024);
+	assert_int_equal(sf_calls(SF_URING_SQE), 2);
+	/* short write, then the rest */
+	fill(t.w, 64 * 1024, 8);
+	sf_arm(SF_URING_SQE, (struct sf_rule){.times = 1,
+					      .cap = BS,
+					      .opcode = IORING_OP_WRITEV + 1});
+	assert_int_equal(dt_io(&t, BS_OP_WRITE, 0, 0, 64 * 1024, t.w), 0);
+	sf_disarm(SF_URING_SQE);
+	assert_int_equal(dt_io(&t, BS_OP_READ, 0, 0, 64 * 1024, t.r), 0);
+	assert_memory_equal(t.r, t.w, 64 * 1024);
+	/* a write that moves nothing: EIO */
+	sf_arm(SF_URING_SQE, (struct sf_rule){.times = 1,
+					      .use_ret = true,
+					      .ret = 0,
+					      .opcode = IORING_OP_WRITEV + 1});
+	assert_int_equal(dt_io(&t, BS_OP_WRITE, 0, 0, 64 * 1024, t.w), -EIO);
+	sf_arm(SF_URING_SQE, (struct sf_rule){.times = 1,
+					      .err = EIO,
+					      .opcode = IORING_OP_FSYNC + 1});
+	assert_int_equal(dt_io(&t, BS_OP_FLUSH, 0, 0, 0, NULL), -EIO);
+	/* no punch hole here: zeros written, and from then on at once */
+	sf_arm(SF_URING_SQE,
+	       (struct sf_rule){.times = 1,
+				.err = EOPNOTSUPP,
+				.opcode = IORING_OP_FALLOCATE + 1});
+	assert_int_equal(dt_io(&t, BS_OP_UNMAP, 0, 0, 64 * 1024, NULL), 0);
+	assert_int_equal(dt_io(&t, BS_OP_READ, 0, 0, 64 * 1024, t.r), 0);
+	assert_true(all_zero(t.r, 64 * 1024));
+	n = sf_calls(SF_URING_SQE);
+	assert_int_equal(dt_io(&t, BS_OP_UNMAP, 0, 0, 64 * 1024, NULL), 0);
+	assert_int_equal(sf_calls(SF_URING_SQE), n);
+	sf_disarm(SF_URING_SQE);
+	dt_teardown(&t);
+}
+
+/* io_uring_submit refused (the kernel busy): logged, and the requests
+ * left in the ring go at the next submission without waiting for an
+ * unrelated wake-up. */
+static void uring_submit_refused_is_retried(void **state)
+{
+	struct dt t;
+	uint64_t t0;
+
+	(void)state;
+	dt_setup(&t, (struct env_real_opts){0}, true);
+	dt_pattern(&t, 0, 8 * BS, 9);
+	t0 = env_now_ns(t.e);
+	/* three refusals in a row: more than the one stale wake-up a
+	 * finished run leaves behind could hide */
+	sf_arm(SF_URING_SUBMIT, (struct sf_rule){.times = 3, .err = EBUSY});
+	memset(t.r, 0, DT_BUF);
+	assert_int_equal(dt_io(&t, BS_OP_READ, 0, 0, 8 * BS, t.r), 0);
+	assert_memory_equal(t.r, t.w, 8 * BS);
+	assert_int_equal(sf_hits(SF_URING_SUBMIT), 3);
+	assert_true(env_now_ns(t.e) - t0 < MS(1000));
+	/* logged once for the episode */
+	{
+		const char *l = "io_uring_submit: Device or resource busy; "
+				"retrying";
+		const char *p = strstr(sf_logbuf, l);
+
+		assert_non_null(p);
+		assert_null(strstr(p + 1, l));
+	}
+	dt_teardown(&t);
+}
+
+/* ------------------------------------------------ writes on the reactor */
+
+/* Where the filesystem takes no RWF_NOWAIT (EOPNOTSUPP): logged once,
+ * writes on the reactor; a probe that fails otherwise leaves the write
+ * to the engine; an inline write failing fails the request, interrupted
+ * goes to the engine; a slow one sends the next writes to the engine. */
+static void writes_on_the_reactor_when_the_system_says_no(void **state)
+{
+	struct env_real_disk_stats st;
+	struct dt t;
+
+	(void)state;
+	dt_setup(&t,
+		 (struct env_real_opts){.log_level = UT_LOG_INFO,
+					.inline_slow_ns = MS(200)},
+		 true);
+	fill(t.w, 8 * BS, 10);
+	/* probe: some other error: the engine does this write, and the
+	 * next write probes again */
+	sf_arm(SF_PWRITEV2, (struct sf_rule){.times = 1,
+					     .err = EIO,
+					     .size = RWF_NOWAIT + 1});
+	assert_int_equal(dt_io(&t, BS_OP_WRITE, 0, 0, 8 * BS, t.w), 0);
+	env_real_disk_stats(t.e, &st);
+	assert_int_equal(st.engine_writes, 1);
+	/* probe: not supported here: on the reactor from now on */
+	sf_clear();
+	sf_arm(SF_PWRITEV2, (struct sf_rule){.times = -1,
+					     .err = EOPNOTSUPP,
+					     .size = RWF_NOWAIT + 1});
+	assert_int_equal(dt_io(&t, BS_OP_WRITE, 0, 0, 8 * BS, t.w), 0);
+	assert_int_equal(dt_io(&t, BS_OP_WRITE, 0, 8 * BS, 8 * BS, t.w), 0);
+	assert_int_equal(sf_calls(SF_PWRITEV2), 1); /* probed once */
+	assert_true(sf_log_has("no non-blocking buffered writes here"));
+	env_real_disk_stats(t.e, &st);
+	assert_int_equal(st.inline_writes, 2);
+	/* on the reactor: failing, interrupted */
+	sf_arm(SF_PWRITEV2,
+	       (struct sf_rule){.times = 1, .err = EIO, .size = 0 + 1});
+	assert_int_equal(dt_io(&t, BS_OP_WRITE, 0, 0, 8 * BS, t.w), -EIO);
+	sf_arm(SF_PWRITEV2,
+	       (struct sf_rule){.times = 1, .err = EINTR, .size = 0 + 1});
+	assert_int_equal(dt_io(&t, BS_OP_WRITE, 0, 0, 8 * BS, t.w), 0);
+	env_real_disk_stats(t.e, &st);
+	assert_int_equal(st.engine_writes, 2);
+	assert_int_equal(dt_io(&t, BS_OP_READ, 0, 0, 8 * BS, t.r), 0);
+	assert_memory_equal(t.r, t.w, 8 * BS);
+	/* slow: the next writes to the engine for 100 ms */
+	sf_arm(SF_PWRITEV2,
+	       (struct sf_rule){.times = 1, .delay_us = 250000, .size = 0 + 1});
+	assert_int_equal(dt_io(&t, BS_OP_WRITE, 0, 0, 8 * BS, t.w), 0);
+	assert_true(sf_log_has("a write on the reactor took"));
+	assert_true(sf_log_has("writes go to the disk engine for 100 ms"));
+	env_real_disk_stats(t.e, &st);
+	assert_int_equal(st.inline_slow, 1);
+	assert_int_equal(dt_io(&t, BS_OP_WRITE, 0, 0, 8 * BS, t.w), 0);
+	env_real_disk_stats(t.e, &st);
+	assert_int_equal(st.engine_writes, 3);
+	/* after the pause: on the reactor again */
+	run_for_ms(t.e, 110);
+	assert_int_equal(dt_io(&t, BS_OP_WRITE, 0, 0, 8 * BS, t.w), 0);
+	env_real_disk_stats(t.e, &st);
+	assert_int_equal(st.engine_writes, 3);
+	dt_teardown(&t);
+}
+
+/* ------------------------------------------------------------ opening */
+
+/* A fake block device: a regular file that fstat calls a block device,
+ * whose size and logical block size the ioctls answer. */
+static void block_device_capacity_and_resize(void **state)
+{
+	char *dir = make_tmpdir();
+	struct env *e = new_env(false, NULL);
+	struct io_ctx c = {.e = e};
+	char path[512], rot[512];
+	uint8_t w[2 * BS], r[2 * BS];
+	struct bs_dev_params p = {
+		.kind = BS_BLOCK, .name = "blk", .block_size = BS};
+	struct bs_dev *d = NULL;
+	bool mapped;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	sf_clear();
+	snprintf(path, sizeof(path), "%s/blk.img", dir);
+	snprintf(rot, sizeof(rot), "%s/rotational", dir);
+	fd = open(path, O_CREAT | O_RDWR, 0600);
+	assert_int_equal(ftruncate(fd, 8 << 20), 0);
+	close(fd);
+	f = fopen(rot, "w");
+	fputs("1\n", f);
+	fclose(f);
+	p.path = path;
+	sf_fake_blk(path, 8 << 20, 512, makedev(250, 7));
+	sf_redirect_from = "/sys/dev/block/250:7/";
+	sf_redirect_to = rot;
+
+	/* its capacity; rotational from /sys (a partition: its disk's) */
+	sf_arm(SF_OPEN, (struct sf_rule){.times = 1,
+					 .err = ENOENT,
+					 .path = "/sys/dev/block/250:7/queue"});
+	assert_int_equal(e->ops->disk_open(e, &p, &d), 0);
+	assert_int_equal(d->size_bytes, 8 << 20);
+	assert_true(d->rotational);
+	assert_int_equal(sf_hits(SF_OPEN), 1);
+	/* every run of a block device counts as mapped */
+	assert_int_equal(d->ops->lba_status(d, 0, 16 * BS, &mapped), 16 * BS);
+	assert_true(mapped);
+	fill(w, sizeof(w), 11);
+	assert_int_equal(io_sync(&c, d, BS_OP_WRITE, 0, BS, sizeof(w), w), 0);
+	assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, BS, sizeof(r), r), 0);
+	assert_memory_equal(r, w, sizeof(w));
+	/* a large cached read by reference maps the device's capacity */
+	{
+		uint8_t *big = malloc(128 * 1024), *back = malloc(128 * 1024);
+		struct io_req rq;
+
+		fill(big, 128 * 1024, 16);
+		assert_int_equal(
+			io_sync(&c, d, BS_OP_WRITE, 0, 0, 128 * 1024, big), 0);
+		io_submit(&c, d, &rq, BS_OP_READ, BS_F_MAY_REF, 0, 128 * 1024,
+			  back);
+		run_bounded(e);
+		assert_true(rq.done);
+		assert_int_equal(rq.status, 0);
+		assert_non_null(rq.req.ref);
+		assert_memory_equal(rq.req.ref->mem, big, 128 * 1024);
+		rq.req.ref->release(rq.req.ref);
+		free(big);
+		free(back);
+	}
+	/* resize: within the device, past it, the device unreadable */
+	assert_int_equal(bs_resize(d, 4 << 20), 0);
+	assert_int_equal(d->size_bytes, 4 << 20);
+	assert_int_equal(bs_resize(d, 16 << 20), -ENOSPC);
+	sf_arm(SF_IOCTL,
+	       (struct sf_rule){.times = 1, .err = EIO, .size = BLKGETSIZE64});
+	assert_int_equal(bs_resize(d, 8 << 20), -EIO);
+	assert_int_equal(d->size_bytes, 4 << 20);
+	bs_close(d);
+
+	/* refusals: sizes, block sizes, the device not answering */
+	p.size_bytes = 16 << 20;
+	assert_int_equal(e->ops->disk_open(e, &p, &d), -EINVAL);
+	assert_true(sf_log_has("exceeds the 8388608 bytes of"));
+	p.size_bytes = 0;
+	sf_fake_blk(path, 8 << 20, 8192, makedev(250, 7));
+	assert_int_equal(e->ops->disk_open(e, &p, &d), -EINVAL);
+	assert_true(sf_log_has("block size 4096 is smaller than the logical "
+			       "block size 8192"));
+	sf_fake_blk(path, 8 << 20, 512, makedev(250, 7));
+	sf_arm(SF_IOCTL,
+	       (struct sf_rule){.times = 1, .err = ENOTTY, .size = BLKSSZGET});
+	assert_int_equal(e->ops->disk_open(e, &p, &d), -ENOTTY);
+	assert_true(sf_log_has("cannot query the block device"));
+	/* no /sys entry at all: not rotational */
+	sf_redirect_from = NULL;
+	sf_fake_blk(path, 8 << 20, 512, makedev(250, 9999));
+	assert_int_equal(e->ops->disk_open(e, &p, &d), 0);
+	assert_false(d->rotational);
+	bs_close(d);
+	sf_clear();
+	env_real_free(e);
+	remove_tmpdir(dir);
+}
+
+/* fstat refused at open and at resize; SEEK_DATA and SEEK_HOLE that
+ * cannot tell: mapped (what a thick LU reports). */
+static void open_resize_and_provisioning_refused(void **state)
+{
+	char *dir = make_tmpdir();
+	struct env *e = new_env(false, NULL);
+	struct bs_dev_params p = {.kind = BS_FILE,
+				  .name = "f",
+				  .size_bytes = 1 << 20,
+				  .block_size = BS,
+				  .create = true,
+				  .thin = true};
+	struct bs_dev *d = NULL;
+	char path[512];
+	bool mapped;
+
+	(void)state;
+	sf_clear();
+	snprintf(path, sizeof(path), "%s/f.img", dir);
+	p.path = path;
+	sf_arm(SF_FSTAT, (struct sf_rule){.times = 1, .err = EOVERFLOW});
+	assert_int_equal(e->ops->disk_open(e, &p, &d), -EOVERFLOW);
+	assert_null(d);
+	assert_true(sf_log_has("f: "));
+	assert_true(sf_log_has("Value too large for defined data type"));
+	assert_int_equal(e->ops->disk_open(e, &p, &d), 0);
+	sf_arm(SF_FSTAT, (struct sf_rule){.times = 1, .err = EIO});
+	assert_int_equal(bs_resize(d, 2 << 20), -EIO);
+	assert_int_equal(d->size_bytes, 1 << 20);
+	/* a sparse file is all hole; SEEK_DATA failing otherwise than
+	 * ENXIO says "mapped" */
+	assert_int_equal(d->ops->lba_status(d, 0, 1 << 20, &mapped), 1 << 20);
+	assert_false(mapped);
+	sf_arm(SF_LSEEK, (struct sf_rule){.times = 1,
+					  .err = EINVAL,
+					  .size = SEEK_DATA + 1});
+	assert_int_equal(d->ops->lba_status(d, 0, 1 << 20, &mapped), 1 << 20);
+	assert_true(mapped);
+	/* data at 0, SEEK_HOLE failing: one block mapped */
+	{
+		struct io_ctx c = {.e = e};
+		uint8_t w[BS];
+
+		fill(w, BS, 12);
+		assert_int_equal(io_sync(&c, d, BS_OP_WRITE, 0, 0, BS, w), 0);
+	}
+	sf_arm(SF_LSEEK, (struct sf_rule){.times = 1,
+					  .err = EINVAL,
+					  .size = SEEK_HOLE + 1});
+	assert_int_equal(d->ops->lba_status(d, 0, 1 << 20, &mapped), BS);
+	assert_true(mapped);
+	sf_clear();
+	bs_close(d);
+	env_real_free(e);
+	remove_tmpdir(dir);
+}
+
+/* Closed with a request in flight: logged, the request still completes
+ * and the file goes with it (make unit-asan: nothing leaks). */
+static void close_with_requests_in_flight(void **state)
+{
+	struct dt t;
+	struct io_req r;
+
+	(void)state;
+	dt_setup(&t, (struct env_real_opts){.disable_uring = true}, true);
+	dt_pattern(&t, 0, 8 * BS, 13);
+	sf_arm(SF_PREADV, (struct sf_rule){.times = 1, .delay_us = 50000});
+	io_submit(&t.c, t.d, &r, BS_OP_READ, 0, 0, 8 * BS, t.r);
+	bs_close(t.d);
+	t.d = NULL;
+	assert_true(sf_log_has("test: closed with 1 requests in flight"));
+	run_bounded(t.e);
+	assert_true(r.done);
+	assert_int_equal(r.status, 0);
+	assert_memory_equal(t.r, t.w, 8 * BS);
+	dt_teardown(&t);
+}
+
+/* ---------------------------------------------------------- zero copy */
+
+static int read_ref(struct dt *t, uint64_t off, uint64_t len,
+		    struct bs_ref **ref)
+{
+	struct io_req r;
+
+	io_submit(&t->c, t->d, &r, BS_OP_READ, BS_F_MAY_REF, off, len, t->r);
+	run_bounded(t->e);
+	assert_true(r.done);
+	*ref = r.req.ref;
+	return r.status;
+}
+
+/* No mapping (mmap refused, the file's size unknown), no cachestat
+ * (ENOSYS: never asked again; another error: this read only), no memory
+ * for the reference: the read copies, the bytes right. */
+static void zero_copy_without_mapping_or_cachestat_copies(void **state)
+{
+	const uint64_t len = 128 * 1024;
+	struct bs_ref *ref;
+	struct dt t;
+
+	(void)state;
+	for (int k = 0; k < 2; k++) {
+		dt_setup(&t, (struct env_real_opts){.log_level = UT_LOG_INFO},
+			 false);
+		dt_pattern(&t, 0, len, 14);
+		if (k == 0)
+			sf_arm(SF_MMAP,
+			       (struct sf_rule){.times = 1, .err = ENOMEM});
+		else
+			sf_arm(SF_FSTAT,
+			       (struct sf_rule){.times = 1, .err = EIO});
+		memset(t.r, 0, DT_BUF);
+		assert_int_equal(read_ref(&t, 0, len, &ref), 0);
+		assert_null(ref);
+		assert_memory_equal(t.r, t.w, len);
+		assert_true(
+			sf_log_has(k == 0 ? "no mapping for zero-copy reads "
+					    "(Cannot allocate memory): "
+					    "reads copy"
+					  : "(empty file): reads copy"));
+		/* not tried again */
+		sf_arm(SF_MMAP, (struct sf_rule){.times = 0});
+		assert_int_equal(read_ref(&t, 0, len, &ref), 0);
+		assert_null(ref);
+		assert_int_equal(sf_calls(SF_MMAP), 0);
+		dt_teardown(&t);
+	}
+
+	dt_setup(&t, (struct env_real_opts){0}, false);
+	dt_pattern(&t, 0, len, 15);
+	sf_arm(SF_SYSCALL,
+	       (struct sf_rule){.times = 1, .err = EINVAL, .size = 451});
+	assert_int_equal(read_ref(&t, 0, len, &ref), 0);
+	assert_null(ref);
+	assert_memory_equal(t.r, t.w, len);
+	assert_int_equal(sf_calls(SF_SYSCALL), 1);
+	assert_int_equal(read_ref(&t, 0, len, &ref), 0);
+	assert_non_null(ref); /* EINVAL was for that read only */
+	ref->release(ref);
+	/* no memory for the reference */
+	sf_arm(SF_MALLOC, (struct sf_rule){.times = 1});
+	memset(t.r, 0, DT_BUF);
+	assert_int_equal(read_ref(&t, 0, len, &ref), 0);
+	assert_int_equal(sf_hits(SF_MALLOC), 1);
+	assert_null(ref);
+	assert_memory_equal(t.r, t.w, len);
+	sf_arm(SF_SYSCALL,
+	       (struct sf_rule){.times = 1, .err = ENOSYS, .size = 451});
+	assert_int_equal(read_ref(&t, 0, len, &ref), 0);
+	assert_null(ref);
+	assert_int_equal(read_ref(&t, 0, len, &ref), 0);
+	assert_null(ref);
+	assert_int_equal(sf_calls(SF_SYSCALL), 1); /* off for good */
+	dt_teardown(&t);
+}
+
+/* A file shorter than the LU: reads past its end are not mapped (they
+ * read as zeros through the copying path). */
+static void zero_copy_past_the_end_of_a_short_file_copies(void **state)
+{
+	const uint64_t len = 128 * 1024;
+	char *dir = make_tmpdir();
+	struct env *e = new_env(false, NULL);
+	struct dt t = {.e = e, .dir = dir};
+	struct bs_ref *ref;
+	int fd;
+
+	(void)state;
+	sf_clear();
+	snprintf(t.path, sizeof(t.path), "%s/short.img", dir);
+	fd = open(t.path, O_CREAT | O_RDWR, 0600);
+	assert_int_equal(ftruncate(fd, 256 * 1024), 0);
+	close(fd);
+	t.c = (struct io_ctx){.e = e};
+	t.d = open_file(e, t.path, 1 << 20, false, false, true);
+	t.w = malloc(DT_BUF);
+	t.r = malloc(DT_BUF);
+	t.fds = -1;
+	memset(t.r, 0xee, DT_BUF);
+	assert_int_equal(read_ref(&t, 512 * 1024, len, &ref), 0);
+	assert_null(ref);
+	assert_true(all_zero(t.r, len));
+	bs_close(t.d);
+	env_real_free(e);
+	remove_tmpdir(dir);
+	free(t.w);
+	free(t.r);
+}
+
+/* -------------------------------------------------------------- state */
+
+static ssize_t st_get(struct env *e, const char *key, char *buf, size_t cap)
+{
+	memset(buf, 0, cap);
+	return e->ops->state_get(e, key, buf, cap);
+}
+
+/* A put that fails anywhere (the temporary file, its write, its fsync,
+ * the rename, the directory's fsync) says so, leaves the old value and
+ * no temporary file; interrupted or short writes complete. */
+static void state_put_failures_keep_the_old_value(void **state)
+{
+	char *dir = make_tmpdir();
+	struct env *e = new_env(true, dir);
+	char buf[64], tmp[600];
+	struct {
+		enum sf_call call;
+		struct sf_rule rule;
+		int rc;
+	} cases[] = {
+		{SF_OPENAT, {.times = 1, .err = EACCES}, -EACCES},
+		{SF_WRITE, {.times = 1, .err = ENOSPC, .size = 3}, -ENOSPC},
+		{SF_WRITE,
+		 {.times = 1, .use_ret = true, .ret = 0, .size = 3},
+		 -EIO},
+		{SF_FSYNC, {.times = 1, .err = EIO}, -EIO},
+		{SF_RENAMEAT, {.times = 1, .err = EXDEV}, -EXDEV},
+		{SF_OPEN, {.times = 1, .err = EMFILE}, -EMFILE},
+	};
+
+	(void)state;
+	sf_clear();
+	assert_int_equal(e->ops->state_put(e, "pr-lu0", "old", 3), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		sf_arm(cases[i].call, cases[i].rule);
+		assert_int_equal(e->ops->state_put(e, "pr-lu0", "new", 3),
+				 cases[i].rc);
+		sf_disarm(cases[i].call);
+		assert_int_equal(st_get(e, "pr-lu0", buf, sizeof(buf)), 3);
+		assert_string_equal(buf, "old");
+		snprintf(tmp, sizeof(tmp), "%s/.pr-lu0.tmp", dir);
+		assert_int_equal(access(tmp, F_OK), -1);
+		if (cases[i].call != SF_OPEN)
+			assert_true(sf_log_has("cannot store state "));
+		else
+			assert_true(sf_log_has("state directory "));
+	}
+	/* the directory's fsync fails after the rename: the value is in
+	 * place, the caller told it may not last */
+	sf_arm(SF_FSYNC, (struct sf_rule){.skip = 1, .times = 1, .err = EIO});
+	assert_int_equal(e->ops->state_put(e, "pr-lu0", "new", 3), -EIO);
+	sf_clear();
+	assert_int_equal(st_get(e, "pr-lu0", buf, sizeof(buf)), 3);
+	assert_string_equal(buf, "new");
+	/* interrupted, then short: all of it lands */
+	sf_arm(SF_WRITE, (struct sf_rule){.times = 1, .err = EINTR, .size = 6});
+	assert_int_equal(e->ops->state_put(e, "pr-lu0", "newest", 6), 0);
+	sf_arm(SF_WRITE, (struct sf_rule){.times = 1, .cap = 2, .size = 5});
+	assert_int_equal(e->ops->state_put(e, "pr-lu1", "other", 5), 0);
+	sf_clear();
+	assert_int_equal(st_get(e, "pr-lu0", buf, sizeof(buf)), 6);
+	assert_string_equal(buf, "newest");
+	assert_int_equal(st_get(e, "pr-lu1", buf, sizeof(buf)), 5);
+	assert_string_equal(buf, "other");
+	/* too large, bad keys */
+	assert_int_equal(e->ops->state_put(e, "big", buf, (4u << 20) + 1),
+			 -EFBIG);
+	assert_int_equal(e->ops->state_put(e, "../x", "v", 1), -EINVAL);
+	assert_true(sf_log_has("state key \"../x\" rejected"));
+	env_real_free(e);
+	remove_tmpdir(dir);
+}
+
+/* A get that fails (fstat, read) says so; interrupted reads complete;
+ * a key that is no regular file, or larger than the room, is refused
+ * whole; a missing key is not an error worth a log line. */
+static void state_get_failures(void **state)
+{
+	char *dir = make_tmpdir();
+	struct env *e = new_env(true, dir);
+	char buf[64], sub[600];
+
+	(void)state;
+	sf_clear();
+	assert_int_equal(e->ops->state_put(e, "k", "value", 5), 0);
+	sf_arm(SF_FSTAT, (struct sf_rule){.times = 1, .err = EIO});
+	assert_int_equal(st_get(e, "k", buf, sizeof(buf)), -EIO);
+	assert_true(sf_log_has("cannot read state "));
+	sf_arm(SF_READ, (struct sf_rule){.times = 1, .err = EIO});
+	assert_int_equal(st_get(e, "k", buf, sizeof(buf)), -EIO);
+	sf_arm(SF_READ, (struct sf_rule){.times = 1, .err = EINTR});
+	assert_int_equal(st_get(e, "k", buf, sizeof(buf)), 5);
+	assert_string_equal(buf, "value");
+	sf_arm(SF_READ, (struct sf_rule){.times = 1, .cap = 2});
+	assert_int_equal(st_get(e, "k", buf, sizeof(buf)), 5);
+	assert_string_equal(buf, "value");
+	sf_clear();
+	assert_int_equal(st_get(e, "k", buf, 4), -EOVERFLOW);
+	snprintf(sub, sizeof(sub), "%s/adir", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	assert_int_equal(st_get(e, "adir", buf, sizeof(buf)), -EINVAL);
+	sf_clear();
+	assert_int_equal(st_get(e, "missing", buf, sizeof(buf)), -ENOENT);
+	assert_false(sf_log_has("missing"));
+	env_real_free(e);
+	remove_tmpdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(pool_errors_reach_the_request),
+		cmocka_unit_test(engine_start_failures),
+		cmocka_unit_test(uring_refused_falls_back_to_threads),
+		cmocka_unit_test(uring_errors_reach_the_request),
+		cmocka_unit_test(uring_submit_refused_is_retried),
+		cmocka_unit_test(writes_on_the_reactor_when_the_system_says_no),
+		cmocka_unit_test(block_device_capacity_and_resize),
+		cmocka_unit_test(open_resize_and_provisioning_refused),
+		cmocka_unit_test(close_with_requests_in_flight),
+		cmocka_unit_test(zero_copy_without_mapping_or_cachestat_copies),
+		cmocka_unit_test(zero_copy_past_the_end_of_a_short_file_copies),
+		cmocka_unit_test(state_put_failures_keep_the_old_value),
+		cmocka_unit_test(state_get_failures),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
