@@ -320,7 +320,8 @@ static void ctl_accept(struct er_watch *w, uint32_t events)
 	(void)events;
 	for (;;) {
 		struct env_real_ctl_client *cl;
-		struct ucred cred;
+		/* logged as uid -1 when SO_PEERCRED cannot be read */
+		struct ucred cred = {.uid = (uid_t)-1, .gid = (gid_t)-1};
 		socklen_t len = sizeof(cred);
 		int fd = accept4(c->w.fd, NULL, NULL,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -341,6 +342,7 @@ static void ctl_accept(struct er_watch *w, uint32_t events)
 		ut_assert(c->nclients > 0); /* no wrap */
 		if (er_watch_add(c->r, &cl->w, EPOLLIN)) {
 			close(fd);
+			cl->w.fd = -1; /* client_free_if_done checks it */
 			cl->closed = true;
 			c->nclients--;
 			client_free_if_done(cl);
@@ -431,6 +433,7 @@ int env_real_control_listen(struct env *e, const char *path,
 {
 	struct env_real_control *c;
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	bool bound;
 	mode_t old;
 	int fd, rc;
 
@@ -452,10 +455,14 @@ int env_real_control_listen(struct env *e, const char *path,
 	old = umask(0177);
 	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
+	bound = rc == 0;
 	if (rc || chmod(path, 0600) || listen(fd, 16)) {
 		rc = -errno;
 		LOG_ERR(e, "control socket: %s: %s", path, strerror(-rc));
 		close(fd);
+		/* no socket file of ours left for the next start to find */
+		if (bound)
+			unlink(path);
 		return rc;
 	}
 	c = calloc(1, sizeof(*c));
