@@ -927,6 +927,121 @@ static void state_get_failures(void **state)
 	remove_tmpdir(dir);
 }
 
+/* Requests no file can carry out, refused with EINVAL and still
+ * asynchronously; an empty read completes at once; statistics of an
+ * environment that never opened a disk are zeros. */
+static void requests_the_file_backstore_refuses(void **state)
+{
+	struct env_real_disk_stats st = {.inline_writes = 7};
+	struct env *bare = new_env(true, NULL);
+	struct io_req r;
+	struct dt t;
+
+	(void)state;
+	env_real_disk_stats(bare, &st);
+	assert_int_equal(st.inline_writes + st.engine_writes +
+				 st.zero_copy_reads + st.inline_slow,
+			 0);
+	env_real_free(bare);
+	dt_setup(&t, (struct env_real_opts){0}, true);
+	dt_pattern(&t, 0, 2 * BS, 17);
+	assert_int_equal(dt_io(&t, BS_OP_WRITE_SAME, 0, 0, BS, t.w), -EINVAL);
+	assert_int_equal(dt_io(&t, BS_OP_COMPARE_AND_WRITE, 0, 0, BS, t.w),
+			 -EINVAL);
+	assert_int_equal(dt_io(&t, BS_OP_READ, 0, 0, BS + 512, t.r), -EINVAL);
+	/* the buffer shorter than the request */
+	memset(&r, 0, sizeof(r));
+	r.ctx = &t.c;
+	r.req.op = BS_OP_READ;
+	r.req.offset_bytes = 0;
+	r.req.length_bytes = 2 * BS;
+	r.req.done = io_done;
+	r.iov[0].iov_base = t.r;
+	r.iov[0].iov_len = BS;
+	r.req.iov = r.iov;
+	r.req.iovcnt = 1;
+	t.c.pending++;
+	t.d->ops->submit(t.d, &r.req);
+	assert_false(r.done);
+	run_bounded(t.e);
+	assert_int_equal(r.status, -EINVAL);
+	/* nothing to read: done, no I/O */
+	sf_arm(SF_URING_SQE, (struct sf_rule){0});
+	assert_int_equal(dt_io(&t, BS_OP_READ, 0, 0, 0, t.r), 0);
+	assert_int_equal(sf_calls(SF_URING_SQE), 0);
+	dt_teardown(&t);
+}
+
+/* Where RWF_NOWAIT would block (EAGAIN), the file takes non-blocking
+ * writes: this write goes to io_uring, which tries RWF_NOWAIT itself,
+ * and so do the next without a probe. */
+static void
+nowait_probe_that_would_block_leaves_writes_to_io_uring(void **state)
+{
+	struct env_real_disk_stats st;
+	struct dt t;
+
+	(void)state;
+	dt_setup(&t, (struct env_real_opts){0}, true);
+	fill(t.w, 8 * BS, 18);
+	sf_arm(SF_PWRITEV2, (struct sf_rule){.times = 1,
+					     .err = EAGAIN,
+					     .size = RWF_NOWAIT + 1});
+	assert_int_equal(dt_io(&t, BS_OP_WRITE, 0, 0, 8 * BS, t.w), 0);
+	assert_int_equal(dt_io(&t, BS_OP_WRITE, 0, 8 * BS, 8 * BS, t.w), 0);
+	assert_int_equal(sf_calls(SF_PWRITEV2), 1);
+	env_real_disk_stats(t.e, &st);
+	assert_int_equal(st.engine_writes, 2);
+	assert_int_equal(st.inline_writes, 0);
+	assert_int_equal(dt_io(&t, BS_OP_READ, 0, 8 * BS, 8 * BS, t.r), 0);
+	assert_memory_equal(t.r, t.w, 8 * BS);
+	dt_teardown(&t);
+}
+
+/* The io_uring eventfd cannot be read: logged, and the completions are
+ * reaped all the same. */
+static int last_eventfd(void)
+{
+	char link[64], target[128];
+	int last = -1;
+
+	for (int fd = 3; fd < 1024; fd++) {
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strstr(target, "eventfd"))
+			last = fd;
+	}
+	return last;
+}
+
+static void uring_eventfd_read_failure_still_reaps(void **state)
+{
+	struct dt t;
+	int efd;
+
+	(void)state;
+	dt_setup(&t,
+		 (struct env_real_opts){.inline_writes = ENV_REAL_INLINE_OFF},
+		 true);
+	dt_pattern(&t, 0, 8 * BS, 19);
+	efd = last_eventfd();
+	assert_true(efd >= 0);
+	sf_arm(SF_READ,
+	       (struct sf_rule){
+		       .times = 1, .err = EIO, .match_fd = true, .fd = efd});
+	memset(t.r, 0, DT_BUF);
+	assert_int_equal(dt_io(&t, BS_OP_READ, 0, 0, 8 * BS, t.r), 0);
+	assert_memory_equal(t.r, t.w, 8 * BS);
+	assert_int_equal(sf_hits(SF_READ), 1);
+	assert_true(sf_log_has("io_uring eventfd: Input/output error"));
+	dt_teardown(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -943,6 +1058,10 @@ int main(void)
 		cmocka_unit_test(zero_copy_past_the_end_of_a_short_file_copies),
 		cmocka_unit_test(state_put_failures_keep_the_old_value),
 		cmocka_unit_test(state_get_failures),
+		cmocka_unit_test(requests_the_file_backstore_refuses),
+		cmocka_unit_test(
+			nowait_probe_that_would_block_leaves_writes_to_io_uring),
+		cmocka_unit_test(uring_eventfd_read_failure_still_reaps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1229,6 +1229,141 @@ static void notify_refusals(void **state)
 	unsetenv("NOTIFY_SOCKET");
 }
 
+/* Addresses no portal can be: refused before any socket is made (the
+ * forms test_env_real_net does not try). */
+static void listen_refuses_more_address_forms(void **state)
+{
+	static const char *const bad[] = {
+		NULL,
+		"[::1",
+		"[::1]",
+		"1.2.3.4:a",
+		"1.2.3.4:99999999999999999999999",
+		"111111111111111111111111111111111111111111111111111111:80",
+	};
+	struct env *e = new_env(true, NULL);
+	struct srv s = {.e = e};
+	int fds = sf_open_fds();
+
+	(void)state;
+	sf_clear();
+	sf_arm(SF_SOCKET, (struct sf_rule){0}); /* counts, never fails */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct env_listener *l = (void *)1;
+
+		if (e->ops->listen(e, bad[i], 1, srv_accept, &s, &l) != -EINVAL)
+			fail_msg("listen(\"%s\") must be -EINVAL",
+				 bad[i] ? bad[i] : "(null)");
+		assert_null(l);
+	}
+	assert_int_equal(sf_calls(SF_SOCKET), 0);
+	assert_true(sf_log_has("cannot listen on (null): not ADDR:PORT or "
+			       "[V6ADDR]:PORT"));
+	assert_int_equal(sf_open_fds(), fds);
+	env_real_free(e);
+}
+
+/* A listener whose bound port cannot be read back reports port 0 and
+ * still accepts; closing it twice is harmless; accept refusals for want
+ * of kernel memory pause it like a shortage of descriptors. */
+static void listener_port_unknown_and_memory_pauses(void **state)
+{
+	struct env *e = new_env(true, NULL);
+	struct srv s = {.e = e};
+	struct env_listener *l = NULL;
+	int fd;
+
+	(void)state;
+	sf_clear();
+	sf_arm(SF_GETSOCKNAME, (struct sf_rule){.times = 1, .err = ENOBUFS});
+	assert_int_equal(
+		e->ops->listen(e, "127.0.0.1:0", 1, srv_accept, &s, &l), 0);
+	sf_clear();
+	assert_int_equal(env_real_listener_port(l), 0);
+	e->ops->listener_close(l);
+	e->ops->listener_close(l);
+	run_for_ms(e, 5); /* freed at the end of the turn */
+
+	for (int k = 0; k < 2; k++) {
+		uint16_t port;
+
+		s.l = NULL;
+		s.accepted = 0;
+		port = srv_listen(&s);
+		fd = client_connect(AF_INET, port, 0);
+		run_armed(e, SF_ACCEPT4,
+			  (struct sf_rule){.times = 1,
+					   .err = k ? ENOMEM : ENOBUFS});
+		assert_int_equal(s.accepted, 1);
+		assert_true(
+			sf_log_has(k ? "accept: Cannot allocate memory"
+				     : "accept: No buffer space available"));
+		e->ops->conn_close(s.c);
+		close(fd);
+		e->ops->listener_close(s.l);
+		sf_clear();
+	}
+	env_real_free(e);
+}
+
+/* More peers waiting than one readiness event takes (32): the rest are
+ * accepted on the next turns. */
+static int burst_accepted;
+
+static void burst_accept(void *arg, struct env_conn *c,
+			 const struct env_conn_info *info)
+{
+	struct env *e = arg;
+
+	(void)info;
+	e->ops->conn_close(c);
+	if (++burst_accepted == 40)
+		env_real_stop(e);
+}
+
+static void accept_burst_is_bounded_per_event(void **state)
+{
+	struct env *e = new_env(true, NULL);
+	struct env_listener *l = NULL;
+	int fds[40];
+
+	(void)state;
+	sf_clear();
+	burst_accepted = 0;
+	assert_int_equal(
+		e->ops->listen(e, "127.0.0.1:0", 1, burst_accept, e, &l), 0);
+	for (int i = 0; i < 40; i++)
+		fds[i] = client_connect(AF_INET, env_real_listener_port(l), 0);
+	run_bounded(e);
+	assert_int_equal(burst_accepted, 40);
+	for (int i = 0; i < 40; i++)
+		close(fds[i]);
+	e->ops->listener_close(l);
+	env_real_free(e);
+}
+
+/* A connection closed while it records closes its recording too. */
+static void closing_a_recorded_connection_closes_its_file(void **state)
+{
+	char *dir = make_tmpdir();
+	struct env *e = new_env_opts((struct env_real_opts){
+		.record_dir = dir, .disable_uring = true});
+	struct srv s = {.e = e};
+	uint16_t port;
+	int fd;
+
+	(void)state;
+	sf_clear();
+	fd = srv_connected(&s, &port);
+	assert_true(fd_of("/conn-1.bin") >= 0);
+	e->ops->conn_close(s.c);
+	assert_int_equal(fd_of("/conn-1.bin"), -1);
+	close(fd);
+	e->ops->listener_close(s.l);
+	env_real_free(e);
+	remove_tmpdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1259,6 +1394,10 @@ int main(void)
 			corked_sends_are_pushed_at_the_end_of_the_turn),
 		cmocka_unit_test(far_timer_sleep_is_bounded_and_woken),
 		cmocka_unit_test(notify_refusals),
+		cmocka_unit_test(listen_refuses_more_address_forms),
+		cmocka_unit_test(listener_port_unknown_and_memory_pauses),
+		cmocka_unit_test(accept_burst_is_bounded_per_event),
+		cmocka_unit_test(closing_a_recorded_connection_closes_its_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
