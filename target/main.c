@@ -392,8 +392,10 @@ static char *read_file(const char *path, size_t *len, struct diag_out *d)
 		goto out;
 	}
 	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
+	if (!buf) {
+		diag_say(d, true, "utarget: %s: out of memory", path);
 		goto out;
+	}
 	while (got < (size_t)st.st_size) {
 		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
 
