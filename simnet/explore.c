@@ -79,13 +79,13 @@ static void acl_decl(struct gen *g, unsigned int nini, unsigned int nlun)
 	form = (unsigned int)rnd_acl(g, 3);
 	if (form == 0)
 		out(g, "group part initiators=%s%s luns=", pre,
-		    (const char *[]){"A", "B", "C", "D"}[x]);
+		    explore_names[x]);
 	else if (form == 1)
 		out(g, "group part initiators=%s*,!%s%s luns=", pre, pre,
-		    (const char *[]){"A", "B", "C", "D"}[x]);
+		    explore_names[x]);
 	else
 		out(g, "group part initiators=!%s%s luns=", pre,
-		    (const char *[]){"A", "B", "C", "D"}[x]);
+		    explore_names[x]);
 	for (unsigned int i = 0, n = 0; i < nlun; i++)
 		if (luns >> i & 1)
 			out(g, "%s%u", n++ ? "," : "", i);
@@ -144,8 +144,7 @@ static const char *alua_state(struct gen *g)
  * initiator's SET or REPORT TARGET PORT GROUPS, or I/O of a multipath
  * host, which follows the unit attentions and NOT READY answers to the
  * best path (scenario_alua.c). */
-static void alua_step(struct gen *g, unsigned int nini,
-		      const char *const *names, unsigned int nlun,
+static void alua_step(struct gen *g, unsigned int nini, unsigned int nlun,
 		      uint32_t lba_span, unsigned int *vnum)
 {
 	unsigned int r = (unsigned int)rnd_alua(g, 100);
@@ -161,11 +160,11 @@ static void alua_step(struct gen *g, unsigned int nini,
 		static const char *const st[] = {"active", "nonoptimized",
 						 "standby", "unavailable"};
 
-		out(g, "%s%s stpg 1=%s 2=%s & expect any\n", names[h],
+		out(g, "%s%s stpg 1=%s 2=%s & expect any\n", explore_names[h],
 		    rnd_alua(g, 2) ? "2" : "", st[rnd_alua(g, 4)],
 		    st[rnd_alua(g, 4)]);
 	} else if (r < 45) {
-		out(g, "%s%s rtpg lun=%u & expect any\n", names[h],
+		out(g, "%s%s rtpg lun=%u & expect any\n", explore_names[h],
 		    rnd_alua(g, 2) ? "2" : "", lun);
 	} else if (r < 53) {
 		/* what each state still lets through, or not */
@@ -173,16 +172,16 @@ static void alua_step(struct gen *g, unsigned int nini,
 						"inquiry",	"request-sense",
 						"pr-read-keys", "report-luns"};
 
-		out(g, "%s%s %s lun=%u & expect any\n", names[h],
+		out(g, "%s%s %s lun=%u & expect any\n", explore_names[h],
 		    rnd_alua(g, 2) ? "2" : "", v[rnd_alua(g, 6)], lun);
 	} else if (r < 75) {
 		out(g, "H%s write lun=%u lba=%u blocks=%u data=m%u &\n",
-		    names[h], lun, lba, blocks, ++*vnum);
+		    explore_names[h], lun, lba, blocks, ++*vnum);
 	} else if (r < 95) {
-		out(g, "H%s read lun=%u lba=%u blocks=%u &\n", names[h], lun,
-		    lba, blocks);
+		out(g, "H%s read lun=%u lba=%u blocks=%u &\n", explore_names[h],
+		    lun, lba, blocks);
 	} else {
-		out(g, "H%s sync lun=%u &\n", names[h], lun);
+		out(g, "H%s sync lun=%u &\n", explore_names[h], lun);
 	}
 }
 
@@ -228,10 +227,9 @@ static const char *const pr_type_names[] = {"wr-ex",	"ex-ac",    "wr-ex-ro",
 static const unsigned int pr_type_codes[] = {1, 3, 5, 6, 7, 8};
 
 static void pr_step(struct gen *g, struct prgen *pg, unsigned int nini,
-		    const char *const *names, unsigned int ai, unsigned int lun,
-		    bool pr_abort)
+		    unsigned int ai, unsigned int lun, bool pr_abort)
 {
-	const char *a = names[ai];
+	const char *a = explore_names[ai];
 	uint64_t mine = pg->key[ai];
 	unsigned int ti = (unsigned int)rnd(g, 6),
 		     r = (unsigned int)rnd(g, 100);
@@ -308,7 +306,7 @@ static void pr_step(struct gen *g, struct prgen *pg, unsigned int nini,
 	}
 }
 
-static const char *const names[] = {"A", "B", "C", "D"};
+const char *const explore_names[EXPLORE_MAX_INITIATORS] = {"A", "B", "C", "D"};
 
 char *explore_generate(uint64_t seed)
 {
@@ -356,7 +354,7 @@ char *explore_generate(uint64_t seed)
 	if (g.buf == NULL)
 		abort();
 	mix_draw(&g, &m);
-	nini = 1 + (unsigned int)rnd(&g, 4);
+	nini = 1 + (unsigned int)rnd(&g, EXPLORE_MAX_INITIATORS);
 	nlun = 1 + (unsigned int)rnd(&g, 3);
 	cg.resv = m.resv;
 	cg.pr = m.pr;
@@ -469,11 +467,12 @@ char *explore_generate(uint64_t seed)
 		 * anywhere (RFC 7143 §11.12). */
 		if (wrap)
 			out(&g, "initiator %s cmdsn=%u itt=%u expstatsn=%u\n",
-			    names[i], 0xffffffffu - (unsigned)rnd_ua(&g, 40),
+			    explore_names[i],
+			    0xffffffffu - (unsigned)rnd_ua(&g, 40),
 			    0xfffffffeu - (unsigned)rnd_ua(&g, 40),
 			    (unsigned)rnd_ua(&g, 1ull << 32));
 		else
-			out(&g, "initiator %s\n", names[i]);
+			out(&g, "initiator %s\n", explore_names[i]);
 	}
 	if (acl)
 		acl_decl(&g, nini, nlun);
@@ -484,8 +483,9 @@ char *explore_generate(uint64_t seed)
 		    rnd_alua(&g, 4) ? "active" : alua_state(&g),
 		    rnd_alua(&g, 2) ? "nonoptimized" : alua_state(&g));
 		for (unsigned int i = 0; i < nini; i++)
-			out(&g, "initiator %s2\nmpath H%s %s %s2\n", names[i],
-			    names[i], names[i], names[i]);
+			out(&g, "initiator %s2\nmpath H%s %s %s2\n",
+			    explore_names[i], explore_names[i],
+			    explore_names[i], explore_names[i]);
 	}
 	if (m.chunk || m.jitter || m.partial)
 		out(&g, "net delay=%uus jitter=%uus chunk=%u partial=%s\n",
@@ -522,10 +522,10 @@ char *explore_generate(uint64_t seed)
 			g.len = mark;
 	}
 	for (unsigned int i = 0; i < nini; i++)
-		out(&g, "%s login expect any\n", names[i]);
+		out(&g, "%s login expect any\n", explore_names[i]);
 	for (unsigned int i = 0; alua && i < nini; i++)
 		out(&g, "%s2 login portal=10.0.0.2:3260 expect any\n",
-		    names[i]);
+		    explore_names[i]);
 	/* EXTENDED COPY names LUs by the designators of VPD page 83h */
 	for (unsigned int i = 0; i < nlun && cg.on[CG_XCOPY]; i++)
 		out(&g, "A inquiry lun=%u page=0x83 expect any\n", i);
@@ -542,23 +542,23 @@ char *explore_generate(uint64_t seed)
 				out(&g, "F discovery expect any\n");
 			else
 				out(&g, "%s report-luns lun=%u & expect any\n",
-				    names[rnd_acl(&g, nini)],
+				    explore_names[rnd_acl(&g, nini)],
 				    (unsigned)rnd_acl(&g, nlun));
 		}
 		if (ctl && rnd_ctl(&g, 100) < 4)
 			ctl_step(&g, &cl);
 		if (ua_tmf && rnd_ua(&g, 100) < 3)
-			ua_tmf_step(&g, names[rnd_ua(&g, nini)], nlun);
+			ua_tmf_step(&g, explore_names[rnd_ua(&g, nini)], nlun);
 		if (m.pr && coin(&g, 15)) {
-			pr_step(&g, &pg, nini, names,
-				(unsigned int)rnd(&g, nini), 0, pr_abort);
+			pr_step(&g, &pg, nini, (unsigned int)rnd(&g, nini), 0,
+				pr_abort);
 			continue;
 		}
 		const char *a;
 		unsigned int lun;
 
 		if (alua && rnd_alua(&g, 100) < 35)
-			alua_step(&g, nini, names, nlun, lba_span, &mvnum);
+			alua_step(&g, nini, nlun, lba_span, &mvnum);
 		if (remote && rnd_remote(&g, 100) < 4) {
 			size_t mark = g.len;
 
@@ -570,7 +570,7 @@ char *explore_generate(uint64_t seed)
 			    B_SIM)
 				g.len = mark;
 		}
-		a = names[rnd(&g, nini)];
+		a = explore_names[rnd(&g, nini)];
 		lun = (unsigned int)rnd(&g, nlun);
 		uint32_t lba = (uint32_t)rnd(&g, lba_span);
 		uint32_t blocks = coin(&g, 80) ? 1 + (uint32_t)rnd(&g, 8)
@@ -634,9 +634,11 @@ char *explore_generate(uint64_t seed)
 			    "run until quiet\ntarget crash\n+%ums target restart\n",
 			    1 + (unsigned)rnd(&g, 100));
 			for (unsigned int i = 0; i < nini; i++)
-				out(&g, "%s reconnect expect any\n", names[i]);
+				out(&g, "%s reconnect expect any\n",
+				    explore_names[i]);
 			for (unsigned int i = 0; alua && i < nini; i++)
-				out(&g, "%s2 reconnect expect any\n", names[i]);
+				out(&g, "%s2 reconnect expect any\n",
+				    explore_names[i]);
 			out(&g, "%s read lun=%u lba=0 blocks=%u & expect any\n",
 			    a, lun, lba_span + 8);
 		} else if (r < 95) {
@@ -651,12 +653,12 @@ char *explore_generate(uint64_t seed)
 	out(&g, "heal\nrun until quiet\nwait\n");
 	for (unsigned int i = 0; i < nini; i++)
 		out(&g, "%s read lun=0 lba=0 blocks=%u & expect any\n",
-		    names[i], lba_span + 8);
+		    explore_names[i], lba_span + 8);
 	out(&g, "run until quiet\n");
 	for (unsigned int i = 0; i < nini; i++)
-		out(&g, "%s logout expect any\n", names[i]);
+		out(&g, "%s logout expect any\n", explore_names[i]);
 	for (unsigned int i = 0; alua && i < nini; i++)
-		out(&g, "%s2 logout expect any\n", names[i]);
+		out(&g, "%s2 logout expect any\n", explore_names[i]);
 	out(&g, "run until quiet\n");
 	return g.buf;
 }

@@ -18,9 +18,6 @@
 #include "explore_int.h"
 #include "sim.h"
 
-/* The initiators, as explore.c names them. */
-static const char *const names[] = {"A", "B", "C", "D"};
-
 void explore_cmd_draw(struct gen *g, struct cmdgen *c, bool ctl)
 {
 	unsigned int any = 0;
@@ -75,7 +72,7 @@ void explore_cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 	unsigned int grp, tries = 0, lun;
 	uint32_t lba, blocks;
 	bool edge;
-	const char *a = names[rnd_cmd(g, nini)];
+	const char *a = explore_names[rnd_cmd(g, nini)];
 	char f[8];
 
 	do {
@@ -157,7 +154,7 @@ void explore_cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 		    coin_cmd(g, 30) ? " fua" : "");
 		/* two initiators racing on one value: one may win */
 		if (nini > 1 && coin_cmd(g, 40)) {
-			const char *b = names[rnd_cmd(g, nini)];
+			const char *b = explore_names[rnd_cmd(g, nini)];
 
 			out(g,
 			    "%s caw lun=%u lba=%u blocks=%u compare=%s "

@@ -141,6 +141,10 @@ struct cmdgen {
 
 /* explore_cmds.c: the groups a seed enables (and what share of its steps
  * get a command), and one command before a step. */
+/* The initiators a seed declares, in order (explore.c). */
+#define EXPLORE_MAX_INITIATORS 4
+extern const char *const explore_names[EXPLORE_MAX_INITIATORS];
+
 void explore_cmd_draw(struct gen *g, struct cmdgen *c, bool ctl);
 void explore_cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 		      const struct recent_w *recent, unsigned int nrecent);
