@@ -54,26 +54,13 @@ struct reader {
 	size_t text_len;
 };
 
-/* If kv (n bytes) is key=VALUE, set *crc to whether VALUE is CRC32C. */
-static void digest_key(const char *kv, size_t n, const char *key, bool *crc)
-{
-	size_t k = strlen(key);
-
-	if (n > k && !memcmp(kv, key, k) && kv[k] == '=')
-		*crc = n - k - 1 == 6 && !memcmp(kv + k + 1, "CRC32C", 6);
-}
-
 /* Take the target's digest answers from one whole login answer. */
 static void read_answer(struct reader *r)
 {
-	for (size_t i = 0; i < r->text_len;) {
-		const char *kv = r->text + i;
-		size_t n = strnlen(kv, r->text_len - i);
-
-		digest_key(kv, n, "HeaderDigest", &r->hd_answer);
-		digest_key(kv, n, "DataDigest", &r->dd_answer);
-		i += n + 1;
-	}
+	pdufix_digest_key((const uint8_t *)r->text, r->text_len, "HeaderDigest",
+			  &r->hd_answer);
+	pdufix_digest_key((const uint8_t *)r->text, r->text_len, "DataDigest",
+			  &r->dd_answer);
 	r->text_len = 0;
 }
 

@@ -32,14 +32,24 @@ static void put_le32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)(v >> 24);
 }
 
-static bool has_key(const uint8_t *d, size_t n, const char *kv)
+void pdufix_digest_key(const uint8_t *text, size_t n, const char *key,
+		       bool *crc)
 {
-	size_t k = strlen(kv);
+	size_t k = strlen(key);
 
-	for (size_t i = 0; i + k <= n; i++)
-		if ((i == 0 || d[i - 1] == 0) && memcmp(d + i, kv, k) == 0)
-			return true;
-	return false;
+	for (size_t i = 0; i < n;) {
+		const uint8_t *kv = text + i, *end = memchr(kv, 0, n - i);
+		size_t len = end ? (size_t)(end - kv) : n - i;
+
+		if (len > k && memcmp(kv, key, k) == 0 && kv[k] == '=') {
+			const uint8_t *v = kv + k + 1;
+			const uint8_t *comma = memchr(v, ',', len - k - 1);
+			size_t vlen = comma ? (size_t)(comma - v) : len - k - 1;
+
+			*crc = vlen == 6 && memcmp(v, "CRC32C", 6) == 0;
+		}
+		i += len + 1;
+	}
 }
 
 /* Login text decides the digests of the PDUs after the final login PDU:
@@ -50,14 +60,8 @@ static void track_login(struct pdufix_conn *c, const uint8_t *b,
 {
 	if ((b[0] & 0x3f) != 0x03)
 		return;
-	if (has_key(data, dsl, "HeaderDigest=CRC32C"))
-		c->want_hd = true;
-	if (has_key(data, dsl, "HeaderDigest=None"))
-		c->want_hd = false;
-	if (has_key(data, dsl, "DataDigest=CRC32C"))
-		c->want_dd = true;
-	if (has_key(data, dsl, "DataDigest=None"))
-		c->want_dd = false;
+	pdufix_digest_key(data, dsl, "HeaderDigest", &c->want_hd);
+	pdufix_digest_key(data, dsl, "DataDigest", &c->want_dd);
 	if ((b[1] & 0x80) && (b[1] & 3) == 3) {
 		c->hd = c->want_hd;
 		c->dd = c->want_dd;

@@ -44,6 +44,16 @@ struct pdufix_conn {
  * little-endian bytes are the digest on the wire. */
 uint32_t pdufix_crc32c(const uint8_t *p, size_t n);
 
+/* The digest one key of login text asks for or answers: for every
+ * key=value pair of text (n bytes, pairs NUL-separated) whose key is key
+ * (HeaderDigest, DataDigest), *crc becomes whether its first value is
+ * CRC32C -- the first value an initiator lists is the target's pick when
+ * it supports it (RFC 7143 §6.2), and a target answers one value.  Pairs
+ * of other keys leave *crc alone.  The fix-up tracks logins with it, and
+ * the login harness reads the target's answers with it. */
+void pdufix_digest_key(const uint8_t *text, size_t n, const char *key,
+		       bool *crc);
+
 /* Fix the PDUs laid end to end in buf[0, len); the length is unchanged. */
 void pdufix_pdus(struct pdufix_conn *c, uint8_t *buf, size_t len);
 
