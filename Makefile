@@ -407,7 +407,7 @@ FUZZ_VARIANTS := afl cmplog libfuzzer replay cov
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_LIB_SRC := $(CORE_SRC) simnet/sim_env.c simnet/sim_net.c \
 	simnet/sim_net_connect.c simnet/sim_disk.c simnet/real_net.c \
-	target/test/fake_env.c fuzz/pdufix.c fuzz/world.c
+	target/test/fake_env.c target/test/fake_disks.c fuzz/pdufix.c fuzz/world.c
 FUZZ_BASE := -std=gnu11 -g -Wall -Wextra -Wno-unused-parameter \
 	-fno-strict-aliasing -D_GNU_SOURCE -Itarget -Itarget/test -Isimnet -Ifuzz \
 	-DUT_VERSION=\"$(VERSION)\" -DUT_FUZZING=1

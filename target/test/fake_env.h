@@ -101,4 +101,14 @@ void fake_env_async_opens(bool on);
 unsigned int fake_env_opens_pending(void);
 void fake_env_answer_open(int rc);
 
+/* fake_disks.c's disk_open and disk_open_async, for fake_env.c's env_ops
+ * (-ENOTSUP for anything but the fake-ref:, fake-hold: and, with async
+ * opens on, fake- devices above). */
+/* Whether fake_env_ref_disks() is on (fake_env_new() passes it on). */
+extern bool fake_ref_disks_on;
+int fake_disk_open(struct env *e, const struct bs_dev_params *p,
+		   struct bs_dev **out);
+int fake_disk_open_async(struct env *e, const struct bs_dev_params *p,
+			 env_disk_opened_fn done, void *arg);
+
 #endif
