@@ -4,10 +4,16 @@
  * reach.
  *
  *   group NAME initiators=PATTERN[,PATTERN...] luns=N[,N...]|none
+ *         [ro=N[,N...]]
  *
  * puts a GROUP into the target's configuration (build_cfg): its INITIATOR
  * patterns and, for each N, `LUN N` on the device of the scenario's LUN N
- * (the same logical unit, so that every oracle keeps one model per LU).
+ * (the same logical unit, so that every oracle keeps one model per LU),
+ * read-only for the LUNs of ro= (a write through it: DATA PROTECT, WRITE
+ * PROTECTED).  `target initiator add|remove GROUP PATTERN` and `target
+ * group add|remove` change the groups live (scenario_target.c ctl_acl);
+ * the oracle then judges by the new groups, and not the commands whose
+ * life a control step crossed.
  * An initiator in no group gets the default LUN set: every `lun` line.
  *
  * The rules, as acl.h and docs/configuration.md state them, written here
@@ -30,6 +36,8 @@
  *   - and SendTargets does not name the target to it.
  * `target lun add/remove` change only the default set: not allowed with
  * groups (the oracle would not know the groups' LUNs after them).
+ * Writes through a read-only mapping (the LU's or the group's) must not
+ * be GOOD, and writes through a writable one never get 07/27.
  *
  *   allowed_portal PATTERN
  *
@@ -110,6 +118,26 @@ bool acl_sees(const struct runner *r, const struct actor *a,
 	return l->lun < 64 && (g->luns >> l->lun & 1);
 }
 
+bool acl_ro(const struct runner *r, const struct actor *a,
+	    const struct lun_st *l)
+{
+	const struct acl_group_st *g = group_of(r, a);
+
+	return l->ro || (g != NULL && l->lun < 64 && (g->ro >> l->lun & 1));
+}
+
+void acl_views(const struct runner *r, uint8_t v[MAX_ACTORS][MAX_LUNS])
+{
+	memset(v, 0, sizeof(uint8_t[MAX_ACTORS][MAX_LUNS]));
+	for (int i = 0; i < r->nactors; i++)
+		for (int li = 0; li < r->nluns; li++) {
+			const struct lun_st *l = &r->luns[li];
+
+			if (!l->removed && acl_sees(r, &r->actors[i], l))
+				v[i][li] = acl_ro(r, &r->actors[i], l) ? 2 : 1;
+		}
+}
+
 /* allowed_portal: the patterns, with the groups' rule (an exclusion
  * wins; exclusions only: every other address), match the local address
  * a connection arrived on, without port or brackets. */
@@ -170,49 +198,172 @@ void decl_allowed_portal(struct runner *r, struct toks *t)
 		 sizeof(r->allowed_portals[0]), "%s", t->v[1]);
 }
 
-/* group NAME initiators=P1,P2 luns=0,2|none */
-void decl_group(struct runner *r, struct toks *t)
+/* luns=0,2 or ro=0: LUN numbers of lun lines (false: not) */
+static bool lun_bits(struct runner *r, const char *name, const char *key,
+		     const char *list, uint64_t *bits)
+{
+	char buf[256], *save = NULL;
+
+	*bits = 0;
+	if (list == NULL || strcmp(list, "none") == 0)
+		return true;
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *n = strtok_r(buf, ",", &save); n != NULL;
+	     n = strtok_r(NULL, ",", &save)) {
+		char *end;
+		unsigned long lun = strtoul(n, &end, 0);
+
+		if (*end != '\0' || lun >= 64 || lun_find(r, lun) == NULL) {
+			syntaxf(r,
+				"group %s: %s=%s: LUN %s is not a lun line "
+				"before (0..63)",
+				name, key, list, n);
+			return false;
+		}
+		*bits |= 1ull << lun;
+	}
+	return true;
+}
+
+/* NAME initiators=P1,P2 luns=0,2|none [ro=0] from t->v[at]: a new group
+ * at the end of the list (false: a syntax error) */
+static bool group_parse(struct runner *r, struct toks *t, int at)
 {
 	struct acl_group_st *g;
 	const char *pats = kv(t, "initiators"), *luns = kv(t, "luns");
-	char buf[256], *save = NULL;
 
-	if (t->n < 4 || pats == NULL || luns == NULL ||
-	    r->nacl == MAX_ACL_GROUPS || r->started) {
+	if (t->n < at + 3 || pats == NULL || luns == NULL ||
+	    r->nacl == MAX_ACL_GROUPS) {
 		syntaxf(r,
 			"group NAME initiators=PATTERN[,PATTERN...] "
-			"luns=N[,N...]|none (at most %d, before the "
-			"target starts, after the lun lines)",
+			"luns=N[,N...]|none [ro=N[,N...]] (at most %d, "
+			"after the lun lines)",
 			MAX_ACL_GROUPS);
-		return;
+		return false;
 	}
 	g = &r->acl[r->nacl];
 	memset(g, 0, sizeof(*g));
-	snprintf(g->name, sizeof(g->name), "%s", t->v[1]);
+	snprintf(g->name, sizeof(g->name), "%s", t->v[at]);
 	if (strlen(pats) >= sizeof(g->pats) || pats[0] == '\0') {
 		syntaxf(r, "group: initiators= too long or empty");
-		return;
+		return false;
 	}
 	snprintf(g->pats, sizeof(g->pats), "%s", pats);
-	if (strcmp(luns, "none") != 0) {
-		snprintf(buf, sizeof(buf), "%s", luns);
-		for (char *n = strtok_r(buf, ",", &save); n != NULL;
-		     n = strtok_r(NULL, ",", &save)) {
-			char *end;
-			unsigned long lun = strtoul(n, &end, 0);
-
-			if (*end != '\0' || lun >= 64 ||
-			    lun_find(r, lun) == NULL) {
-				syntaxf(r,
-					"group %s: luns=%s: LUN %s is not "
-					"a lun line before (0..63)",
-					g->name, luns, n);
-				return;
-			}
-			g->luns |= 1ull << lun;
-		}
+	if (!lun_bits(r, g->name, "luns", luns, &g->luns) ||
+	    !lun_bits(r, g->name, "ro", kv(t, "ro"), &g->ro))
+		return false;
+	if (g->ro & ~g->luns) {
+		syntaxf(r, "group %s: ro= names a LUN not in luns=", g->name);
+		return false;
 	}
 	r->nacl++;
+	return true;
+}
+
+/* group NAME initiators=P1,P2 luns=0,2|none [ro=0] */
+void decl_group(struct runner *r, struct toks *t)
+{
+	if (r->started) {
+		syntaxf(r, "group: before the target starts (then: target "
+			   "group add)");
+		return;
+	}
+	(void)group_parse(r, t, 1);
+}
+
+static struct acl_group_st *group_find(struct runner *r, const char *name)
+{
+	for (int i = 0; i < r->nacl; i++)
+		if (strcmp(r->acl[i].name, name) == 0)
+			return &r->acl[i];
+	return NULL;
+}
+
+/* PATTERN out of a comma-separated list (false: not in it) */
+static bool pats_remove(char *pats, size_t cap, const char *pat)
+{
+	char buf[512], out[512] = "", *save = NULL;
+	bool found = false;
+
+	snprintf(buf, sizeof(buf), "%s", pats);
+	for (char *p = strtok_r(buf, ",", &save); p != NULL;
+	     p = strtok_r(NULL, ",", &save)) {
+		if (!found && strcmp(p, pat) == 0) {
+			found = true;
+			continue;
+		}
+		snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%s",
+			 out[0] ? "," : "", p);
+	}
+	if (found)
+		snprintf(pats, cap, "%s", out);
+	return found;
+}
+
+bool acl_edit(struct runner *r, struct toks *t, bool *refused)
+{
+	const char *what = t->n >= 3 ? t->v[2] : "";
+	bool add = strcmp(what, "add") == 0;
+	struct acl_group_st *g;
+
+	*refused = false;
+	if (!add && strcmp(what, "remove") != 0) {
+		syntaxf(r, "target initiator|group add|remove ...");
+		return false;
+	}
+	if (strcmp(t->v[1], "group") == 0) {
+		if (t->n < 4) {
+			syntaxf(r, "target group add NAME initiators= luns= "
+				   "[ro=] | target group remove NAME");
+			return false;
+		}
+		g = group_find(r, t->v[3]);
+		if (add && g != NULL) {
+			*refused = true;
+			return true;
+		}
+		if (add)
+			return group_parse(r, t, 3);
+		if (g == NULL) {
+			*refused = true;
+			return true;
+		}
+		memmove(g, g + 1,
+			(size_t)(&r->acl[r->nacl] - (g + 1)) * sizeof(*g));
+		r->nacl--;
+		return true;
+	}
+	/* target initiator add|remove GROUP PATTERN */
+	if (t->n < 5 || strchr(t->v[4], ',') != NULL) {
+		syntaxf(r, "target initiator add|remove GROUP PATTERN");
+		return false;
+	}
+	g = group_find(r, t->v[3]);
+	if (g == NULL) {
+		*refused = true;
+		return true;
+	}
+	if (!add) {
+		/* a group keeps one pattern at least in the scenario's
+		 * rule (no pattern at all is "only exclusions": everyone) */
+		char pats[sizeof(g->pats)];
+
+		snprintf(pats, sizeof(pats), "%s", g->pats);
+		if (!pats_remove(pats, sizeof(pats), t->v[4]) ||
+		    pats[0] == '\0') {
+			*refused = true;
+			return true;
+		}
+		snprintf(g->pats, sizeof(g->pats), "%s", pats);
+		return true;
+	}
+	if (strlen(g->pats) + strlen(t->v[4]) + 2 > sizeof(g->pats)) {
+		syntaxf(r, "group %s: too many patterns", g->name);
+		return false;
+	}
+	snprintf(g->pats + strlen(g->pats), sizeof(g->pats) - strlen(g->pats),
+		 ",%s", t->v[4]);
+	return true;
 }
 
 /* The groups into the configuration of the scenario's target (before
@@ -239,6 +390,11 @@ int acl_cfg(struct runner *r, struct ut_config *c)
 			tc->allowed_portal_count++;
 		}
 	}
+	return acl_groups_cfg(r, tc);
+}
+
+int acl_groups_cfg(struct runner *r, struct ut_target_cfg *tc)
+{
 	for (int i = 0; i < r->nacl; i++) {
 		const struct acl_group_st *d = &r->acl[i];
 		struct ut_group_cfg *g = ut_target_add_group(tc, d->name);
@@ -255,7 +411,8 @@ int acl_cfg(struct runner *r, struct ut_config *c)
 			const struct lun_st *l = &r->luns[k];
 
 			if (l->lun < 64 && (d->luns >> l->lun & 1) &&
-			    ut_lun_add(tc, g, l->lun, l->disk, l->ro) == NULL)
+			    ut_lun_add(tc, g, l->lun, l->disk,
+				       l->ro || (d->ro >> l->lun & 1)) == NULL)
 				return -1;
 		}
 	}
@@ -282,6 +439,44 @@ static void sense_data(const uint8_t *s, uint32_t len, int *sk, int *asc,
  * §4.6.2 (a LUN with no logical unit), §6.6.2 (INQUIRY: qualifier 011b,
  * type 1Fh), §6.39 (REQUEST SENSE returns the sense it would have got).
  * REPORT LUNS is judged by its own oracle. */
+/* No group change (nor any other control step) began or ended during
+ * p's life: the sets of its send are those of its answer. */
+static bool acl_stable(const struct runner *r, const struct pend *p)
+{
+	return !r->ctl_running && p->ctl_started == r->ctl_started &&
+	       p->ctl_seq == r->ctl_seq;
+}
+
+/* A command that writes the medium through a read-only mapping (the LU's
+ * `ro`, or `ro=` of the initiator's group) ends with DATA PROTECT, WRITE
+ * PROTECTED (07/27/00, SBC-4 §4.13); through a writable one it never
+ * gets 07/27. */
+static void acl_ro_oracle(struct runner *r, struct pend *p,
+			  const struct ini_op *op)
+{
+	int sk = -1, asc = -1, ascq = -1;
+
+	if (p->ls == NULL || !pk_writes_medium(p->kind) || r->failed ||
+	    r->against || op->outcome != INI_DONE || op->response != 0 ||
+	    !acl_stable(r, p))
+		return;
+	if (op->status == SCSI_STATUS_CHECK_CONDITION)
+		sense_parse(op, &sk, &asc, &ascq);
+	if (p->acl_ro && op->status == SCSI_STATUS_GOOD)
+		failf(r, p->line,
+		      "oracle: ACL: lun %u is read-only for %s (%s), yet its "
+		      "%s completed GOOD: DATA PROTECT, WRITE PROTECTED "
+		      "(07/27/00) expected (seed %llu)",
+		      p->ls->lun, p->a->name, ini_iqn(p->a->ini), p->verb,
+		      (unsigned long long)r->seed);
+	else if (!p->acl_ro && sk == SK_DATA_PROTECT && asc == 0x27)
+		failf(r, p->line,
+		      "oracle: ACL: lun %u is writable for %s (%s), yet its "
+		      "%s got DATA PROTECT, WRITE PROTECTED (seed %llu)",
+		      p->ls->lun, p->a->name, ini_iqn(p->a->ini), p->verb,
+		      (unsigned long long)r->seed);
+}
+
 void acl_scsi_done(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	uint8_t opc = op->cdb[0];
@@ -289,7 +484,8 @@ void acl_scsi_done(struct runner *r, struct pend *p, struct ini_op *op)
 	const char *want = NULL;
 	char got[64];
 
-	if (!p->acl_hidden || r->failed || r->against ||
+	acl_ro_oracle(r, p, op);
+	if (!p->acl_hidden || r->failed || r->against || !acl_stable(r, p) ||
 	    op->outcome != INI_DONE || op->response != 0 ||
 	    op->status == SCSI_STATUS_BUSY ||
 	    op->status == SCSI_STATUS_TASK_SET_FULL || opc == 0xa0)
@@ -344,7 +540,7 @@ void acl_login_done(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	const struct acl_group_st *g;
 
-	if (!p->acl_login || r->failed || r->against ||
+	if (!p->acl_login || r->failed || r->against || !acl_stable(r, p) ||
 	    op->outcome != INI_DONE || acl_may_login(r, p->a, p->acl_portal) ||
 	    op->login_status == 0x0202 || op->login_status == 0x0203)
 		return;
@@ -389,7 +585,7 @@ void acl_text_oracle(struct runner *r, struct pend *p, const char *kvp)
 			      (unsigned long long)r->seed);
 		return;
 	}
-	if ((r->nacl == 0 && r->nallowed == 0) ||
+	if ((r->nacl == 0 && r->nallowed == 0) || !acl_stable(r, p) ||
 	    strncmp(kvp, "TargetName=", 11) != 0 || acl_may_login(r, p->a, via))
 		return;
 	name = kvp + 11;

@@ -333,6 +333,7 @@ struct runner {
 		char name[32];
 		char pats[512]; /* INITIATOR patterns, comma-separated */
 		uint64_t luns;	/* LUN numbers (bits 0..63) */
+		uint64_t ro;	/* of those, mapped read-only */
 	} acl[MAX_ACL_GROUPS];
 	int nacl;
 	/* `allowed_portal` lines: the local addresses logins may use */
@@ -470,6 +471,7 @@ struct pend {
 	/* ACL: a command to a LUN its initiator may not see (scenario_acl.c;
 	 * ls is NULL then); a login to a target (not discovery) */
 	bool acl_hidden, acl_login;
+	bool acl_ro; /* its LUN is read-only for its initiator at its send */
 	char acl_portal[64]; /* a login's portal */
 	/* PRgeneration: a PR IN's lower bound when sent; a PR OUT counted
 	 * in its LU's pr_gen_hi */
@@ -728,6 +730,19 @@ bool acl_may_login(const struct runner *r, const struct actor *a,
 		   const char *portal);
 void decl_allowed_portal(struct runner *r, struct toks *t);
 void acl_scsi_done(struct runner *r, struct pend *p, struct ini_op *op);
+/* Is l read-only for a (the LU's `ro`, or its group maps it so)? */
+bool acl_ro(const struct runner *r, const struct actor *a,
+	    const struct lun_st *l);
+/* What each actor (row) sees of each LUN (column): 0 nothing, 1
+ * read-write, 2 read-only. */
+void acl_views(const struct runner *r, uint8_t v[MAX_ACTORS][MAX_LUNS]);
+/* The runner's groups edited as a `target initiator|group add|remove`
+ * line says (false: a syntax error; *refused: the change is impossible,
+ * the groups unchanged). */
+bool acl_edit(struct runner *r, struct toks *t, bool *refused);
+/* The runner's groups into a target's configuration. */
+int acl_groups_cfg(struct runner *r, struct ut_target_cfg *tc);
+
 void acl_login_done(struct runner *r, struct pend *p, struct ini_op *op);
 void acl_text_oracle(struct runner *r, struct pend *p, const char *kvp);
 void pr_gen_power_on(struct lun_st *l);
@@ -767,6 +782,11 @@ void ua_expect_index(struct runner *r, int li, uint8_t what);
 void ua_step_end(struct runner *r, bool owed);
 void ua_step_failed(struct runner *r);
 void ua_forget_lun(struct runner *r, uint32_t lun);
+/* A control step changes one actor's LUN set (initiator groups): li
+ * gets what `what` names for that actor only / the actor's nexus to li
+ * went (a new one, if any, keeps the step's own conditions). */
+void ua_expect_actor(struct runner *r, struct actor *a, int li, uint8_t what);
+void ua_nexus_replaced(struct runner *r, struct actor *a, int li);
 void ua_lun_back(struct runner *r, int li);
 void ua_crash(struct runner *r);
 void ua_mode_reset(struct runner *r);

@@ -365,6 +365,7 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 		l = p->ls = NULL;
 		p->acl_hidden = true;
 	}
+	p->acl_ro = l != NULL && acl_ro(r, p->a, l);
 	bs = l ? l->bs : 512;
 	p->lba = u64_or(t, "lba", 0, r);
 	p->blocks = (uint32_t)u64_or(t, "blocks", 1, r);

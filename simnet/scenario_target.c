@@ -421,6 +421,99 @@ static void ctl_session_close(struct runner *r, struct toks *t)
 		      a->name, closed ? "succeeded" : "found no session");
 }
 
+/*
+ *   target initiator add|remove GROUP PATTERN
+ *   target group add NAME initiators=P[,P...] luns=N[,N...]|none [ro=N,...]
+ *   target group remove NAME
+ *
+ * Initiator groups changed live (utargetctl `initiator add/remove`,
+ * `group add/remove`, docs/control.md).  The runner's groups are edited
+ * and put into a copy of the running configuration whole.  Each session
+ * then maps its new LUN set (iscsi_sess_resync_luns): a LUN it keeps,
+ * with the same LU and read-only-ness, gets REPORTED LUNS DATA HAS
+ * CHANGED when the set changed; one it gains, or whose read-only-ness
+ * changed, is a new I_T_L nexus with POWER ON, RESET (the old nexus, its
+ * SPC-2 reservation, PREVENT and conditions gone).  From the step's end
+ * the ACL oracle expects the new sets and read-only-ness (scenario_acl.c);
+ * commands in flight across the step are judged leniently.
+ */
+static void ctl_acl(struct runner *r, struct toks *t)
+{
+	struct acl_group_st saved[MAX_ACL_GROUPS];
+	uint8_t was[MAX_ACTORS][MAX_LUNS], now[MAX_ACTORS][MAX_LUNS];
+	int nsaved = r->nacl;
+	struct ut_config cfg;
+	struct ut_target_cfg *tc;
+	uint64_t resets = r->resets_done;
+	bool fail = want_fail(t), refused = false;
+
+	acl_views(r, was);
+	memcpy(saved, r->acl, sizeof(saved));
+	if (!acl_edit(r, t, &refused))
+		return; /* a syntax error */
+	if (refused) {
+		/* refused by the model already (no such group or pattern, a
+		 * group that exists): a step the target never sees */
+		r->res->expectations++;
+		if (!fail)
+			failf(r, r->line, "control step: %s %s refused",
+			      t->v[1], t->v[2]);
+		return;
+	}
+	if (!ctl_begin(r, &cfg)) {
+		memcpy(r->acl, saved, sizeof(saved));
+		r->nacl = nsaved;
+		return;
+	}
+	tc = ut_config_find_target(&cfg, r->iqn);
+	for (int i = 0; tc && i < nsaved; i++)
+		(void)ut_target_remove_group(tc, saved[i].name);
+	if (!tc || acl_groups_cfg(r, tc) != 0) {
+		ut_config_free(&cfg);
+		memcpy(r->acl, saved, sizeof(saved));
+		r->nacl = nsaved;
+		syntaxf(r, "cannot build the groups");
+		return;
+	}
+	acl_views(r, now);
+	ua_step_begin(r);
+	for (int i = 0; i < r->nactors; i++) {
+		struct actor *a = &r->actors[i];
+
+		if (memcmp(was[i], now[i], sizeof(now[i])) == 0)
+			continue;
+		for (int li = 0; li < r->nluns; li++)
+			if (now[i][li] != 0)
+				ua_expect_actor(r, a, li,
+						was[i][li] == now[i][li]
+							? UA_LUNS_CHANGED
+							: UA_POWER_ON);
+	}
+	if (!ctl_apply(r, &cfg, NULL, fail)) {
+		ua_step_failed(r);
+		memcpy(r->acl, saved, sizeof(saved));
+		r->nacl = nsaved;
+		return;
+	}
+	for (int i = 0; i < r->nactors; i++)
+		for (int li = 0; li < r->nluns; li++) {
+			struct lun_st *l = &r->luns[li];
+
+			if (was[i][li] == 0 || was[i][li] == now[i][li])
+				continue;
+			/* the actor's nexus to l went */
+			ua_nexus_replaced(r, &r->actors[i], li);
+			if (l->holder == i) {
+				l->holder = -1;
+				l->epoch++;
+				l->uncertain = true;
+			}
+			med_nexus_loss(r, &r->actors[i]);
+		}
+	r->ctl_seq++;
+	ua_step_end(r, resets == r->resets_done && resets_quiet(r));
+}
+
 void target_verb(struct runner *r, struct toks *t)
 {
 	const char *verb = t->v[1];
@@ -432,7 +525,8 @@ void target_verb(struct runner *r, struct toks *t)
 		if (strcmp(verb, "lun") == 0 || strcmp(verb, "disable") == 0 ||
 		    strcmp(verb, "enable") == 0 ||
 		    strcmp(verb, "session") == 0 ||
-		    strcmp(verb, "crash") == 0 ||
+		    strcmp(verb, "initiator") == 0 ||
+		    strcmp(verb, "group") == 0 || strcmp(verb, "crash") == 0 ||
 		    strcmp(verb, "restart") == 0 || strcmp(verb, "stats") == 0)
 			against_skip(r, what);
 		else if (!r->started) /* target NAME, target add NAME */
@@ -442,7 +536,8 @@ void target_verb(struct runner *r, struct toks *t)
 		return;
 	}
 	if (strcmp(verb, "lun") == 0 || strcmp(verb, "disable") == 0 ||
-	    strcmp(verb, "enable") == 0 || strcmp(verb, "session") == 0)
+	    strcmp(verb, "enable") == 0 || strcmp(verb, "session") == 0 ||
+	    strcmp(verb, "initiator") == 0 || strcmp(verb, "group") == 0)
 		r->res->fault_count[SCN_F_RECONFIG]++;
 	if (strcmp(verb, "lun") == 0 && t->n >= 3 && r->nacl > 0 &&
 	    strcmp(t->v[2], "resize") != 0) {
@@ -480,6 +575,9 @@ void target_verb(struct runner *r, struct toks *t)
 		snprintf(r->extra_iqn[r->nextra++], UT_NAME_MAX, "%s", t->v[2]);
 	} else if (strcmp(verb, "alua") == 0) {
 		alua_target_verb(r, t);
+	} else if (strcmp(verb, "initiator") == 0 ||
+		   strcmp(verb, "group") == 0) {
+		ctl_acl(r, t);
 	} else if (strcmp(verb, "stats") == 0) {
 		struct iscsi_server_stats st;
 		int ex = -1;

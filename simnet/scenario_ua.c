@@ -652,6 +652,33 @@ void ua_forget_lun(struct runner *r, uint32_t lun)
 			}
 }
 
+/* A control step changes one actor's LUN set (initiator groups): li
+ * gets the conditions of `what`, for that actor only. */
+void ua_expect_actor(struct runner *r, struct actor *a, int li, uint8_t what)
+{
+	for (int k = 0; k < UA_K_COUNT; k++)
+		if (what & (1u << k))
+			ua_give(a, li, k, r->ua_step_cause, r->ua_step_from,
+				UA_NEVER);
+}
+
+/* ... and the actor's nexus to li went at the step (unmapped, or
+ * mapped again read-only or writable: a new nexus, whose POWER ON,
+ * RESET is the step's own record): commands sent from now are told of
+ * none of the old nexus's conditions. */
+void ua_nexus_replaced(struct runner *r, struct actor *a, int li)
+{
+	uint64_t now = ua_tick(r);
+	struct ua_nexus *nx = &a->ua[li];
+
+	for (unsigned int i = 0; i < nx->n; i++)
+		if (nx->rec[i].cause != r->ua_step_cause &&
+		    nx->rec[i].dead > now)
+			nx->rec[i].dead = now;
+	nx->lenient = 0;
+	a->ua_owe[li].on = false;
+}
+
 /* A LUN came back (`target lun add` of a removed one): a reset sent to
  * it before it went and still unanswered may reach the new LU instead
  * (the target takes the TMF only when it arrives): its 29h may come,
