@@ -100,14 +100,21 @@ void med_nexus_loss(struct runner *r, struct actor *a)
 void med_power_on(struct runner *r, struct lun_st *l)
 {
 	l->pv_set = 0;
-	/* a PREVENT or START STOP of the old instance still in flight is
-	 * answered dropped: it reaches no new nexus */
-	l->pv_unknown = false;
-	l->pv_limbo = 0;
-	l->med = 1;
-	l->med_limbo = 0;
+	/* a PREVENT or START STOP still in flight may reach the new LU (one
+	 * sent while a LUN was away, arriving after `target lun add`) */
+	l->pv_unknown = l->pv_inflight > 0 || l->pv_limbo != 0;
+	l->med = l->med_inflight > 0 || l->med_limbo != 0 ? -1 : 1;
 	r->pv_epoch++;
 	r->med_epoch++;
+}
+
+/* A control step (a LUN removed or added, a group change) ran during
+ * p's life: the LU or nexus it reached may not be the one it was sent
+ * to. */
+static bool step_crossed(const struct runner *r, const struct pend *p)
+{
+	return r->ctl_running || p->ctl_started != r->ctl_started ||
+	       p->ctl_seq != r->ctl_seq;
 }
 
 void med_lun_gone(struct runner *r, struct lun_st *l)
@@ -180,7 +187,8 @@ static void judge_prevent(struct runner *r, struct pend *p,
 {
 	struct lun_st *l = p->ls;
 	uint32_t bit = 1u << p->a->idx;
-	bool isolated = p->pv_epoch == r->pv_epoch && !resets_open(r, l);
+	bool isolated = p->pv_epoch == r->pv_epoch && !resets_open(r, l) &&
+			!step_crossed(r, p);
 
 	l->pv_inflight--;
 	if (op->outcome == INI_DROPPED)
@@ -221,11 +229,12 @@ static void judge_loej(struct runner *r, struct pend *p,
 		l->med_limbo |= 1u << p->a->idx;
 	sense_of(op, &sk, &asc, &ascq);
 	refused = sk == SK_ILLEGAL_REQUEST && asc == 0x53 && ascq == 0x02;
-	judged = !r->failed && !r->against && p->pv_epoch == r->pv_epoch &&
-		 !resets_open(r, l) && !limbo_pending(r, &l->pv_limbo) &&
-		 !l->pv_unknown && l->pv_inflight == 0;
-	med_alone = p->med_epoch == r->med_epoch && l->med_inflight == 0 &&
-		    !limbo_pending(r, &l->med_limbo);
+	judged = !r->failed && !r->against && !step_crossed(r, p) &&
+		 p->pv_epoch == r->pv_epoch && !resets_open(r, l) &&
+		 !limbo_pending(r, &l->pv_limbo) && !l->pv_unknown &&
+		 l->pv_inflight == 0;
+	med_alone = !step_crossed(r, p) && p->med_epoch == r->med_epoch &&
+		    l->med_inflight == 0 && !limbo_pending(r, &l->med_limbo);
 	r->med_epoch++;
 	if (!l->removable) {
 		if (refused && !r->failed && !r->against)
@@ -281,7 +290,7 @@ static void judge_access(struct runner *r, struct pend *p,
 		return;
 	sense_of(op, &sk, &asc, &ascq);
 	absent = sk == SK_NOT_READY && asc == 0x3a && ascq == 0x00;
-	if (absent && !l->removable) {
+	if (absent && !l->removable && !step_crossed(r, p)) {
 		failf(r, p->line,
 		      "oracle: medium: %s's %s on lun %u got NOT READY, "
 		      "MEDIUM NOT PRESENT, but the LU is not removable: its "
@@ -290,9 +299,9 @@ static void judge_access(struct runner *r, struct pend *p,
 		return;
 	}
 	/* the medium stayed as it was for the command's whole life */
-	if (!l->removable || !p->med_known || p->med_epoch != r->med_epoch ||
-	    l->med_inflight > 0 || limbo_pending(r, &l->med_limbo) ||
-	    l->med != p->med_at)
+	if (!l->removable || !p->med_known || step_crossed(r, p) ||
+	    p->med_epoch != r->med_epoch || l->med_inflight > 0 ||
+	    limbo_pending(r, &l->med_limbo) || l->med != p->med_at)
 		return;
 	if (absent && l->med == 1)
 		failf(r, p->line,
