@@ -81,6 +81,7 @@ $(BUILD)/test/rbd/no-%.so: $(BUILD)/test/rbd/librbd_fake.o
 	printf '{ global: *; local: %s; };\n' $* >$@.map
 	$(CC) $(CFLAGS) -shared -Wl,--version-script=$@.map -o $@ $< -lpthread
 $(BUILD)/test/test_env_real_rbd: $(BUILD)/test/rbd/librbd_fake.so $(RBD_CALLS:%=$(BUILD)/test/rbd/no-%.so)
+$(BUILD)/test/test_env_real_rbd_host: $(BUILD)/test/rbd/librbd_fake.so
 # Plugins that fail to load (handler_bad.c, one per variant), a file that
 # is no plugin and names the directory scan skips: test_env_real_tcmu.
 TCMU_BAD := noinit initfail ginit other count
