@@ -94,6 +94,7 @@ $(BUILD)/test/tcmu-bad/handler_junk.so:
 	echo 'not a plugin' >$(dir $@)README
 	echo 'not a plugin' >$(dir $@)handler_notes.txt
 $(BUILD)/test/test_env_real_tcmu: $(TCMU_BAD:%=$(BUILD)/test/tcmu-bad/handler_%.so) $(BUILD)/test/tcmu-bad/handler_junk.so
+$(BUILD)/test/test_env_real_tcmu_plugins: $(TCMU_BAD:%=$(BUILD)/test/tcmu-bad/handler_%.so) $(BUILD)/test/tcmu-bad/handler_junk.so
 # They also fail system calls on cue (target/test/env_real_faults.h): each
 # call named here goes through the test's __wrap_NAME.
 ENV_REAL_WRAP := socket setsockopt getsockopt getsockname bind listen \
