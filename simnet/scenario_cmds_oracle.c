@@ -465,7 +465,9 @@ void cmds_oracle(struct runner *r, struct pend *p, struct ini_op *op)
 		int outcome = multi_outcome(op);
 
 		if (p->xcopy_into_ro && op->outcome == INI_DONE &&
-		    op->response == 0 && op->status == SCSI_STATUS_GOOD)
+		    op->response == 0 && op->status == SCSI_STATUS_GOOD &&
+		    !r->ctl_running && p->ctl_seq == r->ctl_seq &&
+		    p->ctl_started == r->ctl_started)
 			failf(r, p->line,
 			      "oracle: %s's EXTENDED COPY into a read-only LU "
 			      "was answered GOOD; a write-protected "
