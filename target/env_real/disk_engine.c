@@ -10,7 +10,10 @@
  * The engine starts with the reactor's first request (er_engine_get) and
  * goes with the reactor (er_disk_engine_free).  io_uring submissions are
  * batched: SQEs are prepared during the loop iteration and submitted once,
- * before the reactor sleeps (er_disk_flush).
+ * before the reactor sleeps (er_disk_flush).  A read alone in its loop
+ * turn (QD1) is tried first with preadv2(RWF_NOWAIT) on the reactor: a
+ * page-cache hit then costs one system call and no eventfd wake-up; a
+ * miss goes to the ring (er_read_inline).
  */
 #include <errno.h>
 #include <liburing.h>
@@ -42,7 +45,7 @@ static struct io_uring_sqe *er_uring_sqe(struct er_disk_engine *eng)
 	return sqe;
 }
 
-void er_uring_issue(struct er_io *io)
+static void er_uring_prep(struct er_io *io)
 {
 	struct er_disk_engine *eng = io->eng;
 	struct bs_req *req = io->req;
@@ -84,6 +87,66 @@ void er_uring_issue(struct er_io *io)
 	io_uring_sqe_set_data(sqe, io);
 }
 
+/* A read alone in its loop turn is held back (eng->lone_read) for
+ * er_disk_flush to try on the reactor; anything issued after it goes to
+ * the ring, with it. */
+void er_uring_issue(struct er_io *io)
+{
+	struct er_disk_engine *eng = io->eng;
+
+	ut_assert(eng->lone_read != io);
+	if (io->stage == ER_ST_RW && io->req->op == BS_OP_READ &&
+	    !eng->r->no_inline_reads && !eng->lone_read &&
+	    io_uring_sq_ready(&eng->ring) == 0) {
+		eng->lone_read = io;
+		return;
+	}
+	if (eng->lone_read) {
+		struct er_io *lone = eng->lone_read;
+
+		eng->lone_read = NULL;
+		er_uring_prep(lone);
+	}
+	er_uring_prep(io);
+}
+
+/* The lone read of a loop turn, on the reactor: a page-cache hit is one
+ * preadv2 instead of an io_uring_enter, an eventfd signal, an epoll event
+ * and a read of the eventfd (QD1 pays all of them per command).  Only
+ * what will not block: RWF_NOWAIT says EAGAIN for pages not cached, and
+ * then the read goes to the ring as before.  True when done. */
+static bool er_read_inline(struct er_io *io)
+{
+	ssize_t n;
+
+	ut_assert(io->stage == ER_ST_RW && io->req->op == BS_OP_READ);
+	ut_assert(io->iovcnt > 0 && er_self == io->eng->r);
+	n = preadv2(io->f->fd, io->iov, io->iovcnt, (off_t)io->chunk_off,
+		    RWF_NOWAIT);
+	if (n < 0)
+		return false; /* EAGAIN, or the ring meets the error */
+	/* a short read's remainder is er_io_result's business */
+	io->eng->stats.inline_reads++;
+	er_io_result(io, n);
+	return true;
+}
+
+/* The lone read of a loop turn (er_uring_issue), on the reactor or to
+ * the ring; again while what it completes issues another one alone (a
+ * short read's remainder, a command its completion let run). */
+static void er_lone_read_flush(struct er_disk_engine *eng)
+{
+	while (eng->lone_read) {
+		struct er_io *lone = eng->lone_read;
+
+		/* alone: nothing else waits for submission */
+		ut_assert(io_uring_sq_ready(&eng->ring) == 0);
+		eng->lone_read = NULL;
+		if (!er_read_inline(lone))
+			er_uring_prep(lone);
+	}
+}
+
 static void er_uring_reap(struct er_disk_engine *eng)
 {
 	struct io_uring_cqe *cqe;
@@ -123,6 +186,7 @@ void er_disk_stats_add(const struct er_reactor *r,
 	sum->engine_writes += r->disk->stats.engine_writes;
 	sum->inline_slow += r->disk->stats.inline_slow;
 	sum->zero_copy_reads += r->disk->stats.zero_copy_reads;
+	sum->inline_reads += r->disk->stats.inline_reads;
 }
 
 bool er_disk_busy(const struct er_reactor *r)
@@ -130,39 +194,52 @@ bool er_disk_busy(const struct er_reactor *r)
 	return r->disk && r->disk->inflight > 0;
 }
 
-void er_disk_flush(struct er_reactor *r)
+bool er_disk_flush(struct er_reactor *r)
 {
 	struct er_disk_engine *eng = r->disk;
 	int rc;
 
 	ut_assert(er_self == r);
-	if (!eng || !eng->uring || io_uring_sq_ready(&eng->ring) == 0)
-		return;
-	ut_assert(io_uring_sq_ready(&eng->ring) <= ER_QUEUE_DEPTH);
-	/* Page-cache hits complete inside io_uring_enter: take them now
-	 * rather than after another trip through epoll_wait.  Their
-	 * responses go out this iteration (a flush due now makes the
-	 * coming epoll_wait return at once).  (Their eventfd signal still
-	 * costs an epoll event and a read: turning the eventfd off around
-	 * the submit, IORING_CQ_EVENTFD_DISABLED, would race with an io-wq
-	 * completion posted meanwhile, whose CQE x86 may not show us after
-	 * the flag is back without a barrier on the kernel's side; and
-	 * watching the ring's own fd instead missed io-wq completions.) */
-	rc = io_uring_submit(&eng->ring);
-	if (rc < 0) {
-		/* The kernel busy (EBUSY: completions to reap first) or out
-		 * of memory: the SQEs stay in the ring.  The loop turns
-		 * again without sleeping and this submits them, rather than
-		 * their requests waiting for an unrelated wake-up. */
-		if (!eng->submit_refused)
-			LOG_ERR(&r->env, "io_uring_submit: %s; retrying",
-				strerror(-rc));
-		eng->submit_refused = true;
-		er_defer_queue(r, &eng->retry);
-	} else {
-		eng->submit_refused = false;
-	}
-	er_uring_reap(eng);
+	if (!eng || !eng->uring)
+		return false;
+	do {
+		if (eng->lone_read)
+			er_lone_read_flush(eng);
+		else if (io_uring_sq_ready(&eng->ring) == 0)
+			return false; /* nothing to do */
+		if (io_uring_sq_ready(&eng->ring) == 0)
+			return true;
+		ut_assert(io_uring_sq_ready(&eng->ring) <= ER_QUEUE_DEPTH);
+		/* Page-cache hits complete inside io_uring_enter: take them
+		 * now rather than after another trip through epoll_wait.
+		 * Their responses go out this iteration (the loop fires the
+		 * flush timer due now).  (Their eventfd signal still costs an
+		 * epoll event and a read: turning the eventfd off around the
+		 * submit, IORING_CQ_EVENTFD_DISABLED, would race with an io-wq
+		 * completion posted meanwhile, whose CQE x86 may not show us
+		 * after the flag is back without a barrier on the kernel's
+		 * side; and watching the ring's own fd instead missed io-wq
+		 * completions.  A lone read avoids all of it.) */
+		rc = io_uring_submit(&eng->ring);
+		if (rc < 0) {
+			/* The kernel busy (EBUSY: completions to reap first)
+			 * or out of memory: the SQEs stay in the ring.  The
+			 * loop turns again without sleeping and this submits
+			 * them, rather than their requests waiting for an
+			 * unrelated wake-up. */
+			if (!eng->submit_refused)
+				LOG_ERR(&r->env,
+					"io_uring_submit: %s; retrying",
+					strerror(-rc));
+			eng->submit_refused = true;
+			er_defer_queue(r, &eng->retry);
+		} else {
+			eng->submit_refused = false;
+		}
+		er_uring_reap(eng);
+		/* a reaped completion issued a read, alone again */
+	} while (eng->lone_read);
+	return true;
 }
 
 /* Nothing to do: a queued defer only makes the loop turn at once, and
@@ -408,6 +485,11 @@ void er_disk_engine_free(struct er_reactor *r)
 			 "disk: %llu reads sent from the page cache "
 			 "without a copy",
 			 (unsigned long long)eng->stats.zero_copy_reads);
+	if (eng->stats.inline_reads)
+		LOG_INFO(&r->env,
+			 "disk: %llu reads done on the reactor (alone in "
+			 "their loop turn, cached)",
+			 (unsigned long long)eng->stats.inline_reads);
 	if (eng->stats.inline_writes || eng->stats.engine_writes)
 		LOG_INFO(&r->env,
 			 "disk: %llu writes done on the reactor (%llu slow), "

@@ -112,6 +112,9 @@ struct er_disk_engine {
 	TAILQ_HEAD(, er_io) free_ios;
 	TAILQ_HEAD(, er_fq) waiting_files;
 	unsigned int inflight;
+	/* a read held back for er_disk_flush to do on the reactor (the
+	 * only request of its loop turn; er_uring_issue) */
+	struct er_io *lone_read;
 	struct env_real_disk_stats stats;
 	/* io_uring_submit refused: SQEs left in the ring, submitted again
 	 * on the loop's next turn (er_disk_flush), logged once */

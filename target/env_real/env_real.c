@@ -269,6 +269,7 @@ static struct er_reactor *er_reactor_new(const struct env_real_opts *o,
 	r->inline_writes = o->inline_writes;
 	r->no_cork = o->no_cork;
 	r->no_zero_copy = o->no_zero_copy;
+	r->no_inline_reads = o->no_inline_reads;
 	r->inline_slow_ns = o->inline_slow_ns;
 	r->disable_uring =
 		o->disable_uring ||

@@ -72,6 +72,10 @@ struct env_real_opts {
 	 * LUNs even where it could point into their chunks (the reactors'
 	 * env.zero_copy, backstore/mem.c). */
 	bool no_zero_copy;
+	/* Every read to the disk engine, none done on the reactor alone in
+	 * its loop turn (disk_engine.c, er_read_inline): for tests of the
+	 * engine's own paths. */
+	bool no_inline_reads;
 	/* Writes on the reactor (disk_file.c, --inline-writes). */
 	enum env_real_inline_writes inline_writes;
 	/* An inline write slower than this (ns) sends writes back to the
@@ -86,6 +90,7 @@ struct env_real_disk_stats {
 	uint64_t engine_writes;	  /* ... given to io_uring or threads */
 	uint64_t inline_slow;	  /* inline ones over the slow mark */
 	uint64_t zero_copy_reads; /* reads answered by reference */
+	uint64_t inline_reads;	  /* lone cached reads done on a reactor */
 };
 void env_real_disk_stats(struct env *e, struct env_real_disk_stats *out);
 

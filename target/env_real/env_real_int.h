@@ -98,8 +98,9 @@ struct er_reactor {
 	bool log_timestamps;
 	bool disable_uring;
 	enum env_real_inline_writes inline_writes;
-	bool no_cork;	   /* --adaptive-nagle off */
-	bool no_zero_copy; /* --zero-copy off */
+	bool no_cork;	      /* --adaptive-nagle off */
+	bool no_zero_copy;    /* --zero-copy off */
+	bool no_inline_reads; /* env_real_opts.no_inline_reads */
 	uint64_t inline_slow_ns;
 	uint64_t poll_ns; /* busy-poll window after activity */
 	/* Adaptive polling (er_poll_pays): the loop is idle from the moment
@@ -225,8 +226,10 @@ int er_disk_open(struct env *e, const struct bs_dev_params *p,
 		 struct bs_dev **out);
 
 /* disk_engine.c */
-/* Submit what requests queued this iteration: called before sleeping. */
-void er_disk_flush(struct er_reactor *r);
+/* Submit what requests queued this iteration: called before sleeping.
+ * True when it did something (a read on the reactor, a submission):
+ * completions may have queued responses. */
+bool er_disk_flush(struct er_reactor *r);
 /* Whether the reactor's engine has requests in the kernel's (or the pool's)
  * hands: then the reactor sleeps instead of polling, leaving the CPU to
  * the threads that carry those requests out. */

@@ -5,7 +5,9 @@
  * builds the reactors and the env around them.
  *
  * One loop iteration:
- *   1. submit the disk requests queued since the last iteration (batched);
+ *   1. submit the disk requests queued since the last iteration (batched),
+ *      and fire the timers due if that did something (the responses of
+ *      what completed there);
  *   2. epoll_wait, sleeping until the earliest timer at most (0 when
  *      deferred work is queued);
  *   3. dispatch the ready fds (connections, listeners, disk completions,
@@ -422,7 +424,11 @@ static int er_loop(struct er_reactor *r)
 		int timeout;
 		bool polling = false;
 
-		er_disk_flush(r);
+		/* What the disk completed there (page-cache reads) answers
+		 * from a flush timer due now: send it before epoll_wait
+		 * rather than after an epoll_wait(0) that only says so. */
+		if (er_disk_flush(r))
+			er_timers_run(r);
 		timeout = er_timeout_ms(r);
 		if (timeout != 0 && r->poll_ns) {
 			uint64_t now = er_now_ns();

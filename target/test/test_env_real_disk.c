@@ -518,6 +518,128 @@ static void zero_copy_off_copies_every_read(void **state)
 	remove_tmpdir(dir);
 }
 
+/* A read alone in its loop turn is done on the reactor with
+ * preadv2(RWF_NOWAIT) (disk_file.c, er_read_inline); reads issued
+ * together, and a read of pages not cached (EAGAIN), go through the
+ * engine; the bytes are the file's either way. */
+static void a_lone_cached_read_is_done_on_the_reactor(void **state)
+{
+	const uint64_t size = 256 * 1024;
+	char *dir = make_tmpdir();
+	struct env *e = new_env(false, NULL);
+	struct io_ctx c = {.e = e};
+	uint8_t *want = malloc(size), *buf = malloc(size);
+	struct env_real_disk_stats st = {0};
+	struct io_req r[2];
+	char path[512];
+	struct bs_dev *d;
+	int fd;
+
+	(void)state;
+	assert_non_null(want);
+	assert_non_null(buf);
+	snprintf(path, sizeof(path), "%s/lone.img", dir);
+	fill(want, size, 11);
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, want, size), (ssize_t)size);
+	close(fd);
+	d = open_file(e, path, size, false, false, false);
+
+	/* alone and cached: on the reactor */
+	memset(buf, 0xee, size);
+	assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, 8192, 4096, buf), 0);
+	assert_memory_equal(buf, want + 8192, 4096);
+	env_real_disk_stats(e, &st);
+	assert_int_equal(st.inline_reads, 1);
+
+	/* two in one turn: both to the ring */
+	memset(buf, 0xee, size);
+	io_submit(&c, d, &r[0], BS_OP_READ, 0, 0, 4096, buf);
+	io_submit(&c, d, &r[1], BS_OP_READ, 0, 65536, 4096, buf + 4096);
+	run_bounded(e);
+	assert_true(r[0].done && r[1].done);
+	assert_int_equal(r[0].status, 0);
+	assert_int_equal(r[1].status, 0);
+	assert_memory_equal(buf, want, 4096);
+	assert_memory_equal(buf + 4096, want + 65536, 4096);
+	env_real_disk_stats(e, &st);
+	assert_int_equal(st.inline_reads, 1);
+	bs_close(d);
+
+	/* alone, not cached: RWF_NOWAIT refuses it, the ring reads it */
+	snprintf(path, sizeof(path), "%s/cold.img", dir);
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, want, size), (ssize_t)size);
+	assert_int_equal(fdatasync(fd), 0);
+	assert_int_equal(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+	close(fd);
+	d = open_file(e, path, size, false, false, false);
+	memset(buf, 0xee, size);
+	assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, size - 8192, 8192, buf),
+			 0);
+	assert_memory_equal(buf, want + size - 8192, 8192);
+	env_real_disk_stats(e, &st);
+	assert_int_equal(st.inline_reads, 1);
+	bs_close(d);
+
+	free(want);
+	free(buf);
+	env_real_free(e);
+	remove_tmpdir(dir);
+}
+
+/* A mem LUN opened on the daemon's environment answers large reads by
+ * reference unless --zero-copy off (env.zero_copy, backstore/mem.c). */
+static int mem_read_status;
+
+static void mem_read_done(struct bs_req *req, int status)
+{
+	(void)req;
+	mem_read_status = status;
+}
+
+static void mem_luns_follow_the_zero_copy_option(void **state)
+{
+	static uint8_t buf[128 * 1024];
+
+	(void)state;
+	for (int off = 0; off < 2; off++) {
+		struct env *e = new_env_opts((struct env_real_opts){
+			.no_zero_copy = off == 1,
+		});
+		struct bs_dev_params p = {.kind = BS_MEM,
+					  .size_bytes = 4u << 20,
+					  .block_size = 512};
+		struct iovec iov = {buf, sizeof(buf)};
+		struct bs_req req = {.op = BS_OP_READ,
+				     .flags = BS_F_MAY_REF,
+				     .length_bytes = sizeof(buf),
+				     .iov = &iov,
+				     .iovcnt = 1,
+				     .done = mem_read_done};
+		struct bs_dev *d;
+
+		assert_int_equal(bs_open(e, &p, &d), 0);
+		memset(buf, 0xee, sizeof(buf));
+		mem_read_status = 1;
+		bs_submit(d, &req); /* mem completes at once */
+		assert_int_equal(mem_read_status, 0);
+		if (off) {
+			assert_null(req.ref);
+			assert_int_equal(buf[0], 0); /* copied zeros */
+		} else {
+			assert_non_null(req.ref);
+			assert_int_equal(req.ref->mem[0], 0);
+			assert_int_equal(buf[0], 0xee); /* nothing copied */
+			bs_ref_release(req.ref);
+		}
+		bs_close(d);
+		env_real_free(e);
+	}
+}
+
 static void read_past_end_of_a_short_file_returns_zeros(void **state)
 {
 	char *dir = make_tmpdir();
@@ -857,6 +979,8 @@ int main(void)
 		cmocka_unit_test(read_past_end_of_a_short_file_returns_zeros),
 		cmocka_unit_test(zero_copy_reads_point_into_the_page_cache),
 		cmocka_unit_test(zero_copy_off_copies_every_read),
+		cmocka_unit_test(a_lone_cached_read_is_done_on_the_reactor),
+		cmocka_unit_test(mem_luns_follow_the_zero_copy_option),
 		cmocka_unit_test(
 			disk_open_sizes_files_and_rejects_empty_capacity),
 		cmocka_unit_test(

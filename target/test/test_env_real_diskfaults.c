@@ -217,7 +217,8 @@ static void uring_errors_reach_the_request(void **state)
 	if (!sf_uring_inject_works())
 		skip(); /* Linux before 6.10: no NOP with a result */
 	dt_setup(&t,
-		 (struct env_real_opts){.inline_writes = ENV_REAL_INLINE_OFF},
+		 (struct env_real_opts){.inline_writes = ENV_REAL_INLINE_OFF,
+					.no_inline_reads = true},
 		 true);
 	dt_pattern(&t, 0, 64 * 1024, 7);
 	sf_arm(SF_URING_SQE, (struct sf_rule){.times = 1,
@@ -288,7 +289,7 @@ static void uring_submit_refused_is_retried(void **state)
 	uint64_t t0;
 
 	(void)state;
-	dt_setup(&t, (struct env_real_opts){0}, true);
+	dt_setup(&t, (struct env_real_opts){.no_inline_reads = true}, true);
 	dt_pattern(&t, 0, 8 * BS, 9);
 	t0 = env_now_ns(t.e);
 	/* three refusals in a row: more than the one stale wake-up a

@@ -510,7 +510,8 @@ static void uring_eventfd_read_failure_still_reaps(void **state)
 
 	(void)state;
 	dt_setup(&t,
-		 (struct env_real_opts){.inline_writes = ENV_REAL_INLINE_OFF},
+		 (struct env_real_opts){.inline_writes = ENV_REAL_INLINE_OFF,
+					.no_inline_reads = true},
 		 true);
 	dt_pattern(&t, 0, 8 * BS, 19);
 	efd = last_eventfd();
