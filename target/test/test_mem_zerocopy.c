@@ -362,6 +362,8 @@ static void t_mutex_free(struct env_mutex *m)
 }
 
 #define RACE_ROUNDS 3000
+/* rounds at most, waiting for the writer to meet a reference once */
+#define RACE_ROUNDS_MAX (100 * RACE_ROUNDS)
 #define RACE_BYTES (64u * KiB)
 
 struct race {
@@ -426,7 +428,12 @@ static void racing_writes_never_show_in_a_reference(void **state)
 	(void)state;
 	assert_int_equal(bs_open(&e, &p, &rc.dev), 0);
 	assert_int_equal(pthread_create(&w, NULL, race_writer, &rc), 0);
-	for (int i = 0; i < RACE_ROUNDS; i++) {
+	/* At least RACE_ROUNDS, and on until the writer has copied a chunk
+	 * under a reference at least once (how soon depends on how the two
+	 * threads are scheduled on a loaded host) */
+	for (int i = 0; i < RACE_ROUNDS ||
+			(i < RACE_ROUNDS_MAX && bs_mem_cow_copies(rc.dev) == 0);
+	     i++) {
 		struct iovec iov = {buf, sizeof(buf)};
 		struct bs_req req = {.op = BS_OP_READ,
 				     .flags = BS_F_MAY_REF,
@@ -452,9 +459,13 @@ static void racing_writes_never_show_in_a_reference(void **state)
 	rc.stop = true;
 	pthread_join(w, NULL);
 	assert_false(rc.failed);
-	assert_int_equal(by_ref, RACE_ROUNDS);
-	/* the writer copied chunks the reader was sending from */
-	assert_true(bs_mem_cow_copies(rc.dev) > 0);
+	assert_true(by_ref >= RACE_ROUNDS);
+	if (bs_mem_cow_copies(rc.dev) == 0) {
+		/* no race happened: nothing was tested, which is no failure
+		 * of the code (the copy itself: the tests above) */
+		bs_close(rc.dev);
+		skip();
+	}
 	bs_close(rc.dev);
 }
 
