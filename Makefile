@@ -392,6 +392,7 @@ mutants:
 # the daemon tests, the conformance matrix against a --coverage daemon and
 # the fuzz corpora, merged: build/coverage/index.html (ci/coverage.sh).
 coverage:
+	bash ci/deps.sh coverage
 	ci/coverage.sh
 # end simnet ------------------------------------------------------------------
 

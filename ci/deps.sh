@@ -2,7 +2,7 @@
 # Install what utarget needs from Debian.  "build" is enough for make/make
 # run (librbd-dev: the header of the rbd: backstore, which loads librbd at
 # run time); "test" adds what make test uses; "rbd" what make test-rbd
-# adds.  As root we apt-get; otherwise we
+# adds; "coverage" what make coverage adds (its rbd step needs "rbd" too).  As root we apt-get; otherwise we
 # print the exact command.
 set -euo pipefail
 what=${1:-build}
@@ -41,6 +41,10 @@ if [ "$what" = rbd ]; then
 fi
 if [ "$what" = profile ]; then
 	pkgs+=(linux-perf strace)
+fi
+if [ "$what" = coverage ]; then
+	# make coverage: lcov, and the fuzz harnesses' clang builds (above)
+	pkgs+=(lcov llvm)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
