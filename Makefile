@@ -73,7 +73,7 @@ $(BUILD)/test/rbd/librbd_fake.so: target/test/rbd/librbd_fake.c target/test/rbd/
 	$(CC) $(CFLAGS) -Wno-missing-prototypes -shared -fPIC -o $@ $< -lpthread
 # ... and, for each librbd call, the fake without it (an older librbd):
 # its object linked with a version script that makes that one local.
-RBD_CALLS := $(shell sed -n 's/^\tX(\([a-z0-9_]*\)).*/\1/p' target/test/rbd/librbd_fake.h)
+RBD_CALLS := $(shell sed -n 's/^\tX(\([a-z0-9_]*\)).*/\1/p' target/env_real/disk_rbd.h)
 $(BUILD)/test/rbd/librbd_fake.o: target/test/rbd/librbd_fake.c target/test/rbd/librbd_fake.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Wno-missing-prototypes -fPIC -c -o $@ $<

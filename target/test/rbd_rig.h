@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "env_real_rig.h"
+#include "env_real/disk_rbd.h"
 #include "env_real/env_real_int.h"
 #include "rbd/librbd_fake.h"
 #include "scsi/scsi_int.h"
@@ -132,8 +133,8 @@ static inline struct bs_dev_params rbd_params(void)
 	};
 }
 
-static inline int rbd_open(struct env *e, const struct bs_dev_params *p,
-			   struct bs_dev **d)
+static inline int rig_rbd_open(struct env *e, const struct bs_dev_params *p,
+			       struct bs_dev **d)
 {
 	*d = NULL;
 	return e->ops->disk_open(e, p, d);

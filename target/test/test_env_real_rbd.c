@@ -55,7 +55,7 @@ static void rbd_open_configures_the_client_and_serves_data(void **state)
 	p.conf = "/etc/ceph/test.conf";
 	p.client_id = "iscsi";
 	p.timeout_s = 7;
-	assert_int_equal(rbd_open(e, &p, &d), 0);
+	assert_int_equal(rig_rbd_open(e, &p, &d), 0);
 	assert_non_null(d);
 	assert_int_equal(d->kind, BS_RBD);
 	assert_int_equal(d->size_bytes, 8 * MIB);
@@ -152,7 +152,7 @@ static void rbd_open_defaults(void **state)
 	(void)state;
 	F.reset(MIB, 0);
 	s = F.stats();
-	assert_int_equal(rbd_open(e, &p, &d), 0);
+	assert_int_equal(rig_rbd_open(e, &p, &d), 0);
 	assert_string_equal(s->user, "client.admin");
 	assert_string_equal(s->conf_file, ""); /* NULL: the default search */
 	assert_true(conf_is("rados_osd_op_timeout", "30"));
@@ -164,7 +164,7 @@ static void rbd_open_defaults(void **state)
 	F.reset(MIB, 0);
 	p.client_id = "";
 	p.block_size = 4096;
-	assert_int_equal(rbd_open(e, &p, &d), 0);
+	assert_int_equal(rig_rbd_open(e, &p, &d), 0);
 	assert_string_equal(s->user, "client.admin");
 	assert_int_equal(d->block_size, 4096);
 	bs_close(d);
@@ -188,7 +188,7 @@ static void rbd_read_only_opens_read_only_and_refuses_writes(void **state)
 	F.reset(MIB + 100, 0);
 	s = F.stats();
 	p.read_only = true;
-	assert_int_equal(rbd_open(e, &p, &d), 0);
+	assert_int_equal(rig_rbd_open(e, &p, &d), 0);
 	assert_int_equal(s->opens_ro, 1);
 	assert_int_equal(s->opens, 0);
 	assert_true(d->read_only);
@@ -220,7 +220,7 @@ static void rbd_cache_flushes_after_fua_writes(void **state)
 	F.reset(MIB, 0);
 	s = F.stats();
 	p.cache = true;
-	assert_int_equal(rbd_open(e, &p, &d), 0);
+	assert_int_equal(rig_rbd_open(e, &p, &d), 0);
 	assert_true(d->write_cache);
 	assert_true(conf_is("rbd_cache", "true"));
 	expect_log(", writeback cache");
@@ -295,7 +295,7 @@ static void rbd_path_that_is_not_pool_slash_image_is_refused(void **state)
 		struct bs_dev *d;
 
 		log_clear();
-		assert_int_equal(rbd_open(e, &p, &d), cases[i].rc);
+		assert_int_equal(rig_rbd_open(e, &p, &d), cases[i].rc);
 		assert_null(d);
 		/* no name: the path names it, or with no path either "rbd" */
 		expect_log(cases[i].path ? "' is not POOL/IMAGE"
@@ -335,7 +335,7 @@ static void rbd_open_failing_at_each_step_says_which(void **state)
 			log_clear();
 			p.read_only = ro;
 			p.conf = ro ? "/c.conf" : NULL;
-			assert_int_equal(rbd_open(e, &p, &d), cases[i].rc);
+			assert_int_equal(rig_rbd_open(e, &p, &d), cases[i].rc);
 			assert_null(d);
 			expect_log(cases[i].what);
 			if (cases[i].fn < FR_STAT)
@@ -375,7 +375,7 @@ static void rbd_open_refused_configuration_names_the_key(void **state)
 		s = F.stats();
 		F.fail_conf(keys[i], -ENOENT);
 		log_clear();
-		assert_int_equal(rbd_open(e, &p, &d), -EINVAL);
+		assert_int_equal(rig_rbd_open(e, &p, &d), -EINVAL);
 		assert_null(d);
 		snprintf(want, sizeof(want), "lun0: cannot set %s=", keys[i]);
 		expect_log(want);
@@ -399,7 +399,7 @@ static void rbd_open_edge_cases(void **state)
 
 	(void)state;
 	F.reset(511, 0);
-	assert_int_equal(rbd_open(e, &p, &d), -EINVAL);
+	assert_int_equal(rig_rbd_open(e, &p, &d), -EINVAL);
 	assert_null(d);
 	expect_log("lun0: rbd pool1/img1: image smaller than one block");
 	expect_library_clean();
@@ -412,7 +412,7 @@ static void rbd_open_edge_cases(void **state)
 		else
 			F.no_addrs(true);
 		log_clear();
-		assert_int_equal(rbd_open(e, &p, &d), 0);
+		assert_int_equal(rig_rbd_open(e, &p, &d), 0);
 		assert_false(log_has("connected as"));
 		assert_int_equal(s->addrs_freed, 0);
 		bs_close(d);
@@ -424,7 +424,7 @@ static void rbd_open_edge_cases(void **state)
 	s = F.stats();
 	F.fail_call(FR_UPDATE_WATCH, -EOPNOTSUPP, 0, 1);
 	log_clear();
-	assert_int_equal(rbd_open(e, &p, &d), 0);
+	assert_int_equal(rig_rbd_open(e, &p, &d), 0);
 	expect_log("lun0: no update watch (Operation not supported): "
 		   "resizes are not followed");
 	assert_false(F.fire_watch());
@@ -450,7 +450,7 @@ static void rbd_requests_refused_before_librbd(void **state)
 	(void)state;
 	F.reset(MIB, 0);
 	s = F.stats();
-	assert_int_equal(rbd_open(e, &p, &d), 0);
+	assert_int_equal(rig_rbd_open(e, &p, &d), 0);
 	/* an operation that does not exist */
 	io_prep(&r, e, (enum bs_op)7, 0, 0, 512, buf, 512, false);
 	assert_int_equal(io_run(e, d, &r), -EINVAL);
@@ -512,7 +512,7 @@ static void rbd_librbd_errors_reach_the_request(void **state)
 	(void)state;
 	F.reset(MIB, 0);
 	s = F.stats();
-	assert_int_equal(rbd_open(e, &p, &d), 0);
+	assert_int_equal(rig_rbd_open(e, &p, &d), 0);
 	F.fail_call(FR_AIO_CREATE, -ENOMEM, 0, 1);
 	assert_int_equal(io_sync(e, d, BS_OP_READ, 0, 0, 4096, buf), -ENOMEM);
 	assert_int_equal(s->aio_created, 0);
@@ -559,7 +559,7 @@ static void rbd_compare_and_write_in_one_sector(void **state)
 	F.reset(MIB, 0);
 	s = F.stats();
 	img = F.mem();
-	assert_int_equal(rbd_open(e, &p, &d), 0);
+	assert_int_equal(rig_rbd_open(e, &p, &d), 0);
 	fill(img + 4096, 512, 5);
 	memcpy(buf, img + 4096, 512);
 	fill(buf + 512, 512, 77);
@@ -612,7 +612,7 @@ static void rbd_request_submitted_on_the_reactor(void **state)
 
 	(void)state;
 	F.reset(MIB, 0);
-	assert_int_equal(rbd_open(e, &p, &o.d), 0);
+	assert_int_equal(rig_rbd_open(e, &p, &o.d), 0);
 	t = env_timer_new(e, submit_on_loop, &o);
 	env_timer_arm(e, t, env_now_ns(e));
 	run_bounded(e);
@@ -679,7 +679,7 @@ static void rbd_librbd_missing_or_too_old_is_refused(void **state)
 {
 	static const char *const calls[] = {
 #define CALL_NAME(f) #f,
-		FAKE_RBD_CALLS(CALL_NAME)
+		RBD_LIB_FUNCS(CALL_NAME)
 #undef CALL_NAME
 	};
 	char out[4096], lib[700], want[800];

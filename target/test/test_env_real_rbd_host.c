@@ -106,7 +106,7 @@ static void lu_rig_new(struct lu_rig *g, struct env *e)
 	memset(g, 0, sizeof(*g));
 	g->e = e;
 	g->reactor = pthread_self();
-	assert_int_equal(rbd_open(e, &p, &g->d), 0);
+	assert_int_equal(rig_rbd_open(e, &p, &g->d), 0);
 	g->lu = scsi_lu_new(e, NULL, g->d, 3);
 	assert_non_null(g->lu);
 	g->d->resized = lu_resized;
@@ -298,7 +298,7 @@ static void rbd_fenced_client_connects_again(void **state)
 	(void)state;
 	F.reset(MIB, 0);
 	s = F.stats();
-	assert_int_equal(rbd_open(e, &p, &d), 0);
+	assert_int_equal(rig_rbd_open(e, &p, &d), 0);
 	/* one request held in librbd, one fenced */
 	F.hold(true);
 	io_prep(&held, e, BS_OP_WRITE, 0, 0, 512, a, 512, false);
@@ -363,7 +363,7 @@ static void rbd_two_fenced_requests_then_connected_again(void **state)
 	(void)state;
 	F.reset(MIB, 0);
 	s = F.stats();
-	assert_int_equal(rbd_open(e, &p, &d), 0);
+	assert_int_equal(rig_rbd_open(e, &p, &d), 0);
 	F.hold(true);
 	F.result(-ESHUTDOWN, 2, 0);
 	io_prep(&r1, e, BS_OP_READ, 0, 0, 512, a, 512, false);
@@ -405,7 +405,7 @@ static void rbd_closed_while_connecting_again(void **state)
 
 	(void)state;
 	F.reset(MIB, 0);
-	assert_int_equal(rbd_open(e, &p, &d), 0);
+	assert_int_equal(rig_rbd_open(e, &p, &d), 0);
 	F.fail_call(FR_CONNECT, -ETIMEDOUT, 0, -1);
 	F.result(-ESHUTDOWN, 1, 0);
 	assert_int_equal(io_sync(e, d, BS_OP_READ, 0, 0, 512, b), -ESHUTDOWN);
@@ -433,7 +433,7 @@ static void rbd_close_with_requests_in_flight(void **state)
 
 	(void)state;
 	F.reset(MIB, 0);
-	assert_int_equal(rbd_open(e, &p, &d), 0);
+	assert_int_equal(rig_rbd_open(e, &p, &d), 0);
 	F.hold(true);
 	io_prep(&r, e, BS_OP_READ, 0, 0, 512, b, 512, false);
 	d->ops->submit(d, &r.req);
@@ -477,7 +477,7 @@ static void rbd_close_on_the_reactor_releases_off_it(void **state)
 		(void)state;
 		F.reset(MIB, 0);
 		s = F.stats();
-		assert_int_equal(rbd_open(e, &p, &c.d), 0);
+		assert_int_equal(rig_rbd_open(e, &p, &c.d), 0);
 		t = env_timer_new(e, close_on_loop_fn, &c);
 		env_timer_arm(e, t, env_now_ns(e));
 		if (abandon) {

@@ -18,36 +18,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* The librbd calls disk_rbd_cluster.c resolves, in its order (RBD_LIB_FUNCS):
- * the Makefile builds build/test/rbd/no-<call>.so, the fake without that
- * one (a librbd too old), for each. */
-#define FAKE_RBD_CALLS(X)            \
-	X(rados_create2)             \
-	X(rados_conf_read_file)      \
-	X(rados_conf_set)            \
-	X(rados_connect)             \
-	X(rados_shutdown)            \
-	X(rados_getaddrs)            \
-	X(rados_buffer_free)         \
-	X(rados_ioctx_create)        \
-	X(rados_ioctx_destroy)       \
-	X(rbd_open)                  \
-	X(rbd_open_read_only)        \
-	X(rbd_close)                 \
-	X(rbd_get_size)              \
-	X(rbd_stat)                  \
-	X(rbd_update_watch)          \
-	X(rbd_update_unwatch)        \
-	X(rbd_aio_create_completion) \
-	X(rbd_aio_release)           \
-	X(rbd_aio_get_return_value)  \
-	X(rbd_aio_readv)             \
-	X(rbd_aio_writev)            \
-	X(rbd_aio_flush)             \
-	X(rbd_aio_discard)           \
-	X(rbd_aio_write_zeroes)      \
-	X(rbd_aio_writesame)         \
-	X(rbd_aio_compare_and_write)
+/* The calls the fake exports are those disk_rbd_cluster.c resolves
+ * (RBD_LIB_FUNCS, env_real/disk_rbd.h): the Makefile builds
+ * build/test/rbd/no-<call>.so, the fake without that one (a librbd too
+ * old), for each name that list holds. */
 
 /* The calls a test can make fail. */
 enum fake_rbd_fn {
