@@ -231,11 +231,21 @@ static void control_clients_that_cannot_be_taken(void **state)
 	run_for_ms(t.e, 30);
 	assert_int_equal(sf_hits(SF_ACCEPT4), 1);
 	sf_disarm(SF_ACCEPT4);
-	/* still waiting in the backlog: taken at the next wake-up */
+	/* still waiting in the backlog: taken after the pause (100 ms) */
 	assert_int_equal(write(fd, "a\n", 2), 2);
-	run_for_ms(t.e, 30);
+	run_for_ms(t.e, 150);
 	assert_int_equal(cf_read(fd, buf, sizeof(buf), &eof), 2);
 	assert_string_equal(buf, "a\n");
+	close(fd);
+
+	/* an aborted handshake is skipped at once, the next client served */
+	sf_arm(SF_ACCEPT4, (struct sf_rule){.times = 1, .err = ECONNABORTED});
+	fd = cf_connect(&t);
+	assert_int_equal(write(fd, "b\n", 2), 2);
+	run_for_ms(t.e, 30);
+	sf_disarm(SF_ACCEPT4);
+	assert_int_equal(cf_read(fd, buf, sizeof(buf), &eof), 2);
+	assert_string_equal(buf, "b\n");
 	close(fd);
 
 	fd = cf_connect(&t);
@@ -265,7 +275,39 @@ static void control_clients_that_cannot_be_taken(void **state)
 	assert_non_null(strstr(buf, "permission denied"));
 	assert_true(sf_log_has("event=control-refused"));
 	close(fd);
+	assert_int_equal(t.lines, 2);
+	cf_teardown(&t);
+}
+
+/* Out of descriptors while a client waits in the backlog: the socket
+ * stays readable (level-triggered), so retrying at once would spin the
+ * reactor at 100 % CPU for as long as the shortage lasts.  The watch is
+ * switched off and accept retried every 100 ms (one log line per
+ * shortage), and the client is served once descriptors are back. */
+static void control_accept_shortage_pauses_instead_of_spinning(void **state)
+{
+	struct cf t;
+	char buf[64];
+	bool eof;
+	int fd;
+
+	(void)state;
+	cf_setup(&t);
+	cf_listen(&t);
+	fd = cf_connect(&t);
+	assert_int_equal(write(fd, "c\n", 2), 2);
+	sf_arm(SF_ACCEPT4, (struct sf_rule){.times = -1, .err = EMFILE});
+	run_for_ms(t.e, 250);
+	/* 250 ms: the first try and two retries, not thousands */
+	assert_in_range(sf_calls(SF_ACCEPT4), 1, 4);
+	assert_true(sf_log_has("control socket: accept: Too many open files; "
+			       "retrying every 100 ms"));
+	sf_disarm(SF_ACCEPT4);
+	run_for_ms(t.e, 150);
+	assert_int_equal(cf_read(fd, buf, sizeof(buf), &eof), 2);
+	assert_string_equal(buf, "c\n");
 	assert_int_equal(t.lines, 1);
+	close(fd);
 	cf_teardown(&t);
 }
 
@@ -405,6 +447,8 @@ int main(void)
 		cmocka_unit_test(
 			control_stale_socket_without_probe_is_replaced),
 		cmocka_unit_test(control_clients_that_cannot_be_taken),
+		cmocka_unit_test(
+			control_accept_shortage_pauses_instead_of_spinning),
 		cmocka_unit_test(
 			control_reply_sends_interrupted_full_or_failing),
 		cmocka_unit_test(control_receive_interrupted_or_failing),
