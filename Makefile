@@ -56,8 +56,14 @@ $(BUILD)/utarget: $(BUILD)/obj/target/main.o $(BUILD)/libutarget_real.a $(BUILD)
 	$(CC) $(LDFLAGS) -Wl,--dynamic-list=$(TCMU_SYMS) -o $@ \
 		$(filter %.o %.a,$^) $(URING_LIBS) -lpthread
 
+# A test binary is compiled and linked in one step from several sources,
+# for which -MMD writes only the last one's headers: TEST_DEPS writes the
+# headers of every source (the test's rig headers above all) to $@.d,
+# included below, so that changing a header rebuilds the tests using it.
+TEST_DEPS = $(CC) $(CFLAGS) $(1) -MM -MP -MT $@ $(2) > $@.d
 $(BUILD)/test/%: target/test/%.c $(TEST_SUPPORT) $(BUILD)/libutarget.a
 	@mkdir -p $(dir $@)
+	@$(call TEST_DEPS,,$< $(TEST_SUPPORT))
 	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(TEST_SUPPORT) $(BUILD)/libutarget.a -lcmocka
 
 # The real environment's tests link the real world (sockets, io_uring),
@@ -106,6 +112,7 @@ ENV_REAL_WRAP := socket setsockopt getsockopt getsockname bind listen \
 	io_uring_register_eventfd io_uring_submit
 $(BUILD)/test/test_env_real_%: target/test/test_env_real_%.c $(TEST_SUPPORT) $(BUILD)/libutarget_real.a $(BUILD)/libutarget.a $(BUILD)/test/tcmu/handler_fake.so $(TCMU_SYMS)
 	@mkdir -p $(dir $@)
+	@$(call TEST_DEPS,,$< $(TEST_SUPPORT))
 	$(CC) $(CFLAGS) -Wno-missing-prototypes -Wl,--dynamic-list=$(TCMU_SYMS) \
 		$(foreach s,$(ENV_REAL_WRAP),-Wl,--wrap=$(s)) -o $@ $< \
 		$(TEST_SUPPORT) $(BUILD)/libutarget_real.a $(BUILD)/libutarget.a -lcmocka $(URING_LIBS) -lpthread
@@ -119,6 +126,7 @@ $(BUILD)/libutarget_oom.a: $(BUILD)/libutarget.a
 
 $(BUILD)/test/test_oom: target/test/test_oom.c $(TEST_SUPPORT) $(BUILD)/libutarget_oom.a
 	@mkdir -p $(dir $@)
+	@$(call TEST_DEPS,,$< $(TEST_SUPPORT))
 	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(TEST_SUPPORT) $(BUILD)/libutarget_oom.a -lcmocka
 
 # The assertions of target/ per folder (ut_assert.h; docs/architecture.md).
@@ -318,7 +326,7 @@ format-check:
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/test -name '*.d' 2>/dev/null)
 
 # simnet ----------------------------------------------------------------------
 # The simulated world (simnet/), its scenario runner build/utarget-sim, and
@@ -339,12 +347,14 @@ $(BUILD)/obj/simnet/chart.o: simnet/chart_page.html
 	against-cli-test
 $(BUILD)/test/test_simnet: simnet/test/test_simnet.c $(SIM_CORE_OBJ) $(SIM_TEST_DEPS)
 	@mkdir -p $(dir $@)
+	@$(call TEST_DEPS,-Isimnet,$<)
 	$(CC) $(CFLAGS) -Isimnet -Wno-missing-prototypes -o $@ $^
 
 # TCP reassembly and PDU cutting of `import`, on hand-made captures
 $(BUILD)/test/test_import: simnet/test/test_import.c $(BUILD)/obj/simnet/pcap_tcp.o \
 		$(BUILD)/obj/simnet/iscsi_stream.o $(SIM_TEST_DEPS)
 	@mkdir -p $(dir $@)
+	@$(call TEST_DEPS,-Isimnet,$<)
 	$(CC) $(CFLAGS) -Isimnet -Wno-missing-prototypes -o $@ $^ -lpcap
 
 $(BUILD)/utarget-sim: $(SIM_OBJ) $(BUILD)/libutarget.a
