@@ -96,6 +96,10 @@ typedef void (*env_accept_fn)(void *arg, struct env_conn *conn,
  * device, or -errno and NULL. */
 typedef void (*env_disk_opened_fn)(void *arg, int rc, struct bs_dev *dev);
 
+/* conn_send_file's fd for zeros: the environment sends them from a file
+ * of its own (the null backstore's reads). */
+#define ENV_FD_ZEROS (-2)
+
 /* ----------------------------------------------------------- the vtable */
 
 struct env_ops {
@@ -122,6 +126,16 @@ struct env_ops {
 	/* >= 0 bytes accepted (maybe fewer than offered), < 0 -errno. */
 	ssize_t (*conn_send)(struct env_conn *c, const struct iovec *iov,
 			     int iovcnt);
+	/* Optional (NULL: the target sends such data from memory with
+	 * conn_send).  Send iov[0..iovcnt), then len bytes of the file fd
+	 * from offset off (fd ENV_FD_ZEROS: len zero bytes), as one stream:
+	 * a zero-copy read's Data-In (backstore.h, bs_ref), whose pages the
+	 * backstore found in the page cache.  The file's bytes go only once
+	 * every iovec went.  >= 0 bytes accepted, iovecs first (maybe fewer
+	 * than offered), < 0 -errno, as conn_send. */
+	ssize_t (*conn_send_file)(struct env_conn *c, const struct iovec *iov,
+				  int iovcnt, int fd, uint64_t off,
+				  uint64_t len);
 	void (*conn_want_write)(struct env_conn *c, bool want);
 	/* Hint: more PDUs follow immediately (cork) or the burst is over. */
 	void (*conn_set_more)(struct env_conn *c, bool more);

@@ -49,6 +49,7 @@ struct opts {
 	enum env_real_inline_writes inline_writes;
 	bool no_cork;
 	bool no_zero_copy;
+	bool send_file;
 	bool check_only;
 	bool slow_asserts;
 	const char *control; /* NULL: the default; "none": no socket */
@@ -106,6 +107,11 @@ static void usage(FILE *f)
 		"                         cached, or from a mem LUN, go to the\n"
 		"                         socket without a copy into a buffer,\n"
 		"                         unless DataDigest is on; off: copied\n"
+		"      --send-file on|off\n"
+		"                         on: those reads of file and null LUNs\n"
+		"                         go with sendfile(2), not copied into\n"
+		"                         the socket either; off (default):\n"
+		"                         sendmsg copies them from the page cache\n"
 		"      --sanitize-rate R  SANITIZE OVERWRITE pace of every LU, bytes\n"
 		"                         per second with K, M, G, T suffixes\n"
 		"                         (default 256M: 1 TiB in 68 minutes;\n"
@@ -142,6 +148,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		OPT_INLINE,
 		OPT_NAGLE,
 		OPT_ZERO_COPY,
+		OPT_SEND_FILE,
 		OPT_SLOW_ASSERTS,
 		OPT_CONTROL,
 		OPT_SANITIZE_RATE,
@@ -161,6 +168,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"inline-writes", required_argument, NULL, OPT_INLINE},
 		{"adaptive-nagle", required_argument, NULL, OPT_NAGLE},
 		{"zero-copy", required_argument, NULL, OPT_ZERO_COPY},
+		{"send-file", required_argument, NULL, OPT_SEND_FILE},
 		{"slow-asserts", no_argument, NULL, OPT_SLOW_ASSERTS},
 		{"control", required_argument, NULL, OPT_CONTROL},
 		{"sanitize-rate", required_argument, NULL, OPT_SANITIZE_RATE},
@@ -278,6 +286,17 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				o->no_zero_copy = true;
 			} else {
 				fprintf(stderr, "utarget: --zero-copy takes "
+						"on or off\n");
+				return 2;
+			}
+			break;
+		case OPT_SEND_FILE:
+			if (strcmp(optarg, "on") == 0) {
+				o->send_file = true;
+			} else if (strcmp(optarg, "off") == 0) {
+				o->send_file = false;
+			} else {
+				fprintf(stderr, "utarget: --send-file takes "
 						"on or off\n");
 				return 2;
 			}
@@ -577,7 +596,7 @@ static void log_batching(struct daemon *d)
 	LOG_INFO(d->env,
 		 "event=io-batching pdus_received=%llu recv_calls=%llu "
 		 "pdus_per_recv=%.2f pdus_sent=%llu send_calls=%llu "
-		 "pdus_per_send=%.2f",
+		 "pdus_per_send=%.2f file_sends=%llu",
 		 (unsigned long long)st.pdus_rx,
 		 (unsigned long long)st.recv_calls,
 		 st.recv_calls ? (double)st.pdus_rx / (double)st.recv_calls
@@ -585,7 +604,8 @@ static void log_batching(struct daemon *d)
 		 (unsigned long long)st.pdus_tx,
 		 (unsigned long long)st.send_calls,
 		 st.send_calls ? (double)st.pdus_tx / (double)st.send_calls
-			       : 0.0);
+			       : 0.0,
+		 (unsigned long long)st.file_sends);
 }
 
 static void on_signal(void *arg, int signo)
@@ -714,6 +734,7 @@ int main(int argc, char **argv)
 	eo.inline_writes = o.inline_writes;
 	eo.no_cork = o.no_cork;
 	eo.no_zero_copy = o.no_zero_copy;
+	eo.send_file = o.send_file;
 	if (o.record_dir && mkdir(o.record_dir, 0700) && errno != EEXIST) {
 		fprintf(stderr, "utarget: --record %s: %s\n", o.record_dir,
 			strerror(errno));

@@ -42,8 +42,16 @@ int bs_open(struct env *env, const struct bs_dev_params *p, struct bs_dev **out)
 			bs_mem_refs(*out, env->zero_copy);
 		return opened(rc, out);
 	}
-	case BS_NULL:
-		return opened(bs_null_open(p, out), out);
+	case BS_NULL: {
+		int rc = bs_null_open(p, out);
+
+		/* only where the zeros go from a file of the environment's:
+		 * from memory they cost a copy, as the memset did */
+		if (rc == 0 && env)
+			bs_null_refs(*out, env->zero_copy && env->ops &&
+						   env->ops->conn_send_file);
+		return opened(rc, out);
+	}
 	case BS_FILE:
 	case BS_BLOCK:
 	case BS_RBD:

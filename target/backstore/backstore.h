@@ -86,7 +86,15 @@ struct bs_ref {
 	const uint8_t *mem;
 	uint64_t length_bytes;
 	void (*release)(struct bs_ref *ref);
+	/* The same bytes as a file range, for a transport whose environment
+	 * sends from files (env_ops.conn_send_file: sendfile(2), no copy):
+	 * fd and its offset, valid as long as the reference; fd
+	 * ENV_FD_ZEROS: they are zeros; BS_REF_NO_FD: only at mem. */
+	int fd;
+	uint64_t fd_off;
 };
+
+#define BS_REF_NO_FD (-1)
 
 static inline void bs_ref_release(struct bs_ref *ref)
 {
@@ -205,6 +213,10 @@ int bs_mem_share(struct bs_dev *dev, struct env *env);
 void bs_mem_refs(struct bs_dev *dev, bool on);
 uint64_t bs_mem_cow_copies(const struct bs_dev *dev);
 int bs_null_open(const struct bs_dev_params *p, struct bs_dev **out);
+/* Zero-copy reads of a null disk: large reads answered with a reference
+ * to zeros (null.c; bs_open turns them on where the env's zero_copy is
+ * and it sends from files, env_ops.conn_send_file). */
+void bs_null_refs(struct bs_dev *dev, bool on);
 
 /* Open any backstore: MEM and NULL here, FILE/BLOCK/RBD/TCMU/SIM through
  * env. */

@@ -301,6 +301,10 @@ static bool mem_read_ref(struct mem_disk *m, struct bs_req *req)
 	r->ref.mem = c->data + in;
 	r->ref.length_bytes = req->length_bytes;
 	r->ref.release = mem_ref_release;
+	/* not from a file: a write copies the chunk first, which the
+	 * kernel's reference to pages handed to it could not see */
+	r->ref.fd = BS_REF_NO_FD;
+	r->ref.fd_off = 0;
 	c->refs++;
 	m->refs++;
 	ut_assert(c->refs <= m->refs && !c->retired);

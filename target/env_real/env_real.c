@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,32 +221,31 @@ static void er_log(struct env *e, enum ut_log_level level, const char *line)
 
 /* ------------------------------------------------------ env lifecycle */
 
-static const struct env_ops er_ops = {
-	.now_ns = er_env_now_ns,
-	.timer_new = er_timer_new,
-	.timer_arm = er_timer_arm,
-	.timer_cancel = er_timer_cancel,
-	.timer_free = er_timer_free,
-	.listen = er_listen,
-	.listener_close = er_listener_close,
-	.conn_set_handler = er_conn_set_handler,
-	.conn_recv = er_conn_recv,
-	.conn_send = er_conn_send,
-	.conn_want_write = er_conn_want_write,
-	.conn_set_more = er_conn_set_more,
-	.conn_close = er_conn_close,
-	.disk_open = er_disk_open,
-	.disk_open_async = er_disk_open_async,
-	.state_put = er_state_put,
-	.state_get = er_state_get,
-	.random_u64 = er_random_u64,
-	.log = er_log,
-	.post = er_post,
-	.mutex_new = er_mutex_new,
-	.mutex_lock = er_mutex_lock,
-	.mutex_unlock = er_mutex_unlock,
-	.mutex_free = er_mutex_free,
-};
+/* The operations, with or without conn_send_file (--send-file). */
+#define ER_OPS(send_file)                                                     \
+	{                                                                     \
+		.now_ns = er_env_now_ns, .timer_new = er_timer_new,           \
+		.timer_arm = er_timer_arm, .timer_cancel = er_timer_cancel,   \
+		.timer_free = er_timer_free, .listen = er_listen,             \
+		.listener_close = er_listener_close,                          \
+		.conn_set_handler = er_conn_set_handler,                      \
+		.conn_recv = er_conn_recv, .conn_send = er_conn_send,         \
+		.conn_send_file = send_file,                                  \
+		.conn_want_write = er_conn_want_write,                        \
+		.conn_set_more = er_conn_set_more,                            \
+		.conn_close = er_conn_close, .disk_open = er_disk_open,       \
+		.disk_open_async = er_disk_open_async,                        \
+		.state_put = er_state_put, .state_get = er_state_get,         \
+		.random_u64 = er_random_u64, .log = er_log, .post = er_post,  \
+		.mutex_new = er_mutex_new, .mutex_lock = er_mutex_lock,       \
+		.mutex_unlock = er_mutex_unlock, .mutex_free = er_mutex_free, \
+	}
+
+static const struct env_ops er_ops = ER_OPS(er_conn_send_file);
+
+/* --send-file off (the default): Data-In by reference goes from memory
+ * with sendmsg (the mapping of the file), as before. */
+static const struct env_ops er_ops_no_send_file = ER_OPS(NULL);
 
 static void er_reactor_free(struct er_reactor *r);
 
@@ -258,6 +258,9 @@ static struct er_reactor *er_reactor_new(const struct env_real_opts *o,
 	if (!r)
 		return NULL;
 	r->env.ops = &er_ops;
+	if (!o->send_file)
+		r->env.ops = &er_ops_no_send_file;
+	r->zeros_fd = -1;
 	r->env.log_level = o->log_level;
 	r->env.zero_copy = !o->no_zero_copy;
 	r->env.priv = r;
@@ -331,6 +334,16 @@ struct env *env_real_new(const struct env_real_opts *o)
 		return NULL;
 	}
 	er_crc_init();
+	/* sendfile(2) to a socket the peer closed raises SIGPIPE (it has
+	 * no MSG_NOSIGNAL: net.c, er_conn_send_file): ignored unless the
+	 * program handles it (the daemon blocks it, env_real_on_signal). */
+	if (o->send_file) {
+		struct sigaction sa;
+
+		if (sigaction(SIGPIPE, NULL, &sa) == 0 &&
+		    sa.sa_handler == SIG_DFL && !(sa.sa_flags & SA_SIGINFO))
+			signal(SIGPIPE, SIG_IGN);
+	}
 	atomic_init(&g->next_conn, 0);
 	atomic_init(&g->record_seq, 0);
 	for (unsigned int i = 0; i < n; i++) {
@@ -395,6 +408,8 @@ static void er_reactor_free(struct er_reactor *r)
 		close(r->wake_fd);
 	if (r->epfd >= 0)
 		close(r->epfd);
+	if (r->zeros_fd >= 0)
+		close(r->zeros_fd);
 	pthread_mutex_destroy(&r->post_lock);
 	free(r->state_dir);
 	free(r->record_dir);

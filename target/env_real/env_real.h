@@ -72,6 +72,13 @@ struct env_real_opts {
 	 * LUNs even where it could point into their chunks (the reactors'
 	 * env.zero_copy, backstore/mem.c). */
 	bool no_zero_copy;
+	/* --send-file on: the Data-In of those reads goes with sendfile(2)
+	 * from the file (and large reads of null LUNs from a memfd of
+	 * zeros), after its header: nothing is copied (net.c,
+	 * er_conn_send_file).  Off (false, the default), sendmsg copies it
+	 * from the mapping: on this project's loopback measurements the
+	 * copy was the cheaper (docs/performance.md). */
+	bool send_file;
 	/* Every read to the disk engine, none done on the reactor alone in
 	 * its loop turn (disk_engine.c, er_read_inline): for tests of the
 	 * engine's own paths. */

@@ -98,8 +98,13 @@ struct er_reactor {
 	bool log_timestamps;
 	bool disable_uring;
 	enum env_real_inline_writes inline_writes;
-	bool no_cork;	      /* --adaptive-nagle off */
-	bool no_zero_copy;    /* --zero-copy off */
+	bool no_cork;	   /* --adaptive-nagle off */
+	bool no_zero_copy; /* --zero-copy off */
+	/* ENV_FD_ZEROS for er_conn_send_file: a memfd of ER_ZEROS_BYTES
+	 * never written (its pages the kernel's zero page), made on first
+	 * use; -1 before, -2 if it could not be made (zeros then go from
+	 * er_zeros with sendmsg). */
+	int zeros_fd;
 	bool no_inline_reads; /* env_real_opts.no_inline_reads */
 	uint64_t inline_slow_ns;
 	uint64_t poll_ns; /* busy-poll window after activity */
@@ -209,6 +214,8 @@ void er_conn_set_handler(struct env_conn *c, const struct env_conn_handler *h,
 			 void *ctx);
 ssize_t er_conn_recv(struct env_conn *c, void *buf, size_t len);
 ssize_t er_conn_send(struct env_conn *c, const struct iovec *iov, int iovcnt);
+ssize_t er_conn_send_file(struct env_conn *c, const struct iovec *iov,
+			  int iovcnt, int fd, uint64_t off, uint64_t len);
 void er_conn_want_write(struct env_conn *c, bool want);
 void er_conn_set_more(struct env_conn *c, bool more);
 void er_conn_close(struct env_conn *c);

@@ -26,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -377,6 +379,114 @@ ssize_t er_conn_send(struct env_conn *c, const struct iovec *iov, int iovcnt)
 		if (n > 0)
 			c->corked = c->more;
 		return n;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+		return 0;
+	n = -errno;
+	er_conn_down(c, errno);
+	return n;
+}
+
+/* ENV_FD_ZEROS: a memfd this long, never written, so that sendfile(2)
+ * hands the socket the kernel's zero page (shmem's holes); longer than
+ * any data segment (MaxRecvDataSegmentLength < 2^24). */
+#define ER_ZEROS_BYTES (16u << 20)
+/* sendfile(2) moves at most this much per call. */
+#define ER_SENDFILE_MAX 0x7ffff000u
+
+/* Zeros to send with sendmsg where no memfd could be made. */
+static const uint8_t er_zeros[64 * 1024];
+
+static int er_zeros_fd(struct er_reactor *r)
+{
+	int fd;
+
+	if (r->zeros_fd != -1)
+		return r->zeros_fd;
+	fd = memfd_create("utarget-zeros", MFD_CLOEXEC);
+	if (fd >= 0 && ftruncate(fd, ER_ZEROS_BYTES) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0)
+		LOG_INFO(&r->env, "no memfd of zeros (%s): zeros are copied",
+			 strerror(errno));
+	r->zeros_fd = fd >= 0 ? fd : -2;
+	return r->zeros_fd;
+}
+
+/*
+ * A Data-In segment from the page cache (or zeros), without a copy: the
+ * iovecs (the queued PDUs up to this one's header) with sendmsg and
+ * MSG_MORE, then the range with sendfile(2), which on Linux 6.5 and later
+ * hands the socket references to the pages (splice_to_socket,
+ * MSG_SPLICE_PAGES).  The backstore checked that every page is cached
+ * (zerocopy.c): sendfile does not wait for the disk.  The pages stay
+ * referenced by the socket until the peer acknowledged them, so they
+ * show what the file holds until then: what a zero-copy read promises
+ * (backstore.h, bs_ref).  sendfile has no MSG_NOSIGNAL: a peer gone
+ * raises SIGPIPE, which env_real_new() ignores unless it is handled.
+ */
+ssize_t er_conn_send_file(struct env_conn *c, const struct iovec *iov,
+			  int iovcnt, int fd, uint64_t off, uint64_t len)
+{
+	size_t want = 0;
+	ssize_t head = 0, n;
+	off_t pos;
+
+	ut_assert(er_owned(c->r));
+	ut_assert(iovcnt >= 0 && iovcnt <= IOV_MAX &&
+		  (iovcnt == 0 || iov != NULL));
+	ut_assert(fd >= 0 || fd == ENV_FD_ZEROS);
+	ut_assert(len > 0);
+	if (c->closed)
+		return -EBADF;
+	if (c->down && c->err)
+		return c->err;
+	for (int i = 0; i < iovcnt; i++)
+		want += iov[i].iov_len;
+	if (want > 0) {
+		bool more = c->more;
+
+		c->more = true; /* the file's bytes follow at once */
+		head = er_conn_send(c, iov, iovcnt);
+		c->more = more;
+		if (head < 0 || (size_t)head < want)
+			return head;
+	}
+	if (fd == ENV_FD_ZEROS) {
+		fd = er_zeros_fd(c->r);
+		off = 0;
+		if (len > ER_ZEROS_BYTES)
+			len = ER_ZEROS_BYTES;
+		if (fd < 0) {
+			struct iovec z = {(void *)er_zeros,
+					  len < sizeof(er_zeros)
+						  ? (size_t)len
+						  : sizeof(er_zeros)};
+
+			n = er_conn_send(c, &z, 1);
+			return n < 0 ? (head ? head : n) : head + n;
+		}
+	}
+	if (len > ER_SENDFILE_MAX)
+		len = ER_SENDFILE_MAX;
+	pos = (off_t)off;
+	do
+		n = sendfile(c->w.fd, fd, &pos, (size_t)len);
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		/* its last piece went without MSG_MORE: pushed */
+		c->corked = false;
+		return head + n;
+	}
+	if (head > 0)
+		return head; /* what went; the rest (or its error) next time */
+	if (n == 0) {
+		/* the file ends inside the range: truncated behind our back
+		 * after the read was answered; the connection ends (the
+		 * mapping's copy would fail with EFAULT) */
+		return -EIO;
 	}
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
 		return 0;

@@ -164,6 +164,10 @@ bool er_zc_read(struct er_io *io)
 	z->ref.mem = map + off;
 	z->ref.length_bytes = len;
 	z->ref.release = er_zc_release;
+	/* the same bytes for sendfile(2) (er_conn_send_file): the fd lives
+	 * as long as the reference, like the mapping */
+	z->ref.fd = f->fd;
+	z->ref.fd_off = off;
 	atomic_fetch_add(&f->zc_refs, 1);
 	req->ref = &z->ref;
 	io->done_bytes = len;

@@ -47,6 +47,12 @@ struct iscsi_txpdu {
 	uint32_t data_len;
 	uint8_t trailer[3 + ISCSI_DIGEST_LEN]; /* pad + data digest */
 	uint32_t trailer_len;
+	/* The data segment is also data_len bytes of file_fd from file_off
+	 * (or zeros: ENV_FD_ZEROS), sent from there by the environment's
+	 * conn_send_file (iscsi_txpdu_set_file()). */
+	bool file;
+	int file_fd;
+	uint64_t file_off;
 	uint64_t sent;			 /* bytes of this PDU already sent */
 	uint8_t *owned;			 /* heap data to free with the PDU */
 	uint8_t inl[2 + SCSI_SENSE_MAX]; /* small data: sense, echoes */
@@ -225,6 +231,12 @@ void iscsi_conn_enter_ffp(struct iscsi_conn *c,
 struct iscsi_txpdu *iscsi_txpdu_new(struct iscsi_conn *c, uint8_t opcode);
 void iscsi_txpdu_set_data(struct iscsi_txpdu *t, const uint8_t *data,
 			  uint32_t len, uint8_t *owned);
+/* The data given to t (by reference, never owned) is also a range of a
+ * file: where the environment can (conn_send_file) and no DataDigest
+ * needs the bytes, they go from there without a copy.  Otherwise the
+ * data pointer serves. */
+void iscsi_txpdu_set_file(struct iscsi_conn *c, struct iscsi_txpdu *t, int fd,
+			  uint64_t off);
 /* Give t a private copy of data (inline when it fits); 0 or -ENOMEM. */
 int iscsi_txpdu_copy_data(struct iscsi_txpdu *t, const void *data,
 			  uint32_t len);

@@ -7,7 +7,10 @@
  * iovecs.  A partial send leaves the rest queued until the environment
  * reports the connection writable.  Inside a receive callback the queue
  * is sent once, when the callback ends; after asynchronous completions
- * the flush waits for a timer due "now" (iscsi_conn_kick()).
+ * the flush waits for a timer due "now" (iscsi_conn_kick()).  A data
+ * segment that is also a file range (iscsi_txpdu_set_file(), where the
+ * environment has conn_send_file) ends a gather: the iovecs before it
+ * and the range go in one conn_send_file call.
  *
  * Out of memory for a PDU the target must send closes the connection at
  * the next flush (iscsi_conn_fail_soon()): the one policy for every PDU.
@@ -72,6 +75,20 @@ void iscsi_txpdu_set_data(struct iscsi_txpdu *t, const uint8_t *data,
 	t->data = data;
 	t->data_len = len;
 	t->owned = owned;
+}
+
+void iscsi_txpdu_set_file(struct iscsi_conn *c, struct iscsi_txpdu *t, int fd,
+			  uint64_t off)
+{
+	ut_assert(!t->queued && !t->file);
+	/* the same bytes, in memory too, borrowed */
+	ut_assert(t->data_len > 0 && t->data && t->owned == NULL);
+	ut_assert(fd >= 0 || fd == ENV_FD_ZEROS);
+	if (!c->env->ops->conn_send_file || c->data_digest)
+		return;
+	t->file = true;
+	t->file_fd = fd;
+	t->file_off = off;
 }
 
 int iscsi_txpdu_copy_data(struct iscsi_txpdu *t, const void *data, uint32_t len)
@@ -224,14 +241,23 @@ void iscsi_conn_kick(struct iscsi_conn *c)
 	env_timer_arm(env, c->flush_timer, env_now_ns(env));
 }
 
-/* Gather up to ISCSI_TX_IOV_MAX iovecs of queued, unsent bytes; *all
- * says whether that is the whole queue. */
-static int tx_gather(struct iscsi_conn *c, struct iovec *iov, bool *all)
+/* A data segment sent from a file, after the iovecs gathered. */
+struct tx_file {
+	int fd;
+	uint64_t off, len; /* len 0: none */
+};
+
+/* Gather up to ISCSI_TX_IOV_MAX iovecs of queued, unsent bytes, up to
+ * and including the first data segment that goes from a file (*file);
+ * *all says whether that is the whole queue. */
+static int tx_gather(struct iscsi_conn *c, struct iovec *iov, bool *all,
+		     struct tx_file *file)
 {
 	int n = 0;
 	struct iscsi_txpdu *t;
 
 	*all = true;
+	file->len = 0;
 	TAILQ_FOREACH (t, &c->txq, link) {
 		const uint8_t *part[3] = {t->hdr, t->data, t->trailer};
 		uint64_t len[3] = {t->hdr_len, t->data_len, t->trailer_len};
@@ -241,10 +267,19 @@ static int tx_gather(struct iscsi_conn *c, struct iovec *iov, bool *all)
 			*all = false;
 			break;
 		}
-		for (int i = 0; i < 3; i++) {
+		for (int i = 0; i < 3 && file->len == 0; i++) {
 			if (skip >= len[i]) {
 				skip -= len[i];
 				continue;
+			}
+			if (i == 1 && t->file) {
+				/* the rest of the segment, from the file;
+				 * the gather ends with it */
+				file->fd = t->file_fd;
+				file->off = t->file_off + skip;
+				file->len = len[i] - skip;
+				skip = 0;
+				break;
 			}
 			iov[n].iov_base = (void *)(part[i] + skip);
 			iov[n].iov_len = (size_t)(len[i] - skip);
@@ -253,9 +288,13 @@ static int tx_gather(struct iscsi_conn *c, struct iovec *iov, bool *all)
 		}
 		/* a PDU in the queue has bytes left to send */
 		ut_assert(skip == 0);
+		if (file->len) {
+			*all = t->trailer_len == 0 && !TAILQ_NEXT(t, link);
+			break;
+		}
 	}
 	/* a queue with bytes to send gathers at least one piece */
-	ut_assert(n > 0 || TAILQ_EMPTY(&c->txq));
+	ut_assert(n > 0 || file->len > 0 || TAILQ_EMPTY(&c->txq));
 	ut_assert(n <= ISCSI_TX_IOV_MAX);
 	return n;
 }
@@ -290,18 +329,27 @@ void iscsi_conn_flush(struct iscsi_conn *c)
 
 	while (!c->closing && !TAILQ_EMPTY(&c->txq)) {
 		struct iovec iov[ISCSI_TX_IOV_MAX];
+		struct tx_file file;
 		bool all;
-		int n = tx_gather(c, iov, &all);
+		int n = tx_gather(c, iov, &all, &file);
 		ssize_t sent;
 
-		ut_assert(n > 0);
+		ut_assert(n > 0 || file.len > 0);
 		/* Adaptive Nagle: the rest of the queue follows at once, so
 		 * this part may wait for it in the kernel (MSG_MORE) and
 		 * leave in full segments; the last part goes uncorked and
 		 * pushes the burst.  A lone response is never corked. */
 		conn_set_more(c, !all);
 		c->r->stats.send_calls++;
-		sent = env->ops->conn_send(c->ec, iov, n);
+		if (file.len) {
+			/* only PDUs marked by iscsi_txpdu_set_file() */
+			ut_assert(env->ops->conn_send_file != NULL);
+			c->r->stats.file_sends++;
+			sent = env->ops->conn_send_file(c->ec, iov, n, file.fd,
+							file.off, file.len);
+		} else {
+			sent = env->ops->conn_send(c->ec, iov, n);
+		}
 		if (sent < 0) {
 			iscsi_conn_close(c, "send failed");
 			return;

@@ -31,6 +31,10 @@ struct iscsi_server_stats {
 	 * conn_send (each one system call in the real environment): PDUs
 	 * per call is how well receives and sends are batched */
 	uint64_t recv_calls, send_calls;
+	/* of the send calls, those that sent a data segment from a file
+	 * (conn_send_file: a sendmsg of the headers before it, then a
+	 * sendfile) */
+	uint64_t file_sends;
 	uint64_t rejects_tx;
 	uint64_t conns_dropped; /* closed for a protocol error */
 	uint64_t scsi_cmds;	/* SCSI commands completed */

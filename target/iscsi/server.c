@@ -350,6 +350,7 @@ void iscsi_server_get_stats(const struct iscsi_server *srv,
 		out->pdus_tx += r->pdus_tx;
 		out->recv_calls += r->recv_calls;
 		out->send_calls += r->send_calls;
+		out->file_sends += r->file_sends;
 		out->rejects_tx += r->rejects_tx;
 		out->conns_dropped += r->conns_dropped;
 		out->scsi_cmds += r->scsi_cmds;

@@ -101,6 +101,12 @@ static void send_data_in(struct iscsi_conn *c, struct iscsi_task *t,
 					     ? t->cmd.data_in_ref->mem + off
 					     : t->cmd.buf + off,
 				     seg, NULL);
+		/* the reference's bytes are a file's too: sent from there
+		 * where the environment can (sendfile, no copy) */
+		if (t->cmd.data_in_ref &&
+		    t->cmd.data_in_ref->fd != BS_REF_NO_FD)
+			iscsi_txpdu_set_file(c, p, t->cmd.data_in_ref->fd,
+					     t->cmd.data_in_ref->fd_off + off);
 		p->task = t;
 		t->tx_refs++;
 		h.opcode = ISCSI_OP_DATA_IN;

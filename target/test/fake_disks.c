@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "backstore/backstore.h"
 #include "fake_env.h"
@@ -21,6 +23,8 @@
 struct fref_disk {
 	struct bs_dev dev;
 	uint8_t *mem;
+	int fd; /* a memfd with the same bytes (fake_env_send_files), or
+		 * BS_REF_NO_FD */
 	unsigned int refs;
 	bool closed;
 };
@@ -56,6 +60,8 @@ unsigned int fake_refs_made(void)
 static void fref_disk_put(struct fref_disk *d)
 {
 	if (d->closed && d->refs == 0) {
+		if (d->fd >= 0)
+			close(d->fd);
 		free(d->mem);
 		free(d);
 	}
@@ -88,6 +94,8 @@ static void fref_submit(struct bs_dev *dev, struct bs_req *req)
 		r->ref.mem = d->mem + off;
 		r->ref.length_bytes = left;
 		r->ref.release = fref_release;
+		r->ref.fd = d->fd; /* BS_REF_NO_FD unless files are sent */
+		r->ref.fd_off = off;
 		d->refs++;
 		fake_refs_live_n++;
 		fake_refs_made_n++;
@@ -103,6 +111,9 @@ static void fref_submit(struct bs_dev *dev, struct bs_req *req)
 			memcpy(req->iov[i].iov_base, d->mem + off, n);
 		else if (req->op == BS_OP_WRITE)
 			memcpy(d->mem + off, req->iov[i].iov_base, n);
+		if (req->op == BS_OP_WRITE && d->fd >= 0)
+			assert(pwrite(d->fd, req->iov[i].iov_base, n,
+				      (off_t)off) == (ssize_t)n);
 		off += n;
 		left -= n;
 	}
@@ -360,6 +371,13 @@ int fake_disk_open(struct env *e, const struct bs_dev_params *p,
 	assert(d->mem != NULL);
 	for (uint64_t i = 0; i < p->size_bytes; i++)
 		d->mem[i] = fake_ref_byte(i);
+	d->fd = BS_REF_NO_FD;
+	if (fake_send_files_on) {
+		d->fd = memfd_create("fake-ref", MFD_CLOEXEC);
+		assert(d->fd >= 0);
+		assert(pwrite(d->fd, d->mem, p->size_bytes, 0) ==
+		       (ssize_t)p->size_bytes);
+	}
 	d->dev.ops = &fref_ops;
 	d->dev.kind = BS_FILE;
 	d->dev.size_bytes = p->size_bytes;

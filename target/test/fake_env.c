@@ -6,9 +6,11 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backstore/backstore.h"
 #include "fake_env.h"
@@ -38,6 +40,8 @@ struct fake_conn {
 	void *ctx;
 	struct bytebuf to_target, to_client;
 	size_t send_limit;
+	bool budget_on; /* fake_conn_set_send_budget() */
+	size_t budget;
 	int blocked;
 	int target_closed;
 	int peer_closed;
@@ -201,12 +205,74 @@ static ssize_t f_send(struct env_conn *ec, const struct iovec *iov, int iovcnt)
 
 		if (c->send_limit && total + n > c->send_limit)
 			n = c->send_limit - total;
+		if (c->budget_on && n > c->budget - total)
+			n = c->budget - total;
 		buf_append(&c->to_client, iov[i].iov_base, n);
 		total += n;
-		if (c->send_limit && total == c->send_limit)
+		if ((c->send_limit && total == c->send_limit) ||
+		    (c->budget_on && total == c->budget))
 			break;
 	}
+	if (c->budget_on)
+		c->budget -= total;
 	return (ssize_t)total;
+}
+
+bool fake_send_files_on;
+static uint64_t fake_file_bytes;
+
+void fake_env_send_files(bool on)
+{
+	fake_send_files_on = on;
+}
+
+uint64_t fake_file_bytes_sent(void)
+{
+	return fake_file_bytes;
+}
+
+static ssize_t f_send_file(struct env_conn *ec, const struct iovec *iov,
+			   int iovcnt, int fd, uint64_t off, uint64_t len)
+{
+	struct fake_conn *c = (struct fake_conn *)ec;
+	ssize_t head = 0;
+	size_t total = 0, limit;
+	uint8_t buf[4096];
+
+	if (c->peer_closed)
+		return -EPIPE;
+	for (int i = 0; i < iovcnt; i++)
+		total += iov[i].iov_len;
+	if (iovcnt > 0) {
+		head = f_send(ec, iov, iovcnt);
+		if (head < 0 || (size_t)head < total)
+			return head; /* the file's bytes only after every iovec */
+	}
+	if (c->blocked)
+		return head;
+	limit = c->send_limit ? c->send_limit - (size_t)head : SIZE_MAX;
+	if (c->budget_on && limit > c->budget)
+		limit = c->budget; /* f_send took head out already */
+	assert(fd >= 0 || fd == ENV_FD_ZEROS);
+	total = 0;
+	while (total < len && total < limit) {
+		size_t n = len - total < sizeof(buf) ? (size_t)(len - total)
+						     : sizeof(buf);
+
+		if (n > limit - total)
+			n = limit - total;
+		if (fd == ENV_FD_ZEROS)
+			memset(buf, 0, n);
+		else
+			assert(pread(fd, buf, n, (off_t)(off + total)) ==
+			       (ssize_t)n);
+		buf_append(&c->to_client, buf, n);
+		total += n;
+	}
+	fake_file_bytes += total;
+	if (c->budget_on)
+		c->budget -= total;
+	return head + (ssize_t)total;
 }
 
 static void f_want_write(struct env_conn *ec, bool want)
@@ -337,12 +403,18 @@ static const struct env_ops fake_ops = {
 };
 
 static struct env_ops fake_ops_reactors;
+static struct env_ops fake_ops_files;
 
 struct env *fake_env_new(void)
 {
 	struct env *e = calloc(1, sizeof(*e));
 
 	e->ops = &fake_ops;
+	if (fake_send_files_on) {
+		fake_ops_files = fake_ops;
+		fake_ops_files.conn_send_file = f_send_file;
+		e->ops = &fake_ops_files;
+	}
 	e->log_level = getenv("FAKE_ENV_LOG") ? UT_LOG_TRACE : UT_LOG_WARN;
 	/* the fake-ref switch: mem disks answer by reference too */
 	e->zero_copy = fake_ref_disks_on;
@@ -490,6 +562,12 @@ struct fake_conn *fake_connect_to(struct env *e, unsigned int listener,
 void fake_conn_set_send_limit(struct fake_conn *c, size_t limit)
 {
 	c->send_limit = limit;
+}
+
+void fake_conn_set_send_budget(struct fake_conn *c, size_t bytes)
+{
+	c->budget_on = true;
+	c->budget = bytes;
 }
 
 void fake_conn_set_blocked(struct fake_conn *c, int blocked)

@@ -44,6 +44,9 @@ unsigned int fake_env_mutexes_live(struct env *e);
 /* Limit how many bytes one conn_send accepts (0 = unlimited), to make the
  * target meet partial writes. */
 void fake_conn_set_send_limit(struct fake_conn *c, size_t limit);
+/* A peer that reads this many bytes more, then stops (from then on,
+ * every send accepts only what is left of them). */
+void fake_conn_set_send_budget(struct fake_conn *c, size_t bytes);
 /* A peer that stops reading: every conn_send accepts nothing. */
 void fake_conn_set_blocked(struct fake_conn *c, int blocked);
 /* Deliver bytes to the target, chunk bytes at a time (0 = all at once). */
@@ -79,6 +82,16 @@ void fake_env_ref_disks(bool on);
 uint8_t fake_ref_byte(uint64_t off);
 unsigned int fake_refs_made(void);
 unsigned int fake_refs_live(void);
+
+/* Data-In sent from files (env.h conn_send_file): once on, environments
+ * made after it have the operation (it reads the file with pread, or
+ * sends zeros for ENV_FD_ZEROS, within the connection's send limit), and
+ * fake-ref: devices opened after it keep their bytes in a memfd too,
+ * which their references name.  fake_file_bytes_sent(): bytes sent from
+ * files (or zeros) so far in this process. */
+void fake_env_send_files(bool on);
+uint64_t fake_file_bytes_sent(void);
+extern bool fake_send_files_on;
 
 /* Held disks: a device "filename fake-hold:NAME" (BS_FILE, at most
  * 64 MiB, resizable) queues every request until the test completes it:

@@ -241,6 +241,80 @@ static void null_reads_zeros_and_discards_writes(void **state)
 	bs_close(dev);
 }
 
+/* A READ of the null disk asked for by reference. */
+static struct bs_ref *null_read_ref(struct bs_dev *dev, uint64_t off,
+				    uint8_t *buf, uint64_t len)
+{
+	struct iovec iov = {buf, (size_t)len};
+	struct bs_req req = {.op = BS_OP_READ,
+			     .flags = BS_F_MAY_REF,
+			     .offset_bytes = off,
+			     .length_bytes = len,
+			     .iov = &iov,
+			     .iovcnt = 1,
+			     .done = on_done};
+
+	memset(buf, 0xee, (size_t)len);
+	bs_submit(dev, &req);
+	assert_int_equal(last_status, 0);
+	return req.ref;
+}
+
+static ssize_t no_send(struct env_conn *c, const struct iovec *iov, int iovcnt,
+		       int fd, uint64_t off, uint64_t len)
+{
+	(void)c, (void)iov, (void)iovcnt, (void)fd, (void)off, (void)len;
+	return -1;
+}
+
+/* Zero-copy reads of a null disk: only in an environment with zero_copy
+ * that sends from files; then reads of 64 KiB to 1 MiB are references
+ * to zeros marked ENV_FD_ZEROS, other reads are zeroed in their buffer. */
+static void null_large_reads_are_zeros_by_reference(void **state)
+{
+	struct env_ops ops = {0};
+	struct env e = {.ops = &ops, .zero_copy = true};
+	struct bs_dev_params p = {
+		.kind = BS_NULL, .size_bytes = 1ull << 40, .block_size = 512};
+	struct bs_dev *dev;
+	uint8_t *buf = malloc(2 * MiB);
+	struct bs_ref *ref;
+
+	(void)state;
+	assert_non_null(buf);
+	/* no conn_send_file: no references */
+	assert_int_equal(bs_open(&e, &p, &dev), 0);
+	assert_null(null_read_ref(dev, 0, buf, 128 * 1024));
+	assert_int_equal(buf[128 * 1024 - 1], 0);
+	bs_close(dev);
+	ops.conn_send_file = no_send;
+	assert_int_equal(bs_open(&e, &p, &dev), 0);
+	ref = null_read_ref(dev, 4096, buf, 128 * 1024);
+	assert_non_null(ref);
+	assert_int_equal(ref->fd, ENV_FD_ZEROS);
+	assert_int_equal(ref->length_bytes, 128 * 1024);
+	for (size_t i = 0; i < 128 * 1024; i++)
+		assert_int_equal(ref->mem[i], 0);
+	assert_int_equal(buf[0], 0xee); /* nothing written */
+	bs_ref_release(ref);
+	ref = null_read_ref(dev, 0, buf, MiB);
+	assert_non_null(ref);
+	bs_ref_release(ref);
+	/* below 64 KiB and above 1 MiB: zeroed in the buffer */
+	assert_null(null_read_ref(dev, 0, buf, 32 * 1024));
+	assert_int_equal(buf[32 * 1024 - 1], 0);
+	assert_null(null_read_ref(dev, 0, buf, 2 * MiB));
+	assert_int_equal(buf[2 * MiB - 1], 0);
+	bs_close(dev);
+	/* zero_copy off (--zero-copy off): none */
+	e.zero_copy = false;
+	assert_int_equal(bs_open(&e, &p, &dev), 0);
+	assert_null(null_read_ref(dev, 0, buf, 128 * 1024));
+	assert_int_equal(buf[0], 0);
+	bs_close(dev);
+	free(buf);
+}
+
 /* bs_open: FILE/BLOCK/SIM go to the environment. */
 static int disk_open_calls;
 static int stub_disk_open(struct env *e, const struct bs_dev_params *p,
@@ -285,6 +359,7 @@ int main(void)
 		cmocka_unit_test(mem_bad_block_size_is_einval),
 		cmocka_unit_test(mem_scatter_gather_crosses_iovecs_and_chunks),
 		cmocka_unit_test(null_reads_zeros_and_discards_writes),
+		cmocka_unit_test(null_large_reads_are_zeros_by_reference),
 		cmocka_unit_test(bs_open_file_goes_through_env_or_is_enotsup),
 	};
 

@@ -432,6 +432,13 @@ static void zero_copy_reads_point_into_the_page_cache(void **state)
 	assert_non_null(ref);
 	assert_int_equal(ref->length_bytes, len);
 	assert_memory_equal(ref->mem, want + 64 * 1024, len);
+	/* the same bytes for sendfile: the file and its offset */
+	assert_true(ref->fd >= 0);
+	assert_int_equal(ref->fd_off, 64 * 1024);
+	assert_int_equal(pread(ref->fd, buf, len, (off_t)ref->fd_off),
+			 (ssize_t)len);
+	assert_memory_equal(buf, want + 64 * 1024, len);
+	memset(buf, 0xee, len);
 	assert_int_equal(buf[0], 0xee); /* nothing copied */
 	assert_int_equal(buf[len - 1], 0xee);
 
@@ -475,6 +482,10 @@ static void zero_copy_reads_point_into_the_page_cache(void **state)
 	/* closed with a reference out: the mapping stays until released */
 	bs_close(d);
 	assert_memory_equal(ref->mem + BS, want + 64 * 1024 + BS, len - BS);
+	/* and the file stays open for sendfile */
+	assert_int_equal(pread(ref->fd, buf, len - BS, (off_t)(64 * 1024 + BS)),
+			 (ssize_t)(len - BS));
+	assert_memory_equal(buf, want + 64 * 1024 + BS, len - BS);
 	bs_ref_release(ref);
 
 	free(want);

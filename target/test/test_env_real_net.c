@@ -41,6 +41,13 @@ struct srv {
 	size_t tx_len, tx_off;
 	bool partial_seen;
 	int writable_calls;
+	/* conn_send_file: tx[0, tx_len) (a header) then file_len bytes of
+	 * file_fd (or ENV_FD_ZEROS) from file_off */
+	bool file;
+	int file_fd;
+	uint64_t file_off, file_len;
+	int zero_returns; /* conn_send_file accepted nothing (EAGAIN) */
+	ssize_t file_err; /* the first error it returned */
 };
 
 static void srv_stop_if(struct srv *s, bool cond)
@@ -65,6 +72,47 @@ static void srv_pump_tx(struct srv *s)
 		assert_true(n >= 0);
 		s->tx_off += (size_t)n;
 		if ((size_t)n < left) {
+			s->partial_seen = true;
+			s->e->ops->conn_want_write(s->c, true);
+			return;
+		}
+	}
+	s->e->ops->conn_want_write(s->c, false);
+}
+
+/* The header, then the file range, through conn_send_file until the
+ * socket is full: resumed on writable wherever the last call stopped. */
+static void srv_pump_file(struct srv *s)
+{
+	while (s->tx_off < s->tx_len + s->file_len) {
+		struct iovec iov = {0};
+		int iovcnt = 0;
+		uint64_t foff = 0;
+		ssize_t n;
+
+		if (s->tx_off < s->tx_len) {
+			iov.iov_base = (void *)(s->tx + s->tx_off);
+			iov.iov_len = s->tx_len - s->tx_off;
+			iovcnt = 1;
+		} else {
+			foff = s->tx_off - s->tx_len;
+		}
+		n = s->e->ops->conn_send_file(s->c, &iov, iovcnt, s->file_fd,
+					      s->file_off + foff,
+					      s->file_len - foff);
+		if (n < 0) {
+			if (!s->file_err)
+				s->file_err = n;
+			s->e->ops->conn_want_write(s->c, false);
+			env_real_stop(s->e);
+			return;
+		}
+		s->tx_off += (size_t)n;
+		if (n == 0)
+			s->zero_returns++;
+		if (s->tx_off < s->tx_len + s->file_len &&
+		    (n == 0 || (iovcnt && (size_t)n < iov.iov_len) ||
+		     (!iovcnt && (uint64_t)n < s->file_len - foff))) {
 			s->partial_seen = true;
 			s->e->ops->conn_want_write(s->c, true);
 			return;
@@ -112,7 +160,10 @@ static void srv_writable(void *ctx)
 	struct srv *s = ctx;
 
 	s->writable_calls++;
-	srv_pump_tx(s);
+	if (s->file)
+		srv_pump_file(s);
+	else
+		srv_pump_tx(s);
 }
 
 static void srv_closed(void *ctx, int err)
@@ -141,7 +192,9 @@ static void srv_accept(void *arg, struct env_conn *c,
 	s->c = c;
 	s->info = *info;
 	s->e->ops->conn_set_handler(c, &srv_handler, s);
-	if (s->tx)
+	if (s->file)
+		srv_pump_file(s);
+	else if (s->tx)
 		srv_pump_tx(s);
 	env_real_stop(s->e);
 }
@@ -279,6 +332,163 @@ partial_sends_resume_on_writable_until_all_bytes_arrive(void **state)
 	env_real_free(e);
 	free(tx);
 	free(d.rx);
+}
+
+static struct env *send_file_env(void)
+{
+	return new_env_opts((struct env_real_opts){.send_file = true});
+}
+
+/* conn_send_file (--send-file on): a header, then 8 MiB of a file from
+ * an offset, to a client that drains slowly: sendfile(2) comes back
+ * short or with EAGAIN (0) and on_writable resumes it wherever it
+ * stopped, in the header or in the file; every byte arrives in order. */
+static void send_file_resumes_partial_sends_until_all_bytes_arrive(void **state)
+{
+	struct env *e = send_file_env();
+	const size_t flen = 8u << 20, hlen = 48, skip = 4096 + 512;
+	char *dir = make_tmpdir(), path[512];
+	uint8_t *fbuf = malloc(flen + skip), hdr[48];
+	struct srv s = {.e = e,
+			.tx = hdr,
+			.tx_len = hlen,
+			.file = true,
+			.file_off = skip,
+			.file_len = flen};
+	struct drain d = {
+		.s = &s, .len = hlen + flen, .rx = malloc(hlen + flen)};
+	uint16_t port;
+
+	(void)state;
+	assert_non_null(e->ops->conn_send_file);
+	assert_non_null(fbuf);
+	assert_non_null(d.rx);
+	for (size_t i = 0; i < flen + skip; i++)
+		fbuf[i] = (uint8_t)(i * 29 + (i >> 11));
+	for (size_t i = 0; i < hlen; i++)
+		hdr[i] = (uint8_t)(0xa0 + i);
+	snprintf(path, sizeof(path), "%s/f", dir);
+	s.file_fd = open(path, O_CREAT | O_RDWR, 0600);
+	assert_true(s.file_fd >= 0);
+	assert_int_equal(write(s.file_fd, fbuf, flen + skip),
+			 (ssize_t)(flen + skip));
+	port = srv_listen(&s, "127.0.0.1:0");
+	d.fd = client_connect(AF_INET, port, 4096);
+	run_bounded(e); /* accept: the server starts sending */
+	assert_true(s.partial_seen);
+	d.t = env_timer_new(e, drain_tick, &d);
+	env_timer_arm(e, d.t, env_now_ns(e));
+	run_bounded(e);
+	assert_int_equal(s.file_err, 0);
+	assert_int_equal(d.got, hlen + flen);
+	assert_int_equal(s.tx_off, hlen + flen);
+	assert_true(s.writable_calls > 0);
+	assert_memory_equal(d.rx, hdr, hlen);
+	assert_memory_equal(d.rx + hlen, fbuf + skip, flen);
+	env_timer_free(e, d.t);
+	close(d.fd);
+	close(s.file_fd);
+	env_real_free(e);
+	remove_tmpdir(dir);
+	free(fbuf);
+	free(d.rx);
+}
+
+/* ENV_FD_ZEROS: the environment's own zeros (a memfd never written),
+ * 20 MiB of them, more than the memfd holds: sent in parts. */
+static void send_file_sends_zeros_of_its_own(void **state)
+{
+	struct env *e = send_file_env();
+	const size_t zlen = 20u << 20;
+	uint8_t hdr[16];
+	struct srv s = {.e = e,
+			.tx = hdr,
+			.tx_len = sizeof(hdr),
+			.file = true,
+			.file_fd = ENV_FD_ZEROS,
+			.file_off = 777,
+			.file_len = zlen};
+	struct drain d = {.s = &s,
+			  .len = sizeof(hdr) + zlen,
+			  .rx = malloc(sizeof(hdr) + zlen)};
+	uint16_t port;
+
+	(void)state;
+	assert_non_null(d.rx);
+	memset(hdr, 0x5a, sizeof(hdr));
+	memset(d.rx, 0xee, d.len);
+	port = srv_listen(&s, "127.0.0.1:0");
+	d.fd = client_connect(AF_INET, port, 4096);
+	run_bounded(e);
+	d.t = env_timer_new(e, drain_tick, &d);
+	env_timer_arm(e, d.t, env_now_ns(e));
+	run_bounded(e);
+	assert_int_equal(s.file_err, 0);
+	assert_int_equal(d.got, d.len);
+	assert_memory_equal(d.rx, hdr, sizeof(hdr));
+	for (size_t i = sizeof(hdr); i < d.len; i++)
+		if (d.rx[i] != 0)
+			fail_msg("byte %zu is %u, not 0", i, d.rx[i]);
+	env_timer_free(e, d.t);
+	close(d.fd);
+	env_real_free(e);
+	free(d.rx);
+}
+
+/* The peer resets while a file range is being sent: conn_send_file
+ * returns an error (sendfile's SIGPIPE does not end the process), and
+ * keeps returning it. */
+static void send_file_to_a_reset_peer_fails_without_a_signal(void **state)
+{
+	struct env *e = send_file_env();
+	const size_t flen = 4u << 20;
+	char *dir = make_tmpdir(), path[512];
+	uint8_t *fbuf = calloc(1, flen), hdr[48] = {1};
+	struct srv s = {.e = e,
+			.tx = hdr,
+			.tx_len = sizeof(hdr),
+			.file = true,
+			.file_len = flen};
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	struct iovec iov = {hdr, sizeof(hdr)};
+	uint16_t port;
+	int fd;
+
+	(void)state;
+	assert_non_null(fbuf);
+	snprintf(path, sizeof(path), "%s/f", dir);
+	s.file_fd = open(path, O_CREAT | O_RDWR, 0600);
+	assert_true(s.file_fd >= 0);
+	assert_int_equal(write(s.file_fd, fbuf, flen), (ssize_t)flen);
+	port = srv_listen(&s, "127.0.0.1:0");
+	fd = client_connect(AF_INET, port, 4096);
+	run_bounded(e); /* accepted; sending until the socket is full */
+	assert_true(s.partial_seen);
+	assert_int_equal(s.file_err, 0);
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);	/* RST */
+	run_bounded(e); /* on_writable (the error) or on_closed */
+	/* whichever came first, sending now fails */
+	assert_true(e->ops->conn_send_file(s.c, &iov, 1, s.file_fd, 0, flen) <
+		    0);
+	assert_true(e->ops->conn_send_file(s.c, NULL, 0, s.file_fd, 0, flen) <
+		    0);
+	e->ops->conn_close(s.c);
+	close(s.file_fd);
+	env_real_free(e);
+	remove_tmpdir(dir);
+	free(fbuf);
+}
+
+/* --send-file off (the default): no conn_send_file, and the target
+ * sends from memory. */
+static void send_file_is_off_by_default(void **state)
+{
+	struct env *e = new_env(false, NULL);
+
+	(void)state;
+	assert_null(e->ops->conn_send_file);
+	env_real_free(e);
 }
 
 static void peer_reset_reports_on_closed_with_an_error(void **state)
@@ -483,6 +693,12 @@ int main(void)
 			readable_is_level_triggered_so_partial_reads_resume),
 		cmocka_unit_test(
 			partial_sends_resume_on_writable_until_all_bytes_arrive),
+		cmocka_unit_test(
+			send_file_resumes_partial_sends_until_all_bytes_arrive),
+		cmocka_unit_test(send_file_sends_zeros_of_its_own),
+		cmocka_unit_test(
+			send_file_to_a_reset_peer_fails_without_a_signal),
+		cmocka_unit_test(send_file_is_off_by_default),
 		cmocka_unit_test(peer_reset_reports_on_closed_with_an_error),
 		cmocka_unit_test(closed_connection_gets_no_more_callbacks),
 		cmocka_unit_test(listen_on_a_busy_port_fails_with_eaddrinuse),

@@ -41,6 +41,10 @@ static const char mem_conf[] =
 	"HANDLER vdisk_mem {\n DEVICE m0 {\n  size_mb 2\n }\n}\n"
 	"TARGET_DRIVER iscsi {\n TARGET " TGT " {\n  LUN 0 m0\n }\n}\n";
 
+static const char null_conf[] =
+	"HANDLER vdisk_nullio {\n DEVICE n0 {\n  size_mb 4\n }\n}\n"
+	"TARGET_DRIVER iscsi {\n TARGET " TGT " {\n  LUN 0 n0\n }\n}\n";
+
 static void read16(uint8_t cdb[16], uint64_t lba, uint32_t blocks)
 {
 	memset(cdb, 0, 16);
@@ -129,12 +133,14 @@ static void data_digest_reads_copy(void **state)
 {
 	struct rig *r;
 	unsigned int made = fake_refs_made();
+	uint64_t file0 = fake_file_bytes_sent();
 	struct rig_text t = {0};
 	struct rig_login_rsp rsp;
 	uint8_t cdb[16];
 
 	(void)state;
 	fake_env_ref_disks(true);
+	fake_env_send_files(true); /* and could send from files */
 	r = rig_new(conf);
 	rig_connect(r);
 	rig_text_identity(&t, INI, TGT);
@@ -160,7 +166,9 @@ static void data_digest_reads_copy(void **state)
 	assert_true(fake_conn_pending(r->c) > READ_BYTES);
 	assert_int_equal(fake_refs_made(), made);
 	assert_int_equal(fake_refs_live(), 0);
+	assert_int_equal(fake_file_bytes_sent(), file0);
 	rig_free(r);
+	fake_env_send_files(false);
 }
 
 static int mem_put_status;
@@ -308,6 +316,140 @@ static void mem_lun_with_data_digest_copies(void **state)
 	rig_free(r);
 }
 
+/* Collect one READ_BYTES READ's Data-In from the fake-ref disk. */
+static void expect_ref_data_in(struct rig *r)
+{
+	uint32_t got = 0;
+	bool status = false;
+
+	while (!status) {
+		struct iscsi_bhs h;
+		uint8_t *d = NULL;
+
+		rig_expect_pdu(r, ISCSI_OP_DATA_IN, &h, &d);
+		assert_int_equal(h.buffer_offset, got);
+		assert_true(h.data_len > 0 && h.data_len <= 8192);
+		for (uint32_t i = 0; i < h.data_len; i++)
+			assert_int_equal(
+				d[i], fake_ref_byte((uint64_t)READ_LBA * 512 +
+						    got + i));
+		got += h.data_len;
+		status = h.flags & ISCSI_DATAIN_F_STATUS;
+		if (status)
+			assert_int_equal(h.b3, 0); /* GOOD */
+		free(d);
+	}
+	assert_int_equal(got, READ_BYTES);
+}
+
+/* An environment that sends from files (env.h conn_send_file): the
+ * Data-In of a read by reference goes from the disk's file, each PDU's
+ * header first; sends that take 1001 bytes at a time cut headers and
+ * file ranges anywhere, and the initiator still gets every byte in
+ * order, for two reads queued together.  The references go once sent. */
+static void data_in_goes_from_the_file_through_partial_sends(void **state)
+{
+	struct rig *r;
+	unsigned int made = fake_refs_made();
+	uint64_t file0 = fake_file_bytes_sent();
+	uint8_t cdb[16];
+
+	(void)state;
+	fake_env_send_files(true);
+	r = zc_rig();
+	fake_conn_set_blocked(r->c, 1);
+	read16(cdb, READ_LBA, READ_BYTES / 512);
+	rig_scsi_send(r, 0, cdb, ISCSI_CMD_F_READ, READ_BYTES, NULL, 0);
+	rig_scsi_send(r, 0, cdb, ISCSI_CMD_F_READ, READ_BYTES, NULL, 0);
+	fake_env_advance(r->env, 0);
+	assert_int_equal(fake_refs_live(), 2);
+	assert_int_equal(fake_file_bytes_sent(), file0); /* blocked */
+	fake_conn_set_blocked(r->c, 0);
+	fake_conn_set_send_limit(r->c, 1001);
+	expect_ref_data_in(r);
+	expect_ref_data_in(r);
+	assert_int_equal(fake_file_bytes_sent(), file0 + 2 * READ_BYTES);
+	assert_int_equal(fake_refs_made(), made + 2);
+	assert_int_equal(fake_refs_live(), 0);
+	rig_free(r);
+	fake_env_send_files(false);
+}
+
+/* The connection drops with a Data-In sent in part from its file: the
+ * reference goes with the connection. */
+static void a_connection_dropped_mid_file_releases_the_reference(void **state)
+{
+	struct rig *r;
+	uint64_t file0 = fake_file_bytes_sent();
+	uint8_t cdb[16];
+
+	(void)state;
+	fake_env_send_files(true);
+	r = zc_rig();
+	/* the peer reads the first PDU's header and 3000 bytes more */
+	fake_conn_set_send_budget(r->c, 48 + 3000);
+	read16(cdb, READ_LBA, READ_BYTES / 512);
+	rig_scsi_send(r, 0, cdb, ISCSI_CMD_F_READ, READ_BYTES, NULL, 0);
+	fake_env_advance(r->env, 0);
+	/* part of the first PDU's segment went from the file */
+	assert_int_equal(fake_file_bytes_sent(), file0 + 3000);
+	assert_int_equal(fake_refs_live(), 1);
+	fake_conn_hangup(r->c);
+	fake_env_advance(r->env, 1000000);
+	assert_int_equal(fake_refs_live(), 0);
+	rig_free(r);
+	fake_env_send_files(false);
+}
+
+/* A null LUN's large read where zeros go from a file of the
+ * environment's (ENV_FD_ZEROS): all zeros, none copied by the target;
+ * a small read is zeroed in its buffer as before. */
+static void null_lun_reads_send_zeros_from_the_environment(void **state)
+{
+	struct rig *r;
+	struct rig_scsi out;
+	uint64_t file0;
+	uint32_t got = 0;
+	bool status = false;
+	uint8_t cdb[16];
+
+	(void)state;
+	fake_env_send_files(true);
+	r = rig_new(null_conf);
+	assert_int_equal(rig_login_plain(r, INI, TGT), 0);
+	rig_tur(r, 0, &out);
+	assert_int_equal(out.status, 0);
+	file0 = fake_file_bytes_sent();
+	fake_conn_set_send_limit(r->c, 5000);
+	read16(cdb, READ_LBA, READ_BYTES / 512);
+	rig_scsi_send(r, 0, cdb, ISCSI_CMD_F_READ, READ_BYTES, NULL, 0);
+	while (!status) {
+		struct iscsi_bhs h;
+		uint8_t *d = NULL;
+
+		rig_expect_pdu(r, ISCSI_OP_DATA_IN, &h, &d);
+		assert_int_equal(h.buffer_offset, got);
+		for (uint32_t i = 0; i < h.data_len; i++)
+			assert_int_equal(d[i], 0);
+		got += h.data_len;
+		status = h.flags & ISCSI_DATAIN_F_STATUS;
+		free(d);
+	}
+	assert_int_equal(got, READ_BYTES);
+	assert_int_equal(fake_file_bytes_sent(), file0 + READ_BYTES);
+	/* 4 KiB: below the threshold, from the task's buffer */
+	read16(cdb, READ_LBA, 8);
+	memset(&out, 0xee, sizeof(out));
+	rig_scsi(r, 0, cdb, 4096, &out);
+	assert_int_equal(out.status, 0);
+	assert_int_equal(out.data_len, 4096);
+	for (uint32_t i = 0; i < out.data_len; i++)
+		assert_int_equal(out.data[i], 0);
+	assert_int_equal(fake_file_bytes_sent(), file0 + READ_BYTES);
+	rig_free(r);
+	fake_env_send_files(false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +461,12 @@ int main(void)
 		cmocka_unit_test(
 			mem_lun_read_keeps_its_bytes_under_a_racing_write),
 		cmocka_unit_test(mem_lun_with_data_digest_copies),
+		cmocka_unit_test(
+			data_in_goes_from_the_file_through_partial_sends),
+		cmocka_unit_test(
+			a_connection_dropped_mid_file_releases_the_reference),
+		cmocka_unit_test(
+			null_lun_reads_send_zeros_from_the_environment),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
