@@ -531,7 +531,7 @@ $(BUILD)/bench/cache-warm: bench/cache-warm.c
 # ("utarget+"); BENCH_UTARGET_SCALE_ARGS= (empty) skips it.
 bench:
 	bash ci/deps.sh bench
-	$(MAKE) --no-print-directory $(BUILD)/utarget $(BUILD)/bench/ut-load $(BUILD)/bench/ut-dload $(BUILD)/bench/cache-warm
+	$(MAKE) --no-print-directory $(BUILD)/utarget $(BUILD)/utargetctl $(BUILD)/bench/ut-load $(BUILD)/bench/ut-dload $(BUILD)/bench/cache-warm
 	BENCH_OUT=$(CURDIR)/$(BUILD)/bench \
 	BENCH_UTARGET_SCALE_ARGS="$${BENCH_UTARGET_SCALE_ARGS---reactors 2}" \
 		bench/run.sh
@@ -570,6 +570,14 @@ $(BUILD)/bench/crc-bench: bench/crc-bench.c target/iscsi/crc32c.c target/iscsi/p
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -D_GNU_SOURCE -Itarget -o $@ $< -lisal
 bench-crc: $(BUILD)/bench/crc-bench
 	taskset -c 1 $(BUILD)/bench/crc-bench
+
+# The adaptive-Nagle check must fail on a planted slowdown in the "on"
+# path (bench/nagle-plant.sh: builds HEAD with it, runs the Nagle rows).
+.PHONY: bench-nagle-plant
+bench-nagle-plant:
+	bash ci/deps.sh bench
+	$(MAKE) --no-print-directory $(BUILD)/utarget $(BUILD)/utargetctl $(BUILD)/bench/ut-load $(BUILD)/bench/ut-dload $(BUILD)/bench/cache-warm
+	BENCH_OUT=$(CURDIR)/$(BUILD)/bench bench/nagle-plant.sh
 
 bench-profile:
 	bash ci/deps.sh profile

@@ -31,6 +31,25 @@
 #   BENCH_NAGLE=0              skip the adaptive-Nagle rows (two more
 #                              utargets pinned to CPU 1, --adaptive-nagle
 #                              on and off, 512-byte reads QD 1..128)
+#   BENCH_NAGLE_RUNS, BENCH_NAGLE_TIME  runs per side and queue depth (6)
+#                              and seconds per run (1.5): on and off
+#                              alternate in pairs, ABBA (docs/performance.md,
+#                              "Adaptive Nagle")
+#   BENCH_NAGLE_TOL_IOPS, BENCH_NAGLE_TOL_CPU  the check's margins (0.05,
+#                              0.05): on passes at a queue depth if the
+#                              median of the pairs' on/off IOPS ratios is
+#                              >= 1 - TOL_IOPS and that of their CPU per I/O
+#                              ratios <= 1 + TOL_CPU (the spread of an A/A
+#                              run, off against off, on this host)
+#   BENCH_NAGLE_ON_UTARGET, BENCH_NAGLE_ON_ARGS  the "on" side's binary and
+#                              options (build/utarget, --adaptive-nagle on):
+#                              to check the check with a planted slowdown,
+#                              or an A/A run with "--adaptive-nagle off"
+#                              (bench/nagle-plant.sh does the former)
+#   BENCH_DIGEST_RUNS, BENCH_DIGEST_TIME  the digest check: pairs of ut-dload
+#                              runs without and with both digests against
+#                              the utarget pinned to CPU 1 (6), seconds per
+#                              run (2), one pair per round of the Nagle rows
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -47,7 +66,7 @@ QUICK=${BENCH_QUICK:-0}
 if [ -n "$QUICK" ]; then
 	T=${BENCH_TIME:-2}; TLAT=${BENCH_LAT_TIME:-1}; QDS="1 8 32"
 else
-	T=${BENCH_TIME:-8}; TLAT=${BENCH_LAT_TIME:-4}; QDS="1 2 4 8 16 32"
+	T=${BENCH_TIME:-8}; TLAT=${BENCH_LAT_TIME:-3}; QDS="1 2 4 8 16 32"
 fi
 UT_ARGS=${BENCH_UTARGET_ARGS:-}
 UT2_ARGS=${BENCH_UTARGET_SCALE_ARGS:-}
@@ -55,8 +74,18 @@ ONLY=${BENCH_ONLY:-}
 PB=${BENCH_PORT_BASE:-3291}
 UT_PORT=$PB; TGT_PORT=$((PB + 1)); UT2_PORT=$((PB + 2)); IPERF_PORT=$((PB + 3))
 NON_PORT=$((PB + 6)); NOFF_PORT=$((PB + 7))   # (PB + 5: bench/profile.sh)
+UTP_PORT=$((PB + 8))   # utarget pinned to CPU 1: the digest rows
 NAGLE=${BENCH_NAGLE:-1}
 if [ -n "$QUICK" ]; then NQDS="1 16 128"; else NQDS="1 2 4 8 16 32 64 128"; fi
+NRUNS=${BENCH_NAGLE_RUNS:-6}
+NT=${BENCH_NAGLE_TIME:-$([ -n "$QUICK" ] && echo 1 || echo 1.5)}
+NTOL_IOPS=${BENCH_NAGLE_TOL_IOPS:-0.05}
+NTOL_CPU=${BENCH_NAGLE_TOL_CPU:-0.05}
+NON_UTARGET=${BENCH_NAGLE_ON_UTARGET:-$UTARGET}
+NON_ARGS=${BENCH_NAGLE_ON_ARGS:---adaptive-nagle on}
+CTL=${BENCH_UTARGETCTL:-$(dirname "$UTARGET")/utargetctl}
+DRUNS=${BENCH_DIGEST_RUNS:-6}   # digest check: pairs of runs, ABBA
+DT=${BENCH_DIGEST_TIME:-$([ -n "$QUICK" ] && echo 1 || echo 2)}
 TGT_CTL=$((PB + 4))          # tgtd control "port": /var/run/tgtd/socket.$TGT_CTL
 UT_IQN=iqn.2026-11.org.utarget:bench
 TGT_IQN=iqn.2026-11.org.utarget:bench-tgt
@@ -76,6 +105,7 @@ done
 [ -x "$LOAD" ] || die "$LOAD missing (make bench builds it)"
 [ -x "$DLOAD" ] || die "$DLOAD missing (make bench builds it)"
 [ -x "$WARM" ] || die "$WARM missing (make bench builds it)"
+[ -x "$CTL" ] || die "$CTL missing (make bench builds it)"
 [ "$(id -u)" = 0 ] || die "tgtd needs root (its control socket lives in /var/run/tgtd)"
 mkdir -p "$OUT" /var/run/tgtd
 if [ -n "${BENCH_NICE:-}" ]; then
@@ -85,26 +115,27 @@ fi
 	die "a tgtd already uses control port $TGT_CTL (set BENCH_PORT_BASE)"
 
 # --- the servers ------------------------------------------------------------
-UT_PID=; UT2_PID=; TGT_PID=; IPERF_PID=; NON_PID=; NOFF_PID=
+UT_PID=; UT2_PID=; TGT_PID=; IPERF_PID=; NON_PID=; NOFF_PID=; NCTL=; UTP_PID=
 cleanup() {
 	local p
 	if [ -n "$TGT_PID" ] && kill -0 "$TGT_PID" 2>/dev/null; then
 		tgtadm -C $TGT_CTL --lld iscsi --op delete --mode target --tid 1 --force >/dev/null 2>&1
 		tgtadm -C $TGT_CTL --op delete --mode system >/dev/null 2>&1
 	fi
-	for p in $UT_PID $UT2_PID $IPERF_PID $NON_PID $NOFF_PID; do kill -TERM "$p" 2>/dev/null; done
+	for p in $UT_PID $UT2_PID $IPERF_PID $NON_PID $NOFF_PID $UTP_PID; do kill -TERM "$p" 2>/dev/null; done
 	for _ in $(seq 50); do
 		local alive=
-		for p in $UT_PID $UT2_PID $TGT_PID $IPERF_PID $NON_PID $NOFF_PID; do
+		for p in $UT_PID $UT2_PID $TGT_PID $IPERF_PID $NON_PID $NOFF_PID $UTP_PID; do
 			kill -0 "$p" 2>/dev/null && alive=1
 		done
 		[ -z "$alive" ] && break
 		sleep 0.1
 	done
-	for p in $UT_PID $UT2_PID $TGT_PID $IPERF_PID $NON_PID $NOFF_PID; do kill -KILL "$p" 2>/dev/null; done
+	for p in $UT_PID $UT2_PID $TGT_PID $IPERF_PID $NON_PID $NOFF_PID $UTP_PID; do kill -KILL "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -f "$SHM" /var/run/tgtd/socket.$TGT_CTL /var/run/tgtd/socket.$TGT_CTL.lock
-	UT_PID=; UT2_PID=; TGT_PID=; IPERF_PID=; NON_PID=; NOFF_PID=
+	[ -n "${NCTL:-}" ] && rm -rf "$NCTL"
+	UT_PID=; UT2_PID=; TGT_PID=; IPERF_PID=; NON_PID=; NOFF_PID=; UTP_PID=
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -127,11 +158,12 @@ fi
 "$WARM" "$BACKING" >&2 || die "cannot warm the page cache with $BACKING"
 truncate -s $SIZE "$SHM" || die "cannot create $SHM"
 
-start_utarget() { # port args... ; echoes the pid
-	local port=$1 pin=(); shift
+start_utarget() { # port [--bin PATH] [--pin CPU] args... ; echoes the pid
+	local port=$1 pin=() bin=$UTARGET; shift
+	if [ "${1:-}" = --bin ]; then bin=$2; shift 2; fi
 	if [ "${1:-}" = --pin ]; then pin=(taskset -c "$2"); shift 2; fi
 	# shellcheck disable=SC2086
-	"${pin[@]}" "$UTARGET" --listen 127.0.0.1:$port --target $UT_IQN \
+	"${pin[@]}" "$bin" --listen 127.0.0.1:$port --target $UT_IQN \
 		--lun "file:$BACKING" --lun mem:1G --lun null:1T \
 		--shutdown-grace 1 --log-level warn "$@" \
 		>>"$OUT/utarget-$port.log" 2>&1 &
@@ -149,14 +181,29 @@ if [ -n "$UT2_ARGS" ]; then
 	wait_port $UT2_PORT "$UT2_PID" || die "utarget ($UT2_ARGS) did not start"
 fi
 
+# The digest rows (ut-dload): utarget pinned to CPU 1 and the client to
+# CPU 0, as the Nagle rows.  Unpinned, the scheduler's placement decided
+# them: client and target on one CPU took turns, 32 commands per receive
+# call, on two CPUs ~16, and CPU per read moved by 1.8x between runs of
+# the same build (docs/performance.md, "Digests").
+if [ "$(nproc)" -ge 2 ]; then
+	: >"$OUT/utarget-$UTP_PORT.log"
+	# shellcheck disable=SC2086
+	UTP_PID=$(start_utarget $UTP_PORT --pin 1 $UT_ARGS)
+	wait_port $UTP_PORT "$UTP_PID" || die "utarget (pinned) did not start"
+fi
+
 # SCST usermode's workload for the adaptive Nagle: one utarget with it on,
 # one with it off, both pinned to CPU 1 (the client runs on CPU 0)
 if [ "$NAGLE" = 1 ] && [ "$(nproc)" -ge 2 ]; then
 	: >"$OUT/utarget-$NON_PORT.log"; : >"$OUT/utarget-$NOFF_PORT.log"
 	# shellcheck disable=SC2086
-	NON_PID=$(start_utarget $NON_PORT --pin 1 $UT_ARGS --adaptive-nagle on)
+	# (each with its own control socket: the PDUs per send call of a run)
+	NCTL=$(mktemp -d /tmp/utarget-bench-ctl.XXXXXX) || die "mktemp"
 	# shellcheck disable=SC2086
-	NOFF_PID=$(start_utarget $NOFF_PORT --pin 1 $UT_ARGS --adaptive-nagle off)
+	NON_PID=$(start_utarget $NON_PORT --bin "$NON_UTARGET" --pin 1 $UT_ARGS $NON_ARGS --control $NCTL/on.sock)
+	# shellcheck disable=SC2086
+	NOFF_PID=$(start_utarget $NOFF_PORT --pin 1 $UT_ARGS --adaptive-nagle off --control $NCTL/off.sock)
 	wait_port $NON_PORT "$NON_PID" || die "utarget (adaptive Nagle on) did not start"
 	wait_port $NOFF_PORT "$NOFF_PID" || die "utarget (adaptive Nagle off) did not start"
 else
@@ -183,12 +230,17 @@ URL[utarget+]=iscsi://127.0.0.1:$UT2_PORT/$UT_IQN
 URL[tgt]=iscsi://127.0.0.1:$TGT_PORT/$TGT_IQN
 URL[nagle-on]=iscsi://127.0.0.1:$NON_PORT/$UT_IQN
 URL[nagle-off]=iscsi://127.0.0.1:$NOFF_PORT/$UT_IQN
+URL[utarget-pinned]=iscsi://127.0.0.1:$UTP_PORT/$UT_IQN
+PID[utarget-pinned]=$UTP_PID
+# the digest check's two sides: the pinned utarget, without and with
+URL[dig-none]=${URL[utarget-pinned]}; URL[dig-crc]=${URL[utarget-pinned]}
+PID[dig-none]=$UTP_PID; PID[dig-crc]=$UTP_PID
 PID[utarget]=$UT_PID; PID[utarget+]=$UT2_PID; PID[tgt]=$TGT_PID
 PID[nagle-on]=$NON_PID; PID[nagle-off]=$NOFF_PID
 lun_url() { # target kind
 	local n
 	case $1:$2 in
-	utarget*:file | nagle*:file) n=0 ;; utarget*:mem | nagle*:mem) n=1 ;;
+	utarget*:file | nagle*:file) n=0 ;; utarget*:mem | nagle*:mem | dig*:mem) n=1 ;;
 	utarget*:null | nagle*:null) n=2 ;;
 	tgt:file) n=1 ;; tgt:mem) n=2 ;; tgt:null) n=3 ;;
 	esac
@@ -199,15 +251,25 @@ cpu_ticks() { # pid -> utime+stime of every thread, in clock ticks
 	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' /proc/$1/stat
 }
 
+# PDUs received, receive calls, PDUs sent, send calls of a Nagle daemon
+# (its control socket), "- - - -" if it does not answer
+nagle_io() { # nagle-on|nagle-off
+	"$CTL" --control "$NCTL/${1#nagle-}.sock" --json status 2>/dev/null |
+		jq -r '"\(.pdus_received) \(.recv_calls) \(.pdus_sent) \(.send_calls)"' 2>/dev/null ||
+		echo "- - - -"
+}
+
 # --- one measurement ---------------------------------------------------------
 # run_row ID TARGET KIND TOOL QD BYTES PATTERN WRITE% SESSIONS
 # appends "target id iops mbps p50 p99 p999 cpu_us_per_io ios" to results
+# (the Nagle rows add "pdus_per_recv pdus_per_send"); RUN_T overrides the
+# seconds of the run
 RESULTS=$OUT/results.txt
 run_row() {
 	local id=$1 tg=$2 kind=$3 tool=$4 qd=$5 bs=$6 pat=$7 wp=$8 ns=$9
 	local url pid c0 c1 iops=0 mbps=0 ios=0 p50=- p99=- p999=- rnd= lat r k
-	local blocks=$((bs / 512)) tmo=$((T + 60)) hd= pin=()
-	url=$(lun_url "$tg" "$kind"); pid=${PID[$tg]}
+	local T=${RUN_T:-$T}
+	local blocks=$((bs / 512)) tmo=$((${T%.*} + 60)) hd= pin=() io0= io1= batch=
 	[ "$tool" = loadhd ] && hd=-H
 	# ut-dload (raw iSCSI, digests): the same flags, and the capacity
 	# where its offsets are drawn (the LUNs of both targets hold 1 GiB)
@@ -216,11 +278,19 @@ run_row() {
 	dload) dl=("$DLOAD") ;;
 	dloadhd) dl=("$DLOAD" -H -D) ;;
 	esac
+	# the ut-dload rows: the client on CPU 0, and utarget's side is the
+	# utarget pinned to CPU 1 (tgtd stays as it is: its threads)
+	if [ ${#dl[@]} -gt 0 ] && [ -n "$UTP_PID" ]; then
+		pin=(taskset -c 0)
+		[ "$tg" = utarget ] && tg=utarget-pinned
+	fi
 	# the adaptive-Nagle rows: target on CPU 1 (pinned at start), client
 	# on CPU 0
 	[ "$tool" = pinned ] && pin=(taskset -c 0)
+	url=$(lun_url "$tg" "$kind"); pid=${PID[$tg]}
 	kill -0 "$pid" 2>/dev/null || die "$tg (pid $pid) is gone; see $OUT"
 	[ "$pat" = rand ] && rnd=-r
+	[ "$tool" = pinned ] && io0=$(nagle_io "$tg")
 	c0=$(cpu_ticks "$pid")
 	if [ "$tool" = perf ]; then
 		local pids=()
@@ -250,7 +320,7 @@ run_row() {
 		if [ ${#dl[@]} -gt 0 ]; then
 			# iscsi://HOST:PORT/IQN/LUN -> HOST PORT IQN LUN
 			# shellcheck disable=SC2046
-			timeout $tmo "${dl[@]}" -q "$qd" -b "$bs" -S 1073741824 -t $T \
+			timeout $tmo "${pin[@]}" "${dl[@]}" -q "$qd" -b "$bs" -S 1073741824 -t $T \
 				$(sed -E 's|^iscsi://([^:/]+):([0-9]+)/([^/]+)/([0-9]+)$|\1 \2 \3 \4|' <<<"$url") \
 				>"$OUT/run-$id-$tg.out" 2>&1
 		else
@@ -259,6 +329,10 @@ run_row() {
 				>"$OUT/run-$id-$tg.out" 2>&1
 		fi
 		c1=$(cpu_ticks "$pid")
+		[ "$tool" = pinned ] && io1=$(nagle_io "$tg") &&
+			batch=$(awk -v a="$io0" -v b="$io1" 'BEGIN { split(a, x); split(b, y)
+				if (x[1] == "-" || y[1] == "-" || y[2] == x[2] || y[4] == x[4]) { print "- -"; exit }
+				printf "%.2f %.2f", (y[1] - x[1]) / (y[2] - x[2]), (y[3] - x[3]) / (y[4] - x[4]) }')
 		r=$(grep '^RESULT' "$OUT/run-$id-$tg.out")
 		if [ -z "$r" ]; then
 			log "$id $tg: ut-load failed: $(tail -c 300 "$OUT/run-$id-$tg.out")"
@@ -275,7 +349,8 @@ run_row() {
 	local cpu
 	cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$HZ" -v n="$ios" \
 		'BEGIN { if (n > 0) printf "%.2f", (b - a) * 1e6 / hz / n; else print "-" }')
-	echo "$tg $id $iops $mbps $p50 $p99 $p999 $cpu $ios" >>"$RESULTS"
+	[ "$tg" = utarget-pinned ] && tg=utarget   # (its column in the table)
+	echo "$tg $id $iops $mbps $p50 $p99 $p999 $cpu $ios${batch:+ $batch}" >>"$RESULTS"
 	printf 'bench: %-14s %-9s %8s IOPS %8s MB/s  p50 %7s p99 %7s p99.9 %7s us  %6s CPU-us/IO\n' \
 		"$id" "$tg" "$iops" "$mbps" "$p50" "$p99" "$p999" "$cpu" >&2
 }
@@ -309,11 +384,14 @@ ROWS+=(
 	"hd-rr4k-qd1|4K random read QD1 (mem), ut-load, HeaderDigest CRC32C|mem|loadhd|1|4096|rand|0|1|"
 	# both digests: bench/ut-dload, a raw iSCSI client, without and with
 	# HeaderDigest and DataDigest CRC32C (it checks every digest)
-	"dn-rr4k-qd32|4K random read QD32 (mem), ut-dload, no digest|mem|dload|32|4096|rand|0|1|"
-	"dd-rr4k-qd32|4K random read QD32 (mem), ut-dload, HeaderDigest+DataDigest CRC32C|mem|dloadhd|32|4096|rand|0|1|"
-	"dn-rr4k-qd1|4K random read QD1 (mem), ut-dload, no digest|mem|dload|1|4096|rand|0|1|"
-	"dd-rr4k-qd1|4K random read QD1 (mem), ut-dload, HeaderDigest+DataDigest CRC32C|mem|dloadhd|1|4096|rand|0|1|"
+	"dn-rr4k-qd32|4K random read QD32 (mem), ut-dload, no digest, pinned|mem|dload|32|4096|rand|0|1|"
+	"dd-rr4k-qd32|4K random read QD32 (mem), ut-dload, HeaderDigest+DataDigest CRC32C, pinned|mem|dloadhd|32|4096|rand|0|1|"
+	"dn-rr4k-qd1|4K random read QD1 (mem), ut-dload, no digest, pinned|mem|dload|1|4096|rand|0|1|"
+	"dd-rr4k-qd1|4K random read QD1 (mem), ut-dload, HeaderDigest+DataDigest CRC32C, pinned|mem|dloadhd|1|4096|rand|0|1|"
 )
+# the digest check: the pinned utarget without and with both digests,
+# DRUNS pairs of short runs, ABBA (targets dig-none, dig-crc)
+[ -n "$UTP_PID" ] && ROWS+=("dig-qd32|4K random read QD32 (mem), ut-dload, pinned, digests off/on|mem|digpair|32|4096|rand|0|1|")
 # adaptive Nagle on/off (targets nagle-on, nagle-off; not in the table above)
 if [ "$NAGLE" = 1 ]; then
 	for qd in $NQDS; do
@@ -350,21 +428,58 @@ IPERF_MBPS=$(tr ' ' '\n' <<<"$IPERF_ALL" | sort -n | tail -1)
 log "iperf3 127.0.0.1, 1 stream, 3 x ${IPERF_T} s:$IPERF_ALL MB/s; ceiling $IPERF_MBPS MB/s"
 
 TARGETS=(utarget tgt)
+NROWS=(); DROW=
 i=0
 for row in "${ROWS[@]}"; do
 	IFS='|' read -r id label kind tool qd bs pat wp ns scale <<<"$row"
 	[ -n "$ONLY" ] && ! [[ $id =~ $ONLY ]] && continue
 	order=("${TARGETS[@]}")
 	[ $((i % 2)) = 1 ] && order=(tgt utarget)
+	if [ "$tool" = digpair ]; then
+		DROW=$row   # run in the rounds below
+		continue
+	fi
 	if [[ $id == nagle-* ]]; then
-		order=(nagle-on nagle-off)
-		[ $((i % 2)) = 1 ] && order=(nagle-off nagle-on)
+		NROWS+=("$row")   # run in rounds below
+		continue
 	fi
 	[ -n "$UT2_PID" ] && [ "$scale" = y ] && order+=(utarget+)
 	for tg in "${order[@]}"; do
 		run_row "$id" "$tg" "$kind" "$tool" "$qd" "$bs" "$pat" "$wp" "$ns"
 	done
 	i=$((i + 1))
+done
+# The adaptive-Nagle rows: NRUNS rounds, each a pair of short runs (on,
+# off) at every queue depth in turn, the side that goes first alternating
+# from pair to pair (ABBA) and from depth to depth.  A depth's pairs are
+# spread over the whole section, so a burst of other load on the host (a
+# build: its stalls show as p99 in milliseconds) spoils one pair of a
+# depth rather than all of them, and a daemon's state left by its
+# previous run falls on both sides alike.
+# The digest check's pairs run in the same rounds, one pair at the start
+# of each, for the same reason.
+R=$NRUNS; [ "$DRUNS" -gt "$R" ] && R=$DRUNS
+for k in $(seq "$R"); do
+	if [ -n "$DROW" ] && [ "$k" -le "$DRUNS" ]; then
+		IFS='|' read -r id label kind tool qd bs pat wp ns scale <<<"$DROW"
+		order=(dig-none dig-crc)
+		[ $((k % 2)) = 0 ] && order=(dig-crc dig-none)
+		for tg in "${order[@]}"; do
+			t=dload; [ "$tg" = dig-crc ] && t=dloadhd
+			RUN_T=$DT run_row "$id.$k" "$tg" "$kind" "$t" "$qd" "$bs" "$pat" "$wp" "$ns"
+		done
+	fi
+	[ "$k" -le "$NRUNS" ] || continue
+	j=0
+	for row in "${NROWS[@]}"; do
+		IFS='|' read -r id label kind tool qd bs pat wp ns scale <<<"$row"
+		order=(nagle-on nagle-off)
+		[ $(((j + k) % 2)) = 0 ] && order=(nagle-off nagle-on)
+		for tg in "${order[@]}"; do
+			RUN_T=$NT run_row "$id.$k" "$tg" "$kind" "$tool" "$qd" "$bs" "$pat" "$wp" "$ns"
+		done
+		j=$((j + 1))
+	done
 done
 ELAPSED=$(($(date +%s) - T0))
 [ -s "$RESULTS" ] || die "no row ran (BENCH_ONLY='$ONLY'?)"
@@ -376,6 +491,58 @@ val() { # target id field(1-based after target,id)
 	awk -v t="$1" -v id="$2" -v f="$3" '$1 == t && $2 == id { print $(f + 2); exit }' "$RESULTS"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "-" && a != "" && b != "-" && b + 0 > 0) printf "%.2f", a / b; else print "-" }'; }
+# one line per queue depth of the Nagle rows: qd verdict, medians of on
+# and off IOPS, median / lowest / highest pair ratio on/off of IOPS, p50
+# and p99 on and off, CPU per I/O on and off, median / lowest / highest pair
+# ratio of CPU per I/O, PDUs per send call on and off.  The verdict:
+# pass, fail, or noisy (a failure while B, the control, had a median p99
+# over 10x its p50: other load stalled the runs)
+pair_stats() { # id side-A side-B iops-margin cpu-margin label: A against B
+	awk -v id="$1" -v sa="$2" -v sb="$3" -v ti="$4" -v tc="$5" -v qd="$6" '
+		function med(a, n,   i, j, t) {
+			if (n == 0) return "-"
+			for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+			return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+		}
+		function lo(a, n,   i, m) { m = a[1]; for (i = 2; i <= n; i++) if (a[i] < m) m = a[i]; return m }
+		function hi(a, n,   i, m) { m = a[1]; for (i = 2; i <= n; i++) if (a[i] > m) m = a[i]; return m }
+		function put(arr, n, v) { arr[n] = v }
+		{ split($2, p, "."); if (p[1] != id) next; k = p[2]; s = ($1 == sa) ? "on" : ($1 == sb) ? "off" : ""
+		  if (s == "" || $3 + 0 <= 0 || $8 == "-") next
+		  I[s, k] = $3; C[s, k] = $8; P50[s, k] = $5; P99[s, k] = $6; PS[s, k] = $11; K[k] = 1 }
+		END {
+			n = 0; nr = 0
+			for (k in K) {
+				for (si = 1; si <= 2; si++) {
+					s = si == 1 ? "on" : "off"
+					if ((s, k) in I) { cnt[s]++; ii[s, cnt[s]] = I[s, k]; cc[s, cnt[s]] = C[s, k]; q5[s, cnt[s]] = P50[s, k]; q9[s, cnt[s]] = P99[s, k]; ps[s, cnt[s]] = PS[s, k] }
+				}
+				if ((("on", k) in I) && (("off", k) in I)) { nr++; ri[nr] = I["on", k] / I["off", k]; rc[nr] = C["on", k] / C["off", k] }
+			}
+			for (si = 1; si <= 2; si++) {
+				s = si == 1 ? "on" : "off"; m = cnt[s] + 0
+				delete t; for (j = 1; j <= m; j++) t[j] = ii[s, j]; mi[s] = med(t, m)
+				delete t; for (j = 1; j <= m; j++) t[j] = cc[s, j]; mc[s] = med(t, m)
+				delete t; for (j = 1; j <= m; j++) t[j] = q5[s, j]; m5[s] = med(t, m)
+				delete t; for (j = 1; j <= m; j++) t[j] = q9[s, j]; m9[s] = med(t, m)
+				delete t; for (j = 1; j <= m; j++) if (ps[s, j] != "-" && ps[s, j] != "") t[++mp] = ps[s, j]; mps[s] = med(t, mp); mp = 0
+			}
+			if (nr == 0) { print qd, "fail", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"; exit }
+			lri = lo(ri, nr); hri = hi(ri, nr); lrc = lo(rc, nr); hrc = hi(rc, nr)
+			mri = med(ri, nr); mrc = med(rc, nr)
+			ok = (mri >= 1 - ti && mrc <= 1 + tc) ? "pass" : "fail"
+			# the control side itself stalled for milliseconds (other
+			# load on the host): a failure there decides nothing
+			if (ok == "fail" && m9["off"] > 10 * m5["off"]) ok = "noisy"
+			printf "%s %s %.0f %.0f %.2f %.2f %.2f %.1f %.1f %.1f %.1f %.2f %.2f %.2f %.2f %.2f %s %s\n", qd, ok,
+				mi["on"], mi["off"], mri, lri, hri, m5["on"], m9["on"], m5["off"], m9["off"],
+				mc["on"], mc["off"], mrc, lrc, hrc,
+				mps["on"] == "-" ? "-" : sprintf("%.1f", mps["on"]), mps["off"] == "-" ? "-" : sprintf("%.1f", mps["off"])
+		}' "$RESULTS"
+}
+nagle_stats() { # qd
+	pair_stats "nagle-qd$1" nagle-on nagle-off "$NTOL_IOPS" "$NTOL_CPU" "$1"
+}
 TABLE=$OUT/table.md
 {
 	echo "| benchmark | utarget IOPS | tgt IOPS | ratio | utarget MB/s | tgt MB/s | utarget p50 / p99 / p99.9 µs | tgt p50 / p99 / p99.9 µs | utarget CPU-µs/IO | tgt CPU-µs/IO | CPU ratio |"
@@ -430,24 +597,28 @@ TABLE=$OUT/table.md
 		"$(awk -v a="$(le "$c1" "$t1")" -v b="$(le "$p1" 18)" 'BEGIN { print a && b }')"
 	check "CPU per 128K sequential read ≤ 20 µs: ${c128} µs" "$(le "$c128" 20)"
 	check "HeaderDigest CRC32C: CPU per 4K read at QD32 within 10 % of without: ${hd}×" "$(le "$hd" 1.10)"
-	check "HeaderDigest and DataDigest CRC32C: CPU per 4K read at QD32 within 10 % of without: ${dd}×" "$(le "$dd" 1.10)"
+	check "HeaderDigest and DataDigest CRC32C (the ut-dload rows above, one run each): CPU per 4K read at QD32 within 10 % of without: ${dd}×" "$(le "$dd" 1.10)"
+	dg=$(pair_stats dig-qd32 dig-crc dig-none 1 0.10 32)
+	if [ -n "$dg" ] && [ "$(cut -d' ' -f14 <<<"$dg")" != - ]; then
+		read -r _ dv di dni _ _ _ _ _ _ _ dc dnc dr drl drh _ <<<"$dg"
+		check "HeaderDigest and DataDigest CRC32C, pinned, median of $DRUNS ABBA pairs of $DT s: CPU per 4K read at QD32 within 10 % of without: ${dr}× [pairs ${drl}-${drh}×; ${dc} against ${dnc} CPU-µs, ${di} against ${dni} IOPS]$([ "$dv" = noisy ] && echo "; not decided: the runs without digests had p99 over 10× p50, the host was busy")" \
+			"$([ "$dv" = pass ] && echo 1 || echo 0)"
+	fi
 	if [ "$NAGLE" = 1 ]; then
-		nl=$(for qd in $NQDS; do ratio "$(val nagle-on nagle-qd$qd 1)" "$(val nagle-off nagle-qd$qd 1)"; echo; done | awk 'NF' | sort -n | head -1)
-		check "adaptive Nagle on ≥ off at every queue depth (512-byte reads; lowest on/off IOPS ratio ${nl}×)" "$(ge "$nl" 1.0)"
+		for qd in $NQDS; do nagle_stats "$qd"; done >"$OUT/nagle.txt"
+		nfail=$(awk '$2 == "fail" { printf "%s QD%s", sep, $1; sep = "," }' "$OUT/nagle.txt")
+		nnoisy=$(awk '$2 == "noisy" { printf "%s QD%s", sep, $1; sep = "," }' "$OUT/nagle.txt")
+		nlow=$(awk '$5 != "-" && (m == "" || $5 < m) { m = $5; q = $1 } END { if (m != "") printf "%s at QD%s", m, q; else print "-" }' "$OUT/nagle.txt")
+		nhigh=$(awk '$14 != "-" && (m == "" || $14 > m) { m = $14; q = $1 } END { if (m != "") printf "%s at QD%s", m, q; else print "-" }' "$OUT/nagle.txt")
+		check "adaptive Nagle on at least as good as off at every queue depth (512-byte reads; median of $NRUNS ABBA pairs of $NT s per depth: on/off IOPS ≥ $(awk -v t="$NTOL_IOPS" 'BEGIN { print 1 - t }') and CPU per I/O ≤ $(awk -v t="$NTOL_CPU" 'BEGIN { print 1 + t }')): lowest IOPS ratio ${nlow}, highest CPU ratio ${nhigh}${nfail:+; fails at$nfail}${nnoisy:+; not decided at$nnoisy: the p99 of off itself was over 10× its p50, the host was busy, run again}" \
+			"$(awk 'NF { n++; if ($2 != "pass") bad = 1 } END { print (n > 0 && !bad) ? 1 : 0 }' "$OUT/nagle.txt")"
 		echo
-		echo "Adaptive Nagle (\`--adaptive-nagle on|off\`): 512-byte random reads of the null LUN, one session, each target pinned to CPU 1 and ut-load to CPU 0:"
+		echo "Adaptive Nagle (\`$NON_ARGS\` against \`--adaptive-nagle off\`$([ "$NON_UTARGET" != "$UTARGET" ] && echo "; the on side runs $NON_UTARGET")): 512-byte random reads of the null LUN, one session, each target pinned to CPU 1 and ut-load to CPU 0; $NRUNS rounds over the queue depths, each a pair of $NT s runs per depth, on and off alternating ABBA; medians over the runs, the on/off ratios are the medians of the pairs' ratios [lowest, highest pair]:"
 		echo
-		echo "| queue depth | on IOPS | off IOPS | on/off | on p50 / p99 µs | off p50 / p99 µs | on CPU-µs/IO | off CPU-µs/IO |"
-		echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
-		for qd in $NQDS; do
-			[ -z "$(val nagle-on nagle-qd$qd 1)" ] && continue
-			printf '| %s | %s | %s | %s | %s / %s | %s / %s | %s | %s |\n' "$qd" \
-				"$(val nagle-on nagle-qd$qd 1)" "$(val nagle-off nagle-qd$qd 1)" \
-				"$(ratio "$(val nagle-on nagle-qd$qd 1)" "$(val nagle-off nagle-qd$qd 1)")" \
-				"$(val nagle-on nagle-qd$qd 3)" "$(val nagle-on nagle-qd$qd 4)" \
-				"$(val nagle-off nagle-qd$qd 3)" "$(val nagle-off nagle-qd$qd 4)" \
-				"$(val nagle-on nagle-qd$qd 6)" "$(val nagle-off nagle-qd$qd 6)"
-		done
+		echo "| QD | on IOPS | off IOPS | on/off IOPS [range] | on p50 / p99 µs | off p50 / p99 µs | on CPU-µs/IO | off CPU-µs/IO | on/off CPU [range] | PDUs per send on / off | check |"
+		echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+		awk '{ printf "| %s | %s | %s | %s [%s, %s] | %s / %s | %s / %s | %s | %s | %s [%s, %s] | %s / %s | %s |\n",
+			$1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $2 }' "$OUT/nagle.txt"
 	fi
 } >"$TABLE"
 
@@ -464,18 +635,19 @@ if [ "$PLOT" != none ]; then
 			[ -n "$v" ] && echo "$qd $v $c"
 		done >"$OUT/qd-$tg.dat"
 	done
-	for tg in nagle-on nagle-off; do
-		for qd in $NQDS; do
-			v=$(val $tg nagle-qd$qd 1); c=$(val $tg nagle-qd$qd 6)
-			[ -n "$v" ] && echo "$qd $v $c"
-		done >"$OUT/qd-$tg.dat"
-	done
+	# the Nagle curves: the medians of the runs (nagle_stats)
+	: >"$OUT/qd-nagle-on.dat"; : >"$OUT/qd-nagle-off.dat"
+	if [ -s "$OUT/nagle.txt" ]; then
+		awk '$3 != "-" { print $1, $3, $12 }' "$OUT/nagle.txt" >"$OUT/qd-nagle-on.dat"
+		awk '$4 != "-" { print $1, $4, $13 }' "$OUT/nagle.txt" >"$OUT/qd-nagle-off.dat"
+	fi
 	NPLOT=; NAGLE_GP=
 	if [ -s "$OUT/qd-nagle-on.dat" ]; then
 		NPLOT=1
 		NAGLE_GP="set xtics ($(echo $NQDS | sed 's/ /, /g'))
-set key top left
-set title \"512 B random read, null LUN, target pinned to one CPU: IOPS\"
+set xrange [0.8:$(echo $NQDS | awk '{ print $NF * 1.25 }')]
+set key bottom right
+set title \"512 B random read, null LUN, target pinned to one CPU: IOPS (median of $NRUNS runs)\"
 set ylabel \"IOPS\"
 plot \"$OUT/qd-nagle-on.dat\" using 1:2 with linespoints lw 2 pt 7 title \"adaptive Nagle on\", \"$OUT/qd-nagle-off.dat\" using 1:2 with linespoints lw 2 pt 5 title \"adaptive Nagle off\"
 set key top right
@@ -490,6 +662,7 @@ plot \"$OUT/qd-nagle-on.dat\" using 1:3 with linespoints lw 2 pt 7 title \"adapt
 		set xlabel "queue depth"
 		set logscale x 2
 		set xtics ($(echo $QDS | sed 's/ /, /g'))
+		set xrange [0.8:$(echo $QDS | awk '{ print $NF * 1.25 }')]
 		set yrange [0:*]
 		set key top left
 		set grid
@@ -533,7 +706,7 @@ if [ "$DOC" != none ]; then
 		echo "# utarget"
 		echo "build/utarget --listen 127.0.0.1:$UT_PORT --target $UT_IQN --lun file:build/bench/backing.img --lun mem:1G --lun null:1T --shutdown-grace 1 --log-level warn ${UT_ARGS}"
 		[ -n "$UT2_ARGS" ] && echo "build/utarget --listen 127.0.0.1:$UT2_PORT ... $UT2_ARGS   # utarget+"
-		[ "$NAGLE" = 1 ] && echo "taskset -c 1 build/utarget --listen 127.0.0.1:$NON_PORT ... --adaptive-nagle on   # and on $NOFF_PORT with off; clients: taskset -c 0 build/bench/ut-load -q QD -b 512 -r -w 0 -t $T URL/2"
+		[ "$NAGLE" = 1 ] && echo "taskset -c 1 build/utarget --listen 127.0.0.1:$NON_PORT ... $NON_ARGS --control DIR/on.sock   # and on $NOFF_PORT with --adaptive-nagle off; per QD $NRUNS pairs, ABBA: taskset -c 0 build/bench/ut-load -q QD -b 512 -r -w 0 -t $NT URL/2"
 		echo "# tgt"
 		echo "tgtd -f -C $TGT_CTL --iscsi portal=127.0.0.1:$TGT_PORT"
 		echo "tgtadm -C $TGT_CTL --lld iscsi --op new --mode target --tid 1 -T $TGT_IQN"
