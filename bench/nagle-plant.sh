@@ -33,7 +33,7 @@ awk '
 	{ echo "nagle-plant: the anchor in er_conn_send is gone; update the plant" >&2; exit 1; }
 nice -n 10 make -C "$SRC" -j2 build/utarget >"$OUT/plant-build.log" 2>&1 ||
 	{ tail -20 "$OUT/plant-build.log" >&2; exit 1; }
-BENCH_ONLY='^nagle' BENCH_DOC=none BENCH_PLOT=none BENCH_UTARGET_SCALE_ARGS= \
+BENCH_ONLY='^nagle' BENCH_DOC=none BENCH_PLOT=none BENCH_UTARGET_SCALE_ARGS='' \
 	BENCH_NAGLE_ON_UTARGET="$SRC/build/utarget" BENCH_OUT="$OUT" \
 	"$ROOT/bench/run.sh" | tee "$OUT/plant.out"
 if grep -q '^- \[ \] adaptive Nagle' "$OUT/plant.out"; then
