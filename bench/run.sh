@@ -706,6 +706,7 @@ if [ "$DOC" != none ]; then
 		echo "# utarget"
 		echo "build/utarget --listen 127.0.0.1:$UT_PORT --target $UT_IQN --lun file:build/bench/backing.img --lun mem:1G --lun null:1T --shutdown-grace 1 --log-level warn ${UT_ARGS}"
 		[ -n "$UT2_ARGS" ] && echo "build/utarget --listen 127.0.0.1:$UT2_PORT ... $UT2_ARGS   # utarget+"
+		[ -n "$UTP_PORT" ] && [ "$(nproc)" -ge 2 ] && echo "taskset -c 1 build/utarget --listen 127.0.0.1:$UTP_PORT ...   # the ut-dload rows and the digest check (clients: taskset -c 0, for tgt too)"
 		[ "$NAGLE" = 1 ] && echo "taskset -c 1 build/utarget --listen 127.0.0.1:$NON_PORT ... $NON_ARGS --control DIR/on.sock   # and on $NOFF_PORT with --adaptive-nagle off; per QD $NRUNS pairs, ABBA: taskset -c 0 build/bench/ut-load -q QD -b 512 -r -w 0 -t $NT URL/2"
 		echo "# tgt"
 		echo "tgtd -f -C $TGT_CTL --iscsi portal=127.0.0.1:$TGT_PORT"
@@ -722,7 +723,7 @@ if [ "$DOC" != none ]; then
 		echo "build/bench/ut-load -q QD -b BYTES [-r] -w 0 -t $TLAT -s SESSIONS URL          # reads: latency percentiles"
 		echo "build/bench/ut-load -q QD -b BYTES [-r] -w WRITE% -t $T -s SESSIONS URL        # writes and mixes"
 		echo "build/bench/ut-load -q QD -b 4096 -r [-H] -w 0 -t $T URL                       # the digest rows (-H: HeaderDigest CRC32C)"
-		echo "build/bench/ut-dload -q QD -b 4096 -S 1073741824 -t $T [-H -D] HOST PORT IQN LUN  # the DataDigest rows (raw iSCSI; random reads)"
+		echo "taskset -c 0 build/bench/ut-dload -q QD -b 4096 -S 1073741824 -t $T [-H -D] HOST PORT IQN LUN  # the DataDigest rows (raw iSCSI; random reads); the check: $DRUNS pairs of -t $DT, ABBA"
 		echo "# CPU: utime+stime (fields 14+15 of /proc/PID/stat, all threads) before and after the client, / I/Os"
 		echo '```'
 		echo "<!-- bench:end -->"
