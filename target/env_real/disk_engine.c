@@ -167,13 +167,14 @@ static void er_uring_event(struct er_watch *w, uint32_t events)
 {
 	struct er_disk_engine *eng =
 		er_container_of(w, struct er_disk_engine, done_watch);
-	uint64_t v;
-
 	(void)events;
-	/* One read empties the counter; a completion posted after it
-	 * signals again (level-triggered epoll). */
-	if (read(w->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		LOG_WARN(&eng->r->env, "io_uring eventfd: %s", strerror(errno));
+	/* The eventfd is watched edge-triggered and never read: every
+	 * signal of the kernel (one per batch of CQEs posted) queues the
+	 * watch on the epoll ready list again whatever the counter says, so
+	 * a completion posted after this reap wakes the loop once more.  A
+	 * read to empty the counter (level-triggered) cost a system call
+	 * per submit: the page-cache hits of every io_uring_enter signal
+	 * it. */
 	er_uring_reap(eng);
 }
 
@@ -214,7 +215,7 @@ bool er_disk_flush(struct er_reactor *r)
 		 * now rather than after another trip through epoll_wait.
 		 * Their responses go out this iteration (the loop fires the
 		 * flush timer due now).  (Their eventfd signal still costs an
-		 * epoll event and a read: turning the eventfd off around the
+		 * epoll event, no read (er_uring_event): turning it off around the
 		 * submit, IORING_CQ_EVENTFD_DISABLED, would race with an io-wq
 		 * completion posted meanwhile, whose CQE x86 may not show us
 		 * after the flag is back without a barrier on the kernel's
@@ -448,7 +449,10 @@ struct er_disk_engine *er_engine_get(struct er_reactor *r)
 		if (er_pool_start(eng) < 0)
 			goto fail;
 	}
-	if (er_watch_add(r, &eng->done_watch, EPOLLIN) < 0) {
+	/* edge-triggered for the ring (er_uring_event); the pool's eventfd
+	 * is read (er_pool_event) */
+	if (er_watch_add(r, &eng->done_watch,
+			 eng->uring ? EPOLLIN | EPOLLET : EPOLLIN) < 0) {
 		if (eng->uring)
 			io_uring_queue_exit(&eng->ring);
 		else
