@@ -253,6 +253,7 @@ static void srv_force_free_session(struct iscsi_sess *s)
 		scsi_sess_abandon(s->scsi);
 	while ((t = TAILQ_FIRST(&s->tasks))) {
 		TAILQ_REMOVE(&s->tasks, t, link);
+		LIST_REMOVE(t, itt_link);
 		ut_assert(s->r->stats.tasks > 0);
 		s->r->stats.tasks--;
 		if (t->buf_is_budgeted)

@@ -68,6 +68,8 @@ struct iscsi_sess *iscsi_sess_new(struct iscsi_conn *c,
 	s->next_ttt = iscsi_initial_sn(s->env);
 	s->owed_since_ns = UINT64_MAX;
 	TAILQ_INIT(&s->tasks);
+	for (uint32_t i = 0; i < ISCSI_ITT_BUCKETS; i++)
+		LIST_INIT(&s->itt_index[i]);
 	TAILQ_INIT(&s->pending);
 	TAILQ_INIT(&s->tmfs);
 	/* RFC 7143 §4.2.2.1: the window starts open, QueuedCommands wide */

@@ -96,9 +96,19 @@ struct iscsi_task {
 	struct iscsi_tmf *tmf;	      /* TMF waiting for this task */
 	TAILQ_ENTRY(iscsi_task) link; /* session task list */
 	TAILQ_ENTRY(iscsi_task) pending_link; /* CmdSN reorder queue */
+	LIST_ENTRY(iscsi_task) itt_link;      /* its bucket of itt_index */
 };
 
 TAILQ_HEAD(iscsi_task_list, iscsi_task);
+LIST_HEAD(iscsi_task_bucket, iscsi_task);
+
+/* The session's tasks by ITT (task.c): every task of s->tasks is in the
+ * bucket its ITT hashes to, and nothing else is.  A fixed table: with
+ * the default QueuedCommands (128) a full window averages two tasks a
+ * bucket; an initiator that picks colliding ITTs makes a lookup walk its
+ * own tasks, as the one list did before (at most QueuedCommands + 16). */
+#define ISCSI_ITT_BUCKETS_LOG2 6u
+#define ISCSI_ITT_BUCKETS (1u << ISCSI_ITT_BUCKETS_LOG2)
 
 /* A task management request waiting for its tasks to terminate
  * (RFC 7143 §11.5: the response follows the last affected task). */
@@ -163,6 +173,7 @@ struct iscsi_sess {
 	uint8_t logout_rsp;
 	uint32_t next_ttt;
 	struct iscsi_task_list tasks;
+	struct iscsi_task_bucket itt_index[ISCSI_ITT_BUCKETS]; /* tasks by ITT */
 	struct iscsi_task_list pending; /* out of order, awaiting CmdSN */
 	/* Answers owed (tasks and TMFs, session.c): how many, and the
 	 * arrival of the oldest (UINT64_MAX: none).  Written by the

@@ -152,13 +152,52 @@ uint32_t iscsi_sess_new_ttt(struct iscsi_sess *s)
 
 /* --------------------------------------------------------------- tasks */
 
+/* The bucket of itt in s->itt_index: Fibonacci hashing, so that ITTs
+ * that differ only in high bits (Linux puts an age there) spread too. */
+static struct iscsi_task_bucket *itt_bucket(struct iscsi_sess *s, uint32_t itt)
+{
+	uint32_t i = (itt * 0x9e3779b1u) >> (32u - ISCSI_ITT_BUCKETS_LOG2);
+
+	ut_assert(i < ISCSI_ITT_BUCKETS);
+	return &s->itt_index[i];
+}
+
+/* The index holds exactly the tasks of s->tasks, each in its bucket, and
+ * ITTs are unique among them.  (Walks every task and bucket.) */
+static bool itt_index_ok(struct iscsi_sess *s)
+{
+	const struct iscsi_task *t, *u;
+	uint32_t listed = 0, indexed = 0;
+
+	TAILQ_FOREACH (t, &s->tasks, link) {
+		bool found = false;
+
+		listed++;
+		LIST_FOREACH (u, itt_bucket(s, t->itt), itt_link) {
+			if (u == t)
+				found = true;
+			else if (u->itt == t->itt)
+				return false; /* a duplicate ITT */
+		}
+		if (!found)
+			return false;
+	}
+	for (uint32_t i = 0; i < ISCSI_ITT_BUCKETS; i++)
+		LIST_FOREACH (u, &s->itt_index[i], itt_link)
+			indexed++;
+	return listed == indexed && listed == s->tasks_alive;
+}
+
 struct iscsi_task *iscsi_sess_find_task(struct iscsi_sess *s, uint32_t itt)
 {
 	struct iscsi_task *t;
 
-	TAILQ_FOREACH (t, &s->tasks, link)
-		if (t->itt == itt)
+	LIST_FOREACH (t, itt_bucket(s, itt), itt_link) {
+		if (t->itt == itt) {
+			ut_assert(t->sess == s);
 			return t;
+		}
+	}
 	return NULL;
 }
 
@@ -182,6 +221,7 @@ static struct iscsi_task *task_new(struct iscsi_sess *s,
 	t->immediate = h->immediate;
 	t->state = TASK_RX_DATA;
 	TAILQ_INSERT_TAIL(&s->tasks, t, link);
+	LIST_INSERT_HEAD(itt_bucket(s, t->itt), t, itt_link);
 	iscsi_owed_add(s, &t->owed, &t->arrival_ns);
 	s->tasks_alive++;
 	if (t->immediate)
@@ -190,6 +230,8 @@ static struct iscsi_task *task_new(struct iscsi_sess *s,
 		s->window_used++;
 	s->r->stats.tasks++;
 	ut_assert(s->tasks_alive == s->window_used + s->immediate_alive);
+	ut_assert(LIST_FIRST(itt_bucket(s, t->itt)) == t);
+	ut_assert_slow(itt_index_ok(s));
 	return t;
 }
 
@@ -262,7 +304,11 @@ void iscsi_task_free(struct iscsi_task *t)
 		iscsi_conn_rx_task_gone(s->conn, t);
 	if (t->state == TASK_QUEUED)
 		TAILQ_REMOVE(&s->pending, t, pending_link);
+	/* linked in the index (under its ITT: the walk) */
+	ut_assert(*t->itt_link.le_prev == t);
+	ut_assert_slow(iscsi_sess_find_task(s, t->itt) == t);
 	TAILQ_REMOVE(&s->tasks, t, link);
+	LIST_REMOVE(t, itt_link);
 	ut_assert(s->tasks_alive > 0);
 	ut_assert(t->immediate ? s->immediate_alive > 0 : s->window_used > 0);
 	s->tasks_alive--;
@@ -271,6 +317,7 @@ void iscsi_task_free(struct iscsi_task *t)
 	else
 		s->window_used--;
 	ut_assert(s->tasks_alive == s->window_used + s->immediate_alive);
+	ut_assert_slow(itt_index_ok(s));
 	s->r->stats.tasks--;
 	if (t->buf_is_budgeted) {
 		uint64_t left = __atomic_sub_fetch(

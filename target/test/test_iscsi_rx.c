@@ -273,6 +273,73 @@ static void a_seventeenth_live_immediate_command_is_rejected(void **state)
 	rig_free(r);
 }
 
+/* The session finds its tasks by ITT through an index of 64 buckets
+ * (task.c): 100 WRITEs waiting for their data share buckets whatever the
+ * hash.  Each ITT still in use is refused TASK IN PROGRESS (RFC 7143
+ * §11.17.1), each Data-Out reaches the task of its ITT (the block read
+ * back is the one sent under that ITT), and once they are done every ITT
+ * is free again.  ITTs that differ only in their high bits (Linux keeps
+ * an age there) are among them. */
+#define MANY_ITTS 100u
+static uint32_t many_itt(uint32_t i)
+{
+	return (i % 2) ? 0x1000u + i : (i << 24) | 0x77u;
+}
+
+static void many_live_itts_are_told_apart(void **state)
+{
+	struct rig *r = logged_in();
+	uint32_t ttt[MANY_ITTS];
+	uint8_t block[512];
+	struct rig_scsi *rs = calloc(1, sizeof(*rs));
+	struct iscsi_bhs h;
+
+	(void)state;
+	assert_non_null(rs);
+	for (uint32_t i = 0; i < MANY_ITTS; i++) {
+		uint8_t wr[16] = {0x2a, 0, 0, 0, 0, (uint8_t)i, 0, 0, 1};
+
+		send_cmd(r, many_itt(i), r->cmdsn++, false, ISCSI_CMD_F_WRITE,
+			 512, wr, NULL, 0);
+		assert_true(next_pdu(r, &h, NULL));
+		assert_int_equal(h.opcode, ISCSI_OP_R2T);
+		assert_int_equal(h.itt, many_itt(i));
+		ttt[i] = h.ttt;
+	}
+	for (uint32_t i = 0; i < MANY_ITTS; i++) {
+		send_cmd(r, many_itt(i), r->cmdsn, false, 0, 0, tur, NULL, 0);
+		expect_reject(r, ISCSI_REJECT_TASK_IN_PROGRESS, many_itt(i));
+	}
+	for (uint32_t k = 0; k < MANY_ITTS; k++) {
+		uint32_t i = (k * 37u) % MANY_ITTS; /* not in arrival order */
+		struct iscsi_bhs d = {0};
+
+		memset(block, (int)(0x80u + i), sizeof(block));
+		d.opcode = ISCSI_OP_DATA_OUT;
+		d.flags = ISCSI_FLAG_FINAL;
+		d.lun = iscsi_lun_encode(0);
+		d.itt = many_itt(i);
+		d.ttt = ttt[i];
+		rig_send(r, &d, block, sizeof(block));
+		expect_rsp(r, many_itt(i), 0, 0, 0);
+	}
+	for (uint32_t i = 0; i < MANY_ITTS; i++) {
+		uint8_t rd[16] = {0x28, 0, 0, 0, 0, (uint8_t)i, 0, 0, 1};
+
+		memset(block, (int)(0x80u + i), sizeof(block));
+		rig_scsi(r, 0, rd, 512, rs);
+		assert_int_equal(rs->status, 0);
+		assert_int_equal(rs->data_len, 512);
+		assert_memory_equal(rs->data, block, 512);
+		/* the ITT is free again: a command under it runs */
+		send_cmd(r, many_itt(i), r->cmdsn++, false, 0, 0, tur, NULL, 0);
+		expect_rsp(r, many_itt(i), 0, 0, 0);
+	}
+	free(rs);
+	rig_logout(r);
+	rig_free(r);
+}
+
 /* Immediate data on a READ, or more of it than EDTL: Reject PROTOCOL
  * ERROR, and the session goes on. */
 static void immediate_data_that_does_not_fit_is_a_protocol_error(void **state)
@@ -568,6 +635,7 @@ int main(void)
 		cmocka_unit_test(
 			an_immediate_command_runs_without_advancing_expcmdsn),
 		cmocka_unit_test(an_itt_in_use_is_rejected_task_in_progress),
+		cmocka_unit_test(many_live_itts_are_told_apart),
 		cmocka_unit_test(
 			a_seventeenth_live_immediate_command_is_rejected),
 		cmocka_unit_test(
