@@ -123,6 +123,7 @@ static bool er_read_inline(struct er_io *io)
 	ut_assert(io->iovcnt > 0 && er_self == io->eng->r);
 	n = preadv2(io->f->fd, io->iov, io->iovcnt, (off_t)io->chunk_off,
 		    RWF_NOWAIT);
+	er_turn_clock(io->eng->r); /* it completes now */
 	if (n < 0)
 		return false; /* EAGAIN, or the ring meets the error */
 	/* a short read's remainder is er_io_result's business */
@@ -222,6 +223,8 @@ bool er_disk_flush(struct er_reactor *r)
 		 * side; and watching the ring's own fd instead missed io-wq
 		 * completions.  A lone read avoids all of it.) */
 		rc = io_uring_submit(&eng->ring);
+		/* what completed inside it completes now */
+		er_turn_clock(r);
 		if (rc < 0) {
 			/* The kernel busy (EBUSY: completions to reap first)
 			 * or out of memory: the SQEs stay in the ring.  The

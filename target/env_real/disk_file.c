@@ -343,7 +343,7 @@ static bool er_write_inline(struct er_io *io)
 	t0 = er_now_ns();
 	n = pwritev2(f->fd, io->iov, io->iovcnt, (off_t)io->chunk_off, 0);
 	err = errno;
-	dt = er_now_ns() - t0;
+	dt = er_turn_clock(r) - t0; /* it completes now (a defer) */
 	if (dt >= slow_ns) {
 		uint64_t b = q->inline_backoff_ns ? q->inline_backoff_ns
 						  : ER_INLINE_BACKOFF_MIN_NS;

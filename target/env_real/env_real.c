@@ -32,10 +32,30 @@ uint64_t er_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* target/'s clock.  On its own loop, the time of the loop turn
+ * (r->turn_ns): every command of a turn asked it two or three times
+ * (arrival, the SCSI layer's start and end of its latency), a vDSO
+ * clock read each.  Elsewhere (setup, other threads, a reactor asleep)
+ * the clock itself. */
 static uint64_t er_env_now_ns(struct env *e)
 {
-	(void)e;
+	struct er_reactor *r = er_reactor_of(e);
+
+	if (er_self == r && r->turn_ns != 0)
+		return r->turn_ns;
 	return er_now_ns();
+}
+
+uint64_t er_turn_clock(struct er_reactor *r)
+{
+	uint64_t now = er_now_ns();
+
+	if (er_self == r) {
+		/* monotonic: never behind what target/ was told before */
+		ut_assert(now >= r->turn_ns);
+		r->turn_ns = now;
+	}
+	return now;
 }
 
 /* ------------------------------------------------------------ mutexes */

@@ -117,6 +117,10 @@ struct er_reactor {
 	unsigned int poll_misses; /* polls in a row that found nothing */
 	unsigned int poll_skip;	  /* idle stretches to sleep through */
 	uint64_t polls_hit, polls_missed, polls_skipped; /* exit log */
+	/* The clock of this loop turn (er_env_now_ns): read once when
+	 * epoll_wait returns and again after each io_uring submit (reads
+	 * complete inside it); 0 before the loop's first turn. */
+	uint64_t turn_ns;
 
 	int epfd;
 	int wake_fd; /* eventfd: env_real_stop from anywhere */
@@ -183,6 +187,9 @@ static inline bool er_owned(const struct er_reactor *r)
 
 /* env_real.c */
 uint64_t er_now_ns(void);
+/* The clock; on r's own loop it becomes the time of the turn too
+ * (r->turn_ns), for what completes from now on. */
+uint64_t er_turn_clock(struct er_reactor *r);
 
 /* reactor.c */
 int er_watch_add(struct er_reactor *r, struct er_watch *w, uint32_t events);

@@ -416,7 +416,8 @@ static int er_loop(struct er_reactor *r)
 	ut_assert(er_self == NULL);
 	ut_assert(r->epfd >= 0);
 	er_self = r;
-	r->busy_since_ns = er_now_ns();
+	er_turn_clock(r);
+	r->busy_since_ns = r->turn_ns;
 	r->idle = false;
 	while (!atomic_load(&r->stop)) {
 		int n;
@@ -445,8 +446,9 @@ static int er_loop(struct er_reactor *r)
 			LOG_ERR(&r->env, "epoll_wait: %s", strerror(errno));
 			break;
 		}
+		er_turn_clock(r);
 		if (r->poll_ns && r->idle) {
-			uint64_t now = er_now_ns();
+			uint64_t now = r->turn_ns;
 
 			if (n > 0)
 				er_go_busy(r, now, polling);
@@ -465,6 +467,7 @@ static int er_loop(struct er_reactor *r)
 		er_posts_run(r);
 		er_net_reap(r);
 	}
+	r->turn_ns = 0; /* off its loop: the clock itself */
 	if (r->polls_hit || r->polls_missed)
 		LOG_INFO(&r->env,
 			 "event=polling reactor=%u caught=%llu missed=%llu "

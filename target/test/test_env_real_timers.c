@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -108,6 +109,76 @@ struct heap_timer {
 	struct heap_probe *p;
 	int id;
 };
+
+/* The clock target/ sees on a reactor's loop is the loop turn's: read
+ * once when epoll_wait returns (and after a disk submit), the same for
+ * every call of the turn however long its work takes, and read again in
+ * the next turn.  Off the loop it is the clock itself. */
+struct turn_log {
+	struct env *e;
+	struct env_timer *second;
+	uint64_t first_ns, second_ns;
+	bool same_in_turn;
+};
+
+static uint64_t wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void spin_ns(uint64_t ns)
+{
+	uint64_t t0 = wall_ns();
+
+	while (wall_ns() - t0 < ns)
+		;
+}
+
+static void turn_first(void *arg)
+{
+	struct turn_log *l = arg;
+
+	l->first_ns = env_now_ns(l->e);
+	spin_ns(MS(2));
+	l->same_in_turn = env_now_ns(l->e) == l->first_ns;
+	env_timer_arm(l->e, l->second, l->first_ns + MS(5));
+}
+
+static void turn_second(void *arg)
+{
+	struct turn_log *l = arg;
+
+	l->second_ns = env_now_ns(l->e);
+	env_real_stop(l->e);
+}
+
+static void the_clock_on_the_loop_is_the_turns(void **state)
+{
+	struct env *e = new_env(false, NULL);
+	struct turn_log l = {.e = e};
+	struct env_timer *first = env_timer_new(e, turn_first, &l);
+	uint64_t before = env_now_ns(e), outside;
+
+	(void)state;
+	l.second = env_timer_new(e, turn_second, &l);
+	spin_ns(MS(1));
+	outside = env_now_ns(e);
+	assert_true(outside - before >= MS(1)); /* off the loop: the clock */
+	env_timer_arm(e, first, outside + MS(5));
+	run_bounded(e);
+	assert_true(l.first_ns >= outside + MS(5)); /* not early */
+	assert_true(l.same_in_turn);
+	/* a later turn read the clock again: at or past its deadline */
+	assert_true(l.second_ns >= l.first_ns + MS(5));
+	assert_true(l.second_ns <= wall_ns());
+	assert_true(env_now_ns(e) >= l.second_ns);
+	env_timer_free(e, first);
+	env_timer_free(e, l.second);
+	env_real_free(e);
+}
 
 static void heap_fire(void *arg)
 {
@@ -288,6 +359,7 @@ int main(void)
 		cmocka_unit_test(
 			cancelled_or_rearmed_timer_fires_only_at_its_last_deadline),
 		cmocka_unit_test(many_timers_fire_in_deadline_order),
+		cmocka_unit_test(the_clock_on_the_loop_is_the_turns),
 		cmocka_unit_test(signal_is_delivered_on_the_reactor),
 		cmocka_unit_test(random_u64_does_not_repeat),
 		cmocka_unit_test(
