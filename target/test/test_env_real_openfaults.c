@@ -482,8 +482,12 @@ nowait_probe_that_would_block_leaves_writes_to_io_uring(void **state)
 	dt_teardown(&t);
 }
 
-/* The io_uring eventfd cannot be read: logged, and the completions are
- * reaped all the same. */
+/* The io_uring eventfd is watched edge-triggered and never read
+ * (disk_engine.c, er_uring_event): each signal wakes the loop again
+ * whatever its counter holds.  Any read of it fails here, and none
+ * happens; the completions are reaped all the same, those of io-wq
+ * workers (buffered writes, --inline-writes off) included, which signal
+ * it from another thread. */
 static int last_eventfd(void)
 {
 	char link[64], target[128];
@@ -503,7 +507,7 @@ static int last_eventfd(void)
 	return last;
 }
 
-static void uring_eventfd_read_failure_still_reaps(void **state)
+static void uring_eventfd_is_never_read_and_completions_still_reap(void **state)
 {
 	struct dt t;
 	int efd;
@@ -518,12 +522,16 @@ static void uring_eventfd_read_failure_still_reaps(void **state)
 	assert_true(efd >= 0);
 	sf_arm(SF_READ,
 	       (struct sf_rule){
-		       .times = 1, .err = EIO, .match_fd = true, .fd = efd});
-	memset(t.r, 0, DT_BUF);
-	assert_int_equal(dt_io(&t, BS_OP_READ, 0, 0, 8 * BS, t.r), 0);
-	assert_memory_equal(t.r, t.w, 8 * BS);
-	assert_int_equal(sf_hits(SF_READ), 1);
-	assert_true(sf_log_has("io_uring eventfd: Input/output error"));
+		       .times = 1000, .err = EIO, .match_fd = true, .fd = efd});
+	for (uint8_t round = 0; round < 8; round++) {
+		dt_pattern(&t, round * 8 * BS, 8 * BS, (uint8_t)(20 + round));
+		memset(t.r, 0, DT_BUF);
+		assert_int_equal(dt_io(&t, BS_OP_READ, 0, round * 8 * BS,
+				       8 * BS, t.r),
+				 0);
+		assert_memory_equal(t.r, t.w, 8 * BS);
+	}
+	assert_int_equal(sf_hits(SF_READ), 0);
 	dt_teardown(&t);
 }
 
@@ -538,7 +546,8 @@ int main(void)
 		cmocka_unit_test(state_put_failures_keep_the_old_value),
 		cmocka_unit_test(state_get_failures),
 		cmocka_unit_test(requests_the_file_backstore_refuses),
-		cmocka_unit_test(uring_eventfd_read_failure_still_reaps),
+		cmocka_unit_test(
+			uring_eventfd_is_never_read_and_completions_still_reap),
 		cmocka_unit_test(
 			nowait_probe_that_would_block_leaves_writes_to_io_uring),
 	};
