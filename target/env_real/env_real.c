@@ -288,7 +288,7 @@ static struct er_reactor *er_reactor_new(const struct env_real_opts *o,
 	r->index = index;
 	ut_heap_init(&r->timers);
 	r->log_timestamps = o->log_timestamps;
-	r->poll_ns = (uint64_t)o->poll_us * 1000u;
+	er_poll_init(&r->poll, (uint64_t)o->poll_us * 1000u);
 	r->inline_writes = o->inline_writes;
 	r->no_cork = o->no_cork;
 	r->no_zero_copy = o->no_zero_copy;

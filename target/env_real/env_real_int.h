@@ -19,6 +19,7 @@
 
 #include "env.h"
 #include "env_real/env_real.h"
+#include "env_real/poll_adapt.h"
 #include "heap.h"
 #include "ut_assert.h"
 
@@ -107,16 +108,10 @@ struct er_reactor {
 	int zeros_fd;
 	bool no_inline_reads; /* env_real_opts.no_inline_reads */
 	uint64_t inline_slow_ns;
-	uint64_t poll_ns; /* busy-poll window after activity */
-	/* Adaptive polling (er_poll_pays): the loop is idle from the moment
-	 * it has nothing to do until the next event. */
-	bool idle;
-	uint64_t idle_since_ns;
-	uint64_t busy_since_ns;
-	uint64_t busy_avg_ns;	  /* moving average of a busy stretch */
-	unsigned int poll_misses; /* polls in a row that found nothing */
-	unsigned int poll_skip;	  /* idle stretches to sleep through */
-	uint64_t polls_hit, polls_missed, polls_skipped; /* exit log */
+	/* Adaptive polling (poll_adapt.h): the loop is idle from the moment
+	 * it has nothing to do until the next event; poll.max_ns is
+	 * --poll-us. */
+	struct er_poll poll;
 	/* The clock of this loop turn (er_env_now_ns): read once when
 	 * epoll_wait returns and again after each io_uring submit (reads
 	 * complete inside it); 0 before the loop's first turn. */

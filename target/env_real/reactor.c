@@ -336,75 +336,14 @@ int er_post(struct env *to, env_timer_fn fn, void *arg)
 	return 0;
 }
 
-/*
- * Adaptive polling.  Right after activity the next command of a busy
- * initiator is usually tens of microseconds away; waiting for it awake
- * saves the idle wake-up (20-40 us on a VM) that it would otherwise pay.
- * That pays only while two things hold:
- *  - the next event comes within the window (poll_ns): a poll that
- *    finds nothing wasted the window, and the reactor then sleeps
- *    through the next 1, 2, 4 ... 64 idle stretches (the gaps between
- *    arrivals are longer than the window: an idle initiator, think
- *    time);
- *  - the work between two idle stretches is short (a busy stretch under
- *    ER_POLL_BUSY_MAX_NS on average): at low queue depth a wake-up is
- *    as long as the work it waits for and doubles the round trip; at
- *    depth the work of the round hides it and polling would only burn
- *    the gaps (CPU per I/O at QD32 is what the reactor spends awake).
- * Not while disk requests are out: those that did not complete inside
- * io_uring_enter (buffered writes on ext4, cache misses) run on kernel
- * worker threads, and a polling reactor would take the CPU they need to
- * finish (4K random writes at QD32 ran at half speed).
- */
-#define ER_POLL_BUSY_MAX_NS 20000u
-#define ER_POLL_SKIP_MAX 64u
-
-static bool er_poll_pays(struct er_reactor *r, uint64_t now)
+/* Adaptive polling (poll_adapt.c) may poll while nothing else needs the
+ * CPU: not while disk requests are out, since those that did not complete
+ * inside io_uring_enter (buffered writes on ext4, cache misses) run on
+ * kernel worker threads, and a polling reactor would take the CPU they
+ * need to finish (4K random writes at QD32 ran at half speed). */
+static bool er_may_poll(const struct er_reactor *r)
 {
-	if (!r->poll_ns || er_disk_busy(r) || r->remote_inflight > 0)
-		return false;
-	if (r->poll_skip > 0 || r->busy_avg_ns > ER_POLL_BUSY_MAX_NS)
-		return false;
-	return now - r->idle_since_ns < r->poll_ns;
-}
-
-/* Nothing to do: a busy stretch ends (its length is averaged). */
-static void er_go_idle(struct er_reactor *r, uint64_t now)
-{
-	uint64_t busy = now - r->busy_since_ns;
-
-	ut_assert(!r->idle);
-	r->idle = true;
-	r->idle_since_ns = now;
-	r->busy_avg_ns = r->busy_avg_ns - r->busy_avg_ns / 8 + busy / 8;
-	if (r->poll_skip > 0) {
-		r->poll_skip--;
-		r->polls_skipped++;
-	}
-}
-
-/* An event after an idle stretch; polled says whether it was caught
- * polling. */
-static void er_go_busy(struct er_reactor *r, uint64_t now, bool polled)
-{
-	ut_assert(r->idle);
-	r->idle = false;
-	r->busy_since_ns = now;
-	if (polled) {
-		r->polls_hit++;
-		r->poll_misses = 0;
-	}
-}
-
-/* A poll found nothing for the whole window: sleep through the next
- * idle stretches, twice as many after every miss in a row. */
-static void er_poll_missed(struct er_reactor *r)
-{
-	r->polls_missed++;
-	if (r->poll_misses < 6)
-		r->poll_misses++;
-	r->poll_skip = 1u << (r->poll_misses - 1);
-	ut_assert(r->poll_skip <= ER_POLL_SKIP_MAX);
+	return !er_disk_busy(r) && r->remote_inflight == 0;
 }
 
 static int er_loop(struct er_reactor *r)
@@ -417,13 +356,13 @@ static int er_loop(struct er_reactor *r)
 	ut_assert(r->epfd >= 0);
 	er_self = r;
 	er_turn_clock(r);
-	r->busy_since_ns = r->turn_ns;
-	r->idle = false;
+	/* busy from the start (a loop stopped while idle runs again at
+	 * shutdown: env_real_run) */
+	er_poll_busy(&r->poll);
 	while (!atomic_load(&r->stop)) {
 		int n;
 
 		int timeout;
-		bool polling = false;
 
 		/* What the disk completed there (page-cache reads) answers
 		 * from a flush timer due now: send it before epoll_wait
@@ -431,15 +370,9 @@ static int er_loop(struct er_reactor *r)
 		if (er_disk_flush(r))
 			er_timers_run(r);
 		timeout = er_timeout_ms(r);
-		if (timeout != 0 && r->poll_ns) {
-			uint64_t now = er_now_ns();
-
-			if (!r->idle)
-				er_go_idle(r, now);
-			polling = er_poll_pays(r, now);
-			if (polling)
-				timeout = 0;
-		}
+		if (timeout != 0 && r->poll.max_ns &&
+		    er_poll_idle(&r->poll, er_now_ns(), er_may_poll(r)))
+			timeout = 0;
 		n = epoll_wait(r->epfd, evs, ER_EPOLL_BATCH, timeout);
 		if (n < 0 && errno != EINTR) {
 			rc = -errno;
@@ -447,15 +380,8 @@ static int er_loop(struct er_reactor *r)
 			break;
 		}
 		er_turn_clock(r);
-		if (r->poll_ns && r->idle) {
-			uint64_t now = r->turn_ns;
-
-			if (n > 0)
-				er_go_busy(r, now, polling);
-			else if (polling &&
-				 now - r->idle_since_ns >= r->poll_ns)
-				er_poll_missed(r);
-		}
+		if (n > 0 && er_poll_is_idle(&r->poll))
+			er_poll_after(&r->poll, r->turn_ns, n);
 		ut_assert(n <= ER_EPOLL_BATCH);
 		for (int i = 0; i < n; i++) {
 			struct er_watch *w = evs[i].data.ptr;
@@ -468,13 +394,15 @@ static int er_loop(struct er_reactor *r)
 		er_net_reap(r);
 	}
 	r->turn_ns = 0; /* off its loop: the clock itself */
-	if (r->polls_hit || r->polls_missed)
+	if (r->poll.hit || r->poll.missed)
 		LOG_INFO(&r->env,
 			 "event=polling reactor=%u caught=%llu missed=%llu "
-			 "slept_through=%llu",
-			 r->index, (unsigned long long)r->polls_hit,
-			 (unsigned long long)r->polls_missed,
-			 (unsigned long long)r->polls_skipped);
+			 "slept_through=%llu window_us=%.1f gap_us=%.1f",
+			 r->index, (unsigned long long)r->poll.hit,
+			 (unsigned long long)r->poll.missed,
+			 (unsigned long long)r->poll.skipped,
+			 (double)r->poll.window_ns / 1e3,
+			 (double)r->poll.gap_avg_ns / 1e3);
 	er_self = NULL;
 	return rc;
 }
