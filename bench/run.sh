@@ -291,6 +291,11 @@ run_row() {
 	kill -0 "$pid" 2>/dev/null || die "$tg (pid $pid) is gone; see $OUT"
 	[ "$pat" = rand ] && rnd=-r
 	[ "$tool" = pinned ] && io0=$(nagle_io "$tg")
+	# the file LUN's pages back in the page cache: this machine may have
+	# evicted them while other rows ran (bench/cache-warm.c, --top-up)
+	if [ "$kind" = file ]; then
+		"$WARM" --top-up "$BACKING" >/dev/null || die "cannot top up the page cache with $BACKING"
+	fi
 	c0=$(cpu_ticks "$pid")
 	if [ "$tool" = perf ]; then
 		local pids=()
@@ -701,8 +706,9 @@ if [ "$DOC" != none ]; then
 		echo "### Commands of this run"
 		echo
 		echo '```sh'
-		echo "# the page cache, before both targets start: 4 KiB folios (bench/cache-warm.c)"
+		echo "# the page cache, before both targets start: 4 KiB folios (bench/cache-warm.c); before every file-LUN run, what was evicted meanwhile"
 		echo "build/bench/cache-warm build/bench/backing.img"
+		echo "build/bench/cache-warm --top-up build/bench/backing.img"
 		echo "# utarget"
 		echo "build/utarget --listen 127.0.0.1:$UT_PORT --target $UT_IQN --lun file:build/bench/backing.img --lun mem:1G --lun null:1T --shutdown-grace 1 --log-level warn ${UT_ARGS}"
 		[ -n "$UT2_ARGS" ] && echo "build/utarget --listen 127.0.0.1:$UT2_PORT ... $UT2_ARGS   # utarget+"
