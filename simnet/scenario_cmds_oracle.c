@@ -559,6 +559,7 @@ void cmds_lun_reset_state(struct lun_st *l)
 	l->san_handle = 0;
 	l->san_gen++;
 	l->san_started = l->san_good_end = 0;
+	l->san_prev_may_run = false;
 	l->san_progress = -1;
 	l->wc_off_since = 0;
 }
@@ -646,7 +647,8 @@ void cmds_sanitize_watch(struct runner *r, struct pend *p, struct ini_op *op)
 			      "indication (SKSV=0) (SBC-4 §4.11.2, SPC-4 "
 			      "§4.5.2.4.4) (seed %llu)",
 			      p->a->name, l->lun, (unsigned long long)r->seed);
-		if (p->san_gen != l->san_gen || l->san_overlap || r->failed)
+		if (p->san_gen != l->san_gen || l->san_overlap ||
+		    l->san_prev_may_run || r->failed)
 			return;
 		if (l->san_good_end != 0 && p->sent > l->san_good_end)
 			failf(r, p->line,
@@ -677,6 +679,10 @@ void cmds_sanitize_watch(struct runner *r, struct pend *p, struct ini_op *op)
 	/* GOOD, not exempt: if it was sent after the sanitize certainly
 	 * ran, it was let by, so the sanitize was over by then. */
 	if (l->san_overlap)
+		return;
+	if (op->cdb[0] == 0x48 && p->san_gen == l->san_gen && p->san_sa != 0x1f)
+		l->san_prev_may_run = false; /* it ran: the one before ended */
+	if (l->san_prev_may_run)
 		return;
 	if (op->cdb[0] == 0x48) {
 		if (p->san_gen == l->san_gen && p->san_sa != 0x1f) {

@@ -193,6 +193,13 @@ struct lun_st {
 	 * sent alone. */
 	unsigned int san_inflight;
 	bool san_overlap;
+	/* The sanitize before san_gen was not shown to be over when this
+	 * one was sent (an IMMED one runs on after its GOOD): a command
+	 * refused as running may have met that one, and one let by may
+	 * have come between the two.  The ordering checks stay off until
+	 * this sanitize is answered GOOD (the target refuses a SANITIZE
+	 * while one runs, so the one before was over by then). */
+	bool san_prev_may_run;
 	/* MODE SELECT WCE: writes sent after this stamp with WCE=0 are
 	 * durable (0: as configured) */
 	uint64_t wc_off_since;
