@@ -237,7 +237,9 @@ static void judge_loej(struct runner *r, struct pend *p,
 		    l->med_inflight == 0 && !limbo_pending(r, &l->med_limbo);
 	r->med_epoch++;
 	if (!l->removable) {
-		if (refused && !r->failed && !r->against)
+		/* removable is the LU's now: one re-added without it may
+		 * answer a command sent to the removable one before */
+		if (refused && !r->failed && !r->against && !step_crossed(r, p))
 			failf(r, p->line,
 			      "oracle: medium: %s's START STOP UNIT LOEJ on "
 			      "lun %u, which is not removable, got MEDIUM "
