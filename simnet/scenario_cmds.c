@@ -531,6 +531,7 @@ static void build_sanitize(struct runner *r, struct pend *p, struct ini_op *op,
 	if (l == NULL || l->m == NULL)
 		return;
 	l->san_prev_may_run = l->san_gen > 0 && l->san_good_end == 0;
+	l->san_prev_over = 0;
 	p->san_gen = ++l->san_gen;
 	l->san_overlap = l->san_inflight > 0;
 	l->san_inflight++;

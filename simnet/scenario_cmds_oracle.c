@@ -560,6 +560,7 @@ void cmds_lun_reset_state(struct lun_st *l)
 	l->san_gen++;
 	l->san_started = l->san_good_end = 0;
 	l->san_prev_may_run = false;
+	l->san_prev_over = 0;
 	l->san_progress = -1;
 	l->wc_off_since = 0;
 }
@@ -648,7 +649,8 @@ void cmds_sanitize_watch(struct runner *r, struct pend *p, struct ini_op *op)
 			      "§4.5.2.4.4) (seed %llu)",
 			      p->a->name, l->lun, (unsigned long long)r->seed);
 		if (p->san_gen != l->san_gen || l->san_overlap ||
-		    l->san_prev_may_run || r->failed)
+		    l->san_prev_may_run || p->sent <= l->san_prev_over ||
+		    r->failed)
 			return;
 		if (l->san_good_end != 0 && p->sent > l->san_good_end)
 			failf(r, p->line,
@@ -680,8 +682,11 @@ void cmds_sanitize_watch(struct runner *r, struct pend *p, struct ini_op *op)
 	 * ran, it was let by, so the sanitize was over by then. */
 	if (l->san_overlap)
 		return;
-	if (op->cdb[0] == 0x48 && p->san_gen == l->san_gen && p->san_sa != 0x1f)
+	if (op->cdb[0] == 0x48 && p->san_gen == l->san_gen &&
+	    p->san_sa != 0x1f && l->san_prev_may_run) {
 		l->san_prev_may_run = false; /* it ran: the one before ended */
+		l->san_prev_over = end;
+	}
 	if (l->san_prev_may_run)
 		return;
 	if (op->cdb[0] == 0x48) {

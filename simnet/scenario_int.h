@@ -200,6 +200,9 @@ struct lun_st {
 	 * this sanitize is answered GOOD (the target refuses a SANITIZE
 	 * while one runs, so the one before was over by then). */
 	bool san_prev_may_run;
+	/* when it was cleared: a command sent before may have met the one
+	 * before, even if answered after */
+	uint64_t san_prev_over;
 	/* MODE SELECT WCE: writes sent after this stamp with WCE=0 are
 	 * durable (0: as configured) */
 	uint64_t wc_off_since;
