@@ -135,6 +135,20 @@ static void usage(FILE *f)
 		"/0\n");
 }
 
+/* An on|off option: its value in *on, or a refusal on stderr naming the
+ * option and what it was given (-1). */
+static int parse_on_off(const char *name, const char *arg, bool *on)
+{
+	bool is_on = strcmp(arg, "on") == 0;
+
+	if (is_on || strcmp(arg, "off") == 0) {
+		*on = is_on;
+		return 0;
+	}
+	fprintf(stderr, "utarget: --%s takes on or off, not '%s'\n", name, arg);
+	return -1;
+}
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum {
@@ -176,6 +190,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
+	bool on;
 	int ch;
 
 	o->log_level = UT_LOG_INFO;
@@ -268,38 +283,19 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			}
 			break;
 		case OPT_NAGLE:
-			if (strcmp(optarg, "on") == 0) {
-				o->no_cork = false;
-			} else if (strcmp(optarg, "off") == 0) {
-				o->no_cork = true;
-			} else {
-				fprintf(stderr,
-					"utarget: --adaptive-nagle takes "
-					"on or off\n");
+			if (parse_on_off("adaptive-nagle", optarg, &on))
 				return 2;
-			}
+			o->no_cork = !on;
 			break;
 		case OPT_ZERO_COPY:
-			if (strcmp(optarg, "on") == 0) {
-				o->no_zero_copy = false;
-			} else if (strcmp(optarg, "off") == 0) {
-				o->no_zero_copy = true;
-			} else {
-				fprintf(stderr, "utarget: --zero-copy takes "
-						"on or off\n");
+			if (parse_on_off("zero-copy", optarg, &on))
 				return 2;
-			}
+			o->no_zero_copy = !on;
 			break;
 		case OPT_SEND_FILE:
-			if (strcmp(optarg, "on") == 0) {
-				o->send_file = true;
-			} else if (strcmp(optarg, "off") == 0) {
-				o->send_file = false;
-			} else {
-				fprintf(stderr, "utarget: --send-file takes "
-						"on or off\n");
+			if (parse_on_off("send-file", optarg, &on))
 				return 2;
-			}
+			o->send_file = on;
 			break;
 		case OPT_CHECK:
 			o->check_only = true;
