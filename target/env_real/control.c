@@ -59,16 +59,8 @@ struct env_real_control {
 	void *arg;
 	struct env_real_ctl_client *clients;
 	unsigned int nclients;
-	/* Out of descriptors or memory, accept4 fails while a client waits
-	 * in the backlog, and the level-triggered socket stays readable:
-	 * the watch is switched off for CTL_ACCEPT_PAUSE_NS instead of
-	 * spinning, as the network listener does (net.c). */
-	struct env_timer *pause_timer;
-	bool paused;
-	bool pause_logged; /* once per shortage, not per retry */
+	struct er_accept_pause pause; /* out of descriptors, as listeners */
 };
-
-#define CTL_ACCEPT_PAUSE_NS (100u * 1000000u)
 
 static void client_update(struct env_real_ctl_client *cl);
 static void control_reply_locked(struct env_real_ctl_client *cl,
@@ -321,39 +313,6 @@ void env_real_control_reply_error(struct env_real_ctl_client *cl,
 	client_flush(cl);
 }
 
-static void ctl_accept_resume(void *arg)
-{
-	struct env_real_control *c = arg;
-	int rc;
-
-	ut_assert(c->paused);
-	rc = er_watch_mod(c->r, &c->w, EPOLLIN);
-	if (rc < 0) {
-		LOG_ERR(&c->r->env,
-			"control socket: cannot resume accepting: %s; "
-			"retrying in %u ms",
-			strerror(-rc), CTL_ACCEPT_PAUSE_NS / 1000000u);
-		env_timer_arm(&c->r->env, c->pause_timer,
-			      er_now_ns() + CTL_ACCEPT_PAUSE_NS);
-		return;
-	}
-	c->paused = false;
-}
-
-static void ctl_accept_pause(struct env_real_control *c, int err)
-{
-	ut_assert(!c->paused && err > 0);
-	if (!c->pause_logged)
-		LOG_WARN(&c->r->env,
-			 "control socket: accept: %s; retrying every %u ms",
-			 strerror(err), CTL_ACCEPT_PAUSE_NS / 1000000u);
-	c->pause_logged = true;
-	c->paused = true;
-	er_watch_mod(c->r, &c->w, 0);
-	env_timer_arm(&c->r->env, c->pause_timer,
-		      er_now_ns() + CTL_ACCEPT_PAUSE_NS);
-}
-
 static void ctl_accept(struct er_watch *w, uint32_t events)
 {
 	struct env_real_control *c =
@@ -369,15 +328,15 @@ static void ctl_accept(struct er_watch *w, uint32_t events)
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE ||
-			    errno == ENOBUFS || errno == ENOMEM)
-				ctl_accept_pause(c, errno);
-			else if (errno == ECONNABORTED || errno == EPROTO ||
-				 errno == EINTR)
+			int err = errno;
+
+			if (!er_accept_pause_on(&c->pause, err) &&
+			    (err == ECONNABORTED || err == EPROTO ||
+			     err == EINTR))
 				continue; /* that one client is gone */
-			return;		  /* EAGAIN: the backlog is empty */
+			return; /* paused, or EAGAIN: the backlog is empty */
 		}
-		c->pause_logged = false;
+		er_accept_pause_over(&c->pause);
 		cl = calloc(1, sizeof(*cl));
 		if (!cl) {
 			close(fd);
@@ -523,8 +482,7 @@ int env_real_control_listen(struct env *e, const char *path,
 	}
 	c->r = er_reactor_of(e);
 	ut_assert(c->r->index == 0); /* the listening reactor */
-	c->pause_timer = env_timer_new(e, ctl_accept_resume, c);
-	if (!c->pause_timer) {
+	if (er_accept_pause_init(&c->pause, c->r, &c->w, "control socket")) {
 		close(fd);
 		unlink(path);
 		free(c);
@@ -537,7 +495,7 @@ int env_real_control_listen(struct env *e, const char *path,
 	c->arg = arg;
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	if (er_watch_add(c->r, &c->w, EPOLLIN)) {
-		env_timer_free(e, c->pause_timer);
+		er_accept_pause_fini(&c->pause);
 		close(fd);
 		unlink(path);
 		free(c);
@@ -564,7 +522,7 @@ void env_real_control_close(struct env_real_control *c)
 		free(cl->out);
 		free(cl);
 	}
-	env_timer_free(&c->r->env, c->pause_timer); /* never fires after */
+	er_accept_pause_fini(&c->pause); /* never fires after */
 	er_watch_del(c->r, &c->w);
 	close(c->w.fd);
 	unlink(c->path);

@@ -209,6 +209,31 @@ int er_post(struct env *to, env_timer_fn fn, void *arg);
 void er_wake_event(struct er_watch *w, uint32_t events);
 
 /* net.c */
+/* A listening socket's pause.  Out of descriptors or memory, accept4
+ * fails while a peer waits in the backlog, and the level-triggered
+ * socket stays readable: rather than spin, the watch is switched off and
+ * switched on again ER_ACCEPT_PAUSE_NS later (again and again while the
+ * shortage lasts), with one log line per shortage.  The network
+ * listeners and the control socket share it. */
+#define ER_ACCEPT_PAUSE_NS (100u * 1000000u)
+struct er_accept_pause {
+	struct er_reactor *r;	 /* the watch's; the timer fires there */
+	struct er_watch *w;	 /* the listening socket's */
+	struct env_timer *timer; /* switches the watch on again */
+	bool paused;		 /* the watch is off */
+	bool logged;		 /* this shortage is in the log already */
+	char what[80];		 /* who pauses, for the log */
+};
+/* 0, or -ENOMEM (no timer). */
+int er_accept_pause_init(struct er_accept_pause *p, struct er_reactor *r,
+			 struct er_watch *w, const char *what);
+/* accept4 failed with err (> 0): true if that is a shortage, and the
+ * watch is paused; false if the caller goes on (another error). */
+bool er_accept_pause_on(struct er_accept_pause *p, int err);
+/* accept4 took a peer: the next shortage is logged again. */
+void er_accept_pause_over(struct er_accept_pause *p);
+/* The timer is freed: it never fires after this. */
+void er_accept_pause_fini(struct er_accept_pause *p);
 int er_listen(struct env *e, const char *addr_port, uint16_t portal_group,
 	      env_accept_fn fn, void *arg, struct env_listener **out);
 void er_listener_close(struct env_listener *l);

@@ -37,9 +37,6 @@
 /* Accepts per readiness event: enough to drain a burst, few enough that
  * one listener cannot starve established connections. */
 #define ER_ACCEPT_BURST 32
-/* Out of descriptors: stop accepting this long rather than spin on a
- * listener that stays readable. */
-#define ER_ACCEPT_PAUSE_NS (100u * 1000000u)
 
 struct env_listener {
 	struct er_reactor *r;
@@ -50,9 +47,8 @@ struct env_listener {
 	uint16_t port; /* bound port (after port 0) */
 	unsigned int index;
 	bool closed;
-	bool pause_logged; /* once per shortage, not per retry */
-	struct env_timer *pause_timer;
-	char addr[64]; /* as given, for logs */
+	struct er_accept_pause pause; /* out of descriptors */
+	char addr[64];		      /* as given, for logs */
 	TAILQ_ENTRY(env_listener) link;
 };
 
@@ -554,40 +550,64 @@ void er_conn_close(struct env_conn *c)
 
 /* ---------------------------------------------------------- listeners */
 
-static void er_listener_resume(void *arg)
+static void er_accept_resume(void *arg)
 {
-	struct env_listener *l = arg;
+	struct er_accept_pause *p = arg;
 	int rc;
 
-	/* Its pause timer is freed with it: never fires after close. */
-	ut_assert(!l->closed);
-	ut_assert(er_self == l->r);
-	rc = l->closed ? 0 : er_watch_mod(l->r, &l->w, EPOLLIN);
-
+	/* The timer is freed with its socket: never fires after close. */
+	ut_assert(p->paused && er_self == p->r);
+	rc = er_watch_mod(p->r, p->w, EPOLLIN);
 	if (rc < 0) {
 		/* Out of kernel memory: try again after another pause
 		 * rather than stay deaf for good. */
-		LOG_ERR(&l->r->env,
-			"listener %s: cannot resume accepting: %s; retrying "
-			"in %u ms",
-			l->addr, strerror(-rc), ER_ACCEPT_PAUSE_NS / 1000000u);
-		env_timer_arm(&l->r->env, l->pause_timer,
+		LOG_ERR(&p->r->env,
+			"%s: cannot resume accepting: %s; retrying in %u ms",
+			p->what, strerror(-rc), ER_ACCEPT_PAUSE_NS / 1000000u);
+		env_timer_arm(&p->r->env, p->timer,
 			      er_now_ns() + ER_ACCEPT_PAUSE_NS);
+		return;
 	}
+	p->paused = false;
 }
 
-static void er_listener_pause(struct env_listener *l, int err)
+int er_accept_pause_init(struct er_accept_pause *p, struct er_reactor *r,
+			 struct er_watch *w, const char *what)
 {
-	struct env *e = &l->r->env;
+	*p = (struct er_accept_pause){.r = r, .w = w};
+	snprintf(p->what, sizeof(p->what), "%s", what);
+	p->timer = env_timer_new(&r->env, er_accept_resume, p);
+	return p->timer ? 0 : -ENOMEM;
+}
 
-	ut_assert(!l->closed && l->pause_timer != NULL);
+bool er_accept_pause_on(struct er_accept_pause *p, int err)
+{
 	ut_assert(err > 0);
-	if (!l->pause_logged)
-		LOG_WARN(e, "listener %s: accept: %s; retrying every %u ms",
-			 l->addr, strerror(err), ER_ACCEPT_PAUSE_NS / 1000000u);
-	l->pause_logged = true;
-	er_watch_mod(l->r, &l->w, 0);
-	env_timer_arm(e, l->pause_timer, er_now_ns() + ER_ACCEPT_PAUSE_NS);
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM)
+		return false;
+	/* A paused watch reports nothing: no accept4 to fail meanwhile. */
+	ut_assert(!p->paused && p->timer != NULL);
+	if (!p->logged)
+		LOG_WARN(&p->r->env, "%s: accept: %s; retrying every %u ms",
+			 p->what, strerror(err), ER_ACCEPT_PAUSE_NS / 1000000u);
+	p->logged = true;
+	p->paused = true;
+	er_watch_mod(p->r, p->w, 0);
+	env_timer_arm(&p->r->env, p->timer, er_now_ns() + ER_ACCEPT_PAUSE_NS);
+	return true;
+}
+
+void er_accept_pause_over(struct er_accept_pause *p)
+{
+	ut_assert(!p->paused); /* it accepted: the watch was on */
+	p->logged = false;
+}
+
+void er_accept_pause_fini(struct er_accept_pause *p)
+{
+	if (p->timer)
+		env_timer_free(&p->r->env, p->timer);
+	p->timer = NULL;
 }
 
 static struct env_conn *er_conn_new(struct er_reactor *r, int fd,
@@ -731,19 +751,17 @@ static void er_listener_event(struct er_watch *w, uint32_t events)
 		fd = accept4(l->w.fd, (struct sockaddr *)&peer, &len,
 			     SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
+			int err = errno;
+
+			if (err == EAGAIN || err == EWOULDBLOCK ||
+			    er_accept_pause_on(&l->pause, err))
 				return;
-			if (errno == EMFILE || errno == ENFILE ||
-			    errno == ENOBUFS || errno == ENOMEM) {
-				er_listener_pause(l, errno);
-				return;
-			}
 			/* ECONNABORTED, EPROTO, ...: that one peer is gone. */
 			LOG_DEBUG(&l->r->env, "listener %s: accept: %s",
-				  l->addr, strerror(errno));
+				  l->addr, strerror(err));
 			continue;
 		}
-		l->pause_logged = false;
+		er_accept_pause_over(&l->pause);
 		er_conn_dispatch(l, fd, &peer);
 	}
 }
@@ -785,6 +803,7 @@ int er_listen(struct env *e, const char *addr_port, uint16_t portal_group,
 	struct sockaddr_storage ss;
 	unsigned int sslen = 0;
 	struct env_listener *l = NULL;
+	char what[sizeof(l->pause.what)];
 	socklen_t len = sizeof(ss);
 	int rc, fd = -1;
 
@@ -819,11 +838,10 @@ int er_listen(struct env *e, const char *addr_port, uint16_t portal_group,
 			ntohs(ss.ss_family == AF_INET6
 				      ? ((struct sockaddr_in6 *)&ss)->sin6_port
 				      : ((struct sockaddr_in *)&ss)->sin_port);
-	l->pause_timer = env_timer_new(e, er_listener_resume, l);
-	if (!l->pause_timer) {
-		rc = -ENOMEM;
+	snprintf(what, sizeof(what), "listener %s", addr_port);
+	rc = er_accept_pause_init(&l->pause, r, &l->w, what);
+	if (rc < 0)
 		goto fail;
-	}
 	rc = er_watch_add(r, &l->w, EPOLLIN);
 	if (rc < 0)
 		goto fail;
@@ -838,7 +856,7 @@ int er_listen(struct env *e, const char *addr_port, uint16_t portal_group,
 fail:
 	LOG_ERR(e, "cannot listen on %s: %s", addr_port, strerror(-rc));
 	if (l)
-		env_timer_free(e, l->pause_timer);
+		er_accept_pause_fini(&l->pause);
 	free(l);
 	if (fd >= 0)
 		close(fd);
@@ -854,8 +872,7 @@ void er_listener_close(struct env_listener *l)
 		return;
 	ut_assert(l->w.fd >= 0);
 	l->closed = true;
-	env_timer_free(&r->env, l->pause_timer);
-	l->pause_timer = NULL;
+	er_accept_pause_fini(&l->pause);
 	close(l->w.fd);
 	l->w.fd = -1;
 	TAILQ_REMOVE(&r->listeners, l, link);
@@ -887,7 +904,7 @@ void er_net_reap(struct er_reactor *r)
 	}
 	while ((l = TAILQ_FIRST(&r->dead_listeners))) {
 		TAILQ_REMOVE(&r->dead_listeners, l, link);
-		ut_assert(l->closed && l->pause_timer == NULL);
+		ut_assert(l->closed && l->pause.timer == NULL);
 		free(l);
 	}
 }
