@@ -146,6 +146,7 @@ UNIT_BIN := $(TEST_BIN) $(BUILD)/test/test_simnet $(BUILD)/test/test_import
 
 unit: $(UNIT_BIN)
 	@ci/run-unit.sh $(UNIT_BIN)
+	@CC="$(CC)" ci/check-seam-test.sh
 
 # The unit tests again, built with AddressSanitizer and UBSan.
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
