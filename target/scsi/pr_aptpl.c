@@ -86,8 +86,9 @@ static bool pr_decode(struct scsi_pr *pr, const uint8_t *b, size_t len)
 	for (unsigned int i = 0; i < b[12]; i++) {
 		struct scsi_pr_reg *r = &pr->regs[i];
 
+		/* a key of 0 is refused with the other invariants below */
 		if (n + 18 > len || n + 18 + b[n + 17] > len ||
-		    b[n + 17] >= sizeof(r->initiator) || get_be64(b + n) == 0)
+		    b[n + 17] >= sizeof(r->initiator))
 			return false;
 		r->key = get_be64(b + n);
 		r->rtp = get_be16(b + n + 8);

@@ -192,6 +192,12 @@ static void key_zero(uint8_t *b, size_t *len)
 	memset(b + reg1(b), 0, 8);
 }
 
+static void first_key_zero(uint8_t *b, size_t *len)
+{
+	(void)len;
+	memset(b + HDR, 0, 8);
+}
+
 static void reservation_of_invalid_type(uint8_t *b, size_t *len)
 {
 	(void)len;
@@ -228,6 +234,7 @@ static const struct corruption corruptions[] = {
 	{"a name cut short", name_cut_short},
 	{"a name too long", name_too_long},
 	{"a key of 0", key_zero},
+	{"a key of 0 in the first registration", first_key_zero},
 	{"a reservation of an invalid type", reservation_of_invalid_type},
 	{"a reservation without registrations",
 	 reservation_without_registrations},
