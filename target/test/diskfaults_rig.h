@@ -18,81 +18,10 @@
 
 #include <cmocka.h>
 
+#include "disk_io_rig.h"
 #include "env_real_rig.h"
 
 /* ------------------------------------------------------------ rig */
-
-struct io_ctx {
-	struct env *e;
-	int pending;
-};
-
-struct io_req {
-	struct bs_req req;
-	struct io_ctx *ctx;
-	int status;
-	bool done;
-	struct iovec iov[2];
-};
-
-static inline void io_done(struct bs_req *req, int status)
-{
-	struct io_req *r = (struct io_req *)req;
-
-	r->status = status;
-	r->done = true;
-	if (--r->ctx->pending == 0)
-		env_real_stop(r->ctx->e);
-}
-
-static inline void io_submit(struct io_ctx *c, struct bs_dev *d,
-			     struct io_req *r, enum bs_op op, uint32_t flags,
-			     uint64_t off, uint64_t len, void *buf)
-{
-	memset(r, 0, sizeof(*r));
-	r->ctx = c;
-	r->req.op = op;
-	r->req.flags = flags;
-	r->req.offset_bytes = off;
-	r->req.length_bytes = len;
-	r->req.done = io_done;
-	if (buf) {
-		r->iov[0].iov_base = buf;
-		r->iov[0].iov_len = len / 2;
-		r->iov[1].iov_base = (char *)buf + len / 2;
-		r->iov[1].iov_len = len - len / 2;
-		r->req.iov = r->iov;
-		r->req.iovcnt = 2;
-	}
-	c->pending++;
-	d->ops->submit(d, &r->req);
-}
-
-static inline int io_sync(struct io_ctx *c, struct bs_dev *d, enum bs_op op,
-			  uint32_t flags, uint64_t off, uint64_t len, void *buf)
-{
-	struct io_req r;
-
-	io_submit(c, d, &r, op, flags, off, len, buf);
-	assert_false(r.done);
-	run_bounded(c->e);
-	assert_true(r.done);
-	return r.status;
-}
-
-static inline void fill(uint8_t *b, size_t len, uint8_t seed)
-{
-	for (size_t i = 0; i < len; i++)
-		b[i] = (uint8_t)(seed + i * 7 + (i >> 9));
-}
-
-static inline bool all_zero(const uint8_t *b, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (b[i])
-			return false;
-	return true;
-}
 
 struct dt {
 	char *dir;

@@ -1,8 +1,9 @@
 /*
  * env_real_rig.h — helpers of the real environment's tests
  * (test_env_real_*.c): environments with a watchdog so that a broken build
- * fails instead of hanging, bounded runs, temporary directories, a TCP
- * client and a file backstore opened through the environment.
+ * fails instead of hanging, bounded runs, temporary directories and
+ * files, a TCP client and a file backstore opened through the
+ * environment.
  */
 #ifndef UT_TEST_ENV_REAL_RIG_H
 #define UT_TEST_ENV_REAL_RIG_H
@@ -103,6 +104,20 @@ static inline void run_for_ms(struct env *e, unsigned int ms)
 	env_timer_free(e, t);
 }
 
+/* Run for about ms with rule r armed (env_real_faults.h), after the
+ * run's own timer is made: its allocation is not the one meant. */
+static inline void run_ms_armed(struct env *e, unsigned int ms, enum sf_call c,
+				struct sf_rule r)
+{
+	struct env_timer *t = env_timer_new(e, stop_cb, e);
+
+	env_timer_arm(e, t, env_now_ns(e) + MS(ms));
+	sf_arm(c, r);
+	assert_int_equal(env_real_run(e), 0);
+	sf_disarm(c);
+	env_timer_free(e, t);
+}
+
 static inline int rm_entry(const char *path, const struct stat *st, int flag,
 			   struct FTW *ftw)
 {
@@ -125,6 +140,17 @@ static inline void remove_tmpdir(char *dir)
 {
 	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 	free(dir);
+}
+
+/* A new file at path holding len bytes: its descriptor, open for
+ * reading and writing (the caller closes it). */
+static inline int file_with(const char *path, const void *bytes, size_t len)
+{
+	int fd = open(path, O_CREAT | O_TRUNC | O_RDWR, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, bytes, len), (ssize_t)len);
+	return fd;
 }
 
 static inline int client_connect(int family, uint16_t port, int rcvbuf)

@@ -116,19 +116,6 @@ static inline void run_armed(struct env *e, enum sf_call c, struct sf_rule r)
 	assert_false(w.fired);
 }
 
-/* Run for about ms with rule r armed. */
-static inline void run_ms_armed(struct env *e, unsigned int ms, enum sf_call c,
-				struct sf_rule r)
-{
-	struct env_timer *t = env_timer_new(e, stop_cb, e);
-
-	env_timer_arm(e, t, env_now_ns(e) + MS(ms));
-	sf_arm(c, r);
-	assert_int_equal(env_real_run(e), 0);
-	sf_disarm(c);
-	env_timer_free(e, t);
-}
-
 /* Whether the peer sees its connection closed within a second. */
 static inline bool peer_sees_eof(int fd)
 {

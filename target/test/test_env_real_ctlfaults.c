@@ -73,20 +73,6 @@ static int cf_connect(struct cf *t)
 	return fd;
 }
 
-/* Run for about ms with rule r armed after the run's own timer is made
- * (its allocation is not the one meant). */
-static void run_ms_armed(struct env *e, unsigned int ms, enum sf_call c,
-			 struct sf_rule r)
-{
-	struct env_timer *t = env_timer_new(e, stop_cb, e);
-
-	env_timer_arm(e, t, env_now_ns(e) + MS(ms));
-	sf_arm(c, r);
-	assert_int_equal(env_real_run(e), 0);
-	sf_disarm(c);
-	env_timer_free(e, t);
-}
-
 /* What the server sent within a second, up to EOF or a newline;
  * returns the bytes, -1 on a reset. */
 static ssize_t cf_read(int fd, char *buf, size_t cap, bool *eof)
@@ -113,6 +99,27 @@ static ssize_t cf_read(int fd, char *buf, size_t cap, bool *eof)
 	}
 	buf[got] = '\0';
 	return (ssize_t)got;
+}
+
+/* The server's next answer is line (the echo of what the client sent). */
+static void cf_expect_line(int fd, const char *line)
+{
+	char buf[256];
+	bool eof;
+
+	assert_int_equal(cf_read(fd, buf, sizeof(buf), &eof),
+			 (ssize_t)strlen(line));
+	assert_string_equal(buf, line);
+}
+
+/* The server closes the client (after any answers already read). */
+static void cf_expect_closed(int fd)
+{
+	char buf[256];
+	bool eof;
+
+	assert_int_equal(cf_read(fd, buf, sizeof(buf), &eof), 0);
+	assert_true(eof);
 }
 
 /* ------------------------------------------------------------- listen */
@@ -185,8 +192,6 @@ static void control_stale_socket_without_probe_is_replaced(void **state)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct cf t;
-	char buf[64];
-	bool eof;
 	int fd;
 
 	(void)state;
@@ -204,8 +209,7 @@ static void control_stale_socket_without_probe_is_replaced(void **state)
 	fd = cf_connect(&t);
 	assert_int_equal(write(fd, "hi\n", 3), 3);
 	run_for_ms(t.e, 30);
-	assert_int_equal(cf_read(fd, buf, sizeof(buf), &eof), 3);
-	assert_string_equal(buf, "hi\n");
+	cf_expect_line(fd, "hi\n");
 	close(fd);
 	cf_teardown(&t);
 }
@@ -234,8 +238,7 @@ static void control_clients_that_cannot_be_taken(void **state)
 	/* still waiting in the backlog: taken after the pause (100 ms) */
 	assert_int_equal(write(fd, "a\n", 2), 2);
 	run_for_ms(t.e, 150);
-	assert_int_equal(cf_read(fd, buf, sizeof(buf), &eof), 2);
-	assert_string_equal(buf, "a\n");
+	cf_expect_line(fd, "a\n");
 	close(fd);
 
 	/* an aborted handshake is skipped at once, the next client served */
@@ -244,14 +247,12 @@ static void control_clients_that_cannot_be_taken(void **state)
 	assert_int_equal(write(fd, "b\n", 2), 2);
 	run_for_ms(t.e, 30);
 	sf_disarm(SF_ACCEPT4);
-	assert_int_equal(cf_read(fd, buf, sizeof(buf), &eof), 2);
-	assert_string_equal(buf, "b\n");
+	cf_expect_line(fd, "b\n");
 	close(fd);
 
 	fd = cf_connect(&t);
 	run_ms_armed(t.e, 30, SF_CALLOC, (struct sf_rule){.times = 1});
-	assert_int_equal(cf_read(fd, buf, sizeof(buf), &eof), 0);
-	assert_true(eof);
+	cf_expect_closed(fd);
 	close(fd);
 
 	sf_arm(SF_EPOLL_CTL, (struct sf_rule){.times = 1,
@@ -260,8 +261,7 @@ static void control_clients_that_cannot_be_taken(void **state)
 	fd = cf_connect(&t);
 	run_for_ms(t.e, 30);
 	sf_disarm(SF_EPOLL_CTL);
-	assert_int_equal(cf_read(fd, buf, sizeof(buf), &eof), 0);
-	assert_true(eof);
+	cf_expect_closed(fd);
 	close(fd);
 
 	sf_arm(SF_GETSOCKOPT, (struct sf_rule){.times = 1,
@@ -287,8 +287,6 @@ static void control_clients_that_cannot_be_taken(void **state)
 static void control_accept_shortage_pauses_instead_of_spinning(void **state)
 {
 	struct cf t;
-	char buf[64];
-	bool eof;
 	int fd;
 
 	(void)state;
@@ -304,8 +302,7 @@ static void control_accept_shortage_pauses_instead_of_spinning(void **state)
 			       "retrying every 100 ms"));
 	sf_disarm(SF_ACCEPT4);
 	run_for_ms(t.e, 150);
-	assert_int_equal(cf_read(fd, buf, sizeof(buf), &eof), 2);
-	assert_string_equal(buf, "c\n");
+	cf_expect_line(fd, "c\n");
 	assert_int_equal(t.lines, 1);
 	close(fd);
 	cf_teardown(&t);
@@ -318,8 +315,6 @@ static void control_accept_shortage_pauses_instead_of_spinning(void **state)
 static void control_reply_sends_interrupted_full_or_failing(void **state)
 {
 	struct cf t;
-	char buf[256];
-	bool eof;
 	int fd;
 
 	(void)state;
@@ -332,28 +327,24 @@ static void control_reply_sends_interrupted_full_or_failing(void **state)
 	assert_int_equal(write(fd, "one\n", 4), 4);
 	run_for_ms(t.e, 30);
 	assert_int_equal(sf_calls(SF_SEND), 2);
-	assert_int_equal(cf_read(fd, buf, sizeof(buf), &eof), 4);
-	assert_string_equal(buf, "one\n");
+	cf_expect_line(fd, "one\n");
 
 	sf_arm(SF_SEND, (struct sf_rule){.times = 1, .err = EAGAIN});
 	assert_int_equal(write(fd, "two\n", 4), 4);
 	run_for_ms(t.e, 30);
 	assert_true(sf_calls(SF_SEND) >= 2); /* again on EPOLLOUT */
-	assert_int_equal(cf_read(fd, buf, sizeof(buf), &eof), 4);
-	assert_string_equal(buf, "two\n");
+	cf_expect_line(fd, "two\n");
 
 	/* a short send: the rest follows */
 	sf_arm(SF_SEND, (struct sf_rule){.times = 1, .cap = 2});
 	assert_int_equal(write(fd, "three\n", 6), 6);
 	run_for_ms(t.e, 30);
-	assert_int_equal(cf_read(fd, buf, sizeof(buf), &eof), 6);
-	assert_string_equal(buf, "three\n");
+	cf_expect_line(fd, "three\n");
 
 	sf_arm(SF_SEND, (struct sf_rule){.times = 1, .err = EPIPE});
 	assert_int_equal(write(fd, "four\n", 5), 5);
 	run_for_ms(t.e, 30);
-	assert_int_equal(cf_read(fd, buf, sizeof(buf), &eof), 0);
-	assert_true(eof);
+	cf_expect_closed(fd);
 	close(fd);
 	assert_int_equal(t.lines, 4);
 	cf_teardown(&t);
@@ -384,10 +375,8 @@ static void control_receive_interrupted_or_failing(void **state)
 	sf_arm(SF_RECV,
 	       (struct sf_rule){.skip = 1, .times = 1, .err = ECONNRESET});
 	run_for_ms(t.e, 30);
-	assert_int_equal(cf_read(fd, buf, sizeof(buf), &eof), 2);
-	assert_string_equal(buf, "y\n");
-	assert_int_equal(cf_read(fd, buf, sizeof(buf), &eof), 0);
-	assert_true(eof);
+	cf_expect_line(fd, "y\n");
+	cf_expect_closed(fd);
 	close(fd);
 	assert_int_equal(t.lines, 2);
 	cf_teardown(&t);

@@ -13,93 +13,20 @@
 
 #include <cmocka.h>
 
+#include "disk_io_rig.h"
 #include "env_real_rig.h"
 
 /* ----------------------------------------------------- file backstore */
 
-struct io_ctx {
-	struct env *e;
-	int pending;
-	bool in_submit;
-	bool completed_inside_submit;
-};
-
-struct io_req {
-	struct bs_req req;
-	struct io_ctx *ctx;
-	int status;
-	bool done;
-	struct iovec iov[4];
-};
-
-static void io_done(struct bs_req *req, int status)
+/* A file holding len bytes, on the disk and not in the page cache (until
+ * something reads or maps it). */
+static void file_evicted(const char *path, const void *bytes, size_t len)
 {
-	struct io_req *r = (struct io_req *)req;
+	int fd = file_with(path, bytes, len);
 
-	if (r->ctx->in_submit)
-		r->ctx->completed_inside_submit = true;
-	r->status = status;
-	r->done = true;
-	if (--r->ctx->pending == 0)
-		env_real_stop(r->ctx->e);
-}
-
-static void io_submit(struct io_ctx *c, struct bs_dev *d, struct io_req *r,
-		      enum bs_op op, uint32_t flags, uint64_t off, uint64_t len,
-		      void *buf)
-{
-	memset(r, 0, sizeof(*r));
-	r->ctx = c;
-	r->req.op = op;
-	r->req.flags = flags;
-	r->req.offset_bytes = off;
-	r->req.length_bytes = len;
-	r->req.done = io_done;
-	if (buf) {
-		/* split into two iovecs to exercise gathering */
-		r->iov[0].iov_base = buf;
-		r->iov[0].iov_len = len / 2;
-		r->iov[1].iov_base = (char *)buf + len / 2;
-		r->iov[1].iov_len = len - len / 2;
-		r->req.iov = r->iov;
-		r->req.iovcnt = 2;
-	}
-	c->pending++;
-	c->in_submit = true;
-	/* Straight to the implementation, not bs_submit(): some requests
-	 * here break the caller's contract on purpose (misaligned, past
-	 * the end), which bs_submit() asserts, to check that the file
-	 * backstore still refuses them. */
-	d->ops->submit(d, &r->req);
-	c->in_submit = false;
-}
-
-/* Submit one request and run until it completes; returns its status. */
-static int io_sync(struct io_ctx *c, struct bs_dev *d, enum bs_op op,
-		   uint32_t flags, uint64_t off, uint64_t len, void *buf)
-{
-	struct io_req r;
-
-	io_submit(c, d, &r, op, flags, off, len, buf);
-	assert_false(r.done); /* never inside bs_submit */
-	run_bounded(c->e);
-	assert_true(r.done);
-	assert_false(c->completed_inside_submit);
-	return r.status;
-}
-
-static void fill(uint8_t *b, size_t len, uint8_t seed)
-{
-	for (size_t i = 0; i < len; i++)
-		b[i] = (uint8_t)(seed + i * 7 + (i >> 9));
-}
-
-static bool all_zero(const uint8_t *b, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (b[i])
-			return false;
-	return true;
+	assert_int_equal(fdatasync(fd), 0);
+	assert_int_equal(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+	close(fd);
 }
 
 static void file_backstore_checks(bool no_uring,
@@ -413,17 +340,13 @@ static void zero_copy_reads_point_into_the_page_cache(void **state)
 	struct env_real_disk_stats st = {0};
 	char path[512];
 	struct bs_dev *d, *d2;
-	int fd;
 
 	(void)state;
 	assert_non_null(want);
 	assert_non_null(buf);
 	snprintf(path, sizeof(path), "%s/zc.img", dir);
 	fill(want, size, 3);
-	fd = open(path, O_CREAT | O_WRONLY, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, want, size), (ssize_t)size);
-	close(fd);
+	close(file_with(path, want, size));
 	d = open_file(e, path, size, false, false, false);
 
 	/* cached (just written), large, asked for: by reference */
@@ -463,12 +386,7 @@ static void zero_copy_reads_point_into_the_page_cache(void **state)
 	 * anything maps them): copied, since a reference would make the
 	 * send read the disk on the reactor */
 	snprintf(path, sizeof(path), "%s/cold.img", dir);
-	fd = open(path, O_CREAT | O_WRONLY, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, want, size), (ssize_t)size);
-	assert_int_equal(fdatasync(fd), 0);
-	assert_int_equal(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
-	close(fd);
+	file_evicted(path, want, size);
 	d2 = open_file(e, path, size, false, false, false);
 	memset(buf, 0xee, len);
 	assert_int_equal(io_read_ref(&c, d2, size - len, len, buf, &ref2), 0);
@@ -507,17 +425,13 @@ static void zero_copy_off_copies_every_read(void **state)
 	struct bs_ref *ref = NULL;
 	char path[512];
 	struct bs_dev *d;
-	int fd;
 
 	(void)state;
 	assert_non_null(want);
 	assert_non_null(buf);
 	snprintf(path, sizeof(path), "%s/zc.img", dir);
 	fill(want, size, 5);
-	fd = open(path, O_CREAT | O_WRONLY, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, want, size), (ssize_t)size);
-	close(fd);
+	close(file_with(path, want, size));
 	d = open_file(e, path, size, false, false, false);
 	assert_int_equal(io_read_ref(&c, d, 0, len, buf, &ref), 0);
 	assert_null(ref);
@@ -544,17 +458,13 @@ static void a_lone_cached_read_is_done_on_the_reactor(void **state)
 	struct io_req r[2];
 	char path[512];
 	struct bs_dev *d;
-	int fd;
 
 	(void)state;
 	assert_non_null(want);
 	assert_non_null(buf);
 	snprintf(path, sizeof(path), "%s/lone.img", dir);
 	fill(want, size, 11);
-	fd = open(path, O_CREAT | O_WRONLY, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, want, size), (ssize_t)size);
-	close(fd);
+	close(file_with(path, want, size));
 	d = open_file(e, path, size, false, false, false);
 
 	/* alone and cached: on the reactor */
@@ -580,12 +490,7 @@ static void a_lone_cached_read_is_done_on_the_reactor(void **state)
 
 	/* alone, not cached: RWF_NOWAIT refuses it, the ring reads it */
 	snprintf(path, sizeof(path), "%s/cold.img", dir);
-	fd = open(path, O_CREAT | O_WRONLY, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, want, size), (ssize_t)size);
-	assert_int_equal(fdatasync(fd), 0);
-	assert_int_equal(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
-	close(fd);
+	file_evicted(path, want, size);
 	d = open_file(e, path, size, false, false, false);
 	memset(buf, 0xee, size);
 	assert_int_equal(io_sync(&c, d, BS_OP_READ, 0, size - 8192, 8192, buf),
@@ -659,14 +564,11 @@ static void read_past_end_of_a_short_file_returns_zeros(void **state)
 	char path[512];
 	uint8_t b[2 * BS];
 	struct bs_dev *d;
-	int fd;
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/short.img", dir);
-	fd = open(path, O_CREAT | O_WRONLY, 0600);
 	memset(b, 0x5a, BS);
-	assert_int_equal(write(fd, b, BS), (ssize_t)BS);
-	close(fd);
+	close(file_with(path, b, BS));
 	/* read-only with a capacity larger than the file: not extended */
 	d = open_file(e, path, 4 * BS, false, false, true);
 	assert_int_equal(d->size_bytes, 4 * BS);
@@ -689,7 +591,6 @@ static void disk_open_sizes_files_and_rejects_empty_capacity(void **state)
 	struct bs_dev_params p = {
 		.kind = BS_FILE, .name = "t", .block_size = BS};
 	struct stat st;
-	int fd;
 
 	(void)state;
 	e->log_level = UT_LOG_ERROR;
@@ -701,9 +602,7 @@ static void disk_open_sizes_files_and_rejects_empty_capacity(void **state)
 	p.create = true;
 	assert_int_equal(e->ops->disk_open(e, &p, &d), -EINVAL);
 	/* a file smaller than a block has no capacity */
-	fd = open(path, O_CREAT | O_WRONLY, 0600);
-	assert_int_equal(write(fd, "abc", 3), 3);
-	close(fd);
+	close(file_with(path, "abc", 3));
 	p.create = false;
 	assert_int_equal(e->ops->disk_open(e, &p, &d), -EINVAL);
 	/* a size larger than the file extends it */

@@ -207,6 +207,18 @@ static uint16_t srv_listen(struct srv *s, const char *addr)
 	return env_real_listener_port(s->l);
 }
 
+/* Listen on 127.0.0.1, connect a client (receive buffer rcvbuf, 0: the
+ * default) and run until the server has accepted it: the client's fd. */
+static int srv_connect(struct srv *s, int rcvbuf)
+{
+	int fd = client_connect(AF_INET, srv_listen(s, "127.0.0.1:0"), rcvbuf);
+
+	assert_true(fd >= 0);
+	run_bounded(s->e); /* until accepted */
+	assert_int_equal(s->accepted, 1);
+	return fd;
+}
+
 static void write_all(int fd, const void *buf, size_t len)
 {
 	assert_int_equal(write(fd, buf, len), (ssize_t)len);
@@ -260,13 +272,10 @@ static void readable_is_level_triggered_so_partial_reads_resume(void **state)
 {
 	struct env *e = new_env(false, NULL);
 	struct srv s = {.e = e, .read_per_call = 1, .stop_at_rx = 10};
-	uint16_t port;
 	int fd;
 
 	(void)state;
-	port = srv_listen(&s, "127.0.0.1:0");
-	fd = client_connect(AF_INET, port, 0);
-	run_bounded(e);
+	fd = srv_connect(&s, 0);
 	write_all(fd, "0123456789", 10);
 	run_bounded(e);
 	assert_int_equal(s.rx_len, 10);
@@ -309,16 +318,13 @@ partial_sends_resume_on_writable_until_all_bytes_arrive(void **state)
 	uint8_t *tx = malloc(len);
 	struct srv s = {.e = e, .tx = tx, .tx_len = len};
 	struct drain d = {.s = &s, .len = len, .rx = malloc(len)};
-	uint16_t port;
 
 	(void)state;
 	assert_non_null(tx);
 	assert_non_null(d.rx);
 	for (size_t i = 0; i < len; i++)
 		tx[i] = (uint8_t)(i * 31 + (i >> 13));
-	port = srv_listen(&s, "127.0.0.1:0");
-	d.fd = client_connect(AF_INET, port, 4096);
-	run_bounded(e); /* accept: the server starts sending */
+	d.fd = srv_connect(&s, 4096); /* accept: the server starts sending */
 	assert_true(s.partial_seen);
 	d.t = env_timer_new(e, drain_tick, &d);
 	env_timer_arm(e, d.t, env_now_ns(e));
@@ -357,7 +363,6 @@ static void send_file_resumes_partial_sends_until_all_bytes_arrive(void **state)
 			.file_len = flen};
 	struct drain d = {
 		.s = &s, .len = hlen + flen, .rx = malloc(hlen + flen)};
-	uint16_t port;
 
 	(void)state;
 	assert_non_null(e->ops->conn_send_file);
@@ -368,13 +373,8 @@ static void send_file_resumes_partial_sends_until_all_bytes_arrive(void **state)
 	for (size_t i = 0; i < hlen; i++)
 		hdr[i] = (uint8_t)(0xa0 + i);
 	snprintf(path, sizeof(path), "%s/f", dir);
-	s.file_fd = open(path, O_CREAT | O_RDWR, 0600);
-	assert_true(s.file_fd >= 0);
-	assert_int_equal(write(s.file_fd, fbuf, flen + skip),
-			 (ssize_t)(flen + skip));
-	port = srv_listen(&s, "127.0.0.1:0");
-	d.fd = client_connect(AF_INET, port, 4096);
-	run_bounded(e); /* accept: the server starts sending */
+	s.file_fd = file_with(path, fbuf, flen + skip);
+	d.fd = srv_connect(&s, 4096); /* accept: the server starts sending */
 	assert_true(s.partial_seen);
 	d.t = env_timer_new(e, drain_tick, &d);
 	env_timer_arm(e, d.t, env_now_ns(e));
@@ -411,15 +411,12 @@ static void send_file_sends_zeros_of_its_own(void **state)
 	struct drain d = {.s = &s,
 			  .len = sizeof(hdr) + zlen,
 			  .rx = malloc(sizeof(hdr) + zlen)};
-	uint16_t port;
 
 	(void)state;
 	assert_non_null(d.rx);
 	memset(hdr, 0x5a, sizeof(hdr));
 	memset(d.rx, 0xee, d.len);
-	port = srv_listen(&s, "127.0.0.1:0");
-	d.fd = client_connect(AF_INET, port, 4096);
-	run_bounded(e);
+	d.fd = srv_connect(&s, 4096);
 	d.t = env_timer_new(e, drain_tick, &d);
 	env_timer_arm(e, d.t, env_now_ns(e));
 	run_bounded(e);
@@ -451,18 +448,14 @@ static void send_file_to_a_reset_peer_fails_without_a_signal(void **state)
 			.file_len = flen};
 	struct linger lg = {.l_onoff = 1, .l_linger = 0};
 	struct iovec iov = {hdr, sizeof(hdr)};
-	uint16_t port;
 	int fd;
 
 	(void)state;
 	assert_non_null(fbuf);
 	snprintf(path, sizeof(path), "%s/f", dir);
-	s.file_fd = open(path, O_CREAT | O_RDWR, 0600);
-	assert_true(s.file_fd >= 0);
-	assert_int_equal(write(s.file_fd, fbuf, flen), (ssize_t)flen);
-	port = srv_listen(&s, "127.0.0.1:0");
-	fd = client_connect(AF_INET, port, 4096);
-	run_bounded(e); /* accepted; sending until the socket is full */
+	s.file_fd = file_with(path, fbuf, flen);
+	fd = srv_connect(&s,
+			 4096); /* accepted; sending until the socket is full */
 	assert_true(s.partial_seen);
 	assert_int_equal(s.file_err, 0);
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
@@ -496,13 +489,10 @@ static void peer_reset_reports_on_closed_with_an_error(void **state)
 	struct env *e = new_env(false, NULL);
 	struct srv s = {.e = e};
 	struct linger lg = {.l_onoff = 1, .l_linger = 0};
-	uint16_t port;
 	int fd;
 
 	(void)state;
-	port = srv_listen(&s, "127.0.0.1:0");
-	fd = client_connect(AF_INET, port, 0);
-	run_bounded(e);
+	fd = srv_connect(&s, 0);
 	/* linger 0: close sends RST instead of FIN */
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(fd);
@@ -527,13 +517,10 @@ static void closed_connection_gets_no_more_callbacks(void **state)
 {
 	struct env *e = new_env(false, NULL);
 	struct srv s = {.e = e};
-	uint16_t port;
 	int fd;
 
 	(void)state;
-	port = srv_listen(&s, "127.0.0.1:0");
-	fd = client_connect(AF_INET, port, 0);
-	run_bounded(e);
+	fd = srv_connect(&s, 0);
 	s.close_on_readable = true;
 	/* data and FIN together: the target closes inside on_readable, so
 	 * neither on_readable again nor on_closed may follow. */

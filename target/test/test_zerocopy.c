@@ -55,6 +55,65 @@ static void read16(uint8_t cdb[16], uint64_t lba, uint32_t blocks)
 		cdb[10 + i] = (uint8_t)(blocks >> (24 - 8 * i));
 }
 
+/* The byte a READ must bring from disk offset off: the fake-ref disk's,
+ * a mem LUN's of write generation gen (mem_put), or a null LUN's. */
+typedef uint8_t (*disk_byte_fn)(uint64_t off, uint8_t gen);
+
+static uint8_t ref_byte(uint64_t off, uint8_t gen)
+{
+	(void)gen;
+	return fake_ref_byte(off);
+}
+
+static uint8_t mem_byte(uint64_t off, uint8_t gen)
+{
+	return (uint8_t)(off * 5 + (off >> 9) + gen);
+}
+
+static uint8_t zero_byte(uint64_t off, uint8_t gen)
+{
+	(void)off;
+	(void)gen;
+	return 0;
+}
+
+/* Collect the Data-In of one READ of READ_BYTES at READ_LBA (its data
+ * digests checked where ddigest): in order, none empty or above the
+ * initiator's MaxRecvDataSegmentLength (8192), every byte as byte_at
+ * says, GOOD with the last.  Returns the number of PDUs. */
+static unsigned int expect_data_in(struct rig *r, bool ddigest,
+				   disk_byte_fn byte_at, uint8_t gen)
+{
+	unsigned int pdus = 0;
+	uint32_t got = 0;
+	bool status = false;
+
+	while (!status) {
+		struct iscsi_bhs h;
+		uint8_t *d = NULL;
+
+		assert_int_equal(fake_conn_pop_pdu_digests(r->c, false, ddigest,
+							   &h, &d),
+				 0);
+		assert_int_equal(h.opcode, ISCSI_OP_DATA_IN);
+		assert_int_equal(h.buffer_offset, got);
+		assert_true(h.data_len > 0 && h.data_len <= 8192);
+		for (uint32_t i = 0; i < h.data_len; i++)
+			assert_int_equal(
+				d[i],
+				byte_at((uint64_t)READ_LBA * 512 + got + i,
+					gen));
+		got += h.data_len;
+		pdus++;
+		status = h.flags & ISCSI_DATAIN_F_STATUS;
+		if (status)
+			assert_int_equal(h.b3, 0); /* GOOD */
+		free(d);
+	}
+	assert_int_equal(got, READ_BYTES);
+	return pdus;
+}
+
 static struct rig *zc_rig(void)
 {
 	struct rig *r;
@@ -72,35 +131,15 @@ static struct rig *zc_rig(void)
 static void data_in_comes_from_the_reference_and_releases_it(void **state)
 {
 	struct rig *r = zc_rig();
-	unsigned int made = fake_refs_made(), pdus = 0;
-	uint32_t got = 0;
+	unsigned int made = fake_refs_made();
 	uint8_t cdb[16];
-	bool status = false;
 
 	(void)state;
 	read16(cdb, READ_LBA, READ_BYTES / 512);
 	rig_scsi_send(r, 0, cdb, ISCSI_CMD_F_READ, READ_BYTES, NULL, 0);
-	while (!status) {
-		struct iscsi_bhs h;
-		uint8_t *d = NULL;
-
-		rig_expect_pdu(r, ISCSI_OP_DATA_IN, &h, &d);
-		assert_int_equal(h.buffer_offset, got);
-		/* the initiator's MaxRecvDataSegmentLength (8192) */
-		assert_true(h.data_len > 0 && h.data_len <= 8192);
-		for (uint32_t i = 0; i < h.data_len; i++)
-			assert_int_equal(
-				d[i], fake_ref_byte((uint64_t)READ_LBA * 512 +
-						    got + i));
-		got += h.data_len;
-		pdus++;
-		status = h.flags & ISCSI_DATAIN_F_STATUS;
-		if (status)
-			assert_int_equal(h.b3, 0); /* GOOD */
-		free(d);
-	}
-	assert_int_equal(got, READ_BYTES);
-	assert_int_equal(pdus, READ_BYTES / 8192);
+	/* as many PDUs as MaxRecvDataSegmentLength (8192) needs */
+	assert_int_equal(expect_data_in(r, false, ref_byte, 0),
+			 READ_BYTES / 8192);
 	assert_int_equal(fake_refs_made(), made + 1);
 	assert_int_equal(fake_refs_live(), 0);
 	rig_free(r);
@@ -179,11 +218,6 @@ static void mem_put_done(struct bs_req *req, int status)
 	mem_put_status = status;
 }
 
-static uint8_t mem_byte(uint64_t off, uint8_t gen)
-{
-	return (uint8_t)(off * 5 + (off >> 9) + gen);
-}
-
 /* Write READ_BYTES of generation gen at READ_LBA straight to the mem
  * disk, as a session on another reactor would. */
 static void mem_put(struct bs_dev *bs, uint8_t gen)
@@ -202,36 +236,6 @@ static void mem_put(struct bs_dev *bs, uint8_t gen)
 	mem_put_status = 1;
 	bs_submit(bs, &req);
 	assert_int_equal(mem_put_status, 0);
-}
-
-/* Collect one READ's Data-In (its data digests checked where on);
- * every byte must be of generation gen. */
-static void expect_mem_data_in(struct rig *r, bool ddigest, uint8_t gen)
-{
-	uint32_t got = 0;
-	bool status = false;
-
-	while (!status) {
-		struct iscsi_bhs h;
-		uint8_t *d = NULL;
-
-		assert_int_equal(fake_conn_pop_pdu_digests(r->c, false, ddigest,
-							   &h, &d),
-				 0);
-		assert_int_equal(h.opcode, ISCSI_OP_DATA_IN);
-		assert_int_equal(h.buffer_offset, got);
-		for (uint32_t i = 0; i < h.data_len; i++)
-			assert_int_equal(
-				d[i],
-				mem_byte((uint64_t)READ_LBA * 512 + got + i,
-					 gen));
-		got += h.data_len;
-		status = h.flags & ISCSI_DATAIN_F_STATUS;
-		if (status)
-			assert_int_equal(h.b3, 0); /* GOOD */
-		free(d);
-	}
-	assert_int_equal(got, READ_BYTES);
 }
 
 /* A write racing a zero-copy read of a mem LUN: the READ completes with
@@ -266,10 +270,10 @@ static void mem_lun_read_keeps_its_bytes_under_a_racing_write(void **state)
 	/* the initiator reads again (the pops let the target send) */
 	fake_conn_set_blocked(r->c, 0);
 	fake_conn_set_send_limit(r->c, 1u << 20);
-	expect_mem_data_in(r, false, 1);
+	expect_data_in(r, false, mem_byte, 1);
 	rig_scsi_send(r, 0, cdb, ISCSI_CMD_F_READ, READ_BYTES, NULL, 0);
 	fake_env_advance(r->env, 0);
-	expect_mem_data_in(r, false, 2);
+	expect_data_in(r, false, mem_byte, 2);
 	/* nothing referenced the new chunk when the second read ended */
 	mem_put(bs, 3);
 	assert_int_equal(bs_mem_cow_copies(bs), 1);
@@ -312,34 +316,8 @@ static void mem_lun_with_data_digest_copies(void **state)
 	assert_int_equal(bs_mem_cow_copies(bs), 0);
 	fake_conn_set_blocked(r->c, 0);
 	fake_conn_set_send_limit(r->c, 1u << 20);
-	expect_mem_data_in(r, true, 1);
+	expect_data_in(r, true, mem_byte, 1);
 	rig_free(r);
-}
-
-/* Collect one READ_BYTES READ's Data-In from the fake-ref disk. */
-static void expect_ref_data_in(struct rig *r)
-{
-	uint32_t got = 0;
-	bool status = false;
-
-	while (!status) {
-		struct iscsi_bhs h;
-		uint8_t *d = NULL;
-
-		rig_expect_pdu(r, ISCSI_OP_DATA_IN, &h, &d);
-		assert_int_equal(h.buffer_offset, got);
-		assert_true(h.data_len > 0 && h.data_len <= 8192);
-		for (uint32_t i = 0; i < h.data_len; i++)
-			assert_int_equal(
-				d[i], fake_ref_byte((uint64_t)READ_LBA * 512 +
-						    got + i));
-		got += h.data_len;
-		status = h.flags & ISCSI_DATAIN_F_STATUS;
-		if (status)
-			assert_int_equal(h.b3, 0); /* GOOD */
-		free(d);
-	}
-	assert_int_equal(got, READ_BYTES);
 }
 
 /* An environment that sends from files (env.h conn_send_file): the
@@ -366,8 +344,8 @@ static void data_in_goes_from_the_file_through_partial_sends(void **state)
 	assert_int_equal(fake_file_bytes_sent(), file0); /* blocked */
 	fake_conn_set_blocked(r->c, 0);
 	fake_conn_set_send_limit(r->c, 1001);
-	expect_ref_data_in(r);
-	expect_ref_data_in(r);
+	expect_data_in(r, false, ref_byte, 0);
+	expect_data_in(r, false, ref_byte, 0);
 	assert_int_equal(fake_file_bytes_sent(), file0 + 2 * READ_BYTES);
 	assert_int_equal(fake_refs_made(), made + 2);
 	assert_int_equal(fake_refs_live(), 0);
@@ -409,8 +387,6 @@ static void null_lun_reads_send_zeros_from_the_environment(void **state)
 	struct rig *r;
 	struct rig_scsi out;
 	uint64_t file0;
-	uint32_t got = 0;
-	bool status = false;
 	uint8_t cdb[16];
 
 	(void)state;
@@ -423,19 +399,7 @@ static void null_lun_reads_send_zeros_from_the_environment(void **state)
 	fake_conn_set_send_limit(r->c, 5000);
 	read16(cdb, READ_LBA, READ_BYTES / 512);
 	rig_scsi_send(r, 0, cdb, ISCSI_CMD_F_READ, READ_BYTES, NULL, 0);
-	while (!status) {
-		struct iscsi_bhs h;
-		uint8_t *d = NULL;
-
-		rig_expect_pdu(r, ISCSI_OP_DATA_IN, &h, &d);
-		assert_int_equal(h.buffer_offset, got);
-		for (uint32_t i = 0; i < h.data_len; i++)
-			assert_int_equal(d[i], 0);
-		got += h.data_len;
-		status = h.flags & ISCSI_DATAIN_F_STATUS;
-		free(d);
-	}
-	assert_int_equal(got, READ_BYTES);
+	expect_data_in(r, false, zero_byte, 0);
 	assert_int_equal(fake_file_bytes_sent(), file0 + READ_BYTES);
 	/* 4 KiB: below the threshold, from the task's buffer */
 	read16(cdb, READ_LBA, 8);
