@@ -135,6 +135,28 @@ static void usage(FILE *f)
 		"/0\n");
 }
 
+/* A whole number from min to max (decimal digits only): in *n, or a
+ * refusal on stderr naming the option, the range and what it was given
+ * (-1). */
+static int parse_range(const char *name, const char *arg, unsigned int min,
+		       unsigned int max, const char *unit, unsigned int *n)
+{
+	char *end;
+	unsigned long v;
+
+	ut_assert(min <= max);
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (*arg >= '0' && *arg <= '9' && *end == '\0' && errno == 0 &&
+	    v >= min && v <= max) {
+		*n = (unsigned int)v;
+		return 0;
+	}
+	fprintf(stderr, "utarget: --%s takes %u..%u%s, not '%s'\n", name, min,
+		max, unit, arg);
+	return -1;
+}
+
 /* An on|off option: its value in *on, or a refusal on stderr naming the
  * option and what it was given (-1). */
 static int parse_on_off(const char *name, const char *arg, bool *on)
@@ -190,6 +212,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
+	unsigned int n;
 	bool on;
 	int ch;
 
@@ -230,44 +253,23 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return 2;
 			}
 			break;
-		case OPT_GRACE: {
-			char *end;
-			unsigned long s = strtoul(optarg, &end, 10);
-
-			if (*end || end == optarg || s > 3600) {
-				fprintf(stderr,
-					"utarget: --shutdown-grace takes "
-					"0..3600 seconds\n");
+		case OPT_GRACE:
+			if (parse_range("shutdown-grace", optarg, 0, 3600,
+					" seconds", &n))
 				return 2;
-			}
-			o->grace_ms = (uint32_t)s * 1000;
+			o->grace_ms = n * 1000;
 			break;
-		}
-		case OPT_REACTORS: {
-			char *end;
-			unsigned long n = strtoul(optarg, &end, 10);
-
-			if (*end || end == optarg || n < 1 || n > 64) {
-				fprintf(stderr,
-					"utarget: --reactors takes 1..64\n");
+		case OPT_REACTORS:
+			if (parse_range("reactors", optarg, 1, 64, "", &n))
 				return 2;
-			}
-			o->reactors = (unsigned int)n;
+			o->reactors = n;
 			break;
-		}
-		case OPT_POLL: {
-			char *end;
-			unsigned long us = strtoul(optarg, &end, 10);
-
-			if (*end || end == optarg || us > 1000000) {
-				fprintf(stderr,
-					"utarget: --poll-us takes 0..1000000 "
-					"microseconds\n");
+		case OPT_POLL:
+			if (parse_range("poll-us", optarg, 0, 1000000,
+					" microseconds", &n))
 				return 2;
-			}
-			o->poll_us = (unsigned int)us;
+			o->poll_us = n;
 			break;
-		}
 		case OPT_INLINE:
 			if (strcmp(optarg, "auto") == 0) {
 				o->inline_writes = ENV_REAL_INLINE_AUTO;
