@@ -227,8 +227,9 @@ struct er_accept_pause {
 /* 0, or -ENOMEM (no timer). */
 int er_accept_pause_init(struct er_accept_pause *p, struct er_reactor *r,
 			 struct er_watch *w, const char *what);
-/* accept4 failed with err (> 0): true if that is a shortage, and the
- * watch is paused; false if the caller goes on (another error). */
+/* accept4 failed with err (> 0): true if that is a shortage (the watch
+ * is paused, or stays on if epoll refuses the change: the next readiness
+ * tries again); false if the caller goes on (another error). */
 bool er_accept_pause_on(struct er_accept_pause *p, int err);
 /* accept4 took a peer: the next shortage is logged again. */
 void er_accept_pause_over(struct er_accept_pause *p);

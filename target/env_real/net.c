@@ -591,8 +591,11 @@ bool er_accept_pause_on(struct er_accept_pause *p, int err)
 		LOG_WARN(&p->r->env, "%s: accept: %s; retrying every %u ms",
 			 p->what, strerror(err), ER_ACCEPT_PAUSE_NS / 1000000u);
 	p->logged = true;
+	/* Epoll refusing the change (no kernel memory) leaves the socket
+	 * watched: its next readiness tries accept again. */
+	if (er_watch_mod(p->r, p->w, 0) < 0)
+		return true;
 	p->paused = true;
-	er_watch_mod(p->r, p->w, 0);
 	env_timer_arm(&p->r->env, p->timer, er_now_ns() + ER_ACCEPT_PAUSE_NS);
 	return true;
 }

@@ -177,6 +177,35 @@ static void accept_resume_failure_retries(void **state)
 	env_real_free(e);
 }
 
+/* A listener that cannot be switched off for its pause (epoll refuses
+ * the change) stays watched: the next readiness tries accept again, and
+ * the peer is taken once descriptors are back; one log line. */
+static void accept_pause_that_epoll_refuses_retries_at_once(void **state)
+{
+	struct env *e = new_env(true, NULL);
+	struct srv s = {.e = e};
+	uint16_t port;
+	int fd;
+
+	(void)state;
+	sf_clear();
+	port = srv_listen(&s);
+	fd = client_connect(AF_INET, port, 0);
+	sf_arm(SF_EPOLL_CTL, (struct sf_rule){.times = 1,
+					      .err = ENOMEM,
+					      .size = EPOLL_CTL_MOD});
+	run_armed(e, SF_ACCEPT4, (struct sf_rule){.times = 2, .err = EMFILE});
+	assert_int_equal(s.accepted, 1);
+	assert_int_equal(sf_hits(SF_EPOLL_CTL), 1);
+	assert_int_equal(sf_hits(SF_ACCEPT4), 2);
+	assert_true(sf_log_has("listener 127.0.0.1:0: accept: Too many open "
+			       "files; retrying every 100 ms"));
+	e->ops->conn_close(s.c);
+	close(fd);
+	e->ops->listener_close(s.l);
+	env_real_free(e);
+}
+
 /* The reactor cannot take a new connection (no memory for it, epoll
  * refuses its socket): the peer is closed at once and the log says so;
  * a target that installs no handler gets its connection closed. */
@@ -576,6 +605,8 @@ int main(void)
 		cmocka_unit_test(listen_failures_leave_nothing_open),
 		cmocka_unit_test(accept_failures_pause_or_skip),
 		cmocka_unit_test(accept_resume_failure_retries),
+		cmocka_unit_test(
+			accept_pause_that_epoll_refuses_retries_at_once),
 		cmocka_unit_test(
 			connections_the_reactor_cannot_take_are_closed),
 		cmocka_unit_test(handoff_without_memory_is_served_by_reactor_0),
