@@ -119,8 +119,10 @@ struct lun_st {
 	/* The Block Limits VPD page (B0h) as last answered: what READ/WRITE
 	 * and WRITE SAME must then accept and refuse (scenario_spc.c) */
 	bool bl_known;
-	uint32_t bl_xfer_max; /* MAXIMUM TRANSFER LENGTH, 0: none */
-	uint64_t bl_ws_max;   /* MAXIMUM WRITE SAME LENGTH, 0: none */
+	uint32_t bl_xfer_max;	    /* MAXIMUM TRANSFER LENGTH, 0: none */
+	uint64_t bl_ws_max;	    /* MAXIMUM WRITE SAME LENGTH, 0: none */
+	uint32_t bl_unmap_lba_max;  /* MAXIMUM UNMAP LBA COUNT, 0: no UNMAP */
+	uint32_t bl_unmap_desc_max; /* MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT */
 	struct model *m;
 	/* EXTENDED COPY and ORWRITE ranges on it that may still write (sent,
 	 * not answered, or of unknown fate): they write values they read,

@@ -471,6 +471,7 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 		p->kind = PK_RSENSE;
 	} else if (strcmp(verb, "report-luns") == 0) {
 		op->cdb[0] = 0xa0;
+		op->cdb[2] = (uint8_t)u64_or(t, "select", 0, r);
 		op->edtl = 4096;
 		put_be32(op->cdb + 6, 4096);
 		op->dir_read = true;

@@ -255,6 +255,22 @@ static void pr_full_check(struct runner *r, struct pend *p, struct ini_op *op,
 	}
 }
 
+/* SPC-4 §5.12.1 table 68 for the commands the PR oracle judges: those
+ * that read the medium, and MODE SENSE, conflict as reads (Exclusive
+ * Access types); those that change it, SYNCHRONIZE CACHE and MODE SELECT
+ * as writes (every type, for the nexuses the type does not admit). */
+static bool pr_reads(const struct pend *p, const struct ini_op *op)
+{
+	return pk_reads_medium(p->kind) || op->cdb[0] == 0x1a ||
+	       op->cdb[0] == 0x5a;
+}
+
+static bool pr_judged(const struct pend *p, const struct ini_op *op)
+{
+	return pr_reads(p, op) || pk_writes_medium(p->kind) ||
+	       p->kind == PK_SYNC || p->kind == PK_MSELECT;
+}
+
 void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	struct lun_st *l = p->ls;
@@ -355,9 +371,8 @@ void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 		l->pr_inflight == 0 && !l->pr.unknown;
 	if (!exact || op->outcome != INI_DONE || op->response != 0)
 		return;
-	if (pk_reads_medium(p->kind) || pk_writes_medium(p->kind) ||
-	    p->kind == PK_SYNC) {
-		bool c = prm_conflicts(&l->pr, me, !pk_reads_medium(p->kind));
+	if (pr_judged(p, op)) {
+		bool c = prm_conflicts(&l->pr, me, !pr_reads(p, op));
 
 		if (c && op->status == SCSI_STATUS_GOOD) {
 			pr_state(r, &l->pr, st, sizeof(st));

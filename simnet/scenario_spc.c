@@ -50,8 +50,13 @@ static bool config_stable(const struct runner *r, const struct pend *p)
 
 /* ------------------------------------------------------- REPORT LUNS */
 
+/* The REPORT LUNS well-known logical unit (SPC-4 §8.2): W-LUN C101h. */
+#define WLUN_REPORT_LUNS 0xc101u
+
 static uint32_t lun_decode(const uint8_t *e)
 {
+	if (e[0] == 0xc1 && e[1] == 0x01)
+		return WLUN_REPORT_LUNS;
 	if ((e[0] & 0xc0) == 0x40) /* flat space */
 		return (uint32_t)(e[0] & 0x3f) << 8 | e[1];
 	if ((e[0] & 0xc0) == 0x00 && e[0] == 0) /* peripheral, bus 0 */
@@ -64,28 +69,40 @@ static void oracle_report_luns(struct runner *r, struct pend *p,
 {
 	bool want[MAX_LUNS] = {false}, seen[MAX_LUNS] = {false};
 	uint32_t len, n = 0, expected = 0;
+	/* SPC-4 §6.33 table 290, SELECT REPORT: 00h the logical units
+	 * (no well-known one), 01h the well-known logical units only (ours:
+	 * REPORT LUNS), 02h both. */
+	uint8_t sel = op->cdb[2];
+	bool lus = sel == 0 || sel == 2, wlun = sel == 1 || sel == 2,
+	     wlun_seen = false;
 
-	if (op->cdb[2] != 0 || op->in_len < 8 || !config_stable(r, p))
+	if (sel > 2 || op->in_len < 8 || !config_stable(r, p))
 		return;
-	for (int i = 0; i < r->nluns; i++)
+	for (int i = 0; i < r->nluns && lus; i++)
 		if (!r->luns[i].removed && acl_sees(r, p->a, &r->luns[i])) {
 			want[i] = true;
 			expected++;
 		}
+	expected += wlun;
 	len = get_be32(op->in);
 	if (len % 8 != 0 || len != 8 * expected)
 		failf(r, p->line,
-		      "oracle: %s's REPORT LUNS says LUN LIST LENGTH %u, but "
-		      "the session sees %u LUN(s): it must be %u (SPC-4 "
-		      "§6.33) (seed %llu)",
-		      p->a->name, len, expected, 8 * expected,
-		      (unsigned long long)r->seed);
+		      "oracle: %s's REPORT LUNS (SELECT REPORT %02xh) says "
+		      "LUN LIST LENGTH %u, but the session sees %u LUN(s)%s: "
+		      "it must be %u (SPC-4 §6.33) (seed %llu)",
+		      p->a->name, sel, len, expected - wlun,
+		      wlun ? " and the well-known REPORT LUNS LU" : "",
+		      8 * expected, (unsigned long long)r->seed);
 	if (r->failed || 8 + len > op->in_len)
 		return; /* truncated by the allocation length */
 	for (uint32_t o = 8; o + 8 <= 8 + len; o += 8, n++) {
 		uint32_t lun = lun_decode(op->in + o);
 		int li = -1;
 
+		if (lun == WLUN_REPORT_LUNS && wlun && !wlun_seen) {
+			wlun_seen = true;
+			continue;
+		}
 		for (int i = 0; i < r->nluns && lun != UINT32_MAX; i++)
 			if (r->luns[i].lun == lun && want[i])
 				li = i;
@@ -101,6 +118,13 @@ static void oracle_report_luns(struct runner *r, struct pend *p,
 			return;
 		}
 		seen[li] = true;
+	}
+	if (wlun && !wlun_seen) {
+		failf(r, p->line,
+		      "oracle: %s's REPORT LUNS (SELECT REPORT %02xh) leaves "
+		      "out the REPORT LUNS well-known LU (C101h) (seed %llu)",
+		      p->a->name, sel, (unsigned long long)r->seed);
+		return;
 	}
 	for (int i = 0; i < r->nluns; i++)
 		if (want[i] && !seen[i]) {
@@ -317,6 +341,8 @@ static void oracle_vpd_block_limits(struct pend *p, struct ini_op *op)
 		return;
 	p->ls->bl_xfer_max = get_be32(op->in + 8);
 	p->ls->bl_ws_max = get_be64(op->in + 36);
+	p->ls->bl_unmap_lba_max = get_be32(op->in + 20);
+	p->ls->bl_unmap_desc_max = get_be32(op->in + 24);
 	p->ls->bl_known = true;
 }
 
@@ -336,6 +362,81 @@ static int sense_cdb_field(const struct ini_op *op)
 	return -1;
 }
 
+/* The parameter list byte a field pointer names (C/D=0), or -1. */
+static int sense_param_field(const struct ini_op *op)
+{
+	const uint8_t *s = op->sense;
+
+	if (op->sense_len >= 18 && (s[0] & 0x7e) == 0x70)
+		return (s[15] & 0xc0) == 0x80 ? (int)get_be16(s + 16) : -1;
+	if (op->sense_len >= 8 && (s[0] & 0x7e) == 0x72)
+		for (uint32_t o = 8;
+		     o + 8 <= op->sense_len && o + 8 <= 8u + s[7];
+		     o += 2u + s[o + 1])
+			if (s[o] == 0x02 && (s[o + 4] & 0xc0) == 0x80)
+				return (int)get_be16(s + o + 5);
+	return -1;
+}
+
+/* An UNMAP against the last Block Limits answer (SBC-4 §5.32.1, §6.6.4):
+ * a descriptor of more blocks than MAXIMUM UNMAP LBA COUNT, or more
+ * descriptors than MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT, is refused with
+ * INVALID FIELD IN PARAMETER LIST; within both, not for that reason (the
+ * field pointer names the descriptor count or a descriptor's NUMBER OF
+ * LOGICAL BLOCKS). */
+static void oracle_unmap_limits(struct runner *r, struct pend *p,
+				struct ini_op *op)
+{
+	const struct lun_st *l = p->ls;
+	uint32_t plen = get_be16(op->cdb + 7), ndesc, over = UINT32_MAX;
+	int sk, asc, ascq, at;
+
+	if (l->bl_unmap_lba_max == 0 || op->out == NULL || plen < 8 ||
+	    plen > op->edtl)
+		return;
+	ndesc = get_be16(op->out + 2) / 16;
+	if (8 + 16 * ndesc > plen)
+		return; /* the list is shorter than its header: not ours */
+	for (uint32_t i = 0; i < ndesc && over == UINT32_MAX; i++)
+		if (get_be32(op->out + 8 + 16 * i + 8) > l->bl_unmap_lba_max)
+			over = i;
+	if (op->status == SCSI_STATUS_GOOD &&
+	    (over != UINT32_MAX || ndesc > l->bl_unmap_desc_max)) {
+		failf(r, p->line,
+		      "oracle: %s's UNMAP of %u descriptor(s) on lun %u was "
+		      "accepted, but %s beyond the Block Limits page's %s "
+		      "%u: it must be refused (SBC-4 §5.32.1) (seed %llu)",
+		      p->a->name, ndesc, l->lun,
+		      over != UINT32_MAX ? "a descriptor's block count is"
+					 : "the descriptor count is",
+		      over != UINT32_MAX ? "MAXIMUM UNMAP LBA COUNT"
+					 : "MAXIMUM UNMAP BLOCK DESCRIPTOR "
+					   "COUNT",
+		      over != UINT32_MAX ? l->bl_unmap_lba_max
+					 : l->bl_unmap_desc_max,
+		      (unsigned long long)r->seed);
+		return;
+	}
+	if (op->status != SCSI_STATUS_CHECK_CONDITION || over != UINT32_MAX ||
+	    ndesc > l->bl_unmap_desc_max)
+		return;
+	sense_parse(op, &sk, &asc, &ascq);
+	at = sense_param_field(op);
+	if (sk != SK_ILLEGAL_REQUEST || asc != 0x26 || at < 0)
+		return;
+	if (at == 2 ||
+	    (at >= 8 && (uint32_t)at < 8 + 16 * ndesc && (at - 8) % 16 == 8))
+		failf(r, p->line,
+		      "oracle: %s's UNMAP of %u descriptor(s) on lun %u was "
+		      "refused for %s (INVALID FIELD IN PARAMETER LIST at "
+		      "byte %d), but the Block Limits page allows %u "
+		      "descriptors of %u blocks (SBC-4 §6.6.4) (seed %llu)",
+		      p->a->name, ndesc, l->lun,
+		      at == 2 ? "its descriptor count" : "a block count", at,
+		      l->bl_unmap_desc_max, l->bl_unmap_lba_max,
+		      (unsigned long long)r->seed);
+}
+
 /* A READ/WRITE or WRITE SAME against the last Block Limits answer: its
  * length field (first..last CDB byte), how many blocks and which limit. */
 static void oracle_block_limits(struct runner *r, struct pend *p,
@@ -350,6 +451,9 @@ static void oracle_block_limits(struct runner *r, struct pend *p,
 	if (!l->bl_known)
 		return;
 	switch (c[0]) {
+	case 0x42: /* UNMAP */
+		oracle_unmap_limits(r, p, op);
+		return;
 	case 0x28:
 	case 0x2a: /* READ(10), WRITE(10) */
 		first = 7, last = 8, n = get_be16(c + 7);
