@@ -67,7 +67,9 @@ typedef void (*env_timer_fn)(void *arg);
 
 /* Per-connection callbacks, installed with env_conn_set_handler(). */
 struct env_conn_handler {
-	/* Bytes are waiting: call env_conn_recv() until it returns 0. */
+	/* Bytes are waiting: call env_conn_recv() until it returns 0.  It
+	 * may also come when none are (env_real polls a busy connection by
+	 * reading): env_conn_recv() then returns 0 at once. */
 	void (*on_readable)(void *ctx);
 	/* Room to send again after env_conn_want_write(conn, true). */
 	void (*on_writable)(void *ctx);

@@ -247,6 +247,14 @@ ssize_t er_conn_send_file(struct env_conn *c, const struct iovec *iov,
 void er_conn_want_write(struct env_conn *c, bool want);
 void er_conn_set_more(struct env_conn *c, bool more);
 void er_conn_close(struct env_conn *c);
+/* Polling by reading (reactor.c, poll_adapt.h): the connection a watch
+ * is, or NULL; whether a connection can be polled by reading (open, its
+ * handler set, not waiting to write); and one such poll, its handler's
+ * on_readable as if epoll had said so: -1 if it cannot be polled so, else
+ * whether bytes (or EOF, an error) came. */
+struct env_conn *er_conn_of_watch(struct er_watch *w);
+bool er_conn_pollable(const struct env_conn *c);
+int er_conn_poll_read(struct env_conn *c);
 void er_net_reap(struct er_reactor *r);
 void er_net_free_all(struct er_reactor *r);
 int er_parse_addr(const char *addr_port, void *ss, unsigned int *sslen);

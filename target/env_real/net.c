@@ -59,14 +59,15 @@ struct env_conn {
 	void *ctx;
 	bool have_handler;
 	bool want_write;
-	bool more;	 /* MSG_MORE on sends (set_more(true)) */
-	bool corked;	 /* bytes sent with MSG_MORE, not yet pushed */
-	bool drained;	 /* a recv came back short: the socket is empty
+	bool more;	     /* MSG_MORE on sends (set_more(true)) */
+	bool corked;	     /* bytes sent with MSG_MORE, not yet pushed */
+	bool drained;	     /* a recv came back short: the socket is empty
 			  * until epoll says otherwise */
-	bool down;	 /* EOF or error seen; on_closed queued */
-	bool closed;	 /* env_conn_close() called */
-	int err;	 /* -errno, 0 for FIN */
-	uint32_t events; /* current epoll interest */
+	bool down;	     /* EOF or error seen; on_closed queued */
+	unsigned int rx_got; /* recvs that found bytes, EOF or an error */
+	bool closed;	     /* env_conn_close() called */
+	int err;	     /* -errno, 0 for FIN */
+	uint32_t events;     /* current epoll interest */
 	struct er_defer closed_defer;
 	struct er_defer push_defer; /* uncorked: push at the end of the turn */
 	char peer[64];
@@ -219,6 +220,7 @@ static void er_conn_down(struct env_conn *c, int err)
 	ut_assert(err >= 0); /* an errno, or 0 for FIN */
 	c->down = true;
 	c->err = -err;
+	er_poll_forget(&c->r->poll, c);
 	er_watch_del(c->r, &c->w);
 	c->events = 0;
 	er_defer_queue(c->r, &c->closed_defer);
@@ -330,20 +332,49 @@ ssize_t er_conn_recv(struct env_conn *c, void *buf, size_t len)
 	while (n < 0 && errno == EINTR);
 	if (n > 0) {
 		ut_assert((size_t)n <= len); /* env.h: 1..len bytes */
+		c->rx_got++;
 		c->drained = (size_t)n < len;
 		if (c->record_fd >= 0)
 			er_record(c, buf, (size_t)n);
 		return n;
 	}
 	if (n == 0) {
+		c->rx_got++;
 		er_conn_down(c, 0);
 		return 0;
 	}
 	if (errno == EAGAIN || errno == EWOULDBLOCK)
 		return 0;
+	c->rx_got++;
 	n = -errno;
 	er_conn_down(c, errno);
 	return n;
+}
+
+struct env_conn *er_conn_of_watch(struct er_watch *w)
+{
+	return w->fn == er_conn_event ? er_container_of(w, struct env_conn, w)
+				      : NULL;
+}
+
+bool er_conn_pollable(const struct env_conn *c)
+{
+	return !c->closed && !c->down && c->have_handler && !c->want_write;
+}
+
+/* The handler cannot tell this call from one epoll made: on_readable may
+ * find nothing (env.h), its recv returning 0 after the one system call
+ * that is the poll. */
+int er_conn_poll_read(struct env_conn *c)
+{
+	unsigned int before = c->rx_got;
+
+	ut_assert(er_self == c->r); /* polled by its own loop */
+	if (!er_conn_pollable(c))
+		return -1;
+	c->drained = false;
+	er_conn_event(&c->w, EPOLLIN);
+	return c->rx_got != before;
 }
 
 ssize_t er_conn_send(struct env_conn *c, const struct iovec *iov, int iovcnt)
@@ -535,6 +566,7 @@ void er_conn_close(struct env_conn *c)
 		return;
 	ut_assert(er_conn_step_ok(er_conn_state(c), ER_CLOSED));
 	c->closed = true;
+	er_poll_forget(&r->poll, c);
 	er_defer_cancel(r, &c->closed_defer);
 	er_defer_cancel(r, &c->push_defer);
 	ut_assert(!c->closed_defer.queued); /* no on_closed after close */

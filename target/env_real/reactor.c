@@ -346,6 +346,48 @@ static bool er_may_poll(const struct er_reactor *r)
 	return !er_disk_busy(r) && r->remote_inflight == 0;
 }
 
+/* The connection whose bytes alone an epoll batch of n was (only that:
+ * not its writability nor its hang-up), or NULL. */
+static struct env_conn *er_only_conn(const struct epoll_event *evs, int n)
+{
+	if (n != 1 || evs[0].events != EPOLLIN)
+		return NULL;
+	return er_conn_of_watch(evs[0].data.ptr);
+}
+
+/* What a loop turn does after its events. */
+static void er_turn_end(struct er_reactor *r)
+{
+	er_timers_run(r);
+	er_defers_run(r);
+	er_posts_run(r);
+	er_net_reap(r);
+}
+
+/* A poll by reading (poll_adapt.h): the turn receives from the one
+ * connection that alone ended the last idle stretches, without asking
+ * epoll; when bytes are there, recv returns them at once (one system call
+ * where epoll_wait(0) and recv are two).  False: no such poll now; poll
+ * with epoll_wait(0). */
+static bool er_poll_by_reading(struct er_reactor *r)
+{
+	struct env_conn *c = er_poll_read_which(&r->poll);
+	int got;
+
+	if (!c)
+		return false;
+	er_turn_clock(r);
+	got = er_conn_poll_read(c);
+	if (got < 0)
+		return false;
+	/* c may have been closed meanwhile: then it is no longer the one */
+	if (got > 0)
+		er_poll_after(&r->poll, r->turn_ns, 1,
+			      er_conn_pollable(c) ? c : NULL);
+	er_turn_end(r);
+	return true;
+}
+
 static int er_loop(struct er_reactor *r)
 {
 	struct epoll_event evs[ER_EPOLL_BATCH];
@@ -371,38 +413,43 @@ static int er_loop(struct er_reactor *r)
 			er_timers_run(r);
 		timeout = er_timeout_ms(r);
 		if (timeout != 0 && r->poll.max_ns &&
-		    er_poll_idle(&r->poll, er_now_ns(), er_may_poll(r)))
+		    er_poll_idle(&r->poll, er_now_ns(), er_may_poll(r))) {
+			if (er_poll_by_reading(r))
+				continue;
 			timeout = 0;
+		}
 		n = epoll_wait(r->epfd, evs, ER_EPOLL_BATCH, timeout);
 		if (n < 0 && errno != EINTR) {
 			rc = -errno;
 			LOG_ERR(&r->env, "epoll_wait: %s", strerror(errno));
 			break;
 		}
+		er_poll_waited(&r->poll);
 		er_turn_clock(r);
 		if (n > 0 && er_poll_is_idle(&r->poll))
-			er_poll_after(&r->poll, r->turn_ns, n);
+			er_poll_after(&r->poll, r->turn_ns, n,
+				      er_only_conn(evs, n));
 		ut_assert(n <= ER_EPOLL_BATCH);
 		for (int i = 0; i < n; i++) {
 			struct er_watch *w = evs[i].data.ptr;
 
 			w->fn(w, evs[i].events);
 		}
-		er_timers_run(r);
-		er_defers_run(r);
-		er_posts_run(r);
-		er_net_reap(r);
+		er_turn_end(r);
 	}
 	r->turn_ns = 0; /* off its loop: the clock itself */
 	if (r->poll.hit || r->poll.missed)
-		LOG_INFO(&r->env,
-			 "event=polling reactor=%u caught=%llu missed=%llu "
-			 "slept_through=%llu window_us=%.1f gap_us=%.1f",
-			 r->index, (unsigned long long)r->poll.hit,
-			 (unsigned long long)r->poll.missed,
-			 (unsigned long long)r->poll.skipped,
-			 (double)r->poll.window_ns / 1e3,
-			 (double)r->poll.gap_avg_ns / 1e3);
+		LOG_INFO(
+			&r->env,
+			"event=polling reactor=%u caught=%llu read_caught=%llu "
+			"missed=%llu slept_through=%llu window_us=%.1f "
+			"gap_us=%.1f",
+			r->index, (unsigned long long)r->poll.hit,
+			(unsigned long long)r->poll.read_hit,
+			(unsigned long long)r->poll.missed,
+			(unsigned long long)r->poll.skipped,
+			(double)r->poll.window_ns / 1e3,
+			(double)r->poll.gap_avg_ns / 1e3);
 	er_self = NULL;
 	return rc;
 }

@@ -2,10 +2,16 @@
  * test_env_real_poll.c — adaptive polling (env_real/poll_adapt.c): which
  * idle stretches a reactor polls, for how long, and what it learns from
  * the gaps between going idle and the next event.  Times are synthetic:
- * nothing here depends on the speed of the machine.
+ * nothing here depends on the speed of the machine.  The last test runs a
+ * real reactor polling a busy connection by reading, and counts (round
+ * trips, never time) how long its other work waits.
  */
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,6 +20,7 @@
 #include <cmocka.h>
 
 #include "env_real_rig.h"
+#include "env_real/env_real_int.h"
 #include "env_real/poll_adapt.h"
 
 #define US 1000u
@@ -37,14 +44,14 @@ static bool stretch(struct sim *s, uint64_t gap_ns, bool may_poll)
 	for (;;) {
 		if (!er_poll_idle(&s->p, s->now, may_poll)) {
 			s->now = (s->now > at ? s->now : at) + WAKE_NS;
-			er_poll_after(&s->p, s->now, 1);
+			er_poll_after(&s->p, s->now, 1, NULL);
 			return false;
 		}
 		if (s->now >= at) {
-			er_poll_after(&s->p, s->now, 1);
+			er_poll_after(&s->p, s->now, 1, NULL);
 			return true;
 		}
-		er_poll_after(&s->p, s->now, 0); /* nothing yet */
+		er_poll_after(&s->p, s->now, 0, NULL); /* nothing yet */
 		s->now += POLL_NS;
 		s->spun_ns += POLL_NS;
 	}
@@ -260,6 +267,419 @@ static void disk_busy_sleeps_and_learns_nothing(void **state)
 	assert_int_equal(s.p.missed, 0);
 }
 
+/* ------------------------------------------------ polling by reading */
+
+static int conn_a, conn_b; /* two connections, opaque to poll_adapt */
+
+/* One idle stretch polled where the reactor would, by reading or with
+ * epoll_wait(0) as er_poll_read_which says, whose event is there from
+ * the n-th poll on: the bytes of `by` alone, which a read of `by` or an
+ * epoll_wait finds, or (by NULL) anything else, which only an epoll_wait
+ * finds.  Returns how many of its polls were reads. */
+static unsigned int stretch_read(struct sim *s, unsigned int n, void *by)
+{
+	unsigned int reads = 0;
+
+	for (unsigned int i = 0;; i++) {
+		void *read;
+		bool caught;
+
+		assert_true(er_poll_idle(&s->p, s->now, true));
+		read = er_poll_read_which(&s->p);
+		if (read)
+			reads++;
+		else
+			er_poll_waited(&s->p);
+		caught = i >= n && (read == NULL || read == by);
+		s->now += POLL_NS;
+		er_poll_after(&s->p, s->now, caught, caught ? by : NULL);
+		if (caught)
+			return reads;
+	}
+}
+
+/* Reading needs ER_POLL_SOLO_MIN stretches in a row ended by one
+ * connection alone; one ended by anything else, or by another
+ * connection, starts the count again. */
+static void reading_needs_one_connection_alone_in_a_row(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	sim_init(&s, MAX_NS);
+	for (unsigned int i = 0; i < ER_POLL_SOLO_MIN; i++) {
+		assert_int_equal(stretch_read(&s, 2, &conn_a), 0);
+		work(&s);
+	}
+	assert_int_equal(stretch_read(&s, 2, &conn_a), 3);
+	work(&s);
+	/* B's bytes: the reads of A miss them, the next epoll_wait finds
+	 * them */
+	assert_in_range(stretch_read(&s, 0, &conn_b), 1,
+			ER_POLL_READS_PER_WAIT - 1);
+	work(&s);
+	assert_ptr_equal(s.p.solo, &conn_b);
+	assert_int_equal(stretch_read(&s, 2, NULL), 0); /* a timer, say */
+	work(&s);
+	assert_null(s.p.solo);
+	for (unsigned int i = 0; i < ER_POLL_SOLO_MIN; i++) {
+		assert_int_equal(stretch_read(&s, 2, &conn_a), 0);
+		work(&s);
+	}
+	assert_int_equal(stretch_read(&s, 2, &conn_a), 3);
+	assert_int_equal(s.p.read_hit, 2);
+}
+
+/* However long one connection keeps the reactor polling by reading, at
+ * least every ER_POLL_READS_PER_WAIT-th poll is an epoll_wait(0): the
+ * other watches (connections, the wake-up of posted work, disk
+ * completions, signals) wait at most that many polls.  Across stretches
+ * too: a connection caught at every read does not reset the count. */
+static void every_nth_poll_is_an_epoll_wait(void **state)
+{
+	struct sim s;
+	unsigned int run = 0, longest = 0, waits = 0;
+
+	(void)state;
+	sim_init(&s, MAX_NS);
+	for (unsigned int i = 0; i < ER_POLL_SOLO_MIN; i++) {
+		stretch_read(&s, 0, &conn_a);
+		work(&s);
+	}
+	for (int i = 0; i < 500; i++) {
+		bool last = i % 3 == 2; /* caught at every third poll */
+
+		assert_true(er_poll_idle(&s.p, s.now, true));
+		if (er_poll_read_which(&s.p) == &conn_a) {
+			if (++run > longest)
+				longest = run;
+		} else {
+			er_poll_waited(&s.p);
+			run = 0;
+			waits++;
+		}
+		s.now += POLL_NS;
+		er_poll_after(&s.p, s.now, last, last ? &conn_a : NULL);
+		if (last)
+			work(&s);
+	}
+	assert_int_equal(longest, ER_POLL_READS_PER_WAIT - 1);
+	assert_int_equal(waits, 500 / ER_POLL_READS_PER_WAIT);
+}
+
+/* A connection closed (or gone down) is never read again. */
+static void a_forgotten_connection_is_not_read(void **state)
+{
+	struct sim s;
+
+	(void)state;
+	sim_init(&s, MAX_NS);
+	for (unsigned int i = 0; i < ER_POLL_SOLO_MIN; i++) {
+		stretch_read(&s, 0, &conn_a);
+		work(&s);
+	}
+	er_poll_forget(&s.p, &conn_b); /* another one: changes nothing */
+	assert_ptr_equal(s.p.solo, &conn_a);
+	er_poll_forget(&s.p, &conn_a);
+	assert_int_equal(stretch_read(&s, 1, &conn_a), 0);
+}
+
+/* ------------------------------- a real reactor polling by reading */
+
+/* An echo server on a real reactor: every byte comes back; a 'T' arms a
+ * timer 1 ms ahead; a 'B' makes the reactor itself send a byte to the
+ * server's other connection (through the client's end, b_client), so
+ * that it arrives while the reactor is busy, and the client's gaps, which
+ * the poll window learns, stay as they were. */
+struct echo;
+struct echo_conn {
+	struct echo *srv;
+	struct env_conn *c;
+};
+struct echo {
+	struct env *e;
+	struct env_listener *l;
+	struct echo_conn conns[2];
+	unsigned int n_conns;
+	struct env_timer *timer;
+	int b_client;
+	atomic_bool posted, timer_fired;
+};
+
+static void echo_readable(void *ctx)
+{
+	struct echo_conn *ec = ctx;
+	struct env *e = ec->srv->e;
+	uint8_t buf[256];
+	ssize_t n;
+
+	while ((n = e->ops->conn_recv(ec->c, buf, sizeof(buf))) > 0) {
+		struct iovec iov = {buf, (size_t)n};
+
+		if (memchr(buf, 'T', (size_t)n))
+			env_timer_arm(e, ec->srv->timer, env_now_ns(e) + MS(1));
+		if (memchr(buf, 'B', (size_t)n))
+			assert_int_equal(write(ec->srv->b_client, "b", 1), 1);
+		assert_int_equal(e->ops->conn_send(ec->c, &iov, 1), n);
+	}
+}
+
+static void echo_closed(void *ctx, int err)
+{
+	(void)ctx;
+	(void)err;
+}
+
+static const struct env_conn_handler echo_handler = {
+	.on_readable = echo_readable,
+	.on_closed = echo_closed,
+};
+
+static void echo_accept(void *arg, struct env_conn *c,
+			const struct env_conn_info *info)
+{
+	struct echo *srv = arg;
+	struct echo_conn *ec = &srv->conns[srv->n_conns++];
+
+	(void)info;
+	assert_true(srv->n_conns <= 2);
+	ec->srv = srv;
+	ec->c = c;
+	srv->e->ops->conn_set_handler(c, &echo_handler, ec);
+}
+
+static void echo_timer(void *arg)
+{
+	atomic_store(&((struct echo *)arg)->timer_fired, true);
+}
+
+static void echo_posted(void *arg)
+{
+	atomic_store(&((struct echo *)arg)->posted, true);
+}
+
+/* The client, on a thread of its own: A pings without pause (so the
+ * reactor polls A by reading), and meanwhile B's bytes, posted work and a
+ * timer must be served.  It counts A's round trips until each is;
+ * asserts come after (cmocka's are for the test's thread). */
+#define ECHO_ROUNDS_CAP 100000u
+struct client {
+	struct echo *srv;
+	int a, b;
+	int cpu; /* the client's, -1: anywhere */
+	unsigned int worst_b, worst_post, timer_rounds;
+	const char *failed; /* what went wrong, NULL if nothing */
+};
+
+/* What the first round of a trial does right after sending A's byte:
+ * post work to the reactor. */
+enum extra { NOTHING, POST };
+
+/* One round trip of A.  The client spins for the echo rather than sleep,
+ * so that it answers within a poll window and the reactor keeps polling A
+ * (a sleeping client's wake-up would run windows out); it yields between
+ * tries, for when it shares a CPU with the reactor. */
+static bool ping(struct client *cl, char ch, enum extra x)
+{
+	char got = 0;
+	ssize_t n;
+
+	if (write(cl->a, &ch, 1) != 1) {
+		cl->failed = "cannot write to A";
+		return false;
+	}
+	if (x == POST && env_post(cl->srv->e, echo_posted, cl->srv) != 0) {
+		cl->failed = "env_post failed";
+		return false;
+	}
+	while ((n = recv(cl->a, &got, 1, MSG_DONTWAIT)) < 0 &&
+	       (errno == EAGAIN || errno == EINTR))
+		sched_yield();
+	if (n != 1 || got != ch) {
+		cl->failed = "the echo of A's byte did not come back";
+		return false;
+	}
+	return true;
+}
+
+/* Round trips of A, the first sending ch and doing x, until done() says
+ * so: how many it took, 0 if not within max (or on a failure).  Every
+ * round looks at B (b_echoed), so that the gaps are alike: a longer one
+ * ran the learned window out, and a reactor whose window runs out sleeps
+ * in epoll_wait, which sees everything anyway. */
+static unsigned int ping_until(struct client *cl, char ch, enum extra x,
+			       bool (*done)(struct client *, bool b_echoed),
+			       unsigned int max)
+{
+	for (unsigned int k = 1; k <= max; k++) {
+		struct pollfd p = {.fd = cl->b, .events = POLLIN};
+		char got;
+		bool b;
+
+		if (!ping(cl, k == 1 ? ch : 'a', k == 1 ? x : NOTHING))
+			return 0;
+		b = poll(&p, 1, 0) == 1 && read(cl->b, &got, 1) == 1;
+		if (done(cl, b))
+			return k;
+	}
+	return 0;
+}
+
+static bool b_echoed(struct client *cl, bool b)
+{
+	(void)cl;
+	return b;
+}
+
+static bool post_ran(struct client *cl, bool b)
+{
+	(void)b;
+	return atomic_load(&cl->srv->posted);
+}
+
+static bool timer_ran(struct client *cl, bool b)
+{
+	(void)b;
+	return atomic_load(&cl->srv->timer_fired);
+}
+
+/* The reactor (this thread) and the client on two different CPUs, where
+ * there are two: on one CPU a polling reactor and a spinning client take
+ * turns by the scheduler's slices, every window runs out, and the reactor
+ * sleeps in epoll_wait instead of polling A by reading.  Returns the
+ * affinity to restore; cpu_client is -1 with fewer than two CPUs. */
+static cpu_set_t pin_two(int *cpu_client)
+{
+	cpu_set_t was, one;
+	int first = -1;
+
+	*cpu_client = -1;
+	assert_int_equal(sched_getaffinity(0, sizeof(was), &was), 0);
+	for (int i = 0; i < CPU_SETSIZE; i++) {
+		if (!CPU_ISSET(i, &was))
+			continue;
+		if (first < 0) {
+			first = i;
+			continue;
+		}
+		*cpu_client = i;
+		break;
+	}
+	if (*cpu_client >= 0) {
+		CPU_ZERO(&one);
+		CPU_SET(first, &one);
+		assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	}
+	return was;
+}
+
+static void *client_main(void *arg)
+{
+	struct client *cl = arg;
+	unsigned int k;
+
+	if (cl->cpu >= 0) {
+		cpu_set_t one;
+
+		CPU_ZERO(&one);
+		CPU_SET(cl->cpu, &one);
+		sched_setaffinity(0, sizeof(one), &one);
+	}
+
+	/* A alone, long enough for the reactor to poll it by reading */
+	ping_until(cl, 'a', NOTHING, b_echoed, 2000);
+	for (int i = 0; i < 20 && !cl->failed; i++) {
+		k = ping_until(cl, 'B', NOTHING, b_echoed, ECHO_ROUNDS_CAP);
+		if (k == 0 && !cl->failed)
+			cl->failed = "B's byte was not echoed within "
+				     "ECHO_ROUNDS_CAP round trips of A";
+		if (k > cl->worst_b)
+			cl->worst_b = k;
+	}
+	for (int i = 0; i < 20 && !cl->failed; i++) {
+		atomic_store(&cl->srv->posted, false);
+		k = ping_until(cl, 'a', POST, post_ran, ECHO_ROUNDS_CAP);
+		if (k == 0 && !cl->failed)
+			cl->failed = "posted work did not run within "
+				     "ECHO_ROUNDS_CAP round trips of A";
+		if (k > cl->worst_post)
+			cl->worst_post = k;
+	}
+	if (!cl->failed) {
+		cl->timer_rounds = ping_until(cl, 'T', NOTHING, timer_ran,
+					      ECHO_ROUNDS_CAP);
+		if (cl->timer_rounds == 0 && !cl->failed)
+			cl->failed = "the timer did not fire within "
+				     "ECHO_ROUNDS_CAP round trips of A";
+	}
+	env_real_stop(cl->srv->e);
+	return NULL;
+}
+
+/* A reactor polling one busy connection by reading still makes an
+ * epoll_wait(0) every ER_POLL_READS_PER_WAIT polls: another connection's
+ * bytes are served within that many round trips of the busy one (twice
+ * that allowed).  Without that epoll_wait they would wait until a poll
+ * window ran out, which a connection answering at once seldom lets
+ * happen (with the condition in er_poll_read_which taken out, B waited
+ * 29, 72 and 84 round trips in three runs of four, 6 in the fourth).  Posted work and timers run at the end of every
+ * loop turn, a read's too: they are served while the busy connection
+ * never pauses (the post within a round trip or two). */
+static void a_connection_polled_by_reading_starves_nothing(void **state)
+{
+	struct echo srv = {0};
+	struct client cl = {.srv = &srv};
+	struct er_poll *p;
+	cpu_set_t was;
+	pthread_t t;
+	uint16_t port;
+
+	(void)state;
+	srv.e = new_env_opts((struct env_real_opts){.poll_us = 1000});
+	p = &er_reactor_of(srv.e)->poll;
+	srv.timer = env_timer_new(srv.e, echo_timer, &srv);
+	assert_non_null(srv.timer);
+	assert_int_equal(srv.e->ops->listen(srv.e, "127.0.0.1:0", 1,
+					    echo_accept, &srv, &srv.l),
+			 0);
+	port = env_real_listener_port(srv.l);
+	cl.a = client_connect(AF_INET, port, 0);
+	cl.b = client_connect(AF_INET, port, 0);
+	assert_true(cl.a >= 0 && cl.b >= 0);
+	srv.b_client = cl.b;
+	was = pin_two(&cl.cpu);
+	assert_int_equal(pthread_create(&t, NULL, client_main, &cl), 0);
+	run_bounded(srv.e);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(sched_setaffinity(0, sizeof(was), &was), 0);
+	if (cl.failed)
+		fail_msg("client: %s", cl.failed);
+	assert_int_equal(srv.n_conns, 2);
+	if (p->read_hit == 0)
+		fail_msg("the reactor never caught A by reading (caught %llu, "
+			 "missed %llu): the test did not test it",
+			 (unsigned long long)p->hit,
+			 (unsigned long long)p->missed);
+	if (cl.worst_b > 2 * ER_POLL_READS_PER_WAIT ||
+	    cl.worst_post > 2 * ER_POLL_READS_PER_WAIT)
+		fail_msg("B's bytes waited up to %u and posted work up to %u "
+			 "round trips of A (at most %u allowed)",
+			 cl.worst_b, cl.worst_post, 2 * ER_POLL_READS_PER_WAIT);
+	assert_true(cl.timer_rounds > 0);
+	if (getenv("POLL_TEST_VERBOSE"))
+		print_message("read_hit %llu hit %llu missed %llu worst_b %u "
+			      "worst_post %u timer_rounds %u\n",
+			      (unsigned long long)p->read_hit,
+			      (unsigned long long)p->hit,
+			      (unsigned long long)p->missed, cl.worst_b,
+			      cl.worst_post, cl.timer_rounds);
+	close(cl.a);
+	close(cl.b);
+	env_timer_free(srv.e, srv.timer);
+	srv.e->ops->listener_close(srv.l);
+	env_real_free(srv.e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -273,6 +693,11 @@ int main(void)
 		cmocka_unit_test(near_misses_widen_the_window),
 		cmocka_unit_test(long_gaps_do_not_stretch_a_short_window),
 		cmocka_unit_test(disk_busy_sleeps_and_learns_nothing),
+		cmocka_unit_test(reading_needs_one_connection_alone_in_a_row),
+		cmocka_unit_test(every_nth_poll_is_an_epoll_wait),
+		cmocka_unit_test(a_forgotten_connection_is_not_read),
+		cmocka_unit_test(
+			a_connection_polled_by_reading_starves_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
