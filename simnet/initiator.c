@@ -130,6 +130,11 @@ const struct ini_params *ini_params(const struct ini *ini)
 {
 	return &ini->neg;
 }
+int32_t ini_login_tpgt(const struct ini *ini)
+{
+	return ini->login_tpgt;
+}
+
 bool ini_connected(const struct ini *ini)
 {
 	return ini->c != NULL;
@@ -437,6 +442,7 @@ void ini_login(struct ini *ini, struct ini_op *op, const char *portal,
 	snprintf(ini->portal, sizeof(ini->portal), "%s", portal);
 	snprintf(ini->target, sizeof(ini->target), "%s", target ? target : "");
 	ini->discovery = discovery;
+	ini->login_tpgt = -1;
 	ini->login_op = op;
 	op->itt = ini->next_itt++;
 	if (op->itt == ISCSI_RESERVED_TAG)

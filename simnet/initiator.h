@@ -193,6 +193,8 @@ void ini_set_chap(struct ini *ini, const struct ini_chap *chap);
 /* Number of ops still waiting for an answer. */
 unsigned int ini_pending(const struct ini *ini);
 bool ini_connected(const struct ini *ini);
+/* The TargetPortalGroupTag the last login's responses carried, -1: none. */
+int32_t ini_login_tpgt(const struct ini *ini);
 uint64_t ini_conn_id(const struct ini *ini);
 /* The connection endpoint, for network faults (NULL if none). */
 struct env_conn *ini_conn(struct ini *ini);

@@ -293,6 +293,16 @@ static void update_window(struct ini *ini, const struct iscsi_bhs *h)
 	if (sna_lt(max + 1, exp))
 		ini_violation(ini, "%s: MaxCmdSN %u < ExpCmdSN-1 (%u)",
 			      ini_opcode_name(h->opcode), max, exp);
+	/* The window is the queue the target keeps for the session: never
+	 * more than the QueuedCommands it was configured with. */
+	else if (ini->tgt_params != NULL &&
+		 ini->tgt_params->queued_commands != 0 &&
+		 max + 1 - exp > ini->tgt_params->queued_commands)
+		ini_violation(ini,
+			      "%s: a window of %u commands (ExpCmdSN %u, "
+			      "MaxCmdSN %u) > QueuedCommands %u",
+			      ini_opcode_name(h->opcode), max + 1 - exp, exp,
+			      max, ini->tgt_params->queued_commands);
 	if (sna_lt(ini->exp_cmdsn, exp))
 		ini->exp_cmdsn = exp;
 	if (sna_lt(ini->max_cmdsn, max))

@@ -65,6 +65,8 @@ struct ini {
 	/* the target's configured operational keys, or NULL (a real
 	 * target): each negotiated result is checked against them */
 	const struct ut_iscsi_params *tgt_params;
+	/* TargetPortalGroupTag of this login's responses; -1: none yet */
+	int32_t login_tpgt;
 	char keys[LOGIN_KEYS_MAX]; /* scenario overrides, NUL separated */
 	size_t keys_len;
 	struct ini_chap chap; /* credentials; name empty = none */

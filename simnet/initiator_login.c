@@ -556,6 +556,25 @@ static bool chap_rx(struct ini *ini, bool transit)
 	}
 }
 
+/* TargetPortalGroupTag in a response's text, whatever the stage (the
+ * first response is often the security stage's, its CHAP keys read by
+ * chap_rx()). */
+static void note_tpgt(struct ini *ini, const char *p, uint32_t len)
+{
+	static const char key[] = "TargetPortalGroupTag=";
+
+	for (uint32_t i = 0; i < len;) {
+		const char *kv = p + i;
+		size_t l = strnlen(kv, len - i);
+
+		i += (uint32_t)l + 1;
+		if (l > sizeof(key) - 1 &&
+		    strncmp(kv, key, sizeof(key) - 1) == 0)
+			ini->login_tpgt =
+				(int32_t)parse_u32(kv + sizeof(key) - 1, 0);
+	}
+}
+
 void ini_rx_login_rsp(struct ini *ini, const struct iscsi_bhs *h,
 		      const uint8_t *data)
 {
@@ -588,6 +607,7 @@ void ini_rx_login_rsp(struct ini *ini, const struct iscsi_bhs *h,
 		send_login(ini, ini->login_stage, 0, false, &t);
 		return;
 	}
+	note_tpgt(ini, ini->text_acc, ini->text_acc_len);
 	if (ini->login_stage == ISCSI_STAGE_SECURITY &&
 	    ini->chap_st != CHAP_S_IDLE && ini->chap_st != CHAP_S_DONE &&
 	    chap_rx(ini, transit)) {

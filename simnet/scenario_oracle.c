@@ -649,6 +649,31 @@ static void oracle_abort_task(struct runner *r, struct pend *p,
 	      (unsigned long long)r->seed);
 }
 
+/* RFC 7143 §13.9: the first Login Response of a normal session carries
+ * TargetPortalGroupTag, the group of the portal the login came to (an
+ * initiator groups its paths by it, as by SendTargets' tags). */
+static void login_tpgt_oracle(struct runner *r, struct pend *p)
+{
+	int32_t got = ini_login_tpgt(p->a->ini);
+
+	if (r->against || !p->acl_login || got == (int32_t)p->a->tpgt)
+		return;
+	if (got < 0)
+		failf(r, p->line,
+		      "oracle: %s's login at %s got no TargetPortalGroupTag; "
+		      "RFC 7143 §13.9: the first response of a normal "
+		      "session carries it (portal group %u) (seed %llu)",
+		      p->a->name, p->acl_portal, p->a->tpgt,
+		      (unsigned long long)r->seed);
+	else
+		failf(r, p->line,
+		      "oracle: %s's login at %s got TargetPortalGroupTag=%d, "
+		      "but that portal is in portal group %u (RFC 7143 "
+		      "§13.9) (seed %llu)",
+		      p->a->name, p->acl_portal, got, p->a->tpgt,
+		      (unsigned long long)r->seed);
+}
+
 void pend_done(void *arg, struct ini_op *op)
 {
 	struct pend *p = arg;
@@ -690,6 +715,7 @@ void pend_done(void *arg, struct ini_op *op)
 	switch (p->kind) {
 	case PK_LOGIN:
 		if (op->outcome == INI_DONE && op->login_status == 0) {
+			login_tpgt_oracle(r, p);
 			resv_drop_holder(r, p->a); /* reinstatement */
 			p->a->sess++;
 			alua_login_done(r, p, true);

@@ -189,8 +189,11 @@ static void issue_tmf(struct runner *r, struct actor *a, const char *verb,
 		p->tmf_ref = q;
 		p->tmf_ref_answered = q->done && q->outcome == INI_DONE &&
 				      q->sess == a->sess && q->a == a;
-		op->lun = q->lun;
-		p->lun = q->lun;
+		/* the task's LUN, unless lun= names another (I_T_L_Q) */
+		if (kv(t, "lun") == NULL) {
+			op->lun = q->lun;
+			p->lun = q->lun;
+		}
 	} else if (strcmp(verb, "abort-task-set") == 0) {
 		op->tmf_fn = ISCSI_TMF_ABORT_TASK_SET;
 	} else if (strcmp(verb, "clear-task-set") == 0) {
