@@ -24,7 +24,8 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null
 port=$(( 20000 + (RANDOM % 20000) ))
 start() {
 	"$UTARGET" --listen 127.0.0.1:$port --target $IQN --lun "file:$tmp/disk.img,size=256M" \
-		--shutdown-grace 1 --log-level warn >"$tmp/daemon.log" 2>&1 &
+		--shutdown-grace 1 --log-level warn --control "$tmp/$port.sock" \
+		>"$tmp/daemon.log" 2>&1 &
 	pid=$!
 	for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && return 0; sleep 0.05; done
 	echo "bench-mem: utarget did not start: $(tail -2 "$tmp/daemon.log")" >&2; exit 1

@@ -39,20 +39,24 @@ fi
 [ -x "$WARM" ] || die "$WARM missing (make bench-profile builds it)"
 "$WARM" "$BACKING" >/dev/null || die "cannot warm the page cache with $BACKING"
 
-PID=; PERF_PID=
+PID=; PERF_PID=; CTLDIR=
 cleanup() {
 	[ -n "$PERF_PID" ] && kill -TERM "$PERF_PID" 2>/dev/null
 	[ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null
 	for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
 	[ -n "$PID" ] && kill -KILL "$PID" 2>/dev/null
 	wait 2>/dev/null
+	[ -n "$CTLDIR" ] && rm -rf "$CTLDIR"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# A control socket of its own, not the default one a serving utarget holds.
+CTLDIR=$(mktemp -d /tmp/utarget-bench-ctl.XXXXXX) || die "mktemp"
 # shellcheck disable=SC2086
 "$UTARGET" --listen 127.0.0.1:$PORT --target $IQN --lun "file:$BACKING" \
-	--lun mem:1G --lun null:1T --shutdown-grace 1 --log-level warn $UT_ARGS \
+	--lun mem:1G --lun null:1T --shutdown-grace 1 --log-level warn \
+	--control "$CTLDIR/$PORT.sock" $UT_ARGS \
 	>"$OUT/utarget-profile.log" 2>&1 &
 PID=$!
 for _ in $(seq 100); do

@@ -55,6 +55,7 @@ cleanup() {
 	wait 2>/dev/null
 	rm -f /var/run/tgtd/socket.$TGT_CTL /var/run/tgtd/socket.$TGT_CTL.lock
 	"$ROOT/rbd/cluster" destroy "$CDIR" >/dev/null 2>&1
+	[ -n "${CTLDIR:-}" ] && rm -rf "$CTLDIR"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -83,13 +84,17 @@ for img in bench bench2 bench3; do
 		die "filling $img failed"
 done
 
+# Each daemon has a control socket of its own (not the default
+# /run/utarget/utarget.sock, which a utarget serving on this host holds).
+CTLDIR=$(mktemp -d /tmp/utarget-bench-ctl.XXXXXX) || die "mktemp"
 "$UTARGET" --listen 127.0.0.1:$UT_PORT --target $IQN \
-	--lun "rbd:rbd/bench,conf=$conf" --log-level warn \
+	--lun "rbd:rbd/bench,conf=$conf" --log-level warn --control "$CTLDIR/$UT_PORT.sock" \
 	>"$OUT/utarget-rbd.log" 2>&1 &
 UT_PID=$!; PIDS+=($UT_PID)
 wait_port $UT_PORT $UT_PID || die "utarget did not start: $(tail -3 "$OUT/utarget-rbd.log")"
 "$UTARGET" --listen 127.0.0.1:$UT_TCMU_PORT --target $IQN \
 	--lun "tcmu:rbd/rbd/bench2;conf=$conf,size=${SIZE_MB}M" --log-level warn \
+	--control "$CTLDIR/$UT_TCMU_PORT.sock" \
 	>"$OUT/utarget-tcmu-rbd.log" 2>&1 &
 UTT_PID=$!; PIDS+=($UTT_PID)
 wait_port $UT_TCMU_PORT $UTT_PID || die "utarget (tcmu) did not start: $(tail -3 "$OUT/utarget-tcmu-rbd.log")"

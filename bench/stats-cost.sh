@@ -33,11 +33,16 @@ done
 
 declare -A PID PORT
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done; }
+# Control sockets of their own, not the default one a serving utarget holds.
+CTLDIR=$(mktemp -d /tmp/utarget-bench-ctl.XXXXXX) || exit 2
+cleanup() {
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	rm -rf "$CTLDIR"
+}
 trap cleanup EXIT
 start() { # name binary port
 	"$2" --listen "127.0.0.1:$3" --reactors 1 --target "$IQN" --lun mem:1G \
-		--log-level warn >"$OUT/stats-$1.log" 2>&1 &
+		--log-level warn --control "$CTLDIR/$3.sock" >"$OUT/stats-$1.log" 2>&1 &
 	PID[$1]=$!
 	PORT[$1]=$3
 	pids+=($!)
