@@ -356,7 +356,7 @@ static int rx_buf_reserve(struct iscsi_conn *c, uint32_t len)
 {
 	uint8_t *b;
 
-	/* a data segment within what we accept (rx_header_done()) */
+	/* a data segment within the limit rx_header_done() checked */
 	ut_assert(len <= (c->max_recv_dsl > ISCSI_LOGIN_MRDSL
 				  ? c->max_recv_dsl
 				  : ISCSI_LOGIN_MRDSL));
