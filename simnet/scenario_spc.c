@@ -346,36 +346,35 @@ static void oracle_vpd_block_limits(struct pend *p, struct ini_op *op)
 	p->ls->bl_known = true;
 }
 
-/* The CDB byte a sense-key specific field pointer names (C/D=1), or -1. */
-static int sense_cdb_field(const struct ini_op *op)
+/* The byte a sense-key specific field pointer names, or -1: SKSV set
+ * and C/D as cd asks (1: the CDB, 0: the parameter list); fixed or
+ * descriptor format. */
+static int sense_field(const struct ini_op *op, bool cd)
 {
 	const uint8_t *s = op->sense;
+	const uint8_t want = cd ? 0xc0 : 0x80;
 
 	if (op->sense_len >= 18 && (s[0] & 0x7e) == 0x70)
-		return (s[15] & 0xc0) == 0xc0 ? (int)get_be16(s + 16) : -1;
+		return (s[15] & 0xc0) == want ? (int)get_be16(s + 16) : -1;
 	if (op->sense_len >= 8 && (s[0] & 0x7e) == 0x72)
 		for (uint32_t o = 8;
 		     o + 8 <= op->sense_len && o + 8 <= 8u + s[7];
 		     o += 2u + s[o + 1])
-			if (s[o] == 0x02 && (s[o + 4] & 0xc0) == 0xc0)
+			if (s[o] == 0x02 && (s[o + 4] & 0xc0) == want)
 				return (int)get_be16(s + o + 5);
 	return -1;
+}
+
+/* The CDB byte a field pointer names (C/D=1), or -1. */
+static int sense_cdb_field(const struct ini_op *op)
+{
+	return sense_field(op, true);
 }
 
 /* The parameter list byte a field pointer names (C/D=0), or -1. */
 static int sense_param_field(const struct ini_op *op)
 {
-	const uint8_t *s = op->sense;
-
-	if (op->sense_len >= 18 && (s[0] & 0x7e) == 0x70)
-		return (s[15] & 0xc0) == 0x80 ? (int)get_be16(s + 16) : -1;
-	if (op->sense_len >= 8 && (s[0] & 0x7e) == 0x72)
-		for (uint32_t o = 8;
-		     o + 8 <= op->sense_len && o + 8 <= 8u + s[7];
-		     o += 2u + s[o + 1])
-			if (s[o] == 0x02 && (s[o + 4] & 0xc0) == 0x80)
-				return (int)get_be16(s + o + 5);
-	return -1;
+	return sense_field(op, false);
 }
 
 /* An UNMAP against the last Block Limits answer (SBC-4 §5.32.1, §6.6.4):
