@@ -670,6 +670,38 @@ static void tmf_aborts(struct ini *ini, const struct ini_op *tmf)
 	}
 }
 
+/* RFC 7143 §13.12: a MaxRecvDataSegmentLength we declared in a Text
+ * Request (`text send=MaxRecvDataSegmentLength=N`) and the target did
+ * not answer Reject is our receive limit from its answer on: every PDU
+ * after it is checked against it. */
+static void text_declared_mrdsl(struct ini *ini, const struct ini_op *op)
+{
+	static const char key[] = "MaxRecvDataSegmentLength=";
+	uint32_t off = 0;
+
+	if (op->text_req == NULL)
+		return;
+	for (uint32_t i = 0; i < op->text_len;
+	     i += (uint32_t)strlen(op->text + i) + 1)
+		if (strncmp(op->text + i, key, sizeof(key) - 1) == 0 &&
+		    strcmp(op->text + i + sizeof(key) - 1, "Reject") == 0)
+			return;
+	while (off < op->text_req_len) {
+		const char *kv = op->text_req + off;
+		size_t n = strnlen(kv, op->text_req_len - off);
+
+		if (n > sizeof(key) - 1 &&
+		    strncmp(kv, key, sizeof(key) - 1) == 0) {
+			unsigned long v =
+				strtoul(kv + sizeof(key) - 1, NULL, 10);
+
+			if (v >= 512 && v <= 16777215)
+				ini->neg.max_recv_dsl = (uint32_t)v;
+		}
+		off += (uint32_t)n + 1;
+	}
+}
+
 static void rx_simple_rsp(struct ini *ini, const struct iscsi_bhs *h,
 			  const uint8_t *data)
 {
@@ -718,6 +750,7 @@ static void rx_simple_rsp(struct ini *ini, const struct iscsi_bhs *h,
 		op->text[ini->text_acc_len] = '\0';
 		op->text_len = ini->text_acc_len;
 		ini->text_acc_len = 0;
+		text_declared_mrdsl(ini, op);
 	}
 	TAILQ_REMOVE(&ini->ops, op, link);
 	if (h->opcode == ISCSI_OP_TMF_RSP)

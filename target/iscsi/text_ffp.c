@@ -277,6 +277,13 @@ static void text_answer(struct iscsi_conn *c)
 		text_reset(c);
 		iscsi_send_reject(c, (uint8_t)reason, c->rx_bhs);
 	} else {
+		/* RFC 7143 §13.12: a MaxRecvDataSegmentLength the initiator
+		 * declared bounds every PDU we send from now on (text_decide
+		 * stored it in the session's parameters; the connection
+		 * segments by its own copy, one connection per session) */
+		ut_assert(c->sess->p.max_xmit_dsl >= 512 &&
+			  c->sess->p.max_xmit_dsl <= ISCSI_MAX_DSL);
+		c->max_xmit_dsl = c->sess->p.max_xmit_dsl;
 		c->text_out_off = 0;
 		text_send_piece(c);
 	}
