@@ -223,6 +223,7 @@ struct ini_op *ini_op_new(struct ini *ini, enum ini_op_kind kind,
 	op->done = done;
 	op->arg = arg;
 	op->itt = ISCSI_RESERVED_TAG;
+	op->logout_cid = -1;		/* a logout names our own connection */
 	sim_ev_init(&op->r2t_ev, NULL); /* hold-r2t */
 	return op;
 }

@@ -66,7 +66,7 @@ struct ini_op {
 	uint8_t cdb[16];
 	bool dir_read, dir_write;
 	uint32_t edtl;
-	uint8_t *out;	     /* Data-Out bytes, edtl long */
+	uint8_t *out;	     /* Data-Out bytes (NOP: ping data), edtl long */
 	uint8_t *in;	     /* Data-In bytes, edtl long */
 	uint32_t in_len;     /* highest byte received */
 	uint32_t unsol_sent; /* immediate + unsolicited bytes */
@@ -82,6 +82,11 @@ struct ini_op {
 	/* TMF */
 	uint8_t tmf_fn;
 	uint32_t ref_itt, ref_cmdsn;
+
+	/* LOGOUT: the reason code (0 close the session, 1 the connection
+	 * logout_cid names, 2 remove it for recovery); logout_cid < 0: ours */
+	uint8_t logout_reason;
+	int32_t logout_cid;
 
 	/* misbehaviour */
 	int32_t cmdsn_delta; /* added to the CmdSN sent */

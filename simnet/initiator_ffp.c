@@ -238,7 +238,8 @@ void ini_nop(struct ini *ini, struct ini_op *op)
 	h.w24 = ini->cmdsn;
 	op->sent = true;
 	TAILQ_INSERT_TAIL(&ini->ops, op, link);
-	ini_send_pdu(ini, &h, NULL, 0);
+	/* ping data (`nop data=BYTES`): the NOP-In echoes it */
+	ini_send_pdu(ini, &h, op->out, op->out ? op->edtl : 0);
 	ini_tx_flush(ini);
 }
 
@@ -249,8 +250,10 @@ void ini_logout(struct ini *ini, struct ini_op *op)
 	if (!ffp_or_fail(ini, op))
 		return;
 	fill_common(ini, &h, ISCSI_OP_LOGOUT_REQ, true, op->itt);
-	h.flags = ISCSI_FLAG_FINAL | ISCSI_LOGOUT_CLOSE_SESSION;
-	h.w20 = (uint32_t)ini->cid << 16;
+	h.flags = ISCSI_FLAG_FINAL | (op->logout_reason & 0x7f);
+	h.w20 = (uint32_t)(op->logout_cid < 0 ? ini->cid
+					      : (uint16_t)op->logout_cid)
+		<< 16;
 	h.w24 = ini->cmdsn;
 	op->sent = true;
 	ini->state = INI_S_LOGOUT;
@@ -592,7 +595,29 @@ static void rx_r2t(struct ini *ini, const struct iscsi_bhs *h)
 	ini_tx_flush(ini);
 }
 
-static void rx_nop_in(struct ini *ini, const struct iscsi_bhs *h)
+/* RFC 7143 §11.18.5, §11.19.4: the answer to a ping returns its ping
+ * data, as much of it as our MaxRecvDataSegmentLength takes. */
+static void check_ping_echo(struct ini *ini, const struct ini_op *op,
+			    const struct iscsi_bhs *h, const uint8_t *data)
+{
+	uint32_t want = op->out ? op->edtl : 0;
+
+	if (want > ini->neg.max_recv_dsl)
+		want = ini->neg.max_recv_dsl;
+	if (h->data_len != want)
+		ini_violation(ini,
+			      "NOP-In itt=%08x echoes %u bytes of a ping of "
+			      "%u (RFC 7143 §11.19.4)",
+			      h->itt, h->data_len, want);
+	else if (want > 0 && memcmp(data, op->out, want) != 0)
+		ini_violation(ini,
+			      "NOP-In itt=%08x echoes other bytes than the "
+			      "ping data (RFC 7143 §11.19.4)",
+			      h->itt);
+}
+
+static void rx_nop_in(struct ini *ini, const struct iscsi_bhs *h,
+		      const uint8_t *data)
 {
 	update_window(ini, h);
 	if (h->itt != ISCSI_RESERVED_TAG) {
@@ -604,6 +629,7 @@ static void rx_nop_in(struct ini *ini, const struct iscsi_bhs *h)
 				      h->itt);
 			return;
 		}
+		check_ping_echo(ini, op, h, data);
 		TAILQ_REMOVE(&ini->ops, op, link);
 		ini_op_finish(ini, op, INI_DONE);
 		return;
@@ -757,8 +783,12 @@ static void rx_simple_rsp(struct ini *ini, const struct iscsi_bhs *h,
 		tmf_aborts(ini, op);
 	ini_op_finish(ini, op, INI_DONE);
 	/* RFC 7143 §11.15: after the Logout Response the connection is
-	 * done; the initiator closes its side. */
-	if (h->opcode == ISCSI_OP_LOGOUT_RSP)
+	 * done; the initiator closes its side.  A refused logout (CID not
+	 * found, recovery not supported) leaves it in full feature phase. */
+	if (h->opcode == ISCSI_OP_LOGOUT_RSP && h->b2 != ISCSI_LOGOUT_RSP_OK &&
+	    ini->state == INI_S_LOGOUT)
+		ini->state = INI_S_FFP;
+	else if (h->opcode == ISCSI_OP_LOGOUT_RSP)
 		ini_conn_lost(ini, "logged out");
 }
 
@@ -845,7 +875,7 @@ void ini_rx_pdu(struct ini *ini, const struct iscsi_bhs *h, const uint8_t *data)
 		rx_r2t(ini, h);
 		break;
 	case ISCSI_OP_NOP_IN:
-		rx_nop_in(ini, h);
+		rx_nop_in(ini, h, data);
 		break;
 	case ISCSI_OP_TMF_RSP:
 	case ISCSI_OP_TEXT_RSP:

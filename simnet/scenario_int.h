@@ -158,6 +158,11 @@ struct lun_st {
 	uint64_t pr_gen_lo, pr_gen_hi;
 	int pr_gen_open;
 	bool removed; /* taken out by `target lun remove` */
+	/* VPD pages (scenario_spc.c): the Supported VPD Pages list once
+	 * page 00h answered, and the pages answered GOOD or refused with
+	 * INVALID FIELD IN CDB, one bit per page code */
+	bool vpd_list_known;
+	uint8_t vpd_listed[32], vpd_served[32], vpd_refused[32];
 	/* mode parameters as MODE SELECTs answered in isolation left them
 	 * (scenario_ua.c), for MODE PARAMETERS CHANGED */
 	bool ms_known, ms_wce, ms_dsense, ms_swp;

@@ -99,13 +99,14 @@ static void check_read_data(struct runner *r, struct pend *p, struct ini_op *op)
 
 /* ------------------------------------------- oracles on completion */
 
-/* RFC 7143 §11.4.5.1: a READ whose CDB transfers more than the expected
- * data transfer length (`read ... edtl=`) ends with the O bit and the
- * residual count of what did not fit; one that transfers less, with U
- * and what was left.  The initiator checks the U case against what
- * arrived (initiator_ffp.c); only here is what the CDB asked known. */
-static void oracle_read_residual(struct runner *r, struct pend *p,
-				 struct ini_op *op)
+/* RFC 7143 §11.4.5.1: a READ or WRITE whose CDB transfers more than the
+ * expected data transfer length (`read|write ... edtl=`) ends with the O
+ * bit and the residual count of what did not fit; one that transfers
+ * less, with U and what was left (for a write: the bytes sent beyond
+ * the CDB's, which were not written).  The initiator checks a read's U
+ * case against what arrived (initiator_ffp.c); only here is what the
+ * CDB asked known.  Judged on GOOD answers only. */
+static void oracle_residual(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	uint64_t want = (uint64_t)p->blocks * p->ls->bs;
 	uint8_t flag = 0;
@@ -123,12 +124,12 @@ static void oracle_read_residual(struct runner *r, struct pend *p,
 	    (flag == 0 || op->residual == res))
 		return;
 	failf(r, p->line,
-	      "oracle: %s's read of %llu bytes (lba %llu+%u) with an expected "
+	      "oracle: %s's %s of %llu bytes (lba %llu+%u) with an expected "
 	      "length of %u got flags %s%s residual %u; RFC 7143 §11.4.5.1 "
 	      "wants %s residual %llu (seed %llu)",
-	      p->a->name, (unsigned long long)want, (unsigned long long)p->lba,
-	      p->blocks, op->edtl,
-	      op->rsp_flags & ISCSI_RSP_F_OVERFLOW ? "O" : "-",
+	      p->a->name, p->kind == PK_WRITE ? "write" : "read",
+	      (unsigned long long)want, (unsigned long long)p->lba, p->blocks,
+	      op->edtl, op->rsp_flags & ISCSI_RSP_F_OVERFLOW ? "O" : "-",
 	      op->rsp_flags & ISCSI_RSP_F_UNDERFLOW ? "U" : "-", op->residual,
 	      flag == ISCSI_RSP_F_OVERFLOW    ? "O"
 	      : flag == ISCSI_RSP_F_UNDERFLOW ? "U"
@@ -284,7 +285,8 @@ static void oracle_lba_range(struct runner *r, struct pend *p,
 	    op->outcome != INI_DONE ||
 	    op->status != SCSI_STATUS_CHECK_CONDITION ||
 	    p->ctl_seq != r->ctl_seq || p->ctl_started != r->ctl_started ||
-	    p->lba + p->blocks > model_blocks(p->ls->m))
+	    p->lba > model_blocks(p->ls->m) ||
+	    p->blocks > model_blocks(p->ls->m) - p->lba)
 		return;
 	sense_parse(op, &sk, &asc, &ascq);
 	if (sk == 5 && asc == 0x21)
@@ -504,10 +506,53 @@ void land_check(void *ctx, const char *disk, uint64_t offset_bytes,
 	}
 }
 
+/* RFC 7143 §11.6.1: a task set TMF (ABORT TASK SET, CLEAR TASK SET,
+ * LOGICAL UNIT RESET) naming a LUN at which the session has no LU (none
+ * configured, removed, or hidden by its group) is answered "LUN does not
+ * exist" and ends nothing, unless a control step may have changed the
+ * LUNs during its life. */
+static void oracle_tmf_lun(struct runner *r, struct pend *p,
+			   const struct ini_op *op)
+{
+	struct lun_st *l;
+
+	if (r->against || op->outcome != INI_DONE ||
+	    (p->tmf_fn != ISCSI_TMF_ABORT_TASK_SET &&
+	     p->tmf_fn != ISCSI_TMF_CLEAR_TASK_SET &&
+	     p->tmf_fn != ISCSI_TMF_LOGICAL_UNIT_RESET) ||
+	    r->ctl_running || p->ctl_seq != r->ctl_seq ||
+	    p->ctl_started != r->ctl_started)
+		return;
+	l = lun_find(r, p->lun);
+	if (l != NULL && !l->removed && acl_sees(r, p->a, l))
+		return;
+	if (op->response != ISCSI_TMF_RSP_NO_LUN)
+		failf(r, p->line,
+		      "oracle: %s's %s of lun %llu, where it has no LU, was "
+		      "answered 0x%02x; RFC 7143 §11.6.1 wants 'LUN does not "
+		      "exist' (0x02) (seed %llu)",
+		      p->a->name, p->verb, (unsigned long long)p->lun,
+		      op->response, (unsigned long long)r->seed);
+}
+
 static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	struct lun_st *l = p->ls;
 
+	/* SBC-4 §4.5: a READ or WRITE naming blocks past the last LBA
+	 * (a write beyond it has no model range: p->ls is NULL) */
+	if ((p->kind == PK_READ || p->kind == PK_WRITE) && p->oor &&
+	    scsi_good(op) && p->ctl_seq == r->ctl_seq && !r->ctl_running) {
+		failf(r, p->line,
+		      "oracle: %s's %s of lba %llu+%u on lun %u completed "
+		      "GOOD, but it names blocks past the last LBA: it must "
+		      "get LOGICAL BLOCK ADDRESS OUT OF RANGE (SBC-4 §4.5) "
+		      "(seed %llu)",
+		      p->a->name, p->verb, (unsigned long long)p->lba,
+		      p->blocks, (unsigned)(p->lun & 0xffff),
+		      (unsigned long long)r->seed);
+		return;
+	}
 	if (l == NULL) {
 		/* REPORT LUNS and REQUEST SENSE through a LUN its group
 		 * hides answer all the same (scenario_acl.c) */
@@ -545,6 +590,8 @@ static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 					(l->wc_off_since != 0 &&
 					 p->stamp > l->wc_off_since),
 				model_tick(l->m));
+		if (outcome == 0)
+			oracle_residual(r, p, op);
 		if (outcome == MODEL_BOUNDED)
 			land_bound_add(r, p, op);
 		if (op->outcome == INI_DONE && op->response == 0 &&
@@ -553,9 +600,9 @@ static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 		break;
 	}
 	case PK_READ:
-		if (scsi_good(op)) {
+		if (scsi_good(op) && !p->oor) {
 			check_read_data(r, p, op);
-			oracle_read_residual(r, p, op);
+			oracle_residual(r, p, op);
 		}
 		model_read_end(l->m, p->stamp);
 		break;
@@ -722,9 +769,12 @@ void pend_done(void *arg, struct ini_op *op)
 		}
 		break;
 	case PK_LOGOUT:
-		resv_drop_holder(r, p->a);
+		if (op->outcome != INI_DONE ||
+		    op->response == ISCSI_LOGOUT_RSP_OK)
+			resv_drop_holder(r, p->a);
 		break;
 	case PK_TMF:
+		oracle_tmf_lun(r, p, op);
 		/* No command is exempt from liveness: the target answers
 		 * TASK ABORTED to the other sessions' commands a reset ends
 		 * (TAS=1, SAM-5 §5.6), and our own TMF's response concludes

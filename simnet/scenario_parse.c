@@ -386,41 +386,56 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 		}
 		cdb_rw(op->cdb, w, p->lba, p->blocks, p->fua, size);
 		op->edtl = p->blocks * bs;
-		/* a read may expect another length than its CDB transfers:
-		 * the residual oracle (scenario_oracle.c) */
-		if (!w && kv(t, "edtl"))
+		/* a read or write may expect another length than its CDB
+		 * transfers: the residual oracle (scenario_oracle.c); a
+		 * write sends its blocks, then zeros up to edtl */
+		if (kv(t, "edtl"))
 			op->edtl = (uint32_t)u64_or(t, "edtl", op->edtl, r);
 		op->dir_read = !w;
 		op->dir_write = w;
 		p->kind = w ? PK_WRITE : PK_READ;
+		/* past the last LBA (without wrapping at 2^64: an LBA near
+		 * it plus the length is no smaller LBA): GOOD is wrong,
+		 * and the model has no such blocks (scenario_oracle.c) */
+		if (l != NULL && l->m != NULL && p->blocks > 0 &&
+		    (p->lba > model_blocks(l->m) ||
+		     p->blocks > model_blocks(l->m) - p->lba))
+			p->oor = true;
 		if (w) {
 			const char *d = kv(t, "data");
 			char dflt[32];
 			uint64_t vid;
+			uint32_t mblocks = p->blocks;
 
 			snprintf(dflt, sizeof(dflt), "w%d", r->line);
 			vid = model_vid(d ? d : dflt);
 			p->vid = vid;
 			land_bound_forget(r, l, vid);
-			op->out = malloc(op->edtl ? op->edtl : 1);
+			op->out =
+				calloc(1, op->edtl > (size_t)p->blocks * bs
+						  ? op->edtl
+						  : (size_t)p->blocks * bs + 1);
 			if (op->out == NULL)
 				abort();
 			for (uint32_t i = 0; i < p->blocks; i++)
 				model_fill(vid, p->lba + i,
 					   op->out + (size_t)i * bs, bs);
-			if (l != NULL &&
-			    p->lba + p->blocks <= model_blocks(l->m)) {
+			/* an expected length below the CDB's (overflow):
+			 * the target may write the whole blocks that came
+			 * (answering GOOD with O) or refuse; none beyond */
+			if (op->edtl / bs < p->blocks)
+				mblocks = op->edtl / bs;
+			if (l != NULL && !p->oor && mblocks > 0) {
 				uint64_t *vids =
-					malloc(p->blocks * sizeof(*vids) + 1);
+					malloc(mblocks * sizeof(*vids) + 1);
 
 				if (vids == NULL)
 					abort();
-				for (uint32_t i = 0; i < p->blocks; i++)
+				for (uint32_t i = 0; i < mblocks; i++)
 					vids[i] = vid;
 				p->stamp = model_tick(l->m);
-				p->handle = model_write_begin(l->m, p->lba,
-							      p->blocks, vids,
-							      p->stamp);
+				p->handle = model_write_begin(
+					l->m, p->lba, mblocks, vids, p->stamp);
 				free(vids);
 			} else {
 				p->ls = NULL;

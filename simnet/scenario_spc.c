@@ -28,6 +28,15 @@
  *                      (SBC-4 §6.6.4, §5.49)
  *   SendTargets        each TargetAddress is a portal of the target with
  *                      that portal's own group tag (RFC 7143 §13.9)
+ *   VPD 00h            Supported VPD Pages: ascending, from 00h, with
+ *                      00h and 83h; every page INQUIRY serves is listed,
+ *                      none it refuses (SPC-4 §7.8.15)
+ *   INQUIRY            standard data of a LU: CMDQUE=1 (SPC-4 §6.6.2: the
+ *                      target queues commands, the simulator sends many)
+ *   MODE SENSE 0Ah     TAS=1 in the current and default values: the
+ *                      target ends commands another nexus aborts with
+ *                      TASK ABORTED, as the UA and TMF oracles expect
+ *                      (SAM-5 §5.6, SPC-4 §7.5.8)
  *
  * Nothing is judged while a control step may have changed the LUNs
  * during the command's life, nor against a real target (its
@@ -240,6 +249,162 @@ static void oracle_mode_sense(struct runner *r, struct pend *p,
 		if (r->failed)
 			return;
 	}
+}
+
+/* Control mode page TAS (SPC-4 §7.5.8) in the current or default values
+ * of a MODE SENSE: 1, since the target answers TASK ABORTED to the
+ * commands another I_T nexus's TMF ends (SAM-5 §5.6), which the TMF and
+ * UA oracles expect of it. */
+static void oracle_mode_tas(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	bool ten = op->cdb[0] == 0x5a;
+	uint32_t hdr = ten ? 8 : 4, len, bdlen, o;
+	int pc = op->cdb[2] >> 6;
+
+	if ((pc != 0 && pc != 2) || op->in_len < hdr)
+		return;
+	len = (ten ? get_be16(op->in) + 2u : op->in[0] + 1u);
+	bdlen = ten ? get_be16(op->in + 6) : op->in[3];
+	if (len > op->in_len)
+		len = op->in_len;
+	for (o = hdr + bdlen; o + 2 <= len; o += 2u + op->in[o + 1]) {
+		const uint8_t *pg = op->in + o;
+
+		if (o + 2u + pg[1] > len)
+			break;
+		if ((pg[0] & 0x3f) == 0x0a && pg[1] >= 3 && !(pg[4] & 0x40))
+			failf(r, p->line,
+			      "oracle: %s's MODE SENSE (%s values) on lun %u "
+			      "says TAS=0, but the target ends commands another "
+			      "nexus aborts with TASK ABORTED (SPC-4 §7.5.8, "
+			      "SAM-5 §5.6) (seed %llu)",
+			      p->a->name, pc ? "default" : "current",
+			      p->ls->lun, (unsigned long long)r->seed);
+	}
+}
+
+/* ------------------------------------------------------ VPD pages */
+
+static bool bit_get(const uint8_t *set, uint8_t page)
+{
+	return (set[page >> 3] >> (page & 7)) & 1;
+}
+
+static void bit_set(uint8_t *set, uint8_t page)
+{
+	set[page >> 3] = (uint8_t)(set[page >> 3] | 1u << (page & 7));
+}
+
+/* Every page served is listed and none refused is, once both are known
+ * (SPC-4 §7.8.15: the list names the pages the LU supports). */
+static void vpd_consistent(struct runner *r, struct pend *p)
+{
+	struct lun_st *l = p->ls;
+
+	if (!l->vpd_list_known)
+		return;
+	for (int pg = 0; pg < 256 && !r->failed; pg++) {
+		bool listed = bit_get(l->vpd_listed, (uint8_t)pg);
+
+		if (bit_get(l->vpd_served, (uint8_t)pg) && !listed)
+			failf(r, p->line,
+			      "oracle: lun %u serves VPD page %02xh, but its "
+			      "Supported VPD Pages (00h) do not list it "
+			      "(SPC-4 §7.8.15) (seed %llu)",
+			      l->lun, pg, (unsigned long long)r->seed);
+		else if (bit_get(l->vpd_refused, (uint8_t)pg) && listed)
+			failf(r, p->line,
+			      "oracle: lun %u lists VPD page %02xh in its "
+			      "Supported VPD Pages (00h), but refuses it with "
+			      "INVALID FIELD IN CDB (seed %llu)",
+			      l->lun, pg, (unsigned long long)r->seed);
+	}
+}
+
+/* INQUIRY with EVPD=1 answered: GOOD (the page served; 00h is the list
+ * itself) or CHECK CONDITION INVALID FIELD IN CDB (a page it does not
+ * have). */
+static void oracle_vpd(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	struct lun_st *l = p->ls;
+	uint8_t page = op->cdb[2];
+
+	if (op->status == SCSI_STATUS_CHECK_CONDITION) {
+		int sk, asc, ascq;
+
+		sense_parse(op, &sk, &asc, &ascq);
+		if (sk == 5 && asc == 0x24)
+			bit_set(l->vpd_refused, page);
+		vpd_consistent(r, p);
+		return;
+	}
+	if (op->status != SCSI_STATUS_GOOD || op->in_len < 4)
+		return;
+	if (op->in[1] != page) {
+		failf(r, p->line,
+		      "oracle: INQUIRY of VPD page %02xh on lun %u answered "
+		      "page %02xh (seed %llu)",
+		      page, l->lun, op->in[1], (unsigned long long)r->seed);
+		return;
+	}
+	bit_set(l->vpd_served, page);
+	if (page == 0x00) {
+		uint32_t n = get_be16(op->in + 2), prev = 0;
+		uint8_t listed[32] = {0};
+
+		if (n + 4u > op->in_len)
+			n = op->in_len - 4u;
+		for (uint32_t i = 0; i < n; i++) {
+			uint8_t pg = op->in[4 + i];
+
+			if ((i == 0 && pg != 0x00) || (i > 0 && pg <= prev)) {
+				failf(r, p->line,
+				      "oracle: lun %u's Supported VPD Pages are "
+				      "not ascending from 00h (entry %u is "
+				      "%02xh) (SPC-4 §7.8.15) (seed %llu)",
+				      l->lun, i, pg,
+				      (unsigned long long)r->seed);
+				return;
+			}
+			prev = pg;
+			bit_set(listed, pg);
+		}
+		if (!bit_get(listed, 0x83)) {
+			failf(r, p->line,
+			      "oracle: lun %u's Supported VPD Pages leave out "
+			      "Device Identification (83h), which SPC-4 "
+			      "§7.8.1 requires (seed %llu)",
+			      l->lun, (unsigned long long)r->seed);
+			return;
+		}
+		if (l->vpd_list_known &&
+		    memcmp(listed, l->vpd_listed, sizeof(listed)) != 0) {
+			failf(r, p->line,
+			      "oracle: lun %u's Supported VPD Pages changed "
+			      "between two INQUIRYs (seed %llu)",
+			      l->lun, (unsigned long long)r->seed);
+			return;
+		}
+		memcpy(l->vpd_listed, listed, sizeof(listed));
+		l->vpd_list_known = true;
+	}
+	vpd_consistent(r, p);
+}
+
+/* Standard INQUIRY data of a LU (SPC-4 §6.6.2): CMDQUE=1, the target
+ * queues commands (the simulator keeps many outstanding). */
+static void oracle_inquiry_std(struct runner *r, struct pend *p,
+			       struct ini_op *op)
+{
+	if (op->in_len < 8 || (op->in[0] & 0xe0) != 0)
+		return;
+	if (!(op->in[7] & 0x02))
+		failf(r, p->line,
+		      "oracle: %s's standard INQUIRY of lun %u says CMDQUE=0 "
+		      "(byte 7 %02xh), but the target queues commands "
+		      "(SPC-4 §6.6.2) (seed %llu)",
+		      p->a->name, p->ls->lun, op->in[7],
+		      (unsigned long long)r->seed);
 }
 
 /* MODE SELECT with SP=1: what it saved, if it was answered GOOD. */
@@ -520,6 +685,8 @@ void spc_oracle(struct runner *r, struct pend *p, struct ini_op *op)
 		oracle_medium_error(r, p, op);
 		return;
 	}
+	if (cdb[0] == 0x12 && (cdb[1] & 0x01) && p->ls != NULL && !r->against)
+		oracle_vpd(r, p, op);
 	if (op->status != SCSI_STATUS_GOOD)
 		return;
 	if (cdb[0] == 0xa0) {
@@ -536,6 +703,9 @@ void spc_oracle(struct runner *r, struct pend *p, struct ini_op *op)
 		oracle_readcap16(r, p, op);
 	} else if (cdb[0] == 0x1a || cdb[0] == 0x5a) {
 		oracle_mode_sense(r, p, op);
+		oracle_mode_tas(r, p, op);
+	} else if (cdb[0] == 0x12 && !(cdb[1] & 0x01)) {
+		oracle_inquiry_std(r, p, op);
 	}
 }
 

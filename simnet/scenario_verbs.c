@@ -328,13 +328,43 @@ static void issue_simple(struct runner *r, struct actor *a, const char *verb,
 
 	switch (kind) {
 	case INI_OP_NOP:
+		/* data=BYTES: ping data the NOP-In must echo (the
+		 * initiator checks it) */
+		op->edtl = (uint32_t)u64_or(t, "data", 0, r);
+		if (op->edtl > 0) {
+			op->out = malloc(op->edtl);
+			if (op->out == NULL)
+				abort();
+			for (uint32_t i = 0; i < op->edtl; i++)
+				op->out[i] = (uint8_t)(i * 7 + r->line);
+		}
 		ini_nop(a->ini, op);
 		break;
-	case INI_OP_LOGOUT:
+	case INI_OP_LOGOUT: {
+		/* reason=session|connection|recovery (RFC 7143 §11.14.1:
+		 * 0, 1, 2), cid=N: the connection it names (ours if
+		 * none) */
+		const char *why = kv(t, "reason");
+
 		p->kind = PK_LOGOUT;
-		resv_drop_holder(r, a);
+		if (why == NULL || strcmp(why, "session") == 0)
+			op->logout_reason = ISCSI_LOGOUT_CLOSE_SESSION;
+		else if (strcmp(why, "connection") == 0)
+			op->logout_reason = ISCSI_LOGOUT_CLOSE_CONNECTION;
+		else if (strcmp(why, "recovery") == 0)
+			op->logout_reason = ISCSI_LOGOUT_REMOVE_FOR_RECOVERY;
+		else
+			syntaxf(r, "logout reason=session|connection|recovery");
+		if (kv(t, "cid"))
+			op->logout_cid =
+				(int32_t)(u64_or(t, "cid", 0, r) & 0xffff);
+		/* a logout that may be refused keeps the session (and its
+		 * reservation) until its answer says otherwise */
+		if (op->logout_reason == ISCSI_LOGOUT_CLOSE_SESSION)
+			resv_drop_holder(r, a);
 		ini_logout(a->ini, op);
 		break;
+	}
 	case INI_OP_TEXT:
 		p->kind = PK_TEXT;
 		text_request(r, op, t);
