@@ -838,6 +838,13 @@ static bool rx_raw_answer(struct ini *ini, const struct iscsi_bhs *h)
 
 	if (op == NULL || op->kind != INI_OP_RAW)
 		return false;
+	/* the answer takes its StatSN as any other would (an R2T and a
+	 * Data-In without status carry the next one, unadvanced) */
+	take_statsn(ini, h,
+		    h->opcode != ISCSI_OP_R2T &&
+			    (h->opcode != ISCSI_OP_DATA_IN ||
+			     (h->flags & ISCSI_DATAIN_F_STATUS)));
+	update_window(ini, h);
 	op->rsp_opcode = h->opcode;
 	op->response = h->b2;
 	op->status = h->b3;
