@@ -185,6 +185,121 @@ static void alua_step(struct gen *g, unsigned int nini, unsigned int nlun,
 	}
 }
 
+static uint64_t rnd_rare(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_rare) % n : 0;
+}
+
+/* What the rare stream knows of the seed. */
+struct rare {
+	unsigned int nini, nlun, vnum;
+	uint32_t lba_span;
+	bool pr;
+	bool thin[8]; /* thin LUNs on the simulated disk */
+	bool b0[8];   /* Block Limits page asked for */
+};
+
+/* One rare request: what the main workload never sends, each judged by
+ * an oracle of its own (docs/scenarios.md, Exploration).  REPORT LUNS
+ * with SELECT REPORT 01h/02h; an UNMAP of MAXIMUM UNMAP LBA COUNT (2^20
+ * blocks) or one more, after the Block Limits page (out of range on these
+ * small LUs: refused 5/21, never for the count); a WRITE whose expected
+ * length differs from its CDB's (`edtl=`, the residual oracle); a
+ * NOP-Out ping with data (the echo checked whole; at most 512 bytes, the
+ * least MaxRecvDataSegmentLength the target declares); a READ/WRITE(16)
+ * at an LBA near 2^64 (must not end GOOD); a Logout closing a connection
+ * the session lacks or removing ours for recovery (refused: the
+ * connection goes on); a MaxRecvDataSegmentLength declared in a Text
+ * Request (the initiator checks every PDU against it); and in PR seeds
+ * MODE SELECT (a write under every reservation type) and MODE SENSE on
+ * LUN 0. */
+static void rare_step(struct gen *g, struct rare *rs)
+{
+	const char *a = explore_names[rnd_rare(g, rs->nini)];
+	unsigned int lun = (unsigned int)rnd_rare(g, rs->nlun),
+		     r = (unsigned int)rnd_rare(g, 100);
+
+	if (r < 12) {
+		out(g, "%s report-luns lun=%u select=%u & expect any\n", a, lun,
+		    1 + (unsigned)rnd_rare(g, 2));
+	} else if (r < 24 && rs->thin[lun]) {
+		static const uint32_t n[] = {1048576, 1048576, 1048577,
+					     1048575};
+		uint32_t blocks = n[rnd_rare(g, 4)];
+
+		if (!rs->b0[lun]) {
+			out(g, "%s inquiry lun=%u page=0xb0 expect any\n", a,
+			    lun);
+			rs->b0[lun] = true;
+		}
+		if (rnd_rare(g, 2))
+			out(g,
+			    "%s unmap lun=%u lba=%u blocks=%u & expect any\n",
+			    a, lun, (unsigned)rnd_rare(g, rs->lba_span),
+			    blocks);
+		else
+			out(g,
+			    "%s unmap lun=%u ranges=%u:%u,%u:%u & expect "
+			    "any\n",
+			    a, lun, (unsigned)rnd_rare(g, rs->lba_span),
+			    1 + (unsigned)rnd_rare(g, 8),
+			    (unsigned)rnd_rare(g, rs->lba_span), blocks);
+	} else if (r < 40) {
+		uint32_t blocks = 1 + (uint32_t)rnd_rare(g, 8);
+		uint32_t k = (uint32_t)rnd_rare(g, 10), edtl;
+
+		/* mostly more than the CDB's (underflow), else fewer
+		 * (overflow) or exactly as many */
+		if (k < 6)
+			edtl = blocks * 512 +
+			       512 * (1 + (uint32_t)rnd_rare(g, 16));
+		else if (k < 9 && blocks > 1)
+			edtl = 512 * (uint32_t)rnd_rare(g, blocks);
+		else
+			edtl = blocks * 512;
+		out(g,
+		    "%s write lun=%u lba=%u blocks=%u edtl=%u data=r%u & "
+		    "expect any\n",
+		    a, lun, (unsigned)rnd_rare(g, rs->lba_span), blocks, edtl,
+		    ++rs->vnum);
+	} else if (r < 55) {
+		out(g, "%s nop data=%u & expect any\n", a,
+		    1 + (unsigned)rnd_rare(g, 512));
+	} else if (r < 67) {
+		uint64_t lba = ~0ull - rnd_rare(g, 4);
+		uint32_t blocks = 1 + (uint32_t)rnd_rare(g, 4);
+
+		if (rnd_rare(g, 2))
+			out(g,
+			    "%s read lun=%u lba=%llu blocks=%u cdb=16 & expect "
+			    "any\n",
+			    a, lun, (unsigned long long)lba, blocks);
+		else
+			out(g,
+			    "%s write lun=%u lba=%llu blocks=%u cdb=16 "
+			    "data=r%u & expect any\n",
+			    a, lun, (unsigned long long)lba, blocks,
+			    ++rs->vnum);
+	} else if (r < 77) {
+		if (rnd_rare(g, 2))
+			out(g,
+			    "%s logout reason=connection cid=%u expect any\n",
+			    a, 1 + (unsigned)rnd_rare(g, 7));
+		else
+			out(g, "%s logout reason=recovery expect any\n", a);
+	} else if (r < 85) {
+		out(g, "%s text send=MaxRecvDataSegmentLength=%u expect any\n",
+		    a, 512u << rnd_rare(g, 8));
+	} else if (rs->pr) {
+		if (rnd_rare(g, 3))
+			out(g, "%s mode-select lun=0 wce=1 cdb=%u expect any\n",
+			    a, rnd_rare(g, 2) ? 6u : 10u);
+		else
+			out(g, "%s mode-sense lun=0 page=8 cdb=%u expect any\n",
+			    a, rnd_rare(g, 2) ? 6u : 10u);
+	}
+}
+
 struct mix {
 	bool chunk, jitter, partial, partition, rst, stall;
 	bool eio, slow, crash, resv, tmf, reconnect, nopin, fua, wc_off;
@@ -318,7 +433,8 @@ char *explore_generate(uint64_t seed)
 			.st_world = seed ^ 0x3077d5ull,
 			.st_alua = seed ^ 0xa1a0a1a0ull,
 			.st_cmd = seed ^ 0xc0dec0de5ull,
-			.st_acl = seed ^ 0xac1ac1ac1ull};
+			.st_acl = seed ^ 0xac1ac1ac1ull,
+			.st_rare = seed ^ 0x7a7e5eedull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};
@@ -349,6 +465,10 @@ char *explore_generate(uint64_t seed)
 	bool ua_tmf = rnd_ua(&g, 100) < 25, pr_abort = rnd_ua(&g, 100) < 35;
 	bool wrap = rnd_ua(&g, 100) < 33;
 	bool acl;
+	/* The rare requests in about one seed in four, in 5 % of its steps
+	 * (a stream of their own: other seeds generate as before). */
+	bool rare = rnd_rare(&g, 100) < 25;
+	struct rare rs = {0};
 
 	g.buf = malloc(g.cap);
 	if (g.buf == NULL)
@@ -392,6 +512,8 @@ char *explore_generate(uint64_t seed)
 	    m.wc_off ? " write-through" : "");
 	if (m.pr)
 		out(&g, "# and persistent reservations (on lun 0)\n");
+	if (rare)
+		out(&g, "# and rare requests in 5%% of the steps\n");
 	if (cg.pct) {
 		out(&g,
 		    "# and %u%% of the steps from the command set:", cg.pct);
@@ -423,7 +545,10 @@ char *explore_generate(uint64_t seed)
 		if (backing[i] == B_SIM) {
 			out(&g, "lun %u disk%u size=%uK%s", i, i, cl.size_k[i],
 			    m.wc_off && i == 0 ? " write-cache=off" : "");
-			if (cg.thin[i])
+			/* rare seeds make half the others thin (UNMAP) */
+			rs.thin[i] = cg.thin[i] ||
+				     (rare && rnd_rare(&g, 100) < 50);
+			if (rs.thin[i])
 				out(&g, " thin");
 			/* a medium START STOP UNIT ejects and loads and
 			 * PREVENT ALLOW MEDIUM REMOVAL locks
@@ -530,6 +655,10 @@ char *explore_generate(uint64_t seed)
 	for (unsigned int i = 0; i < nlun && cg.on[CG_XCOPY]; i++)
 		out(&g, "A inquiry lun=%u page=0x83 expect any\n", i);
 	cg.lba_span = lba_span;
+	rs.nini = nini;
+	rs.nlun = nlun;
+	rs.lba_span = lba_span;
+	rs.pr = m.pr;
 	for (unsigned int s = 0; s < steps; s++) {
 		if (cg.pct && rnd_cmd(&g, 100) < cg.pct)
 			explore_cmd_step(&g, &cg, nini, recent, nrecent);
@@ -549,6 +678,8 @@ char *explore_generate(uint64_t seed)
 			ctl_step(&g, &cl);
 		if (ua_tmf && rnd_ua(&g, 100) < 3)
 			ua_tmf_step(&g, explore_names[rnd_ua(&g, nini)], nlun);
+		if (rare && rnd_rare(&g, 100) < 5)
+			rare_step(&g, &rs);
 		if (m.pr && coin(&g, 15)) {
 			pr_step(&g, &pg, nini, (unsigned int)rnd(&g, nini), 0,
 				pr_abort);

@@ -40,6 +40,12 @@ struct gen {
 	uint64_t st_cmd;
 	/* And one for initiator groups (ACLs, LUN masking). */
 	uint64_t st_acl;
+	/* And one for the rare requests (explore.c rare_step): REPORT LUNS
+	 * SELECT REPORT 01h/02h, UNMAP at MAXIMUM UNMAP LBA COUNT, writes
+	 * with another expected length, ping data, LBAs near 2^64, refused
+	 * Logouts, a MaxRecvDataSegmentLength declared after login, MODE
+	 * SELECT under a persistent reservation. */
+	uint64_t st_rare;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)

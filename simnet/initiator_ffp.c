@@ -742,6 +742,29 @@ static void rx_simple_rsp(struct ini *ini, const struct iscsi_bhs *h,
 	}
 	op->response = h->b2;
 	op->rsp_opcode = h->opcode;
+	/* RFC 7143 §11.15.1: with one connection per session, closing a
+	 * connection of another CID is "CID not found" (1), and at
+	 * ErrorRecoveryLevel 0 (the only one we negotiate) removing one
+	 * for recovery is "connection recovery is not supported" (2). */
+	if (h->opcode == ISCSI_OP_LOGOUT_RSP &&
+	    op->logout_reason != ISCSI_LOGOUT_CLOSE_SESSION) {
+		uint8_t want = ISCSI_LOGOUT_RSP_RECOVERY_UNSUPPORTED;
+
+		if (op->logout_reason == ISCSI_LOGOUT_CLOSE_CONNECTION)
+			want = op->logout_cid < 0 || (uint16_t)op->logout_cid ==
+							     ini->cid
+				       ? ISCSI_LOGOUT_RSP_OK
+				       : ISCSI_LOGOUT_RSP_CID_NOT_FOUND;
+		if (h->b2 != want)
+			ini_violation(ini,
+				      "Logout-Rsp response %u to reason %u "
+				      "(CID %u, ours %u): RFC 7143 §11.15.1 "
+				      "wants %u",
+				      h->b2, op->logout_reason,
+				      op->logout_cid < 0 ? ini->cid
+							 : op->logout_cid,
+				      ini->cid, want);
+	}
 	if (h->opcode == ISCSI_OP_TEXT_RSP) {
 		/* RFC 7143 §11.11.2: without C (Continue) a Text Response
 		 * ends a set of key=value pairs: its text ends with a NUL */
