@@ -535,22 +535,50 @@ static void oracle_tmf_lun(struct runner *r, struct pend *p,
 		      op->response, (unsigned long long)r->seed);
 }
 
+/* A command that reached the medium: GOOD, or a MEDIUM or HARDWARE
+ * ERROR (what the backstore or a wrapped offset gives) other than the
+ * medium's own state, 31h (MEDIUM FORMAT CORRUPTED, SANITIZE COMMAND
+ * FAILED: SBC-4 §4.11, answered to every medium access first). */
+static bool reached_medium(const struct ini_op *op)
+{
+	int sk, asc, ascq;
+
+	if (scsi_good(op))
+		return true;
+	if (op->outcome != INI_DONE || op->response != 0 ||
+	    op->status != SCSI_STATUS_CHECK_CONDITION)
+		return false;
+	sense_parse(op, &sk, &asc, &ascq);
+	return (sk == SK_MEDIUM_ERROR || sk == SK_HARDWARE_ERROR) &&
+	       asc != 0x31;
+}
+
 static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	struct lun_st *l = p->ls;
 
 	/* SBC-4 §4.5: a READ or WRITE naming blocks past the last LBA
-	 * (a write beyond it has no model range: p->ls is NULL) */
+	 * (a write beyond it has no model range: p->ls is NULL) is
+	 * refused before it reaches the medium: neither GOOD nor a
+	 * medium or hardware error (near 2^64 a range check that wraps
+	 * sends it to the backstore at a wrapped offset) */
 	if ((p->kind == PK_READ || p->kind == PK_WRITE) && p->oor &&
-	    scsi_good(op) && p->ctl_seq == r->ctl_seq && !r->ctl_running) {
+	    reached_medium(op) && p->ctl_seq == r->ctl_seq && !r->ctl_running) {
+		int sk = 0, asc = 0, ascq = 0;
+
+		if (!scsi_good(op))
+			sense_parse(op, &sk, &asc, &ascq);
 		failf(r, p->line,
 		      "oracle: %s's %s of lba %llu+%u on lun %u completed "
-		      "GOOD, but it names blocks past the last LBA: it must "
-		      "get LOGICAL BLOCK ADDRESS OUT OF RANGE (SBC-4 §4.5) "
-		      "(seed %llu)",
+		      "%s (sense %x/%02x/%02x), but it names blocks past the "
+		      "last LBA: it must get LOGICAL BLOCK ADDRESS OUT OF "
+		      "RANGE (SBC-4 §4.5) (seed %llu)",
 		      p->a->name, p->verb, (unsigned long long)p->lba,
 		      p->blocks, (unsigned)(p->lun & 0xffff),
-		      (unsigned long long)r->seed);
+		      scsi_good(op) ? "GOOD"
+				    : "with a medium or hardware "
+				      "error",
+		      sk, asc, ascq, (unsigned long long)r->seed);
 		return;
 	}
 	if (l == NULL) {
