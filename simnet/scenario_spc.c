@@ -351,8 +351,11 @@ static void oracle_vpd(struct runner *r, struct pend *p, struct ini_op *op)
 	if (page == 0x00) {
 		uint32_t n = get_be16(op->in + 2), prev = 0;
 		uint8_t listed[32] = {0};
+		/* a list cut by the ALLOCATION LENGTH (an initiator reading
+		 * the 4-byte header first) is judged for order only */
+		bool whole = n + 4u <= op->in_len;
 
-		if (n + 4u > op->in_len)
+		if (!whole)
 			n = op->in_len - 4u;
 		for (uint32_t i = 0; i < n; i++) {
 			uint8_t pg = op->in[4 + i];
@@ -369,6 +372,8 @@ static void oracle_vpd(struct runner *r, struct pend *p, struct ini_op *op)
 			prev = pg;
 			bit_set(listed, pg);
 		}
+		if (!whole)
+			return;
 		if (!bit_get(listed, 0x83)) {
 			failf(r, p->line,
 			      "oracle: lun %u's Supported VPD Pages leave out "
