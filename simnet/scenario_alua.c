@@ -788,6 +788,10 @@ void alua_done(struct runner *r, struct pend *p, struct ini_op *op)
 
 		if (li >= 0 && p->a->alua_owed[li] == ALUA_UA_YES)
 			p->a->alua_owed[li] = ALUA_UA_MAYBE;
+		/* and an STPG out now must know this nexus answered while
+		 * it was (stpg_done: owed for sure only if nothing did) */
+		if (li >= 0)
+			p->a->alua_useq[li] = ++r->alua.seq;
 	}
 	if (p->mp != NULL)
 		mp_after(p->mp, p, op);
