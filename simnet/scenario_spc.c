@@ -204,28 +204,44 @@ static void oracle_readcap16(struct runner *r, struct pend *p,
 
 /* ---------------------------------------------------- mode pages */
 
+/* The next whole mode page of a MODE SENSE(6) or (10) answer, as far
+ * as its MODE DATA LENGTH and the bytes that came say: *off 0 starts
+ * after the header and block descriptors; NULL at the end. */
+static const uint8_t *mode_page_next(const struct ini_op *op, uint32_t *off)
+{
+	bool ten = op->cdb[0] == 0x5a;
+	uint32_t hdr = ten ? 8 : 4, len, o = *off;
+	const uint8_t *pg;
+
+	if (op->in_len < hdr)
+		return NULL;
+	len = ten ? get_be16(op->in) + 2u : op->in[0] + 1u;
+	if (len > op->in_len)
+		len = op->in_len;
+	if (o == 0)
+		o = hdr + (ten ? get_be16(op->in + 6) : op->in[3]);
+	if (o + 2 > len)
+		return NULL;
+	pg = op->in + o;
+	if (o + 2u + pg[1] > len)
+		return NULL;
+	*off = o + 2u + pg[1];
+	return pg;
+}
+
 static void oracle_mode_sense(struct runner *r, struct pend *p,
 			      struct ini_op *op)
 {
 	struct lun_st *l = p->ls;
-	bool ten = op->cdb[0] == 0x5a;
-	uint32_t hdr = ten ? 8 : 4, len, bdlen, o;
+	const uint8_t *pg;
 
 	/* current values, known, and no MODE SELECT anywhere near */
 	if ((op->cdb[2] >> 6) != 0 || !p->ms_alone_at || !l->ms_known ||
-	    l->ms_inflight != 0 || l->ms_issued != p->ms_issued_at ||
-	    op->in_len < hdr)
+	    l->ms_inflight != 0 || l->ms_issued != p->ms_issued_at)
 		return;
-	len = (ten ? get_be16(op->in) + 2u : op->in[0] + 1u);
-	bdlen = ten ? get_be16(op->in + 6) : op->in[3];
-	if (len > op->in_len)
-		len = op->in_len;
-	for (o = hdr + bdlen; o + 2 <= len; o += 2u + op->in[o + 1]) {
-		const uint8_t *pg = op->in + o;
+	for (uint32_t off = 0; (pg = mode_page_next(op, &off)) != NULL;) {
 		uint32_t plen = 2u + pg[1];
 
-		if (o + plen > len)
-			break;
 		if ((pg[0] & 0x3f) == 0x08 && plen >= 3 &&
 		    ((pg[2] & 0x04) != 0) != l->ms_wce)
 			failf(r, p->line,
@@ -257,21 +273,12 @@ static void oracle_mode_sense(struct runner *r, struct pend *p,
  * UA oracles expect of it. */
 static void oracle_mode_tas(struct runner *r, struct pend *p, struct ini_op *op)
 {
-	bool ten = op->cdb[0] == 0x5a;
-	uint32_t hdr = ten ? 8 : 4, len, bdlen, o;
 	int pc = op->cdb[2] >> 6;
+	const uint8_t *pg;
 
-	if ((pc != 0 && pc != 2) || op->in_len < hdr)
+	if (pc != 0 && pc != 2)
 		return;
-	len = (ten ? get_be16(op->in) + 2u : op->in[0] + 1u);
-	bdlen = ten ? get_be16(op->in + 6) : op->in[3];
-	if (len > op->in_len)
-		len = op->in_len;
-	for (o = hdr + bdlen; o + 2 <= len; o += 2u + op->in[o + 1]) {
-		const uint8_t *pg = op->in + o;
-
-		if (o + 2u + pg[1] > len)
-			break;
+	for (uint32_t off = 0; (pg = mode_page_next(op, &off)) != NULL;) {
 		if ((pg[0] & 0x3f) == 0x0a && pg[1] >= 3 && !(pg[4] & 0x40))
 			failf(r, p->line,
 			      "oracle: %s's MODE SENSE (%s values) on lun %u "
