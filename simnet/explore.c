@@ -203,7 +203,8 @@ struct rare {
  * an oracle of its own (docs/scenarios.md, Exploration).  REPORT LUNS
  * with SELECT REPORT 01h/02h; an UNMAP of MAXIMUM UNMAP LBA COUNT (2^20
  * blocks) or one more, after the Block Limits page (out of range on these
- * small LUs: refused 5/21, never for the count); a WRITE whose expected
+ * small LUs: refused 5/21, never for the count), or of 17 to 257 empty
+ * descriptors (around MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT); a WRITE whose expected
  * length differs from its CDB's (`edtl=`, the residual oracle); a
  * NOP-Out ping with data (the echo checked whole; at most 512 bytes, the
  * least MaxRecvDataSegmentLength the target declares); a READ/WRITE(16)
@@ -232,7 +233,14 @@ static void rare_step(struct gen *g, struct rare *rs)
 			    lun);
 			rs->b0[lun] = true;
 		}
-		if (rnd_rare(g, 2))
+		static const unsigned int nd[] = {17, 255, 256, 257};
+		unsigned int how = (unsigned int)rnd_rare(g, 3);
+
+		if (how == 2)
+			out(g, "%s unmap lun=%u lba=%u descs=%u & expect any\n",
+			    a, lun, (unsigned)rnd_rare(g, rs->lba_span),
+			    nd[rnd_rare(g, 4)]);
+		else if (how == 1)
 			out(g,
 			    "%s unmap lun=%u lba=%u blocks=%u & expect any\n",
 			    a, lun, (unsigned)rnd_rare(g, rs->lba_span),

@@ -236,8 +236,36 @@ static void build_write_same(struct runner *r, struct pend *p,
 	range_begin(p, l, p->lba, (uint32_t)n, unmap || ndob ? 0 : p->data_vid);
 }
 
-/* UNMAP [lba= blocks=] [ranges=L:N,L:N...] [plen=N]: a descriptor per
- * range; plen= sends a PARAMETER LIST LENGTH of its own (edge cases). */
+/* The most descriptors a list can carry: BLOCK DESCRIPTOR DATA LENGTH
+ * (16 bits) and the 8-byte header within UNMAP's 16-bit PARAMETER LIST
+ * LENGTH. */
+#define UNMAP_DESCS_MAX ((65535u - 8u) / 16u)
+
+/* An UNMAP parameter list of nd descriptors of no blocks, each at lba. */
+static void build_unmap_empty(struct ini_op *op, const struct toks *t,
+			      uint64_t lba, unsigned int nd, struct runner *r)
+{
+	uint32_t plen = (uint32_t)u64_or(t, "plen", 8 + 16u * nd, r);
+	uint8_t *o;
+
+	op->cdb[0] = 0x42;
+	put_be16(op->cdb + 7, (uint16_t)plen);
+	o = out_alloc(op, plen);
+	if (plen >= 8) {
+		put_be16(o, (uint16_t)(6 + 16 * nd));
+		put_be16(o + 2, (uint16_t)(16 * nd));
+	}
+	for (unsigned int i = 0; i < nd && 8 + 16u * i + 16 <= plen; i++) {
+		put_be64(o + 8 + 16 * i, lba);
+		put_be32(o + 8 + 16 * i + 8, 0);
+	}
+}
+
+/* UNMAP [lba= blocks=] [ranges=L:N,L:N...] [descs=N] [plen=N]: a
+ * descriptor per range; descs=N sends N descriptors of no blocks at lba=
+ * (a list as long as the descriptor count limit, which changes nothing:
+ * SBC-4 §5.32.2); plen= sends a PARAMETER LIST LENGTH of its own (edge
+ * cases). */
 static void build_unmap(struct runner *r, struct pend *p, struct ini_op *op,
 			const struct toks *t, struct lun_st *l)
 {
@@ -249,6 +277,19 @@ static void build_unmap(struct runner *r, struct pend *p, struct ini_op *op,
 	bool ok = true;
 	uint8_t *o;
 
+	if (kv(t, "descs") != NULL) {
+		uint64_t nd = u64_or(t, "descs", 0, r);
+
+		/* BLOCK DESCRIPTOR DATA LENGTH is 16 bits */
+		if (nd > UNMAP_DESCS_MAX || rs != NULL) {
+			syntaxf(r, "unmap descs=N (N <= %u, without ranges=)",
+				UNMAP_DESCS_MAX);
+			return;
+		}
+		build_unmap_empty(op, t, p->lba, (unsigned)nd, r);
+		p->kind = PK_UNMAP;
+		return;
+	}
 	if (rs != NULL) {
 		char buf[512];
 		char *save = NULL;
