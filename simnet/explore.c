@@ -204,16 +204,17 @@ struct rare {
  * with SELECT REPORT 01h/02h; an UNMAP of MAXIMUM UNMAP LBA COUNT (2^20
  * blocks) or one more, after the Block Limits page (out of range on these
  * small LUs: refused 5/21, never for the count), or of 17 to 257 empty
- * descriptors (around MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT); a WRITE whose expected
- * length differs from its CDB's (`edtl=`, the residual oracle); a
- * NOP-Out ping with data (the echo checked whole; at most 512 bytes, the
- * least MaxRecvDataSegmentLength the target declares); a READ/WRITE(16)
- * at an LBA near 2^64 (must not end GOOD); a Logout closing a connection
- * the session lacks or removing ours for recovery (refused: the
- * connection goes on); a MaxRecvDataSegmentLength declared in a Text
- * Request (the initiator checks every PDU against it); and in PR seeds
- * MODE SELECT (a write under every reservation type) and MODE SENSE on
- * LUN 0. */
+ * descriptors (around MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT); a WRITE
+ * whose expected length differs from its CDB's (`edtl=`, the residual
+ * oracle), or one with immediate data past FirstBurstLength (`imm-over=`:
+ * to be refused); a NOP-Out ping with data (the echo checked whole; at
+ * most 512 bytes, the least MaxRecvDataSegmentLength the target
+ * declares); a READ/WRITE(16) at an LBA near 2^64 (must not end GOOD); a
+ * Logout closing a connection the session lacks or removing ours for
+ * recovery (refused: the connection goes on); a MaxRecvDataSegmentLength
+ * declared in a Text Request (the initiator checks every PDU against
+ * it); and in PR seeds MODE SELECT (a write under every reservation type)
+ * and MODE SENSE on LUN 0. */
 static void rare_step(struct gen *g, struct rare *rs)
 {
 	const char *a = explore_names[rnd_rare(g, rs->nini)];
@@ -256,6 +257,18 @@ static void rare_step(struct gen *g, struct rare *rs)
 		uint32_t blocks = 1 + (uint32_t)rnd_rare(g, 8);
 		uint32_t k = (uint32_t)rnd_rare(g, 10), edtl;
 
+		if (k == 9) {
+			/* immediate data past FirstBurstLength, where the
+			 * negotiation leaves room (imm_over_len()) */
+			uint32_t lba = (uint32_t)rnd_rare(g, rs->lba_span);
+			uint32_t over = 512u << rnd_rare(g, 4);
+
+			out(g,
+			    "%s write lun=%u lba=%u blocks=%u data=r%u "
+			    "imm-over=%u & expect any\n",
+			    a, lun, lba, blocks * 8, ++rs->vnum, over);
+			return;
+		}
 		/* mostly more than the CDB's (underflow), else fewer
 		 * (overflow) or exactly as many */
 		if (k < 6)

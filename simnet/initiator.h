@@ -89,9 +89,13 @@ struct ini_op {
 	int32_t logout_cid;
 
 	/* misbehaviour */
-	int32_t cmdsn_delta; /* added to the CmdSN sent */
-	bool vanish_at_r2t;  /* the host dies at the first R2T */
-	uint8_t *raw;	     /* RAW: bytes sent as they are */
+	int32_t cmdsn_delta;	/* added to the CmdSN sent */
+	uint32_t imm_over;	/* immediate data this far past
+				 * FirstBurstLength (imm_over_len()) */
+	uint32_t imm_over_sent; /* the immediate data so sent, or 0 */
+	uint32_t imm_over_fb;	/* FirstBurstLength when it was sent */
+	bool vanish_at_r2t;	/* the host dies at the first R2T */
+	uint8_t *raw;		/* RAW: bytes sent as they are */
 	uint32_t raw_len;
 
 	/* results */

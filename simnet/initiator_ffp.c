@@ -68,13 +68,37 @@ static void r2t_release(struct sim_ev *ev)
 	ini_tx_flush(ini);
 }
 
+/* Misbehaviour (`imm-over=N`): immediate data up to N bytes past
+ * FirstBurstLength, which RFC 7143 §13.14 forbids (unsolicited data,
+ * immediate included, stays within it).  The command goes immediate, so
+ * that the Reject it earns leaves no hole in the CmdSN sequence.  0 where
+ * the negotiation leaves no room to misbehave: no ImmediateData, or the
+ * command or the target's MaxRecvDataSegmentLength no longer than
+ * FirstBurstLength (the command is then sent as usual). */
+static uint32_t imm_over_len(const struct ini *ini, const struct ini_op *op)
+{
+	uint64_t n = (uint64_t)ini->neg.first_burst + op->imm_over;
+
+	if (op->imm_over == 0 || !op->dir_write || !ini->neg.immediate_data)
+		return 0;
+	if (n > op->edtl)
+		n = op->edtl;
+	if (n > ini->neg.max_send_dsl)
+		n = ini->neg.max_send_dsl;
+	return n > ini->neg.first_burst ? (uint32_t)n : 0;
+}
+
 static void send_scsi(struct ini *ini, struct ini_op *op)
 {
 	struct iscsi_bhs h;
-	uint32_t imm = 0, unsol = 0;
+	uint32_t imm = 0, unsol = 0, over = imm_over_len(ini, op);
 
-	fill_common(ini, &h, ISCSI_OP_SCSI_CMD, false, op->itt);
-	if (op->dir_write && op->edtl > 0) {
+	fill_common(ini, &h, ISCSI_OP_SCSI_CMD, over > 0, op->itt);
+	op->imm_over_sent = over;
+	op->imm_over_fb = ini->neg.first_burst;
+	if (over > 0) {
+		imm = over;
+	} else if (op->dir_write && op->edtl > 0) {
 		uint32_t fb = ini->neg.first_burst < op->edtl
 				      ? ini->neg.first_burst
 				      : op->edtl;
@@ -95,7 +119,7 @@ static void send_scsi(struct ini *ini, struct ini_op *op)
 	/* A misplaced CmdSN (misbehaviour) does not use up a number: the
 	 * target must ignore it, and the next command takes the slot. */
 	op->cmdsn = (uint32_t)((int64_t)ini->cmdsn + op->cmdsn_delta);
-	if (op->cmdsn_delta == 0)
+	if (op->cmdsn_delta == 0 && over == 0)
 		ini->cmdsn++;
 	h.w24 = op->cmdsn;
 	memcpy(h.cdb, op->cdb, 16);
@@ -141,7 +165,8 @@ void ini_pump(struct ini *ini)
 
 	while (ini->state == INI_S_FFP &&
 	       (op = TAILQ_FIRST(&ini->waitq)) != NULL &&
-	       (window_open(ini) || op->cmdsn_delta != 0)) {
+	       (window_open(ini) || op->cmdsn_delta != 0 ||
+		imm_over_len(ini, op) > 0)) {
 		TAILQ_REMOVE(&ini->waitq, op, link);
 		TAILQ_INSERT_TAIL(&ini->ops, op, link);
 		op_send(ini, op);

@@ -613,6 +613,19 @@ static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 			      : op->outcome == INI_DROPPED ? 2
 							   : MODEL_BOUNDED;
 
+		/* RFC 7143 §13.14, §4.2.2.3: immediate data past
+		 * FirstBurstLength is a protocol error; a target that
+		 * answers the command took what it had limited. */
+		if (op->imm_over_sent > 0 && op->outcome == INI_DONE)
+			failf(r, p->line,
+			      "oracle: %s's write on lun %u carried %u bytes "
+			      "of immediate data, beyond FirstBurstLength "
+			      "%u, and was answered with status %s: it "
+			      "must be refused as a protocol error (RFC "
+			      "7143 §13.14) (seed %llu)",
+			      p->a->name, l->lun, op->imm_over_sent,
+			      op->imm_over_fb, status_name(op->status),
+			      (unsigned long long)r->seed);
 		model_write_end(l->m, p->handle, outcome,
 				p->fua || l->wc_off ||
 					(l->wc_off_since != 0 &&

@@ -156,6 +156,7 @@ static void issue_scsi(struct runner *r, struct actor *a, const char *verb,
 	}
 	if (cs != NULL)
 		op->cmdsn_delta = (int32_t)strtol(cs, NULL, 0);
+	op->imm_over = (uint32_t)u64_or(t, "imm-over", 0, r);
 	spc_sent(r, p, op);
 	med_sent(r, p, op);
 	ua_scsi_sent(r, p, op);
