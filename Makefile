@@ -185,6 +185,7 @@ test: deps
 	conformance/daemon-test
 	$(MAKE) --no-print-directory control-test
 	$(MAKE) --no-print-directory faultproxy-test
+	$(MAKE) --no-print-directory floor-test
 	$(MAKE) --no-print-directory many-sessions
 	$(MAKE) --no-print-directory man-check
 	ci/deb-test
@@ -271,6 +272,16 @@ $(BUILD)/ut-faultproxy: tools/ut-faultproxy.c
 # Its modes against an echo server on 127.0.0.1 (a few seconds).
 faultproxy-test: $(BUILD)/ut-faultproxy
 	tools/faultproxy-test $(BUILD)/ut-faultproxy
+
+# The floor target (make bench's floor rows), built with ASan+UBSan:
+# libiscsi reads from it, the data segment limits at and one past the
+# limit, truncated and out-of-phase PDUs (bench/floor-test, ~2 s).
+.PHONY: floor-test
+floor-test: $(BUILD)/bench/ut-load
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/asan EXTRA_CFLAGS="$(SAN_FLAGS)" \
+		EXTRA_LDFLAGS="$(SAN_FLAGS)" $(BUILD)/asan/bench/floor-target
+	ASAN_OPTIONS=detect_leaks=0 bench/floor-test $(BUILD)/asan/bench/floor-target \
+		$(BUILD)/bench/ut-load
 
 # Hostile login inputs against the running daemon (daemon-test).
 $(BUILD)/ut-hostile: tools/ut-hostile.c
@@ -536,6 +547,11 @@ $(BUILD)/bench/ut-load: bench/ut-load.c
 $(BUILD)/bench/ut-dload: bench/ut-dload.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -o $@ $< -lisal
+# The least an iSCSI target can do (docs/performance.md, "The floor of
+# this host"); EXTRA_CFLAGS: make test runs it built with ASan+UBSan.
+$(BUILD)/bench/floor-target: bench/floor-target.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow $(EXTRA_CFLAGS) -o $@ $< $(EXTRA_LDFLAGS)
 $(BUILD)/bench/cache-warm: bench/cache-warm.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -o $@ $<
@@ -544,7 +560,7 @@ $(BUILD)/bench/cache-warm: bench/cache-warm.c
 # ("utarget+"); BENCH_UTARGET_SCALE_ARGS= (empty) skips it.
 bench:
 	bash ci/deps.sh bench
-	$(MAKE) --no-print-directory $(BUILD)/utarget $(BUILD)/utargetctl $(BUILD)/bench/ut-load $(BUILD)/bench/ut-dload $(BUILD)/bench/cache-warm
+	$(MAKE) --no-print-directory $(BUILD)/utarget $(BUILD)/utargetctl $(BUILD)/bench/ut-load $(BUILD)/bench/ut-dload $(BUILD)/bench/cache-warm $(BUILD)/bench/floor-target
 	BENCH_OUT=$(CURDIR)/$(BUILD)/bench \
 	BENCH_UTARGET_SCALE_ARGS="$${BENCH_UTARGET_SCALE_ARGS---reactors 2}" \
 		bench/run.sh
