@@ -46,6 +46,13 @@
 #                              to check the check with a planted slowdown,
 #                              or an A/A run with "--adaptive-nagle off"
 #                              (bench/nagle-plant.sh does the former)
+#   BENCH_FLOOR=0              skip the floor rows: build/bench/floor-target
+#                              (bench/floor-target.c, the least an iSCSI
+#                              target can do), zeros and --file, on the rows
+#                              of issue 17's bars, same clients and CPU
+#                              accounting as utarget's ("Floor of this
+#                              host" under the bars; about a minute);
+#                              BENCH_FLOOR_TARGET: its path
 #   BENCH_DIGEST_RUNS, BENCH_DIGEST_TIME  the digest check: pairs of ut-dload
 #                              runs without and with both digests against
 #                              the utarget pinned to CPU 1 (6), seconds per
@@ -75,6 +82,11 @@ PB=${BENCH_PORT_BASE:-3291}
 UT_PORT=$PB; TGT_PORT=$((PB + 1)); UT2_PORT=$((PB + 2)); IPERF_PORT=$((PB + 3))
 NON_PORT=$((PB + 6)); NOFF_PORT=$((PB + 7))   # (PB + 5: bench/profile.sh)
 UTP_PORT=$((PB + 8))   # utarget pinned to CPU 1: the digest rows
+FLZ_PORT=$((PB + 9)); FLF_PORT=$((PB + 12))   # floor-target: zeros, --file
+FLOOR=${BENCH_FLOOR:-1}
+FLOOR_BIN=${BENCH_FLOOR_TARGET:-$OUT/floor-target}
+# the rows of issue 17's bars, and their null-LUN twins, run on the floor
+FLOOR_ROWS=" rr4k-qd32 rr4k-qd1 sr128k-qd8 null-rr4k-qd32 null-sr128k-qd8 "
 NAGLE=${BENCH_NAGLE:-1}
 if [ -n "$QUICK" ]; then NQDS="1 16 128"; else NQDS="1 2 4 8 16 32 64 128"; fi
 NRUNS=${BENCH_NAGLE_RUNS:-6}
@@ -116,26 +128,28 @@ fi
 
 # --- the servers ------------------------------------------------------------
 UT_PID=; UT2_PID=; TGT_PID=; IPERF_PID=; NON_PID=; NOFF_PID=; NCTL=; UTP_PID=
+FLZ_PID=; FLF_PID=
 cleanup() {
 	local p
 	if [ -n "$TGT_PID" ] && kill -0 "$TGT_PID" 2>/dev/null; then
 		tgtadm -C $TGT_CTL --lld iscsi --op delete --mode target --tid 1 --force >/dev/null 2>&1
 		tgtadm -C $TGT_CTL --op delete --mode system >/dev/null 2>&1
 	fi
-	for p in $UT_PID $UT2_PID $IPERF_PID $NON_PID $NOFF_PID $UTP_PID; do kill -TERM "$p" 2>/dev/null; done
+	for p in $UT_PID $UT2_PID $IPERF_PID $NON_PID $NOFF_PID $UTP_PID $FLZ_PID $FLF_PID; do kill -TERM "$p" 2>/dev/null; done
 	for _ in $(seq 50); do
 		local alive=
-		for p in $UT_PID $UT2_PID $TGT_PID $IPERF_PID $NON_PID $NOFF_PID $UTP_PID; do
+		for p in $UT_PID $UT2_PID $TGT_PID $IPERF_PID $NON_PID $NOFF_PID $UTP_PID $FLZ_PID $FLF_PID; do
 			kill -0 "$p" 2>/dev/null && alive=1
 		done
 		[ -z "$alive" ] && break
 		sleep 0.1
 	done
-	for p in $UT_PID $UT2_PID $TGT_PID $IPERF_PID $NON_PID $NOFF_PID $UTP_PID; do kill -KILL "$p" 2>/dev/null; done
+	for p in $UT_PID $UT2_PID $TGT_PID $IPERF_PID $NON_PID $NOFF_PID $UTP_PID $FLZ_PID $FLF_PID; do kill -KILL "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -f "$SHM" /var/run/tgtd/socket.$TGT_CTL /var/run/tgtd/socket.$TGT_CTL.lock
 	[ -n "${NCTL:-}" ] && rm -rf "$NCTL"
 	UT_PID=; UT2_PID=; TGT_PID=; IPERF_PID=; NON_PID=; NOFF_PID=; UTP_PID=
+	FLZ_PID=; FLF_PID=
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -212,6 +226,22 @@ else
 	NAGLE=0
 fi
 
+# The floor (bench/floor-target.c): one thread, epoll, one recv and one
+# sendmsg per turn, READs from a zero buffer (against utarget's null LUN)
+# or pread from the bench's file (--file, against the file LUN)
+if [ "$FLOOR" = 1 ] && [ ! -x "$FLOOR_BIN" ]; then
+	log "$FLOOR_BIN missing (make bench builds it): no floor rows"
+	FLOOR=0
+fi
+if [ "$FLOOR" = 1 ]; then
+	"$FLOOR_BIN" --listen 127.0.0.1:$FLZ_PORT >"$OUT/floor-$FLZ_PORT.log" 2>&1 &
+	FLZ_PID=$!
+	"$FLOOR_BIN" --listen 127.0.0.1:$FLF_PORT --file "$BACKING" >"$OUT/floor-$FLF_PORT.log" 2>&1 &
+	FLF_PID=$!
+	wait_port $FLZ_PORT "$FLZ_PID" && wait_port $FLF_PORT "$FLF_PID" ||
+		die "floor-target did not start: $(tail -3 "$OUT/floor-$FLZ_PORT.log" "$OUT/floor-$FLF_PORT.log")"
+fi
+
 tgtd -f -C $TGT_CTL --iscsi portal=127.0.0.1:$TGT_PORT >"$OUT/tgtd.log" 2>&1 &
 TGT_PID=$!
 wait_port $TGT_PORT "$TGT_PID" || die "tgtd did not start: $(tail -3 "$OUT/tgtd.log")"
@@ -242,6 +272,8 @@ PID[nagle-on]=$NON_PID; PID[nagle-off]=$NOFF_PID
 lun_url() { # target kind
 	local n
 	case $1:$2 in
+	floor:file) echo "iscsi://127.0.0.1:$FLF_PORT/$UT_IQN/0"; return ;;
+	floor:*) echo "iscsi://127.0.0.1:$FLZ_PORT/$UT_IQN/0"; return ;;
 	utarget*:file | nagle*:file) n=0 ;; utarget*:mem | nagle*:mem | dig*:mem) n=1 ;;
 	utarget*:null | nagle*:null) n=2 ;;
 	tgt:file) n=1 ;; tgt:mem) n=2 ;; tgt:null) n=3 ;;
@@ -291,7 +323,10 @@ run_row() {
 	# the adaptive-Nagle rows: target on CPU 1 (pinned at start), client
 	# on CPU 0
 	[ "$tool" = pinned ] && pin=(taskset -c 0)
-	url=$(lun_url "$tg" "$kind"); pid=${PID[$tg]}
+	url=$(lun_url "$tg" "$kind"); pid=${PID[$tg]:-}
+	if [ "$tg" = floor ]; then
+		pid=$FLZ_PID; [ "$kind" = file ] && pid=$FLF_PID
+	fi
 	kill -0 "$pid" 2>/dev/null || die "$tg (pid $pid) is gone; see $OUT"
 	[ "$pat" = rand ] && rnd=-r
 	[ "$tool" = pinned ] && io0=$(nagle_io "$tg")
@@ -453,6 +488,10 @@ for row in "${ROWS[@]}"; do
 		continue
 	fi
 	[ -n "$UT2_PID" ] && [ "$scale" = y ] && order+=(utarget+)
+	# the floor: first or last, alternating like utarget and tgt
+	if [ "$FLOOR" = 1 ] && [[ $FLOOR_ROWS == *" $id "* ]]; then
+		if [ $((i % 2)) = 1 ]; then order=(floor "${order[@]}"); else order+=(floor); fi
+	fi
 	for tg in "${order[@]}"; do
 		run_row "$id" "$tg" "$kind" "$tool" "$qd" "$bs" "$pat" "$wp" "$ns"
 	done
@@ -552,6 +591,33 @@ pair_stats() { # id side-A side-B iops-margin cpu-margin label: A against B
 nagle_stats() { # qd
 	pair_stats "nagle-qd$1" nagle-on nagle-off "$NTOL_IOPS" "$NTOL_CPU" "$1"
 }
+# The floor rows under the bars: the same field of utarget's and the
+# floor's line of one row, and where the floor falls against the bar
+floor_row() { # bar-text row-text id field bar
+	local u f
+	u=$(val utarget "$3" "$4"); f=$(val floor "$3" "$4")
+	[ -z "$f" ] && return 0
+	printf '| %s | %s | %s | %s | %s |\n' "$1" "$2" "${u:--}" "$f" \
+		"$(awk -v f="$f" -v b="$5" 'BEGIN {
+			if (f == "-" || b == "-" || b == "") print "-"
+			else if (f + 0 <= b + 0) printf "below (%+.2f)", f - b
+			else printf "**above** (%+.2f)", f - b }')"
+}
+floor_table() {
+	[ "$FLOOR" = 1 ] || return 0
+	[ -n "$(val floor rr4k-qd32 1)$(val floor null-rr4k-qd32 1)$(val floor rr4k-qd1 1)$(val floor sr128k-qd8 1)" ] || return 0
+	echo
+	echo "Floor of this host, this run: \`build/bench/floor-target\` (bench/floor-target.c), the least an iSCSI target can do over TCP (one thread, epoll, one recv and one sendmsg per turn, no polling, no SCSI beyond reads), on the rows of the bars with the same clients and CPU accounting as utarget's; zeros against utarget's null LUN, \`--file build/bench/backing.img\` (pread) against its file LUN. A bar the floor is above, no target of this shape meets on this host (docs/performance.md, \"The floor of this host\"):"
+	echo
+	echo "| bar | row | utarget | floor | floor against the bar |"
+	echo "|---|---|---:|---:|---|"
+	floor_row "CPU per 4K random read QD32 ≤ 2.0 µs" "file LUN / --file" rr4k-qd32 6 2.0
+	floor_row "CPU per 4K random read QD32 ≤ 2.0 µs" "null LUN / zeros" null-rr4k-qd32 6 2.0
+	floor_row "QD1 p50 ≤ 18 µs (ut-load)" "file LUN / --file" rr4k-qd1 3 18
+	floor_row "QD1 CPU per I/O ≤ tgt's ($(val tgt rr4k-qd1 6) µs)" "file LUN / --file" rr4k-qd1 6 "$(val tgt rr4k-qd1 6)"
+	floor_row "CPU per 128K sequential read ≤ 20 µs" "file LUN / --file" sr128k-qd8 6 20
+	floor_row "CPU per 128K sequential read ≤ 20 µs" "null LUN / zeros" null-sr128k-qd8 6 20
+}
 TABLE=$OUT/table.md
 {
 	echo "| benchmark | utarget IOPS | tgt IOPS | ratio | utarget MB/s | tgt MB/s | utarget p50 / p99 / p99.9 µs | tgt p50 / p99 / p99.9 µs | utarget CPU-µs/IO | tgt CPU-µs/IO | CPU ratio |"
@@ -624,6 +690,9 @@ TABLE=$OUT/table.md
 		nhigh=$(awk '$14 != "-" && (m == "" || $14 > m) { m = $14; q = $1 } END { if (m != "") printf "%s at QD%s", m, q; else print "-" }' "$OUT/nagle.txt")
 		check "adaptive Nagle on at least as good as off at every queue depth (512-byte reads; median of $NRUNS ABBA pairs of $NT s per depth: on/off IOPS ≥ $(awk -v t="$NTOL_IOPS" 'BEGIN { print 1 - t }') and CPU per I/O ≤ $(awk -v t="$NTOL_CPU" 'BEGIN { print 1 + t }')): lowest IOPS ratio ${nlow}, highest CPU ratio ${nhigh}${nfail:+; fails at$nfail}${nnoisy:+; not decided at$nnoisy: the p99 of off itself was over 10× its p50 or 2 ms above it, the host was busy, run again}" \
 			"$(awk 'NF { n++; if ($2 != "pass") bad = 1 } END { print (n > 0 && !bad) ? 1 : 0 }' "$OUT/nagle.txt")"
+	fi
+	floor_table
+	if [ "$NAGLE" = 1 ]; then
 		echo
 		echo "Adaptive Nagle (\`$NON_ARGS\` against \`--adaptive-nagle off\`$([ "$NON_UTARGET" != "$UTARGET" ] && echo "; the on side runs $NON_UTARGET")): 512-byte random reads of the null LUN, one session, each target pinned to CPU 1 and ut-load to CPU 0; $NRUNS rounds over the queue depths, each a pair of $NT s runs per depth, on and off alternating ABBA; medians over the runs, the on/off ratios are the medians of the pairs' ratios [lowest, highest pair]:"
 		echo
@@ -721,6 +790,7 @@ if [ "$DOC" != none ]; then
 		[ -n "$UT2_ARGS" ] && echo "build/utarget --listen 127.0.0.1:$UT2_PORT ... $UT2_ARGS   # utarget+"
 		[ -n "$UTP_PORT" ] && [ "$(nproc)" -ge 2 ] && echo "taskset -c 1 build/utarget --listen 127.0.0.1:$UTP_PORT ...   # the ut-dload rows and the digest check (clients: taskset -c 0, for tgt too)"
 		[ "$NAGLE" = 1 ] && echo "taskset -c 1 build/utarget --listen 127.0.0.1:$NON_PORT ... $NON_ARGS   # and on $NOFF_PORT with --adaptive-nagle off; per QD $NRUNS pairs, ABBA: taskset -c 0 build/bench/ut-load -q QD -b 512 -r -w 0 -t $NT URL/2"
+		[ "$FLOOR" = 1 ] && echo "build/bench/floor-target --listen 127.0.0.1:$FLZ_PORT   # the floor, zeros; and on $FLF_PORT with --file build/bench/backing.img (rows:$FLOOR_ROWS)"
 		echo "# tgt"
 		echo "tgtd -f -C $TGT_CTL --iscsi portal=127.0.0.1:$TGT_PORT"
 		echo "tgtadm -C $TGT_CTL --lld iscsi --op new --mode target --tid 1 -T $TGT_IQN"
