@@ -17,8 +17,14 @@
 #               order rotating from pair to pair)
 #   sr128k      iscsi-perf -t T -m 8 -b 256 (sequential; the bench row),
 #               zeros against null, --file against file
+#   map         floor --file --mmap (Data-In from a mapping: one copy,
+#               as utarget's file LUN for reads of 64 KiB and more)
+#               against the file LUN, qd32 and sr128k as above
+#   poll        floor zeros --poll-us 50 (utarget's default polls up to
+#               50 us, adaptively) against the null LUN, qd32 and sr128k
 # Environment: FLOOR_AB_PAIRS (3), FLOOR_AB_T (5 s), FLOOR_AB_TLAT (3 s),
-# FLOOR_AB_ONLY (regex of row names), FLOOR_AB_PORT (3301, 8 ports).
+# FLOOR_AB_ONLY (regex of qd32, qd32-pin, qd1, sr128k, map, poll),
+# FLOOR_AB_PORT (3301, 9 ports).
 # Prints one line per run, then the pairs; raw lines in build/bench/floor-ab.txt.
 set -uo pipefail
 
@@ -78,6 +84,8 @@ server floor $((PB + 2)) - "$FLOOR" --listen 127.0.0.1:$((PB + 2))
 server floor-file $((PB + 3)) - "$FLOOR" --listen 127.0.0.1:$((PB + 3)) --file "$BACKING"
 server floor-pin $((PB + 4)) 1 "$FLOOR" --listen 127.0.0.1:$((PB + 4))
 server floor-file-pin $((PB + 5)) 1 "$FLOOR" --listen 127.0.0.1:$((PB + 5)) --file "$BACKING"
+server floor-file-map $((PB + 7)) - "$FLOOR" --listen 127.0.0.1:$((PB + 7)) --file "$BACKING" --mmap
+server floor-poll $((PB + 8)) - "$FLOOR" --listen 127.0.0.1:$((PB + 8)) --poll-us 50
 server floor-file-poll $((PB + 6)) - "$FLOOR" --listen 127.0.0.1:$((PB + 6)) --file "$BACKING" --poll-us 50
 
 url() { # server lun(file|null)
@@ -142,6 +150,14 @@ for k in $(seq "$PAIRS"); do
 	if want sr128k; then
 		for sv in $(ab floor utarget); do run sr128k-zero "$k" "$sv" null perf 0 -m 8 -b 256; done
 		for sv in $(ab floor-file utarget); do run sr128k-file "$k" "$sv" file perf 0 -m 8 -b 256; done
+	fi
+	if want map; then
+		for sv in $(ab floor-file-map utarget); do run qd32-map "$k" "$sv" file perf 0 -m 32 -b 8 -r; done
+		for sv in $(ab floor-file-map utarget); do run sr128k-map "$k" "$sv" file perf 0 -m 8 -b 256; done
+	fi
+	if want poll; then
+		for sv in $(ab floor-poll utarget); do run qd32-zero-poll "$k" "$sv" null perf 0 -m 32 -b 8 -r; done
+		for sv in $(ab floor-poll utarget); do run sr128k-zero-poll "$k" "$sv" null perf 0 -m 8 -b 256; done
 	fi
 done
 echo "# $(date -u '+%F %T UTC') load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$RES"

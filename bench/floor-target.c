@@ -3,8 +3,8 @@
  * against which `make bench` measures utarget (docs/performance.md, "The
  * floor of this host").
  *
- *   floor-target --listen 127.0.0.1:PORT [--file PATH] [--size BYTES]
- *                [--poll-us N]
+ *   floor-target --listen 127.0.0.1:PORT [--file PATH [--mmap]]
+ *                [--size BYTES] [--poll-us N]
  *
  * One thread, non-blocking sockets, level-triggered epoll, TCP_NODELAY.
  * One LUN (LUN 0, any target name), 512-byte blocks, read only.  A turn
@@ -28,7 +28,9 @@
  *   feature  SCSI Command: READ(10/16) answered with Data-In cut at the
  *            initiator's MaxRecvDataSegmentLength, status in the last one
  *            (S bit, §11.7.4), from a static zero buffer or (--file) by
- *            pread from a file; INQUIRY (standard; VPD 00h, 80h, 83h,
+ *            pread from a file (--mmap: Data-In points into a shared
+ *            mapping of it, so the send's copy is the only one, as
+ *            utarget's file LUN does for large reads); INQUIRY (standard; VPD 00h, 80h, 83h,
  *            B0h, B1h), READ CAPACITY(10/16), REPORT LUNS, TEST UNIT
  *            READY, MODE SENSE(6/10) (header only); anything else CHECK
  *            CONDITION, ILLEGAL REQUEST.  NOP-Out -> NOP-In, Logout ->
@@ -55,6 +57,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -82,6 +85,8 @@
 
 static const char *file_path;
 static int file_fd = -1;
+static bool use_map;
+static const uint8_t *file_map; /* --mmap: the whole file, read only */
 static uint64_t capacity_bytes = 1ull << 30;
 static long poll_us;
 static volatile sig_atomic_t stopping;
@@ -113,11 +118,13 @@ enum { PDU_DONE, PDU_NO_ROOM, PDU_DROP };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: floor-target --listen 127.0.0.1:PORT [--file PATH] "
-		   "[--size BYTES] [--poll-us N]\n"
+	fprintf(f, "usage: floor-target --listen 127.0.0.1:PORT [--file PATH "
+		   "[--mmap]] [--size BYTES] [--poll-us N]\n"
 		   "  --listen ADDR:PORT  where to listen (IPv4)\n"
 		   "  --file PATH         READs are pread from PATH (default: "
 		   "zeros)\n"
+		   "  --mmap              with --file: send from a mapping of "
+		   "PATH (no pread)\n"
 		   "  --size BYTES        the LUN's capacity (default 1 GiB, "
 		   "or PATH's size)\n"
 		   "  --poll-us N         spin on recv up to N us before "
@@ -480,8 +487,10 @@ static int read_blocks(struct conn *c, const uint8_t *req, uint64_t lba,
 	if (bytes > MAX_READ_BYTES)
 		return check_condition(c, req, SK_ILLEGAL, 0x24);
 	len = bytes < edtl ? (uint32_t)bytes : edtl;
-	if (!data_in_room(c, len, file_fd >= 0 ? len : 0))
+	if (!data_in_room(c, len, file_fd >= 0 && !file_map ? len : 0))
 		return PDU_NO_ROOM;
+	if (file_map) /* capacity <= the file's size: no SIGBUS */
+		return data_in(c, req, file_map + lba * BLOCK_BYTES, bytes);
 	if (file_fd >= 0 && len) {
 		ssize_t n;
 
@@ -1022,6 +1031,7 @@ static void options(int argc, char **argv, const char **listen_spec)
 		{"file", required_argument, NULL, 'f'},
 		{"size", required_argument, NULL, 's'},
 		{"poll-us", required_argument, NULL, 'p'},
+		{"mmap", no_argument, NULL, 'm'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -1055,6 +1065,9 @@ static void options(int argc, char **argv, const char **listen_spec)
 			}
 			poll_us = (long)v;
 			break;
+		case 'm':
+			use_map = true;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -1082,6 +1095,11 @@ static void options(int argc, char **argv, const char **listen_spec)
 		if (!sized)
 			capacity_bytes = (uint64_t)st.st_size / BLOCK_BYTES *
 					 BLOCK_BYTES;
+		if (use_map && capacity_bytes > (uint64_t)st.st_size) {
+			fprintf(stderr, "floor-target: --mmap needs --size "
+					"within the file\n");
+			exit(2);
+		}
 		if (capacity_bytes < BLOCK_BYTES) {
 			fprintf(stderr,
 				"floor-target: %s is shorter than "
@@ -1089,6 +1107,19 @@ static void options(int argc, char **argv, const char **listen_spec)
 				file_path);
 			exit(1);
 		}
+		if (use_map) {
+			void *m = mmap(NULL, capacity_bytes, PROT_READ,
+				       MAP_SHARED, file_fd, 0);
+
+			if (m == MAP_FAILED) {
+				perror("floor-target: mmap");
+				exit(1);
+			}
+			file_map = m;
+		}
+	} else if (use_map) {
+		fprintf(stderr, "floor-target: --mmap needs --file\n");
+		exit(2);
 	}
 }
 
