@@ -193,7 +193,8 @@ static uint64_t now_ns(void)
 
 static bool room(const struct conn *c, size_t bytes, int iovs)
 {
-	return c->arena_used + bytes <= ARENA_BYTES &&
+	/* + 64: take() rounds each piece up to 8 bytes */
+	return c->arena_used + bytes + 64 <= ARENA_BYTES &&
 	       c->iov_n + iovs <= MAX_IOV;
 }
 
@@ -309,11 +310,11 @@ static uint32_t data_in_seg(const struct conn *c)
 
 static bool data_in_room(const struct conn *c, uint32_t len, size_t extra)
 {
-	uint32_t seg = data_in_seg(c),
-		 burst = c->max_burst < seg ? c->max_burst : seg;
-	size_t pdus = len / burst + 1;
+	/* a PDU ends at every segment and every burst: at most this many,
+	 * each a header, its data and its padding */
+	size_t pdus = len / data_in_seg(c) + len / c->max_burst + 2;
 
-	return room(c, pdus * BHS + extra, (int)pdus * 2 + 1);
+	return room(c, pdus * BHS + extra, (int)pdus * 3);
 }
 
 static int data_in(struct conn *c, const uint8_t *req, const uint8_t *data,
@@ -611,7 +612,7 @@ static bool login_key(struct conn *c, const char *k, const char *v, char *text,
 		       kv_add(text, tl, k, v);
 	if (!strcmp(k, "DefaultTime2Wait") || !strcmp(k, "DefaultTime2Retain"))
 		return number(v, 0, 3600, &n) &&
-		       kv_add(text, tl, k, k[11] == 'W' ? v : "0");
+		       kv_add(text, tl, k, k[12] == 'W' ? v : "0");
 	if (!strcmp(k, "MaxOutstandingR2T") || !strcmp(k, "MaxConnections"))
 		return kv_add(text, tl, k, "1");
 	if (!strcmp(k, "ErrorRecoveryLevel"))
@@ -894,14 +895,20 @@ static bool turn(int ep, struct conn *c, bool *got)
 	}
 	if (c->closing)
 		goto gone;
-	n = recv(c->fd, c->rx + c->rx_len, RX_BYTES - c->rx_len, MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if (c->rx_len < RX_BYTES) {
+		n = recv(c->fd, c->rx + c->rx_len, RX_BYTES - c->rx_len,
+			 MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			goto gone;
+		if (n > 0) {
+			n_recv_calls++;
+			*got = true;
+			c->rx_len += (size_t)n;
+		}
+	}
+	/* nothing new: PDUs a turn left for want of room are answered now */
+	if (!*got && c->rx_len < BHS)
 		return true;
-	if (n <= 0)
-		goto gone;
-	n_recv_calls++;
-	*got = true;
-	c->rx_len += (size_t)n;
 	for (;;) {
 		size_t before = c->rx_len;
 
