@@ -20,11 +20,13 @@
 #   map         floor --file --mmap (Data-In from a mapping: one copy,
 #               as utarget's file LUN for reads of 64 KiB and more)
 #               against the file LUN, qd32 and sr128k as above
+#   qd1-pin     qd1, each server pinned (taskset -c 1, nice -n -10; the
+#               polling floor too) and ut-load on CPU 0
 #   poll        floor zeros --poll-us 50 (utarget's default polls up to
 #               50 us, adaptively) against the null LUN, qd32 and sr128k
 # Environment: FLOOR_AB_PAIRS (3), FLOOR_AB_T (5 s), FLOOR_AB_TLAT (3 s),
-# FLOOR_AB_ONLY (regex of qd32, qd32-pin, qd1, sr128k, map, poll),
-# FLOOR_AB_PORT (3301, 9 ports).
+# FLOOR_AB_ONLY (regex of qd32, qd32-pin, qd1, qd1-pin, sr128k, map,
+# poll), FLOOR_AB_PORT (3301, 10 ports).
 # Prints one line per run, then the pairs; raw lines in build/bench/floor-ab.txt.
 set -uo pipefail
 
@@ -86,6 +88,7 @@ server floor-pin $((PB + 4)) 1 "$FLOOR" --listen 127.0.0.1:$((PB + 4))
 server floor-file-pin $((PB + 5)) 1 "$FLOOR" --listen 127.0.0.1:$((PB + 5)) --file "$BACKING"
 server floor-file-map $((PB + 7)) - "$FLOOR" --listen 127.0.0.1:$((PB + 7)) --file "$BACKING" --mmap
 server floor-poll $((PB + 8)) - "$FLOOR" --listen 127.0.0.1:$((PB + 8)) --poll-us 50
+server floor-file-poll-pin $((PB + 9)) 1 "$FLOOR" --listen 127.0.0.1:$((PB + 9)) --file "$BACKING" --poll-us 50
 server floor-file-poll $((PB + 6)) - "$FLOOR" --listen 127.0.0.1:$((PB + 6)) --file "$BACKING" --poll-us 50
 
 url() { # server lun(file|null)
@@ -146,6 +149,14 @@ for k in $(seq "$PAIRS"); do
 		0) o="floor-file-poll utarget floor-file" ;;
 		esac
 		for sv in $o; do run qd1 "$k" "$sv" file load 0 -q 1 -b 4096 -r -w 0; done
+	fi
+	if want qd1-pin; then
+		case $((k % 3)) in
+		1) o="floor-file-pin floor-file-poll-pin utarget-pin" ;;
+		2) o="utarget-pin floor-file-poll-pin floor-file-pin" ;;
+		0) o="floor-file-poll-pin utarget-pin floor-file-pin" ;;
+		esac
+		for sv in $o; do run qd1-pin "$k" "$sv" file load 1 -q 1 -b 4096 -r -w 0; done
 	fi
 	if want sr128k; then
 		for sv in $(ab floor utarget); do run sr128k-zero "$k" "$sv" null perf 0 -m 8 -b 256; done
