@@ -571,6 +571,10 @@ char *explore_generate(uint64_t seed)
 				     (rare && rnd_rare(&g, 100) < 50);
 			if (rs.thin[i])
 				out(&g, " thin");
+			/* and half the disks do WRITE SAME and COMPARE AND
+			 * WRITE themselves, as an RBD image does */
+			if (rare && rnd_rare(&g, 100) < 50)
+				out(&g, " native");
 			/* a medium START STOP UNIT ejects and loads and
 			 * PREVENT ALLOW MEDIUM REMOVAL locks
 			 * (scenario_medium.c) */

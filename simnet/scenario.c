@@ -247,9 +247,15 @@ bool target_start(struct runner *r)
 		 * duty to make every write durable before GOOD (FUA, SBC-3
 		 * §4.15), and a disk without a cache would hide a target that
 		 * forgets it. */
-		if (l->kind == BS_SIM)
-			(void)sim_disk_get(r->sim, l->disk, l->size_bytes,
-					   l->bs);
+		if (l->kind == BS_SIM) {
+			struct sim_disk *d = sim_disk_get(r->sim, l->disk,
+							  l->size_bytes, l->bs);
+
+			/* `native`: the disk does WRITE SAME and COMPARE
+			 * AND WRITE itself (an RBD image's caps) */
+			if (l->native)
+				sim_disk_cfg(d)->native = true;
+		}
 		l->m = model_new(l->size_bytes / l->bs, l->bs);
 		model_set_write_through(l->m, l->wc_off);
 		/* A null LUN reads zeros whatever was written. */

@@ -112,6 +112,7 @@ struct lun_st {
 	uint64_t size_bytes;
 	uint32_t bs;
 	bool wc_off, ro, thin;
+	bool native; /* the disk's own WRITE SAME, COMPARE AND WRITE */
 	/* backstore=: BS_SIM (a simulated disk named `disk`), BS_MEM (RAM:
 	 * lost at a target crash) or BS_NULL (reads zeros, drops writes) */
 	int kind;

@@ -553,6 +553,33 @@ static bool reached_medium(const struct ini_op *op)
 	       asc != 0x31;
 }
 
+/* HARDWARE ERROR, INTERNAL TARGET FAILURE (4/44/00) is what the target
+ * answers when it fails itself: an allocation, or an error of its
+ * backstore it has no sense for (scsi_fail_bs()).  The simulated world
+ * gives it no such reason: no allocation fails, and the simulated disk
+ * answers only errors the target maps (EIO, ETIMEDOUT, ENOTCONN; EILSEQ
+ * and EOPNOTSUPP of its own COMPARE AND WRITE), or EINVAL and EROFS to a
+ * request it should never have made.  So here it is always a bug. */
+static void oracle_no_internal_failure(struct runner *r, struct pend *p,
+				       struct ini_op *op)
+{
+	int sk, asc, ascq;
+
+	if (r->against || op->outcome != INI_DONE || op->response != 0 ||
+	    op->status != SCSI_STATUS_CHECK_CONDITION)
+		return;
+	sense_parse(op, &sk, &asc, &ascq);
+	if (sk == SK_HARDWARE_ERROR && asc == 0x44)
+		failf(r, p->line,
+		      "oracle: %s's %s on lun %llu failed with INTERNAL TARGET "
+		      "FAILURE (4/44/%02x), which nothing in the simulated "
+		      "world explains: an allocation never fails here and "
+		      "the disk gave no error the target lacks a sense for "
+		      "(seed %llu)",
+		      p->a->name, p->verb, (unsigned long long)p->lun, ascq,
+		      (unsigned long long)r->seed);
+}
+
 static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	struct lun_st *l = p->ls;
@@ -872,6 +899,7 @@ void pend_done(void *arg, struct ini_op *op)
 		break;
 	}
 	if (op->kind == INI_OP_SCSI) {
+		oracle_no_internal_failure(r, p, op);
 		oracle_scsi(r, p, op);
 		oracle_pr(r, p, op);
 		alua_done(r, p, op);

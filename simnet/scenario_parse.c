@@ -653,7 +653,8 @@ void decl_lun(struct runner *r, struct toks *t)
 	if (r->nluns == MAX_LUNS || t->n < 3 || !parse_u64(t->v[1], &n)) {
 		syntaxf(r,
 			"lun N DISK [size=16M] [block=512] [write-cache=off] "
-			"[ro] [thin] [removable] [backstore=sim|mem|null] "
+			"[ro] [thin] [native] [removable] "
+			"[backstore=sim|mem|null] "
 			"[sanitize-rate=BYTES]");
 		return;
 	}
@@ -669,6 +670,7 @@ void decl_lun(struct runner *r, struct toks *t)
 	l->wc_off_cfg = l->wc_off;
 	l->ro = has(t, "ro");
 	l->thin = has(t, "thin");
+	l->native = has(t, "native");
 	l->removable = has(t, "removable");
 	l->med = 1;
 	l->kind = BS_SIM;

@@ -698,11 +698,13 @@ void disk_verb(struct runner *r, struct lun_st *l, struct toks *t)
 		if (has(t, "read"))
 			f->ops |= 1u << BS_OP_READ;
 		if (has(t, "write"))
-			f->ops |= 1u << BS_OP_WRITE | 1u << BS_OP_WRITE_ZEROES;
+			f->ops |= 1u << BS_OP_WRITE | 1u << BS_OP_WRITE_ZEROES |
+				  1u << BS_OP_WRITE_SAME |
+				  1u << BS_OP_COMPARE_AND_WRITE;
 		if (has(t, "flush"))
 			f->ops |= 1u << BS_OP_FLUSH;
 		if (f->ops == 0)
-			f->ops = 0x1f;
+			f->ops = 0x7f; /* every op */
 		f->lba_first = 0;
 		f->lba_last = UINT64_MAX;
 		if ((v = kv(t, "lba")) != NULL) {

@@ -330,12 +330,19 @@ struct sim_disk_fault {
 };
 
 #define SIM_DISK_FAULTS_MAX 16
+#define SIM_DISK_OBJECT_BYTES (64u * 1024u)
 
 struct sim_disk_cfg {
 	uint64_t lat_min_ns, lat_max_ns; /* uniform latency */
 	uint64_t lat_slow_ns;		 /* occasional slow op, 0 = never */
 	double slow_prob;
-	bool write_cache;  /* false: every write durable */
+	bool write_cache; /* false: every write durable */
+	/* The disk does WRITE SAME and COMPARE AND WRITE itself
+	 * (BS_CAP_WRITE_SAME, BS_CAP_COMPARE_AND_WRITE), as an RBD image
+	 * does: atomically at completion; a COMPARE AND WRITE across a
+	 * SIM_DISK_OBJECT_BYTES boundary is -EOPNOTSUPP (the caller
+	 * emulates it), as librbd's across two objects. */
+	bool native;
 	double crash_keep; /* non-durable sector kept at crash */
 	double crash_tear; /* ... torn (half kept) at crash */
 	struct sim_disk_fault faults[SIM_DISK_FAULTS_MAX];

@@ -77,8 +77,13 @@ struct sim_io {
 	TAILQ_ENTRY(sim_io) link;
 };
 
-static const char *const op_names[] = {"READ", "WRITE", "FLUSH", "UNMAP",
-				       "WRITE_ZEROES"};
+static const char *const op_names[] = {"READ",
+				       "WRITE",
+				       "FLUSH",
+				       "UNMAP",
+				       "WRITE_ZEROES",
+				       "WRITE_SAME",
+				       "COMPARE_AND_WRITE"};
 
 /* ------------------------------------------------------------ image */
 
@@ -463,6 +468,53 @@ static void iov_copy_in(const struct iovec *iov, int iovcnt, const uint8_t *src,
 	}
 }
 
+static void land(struct sim_disk *d, uint64_t off, const uint8_t *data,
+		 uint64_t len)
+{
+	if (d->sim->land != NULL)
+		d->sim->land(d->sim->land_ctx, d->name, off, data, len);
+}
+
+/* A native WRITE SAME: the one block (wdata) over the range. */
+static void ws_apply(struct sim_disk *d, struct sim_io *io, bool durable)
+{
+	const struct bs_req *req = io->req;
+
+	for (uint64_t o = 0; o < req->length_bytes; o += d->block_size) {
+		disk_write(d, req->offset_bytes + o, io->wdata, d->block_size,
+			   durable);
+		land(d, req->offset_bytes + o, io->wdata, d->block_size);
+	}
+}
+
+/* A native COMPARE AND WRITE, in one instant: wdata holds the verify
+ * data then the write data.  A difference fails it with -EILSEQ and the
+ * offset of the first differing byte (req->miscompare_bytes), nothing
+ * written.  tell: report the landing (not for a crash's leftovers, as
+ * for plain writes). */
+static int caw_apply(struct sim_disk *d, struct sim_io *io, bool durable,
+		     bool tell)
+{
+	struct bs_req *req = io->req;
+	uint64_t len = req->length_bytes, at = 0;
+	uint8_t *cur = malloc(len ? len : 1);
+
+	if (cur == NULL)
+		abort();
+	disk_read(d, req->offset_bytes, cur, len);
+	while (at < len && cur[at] == io->wdata[at])
+		at++;
+	free(cur);
+	if (at < len) {
+		req->miscompare_bytes = at;
+		return -EILSEQ;
+	}
+	disk_write(d, req->offset_bytes, io->wdata + len, len, durable);
+	if (tell)
+		land(d, req->offset_bytes, io->wdata + len, len);
+	return 0;
+}
+
 static void io_apply(struct sim_disk *d, struct sim_io *io)
 {
 	struct bs_req *req = io->req;
@@ -483,10 +535,7 @@ static void io_apply(struct sim_disk *d, struct sim_io *io)
 	case BS_OP_WRITE:
 		disk_write(d, req->offset_bytes, io->wdata, req->length_bytes,
 			   durable);
-		if (d->sim->land != NULL)
-			d->sim->land(d->sim->land_ctx, d->name,
-				     req->offset_bytes, io->wdata,
-				     req->length_bytes);
+		land(d, req->offset_bytes, io->wdata, req->length_bytes);
 		break;
 	case BS_OP_UNMAP:
 	case BS_OP_WRITE_ZEROES:
@@ -497,9 +546,19 @@ static void io_apply(struct sim_disk *d, struct sim_io *io)
 		disk_flush(d, io->flush_gen);
 		break;
 	case BS_OP_WRITE_SAME:
-	case BS_OP_COMPARE_AND_WRITE:
-		/* Not in the simulated disk's caps: never submitted. */
-		abort();
+		ut_assert(d->cfg.native);
+		ws_apply(d, io, durable);
+		break;
+	case BS_OP_COMPARE_AND_WRITE: {
+		int rc;
+
+		ut_assert(d->cfg.native);
+		rc = caw_apply(d, io, durable, true);
+		/* a timed-out one that landed stays timed out */
+		if (io->status == 0)
+			io->status = rc;
+		break;
+	}
 	}
 }
 
@@ -510,24 +569,27 @@ static void io_complete(struct sim_ev *ev)
 	struct sim_disk *d = bs->d;
 	struct sim *sim = d->sim;
 	struct bs_req *req = io->req;
-	int status = io->status;
+	int status;
 
-	if (status == 0 || io->land_anyway)
+	if (io->status == 0 || io->land_anyway)
 		io_apply(d, io);
+	status = io->status;
 	sim->ctr.disk_ops++;
 	sim_hash_u64(sim, (uint64_t)req->op << 56 ^ req->offset_bytes ^
 				  req->length_bytes << 20 ^
 				  (uint64_t)(-status));
 	SIM_TRACE(sim, "disk %s %s lba %llu+%llu%s -> %s", d->name,
-		  req->op <= BS_OP_WRITE_ZEROES ? op_names[req->op] : "?",
+		  req->op <= BS_OP_COMPARE_AND_WRITE ? op_names[req->op] : "?",
 		  (unsigned long long)(req->offset_bytes / d->block_size),
 		  (unsigned long long)(req->length_bytes / d->block_size),
 		  (req->flags & BS_F_FUA) ? " FUA" : "",
 		  status == 0 ? "ok"
 		  : status == -ETIMEDOUT
 			  ? (io->land_anyway ? "ETIMEDOUT landed" : "ETIMEDOUT")
-		  : status == -ENOTCONN ? "ENOTCONN"
-					: "EIO");
+		  : status == -ENOTCONN	  ? "ENOTCONN"
+		  : status == -EILSEQ	  ? "EILSEQ (miscompare)"
+		  : status == -EOPNOTSUPP ? "EOPNOTSUPP"
+					  : "EIO");
 	TAILQ_REMOVE(&bs->pending, io, link);
 	sim->disks->pending--;
 	int was = sim_reactor_enter(sim, io->reactor);
@@ -574,18 +636,29 @@ static void sim_bs_submit(struct bs_dev *dev, struct bs_req *req)
 		io->status = -EINVAL;
 	else if (req->op != BS_OP_READ && dev->read_only)
 		io->status = -EROFS;
+	else if (req->op == BS_OP_COMPARE_AND_WRITE &&
+		 req->offset_bytes / SIM_DISK_OBJECT_BYTES !=
+			 (req->offset_bytes + req->length_bytes - 1) /
+				 SIM_DISK_OBJECT_BYTES)
+		io->status = -EOPNOTSUPP;
 	else if (fault_hits(d, req))
 		io->status = -EIO;
 	lat = io_latency(d);
 	if (io->status == 0)
 		lat = io_remote_time(d, io, lat);
-	if (req->op == BS_OP_WRITE &&
-	    (io->status == 0 || io->status == -ETIMEDOUT)) {
-		io->wdata = malloc(req->length_bytes ? req->length_bytes : 1);
+	if ((io->status == 0 || io->status == -ETIMEDOUT) &&
+	    (req->op == BS_OP_WRITE || req->op == BS_OP_WRITE_SAME ||
+	     req->op == BS_OP_COMPARE_AND_WRITE)) {
+		/* the bytes as they were at submission: the block of a
+		 * WRITE SAME, verify and write data of a COMPARE AND WRITE */
+		uint64_t n = req->op == BS_OP_WRITE_SAME ? d->block_size
+			     : req->op == BS_OP_WRITE	 ? req->length_bytes
+						      : 2 * req->length_bytes;
+
+		io->wdata = malloc(n ? n : 1);
 		if (io->wdata == NULL)
 			abort();
-		iov_copy_out(req->iov, req->iovcnt, io->wdata,
-			     req->length_bytes);
+		iov_copy_out(req->iov, req->iovcnt, io->wdata, n);
 	}
 	io->flush_gen = d->gen;
 	TAILQ_INSERT_TAIL(&bs->pending, io, link);
@@ -628,6 +701,17 @@ static void sim_bs_close(struct bs_dev *dev)
 					disk_write(d, req->offset_bytes + o,
 						   io->wdata + o, SECTOR,
 						   false);
+		} else if (req->op == BS_OP_WRITE_SAME && io->status == 0) {
+			for (uint64_t o = 0; o < req->length_bytes; o += SECTOR)
+				if (sim_chance(sim, 0.5))
+					disk_write(d, req->offset_bytes + o,
+						   io->wdata +
+							   o % d->block_size,
+						   SECTOR, false);
+		} else if (req->op == BS_OP_COMPARE_AND_WRITE &&
+			   io->status == 0 && sim_chance(sim, 0.5)) {
+			/* atomic at the store: all of it or nothing */
+			(void)caw_apply(d, io, false, false);
 		}
 		free(io->wdata);
 		free(io);
@@ -710,6 +794,9 @@ int sim_env_disk_open(struct env *env, const struct bs_dev_params *p,
 	bs->dev.thin = p->thin;
 	bs->dev.rotational = false;
 	bs->dev.write_cache = d->cfg.write_cache;
+	bs->dev.caps = d->cfg.native
+			       ? BS_CAP_WRITE_SAME | BS_CAP_COMPARE_AND_WRITE
+			       : 0;
 	bs->dev.priv = bs;
 	d->opens++;
 	sim->live_disks++;
