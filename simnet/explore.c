@@ -195,8 +195,9 @@ struct rare {
 	unsigned int nini, nlun, vnum;
 	uint32_t lba_span;
 	bool pr;
-	bool thin[8]; /* thin LUNs on the simulated disk */
-	bool b0[8];   /* Block Limits page asked for */
+	bool thin[8];	/* thin LUNs on the simulated disk */
+	bool native[8]; /* their disks compare and write by themselves */
+	bool b0[8];	/* Block Limits page asked for */
 };
 
 /* One rare request: what the main workload never sends, each judged by
@@ -213,8 +214,9 @@ struct rare {
  * Logout closing a connection the session lacks or removing ours for
  * recovery (refused: the connection goes on); a MaxRecvDataSegmentLength
  * declared in a Text Request (the initiator checks every PDU against
- * it); and in PR seeds MODE SELECT (a write under every reservation type)
- * and MODE SENSE on LUN 0. */
+ * it); a COMPARE AND WRITE with FUA across a native disk's object (not
+ * in PR seeds); and in PR seeds MODE SELECT (a write under every
+ * reservation type) and MODE SENSE on LUN 0. */
 static void rare_step(struct gen *g, struct rare *rs)
 {
 	const char *a = explore_names[rnd_rare(g, rs->nini)];
@@ -311,6 +313,16 @@ static void rare_step(struct gen *g, struct rare *rs)
 	} else if (r < 85) {
 		out(g, "%s text send=MaxRecvDataSegmentLength=%u expect any\n",
 		    a, 512u << rnd_rare(g, 8));
+	} else if (!rs->pr && rs->native[lun]) {
+		/* a COMPARE AND WRITE with FUA across the store's 64 KiB
+		 * object (SIM_DISK_OBJECT_BYTES; 512-byte blocks here): the
+		 * store refuses it and the target's own read-compare-write
+		 * must keep the FUA (durability at a later crash) */
+		out(g,
+		    "%s caw lun=%u lba=%u blocks=2 compare=zero data=r%u fua & "
+		    "expect any\n",
+		    a, lun, 128u * (1 + (unsigned)rnd_rare(g, 2)) - 1,
+		    ++rs->vnum);
 	} else if (rs->pr) {
 		if (rnd_rare(g, 3))
 			out(g, "%s mode-select lun=0 wce=1 cdb=%u expect any\n",
@@ -573,7 +585,8 @@ char *explore_generate(uint64_t seed)
 				out(&g, " thin");
 			/* and half the disks do WRITE SAME and COMPARE AND
 			 * WRITE themselves, as an RBD image does */
-			if (rare && rnd_rare(&g, 100) < 50)
+			rs.native[i] = rare && rnd_rare(&g, 100) < 50;
+			if (rs.native[i])
 				out(&g, " native");
 			/* a medium START STOP UNIT ejects and loads and
 			 * PREVENT ALLOW MEDIUM REMOVAL locks
