@@ -241,24 +241,30 @@ static void build_write_same(struct runner *r, struct pend *p,
  * LENGTH. */
 #define UNMAP_DESCS_MAX ((65535u - 8u) / 16u)
 
-/* An UNMAP parameter list of nd descriptors of no blocks, each at lba. */
-static void build_unmap_empty(struct ini_op *op, const struct toks *t,
-			      uint64_t lba, unsigned int nd, struct runner *r)
+/* An UNMAP CDB and parameter list of k descriptors: lbas[i]:ns[i], or
+ * with lbas NULL k descriptors of no blocks at lba (descs=); plen= sends
+ * a PARAMETER LIST LENGTH of its own, the list cut there.  Returns the
+ * length sent. */
+static uint32_t unmap_list_out(struct runner *r, struct ini_op *op,
+			       const struct toks *t, unsigned int k,
+			       const uint64_t *lbas, const uint32_t *ns,
+			       uint64_t lba)
 {
-	uint32_t plen = (uint32_t)u64_or(t, "plen", 8 + 16u * nd, r);
+	uint32_t plen = (uint32_t)u64_or(t, "plen", 8 + 16u * k, r);
 	uint8_t *o;
 
 	op->cdb[0] = 0x42;
 	put_be16(op->cdb + 7, (uint16_t)plen);
 	o = out_alloc(op, plen);
 	if (plen >= 8) {
-		put_be16(o, (uint16_t)(6 + 16 * nd));
-		put_be16(o + 2, (uint16_t)(16 * nd));
+		put_be16(o, (uint16_t)(6 + 16 * k));
+		put_be16(o + 2, (uint16_t)(16 * k));
 	}
-	for (unsigned int i = 0; i < nd && 8 + 16u * i + 16 <= plen; i++) {
-		put_be64(o + 8 + 16 * i, lba);
-		put_be32(o + 8 + 16 * i + 8, 0);
+	for (unsigned int i = 0; i < k && 8 + 16u * i + 12 <= plen; i++) {
+		put_be64(o + 8 + 16 * i, lbas ? lbas[i] : lba);
+		put_be32(o + 8 + 16 * i + 8, ns ? ns[i] : 0);
 	}
+	return plen;
 }
 
 /* UNMAP [lba= blocks=] [ranges=L:N,L:N...] [descs=N] [plen=N]: a
@@ -275,7 +281,6 @@ static void build_unmap(struct runner *r, struct pend *p, struct ini_op *op,
 	const char *rs = kv(t, "ranges");
 	uint32_t plen;
 	bool ok = true;
-	uint8_t *o;
 
 	if (kv(t, "descs") != NULL) {
 		uint64_t nd = u64_or(t, "descs", 0, r);
@@ -286,7 +291,8 @@ static void build_unmap(struct runner *r, struct pend *p, struct ini_op *op,
 				UNMAP_DESCS_MAX);
 			return;
 		}
-		build_unmap_empty(op, t, p->lba, (unsigned)nd, r);
+		(void)unmap_list_out(r, op, t, (unsigned)nd, NULL, NULL,
+				     p->lba);
 		p->kind = PK_UNMAP;
 		return;
 	}
@@ -311,20 +317,7 @@ static void build_unmap(struct runner *r, struct pend *p, struct ini_op *op,
 		lbas[k] = p->lba;
 		ns[k++] = p->blocks;
 	}
-	plen = (uint32_t)u64_or(t, "plen", 8 + 16u * (unsigned)k, r);
-	op->cdb[0] = 0x42;
-	put_be16(op->cdb + 7, (uint16_t)plen);
-	o = out_alloc(op, plen);
-	if (plen >= 8) {
-		put_be16(o, (uint16_t)(6 + 16 * k));
-		put_be16(o + 2, (uint16_t)(16 * k));
-	}
-	for (int i = 0; i < k; i++) {
-		if (8 + 16u * (unsigned)i + 12 > plen)
-			break;
-		put_be64(o + 8 + 16 * i, lbas[i]);
-		put_be32(o + 8 + 16 * i + 8, ns[i]);
-	}
+	plen = unmap_list_out(r, op, t, (unsigned)k, lbas, ns, 0);
 	p->kind = PK_UNMAP;
 	/* The target validates every descriptor before it deallocates
 	 * anything (SBC-4 §5.32.2); a short list is an error. */
