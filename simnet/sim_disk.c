@@ -695,19 +695,18 @@ static void sim_bs_close(struct bs_dev *dev)
 		TAILQ_REMOVE(&bs->pending, io, link);
 		sim->disks->pending--;
 		sim_ev_cancel(sim, &io->ev);
-		if (req->op == BS_OP_WRITE && io->status == 0) {
+		if ((req->op == BS_OP_WRITE || req->op == BS_OP_WRITE_SAME) &&
+		    io->status == 0) {
+			/* a WRITE SAME's wdata is its one block */
+			uint64_t wlen = req->op == BS_OP_WRITE
+						? req->length_bytes
+						: d->block_size;
+
 			for (uint64_t o = 0; o < req->length_bytes; o += SECTOR)
 				if (sim_chance(sim, 0.5))
 					disk_write(d, req->offset_bytes + o,
-						   io->wdata + o, SECTOR,
+						   io->wdata + o % wlen, SECTOR,
 						   false);
-		} else if (req->op == BS_OP_WRITE_SAME && io->status == 0) {
-			for (uint64_t o = 0; o < req->length_bytes; o += SECTOR)
-				if (sim_chance(sim, 0.5))
-					disk_write(d, req->offset_bytes + o,
-						   io->wdata +
-							   o % d->block_size,
-						   SECTOR, false);
 		} else if (req->op == BS_OP_COMPARE_AND_WRITE &&
 			   io->status == 0 && sim_chance(sim, 0.5)) {
 			/* atomic at the store: all of it or nothing */
