@@ -297,11 +297,12 @@ static bool register_specified(struct scsi_cmd *cmd, const struct pr_params *a)
 		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_PARAM_LIST_LENGTH);
 		return false;
 	}
-	end = 28 + get_be32(a->p + 24);
-	if (end > a->plen) {
+	/* in 64 bits: 28 plus a hostile length must not wrap to inside */
+	if (28 + (uint64_t)get_be32(a->p + 24) > a->plen) {
 		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_PARAM_LIST_LENGTH);
 		return false;
 	}
+	end = 28 + get_be32(a->p + 24);
 	while (off < end) {
 		char name[224];
 		uint8_t isid[6];

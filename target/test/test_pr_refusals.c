@@ -288,8 +288,9 @@ static void prout_under_an_spc2_reservation_conflicts(void **state)
 
 /* SPC-4 §6.16.3: SPEC_I_PT from a nexus already registered is INVALID
  * FIELD IN PARAMETER LIST at byte 20 bit 3; SPEC_I_PT with a list of 24
- * bytes (no TRANSPORTID PARAMETER DATA LENGTH) is a PARAMETER LIST
- * LENGTH ERROR. */
+ * bytes (no TRANSPORTID PARAMETER DATA LENGTH), or one whose TransportIDs
+ * would end past the list (however large the length), is a PARAMETER
+ * LIST LENGTH ERROR. */
 static void spec_i_pt_refusals(void **state)
 {
 	struct fx *f = *state;
@@ -304,6 +305,17 @@ static void spec_i_pt_refusals(void **state)
 	f->buf[20] = 0x08;
 	put_be32(cdb + 5, 24);
 	expect_sense(run(f, cdb, 10, 24, 24), SK_ILLEGAL_REQUEST,
+		     ASC_PARAM_LIST_LENGTH);
+	assert_int_equal(read_keys(f, keys, 2), 0);
+	/* unregistered, a TRANSPORTID PARAMETER DATA LENGTH that 28 plus it
+	 * wraps past 2^32 to inside the list (found by fuzz-smoke: the list
+	 * was taken for empty and an assertion failed) */
+	memset(f->buf, 0, 64);
+	put_be64(f->buf + 8, 0x10);
+	f->buf[20] = 0x08;
+	put_be32(f->buf + 24, 0xfffffff0u);
+	put_be32(cdb + 5, 32);
+	expect_sense(run(f, cdb, 10, 32, 32), SK_ILLEGAL_REQUEST,
 		     ASC_PARAM_LIST_LENGTH);
 	assert_int_equal(read_keys(f, keys, 2), 0);
 	/* registered, then SPEC_I_PT with a valid TransportID */
