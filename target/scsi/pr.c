@@ -539,7 +539,9 @@ static void pr_register_move(struct scsi_cmd *cmd, const uint8_t *p,
 	uint32_t tlen;
 	int dst;
 
-	if (plen < 24 || 24 + get_be32(p + 20) > plen) {
+	/* pr_out_parse() refused a list shorter than its header */
+	ut_assert(plen >= PR_PARAM_LEN && plen <= cmd->data_out_len);
+	if (24 + get_be32(p + 20) > plen) {
 		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_PARAM_LIST_LENGTH);
 		return;
 	}
@@ -605,12 +607,16 @@ static bool pr_out_parse(struct scsi_cmd *cmd, struct pr_params *a)
 		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_IU);
 		return false;
 	}
-	if (a->sa == PR_REGISTER_MOVE)
-		return true;
+	/* Every list has a 24-byte header, REGISTER AND MOVE's too
+	 * (SPC-4 §6.16.4): nothing of a shorter one is read, not even the
+	 * RESERVATION KEY that spc_pr_out() compares first. */
 	if (a->plen < PR_PARAM_LEN) {
 		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_PARAM_LIST_LENGTH);
 		return false;
 	}
+	ut_assert(a->p != NULL && a->plen <= cmd->data_out_len);
+	if (a->sa == PR_REGISTER_MOVE)
+		return true;
 	a->key = get_be64(a->p);
 	a->sark = get_be64(a->p + 8);
 	a->spec_i_pt = a->p[20] & 0x08;

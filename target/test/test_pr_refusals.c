@@ -202,6 +202,69 @@ static void move_refuses_bad_parameter_lists(void **state)
 	assert_int_equal(generation(f), gen);
 }
 
+/* REGISTER AND MOVE from s with a parameter list of plen bytes in a
+ * buffer of exactly plen bytes (none at all for 0), as the iSCSI layer
+ * gives one for an EDTL of plen: nothing past the list can be read
+ * unnoticed (AddressSanitizer), nor through a NULL buffer. */
+static struct scsi_cmd *move_exact(struct fx *f, struct scsi_sess *s,
+				   const uint8_t *list, uint32_t plen)
+{
+	uint8_t cdb[10] = {0x5f, SA_REGISTER_MOVE, WR_EX};
+	struct scsi_cmd *c = &f->cmd;
+	uint8_t *buf = plen ? malloc(plen) : NULL;
+	int before = f->done_calls;
+
+	assert_true(plen == 0 || buf != NULL);
+	if (plen)
+		memcpy(buf, list, plen);
+	put_be32(cdb + 5, plen);
+	memset(c, 0, sizeof(*c));
+	c->sess = s;
+	memcpy(c->cdb, cdb, sizeof(cdb));
+	c->cdb_len = sizeof(cdb);
+	c->edtl = plen;
+	c->buf = buf;
+	c->buf_cap = plen;
+	c->data_out_len = plen;
+	c->done = on_done;
+	c->transport = f;
+	scsi_cmd_exec(c);
+	assert_int_equal(f->done_calls, before + 1);
+	c->buf = NULL;
+	free(buf);
+	return c;
+}
+
+/* SPC-4 §6.16.4 (table 232): a REGISTER AND MOVE parameter list shorter
+ * than its 24-byte header is a PARAMETER LIST LENGTH ERROR before
+ * anything in it is read, from the holder as from an unregistered nexus.
+ * Regression: the RESERVATION KEY was read from bytes 0..7 before the
+ * list's length was looked at, so a registered nexus's REGISTER AND MOVE
+ * with PARAMETER LIST LENGTH 0 and no Data-Out (the iSCSI layer then has
+ * no buffer) read through a NULL pointer: the daemon crashed; a shorter
+ * list was read past its end. */
+static void move_list_shorter_than_its_header_is_refused(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_sess *s2 = sess_named(f, "iqn.x:b", 0x23, 1);
+	uint8_t list[24];
+	uint64_t keys[2];
+
+	hold(f);
+	memset(list, 0, sizeof(list));
+	put_be64(list, 1); /* the holder's key */
+	for (uint32_t plen = 0; plen < 24; plen += 7) {
+		expect_sense(move_exact(f, f->sess, list, plen),
+			     SK_ILLEGAL_REQUEST, ASC_PARAM_LIST_LENGTH);
+		expect_sense(move_exact(f, s2, list, plen), SK_ILLEGAL_REQUEST,
+			     ASC_PARAM_LIST_LENGTH);
+	}
+	/* nothing moved, nothing registered */
+	assert_int_equal(holder_key(f, NULL), 1);
+	assert_int_equal(read_keys(f, keys, 2), 1);
+	scsi_sess_free(s2);
+}
+
 /* REGISTER AND MOVE to a nexus already registered gives it the new key
  * (SPC-4 §5.9.9: "the I_T nexus ... shall be registered with the
  * SERVICE ACTION RESERVATION KEY"), keeps the mover registered without
@@ -441,6 +504,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 		T(move_by_a_non_holder_conflicts),
 		T(move_refuses_bad_parameter_lists),
+		T(move_list_shorter_than_its_header_is_refused),
 		T(move_to_a_registered_nexus_replaces_its_key),
 		T(prout_data_out_shorter_than_the_list_is_refused),
 		T(prout_under_an_spc2_reservation_conflicts),
