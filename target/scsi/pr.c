@@ -541,7 +541,8 @@ static void pr_register_move(struct scsi_cmd *cmd, const uint8_t *p,
 
 	/* pr_out_parse() refused a list shorter than its header */
 	ut_assert(plen >= PR_PARAM_LEN && plen <= cmd->data_out_len);
-	if (24 + get_be32(p + 20) > plen) {
+	/* in 64 bits: 24 plus a hostile length must not wrap to inside */
+	if (24 + (uint64_t)get_be32(p + 20) > plen) {
 		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_PARAM_LIST_LENGTH);
 		return;
 	}
@@ -550,6 +551,7 @@ static void pr_register_move(struct scsi_cmd *cmd, const uint8_t *p,
 		return;
 	}
 	tlen = get_be32(p + 20);
+	ut_assert(24 + (uint64_t)tlen <= plen); /* the TransportID is inside */
 	if (get_be64(p + 8) == 0 ||
 	    parse_transport_id(p + 24, tlen, name, sizeof(name), isid) == 0) {
 		scsi_fail_param(cmd, get_be64(p + 8) == 0 ? 8 : 24, -1);

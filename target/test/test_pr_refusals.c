@@ -265,6 +265,37 @@ static void move_list_shorter_than_its_header_is_refused(void **state)
 	scsi_sess_free(s2);
 }
 
+/* SPC-4 §6.16.4: a TRANSPORTID PARAMETER DATA LENGTH that runs past the
+ * list is a PARAMETER LIST LENGTH ERROR however large it is.  Regression:
+ * 24 plus it was summed in 32 bits, so 0xffffffe8 wrapped to 0, passed
+ * the check, and the TransportID was read from the bytes after the
+ * 24-byte list: a valid one placed there was taken (the reservation
+ * moved), and a buffer of exactly 24 bytes was read past its end. */
+static void move_transport_id_length_wrapping_32_bits_is_refused(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_sess *s2 = sess_named(f, "iqn.x:b", 0x23, 1);
+	uint32_t plen, gen;
+
+	hold(f);
+	gen = generation(f);
+	for (uint32_t tlen = 0xffffffe8u; tlen != 0; tlen += 0xc) {
+		/* the TransportID naming s2 lies just after the list */
+		plen = move_list(f->buf, 1, 9, 0, 1,
+				 "iqn.x:b,i,0x230000000000");
+		assert_true(plen > 24);
+		put_be32(f->buf + 20, tlen);
+		expect_sense(move(f, f->sess, 24, 24), SK_ILLEGAL_REQUEST,
+			     ASC_PARAM_LIST_LENGTH);
+		expect_sense(move_exact(f, f->sess, f->buf, 24),
+			     SK_ILLEGAL_REQUEST, ASC_PARAM_LIST_LENGTH);
+	}
+	/* nothing moved, nothing counted */
+	assert_int_equal(holder_key(f, NULL), 1);
+	assert_int_equal(generation(f), gen);
+	scsi_sess_free(s2);
+}
+
 /* REGISTER AND MOVE to a nexus already registered gives it the new key
  * (SPC-4 §5.9.9: "the I_T nexus ... shall be registered with the
  * SERVICE ACTION RESERVATION KEY"), keeps the mover registered without
@@ -505,6 +536,7 @@ int main(void)
 		T(move_by_a_non_holder_conflicts),
 		T(move_refuses_bad_parameter_lists),
 		T(move_list_shorter_than_its_header_is_refused),
+		T(move_transport_id_length_wrapping_32_bits_is_refused),
 		T(move_to_a_registered_nexus_replaces_its_key),
 		T(prout_data_out_shorter_than_the_list_is_refused),
 		T(prout_under_an_spc2_reservation_conflicts),
