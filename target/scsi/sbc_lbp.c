@@ -310,14 +310,17 @@ enum scsi_rc sbc_get_lba_status(struct scsi_cmd *cmd)
 	uint64_t lba = get_be64(cmd->cdb + 2);
 	uint32_t alloc = get_be32(cmd->cdb + 10);
 	uint8_t b[8 + 16 * GLS_MAX_DESC];
-	uint32_t n = 0, want = alloc > 8 ? (alloc - 8 + 15) / 16 : 1;
+	/* descriptors the allocation length takes, a partial one included:
+	 * in 64 bits, as alloc + 7 wraps 32 for the largest lengths */
+	uint64_t take = alloc > 8 ? ((uint64_t)alloc - 8 + 15) / 16 : 1;
+	uint32_t want = take < GLS_MAX_DESC ? (uint32_t)take : GLS_MAX_DESC;
+	uint32_t n = 0;
 
+	ut_assert(want >= 1 && want <= GLS_MAX_DESC);
 	if (lba >= lu->nblocks) {
 		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
 		return SCSI_RC_DONE;
 	}
-	if (want > GLS_MAX_DESC)
-		want = GLS_MAX_DESC;
 	memset(b, 0, sizeof(b));
 	while (n < want && lba < lu->nblocks) {
 		uint8_t *d = b + 8 + 16 * n++;

@@ -449,6 +449,38 @@ static void get_lba_status_fills_the_allocation_length(void **state)
 	assert_int_equal(get_be64(f->buf + 8 + 32), 2 * chunk);
 }
 
+/* SBC-4 §5.8.2: the parameter data holds the descriptors from the
+ * STARTING LOGICAL BLOCK ADDRESS on, as many as the allocation length
+ * takes, and the largest allocation lengths take the most.  Regression:
+ * the descriptor count (alloc - 8 + 15) / 16 was computed in 32 bits, so
+ * an allocation length of 0xfffffff9 or more wrapped it to 0 and the
+ * answer held no descriptor at all. */
+static void get_lba_status_with_the_largest_allocation_lengths(void **state)
+{
+	struct fx *f = *state;
+	const uint32_t chunk = (1u << 20) / BS;
+	uint8_t cdb[16] = {0x9e, 0x12};
+
+	write_blocks(f, chunk, 1, 1);
+	put_be64(cdb + 2, 5);
+	for (uint32_t alloc = 0xfffffff0u; alloc != 0; alloc++) {
+		struct scsi_cmd *c;
+
+		put_be32(cdb + 10, alloc);
+		c = run(f, cdb, 16, 1024, 0);
+		expect_good(c);
+		/* three extents: deallocated, mapped, deallocated */
+		if (get_be32(f->buf) != 4 + 3 * 16)
+			fail_msg("allocation length %#x: PARAMETER DATA "
+				 "LENGTH %u, want %u (three descriptors)",
+				 alloc, get_be32(f->buf), 4 + 3 * 16);
+		assert_int_equal(c->data_in_len, 8 + 3 * 16);
+		assert_int_equal(get_be64(f->buf + 8), 5);
+		assert_int_equal(get_be64(f->buf + 8 + 16), chunk);
+		assert_int_equal(get_be64(f->buf + 8 + 32), 2 * chunk);
+	}
+}
+
 /* ------------------------------------- bad parameters at their limits */
 
 /* WRITE SAME(16) of 2^23 blocks of 512 bytes moves 2^32 bytes, which
@@ -517,6 +549,7 @@ int main(void)
 		T(get_lba_status_reports_mapped_and_deallocated_extents),
 		T(get_lba_status_past_last_lba_is_out_of_range),
 		T(get_lba_status_fills_the_allocation_length),
+		T(get_lba_status_with_the_largest_allocation_lengths),
 		cmocka_unit_test(
 			write_same_byte_count_overflowing_32_bits_is_invalid),
 #undef T
