@@ -2,10 +2,20 @@
  * h_scsi.c — CDBs and parameter data straight into the SCSI layer.
  *
  * The world: two small mem LUs (LU 0: 256 KiB of 512-byte blocks, thin;
- * LU 1: 256 KiB of 4096-byte blocks) mapped into two sessions (two I_T
+ * LU 1: 256 KiB of 4096-byte blocks) and LU 2, 256 KiB of 512-byte blocks
+ * on a store the input drives (below), mapped into two sessions (two I_T
  * nexuses, so reservations and unit attentions have someone to conflict
  * with), over a stub environment whose durable state store lives in memory
  * for the length of one input (APTPL survives a "power cycle" record).
+ *
+ * LU 2's store does what a remote one (rbd, tcmu) may do: COMPARE AND
+ * WRITE and WRITE SAME by itself (BS_CAP_*), reads answered by reference
+ * (the LU's commands take Data-In by reference), every errno such a store
+ * returns, a miscompare offset of any value, and requests kept in flight
+ * until a record completes them, so that task management, resets and
+ * power cycles meet I/O at the store.  mem completes every request
+ * before bs_submit() returns; nothing else in this harness is ever in
+ * flight.
  *
  * Input: records, until the input runs out (at most FZ_MAX_CMDS):
  *
@@ -13,7 +23,7 @@
  *                      3 = not a command: task management / power cycle
  *            bits 2-3  task attribute
  *            bit  4    session 0 or 1
- *            bits 5-6  LUN: 0, 1, 7 (not mapped), or 0
+ *            bits 5-6  LUN: 0, 1, 7 (not mapped), or 2
  *            bit  7    CDB longer than 16 bytes (one length byte follows)
  *   bytes 1-2  EDTL, big endian (the buffer the transport would allocate)
  *   [1 byte    extra CDB bytes 0..16, if bit 7]
@@ -21,7 +31,10 @@
  *   if write:  2 bytes data-out length, then that many bytes
  *
  *   direction 3: byte 1 = function (abort task / task set / clear task set /
- *   LU reset / target reset / power cycle), byte 2 = tag of the target task.
+ *   LU reset / target reset / power cycle), byte 2 = tag of the target task;
+ *   the LUN as for a command.
+ *   direction 3 with bit 7: a store record for LU 2, byte 1 = what, byte 2
+ *   = its argument (fzs_record()).
  *
  * Checks after every command, beyond what ASan and UBSan see: guard bytes
  * on both sides of the data buffer are intact (and ASan-poisoned, so even
@@ -30,6 +43,8 @@
  * and no command left unfinished when the input ends.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/types.h>
@@ -161,6 +176,253 @@ static const struct env_ops st_ops = {
 };
 static struct env st_env = {.ops = &st_ops, .log_level = UT_LOG_ERROR};
 
+/* ----------------------------------------- LU 2: a store the input drives */
+
+#define FZS_HELD 16
+
+static const int fzs_errno[8] = {
+	0, -EIO, -ENOSPC, -ETIMEDOUT, -EILSEQ, -EOPNOTSUPP, -ESHUTDOWN, -EROFS,
+};
+
+struct fzs_ref {
+	struct bs_ref ref;
+	uint8_t bytes[];
+};
+
+static struct fz_store {
+	struct bs_dev dev;
+	uint8_t data[FZ_LU_BYTES];
+	int status;	     /* how the next requests end: 0 or -errno */
+	uint64_t miscompare; /* -EILSEQ's offset where the store says so */
+	bool hold;	     /* keep requests in flight */
+	bool by_ref;	     /* answer reads by reference where asked */
+	struct bs_req *held[FZS_HELD];
+	unsigned int nheld;
+	unsigned int refs_out; /* references not released yet */
+	bool open;
+} fzs;
+
+static void fzs_ref_release(struct bs_ref *ref)
+{
+	FUZZ_CHECK(fzs.refs_out > 0, "a reference released twice");
+	fzs.refs_out--;
+	free(ref);
+}
+
+static void fzs_copy(struct bs_req *req, bool to_medium)
+{
+	uint64_t off = req->offset_bytes, left = req->length_bytes;
+
+	for (int i = 0; i < req->iovcnt && left; i++) {
+		size_t n = req->iov[i].iov_len < left ? req->iov[i].iov_len
+						      : (size_t)left;
+
+		if (to_medium)
+			memcpy(fzs.data + off, req->iov[i].iov_base, n);
+		else
+			memcpy(req->iov[i].iov_base, fzs.data + off, n);
+		off += n;
+		left -= n;
+	}
+	FUZZ_CHECK(left == 0, "op %d: iov shorter than %llu bytes", req->op,
+		   (unsigned long long)req->length_bytes);
+}
+
+/* The iov's bytes from byte at on, n of them, into dst. */
+static void fzs_gather(const struct bs_req *req, uint64_t at, uint8_t *dst,
+		       uint64_t n)
+{
+	for (int i = 0; i < req->iovcnt && n; i++) {
+		const uint8_t *b = req->iov[i].iov_base;
+		size_t len = req->iov[i].iov_len;
+
+		if (at >= len) {
+			at -= len;
+			continue;
+		}
+		len -= (size_t)at;
+		if (len > n)
+			len = (size_t)n;
+		memcpy(dst, b + at, len);
+		dst += len;
+		n -= len;
+		at = 0;
+	}
+	FUZZ_CHECK(n == 0, "op %d: iov too short", req->op);
+}
+
+/* Carry out req as the store would, then complete it with status (or
+ * with what carrying it out says: a miscompare). */
+static void fzs_finish(struct bs_req *req, int status)
+{
+	uint64_t off = req->offset_bytes, len = req->length_bytes;
+	uint32_t bs = fzs.dev.block_size;
+
+	FUZZ_CHECK(off <= FZ_LU_BYTES && len <= FZ_LU_BYTES - off,
+		   "op %d at %llu+%llu past the store", req->op,
+		   (unsigned long long)off, (unsigned long long)len);
+	req->ref = NULL;
+	if (status == -EILSEQ && req->op != BS_OP_COMPARE_AND_WRITE)
+		status = -EIO; /* only a compare miscompares */
+	if (status == -EILSEQ)
+		req->miscompare_bytes = fzs.miscompare;
+	if (status) {
+		req->done(req, status);
+		return;
+	}
+	switch (req->op) {
+	case BS_OP_READ:
+		if ((req->flags & BS_F_MAY_REF) && fzs.by_ref && len) {
+			struct fzs_ref *r = malloc(sizeof(*r) + len);
+
+			if (!r)
+				abort();
+			memcpy(r->bytes, fzs.data + off, len);
+			r->ref = (struct bs_ref){.mem = r->bytes,
+						 .length_bytes = len,
+						 .release = fzs_ref_release,
+						 .fd = BS_REF_NO_FD};
+			req->ref = &r->ref;
+			fzs.refs_out++;
+		} else {
+			fzs_copy(req, false);
+		}
+		break;
+	case BS_OP_WRITE:
+		fzs_copy(req, true);
+		break;
+	case BS_OP_FLUSH:
+		break;
+	case BS_OP_UNMAP:
+	case BS_OP_WRITE_ZEROES:
+		memset(fzs.data + off, 0, len);
+		break;
+	case BS_OP_WRITE_SAME: {
+		uint8_t block[4096];
+
+		FUZZ_CHECK(bs <= sizeof(block), "block size %u", bs);
+		fzs_gather(req, 0, block, bs);
+		for (uint64_t o = 0; o < len; o += bs)
+			memcpy(fzs.data + off + o, block, bs);
+		break;
+	}
+	case BS_OP_COMPARE_AND_WRITE: {
+		/* iov: len bytes to compare, then len to write. */
+		uint8_t *both = malloc(2 * len + 1);
+
+		if (!both)
+			abort();
+		fzs_gather(req, 0, both, 2 * len);
+		for (uint64_t i = 0; i < len; i++) {
+			if (both[i] != fzs.data[off + i]) {
+				req->miscompare_bytes = i;
+				status = -EILSEQ;
+				break;
+			}
+		}
+		if (!status)
+			memcpy(fzs.data + off, both + len, len);
+		free(both);
+		break;
+	}
+	default:
+		FUZZ_CHECK(0, "op %d the store did not offer", req->op);
+	}
+	req->done(req, status);
+}
+
+static void fzs_submit(struct bs_dev *dev, struct bs_req *req)
+{
+	(void)dev;
+	FUZZ_CHECK(fzs.open, "a request to a closed store");
+	if (fzs.hold && fzs.nheld < FZS_HELD) {
+		fzs.held[fzs.nheld++] = req;
+		return;
+	}
+	fzs_finish(req, fzs.status);
+}
+
+/* Complete held request i (the others keep their order). */
+static void fzs_complete(unsigned int i, int status)
+{
+	struct bs_req *req = fzs.held[i];
+
+	memmove(&fzs.held[i], &fzs.held[i + 1],
+		(fzs.nheld - i - 1) * sizeof(fzs.held[0]));
+	fzs.nheld--;
+	fzs_finish(req, status); /* may hold new requests */
+}
+
+static void fzs_complete_all(int status)
+{
+	/* Completions may submit and hold more (a chain's next step):
+	 * bounded, since holding stops here. */
+	fzs.hold = false;
+	while (fzs.nheld)
+		fzs_complete(0, status);
+}
+
+static void fzs_close(struct bs_dev *dev)
+{
+	(void)dev;
+	FUZZ_CHECK(fzs.nheld == 0, "store closed with %u requests in flight",
+		   fzs.nheld);
+	fzs.open = false;
+}
+
+static const struct bs_ops fzs_ops = {
+	.submit = fzs_submit,
+	.close = fzs_close,
+};
+
+static struct bs_dev *fzs_open(void)
+{
+	FUZZ_CHECK(!fzs.open, "store opened twice");
+	fzs.dev = (struct bs_dev){
+		.ops = &fzs_ops,
+		.kind = BS_RBD,
+		.size_bytes = FZ_LU_BYTES,
+		.block_size = 512,
+		.thin = true,
+		.write_cache = true,
+		.caps = BS_CAP_WRITE_SAME | BS_CAP_COMPARE_AND_WRITE,
+	};
+	fzs.open = true;
+	return &fzs.dev;
+}
+
+/*
+ * A store record: byte 1 says what (low 2 bits), byte 2 is the argument.
+ *   0  the next requests end with fzs_errno[arg % 8] (0: as asked); the
+ *      miscompare offset a failing COMPARE AND WRITE reports is arg
+ *      shifted left by byte 1's upper 6 bits (any value, past the data
+ *      too)
+ *   1  arg bit 0: keep requests in flight; bit 1: reads by reference
+ *   2  complete held request arg % held with the current status
+ *   3  complete every held request with the current status, and keep
+ *      no more in flight
+ */
+static void fzs_record(uint8_t what, uint8_t arg)
+{
+	switch (what & 3) {
+	case 0:
+		fzs.status = fzs_errno[arg % 8];
+		fzs.miscompare = (uint64_t)arg << (what >> 2);
+		break;
+	case 1:
+		fzs.hold = arg & 1;
+		fzs.by_ref = arg & 2;
+		break;
+	case 2:
+		if (fzs.nheld)
+			fzs_complete(arg % fzs.nheld, fzs.status);
+		break;
+	case 3:
+		fzs_complete_all(fzs.status);
+		break;
+	}
+}
+
 /* ------------------------------------------------------- the world */
 
 struct fz_cmd {
@@ -169,13 +431,19 @@ struct fz_cmd {
 	unsigned int done_calls;
 };
 
+#define FZ_LUS 3
+
 struct world {
-	struct bs_dev *bs[2];
-	struct scsi_lu *lu[2];
+	struct bs_dev *bs[FZ_LUS];
+	struct scsi_lu *lu[FZ_LUS];
 	struct scsi_sess *sess[2];
 	struct fz_cmd *cmds[FZ_MAX_CMDS];
 	unsigned int ncmds;
+	/* TMF hooks: holds not yet released (scsi.h, scsi_tmf_hook) */
+	unsigned int tmf_holds;
 };
+
+static const uint64_t fz_luns[4] = {0, 1, 7, 2};
 
 static void cmd_done(struct scsi_cmd *cmd)
 {
@@ -187,9 +455,9 @@ static void cmd_done(struct scsi_cmd *cmd)
 
 static void world_up(struct world *w)
 {
-	static const uint32_t bsz[2] = {512, 4096};
+	static const uint32_t bsz[FZ_LUS] = {512, 4096, 512};
 
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < FZ_LUS; i++) {
 		struct bs_dev_params p = {
 			.kind = BS_MEM,
 			.name = i ? "lu1" : "lu0",
@@ -208,7 +476,9 @@ static void world_up(struct world *w)
 		memcpy(dev.t10_vendor_id, "UTARGET", 8);
 		memcpy(dev.prod_id, "fuzz", 5);
 		snprintf(dev.t10_dev_id, sizeof(dev.t10_dev_id), "%s", p.name);
-		if (bs_mem_open(&p, &w->bs[i]) != 0)
+		if (i == 2)
+			w->bs[i] = fzs_open();
+		else if (bs_mem_open(&p, &w->bs[i]) != 0)
 			abort();
 		w->lu[i] = scsi_lu_new(&st_env, &dev, w->bs[i], (uint32_t)i);
 		if (!w->lu[i])
@@ -229,7 +499,7 @@ static void world_up(struct world *w)
 		w->sess[s] = scsi_sess_new(&st_env, &id);
 		if (!w->sess[s])
 			abort();
-		for (int i = 0; i < 2; i++)
+		for (int i = 0; i < FZ_LUS; i++)
 			if (scsi_sess_map(w->sess[s], (uint32_t)i, w->lu[i],
 					  false))
 				abort();
@@ -274,9 +544,48 @@ static void cmd_check_outcome(const struct fz_cmd *c)
 			   cmd->sense[0]);
 }
 
+/* FUZZ_SCSI_TRACE set: one line per finished command on stderr, to see
+ * what a seed does (fuzz/corpus/scsi/store-* were written with it). */
+static bool trace;
+
+static void cmd_trace(const struct fz_cmd *c)
+{
+	const struct scsi_cmd *cmd = &c->cmd;
+	const uint8_t *sn = cmd->sense;
+	bool desc = cmd->sense_len && (sn[0] & 0x7f) >= 0x72;
+
+	fprintf(stderr, "lun %llu tag %llu cdb %02x: %s status %02x",
+		(unsigned long long)cmd->lun, (unsigned long long)cmd->tag,
+		cmd->cdb[0], cmd->aborted ? "aborted" : "done", cmd->status);
+	if (cmd->sense_len >= 14)
+		fprintf(stderr, " sense %x/%02x/%02x", sn[desc ? 1 : 2] & 0xf,
+			sn[desc ? 2 : 12], sn[desc ? 3 : 13]);
+	fprintf(stderr, " in %u%s\n", cmd->data_in_len,
+		cmd->data_in_ref ? " by reference" : "");
+}
+
 static void cmd_free(struct fz_cmd *c)
 {
+	struct bs_ref *ref = c->cmd.data_in_ref;
+
 	cmd_check_guards(c);
+	if (ref) {
+		/* As the transport: send the bytes, then release them. */
+		volatile uint8_t sum = 0;
+
+		FUZZ_CHECK(c->cmd.data_in_ref_ok,
+			   "CDB %02x: Data-In by reference unasked",
+			   c->cmd.cdb[0]);
+		FUZZ_CHECK(c->cmd.aborted ||
+				   ref->length_bytes == c->cmd.data_in_len,
+			   "CDB %02x: reference of %llu bytes for %u",
+			   c->cmd.cdb[0], (unsigned long long)ref->length_bytes,
+			   c->cmd.data_in_len);
+		for (uint64_t i = 0; i < ref->length_bytes; i++)
+			sum += ref->mem[i];
+		(void)sum;
+		bs_ref_release(ref);
+	}
 	free(c->base);
 	free(c);
 }
@@ -291,6 +600,8 @@ static void reap(struct world *w)
 
 		cmd_check_guards(c);
 		if (c->done_calls) {
+			if (trace)
+				cmd_trace(c);
 			cmd_check_outcome(c);
 			cmd_free(c);
 		} else {
@@ -300,30 +611,66 @@ static void reap(struct world *w)
 	w->ncmds = k;
 }
 
+/* Reset every LU from both nexuses, as an initiator would before it goes
+ * (or as power going would), then let the store finish what it holds. */
+static void world_quiesce(struct world *w, int store_status)
+{
+	for (int s = 0; s < 2; s++)
+		for (int i = 0; i < FZ_LUS; i++)
+			(void)scsi_tmf_lu_reset(w->sess[s], (uint64_t)i, NULL);
+	fzs_complete_all(store_status);
+	st_run_timers();
+	reap(w);
+}
+
 static void world_down(struct world *w)
 {
 	reap(w);
 	FUZZ_CHECK(w->ncmds == 0,
 		   "%u command(s) never completed (first CDB %02x)", w->ncmds,
 		   w->cmds[0]->cmd.cdb[0]);
+	FUZZ_CHECK(w->tmf_holds == 0, "%u TMF hold(s) never released",
+		   w->tmf_holds);
+	FUZZ_CHECK(fzs.refs_out == 0, "%u reference(s) never released",
+		   fzs.refs_out);
 	for (int s = 0; s < 2; s++) {
 		FUZZ_CHECK(scsi_sess_busy(w->sess[s]) == 0,
 			   "session %d still holds %u commands", s,
 			   scsi_sess_busy(w->sess[s]));
 		scsi_sess_free(w->sess[s]);
 	}
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < FZ_LUS; i++) {
 		scsi_lu_free(w->lu[i]);
 		bs_close(w->bs[i]);
 	}
+}
+
+static void tmf_hold(void *arg)
+{
+	struct world *w = arg;
+
+	w->tmf_holds++;
+}
+
+static void tmf_release(void *arg)
+{
+	struct world *w = arg;
+
+	FUZZ_CHECK(w->tmf_holds > 0, "a TMF released more than it held");
+	w->tmf_holds--;
 }
 
 static void run_tmf(struct world *w, struct fz_in *in, uint8_t b0)
 {
 	uint8_t fn = fz_u8(in), tag = fz_u8(in);
 	struct scsi_sess *s = w->sess[(b0 >> 4) & 1];
-	uint64_t lun = (b0 >> 5) & 1;
+	uint64_t lun = fz_luns[(b0 >> 5) & 3];
+	const struct scsi_tmf_hook hook = {tmf_hold, tmf_release, w};
 
+	if (b0 & 0x80) {
+		fzs_record(fn, tag);
+		return;
+	}
 	switch (fn % 6) {
 	case 0:
 		(void)scsi_tmf_abort_task(s, lun, tag);
@@ -332,20 +679,18 @@ static void run_tmf(struct world *w, struct fz_in *in, uint8_t b0)
 		(void)scsi_tmf_abort_task_set(s, lun);
 		break;
 	case 2:
-		(void)scsi_tmf_clear_task_set(s, lun, NULL);
+		(void)scsi_tmf_clear_task_set(s, lun, &hook);
 		break;
 	case 3:
-		(void)scsi_tmf_lu_reset(s, lun, NULL);
+		(void)scsi_tmf_lu_reset(s, lun, &hook);
 		break;
 	case 4:
-		(void)scsi_tmf_target_reset(s, NULL);
+		(void)scsi_tmf_target_reset(s, &hook);
 		break;
 	case 5:
-		/* Power cycle: everything but the durable state goes. */
-		for (int i = 0; i < 2; i++) {
-			(void)scsi_tmf_lu_reset(w->sess[i], 0, NULL);
-			(void)scsi_tmf_lu_reset(w->sess[i], 1, NULL);
-		}
+		/* Power cycle: everything but the durable state goes; what
+		 * the store holds fails. */
+		world_quiesce(w, -EIO);
 		world_down(w);
 		world_up(w);
 		break;
@@ -354,7 +699,6 @@ static void run_tmf(struct world *w, struct fz_in *in, uint8_t b0)
 
 static void run_cmd(struct world *w, struct fz_in *in, uint8_t b0, uint32_t tag)
 {
-	static const uint64_t luns[4] = {0, 1, 7, 0};
 	struct fz_cmd *c = calloc(1, sizeof(*c));
 	struct scsi_cmd *cmd;
 	uint32_t edtl = fz_u16(in);
@@ -368,7 +712,9 @@ static void run_cmd(struct world *w, struct fz_in *in, uint8_t b0, uint32_t tag)
 	cmd->cdb_len = (uint8_t)(16 + extra);
 	fz_take(in, cmd->cdb, cmd->cdb_len);
 	cmd->sess = w->sess[(b0 >> 4) & 1];
-	cmd->lun = luns[(b0 >> 5) & 3];
+	cmd->lun = fz_luns[(b0 >> 5) & 3];
+	/* LU 2's store may answer reads by reference. */
+	cmd->data_in_ref_ok = cmd->lun == 2;
 	cmd->attr = (enum scsi_task_attr)((b0 >> 2) & 3);
 	cmd->dir = (enum scsi_dir)(b0 & 3);
 	cmd->tag = tag;
@@ -405,6 +751,8 @@ int harness_one(const uint8_t *data, size_t len)
 	unsigned int records = 0;
 
 	memset(&w, 0, sizeof(w));
+	memset(&fzs, 0, sizeof(fzs));
+	trace = getenv("FUZZ_SCSI_TRACE") != NULL;
 	state.len = -ENOENT;
 	state.key[0] = '\0';
 	rnd = 0x5eed;
@@ -422,12 +770,8 @@ int harness_one(const uint8_t *data, size_t len)
 		reap(&w);
 	}
 	/* Whatever still waits gets a LU reset, as an initiator would. */
-	if (w.ncmds) {
-		for (int s = 0; s < 2; s++) {
-			(void)scsi_tmf_lu_reset(w.sess[s], 0, NULL);
-			(void)scsi_tmf_lu_reset(w.sess[s], 1, NULL);
-		}
-	}
+	if (w.ncmds)
+		world_quiesce(&w, 0);
 	world_down(&w);
 	return 0;
 }
