@@ -14,6 +14,8 @@
  *                  bit  2    jitter of the same size
  *                  bits 3-4  disk faults: none, reads fail, writes fail,
  *                            30% of everything fails
+ *                  bit  5    disks do WRITE SAME and COMPARE AND WRITE
+ *                            themselves, as an RBD image (sim.h, native)
  *   chunk          [control][bytes]; control bits 0-1 = connection,
  *                  bits 2-4 = what to do (enum fz_action)
  *
@@ -265,6 +267,7 @@ static void world_new(struct world *w, const uint8_t hdr[FZ_STREAM_HDR])
 		disk = sim_disk_get(w->sim, d->name, d->size_bytes,
 				    d->block_size ? d->block_size : 512);
 		dc = sim_disk_cfg(disk);
+		dc->native = hdr[3] & 0x20;
 		if (hdr[0] & 0x40) {
 			dc->lat_min_ns = 100 * SIM_NS_PER_US;
 			dc->lat_max_ns = 5 * SIM_NS_PER_MS;
