@@ -403,14 +403,28 @@ void explore_cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 			    coin_cmd(g, 50) ? " off" : "");
 			break;
 		case 10:
+			/* the edge: one block past the last LBA (refused,
+			 * the out-of-range oracle) */
 			out(g,
 			    "%s prefetch lun=%u lba=%u blocks=%u cdb=%u%s & "
 			    "expect any\n",
-			    a, lun, lba, blocks, coin_cmd(g, 50) ? 10 : 16,
+			    a, lun,
+			    edge ? c->size_blocks[lun] + 1 - blocks : lba,
+			    blocks, coin_cmd(g, 50) ? 10 : 16,
 			    coin_cmd(g, 30) ? " immed" : "");
 			break;
 		case 11:
-			out(g, "%s sync lun=%u cdb=16 & expect any\n", a, lun);
+			/* the whole cache, or at the edge a range ending one
+			 * block past the last LBA (SBC-4 §5.24: refused) */
+			if (edge)
+				out(g,
+				    "%s sync lun=%u lba=%u blocks=%u cdb=16 & "
+				    "expect any\n",
+				    a, lun, c->size_blocks[lun] + 1 - blocks,
+				    blocks);
+			else
+				out(g, "%s sync lun=%u cdb=16 & expect any\n",
+				    a, lun);
 			break;
 		case 12:
 			out(g, "%s read-defect lun=%u cdb=%u & expect any\n", a,
@@ -420,14 +434,26 @@ void explore_cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 			out(g, "%s report-opcodes lun=%u%s & expect any\n", a,
 			    lun, coin_cmd(g, 30) ? " rctd" : "");
 			break;
-		case 14:
+		case 14: {
+			/* half of them about a command the LU may or may
+			 * not have (UNMAP and SANITIZE on thin LUs only, the
+			 * port group commands with ALUA): the oracle holds
+			 * the answer against what the LU does with it
+			 * (scenario_rsoc.c) */
+			static const uint8_t ops[] = {0x42, 0x48, 0xa4, 0xa3,
+						      0x93, 0x41, 0x89, 0x9e,
+						      0x35, 0x91, 0x34, 0x90,
+						      0x2f, 0x8f, 0x8b, 0x83};
+			unsigned int opt = 1 + (unsigned)rnd_cmd(g, 3),
+				     o = (unsigned)rnd_cmd(g, 256);
+
 			out(g,
 			    "%s report-opcodes lun=%u opt=%u op=0x%02x "
 			    "sa=%u & expect any\n",
-			    a, lun, 1 + (unsigned)rnd_cmd(g, 3),
-			    (unsigned)rnd_cmd(g, 256),
+			    a, lun, opt, o < 128 ? ops[o % sizeof(ops)] : o,
 			    (unsigned)rnd_cmd(g, 32));
 			break;
+		}
 		case 15:
 			out(g, "%s report-tmfs lun=%u%s & expect any\n", a, lun,
 			    coin_cmd(g, 50) ? " repd" : "");

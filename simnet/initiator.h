@@ -71,7 +71,8 @@ struct ini_op {
 	uint32_t in_len;     /* highest byte received */
 	uint32_t unsol_sent; /* immediate + unsolicited bytes */
 	uint32_t next_datasn;
-	uint32_t seq_bytes; /* Data-In bytes of the current sequence */
+	uint32_t seq_bytes;   /* Data-In bytes of the current sequence */
+	uint32_t datain_pdus; /* Data-In PDUs received (ExpDataSN) */
 	/* hold-r2t: R2Ts answered only after 2 ms without a new one */
 	struct sim_ev r2t_ev;
 	uint32_t r2t_held;

@@ -508,6 +508,14 @@ static void rx_scsi_rsp(struct ini *ini, const struct iscsi_bhs *h,
 		memcpy(op->sense, data + 2, sl);
 		op->sense_len = sl;
 	}
+	/* RFC 7143 §11.4.8: ExpDataSN is the number of Data-In PDUs the
+	 * target sent for the command; 0 when it sent none or the
+	 * response is not Command Completed at Target. */
+	if (h->w36 != (h->b2 == 0 ? op->datain_pdus : 0))
+		ini_violation(ini,
+			      "itt=%08x SCSI Response ExpDataSN %u, but %u "
+			      "Data-In PDUs came (RFC 7143 §11.4.8)",
+			      h->itt, h->w36, h->b2 == 0 ? op->datain_pdus : 0);
 	scsi_finish(ini, op, h->flags, h->w44);
 }
 
@@ -530,6 +538,7 @@ static void rx_data_in(struct ini *ini, const struct iscsi_bhs *h,
 		ini_violation(ini, "itt=%08x DataSN %u, expected %u", h->itt,
 			      h->w36, op->next_datasn);
 	op->next_datasn = h->w36 + 1;
+	op->datain_pdus++;
 	if (h->data_len > ini->neg.max_recv_dsl)
 		ini_violation(ini, "Data-In of %u bytes > our MaxRecvDSL %u",
 			      h->data_len, ini->neg.max_recv_dsl);

@@ -298,7 +298,18 @@ void model_write_end(struct model *m, uint64_t handle, int outcome,
 
 void model_flush(struct model *m, uint64_t since)
 {
-	for (uint64_t i = 0; i < m->blocks; i++) {
+	model_flush_range(m, since, 0, 0);
+}
+
+void model_flush_range(struct model *m, uint64_t since, uint64_t lba,
+		       uint64_t count)
+{
+	uint64_t end = count == 0 || count > m->blocks - lba ? m->blocks
+							     : lba + count;
+
+	if (lba >= m->blocks)
+		return;
+	for (uint64_t i = lba; i < end; i++) {
 		struct mblock *b = &m->b[i];
 
 		for (uint32_t k = 0; k < b->n; k++)

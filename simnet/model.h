@@ -65,6 +65,10 @@ void model_write_end(struct model *m, uint64_t handle, int outcome,
 /* SYNCHRONIZE CACHE submitted at `since` completed GOOD: every write
  * acknowledged before `since` is durable. */
 void model_flush(struct model *m, uint64_t since);
+/* The same for blocks [lba, lba + count) only (count 0: to the end), as
+ * a SYNCHRONIZE CACHE of a range promises (SBC-4 §5.24). */
+void model_flush_range(struct model *m, uint64_t since, uint64_t lba,
+		       uint64_t count);
 /* Write cache off: every acknowledged write is durable. */
 void model_set_write_through(struct model *m, bool on);
 /* Target crash. */

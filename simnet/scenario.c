@@ -493,8 +493,10 @@ static void runner_free(struct runner *r)
 		TAILQ_REMOVE(&r->pends, p, link);
 		free(p);
 	}
-	for (int i = 0; i < r->nluns; i++)
+	for (int i = 0; i < r->nluns; i++) {
 		model_free(r->luns[i].m);
+		free(r->luns[i].rsoc);
+	}
 	alua_free(r);
 	if (r->cfg_built)
 		ut_config_free(&r->cfg);

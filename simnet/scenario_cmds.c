@@ -700,6 +700,7 @@ bool cmds_build(struct runner *r, struct pend *p, struct ini_op *op,
 		op->cdb[0] = size == 16 ? 0x90 : 0x34;
 		op->cdb[1] = has(t, "immed") ? 0x02 : 0;
 		cdb_lba_len(op->cdb, size, p->lba, p->blocks);
+		mark_oor(p, l, p->lba, p->blocks);
 		p->kind = PK_MREAD;
 	} else if (strcmp(verb, "readcap16") == 0) {
 		data_in_cdb(p, op, 0x9e, 0x10, 10, 32);

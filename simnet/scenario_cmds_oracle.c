@@ -423,7 +423,7 @@ static void learn_naa(struct pend *p, struct ini_op *op)
 	}
 }
 
-void cmds_oracle(struct runner *r, struct pend *p, struct ini_op *op)
+void cmds_oor_oracle(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	/* A resize in between may have made the range valid. */
 	if (p->oor && scsi_good(op) && p->ctl_seq == r->ctl_seq &&
@@ -435,6 +435,11 @@ void cmds_oracle(struct runner *r, struct pend *p, struct ini_op *op)
 		      "(seed %llu)",
 		      p->a->name, p->verb, (unsigned)(p->lun & 0xffff),
 		      (unsigned long long)p->lba, (unsigned long long)r->seed);
+}
+
+void cmds_oracle(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	cmds_oor_oracle(r, p, op);
 	switch (p->kind) {
 	case PK_CAW:
 		oracle_caw(r, p, op);

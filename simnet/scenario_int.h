@@ -106,8 +106,17 @@ struct exp {
 
 /* ------------------------------------------------------------ runner */
 
+/* REPORT SUPPORTED OPERATION CODES facts per LU (scenario_rsoc.c): one
+ * byte per operation code and 5-bit service action */
+#define RSOC_KEYS (256 * 32)
+
 struct lun_st {
 	uint32_t lun;
+	/* what REPORT SUPPORTED OPERATION CODES said and the LU did, since
+	 * control step rsoc_ctl_seq (scenario_rsoc.c; RSOC_KEYS bytes,
+	 * allocated at first use) */
+	uint8_t *rsoc;
+	uint64_t rsoc_ctl_seq;
 	char disk[64];
 	uint64_t size_bytes;
 	uint32_t bs;
@@ -364,7 +373,11 @@ struct runner {
 	bool started, failed, syntax, down;
 	bool against; /* a real target (o.against_portal), no simulated one */
 	uint64_t seed;
-	uint64_t ctl_seq;     /* control steps completed (target lun ...) */
+	uint64_t ctl_seq; /* control steps completed (target lun ...) */
+	/* REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS bits and the target's
+	 * answers to those functions (scenario_rsoc.c): 0 unknown, 1 yes,
+	 * 2 no */
+	uint8_t rstmf_said[6], rstmf_did[6];
 	bool ctl_running;     /* inside a control step (ctl_apply) */
 	uint64_t ctl_started; /* control steps begun */
 	/* Lines that may end other nexuses' commands with TASK ABORTED
@@ -673,6 +686,17 @@ bool pk_writes_medium(enum pkind k);
 
 /* The oracles of cmds_build's verbs, when the answer arrives. */
 void cmds_oracle(struct runner *r, struct pend *p, struct ini_op *op);
+/* A command naming blocks past the last LBA (p->oor) answered GOOD fails
+ * (SBC-4 §4.5); cmds_oracle calls it, SYNCHRONIZE CACHE too. */
+void cmds_oor_oracle(struct runner *r, struct pend *p, struct ini_op *op);
+
+/* ------------------------------------ scenario_rsoc.c */
+
+/* Every SCSI answer: REPORT SUPPORTED OPERATION CODES and REPORT
+ * SUPPORTED TASK MANAGEMENT FUNCTIONS against what the LU does. */
+void rsoc_scsi_done(struct runner *r, struct pend *p, struct ini_op *op);
+/* A TMF answered: the function against the reported TMF bits. */
+void rsoc_tmf_done(struct runner *r, struct pend *p, struct ini_op *op);
 /* Every SCSI answer on a LUN: the SANITIZE oracle's view of it. */
 void cmds_sanitize_watch(struct runner *r, struct pend *p, struct ini_op *op);
 /* The sanitize pending in the model ends: 0 done, 2 unknown (it was

@@ -281,7 +281,8 @@ static void oracle_lba_range(struct runner *r, struct pend *p,
 {
 	int sk, asc, ascq;
 
-	if ((p->kind != PK_READ && p->kind != PK_WRITE) ||
+	if ((p->kind != PK_READ && p->kind != PK_WRITE && p->kind != PK_SYNC &&
+	     p->kind != PK_MREAD) ||
 	    op->outcome != INI_DONE ||
 	    op->status != SCSI_STATUS_CHECK_CONDITION ||
 	    p->ctl_seq != r->ctl_seq || p->ctl_started != r->ctl_started ||
@@ -675,8 +676,9 @@ static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 		model_read_end(l->m, p->stamp);
 		break;
 	case PK_SYNC:
-		if (scsi_good(op))
-			model_flush(l->m, p->stamp);
+		cmds_oor_oracle(r, p, op);
+		if (scsi_good(op) && !p->oor)
+			model_flush_range(l->m, p->stamp, p->lba, p->blocks);
 		break;
 	case PK_RESERVE:
 		if (scsi_good(op)) {
@@ -843,6 +845,7 @@ void pend_done(void *arg, struct ini_op *op)
 		break;
 	case PK_TMF:
 		oracle_tmf_lun(r, p, op);
+		rsoc_tmf_done(r, p, op);
 		/* No command is exempt from liveness: the target answers
 		 * TASK ABORTED to the other sessions' commands a reset ends
 		 * (TAS=1, SAM-5 §5.6), and our own TMF's response concludes
@@ -901,6 +904,7 @@ void pend_done(void *arg, struct ini_op *op)
 	if (op->kind == INI_OP_SCSI) {
 		oracle_no_internal_failure(r, p, op);
 		oracle_scsi(r, p, op);
+		rsoc_scsi_done(r, p, op);
 		oracle_pr(r, p, op);
 		alua_done(r, p, op);
 	}

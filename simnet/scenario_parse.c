@@ -459,6 +459,14 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 				 (uint16_t)u64_or(t, "blocks", 0, r));
 		}
 		p->kind = PK_SYNC;
+		/* the range as sent: NUMBER OF LOGICAL BLOCKS 0 is "to the
+		 * end" (SBC-4 §5.24); past the last LBA it must be refused
+		 * (the out-of-range oracle, cmds_oor_oracle) */
+		p->blocks = (uint32_t)u64_or(t, "blocks", 0, r);
+		if (l && l->m &&
+		    (p->lba > model_blocks(l->m) ||
+		     (p->blocks > 0 && p->blocks > model_blocks(l->m) - p->lba)))
+			p->oor = true;
 		if (l)
 			p->stamp = model_tick(l->m);
 	} else if (strcmp(verb, "tur") == 0) {

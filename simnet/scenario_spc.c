@@ -47,6 +47,7 @@
 #include <string.h>
 
 #include "bytes.h"
+#include "model.h"
 #include "scenario_int.h"
 #include "scsi/scsi.h"
 
@@ -265,6 +266,46 @@ static void oracle_mode_sense(struct runner *r, struct pend *p,
 		if (r->failed)
 			return;
 	}
+}
+
+/* The mode parameter block descriptor of a MODE SENSE with DBD=0 (SPC-4
+ * §7.5.5, SBC-4 §6.5.2): NUMBER OF LOGICAL BLOCKS is the LU's count of
+ * blocks (not its last LBA, as READ CAPACITY gives; FFFFFFFFh when the
+ * short form cannot hold it) and LOGICAL BLOCK LENGTH its block size.
+ * LONGLBA (MODE SENSE(10) byte 4 bit 0) picks the 16-byte form. */
+static void oracle_mode_bd(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	bool ten = op->cdb[0] == 0x5a, longlba;
+	uint32_t hdr = ten ? 8 : 4, bdlen, bs;
+	uint64_t n, want;
+	const uint8_t *d;
+
+	if ((op->cdb[1] & 0x08) || op->in_len < hdr || p->ls->m == NULL)
+		return;
+	bdlen = ten ? get_be16(op->in + 6) : op->in[3];
+	longlba = ten && (op->in[4] & 0x01);
+	if (bdlen == 0 || hdr + bdlen > op->in_len)
+		return; /* none (allowed), or cut by the allocation length */
+	d = op->in + hdr;
+	want = model_blocks(p->ls->m);
+	if (longlba) {
+		n = get_be64(d);
+		bs = get_be32(d + 12);
+	} else {
+		n = get_be32(d);
+		bs = get_be24(d + 5);
+		if (want > 0xffffffffull)
+			want = 0xffffffffull;
+	}
+	if (n != want || bs != model_block_size(p->ls->m))
+		failf(r, p->line,
+		      "oracle: %s's MODE SENSE of lun %u has a block descriptor "
+		      "of %llu blocks of %u bytes, but the LU has %llu blocks "
+		      "of %u: NUMBER OF LOGICAL BLOCKS is the count, not the "
+		      "last LBA (SPC-4 §7.5.5, SBC-4 §6.5.2) (seed %llu)",
+		      p->a->name, p->ls->lun, (unsigned long long)n, bs,
+		      (unsigned long long)model_blocks(p->ls->m),
+		      model_block_size(p->ls->m), (unsigned long long)r->seed);
 }
 
 /* Control mode page TAS (SPC-4 §7.5.8) in the current or default values
@@ -716,6 +757,7 @@ void spc_oracle(struct runner *r, struct pend *p, struct ini_op *op)
 	} else if (cdb[0] == 0x1a || cdb[0] == 0x5a) {
 		oracle_mode_sense(r, p, op);
 		oracle_mode_tas(r, p, op);
+		oracle_mode_bd(r, p, op);
 	} else if (cdb[0] == 0x12 && !(cdb[1] & 0x01)) {
 		oracle_inquiry_std(r, p, op);
 	}
