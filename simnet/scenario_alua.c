@@ -592,6 +592,14 @@ static void rtpg_done(struct runner *r, struct pend *p, struct ini_op *op,
 			      (unsigned long long)r->seed);
 			return;
 		}
+		/* its ports (4 bytes each: 2-3 RELATIVE TARGET PORT
+		 * IDENTIFIER), for the VPD 83h oracle */
+		g->nports = 0;
+		for (uint32_t k = 0; k < op->in[off + 7] &&
+				     off + 12 + 4 * k <= op->in_len && k < 4;
+		     k++)
+			g->ports[g->nports++] =
+				get_be16(op->in + off + 8 + 4 * k + 2);
 		if (p->mp != NULL) {
 			struct mp_host *h = p->mp->h;
 
@@ -765,6 +773,78 @@ static void ua_check(struct runner *r, struct pend *p, struct ini_op *op)
 		*owed = ALUA_UA_NO;
 }
 
+/* Device Identification VPD page (83h) through a port of a target port
+ * group: its target port designators (association 01b) name that port:
+ * a RELATIVE TARGET PORT designator (type 4; bytes 0-1 reserved, 2-3 the
+ * identifier, never 0: SPC-4 §7.8.6.6) that REPORT TARGET PORT GROUPS
+ * lists in the group, and a TARGET PORT GROUP designator (type 5, §7.8.6.7)
+ * of the group the session's portal is in, if it names one.  Linux scsi_dh_alua takes
+ * both from this page and looks the port up in RTPG. */
+static void vpd83_ports_check(struct runner *r, struct pend *p,
+			      struct ini_op *op)
+{
+	const uint8_t *b = op->in;
+	const struct alua_tpg_st *g = NULL;
+	uint32_t len;
+	int rtp = -1, tpg = -1;
+
+	/* a LUN added live is in no device group: no group designator
+	 * (and no group in REPORT TARGET PORT GROUPS) is then right */
+	if (op->outcome != INI_DONE || op->status != SCSI_STATUS_GOOD ||
+	    r->ctl_running || p->ctl_seq != r->ctl_seq || op->cdb[0] != 0x12 ||
+	    !(op->cdb[1] & 0x01) || op->cdb[2] != 0x83 || op->in_len < 4 ||
+	    b[1] != 0x83)
+		return;
+	len = get_be16(b + 2) + 4u;
+	if (len > op->in_len)
+		return; /* cut by the allocation length */
+	for (uint32_t o = 4; o + 4 <= len; o += 4u + b[o + 3]) {
+		const uint8_t *d = b + o;
+		bool port = (d[1] & 0x30) == 0x10;
+
+		if (o + 4u + d[3] > len)
+			break;
+		if (port && (d[1] & 0x0f) == 4 && d[3] == 4)
+			rtp = (d[4] | d[5]) ? 0 : get_be16(d + 6);
+		else if (port && (d[1] & 0x0f) == 5 && d[3] == 4)
+			tpg = get_be16(d + 6);
+	}
+	for (int i = 0; i < r->alua.ntpgs; i++)
+		if (r->alua.tpgs[i].tpgt == p->a->tpgt)
+			g = &r->alua.tpgs[i];
+	if (rtp <= 0)
+		failf(r, p->line,
+		      "oracle: %s's VPD page 83h on lun %u has %s (SPC-4 "
+		      "§7.8.6.6: bytes 0-1 reserved, 2-3 the RELATIVE TARGET "
+		      "PORT IDENTIFIER, never 0) (seed %llu)",
+		      p->a->name, (unsigned)(p->lun & 0xffff),
+		      rtp < 0 ? "no relative target port designator"
+			      : "a relative target port designator of port 0 "
+				"or with its reserved bytes set",
+		      (unsigned long long)r->seed);
+	else if (g != NULL && tpg >= 0 && tpg != g->id)
+		failf(r, p->line,
+		      "oracle: %s's VPD page 83h on lun %u names target port "
+		      "group %d, but its portal's port (portal group %u) is in "
+		      "group %u (SPC-4 §7.8.6.7) (seed %llu)",
+		      p->a->name, (unsigned)(p->lun & 0xffff), tpg, g->tpgt,
+		      g->id, (unsigned long long)r->seed);
+	else if (g != NULL && g->nports > 0) {
+		bool listed = false;
+
+		for (int k = 0; k < g->nports; k++)
+			listed = listed || g->ports[k] == rtp;
+		if (!listed)
+			failf(r, p->line,
+			      "oracle: %s's VPD page 83h on lun %u names "
+			      "relative target port %d, which REPORT TARGET "
+			      "PORT GROUPS does not list in group %u (SPC-4 "
+			      "§6.36, §7.8.6.6) (seed %llu)",
+			      p->a->name, (unsigned)(p->lun & 0xffff), rtp,
+			      g->id, (unsigned long long)r->seed);
+	}
+}
+
 void alua_done(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	bool quiet;
@@ -777,6 +857,8 @@ void alua_done(struct runner *r, struct pend *p, struct ini_op *op)
 		stpg_done(r, p, op);
 	else if (p->kind == PK_RTPG)
 		rtpg_done(r, p, op, quiet);
+	if (!r->failed && !r->against)
+		vpd83_ports_check(r, p, op);
 	if (lun_judged(p) && !r->failed) {
 		filter_check(r, p, op);
 		ua_check(r, p, op);

@@ -117,6 +117,13 @@ struct lun_st {
 	 * allocated at first use) */
 	uint8_t *rsoc;
 	uint64_t rsoc_ctl_seq;
+	/* the logical unit designators (association 00b) of its VPD page
+	 * 83h, as first answered since control step lu_ids_ctl_seq: the
+	 * same through every path (scenario_spc.c) */
+	uint8_t lu_ids[128];
+	uint32_t lu_ids_len;
+	uint64_t lu_ids_ctl_seq;
+	bool lu_ids_known;
 	char disk[64];
 	uint64_t size_bytes;
 	uint32_t bs;
@@ -287,6 +294,10 @@ struct alua_tpg_st {
 	int init;	    /* as configured: a restart's state */
 	uint64_t set_epoch; /* alua.epoch of its last `target alua` */
 	bool preferred;
+	/* the RELATIVE TARGET PORT IDENTIFIERs the last REPORT TARGET PORT
+	 * GROUPS listed in it (VPD 83h is held against them) */
+	uint16_t ports[4];
+	int nports; /* 0: not reported yet */
 };
 
 struct mp_cmd;

@@ -444,6 +444,55 @@ static void oracle_vpd(struct runner *r, struct pend *p, struct ini_op *op)
 	vpd_consistent(r, p);
 }
 
+/* VPD page 83h: the logical unit's designators (association 00b; SPC-4
+ * §7.8.6.1 wants at least one) name the LU, not the path: the same
+ * through every port and session (multipath takes its WWID from them).
+ * The first answer since the last control step is kept; an answer cut by
+ * the ALLOCATION LENGTH is not judged. */
+static void oracle_vpd83_lu_ids(struct runner *r, struct pend *p,
+				struct ini_op *op)
+{
+	struct lun_st *l = p->ls;
+	const uint8_t *b = op->in;
+	uint8_t ids[sizeof(l->lu_ids)];
+	uint32_t len, n = 0;
+
+	if (op->in_len < 4 || get_be16(b + 2) + 4u > op->in_len)
+		return;
+	len = get_be16(b + 2) + 4u;
+	for (uint32_t o = 4; o + 4 <= len && o + 4u + b[o + 3] <= len;
+	     o += 4u + b[o + 3]) {
+		uint32_t dl = 4u + b[o + 3];
+
+		if ((b[o + 1] & 0x30) != 0 || n + dl > sizeof(ids))
+			continue;
+		memcpy(ids + n, b + o, dl);
+		n += dl;
+	}
+	if (n == 0) {
+		failf(r, p->line,
+		      "oracle: %s's VPD page 83h on lun %u has no designator "
+		      "of the logical unit (association 00b; SPC-4 §7.8.6.1) "
+		      "(seed %llu)",
+		      p->a->name, l->lun, (unsigned long long)r->seed);
+		return;
+	}
+	if (l->lu_ids_known && l->lu_ids_ctl_seq == r->ctl_seq) {
+		if (n != l->lu_ids_len || memcmp(ids, l->lu_ids, n) != 0)
+			failf(r, p->line,
+			      "oracle: %s's VPD page 83h on lun %u names the "
+			      "logical unit otherwise than an earlier answer "
+			      "(its association 00b designators must not "
+			      "depend on the path; SPC-4 §7.8.6.1) (seed %llu)",
+			      p->a->name, l->lun, (unsigned long long)r->seed);
+		return;
+	}
+	memcpy(l->lu_ids, ids, n);
+	l->lu_ids_len = n;
+	l->lu_ids_ctl_seq = r->ctl_seq;
+	l->lu_ids_known = true;
+}
+
 /* Standard INQUIRY data of a LU (SPC-4 §6.6.2): CMDQUE=1, the target
  * queues commands (the simulator keeps many outstanding). */
 static void oracle_inquiry_std(struct runner *r, struct pend *p,
@@ -752,6 +801,8 @@ void spc_oracle(struct runner *r, struct pend *p, struct ini_op *op)
 		oracle_vpd_lbp(r, p, op);
 	} else if (cdb[0] == 0x12 && (cdb[1] & 0x01) && cdb[2] == 0xb0) {
 		oracle_vpd_block_limits(p, op);
+	} else if (cdb[0] == 0x12 && (cdb[1] & 0x01) && cdb[2] == 0x83) {
+		oracle_vpd83_lu_ids(r, p, op);
 	} else if (cdb[0] == 0x9e && (cdb[1] & 0x1f) == 0x10) {
 		oracle_readcap16(r, p, op);
 	} else if (cdb[0] == 0x1a || cdb[0] == 0x5a) {
