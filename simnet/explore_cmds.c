@@ -437,13 +437,15 @@ void explore_cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 		case 14: {
 			/* half of them about a command the LU may or may
 			 * not have (UNMAP and SANITIZE on thin LUs only, the
-			 * port group commands with ALUA): the oracle holds
+			 * port group commands with ALUA; UNMAP, which the
+			 * command set sends to thick LUs too, a quarter of
+			 * those): the oracle holds
 			 * the answer against what the LU does with it
 			 * (scenario_rsoc.c) */
-			static const uint8_t ops[] = {0x42, 0x48, 0xa4, 0xa3,
-						      0x93, 0x41, 0x89, 0x9e,
-						      0x35, 0x91, 0x34, 0x90,
-						      0x2f, 0x8f, 0x8b, 0x83};
+			static const uint8_t ops[] = {0x42, 0x42, 0x42, 0x42,
+						      0x48, 0x48, 0xa4, 0xa4,
+						      0xa3, 0x93, 0x41, 0x89,
+						      0x9e, 0x35, 0x91, 0x83};
 			unsigned int opt = 1 + (unsigned)rnd_cmd(g, 3),
 				     o = (unsigned)rnd_cmd(g, 256);
 

@@ -773,6 +773,59 @@ static void ua_check(struct runner *r, struct pend *p, struct ini_op *op)
 		*owed = ALUA_UA_NO;
 }
 
+/* Does designator d (4 + d[3] bytes) appear in the list ids? */
+static bool designator_in(const uint8_t *ids, uint32_t len, const uint8_t *d)
+{
+	for (uint32_t o = 0; o + 4 <= len; o += 4u + ids[o + 3])
+		if (ids[o + 3] == d[3] && memcmp(ids + o, d, 4u + d[3]) == 0)
+			return true;
+	return false;
+}
+
+/* The target port designators of a VPD 83h answer through g's port
+ * (association 01b, all but the group's, type 5) name that port: the
+ * same one through another port would name two ports alike (SPC-4
+ * §7.8.6.1; an NAA given as a port's, a name string without ",t,"). */
+static void port_ids_check(struct runner *r, struct pend *p,
+			   struct alua_tpg_st *g, const uint8_t *b,
+			   uint32_t len)
+{
+	uint8_t ids[sizeof(g->port_ids)];
+	uint32_t n = 0;
+
+	for (uint32_t o = 4; o + 4 <= len && o + 4u + b[o + 3] <= len;
+	     o += 4u + b[o + 3]) {
+		const uint8_t *d = b + o;
+
+		if ((d[1] & 0x30) != 0x10 || (d[1] & 0x0f) == 5 ||
+		    n + 4u + d[3] > sizeof(ids))
+			continue;
+		for (int i = 0; i < r->alua.ntpgs && !r->failed; i++) {
+			const struct alua_tpg_st *h = &r->alua.tpgs[i];
+
+			if (h == g || h->tpgt == g->tpgt ||
+			    !designator_in(h->port_ids, h->port_ids_len, d))
+				continue;
+			failf(r, p->line,
+			      "oracle: %s's VPD page 83h on lun %u, through "
+			      "the port of portal group %u, has a target port "
+			      "designator (type %u) that the port of portal "
+			      "group %u gave too: a target port designator "
+			      "names one port (SPC-4 §7.8.6.1) (seed %llu)",
+			      p->a->name, (unsigned)(p->lun & 0xffff), g->tpgt,
+			      d[1] & 0x0f, h->tpgt,
+			      (unsigned long long)r->seed);
+			return;
+		}
+		memcpy(ids + n, d, 4u + d[3]);
+		n += 4u + d[3];
+	}
+	if (g->port_ids_len == 0) {
+		memcpy(g->port_ids, ids, n);
+		g->port_ids_len = n;
+	}
+}
+
 /* Device Identification VPD page (83h) through a port of a target port
  * group: its target port designators (association 01b) name that port:
  * a RELATIVE TARGET PORT designator (type 4; bytes 0-1 reserved, 2-3 the
@@ -784,7 +837,7 @@ static void vpd83_ports_check(struct runner *r, struct pend *p,
 			      struct ini_op *op)
 {
 	const uint8_t *b = op->in;
-	const struct alua_tpg_st *g = NULL;
+	struct alua_tpg_st *g = NULL;
 	uint32_t len;
 	int rtp = -1, tpg = -1;
 
@@ -812,6 +865,11 @@ static void vpd83_ports_check(struct runner *r, struct pend *p,
 	for (int i = 0; i < r->alua.ntpgs; i++)
 		if (r->alua.tpgs[i].tpgt == p->a->tpgt)
 			g = &r->alua.tpgs[i];
+	/* (with `target add`, another target's ports are other ports) */
+	if (g != NULL && r->nextra == 0)
+		port_ids_check(r, p, g, b, len);
+	if (r->failed)
+		return;
 	if (rtp <= 0)
 		failf(r, p->line,
 		      "oracle: %s's VPD page 83h on lun %u has %s (SPC-4 "

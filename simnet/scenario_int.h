@@ -298,6 +298,10 @@ struct alua_tpg_st {
 	 * GROUPS listed in it (VPD 83h is held against them) */
 	uint16_t ports[4];
 	int nports; /* 0: not reported yet */
+	/* the target port designators (association 01b, but the group's)
+	 * VPD 83h gave through its port: no other port may give one */
+	uint8_t port_ids[192];
+	uint32_t port_ids_len;
 };
 
 struct mp_cmd;
