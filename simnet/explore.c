@@ -164,8 +164,16 @@ static void alua_step(struct gen *g, unsigned int nini, unsigned int nlun,
 		    rnd_alua(g, 2) ? "2" : "", st[rnd_alua(g, 4)],
 		    st[rnd_alua(g, 4)]);
 	} else if (r < 45) {
+		/* and the Device Identification page through the same
+		 * path (no draw of its own): the VPD 83h port oracle holds
+		 * its port designators against this answer and the other
+		 * path's (scenario_alua.c) */
+		const char *path = rnd_alua(g, 2) ? "2" : "";
+
 		out(g, "%s%s rtpg lun=%u & expect any\n", explore_names[h],
-		    rnd_alua(g, 2) ? "2" : "", lun);
+		    path, lun);
+		out(g, "%s%s inquiry page=0x83 lun=%u & expect any\n",
+		    explore_names[h], path, lun);
 	} else if (r < 53) {
 		/* what each state still lets through, or not */
 		static const char *const v[] = {"readcap",	"tur",
