@@ -580,16 +580,16 @@ static bool stpg_check(struct scsi_cmd *cmd, const struct scsi_alua_group *g,
 		uint16_t id = get_be16(p + off + 2);
 
 		if (st > SCSI_ALUA_UNAVAILABLE) {
-			scsi_fail_param(cmd, (uint16_t)off, 3);
+			scsi_fail_param(cmd, off, 3);
 			return false;
 		}
 		if (!find_tpg(g, id)) {
-			scsi_fail_param(cmd, (uint16_t)(off + 2), -1);
+			scsi_fail_param(cmd, off + 2, -1);
 			return false;
 		}
 		for (uint32_t o = 4; o < off; o += 4) {
 			if (get_be16(p + o + 2) == id) {
-				scsi_fail_param(cmd, (uint16_t)(off + 2), -1);
+				scsi_fail_param(cmd, off + 2, -1);
 				return false;
 			}
 		}

@@ -312,7 +312,7 @@ static bool register_specified(struct scsi_cmd *cmd, const struct pr_params *a)
 
 		if (n == 0) {
 			*pr = saved;
-			scsi_fail_param(cmd, (uint16_t)off, -1);
+			scsi_fail_param(cmd, off, -1);
 			return false;
 		}
 		snprintf(id.initiator_name, sizeof(id.initiator_name), "%s",

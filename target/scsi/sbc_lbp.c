@@ -209,7 +209,7 @@ static bool unmap_check_descs(struct scsi_cmd *cmd, const uint8_t *d,
 		uint32_t n = get_be32(d + 8);
 
 		if (n > SCSI_MAX_UNMAP_BLOCKS) {
-			scsi_fail_param(cmd, (uint16_t)(8 + 16 * i + 8), -1);
+			scsi_fail_param(cmd, 8 + 16 * i + 8, -1);
 			return false;
 		}
 		if (!sbc_check_range(cmd, lba, n))

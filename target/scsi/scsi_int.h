@@ -408,8 +408,9 @@ void scsi_fail_opts(struct scsi_cmd *cmd, uint8_t key, uint16_t asc,
 /* ILLEGAL REQUEST, INVALID FIELD IN CDB, pointing at CDB byte/bit
  * (bit < 0: no bit pointer). */
 void scsi_fail_cdb(struct scsi_cmd *cmd, uint16_t byte, int bit);
-/* ILLEGAL REQUEST, INVALID FIELD IN PARAMETER LIST, at byte/bit. */
-void scsi_fail_param(struct scsi_cmd *cmd, uint16_t byte, int bit);
+/* ILLEGAL REQUEST, INVALID FIELD IN PARAMETER LIST, at byte/bit (no
+ * field pointer past byte 65,535). */
+void scsi_fail_param(struct scsi_cmd *cmd, uint32_t byte, int bit);
 /* A backstore error status mapped to sense (read or write side). */
 void scsi_fail_bs(struct scsi_cmd *cmd, int status, bool writing, uint64_t lba);
 

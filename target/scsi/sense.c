@@ -147,11 +147,15 @@ void scsi_fail_cdb(struct scsi_cmd *cmd, uint16_t byte, int bit)
 	scsi_fail_opts(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB, &o);
 }
 
-void scsi_fail_param(struct scsi_cmd *cmd, uint16_t byte, int bit)
+void scsi_fail_param(struct scsi_cmd *cmd, uint32_t byte, int bit)
 {
 	struct scsi_sense_opts o = {0};
 
-	field_pointer(&o, false, byte, bit);
+	/* The FIELD POINTER has 16 bits (SPC-4 §4.5.2.4.2): a byte past
+	 * them (a SPEC_I_PT list of many TransportIDs) goes without one,
+	 * SKSV 0, rather than with a pointer at some other byte. */
+	if (byte <= 0xffff)
+		field_pointer(&o, false, (uint16_t)byte, bit);
 	scsi_fail_opts(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_PARAM, &o);
 }
 

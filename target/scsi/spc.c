@@ -569,12 +569,12 @@ static bool mode_select_page(struct scsi_cmd *cmd, const uint8_t *p,
 		}
 	}
 	if (len == 0 || (pg[0] & 0x40)) {
-		scsi_fail_param(cmd, (uint16_t)off, (pg[0] & 0x40) ? 6 : -1);
+		scsi_fail_param(cmd, off, (pg[0] & 0x40) ? 6 : -1);
 		return false;
 	}
 	ut_assert(len <= sizeof(cur));
 	if ((uint32_t)pg[1] + 2 != len) {
-		scsi_fail_param(cmd, (uint16_t)(off + 1), -1);
+		scsi_fail_param(cmd, off + 1, -1);
 		return false;
 	}
 	/* The page, now known to be as long as ours, lies inside what
@@ -583,7 +583,7 @@ static bool mode_select_page(struct scsi_cmd *cmd, const uint8_t *p,
 	/* SPC-4 §6.9: a field that is not changeable must keep its value. */
 	for (uint32_t i = 2; i < len; i++) {
 		if ((pg[i] & ~chg[i]) != (cur[i] & ~chg[i])) {
-			scsi_fail_param(cmd, (uint16_t)(off + i), -1);
+			scsi_fail_param(cmd, off + i, -1);
 			return false;
 		}
 	}
@@ -644,7 +644,7 @@ enum scsi_rc spc_mode_select(struct scsi_cmd *cmd)
 					   : get_be32(p + hdr + 12);
 
 		if (blen != 0 && blen != lu->bs->block_size) {
-			scsi_fail_param(cmd, (uint16_t)(hdr + bdlen - 3), -1);
+			scsi_fail_param(cmd, hdr + bdlen - 3, -1);
 			return SCSI_RC_DONE;
 		}
 	}

@@ -186,7 +186,7 @@ static bool parse_segment(struct scsi_cmd *cmd, const uint8_t *d, uint32_t off,
 	s->src = itl[si]->lu;
 	s->dst = itl[di]->lu;
 	if (s->src->bs->block_size != s->dst->bs->block_size) {
-		scsi_fail_param(cmd, (uint16_t)(off + 6), -1);
+		scsi_fail_param(cmd, off + 6, -1);
 		return false;
 	}
 	s->nblocks = get_be16(d + 10);

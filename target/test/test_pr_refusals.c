@@ -429,6 +429,35 @@ static void spec_i_pt_refusals(void **state)
 	assert_int_equal(keys[0], 0x10);
 }
 
+/* SPC-4 §4.5.2.4.2: the FIELD POINTER has 16 bits.  A bad TransportID
+ * past byte 65,535 of a SPEC_I_PT list (the same nexus named 2,100 times
+ * before it) is reported without a pointer, not with its offset cut to
+ * 16 bits (which pointed at a valid TransportID near the start). */
+static void spec_i_pt_error_past_64k_has_no_field_pointer(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[10] = {0x5f, SA_REGISTER, 0, 0, 0, 0, 0, 0, 0, 0};
+	uint32_t off = 28, tl;
+	uint64_t keys[2];
+	struct scsi_cmd *c;
+
+	memset(f->buf, 0, 28);
+	put_be64(f->buf + 8, 0x10);
+	f->buf[20] = 0x08;
+	for (int i = 0; i < 2100; i++)
+		off += put_tid(f->buf + off, "iqn.x:b,i,0x230000000000");
+	assert_true(off > 0xffff);
+	tl = put_tid(f->buf + off, "iqn.x:c,i,0x230000000000");
+	f->buf[off] = 0x00; /* Fibre Channel: not ours */
+	off += tl;
+	put_be32(f->buf + 24, off - 28);
+	put_be32(cdb + 5, off);
+	c = run(f, cdb, 10, off, off);
+	expect_sense(c, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_PARAM);
+	assert_int_equal(c->sense[15] & 0x80, 0); /* SKSV 0 */
+	assert_int_equal(read_keys(f, keys, 2), 0);
+}
+
 /* Registers n distinct nexuses (port 1, ISIDs 1..n) with key 0x100 + i. */
 static void fill_registrations(struct fx *f, unsigned int n)
 {
@@ -541,6 +570,7 @@ int main(void)
 		T(prout_data_out_shorter_than_the_list_is_refused),
 		T(prout_under_an_spc2_reservation_conflicts),
 		T(spec_i_pt_refusals),
+		T(spec_i_pt_error_past_64k_has_no_field_pointer),
 		T(a_full_registration_table_refuses_more),
 		cmocka_unit_test(malformed_aptpl_state_is_ignored),
 #undef T
