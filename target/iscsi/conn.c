@@ -106,6 +106,7 @@ struct iscsi_conn *iscsi_conn_new(struct env *env, struct iscsi_reactor *r,
 	c->max_recv_dsl = ISCSI_LOGIN_MRDSL;
 	c->max_xmit_dsl = ISCSI_LOGIN_MRDSL;
 	TAILQ_INIT(&c->txq);
+	c->tx_wait_since_ns = UINT64_MAX;
 	rx_expect(c, RX_BHS, ISCSI_BHS_LEN);
 	ut_assert(c->state == CONN_LOGIN);
 	ut_assert(!c->closing);
@@ -169,6 +170,17 @@ static void conn_ka_arm(struct iscsi_conn *c, uint64_t at_ns)
 	env_timer_arm(c->env, c->ka_timer, at_ns);
 }
 
+/* Queued bytes have waited idle_ns with none sent: the initiator does
+ * not read.  Its answers are queued, so nothing is owed (RspTimeout does
+ * not see it), and an initiator that keeps sending never gets a NOP-In
+ * ping due; without this it would hold its tasks' buffers for as long as
+ * it kept sending. */
+static bool conn_tx_stalled(const struct iscsi_conn *c, uint64_t now)
+{
+	return c->tx_wait_since_ns != UINT64_MAX &&
+	       now - c->tx_wait_since_ns >= c->idle_ns;
+}
+
 /* One timer watches the connection's health:
  *  - an answer owed for RspTimeout (a task or TMF the target accepted and
  *    has not answered): drop the connection, the initiator's recovery
@@ -176,7 +188,9 @@ static void conn_ka_arm(struct iscsi_conn *c, uint64_t at_ns)
  *  - no PDU for NopInInterval: send a NOP-In ping;
  *  - no answer (no bytes at all) within NopInTimeout: drop the
  *    connection, which ends its session and tasks (ERL 0);
- *  - a PDU begun but stalled for idle_ns: drop the connection. */
+ *  - a PDU begun but stalled for idle_ns: drop the connection;
+ *  - queued bytes not sent for idle_ns (the initiator does not read):
+ *    drop the connection. */
 static void conn_ka_fire(void *arg)
 {
 	struct iscsi_conn *c = arg;
@@ -203,6 +217,12 @@ static void conn_ka_fire(void *arg)
 		iscsi_conn_close(c, "a PDU stalled half-received");
 		return;
 	}
+	if (conn_tx_stalled(c, now)) {
+		c->r->stats.conns_dropped++;
+		iscsi_conn_close(c, "the initiator does not read: the transmit "
+				    "queue stalled");
+		return;
+	}
 	if (!c->ping_outstanding && c->nop_interval_ns &&
 	    now >= c->last_rx_ns + c->nop_interval_ns) {
 		c->ping_outstanding = true;
@@ -223,6 +243,9 @@ static void conn_ka_fire(void *arg)
 					  : UINT64_MAX;
 	if (owed_since != UINT64_MAX && owed_since + c->rsp_timeout_ns < next)
 		next = owed_since + c->rsp_timeout_ns;
+	if (c->tx_wait_since_ns != UINT64_MAX &&
+	    c->tx_wait_since_ns + c->idle_ns < next)
+		next = c->tx_wait_since_ns + c->idle_ns;
 	/* the timer always comes back: in the future, and no later than
 	 * the NOP-In or idle limit (liveness of the connection itself) */
 	ut_assert(next > now);

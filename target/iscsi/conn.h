@@ -176,6 +176,11 @@ struct iscsi_conn {
 	bool flush_pending;
 	bool want_write;
 	bool tx_more; /* told the environment: more follows (corked) */
+	/* Since when queued bytes have waited with none sent (the last
+	 * flush that moved some, or that found the socket full); UINT64_MAX
+	 * while the queue is empty or moving.  An initiator that does not
+	 * read is dropped after idle_ns of it (conn.c). */
+	uint64_t tx_wait_since_ns;
 	struct env_timer *login_timer; /* accept to full feature phase */
 	/* keepalive (NOP-In) and the half-received-PDU idle limit */
 	struct env_timer *ka_timer;

@@ -315,6 +315,7 @@ static uint64_t txpdu_len(const struct iscsi_txpdu *t)
 void iscsi_conn_flush(struct iscsi_conn *c)
 {
 	struct env *env = c->env;
+	bool moved = false;
 
 	if (c->tx_overflow && !c->closing) {
 		c->r->stats.conns_dropped++;
@@ -356,6 +357,7 @@ void iscsi_conn_flush(struct iscsi_conn *c)
 		}
 		if (sent == 0)
 			break;
+		moved = true;
 		while (sent > 0) {
 			struct iscsi_txpdu *t = TAILQ_FIRST(&c->txq);
 			uint64_t left;
@@ -389,6 +391,14 @@ void iscsi_conn_flush(struct iscsi_conn *c)
 	conn_set_more(c, false);
 	ut_assert((c->tx_queued == 0) == TAILQ_EMPTY(&c->txq));
 	bool want = !TAILQ_EMPTY(&c->txq);
+
+	/* The stall clock (conn.c's keepalive reads it): it starts when
+	 * bytes are left waiting for room, and again whenever some leave. */
+	if (!want)
+		c->tx_wait_since_ns = UINT64_MAX;
+	else if (moved || c->tx_wait_since_ns == UINT64_MAX)
+		c->tx_wait_since_ns = env_now_ns(env);
+	ut_assert(want == (c->tx_wait_since_ns != UINT64_MAX));
 
 	if (want != c->want_write) {
 		c->want_write = want;
