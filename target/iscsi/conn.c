@@ -181,6 +181,22 @@ static bool conn_tx_stalled(const struct iscsi_conn *c, uint64_t now)
 	       now - c->tx_wait_since_ns >= c->idle_ns;
 }
 
+/* After the Logout response is queued only the transmit stall is
+ * watched: the connection closes once the response is sent. */
+static void conn_ka_logout(struct iscsi_conn *c, uint64_t now)
+{
+	ut_assert(c->state == CONN_LOGOUT);
+	if (conn_tx_stalled(c, now)) {
+		c->r->stats.conns_dropped++;
+		iscsi_conn_close(c, "the initiator does not read: the Logout "
+				    "response stalled");
+		return;
+	}
+	conn_ka_arm(c, c->tx_wait_since_ns != UINT64_MAX
+			       ? c->tx_wait_since_ns + c->idle_ns
+			       : now + c->idle_ns);
+}
+
 /* One timer watches the connection's health:
  *  - an answer owed for RspTimeout (a task or TMF the target accepted and
  *    has not answered): drop the connection, the initiator's recovery
@@ -189,15 +205,21 @@ static bool conn_tx_stalled(const struct iscsi_conn *c, uint64_t now)
  *  - no answer (no bytes at all) within NopInTimeout: drop the
  *    connection, which ends its session and tasks (ERL 0);
  *  - a PDU begun but stalled for idle_ns: drop the connection;
- *  - queued bytes not sent for idle_ns (the initiator does not read):
- *    drop the connection. */
+ *  - queued bytes not sent for idle_ns (the initiator does not read,
+ *    also after a Logout response): drop the connection. */
 static void conn_ka_fire(void *arg)
 {
 	struct iscsi_conn *c = arg;
 	struct env *env = c->env;
 	uint64_t now = env_now_ns(env), next, owed_since;
 
-	if (c->closing || c->state != CONN_FFP)
+	if (c->closing)
+		return;
+	if (c->state == CONN_LOGOUT) {
+		conn_ka_logout(c, now);
+		return;
+	}
+	if (c->state != CONN_FFP)
 		return;
 	if (c->phase->owed_overdue &&
 	    c->phase->owed_overdue(c, now, c->rsp_timeout_ns)) {
