@@ -85,8 +85,14 @@
 #define ISCSI_MAX_EDTL SCSI_MAX_XFER_BYTES  /* per command data buffer */
 #define ISCSI_BUFFER_BUDGET (1024ull << 20) /* all task buffers together */
 #define ISCSI_LOGIN_TIMEOUT_NS (30ull * 1000000000ull)
-#define ISCSI_TX_IOV_MAX 128	      /* iovecs gathered per send call */
-#define ISCSI_MAX_R2T_TRACK 64	      /* outstanding R2Ts tracked per task */
+#define ISCSI_TX_IOV_MAX 128   /* iovecs gathered per send call */
+#define ISCSI_MAX_R2T_TRACK 64 /* outstanding R2Ts tracked per task */
+#define ISCSI_IMMEDIATE_MAX 16 /* immediate commands alive per session */
+/* TMFs in progress per session: QueuedCommands + ISCSI_IMMEDIATE_MAX, one
+ * for each task the session may hold (a TMF waits for the tasks it
+ * aborts, and each waits for those before it that abort the same task);
+ * more are answered Function rejected at once. */
+#define ISCSI_TMF_MAX(queue_depth) ((queue_depth) + ISCSI_IMMEDIATE_MAX)
 #define ISCSI_TX_UNTIED_PDUS_MAX 1024 /* queued PDUs that no task bounds */
 #define ISCSI_TX_UNTIED_BYTES_MAX (16u << 20)
 

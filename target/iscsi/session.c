@@ -92,8 +92,11 @@ void iscsi_sess_free(struct iscsi_sess *s)
 	ut_assert(s->tmf_holds == 0 || s->in_teardown);
 	while ((tmf = TAILQ_FIRST(&s->tmfs))) {
 		TAILQ_REMOVE(&s->tmfs, tmf, link);
+		ut_assert(s->tmfs_alive > 0);
+		s->tmfs_alive--;
 		free(tmf);
 	}
+	ut_assert(s->tmfs_alive == 0); /* the count matches the list */
 	s->srv->ops->sess_detach(s);
 	free(s);
 }

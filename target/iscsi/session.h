@@ -164,6 +164,7 @@ struct iscsi_sess {
 	uint32_t window_used; /* non-immediate tasks alive */
 	uint32_t immediate_alive;
 	struct iscsi_tmf_list tmfs;
+	uint32_t tmfs_alive; /* on tmfs, at most ISCSI_TMF_MAX(queue_depth) */
 	/* TMFs' waits on other reactors (other sessions' tasks, commands
 	 * of other nexuses): each ends with a release posted here by
 	 * pointer, so the session lives until the last (tmf.c). */

@@ -365,7 +365,7 @@ void iscsi_task_cmd_header(struct iscsi_conn *c)
 		c->rx_ignore = true;
 		return;
 	}
-	if (h->immediate && s->immediate_alive >= 16) {
+	if (h->immediate && s->immediate_alive >= ISCSI_IMMEDIATE_MAX) {
 		c->rx_reject = ISCSI_REJECT_IMMEDIATE_CMD;
 		return;
 	}

@@ -55,6 +55,8 @@ void iscsi_tmf_task_gone(struct iscsi_sess *s, struct iscsi_tmf *tmf)
 	if (--tmf->waiting > 0)
 		return;
 	TAILQ_REMOVE(&s->tmfs, tmf, link);
+	ut_assert(s->tmfs_alive > 0);
+	s->tmfs_alive--;
 	iscsi_owed_settle(s, &tmf->owed, tmf->arrival_ns);
 	if (s->conn && !s->conn->closing) {
 		struct iscsi_conn *c = s->conn;
@@ -212,6 +214,16 @@ void iscsi_tmf_rx(struct iscsi_conn *c)
 		iscsi_send_reject(c, ISCSI_REJECT_PROTOCOL_ERROR, c->rx_bhs);
 		return;
 	}
+	if (s->tmfs_alive >= ISCSI_TMF_MAX(s->queue_depth)) {
+		/* One TMF for each task the session may hold is in progress
+		 * already: no initiator needs more, and each one kept costs
+		 * memory and a walk of those before it (tmf_wait_for). */
+		LOG_DEBUG(s->env,
+			  "conn %u: TMF itt 0x%x rejected: %u in progress",
+			  c->id, h->itt, s->tmfs_alive);
+		send_tmf_rsp(c, h->itt, ISCSI_TMF_RSP_REJECTED);
+		return;
+	}
 	(void)iscsi_lun_decode(h->lun, &lun);
 	tmf = calloc(1, sizeof(*tmf));
 	if (!tmf) {
@@ -225,6 +237,8 @@ void iscsi_tmf_rx(struct iscsi_conn *c)
 	tmf->waiting = 1; /* held until we finish setting up */
 	ut_assert_slow(!tmf_listed(s, tmf));
 	TAILQ_INSERT_TAIL(&s->tmfs, tmf, link);
+	s->tmfs_alive++;
+	ut_assert(s->tmfs_alive <= ISCSI_TMF_MAX(s->queue_depth));
 	iscsi_owed_add(s, &tmf->owed, &tmf->arrival_ns);
 	hook = (struct scsi_tmf_hook){tmf_hold, tmf_release, tmf};
 

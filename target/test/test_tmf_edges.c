@@ -162,12 +162,92 @@ static void abort_task_set_spares_another_luns_task(void **state)
 	rig_free(r);
 }
 
+/* TMFs in progress are bounded per session: a READ held at the backstore,
+ * then ABORT TASK for it again and again.  Each one waits for the READ to
+ * end (SAM-5 §7.1: its tasks have ended when a TMF completes) and each
+ * waits for the one before (tmf.c, tmf_wait_for); with nothing to stop
+ * them every one was kept, and each walked the chain of those before it.
+ * Up to one per task the session may hold (QueuedCommands plus 16
+ * immediate) wait; past that the answer is Function rejected (RFC 7143
+ * §11.6.1, 255) at once.  The waiting ones are answered Function complete
+ * when the READ ends. */
+static void tmfs_in_progress_are_bounded(void **state)
+{
+	static const char hconf[] =
+		"HANDLER vdisk_fileio {\n"
+		" DEVICE d0 { filename fake-hold:d0\n size 4M }\n}\n"
+		"TARGET_DRIVER iscsi {\n"
+		" TARGET " TGT " {\n  LUN 0 d0\n  QueuedCommands 4\n }\n"
+		"}\n";
+	const unsigned int waiting = 4 + 16, rejected = 1000;
+	struct iscsi_server_stats st;
+	uint8_t rd[16] = {0x28};
+	struct iscsi_bhs in;
+	uint8_t *d = NULL;
+	uint32_t rtt, refcmdsn;
+	struct rig *r;
+
+	(void)state;
+	fake_env_hold_disks(true);
+	r = rig_new(hconf);
+	assert_int_equal(rig_login_plain(r, INI, TGT), 0);
+	rig_tur(r, 0, &(struct rig_scsi){0});
+	rd[8] = 8; /* READ(10), 8 blocks at LBA 0 */
+	refcmdsn = r->cmdsn;
+	rig_scsi_send(r, 0, rd, ISCSI_CMD_F_READ, 4096, NULL, 0);
+	rtt = r->itt;
+	assert_int_equal(fake_held_pending(), 1);
+	for (unsigned int i = 0; i < waiting; i++) {
+		rig_tmf_send(r, ISCSI_TMF_ABORT_TASK, rtt, refcmdsn);
+		fake_env_advance(r->env, 0);
+		if (fake_conn_pop_pdu(r->c, &in, &d) == 0)
+			fail_msg("ABORT TASK %u of %u answered (response %u) "
+				 "while its READ is still at the backstore: "
+				 "SAM-5 §7.1 wants the task ended first",
+				 i + 1, waiting, in.b2);
+	}
+	for (unsigned int i = 0; i < rejected; i++) {
+		rig_tmf_send(r, ISCSI_TMF_ABORT_TASK, rtt, refcmdsn);
+		fake_env_advance(r->env, 0);
+		if (fake_conn_pop_pdu(r->c, &in, &d) != 0)
+			fail_msg(
+				"TMF %u in progress (beyond QueuedCommands + 16 "
+				"= %u) was kept, unanswered: TMFs in progress "
+				"must be bounded (Function rejected, RFC 7143 "
+				"§11.6.1)",
+				waiting + i + 1, waiting);
+		free(d);
+		d = NULL;
+		assert_int_equal(in.opcode, ISCSI_OP_TMF_RSP);
+		assert_int_equal(in.itt, r->itt);
+		assert_int_equal(in.b2, ISCSI_TMF_RSP_REJECTED);
+	}
+	assert_int_equal(fake_held_complete(1), 1);
+	fake_env_advance(r->env, 0);
+	for (unsigned int i = 0; i < waiting; i++) {
+		assert_int_equal(fake_conn_pop_pdu(r->c, &in, &d), 0);
+		free(d);
+		d = NULL;
+		assert_int_equal(in.opcode, ISCSI_OP_TMF_RSP);
+		assert_int_equal(in.b2, ISCSI_TMF_RSP_COMPLETE);
+	}
+	/* the READ was aborted: its TMFs answer for it */
+	assert_int_equal(fake_conn_pop_pdu(r->c, &in, &d), -1);
+	iscsi_server_get_stats(r->srv, &st);
+	assert_int_equal(st.tasks, 0);
+	assert_int_equal(st.owed, 0);
+	rig_tur(r, 0, &(struct rig_scsi){0});
+	rig_free(r);
+	fake_env_hold_disks(false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(a_tmf_in_a_discovery_session_is_rejected),
 		cmocka_unit_test(lun_scoped_functions_for_a_lun_not_mapped),
 		cmocka_unit_test(abort_task_set_spares_another_luns_task),
+		cmocka_unit_test(tmfs_in_progress_are_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
