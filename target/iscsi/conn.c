@@ -467,6 +467,15 @@ static void rx_pdu_done(struct iscsi_conn *c)
 	if (c->state == CONN_LOGIN || c->state == CONN_FFP)
 		c->phase->rx_pdu(c);
 	c->rx_task = NULL; /* the PDU no longer points anywhere */
+	/* The layers above copied what they keep of the segment: a buffer
+	 * grown for a large one goes, or a peer could make every
+	 * connection hold MaxRecvDataSegmentLength for its whole life. */
+	if (c->rx_buf_cap > ISCSI_RX_BUF_KEEP) {
+		free(c->rx_buf);
+		c->rx_buf = NULL;
+		c->rx_buf_cap = 0;
+		c->rx_data_dst = NULL;
+	}
 	if (!c->closing)
 		rx_expect(c, RX_BHS, ISCSI_BHS_LEN);
 }

@@ -71,7 +71,11 @@
 #include "scsi/scsi.h"
 
 /* Limits on what the network can make us hold. */
-#define ISCSI_LOGIN_MRDSL 8192	   /* during login (RFC 7143 §6.1) */
+#define ISCSI_LOGIN_MRDSL 8192 /* during login (RFC 7143 §6.1) */
+/* A connection's own receive buffer is kept between PDUs up to this size;
+ * one grown for a larger data segment (up to our MaxRecvDataSegmentLength)
+ * is freed once that PDU is taken in (conn.c). */
+#define ISCSI_RX_BUF_KEEP ISCSI_LOGIN_MRDSL
 #define ISCSI_TEXT_MAX_BYTES 65536 /* one text negotiation, reassembled */
 /* A Text Response (SendTargets=All): one TargetName and one TargetAddress
  * per portal of every target fit, whatever the configuration. */

@@ -24,6 +24,7 @@
 #include "rig.h"
 
 #include "bytes.h"
+#include "iscsi/iscsi_int.h"
 
 #define TGT "iqn.2026-11.org.utarget:rx"
 #define INI "iqn.2026-11.org.test:rx"
@@ -627,6 +628,50 @@ static void shutdown_closes_a_login_and_stops_listening(void **state)
 	rig_free(r);
 }
 
+/* The receive buffer of the connection (data segments that go to no
+ * task's buffer: ping data, text, the data of a refused command) is not
+ * kept at the size of the largest segment received: after a 256 KiB
+ * NOP-Out (our MaxRecvDataSegmentLength, up to 16 MiB by configuration)
+ * it holds at most ISCSI_RX_BUF_KEEP bytes again.  Before, every
+ * connection -- a discovery session's too -- could be made to hold
+ * MaxRecvDataSegmentLength bytes for its whole life: 4096 connections
+ * times 16 MiB.  One segment of exactly ISCSI_RX_BUF_KEEP bytes keeps
+ * its buffer. */
+static void a_large_segment_leaves_no_large_receive_buffer(void **state)
+{
+	struct rig *r = logged_in();
+	const uint32_t big = 262144;
+	uint8_t *ping = calloc(1, big), *d = NULL;
+	struct iscsi_conn *c;
+	struct iscsi_bhs in;
+
+	(void)state;
+	assert_non_null(ping);
+	c = TAILQ_FIRST(&r->srv->conns);
+	assert_non_null(c);
+	assert_null(TAILQ_NEXT(c, link)); /* the rig's one connection */
+	rig_nop_out(r, ping, ISCSI_RX_BUF_KEEP);
+	fake_env_advance(r->env, 0);
+	rig_expect_pdu(r, ISCSI_OP_NOP_IN, &in, &d);
+	assert_int_equal(in.data_len, ISCSI_RX_BUF_KEEP);
+	free(d);
+	assert_int_equal(c->rx_buf_cap, ISCSI_RX_BUF_KEEP);
+	rig_nop_out(r, ping, big);
+	fake_env_advance(r->env, 0);
+	rig_expect_pdu(r, ISCSI_OP_NOP_IN, &in, &d);
+	/* echoed up to what the initiator receives */
+	assert_int_equal(in.data_len,
+			 big < c->max_xmit_dsl ? big : c->max_xmit_dsl);
+	free(d);
+	if (c->rx_buf_cap > ISCSI_RX_BUF_KEEP)
+		fail_msg("after a %u-byte NOP-Out the connection still holds a "
+			 "%u-byte receive buffer (at most %u may stay)",
+			 big, c->rx_buf_cap, ISCSI_RX_BUF_KEEP);
+	rig_tur(r, 0, &(struct rig_scsi){0});
+	free(ping);
+	rig_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -650,6 +695,8 @@ int main(void)
 		cmocka_unit_test(snack_and_discovery_data_out_are_rejected),
 		cmocka_unit_test(rsp_timeout_closes_on_an_initiators_wait),
 		cmocka_unit_test(shutdown_closes_a_login_and_stops_listening),
+		cmocka_unit_test(
+			a_large_segment_leaves_no_large_receive_buffer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
