@@ -228,6 +228,13 @@ struct scsi_cmd *run_on(struct fx *f, struct scsi_sess *s, uint64_t lun,
 			const uint8_t *cdb, size_t cdb_len, uint32_t edtl,
 			uint32_t data_out_len)
 {
+	return run_on_buf(f, s, lun, cdb, cdb_len, f->buf, edtl, data_out_len);
+}
+
+struct scsi_cmd *run_on_buf(struct fx *f, struct scsi_sess *s, uint64_t lun,
+			    const uint8_t *cdb, size_t cdb_len, uint8_t *buf,
+			    uint32_t edtl, uint32_t data_out_len)
+{
 	struct scsi_cmd *c = &f->cmd;
 	int before = f->done_calls;
 
@@ -237,7 +244,7 @@ struct scsi_cmd *run_on(struct fx *f, struct scsi_sess *s, uint64_t lun,
 	memcpy(c->cdb, cdb, cdb_len);
 	c->cdb_len = (uint8_t)cdb_len;
 	c->edtl = edtl;
-	c->buf = f->buf;
+	c->buf = buf;
 	c->buf_cap = edtl;
 	c->data_out_len = data_out_len;
 	c->done = on_done;

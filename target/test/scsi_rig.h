@@ -72,6 +72,10 @@ int teardown(void **state);
 struct scsi_cmd *run_on(struct fx *f, struct scsi_sess *s, uint64_t lun,
 			const uint8_t *cdb, size_t cdb_len, uint32_t edtl,
 			uint32_t data_out_len);
+/* The same with a buffer of the caller's (NULL: none), of edtl bytes. */
+struct scsi_cmd *run_on_buf(struct fx *f, struct scsi_sess *s, uint64_t lun,
+			    const uint8_t *cdb, size_t cdb_len, uint8_t *buf,
+			    uint32_t edtl, uint32_t data_out_len);
 struct scsi_cmd *run_lun(struct fx *f, uint64_t lun, const uint8_t *cdb,
 			 size_t cdb_len, uint32_t edtl, uint32_t data_out_len);
 struct scsi_cmd *run(struct fx *f, const uint8_t *cdb, size_t cdb_len,

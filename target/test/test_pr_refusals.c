@@ -210,26 +210,14 @@ static struct scsi_cmd *move_exact(struct fx *f, struct scsi_sess *s,
 				   const uint8_t *list, uint32_t plen)
 {
 	uint8_t cdb[10] = {0x5f, SA_REGISTER_MOVE, WR_EX};
-	struct scsi_cmd *c = &f->cmd;
+	struct scsi_cmd *c;
 	uint8_t *buf = plen ? malloc(plen) : NULL;
-	int before = f->done_calls;
 
 	assert_true(plen == 0 || buf != NULL);
 	if (plen)
 		memcpy(buf, list, plen);
 	put_be32(cdb + 5, plen);
-	memset(c, 0, sizeof(*c));
-	c->sess = s;
-	memcpy(c->cdb, cdb, sizeof(cdb));
-	c->cdb_len = sizeof(cdb);
-	c->edtl = plen;
-	c->buf = buf;
-	c->buf_cap = plen;
-	c->data_out_len = plen;
-	c->done = on_done;
-	c->transport = f;
-	scsi_cmd_exec(c);
-	assert_int_equal(f->done_calls, before + 1);
+	c = run_on_buf(f, s, 0, cdb, sizeof(cdb), buf, plen, plen);
 	c->buf = NULL;
 	free(buf);
 	return c;
