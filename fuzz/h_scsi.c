@@ -209,7 +209,8 @@ static void fzs_ref_release(struct bs_ref *ref)
 	free(ref);
 }
 
-static void fzs_copy(struct bs_req *req, bool to_medium)
+/* The medium's bytes of a READ into its iov. */
+static void fzs_scatter(struct bs_req *req)
 {
 	uint64_t off = req->offset_bytes, left = req->length_bytes;
 
@@ -217,10 +218,7 @@ static void fzs_copy(struct bs_req *req, bool to_medium)
 		size_t n = req->iov[i].iov_len < left ? req->iov[i].iov_len
 						      : (size_t)left;
 
-		if (to_medium)
-			memcpy(fzs.data + off, req->iov[i].iov_base, n);
-		else
-			memcpy(req->iov[i].iov_base, fzs.data + off, n);
+		memcpy(req->iov[i].iov_base, fzs.data + off, n);
 		off += n;
 		left -= n;
 	}
@@ -285,11 +283,11 @@ static void fzs_finish(struct bs_req *req, int status)
 			req->ref = &r->ref;
 			fzs.refs_out++;
 		} else {
-			fzs_copy(req, false);
+			fzs_scatter(req);
 		}
 		break;
 	case BS_OP_WRITE:
-		fzs_copy(req, true);
+		fzs_gather(req, 0, fzs.data + off, len);
 		break;
 	case BS_OP_FLUSH:
 		break;
