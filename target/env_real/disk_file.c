@@ -208,6 +208,39 @@ static void er_io_changed(struct er_io *io)
 	er_io_complete(io, 0);
 }
 
+/*
+ * What a sync (fdatasync, or the RWF_DSYNC of a FUA write) returned, as
+ * the request's status.  Linux reports a writeback error once per open
+ * file: the pages that failed are marked clean, their data may be gone,
+ * and the next fdatasync returns 0 (errseq_t; xfstests generic/487
+ * checks exactly that).  A FLUSH promises every completed write durable,
+ * so after a failed sync that promise cannot be kept again: the first
+ * failure is kept and every later FLUSH fails with it, until the LU is
+ * opened again (docs/durability.md).  A FUA write's own failure is kept
+ * only when it is EIO: its ENOSPC or EDQUOT is, as a rule, the space for
+ * its own blocks, refused before anything was written.
+ */
+static int er_sync_status(struct er_io *io, ssize_t res)
+{
+	struct er_file *f = io->f;
+	const struct bs_req *req = io->req;
+	int expect = 0;
+
+	ut_assert(io->stage == ER_ST_FLUSH ||
+		  (req->op == BS_OP_WRITE && (req->flags & BS_F_FUA)));
+	ut_assert(res != -EINTR && res != -EAGAIN); /* issued again */
+	if (res < 0 && (io->stage == ER_ST_FLUSH || res == -EIO) &&
+	    atomic_compare_exchange_strong(&f->sync_err, &expect, (int)res))
+		LOG_ERR(&io->eng->r->env,
+			"%s: a sync failed (%s): written data may be lost; "
+			"every later SYNCHRONIZE CACHE fails until the LU is "
+			"opened again",
+			f->name, strerror((int)-res));
+	if (res < 0)
+		return (int)res;
+	return req->op == BS_OP_FLUSH ? atomic_load(&f->sync_err) : 0;
+}
+
 /* What a chunk returned (bytes, or -errno), on the reactor thread. */
 void er_io_result(struct er_io *io, ssize_t res)
 {
@@ -221,7 +254,7 @@ void er_io_result(struct er_io *io, ssize_t res)
 	}
 	switch (io->stage) {
 	case ER_ST_FLUSH:
-		er_io_complete(io, res < 0 ? (int)res : 0);
+		er_io_complete(io, er_sync_status(io, res));
 		return;
 	case ER_ST_FALLOC:
 		if (res == -EOPNOTSUPP || res == -EINVAL || res == -ENODEV) {
@@ -247,6 +280,8 @@ void er_io_result(struct er_io *io, ssize_t res)
 		break;
 	}
 	if (res < 0) {
+		if (req->op == BS_OP_WRITE && (req->flags & BS_F_FUA))
+			res = er_sync_status(io, res);
 		er_io_complete(io, (int)res);
 		return;
 	}

@@ -74,6 +74,10 @@ struct er_file {
 	 * (a hint: a racing reactor at worst tries the mode once more) */
 	atomic_bool no_punch_hole, no_zero_range;
 	atomic_int nowait; /* enum er_nowait */
+	/* The -errno of the first sync that failed (a flush, or the
+	 * RWF_DSYNC of a FUA write with EIO), 0 before: every later FLUSH
+	 * fails with it (er_sync_status in disk_file.c) */
+	atomic_int sync_err;
 	/* Zero-copy reads (zerocopy.c): the file mapped read-only on first
 	 * use (under zc_lock; zc_map_len is set before zc_map), references
 	 * into it still held, and whether there will be none. */

@@ -60,11 +60,10 @@ static void pool_errors_reach_the_request(void **state)
 	sf_arm(SF_PWRITEV2,
 	       (struct sf_rule){.times = 1, .use_ret = true, .ret = 0});
 	assert_int_equal(dt_io(&t, BS_OP_WRITE, 0, 0, 64 * 1024, t.w), -EIO);
-	/* a flush that fails */
+	/* a flush that fails (and every later one: the next test) */
 	sf_arm(SF_FDATASYNC, (struct sf_rule){.times = 1, .err = EIO});
 	assert_int_equal(dt_io(&t, BS_OP_FLUSH, 0, 0, 0, NULL), -EIO);
 	sf_disarm(SF_FDATASYNC);
-	assert_int_equal(dt_io(&t, BS_OP_FLUSH, 0, 0, 0, NULL), 0);
 	/* a deallocation the filesystem cannot do: zeros written instead,
 	 * and from then on at once (no punch hole tried again) */
 	sf_arm(SF_FALLOCATE, (struct sf_rule){.times = 1, .err = EOPNOTSUPP});
@@ -98,6 +97,89 @@ static void pool_errors_reach_the_request(void **state)
 	assert_int_equal(dt_io(&t, BS_OP_WRITE_ZEROES, 0, 0, 64 * 1024, NULL),
 			 0);
 	assert_int_equal(sf_calls(SF_FALLOCATE), n);
+	dt_teardown(&t);
+}
+
+/* One flush of a file that failed.  Linux reports a writeback error to
+ * one fdatasync and then marks the pages clean (data gone, the next
+ * fdatasync says 0), so SBC-4 §5.24's promise of a later SYNCHRONIZE
+ * CACHE, every completed write on the medium, cannot be kept: every later
+ * FLUSH must fail too.  Before, the next one answered 0 (GOOD). */
+static void flush_after_a_failed_one(struct dt *t, enum sf_call call,
+				     struct sf_rule rule)
+{
+	sf_arm(call, rule);
+	assert_int_equal(dt_io(t, BS_OP_FLUSH, 0, 0, 0, NULL), -EIO);
+	sf_disarm(call);
+	if (dt_io(t, BS_OP_FLUSH, 0, 0, 0, NULL) != -EIO)
+		fail_msg("a flush after a failed one answered success: SBC-4 "
+			 "SYNCHRONIZE CACHE would claim writes the kernel "
+			 "dropped durable");
+	/* the disk still serves; FUA changes are durable on their own */
+	dt_pattern(t, 0, 64 * 1024, 11);
+	assert_int_equal(dt_io(t, BS_OP_WRITE, BS_F_FUA, 0, 64 * 1024, t->w),
+			 0);
+	assert_int_equal(dt_io(t, BS_OP_UNMAP, BS_F_FUA, 0, 64 * 1024, NULL),
+			 0);
+	assert_int_equal(dt_io(t, BS_OP_FLUSH, 0, 0, 0, NULL), -EIO);
+	assert_true(sf_log_has("every later SYNCHRONIZE CACHE fails"));
+}
+
+static void a_failed_sync_fails_every_later_flush(void **state)
+{
+	struct env_real_opts pool = {.disable_uring = true,
+				     .inline_writes = ENV_REAL_INLINE_OFF};
+	struct dt t;
+
+	(void)state;
+	/* fdatasync failing: EIO, and ENOSPC (a thin device's writeback) */
+	dt_setup(&t, pool, true);
+	flush_after_a_failed_one(&t, SF_FDATASYNC,
+				 (struct sf_rule){.times = 1, .err = EIO});
+	dt_teardown(&t);
+	dt_setup(&t, pool, true);
+	sf_arm(SF_FDATASYNC, (struct sf_rule){.times = 1, .err = ENOSPC});
+	assert_int_equal(dt_io(&t, BS_OP_FLUSH, 0, 0, 0, NULL), -ENOSPC);
+	sf_disarm(SF_FDATASYNC);
+	assert_int_equal(dt_io(&t, BS_OP_FLUSH, 0, 0, 0, NULL), -ENOSPC);
+	dt_teardown(&t);
+	/* the RWF_DSYNC of a FUA write took the writeback error: EIO is
+	 * kept, ENOSPC (the write's own blocks) is not */
+	dt_setup(&t, pool, true);
+	fill(t.w, 64 * 1024, 12);
+	sf_arm(SF_PWRITEV2, (struct sf_rule){.times = 1, .err = ENOSPC});
+	assert_int_equal(dt_io(&t, BS_OP_WRITE, BS_F_FUA, 0, 64 * 1024, t.w),
+			 -ENOSPC);
+	assert_int_equal(dt_io(&t, BS_OP_FLUSH, 0, 0, 0, NULL), 0);
+	sf_arm(SF_PWRITEV2, (struct sf_rule){.times = 1, .err = EIO});
+	assert_int_equal(dt_io(&t, BS_OP_WRITE, BS_F_FUA, 0, 64 * 1024, t.w),
+			 -EIO);
+	sf_disarm(SF_PWRITEV2);
+	assert_int_equal(dt_io(&t, BS_OP_FLUSH, 0, 0, 0, NULL), -EIO);
+	dt_teardown(&t);
+	/* the flush after a FUA deallocation */
+	dt_setup(&t, pool, true);
+	sf_arm(SF_FDATASYNC, (struct sf_rule){.times = 1, .err = EIO});
+	assert_int_equal(dt_io(&t, BS_OP_UNMAP, BS_F_FUA, 0, 64 * 1024, NULL),
+			 -EIO);
+	sf_disarm(SF_FDATASYNC);
+	assert_int_equal(dt_io(&t, BS_OP_FLUSH, 0, 0, 0, NULL), -EIO);
+	dt_teardown(&t);
+	/* opened again: a new start */
+	dt_setup(&t, pool, true);
+	assert_int_equal(dt_io(&t, BS_OP_FLUSH, 0, 0, 0, NULL), 0);
+	dt_teardown(&t);
+	/* io_uring's fsync */
+	if (!sf_uring_inject_works())
+		return; /* Linux before 6.10: no NOP with a result */
+	dt_setup(&t,
+		 (struct env_real_opts){.inline_writes = ENV_REAL_INLINE_OFF,
+					.no_inline_reads = true},
+		 true);
+	flush_after_a_failed_one(
+		&t, SF_URING_SQE,
+		(struct sf_rule){
+			.times = 1, .err = EIO, .opcode = IORING_OP_FSYNC + 1});
 	dt_teardown(&t);
 }
 
@@ -382,6 +464,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(pool_errors_reach_the_request),
+		cmocka_unit_test(a_failed_sync_fails_every_later_flush),
 		cmocka_unit_test(engine_start_failures),
 		cmocka_unit_test(uring_refused_falls_back_to_threads),
 		cmocka_unit_test(uring_errors_reach_the_request),
