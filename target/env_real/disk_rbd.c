@@ -116,6 +116,46 @@ static void rbd_io_put(struct er_rbd *d, struct er_rbd_io *io)
 
 static void rbd_io_issue(struct er_rbd_io *io, enum bs_op op);
 
+/*
+ * librbd cuts a request at the image's end (clipped: an image shrunk by
+ * another client before its header update reached us) and answers the
+ * bytes it moved.  A short read left the rest of the buffer as it was:
+ * another command's bytes, in a buffer the pool reused, sent as GOOD
+ * data.  The rest reads as zeros, as past the end of a file
+ * (disk_file.c) and as QEMU's rbd driver does.  A write that moved fewer
+ * bytes than asked did not happen whole: EIO (librbd answers 0 or the
+ * length for one that did).  The other changes keep librbd's answer:
+ * nothing here relies on what it counts for them.
+ */
+static int rbd_short(const struct er_rbd_io *io, int status)
+{
+	const struct bs_req *req = io->req;
+	uint64_t skip = (uint64_t)io->ret, left;
+
+	if (status < 0 || io->ret < 0 || (uint64_t)io->ret >= req->length_bytes)
+		return status;
+	if (req->op != BS_OP_READ)
+		return req->op == BS_OP_WRITE && io->ret > 0 ? -EIO : status;
+	left = req->length_bytes - skip;
+	for (int i = 0; i < req->iovcnt && left > 0; i++) {
+		size_t l = req->iov[i].iov_len;
+
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		l -= (size_t)skip;
+		if (l > left)
+			l = (size_t)left;
+		memset((char *)req->iov[i].iov_base + skip, 0, l);
+		left -= l;
+		skip = 0;
+	}
+	/* rbd_check: the iovecs hold length_bytes */
+	ut_assert(left == 0);
+	return status;
+}
+
 /* On the submitting reactor: the request is over (or needs its flush). */
 static void rbd_io_done(struct er_msg *m)
 {
@@ -123,7 +163,7 @@ static void rbd_io_done(struct er_msg *m)
 	struct er_rbd *d = io->d;
 	struct er_reactor *r = io->r;
 	struct bs_req *req = io->req;
-	int status = io->ret < 0 ? (int)io->ret : 0;
+	int status = rbd_short(io, io->ret < 0 ? (int)io->ret : 0);
 
 	if (status == 0 && io->then_flush) {
 		io->then_flush = false;

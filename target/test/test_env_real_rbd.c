@@ -542,6 +542,44 @@ static void rbd_librbd_errors_reach_the_request(void **state)
 	env_real_free(e);
 }
 
+/* librbd answering fewer bytes than asked (a request clipped at the end
+ * of an image shrunk by another client): a read's rest is zeros, never
+ * the buffer's earlier bytes; a write is EIO, never GOOD. */
+static void rbd_short_transfers_are_not_good(void **state)
+{
+	struct env *e = rbd_env(UT_LOG_WARN);
+	struct bs_dev_params p = rbd_params();
+	uint8_t buf[4096];
+	struct bs_dev *d;
+
+	(void)state;
+	F.reset(MIB, 0);
+	assert_int_equal(rig_rbd_open(e, &p, &d), 0);
+	memset(buf, 0xa5, sizeof(buf));
+	F.result(1024, 1, 0);
+	assert_int_equal(io_sync(e, d, BS_OP_READ, 0, 0, 4096, buf), 0);
+	for (size_t i = 1024; i < sizeof(buf); i++)
+		if (buf[i] != 0)
+			fail_msg("byte %zu of a read librbd cut at 1024 holds "
+				 "%#x: the buffer's old bytes went out as data",
+				 i, buf[i]);
+	memset(buf, 0xa5, sizeof(buf));
+	F.result(0, 1, 0);
+	assert_int_equal(io_sync(e, d, BS_OP_READ, 0, 0, 4096, buf), 0);
+	for (size_t i = 0; i < sizeof(buf); i++)
+		assert_int_equal(buf[i], 0);
+	F.result(2048, 1, 0);
+	assert_int_equal(io_sync(e, d, BS_OP_WRITE, 0, 0, 4096, buf), -EIO);
+	/* whole answers are success: the length, or 0 for a change */
+	F.result(4096, 1, 0);
+	assert_int_equal(io_sync(e, d, BS_OP_WRITE, 0, 0, 4096, buf), 0);
+	F.result(0, 1, 0);
+	assert_int_equal(io_sync(e, d, BS_OP_WRITE, 0, 0, 4096, buf), 0);
+	bs_close(d);
+	expect_library_clean();
+	env_real_free(e);
+}
+
 /* COMPARE AND WRITE within one sector goes to librbd: equal, the write
  * half lands; different, -EILSEQ with the offset of the first differing
  * byte from the request's start (0 when librbd names one before it). */
@@ -727,6 +765,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(rbd_open_edge_cases),
 		cmocka_unit_test(rbd_requests_refused_before_librbd),
 		cmocka_unit_test(rbd_librbd_errors_reach_the_request),
+		cmocka_unit_test(rbd_short_transfers_are_not_good),
 		cmocka_unit_test(rbd_compare_and_write_in_one_sector),
 		cmocka_unit_test(rbd_request_submitted_on_the_reactor),
 	};
