@@ -352,14 +352,24 @@ void explore_cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 		unsigned int r = (unsigned int)rnd_cmd(g, 24);
 
 		switch (r) {
-		case 0:
+		case 0: {
+			/* DBD or (10 only) LLBAA now and then: the block
+			 * descriptors oracle_mode_bd allows differ */
+			unsigned int ten = coin_cmd(g, 50) ? 0 : 1,
+				     bd = (unsigned int)rnd_cmd(g, 4);
+			static const char *const bds[] = {"", "", " dbd",
+							  " llbaa"};
+
 			out(g,
-			    "%s mode-sense lun=%u cdb=%u page=%s & expect any\n",
-			    a, lun, coin_cmd(g, 50) ? 6 : 10,
+			    "%s mode-sense lun=%u cdb=%u page=%s%s & expect "
+			    "any\n",
+			    a, lun, ten ? 10 : 6,
 			    coin_cmd(g, 50)   ? "0x3f"
 			    : coin_cmd(g, 50) ? "8"
-					      : "10");
+					      : "10",
+			    bd == 3 && !ten ? "" : bds[bd]);
 			break;
+		}
 		case 1:
 			/* the caching page as configured: durability stays */
 			out(g,

@@ -709,7 +709,13 @@ bool cmds_build(struct runner *r, struct pend *p, struct ini_op *op,
 		uint8_t page = (uint8_t)u64_or(t, "page", 0x3f, r),
 			pc = (uint8_t)u64_or(t, "pc", 0, r);
 
+		if (!ten && has(t, "llbaa"))
+			syntaxf(r, "mode-sense llbaa needs cdb=10");
 		op->cdb[0] = ten ? 0x5a : 0x1a;
+		/* DBD: no block descriptors; LLBAA (10 only): the 16-byte
+		 * form may come (oracle_mode_bd) */
+		op->cdb[1] = (uint8_t)((has(t, "dbd") ? 0x08 : 0) |
+				       (ten && has(t, "llbaa") ? 0x10 : 0));
 		op->cdb[2] = (uint8_t)(pc << 6 | (page & 0x3f));
 		if (ten)
 			put_be16(op->cdb + 7, 1024);

@@ -268,23 +268,38 @@ static void oracle_mode_sense(struct runner *r, struct pend *p,
 	}
 }
 
-/* The mode parameter block descriptor of a MODE SENSE with DBD=0 (SPC-4
- * §7.5.5, SBC-4 §6.5.2): NUMBER OF LOGICAL BLOCKS is the LU's count of
+/* The mode parameter block descriptors of a MODE SENSE (SPC-4 §6.11,
+ * §7.5.5, SBC-4 §6.5.2).  Which may come: none with DBD=1; with LLBAA=0
+ * (and always for MODE SENSE(6), which has no LLBAA) only the short form,
+ * LONGLBA 0; with LLBAA=1 either form, LONGLBA saying which (16 bytes
+ * each).  What one says: NUMBER OF LOGICAL BLOCKS is the LU's count of
  * blocks (not its last LBA, as READ CAPACITY gives; FFFFFFFFh when the
- * short form cannot hold it) and LOGICAL BLOCK LENGTH its block size.
- * LONGLBA (MODE SENSE(10) byte 4 bit 0) picks the 16-byte form. */
+ * short form cannot hold it) and LOGICAL BLOCK LENGTH its block size. */
 static void oracle_mode_bd(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	bool ten = op->cdb[0] == 0x5a, longlba;
-	uint32_t hdr = ten ? 8 : 4, bdlen, bs;
+	bool dbd = op->cdb[1] & 0x08, llbaa = ten && (op->cdb[1] & 0x10);
+	uint32_t hdr = ten ? 8 : 4, bdlen, bs, each;
 	uint64_t n, want;
 	const uint8_t *d;
 
-	if ((op->cdb[1] & 0x08) || op->in_len < hdr || p->ls->m == NULL)
+	if (op->in_len < hdr || p->ls->m == NULL)
 		return;
 	bdlen = ten ? get_be16(op->in + 6) : op->in[3];
 	longlba = ten && (op->in[4] & 0x01);
-	if (bdlen == 0 || hdr + bdlen > op->in_len)
+	each = longlba ? 16 : 8;
+	if ((dbd && bdlen != 0) || (longlba && !llbaa) || bdlen % each) {
+		failf(r, p->line,
+		      "oracle: %s's MODE SENSE(%d) of lun %u with DBD=%d "
+		      "LLBAA=%d has BLOCK DESCRIPTOR LENGTH %u and LONGLBA=%d: "
+		      "DBD=1 allows none, LLBAA=0 only 8-byte descriptors, "
+		      "and LONGLBA says their size (SPC-4 §6.11, §7.5.5) "
+		      "(seed %llu)",
+		      p->a->name, ten ? 10 : 6, p->ls->lun, dbd, llbaa, bdlen,
+		      longlba, (unsigned long long)r->seed);
+		return;
+	}
+	if (bdlen == 0 || hdr + each > op->in_len)
 		return; /* none (allowed), or cut by the allocation length */
 	d = op->in + hdr;
 	want = model_blocks(p->ls->m);
@@ -299,13 +314,19 @@ static void oracle_mode_bd(struct runner *r, struct pend *p, struct ini_op *op)
 	}
 	if (n != want || bs != model_block_size(p->ls->m))
 		failf(r, p->line,
-		      "oracle: %s's MODE SENSE of lun %u has a block descriptor "
-		      "of %llu blocks of %u bytes, but the LU has %llu blocks "
-		      "of %u: NUMBER OF LOGICAL BLOCKS is the count, not the "
-		      "last LBA (SPC-4 §7.5.5, SBC-4 §6.5.2) (seed %llu)",
-		      p->a->name, p->ls->lun, (unsigned long long)n, bs,
+		      "oracle: %s's MODE SENSE of lun %u has a%s block "
+		      "descriptor (LONGLBA=%d) of %llu blocks of %u bytes, but "
+		      "the LU has %llu blocks of %u%s (SPC-4 §7.5.5, SBC-4 "
+		      "§6.5.2) (seed %llu)",
+		      p->a->name, p->ls->lun, longlba ? " 16-byte" : "n 8-byte",
+		      longlba, (unsigned long long)n, bs,
 		      (unsigned long long)model_blocks(p->ls->m),
-		      model_block_size(p->ls->m), (unsigned long long)r->seed);
+		      model_block_size(p->ls->m),
+		      n + 1 == want
+			      ? ": NUMBER OF LOGICAL BLOCKS is the count, "
+				"not the last LBA"
+			      : "",
+		      (unsigned long long)r->seed);
 }
 
 /* Control mode page TAS (SPC-4 §7.5.8) in the current or default values
