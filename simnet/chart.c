@@ -39,6 +39,7 @@
 #include "chart_int.h"
 #include "iscsi/pdu.h"
 #include "iscsi_stream.h"
+#include "sense.h"
 #include "ut_assert.h"
 
 static char *xstrdup(const char *s)
@@ -149,7 +150,8 @@ static const char *status_word(uint8_t s)
 static bool sense_of(const struct iss_pdu *p, unsigned *sk, unsigned *asc,
 		     unsigned *ascq)
 {
-	const uint8_t *s = p->data + 2;
+	struct sense_view v;
+	char why[120];
 	uint32_t n;
 
 	if (p->data_len < 2)
@@ -157,19 +159,12 @@ static bool sense_of(const struct iss_pdu *p, unsigned *sk, unsigned *asc,
 	n = get_be16(p->data);
 	if (n + 2 > p->data_len || n < 1)
 		return false;
-	if ((s[0] & 0x7f) == 0x72 || (s[0] & 0x7f) == 0x73) {
-		if (n < 4)
-			return false;
-		*sk = s[1] & 0xf;
-		*asc = s[2];
-		*ascq = s[3];
-		return true;
-	}
-	if (n < 14)
+	(void)sense_decode(p->data + 2, n, &v, why, sizeof(why));
+	if (v.asc < 0)
 		return false;
-	*sk = s[2] & 0xf;
-	*asc = s[12];
-	*ascq = s[13];
+	*sk = (unsigned)v.sk;
+	*asc = (unsigned)v.asc;
+	*ascq = (unsigned)v.ascq;
 	return true;
 }
 

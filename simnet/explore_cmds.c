@@ -371,10 +371,21 @@ void explore_cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 			break;
 		}
 		case 1:
-			/* the caching page as configured: durability stays */
-			out(g,
-			    "%s mode-select lun=%u wce=%u cdb=%u & expect any\n",
-			    a, lun, 1u, coin_cmd(g, 50) ? 6 : 10);
+			/* the caching page as configured (durability stays),
+			 * or the control page's D_SENSE, mostly on: every
+			 * CHECK CONDITION after it in descriptor format (the
+			 * sense format oracle, scenario_spc.c) */
+			if (coin_cmd(g, 50))
+				out(g,
+				    "%s mode-select lun=%u wce=%u cdb=%u & "
+				    "expect any\n",
+				    a, lun, 1u, coin_cmd(g, 50) ? 6 : 10);
+			else
+				out(g,
+				    "%s mode-select lun=%u dsense=%u cdb=%u & "
+				    "expect any\n",
+				    a, lun, coin_cmd(g, 75) ? 1u : 0u,
+				    coin_cmd(g, 50) ? 6 : 10);
 			break;
 		case 2:
 			out(g, "%s inquiry lun=%u page=%s & expect any\n", a,

@@ -15,6 +15,7 @@
 
 #include "import_int.h"
 #include "iscsi/pdu.h"
+#include "sense.h"
 
 /* ---------------------------------------------------------- output */
 
@@ -180,18 +181,15 @@ static void scsi_line(struct im *m, FILE *f, const struct im_item *it,
 	}
 	fputs(" expect", f);
 	if (it->status == 0x02 && m->exact && it->sense_len >= 3) {
-		unsigned sk, asc = 0, ascq = 0;
+		struct sense_view v;
+		char why[120];
 
-		if ((it->sense[0] & 0x7f) >= 0x72) {
-			sk = it->sense[1] & 0xf;
-			asc = it->sense[2];
-			ascq = it->sense_len > 3 ? it->sense[3] : 0;
-		} else {
-			sk = it->sense[2] & 0xf;
-			asc = it->sense_len > 12 ? it->sense[12] : 0;
-			ascq = it->sense_len > 13 ? it->sense[13] : 0;
-		}
-		fprintf(f, " sense=%x/%02x/%02x", sk, asc, ascq);
+		(void)sense_decode(it->sense, it->sense_len, &v, why,
+				   sizeof(why));
+		fprintf(f, " sense=%x/%02x/%02x",
+			v.sk < 0 ? 0u : (unsigned)v.sk,
+			v.asc < 0 ? 0u : (unsigned)v.asc,
+			v.ascq < 0 ? 0u : (unsigned)v.ascq);
 	} else if (it->status == 0) {
 		fputs(" good", f);
 	} else {

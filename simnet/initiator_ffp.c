@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "initiator_int.h"
+#include "sense.h"
 
 /* ------------------------------------------------------ FFP sending */
 
@@ -371,50 +372,32 @@ static uint32_t cdb_len_of(uint8_t opcode)
 	return len[opcode >> 5];
 }
 
-/* The sense-key specific bytes (SKSV set), or NULL: fixed format bytes
- * 15..17, descriptor format the Sense Key Specific descriptor (02h). */
-static const uint8_t *sense_sks(const struct ini_op *op)
-{
-	const uint8_t *s = op->sense;
-
-	if ((s[0] & 0x7e) == 0x70)
-		return op->sense_len >= 18 && (s[15] & 0x80) ? s + 15 : NULL;
-	for (uint32_t o = 8; o + 8 <= op->sense_len && o + 8 <= 8u + s[7];
-	     o += 2u + s[o + 1])
-		if (s[o] == 0x02 && s[o + 1] == 6 && (s[o + 4] & 0x80))
-			return s + o + 4;
-	return NULL;
-}
-
 /* SPC-4 §4.5.2.4.2: a field pointer names a byte of the CDB (C/D=1) or of
  * the parameter list (C/D=0), and ILLEGAL REQUEST says which: INVALID
  * FIELD IN CDB (24h) a byte of the CDB, INVALID FIELD IN PARAMETER LIST
- * (26h) one of the Data-Out the command sent. */
-static void check_field_pointer(struct ini *ini, const struct ini_op *op)
+ * (26h) one of the Data-Out the command sent.  Fixed or descriptor
+ * format alike (sense.h). */
+static void check_field_pointer(struct ini *ini, const struct ini_op *op,
+				const struct sense_view *v)
 {
-	const uint8_t *sks = sense_sks(op);
-	uint8_t key, asc;
 	uint32_t at, limit;
 	bool cd;
 
-	if (sks == NULL)
+	if (!v->sks_valid || v->sk != 0x5 || (v->asc != 0x24 && v->asc != 0x26))
 		return;
-	key = (op->sense[0] & 0x7e) == 0x70 ? op->sense[2] & 0x0f
-					    : op->sense[1] & 0x0f;
-	asc = (op->sense[0] & 0x7e) == 0x70 ? op->sense[12] : op->sense[2];
-	if (key != 0x5 || (asc != 0x24 && asc != 0x26))
-		return;
-	cd = (sks[0] & 0x40) != 0;
-	at = get_be16(sks + 1);
-	if (cd != (asc == 0x24)) {
+	cd = (v->sks[0] & 0x40) != 0;
+	at = get_be16(v->sks + 1);
+	if (cd != (v->asc == 0x24)) {
 		ini_violation(ini,
 			      "itt=%08x %s with a field pointer of C/D=%d "
 			      "(byte %u): it must name a byte of the %s "
 			      "(SPC-4 §4.5.2.4.2)",
 			      op->itt,
-			      asc == 0x24 ? "INVALID FIELD IN CDB"
-					  : "INVALID FIELD IN PARAMETER LIST",
-			      cd, at, asc == 0x24 ? "CDB" : "parameter list");
+			      v->asc == 0x24
+				      ? "INVALID FIELD IN CDB"
+				      : "INVALID FIELD IN PARAMETER LIST",
+			      cd, at,
+			      v->asc == 0x24 ? "CDB" : "parameter list");
 		return;
 	}
 	limit = cd ? cdb_len_of(op->cdb[0]) : op->dir_write ? op->edtl : 0;
@@ -426,8 +409,16 @@ static void check_field_pointer(struct ini *ini, const struct ini_op *op)
 			      limit);
 }
 
+/* Sense data of a CHECK CONDITION, in either format, well formed
+ * (sense.h: the additional length within the data, descriptors within
+ * it, an information descriptor with VALID, a sense key specific one
+ * with SKSV). */
 static void check_sense(struct ini *ini, struct ini_op *op)
 {
+	struct sense_view v;
+	const char *bad;
+	char why[160];
+
 	if (op->response != 0)
 		return;
 	if (op->status == 0x02 && op->sense_len < 8)
@@ -437,12 +428,17 @@ static void check_sense(struct ini *ini, struct ini_op *op)
 	if (op->status != 0x02 && op->sense_len > 0)
 		ini_violation(ini, "itt=%08x sense data with status 0x%02x",
 			      op->itt, op->status);
-	if (op->sense_len >= 8 && (op->sense[0] & 0x7e) != 0x70 &&
-	    (op->sense[0] & 0x7e) != 0x72)
+	if (op->sense_len < 8)
+		return;
+	bad = sense_decode(op->sense, op->sense_len, &v, why, sizeof(why));
+	if ((v.code & 0x7e) != 0x70 && (v.code & 0x7e) != 0x72)
 		ini_violation(ini, "itt=%08x bad sense response code 0x%02x",
 			      op->itt, op->sense[0]);
-	else if (op->status == 0x02 && op->sense_len >= 8)
-		check_field_pointer(ini, op);
+	else if (bad != NULL)
+		ini_violation(ini, "itt=%08x sense data not well formed: %s",
+			      op->itt, bad);
+	else if (op->status == 0x02)
+		check_field_pointer(ini, op, &v);
 }
 
 /* RFC 7143 §11.4.5.2 (and §11.7.5 for status in a Data-In): a read

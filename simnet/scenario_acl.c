@@ -419,22 +419,6 @@ int acl_groups_cfg(struct runner *r, struct ut_target_cfg *tc)
 	return 0;
 }
 
-/* Sense data in either format (REQUEST SENSE's parameter data). */
-static void sense_data(const uint8_t *s, uint32_t len, int *sk, int *asc,
-		       int *ascq)
-{
-	*sk = *asc = *ascq = -1;
-	if (len >= 4 && ((s[0] & 0x7f) == 0x72 || (s[0] & 0x7f) == 0x73)) {
-		*sk = s[1] & 0xf;
-		*asc = s[2];
-		*ascq = s[3];
-	} else if (len >= 14) {
-		*sk = s[2] & 0xf;
-		*asc = s[12];
-		*ascq = s[13];
-	}
-}
-
 /* A command to a LUN outside the initiator's set: SAM-5 §5.9, SPC-4
  * §4.6.2 (a LUN with no logical unit), §6.6.2 (INQUIRY: qualifier 011b,
  * type 1Fh), §6.39 (REQUEST SENSE returns the sense it would have got).
@@ -505,7 +489,7 @@ void acl_scsi_done(struct runner *r, struct pend *p, struct ini_op *op)
 			 op->status, op->in_len ? op->in[0] : 0);
 	} else if (opc == 0x03) {
 		if (op->status == SCSI_STATUS_GOOD)
-			sense_data(op->in, op->in_len, &sk, &asc, &ascq);
+			sense_key_of(op->in, op->in_len, &sk, &asc, &ascq);
 		if (op->status != SCSI_STATUS_GOOD || sk != 5 || asc != 0x25 ||
 		    ascq != 0)
 			want = "GOOD with sense data 5/25/00";

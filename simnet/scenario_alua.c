@@ -52,21 +52,6 @@
 #define ALUA_UA_NO 0	/* nothing owed */
 #define ALUA_UA_YES 1	/* 2Ah/06h must come before the next GOOD */
 #define ALUA_UA_MAYBE 2 /* don't know */
-void alua_sense(const struct ini_op *op, int *sk, int *asc, int *ascq)
-{
-	const uint8_t *s = op->sense;
-
-	*sk = *asc = *ascq = -1;
-	if (op->sense_len >= 4 && ((s[0] & 0x7f) == 0x72)) {
-		*sk = s[1] & 0xf;
-		*asc = s[2];
-		*ascq = s[3];
-	} else if (op->sense_len >= 14) {
-		*sk = s[2] & 0xf;
-		*asc = s[12];
-		*ascq = s[13];
-	}
-}
 
 static bool alua_on(const struct runner *r)
 {
@@ -509,7 +494,7 @@ static void stpg_done(struct runner *r, struct pend *p, struct ini_op *op)
 	else
 		r->alua.stpg_inflight--;
 	r->alua.epoch++;
-	alua_sense(op, &sk, &asc, &ascq);
+	sense_parse(op, &sk, &asc, &ascq);
 	if (op->outcome == INI_DONE && op->response == 0 &&
 	    op->status == SCSI_STATUS_CHECK_CONDITION &&
 	    (sk == SK_ILLEGAL_REQUEST || sk == SK_NOT_READY ||
@@ -642,7 +627,7 @@ static void filter_check(struct runner *r, struct pend *p, struct ini_op *op)
 	if (op->status != SCSI_STATUS_GOOD &&
 	    op->status != SCSI_STATUS_CHECK_CONDITION)
 		return;
-	alua_sense(op, &sk, &asc, &ascq);
+	sense_parse(op, &sk, &asc, &ascq);
 	if (op->status == SCSI_STATUS_CHECK_CONDITION &&
 	    sk == SK_UNIT_ATTENTION)
 		return; /* reported first (SAM-5 §5.14) */
@@ -674,6 +659,8 @@ static void filter_check(struct runner *r, struct pend *p, struct ini_op *op)
 static void ua_check(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	int li = lun_index(r, p->ls), sk, asc, ascq;
+	struct sense_view v;
+	char why[120];
 	uint8_t *owed;
 	bool passed;
 
@@ -691,23 +678,19 @@ static void ua_check(struct runner *r, struct pend *p, struct ini_op *op)
 			*owed = ALUA_UA_MAYBE;
 		return;
 	}
-	alua_sense(op, &sk, &asc, &ascq);
+	sense_parse(op, &sk, &asc, &ascq);
 	if (!strcmp(p->verb, "request-sense")) {
 		/* the pending attention comes back as data (SPC-4 §6.29) */
-		/* descriptor format (DESC=1) is 8 bytes without
-		 * descriptors, fixed format 18 (SPC-4 §4.5.2, §4.5.3) */
-		if (op->status != SCSI_STATUS_GOOD || op->in_len < 8 ||
-		    ((op->in[0] & 0x7f) != 0x72 && op->in_len < 14))
+		/* in either format, maybe cut short by the allocation
+		 * length (SPC-4 §4.5.2, §4.5.3) */
+		if (op->status != SCSI_STATUS_GOOD)
 			return;
-		if ((op->in[0] & 0x7f) == 0x72) {
-			sk = op->in[1] & 0xf;
-			asc = op->in[2];
-			ascq = op->in[3];
-		} else {
-			sk = op->in[2] & 0xf;
-			asc = op->in[12];
-			ascq = op->in[13];
-		}
+		(void)sense_decode(op->in, op->in_len, &v, why, sizeof(why));
+		if (v.asc < 0)
+			return;
+		sk = v.sk;
+		asc = v.asc;
+		ascq = v.ascq;
 		if (sk == SK_UNIT_ATTENTION) {
 			if (asc == 0x2a && ascq == 0x06)
 				*owed = p->alua_epoch == r->alua.epoch

@@ -598,6 +598,36 @@ static void build_sanitize(struct runner *r, struct pend *p, struct ini_op *op,
 	free(vids);
 }
 
+/* MODE SELECT dsense=0|1 [cdb=6|10]: the control mode page (SPC-4
+ * §7.5.8) with D_SENSE as asked, SWP=0 and every other field as the
+ * target has it (QUEUE ALGORITHM MODIFIER 1, TAS, BUSY TIMEOUT FFFFh):
+ * the LU's sense format from then on (scenario_oracle.c). */
+static void build_mode_select_control(struct runner *r, struct pend *p,
+				      struct ini_op *op, const struct toks *t)
+{
+	bool ten = cdb_size(r, t, 6) == 10;
+	uint32_t hdr = ten ? 8 : 4;
+	bool dsense = u64_or(t, "dsense", 1, r) != 0;
+	uint8_t *o = out_alloc(op, hdr + 12);
+
+	op->cdb[0] = ten ? 0x55 : 0x15;
+	op->cdb[1] = 0x10; /* PF */
+	if (has(t, "sp"))
+		op->cdb[1] |= 0x01; /* refused: the target saves no page */
+	if (ten)
+		put_be16(op->cdb + 7, (uint16_t)(hdr + 12));
+	else
+		op->cdb[4] = (uint8_t)(hdr + 12);
+	o[hdr] = 0x0a;
+	o[hdr + 1] = 0x0a;
+	o[hdr + 2] = dsense ? 0x04 : 0;
+	o[hdr + 3] = 0x10;
+	o[hdr + 4] = 0x40;
+	put_be16(o + hdr + 8, 0xffff);
+	p->kind = PK_MSELECT;
+	p->ms_control = true;
+}
+
 /* MODE SELECT wce=0|1 [cdb=6|10]: the caching mode page with WCE as
  * asked, every other field as the target has it. */
 static void build_mode_select(struct runner *r, struct pend *p,
@@ -607,8 +637,13 @@ static void build_mode_select(struct runner *r, struct pend *p,
 	bool ten = cdb_size(r, t, 6) == 10;
 	uint32_t hdr = ten ? 8 : 4;
 	bool wce = u64_or(t, "wce", 1, r) != 0;
-	uint8_t *o = out_alloc(op, hdr + 20);
+	uint8_t *o;
 
+	if (kv(t, "dsense")) {
+		build_mode_select_control(r, p, op, t);
+		return;
+	}
+	o = out_alloc(op, hdr + 20);
 	op->cdb[0] = ten ? 0x55 : 0x15;
 	op->cdb[1] = 0x10; /* PF */
 	if (has(t, "sp"))

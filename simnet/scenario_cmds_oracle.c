@@ -42,23 +42,14 @@
 
 static bool miscompare(const struct ini_op *op, uint64_t *info)
 {
-	const uint8_t *s = op->sense;
-	int sk, asc, ascq;
+	struct sense_view v;
+	char why[120];
 
-	sense_parse(op, &sk, &asc, &ascq);
+	(void)sense_decode(op->sense, op->sense_len, &v, why, sizeof(why));
 	if (op->outcome != INI_DONE || op->status != 0x02 ||
-	    sk != SK_MISCOMPARE)
+	    v.sk != SK_MISCOMPARE)
 		return false;
-	*info = UINT64_MAX;
-	if ((s[0] & 0x7f) == 0x70 && (s[0] & 0x80) && op->sense_len >= 7) {
-		*info = get_be32(s + 3);
-	} else if ((s[0] & 0x7f) == 0x72) {
-		/* descriptor sense: the information descriptor (00h) */
-		for (uint32_t o = 8; o + 12 <= op->sense_len && o < 8u + s[7];
-		     o += 2u + s[o + 1])
-			if (s[o] == 0x00 && (s[o + 2] & 0x80))
-				*info = get_be64(s + o + 4);
-	}
+	*info = v.info_valid ? v.info : UINT64_MAX;
 	return true;
 }
 
@@ -513,8 +504,8 @@ void cmds_oracle(struct runner *r, struct pend *p, struct ini_op *op)
 		break;
 	}
 	case PK_MSELECT:
-		if (scsi_good(op) && p->ls != NULL && p->data_vid == 0 &&
-		    p->ls->m != NULL)
+		if (scsi_good(op) && p->ls != NULL && !p->ms_control &&
+		    p->data_vid == 0 && p->ls->m != NULL)
 			p->ls->wc_off_since = model_tick(p->ls->m);
 		break;
 	default:
@@ -575,28 +566,17 @@ void cmds_lun_reset_state(struct lun_st *l)
 static bool rsense_data(const struct ini_op *op, int *sk, int *asc, int *ascq,
 			int *progress)
 {
-	const uint8_t *s = op->in;
+	struct sense_view v;
+	char why[120];
 
-	*progress = -1;
-	if (op->in_len < 8)
+	/* maybe cut short by the allocation length: what arrived counts */
+	(void)sense_decode(op->in, op->in_len, &v, why, sizeof(why));
+	*progress = sense_progress(&v);
+	if (v.asc < 0)
 		return false;
-	if ((s[0] & 0x7f) == 0x72) {
-		*sk = s[1] & 0xf;
-		*asc = s[2];
-		*ascq = s[3];
-		for (uint32_t o = 8; o + 8 <= op->in_len && o < 8u + s[7];
-		     o += 2u + s[o + 1])
-			if (s[o] == 0x02 && (s[o + 4] & 0x80))
-				*progress = get_be16(s + o + 5);
-		return true;
-	}
-	if (op->in_len < 14)
-		return false;
-	*sk = s[2] & 0xf;
-	*asc = s[12];
-	*ascq = s[13];
-	if (op->in_len >= 18 && (s[15] & 0x80))
-		*progress = get_be16(s + 16);
+	*sk = v.sk;
+	*asc = v.asc;
+	*ascq = v.ascq;
 	return true;
 }
 

@@ -50,6 +50,7 @@
 #include "config/config.h"
 #include "initiator.h"
 #include "pr_model.h"
+#include "sense.h"
 #include "scenario.h"
 #include "sim.h"
 #include "ua_model.h"
@@ -370,6 +371,9 @@ struct runner {
 	struct ut_user_cfg user_out[2];
 	struct lun_st luns[MAX_LUNS];
 	int nluns;
+	/* MODE SELECTs sent to a LUN without LU and not answered: a LUN
+	 * added meanwhile may take one (scenario_ua.c) */
+	int ms_orphans;
 	/* `group` lines: initiator groups, LUN masking (scenario_acl.c) */
 	struct acl_group_st {
 		char name[32];
@@ -530,6 +534,8 @@ struct pend {
 	uint32_t ua_cause, ua_luns, ua_removed;
 	bool ua_ms, ua_ms_alone;
 	uint64_t ua_ms_issued;
+	bool ms_control;       /* a MODE SELECT of the control page (dsense=) */
+	bool ms_orphan;	       /* a MODE SELECT sent to a LUN without LU */
 	uint64_t ctl_started;  /* r->ctl_started when it was sent */
 	uint64_t abort_events; /* r->abort_events when it was sent */
 	bool abort_possible;   /* one was in flight when it was sent */
@@ -673,7 +679,6 @@ void alua_reset_sent(struct runner *r, struct pend *p);
 void alua_restarted(struct runner *r);
 /* Sense key/ASC/ASCQ as the ALUA oracle and the hosts read them
  * (descriptor 72h or fixed). */
-void alua_sense(const struct ini_op *op, int *sk, int *asc, int *ascq);
 
 /* ------------------------------------------- scenario_mpath.c */
 

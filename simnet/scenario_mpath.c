@@ -178,7 +178,7 @@ void mp_after(struct mp_cmd *c, struct pend *p, struct ini_op *op)
 		mp_try(c);
 		return;
 	}
-	alua_sense(op, &sk, &asc, &ascq);
+	sense_parse(op, &sk, &asc, &ascq);
 	if (op->outcome == INI_DONE && op->response == 0 &&
 	    op->status == SCSI_STATUS_CHECK_CONDITION &&
 	    (sk == SK_UNIT_ATTENTION || (sk == SK_NOT_READY && asc == 0x04 &&

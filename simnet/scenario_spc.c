@@ -535,8 +535,8 @@ static void saved_pages(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	struct lun_st *l = p->ls;
 
-	if (!(op->cdb[1] & 0x01) || op->outcome == INI_NOT_SENT ||
-	    op->outcome == INI_REJECTED)
+	if (!(op->cdb[1] & 0x01) || p->ms_control ||
+	    op->outcome == INI_NOT_SENT || op->outcome == INI_REJECTED)
 		return;
 	if (op->outcome != INI_DONE || op->response != 0 ||
 	    op->status == SCSI_STATUS_TASK_ABORTED) {
@@ -573,27 +573,56 @@ static void oracle_request_sense(struct runner *r, struct pend *p,
 		      (unsigned long long)r->seed);
 }
 
+/* SPC-4 §7.5.8, §4.5.1: the LU's D_SENSE picks the format of the sense
+ * data of every CHECK CONDITION it returns: fixed (70h) with D_SENSE=0,
+ * descriptor (72h) with D_SENSE=1.  Judged only where D_SENSE is
+ * certain for the command's whole life: known (configured, then as
+ * MODE SELECTs answered in isolation set it), no MODE SELECT of the LU
+ * sent or in flight between its sending and its answer, and the
+ * configuration quiet (a LUN being added or removed may have no LU in
+ * the session yet, and LOGICAL UNIT NOT SUPPORTED comes from no LU, in
+ * fixed format). */
+static void oracle_sense_format(struct runner *r, struct pend *p,
+				struct ini_op *op)
+{
+	struct lun_st *l = p->ls;
+	struct sense_view v;
+	char why[160];
+	bool want_desc;
+
+	if (l == NULL || l->removed || !config_stable(r, p) ||
+	    !p->ms_alone_at || !l->ms_known || l->ms_inflight != 0 ||
+	    l->ms_issued != p->ms_issued_at)
+		return;
+	(void)sense_decode(op->sense, op->sense_len, &v, why, sizeof(why));
+	if (v.code == 0)
+		return; /* no sense at all: the initiator's check says so */
+	if (v.sk == SK_ILLEGAL_REQUEST && v.asc == 0x25 && v.ascq == 0)
+		return;
+	want_desc = l->ms_dsense;
+	if (v.desc != want_desc)
+		failf(r, p->line,
+		      "oracle: %s's %s on lun %u got CHECK CONDITION with "
+		      "sense %x/%02x/%02x in %s format (%02xh), but the LU "
+		      "has D_SENSE=%d: it must be %s (SPC-4 §7.5.8) (seed "
+		      "%llu)",
+		      p->a->name, p->verb, l->lun, v.sk & 0xff, v.asc & 0xff,
+		      v.ascq & 0xff, v.desc ? "descriptor" : "fixed", v.code,
+		      want_desc,
+		      want_desc ? "72h (descriptor format)"
+				: "70h (fixed format)",
+		      (unsigned long long)r->seed);
+}
+
 /* The INFORMATION field and its VALID bit, in either format. */
 static bool sense_information(const struct ini_op *op, uint64_t *info)
 {
-	const uint8_t *s = op->sense;
+	struct sense_view v;
+	char why[120];
 
-	if (op->sense_len < 8)
-		return false;
-	if ((s[0] & 0x7f) == 0x72 || (s[0] & 0x7f) == 0x73) {
-		for (uint32_t o = 8; o + 12 <= op->sense_len && o < 8u + s[7];
-		     o += 2u + s[o + 1])
-			if (s[o] == 0x00 && s[o + 1] == 0x0a &&
-			    (s[o + 2] & 0x80)) {
-				*info = get_be64(s + o + 4);
-				return true;
-			}
-		return false;
-	}
-	if (!(s[0] & 0x80))
-		return false;
-	*info = get_be32(s + 3);
-	return true;
+	(void)sense_decode(op->sense, op->sense_len, &v, why, sizeof(why));
+	*info = v.info;
+	return v.info_valid;
 }
 
 static void oracle_medium_error(struct runner *r, struct pend *p,
@@ -639,18 +668,11 @@ static void oracle_vpd_block_limits(struct pend *p, struct ini_op *op)
  * descriptor format. */
 static int sense_field(const struct ini_op *op, bool cd)
 {
-	const uint8_t *s = op->sense;
-	const uint8_t want = cd ? 0xc0 : 0x80;
+	struct sense_view v;
+	char why[120];
 
-	if (op->sense_len >= 18 && (s[0] & 0x7e) == 0x70)
-		return (s[15] & 0xc0) == want ? (int)get_be16(s + 16) : -1;
-	if (op->sense_len >= 8 && (s[0] & 0x7e) == 0x72)
-		for (uint32_t o = 8;
-		     o + 8 <= op->sense_len && o + 8 <= 8u + s[7];
-		     o += 2u + s[o + 1])
-			if (s[o] == 0x02 && (s[o + 4] & 0xc0) == want)
-				return (int)get_be16(s + o + 5);
-	return -1;
+	(void)sense_decode(op->sense, op->sense_len, &v, why, sizeof(why));
+	return sense_field_pointer(&v, cd);
 }
 
 /* The CDB byte a field pointer names (C/D=1), or -1. */
@@ -803,6 +825,10 @@ void spc_oracle(struct runner *r, struct pend *p, struct ini_op *op)
 		return;
 	if (p->ls != NULL && config_stable(r, p))
 		oracle_block_limits(r, p, op);
+	if (op->status == SCSI_STATUS_CHECK_CONDITION)
+		oracle_sense_format(r, p, op);
+	if (r->failed)
+		return;
 	if ((p->kind == PK_READ || p->kind == PK_WRITE) &&
 	    op->status == SCSI_STATUS_CHECK_CONDITION) {
 		oracle_medium_error(r, p, op);

@@ -257,7 +257,7 @@ static void ctl_lun_add(struct runner *r, struct toks *t)
 	pr_gen_power_on(l); /* a new LU, or one back with its saved state */
 	l->ms_saved = MS_SAVED_NONE;
 	/* a new LU: its mode parameters are the defaults */
-	l->ms_known = l->ms_inflight == 0;
+	l->ms_known = l->ms_inflight == 0 && r->ms_orphans == 0;
 	l->ms_wce = !l->wc_off;
 	l->ms_dsense = l->ms_swp = false;
 	alua_lun_changed(r, l);

@@ -59,23 +59,6 @@ static void ua_give(struct actor *x, int li, int kind, uint32_t cause,
 		nx->rec[nx->n - 1].fade = nx->rec[nx->n - 1].from;
 }
 
-static void sense_of(const uint8_t *s, uint32_t len, int *sk, int *asc,
-		     int *ascq)
-{
-	*sk = *asc = *ascq = -1;
-	if (len < 4)
-		return;
-	if ((s[0] & 0x7f) == 0x72 || (s[0] & 0x7f) == 0x73) {
-		*sk = s[1] & 0xf;
-		*asc = s[2];
-		*ascq = s[3];
-	} else if (len >= 14) {
-		*sk = s[2] & 0xf;
-		*asc = s[12];
-		*ascq = s[13];
-	}
-}
-
 /* Commands that pass a pending unit attention (SAM-5 §5.14 a, b, e). */
 static bool ua_exempt(uint8_t opcode)
 {
@@ -293,8 +276,18 @@ void ua_scsi_sent(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	int li = lun_index(r, p->lun);
 
-	if (li < 0 || p->acl_hidden ||
-	    (op->cdb[0] != 0x15 && op->cdb[0] != 0x55))
+	if (op->cdb[0] != 0x15 && op->cdb[0] != 0x55)
+		return;
+	if (li < 0 && !p->acl_hidden) {
+		/* No LU there now, but one added before it arrives takes
+		 * it: the added LU's mode parameters are unknown until it
+		 * is answered (ctl_lun_add). */
+		p->ms_orphan = true;
+		p->ua_cause = ++r->ua_cause_seq;
+		r->ms_orphans++;
+		return;
+	}
+	if (li < 0 || p->acl_hidden)
 		return;
 	p->ua_ms_alone = r->luns[li].ms_inflight == 0;
 	p->ua_ms_issued = ++r->luns[li].ms_issued;
@@ -399,9 +392,10 @@ static void judge_scsi(struct runner *r, struct pend *p, struct ini_op *op,
 	}
 	if (op->response != 0)
 		return;
-	sense_of(op->sense,
-		 op->status == SCSI_STATUS_CHECK_CONDITION ? op->sense_len : 0,
-		 &sk, &asc, &ascq);
+	sense_key_of(op->sense,
+		     op->status == SCSI_STATUS_CHECK_CONDITION ? op->sense_len
+							       : 0,
+		     &sk, &asc, &ascq);
 	if (ua_exempt(opc)) {
 		if (sk == SK_UNIT_ATTENTION) {
 			failf(r, p->line,
@@ -416,7 +410,7 @@ static void judge_scsi(struct runner *r, struct pend *p, struct ini_op *op,
 		/* REQUEST SENSE reports the condition in its data and
 		 * clears it, or says NO SENSE when none is pending. */
 		if (opc == 0x03 && op->status == SCSI_STATUS_GOOD) {
-			sense_of(op->in, op->in_len, &sk, &asc, &ascq);
+			sense_key_of(op->in, op->in_len, &sk, &asc, &ascq);
 			if (sk == SK_UNIT_ATTENTION)
 				judge_told(r, p, li, now, asc, ascq);
 			else if (sk == SK_NO_SENSE)
@@ -524,6 +518,11 @@ void ua_on_done(struct runner *r, struct pend *p, struct ini_op *op)
 	}
 	if (op->kind != INI_OP_SCSI)
 		return;
+	/* One dropped unanswered may still arrive: it stays counted. */
+	if (p->ms_orphan && op->outcome != INI_DROPPED) {
+		p->ms_orphan = false;
+		r->ms_orphans--;
+	}
 	li = lun_index(r, p->lun);
 	if (li < 0 || p->acl_hidden) /* no nexus to that LU (ACLs) */
 		return;
@@ -694,6 +693,17 @@ void ua_lun_back(struct runner *r, int li)
 			continue;
 		for (int i = 0; i < r->nactors; i++)
 			ua_reset_sent(&r->actors[i].ua[li], 0, now);
+	}
+	/* A MODE SELECT sent while the LUN had no LU may reach this one
+	 * and change its mode parameters: the others may be told MODE
+	 * PARAMETERS CHANGED (left maybe: its effect stays unknown). */
+	TAILQ_FOREACH (p, &r->pends, link) {
+		if (p->done || !p->ms_orphan || p->lun != r->luns[li].lun)
+			continue;
+		for (int i = 0; i < r->nactors; i++)
+			if (&r->actors[i] != p->a)
+				ua_give(&r->actors[i], li, UA_K_MODE,
+					p->ua_cause, p->ua_issue, UA_NEVER);
 	}
 }
 

@@ -40,20 +40,7 @@ const char *outcome_name(enum ini_outcome o)
 /* Sense key/ASC/ASCQ from fixed or descriptor sense. */
 void sense_parse(const struct ini_op *op, int *sk, int *asc, int *ascq)
 {
-	const uint8_t *s = op->sense;
-
-	*sk = *asc = *ascq = -1;
-	if (op->sense_len < 4)
-		return;
-	if ((s[0] & 0x7f) == 0x72 || (s[0] & 0x7f) == 0x73) {
-		*sk = s[1] & 0xf;
-		*asc = s[2];
-		*ascq = s[3];
-	} else if (op->sense_len >= 14) {
-		*sk = s[2] & 0xf;
-		*asc = s[12];
-		*ascq = s[13];
-	}
+	sense_key_of(op->sense, op->sense_len, sk, asc, ascq);
 }
 
 static void describe(const struct ini_op *op, char *buf, size_t cap)

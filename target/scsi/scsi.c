@@ -378,6 +378,39 @@ static struct scsi_itl *sess_itl(const struct scsi_sess *s, uint64_t lun)
 	return s->lun_map[lun];
 }
 
+/* The D_SENSE of the LU at lun of session s (false where it has none). */
+static bool sess_d_sense(const struct scsi_sess *s, uint64_t lun)
+{
+	struct scsi_itl *itl = sess_itl(s, lun);
+	bool on;
+
+	if (itl == NULL || itl->lu == NULL)
+		return false;
+	scsi_lu_lock(itl->lu);
+	on = itl->lu->mode.d_sense;
+	scsi_lu_unlock(itl->lu);
+	return on;
+}
+
+/* The transport's own answer, for a command the layer did not run (an
+ * EDTL beyond our limits): it replaces whatever status was set.  Its
+ * sense takes the format the LU at that LUN asks for (SPC-4 §7.5.8:
+ * D_SENSE governs every CHECK CONDITION of the LU), fixed where the
+ * session has no LU there. */
+void scsi_cmd_set_sense(struct scsi_cmd *cmd, uint8_t key, uint8_t asc,
+			uint8_t ascq)
+{
+	ut_assert(cmd->lu == NULL); /* never inside the layer */
+	ut_assert(cmd->sess != NULL);
+	ut_assert(key != SK_NO_SENSE);
+	cmd->status = SCSI_STATUS_CHECK_CONDITION;
+	cmd->sense_len =
+		scsi_sense_build(cmd->sense, sess_d_sense(cmd->sess, cmd->lun),
+				 key, (uint16_t)(asc << 8 | ascq), NULL);
+	cmd->data_in_len = 0;
+	ut_assert(cmd->sense_len >= 8);
+}
+
 /* ---------------------------------------------------------- commands */
 
 /* SAM-5 §5.14: only INQUIRY, REPORT LUNS and REQUEST SENSE pass a pending

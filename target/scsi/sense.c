@@ -112,17 +112,6 @@ void scsi_fail(struct scsi_cmd *cmd, uint8_t key, uint16_t asc)
 	scsi_fail_opts(cmd, key, asc, NULL);
 }
 
-/* The transport's own answer, for a command the layer did not run (an
- * EDTL beyond our limits): it replaces whatever status was set. */
-void scsi_cmd_set_sense(struct scsi_cmd *cmd, uint8_t key, uint8_t asc,
-			uint8_t ascq)
-{
-	ut_assert(cmd->lu == NULL); /* never inside the layer */
-	cmd->status = SCSI_STATUS_GOOD;
-	cmd->sense_len = 0;
-	scsi_fail(cmd, key, (uint16_t)(asc << 8 | ascq));
-}
-
 /* Sense-key specific field pointer (SPC-4 §4.5.2.4.2). */
 static void field_pointer(struct scsi_sense_opts *o, bool cdb, uint16_t byte,
 			  int bit)

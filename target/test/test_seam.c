@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "bytes.h"
 #include "config/config.h"
 #include "rig.h"
 
@@ -594,6 +595,54 @@ static void edtl_over_maximum_transfer_length_is_invalid_field(void **state)
 	rig_free(r);
 }
 
+/* SPC-4 §7.5.8: D_SENSE=1 in the control mode page makes every CHECK
+ * CONDITION of the LU carry descriptor format sense (72h), also the one
+ * the transport gives for an EDTL beyond MAXIMUM TRANSFER LENGTH before
+ * the SCSI layer runs the command. */
+static void edtl_over_maximum_with_d_sense_is_descriptor_format(void **state)
+{
+	struct rig *r = seam_rig(0);
+	uint8_t ms[16] = {0x15, 0x10, 0, 0, 4 + 12};
+	uint8_t page[4 + 12] = {0};
+	uint8_t cdb[16] = {0x88}; /* READ(16) */
+	struct iscsi_bhs rsp;
+	uint8_t *d = NULL;
+	uint32_t blocks = SCSI_MAX_XFER_BYTES / 512 + 1;
+
+	(void)state;
+	login(r);
+	tur_expect(r, SCSI_STATUS_CHECK_CONDITION, SK_UNIT_ATTENTION);
+	/* MODE SELECT(6), PF: the control page as the target has it, with
+	 * D_SENSE=1 */
+	page[4] = 0x0a;
+	page[5] = 0x0a;
+	page[6] = 0x04; /* D_SENSE */
+	page[7] = 0x10;
+	page[8] = 0x40; /* TAS */
+	page[12] = 0xff;
+	page[13] = 0xff;
+	scsi_cmd(r, ms, ISCSI_CMD_F_WRITE, sizeof(page), page, sizeof(page));
+	rig_expect_pdu(r, ISCSI_OP_SCSI_RSP, &rsp, &d);
+	assert_int_equal(rsp.b3, SCSI_STATUS_GOOD);
+	free(d);
+	d = NULL;
+	cdb[10] = (uint8_t)(blocks >> 24);
+	cdb[11] = (uint8_t)(blocks >> 16);
+	cdb[12] = (uint8_t)(blocks >> 8);
+	cdb[13] = (uint8_t)blocks;
+	scsi_cmd(r, cdb, ISCSI_CMD_F_READ, blocks * 512, NULL, 0);
+	rig_expect_pdu(r, ISCSI_OP_SCSI_RSP, &rsp, &d);
+	assert_int_equal(rsp.b3, SCSI_STATUS_CHECK_CONDITION);
+	assert_non_null(d);
+	/* SenseLength 8 bytes of header, then the descriptors */
+	assert_int_equal(d[2] & 0x7f, 0x72);
+	assert_int_equal(d[2 + 1] & 0xf, SK_ILLEGAL_REQUEST);
+	assert_int_equal(d[2 + 2], 0x24); /* INVALID FIELD IN CDB */
+	assert_int_equal(get_be16(d), 8u + d[2 + 7]);
+	free(d);
+	rig_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -618,6 +667,8 @@ int main(void)
 		cmocka_unit_test(
 			lun_reset_ends_other_sessions_tasks_with_task_aborted),
 		cmocka_unit_test(logout_waits_for_earlier_commands),
+		cmocka_unit_test(
+			edtl_over_maximum_with_d_sense_is_descriptor_format),
 		cmocka_unit_test(
 			shutdown_asks_initiators_to_log_out_then_closes),
 		cmocka_unit_test(shutdown_closes_silent_initiators_after_grace),
