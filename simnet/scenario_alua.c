@@ -406,13 +406,14 @@ void alua_issue(struct runner *r, struct pend *p)
 	struct alua_tpg_st *g;
 	int li = lun_index(r, p->ls);
 
+	/* whether its LU is in a device group is judged in every run */
+	p->alua_lun_gen = li >= 0 ? p->ls->alua_gen : 0;
 	if (!alua_on(r))
 		return;
 	g = tpg_of(r, p->a);
 	p->alua_epoch = r->alua.epoch;
 	p->alua_state = g && r->alua.stpg_inflight == 0 ? g->state : -1;
 	p->ua_at_issue = li >= 0 ? p->a->alua_owed[li] : ALUA_UA_MAYBE;
-	p->alua_lun_gen = li >= 0 ? p->ls->alua_gen : 0;
 	if (li >= 0 && !is_ua_exempt(p))
 		p->a->alua_inflight[li]++;
 	if (p->kind == PK_STPG) {
@@ -886,10 +887,89 @@ static void vpd83_ports_check(struct runner *r, struct pend *p,
 	}
 }
 
+/* Whether VPD page 83h (whole in what came) names a target port group:
+ * a TARGET PORT GROUP designator (type 5, association 01b, §7.8.6.7). */
+static bool vpd83_has_tpg(const uint8_t *b, uint32_t len)
+{
+	for (uint32_t o = 4; o + 4 <= len && o + 4u + b[o + 3] <= len;
+	     o += 4u + b[o + 3])
+		if ((b[o + 1] & 0x30) == 0x10 && (b[o + 1] & 0x0f) == 5)
+			return true;
+	return false;
+}
+
+static void membership_fail(struct runner *r, struct pend *p, const char *what)
+{
+	failf(r, p->line,
+	      "oracle: %s's %s on lun %u: %s, but its LU is %s device group: "
+	      "TPGS, the VPD 83h TARGET PORT GROUP designator, REPORT and SET "
+	      "TARGET PORT GROUPS and the access states must all say the same "
+	      "(SPC-4 §5.15, §6.6.2, §7.8.6.7; docs/configuration.md: a "
+	      "device no DEVICE_GROUP names has no ALUA) (seed %llu)",
+	      p->a->name, p->verb, (unsigned)(p->lun & 0xffff), what,
+	      p->ls->alua_in ? "in a" : "in no", (unsigned long long)r->seed);
+}
+
+/* One LU, one answer about ALUA: an LU in a device group reports TPGS
+ * 01b or 11b, names its port's group in VPD 83h and answers REPORT
+ * TARGET PORT GROUPS; an LU in none (a device no DEVICE_GROUP names, as
+ * one `target lun add` brings in) reports TPGS 00b, no group designator,
+ * refuses REPORT and SET TARGET PORT GROUPS and is never refused for an
+ * access state.  Judged in every run (without ALUA every LU is in none),
+ * where the LUN's membership held for the command's whole life; VPD 83h
+ * in single-target runs (the ports of a `target add` copy are in no
+ * target port group, and the actor's target is not recorded). */
+static void membership_check(struct runner *r, struct pend *p,
+			     struct ini_op *op)
+{
+	const struct lun_st *l = p->ls;
+	const uint8_t *b = op->in;
+	bool in;
+	int sk, asc, ascq;
+
+	if (l == NULL || l->removed || l->alua_gen != p->alua_lun_gen ||
+	    r->ctl_running || p->ctl_seq != r->ctl_seq ||
+	    op->outcome != INI_DONE || op->response != 0)
+		return;
+	in = l->alua_in;
+	if (op->status == SCSI_STATUS_CHECK_CONDITION) {
+		sense_parse(op, &sk, &asc, &ascq);
+		if (!in && sk == SK_NOT_READY && asc == 0x04 &&
+		    (ascq == 0x0a || ascq == 0x0b || ascq == 0x0c))
+			membership_fail(r, p, "refused for an access state");
+		else if (in && p->kind == PK_RTPG && sk == SK_ILLEGAL_REQUEST &&
+			 asc == 0x24)
+			membership_fail(r, p,
+					"REPORT TARGET PORT GROUPS refused "
+					"as not supported");
+		return;
+	}
+	if (op->status != SCSI_STATUS_GOOD)
+		return;
+	if (!in && (p->kind == PK_RTPG || p->kind == PK_STPG))
+		membership_fail(r, p, "answered GOOD");
+	else if (op->cdb[0] == 0x12 && !(op->cdb[1] & 0x01) &&
+		 op->in_len >= 6 && (b[0] & 0xe0) == 0 &&
+		 ((b[5] & 0x30) != 0) != in)
+		membership_fail(r, p,
+				in ? "standard INQUIRY says TPGS 00b"
+				   : "standard INQUIRY says TPGS other "
+				     "than 00b");
+	else if (r->nextra == 0 && op->cdb[0] == 0x12 && (op->cdb[1] & 0x01) &&
+		 op->cdb[2] == 0x83 && op->in_len >= 4 && b[1] == 0x83 &&
+		 get_be16(b + 2) + 4u <= op->in_len &&
+		 vpd83_has_tpg(b, get_be16(b + 2) + 4u) != in)
+		membership_fail(r, p,
+				in ? "VPD page 83h names no target port group"
+				   : "VPD page 83h names a target port group");
+}
+
 void alua_done(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	bool quiet;
 
+	if (op->kind == INI_OP_SCSI && !r->failed && !r->against)
+		membership_check(r, p, op);
 	if (!alua_on(r) || op->kind != INI_OP_SCSI)
 		return;
 	quiet = p->alua_epoch == r->alua.epoch && r->alua.stpg_inflight == 0 &&

@@ -154,12 +154,100 @@ static void a_reload_changing_only_a_state_sets_it_at_once(void **state)
 	rig_free(r);
 }
 
+/* Whether VPD page 83h names a target port group (a TARGET PORT GROUP
+ * designator: association 01b, type 5; SPC-4 §7.8.6.7). */
+static bool vpd83_names_a_group(const struct rig_scsi *out)
+{
+	uint32_t len = (uint32_t)(out->data[2] << 8 | out->data[3]) + 4;
+
+	assert_true(len <= out->data_len);
+	for (uint32_t o = 4; o + 4 <= len; o += 4u + out->data[o + 3]) {
+		assert_true(o + 4u + out->data[o + 3] <= len);
+		if ((out->data[o + 1] & 0x3f) == 0x15)
+			return true;
+	}
+	return false;
+}
+
+/* What one LU says of ALUA, all of it one answer (SPC-4 §5.15): TPGS in
+ * standard INQUIRY (§6.6.2), the group designator of VPD 83h, REPORT
+ * TARGET PORT GROUPS served or refused as not supported. */
+static void expect_alua(struct rig *r, uint64_t lun, uint8_t tpgs)
+{
+	uint8_t inq[16] = {0x12, 0, 0, 0, 96};
+	uint8_t vpd[16] = {0x12, 1, 0x83, 0, 255};
+	uint8_t rtpg[16] = {0xa3, 0x0a, 0, 0, 0, 0, 0, 0, 4, 0};
+	struct rig_scsi out;
+
+	rig_scsi(r, lun, inq, 96, &out);
+	assert_int_equal(out.status, 0);
+	assert_int_equal(out.data[5] & 0x30, tpgs);
+	rig_scsi(r, lun, vpd, 255, &out);
+	assert_int_equal(out.status, 0);
+	assert_int_equal(vpd83_names_a_group(&out), tpgs != 0);
+	rig_scsi(r, lun, rtpg, 1024, &out);
+	if (tpgs != 0) {
+		assert_int_equal(out.status, 0);
+		return;
+	}
+	assert_int_equal(out.status, SCSI_STATUS_CHECK_CONDITION);
+	assert_int_equal(out.sense_key, 0x5);
+	assert_int_equal(out.asc, 0x2400); /* INVALID FIELD IN CDB */
+}
+
+/* A LUN added live on a device that no DEVICE_GROUP names has no ALUA,
+ * and says so everywhere alike: TPGS 00b, no target port group in VPD
+ * 83h, REPORT TARGET PORT GROUPS not supported (the documented rule,
+ * docs/configuration.md: as a device in no group at start); the LUs of
+ * the device groups keep theirs. */
+static void a_lun_added_live_in_no_device_group_has_no_alua(void **state)
+{
+	struct rig *r = rig_new(conf);
+	struct iscsi_reconf_result res = {.status = 1};
+	struct rig_scsi out;
+	struct ut_config cfg;
+	struct ut_dev_cfg d;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(rig_login_plain(r, INI, TGT), 0);
+	rig_tur(r, 0, &out);
+	ut_config_init(&cfg);
+	assert_int_equal(ut_config_copy(&cfg, iscsi_server_config(r->srv)), 0);
+	memset(&d, 0, sizeof(d));
+	snprintf(d.name, sizeof(d.name), "d2");
+	d.kind = BS_MEM;
+	d.size_bytes = 4 << 20;
+	d.block_size = 512;
+	ut_dev_cfg_finish(&d);
+	assert_non_null(ut_config_add_dev(&cfg, &d));
+	assert_non_null(ut_lun_add(ut_config_find_target(&cfg, TGT), NULL, 2,
+				   "d2", false));
+	assert_int_equal(iscsi_server_reconfigure(r->srv, &cfg, NULL,
+						  reconf_done, &res, err,
+						  sizeof(err)),
+			 0);
+	for (int i = 0; i < 50 && res.status == 1; i++)
+		fake_env_advance(r->env, 10000000ull);
+	assert_int_equal(res.status, 0);
+	assert_true(res.applied);
+	rig_tur(r, 2, &out);
+	assert_int_equal(out.status, 0);
+	expect_alua(r, 2, 0x00);
+	rig_tur(r, 0, &out);
+	expect_alua(r, 0, 0x10);
+	ut_config_free(&cfg);
+	rig_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(groups_are_found_and_set_by_name),
 		cmocka_unit_test(
 			a_reload_changing_only_a_state_sets_it_at_once),
+		cmocka_unit_test(
+			a_lun_added_live_in_no_device_group_has_no_alua),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
