@@ -282,6 +282,14 @@ static uint32_t parse_transport_id(const uint8_t *t, uint32_t avail, char *name,
 	return len;
 }
 
+static bool same_nexus(const struct scsi_nexus_id *a,
+		       const struct scsi_nexus_id *b)
+{
+	return strcasecmp(a->initiator_name, b->initiator_name) == 0 &&
+	       memcmp(a->isid, b->isid, sizeof(a->isid)) == 0 &&
+	       a->rel_tgt_port_id == b->rel_tgt_port_id;
+}
+
 /* SPEC_I_PT: register every I_T nexus named by the TransportIDs too
  * (SPC-4 §5.12.7).  All or nothing. */
 static bool register_specified(struct scsi_cmd *cmd, const struct pr_params *a)
@@ -319,7 +327,10 @@ static bool register_specified(struct scsi_cmd *cmd, const struct pr_params *a)
 			 name);
 		memcpy(id.isid, isid, 6);
 		id.rel_tgt_port_id = me->rel_tgt_port_id;
-		if (reg_find(pr, &id) < 0 &&
+		/* A nexus registered already keeps its registration; the
+		 * sender's own is registered after the list, once (one
+		 * naming it here registered it twice). */
+		if (reg_find(pr, &id) < 0 && !same_nexus(&id, me) &&
 		    reg_add(pr, name, isid, me->rel_tgt_port_id, a->all_tg_pt,
 			    a->sark) < 0) {
 			*pr = saved;

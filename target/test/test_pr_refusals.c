@@ -417,6 +417,38 @@ static void spec_i_pt_refusals(void **state)
 	assert_int_equal(keys[0], 0x10);
 }
 
+/* SPC-4 §5.12.7: SPEC_I_PT registers the sender and each nexus its
+ * TransportIDs name, every one once: a TransportID naming the sender's
+ * own nexus adds no second registration (it did: READ KEYS listed the
+ * key twice and pr_regs_ok()'s slow assertion failed; found by the
+ * simulator's `pr-register spec-i-pt=A,B` from A). */
+static void spec_i_pt_naming_the_sender_registers_it_once(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[10] = {0x5f, SA_REGISTER};
+	const uint8_t *i = f->sess->id.isid;
+	char me[300];
+	uint64_t keys[4];
+	uint32_t tl;
+
+	snprintf(me, sizeof(me), "%s,i,0x%02x%02x%02x%02x%02x%02x", rig_name(f),
+		 i[0], i[1], i[2], i[3], i[4], i[5]);
+	memset(f->buf, 0, 512);
+	put_be64(f->buf + 8, 0x10);
+	f->buf[20] = 0x08;
+	tl = put_tid(f->buf + 28, me);
+	tl += put_tid(f->buf + 28 + tl, "iqn.x:b,i,0x230000000000");
+	put_be32(f->buf + 24, tl);
+	put_be32(cdb + 5, 28 + tl);
+	expect_good(run(f, cdb, 10, 28 + tl, 28 + tl));
+	assert_int_equal(read_keys(f, keys, 4), 2);
+	assert_int_equal(keys[0], 0x10);
+	assert_int_equal(keys[1], 0x10);
+	/* unregistering leaves nobody of the sender's behind */
+	expect_good(prout(f, f->sess, SA_REGISTER, 0, 0x10, 0, 0));
+	assert_int_equal(read_keys(f, keys, 4), 1);
+}
+
 /* SPC-4 §4.5.2.4.2: the FIELD POINTER has 16 bits.  A bad TransportID
  * past byte 65,535 of a SPEC_I_PT list (the same nexus named 2,100 times
  * before it) is reported without a pointer, not with its offset cut to
@@ -559,6 +591,7 @@ int main(void)
 		T(prout_under_an_spc2_reservation_conflicts),
 		T(spec_i_pt_refusals),
 		T(spec_i_pt_error_past_64k_has_no_field_pointer),
+		T(spec_i_pt_naming_the_sender_registers_it_once),
 		T(a_full_registration_table_refuses_more),
 		cmocka_unit_test(malformed_aptpl_state_is_ignored),
 #undef T
