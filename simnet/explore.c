@@ -462,6 +462,96 @@ static void pr_step(struct gen *g, struct prgen *pg, unsigned int nini,
 	}
 }
 
+static uint64_t rnd_prx(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_prx) % n : 0;
+}
+
+/* A malformed TransportID, one time in `in` (NULL otherwise). */
+static const char *prx_bad(struct gen *g, unsigned int in, bool move)
+{
+	static const char *const kinds[] = {"long", "nonul", "nosep", "proto",
+					    "overrun"};
+
+	if (rnd_prx(g, in) != 0)
+		return NULL;
+	return kinds[rnd_prx(g, move ? 5 : 4)];
+}
+
+/*
+ * PR OUTs that name other nexuses by TransportID, from their own stream
+ * (st_prx), after a pr_step: REGISTER with SPEC_I_PT naming some of the
+ * other initiators (now and then the sender too, a malformed TransportID
+ * last, ALL_TG_PT, APTPL), REGISTER AND MOVE to another initiator
+ * (mostly by the holder; UNREG, APTPL, now and then SARK 0, itself or a
+ * malformed TransportID), READ FULL STATUS.  The guess `pg` follows.
+ */
+static void pr_tid_step(struct gen *g, struct prgen *pg, unsigned int nini,
+			unsigned int ai, unsigned int lun)
+{
+	const char *a = explore_names[ai], *bad;
+	unsigned int k = (unsigned int)rnd_prx(g, 100);
+	uint64_t key = 0x1000 | (uint64_t)ai << 8 | rnd_prx(g, 256);
+	const char *bg = rnd_prx(g, 100) < 20 ? " &" : "";
+
+	if (k < 35) {
+		char names[32] = "";
+		size_t n = 0;
+
+		for (unsigned int i = 0; i < nini; i++)
+			if ((i != ai && rnd_prx(g, 100) < 60) ||
+			    (i == ai && rnd_prx(g, 100) < 10))
+				n += (size_t)snprintf(names + n,
+						      sizeof(names) - n, "%s%s",
+						      n ? "," : "",
+						      explore_names[i]);
+		bad = prx_bad(g, 6, false);
+		out(g,
+		    "%s pr-register lun=%u key=0 new=%llx spec-i-pt%s%s%s%s%s%s"
+		    "%s expect any\n",
+		    a, lun, (unsigned long long)key, n ? "=" : "", names,
+		    bad ? " bad-tid=" : "", bad ? bad : "",
+		    rnd_prx(g, 100) < 20 ? " all-tg-pt" : "",
+		    rnd_prx(g, 100) < 20 ? " aptpl" : "", bg);
+		if (bad == NULL && pg->key[ai] == 0) {
+			for (unsigned int i = 0; i < nini; i++)
+				if (strstr(names, explore_names[i]) &&
+				    pg->key[i] == 0)
+					pg->key[i] = key;
+			pg->key[ai] = key;
+		}
+	} else if (k < 75) {
+		unsigned int to = (unsigned int)rnd_prx(g, nini);
+		uint64_t mine = pg->key[ai];
+		bool unreg = rnd_prx(g, 100) < 40;
+
+		if (to == ai && rnd_prx(g, 100) < 80)
+			to = (to + 1) % nini;
+		if (rnd_prx(g, 100) < 5)
+			mine ^= 0x100; /* a wrong key */
+		if (rnd_prx(g, 100) < 5)
+			key = 0;
+		bad = prx_bad(g, 10, true);
+		out(g,
+		    "%s pr-register-move lun=%u key=%llx sa-key=%llx to=%s"
+		    "%s%s%s%s%s expect any\n",
+		    a, lun, (unsigned long long)mine, (unsigned long long)key,
+		    explore_names[to], unreg ? " unreg" : "",
+		    rnd_prx(g, 100) < 20 ? " aptpl" : "",
+		    bad ? " bad-tid=" : "", bad ? bad : "", bg);
+		if (pg->reserved && pg->holder == ai &&
+		    pr_type_codes[pg->type] < 7 && mine == pg->key[ai] &&
+		    mine && key && !bad && to != ai) {
+			pg->key[to] = key;
+			pg->holder = to;
+			if (unreg)
+				pg->key[ai] = 0;
+		}
+	} else {
+		out(g, "%s pr-read-full lun=%u%s expect any\n", a, lun, bg);
+	}
+}
+
 const char *const explore_names[EXPLORE_MAX_INITIATORS] = {"A", "B", "C", "D"};
 
 char *explore_generate(uint64_t seed)
@@ -475,7 +565,8 @@ char *explore_generate(uint64_t seed)
 			.st_alua = seed ^ 0xa1a0a1a0ull,
 			.st_cmd = seed ^ 0xc0dec0de5ull,
 			.st_acl = seed ^ 0xac1ac1ac1ull,
-			.st_rare = seed ^ 0x7a7e5eedull};
+			.st_rare = seed ^ 0x7a7e5eedull,
+			.st_prx = seed ^ 0x9e7a1d5ull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};
@@ -494,6 +585,10 @@ char *explore_generate(uint64_t seed)
 	/* ALUA: two portal groups, each initiator X a multipath host HX of
 	 * X (portal group 1) and X2 (portal group 2). */
 	bool alua = rnd_alua(&g, 100) < 15;
+	/* PR OUTs naming nexuses by TransportID in half the seeds with
+	 * persistent reservations: one target port only (the PR model
+	 * knows initiators, not ports). */
+	bool prx = !alua && rnd_prx(&g, 100) < 50;
 	struct mix m;
 	unsigned int nini, nlun, steps, vnum = 0, label = 0, mvnum = 0;
 	uint32_t lba_span;
@@ -729,6 +824,9 @@ char *explore_generate(uint64_t seed)
 		if (m.pr && coin(&g, 15)) {
 			pr_step(&g, &pg, nini, (unsigned int)rnd(&g, nini), 0,
 				pr_abort);
+			if (prx && rnd_prx(&g, 100) < 35)
+				pr_tid_step(&g, &pg, nini,
+					    (unsigned int)rnd_prx(&g, nini), 0);
 			continue;
 		}
 		const char *a;

@@ -46,6 +46,9 @@ struct gen {
 	 * Logouts, a MaxRecvDataSegmentLength declared after login, MODE
 	 * SELECT under a persistent reservation. */
 	uint64_t st_rare;
+	/* And one for the PR OUTs with TransportIDs (explore.c
+	 * pr_tid_step): REGISTER with SPEC_I_PT, REGISTER AND MOVE. */
+	uint64_t st_prx;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)

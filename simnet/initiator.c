@@ -113,6 +113,10 @@ const char *ini_iqn(const struct ini *ini)
 {
 	return ini->iqn;
 }
+const uint8_t *ini_isid(const struct ini *ini)
+{
+	return ini->isid;
+}
 enum ini_state ini_state(const struct ini *ini)
 {
 	return ini->state;

@@ -181,6 +181,7 @@ void ini_set_auto_logout(struct ini *ini, bool on);
  * defaults for those keys. */
 void ini_set_login_keys(struct ini *ini, const char *keys);
 void ini_set_isid(struct ini *ini, const uint8_t isid[6]);
+const uint8_t *ini_isid(const struct ini *ini);
 /* Send LUN n as base + n (a real target whose LUN 0 is not a disk:
  * tgt's is its controller). */
 void ini_set_lun_base(struct ini *ini, uint64_t base);

@@ -105,6 +105,74 @@ static void ua_registrants(const struct pr_model *m, int self,
 			ua->kinds[i] |= what;
 }
 
+/*
+ * REGISTER with SPEC_I_PT (SPC-4 §5.12.7, §6.16.3) from a nexus not yet
+ * registered (a registered one is refused: INVALID FIELD IN PARAMETER
+ * LIST): the nexus and every nexus its TransportIDs name are registered
+ * with the SERVICE ACTION RESERVATION KEY, all or nothing -- one
+ * malformed TransportID and nothing changes (INVALID FIELD IN PARAMETER
+ * LIST).  A nexus named that is registered already keeps its
+ * registration and key (the TransportID is passed over, as the target
+ * does); one naming the sender's own nexus adds nothing: the sender is
+ * registered once.
+ */
+static enum prm_result illegal(struct prm_ua *ua, uint8_t asc, int field,
+			       int bit)
+{
+	if (ua) {
+		ua->ill_asc = asc;
+		ua->ill_field = (int16_t)field;
+		ua->ill_bit = (int8_t)bit;
+	}
+	return PRM_ILLEGAL;
+}
+
+static enum prm_result register_specified(struct pr_model *m, int self,
+					  const struct prm_out *o,
+					  struct prm_ua *ua)
+{
+	if (m->key[self] != 0)
+		return illegal(ua, 0x26, 20, 3); /* SPEC_I_PT */
+	if (o->tid_bad)
+		return illegal(ua, 0x26, o->tid_off, -1);
+	for (int i = 0; i < PR_MODEL_ACTORS; i++)
+		if ((o->spec >> i & 1) && i != self && m->key[i] == 0)
+			m->key[i] = o->sark;
+	m->key[self] = o->sark;
+	m->aptpl = o->aptpl;
+	return PRM_GOOD;
+}
+
+/*
+ * REGISTER AND MOVE (SPC-4 §5.12.8, §6.16.4), after the key check: a
+ * TransportID longer than the list is PARAMETER LIST LENGTH ERROR; only
+ * the holder of a reservation that is not all-registrants may move it
+ * (else RESERVATION CONFLICT); SARK 0, a malformed TransportID or one
+ * naming the sender's own nexus is INVALID FIELD IN PARAMETER LIST.
+ * The destination is registered with SARK (its key replaced if it was
+ * registered), holds the reservation with the same type, and with UNREG
+ * the sender's registration goes.  APTPL is the list's.
+ */
+static enum prm_result register_move(struct pr_model *m, int self,
+				     const struct prm_out *o, struct prm_ua *ua)
+{
+	if (o->tid_overrun)
+		return illegal(ua, 0x1a, -1, -1);
+	if (!prm_is_holder(m, self) || all_reg(m->type))
+		return PRM_CONFLICT;
+	if (o->sark == 0)
+		return illegal(ua, 0x26, 8, -1);
+	if (o->tid_bad || o->dest == self || o->dest < 0 ||
+	    o->dest >= PR_MODEL_ACTORS)
+		return illegal(ua, 0x26, 24, -1);
+	m->key[o->dest] = o->sark;
+	m->holder = o->dest;
+	if (o->unreg)
+		unregister(m, self);
+	m->aptpl = o->aptpl;
+	return PRM_GOOD;
+}
+
 enum prm_result prm_apply(struct pr_model *m, int self, const struct prm_out *o)
 {
 	return prm_apply_ua(m, self, o, NULL);
@@ -126,6 +194,8 @@ enum prm_result prm_apply_ua(struct pr_model *m, int self,
 			return PRM_CONFLICT;
 		if (mine == 0 && o->sark == 0)
 			return PRM_GOOD;
+		if (o->spec_i_pt)
+			return register_specified(m, self, o, ua);
 		if (o->sark != 0) {
 			m->key[self] = o->sark;
 		} else {
@@ -229,6 +299,8 @@ enum prm_result prm_apply_ua(struct pr_model *m, int self,
 		}
 		return PRM_GOOD;
 	}
+	case PRM_REGISTER_MOVE:
+		return register_move(m, self, o, ua);
 	default:
 		return PRM_GOOD;
 	}

@@ -30,6 +30,7 @@ enum {
 	PRM_PREEMPT = 4,
 	PRM_PREEMPT_ABORT = 5,	 /* PREEMPT, and the preempted's tasks end */
 	PRM_REGISTER_IGNORE = 6, /* REGISTER AND IGNORE EXISTING KEY */
+	PRM_REGISTER_MOVE = 7,
 };
 
 /* What a PR OUT should be answered. */
@@ -48,6 +49,17 @@ struct prm_out {
 	uint8_t sa, type;
 	uint64_t key, sark;
 	bool aptpl;
+	/* REGISTER with SPEC_I_PT: the actors its TransportIDs name (a bit
+	 * each); tid_bad: one of them is malformed (SPC-4 §7.6.4.6). */
+	bool spec_i_pt;
+	uint8_t spec;
+	bool tid_bad;
+	uint16_t tid_off; /* SPEC_I_PT: where the malformed one begins */
+	/* REGISTER AND MOVE: the destination actor, UNREG, and whether the
+	 * TransportID length runs past the list (PARAMETER LIST LENGTH
+	 * ERROR, found before anything else but the key). */
+	int dest;
+	bool unreg, tid_overrun;
 };
 
 /* The unit attentions a PR OUT establishes, per actor (SPC-4 §5.12.11):
@@ -59,6 +71,13 @@ struct prm_ua {
 	uint8_t kinds[PR_MODEL_ACTORS];
 	/* PREEMPT AND ABORT: the actors whose tasks on the LU it ends */
 	uint8_t aborted[PR_MODEL_ACTORS];
+	/* An ILLEGAL REQUEST placed exactly: its ASC (26h INVALID FIELD IN
+	 * PARAMETER LIST, 1Ah PARAMETER LIST LENGTH ERROR; 0: not placed)
+	 * and the parameter byte and bit (-1: none) the field pointer
+	 * names (SPC-4 §4.5.2.4.2). */
+	uint8_t ill_asc;
+	int16_t ill_field;
+	int8_t ill_bit;
 };
 
 /* Apply `o` from actor `self` (when the result is GOOD) and return what

@@ -518,6 +518,7 @@ struct pend {
 	uint64_t pr_epoch, pr_issued;
 	struct prm_out pro;
 	bool pro_modelled;
+	bool pro_unmodelled; /* a nexus or port the model cannot name */
 	/* ACL: a command to a LUN its initiator may not see (scenario_acl.c;
 	 * ls is NULL then); a login to a target (not discovery) */
 	bool acl_hidden, acl_login;

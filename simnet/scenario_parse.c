@@ -349,6 +349,149 @@ static uint64_t hexkey(struct runner *r, const struct toks *t, const char *k)
 	return x;
 }
 
+/*
+ * An iSCSI TransportID (SPC-4 §7.6.4.6) naming initiator `iqn` (ISID
+ * `isid`) into b (room for 4 + 256 bytes): FORMAT CODE 01b, the string
+ * "name,i,0x" + the ISID in hex, or 00b, the name alone; NUL-terminated
+ * and padded to a multiple of 4.  `bad` makes it malformed: long (its
+ * ADDITIONAL LENGTH counts 4 bytes more than it has), nonul (the string
+ * fills it without a NUL), nosep (01b without ",i,0x"), proto (the
+ * PROTOCOL IDENTIFIER of Fibre Channel).  Returns its length.
+ */
+static uint32_t pr_tid(uint8_t *b, const char *iqn, const uint8_t *isid,
+		       int fmt, const char *bad)
+{
+	char s[256];
+	size_t n;
+	uint32_t len;
+
+	if (fmt == 1 && !(bad && strcmp(bad, "nosep") == 0))
+		snprintf(s, sizeof(s), "%s,i,0x%02x%02x%02x%02x%02x%02x", iqn,
+			 isid[0], isid[1], isid[2], isid[3], isid[4], isid[5]);
+	else
+		snprintf(s, sizeof(s), "%s", iqn);
+	n = strlen(s);
+	len = (uint32_t)(n + 1 + 3) & ~3u; /* the NUL, then the pad */
+	memset(b, 0, 4 + len);
+	b[0] = (uint8_t)(fmt << 6 | 0x05); /* iSCSI (SPC-4 §7.6.1) */
+	if (bad && strcmp(bad, "proto") == 0)
+		b[0] = (uint8_t)(fmt << 6); /* Fibre Channel */
+	memcpy(b + 4, s, n);
+	if (bad && strcmp(bad, "nonul") == 0)
+		memset(b + 4 + n, 'x', len - n);
+	put_be16(b + 2,
+		 (uint16_t)(len + (bad && strcmp(bad, "long") == 0 ? 4 : 0)));
+	return 4 + len;
+}
+
+static const char *pr_tid_bad(struct runner *r, const struct toks *t)
+{
+	const char *bad = kv(t, "bad-tid");
+	static const char *const kinds[] = {"long", "nonul", "nosep", "proto",
+					    "overrun"};
+
+	if (bad == NULL)
+		return NULL;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(bad, kinds[i]) == 0)
+			return kinds[i];
+	syntaxf(r, "bad-tid=%s: long nonul nosep proto overrun", bad);
+	return NULL;
+}
+
+/* The model knows actors, not target ports: what names a nexus by its
+ * TransportID is judged only where every login reaches one target port
+ * (one target, one portal group), the relative port 1. */
+static bool pr_one_port(const struct runner *r)
+{
+	for (int i = 1; i < r->nportals; i++)
+		if (r->portal_tpgts[i] != r->portal_tpgts[0])
+			return false;
+	return r->nextra == 0;
+}
+
+/* PR OUT REGISTER with spec-i-pt=A,B (SPEC_I_PT: the TransportIDs of
+ * those actors after the header, SPC-4 §6.16.3) and all-tg-pt; the
+ * header of every other service action is 24 bytes (`op->out` holds
+ * 28 + 9 TransportIDs). */
+static uint32_t pr_spec_list(struct runner *r, struct pend *p,
+			     struct ini_op *op, const struct toks *t)
+{
+	const char *bad = pr_tid_bad(r, t), *v = kv(t, "spec-i-pt");
+	int fmt = (int)u64_or(t, "tid-fmt", 1, r);
+	uint32_t off = 28;
+	char names[256];
+
+	op->out[20] |= 0x08;
+	p->pro.spec_i_pt = true;
+	snprintf(names, sizeof(names), "%s", v ? v : "");
+	for (char *save = NULL, *n = strtok_r(names, ",", &save); n;
+	     n = strtok_r(NULL, ",", &save)) {
+		struct actor *a = actor_find(r, n);
+
+		if (a == NULL) {
+			syntaxf(r, "spec-i-pt=%s: no actor '%s'", v, n);
+			return off;
+		}
+		if (off + 264 > 28 + 9 * 264)
+			break;
+		off += pr_tid(op->out + off, ini_iqn(a->ini), ini_isid(a->ini),
+			      fmt, NULL);
+		p->pro.spec |= (uint8_t)(1u << a->idx);
+	}
+	if (bad != NULL) {
+		p->pro.tid_bad = true;
+		p->pro.tid_off = (uint16_t)off;
+		off += pr_tid(op->out + off, ini_iqn(p->a->ini),
+			      ini_isid(p->a->ini), fmt, bad);
+	}
+	put_be32(op->out + 24, off - 28);
+	/* 00b names a device, not a port: the target registers a nexus of
+	 * ISID 0 that no session has, which the model cannot hold */
+	if (fmt != 1 || !pr_one_port(r))
+		p->pro_unmodelled = true;
+	return off;
+}
+
+/* PR OUT REGISTER AND MOVE (SPC-4 §6.16.4): to=ACTOR, unreg, aptpl,
+ * rtpi=N (1), tid-fmt, bad-tid=KIND. */
+static uint32_t pr_move_list(struct runner *r, struct pend *p,
+			     struct ini_op *op, const struct toks *t)
+{
+	const char *bad = pr_tid_bad(r, t);
+	struct actor *to = kv(t, "to") ? actor_find(r, kv(t, "to")) : NULL;
+	int fmt = (int)u64_or(t, "tid-fmt", 1, r);
+	uint64_t rtpi = u64_or(t, "rtpi", 1, r);
+	uint32_t n;
+
+	memset(op->out + 16, 0, 8);
+	if (to == NULL) {
+		if (kv(t, "to"))
+			syntaxf(r, "pr-register-move: no actor '%s'",
+				kv(t, "to"));
+		/* no to=: an empty TransportID, which names nobody */
+		p->pro.tid_bad = true;
+		return 24;
+	}
+	if (has(t, "unreg"))
+		op->out[17] |= 0x02;
+	if (has(t, "aptpl"))
+		op->out[17] |= 0x01;
+	put_be16(op->out + 18, (uint16_t)rtpi);
+	n = pr_tid(op->out + 24, ini_iqn(to->ini), ini_isid(to->ini), fmt,
+		   bad && strcmp(bad, "overrun") != 0 ? bad : NULL);
+	put_be32(op->out + 20,
+		 n + (bad && strcmp(bad, "overrun") == 0 ? 4 : 0));
+	p->pro.dest = to->idx;
+	p->pro.unreg = has(t, "unreg");
+	p->pro.tid_bad = bad != NULL && strcmp(bad, "overrun") != 0;
+	p->pro.tid_overrun = bad != NULL && strcmp(bad, "overrun") == 0;
+	/* a nexus the model has no actor for: another ISID or port */
+	if (fmt != 1 || rtpi != 1 || !pr_one_port(r))
+		p->pro_unmodelled = true;
+	return 24 + n;
+}
+
 /* Build a SCSI op from verb and arguments; false if not a SCSI verb. */
 bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 		const char *verb, const struct toks *t)
@@ -558,10 +701,8 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 					     outs[k].sa == 6
 				     ? 0
 				     : pr_type(r, t);
-		put_be32(op->cdb + 5, 24);
-		op->edtl = 24;
 		op->dir_write = true;
-		op->out = calloc(1, 24);
+		op->out = calloc(1, 28 + 9 * 264);
 		if (op->out == NULL)
 			abort();
 		put_be64(op->out, hexkey(r, t, "key"));
@@ -571,13 +712,27 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 								   : "sa-key"));
 		if (has(t, "aptpl"))
 			op->out[20] |= 0x01;
+		if (has(t, "all-tg-pt"))
+			op->out[20] |= 0x04;
 		p->kind = PK_PROUT;
 		p->pro = (struct prm_out){.sa = outs[k].sa,
 					  .type = op->cdb[2],
 					  .key = get_be64(op->out),
 					  .sark = get_be64(op->out + 8),
-					  .aptpl = has(t, "aptpl")};
-		p->pro_modelled = outs[k].sa <= PRM_REGISTER_IGNORE;
+					  .aptpl = has(t, "aptpl"),
+					  .dest = -1};
+		p->pro_unmodelled = false;
+		op->edtl = 24;
+		if (outs[k].sa == 0 &&
+		    (kv(t, "spec-i-pt") || has(t, "spec-i-pt")))
+			op->edtl = pr_spec_list(r, p, op, t);
+		else if (outs[k].sa == 7)
+			op->edtl = pr_move_list(r, p, op, t);
+		/* ALL_TG_PT: one target port, so the same registration */
+		if (has(t, "all-tg-pt") && !pr_one_port(r))
+			p->pro_unmodelled = true;
+		put_be32(op->cdb + 5, op->edtl);
+		p->pro_modelled = !p->pro_unmodelled;
 	} else if (alua_scsi_build(r, p, op, verb, t)) {
 		/* stpg, rtpg (scenario_alua.c) */
 	} else if (strcmp(verb, "cdb") == 0) {

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "scsi/scsi.h"
+#include "sense.h"
 #include "ut_assert.h"
 #include "scenario_int.h"
 
@@ -34,10 +35,10 @@ static const char *prm_result_name(enum prm_result x)
 				   : "ILLEGAL REQUEST";
 }
 
-static const char *const pro_names[] = {"pr-register",	     "pr-reserve",
-					"pr-release",	     "pr-clear",
-					"pr-preempt",	     "pr-preempt-abort",
-					"pr-register-ignore"};
+static const char *const pro_names[] = {
+	"pr-register",	      "pr-reserve",	 "pr-release",
+	"pr-clear",	      "pr-preempt",	 "pr-preempt-abort",
+	"pr-register-ignore", "pr-register-move"};
 
 static void sort_keys(uint64_t *ks, int n, char *buf, size_t cap)
 {
@@ -271,6 +272,42 @@ static bool pr_judged(const struct pend *p, const struct ini_op *op)
 	       p->kind == PK_SYNC || p->kind == PK_MSELECT;
 }
 
+/* A refused SPEC_I_PT or REGISTER AND MOVE says which byte of the list
+ * it refused (SPC-4 §4.5.2.4.2, §5.12.7, §5.12.8): the model's ASC, and
+ * for INVALID FIELD IN PARAMETER LIST a field pointer (C/D=0) at the
+ * byte (a malformed TransportID: its first byte) and bit. */
+static void pr_illegal_check(struct runner *r, struct pend *p,
+			     const struct ini_op *op, const struct prm_ua *u,
+			     int asc)
+{
+	struct sense_view v;
+	const uint8_t *sks;
+	char want[64], got[64], why[128];
+
+	(void)sense_decode(op->sense, op->sense_len, &v, why, sizeof(why));
+	sks = v.sks_valid ? v.sks : NULL;
+
+	snprintf(want, sizeof(want), "asc %02xh", u->ill_asc);
+	if (u->ill_field >= 0)
+		snprintf(want + strlen(want), sizeof(want) - strlen(want),
+			 " field %d bit %d", u->ill_field, u->ill_bit);
+	snprintf(got, sizeof(got), "asc %02xh", asc & 0xff);
+	if (u->ill_field >= 0 && sks != NULL && !(sks[0] & 0x40))
+		snprintf(got + strlen(got), sizeof(got) - strlen(got),
+			 " field %u bit %d", get_be16(sks + 1),
+			 sks[0] & 0x08 ? sks[0] & 0x07 : -1);
+	else if (u->ill_field >= 0)
+		snprintf(got + strlen(got), sizeof(got) - strlen(got),
+			 " without a parameter list field pointer");
+	if (strcmp(want, got) != 0)
+		failf(r, p->line,
+		      "oracle: %s %s on lun %u was refused with [%s]; the "
+		      "model says [%s] (SPC-4 §4.5.2.4.2: the field pointer "
+		      "names the byte refused) (seed %llu)",
+		      p->a->name, p->verb, p->ls->lun, got, want,
+		      (unsigned long long)r->seed);
+}
+
 void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	struct lun_st *l = p->ls;
@@ -350,6 +387,8 @@ void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 		want = prm_apply_ua(&l->pr, me, &p->pro, &u);
 		if ((int)want == got && got == PRM_GOOD)
 			ua_pr_effects(r, p, &u);
+		if ((int)want == got && got == PRM_ILLEGAL && u.ill_asc)
+			pr_illegal_check(r, p, op, &u, asc);
 		if ((int)want != got) {
 			pr_state(r, &before, st, sizeof(st));
 			failf(r, p->line,
