@@ -9,7 +9,9 @@
  * reservation oracle stays in scenario_oracle.c with the other checks on
  * completion.
  */
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "scsi/scsi.h"
 #include "sense.h"
@@ -207,6 +209,48 @@ static void pr_full_describe(uint64_t *ks, const char **hs, int n, char *buf,
 				      hs[i]);
 }
 
+/* The actor a registration belongs to: the first actor of that initiator
+ * name and ISID (two actors may share both, in an imported capture). */
+static int pr_actor_of(const struct runner *r, const char *name,
+		       const uint8_t *isid)
+{
+	for (int i = 0; i < r->nactors; i++)
+		if (strcasecmp(ini_iqn(r->actors[i].ini), name) == 0 &&
+		    memcmp(ini_isid(r->actors[i].ini), isid, 6) == 0)
+			return i;
+	return -1;
+}
+
+/* The actor a descriptor's iSCSI TransportID (SPC-4 §7.6.4.6, format
+ * 01b: "name,i,0x" and 12 hex digits) names, or -1. */
+static int pr_tid_actor(const struct runner *r, const uint8_t *t,
+			uint32_t avail)
+{
+	char s[260], *sep;
+	uint8_t isid[6];
+	uint32_t len;
+
+	if (avail < 4 || t[0] != (0x40 | 0x05))
+		return -1;
+	len = get_be16(t + 2);
+	if (len > avail - 4 || len >= sizeof(s) || len == 0)
+		return -1;
+	memcpy(s, t + 4, len);
+	s[len] = '\0';
+	sep = strstr(s, ",i,0x");
+	if (sep == NULL || strlen(sep + 5) != 12)
+		return -1;
+	for (int i = 0; i < 6; i++) {
+		unsigned int b;
+
+		if (sscanf(sep + 5 + 2 * i, "%2x", &b) != 1)
+			return -1;
+		isid[i] = (uint8_t)b;
+	}
+	*sep = '\0';
+	return pr_actor_of(r, s, isid);
+}
+
 static void pr_full_check(struct runner *r, struct pend *p, struct ini_op *op,
 			  struct lun_st *l)
 {
@@ -216,7 +260,7 @@ static void pr_full_check(struct runner *r, struct pend *p, struct ini_op *op,
 					       ":H12", ":H13", ":H14", ":H15"};
 	uint64_t gk[64], wk[64];
 	const char *gh[64], *wh[64];
-	char got[1024], want[1024], st[512];
+	char got[2048], want[2048], st[512], glab[64][48], wlab[64][48];
 	uint32_t len = get_be32(op->in + 4), off = 8;
 	int ng = 0, nw = 0;
 	bool all = l->pr.type == 7 || l->pr.type == 8;
@@ -231,6 +275,17 @@ static void pr_full_check(struct runner *r, struct pend *p, struct ini_op *op,
 			   : ((d[13] & 0x0f) ? ":T" : "");
 		if (h && (d[13] & 0xf0))
 			gh[ng] = ":Hscope";
+		{
+			int who = pr_tid_actor(r, d + 24,
+					       op->in_len - off - 24 <
+							       get_be32(d + 20)
+						       ? op->in_len - off - 24
+						       : get_be32(d + 20));
+
+			snprintf(glab[ng], sizeof(glab[ng]), "%s@%s", gh[ng],
+				 who >= 0 ? r->actors[who].name : "?");
+			gh[ng] = glab[ng];
+		}
 		ng++;
 		off += 24 + get_be32(d + 20);
 	}
@@ -241,6 +296,14 @@ static void pr_full_check(struct runner *r, struct pend *p, struct ini_op *op,
 		wh[nw] = l->pr.reserved && (all || l->pr.holder == i)
 				 ? holder[l->pr.type & 0x0f]
 				 : "";
+		if (i < r->nactors) {
+			int who = pr_actor_of(r, ini_iqn(r->actors[i].ini),
+					      ini_isid(r->actors[i].ini));
+
+			snprintf(wlab[nw], sizeof(wlab[nw]), "%s@%s", wh[nw],
+				 r->actors[who].name);
+			wh[nw] = wlab[nw];
+		}
 		nw++;
 	}
 	pr_full_describe(gk, gh, ng, got, sizeof(got));
