@@ -304,7 +304,9 @@ static void derive_ranges(struct pend *p, bool orwrite)
 /* What a command that makes several backstore requests (EXTENDED COPY,
  * WRITE SAME, UNMAP) may have done when it failed: nothing if it was
  * refused before it touched the medium, else any part of it (a backstore
- * error, NOT READY from a fenced store included, can stop it half way). */
+ * error, NOT READY from a fenced store included, can stop it half way;
+ * EXTENDED COPY reports one as COPY ABORTED, THIRD PARTY DEVICE FAILURE,
+ * its other COPY ABORTED answers refuse the list before a block moves). */
 static int multi_outcome(const struct ini_op *op)
 {
 	int sk, asc, ascq;
@@ -318,6 +320,10 @@ static int multi_outcome(const struct ini_op *op)
 	if (op->status != SCSI_STATUS_CHECK_CONDITION)
 		return 1; /* RESERVATION CONFLICT, BUSY, TASK SET FULL */
 	sense_parse(op, &sk, &asc, &ascq);
+	/* SPC-4 §6.4.3: a copy target device failed while a segment was
+	 * processed; the segments before it and part of it may be done. */
+	if (sk == SK_COPY_ABORTED && asc == 0x0d && ascq == 0x01)
+		return 2;
 	if (sk == SK_ILLEGAL_REQUEST || sk == SK_UNIT_ATTENTION ||
 	    sk == SK_DATA_PROTECT || sk == SK_COPY_ABORTED)
 		return 1;

@@ -115,6 +115,7 @@ struct env;
 #define ASC_INVALID_RELEASE_OF_PR 0x2604
 #define ASC_INSUFFICIENT_REG_RESOURCES 0x5504
 #define ASC_SANITIZE_IN_PROGRESS 0x041b
+#define ASC_THIRD_PARTY_DEVICE_FAILURE 0x0d01
 #define ASC_COPY_TARGET_NOT_REACHABLE 0x0d02
 #define ASC_TOO_MANY_TARGET_DESC 0x2606
 #define ASC_UNSUPPORTED_TARGET_DESC 0x2607
@@ -531,7 +532,9 @@ struct sbc_chain {
 	void *ctx; /* the step's own state, freed with the chain */
 	/* Called once when the chain ends, whether its last step returned
 	 * false or a backstore error stopped it before the next step:
-	 * what the steps hold (EXTENDED COPY's nexuses) is let go here. */
+	 * what the steps hold (EXTENDED COPY's nexuses) is let go here.
+	 * A fini that answers a backstore error itself (EXTENDED COPY's
+	 * COPY ABORTED) clears status; else it becomes the LU's sense. */
 	void (*fini)(struct scsi_cmd *cmd, struct sbc_chain *ch);
 };
 /* Allocate a chain (with buf_len bytes of scratch) for cmd. */

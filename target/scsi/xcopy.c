@@ -29,6 +29,17 @@
  * Everything is validated before the first block moves; then each segment
  * is copied through the backstores in chunks of XCOPY_CHUNK_BYTES (read
  * the source, write the destination), one request at a time.
+ *
+ * A read or write of a copy target device that fails while a segment is
+ * processed ends the command as SPC-4 asks of a copy manager (§6.4.3,
+ * errors detected during processing of segment descriptors): COPY
+ * ABORTED, THIRD PARTY DEVICE FAILURE (0Ah/0Dh/01h), INFORMATION the
+ * number of the segment being processed (VALID 1), COMMAND-SPECIFIC
+ * INFORMATION 0 (no status or sense of the copy target device follows),
+ * never the sense of the LU that was read or written (a MEDIUM ERROR
+ * with an LBA of another LU would name a block of the LU the command was
+ * sent to).  Segments before it were copied whole, the failing one
+ * perhaps in part; RECEIVE COPY RESULTS tells how many were processed.
  */
 #include <stdlib.h>
 
@@ -352,6 +363,19 @@ static bool copy_step(struct scsi_cmd *cmd, struct sbc_chain *ch)
 	return true;
 }
 
+/* A copy target device failed (status, -errno) while segment x->cur was
+ * processed: the copy manager's sense (see the top of the file). */
+static void copy_aborted(struct scsi_cmd *cmd, const struct xcopy_ctx *x,
+			 int status)
+{
+	struct scsi_sense_opts o = {.info_valid = true, .info = x->cur};
+
+	ut_assert(status < 0);
+	ut_assert(x->cur < x->nseg); /* a request of that segment failed */
+	scsi_fail_opts(cmd, SK_COPY_ABORTED, ASC_THIRD_PARTY_DEVICE_FAILURE,
+		       &o);
+}
+
 /* The copy ended: done, or stopped by a backstore error before the next
  * step (the chain does not call copy_step again then).  Either way the
  * result is recorded and the nexuses are let go; a failed copy that kept
@@ -363,6 +387,9 @@ static void copy_fini(struct scsi_cmd *cmd, struct sbc_chain *ch)
 
 	record_result(cmd, x, ch->status == 0);
 	release_held(x);
+	if (ch->status < 0)
+		copy_aborted(cmd, x, ch->status);
+	ch->status = 0; /* answered here, not as the LU's own error */
 }
 
 /* EXTENDED COPY (LID1): CDB 1 SERVICE ACTION 00h, 10..13 PARAMETER LIST

@@ -236,6 +236,116 @@ static void receive_copy_results_allocation_lengths(void **state)
 		     ASC_INVALID_FIELD_IN_CDB);
 }
 
+/* ------------------------------------------ copy target device failure */
+
+/* The LU's backstore, wrapped: a request of op covering byte fail_at
+ * fails with -EIO; everything else goes to the mem backstore. */
+static const struct bs_ops *real_ops;
+static struct bs_ops faulty_ops;
+static enum bs_op fail_op;
+static uint64_t fail_at;
+
+static void faulty_submit(struct bs_dev *dev, struct bs_req *req)
+{
+	if (req->op == fail_op && req->offset_bytes <= fail_at &&
+	    fail_at < req->offset_bytes + req->length_bytes) {
+		req->done(req, -EIO);
+		return;
+	}
+	real_ops->submit(dev, req);
+}
+
+static void faulty_wrap(struct fx *f, enum bs_op op, uint64_t lba)
+{
+	real_ops = f->bs->ops;
+	faulty_ops = *real_ops;
+	faulty_ops.submit = faulty_submit;
+	f->bs->ops = &faulty_ops;
+	fail_op = op;
+	fail_at = lba * BS;
+}
+
+/* Two segments on LU 0: 0 -> 64 (4 blocks), then 8 -> 100 (4 blocks). */
+static uint32_t xc_two_segments(struct fx *f)
+{
+	uint8_t naa[1][16], *d;
+	uint32_t len;
+
+	naa_of(f->lu, naa[0]);
+	len = xc_list(f->buf, naa, 1, 0, 4);
+	d = f->buf + len;
+	memset(d, 0, 28);
+	d[0] = 0x02;
+	put_be16(d + 2, 24);
+	put_be16(d + 10, 4);
+	put_be64(d + 12, 8);
+	put_be64(d + 20, 100);
+	put_be32(f->buf + 8, 2 * 28);
+	return len + 28;
+}
+
+/* COPY STATUS of list identifier 1: status, segments processed. */
+static void expect_copy_status(struct fx *f, uint8_t status, uint16_t segs)
+{
+	uint8_t cdb[16] = {0x84, 0x00, 1};
+	struct scsi_cmd *c;
+
+	put_be32(cdb + 10, 12);
+	c = run(f, cdb, 16, 12, 0);
+	expect_good(c);
+	assert_int_equal(c->data_in_len, 12);
+	assert_int_equal(c->buf[4], status);
+	assert_int_equal(get_be16(c->buf + 5), segs);
+}
+
+/*
+ * SPC-4 §6.4.3 (errors detected during processing of segment
+ * descriptors): a copy target device that fails ends EXTENDED COPY with
+ * COPY ABORTED, here THIRD PARTY DEVICE FAILURE (0A/0D/01), INFORMATION
+ * the number of the segment being processed, COMMAND-SPECIFIC
+ * INFORMATION 0 (no device sense follows).  Before: MEDIUM ERROR, WRITE
+ * ERROR with INFORMATION 100, an LBA that the initiator reads as one of
+ * the LU the command went to.
+ */
+static void xcopy_device_failure_is_copy_aborted_naming_the_segment(void **st)
+{
+	struct fx *f = *st;
+	struct scsi_cmd *c;
+	uint32_t len;
+
+	write_blocks(f, 0, 16, 0xab);
+	faulty_wrap(f, BS_OP_WRITE, 101); /* segment 1's destination */
+	len = xc_two_segments(f);
+	c = run_xcopy(f, len);
+	expect_sense(c, SK_COPY_ABORTED, ASC_THIRD_PARTY_DEVICE_FAILURE);
+	if (c->sense[0] != 0xf0 || get_be32(c->sense + 3) != 1)
+		fail_msg("SPC-4 §6.4.3: INFORMATION (VALID 1) is the number of "
+			 "the failing segment, 1; got byte 0 %02x, %u",
+			 c->sense[0], get_be32(c->sense + 3));
+	assert_int_equal(get_be32(c->sense + 8), 0); /* no device sense */
+	expect_copy_status(f, 0x02, 1); /* ended with errors, after one */
+	f->bs->ops = real_ops;
+	read_blocks(f, 64, 4); /* segment 0 was copied whole */
+	for (unsigned int i = 0; i < 4 * BS; i++)
+		if (f->buf[i] != 0xab)
+			fail_msg("segment 0 processed before the failure was "
+				 "not copied (byte %u)",
+				 i);
+
+	/* A read of the first segment's source: segment 0. */
+	faulty_wrap(f, BS_OP_READ, 2);
+	len = xc_two_segments(f);
+	c = run_xcopy(f, len);
+	expect_sense(c, SK_COPY_ABORTED, ASC_THIRD_PARTY_DEVICE_FAILURE);
+	assert_int_equal(c->sense[0], 0xf0);
+	assert_int_equal(get_be32(c->sense + 3), 0);
+	expect_copy_status(f, 0x02, 0);
+	f->bs->ops = real_ops;
+	len = xc_two_segments(f);
+	expect_good(run_xcopy(f, len));
+	expect_copy_status(f, 0x01, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -244,6 +354,7 @@ int main(void)
 		T(xcopy_list_shorter_than_header_is_length_error),
 		T(xcopy_target_descriptor_count_both_sides),
 		T(receive_copy_results_allocation_lengths),
+		T(xcopy_device_failure_is_copy_aborted_naming_the_segment),
 		cmocka_unit_test(
 			xcopy_between_4k_lus_sent_to_a_512_byte_lu_copies_whole),
 #undef T
