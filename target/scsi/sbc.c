@@ -308,7 +308,7 @@ static void flush_done(struct bs_req *req, int status)
 	ut_assert(req == &cmd->bsreq);
 	ut_assert(req->op == BS_OP_FLUSH);
 	if (status < 0)
-		scsi_fail_bs(cmd, status, true, 0);
+		scsi_fail_bs(cmd, status, true, SCSI_LBA_NONE); /* no block */
 	scsi_cmd_complete(cmd);
 }
 

@@ -412,7 +412,10 @@ void scsi_fail_cdb(struct scsi_cmd *cmd, uint16_t byte, int bit);
 /* ILLEGAL REQUEST, INVALID FIELD IN PARAMETER LIST, at byte/bit (no
  * field pointer past byte 65,535). */
 void scsi_fail_param(struct scsi_cmd *cmd, uint32_t byte, int bit);
-/* A backstore error status mapped to sense (read or write side). */
+/* A backstore error status mapped to sense (read or write side); lba,
+ * the request's first, becomes the INFORMATION of a medium error, or
+ * SCSI_LBA_NONE when the request has none (a FLUSH): VALID 0 then. */
+#define SCSI_LBA_NONE UINT64_MAX
 void scsi_fail_bs(struct scsi_cmd *cmd, int status, bool writing, uint64_t lba);
 
 /* ----------------------------------------------------------- dispatch */

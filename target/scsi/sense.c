@@ -151,14 +151,20 @@ void scsi_fail_param(struct scsi_cmd *cmd, uint32_t byte, int bit)
 /*
  * Backstore status to sense.  SBC-3 §4.18 asks for the INFORMATION field
  * to carry the LBA of the first block in error for medium errors; we do not
- * know which block failed, so we report the first of the request.
+ * know which block failed, so we report the first of the request.  A
+ * request without blocks (SYNCHRONIZE CACHE's FLUSH) names none: VALID 0,
+ * and no information descriptor in descriptor format (SPC-4 §4.5.2.2,
+ * §4.5.3: VALID 1 says INFORMATION holds a defined value; 0 would read as
+ * LBA 0).
  */
 void scsi_fail_bs(struct scsi_cmd *cmd, int status, bool writing, uint64_t lba)
 {
-	struct scsi_sense_opts o = {.info_valid = true, .info = lba};
+	struct scsi_sense_opts o = {.info_valid = lba != SCSI_LBA_NONE,
+				    .info = lba};
 
 	ut_assert(status < 0); /* only a failed request becomes sense */
 	ut_assert(cmd->lu != NULL);
+	ut_assert(o.info_valid == (lba != SCSI_LBA_NONE));
 	switch (status) {
 	case -EIO:
 		scsi_fail_opts(cmd, SK_MEDIUM_ERROR,

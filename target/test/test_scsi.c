@@ -198,6 +198,50 @@ static void backstore_errors_map_to_sense(void **state)
 	fx_free(f);
 }
 
+/*
+ * SPC-4 §4.5.3: VALID 1 says INFORMATION holds a defined value.  A
+ * SYNCHRONIZE CACHE whose flush fails names no block: MEDIUM ERROR,
+ * WRITE ERROR with VALID 0 (fixed format) and no information descriptor
+ * (descriptor format, D_SENSE 1); a WRITE that fails keeps its LBA in
+ * both.  Before: VALID 1, INFORMATION 0, which an initiator reads as a
+ * failure of LBA 0.
+ */
+static void failed_sync_cache_names_no_lba(void **state)
+{
+	struct fx *f = fx_hold();
+	uint8_t sync[10] = {0x35}, wr[10];
+	struct scsi_cmd *c;
+
+	cdb_rw10(wr, 0x2a, 8, 1);
+	held.fail_status = -EIO;
+	c = run(f, sync, 10, 0, 0);
+	expect_sense(c, SK_MEDIUM_ERROR, ASC_WRITE_ERROR);
+	if (c->sense[0] != 0x70 || get_be32(c->sense + 3) != 0)
+		fail_msg("SPC-4 §4.5.3: a failed flush names no LBA, so VALID "
+			 "is 0; got byte 0 %02x INFORMATION %u",
+			 c->sense[0], get_be32(c->sense + 3));
+	c = run(f, wr, 10, BS, BS);
+	expect_sense(c, SK_MEDIUM_ERROR, ASC_WRITE_ERROR);
+	assert_int_equal(c->sense[0], 0xf0); /* VALID, LBA 8 */
+	assert_int_equal(get_be32(c->sense + 3), 8);
+
+	f->lu->mode.d_sense = true;
+	c = run(f, sync, 10, 0, 0);
+	expect_sense(c, SK_MEDIUM_ERROR, ASC_WRITE_ERROR);
+	assert_int_equal(c->sense[0], 0x72);
+	if (c->sense[7] != 0 || c->sense_len != 8)
+		fail_msg("SPC-4 §4.5.2.2: no information descriptor without "
+			 "an LBA; got additional length %u",
+			 c->sense[7]);
+	c = run(f, wr, 10, BS, BS);
+	expect_sense(c, SK_MEDIUM_ERROR, ASC_WRITE_ERROR);
+	assert_int_equal(c->sense[7], 12); /* the information descriptor */
+	assert_int_equal(c->sense[8], 0x00);
+	assert_int_equal(c->sense[10], 0x80); /* VALID */
+	assert_int_equal(get_be64(c->sense + 12), 8);
+	fx_free(f);
+}
+
 static void lu_reset_aborts_in_flight_command_and_sets_ua(void **state)
 {
 	struct fx *f = fx_hold();
@@ -686,6 +730,7 @@ int main(void)
 		T(request_sense_desc_bit_returns_descriptor_format),
 		T(ua_queue_keeps_oldest_when_full_and_reset_supersedes),
 		cmocka_unit_test(backstore_errors_map_to_sense),
+		cmocka_unit_test(failed_sync_cache_names_no_lba),
 		cmocka_unit_test(
 			preempt_and_abort_completes_after_the_aborted_command),
 		cmocka_unit_test(
