@@ -699,12 +699,76 @@ static bool pr_out_wait(struct scsi_cmd *cmd, struct scsi_tmf_wait *w,
 
 	if (!w || w->pending == 0)
 		return false;
-	ut_assert(cmd->status == SCSI_STATUS_GOOD);
+	/* GOOD, or refused after the tasks were aborted: its state could
+	 * not be saved (pr_save_or_roll_back); they are gone either way. */
+	ut_assert(cmd->status == SCSI_STATUS_GOOD ||
+		  cmd->status == SCSI_STATUS_CHECK_CONDITION);
 	ut_assert(w->n_itls > 0 && w->n_itls <= lu->itl_count);
 	ut_assert(hook != NULL && hook->release != NULL);
 	w->upto = lu->ts_seq;
 	w->hook = *hook;
 	LIST_INSERT_HEAD(&lu->tmf_waits, w, link);
+	return true;
+}
+
+/*
+ * APTPL (SPC-4 §5.12.5, §6.16.3): with it on, a change the PERSISTENT
+ * RESERVE OUT makes is one the LU promises to keep across a power loss.
+ * When the store cannot keep it (EIO, ENOSPC of the state directory, no
+ * memory), the state goes back to what it was before the command, which
+ * is what the store still holds, and the command is refused: memory and
+ * disk agree, and the initiator knows that nothing changed.  ENOSPC,
+ * EDQUOT and ENOMEM are ILLEGAL REQUEST, INSUFFICIENT REGISTRATION
+ * RESOURCES (05/55/04, SPC-4's answer when the device server cannot hold
+ * what a PR OUT asks for); anything else HARDWARE ERROR, INTERNAL TARGET
+ * FAILURE.  LIO answers an error too but keeps the change in memory, so
+ * a retried REGISTER then meets its own key (RESERVATION CONFLICT).
+ * Unit attentions already queued for other nexuses and the tasks a
+ * PREEMPT AND ABORT aborted are not taken back: a spurious unit
+ * attention makes an initiator read the state again, which it finds as
+ * it was.  before: the state before the change (NULL: no save can be
+ * needed); false: the command was refused here.
+ */
+static void pr_save_or_roll_back(struct scsi_cmd *cmd,
+				 const struct scsi_pr *before, bool was_aptpl)
+{
+	struct scsi_lu *lu = cmd->lu;
+	int rc = scsi_pr_save(lu, was_aptpl);
+
+	if (rc == 0)
+		return;
+	ut_assert(before != NULL); /* pr_snapshot() saw the save coming */
+	lu->pr = *before;
+	pr_check(&lu->pr);
+	if (cmd->status != SCSI_STATUS_GOOD)
+		return; /* refused already; the state is as before it */
+	if (rc == -ENOSPC || rc == -EDQUOT || rc == -ENOMEM)
+		scsi_fail(cmd, SK_ILLEGAL_REQUEST,
+			  ASC_INSUFFICIENT_REG_RESOURCES);
+	else
+		scsi_fail(cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
+}
+
+/* The state before a change that may have to be saved (APTPL on now,
+ * or asked for: REGISTER's APTPL, REGISTER AND MOVE's), for
+ * pr_save_or_roll_back().  *before NULL: nothing to save.  False: no
+ * memory for the copy, the command refused before any change. */
+static bool pr_snapshot(struct scsi_cmd *cmd, const struct pr_params *a,
+			struct scsi_pr **before)
+{
+	const struct scsi_pr *pr = &cmd->lu->pr;
+
+	*before = NULL;
+	if (!pr->ptpl_capable ||
+	    !(pr->aptpl || a->aptpl || a->sa == PR_REGISTER_MOVE))
+		return true;
+	*before = malloc(sizeof(**before));
+	if (!*before) {
+		scsi_fail(cmd, SK_ILLEGAL_REQUEST,
+			  ASC_INSUFFICIENT_REG_RESOURCES);
+		return false;
+	}
+	**before = *pr;
 	return true;
 }
 
@@ -716,6 +780,7 @@ void spc_pr_out(struct scsi_cmd *cmd, const struct scsi_tmf_hook *abort_hook,
 	struct scsi_lu *lu = cmd->lu;
 	struct pr_abort abort = {0};
 	struct pr_params a;
+	struct scsi_pr *before = NULL;
 	bool was_aptpl, waits = false;
 	uint32_t gen;
 	int self;
@@ -736,6 +801,8 @@ void spc_pr_out(struct scsi_cmd *cmd, const struct scsi_tmf_hook *abort_hook,
 	}
 	was_aptpl = lu->pr.aptpl;
 	gen = lu->pr.generation;
+	if (!pr_snapshot(cmd, &a, &before))
+		goto out;
 	pr_check(&lu->pr);
 	ut_assert_slow(pr_regs_ok(&lu->pr));
 	self = reg_find(&lu->pr, &cmd->sess->id);
@@ -780,10 +847,11 @@ save:
 	pr_check(&lu->pr);
 	ut_assert_slow(pr_regs_ok(&lu->pr));
 	if (cmd->status == SCSI_STATUS_GOOD || gen != lu->pr.generation)
-		scsi_pr_save(lu, was_aptpl);
+		pr_save_or_roll_back(cmd, before, was_aptpl);
 	waits = pr_out_wait(cmd, abort.w, abort_hook);
 out:
 	scsi_lu_unlock(lu);
+	free(before);
 	/* The release comes from another reactor's post or from a command
 	 * of this one ending later: the hold is in time here. */
 	if (waits)

@@ -137,32 +137,43 @@ static bool pr_roundtrip_ok(const struct scsi_pr *pr, const uint8_t *b,
 	return ok;
 }
 
-/* After every change: keep the durable copy in step (or drop it). */
-void scsi_pr_save(struct scsi_lu *lu, bool was_aptpl)
+/* After every change: keep the durable copy in step (or drop it).
+ * 0, or the store's -errno (-ENOMEM: no room to encode): the caller
+ * then puts the state back as it was (pr.c spc_pr_out), so that memory
+ * and disk agree and the PERSISTENT RESERVE OUT is refused. */
+int scsi_pr_save(struct scsi_lu *lu, bool was_aptpl)
 {
 	struct env *env = lu->env;
 	char key[96];
 	uint8_t *b;
 	size_t n;
+	int rc;
 
 	pr_check(&lu->pr);
 	if (!lu->pr.ptpl_capable || (!lu->pr.aptpl && !was_aptpl))
-		return;
+		return 0;
 	/* APTPL is refused where no state can be kept (pr_out_parse). */
 	ut_assert(env->ops->state_put != NULL);
 	state_key(lu, key, sizeof(key));
 	if (!lu->pr.aptpl) {
-		env->ops->state_put(env, key, NULL, 0);
-		return;
+		rc = env->ops->state_put(env, key, NULL, 0);
+		goto out;
 	}
 	b = malloc(PR_STATE_MAX);
-	if (!b)
-		return;
+	if (!b) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	n = pr_encode(&lu->pr, b);
 	ut_assert_slow(pr_roundtrip_ok(&lu->pr, b, n));
-	if (env->ops->state_put(env, key, b, n) < 0)
-		LOG_WARN(env, "scsi: %s: could not save APTPL state", lu->name);
+	rc = env->ops->state_put(env, key, b, n);
 	free(b);
+out:
+	if (rc < 0)
+		LOG_WARN(env, "scsi: %s: could not save APTPL state (%d)",
+			 lu->name, rc);
+	ut_assert(rc <= 0);
+	return rc;
 }
 
 /* Load what an earlier run saved, and find out whether the environment

@@ -77,7 +77,8 @@ static inline bool is_holder(const struct scsi_pr *pr, int idx)
 	return type_all_reg(pr->type) || pr->holder == (unsigned int)idx;
 }
 
-/* pr_aptpl.c: after every change, keep the durable copy in step. */
-void scsi_pr_save(struct scsi_lu *lu, bool was_aptpl);
+/* pr_aptpl.c: after every change, keep the durable copy in step;
+ * 0 or -errno (nothing was kept: the caller rolls the change back). */
+int scsi_pr_save(struct scsi_lu *lu, bool was_aptpl);
 
 #endif /* UT_SCSI_PR_INT_H */

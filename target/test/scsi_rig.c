@@ -41,9 +41,13 @@ static uint8_t state_saved[1 << 15];
 
 ssize_t state_len = -ENOENT;
 
+int state_put_fail;
+
 static int stub_state_put(struct env *e, const char *key, const void *data,
 			  size_t len)
 {
+	if (state_put_fail)
+		return state_put_fail;
 	snprintf(state_key_saved, sizeof(state_key_saved), "%s", key);
 	if (len > sizeof(state_saved))
 		return -ENOSPC;

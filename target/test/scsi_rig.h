@@ -25,8 +25,9 @@ extern struct env stub_env;
 
 /* The durable-state slot (persistent reservations with APTPL). */
 extern char state_key_saved[128];
-extern ssize_t state_len; /* -ENOENT: nothing saved */
-extern bool state_broken; /* no state directory configured */
+extern ssize_t state_len;  /* -ENOENT: nothing saved */
+extern bool state_broken;  /* no state directory configured */
+extern int state_put_fail; /* nonzero: state_put answers it, keeps nothing */
 
 extern bool stub_hold_timers; /* run() leaves armed timers alone */
 

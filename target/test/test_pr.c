@@ -389,6 +389,92 @@ static void pr_aptpl_state_survives_a_new_lu(void **state)
 	state_len = -ENOENT;
 }
 
+/* The saved state as a restart would find it: registrations' keys (up
+ * to 4) and the reservation type (0: none). */
+static unsigned int saved_keys(struct ut_dev_cfg *dev, uint64_t *keys,
+			       uint8_t *type)
+{
+	struct fx *g = fx_new(dev, DISK_BYTES, true);
+	unsigned int n;
+
+	prin(g, g->sess, 0, 64);
+	n = get_be32(g->buf + 4) / 8;
+	assert_true(n <= 4);
+	for (unsigned int i = 0; i < n; i++)
+		keys[i] = get_be64(g->buf + 8 + 8 * i);
+	prin(g, g->sess, 1, 64);
+	*type = get_be32(g->buf + 4) ? g->buf[21] & 0x0f : 0;
+	fx_free(g);
+	return n;
+}
+
+/*
+ * SPC-4 §5.12.5: with APTPL on, a PERSISTENT RESERVE OUT's change is
+ * kept across power loss.  A change the store cannot keep is rolled
+ * back and refused: EIO HARDWARE ERROR (04/44/00), ENOSPC INSUFFICIENT
+ * REGISTRATION RESOURCES (05/55/04); PR IN and a restart then both show
+ * the state before it, and the same command succeeds once the store
+ * does.  Before: GOOD, the change in memory only (a restart lost it).
+ */
+static void pr_aptpl_change_that_cannot_be_saved_is_rolled_back(void **st)
+{
+	struct ut_dev_cfg dev = {0};
+	struct scsi_sess *two;
+	struct scsi_nexus_id id = {0};
+	uint64_t keys[4];
+	uint8_t type;
+	struct fx *f;
+	uint32_t gen;
+
+	strcpy(dev.name, "aptpl");
+	state_len = -ENOENT;
+	f = fx_new(&dev, DISK_BYTES, true);
+	strcpy(id.initiator_name, "iqn.2026-12.org.test:two");
+	id.isid[0] = 0x23;
+	id.rel_tgt_port_id = 1;
+	two = scsi_sess_new(&stub_env, &id);
+	assert_int_equal(scsi_sess_map(two, 0, f->lu, false), 0);
+	scsi_ua_clear(two->lun_map[0]);
+	expect_good(prout(f, f->sess, 0, 0, 0, 0x42, 0x01));
+	prin(f, f->sess, 0, 8);
+	gen = get_be32(f->buf);
+
+	state_put_fail = -EIO;
+	expect_sense(prout(f, f->sess, 1, 3, 0x42, 0, 0), SK_HARDWARE_ERROR,
+		     ASC_INTERNAL_TARGET_FAILURE);
+	prin(f, f->sess, 1, 64);
+	if (get_be32(f->buf) != gen || get_be32(f->buf + 4) != 0)
+		fail_msg("SPC-4 §5.12.5: a RESERVE that could not be saved "
+			 "must leave no reservation and PRgeneration %u; got "
+			 "%u, additional length %u",
+			 gen, get_be32(f->buf), get_be32(f->buf + 4));
+	assert_true(can(f, two, true));
+	state_put_fail = -ENOSPC;
+	expect_sense(prout(f, two, 0, 0, 0, 0xb, 0x01), SK_ILLEGAL_REQUEST,
+		     ASC_INSUFFICIENT_REG_RESOURCES);
+	/* unregistering with APTPL 0 drops the saved copy: not possible */
+	expect_sense(prout(f, f->sess, 0, 0, 0x42, 0, 0), SK_ILLEGAL_REQUEST,
+		     ASC_INSUFFICIENT_REG_RESOURCES);
+	prin(f, f->sess, 0, 64);
+	assert_int_equal(get_be32(f->buf), gen);
+	assert_int_equal(get_be32(f->buf + 4), 8); /* 0x42 alone */
+	assert_int_equal(get_be64(f->buf + 8), 0x42);
+	prin(f, f->sess, 2, 8);
+	assert_int_equal(f->buf[3] & 0x01, 0x01); /* PTPL_A still */
+	state_put_fail = 0;
+	assert_int_equal(saved_keys(&dev, keys, &type), 1);
+	assert_true(keys[0] == 0x42 && type == 0);
+
+	/* the store works again: the same commands succeed and are kept */
+	expect_good(prout(f, f->sess, 1, 3, 0x42, 0, 0));
+	expect_good(prout(f, two, 0, 0, 0, 0xb, 0x01));
+	assert_int_equal(saved_keys(&dev, keys, &type), 2);
+	assert_true(keys[0] == 0x42 && keys[1] == 0xb && type == 3);
+	scsi_sess_free(two);
+	fx_free(f);
+	state_len = -ENOENT;
+}
+
 /* ------------------------------------ more persistent reservations */
 
 static void pr_all_tg_pt_registration_covers_every_port(void **state)
@@ -583,6 +669,8 @@ int main(void)
 		T(pr_spec_i_pt_registers_named_nexus),
 		T(pr_register_and_move_hands_over_the_reservation),
 		cmocka_unit_test(pr_aptpl_state_survives_a_new_lu),
+		cmocka_unit_test(
+			pr_aptpl_change_that_cannot_be_saved_is_rolled_back),
 		T(pr_all_tg_pt_registration_covers_every_port),
 		T(pr_release_of_registrants_only_tells_the_others),
 		T(pr_all_registrants_survives_until_the_last_unregisters),
