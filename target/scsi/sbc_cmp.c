@@ -277,8 +277,31 @@ static bool partial_step(struct scsi_cmd *cmd, struct sbc_chain *ch)
 	}
 }
 
-enum scsi_rc sbc_write_partial(struct scsi_cmd *cmd, uint64_t lba,
-			       uint64_t data_bytes, uint32_t bs_flags)
+/* WRITE AND VERIFY with BYTCHK 01b cut short: the partial write, then
+ * the blocks read back into ctx and what arrived compared with them
+ * (SBC-4 §5.44: the verification is of the data transferred). */
+static bool partial_verify_step(struct scsi_cmd *cmd, struct sbc_chain *ch)
+{
+	uint8_t *back = ch->ctx;
+
+	ut_assert(back != NULL);
+	if (ch->stage <= ST_CHECK)
+		return partial_step(cmd, ch);
+	switch (ch->stage++) {
+	case ST_WRITE: /* the write is done: read it back */
+		sbc_chain_submit(cmd, ch, BS_OP_READ, 0, ch->lba, back,
+				 ch->buf_len);
+		return true;
+	default:
+		ut_assert(ch->left_blocks <= cmd->data_out_len);
+		compare(cmd, back, cmd->buf, ch->left_blocks, ch->left_blocks);
+		return false;
+	}
+}
+
+static enum scsi_rc write_partial(struct scsi_cmd *cmd, uint64_t lba,
+				  uint64_t data_bytes, uint32_t bs_flags,
+				  bool verify)
 {
 	uint32_t bs = lu_bs(cmd);
 	uint64_t blocks = (data_bytes + bs - 1) / bs;
@@ -289,13 +312,28 @@ enum scsi_rc sbc_write_partial(struct scsi_cmd *cmd, uint64_t lba,
 	ut_assert(data_bytes <= cmd->data_out_len);
 	if (!scsi_range_acquire(cmd, lba, blocks, true))
 		return SCSI_RC_ASYNC;
-	ch = sbc_chain_new(cmd, partial_step, blocks * bs);
+	ch = sbc_chain_new(cmd, verify ? partial_verify_step : partial_step,
+			   blocks * bs);
+	if (ch && verify) {
+		ch->ctx = malloc(blocks * bs); /* freed with the chain */
+		if (!ch->ctx) {
+			free(ch->buf);
+			free(ch);
+			ch = NULL; /* sbc_chain_start: HARDWARE ERROR */
+		}
+	}
 	if (ch) {
 		ch->lba = lba;
 		ch->left_blocks = data_bytes; /* bytes, here */
 		ch->bs_flags = bs_flags;
 	}
 	return sbc_chain_start(cmd, ch);
+}
+
+enum scsi_rc sbc_write_partial(struct scsi_cmd *cmd, uint64_t lba,
+			       uint64_t data_bytes, uint32_t bs_flags)
+{
+	return write_partial(cmd, lba, data_bytes, bs_flags, false);
 }
 
 /* ---------------------------------------------------- WRITE AND VERIFY */
@@ -361,9 +399,10 @@ enum scsi_rc sbc_write_verify(struct scsi_cmd *cmd)
 	data = sbc_data_out_bytes(cmd, in.xfer_bytes);
 	if (data == 0)
 		return SCSI_RC_DONE;
-	/* Truncated by EDTL: write what came (sbc.c), verify that much. */
+	/* Truncated by EDTL inside a block: write what came (the rest of
+	 * the last block kept), and with BYTCHK 01b compare that much. */
 	if (data % lu_bs(cmd))
-		return sbc_write_partial(cmd, in.lba, data, BS_F_FUA);
+		return write_partial(cmd, in.lba, data, BS_F_FUA, bytchk != 0);
 	in.nblocks = (uint32_t)(data / lu_bs(cmd));
 	in.xfer_bytes = data;
 	ut_assert(in.nblocks > 0);

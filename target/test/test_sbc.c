@@ -576,6 +576,64 @@ static void write_and_verify_writes_then_compares(void **state)
 		     ASC_INVALID_FIELD_IN_CDB);
 }
 
+/* The LU's backstore, wrapped: WRITEs complete with 0 and change
+ * nothing (a disk that acknowledges what it loses). */
+static const struct bs_ops *lying_real;
+static struct bs_ops lying_ops;
+
+static void lying_submit(struct bs_dev *dev, struct bs_req *req)
+{
+	if (req->op == BS_OP_WRITE) {
+		req->done(req, 0);
+		return;
+	}
+	lying_real->submit(dev, req);
+}
+
+/*
+ * SBC-4 §5.44: WRITE AND VERIFY with BYTCHK 01b compares the data
+ * transferred with what the medium holds after the write.  Cut short by
+ * EDTL inside a block (700 of 1024 bytes), the 700 bytes that arrived
+ * are written and compared: a disk that loses them gives MISCOMPARE at
+ * byte 0, a sound one GOOD with the rest of the last block kept.
+ * Before: the truncated path wrote and never read back (GOOD).
+ */
+static void write_and_verify_cut_inside_a_block_still_compares(void **st)
+{
+	struct fx *f = *st;
+	uint8_t cdb[10];
+	struct scsi_cmd *c;
+
+	write_blocks(f, 90, 2, 0x11);
+	cdb_rw10(cdb, 0x2e, 90, 2);
+	cdb[1] = 0x02; /* BYTCHK 01b */
+	lying_real = f->bs->ops;
+	lying_ops = *lying_real;
+	lying_ops.submit = lying_submit;
+	f->bs->ops = &lying_ops;
+	memset(f->buf, 0x77, 2 * BS);
+	c = run(f, cdb, 10, 2 * BS, 2 * BS); /* whole blocks: compared */
+	expect_sense(c, SK_MISCOMPARE, ASC_MISCOMPARE_VERIFY);
+	memset(f->buf, 0x77, 2 * BS);
+	c = run(f, cdb, 10, 700, 700);
+	if (c->status != SCSI_STATUS_CHECK_CONDITION ||
+	    sense_key(c) != SK_MISCOMPARE)
+		fail_msg("SBC-4 §5.44: BYTCHK 01b compares the 700 bytes that "
+			 "arrived with the medium, which lost them; got status "
+			 "%02x sense %x/%04x",
+			 c->status, sense_key(c), sense_asc(c));
+	assert_int_equal(get_be32(c->sense + 3), 0); /* the first byte */
+	f->bs->ops = lying_real;
+	memset(f->buf, 0x77, 2 * BS);
+	expect_good(run(f, cdb, 10, 700, 700));
+	read_blocks(f, 90, 2);
+	assert_int_equal(f->buf[699], 0x77);
+	assert_int_equal(f->buf[700], 0x11); /* the rest of LBA 91 kept */
+	cdb[1] = 0; /* BYTCHK 0: written, nothing read back */
+	memset(f->buf, 0x78, 2 * BS);
+	expect_good(run(f, cdb, 10, 700, 700));
+}
+
 static void write_atomic16_up_to_max_atomic_length(void **state)
 {
 	struct fx *f = *state;
@@ -805,6 +863,7 @@ int main(void)
 		T(orwrite_ors_data_into_the_medium),
 		T(verify16_bytchk3_compares_every_block_with_one),
 		T(write_and_verify_writes_then_compares),
+		T(write_and_verify_cut_inside_a_block_still_compares),
 		T(write_atomic16_up_to_max_atomic_length),
 		T(prefetch_in_range_is_good_past_end_out_of_range),
 		T(vpd_block_limits_and_lbp_advertise_provisioning),
