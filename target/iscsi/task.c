@@ -412,6 +412,23 @@ void iscsi_task_cmd_header(struct iscsi_conn *c)
 }
 
 /* Extended CDB AHS (RFC 7143 §11.2.2.3): CDB bytes beyond 16. */
+/* RFC 7143 §11.3.1 ATTR: 0 Untagged, 1 Simple, 2 Ordered, 3 Head of
+ * Queue, 4 ACA, 5-7 reserved.  SAM-5 has no untagged commands: Untagged
+ * and the reserved values run as SIMPLE. */
+static enum scsi_task_attr iscsi_task_attr(uint8_t flags)
+{
+	switch (flags & ISCSI_CMD_ATTR_MASK) {
+	case 2:
+		return SCSI_TASK_ORDERED;
+	case 3:
+		return SCSI_TASK_HEAD_OF_QUEUE;
+	case 4:
+		return SCSI_TASK_ACA;
+	default:
+		return SCSI_TASK_SIMPLE;
+	}
+}
+
 static int cmd_parse_ahs(struct iscsi_conn *c, struct iscsi_task *t)
 {
 	uint32_t total = c->rx_h.total_ahs_len * 4u, pos = 0;
@@ -475,9 +492,7 @@ void iscsi_task_cmd_pdu(struct iscsi_conn *c)
 							       : SCSI_DIR_READ)
 			     : ((h->flags & ISCSI_CMD_F_WRITE) ? SCSI_DIR_WRITE
 							       : SCSI_DIR_NONE);
-	t->cmd.attr = (enum scsi_task_attr)(h->flags & ISCSI_CMD_ATTR_MASK);
-	if (t->cmd.attr > SCSI_TASK_ACA)
-		t->cmd.attr = SCSI_TASK_SIMPLE;
+	t->cmd.attr = iscsi_task_attr(h->flags);
 	t->cmd.tag = t->itt;
 	memcpy(t->cmd.cdb, h->cdb, 16);
 	t->cmd.cdb_len = 16;

@@ -177,8 +177,9 @@ unsigned int scsi_lu_abort_commands(struct scsi_lu *lu, struct env *here,
 		__atomic_store_n(&lu->cancel_sanitize, true, __ATOMIC_RELAXED);
 	scsi_lu_unlock(lu);
 	/* Waiters for an LBA range see the abort when they try again;
-	 * commands at the backstore when it answers. */
+	 * commands at the backstore when it answers; dormant ones at once. */
 	scsi_lu_wake_waiters(lu, here);
+	scsi_lu_release_aborted(lu, here);
 	/* A SANITIZE waiting for its next chunk stops at once (its timer
 	 * runs on the LU's reactor, which creates and removes LUs). */
 	if (san && lu->san.timer && !lu->san.in_io && lu->env == here)

@@ -150,6 +150,7 @@ struct scsi_lu *scsi_lu_new(struct env *env, const struct ut_dev_cfg *dev,
 	lu->medium_loaded = true;
 	TAILQ_INIT(&lu->task_set);
 	TAILQ_INIT(&lu->waiters);
+	TAILQ_INIT(&lu->dormant);
 	LIST_INIT(&lu->itls);
 	LIST_INIT(&lu->tmf_waits);
 	scsi_pr_load(lu);
@@ -171,6 +172,8 @@ void scsi_lu_free(struct scsi_lu *lu)
 	ut_assert(lu->itl_count == 0);
 	ut_assert(TAILQ_EMPTY(&lu->task_set));
 	ut_assert(TAILQ_EMPTY(&lu->waiters));
+	ut_assert(TAILQ_EMPTY(&lu->dormant));
+	ut_assert(lu->gated_n == 0);
 	ut_assert(lu->san.waiter == NULL);
 	/* A TMF waits only for commands in the set: none is left waiting,
 	 * but after a crash abandoned them (scsi_sess_abandon). */
@@ -299,17 +302,27 @@ void scsi_sess_nexus_loss(struct scsi_sess *s)
 		 * §6.3.4; SPC-2 §5.5.1): another initiator's RESERVE got
 		 * RESERVATION CONFLICT while a reconnected holder's old
 		 * session drained a slow write. */
+		bool dormant;
+
 		scsi_lu_lock(itl->lu);
 		scsi_res_nexus_gone(itl);
+		/* Its dormant commands never run: they end now, aborted,
+		 * rather than run after the nexus is gone (an STPG held by
+		 * an ORDERED read changed the access states after the
+		 * initiator had logged in again). */
+		dormant = scsi_order_abort_sess(itl->lu, s);
 		scsi_lu_unlock(itl->lu);
+		if (dormant)
+			scsi_lu_release_aborted(itl->lu, s->env);
 		scsi_sanitize_nexus_loss(itl->lu, s);
 	}
 }
 
-/* Take s's commands out of one LU's task set and wait list. */
+/* Take s's commands out of one LU's task set and wait lists. */
 static void sess_abandon_lu(struct scsi_sess *s, struct scsi_lu *lu)
 {
 	struct scsi_tmf_wait_list gone = LIST_HEAD_INITIALIZER(gone);
+	struct scsi_cmd_list none = TAILQ_HEAD_INITIALIZER(none);
 	struct scsi_tmf_wait *w;
 	struct scsi_cmd *c, *tmp;
 
@@ -323,6 +336,13 @@ static void sess_abandon_lu(struct scsi_sess *s, struct scsi_lu *lu)
 		TAILQ_REMOVE(&lu->waiters, c, wait_link);
 		c->priv_state &= ~CMD_WAITING;
 	}
+	TAILQ_FOREACH_SAFE (c, &lu->dormant, wait_link, tmp) {
+		if (c->sess != s)
+			continue;
+		ut_assert(c->priv_state & CMD_DORMANT);
+		TAILQ_REMOVE(&lu->dormant, c, wait_link);
+		c->priv_state &= ~(CMD_WAITING | CMD_DORMANT);
+	}
 	TAILQ_FOREACH_SAFE (c, &lu->task_set, lu_link, tmp) {
 		if (c->sess != s)
 			continue;
@@ -332,8 +352,16 @@ static void sess_abandon_lu(struct scsi_sess *s, struct scsi_lu *lu)
 		 * sessions go the same way): nothing is released. */
 		scsi_tmf_waits_pass(lu, c, &gone);
 		TAILQ_REMOVE(&lu->task_set, c, lu_link);
+		if (c->attr != SCSI_TASK_SIMPLE) {
+			ut_assert(lu->gated_n > 0);
+			lu->gated_n--;
+		}
 		c->priv_state = 0;
 	}
+	/* The commands of other sessions these held are enabled, and never
+	 * run: the environment delivers nothing more (iscsi_server_free),
+	 * and their sessions are abandoned next. */
+	scsi_order_collect(lu, &none);
 	if (lu->san.waiter && lu->san.waiter->sess == s)
 		lu->san.waiter = NULL;
 	ut_assert_slow(scsi_lu_task_set_ok(lu));
@@ -461,6 +489,33 @@ static bool lu_may_run(struct scsi_cmd *cmd, uint8_t flags)
 	return true;
 }
 
+/*
+ * We do not support ACA (NormACA 0 in standard INQUIRY).  SAM-5 §5.9.1:
+ * a command with the NACA bit of its CONTROL byte set ends CHECK
+ * CONDITION, ILLEGAL REQUEST, INVALID FIELD IN CDB; SAM-5 §8.6.5: one
+ * with the ACA task attribute while no ACA condition exists (never, here)
+ * ends CHECK CONDITION, ILLEGAL REQUEST, INVALID MESSAGE ERROR.  Checked
+ * after the opcode (which fixes where the CONTROL byte is), before the
+ * task set.
+ */
+static bool aca_supported(struct scsi_cmd *cmd)
+{
+	unsigned int len = cmd->cdb[0] == 0x7f ? 2
+					       : scsi_cdb_length(cmd->cdb[0]);
+
+	if (cmd->attr == SCSI_TASK_ACA) {
+		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_MESSAGE);
+		return false;
+	}
+	/* every opcode of the table has a CDB length by its group */
+	ut_assert(len >= 2 && len <= SCSI_CDB_MAX);
+	if (cmd->cdb[len - 1] & 0x04 /* NACA */) {
+		scsi_fail_cdb(cmd, (uint16_t)(len - 1), 2);
+		return false;
+	}
+	return true;
+}
+
 void scsi_cmd_exec(struct scsi_cmd *cmd)
 {
 	struct scsi_sess *s = cmd->sess;
@@ -512,14 +567,23 @@ void scsi_cmd_exec(struct scsi_cmd *cmd)
 		goto done;
 	if (cmd->lu && !lu_may_run(cmd, flags))
 		goto done;
+	if (!aca_supported(cmd))
+		goto done;
 	if (cmd->lu) {
+		bool enabled;
+
 		scsi_lu_lock(cmd->lu);
 		scsi_cmd_state_set(cmd, CMD_IN_TASK_SET);
 		cmd->lu_epoch = cmd->lu->epoch;
 		cmd->ts_seq = cmd->lu->ts_seq++;
 		TAILQ_INSERT_TAIL(&cmd->lu->task_set, cmd, lu_link);
+		enabled = scsi_order_admit(cmd->lu, cmd);
 		ut_assert_slow(scsi_lu_task_set_ok(cmd->lu));
 		scsi_lu_unlock(cmd->lu);
+		/* Dormant: the completion of the last older command it waits
+		 * for runs it (task_set.c). */
+		if (!enabled)
+			return;
 	}
 	scsi_cmd_run(cmd);
 	return;
@@ -591,6 +655,8 @@ static void abort_in_lu(struct scsi_lu *lu, const struct scsi_sess *s,
 			lu->name, others);
 	if (w && !others)
 		free(w);
+	/* After the hold: a dormant command aborted here may end now. */
+	scsi_lu_release_aborted(lu, s->env);
 	scsi_sanitize_tmf(lu, s->env);
 }
 
@@ -728,6 +794,10 @@ static enum scsi_rc pr_out(struct scsi_cmd *cmd)
 	for (unsigned int i = 0; i < n; i++)
 		tp[i].fn(tp[i].ctx, tp[i].id, tp[i].env, here, lu, &hook);
 	free(tp);
+	/* The preempted nexuses' dormant commands end now, after the hold
+	 * (older than this command, or held by it, they would wait for
+	 * it as it waits for them). */
+	scsi_lu_release_aborted(lu, here);
 	scsi_sanitize_tmf(lu, here);
 	/* The setup's own hold: the releases so far came on this reactor,
 	 * or are posted to it and come later. */

@@ -96,6 +96,7 @@ struct env;
 #define ASC_INVALID_OPCODE 0x2000
 #define ASC_LBA_OUT_OF_RANGE 0x2100
 #define ASC_INVALID_FIELD_IN_CDB 0x2400
+#define ASC_INVALID_MESSAGE 0x4900 /* INVALID MESSAGE ERROR */
 #define ASC_LU_NOT_SUPPORTED 0x2500
 #define ASC_INVALID_FIELD_IN_PARAM 0x2600
 #define ASC_WRITE_PROTECTED 0x2700
@@ -201,6 +202,8 @@ struct scsi_tmf_wait {
 };
 LIST_HEAD(scsi_tmf_wait_list, scsi_tmf_wait);
 
+TAILQ_HEAD(scsi_cmd_list, scsi_cmd);
+
 struct scsi_lu {
 	struct env *env;
 	struct env_mutex *lock; /* NULL with one reactor */
@@ -229,9 +232,15 @@ struct scsi_lu {
 	const struct scsi_itl *spc2_holder; /* RESERVE(6/10) holder */
 	struct scsi_pr pr;
 	struct scsi_sanitize san;
-	TAILQ_HEAD(, scsi_cmd) task_set; /* commands in flight */
-	TAILQ_HEAD(, scsi_cmd) waiters;	 /* blocked on an LBA range */
-	uint64_t ts_seq;		 /* next command's cmd->ts_seq */
+	struct scsi_cmd_list task_set; /* commands in flight, oldest first */
+	struct scsi_cmd_list waiters;  /* blocked on an LBA range */
+	/* Dormant: held by the task attributes of older commands (SAM-5
+	 * §8.6, task_set.c scsi_order_admit), oldest first. */
+	struct scsi_cmd_list dormant;
+	/* Commands in task_set that are ORDERED or HEAD OF QUEUE: while 0,
+	 * a SIMPLE command is enabled at once (the data path's fast path). */
+	unsigned int gated_n;
+	uint64_t ts_seq; /* next command's cmd->ts_seq */
 	struct scsi_tmf_wait_list tmf_waits;
 	LIST_HEAD(, scsi_itl) itls; /* every mapping of this LU */
 	unsigned int itl_count;
@@ -344,7 +353,8 @@ void scsi_put_ascii(uint8_t *dst, const char *s, size_t width);
 #define CMD_IN_TASK_SET 0x1u
 #define CMD_RANGE 0x2u	    /* range_lba/blocks are being written */
 #define CMD_RANGE_EXCL 0x4u /* ... and locked against other writers */
-#define CMD_WAITING 0x8u    /* on lu->waiters */
+#define CMD_WAITING 0x8u    /* on lu->waiters, or with DORMANT */
+#define CMD_DORMANT 0x20u   /* ... on lu->dormant instead */
 /* A mark, not a state: aborted because its LU is removed or shrunk
  * (lu_live.c), answered TASK ABORTED; set only in the task set, kept
  * through the transitions below until the command leaves the layer. */
@@ -357,12 +367,20 @@ void scsi_put_ascii(uint8_t *dst, const char *s, size_t width);
  *   0                          outside: not yet, no LU, or done
  *   IN_TASK_SET                in lu->task_set: handler or backstore
  *   IN_TASK_SET|WAITING        also on lu->waiters, for an LBA range
+ *   IN_TASK_SET|WAITING|DORMANT  also on lu->dormant: not yet enabled,
+ *                              held by older ORDERED or HEAD OF QUEUE
+ *                              commands or, itself ORDERED, by any older
+ *                              one (SAM-5 §8.6); its handler has not run
  *   IN_TASK_SET|RANGE          holding its LBA range (shared)
  *   IN_TASK_SET|RANGE|EXCL     holding it exclusively
  *
  *   0 -> IN_TASK_SET           scsi_cmd_exec(), an LU and a handler
  *   IN_TASK_SET -> +WAITING    scsi_range_acquire(), a conflict
  *   IN_TASK_SET -> +RANGE[+EXCL] scsi_range_acquire(), no conflict
+ *   IN_TASK_SET -> +WAITING+DORMANT  scsi_order_admit(), held
+ *   +WAITING+DORMANT -> IN_TASK_SET  the older commands that held it have
+ *                              completed, or it is aborted: the handler
+ *                              runs (or it completes TASK ABORTED)
  *   +WAITING -> IN_TASK_SET    wake_waiters(): the handler runs again
  *   any but +WAITING -> 0      scsi_cmd_complete()
  *   any -> 0                   scsi_sess_abandon() (the server goes away)
@@ -376,16 +394,17 @@ static inline uint32_t scsi_cmd_state(uint32_t priv_state)
 
 static inline bool scsi_cmd_state_valid(uint32_t priv_state)
 {
-	static const uint16_t valid =
-		1u << 0 | 1u << CMD_IN_TASK_SET |
-		1u << (CMD_IN_TASK_SET | CMD_WAITING) |
-		1u << (CMD_IN_TASK_SET | CMD_RANGE) |
-		1u << (CMD_IN_TASK_SET | CMD_RANGE | CMD_RANGE_EXCL);
+	static const uint64_t valid =
+		1ull << 0 | 1ull << CMD_IN_TASK_SET |
+		1ull << (CMD_IN_TASK_SET | CMD_WAITING) |
+		1ull << (CMD_IN_TASK_SET | CMD_WAITING | CMD_DORMANT) |
+		1ull << (CMD_IN_TASK_SET | CMD_RANGE) |
+		1ull << (CMD_IN_TASK_SET | CMD_RANGE | CMD_RANGE_EXCL);
 	uint32_t st = scsi_cmd_state(priv_state);
 
 	if ((priv_state & CMD_LU_GOING) && !(st & CMD_IN_TASK_SET))
 		return false;
-	return st < 16 && (valid >> st & 1u);
+	return st < 64 && (valid >> st & 1u);
 }
 
 /* ------------------------------------------------------------ sense */
@@ -461,6 +480,27 @@ void scsi_stats_add(struct scsi_io_stats *sum, const struct scsi_io_stats *st);
 
 /* Every command waiting for an LBA range tries again (scsi.c). */
 void scsi_lu_wake_waiters(struct scsi_lu *lu, struct env *here);
+
+/*
+ * Task attributes (SAM-5 §8.6; task_set.c).  cmd has just entered lu's
+ * task set (the LU lock held): true if it is enabled and its handler may
+ * run now; false if it is dormant, on lu->dormant, until the older
+ * commands its attribute waits for have completed (then it runs from
+ * the completion of the last of them) or it is aborted.
+ */
+bool scsi_order_admit(struct scsi_lu *lu, struct scsi_cmd *cmd);
+/* Commands of lu were just marked aborted (the LU lock not held): the
+ * dormant ones among them leave at once, TASK ABORTED, without waiting
+ * for the older commands that held them (an aborted command is no longer
+ * in the task set's order, SAM-5 §7.1).  After any TMF hold is taken. */
+void scsi_lu_release_aborted(struct scsi_lu *lu, struct env *here);
+/* The I_T nexus of s is lost (the LU lock held): its dormant commands
+ * in lu are aborted (they wait for other commands, not for I/O of their
+ * own, SAM-5 §6.3.4); true if there were any (then release them). */
+bool scsi_order_abort_sess(struct scsi_lu *lu, const struct scsi_sess *s);
+/* The dormant commands of lu that may now be enabled move to *ready, in
+ * arrival order, enabled (the LU lock held); the caller runs them. */
+void scsi_order_collect(struct scsi_lu *lu, struct scsi_cmd_list *ready);
 
 /* Unit attentions (SAM-5 §5.14, SPC-4 §5.14). */
 void scsi_ua_add(struct scsi_itl *itl, uint16_t asc);

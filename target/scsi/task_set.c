@@ -68,14 +68,16 @@ static bool ranges_overlap(uint64_t a, uint64_t an, uint64_t b, uint64_t bn)
 /* Every change of cmd->priv_state, checked against the transition table of
  * scsi_int.h: cmd_allowed[from] has bit `to` set. */
 #define ST_IN CMD_IN_TASK_SET
-static const uint16_t cmd_allowed[16] = {
-	[0] = 1u << 0 | 1u << ST_IN,
-	[ST_IN] = 1u << 0 | 1u << (ST_IN | CMD_WAITING) |
-		  1u << (ST_IN | CMD_RANGE) |
-		  1u << (ST_IN | CMD_RANGE | CMD_RANGE_EXCL),
-	[ST_IN | CMD_WAITING] = 1u << ST_IN,
-	[ST_IN | CMD_RANGE] = 1u << 0,
-	[ST_IN | CMD_RANGE | CMD_RANGE_EXCL] = 1u << 0,
+#define ST_DORMANT (CMD_IN_TASK_SET | CMD_WAITING | CMD_DORMANT)
+static const uint64_t cmd_allowed[64] = {
+	[0] = 1ull << 0 | 1ull << ST_IN,
+	[ST_IN] = 1ull << 0 | 1ull << (ST_IN | CMD_WAITING) |
+		  1ull << ST_DORMANT | 1ull << (ST_IN | CMD_RANGE) |
+		  1ull << (ST_IN | CMD_RANGE | CMD_RANGE_EXCL),
+	[ST_IN | CMD_WAITING] = 1ull << ST_IN,
+	[ST_DORMANT] = 1ull << ST_IN,
+	[ST_IN | CMD_RANGE] = 1ull << 0,
+	[ST_IN | CMD_RANGE | CMD_RANGE_EXCL] = 1ull << 0,
 };
 
 void scsi_cmd_state_set(struct scsi_cmd *cmd, uint32_t to)
@@ -87,6 +89,125 @@ void scsi_cmd_state_set(struct scsi_cmd *cmd, uint32_t to)
 	ut_assert(cmd_allowed[from] >> to & 1u);
 	/* CMD_LU_GOING stays with the command while it is in the set. */
 	cmd->priv_state = to ? to | (cmd->priv_state & CMD_LU_GOING) : 0;
+}
+
+/* ------------------------------------------------ task attributes */
+
+/*
+ * SAM-5 §8.6 and §8.8: the LU has one task set for every I_T nexus (TST
+ * 000b), kept in arrival order (cmd->ts_seq).  QUEUE ALGORITHM MODIFIER
+ * 1 lets SIMPLE commands run in any order among themselves; the
+ * attributes still order them against the others:
+ *
+ *   SIMPLE          enabled once every older ORDERED and HEAD OF QUEUE
+ *                   command has completed
+ *   ORDERED         enabled once every older command has completed
+ *   HEAD OF QUEUE   enabled at once
+ *   ACA             refused before the task set (NormACA 0, scsi.c)
+ *
+ * An aborted command waits for nothing: it leaves TASK ABORTED (an older
+ * aborted command still holds younger ones until it has completed).
+ * Every wait is for an older command or none, so the waits cannot form a
+ * cycle, and a dormant command holds no LBA range.
+ */
+/* Aborted (by a TMF, a PREEMPT AND ABORT or its LU going): it ends TASK
+ * ABORTED without running on. */
+static bool cmd_leaving(const struct scsi_cmd *c)
+{
+	return scsi_cmd_aborted(c) || (c->priv_state & CMD_LU_GOING);
+}
+
+static bool order_allows(const struct scsi_lu *lu, const struct scsi_cmd *c)
+{
+	const struct scsi_cmd *o;
+
+	if (c->attr == SCSI_TASK_HEAD_OF_QUEUE || cmd_leaving(c))
+		return true;
+	if (c->attr == SCSI_TASK_ORDERED)
+		return TAILQ_FIRST(&lu->task_set) == c;
+	ut_assert(c->attr == SCSI_TASK_SIMPLE);
+	if (lu->gated_n == 0)
+		return true;
+	for (o = TAILQ_FIRST(&lu->task_set); o != c;
+	     o = TAILQ_NEXT(o, lu_link)) {
+		ut_assert(o != NULL); /* c is in the set */
+		if (o->attr != SCSI_TASK_SIMPLE)
+			return false;
+	}
+	return true;
+}
+
+bool scsi_order_admit(struct scsi_lu *lu, struct scsi_cmd *cmd)
+{
+	/* Just in, last in arrival order; ACA never gets here. */
+	ut_assert(TAILQ_LAST(&lu->task_set, scsi_cmd_list) == cmd);
+	ut_assert(scsi_cmd_state(cmd->priv_state) == ST_IN);
+	ut_assert(cmd->attr == SCSI_TASK_SIMPLE ||
+		  cmd->attr == SCSI_TASK_ORDERED ||
+		  cmd->attr == SCSI_TASK_HEAD_OF_QUEUE);
+	if (cmd->attr == SCSI_TASK_SIMPLE && lu->gated_n == 0)
+		return true; /* the fast path: nothing orders it */
+	if (cmd->attr != SCSI_TASK_SIMPLE) {
+		lu->gated_n++;
+		ut_assert(lu->gated_n > 0); /* no wrap */
+	}
+	if (order_allows(lu, cmd))
+		return true;
+	TAILQ_INSERT_TAIL(&lu->dormant, cmd, wait_link);
+	scsi_cmd_state_set(cmd, ST_DORMANT);
+	return false;
+}
+
+/* cmd leaves the task set (the LU lock held): uncount it. */
+static void order_leave(struct scsi_lu *lu, const struct scsi_cmd *cmd)
+{
+	if (cmd->attr == SCSI_TASK_SIMPLE)
+		return;
+	/* Pair: scsi_order_admit() counted it in. */
+	ut_assert(lu->gated_n > 0);
+	lu->gated_n--;
+}
+
+void scsi_order_collect(struct scsi_lu *lu, struct scsi_cmd_list *ready)
+{
+	struct scsi_cmd *c, *tmp;
+
+	TAILQ_FOREACH_SAFE (c, &lu->dormant, wait_link, tmp) {
+		if (!order_allows(lu, c))
+			continue;
+		TAILQ_REMOVE(&lu->dormant, c, wait_link);
+		scsi_cmd_state_set(c, ST_IN);
+		TAILQ_INSERT_TAIL(ready, c, wait_link);
+	}
+}
+
+static void waiters_resume(struct scsi_cmd_list *ready, struct env *here);
+
+bool scsi_order_abort_sess(struct scsi_lu *lu, const struct scsi_sess *s)
+{
+	struct scsi_cmd *c;
+	bool any = false;
+
+	TAILQ_FOREACH (c, &lu->dormant, wait_link) {
+		ut_assert(c->lu == lu);
+		if (c->sess != s)
+			continue;
+		scsi_cmd_set_aborted(c);
+		any = true;
+	}
+	return any;
+}
+
+void scsi_lu_release_aborted(struct scsi_lu *lu, struct env *here)
+{
+	struct scsi_cmd_list ready = TAILQ_HEAD_INITIALIZER(ready);
+
+	scsi_lu_lock(lu);
+	if (!TAILQ_EMPTY(&lu->dormant))
+		scsi_order_collect(lu, &ready);
+	ut_assert_slow(scsi_lu_task_set_ok(lu));
+	scsi_lu_unlock(lu);
+	waiters_resume(&ready, here);
 }
 
 /* Does the TMF wait w wait for c? */
@@ -104,12 +225,61 @@ static bool tmf_wait_member(const struct scsi_tmf_wait *w,
 }
 
 /*
+ * The order promise of the task attributes (SAM-5 §8.6) over the task set
+ * of lu, oldest first: no command is enabled before the older commands
+ * its attribute waits for have completed (no enabled ORDERED command has
+ * an older one; no enabled SIMPLE command has an older ORDERED or HEAD OF
+ * QUEUE one), and none is dormant that may be enabled (the completion
+ * that let it go enabled it under the same lock).  Aborted commands are
+ * free of both (they leave TASK ABORTED).  gated_n counts the commands
+ * that are not SIMPLE; the dormant list is exactly the DORMANT commands,
+ * in arrival order.
+ */
+static bool order_ok(const struct scsi_lu *lu)
+{
+	const struct scsi_cmd *c, *prev = NULL;
+	unsigned int gated = 0, dormant = 0, listed = 0;
+
+	TAILQ_FOREACH (c, &lu->task_set, lu_link) {
+		bool is_dormant = scsi_cmd_state(c->priv_state) == ST_DORMANT;
+
+		if (prev && c->ts_seq <= prev->ts_seq)
+			return false;
+		if (c->attr != SCSI_TASK_SIMPLE &&
+		    c->attr != SCSI_TASK_ORDERED &&
+		    c->attr != SCSI_TASK_HEAD_OF_QUEUE)
+			return false;
+		if (!is_dormant && !cmd_leaving(c) &&
+		    ((c->attr == SCSI_TASK_ORDERED && prev != NULL) ||
+		     (c->attr == SCSI_TASK_SIMPLE && gated > 0)))
+			return false;
+		if (is_dormant && !cmd_leaving(c) && order_allows(lu, c))
+			return false;
+		gated += c->attr != SCSI_TASK_SIMPLE;
+		dormant += is_dormant;
+		prev = c;
+	}
+	prev = NULL;
+	TAILQ_FOREACH (c, &lu->dormant, wait_link) {
+		if (c->lu != lu ||
+		    scsi_cmd_state(c->priv_state) != ST_DORMANT ||
+		    (prev && c->ts_seq <= prev->ts_seq))
+			return false;
+		listed++;
+		prev = c;
+	}
+	return gated == lu->gated_n && dormant == listed &&
+	       (listed == 0 || gated > 0);
+}
+
+/*
  * The whole task set of lu, with its lock held: every command in it
  * belongs to lu and is in a valid state; the waiters are exactly its
- * WAITING commands; no two LBA ranges held overlap unless both are
- * shared (the range lock's promise, SBC-4 §5.3 for COMPARE AND WRITE);
- * and every TMF still waiting counts exactly the commands it waits for,
- * at least one (the last one's end releases it: SAM-5 §7.1).
+ * WAITING commands not dormant; the task attributes' order (order_ok);
+ * no two LBA ranges held overlap unless both are shared (the range lock's
+ * promise, SBC-4 §5.3 for COMPARE AND WRITE); and every TMF still
+ * waiting counts exactly the commands it waits for, at least one (the
+ * last one's end releases it: SAM-5 §7.1).
  */
 bool scsi_lu_task_set_ok(const struct scsi_lu *lu)
 {
@@ -132,7 +302,8 @@ bool scsi_lu_task_set_ok(const struct scsi_lu *lu)
 		if (c->lu != lu || !(c->priv_state & CMD_IN_TASK_SET) ||
 		    !scsi_cmd_state_valid(c->priv_state))
 			return false;
-		waiting += !!(c->priv_state & CMD_WAITING);
+		waiting += scsi_cmd_state(c->priv_state) ==
+			   (ST_IN | CMD_WAITING);
 		if (!(c->priv_state & CMD_RANGE))
 			continue;
 		for (d = TAILQ_NEXT(c, lu_link); d;
@@ -152,7 +323,7 @@ bool scsi_lu_task_set_ok(const struct scsi_lu *lu)
 			return false;
 		waiters++;
 	}
-	return waiting == waiters;
+	return waiting == waiters && order_ok(lu);
 }
 
 bool scsi_range_acquire(struct scsi_cmd *cmd, uint64_t lba, uint64_t nblocks,
@@ -228,11 +399,26 @@ void scsi_cmd_complete_from(struct scsi_cmd *cmd, struct env *here)
 		scsi_cmd_complete(cmd);
 }
 
+/* Run the woken commands of *ready, in order (one of another reactor's
+ * session runs there). */
+static void waiters_resume(struct scsi_cmd_list *ready, struct env *here)
+{
+	struct scsi_cmd *c;
+
+	while ((c = TAILQ_FIRST(ready)) != NULL) {
+		TAILQ_REMOVE(ready, c, wait_link);
+		if (c->sess->env != here &&
+		    env_post(c->sess->env, waiter_resume, c) == 0)
+			continue;
+		waiter_resume(c);
+	}
+}
+
 /* A range was released: every waiter tries again, in arrival order (a
  * waiter of another reactor's session tries there). */
 void scsi_lu_wake_waiters(struct scsi_lu *lu, struct env *here)
 {
-	TAILQ_HEAD(, scsi_cmd) ready = TAILQ_HEAD_INITIALIZER(ready);
+	struct scsi_cmd_list ready = TAILQ_HEAD_INITIALIZER(ready);
 	struct scsi_cmd *c;
 
 	/* priv_state of a command in the task set is read by other reactors
@@ -244,13 +430,7 @@ void scsi_lu_wake_waiters(struct scsi_lu *lu, struct env *here)
 	ut_assert(TAILQ_EMPTY(&lu->waiters));
 	ut_assert_slow(scsi_lu_task_set_ok(lu));
 	scsi_lu_unlock(lu);
-	while ((c = TAILQ_FIRST(&ready)) != NULL) {
-		TAILQ_REMOVE(&ready, c, wait_link);
-		if (c->sess->env != here &&
-		    env_post(c->sess->env, waiter_resume, c) == 0)
-			continue;
-		waiter_resume(c);
-	}
+	waiters_resume(&ready, here);
 }
 
 /* ------------------------------------------------- TMFs waiting */
@@ -302,6 +482,7 @@ void scsi_cmd_complete(struct scsi_cmd *cmd)
 	struct scsi_itl *itl = cmd->itl;
 	bool released = cmd->priv_state & CMD_RANGE;
 	struct scsi_tmf_wait_list tmf_done = LIST_HEAD_INITIALIZER(tmf_done);
+	struct scsi_cmd_list enabled = TAILQ_HEAD_INITIALIZER(enabled);
 	bool free_itl;
 
 	/* A waiter completes only after it is woken (waiter_resume). */
@@ -322,6 +503,11 @@ void scsi_cmd_complete(struct scsi_cmd *cmd)
 		if (!LIST_EMPTY(&lu->tmf_waits))
 			scsi_tmf_waits_pass(lu, cmd, &tmf_done);
 		TAILQ_REMOVE(&lu->task_set, cmd, lu_link);
+		order_leave(lu, cmd);
+		/* Under the same lock: the commands its end lets go are
+		 * enabled with it gone (SAM-5 §8.6). */
+		if (!TAILQ_EMPTY(&lu->dormant))
+			scsi_order_collect(lu, &enabled);
 		ut_assert_slow(scsi_lu_task_set_ok(lu));
 		scsi_lu_unlock(lu);
 	}
@@ -359,6 +545,8 @@ void scsi_cmd_complete(struct scsi_cmd *cmd)
 		if (waiting)
 			scsi_lu_wake_waiters(lu, here);
 	}
+	/* ... and the dormant commands that waited for it run, in order. */
+	waiters_resume(&enabled, here);
 	/* A TMF that waited for this command may answer now (after done():
 	 * the command has ended, SAM-5 §7.1). */
 	scsi_tmf_waits_release(&tmf_done, here);
