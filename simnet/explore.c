@@ -341,6 +341,22 @@ static void rare_step(struct gen *g, struct rare *rs)
 	}
 }
 
+/* A read's or write's task attribute in a seed with them on: mostly
+ * SIMPLE, some ORDERED and HEAD OF QUEUE (own stream, st_attr). */
+static const char *attr_word(struct gen *g, bool on)
+{
+	uint64_t x;
+
+	if (!on)
+		return "";
+	x = rnd_attr(g, 100);
+	if (x < 15)
+		return " attr=ordered";
+	if (x < 22)
+		return " attr=hoq";
+	return "";
+}
+
 struct mix {
 	bool chunk, jitter, partial, partition, rst, stall;
 	bool eio, slow, crash, resv, tmf, reconnect, nopin, fua, wc_off;
@@ -566,7 +582,8 @@ char *explore_generate(uint64_t seed)
 			.st_cmd = seed ^ 0xc0dec0de5ull,
 			.st_acl = seed ^ 0xac1ac1ac1ull,
 			.st_rare = seed ^ 0x7a7e5eedull,
-			.st_prx = seed ^ 0x9e7a1d5ull};
+			.st_prx = seed ^ 0x9e7a1d5ull,
+			.st_attr = seed ^ 0x0de7ed0ull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};
@@ -590,6 +607,7 @@ char *explore_generate(uint64_t seed)
 	 * knows initiators, not ports). */
 	bool prx = !alua && rnd_prx(&g, 100) < 50;
 	struct mix m;
+	bool attrs;
 	unsigned int nini, nlun, steps, vnum = 0, label = 0, mvnum = 0;
 	uint32_t lba_span;
 	struct recent_w recent[4];
@@ -610,6 +628,8 @@ char *explore_generate(uint64_t seed)
 	if (g.buf == NULL)
 		abort();
 	mix_draw(&g, &m);
+	/* ORDERED and HEAD OF QUEUE commands in about one seed in three. */
+	attrs = rnd_attr(&g, 100) < 35;
 	nini = 1 + (unsigned int)rnd(&g, EXPLORE_MAX_INITIATORS);
 	nlun = 1 + (unsigned int)rnd(&g, 3);
 	cg.resv = m.resv;
@@ -648,6 +668,8 @@ char *explore_generate(uint64_t seed)
 	    m.wc_off ? " write-through" : "");
 	if (m.pr)
 		out(&g, "# and persistent reservations (on lun 0)\n");
+	if (attrs)
+		out(&g, "# and ORDERED and HEAD OF QUEUE commands\n");
 	if (rare)
 		out(&g, "# and rare requests in 5%% of the steps\n");
 	if (cg.pct) {
@@ -869,14 +891,16 @@ char *explore_generate(uint64_t seed)
 			out(&g, "+%uus ", (unsigned)rnd(&g, 3000));
 		if (r < 35) {
 			out(&g,
-			    "%s write lun=%u lba=%u blocks=%u data=v%u%s as=t%u & "
-			    "expect any\n",
+			    "%s write lun=%u lba=%u blocks=%u data=v%u%s%s as=t%u "
+			    "& expect any\n",
 			    a, lun, lba, blocks, ++vnum,
-			    m.fua && coin(&g, 30) ? " fua" : "", ++label);
+			    m.fua && coin(&g, 30) ? " fua" : "",
+			    attr_word(&g, attrs), ++label);
 		} else if (r < 65) {
 			out(&g,
-			    "%s read lun=%u lba=%u blocks=%u as=t%u & expect any\n",
-			    a, lun, lba, blocks, ++label);
+			    "%s read lun=%u lba=%u blocks=%u%s as=t%u & expect "
+			    "any\n",
+			    a, lun, lba, blocks, attr_word(&g, attrs), ++label);
 		} else if (r < 72) {
 			out(&g, "%s sync lun=%u & expect any\n", a, lun);
 		} else if (r < 76 && m.resv) {

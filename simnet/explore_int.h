@@ -49,6 +49,9 @@ struct gen {
 	/* And one for the PR OUTs with TransportIDs (explore.c
 	 * pr_tid_step): REGISTER with SPEC_I_PT, REGISTER AND MOVE. */
 	uint64_t st_prx;
+	/* And one for task attributes: ORDERED and HEAD OF QUEUE reads and
+	 * writes (the order oracle, scenario_order.c). */
+	uint64_t st_attr;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)
@@ -81,6 +84,11 @@ static inline uint64_t rnd(struct gen *g, uint64_t n)
 static inline bool coin(struct gen *g, unsigned int pct)
 {
 	return rnd(g, 100) < pct;
+}
+
+static inline uint64_t rnd_attr(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_attr) % n : 0;
 }
 
 static inline uint64_t rnd_cmd(struct gen *g, uint64_t n)

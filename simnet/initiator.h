@@ -65,6 +65,9 @@ struct ini_op {
 	uint64_t lun;
 	uint8_t cdb[16];
 	bool dir_read, dir_write;
+	/* RFC 7143 ATTR sent (1 Simple, 2 Ordered, 3 Head of Queue, 4 ACA,
+	 * 0 Untagged); 0 here sends 1 */
+	uint8_t task_attr;
 	uint32_t edtl;
 	uint8_t *out;	     /* Data-Out bytes (NOP: ping data), edtl long */
 	uint8_t *in;	     /* Data-In bytes, edtl long */

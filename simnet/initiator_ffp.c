@@ -114,7 +114,8 @@ static void send_scsi(struct ini *ini, struct ini_op *op)
 	}
 	h.flags = (uint8_t)((unsol == 0 ? ISCSI_FLAG_FINAL : 0) |
 			    (op->dir_read ? ISCSI_CMD_F_READ : 0) |
-			    (op->dir_write ? ISCSI_CMD_F_WRITE : 0) | 1);
+			    (op->dir_write ? ISCSI_CMD_F_WRITE : 0) |
+			    (op->task_attr ? op->task_attr & 7 : 1));
 	h.lun = iscsi_lun_encode(op->lun + ini->lun_base);
 	h.w20 = op->edtl;
 	/* A misplaced CmdSN (misbehaviour) does not use up a number: the

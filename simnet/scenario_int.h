@@ -258,6 +258,17 @@ struct ua_owe {
 	char verb[24];
 };
 
+/* One answer GOOD of an actor, for the task attribute oracle
+ * (scenario_order.c). */
+#define ORDER_RING 64
+struct order_rec {
+	uint32_t sess, cmdsn;
+	uint64_t lun;
+	uint8_t attr; /* enum scsi_task_attr */
+	uint64_t ctl_seq, ctl_started;
+	int line;
+};
+
 struct actor {
 	char name[32];
 	struct ini *ini;
@@ -276,6 +287,9 @@ struct actor {
 	struct ua_nexus ua[MAX_LUNS];
 	struct ua_owe ua_owe[MAX_LUNS];
 	uint64_t ua_born; /* UA clock when its current nexus was made */
+	/* its last answers GOOD, a ring (scenario_order.c) */
+	struct order_rec order_ring[ORDER_RING];
+	unsigned int order_n;
 };
 
 /* What a control step raises (ua_expect). */
@@ -502,6 +516,7 @@ struct pend {
 	uint64_t lba;
 	uint32_t blocks;
 	bool fua;
+	uint8_t attr; /* SCSI task attribute sent (enum scsi_task_attr) */
 	uint64_t handle, stamp;
 	uint64_t vid; /* a write's value (model_vid) */
 	uint64_t epoch;
@@ -620,6 +635,11 @@ bool against_skip(struct runner *r, const char *what);
 bool against_config(struct runner *r, const char *what);
 void run_quiet(struct runner *r);
 void wait_pend(struct runner *r, struct pend *p, uint64_t timeout);
+
+/* ------------------------------------------ scenario_order.c */
+
+/* A command's answer: the task attribute oracle. */
+void order_on_done(struct runner *r, struct pend *p, const struct ini_op *op);
 
 /* ------------------------------------------ scenario_target.c */
 

@@ -809,6 +809,7 @@ void pend_done(void *arg, struct ini_op *op)
 			r->aborts_limbo |= 1u << p->a->idx;
 	}
 	oracle_task_aborted(r, p, op);
+	order_on_done(r, p, op);
 	ua_on_done(r, p, op);
 	if (r->o.answer != NULL)
 		tell_answer(r, p, op);

@@ -492,6 +492,40 @@ static uint32_t pr_move_list(struct runner *r, struct pend *p,
 	return 24 + n;
 }
 
+/* attr=simple|ordered|hoq|aca|untagged: the task attribute sent (RFC
+ * 7143 ATTR), SIMPLE by default; the order oracle (scenario_order.c)
+ * judges what it promises. */
+static void task_attr(struct runner *r, struct pend *p, struct ini_op *op,
+		      const struct toks *t)
+{
+	static const struct {
+		const char *name;
+		uint8_t iscsi, sam;
+	} attrs[] = {
+		{"simple", 1, SCSI_TASK_SIMPLE},
+		{"ordered", 2, SCSI_TASK_ORDERED},
+		{"hoq", 3, SCSI_TASK_HEAD_OF_QUEUE},
+		{"aca", 4, SCSI_TASK_ACA},
+		{"untagged", 0, SCSI_TASK_SIMPLE},
+	};
+	const char *v = kv(t, "attr");
+
+	p->attr = SCSI_TASK_SIMPLE;
+	op->task_attr = 1;
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
+		if (strcmp(v, attrs[i].name) == 0) {
+			p->attr = attrs[i].sam;
+			/* 0 in ini_op means Simple: Untagged goes as 8, whose
+			 * low bits the initiator sends */
+			op->task_attr = attrs[i].iscsi ? attrs[i].iscsi : 8;
+			return;
+		}
+	}
+	syntaxf(r, "unknown attr=%s (simple ordered hoq aca untagged)", v);
+}
+
 /* Build a SCSI op from verb and arguments; false if not a SCSI verb. */
 bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 		const char *verb, const struct toks *t)
@@ -513,6 +547,7 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 	p->lba = u64_or(t, "lba", 0, r);
 	p->blocks = (uint32_t)u64_or(t, "blocks", 1, r);
 	p->fua = has(t, "fua");
+	task_attr(r, p, op, t);
 	if (cmds_build(r, p, op, verb, t))
 		return true;
 	if (strcmp(verb, "read") == 0 || strcmp(verb, "write") == 0) {
