@@ -352,10 +352,7 @@ static void sess_abandon_lu(struct scsi_sess *s, struct scsi_lu *lu)
 		 * sessions go the same way): nothing is released. */
 		scsi_tmf_waits_pass(lu, c, &gone);
 		TAILQ_REMOVE(&lu->task_set, c, lu_link);
-		if (c->attr != SCSI_TASK_SIMPLE) {
-			ut_assert(lu->gated_n > 0);
-			lu->gated_n--;
-		}
+		scsi_order_leave(lu, c);
 		c->priv_state = 0;
 	}
 	/* The commands of other sessions these held are enabled, and never

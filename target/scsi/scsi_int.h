@@ -489,6 +489,9 @@ void scsi_lu_wake_waiters(struct scsi_lu *lu, struct env *here);
  * the completion of the last of them) or it is aborted.
  */
 bool scsi_order_admit(struct scsi_lu *lu, struct scsi_cmd *cmd);
+/* cmd leaves the task set (the LU lock held): uncount it from what
+ * scsi_order_admit() counted. */
+void scsi_order_leave(struct scsi_lu *lu, const struct scsi_cmd *cmd);
 /* Commands of lu were just marked aborted (the LU lock not held): the
  * dormant ones among them leave at once, TASK ABORTED, without waiting
  * for the older commands that held them (an aborted command is no longer

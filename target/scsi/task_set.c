@@ -158,8 +158,7 @@ bool scsi_order_admit(struct scsi_lu *lu, struct scsi_cmd *cmd)
 	return false;
 }
 
-/* cmd leaves the task set (the LU lock held): uncount it. */
-static void order_leave(struct scsi_lu *lu, const struct scsi_cmd *cmd)
+void scsi_order_leave(struct scsi_lu *lu, const struct scsi_cmd *cmd)
 {
 	if (cmd->attr == SCSI_TASK_SIMPLE)
 		return;
@@ -503,7 +502,7 @@ void scsi_cmd_complete(struct scsi_cmd *cmd)
 		if (!LIST_EMPTY(&lu->tmf_waits))
 			scsi_tmf_waits_pass(lu, cmd, &tmf_done);
 		TAILQ_REMOVE(&lu->task_set, cmd, lu_link);
-		order_leave(lu, cmd);
+		scsi_order_leave(lu, cmd);
 		/* Under the same lock: the commands its end lets go are
 		 * enabled with it gone (SAM-5 §8.6). */
 		if (!TAILQ_EMPTY(&lu->dormant))
