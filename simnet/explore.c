@@ -193,6 +193,11 @@ static void alua_step(struct gen *g, unsigned int nini, unsigned int nlun,
 	}
 }
 
+static uint64_t rnd_gap(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_gap) % n : 0;
+}
+
 static uint64_t rnd_rare(struct gen *g, uint64_t n)
 {
 	return n ? sim_splitmix64(&g->st_rare) % n : 0;
@@ -284,9 +289,13 @@ static void rare_step(struct gen *g, struct rare *rs)
 		if (k < 6)
 			edtl = blocks * 512 +
 			       512 * (1 + (uint32_t)rnd_rare(g, 16));
-		else if (k < 9 && blocks > 1)
+		else if (k < 9 && blocks > 1) {
 			edtl = 512 * (uint32_t)rnd_rare(g, blocks);
-		else
+			/* half of them end inside a block: its first bytes
+			 * written over what it held (write_part_end) */
+			if (rnd_gap(g, 2))
+				edtl += 1 + (uint32_t)rnd_gap(g, 511);
+		} else
 			edtl = blocks * 512;
 		out(g,
 		    "%s write lun=%u lba=%u blocks=%u edtl=%u data=r%u & "
@@ -583,7 +592,8 @@ char *explore_generate(uint64_t seed)
 			.st_acl = seed ^ 0xac1ac1ac1ull,
 			.st_rare = seed ^ 0x7a7e5eedull,
 			.st_prx = seed ^ 0x9e7a1d5ull,
-			.st_attr = seed ^ 0x0de7ed0ull};
+			.st_attr = seed ^ 0x0de7ed0ull,
+			.st_gap = seed ^ 0x5a9b14ull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};
@@ -623,11 +633,15 @@ char *explore_generate(uint64_t seed)
 	 * (a stream of their own: other seeds generate as before). */
 	bool rare = rnd_rare(&g, 100) < 25;
 	struct rare rs = {0};
+	/* In two PR seeds in five the state store fails now and then: a
+	 * PR OUT under APTPL is then refused and rolled back. */
+	bool sfail;
 
 	g.buf = malloc(g.cap);
 	if (g.buf == NULL)
 		abort();
 	mix_draw(&g, &m);
+	sfail = m.pr && rnd_gap(&g, 100) < 40;
 	/* ORDERED and HEAD OF QUEUE commands in about one seed in three. */
 	attrs = rnd_attr(&g, 100) < 35;
 	nini = 1 + (unsigned int)rnd(&g, EXPLORE_MAX_INITIATORS);
@@ -843,6 +857,10 @@ char *explore_generate(uint64_t seed)
 			ua_tmf_step(&g, explore_names[rnd_ua(&g, nini)], nlun);
 		if (rare && rnd_rare(&g, 100) < 5)
 			rare_step(&g, &rs);
+		if (sfail && rnd_gap(&g, 100) < 4)
+			out(&g, "target state-fail %s count=%u\n",
+			    rnd_gap(&g, 2) ? "enospc" : "eio",
+			    1 + (unsigned)rnd_gap(&g, 3));
 		if (m.pr && coin(&g, 15)) {
 			pr_step(&g, &pg, nini, (unsigned int)rnd(&g, nini), 0,
 				pr_abort);

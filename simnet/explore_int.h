@@ -52,6 +52,11 @@ struct gen {
 	/* And one for task attributes: ORDERED and HEAD OF QUEUE reads and
 	 * writes (the order oracle, scenario_order.c). */
 	uint64_t st_attr;
+	/* And one for what the simulator reached last (lane simgaps14):
+	 * WRITEs cut inside a block by their expected length, a state
+	 * store that refuses to save, graceful shutdowns, devices that
+	 * open late or never, CmdSN gaps. */
+	uint64_t st_gap;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)

@@ -58,6 +58,11 @@ struct model {
 	struct dval {
 		uint64_t base, origin;
 		uint8_t orb;
+		/* a splice (model_splice): the first cut bytes of base at
+		 * origin over the value under (an id of this model), which
+		 * gives the rest; cut 0: no splice */
+		uint64_t under;
+		uint32_t cut;
 	} * dv;
 	size_t ndv, capdv;
 	/* COMPARE AND WRITE supply of a value at a block (model_caw_*) */
@@ -567,6 +572,11 @@ uint64_t model_derive(struct model *m, const struct model *from, uint64_t vid,
 	if (vid >> 56 == DERIVED_TAG && (vid & 0xffffffffull) < from->ndv) {
 		const struct dval *d = &from->dv[vid & 0xffffffffull];
 
+		/* A splice's bytes are the same wherever they go: in its
+		 * own model it stays itself; ORed or into another model it
+		 * is not modelled, and may be anything. */
+		if (d->cut != 0)
+			return m == from && or_byte == 0 ? vid : MODEL_WILD;
 		return model_derive(m, from, d->base, d->origin, lba,
 				    (uint8_t)(d->orb | or_byte));
 	}
@@ -580,10 +590,26 @@ uint64_t model_derive(struct model *m, const struct model *from, uint64_t vid,
 		return vid;
 	for (size_t i = 0; i < m->ndv; i++)
 		if (m->dv[i].base == vid && m->dv[i].origin == origin &&
-		    m->dv[i].orb == or_byte)
+		    m->dv[i].orb == or_byte && m->dv[i].cut == 0)
 			return DERIVED_TAG << 56 | i;
 	grow((void **)&m->dv, &m->capdv, m->ndv, sizeof(*m->dv));
-	m->dv[m->ndv] = (struct dval){vid, origin, or_byte};
+	m->dv[m->ndv] = (struct dval){vid, origin, or_byte, 0, 0};
+	return DERIVED_TAG << 56 | m->ndv++;
+}
+
+uint64_t model_splice(struct model *m, uint64_t vid, uint64_t under,
+		      uint64_t lba, uint32_t cut)
+{
+	if (cut == 0 || under == MODEL_WILD || under >= MODEL_FOREIGN)
+		return cut == 0 ? under : MODEL_WILD;
+	if (cut >= m->bs || under == vid)
+		return vid;
+	for (size_t i = 0; i < m->ndv; i++)
+		if (m->dv[i].cut == cut && m->dv[i].base == vid &&
+		    m->dv[i].under == under && m->dv[i].origin == lba)
+			return DERIVED_TAG << 56 | i;
+	grow((void **)&m->dv, &m->capdv, m->ndv, sizeof(*m->dv));
+	m->dv[m->ndv] = (struct dval){vid, lba, 0, under, cut};
 	return DERIVED_TAG << 56 | m->ndv++;
 }
 
@@ -597,6 +623,18 @@ void model_fill_m(const struct model *m, uint64_t vid, uint64_t lba,
 		return;
 	}
 	d = &m->dv[vid & 0xffffffffull];
+	if (d->cut != 0) {
+		uint8_t *head = malloc(d->cut);
+
+		if (head == NULL)
+			abort();
+		model_fill(d->base, d->origin, buf, bs);
+		memcpy(head, buf, d->cut);
+		model_fill_m(m, d->under, d->origin, buf, bs);
+		memcpy(buf, head, d->cut);
+		free(head);
+		return;
+	}
 	model_fill(d->base, d->origin, buf, bs);
 	for (uint32_t i = 0; i < bs && d->orb; i++)
 		buf[i] |= d->orb;
@@ -624,12 +662,13 @@ bool model_decode_m(const struct model *m, const uint8_t *buf, uint64_t lba,
 		*vid = MODEL_FOREIGN;
 		return true;
 	}
-	/* A value ORed with a byte (ORWRITE). */
+	/* A value ORed with a byte (ORWRITE), or a splice (a WRITE cut
+	 * inside a block). */
 	tmp = malloc(bs);
 	if (tmp == NULL)
 		abort();
 	for (size_t i = 0; i < m->ndv && !found; i++) {
-		if (m->dv[i].orb == 0)
+		if (m->dv[i].orb == 0 && m->dv[i].cut == 0)
 			continue;
 		model_fill_m(m, DERIVED_TAG << 56 | i, lba, tmp, bs);
 		if (memcmp(tmp, buf, bs) == 0) {

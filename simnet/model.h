@@ -122,6 +122,13 @@ bool model_caw_consume(struct model *m, uint64_t lba, uint64_t vid);
  * the model's own (model_fill_m/model_decode_m know them). */
 uint64_t model_derive(struct model *m, const struct model *from, uint64_t vid,
 		      uint64_t origin, uint64_t lba, uint8_t or_byte);
+/* A block a WRITE cut inside it by its expected length left (RFC 7143
+ * §11.4.5.1: the bytes past EDTL never come; utarget writes the ones
+ * that came, sbc_cmp.c sbc_write_partial): the first cut
+ * bytes of value vid as written at lba, the rest of value under (what
+ * the block held; an id of m).  MODEL_WILD where under is not known. */
+uint64_t model_splice(struct model *m, uint64_t vid, uint64_t under,
+		      uint64_t lba, uint32_t cut);
 void model_fill_m(const struct model *m, uint64_t vid, uint64_t lba,
 		  uint8_t *buf, uint32_t bs);
 /* model_decode, and derived values: a block that is one of them decodes

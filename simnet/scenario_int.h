@@ -580,8 +580,17 @@ struct pend {
 	uint64_t cmp_vid;  /* COMPARE AND WRITE, VERIFY: the compared value */
 	uint64_t data_vid; /* the value written (per block) */
 	uint8_t or_byte;   /* ORWRITE */
-	uint8_t bytchk;	   /* VERIFY, WRITE AND VERIFY */
-	uint8_t san_sa;	   /* SANITIZE service action */
+	/* a WRITE whose expected length ends inside a block: that block's
+	 * record (MODEL_WILD until the answer names its splices), its LBA
+	 * and how many of its bytes came (scenario_oracle.c) */
+	uint64_t part_handle, part_lba;
+	uint32_t part_cut;
+	/* the state store's failed saves when it was sent (sim_state_failed):
+	 * a PR OUT during which one failed was refused (scenario_pr.c) */
+	uint64_t state_fails_at;
+	uint64_t pr_store_fails_at; /* a PR OUT: of its LU's key */
+	uint8_t bytchk;		    /* VERIFY, WRITE AND VERIFY */
+	uint8_t san_sa;		    /* SANITIZE service action */
 	bool immed;
 	uint64_t san_gen; /* l->san_gen when sent */
 	bool san_counted; /* counted in its LU's san_inflight */
@@ -757,6 +766,9 @@ void cmds_count(struct runner *r, const uint8_t *cdb);
 void sense_parse(const struct ini_op *op, int *sk, int *asc, int *ascq);
 /* scenario_oracle.c */
 bool sense_unknown_fate(const struct ini_op *op);
+/* Failed saves of LUN l's APTPL state so far (sim_state_failed), and the
+ * error of the last (scenario_pr.c). */
+uint64_t pr_store_failed(struct runner *r, const struct lun_st *l, int *err);
 bool scsi_good(const struct ini_op *op);
 
 /* -------------------------------------------- scenario_spc.c */

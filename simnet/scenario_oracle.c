@@ -566,8 +566,11 @@ static void oracle_no_internal_failure(struct runner *r, struct pend *p,
 {
 	int sk, asc, ascq;
 
+	/* a save of the state store that failed during it (a PR OUT
+	 * refused and rolled back, 04/44/00 for EIO) is no such bug */
 	if (r->against || op->outcome != INI_DONE || op->response != 0 ||
-	    op->status != SCSI_STATUS_CHECK_CONDITION)
+	    op->status != SCSI_STATUS_CHECK_CONDITION ||
+	    sim_state_failed(r->sim, NULL, NULL) != p->state_fails_at)
 		return;
 	sense_parse(op, &sk, &asc, &ascq);
 	if (sk == SK_HARDWARE_ERROR && asc == 0x44)
@@ -579,6 +582,33 @@ static void oracle_no_internal_failure(struct runner *r, struct pend *p,
 		      "(seed %llu)",
 		      p->a->name, p->verb, (unsigned long long)p->lun, ascq,
 		      (unsigned long long)r->seed);
+}
+
+/* A WRITE whose expected length ends inside a block (RFC 7143
+ * §11.4.5.1: the bytes past EDTL never come): answered GOOD, that block
+ * holds the bytes that came over what it held while the write ran (the
+ * range is the write's alone: a read, the merge and the write as one);
+ * with any other answer its record stays wild (any value, until a later
+ * write supersedes it) unless the answer says nothing was written. */
+static void write_part_end(struct pend *p, struct lun_st *l, int outcome)
+{
+	uint64_t c[16], re = model_tick(l->m);
+	int n = 0;
+
+	if (outcome == 0)
+		n = model_candidates(l->m, p->part_lba, p->stamp, re,
+				     p->part_handle, c, 16);
+	for (int j = 0; j < n; j++)
+		c[j] = model_splice(l->m, p->vid, c[j], p->part_lba,
+				    p->part_cut);
+	if (n > 0)
+		model_write_set_alts(l->m, p->part_handle, p->part_lba, c, n);
+	model_write_end(l->m, p->part_handle, outcome,
+			p->fua || l->wc_off ||
+				(l->wc_off_since != 0 &&
+				 p->stamp > l->wc_off_since),
+			model_tick(l->m));
+	model_read_end(l->m, p->stamp);
 }
 
 static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
@@ -659,6 +689,8 @@ static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 					(l->wc_off_since != 0 &&
 					 p->stamp > l->wc_off_since),
 				model_tick(l->m));
+		if (p->part_cut != 0)
+			write_part_end(p, l, outcome);
 		if (outcome == 0)
 			oracle_residual(r, p, op);
 		if (outcome == MODEL_BOUNDED)

@@ -603,6 +603,20 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 			 * (answering GOOD with O) or refuse; none beyond */
 			if (op->edtl / bs < p->blocks)
 				mblocks = op->edtl / bs;
+			/* and one ending inside a block: the bytes of it
+			 * that came, over what the block held (a record of
+			 * its own, named at the answer: scenario_oracle.c) */
+			if (op->edtl < (uint64_t)p->blocks * bs &&
+			    op->edtl % bs != 0 && l != NULL && !p->oor) {
+				uint64_t wild = MODEL_WILD;
+
+				p->part_lba = p->lba + mblocks;
+				p->part_cut = op->edtl % bs;
+				p->stamp = model_tick(l->m);
+				model_read_begin(l->m, p->stamp);
+				p->part_handle = model_write_begin(
+					l->m, p->part_lba, 1, &wild, p->stamp);
+			}
 			if (l != NULL && !p->oor && mblocks > 0) {
 				uint64_t *vids =
 					malloc(mblocks * sizeof(*vids) + 1);
@@ -611,11 +625,12 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 					abort();
 				for (uint32_t i = 0; i < mblocks; i++)
 					vids[i] = vid;
-				p->stamp = model_tick(l->m);
+				if (p->stamp == 0)
+					p->stamp = model_tick(l->m);
 				p->handle = model_write_begin(
 					l->m, p->lba, mblocks, vids, p->stamp);
 				free(vids);
-			} else {
+			} else if (p->part_cut == 0) {
 				p->ls = NULL;
 			}
 		} else if (l != NULL) {

@@ -9,6 +9,7 @@
  * reservation oracle stays in scenario_oracle.c with the other checks on
  * completion.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -371,6 +372,64 @@ static void pr_illegal_check(struct runner *r, struct pend *p,
 		      (unsigned long long)r->seed);
 }
 
+/*
+ * A PR OUT during which the state store failed to save (`target
+ * state-fail`): with APTPL on, or asked for, a change the LU cannot keep
+ * across a power loss is rolled back and refused (SPC-4 §5.12.5; ENOSPC
+ * ILLEGAL REQUEST, INSUFFICIENT REGISTRATION RESOURCES 05/55/04, EIO
+ * HARDWARE ERROR, INTERNAL TARGET FAILURE 04/44/00: pr.c
+ * pr_save_or_roll_back, docs/durability.md).  Judged where the state is
+ * known and this PR OUT ran alone (the failed save was its own): one
+ * the model answers GOOD must get exactly that refusal, and the state
+ * stays as it was (the model is not applied); the unit attentions it
+ * queued are not taken back (maybe).  True when judged here.
+ */
+uint64_t pr_store_failed(struct runner *r, const struct lun_st *l, int *err)
+{
+	char key[96];
+
+	/* the LU is named for its disk; pr_aptpl.c state_key() */
+	snprintf(key, sizeof(key), "pr-%s", l->disk);
+	return sim_state_failed(r->sim, key, err);
+}
+
+static bool store_refused(struct runner *r, struct pend *p, struct ini_op *op,
+			  int sk, int asc, int ascq)
+{
+	struct lun_st *l = p->ls;
+	struct pr_model tmp = l->pr;
+	struct prm_ua u;
+	int err, want_sk, want_asc, want_ascq;
+	char st[512];
+
+	if (pr_store_failed(r, l, &err) == p->pr_store_fails_at ||
+	    op->outcome != INI_DONE || op->response != 0 || !p->pr_alone ||
+	    l->pr_issued != p->pr_issued || limbo_pending(r, &l->pr_limbo) ||
+	    !p->pr_known || !p->pro_modelled || l->pr.unknown ||
+	    prm_apply_ua(&tmp, p->a->idx, &p->pro, &u) != PRM_GOOD)
+		return false;
+	want_sk = err == -ENOSPC ? SK_ILLEGAL_REQUEST : SK_HARDWARE_ERROR;
+	want_asc = err == -ENOSPC ? 0x55 : 0x44;
+	want_ascq = err == -ENOSPC ? 0x04 : 0x00;
+	ua_pr_unknown(r, p);
+	if (op->status == SCSI_STATUS_CHECK_CONDITION && sk == want_sk &&
+	    asc == want_asc && ascq == want_ascq)
+		return true;
+	pr_state(r, &l->pr, st, sizeof(st));
+	failf(r, p->line,
+	      "oracle: %s %s key=%llx on lun %u was answered status %02x "
+	      "sense %x/%02x/%02x while the state store failed to save it "
+	      "(%s): the change must be rolled back and refused with "
+	      "%x/%02x/%02x (SPC-4 §5.12.5: APTPL keeps what it answers) "
+	      "(%s) (seed %llu)",
+	      p->a->name, pro_names[p->pro.sa], (unsigned long long)p->pro.key,
+	      l->lun, op->status, sk < 0 ? 0 : sk, asc < 0 ? 0 : asc,
+	      ascq < 0 ? 0 : ascq, strerror(-err), want_sk, want_asc, want_ascq,
+	      st, (unsigned long long)r->seed);
+	l->pr.unknown = true;
+	return true;
+}
+
 void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	struct lun_st *l = p->ls;
@@ -401,6 +460,8 @@ void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 			ua_pr_effects(r, p, NULL); /* never executed */
 			return;
 		}
+		if (store_refused(r, p, op, sk, asc, ascq))
+			return;
 		if (sense_unknown_fate(op) || op->outcome != INI_DONE) {
 			l->pr.unknown = true;
 			ua_pr_unknown(r, p);
@@ -416,8 +477,14 @@ void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 			got = PRM_ILLEGAL;
 		else /* UA, BUSY, a LUN removed (25h/00h): not executed */
 			got = PRM_ILLEGAL + 1;
-		if (got != PRM_GOOD)
-			ua_pr_effects(r, p, NULL); /* it changed nothing */
+		/* it changed nothing; but a change the store could not
+		 * save was refused after it queued its unit attentions,
+		 * which are not taken back (pr.c pr_save_or_roll_back) */
+		if (got != PRM_GOOD &&
+		    pr_store_failed(r, l, NULL) != p->pr_store_fails_at)
+			ua_pr_unknown(r, p);
+		else if (got != PRM_GOOD)
+			ua_pr_effects(r, p, NULL);
 		if (got > PRM_ILLEGAL)
 			return;
 		/* A PR OUT dropped on a connection the target still reads

@@ -514,6 +514,23 @@ static void ctl_acl(struct runner *r, struct toks *t)
 	ua_step_end(r, resets == r->resets_done && resets_quiet(r));
 }
 
+/* `target state-fail enospc|eio [count=N]`, `target state-fail off`: the
+ * durable state store (APTPL) refuses the next N saves (default every
+ * one until `off`), keeping what it held (sim_state_fail). */
+static void state_fail_verb(struct runner *r, struct toks *t)
+{
+	const char *how = t->n >= 3 ? t->v[2] : "";
+	int err = strcmp(how, "enospc") == 0 ? -ENOSPC
+		  : strcmp(how, "eio") == 0  ? -EIO
+					     : 0;
+
+	if (err == 0 && strcmp(how, "off") != 0) {
+		syntaxf(r, "target state-fail enospc|eio [count=N] | off");
+		return;
+	}
+	sim_state_fail(r->sim, err, (uint32_t)u64_or(t, "count", 0, r));
+}
+
 void target_verb(struct runner *r, struct toks *t)
 {
 	const char *verb = t->v[1];
@@ -527,7 +544,10 @@ void target_verb(struct runner *r, struct toks *t)
 		    strcmp(verb, "session") == 0 ||
 		    strcmp(verb, "initiator") == 0 ||
 		    strcmp(verb, "group") == 0 || strcmp(verb, "crash") == 0 ||
-		    strcmp(verb, "restart") == 0 || strcmp(verb, "stats") == 0)
+		    strcmp(verb, "restart") == 0 ||
+		    strcmp(verb, "stats") == 0 ||
+		    strcmp(verb, "state-fail") == 0 ||
+		    strcmp(verb, "shutdown") == 0)
 			against_skip(r, what);
 		else if (!r->started) /* target NAME, target add NAME */
 			against_config(r, what);
@@ -573,6 +593,8 @@ void target_verb(struct runner *r, struct toks *t)
 			return;
 		}
 		snprintf(r->extra_iqn[r->nextra++], UT_NAME_MAX, "%s", t->v[2]);
+	} else if (strcmp(verb, "state-fail") == 0) {
+		state_fail_verb(r, t);
 	} else if (strcmp(verb, "alua") == 0) {
 		alua_target_verb(r, t);
 	} else if (strcmp(verb, "initiator") == 0 ||

@@ -48,6 +48,7 @@ static struct pend *pend_new(struct runner *r, struct actor *a,
 	p->abort_possible = r->abort_inflight > 0 || aborts_pending(r);
 	p->copies_at = r->copies_sent;
 	p->aborts_unanswered = r->aborts_unanswered;
+	p->state_fails_at = sim_state_failed(r->sim, NULL, NULL);
 	for (int i = 0; i < r->nluns; i++)
 		if (r->luns[i].copies_open > 0)
 			p->copies_at = UINT64_MAX;
@@ -152,6 +153,7 @@ static void issue_scsi(struct runner *r, struct actor *a, const char *verb,
 			l->pr_inflight++;
 			p->pr_issued = ++l->pr_issued;
 			l->pr_epoch++;
+			p->pr_store_fails_at = pr_store_failed(r, l, NULL);
 		}
 	}
 	if (cs != NULL)

@@ -242,6 +242,14 @@ const char *sim_fmt_time(uint64_t ns, char buf[32]);
 int sim_state_put(struct sim *sim, const char *key, const void *data,
 		  size_t len);
 ssize_t sim_state_get(struct sim *sim, const char *key, void *buf, size_t cap);
+/* A store that refuses to save (a full or failing state directory):
+ * the next `count` puts (0: every one until cleared) fail with err
+ * (-ENOSPC, -EIO; 0 clears), keeping what was saved before. */
+void sim_state_fail(struct sim *sim, int err, uint32_t count);
+/* How many puts of key (NULL: of any key) have failed so far, and the
+ * error of the last. */
+uint64_t sim_state_failed(const struct sim *sim, const char *key,
+			  int *last_err);
 
 /* ---------------------------------------------------------- network */
 

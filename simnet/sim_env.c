@@ -244,6 +244,18 @@ struct sim_kv {
 struct sim_state {
 	struct sim_kv *kv; /* sorted by key */
 	size_t n, cap;
+	/* sim_state_fail: the error puts get, how many more (0: all) */
+	int fail_err;
+	uint32_t fail_left;
+	uint64_t failed; /* puts that failed */
+	int last_err;
+	/* and per key: how many, the last error */
+	struct sim_fail_key {
+		char *key;
+		uint64_t n;
+		int err;
+	} * fk;
+	size_t nfk;
 };
 
 static struct sim_kv *state_find(struct sim_state *st, const char *key,
@@ -266,14 +278,49 @@ static struct sim_kv *state_find(struct sim_state *st, const char *key,
 	return NULL;
 }
 
+static void state_count_failure(struct sim_state *st, const char *key, int err)
+{
+	struct sim_fail_key *n;
+	size_t i;
+
+	for (i = 0; i < st->nfk && strcmp(st->fk[i].key, key) != 0; i++)
+		;
+	if (i == st->nfk) {
+		n = realloc(st->fk, (st->nfk + 1) * sizeof(*n));
+		if (n == NULL)
+			abort();
+		st->fk = n;
+		st->fk[i] = (struct sim_fail_key){strdup(key), 0, 0};
+		if (st->fk[i].key == NULL)
+			abort();
+		st->nfk++;
+	}
+	st->fk[i].n++;
+	st->fk[i].err = err;
+}
+
 int sim_state_put(struct sim *sim, const char *key, const void *data,
 		  size_t len)
 {
 	struct sim_state *st = sim->state;
 	size_t pos = 0;
 	struct sim_kv *kv = state_find(st, key, &pos);
-	uint8_t *copy = malloc(len ? len : 1);
+	uint8_t *copy;
 
+	if (st->fail_err != 0) {
+		int err = st->fail_err;
+
+		if (st->fail_left > 0 && --st->fail_left == 0)
+			st->fail_err = 0;
+		st->failed++;
+		st->last_err = err;
+		state_count_failure(st, key, err);
+		sim_hash_u64(sim, sim_hash_str(key) ^ (uint64_t)-err);
+		SIM_TRACE(sim, "state put %s (%zu bytes) fails: %s", key, len,
+			  strerror(-err));
+		return err;
+	}
+	copy = malloc(len ? len : 1);
 	if (copy == NULL)
 		return -ENOMEM;
 	if (len) /* an empty value may come with data == NULL */
@@ -304,6 +351,32 @@ int sim_state_put(struct sim *sim, const char *key, const void *data,
 	st->kv[pos].data = copy;
 	st->kv[pos].len = len;
 	st->n++;
+	return 0;
+}
+
+void sim_state_fail(struct sim *sim, int err, uint32_t count)
+{
+	sim->state->fail_err = err;
+	sim->state->fail_left = err != 0 ? count : 0;
+	SIM_TRACE(sim, "state store %s%s", err ? "fails: " : "saves again",
+		  err ? strerror(-err) : "");
+}
+
+uint64_t sim_state_failed(const struct sim *sim, const char *key, int *last_err)
+{
+	const struct sim_state *st = sim->state;
+
+	if (key == NULL) {
+		if (last_err != NULL)
+			*last_err = st->last_err;
+		return st->failed;
+	}
+	for (size_t i = 0; i < st->nfk; i++)
+		if (strcmp(st->fk[i].key, key) == 0) {
+			if (last_err != NULL)
+				*last_err = st->fk[i].err;
+			return st->fk[i].n;
+		}
 	return 0;
 }
 
