@@ -555,6 +555,29 @@ void cmds_lun_power_on(struct lun_st *l)
 		model_set_write_through(l->m, l->wc_off);
 }
 
+/* A LOGICAL UNIT RESET or TARGET RESET returns WCE to its default, the
+ * configured one (SAM-5 §6.3.3 d: no page is saved).  From its send the
+ * write cache of a write-back LU may be on again, as after a MODE SELECT
+ * wce=1: writes sent from then on are not durable for it. */
+void cmds_ms_reset_sent(struct lun_st *l)
+{
+	if (l->wc_off_cfg)
+		return;
+	l->wc_off = false;
+	l->wc_off_since = 0;
+	if (l->m != NULL)
+		model_set_write_through(l->m, false);
+}
+
+/* The reset answered FUNCTION COMPLETE with no MODE SELECT anywhere
+ * near: a write-through LU has its cache off again, and writes sent
+ * from now on are durable, as after a MODE SELECT wce=0. */
+void cmds_ms_reset_done(struct lun_st *l)
+{
+	if (l->wc_off_cfg && !l->wc_off && l->wc_off_since == 0 && l->m != NULL)
+		l->wc_off_since = model_tick(l->m);
+}
+
 void cmds_lun_reset_state(struct lun_st *l)
 {
 	/* model_crash() or a removal already made its writes unknown. */

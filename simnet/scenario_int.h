@@ -550,6 +550,12 @@ struct pend {
 	uint32_t ua_cause, ua_luns, ua_removed;
 	bool ua_ms, ua_ms_alone;
 	uint64_t ua_ms_issued;
+	/* a LOGICAL UNIT RESET or TARGET RESET: the LUs whose mode
+	 * parameters it returns to their defaults (scenario_ua.c), those
+	 * where nothing else could change them during its life, and their
+	 * ms_issued at its send */
+	uint32_t ms_reset_luns, ms_reset_exact;
+	uint64_t ms_reset_issued[MAX_LUNS];
 	bool ms_control;       /* a MODE SELECT of the control page (dsense=) */
 	bool ms_orphan;	       /* a MODE SELECT sent to a LUN without LU */
 	uint64_t ctl_started;  /* r->ctl_started when it was sent */
@@ -756,6 +762,8 @@ void cmds_sanitize_end(struct lun_st *l, int outcome);
 void cmds_lun_reset_state(struct lun_st *l);
 /* The target restarts: the LU's mode parameters are the configured ones. */
 void cmds_lun_power_on(struct lun_st *l);
+void cmds_ms_reset_sent(struct lun_st *l);
+void cmds_ms_reset_done(struct lun_st *l);
 
 /* ------------------------------------------ scenario_stats.c */
 

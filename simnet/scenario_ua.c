@@ -427,6 +427,53 @@ static void judge_scsi(struct runner *r, struct pend *p, struct ini_op *op,
 
 /* ------------------------------------------------------------ TMFs */
 
+/*
+ * A LOGICAL UNIT RESET or TARGET RESET returns the mode parameters of
+ * each LU it resets to their defaults (SAM-5 §6.3.3 d: to the saved
+ * values, or the defaults where none were saved; the target saves none)
+ * somewhere between its send and its answer.  It counts as a MODE
+ * SELECT in flight meanwhile (MODE SENSE and the sense format are not
+ * judged across it, a MODE SELECT overlapping it is not exact), the
+ * write cache may be on again from its send (cmds_ms_reset_sent), and
+ * answered FUNCTION COMPLETE with nothing else near, the LU has WCE as
+ * configured, D_SENSE 0 and SWP 0; of unknown fate, they are unknown.
+ */
+static void ms_reset_sent(struct runner *r, struct pend *p, int li)
+{
+	struct lun_st *l = &r->luns[li];
+
+	if (l->ms_inflight == 0 && l->ms_known)
+		p->ms_reset_exact |= 1u << li;
+	p->ms_reset_luns |= 1u << li;
+	l->ms_inflight++;
+	p->ms_reset_issued[li] = ++l->ms_issued;
+	cmds_ms_reset_sent(l);
+}
+
+static void ms_reset_done(struct runner *r, struct pend *p, bool complete,
+			  bool nothing)
+{
+	for (int li = 0; li < r->nluns; li++) {
+		struct lun_st *l = &r->luns[li];
+
+		if (!(p->ms_reset_luns >> li & 1))
+			continue;
+		l->ms_inflight--;
+		if (nothing)
+			continue; /* never performed */
+		if (!complete || !(p->ms_reset_exact >> li & 1) ||
+		    l->ms_issued != p->ms_reset_issued[li] || !l->ms_known) {
+			l->ms_known = false;
+			continue;
+		}
+		l->ms_wce = !l->wc_off_cfg;
+		l->ms_dsense = false;
+		l->ms_swp = false;
+		cmds_ms_reset_done(l);
+	}
+	p->ms_reset_luns = 0;
+}
+
 /* A reset sent to a LUN that is gone may find it back (a LUN added
  * again while the TMF travels): removed LUNs count too. */
 static bool tmf_resets(const struct pend *p, const struct lun_st *l)
@@ -444,12 +491,14 @@ void ua_tmf_sent(struct runner *r, struct pend *p)
 	p->ua_cause = ++r->ua_cause_seq;
 	p->ua_luns = 0;
 	p->ua_removed = 0;
+	p->ms_reset_luns = p->ms_reset_exact = 0;
 	for (int li = 0; li < r->nluns; li++) {
 		if (!tmf_resets(p, &r->luns[li]))
 			continue;
 		p->ua_luns |= 1u << li;
 		if (r->luns[li].removed)
 			p->ua_removed |= 1u << li;
+		ms_reset_sent(r, p, li);
 		for (int i = 0; i < r->nactors; i++) {
 			struct actor *x = &r->actors[i];
 			struct ua_nexus *nx = &x->ua[li];
@@ -471,6 +520,7 @@ static void tmf_done(struct runner *r, struct pend *p, const struct ini_op *op,
 		       op->outcome == INI_REJECTED ||
 		       (op->outcome == INI_DONE && !complete);
 
+	ms_reset_done(r, p, complete, nothing);
 	if (p->ua_cause == 0)
 		return;
 	for (int li = 0; li < r->nluns; li++)

@@ -146,7 +146,8 @@ struct scsi_lu *scsi_lu_new(struct env *env, const struct ut_dev_cfg *dev,
 	while (dev && dev->phys_block_size > (bs->block_size << lu->lbppbe) &&
 	       lu->lbppbe < 15)
 		lu->lbppbe++;
-	lu->mode.wce = !(dev && dev->write_through);
+	lu->mode_default.wce = !(dev && dev->write_through);
+	lu->mode = lu->mode_default;
 	lu->medium_loaded = true;
 	TAILQ_INIT(&lu->task_set);
 	TAILQ_INIT(&lu->waiters);
@@ -691,19 +692,29 @@ int scsi_tmf_clear_task_set(struct scsi_sess *s, uint64_t lun,
 }
 
 /* SAM-5 §6.3.3 logical unit reset: abort every task, release SPC-2
- * reservations and PREVENT, then a unit attention on every I_T nexus of
- * the LU.  We report the generic 29h/00h (POWER ON, RESET, OR BUS DEVICE
- * RESET OCCURRED), which SAM-5 allows in place of the specific 29h/03h;
+ * reservations and PREVENT, return the mode parameters to their saved
+ * values, or to their defaults where none were saved ("The MODE SELECT
+ * parameters (see SPC-4) shall be restored to their last saved values if
+ * saved values have been established. MODE SELECT parameters for which no
+ * values have been saved shall be returned to their default values", item
+ * d; we save none: SP=1 is refused), then a unit attention on every I_T
+ * nexus of the LU, which is how the others learn that WCE, D_SENSE and
+ * SWP may have changed (it replaces a pending MODE PARAMETERS CHANGED;
+ * SCST also restores them; until 2026-12-07 we kept MODE SELECT's values).
+ * We report the generic 29h/00h (POWER ON, RESET, OR BUS DEVICE RESET
+ * OCCURRED), which SAM-5 allows in place of the specific 29h/03h;
  * libiscsi's RESERVE/RELEASE helpers accept exactly that one after a
- * reset. */
+ * reset.  A TARGET RESET is a logical unit reset of each LU (§6.3.2). */
 static void lu_reset(struct scsi_lu *lu, const struct scsi_sess *s,
 		     const struct scsi_tmf_hook *hook)
 {
 	abort_in_lu(lu, s, TMF_ALL, 0, hook);
 	scsi_lu_lock(lu);
 	scsi_res_lu_reset(lu);
+	lu->mode = lu->mode_default;
 	/* Pair with the conflict check: no SPC-2 reservation survives. */
 	ut_assert(lu->spc2_holder == NULL);
+	ut_assert(memcmp(&lu->mode, &lu->mode_default, sizeof(lu->mode)) == 0);
 	scsi_ua_add_lu(lu, NULL, ASC_POWER_ON_RESET);
 	scsi_lu_unlock(lu);
 }

@@ -228,6 +228,10 @@ struct scsi_lu {
 
 	/* shared across sessions: hold the LU lock */
 	struct scsi_mode mode;
+	/* What `mode` is at power on and after a logical unit reset: no
+	 * page can be saved (SP=1 is refused), so the defaults, from the
+	 * configuration (SAM-5 §6.3.3 d). */
+	struct scsi_mode mode_default;
 	bool medium_loaded; /* removable: a medium is in the drive */
 	const struct scsi_itl *spc2_holder; /* RESERVE(6/10) holder */
 	struct scsi_pr pr;

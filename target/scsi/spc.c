@@ -400,8 +400,8 @@ static uint32_t page_caching(const struct scsi_lu *lu, enum mode_pc pc,
 	p[1] = 0x12;
 	if (pc == PC_CHANGEABLE)
 		p[2] = 0x04;
-	else if (pc == PC_DEFAULT)
-		p[2] = 0x04;
+	else if (pc == PC_DEFAULT) /* what a reset returns to */
+		p[2] = lu->mode_default.wce ? 0x04 : 0;
 	else
 		p[2] = lu->mode.wce ? 0x04 : 0;
 	/* Pair: mode_select_page() takes PAGE LENGTH + 2 as the size. */

@@ -763,6 +763,61 @@ static void mode_select_save_pages_and_bad_lengths_are_refused(void **state)
 	expect_good(mode_select6(f, 0x10, 0));
 }
 
+/* SAM-5 §6.3.3 d): a logical unit reset returns the MODE SELECT
+ * parameters to their saved values, or, none being saved (SP=1 is
+ * refused), to their defaults; the 29h unit attention tells of it. */
+static void lu_reset_returns_mode_parameters_to_defaults(void **state)
+{
+	struct fx *f = *state;
+	uint32_t len = ms_select_list(f, 0x08);
+	uint8_t cdb[16];
+
+	f->buf[4 + 2] &= (uint8_t)~0x04; /* WCE=0 */
+	expect_good(mode_select6(f, 0x10, len));
+	len = ms_select_list(f, 0x0a);
+	f->buf[4 + 2] |= 0x04; /* D_SENSE=1 */
+	f->buf[4 + 4] |= 0x08; /* SWP=1 */
+	expect_good(mode_select6(f, 0x10, len));
+	assert_false(f->lu->mode.wce);
+	assert_true(f->lu->mode.d_sense && f->lu->mode.swp);
+	assert_int_equal(scsi_tmf_lu_reset(f->sess, 0, NULL), 0);
+	scsi_ua_clear(f->sess->lun_map[0]);
+	len = ms_select_list(f, 0x08);
+	assert_int_equal(f->buf[4 + 2] & 0x04, 0x04); /* WCE back to 1 */
+	len = ms_select_list(f, 0x0a);
+	assert_int_equal(f->buf[4 + 2] & 0x04, 0); /* D_SENSE 0 */
+	assert_int_equal(f->buf[4 + 4] & 0x08, 0); /* SWP 0 */
+	cdb_rw16(cdb, 0x88, UINT64_MAX, 1);
+	assert_int_equal(run(f, cdb, 16, BS, 0)->sense[0], 0x70);
+	(void)len;
+}
+
+/* The defaults are the configured ones: a write-through LU's WCE is 0
+ * after a reset too, and its default values page says so. */
+static void lu_reset_keeps_a_write_through_lu_write_through(void **state)
+{
+	struct ut_dev_cfg dev = {0};
+	struct fx *f;
+	uint8_t def[6] = {0x1a, 0x08, 0x88, 0, 255, 0};
+	struct scsi_cmd *c;
+	uint32_t len;
+
+	(void)state;
+	dev.write_through = true;
+	f = fx_new(&dev, DISK_BYTES, true);
+	len = ms_select_list(f, 0x08);
+	f->buf[4 + 2] |= 0x04; /* WCE=1 */
+	expect_good(mode_select6(f, 0x10, len));
+	assert_true(f->lu->mode.wce);
+	assert_int_equal(scsi_tmf_target_reset(f->sess, NULL), 0);
+	assert_false(f->lu->mode.wce);
+	scsi_ua_clear(f->sess->lun_map[0]);
+	c = run(f, def, 6, 255, 0);
+	expect_good(c);
+	assert_int_equal(ms_find_page(f->buf, c->data_in_len, 4, 8)[2] & 4, 0);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -807,6 +862,9 @@ int main(void)
 		T(mode_select_unchangeable_field_is_invalid_param),
 		T(mode_select_changes_give_other_nexus_a_ua),
 		T(mode_select_save_pages_and_bad_lengths_are_refused),
+		T(lu_reset_returns_mode_parameters_to_defaults),
+		cmocka_unit_test(
+			lu_reset_keeps_a_write_through_lu_write_through),
 #undef T
 	};
 
