@@ -482,6 +482,10 @@ static void build_xcopy(struct runner *r, struct pend *p, struct ini_op *op,
 		put_be16(d + 2, 24);
 		put_be16(d + 4, si);
 		put_be16(d + 6, di);
+		p->xc_src[i] = (uint8_t)si;
+		p->xc_dst[i] = (uint8_t)di;
+		p->xc_blocks[i] = seg[i].n;
+		p->xc_nseg = i + 1;
 		put_be16(d + 10, (uint16_t)seg[i].n);
 		put_be64(d + 12, seg[i].slba);
 		put_be64(d + 20, seg[i].dlba);

@@ -334,6 +334,68 @@ static int multi_outcome(const struct ini_op *op)
 	return 2;
 }
 
+/*
+ * A copy target device that failed ends EXTENDED COPY with the copy
+ * manager's sense (SPC-5 §5.17.7.4, "EXTENDED COPY command errors
+ * detected during processing of segment descriptors"; the same subclause
+ * in SPC-4): COPY ABORTED, here THIRD PARTY DEVICE FAILURE, and
+ *   b) the number of the segment being processed in the third and
+ *      fourth bytes of COMMAND-SPECIFIC INFORMATION (the first two say
+ *      where a device's own status and sense would follow: the target
+ *      forwards none, so 0);
+ *   c) INFORMATION, if VALID, the segment's residual: some of it was
+ *      written and not all, so more than 0 and less than its blocks;
+ *   f) the segment pointer (§4.5.2.4.5): SKSV 1, SD 0, the FIELD
+ *      POINTER at the first byte of the CSCD descriptor of the device
+ *      that failed, which is the segment's source or its destination.
+ * Which device failed and where the fault stopped the copy the runner
+ * does not know; that the segment named uses the device named is what
+ * pins the number down.
+ */
+static void oracle_xcopy_aborted(struct runner *r, struct pend *p,
+				 const struct ini_op *op)
+{
+	struct sense_view v;
+	char why[160];
+	unsigned int seg, ptr;
+	const char *wrong = NULL;
+
+	if (op->outcome != INI_DONE || op->response != 0 ||
+	    op->status != SCSI_STATUS_CHECK_CONDITION)
+		return;
+	(void)sense_decode(op->sense, op->sense_len, &v, why, sizeof(why));
+	if (v.sk != SK_COPY_ABORTED || v.asc != 0x0d || v.ascq != 0x01)
+		return;
+	seg = v.csi_valid ? get_be16(v.csi + 2) : 0;
+	ptr = v.sks_valid ? get_be16(v.sks + 1) : 0;
+	if (!v.csi_valid || v.csi[0] != 0 || v.csi[1] != 0 ||
+	    seg >= (unsigned int)p->xc_nseg)
+		wrong = "the segment number in the third and fourth bytes of "
+			"COMMAND-SPECIFIC INFORMATION (the first two 0: no "
+			"device sense follows), less than the segment count";
+	else if (!v.sks_valid || (v.sks[0] & 0x20) ||
+		 (ptr != 16u + 32u * p->xc_src[seg] &&
+		  ptr != 16u + 32u * p->xc_dst[seg]))
+		wrong = "a segment pointer (SKSV 1, SD 0) at the CSCD "
+			"descriptor of the segment's source or destination";
+	else if (v.info_valid && (v.info == 0 || v.info >= p->xc_blocks[seg]))
+		wrong = "INFORMATION, if VALID, the segment's residual: more "
+			"than 0, less than its NUMBER OF BLOCKS";
+	if (wrong == NULL)
+		return;
+	failf(r, p->line,
+	      "oracle: %s's EXTENDED COPY ended COPY ABORTED, THIRD PARTY "
+	      "DEVICE FAILURE with COMMAND-SPECIFIC INFORMATION %02x%02x%02x"
+	      "%02x (%s), INFORMATION %llu (VALID %d), sense-key specific "
+	      "%02x%02x%02x (%s) of %d segments; SPC-5 §5.17.7.4 wants %s "
+	      "(seed %llu)",
+	      p->a->name, v.csi[0], v.csi[1], v.csi[2], v.csi[3],
+	      v.csi_valid ? "given" : "none", (unsigned long long)v.info,
+	      v.info_valid, v.sks[0], v.sks[1], v.sks[2],
+	      v.sks_valid ? "SKSV 1" : "SKSV 0", p->xc_nseg, wrong,
+	      (unsigned long long)r->seed);
+}
+
 static void oracle_gls(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	struct lun_st *l = p->ls;
@@ -466,6 +528,7 @@ void cmds_oracle(struct runner *r, struct pend *p, struct ini_op *op)
 	case PK_XCOPY: {
 		int outcome = multi_outcome(op);
 
+		oracle_xcopy_aborted(r, p, op);
 		if (p->xcopy_into_ro && op->outcome == INI_DONE &&
 		    op->response == 0 && op->status == SCSI_STATUS_GOOD &&
 		    !r->ctl_running && p->ctl_seq == r->ctl_seq &&

@@ -583,6 +583,11 @@ struct pend {
 	/* EXTENDED COPY valid but for a destination LU that is read-only:
 	 * it must be refused (DATA PROTECT), never answered GOOD */
 	bool xcopy_into_ro;
+	/* EXTENDED COPY: its segments, each one's source and destination
+	 * CSCD descriptor index and NUMBER OF BLOCKS, as sent */
+	int xc_nseg;
+	uint8_t xc_src[PEND_RANGES], xc_dst[PEND_RANGES];
+	uint32_t xc_blocks[PEND_RANGES];
 	uint64_t cmp_vid;  /* COMPARE AND WRITE, VERIFY: the compared value */
 	uint64_t data_vid; /* the value written (per block) */
 	uint8_t or_byte;   /* ORWRITE */

@@ -28,6 +28,10 @@ static const char *decode_fixed(const uint8_t *s, uint32_t len,
 		v->info_valid = true;
 		v->info = get_be32(s + 3);
 	}
+	if (len >= 12 && end >= 12) {
+		v->csi_valid = true;
+		memcpy(v->csi, s + 8, 4);
+	}
 	if (len >= 18 && end >= 18 && (s[15] & 0x80)) {
 		v->sks_valid = true;
 		memcpy(v->sks, s + 15, 3);
@@ -63,6 +67,20 @@ static const char *decode_descriptor(const uint8_t *d, uint32_t at,
 			return bad(why, cap, "two information descriptors", at);
 		v->info_valid = true;
 		v->info = get_be64(d + 4);
+		break;
+	case 0x01: /* command-specific information, §4.5.2.3 */
+		if (d[1] != 0x0a)
+			return bad(why, cap,
+				   "command-specific information descriptor "
+				   "of additional length other than 0Ah",
+				   at + 1);
+		if (v->csi_valid)
+			return bad(why, cap,
+				   "two command-specific information "
+				   "descriptors",
+				   at);
+		v->csi_valid = true;
+		memcpy(v->csi, d + 4, 4);
 		break;
 	case 0x02: /* sense key specific, §4.5.2.4 */
 		if (d[1] != 0x06)

@@ -8,8 +8,9 @@
  * Descriptor format (72h/73h, §4.5.2): 1 sense key, 2 ASC, 3 ASCQ,
  * 7 ADDITIONAL SENSE LENGTH, then descriptors (type, additional length,
  * body) that fill exactly the additional length: 00h information
- * (length 0Ah, VALID set, 8-byte INFORMATION), 02h sense key specific
- * (length 06h, SKSV set).
+ * (length 0Ah, VALID set, 8-byte INFORMATION), 01h command-specific
+ * information (length 0Ah), 02h sense key specific (length 06h, SKSV
+ * set).
  *
  * sense_decode() gives the same view of both formats, so that an oracle
  * reading the INFORMATION or a field pointer judges both alike, and
@@ -30,6 +31,10 @@ struct sense_view {
 	uint64_t info;	   /* INFORMATION when info_valid */
 	bool sks_valid;	   /* SKSV (fixed) or a sense key specific one */
 	uint8_t sks[3];	   /* the three sense-key specific bytes */
+	/* COMMAND-SPECIFIC INFORMATION's first four bytes: fixed format
+	 * 8..11, or a 01h descriptor (length 0Ah) */
+	bool csi_valid;
+	uint8_t csi[4];
 };
 
 /* Decode len bytes of sense data at s into v.  Returns NULL if they are

@@ -419,6 +419,11 @@ struct scsi_sense_opts {
 	uint64_t info; /* INFORMATION: LBA, offset, ... */
 	bool sks_valid;
 	uint8_t sks[3]; /* sense-key specific bytes, SKSV included */
+	/* COMMAND-SPECIFIC INFORMATION's first four bytes: fixed format
+	 * bytes 8..11, descriptor format a 01h descriptor (its 8-byte
+	 * field begins with them) */
+	bool csi_valid;
+	uint8_t csi[4];
 };
 
 /* Build sense data into buf (SCSI_SENSE_MAX bytes); returns its length. */

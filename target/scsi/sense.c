@@ -8,6 +8,7 @@
  * Descriptor format (72h, SPC-4 §4.5.2): 8-byte header (1 key, 2 ASC,
  * 3 ASCQ, 7 additional length) and descriptors:
  *   00h information (12 bytes, VALID, 64-bit INFORMATION)
+ *   01h command-specific information (12 bytes; EXTENDED COPY's)
  *   02h sense key specific (8 bytes)
  * The format follows the control mode page D_SENSE bit of the LU.
  */
@@ -32,6 +33,8 @@ static uint16_t sense_fixed(uint8_t *b, uint8_t key, uint16_t asc,
 		put_be32(b + 3, (uint32_t)o->info);
 	}
 	b[7] = 10;
+	if (o && o->csi_valid)
+		memcpy(b + 8, o->csi, 4);
 	b[12] = (uint8_t)(asc >> 8);
 	b[13] = (uint8_t)asc;
 	if (o && o->sks_valid)
@@ -62,6 +65,15 @@ static uint16_t sense_desc(uint8_t *b, uint8_t key, uint16_t asc,
 		put_be64(d + 4, o->info);
 		len += 12;
 	}
+	if (o && o->csi_valid) {
+		uint8_t *d = b + len;
+
+		memset(d, 0, 12);
+		d[0] = 0x01;
+		d[1] = 0x0a;
+		memcpy(d + 4, o->csi, 4);
+		len += 12;
+	}
 	if (o && o->sks_valid) {
 		uint8_t *d = b + len;
 
@@ -72,8 +84,8 @@ static uint16_t sense_desc(uint8_t *b, uint8_t key, uint16_t asc,
 		len += 8;
 	}
 	b[7] = (uint8_t)(len - 8);
-	/* header + information + sense key specific at most */
-	ut_assert(len <= 8 + 12 + 8);
+	/* header + information + command-specific + sense key specific */
+	ut_assert(len <= 8 + 12 + 12 + 8);
 	ut_assert(len <= SCSI_SENSE_MAX);
 	return len;
 }

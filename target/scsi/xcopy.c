@@ -31,15 +31,27 @@
  * the source, write the destination), one request at a time.
  *
  * A read or write of a copy target device that fails while a segment is
- * processed ends the command as SPC-4 asks of a copy manager (§6.4.3,
- * errors detected during processing of segment descriptors): COPY
- * ABORTED, THIRD PARTY DEVICE FAILURE (0Ah/0Dh/01h), INFORMATION the
- * number of the segment being processed (VALID 1), COMMAND-SPECIFIC
- * INFORMATION 0 (no status or sense of the copy target device follows),
- * never the sense of the LU that was read or written (a MEDIUM ERROR
- * with an LBA of another LU would name a block of the LU the command was
- * sent to).  Segments before it were copied whole, the failing one
- * perhaps in part; RECEIVE COPY RESULTS tells how many were processed.
+ * processed ends the command as SPC asks of a copy manager (SPC-5
+ * §5.17.7.4, in SPC-4 the subclause of the same name: "EXTENDED COPY
+ * command errors detected during processing of segment descriptors"):
+ * COPY ABORTED,
+ * THIRD PARTY DEVICE FAILURE (0Ah/0Dh/01h; "a CSCD command failure"),
+ *   b) the segment number in "the third and fourth bytes of the
+ *      COMMAND-SPECIFIC INFORMATION field" (the first two, which would
+ *      point at the device's own status and sense, stay 0: none follows);
+ *   c) INFORMATION the segment's residual in destination blocks (VALID
+ *      1) "if any data has been written to the copy destination for the
+ *      segment", else VALID 0 (no information descriptor); the chunk
+ *      whose write failed counts as not written;
+ *   f) the sense-key specific segment pointer (§4.5.2.4.5): SKSV 1, SD 0,
+ *      FIELD POINTER the first byte of the CSCD descriptor of the device
+ *      that failed (the source for a read, the destination for a write).
+ * Never the sense of the LU that was read or written (a MEDIUM ERROR with
+ * an LBA of another LU would name a block of the LU the command was sent
+ * to).  Segments before it were copied whole, the failing one perhaps in
+ * part; RECEIVE COPY RESULTS tells how many were processed.  Until
+ * 2026-12-07 the segment number was in INFORMATION, and no residual nor
+ * segment pointer was given (SCST places them as here).
  */
 #include <stdlib.h>
 
@@ -54,16 +66,19 @@
 #define XCOPY_MAX_SEG_BYTES SCSI_MAX_XFER_BYTES /* MAXIMUM SEGMENT LENGTH */
 #define XCOPY_CHUNK_BYTES (1u << 20)
 
-/* One segment, resolved. */
+/* One segment, resolved; src_desc and dst_desc: its CSCD descriptors'
+ * indexes in the list. */
 struct xcopy_seg {
 	struct scsi_lu *src, *dst;
 	uint64_t src_lba, dst_lba;
 	uint32_t nblocks;
+	uint16_t src_desc, dst_desc;
 };
 
 struct xcopy_ctx {
 	unsigned int nseg, cur;
-	uint64_t done_blocks; /* of the current segment */
+	uint64_t done_blocks; /* of the current segment, written or being */
+	uint64_t last_blocks; /* the chunk last read or written */
 	uint64_t total_blocks;
 	bool writing; /* the chunk in buf is read: write it */
 	bool record;  /* keep a result for RECEIVE COPY RESULTS */
@@ -196,6 +211,8 @@ static bool parse_segment(struct scsi_cmd *cmd, const uint8_t *d, uint32_t off,
 	}
 	s->src = itl[si]->lu;
 	s->dst = itl[di]->lu;
+	s->src_desc = si;
+	s->dst_desc = di;
 	if (s->src->bs->block_size != s->dst->bs->block_size) {
 		scsi_fail_param(cmd, off + 6, -1);
 		return false;
@@ -336,6 +353,7 @@ static bool copy_step(struct scsi_cmd *cmd, struct sbc_chain *ch)
 	       !x->writing) {
 		x->cur++;
 		x->done_blocks = 0;
+		x->last_blocks = 0;
 	}
 	if (ch->status < 0 || x->cur == x->nseg)
 		return false; /* copy_fini() */
@@ -360,6 +378,7 @@ static bool copy_step(struct scsi_cmd *cmd, struct sbc_chain *ch)
 			    s->dst_lba + x->done_blocks, ch->buf,
 			    n * s->dst->bs->block_size);
 	x->done_blocks += n;
+	x->last_blocks = n;
 	return true;
 }
 
@@ -368,10 +387,28 @@ static bool copy_step(struct scsi_cmd *cmd, struct sbc_chain *ch)
 static void copy_aborted(struct scsi_cmd *cmd, const struct xcopy_ctx *x,
 			 int status)
 {
-	struct scsi_sense_opts o = {.info_valid = true, .info = x->cur};
+	const struct xcopy_seg *s = &x->seg[x->cur];
+	struct scsi_sense_opts o = {0};
+	/* x->writing: the read of the chunk failed, nothing of it was
+	 * written; else its write failed (copy_step counted it) */
+	uint64_t written = x->writing ? x->done_blocks
+				      : x->done_blocks - x->last_blocks;
+	uint32_t ptr =
+		XCOPY_HDR_LEN +
+		XCOPY_TGT_DESC_LEN *
+			(uint32_t)(x->writing ? s->src_desc : s->dst_desc);
 
 	ut_assert(status < 0);
 	ut_assert(x->cur < x->nseg); /* a request of that segment failed */
+	ut_assert(x->writing || x->done_blocks >= x->last_blocks);
+	ut_assert(written < s->nblocks); /* the segment did not finish */
+	o.csi_valid = true;
+	put_be16(o.csi + 2, (uint16_t)x->cur);
+	o.info_valid = written > 0;
+	o.info = s->nblocks - written;
+	o.sks_valid = true;
+	o.sks[0] = 0x80; /* SKSV, SD 0: from the parameter list's start */
+	put_be16(o.sks + 1, (uint16_t)ptr);
 	scsi_fail_opts(cmd, SK_COPY_ABORTED, ASC_THIRD_PARTY_DEVICE_FAILURE,
 		       &o);
 }

@@ -298,14 +298,39 @@ static void expect_copy_status(struct fx *f, uint8_t status, uint16_t segs)
 	assert_int_equal(get_be16(c->buf + 5), segs);
 }
 
+/* The sense of a copy manager whose copy target device failed (SPC-5
+ * §5.17.7.4, "errors detected during processing of segment
+ * descriptors"; SPC-4 has the same subclause): COPY ABORTED, THIRD PARTY DEVICE
+ * FAILURE; the segment number in the third and fourth bytes of
+ * COMMAND-SPECIFIC INFORMATION (fixed format bytes 10..11; the first two
+ * stay 0: no device sense follows); INFORMATION the segment's residual,
+ * VALID only if some of it was written; SKSV 1, SD 0, FIELD POINTER the
+ * failing device's CSCD descriptor (16: the list's only one). */
+static void expect_copy_aborted(const struct scsi_cmd *c, uint16_t seg,
+				bool info_valid, uint32_t residual)
+{
+	expect_sense(c, SK_COPY_ABORTED, ASC_THIRD_PARTY_DEVICE_FAILURE);
+	if (get_be16(c->sense + 10) != seg || get_be16(c->sense + 8) != 0)
+		fail_msg("SPC-5 §5.17.7.4 b): the segment number, %u, goes to "
+			 "the third and fourth bytes of COMMAND-SPECIFIC "
+			 "INFORMATION; got %08x (INFORMATION %u, VALID %d)",
+			 seg, get_be32(c->sense + 8), get_be32(c->sense + 3),
+			 (c->sense[0] & 0x80) != 0);
+	assert_int_equal((c->sense[0] & 0x80) != 0, info_valid);
+	if (info_valid)
+		assert_int_equal(get_be32(c->sense + 3), residual);
+	else
+		assert_int_equal(get_be32(c->sense + 3), 0);
+	assert_int_equal(c->sense[15], 0x80); /* SKSV, SD 0, no bit */
+	assert_int_equal(get_be16(c->sense + 16), 16);
+}
+
 /*
- * SPC-4 §6.4.3 (errors detected during processing of segment
- * descriptors): a copy target device that fails ends EXTENDED COPY with
- * COPY ABORTED, here THIRD PARTY DEVICE FAILURE (0A/0D/01), INFORMATION
- * the number of the segment being processed, COMMAND-SPECIFIC
- * INFORMATION 0 (no device sense follows).  Before: MEDIUM ERROR, WRITE
- * ERROR with INFORMATION 100, an LBA that the initiator reads as one of
- * the LU the command went to.
+ * A copy target device that fails ends EXTENDED COPY with the copy
+ * manager's sense (expect_copy_aborted), never the sense of the LU read
+ * or written.  Before: INFORMATION the segment number, COMMAND-SPECIFIC
+ * INFORMATION 0, no segment pointer (and before that MEDIUM ERROR with
+ * INFORMATION 100, an LBA the initiator reads as one of its own LU).
  */
 static void xcopy_device_failure_is_copy_aborted_naming_the_segment(void **st)
 {
@@ -317,13 +342,8 @@ static void xcopy_device_failure_is_copy_aborted_naming_the_segment(void **st)
 	faulty_wrap(f, BS_OP_WRITE, 101); /* segment 1's destination */
 	len = xc_two_segments(f);
 	c = run_xcopy(f, len);
-	expect_sense(c, SK_COPY_ABORTED, ASC_THIRD_PARTY_DEVICE_FAILURE);
-	if (c->sense[0] != 0xf0 || get_be32(c->sense + 3) != 1)
-		fail_msg("SPC-4 §6.4.3: INFORMATION (VALID 1) is the number of "
-			 "the failing segment, 1; got byte 0 %02x, %u",
-			 c->sense[0], get_be32(c->sense + 3));
-	assert_int_equal(get_be32(c->sense + 8), 0); /* no device sense */
-	expect_copy_status(f, 0x02, 1); /* ended with errors, after one */
+	expect_copy_aborted(c, 1, false, 0); /* its only chunk failed */
+	expect_copy_status(f, 0x02, 1);	     /* ended with errors, after one */
 	f->bs->ops = real_ops;
 	read_blocks(f, 64, 4); /* segment 0 was copied whole */
 	for (unsigned int i = 0; i < 4 * BS; i++)
@@ -336,14 +356,57 @@ static void xcopy_device_failure_is_copy_aborted_naming_the_segment(void **st)
 	faulty_wrap(f, BS_OP_READ, 2);
 	len = xc_two_segments(f);
 	c = run_xcopy(f, len);
-	expect_sense(c, SK_COPY_ABORTED, ASC_THIRD_PARTY_DEVICE_FAILURE);
-	assert_int_equal(c->sense[0], 0xf0);
-	assert_int_equal(get_be32(c->sense + 3), 0);
+	expect_copy_aborted(c, 0, false, 0);
 	expect_copy_status(f, 0x02, 0);
 	f->bs->ops = real_ops;
 	len = xc_two_segments(f);
 	expect_good(run_xcopy(f, len));
 	expect_copy_status(f, 0x01, 2);
+}
+
+/* A segment of three 1 MiB chunks whose second chunk's write fails: one
+ * chunk (2,048 blocks) was written, so INFORMATION (VALID 1) is the
+ * residual, 4,096 blocks; with the read of the third chunk failing, two
+ * were written: 2,048.  Descriptor format carries the same in a 01h
+ * descriptor (the CSI field's third and fourth bytes: 6..7 of it). */
+static void xcopy_device_failure_reports_the_segments_residual(void **st)
+{
+	struct fx *f = *st;
+	uint8_t naa[1][16];
+	struct scsi_cmd *c;
+	uint32_t len, n = 3 * 2048;
+
+	naa_of(f->lu, naa[0]);
+	faulty_wrap(f, BS_OP_WRITE, 100000 + 2048);
+	len = xc_list(f->buf, naa, 1, 0, n);
+	put_be64(f->buf + len - 8, 100000); /* the destination LBA */
+	c = run_xcopy(f, len);
+	expect_copy_aborted(c, 0, true, n - 2048);
+	f->bs->ops = real_ops;
+	faulty_wrap(f, BS_OP_READ, 2 * 2048);
+	len = xc_list(f->buf, naa, 1, 0, n);
+	put_be64(f->buf + len - 8, 100000);
+	c = run_xcopy(f, len);
+	expect_copy_aborted(c, 0, true, n - 2 * 2048);
+	f->bs->ops = real_ops;
+	scsi_lu_set_d_sense(f->lu, true);
+	faulty_wrap(f, BS_OP_WRITE, 100000 + 2048);
+	len = xc_list(f->buf, naa, 1, 0, n);
+	put_be64(f->buf + len - 8, 100000);
+	c = run_xcopy(f, len);
+	f->bs->ops = real_ops;
+	assert_int_equal(c->sense[0], 0x72);
+	assert_int_equal(c->sense[1], SK_COPY_ABORTED);
+	/* information 00h (12), command-specific 01h (12), sks 02h (8) */
+	assert_int_equal(c->sense[7], 32);
+	assert_int_equal(c->sense[8], 0x00);
+	assert_int_equal(get_be64(c->sense + 12), n - 2048);
+	assert_int_equal(c->sense[20], 0x01);
+	assert_int_equal(c->sense[21], 0x0a);
+	assert_int_equal(get_be16(c->sense + 24 + 2), 0); /* segment 0 */
+	assert_int_equal(c->sense[32], 0x02);
+	assert_int_equal(c->sense[36], 0x80);
+	assert_int_equal(get_be16(c->sense + 37), 16);
 }
 
 int main(void)
@@ -355,6 +418,7 @@ int main(void)
 		T(xcopy_target_descriptor_count_both_sides),
 		T(receive_copy_results_allocation_lengths),
 		T(xcopy_device_failure_is_copy_aborted_naming_the_segment),
+		T(xcopy_device_failure_reports_the_segments_residual),
 		cmocka_unit_test(
 			xcopy_between_4k_lus_sent_to_a_512_byte_lu_copies_whole),
 #undef T
