@@ -46,6 +46,13 @@ enum pr_out_sa {
 
 /* ------------------------------------------------------- identities */
 
+/* A registration made with ALL_TG_PT=1 is one entry that matches every
+ * target port.  SPC-4 §6.16.3 has it "as if the same registration request
+ * had been received individually through each target port": one
+ * registration per I_T nexus, which a later REGISTER through one port
+ * changes alone (LIO and SCST keep one per port).  Here such a REGISTER
+ * changes or removes it for every port: a known departure
+ * (docs/conformance.md). */
 static bool reg_matches(const struct scsi_pr_reg *r,
 			const struct scsi_nexus_id *id)
 {
@@ -291,7 +298,14 @@ static bool same_nexus(const struct scsi_nexus_id *a,
 }
 
 /* SPEC_I_PT: register every I_T nexus named by the TransportIDs too
- * (SPC-4 §5.12.7).  All or nothing. */
+ * (SPC-4 §5.12.7).  All or nothing.
+ * Two known departures from the standard (docs/conformance.md, "Behaviours
+ * settled against the standards"): a TransportID naming a registered
+ * nexus is passed over, as LIO does, where SPC-5 §5.13.7 table 67
+ * footnote b wants INVALID FIELD IN PARAMETER LIST; and a format 00b
+ * TransportID registers the nexus of ISID 0, where SPC §7.6.4.6 wants
+ * every initiator port of that name registered, or the TransportID
+ * refused ("may be rejected"). */
 static bool register_specified(struct scsi_cmd *cmd, const struct pr_params *a)
 {
 	struct scsi_pr *pr = &cmd->lu->pr;
@@ -535,7 +549,12 @@ static void pr_preempt(struct scsi_cmd *cmd, const struct pr_params *a,
 /*
  * REGISTER AND MOVE (SPC-4 §5.12.8): the holder registers the nexus named
  * by the TransportID and RELATIVE TARGET PORT IDENTIFIER with SARK, hands
- * it the reservation, and with UNREG unregisters itself.  Parameter list:
+ * it the reservation, and with UNREG unregisters itself.  No unit
+ * attention: §5.12.8 lists the move's actions a) to h) and none
+ * establishes one (checked 2026-12-07; neither LIO nor SCST does).  One
+ * departure (docs/conformance.md): with no reservation at all SPC-5
+ * §5.13.8 wants ILLEGAL REQUEST, INVALID FIELD IN CDB, where we answer
+ * RESERVATION CONFLICT.  Parameter list:
  * 0..7 key, 8..15 SARK, 17 UNREG 1 | APTPL 0, 18..19 relative target
  * port, 20..23 TransportID length, 24.. TransportID.
  */

@@ -488,13 +488,17 @@ static bool lu_may_run(struct scsi_cmd *cmd, uint8_t flags)
 }
 
 /*
- * We do not support ACA (NormACA 0 in standard INQUIRY).  SAM-5 §5.9.1:
- * a command with the NACA bit of its CONTROL byte set ends CHECK
- * CONDITION, ILLEGAL REQUEST, INVALID FIELD IN CDB; SAM-5 §8.6.5: one
- * with the ACA task attribute while no ACA condition exists (never, here)
- * ends CHECK CONDITION, ILLEGAL REQUEST, INVALID MESSAGE ERROR.  Checked
- * after the opcode (which fixes where the CONTROL byte is), before the
- * task set.
+ * We do not support ACA (NormACA 0 in standard INQUIRY: SPC-4 "A NORMACA
+ * bit set to zero indicates that the device server does not support a
+ * NACA bit set to one and does not support the ACA task attribute").
+ * SAM-5 §5.9.1: a command with the NACA bit of its CONTROL byte set ends
+ * CHECK CONDITION, ILLEGAL REQUEST, INVALID FIELD IN CDB; SAM-5 §8.6.5:
+ * one with the ACA task attribute while no ACA condition exists (never,
+ * here) ends CHECK CONDITION, ILLEGAL REQUEST, INVALID MESSAGE ERROR
+ * (checked 2026-12-07, lane audit14: SCST answers the same, "Refusing ACA
+ * cmd ..., because there's no ACA"; LIO answers INVALID FIELD IN CDB).
+ * Checked after the opcode (which fixes where the CONTROL byte is),
+ * before the task set.
  */
 static bool aca_supported(struct scsi_cmd *cmd)
 {
