@@ -111,9 +111,13 @@ static void ua_registrants(const struct pr_model *m, int self,
  * LIST): the nexus and every nexus its TransportIDs name are registered
  * with the SERVICE ACTION RESERVATION KEY, all or nothing -- one
  * malformed TransportID and nothing changes (INVALID FIELD IN PARAMETER
- * LIST).  A nexus named that is registered already keeps its
- * registration and key (the TransportID is passed over, as the target
- * does); one naming the sender's own nexus adds nothing: the sender is
+ * LIST at it).  A nexus named that is registered is refused the same
+ * way (SPC-5 §5.13.7 table 67 footnote b: "If any I_T nexus specified in
+ * the parameter list is registered, the command shall be terminated with
+ * ... INVALID FIELD IN PARAMETER LIST"), at its first TransportID, as is
+ * a TransportID of format 00b ("may be rejected", §7.6.4.6; the target
+ * does), at the list's first; the first refused in the list's order
+ * wins.  One naming the sender's own nexus adds nothing: the sender is
  * registered once.
  */
 static enum prm_result illegal(struct prm_ua *ua, uint8_t asc, int field,
@@ -131,8 +135,18 @@ static enum prm_result register_specified(struct pr_model *m, int self,
 					  const struct prm_out *o,
 					  struct prm_ua *ua)
 {
+	int at = -1;
+
 	if (m->key[self] != 0)
 		return illegal(ua, 0x26, 20, 3); /* SPEC_I_PT */
+	if (o->tid_fmt0 && (o->spec != 0 || o->tid_bad))
+		return illegal(ua, 0x26, 28, -1); /* the first is 00b */
+	for (int i = 0; i < PR_MODEL_ACTORS; i++)
+		if ((o->spec >> i & 1) && i != self && m->key[i] != 0 &&
+		    (at < 0 || o->spec_off[i] < at))
+			at = o->spec_off[i];
+	if (at >= 0)
+		return illegal(ua, 0x26, at, -1); /* registered already */
 	if (o->tid_bad)
 		return illegal(ua, 0x26, o->tid_off, -1);
 	for (int i = 0; i < PR_MODEL_ACTORS; i++)
@@ -158,6 +172,10 @@ static enum prm_result register_move(struct pr_model *m, int self,
 {
 	if (o->tid_overrun)
 		return illegal(ua, 0x1a, -1, -1);
+	/* SPC-5 §5.13.8: "there is no persistent reservation established":
+	 * ILLEGAL REQUEST, INVALID FIELD IN CDB */
+	if (!m->reserved)
+		return illegal(ua, 0x24, -1, -1);
 	if (!prm_is_holder(m, self) || all_reg(m->type))
 		return PRM_CONFLICT;
 	if (o->sark == 0)

@@ -53,8 +53,10 @@ struct prm_out {
 	 * each); tid_bad: one of them is malformed (SPC-4 §7.6.4.6). */
 	bool spec_i_pt;
 	uint8_t spec;
+	uint16_t spec_off[PR_MODEL_ACTORS]; /* where each one's first is */
 	bool tid_bad;
 	uint16_t tid_off; /* SPEC_I_PT: where the malformed one begins */
+	bool tid_fmt0;	  /* SPEC_I_PT: every TransportID of format 00b */
 	/* REGISTER AND MOVE: the destination actor, UNREG, and whether the
 	 * TransportID length runs past the list (PARAMETER LIST LENGTH
 	 * ERROR, found before anything else but the key). */

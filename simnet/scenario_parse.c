@@ -435,6 +435,8 @@ static uint32_t pr_spec_list(struct runner *r, struct pend *p,
 		}
 		if (off + 264 > 28 + 9 * 264)
 			break;
+		if (!(p->pro.spec >> a->idx & 1))
+			p->pro.spec_off[a->idx] = (uint16_t)off;
 		off += pr_tid(op->out + off, ini_iqn(a->ini), ini_isid(a->ini),
 			      fmt, NULL);
 		p->pro.spec |= (uint8_t)(1u << a->idx);
@@ -446,9 +448,9 @@ static uint32_t pr_spec_list(struct runner *r, struct pend *p,
 			      ini_isid(p->a->ini), fmt, bad);
 	}
 	put_be32(op->out + 24, off - 28);
-	/* 00b names a device, not a port: the target registers a nexus of
-	 * ISID 0 that no session has, which the model cannot hold */
-	if (fmt != 1 || !pr_one_port(r))
+	/* 00b names a device, not a port: refused (pr_model.c) */
+	p->pro.tid_fmt0 = fmt == 0;
+	if (!pr_one_port(r))
 		p->pro_unmodelled = true;
 	return off;
 }
@@ -484,10 +486,11 @@ static uint32_t pr_move_list(struct runner *r, struct pend *p,
 		 n + (bad && strcmp(bad, "overrun") == 0 ? 4 : 0));
 	p->pro.dest = to->idx;
 	p->pro.unreg = has(t, "unreg");
-	p->pro.tid_bad = bad != NULL && strcmp(bad, "overrun") != 0;
+	p->pro.tid_bad = (bad != NULL && strcmp(bad, "overrun") != 0) ||
+			 fmt != 1; /* 00b names a device: refused */
 	p->pro.tid_overrun = bad != NULL && strcmp(bad, "overrun") == 0;
-	/* a nexus the model has no actor for: another ISID or port */
-	if (fmt != 1 || rtpi != 1 || !pr_one_port(r))
+	/* a nexus the model has no actor for: another port */
+	if (rtpi != 1 || !pr_one_port(r))
 		p->pro_unmodelled = true;
 	return 24 + n;
 }

@@ -240,6 +240,16 @@ struct pr_params {
  * An iSCSI TransportID (SPC-4 §7.6.4.6): byte 0 FORMAT CODE 7-6 (00b name,
  * 01b name + ",i,0x" + ISID) | PROTOCOL IDENTIFIER 3-0; 2..3 ADDITIONAL
  * LENGTH; 4.. the NUL-terminated string.  Returns its length or 0.
+ * Format 00b names an iSCSI initiator device, not a port: "If a iSCSI
+ * TransportID with the format code set to 00b appears in a PERSISTENT
+ * RESERVE OUT parameter list (see 6.16.3), all initiator ports known to
+ * the device server with an iSCSI node name matching the one in the
+ * TransportID shall be registered", and "iSCSI TransportIDs with a
+ * format code of 00b may be rejected": we refuse it (0), as a REGISTER
+ * AND MOVE could not hand one reservation to several ports either.
+ * Until 2026-12-07 it registered the nexus of ISID 0, which no session
+ * has (LIO registers the node without an ISID, SCST every session of
+ * that name).
  */
 static uint32_t parse_transport_id(const uint8_t *t, uint32_t avail, char *name,
 				   size_t cap, uint8_t *isid)
@@ -251,38 +261,34 @@ static uint32_t parse_transport_id(const uint8_t *t, uint32_t avail, char *name,
 	if (avail < 4 || (t[0] & 0x0f) != PR_ISCSI_PROTO)
 		return 0;
 	len = 4u + get_be16(t + 2);
-	if (len > avail || len < 5 || (t[0] >> 6) > 1)
+	if (len > avail || len < 5 || (t[0] >> 6) != 1)
 		return 0;
 	s = (const char *)t + 4;
 	if (strnlen(s, len - 4) == len - 4)
 		return 0; /* not terminated */
 	sep = strstr(s, ",i,0x");
-	nlen = sep ? (size_t)(sep - s) : strlen(s);
-	if ((t[0] >> 6) == 1 && !sep)
+	if (!sep)
 		return 0;
+	nlen = (size_t)(sep - s);
 	if (nlen == 0 || nlen >= cap)
 		return 0;
 	ut_assert(nlen < len - 4); /* the name ends before the NUL */
 	memcpy(name, s, nlen);
 	name[nlen] = '\0';
 	memset(isid, 0, 6);
-	if (sep) {
-		const char *h = sep + 5;
+	for (int i = 0; i < 12; i++) {
+		int v;
+		char ch = sep[5 + i];
 
-		for (int i = 0; i < 12; i++) {
-			int v;
-			char ch = h[i];
-
-			if (ch >= '0' && ch <= '9')
-				v = ch - '0';
-			else if (ch >= 'a' && ch <= 'f')
-				v = ch - 'a' + 10;
-			else if (ch >= 'A' && ch <= 'F')
-				v = ch - 'A' + 10;
-			else
-				return 0;
-			isid[i / 2] = (uint8_t)(isid[i / 2] << 4 | v);
-		}
+		if (ch >= '0' && ch <= '9')
+			v = ch - '0';
+		else if (ch >= 'a' && ch <= 'f')
+			v = ch - 'a' + 10;
+		else if (ch >= 'A' && ch <= 'F')
+			v = ch - 'A' + 10;
+		else
+			return 0;
+		isid[i / 2] = (uint8_t)(isid[i / 2] << 4 | v);
 	}
 	/* A whole TransportID, inside what the caller had. */
 	ut_assert(len >= 5 && len <= avail);
@@ -298,14 +304,15 @@ static bool same_nexus(const struct scsi_nexus_id *a,
 }
 
 /* SPEC_I_PT: register every I_T nexus named by the TransportIDs too
- * (SPC-4 §5.12.7).  All or nothing.
- * Two known departures from the standard (docs/conformance.md, "Behaviours
- * settled against the standards"): a TransportID naming a registered
- * nexus is passed over, as LIO does, where SPC-5 §5.13.7 table 67
- * footnote b wants INVALID FIELD IN PARAMETER LIST; and a format 00b
- * TransportID registers the nexus of ISID 0, where SPC §7.6.4.6 wants
- * every initiator port of that name registered, or the TransportID
- * refused ("may be rejected"). */
+ * (SPC-4 §5.12.7).  All or nothing.  The sender and each unregistered
+ * nexus named are registered; one that was registered when the command
+ * came is refused: SPC-5 §5.13.7 table 67 (SPC-4 §5.12.7) footnote b, "If
+ * any I_T nexus specified in the parameter list is registered, the
+ * command shall be terminated with CHECK CONDITION status, with the sense
+ * key set to ILLEGAL REQUEST, and the additional sense code set to INVALID
+ * FIELD IN PARAMETER LIST" (field pointer at its TransportID).  Until
+ * 2026-12-07 it was passed over, as LIO does; SCST replaces its key.  A
+ * nexus named twice is registered once. */
 static bool register_specified(struct scsi_cmd *cmd, const struct pr_params *a)
 {
 	struct scsi_pr *pr = &cmd->lu->pr;
@@ -341,9 +348,14 @@ static bool register_specified(struct scsi_cmd *cmd, const struct pr_params *a)
 			 name);
 		memcpy(id.isid, isid, 6);
 		id.rel_tgt_port_id = me->rel_tgt_port_id;
-		/* A nexus registered already keeps its registration; the
-		 * sender's own is registered after the list, once (one
-		 * naming it here registered it twice). */
+		if (reg_find(&saved, &id) >= 0) {
+			*pr = saved;
+			scsi_fail_param(cmd, off, -1); /* registered before */
+			return false;
+		}
+		/* Named twice: registered once; the sender's own is
+		 * registered after the list, once (one naming it here
+		 * registered it twice). */
 		if (reg_find(pr, &id) < 0 && !same_nexus(&id, me) &&
 		    reg_add(pr, name, isid, me->rel_tgt_port_id, a->all_tg_pt,
 			    a->sark) < 0) {
@@ -551,10 +563,11 @@ static void pr_preempt(struct scsi_cmd *cmd, const struct pr_params *a,
  * by the TransportID and RELATIVE TARGET PORT IDENTIFIER with SARK, hands
  * it the reservation, and with UNREG unregisters itself.  No unit
  * attention: §5.12.8 lists the move's actions a) to h) and none
- * establishes one (checked 2026-12-07; neither LIO nor SCST does).  One
- * departure (docs/conformance.md): with no reservation at all SPC-5
- * §5.13.8 wants ILLEGAL REQUEST, INVALID FIELD IN CDB, where we answer
- * RESERVATION CONFLICT.  Parameter list:
+ * establishes one (checked 2026-12-07; neither LIO nor SCST does).  With
+ * no reservation at all: "the device server shall terminate the command
+ * with CHECK CONDITION status, with the sense key set to ILLEGAL REQUEST,
+ * and the additional sense code set to INVALID FIELD IN CDB" (SPC-5
+ * §5.13.8; LIO and SCST do; until 2026-12-07 RESERVATION CONFLICT).  Parameter list:
  * 0..7 key, 8..15 SARK, 17 UNREG 1 | APTPL 0, 18..19 relative target
  * port, 20..23 TransportID length, 24.. TransportID.
  */
@@ -576,7 +589,11 @@ static void pr_register_move(struct scsi_cmd *cmd, const uint8_t *p,
 		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_PARAM_LIST_LENGTH);
 		return;
 	}
-	if (!pr->reserved || !is_holder(pr, self) || type_all_reg(pr->type)) {
+	if (!pr->reserved) {
+		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+		return;
+	}
+	if (!is_holder(pr, self) || type_all_reg(pr->type)) {
 		cmd->status = SCSI_STATUS_RESERVATION_CONFLICT;
 		return;
 	}

@@ -113,8 +113,11 @@ static void hold(struct fx *f)
 }
 
 /* SPC-4 §5.9.9: REGISTER AND MOVE from a nexus that is registered but
- * does not hold the reservation, with no reservation, or with an
- * all-registrants one, is a RESERVATION CONFLICT; nothing changes. */
+ * does not hold the reservation, or with an all-registrants one, is a
+ * RESERVATION CONFLICT; with no reservation at all it is ILLEGAL
+ * REQUEST, INVALID FIELD IN CDB (SPC-5 §5.13.8: "there is no persistent
+ * reservation established"; it was a conflict before 2026-12-07);
+ * nothing changes. */
 static void move_by_a_non_holder_conflicts(void **state)
 {
 	struct fx *f = *state;
@@ -127,9 +130,8 @@ static void move_by_a_non_holder_conflicts(void **state)
 	expect_good(prout(f, s2, SA_REGISTER_IGNORE, 0, 0, 2, 0));
 	/* no reservation at all */
 	gen = generation(f);
-	assert_int_equal(
-		move(f, f->sess, move_list(f->buf, 1, 9, 0, 1, tid), 64)->status,
-		SCSI_STATUS_RESERVATION_CONFLICT);
+	expect_sense(move(f, f->sess, move_list(f->buf, 1, 9, 0, 1, tid), 64),
+		     SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
 	/* s2 holds it: f is registered but not the holder */
 	expect_good(prout(f, s2, SA_RESERVE, WR_EX, 2, 0, 0));
 	assert_int_equal(move(f, f->sess,
@@ -449,6 +451,76 @@ static void spec_i_pt_naming_the_sender_registers_it_once(void **state)
 	assert_int_equal(read_keys(f, keys, 4), 1);
 }
 
+/* SPC-5 §5.13.7 table 67 footnote b (SPC-4 §5.12.7): "If any I_T nexus
+ * specified in the parameter list is registered, the command shall be
+ * terminated with CHECK CONDITION status, with the sense key set to
+ * ILLEGAL REQUEST, and the additional sense code set to INVALID FIELD IN
+ * PARAMETER LIST": the field pointer at its TransportID, nothing
+ * registered (the unregistered nexus named before it neither).  It was
+ * passed over before 2026-12-07. */
+static void spec_i_pt_naming_a_registered_nexus_is_refused(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_sess *s2 = sess_named(f, "iqn.x:b", 0x23, 1);
+	uint8_t cdb[10] = {0x5f, SA_REGISTER};
+	struct scsi_cmd *c;
+	uint64_t keys[4];
+	uint32_t tl, gen;
+
+	expect_good(prout(f, s2, SA_REGISTER_IGNORE, 0, 0, 2, 0));
+	gen = generation(f);
+	memset(f->buf, 0, 512);
+	put_be64(f->buf + 8, 0x10);
+	f->buf[20] = 0x08;
+	tl = put_tid(f->buf + 28, "iqn.x:c,i,0x240000000000");
+	tl += put_tid(f->buf + 28 + tl, "iqn.x:b,i,0x230000000000");
+	put_be32(f->buf + 24, tl);
+	put_be32(cdb + 5, 28 + tl);
+	c = run(f, cdb, 10, 28 + tl, 28 + tl);
+	expect_sense(c, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_PARAM);
+	/* the second one: after the first, 4 + 28 bytes */
+	assert_int_equal(field_pointer(c), 28 + 32);
+	assert_int_equal(read_keys(f, keys, 4), 1);
+	assert_int_equal(keys[0], 2);
+	assert_int_equal(generation(f), gen);
+	scsi_sess_free(s2);
+}
+
+/* SPC-4 §7.6.4.6: "iSCSI TransportIDs with a format code of 00b may be
+ * rejected", and are: one names a device (every initiator port of that
+ * name), not the one I_T nexus a registration or a move is for.  SPEC_I_PT
+ * with one is INVALID FIELD IN PARAMETER LIST at it (before 2026-12-07 it
+ * registered the nexus of ISID 0, which no session has), and so is a
+ * REGISTER AND MOVE to one, at byte 24. */
+static void transport_id_format_00b_is_refused(void **state)
+{
+	struct fx *f = *state;
+	uint8_t cdb[10] = {0x5f, SA_REGISTER};
+	struct scsi_cmd *c;
+	uint64_t keys[4];
+	uint32_t tl, plen;
+
+	memset(f->buf, 0, 128);
+	put_be64(f->buf + 8, 0x10);
+	f->buf[20] = 0x08;
+	tl = put_tid(f->buf + 28, "iqn.x:b");
+	f->buf[28] = 0x05; /* FORMAT CODE 00b, iSCSI */
+	put_be32(f->buf + 24, tl);
+	put_be32(cdb + 5, 28 + tl);
+	c = run(f, cdb, 10, 28 + tl, 28 + tl);
+	expect_sense(c, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_PARAM);
+	assert_int_equal(field_pointer(c), 28);
+	assert_int_equal(read_keys(f, keys, 4), 0);
+	hold(f);
+	plen = move_list(f->buf, 1, 9, 0, 1, "iqn.x:b");
+	f->buf[24] = 0x05;
+	c = move(f, f->sess, plen, plen);
+	expect_sense(c, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_PARAM);
+	assert_int_equal(field_pointer(c), 24);
+	assert_int_equal(read_keys(f, keys, 4), 1);
+	assert_int_equal(holder_key(f, NULL), 1);
+}
+
 /* SPC-4 §4.5.2.4.2: the FIELD POINTER has 16 bits.  A bad TransportID
  * past byte 65,535 of a SPEC_I_PT list (the same nexus named 2,100 times
  * before it) is reported without a pointer, not with its offset cut to
@@ -587,6 +659,8 @@ int main(void)
 		T(move_list_shorter_than_its_header_is_refused),
 		T(move_transport_id_length_wrapping_32_bits_is_refused),
 		T(move_to_a_registered_nexus_replaces_its_key),
+		T(spec_i_pt_naming_a_registered_nexus_is_refused),
+		T(transport_id_format_00b_is_refused),
 		T(prout_data_out_shorter_than_the_list_is_refused),
 		T(prout_under_an_spc2_reservation_conflicts),
 		T(spec_i_pt_refusals),
