@@ -24,7 +24,11 @@
  * (a unit attention, a reservation conflict, BUSY...) or ended by a TMF
  * was never enabled, and TASK ABORTED may come at any time.  Commands
  * of different control-step epochs are not paired (an LU removed and
- * added again under the same LUN is another task set).
+ * added again under the same LUN is another task set), nor is a younger
+ * command during whose life a control step ran (explore seed
+ * 90346623644: a REPORT LUNS to LUN 1 sent before `target lun remove 1`
+ * arrived after it, met no LU, and was answered GOOD before the older
+ * ORDERED READ of the removed LU).
  *
  * Kept per actor: a ring of its last ORDER_RING answers GOOD.  When an
  * older command is answered GOOD, every younger one of its session and
@@ -114,6 +118,14 @@ void order_on_done(struct runner *r, struct pend *p, const struct ini_op *op)
 			return;
 		}
 	}
+	/* Kept as a younger one only if no control step ran while it was
+	 * out: one that did (a LUN removed, added, its LU replaced) may have
+	 * met another task set or none (REPORT LUNS and INQUIRY answer
+	 * GOOD for a LUN that maps nothing), though it was sent in the
+	 * older one's epoch. */
+	if (r->ctl_running || p->ctl_seq != r->ctl_seq ||
+	    p->ctl_started != r->ctl_started)
+		return;
 	a->order_ring[a->order_n % ORDER_RING] = z;
 	a->order_n++;
 }
