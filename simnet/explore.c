@@ -16,6 +16,7 @@
 
 #include "explore.h"
 #include "explore_int.h"
+#include "initiator.h"
 #include "sim.h"
 
 static uint64_t rnd_remote(struct gen *g, uint64_t n)
@@ -579,6 +580,45 @@ static void pr_tid_step(struct gen *g, struct prgen *pg, unsigned int nini,
 
 const char *const explore_names[EXPLORE_MAX_INITIATORS] = {"A", "B", "C", "D"};
 
+static uint64_t rnd_wire(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_wire) % n : 0;
+}
+
+/* One wire step of the extra initiator L (its own host, its own
+ * sessions): a login that breaks a rule (the wire oracle wants its exact
+ * status, scenario_wire.c), a login whose response comes in pieces, a
+ * login stalled until the target's login timeout, or a PDU left half sent
+ * until NopInTimeout. */
+static void wire_step(struct gen *g, bool nopin)
+{
+	unsigned int k = (unsigned int)rnd_wire(g, 100);
+
+	/* (a half-sent PDU only where NOP-In is quick: with the default
+	 * 30 s interval and timeout its end may come after the 60 s the
+	 * final wait gives an answer) */
+	if (k >= 90 && !nopin)
+		k = 85;
+	if (k < 60) {
+		/* the kinds a single actor can send (initiator.h), not
+		 * stall: that one below */
+		unsigned int bad =
+			1 + (unsigned int)rnd_wire(g, INI_LB_STALL - 1);
+
+		out(g, "L login bad=%s expect any\n", ini_login_bad_name(bad));
+	} else if (k < 80) {
+		out(g,
+		    "L login extra-keys=%u expect any\nL logout expect any\n",
+		    (unsigned)rnd_wire(g, 111));
+	} else if (k < 90) {
+		out(g, "L login bad=stall & expect any\n");
+	} else {
+		out(g,
+		    "L login expect any\nL stall-pdu bytes=%u & expect any\n",
+		    1 + (unsigned)rnd_wire(g, 47));
+	}
+}
+
 char *explore_generate(uint64_t seed)
 {
 	struct gen g = {.cap = 8192,
@@ -593,7 +633,8 @@ char *explore_generate(uint64_t seed)
 			.st_rare = seed ^ 0x7a7e5eedull,
 			.st_prx = seed ^ 0x9e7a1d5ull,
 			.st_attr = seed ^ 0x0de7ed0ull,
-			.st_gap = seed ^ 0x5a9b14ull};
+			.st_gap = seed ^ 0x5a9b14ull,
+			.st_wire = seed ^ 0x3171e5c0ull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};
@@ -636,6 +677,14 @@ char *explore_generate(uint64_t seed)
 	/* In two PR seeds in five the state store fails now and then: a
 	 * PR OUT under APTPL is then refused and rolled back. */
 	bool sfail;
+	/* Digests in about one seed in four (both, or one of them), and the
+	 * wire steps of an extra initiator L in about one in eight. */
+	unsigned int digests =
+		rnd_wire(&g, 100) < 25 ? 1 + (unsigned int)rnd_wire(&g, 3) : 0;
+	static const char *const dig_keys[4] = {
+		"", " HeaderDigest=CRC32C DataDigest=CRC32C",
+		" HeaderDigest=CRC32C", " DataDigest=CRC32C"};
+	bool wire = rnd_wire(&g, 100) < 12;
 
 	g.buf = malloc(g.cap);
 	if (g.buf == NULL)
@@ -768,14 +817,21 @@ char *explore_generate(uint64_t seed)
 		 * with commands outstanding) and its first ExpStatSN
 		 * anywhere (RFC 7143 §11.12). */
 		if (wrap)
-			out(&g, "initiator %s cmdsn=%u itt=%u expstatsn=%u\n",
+			out(&g, "initiator %s cmdsn=%u itt=%u expstatsn=%u%s\n",
 			    explore_names[i],
 			    0xffffffffu - (unsigned)rnd_ua(&g, 40),
 			    0xfffffffeu - (unsigned)rnd_ua(&g, 40),
-			    (unsigned)rnd_ua(&g, 1ull << 32));
+			    (unsigned)rnd_ua(&g, 1ull << 32),
+			    dig_keys[digests]);
 		else
-			out(&g, "initiator %s\n", explore_names[i]);
+			out(&g, "initiator %s%s\n", explore_names[i],
+			    dig_keys[digests]);
 	}
+	/* (at most 8 actors: none left with four ALUA initiators) */
+	if (wire && alua && nini == EXPLORE_MAX_INITIATORS)
+		wire = false;
+	if (wire)
+		out(&g, "initiator L%s\n", dig_keys[digests]);
 	if (acl)
 		acl_decl(&g, nini, nlun);
 	if (alua) {
@@ -861,6 +917,8 @@ char *explore_generate(uint64_t seed)
 			out(&g, "target state-fail %s count=%u\n",
 			    rnd_gap(&g, 2) ? "enospc" : "eio",
 			    1 + (unsigned)rnd_gap(&g, 3));
+		if (wire && rnd_wire(&g, 100) < 4)
+			wire_step(&g, m.nopin);
 		if (m.pr && coin(&g, 15)) {
 			pr_step(&g, &pg, nini, (unsigned int)rnd(&g, nini), 0,
 				pr_abort);
@@ -956,6 +1014,9 @@ char *explore_generate(uint64_t seed)
 			for (unsigned int i = 0; alua && i < nini; i++)
 				out(&g, "%s2 reconnect expect any\n",
 				    explore_names[i]);
+			/* a crash sends no FIN: L lets its connection go */
+			if (wire)
+				out(&g, "L disconnect\n");
 			out(&g, "%s read lun=%u lba=0 blocks=%u & expect any\n",
 			    a, lun, lba_span + 8);
 		} else if (r < 95) {

@@ -57,6 +57,10 @@ struct gen {
 	 * store that refuses to save, graceful shutdowns, devices that
 	 * open late or never, CmdSN gaps. */
 	uint64_t st_gap;
+	/* And one for the wire (explore.c wire_step): digests negotiated,
+	 * misbehaving logins, a login or a PDU left stalled, long login
+	 * responses. */
+	uint64_t st_wire;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)

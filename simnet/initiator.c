@@ -113,6 +113,14 @@ const char *ini_iqn(const struct ini *ini)
 {
 	return ini->iqn;
 }
+bool ini_tx_frozen(const struct ini *ini)
+{
+	return ini->tx_frozen;
+}
+uint16_t ini_tsih(const struct ini *ini)
+{
+	return ini->tsih;
+}
 const uint8_t *ini_isid(const struct ini *ini)
 {
 	return ini->isid;
@@ -312,6 +320,7 @@ void ini_free(struct ini *ini)
 	free(ini->tx);
 	free(ini->rdata);
 	free(ini->text_acc);
+	free(ini->req_rest);
 	free(ini);
 }
 
@@ -337,6 +346,10 @@ static void tx_reserve(struct ini *ini, size_t n)
 
 void ini_tx_put(struct ini *ini, const void *p, size_t n)
 {
+	/* a PDU was left half sent on purpose (stall-pdu): what follows
+	 * would complete it with other bytes */
+	if (ini->tx_frozen)
+		return;
 	tx_reserve(ini, n);
 	memcpy(ini->tx + ini->tx_off + ini->tx_len, p, n);
 	ini->tx_len += n;
@@ -432,6 +445,8 @@ static void connected(void *arg, struct env_conn *c, int err)
 	ini->c = c;
 	ini->conn_id = sim_conn_id(c);
 	ini->state = INI_S_LOGIN;
+	if (ini->login_op != NULL)
+		ini->login_op->conn_up_ns = ini->sim->now_ns;
 	sim_conn_set_handler(c, &ini_handler, ini);
 	ini_login_security(ini);
 }
@@ -465,6 +480,7 @@ void ini_login(struct ini *ini, struct ini_op *op, const char *portal,
 	ini->tx_len = ini->tx_off = 0;
 	ini->text_acc_len = 0;
 	ini->digests_live = false;
+	ini->tx_frozen = false;
 	ini_params_default(&ini->neg);
 	SIM_TRACE(ini->sim, "%s connects to %s (%s%s)", ini->actor, portal,
 		  discovery ? "discovery" : "target ",
@@ -486,6 +502,10 @@ void ini_conn_lost(struct ini *ini, const char *why)
 	}
 	ini->state = INI_S_DOWN;
 	ini->tx_len = ini->tx_off = 0;
+	ini->tx_frozen = false;
+	free(ini->req_rest);
+	ini->req_rest = NULL;
+	ini->req_rest_len = ini->req_rest_off = 0;
 	ini->rpos = 0;
 	ini->rhave_bhs = false;
 	ini_login_done(ini, INI_DROPPED);

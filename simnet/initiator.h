@@ -48,6 +48,42 @@ enum ini_outcome {
 	INI_NOT_SENT, /* no connection / not logged in */
 };
 
+/* Logins that break a rule of RFC 7143 (`login bad=NAME`); each is
+ * answered with one Login Response status (ini_login_bad_status), or, for
+ * INI_LB_STALL, by the target closing the connection at its login
+ * timeout. */
+enum ini_login_bad {
+	INI_LB_NONE = 0,
+	INI_LB_VERSION,	     /* VersionMin 1 (§11.12.4): 0205 */
+	INI_LB_STAGE,	     /* the first PDU in stage 3: 0200 */
+	INI_LB_T_AND_C,	     /* T and C both set (§11.12.2): 0200 */
+	INI_LB_ISID,	     /* the ISID changes in the 2nd PDU: 0200 */
+	INI_LB_TSIH_CHANGED, /* the TSIH changes in the 2nd PDU: 0200 */
+	INI_LB_ITT,	     /* the ITT changes in the 2nd PDU: 0200 */
+	INI_LB_CID,	     /* the CID changes in the 2nd PDU: 0200 */
+	INI_LB_CSG,	     /* the 2nd PDU in stage 0 again: 0200 */
+	INI_LB_NSG,	     /* T with NSG 2 (reserved): 0200 */
+	INI_LB_NO_NAME,	     /* no InitiatorName (§13.6): 0207 */
+	INI_LB_BAD_NAME,     /* a malformed InitiatorName: 0200 */
+	INI_LB_SESSION_TYPE, /* SessionType=Bogus: 0209 */
+	INI_LB_NO_TARGET,    /* a normal session without TargetName: 0207 */
+	INI_LB_TSIH,	     /* a TSIH naming no session: 020a (0206 when it
+			      * names a live one: MaxConnections=1) */
+	INI_LB_PDUS,	     /* more than 64 login PDUs (C=1): 0302 */
+	INI_LB_TEXT_LONG,    /* more than 64 KiB of login text: 0302 */
+	INI_LB_CHAP_LONG,    /* a CHAP_C of more than 8192 bytes: 0201 */
+	INI_LB_CONT_TEXT,    /* text sent while the target's response is
+			      * in pieces (§11.13.1): 0200 */
+	INI_LB_NON_LOGIN,    /* a NOP-Out during login: 020b */
+	INI_LB_STALL,	     /* the login never completes: closed at 30 s */
+	INI_LB_N
+};
+const char *ini_login_bad_name(unsigned int bad);
+/* The kind named, or INI_LB_NONE. */
+unsigned int ini_login_bad_parse(const char *name);
+/* The Login Response status (class << 8 | detail) the kind must get. */
+uint16_t ini_login_bad_status(unsigned int bad);
+
 struct ini_op;
 typedef void (*ini_done_fn)(void *arg, struct ini_op *op);
 
@@ -101,6 +137,17 @@ struct ini_op {
 	bool vanish_at_r2t;	/* the host dies at the first R2T */
 	uint8_t *raw;		/* RAW: bytes sent as they are */
 	uint32_t raw_len;
+	bool raw_freeze; /* RAW: send nothing more on this connection */
+	/* LOGIN: a login that breaks a rule (enum ini_login_bad), and what
+	 * it names: the TSIH and ISID of bad=tsih (tsih_set) */
+	uint8_t login_bad;
+	bool bad_tsih_set;
+	uint16_t bad_tsih;
+	uint8_t bad_isid[6];
+	/* LOGIN: private keys (X-...) added to the operational request, each
+	 * to be answered NotUnderstood exactly once (RFC 7143 §6.2) */
+	uint16_t login_extra_keys;
+	uint64_t conn_up_ns; /* LOGIN: when its TCP connection came up */
 
 	/* results */
 	uint8_t response; /* SCSI/TMF/logout response */
@@ -229,6 +276,11 @@ void ini_tmf(struct ini *ini, struct ini_op *op);
 void ini_nop(struct ini *ini, struct ini_op *op);
 void ini_logout(struct ini *ini, struct ini_op *op);
 void ini_raw(struct ini *ini, struct ini_op *op);
+/* A PDU was left half sent on this connection (stall-pdu): nothing more
+ * goes out on it. */
+bool ini_tx_frozen(const struct ini *ini);
+/* The TSIH of the last login (0: none). */
+uint16_t ini_tsih(const struct ini *ini);
 
 /* Connection-level actions and faults. */
 void ini_disconnect(struct ini *ini); /* FIN, then forget the conn */

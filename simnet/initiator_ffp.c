@@ -298,8 +298,10 @@ void ini_raw(struct ini *ini, struct ini_op *op)
 		ini_op_finish(ini, op, INI_NOT_SENT);
 		return;
 	}
-	op->itt = op->raw_len >= 20 ? get_be32(op->raw + 16)
-				    : ISCSI_RESERVED_TAG;
+	if (op->raw_len >= 20)
+		op->itt = get_be32(op->raw + 16);
+	else if (!op->raw_freeze) /* stall-pdu: its own tag */
+		op->itt = ISCSI_RESERVED_TAG;
 	op->sent = true;
 	SIM_TRACE(ini->sim, "%s -> raw %u bytes (opcode 0x%02x itt=%08x)",
 		  ini->actor, op->raw_len, op->raw_len ? op->raw[0] & 0x3f : 0,
@@ -307,6 +309,8 @@ void ini_raw(struct ini *ini, struct ini_op *op)
 	TAILQ_INSERT_TAIL(&ini->ops, op, link);
 	ini_tx_put(ini, op->raw, op->raw_len);
 	ini_tx_flush(ini);
+	if (op->raw_freeze)
+		ini->tx_frozen = true;
 }
 
 /* ------------------------------------------------------ FFP receive */

@@ -92,6 +92,14 @@ struct ini {
 	struct sim_ev done_ev;
 	struct sim_ev probe_ev; /* window closed with commands waiting */
 	struct ini_op *login_op;
+	/* the login's request text not yet sent: a text longer than a
+	 * login PDU takes goes in pieces with C=1 (RFC 7143 §11.12.2),
+	 * each after the target's empty answer to the one before */
+	uint8_t *req_rest;
+	uint32_t req_rest_len, req_rest_off;
+	uint8_t req_flags;	 /* T, CSG, NSG of the last piece */
+	unsigned int login_pdus; /* Login PDUs sent on this connection */
+	bool tx_frozen; /* a PDU left half sent: nothing more goes out */
 	char *text_acc; /* login/text response keys */
 	uint32_t text_acc_len;
 

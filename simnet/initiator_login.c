@@ -52,10 +52,89 @@ static const char * override(const struct ini *ini, const char *key)
 	return NULL;
 }
 
+/* During login both sides receive 8192 bytes of data per PDU, the
+ * default MaxRecvDataSegmentLength (RFC 7143 §13.12; docs/architecture.md
+ * "Limits"): a longer text goes in pieces with C=1. */
+#define LOGIN_PIECE_BYTES 8192u
+/* A request text: bad=text-long sends more than 64 KiB. */
+#define TEXTBUF_MAX 81920u
+
 struct textbuf {
-	char b[LOGIN_KEYS_MAX];
+	char b[TEXTBUF_MAX];
 	uint32_t len;
 };
+
+static const char *const bad_names[INI_LB_N] = {
+	[INI_LB_NONE] = "none",
+	[INI_LB_VERSION] = "version",
+	[INI_LB_STAGE] = "stage",
+	[INI_LB_T_AND_C] = "t-and-c",
+	[INI_LB_ISID] = "isid",
+	[INI_LB_TSIH_CHANGED] = "tsih-changed",
+	[INI_LB_ITT] = "itt",
+	[INI_LB_CID] = "cid",
+	[INI_LB_CSG] = "csg",
+	[INI_LB_NSG] = "nsg",
+	[INI_LB_NO_NAME] = "no-name",
+	[INI_LB_BAD_NAME] = "bad-name",
+	[INI_LB_SESSION_TYPE] = "session-type",
+	[INI_LB_NO_TARGET] = "no-target",
+	[INI_LB_TSIH] = "tsih",
+	[INI_LB_PDUS] = "pdus",
+	[INI_LB_TEXT_LONG] = "text-long",
+	[INI_LB_CHAP_LONG] = "chap-long",
+	[INI_LB_CONT_TEXT] = "cont-text",
+	[INI_LB_NON_LOGIN] = "non-login",
+	[INI_LB_STALL] = "stall",
+};
+
+const char *ini_login_bad_name(unsigned int bad)
+{
+	return bad < INI_LB_N ? bad_names[bad] : "?";
+}
+
+unsigned int ini_login_bad_parse(const char *name)
+{
+	for (unsigned int i = 1; i < INI_LB_N; i++)
+		if (strcmp(bad_names[i], name) == 0)
+			return i;
+	return INI_LB_NONE;
+}
+
+/* RFC 7143 §11.13.5 (and, for the limits RFC 7143 leaves to the target,
+ * docs/architecture.md "Limits": 64 login PDUs and 64 KiB of text, out of
+ * resources). */
+uint16_t ini_login_bad_status(unsigned int bad)
+{
+	switch (bad) {
+	case INI_LB_VERSION:
+		return ISCSI_LS_UNSUPPORTED_VERSION;
+	case INI_LB_NO_NAME:
+	case INI_LB_NO_TARGET:
+		return ISCSI_LS_MISSING_PARAMETER;
+	case INI_LB_SESSION_TYPE:
+		return ISCSI_LS_SESSION_TYPE_UNSUPPORTED;
+	case INI_LB_TSIH:
+		return ISCSI_LS_SESSION_DOES_NOT_EXIST;
+	case INI_LB_PDUS:
+	case INI_LB_TEXT_LONG:
+		return ISCSI_LS_OUT_OF_RESOURCES;
+	case INI_LB_CHAP_LONG:
+		return ISCSI_LS_AUTH_FAILED;
+	case INI_LB_NON_LOGIN:
+		return ISCSI_LS_INVALID_DURING_LOGIN;
+	case INI_LB_NONE:
+	case INI_LB_STALL:
+		return ISCSI_LS_SUCCESS;
+	default:
+		return ISCSI_LS_INIT_ERR;
+	}
+}
+
+static unsigned int login_bad(const struct ini *ini)
+{
+	return ini->login_op ? ini->login_op->login_bad : INI_LB_NONE;
+}
 
 static void text_add(struct textbuf *t, const char *key, const char *val)
 {
@@ -66,38 +145,127 @@ static void text_add(struct textbuf *t, const char *key, const char *val)
 		t->len += (uint32_t)n + 1;
 }
 
-static void send_login(struct ini *ini, int csg, int nsg, bool transit,
-		       const struct textbuf *t)
+/* One Login Request PDU, with what bad= changes in its header. */
+static void send_login_pdu(struct ini *ini, uint8_t flags, const void *data,
+			   uint32_t len)
 {
 	struct iscsi_bhs h;
+	unsigned int bad = login_bad(ini), n = ini->login_pdus++;
+	uint8_t isid[6];
+	uint16_t tsih = ini->tsih;
 
+	memcpy(isid, ini->isid, 6);
 	memset(&h, 0, sizeof(h));
 	h.opcode = ISCSI_OP_LOGIN_REQ;
 	h.immediate = true;
-	h.flags = (uint8_t)((transit ? ISCSI_LOGIN_F_TRANSIT : 0) | csg << 2 |
-			    (transit ? nsg : 0));
-	h.b2 = 0; /* VersionMax */
-	h.b3 = 0; /* VersionMin */
-	h.lun = (uint64_t)ini->isid[0] << 56 | (uint64_t)ini->isid[1] << 48 |
-		(uint64_t)ini->isid[2] << 40 | (uint64_t)ini->isid[3] << 32 |
-		(uint64_t)ini->isid[4] << 24 | (uint64_t)ini->isid[5] << 16 |
-		ini->tsih;
-	h.itt = ini->login_op->itt;
+	h.itt = ini->login_op ? ini->login_op->itt : 0;
 	h.w20 = (uint32_t)ini->cid << 16;
+	if (n == 0 && bad == INI_LB_VERSION)
+		h.b2 = h.b3 = 1; /* VersionMax, VersionMin */
+	else if (n == 0 && bad == INI_LB_STAGE)
+		flags = ISCSI_STAGE_FULL_FEATURE << 2;
+	else if (n == 0 && bad == INI_LB_T_AND_C)
+		flags |= ISCSI_LOGIN_F_TRANSIT | ISCSI_LOGIN_F_CONTINUE;
+	else if (n == 0 && bad == INI_LB_NSG)
+		flags = ISCSI_LOGIN_F_TRANSIT | 2; /* NSG 2 is reserved */
+	else if (n == 0 && bad == INI_LB_TSIH && ini->login_op) {
+		tsih = ini->login_op->bad_tsih;
+		memcpy(isid, ini->login_op->bad_isid, 6);
+	} else if (n == 1 && bad == INI_LB_ISID)
+		isid[5] ^= 0x01;
+	else if (n == 1 && bad == INI_LB_TSIH_CHANGED)
+		tsih = 0x1234;
+	else if (n == 1 && bad == INI_LB_ITT)
+		h.itt++;
+	else if (n == 1 && bad == INI_LB_CID)
+		h.w20 = (uint32_t)(ini->cid + 1u) << 16;
+	else if (n == 1 && bad == INI_LB_CSG)
+		flags = ISCSI_LOGIN_F_TRANSIT | ISCSI_STAGE_FULL_FEATURE;
+	if (n == 1 && bad == INI_LB_NON_LOGIN) {
+		/* RFC 7143 §6.3: only Login Requests until full feature
+		 * phase */
+		h.opcode = ISCSI_OP_NOP_OUT;
+		h.flags = ISCSI_FLAG_FINAL;
+		h.ttt = ISCSI_RESERVED_TAG;
+		flags = h.flags;
+	}
+	h.flags = flags;
+	h.lun = (uint64_t)isid[0] << 56 | (uint64_t)isid[1] << 48 |
+		(uint64_t)isid[2] << 40 | (uint64_t)isid[3] << 32 |
+		(uint64_t)isid[4] << 24 | (uint64_t)isid[5] << 16 | tsih;
+	if (h.opcode == ISCSI_OP_NOP_OUT)
+		h.lun = 0;
 	h.w24 = ini->cmdsn;
 	h.w28 = ini->exp_statsn;
-	ini_send_pdu(ini, &h, t ? t->b : NULL, t ? t->len : 0);
+	ini_send_pdu(ini, &h, data, len);
 	ini_tx_flush(ini);
+}
+
+/* The next piece of a request text: C=1 while more follows. */
+static void send_login_piece(struct ini *ini)
+{
+	uint32_t left = ini->req_rest_len - ini->req_rest_off;
+	uint32_t n = left > LOGIN_PIECE_BYTES ? LOGIN_PIECE_BYTES : left;
+	const uint8_t *p = ini->req_rest + ini->req_rest_off;
+	uint8_t flags = ini->req_flags;
+
+	ini->req_rest_off += n;
+	if (ini->req_rest_off < ini->req_rest_len)
+		flags = (uint8_t)((flags & 0x0c) | ISCSI_LOGIN_F_CONTINUE);
+	send_login_pdu(ini, flags, p, n);
+	if (ini->req_rest_off == ini->req_rest_len) {
+		free(ini->req_rest);
+		ini->req_rest = NULL;
+		ini->req_rest_len = ini->req_rest_off = 0;
+	}
+}
+
+static void send_login(struct ini *ini, int csg, int nsg, bool transit,
+		       const struct textbuf *t)
+{
+	uint8_t flags = (uint8_t)((transit ? ISCSI_LOGIN_F_TRANSIT : 0) |
+				  csg << 2 | (transit ? nsg : 0));
+
+	free(ini->req_rest);
+	ini->req_rest = NULL;
+	ini->req_rest_len = ini->req_rest_off = 0;
+	if (t == NULL || t->len <= LOGIN_PIECE_BYTES) {
+		send_login_pdu(ini, flags, t ? t->b : NULL, t ? t->len : 0);
+		return;
+	}
+	ini->req_rest = malloc(t->len);
+	if (ini->req_rest == NULL)
+		abort();
+	memcpy(ini->req_rest, t->b, t->len);
+	ini->req_rest_len = t->len;
+	ini->req_flags = flags;
+	send_login_piece(ini);
+}
+
+/* Filler text for bad=text-long: more than the 64 KiB a target holds. */
+static void text_fill(struct textbuf *t, uint32_t upto)
+{
+	while (t->len < upto && t->len < sizeof(t->b))
+		t->b[t->len++] = 'a';
 }
 
 void ini_login_security(struct ini *ini)
 {
 	struct textbuf t = {.len = 0};
 	const char *m;
+	unsigned int bad = login_bad(ini);
 
-	text_add(&t, "InitiatorName", ini->iqn);
-	text_add(&t, "SessionType", ini->discovery ? "Discovery" : "Normal");
-	if (!ini->discovery)
+	ini->login_pdus = 0;
+	if (bad == INI_LB_BAD_NAME)
+		text_add(&t, "InitiatorName",
+			 "iqn.2026-11.org.utarget:bad/name");
+	else if (bad != INI_LB_NO_NAME)
+		text_add(&t, "InitiatorName", ini->iqn);
+	text_add(&t, "SessionType",
+		 bad == INI_LB_SESSION_TYPE ? "Bogus"
+		 : ini->discovery	    ? "Discovery"
+					    : "Normal");
+	if (!ini->discovery && bad != INI_LB_NO_TARGET)
 		text_add(&t, "TargetName", ini->target);
 	m = override(ini, "AuthMethod");
 	if (m == NULL || strcmp(m, "-") != 0) /* "-": no AuthMethod */
@@ -105,16 +273,53 @@ void ini_login_security(struct ini *ini)
 			 m		     ? m
 			 : ini->chap.name[0] ? "CHAP"
 					     : "None");
+	if (bad == INI_LB_CHAP_LONG) {
+		/* RFC 7143 §6.1: binary values of 8192 bytes at most; one
+		 * more hex pair is an authentication failure */
+		char v[2 + 2 * 8193 + 1];
+
+		v[0] = '0';
+		v[1] = 'x';
+		for (size_t i = 2; i < sizeof(v) - 1; i++)
+			v[i] = "0123456789abcdef"[i % 16];
+		v[sizeof(v) - 1] = '\0';
+		text_add(&t, "CHAP_C", v);
+	}
 	ini->login_stage = ISCSI_STAGE_SECURITY;
 	ini->chap_st = ini->chap.name[0] ? CHAP_S_METHOD : CHAP_S_IDLE;
 	ini->chap_alg = CHAP_ALG_NONE;
+	if (bad == INI_LB_TEXT_LONG) {
+		/* nine pieces: the ninth passes 64 KiB */
+		text_fill(&t, 9 * LOGIN_PIECE_BYTES);
+		t.b[t.len - 1] = '\0';
+	}
+	if (bad == INI_LB_PDUS) {
+		/* the text in one piece with C=1, then empty pieces */
+		send_login_pdu(
+			ini, ISCSI_STAGE_SECURITY << 2 | ISCSI_LOGIN_F_CONTINUE,
+			t.b, t.len);
+		return;
+	}
 	send_login(ini, ISCSI_STAGE_SECURITY, ISCSI_STAGE_OPERATIONAL, true,
 		   &t);
+}
+
+/* The name of private key i of extra-keys=N: 63 characters, the longest
+ * a key may be (RFC 7143 §6.1). */
+static void extra_key_name(unsigned int i, char name[64])
+{
+	int n = snprintf(name, 64, "X-org.utarget.sim.key%04u.", i);
+
+	for (; n < 63; n++)
+		name[n] = (char)('a' + n % 26);
+	name[63] = '\0';
 }
 
 static void login_operational(struct ini *ini)
 {
 	struct textbuf t = {.len = 0};
+	unsigned int extra = ini->login_op ? ini->login_op->login_extra_keys
+					   : 0;
 
 	for (size_t i = 0;
 	     i < sizeof(default_op_keys) / sizeof(default_op_keys[0]); i++) {
@@ -129,9 +334,82 @@ static void login_operational(struct ini *ini)
 			continue; /* scenario asks not to send it */
 		text_add(&t, k, v ? v : default_op_keys[i].val);
 	}
+	for (unsigned int i = 0; i < extra; i++) {
+		char name[64];
+
+		extra_key_name(i, name);
+		text_add(&t, name, "1");
+	}
 	ini->login_stage = ISCSI_STAGE_OPERATIONAL;
 	send_login(ini, ISCSI_STAGE_OPERATIONAL, ISCSI_STAGE_FULL_FEATURE, true,
 		   &t);
+}
+
+/* A complete response's keys: none twice (RFC 7143 §6.2: a key is
+ * answered once), and each of our private keys answered NotUnderstood
+ * exactly once (§6.2: the answer to a key not understood). */
+static void check_response_keys(struct ini *ini, bool operational)
+{
+	unsigned int extra = operational && ini->login_op
+				     ? ini->login_op->login_extra_keys
+				     : 0;
+	const char *p = ini->text_acc;
+	uint32_t len = ini->text_acc_len;
+
+	for (uint32_t i = 0; i < len;) {
+		const char *kv = p + i;
+		size_t l = strnlen(kv, len - i);
+		const char *eq = memchr(kv, '=', l);
+
+		i += (uint32_t)l + 1;
+		if (eq == NULL)
+			continue;
+		for (uint32_t j = i; j < len;) {
+			const char *kv2 = p + j;
+			size_t l2 = strnlen(kv2, len - j);
+
+			j += (uint32_t)l2 + 1;
+			if (l2 > (size_t)(eq - kv) &&
+			    memcmp(kv2, kv, (size_t)(eq - kv) + 1) == 0) {
+				ini_violation(ini,
+					      "key %.*s answered twice in one "
+					      "Login Response (RFC 7143 §6.2)",
+					      (int)(eq - kv), kv);
+				return;
+			}
+		}
+	}
+	for (unsigned int k = 0; k < extra; k++) {
+		char name[64], want[80];
+		unsigned int seen = 0;
+
+		extra_key_name(k, name);
+		snprintf(want, sizeof(want), "%s=NotUnderstood", name);
+		for (uint32_t i = 0; i < len;) {
+			const char *kv = p + i;
+			size_t l = strnlen(kv, len - i);
+
+			i += (uint32_t)l + 1;
+			if (l > 63 && strncmp(kv, name, 63) == 0 &&
+			    kv[63] == '=') {
+				seen++;
+				if (strcmp(kv, want) != 0)
+					ini_violation(ini,
+						      "private key %s answered "
+						      "%s, not NotUnderstood "
+						      "(RFC 7143 §6.2)",
+						      name, kv + 64);
+			}
+		}
+		if (seen != 1) {
+			ini_violation(ini,
+				      "private key %u of %u answered %u times "
+				      "in the Login Response (RFC 7143 §6.2: "
+				      "once)",
+				      k, extra, seen);
+			return;
+		}
+	}
 }
 
 void ini_params_default(struct ini_params *p)
@@ -582,12 +860,19 @@ void ini_rx_login_rsp(struct ini *ini, const struct iscsi_bhs *h,
 	uint16_t st = (uint16_t)(h->w36 >> 16); /* bytes 36-37 */
 	bool transit = (h->flags & ISCSI_LOGIN_F_TRANSIT) != 0;
 	bool cont = (h->flags & ISCSI_LOGIN_F_CONTINUE) != 0;
+	unsigned int bad = login_bad(ini);
 
 	if (op == NULL || ini->state != INI_S_LOGIN) {
 		ini_violation(ini, "Login Response outside login (itt %08x)",
 			      h->itt);
 		return;
 	}
+	if (h->data_len > LOGIN_PIECE_BYTES)
+		ini_violation(ini,
+			      "Login Response of %u data bytes: during login "
+			      "8192 at most (RFC 7143 §13.12, the default "
+			      "MaxRecvDataSegmentLength)",
+			      h->data_len);
 	op->login_status = st;
 	ini->exp_statsn = h->w24 + 1;
 	ini->statsn_valid = true;
@@ -596,7 +881,28 @@ void ini_rx_login_rsp(struct ini *ini, const struct iscsi_bhs *h,
 	if (st != ISCSI_LS_SUCCESS) {
 		/* RFC 7143 §11.13.5: the target closes after a failed login. */
 		ini->state = INI_S_LOGOUT;
+		free(ini->req_rest);
+		ini->req_rest = NULL;
+		ini->req_rest_len = ini->req_rest_off = 0;
 		ini_login_done(ini, INI_DONE);
+		return;
+	}
+	if (ini->req_rest != NULL || bad == INI_LB_PDUS) {
+		/* RFC 7143 §11.13: a request with C=1 is answered by an
+		 * empty response in the same stage; then the next piece */
+		if (cont || transit || h->data_len ||
+		    ISCSI_LOGIN_CSG(h->flags) != ini->login_stage)
+			ini_violation(ini, "a Login Request with C=1 answered "
+					   "with more than an empty Login "
+					   "Response (RFC 7143 §11.13)");
+		if (bad == INI_LB_PDUS) {
+			send_login_pdu(ini,
+				       (uint8_t)(ini->login_stage << 2 |
+						 ISCSI_LOGIN_F_CONTINUE),
+				       NULL, 0);
+			return;
+		}
+		send_login_piece(ini);
 		return;
 	}
 	ini->tsih = (uint16_t)h->lun;
@@ -604,9 +910,21 @@ void ini_rx_login_rsp(struct ini *ini, const struct iscsi_bhs *h,
 	if (cont) {
 		struct textbuf t = {.len = 0};
 
+		if (transit)
+			ini_violation(ini, "Login Response with T and C both "
+					   "set (RFC 7143 §11.13.1)");
+		if (bad == INI_LB_CONT_TEXT)
+			text_add(&t, "X-org.utarget.sim.late", "1");
 		send_login(ini, ini->login_stage, 0, false, &t);
 		return;
 	}
+	if (bad == INI_LB_STALL) {
+		/* the login goes no further: the target's login timer */
+		SIM_TRACE(ini->sim, "%s stalls its login", ini->actor);
+		ini->text_acc_len = 0;
+		return;
+	}
+	check_response_keys(ini, ini->login_stage == ISCSI_STAGE_OPERATIONAL);
 	note_tpgt(ini, ini->text_acc, ini->text_acc_len);
 	if (ini->login_stage == ISCSI_STAGE_SECURITY &&
 	    ini->chap_st != CHAP_S_IDLE && ini->chap_st != CHAP_S_DONE &&

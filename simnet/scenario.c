@@ -280,6 +280,7 @@ bool target_start(struct runner *r)
 
 void target_crash(struct runner *r)
 {
+	r->crashes++;
 	if (r->srv == NULL)
 		return;
 	SIM_TRACE(r->sim, "fault TARGET CRASH (power loss)");

@@ -407,6 +407,7 @@ struct runner {
 	bool against; /* a real target (o.against_portal), no simulated one */
 	uint64_t seed;
 	uint64_t ctl_seq; /* control steps completed (target lun ...) */
+	uint64_t crashes; /* target crashes so far (scenario_wire.c) */
 	/* REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS bits and the target's
 	 * answers to those functions (scenario_rsoc.c): 0 unknown, 1 yes,
 	 * 2 no */
@@ -543,7 +544,12 @@ struct pend {
 	 * in its LU's pr_gen_hi */
 	uint64_t pr_gen_lo;
 	bool pr_gen_counts;
-	uint64_t ctl_seq; /* r->ctl_seq when it was sent */
+	uint64_t ctl_seq;    /* r->ctl_seq when it was sent */
+	uint64_t crashes_at; /* r->crashes when it was sent */
+	/* a stall-pdu line: the target's NopInTimeout and NopInInterval
+	 * (ns) when it was sent (scenario_wire.c) */
+	bool stall_pdu;
+	uint64_t stall_timeout_ns, stall_interval_ns;
 	/* unit attention oracle: when it was sent (UA clock), the cause it
 	 * is (a reset, on the LUNs of ua_luns), MODE SELECT overlap */
 	uint64_t ua_issue;
@@ -897,6 +903,21 @@ void ua_expect_actor(struct runner *r, struct actor *a, int li, uint8_t what);
 void ua_nexus_replaced(struct runner *r, struct actor *a, int li);
 void ua_lun_back(struct runner *r, int li);
 void ua_crash(struct runner *r);
+
+/* scenario_verbs.c: a line's pend, its op, and its issue */
+struct pend *pend_new(struct runner *r, struct actor *a, const char *verb,
+		      struct toks *t);
+struct ini_op *op_for(struct pend *p, enum ini_op_kind kind);
+void finish_issue(struct runner *r, struct pend *p);
+
+/* scenario_wire.c: the wire's error paths.  A login that breaks a rule
+ * (`login bad=`) gets the Login Response status RFC 7143 §11.13.5 gives
+ * it, or, stalled, is closed at the login timeout; a PDU left half sent
+ * (`stall-pdu`) is closed after NopInTimeout. */
+void wire_login_done(struct runner *r, struct pend *p, struct ini_op *op);
+void wire_stall_pdu_done(struct runner *r, struct pend *p, struct ini_op *op);
+/* A `stall-pdu [bytes=N]` line. */
+void wire_stall_pdu(struct runner *r, struct actor *a, struct toks *t);
 void ua_mode_reset(struct runner *r);
 
 #endif

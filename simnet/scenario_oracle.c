@@ -860,6 +860,10 @@ void pend_done(void *arg, struct ini_op *op)
 	if (op->outcome == INI_DROPPED)
 		resv_drop_holder(r, p->a);
 	acl_login_done(r, p, op);
+	if (op->kind == INI_OP_LOGIN)
+		wire_login_done(r, p, op);
+	if (p->stall_pdu)
+		wire_stall_pdu_done(r, p, op);
 	if (op->kind == INI_OP_SCSI)
 		acl_scsi_done(r, p, op);
 	switch (p->kind) {

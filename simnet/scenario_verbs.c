@@ -31,8 +31,8 @@ static void violation_hook(void *arg, struct ini *ini, const char *msg)
 	      msg, (unsigned long long)r->seed);
 }
 
-static struct pend *pend_new(struct runner *r, struct actor *a,
-			     const char *verb, struct toks *t)
+struct pend *pend_new(struct runner *r, struct actor *a, const char *verb,
+		      struct toks *t)
 {
 	struct pend *p = calloc(1, sizeof(*p));
 	int ex = -1;
@@ -43,6 +43,7 @@ static struct pend *pend_new(struct runner *r, struct actor *a,
 	p->a = a;
 	p->line = r->line;
 	p->ctl_seq = r->ctl_seq;
+	p->crashes_at = r->crashes;
 	p->ctl_started = r->ctl_started;
 	p->abort_events = r->abort_events;
 	p->abort_possible = r->abort_inflight > 0 || aborts_pending(r);
@@ -95,7 +96,7 @@ static struct pend *pend_by_label(struct runner *r, const char *label)
 	return NULL;
 }
 
-static struct ini_op *op_for(struct pend *p, enum ini_op_kind kind)
+struct ini_op *op_for(struct pend *p, enum ini_op_kind kind)
 {
 	struct ini_op *op = ini_op_new(p->a->ini, kind, pend_done, p);
 
@@ -103,7 +104,7 @@ static struct ini_op *op_for(struct pend *p, enum ini_op_kind kind)
 	return op;
 }
 
-static void finish_issue(struct runner *r, struct pend *p)
+void finish_issue(struct runner *r, struct pend *p)
 {
 	if (p->op != NULL) {
 		p->itt = p->op->itt;
@@ -241,13 +242,57 @@ static bool actor_down_pred(void *arg)
  * closed by the target a moment after its answer, not in the same
  * instant as in the simulator: a login that follows waits for that (2 s
  * at most, then the actor closes it itself). */
-static void against_wait_down(struct runner *r, struct actor *a)
+static void against_wait_down(struct runner *r, struct actor *a, bool bad)
 {
-	if (!r->against || ini_state(a->ini) != INI_S_LOGOUT)
+	/* (a misbehaving login waits likewise for the connection of the
+	 * failed login before it, in the simulator too) */
+	if ((!r->against && !bad) || ini_state(a->ini) != INI_S_LOGOUT)
 		return;
 	if (!sim_run_until(r->sim, r->sim->now_ns + 2 * SIM_NS_PER_S,
 			   actor_down_pred, a))
 		ini_disconnect(a->ini);
+}
+
+/* bad=KIND (initiator.h enum ini_login_bad), extra-keys=N (private keys
+ * the target must answer NotUnderstood, once each), tsih-of=ACTOR (bad=tsih
+ * names that actor's session: its ISID and TSIH). */
+static bool login_misbehaviour(struct runner *r, struct actor *a,
+			       struct ini_op *op, struct toks *t)
+{
+	const char *bad = kv(t, "bad"), *of = kv(t, "tsih-of");
+
+	op->login_extra_keys = (uint16_t)u64_or(t, "extra-keys", 0, r);
+	if (op->login_extra_keys > 110) {
+		syntaxf(r, "extra-keys=N: at most 110 (128 keys a login)");
+		return false;
+	}
+	if (bad == NULL)
+		return true;
+	op->login_bad = (uint8_t)ini_login_bad_parse(bad);
+	if (op->login_bad == INI_LB_NONE) {
+		syntaxf(r, "login bad=%s: unknown (initiator.h ini_login_bad)",
+			bad);
+		return false;
+	}
+	if (op->login_bad == INI_LB_CONT_TEXT && op->login_extra_keys < 110)
+		op->login_extra_keys = 110; /* a response in pieces */
+	if (op->login_bad == INI_LB_TSIH) {
+		const struct actor *b = of ? actor_find(r, of) : a;
+		uint16_t tsih;
+
+		if (b == NULL) {
+			syntaxf(r, "tsih-of=%s: no such actor", of);
+			return false;
+		}
+		tsih = ini_tsih(b->ini);
+		if (b == a) /* a TSIH our ISID has no session of */
+			tsih = (tsih ^ 0x8001) ? (uint16_t)(tsih ^ 0x8001)
+					       : 0x4001;
+		op->bad_tsih = tsih;
+		op->bad_tsih_set = b != a;
+		memcpy(op->bad_isid, ini_isid(b->ini), 6);
+	}
+	return true;
 }
 
 static void issue_login(struct runner *r, struct actor *a, struct toks *t,
@@ -260,7 +305,7 @@ static void issue_login(struct runner *r, struct actor *a, struct toks *t,
 	const char *tgt = kv(t, "target");
 	const char *portal = kv(t, "portal");
 
-	against_wait_down(r, a);
+	against_wait_down(r, a, kv(t, "bad") != NULL);
 	p = pend_new(r, a, verb, t);
 	op = op_for(p, INI_OP_LOGIN);
 	p->kind = PK_LOGIN;
@@ -270,6 +315,8 @@ static void issue_login(struct runner *r, struct actor *a, struct toks *t,
 					      t->v[i]);
 	if (n > 0 || keys[0] == '\0')
 		ini_set_login_keys(a->ini, n > 0 ? keys : a->keys);
+	if (!login_misbehaviour(r, a, op, t))
+		return;
 	{
 		struct ini_chap c;
 
@@ -585,6 +632,8 @@ void actor_verb(struct runner *r, struct actor *a, struct toks *t)
 		issue_simple(r, a, verb, t, INI_OP_TEXT);
 	} else if (strcmp(verb, "raw") == 0) {
 		issue_simple(r, a, verb, t, INI_OP_RAW);
+	} else if (strcmp(verb, "stall-pdu") == 0) {
+		wire_stall_pdu(r, a, t);
 	} else if (strcmp(verb, "abort") == 0 ||
 		   strcmp(verb, "lun-reset") == 0 ||
 		   strcmp(verb, "abort-task-set") == 0 ||

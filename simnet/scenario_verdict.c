@@ -92,13 +92,16 @@ static void describe(const struct ini_op *op, char *buf, size_t cap)
 
 static bool default_ok(const struct pend *p, const struct ini_op *op)
 {
+	if (op->kind == INI_OP_LOGIN && op->login_bad == INI_LB_STALL)
+		return op->outcome == INI_DROPPED;
 	if (op->outcome != INI_DONE)
 		return false;
 	switch (op->kind) {
 	case INI_OP_SCSI:
 		return op->response == 0 && op->status == SCSI_STATUS_GOOD;
 	case INI_OP_LOGIN:
-		return op->login_status == 0;
+		/* a login that breaks a rule: the status it must get */
+		return op->login_status == ini_login_bad_status(op->login_bad);
 	case INI_OP_TMF:
 		return op->response == ISCSI_TMF_RSP_COMPLETE;
 	case INI_OP_LOGOUT:
@@ -158,7 +161,9 @@ void verdict(struct runner *r, struct pend *p, struct ini_op *op)
 		snprintf(want, sizeof(want), "success");
 		break;
 	case XO_FAIL:
-		ok = op->outcome == INI_DONE && !default_ok(p, op);
+		ok = op->outcome == INI_DONE &&
+		     (op->kind == INI_OP_LOGIN ? op->login_status != 0
+					       : !default_ok(p, op));
 		snprintf(want, sizeof(want), "failure");
 		break;
 	case XO_DONE:

@@ -1,0 +1,152 @@
+/*
+ * scenario_wire.c — oracles of the wire's error paths: logins that break
+ * a rule of RFC 7143 (`login bad=KIND`, initiator.h enum ini_login_bad),
+ * a login left unfinished, and a PDU left half sent (`stall-pdu`).
+ *
+ * Each misbehaving login must be answered with the one Login Response
+ * status RFC 7143 §11.13.5 gives it (0205 for a version we do not speak,
+ * 0207 for a missing InitiatorName or TargetName, 0209 for an unknown
+ * SessionType, 020a for a TSIH naming no session, 0206 for one naming a
+ * live session under MaxConnections=1, 020b for a non-login PDU, 0201 for
+ * an oversized CHAP value, 0200 for the other initiator errors) and, for
+ * the two limits the RFC leaves to the target (64 login PDUs, 64 KiB of
+ * text; docs/architecture.md "Limits"), 0302 out of resources.  The
+ * initiator then counts the connection closed (initiator_login.c).  A
+ * dropped connection says nothing (a fault may have cut it), unless the
+ * login was stalled on purpose: then the target itself must close it at
+ * its login timeout, 30 s after accept.  A half-sent PDU must cost the
+ * connection after NopInTimeout, within one NopInInterval more (the ping
+ * that found no answer), never before.  Judged unless a crash or a
+ * control step came between (those close connections too).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "iscsi/pdu.h"
+#include "scenario_int.h"
+
+#define LOGIN_TIMEOUT_NS (30ull * SIM_NS_PER_S)
+#define SLACK_NS (SIM_NS_PER_S)
+
+static bool undisturbed(const struct runner *r, const struct pend *p)
+{
+	return p->crashes_at == r->crashes && p->ctl_seq == r->ctl_seq &&
+	       p->ctl_started == r->ctl_started;
+}
+
+void wire_login_done(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	uint16_t want = ini_login_bad_status(op->login_bad);
+
+	if (op->login_bad == INI_LB_NONE || op->outcome == INI_NOT_SENT)
+		return;
+	if (op->login_bad == INI_LB_STALL) {
+		uint64_t up = op->conn_up_ns, t = op->done_ns;
+
+		if (op->outcome == INI_DONE) {
+			failf(r, p->line,
+			      "%s login bad=stall: the login never completes, "
+			      "yet it was answered (login status 0x%04x) "
+			      "(seed %llu)",
+			      p->a->name, op->login_status,
+			      (unsigned long long)r->seed);
+			return;
+		}
+		if (op->outcome != INI_DROPPED || up == 0 || !undisturbed(r, p))
+			return;
+		/* accepted before our connect completed, closed at accept +
+		 * 30 s: seen by us within [30 s - a round trip, 30 s + the
+		 * delivery] */
+		if (t < up + LOGIN_TIMEOUT_NS - SLACK_NS ||
+		    t > up + LOGIN_TIMEOUT_NS + SLACK_NS)
+			failf(r, p->line,
+			      "%s login bad=stall: a login that does not "
+			      "complete is closed 30 s after accept "
+			      "(docs/architecture.md \"Limits\"), this one "
+			      "after %.3f s (seed %llu)",
+			      p->a->name, (double)(t - up) / 1e9,
+			      (unsigned long long)r->seed);
+		return;
+	}
+	if (op->outcome != INI_DONE)
+		return;
+	if (op->login_status == want ||
+	    (op->login_bad == INI_LB_TSIH && op->bad_tsih_set &&
+	     op->login_status == ISCSI_LS_TOO_MANY_CONNECTIONS))
+		return;
+	failf(r, p->line,
+	      "%s login bad=%s: RFC 7143 §11.13.5 gives login status "
+	      "0x%04x, got 0x%04x (seed %llu)",
+	      p->a->name, ini_login_bad_name(op->login_bad), want,
+	      op->login_status, (unsigned long long)r->seed);
+}
+
+void wire_stall_pdu(struct runner *r, struct actor *a, struct toks *t)
+{
+	struct pend *p = pend_new(r, a, "stall-pdu", t);
+	struct ini_op *op = op_for(p, INI_OP_RAW);
+	uint32_t n = (uint32_t)u64_or(t, "bytes", 20, r);
+	uint32_t itt = 0x5a110000u | ((uint32_t)r->line & 0xffff);
+
+	if (n == 0 || n >= ISCSI_BHS_LEN) {
+		syntaxf(r, "stall-pdu bytes=N: 1 to 47 (part of a BHS)");
+		n = 20;
+	}
+	if (p->e.outcome == XO_DEFAULT && !p->e.given)
+		p->e.outcome = XO_DROPPED;
+	/* judged in full feature phase (a login has its own clock), on a
+	 * connection that was not left stalled before */
+	p->stall_pdu = ini_state(a->ini) == INI_S_FFP && !ini_tx_frozen(a->ini);
+	p->stall_timeout_ns = (uint64_t)(r->params.nop_in_timeout_s
+						 ? r->params.nop_in_timeout_s
+						 : 30) *
+			      SIM_NS_PER_S;
+	p->stall_interval_ns =
+		(uint64_t)r->params.nop_in_interval_s * SIM_NS_PER_S;
+	/* the first bytes of a NOP-Out ping (immediate, F) with a tag no
+	 * answer carries */
+	op->raw = calloc(1, ISCSI_BHS_LEN);
+	if (op->raw == NULL)
+		abort();
+	op->raw[0] = ISCSI_OP_NOP_OUT | 0x40;
+	op->raw[1] = 0x80;
+	for (int i = 0; i < 4; i++) {
+		op->raw[16 + i] = (uint8_t)(itt >> (24 - 8 * i));
+		op->raw[20 + i] = 0xff; /* TTT */
+	}
+	op->raw_len = n;
+	op->raw_freeze = true;
+	op->itt = itt;
+	SIM_TRACE(r->sim, "%s leaves a PDU half sent (%u of 48 bytes)", a->name,
+		  n);
+	ini_raw(a->ini, op);
+	finish_issue(r, p);
+}
+
+void wire_stall_pdu_done(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	uint64_t t = op->done_ns, from = op->issued_ns;
+	uint64_t lo = p->stall_timeout_ns,
+		 hi = p->stall_timeout_ns + p->stall_interval_ns + SLACK_NS;
+
+	if (!p->stall_pdu || op->outcome == INI_NOT_SENT)
+		return;
+	if (op->outcome != INI_DROPPED) {
+		failf(r, p->line,
+		      "%s stall-pdu: a PDU left half sent was answered (%s) "
+		      "(seed %llu)",
+		      p->a->name, outcome_name(op->outcome),
+		      (unsigned long long)r->seed);
+		return;
+	}
+	if (!undisturbed(r, p))
+		return;
+	if (t < from + lo || t > from + hi)
+		failf(r, p->line,
+		      "%s stall-pdu: a PDU received half-way costs the "
+		      "connection after NopInTimeout (%.0f s; "
+		      "docs/architecture.md \"Limits\"), within one "
+		      "NopInInterval more, this one after %.3f s (seed %llu)",
+		      p->a->name, (double)lo / 1e9, (double)(t - from) / 1e9,
+		      (unsigned long long)r->seed);
+}
