@@ -619,6 +619,33 @@ static void wire_step(struct gen *g, bool nopin)
 	}
 }
 
+/* A bit flipped in flight on an initiator's connection (both digests
+ * on), then commands that cross it both ways and a reconnect: the wire
+ * oracle judges the corrupted command, the data model what reached the
+ * medium (scenario_wire.c). */
+static void corrupt_step(struct gen *g, unsigned int nini, unsigned int nlun,
+			 uint32_t lba_span, unsigned int *cnum)
+{
+	const char *a = explore_names[rnd_wire(g, nini)];
+	unsigned int k = (unsigned int)rnd_wire(g, 3);
+	unsigned int lun = (unsigned int)rnd_wire(g, nlun);
+	uint32_t lba = (uint32_t)rnd_wire(g, lba_span);
+	uint32_t blocks = 1 + (uint32_t)rnd_wire(g, 16);
+
+	out(g, "%s corrupt %s\n", a,
+	    k == 0   ? "to-target"
+	    : k == 1 ? "from-target"
+		     : "both");
+	out(g, "%s write lun=%u lba=%u blocks=%u data=c%u & expect any\n", a,
+	    lun, lba, blocks, ++*cnum);
+	out(g, "%s read lun=%u lba=%u blocks=%u & expect any\n", a, lun, lba,
+	    blocks);
+	if (rnd_wire(g, 2))
+		out(g, "%s nop data=%u & expect any\n", a,
+		    (unsigned)rnd_wire(g, 2048));
+	out(g, "run until quiet\n%s reconnect expect any\n", a);
+}
+
 char *explore_generate(uint64_t seed)
 {
 	struct gen g = {.cap = 8192,
@@ -659,7 +686,8 @@ char *explore_generate(uint64_t seed)
 	bool prx = !alua && rnd_prx(&g, 100) < 50;
 	struct mix m;
 	bool attrs;
-	unsigned int nini, nlun, steps, vnum = 0, label = 0, mvnum = 0;
+	unsigned int nini, nlun, steps, vnum = 0, label = 0, mvnum = 0,
+					cnum = 0;
 	uint32_t lba_span;
 	struct recent_w recent[4];
 	struct cmdgen cg = {0};
@@ -919,6 +947,8 @@ char *explore_generate(uint64_t seed)
 			    1 + (unsigned)rnd_gap(&g, 3));
 		if (wire && rnd_wire(&g, 100) < 4)
 			wire_step(&g, m.nopin);
+		if (digests == 1 && rnd_wire(&g, 100) < 4)
+			corrupt_step(&g, nini, nlun, lba_span, &cnum);
 		if (m.pr && coin(&g, 15)) {
 			pr_step(&g, &pg, nini, (unsigned int)rnd(&g, nini), 0,
 				pr_abort);

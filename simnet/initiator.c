@@ -350,6 +350,7 @@ void ini_tx_put(struct ini *ini, const void *p, size_t n)
 	 * would complete it with other bytes */
 	if (ini->tx_frozen)
 		return;
+	ini->tx_stream += n;
 	tx_reserve(ini, n);
 	memcpy(ini->tx + ini->tx_off + ini->tx_len, p, n);
 	ini->tx_len += n;
@@ -393,6 +394,19 @@ void ini_send_pdu(struct ini *ini, struct iscsi_bhs *h, const void *data,
 
 	h->data_len = len;
 	iscsi_bhs_encode(h, raw);
+	if (!ini->tx_frozen) {
+		/* where it goes in our stream (corruption in flight) */
+		unsigned int k = ini->txlog_n++ % INI_TXLOG;
+		bool hd = ini->neg.header_digest && ini->digests_live;
+		bool dd = ini->neg.data_digest && ini->digests_live;
+
+		ini->txlog[k].start = ini->tx_stream;
+		ini->txlog[k].hlen = ISCSI_BHS_LEN + (hd ? 4u : 0u);
+		ini->txlog[k].len =
+			(uint32_t)iscsi_pdu_wire_len(0, len, hd, dd);
+		ini->txlog[k].itt = h->itt;
+		ini->txlog[k].opcode = h->opcode;
+	}
 	SIM_TRACE(ini->sim, "%s -> %-10s itt=%08x sn=%u exp=%u len=%u",
 		  ini->actor, ini_opcode_name(h->opcode), h->itt, h->w24,
 		  h->w28, len);
@@ -427,6 +441,56 @@ static void on_writable(void *ctx)
 static const struct env_conn_handler ini_handler = {on_readable, on_writable,
 						    on_closed};
 
+/* A bit flipped in flight on our connection (sim_conn_corrupt): in the
+ * target's stream, remembered until its PDU arrives; in ours, the op
+ * whose command PDU it hit is marked (scenario_wire.c judges its end). A
+ * Data-Out's op may have been answered before its Data-Out arrived, so
+ * only command PDUs mark. */
+static void corrupt_hook(void *arg, unsigned int dir, uint64_t off)
+{
+	struct ini *ini = arg;
+
+	if (dir == SIM_FROM_TARGET) {
+		if (ini->rx_flip_n <
+		    sizeof(ini->rx_flips) / sizeof(ini->rx_flips[0]))
+			ini->rx_flips[ini->rx_flip_n++] = off;
+		return;
+	}
+	for (unsigned int i = ini->txlog_n;
+	     i-- > 0 && ini->txlog_n - i <= INI_TXLOG;) {
+		const unsigned int k = i % INI_TXLOG;
+		struct ini_op *op;
+		bool hdr;
+
+		if (off < ini->txlog[k].start ||
+		    off >= ini->txlog[k].start + ini->txlog[k].len)
+			continue;
+		hdr = off < ini->txlog[k].start + ini->txlog[k].hlen;
+		if (!hdr)
+			ini->data_flips++;
+		op = ini->txlog[k].itt == ISCSI_RESERVED_TAG
+			     ? NULL
+			     : ini_op_by_itt(ini, ini->txlog[k].itt);
+		SIM_TRACE(ini->sim,
+			  "%s: the flip hit the %s of a PDU of itt %08x",
+			  ini->actor, hdr ? "header" : "data",
+			  ini->txlog[k].itt);
+		if (op != NULL && ini->txlog[k].opcode != ISCSI_OP_DATA_OUT)
+			op->corrupted |= hdr ? INI_CORRUPT_HEADER
+					     : INI_CORRUPT_DATA;
+		return;
+	}
+}
+
+bool ini_corrupt(struct ini *ini, unsigned int dirs, unsigned int count)
+{
+	if (ini->c == NULL || ini->state != INI_S_FFP || !ini->digests_live ||
+	    !ini->neg.header_digest || !ini->neg.data_digest)
+		return false;
+	sim_conn_corrupt(ini->c, dirs, count);
+	return true;
+}
+
 static void connected(void *arg, struct env_conn *c, int err)
 {
 	struct ini *ini = arg;
@@ -445,6 +509,11 @@ static void connected(void *arg, struct env_conn *c, int err)
 	ini->c = c;
 	ini->conn_id = sim_conn_id(c);
 	ini->state = INI_S_LOGIN;
+	ini->txlog_n = 0;
+	ini->tx_stream = ini->rx_stream = ini->rx_pdu_start = 0;
+	ini->rx_flip_n = 0;
+	ini->data_flips = 0;
+	sim_conn_set_corrupt_hook(c, corrupt_hook, ini);
 	if (ini->login_op != NULL)
 		ini->login_op->conn_up_ns = ini->sim->now_ns;
 	sim_conn_set_handler(c, &ini_handler, ini);
@@ -497,6 +566,7 @@ void ini_conn_lost(struct ini *ini, const char *why)
 	SIM_TRACE(ini->sim, "%s connection c%llu lost: %s", ini->actor,
 		  (unsigned long long)ini->conn_id, why);
 	if (ini->c != NULL) {
+		sim_conn_set_corrupt_hook(ini->c, NULL, NULL);
 		sim_conn_close(ini->c);
 		ini->c = NULL;
 	}
@@ -546,6 +616,7 @@ void ini_vanish(struct ini *ini)
 {
 	if (ini->c == NULL)
 		return;
+	sim_conn_set_corrupt_hook(ini->c, NULL, NULL);
 	sim_conn_vanish(ini->c);
 	ini->c = NULL;
 	ini_conn_lost(ini, "initiator vanished");
@@ -568,11 +639,30 @@ static uint32_t pdu_len(const struct ini *ini, const struct iscsi_bhs *h)
 					    ffp && ini->neg.data_digest);
 }
 
+/* Did a flip in flight hit the target's stream in [from, from + len)?
+ * Those before from + len are forgotten: we are past them. */
+static bool rx_flipped(struct ini *ini, uint64_t from, uint64_t len)
+{
+	bool hit = false;
+	unsigned int keep = 0;
+
+	for (unsigned int i = 0; i < ini->rx_flip_n; i++) {
+		if (ini->rx_flips[i] >= from && ini->rx_flips[i] < from + len)
+			hit = true;
+		if (ini->rx_flips[i] >= from + len)
+			ini->rx_flips[keep++] = ini->rx_flips[i];
+	}
+	ini->rx_flip_n = keep;
+	return hit;
+}
+
 static void rx_complete(struct ini *ini)
 {
 	struct iscsi_bhs h = ini->rh;
 	uint32_t doff = ISCSI_BHS_LEN + h.total_ahs_len * 4u;
 	bool ffp = ini->digests_live;
+	bool flipped = rx_flipped(ini, ini->rx_pdu_start, ini->rneed);
+	bool bad = false;
 
 	if (ffp && ini->neg.header_digest) {
 		uint8_t tmp[ISCSI_BHS_LEN + ISCSI_MAX_AHS_BYTES];
@@ -581,8 +671,12 @@ static void rx_complete(struct ini *ini)
 		memcpy(tmp, ini->rbhs, ISCSI_BHS_LEN);
 		memcpy(tmp + ISCSI_BHS_LEN, ini->rdata, doff - ISCSI_BHS_LEN);
 		d = iscsi_digest(tmp, doff);
-		if (memcmp(&ini->rdata[doff - ISCSI_BHS_LEN], &d, 4) != 0)
-			ini_violation(ini, "bad header digest from target");
+		if (memcmp(&ini->rdata[doff - ISCSI_BHS_LEN], &d, 4) != 0) {
+			if (!flipped)
+				ini_violation(ini,
+					      "bad header digest from target");
+			bad = true;
+		}
 		doff += 4;
 	}
 	if (ffp && ini->neg.data_digest && h.data_len > 0) {
@@ -592,9 +686,25 @@ static void rx_complete(struct ini *ini)
 		uint32_t n = h.data_len + iscsi_pad4(h.data_len);
 		uint32_t d = iscsi_digest(data, n);
 
-		if (memcmp(data + n, &d, 4) != 0)
-			ini_violation(ini, "bad data digest from target (%s)",
-				      ini_opcode_name(h.opcode));
+		if (memcmp(data + n, &d, 4) != 0) {
+			if (!flipped)
+				ini_violation(
+					ini, "bad data digest from target (%s)",
+					ini_opcode_name(h.opcode));
+			bad = true;
+		}
+	}
+	if (flipped && !bad)
+		ini_violation(ini,
+			      "a %s corrupted in flight passed its digests",
+			      ini_opcode_name(h.opcode));
+	if (bad) {
+		/* RFC 7143 §7.8 at ErrorRecoveryLevel 0: the PDU is lost,
+		 * and with it the connection */
+		ini_conn_lost(ini, flipped ? "a PDU corrupted in flight "
+					     "failed its digest"
+					   : "bad digest from target");
+		return;
 	}
 	ini_rx_pdu(ini, &h, ini->rdata + (doff - ISCSI_BHS_LEN));
 }
@@ -608,8 +718,12 @@ static void on_readable(void *ctx)
 	while (ini->c != NULL &&
 	       (n = sim_conn_recv(ini->c, buf, sizeof(buf))) > 0) {
 		uint32_t i = 0;
+		uint64_t base = ini->rx_stream;
 
+		ini->rx_stream += (uint64_t)n;
 		while (i < (uint32_t)n && ini->c != NULL) {
+			if (!ini->rhave_bhs && ini->rpos == 0)
+				ini->rx_pdu_start = base + i;
 			if (!ini->rhave_bhs) {
 				uint32_t take = ISCSI_BHS_LEN - ini->rpos;
 
@@ -620,6 +734,16 @@ static void on_readable(void *ctx)
 				i += take;
 				if (ini->rpos < ISCSI_BHS_LEN)
 					break;
+				if (ini->digests_live &&
+				    ini->neg.header_digest &&
+				    rx_flipped(ini, ini->rx_pdu_start,
+					       ISCSI_BHS_LEN)) {
+					/* its lengths cannot be trusted: the
+					 * header digest will fail (§7.8) */
+					ini_conn_lost(ini, "a BHS corrupted in "
+							   "flight");
+					return;
+				}
 				iscsi_bhs_decode(ini->rbhs, &ini->rh);
 				ini->rhave_bhs = true;
 				ini->rneed = pdu_len(ini, &ini->rh);

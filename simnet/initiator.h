@@ -84,6 +84,9 @@ unsigned int ini_login_bad_parse(const char *name);
 /* The Login Response status (class << 8 | detail) the kind must get. */
 uint16_t ini_login_bad_status(unsigned int bad);
 
+#define INI_CORRUPT_HEADER 1u
+#define INI_CORRUPT_DATA 2u
+
 struct ini_op;
 typedef void (*ini_done_fn)(void *arg, struct ini_op *op);
 
@@ -160,9 +163,13 @@ struct ini_op {
 	uint8_t reject_reason;
 	uint8_t rsp_opcode; /* RAW: opcode of the answer */
 	uint8_t chap_alg;   /* LOGIN: the CHAP_A the target chose */
-	bool auth_refused;  /* LOGIN: we refused the target (CHAP) */
-	char auth_why[96];  /* ... and why */
-	char *text;	    /* TEXT: response keys, NUL separated */
+	/* a PDU of this op had a bit flipped on its way to the target
+	 * (sim_conn_corrupt): INI_CORRUPT_HEADER (BHS or header digest),
+	 * INI_CORRUPT_DATA (data, padding or data digest) */
+	uint8_t corrupted;
+	bool auth_refused; /* LOGIN: we refused the target (CHAP) */
+	char auth_why[96]; /* ... and why */
+	char *text;	   /* TEXT: response keys, NUL separated */
 	uint32_t text_len;
 	uint32_t text_pieces; /* TEXT: Text Responses received */
 	/* TEXT: the request (key=value\0 ...; NULL: SendTargets=All), and
@@ -244,11 +251,16 @@ void ini_set_lun_base(struct ini *ini, uint64_t base);
  * (op->auth_refused, connection closed) unless the target answers with
  * target_name and the right CHAP_R.  reflect misbehaves: the target's own
  * CHAP_I/CHAP_C are sent back as ours. */
+enum { INI_CHAP_HEX = 0, INI_CHAP_B64, INI_CHAP_B64_BAD };
 struct ini_chap {
 	char name[256], secret[256];
 	char target_name[256], target_secret[256];
 	char algs[64]; /* CHAP_A list; empty = "8,7,6,5" */
 	bool reflect;
+	/* how our CHAP_R and CHAP_C are written (RFC 7143 §6.1: 0x hex or
+	 * 0b base64): INI_CHAP_HEX, INI_CHAP_B64, or INI_CHAP_B64_BAD (a
+	 * base64 value with a character outside the alphabet) */
+	uint8_t enc;
 };
 void ini_set_chap(struct ini *ini, const struct ini_chap *chap);
 /* Number of ops still waiting for an answer. */
@@ -279,6 +291,10 @@ void ini_raw(struct ini *ini, struct ini_op *op);
 /* A PDU was left half sent on this connection (stall-pdu): nothing more
  * goes out on it. */
 bool ini_tx_frozen(const struct ini *ini);
+/* Corrupt the next count data segments of our connection in dirs (a
+ * bit flipped in flight), only where both digests are live: false (and
+ * nothing armed) otherwise. */
+bool ini_corrupt(struct ini *ini, unsigned int dirs, unsigned int count);
 /* The TSIH of the last login (0: none). */
 uint16_t ini_tsih(const struct ini *ini);
 

@@ -856,11 +856,29 @@ static void rx_reject(struct ini *ini, const struct iscsi_bhs *h,
 	uint32_t itt = h->data_len >= ISCSI_BHS_LEN ? get_be32(data + 16)
 						    : ISCSI_RESERVED_TAG;
 	struct ini_op *op = ini_op_by_itt(ini, itt);
+	bool lose;
 
 	take_statsn(ini, h, true);
 	update_window(ini, h);
 	SIM_TRACE(ini->sim, "%s <- Reject reason 0x%02x for itt=%08x",
 		  ini->actor, h->b2, itt);
+	if (h->b2 == ISCSI_REJECT_DATA_DIGEST && ini->data_flips == 0)
+		ini_violation(ini, "Reject for a data digest error (02h), yet "
+				   "no data segment of ours was corrupted: our "
+				   "digests are right (RFC 7143 §7.8)");
+	/* ErrorRecoveryLevel 0: a command that took a CmdSN, lost to a
+	 * digest error, is not retried on this connection (its CmdSN would
+	 * be a hole for ever): the connection goes, and the session with
+	 * it.  An immediate PDU (a NOP-Out ping) leaves no hole: the
+	 * connection stays, and nothing may answer the PDU rejected. */
+	lose = h->b2 == ISCSI_REJECT_DATA_DIGEST &&
+	       (h->data_len < ISCSI_BHS_LEN || !(data[0] & 0x40) ||
+		(data[0] & ISCSI_OPCODE_MASK) == ISCSI_OP_SCSI_CMD);
+	if (op == NULL && lose) {
+		ini_conn_lost(ini, "a PDU of ours was rejected for its data "
+				   "digest");
+		return;
+	}
 	if (op == NULL) {
 		if (ini->event)
 			ini->event(ini->hook_arg, ini, "reject");
@@ -869,6 +887,9 @@ static void rx_reject(struct ini *ini, const struct iscsi_bhs *h,
 	op->reject_reason = h->b2;
 	TAILQ_REMOVE(&ini->ops, op, link);
 	ini_op_finish(ini, op, INI_REJECTED);
+	if (lose)
+		ini_conn_lost(ini, "a PDU of ours was rejected for its data "
+				   "digest");
 }
 
 static void rx_async(struct ini *ini, const struct iscsi_bhs *h)

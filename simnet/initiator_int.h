@@ -21,6 +21,7 @@
 #define RX_DATA_MAX (16u << 20)
 #define MY_MRDSL 262144u
 #define LOGIN_KEYS_MAX 4096
+#define INI_TXLOG 1024 /* PDUs remembered for corruption in flight */
 
 struct ini {
 	struct sim *sim;
@@ -100,6 +101,22 @@ struct ini {
 	uint8_t req_flags;	 /* T, CSG, NSG of the last piece */
 	unsigned int login_pdus; /* Login PDUs sent on this connection */
 	bool tx_frozen; /* a PDU left half sent: nothing more goes out */
+	/* corruption in flight (sim_conn_corrupt), this connection: the
+	 * PDUs we sent, where each began in our stream and how long its
+	 * header part is (BHS, header digest), so that a flipped byte names
+	 * its PDU; where the PDU we are receiving began; the flipped bytes
+	 * of the target's stream not yet met; whether a data part of ours
+	 * was hit (a Reject for a data digest error is owed only then) */
+	struct {
+		uint64_t start;
+		uint32_t hlen, len, itt;
+		uint8_t opcode;
+	} txlog[INI_TXLOG];
+	unsigned int txlog_n;
+	uint64_t tx_stream, rx_stream, rx_pdu_start;
+	uint64_t rx_flips[8];
+	unsigned int rx_flip_n;
+	unsigned int data_flips;
 	char *text_acc; /* login/text response keys */
 	uint32_t text_acc_len;
 

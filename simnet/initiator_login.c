@@ -688,6 +688,38 @@ static void chap_refuse(struct ini *ini, const char *why)
 	ini_conn_lost(ini, "initiator refused the target's CHAP");
 }
 
+/* A binary value as RFC 7143 §6.1 writes it: 0x and hex digits, or 0b
+ * and base64 (RFC 4648 §4, padded); INI_CHAP_B64_BAD spoils the first
+ * character.  out holds 2 + 2 * len + 1 bytes (hex is the longer). */
+static void chap_encode(uint8_t enc, const uint8_t *b, size_t len, char *out)
+{
+	static const char a[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t o = 2;
+
+	if (enc == INI_CHAP_HEX) {
+		iscsi_chap_encode_hex(b, len, out);
+		return;
+	}
+	out[0] = '0';
+	out[1] = 'b';
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)b[i] << 16;
+
+		if (i + 1 < len)
+			v |= (uint32_t)b[i + 1] << 8;
+		if (i + 2 < len)
+			v |= b[i + 2];
+		out[o++] = a[v >> 18 & 63];
+		out[o++] = a[v >> 12 & 63];
+		out[o++] = i + 1 < len ? a[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < len ? a[v & 63] : '=';
+	}
+	out[o] = '\0';
+	if (enc == INI_CHAP_B64_BAD)
+		out[2] = '*';
+}
+
 /* Our answer to the target's CHAP_A/CHAP_I/CHAP_C. */
 static void chap_answer(struct ini *ini)
 {
@@ -727,7 +759,8 @@ static void chap_answer(struct ini *ini)
 	}
 	iscsi_chap_response(ini->chap_alg, id, ini->chap.secret,
 			    strlen(ini->chap.secret), chal, (size_t)clen, rsp);
-	iscsi_chap_encode_hex(rsp, iscsi_chap_digest_len(ini->chap_alg), hex);
+	chap_encode(ini->chap.enc, rsp, iscsi_chap_digest_len(ini->chap_alg),
+		    hex);
 	text_add(&t, "CHAP_N", ini->chap.name);
 	text_add(&t, "CHAP_R", hex);
 	if (ini->chap.reflect) {
@@ -749,7 +782,9 @@ static void chap_answer(struct ini *ini)
 		for (size_t k = 0; k < ini->chap_chal_len; k++)
 			ini->chap_chal[k] = (uint8_t)sim_rand(ini->sim);
 		snprintf(idbuf, sizeof(idbuf), "%u", ini->chap_id);
-		iscsi_chap_encode_hex(ini->chap_chal, ini->chap_chal_len, hex);
+		chap_encode(ini->chap.enc == INI_CHAP_B64_BAD ? INI_CHAP_B64
+							      : ini->chap.enc,
+			    ini->chap_chal, ini->chap_chal_len, hex);
 		text_add(&t, "CHAP_I", idbuf);
 		text_add(&t, "CHAP_C", hex);
 	}

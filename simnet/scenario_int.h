@@ -916,6 +916,10 @@ void finish_issue(struct runner *r, struct pend *p);
  * (`stall-pdu`) is closed after NopInTimeout. */
 void wire_login_done(struct runner *r, struct pend *p, struct ini_op *op);
 void wire_stall_pdu_done(struct runner *r, struct pend *p, struct ini_op *op);
+/* The end of an op whose command PDU was corrupted on its way. */
+void wire_corrupt_done(struct runner *r, struct pend *p, struct ini_op *op);
+/* A `corrupt to-target|from-target|both [count=N]` line. */
+void wire_corrupt(struct runner *r, struct actor *a, struct toks *t);
 /* A `stall-pdu [bytes=N]` line. */
 void wire_stall_pdu(struct runner *r, struct actor *a, struct toks *t);
 void ua_mode_reset(struct runner *r);

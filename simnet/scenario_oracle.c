@@ -864,6 +864,8 @@ void pend_done(void *arg, struct ini_op *op)
 		wire_login_done(r, p, op);
 	if (p->stall_pdu)
 		wire_stall_pdu_done(r, p, op);
+	if (op->corrupted)
+		wire_corrupt_done(r, p, op);
 	if (op->kind == INI_OP_SCSI)
 		acl_scsi_done(r, p, op);
 	switch (p->kind) {

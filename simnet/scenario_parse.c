@@ -850,6 +850,17 @@ void chap_opts(struct runner *r, struct ini_chap *c,
 		}
 	if (has(t, "chap-reflect"))
 		c->reflect = true;
+	/* chap-enc=hex|b64|b64-bad: how CHAP_R and CHAP_C are written */
+	if ((v = kv(t, "chap-enc")) != NULL) {
+		if (strcmp(v, "hex") == 0)
+			c->enc = INI_CHAP_HEX;
+		else if (strcmp(v, "b64") == 0)
+			c->enc = INI_CHAP_B64;
+		else if (strcmp(v, "b64-bad") == 0)
+			c->enc = INI_CHAP_B64_BAD;
+		else
+			syntaxf(r, "chap-enc=hex|b64|b64-bad");
+	}
 	if ((c->secret[0] || c->target_secret[0]) && !c->name[0])
 		syntaxf(r, "chap-secret/mutual-secret without chap-name");
 }

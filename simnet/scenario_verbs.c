@@ -634,6 +634,8 @@ void actor_verb(struct runner *r, struct actor *a, struct toks *t)
 		issue_simple(r, a, verb, t, INI_OP_RAW);
 	} else if (strcmp(verb, "stall-pdu") == 0) {
 		wire_stall_pdu(r, a, t);
+	} else if (strcmp(verb, "corrupt") == 0) {
+		wire_corrupt(r, a, t);
 	} else if (strcmp(verb, "abort") == 0 ||
 		   strcmp(verb, "lun-reset") == 0 ||
 		   strcmp(verb, "abort-task-set") == 0 ||

@@ -18,6 +18,21 @@
  * connection after NopInTimeout, within one NopInInterval more (the ping
  * that found no answer), never before.  Judged unless a crash or a
  * control step came between (those close connections too).
+ *
+ * Corruption in flight (`corrupt`, sim_conn_corrupt) is armed only on a
+ * connection with both digests live, where every byte is covered by one
+ * (RFC 7143 §7.2).  A command PDU (SCSI command, NOP-Out, TMF, Text,
+ * Logout) hit on its way to the target is never taken as good: hit in its
+ * header, the target cannot trust a byte of it and ends the connection
+ * (§7.8 at ErrorRecoveryLevel 0: the op is dropped, neither answered nor
+ * rejected); hit in its data, it is rejected with reason 02h (data digest
+ * error, §11.17.1; the connection may go too).  A Reject 02h for a PDU
+ * nobody corrupted is a breach the initiator reports.  What a corrupted
+ * Data-Out may not do (its bytes reaching the medium) the data model
+ * judges: the write fails or is dropped (unknown fate), and every read
+ * must still find one of the values written.  Hit on the way back, the
+ * initiator's own digest check finds it and drops the connection (a
+ * digest error without a flip stays a breach).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -148,5 +163,59 @@ void wire_stall_pdu_done(struct runner *r, struct pend *p, struct ini_op *op)
 		      "docs/architecture.md \"Limits\"), within one "
 		      "NopInInterval more, this one after %.3f s (seed %llu)",
 		      p->a->name, (double)lo / 1e9, (double)(t - from) / 1e9,
+		      (unsigned long long)r->seed);
+}
+
+void wire_corrupt(struct runner *r, struct actor *a, struct toks *t)
+{
+	unsigned int dirs = has(t, "to-target")	    ? SIM_TO_TARGET
+			    : has(t, "from-target") ? SIM_FROM_TARGET
+						    : SIM_BOTH;
+	unsigned int count = (unsigned int)u64_or(t, "count", 1, r);
+
+	if (ini_corrupt(a->ini, dirs, count))
+		SIM_TRACE(r->sim, "fault %s corrupt %s x%u", a->name,
+			  dirs == SIM_TO_TARGET	    ? "to-target"
+			  : dirs == SIM_FROM_TARGET ? "from-target"
+						    : "both ways",
+			  count);
+	else
+		SIM_TRACE(r->sim,
+			  "fault %s corrupt: not armed (no connection in full "
+			  "feature phase with both digests)",
+			  a->name);
+}
+
+void wire_corrupt_done(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	const char *why = NULL;
+
+	if (op->kind == INI_OP_LOGOUT || op->kind == INI_OP_RAW ||
+	    op->kind == INI_OP_LOGIN)
+		return; /* a lost logout is done; raw is anything */
+	if (op->corrupted & INI_CORRUPT_HEADER) {
+		if (op->outcome != INI_DROPPED)
+			why = "its header was corrupted on the way: the target "
+			      "cannot trust a byte of it and ends the "
+			      "connection (RFC 7143 §7.8, ErrorRecoveryLevel "
+			      "0)";
+	} else if (op->outcome != INI_DROPPED &&
+		   (op->outcome != INI_REJECTED ||
+		    op->reject_reason != ISCSI_REJECT_DATA_DIGEST)) {
+		why = "its data was corrupted on the way: the target rejects "
+		      "it with reason 02h, data digest error (RFC 7143 §7.8, "
+		      "§11.17.1), or ends the connection";
+	}
+	if (why == NULL)
+		return;
+	if (op->outcome == INI_REJECTED)
+		failf(r, p->line,
+		      "%s %s: %s, yet it was rejected with reason 0x%02x "
+		      "(seed %llu)",
+		      p->a->name, p->verb, why, op->reject_reason,
+		      (unsigned long long)r->seed);
+	else
+		failf(r, p->line, "%s %s: %s, yet it was %s (seed %llu)",
+		      p->a->name, p->verb, why, outcome_name(op->outcome),
 		      (unsigned long long)r->seed);
 }

@@ -301,6 +301,18 @@ void sim_conn_reset(struct env_conn *c);	  /* RST both ways */
 void sim_conn_vanish(struct env_conn *c);	  /* host dies: no FIN/RST */
 void sim_conn_stall(struct env_conn *c, unsigned int dirs, bool stalled);
 uint64_t sim_conn_id(const struct env_conn *c);
+/* Flip one bit in each of the next count data segments delivered in the
+ * directions dirs of this connection (a segment corrupted in flight that
+ * TCP's checksum missed; iSCSI's digests are there for it).  The
+ * initiator's endpoint hears of every flip through its corrupt hook,
+ * with the direction (SIM_TO_TARGET or SIM_FROM_TARGET) and the offset
+ * of the flipped byte in that direction's stream. */
+void sim_conn_corrupt(struct env_conn *c, unsigned int dirs,
+		      unsigned int count);
+typedef void (*sim_corrupt_fn)(void *arg, unsigned int dir,
+			       uint64_t stream_off);
+void sim_conn_set_corrupt_hook(struct env_conn *c, sim_corrupt_fn fn,
+			       void *arg);
 /* Target side of the link is still open (not closed by the target). */
 bool sim_conn_peer_open(const struct env_conn *c);
 /* Has host h a connection other than except (an initiator's endpoint)

@@ -17,7 +17,9 @@
  *
  * Faults: delay and jitter per host; chunking; partial send/recv; a
  * blocked direction (partition per host, stall per connection) holds
- * segments until healed — TCP retransmits, nothing is lost; FIN
+ * segments until healed — TCP retransmits, nothing is lost; a bit
+ * flipped in a data segment on delivery (sim_conn_corrupt), the
+ * initiator's endpoint told where; FIN
  * (half-close) and RST travel in the stream; a vanished host drops
  * everything silently; a crashed target's endpoints are dead, dropping
  * data while it is down and answering RST once it is up again.
@@ -111,6 +113,8 @@ static struct seg *q_push(struct sim_q *q, const void *data, uint32_t len)
 	if (len > 0)
 		memcpy(s->data, data, len);
 	s->len = len;
+	s->stream_off = q->pushed;
+	q->pushed += len;
 	at = link_sim(l)->now_ns + sim_link_latency(l);
 	if (at < q->last_at)
 		at = q->last_at;
@@ -209,6 +213,26 @@ static void deliver_to_dead(struct sim_q *q, struct seg *s)
 	}
 }
 
+/* One bit of the segment flipped, the initiator's endpoint told where. */
+static void q_corrupt(struct sim_q *q, struct seg *s)
+{
+	struct sim_link *l = q->l;
+	struct sim *sim = link_sim(l);
+	uint32_t i = (uint32_t)sim_rand_range(sim, 0, s->len - 1);
+	unsigned int bit = (unsigned int)sim_rand_range(sim, 0, 7);
+	struct env_conn *ini = &l->ep[0];
+
+	q->corrupt--;
+	s->data[i] ^= (uint8_t)(1u << bit);
+	SIM_TRACE(sim, "net c%llu %s bit %u of stream byte %llu flipped",
+		  (unsigned long long)l->id, q->idx ? "T->I" : "I->T", bit,
+		  (unsigned long long)(s->stream_off + i));
+	if (ini->corrupt_fn != NULL)
+		ini->corrupt_fn(ini->corrupt_arg,
+				q->idx ? SIM_FROM_TARGET : SIM_TO_TARGET,
+				s->stream_off + i);
+}
+
 void sim_q_deliver(struct sim_ev *ev)
 {
 	struct sim_q *q = SIM_CONTAINER_OF(ev, struct sim_q, ev);
@@ -222,6 +246,8 @@ void sim_q_deliver(struct sim_ev *ev)
 		return;
 	TAILQ_REMOVE(&q->segs, s, link);
 	q->inflight -= s->len;
+	if (q->corrupt > 0 && s->len > 0 && !s->fin && !s->rst)
+		q_corrupt(q, s);
 	sim->ctr.bytes_delivered += s->len;
 	sim_hash_u64(sim, l->id << 1 | (uint64_t)q->idx);
 	sim_hash_bytes(sim, s->data, s->len);
@@ -589,6 +615,24 @@ void sim_conn_stall(struct env_conn *c, unsigned int dirs, bool stalled)
 		}
 		q_schedule(q);
 	}
+}
+
+void sim_conn_corrupt(struct env_conn *c, unsigned int dirs, unsigned int count)
+{
+	struct sim_link *l = c->l;
+
+	if (c->real != NULL)
+		return;
+	if (dirs & SIM_TO_TARGET)
+		l->q[0].corrupt += count;
+	if (dirs & SIM_FROM_TARGET)
+		l->q[1].corrupt += count;
+}
+
+void sim_conn_set_corrupt_hook(struct env_conn *c, sim_corrupt_fn fn, void *arg)
+{
+	c->corrupt_fn = fn;
+	c->corrupt_arg = arg;
 }
 
 uint64_t sim_conn_id(const struct env_conn *c)

@@ -21,6 +21,7 @@
 struct seg {
 	TAILQ_ENTRY(seg) link;
 	uint64_t at_ns;
+	uint64_t stream_off; /* of its first byte in its direction */
 	uint32_t len, off;
 	bool fin, rst;
 	uint8_t data[];
@@ -35,7 +36,9 @@ struct sim_q {
 	uint64_t last_at;
 	struct sim_ev ev;
 	bool stalled;
-	bool shut; /* FIN or RST queued: no more data */
+	bool shut;	      /* FIN or RST queued: no more data */
+	uint64_t pushed;      /* data bytes ever queued: the stream offset */
+	unsigned int corrupt; /* data segments still to corrupt */
 	struct sim_link *l;
 	int idx;
 };
@@ -55,6 +58,9 @@ struct env_conn {
 	uint8_t *rx;
 	size_t rx_off, rx_len, rx_cap;
 	struct sim_ev read_ev, write_ev;
+	/* told of every bit flipped in flight (sim_conn_corrupt) */
+	sim_corrupt_fn corrupt_fn;
+	void *corrupt_arg;
 	/* An initiator's endpoint over a real socket (run --against): every
 	 * operation goes to real_net.c; nothing else here is used. */
 	struct real_conn *real;
