@@ -405,6 +405,7 @@ void ini_send_pdu(struct ini *ini, struct iscsi_bhs *h, const void *data,
 		ini->txlog[k].len =
 			(uint32_t)iscsi_pdu_wire_len(0, len, hd, dd);
 		ini->txlog[k].itt = h->itt;
+		ini->txlog[k].dlen = len;
 		ini->txlog[k].opcode = h->opcode;
 	}
 	SIM_TRACE(ini->sim, "%s -> %-10s itt=%08x sn=%u exp=%u len=%u",
@@ -475,6 +476,11 @@ static void corrupt_hook(void *arg, unsigned int dir, uint64_t off)
 			  "%s: the flip hit the %s of a PDU of itt %08x",
 			  ini->actor, hdr ? "header" : "data",
 			  ini->txlog[k].itt);
+		/* (a data segment past the target's MaxRecvDataSegmentLength
+		 * is refused at its header, before a byte of it is read:
+		 * Reject 04h, RFC 7143 §13.12) */
+		if (!hdr && ini->txlog[k].dlen > ini->neg.max_send_dsl)
+			return;
 		if (op != NULL && ini->txlog[k].opcode != ISCSI_OP_DATA_OUT)
 			op->corrupted |= hdr ? INI_CORRUPT_HEADER
 					     : INI_CORRUPT_DATA;

@@ -109,7 +109,7 @@ struct ini {
 	 * was hit (a Reject for a data digest error is owed only then) */
 	struct {
 		uint64_t start;
-		uint32_t hlen, len, itt;
+		uint32_t hlen, len, itt, dlen;
 		uint8_t opcode;
 	} txlog[INI_TXLOG];
 	unsigned int txlog_n;
