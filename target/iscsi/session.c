@@ -121,6 +121,15 @@ static void sess_detach_conn(struct iscsi_sess *s)
 	 * for as long as the sanitize runs: it ends now. */
 	if (s->scsi)
 		scsi_sess_nexus_loss(s->scsi);
+	/* Tasks waiting for Data-Out in a task set leave it first, one at
+	 * a time: what each held may run (and end) at once. */
+again:
+	TAILQ_FOREACH (t, &s->tasks, link) {
+		if (t->placed) {
+			iscsi_task_withdraw(t);
+			goto again;
+		}
+	}
 	TAILQ_FOREACH_SAFE (t, &s->tasks, link, tmp) {
 		t->tmf = NULL;
 		if (t->state != TASK_EXEC)

@@ -80,6 +80,11 @@ struct iscsi_task {
 	unsigned int tx_refs;	/* queued PDUs pointing into buf */
 	bool in_scsi;		/* handed to scsi_cmd_exec(), not back yet:
 				 * the SCSI layer holds it, nobody frees it */
+	bool placed;		/* accepted with Data-Out to come, it took
+				 * its place in its LU's task set
+				 * (scsi_cmd_accept): executed from there,
+				 * or withdrawn if it ends first */
+	bool place_tried;	/* scsi_cmd_accept() was asked (once) */
 	bool responded;
 	bool accepted;		      /* in CmdSN order: may run */
 	bool aborting;		      /* our own TMF ended it: answer
@@ -279,8 +284,16 @@ void iscsi_task_dataout_header(struct iscsi_conn *c);
 void iscsi_task_dataout_pdu(struct iscsi_conn *c);
 /* Is t's own SCSI Command PDU still arriving? */
 bool iscsi_task_cmd_pdu_arriving(const struct iscsi_task *t);
-/* End a task that is not inside the SCSI layer, without a response. */
+/* End a task that is not inside the SCSI layer, without a response.  A
+ * task placed in the SCSI task set is only marked: the TMF ends it with
+ * iscsi_task_end_aborted() once the SCSI layer has marked what the TMF
+ * aborts there. */
 void iscsi_task_abort_silently(struct iscsi_task *t);
+void iscsi_task_end_aborted(struct iscsi_task *t);
+/* A task placed in its LU's task set (t->placed) ends before it runs:
+ * it leaves the set, which lets go the commands it held (they may run
+ * and end at once: the caller walks its lists again). */
+void iscsi_task_withdraw(struct iscsi_task *t);
 /* Move t to state to, one of the changes the diagram in task.c allows. */
 void iscsi_task_set_state(struct iscsi_task *t, enum iscsi_task_state to);
 

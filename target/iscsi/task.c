@@ -24,6 +24,15 @@
  * is silently ignored.  MaxCmdSN = ExpCmdSN + free queue slots - 1, never
  * moved backwards.
  *
+ * The task set (SAM-5 §8.6): a command is received by the device server
+ * when it is delivered in CmdSN order, not when its Data-Out is in.  A
+ * write accepted with data still to come takes its place in its LU's
+ * task set then (scsi_cmd_accept, t->placed: younger ORDERED commands,
+ * and younger SIMPLE ones behind an ORDERED or HEAD OF QUEUE write, wait
+ * for it), its data is solicited meanwhile, and scsi_cmd_exec() goes on
+ * from that place once the data is in.  A placed task that ends before
+ * (aborted, its connection gone) is withdrawn (iscsi_task_withdraw).
+ *
  * Data-Out (§4.2.2.3): unsolicited data (immediate data, then Data-Out
  * with TTT 0xffffffff) up to min(FirstBurstLength, EDTL) when
  * InitialR2T=No; the rest is solicited by R2Ts of at most MaxBurstLength,
@@ -297,6 +306,9 @@ void iscsi_task_free(struct iscsi_task *t)
 	 * points into its buffer. */
 	ut_assert(!t->in_scsi);
 	ut_assert(t->tx_refs == 0);
+	/* Its place in the task set goes first (it may end before its data
+	 * is in: its connection gone, aborted). */
+	iscsi_task_withdraw(t);
 	/* exactly the queued tasks are on the reorder queue */
 	ut_assert_slow(task_is_pending(t) == (t->state == TASK_QUEUED));
 	iscsi_owed_settle(s, &t->owed, t->arrival_ns);
@@ -716,6 +728,37 @@ static bool task_data_owed(const struct iscsi_task *t)
 	return t->r2t_count > 0 || (t->unsolicited_left > 0 && !t->final_seen);
 }
 
+/* t is accepted, in CmdSN order, with Data-Out still to come: it takes
+ * its place in its LU's task set now (SAM-5 §8.6.3: an ORDERED command
+ * waits for every command received before it, and t has been), once.
+ * No LU (or a refused attribute): it goes to the SCSI layer as any
+ * command does, when its data is in. */
+static void task_take_place(struct iscsi_task *t)
+{
+	struct iscsi_sess *s = t->sess;
+
+	if (t->place_tried)
+		return;
+	ut_assert(!t->placed && !t->in_scsi);
+	ut_assert(t->accepted && t->state == TASK_RX_DATA);
+	t->place_tried = true;
+	if (!s->scsi)
+		return;
+	t->cmd.sess = s->scsi;
+	t->placed = scsi_cmd_accept(&t->cmd);
+}
+
+void iscsi_task_withdraw(struct iscsi_task *t)
+{
+	if (!t->placed)
+		return;
+	/* placed, not yet handed to the layer to run */
+	ut_assert(!t->in_scsi);
+	ut_assert(t->state == TASK_RX_DATA);
+	t->placed = false;
+	scsi_cmd_withdraw(&t->cmd);
+}
+
 /* The task may move on: solicit what is missing, or run it. */
 void iscsi_task_progress(struct iscsi_task *t)
 {
@@ -735,7 +778,8 @@ void iscsi_task_progress(struct iscsi_task *t)
 		/* Another session's reset ended it (SAM-5 §5.6, TAS=1):
 		 * solicit nothing more, take in the Data-Out already asked
 		 * for (the initiator sends it, not knowing), then answer
-		 * TASK ABORTED. */
+		 * TASK ABORTED.  It has ended in the task set now. */
+		iscsi_task_withdraw(t);
 		if (task_data_owed(t))
 			return;
 		t->fixed_status = SCSI_STATUS_TASK_ABORTED;
@@ -748,6 +792,7 @@ void iscsi_task_progress(struct iscsi_task *t)
 		task_exec(t);
 		return;
 	}
+	task_take_place(t);
 	if (t->unsolicited_left == 0 || t->final_seen)
 		task_solicit(t);
 }
@@ -766,9 +811,13 @@ static void task_exec(struct iscsi_task *t)
 	ut_assert(t->fixed_status || t->r2t_count == 0);
 	iscsi_task_set_state(t, TASK_EXEC);
 	if (t->fixed_status) {
+		/* answered here: never placed, or withdrawn (TASK ABORTED) */
+		ut_assert(!t->placed);
 		task_fail_local(t);
 		return;
 	}
+	/* a placed task goes on from its place (scsi_cmd_exec) */
+	t->placed = false;
 	t->cmd.sess = s->scsi;
 	t->cmd.edtl = t->edtl;
 	t->cmd.data_out_len = t->data_received;
@@ -848,6 +897,17 @@ void iscsi_task_abort_silently(struct iscsi_task *t)
 	iscsi_task_taken_over(t);
 	if (t->state == TASK_QUEUED || iscsi_task_cmd_pdu_arriving(t))
 		return;
+	/* Placed in the task set: its withdrawal may let commands go, which
+	 * must not run before the TMF has aborted those it aborts too. */
+	if (t->placed)
+		return;
+	iscsi_task_end_aborted(t);
+}
+
+void iscsi_task_end_aborted(struct iscsi_task *t)
+{
+	ut_assert(t->aborting);
+	ut_assert(t->state == TASK_RX_DATA);
 	iscsi_task_answered(t);
 	if (t->tx_refs == 0)
 		iscsi_task_free(t);

@@ -178,11 +178,12 @@ static struct scsi_lu *sess_task_lu(const struct iscsi_sess *s,
  * does it on its own reactor. */
 void iscsi_sess_abort_waiting(struct iscsi_sess *s, const void *lu)
 {
-	struct iscsi_task *t, *tmp;
+	struct iscsi_task *t;
 
 	if (s->closing || s->discovery)
 		return;
-	TAILQ_FOREACH_SAFE (t, &s->tasks, link, tmp) {
+again:
+	TAILQ_FOREACH (t, &s->tasks, link) {
 		if (t->state != TASK_RX_DATA && t->state != TASK_QUEUED)
 			continue;
 		if (lu && sess_task_lu(s, t) != lu)
@@ -192,11 +193,33 @@ void iscsi_sess_abort_waiting(struct iscsi_sess *s, const void *lu)
 		ut_assert(!t->in_scsi); /* those the SCSI layer aborts */
 		ut_assert(t->sess == s);
 		t->tas_aborted = true;
-		if (!iscsi_task_cmd_pdu_arriving(t))
-			iscsi_task_progress(t);
+		if (iscsi_task_cmd_pdu_arriving(t))
+			continue;
+		/* It ends, or leaves the task set (placed): what it held
+		 * there may run and end other tasks of s at once. */
+		iscsi_task_progress(t);
+		goto again;
 	}
 	if (s->conn)
 		iscsi_conn_kick(s->conn);
+}
+
+/* The tasks the TMF just aborted that had their place in the SCSI task
+ * set end now, once the SCSI layer has aborted what the TMF aborts
+ * there: leaving the set lets go the commands they held, and those the
+ * TMF aborted too must end, not run.  One at a time: an end may end
+ * other tasks (a command let go runs), so the walk starts again. */
+static void tmf_end_placed(struct iscsi_sess *s)
+{
+	struct iscsi_task *t;
+
+again:
+	TAILQ_FOREACH (t, &s->tasks, link) {
+		if (!t->placed || !t->aborting)
+			continue;
+		iscsi_task_end_aborted(t);
+		goto again;
+	}
 }
 
 void iscsi_tmf_rx(struct iscsi_conn *c)
@@ -277,20 +300,22 @@ void iscsi_tmf_rx(struct iscsi_conn *c)
 			break;
 		}
 		/* SAM-5 §7.1: FUNCTION COMPLETE only once every task it
-		 * aborted, of every session, has ended (the hook's holds) */
-		s->srv->ops->abort_waiting(s, sess_lun_lu(s, lun), &hook);
+		 * aborted, of every session, has ended (the hook's holds).
+		 * The task set first: the other sessions' tasks that leave
+		 * it below let go nothing the reset does not abort. */
 		if (fn == ISCSI_TMF_CLEAR_TASK_SET)
 			scsi_tmf_clear_task_set(s->scsi, lun, &hook);
 		else
 			scsi_tmf_lu_reset(s->scsi, lun, &hook);
+		s->srv->ops->abort_waiting(s, sess_lun_lu(s, lun), &hook);
 		break;
 	case ISCSI_TMF_TARGET_WARM_RESET:
 	case ISCSI_TMF_TARGET_COLD_RESET:
 		TAILQ_FOREACH_SAFE (t, &s->tasks, link, tmp)
 			if (t->itt != h->itt)
 				tmf_abort_one(t, tmf);
-		s->srv->ops->abort_waiting(s, NULL, &hook);
 		scsi_tmf_target_reset(s->scsi, &hook);
+		s->srv->ops->abort_waiting(s, NULL, &hook);
 		break;
 	case ISCSI_TMF_CLEAR_ACA:
 		tmf->response = ISCSI_TMF_RSP_NOT_SUPPORTED;
@@ -303,6 +328,7 @@ void iscsi_tmf_rx(struct iscsi_conn *c)
 		tmf->response = ISCSI_TMF_RSP_REJECTED;
 		break;
 	}
+	tmf_end_placed(s);
 	/* the setup's own reference is still held: the response cannot
 	 * have gone out before every affected task was counted */
 	ut_assert(tmf->waiting >= 1);

@@ -2,9 +2,10 @@
  * lu_live.c — logical units and nexuses that change while sessions run:
  * LUN masking that moves, capacity that changes, LUs that go.
  *
- * Lifetimes.  A command holds its I_T_L nexus from scsi_cmd_exec() to the
- * end of scsi_cmd_complete() (itl->busy; EXTENDED COPY also holds the
- * nexuses it copies between).  Unmapping a LUN from a session detaches
+ * Lifetimes.  A command holds its I_T_L nexus from scsi_cmd_exec() (or
+ * scsi_cmd_accept(), for one whose Data-Out is still to come) to the end
+ * of scsi_cmd_complete() or scsi_cmd_withdraw() (itl->busy; EXTENDED
+ * COPY also holds the nexuses it copies between).  Unmapping a LUN from a session detaches
  * its nexus: out of the session's map at once, so that no new command
  * reaches it, but still on the LU's list until its last command is done.
  * An LU therefore has no nexus left (scsi_lu_nexus_count() == 0) exactly
@@ -120,9 +121,12 @@ unsigned int scsi_lu_commands_before(struct scsi_lu *lu, uint32_t epoch)
 	struct scsi_cmd *c;
 	unsigned int n = 0;
 
+	/* A command still waiting for its Data-Out has checked nothing
+	 * against the capacity yet: it will against the new one. */
 	scsi_lu_lock(lu);
 	TAILQ_FOREACH (c, &lu->task_set, lu_link)
-		n += epoch_before(c->lu_epoch, epoch);
+		n += epoch_before(c->lu_epoch, epoch) &&
+		     !(c->priv_state & CMD_DATA_OUT);
 	scsi_lu_unlock(lu);
 	return n;
 }
@@ -162,7 +166,8 @@ unsigned int scsi_lu_abort_commands(struct scsi_lu *lu, struct env *here,
 	scsi_lu_lock(lu);
 	TAILQ_FOREACH (c, &lu->task_set, lu_link) {
 		ut_assert(c->lu == lu);
-		if (epoch != UINT32_MAX && !epoch_before(c->lu_epoch, epoch))
+		if (epoch != UINT32_MAX && (!epoch_before(c->lu_epoch, epoch) ||
+					    (c->priv_state & CMD_DATA_OUT)))
 			continue;
 		if (c->priv_state & CMD_LU_GOING)
 			continue;

@@ -468,8 +468,11 @@ static bool lu_may_run(struct scsi_cmd *cmd, uint8_t flags)
 {
 	bool conflict, no_medium;
 
-	/* Before the task set: nothing has been decided yet. */
-	ut_assert(cmd->priv_state == 0);
+	/* Before the task set, or in it waiting for its data (accepted):
+	 * nothing has been decided yet. */
+	ut_assert(scsi_cmd_state(cmd->priv_state) == 0 ||
+		  scsi_cmd_state(cmd->priv_state) ==
+			  (CMD_IN_TASK_SET | CMD_DATA_OUT));
 	ut_assert(cmd->status == SCSI_STATUS_GOOD);
 	scsi_lu_lock(cmd->lu);
 	conflict = scsi_res_conflict(cmd, flags);
@@ -518,25 +521,97 @@ static bool aca_supported(struct scsi_cmd *cmd)
 	return true;
 }
 
+/* The outcome fields, before a command is decided. */
+static void cmd_outcome_clear(struct scsi_cmd *cmd)
+{
+	/* a reference of an earlier run was released by the transport */
+	ut_assert(cmd->data_in_ref == NULL);
+	cmd->status = SCSI_STATUS_GOOD;
+	cmd->sense_len = 0;
+	cmd->data_in_len = 0;
+	cmd->xfer_len = 0;
+	cmd->priv = NULL;
+}
+
+bool scsi_cmd_accept(struct scsi_cmd *cmd)
+{
+	struct scsi_sess *s = cmd->sess;
+	struct scsi_itl *itl;
+
+	ut_assert(s != NULL);
+	ut_assert(cmd->cdb_len <= SCSI_CDB_MAX);
+	ut_assert(cmd->priv_state == 0); /* accepted once, never run yet */
+	itl = sess_itl(s, cmd->lun);
+	/* No LU: nothing to take a place in.  ACA: refused when it runs
+	 * (SAM-5 §8.6.5), in no order. */
+	if (!itl ||
+	    (cmd->attr != SCSI_TASK_SIMPLE && cmd->attr != SCSI_TASK_ORDERED &&
+	     cmd->attr != SCSI_TASK_HEAD_OF_QUEUE))
+		return false;
+	cmd_outcome_clear(cmd);
+	cmd->aborted = false;
+	cmd->desc = NULL;
+	cmd->itl = itl;
+	cmd->lu = itl->lu;
+	/* Counted in as scsi_cmd_exec() counts: complete, or withdraw,
+	 * counts it out. */
+	s->busy++;
+	ut_assert(s->busy > 0); /* no wrap */
+	scsi_itl_get(itl);
+	scsi_task_set_accept(cmd);
+	return true;
+}
+
+/* cmd was accepted (scsi_cmd_accept) and its data is in: it goes on from
+ * the place it took then, through the checks a command arriving now
+ * meets (one that refuses it completes it, which lets go what it held).
+ * False when it has ended or gone on already. */
+static bool accepted_resume(struct scsi_cmd *cmd)
+{
+	ut_assert(cmd->itl != NULL && cmd->itl->lu == cmd->lu);
+	ut_assert(cmd->sess->busy > 0 && cmd->itl->busy > 0);
+	cmd_outcome_clear(cmd);
+#ifndef UT_NO_IO_STATS
+	cmd->start_ns = env_now_ns(cmd->sess->env);
+#endif
+	/* Aborted while its data arrived (a reset or CLEAR TASK SET of
+	 * another nexus, a PREEMPT AND ABORT, its LU going): it ends TASK
+	 * ABORTED without running. */
+	if (scsi_cmd_aborted(cmd) || (cmd->priv_state & CMD_LU_GOING)) {
+		scsi_cmd_complete(cmd);
+		return false;
+	}
+	/* Its LUN was unmapped meanwhile: it leaves its place and is what
+	 * a command arriving now would be (no LU, or another one). */
+	if (cmd->itl->detached) {
+		scsi_cmd_withdraw(cmd);
+		scsi_cmd_exec(cmd);
+		return false;
+	}
+	return true;
+}
+
 void scsi_cmd_exec(struct scsi_cmd *cmd)
 {
 	struct scsi_sess *s = cmd->sess;
 	const struct scsi_cmd_desc *d = scsi_cmd_lookup(cmd->cdb[0]);
 	uint8_t flags = d ? d->flags : 0;
+	bool accepted = scsi_cmd_state(cmd->priv_state) ==
+			(CMD_IN_TASK_SET | CMD_DATA_OUT);
 
 	ut_assert(s != NULL);
 	ut_assert(cmd->done != NULL);
 	ut_assert(cmd->cdb_len <= SCSI_CDB_MAX);
 	ut_assert(cmd->data_out_len <= cmd->buf_cap || cmd->buf == NULL);
-	/* a reference of an earlier run was released by the transport */
-	ut_assert(cmd->data_in_ref == NULL);
-	cmd->status = SCSI_STATUS_GOOD;
+	if (accepted) {
+		cmd->desc = d;
+		if (!accepted_resume(cmd))
+			return;
+		goto checks;
+	}
+	cmd_outcome_clear(cmd);
 	cmd->aborted = false;
-	cmd->sense_len = 0;
-	cmd->data_in_len = 0;
-	cmd->xfer_len = 0;
 	cmd->priv_state = 0;
-	cmd->priv = NULL;
 	cmd->desc = d;
 	cmd->itl = sess_itl(s, cmd->lun);
 	cmd->lu = cmd->itl ? cmd->itl->lu : NULL;
@@ -549,6 +624,7 @@ void scsi_cmd_exec(struct scsi_cmd *cmd)
 #endif
 	}
 
+checks:
 	if (!cmd->itl && !(flags & SCSI_CMD_NO_LU)) {
 		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_LU_NOT_SUPPORTED);
 		goto done;
@@ -575,11 +651,18 @@ void scsi_cmd_exec(struct scsi_cmd *cmd)
 		bool enabled;
 
 		scsi_lu_lock(cmd->lu);
-		scsi_cmd_state_set(cmd, CMD_IN_TASK_SET);
-		cmd->lu_epoch = cmd->lu->epoch;
-		cmd->ts_seq = cmd->lu->ts_seq++;
-		TAILQ_INSERT_TAIL(&cmd->lu->task_set, cmd, lu_link);
-		enabled = scsi_order_admit(cmd->lu, cmd);
+		if (accepted) {
+			/* From its place (aborted since by another reactor:
+			 * enabled, it runs and ends TASK ABORTED, as one
+			 * aborted at the backstore does). */
+			enabled = scsi_order_admit_accepted(cmd->lu, cmd);
+		} else {
+			scsi_cmd_state_set(cmd, CMD_IN_TASK_SET);
+			cmd->lu_epoch = cmd->lu->epoch;
+			cmd->ts_seq = cmd->lu->ts_seq++;
+			TAILQ_INSERT_TAIL(&cmd->lu->task_set, cmd, lu_link);
+			enabled = scsi_order_admit(cmd->lu, cmd);
+		}
 		ut_assert_slow(scsi_lu_task_set_ok(cmd->lu));
 		scsi_lu_unlock(cmd->lu);
 		/* Dormant: the completion of the last older command it waits

@@ -12,7 +12,8 @@
  *
  * The transport (iSCSI) owns the scsi_cmd memory and its data buffer.  It
  * fills the "in" fields, receives all Data-Out into buf, then calls
- * scsi_cmd_exec().  The layer runs the command (possibly asynchronously at
+ * scsi_cmd_exec() (a command whose data is still to come takes its place
+ * in the task set first: scsi_cmd_accept()).  The layer runs the command (possibly asynchronously at
  * the backstore) and calls cmd->done exactly once, possibly before
  * scsi_cmd_exec() returns.  Residuals are the transport's business:
  * it compares xfer_len and data_in_len with its expected length.
@@ -260,6 +261,26 @@ static inline bool scsi_cmd_aborted(const struct scsi_cmd *cmd)
 
 /* Execute.  cmd->done runs exactly once, maybe before this returns. */
 void scsi_cmd_exec(struct scsi_cmd *cmd);
+
+/*
+ * A command is in its LU's task set from the moment the device server
+ * receives it (SAM-5 §8.6), which for iSCSI is when it is delivered in
+ * CmdSN order (RFC 7143 §4.2.2.1), before its Data-Out is in.  The
+ * transport calls scsi_cmd_accept() then, for a command whose data is
+ * still to come (sess, lun, cdb, attr and tag filled): it takes its
+ * place, and holds the younger commands its task attribute orders as
+ * an enabled command would (an ORDERED or HEAD OF QUEUE write holds
+ * younger SIMPLE ones; any write holds a younger ORDERED one).  True if
+ * it did; false if it has no LU (or an attribute that is refused): it
+ * is then a command like any other.  Its data is solicited meanwhile;
+ * scsi_cmd_exec() continues it from its place once the data is in (its
+ * unit attention, access and reservation checks are made then).  A
+ * command accepted that ends before it is executed (aborted by its own
+ * nexus, its connection gone) leaves with scsi_cmd_withdraw(), which
+ * lets go what it held; the transport answers it.  Session's reactor.
+ */
+bool scsi_cmd_accept(struct scsi_cmd *cmd);
+void scsi_cmd_withdraw(struct scsi_cmd *cmd);
 
 /* Build sense into cmd (fixed or descriptor format per the LU's D_SENSE)
  * and set CHECK CONDITION. */

@@ -358,17 +358,24 @@ void scsi_put_ascii(uint8_t *dst, const char *s, size_t width);
 #define CMD_RANGE 0x2u	    /* range_lba/blocks are being written */
 #define CMD_RANGE_EXCL 0x4u /* ... and locked against other writers */
 #define CMD_WAITING 0x8u    /* on lu->waiters, or with DORMANT */
+#define CMD_DATA_OUT 0x10u  /* accepted, its Data-Out still to come */
 #define CMD_DORMANT 0x20u   /* ... on lu->dormant instead */
 /* A mark, not a state: aborted because its LU is removed or shrunk
  * (lu_live.c), answered TASK ABORTED; set only in the task set, kept
  * through the transitions below until the command leaves the layer. */
-#define CMD_LU_GOING 0x10u
+#define CMD_LU_GOING 0x40u
 
 /*
  * The states of a command inside the layer, and the transitions allowed
  * between them (scsi.c checks every change against this table):
  *
  *   0                          outside: not yet, no LU, or done
+ *   IN_TASK_SET|DATA_OUT       in lu->task_set in its arrival order,
+ *                              its Data-Out still arriving: not enabled,
+ *                              its checks (unit attention, ALUA,
+ *                              reservations) not yet made, holding no
+ *                              range; it holds the younger commands its
+ *                              attribute orders as an enabled one would
  *   IN_TASK_SET                in lu->task_set: handler or backstore
  *   IN_TASK_SET|WAITING        also on lu->waiters, for an LBA range
  *   IN_TASK_SET|WAITING|DORMANT  also on lu->dormant: not yet enabled,
@@ -379,6 +386,13 @@ void scsi_put_ascii(uint8_t *dst, const char *s, size_t width);
  *   IN_TASK_SET|RANGE|EXCL     holding it exclusively
  *
  *   0 -> IN_TASK_SET           scsi_cmd_exec(), an LU and a handler
+ *   0 -> +DATA_OUT             scsi_cmd_accept(): the transport accepted
+ *                              it in CmdSN order, its data still to come
+ *   +DATA_OUT -> IN_TASK_SET   scsi_cmd_exec(), its data in, its turn
+ *   +DATA_OUT -> +WAITING+DORMANT  scsi_cmd_exec(), its data in, held
+ *   +DATA_OUT -> 0             scsi_cmd_withdraw() (it ends before its
+ *                              data is in), or scsi_cmd_complete() (a
+ *                              check refused it, or it was aborted)
  *   IN_TASK_SET -> +WAITING    scsi_range_acquire(), a conflict
  *   IN_TASK_SET -> +RANGE[+EXCL] scsi_range_acquire(), no conflict
  *   IN_TASK_SET -> +WAITING+DORMANT  scsi_order_admit(), held
@@ -400,6 +414,7 @@ static inline bool scsi_cmd_state_valid(uint32_t priv_state)
 {
 	static const uint64_t valid =
 		1ull << 0 | 1ull << CMD_IN_TASK_SET |
+		1ull << (CMD_IN_TASK_SET | CMD_DATA_OUT) |
 		1ull << (CMD_IN_TASK_SET | CMD_WAITING) |
 		1ull << (CMD_IN_TASK_SET | CMD_WAITING | CMD_DORMANT) |
 		1ull << (CMD_IN_TASK_SET | CMD_RANGE) |
@@ -498,6 +513,13 @@ void scsi_lu_wake_waiters(struct scsi_lu *lu, struct env *here);
  * the completion of the last of them) or it is aborted.
  */
 bool scsi_order_admit(struct scsi_lu *lu, struct scsi_cmd *cmd);
+/* cmd, its nexus found (scsi_cmd_accept), takes its place at the end of
+ * its LU's task set with its Data-Out still to come (DATA_OUT), counted
+ * by its attribute as any command in the set.  Takes the LU lock. */
+void scsi_task_set_accept(struct scsi_cmd *cmd);
+/* cmd, accepted, has its data and passed its checks (the LU lock held):
+ * as scsi_order_admit(), from the place it took at acceptance. */
+bool scsi_order_admit_accepted(struct scsi_lu *lu, struct scsi_cmd *cmd);
 /* cmd leaves the task set (the LU lock held): uncount it from what
  * scsi_order_admit() counted. */
 void scsi_order_leave(struct scsi_lu *lu, const struct scsi_cmd *cmd);

@@ -69,8 +69,10 @@ static bool ranges_overlap(uint64_t a, uint64_t an, uint64_t b, uint64_t bn)
  * scsi_int.h: cmd_allowed[from] has bit `to` set. */
 #define ST_IN CMD_IN_TASK_SET
 #define ST_DORMANT (CMD_IN_TASK_SET | CMD_WAITING | CMD_DORMANT)
+#define ST_DATA_OUT (CMD_IN_TASK_SET | CMD_DATA_OUT)
 static const uint64_t cmd_allowed[64] = {
-	[0] = 1ull << 0 | 1ull << ST_IN,
+	[0] = 1ull << 0 | 1ull << ST_IN | 1ull << ST_DATA_OUT,
+	[ST_DATA_OUT] = 1ull << 0 | 1ull << ST_IN | 1ull << ST_DORMANT,
 	[ST_IN] = 1ull << 0 | 1ull << (ST_IN | CMD_WAITING) |
 		  1ull << ST_DORMANT | 1ull << (ST_IN | CMD_RANGE) |
 		  1ull << (ST_IN | CMD_RANGE | CMD_RANGE_EXCL),
@@ -109,6 +111,17 @@ void scsi_cmd_state_set(struct scsi_cmd *cmd, uint32_t to)
  * aborted command still holds younger ones until it has completed).
  * Every wait is for an older command or none, so the waits cannot form a
  * cycle, and a dormant command holds no LBA range.
+ *
+ * A command takes its place when the device server receives it, which
+ * for a write whose Data-Out is still to come is before its data is in
+ * (SAM-5 §8.6.3: an ORDERED command waits for the commands received
+ * before it; RFC 7143 §4.2.2.1: an iSCSI command is received when it is
+ * delivered in CmdSN order).  Such a command (DATA_OUT, scsi_cmd_accept)
+ * holds the younger commands its attribute orders exactly as an enabled
+ * one does, waits for nothing itself (its data is solicited
+ * meanwhile), and once its data is in is enabled or made dormant from
+ * its place (scsi_order_admit_accepted).  It is not enabled, so the
+ * promise below does not judge it.
  */
 /* Aborted (by a TMF, a PREEMPT AND ABORT or its LU going): it ends TASK
  * ABORTED without running on. */
@@ -137,6 +150,15 @@ static bool order_allows(const struct scsi_lu *lu, const struct scsi_cmd *c)
 	return true;
 }
 
+/* Count cmd in as it enters the task set (the LU lock held). */
+static void order_count(struct scsi_lu *lu, const struct scsi_cmd *cmd)
+{
+	if (cmd->attr == SCSI_TASK_SIMPLE)
+		return;
+	lu->gated_n++;
+	ut_assert(lu->gated_n > 0); /* no wrap */
+}
+
 bool scsi_order_admit(struct scsi_lu *lu, struct scsi_cmd *cmd)
 {
 	/* Just in, last in arrival order; ACA never gets here. */
@@ -147,13 +169,56 @@ bool scsi_order_admit(struct scsi_lu *lu, struct scsi_cmd *cmd)
 		  cmd->attr == SCSI_TASK_HEAD_OF_QUEUE);
 	if (cmd->attr == SCSI_TASK_SIMPLE && lu->gated_n == 0)
 		return true; /* the fast path: nothing orders it */
-	if (cmd->attr != SCSI_TASK_SIMPLE) {
-		lu->gated_n++;
-		ut_assert(lu->gated_n > 0); /* no wrap */
-	}
+	order_count(lu, cmd);
 	if (order_allows(lu, cmd))
 		return true;
 	TAILQ_INSERT_TAIL(&lu->dormant, cmd, wait_link);
+	scsi_cmd_state_set(cmd, ST_DORMANT);
+	return false;
+}
+
+void scsi_task_set_accept(struct scsi_cmd *cmd)
+{
+	struct scsi_lu *lu = cmd->lu;
+
+	/* The dispatch found its nexus; ACA is refused, never accepted. */
+	ut_assert(lu != NULL && cmd->itl != NULL && cmd->itl->lu == lu);
+	ut_assert(cmd->attr == SCSI_TASK_SIMPLE ||
+		  cmd->attr == SCSI_TASK_ORDERED ||
+		  cmd->attr == SCSI_TASK_HEAD_OF_QUEUE);
+	scsi_lu_lock(lu);
+	scsi_cmd_state_set(cmd, ST_DATA_OUT);
+	cmd->lu_epoch = lu->epoch;
+	cmd->ts_seq = lu->ts_seq++;
+	TAILQ_INSERT_TAIL(&lu->task_set, cmd, lu_link);
+	order_count(lu, cmd);
+	ut_assert_slow(scsi_lu_task_set_ok(lu));
+	scsi_lu_unlock(lu);
+}
+
+bool scsi_order_admit_accepted(struct scsi_lu *lu, struct scsi_cmd *cmd)
+{
+	struct scsi_cmd *c;
+
+	/* Accepted with its place, counted in then; not aborted (that one
+	 * completes TASK ABORTED instead). */
+	ut_assert(scsi_cmd_state(cmd->priv_state) == ST_DATA_OUT);
+	ut_assert(!cmd_leaving(cmd));
+	scsi_cmd_state_set(cmd, ST_IN);
+	cmd->lu_epoch = lu->epoch; /* its checks are of this epoch */
+	if (cmd->attr == SCSI_TASK_SIMPLE && lu->gated_n == 0)
+		return true; /* the fast path: nothing orders it */
+	if (order_allows(lu, cmd))
+		return true;
+	/* Dormant, in arrival order among the dormant: younger ones may
+	 * have become dormant while its data arrived. */
+	TAILQ_FOREACH_REVERSE (c, &lu->dormant, scsi_cmd_list, wait_link)
+		if (c->ts_seq < cmd->ts_seq)
+			break;
+	if (c)
+		TAILQ_INSERT_AFTER(&lu->dormant, c, cmd, wait_link);
+	else
+		TAILQ_INSERT_HEAD(&lu->dormant, cmd, wait_link);
 	scsi_cmd_state_set(cmd, ST_DORMANT);
 	return false;
 }
@@ -230,9 +295,11 @@ static bool tmf_wait_member(const struct scsi_tmf_wait *w,
  * an older one; no enabled SIMPLE command has an older ORDERED or HEAD OF
  * QUEUE one), and none is dormant that may be enabled (the completion
  * that let it go enabled it under the same lock).  Aborted commands are
- * free of both (they leave TASK ABORTED).  gated_n counts the commands
- * that are not SIMPLE; the dormant list is exactly the DORMANT commands,
- * in arrival order.
+ * free of both (they leave TASK ABORTED), and so is a command whose
+ * Data-Out is still to come (DATA_OUT: not enabled, and its place holds
+ * the younger ones as an enabled command's would).  gated_n counts the
+ * commands that are not SIMPLE, those waiting for data included; the
+ * dormant list is exactly the DORMANT commands, in arrival order.
  */
 static bool order_ok(const struct scsi_lu *lu)
 {
@@ -240,7 +307,9 @@ static bool order_ok(const struct scsi_lu *lu)
 	unsigned int gated = 0, dormant = 0, listed = 0;
 
 	TAILQ_FOREACH (c, &lu->task_set, lu_link) {
-		bool is_dormant = scsi_cmd_state(c->priv_state) == ST_DORMANT;
+		uint32_t st = scsi_cmd_state(c->priv_state);
+		bool is_dormant = st == ST_DORMANT;
+		bool enabled = !is_dormant && st != ST_DATA_OUT;
 
 		if (prev && c->ts_seq <= prev->ts_seq)
 			return false;
@@ -248,7 +317,7 @@ static bool order_ok(const struct scsi_lu *lu)
 		    c->attr != SCSI_TASK_ORDERED &&
 		    c->attr != SCSI_TASK_HEAD_OF_QUEUE)
 			return false;
-		if (!is_dormant && !cmd_leaving(c) &&
+		if (enabled && !cmd_leaving(c) &&
 		    ((c->attr == SCSI_TASK_ORDERED && prev != NULL) ||
 		     (c->attr == SCSI_TASK_SIMPLE && gated > 0)))
 			return false;
@@ -278,7 +347,9 @@ static bool order_ok(const struct scsi_lu *lu)
  * no two LBA ranges held overlap unless both are shared (the range lock's
  * promise, SBC-4 §5.3 for COMPARE AND WRITE); and every TMF still
  * waiting counts exactly the commands it waits for, at least one (the
- * last one's end releases it: SAM-5 §7.1).
+ * last one's end releases it: SAM-5 §7.1); a command waiting for its
+ * Data-Out has begun nothing (no scratch, no range) and holds a nexus
+ * of this LU.
  */
 bool scsi_lu_task_set_ok(const struct scsi_lu *lu)
 {
@@ -303,6 +374,9 @@ bool scsi_lu_task_set_ok(const struct scsi_lu *lu)
 			return false;
 		waiting += scsi_cmd_state(c->priv_state) ==
 			   (ST_IN | CMD_WAITING);
+		if (scsi_cmd_state(c->priv_state) == ST_DATA_OUT &&
+		    (c->priv != NULL || c->itl == NULL || c->itl->lu != lu))
+			return false;
 		if (!(c->priv_state & CMD_RANGE))
 			continue;
 		for (d = TAILQ_NEXT(c, lu_link); d;
@@ -473,6 +547,56 @@ void scsi_tmf_waits_release(struct scsi_tmf_wait_list *done, struct env *here)
 	}
 }
 
+/* cmd leaves lu's task set (the LU lock held): the TMF waits it was the
+ * last command of move to *tmf_done, and under the same lock the
+ * dormant commands its end lets go are enabled onto *enabled (SAM-5
+ * §8.6), to be released and run once the lock is let go. */
+static void task_set_leave(struct scsi_lu *lu, struct scsi_cmd *cmd,
+			   struct scsi_tmf_wait_list *tmf_done,
+			   struct scsi_cmd_list *enabled)
+{
+	ut_assert(cmd->lu == lu);
+	ut_assert(!(cmd->priv_state & CMD_WAITING));
+	if (!LIST_EMPTY(&lu->tmf_waits))
+		scsi_tmf_waits_pass(lu, cmd, tmf_done);
+	TAILQ_REMOVE(&lu->task_set, cmd, lu_link);
+	scsi_order_leave(lu, cmd);
+	if (!TAILQ_EMPTY(&lu->dormant))
+		scsi_order_collect(lu, enabled);
+	ut_assert_slow(scsi_lu_task_set_ok(lu));
+}
+
+void scsi_cmd_withdraw(struct scsi_cmd *cmd)
+{
+	struct scsi_sess *s = cmd->sess;
+	struct env *here = s->env;
+	struct scsi_lu *lu = cmd->lu;
+	struct scsi_itl *itl = cmd->itl;
+	struct scsi_tmf_wait_list tmf_done = LIST_HEAD_INITIALIZER(tmf_done);
+	struct scsi_cmd_list enabled = TAILQ_HEAD_INITIALIZER(enabled);
+	bool free_itl;
+
+	/* Accepted (scsi_cmd_accept) and never executed: its place in the
+	 * task set and its nexus are all it holds. */
+	ut_assert(scsi_cmd_state(cmd->priv_state) == ST_DATA_OUT);
+	ut_assert(itl != NULL && itl->lu == lu);
+	ut_assert(s->busy > 0);
+	scsi_lu_lock(lu);
+	task_set_leave(lu, cmd, &tmf_done, &enabled);
+	scsi_lu_unlock(lu);
+	scsi_cmd_state_set(cmd, 0);
+	cmd->lu = NULL;
+	cmd->itl = NULL;
+	s->busy--;
+	free_itl = itl_release(itl);
+	/* What it held runs now, in order; a TMF that waited for it (one
+	 * of another nexus that aborted it) may answer. */
+	waiters_resume(&enabled, here);
+	scsi_tmf_waits_release(&tmf_done, here);
+	if (free_itl)
+		scsi_itl_free(itl);
+}
+
 void scsi_cmd_complete(struct scsi_cmd *cmd)
 {
 	struct scsi_sess *s = cmd->sess;
@@ -499,15 +623,7 @@ void scsi_cmd_complete(struct scsi_cmd *cmd)
 	}
 	if (cmd->priv_state & CMD_IN_TASK_SET) {
 		scsi_lu_lock(lu);
-		if (!LIST_EMPTY(&lu->tmf_waits))
-			scsi_tmf_waits_pass(lu, cmd, &tmf_done);
-		TAILQ_REMOVE(&lu->task_set, cmd, lu_link);
-		scsi_order_leave(lu, cmd);
-		/* Under the same lock: the commands its end lets go are
-		 * enabled with it gone (SAM-5 §8.6). */
-		if (!TAILQ_EMPTY(&lu->dormant))
-			scsi_order_collect(lu, &enabled);
-		ut_assert_slow(scsi_lu_task_set_ok(lu));
+		task_set_leave(lu, cmd, &tmf_done, &enabled);
 		scsi_lu_unlock(lu);
 	}
 	scsi_cmd_state_set(cmd, 0);

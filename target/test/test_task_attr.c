@@ -3,7 +3,10 @@
  * SAM-5 §8.6): ORDERED waits for every older command and holds every
  * younger one, HEAD OF QUEUE is enabled at once and holds younger ones,
  * SIMPLE waits only for older ORDERED and HEAD OF QUEUE commands; an
- * aborted command leaves without waiting; ACA and NACA are refused.
+ * aborted command leaves without waiting; ACA and NACA are refused.  A
+ * write whose Data-Out is still to come holds its place from the moment
+ * it is received (scsi_cmd_accept) until it runs, is withdrawn or is
+ * refused (the iSCSI side: test_order_data_out.c).
  * Driven through scsi_cmd_exec() on an LU whose backstore holds every
  * request until the test answers it, so "enabled" is seen as "reached
  * the backstore" and "completed" as done() called.
@@ -438,6 +441,182 @@ static void nexus_loss_ends_the_dormant_commands_of_that_nexus(void **state)
 	ta_free(t);
 }
 
+/* ------------------------------------- commands whose data is to come */
+
+/* Command i, a one-block WRITE(10) at LBA 8 * i on session s (NULL: the
+ * fixture's), is received with its Data-Out still to come: it takes its
+ * place in the task set (scsi_cmd_accept). */
+static struct scsi_cmd *accept_write(struct ta *t, unsigned int i,
+				     struct scsi_sess *s, enum scsi_task_attr a)
+{
+	struct scsi_cmd *c = &t->c[i];
+
+	memset(c, 0, sizeof(*c));
+	c->sess = s ? s : t->f->sess;
+	c->attr = a;
+	c->tag = 100 + i;
+	cdb_rw10(c->cdb, 0x2a, 8 * i, 1);
+	c->cdb_len = 10;
+	assert_true(scsi_cmd_accept(c));
+	assert_true(c->priv_state & CMD_DATA_OUT);
+	return c;
+}
+
+/* ... and its data is in: it is executed from its place. */
+static void data_in(struct ta *t, unsigned int i)
+{
+	struct scsi_cmd *c = &t->c[i];
+
+	c->buf = t->buf[i];
+	c->buf_cap = c->edtl = BS;
+	c->data_out_len = BS;
+	c->done = ta_done;
+	c->transport = t;
+	scsi_cmd_exec(c);
+}
+
+static void
+ordered_waits_for_an_older_write_whose_data_is_still_to_come(void **state)
+{
+	struct ta *t = ta_new();
+
+	accept_write(t, 0, NULL, SCSI_TASK_SIMPLE);
+	start(t, 1, t->s2, K_READ, SCSI_TASK_ORDERED);
+	start(t, 2, NULL, K_READ, SCSI_TASK_SIMPLE);
+	/* SAM-5 §8.6.3: received after the write, the ORDERED READ of the
+	 * other nexus waits for it as for any older command; the SIMPLE
+	 * one waits for the ORDERED one */
+	assert_true(dormant(t, 1) && dormant(t, 2));
+	data_in(t, 0);
+	assert_true(at_backstore(t, 0));
+	assert_true(dormant(t, 1));
+	answer(&t->c[0]);
+	assert_int_equal(done_at(t, 0), 0);
+	assert_true(at_backstore(t, 1));
+	answer(&t->c[1]);
+	answer(&t->c[2]);
+	assert_int_equal(done_at(t, 2), 2);
+	ta_free(t);
+}
+
+static void gated_write_whose_data_is_to_come_holds_younger_simple(void **st)
+{
+	struct ta *t = ta_new();
+
+	start(t, 0, NULL, K_WRITE, SCSI_TASK_SIMPLE);
+	accept_write(t, 1, t->s2, SCSI_TASK_ORDERED);
+	start(t, 2, NULL, K_READ, SCSI_TASK_SIMPLE);
+	accept_write(t, 3, NULL, SCSI_TASK_HEAD_OF_QUEUE);
+	start(t, 4, t->s2, K_READ, SCSI_TASK_SIMPLE);
+	assert_true(at_backstore(t, 0));
+	assert_true(dormant(t, 2) && dormant(t, 4));
+	/* the HEAD OF QUEUE write's data first: enabled at once */
+	data_in(t, 3);
+	assert_true(at_backstore(t, 3));
+	answer(&t->c[3]);
+	/* the ORDERED write's data while an older one runs: dormant, in
+	 * its arrival place ahead of the younger dormant ones */
+	data_in(t, 1);
+	assert_true(dormant(t, 1) && dormant(t, 2) && dormant(t, 4));
+	assert_ptr_equal(TAILQ_FIRST(&t->f->lu->dormant), &t->c[1]);
+	answer(&t->c[0]);
+	assert_true(at_backstore(t, 1));
+	assert_true(dormant(t, 2) && dormant(t, 4));
+	answer(&t->c[1]);
+	assert_true(at_backstore(t, 2) && at_backstore(t, 4));
+	answer(&t->c[2]);
+	answer(&t->c[4]);
+	ta_free(t);
+}
+
+static void withdrawing_a_write_before_its_data_lets_go_what_it_held(void **st)
+{
+	struct ta *t = ta_new();
+
+	accept_write(t, 0, NULL, SCSI_TASK_ORDERED);
+	start(t, 1, t->s2, K_READ, SCSI_TASK_SIMPLE);
+	assert_true(dormant(t, 1));
+	assert_int_equal(t->f->lu->gated_n, 1);
+	/* aborted by its own nexus, or its connection gone: it leaves */
+	scsi_cmd_withdraw(&t->c[0]);
+	assert_int_equal(t->c[0].priv_state, 0);
+	assert_int_equal(scsi_sess_busy(t->f->sess), 0);
+	assert_true(at_backstore(t, 1));
+	answer(&t->c[1]);
+	assert_int_equal(t->done_n, 1); /* the withdrawn one: no done() */
+	ta_free(t);
+}
+
+static unsigned int holds, releases;
+
+static void hook_hold(void *arg)
+{
+	holds++;
+}
+
+static void hook_release(void *arg)
+{
+	releases++;
+}
+
+static void clear_task_set_waits_for_another_nexus_write_to_leave(void **state)
+{
+	struct ta *t = ta_new();
+	const struct scsi_tmf_hook hook = {hook_hold, hook_release, NULL};
+
+	holds = releases = 0;
+	accept_write(t, 0, t->s2, SCSI_TASK_SIMPLE);
+	start(t, 1, t->s2, K_READ, SCSI_TASK_ORDERED);
+	assert_int_equal(scsi_tmf_clear_task_set(t->f->sess, 0, &hook), 0);
+	/* the dormant READ ended at once; the write waiting for its data
+	 * is aborted and still counted: SAM-5 §7.1 */
+	assert_int_equal(done_at(t, 1), 0);
+	assert_int_equal(t->c[1].status, SCSI_STATUS_TASK_ABORTED);
+	assert_true(t->c[0].aborted);
+	assert_int_equal(holds, 1);
+	assert_int_equal(releases, 0);
+	/* its transport ends it (TASK ABORTED once its data is in) */
+	scsi_cmd_withdraw(&t->c[0]);
+	assert_int_equal(releases, 1);
+	scsi_ua_clear(t->s2->lun_map[0]);
+	ta_free(t);
+}
+
+static void write_aborted_before_its_data_ends_task_aborted(void **state)
+{
+	struct ta *t = ta_new();
+
+	accept_write(t, 0, t->s2, SCSI_TASK_ORDERED);
+	start(t, 1, NULL, K_READ, SCSI_TASK_SIMPLE);
+	assert_int_equal(scsi_tmf_lu_reset(t->f->sess, 0, NULL), 0);
+	assert_int_equal(done_at(t, 1), 0);
+	/* its data arrives after all: it never runs */
+	data_in(t, 0);
+	assert_int_equal(done_at(t, 0), 1);
+	assert_int_equal(t->c[0].status, SCSI_STATUS_TASK_ABORTED);
+	assert_false(at_backstore(t, 0));
+	scsi_ua_clear(t->s2->lun_map[0]);
+	ta_free(t);
+}
+
+static void write_refused_when_its_data_is_in_lets_go_what_it_held(void **st)
+{
+	struct ta *t = ta_new();
+
+	accept_write(t, 0, NULL, SCSI_TASK_ORDERED);
+	start(t, 1, t->s2, K_READ, SCSI_TASK_SIMPLE);
+	assert_true(dormant(t, 1));
+	/* a unit attention comes while the data arrives: its checks are
+	 * made once its data is in, and refuse it */
+	scsi_ua_add(t->f->sess->lun_map[0], ASC_MODE_PARAMS_CHANGED);
+	data_in(t, 0);
+	expect_sense(&t->c[0], SK_UNIT_ATTENTION, ASC_MODE_PARAMS_CHANGED);
+	assert_int_equal(done_at(t, 0), 0);
+	assert_true(at_backstore(t, 1));
+	answer(&t->c[1]);
+	ta_free(t);
+}
+
 /* ---------------------------------------------------------- ACA, NACA */
 
 static void aca_attribute_is_refused_without_an_aca_condition(void **state)
@@ -518,6 +697,18 @@ int main(void)
 			abort_task_set_of_one_nexus_spares_the_other_ones_order),
 		cmocka_unit_test(
 			nexus_loss_ends_the_dormant_commands_of_that_nexus),
+		cmocka_unit_test(
+			ordered_waits_for_an_older_write_whose_data_is_still_to_come),
+		cmocka_unit_test(
+			gated_write_whose_data_is_to_come_holds_younger_simple),
+		cmocka_unit_test(
+			withdrawing_a_write_before_its_data_lets_go_what_it_held),
+		cmocka_unit_test(
+			clear_task_set_waits_for_another_nexus_write_to_leave),
+		cmocka_unit_test(
+			write_aborted_before_its_data_ends_task_aborted),
+		cmocka_unit_test(
+			write_refused_when_its_data_is_in_lets_go_what_it_held),
 		cmocka_unit_test(
 			aca_attribute_is_refused_without_an_aca_condition),
 		cmocka_unit_test(naca_bit_is_invalid_field_in_cdb),
