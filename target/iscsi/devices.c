@@ -314,6 +314,7 @@ void iscsi_sess_resync_luns(struct iscsi_sess *s)
 			continue;
 		}
 		if (have) {
+			iscsi_sess_withdraw_lun(s, lun);
 			scsi_sess_unmap(s->scsi, lun);
 			changed = true;
 		}

@@ -294,6 +294,12 @@ void iscsi_task_end_aborted(struct iscsi_task *t);
  * it leaves the set, which lets go the commands it held (they may run
  * and end at once: the caller walks its lists again). */
 void iscsi_task_withdraw(struct iscsi_task *t);
+/* s loses its nexus at lun (LUN masking, the LU going): its tasks placed
+ * there leave their place now, so that the nexus and the LU go without
+ * waiting for their data; each runs as a command arriving when its data
+ * is in (on whatever the LUN names then, or LOGICAL UNIT NOT
+ * SUPPORTED), as before it had a place. */
+void iscsi_sess_withdraw_lun(struct iscsi_sess *s, uint64_t lun);
 /* Move t to state to, one of the changes the diagram in task.c allows. */
 void iscsi_task_set_state(struct iscsi_task *t, enum iscsi_task_state to);
 

@@ -759,6 +759,19 @@ void iscsi_task_withdraw(struct iscsi_task *t)
 	scsi_cmd_withdraw(&t->cmd);
 }
 
+void iscsi_sess_withdraw_lun(struct iscsi_sess *s, uint64_t lun)
+{
+	struct iscsi_task *t;
+
+again:
+	TAILQ_FOREACH (t, &s->tasks, link) {
+		if (t->placed && t->cmd.lun == lun) {
+			iscsi_task_withdraw(t);
+			goto again;
+		}
+	}
+}
+
 /* The task may move on: solicit what is missing, or run it. */
 void iscsi_task_progress(struct iscsi_task *t)
 {
