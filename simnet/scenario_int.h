@@ -414,6 +414,9 @@ struct runner {
 	uint8_t rstmf_said[6], rstmf_did[6];
 	bool ctl_running;     /* inside a control step (ctl_apply) */
 	uint64_t ctl_started; /* control steps begun */
+	/* control steps begun that may change which LU a session's LUN
+	 * names (lun add, lun remove, acl): scenario_order.c */
+	uint64_t lun_map_steps;
 	/* Lines that may end other nexuses' commands with TASK ABORTED
 	 * (resets, CLEAR TASK SET, PREEMPT AND ABORT, any raw CDB or
 	 * bytes): sent or answered, and how many are in flight. */
@@ -562,12 +565,13 @@ struct pend {
 	 * ms_issued at its send */
 	uint32_t ms_reset_luns, ms_reset_exact;
 	uint64_t ms_reset_issued[MAX_LUNS];
-	bool ms_control;       /* a MODE SELECT of the control page (dsense=) */
-	bool ms_orphan;	       /* a MODE SELECT sent to a LUN without LU */
-	uint64_t ctl_started;  /* r->ctl_started when it was sent */
-	uint64_t abort_events; /* r->abort_events when it was sent */
-	bool abort_possible;   /* one was in flight when it was sent */
-	bool may_abort_others; /* it is such a line itself */
+	bool ms_control;      /* a MODE SELECT of the control page (dsense=) */
+	bool ms_orphan;	      /* a MODE SELECT sent to a LUN without LU */
+	uint64_t ctl_started; /* r->ctl_started when it was sent */
+	uint64_t lun_map_steps; /* r->lun_map_steps when it was sent */
+	uint64_t abort_events;	/* r->abort_events when it was sent */
+	bool abort_possible;	/* one was in flight when it was sent */
+	bool may_abort_others;	/* it is such a line itself */
 	/* a WRITE: when its value last landed on the medium (0: not yet),
 	 * and r->copies_sent at its send (-1: a copy was open then) */
 	uint64_t landed_ns;

@@ -12,13 +12,18 @@
  * so a younger command that waits for an older one cannot be answered
  * GOOD before it.  The simulator knows "older" for sure only within one
  * session, one LU and one connection: the target takes commands into the
- * task set in CmdSN order as their PDUs arrive (RFC 7143 §4.2.2.1), and
- * answers leave on the connection in the order the commands completed.
- * One exception makes the oracle judge fewer pairs: a write whose data
- * the target must solicit (R2T) enters the task set only when its data
- * is in, after younger commands may have; such a write is never taken
- * for the older one of a pair.  Commands sent out of the CmdSN sequence
- * (immediate, misnumbered) are not judged either.
+ * task set in CmdSN order as their PDUs arrive (RFC 7143 §4.2.2.1) --
+ * a write whose data the target solicits (R2T) included, which takes
+ * its place when its command PDU is delivered, not when its data is in
+ * (SAM-5 §8.6.3) -- and answers leave on the connection in the order
+ * the commands completed.  Commands sent out of the CmdSN sequence
+ * (immediate, misnumbered) are not judged: the target delivers them
+ * out of that order, or ignores them.  Nor is an older command during
+ * whose life a control step may have changed which LU its LUN names
+ * (lun add, lun remove, acl): a write received while its LUN had no LU,
+ * or whose nexus went while its data arrived, is executed as a command
+ * arriving when its data is in (scsi.c accepted_resume), on whatever
+ * LU the LUN names then, after younger commands may have run.
  *
  * Only answers GOOD are judged: a command refused before the task set
  * (a unit attention, a reservation conflict, BUSY...) or ended by a TMF
@@ -65,12 +70,10 @@ static const char *attr_name(uint8_t a)
 }
 
 /* Did the command enter the task set when its PDU arrived, in CmdSN
- * order: in sequence, and no data of it left for an R2T? */
+ * order (its data, solicited or not, may come later)? */
 static bool entered_in_order(const struct ini_op *op)
 {
-	if (op->cmdsn_delta != 0 || op->imm_over_sent != 0)
-		return false;
-	return !op->dir_write || op->unsol_sent >= op->edtl;
+	return op->cmdsn_delta == 0 && op->imm_over_sent == 0;
 }
 
 void order_on_done(struct runner *r, struct pend *p, const struct ini_op *op)
@@ -91,7 +94,7 @@ void order_on_done(struct runner *r, struct pend *p, const struct ini_op *op)
 	z.ctl_seq = p->ctl_seq;
 	z.ctl_started = p->ctl_started;
 	z.line = p->line;
-	if (entered_in_order(op)) {
+	if (entered_in_order(op) && p->lun_map_steps == r->lun_map_steps) {
 		for (unsigned int i = 0; i < a->order_n && i < ORDER_RING;
 		     i++) {
 			const struct order_rec *x = &a->order_ring[i];

@@ -223,6 +223,7 @@ static void ctl_lun_add(struct runner *r, struct toks *t)
 	r->adding_lun = lun;
 	r->adding_li = l ? (int)(l - r->luns) : r->nluns;
 	ua_expect_index(r, r->adding_li, UA_POWER_ON);
+	r->lun_map_steps++; /* a LUN may now name another LU */
 	bool applied = ctl_apply(r, &cfg, NULL, fail);
 
 	r->adding_li = -1;
@@ -312,6 +313,7 @@ static void ctl_lun_remove(struct runner *r, struct toks *t)
 		 * 134067909627). */
 		l->uncertain = true;
 	}
+	r->lun_map_steps++;
 	if (!ctl_apply(r, &cfg, &o, want_fail(t))) {
 		ua_step_failed(r);
 		if (l)
@@ -489,6 +491,7 @@ static void ctl_acl(struct runner *r, struct toks *t)
 							? UA_LUNS_CHANGED
 							: UA_POWER_ON);
 	}
+	r->lun_map_steps++;
 	if (!ctl_apply(r, &cfg, NULL, fail)) {
 		ua_step_failed(r);
 		memcpy(r->acl, saved, sizeof(saved));

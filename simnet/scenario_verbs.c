@@ -45,6 +45,7 @@ struct pend *pend_new(struct runner *r, struct actor *a, const char *verb,
 	p->ctl_seq = r->ctl_seq;
 	p->crashes_at = r->crashes;
 	p->ctl_started = r->ctl_started;
+	p->lun_map_steps = r->lun_map_steps;
 	p->abort_events = r->abort_events;
 	p->abort_possible = r->abort_inflight > 0 || aborts_pending(r);
 	p->copies_at = r->copies_sent;

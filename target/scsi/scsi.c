@@ -24,6 +24,11 @@
  *      (SCSI_RC_DONE) or hands the command to the backstore
  *      (SCSI_RC_ASYNC) and calls scsi_cmd_complete() from the completion.
  *   5. scsi_cmd_complete() takes it out of the task set and calls done().
+ *
+ * A write whose Data-Out is still to come when the transport accepts it
+ * (scsi_cmd_accept) takes its place in the task set at once, before
+ * step 1's checks: its place orders the younger commands (SAM-5 §8.6.3);
+ * scsi_cmd_exec() then runs steps 1 to 4 from that place.
  */
 #include <errno.h>
 #include <stdio.h>
