@@ -22,8 +22,9 @@
  * whose life a control step may have changed which LU its LUN names
  * (lun add, lun remove, acl): a write received while its LUN had no LU,
  * or whose nexus went while its data arrived, is executed as a command
- * arriving when its data is in (scsi.c accepted_resume), on whatever
- * LU the LUN names then, after younger commands may have run.
+ * arriving when its data is in (task.c iscsi_sess_withdraw_lun, scsi.c
+ * accepted_resume), on whatever LU the LUN names then, after younger
+ * commands may have run.
  *
  * Only answers GOOD are judged: a command refused before the task set
  * (a unit attention, a reservation conflict, BUSY...) or ended by a TMF
