@@ -713,12 +713,16 @@ char *explore_generate(uint64_t seed)
 		"", " HeaderDigest=CRC32C DataDigest=CRC32C",
 		" HeaderDigest=CRC32C", " DataDigest=CRC32C"};
 	bool wire = rnd_wire(&g, 100) < 12;
+	/* In one seed in five the target is shut down gracefully now and
+	 * then, with commands in flight (crashes come after a quiet point). */
+	bool sdown;
 
 	g.buf = malloc(g.cap);
 	if (g.buf == NULL)
 		abort();
 	mix_draw(&g, &m);
 	sfail = m.pr && rnd_gap(&g, 100) < 40;
+	sdown = rnd_gap(&g, 100) < 20;
 	/* ORDERED and HEAD OF QUEUE commands in about one seed in three. */
 	attrs = rnd_attr(&g, 100) < 35;
 	nini = 1 + (unsigned int)rnd(&g, EXPLORE_MAX_INITIATORS);
@@ -972,6 +976,18 @@ char *explore_generate(uint64_t seed)
 			if (backing[strtoul(g.buf + mark + 4, NULL, 10) % 8] !=
 			    B_SIM)
 				g.len = mark;
+		}
+		if (sdown && rnd_gap(&g, 100) < 2) {
+			out(&g,
+			    "target shutdown grace=%ums\n+%ums target restart\n",
+			    1 + (unsigned)rnd_gap(&g, 3000),
+			    1 + (unsigned)rnd_gap(&g, 100));
+			for (unsigned int i = 0; i < nini; i++)
+				out(&g, "%s reconnect expect any\n",
+				    explore_names[i]);
+			for (unsigned int i = 0; alua && i < nini; i++)
+				out(&g, "%s2 reconnect expect any\n",
+				    explore_names[i]);
 		}
 		a = explore_names[rnd(&g, nini)];
 		lun = (unsigned int)rnd(&g, nlun);

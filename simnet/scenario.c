@@ -318,6 +318,83 @@ void target_crash(struct runner *r)
 	}
 }
 
+/*
+ * `target shutdown [grace=3s]`: what SIGTERM does to the daemon (main.c
+ * on_signal): iscsi_server_shutdown() stops accepting, asks every
+ * session to log out (Async Message) and closes the connections left
+ * after the grace time; when none is left the daemon frees the server
+ * (iscsi_server_free(), which abandons the sessions whose commands are
+ * still at a backstore: srv_force_free_session) and exits.  Judged: the
+ * shutdown completes within the grace time (plus the posts and the
+ * network's delivery of the closes: 1 s), so no accepted command is left
+ * without its answer or its connection; the free's own checks (every
+ * task, PDU and buffer back, the buffer budget at zero) and the
+ * simulator's leak check; and, unlike a power loss, nothing written is
+ * lost: the disks keep their caches (a request still in flight lands
+ * whole or not at all), so the data model goes on unchanged; a RAM disk
+ * is freed with the process.  The rest is as after a crash: the PR
+ * state without APTPL, SPC-2 reservations and unit attentions are gone
+ * with the server.
+ */
+static void shutdown_done(void *arg)
+{
+	*(bool *)arg = true;
+}
+
+static bool shutdown_pred(void *arg)
+{
+	return *(bool *)arg;
+}
+
+void target_shutdown(struct runner *r, uint64_t grace_ns)
+{
+	uint32_t grace_ms = (uint32_t)(grace_ns / 1000000u);
+	bool done = false;
+
+	if (r->srv == NULL)
+		return;
+	SIM_TRACE(r->sim, "target shutdown (grace %u ms)", grace_ms);
+	iscsi_server_shutdown(r->srv, grace_ms, shutdown_done, &done);
+	if (!sim_run_until(r->sim, r->sim->now_ns + grace_ns + 1000000000ull,
+			   shutdown_pred, &done)) {
+		failf(r, r->line,
+		      "shutdown: the target still had connections %u ms "
+		      "after a shutdown with %u ms of grace: it must close "
+		      "every connection once the grace time is over "
+		      "(seed %llu)",
+		      grace_ms + 1000, grace_ms, (unsigned long long)r->seed);
+		return;
+	}
+	r->sim->target_up = false;
+	r->sim->graceful_stop = true;
+	iscsi_server_free(r->srv);
+	r->sim->graceful_stop = false;
+	r->srv = NULL;
+	r->down = true;
+	sim_net_target_crashed(r->sim);
+	sim_posts_drop(r->sim);
+	leak_check(r, "a shutdown");
+	/* The answers and closes the target sent are still on their way:
+	 * the initiators take them (judged by the old server's state)
+	 * before the LUs' state is that of a new server. */
+	run_quiet(r);
+	for (int i = 0; i < r->nluns; i++)
+		cmds_lun_power_on(&r->luns[i]);
+	ua_crash(r);
+	for (int i = 0; i < r->nluns; i++) {
+		if (r->luns[i].kind == BS_MEM)
+			model_wipe(r->luns[i].m);
+		cmds_lun_reset_state(&r->luns[i]);
+		resv_reset(&r->luns[i]);
+		med_power_on(r, &r->luns[i]);
+		if (r->luns[i].pr_inflight > 0)
+			r->luns[i].pr.unknown = true;
+		prm_crash(&r->luns[i].pr);
+		pr_gen_power_on(&r->luns[i]);
+		r->luns[i].pr_epoch++;
+	}
+}
+
 void target_restart(struct runner *r)
 {
 	if (!r->down)

@@ -656,6 +656,8 @@ bool target_start(struct runner *r);
 /* The target process dies (its connections with it) / starts again from
  * its configuration. */
 void target_crash(struct runner *r);
+/* `target shutdown`: a graceful stop (scenario.c). */
+void target_shutdown(struct runner *r, uint64_t grace_ns);
 void target_restart(struct runner *r);
 /* Against a real target: a line that needs the simulated target or
  * network is not played; say so (true: skip it). */

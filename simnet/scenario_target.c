@@ -596,6 +596,16 @@ void target_verb(struct runner *r, struct toks *t)
 			return;
 		}
 		snprintf(r->extra_iqn[r->nextra++], UT_NAME_MAX, "%s", t->v[2]);
+	} else if (strcmp(verb, "shutdown") == 0) {
+		uint64_t grace = 3000000000ull;
+		const char *g = kv(t, "grace");
+
+		if (g != NULL && !parse_dur(g, &grace)) {
+			syntaxf(r, "target shutdown [grace=DURATION]");
+			return;
+		}
+		if (target_start(r))
+			target_shutdown(r, grace);
 	} else if (strcmp(verb, "state-fail") == 0) {
 		state_fail_verb(r, t);
 	} else if (strcmp(verb, "alua") == 0) {

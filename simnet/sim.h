@@ -125,6 +125,11 @@ struct sim {
 	 * simulator asserts it too (sim_reactor_owns). */
 	int cur_reactor;
 	bool target_up; /* false between crash and restart */
+	/* The target stops gracefully (a shutdown, not a power loss): a
+	 * disk request still in flight when its backstore closes lands
+	 * whole or not at all, as the kernel finishes or drops a process's
+	 * write, never torn (sim_bs_close). */
+	bool graceful_stop;
 	struct sim_net *net;
 	struct sim_disks *disks;
 	struct sim_state *state;

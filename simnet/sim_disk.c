@@ -681,7 +681,7 @@ static uint64_t sim_bs_lba_status(struct bs_dev *dev, uint64_t off,
 
 /* Closing with requests in flight (a crash frees the target at once):
  * they never complete; each sector of a pending write may or may not
- * have reached the cache. */
+ * have reached the cache (at a graceful stop: the whole write or none). */
 static void sim_bs_close(struct bs_dev *dev)
 {
 	struct sim_bs *bs = dev->priv;
@@ -701,9 +701,12 @@ static void sim_bs_close(struct bs_dev *dev)
 			uint64_t wlen = req->op == BS_OP_WRITE
 						? req->length_bytes
 						: d->block_size;
+			/* at a graceful stop the whole request or none */
+			bool all = sim->graceful_stop && sim_chance(sim, 0.5);
 
 			for (uint64_t o = 0; o < req->length_bytes; o += SECTOR)
-				if (sim_chance(sim, 0.5))
+				if (sim->graceful_stop ? all
+						       : sim_chance(sim, 0.5))
 					disk_write(d, req->offset_bytes + o,
 						   io->wdata + o % wlen, SECTOR,
 						   false);
