@@ -354,6 +354,9 @@ void target_shutdown(struct runner *r, uint64_t grace_ns)
 	if (r->srv == NULL)
 		return;
 	SIM_TRACE(r->sim, "target shutdown (grace %u ms)", grace_ms);
+	/* the target goes, as at a crash: what it closes now is no
+	 * timeout of its own (scenario_wire.c) */
+	r->crashes++;
 	iscsi_server_shutdown(r->srv, grace_ms, shutdown_done, &done);
 	if (!sim_run_until(r->sim, r->sim->now_ns + grace_ns + 1000000000ull,
 			   shutdown_pred, &done)) {

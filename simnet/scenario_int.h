@@ -407,7 +407,7 @@ struct runner {
 	bool against; /* a real target (o.against_portal), no simulated one */
 	uint64_t seed;
 	uint64_t ctl_seq; /* control steps completed (target lun ...) */
-	uint64_t crashes; /* target crashes so far (scenario_wire.c) */
+	uint64_t crashes; /* target crashes and shutdowns so far (scenario_wire.c) */
 	/* REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS bits and the target's
 	 * answers to those functions (scenario_rsoc.c): 0 unknown, 1 yes,
 	 * 2 no */
