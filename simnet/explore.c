@@ -50,6 +50,11 @@ static void ua_tmf_step(struct gen *g, const char *a, unsigned int nlun)
 		out(g, "%s target-reset & expect any\n", a);
 }
 
+static uint64_t rnd_iscsi(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_iscsi) % n : 0;
+}
+
 static uint64_t rnd_world(struct gen *g, uint64_t n)
 {
 	return n ? sim_splitmix64(&g->st_world) % n : 0;
@@ -661,7 +666,8 @@ char *explore_generate(uint64_t seed)
 			.st_prx = seed ^ 0x9e7a1d5ull,
 			.st_attr = seed ^ 0x0de7ed0ull,
 			.st_gap = seed ^ 0x5a9b14ull,
-			.st_wire = seed ^ 0x3171e5c0ull};
+			.st_wire = seed ^ 0x3171e5c0ull,
+			.st_iscsi = seed ^ 0x15c5115ull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};
@@ -849,15 +855,23 @@ char *explore_generate(uint64_t seed)
 		 * with commands outstanding) and its first ExpStatSN
 		 * anywhere (RFC 7143 §11.12). */
 		if (wrap)
-			out(&g, "initiator %s cmdsn=%u itt=%u expstatsn=%u%s\n",
+			out(&g, "initiator %s cmdsn=%u itt=%u expstatsn=%u%s",
 			    explore_names[i],
 			    0xffffffffu - (unsigned)rnd_ua(&g, 40),
 			    0xfffffffeu - (unsigned)rnd_ua(&g, 40),
 			    (unsigned)rnd_ua(&g, 1ull << 32),
 			    dig_keys[digests]);
 		else
-			out(&g, "initiator %s%s\n", explore_names[i],
+			out(&g, "initiator %s%s", explore_names[i],
 			    dig_keys[digests]);
+		/* One initiator in four declares a MaxRecvDataSegmentLength
+		 * of its own (512 to 64 KiB; the target's is drawn above):
+		 * the Data-In and Text Responses it gets must fit it (RFC
+		 * 7143 §13.12), whatever the target's own. */
+		if (rnd_iscsi(&g, 4) == 0)
+			out(&g, " MaxRecvDataSegmentLength=%u",
+			    512u << rnd_iscsi(&g, 8));
+		out(&g, "\n");
 	}
 	/* (at most 8 actors: none left with four ALUA initiators) */
 	if (wire && alua && nini == EXPLORE_MAX_INITIATORS)

@@ -61,6 +61,9 @@ struct gen {
 	 * misbehaving logins, a login or a PDU left stalled, long login
 	 * responses. */
 	uint64_t st_wire;
+	/* And one for the iSCSI layer's own draws: an initiator's
+	 * MaxRecvDataSegmentLength below the target's. */
+	uint64_t st_iscsi;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)

@@ -315,6 +315,28 @@ static void extra_key_name(unsigned int i, char name[64])
 	name[63] = '\0';
 }
 
+/* RFC 7143 §13.12: what we declare we receive bounds every PDU the
+ * target sends us in full feature phase (the Data-In check, the ping
+ * echo): the value we send, MY_MRDSL by default, 8192 when we send none
+ * (the key's default).  A value outside 512..2^24-1 leaves it as it
+ * was: the login is to fail on it. */
+static void declare_mrdsl(struct ini *ini, const char *v)
+{
+	unsigned long n;
+
+	if (v == NULL) {
+		ini->neg.max_recv_dsl = MY_MRDSL;
+		return;
+	}
+	if (strcmp(v, "-") == 0) {
+		ini->neg.max_recv_dsl = 8192;
+		return;
+	}
+	n = strtoul(v, NULL, 10);
+	if (n >= 512 && n <= 16777215)
+		ini->neg.max_recv_dsl = (uint32_t)n;
+}
+
 static void login_operational(struct ini *ini)
 {
 	struct textbuf t = {.len = 0};
@@ -330,6 +352,8 @@ static void login_operational(struct ini *ini)
 		    strcmp(k, "DataDigest") != 0 &&
 		    strcmp(k, "MaxRecvDataSegmentLength") != 0)
 			continue;
+		if (strcmp(k, "MaxRecvDataSegmentLength") == 0)
+			declare_mrdsl(ini, v);
 		if (v != NULL && strcmp(v, "-") == 0)
 			continue; /* scenario asks not to send it */
 		text_add(&t, k, v ? v : default_op_keys[i].val);

@@ -816,6 +816,22 @@ void disk_verb(struct runner *r, struct lun_st *l, struct toks *t)
 	}
 }
 
+static void decl_isid(struct runner *r, struct actor *a, const char *v)
+{
+	uint8_t isid[6];
+
+	if (strlen(v) != 12 || strspn(v, "0123456789abcdefABCDEF") != 12) {
+		syntaxf(r, "isid=HEX: 12 hex digits");
+		return;
+	}
+	for (int i = 0; i < 6; i++) {
+		char byte[3] = {v[2 * i], v[2 * i + 1], '\0'};
+
+		isid[i] = (uint8_t)strtoul(byte, NULL, 16);
+	}
+	ini_set_isid(a->ini, isid);
+}
+
 void decl_initiator(struct runner *r, struct toks *t)
 {
 	struct actor *a;
@@ -847,6 +863,12 @@ void decl_initiator(struct runner *r, struct toks *t)
 	ini_set_start(a->ini, (uint32_t)u64_or(t, "cmdsn", 1, r),
 		      (uint32_t)u64_or(t, "expstatsn", 0, r),
 		      (uint32_t)u64_or(t, "itt", 0x1000u * (a->idx + 1), r));
+	/* isid=HEX: its ISID, 12 hex digits (default 80 00 'S' 'I' and its
+	 * index).  Two actors with one IQN and one ISID are one initiator
+	 * port; through two portal groups they are two sessions (the
+	 * session identifier is the ISID and the TPGT, RFC 7143 §4.4.3). */
+	if (kv(t, "isid"))
+		decl_isid(r, a, kv(t, "isid"));
 	{
 		struct ini_chap none;
 

@@ -725,6 +725,22 @@ static void sim_bs_close(struct bs_dev *dev)
 	free(bs);
 }
 
+/* backstore.h: a shrink comes only once no request in flight reaches
+ * past the new end (the target waits for the commands that entered
+ * before it, lu_live.c scsi_lu_commands_before).  A store would fail
+ * such a request or drop its data; here it is the target's broken
+ * promise, judged where it happens. */
+static bool no_request_reaches_past(const struct sim_bs *bs, uint64_t size)
+{
+	const struct sim_io *io;
+
+	TAILQ_FOREACH (io, &bs->pending, link)
+		if (io->req->op != BS_OP_FLUSH &&
+		    io->req->offset_bytes + io->req->length_bytes > size)
+			return false;
+	return true;
+}
+
 /* A new capacity (live reconfiguration).  A shrink keeps the bytes past
  * the end; a grow zeroes, durably, whatever of [old, new) was written
  * before, as a file that grows reads zeros there. */
@@ -736,6 +752,7 @@ static int sim_bs_resize(struct bs_dev *dev, uint64_t size)
 
 	if (size == 0 || size % d->block_size)
 		return -EINVAL;
+	ut_assert(no_request_reaches_past(bs, size));
 	if (n > d->nchunks) {
 		struct chunk **c = realloc(d->chunks, n * sizeof(*c));
 
