@@ -69,6 +69,11 @@ struct sim_io {
 	struct sim_ev ev;
 	struct sim_bs *bs;
 	struct bs_req *req;
+	/* What the request asked, kept at submission as a device keeps its
+	 * command: a close with the request in flight reads this, never
+	 * *req, which the target may have freed by then (iscsi_server_free
+	 * frees the abandoned sessions' tasks before it closes the LUs). */
+	struct bs_req asked;
 	int status;
 	int reactor;	  /* the submitter's: the completion runs there */
 	bool land_anyway; /* timed out, applied all the same */
@@ -627,6 +632,7 @@ static void sim_bs_submit(struct bs_dev *dev, struct bs_req *req)
 	sim_ev_init(&io->ev, io_complete);
 	io->bs = bs;
 	io->req = req;
+	io->asked = *req;
 	io->reactor = sim->cur_reactor;
 	if (req->op != BS_OP_FLUSH &&
 	    (req->offset_bytes % d->block_size != 0 ||
@@ -690,8 +696,10 @@ static void sim_bs_close(struct bs_dev *dev)
 	struct sim_io *io;
 
 	while ((io = TAILQ_FIRST(&bs->pending)) != NULL) {
-		struct bs_req *req = io->req;
+		/* never completed: nothing is written back to the request */
+		struct bs_req *req = &io->asked;
 
+		io->req = req; /* caw_apply() reads it */
 		TAILQ_REMOVE(&bs->pending, io, link);
 		sim->disks->pending--;
 		sim_ev_cancel(sim, &io->ev);

@@ -398,6 +398,9 @@ static void state_free(struct sim_state *st)
 		free(st->kv[i].data);
 	}
 	free(st->kv);
+	for (size_t i = 0; i < st->nfk; i++)
+		free(st->fk[i].key);
+	free(st->fk);
 	free(st);
 }
 

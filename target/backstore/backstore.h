@@ -152,6 +152,10 @@ struct bs_ops {
 	 * *mapped.  May be NULL: then everything is reported mapped. */
 	uint64_t (*lba_status)(struct bs_dev *dev, uint64_t offset_bytes,
 			       uint64_t len_bytes, bool *mapped);
+	/* Requests may still be in flight (a crash, or iscsi_server_free()
+	 * abandoning sessions whose commands are at a stuck store): none of
+	 * them completes any more, and their bs_req may already be freed,
+	 * so close must not read them. */
 	void (*close)(struct bs_dev *dev);
 	/* Change the capacity (a multiple of block_size, > 0).  Growing
 	 * adds blocks that read as zeros; shrinking gives up the end, and
