@@ -651,6 +651,16 @@ static void corrupt_step(struct gen *g, unsigned int nini, unsigned int nlun,
 	out(g, "run until quiet\n%s reconnect expect any\n", a);
 }
 
+/* After the target went (a crash or a shutdown, then a restart): every
+ * initiator logs in again, on its second path too in ALUA seeds. */
+static void out_reconnect_all(struct gen *g, unsigned int nini, bool alua)
+{
+	for (unsigned int i = 0; i < nini; i++)
+		out(g, "%s reconnect expect any\n", explore_names[i]);
+	for (unsigned int i = 0; alua && i < nini; i++)
+		out(g, "%s2 reconnect expect any\n", explore_names[i]);
+}
+
 char *explore_generate(uint64_t seed)
 {
 	struct gen g = {.cap = 8192,
@@ -996,12 +1006,7 @@ char *explore_generate(uint64_t seed)
 			    "target shutdown grace=%ums\n+%ums target restart\n",
 			    1 + (unsigned)rnd_gap(&g, 3000),
 			    1 + (unsigned)rnd_gap(&g, 100));
-			for (unsigned int i = 0; i < nini; i++)
-				out(&g, "%s reconnect expect any\n",
-				    explore_names[i]);
-			for (unsigned int i = 0; alua && i < nini; i++)
-				out(&g, "%s2 reconnect expect any\n",
-				    explore_names[i]);
+			out_reconnect_all(&g, nini, alua);
 		}
 		a = explore_names[rnd(&g, nini)];
 		lun = (unsigned int)rnd(&g, nlun);
@@ -1068,12 +1073,7 @@ char *explore_generate(uint64_t seed)
 			out(&g,
 			    "run until quiet\ntarget crash\n+%ums target restart\n",
 			    1 + (unsigned)rnd(&g, 100));
-			for (unsigned int i = 0; i < nini; i++)
-				out(&g, "%s reconnect expect any\n",
-				    explore_names[i]);
-			for (unsigned int i = 0; alua && i < nini; i++)
-				out(&g, "%s2 reconnect expect any\n",
-				    explore_names[i]);
+			out_reconnect_all(&g, nini, alua);
 			/* a crash sends no FIN: L lets its connection go */
 			if (wire)
 				out(&g, "L disconnect\n");

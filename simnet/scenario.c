@@ -278,6 +278,33 @@ bool target_start(struct runner *r)
 	return server_boot(r);
 }
 
+/* The LUs as a new server finds them, after a crash (power_lost: the
+ * disks' caches are gone too) or a shutdown (they keep them).  They
+ * come back with their configured mode parameters: a MODE SELECT's WCE
+ * is not saved (before ua_crash, which reads them).  A RAM disk loses
+ * everything, durable or not, with the process. */
+static void luns_after_the_target(struct runner *r, bool power_lost)
+{
+	for (int i = 0; i < r->nluns; i++)
+		cmds_lun_power_on(&r->luns[i]);
+	ua_crash(r);
+	for (int i = 0; i < r->nluns; i++) {
+		if (r->luns[i].kind == BS_MEM)
+			model_wipe(r->luns[i].m);
+		else if (power_lost)
+			model_crash(r->luns[i].m);
+		cmds_lun_reset_state(&r->luns[i]);
+		resv_reset(&r->luns[i]);
+		med_power_on(r, &r->luns[i]);
+		/* A PR OUT in flight may or may not have been applied. */
+		if (r->luns[i].pr_inflight > 0)
+			r->luns[i].pr.unknown = true;
+		prm_crash(&r->luns[i].pr);
+		pr_gen_power_on(&r->luns[i]);
+		r->luns[i].pr_epoch++;
+	}
+}
+
 void target_crash(struct runner *r)
 {
 	r->crashes++;
@@ -293,29 +320,8 @@ void target_crash(struct runner *r)
 	sim_posts_drop(r->sim);
 	/* The server may leave timers armed only if it leaked them. */
 	leak_check(r, "a crash");
-	/* The LUs come back with their configured mode parameters: a
-	 * MODE SELECT's WCE is not saved (before ua_crash, which reads
-	 * them). */
-	for (int i = 0; i < r->nluns; i++)
-		cmds_lun_power_on(&r->luns[i]);
-	ua_crash(r);
+	luns_after_the_target(r, true);
 	r->res->fault_count[SCN_F_CRASH]++;
-	for (int i = 0; i < r->nluns; i++) {
-		/* A RAM disk loses everything, durable or not. */
-		if (r->luns[i].kind == BS_MEM)
-			model_wipe(r->luns[i].m);
-		else
-			model_crash(r->luns[i].m);
-		cmds_lun_reset_state(&r->luns[i]);
-		resv_reset(&r->luns[i]);
-		med_power_on(r, &r->luns[i]);
-		/* A PR OUT in flight may or may not have been applied. */
-		if (r->luns[i].pr_inflight > 0)
-			r->luns[i].pr.unknown = true;
-		prm_crash(&r->luns[i].pr);
-		pr_gen_power_on(&r->luns[i]);
-		r->luns[i].pr_epoch++;
-	}
 }
 
 /*
@@ -381,21 +387,7 @@ void target_shutdown(struct runner *r, uint64_t grace_ns)
 	 * the initiators take them (judged by the old server's state)
 	 * before the LUs' state is that of a new server. */
 	run_quiet(r);
-	for (int i = 0; i < r->nluns; i++)
-		cmds_lun_power_on(&r->luns[i]);
-	ua_crash(r);
-	for (int i = 0; i < r->nluns; i++) {
-		if (r->luns[i].kind == BS_MEM)
-			model_wipe(r->luns[i].m);
-		cmds_lun_reset_state(&r->luns[i]);
-		resv_reset(&r->luns[i]);
-		med_power_on(r, &r->luns[i]);
-		if (r->luns[i].pr_inflight > 0)
-			r->luns[i].pr.unknown = true;
-		prm_crash(&r->luns[i].pr);
-		pr_gen_power_on(&r->luns[i]);
-		r->luns[i].pr_epoch++;
-	}
+	luns_after_the_target(r, false);
 }
 
 void target_restart(struct runner *r)
