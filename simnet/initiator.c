@@ -450,6 +450,7 @@ static const struct env_conn_handler ini_handler = {on_readable, on_writable,
 static void corrupt_hook(void *arg, unsigned int dir, uint64_t off)
 {
 	struct ini *ini = arg;
+	bool first;
 
 	if (dir == SIM_FROM_TARGET) {
 		if (ini->rx_flip_n <
@@ -457,6 +458,7 @@ static void corrupt_hook(void *arg, unsigned int dir, uint64_t off)
 			ini->rx_flips[ini->rx_flip_n++] = off;
 		return;
 	}
+	first = ini->tx_flips++ == 0;
 	for (unsigned int i = ini->txlog_n;
 	     i-- > 0 && ini->txlog_n - i <= INI_TXLOG;) {
 		const unsigned int k = i % INI_TXLOG;
@@ -481,9 +483,11 @@ static void corrupt_hook(void *arg, unsigned int dir, uint64_t off)
 		 * Reject 04h, RFC 7143 §13.12) */
 		if (!hdr && ini->txlog[k].dlen > ini->neg.max_send_dsl)
 			return;
-		if (op != NULL && ini->txlog[k].opcode != ISCSI_OP_DATA_OUT)
+		if (op != NULL && ini->txlog[k].opcode != ISCSI_OP_DATA_OUT) {
+			op->first_flip = op->corrupted == 0 && first;
 			op->corrupted |= hdr ? INI_CORRUPT_HEADER
 					     : INI_CORRUPT_DATA;
+		}
 		return;
 	}
 }
@@ -519,6 +523,7 @@ static void connected(void *arg, struct env_conn *c, int err)
 	ini->tx_stream = ini->rx_stream = ini->rx_pdu_start = 0;
 	ini->rx_flip_n = 0;
 	ini->data_flips = 0;
+	ini->tx_flips = 0;
 	sim_conn_set_corrupt_hook(c, corrupt_hook, ini);
 	if (ini->login_op != NULL)
 		ini->login_op->conn_up_ns = ini->sim->now_ns;
@@ -587,6 +592,7 @@ void ini_conn_lost(struct ini *ini, const char *why)
 	ini_login_done(ini, INI_DROPPED);
 	while ((op = TAILQ_FIRST(&ini->ops)) != NULL) {
 		TAILQ_REMOVE(&ini->ops, op, link);
+		op->closed_by_target = ini->target_fin;
 		ini_op_finish(ini, op,
 			      op->kind == INI_OP_LOGOUT ? INI_DONE
 							: INI_DROPPED);
@@ -601,7 +607,9 @@ static void on_closed(void *ctx, int err)
 {
 	struct ini *ini = ctx;
 
+	ini->target_fin = err == 0;
 	ini_conn_lost(ini, err ? "reset" : "closed by target");
+	ini->target_fin = false;
 }
 
 void ini_disconnect(struct ini *ini)

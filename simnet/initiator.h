@@ -167,6 +167,11 @@ struct ini_op {
 	 * (sim_conn_corrupt): INI_CORRUPT_HEADER (BHS or header digest),
 	 * INI_CORRUPT_DATA (data, padding or data digest) */
 	uint8_t corrupted;
+	/* ... and that flip was the first on its way to the target on this
+	 * connection (nothing earlier can explain the connection's end) */
+	bool first_flip;
+	/* it ended with its connection, closed by the target with a FIN */
+	bool closed_by_target;
 	bool auth_refused; /* LOGIN: we refused the target (CHAP) */
 	char auth_why[96]; /* ... and why */
 	char *text;	   /* TEXT: response keys, NUL separated */

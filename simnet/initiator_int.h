@@ -117,7 +117,9 @@ struct ini {
 	uint64_t rx_flips[8];
 	unsigned int rx_flip_n;
 	unsigned int data_flips;
-	char *text_acc; /* login/text response keys */
+	unsigned int tx_flips; /* flips in our stream, any part of a PDU */
+	bool target_fin;       /* the connection ends: the target's FIN */
+	char *text_acc;	       /* login/text response keys */
 	uint32_t text_acc_len;
 
 	ini_violation_fn violation;

@@ -26,7 +26,13 @@
  * header, the target cannot trust a byte of it and ends the connection
  * (§7.8 at ErrorRecoveryLevel 0: the op is dropped, neither answered nor
  * rejected); hit in its data, it is rejected with reason 02h (data digest
- * error, §11.17.1; the connection may go too).  A Reject 02h for a PDU
+ * error, §11.17.1; the connection may go too, after the Reject: a command
+ * that took a CmdSN cannot be recovered at ErrorRecoveryLevel 0).  Its
+ * connection closed by the target with no Reject is a breach when its flip
+ * was the first on the connection's way to the target and no crash or
+ * control step came between: nothing else could have ended it before the
+ * target read the PDU (a reset or a corrupted answer ends it otherwise,
+ * and is excused).  A Reject 02h for a PDU
  * nobody corrupted is a breach the initiator reports.  What a corrupted
  * Data-Out may not do (its bytes reaching the medium) the data model
  * judges: the write fails or is dropped (unknown fate), and every read
@@ -199,6 +205,12 @@ void wire_corrupt_done(struct runner *r, struct pend *p, struct ini_op *op)
 			      "cannot trust a byte of it and ends the "
 			      "connection (RFC 7143 §7.8, ErrorRecoveryLevel "
 			      "0)";
+	} else if (op->outcome == INI_DROPPED && op->first_flip &&
+		   op->closed_by_target && undisturbed(r, p)) {
+		why = "its data was corrupted on the way, the first flip on "
+		      "its connection: the target rejects it with reason 02h, "
+		      "data digest error, before it closes the connection "
+		      "(RFC 7143 §7.8, §11.17.1)";
 	} else if (op->outcome != INI_DROPPED &&
 		   (op->outcome != INI_REJECTED ||
 		    op->reject_reason != ISCSI_REJECT_DATA_DIGEST)) {
