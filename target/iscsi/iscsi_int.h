@@ -256,6 +256,8 @@ int iscsi_tports_group(struct iscsi_server *srv,
 void iscsi_tports_free(struct iscsi_server *srv);
 void iscsi_tports_assign(struct iscsi_server *srv, struct iscsi_tgt *t);
 uint16_t iscsi_tport_rel_id(const struct iscsi_tgt *t, uint16_t tpgt);
+/* Every port of target t (one per portal group) into id->tgt_ports. */
+void iscsi_tport_all(const struct iscsi_tgt *t, struct scsi_nexus_id *id);
 void iscsi_tports_lu_opened(struct iscsi_server *srv, struct iscsi_lu_ent *e,
 			    const struct ut_config *cfg);
 void iscsi_tports_lu_gone(struct iscsi_server *srv, struct iscsi_lu_ent *e);

@@ -599,6 +599,7 @@ static int srv_sess_attach(struct iscsi_sess *s, uint32_t max_sessions)
 		 * the connection arrived on (tport.c). */
 		id.tpgt = s->info.portal_group;
 		id.rel_tgt_port_id = iscsi_tport_rel_id(s->tgt, id.tpgt);
+		iscsi_tport_all(s->tgt, &id);
 		s->scsi = scsi_sess_new(s->env, &id);
 		if (s->scsi)
 			scsi_sess_set_transport(s->scsi, srv_sess_abort_waiting,

@@ -30,6 +30,9 @@
 #include "scsi/alua.h"
 #include "ut_assert.h"
 
+_Static_assert(UT_MAX_PORTALS <= SCSI_MAX_TGT_PORTS,
+	       "a nexus names every port of its target");
+
 /* Are the portal groups strictly ascending?  (A walk.) */
 static bool tpgts_ascending(const struct iscsi_server *srv)
 {
@@ -184,6 +187,19 @@ uint16_t iscsi_tport_rel_id(const struct iscsi_tgt *t, uint16_t tpgt)
 		if (srv->tpgts[j] == tpgt)
 			return t->rel_port[j];
 	return 0;
+}
+
+void iscsi_tport_all(const struct iscsi_tgt *t, struct scsi_nexus_id *id)
+{
+	const struct iscsi_server *srv = t->srv;
+
+	ut_assert(srv->tpgt_count <= SCSI_MAX_TGT_PORTS);
+	id->n_tgt_ports = 0;
+	for (size_t j = 0; j < srv->tpgt_count; j++)
+		if (t->rel_port[j] != 0)
+			id->tgt_ports[id->n_tgt_ports++] = t->rel_port[j];
+	/* the nexus's own port is one of them */
+	ut_assert(id->rel_tgt_port_id == 0 || id->n_tgt_ports > 0);
 }
 
 static struct scsi_alua_group *group_of_dev(struct iscsi_server *srv,

@@ -46,13 +46,19 @@ enum pr_out_sa {
 
 /* ------------------------------------------------------- identities */
 
-/* A registration made with ALL_TG_PT=1 is one entry that matches every
- * target port.  SPC-4 §6.16.3 has it "as if the same registration request
- * had been received individually through each target port": one
- * registration per I_T nexus, which a later REGISTER through one port
- * changes alone (LIO and SCST keep one per port).  Here such a REGISTER
- * changes or removes it for every port: a known departure
- * (docs/conformance.md). */
+/*
+ * A registration belongs to one I_T nexus: initiator port and target
+ * port.  A REGISTER with ALL_TG_PT=1 makes one per target port of the
+ * SCSI target device, SPC-4 §6.16.3: "it shall create the specified
+ * registration on all target ports in the SCSI target device known to
+ * the device server (i.e., as if the same registration request had been
+ * received individually through each target port)" (pr_register); each
+ * is then changed, unregistered or preempted on its own, as LIO and SCST
+ * keep them.  Until 2026-12-07 one entry flagged all_tg_pt matched every
+ * port; a state file of that time still holds such entries, which match
+ * every port until the next PERSISTENT RESERVE OUT splits them
+ * (legacy_split).
+ */
 static bool reg_matches(const struct scsi_pr_reg *r,
 			const struct scsi_nexus_id *id)
 {
@@ -61,6 +67,38 @@ static bool reg_matches(const struct scsi_pr_reg *r,
 	if (memcmp(r->isid, id->isid, sizeof(r->isid)) != 0)
 		return false;
 	return r->all_tg_pt || r->rtp == id->rel_tgt_port_id;
+}
+
+/* The target ports a REGISTER from nexus id applies to: its own first,
+ * then with ALL_TG_PT every other port of its target device.  Returns
+ * how many (ports[] has room for SCSI_MAX_TGT_PORTS + 1). */
+static unsigned int register_ports(const struct scsi_nexus_id *id, bool all,
+				   uint16_t *ports)
+{
+	unsigned int n = 0;
+
+	ut_assert(id->n_tgt_ports <= SCSI_MAX_TGT_PORTS);
+	ports[n++] = id->rel_tgt_port_id;
+	for (unsigned int i = 0; all && i < id->n_tgt_ports; i++) {
+		bool seen = false;
+
+		for (unsigned int j = 0; j < n; j++)
+			seen = seen || ports[j] == id->tgt_ports[i];
+		if (!seen)
+			ports[n++] = id->tgt_ports[i];
+	}
+	ut_assert(n >= 1 && n <= SCSI_MAX_TGT_PORTS + 1);
+	return n;
+}
+
+/* The nexus of id's initiator port through target port rtp. */
+static struct scsi_nexus_id nexus_at(const struct scsi_nexus_id *id,
+				     uint16_t rtp)
+{
+	struct scsi_nexus_id at = *id;
+
+	at.rel_tgt_port_id = rtp;
+	return at;
 }
 
 static int reg_find(const struct scsi_pr *pr, const struct scsi_nexus_id *id)
@@ -312,12 +350,16 @@ static bool same_nexus(const struct scsi_nexus_id *a,
  * key set to ILLEGAL REQUEST, and the additional sense code set to INVALID
  * FIELD IN PARAMETER LIST" (field pointer at its TransportID).  Until
  * 2026-12-07 it was passed over, as LIO does; SCST replaces its key.  A
- * nexus named twice is registered once. */
+ * nexus named twice is registered once.  With ALL_TG_PT each initiator
+ * port named is registered through every target port (SPC-4 §6.16.3),
+ * and one registered through any of them is refused. */
 static bool register_specified(struct scsi_cmd *cmd, const struct pr_params *a)
 {
 	struct scsi_pr *pr = &cmd->lu->pr;
 	struct scsi_pr saved = *pr;
 	const struct scsi_nexus_id *me = &cmd->sess->id;
+	uint16_t ports[SCSI_MAX_TGT_PORTS + 1];
+	unsigned int np;
 	uint32_t off = 28, end;
 
 	ut_assert(a->spec_i_pt && a->sark != 0); /* pr_register() asked */
@@ -348,21 +390,34 @@ static bool register_specified(struct scsi_cmd *cmd, const struct pr_params *a)
 			 name);
 		memcpy(id.isid, isid, 6);
 		id.rel_tgt_port_id = me->rel_tgt_port_id;
-		if (reg_find(&saved, &id) >= 0) {
-			*pr = saved;
-			scsi_fail_param(cmd, off, -1); /* registered before */
-			return false;
+		memcpy(id.tgt_ports, me->tgt_ports, sizeof(id.tgt_ports));
+		id.n_tgt_ports = me->n_tgt_ports;
+		np = register_ports(&id, a->all_tg_pt, ports);
+		for (unsigned int k = 0; k < np; k++) {
+			struct scsi_nexus_id at = nexus_at(&id, ports[k]);
+
+			if (reg_find(&saved, &at) >= 0) {
+				*pr = saved;
+				/* registered before */
+				scsi_fail_param(cmd, off, -1);
+				return false;
+			}
 		}
-		/* Named twice: registered once; the sender's own is
-		 * registered after the list, once (one naming it here
-		 * registered it twice). */
-		if (reg_find(pr, &id) < 0 && !same_nexus(&id, me) &&
-		    reg_add(pr, name, isid, me->rel_tgt_port_id, a->all_tg_pt,
-			    a->sark) < 0) {
-			*pr = saved;
-			scsi_fail(cmd, SK_ILLEGAL_REQUEST,
-				  ASC_INSUFFICIENT_REG_RESOURCES);
-			return false;
+		/* Named twice: registered once; the sender's own nexuses
+		 * are registered after the list, once (pr_register). */
+		for (unsigned int k = 0; k < np; k++) {
+			struct scsi_nexus_id at = nexus_at(&id, ports[k]);
+			struct scsi_nexus_id mine = nexus_at(me, ports[k]);
+
+			if (reg_find(pr, &at) >= 0 || same_nexus(&at, &mine))
+				continue;
+			if (reg_add(pr, name, isid, ports[k], false, a->sark) <
+			    0) {
+				*pr = saved;
+				scsi_fail(cmd, SK_ILLEGAL_REQUEST,
+					  ASC_INSUFFICIENT_REG_RESOURCES);
+				return false;
+			}
 		}
 		off += n;
 	}
@@ -372,7 +427,19 @@ static bool register_specified(struct scsi_cmd *cmd, const struct pr_params *a)
 	return true;
 }
 
-/* REGISTER and REGISTER AND IGNORE EXISTING KEY (SPC-4 §5.12.7). */
+/*
+ * REGISTER and REGISTER AND IGNORE EXISTING KEY (SPC-4 §5.12.7) through
+ * each nexus of the sender's initiator port that the command names: its
+ * own, and with ALL_TG_PT the one through every other target port, "as
+ * if the same registration request had been received individually
+ * through each target port" (§6.16.3; the intent, T10 reflector
+ * 2008-04-17: "the same work as if each of those I_T nexuses were used
+ * to run REGISTER ... one at a time").  For each: REGISTER's RESERVATION
+ * KEY must be the nexus's key (0 if unregistered); SARK is its new key,
+ * or 0 unregisters it.  One of them that would get RESERVATION CONFLICT
+ * gets it for the command, and nothing changes.  An unregistered sender
+ * with SARK 0 registers nothing.
+ */
 static void pr_register(struct scsi_cmd *cmd, const struct pr_params *a,
 			int self)
 {
@@ -381,50 +448,70 @@ static void pr_register(struct scsi_cmd *cmd, const struct pr_params *a,
 	const struct scsi_nexus_id *id = &cmd->sess->id;
 	bool ignore = a->sa == PR_REGISTER_IGNORE;
 	uint32_t gen = pr->generation;
+	uint16_t ports[SCSI_MAX_TGT_PORTS + 1];
+	int idx[SCSI_MAX_TGT_PORTS + 1] = {0};
+	unsigned int n = register_ports(id, a->all_tg_pt, ports), nreg = 0;
 
 	ut_assert(a->sa == PR_REGISTER || ignore);
 	ut_assert(self < (int)pr->nregs);
-	if (self < 0) {
-		if (!ignore && a->key != 0) {
+	for (unsigned int k = 0; k < n; k++) {
+		struct scsi_nexus_id at = nexus_at(id, ports[k]);
+
+		idx[k] = reg_find(pr, &at);
+		nreg += idx[k] >= 0;
+		if (!ignore &&
+		    a->key != (idx[k] < 0 ? 0 : pr->regs[idx[k]].key)) {
 			cmd->status = SCSI_STATUS_RESERVATION_CONFLICT;
 			return;
 		}
-		if (a->sark == 0)
-			return; /* nothing to register: GOOD */
+	}
+	ut_assert(idx[0] == self); /* the sender's own port comes first */
+	if (self >= 0 && a->spec_i_pt) {
+		scsi_fail_param(cmd, 20, 3);
+		return;
+	}
+	if (nreg == 0 && a->sark == 0)
+		return; /* nothing to register: GOOD */
+	if (a->sark != 0) {
+		unsigned int before = pr->nregs;
+
+		/* SPEC_I_PT only appends (a nexus it names that is
+		 * registered is refused), so that truncating undoes it. */
 		if (a->spec_i_pt && !register_specified(cmd, a))
 			return;
-		if (reg_add(pr, id->initiator_name, id->isid,
-			    id->rel_tgt_port_id, a->all_tg_pt, a->sark) < 0) {
+		if (pr->nregs + (n - nreg) > SCSI_PR_MAX_REGS) {
+			pr->nregs = before;
 			scsi_fail(cmd, SK_ILLEGAL_REQUEST,
 				  ASC_INSUFFICIENT_REG_RESOURCES);
 			return;
 		}
+		for (unsigned int k = 0; k < n; k++) {
+			if (idx[k] >= 0)
+				pr->regs[idx[k]].key = a->sark;
+			else {
+				int added = reg_add(pr, id->initiator_name,
+						    id->isid, ports[k], false,
+						    a->sark);
+
+				ut_assert(added >= 0); /* room was counted */
+			}
+		}
 	} else {
-		bool gone[SCSI_PR_MAX_REGS] = {false};
+		/* Unregister; a holder of a registrants-only reservation
+		 * releases it and the other registrants hear of it (SPC-4
+		 * §5.12.11.2.3). */
+		bool gone[SCSI_PR_MAX_REGS] = {false}, released = false;
 
-		if (!ignore && a->key != pr->regs[self].key) {
-			cmd->status = SCSI_STATUS_RESERVATION_CONFLICT;
-			return;
+		for (unsigned int k = 0; k < n; k++) {
+			if (idx[k] < 0)
+				continue;
+			released = released || (is_holder(pr, idx[k]) &&
+						type_reg_only(pr->type));
+			gone[idx[k]] = true;
 		}
-		if (a->spec_i_pt) {
-			scsi_fail_param(cmd, 20, 3);
-			return;
-		}
-		if (a->sark != 0) {
-			pr->regs[self].key = a->sark;
-		} else {
-			/* Unregister; a holder of a registrants-only
-			 * reservation releases it and the other registrants
-			 * hear of it (SPC-4 §5.12.11.2.3). */
-			bool released = is_holder(pr, self) &&
-					type_reg_only(pr->type);
-
-			gone[self] = true;
-			regs_remove(lu, gone, NULL, 0, NULL);
-			if (released)
-				ua_registrants(lu, cmd->itl,
-					       ASC_RESERVATIONS_RELEASED);
-		}
+		regs_remove(lu, gone, NULL, 0, NULL);
+		if (released)
+			ua_registrants(lu, cmd->itl, ASC_RESERVATIONS_RELEASED);
 	}
 	pr->aptpl = a->aptpl;
 	pr->generation++;
@@ -808,6 +895,51 @@ static bool pr_snapshot(struct scsi_cmd *cmd, const struct pr_params *a,
 	return true;
 }
 
+/*
+ * A registration that a state file saved before 2026-12-07 flagged
+ * all_tg_pt (pr_aptpl.c) stands for one per target port (SPC-4
+ * §6.16.3): split it with the ports of the target device the command
+ * came through.  It stays where it is on the port it was made through
+ * (a reservation it holds stays with that nexus); the other ports' are
+ * appended, as far as the table has room.  No change an initiator sees
+ * but READ KEYS and READ FULL STATUS listing each nexus: PRgeneration
+ * stays.
+ */
+static void legacy_split(struct scsi_lu *lu, const struct scsi_nexus_id *me)
+{
+	struct scsi_pr *pr = &lu->pr;
+	unsigned int n = pr->nregs;
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct scsi_pr_reg *r = &pr->regs[i];
+		struct scsi_nexus_id id = *me;
+		uint16_t ports[SCSI_MAX_TGT_PORTS + 1];
+		unsigned int np;
+
+		if (!r->all_tg_pt)
+			continue;
+		r->all_tg_pt = false;
+		snprintf(id.initiator_name, sizeof(id.initiator_name), "%s",
+			 r->initiator);
+		memcpy(id.isid, r->isid, sizeof(id.isid));
+		id.rel_tgt_port_id = r->rtp;
+		np = register_ports(&id, true, ports);
+		for (unsigned int k = 1; k < np; k++) {
+			struct scsi_nexus_id at = nexus_at(&id, ports[k]);
+
+			if (reg_find(pr, &at) >= 0)
+				continue;
+			if (reg_add(pr, r->initiator, r->isid, ports[k], false,
+				    r->key) < 0)
+				LOG_WARN(lu->env,
+					 "scsi: %s: no room to split a saved "
+					 "ALL_TG_PT registration to port %u",
+					 lu->name, ports[k]);
+		}
+	}
+	pr_check(pr);
+}
+
 /* PERSISTENT RESERVE OUT: 1 SERVICE ACTION 4-0; 2 SCOPE 7-4, TYPE 3-0;
  * 5..8 PARAMETER LIST LENGTH.  A PREEMPT AND ABORT's waits: scsi_int.h. */
 void spc_pr_out(struct scsi_cmd *cmd, const struct scsi_tmf_hook *abort_hook,
@@ -839,6 +971,7 @@ void spc_pr_out(struct scsi_cmd *cmd, const struct scsi_tmf_hook *abort_hook,
 	gen = lu->pr.generation;
 	if (!pr_snapshot(cmd, &a, &before))
 		goto out;
+	legacy_split(lu, &cmd->sess->id);
 	pr_check(&lu->pr);
 	ut_assert_slow(pr_regs_ok(&lu->pr));
 	self = reg_find(&lu->pr, &cmd->sess->id);

@@ -80,12 +80,20 @@ enum scsi_task_attr {
 };
 
 /* Identity of an I_T nexus (SPC-4 TransportID material). */
+#define SCSI_MAX_TGT_PORTS 32 /* portal groups of a target (UT_MAX_PORTALS) */
 struct scsi_nexus_id {
 	char initiator_name[224]; /* iSCSI initiator name */
 	uint8_t isid[6];	  /* initiator session id */
 	char target_name[224];	  /* iSCSI target name */
 	uint16_t tpgt;		  /* target portal group tag */
 	uint16_t rel_tgt_port_id; /* relative target port identifier */
+	/* Every target port of the SCSI target device: for iSCSI the target
+	 * node, one port per portal group (RFC 7143's mapping of SAM: a
+	 * SCSI target port is an iSCSI target portal group).  A REGISTER with ALL_TG_PT
+	 * registers the initiator port through each (SPC-4 §6.16.3).  None
+	 * known (n_tgt_ports 0): the nexus's own port alone. */
+	uint16_t tgt_ports[SCSI_MAX_TGT_PORTS];
+	uint8_t n_tgt_ports;
 };
 
 struct scsi_cmd;

@@ -148,8 +148,12 @@ struct scsi_pr_reg {
 	uint64_t key;
 	char initiator[224];
 	uint8_t isid[6];
-	uint16_t rtp;	/* relative target port identifier */
-	bool all_tg_pt; /* registered through every target port */
+	uint16_t rtp; /* relative target port identifier */
+	/* Matches every target port: only as loaded from a state file
+	 * saved before 2026-12-07, until the next PERSISTENT RESERVE OUT
+	 * splits it into one per port (pr.c legacy_split); a REGISTER with
+	 * ALL_TG_PT makes one registration per port. */
+	bool all_tg_pt;
 };
 
 struct scsi_pr {

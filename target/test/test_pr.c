@@ -477,25 +477,117 @@ static void pr_aptpl_change_that_cannot_be_saved_is_rolled_back(void **st)
 
 /* ------------------------------------ more persistent reservations */
 
-static void pr_all_tg_pt_registration_covers_every_port(void **state)
+/* A session of initiator port iqn.x:m (ISID 7) through relative target
+ * port rtp of a target device with ports 1, 2 and 3. */
+static struct scsi_sess *sess_port(struct fx *f, uint16_t rtp)
+{
+	struct scsi_nexus_id id = {0};
+	struct scsi_sess *s;
+
+	strcpy(id.initiator_name, "iqn.x:m");
+	id.isid[0] = 7;
+	id.rel_tgt_port_id = rtp;
+	id.n_tgt_ports = 3;
+	for (uint16_t i = 0; i < 3; i++)
+		id.tgt_ports[i] = (uint16_t)(i + 1);
+	s = scsi_sess_new(&stub_env, &id);
+	assert_int_equal(scsi_sess_map(s, 0, f->lu, false), 0);
+	scsi_ua_clear(s->lun_map[0]);
+	return s;
+}
+
+/* READ KEYS as "k,k,..." in the order listed. */
+static const char *keys_listed(struct fx *f, char *b, size_t cap)
+{
+	uint32_t len;
+	size_t o = 0;
+
+	prin(f, f->sess, 0, 512);
+	len = get_be32(f->buf + 4);
+	b[0] = '\0';
+	for (uint32_t i = 0; i + 8 <= len && o < cap; i += 8)
+		o += (size_t)snprintf(
+			b + o, cap - o, "%s%llx", i ? "," : "",
+			(unsigned long long)get_be64(f->buf + 8 + i));
+	return b;
+}
+
+/* SPC-4 §6.16.3: ALL_TG_PT "shall create the specified registration on
+ * all target ports in the SCSI target device ... as if the same
+ * registration request had been received individually through each
+ * target port": one registration per I_T nexus, each listed by READ KEYS
+ * and by READ FULL STATUS with its RELATIVE TARGET PORT IDENTIFIER, each
+ * changed, unregistered, reserving and preempted on its own. */
+static void pr_all_tg_pt_registers_each_target_port(void **state)
 {
 	struct fx *f = *state;
-	struct scsi_nexus_id id = {0};
-	struct scsi_sess *s2;
+	struct scsi_sess *p1 = sess_port(f, 1), *p2 = sess_port(f, 2),
+			 *p3 = sess_port(f, 3);
+	char b[128];
+	unsigned int rtps = 0;
 
-	/* same initiator port, another target port */
-	id = f->sess->id;
-	id.rel_tgt_port_id = 2;
-	s2 = scsi_sess_new(&stub_env, &id);
-	scsi_sess_map(s2, 0, f->lu, false);
-	scsi_ua_clear(s2->lun_map[0]);
-	expect_good(prout(f, f->sess, 6, 0, 0, 0x31, 0x04));
-	/* s2 is the same registrant: it may RESERVE with that key */
-	expect_good(prout(f, s2, 1, 1, 0x31, 0, 0));
-	prin(f, f->sess, 3, 512);
-	assert_int_equal(f->buf[8 + 12], 0x03); /* ALL_TG_PT, holder */
-	assert_int_equal(f->buf[8 + 13], 1);
-	scsi_sess_free(s2);
+	expect_good(prout(f, p1, 0, 0, 0, 0x31, 0x04));
+	if (strcmp(keys_listed(f, b, sizeof(b)), "31,31,31") != 0)
+		fail_msg("SPC-4 §6.16.3: ALL_TG_PT through 3 target ports must "
+			 "make 3 registrations; READ KEYS lists [%s]",
+			 b);
+	prin(f, f->sess, 3, 1024);
+	for (uint32_t off = 8, i = 0; i < 3; i++) {
+		const uint8_t *d = f->buf + off;
+
+		/* each descriptor one I_T nexus: ALL_TG_PT 0, its port */
+		assert_true(off + 24 <= 8 + get_be32(f->buf + 4));
+		assert_int_equal(d[12] & 0x02, 0);
+		rtps |= 1u << get_be16(d + 18);
+		off += 24 + get_be32(d + 20);
+		if (i == 2)
+			assert_int_equal(off, 8 + get_be32(f->buf + 4));
+	}
+	if (rtps != 0x0e)
+		fail_msg("SPC-4 §6.15.5: READ FULL STATUS must name relative "
+			 "target ports 1, 2 and 3; got the set %#x",
+			 rtps);
+	/* a REGISTER through port 2 changes port 2's alone */
+	expect_good(prout(f, p2, 0, 0, 0x31, 0x32, 0));
+	assert_string_equal(keys_listed(f, b, sizeof(b)), "31,32,31");
+	/* port 3 unregisters alone */
+	expect_good(prout(f, p3, 0, 0, 0x31, 0, 0));
+	assert_string_equal(keys_listed(f, b, sizeof(b)), "31,32");
+	/* the reservation is held by port 1's nexus, not port 2's */
+	expect_good(prout(f, p1, 1, 1, 0x31, 0, 0));
+	assert_true(can(f, p1, true));
+	assert_false(can(f, p2, true));
+	/* PREEMPT of key 0x31 removes port 1's, not port 2's */
+	expect_good(prout(f, p2, 4, 1, 0x32, 0x31, 0));
+	assert_string_equal(keys_listed(f, b, sizeof(b)), "32");
+	assert_true(can(f, p2, true));
+	assert_false(can(f, p1, true));
+	scsi_sess_free(p1);
+	scsi_sess_free(p2);
+	scsi_sess_free(p3);
+}
+
+/* The same REGISTER through each port: one of those nexuses registered
+ * makes a REGISTER with RESERVATION KEY 0 a RESERVATION CONFLICT there,
+ * so for the command, and nothing changes; REGISTER AND IGNORE EXISTING
+ * KEY gives every port the key; SARK 0 with ALL_TG_PT unregisters them
+ * all. */
+static void pr_all_tg_pt_meets_a_port_already_registered(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_sess *p1 = sess_port(f, 1), *p2 = sess_port(f, 2);
+	char b[128];
+
+	expect_good(prout(f, p2, 0, 0, 0, 0x5, 0));
+	assert_int_equal(prout(f, p1, 0, 0, 0, 0x6, 0x04)->status,
+			 SCSI_STATUS_RESERVATION_CONFLICT);
+	assert_string_equal(keys_listed(f, b, sizeof(b)), "5");
+	expect_good(prout(f, p1, 6, 0, 0, 0x6, 0x04));
+	assert_string_equal(keys_listed(f, b, sizeof(b)), "6,6,6");
+	expect_good(prout(f, p2, 0, 0, 0x6, 0, 0x04));
+	assert_string_equal(keys_listed(f, b, sizeof(b)), "");
+	scsi_sess_free(p1);
+	scsi_sess_free(p2);
 }
 
 static void pr_release_of_registrants_only_tells_the_others(void **state)
@@ -671,7 +763,8 @@ int main(void)
 		cmocka_unit_test(pr_aptpl_state_survives_a_new_lu),
 		cmocka_unit_test(
 			pr_aptpl_change_that_cannot_be_saved_is_rolled_back),
-		T(pr_all_tg_pt_registration_covers_every_port),
+		T(pr_all_tg_pt_registers_each_target_port),
+		T(pr_all_tg_pt_meets_a_port_already_registered),
 		T(pr_release_of_registrants_only_tells_the_others),
 		T(pr_all_registrants_survives_until_the_last_unregisters),
 		T(pr_registrations_survive_the_nexus),

@@ -269,11 +269,97 @@ static void every_malformed_state_is_ignored_whole(void **state)
 	state_len = -ENOENT;
 }
 
+/* A WRITE(10) of one block through session s. */
+static struct scsi_cmd *write_through(struct fx *f, struct scsi_sess *s)
+{
+	uint8_t cdb[10] = {0x2a, 0};
+
+	put_be16(cdb + 7, 1);
+	memset(f->buf, 0, BS);
+	return run_on(f, s, 0, cdb, 10, BS, BS);
+}
+
+/*
+ * A state file saved before 2026-12-07 holds an ALL_TG_PT registration
+ * as one entry flagged all_tg_pt (byte 10 of the registration) that
+ * matched every target port.  It still loads, and still covers every
+ * port: through port 2 the same initiator port is registered and holds
+ * the reservation.  The first PERSISTENT RESERVE OUT splits it into one
+ * registration per target port (SPC-4 §6.16.3), so that a REGISTER
+ * through port 2 changes port 2's key alone, and what is saved then is
+ * one entry per port, none flagged.
+ */
+static void a_saved_all_tg_pt_entry_of_the_old_format_is_split(void **state)
+{
+	static const char name[] = "iqn.1994-05.com.example:init";
+	uint8_t b[HDR + REG + sizeof(name)] = {0};
+	struct scsi_nexus_id id = {0};
+	struct scsi_sess *two;
+	uint64_t keys[4];
+	uint8_t type = 0;
+	struct fx *f;
+	size_t n = HDR;
+
+	(void)state;
+	put_be32(b, 0x55545052u); /* "UTPR" */
+	b[8] = 1;		  /* aptpl */
+	b[9] = 1;		  /* reserved */
+	b[10] = WR_EX;
+	b[11] = 0; /* holder */
+	b[12] = 1; /* one registration */
+	put_be64(b + n, 0xa);
+	put_be16(b + n + 8, 1); /* made through port 1 */
+	b[n + 10] = 1;		/* all_tg_pt */
+	b[n + 17] = (uint8_t)strlen(name);
+	memcpy(b + n + 18, name, strlen(name));
+	n += 18 + strlen(name);
+	f = restart_over(b, n);
+	strcpy(id.initiator_name, name);
+	id.rel_tgt_port_id = 2;
+	id.n_tgt_ports = 2;
+	id.tgt_ports[0] = 1;
+	id.tgt_ports[1] = 2;
+	two = scsi_sess_new(&stub_env, &id);
+	assert_int_equal(scsi_sess_map(two, 0, f->lu, false), 0);
+	scsi_ua_clear(two->lun_map[0]);
+	assert_int_equal(read_keys(f, keys, 4, NULL), 1);
+	assert_int_equal(holder_key(f, &type), 0xa);
+	/* as before: port 2's nexus is that registration, the holder */
+	expect_good(write_through(f, two));
+	expect_good(prout(f, two, SA_REGISTER, 0, 0xa, 0xc, 0x01));
+	if (read_keys(f, keys, 4, NULL) != 2 || keys[0] != 0xa ||
+	    keys[1] != 0xc)
+		fail_msg("SPC-4 §6.16.3: a saved ALL_TG_PT registration is one "
+			 "per target port; a REGISTER through port 2 must "
+			 "change port 2's alone (keys a and c), got %llx..",
+			 (unsigned long long)keys[0]);
+	/* the reservation stayed with port 1's nexus */
+	assert_int_equal(holder_key(f, &type), 0xa);
+	assert_int_equal(write_through(f, two)->status,
+			 SCSI_STATUS_RESERVATION_CONFLICT);
+	/* saved: two entries, ports 1 and 2, neither flagged */
+	assert_int_equal(stub_env.ops->state_get(&stub_env, "pr-dev_1._x",
+						 saved, sizeof(saved)),
+			 (ssize_t)(HDR + 2 * (REG + strlen(name))));
+	assert_int_equal(saved[12], 2);
+	for (unsigned int i = 0; i < 2; i++) {
+		const uint8_t *r = saved + HDR + i * (REG + strlen(name));
+
+		assert_int_equal(get_be16(r + 8), i + 1);
+		assert_int_equal(r[10], 0);
+	}
+	scsi_sess_free(two);
+	fx_free(f);
+	state_len = -ENOENT;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(a_saved_state_comes_back_with_generation_zero),
 		cmocka_unit_test(every_malformed_state_is_ignored_whole),
+		cmocka_unit_test(
+			a_saved_all_tg_pt_entry_of_the_old_format_is_split),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
