@@ -413,6 +413,12 @@ static const char *const pr_type_names[] = {"wr-ex",	"ex-ac",    "wr-ex-ro",
 					    "ex-ac-ro", "wr-ex-ar", "ex-ac-ar"};
 static const unsigned int pr_type_codes[] = {1, 3, 5, 6, 7, 8};
 
+/* ALL_TG_PT on a REGISTER one time in six, from its own stream. */
+static const char *atp(struct gen *g)
+{
+	return sim_splitmix64(&g->st_atp) % 6 == 0 ? " all-tg-pt" : "";
+}
+
 static void pr_step(struct gen *g, struct prgen *pg, unsigned int nini,
 		    unsigned int ai, unsigned int lun, bool pr_abort)
 {
@@ -429,9 +435,12 @@ static void pr_step(struct gen *g, struct prgen *pg, unsigned int nini,
 	if (pg->key[ai] == 0 && r < 70) {
 		uint64_t k = ((uint64_t)(ai + 1) << 4) | (++pg->gen & 0xf);
 
-		out(g, "%s pr-register lun=%u key=0 new=%llx%s%s expect any\n",
+		const char *all = atp(g);
+
+		out(g,
+		    "%s pr-register lun=%u key=0 new=%llx%s%s%s expect any\n",
 		    a, lun, (unsigned long long)k, coin(g, 30) ? " aptpl" : "",
-		    bg);
+		    all, bg);
 		pg->key[ai] = k;
 	} else if (r < 40) {
 		out(g, "%s pr-reserve lun=%u key=%llx type=%s%s expect any\n",
@@ -479,11 +488,14 @@ static void pr_step(struct gen *g, struct prgen *pg, unsigned int nini,
 
 		bool ign = pr_abort && rnd_ua(g, 3) == 0;
 
+		const char *aptpl = coin(g, 30) ? " aptpl" : "";
+
 		out(g,
-		    "%s pr-register%s lun=%u key=%llx new=%llx%s%s expect any\n",
+		    "%s pr-register%s lun=%u key=%llx new=%llx%s%s%s expect "
+		    "any\n",
 		    a, ign ? "-ignore" : "", lun,
 		    (unsigned long long)(ign ? 0 : mine), (unsigned long long)k,
-		    coin(g, 30) ? " aptpl" : "", bg);
+		    aptpl, atp(g), bg);
 		pg->key[ai] = k;
 		if (k == 0 && pg->reserved && pg->holder == ai)
 			pg->reserved = false;
@@ -674,6 +686,7 @@ char *explore_generate(uint64_t seed)
 			.st_acl = seed ^ 0xac1ac1ac1ull,
 			.st_rare = seed ^ 0x7a7e5eedull,
 			.st_prx = seed ^ 0x9e7a1d5ull,
+			.st_atp = seed ^ 0xa117e9ull,
 			.st_attr = seed ^ 0x0de7ed0ull,
 			.st_gap = seed ^ 0x5a9b14ull,
 			.st_wire = seed ^ 0x3171e5c0ull,

@@ -49,6 +49,9 @@ struct gen {
 	/* And one for the PR OUTs with TransportIDs (explore.c
 	 * pr_tid_step): REGISTER with SPEC_I_PT, REGISTER AND MOVE. */
 	uint64_t st_prx;
+	/* And one for ALL_TG_PT on pr_step's REGISTERs (lane allport):
+	 * one registration per target port where a world has two. */
+	uint64_t st_atp;
 	/* And one for task attributes: ORDERED and HEAD OF QUEUE reads and
 	 * writes (the order oracle, scenario_order.c). */
 	uint64_t st_attr;

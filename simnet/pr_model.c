@@ -64,10 +64,79 @@ bool prm_conflicts(const struct pr_model *m, int a, bool write)
 
 void prm_clear(struct pr_model *m)
 {
-	for (int i = 0; i < PR_MODEL_ACTORS; i++)
+	for (int i = 0; i < PR_MODEL_NEXUS; i++)
 		m->key[i] = 0;
+	for (int i = PR_MODEL_ACTORS; i < PR_MODEL_NEXUS; i++)
+		m->who[i] = 0; /* the other nexuses' slots are free again */
 	m->reserved = false;
 	m->holder = -1;
+}
+
+/* ------------------------------------------------------- topology */
+
+void prm_set_ports(struct pr_model *m, const uint16_t *rtps, int n)
+{
+	m->nports = 0;
+	for (int i = 0; i < n && m->nports < PR_MODEL_PORTS; i++)
+		m->ports[m->nports++] = rtps[i];
+}
+
+int prm_slot(const struct pr_model *m, int iport, uint16_t rtp)
+{
+	for (int s = 0; s < PR_MODEL_NEXUS; s++)
+		if (m->who[s] == iport + 1 && m->rtp[s] == rtp)
+			return s;
+	return -1;
+}
+
+/* The slot of that nexus, taking a free one for a nexus no actor is. */
+static int slot_get(struct pr_model *m, int iport, uint16_t rtp)
+{
+	int s = prm_slot(m, iport, rtp);
+
+	for (int i = PR_MODEL_ACTORS; s < 0 && i < PR_MODEL_NEXUS; i++)
+		if (m->who[i] == 0) {
+			m->who[i] = (uint8_t)(iport + 1);
+			m->rtp[i] = rtp;
+			m->key[i] = 0;
+			s = i;
+		}
+	return s; /* (8 initiator ports by 4 target ports always fit) */
+}
+
+void prm_set_nexus(struct pr_model *m, int actor, int iport, uint16_t rtp)
+{
+	uint8_t w = (uint8_t)(iport + 1);
+
+	if (m->who[actor] == w && m->rtp[actor] == rtp)
+		return;
+	if (m->who[actor] != 0 && m->key[actor] != 0) {
+		/* the old nexus keeps its registration */
+		int old = m->who[actor] - 1, s;
+
+		m->who[actor] = 0;
+		s = slot_get(m, old, m->rtp[actor]);
+		if (s >= 0 && m->key[s] == 0) {
+			m->key[s] = m->key[actor];
+			if (m->reserved && m->holder == actor)
+				m->holder = s;
+		}
+		m->key[actor] = 0;
+	}
+	m->who[actor] = w;
+	m->rtp[actor] = rtp;
+	/* the new nexus's registration, kept in another nexus's slot */
+	for (int s = PR_MODEL_ACTORS; s < PR_MODEL_NEXUS; s++) {
+		if (m->who[s] != w || m->rtp[s] != rtp)
+			continue;
+		if (m->key[actor] == 0) {
+			m->key[actor] = m->key[s];
+			if (m->reserved && m->holder == s)
+				m->holder = actor;
+		}
+		m->key[s] = 0;
+		m->who[s] = 0;
+	}
 }
 
 void prm_crash(struct pr_model *m)
@@ -80,7 +149,7 @@ static int nregs(const struct pr_model *m)
 {
 	int n = 0;
 
-	for (int i = 0; i < PR_MODEL_ACTORS; i++)
+	for (int i = 0; i < PR_MODEL_NEXUS; i++)
 		n += m->key[i] != 0;
 	return n;
 }
@@ -100,7 +169,7 @@ static void unregister(struct pr_model *m, int a)
 static void ua_registrants(const struct pr_model *m, int self,
 			   struct prm_ua *ua, uint8_t what)
 {
-	for (int i = 0; ua && i < PR_MODEL_ACTORS; i++)
+	for (int i = 0; ua && i < PR_MODEL_NEXUS; i++)
 		if (i != self && m->key[i] != 0)
 			ua->kinds[i] |= what;
 }
@@ -131,29 +200,72 @@ static enum prm_result illegal(struct prm_ua *ua, uint8_t asc, int field,
 	return PRM_ILLEGAL;
 }
 
+/* The target ports a REGISTER from slot self applies to: its own, and
+ * with ALL_TG_PT every other port of the target device (SPC-4 §6.16.3);
+ * slot[k] the nexus of initiator port iport through rtp[k] (-1: no
+ * slot yet, so not registered).  Returns how many. */
+static int register_ports(const struct pr_model *m, int self, int iport,
+			  bool all, uint16_t *rtp, int *slot)
+{
+	int n = 0;
+
+	if (m->who[self] == 0) { /* no topology: the actors alone */
+		rtp[0] = 0;
+		slot[0] = iport;
+		return 1;
+	}
+	rtp[n] = m->rtp[self];
+	slot[n] = iport == m->who[self] - 1 ? self : prm_slot(m, iport, rtp[0]);
+	n++;
+	for (int k = 0; all && m->who[self] != 0 && k < m->nports; k++) {
+		if (m->ports[k] == m->rtp[self])
+			continue;
+		rtp[n] = m->ports[k];
+		slot[n++] = prm_slot(m, iport, m->ports[k]);
+	}
+	return n;
+}
+
 static enum prm_result register_specified(struct pr_model *m, int self,
 					  const struct prm_out *o,
 					  struct prm_ua *ua)
 {
-	int at = -1;
+	uint16_t rtp[PR_MODEL_PORTS + 1];
+	int slot[PR_MODEL_PORTS + 1];
+	int at = -1, me = m->who[self] - 1;
 
-	if (m->key[self] != 0)
-		return illegal(ua, 0x26, 20, 3); /* SPEC_I_PT */
 	if (o->tid_fmt0 && (o->spec != 0 || o->tid_bad))
 		return illegal(ua, 0x26, 28, -1); /* the first is 00b */
-	for (int i = 0; i < PR_MODEL_ACTORS; i++)
-		if ((o->spec >> i & 1) && i != self && m->key[i] != 0 &&
-		    (at < 0 || o->spec_off[i] < at))
-			at = o->spec_off[i];
+	for (int i = 0; i < PR_MODEL_ACTORS; i++) {
+		int n;
+
+		if (!(o->spec >> i & 1) || (at >= 0 && o->spec_off[i] >= at))
+			continue;
+		n = register_ports(m, self, m->who[i] ? m->who[i] - 1 : i,
+				   o->all_tg_pt, rtp, slot);
+		for (int k = 0; k < n; k++)
+			if (slot[k] >= 0 && m->key[slot[k]] != 0)
+				at = o->spec_off[i];
+	}
 	if (at >= 0)
 		return illegal(ua, 0x26, at, -1); /* registered already */
 	if (o->tid_bad)
 		return illegal(ua, 0x26, o->tid_off, -1);
-	for (int i = 0; i < PR_MODEL_ACTORS; i++)
-		if ((o->spec >> i & 1) && i != self && m->key[i] == 0)
-			m->key[i] = o->sark;
-	m->key[self] = o->sark;
-	m->aptpl = o->aptpl;
+	for (int i = 0; i < PR_MODEL_ACTORS; i++) {
+		int ip = m->who[i] ? m->who[i] - 1 : i, n;
+
+		/* the sender's own initiator port: registered after */
+		if (!(o->spec >> i & 1) || ip == me || i == self)
+			continue;
+		n = register_ports(m, self, ip, o->all_tg_pt, rtp, slot);
+		for (int k = 0; k < n; k++) {
+			int s = slot[k] >= 0 ? slot[k]
+					     : slot_get(m, ip, rtp[k]);
+
+			if (s >= 0 && m->key[s] == 0)
+				m->key[s] = o->sark;
+		}
+	}
 	return PRM_GOOD;
 }
 
@@ -191,6 +303,67 @@ static enum prm_result register_move(struct pr_model *m, int self,
 	return PRM_GOOD;
 }
 
+/*
+ * REGISTER and REGISTER AND IGNORE EXISTING KEY (SPC-4 §5.12.7) through
+ * the sender's nexus, and with ALL_TG_PT through its initiator port's
+ * nexus with every other target port, "as if the same registration
+ * request had been received individually through each target port"
+ * (§6.16.3): an unregistered nexus registers with key 0, a registered
+ * one must give its key (REGISTER AND IGNORE EXISTING KEY gives none),
+ * or RESERVATION CONFLICT -- for the command, if one of them would get
+ * it.  SARK 0 unregisters them (nothing, when none is registered).
+ */
+static enum prm_result prm_register(struct pr_model *m, int self,
+				    const struct prm_out *o, struct prm_ua *ua)
+{
+	uint16_t rtp[PR_MODEL_PORTS + 1];
+	int slot[PR_MODEL_PORTS + 1];
+	int me = m->who[self] ? m->who[self] - 1 : self;
+	int n = register_ports(m, self, me, o->all_tg_pt, rtp, slot), nreg = 0;
+	bool released = false;
+
+	for (int k = 0; k < n; k++) {
+		uint64_t has = slot[k] >= 0 ? m->key[slot[k]] : 0;
+
+		nreg += has != 0;
+		if (o->sa == PRM_REGISTER && has != o->key)
+			return PRM_CONFLICT;
+	}
+	if (o->spec_i_pt && m->key[self] != 0)
+		return illegal(ua, 0x26, 20, 3); /* SPEC_I_PT */
+	if (nreg == 0 && o->sark == 0)
+		return PRM_GOOD;
+	if (o->spec_i_pt) {
+		enum prm_result x = register_specified(m, self, o, ua);
+
+		if (x != PRM_GOOD)
+			return x;
+	}
+	for (int k = 0; k < n; k++) {
+		int s = slot[k];
+
+		if (o->sark != 0) {
+			if (s < 0)
+				s = slot_get(m, me, rtp[k]);
+			if (s >= 0)
+				m->key[s] = o->sark;
+			continue;
+		}
+		if (s < 0 || m->key[s] == 0)
+			continue;
+		/* §5.12.11.2.3: the holder of a registrants-only
+		 * reservation that unregisters releases it, and the other
+		 * registrants are told. */
+		released = released ||
+			   (m->reserved && reg_only(m->type) && m->holder == s);
+		unregister(m, s);
+	}
+	if (released)
+		ua_registrants(m, self, ua, PRM_UA_RESV_RELEASED);
+	m->aptpl = o->aptpl;
+	return PRM_GOOD;
+}
+
 enum prm_result prm_apply(struct pr_model *m, int self, const struct prm_out *o)
 {
 	return prm_apply_ua(m, self, o, NULL);
@@ -203,34 +376,8 @@ enum prm_result prm_apply_ua(struct pr_model *m, int self,
 
 	if (ua)
 		memset(ua, 0, sizeof(*ua));
-	if (o->sa == PRM_REGISTER || o->sa == PRM_REGISTER_IGNORE) {
-		/* §5.12.7: an unregistered nexus registers with key 0; a
-		 * registered one must give its key (REGISTER AND IGNORE
-		 * EXISTING KEY gives none).  SARK 0 unregisters (or does
-		 * nothing when not registered). */
-		if (o->sa == PRM_REGISTER && mine != o->key)
-			return PRM_CONFLICT;
-		if (mine == 0 && o->sark == 0)
-			return PRM_GOOD;
-		if (o->spec_i_pt)
-			return register_specified(m, self, o, ua);
-		if (o->sark != 0) {
-			m->key[self] = o->sark;
-		} else {
-			/* §5.12.11.2.3: the holder of a registrants-only
-			 * reservation that unregisters releases it, and the
-			 * other registrants are told. */
-			bool released = m->reserved && reg_only(m->type) &&
-					m->holder == self;
-
-			unregister(m, self);
-			if (released)
-				ua_registrants(m, self, ua,
-					       PRM_UA_RESV_RELEASED);
-		}
-		m->aptpl = o->aptpl;
-		return PRM_GOOD;
-	}
+	if (o->sa == PRM_REGISTER || o->sa == PRM_REGISTER_IGNORE)
+		return prm_register(m, self, o, ua);
 	/* Every other service action: registered, with the right key. */
 	if (mine == 0 || mine != o->key)
 		return PRM_CONFLICT;
@@ -276,10 +423,10 @@ enum prm_result prm_apply_ua(struct pr_model *m, int self,
 		bool take, had = m->reserved;
 		uint8_t old_type = m->type;
 		int hits = 0;
-		bool gone[PR_MODEL_ACTORS] = {false};
+		bool gone[PR_MODEL_NEXUS] = {false};
 
 		if (m->reserved && all_reg(m->type) && o->sark == 0) {
-			for (int i = 0; i < PR_MODEL_ACTORS; i++)
+			for (int i = 0; i < PR_MODEL_NEXUS; i++)
 				if (i != self && m->key[i] != 0)
 					gone[i] = true;
 			take = true;
@@ -288,7 +435,7 @@ enum prm_result prm_apply_ua(struct pr_model *m, int self,
 				return PRM_ILLEGAL;
 			take = m->reserved && !all_reg(m->type) &&
 			       m->key[m->holder] == o->sark;
-			for (int i = 0; i < PR_MODEL_ACTORS; i++)
+			for (int i = 0; i < PR_MODEL_NEXUS; i++)
 				if (i != self && m->key[i] == o->sark) {
 					gone[i] = true;
 					hits++;
@@ -298,7 +445,7 @@ enum prm_result prm_apply_ua(struct pr_model *m, int self,
 			if (hits == 0)
 				return PRM_CONFLICT;
 		}
-		for (int i = 0; i < PR_MODEL_ACTORS; i++) {
+		for (int i = 0; i < PR_MODEL_NEXUS; i++) {
 			if (!gone[i])
 				continue;
 			unregister(m, i);
@@ -334,6 +481,13 @@ void prm_describe(const struct pr_model *m, const char *const *names,
 			off += snprintf(buf + off, cap - (size_t)off,
 					" %s=%llx", names[i],
 					(unsigned long long)m->key[i]);
+	for (int i = PR_MODEL_ACTORS;
+	     i < PR_MODEL_NEXUS && off > 0 && (size_t)off < cap; i++)
+		if (m->key[i] && m->who[i] > 0 && m->who[i] <= nactors)
+			off += snprintf(buf + off, cap - (size_t)off,
+					" %s@port%u=%llx", names[m->who[i] - 1],
+					m->rtp[i],
+					(unsigned long long)m->key[i]);
 	if (off > 0 && (size_t)off < cap) {
 		if (m->reserved && all_reg(m->type))
 			snprintf(buf + off, cap - (size_t)off,
@@ -343,7 +497,9 @@ void prm_describe(const struct pr_model *m, const char *const *names,
 		else if (m->reserved)
 			snprintf(buf + off, cap - (size_t)off,
 				 "; reservation %s held by %s%s",
-				 prm_type_name(m->type), names[m->holder],
+				 prm_type_name(m->type),
+				 m->holder < nactors ? names[m->holder]
+						     : "a nexus no actor is",
 				 m->aptpl ? "; aptpl" : "");
 		else
 			snprintf(buf + off, cap - (size_t)off,

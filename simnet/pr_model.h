@@ -20,6 +20,11 @@
 #include <stdint.h>
 
 #define PR_MODEL_ACTORS 8
+#define PR_MODEL_PORTS 4 /* target ports (portal groups) of the target */
+/* I_T nexuses: the actors' own (slot = actor index), then those of an
+ * actor's initiator port through a target port no actor of it logs in
+ * through, which only ALL_TG_PT and SPEC_I_PT register. */
+#define PR_MODEL_NEXUS (PR_MODEL_ACTORS + PR_MODEL_ACTORS * PR_MODEL_PORTS)
 
 /* PERSISTENT RESERVE OUT service actions the model knows. */
 enum {
@@ -37,18 +42,28 @@ enum {
 enum prm_result { PRM_GOOD, PRM_CONFLICT, PRM_ILLEGAL };
 
 struct pr_model {
-	uint64_t key[PR_MODEL_ACTORS];
+	uint64_t key[PR_MODEL_NEXUS]; /* per I_T nexus (slot) */
 	bool reserved;
 	uint8_t type; /* 1 3 5 6 7 8 */
-	int holder;   /* actor; unused with types 7 and 8 */
+	int holder;   /* slot; unused with types 7 and 8 */
 	bool aptpl;
 	bool unknown; /* state not known exactly */
+	/* Who each slot is (prm_set_nexus): its initiator port, as the
+	 * first actor of that name and ISID plus one (0: slot unused), and
+	 * its target port's RELATIVE TARGET PORT IDENTIFIER; and every
+	 * target port of the target device (prm_set_ports), which
+	 * ALL_TG_PT registers through (SPC-4 §6.16.3). */
+	uint8_t who[PR_MODEL_NEXUS];
+	uint16_t rtp[PR_MODEL_NEXUS];
+	uint16_t ports[PR_MODEL_PORTS];
+	int nports;
 };
 
 struct prm_out {
 	uint8_t sa, type;
 	uint64_t key, sark;
 	bool aptpl;
+	bool all_tg_pt; /* REGISTER (AND IGNORE): through every target port */
 	/* REGISTER with SPEC_I_PT: the actors its TransportIDs name (a bit
 	 * each); tid_bad: one of them is malformed (SPC-4 §7.6.4.6). */
 	bool spec_i_pt;
@@ -70,9 +85,9 @@ struct prm_out {
 #define PRM_UA_RESV_RELEASED 0x2  /* 2Ah/04h RESERVATIONS RELEASED */
 #define PRM_UA_REG_PREEMPTED 0x4  /* 2Ah/05h REGISTRATIONS PREEMPTED */
 struct prm_ua {
-	uint8_t kinds[PR_MODEL_ACTORS];
-	/* PREEMPT AND ABORT: the actors whose tasks on the LU it ends */
-	uint8_t aborted[PR_MODEL_ACTORS];
+	uint8_t kinds[PR_MODEL_NEXUS]; /* per slot; only actors' are heard */
+	/* PREEMPT AND ABORT: the slots whose tasks on the LU it ends */
+	uint8_t aborted[PR_MODEL_NEXUS];
 	/* An ILLEGAL REQUEST placed exactly: its ASC (26h INVALID FIELD IN
 	 * PARAMETER LIST, 1Ah PARAMETER LIST LENGTH ERROR; 0: not placed)
 	 * and the parameter byte and bit (-1: none) the field pointer
@@ -93,6 +108,14 @@ enum prm_result prm_apply_ua(struct pr_model *m, int self,
  * (WRITE, SYNCHRONIZE CACHE), else a read (SPC-4 table 63). */
 bool prm_conflicts(const struct pr_model *m, int actor, bool write);
 bool prm_is_holder(const struct pr_model *m, int actor);
+/* Topology.  The target device's ports (at most PR_MODEL_PORTS kept). */
+void prm_set_ports(struct pr_model *m, const uint16_t *rtps, int n);
+/* Actor slot `actor` is initiator port `iport` (an actor index) through
+ * target port rtp.  A registration stays with its I_T nexus: when the
+ * actor's nexus changes, the old one's key (and a reservation it held)
+ * moves to another slot, and a slot holding the new nexus's key gives
+ * it to the actor. */
+void prm_set_nexus(struct pr_model *m, int actor, int iport, uint16_t rtp);
 /* Target crash: without APTPL everything is lost. */
 void prm_crash(struct pr_model *m);
 void prm_clear(struct pr_model *m);
@@ -100,5 +123,7 @@ const char *prm_type_name(uint8_t type);
 /* Human-readable state for messages. */
 void prm_describe(const struct pr_model *m, const char *const *names,
 		  int nactors, char *buf, size_t cap);
+/* The slot of initiator port iport through target port rtp, or -1. */
+int prm_slot(const struct pr_model *m, int iport, uint16_t rtp);
 
 #endif

@@ -719,6 +719,11 @@ void alua_decl_portal(struct runner *r, struct toks *t);
 void alua_decl_tpg(struct runner *r, struct toks *t);
 int alua_cfg(struct runner *r, struct ut_config *c);
 uint16_t alua_portal_tpgt(const struct runner *r, const char *portal);
+/* scenario_pr.c: the PR model's target ports.  One target (no `target
+ * add`): every nexus of the model is a nexus of it; and the RELATIVE
+ * TARGET PORT IDENTIFIER of its port in portal group tpgt. */
+bool pr_one_target(const struct runner *r);
+uint16_t pr_rtp_of(const struct runner *r, uint16_t tpgt);
 void alua_target_verb(struct runner *r, struct toks *t);
 bool alua_scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 		     const char *verb, const struct toks *t);

@@ -399,9 +399,11 @@ static const char *pr_tid_bad(struct runner *r, const struct toks *t)
 	return NULL;
 }
 
-/* The model knows actors, not target ports: what names a nexus by its
- * TransportID is judged only where every login reaches one target port
- * (one target, one portal group), the relative port 1. */
+/* REGISTER AND MOVE names its destination's target port by RELATIVE
+ * TARGET PORT IDENTIFIER: judged only where every login reaches one
+ * target port (one target, one portal group), the relative port 1.
+ * SPEC_I_PT and ALL_TG_PT are judged wherever there is one target
+ * (pr_one_target): the model knows each nexus's port. */
 static bool pr_one_port(const struct runner *r)
 {
 	for (int i = 1; i < r->nportals; i++)
@@ -450,7 +452,7 @@ static uint32_t pr_spec_list(struct runner *r, struct pend *p,
 	put_be32(op->out + 24, off - 28);
 	/* 00b names a device, not a port: refused (pr_model.c) */
 	p->pro.tid_fmt0 = fmt == 0;
-	if (!pr_one_port(r))
+	if (!pr_one_target(r))
 		p->pro_unmodelled = true;
 	return off;
 }
@@ -781,8 +783,9 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 			op->edtl = pr_spec_list(r, p, op, t);
 		else if (outs[k].sa == 7)
 			op->edtl = pr_move_list(r, p, op, t);
-		/* ALL_TG_PT: one target port, so the same registration */
-		if (has(t, "all-tg-pt") && !pr_one_port(r))
+		/* ALL_TG_PT: every port of the one target (pr_model.c) */
+		p->pro.all_tg_pt = has(t, "all-tg-pt");
+		if (has(t, "all-tg-pt") && !pr_one_target(r))
 			p->pro_unmodelled = true;
 		put_be32(op->cdb + 5, op->edtl);
 		p->pro_modelled = !p->pro_unmodelled;

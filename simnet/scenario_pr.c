@@ -31,6 +31,86 @@ static void pr_state(struct runner *r, const struct pr_model *m, char *buf,
 	prm_describe(m, names, r->nactors, buf, cap);
 }
 
+/* The actor a registration belongs to: the first actor of that initiator
+ * name and ISID (two actors may share both, in an imported capture). */
+static int pr_actor_of(const struct runner *r, const char *name,
+		       const uint8_t *isid)
+{
+	for (int i = 0; i < r->nactors; i++)
+		if (strcasecmp(ini_iqn(r->actors[i].ini), name) == 0 &&
+		    memcmp(ini_isid(r->actors[i].ini), isid, 6) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * The target ports the PR model knows: one target, whose port in each
+ * portal group is one target port (SPC-4 §4.3.5 as config.h
+ * ut_config_ports has it), numbered with the smallest RELATIVE TARGET
+ * PORT IDENTIFIERs in the order of the portal groups, ascending (no
+ * scenario gives one).  With `target add` the other targets' ports come
+ * after; their nexuses are not modelled (pr_one_target).
+ */
+static int pr_tpgts(const struct runner *r, uint16_t *t)
+{
+	int n = 0;
+
+	for (int i = 0; i < r->nportals; i++) {
+		int j = n;
+
+		for (int k = 0; k < n; k++)
+			if (t[k] == r->portal_tpgts[i])
+				j = -1;
+		if (j < 0)
+			continue;
+		while (j > 0 && t[j - 1] > r->portal_tpgts[i]) {
+			t[j] = t[j - 1];
+			j--;
+		}
+		t[j] = r->portal_tpgts[i];
+		n++;
+	}
+	if (n == 0)
+		t[n++] = 1;
+	return n;
+}
+
+bool pr_one_target(const struct runner *r)
+{
+	return r->nextra == 0;
+}
+
+uint16_t pr_rtp_of(const struct runner *r, uint16_t tpgt)
+{
+	uint16_t t[MAX_PORTALS];
+	int n = pr_tpgts(r, t);
+
+	for (int k = 0; k < n; k++)
+		if (t[k] == tpgt)
+			return (uint16_t)(k + 1);
+	return 1;
+}
+
+/* Tell the model the target's ports and each actor's I_T nexus (its
+ * initiator port, its last login's portal group), before it judges. */
+static void pr_topology(const struct runner *r, struct pr_model *m)
+{
+	uint16_t t[MAX_PORTALS], rtps[MAX_PORTALS];
+	int n = pr_tpgts(r, t);
+
+	for (int k = 0; k < n; k++)
+		rtps[k] = (uint16_t)(k + 1);
+	prm_set_ports(m, rtps, n);
+	for (int i = 0; i < r->nactors && i < PR_MODEL_ACTORS; i++) {
+		const struct actor *a = &r->actors[i];
+		int who = pr_actor_of(r, ini_iqn(a->ini), ini_isid(a->ini));
+		uint16_t tpgt = a->tpgt ? a->tpgt
+					: alua_portal_tpgt(r, r->portal);
+
+		prm_set_nexus(m, i, who < 0 ? i : who, pr_rtp_of(r, tpgt));
+	}
+}
+
 static const char *prm_result_name(enum prm_result x)
 {
 	return x == PRM_GOOD	   ? "GOOD"
@@ -210,18 +290,6 @@ static void pr_full_describe(uint64_t *ks, const char **hs, int n, char *buf,
 				      hs[i]);
 }
 
-/* The actor a registration belongs to: the first actor of that initiator
- * name and ISID (two actors may share both, in an imported capture). */
-static int pr_actor_of(const struct runner *r, const char *name,
-		       const uint8_t *isid)
-{
-	for (int i = 0; i < r->nactors; i++)
-		if (strcasecmp(ini_iqn(r->actors[i].ini), name) == 0 &&
-		    memcmp(ini_isid(r->actors[i].ini), isid, 6) == 0)
-			return i;
-	return -1;
-}
-
 /* The actor a descriptor's iSCSI TransportID (SPC-4 §7.6.4.6, format
  * 01b: "name,i,0x" and 12 hex digits) names, or -1. */
 static int pr_tid_actor(const struct runner *r, const uint8_t *t,
@@ -283,26 +351,37 @@ static void pr_full_check(struct runner *r, struct pend *p, struct ini_op *op,
 						       ? op->in_len - off - 24
 						       : get_be32(d + 20));
 
-			snprintf(glab[ng], sizeof(glab[ng]), "%s@%s", gh[ng],
+			snprintf(glab[ng], sizeof(glab[ng]), "%s%s@%s", gh[ng],
+				 d[12] & 0x02 ? ":all-tg-pt" : "",
 				 who >= 0 ? r->actors[who].name : "?");
+			if (pr_one_target(r))
+				snprintf(glab[ng] + strlen(glab[ng]),
+					 sizeof(glab[ng]) - strlen(glab[ng]),
+					 "/port%u", get_be16(d + 18));
 			gh[ng] = glab[ng];
 		}
 		ng++;
 		off += 24 + get_be32(d + 20);
 	}
-	for (int i = 0; i < PR_MODEL_ACTORS && nw < 64; i++) {
+	/* one descriptor per I_T nexus: its initiator port's TransportID
+	 * and its RELATIVE TARGET PORT IDENTIFIER, ALL_TG_PT 0 (each names
+	 * one target port, SPC-4 §6.15.5) */
+	for (int i = 0; i < PR_MODEL_NEXUS && nw < 64; i++) {
+		int who = l->pr.who[i] ? l->pr.who[i] - 1 : i;
+
 		if (!l->pr.key[i])
 			continue;
 		wk[nw] = l->pr.key[i];
 		wh[nw] = l->pr.reserved && (all || l->pr.holder == i)
 				 ? holder[l->pr.type & 0x0f]
 				 : "";
-		if (i < r->nactors) {
-			int who = pr_actor_of(r, ini_iqn(r->actors[i].ini),
-					      ini_isid(r->actors[i].ini));
-
+		if (who < r->nactors) {
 			snprintf(wlab[nw], sizeof(wlab[nw]), "%s@%s", wh[nw],
 				 r->actors[who].name);
+			if (pr_one_target(r))
+				snprintf(wlab[nw] + strlen(wlab[nw]),
+					 sizeof(wlab[nw]) - strlen(wlab[nw]),
+					 "/port%u", l->pr.rtp[i]);
 			wh[nw] = wlab[nw];
 		}
 		nw++;
@@ -437,6 +516,8 @@ void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 	bool exact;
 	char st[512];
 
+	if (l != NULL)
+		pr_topology(r, &l->pr);
 	if (l != NULL && !r->failed)
 		pr_gen_answer(r, p, op);
 	if (l != NULL && l->spc2_used && p->kind == PK_PROUT &&
@@ -581,7 +662,7 @@ void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 				ks[n++] = get_be64(op->in + 8 + i);
 			sort_keys(ks, n, got, sizeof(got));
 			n = 0;
-			for (int i = 0; i < PR_MODEL_ACTORS; i++)
+			for (int i = 0; i < PR_MODEL_NEXUS && n < 64; i++)
 				if (l->pr.key[i])
 					ks[n++] = l->pr.key[i];
 			sort_keys(ks, n, want, sizeof(want));
