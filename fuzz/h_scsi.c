@@ -31,8 +31,21 @@
  *   if write:  2 bytes data-out length, then that many bytes
  *
  *   direction 3: byte 1 = function (abort task / task set / clear task set /
- *   LU reset / target reset / power cycle), byte 2 = tag of the target task;
- *   the LUN as for a command.
+ *   LU reset / target reset / power cycle, byte 1 % 6), byte 2 = tag of the
+ *   target task; the LUN as for a command.  Byte 1 from 0xf0 on is what
+ *   the iSCSI layer does with a write whose Data-Out is still to come
+ *   (scsi.h scsi_cmd_accept; the attribute, session and LUN of byte 0):
+ *     0xf0-0xf7  accept: a command record follows (EDTL, a 16-byte CDB,
+ *                data-out length and data, as for a write); the command
+ *                takes its place in the task set (scsi_cmd_accept), or,
+ *                refused (no LU, ACA), waits as a command not yet sent
+ *     0xf8-0xfb  its data is in: pending command byte 2 % pending goes on
+ *                (scsi_cmd_exec)
+ *     0xfc-0xff  it ends before it ran (its connection went, its own
+ *                nexus aborted it): pending command byte 2 % pending
+ *                leaves (scsi_cmd_withdraw), never answered by the layer
+ *   Commands still pending at a power cycle leave; at the end of the
+ *   input their data comes in.
  *   direction 3 with bit 7: a store record for LU 2, byte 1 = what, byte 2
  *   = its argument (fzs_record()).
  *
@@ -40,7 +53,9 @@
  * on both sides of the data buffer are intact (and ASan-poisoned, so even
  * a read of them is reported), data_in_len <= buf_cap, sense_len <= 252,
  * CHECK CONDITION if and only if there is sense data, done() exactly once,
- * and no command left unfinished when the input ends.
+ * never for a command accepted and not yet executed nor for one withdrawn,
+ * every accepted command counted busy in its session, and no command left
+ * unfinished when the input ends.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -427,6 +442,9 @@ struct fz_cmd {
 	struct scsi_cmd cmd;
 	uint8_t *base; /* guard | buf_cap bytes | guard */
 	unsigned int done_calls;
+	bool pending;	  /* accept record: its Data-Out still to come */
+	bool placed;	  /* scsi_cmd_accept() took it into the task set */
+	unsigned int seq; /* arrival order (the order of the input) */
 };
 
 #define FZ_LUS 3
@@ -437,6 +455,7 @@ struct world {
 	struct scsi_sess *sess[2];
 	struct fz_cmd *cmds[FZ_MAX_CMDS];
 	unsigned int ncmds;
+	unsigned int seq; /* commands created so far */
 	/* TMF hooks: holds not yet released (scsi.h, scsi_tmf_hook) */
 	unsigned int tmf_holds;
 };
@@ -588,15 +607,49 @@ static void cmd_free(struct fz_cmd *c)
 	free(c);
 }
 
+/* SAM-5 §8.6: a write accepted with its Data-Out to come holds its
+ * place: an older ORDERED or HEAD OF QUEUE one holds a younger SIMPLE
+ * command of its LU, any older one a younger ORDERED command, until it
+ * has run (or been aborted).  c, which ran to GOOD, passed none. */
+static void check_order(const struct world *w, const struct fz_cmd *c)
+{
+	const struct scsi_cmd *cmd = &c->cmd;
+
+	if (cmd->aborted || cmd->status != SCSI_STATUS_GOOD ||
+	    cmd->attr == SCSI_TASK_HEAD_OF_QUEUE)
+		return;
+	for (unsigned int i = 0; i < w->ncmds; i++) {
+		const struct fz_cmd *p = w->cmds[i];
+
+		if (!p->placed || p->seq > c->seq || p->cmd.lun != cmd->lun ||
+		    p->cmd.aborted)
+			continue;
+		FUZZ_CHECK(cmd->attr != SCSI_TASK_ORDERED &&
+				   p->cmd.attr == SCSI_TASK_SIMPLE,
+			   "CDB %02x (attribute %d) ran to GOOD past an older "
+			   "write (attribute %d) whose Data-Out is still to "
+			   "come",
+			   cmd->cdb[0], (int)cmd->attr, (int)p->cmd.attr);
+	}
+}
+
 /* Drop finished commands; unfinished ones stay for a later TMF. */
 static void reap(struct world *w)
 {
 	unsigned int k = 0;
 
+	for (unsigned int i = 0; i < w->ncmds; i++)
+		if (w->cmds[i]->done_calls)
+			check_order(w, w->cmds[i]);
+
 	for (unsigned int i = 0; i < w->ncmds; i++) {
 		struct fz_cmd *c = w->cmds[i];
 
 		cmd_check_guards(c);
+		FUZZ_CHECK(!c->pending || c->done_calls == 0,
+			   "CDB %02x: answered while its Data-Out is still to "
+			   "come",
+			   c->cmd.cdb[0]);
 		if (c->done_calls) {
 			if (trace)
 				cmd_trace(c);
@@ -611,11 +664,23 @@ static void reap(struct world *w)
 
 /* Reset every LU from both nexuses, as an initiator would before it goes
  * (or as power going would), then let the store finish what it holds. */
-static void world_quiesce(struct world *w, int store_status)
+static void pending_exec(struct world *w, unsigned int i);
+static void pending_withdraw(struct world *w, unsigned int i);
+static unsigned int pending_count(const struct world *w);
+
+static void world_quiesce(struct world *w, int store_status, bool gone)
 {
 	for (int s = 0; s < 2; s++)
 		for (int i = 0; i < FZ_LUS; i++)
 			(void)scsi_tmf_lu_reset(w->sess[s], (uint64_t)i, NULL);
+	/* Writes whose data was still to come: their connection goes (a
+	 * power cycle), or their data comes in (the end of the input). */
+	while (pending_count(w)) {
+		if (gone)
+			pending_withdraw(w, 0);
+		else
+			pending_exec(w, 0);
+	}
 	fzs_complete_all(store_status);
 	st_run_timers();
 	reap(w);
@@ -658,15 +723,29 @@ static void tmf_release(void *arg)
 	w->tmf_holds--;
 }
 
-static void run_tmf(struct world *w, struct fz_in *in, uint8_t b0)
+static void run_accept(struct world *w, struct fz_in *in, uint8_t b0,
+		       uint32_t tag);
+
+static void run_tmf(struct world *w, struct fz_in *in, uint8_t b0,
+		    uint32_t *cmd_tag)
 {
 	uint8_t fn = fz_u8(in), tag = fz_u8(in);
 	struct scsi_sess *s = w->sess[(b0 >> 4) & 1];
 	uint64_t lun = fz_luns[(b0 >> 5) & 3];
 	const struct scsi_tmf_hook hook = {tmf_hold, tmf_release, w};
+	unsigned int np = pending_count(w);
 
 	if (b0 & 0x80) {
 		fzs_record(fn, tag);
+		return;
+	}
+	if (fn >= 0xf0) {
+		if (fn < 0xf8)
+			run_accept(w, in, b0, (*cmd_tag)++ & 0xff);
+		else if (np && fn < 0xfc)
+			pending_exec(w, tag % np);
+		else if (np)
+			pending_withdraw(w, tag % np);
 		return;
 	}
 	switch (fn % 6) {
@@ -688,14 +767,17 @@ static void run_tmf(struct world *w, struct fz_in *in, uint8_t b0)
 	case 5:
 		/* Power cycle: everything but the durable state goes; what
 		 * the store holds fails. */
-		world_quiesce(w, -EIO);
+		world_quiesce(w, -EIO, true);
 		world_down(w);
 		world_up(w);
 		break;
 	}
 }
 
-static void run_cmd(struct world *w, struct fz_in *in, uint8_t b0, uint32_t tag)
+/* A command of the input: dir, and (with extra) a CDB longer than 16
+ * bytes where b0 says so. */
+static struct fz_cmd *cmd_new(struct world *w, struct fz_in *in, uint8_t b0,
+			      uint32_t tag, enum scsi_dir dir, bool extra_ok)
 {
 	struct fz_cmd *c = calloc(1, sizeof(*c));
 	struct scsi_cmd *cmd;
@@ -705,7 +787,7 @@ static void run_cmd(struct world *w, struct fz_in *in, uint8_t b0, uint32_t tag)
 	if (!c)
 		abort();
 	cmd = &c->cmd;
-	if (b0 & 0x80)
+	if (extra_ok && (b0 & 0x80))
 		extra = fz_u8(in) % 17u;
 	cmd->cdb_len = (uint8_t)(16 + extra);
 	fz_take(in, cmd->cdb, cmd->cdb_len);
@@ -714,7 +796,7 @@ static void run_cmd(struct world *w, struct fz_in *in, uint8_t b0, uint32_t tag)
 	/* LU 2's store may answer reads by reference. */
 	cmd->data_in_ref_ok = cmd->lun == 2;
 	cmd->attr = (enum scsi_task_attr)((b0 >> 2) & 3);
-	cmd->dir = (enum scsi_dir)(b0 & 3);
+	cmd->dir = dir;
 	cmd->tag = tag;
 	cmd->edtl = edtl;
 	cmd->done = cmd_done;
@@ -737,8 +819,92 @@ static void run_cmd(struct world *w, struct fz_in *in, uint8_t b0, uint32_t tag)
 	FUZZ_POISON(c->base, FZ_GUARD);
 	FUZZ_POISON(c->base + FZ_GUARD + edtl, FZ_GUARD);
 
+	c->seq = w->seq++;
 	w->cmds[w->ncmds++] = c;
-	scsi_cmd_exec(cmd);
+	return c;
+}
+
+static void run_cmd(struct world *w, struct fz_in *in, uint8_t b0, uint32_t tag)
+{
+	struct fz_cmd *c =
+		cmd_new(w, in, b0, tag, (enum scsi_dir)(b0 & 3), true);
+
+	scsi_cmd_exec(&c->cmd);
+}
+
+/* The iSCSI layer's write in CmdSN order with its Data-Out to come
+ * (task.c task_take_place): it takes its place now, or (refused: no
+ * LU, an ACA attribute) goes to the layer as any command once its data
+ * is in. */
+static void run_accept(struct world *w, struct fz_in *in, uint8_t b0,
+		       uint32_t tag)
+{
+	struct fz_cmd *c = cmd_new(w, in, b0, tag, SCSI_DIR_WRITE, false);
+	struct scsi_sess *s = c->cmd.sess;
+	unsigned int busy = scsi_sess_busy(s);
+
+	c->pending = true;
+	c->placed = scsi_cmd_accept(&c->cmd);
+	FUZZ_CHECK(c->done_calls == 0, "CDB %02x: answered at its accept",
+		   c->cmd.cdb[0]);
+	FUZZ_CHECK(c->placed ==
+			   (c->cmd.lun != 7 && c->cmd.attr != SCSI_TASK_ACA),
+		   "lun %llu attr %d: scsi_cmd_accept() said %d",
+		   (unsigned long long)c->cmd.lun, (int)c->cmd.attr, c->placed);
+	/* an accepted command is counted in its session as a running one */
+	FUZZ_CHECK(scsi_sess_busy(s) == busy + (c->placed ? 1u : 0u),
+		   "accept: session busy %u -> %u", busy, scsi_sess_busy(s));
+}
+
+static unsigned int pending_count(const struct world *w)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < w->ncmds; i++)
+		n += w->cmds[i]->pending;
+	return n;
+}
+
+/* The index in w->cmds of pending command i (in input order). */
+static unsigned int pending_at(const struct world *w, unsigned int i)
+{
+	for (unsigned int k = 0; k < w->ncmds; k++)
+		if (w->cmds[k]->pending && i-- == 0)
+			return k;
+	FUZZ_CHECK(0, "no pending command %u", i);
+	return 0;
+}
+
+/* Its data is in: it goes on from its place (or, not placed, is sent
+ * to the layer now). */
+static void pending_exec(struct world *w, unsigned int i)
+{
+	struct fz_cmd *c = w->cmds[pending_at(w, i)];
+
+	c->pending = false;
+	c->placed = false;
+	scsi_cmd_exec(&c->cmd);
+}
+
+/* It ends before it ran: it lets go of its place; the transport answers
+ * it (or not), the layer never does. */
+static void pending_withdraw(struct world *w, unsigned int i)
+{
+	unsigned int k = pending_at(w, i);
+	struct fz_cmd *c = w->cmds[k];
+	struct scsi_sess *s = c->cmd.sess;
+	unsigned int busy = scsi_sess_busy(s);
+
+	if (c->placed)
+		scsi_cmd_withdraw(&c->cmd);
+	FUZZ_CHECK(c->done_calls == 0, "CDB %02x: answered at its withdrawal",
+		   c->cmd.cdb[0]);
+	FUZZ_CHECK(scsi_sess_busy(s) == busy - (c->placed ? 1u : 0u),
+		   "withdraw: session busy %u -> %u", busy, scsi_sess_busy(s));
+	memmove(&w->cmds[k], &w->cmds[k + 1],
+		(w->ncmds - k - 1) * sizeof(w->cmds[0]));
+	w->ncmds--;
+	cmd_free(c);
 }
 
 int harness_one(const uint8_t *data, size_t len)
@@ -761,7 +927,7 @@ int harness_one(const uint8_t *data, size_t len)
 		uint8_t b0 = fz_u8(&in);
 
 		if ((b0 & 3) == 3)
-			run_tmf(&w, &in, b0);
+			run_tmf(&w, &in, b0, &tag);
 		else
 			run_cmd(&w, &in, b0, tag++ & 0xff);
 		st_run_timers();
@@ -769,7 +935,7 @@ int harness_one(const uint8_t *data, size_t len)
 	}
 	/* Whatever still waits gets a LU reset, as an initiator would. */
 	if (w.ncmds)
-		world_quiesce(&w, 0);
+		world_quiesce(&w, 0, false);
 	world_down(&w);
 	return 0;
 }
