@@ -636,6 +636,51 @@ static void wire_step(struct gen *g, bool nopin)
 	}
 }
 
+static uint64_t rnd_neg(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_neg) % n : 0;
+}
+
+/* One login of the extra initiator N (its own host; not L, whose
+ * stalled logins a login of its own would end) that the wire oracle and the
+ * initiator judge whatever its expectation (scenario_wire.c
+ * wire_login_good, initiator_login.c check_scenario_keys): one that
+ * skips the security stage (let in: the explorer's targets require no
+ * CHAP), one with an extension key and a TaskReporting list (answered
+ * NotUnderstood, and the first value offered the target supports), or
+ * one with CHAP_A, AuthMethod or TargetAlias in the operational stage
+ * (its exact status). */
+static void neg_step(struct gen *g)
+{
+	static const char *const tr[3] = {"RFC3720", "ResponseFence",
+					  "FastAbort"};
+	unsigned int k = (unsigned int)rnd_neg(g, 6);
+
+	if (k == 0) {
+		out(g, "N login skip-security expect any\n"
+		       "N logout expect any\n");
+	} else if (k == 1) {
+		/* a list of one to three values, in any order */
+		unsigned int n = 1 + (unsigned int)rnd_neg(g, 3);
+		unsigned int first = (unsigned int)rnd_neg(g, 3);
+
+		out(g, "N login TaskReporting=");
+		for (unsigned int i = 0; i < n; i++)
+			out(g, "%s%s", i ? "," : "", tr[(first + i) % 3]);
+		out(g,
+		    " X#NodeArchitecture=sim%s expect any\n"
+		    "N logout expect any\n",
+		    rnd_neg(g, 2) ? " X-org.utarget.sim.feature=1" : "");
+	} else if (k == 2) {
+		out(g, "N discovery skip-security expect any\n");
+	} else {
+		out(g, "N login bad=%s expect any\n",
+		    k == 3   ? "chap-late"
+		    : k == 4 ? "auth-late"
+			     : "declared-key");
+	}
+}
+
 /* A bit flipped in flight on an initiator's connection (both digests
  * on), then commands that cross it both ways and a reconnect: the wire
  * oracle judges the corrupted command, the data model what reached the
@@ -690,7 +735,8 @@ char *explore_generate(uint64_t seed)
 			.st_attr = seed ^ 0x0de7ed0ull,
 			.st_gap = seed ^ 0x5a9b14ull,
 			.st_wire = seed ^ 0x3171e5c0ull,
-			.st_iscsi = seed ^ 0x15c5115ull};
+			.st_iscsi = seed ^ 0x15c5115ull,
+			.st_neg = seed ^ 0x6e6e6e6e5ull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};
@@ -742,6 +788,8 @@ char *explore_generate(uint64_t seed)
 		"", " HeaderDigest=CRC32C DataDigest=CRC32C",
 		" HeaderDigest=CRC32C", " DataDigest=CRC32C"};
 	bool wire = rnd_wire(&g, 100) < 12;
+	/* The logins of neg_step, by N, in about one seed in eight. */
+	bool neg = rnd_neg(&g, 100) < 12;
 	/* In one seed in five the target is shut down gracefully now and
 	 * then, with commands in flight (crashes come after a quiet point). */
 	bool sdown;
@@ -899,8 +947,13 @@ char *explore_generate(uint64_t seed)
 	/* (at most 8 actors: none left with four ALUA initiators) */
 	if (wire && alua && nini == EXPLORE_MAX_INITIATORS)
 		wire = false;
+	if (neg && alua &&
+	    2 * nini + (wire ? 1u : 0u) >= 2 * EXPLORE_MAX_INITIATORS)
+		neg = false;
 	if (wire)
 		out(&g, "initiator L%s\n", dig_keys[digests]);
+	if (neg)
+		out(&g, "initiator N%s\n", dig_keys[digests]);
 	if (acl)
 		acl_decl(&g, nini, nlun);
 	if (alua) {
@@ -988,6 +1041,8 @@ char *explore_generate(uint64_t seed)
 			    1 + (unsigned)rnd_gap(&g, 3));
 		if (wire && rnd_wire(&g, 100) < 4)
 			wire_step(&g, m.nopin);
+		if (neg && rnd_neg(&g, 100) < 4)
+			neg_step(&g);
 		if (digests == 1 && rnd_wire(&g, 100) < 4)
 			corrupt_step(&g, nini, nlun, lba_span, &cnum);
 		if (m.pr && coin(&g, 15)) {

@@ -67,6 +67,11 @@ struct gen {
 	/* And one for the iSCSI layer's own draws: an initiator's
 	 * MaxRecvDataSegmentLength below the target's. */
 	uint64_t st_iscsi;
+	/* And one for logins that skip the security stage, carry extension
+	 * keys and TaskReporting lists, or put a security key or a
+	 * target's declaration in the operational stage (explore.c
+	 * neg_step, lane cov15). */
+	uint64_t st_neg;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)

@@ -76,13 +76,22 @@ enum ini_login_bad {
 			      * in pieces (§11.13.1): 0200 */
 	INI_LB_NON_LOGIN,    /* a NOP-Out during login: 020b */
 	INI_LB_STALL,	     /* the login never completes: closed at 30 s */
+	/* (after STALL: the explorer's wire_step draws the kinds before it) */
+	INI_LB_CHAP_LATE,    /* the security stage skipped, CHAP_A in the
+			      * operational stage (§12.1): 0201 */
+	INI_LB_AUTH_LATE,    /* the security stage skipped, AuthMethod in
+			      * the operational stage (§13.2: a security
+			      * key): 0200 (0201 where CHAP is required) */
+	INI_LB_DECLARED_KEY, /* TargetAlias sent by the initiator (§13.4: a
+			      * target's declaration): 0200 */
 	INI_LB_N
 };
 const char *ini_login_bad_name(unsigned int bad);
 /* The kind named, or INI_LB_NONE. */
 unsigned int ini_login_bad_parse(const char *name);
-/* The Login Response status (class << 8 | detail) the kind must get. */
-uint16_t ini_login_bad_status(unsigned int bad);
+/* The Login Response status (class << 8 | detail) the kind must get,
+ * from a target that requires CHAP of this session type or not. */
+uint16_t ini_login_bad_status(unsigned int bad, bool chap_required);
 
 #define INI_CORRUPT_HEADER 1u
 #define INI_CORRUPT_DATA 2u
@@ -150,6 +159,10 @@ struct ini_op {
 	/* LOGIN: private keys (X-...) added to the operational request, each
 	 * to be answered NotUnderstood exactly once (RFC 7143 §6.2) */
 	uint16_t login_extra_keys;
+	/* LOGIN: the first request in the operational stage (RFC 7143
+	 * §6.3: an initiator may skip the security stage; a target that
+	 * requires CHAP must then refuse it, 0201) */
+	bool login_skip_security;
 	uint64_t conn_up_ns; /* LOGIN: when its TCP connection came up */
 
 	/* results */

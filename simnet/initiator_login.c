@@ -86,6 +86,9 @@ static const char *const bad_names[INI_LB_N] = {
 	[INI_LB_CONT_TEXT] = "cont-text",
 	[INI_LB_NON_LOGIN] = "non-login",
 	[INI_LB_STALL] = "stall",
+	[INI_LB_CHAP_LATE] = "chap-late",
+	[INI_LB_AUTH_LATE] = "auth-late",
+	[INI_LB_DECLARED_KEY] = "declared-key",
 };
 
 const char *ini_login_bad_name(unsigned int bad)
@@ -104,9 +107,16 @@ unsigned int ini_login_bad_parse(const char *name)
 /* RFC 7143 §11.13.5 (and, for the limits RFC 7143 leaves to the target,
  * docs/architecture.md "Limits": 64 login PDUs and 64 KiB of text, out of
  * resources). */
-uint16_t ini_login_bad_status(unsigned int bad)
+uint16_t ini_login_bad_status(unsigned int bad, bool chap_required)
 {
 	switch (bad) {
+	case INI_LB_CHAP_LATE:
+		return ISCSI_LS_AUTH_FAILED;
+	case INI_LB_AUTH_LATE:
+		/* RFC 7143 §12.1 (login.c): a target that requires CHAP
+		 * refuses a login that skipped the security stage before it
+		 * reads a key */
+		return chap_required ? ISCSI_LS_AUTH_FAILED : ISCSI_LS_INIT_ERR;
 	case INI_LB_VERSION:
 		return ISCSI_LS_UNSUPPORTED_VERSION;
 	case INI_LB_NO_NAME:
@@ -249,6 +259,17 @@ static void text_fill(struct textbuf *t, uint32_t upto)
 		t->b[t->len++] = 'a';
 }
 
+static void add_op_keys(struct ini *ini, struct textbuf *t);
+
+/* skip-security, or a misbehaviour that needs it */
+static bool skips_security(const struct ini *ini)
+{
+	unsigned int bad = login_bad(ini);
+
+	return (ini->login_op && ini->login_op->login_skip_security) ||
+	       bad == INI_LB_CHAP_LATE || bad == INI_LB_AUTH_LATE;
+}
+
 void ini_login_security(struct ini *ini)
 {
 	struct textbuf t = {.len = 0};
@@ -267,6 +288,17 @@ void ini_login_security(struct ini *ini)
 					    : "Normal");
 	if (!ini->discovery && bad != INI_LB_NO_TARGET)
 		text_add(&t, "TargetName", ini->target);
+	if (skips_security(ini)) {
+		/* RFC 7143 §6.3: the first request in the operational
+		 * stage, its identity keys with the operational ones */
+		ini->chap_st = CHAP_S_IDLE;
+		ini->chap_alg = CHAP_ALG_NONE;
+		add_op_keys(ini, &t);
+		ini->login_stage = ISCSI_STAGE_OPERATIONAL;
+		send_login(ini, ISCSI_STAGE_OPERATIONAL,
+			   ISCSI_STAGE_FULL_FEATURE, true, &t);
+		return;
+	}
 	m = override(ini, "AuthMethod");
 	if (m == NULL || strcmp(m, "-") != 0) /* "-": no AuthMethod */
 		text_add(&t, "AuthMethod",
@@ -337,11 +369,28 @@ static void declare_mrdsl(struct ini *ini, const char *v)
 		ini->neg.max_recv_dsl = (uint32_t)n;
 }
 
-static void login_operational(struct ini *ini)
+/* The scenario's keys that are none of ours (default_op_keys) nor the
+ * security stage's: TaskReporting, X#NodeArchitecture, X-... (their
+ * answers: check_scenario_keys()). */
+static bool scenario_key(const char *kv)
 {
-	struct textbuf t = {.len = 0};
+	size_t klen = strcspn(kv, "=");
+
+	if (kv[klen] != '=' || (klen == 10 && !strncmp(kv, "AuthMethod", 10)))
+		return false;
+	for (size_t i = 0;
+	     i < sizeof(default_op_keys) / sizeof(default_op_keys[0]); i++)
+		if (strlen(default_op_keys[i].key) == klen &&
+		    strncmp(default_op_keys[i].key, kv, klen) == 0)
+			return false;
+	return true;
+}
+
+static void add_op_keys(struct ini *ini, struct textbuf *t)
+{
 	unsigned int extra = ini->login_op ? ini->login_op->login_extra_keys
 					   : 0;
+	unsigned int bad = login_bad(ini);
 
 	for (size_t i = 0;
 	     i < sizeof(default_op_keys) / sizeof(default_op_keys[0]); i++) {
@@ -356,14 +405,39 @@ static void login_operational(struct ini *ini)
 			declare_mrdsl(ini, v);
 		if (v != NULL && strcmp(v, "-") == 0)
 			continue; /* scenario asks not to send it */
-		text_add(&t, k, v ? v : default_op_keys[i].val);
+		text_add(t, k, v ? v : default_op_keys[i].val);
 	}
 	for (unsigned int i = 0; i < extra; i++) {
 		char name[64];
 
 		extra_key_name(i, name);
-		text_add(&t, name, "1");
+		text_add(t, name, "1");
 	}
+	for (size_t i = 0; i < ini->keys_len;) {
+		const char *kv = ini->keys + i;
+		size_t n = strlen(kv);
+
+		if (n && scenario_key(kv) && t->len + n + 1 < sizeof(t->b)) {
+			memcpy(t->b + t->len, kv, n + 1);
+			t->len += (uint32_t)n + 1;
+		}
+		i += n + 1;
+	}
+	/* misbehaving: a security key, or a key only a target declares,
+	 * in the operational stage */
+	if (bad == INI_LB_CHAP_LATE)
+		text_add(t, "CHAP_A", "5");
+	else if (bad == INI_LB_AUTH_LATE)
+		text_add(t, "AuthMethod", "None");
+	else if (bad == INI_LB_DECLARED_KEY)
+		text_add(t, "TargetAlias", "sim");
+}
+
+static void login_operational(struct ini *ini)
+{
+	struct textbuf t = {.len = 0};
+
+	add_op_keys(ini, &t);
 	ini->login_stage = ISCSI_STAGE_OPERATIONAL;
 	send_login(ini, ISCSI_STAGE_OPERATIONAL, ISCSI_STAGE_FULL_FEATURE, true,
 		   &t);
@@ -893,6 +967,81 @@ static bool chap_rx(struct ini *ini, bool transit)
 	}
 }
 
+/* Is word a member of the comma-separated list?  Its position (from 1)
+ * in *at. */
+static bool list_member(const char *list, const char *word, size_t *at)
+{
+	size_t wl = strlen(word), i = 1;
+
+	for (const char *p = list;; i++) {
+		const char *comma = strchr(p, ',');
+		size_t l = comma ? (size_t)(comma - p) : strlen(p);
+
+		if (l == wl && strncmp(p, word, l) == 0) {
+			*at = i;
+			return true;
+		}
+		if (!comma)
+			return false;
+		p = comma + 1;
+	}
+}
+
+/* The answers to the scenario's keys of the operational stage
+ * (scenario_key()), in the complete response that moves to full feature
+ * phase:
+ * (a key answered in an earlier response of the stage is not looked
+ * for again):
+ * - a key of an extension, X#NAME (RFC 7143 §13.5.2, public, such as
+ *   RFC 4850's X#NodeArchitecture) or X-NAME (private): the target
+ *   implements none, so each is answered NotUnderstood, once (§6.2);
+ * - TaskReporting, a list (RFC 7144 §2.3): the answer is one of the
+ *   values offered, the first the target supports (RFC 7143 §6.2.1);
+ *   every target supports RFC3720, the default, so with RFC3720 in the
+ *   list the answer is it or a value offered before it, never Reject.
+ *   Irrelevant only in a discovery session (a session-wide key). */
+static void check_scenario_keys(struct ini *ini)
+{
+	for (size_t i = 0; i < ini->keys_len;) {
+		const char *kv = ini->keys + i;
+		size_t n = strlen(kv), klen = strcspn(kv, "="), at, at3720;
+		char key[64];
+		const char *got, *offer = kv + klen + 1;
+
+		i += n + 1;
+		if (!n || !scenario_key(kv) || klen >= sizeof(key))
+			continue;
+		memcpy(key, kv, klen);
+		key[klen] = '\0';
+		got = acc_get(ini, key);
+		if (got == NULL) /* (answered in an earlier response) */
+			continue;
+		if ((key[0] == 'X' && (key[1] == '#' || key[1] == '-'))) {
+			if (strcmp(got, "NotUnderstood") != 0)
+				ini_violation(ini,
+					      "extension key %s answered %s, "
+					      "not NotUnderstood (RFC 7143 "
+					      "§6.2, §13.5.2)",
+					      key, got);
+			continue;
+		}
+		if (strcmp(key, "TaskReporting") != 0)
+			continue;
+		if (ini->discovery && strcmp(got, "Irrelevant") == 0)
+			continue;
+		if (list_member(offer, "RFC3720", &at3720)
+			    ? !list_member(offer, got, &at) || at > at3720
+			    : strcmp(got, "Reject") != 0 &&
+				      !list_member(offer, got, &at))
+			ini_violation(ini,
+				      "TaskReporting=%s answered %s: the "
+				      "first value offered that the target "
+				      "supports, RFC3720 at the latest "
+				      "(RFC 7143 §6.2.1, RFC 7144 §2.3)",
+				      offer, got);
+	}
+}
+
 /* TargetPortalGroupTag in a response's text, whatever the stage (the
  * first response is often the security stage's, its CHAP keys read by
  * chap_rx()). */
@@ -984,6 +1133,8 @@ void ini_rx_login_rsp(struct ini *ini, const struct iscsi_bhs *h,
 		return;
 	}
 	check_response_keys(ini, ini->login_stage == ISCSI_STAGE_OPERATIONAL);
+	if (ini->login_stage == ISCSI_STAGE_OPERATIONAL)
+		check_scenario_keys(ini);
 	note_tpgt(ini, ini->text_acc, ini->text_acc_len);
 	if (ini->login_stage == ISCSI_STAGE_SECURITY &&
 	    ini->chap_st != CHAP_S_IDLE && ini->chap_st != CHAP_S_DONE &&

@@ -543,6 +543,10 @@ struct pend {
 	bool acl_hidden, acl_login;
 	bool acl_ro; /* its LUN is read-only for its initiator at its send */
 	char acl_portal[64]; /* a login's portal */
+	/* a login: its session type requires CHAP (an IncomingUser of the
+	 * target, or of discovery); it carries legal keys the target must
+	 * not fail it for (extension keys, TaskReporting: wire oracle) */
+	bool login_chap, login_legal_keys;
 	/* PRgeneration: a PR IN's lower bound when sent; a PR OUT counted
 	 * in its LU's pr_gen_hi */
 	uint64_t pr_gen_lo;

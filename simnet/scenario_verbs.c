@@ -318,6 +318,12 @@ static void issue_login(struct runner *r, struct actor *a, struct toks *t,
 		ini_set_login_keys(a->ini, n > 0 ? keys : a->keys);
 	if (!login_misbehaviour(r, a, op, t))
 		return;
+	op->login_skip_security = has(t, "skip-security");
+	p->login_chap = r->nusers_in[discovery ? 1 : 0] > 0;
+	for (int i = 1; i < t->n; i++)
+		if (!strncmp(t->v[i], "X#", 2) || !strncmp(t->v[i], "X-", 2) ||
+		    !strncmp(t->v[i], "TaskReporting=", 14))
+			p->login_legal_keys = true;
 	{
 		struct ini_chap c;
 

@@ -101,7 +101,8 @@ static bool default_ok(const struct pend *p, const struct ini_op *op)
 		return op->response == 0 && op->status == SCSI_STATUS_GOOD;
 	case INI_OP_LOGIN:
 		/* a login that breaks a rule: the status it must get */
-		return op->login_status == ini_login_bad_status(op->login_bad);
+		return op->login_status ==
+		       ini_login_bad_status(op->login_bad, p->login_chap);
 	case INI_OP_TMF:
 		return op->response == ISCSI_TMF_RSP_COMPLETE;
 	case INI_OP_LOGOUT:

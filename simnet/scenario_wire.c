@@ -11,7 +11,11 @@
  * an oversized CHAP value, 0200 for the other initiator errors) and, for
  * the two limits the RFC leaves to the target (64 login PDUs, 64 KiB of
  * text; docs/architecture.md "Limits"), 0302 out of resources.  The
- * initiator then counts the connection closed (initiator_login.c).  A
+ * initiator then counts the connection closed (initiator_login.c).
+ * Logins that break no rule are judged too (wire_login_good): one that
+ * skips the security stage is refused 0201 exactly where CHAP is
+ * required, and one with extension keys or TaskReporting is never an
+ * initiator error.  A
  * dropped connection says nothing (a fault may have cut it), unless the
  * login was stalled on purpose: then the target itself must close it at
  * its login timeout, 30 s after accept.  A half-sent PDU must cost the
@@ -55,11 +59,47 @@ static bool undisturbed(const struct runner *r, const struct pend *p)
 	       p->ctl_started == r->ctl_started;
 }
 
+/* A login that breaks no rule, answered: one that skipped the security
+ * stage (RFC 7143 §6.3: allowed where no authentication is wanted) is
+ * refused 0201 by a target that requires CHAP (never let in: login.c,
+ * §12.1.3) and let in by one that does not; one with keys of extensions
+ * or TaskReporting (legal, answered NotUnderstood or from the list:
+ * initiator_login.c check_scenario_keys) is not an initiator error.
+ * Other statuses (a target disabled, not found) are other oracles'. */
+static void wire_login_good(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	uint16_t st = op->login_status;
+	const char *why = NULL;
+
+	if (op->outcome != INI_DONE)
+		return;
+	if (op->login_skip_security && p->login_chap &&
+	    (st == ISCSI_LS_SUCCESS || st == ISCSI_LS_INIT_ERR))
+		why = "a login that skipped the security stage of a target "
+		      "that requires CHAP is refused 0x0201 (RFC 7143 "
+		      "§12.1.3, docs/configuration.md IncomingUser)";
+	else if (op->login_skip_security && !p->login_chap &&
+		 (st == ISCSI_LS_AUTH_FAILED || st == ISCSI_LS_INIT_ERR))
+		why = "a login may skip the security stage of a target that "
+		      "requires no authentication (RFC 7143 §6.3)";
+	else if (p->login_legal_keys && st == ISCSI_LS_INIT_ERR)
+		why = "extension keys (X#, X-) and TaskReporting are legal: "
+		      "answered NotUnderstood or from the list, never an "
+		      "initiator error (RFC 7143 §6.2, §13.5.2, RFC 7144)";
+	if (why)
+		failf(r, p->line, "%s login: status 0x%04x: %s (seed %llu)",
+		      p->a->name, st, why, (unsigned long long)r->seed);
+}
+
 void wire_login_done(struct runner *r, struct pend *p, struct ini_op *op)
 {
-	uint16_t want = ini_login_bad_status(op->login_bad);
+	uint16_t want = ini_login_bad_status(op->login_bad, p->login_chap);
 
-	if (op->login_bad == INI_LB_NONE || op->outcome == INI_NOT_SENT)
+	if (op->login_bad == INI_LB_NONE) {
+		wire_login_good(r, p, op);
+		return;
+	}
+	if (op->outcome == INI_NOT_SENT)
 		return;
 	if (op->login_bad == INI_LB_STALL) {
 		uint64_t up = op->conn_up_ns, t = op->done_ns;
