@@ -99,6 +99,7 @@ struct ini *ini_new(struct sim *sim, const char *actor, const char *iqn,
 	ini->auto_logout = true;
 	TAILQ_INIT(&ini->ops);
 	TAILQ_INIT(&ini->waitq);
+	TAILQ_INIT(&ini->heldq);
 	TAILQ_INIT(&ini->doneq);
 	sim_ev_init(&ini->done_ev, done_fire);
 	sim_ev_init(&ini->probe_ev, ini_probe_fire);
@@ -220,6 +221,8 @@ unsigned int ini_pending(const struct ini *ini)
 		n++;
 	TAILQ_FOREACH (op, &ini->waitq, link)
 		n++;
+	TAILQ_FOREACH (op, &ini->heldq, link)
+		n++;
 	return n + (ini->login_op != NULL);
 }
 
@@ -310,6 +313,10 @@ void ini_free(struct ini *ini)
 	}
 	while ((op = TAILQ_FIRST(&ini->waitq)) != NULL) {
 		TAILQ_REMOVE(&ini->waitq, op, link);
+		ini_op_free(op);
+	}
+	while ((op = TAILQ_FIRST(&ini->heldq)) != NULL) {
+		TAILQ_REMOVE(&ini->heldq, op, link);
 		ini_op_free(op);
 	}
 	while ((op = TAILQ_FIRST(&ini->doneq)) != NULL) {
@@ -569,7 +576,8 @@ void ini_login(struct ini *ini, struct ini_op *op, const char *portal,
 }
 
 /* Drop every op: the connection is gone.  Ops waiting for the window
- * were never sent: they are dropped too (the session is gone). */
+ * or held back (a CmdSN gap) were never sent: they are dropped too (the
+ * session is gone). */
 void ini_conn_lost(struct ini *ini, const char *why)
 {
 	struct ini_op *op;
@@ -591,14 +599,25 @@ void ini_conn_lost(struct ini *ini, const char *why)
 	ini->rhave_bhs = false;
 	ini_login_done(ini, INI_DROPPED);
 	while ((op = TAILQ_FIRST(&ini->ops)) != NULL) {
+		const struct ini_op *h = TAILQ_FIRST(&ini->heldq);
+
 		TAILQ_REMOVE(&ini->ops, op, link);
 		op->closed_by_target = ini->target_fin;
+		/* heldq is in CmdSN order: its first is the gap */
+		op->behind_gap = op->kind == INI_OP_SCSI && h != NULL &&
+				 op->cmdsn_delta == 0 &&
+				 op->imm_over_sent == 0 &&
+				 sna_lt(h->cmdsn, op->cmdsn);
 		ini_op_finish(ini, op,
 			      op->kind == INI_OP_LOGOUT ? INI_DONE
 							: INI_DROPPED);
 	}
 	while ((op = TAILQ_FIRST(&ini->waitq)) != NULL) {
 		TAILQ_REMOVE(&ini->waitq, op, link);
+		ini_op_finish(ini, op, INI_DROPPED);
+	}
+	while ((op = TAILQ_FIRST(&ini->heldq)) != NULL) {
+		TAILQ_REMOVE(&ini->heldq, op, link);
 		ini_op_finish(ini, op, INI_DROPPED);
 	}
 }

@@ -141,7 +141,20 @@ struct ini_op {
 	int32_t logout_cid;
 
 	/* misbehaviour */
-	int32_t cmdsn_delta;	/* added to the CmdSN sent */
+	int32_t cmdsn_delta; /* added to the CmdSN sent */
+	/* its CmdSN is certainly outside the target's window when sent
+	 * (cmdsn_delta of at least QueuedCommands past the next CmdSN, or
+	 * more than that before it): any answer to it is a violation
+	 * (RFC 7143 §4.2.2.1: silently ignored) */
+	bool cmdsn_outside;
+	/* CmdSN gaps (`hold`): the command takes its CmdSN in turn but is
+	 * held back (ini->heldq), the commands after it go out, and it goes
+	 * only at ini_release(); cmdsn_taken: op->cmdsn is its number */
+	bool hold;
+	bool cmdsn_taken;
+	/* dropped with its connection while a command before it was held
+	 * back, never sent: its CmdSN turn never came, so it never ran */
+	bool behind_gap;
 	uint32_t imm_over;	/* immediate data this far past
 				 * FirstBurstLength (imm_over_len()) */
 	uint32_t imm_over_sent; /* the immediate data so sent, or 0 */
@@ -281,6 +294,14 @@ struct ini_chap {
 	uint8_t enc;
 };
 void ini_set_chap(struct ini *ini, const struct ini_chap *chap);
+/* CmdSN gaps: send the commands held back (op->hold), in CmdSN order;
+ * the number sent. */
+unsigned int ini_release(struct ini *ini);
+/* Commands held back, not yet sent. */
+unsigned int ini_held(const struct ini *ini);
+/* Is a CmdSN off by delta from the next one certainly outside the
+ * target's window, whatever it has received (QueuedCommands known)? */
+bool ini_cmdsn_outside(const struct ini *ini, int32_t delta);
 /* Number of ops still waiting for an answer. */
 unsigned int ini_pending(const struct ini *ini);
 bool ini_connected(const struct ini *ini);

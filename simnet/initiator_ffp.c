@@ -119,10 +119,14 @@ static void send_scsi(struct ini *ini, struct ini_op *op)
 	h.lun = iscsi_lun_encode(op->lun + ini->lun_base);
 	h.w20 = op->edtl;
 	/* A misplaced CmdSN (misbehaviour) does not use up a number: the
-	 * target must ignore it, and the next command takes the slot. */
-	op->cmdsn = (uint32_t)((int64_t)ini->cmdsn + op->cmdsn_delta);
-	if (op->cmdsn_delta == 0 && over == 0)
-		ini->cmdsn++;
+	 * target must ignore it, and the next command takes the slot.  A
+	 * command held back (a CmdSN gap) took its number when it was
+	 * held. */
+	if (!op->cmdsn_taken) {
+		op->cmdsn = (uint32_t)((int64_t)ini->cmdsn + op->cmdsn_delta);
+		if (op->cmdsn_delta == 0 && over == 0)
+			ini->cmdsn++;
+	}
 	h.w24 = op->cmdsn;
 	memcpy(h.cdb, op->cdb, 16);
 	ini_send_pdu(ini, &h, op->out, imm);
@@ -160,6 +164,48 @@ static void op_send(struct ini *ini, struct ini_op *op)
 	}
 }
 
+/* A command held back (`hold`, a CmdSN gap): it takes the next CmdSN,
+ * inside the window as any command, and waits on heldq, unsent, while
+ * the commands after it go out (RFC 7143 §3.2.2.1: the target must
+ * deliver none of those before it). */
+static void hold_back(struct ini *ini, struct ini_op *op)
+{
+	assert(op->kind == INI_OP_SCSI && op->cmdsn_delta == 0);
+	op->cmdsn = ini->cmdsn++;
+	op->cmdsn_taken = true;
+	TAILQ_INSERT_TAIL(&ini->heldq, op, link);
+	SIM_TRACE(ini->sim, "%s holds back itt=%08x CmdSN %u (a gap)",
+		  ini->actor, op->itt, op->cmdsn);
+}
+
+unsigned int ini_release(struct ini *ini)
+{
+	struct ini_op *op;
+	unsigned int n = 0;
+
+	while (ini->state == INI_S_FFP &&
+	       (op = TAILQ_FIRST(&ini->heldq)) != NULL) {
+		TAILQ_REMOVE(&ini->heldq, op, link);
+		TAILQ_INSERT_TAIL(&ini->ops, op, link);
+		SIM_TRACE(ini->sim, "%s sends held itt=%08x CmdSN %u",
+			  ini->actor, op->itt, op->cmdsn);
+		op_send(ini, op);
+		n++;
+	}
+	ini_tx_flush(ini);
+	return n;
+}
+
+unsigned int ini_held(const struct ini *ini)
+{
+	const struct ini_op *op;
+	unsigned int n = 0;
+
+	TAILQ_FOREACH (op, &ini->heldq, link)
+		n++;
+	return n;
+}
+
 /* Issue what the CmdSN window allows, in order. */
 void ini_pump(struct ini *ini)
 {
@@ -170,6 +216,11 @@ void ini_pump(struct ini *ini)
 	       (window_open(ini) || op->cmdsn_delta != 0 ||
 		imm_over_len(ini, op) > 0)) {
 		TAILQ_REMOVE(&ini->waitq, op, link);
+		if (op->hold && op->cmdsn_delta == 0 &&
+		    imm_over_len(ini, op) == 0) {
+			hold_back(ini, op);
+			continue;
+		}
 		TAILQ_INSERT_TAIL(&ini->ops, op, link);
 		op_send(ini, op);
 	}
@@ -199,6 +250,20 @@ void ini_probe_fire(struct sim_ev *ev)
 	ini_pump(ini);
 }
 
+bool ini_cmdsn_outside(const struct ini *ini, int32_t delta)
+{
+	/* The target's window is at most QueuedCommands wide (a violation
+	 * otherwise) and holds the last CmdSN we sent, so it lies within
+	 * [next - QD, next + QD - 1]: past that, certainly outside. */
+	int64_t qd;
+
+	if (ini->tgt_params == NULL || delta == 0)
+		return false;
+	qd = ini->tgt_params->queued_commands ? ini->tgt_params->queued_commands
+					      : 32;
+	return delta >= qd || delta <= -(qd + 1);
+}
+
 static bool ffp_or_fail(struct ini *ini, struct ini_op *op)
 {
 	op->issued_ns = ini->sim->now_ns;
@@ -221,6 +286,7 @@ void ini_scsi(struct ini *ini, struct ini_op *op)
 		if (op->in == NULL)
 			abort();
 	}
+	op->cmdsn_outside = ini_cmdsn_outside(ini, op->cmdsn_delta);
 	TAILQ_INSERT_TAIL(&ini->waitq, op, link);
 	ini_pump(ini);
 }
@@ -337,10 +403,47 @@ static void update_window(struct ini *ini, const struct iscsi_bhs *h)
 			      "MaxCmdSN %u) > QueuedCommands %u",
 			      ini_opcode_name(h->opcode), max + 1 - exp, exp,
 			      max, ini->tgt_params->queued_commands);
+	/* One connection: the target's MaxCmdSN arrives in the order it
+	 * was sent, and it never moves back (task.c; RFC 7143 §4.2.2.1: a
+	 * window once offered is not taken back). */
+	if (sna_lt(max, ini->max_cmdsn) && sna_le(exp, max + 1))
+		ini_violation(ini, "%s: MaxCmdSN went back from %u to %u",
+			      ini_opcode_name(h->opcode), ini->max_cmdsn, max);
 	if (sna_lt(ini->exp_cmdsn, exp))
 		ini->exp_cmdsn = exp;
 	if (sna_lt(ini->max_cmdsn, max))
 		ini->max_cmdsn = max;
+}
+
+/* RFC 7143 §3.2.2.1: the target delivers non-immediate commands in
+ * CmdSN order, so none is answered while a command before it has not
+ * been sent (held back: a gap), and one whose CmdSN was outside the
+ * window is silently ignored (§4.2.2.1), never answered. */
+static void check_cmdsn_order(struct ini *ini, const struct ini_op *op)
+{
+	const struct ini_op *h;
+
+	if (op->cmdsn_outside) {
+		ini_violation(ini,
+			      "itt=%08x CmdSN %u was outside the window, yet "
+			      "it was answered (RFC 7143 §4.2.2.1: silently "
+			      "ignored)",
+			      op->itt, op->cmdsn);
+		return;
+	}
+	if (op->cmdsn_delta != 0 || op->imm_over_sent != 0)
+		return;
+	TAILQ_FOREACH (h, &ini->heldq, link) {
+		if (!sna_lt(h->cmdsn, op->cmdsn))
+			continue;
+		ini_violation(ini,
+			      "itt=%08x CmdSN %u answered while CmdSN %u "
+			      "(itt=%08x) before it was never sent: the target "
+			      "delivers commands in CmdSN order (RFC 7143 "
+			      "§3.2.2.1)",
+			      op->itt, op->cmdsn, h->cmdsn, h->itt);
+		return;
+	}
 }
 
 /* StatSN: status-bearing PDUs carry exactly ExpStatSN (§4.2.2.2). */
@@ -474,6 +577,7 @@ static void check_read_residual(struct ini *ini, const struct ini_op *op,
 static void scsi_finish(struct ini *ini, struct ini_op *op, uint8_t flags,
 			uint32_t residual)
 {
+	check_cmdsn_order(ini, op);
 	check_read_residual(ini, op, flags, residual);
 	op->rsp_flags = flags;
 	op->residual = residual;

@@ -89,6 +89,9 @@ struct ini {
 
 	struct ini_op_list ops;	  /* sent, awaiting an answer */
 	struct ini_op_list waitq; /* waiting for the CmdSN window */
+	/* holding their CmdSN, not sent (op->hold): a gap in the sequence
+	 * until ini_release(); in CmdSN order */
+	struct ini_op_list heldq;
 	struct ini_op_list doneq; /* finished, done() pending */
 	struct sim_ev done_ev;
 	struct sim_ev probe_ev; /* window closed with commands waiting */

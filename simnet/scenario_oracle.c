@@ -671,6 +671,17 @@ static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 			      : op->outcome == INI_DROPPED ? 2
 							   : MODEL_BOUNDED;
 
+		/* A CmdSN gap (`hold`): a write held back and never sent, or
+		 * one whose CmdSN turn never came (a command before it was
+		 * never sent when its connection, and session, went), was
+		 * never run: RFC 7143 §3.2.2.1.  One outside the window is
+		 * ignored (§4.2.2.1): never run either. */
+		if (op->outcome == INI_DROPPED &&
+		    ((op->hold && !op->sent) || op->behind_gap))
+			outcome = 1;
+		if (op->cmdsn_outside)
+			outcome = 1;
+
 		/* RFC 7143 §13.14, §4.2.2.3: immediate data past
 		 * FirstBurstLength is a protocol error; a target that
 		 * answers the command took what it had limited. */

@@ -160,6 +160,10 @@ static void issue_scsi(struct runner *r, struct actor *a, const char *verb,
 	}
 	if (cs != NULL)
 		op->cmdsn_delta = (int32_t)strtol(cs, NULL, 0);
+	/* a CmdSN gap: it takes its CmdSN, and waits for `release` */
+	op->hold = has(t, "hold");
+	if (op->hold && cs != NULL)
+		syntaxf(r, "hold and cmdsn= do not go together");
 	op->imm_over = (uint32_t)u64_or(t, "imm-over", 0, r);
 	spc_sent(r, p, op);
 	med_sent(r, p, op);
@@ -664,6 +668,21 @@ void actor_verb(struct runner *r, struct actor *a, struct toks *t)
 		r->res->fault_count[SCN_F_VANISH]++;
 		ini_vanish(a->ini);
 		resv_drop_holder(r, a);
+	} else if (strcmp(verb, "release") == 0) {
+		/* the commands held back (`hold`) go, in CmdSN order */
+		struct pend *q;
+
+		SIM_TRACE(r->sim, "%s releases %u held command(s)", a->name,
+			  ini_held(a->ini));
+		ini_release(a->ini);
+		/* what the unit attention model knows of a command is when
+		 * it was sent: now, for those held back */
+		TAILQ_FOREACH (q, &r->pends, link)
+			if (q->a == a && q->op != NULL && q->op->hold &&
+			    q->op->sent && !q->released) {
+				q->released = true;
+				q->ua_issue = ua_tick(r);
+			}
 	} else if (strcmp(verb, "hold-r2t") == 0) {
 		ini_set_hold_r2t(a->ini, !has(t, "off"));
 	} else if (strcmp(verb, "ignore-nopin") == 0) {
