@@ -204,6 +204,82 @@ static uint64_t rnd_gap(struct gen *g, uint64_t n)
 	return n ? sim_splitmix64(&g->st_gap) % n : 0;
 }
 
+static uint64_t rnd_cmdsn(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_cmdsn) % n : 0;
+}
+
+/*
+ * CmdSN gaps (RFC 7143 §3.2.2.1): an initiator holds back a command
+ * (`hold`: it takes its CmdSN, unsent), sends one to three after it,
+ * which the target must keep waiting for their turn, and sends the held
+ * one a moment later -- sometimes only after another initiator's LU
+ * reset, CLEAR TASK SET or target reset, which ends the waiting ones
+ * (TASK ABORTED once their turn comes), or never: the connection is
+ * reset, or the session reinstated, first.  Or a command with a CmdSN
+ * certainly outside the window (at least QueuedCommands off), which the
+ * target must ignore.  No own TMF while a command is held: what it does
+ * to a command not yet received is left open (docs/scenarios.md).
+ */
+static void cmdsn_step(struct gen *g, unsigned int nini, unsigned int nlun,
+		       uint32_t lba_span, unsigned int qd, unsigned int *gnum)
+{
+	unsigned int ai = (unsigned int)rnd_cmdsn(g, nini);
+	const char *a = explore_names[ai];
+	unsigned int lun = (unsigned int)rnd_cmdsn(g, nlun);
+	unsigned int n = 1 + (unsigned int)rnd_cmdsn(g, 3), k;
+	uint64_t how = rnd_cmdsn(g, 100);
+
+	if (rnd_cmdsn(g, 100) < 25) {
+		/* outside the window, ahead of it or behind it */
+		int64_t off = qd + (int64_t)rnd_cmdsn(g, 1000);
+		bool w = rnd_cmdsn(g, 2) != 0;
+		unsigned int lba = (unsigned int)rnd_cmdsn(g, lba_span);
+		unsigned int blocks = 1 + (unsigned int)rnd_cmdsn(g, 8);
+
+		if (rnd_cmdsn(g, 2))
+			off = -off - 1;
+		out(g, "%s %s lun=%u lba=%u blocks=%u", a, w ? "write" : "read",
+		    lun, lba, blocks);
+		if (w)
+			out(g, " data=g%u", ++*gnum);
+		out(g, " cmdsn=%+lld & expect none\n", (long long)off);
+		return;
+	}
+	for (k = 0; k <= n; k++) {
+		bool w = rnd_cmdsn(g, 2) != 0;
+
+		out(g, "%s %s lun=%u lba=%u blocks=%u", a, w ? "write" : "read",
+		    lun, (unsigned)rnd_cmdsn(g, lba_span),
+		    1 + (unsigned)rnd_cmdsn(g, 8));
+		if (w)
+			out(g, " data=g%u", ++*gnum);
+		out(g, "%s & expect any\n", k == 0 ? " hold" : "");
+	}
+	if (how < 15 && nini > 1) {
+		/* another initiator: ai + 1 .. ai + nini - 1 */
+		const char *b =
+			explore_names[(ai + 1 + rnd_cmdsn(g, nini - 1)) % nini];
+		uint64_t t = rnd_cmdsn(g, 3);
+
+		out(g, "+%uus %s %s lun=%u & expect any\n",
+		    1 + (unsigned)rnd_cmdsn(g, 2000), b,
+		    t == 0   ? "lun-reset"
+		    : t == 1 ? "clear-task-set"
+			     : "target-reset",
+		    lun);
+	} else if (how < 22) {
+		out(g, "+%uus %s rst\n%s reconnect expect any\n",
+		    1 + (unsigned)rnd_cmdsn(g, 2000), a, a);
+		return;
+	} else if (how < 29) {
+		out(g, "+%uus %s reconnect expect any\n",
+		    1 + (unsigned)rnd_cmdsn(g, 2000), a);
+		return;
+	}
+	out(g, "+%uus %s release\n", 1 + (unsigned)rnd_cmdsn(g, 3000), a);
+}
+
 static uint64_t rnd_rare(struct gen *g, uint64_t n)
 {
 	return n ? sim_splitmix64(&g->st_rare) % n : 0;
@@ -736,7 +812,8 @@ char *explore_generate(uint64_t seed)
 			.st_gap = seed ^ 0x5a9b14ull,
 			.st_wire = seed ^ 0x3171e5c0ull,
 			.st_iscsi = seed ^ 0x15c5115ull,
-			.st_neg = seed ^ 0x6e6e6e6e5ull};
+			.st_neg = seed ^ 0x6e6e6e6e5ull,
+			.st_cmdsn = seed ^ 0xc3d5e915ull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};
@@ -793,6 +870,10 @@ char *explore_generate(uint64_t seed)
 	/* In one seed in five the target is shut down gracefully now and
 	 * then, with commands in flight (crashes come after a quiet point). */
 	bool sdown;
+	/* CmdSN gaps and commands outside the window in one seed in five,
+	 * in 3 % of its steps (cmdsn_step, a stream of its own). */
+	bool gaps = rnd_cmdsn(&g, 100) < 20;
+	unsigned int qd = 0, gnum = 0;
 
 	g.buf = malloc(g.cap);
 	if (g.buf == NULL)
@@ -917,6 +998,13 @@ char *explore_generate(uint64_t seed)
 		    first < maxb ? first : maxb, maxb, 1 + (unsigned)rnd(&g, 4),
 		    512u << rnd(&g, 8), 4u << rnd(&g, 5));
 	}
+	{
+		/* the window the target offers: commands at least this far
+		 * from the next CmdSN are outside it */
+		const char *q = strstr(g.buf, "QueuedCommands=");
+
+		qd = q ? (unsigned int)strtoul(q + 15, NULL, 10) : 0;
+	}
 	if (m.nopin)
 		out(&g, "param NopInInterval=%u NopInTimeout=%u\n",
 		    1 + (unsigned)rnd(&g, 5), 1 + (unsigned)rnd(&g, 5));
@@ -1035,6 +1123,8 @@ char *explore_generate(uint64_t seed)
 			ua_tmf_step(&g, explore_names[rnd_ua(&g, nini)], nlun);
 		if (rare && rnd_rare(&g, 100) < 5)
 			rare_step(&g, &rs);
+		if (gaps && qd > 0 && rnd_cmdsn(&g, 100) < 3)
+			cmdsn_step(&g, nini, nlun, lba_span, qd, &gnum);
 		if (sfail && rnd_gap(&g, 100) < 4)
 			out(&g, "target state-fail %s count=%u\n",
 			    rnd_gap(&g, 2) ? "enospc" : "eio",

@@ -72,6 +72,9 @@ struct gen {
 	 * target's declaration in the operational stage (explore.c
 	 * neg_step, lane cov15). */
 	uint64_t st_neg;
+	/* And one for CmdSN gaps and commands outside the window (explore.c
+	 * cmdsn_step, lane cmdsn15). */
+	uint64_t st_cmdsn;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)

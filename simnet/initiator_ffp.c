@@ -183,6 +183,9 @@ unsigned int ini_release(struct ini *ini)
 	struct ini_op *op;
 	unsigned int n = 0;
 
+	/* one still waiting for the window goes as any command */
+	TAILQ_FOREACH (op, &ini->waitq, link)
+		op->hold = false;
 	while (ini->state == INI_S_FFP &&
 	       (op = TAILQ_FIRST(&ini->heldq)) != NULL) {
 		TAILQ_REMOVE(&ini->heldq, op, link);
@@ -809,8 +812,10 @@ static void tmf_aborts(struct ini *ini, const struct ini_op *tmf)
 		bool hit = false;
 
 		next = TAILQ_NEXT(op, link);
-		/* Only tasks sent before the TMF are in its scope. */
-		if (op->kind != INI_OP_SCSI || op->send_seq > tmf->send_seq)
+		/* Only tasks sent before the TMF are in its scope; one whose
+		 * CmdSN was outside the window was never a task. */
+		if (op->kind != INI_OP_SCSI || op->send_seq > tmf->send_seq ||
+		    op->cmdsn_outside)
 			continue;
 		switch (tmf->tmf_fn) {
 		case ISCSI_TMF_ABORT_TASK:
@@ -982,6 +987,20 @@ static void rx_reject(struct ini *ini, const struct iscsi_bhs *h,
 		ini_conn_lost(ini, "a PDU of ours was rejected for its data "
 				   "digest");
 		return;
+	}
+	if (op != NULL && op->cmdsn_outside && !lose) {
+		/* The command was ignored (RFC 7143 §4.2.2.1): the Data-Out
+		 * that followed it names no task, and may be rejected; the
+		 * command itself must not be. */
+		if (h->data_len < ISCSI_BHS_LEN ||
+		    (data[0] & ISCSI_OPCODE_MASK) != ISCSI_OP_DATA_OUT)
+			ini_violation(
+				ini,
+				"itt=%08x CmdSN %u was outside the window, "
+				"yet it was rejected (reason 0x%02x; RFC "
+				"7143 §4.2.2.1: silently ignored)",
+				op->itt, op->cmdsn, h->b2);
+		op = NULL;
 	}
 	if (op == NULL) {
 		if (ini->event)
