@@ -605,7 +605,7 @@ void ini_conn_lost(struct ini *ini, const char *why)
 		op->closed_by_target = ini->target_fin;
 		/* heldq is in CmdSN order: its first is the gap */
 		op->behind_gap = op->kind == INI_OP_SCSI && h != NULL &&
-				 op->cmdsn_delta == 0 &&
+				 !ini_op_misnumbered(op) &&
 				 op->imm_over_sent == 0 &&
 				 sna_lt(h->cmdsn, op->cmdsn);
 		ini_op_finish(ini, op,

@@ -142,6 +142,10 @@ struct ini_op {
 
 	/* misbehaviour */
 	int32_t cmdsn_delta; /* added to the CmdSN sent */
+	/* sent with the CmdSN next + cmdsn_delta at once, whatever the
+	 * window, and taking no number (`cmdsn=`, +0 included: the CmdSN
+	 * one past MaxCmdSN when the window is closed) */
+	bool cmdsn_forced;
 	/* its CmdSN is certainly outside the target's window when sent
 	 * (cmdsn_delta of at least QueuedCommands past the next CmdSN, or
 	 * more than that before it): any answer to it is a violation
@@ -299,6 +303,11 @@ void ini_set_chap(struct ini *ini, const struct ini_chap *chap);
 unsigned int ini_release(struct ini *ini);
 /* Commands held back, not yet sent. */
 unsigned int ini_held(const struct ini *ini);
+/* Was op sent with a CmdSN out of the sequence (`cmdsn=`)? */
+static inline bool ini_op_misnumbered(const struct ini_op *op)
+{
+	return op->cmdsn_delta != 0 || op->cmdsn_forced;
+}
 /* Is a CmdSN off by delta from the next one certainly outside the
  * target's window, whatever it has received (QueuedCommands known)? */
 bool ini_cmdsn_outside(const struct ini *ini, int32_t delta);

@@ -124,7 +124,7 @@ static void send_scsi(struct ini *ini, struct ini_op *op)
 	 * held. */
 	if (!op->cmdsn_taken) {
 		op->cmdsn = (uint32_t)((int64_t)ini->cmdsn + op->cmdsn_delta);
-		if (op->cmdsn_delta == 0 && over == 0)
+		if (!ini_op_misnumbered(op) && over == 0)
 			ini->cmdsn++;
 	}
 	h.w24 = op->cmdsn;
@@ -170,7 +170,7 @@ static void op_send(struct ini *ini, struct ini_op *op)
  * deliver none of those before it). */
 static void hold_back(struct ini *ini, struct ini_op *op)
 {
-	assert(op->kind == INI_OP_SCSI && op->cmdsn_delta == 0);
+	assert(op->kind == INI_OP_SCSI && !ini_op_misnumbered(op));
 	op->cmdsn = ini->cmdsn++;
 	op->cmdsn_taken = true;
 	TAILQ_INSERT_TAIL(&ini->heldq, op, link);
@@ -216,10 +216,10 @@ void ini_pump(struct ini *ini)
 
 	while (ini->state == INI_S_FFP &&
 	       (op = TAILQ_FIRST(&ini->waitq)) != NULL &&
-	       (window_open(ini) || op->cmdsn_delta != 0 ||
+	       (window_open(ini) || ini_op_misnumbered(op) ||
 		imm_over_len(ini, op) > 0)) {
 		TAILQ_REMOVE(&ini->waitq, op, link);
-		if (op->hold && op->cmdsn_delta == 0 &&
+		if (op->hold && !ini_op_misnumbered(op) &&
 		    imm_over_len(ini, op) == 0) {
 			hold_back(ini, op);
 			continue;
@@ -434,7 +434,7 @@ static void check_cmdsn_order(struct ini *ini, const struct ini_op *op)
 			      op->itt, op->cmdsn);
 		return;
 	}
-	if (op->cmdsn_delta != 0 || op->imm_over_sent != 0)
+	if (ini_op_misnumbered(op) || op->imm_over_sent != 0)
 		return;
 	TAILQ_FOREACH (h, &ini->heldq, link) {
 		if (!sna_lt(h->cmdsn, op->cmdsn))
@@ -837,6 +837,19 @@ static void tmf_aborts(struct ini *ini, const struct ini_op *tmf)
 			TAILQ_REMOVE(&ini->ops, op, link);
 			ini_op_finish(ini, op, INI_ABORTED);
 		}
+	}
+	/* RFC 7143 §11.5.1: an ABORT TASK of a command held back (never
+	 * sent, its CmdSN before the TMF's) concludes it: the target
+	 * considers its CmdSN received, and it is never sent. */
+	for (op = TAILQ_FIRST(&ini->heldq);
+	     tmf->tmf_fn == ISCSI_TMF_ABORT_TASK && op != NULL; op = next) {
+		next = TAILQ_NEXT(op, link);
+		if (op->itt != tmf->ref_itt || op->lun != tmf->lun)
+			continue;
+		SIM_TRACE(ini->sim, "%s: held itt=%08x CmdSN %u aborted unsent",
+			  ini->actor, op->itt, op->cmdsn);
+		TAILQ_REMOVE(&ini->heldq, op, link);
+		ini_op_finish(ini, op, INI_ABORTED);
 	}
 }
 

@@ -74,7 +74,7 @@ static const char *attr_name(uint8_t a)
  * order (its data, solicited or not, may come later)? */
 static bool entered_in_order(const struct ini_op *op)
 {
-	return op->cmdsn_delta == 0 && op->imm_over_sent == 0;
+	return !ini_op_misnumbered(op) && op->imm_over_sent == 0;
 }
 
 void order_on_done(struct runner *r, struct pend *p, const struct ini_op *op)
@@ -85,7 +85,7 @@ void order_on_done(struct runner *r, struct pend *p, const struct ini_op *op)
 	if (op->kind != INI_OP_SCSI || p->ls == NULL || a == NULL)
 		return;
 	if (op->outcome != INI_DONE || op->response != 0 ||
-	    op->status != SCSI_STATUS_GOOD || op->cmdsn_delta != 0)
+	    op->status != SCSI_STATUS_GOOD || ini_op_misnumbered(op))
 		return;
 	memset(&z, 0, sizeof(z));
 	z.sess = p->sess;

@@ -158,8 +158,10 @@ static void issue_scsi(struct runner *r, struct actor *a, const char *verb,
 			p->pr_store_fails_at = pr_store_failed(r, l, NULL);
 		}
 	}
-	if (cs != NULL)
+	if (cs != NULL) {
 		op->cmdsn_delta = (int32_t)strtol(cs, NULL, 0);
+		op->cmdsn_forced = true;
+	}
 	/* a CmdSN gap: it takes its CmdSN, and waits for `release` */
 	op->hold = has(t, "hold");
 	if (op->hold && cs != NULL)

@@ -74,6 +74,7 @@ struct iscsi_sess *iscsi_sess_new(struct iscsi_conn *c,
 	TAILQ_INIT(&s->tmfs);
 	/* RFC 7143 §4.2.2.1: the window starts open, QueuedCommands wide */
 	ut_assert(s->queue_depth > 0);
+	ut_assert(s->queue_depth <= ISCSI_CMDSN_RING);
 	ut_assert(sna_le(s->exp_cmdsn, s->max_cmdsn));
 	if (srv->ops->sess_attach(s, max_sessions) != 0) {
 		free(s);

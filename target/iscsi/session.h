@@ -105,6 +105,9 @@ struct iscsi_task {
 };
 
 TAILQ_HEAD(iscsi_task_list, iscsi_task);
+
+/* The widest CmdSN window: QueuedCommands is at most 2048 (config). */
+#define ISCSI_CMDSN_RING 2048u
 LIST_HEAD(iscsi_task_bucket, iscsi_task);
 
 /* The session's tasks by ITT (task.c): every task of s->tasks is in the
@@ -181,6 +184,11 @@ struct iscsi_sess {
 	struct iscsi_task_list tasks;
 	struct iscsi_task_bucket itt_index[ISCSI_ITT_BUCKETS]; /* tasks by ITT */
 	struct iscsi_task_list pending; /* out of order, awaiting CmdSN */
+	/* CmdSNs inside the window that an ABORT TASK named though no
+	 * command of theirs was received (RFC 7143 §11.5.1: considered
+	 * received): one bit per CmdSN modulo ISCSI_CMDSN_RING, set only
+	 * in (ExpCmdSN, MaxCmdSN], cleared as ExpCmdSN passes it */
+	uint8_t cmdsn_gone[ISCSI_CMDSN_RING / 8];
 	/* Answers owed (tasks and TMFs, session.c): how many, and the
 	 * arrival of the oldest (UINT64_MAX: none).  Written by the
 	 * session's reactor, read atomically by iscsi_server_get_stats(). */
@@ -263,6 +271,11 @@ bool iscsi_sess_owed_overdue(struct iscsi_sess *s, uint64_t now_ns,
 void iscsi_sess_fill_sn(struct iscsi_sess *s, struct iscsi_bhs *h);
 /* Is a non-immediate CmdSN inside the window? */
 bool iscsi_cmdsn_in_window(struct iscsi_sess *s, uint32_t cmdsn);
+/* RFC 7143 §11.5.1: an ABORT TASK named cmdsn (inside the window, before
+ * the TMF's own) and no task of it was received: the target considers
+ * the CmdSN received, so that the commands after it need not wait for
+ * it, and a command of it that comes after all is ignored. */
+void iscsi_sess_cmdsn_received(struct iscsi_sess *s, uint32_t cmdsn);
 /* A non-immediate request other than a SCSI command takes its CmdSN. */
 void iscsi_sess_consume_cmdsn(struct iscsi_sess *s, const struct iscsi_bhs *h);
 /* A fresh Target Transfer Tag (never 0xffffffff). */

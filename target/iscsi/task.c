@@ -119,6 +119,36 @@ bool iscsi_cmdsn_in_window(struct iscsi_sess *s, uint32_t cmdsn)
 	return sna_le(s->exp_cmdsn, cmdsn) && sna_le(cmdsn, s->max_cmdsn);
 }
 
+static bool cmdsn_gone(const struct iscsi_sess *s, uint32_t cmdsn)
+{
+	uint32_t i = cmdsn % ISCSI_CMDSN_RING;
+
+	return (s->cmdsn_gone[i / 8] >> (i % 8)) & 1u;
+}
+
+static void cmdsn_gone_set(struct iscsi_sess *s, uint32_t cmdsn, bool on)
+{
+	uint32_t i = cmdsn % ISCSI_CMDSN_RING;
+
+	if (on)
+		s->cmdsn_gone[i / 8] |= (uint8_t)(1u << (i % 8));
+	else
+		s->cmdsn_gone[i / 8] &= (uint8_t) ~(1u << (i % 8));
+}
+
+/* ExpCmdSN moves past the command just taken in order, and past the
+ * CmdSNs considered received that follow it (RFC 7143 §11.5.1). */
+static void sess_advance_exp(struct iscsi_sess *s)
+{
+	s->exp_cmdsn++;
+	while (cmdsn_gone(s, s->exp_cmdsn)) {
+		/* only CmdSNs of the window are marked */
+		ut_assert(sna_le(s->exp_cmdsn, s->max_cmdsn));
+		cmdsn_gone_set(s, s->exp_cmdsn, false);
+		s->exp_cmdsn++;
+	}
+}
+
 static void sess_release_pending(struct iscsi_sess *s)
 {
 	struct iscsi_task *t;
@@ -135,7 +165,7 @@ static void sess_release_pending(struct iscsi_sess *s)
 			TAILQ_REMOVE(&s->pending, t, pending_link);
 			iscsi_task_set_state(t, TASK_RX_DATA);
 			t->accepted = true;
-			s->exp_cmdsn++;
+			sess_advance_exp(s);
 			iscsi_task_progress(t);
 			again = true;
 			break;
@@ -147,9 +177,28 @@ static void sess_release_pending(struct iscsi_sess *s)
 void iscsi_sess_consume_cmdsn(struct iscsi_sess *s, const struct iscsi_bhs *h)
 {
 	if (!h->immediate && h->cmdsn == s->exp_cmdsn) {
-		s->exp_cmdsn++;
+		sess_advance_exp(s);
 		sess_release_pending(s);
 	}
+}
+
+void iscsi_sess_cmdsn_received(struct iscsi_sess *s, uint32_t cmdsn)
+{
+	const struct iscsi_task *t;
+
+	ut_assert(iscsi_cmdsn_in_window(s, cmdsn));
+	/* received after all, waiting for its turn: it is the task */
+	TAILQ_FOREACH (t, &s->pending, pending_link)
+		if (t->cmdsn == cmdsn)
+			return;
+	if (cmdsn != s->exp_cmdsn) {
+		/* ahead of a gap: taken when ExpCmdSN reaches it */
+		ut_assert(sna_lt(s->exp_cmdsn, cmdsn));
+		cmdsn_gone_set(s, cmdsn, true);
+		return;
+	}
+	sess_advance_exp(s);
+	sess_release_pending(s);
 }
 
 uint32_t iscsi_sess_new_ttt(struct iscsi_sess *s)
@@ -373,7 +422,10 @@ void iscsi_task_cmd_header(struct iscsi_conn *c)
 		c->rx_reject = ISCSI_REJECT_PROTOCOL_ERROR;
 		return;
 	}
-	if (!h->immediate && !iscsi_cmdsn_in_window(s, h->cmdsn)) {
+	/* RFC 7143 §4.2.2.1: outside the window, silently ignored; so is a
+	 * CmdSN an ABORT TASK had us consider received (§11.5.1) */
+	if (!h->immediate &&
+	    (!iscsi_cmdsn_in_window(s, h->cmdsn) || cmdsn_gone(s, h->cmdsn))) {
 		c->rx_ignore = true;
 		return;
 	}
@@ -486,7 +538,8 @@ void iscsi_task_cmd_pdu(struct iscsi_conn *c)
 
 	if (c->rx_ignore) {
 		LOG_DEBUG(s->env,
-			  "conn %u: CmdSN %u outside window [%u, %u]: ignored",
+			  "conn %u: CmdSN %u outside window [%u, %u] (or "
+			  "aborted before it came): ignored",
 			  c->id, h->cmdsn, s->exp_cmdsn, s->max_cmdsn);
 		return;
 	}
@@ -539,7 +592,7 @@ void iscsi_task_cmd_pdu(struct iscsi_conn *c)
 		t->accepted = true;
 	} else if (h->cmdsn == s->exp_cmdsn) {
 		t->accepted = true;
-		s->exp_cmdsn++;
+		sess_advance_exp(s);
 	} else {
 		/* in the window (the header checked) and not its turn */
 		ut_assert(sna_lt(s->exp_cmdsn, h->cmdsn));

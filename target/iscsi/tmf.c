@@ -279,10 +279,14 @@ void iscsi_tmf_rx(struct iscsi_conn *c)
 		} else if (!t) {
 			/* RFC 7143 §11.5.1: a RefCmdSN still inside the window
 			 * names a command we never received: consider it
-			 * aborted ("function complete").  Outside the window
-			 * the task came and went: "task does not exist". */
+			 * aborted ("function complete"), and, before the TMF's
+			 * own CmdSN, its CmdSN received: the commands after it
+			 * must not wait for it.  Outside the window the task
+			 * came and went: "task does not exist". */
 			if (!iscsi_cmdsn_in_window(s, h->ref_cmdsn))
 				tmf->response = ISCSI_TMF_RSP_NO_TASK;
+			else if (sna_lt(h->ref_cmdsn, h->cmdsn))
+				iscsi_sess_cmdsn_received(s, h->ref_cmdsn);
 		}
 		break;
 	case ISCSI_TMF_ABORT_TASK_SET:

@@ -411,6 +411,62 @@ static void abort_of_finished_task_is_task_does_not_exist(void **state)
 	rig_free(r);
 }
 
+/* RFC 7143 §11.5.1: an ABORT TASK whose task the target never received,
+ * but whose RefCmdSN is inside the window and before the TMF's own
+ * CmdSN, is "Function complete", and the target "must consider the
+ * CmdSN as received": the gap it leaves is filled, the command after it
+ * runs now, and the aborted command, should it come after all, falls
+ * below the window and never runs. */
+static void abort_task_of_a_cmdsn_never_received_fills_its_gap(void **state)
+{
+	struct rig *r = seam_rig(0);
+	uint8_t cdb[16] = {0}; /* TEST UNIT READY */
+	uint32_t gap, gap_itt, saved;
+
+	(void)state;
+	login(r);
+	tur_expect(r, SCSI_STATUS_CHECK_CONDITION, SK_UNIT_ATTENTION);
+	gap = r->cmdsn++;   /* a command lost on the way: never sent */
+	gap_itt = ++r->itt; /* (its tag) */
+	scsi_cmd(r, cdb, 0, 0, NULL, 0); /* the one after it waits */
+	assert_int_equal(fake_conn_pending(r->c), 0);
+	rig_tmf_send(r, ISCSI_TMF_ABORT_TASK, gap_itt, gap);
+	{
+		struct iscsi_bhs rsp;
+		int got_tmf = 0, got_tur = 0;
+
+		/* the two answers, in either order */
+		for (int i = 0; i < 2; i++) {
+			uint8_t *d = NULL;
+
+			fake_env_advance(r->env, 0);
+			assert_int_equal(fake_conn_pop_pdu(r->c, &rsp, &d), 0);
+			free(d);
+			if (rsp.opcode == ISCSI_OP_TMF_RSP) {
+				got_tmf++;
+				assert_int_equal(rsp.b2,
+						 ISCSI_TMF_RSP_COMPLETE);
+			} else {
+				got_tur++;
+				assert_int_equal(rsp.opcode, ISCSI_OP_SCSI_RSP);
+				assert_int_equal(rsp.b3, SCSI_STATUS_GOOD);
+			}
+		}
+		assert_int_equal(got_tmf, 1);
+		assert_int_equal(got_tur, 1);
+		/* ExpCmdSN is past the gap and the command after it */
+		assert_int_equal(rsp.exp_cmdsn, gap + 2);
+	}
+	/* the aborted command arrives after all: below the window */
+	saved = r->cmdsn;
+	r->cmdsn = gap;
+	scsi_cmd(r, cdb, 0, 0, NULL, 0);
+	r->cmdsn = saved;
+	assert_int_equal(fake_conn_pending(r->c), 0);
+	tur_expect(r, SCSI_STATUS_GOOD, 0);
+	rig_free(r);
+}
+
 /* SAM-5 §6.3.3 and §5.6 with TAS=1 (our control mode page): a LOGICAL
  * UNIT RESET from b ends a's write, which waits for the Data-Out its R2Ts
  * asked for, with TASK ABORTED status once that data is in (a does not
@@ -657,6 +713,8 @@ int main(void)
 			data_segment_over_login_limit_drops_connection),
 		cmocka_unit_test(login_timer_closes_idle_connection),
 		cmocka_unit_test(cmdsn_beyond_window_is_ignored),
+		cmocka_unit_test(
+			abort_task_of_a_cmdsn_never_received_fills_its_gap),
 		cmocka_unit_test(
 			dead_initiator_is_dropped_after_interval_plus_timeout),
 		cmocka_unit_test(initiator_answering_nop_in_stays_connected),
