@@ -216,7 +216,8 @@ static uint64_t rnd_cmdsn(struct gen *g, uint64_t n)
  * one a moment later -- sometimes only after another initiator's LU
  * reset, CLEAR TASK SET or target reset, which ends the waiting ones
  * (TASK ABORTED once their turn comes), or never: the connection is
- * reset, or the session reinstated, first.  Or a command with a CmdSN
+ * reset, or the session reinstated, first, or an ABORT TASK names the
+ * held one (its CmdSN then counts as received, RFC 7143 §11.5.1).  Or a command with a CmdSN
  * certainly outside the window (at least QueuedCommands off), which the
  * target must ignore.  No own TMF while a command is held: what it does
  * to a command not yet received is left open (docs/scenarios.md).
@@ -227,7 +228,7 @@ static void cmdsn_step(struct gen *g, unsigned int nini, unsigned int nlun,
 	unsigned int ai = (unsigned int)rnd_cmdsn(g, nini);
 	const char *a = explore_names[ai];
 	unsigned int lun = (unsigned int)rnd_cmdsn(g, nlun);
-	unsigned int n = 1 + (unsigned int)rnd_cmdsn(g, 3), k;
+	unsigned int n = 1 + (unsigned int)rnd_cmdsn(g, 3), k, held = 0;
 	uint64_t how = rnd_cmdsn(g, 100);
 
 	if (rnd_cmdsn(g, 100) < 25) {
@@ -254,7 +255,11 @@ static void cmdsn_step(struct gen *g, unsigned int nini, unsigned int nlun,
 		    1 + (unsigned)rnd_cmdsn(g, 8));
 		if (w)
 			out(g, " data=g%u", ++*gnum);
-		out(g, "%s & expect any\n", k == 0 ? " hold" : "");
+		if (k == 0) {
+			held = ++*gnum;
+			out(g, " hold as=h%u", held);
+		}
+		out(g, " & expect any\n");
 	}
 	if (how < 15 && nini > 1) {
 		/* another initiator: ai + 1 .. ai + nini - 1 */
@@ -276,6 +281,12 @@ static void cmdsn_step(struct gen *g, unsigned int nini, unsigned int nlun,
 		out(g, "+%uus %s reconnect expect any\n",
 		    1 + (unsigned)rnd_cmdsn(g, 2000), a);
 		return;
+	} else if (how < 40) {
+		/* RFC 7143 §11.5.1: the target considers its CmdSN received,
+		 * and the commands after it run (release: nothing is left,
+		 * unless the ABORT TASK was not completed) */
+		out(g, "+%uus %s abort ref=h%u & expect any\n",
+		    1 + (unsigned)rnd_cmdsn(g, 2000), a, held);
 	}
 	out(g, "+%uus %s release\n", 1 + (unsigned)rnd_cmdsn(g, 3000), a);
 }

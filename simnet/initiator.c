@@ -599,11 +599,10 @@ void ini_conn_lost(struct ini *ini, const char *why)
 	ini->rhave_bhs = false;
 	ini_login_done(ini, INI_DROPPED);
 	while ((op = TAILQ_FIRST(&ini->ops)) != NULL) {
-		const struct ini_op *h = TAILQ_FIRST(&ini->heldq);
+		const struct ini_op *h = ini_first_gap(ini);
 
 		TAILQ_REMOVE(&ini->ops, op, link);
 		op->closed_by_target = ini->target_fin;
-		/* heldq is in CmdSN order: its first is the gap */
 		op->behind_gap = op->kind == INI_OP_SCSI && h != NULL &&
 				 !ini_op_misnumbered(op) &&
 				 op->imm_over_sent == 0 &&

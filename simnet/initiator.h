@@ -156,6 +156,10 @@ struct ini_op {
 	 * only at ini_release(); cmdsn_taken: op->cmdsn is its number */
 	bool hold;
 	bool cmdsn_taken;
+	/* held, and an ABORT TASK naming it went out: from its arrival the
+	 * target may count its CmdSN received (RFC 7143 §11.5.1), so it is
+	 * no gap for the commands after it */
+	bool gap_aborted;
 	/* dropped with its connection while a command before it was held
 	 * back, never sent: its CmdSN turn never came, so it never ran */
 	bool behind_gap;

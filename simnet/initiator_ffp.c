@@ -180,14 +180,19 @@ static void hold_back(struct ini *ini, struct ini_op *op)
 
 unsigned int ini_release(struct ini *ini)
 {
-	struct ini_op *op;
+	struct ini_op *op, *next;
 	unsigned int n = 0;
 
 	/* one still waiting for the window goes as any command */
 	TAILQ_FOREACH (op, &ini->waitq, link)
 		op->hold = false;
-	while (ini->state == INI_S_FFP &&
-	       (op = TAILQ_FIRST(&ini->heldq)) != NULL) {
+	for (op = TAILQ_FIRST(&ini->heldq);
+	     ini->state == INI_S_FFP && op != NULL; op = next) {
+		next = TAILQ_NEXT(op, link);
+		/* an ABORT TASK named it: its answer concludes it, and the
+		 * target may have counted its CmdSN received already */
+		if (op->gap_aborted)
+			continue;
 		TAILQ_REMOVE(&ini->heldq, op, link);
 		TAILQ_INSERT_TAIL(&ini->ops, op, link);
 		SIM_TRACE(ini->sim, "%s sends held itt=%08x CmdSN %u",
@@ -315,6 +320,13 @@ void ini_tmf(struct ini *ini, struct ini_op *op)
 						   : ISCSI_RESERVED_TAG;
 	h.w24 = ini->cmdsn;
 	h.w32 = op->ref_cmdsn;
+	if (op->tmf_fn == ISCSI_TMF_ABORT_TASK) {
+		struct ini_op *held;
+
+		TAILQ_FOREACH (held, &ini->heldq, link)
+			if (held->itt == op->ref_itt && held->lun == op->lun)
+				held->gap_aborted = true;
+	}
 	op->sent = true;
 	op->send_seq = ++ini->send_seq;
 	TAILQ_INSERT_TAIL(&ini->ops, op, link);
@@ -437,7 +449,7 @@ static void check_cmdsn_order(struct ini *ini, const struct ini_op *op)
 	if (ini_op_misnumbered(op) || op->imm_over_sent != 0)
 		return;
 	TAILQ_FOREACH (h, &ini->heldq, link) {
-		if (!sna_lt(h->cmdsn, op->cmdsn))
+		if (!sna_lt(h->cmdsn, op->cmdsn) || h->gap_aborted)
 			continue;
 		ini_violation(ini,
 			      "itt=%08x CmdSN %u answered while CmdSN %u "
@@ -806,8 +818,14 @@ static void tmf_aborts(struct ini *ini, const struct ini_op *tmf)
 {
 	struct ini_op *op, *next;
 
-	if (tmf->response != ISCSI_TMF_RSP_COMPLETE)
+	if (tmf->response != ISCSI_TMF_RSP_COMPLETE) {
+		/* not concluded: a later release sends it */
+		TAILQ_FOREACH (op, &ini->heldq, link)
+			if (tmf->tmf_fn == ISCSI_TMF_ABORT_TASK &&
+			    op->itt == tmf->ref_itt)
+				op->gap_aborted = false;
 		return;
+	}
 	for (op = TAILQ_FIRST(&ini->ops); op != NULL; op = next) {
 		bool hit = false;
 

@@ -130,6 +130,18 @@ struct ini {
 	void *hook_arg;
 };
 
+/* The first command held back that still makes a gap (heldq is in CmdSN
+ * order; one an ABORT TASK named does not), or NULL. */
+static inline const struct ini_op *ini_first_gap(const struct ini *ini)
+{
+	const struct ini_op *op;
+
+	TAILQ_FOREACH (op, &ini->heldq, link)
+		if (!op->gap_aborted)
+			return op;
+	return NULL;
+}
+
 /* initiator.c */
 /* A breach of RFC 7143 by the target: traced, and reported through the
  * scenario's hook. */
