@@ -283,12 +283,12 @@ static void cmdsn_step(struct gen *g, unsigned int nini, unsigned int nlun,
 		return;
 	} else if (how < 40) {
 		/* RFC 7143 §11.5.1: the target considers its CmdSN received,
-		 * and the commands after it run (release: nothing is left,
+		 * and the commands after it run (send-held: nothing is left,
 		 * unless the ABORT TASK was not completed) */
 		out(g, "+%uus %s abort ref=h%u & expect any\n",
 		    1 + (unsigned)rnd_cmdsn(g, 2000), a, held);
 	}
-	out(g, "+%uus %s release\n", 1 + (unsigned)rnd_cmdsn(g, 3000), a);
+	out(g, "+%uus %s send-held\n", 1 + (unsigned)rnd_cmdsn(g, 3000), a);
 }
 
 static uint64_t rnd_rare(struct gen *g, uint64_t n)

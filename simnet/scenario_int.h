@@ -512,7 +512,7 @@ struct pend {
 	char label[32];
 	struct exp e;
 	bool async, done, exempt, checked_none;
-	bool released; /* held back (`hold`), then sent by `release` */
+	bool released; /* held back (`hold`), then sent by `send-held` */
 	struct ini_op *op;
 	uint32_t itt, cmdsn;
 	uint64_t lun;

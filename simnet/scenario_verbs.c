@@ -162,7 +162,7 @@ static void issue_scsi(struct runner *r, struct actor *a, const char *verb,
 		op->cmdsn_delta = (int32_t)strtol(cs, NULL, 0);
 		op->cmdsn_forced = true;
 	}
-	/* a CmdSN gap: it takes its CmdSN, and waits for `release` */
+	/* a CmdSN gap: it takes its CmdSN, and waits for `send-held` */
 	op->hold = has(t, "hold");
 	if (op->hold && cs != NULL)
 		syntaxf(r, "hold and cmdsn= do not go together");
@@ -670,8 +670,9 @@ void actor_verb(struct runner *r, struct actor *a, struct toks *t)
 		r->res->fault_count[SCN_F_VANISH]++;
 		ini_vanish(a->ini);
 		resv_drop_holder(r, a);
-	} else if (strcmp(verb, "release") == 0) {
-		/* the commands held back (`hold`) go, in CmdSN order */
+	} else if (strcmp(verb, "send-held") == 0) {
+		/* the commands held back (`hold`) go, in CmdSN order (not
+		 * `release`: that is SPC-2 RELEASE) */
 		struct pend *q;
 
 		SIM_TRACE(r->sim, "%s releases %u held command(s)", a->name,
