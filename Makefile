@@ -32,7 +32,7 @@ TEST_BIN := $(TEST_SRC:target/test/%.c=$(BUILD)/test/%)
 TEST_SUPPORT := $(filter-out $(TEST_SRC),$(wildcard target/test/*.c))
 
 .PHONY: install man-check deb-test control-test many-sessions
-.PHONY: all run test unit unit-asan scenarios-asan seam-check conformance daemon-test valgrind deps clean format format-check assert-count
+.PHONY: all run test unit unit-asan scenarios-asan seam-check conformance daemon-test shutdown-io-asan valgrind deps clean format format-check assert-count
 all: $(BUILD)/utarget $(BUILD)/utargetctl
 
 $(BUILD)/obj/%.o: %.c
@@ -205,6 +205,14 @@ conformance: $(BUILD)/utarget
 
 daemon-test: $(BUILD)/utarget $(BUILD)/ut-io $(BUILD)/ut-hostile
 	conformance/daemon-test
+
+# SIGTERM with a write at a stuck store (conformance/shutdown-io-test,
+# also part of daemon-test) on the daemon built with ASan+UBSan: nothing
+# of the freed session is touched by a disk thread.
+shutdown-io-asan: $(BUILD)/ut-io
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/asan EXTRA_CFLAGS="$(SAN_FLAGS)" \
+		EXTRA_LDFLAGS="$(SAN_FLAGS)" $(BUILD)/asan/utarget
+	UTARGET=$(CURDIR)/$(BUILD)/asan/utarget conformance/shutdown-io-test
 
 # The conformance suite against the daemon under valgrind memcheck.
 valgrind: $(BUILD)/utarget

@@ -685,16 +685,20 @@ static uint64_t sim_bs_lba_status(struct bs_dev *dev, uint64_t off,
 	return run < len ? run : len;
 }
 
-/* Closing with requests in flight (a crash frees the target at once):
- * they never complete; each sector of a pending write may or may not
- * have reached the cache (at a graceful stop: the whole write or none). */
-static void sim_bs_close(struct bs_dev *dev)
+/* The target takes back the requests in flight (iscsi_server_free: a
+ * crash frees the target at once, a shutdown abandons the sessions whose
+ * commands are at a stalled store): they never complete; each sector of
+ * a pending write may or may not have reached the cache (at a graceful
+ * stop: the whole write or none).  The simulated store gives everything
+ * back at once: nothing is ever held past the call. */
+static unsigned int sim_bs_abandon(struct bs_dev *dev, uint64_t deadline_ns)
 {
 	struct sim_bs *bs = dev->priv;
 	struct sim_disk *d = bs->d;
 	struct sim *sim = d->sim;
 	struct sim_io *io;
 
+	(void)deadline_ns;
 	while ((io = TAILQ_FIRST(&bs->pending)) != NULL) {
 		/* never completed: nothing is written back to the request */
 		struct bs_req *req = &io->asked;
@@ -726,6 +730,18 @@ static void sim_bs_close(struct bs_dev *dev)
 		free(io->wdata);
 		free(io);
 	}
+	return 0;
+}
+
+static void sim_bs_close(struct bs_dev *dev)
+{
+	struct sim_bs *bs = dev->priv;
+	struct sim_disk *d = bs->d;
+	struct sim *sim = d->sim;
+
+	/* backstore.h: a request in flight was taken back first (abandon);
+	 * one still here names memory the target may have freed already. */
+	ut_assert(TAILQ_EMPTY(&bs->pending));
 	ut_assert(d->opens > 0);
 	d->opens--;
 	ut_assert(sim->live_disks > 0);
@@ -790,6 +806,7 @@ static int sim_bs_resize(struct bs_dev *dev, uint64_t size)
 static const struct bs_ops sim_bs_ops = {
 	.submit = sim_bs_submit,
 	.lba_status = sim_bs_lba_status,
+	.abandon = sim_bs_abandon,
 	.close = sim_bs_close,
 	.resize = sim_bs_resize,
 };

@@ -44,6 +44,7 @@ struct opts {
 	const char *record_dir;
 	enum ut_log_level log_level;
 	uint32_t grace_ms;
+	uint32_t io_wait_ms; /* --shutdown-io-wait */
 	unsigned int reactors;
 	unsigned int poll_us;
 	enum env_real_inline_writes inline_writes;
@@ -82,6 +83,10 @@ static void usage(FILE *f)
 		"      --record DIR       save what each connection receives, raw, as\n"
 		"                         DIR/conn-N.bin (a fuzzing seed corpus)\n"
 		"      --shutdown-grace S seconds initiators get to log out (default 3)\n"
+		"      --shutdown-io-wait S\n"
+		"                         at exit, seconds to wait for disk requests\n"
+		"                         still in flight at a stuck store before\n"
+		"                         exiting without freeing (default 10)\n"
 		"      --reactors N       event loops (threads) serving connections,\n"
 		"                         1..64 (default 1); each connection stays on\n"
 		"                         one, in turn: use one per core for several\n"
@@ -177,6 +182,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		OPT_STATE = 256,
 		OPT_LOG,
 		OPT_GRACE,
+		OPT_IO_WAIT,
 		OPT_CHECK,
 		OPT_RECORD,
 		OPT_REACTORS,
@@ -198,6 +204,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"record", required_argument, NULL, OPT_RECORD},
 		{"log-level", required_argument, NULL, OPT_LOG},
 		{"shutdown-grace", required_argument, NULL, OPT_GRACE},
+		{"shutdown-io-wait", required_argument, NULL, OPT_IO_WAIT},
 		{"check", no_argument, NULL, OPT_CHECK},
 		{"reactors", required_argument, NULL, OPT_REACTORS},
 		{"poll-us", required_argument, NULL, OPT_POLL},
@@ -218,6 +225,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 	o->log_level = UT_LOG_INFO;
 	o->grace_ms = 3000;
+	o->io_wait_ms = 10000;
 	o->reactors = 1;
 	o->poll_us = 50;
 	while ((ch = getopt_long(argc, argv, "c:l:t:L:hV", lo, NULL)) != -1) {
@@ -258,6 +266,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 					" seconds", &n))
 				return 2;
 			o->grace_ms = n * 1000;
+			break;
+		case OPT_IO_WAIT:
+			if (parse_range("shutdown-io-wait", optarg, 0, 3600,
+					" seconds", &n))
+				return 2;
+			o->io_wait_ms = n * 1000;
 			break;
 		case OPT_REACTORS:
 			if (parse_range("reactors", optarg, 1, 64, "", &n))
@@ -577,6 +591,54 @@ static void on_hup(void *arg, int signo)
 	ctl_request(d->ctl, req, sizeof(req) - 1, reload_done, d);
 }
 
+/* What the stopped daemon keeps rather than frees when a store did not
+ * give its requests back (take_back_io): still referenced, so that
+ * LeakSanitizer does not take them for leaks. */
+static struct iscsi_server *kept_srv;
+static struct env *kept_env;
+
+/*
+ * The loops have stopped.  Sessions whose commands are still at a store
+ * (a hung file system, an io_uring request the kernel still runs) own the
+ * buffers and bs_req those requests name: the stores take them back
+ * first (iscsi_server_take_back_io: io_uring requests cancelled, the
+ * thread pool's queue emptied, and what the kernel or a worker still
+ * runs waited for), for --shutdown-io-wait at most.  Only then may
+ * iscsi_server_free() free the tasks and env_real_free() the engines
+ * (each asserts that nothing is in flight).  A store that still holds
+ * requests at the deadline: the server and the environment are kept,
+ * not freed (a late read would write into freed memory, a late write
+ * would send freed memory to the disk), and the process exits with 1.
+ */
+static bool take_back_io(struct daemon *d)
+{
+	uint64_t t0 = env_now_ns(d->env);
+	unsigned int held = iscsi_server_take_back_io(d->srv, t0);
+
+	if (held == 0)
+		return true;
+	LOG_WARN(d->env,
+		 "event=shutdown-io-wait requests=%u wait_s=%u: disk "
+		 "requests still in flight at exit",
+		 held, d->o->io_wait_ms / 1000);
+	held = iscsi_server_take_back_io(
+		d->srv, t0 + (uint64_t)d->o->io_wait_ms * 1000000ull);
+	if (held == 0) {
+		LOG_INFO(d->env, "event=shutdown-io-done waited_ms=%llu",
+			 (unsigned long long)((env_now_ns(d->env) - t0) /
+					      1000000u));
+		return true;
+	}
+	LOG_ERR(d->env,
+		"event=shutdown-io-stuck requests=%u waited_ms=%llu: a store "
+		"did not give them back; exiting without freeing their memory",
+		held,
+		(unsigned long long)((env_now_ns(d->env) - t0) / 1000000u));
+	kept_srv = d->srv;
+	kept_env = d->env;
+	return false;
+}
+
 static void on_shutdown_done(void *arg)
 {
 	struct daemon *d = arg;
@@ -774,6 +836,10 @@ int main(int argc, char **argv)
 	env_real_run(d.env);
 	env_real_control_close(d.control);
 	ctl_free(d.ctl);
+	if (!take_back_io(&d)) {
+		fprintf(stderr, "utarget: stopped with disk requests stuck\n");
+		return 1;
+	}
 	iscsi_server_free(d.srv);
 	env_real_free(d.env);
 	fprintf(stderr, "utarget: stopped\n");

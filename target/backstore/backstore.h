@@ -152,10 +152,21 @@ struct bs_ops {
 	 * *mapped.  May be NULL: then everything is reported mapped. */
 	uint64_t (*lba_status)(struct bs_dev *dev, uint64_t offset_bytes,
 			       uint64_t len_bytes, bool *mapped);
-	/* Requests may still be in flight (a crash, or iscsi_server_free()
-	 * abandoning sessions whose commands are at a stuck store): none of
-	 * them completes any more, and their bs_req may already be freed,
-	 * so close must not read them. */
+	/* Take back every request in flight, before the memory they name
+	 * goes (iscsi_server_free() abandoning sessions whose commands are
+	 * at a stuck store, or a crash): none of them completes any more,
+	 * and once this returns 0 the device never again reads or writes a
+	 * request it was given, nor the buffers the request names.  A
+	 * request the device cannot take back by deadline_ns (env clock: a
+	 * system call stuck in a hung file system, a cluster that does not
+	 * answer) is counted in the return value: its memory must then be
+	 * kept, and a later call may take it back.  Only once the
+	 * environment delivers nothing more (the reactors stopped); no
+	 * request is submitted after it.  May be NULL: the device holds no
+	 * request past bs_submit() (mem, null). */
+	unsigned int (*abandon)(struct bs_dev *dev, uint64_t deadline_ns);
+	/* Every request came back or was taken back (abandon) first: close
+	 * never sees one in flight. */
 	void (*close)(struct bs_dev *dev);
 	/* Change the capacity (a multiple of block_size, > 0).  Growing
 	 * adds blocks that read as zeros; shrinking gives up the end, and
@@ -199,6 +210,15 @@ static inline int bs_resize(struct bs_dev *dev, uint64_t size_bytes)
 {
 	return dev->ops->resize ? dev->ops->resize(dev, size_bytes)
 				: -95 /* ENOTSUP */;
+}
+
+/* The requests dev still holds after taking back what it could by
+ * deadline_ns (bs_ops.abandon); 0: none, its requests' memory may go. */
+static inline unsigned int bs_abandon(struct bs_dev *dev, uint64_t deadline_ns)
+{
+	if (!dev || !dev->ops->abandon)
+		return 0;
+	return dev->ops->abandon(dev, deadline_ns);
 }
 
 static inline void bs_close(struct bs_dev *dev)

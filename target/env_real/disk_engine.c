@@ -31,6 +31,8 @@
 #include "env_real/env_real_int.h"
 #include "env_real/disk_file.h"
 
+uint32_t er_test_stall_ms;
+
 /* ------------------------------------------------------ io_uring path */
 
 static struct io_uring_sqe *er_uring_sqe(struct er_disk_engine *eng)
@@ -58,6 +60,24 @@ static void er_uring_prep(struct er_io *io)
 	ut_assert(sqe != NULL);
 	ut_assert(io->stage == ER_ST_FLUSH || io->stage == ER_ST_FALLOC ||
 		  io->iovcnt > 0);
+	ut_assert(!io->out && !eng->stopped);
+	if (er_test_stall_ms) {
+		/* the test's stall: a timeout, the request linked after it
+		 * (its CQE names no er_io) */
+		static struct __kernel_timespec stall_ts;
+
+		stall_ts.tv_sec = er_test_stall_ms / 1000;
+		stall_ts.tv_nsec =
+			(long long)(er_test_stall_ms % 1000) * 1000000;
+		io_uring_prep_timeout(sqe, &stall_ts, 0,
+				      IORING_TIMEOUT_ETIME_SUCCESS);
+		sqe->flags |= IOSQE_IO_LINK;
+		io_uring_sqe_set_data(sqe, NULL);
+		sqe = er_uring_sqe(eng);
+		ut_assert(sqe != NULL);
+	}
+	io->out = true;
+	eng->out++;
 	switch (io->stage) {
 	case ER_ST_RW:
 		if (req->op == BS_OP_READ) {
@@ -156,10 +176,14 @@ static void er_uring_reap(struct er_disk_engine *eng)
 		struct er_io *io = io_uring_cqe_get_data(cqe);
 		ssize_t res = cqe->res;
 
-		/* Every SQE we prepare names its er_io, of this engine. */
-		ut_assert(io != NULL && io->eng == eng);
-		ut_assert(io->req != NULL);
 		io_uring_cqe_seen(&eng->ring, cqe);
+		if (!io)
+			continue; /* the test's stall timeout */
+		/* Every request's SQE names its er_io, of this engine. */
+		ut_assert(io->eng == eng && io->req != NULL);
+		ut_assert(io->out && eng->out > 0);
+		io->out = false;
+		eng->out--;
 		er_io_result(io, res);
 	}
 }
@@ -264,6 +288,15 @@ static ssize_t er_pool_do(struct er_io *io)
 	/* On a worker thread: only what the er_io carries is touched. */
 	ut_assert(!io->eng->uring);
 	ut_assert(fd >= 0);
+	if (er_test_stall_ms) {
+		struct timespec ts = {
+			.tv_sec = er_test_stall_ms / 1000,
+			.tv_nsec = (long)(er_test_stall_ms % 1000) * 1000000,
+		};
+
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
 	switch (io->stage) {
 	case ER_ST_RW:
 		if (req->op == BS_OP_READ)
@@ -309,6 +342,9 @@ static void *er_pool_main(void *arg)
 		io->res = er_pool_do(io);
 
 		pthread_mutex_lock(&eng->lock);
+		ut_assert(io->out && eng->out > 0);
+		io->out = false;
+		eng->out--;
 		TAILQ_INSERT_TAIL(&eng->done, io, link);
 		n = write(eng->done_watch.fd, &one, sizeof(one));
 		(void)n; /* a full counter still wakes the reactor */
@@ -324,6 +360,9 @@ void er_pool_issue(struct er_io *io)
 	ut_assert(!eng->uring && eng->nthreads > 0);
 	ut_assert(io->req != NULL);
 	pthread_mutex_lock(&eng->lock);
+	ut_assert(!io->out && !eng->stopped);
+	io->out = true;
+	eng->out++;
 	TAILQ_INSERT_TAIL(&eng->work, io, link);
 	pthread_cond_signal(&eng->cond);
 	pthread_mutex_unlock(&eng->lock);
@@ -390,6 +429,111 @@ static void er_pool_stop(struct er_disk_engine *eng)
 	pthread_mutex_destroy(&eng->lock);
 }
 
+/* ---------------------------------------------------------- taking back */
+
+/* Cancel what the engine has not started: SQEs go with a cancel of
+ * everything (requests already running in the kernel finish, or end
+ * -ECANCELED where the kernel can interrupt them); the pool's queue is
+ * emptied.  What a worker runs it finishes. */
+static void er_engine_cancel(struct er_disk_engine *eng)
+{
+	struct er_io *io;
+
+	eng->lone_read = NULL; /* never prepared: nothing to wait for */
+	if (eng->uring) {
+		struct io_uring_sqe *sqe = er_uring_sqe(eng);
+
+		if (sqe) {
+			io_uring_prep_cancel(sqe, NULL,
+					     IORING_ASYNC_CANCEL_ANY);
+			io_uring_sqe_set_data(sqe, NULL);
+		}
+		/* also what was prepared and not yet submitted */
+		io_uring_submit(&eng->ring);
+		return;
+	}
+	pthread_mutex_lock(&eng->lock);
+	while ((io = TAILQ_FIRST(&eng->work))) {
+		TAILQ_REMOVE(&eng->work, io, link);
+		ut_assert(io->out && eng->out > 0);
+		io->out = false;
+		eng->out--;
+	}
+	pthread_mutex_unlock(&eng->lock);
+}
+
+/* The CQEs of requests the kernel gave back, until deadline_ns: they are
+ * counted back and never delivered (the loop has stopped). */
+static void er_uring_drain(struct er_disk_engine *eng, uint64_t deadline_ns)
+{
+	for (;;) {
+		struct io_uring_cqe *cqe;
+		struct __kernel_timespec ts;
+		uint64_t now = er_now_ns(), left;
+
+		while (io_uring_peek_cqe(&eng->ring, &cqe) == 0) {
+			struct er_io *io = io_uring_cqe_get_data(cqe);
+
+			io_uring_cqe_seen(&eng->ring, cqe);
+			if (!io)
+				continue; /* the cancel's own, a stall's */
+			ut_assert(io->eng == eng && io->out && eng->out > 0);
+			io->out = false;
+			eng->out--;
+		}
+		if (eng->out == 0 || now >= deadline_ns)
+			return;
+		left = deadline_ns - now;
+		ts.tv_sec = (long long)(left / 1000000000u);
+		ts.tv_nsec = (long long)(left % 1000000000u);
+		(void)io_uring_wait_cqe_timeout(&eng->ring, &cqe, &ts);
+	}
+}
+
+/* The workers finish what they run, until deadline_ns. */
+static void er_pool_drain(struct er_disk_engine *eng, uint64_t deadline_ns)
+{
+	for (;;) {
+		unsigned int out;
+		struct timespec ms = {.tv_nsec = 1000000};
+
+		pthread_mutex_lock(&eng->lock);
+		out = eng->out;
+		/* nothing is delivered any more: the finished are forgotten
+		 * (their er_io are taken back by their file) */
+		TAILQ_INIT(&eng->done);
+		pthread_mutex_unlock(&eng->lock);
+		if (out == 0 || er_now_ns() >= deadline_ns)
+			return;
+		nanosleep(&ms, NULL);
+	}
+}
+
+unsigned int er_engine_take_back(struct er_disk_engine *eng,
+				 uint64_t deadline_ns)
+{
+	unsigned int out;
+
+	/* The loops have stopped: nothing runs on the reactor any more. */
+	ut_assert(er_self == NULL);
+	if (!eng->stopped) {
+		eng->stopped = true;
+		er_defer_cancel(eng->r, &eng->retry);
+		er_engine_cancel(eng);
+	}
+	if (eng->uring) {
+		er_uring_drain(eng, deadline_ns);
+		out = eng->out;
+	} else {
+		er_pool_drain(eng, deadline_ns);
+		pthread_mutex_lock(&eng->lock);
+		out = eng->out;
+		pthread_mutex_unlock(&eng->lock);
+	}
+	ut_assert(out <= eng->inflight);
+	return out;
+}
+
 /* -------------------------------------------------- the engine itself */
 
 /* Pool accounting: the free list and the er_io in use make up the array
@@ -407,6 +551,28 @@ bool er_engine_pool_ok(const struct er_disk_engine *eng)
 	return free_n + eng->inflight == ER_QUEUE_DEPTH;
 }
 
+/* UTARGET_TEST_DISK_STALL_MS (disk_file.h): every request goes to the
+ * engine, where the stall is (none on the reactor). */
+static void er_test_stall_init(struct er_reactor *r)
+{
+	const char *v = getenv("UTARGET_TEST_DISK_STALL_MS");
+	unsigned long ms;
+
+	er_test_stall_ms = 0;
+	if (!v || !*v)
+		return;
+	ms = strtoul(v, NULL, 10);
+	er_test_stall_ms = ms > 3600000u ? 3600000u : (uint32_t)ms;
+	if (!er_test_stall_ms)
+		return;
+	r->no_inline_reads = true;
+	r->inline_writes = ENV_REAL_INLINE_OFF;
+	LOG_WARN(&r->env,
+		 "UTARGET_TEST_DISK_STALL_MS: every disk request waits %u ms "
+		 "(a test of a hung store)",
+		 er_test_stall_ms);
+}
+
 struct er_disk_engine *er_engine_get(struct er_reactor *r)
 {
 	struct er_disk_engine *eng = r->disk;
@@ -419,6 +585,7 @@ struct er_disk_engine *er_engine_get(struct er_reactor *r)
 		return NULL;
 	eng->r = r;
 	eng->retry.fn = er_engine_retry;
+	er_test_stall_init(r);
 	eng->zeros = calloc(1, ER_ZERO_BYTES);
 	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (!eng->zeros || efd < 0)
@@ -482,11 +649,12 @@ void er_disk_engine_free(struct er_reactor *r)
 		return;
 	ut_assert(er_owned(r));
 	ut_assert(eng->r == r);
-	if (eng->inflight > 0)
-		LOG_WARN(&r->env,
-			 "disk engine freed with %u requests in "
-			 "flight",
-			 eng->inflight);
+	/* Every request came back, or was taken back by its file
+	 * (bs_abandon: iscsi_server_take_back_io): nothing the kernel or a
+	 * worker still holds names memory freed before us, and no worker
+	 * is stuck in a system call that the join below would wait for. */
+	ut_assert(eng->inflight == 0 && eng->out == 0);
+	ut_assert(TAILQ_EMPTY(&eng->waiting_files));
 	if (eng->stats.zero_copy_reads)
 		LOG_INFO(&r->env,
 			 "disk: %llu reads sent from the page cache "

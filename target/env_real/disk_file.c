@@ -553,6 +553,8 @@ void er_file_submit(struct bs_dev *dev, struct bs_req *req)
 
 	ut_assert(r->index < ER_MAX_REACTORS && q->f == f);
 	ut_assert(!f->closing); /* bs_close() is its owner's last call */
+	/* nothing is submitted once the requests are being taken back */
+	ut_assert(!f->abandoned && !(eng && eng->stopped));
 	if (!eng) {
 		/* No engine on this reactor (out of memory at its first
 		 * request): fail the request, asynchronously is not possible
@@ -569,4 +571,74 @@ void er_file_submit(struct bs_dev *dev, struct bs_req *req)
 		return;
 	}
 	er_io_start(eng, f, req);
+}
+
+/* ------------------------------------------------------ taking back */
+
+/* An er_io the engine gave back (or never had: waiting for its defer, a
+ * lone read) returns to the free list undelivered: its request is
+ * forgotten. */
+static void er_io_forget(struct er_io *io)
+{
+	struct er_disk_engine *eng = io->eng;
+	struct er_file *f = io->f;
+
+	ut_assert(io->req != NULL && !io->out);
+	ut_assert(eng->inflight > 0 && atomic_load(&f->inflight) > 0);
+	er_defer_cancel(eng->r, &io->defer);
+	io->defer_result = false;
+	io->req = NULL;
+	io->f = NULL;
+	atomic_fetch_sub(&f->inflight, 1);
+	eng->inflight--;
+	TAILQ_INSERT_HEAD(&eng->free_ios, io, link);
+}
+
+/* bs_ops.abandon (backstore.h): at exit, the loops stopped.  Every
+ * reactor's engine stops for good (the first file to be taken back stops
+ * it) and gives back what the kernel or its workers finish by
+ * deadline_ns; this file's requests that came back, or never left
+ * (waiting for an er_io, a defer, a lone read), are forgotten.  The ones
+ * still out are counted: a worker stuck in pwritev on a hung file system
+ * may still read their buffers, or a late io_uring read write into them. */
+unsigned int er_file_abandon(struct bs_dev *dev, uint64_t deadline_ns)
+{
+	struct er_file *f = dev->priv;
+	struct er_group *g = f->home->group;
+	unsigned int held = 0;
+
+	ut_assert(er_self == NULL);
+	ut_assert(!f->closing);
+	f->abandoned = true;
+	for (unsigned int i = 0; i < g->n; i++) {
+		struct er_reactor *r = g->r[i];
+		struct er_disk_engine *eng = r->disk;
+		struct er_fq *q = &f->q[r->index];
+
+		if (!eng)
+			continue;
+		(void)er_engine_take_back(eng, deadline_ns);
+		if (q->on_wait_list) {
+			TAILQ_REMOVE(&eng->waiting_files, q, wait_link);
+			q->on_wait_list = false;
+		}
+		TAILQ_INIT(&q->waiting); /* never started */
+		for (unsigned int k = 0; k < ER_QUEUE_DEPTH; k++) {
+			struct er_io *io = &eng->ios[k];
+
+			if (io->req == NULL || io->f != f)
+				continue;
+			if (io->out)
+				held++;
+			else
+				er_io_forget(io);
+		}
+		ut_assert_slow(er_engine_pool_ok(eng));
+	}
+	if (held)
+		LOG_WARN(&f->home->env,
+			 "%s: %u requests still in the kernel's or the disk "
+			 "threads' hands",
+			 f->name, held);
+	return held;
 }

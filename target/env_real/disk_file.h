@@ -67,6 +67,7 @@ struct er_file {
 	int fd;
 	bool is_blk;
 	bool closing;	      /* bs_close() called; free when idle */
+	bool abandoned;	      /* bs_abandon() called: no more submits */
 	atomic_uint in_done;  /* inside a req->done of this file */
 	atomic_uint inflight; /* er_io in use for this file */
 	struct er_fq q[ER_MAX_REACTORS];
@@ -99,6 +100,11 @@ struct er_io {
 	struct iovec iov[ER_IO_IOV]; /* the chunk in flight */
 	int iovcnt;
 	uint64_t chunk_off;
+	/* In the engine's hands: an SQE prepared whose CQE is not reaped,
+	 * or a worker's (queued or running).  The kernel or the worker may
+	 * read or write the request and its buffers until it is false
+	 * (io_uring: the reactor's; pool: under eng->lock). */
+	bool out;
 	ssize_t res;	   /* pool, inline: the result or -errno */
 	int status;	   /* early completion (validation) */
 	bool defer_result; /* the defer hands res to er_io_result */
@@ -116,6 +122,11 @@ struct er_disk_engine {
 	TAILQ_HEAD(, er_io) free_ios;
 	TAILQ_HEAD(, er_fq) waiting_files;
 	unsigned int inflight;
+	/* er_io with out set (io_uring: the reactor's; pool: under lock) */
+	unsigned int out;
+	/* Taking back (er_engine_take_back): nothing is issued, delivered or
+	 * submitted any more; the reactor's loop has stopped. */
+	bool stopped;
 	/* a read held back for er_disk_flush to do on the reactor (the
 	 * only request of its loop turn; er_uring_issue) */
 	struct er_io *lone_read;
@@ -141,6 +152,8 @@ bool er_file_idle(struct er_file *f);
 void er_file_destroy(struct er_file *f);
 /* The bs_ops submit of a file LU. */
 void er_file_submit(struct bs_dev *dev, struct bs_req *req);
+/* Its bs_ops abandon (backstore.h): the requests taken back at exit. */
+unsigned int er_file_abandon(struct bs_dev *dev, uint64_t deadline_ns);
 /* What a chunk returned (bytes, or -errno), on the reactor thread: the
  * engine's completions go here. */
 void er_io_result(struct er_io *io, ssize_t res);
@@ -156,6 +169,17 @@ void er_pool_issue(struct er_io *io);
 /* Pool accounting: the free list and the er_io in use make up the array
  * (walks the free list: for ut_assert_slow). */
 bool er_engine_pool_ok(const struct er_disk_engine *eng);
+/* Stop the engine for good (the loops have stopped): cancel what can be
+ * cancelled and wait until deadline_ns (CLOCK_MONOTONIC) at most for the
+ * kernel or the workers to give back the rest.  Returns how many er_io
+ * are still out; again later, it goes on waiting. */
+unsigned int er_engine_take_back(struct er_disk_engine *eng,
+				 uint64_t deadline_ns);
+/* A test-only stall of every request the engine carries out
+ * (UTARGET_TEST_DISK_STALL_MS: a hung file system, for the shutdown
+ * tests): the worker sleeps before its system call, or io_uring runs
+ * the request after a linked timeout.  0: none. */
+extern uint32_t er_test_stall_ms;
 
 /* zerocopy.c */
 /* Answer io's READ by reference when it was asked for and can be done

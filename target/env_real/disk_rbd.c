@@ -45,9 +45,10 @@
  * Connecting again after fencing, and following a resize of the image,
  * are disk_rbd_cluster.c's (the control thread).
  *
- * The device is closed (bs_close) at exit with the reactors stopped:
- * rbd_close() waits for requests in flight, and completions not yet run
- * are taken back from the reactors' lists before the memory goes.
+ * At exit, with the reactors stopped, the requests still in flight are
+ * taken back first (rbd_abandon: completions not yet run are taken back
+ * from the reactors' lists, requests librbd still carries are waited for
+ * until a deadline), then the device is closed (bs_close).
  *
  * A LUN added to a running server opens on a helper thread
  * (open_async.c), and one removed from it closes on one (a job): the
@@ -59,6 +60,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "env_real/disk_rbd.h"
 
@@ -400,11 +402,9 @@ static void rbd_close_wait(struct er_rbd *d)
 		pthread_mutex_unlock(&d->lock);
 		pthread_join(d->ctl, NULL);
 	}
-	if (atomic_load(&d->outstanding) > 0)
-		LOG_WARN(&d->home->env, "%s: closed with %u requests in flight",
-			 rbd_name(d), atomic_load(&d->outstanding));
-	/* Waits for librbd's requests; their completions, sent to reactors
-	 * that no longer run, are taken back below. */
+	/* backstore.h: every request came back or was taken back
+	 * (rbd_abandon) first */
+	ut_assert(atomic_load(&d->outstanding) == 0);
 	er_rbd_disconnect(d);
 }
 
@@ -450,9 +450,49 @@ static void rbd_close_dev(struct bs_dev *dev)
 	rbd_close_forget(d);
 }
 
+/* bs_ops.abandon (backstore.h), at exit with the reactors stopped: a
+ * request whose completion librbd sent (queued for a reactor that no
+ * longer runs) is taken back from the reactor's list and forgotten; one
+ * librbd still carries may still read or write its buffers, and is
+ * waited for until deadline_ns, then counted. */
+static unsigned int rbd_abandon(struct bs_dev *dev, uint64_t deadline_ns)
+{
+	struct er_rbd *d = dev->priv;
+	unsigned int held;
+
+	ut_assert(er_self == NULL);
+	for (;;) {
+		struct timespec ms = {.tv_nsec = 1000000};
+
+		held = 0;
+		for (size_t i = 0; i < d->all_count; i++) {
+			struct er_rbd_io *io = d->all_ios[i];
+
+			if (!io->req)
+				continue;
+			if (!er_msg_cancel(io->r, &io->msg)) {
+				held++; /* librbd's still */
+				continue;
+			}
+			io->r->remote_inflight--;
+			io->req = NULL;
+			rbd_io_put(d, io);
+		}
+		if (held == 0 || er_now_ns() >= deadline_ns)
+			break;
+		nanosleep(&ms, NULL);
+	}
+	if (held)
+		LOG_WARN(&d->home->env,
+			 "%s: %u requests still in librbd's hands", rbd_name(d),
+			 held);
+	return held;
+}
+
 static const struct bs_ops rbd_ops = {
 	.submit = rbd_submit,
 	.lba_status = NULL, /* everything reads as mapped */
+	.abandon = rbd_abandon,
 	.close = rbd_close_dev,
 };
 

@@ -45,6 +45,7 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backstore/backstore.h"
@@ -477,9 +478,9 @@ static void tcmu_close_dev(struct bs_dev *dev)
 {
 	struct er_tcmu *d = dev->priv;
 
-	if (atomic_load(&d->outstanding) > 0)
-		LOG_WARN(&d->home->env, "%s: closed with %u requests in flight",
-			 d->tdev.name, atomic_load(&d->outstanding));
+	/* backstore.h: every request came back or was taken back
+	 * (tcmu_abandon) first */
+	ut_assert(atomic_load(&d->outstanding) == 0);
 	tcmu_stop_threads(d);
 	if (d->opened)
 		d->h->close(&d->tdev);
@@ -489,9 +490,61 @@ static void tcmu_close_dev(struct bs_dev *dev)
 	tcmu_free(d);
 }
 
+static void tcmu_io_forget(struct er_tcmu *d, struct er_tcmu_io *io)
+{
+	io->r->remote_inflight--;
+	io->req = NULL;
+	tcmu_io_put(d, io);
+}
+
+/* bs_ops.abandon (backstore.h), at exit with the reactors stopped: what
+ * waits in the work queue never starts, a completion the plugin sent
+ * (queued for a reactor that no longer runs) is taken back, and a
+ * callout still running may still read or write its buffers: it is
+ * waited for until deadline_ns, then counted. */
+static unsigned int tcmu_abandon(struct bs_dev *dev, uint64_t deadline_ns)
+{
+	struct er_tcmu *d = dev->priv;
+	TAILQ_HEAD(, er_tcmu_io) gone = TAILQ_HEAD_INITIALIZER(gone);
+	struct er_tcmu_io *io;
+	unsigned int held;
+
+	ut_assert(er_self == NULL);
+	pthread_mutex_lock(&d->lock);
+	TAILQ_CONCAT(&gone, &d->work, link);
+	pthread_mutex_unlock(&d->lock);
+	while ((io = TAILQ_FIRST(&gone))) {
+		TAILQ_REMOVE(&gone, io, link);
+		tcmu_io_forget(d, io);
+	}
+	for (;;) {
+		struct timespec ms = {.tv_nsec = 1000000};
+
+		held = 0;
+		for (size_t i = 0; i < d->all_count; i++) {
+			io = d->all_ios[i];
+			if (!io->req)
+				continue;
+			if (er_msg_cancel(io->r, &io->msg))
+				tcmu_io_forget(d, io);
+			else
+				held++; /* the plugin's still */
+		}
+		if (held == 0 || er_now_ns() >= deadline_ns)
+			break;
+		nanosleep(&ms, NULL);
+	}
+	if (held)
+		LOG_WARN(&d->home->env,
+			 "%s: %u requests still in the plugin's hands",
+			 d->tdev.name, held);
+	return held;
+}
+
 static const struct bs_ops tcmu_ops = {
 	.submit = tcmu_submit,
 	.lba_status = NULL,
+	.abandon = tcmu_abandon,
 	.close = tcmu_close_dev,
 };
 

@@ -7,6 +7,8 @@
  *
  *   daemon:  env_real_new() -> iscsi_server_new() -> iscsi_server_start()
  *            -> env_real_run() ... SIGTERM -> iscsi_server_shutdown()
+ *            ... the loops stop -> iscsi_server_take_back_io() (bounded
+ *            wait for the stores) -> iscsi_server_free()
  *   simnet:  sim env -> iscsi_server_new() -> start -> run the scheduler;
  *            a simulated crash is iscsi_server_free() with no shutdown.
  */
@@ -68,8 +70,22 @@ int iscsi_server_start(struct iscsi_server *s);
 void iscsi_server_shutdown(struct iscsi_server *s, uint32_t grace_ms,
 			   void (*done)(void *arg), void *arg);
 
+/* Close every connection and take back from the backstores the requests
+ * still in flight (sessions whose commands are at a stuck store), waiting
+ * until deadline_ns (env clock) at most for those a device still holds.
+ * Returns how many no device gave back: their tasks' memory may still be
+ * read or written by the device, so the caller must keep the server (not
+ * call iscsi_server_free) and may call this again.  Only once the
+ * environment delivers nothing more (the reactors stopped). */
+unsigned int iscsi_server_take_back_io(struct iscsi_server *s,
+				       uint64_t deadline_ns);
+
 /* Free everything at once: listeners, connections, sessions, LUs and their
- * backstores.  Safe after shutdown or without it (a simulated crash). */
+ * backstores.  Safe after shutdown or without it (a simulated crash).  It
+ * takes back the backstores' requests first without waiting
+ * (iscsi_server_take_back_io) and asserts that none is left: a caller
+ * whose stores may hold requests past the call (the daemon's threads and
+ * io_uring) waits for them with iscsi_server_take_back_io first. */
 void iscsi_server_free(struct iscsi_server *s);
 
 void iscsi_server_get_stats(const struct iscsi_server *s,

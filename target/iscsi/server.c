@@ -270,19 +270,44 @@ static void srv_force_free_session(struct iscsi_sess *s)
 	iscsi_sess_free(s);
 }
 
+unsigned int iscsi_server_take_back_io(struct iscsi_server *srv,
+				       uint64_t deadline_ns)
+{
+	struct iscsi_conn *c;
+	struct iscsi_lu_ent *e;
+	unsigned int held = 0;
+
+	/* Closing a connection ends its waiting tasks, which may let held
+	 * commands of the LU run (and submit): that comes first. */
+	while ((c = TAILQ_FIRST(&srv->conns)))
+		iscsi_conn_close(c, "server stopped");
+	for (size_t i = 0; srv->lus && i < srv->lu_count; i++)
+		if (srv->lus[i])
+			held += bs_abandon(srv->lus[i]->bs, deadline_ns);
+	TAILQ_FOREACH (e, &srv->going, going_link)
+		held += bs_abandon(e->bs, deadline_ns);
+	return held;
+}
+
 void iscsi_server_free(struct iscsi_server *srv)
 {
-	struct env *env = srv->env;
-	struct iscsi_conn *c;
+	struct env *env;
 	struct iscsi_sess *s;
+	unsigned int held;
 
 	if (!srv)
 		return;
+	env = srv->env;
 	for (size_t i = 0; i < srv->listener_count; i++)
 		env->ops->listener_close(srv->listeners[i]);
 	srv->shutdown_done = NULL;
-	while ((c = TAILQ_FIRST(&srv->conns)))
-		iscsi_conn_close(c, "server stopped");
+	/* The tasks freed below hold the bs_req and the buffers of the
+	 * commands still at a store: every store gives them back first and
+	 * never touches them again (backstore.h, abandon).  One that could
+	 * not (a stuck file system) makes freeing unsafe; the daemon waited
+	 * for it and keeps the server instead (main.c). */
+	held = iscsi_server_take_back_io(srv, 0);
+	ut_assert(held == 0);
 	while ((s = TAILQ_FIRST(&srv->sessions)))
 		srv_force_free_session(s);
 	iscsi_server_free_all(srv);

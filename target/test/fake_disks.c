@@ -238,21 +238,48 @@ static int fhold_resize(struct bs_dev *dev, uint64_t size_bytes)
 	return 0;
 }
 
+static unsigned int fhold_stuck;
+
+void fake_held_stuck(unsigned int n)
+{
+	fhold_stuck = n;
+}
+
+/* A server freed with commands inside (iscsi_server_free at exit) takes
+ * the requests back: they are never answered.  Each is read first, as a
+ * device that still had it could: it must not have been freed. */
+static unsigned int fhold_abandon(struct bs_dev *dev, uint64_t deadline_ns)
+{
+	struct fhold_disk *d = dev->priv;
+	unsigned int k = 0, kept = 0;
+
+	(void)deadline_ns;
+	for (unsigned int i = 0; i < fhold_nreqs; i++) {
+		struct bs_req *req = fhold_reqs[i];
+
+		if (fhold_devs[i] == d) {
+			assert(req->done != NULL);
+			assert(req->offset_bytes + req->length_bytes <=
+			       dev->size_bytes);
+		}
+		if (fhold_devs[i] != d || kept < fhold_stuck) {
+			kept += fhold_devs[i] == d;
+			fhold_reqs[k] = req;
+			fhold_devs[k++] = fhold_devs[i];
+		}
+	}
+	fhold_dropped += fhold_nreqs - k;
+	d->queued -= fhold_nreqs - k;
+	fhold_nreqs = k;
+	return kept;
+}
+
 static void fhold_close(struct bs_dev *dev)
 {
 	struct fhold_disk *d = dev->priv;
-	unsigned int k = 0;
 
-	/* A running target closes a device only once its requests came
-	 * back; a server freed with commands inside (iscsi_server_free at
-	 * exit) closes it with requests out: they are never answered. */
-	for (unsigned int i = 0; i < fhold_nreqs; i++)
-		if (fhold_devs[i] != d) {
-			fhold_reqs[k] = fhold_reqs[i];
-			fhold_devs[k++] = fhold_devs[i];
-		}
-	fhold_dropped += fhold_nreqs - k;
-	fhold_nreqs = k;
+	/* every request came back or was taken back (backstore.h) */
+	assert(d->queued == 0);
 	assert(fhold_live > 0);
 	fhold_live--;
 	free(d->mem);
@@ -261,6 +288,7 @@ static void fhold_close(struct bs_dev *dev)
 
 static const struct bs_ops fhold_ops = {
 	.submit = fhold_submit,
+	.abandon = fhold_abandon,
 	.close = fhold_close,
 	.resize = fhold_resize,
 };

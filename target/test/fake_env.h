@@ -97,14 +97,20 @@ extern bool fake_send_files_on;
  * 64 MiB, resizable) queues every request until the test completes it:
  * fake_held_complete(n) completes the oldest n (returns how many).
  * fake_held_disks_live(): held disks open; fake_held_pending(): requests
- * waiting; a disk closed with requests waiting drops them. */
+ * waiting; a disk takes them back when abandoned (backstore.h) and
+ * asserts at close that none is left. */
 void fake_env_hold_disks(bool on);
 unsigned int fake_held_complete(unsigned int n);
 unsigned int fake_held_pending(void);
 unsigned int fake_held_disks_live(void);
-/* Requests dropped unanswered by a close (a server freed with commands
- * inside). */
+/* Requests dropped unanswered by an abandon (a server freed with commands
+ * inside).  Each one dropped is checked first: its request must still be
+ * the one submitted (a bs_req freed before it was taken back fails under
+ * AddressSanitizer, or reads as garbage). */
 unsigned int fake_held_dropped(void);
+/* The next abandons keep (do not give back) up to n requests, as a store
+ * stuck in a system call: they count in abandon's return value. */
+void fake_held_stuck(unsigned int n);
 
 /* Opens off the reactor (env.h disk_open_async) of BS_FILE devices named
  * "fake-...": queued until fake_env_answer_open(rc) answers the oldest

@@ -168,25 +168,140 @@ static void open_resize_and_provisioning_refused(void **state)
 	remove_tmpdir(dir);
 }
 
-/* Closed with a request in flight: logged, the request still completes
- * and the file goes with it (make unit-asan: nothing leaks). */
-static void close_with_requests_in_flight(void **state)
+/*
+ * Taking back at exit (backstore.h abandon; main.c take_back_io): the
+ * loops have stopped and the sessions' tasks, which own the requests and
+ * their buffers, are about to be freed.  A worker in a slow system call
+ * (a hung file system, here preadv delayed on the worker's thread) is
+ * waited for, the request is forgotten (never completed), and only then
+ * may its memory go: make unit-asan checks that nothing reads the freed
+ * buffer.  Past the deadline the request is counted instead, and a later
+ * call waits again.
+ */
+static void abandon_waits_for_a_worker_in_a_slow_call(void **state)
 {
+	struct io_req *r = malloc(sizeof(*r));
+	uint8_t *buf = malloc(8 * BS);
 	struct dt t;
-	struct io_req r;
+	uint64_t t0;
 
 	(void)state;
 	dt_setup(&t, (struct env_real_opts){.disable_uring = true}, true);
 	dt_pattern(&t, 0, 8 * BS, 13);
-	sf_arm(SF_PREADV, (struct sf_rule){.times = 1, .delay_us = 50000});
-	io_submit(&t.c, t.d, &r, BS_OP_READ, 0, 0, 8 * BS, t.r);
+	sf_arm(SF_PREADV, (struct sf_rule){.times = 1,
+					   .delay_us = 200000,
+					   .other_thread = true});
+	io_submit(&t.c, t.d, r, BS_OP_READ, 0, 0, 8 * BS, buf);
+	usleep(20000); /* a worker takes it (a queued one is dropped) */
+	t0 = env_now_ns(t.e);
+	assert_int_equal(bs_abandon(t.d, t0 + MS(5000)), 0);
+	assert_true(env_now_ns(t.e) - t0 >= MS(100)); /* it waited */
+	assert_int_equal(sf_hits(SF_PREADV), 1);
+	assert_false(r->done);
+	free(buf);
+	free(r);
 	bs_close(t.d);
 	t.d = NULL;
-	assert_true(sf_log_has("test: closed with 1 requests in flight"));
-	run_bounded(t.e);
-	assert_true(r.done);
-	assert_int_equal(r.status, 0);
-	assert_memory_equal(t.r, t.w, 8 * BS);
+	dt_teardown(&t);
+}
+
+static void abandon_counts_a_request_stuck_past_the_deadline(void **state)
+{
+	struct io_req *r = malloc(sizeof(*r));
+	uint8_t *buf = malloc(8 * BS);
+	struct dt t;
+	uint64_t t0;
+
+	(void)state;
+	dt_setup(&t,
+		 (struct env_real_opts){.disable_uring = true,
+					.inline_writes = ENV_REAL_INLINE_OFF},
+		 true);
+	sf_arm(SF_PWRITEV2, (struct sf_rule){.times = 1,
+					     .delay_us = 400000,
+					     .other_thread = true});
+	fill(buf, 8 * BS, 3);
+	io_submit(&t.c, t.d, r, BS_OP_WRITE, 0, 0, 8 * BS, buf);
+	usleep(20000); /* a worker takes it */
+	t0 = env_now_ns(t.e);
+	assert_int_equal(bs_abandon(t.d, t0 + MS(30)), 1);
+	assert_true(env_now_ns(t.e) - t0 < MS(300)); /* bounded */
+	assert_true(sf_log_has("test: 1 requests still in the kernel's or "
+			       "the disk threads' hands"));
+	/* again: the worker's call ends meanwhile */
+	assert_int_equal(bs_abandon(t.d, env_now_ns(t.e) + MS(5000)), 0);
+	assert_false(r->done);
+	free(buf);
+	free(r);
+	bs_close(t.d);
+	t.d = NULL;
+	dt_teardown(&t);
+}
+
+/* More requests than workers: the ones still queued never start. */
+static void abandon_drops_what_the_workers_have_not_started(void **state)
+{
+	struct io_req *r = calloc(12, sizeof(*r));
+	uint8_t *buf = malloc(12 * BS);
+	struct dt t;
+
+	(void)state;
+	dt_setup(&t, (struct env_real_opts){.disable_uring = true}, true);
+	dt_pattern(&t, 0, 12 * BS, 5);
+	sf_arm(SF_PREADV, (struct sf_rule){.times = -1,
+					   .delay_us = 100000,
+					   .other_thread = true});
+	for (int i = 0; i < 12; i++)
+		io_submit(&t.c, t.d, &r[i], BS_OP_READ, 0, (uint64_t)i * BS, BS,
+			  buf + i * BS);
+	usleep(20000); /* the workers take theirs */
+	assert_int_equal(bs_abandon(t.d, env_now_ns(t.e) + MS(5000)), 0);
+	/* one per worker thread (ER_POOL_THREADS), the rest never ran */
+	assert_int_equal(sf_calls(SF_PREADV), 4);
+	for (int i = 0; i < 12; i++)
+		assert_false(r[i].done);
+	free(buf);
+	free(r);
+	bs_close(t.d);
+	t.d = NULL;
+	dt_teardown(&t);
+}
+
+/* io_uring: requests the kernel holds (here behind the test's stall, a
+ * linked timeout: UTARGET_TEST_DISK_STALL_MS) are cancelled, not waited
+ * for: the take-back returns long before the stall would end. */
+static void abandon_cancels_what_io_uring_holds(void **state)
+{
+	struct io_req *r = malloc(sizeof(*r));
+	uint8_t *buf = malloc(8 * BS);
+	struct dt t;
+	uint64_t t0;
+
+	(void)state;
+	setenv("UTARGET_TEST_DISK_STALL_MS", "3000", 1);
+	dt_setup(&t, (struct env_real_opts){.log_level = UT_LOG_INFO}, true);
+	unsetenv("UTARGET_TEST_DISK_STALL_MS");
+	if (!sf_log_has("disk I/O: io_uring")) {
+		/* no io_uring here: the pool's stall would be waited for */
+		bs_close(t.d);
+		t.d = NULL;
+		dt_teardown(&t);
+		free(buf);
+		free(r);
+		skip();
+	}
+	fill(buf, 8 * BS, 4);
+	io_submit(&t.c, t.d, r, BS_OP_WRITE, 0, 0, 8 * BS, buf);
+	run_for_ms(t.e, 30); /* submitted to the kernel */
+	assert_false(r->done);
+	t0 = env_now_ns(t.e);
+	assert_int_equal(bs_abandon(t.d, t0 + MS(10000)), 0);
+	assert_true(env_now_ns(t.e) - t0 < MS(2000));
+	assert_false(r->done);
+	free(buf);
+	free(r);
+	bs_close(t.d);
+	t.d = NULL;
 	dt_teardown(&t);
 }
 
@@ -540,7 +655,12 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(block_device_capacity_and_resize),
 		cmocka_unit_test(open_resize_and_provisioning_refused),
-		cmocka_unit_test(close_with_requests_in_flight),
+		cmocka_unit_test(abandon_waits_for_a_worker_in_a_slow_call),
+		cmocka_unit_test(
+			abandon_counts_a_request_stuck_past_the_deadline),
+		cmocka_unit_test(
+			abandon_drops_what_the_workers_have_not_started),
+		cmocka_unit_test(abandon_cancels_what_io_uring_holds),
 		cmocka_unit_test(zero_copy_without_mapping_or_cachestat_copies),
 		cmocka_unit_test(zero_copy_past_the_end_of_a_short_file_copies),
 		cmocka_unit_test(state_put_failures_keep_the_old_value),

@@ -420,16 +420,19 @@ static void rbd_closed_while_connecting_again(void **state)
 
 /* ---------------------------------------------------------- closing */
 
-/* Closed (at exit, the reactors stopped) with a request still in
- * librbd's hands: said in the log; librbd's completion, sent to the
- * reactor, is taken back: the request's done never runs. */
-static void rbd_close_with_requests_in_flight(void **state)
+/* At exit, the reactors stopped (backstore.h abandon): a request still
+ * in librbd's hands is waited for until the deadline, then counted and
+ * said in the log; once librbd completed it, its completion, sent to the
+ * stopped reactor, is taken back: the request's done never runs, and
+ * the device closes with nothing in flight. */
+static void rbd_abandon_waits_for_librbd_then_takes_back(void **state)
 {
 	struct env *e = rbd_env(UT_LOG_WARN);
 	struct bs_dev_params p = rbd_params();
 	uint8_t b[512];
 	struct io_req r;
 	struct bs_dev *d;
+	uint64_t t0;
 
 	(void)state;
 	F.reset(MIB, 0);
@@ -438,9 +441,15 @@ static void rbd_close_with_requests_in_flight(void **state)
 	io_prep(&r, e, BS_OP_READ, 0, 0, 512, b, 512, false);
 	d->ops->submit(d, &r.req);
 	assert_int_equal(F.pending(), 1);
-	bs_close(d); /* rbd_close completes it first, as librbd does */
+	t0 = env_now_ns(e);
+	assert_int_equal(bs_abandon(d, t0 + MS(30)), 1);
+	assert_true(env_now_ns(e) - t0 >= MS(30));
+	expect_log("lun0: 1 requests still in librbd's hands");
 	F.hold(false);
-	expect_log("lun0: closed with 1 requests in flight");
+	F.release();
+	assert_int_equal(bs_abandon(d, env_now_ns(e) + MS(5000)), 0);
+	assert_int_equal(F.pending(), 0);
+	bs_close(d);
 	run_for_ms(e, 20);
 	assert_int_equal(r.done_calls, 0);
 	expect_library_clean();
@@ -577,7 +586,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(rbd_fenced_client_connects_again),
 		cmocka_unit_test(rbd_two_fenced_requests_then_connected_again),
 		cmocka_unit_test(rbd_closed_while_connecting_again),
-		cmocka_unit_test(rbd_close_with_requests_in_flight),
+		cmocka_unit_test(rbd_abandon_waits_for_librbd_then_takes_back),
 		cmocka_unit_test(rbd_close_on_the_reactor_releases_off_it),
 		cmocka_unit_test(rbd_open_async_copies_its_parameters),
 	};

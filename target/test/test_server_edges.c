@@ -10,7 +10,9 @@
  *     TOO MANY CONNECTIONS when the session exists (MaxConnections=1),
  *     SESSION DOES NOT EXIST otherwise (RFC 7143 §11.13.5);
  *   - a server freed with commands still inside (a READ at the backstore,
- *     a WRITE waiting for Data-Out) frees them, every pool balanced.
+ *     a WRITE waiting for Data-Out) frees them, every pool balanced, once
+ *     the store gave the READ back; a store that keeps a request is
+ *     counted (the caller keeps the server) until it gives it back.
  * On servers in the fake environment (rig.h).
  */
 #include <errno.h>
@@ -213,6 +215,53 @@ static void a_server_freed_with_commands_inside_frees_them(void **state)
 	fake_env_hold_disks(false);
 }
 
+/* At exit the stores give back the requests in flight before the tasks
+ * that own them are freed (iscsi_server_take_back_io, backstore.h
+ * abandon).  A store that keeps one (a system call stuck in a hung file
+ * system) is counted: the caller must keep the server (the daemon exits
+ * without freeing it, main.c); once the store gives it back, the free is
+ * safe.  The held disk reads each request it drops (make unit-asan: a
+ * request freed before it was taken back fails here). */
+static void a_store_that_keeps_its_requests_is_counted(void **state)
+{
+	static const char conf[] =
+		"HANDLER vdisk_fileio {\n"
+		" DEVICE d0 { filename fake-hold:d0\n size 4M }\n}\n"
+		"TARGET_DRIVER iscsi {\n"
+		" TARGET " TGT " {\n  LUN 0 d0\n }\n"
+		"}\n";
+	struct iscsi_server_stats st;
+	uint8_t rd[16] = {0x88};
+	unsigned int dropped;
+	struct rig *r;
+
+	(void)state;
+	fake_env_hold_disks(true);
+	dropped = fake_held_dropped();
+	r = rig_new(conf);
+	assert_int_equal(rig_login_plain(r, INI, TGT), 0);
+	rig_tur(r, 0, &(struct rig_scsi){0}); /* the power-on attention */
+	put_be32(rd + 10, 8);
+	rig_scsi_send(r, 0, rd, ISCSI_CMD_F_READ, 4096, NULL, 0);
+	assert_int_equal(fake_held_pending(), 1);
+	fake_held_stuck(1);
+	assert_int_equal(iscsi_server_take_back_io(r->srv, 0), 1);
+	/* kept: its task is still there, nothing was dropped */
+	assert_int_equal(fake_held_dropped(), dropped);
+	assert_int_equal(fake_held_pending(), 1);
+	iscsi_server_get_stats(r->srv, &st);
+	assert_int_equal(st.tasks, 1);
+	assert_int_equal(st.connections, 0); /* closed first */
+	fake_held_stuck(0);
+	assert_int_equal(iscsi_server_take_back_io(r->srv, 0), 0);
+	assert_int_equal(fake_held_pending(), 0);
+	assert_int_equal(fake_held_dropped(), dropped + 1);
+	rig_free(r);
+	assert_int_equal(fake_held_dropped(), dropped + 1);
+	assert_int_equal(fake_held_disks_live(), 0);
+	fake_env_hold_disks(false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -221,6 +270,7 @@ int main(void)
 		cmocka_unit_test(a_login_naming_a_tsih_is_refused),
 		cmocka_unit_test(
 			a_server_freed_with_commands_inside_frees_them),
+		cmocka_unit_test(a_store_that_keeps_its_requests_is_counted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
