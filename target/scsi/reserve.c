@@ -42,12 +42,17 @@ enum scsi_rc spc_reserve(struct scsi_cmd *cmd)
 	if (scsi_pr_has_registrations(lu) ||
 	    (lu->spc2_holder && lu->spc2_holder != cmd->itl))
 		cmd->status = SCSI_STATUS_RESERVATION_CONFLICT;
-	else
+	else if (!cmd->itl->detached)
 		lu->spc2_holder = cmd->itl;
+	/* (A RESERVE that reaches its turn after its LUN was unmapped,
+	 * scsi_sess_unmap, holds nothing: the reservation of a nexus ends
+	 * with the nexus, and no later command can come through it.
+	 * Taking it would leave the LU reserved to a freed nexus.) */
 	/* SPC-4 §5.12.3: never both kinds of reservation at once; and the
-	 * holder is a mapping of this very LU. */
+	 * holder is a mapping of this very LU, one that still exists. */
 	ut_assert(lu->spc2_holder == NULL || lu->pr.nregs == 0);
 	ut_assert(lu->spc2_holder == NULL || lu->spc2_holder->lu == lu);
+	ut_assert(lu->spc2_holder == NULL || !lu->spc2_holder->detached);
 	scsi_lu_unlock(lu);
 	return SCSI_RC_DONE;
 }

@@ -818,6 +818,35 @@ static void lu_reset_keeps_a_write_through_lu_write_through(void **state)
 	fx_free(f);
 }
 
+/* A RESERVE whose turn comes after its LUN was unmapped from the session
+ * (a LUN removed while the command waited in the task set, explore seed
+ * 399029629952): its nexus is gone, so it holds nothing.  It took the LU
+ * for the detached nexus, and freeing that nexus then failed the
+ * assertion that no reservation outlives its holder (a use-after-free
+ * without it: the LU kept pointing at the freed nexus). */
+static void reserve_through_an_unmapped_nexus_holds_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_itl *itl = f->sess->lun_map[0];
+	struct scsi_cmd c = {.cdb = {0x16}, .cdb_len = 6};
+	uint8_t tur[6] = {0};
+
+	assert_non_null(itl);
+	scsi_itl_get(itl); /* the RESERVE still waits in the task set */
+	assert_int_equal(scsi_sess_unmap(f->sess, 0), 0);
+	c.lu = itl->lu;
+	c.itl = itl;
+	c.status = SCSI_STATUS_GOOD;
+	assert_int_equal(spc_reserve(&c), SCSI_RC_DONE);
+	assert_int_equal(c.status, SCSI_STATUS_GOOD);
+	assert_null(f->lu->spc2_holder);
+	scsi_itl_put(itl); /* the last use: the nexus is freed */
+	/* the LU is free for the next session that maps it */
+	assert_int_equal(scsi_sess_map(f->sess, 0, f->lu, false), 0);
+	run(f, tur, 6, 0, 0); /* its unit attention, if any */
+	expect_good(run(f, tur, 6, 0, 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -865,6 +894,7 @@ int main(void)
 		T(lu_reset_returns_mode_parameters_to_defaults),
 		cmocka_unit_test(
 			lu_reset_keeps_a_write_through_lu_write_through),
+		T(reserve_through_an_unmapped_nexus_holds_nothing),
 #undef T
 	};
 
