@@ -155,8 +155,6 @@ unit-asan:
 	$(MAKE) --no-print-directory BUILD=$(BUILD)/asan EXTRA_CFLAGS="$(SAN_FLAGS)" \
 		EXTRA_LDFLAGS="$(SAN_FLAGS)" unit
 
-# Everything a change must pass.  Dependencies are installed first, in
-# their own step, so that a fresh machine can build at all.
 # Every scenario (twice, equal hashes), batch-check of 100 seeds and 1000
 # explorer seeds again, with the simulator and the target built with
 # AddressSanitizer and UBSan.
@@ -165,40 +163,30 @@ scenarios-asan:
 		EXTRA_LDFLAGS="$(SAN_FLAGS)" $(BUILD)/asan/utarget-sim
 	scenarios/run-all.sh $(BUILD)/asan/utarget-sim 1000 100
 
-# make test builds in parallel, JOBS at a time (the machine's CPUs): the
-# tools, the unit tests, and the AddressSanitizer builds of the unit tests,
-# the daemon and the simulator; the tests then run one after another as
-# before.  (Serial builds took minutes of CI's 30 on two CPUs.)
+# make test (ci/test, timed steps, a table of their times at the end):
+# first everything its steps run is built by one make, JOBS at a time (the
+# machine's CPUs): test-bins, the plain tools, unit tests and fuzz
+# variants, and through test-bins-asan (whose make shares the job slots)
+# the AddressSanitizer builds of the unit tests, the daemon, the simulator
+# and the floor target.  Then the checks run in lanes beside each other
+# (ci/test says which and why).  TEST_SERIAL=1 make test runs them one
+# after another instead.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-.PHONY: unit-bins
+.PHONY: unit-bins test-bins test-bins-asan
 unit-bins: $(UNIT_BIN)
 
+test-bins: all $(BUILD)/ut-io $(BUILD)/utarget-sim $(BUILD)/ut-hostile unit-bins \
+		$(BUILD)/ut-live $(BUILD)/ut-many $(BUILD)/ut-faultproxy $(BUILD)/bench/ut-load \
+		fuzz-replay fuzz-libfuzzer test-bins-asan
+test-bins-asan:
+	+$(MAKE) --no-print-directory BUILD=$(BUILD)/asan EXTRA_CFLAGS="$(SAN_FLAGS)" \
+		EXTRA_LDFLAGS="$(SAN_FLAGS)" unit-bins $(BUILD)/asan/utarget \
+		$(BUILD)/asan/utarget-sim $(BUILD)/asan/bench/floor-target
+
+# Everything a change must pass.  Dependencies are installed first, in
+# their own step, so that a fresh machine can build at all.
 test: deps
-	$(MAKE) --no-print-directory format-check
-	$(MAKE) --no-print-directory -j$(JOBS) all $(BUILD)/ut-io $(BUILD)/utarget-sim \
-		$(BUILD)/ut-hostile unit-bins
-	$(MAKE) --no-print-directory -j$(JOBS) BUILD=$(BUILD)/asan \
-		EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" \
-		unit-bins $(BUILD)/asan/utarget $(BUILD)/asan/utarget-sim
-	$(MAKE) --no-print-directory unit
-	$(MAKE) --no-print-directory unit-asan
-	conformance/daemon-test
-	$(MAKE) --no-print-directory control-test
-	$(MAKE) --no-print-directory faultproxy-test
-	$(MAKE) --no-print-directory floor-test
-	$(MAKE) --no-print-directory many-sessions
-	$(MAKE) --no-print-directory man-check
-	ci/deb-test
-	scenarios/run-all.sh
-	$(MAKE) --no-print-directory chart-test
-	$(MAKE) --no-print-directory import-test
-	$(MAKE) --no-print-directory against-cli-test
-	$(MAKE) --no-print-directory scenarios-asan
-	$(MAKE) --no-print-directory fuzz-regress
-	$(MAKE) --no-print-directory fuzz-smoke
-	conformance/run
-	$(MAKE) --no-print-directory interop
-	$(MAKE) --no-print-directory interop-qemu
+	@MAKE="$(MAKE)" BUILD="$(BUILD)" JOBS="$(JOBS)" SAN_FLAGS="$(SAN_FLAGS)" ci/test
 
 conformance: $(BUILD)/utarget
 	conformance/run
