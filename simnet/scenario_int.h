@@ -290,6 +290,10 @@ struct actor {
 	/* its last answers GOOD, a ring (scenario_order.c) */
 	struct order_rec order_ring[ORDER_RING];
 	unsigned int order_n;
+	/* partitions and stalls of its host or connection: how many began,
+	 * and how many are in force (scenario_wire.c: a connection's end
+	 * they may explain) */
+	unsigned int net_blocks, net_blocks_on;
 };
 
 /* What a control step raises (ua_expect). */
@@ -554,6 +558,10 @@ struct pend {
 	bool pr_gen_counts;
 	uint64_t ctl_seq;    /* r->ctl_seq when it was sent */
 	uint64_t crashes_at; /* r->crashes when it was sent */
+	/* its actor's partitions and stalls begun when it was sent, and
+	 * whether one was in force */
+	unsigned int net_blocks_at;
+	bool net_blocked_at;
 	/* a stall-pdu line: the target's NopInTimeout and NopInInterval
 	 * (ns) when it was sent (scenario_wire.c) */
 	bool stall_pdu;

@@ -44,6 +44,8 @@ struct pend *pend_new(struct runner *r, struct actor *a, const char *verb,
 	p->line = r->line;
 	p->ctl_seq = r->ctl_seq;
 	p->crashes_at = r->crashes;
+	p->net_blocks_at = a->net_blocks;
+	p->net_blocked_at = a->net_blocks_on > 0;
 	p->ctl_started = r->ctl_started;
 	p->lun_map_steps = r->lun_map_steps;
 	p->abort_events = r->abort_events;
@@ -565,6 +567,8 @@ void heal_fire(struct sim_ev *ev)
 
 	SIM_TRACE(h->r->sim, "fault %s %s heals", h->a->name,
 		  h->stall ? "stall" : "partition");
+	if (h->a->net_blocks_on > 0)
+		h->a->net_blocks_on--;
 	if (h->stall) {
 		if (ini_conn(h->a->ini))
 			sim_conn_stall(ini_conn(h->a->ini), h->dirs, false);
@@ -610,6 +614,7 @@ void heal_all(struct runner *r)
 	for (int i = 0; i < r->nactors; i++) {
 		struct actor *a = &r->actors[i];
 
+		a->net_blocks_on = 0;
 		sim_host_block(ini_host(a->ini), SIM_BOTH, false);
 		if (ini_conn(a->ini))
 			sim_conn_stall(ini_conn(a->ini), SIM_BOTH, false);
@@ -723,6 +728,8 @@ void actor_verb(struct runner *r, struct actor *a, struct toks *t)
 		bool stall = verb[0] == 's';
 
 		r->res->fault_count[stall ? SCN_F_STALL : SCN_F_PARTITION]++;
+		a->net_blocks++;
+		a->net_blocks_on++;
 		SIM_TRACE(r->sim, "fault %s %s %s", a->name, verb,
 			  dir_name(dirs));
 		if (stall) {
@@ -739,6 +746,7 @@ void actor_verb(struct runner *r, struct actor *a, struct toks *t)
 		}
 	} else if (strcmp(verb, "heal") == 0) {
 		SIM_TRACE(r->sim, "fault %s heals", a->name);
+		a->net_blocks_on = 0;
 		sim_host_block(ini_host(a->ini), SIM_BOTH, false);
 		if (ini_conn(a->ini))
 			sim_conn_stall(ini_conn(a->ini), SIM_BOTH, false);

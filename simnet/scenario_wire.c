@@ -36,7 +36,10 @@
  * was the first on the connection's way to the target and no crash or
  * control step came between: nothing else could have ended it before the
  * target read the PDU (a reset or a corrupted answer ends it otherwise,
- * and is excused).  A Reject 02h for a PDU
+ * and is excused; so is a partition or stall of its actor in force when
+ * it was sent or begun during its life: the target may close the
+ * connection at its NopInTimeout before the PDU reaches it, explore seed
+ * 33989829455).  A Reject 02h for a PDU
  * nobody corrupted is a breach the initiator reports.  What a corrupted
  * Data-Out may not do (its bytes reaching the medium) the data model
  * judges: the write fails or is dropped (unknown fate), and every read
@@ -246,7 +249,8 @@ void wire_corrupt_done(struct runner *r, struct pend *p, struct ini_op *op)
 			      "connection (RFC 7143 §7.8, ErrorRecoveryLevel "
 			      "0)";
 	} else if (op->outcome == INI_DROPPED && op->first_flip &&
-		   op->closed_by_target && undisturbed(r, p)) {
+		   op->closed_by_target && undisturbed(r, p) &&
+		   !p->net_blocked_at && p->net_blocks_at == p->a->net_blocks) {
 		why = "its data was corrupted on the way, the first flip on "
 		      "its connection: the target rejects it with reason 02h, "
 		      "data digest error, before it closes the connection "
