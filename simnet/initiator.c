@@ -490,6 +490,9 @@ static void corrupt_hook(void *arg, unsigned int dir, uint64_t off)
 		 * Reject 04h, RFC 7143 §13.12) */
 		if (!hdr && ini->txlog[k].dlen > ini->neg.max_send_dsl)
 			return;
+		if (op != NULL && !hdr &&
+		    ini->txlog[k].opcode == ISCSI_OP_DATA_OUT)
+			op->data_out_flipped = true;
 		if (op != NULL && ini->txlog[k].opcode != ISCSI_OP_DATA_OUT) {
 			op->first_flip = op->corrupted == 0 && first;
 			op->corrupted |= hdr ? INI_CORRUPT_HEADER

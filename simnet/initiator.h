@@ -206,6 +206,8 @@ struct ini_op {
 	bool first_flip;
 	/* it ended with its connection, closed by the target with a FIN */
 	bool closed_by_target;
+	/* the data of one of its Data-Out PDUs was hit on the way */
+	bool data_out_flipped;
 	bool auth_refused; /* LOGIN: we refused the target (CHAP) */
 	char auth_why[96]; /* ... and why */
 	char *text;	   /* TEXT: response keys, NUL separated */

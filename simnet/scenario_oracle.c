@@ -964,13 +964,16 @@ void pend_done(void *arg, struct ini_op *op)
 	    (op->outcome == INI_DROPPED || op->outcome == INI_NOT_SENT)) {
 		/* Never answered: the connection went first. */
 	} else if (p->e.outcome == XO_NONE &&
-		   (op->corrupted & INI_CORRUPT_DATA) &&
+		   ((op->corrupted & INI_CORRUPT_DATA) ||
+		    op->data_out_flipped) &&
 		   op->outcome == INI_REJECTED &&
 		   op->reject_reason == ISCSI_REJECT_DATA_DIGEST) {
 		/* A PDU whose data failed its digest is answered with a
 		 * Reject 02h whatever its header says, a CmdSN outside the
 		 * window included (RFC 7143 §7.8: "MUST answer with a Reject
-		 * PDU"); the wire oracle judges it (scenario_wire.c). */
+		 * PDU"); the wire oracle judges it (scenario_wire.c).  So
+		 * is an unsolicited Data-Out of it whose data was hit
+		 * (explore seed 668518261253). */
 	} else if (p->e.outcome == XO_NONE) {
 		failf(r, p->line,
 		      "%s %s: expected no answer, got %s (seed %llu)",
