@@ -580,8 +580,9 @@ void ini_login(struct ini *ini, struct ini_op *op, const char *portal,
 
 /* Drop every op: the connection is gone.  Ops waiting for the window
  * or held back (a CmdSN gap) were never sent: they are dropped too (the
- * session is gone). */
-void ini_conn_lost(struct ini *ini, const char *why)
+ * session is gone).  by_target: the target's FIN ended it (the ops in
+ * flight record it: the wire oracle's Reject-before-drop). */
+static void conn_lost(struct ini *ini, const char *why, bool by_target)
 {
 	struct ini_op *op;
 
@@ -605,7 +606,7 @@ void ini_conn_lost(struct ini *ini, const char *why)
 		const struct ini_op *h = ini_first_gap(ini);
 
 		TAILQ_REMOVE(&ini->ops, op, link);
-		op->closed_by_target = ini->target_fin;
+		op->closed_by_target = by_target;
 		op->behind_gap = op->kind == INI_OP_SCSI && h != NULL &&
 				 !ini_op_misnumbered(op) &&
 				 op->imm_over_sent == 0 &&
@@ -624,13 +625,16 @@ void ini_conn_lost(struct ini *ini, const char *why)
 	}
 }
 
+void ini_conn_lost(struct ini *ini, const char *why)
+{
+	conn_lost(ini, why, false);
+}
+
 static void on_closed(void *ctx, int err)
 {
 	struct ini *ini = ctx;
 
-	ini->target_fin = err == 0;
-	ini_conn_lost(ini, err ? "reset" : "closed by target");
-	ini->target_fin = false;
+	conn_lost(ini, err ? "reset" : "closed by target", err == 0);
 }
 
 void ini_disconnect(struct ini *ini)

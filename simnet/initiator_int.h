@@ -121,7 +121,6 @@ struct ini {
 	unsigned int rx_flip_n;
 	unsigned int data_flips;
 	unsigned int tx_flips; /* flips in our stream, any part of a PDU */
-	bool target_fin;       /* the connection ends: the target's FIN */
 	char *text_acc;	       /* login/text response keys */
 	uint32_t text_acc_len;
 

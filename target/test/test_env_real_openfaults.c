@@ -178,6 +178,19 @@ static void open_resize_and_provisioning_refused(void **state)
  * buffer.  Past the deadline the request is counted instead, and a later
  * call waits again.
  */
+/* After a take-back the store holds none of the requests: their memory is
+ * the test's to free, before the store is closed (bs_close asserts that
+ * nothing is in flight). */
+static void dt_teardown_abandoned(struct dt *t, struct io_req *reqs,
+				  uint8_t *buf)
+{
+	free(buf);
+	free(reqs);
+	bs_close(t->d);
+	t->d = NULL;
+	dt_teardown(t);
+}
+
 static void abandon_waits_for_a_worker_in_a_slow_call(void **state)
 {
 	struct io_req *r = malloc(sizeof(*r));
@@ -198,11 +211,7 @@ static void abandon_waits_for_a_worker_in_a_slow_call(void **state)
 	assert_true(env_now_ns(t.e) - t0 >= MS(100)); /* it waited */
 	assert_int_equal(sf_hits(SF_PREADV), 1);
 	assert_false(r->done);
-	free(buf);
-	free(r);
-	bs_close(t.d);
-	t.d = NULL;
-	dt_teardown(&t);
+	dt_teardown_abandoned(&t, r, buf);
 }
 
 static void abandon_counts_a_request_stuck_past_the_deadline(void **state)
@@ -231,11 +240,7 @@ static void abandon_counts_a_request_stuck_past_the_deadline(void **state)
 	/* again: the worker's call ends meanwhile */
 	assert_int_equal(bs_abandon(t.d, env_now_ns(t.e) + MS(5000)), 0);
 	assert_false(r->done);
-	free(buf);
-	free(r);
-	bs_close(t.d);
-	t.d = NULL;
-	dt_teardown(&t);
+	dt_teardown_abandoned(&t, r, buf);
 }
 
 /* More requests than workers: the ones still queued never start. */
@@ -260,11 +265,7 @@ static void abandon_drops_what_the_workers_have_not_started(void **state)
 	assert_int_equal(sf_calls(SF_PREADV), 4);
 	for (int i = 0; i < 12; i++)
 		assert_false(r[i].done);
-	free(buf);
-	free(r);
-	bs_close(t.d);
-	t.d = NULL;
-	dt_teardown(&t);
+	dt_teardown_abandoned(&t, r, buf);
 }
 
 /* io_uring: requests the kernel holds (here behind the test's stall, a
@@ -283,11 +284,7 @@ static void abandon_cancels_what_io_uring_holds(void **state)
 	unsetenv("UTARGET_TEST_DISK_STALL_MS");
 	if (!sf_log_has("disk I/O: io_uring")) {
 		/* no io_uring here: the pool's stall would be waited for */
-		bs_close(t.d);
-		t.d = NULL;
-		dt_teardown(&t);
-		free(buf);
-		free(r);
+		dt_teardown_abandoned(&t, r, buf);
 		skip();
 	}
 	fill(buf, 8 * BS, 4);
@@ -298,11 +295,7 @@ static void abandon_cancels_what_io_uring_holds(void **state)
 	assert_int_equal(bs_abandon(t.d, t0 + MS(10000)), 0);
 	assert_true(env_now_ns(t.e) - t0 < MS(2000));
 	assert_false(r->done);
-	free(buf);
-	free(r);
-	bs_close(t.d);
-	t.d = NULL;
-	dt_teardown(&t);
+	dt_teardown_abandoned(&t, r, buf);
 }
 
 /* ---------------------------------------------------------- zero copy */
