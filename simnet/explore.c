@@ -291,6 +291,60 @@ static void cmdsn_step(struct gen *g, unsigned int nini, unsigned int nlun,
 	out(g, "+%uus %s send-held\n", 1 + (unsigned)rnd_cmdsn(g, 3000), a);
 }
 
+static uint64_t rnd_live(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_live) % n : 0;
+}
+
+/*
+ * The connection's life, from its own stream (st_live):
+ *  - a busy spell (with a short RspTimeout only): once the world is
+ *    quiet, LUN 0's disk takes 300 ms a request and an initiator sends a
+ *    read every 200 ms for longer than RspTimeout, so that its session
+ *    always owes an answer but never one for more than about 300 ms; the
+ *    target's own liveness invariant (no RspTimeout on a command waiting
+ *    inside the target, scenario_oracle.c target_liveness) must hold,
+ *    then the disk's latency is as it was (lat0: its min= and
+ *    max=);
+ *  - a Logout with one to three commands outstanding, then a new login:
+ *    the initiator holds the Logout Response to come after their answers
+ *    (initiator_ffp.c logout_after_earlier, RFC 7143 §11.14).
+ */
+static void live_step(struct gen *g, unsigned int nini, unsigned int nlun,
+		      uint32_t lba_span, unsigned int rsp_s, const char *lat0,
+		      unsigned int *onum)
+{
+	const char *a = explore_names[rnd_live(g, nini)];
+	unsigned int k = (unsigned int)rnd_live(g, 100);
+
+	if (rsp_s > 0 && k < 30) {
+		unsigned int n = 5 * rsp_s + 3;
+
+		out(g, "run until quiet\ndisk0 latency min=300ms max=300ms\n");
+		for (unsigned int i = 0; i < n; i++)
+			out(g,
+			    "%s%s read lun=0 lba=%u blocks=%u & expect any\n",
+			    i ? "+200ms " : "", a,
+			    (unsigned)rnd_live(g, lba_span),
+			    1 + (unsigned)rnd_live(g, 8));
+		out(g, "run until quiet\ndisk0 latency min=%s\n", lat0);
+		return;
+	}
+	for (unsigned int i = 0, n = 1 + (unsigned int)rnd_live(g, 3); i < n;
+	     i++) {
+		bool w = rnd_live(g, 2) != 0;
+
+		out(g, "%s %s lun=%u lba=%u blocks=%u", a, w ? "write" : "read",
+		    (unsigned)rnd_live(g, nlun),
+		    (unsigned)rnd_live(g, lba_span),
+		    1 + (unsigned)rnd_live(g, 32));
+		if (w)
+			out(g, " data=o%u", ++*onum);
+		out(g, " & expect any\n");
+	}
+	out(g, "%s logout expect any\n%s login expect any\n", a, a);
+}
+
 static uint64_t rnd_rare(struct gen *g, uint64_t n)
 {
 	return n ? sim_splitmix64(&g->st_rare) % n : 0;
@@ -824,7 +878,8 @@ char *explore_generate(uint64_t seed)
 			.st_wire = seed ^ 0x3171e5c0ull,
 			.st_iscsi = seed ^ 0x15c5115ull,
 			.st_neg = seed ^ 0x6e6e6e6e5ull,
-			.st_cmdsn = seed ^ 0xc3d5e915ull};
+			.st_cmdsn = seed ^ 0xc3d5e915ull,
+			.st_live = seed ^ 0x11fe11feull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};
@@ -885,6 +940,17 @@ char *explore_generate(uint64_t seed)
 	 * in 3 % of its steps (cmdsn_step, a stream of its own). */
 	bool gaps = rnd_cmdsn(&g, 100) < 20;
 	unsigned int qd = 0, gnum = 0;
+	/* The connection's life (live_step) in one seed in five, in 3 % of
+	 * its steps; in half of those a short RspTimeout (2-5 s), not where
+	 * a remote store's absences or a paced SANITIZE may hold a command
+	 * inside the target for longer (then a busy spell may come). */
+	bool live = rnd_live(&g, 100) < 20;
+	unsigned int rsp_s = rnd_live(&g, 2) ? 2 + (unsigned)rnd_live(&g, 4)
+					     : 0;
+	unsigned int onum = 0;
+	/* disk0's latency line as drawn (from min=), to go back to after a
+	 * busy spell */
+	char lat0[64] = "20us max=100us";
 
 	g.buf = malloc(g.cap);
 	if (g.buf == NULL)
@@ -1019,6 +1085,10 @@ char *explore_generate(uint64_t seed)
 	if (m.nopin)
 		out(&g, "param NopInInterval=%u NopInTimeout=%u\n",
 		    1 + (unsigned)rnd(&g, 5), 1 + (unsigned)rnd(&g, 5));
+	if (!live || remote || cg.on[CG_SANITIZE])
+		rsp_s = 0;
+	if (rsp_s)
+		out(&g, "param RspTimeout=%u\n", rsp_s);
 	for (unsigned int i = 0; i < nini; i++) {
 		/* One seed in three starts an initiator's CmdSN and ITTs
 		 * just below 2^32 (a few hundred commands cross the wrap
@@ -1078,12 +1148,19 @@ char *explore_generate(uint64_t seed)
 		 * as they were) and dropped. */
 		size_t mark = g.len;
 
-		if (m.slow)
+		if (m.slow) {
 			out(&g,
 			    "disk%u latency min=10us max=%uus slow=%ums "
 			    "slow-prob=0.05\n",
 			    i, 50 + (unsigned)rnd(&g, 500),
 			    1 + (unsigned)rnd(&g, 20));
+			/* (read back: the draws stay in their order) */
+			if (i == 0)
+				snprintf(lat0, sizeof(lat0), "%.*s",
+					 (int)(strstr(g.buf + mark, " slow=") -
+					       (g.buf + mark + 18)),
+					 g.buf + mark + 18);
+		}
 		if (m.eio)
 			out(&g, "disk%u eio %s prob=0.0%u\n", i,
 			    coin(&g, 50)   ? "write"
@@ -1136,6 +1213,8 @@ char *explore_generate(uint64_t seed)
 			rare_step(&g, &rs);
 		if (gaps && qd > 0 && rnd_cmdsn(&g, 100) < 3)
 			cmdsn_step(&g, nini, nlun, lba_span, qd, &gnum);
+		if (live && rnd_live(&g, 100) < 3)
+			live_step(&g, nini, nlun, lba_span, rsp_s, lat0, &onum);
 		if (sfail && rnd_gap(&g, 100) < 4)
 			out(&g, "target state-fail %s count=%u\n",
 			    rnd_gap(&g, 2) ? "enospc" : "eio",

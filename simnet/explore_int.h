@@ -75,6 +75,11 @@ struct gen {
 	/* And one for CmdSN gaps and commands outside the window (explore.c
 	 * cmdsn_step, lane cmdsn15). */
 	uint64_t st_cmdsn;
+	/* And one for the connection's life (explore.c live_step, lane
+	 * eblind16a): a short RspTimeout, busy spells that keep a session
+	 * owing answers for longer than it, Logouts with commands
+	 * outstanding. */
+	uint64_t st_live;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)

@@ -364,6 +364,7 @@ void ini_logout(struct ini *ini, struct ini_op *op)
 		<< 16;
 	h.w24 = ini->cmdsn;
 	op->sent = true;
+	op->send_seq = ++ini->send_seq;
 	ini->state = INI_S_LOGOUT;
 	TAILQ_INSERT_TAIL(&ini->ops, op, link);
 	ini_send_pdu(ini, &h, NULL, 0);
@@ -903,6 +904,36 @@ static void text_declared_mrdsl(struct ini *ini, const struct ini_op *op)
 	}
 }
 
+/* RFC 7143 §11.14 (session.c ffp_logout): a Logout that closes the
+ * connection is answered once the commands and TMFs the target received
+ * before it are done, so their responses come first on this connection.
+ * A command or TMF sent before the Logout and still without its answer
+ * when the Logout Response arrives was dropped under it.  Not judged: a
+ * command the target never counted as one (its CmdSN forced or outside
+ * the window: ignored), one never sent whole (held back, a host that
+ * vanished at its R2T, raw bytes), or one whose PDU was hit on the way
+ * (a digest error ends it otherwise). */
+static void logout_after_earlier(struct ini *ini, const struct ini_op *lo)
+{
+	const struct ini_op *op;
+
+	TAILQ_FOREACH (op, &ini->ops, link) {
+		if ((op->kind != INI_OP_SCSI && op->kind != INI_OP_TMF) ||
+		    !op->sent || op->send_seq > lo->send_seq ||
+		    op->cmdsn_forced || op->cmdsn_outside || op->hold ||
+		    op->vanish_at_r2t || op->corrupted || op->data_out_flipped)
+			continue;
+		ini_violation(ini,
+			      "Logout Response (connection closed) while "
+			      "%s itt=%08x CmdSN %u, sent before the Logout, "
+			      "is unanswered: RFC 7143 §11.14, the commands "
+			      "before a Logout are answered first",
+			      op->kind == INI_OP_SCSI ? "command" : "TMF",
+			      op->itt, op->cmdsn);
+		return;
+	}
+}
+
 static void rx_simple_rsp(struct ini *ini, const struct iscsi_bhs *h,
 			  const uint8_t *data)
 {
@@ -976,6 +1007,8 @@ static void rx_simple_rsp(struct ini *ini, const struct iscsi_bhs *h,
 		ini->text_acc_len = 0;
 		text_declared_mrdsl(ini, op);
 	}
+	if (h->opcode == ISCSI_OP_LOGOUT_RSP && h->b2 == ISCSI_LOGOUT_RSP_OK)
+		logout_after_earlier(ini, op);
 	TAILQ_REMOVE(&ini->ops, op, link);
 	if (h->opcode == ISCSI_OP_TMF_RSP)
 		tmf_aborts(ini, op);
