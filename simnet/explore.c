@@ -948,6 +948,7 @@ char *explore_generate(uint64_t seed)
 	unsigned int rsp_s = rnd_live(&g, 2) ? 2 + (unsigned)rnd_live(&g, 4)
 					     : 0;
 	unsigned int onum = 0;
+	bool share_isid = false;
 	/* disk0's latency line as drawn (from min=), to go back to after a
 	 * busy spell */
 	char lat0[64] = "20us max=100us";
@@ -1131,10 +1132,23 @@ char *explore_generate(uint64_t seed)
 		    "tpg 1 %s preferred tpgt=1\ntpg 2 %s tpgt=2\n",
 		    rnd_alua(&g, 4) ? "active" : alua_state(&g),
 		    rnd_alua(&g, 2) ? "nonoptimized" : alua_state(&g));
-		for (unsigned int i = 0; i < nini; i++)
-			out(&g, "initiator %s2\nmpath H%s %s %s2\n",
-			    explore_names[i], explore_names[i],
+		/* In one such seed in two (not with persistent
+		 * reservations, whose model knows an initiator port by its
+		 * actor), X2 is X's initiator port (its IQN and ISID) through
+		 * the other portal group: two sessions, two I_T nexuses
+		 * (RFC 7143 §4.4.3), neither login reinstating the other's
+		 * session (checked once all have logged in, below). */
+		share_isid = !m.pr && rnd_live(&g, 2);
+		for (unsigned int i = 0; i < nini; i++) {
+			out(&g, "initiator %s2", explore_names[i]);
+			if (share_isid)
+				out(&g,
+				    " iqn.2026-11.org.utarget:init-%s "
+				    "isid=80005349%04x",
+				    explore_names[i], i);
+			out(&g, "\nmpath H%s %s %s2\n", explore_names[i],
 			    explore_names[i], explore_names[i]);
+		}
 	}
 	if (m.chunk || m.jitter || m.partial)
 		out(&g, "net delay=%uus jitter=%uus chunk=%u partial=%s\n",
@@ -1182,6 +1196,10 @@ char *explore_generate(uint64_t seed)
 	for (unsigned int i = 0; alua && i < nini; i++)
 		out(&g, "%s2 login portal=10.0.0.2:3260 expect any\n",
 		    explore_names[i]);
+	/* no fault has come yet: every login made a session of its own */
+	if (share_isid)
+		out(&g, "run until quiet\ntarget stats expect sessions=%u\n",
+		    2 * nini);
 	/* EXTENDED COPY names LUs by the designators of VPD page 83h */
 	for (unsigned int i = 0; i < nlun && cg.on[CG_XCOPY]; i++)
 		out(&g, "A inquiry lun=%u page=0x83 expect any\n", i);
