@@ -291,6 +291,9 @@ static void cmdsn_step(struct gen *g, unsigned int nini, unsigned int nlun,
 	out(g, "+%uus %s send-held\n", 1 + (unsigned)rnd_cmdsn(g, 3000), a);
 }
 
+/* The second target of seeds with two (explore_generate). */
+static const char two_iqn[] = "iqn.2026-11.org.utarget:two";
+
 static uint64_t rnd_live(struct gen *g, uint64_t n)
 {
 	return n ? sim_splitmix64(&g->st_live) % n : 0;
@@ -308,13 +311,15 @@ static uint64_t rnd_live(struct gen *g, uint64_t n)
  *    max=);
  *  - a Logout with one to three commands outstanding, then a new login:
  *    the initiator holds the Logout Response to come after their answers
- *    (initiator_ffp.c logout_after_earlier, RFC 7143 §11.14).
+ *    (initiator_ffp.c logout_after_earlier, RFC 7143 §11.14); the
+ *    initiator `two` logs in to the second target again.
  */
 static void live_step(struct gen *g, unsigned int nini, unsigned int nlun,
 		      uint32_t lba_span, unsigned int rsp_s, const char *lat0,
-		      unsigned int *onum)
+		      int two, unsigned int *onum)
 {
-	const char *a = explore_names[rnd_live(g, nini)];
+	unsigned int ai = (unsigned int)rnd_live(g, nini);
+	const char *a = explore_names[ai];
 	unsigned int k = (unsigned int)rnd_live(g, 100);
 
 	if (rsp_s > 0 && k < 30) {
@@ -342,7 +347,8 @@ static void live_step(struct gen *g, unsigned int nini, unsigned int nlun,
 			out(g, " data=o%u", ++*onum);
 		out(g, " & expect any\n");
 	}
-	out(g, "%s logout expect any\n%s login expect any\n", a, a);
+	out(g, "%s logout expect any\n%s login%s%s expect any\n", a, a,
+	    (int)ai == two ? " target=" : "", (int)ai == two ? two_iqn : "");
 }
 
 static uint64_t rnd_rare(struct gen *g, uint64_t n)
@@ -948,7 +954,7 @@ char *explore_generate(uint64_t seed)
 	unsigned int rsp_s = rnd_live(&g, 2) ? 2 + (unsigned)rnd_live(&g, 4)
 					     : 0;
 	unsigned int onum = 0;
-	bool share_isid = false;
+	bool share_isid = false, two = false;
 	/* disk0's latency line as drawn (from min=), to go back to after a
 	 * busy spell */
 	char lat0[64] = "20us max=100us";
@@ -973,6 +979,13 @@ char *explore_generate(uint64_t seed)
 	acl = !ctl && !alua && nlun >= 2 && rnd_acl(&g, 100) < 15;
 	if (acl)
 		cg.on[CG_XCOPY] = false;
+	/* In one CmdSN-gap seed in two (one target port, no persistent
+	 * reservations, no live LUN changes), a second target maps the
+	 * same LUs and the last initiator logs in to it: a reset through
+	 * one target ends the tasks of the other's sessions on the LU,
+	 * also those waiting for their CmdSN turn (cmdsn_step). */
+	two = gaps && nini >= 2 && !m.pr && !alua && !acl && !ctl &&
+	      rnd_live(&g, 2);
 	/* SANITIZE runs on several reactors too: a SANITIZE whose nexus
 	 * went, or which a reset aborted, on its way to the LU's reactor
 	 * held its session until the sanitize ended (explore seed
@@ -1063,6 +1076,8 @@ char *explore_generate(uint64_t seed)
 		}
 	}
 	cl.n = nlun;
+	if (two)
+		out(&g, "target add %s\n", two_iqn);
 	{
 		/* FirstBurstLength <= MaxBurstLength (RFC 7143 §13.14). */
 		unsigned int maxb = 4096u << rnd(&g, 6);
@@ -1192,7 +1207,9 @@ char *explore_generate(uint64_t seed)
 			g.len = mark;
 	}
 	for (unsigned int i = 0; i < nini; i++)
-		out(&g, "%s login expect any\n", explore_names[i]);
+		out(&g, "%s login%s%s expect any\n", explore_names[i],
+		    two && i == nini - 1 ? " target=" : "",
+		    two && i == nini - 1 ? two_iqn : "");
 	for (unsigned int i = 0; alua && i < nini; i++)
 		out(&g, "%s2 login portal=10.0.0.2:3260 expect any\n",
 		    explore_names[i]);
@@ -1232,7 +1249,8 @@ char *explore_generate(uint64_t seed)
 		if (gaps && qd > 0 && rnd_cmdsn(&g, 100) < 3)
 			cmdsn_step(&g, nini, nlun, lba_span, qd, &gnum);
 		if (live && rnd_live(&g, 100) < 3)
-			live_step(&g, nini, nlun, lba_span, rsp_s, lat0, &onum);
+			live_step(&g, nini, nlun, lba_span, rsp_s, lat0,
+				  two ? (int)nini - 1 : -1, &onum);
 		if (sfail && rnd_gap(&g, 100) < 4)
 			out(&g, "target state-fail %s count=%u\n",
 			    rnd_gap(&g, 2) ? "enospc" : "eio",

@@ -273,9 +273,10 @@ struct actor {
 	char name[32];
 	struct ini *ini;
 	int idx;
-	uint32_t sess;	 /* bumped at every successful login */
-	char portal[64]; /* of its last login (reconnect's default) */
-	uint16_t tpgt;	 /* that portal's group: its target port */
+	uint32_t sess;	       /* bumped at every successful login */
+	char portal[64];       /* of its last login (reconnect's default) */
+	char tgt[UT_NAME_MAX]; /* ... and its target= ("": the first) */
+	uint16_t tpgt;	       /* that portal's group: its target port */
 	uint8_t alua_owed[MAX_LUNS];	  /* ALUA_UA_* (scenario_alua.c) */
 	uint16_t alua_inflight[MAX_LUNS]; /* its commands that may take a UA */
 	uint64_t alua_useq[MAX_LUNS];	  /* alua.seq at its last such answer */

@@ -338,9 +338,15 @@ static void issue_login(struct runner *r, struct actor *a, struct toks *t,
 		chap_opts(r, &c, &a->chap, t);
 		ini_set_chap(a->ini, &c);
 	}
-	/* A reconnect goes where the last login went (its portal group). */
+	/* A reconnect goes where the last login went (its portal group,
+	 * and its target). */
 	if (portal == NULL && a->portal[0] && !discovery)
 		portal = a->portal;
+	if (!discovery && tgt == NULL && strcmp(verb, "reconnect") == 0 &&
+	    a->tgt[0])
+		tgt = a->tgt;
+	else if (!discovery)
+		snprintf(a->tgt, sizeof(a->tgt), "%s", tgt ? tgt : "");
 	p->acl_login = !discovery;
 	snprintf(p->acl_portal, sizeof(p->acl_portal), "%s",
 		 portal ? portal : r->portal);
