@@ -299,40 +299,127 @@ static uint64_t rnd_live(struct gen *g, uint64_t n)
 	return n ? sim_splitmix64(&g->st_live) % n : 0;
 }
 
+/* What live_step knows of the seed. */
+struct live {
+	unsigned int nini, nlun, onum;
+	uint32_t lba_span;
+	int two;	    /* the initiator logged in to the second target */
+	unsigned int rsp_s; /* RspTimeout, if short (0: the default 90 s) */
+	/* NopInInterval and NopInTimeout where pings are on (0: off); idle_s,
+	 * NopInTimeout without pings (0: the default 30 s) */
+	unsigned int ping_s, nopto_s, idle_s;
+	unsigned int net_us;			/* the links' delay */
+	uint32_t mrdsl[EXPLORE_MAX_INITIATORS]; /* as declared */
+	uint32_t max_burst;
+	bool remote, ctl;
+	struct ctl_luns *cl;
+	char lat[8][48]; /* each disk's latency line from min= */
+};
+
+/* A spell that must find its initiator logged in, in a quiet world. */
+static void live_quiet(struct gen *g, const char *a)
+{
+	out(g, "run until quiet\n%s reconnect expect any\n", a);
+}
+
 /*
- * The connection's life, from its own stream (st_live):
- *  - a busy spell (with a short RspTimeout only): once the world is
- *    quiet, LUN 0's disk takes 300 ms a request and an initiator sends a
- *    read every 200 ms for longer than RspTimeout, so that its session
- *    always owes an answer but never one for more than about 300 ms; the
- *    target's own liveness invariant (no RspTimeout on a command waiting
- *    inside the target, scenario_oracle.c target_liveness) must hold,
- *    then the disk's latency is as it was (lat0: its min= and
- *    max=);
- *  - a Logout with one to three commands outstanding, then a new login:
- *    the initiator holds the Logout Response to come after their answers
- *    (initiator_ffp.c logout_after_earlier, RFC 7143 §11.14); the
+ * The connection's life, from its own stream (st_live), each spell in a
+ * quiet world, the disk's latency as it was after (lv->lat):
+ *  - a busy spell (with a short RspTimeout only): LUN 0's disk takes
+ *    300 ms a request and an initiator sends a read every 200 ms for
+ *    longer than RspTimeout, so that its session always owes an answer
+ *    but never one for more than about 300 ms; the target's own liveness
+ *    invariant (no RspTimeout on a command waiting inside the target,
+ *    scenario_oracle.c target_liveness) must hold;
+ *  - a silent spell (pings on, NopInInterval < RspTimeout < NopInInterval
+ *    + NopInTimeout): the initiator stops answering NOP-In pings and
+ *    sends a read the disk holds past the ping, answered before its
+ *    RspTimeout; a TUR sent half a second before the ping has gone
+ *    unanswered for NopInTimeout must still be answered (RFC 7143 does
+ *    not time it; the target's promise is SCST's NopInTimeout, from the
+ *    ping);
+ *  - a slow reader (no pings, NopInTimeout short): the initiator's link
+ *    gets a window of an eighth of a Data-In PDU and a delay that makes
+ *    one PDU take 1.5 NopInTimeout + 1 s, and it reads one PDU: bytes
+ *    leave every round trip, so the read must be answered, not dropped
+ *    as an initiator that does not read;
+ *  - a shrink (live LUN changes only): a read and a write near a LUN's
+ *    end at a 40 ms disk, and 5 ms later the LUN loses 64 KiB: the
+ *    simulated disk's resize asserts that no request in flight reaches
+ *    past the new end (the shrink waits for the commands before it);
+ *  - else a Logout with one to three commands outstanding, then a new
+ *    login: the initiator holds the Logout Response to come after their
+ *    answers (initiator_ffp.c logout_after_earlier, RFC 7143 §11.14); the
  *    initiator `two` logs in to the second target again.
  */
-static void live_step(struct gen *g, unsigned int nini, unsigned int nlun,
-		      uint32_t lba_span, unsigned int rsp_s, const char *lat0,
-		      int two, unsigned int *onum)
+static void live_step(struct gen *g, struct live *lv)
 {
-	unsigned int ai = (unsigned int)rnd_live(g, nini);
+	unsigned int ai = (unsigned int)rnd_live(g, lv->nini);
 	const char *a = explore_names[ai];
 	unsigned int k = (unsigned int)rnd_live(g, 100);
 
-	if (rsp_s > 0 && k < 30) {
-		unsigned int n = 5 * rsp_s + 3;
+	if (lv->rsp_s > 0 && k < 20) {
+		unsigned int n = 5 * lv->rsp_s + 3;
 
 		out(g, "run until quiet\ndisk0 latency min=300ms max=300ms\n");
 		for (unsigned int i = 0; i < n; i++)
 			out(g,
 			    "%s%s read lun=0 lba=%u blocks=%u & expect any\n",
 			    i ? "+200ms " : "", a,
-			    (unsigned)rnd_live(g, lba_span),
+			    (unsigned)rnd_live(g, lv->lba_span),
 			    1 + (unsigned)rnd_live(g, 8));
-		out(g, "run until quiet\ndisk0 latency min=%s\n", lat0);
+		out(g, "run until quiet\ndisk0 latency min=%s\n", lv->lat[0]);
+		return;
+	}
+	if (k < 55 && lv->rsp_s > lv->ping_s && lv->ping_s > 0 &&
+	    lv->rsp_s < lv->ping_s + lv->nopto_s) {
+		live_quiet(g, a);
+		out(g,
+		    "%s ignore-nopin on\ndisk0 latency min=%ums max=%ums\n"
+		    "%s read lun=0 lba=%u blocks=1 & expect any\n"
+		    "+%ums %s tur expect answered\n%s ignore-nopin off\n",
+		    a, (lv->ping_s + lv->rsp_s) * 500,
+		    (lv->ping_s + lv->rsp_s) * 500, a,
+		    (unsigned)rnd_live(g, lv->lba_span),
+		    (lv->ping_s + lv->nopto_s) * 1000 - 500, a, a);
+		out(g, "run until quiet\ndisk0 latency min=%s\n", lv->lat[0]);
+		return;
+	}
+	if (k < 65 && lv->idle_s > 0 && !lv->remote) {
+		uint32_t pdu = lv->mrdsl[ai] < lv->max_burst ? lv->mrdsl[ai]
+							     : lv->max_burst;
+		uint32_t win, t_ms;
+
+		if (pdu > 65536)
+			pdu = 65536;
+		win = pdu / 8;
+		t_ms = lv->idle_s * 1500 + 1000;
+		live_quiet(g, a);
+		/* 8 round trips of win bytes take t_ms */
+		out(g,
+		    "%s net delay=%ums window=%u\n"
+		    "%s read lun=0 lba=%u blocks=%u expect answered\n"
+		    "%s net delay=%uus window=%u\n",
+		    a, t_ms / 16, win, a, (unsigned)rnd_live(g, lv->lba_span),
+		    pdu / 512, a, lv->net_us, 512u * 1024u);
+		return;
+	}
+	if (k < 80 && lv->ctl) {
+		unsigned int lun = (unsigned int)rnd_live(g, lv->nlun);
+		unsigned int end = lv->cl->size_k[lun] * 2;
+
+		if (lv->cl->removed[lun] || lv->cl->size_k[lun] < 192)
+			return;
+		out(g,
+		    "run until quiet\ndisk%u latency min=40ms max=40ms\n"
+		    "%s read lun=%u lba=%u blocks=8 & expect any\n"
+		    "%s write lun=%u lba=%u blocks=8 data=o%u & expect any\n"
+		    "+5ms target lun resize %u %uK\n"
+		    "run until quiet\ndisk%u latency min=%s\n",
+		    lun, a, lun, end - 8 - (unsigned)rnd_live(g, 8), a, lun,
+		    end - 8 - (unsigned)rnd_live(g, 8), ++lv->onum, lun,
+		    lv->cl->size_k[lun] - 64, lun, lv->lat[lun]);
+		lv->cl->size_k[lun] -= 64;
 		return;
 	}
 	for (unsigned int i = 0, n = 1 + (unsigned int)rnd_live(g, 3); i < n;
@@ -340,15 +427,16 @@ static void live_step(struct gen *g, unsigned int nini, unsigned int nlun,
 		bool w = rnd_live(g, 2) != 0;
 
 		out(g, "%s %s lun=%u lba=%u blocks=%u", a, w ? "write" : "read",
-		    (unsigned)rnd_live(g, nlun),
-		    (unsigned)rnd_live(g, lba_span),
+		    (unsigned)rnd_live(g, lv->nlun),
+		    (unsigned)rnd_live(g, lv->lba_span),
 		    1 + (unsigned)rnd_live(g, 32));
 		if (w)
-			out(g, " data=o%u", ++*onum);
+			out(g, " data=o%u", ++lv->onum);
 		out(g, " & expect any\n");
 	}
 	out(g, "%s logout expect any\n%s login%s%s expect any\n", a, a,
-	    (int)ai == two ? " target=" : "", (int)ai == two ? two_iqn : "");
+	    (int)ai == lv->two ? " target=" : "",
+	    (int)ai == lv->two ? two_iqn : "");
 }
 
 static uint64_t rnd_rare(struct gen *g, uint64_t n)
@@ -951,17 +1039,18 @@ char *explore_generate(uint64_t seed)
 	 * a remote store's absences or a paced SANITIZE may hold a command
 	 * inside the target for longer (then a busy spell may come). */
 	bool live = rnd_live(&g, 100) < 20;
-	unsigned int rsp_s = rnd_live(&g, 2) ? 2 + (unsigned)rnd_live(&g, 4)
-					     : 0;
-	unsigned int onum = 0;
+	struct live lv = {
+		.rsp_s = rnd_live(&g, 2) ? 2 + (unsigned)rnd_live(&g, 4) : 0,
+		.two = -1,
+		.net_us = 50,
+		.cl = &cl};
 	bool share_isid = false, two = false;
-	/* disk0's latency line as drawn (from min=), to go back to after a
-	 * busy spell */
-	char lat0[64] = "20us max=100us";
 
 	g.buf = malloc(g.cap);
 	if (g.buf == NULL)
 		abort();
+	for (unsigned int i = 0; i < 8; i++)
+		snprintf(lv.lat[i], sizeof(lv.lat[i]), "20us max=100us");
 	mix_draw(&g, &m);
 	sfail = m.pr && rnd_gap(&g, 100) < 40;
 	sdown = rnd_gap(&g, 100) < 20;
@@ -1101,10 +1190,32 @@ char *explore_generate(uint64_t seed)
 	if (m.nopin)
 		out(&g, "param NopInInterval=%u NopInTimeout=%u\n",
 		    1 + (unsigned)rnd(&g, 5), 1 + (unsigned)rnd(&g, 5));
+	if (m.nopin) {
+		const char *q = strstr(g.buf, "NopInInterval=");
+
+		lv.ping_s = (unsigned int)strtoul(q + 14, NULL, 10);
+		q = strstr(q, "NopInTimeout=");
+		lv.nopto_s = (unsigned int)strtoul(q + 13, NULL, 10);
+	}
 	if (!live || remote || cg.on[CG_SANITIZE])
-		rsp_s = 0;
-	if (rsp_s)
-		out(&g, "param RspTimeout=%u\n", rsp_s);
+		lv.rsp_s = 0;
+	if (lv.rsp_s)
+		out(&g, "param RspTimeout=%u\n", lv.rsp_s);
+	/* and, where the seed has no pings, in one live seed in two pings
+	 * every second timed out after RspTimeout (silent spells) where it
+	 * is short, else a short NopInTimeout without pings (the transmit
+	 * stall's idle time: slow readers) */
+	if (live && !m.nopin && rnd_live(&g, 2)) {
+		if (lv.rsp_s && rnd_live(&g, 2)) {
+			lv.ping_s = 1;
+			lv.nopto_s = lv.rsp_s;
+			out(&g, "param NopInInterval=1 NopInTimeout=%u\n",
+			    lv.nopto_s);
+		} else {
+			lv.idle_s = 2 + (unsigned int)rnd_live(&g, 3);
+			out(&g, "param NopInTimeout=%u\n", lv.idle_s);
+		}
+	}
 	for (unsigned int i = 0; i < nini; i++) {
 		/* One seed in three starts an initiator's CmdSN and ITTs
 		 * just below 2^32 (a few hundred commands cross the wrap
@@ -1124,9 +1235,11 @@ char *explore_generate(uint64_t seed)
 		 * of its own (512 to 64 KiB; the target's is drawn above):
 		 * the Data-In and Text Responses it gets must fit it (RFC
 		 * 7143 §13.12), whatever the target's own. */
-		if (rnd_iscsi(&g, 4) == 0)
-			out(&g, " MaxRecvDataSegmentLength=%u",
-			    512u << rnd_iscsi(&g, 8));
+		lv.mrdsl[i] = 262144;
+		if (rnd_iscsi(&g, 4) == 0) {
+			lv.mrdsl[i] = 512u << rnd_iscsi(&g, 8);
+			out(&g, " MaxRecvDataSegmentLength=%u", lv.mrdsl[i]);
+		}
 		out(&g, "\n");
 	}
 	/* (at most 8 actors: none left with four ALUA initiators) */
@@ -1165,12 +1278,16 @@ char *explore_generate(uint64_t seed)
 			    explore_names[i], explore_names[i]);
 		}
 	}
-	if (m.chunk || m.jitter || m.partial)
+	if (m.chunk || m.jitter || m.partial) {
+		size_t mark = g.len;
+
 		out(&g, "net delay=%uus jitter=%uus chunk=%u partial=%s\n",
 		    10 + (unsigned)rnd(&g, 200),
 		    m.jitter ? (unsigned)rnd(&g, 500) : 0,
 		    m.chunk ? 1 + (unsigned)rnd(&g, 600) : 0,
 		    m.partial ? "on" : "off");
+		lv.net_us = (unsigned int)strtoul(g.buf + mark + 10, NULL, 10);
+	}
 	for (unsigned int i = 0; i < nlun; i++) {
 		/* A LUN without a simulated disk takes no disk faults: the
 		 * lines are drawn as for any LUN (the other LUNs' draws stay
@@ -1184,11 +1301,13 @@ char *explore_generate(uint64_t seed)
 			    i, 50 + (unsigned)rnd(&g, 500),
 			    1 + (unsigned)rnd(&g, 20));
 			/* (read back: the draws stay in their order) */
-			if (i == 0)
-				snprintf(lat0, sizeof(lat0), "%.*s",
-					 (int)(strstr(g.buf + mark, " slow=") -
-					       (g.buf + mark + 18)),
-					 g.buf + mark + 18);
+			if (i < 8) {
+				const char *v = strstr(g.buf + mark, "min=");
+
+				snprintf(lv.lat[i], sizeof(lv.lat[i]), "%.*s",
+					 (int)(strstr(v, " slow=") - v - 4),
+					 v + 4);
+			}
 		}
 		if (m.eio)
 			out(&g, "disk%u eio %s prob=0.0%u\n", i,
@@ -1221,6 +1340,17 @@ char *explore_generate(uint64_t seed)
 	for (unsigned int i = 0; i < nlun && cg.on[CG_XCOPY]; i++)
 		out(&g, "A inquiry lun=%u page=0x83 expect any\n", i);
 	cg.lba_span = lba_span;
+	lv.nini = nini;
+	lv.nlun = nlun;
+	lv.lba_span = lba_span;
+	lv.two = two ? (int)nini - 1 : -1;
+	lv.remote = remote;
+	lv.ctl = ctl;
+	{
+		const char *q = strstr(g.buf, "MaxBurstLength=");
+
+		lv.max_burst = (uint32_t)strtoul(q + 15, NULL, 10);
+	}
 	rs.nini = nini;
 	rs.nlun = nlun;
 	rs.lba_span = lba_span;
@@ -1249,8 +1379,7 @@ char *explore_generate(uint64_t seed)
 		if (gaps && qd > 0 && rnd_cmdsn(&g, 100) < 3)
 			cmdsn_step(&g, nini, nlun, lba_span, qd, &gnum);
 		if (live && rnd_live(&g, 100) < 3)
-			live_step(&g, nini, nlun, lba_span, rsp_s, lat0,
-				  two ? (int)nini - 1 : -1, &onum);
+			live_step(&g, &lv);
 		if (sfail && rnd_gap(&g, 100) < 4)
 			out(&g, "target state-fail %s count=%u\n",
 			    rnd_gap(&g, 2) ? "enospc" : "eio",

@@ -199,6 +199,8 @@ void exp_parse(struct runner *r, struct exp *e, struct toks *t, int from)
 			e->outcome = XO_ANY;
 		else if (strcmp(w, "dropped") == 0)
 			e->outcome = XO_DROPPED;
+		else if (strcmp(w, "answered") == 0)
+			e->outcome = XO_DONE; /* any status, not dropped */
 		else if (strcmp(w, "rejected") == 0)
 			e->outcome = XO_REJECTED;
 		else if (strcmp(w, "aborted") == 0)
