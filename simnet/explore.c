@@ -313,7 +313,8 @@ struct live {
 	uint32_t max_burst;
 	bool remote, ctl;
 	struct ctl_luns *cl;
-	char lat[8][48]; /* each disk's latency line from min= */
+	unsigned int orig_k[8]; /* each LUN's size as declared */
+	char lat[8][48];	/* each disk's latency line from min= */
 };
 
 /* A spell that must find its initiator logged in, in a quiet world. */
@@ -344,7 +345,10 @@ static void live_quiet(struct gen *g, const char *a)
  *    leave every round trip, so the read must be answered, not dropped
  *    as an initiator that does not read;
  *  - a shrink (live LUN changes only): a read and a write near a LUN's
- *    end at a 40 ms disk, and 5 ms later the LUN loses 64 KiB: the
+ *    end at a 40 ms disk, and 5 ms later the LUN loses 64 KiB of what
+ *    it has grown (the command set's ranges at the declared last block
+ *    stay in range; seed 24367 of this lane's first form, which shrank
+ *    below, failed the data model on such an UNMAP): the
  *    simulated disk's resize asserts that no request in flight reaches
  *    past the new end (the shrink waits for the commands before it);
  *  - else a Logout with one to three commands outstanding, then a new
@@ -408,7 +412,11 @@ static void live_step(struct gen *g, struct live *lv)
 		unsigned int lun = (unsigned int)rnd_live(g, lv->nlun);
 		unsigned int end = lv->cl->size_k[lun] * 2;
 
-		if (lv->cl->removed[lun] || lv->cl->size_k[lun] < 192)
+		/* not below the size it was declared with: the command
+		 * set's ranges at the last block, drawn from that size,
+		 * stay in range (as with grows only) */
+		if (lv->cl->removed[lun] ||
+		    lv->cl->size_k[lun] < lv->orig_k[lun] + 64)
 			return;
 		out(g,
 		    "run until quiet\ndisk%u latency min=40ms max=40ms\n"
@@ -1346,6 +1354,8 @@ char *explore_generate(uint64_t seed)
 	lv.two = two ? (int)nini - 1 : -1;
 	lv.remote = remote;
 	lv.ctl = ctl;
+	for (unsigned int i = 0; i < nlun; i++)
+		lv.orig_k[i] = cl.size_k[i];
 	{
 		const char *q = strstr(g.buf, "MaxBurstLength=");
 
