@@ -317,10 +317,14 @@ struct live {
 	char lat[8][48];	/* each disk's latency line from min= */
 };
 
-/* A spell that must find its initiator logged in, in a quiet world. */
+/* A spell that must find its initiator logged in, in a quiet world, its
+ * unit attentions on LUN 0 told (a new nexus has its POWER ON, others
+ * may be pending: the spell's read must reach the disk). */
 static void live_quiet(struct gen *g, const char *a)
 {
 	out(g, "run until quiet\n%s reconnect expect any\n", a);
+	for (int i = 0; i < 3; i++)
+		out(g, "%s tur lun=0 expect any\n", a);
 }
 
 /*
