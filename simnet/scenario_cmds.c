@@ -122,6 +122,53 @@ static void range_begin(struct pend *p, struct lun_st *l, uint64_t lba,
 	}
 }
 
+/* A write range past the capacity when sent (scenario_int.h oor_rg). */
+static void oor_range(struct pend *p, struct lun_st *l, uint64_t lba,
+		      uint32_t blocks, uint64_t vid)
+{
+	struct pend_range *g;
+
+	if (p->n_oor_rg == PEND_RANGES || blocks == 0)
+		return;
+	g = &p->oor_rg[p->n_oor_rg++];
+	memset(g, 0, sizeof(*g));
+	g->ls = l;
+	g->lba = lba;
+	g->blocks = blocks;
+	g->src_lba = vid;
+}
+
+/*
+ * A resize of l: a command sent while its range lay past the last LBA
+ * reaches the target after the resize (or before it, and is refused:
+ * LOGICAL BLOCK ADDRESS OUT OF RANGE, the model's outcome 1).  Once a
+ * grow brings all its ranges in, its writes may land from now until its
+ * answer: they are begun now.  (Explore seed 24367 of lane eblind16a's
+ * first form: an UNMAP sent when its last range was past a shrunk end,
+ * a grow at the same instant, and the target's GOOD: the model had
+ * never taken the UNMAP's writes, and a read of their blocks found them
+ * deallocated.)
+ */
+void cmds_lun_resized(struct runner *r, struct lun_st *l)
+{
+	struct pend *p;
+
+	TAILQ_FOREACH (p, &r->pends, link) {
+		bool fit = p->n_oor_rg > 0 && !p->done;
+
+		for (int i = 0; fit && i < p->n_oor_rg; i++)
+			fit = p->oor_rg[i].ls == l &&
+			      in_model(l, p->oor_rg[i].lba,
+				       p->oor_rg[i].blocks);
+		if (!fit)
+			continue;
+		for (int i = 0; i < p->n_oor_rg; i++)
+			range_begin(p, l, p->oor_rg[i].lba, p->oor_rg[i].blocks,
+				    p->oor_rg[i].src_lba);
+		p->n_oor_rg = 0;
+	}
+}
+
 static void cdb_lba_len(uint8_t *cdb, unsigned int size, uint64_t lba,
 			uint32_t blocks)
 {
@@ -229,10 +276,14 @@ static void build_write_same(struct runner *r, struct pend *p,
 	if (n == 0 && p->lba < model_blocks(l->m))
 		n = model_blocks(l->m) - p->lba;
 	mark_oor(p, l, p->lba, n);
-	if (!in_model(l, p->lba, n))
-		return;
 	/* UNMAP=1 deallocates (zeros with LBPRZ=1) whatever the block
 	 * holds; NDOB writes zeros. */
+	if (!in_model(l, p->lba, n)) {
+		if (n > 0 && n <= UINT32_MAX)
+			oor_range(p, l, p->lba, (uint32_t)n,
+				  unmap || ndob ? 0 : p->data_vid);
+		return;
+	}
 	range_begin(p, l, p->lba, (uint32_t)n, unmap || ndob ? 0 : p->data_vid);
 }
 
@@ -327,8 +378,13 @@ static void build_unmap(struct runner *r, struct pend *p, struct ini_op *op,
 		ok = ok && in_model(l, lbas[i], ns[i]);
 		mark_oor(p, l, lbas[i], ns[i]);
 	}
-	for (int i = 0; ok && i < k; i++)
-		range_begin(p, l, lbas[i], ns[i], 0);
+	/* all or nothing: a grow may bring every range in */
+	for (int i = 0; i < k; i++) {
+		if (ok)
+			range_begin(p, l, lbas[i], ns[i], 0);
+		else
+			oor_range(p, l, lbas[i], ns[i], 0);
+	}
 }
 
 static void build_orwrite(struct runner *r, struct pend *p, struct ini_op *op,

@@ -604,6 +604,12 @@ struct pend {
 	/* scenario_cmds.c */
 	struct pend_range rg[PEND_RANGES];
 	int nrg;
+	/* UNMAP, WRITE SAME naming blocks past the capacity when sent: the
+	 * writes they would make (value in src_lba), begun only if a grow
+	 * brings every one of them in before the answer (the target checks
+	 * the range when the command reaches it: cmds_lun_resized) */
+	struct pend_range oor_rg[PEND_RANGES];
+	int n_oor_rg;
 	/* EXTENDED COPY valid but for a destination LU that is read-only:
 	 * it must be refused (DATA PROTECT), never answered GOOD */
 	bool xcopy_into_ro;
@@ -796,6 +802,7 @@ void cmds_sanitize_watch(struct runner *r, struct pend *p, struct ini_op *op);
 void cmds_sanitize_end(struct lun_st *l, int outcome);
 /* The target crashed or the LUN went: a sanitize running there ended. */
 void cmds_lun_reset_state(struct lun_st *l);
+void cmds_lun_resized(struct runner *r, struct lun_st *l);
 /* The target restarts: the LU's mode parameters are the configured ones. */
 void cmds_lun_power_on(struct lun_st *l);
 void cmds_ms_reset_sent(struct lun_st *l);

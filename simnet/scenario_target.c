@@ -345,6 +345,7 @@ static void ctl_lun_resize(struct runner *r, struct toks *t)
 	struct lun_st *l;
 	uint64_t size, resets = r->resets_done;
 	uint32_t lun;
+	bool grow;
 
 	if (t->n < 5 || ut_size_parse(t->v[4], &size) != 0) {
 		syntaxf(r, "target lun resize N SIZE");
@@ -369,6 +370,18 @@ static void ctl_lun_resize(struct runner *r, struct toks *t)
 	d->size_bytes = size;
 	ua_step_begin(r);
 	ua_expect(r, lun, UA_CAPACITY);
+	/* A grow takes the model first: the target grows during the step,
+	 * and a command sent past the old end may run after it and be
+	 * answered before the step ends (cmds_lun_resized).  Blocks a grow
+	 * brings read zeros; until the target has them, commands naming
+	 * them are refused (the model's outcome: nothing written).  A
+	 * shrink takes the model after: the target waits for the commands
+	 * checked against the old size. */
+	grow = l != NULL && !want_fail(t) && size / l->bs > model_blocks(l->m);
+	if (grow) {
+		model_resize(l->m, size / l->bs);
+		cmds_lun_resized(r, l);
+	}
 	if (!ctl_apply(r, &cfg, NULL, want_fail(t))) {
 		ua_step_failed(r);
 		return;
@@ -377,7 +390,10 @@ static void ctl_lun_resize(struct runner *r, struct toks *t)
 		l->size_bytes = size;
 		cmds_sanitize_end(l, 2);
 		cmds_lun_reset_state(l);
-		model_resize(l->m, size / l->bs);
+		if (!grow) {
+			model_resize(l->m, size / l->bs);
+			cmds_lun_resized(r, l);
+		}
 	}
 	r->ctl_seq++;
 	ua_step_end(r, resets == r->resets_done && resets_quiet(r));
