@@ -985,7 +985,8 @@ char *explore_generate(uint64_t seed)
 			.st_iscsi = seed ^ 0x15c5115ull,
 			.st_neg = seed ^ 0x6e6e6e6e5ull,
 			.st_cmdsn = seed ^ 0xc3d5e915ull,
-			.st_live = seed ^ 0x11fe11feull};
+			.st_live = seed ^ 0x11fe11feull,
+			.st_reach = seed ^ 0x7eac416ull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};

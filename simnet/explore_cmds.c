@@ -223,11 +223,25 @@ void explore_cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 			     r = (unsigned)rnd_cmd(g, 4);
 
 		if (r == 0) {
+			char cut[24] = "";
+
+			/* One in three cut short by the expected length
+			 * (st_reach): inside a block mostly, else on a
+			 * block boundary; the bytes that came are written
+			 * and compared (sbc_cmp.c write_partial). */
+			if (rnd_reach(g, 3) == 0) {
+				uint32_t e =
+					512 * (uint32_t)rnd_reach(g, blocks);
+
+				if (e == 0 || rnd_reach(g, 4) != 0)
+					e += 1 + (uint32_t)rnd_reach(g, 511);
+				snprintf(cut, sizeof(cut), " edtl=%u", e);
+			}
 			out(g,
 			    "%s write-verify lun=%u lba=%u blocks=%u "
-			    "data=y%u bytchk=%u cdb=%u & expect any\n",
+			    "data=y%u bytchk=%u cdb=%u%s & expect any\n",
 			    a, lun, lba, blocks, ++c->seq,
-			    (unsigned)rnd_cmd(g, 2), sz);
+			    (unsigned)rnd_cmd(g, 2), sz, cut);
 		} else if (r == 1) {
 			if (edge)
 				lba = c->size_blocks[lun] + 1 - blocks;

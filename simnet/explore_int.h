@@ -80,6 +80,9 @@ struct gen {
 	 * owing answers for longer than it, Logouts with commands
 	 * outstanding. */
 	uint64_t st_live;
+	/* And one for what the simulator reached last in lane reach16:
+	 * WRITE AND VERIFY cut by its expected length. */
+	uint64_t st_reach;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)
@@ -122,6 +125,11 @@ static inline uint64_t rnd_attr(struct gen *g, uint64_t n)
 static inline uint64_t rnd_cmd(struct gen *g, uint64_t n)
 {
 	return n ? sim_splitmix64(&g->st_cmd) % n : 0;
+}
+
+static inline uint64_t rnd_reach(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_reach) % n : 0;
 }
 
 static inline bool coin_cmd(struct gen *g, unsigned int pct)

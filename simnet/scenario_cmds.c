@@ -430,13 +430,46 @@ static void build_verify(struct runner *r, struct pend *p, struct ini_op *op,
 	p->bytchk = bytchk;
 	mark_oor(p, l, p->lba, n);
 	if (write) {
+		uint32_t whole = n;
+
 		vid_of(r, t, "data", NULL, &p->data_vid);
 		fill_out(p->data_vid, p->lba, n, bs,
 			 out_alloc(op, (size_t)n * bs));
 		p->kind = PK_WVERIFY;
 		p->fua = true; /* the write is made durable (SBC-4 §5.46) */
-		if (in_model(l, p->lba, n))
-			range_begin(p, l, p->lba, n, p->data_vid);
+		/* edtl= below the CDB's length: the bytes past it never
+		 * come (RFC 7143 §11.4.5.1); the target writes (and with
+		 * BYTCHK 01b compares) what came: the whole blocks, and
+		 * the first bytes of the next over what it held, as a
+		 * WRITE cut inside a block (the model's splice, named at
+		 * the answer: write_part_end) */
+		if (kv(t, "edtl")) {
+			uint64_t e = u64_or(t, "edtl", op->edtl, r);
+
+			if (e == 0 || e > op->edtl)
+				syntaxf(r, "write-verify edtl=N: 1 to the "
+					   "CDB's length");
+			else
+				op->edtl = (uint32_t)e;
+			whole = op->edtl / bs;
+		}
+		if (!in_model(l, p->lba, n))
+			return;
+		if (whole > 0)
+			range_begin(p, l, p->lba, whole, p->data_vid);
+		if (op->edtl % bs != 0) {
+			uint64_t wild = MODEL_WILD;
+
+			p->vid = p->data_vid;
+			p->part_lba = p->lba + whole;
+			p->part_cut = op->edtl % bs;
+			if (p->stamp == 0)
+				p->stamp = model_tick(l->m);
+			model_read_begin(l->m, p->stamp);
+			p->part_handle = model_write_begin(l->m, p->part_lba, 1,
+							   &wild, p->stamp);
+			land_bound_forget(r, l, p->vid);
+		}
 		return;
 	}
 	p->kind = PK_VERIFY;

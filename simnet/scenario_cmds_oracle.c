@@ -243,8 +243,13 @@ static int multi_outcome(const struct ini_op *op);
 
 static void oracle_wverify(struct runner *r, struct pend *p, struct ini_op *op)
 {
-	struct lun_st *l = p->nrg ? p->rg[0].ls : NULL;
+	struct lun_st *l = p->nrg	      ? p->rg[0].ls
+			   : p->part_cut != 0 ? p->ls
+					      : NULL;
+	uint32_t whole = p->part_cut ? (uint32_t)(p->part_lba - p->lba)
+				     : p->blocks;
 	uint64_t info;
+	int outcome;
 
 	if (l == NULL)
 		return;
@@ -252,9 +257,15 @@ static void oracle_wverify(struct runner *r, struct pend *p, struct ini_op *op)
 		uint64_t re = model_tick(l->m);
 
 		/* The write landed, then the read-back differed: only a
-		 * write from elsewhere in between can explain it. */
-		if (model_range_quiet(l->m, p->lba, p->blocks, p->rg[0].handle,
-				      p->stamp, re))
+		 * write from elsewhere in between can explain it.  Cut
+		 * inside a block (edtl=), the bytes that came are compared:
+		 * the whole blocks and the spliced one. */
+		if ((p->nrg == 0 ||
+		     model_range_quiet(l->m, p->lba, whole, p->rg[0].handle,
+				       p->stamp, re)) &&
+		    (p->part_cut == 0 ||
+		     model_range_quiet(l->m, p->part_lba, 1, p->part_handle,
+				       p->stamp, re)))
 			failf(r, p->line,
 			      "oracle: %s's WRITE AND VERIFY on lun %u lba "
 			      "%llu got MISCOMPARE, yet no other write "
@@ -262,11 +273,19 @@ static void oracle_wverify(struct runner *r, struct pend *p, struct ini_op *op)
 			      p->a->name, l->lun, (unsigned long long)p->lba,
 			      (unsigned long long)r->seed);
 		ranges_end(p, 2);
+		if (p->part_cut != 0)
+			write_part_end(p, l, 2);
 		return;
 	}
 	/* It writes, then reads back: an error of the read (a fenced
 	 * store's NOT READY, say) comes after the write landed. */
-	ranges_end(p, multi_outcome(op));
+	outcome = multi_outcome(op);
+	ranges_end(p, outcome);
+	if (p->part_cut != 0)
+		write_part_end(p, l, outcome);
+	/* cut short by edtl=: GOOD with O and the residual */
+	if (outcome == 0 && op->edtl != (uint64_t)p->blocks * l->bs)
+		oracle_residual(r, p, op);
 }
 
 /* ORWRITE and EXTENDED COPY: name the values their MODEL_WILD records

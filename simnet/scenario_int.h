@@ -621,7 +621,8 @@ struct pend {
 	uint64_t cmp_vid;  /* COMPARE AND WRITE, VERIFY: the compared value */
 	uint64_t data_vid; /* the value written (per block) */
 	uint8_t or_byte;   /* ORWRITE */
-	/* a WRITE whose expected length ends inside a block: that block's
+	/* a WRITE (or WRITE AND VERIFY) whose expected length ends inside
+	 * a block: that block's
 	 * record (MODEL_WILD until the answer names its splices), its LBA
 	 * and how many of its bytes came (scenario_oracle.c) */
 	uint64_t part_handle, part_lba;
@@ -787,6 +788,12 @@ void cmds_oracle(struct runner *r, struct pend *p, struct ini_op *op);
 /* A command naming blocks past the last LBA (p->oor) answered GOOD fails
  * (SBC-4 §4.5); cmds_oracle calls it, SYNCHRONIZE CACHE too. */
 void cmds_oor_oracle(struct runner *r, struct pend *p, struct ini_op *op);
+/* scenario_oracle.c: a write's O/U bit and residual against its
+ * expected length (RFC 7143 §11.4.5.1); the record of the block a write
+ * cut inside a block spliced (p->part_cut), ended with outcome (the
+ * model's 0 GOOD, 1 not written, 2 unknown, MODEL_BOUNDED). */
+void oracle_residual(struct runner *r, struct pend *p, struct ini_op *op);
+void write_part_end(struct pend *p, struct lun_st *l, int outcome);
 
 /* ------------------------------------ scenario_rsoc.c */
 

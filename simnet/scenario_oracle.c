@@ -106,7 +106,7 @@ static void check_read_data(struct runner *r, struct pend *p, struct ini_op *op)
  * the CDB's, which were not written).  The initiator checks a read's U
  * case against what arrived (initiator_ffp.c); only here is what the
  * CDB asked known.  Judged on GOOD answers only. */
-static void oracle_residual(struct runner *r, struct pend *p, struct ini_op *op)
+void oracle_residual(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	uint64_t want = (uint64_t)p->blocks * p->ls->bs;
 	uint8_t flag = 0;
@@ -127,9 +127,9 @@ static void oracle_residual(struct runner *r, struct pend *p, struct ini_op *op)
 	      "oracle: %s's %s of %llu bytes (lba %llu+%u) with an expected "
 	      "length of %u got flags %s%s residual %u; RFC 7143 §11.4.5.1 "
 	      "wants %s residual %llu (seed %llu)",
-	      p->a->name, p->kind == PK_WRITE ? "write" : "read",
-	      (unsigned long long)want, (unsigned long long)p->lba, p->blocks,
-	      op->edtl, op->rsp_flags & ISCSI_RSP_F_OVERFLOW ? "O" : "-",
+	      p->a->name, p->verb, (unsigned long long)want,
+	      (unsigned long long)p->lba, p->blocks, op->edtl,
+	      op->rsp_flags & ISCSI_RSP_F_OVERFLOW ? "O" : "-",
 	      op->rsp_flags & ISCSI_RSP_F_UNDERFLOW ? "U" : "-", op->residual,
 	      flag == ISCSI_RSP_F_OVERFLOW    ? "O"
 	      : flag == ISCSI_RSP_F_UNDERFLOW ? "U"
@@ -590,7 +590,7 @@ static void oracle_no_internal_failure(struct runner *r, struct pend *p,
  * range is the write's alone: a read, the merge and the write as one);
  * with any other answer its record stays wild (any value, until a later
  * write supersedes it) unless the answer says nothing was written. */
-static void write_part_end(struct pend *p, struct lun_st *l, int outcome)
+void write_part_end(struct pend *p, struct lun_st *l, int outcome)
 {
 	uint64_t c[16], re = model_tick(l->m);
 	int n = 0;
