@@ -115,9 +115,21 @@ static void ctl_step(struct gen *g, struct ctl_luns *cl)
 		     r = (unsigned int)rnd_ctl(g, 100);
 
 	if (k > 0 && cl->removed[k]) {
-		out(g, "target lun add %u disk%u size=%uK\n", k, k,
-		    cl->size_k[k]);
-		cl->removed[k] = false;
+		/* Half the time the device opens off the reactor, as a
+		 * remote one does, and one in five of those fails: the
+		 * change refused, the LUN still gone (st_reach, lane
+		 * reach16: reconfig.c's asynchronous open). */
+		bool late = rnd_reach(g, 2) == 0;
+		bool fails = late && rnd_reach(g, 5) == 0;
+		char open[48] = "";
+
+		if (late)
+			snprintf(open, sizeof(open), " open=%ums%s",
+				 (unsigned)rnd_reach(g, 1500),
+				 fails ? " open-fail=eio expect fail" : "");
+		out(g, "target lun add %u disk%u size=%uK%s\n", k, k,
+		    cl->size_k[k], open);
+		cl->removed[k] = fails;
 	} else if (k > 0 && r < 40) {
 		out(g, "target lun remove %u drain=%ums\n", k,
 		    1 + (unsigned)rnd_ctl(g, 200));

@@ -89,6 +89,17 @@ static bool ctl_apply(struct runner *r, struct ut_config *cfg,
 		  rc, (unsigned long long)w.res.waited_ms, w.res.aborted,
 		  rc ? ": " : "", rc ? (w.res.msg[0] ? w.res.msg : err) : "");
 	r->res->expectations++;
+	/* A device opened off the reactor that failed (open-fail=): the
+	 * change is refused with the device's own error (reconfig.c: the
+	 * failure reaches the caller's callback), not another one. */
+	if (r->sim->open_async && r->sim->open_async_rc != 0 &&
+	    rc != r->sim->open_async_rc)
+		failf(r, r->line,
+		      "control step: the device's open failed with %d, but "
+		      "the change answered %d%s%s (seed %llu)",
+		      r->sim->open_async_rc, rc, rc ? ": " : "",
+		      rc ? (w.res.msg[0] ? w.res.msg : err) : "",
+		      (unsigned long long)r->seed);
 	if ((rc != 0) != want_fail)
 		failf(r, r->line,
 		      "control step: expected %s, got %s%s%s "
@@ -224,8 +235,37 @@ static void ctl_lun_add(struct runner *r, struct toks *t)
 	r->adding_li = l ? (int)(l - r->luns) : r->nluns;
 	ua_expect_index(r, r->adding_li, UA_POWER_ON);
 	r->lun_map_steps++; /* a LUN may now name another LU */
+	/* open=DUR: the device opens off the reactor, as a remote one
+	 * does (env.h disk_open_async), answering DUR later; open-fail=
+	 * makes that answer an error: the change is then refused with
+	 * nothing changed (reconfig.c reconf_opened, reconf_resume) */
+	if (kv(t, "open") || kv(t, "open-fail")) {
+		const char *f = kv(t, "open-fail");
+		uint64_t dur = 0;
+
+		if (kv(t, "open") && !parse_dur(kv(t, "open"), &dur)) {
+			ut_config_free(&cfg);
+			syntaxf(r, "target lun add ... open=DURATION");
+			return;
+		}
+		r->sim->open_async = true;
+		r->sim->open_async_ns = dur;
+		r->sim->open_async_rc = !f			   ? 0
+					: strcmp(f, "eio") == 0	   ? -EIO
+					: strcmp(f, "enoent") == 0 ? -ENOENT
+					: strcmp(f, "etimedout") == 0
+						? -ETIMEDOUT
+						: 1;
+		if (r->sim->open_async_rc == 1) {
+			r->sim->open_async = false;
+			ut_config_free(&cfg);
+			syntaxf(r, "open-fail=eio|enoent|etimedout");
+			return;
+		}
+	}
 	bool applied = ctl_apply(r, &cfg, NULL, fail);
 
+	r->sim->open_async = false;
 	r->adding_li = -1;
 	if (!applied) {
 		ua_step_failed(r);

@@ -138,6 +138,16 @@ struct sim {
 	uint32_t live_timers, live_listeners, live_conns, live_disks;
 	uint32_t live_mutexes;
 	uint32_t live_posts; /* posted work not yet run */
+	/* The next backstore opened by a running server (disk_open_async,
+	 * a live reconfiguration) opens off the reactor, as an rbd: image
+	 * does: its answer comes open_async_ns later, failing with
+	 * open_async_rc (-errno) when not 0.  Armed by the scenario's
+	 * `target lun add ... open=DUR [open-fail=]` for one change; not
+	 * armed, disk_open_async says -ENOTSUP (every open is quick). */
+	bool open_async;
+	uint64_t open_async_ns;
+	int open_async_rc;
+	uint32_t live_opens; /* opens whose answer has not come */
 	struct sim_counters ctr;
 	bool stop; /* set by an event to end sim_run_* */
 	/* Real sockets and real time (run --against, real_net.h), NULL in
@@ -176,6 +186,10 @@ static inline bool sim_reactor_owns(const struct sim *sim, int k)
 /* The target crashed or was freed: posted work still pending is dropped
  * (it would run in a process that no longer exists).  How many. */
 unsigned int sim_posts_drop(struct sim *sim);
+/* env disk_open_async (sim_env.c): the backstore opened off the reactor
+ * when sim->open_async is armed. */
+int sim_env_disk_open_async(struct env *env, const struct bs_dev_params *p,
+			    env_disk_opened_fn done, void *arg);
 
 /* Run events until pred(arg) is true (checked before each event), no event
  * is left, or virtual time would pass deadline_ns.  On a deadline stop

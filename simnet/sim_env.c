@@ -8,6 +8,7 @@
  * they were scheduled — never in pointer order.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <sys/queue.h>
 #include <stdlib.h>
 #include <string.h>
@@ -557,10 +558,12 @@ static void sim_mutex_free(struct env_mutex *m)
 	.conn_set_handler = sim_conn_set_handler, .conn_recv = sim_conn_recv, \
 	.conn_send = sim_conn_send, .conn_want_write = sim_conn_want_write,   \
 	.conn_set_more = sim_env_conn_set_more, .conn_close = sim_conn_close, \
-	.disk_open = sim_env_disk_open, .state_put = env_state_put,           \
-	.state_get = env_state_get, .random_u64 = env_random, .log = env_log, \
-	.mutex_new = sim_mutex_new, .mutex_lock = sim_mutex_lock,             \
-	.mutex_unlock = sim_mutex_unlock, .mutex_free = sim_mutex_free,
+	.disk_open = sim_env_disk_open,                                       \
+	.disk_open_async = sim_env_disk_open_async,                           \
+	.state_put = env_state_put, .state_get = env_state_get,               \
+	.random_u64 = env_random, .log = env_log, .mutex_new = sim_mutex_new, \
+	.mutex_lock = sim_mutex_lock, .mutex_unlock = sim_mutex_unlock,       \
+	.mutex_free = sim_mutex_free,
 
 static const struct env_ops sim_env_ops = {SIM_ENV_OPS};
 
@@ -575,8 +578,22 @@ struct sim_post {
 	TAILQ_ENTRY(sim_post) link;
 };
 
+/* A backstore opening off the reactor (sim_env_disk_open_async). */
+struct sim_open {
+	struct sim_ev ev;
+	struct sim *sim;
+	struct env *env; /* whose reactor the answer runs on */
+	env_disk_opened_fn done;
+	void *arg;
+	int rc;
+	struct bs_dev_params p;
+	char name[64], path[256];
+	TAILQ_ENTRY(sim_open) link;
+};
+
 struct sim_posts {
 	TAILQ_HEAD(, sim_post) list;
+	TAILQ_HEAD(, sim_open) opens;
 };
 
 unsigned int sim_reactor_index(const struct sim *sim, const struct env *e)
@@ -662,10 +679,75 @@ struct env *sim_accept_reactor(struct sim *sim)
 	return k == 0 ? &sim->env : &sim->reactor_env[k - 1];
 }
 
+static void open_fire(struct sim_ev *ev)
+{
+	struct sim_open *o = SIM_CONTAINER_OF(ev, struct sim_open, ev);
+	struct sim *sim = o->sim;
+	struct bs_dev *dev = NULL;
+	int rc = o->rc;
+	int was;
+
+	TAILQ_REMOVE(&sim->posts->opens, o, link);
+	ut_assert(sim->live_opens > 0);
+	sim->live_opens--;
+	sim_hash_u64(sim, 0x09e7 ^ (uint64_t)(-rc));
+	SIM_TRACE(sim, "disk %s: the open off the reactor answers %d", o->name,
+		  rc);
+	was = sim_reactor_enter(sim, (int)sim_reactor_index(sim, o->env));
+	if (rc == 0)
+		rc = sim_env_disk_open(o->env, &o->p, &dev);
+	o->done(o->arg, rc, rc == 0 ? dev : NULL);
+	sim->cur_reactor = was;
+	free(o);
+}
+
+/* env.h disk_open_async: where the scenario armed it (sim->open_async,
+ * one change), the open answers later on env's reactor, never inside
+ * this call; otherwise -ENOTSUP, and the target opens in place. */
+int sim_env_disk_open_async(struct env *env, const struct bs_dev_params *p,
+			    env_disk_opened_fn done, void *arg)
+{
+	struct sim *sim = env_sim(env);
+	struct sim_open *o;
+
+	if (!sim->open_async || p->kind != BS_SIM)
+		return -ENOTSUP;
+	o = calloc(1, sizeof(*o));
+	if (o == NULL)
+		return -ENOMEM;
+	sim_ev_init(&o->ev, open_fire);
+	o->sim = sim;
+	o->env = env;
+	o->done = done;
+	o->arg = arg;
+	o->rc = sim->open_async_rc;
+	o->p = *p; /* copied: the strings too */
+	snprintf(o->name, sizeof(o->name), "%s", p->name ? p->name : "");
+	snprintf(o->path, sizeof(o->path), "%s", p->path ? p->path : "");
+	o->p.name = o->name;
+	o->p.path = p->path ? o->path : NULL;
+	o->p.conf = NULL; /* a simulated disk has none */
+	o->p.client_id = NULL;
+	TAILQ_INSERT_TAIL(&sim->posts->opens, o, link);
+	sim->live_opens++;
+	sim_ev_at(sim, &o->ev, sim->now_ns + sim->open_async_ns);
+	return 0;
+}
+
 unsigned int sim_posts_drop(struct sim *sim)
 {
 	struct sim_post *p;
+	struct sim_open *o;
 	unsigned int n = 0;
+
+	/* an open whose server is gone: never answered (env.h), nothing
+	 * opened yet */
+	while ((o = TAILQ_FIRST(&sim->posts->opens)) != NULL) {
+		TAILQ_REMOVE(&sim->posts->opens, o, link);
+		sim_ev_cancel(sim, &o->ev);
+		sim->live_opens--;
+		free(o);
+	}
 
 	while ((p = TAILQ_FIRST(&sim->posts->list)) != NULL) {
 		TAILQ_REMOVE(&sim->posts->list, p, link);
@@ -703,6 +785,7 @@ struct sim *sim_new(uint64_t seed)
 	if (sim->posts == NULL)
 		abort();
 	TAILQ_INIT(&sim->posts->list);
+	TAILQ_INIT(&sim->posts->opens);
 	sim->state = calloc(1, sizeof(*sim->state));
 	if (sim->state == NULL)
 		abort();
