@@ -557,7 +557,6 @@ static void login_negotiate(struct iscsi_conn *c, const struct iscsi_bhs *h,
 	neg.discovery = ls->discovery;
 	neg.login = true;
 	neg.stage = ls->csg;
-	neg.auth_method = "None";
 	neg.sent_mrdsl = iscsi_kv_has(&ls->agreed, "MaxRecvDataSegmentLength");
 	for (uint32_t i = 0; i < req->n; i++) {
 		const char *k = req->v[i].key;

@@ -537,14 +537,13 @@ int iscsi_negotiate_key(struct iscsi_neg *n, const char *key, const char *value,
 		return iscsi_kv_addf(resp, key, "%llu",
 				     (unsigned long long)(v < 1 ? v : 1));
 	case K_AUTH_METHOD:
-		if (!n->login || n->stage != ISCSI_STAGE_SECURITY) {
-			*why = "AuthMethod outside the security stage";
-			return -1;
-		}
-		return iscsi_kv_add(resp, key,
-				    list_has(value, n->auth_method)
-					    ? n->auth_method
-					    : "Reject");
+		/* The security stage answers AuthMethod itself (login.c
+		 * login_security, chap.c) and never hands it here; in Text
+		 * it is login-only (Reject above).  So here it came in the
+		 * operational stage: a protocol error (RFC 7143 §6.3). */
+		ut_assert(n->login && n->stage != ISCSI_STAGE_SECURITY);
+		*why = "AuthMethod outside the security stage";
+		return -1;
 	case K_NOT_ALLOWED:
 		*why = "initiator sent a target-declared key";
 		return -1;

@@ -72,10 +72,9 @@ struct iscsi_neg {
 	const struct ut_iscsi_params *cfg; /* what the target offers */
 	struct iscsi_params *p;		   /* result, updated in place */
 	bool discovery;
-	bool login;		 /* in login (vs. FFP Text) */
-	int stage;		 /* ISCSI_STAGE_* */
-	bool sent_mrdsl;	 /* our MaxRecvDataSegmentLength sent */
-	const char *auth_method; /* our choice: "None" or "CHAP" */
+	bool login;	 /* in login (vs. FFP Text) */
+	int stage;	 /* ISCSI_STAGE_* */
+	bool sent_mrdsl; /* our MaxRecvDataSegmentLength sent */
 };
 
 /* Is key one of the keys of RFC 7143 §13 (or RFC 7144) that the

@@ -223,7 +223,6 @@ static int text_decide(struct iscsi_conn *c, const struct iscsi_kvlist *req,
 	neg.login = false;
 	neg.stage = ISCSI_STAGE_FULL_FEATURE;
 	neg.sent_mrdsl = true;
-	neg.auth_method = "None";
 	for (uint32_t i = 0; i < req->n; i++) {
 		const char *k = req->v[i].key;
 

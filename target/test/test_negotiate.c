@@ -62,7 +62,6 @@ static int nfx_setup(void **state)
 	f->n.p = &f->p;
 	f->n.login = true;
 	f->n.stage = ISCSI_STAGE_OPERATIONAL;
-	f->n.auth_method = "None";
 	iscsi_kvlist_init(&f->resp);
 	*state = f;
 	return 0;
@@ -463,21 +462,6 @@ static void auth_method_outside_security_stage_fails_the_login(void **state)
 	CHECK(f->resp.n == 0, "no answer on error");
 }
 
-static void auth_method_in_security_stage_picks_ours_from_the_list(void **state)
-{
-	struct nfx *f = *state;
-	const char *r = "RFC 7143 §12.1: AuthMethod is a list; we answer "
-			"our method if offered";
-
-	f->n.stage = ISCSI_STAGE_SECURITY;
-	EXPECT_ANSWER(f, "AuthMethod", "CHAP,None", "None", r);
-	EXPECT_ANSWER(f, "AuthMethod", "None", "None", r);
-	EXPECT_ANSWER(f, "AuthMethod", "CHAP", "Reject", r);
-	EXPECT_ANSWER(f, "AuthMethod", "Non", "Reject", r);
-	f->n.auth_method = "CHAP";
-	EXPECT_ANSWER(f, "AuthMethod", "KRB5,CHAP,None", "CHAP", r);
-}
-
 static void initiator_sending_target_declared_keys_fails(void **state)
 {
 	struct nfx *f = *state;
@@ -603,7 +587,6 @@ int main(void)
 		NT(discovery_session_negotiates_connection_keys),
 		NT(full_feature_phase_rejects_login_only_keys),
 		NT(auth_method_outside_security_stage_fails_the_login),
-		NT(auth_method_in_security_stage_picks_ours_from_the_list),
 		NT(initiator_sending_target_declared_keys_fails),
 		NT(markers_are_always_answered_no),
 		NT(task_reporting_is_answered_rfc3720),
