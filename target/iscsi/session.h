@@ -189,6 +189,18 @@ struct iscsi_sess {
 	 * received): one bit per CmdSN modulo ISCSI_CMDSN_RING, set only
 	 * in (ExpCmdSN, MaxCmdSN], cleared as ExpCmdSN passes it */
 	uint8_t cmdsn_gone[ISCSI_CMDSN_RING / 8];
+	/* ABORT TASK SET, CLEAR TASK SET and LOGICAL UNIT RESET that came
+	 * while a CmdSN before theirs was missing (RFC 7143 §11.5.1: they
+	 * act on every command of the session with a lower CmdSN): a
+	 * command of LUN l that arrives later with a CmdSN before
+	 * gap_below[l] is one of theirs, considered received and ignored.
+	 * gap_lun marks the LUNs with such a bound (one per LUN, the
+	 * highest); gap_until is the highest of them, and all go once
+	 * ExpCmdSN reaches it (every CmdSN below is then accounted for). */
+	uint32_t gap_below[UT_MAX_LUNS];
+	uint8_t gap_lun[UT_MAX_LUNS / 8];
+	bool gap_any;
+	uint32_t gap_until;
 	/* Answers owed (tasks and TMFs, session.c): how many, and the
 	 * arrival of the oldest (UINT64_MAX: none).  Written by the
 	 * session's reactor, read atomically by iscsi_server_get_stats(). */
@@ -276,6 +288,12 @@ bool iscsi_cmdsn_in_window(struct iscsi_sess *s, uint32_t cmdsn);
  * the CmdSN received, so that the commands after it need not wait for
  * it, and a command of it that comes after all is ignored. */
 void iscsi_sess_cmdsn_received(struct iscsi_sess *s, uint32_t cmdsn);
+/* RFC 7143 §11.5.1: a task-set TMF (lun < UT_MAX_LUNS) or, with lun
+ * UINT64_MAX, a target reset whose CmdSN is tmf_cmdsn acts on the
+ * commands before it not yet received too: a target reset's CmdSNs are
+ * considered received at once; a LUN's are when a command of that LUN
+ * comes (iscsi_task_cmd_header() ignores it), those of other LUNs run. */
+void iscsi_sess_tmf_gap(struct iscsi_sess *s, uint64_t lun, uint32_t tmf_cmdsn);
 /* A non-immediate request other than a SCSI command takes its CmdSN. */
 void iscsi_sess_consume_cmdsn(struct iscsi_sess *s, const struct iscsi_bhs *h);
 /* A fresh Target Transfer Tag (never 0xffffffff). */

@@ -147,6 +147,23 @@ static void sess_advance_exp(struct iscsi_sess *s)
 		cmdsn_gone_set(s, s->exp_cmdsn, false);
 		s->exp_cmdsn++;
 	}
+	/* every CmdSN before the last task-set TMF's is accounted for */
+	if (s->gap_any && sna_le(s->gap_until, s->exp_cmdsn)) {
+		s->gap_any = false;
+		memset(s->gap_lun, 0, sizeof(s->gap_lun));
+	}
+}
+
+/* Is a command of lun with this CmdSN (in the window, not yet received)
+ * one a task-set TMF after it has aborted already? */
+static bool cmdsn_gap_aborted(const struct iscsi_sess *s, uint64_t lun,
+			      uint32_t cmdsn)
+{
+	if (!s->gap_any || lun >= UT_MAX_LUNS)
+		return false;
+	if (!((s->gap_lun[lun / 8] >> (lun % 8)) & 1u))
+		return false;
+	return sna_lt(cmdsn, s->gap_below[lun]);
 }
 
 static void sess_release_pending(struct iscsi_sess *s)
@@ -199,6 +216,37 @@ void iscsi_sess_cmdsn_received(struct iscsi_sess *s, uint32_t cmdsn)
 	}
 	sess_advance_exp(s);
 	sess_release_pending(s);
+}
+
+void iscsi_sess_tmf_gap(struct iscsi_sess *s, uint64_t lun, uint32_t tmf_cmdsn)
+{
+	uint32_t sn;
+
+	/* a gap lies below the TMF only if its CmdSN is ahead of ExpCmdSN,
+	 * at most one past the window (an immediate TMF carries the next
+	 * CmdSN): anything else names no command we may still receive */
+	if (!sna_lt(s->exp_cmdsn, tmf_cmdsn) ||
+	    !sna_le(tmf_cmdsn, s->max_cmdsn + 1))
+		return;
+	if (lun == UINT64_MAX) {
+		/* A target reset aborts every one of them: their CmdSNs
+		 * count as received now, as an ABORT TASK's RefCmdSN does,
+		 * and the commands after the TMF need not wait for them
+		 * (those received are aborted already, and end silently
+		 * when ExpCmdSN reaches them). */
+		for (sn = s->exp_cmdsn; sna_lt(sn, tmf_cmdsn); sn++)
+			if (sna_le(s->exp_cmdsn, sn) && !cmdsn_gone(s, sn))
+				iscsi_sess_cmdsn_received(s, sn);
+		return;
+	}
+	ut_assert(lun < UT_MAX_LUNS);
+	if (!((s->gap_lun[lun / 8] >> (lun % 8)) & 1u) ||
+	    sna_lt(s->gap_below[lun], tmf_cmdsn))
+		s->gap_below[lun] = tmf_cmdsn;
+	s->gap_lun[lun / 8] |= (uint8_t)(1u << (lun % 8));
+	if (!s->gap_any || sna_lt(s->gap_until, tmf_cmdsn))
+		s->gap_until = tmf_cmdsn;
+	s->gap_any = true;
 }
 
 uint32_t iscsi_sess_new_ttt(struct iscsi_sess *s)
@@ -428,6 +476,23 @@ void iscsi_task_cmd_header(struct iscsi_conn *c)
 	    (!iscsi_cmdsn_in_window(s, h->cmdsn) || cmdsn_gone(s, h->cmdsn))) {
 		c->rx_ignore = true;
 		return;
+	}
+	/* ... and a command an ABORT TASK SET, CLEAR TASK SET or LOGICAL
+	 * UNIT RESET after it aborted before it came (§11.5.1: they act on
+	 * every command with a lower CmdSN): its CmdSN is received now */
+	if (!h->immediate && s->gap_any) {
+		uint64_t lun;
+
+		if (iscsi_lun_decode(h->lun, &lun) &&
+		    cmdsn_gap_aborted(s, lun, h->cmdsn)) {
+			LOG_DEBUG(s->env,
+				  "itt 0x%x CmdSN %u lun %llu: aborted by a "
+				  "TMF after it, ignored",
+				  h->itt, h->cmdsn, (unsigned long long)lun);
+			c->rx_ignore = true;
+			iscsi_sess_cmdsn_received(s, h->cmdsn);
+			return;
+		}
 	}
 	if (h->immediate && s->immediate_alive >= ISCSI_IMMEDIATE_MAX) {
 		c->rx_reject = ISCSI_REJECT_IMMEDIATE_CMD;

@@ -333,6 +333,19 @@ void iscsi_tmf_rx(struct iscsi_conn *c)
 		break;
 	}
 	tmf_end_placed(s);
+	/* RFC 7143 §11.5.1: "Task management requests must act on all the
+	 * commands from the same session having a CmdSN lower than the
+	 * task management CmdSN": those not received yet (a CmdSN gap)
+	 * too, when they come. */
+	if (tmf->response == ISCSI_TMF_RSP_COMPLETE) {
+		if (fn == ISCSI_TMF_ABORT_TASK_SET ||
+		    fn == ISCSI_TMF_CLEAR_TASK_SET ||
+		    fn == ISCSI_TMF_LOGICAL_UNIT_RESET)
+			iscsi_sess_tmf_gap(s, lun, h->cmdsn);
+		else if (fn == ISCSI_TMF_TARGET_WARM_RESET ||
+			 fn == ISCSI_TMF_TARGET_COLD_RESET)
+			iscsi_sess_tmf_gap(s, UINT64_MAX, h->cmdsn);
+	}
 	/* the setup's own reference is still held: the response cannot
 	 * have gone out before every affected task was counted */
 	ut_assert(tmf->waiting >= 1);

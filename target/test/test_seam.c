@@ -467,6 +467,190 @@ static void abort_task_of_a_cmdsn_never_received_fills_its_gap(void **state)
 	rig_free(r);
 }
 
+/* Two LUNs of 1 MiB on the default target (the login above works). */
+static const char conf_two_luns[] =
+	"HANDLER vdisk_mem {\n"
+	" DEVICE d0 { size 1M }\n DEVICE d1 { size 1M }\n"
+	"}\n"
+	"TARGET_DRIVER iscsi {\n"
+	" TARGET " UT_DEFAULT_TARGET " {\n"
+	"  LUN 0 d0\n  LUN 1 d1\n"
+	" }\n"
+	"}\n";
+
+/* An immediate TMF of function fn on lun, with the next CmdSN; returns
+ * the ExpCmdSN of its FUNCTION COMPLETE. */
+static uint32_t tmf_lun(struct rig *r, uint8_t fn, uint64_t lun)
+{
+	struct iscsi_bhs h = {0}, rsp;
+
+	h.opcode = ISCSI_OP_TMF_REQ;
+	h.immediate = true;
+	h.flags = ISCSI_FLAG_FINAL | fn;
+	h.lun = iscsi_lun_encode(lun);
+	h.itt = ++r->itt;
+	h.ref_task_tag = ISCSI_RESERVED_TAG;
+	h.cmdsn = r->cmdsn;
+	rig_send(r, &h, NULL, 0);
+	rig_expect_pdu(r, ISCSI_OP_TMF_RSP, &rsp, NULL);
+	assert_int_equal(rsp.itt, r->itt);
+	assert_int_equal(rsp.b2, ISCSI_TMF_RSP_COMPLETE);
+	return rsp.exp_cmdsn;
+}
+
+/* WRITE(10) of 2 blocks at LBA 10 of lun, all of it immediate data of
+ * byte fill, sent with CmdSN cmdsn (a command that was in a gap). */
+static void write_late(struct rig *r, uint64_t lun, uint32_t cmdsn,
+		       uint8_t fill)
+{
+	uint8_t cdb[16] = {0x2a, 0, 0, 0, 0, 10, 0, 0, 2};
+	uint8_t data[1024];
+	uint32_t saved = r->cmdsn;
+
+	memset(data, fill, sizeof(data));
+	r->cmdsn = cmdsn;
+	rig_scsi_send(r, lun, cdb, ISCSI_CMD_F_WRITE, sizeof(data), data,
+		      sizeof(data));
+	r->cmdsn = saved;
+}
+
+/* READ(10) of those 2 blocks: are they all fill? */
+static bool blocks_hold(struct rig *r, uint64_t lun, uint8_t fill)
+{
+	uint8_t cdb[16] = {0x28, 0, 0, 0, 0, 10, 0, 0, 2};
+	struct rig_scsi out;
+
+	rig_scsi(r, lun, cdb, 1024, &out);
+	assert_int_equal(out.status, SCSI_STATUS_GOOD);
+	assert_int_equal(out.data_len, 1024);
+	for (int i = 0; i < 1024; i++)
+		if (out.data[i] != fill)
+			return false;
+	return true;
+}
+
+/* RFC 7143 §11.5.1: "Task management requests must act on all the
+ * commands from the same session having a CmdSN lower than the task
+ * management CmdSN".  An ABORT TASK SET answered while a CmdSN below it
+ * was missing (a gap) aborted that command too: when a command of its
+ * LUN comes with that CmdSN, it is considered received -- never run,
+ * never answered, ExpCmdSN passes it -- while one of another LUN in the
+ * gap runs as any command.  (Before: the late write ran, after the
+ * initiator was told it was aborted.) */
+static void
+task_set_tmf_aborts_the_commands_of_its_lun_in_a_gap_below_it(void **state)
+{
+	struct rig *r = rig_new(conf_two_luns);
+	uint8_t tur[16] = {0};
+	uint32_t gap0, gap1;
+	struct rig_scsi out;
+	struct iscsi_bhs rsp;
+
+	(void)state;
+	rig_connect(r);
+	login(r);
+	rig_tur(r, 0, &out);
+	assert_int_equal(out.status, SCSI_STATUS_GOOD);
+	rig_tur(r, 1, &out);
+	assert_int_equal(out.status, SCSI_STATUS_GOOD);
+	gap0 = r->cmdsn++; /* a write of LUN 0, not here yet */
+	gap1 = r->cmdsn++; /* a write of LUN 1, not here yet */
+	rig_scsi_send(r, 0, tur, 0, 0, NULL, 0); /* waits for the gap */
+	assert_int_equal(fake_conn_pending(r->c), 0);
+	/* the gap stays */
+	assert_int_equal(tmf_lun(r, ISCSI_TMF_ABORT_TASK_SET, 0), gap0);
+	/* the write of LUN 0 comes: aborted already, nothing answers */
+	write_late(r, 0, gap0, 0xa5);
+	fake_env_advance(r->env, 0);
+	assert_int_equal(fake_conn_pending(r->c), 0);
+	/* the write of LUN 1 comes: outside the TMF's scope, it runs (and
+	 * then ExpCmdSN passes the TEST UNIT READY the TMF aborted: the
+	 * reads below run) */
+	write_late(r, 1, gap1, 0x5a);
+	rig_expect_pdu(r, ISCSI_OP_SCSI_RSP, &rsp, NULL);
+	assert_int_equal(rsp.b3, SCSI_STATUS_GOOD);
+	assert_int_equal(rsp.exp_cmdsn, gap1 + 1);
+	fake_env_advance(r->env, 0);
+	assert_int_equal(fake_conn_pending(r->c), 0);
+	assert_true(blocks_hold(r, 0, 0));
+	assert_true(blocks_hold(r, 1, 0x5a));
+	rig_free(r);
+}
+
+/* The same with LOGICAL UNIT RESET and CLEAR TASK SET: the late command
+ * of their LUN is not run; one of the other LUN, with a lower CmdSN
+ * still, is. */
+static void lu_reset_and_clear_task_set_abort_their_lun_in_a_gap(void **state)
+{
+	static const uint8_t fns[] = {ISCSI_TMF_LOGICAL_UNIT_RESET,
+				      ISCSI_TMF_CLEAR_TASK_SET};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(fns); i++) {
+		struct rig *r = rig_new(conf_two_luns);
+		uint32_t gap1, gap0;
+		struct rig_scsi out;
+		struct iscsi_bhs rsp;
+
+		rig_connect(r);
+		login(r);
+		rig_tur(r, 0, &out);
+		rig_tur(r, 1, &out);
+		gap1 = r->cmdsn++;
+		gap0 = r->cmdsn++;
+		assert_int_equal(tmf_lun(r, fns[i], 0), gap1);
+		write_late(r, 1, gap1, 0x11);
+		rig_expect_pdu(r, ISCSI_OP_SCSI_RSP, &rsp, NULL);
+		assert_int_equal(rsp.b3, SCSI_STATUS_GOOD);
+		write_late(r, 0, gap0, 0x22);
+		fake_env_advance(r->env, 0);
+		assert_int_equal(fake_conn_pending(r->c), 0);
+		/* after a reset LUN 0 may have a unit attention for us;
+		 * either way its blocks were not written */
+		rig_tur(r, 0, &out);
+		assert_int_equal(out.status, SCSI_STATUS_GOOD);
+		assert_true(blocks_hold(r, 0, 0));
+		assert_true(blocks_hold(r, 1, 0x11));
+		rig_free(r);
+	}
+}
+
+/* A TARGET WARM RESET aborts every command below its CmdSN: the CmdSNs
+ * of the gap count as received at once (as an ABORT TASK's RefCmdSN),
+ * so that the commands after the TMF need not wait for them, and a
+ * command of the gap that comes after all is ignored. */
+static void target_reset_considers_the_gap_below_it_received(void **state)
+{
+	struct rig *r = rig_new(conf_two_luns);
+	uint8_t tur[16] = {0};
+	uint32_t gap0, gap1;
+	struct rig_scsi out;
+
+	(void)state;
+	rig_connect(r);
+	login(r);
+	rig_tur(r, 0, &out);
+	rig_tur(r, 1, &out);
+	gap0 = r->cmdsn++;
+	rig_scsi_send(r, 1, tur, 0, 0, NULL, 0); /* waits, then aborted */
+	gap1 = r->cmdsn++;
+	/* ExpCmdSN is past the gap */
+	assert_int_equal(tmf_lun(r, ISCSI_TMF_TARGET_WARM_RESET, 0), r->cmdsn);
+	fake_env_advance(r->env, 0);
+	assert_int_equal(fake_conn_pending(r->c), 0);
+	rig_tur(r, 0, &out);
+	assert_int_equal(out.status, SCSI_STATUS_GOOD);
+	write_late(r, 0, gap0, 0x33);
+	write_late(r, 1, gap1, 0x44);
+	fake_env_advance(r->env, 0);
+	assert_int_equal(fake_conn_pending(r->c), 0);
+	assert_true(blocks_hold(r, 0, 0));
+	rig_tur(r, 1, &out);
+	assert_int_equal(out.status, SCSI_STATUS_GOOD);
+	assert_true(blocks_hold(r, 1, 0));
+	rig_free(r);
+}
+
 /* SAM-5 §6.3.3 and §5.6 with TAS=1 (our control mode page): a LOGICAL
  * UNIT RESET from b ends a's write, which waits for the Data-Out its R2Ts
  * asked for, with TASK ABORTED status once that data is in (a does not
@@ -715,6 +899,12 @@ int main(void)
 		cmocka_unit_test(cmdsn_beyond_window_is_ignored),
 		cmocka_unit_test(
 			abort_task_of_a_cmdsn_never_received_fills_its_gap),
+		cmocka_unit_test(
+			task_set_tmf_aborts_the_commands_of_its_lun_in_a_gap_below_it),
+		cmocka_unit_test(
+			lu_reset_and_clear_task_set_abort_their_lun_in_a_gap),
+		cmocka_unit_test(
+			target_reset_considers_the_gap_below_it_received),
 		cmocka_unit_test(
 			dead_initiator_is_dropped_after_interval_plus_timeout),
 		cmocka_unit_test(initiator_answering_nop_in_stays_connected),
