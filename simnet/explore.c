@@ -221,6 +221,11 @@ static uint64_t rnd_cmdsn(struct gen *g, uint64_t n)
 	return n ? sim_splitmix64(&g->st_cmdsn) % n : 0;
 }
 
+static uint64_t rnd_tmfgap(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_tmfgap) % n : 0;
+}
+
 /*
  * CmdSN gaps (RFC 7143 §3.2.2.1): an initiator holds back a command
  * (`hold`: it takes its CmdSN, unsent), sends one to three after it,
@@ -231,8 +236,14 @@ static uint64_t rnd_cmdsn(struct gen *g, uint64_t n)
  * reset, or the session reinstated, first, or an ABORT TASK names the
  * held one (its CmdSN then counts as received, RFC 7143 §11.5.1).  Or a command with a CmdSN
  * certainly outside the window (at least QueuedCommands off), which the
- * target must ignore.  No own TMF while a command is held: what it does
- * to a command not yet received is left open (docs/scenarios.md).
+ * target must ignore.  Or, in about half the steps that end with a
+ * plain send-held, the holder's own ABORT TASK SET, CLEAR TASK SET,
+ * LOGICAL UNIT RESET (of the held command's LUN, or of another, whose
+ * scope does not hold it) or target reset goes out while the command is
+ * held (a stream of its own, st_tmfgap): RFC 7143 §11.5.1, it acts on
+ * the commands with a lower CmdSN, received or not, so the held one,
+ * sent late, is aborted -- never run, never answered -- when in scope,
+ * and runs as any command when not (lane tmfgap16).
  */
 static void cmdsn_step(struct gen *g, unsigned int nini, unsigned int nlun,
 		       uint32_t lba_span, unsigned int qd, unsigned int *gnum)
@@ -299,6 +310,24 @@ static void cmdsn_step(struct gen *g, unsigned int nini, unsigned int nlun,
 		 * unless the ABORT TASK was not completed) */
 		out(g, "+%uus %s abort ref=h%u & expect any\n",
 		    1 + (unsigned)rnd_cmdsn(g, 2000), a, held);
+	} else if (rnd_tmfgap(g, 100) < 50) {
+		/* the holder's own task-set TMF or reset below which the
+		 * command is held: on its LUN, or another (out of scope) */
+		uint64_t t = rnd_tmfgap(g, 4);
+		unsigned int tl =
+			nlun > 1 && rnd_tmfgap(g, 3) == 0
+				? (lun + 1 +
+				   (unsigned int)rnd_tmfgap(g, nlun - 1)) %
+					  nlun
+				: lun;
+
+		out(g, "+%uus %s %s lun=%u & expect any\n",
+		    1 + (unsigned)rnd_tmfgap(g, 2000), a,
+		    t == 0   ? "abort-task-set"
+		    : t == 1 ? "clear-task-set"
+		    : t == 2 ? "lun-reset"
+			     : "target-reset",
+		    tl);
 	}
 	out(g, "+%uus %s send-held\n", 1 + (unsigned)rnd_cmdsn(g, 3000), a);
 }
@@ -998,7 +1027,8 @@ char *explore_generate(uint64_t seed)
 			.st_neg = seed ^ 0x6e6e6e6e5ull,
 			.st_cmdsn = seed ^ 0xc3d5e915ull,
 			.st_live = seed ^ 0x11fe11feull,
-			.st_reach = seed ^ 0x7eac416ull};
+			.st_reach = seed ^ 0x7eac416ull,
+			.st_tmfgap = seed ^ 0x7f3a9e16ull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};

@@ -83,6 +83,10 @@ struct gen {
 	/* And one for what the simulator reached last in lane reach16:
 	 * WRITE AND VERIFY cut by its expected length. */
 	uint64_t st_reach;
+	/* And one for the holder's own task-set TMFs and resets below
+	 * which a command is held (explore.c cmdsn_step, lane tmfgap16):
+	 * st_cmdsn draws as before. */
+	uint64_t st_tmfgap;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)

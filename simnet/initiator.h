@@ -134,6 +134,11 @@ struct ini_op {
 	/* TMF */
 	uint8_t tmf_fn;
 	uint32_t ref_itt, ref_cmdsn;
+	/* TMF: a command held in a CmdSN gap below it, in its scope, sent
+	 * after it (send-held), was answered before its FUNCTION COMPLETE
+	 * (gap_answered_itt: that one's ITT) */
+	bool gap_answered;
+	uint32_t gap_answered_itt;
 
 	/* LOGOUT: the reason code (0 close the session, 1 the connection
 	 * logout_cid names, 2 remove it for recovery); logout_cid < 0: ours */
@@ -160,6 +165,19 @@ struct ini_op {
 	 * target may count its CmdSN received (RFC 7143 §11.5.1), so it is
 	 * no gap for the commands after it */
 	bool gap_aborted;
+	/* held when an ABORT TASK SET, CLEAR TASK SET, LOGICAL UNIT RESET
+	 * or target reset of ours whose scope holds it went out (its LUN;
+	 * every LUN for a target reset): RFC 7143 §11.5.1, the TMF acts on
+	 * every command of the session with a lower CmdSN, received or not.
+	 * gap_tmf_itt names that TMF.  Once it is FUNCTION COMPLETE
+	 * (gap_tmf_done) the command is concluded aborted, never run: sent
+	 * late (send-held), nothing may answer it.  gap_tmf_all: a target
+	 * reset, from whose arrival the target may count its CmdSN received
+	 * (no gap for the commands after it) */
+	bool gap_tmf;
+	bool gap_tmf_all;
+	bool gap_tmf_done;
+	uint32_t gap_tmf_itt;
 	/* dropped with its connection while a command before it was held
 	 * back, never sent: its CmdSN turn never came, so it never ran */
 	bool behind_gap;

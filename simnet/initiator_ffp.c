@@ -194,6 +194,20 @@ unsigned int ini_release(struct ini *ini)
 		if (op->gap_aborted)
 			continue;
 		TAILQ_REMOVE(&ini->heldq, op, link);
+		if (op->gap_tmf_done) {
+			/* a task-set TMF or reset of ours after it aborted
+			 * it, unsent: it goes now (late, as over a path that
+			 * delayed it), and it is concluded already */
+			SIM_TRACE(ini->sim,
+				  "%s sends held itt=%08x CmdSN %u, aborted "
+				  "by TMF itt=%08x: no answer may come",
+				  ini->actor, op->itt, op->cmdsn,
+				  op->gap_tmf_itt);
+			op_send(ini, op);
+			ini_op_finish(ini, op, INI_ABORTED);
+			n++;
+			continue;
+		}
 		TAILQ_INSERT_TAIL(&ini->ops, op, link);
 		SIM_TRACE(ini->sim, "%s sends held itt=%08x CmdSN %u",
 			  ini->actor, op->itt, op->cmdsn);
@@ -326,6 +340,24 @@ void ini_tmf(struct ini *ini, struct ini_op *op)
 		TAILQ_FOREACH (held, &ini->heldq, link)
 			if (held->itt == op->ref_itt && held->lun == op->lun)
 				held->gap_aborted = true;
+	} else {
+		/* RFC 7143 §11.5.1: a task-set TMF or reset acts on the
+		 * commands held below it too (their CmdSNs are lower) */
+		bool all = op->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
+			   op->tmf_fn == ISCSI_TMF_TARGET_COLD_RESET;
+		bool lu = op->tmf_fn == ISCSI_TMF_ABORT_TASK_SET ||
+			  op->tmf_fn == ISCSI_TMF_CLEAR_TASK_SET ||
+			  op->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET;
+		struct ini_op *held;
+
+		TAILQ_FOREACH (held, &ini->heldq, link) {
+			if (held->gap_tmf_done || held->gap_aborted ||
+			    !(all || (lu && held->lun == op->lun)))
+				continue;
+			held->gap_tmf = true;
+			held->gap_tmf_all = all;
+			held->gap_tmf_itt = op->itt;
+		}
 	}
 	op->sent = true;
 	op->send_seq = ++ini->send_seq;
@@ -450,7 +482,8 @@ static void check_cmdsn_order(struct ini *ini, const struct ini_op *op)
 	if (ini_op_misnumbered(op) || op->imm_over_sent != 0)
 		return;
 	TAILQ_FOREACH (h, &ini->heldq, link) {
-		if (!sna_lt(h->cmdsn, op->cmdsn) || h->gap_aborted)
+		if (!sna_lt(h->cmdsn, op->cmdsn) || h->gap_aborted ||
+		    h->gap_tmf_all)
 			continue;
 		ini_violation(ini,
 			      "itt=%08x CmdSN %u answered while CmdSN %u "
@@ -590,10 +623,27 @@ static void check_read_residual(struct ini *ini, const struct ini_op *op,
 	}
 }
 
+/* A command held below a task-set TMF or reset of ours in its scope,
+ * sent late while that TMF is still unanswered, is answered: only a TMF
+ * that does not complete allows it (tmf_aborts() judges). */
+static void check_gap_tmf(struct ini *ini, const struct ini_op *op)
+{
+	struct ini_op *tmf;
+
+	if (!op->gap_tmf || op->gap_tmf_done)
+		return;
+	tmf = ini_op_by_itt(ini, op->gap_tmf_itt);
+	if (tmf != NULL && !tmf->gap_answered) {
+		tmf->gap_answered = true;
+		tmf->gap_answered_itt = op->itt;
+	}
+}
+
 static void scsi_finish(struct ini *ini, struct ini_op *op, uint8_t flags,
 			uint32_t residual)
 {
 	check_cmdsn_order(ini, op);
+	check_gap_tmf(ini, op);
 	check_read_residual(ini, op, flags, residual);
 	op->rsp_flags = flags;
 	op->residual = residual;
@@ -821,11 +871,46 @@ static void tmf_aborts(struct ini *ini, const struct ini_op *tmf)
 
 	if (tmf->response != ISCSI_TMF_RSP_COMPLETE) {
 		/* not concluded: a later release sends it */
-		TAILQ_FOREACH (op, &ini->heldq, link)
+		TAILQ_FOREACH (op, &ini->heldq, link) {
 			if (tmf->tmf_fn == ISCSI_TMF_ABORT_TASK &&
 			    op->itt == tmf->ref_itt)
 				op->gap_aborted = false;
+			if (op->gap_tmf && op->gap_tmf_itt == tmf->itt)
+				op->gap_tmf = op->gap_tmf_all = false;
+		}
+		TAILQ_FOREACH (op, &ini->ops, link)
+			if (op->gap_tmf && op->gap_tmf_itt == tmf->itt)
+				op->gap_tmf = op->gap_tmf_all = false;
 		return;
+	}
+	/* RFC 7143 §11.5.1: it acted on the commands held in a CmdSN gap
+	 * below it, in its scope, too: one sent late, before this answer,
+	 * must never be answered (nor run) */
+	if (tmf->gap_answered)
+		ini_violation(ini,
+			      "itt=%08x was held in a CmdSN gap below TMF "
+			      "itt=%08x (function %u, lun %u), sent after it, "
+			      "and answered, yet the TMF completed: it acts on "
+			      "all the commands of the session with a lower "
+			      "CmdSN (RFC 7143 §11.5.1)",
+			      tmf->gap_answered_itt, tmf->itt, tmf->tmf_fn,
+			      (unsigned)tmf->lun);
+	TAILQ_FOREACH (op, &ini->heldq, link)
+		if (op->gap_tmf && op->gap_tmf_itt == tmf->itt) {
+			SIM_TRACE(ini->sim,
+				  "%s: held itt=%08x CmdSN %u aborted unsent "
+				  "by TMF itt=%08x",
+				  ini->actor, op->itt, op->cmdsn, tmf->itt);
+			op->gap_tmf_done = true;
+		}
+	for (op = TAILQ_FIRST(&ini->ops); op != NULL; op = next) {
+		next = TAILQ_NEXT(op, link);
+		if (!op->gap_tmf || op->gap_tmf_itt != tmf->itt)
+			continue;
+		/* sent late, unanswered: concluded now */
+		op->gap_tmf_done = true;
+		TAILQ_REMOVE(&ini->ops, op, link);
+		ini_op_finish(ini, op, INI_ABORTED);
 	}
 	for (op = TAILQ_FIRST(&ini->ops); op != NULL; op = next) {
 		bool hit = false;

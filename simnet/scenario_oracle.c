@@ -681,6 +681,11 @@ static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 			outcome = 1;
 		if (op->cmdsn_outside)
 			outcome = 1;
+		/* Held in a CmdSN gap below a task-set TMF or reset of ours
+		 * in its scope that completed: aborted before it ever
+		 * reached the target, never run (RFC 7143 §11.5.1). */
+		if (op->gap_tmf_done)
+			outcome = 1;
 
 		/* RFC 7143 §13.14, §4.2.2.3: immediate data past
 		 * FirstBurstLength is a protocol error; a target that

@@ -384,6 +384,10 @@ static void judge_scsi(struct runner *r, struct pend *p, struct ini_op *op,
 
 	if (op->outcome == INI_NOT_SENT || op->outcome == INI_REJECTED)
 		return;
+	/* aborted in a CmdSN gap by a TMF of ours: never run, told of
+	 * nothing (RFC 7143 §11.5.1) */
+	if (op->gap_tmf_done)
+		return;
 	if (op->outcome != INI_DONE) {
 		/* Aborted or dropped: it may have been told of one. */
 		if (!ua_exempt(opc) || opc == 0x03)
