@@ -1151,6 +1151,15 @@ static void rx_reject(struct ini *ini, const struct iscsi_bhs *h,
 				op->itt, op->cmdsn, h->b2);
 		op = NULL;
 	}
+	if (op != NULL && op->gap_tmf && !lose &&
+	    h->data_len >= ISCSI_BHS_LEN &&
+	    (data[0] & ISCSI_OPCODE_MASK) == ISCSI_OP_DATA_OUT) {
+		/* Held below a TMF of ours in its scope and sent late while
+		 * that TMF is unanswered: the target may have ignored the
+		 * command as aborted (RFC 7143 §11.5.1), and the Data-Out
+		 * after it names no task.  The TMF's answer concludes it. */
+		op = NULL;
+	}
 	if (op == NULL) {
 		if (ini->event)
 			ini->event(ini->hook_arg, ini, "reject");
