@@ -153,6 +153,25 @@ void cmds_lun_resized(struct runner *r, struct lun_st *l)
 {
 	struct pend *p;
 
+	/* A WRITE SAME to the last LBA sent before a grow writes to the old
+	 * end or to the new one, whichever the target counted when it
+	 * processed it: the blocks between are of unknown fate (explore
+	 * seed 819553478580 on lane eblind16b: a WRITE SAME of a 2-block
+	 * LUN ran after a grow to 4,608 and wrote them all). */
+	TAILQ_FOREACH (p, &r->pends, link) {
+		uint64_t end = model_blocks(l->m);
+
+		if (p->done || !p->wsame_to_end || p->ls != l ||
+		    end <= p->wsame_end || end - p->wsame_end > UINT32_MAX)
+			continue;
+		int k = p->nrg;
+
+		range_begin(p, l, p->wsame_end, (uint32_t)(end - p->wsame_end),
+			    p->wsame_vid);
+		if (p->nrg > k)
+			p->rg[k].maybe = true;
+		p->wsame_end = end;
+	}
 	TAILQ_FOREACH (p, &r->pends, link) {
 		bool fit = p->n_oor_rg > 0 && !p->done;
 
@@ -272,9 +291,15 @@ static void build_write_same(struct runner *r, struct pend *p,
 	p->kind = PK_WSAME;
 	if (l == NULL || l->m == NULL)
 		return;
-	/* NUMBER OF BLOCKS 0: to the last LBA (SBC-4 §5.50, WSNZ=0). */
-	if (n == 0 && p->lba < model_blocks(l->m))
+	/* NUMBER OF BLOCKS 0: to the last LBA (SBC-4 §5.50, WSNZ=0), the
+	 * last when the target processes it: a grow before may take it
+	 * further (cmds_lun_resized). */
+	if (n == 0 && p->lba < model_blocks(l->m)) {
 		n = model_blocks(l->m) - p->lba;
+		p->wsame_to_end = true;
+		p->wsame_vid = unmap || ndob ? 0 : p->data_vid;
+		p->wsame_end = model_blocks(l->m);
+	}
 	mark_oor(p, l, p->lba, n);
 	/* UNMAP=1 deallocates (zeros with LBPRZ=1) whatever the block
 	 * holds; NDOB writes zeros. */

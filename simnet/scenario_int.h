@@ -507,6 +507,8 @@ struct pend_range {
 	struct lun_st *src; /* EXTENDED COPY: where from */
 	uint64_t src_lba;
 	uint64_t src_stamp; /* its read, in the source's model clock */
+	bool maybe; /* a part the command may or may not write: of unknown
+		     * fate even when it is answered GOOD */
 };
 
 struct pend {
@@ -610,6 +612,10 @@ struct pend {
 	 * the range when the command reaches it: cmds_lun_resized) */
 	struct pend_range oor_rg[PEND_RANGES];
 	int n_oor_rg;
+	/* WRITE SAME with NUMBER OF BLOCKS 0 (to the last LBA, counted when
+	 * the target processes it): the value and the end its ranges reach */
+	bool wsame_to_end;
+	uint64_t wsame_vid, wsame_end;
 	/* EXTENDED COPY valid but for a destination LU that is read-only:
 	 * it must be refused (DATA PROTECT), never answered GOOD */
 	bool xcopy_into_ro;
