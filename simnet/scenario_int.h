@@ -947,6 +947,10 @@ void ua_forget_lun(struct runner *r, uint32_t lun);
 void ua_expect_actor(struct runner *r, struct actor *a, int li, uint8_t what);
 void ua_nexus_replaced(struct runner *r, struct actor *a, int li);
 void ua_lun_back(struct runner *r, int li);
+/* A `target lun add` begins (what may reach its LU from the step's
+ * start) / it failed. */
+void ua_lun_adding(struct runner *r, int li, uint32_t lun);
+void ua_lun_add_failed(struct runner *r, int li);
 void ua_crash(struct runner *r);
 
 /* scenario_verbs.c: a line's pend, its op, and its issue */

@@ -176,6 +176,7 @@ static void ctl_lun_add(struct runner *r, struct toks *t)
 	uint32_t lun;
 	uint64_t resets = r->resets_done;
 	bool fail = want_fail(t);
+	int orphans;
 
 	if (t->n < 5) {
 		syntaxf(r,
@@ -234,6 +235,10 @@ static void ctl_lun_add(struct runner *r, struct toks *t)
 	r->adding_lun = lun;
 	r->adding_li = l ? (int)(l - r->luns) : r->nluns;
 	ua_expect_index(r, r->adding_li, UA_POWER_ON);
+	ua_lun_adding(r, r->adding_li, lun);
+	/* a MODE SELECT sent while the LUN had no LU may reach the new LU
+	 * before the step ends, answered meanwhile (no longer counted) */
+	orphans = r->ms_orphans;
 	r->lun_map_steps++; /* a LUN may now name another LU */
 	/* open=DUR: the device opens off the reactor, as a remote one
 	 * does (env.h disk_open_async), answering DUR later; open-fail=
@@ -266,11 +271,14 @@ static void ctl_lun_add(struct runner *r, struct toks *t)
 	bool applied = ctl_apply(r, &cfg, NULL, fail);
 
 	r->sim->open_async = false;
-	r->adding_li = -1;
 	if (!applied) {
 		ua_step_failed(r);
+		if (!l || l->removed)
+			ua_lun_add_failed(r, r->adding_li);
+		r->adding_li = -1;
 		return;
 	}
+	r->adding_li = -1;
 	if (!l) {
 		l = &r->luns[r->nluns++];
 		memset(l, 0, sizeof(*l));
@@ -298,7 +306,7 @@ static void ctl_lun_add(struct runner *r, struct toks *t)
 	pr_gen_power_on(l); /* a new LU, or one back with its saved state */
 	l->ms_saved = MS_SAVED_NONE;
 	/* a new LU: its mode parameters are the defaults */
-	l->ms_known = l->ms_inflight == 0 && r->ms_orphans == 0;
+	l->ms_known = l->ms_inflight == 0 && orphans == 0 && r->ms_orphans == 0;
 	l->ms_wce = !l->wc_off;
 	l->ms_dsense = l->ms_swp = false;
 	alua_lun_changed(r, l);

@@ -748,16 +748,45 @@ void ua_lun_back(struct runner *r, int li)
 		for (int i = 0; i < r->nactors; i++)
 			ua_reset_sent(&r->actors[i].ua[li], 0, now);
 	}
-	/* A MODE SELECT sent while the LUN had no LU may reach this one
-	 * and change its mode parameters: the others may be told MODE
-	 * PARAMETERS CHANGED (left maybe: its effect stays unknown). */
+}
+
+/* A `target lun add` of `lun` (model index li) begins.  A MODE SELECT
+ * sent while the LUN had no LU, still unanswered, may reach the LU it
+ * adds and change its mode parameters: the others may be told MODE
+ * PARAMETERS CHANGED (left maybe: its effect stays unknown).  The LU
+ * may be there from the step's start (a session gains it before the
+ * step ends, and commands answered meanwhile are judged at li,
+ * lun_index), so the records are given now, from the step's start:
+ * given at its end, a command answered during the step that was told
+ * of it found none (explore seed 587876270644). */
+void ua_lun_adding(struct runner *r, int li, uint32_t lun)
+{
+	struct pend *p;
+
 	TAILQ_FOREACH (p, &r->pends, link) {
-		if (p->done || !p->ms_orphan || p->lun != r->luns[li].lun)
+		if (p->done || !p->ms_orphan || p->lun != lun)
 			continue;
 		for (int i = 0; i < r->nactors; i++)
 			if (&r->actors[i] != p->a)
 				ua_give(&r->actors[i], li, UA_K_MODE,
-					p->ua_cause, p->ua_issue, UA_NEVER);
+					p->ua_cause,
+					p->ua_issue > r->ua_step_from
+						? p->ua_issue
+						: r->ua_step_from,
+					UA_NEVER);
+	}
+}
+
+/* ... and it failed: no LU came, the nexuses it would have made never
+ * were; nothing queued at li is told from now (a later add gives again
+ * what may still reach its LU: ua_lun_adding, ua_lun_back). */
+void ua_lun_add_failed(struct runner *r, int li)
+{
+	uint64_t now = ua_tick(r);
+
+	for (int i = 0; i < r->nactors; i++) {
+		ua_gone(&r->actors[i].ua[li], now);
+		r->actors[i].ua_owe[li].on = false;
 	}
 }
 
