@@ -954,6 +954,7 @@ static const struct {
 	P("NopInInterval", nop_in_interval_s, false),
 	P("NopInTimeout", nop_in_timeout_s, false),
 	P("RspTimeout", rsp_timeout_s, false),
+	P("SessionBufferLimit", session_buffer_limit, false),
 #undef P
 };
 

@@ -170,6 +170,7 @@ void ut_iscsi_params_default(struct ut_iscsi_params *p)
 	p->nop_in_interval_s = 30;
 	p->nop_in_timeout_s = 30;
 	p->rsp_timeout_s = 90;
+	p->session_buffer_limit = 256u << 20;
 }
 
 void ut_config_init(struct ut_config *cfg)

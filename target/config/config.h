@@ -88,6 +88,9 @@ struct ut_iscsi_params {
 	uint32_t nop_in_interval_s;	       /* 0 = off, def 30 */
 	uint32_t nop_in_timeout_s;	       /* def 30 */
 	uint32_t rsp_timeout_s;		       /* def 90 */
+	/* SessionBufferLimit: bytes of task data buffers one session may
+	 * hold, of the server's 1 GiB budget (64 MiB..1 GiB, def 256 MiB) */
+	uint32_t session_buffer_limit;
 };
 
 /* A device (SCST: HANDLER ... { DEVICE name { ... } }). */

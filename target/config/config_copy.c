@@ -196,7 +196,8 @@ bool ut_iscsi_params_equal(const struct ut_iscsi_params *a,
 	       a->max_sessions == b->max_sessions &&
 	       a->nop_in_interval_s == b->nop_in_interval_s &&
 	       a->nop_in_timeout_s == b->nop_in_timeout_s &&
-	       a->rsp_timeout_s == b->rsp_timeout_s;
+	       a->rsp_timeout_s == b->rsp_timeout_s &&
+	       a->session_buffer_limit == b->session_buffer_limit;
 }
 
 static bool luns_equal(const struct ut_lun_cfg *a, size_t na,

@@ -80,6 +80,8 @@ const struct cfg_param cfg_params[] = {
 	{"NopInInterval", CFG_P_U32, 0, 3600, CFG_OFF(nop_in_interval_s), 0},
 	{"NopInTimeout", CFG_P_U32, 1, 3600, CFG_OFF(nop_in_timeout_s), 0},
 	{"RspTimeout", CFG_P_U32, 1, 3600, CFG_OFF(rsp_timeout_s), 0},
+	{"SessionBufferLimit", CFG_P_U32, 64u << 20, 1u << 30,
+	 CFG_OFF(session_buffer_limit), 0},
 	{"ErrorRecoveryLevel", CFG_P_ERL, 0, 2, 0, 0},
 	{"MaxConnections", CFG_P_MAXCONN, 1, 65535, 0, 0},
 };

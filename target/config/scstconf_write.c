@@ -268,6 +268,7 @@ static void w_params_diff(struct wbuf *w, int depth,
 		U("NopInInterval", nop_in_interval_s),
 		U("NopInTimeout", nop_in_timeout_s),
 		U("RspTimeout", rsp_timeout_s),
+		U("SessionBufferLimit", session_buffer_limit),
 #undef U
 	};
 	bool hd, dd;

@@ -88,6 +88,11 @@
 #define ISCSI_MAX_CONNECTIONS 4096
 #define ISCSI_MAX_EDTL SCSI_MAX_XFER_BYTES  /* per command data buffer */
 #define ISCSI_BUFFER_BUDGET (1024ull << 20) /* all task buffers together */
+/* One session's share of it by default (SessionBufferLimit): a quarter,
+ * so that a session that holds its buffers (a hostile initiator, one that
+ * never reads its Data-In or never sends its Data-Out) leaves the others
+ * three quarters.  The configured range is ISCSI_MAX_EDTL..the budget. */
+#define ISCSI_SESSION_BUFFER_LIMIT (256ull << 20)
 #define ISCSI_LOGIN_TIMEOUT_NS (30ull * 1000000000ull)
 #define ISCSI_TX_IOV_MAX 128   /* iovecs gathered per send call */
 #define ISCSI_MAX_R2T_TRACK 64 /* outstanding R2Ts tracked per task */

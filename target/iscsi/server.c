@@ -256,9 +256,12 @@ static void srv_force_free_session(struct iscsi_sess *s)
 		LIST_REMOVE(t, itt_link);
 		ut_assert(s->r->stats.tasks > 0);
 		s->r->stats.tasks--;
-		if (t->buf_is_budgeted)
+		if (t->buf_is_budgeted) {
+			ut_assert(s->buf_bytes >= t->cmd.buf_cap);
+			s->buf_bytes -= t->cmd.buf_cap;
 			__atomic_sub_fetch(&s->srv->buffer_bytes,
 					   t->cmd.buf_cap, __ATOMIC_RELAXED);
+		}
 		if (t->cmd.buf)
 			pool_buf_forget(&s->r->bufs, t->buf_pool_cap);
 		pool_obj_forget(&s->r->task_pool);

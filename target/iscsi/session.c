@@ -65,6 +65,13 @@ struct iscsi_sess *iscsi_sess_new(struct iscsi_conn *c,
 	s->exp_cmdsn = in->cmdsn;
 	s->queue_depth = cfg->queued_commands ? cfg->queued_commands : 32;
 	s->max_cmdsn = s->exp_cmdsn + s->queue_depth - 1;
+	s->buf_limit = cfg->session_buffer_limit ? cfg->session_buffer_limit
+						 : ISCSI_SESSION_BUFFER_LIMIT;
+	/* one largest command fits; more than the budget is no limit */
+	if (s->buf_limit < ISCSI_MAX_EDTL)
+		s->buf_limit = ISCSI_MAX_EDTL;
+	if (s->buf_limit > ISCSI_BUFFER_BUDGET)
+		s->buf_limit = ISCSI_BUFFER_BUDGET;
 	s->next_ttt = iscsi_initial_sn(s->env);
 	s->owed_since_ns = UINT64_MAX;
 	TAILQ_INIT(&s->tasks);
@@ -89,6 +96,8 @@ void iscsi_sess_free(struct iscsi_sess *s)
 
 	ut_assert(s->conn == NULL); /* its connection let go of it */
 	ut_assert(TAILQ_EMPTY(&s->tasks));
+	/* its tasks gave back every byte of its share */
+	ut_assert(s->buf_bytes == 0 || s->in_teardown);
 	/* no release is on its way to it (but after a crash) */
 	ut_assert(s->tmf_holds == 0 || s->in_teardown);
 	while ((tmf = TAILQ_FIRST(&s->tmfs))) {

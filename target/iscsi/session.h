@@ -206,6 +206,12 @@ struct iscsi_sess {
 	 * session's reactor, read atomically by iscsi_server_get_stats(). */
 	uint32_t owed;
 	uint64_t owed_since_ns;
+	/* Its share of the server's task buffer budget (task.c
+	 * task_alloc_buf): the bytes its tasks hold, never above buf_limit
+	 * (SessionBufferLimit at login), so that one session, hostile or
+	 * stuck, cannot take the whole budget from the others. */
+	uint64_t buf_bytes;
+	uint64_t buf_limit;
 	struct scsi_sess *scsi;
 	TAILQ_ENTRY(iscsi_sess) link;
 	bool closing;

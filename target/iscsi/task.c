@@ -362,9 +362,29 @@ static bool opcode_fills_buffer(uint8_t op)
 	}
 }
 
+/* The session's share matches its tasks: buf_bytes is the sum of the
+ * buffers they hold (ut_assert_slow). */
+static bool sess_buf_bytes_ok(const struct iscsi_sess *s)
+{
+	const struct iscsi_task *t;
+	uint64_t sum = 0;
+
+	TAILQ_FOREACH (t, &s->tasks, link)
+		if (t->buf_is_budgeted)
+			sum += t->cmd.buf_cap;
+	return sum == s->buf_bytes && sum <= s->buf_limit;
+}
+
+_Static_assert(ISCSI_SESSION_BUFFER_LIMIT >= ISCSI_MAX_EDTL &&
+		       ISCSI_SESSION_BUFFER_LIMIT <= ISCSI_BUFFER_BUDGET,
+	       "a session may hold one largest command, and no more than all");
+_Static_assert(ISCSI_MAX_EDTL == 64u << 20 && ISCSI_BUFFER_BUDGET == 1u << 30,
+	       "SessionBufferLimit's range in config/scstconf.c");
+
 static int task_alloc_buf(struct iscsi_task *t, uint8_t opcode)
 {
-	struct iscsi_server *srv = t->sess->srv;
+	struct iscsi_sess *s = t->sess;
+	struct iscsi_server *srv = s->srv;
 
 	ut_assert(t->cmd.buf == NULL);
 	ut_assert(!t->buf_is_budgeted);
@@ -372,6 +392,12 @@ static int task_alloc_buf(struct iscsi_task *t, uint8_t opcode)
 		return 0;
 	if (t->edtl > ISCSI_MAX_EDTL)
 		return -EFBIG;
+	/* The session's share first: past it, TASK SET FULL for this
+	 * session only, whatever is left of the budget (the others' part).
+	 * Only the session's reactor touches buf_bytes. */
+	ut_assert(s->buf_bytes <= s->buf_limit);
+	if (t->edtl > s->buf_limit - s->buf_bytes)
+		return -ENOBUFS;
 	/* The budget is shared by the reactors: reserve, then check. */
 	if (__atomic_add_fetch(&srv->buffer_bytes, t->edtl, __ATOMIC_RELAXED) >
 	    ISCSI_BUFFER_BUDGET) {
@@ -390,6 +416,10 @@ static int task_alloc_buf(struct iscsi_task *t, uint8_t opcode)
 		memset(t->cmd.buf, 0, t->edtl);
 	t->cmd.buf_cap = t->edtl;
 	t->buf_is_budgeted = true;
+	s->buf_bytes += t->edtl;
+	/* the session never holds more than its share */
+	ut_assert(s->buf_bytes <= s->buf_limit);
+	ut_assert_slow(sess_buf_bytes_ok(s));
 	return 0;
 }
 
@@ -429,8 +459,14 @@ void iscsi_task_free(struct iscsi_task *t)
 	ut_assert_slow(itt_index_ok(s));
 	s->r->stats.tasks--;
 	if (t->buf_is_budgeted) {
-		uint64_t left = __atomic_sub_fetch(
-			&srv->buffer_bytes, t->cmd.buf_cap, __ATOMIC_RELAXED);
+		uint64_t left;
+
+		/* its session's share gets back what it took */
+		ut_assert(s->buf_bytes >= t->cmd.buf_cap);
+		s->buf_bytes -= t->cmd.buf_cap;
+		ut_assert_slow(sess_buf_bytes_ok(s));
+		left = __atomic_sub_fetch(&srv->buffer_bytes, t->cmd.buf_cap,
+					  __ATOMIC_RELAXED);
 
 		/* no underflow: what is given back was reserved (other
 		 * reactors may be over the budget by one EDTL each for a

@@ -215,6 +215,65 @@ static void a_server_freed_with_commands_inside_frees_them(void **state)
 	fake_env_hold_disks(false);
 }
 
+/* One session holds at most SessionBufferLimit (default 256 MiB) of the
+ * server's 1 GiB budget of task buffers.  A sends sixteen WRITEs of
+ * 64 MiB (EDTL) and never sends their Data-Out: the four that fit its
+ * share wait for data, each holding its buffer; the rest are answered
+ * TASK SET FULL.  B's READ still gets a buffer.  Before, A's sixteen
+ * writes took the whole budget and B's READ was answered TASK SET FULL. */
+static void one_session_cannot_take_the_whole_buffer_budget(void **state)
+{
+	static const char conf[] = "HANDLER vdisk_nullio {\n"
+				   " DEVICE d0 { size 4M }\n}\n"
+				   "TARGET_DRIVER iscsi {\n"
+				   " TARGET " TGT
+				   " {\n  LUN 0 d0\n  InitialR2T Yes\n"
+				   "  ImmediateData No\n }\n"
+				   "}\n";
+	struct iscsi_server_stats st;
+	uint8_t wr[16] = {0x8a}, rd[16] = {0x88};
+	struct rig *r = rig_new(conf);
+	struct fake_conn *a;
+	struct rig_scsi out;
+	struct iscsi_bhs in;
+	unsigned int r2ts = 0, full = 0;
+	uint8_t *d = NULL;
+
+	(void)state;
+	assert_int_equal(rig_login_plain(r, INI, TGT), 0);
+	a = r->c;
+	rig_tur(r, 0, &out);
+	put_be32(wr + 10, 8);
+	for (int i = 0; i < 16; i++) {
+		put_be64(wr + 2, (uint64_t)i * 8);
+		rig_scsi_send(r, 0, wr, ISCSI_CMD_F_WRITE, 64u << 20, NULL, 0);
+		assert_int_equal(fake_conn_pop_pdu(r->c, &in, &d), 0);
+		free(d);
+		d = NULL;
+		if (in.opcode == ISCSI_OP_R2T) {
+			r2ts++;
+		} else {
+			assert_int_equal(in.opcode, ISCSI_OP_SCSI_RSP);
+			/* the status byte: TASK SET FULL */
+			assert_int_equal(in.b3, 0x28);
+			full++;
+		}
+	}
+	assert_int_equal(r2ts, 4);
+	assert_int_equal(full, 12);
+	iscsi_server_get_stats(r->srv, &st);
+	assert_int_equal(st.buffer_bytes, 256u << 20);
+	/* another session reads */
+	assert_int_equal(rig_login_plain(r, INI ":b", TGT), 0);
+	assert_ptr_not_equal(r->c, a);
+	rig_tur(r, 0, &out);
+	put_be32(rd + 10, 8);
+	rig_scsi(r, 0, rd, 4096, &out);
+	assert_int_equal(out.status, 0);
+	assert_int_equal(out.data_len, 4096);
+	rig_free(r);
+}
+
 /* At exit the stores give back the requests in flight before the tasks
  * that own them are freed (iscsi_server_take_back_io, backstore.h
  * abandon).  A store that keeps one (a system call stuck in a hung file
@@ -271,6 +330,8 @@ int main(void)
 		cmocka_unit_test(
 			a_server_freed_with_commands_inside_frees_them),
 		cmocka_unit_test(a_store_that_keeps_its_requests_is_counted),
+		cmocka_unit_test(
+			one_session_cannot_take_the_whole_buffer_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
