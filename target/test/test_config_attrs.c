@@ -62,6 +62,31 @@ static void iscsi_parameters_by_name(void **state)
 	params_refused("NoSuchParameter", "1", "is not supported");
 }
 
+/* SessionBufferLimit (one session's share of the task buffer budget):
+ * 256 MiB by default, 64 MiB (one largest command) to 1 GiB (the whole
+ * budget), and written back by its name. */
+static void session_buffer_limit_by_name(void **state)
+{
+	struct ut_iscsi_params p;
+	char err[256] = "";
+
+	(void)state;
+	ut_iscsi_params_default(&p);
+	assert_int_equal(p.session_buffer_limit, 256u << 20);
+	assert_int_equal(ut_params_set(&p, "SessionBufferLimit", "67108864",
+				       err, sizeof(err)),
+			 0);
+	assert_int_equal(p.session_buffer_limit, 64u << 20);
+	assert_int_equal(ut_params_set(&p, "SessionBufferLimit", "1073741824",
+				       err, sizeof(err)),
+			 0);
+	assert_int_equal(p.session_buffer_limit, 1u << 30);
+	params_refused("SessionBufferLimit", "67108863",
+		       "out of range (67108864..1073741824)");
+	params_refused("SessionBufferLimit", "1073741825",
+		       "out of range (67108864..1073741824)");
+}
+
 static struct ut_dev_cfg dev512(void)
 {
 	struct ut_dev_cfg d = {0};
@@ -128,6 +153,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(iscsi_parameters_by_name),
+		cmocka_unit_test(session_buffer_limit_by_name),
 		cmocka_unit_test(device_attributes_by_name),
 	};
 

@@ -53,6 +53,7 @@ static const char conf[] =
 	"  MaxOutstandingR2T 4\n  DefaultTime2Wait 3\n"
 	"  DefaultTime2Retain 30\n  NopInInterval 10\n"
 	"  NopInTimeout 15\n  RspTimeout 60\n"
+	"  SessionBufferLimit 134217728\n"
 	"  HeaderDigest CRC32C\n  InitialR2T Yes\n"
 	"  TARGET " TA " {\n"
 	"    enabled 0\n    alias \"the a target\"\n"
@@ -182,6 +183,8 @@ static const struct edit edits[] = {
 	 NULL},
 	{"NopInTimeout", "NopInTimeout 15", "NopInTimeout 16", L_PARAMS, NULL},
 	{"RspTimeout", "RspTimeout 60", "RspTimeout 61", L_PARAMS, NULL},
+	{"SessionBufferLimit", "SessionBufferLimit 134217728",
+	 "SessionBufferLimit 134217729", L_PARAMS, NULL},
 	/* a target's own parameters */
 	{"DataDigest count", "DataDigest None,CRC32C", "DataDigest None",
 	 L_TPARAMS, TA},
