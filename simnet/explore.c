@@ -492,6 +492,47 @@ static void live_step(struct gen *g, struct live *lv)
 	    (int)ai == lv->two ? two_iqn : "");
 }
 
+static uint64_t rnd_budget(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_budget) % n : 0;
+}
+
+/*
+ * A greedy initiator (lane budget16): a burst of two to nine READs of a
+ * few blocks each with an expected length of 8 to 32 MiB, whose buffers
+ * the target holds from their arrival -- behind a CmdSN gap (`hold`:
+ * they wait there for their turn until the held one is sent) in half the
+ * bursts.  Past its session's SessionBufferLimit (64 to 256 MiB) the
+ * target answers TASK SET FULL; the other initiators' commands must go
+ * on, which the budget oracle judges (initiator.c ini_buf_judge: a TASK
+ * SET FULL only past the session's share or the whole budget).
+ */
+static void greedy_step(struct gen *g, unsigned int nini, unsigned int nlun,
+			uint32_t lba_span, unsigned int *gnum)
+{
+	const char *a = explore_names[rnd_budget(g, nini)];
+	unsigned int lun = (unsigned int)rnd_budget(g, nlun);
+	unsigned int n = 2 + (unsigned int)rnd_budget(g, 8), held = 0;
+	bool gap = rnd_budget(g, 2) != 0;
+
+	/* past the window (QueuedCommands) the rest wait at the
+	 * initiator for it to open */
+	if (gap) {
+		held = ++*gnum;
+		out(g,
+		    "%s read lun=%u lba=%u blocks=1 hold as=h%u & expect any\n",
+		    a, lun, (unsigned)rnd_budget(g, lba_span), held);
+	}
+	for (unsigned int k = 0; k < n; k++)
+		out(g, "%s read lun=%u lba=%u blocks=%u edtl=%u & expect any\n",
+		    a, lun, (unsigned)rnd_budget(g, lba_span),
+		    1 + (unsigned)rnd_budget(g, 8),
+		    (8u << 20) << rnd_budget(g, 3));
+	if (gap)
+		out(g, "+%uus %s send-held\n",
+		    1 + (unsigned)rnd_budget(g, 3000), a);
+}
+
 static uint64_t rnd_rare(struct gen *g, uint64_t n)
 {
 	return n ? sim_splitmix64(&g->st_rare) % n : 0;
@@ -1028,7 +1069,8 @@ char *explore_generate(uint64_t seed)
 			.st_cmdsn = seed ^ 0xc3d5e915ull,
 			.st_live = seed ^ 0x11fe11feull,
 			.st_reach = seed ^ 0x7eac416ull,
-			.st_tmfgap = seed ^ 0x7f3a9e16ull};
+			.st_tmfgap = seed ^ 0x7f3a9e16ull,
+			.st_budget = seed ^ 0xb0d6e7ull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};
@@ -1100,6 +1142,9 @@ char *explore_generate(uint64_t seed)
 		.net_us = 50,
 		.cl = &cl};
 	bool share_isid = false, two = false;
+	/* A greedy initiator in one seed in eight, in 5 % of its steps
+	 * (greedy_step, a stream of its own). */
+	bool greedy = rnd_budget(&g, 100) < 12;
 
 	g.buf = malloc(g.cap);
 	if (g.buf == NULL)
@@ -1271,6 +1316,9 @@ char *explore_generate(uint64_t seed)
 			out(&g, "param NopInTimeout=%u\n", lv.idle_s);
 		}
 	}
+	if (greedy)
+		out(&g, "param SessionBufferLimit=%u\n",
+		    (64u << 20) << rnd_budget(&g, 3));
 	for (unsigned int i = 0; i < nini; i++) {
 		/* One seed in three starts an initiator's CmdSN and ITTs
 		 * just below 2^32 (a few hundred commands cross the wrap
@@ -1437,6 +1485,8 @@ char *explore_generate(uint64_t seed)
 			cmdsn_step(&g, nini, nlun, lba_span, qd, &gnum);
 		if (live && rnd_live(&g, 100) < 3)
 			live_step(&g, &lv);
+		if (greedy && rnd_budget(&g, 100) < 5)
+			greedy_step(&g, nini, nlun, lba_span, &gnum);
 		if (sfail && rnd_gap(&g, 100) < 4)
 			out(&g, "target state-fail %s count=%u\n",
 			    rnd_gap(&g, 2) ? "enospc" : "eio",

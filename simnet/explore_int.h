@@ -87,6 +87,10 @@ struct gen {
 	 * which a command is held (explore.c cmdsn_step, lane tmfgap16):
 	 * st_cmdsn draws as before. */
 	uint64_t st_tmfgap;
+	/* And one for a greedy initiator (explore.c greedy_step, lane
+	 * budget16): bursts of commands of large expected length, behind
+	 * a CmdSN gap or not, past its session's SessionBufferLimit. */
+	uint64_t st_budget;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)

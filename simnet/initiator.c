@@ -271,9 +271,54 @@ static void done_fire(struct sim_ev *ev)
 	}
 }
 
+/* The target's promise about its task buffer budget (iscsi_int.h,
+ * task.c task_alloc_buf): a command is answered TASK SET FULL only when
+ * its session's buffers with it would pass SessionBufferLimit, or all
+ * sessions' the 1 GiB budget.  What the target's tasks hold when the
+ * command arrives is at most what was sent before it and not answered
+ * before it was sent (a task gives its buffer back before its answer
+ * leaves; one that lost its connection may live on: counted for good),
+ * so a TASK SET FULL below both bounds as the initiator counts them is
+ * certainly wrong.  And the bookkeeping of an op that ends. */
+static void ini_buf_judge(struct ini *ini, struct ini_op *op,
+			  enum ini_outcome outcome)
+{
+	uint64_t limit;
+
+	if (!op->buf_counted)
+		return;
+	op->buf_counted = false;
+	assert(ini->buf_bytes >= op->edtl);
+	assert(ini->sim->ini_buf_bytes >= op->edtl);
+	ini->buf_bytes -= op->edtl;
+	ini->sim->ini_buf_bytes -= op->edtl;
+	if (outcome == INI_REJECTED)
+		ini->buf_limbo += op->edtl;
+	if (outcome != INI_DONE && outcome != INI_ABORTED)
+		ini->sim->ini_buf_lost += op->edtl;
+	if (outcome != INI_DONE || op->status != 0x28 /* TASK SET FULL */ ||
+	    ini->tgt_params == NULL)
+		return;
+	limit = ini->tgt_params->session_buffer_limit
+			? ini->tgt_params->session_buffer_limit
+			: 256ull << 20;
+	if (op->buf_own_before + op->edtl <= limit &&
+	    op->buf_all_before + op->edtl <= 1ull << 30)
+		ini_violation(ini,
+			      "TASK SET FULL for ITT 0x%x (EDTL %u) though its "
+			      "session held at most %llu bytes of its "
+			      "SessionBufferLimit %llu and all sessions at "
+			      "most %llu of the 1 GiB budget",
+			      op->itt, op->edtl,
+			      (unsigned long long)op->buf_own_before,
+			      (unsigned long long)limit,
+			      (unsigned long long)op->buf_all_before);
+}
+
 /* Finish op (already unlinked): done() runs from an event. */
 void ini_op_finish(struct ini *ini, struct ini_op *op, enum ini_outcome outcome)
 {
+	ini_buf_judge(ini, op, outcome);
 	op->outcome = outcome;
 	op->done_ns = ini->sim->now_ns;
 	TAILQ_INSERT_TAIL(&ini->doneq, op, link);
@@ -623,6 +668,10 @@ static void conn_lost(struct ini *ini, const char *why, bool by_target)
 		TAILQ_REMOVE(&ini->heldq, op, link);
 		ini_op_finish(ini, op, INI_DROPPED);
 	}
+	/* the session is gone (ErrorRecoveryLevel 0): what its tasks
+	 * still hold counts for all sessions (sim->ini_buf_lost) */
+	assert(ini->buf_bytes == 0);
+	ini->buf_limbo = 0;
 }
 
 void ini_conn_lost(struct ini *ini, const char *why)

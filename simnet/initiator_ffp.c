@@ -130,6 +130,17 @@ static void send_scsi(struct ini *ini, struct ini_op *op)
 	h.w24 = op->cmdsn;
 	memcpy(h.cdb, op->cdb, 16);
 	ini_send_pdu(ini, &h, op->out, imm);
+	if (op->edtl > 0 && !op->buf_counted) {
+		/* what the target's tasks of this session, and of all,
+		 * can hold when this command arrives: at most the commands
+		 * sent before it and not answered before it was sent */
+		op->buf_counted = true;
+		op->buf_own_before = ini->buf_bytes + ini->buf_limbo;
+		op->buf_all_before =
+			ini->sim->ini_buf_bytes + ini->sim->ini_buf_lost;
+		ini->buf_bytes += op->edtl;
+		ini->sim->ini_buf_bytes += op->edtl;
+	}
 	op->unsol_sent = imm + unsol;
 	if (unsol > 0)
 		send_data_out(ini, op, ISCSI_RESERVED_TAG, imm, unsol);

@@ -66,6 +66,11 @@ struct ini {
 	/* the target's configured operational keys, or NULL (a real
 	 * target): each negotiated result is checked against them */
 	const struct ut_iscsi_params *tgt_params;
+	/* the EDTL of this session's SCSI commands sent and not yet
+	 * answered, and of those a Reject ended (the target may still hold
+	 * them until the connection goes): what its tasks can hold */
+	uint64_t buf_bytes;
+	uint64_t buf_limbo;
 	/* TargetPortalGroupTag of this login's responses; -1: none yet */
 	int32_t login_tpgt;
 	char keys[LOGIN_KEYS_MAX]; /* scenario overrides, NUL separated */

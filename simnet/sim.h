@@ -125,6 +125,12 @@ struct sim {
 	 * simulator asserts it too (sim_reactor_owns). */
 	int cur_reactor;
 	bool target_up; /* false between crash and restart */
+	/* The budget oracle (initiator.c ini_buf_judge): the EDTL of the
+	 * SCSI commands every initiator has sent and not yet seen end, and
+	 * of those that ended without the target's answer (their task may
+	 * outlive the connection: counted for good). */
+	uint64_t ini_buf_bytes;
+	uint64_t ini_buf_lost;
 	/* The target stops gracefully (a shutdown, not a power loss): a
 	 * disk request still in flight when its backstore closes lands
 	 * whole or not at all, as the kernel finishes or drops a process's
