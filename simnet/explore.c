@@ -508,7 +508,7 @@ static uint64_t rnd_budget(struct gen *g, uint64_t n)
  * SET FULL only past the session's share or the whole budget).
  */
 static void greedy_step(struct gen *g, unsigned int nini, unsigned int nlun,
-			uint32_t lba_span, unsigned int *gnum)
+			uint32_t lba_span, unsigned int *bnum)
 {
 	const char *a = explore_names[rnd_budget(g, nini)];
 	unsigned int lun = (unsigned int)rnd_budget(g, nlun);
@@ -518,9 +518,9 @@ static void greedy_step(struct gen *g, unsigned int nini, unsigned int nlun,
 	/* past the window (QueuedCommands) the rest wait at the
 	 * initiator for it to open */
 	if (gap) {
-		held = ++*gnum;
+		held = ++*bnum;
 		out(g,
-		    "%s read lun=%u lba=%u blocks=1 hold as=h%u & expect any\n",
+		    "%s read lun=%u lba=%u blocks=1 hold as=b%u & expect any\n",
 		    a, lun, (unsigned)rnd_budget(g, lba_span), held);
 	}
 	for (unsigned int k = 0; k < n; k++)
@@ -1145,6 +1145,7 @@ char *explore_generate(uint64_t seed)
 	/* A greedy initiator in one seed in eight, in 5 % of its steps
 	 * (greedy_step, a stream of its own). */
 	bool greedy = rnd_budget(&g, 100) < 12;
+	unsigned int bnum = 0; /* greedy_step's labels */
 
 	g.buf = malloc(g.cap);
 	if (g.buf == NULL)
@@ -1486,7 +1487,7 @@ char *explore_generate(uint64_t seed)
 		if (live && rnd_live(&g, 100) < 3)
 			live_step(&g, &lv);
 		if (greedy && rnd_budget(&g, 100) < 5)
-			greedy_step(&g, nini, nlun, lba_span, &gnum);
+			greedy_step(&g, nini, nlun, lba_span, &bnum);
 		if (sfail && rnd_gap(&g, 100) < 4)
 			out(&g, "target state-fail %s count=%u\n",
 			    rnd_gap(&g, 2) ? "enospc" : "eio",
