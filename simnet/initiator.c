@@ -274,16 +274,20 @@ static void done_fire(struct sim_ev *ev)
 /* The target's promise about its task buffer budget (iscsi_int.h,
  * task.c task_alloc_buf): a command is answered TASK SET FULL only when
  * its session's buffers with it would pass SessionBufferLimit, or all
- * sessions' the 1 GiB budget.  What the target's tasks hold when the
- * command arrives is at most what was sent before it and not answered
- * before it was sent (a task gives its buffer back before its answer
- * leaves; one that lost its connection may live on: counted for good),
- * so a TASK SET FULL below both bounds as the initiator counts them is
- * certainly wrong.  And the bookkeeping of an op that ends. */
+ * sessions' the 1 GiB budget.  What the session's tasks hold when the
+ * command arrives is at most what its initiator sent before it (the
+ * connection keeps their order) and had not seen answered when it sent
+ * it (a task gives its buffer back before its answer leaves).  What all
+ * sessions' tasks hold then is at most what every initiator had
+ * outstanding when it was sent, plus everything sent by anyone since
+ * (other initiators' commands may arrive first), plus what ended without
+ * an answer (its task may live on: counted for good).  A TASK SET FULL
+ * below both bounds is certainly wrong.  And the bookkeeping of an op
+ * that ends. */
 static void ini_buf_judge(struct ini *ini, struct ini_op *op,
 			  enum ini_outcome outcome)
 {
-	uint64_t limit;
+	uint64_t limit, all;
 
 	if (!op->buf_counted)
 		return;
@@ -302,8 +306,8 @@ static void ini_buf_judge(struct ini *ini, struct ini_op *op,
 	limit = ini->tgt_params->session_buffer_limit
 			? ini->tgt_params->session_buffer_limit
 			: 256ull << 20;
-	if (op->buf_own_before + op->edtl <= limit &&
-	    op->buf_all_before + op->edtl <= 1ull << 30)
+	all = op->buf_all_before + (ini->sim->ini_buf_sent - op->buf_sent_mark);
+	if (op->buf_own_before + op->edtl <= limit && all <= 1ull << 30)
 		ini_violation(ini,
 			      "TASK SET FULL for ITT 0x%x (EDTL %u) though its "
 			      "session held at most %llu bytes of its "
@@ -312,7 +316,7 @@ static void ini_buf_judge(struct ini *ini, struct ini_op *op,
 			      op->itt, op->edtl,
 			      (unsigned long long)op->buf_own_before,
 			      (unsigned long long)limit,
-			      (unsigned long long)op->buf_all_before);
+			      (unsigned long long)(all - op->edtl));
 }
 
 /* Finish op (already unlinked): done() runs from an event. */

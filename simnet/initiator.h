@@ -184,7 +184,7 @@ struct ini_op {
 	/* the budget oracle: counted in ini->buf_bytes and
 	 * sim->ini_buf_bytes from its sending, and what those held then */
 	bool buf_counted;
-	uint64_t buf_own_before, buf_all_before;
+	uint64_t buf_own_before, buf_all_before, buf_sent_mark;
 	uint32_t imm_over;	/* immediate data this far past
 				 * FirstBurstLength (imm_over_len()) */
 	uint32_t imm_over_sent; /* the immediate data so sent, or 0 */

@@ -138,8 +138,10 @@ static void send_scsi(struct ini *ini, struct ini_op *op)
 		op->buf_own_before = ini->buf_bytes + ini->buf_limbo;
 		op->buf_all_before =
 			ini->sim->ini_buf_bytes + ini->sim->ini_buf_lost;
+		op->buf_sent_mark = ini->sim->ini_buf_sent;
 		ini->buf_bytes += op->edtl;
 		ini->sim->ini_buf_bytes += op->edtl;
+		ini->sim->ini_buf_sent += op->edtl;
 	}
 	op->unsol_sent = imm + unsol;
 	if (unsol > 0)

@@ -131,6 +131,7 @@ struct sim {
 	 * outlive the connection: counted for good). */
 	uint64_t ini_buf_bytes;
 	uint64_t ini_buf_lost;
+	uint64_t ini_buf_sent; /* the EDTL of every one sent, ever */
 	/* The target stops gracefully (a shutdown, not a power loss): a
 	 * disk request still in flight when its backstore closes lands
 	 * whole or not at all, as the kernel finishes or drops a process's
