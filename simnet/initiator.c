@@ -26,6 +26,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 
 #include "initiator_int.h"
@@ -250,7 +251,10 @@ void ini_op_free(struct ini_op *op)
 	if (op->ini != NULL)
 		sim_ev_cancel(op->ini->sim, &op->r2t_ev);
 	free(op->out);
-	free(op->in);
+	if (op->in_map_len > 0)
+		munmap(op->in, op->in_map_len);
+	else
+		free(op->in);
 	free(op->raw);
 	free(op->text);
 	free(op->text_req);

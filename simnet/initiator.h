@@ -117,9 +117,10 @@ struct ini_op {
 	 * 0 Untagged); 0 here sends 1 */
 	uint8_t task_attr;
 	uint32_t edtl;
-	uint8_t *out;	     /* Data-Out bytes (NOP: ping data), edtl long */
-	uint8_t *in;	     /* Data-In bytes, edtl long */
-	uint32_t in_len;     /* highest byte received */
+	uint8_t *out;	   /* Data-Out bytes (NOP: ping data), edtl long */
+	uint8_t *in;	   /* Data-In bytes, edtl long */
+	size_t in_map_len; /* in is an anonymous mapping this long (ini_scsi) */
+	uint32_t in_len;   /* highest byte received */
 	uint32_t unsol_sent; /* immediate + unsolicited bytes */
 	uint32_t next_datasn;
 	uint32_t seq_bytes;   /* Data-In bytes of the current sequence */
