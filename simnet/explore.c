@@ -1010,6 +1010,87 @@ static void neg_step(struct gen *g)
 	}
 }
 
+static uint64_t rnd_chap(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_chap) % n : 0;
+}
+
+/* A CHAP world (lane eblind16b): the target requires CHAP of its normal
+ * sessions (one to three IncomingUser lines; in half the worlds an
+ * OutgoingUser too, for mutual CHAP), and every initiator knows one
+ * user's secret.  Discovery requires nothing. */
+struct chapw {
+	bool on, mutual;
+	unsigned int nusers;
+	char sec[3][24], tsec[24];
+};
+
+static void chap_secret(struct gen *g, char *buf)
+{
+	snprintf(buf, 24, "sec-%016llx",
+		 (unsigned long long)sim_splitmix64(&g->st_chap));
+}
+
+/* An initiator's CHAP options (on its line, or on one login): a user's
+ * name and secret, its CHAP_R and CHAP_C written 0x, 0X (hex), 0b or 0B
+ * (base64: '+' and '/' in about half the values), now and then a CHAP_A
+ * list of its own, and in mutual worlds, half the time, the target's
+ * name and secret to check its answer by (not N's defaults: its discovery
+ * logins, where the target requires nothing, would refuse the target). */
+static void chap_creds(struct gen *g, const struct chapw *cw, bool mutual)
+{
+	static const char *const enc[4] = {"hex", "HEX", "b64", "B64"};
+	static const char *const algs[6] = {"5", "6", "7", "8", "7,5", "5,8,6"};
+	unsigned int u = (unsigned int)rnd_chap(g, cw->nusers);
+
+	out(g, " chap-name=u%u chap-secret=%s chap-enc=%s", u, cw->sec[u],
+	    enc[rnd_chap(g, 4)]);
+	if (rnd_chap(g, 3) == 0)
+		out(g, " chap-a=%s", algs[rnd_chap(g, 6)]);
+	if (cw->mutual && rnd_chap(g, 2) && mutual)
+		out(g, " mutual-name=tgt mutual-secret=%s", cw->tsec);
+}
+
+/* One CHAP login of N in a CHAP world, judged whatever its expectation
+ * (scenario_wire.c wire_login_chap, wire_login_good): one that skips the
+ * security stage (refused 0201), one with a wrong secret or a name no
+ * IncomingUser has (refused 0201), or one with right credentials drawn
+ * afresh (let in, however written). */
+static void chap_step(struct gen *g, const struct chapw *cw)
+{
+	unsigned int k = (unsigned int)rnd_chap(g, 4);
+
+	if (k == 0) {
+		out(g, "N login skip-security expect any\n");
+	} else if (k == 1) {
+		out(g,
+		    "N login chap-name=u%u chap-secret=bad-%016llx expect any\n",
+		    (unsigned)rnd_chap(g, cw->nusers),
+		    (unsigned long long)sim_splitmix64(&g->st_chap));
+	} else if (k == 2) {
+		out(g, "N login chap-name=nobody%u expect any\n",
+		    (unsigned)rnd_chap(g, 100));
+	} else {
+		out(g, "N login");
+		chap_creds(g, cw, true);
+		out(g, " expect any\nN logout expect any\n");
+	}
+}
+
+/* A ping hit in flight (both digests on): after a quiet point, so that
+ * the next bytes to the target are the ping's, and mostly its data (the
+ * wire oracle wants a Reject 02h or the connection dropped; an answer
+ * after the Reject is the initiator's "unknown ITT"). */
+static void ping_corrupt_step(struct gen *g, unsigned int nini)
+{
+	const char *a = explore_names[rnd_chap(g, nini)];
+
+	out(g, "run until quiet\n%s corrupt to-target\n", a);
+	out(g, "%s nop data=%u & expect any\n", a,
+	    256 + (unsigned)rnd_chap(g, 3840));
+	out(g, "run until quiet\n%s reconnect expect any\n", a);
+}
+
 /* A bit flipped in flight on an initiator's connection (both digests
  * on), then commands that cross it both ways and a reconnect: the wire
  * oracle judges the corrupted command, the data model what reached the
@@ -1070,7 +1151,8 @@ char *explore_generate(uint64_t seed)
 			.st_live = seed ^ 0x11fe11feull,
 			.st_reach = seed ^ 0x7eac416ull,
 			.st_tmfgap = seed ^ 0x7f3a9e16ull,
-			.st_budget = seed ^ 0xb0d6e7ull};
+			.st_budget = seed ^ 0xb0d6e7ull,
+			.st_chap = seed ^ 0xc4a9eb16ull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};
@@ -1146,6 +1228,13 @@ char *explore_generate(uint64_t seed)
 	 * (greedy_step, a stream of its own). */
 	bool greedy = rnd_budget(&g, 100) < 12;
 	unsigned int bnum = 0; /* greedy_step's labels */
+	/* A CHAP world in about one seed in six of those without initiator
+	 * groups (decided below); pings off (NopInInterval=0) in half the
+	 * wire seeds without NOP-In, where a PDU left half sent is closed by
+	 * the idle limit alone; pings hit in their data in digest seeds
+	 * (st_chap, lane eblind16b). */
+	struct chapw cw = {0};
+	bool quiet;
 
 	g.buf = malloc(g.cap);
 	if (g.buf == NULL)
@@ -1176,6 +1265,23 @@ char *explore_generate(uint64_t seed)
 	 * also those waiting for their CmdSN turn (cmdsn_step). */
 	two = gaps && nini >= 2 && !m.pr && !alua && !acl && !ctl &&
 	      rnd_live(&g, 2);
+	cw.on = rnd_chap(&g, 100) < 16 && !acl && !two;
+	if (cw.on) {
+		cw.nusers = 1 + (unsigned int)rnd_chap(&g, 3);
+		for (unsigned int i = 0; i < cw.nusers; i++)
+			chap_secret(&g, cw.sec[i]);
+		cw.mutual = rnd_chap(&g, 2);
+		chap_secret(&g, cw.tsec);
+		/* N's logins: skipped security stages, wrong secrets */
+		if (!neg && rnd_chap(&g, 100) < 60)
+			neg = true;
+		/* no L: the misbehaving logins' statuses (initiator_login.c
+		 * ini_login_bad_status) are those of logins without CHAP,
+		 * whose second PDU is the operational stage's (bad=csg goes
+		 * back to stage 0, as a CHAP exchange's second PDU does) */
+		wire = false;
+	}
+	quiet = wire && !m.nopin && !live && rnd_chap(&g, 100) < 50;
 	/* SANITIZE runs on several reactors too: a SANITIZE whose nexus
 	 * went, or which a reset aborted, on its way to the LU's reactor
 	 * held its session until the sanitize ended (explore seed
@@ -1320,6 +1426,13 @@ char *explore_generate(uint64_t seed)
 	if (greedy)
 		out(&g, "param SessionBufferLimit=%u\n",
 		    (64u << 20) << rnd_budget(&g, 3));
+	if (quiet)
+		out(&g, "param NopInInterval=0 NopInTimeout=%u\n",
+		    2 + (unsigned)rnd_chap(&g, 4));
+	for (unsigned int i = 0; i < cw.nusers; i++)
+		out(&g, "IncomingUser u%u %s\n", i, cw.sec[i]);
+	if (cw.mutual)
+		out(&g, "OutgoingUser tgt %s\n", cw.tsec);
 	for (unsigned int i = 0; i < nini; i++) {
 		/* One seed in three starts an initiator's CmdSN and ITTs
 		 * just below 2^32 (a few hundred commands cross the wrap
@@ -1344,6 +1457,8 @@ char *explore_generate(uint64_t seed)
 			lv.mrdsl[i] = 512u << rnd_iscsi(&g, 8);
 			out(&g, " MaxRecvDataSegmentLength=%u", lv.mrdsl[i]);
 		}
+		if (cw.on)
+			chap_creds(&g, &cw, true);
 		out(&g, "\n");
 	}
 	/* (at most 8 actors: none left with four ALUA initiators) */
@@ -1354,8 +1469,12 @@ char *explore_generate(uint64_t seed)
 		neg = false;
 	if (wire)
 		out(&g, "initiator L%s\n", dig_keys[digests]);
-	if (neg)
-		out(&g, "initiator N%s\n", dig_keys[digests]);
+	if (neg) {
+		out(&g, "initiator N%s", dig_keys[digests]);
+		if (cw.on)
+			chap_creds(&g, &cw, false);
+		out(&g, "\n");
+	}
 	if (acl)
 		acl_decl(&g, nini, nlun);
 	if (alua) {
@@ -1378,6 +1497,8 @@ char *explore_generate(uint64_t seed)
 				    " iqn.2026-11.org.utarget:init-%s "
 				    "isid=80005349%04x",
 				    explore_names[i], i);
+			if (cw.on)
+				chap_creds(&g, &cw, true);
 			out(&g, "\nmpath H%s %s %s2\n", explore_names[i],
 			    explore_names[i], explore_names[i]);
 		}
@@ -1493,11 +1614,15 @@ char *explore_generate(uint64_t seed)
 			    rnd_gap(&g, 2) ? "enospc" : "eio",
 			    1 + (unsigned)rnd_gap(&g, 3));
 		if (wire && rnd_wire(&g, 100) < 4)
-			wire_step(&g, m.nopin);
+			wire_step(&g, m.nopin || quiet);
 		if (neg && rnd_neg(&g, 100) < 4)
 			neg_step(&g);
 		if (digests == 1 && rnd_wire(&g, 100) < 4)
 			corrupt_step(&g, nini, nlun, lba_span, &cnum);
+		if (cw.on && neg && rnd_chap(&g, 100) < 4)
+			chap_step(&g, &cw);
+		if (digests == 1 && rnd_chap(&g, 100) < 3)
+			ping_corrupt_step(&g, nini);
 		if (m.pr && coin(&g, 15)) {
 			pr_step(&g, &pg, nini, (unsigned int)rnd(&g, nini), 0,
 				pr_abort);

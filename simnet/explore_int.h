@@ -91,6 +91,12 @@ struct gen {
 	 * budget16): bursts of commands of large expected length, behind
 	 * a CmdSN gap or not, past its session's SessionBufferLimit. */
 	uint64_t st_budget;
+	/* And one for what the explorer alone was blind to on the wire
+	 * (explore.c, lane eblind16b): CHAP worlds (IncomingUser,
+	 * OutgoingUser, initiators writing their values in hex or base64,
+	 * either case of prefix), pings off where a PDU is left half sent,
+	 * pings hit in their data. */
+	uint64_t st_chap;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)

@@ -315,7 +315,13 @@ void ini_set_lun_base(struct ini *ini, uint64_t base);
  * (op->auth_refused, connection closed) unless the target answers with
  * target_name and the right CHAP_R.  reflect misbehaves: the target's own
  * CHAP_I/CHAP_C are sent back as ours. */
-enum { INI_CHAP_HEX = 0, INI_CHAP_B64, INI_CHAP_B64_BAD };
+enum {
+	INI_CHAP_HEX = 0,
+	INI_CHAP_B64,
+	INI_CHAP_B64_BAD,
+	INI_CHAP_HEX_UP, /* 0X and hex digits */
+	INI_CHAP_B64_UP	 /* 0B and base64 */
+};
 struct ini_chap {
 	char name[256], secret[256];
 	char target_name[256], target_secret[256];
@@ -323,7 +329,9 @@ struct ini_chap {
 	bool reflect;
 	/* how our CHAP_R and CHAP_C are written (RFC 7143 §6.1: 0x hex or
 	 * 0b base64): INI_CHAP_HEX, INI_CHAP_B64, or INI_CHAP_B64_BAD (a
-	 * base64 value with a character outside the alphabet) */
+	 * base64 value with a character outside the alphabet); the
+	 * prefix's letter in capitals (0X, 0B: §6.1 allows both cases):
+	 * INI_CHAP_HEX_UP, INI_CHAP_B64_UP */
 	uint8_t enc;
 };
 void ini_set_chap(struct ini *ini, const struct ini_chap *chap);

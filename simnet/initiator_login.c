@@ -4,6 +4,7 @@
  * for mutual CHAP our CHAP_I/CHAP_C, checking the target's answer), then
  * the operational stage with our keys, until T=1 and NSG=3.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -787,20 +788,23 @@ static void chap_refuse(struct ini *ini, const char *why)
 }
 
 /* A binary value as RFC 7143 §6.1 writes it: 0x and hex digits, or 0b
- * and base64 (RFC 4648 §4, padded); INI_CHAP_B64_BAD spoils the first
- * character.  out holds 2 + 2 * len + 1 bytes (hex is the longer). */
+ * and base64 (RFC 4648 §4, padded), the prefix's letter in either case;
+ * INI_CHAP_B64_BAD spoils the first character.  out holds 2 + 2 * len + 1 bytes (hex is the longer). */
 static void chap_encode(uint8_t enc, const uint8_t *b, size_t len, char *out)
 {
 	static const char a[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t o = 2;
 
-	if (enc == INI_CHAP_HEX) {
+	if (enc == INI_CHAP_HEX || enc == INI_CHAP_HEX_UP) {
 		iscsi_chap_encode_hex(b, len, out);
+		/* 0X and the digits a-f in capitals too */
+		for (size_t k = 1; enc == INI_CHAP_HEX_UP && out[k]; k++)
+			out[k] = (char)toupper((unsigned char)out[k]);
 		return;
 	}
 	out[0] = '0';
-	out[1] = 'b';
+	out[1] = enc == INI_CHAP_B64_UP ? 'B' : 'b';
 	for (size_t i = 0; i < len; i += 3) {
 		uint32_t v = (uint32_t)b[i] << 16;
 

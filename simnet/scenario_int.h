@@ -555,6 +555,11 @@ struct pend {
 	 * target, or of discovery); it carries legal keys the target must
 	 * not fail it for (extension keys, TaskReporting: wire oracle) */
 	bool login_chap, login_legal_keys;
+	/* a login through the CHAP exchange of a session type that requires
+	 * CHAP, with credentials the target's IncomingUser (and, mutual,
+	 * OutgoingUser) lines make right, or its CHAP_N/secret pair wrong
+	 * (wire oracle, scenario_wire.c wire_login_chap) */
+	bool login_chap_right, login_chap_wrong;
 	/* PRgeneration: a PR IN's lower bound when sent; a PR OUT counted
 	 * in its LU's pr_gen_hi */
 	uint64_t pr_gen_lo;
@@ -964,6 +969,8 @@ void finish_issue(struct runner *r, struct pend *p);
  * it, or, stalled, is closed at the login timeout; a PDU left half sent
  * (`stall-pdu`) is closed after NopInTimeout. */
 void wire_login_done(struct runner *r, struct pend *p, struct ini_op *op);
+void wire_login_creds(struct runner *r, struct pend *p, const struct ini_op *op,
+		      const struct ini_chap *c, bool discovery);
 void wire_stall_pdu_done(struct runner *r, struct pend *p, struct ini_op *op);
 /* The end of an op whose command PDU was corrupted on its way. */
 void wire_corrupt_done(struct runner *r, struct pend *p, struct ini_op *op);

@@ -855,7 +855,8 @@ void chap_opts(struct runner *r, struct ini_chap *c,
 		}
 	if (has(t, "chap-reflect"))
 		c->reflect = true;
-	/* chap-enc=hex|b64|b64-bad: how CHAP_R and CHAP_C are written */
+	/* chap-enc=hex|b64|HEX|B64|b64-bad: how CHAP_R and CHAP_C are
+	 * written (HEX, B64: the prefix 0X, 0B) */
 	if ((v = kv(t, "chap-enc")) != NULL) {
 		if (strcmp(v, "hex") == 0)
 			c->enc = INI_CHAP_HEX;
@@ -863,8 +864,12 @@ void chap_opts(struct runner *r, struct ini_chap *c,
 			c->enc = INI_CHAP_B64;
 		else if (strcmp(v, "b64-bad") == 0)
 			c->enc = INI_CHAP_B64_BAD;
+		else if (strcmp(v, "HEX") == 0)
+			c->enc = INI_CHAP_HEX_UP;
+		else if (strcmp(v, "B64") == 0)
+			c->enc = INI_CHAP_B64_UP;
 		else
-			syntaxf(r, "chap-enc=hex|b64|b64-bad");
+			syntaxf(r, "chap-enc=hex|b64|HEX|B64|b64-bad");
 	}
 	if ((c->secret[0] || c->target_secret[0]) && !c->name[0])
 		syntaxf(r, "chap-secret/mutual-secret without chap-name");

@@ -62,6 +62,94 @@ static bool undisturbed(const struct runner *r, const struct pend *p)
 	       p->ctl_started == r->ctl_started;
 }
 
+/* Every CHAP_A of a list is one the target implements (5, 7, 6, 8:
+ * chap.h); an empty list is the initiator's default, 8,7,6,5. */
+static bool chap_algs_known(const char *list)
+{
+	for (const char *q = list; *q != '\0';) {
+		char *end;
+		long v = strtol(q, &end, 10);
+
+		if (end == q || v < 5 || v > 8 || (*end != ',' && *end != '\0'))
+			return false;
+		q = *end ? end + 1 : end;
+	}
+	return true;
+}
+
+/* The credentials of a login through the CHAP exchange of a session type
+ * that requires CHAP, against the target's IncomingUser and OutgoingUser
+ * lines: right (a user with this name and secret and none with this name
+ * and another; mutual, the target's OutgoingUser with the name and
+ * secret the initiator expects; each CHAP_A offered implemented; the
+ * values well formed) or wrong (no user with this name and secret).  A
+ * misbehaving login, one that skips the security stage or reflects the
+ * target's challenge is neither. */
+void wire_login_creds(struct runner *r, struct pend *p, const struct ini_op *op,
+		      const struct ini_chap *c, bool discovery)
+{
+	const struct ut_user_cfg *out = &r->user_out[discovery ? 1 : 0];
+	bool pair = false, other = false;
+
+	if (!p->login_chap || op->login_bad != INI_LB_NONE ||
+	    op->login_skip_security || !c->name[0] || c->reflect)
+		return;
+	for (size_t k = 0; k < r->nusers_in[discovery ? 1 : 0]; k++) {
+		const struct ut_user_cfg *u =
+			&r->users_in[discovery ? 1 : 0][k];
+
+		if (strcmp(u->name, c->name) != 0)
+			continue;
+		if (strcmp(u->secret, c->secret) == 0)
+			pair = true;
+		else
+			other = true;
+	}
+	p->login_chap_wrong = !pair;
+	p->login_chap_right =
+		pair && !other && c->enc != INI_CHAP_B64_BAD &&
+		chap_algs_known(c->algs) &&
+		(!c->target_secret[0] ||
+		 (out->name[0] && strcmp(out->secret, c->target_secret) == 0 &&
+		  (!c->target_name[0] ||
+		   strcmp(out->name, c->target_name) == 0)));
+}
+
+/* A CHAP login judged by its credentials (wire_login_creds): right ones
+ * are never refused 0201 (RFC 7143 §12.1.3; whatever CHAP_A was chosen
+ * and however the initiator wrote its binary values, §6.1: 0x or 0X and
+ * hex, 0b or 0B and base64), and the target's mutual answer is never
+ * refused by the initiator; wrong ones are never let in, nor refused with
+ * another status of the initiator class than 0201. */
+static void wire_login_chap(struct runner *r, struct pend *p,
+			    const struct ini_op *op)
+{
+	uint16_t st = op->login_status;
+	const char *why = NULL;
+
+	if (p->login_chap_right && op->auth_refused)
+		why = "the target's mutual CHAP answer is right (its "
+		      "OutgoingUser), yet the initiator refused it";
+	else if (op->outcome != INI_DONE)
+		return;
+	else if (p->login_chap_right && st == ISCSI_LS_AUTH_FAILED)
+		why = "a CHAP login with an IncomingUser's name and secret is "
+		      "not an authentication failure (RFC 7143 §12.1.3, "
+		      "§6.1: 0x/0X hex and 0b/0B base64 values alike)";
+	else if (p->login_chap_wrong &&
+		 (st == ISCSI_LS_SUCCESS ||
+		  (st >> 8 == 2 && st != ISCSI_LS_AUTH_FAILED)))
+		why = "a CHAP login whose name and secret are no "
+		      "IncomingUser's is refused 0x0201 (RFC 7143 "
+		      "§11.13.5, §12.1.3)";
+	if (why && op->auth_refused)
+		failf(r, p->line, "%s login: %s: %s (seed %llu)", p->a->name,
+		      op->auth_why, why, (unsigned long long)r->seed);
+	else if (why)
+		failf(r, p->line, "%s login: status 0x%04x: %s (seed %llu)",
+		      p->a->name, st, why, (unsigned long long)r->seed);
+}
+
 /* A login that breaks no rule, answered: one that skipped the security
  * stage (RFC 7143 §6.3: allowed where no authentication is wanted) is
  * refused 0201 by a target that requires CHAP (never let in: login.c,
@@ -99,6 +187,7 @@ void wire_login_done(struct runner *r, struct pend *p, struct ini_op *op)
 	uint16_t want = ini_login_bad_status(op->login_bad, p->login_chap);
 
 	if (op->login_bad == INI_LB_NONE) {
+		wire_login_chap(r, p, op);
 		wire_login_good(r, p, op);
 		return;
 	}
