@@ -974,8 +974,8 @@ static uint64_t rnd_neg(struct gen *g, uint64_t n)
  * stalled logins a login of its own would end) that the wire oracle and the
  * initiator judge whatever its expectation (scenario_wire.c
  * wire_login_good, initiator_login.c check_scenario_keys): one that
- * skips the security stage (let in: the explorer's targets require no
- * CHAP), one with an extension key and a TaskReporting list (answered
+ * skips the security stage (let in where the target requires no CHAP,
+ * refused 0201 in CHAP worlds), one with an extension key and a TaskReporting list (answered
  * NotUnderstood, and the first value offered the target supports), or
  * one with CHAP_A, AuthMethod or TargetAlias in the operational stage
  * (its exact status). */
@@ -1053,8 +1053,8 @@ static void chap_creds(struct gen *g, const struct chapw *cw, bool mutual)
 
 /* One CHAP login of N in a CHAP world, judged whatever its expectation
  * (scenario_wire.c wire_login_chap, wire_login_good): one that skips the
- * security stage (refused 0201), one with a wrong secret or a name no
- * IncomingUser has (refused 0201), or one with right credentials drawn
+ * security stage (refused 0201), one with a wrong secret (nobody's, or
+ * another user's) or a name no IncomingUser has (refused 0201), or one with right credentials drawn
  * afresh (let in, however written). */
 static void chap_step(struct gen *g, const struct chapw *cw)
 {
@@ -1063,10 +1063,19 @@ static void chap_step(struct gen *g, const struct chapw *cw)
 	if (k == 0) {
 		out(g, "N login skip-security expect any\n");
 	} else if (k == 1) {
-		out(g,
-		    "N login chap-name=u%u chap-secret=bad-%016llx expect any\n",
-		    (unsigned)rnd_chap(g, cw->nusers),
-		    (unsigned long long)sim_splitmix64(&g->st_chap));
+		/* a secret nobody has, or another user's */
+		unsigned int u = (unsigned int)rnd_chap(g, cw->nusers);
+		unsigned int o = (unsigned int)rnd_chap(g, cw->nusers);
+
+		if (o != u)
+			out(g,
+			    "N login chap-name=u%u chap-secret=%s expect any\n",
+			    u, cw->sec[o]);
+		else
+			out(g,
+			    "N login chap-name=u%u chap-secret=bad-%016llx "
+			    "expect any\n",
+			    u, (unsigned long long)sim_splitmix64(&g->st_chap));
 	} else if (k == 2) {
 		out(g, "N login chap-name=nobody%u expect any\n",
 		    (unsigned)rnd_chap(g, 100));
