@@ -970,7 +970,8 @@ void finish_issue(struct runner *r, struct pend *p);
  * (`stall-pdu`) is closed after NopInTimeout. */
 void wire_login_done(struct runner *r, struct pend *p, struct ini_op *op);
 void wire_login_creds(struct runner *r, struct pend *p, const struct ini_op *op,
-		      const struct ini_chap *c, bool discovery);
+		      const struct ini_chap *c, bool discovery,
+		      bool auth_method);
 void wire_stall_pdu_done(struct runner *r, struct pend *p, struct ini_op *op);
 /* The end of an op whose command PDU was corrupted on its way. */
 void wire_corrupt_done(struct runner *r, struct pend *p, struct ini_op *op);

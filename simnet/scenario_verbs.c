@@ -337,7 +337,9 @@ static void issue_login(struct runner *r, struct actor *a, struct toks *t,
 
 		chap_opts(r, &c, &a->chap, t);
 		ini_set_chap(a->ini, &c);
-		wire_login_creds(r, p, op, &c, discovery);
+		wire_login_creds(r, p, op, &c, discovery,
+				 strstr(n > 0 ? keys : a->keys,
+					"AuthMethod=") != NULL);
 	}
 	/* A reconnect goes where the last login went (its portal group,
 	 * and its target). */

@@ -83,16 +83,18 @@ static bool chap_algs_known(const char *list)
  * and another; mutual, the target's OutgoingUser with the name and
  * secret the initiator expects; each CHAP_A offered implemented; the
  * values well formed) or wrong (no user with this name and secret).  A
- * misbehaving login, one that skips the security stage or reflects the
- * target's challenge is neither. */
+ * misbehaving login, one that skips the security stage, reflects the
+ * target's challenge or names its own AuthMethod (which may leave CHAP
+ * out) is neither. */
 void wire_login_creds(struct runner *r, struct pend *p, const struct ini_op *op,
-		      const struct ini_chap *c, bool discovery)
+		      const struct ini_chap *c, bool discovery,
+		      bool auth_method)
 {
 	const struct ut_user_cfg *out = &r->user_out[discovery ? 1 : 0];
 	bool pair = false, other = false;
 
 	if (!p->login_chap || op->login_bad != INI_LB_NONE ||
-	    op->login_skip_security || !c->name[0] || c->reflect)
+	    op->login_skip_security || !c->name[0] || c->reflect || auth_method)
 		return;
 	for (size_t k = 0; k < r->nusers_in[discovery ? 1 : 0]; k++) {
 		const struct ut_user_cfg *u =
