@@ -139,6 +139,43 @@ static void oor_range(struct pend *p, struct lun_st *l, uint64_t lba,
 }
 
 /*
+ * A grow of l from old_blocks while WRITE SAME p to the last LBA
+ * (NUMBER OF LOGICAL BLOCKS 0) is on its way: the target takes the
+ * command before the grow, writing to the old end (or refusing it,
+ * LOGICAL BLOCK ADDRESS OUT OF RANGE, if its LBA lay past it), or after,
+ * writing to the new end (SBC-4 §5.50; sbc_lbp.c sbc_write_same counts
+ * the blocks when it takes the command).  The blocks the grow brings
+ * from its LBA on are begun now.  A GOOD answer acknowledges them only
+ * if it could not have come before the grow: its LBA lay past every
+ * capacity the LU had since it was sent (ws_cap); else they were
+ * written before the answer or never (pend_range.maybe: MODEL_BOUNDED,
+ * not of unknown fate: the answer ends the command, nothing of it lands
+ * later).  From the old end, not from where the ranges reached: blocks
+ * a shrink took back the grow brings back zeroed (model_resize), and
+ * taken after the grow the command writes them too.  (Explore seed
+ * 819553478580 on lane eblind16b: a WRITE SAME of a 2-block LUN ran
+ * after a grow to 4,608 and wrote them all; seeds 894471361946,
+ * 894471369329 and 894471372791 on main 7112cb2: the model had the
+ * grown blocks zero.)
+ */
+static void ws_to_end_grown(struct pend *p, struct lun_st *l,
+			    uint64_t old_blocks)
+{
+	uint64_t from = p->lba > old_blocks ? p->lba : old_blocks;
+	uint64_t to = model_blocks(l->m);
+
+	if (to > from && to - from <= UINT32_MAX) {
+		int k = p->nrg;
+
+		range_begin(p, l, from, (uint32_t)(to - from), p->ws_vid);
+		if (p->nrg > k)
+			p->rg[k].maybe = p->lba <= p->ws_cap;
+	}
+	if (to > p->ws_cap)
+		p->ws_cap = to;
+}
+
+/*
  * A resize of l: a command sent while its range lay past the last LBA
  * reaches the target after the resize (or before it, and is refused:
  * LOGICAL BLOCK ADDRESS OUT OF RANGE, the model's outcome 1).  Once a
@@ -149,32 +186,16 @@ static void oor_range(struct pend *p, struct lun_st *l, uint64_t lba,
  * never taken the UNMAP's writes, and a read of their blocks found them
  * deallocated.)
  */
-void cmds_lun_resized(struct runner *r, struct lun_st *l)
+void cmds_lun_resized(struct runner *r, struct lun_st *l, uint64_t old_blocks)
 {
 	struct pend *p;
 
-	/* A WRITE SAME to the last LBA sent before a grow writes to the old
-	 * end or to the new one, whichever the target counted when it
-	 * processed it: the blocks between are of unknown fate (explore
-	 * seed 819553478580 on lane eblind16b: a WRITE SAME of a 2-block
-	 * LUN ran after a grow to 4,608 and wrote them all). */
-	TAILQ_FOREACH (p, &r->pends, link) {
-		uint64_t end = model_blocks(l->m);
-
-		if (p->done || !p->wsame_to_end || p->ls != l ||
-		    end <= p->wsame_end || end - p->wsame_end > UINT32_MAX)
-			continue;
-		int k = p->nrg;
-
-		range_begin(p, l, p->wsame_end, (uint32_t)(end - p->wsame_end),
-			    p->wsame_vid);
-		if (p->nrg > k)
-			p->rg[k].maybe = true;
-		p->wsame_end = end;
-	}
 	TAILQ_FOREACH (p, &r->pends, link) {
 		bool fit = p->n_oor_rg > 0 && !p->done;
 
+		if (p->ws_to_end && !p->done && p->ls == l &&
+		    model_blocks(l->m) > old_blocks)
+			ws_to_end_grown(p, l, old_blocks);
 		for (int i = 0; fit && i < p->n_oor_rg; i++)
 			fit = p->oor_rg[i].ls == l &&
 			      in_model(l, p->oor_rg[i].lba,
@@ -291,25 +312,27 @@ static void build_write_same(struct runner *r, struct pend *p,
 	p->kind = PK_WSAME;
 	if (l == NULL || l->m == NULL)
 		return;
-	/* NUMBER OF BLOCKS 0: to the last LBA (SBC-4 §5.50, WSNZ=0), the
-	 * last when the target processes it: a grow before may take it
-	 * further (cmds_lun_resized). */
-	if (n == 0 && p->lba < model_blocks(l->m)) {
-		n = model_blocks(l->m) - p->lba;
-		p->wsame_to_end = true;
-		p->wsame_vid = unmap || ndob ? 0 : p->data_vid;
-		p->wsame_end = model_blocks(l->m);
-	}
-	mark_oor(p, l, p->lba, n);
 	/* UNMAP=1 deallocates (zeros with LBPRZ=1) whatever the block
 	 * holds; NDOB writes zeros. */
+	p->ws_vid = unmap || ndob ? 0 : p->data_vid;
+	/* NUMBER OF BLOCKS 0: to the last LBA the LU has when the target
+	 * takes it (SBC-4 §5.50, WSNZ=0; a grow on its way: cmds_lun_resized);
+	 * from past the last LBA it is refused. */
+	if (n == 0) {
+		p->ws_to_end = true;
+		p->ws_cap = model_blocks(l->m);
+		if (p->lba < model_blocks(l->m))
+			n = model_blocks(l->m) - p->lba;
+		else if (p->lba > model_blocks(l->m))
+			p->oor = true;
+	}
+	mark_oor(p, l, p->lba, n);
 	if (!in_model(l, p->lba, n)) {
 		if (n > 0 && n <= UINT32_MAX)
-			oor_range(p, l, p->lba, (uint32_t)n,
-				  unmap || ndob ? 0 : p->data_vid);
+			oor_range(p, l, p->lba, (uint32_t)n, p->ws_vid);
 		return;
 	}
-	range_begin(p, l, p->lba, (uint32_t)n, unmap || ndob ? 0 : p->data_vid);
+	range_begin(p, l, p->lba, (uint32_t)n, p->ws_vid);
 }
 
 /* The most descriptors a list can carry: BLOCK DESCRIPTOR DATA LENGTH

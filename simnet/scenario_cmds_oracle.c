@@ -138,9 +138,13 @@ static void ranges_end(struct pend *p, int outcome)
 	for (int i = 0; i < p->nrg; i++) {
 		struct lun_st *l = p->rg[i].ls;
 
-		model_write_end(l->m, p->rg[i].handle,
-				p->rg[i].maybe && outcome == 0 ? 2 : outcome,
-				durable_of(p, l), model_tick(l->m));
+		/* a GOOD answer may have come before the grow that brought
+		 * a maybe range's blocks (cmds_lun_resized) */
+		int o = outcome == 0 && p->rg[i].maybe ? MODEL_BOUNDED
+						       : outcome;
+
+		model_write_end(l->m, p->rg[i].handle, o, durable_of(p, l),
+				model_tick(l->m));
 		/* of unknown fate, a copy may still run: it stays open */
 		if ((p->kind == PK_XCOPY || p->kind == PK_ORWRITE) &&
 		    outcome != 2 && l->copies_open > 0)

@@ -507,8 +507,11 @@ struct pend_range {
 	struct lun_st *src; /* EXTENDED COPY: where from */
 	uint64_t src_lba;
 	uint64_t src_stamp; /* its read, in the source's model clock */
-	bool maybe; /* a part the command may or may not write: of unknown
-		     * fate even when it is answered GOOD */
+	/* blocks a grow brought while a WRITE SAME to the last LBA was on
+	 * its way: written only if the target took the command after the
+	 * grow, so a GOOD answer bounds them (written before it or never)
+	 * instead of acknowledging them (cmds_lun_resized) */
+	bool maybe;
 };
 
 struct pend {
@@ -617,10 +620,13 @@ struct pend {
 	 * the range when the command reaches it: cmds_lun_resized) */
 	struct pend_range oor_rg[PEND_RANGES];
 	int n_oor_rg;
-	/* WRITE SAME with NUMBER OF BLOCKS 0 (to the last LBA, counted when
-	 * the target processes it): the value and the end its ranges reach */
-	bool wsame_to_end;
-	uint64_t wsame_vid, wsame_end;
+	/* WRITE SAME with NUMBER OF LOGICAL BLOCKS 0: it writes to the last
+	 * LBA the LU has when the target takes it (SBC-4 §5.50), so a grow
+	 * before its answer may extend it (cmds_lun_resized); ws_cap is the
+	 * largest capacity the LU had since it was sent */
+	bool ws_to_end;
+	uint64_t ws_cap;
+	uint64_t ws_vid; /* what it writes: its fill, or zeros */
 	/* EXTENDED COPY valid but for a destination LU that is read-only:
 	 * it must be refused (DATA PROTECT), never answered GOOD */
 	bool xcopy_into_ro;
@@ -820,7 +826,8 @@ void cmds_sanitize_watch(struct runner *r, struct pend *p, struct ini_op *op);
 void cmds_sanitize_end(struct lun_st *l, int outcome);
 /* The target crashed or the LUN went: a sanitize running there ended. */
 void cmds_lun_reset_state(struct lun_st *l);
-void cmds_lun_resized(struct runner *r, struct lun_st *l);
+/* l was resized from old_blocks to its model's capacity now. */
+void cmds_lun_resized(struct runner *r, struct lun_st *l, uint64_t old_blocks);
 /* The target restarts: the LU's mode parameters are the configured ones. */
 void cmds_lun_power_on(struct lun_st *l);
 void cmds_ms_reset_sent(struct lun_st *l);

@@ -391,7 +391,7 @@ static void ctl_lun_resize(struct runner *r, struct toks *t)
 	struct ut_lun_cfg *lc;
 	struct ut_dev_cfg *d;
 	struct lun_st *l;
-	uint64_t size, resets = r->resets_done;
+	uint64_t size, old_blocks, resets = r->resets_done;
 	uint32_t lun;
 	bool grow;
 
@@ -427,8 +427,9 @@ static void ctl_lun_resize(struct runner *r, struct toks *t)
 	 * checked against the old size. */
 	grow = l != NULL && !want_fail(t) && size / l->bs > model_blocks(l->m);
 	if (grow) {
+		old_blocks = model_blocks(l->m);
 		model_resize(l->m, size / l->bs);
-		cmds_lun_resized(r, l);
+		cmds_lun_resized(r, l, old_blocks);
 	}
 	if (!ctl_apply(r, &cfg, NULL, want_fail(t))) {
 		ua_step_failed(r);
@@ -439,8 +440,9 @@ static void ctl_lun_resize(struct runner *r, struct toks *t)
 		cmds_sanitize_end(l, 2);
 		cmds_lun_reset_state(l);
 		if (!grow) {
+			old_blocks = model_blocks(l->m);
 			model_resize(l->m, size / l->bs);
-			cmds_lun_resized(r, l);
+			cmds_lun_resized(r, l, old_blocks);
 		}
 	}
 	r->ctl_seq++;
