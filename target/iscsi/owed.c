@@ -192,8 +192,18 @@ bool iscsi_sess_owed_overdue(struct iscsi_sess *s, uint64_t now_ns,
 		task = NULL;
 	ut_assert(task || oldest_tmf);
 	/* Waiting for the initiator (its Data-Out, a CmdSN it skipped) is
-	 * its business; waiting inside the target never should be. */
-	stuck = task == NULL || task->state == TASK_EXEC;
+	 * its business; waiting inside the target never should be.  A task
+	 * the task set holds behind older commands (their attributes, an
+	 * LBA range they hold) waits for them: they are owed in their own
+	 * sessions, and counted stuck there if they are (explore seed
+	 * 332694168811: another initiator's write waiting for its Data-Out
+	 * behind a partition, an ORDERED read behind it, this session's
+	 * command behind that) -- also when the end of theirs let it go at
+	 * this same instant (that write's own RspTimeout, due with ours,
+	 * closed its connection first): it has not waited on its own. */
+	stuck = task == NULL ||
+		(task->state == TASK_EXEC &&
+		 !scsi_cmd_waits_for_others(&task->cmd, now_ns));
 	s->r->stats.rsp_timeouts++;
 	if (stuck)
 		s->r->stats.rsp_timeouts_stuck++;

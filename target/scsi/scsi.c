@@ -364,7 +364,7 @@ static void sess_abandon_lu(struct scsi_sess *s, struct scsi_lu *lu)
 	/* The commands of other sessions these held are enabled, and never
 	 * run: the environment delivers nothing more (iscsi_server_free),
 	 * and their sessions are abandoned next. */
-	scsi_order_collect(lu, &none);
+	scsi_order_collect(lu, &none, 0);
 	if (lu->san.waiter && lu->san.waiter->sess == s)
 		lu->san.waiter = NULL;
 	ut_assert_slow(scsi_lu_task_set_ok(lu));
@@ -555,6 +555,7 @@ bool scsi_cmd_accept(struct scsi_cmd *cmd)
 		return false;
 	cmd_outcome_clear(cmd);
 	cmd->aborted = false;
+	cmd->freed_ns = 0;
 	cmd->desc = NULL;
 	cmd->itl = itl;
 	cmd->lu = itl->lu;
@@ -617,6 +618,7 @@ void scsi_cmd_exec(struct scsi_cmd *cmd)
 	cmd_outcome_clear(cmd);
 	cmd->aborted = false;
 	cmd->priv_state = 0;
+	cmd->freed_ns = 0;
 	cmd->desc = d;
 	cmd->itl = sess_itl(s, cmd->lun);
 	cmd->lu = cmd->itl ? cmd->itl->lu : NULL;

@@ -148,6 +148,7 @@ struct scsi_cmd {
 	uint64_t start_ns;		  /* scsi_cmd_exec, for latency */
 	uint32_t lu_epoch;		  /* the LU's epoch when it entered */
 	uint64_t ts_seq;		  /* its place in the LU's task set */
+	uint64_t freed_ns;		  /* last let go by other commands */
 	const struct scsi_cmd_desc *desc; /* its handler (scsi_cmd_exec) */
 };
 
@@ -289,6 +290,15 @@ void scsi_cmd_exec(struct scsi_cmd *cmd);
  */
 bool scsi_cmd_accept(struct scsi_cmd *cmd);
 void scsi_cmd_withdraw(struct scsi_cmd *cmd);
+
+/* True if cmd, in its LU's task set, waits for other commands at now_ns:
+ * held by older ORDERED or HEAD OF QUEUE ones (dormant), or for an LBA
+ * range another holds -- or it stopped waiting for them at this very
+ * instant (now_ns), so that no moment of its wait was its own.  Its wait
+ * is theirs: a transport timing how long it is owed an answer
+ * (RspTimeout) counts it stuck only if it is not.  Takes the LU lock.
+ * Session's reactor. */
+bool scsi_cmd_waits_for_others(const struct scsi_cmd *cmd, uint64_t now_ns);
 
 /* Build sense into cmd (fixed or descriptor format per the LU's D_SENSE)
  * and set CHECK CONDITION. */

@@ -537,8 +537,10 @@ void scsi_lu_release_aborted(struct scsi_lu *lu, struct env *here);
  * own, SAM-5 §6.3.4); true if there were any (then release them). */
 bool scsi_order_abort_sess(struct scsi_lu *lu, const struct scsi_sess *s);
 /* The dormant commands of lu that may now be enabled move to *ready, in
- * arrival order, enabled (the LU lock held); the caller runs them. */
-void scsi_order_collect(struct scsi_lu *lu, struct scsi_cmd_list *ready);
+ * arrival order, enabled at now_ns (their freed_ns; the LU lock held);
+ * the caller runs them. */
+void scsi_order_collect(struct scsi_lu *lu, struct scsi_cmd_list *ready,
+			uint64_t now_ns);
 
 /* Unit attentions (SAM-5 §5.14, SPC-4 §5.14). */
 void scsi_ua_add(struct scsi_itl *itl, uint16_t asc);

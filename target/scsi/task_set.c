@@ -232,7 +232,8 @@ void scsi_order_leave(struct scsi_lu *lu, const struct scsi_cmd *cmd)
 	lu->gated_n--;
 }
 
-void scsi_order_collect(struct scsi_lu *lu, struct scsi_cmd_list *ready)
+void scsi_order_collect(struct scsi_lu *lu, struct scsi_cmd_list *ready,
+			uint64_t now_ns)
 {
 	struct scsi_cmd *c, *tmp;
 
@@ -241,6 +242,7 @@ void scsi_order_collect(struct scsi_lu *lu, struct scsi_cmd_list *ready)
 			continue;
 		TAILQ_REMOVE(&lu->dormant, c, wait_link);
 		scsi_cmd_state_set(c, ST_IN);
+		c->freed_ns = now_ns;
 		TAILQ_INSERT_TAIL(ready, c, wait_link);
 	}
 }
@@ -268,7 +270,7 @@ void scsi_lu_release_aborted(struct scsi_lu *lu, struct env *here)
 
 	scsi_lu_lock(lu);
 	if (!TAILQ_EMPTY(&lu->dormant))
-		scsi_order_collect(lu, &ready);
+		scsi_order_collect(lu, &ready, env_now_ns(here));
 	ut_assert_slow(scsi_lu_task_set_ok(lu));
 	scsi_lu_unlock(lu);
 	waiters_resume(&ready, here);
@@ -497,8 +499,10 @@ void scsi_lu_wake_waiters(struct scsi_lu *lu, struct env *here)
 	/* priv_state of a command in the task set is read by other reactors
 	 * under the lock: change it there too. */
 	scsi_lu_lock(lu);
-	TAILQ_FOREACH (c, &lu->waiters, wait_link)
+	TAILQ_FOREACH (c, &lu->waiters, wait_link) {
 		scsi_cmd_state_set(c, CMD_IN_TASK_SET);
+		c->freed_ns = env_now_ns(here);
+	}
 	TAILQ_CONCAT(&ready, &lu->waiters, wait_link);
 	ut_assert(TAILQ_EMPTY(&lu->waiters));
 	ut_assert_slow(scsi_lu_task_set_ok(lu));
@@ -553,7 +557,7 @@ void scsi_tmf_waits_release(struct scsi_tmf_wait_list *done, struct env *here)
  * §8.6), to be released and run once the lock is let go. */
 static void task_set_leave(struct scsi_lu *lu, struct scsi_cmd *cmd,
 			   struct scsi_tmf_wait_list *tmf_done,
-			   struct scsi_cmd_list *enabled)
+			   struct scsi_cmd_list *enabled, struct env *here)
 {
 	ut_assert(cmd->lu == lu);
 	ut_assert(!(cmd->priv_state & CMD_WAITING));
@@ -562,8 +566,23 @@ static void task_set_leave(struct scsi_lu *lu, struct scsi_cmd *cmd,
 	TAILQ_REMOVE(&lu->task_set, cmd, lu_link);
 	scsi_order_leave(lu, cmd);
 	if (!TAILQ_EMPTY(&lu->dormant))
-		scsi_order_collect(lu, enabled);
+		scsi_order_collect(lu, enabled, env_now_ns(here));
 	ut_assert_slow(scsi_lu_task_set_ok(lu));
+}
+
+bool scsi_cmd_waits_for_others(const struct scsi_cmd *cmd, uint64_t now_ns)
+{
+	struct scsi_lu *lu = cmd->lu;
+	bool waits;
+
+	if (lu == NULL)
+		return false;
+	scsi_lu_lock(lu);
+	waits = (cmd->priv_state & CMD_IN_TASK_SET) != 0 &&
+		((cmd->priv_state & CMD_WAITING) != 0 ||
+		 (cmd->freed_ns != 0 && cmd->freed_ns == now_ns));
+	scsi_lu_unlock(lu);
+	return waits;
 }
 
 void scsi_cmd_withdraw(struct scsi_cmd *cmd)
@@ -582,7 +601,7 @@ void scsi_cmd_withdraw(struct scsi_cmd *cmd)
 	ut_assert(itl != NULL && itl->lu == lu);
 	ut_assert(s->busy > 0);
 	scsi_lu_lock(lu);
-	task_set_leave(lu, cmd, &tmf_done, &enabled);
+	task_set_leave(lu, cmd, &tmf_done, &enabled, here);
 	scsi_lu_unlock(lu);
 	scsi_cmd_state_set(cmd, 0);
 	cmd->lu = NULL;
@@ -623,7 +642,7 @@ void scsi_cmd_complete(struct scsi_cmd *cmd)
 	}
 	if (cmd->priv_state & CMD_IN_TASK_SET) {
 		scsi_lu_lock(lu);
-		task_set_leave(lu, cmd, &tmf_done, &enabled);
+		task_set_leave(lu, cmd, &tmf_done, &enabled, here);
 		scsi_lu_unlock(lu);
 	}
 	scsi_cmd_state_set(cmd, 0);

@@ -383,6 +383,75 @@ connection_loss_of_the_writer_releases_another_sessions_read(void **st)
 	rig_free(r);
 }
 
+/* RspTimeout (5 s, no NOP-In pings) over a held disk (fake-hold:): A's
+ * write never gets its Data-Out; B's ORDERED READ, received after it,
+ * waits for it (SAM-5 §8.6.3).  Both are owed since the same instant, so
+ * both RspTimeouts are due together.  A's, the first, closes A's
+ * connection: the write is withdrawn and B's READ is enabled at that
+ * instant, its request at the disk.  B's RspTimeout then finds it inside
+ * the SCSI layer, but every moment of its wait was the write's: it is
+ * not stuck (explore seed 332694168811).  With hangup_at_1s, A goes at
+ * 1 s instead: the READ then sits at the held disk for 4 s on its own,
+ * and that is counted stuck. */
+static const char conf_rsp_held[] =
+	"HANDLER vdisk_fileio {\n"
+	" DEVICE d0 { filename fake-hold:d0\n size 4M }\n}\n"
+	"TARGET_DRIVER iscsi {\n"
+	" TARGET " TGT " {\n  LUN 0 d0\n"
+	"  InitialR2T Yes\n  ImmediateData No\n"
+	"  NopInInterval 0\n  RspTimeout 5\n }\n"
+	"}\n";
+
+static void rsp_timeout_of_a_read_held_by_a_write_awaiting_data(bool hangup)
+{
+	struct rig *r;
+	struct client a, b;
+	struct iscsi_bhs r2t;
+	struct iscsi_server_stats st;
+
+	fake_env_hold_disks(true);
+	r = rig_new(conf_rsp_held);
+	client_login(r, &a);
+	client_login(r, &b);
+	write_solicited(r, &a, ATTR_SIMPLE, &r2t);
+	send_rw(r, &b, false, ATTR_ORDERED);
+	assert_int_equal(pending(r, &b), 0);
+	assert_int_equal(fake_held_pending(), 0);
+	if (hangup) {
+		fake_env_advance(r->env, 1000000000ull);
+		fake_conn_hangup(a.c);
+		fake_env_advance(r->env, 0);
+		/* the READ is enabled, at the disk */
+		assert_int_equal(fake_held_pending(), 1);
+		fake_env_advance(r->env, 3000000000ull);
+	} else {
+		fake_env_advance(r->env, 4000000000ull);
+	}
+	assert_false(fake_conn_closed(b.c));
+	fake_env_advance(r->env, 2000000000ull);
+	assert_true(fake_conn_closed(b.c));
+	assert_int_equal(fake_held_pending(), 1);
+	iscsi_server_get_stats(r->srv, &st);
+	assert_int_equal(st.rsp_timeouts, hangup ? 1 : 2);
+	assert_int_equal(st.rsp_timeouts_stuck, hangup ? 1 : 0);
+	assert_int_equal(fake_held_complete(1), 1);
+	fake_env_advance(r->env, 0);
+	rig_free(r);
+	fake_env_hold_disks(false);
+}
+
+static void rsp_timeout_spares_a_read_let_go_at_the_same_instant(void **st)
+{
+	(void)st;
+	rsp_timeout_of_a_read_held_by_a_write_awaiting_data(false);
+}
+
+static void rsp_timeout_counts_a_read_held_at_the_disk_after(void **st)
+{
+	(void)st;
+	rsp_timeout_of_a_read_held_by_a_write_awaiting_data(true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -402,6 +471,10 @@ int main(void)
 			lu_reset_of_another_session_ends_the_write_and_the_held_read),
 		cmocka_unit_test(
 			connection_loss_of_the_writer_releases_another_sessions_read),
+		cmocka_unit_test(
+			rsp_timeout_counts_a_read_held_at_the_disk_after),
+		cmocka_unit_test(
+			rsp_timeout_spares_a_read_let_go_at_the_same_instant),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
