@@ -88,6 +88,12 @@ struct iscsi_reconf {
 	int open_rc;	      /* the first failure among them */
 	bool committed;
 	struct ut_config cfg; /* the configuration being applied */
+	/* The running configuration when the change was asked for, target
+	 * port group states as they were then: a state cfg gives that
+	 * differs from it is one the change asks for; one equal to it is
+	 * not asked for, and a state set meanwhile (SET TARGET PORT GROUPS
+	 * while a device opened off the reactor) stands. */
+	struct ut_config base;
 	struct iscsi_lu_ent **nl;
 	bool *opened;
 	struct iscsi_reconf_opts opts;
@@ -139,6 +145,7 @@ static void reconf_free(struct iscsi_reconf *op)
 		reconf_unopen(op);
 		ut_config_free(&op->cfg);
 	}
+	ut_config_free(&op->base);
 	free(op->nl);
 	free(op->opened);
 	free(op->shrinks);
@@ -667,8 +674,8 @@ static int reconf_apply(struct iscsi_server *srv, struct iscsi_reconf *op)
 	if (!ut_config_alua_equal(&srv->cfg, cfg))
 		reconf_msg(op, "ALUA changes (device groups, portal groups, "
 			       "rel_tgt_id) take effect at the next start");
-	else
-		iscsi_tports_apply_states(srv, &srv->cfg, cfg);
+	else /* only the states the change asks for (op->base) */
+		iscsi_tports_apply_states(srv, &op->base, cfg);
 	if (!ut_iscsi_params_equal(&srv->cfg.params, &cfg->params) ||
 	    srv->cfg.discovery_incoming_count != cfg->discovery_incoming_count)
 		reconf_msg(op, "discovery settings take effect at the next "
@@ -728,12 +735,15 @@ int iscsi_server_reconfigure(struct iscsi_server *srv,
 	if (!srv->reconf_timer || !op)
 		goto fail;
 	ut_config_init(&op->cfg);
+	ut_config_init(&op->base);
+	iscsi_tports_cfg_sync(srv); /* the states as they are now */
 	op->nl = calloc(cfg->dev_count + 1, sizeof(*op->nl));
 	op->opened = calloc(cfg->dev_count + 1, sizeof(*op->opened));
 	op->shrinks = calloc(cfg->dev_count + 1, sizeof(*op->shrinks));
 	op->logouts = calloc(cfg->target_count + 1, sizeof(*op->logouts));
 	if (!op->nl || !op->opened || !op->shrinks || !op->logouts ||
-	    ut_config_copy(&op->cfg, cfg))
+	    ut_config_copy(&op->cfg, cfg) ||
+	    ut_config_copy(&op->base, &srv->cfg))
 		goto fail;
 	op->srv = srv;
 	op->done = done;

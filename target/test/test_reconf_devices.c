@@ -30,6 +30,7 @@
 
 #include "bytes.h"
 #include "rig.h"
+#include "scsi/alua.h"
 
 #define TGT "iqn.2026-11.org.utarget:rd"
 #define INI "iqn.2026-11.org.test:rd"
@@ -657,6 +658,81 @@ static void driver_level_changes_are_noted_for_the_next_start(void **state)
 	rig_held_free(r);
 }
 
+/* LUN 0 in device group dg, its port in target port group 1 (a peer's
+ * in 2), LUN 1 a held disk. */
+static const char conf_alua[] =
+	"HANDLER vdisk_mem {\n DEVICE m { size 4M }\n}\n"
+	"HANDLER vdisk_fileio {\n"
+	" DEVICE d0 { filename fake-hold:d0\n size 4M }\n"
+	"}\n"
+	"TARGET_DRIVER iscsi {\n"
+	" TARGET " TGT " {\n  LUN 0 m\n  LUN 1 d0\n }\n"
+	"}\n"
+	"DEVICE_GROUP dg {\n DEVICE m\n"
+	" TARGET_GROUP a {\n  group_id 1\n  TARGET " TGT "\n }\n"
+	" TARGET_GROUP b {\n  group_id 2\n  state transitioning\n"
+	"  TARGET iqn.x:peer,t,0x1 {\n   rel_tgt_id 9\n  }\n }\n"
+	"}\n";
+
+static enum scsi_alua_state tpg_state_now(struct rig *r, uint16_t id)
+{
+	enum scsi_alua_state st;
+
+	assert_int_equal(
+		scsi_alua_get_state(iscsi_server_alua_group(r->srv, "dg"), id,
+				    &st),
+		0);
+	return st;
+}
+
+/* SPC-4 §5.15.2: a target port group's state changes by SET TARGET PORT
+ * GROUPS or implicitly, never by a change that does not ask for it.  A
+ * change adding a LUN, built from the running configuration (group 2
+ * transitioning), waits for an open off the reactor; meanwhile group 2
+ * becomes nonoptimized.  The change applies without setting group 2
+ * back to the state it only carried from when it was asked for (seed
+ * 168959898090); a state it does ask for is set. */
+static void
+a_change_waiting_for_an_open_keeps_a_state_set_meanwhile(void **state)
+{
+	struct rig *r = rig_held(conf_alua);
+	struct iscsi_reconf_result res;
+	struct ut_config cfg;
+	char err[256];
+
+	(void)state;
+	login(r);
+	assert_int_equal(tpg_state_now(r, 2), SCSI_ALUA_TRANSITIONING);
+	running(r, &cfg);
+	add_held(&cfg, "n", 2, "fake-hold:n");
+	assert_int_equal(start(r, &cfg, NULL, &res, err, sizeof(err)), 0);
+	assert_int_equal(fake_env_opens_pending(), 1);
+	assert_int_equal(iscsi_server_alua_set(r->srv, "dg", 2, "nonoptimized"),
+			 0);
+	fake_env_answer_open(0);
+	wait_answer(r, &res, 1000);
+	assert_int_equal(res.status, 0);
+	assert_true(res.applied);
+	assert_int_equal(tpg_state_now(r, 2), SCSI_ALUA_NON_OPTIMIZED);
+	assert_int_equal(
+		iscsi_server_config(r->srv)->dgroups[0].tgroups[1].state,
+		SCSI_ALUA_NON_OPTIMIZED);
+	ut_config_free(&cfg);
+
+	/* a state the change asks for is set, across an open too */
+	running(r, &cfg);
+	cfg.dgroups[0].tgroups[1].state = SCSI_ALUA_STANDBY;
+	add_held(&cfg, "n2", 3, "fake-hold:n2");
+	assert_int_equal(start(r, &cfg, NULL, &res, err, sizeof(err)), 0);
+	assert_int_equal(fake_env_opens_pending(), 1);
+	fake_env_answer_open(0);
+	wait_answer(r, &res, 1000);
+	assert_int_equal(res.status, 0);
+	assert_int_equal(tpg_state_now(r, 2), SCSI_ALUA_STANDBY);
+	ut_config_free(&cfg);
+	rig_held_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -678,6 +754,8 @@ int main(void)
 		cmocka_unit_test(a_resize_while_a_sanitize_runs_is_refused),
 		cmocka_unit_test(
 			driver_level_changes_are_noted_for_the_next_start),
+		cmocka_unit_test(
+			a_change_waiting_for_an_open_keeps_a_state_set_meanwhile),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
