@@ -126,16 +126,12 @@ static void range_begin(struct pend *p, struct lun_st *l, uint64_t lba,
 static void oor_range(struct pend *p, struct lun_st *l, uint64_t lba,
 		      uint32_t blocks, uint64_t vid)
 {
-	struct pend_range *g;
-
 	if (p->n_oor_rg == PEND_RANGES || blocks == 0)
 		return;
-	g = &p->oor_rg[p->n_oor_rg++];
-	memset(g, 0, sizeof(*g));
-	g->ls = l;
-	g->lba = lba;
-	g->blocks = blocks;
-	g->src_lba = vid;
+	p->oor_rg[p->n_oor_rg].ls = l;
+	p->oor_rg[p->n_oor_rg].lba = lba;
+	p->oor_rg[p->n_oor_rg].blocks = blocks;
+	p->oor_rg[p->n_oor_rg++].vid = vid;
 }
 
 /*
@@ -204,7 +200,7 @@ void cmds_lun_resized(struct runner *r, struct lun_st *l, uint64_t old_blocks)
 			continue;
 		for (int i = 0; i < p->n_oor_rg; i++)
 			range_begin(p, l, p->oor_rg[i].lba, p->oor_rg[i].blocks,
-				    p->oor_rg[i].src_lba);
+				    p->oor_rg[i].vid);
 		p->n_oor_rg = 0;
 	}
 }

@@ -615,10 +615,15 @@ struct pend {
 	struct pend_range rg[PEND_RANGES];
 	int nrg;
 	/* UNMAP, WRITE SAME naming blocks past the capacity when sent: the
-	 * writes they would make (value in src_lba), begun only if a grow
-	 * brings every one of them in before the answer (the target checks
-	 * the range when the command reaches it: cmds_lun_resized) */
-	struct pend_range oor_rg[PEND_RANGES];
+	 * writes they would make, begun only if a grow brings every one of
+	 * them in before the answer (the target checks the range when the
+	 * command reaches it: cmds_lun_resized) */
+	struct {
+		struct lun_st *ls;
+		uint64_t lba;
+		uint32_t blocks;
+		uint64_t vid;
+	} oor_rg[PEND_RANGES];
 	int n_oor_rg;
 	/* WRITE SAME with NUMBER OF LOGICAL BLOCKS 0: it writes to the last
 	 * LBA the LU has when the target takes it (SBC-4 §5.50), so a grow
