@@ -752,7 +752,9 @@ void ua_lun_back(struct runner *r, int li)
 
 /* A `target lun add` of `lun` (model index li) begins.  A MODE SELECT
  * sent while the LUN had no LU, still unanswered, may reach the LU it
- * adds and change its mode parameters: the others may be told MODE
+ * adds and change its mode parameters; so may one sent to an LU a
+ * `target lun remove` took away since (the target takes it only when
+ * it arrives: explore seed 712972342562): the others may be told MODE
  * PARAMETERS CHANGED (left maybe: its effect stays unknown).  The LU
  * may be there from the step's start (a session gains it before the
  * step ends, and commands answered meanwhile are judged at li,
@@ -764,7 +766,7 @@ void ua_lun_adding(struct runner *r, int li, uint32_t lun)
 	struct pend *p;
 
 	TAILQ_FOREACH (p, &r->pends, link) {
-		if (p->done || !p->ms_orphan || p->lun != lun)
+		if (p->done || (!p->ms_orphan && !p->ua_ms) || p->lun != lun)
 			continue;
 		for (int i = 0; i < r->nactors; i++)
 			if (&r->actors[i] != p->a)
