@@ -336,19 +336,25 @@ void rig_text_send(struct rig *r, const void *text, uint32_t len)
 	rig_send(r, &h, text, len);
 }
 
-void rig_tmf_send(struct rig *r, uint8_t fn, uint32_t rtt, uint32_t refcmdsn)
+void rig_tmf_send_lun(struct rig *r, uint8_t fn, uint64_t lun, uint32_t rtt,
+		      uint32_t refcmdsn)
 {
 	struct iscsi_bhs h = {0};
 
 	h.opcode = ISCSI_OP_TMF_REQ;
 	h.immediate = true;
 	h.flags = ISCSI_FLAG_FINAL | fn;
-	h.lun = iscsi_lun_encode(0);
+	h.lun = iscsi_lun_encode(lun);
 	h.itt = ++r->itt;
 	h.ref_task_tag = rtt;
 	h.cmdsn = r->cmdsn;
 	h.ref_cmdsn = refcmdsn;
 	rig_send(r, &h, NULL, 0);
+}
+
+void rig_tmf_send(struct rig *r, uint8_t fn, uint32_t rtt, uint32_t refcmdsn)
+{
+	rig_tmf_send_lun(r, fn, 0, rtt, refcmdsn);
 }
 
 void rig_logout_send(struct rig *r)

@@ -119,6 +119,9 @@ void rig_text_send(struct rig *r, const void *text, uint32_t len);
 /* A Task Management Function Request fn on LUN 0 for the task rtt
  * (ISCSI_RESERVED_TAG: none), RefCmdSN refcmdsn. */
 void rig_tmf_send(struct rig *r, uint8_t fn, uint32_t rtt, uint32_t refcmdsn);
+/* ... the same, immediate, on lun (CmdSN: the next one, not taken). */
+void rig_tmf_send_lun(struct rig *r, uint8_t fn, uint64_t lun, uint32_t rtt,
+		      uint32_t refcmdsn);
 /* A Logout Request that closes the session. */
 void rig_logout_send(struct rig *r);
 /* The Data-Out an R2T asks for, in PDUs of at most 1024 bytes, DataSN

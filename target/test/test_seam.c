@@ -482,16 +482,9 @@ static const char conf_two_luns[] =
  * the ExpCmdSN of its FUNCTION COMPLETE. */
 static uint32_t tmf_lun(struct rig *r, uint8_t fn, uint64_t lun)
 {
-	struct iscsi_bhs h = {0}, rsp;
+	struct iscsi_bhs rsp;
 
-	h.opcode = ISCSI_OP_TMF_REQ;
-	h.immediate = true;
-	h.flags = ISCSI_FLAG_FINAL | fn;
-	h.lun = iscsi_lun_encode(lun);
-	h.itt = ++r->itt;
-	h.ref_task_tag = ISCSI_RESERVED_TAG;
-	h.cmdsn = r->cmdsn;
-	rig_send(r, &h, NULL, 0);
+	rig_tmf_send_lun(r, fn, lun, ISCSI_RESERVED_TAG, 0);
 	rig_expect_pdu(r, ISCSI_OP_TMF_RSP, &rsp, NULL);
 	assert_int_equal(rsp.itt, r->itt);
 	assert_int_equal(rsp.b2, ISCSI_TMF_RSP_COMPLETE);

@@ -30,25 +30,11 @@ static const char conf[] = "HANDLER vdisk_mem {\n DEVICE d0 { size 4M }\n"
 			   "  InitialR2T Yes\n  ImmediateData No\n }\n"
 			   "}\n";
 
-static void send_tmf(struct rig *r, uint8_t fn, uint64_t lun)
-{
-	struct iscsi_bhs h = {0};
-
-	h.opcode = ISCSI_OP_TMF_REQ;
-	h.immediate = true;
-	h.flags = ISCSI_FLAG_FINAL | fn;
-	h.lun = iscsi_lun_encode(lun);
-	h.itt = ++r->itt;
-	h.w20 = ISCSI_RESERVED_TAG;
-	h.w24 = r->cmdsn;
-	rig_send(r, &h, NULL, 0);
-}
-
 static uint8_t tmf_response(struct rig *r, uint8_t fn, uint64_t lun)
 {
 	struct iscsi_bhs in;
 
-	send_tmf(r, fn, lun);
+	rig_tmf_send_lun(r, fn, lun, ISCSI_RESERVED_TAG, 0);
 	fake_env_advance(r->env, 0);
 	rig_expect_pdu(r, ISCSI_OP_TMF_RSP, &in, NULL);
 	assert_int_equal(in.itt, r->itt);
@@ -73,7 +59,8 @@ static void a_tmf_in_a_discovery_session_is_rejected(void **state)
 	rig_login_rsp_free(&rsp);
 	rig_text_free(&t);
 	rig_login_finish(r);
-	send_tmf(r, ISCSI_TMF_LOGICAL_UNIT_RESET, 0);
+	rig_tmf_send_lun(r, ISCSI_TMF_LOGICAL_UNIT_RESET, 0, ISCSI_RESERVED_TAG,
+			 0);
 	fake_env_advance(r->env, 0);
 	rig_expect_pdu(r, ISCSI_OP_REJECT, &in, &d);
 	assert_int_equal(in.b2, ISCSI_REJECT_PROTOCOL_ERROR);
