@@ -384,11 +384,13 @@ static void live_quiet(struct gen *g, const char *a)
  *    unanswered for NopInTimeout must still be answered (RFC 7143 does
  *    not time it; the target's promise is SCST's NopInTimeout, from the
  *    ping);
- *  - a slow reader (no pings, NopInTimeout short): the initiator's link
- *    gets a window of an eighth of a Data-In PDU and a delay that makes
- *    one PDU take 1.5 NopInTimeout + 1 s, and it reads one PDU: bytes
- *    leave every round trip, so the read must be answered, not dropped
- *    as an initiator that does not read;
+ *  - a slow reader (NopInTimeout short; in one seed of two a ping
+ *    every second): the initiator's link gets a window of an eighth of
+ *    a Data-In PDU and a delay that makes one PDU take 1.5 NopInTimeout
+ *    + 1 s, and it reads one PDU: bytes leave every round trip, so the
+ *    read must be answered, not dropped as an initiator that does not
+ *    read, nor as one gone for not answering a ping queued behind that
+ *    PDU (NopInTimeout runs from the ping's leaving);
  *  - a shrink (live LUN changes only): a read and a write near a LUN's
  *    end at a 40 ms disk, and 5 ms later the LUN loses 64 KiB of what
  *    it has grown (the command set's ranges at the declared last block
@@ -444,12 +446,16 @@ static void live_step(struct gen *g, struct live *lv)
 		win = pdu / 8;
 		t_ms = lv->idle_s * 1500 + 1000;
 		live_quiet(g, a);
-		/* 8 round trips of win bytes take t_ms */
+		/* the PDU takes 8 trips of win bytes, t_ms: the simulated
+		 * link frees its window when the receiver reads, one way
+		 * (no ACK comes back), so a trip is one delay (it was
+		 * t_ms/16, which made the PDU take only about 0.75
+		 * NopInTimeout + 0.5 s) */
 		out(g,
 		    "%s net delay=%ums window=%u\n"
 		    "%s read lun=0 lba=%u blocks=%u expect answered\n"
 		    "%s net delay=%uus window=%u\n",
-		    a, t_ms / 16, win, a, (unsigned)rnd_live(g, lv->lba_span),
+		    a, t_ms / 8, win, a, (unsigned)rnd_live(g, lv->lba_span),
 		    pdu / 512, a, lv->net_us, 512u * 1024u);
 		return;
 	}
@@ -1436,7 +1442,12 @@ char *explore_generate(uint64_t seed)
 			    lv.nopto_s);
 		} else {
 			lv.idle_s = 2 + (unsigned int)rnd_live(&g, 3);
-			out(&g, "param NopInTimeout=%u\n", lv.idle_s);
+			/* in one of two, pings every second: a slow reader's
+			 * ping waits behind its Data-In, and is timed only
+			 * once it has left (conn.c iscsi_conn_ping_left) */
+			out(&g, "param %sNopInTimeout=%u\n",
+			    rnd_live(&g, 2) ? "NopInInterval=1 " : "",
+			    lv.idle_s);
 		}
 	}
 	if (greedy)

@@ -160,6 +160,8 @@ static void conn_send_ping(struct iscsi_conn *c)
 	h.ttt = c->ping_ttt;
 	h.stat_sn = c->stat_sn;
 	c->phase->fill_sn(c, &h);
+	p->ping = true;
+	c->ping_queued = true;
 	iscsi_conn_queue(c, p, &h);
 	iscsi_conn_kick(c);
 }
@@ -202,8 +204,11 @@ static void conn_ka_logout(struct iscsi_conn *c, uint64_t now)
  *    has not answered): drop the connection, the initiator's recovery
  *    (session_liveness in session.c);
  *  - no PDU for NopInInterval: send a NOP-In ping;
- *  - no answer (no bytes at all) within NopInTimeout: drop the
- *    connection, which ends its session and tasks (ERL 0);
+ *  - no answer (no bytes at all) within NopInTimeout of the ping's
+ *    leaving: drop the connection, which ends its session and tasks
+ *    (ERL 0).  A ping queued behind responses the initiator reads
+ *    slowly is not timed until it has left (it cannot be answered
+ *    before); the transmit stall limit below bounds that wait;
  *  - a PDU begun but stalled for idle_ns: drop the connection;
  *  - queued bytes not sent for idle_ns (the initiator does not read,
  *    also after a Logout response): drop the connection. */
@@ -229,7 +234,8 @@ static void conn_ka_fire(void *arg)
 	}
 	if (c->ping_outstanding && c->last_rx_ns > c->ping_sent_ns)
 		c->ping_outstanding = false;
-	if (c->ping_outstanding && now >= c->ping_sent_ns + c->nop_timeout_ns) {
+	if (c->ping_outstanding && !c->ping_queued &&
+	    now >= c->ping_sent_ns + c->nop_timeout_ns) {
 		c->r->stats.conns_dropped++;
 		iscsi_conn_close(c, "NOP-In timeout: the initiator is gone");
 		return;
@@ -245,7 +251,9 @@ static void conn_ka_fire(void *arg)
 				    "queue stalled");
 		return;
 	}
-	if (!c->ping_outstanding && c->nop_interval_ns &&
+	/* one ping in the queue at a time: one answered by other bytes
+	 * while still queued is not followed by another until it left */
+	if (!c->ping_outstanding && !c->ping_queued && c->nop_interval_ns &&
 	    now >= c->last_rx_ns + c->nop_interval_ns) {
 		c->ping_outstanding = true;
 		c->ping_sent_ns = now;
@@ -254,7 +262,9 @@ static void conn_ka_fire(void *arg)
 			return;
 	}
 	next = c->last_rx_ns + c->idle_ns;
-	if (c->ping_outstanding)
+	if (c->ping_queued)
+		; /* iscsi_conn_ping_left() arms the ping's timeout */
+	else if (c->ping_outstanding)
 		next = c->ping_sent_ns + c->nop_timeout_ns;
 	else if (c->nop_interval_ns &&
 		 c->last_rx_ns + c->nop_interval_ns < next)
@@ -297,6 +307,20 @@ void iscsi_conn_rx_task_gone(struct iscsi_conn *c, struct iscsi_task *t)
 	c->rx_task = NULL;
 	c->rx_ignore = true;
 	c->rx_discard = true;
+}
+
+void iscsi_conn_ping_left(struct iscsi_conn *c)
+{
+	uint64_t due;
+
+	ut_assert(c->ping_queued); /* one ping in the queue at a time */
+	c->ping_queued = false;
+	if (!c->ping_outstanding)
+		return; /* bytes came meanwhile: answered already */
+	c->ping_sent_ns = env_now_ns(c->env);
+	due = c->ping_sent_ns + c->nop_timeout_ns;
+	if (!c->closing && c->ka_timer && due < c->ka_due_ns)
+		conn_ka_arm(c, due);
 }
 
 void iscsi_conn_ping_answered(struct iscsi_conn *c, uint32_t ttt)

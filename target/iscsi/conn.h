@@ -59,6 +59,8 @@ struct iscsi_txpdu {
 	struct iscsi_task *task; /* tied: holds a tx_ref while queued (the
 				  * phase's tx_untie lets it go) */
 	bool close_after;	 /* close the connection once sent */
+	bool ping;		 /* our NOP-In ping: its clock starts when
+				  * its last byte leaves (conn.c) */
 	bool queued;		 /* in a connection's txq */
 	TAILQ_ENTRY(iscsi_txpdu) link;
 };
@@ -184,8 +186,8 @@ struct iscsi_conn {
 	struct env_timer *login_timer; /* accept to full feature phase */
 	/* keepalive (NOP-In) and the half-received-PDU idle limit */
 	struct env_timer *ka_timer;
-	uint64_t last_rx_ns; /* when bytes last arrived */
-	uint64_t ping_sent_ns;
+	uint64_t last_rx_ns;	  /* when bytes last arrived */
+	uint64_t ping_sent_ns;	  /* queued; once it left, when it left */
 	uint64_t nop_interval_ns; /* 0 = no pings */
 	uint64_t nop_timeout_ns;
 	uint64_t idle_ns;	 /* a PDU may stall this long */
@@ -194,6 +196,8 @@ struct iscsi_conn {
 	uint64_t ka_due_ns;	 /* when ka_timer fires next */
 	uint32_t ping_ttt;
 	bool ping_outstanding;
+	bool ping_queued; /* the ping waits in txq behind other PDUs: the
+			   * initiator cannot answer it yet */
 	/* the Text exchange in full feature phase (text_ffp.c's; freed with
 	 * the connection) */
 	uint8_t *text_in; /* request text so far (C=1 pieces) */
@@ -260,6 +264,9 @@ void iscsi_send_reject(struct iscsi_conn *c, uint8_t reason,
 void iscsi_conn_rx_task_gone(struct iscsi_conn *c, struct iscsi_task *t);
 /* A NOP-Out answered our NOP-In ping with this TTT. */
 void iscsi_conn_ping_answered(struct iscsi_conn *c, uint32_t ttt);
+/* Our NOP-In ping has left (its last byte is sent): NopInTimeout runs
+ * from now. */
+void iscsi_conn_ping_left(struct iscsi_conn *c);
 /* The session owes an answer again, to work that arrived at since_ns:
  * have the keepalive timer check RspTimeout in time. */
 void iscsi_conn_owed_from(struct iscsi_conn *c, uint64_t since_ns);

@@ -377,6 +377,8 @@ void iscsi_conn_flush(struct iscsi_conn *c)
 			ut_assert(c->tx_queued > 0);
 			c->tx_queued--;
 			close_after = t->close_after;
+			if (t->ping)
+				iscsi_conn_ping_left(c);
 			txpdu_free(c, t);
 			if (close_after) {
 				iscsi_conn_close(c, "logout complete");
