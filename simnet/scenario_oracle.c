@@ -1025,7 +1025,10 @@ static void target_liveness(struct runner *r)
 	if (r->srv == NULL || r->failed)
 		return;
 	iscsi_server_get_stats(r->srv, &st);
-	if (st.owed > 0) {
+	/* A command an RspTimeout left inside the SCSI layer, there on its
+	 * own for less than RspTimeout, is judged when it has been: stuck
+	 * if still there (owed.c).  Give it that time too. */
+	if (st.owed > 0 || st.rsp_timeouts_judging > 0) {
 		sim_run_for(r->sim, ((uint64_t)rsp_s + 1) * SIM_NS_PER_S);
 		if (r->failed || r->srv == NULL)
 			return;
@@ -1040,6 +1043,13 @@ static void target_liveness(struct runner *r)
 		      (unsigned long long)(st.owed_oldest_age_ns /
 					   SIM_NS_PER_MS),
 		      rsp_s, (unsigned long long)r->seed);
+	else if (st.rsp_timeouts_judging > 0)
+		failf(r, 0,
+		      "target liveness: %llu command(s) an RspTimeout left "
+		      "inside the target are still unjudged past their "
+		      "RspTimeout of %u s (seed %llu)",
+		      (unsigned long long)st.rsp_timeouts_judging, rsp_s,
+		      (unsigned long long)r->seed);
 	else if (st.rsp_timeouts_stuck > r->stuck_expected)
 		failf(r, 0,
 		      "target liveness: RspTimeout closed %llu connection(s) "

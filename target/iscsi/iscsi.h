@@ -44,15 +44,19 @@ struct iscsi_server_stats {
 	/* Liveness, the target's own invariant: every SCSI command and TMF
 	 * it accepts is answered, or its connection closed, within
 	 * RspTimeout of its arrival. */
-	uint32_t owed;		     /* accepted, not yet answered, on
+	uint32_t owed;		       /* accepted, not yet answered, on
 				      * connections still open */
-	uint64_t owed_oldest_age_ns; /* how long the oldest of them has
+	uint64_t owed_oldest_age_ns;   /* how long the oldest of them has
 				      * waited (0 if none) */
-	uint64_t rsp_timeouts;	     /* connections closed because one
+	uint64_t rsp_timeouts;	       /* connections closed because one
 				      * waited past RspTimeout */
-	uint64_t rsp_timeouts_stuck; /* ... of which it waited on the
+	uint64_t rsp_timeouts_stuck;   /* ... of which it waited on the
 				      * target itself (inside the SCSI
 				      * layer, or a TMF): a target bug */
+	uint64_t rsp_timeouts_judging; /* ... of which its command is still
+					* inside the SCSI layer, there on
+					* its own for less than RspTimeout:
+					* stuck if still there when it has */
 };
 
 /* Build a server from cfg (deep-copied where needed: cfg may be freed

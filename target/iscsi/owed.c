@@ -167,12 +167,61 @@ static const char *task_state_name(const struct iscsi_task *t)
 	ut_unreachable("a task state outside enum iscsi_task_state");
 }
 
+/* RspTimeout left t inside the SCSI layer, where it has now been
+ * RspTimeout on its own: the target is stuck. */
+static void task_stuck_fire(void *arg)
+{
+	struct iscsi_task *t = arg;
+	struct iscsi_sess *s = t->sess;
+
+	ut_assert(t->in_scsi); /* its return cancels this */
+	ut_assert(t->stuck_judging);
+	t->stuck_judging = false;
+	s->r->stats.rsp_timeouts_judging--;
+	s->r->stats.rsp_timeouts_stuck++;
+	LOG_ERR(s->env,
+		"conn %u: RspTimeout: task itt 0x%x (CDB %02x) still inside "
+		"the SCSI layer, there on its own for %llu ms: stuck",
+		s->conn_id, t->itt, t->cmd.cdb[0],
+		(unsigned long long)((env_now_ns(s->env) - t->stuck_from_ns) /
+				     1000000));
+}
+
+void iscsi_task_stuck_judged(struct iscsi_task *t)
+{
+	struct iscsi_sess *s = t->sess;
+
+	if (t->stuck_timer == NULL)
+		return;
+	if (t->stuck_judging) { /* back in time: not stuck */
+		t->stuck_judging = false;
+		s->r->stats.rsp_timeouts_judging--;
+	}
+	env_timer_cancel(s->env, t->stuck_timer);
+	env_timer_free(s->env, t->stuck_timer);
+	t->stuck_timer = NULL;
+}
+
+/* How long has t been inside the target on its own -- since it went to
+ * run (what came before, its Data-Out and its CmdSN turn, was the
+ * initiator's), and since other commands it waited for in the task set
+ * last let it go (their wait is theirs, judged in their own sessions)?
+ * UINT64_MAX while it still waits for them. */
+static uint64_t task_own_since(const struct iscsi_task *t)
+{
+	uint64_t since = scsi_cmd_own_since(&t->cmd);
+
+	if (since == UINT64_MAX)
+		return UINT64_MAX;
+	return since > t->exec_ns ? since : t->exec_ns;
+}
+
 bool iscsi_sess_owed_overdue(struct iscsi_sess *s, uint64_t now_ns,
 			     uint64_t timeout_ns)
 {
-	const struct iscsi_task *t, *task = NULL;
+	struct iscsi_task *t, *task = NULL;
 	const struct iscsi_tmf *tmf, *oldest_tmf = NULL;
-	uint64_t since = s->owed_since_ns;
+	uint64_t since = s->owed_since_ns, own = 0, later = 0;
 	bool stuck;
 
 	if (since == UINT64_MAX || now_ns - since < timeout_ns)
@@ -196,14 +245,37 @@ bool iscsi_sess_owed_overdue(struct iscsi_sess *s, uint64_t now_ns,
 	 * the task set holds behind older commands (their attributes, an
 	 * LBA range they hold) waits for them: they are owed in their own
 	 * sessions, and counted stuck there if they are (explore seed
-	 * 332694168811: another initiator's write waiting for its Data-Out
-	 * behind a partition, an ORDERED read behind it, this session's
-	 * command behind that) -- also when the end of theirs let it go at
-	 * this same instant (that write's own RspTimeout, due with ours,
-	 * closed its connection first): it has not waited on its own. */
-	stuck = task == NULL ||
-		(task->state == TASK_EXEC &&
-		 !scsi_cmd_waits_for_others(&task->cmd, now_ns));
+	 * 332694168811).  What counts is the task's own time inside the
+	 * target, since it went to run and since they let it go: stuck if
+	 * that reaches RspTimeout.  When the end of theirs let it go only
+	 * a moment ago (their RspTimeout, due with ours or a microsecond
+	 * before: explore seeds 168959902471, 181078555581), it has not had
+	 * that time yet: closing the connection does not end its stay, and
+	 * it is judged once it has had it (stuck_timer) -- stuck if still
+	 * inside then, as a read a store holds is. */
+	stuck = task == NULL;
+	if (task && task->state == TASK_EXEC) {
+		own = task->in_scsi ? task_own_since(task) : 0;
+		if (own == UINT64_MAX)
+			; /* waits for others */
+		else if (now_ns - own >= timeout_ns || !task->in_scsi)
+			stuck = true;
+		else
+			later = own + timeout_ns;
+	}
+	if (later) {
+		ut_assert(task->stuck_timer == NULL); /* one RspTimeout */
+		task->stuck_timer =
+			env_timer_new(s->env, task_stuck_fire, (void *)task);
+		if (task->stuck_timer == NULL) {
+			stuck = true; /* unjudged: counted, never hidden */
+		} else {
+			task->stuck_from_ns = own;
+			task->stuck_judging = true;
+			s->r->stats.rsp_timeouts_judging++;
+			env_timer_arm(s->env, task->stuck_timer, later);
+		}
+	}
 	s->r->stats.rsp_timeouts++;
 	if (stuck)
 		s->r->stats.rsp_timeouts_stuck++;

@@ -385,6 +385,7 @@ void iscsi_server_get_stats(const struct iscsi_server *srv,
 		out->scsi_cmds += r->scsi_cmds;
 		out->rsp_timeouts += r->rsp_timeouts;
 		out->rsp_timeouts_stuck += r->rsp_timeouts_stuck;
+		out->rsp_timeouts_judging += r->rsp_timeouts_judging;
 	}
 	env_mutex_unlock(srv->env, srv->lock);
 }

@@ -86,20 +86,27 @@ struct iscsi_task {
 				 * or withdrawn if it ends first */
 	bool place_tried;	/* scsi_cmd_accept() was asked (once) */
 	bool responded;
-	bool accepted;		      /* in CmdSN order: may run */
-	bool aborting;		      /* our own TMF ended it: answer
+	bool accepted;	      /* in CmdSN order: may run */
+	bool aborting;	      /* our own TMF ended it: answer
 					 * nothing (the TMF response does) */
-	bool tas_aborted;	      /* another session's TMF ended it:
+	bool tas_aborted;     /* another session's TMF ended it:
 					 * answer TASK ABORTED (TAS=1) once
 					 * the data it solicited is in */
-	bool final_seen;	      /* unsolicited sequence ended */
-	uint8_t fixed_status;	      /* answered without the SCSI layer */
-	bool fixed_too_long;	      /* ... because EDTL is over the limit */
-	uint32_t unsol_next;	      /* next unsolicited offset expected */
-	uint64_t arrival_ns;	      /* when its command header came */
-	bool owed;		      /* an answer is owed (session.c) */
-	struct iscsi_tmf *tmf;	      /* TMF waiting for this task */
-	TAILQ_ENTRY(iscsi_task) link; /* session task list */
+	bool final_seen;      /* unsolicited sequence ended */
+	uint8_t fixed_status; /* answered without the SCSI layer */
+	bool fixed_too_long;  /* ... because EDTL is over the limit */
+	uint32_t unsol_next;  /* next unsolicited offset expected */
+	uint64_t arrival_ns;  /* when its command header came */
+	uint64_t exec_ns;     /* when it went to run (TASK_EXEC) */
+	bool owed;	      /* an answer is owed (session.c) */
+	/* RspTimeout closed its connection while it had been inside the
+	 * SCSI layer on its own for less than RspTimeout: it is counted
+	 * stuck if it is still there when it has (owed.c) */
+	struct env_timer *stuck_timer;
+	uint64_t stuck_from_ns;		      /* ... there on its own since */
+	bool stuck_judging;		      /* ... and not judged yet */
+	struct iscsi_tmf *tmf;		      /* TMF waiting for this task */
+	TAILQ_ENTRY(iscsi_task) link;	      /* session task list */
 	TAILQ_ENTRY(iscsi_task) pending_link; /* CmdSN reorder queue */
 	LIST_ENTRY(iscsi_task) itt_link;      /* its bucket of itt_index */
 };
@@ -282,6 +289,9 @@ uint64_t iscsi_sess_owed_since(const struct iscsi_sess *s);
  * what waited and counts an RspTimeout; the caller closes. */
 bool iscsi_sess_owed_overdue(struct iscsi_sess *s, uint64_t now_ns,
 			     uint64_t timeout_ns);
+/* t came back from the SCSI layer: an RspTimeout that left it there to
+ * be judged (stuck_timer) has its answer -- not stuck, if in time. */
+void iscsi_task_stuck_judged(struct iscsi_task *t);
 
 /* ------------------------------------------------------------ task.c */
 

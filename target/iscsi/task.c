@@ -479,6 +479,7 @@ void iscsi_task_free(struct iscsi_task *t)
 	/* no queued PDU points into it any more (tx_refs == 0) */
 	bs_ref_release(t->cmd.data_in_ref);
 	tmf = t->tmf;
+	ut_assert(t->stuck_timer == NULL); /* judged when it came back */
 	pool_obj_put(&s->r->task_pool, t);
 	/* A TMF, a Logout or the session's own end may wait for it. */
 	s->events->task_gone(s, tmf);
@@ -977,6 +978,7 @@ static void task_exec(struct iscsi_task *t)
 		  t->data_received == t->edtl);
 	ut_assert(t->fixed_status || t->r2t_count == 0);
 	iscsi_task_set_state(t, TASK_EXEC);
+	t->exec_ns = env_now_ns(s->env);
 	if (t->fixed_status) {
 		/* answered here: never placed, or withdrawn (TASK ABORTED) */
 		ut_assert(!t->placed);
@@ -1026,6 +1028,7 @@ static void task_scsi_done(struct scsi_cmd *cmd)
 	ut_assert(t->in_scsi);
 	ut_assert(t->state == TASK_EXEC);
 	t->in_scsi = false;
+	iscsi_task_stuck_judged(t);
 	s->r->stats.scsi_cmds++;
 	/* A command another nexus aborted comes back with TASK ABORTED
 	 * status, which is sent (TAS=1); one our own TMF aborted ends

@@ -291,14 +291,14 @@ void scsi_cmd_exec(struct scsi_cmd *cmd);
 bool scsi_cmd_accept(struct scsi_cmd *cmd);
 void scsi_cmd_withdraw(struct scsi_cmd *cmd);
 
-/* True if cmd, in its LU's task set, waits for other commands at now_ns:
- * held by older ORDERED or HEAD OF QUEUE ones (dormant), or for an LBA
- * range another holds -- or it stopped waiting for them at this very
- * instant (now_ns), so that no moment of its wait was its own.  Its wait
- * is theirs: a transport timing how long it is owed an answer
- * (RspTimeout) counts it stuck only if it is not.  Takes the LU lock.
- * Session's reactor. */
-bool scsi_cmd_waits_for_others(const struct scsi_cmd *cmd, uint64_t now_ns);
+/* Since when cmd, in its LU's task set, waits for nothing but itself:
+ * UINT64_MAX while it waits for other commands (held by older ORDERED
+ * or HEAD OF QUEUE ones, dormant, or for an LBA range another holds),
+ * else the instant they last let it go (freed_ns), 0 if they never held
+ * it.  Their wait is theirs: a transport timing how long it is owed an
+ * answer (RspTimeout) counts only the command's own time inside the
+ * target.  Takes the LU lock.  Session's reactor. */
+uint64_t scsi_cmd_own_since(const struct scsi_cmd *cmd);
 
 /* Build sense into cmd (fixed or descriptor format per the LU's D_SENSE)
  * and set CHECK CONDITION. */

@@ -570,19 +570,19 @@ static void task_set_leave(struct scsi_lu *lu, struct scsi_cmd *cmd,
 	ut_assert_slow(scsi_lu_task_set_ok(lu));
 }
 
-bool scsi_cmd_waits_for_others(const struct scsi_cmd *cmd, uint64_t now_ns)
+uint64_t scsi_cmd_own_since(const struct scsi_cmd *cmd)
 {
 	struct scsi_lu *lu = cmd->lu;
-	bool waits;
+	uint64_t since = 0;
 
 	if (lu == NULL)
-		return false;
+		return 0;
 	scsi_lu_lock(lu);
-	waits = (cmd->priv_state & CMD_IN_TASK_SET) != 0 &&
-		((cmd->priv_state & CMD_WAITING) != 0 ||
-		 (cmd->freed_ns != 0 && cmd->freed_ns == now_ns));
+	if ((cmd->priv_state & CMD_IN_TASK_SET) != 0)
+		since = (cmd->priv_state & CMD_WAITING) != 0 ? UINT64_MAX
+							     : cmd->freed_ns;
 	scsi_lu_unlock(lu);
-	return waits;
+	return since;
 }
 
 void scsi_cmd_withdraw(struct scsi_cmd *cmd)

@@ -452,6 +452,81 @@ static void rsp_timeout_counts_a_read_held_at_the_disk_after(void **st)
 	rsp_timeout_of_a_read_held_by_a_write_awaiting_data(true);
 }
 
+/* The same, but B's READ comes a microsecond after A's write (network
+ * jitter), so B's RspTimeout is due a microsecond after A's: A's closes
+ * A's connection and lets the READ go to the disk, B's then finds it
+ * there for a microsecond of its own (explore seeds 168959902471,
+ * 181078555581).  That is not RspTimeout inside the target: the READ is
+ * judged once it has had RspTimeout on its own -- not stuck if the disk
+ * answers before (released), stuck if the disk still holds it then. */
+static void rsp_timeout_of_a_read_let_go_a_moment_before(bool released)
+{
+	struct rig *r;
+	struct client a, b;
+	struct iscsi_bhs r2t;
+	struct iscsi_server_stats st;
+
+	fake_env_hold_disks(true);
+	r = rig_new(conf_rsp_held);
+	client_login(r, &a);
+	client_login(r, &b);
+	write_solicited(r, &a, ATTR_SIMPLE, &r2t);
+	fake_env_advance(r->env, 1000);
+	send_rw(r, &b, false, ATTR_ORDERED);
+	assert_int_equal(pending(r, &b), 0);
+	assert_int_equal(fake_held_pending(), 0);
+	fake_env_advance(r->env, 4000000000ull);
+	assert_false(fake_conn_closed(b.c));
+	fake_env_advance(r->env, 1000000000ull - 1000);
+	/* A's RspTimeout, 5 s after its write: the READ at the disk */
+	assert_false(fake_conn_closed(b.c));
+	assert_int_equal(fake_held_pending(), 1);
+	fake_env_advance(r->env, 1000);
+	/* B's, a microsecond later */
+	assert_true(fake_conn_closed(b.c));
+	iscsi_server_get_stats(r->srv, &st);
+	assert_int_equal(st.rsp_timeouts, 2);
+	assert_int_equal(st.rsp_timeouts_stuck, 0);
+	assert_int_equal(st.rsp_timeouts_judging, 1);
+	if (released) {
+		fake_env_advance(r->env, 1000000000ull);
+		assert_int_equal(fake_held_complete(1), 1);
+		fake_env_advance(r->env, 0);
+		fake_env_advance(r->env, 10000000000ull);
+		iscsi_server_get_stats(r->srv, &st);
+		assert_int_equal(st.rsp_timeouts_stuck, 0);
+	} else {
+		/* at the disk since A's RspTimeout: 5 s less a microsecond */
+		fake_env_advance(r->env, 4999998000ull);
+		iscsi_server_get_stats(r->srv, &st);
+		assert_int_equal(st.rsp_timeouts_stuck, 0);
+		assert_int_equal(st.rsp_timeouts_judging, 1);
+		fake_env_advance(r->env, 1000);
+		iscsi_server_get_stats(r->srv, &st);
+		assert_int_equal(st.rsp_timeouts_stuck, 1);
+		assert_int_equal(fake_held_complete(1), 1);
+		fake_env_advance(r->env, 0);
+		iscsi_server_get_stats(r->srv, &st);
+		assert_int_equal(st.rsp_timeouts_stuck, 1);
+	}
+	assert_int_equal(st.rsp_timeouts_judging, 0);
+	rig_free(r);
+	fake_env_hold_disks(false);
+}
+
+static void rsp_timeout_spares_a_read_let_go_a_microsecond_before(void **st)
+{
+	(void)st;
+	rsp_timeout_of_a_read_let_go_a_moment_before(true);
+}
+
+static void
+rsp_timeout_counts_a_read_let_go_a_microsecond_before_then_held(void **st)
+{
+	(void)st;
+	rsp_timeout_of_a_read_let_go_a_moment_before(false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -475,6 +550,10 @@ int main(void)
 			rsp_timeout_counts_a_read_held_at_the_disk_after),
 		cmocka_unit_test(
 			rsp_timeout_spares_a_read_let_go_at_the_same_instant),
+		cmocka_unit_test(
+			rsp_timeout_spares_a_read_let_go_a_microsecond_before),
+		cmocka_unit_test(
+			rsp_timeout_counts_a_read_let_go_a_microsecond_before_then_held),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
