@@ -690,17 +690,22 @@ void target_verb(struct runner *r, struct toks *t)
 			if (strcmp(t->v[i], "expect") == 0)
 				ex = i;
 		for (int i = ex < 0 ? t->n : ex + 1; i < t->n; i++) {
-			static const char *names[] = {
-				"connections",	     "sessions", "tasks",
-				"buffer_bytes",	     "owed",	 "rsp_timeouts",
-				"rsp_timeouts_stuck"};
+			static const char *names[] = {"connections",
+						      "sessions",
+						      "tasks",
+						      "buffer_bytes",
+						      "owed",
+						      "rsp_timeouts",
+						      "rsp_timeouts_stuck",
+						      "rsp_timeouts_judging"};
 			uint64_t vals[] = {st.connections,
 					   st.sessions,
 					   st.tasks,
 					   st.buffer_bytes,
 					   st.owed,
 					   st.rsp_timeouts,
-					   st.rsp_timeouts_stuck};
+					   st.rsp_timeouts_stuck,
+					   st.rsp_timeouts_judging};
 			const size_t nnames = sizeof(names) / sizeof(names[0]);
 			size_t k;
 			char *eq = strchr(t->v[i], '=');

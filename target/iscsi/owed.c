@@ -269,6 +269,7 @@ bool iscsi_sess_owed_overdue(struct iscsi_sess *s, uint64_t now_ns,
 			env_timer_new(s->env, task_stuck_fire, (void *)task);
 		if (task->stuck_timer == NULL) {
 			stuck = true; /* unjudged: counted, never hidden */
+			later = 0;
 		} else {
 			task->stuck_from_ns = own;
 			task->stuck_judging = true;
@@ -286,7 +287,15 @@ bool iscsi_sess_owed_overdue(struct iscsi_sess *s, uint64_t now_ns,
 		       s->conn_id, task->itt, task->cmd.cdb[0],
 		       task_state_name(task),
 		       (unsigned long long)((now_ns - since) / 1000000));
-	else
+	if (later)
+		UT_LOG(s->env, UT_LOG_WARN,
+		       "conn %u: task itt 0x%x there on its own for %llu us "
+		       "only (before, it waited for the initiator or for other "
+		       "commands): stuck if still inside in %llu ms",
+		       s->conn_id, task->itt,
+		       (unsigned long long)((now_ns - own) / 1000),
+		       (unsigned long long)((later - now_ns) / 1000000));
+	if (!task)
 		LOG_ERR(s->env,
 			"conn %u: RspTimeout: TMF itt 0x%x (function %u) "
 			"unanswered for %llu ms: closing the connection",
