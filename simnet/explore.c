@@ -1419,14 +1419,7 @@ char *explore_generate(uint64_t seed)
 		q = strstr(q, "NopInTimeout=");
 		lv.nopto_s = (unsigned int)strtoul(q + 13, NULL, 10);
 	}
-	/* Nor where partitions or stalls may keep a write waiting for its
-	 * Data-Out, with other initiators' commands behind it in the task
-	 * set, for longer than RspTimeout: the target's RspTimeout judges
-	 * "stuck inside the target" by a command's state at that instant,
-	 * and one another session's timeout let go microseconds before
-	 * counts stuck (explore seeds 168959902471 and 181078555581 on
-	 * main 9d09af4: left open, docs/scenarios.md, round of orwait16). */
-	if (!live || remote || cg.on[CG_SANITIZE] || m.partition || m.stall)
+	if (!live || remote || cg.on[CG_SANITIZE])
 		lv.rsp_s = 0;
 	if (lv.rsp_s)
 		out(&g, "param RspTimeout=%u\n", lv.rsp_s);
