@@ -266,7 +266,7 @@ bool iscsi_sess_owed_overdue(struct iscsi_sess *s, uint64_t now_ns,
 	if (later) {
 		ut_assert(task->stuck_timer == NULL); /* one RspTimeout */
 		task->stuck_timer =
-			env_timer_new(s->env, task_stuck_fire, (void *)task);
+			env_timer_new(s->env, task_stuck_fire, task);
 		if (task->stuck_timer == NULL) {
 			stuck = true; /* unjudged: counted, never hidden */
 			later = 0;
