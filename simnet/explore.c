@@ -1106,6 +1106,30 @@ static void ping_corrupt_step(struct gen *g, unsigned int nini)
 	out(g, "run until quiet\n%s reconnect expect any\n", a);
 }
 
+/* A write whose first Data-Out is out of sequence (a DataSN one too high
+ * or a Buffer Offset 512 bytes off, lane blind17): the target must reject
+ * it (protocol error, RFC 7143 §11.7.5, §11.7.6) and never take its
+ * data; the initiator then recovers the session (initiator_ffp.c
+ * rx_reject) and fails the run if the write is answered GOOD.  More
+ * blocks than a first burst of immediate data carries, so that Data-Out
+ * goes (solicited or unsolicited, as negotiated). */
+static void dataout_step(struct gen *g, unsigned int nini, unsigned int nlun,
+			 uint32_t lba_span, unsigned int *dnum)
+{
+	const char *a = explore_names[rnd_blind(g, nini)];
+	unsigned int lun = (unsigned int)rnd_blind(g, nlun);
+	uint32_t lba = (uint32_t)rnd_blind(g, lba_span);
+	uint32_t blocks = 129 + (uint32_t)rnd_blind(g, 120);
+
+	out(g, "run until quiet\n");
+	out(g,
+	    "%s write lun=%u lba=%u blocks=%u data=do%u dataout-bad=%s & "
+	    "expect any\n",
+	    a, lun, lba, blocks, ++*dnum,
+	    rnd_blind(g, 2) ? "datasn" : "offset");
+	out(g, "run until quiet\n%s reconnect expect any\n", a);
+}
+
 /* A bit flipped in flight on an initiator's connection (both digests
  * on), then commands that cross it both ways and a reconnect: the wire
  * oracle judges the corrupted command, the data model what reached the
@@ -1167,7 +1191,8 @@ char *explore_generate(uint64_t seed)
 			.st_reach = seed ^ 0x7eac416ull,
 			.st_tmfgap = seed ^ 0x7f3a9e16ull,
 			.st_budget = seed ^ 0xb0d6e7ull,
-			.st_chap = seed ^ 0xc4a9eb16ull};
+			.st_chap = seed ^ 0xc4a9eb16ull,
+			.st_blind = seed ^ 0xb11d17b11dull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};
@@ -1250,6 +1275,10 @@ char *explore_generate(uint64_t seed)
 	 * (st_chap, lane eblind16b). */
 	struct chapw cw = {0};
 	bool quiet;
+	/* Writes with a Data-Out out of sequence in one seed in seven
+	 * (dataout_step, st_blind). */
+	bool dobad = rnd_blind(&g, 100) < 15;
+	unsigned int dnum = 0;
 
 	g.buf = malloc(g.cap);
 	if (g.buf == NULL)
@@ -1643,6 +1672,8 @@ char *explore_generate(uint64_t seed)
 			chap_step(&g, &cw);
 		if (digests == 1 && rnd_chap(&g, 100) < 3)
 			ping_corrupt_step(&g, nini);
+		if (dobad && rnd_blind(&g, 100) < 3)
+			dataout_step(&g, nini, nlun, lba_span, &dnum);
 		if (m.pr && coin(&g, 15)) {
 			pr_step(&g, &pg, nini, (unsigned int)rnd(&g, nini), 0,
 				pr_abort);

@@ -56,6 +56,30 @@ static void cmd_range(struct gen *g, const struct cmdgen *c,
 		*blocks = maxb;
 }
 
+/* One START STOP UNIT LOEJ in five carries a POWER CONDITION (ACTIVE,
+ * IDLE, STANDBY, LU_CONTROL, FORCE_IDLE_0, FORCE_STANDBY_0): its LOEJ and
+ * START are then ignored (SBC-4 §5.25), the medium stays as it was (the
+ * medium oracle, scenario_medium.c).  st_blind: other draws unchanged. */
+static const char *power_cond(struct gen *g)
+{
+	static const char *const pc[6] = {" pc=1", " pc=2",  " pc=3",
+					  " pc=7", " pc=10", " pc=11"};
+
+	return rnd_blind(g, 5) == 0 ? pc[rnd_blind(g, 6)] : "";
+}
+
+/* One READ DEFECT DATA in two asks for other lists and formats than
+ * P+G in physical sector format (st_blind). */
+static const char *defect_req(struct gen *g)
+{
+	static char b[16];
+
+	if (rnd_blind(g, 2))
+		return "";
+	snprintf(b, sizeof(b), " req=%u", (unsigned)rnd_blind(g, 32));
+	return b;
+}
+
 static const char *fill_name(struct gen *g, char *buf, size_t cap)
 {
 	unsigned int b = (unsigned int)rnd_cmd(g, 256);
@@ -115,12 +139,27 @@ void explore_cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 			    "cdb=%u%s & expect any\n",
 			    a, lun, lba, blocks, ++c->seq, sz,
 			    sz != 6 && coin_cmd(g, 30) ? " fua" : "");
-		else
+		else {
+			/* one in four of MAXIMUM ATOMIC TRANSFER LENGTH
+			 * blocks, after the Block Limits page that says so
+			 * (the limits oracle, scenario_spc.c; st_blind) */
+			if (!c->ctl && c->size_blocks[lun] >= 256 &&
+			    rnd_blind(g, 4) == 0) {
+				uint32_t room = c->size_blocks[lun] - 256 + 1;
+
+				out(g,
+				    "%s inquiry lun=%u page=0xb0 & expect "
+				    "any\n",
+				    a, lun);
+				lba = lba % room;
+				blocks = 256;
+			}
 			out(g,
 			    "%s write-atomic lun=%u lba=%u blocks=%u "
 			    "data=x%u%s & expect any\n",
 			    a, lun, lba, blocks, ++c->seq,
 			    coin_cmd(g, 30) ? " fua" : "");
+		}
 		break;
 	}
 	case CG_CAW: {
@@ -353,11 +392,12 @@ void explore_cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 		else if (r < 5)
 			out(g, "%s prevent lun=%u off & expect any\n", a, lun);
 		else if (r < 7)
-			out(g, "%s start-stop lun=%u loej stop & expect any\n",
-			    a, lun);
+			out(g,
+			    "%s start-stop lun=%u loej stop%s & expect any\n",
+			    a, lun, power_cond(g));
 		else if (r < 9)
-			out(g, "%s start-stop lun=%u loej & expect any\n", a,
-			    lun);
+			out(g, "%s start-stop lun=%u loej%s & expect any\n", a,
+			    lun, power_cond(g));
 		else
 			out(g, "%s tur lun=%u & expect any\n", a, lun);
 		break;
@@ -428,10 +468,10 @@ void explore_cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 		case 8:
 			/* LOEJ ejects or loads a removable LU's medium
 			 * (scenario_medium.c judges it) */
-			out(g, "%s start-stop lun=%u%s%s%s & expect any\n", a,
+			out(g, "%s start-stop lun=%u%s%s%s%s & expect any\n", a,
 			    lun, coin_cmd(g, 30) ? " immed" : "",
 			    coin_cmd(g, 50) ? " loej" : "",
-			    coin_cmd(g, 50) ? " stop" : "");
+			    coin_cmd(g, 50) ? " stop" : "", power_cond(g));
 			break;
 		case 9:
 			out(g, "%s prevent lun=%u%s & expect any\n", a, lun,
@@ -462,8 +502,8 @@ void explore_cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 				    a, lun);
 			break;
 		case 12:
-			out(g, "%s read-defect lun=%u cdb=%u & expect any\n", a,
-			    lun, coin_cmd(g, 50) ? 10 : 12);
+			out(g, "%s read-defect lun=%u cdb=%u%s & expect any\n",
+			    a, lun, coin_cmd(g, 50) ? 10 : 12, defect_req(g));
 			break;
 		case 13:
 			out(g, "%s report-opcodes lun=%u%s & expect any\n", a,

@@ -97,6 +97,10 @@ struct gen {
 	 * either case of prefix), pings off where a PDU is left half sent,
 	 * pings hit in their data. */
 	uint64_t st_chap;
+	/* And one for what planted bugs of lane blind17 showed the
+	 * explorer never sent: START STOP UNIT with a power condition,
+	 * Data-Out out of sequence, commands to LUNs in the flat space. */
+	uint64_t st_blind;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)
@@ -139,6 +143,11 @@ static inline uint64_t rnd_attr(struct gen *g, uint64_t n)
 static inline uint64_t rnd_cmd(struct gen *g, uint64_t n)
 {
 	return n ? sim_splitmix64(&g->st_cmd) % n : 0;
+}
+
+static inline uint64_t rnd_blind(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_blind) % n : 0;
 }
 
 static inline uint64_t rnd_reach(struct gen *g, uint64_t n)

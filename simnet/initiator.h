@@ -48,6 +48,13 @@ enum ini_outcome {
 	INI_NOT_SENT, /* no connection / not logged in */
 };
 
+/* A write's first Data-Out out of sequence (`dataout-bad=`). */
+enum ini_dataout_bad {
+	INI_DOBAD_NONE = 0,
+	INI_DOBAD_DATASN, /* DataSN one too high (§11.7.5) */
+	INI_DOBAD_OFFSET, /* Buffer Offset 512 bytes off (§11.7.6) */
+};
+
 /* Logins that break a rule of RFC 7143 (`login bad=NAME`); each is
  * answered with one Login Response status (ini_login_bad_status), or, for
  * INI_LB_STALL, by the target closing the connection at its login
@@ -190,8 +197,13 @@ struct ini_op {
 				 * FirstBurstLength (imm_over_len()) */
 	uint32_t imm_over_sent; /* the immediate data so sent, or 0 */
 	uint32_t imm_over_fb;	/* FirstBurstLength when it was sent */
-	bool vanish_at_r2t;	/* the host dies at the first R2T */
-	uint8_t *raw;		/* RAW: bytes sent as they are */
+	/* Misbehaviour (`dataout-bad=datasn|offset`): the first Data-Out
+	 * PDU of the command carries a DataSN one too high or a Buffer
+	 * Offset 512 bytes off (INI_DOBAD_*); sent: it went. */
+	uint8_t dataout_bad;
+	bool dataout_bad_sent;
+	bool vanish_at_r2t; /* the host dies at the first R2T */
+	uint8_t *raw;	    /* RAW: bytes sent as they are */
 	uint32_t raw_len;
 	bool raw_freeze; /* RAW: send nothing more on this connection */
 	/* LOGIN: a login that breaks a rule (enum ini_login_bad), and what

@@ -46,6 +46,25 @@ static void send_data_out(struct ini *ini, struct ini_op *op, uint32_t ttt,
 		h.w20 = ttt;
 		h.w36 = datasn++;
 		h.w40 = offset;
+		if (op->dataout_bad != INI_DOBAD_NONE &&
+		    !op->dataout_bad_sent) {
+			/* misbehaviour: the target must reject it, RFC 7143
+			 * §11.7.5, §11.7.6 (rx_reject, scsi_finish) */
+			op->dataout_bad_sent = true;
+			if (op->dataout_bad == INI_DOBAD_DATASN)
+				h.w36++;
+			else
+				h.w40 = offset >= 512 ? offset - 512
+						      : offset + 512;
+			SIM_TRACE(ini->sim,
+				  "%s -> Data-Out itt=%08x with a wrong %s "
+				  "(DataSN %u, offset %u)",
+				  ini->actor, op->itt,
+				  op->dataout_bad == INI_DOBAD_DATASN
+					  ? "DataSN"
+					  : "Buffer Offset",
+				  h.w36, h.w40);
+		}
 		ini_send_pdu(ini, &h, op->out + offset, n);
 		offset += n;
 		len -= n;
@@ -715,6 +734,19 @@ static void rx_scsi_rsp(struct ini *ini, const struct iscsi_bhs *h,
 			      "itt=%08x SCSI Response ExpDataSN %u, but %u "
 			      "Data-In PDUs came (RFC 7143 §11.4.8)",
 			      h->itt, h->w36, h->b2 == 0 ? op->datain_pdus : 0);
+	/* Every byte of a write is sent once: GOOD means the target took
+	 * the Data-Out we sent out of sequence, which it must reject and
+	 * never place (RFC 7143 §11.7.5 DataSN, §11.7.6 Buffer Offset). */
+	if (op->dataout_bad_sent && h->b2 == 0 && h->b3 == 0x00 /* GOOD */)
+		ini_violation(ini,
+			      "itt=%08x answered GOOD, yet its first "
+			      "Data-Out carried a wrong %s: the target must "
+			      "reject that PDU (protocol error) and never "
+			      "take its data (RFC 7143 §11.7.5, §11.7.6)",
+			      h->itt,
+			      op->dataout_bad == INI_DOBAD_DATASN
+				      ? "DataSN"
+				      : "Buffer Offset");
 	scsi_finish(ini, op, h->flags, h->w44);
 }
 
@@ -1187,6 +1219,24 @@ static void rx_reject(struct ini *ini, const struct iscsi_bhs *h,
 		 * command as aborted (RFC 7143 §11.5.1), and the Data-Out
 		 * after it names no task.  The TMF's answer concludes it. */
 		op = NULL;
+	}
+	if (op != NULL && op->dataout_bad_sent && !lose &&
+	    h->data_len >= ISCSI_BHS_LEN &&
+	    (data[0] & ISCSI_OPCODE_MASK) == ISCSI_OP_DATA_OUT) {
+		/* Our Data-Out out of sequence (misbehaviour): a protocol
+		 * error (RFC 7143 §11.7.5, §11.7.6, §11.17.1: reason 04h).
+		 * At ErrorRecoveryLevel 0 the command cannot get its data:
+		 * session recovery, the command's fate unknown. */
+		if (h->b2 != ISCSI_REJECT_PROTOCOL_ERROR)
+			ini_violation(ini,
+				      "itt=%08x our Data-Out with a wrong "
+				      "DataSN or Buffer Offset was rejected "
+				      "with reason 0x%02x, not 04h protocol "
+				      "error (RFC 7143 §11.7.5, §11.7.6)",
+				      op->itt, h->b2);
+		ini_conn_lost(ini, "our Data-Out out of sequence was "
+				   "rejected (session recovery)");
+		return;
 	}
 	if (op == NULL) {
 		if (ini->event)

@@ -913,8 +913,10 @@ bool cmds_build(struct runner *r, struct pend *p, struct ini_op *op,
 		bool twelve = cdb_size(r, t, 10) == 12;
 
 		op->cdb[0] = twelve ? 0xb7 : 0x37;
-		op->cdb[twelve ? 1 : 2] = 0x18 |
-					  0x05; /* P+G, physical sector */
+		/* REQ_PLIST, REQ_GLIST and DEFECT LIST FORMAT (bits 4-0):
+		 * P+G, physical sector unless `req=` */
+		op->cdb[twelve ? 1 : 2] =
+			(uint8_t)(u64_or(t, "req", 0x18 | 0x05, r) & 0x1f);
 		if (twelve)
 			put_be32(op->cdb + 6, 512);
 		else

@@ -141,6 +141,8 @@ struct lun_st {
 	uint64_t bl_ws_max;	    /* MAXIMUM WRITE SAME LENGTH, 0: none */
 	uint32_t bl_unmap_lba_max;  /* MAXIMUM UNMAP LBA COUNT, 0: no UNMAP */
 	uint32_t bl_unmap_desc_max; /* MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT */
+	uint32_t bl_caw_max;	    /* MAXIMUM COMPARE AND WRITE LENGTH */
+	uint32_t bl_atomic_max;	    /* MAXIMUM ATOMIC TRANSFER LENGTH */
 	struct model *m;
 	/* EXTENDED COPY and ORWRITE ranges on it that may still write (sent,
 	 * not answered, or of unknown fate): they write values they read,

@@ -636,6 +636,25 @@ static void oracle_medium_error(struct runner *r, struct pend *p,
 	/* unrecovered read error, write error (not SANITIZE's 31h) */
 	if (sk != 0x3 || (asc != 0x11 && asc != 0x0c) || p->blocks == 0)
 		return;
+	/* SBC-4 §4.18.1, SPC-4 Annex D: a READ that fails on the medium
+	 * is UNRECOVERED READ ERROR (11h), a WRITE WRITE ERROR (0Ch); a
+	 * WRITE reads only the block its expected length ends inside
+	 * (read, merge, write: either may fail; p->part_cut). */
+	if ((p->kind == PK_READ && asc != 0x11) ||
+	    (p->kind == PK_WRITE && asc != 0x0c && p->part_cut == 0 &&
+	     p->ls != NULL)) {
+		failf(r, p->line,
+		      "oracle: %s's %s of lba %llu+%u on lun %u got MEDIUM "
+		      "ERROR %02x/%02x, but a %s the medium fails must be "
+		      "%s (SBC-4 §4.18.1) (seed %llu)",
+		      p->a->name, p->verb, (unsigned long long)p->lba,
+		      p->blocks, (unsigned)(p->lun & 0xffff), asc, ascq,
+		      p->kind == PK_READ ? "read" : "write",
+		      p->kind == PK_READ ? "UNRECOVERED READ ERROR (03/11/00)"
+					 : "WRITE ERROR (03/0C/00)",
+		      (unsigned long long)r->seed);
+		return;
+	}
 	valid = sense_information(op, &info);
 	if (!valid || info < p->lba || info >= p->lba + p->blocks)
 		failf(r, p->line,
@@ -660,6 +679,8 @@ static void oracle_vpd_block_limits(struct pend *p, struct ini_op *op)
 	p->ls->bl_ws_max = get_be64(op->in + 36);
 	p->ls->bl_unmap_lba_max = get_be32(op->in + 20);
 	p->ls->bl_unmap_desc_max = get_be32(op->in + 24);
+	p->ls->bl_caw_max = op->in[5];
+	p->ls->bl_atomic_max = op->in_len >= 48 ? get_be32(op->in + 44) : 0;
 	p->ls->bl_known = true;
 }
 
@@ -746,8 +767,9 @@ static void oracle_unmap_limits(struct runner *r, struct pend *p,
 		      (unsigned long long)r->seed);
 }
 
-/* A READ/WRITE or WRITE SAME against the last Block Limits answer: its
- * length field (first..last CDB byte), how many blocks and which limit. */
+/* A READ/WRITE, WRITE SAME, COMPARE AND WRITE or WRITE ATOMIC against the
+ * last Block Limits answer: its length field (first..last CDB byte), how
+ * many blocks and which limit. */
 static void oracle_block_limits(struct runner *r, struct pend *p,
 				struct ini_op *op)
 {
@@ -781,6 +803,14 @@ static void oracle_block_limits(struct runner *r, struct pend *p,
 		first = 10, last = 13, n = get_be32(c + 10);
 		max = l->bl_ws_max, what = "MAXIMUM WRITE SAME LENGTH";
 		break;
+	case 0x89: /* COMPARE AND WRITE: NUMBER OF LOGICAL BLOCKS */
+		first = 13, last = 13, n = c[13];
+		max = l->bl_caw_max, what = "MAXIMUM COMPARE AND WRITE LENGTH";
+		break;
+	case 0x9c: /* WRITE ATOMIC(16): TRANSFER LENGTH (SBC-4 §5.48) */
+		first = 12, last = 13, n = get_be16(c + 12);
+		max = l->bl_atomic_max, what = "MAXIMUM ATOMIC TRANSFER LENGTH";
+		break;
 	default:
 		return;
 	}
@@ -811,6 +841,37 @@ static void oracle_block_limits(struct runner *r, struct pend *p,
 		      (unsigned long long)r->seed);
 }
 
+/* READ DEFECT DATA(10/12) (SBC-4 §5.17, §5.18): our media have no
+ * defects, so the answer is the header alone (4 bytes, 8 for the 12-byte
+ * form) with DEFECT LIST LENGTH 0; PLISTV and GLISTV say which lists it
+ * returns: the ones asked for (REQ_PLIST, REQ_GLIST), empty, in the
+ * DEFECT LIST FORMAT asked for. */
+static void oracle_read_defect(struct runner *r, struct pend *p,
+			       struct ini_op *op)
+{
+	const uint8_t *c = op->cdb;
+	bool twelve = c[0] == 0xb7;
+	uint8_t req = (twelve ? c[1] : c[2]) & 0x1f;
+	uint32_t alloc = twelve ? get_be32(c + 6) : get_be16(c + 7);
+	uint32_t hdr = twelve ? 8 : 4, want = alloc < hdr ? alloc : hdr;
+	bool ok = op->in_len == want;
+
+	for (uint32_t i = 0; ok && i < op->in_len; i++)
+		ok = op->in[i] == (i == 1 ? req : 0);
+	if (!ok)
+		failf(r, p->line,
+		      "oracle: %s's READ DEFECT DATA(%d) on lun %u (REQ_PLIST "
+		      "%d, REQ_GLIST %d, format %u) answered %u bytes "
+		      "(byte 1 %02xh), but a medium without defects answers "
+		      "the %u-byte header (at most the allocation length, "
+		      "%u) with PLISTV and GLISTV as asked, the format asked "
+		      "and DEFECT LIST LENGTH 0 (SBC-4 §5.17.2) (seed %llu)",
+		      p->a->name, twelve ? 12 : 10, (unsigned)(p->lun & 0xffff),
+		      (req >> 4) & 1, (req >> 3) & 1, req & 7, op->in_len,
+		      op->in_len > 1 ? op->in[1] : 0, hdr, alloc,
+		      (unsigned long long)r->seed);
+}
+
 /* ------------------------------------------------------------ entry */
 
 void spc_oracle(struct runner *r, struct pend *p, struct ini_op *op)
@@ -838,7 +899,9 @@ void spc_oracle(struct runner *r, struct pend *p, struct ini_op *op)
 		oracle_vpd(r, p, op);
 	if (op->status != SCSI_STATUS_GOOD)
 		return;
-	if (cdb[0] == 0xa0) {
+	if (cdb[0] == 0x37 || cdb[0] == 0xb7) {
+		oracle_read_defect(r, p, op);
+	} else if (cdb[0] == 0xa0) {
 		oracle_report_luns(r, p, op);
 	} else if (cdb[0] == 0x03) {
 		oracle_request_sense(r, p, op);

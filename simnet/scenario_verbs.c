@@ -169,6 +169,16 @@ static void issue_scsi(struct runner *r, struct actor *a, const char *verb,
 	if (op->hold && cs != NULL)
 		syntaxf(r, "hold and cmdsn= do not go together");
 	op->imm_over = (uint32_t)u64_or(t, "imm-over", 0, r);
+	if (kv(t, "dataout-bad") != NULL) {
+		const char *db = kv(t, "dataout-bad");
+
+		if (strcmp(db, "datasn") == 0)
+			op->dataout_bad = INI_DOBAD_DATASN;
+		else if (strcmp(db, "offset") == 0)
+			op->dataout_bad = INI_DOBAD_OFFSET;
+		else
+			syntaxf(r, "dataout-bad=datasn|offset");
+	}
 	spc_sent(r, p, op);
 	med_sent(r, p, op);
 	ua_scsi_sent(r, p, op);
