@@ -190,6 +190,11 @@ void ini_set_auto_logout(struct ini *ini, bool on)
 	ini->auto_logout = on;
 }
 
+void ini_expect_logout_within(struct ini *ini, uint16_t s)
+{
+	ini->logout_within_s = s;
+}
+
 void ini_set_isid(struct ini *ini, const uint8_t isid[6])
 {
 	memcpy(ini->isid, isid, 6);

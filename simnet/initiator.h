@@ -310,6 +310,9 @@ void ini_set_ignore_nopin(struct ini *ini, bool ignore);
  * more than MaxOutstandingR2T of a task outstanding is then seen. */
 void ini_set_hold_r2t(struct ini *ini, bool on);
 void ini_set_auto_logout(struct ini *ini, bool on);
+/* A Logout request from the target must give this time to log out
+ * within (Parameter3, seconds); 0: any. */
+void ini_expect_logout_within(struct ini *ini, uint16_t s);
 /* Extra login keys ("Key=Value" separated by NUL or ' '), replacing our
  * defaults for those keys. */
 void ini_set_login_keys(struct ini *ini, const char *keys);

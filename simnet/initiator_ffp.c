@@ -1260,6 +1260,16 @@ static void rx_async(struct ini *ini, const struct iscsi_bhs *h)
 	SIM_TRACE(ini->sim, "%s <- Async event %u", ini->actor, event);
 	if (ini->event)
 		ini->event(ini->hook_arg, ini, "async");
+	/* RFC 7143 §11.9.1: Parameter3 (bytes 42-43) of a Logout request is
+	 * the time, in seconds, to log out within */
+	if (event == ISCSI_ASYNC_LOGOUT_REQUEST && ini->logout_within_s &&
+	    (h->w40 & 0xffff) != ini->logout_within_s)
+		ini_violation(ini,
+			      "Async Logout request gives Parameter3 %u, but "
+			      "the target shuts down with %u s of grace: the "
+			      "time to log out within, in seconds (RFC 7143 "
+			      "§11.9.1)",
+			      h->w40 & 0xffff, ini->logout_within_s);
 	if (event == ISCSI_ASYNC_LOGOUT_REQUEST && ini->auto_logout &&
 	    ini->state == INI_S_FFP) {
 		struct ini_op *op = ini_op_new(ini, INI_OP_LOGOUT, NULL, NULL);

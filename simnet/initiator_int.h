@@ -90,6 +90,9 @@ struct ini {
 	bool ignore_nopin;
 	bool hold_r2t;
 	bool auto_logout;
+	/* The seconds a Logout request (Async event 1) must give in its
+	 * Parameter3 (RFC 7143 §11.9.1), 0: not judged */
+	uint16_t logout_within_s;
 	bool digests_live; /* FFP reached: digests as negotiated */
 
 	struct ini_op_list ops;	  /* sent, awaiting an answer */

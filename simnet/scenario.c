@@ -363,6 +363,11 @@ void target_shutdown(struct runner *r, uint64_t grace_ns)
 	/* the target goes, as at a crash: what it closes now is no
 	 * timeout of its own (scenario_wire.c) */
 	r->crashes++;
+	/* the Logout requests give the grace in seconds, at least 1 */
+	for (int i = 0; i < r->nactors; i++)
+		ini_expect_logout_within(
+			r->actors[i].ini,
+			(uint16_t)(grace_ms / 1000 ? grace_ms / 1000 : 1));
 	iscsi_server_shutdown(r->srv, grace_ms, shutdown_done, &done);
 	if (!sim_run_until(r->sim, r->sim->now_ns + grace_ns + 1000000000ull,
 			   shutdown_pred, &done)) {

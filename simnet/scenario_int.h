@@ -246,6 +246,11 @@ struct lun_st {
 	uint32_t med_limbo;
 	uint32_t pv_set;
 	bool pv_unknown;
+	/* actors whose preventing nexus went, the target perhaps not yet
+	 * aware: unknown until their next login to the same target port
+	 * (which completes only once the old session has ended: RFC 7143
+	 * §6.3.5, target/iscsi/registry.c srv_reinstate) */
+	uint32_t pv_lost;
 	int pv_inflight;
 	uint32_t pv_limbo;
 };
@@ -279,6 +284,11 @@ struct actor {
 	char portal[64];       /* of its last login (reconnect's default) */
 	char tgt[UT_NAME_MAX]; /* ... and its target= ("": the first) */
 	uint16_t tpgt;	       /* that portal's group: its target port */
+	/* the target and port of its session (set at its login's answer),
+	 * and of the one whose prevention it lost (scenario_medium.c) */
+	char sess_tgt[UT_NAME_MAX], pv_tgt[UT_NAME_MAX];
+	uint16_t sess_tpgt, pv_tpgt;
+	uint8_t sess_isid[6], pv_isid[6]; /* and ISIDs */
 	uint8_t alua_owed[MAX_LUNS];	  /* ALUA_UA_* (scenario_alua.c) */
 	uint16_t alua_inflight[MAX_LUNS]; /* its commands that may take a UA */
 	uint64_t alua_useq[MAX_LUNS];	  /* alua.seq at its last such answer */
@@ -932,6 +942,7 @@ void pr_gen_power_on(struct lun_st *l);
 void med_sent(struct runner *r, struct pend *p, const struct ini_op *op);
 void med_oracle(struct runner *r, struct pend *p, struct ini_op *op);
 void med_nexus_loss(struct runner *r, struct actor *a);
+void med_login_done(struct runner *r, struct actor *a);
 void med_power_on(struct runner *r, struct lun_st *l);
 void med_lun_gone(struct runner *r, struct lun_st *l);
 void med_reset_sent(struct runner *r, struct pend *p);

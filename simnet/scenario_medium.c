@@ -60,6 +60,18 @@ static bool resets_open(struct runner *r, struct lun_st *l)
 	return l->resets_inflight > 0 || limbo_pending(r, &l->resets_limbo);
 }
 
+/* a's preventing nexus went: gone when the target notices, perhaps not
+ * yet; known gone at a's next login to the same target port. */
+static void pv_lose(struct runner *r, struct lun_st *l, struct actor *a)
+{
+	l->pv_set &= ~(1u << a->idx);
+	l->pv_lost |= 1u << a->idx;
+	snprintf(a->pv_tgt, sizeof(a->pv_tgt), "%s", a->sess_tgt);
+	a->pv_tpgt = a->sess_tpgt;
+	memcpy(a->pv_isid, a->sess_isid, 6);
+	r->pv_epoch++;
+}
+
 /* The target may have closed the connection of a nexus that prevents
  * (a NOP-In timeout, `target session close`) before its initiator
  * knows: from then its prevention may be gone. */
@@ -74,11 +86,8 @@ static void pv_note_nexus_loss(struct runner *r)
 			if (!(l->pv_set & (1u << i)))
 				continue;
 			c = ini_conn(r->actors[i].ini);
-			if (c == NULL || !sim_conn_peer_open(c)) {
-				l->pv_set &= ~(1u << i);
-				l->pv_unknown = true;
-				r->pv_epoch++;
-			}
+			if (c == NULL || !sim_conn_peer_open(c))
+				pv_lose(r, l, &r->actors[i]);
 		}
 	}
 }
@@ -88,18 +97,38 @@ void med_nexus_loss(struct runner *r, struct actor *a)
 	for (int li = 0; li < r->nluns; li++) {
 		struct lun_st *l = &r->luns[li];
 
-		if (l->pv_set & (1u << a->idx)) {
-			/* gone when the target notices: perhaps not yet */
-			l->pv_set &= ~(1u << a->idx);
-			l->pv_unknown = true;
+		if (l->pv_set & (1u << a->idx))
+			pv_lose(r, l, a);
+	}
+}
+
+/* a logged in (a normal session, its answer just in; a->tgt and
+ * a->tpgt are this login's): a session of a's with the same ISID at the
+ * same target port has ended before this login completed (reinstated,
+ * or ended before: RFC 7143 §6.3.5, target/iscsi/registry.c
+ * srv_reinstate), and its prevention with it (SBC-4 §5.14, SPC-4
+ * §6.13). */
+void med_login_done(struct runner *r, struct actor *a)
+{
+	for (int li = 0; li < r->nluns; li++) {
+		struct lun_st *l = &r->luns[li];
+
+		if ((l->pv_lost & (1u << a->idx)) &&
+		    strcmp(a->pv_tgt, a->tgt) == 0 && a->pv_tpgt == a->tpgt &&
+		    memcmp(a->pv_isid, ini_isid(a->ini), 6) == 0) {
+			l->pv_lost &= ~(1u << a->idx);
 			r->pv_epoch++;
 		}
 	}
+	snprintf(a->sess_tgt, sizeof(a->sess_tgt), "%s", a->tgt);
+	a->sess_tpgt = a->tpgt;
+	memcpy(a->sess_isid, ini_isid(a->ini), 6);
 }
 
 void med_power_on(struct runner *r, struct lun_st *l)
 {
 	l->pv_set = 0;
+	l->pv_lost = 0;
 	/* a PREVENT or START STOP still in flight may reach the new LU (one
 	 * sent while a LUN was away, arriving after `target lun add`) */
 	l->pv_unknown = l->pv_inflight > 0 || l->pv_limbo != 0;
@@ -122,6 +151,7 @@ void med_lun_gone(struct runner *r, struct lun_st *l)
 	/* its nexuses went with it; one racing PREVENT may reach a nexus
 	 * of the LU made before the step ended: unknown then */
 	l->pv_set = 0;
+	l->pv_lost = 0;
 	l->pv_unknown = l->pv_inflight > 0 || l->pv_limbo != 0;
 	r->pv_epoch++;
 }
@@ -141,6 +171,7 @@ void med_reset_done(struct runner *r, struct pend *p, struct lun_st *l)
 		     limbo_pending(r, &l->pv_limbo);
 
 	l->pv_set = 0;
+	l->pv_lost = 0;
 	l->pv_unknown = raced;
 	r->pv_epoch++;
 }
@@ -232,7 +263,7 @@ static void judge_loej(struct runner *r, struct pend *p,
 	judged = !r->failed && !r->against && !step_crossed(r, p) &&
 		 p->pv_epoch == r->pv_epoch && !resets_open(r, l) &&
 		 !limbo_pending(r, &l->pv_limbo) && !l->pv_unknown &&
-		 l->pv_inflight == 0;
+		 l->pv_lost == 0 && l->pv_inflight == 0;
 	med_alone = !step_crossed(r, p) && p->med_epoch == r->med_epoch &&
 		    l->med_inflight == 0 && !limbo_pending(r, &l->med_limbo);
 	r->med_epoch++;

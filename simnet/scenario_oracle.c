@@ -889,6 +889,8 @@ void pend_done(void *arg, struct ini_op *op)
 		if (op->outcome == INI_DONE && op->login_status == 0) {
 			login_tpgt_oracle(r, p);
 			resv_drop_holder(r, p->a); /* reinstatement */
+			if (strcmp(p->verb, "discovery-login") != 0)
+				med_login_done(r, p->a);
 			p->a->sess++;
 			alua_login_done(r, p, true);
 		}
