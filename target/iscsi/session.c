@@ -189,7 +189,8 @@ static void ffp_nop_out(struct iscsi_conn *c)
 	 * accept per PDU (rx_header_done()) */
 	ut_assert(len <= c->max_recv_dsl);
 	ut_assert(len == 0 || c->rx_data_dst != NULL);
-	iscsi_sess_consume_cmdsn(c->sess, h);
+	if (!iscsi_sess_consume_cmdsn(c->sess, h))
+		return; /* outside the window or a duplicate: ignored */
 	if (h->itt == ISCSI_RESERVED_TAG) {
 		/* a reply to our NOP-In, or a ping needing none */
 		if (h->ttt != ISCSI_RESERVED_TAG)
@@ -253,7 +254,8 @@ static void ffp_logout(struct iscsi_conn *c)
 
 	ut_assert(s != NULL);
 	ut_assert(c->state == CONN_FFP); /* dispatched in FFP only */
-	iscsi_sess_consume_cmdsn(s, h);
+	if (!iscsi_sess_consume_cmdsn(s, h))
+		return; /* outside the window or a duplicate: ignored */
 	s->logout_itt = h->itt;
 	if (reason == ISCSI_LOGOUT_CLOSE_SESSION)
 		s->logout_rsp = ISCSI_LOGOUT_RSP_OK;

@@ -310,8 +310,11 @@ void iscsi_sess_cmdsn_received(struct iscsi_sess *s, uint32_t cmdsn);
  * considered received at once; a LUN's are when a command of that LUN
  * comes (iscsi_task_cmd_header() ignores it), those of other LUNs run. */
 void iscsi_sess_tmf_gap(struct iscsi_sess *s, uint64_t lun, uint32_t tmf_cmdsn);
-/* A non-immediate request other than a SCSI command takes its CmdSN. */
-void iscsi_sess_consume_cmdsn(struct iscsi_sess *s, const struct iscsi_bhs *h);
+/* A non-immediate request other than a SCSI command takes its CmdSN: at
+ * once at ExpCmdSN, when ExpCmdSN reaches it if it is ahead (a CmdSN gap
+ * below it).  False: outside the window or a duplicate, the request is
+ * to be ignored (RFC 7143 §4.2.2.1); an immediate one is always true. */
+bool iscsi_sess_consume_cmdsn(struct iscsi_sess *s, const struct iscsi_bhs *h);
 /* A fresh Target Transfer Tag (never 0xffffffff). */
 uint32_t iscsi_sess_new_ttt(struct iscsi_sess *s);
 /* text_ffp.c: a Text Request in full feature phase (RFC 7143 §11.10) */

@@ -190,13 +190,31 @@ static void sess_release_pending(struct iscsi_sess *s)
 	}
 }
 
-/* Non-immediate requests other than SCSI commands take a CmdSN too. */
-void iscsi_sess_consume_cmdsn(struct iscsi_sess *s, const struct iscsi_bhs *h)
+/* Non-immediate requests other than SCSI commands take a CmdSN too
+ * (RFC 7143 §3.2.2.1: every non-immediate PDU to the target is
+ * numbered).  At ExpCmdSN it is taken now; ahead of it, inside the
+ * window (a CmdSN gap below), it is received, and ExpCmdSN passes it
+ * when the gap fills, as a CmdSN an ABORT TASK had us consider received;
+ * outside the window, or a CmdSN received already (a duplicate), the
+ * request is ignored (§4.2.2.1). */
+bool iscsi_sess_consume_cmdsn(struct iscsi_sess *s, const struct iscsi_bhs *h)
 {
-	if (!h->immediate && h->cmdsn == s->exp_cmdsn) {
-		sess_advance_exp(s);
-		sess_release_pending(s);
+	const struct iscsi_task *t;
+
+	if (h->immediate)
+		return true;
+	if (!iscsi_cmdsn_in_window(s, h->cmdsn) || cmdsn_gone(s, h->cmdsn))
+		return false;
+	TAILQ_FOREACH (t, &s->pending, pending_link)
+		if (t->cmdsn == h->cmdsn)
+			return false; /* a command waiting for its turn has it */
+	if (h->cmdsn != s->exp_cmdsn) {
+		cmdsn_gone_set(s, h->cmdsn, true);
+		return true;
 	}
+	sess_advance_exp(s);
+	sess_release_pending(s);
+	return true;
 }
 
 void iscsi_sess_cmdsn_received(struct iscsi_sess *s, uint32_t cmdsn)

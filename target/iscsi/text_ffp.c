@@ -324,7 +324,8 @@ void iscsi_ffp_text(struct iscsi_conn *c)
 
 	ut_assert(c->sess != NULL);
 	ut_assert(h->opcode == ISCSI_OP_TEXT_REQ);
-	iscsi_sess_consume_cmdsn(c->sess, h);
+	if (!iscsi_sess_consume_cmdsn(c->sess, h))
+		return; /* outside the window or a duplicate: ignored */
 	if (cont && (h->flags & ISCSI_FLAG_FINAL)) {
 		/* §6.2: a PDU with C=1 MUST NOT have F=1. */
 		text_reset(c);

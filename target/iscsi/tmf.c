@@ -232,7 +232,8 @@ void iscsi_tmf_rx(struct iscsi_conn *c)
 	uint64_t lun = UINT64_MAX;
 	struct scsi_tmf_hook hook;
 
-	iscsi_sess_consume_cmdsn(s, h);
+	if (!iscsi_sess_consume_cmdsn(s, h))
+		return; /* outside the window or a duplicate: ignored */
 	if (s->discovery) {
 		iscsi_send_reject(c, ISCSI_REJECT_PROTOCOL_ERROR, c->rx_bhs);
 		return;

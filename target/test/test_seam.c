@@ -560,6 +560,160 @@ static void abort_task_of_a_cmdsn_never_received_fills_its_gap(void **state)
 	rig_free(r);
 }
 
+/* The requests other than SCSI commands that take a CmdSN when sent
+ * non-immediate (RFC 7143 §3.2.2.1). */
+enum req_kind { REQ_NOP, REQ_TEXT, REQ_TMF, REQ_LOGOUT, REQ_KINDS };
+
+/* A non-immediate request of kind k carrying CmdSN cmdsn: a NOP-Out ping,
+ * SendTargets=All, an ABORT TASK of a task that does not exist (its
+ * RefCmdSN far below the window: "task does not exist"), a Logout of a
+ * connection that does not exist (CID not found: the connection stays). */
+static void req_send(struct rig *r, enum req_kind k, uint32_t cmdsn)
+{
+	static const char st[] = "SendTargets=All";
+	struct iscsi_bhs h = {0};
+
+	h.itt = ++r->itt;
+	h.cmdsn = cmdsn;
+	switch (k) {
+	case REQ_NOP:
+		h.opcode = ISCSI_OP_NOP_OUT;
+		h.flags = ISCSI_FLAG_FINAL;
+		h.ttt = ISCSI_RESERVED_TAG;
+		rig_send(r, &h, NULL, 0);
+		break;
+	case REQ_TEXT:
+		h.opcode = ISCSI_OP_TEXT_REQ;
+		h.flags = ISCSI_FLAG_FINAL;
+		h.ttt = ISCSI_RESERVED_TAG;
+		rig_send(r, &h, st, sizeof(st));
+		break;
+	case REQ_TMF:
+		h.opcode = ISCSI_OP_TMF_REQ;
+		h.flags = ISCSI_FLAG_FINAL | ISCSI_TMF_ABORT_TASK;
+		h.lun = iscsi_lun_encode(0);
+		h.ref_task_tag = 0x7777;
+		h.ref_cmdsn = cmdsn - 1000;
+		rig_send(r, &h, NULL, 0);
+		break;
+	default:
+		h.opcode = ISCSI_OP_LOGOUT_REQ;
+		h.flags = ISCSI_FLAG_FINAL | ISCSI_LOGOUT_CLOSE_CONNECTION;
+		h.w20 = (uint32_t)0x7777 << 16; /* CID */
+		rig_send(r, &h, NULL, 0);
+		break;
+	}
+}
+
+/* The answer to req_send(r, k, ...); returns its ExpCmdSN. */
+static uint32_t req_expect(struct rig *r, enum req_kind k)
+{
+	static const uint8_t op[REQ_KINDS] = {ISCSI_OP_NOP_IN,
+					      ISCSI_OP_TEXT_RSP,
+					      ISCSI_OP_TMF_RSP,
+					      ISCSI_OP_LOGOUT_RSP};
+	struct iscsi_bhs rsp;
+	uint8_t *d = NULL;
+
+	rig_expect_pdu(r, op[k], &rsp, &d);
+	free(d);
+	assert_int_equal(rsp.itt, r->itt);
+	if (k == REQ_TMF)
+		assert_int_equal(rsp.b2, ISCSI_TMF_RSP_NO_TASK);
+	if (k == REQ_LOGOUT)
+		assert_int_equal(rsp.b2, ISCSI_LOGOUT_RSP_CID_NOT_FOUND);
+	return rsp.exp_cmdsn;
+}
+
+/* RFC 7143 §3.2.2.1, §4.2.2.1: a non-immediate NOP-Out, Text, TMF or
+ * Logout whose CmdSN is ahead of ExpCmdSN (a command below it lost on the
+ * way) is acted on, and its CmdSN is received: once the gap fills,
+ * ExpCmdSN passes it and the commands after it run (before, ExpCmdSN
+ * stopped at it and every later command waited until RspTimeout). */
+static void request_ahead_of_a_cmdsn_gap_takes_its_cmdsn(void **state)
+{
+	uint8_t cdb[16] = {0}; /* TEST UNIT READY */
+
+	(void)state;
+	for (int k = 0; k < REQ_KINDS; k++) {
+		struct rig *r = seam_rig(0);
+		struct iscsi_bhs rsp;
+		uint32_t gap, saved;
+
+		login(r);
+		tur_expect(r, SCSI_STATUS_CHECK_CONDITION, SK_UNIT_ATTENTION);
+		gap = r->cmdsn++; /* a command lost on the way */
+		req_send(r, (enum req_kind)k, r->cmdsn++);
+		/* acted on at once; the gap is still open */
+		assert_int_equal(req_expect(r, (enum req_kind)k), gap);
+		scsi_cmd(r, cdb, 0, 0, NULL, 0); /* waits for its turn */
+		assert_int_equal(fake_conn_pending(r->c), 0);
+		/* the lost command comes after all */
+		saved = r->cmdsn;
+		r->cmdsn = gap;
+		scsi_cmd(r, cdb, 0, 0, NULL, 0);
+		r->cmdsn = saved;
+		rig_expect_pdu(r, ISCSI_OP_SCSI_RSP, &rsp, NULL);
+		assert_int_equal(rsp.itt, r->itt);
+		assert_int_equal(rsp.b3, SCSI_STATUS_GOOD);
+		/* ... and the one after the request runs too */
+		rig_expect_pdu(r, ISCSI_OP_SCSI_RSP, &rsp, NULL);
+		assert_int_equal(rsp.itt, r->itt - 1);
+		assert_int_equal(rsp.b3, SCSI_STATUS_GOOD);
+		assert_int_equal(rsp.exp_cmdsn, r->cmdsn);
+		/* later commands run at once */
+		tur_expect(r, SCSI_STATUS_GOOD, 0);
+		rig_free(r);
+	}
+}
+
+/* RFC 7143 §4.2.2.1: "the target MUST silently ignore any non-immediate
+ * command outside of this range or non-immediate duplicates within the
+ * range": a NOP-Out, Text, TMF or Logout with a CmdSN taken already
+ * (below ExpCmdSN, or ahead of it and received), or one past MaxCmdSN,
+ * gets no answer and moves nothing. */
+static void request_outside_the_window_or_duplicate_is_ignored(void **state)
+{
+	(void)state;
+	for (int k = 0; k < REQ_KINDS; k++) {
+		struct rig *r = seam_rig(0);
+		uint8_t cdb[16] = {0}; /* TEST UNIT READY */
+		struct iscsi_bhs rsp;
+		uint32_t gap, ahead, max;
+
+		login(r);
+		tur_expect(r, SCSI_STATUS_CHECK_CONDITION, SK_UNIT_ATTENTION);
+		scsi_cmd(r, cdb, 0, 0, NULL, 0);
+		rig_expect_pdu(r, ISCSI_OP_SCSI_RSP, &rsp, NULL);
+		assert_int_equal(rsp.exp_cmdsn, r->cmdsn);
+		max = rsp.max_cmdsn;
+		/* below ExpCmdSN (the TUR's CmdSN) */
+		req_send(r, (enum req_kind)k, r->cmdsn - 1);
+		fake_env_advance(r->env, 0);
+		assert_int_equal(fake_conn_pending(r->c), 0);
+		/* one past MaxCmdSN */
+		req_send(r, (enum req_kind)k, max + 1);
+		fake_env_advance(r->env, 0);
+		assert_int_equal(fake_conn_pending(r->c), 0);
+		/* at MaxCmdSN, with a gap below: answered */
+		req_send(r, (enum req_kind)k, max);
+		assert_int_equal(req_expect(r, (enum req_kind)k), r->cmdsn);
+		/* ahead of a gap, received, then again: a duplicate */
+		gap = r->cmdsn;
+		ahead = r->cmdsn + 1;
+		req_send(r, (enum req_kind)k, ahead);
+		assert_int_equal(req_expect(r, (enum req_kind)k), gap);
+		req_send(r, (enum req_kind)k, ahead);
+		fake_env_advance(r->env, 0);
+		assert_int_equal(fake_conn_pending(r->c), 0);
+		/* the gap fills: ExpCmdSN passes the request's CmdSN */
+		tur_expect(r, SCSI_STATUS_GOOD, 0);
+		r->cmdsn++; /* ahead's */
+		tur_expect(r, SCSI_STATUS_GOOD, 0);
+		rig_free(r);
+	}
+}
+
 /* Two LUNs of 1 MiB on the default target (the login above works). */
 static const char conf_two_luns[] =
 	"HANDLER vdisk_mem {\n"
@@ -991,6 +1145,9 @@ int main(void)
 			lu_reset_and_clear_task_set_abort_their_lun_in_a_gap),
 		cmocka_unit_test(
 			target_reset_considers_the_gap_below_it_received),
+		cmocka_unit_test(request_ahead_of_a_cmdsn_gap_takes_its_cmdsn),
+		cmocka_unit_test(
+			request_outside_the_window_or_duplicate_is_ignored),
 		cmocka_unit_test(
 			dead_initiator_is_dropped_after_interval_plus_timeout),
 		cmocka_unit_test(initiator_answering_nop_in_stays_connected),
