@@ -226,6 +226,39 @@ static uint64_t rnd_tmfgap(struct gen *g, uint64_t n)
 	return n ? sim_splitmix64(&g->st_tmfgap) % n : 0;
 }
 
+static uint64_t rnd_hole(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_cmdsnhole) % n : 0;
+}
+
+/* A non-immediate request other than a SCSI command right after the
+ * held command (a stream of its own, st_cmdsnhole): a NOP-Out ping, a
+ * Text Request, or a task-set TMF of some LUN, each of which takes a
+ * CmdSN ahead of the gap.  The target must take it in turn: if it did
+ * not, ExpCmdSN would stop at it once the gap fills, and the commands
+ * after it would never run (the liveness oracles; lane cmdsnhole17). */
+static void hole_request(struct gen *g, const char *a, unsigned int nlun)
+{
+	uint64_t t = rnd_hole(g, 3);
+
+	if (t == 0) {
+		out(g, "%s nop nonimm", a);
+		if (rnd_hole(g, 2))
+			out(g, " data=%u", 1 + (unsigned)rnd_hole(g, 512));
+		out(g, " & expect any\n");
+	} else if (t == 1) {
+		out(g, "%s text & expect any\n", a);
+	} else {
+		uint64_t f = rnd_hole(g, 3);
+
+		out(g, "%s %s lun=%u nonimm & expect any\n", a,
+		    f == 0   ? "abort-task-set"
+		    : f == 1 ? "clear-task-set"
+			     : "lun-reset",
+		    (unsigned int)rnd_hole(g, nlun));
+	}
+}
+
 /*
  * CmdSN gaps (RFC 7143 §3.2.2.1): an initiator holds back a command
  * (`hold`: it takes its CmdSN, unsent), sends one to three after it,
@@ -253,6 +286,12 @@ static void cmdsn_step(struct gen *g, unsigned int nini, unsigned int nlun,
 	unsigned int lun = (unsigned int)rnd_cmdsn(g, nlun);
 	unsigned int n = 1 + (unsigned int)rnd_cmdsn(g, 3), k, held = 0;
 	uint64_t how = rnd_cmdsn(g, 100);
+	/* a non-immediate request ahead of the gap (st_cmdsnhole): 0 none,
+	 * 1 right after the held command, 2 a refused Logout (CID not
+	 * found: the session stays) after the commands that follow it */
+	uint64_t hole = rnd_hole(g, 100);
+
+	hole = hole < 25 ? 1 : hole < 35 ? 2 : 0;
 
 	if (rnd_cmdsn(g, 100) < 25) {
 		/* outside the window, ahead of it or behind it */
@@ -283,7 +322,13 @@ static void cmdsn_step(struct gen *g, unsigned int nini, unsigned int nlun,
 			out(g, " hold as=h%u", held);
 		}
 		out(g, " & expect any\n");
+		if (k == 0 && hole == 1)
+			hole_request(g, a, nlun);
 	}
+	if (hole == 2)
+		out(g,
+		    "%s logout reason=connection cid=%u nonimm & expect any\n",
+		    a, 100 + (unsigned int)rnd_hole(g, 100));
 	if (how < 15 && nini > 1) {
 		/* another initiator: ai + 1 .. ai + nini - 1 */
 		const char *b =
@@ -1192,7 +1237,8 @@ char *explore_generate(uint64_t seed)
 			.st_tmfgap = seed ^ 0x7f3a9e16ull,
 			.st_budget = seed ^ 0xb0d6e7ull,
 			.st_chap = seed ^ 0xc4a9eb16ull,
-			.st_blind = seed ^ 0xb11d17b11dull};
+			.st_blind = seed ^ 0xb11d17b11dull,
+			.st_cmdsnhole = seed ^ 0x401e17ull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};

@@ -101,6 +101,10 @@ struct gen {
 	 * explorer never sent: START STOP UNIT with a power condition,
 	 * Data-Out out of sequence, commands to LUNs in the flat space. */
 	uint64_t st_blind;
+	/* And one for the non-immediate requests (NOP-Out, Text, TMF,
+	 * Logout) sent ahead of a CmdSN gap (explore.c cmdsn_step,
+	 * hole_request, lane cmdsnhole17): st_cmdsn draws as before. */
+	uint64_t st_cmdsnhole;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)

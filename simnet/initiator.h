@@ -169,6 +169,10 @@ struct ini_op {
 	 * only at ini_release(); cmdsn_taken: op->cmdsn is its number */
 	bool hold;
 	bool cmdsn_taken;
+	/* a NOP-Out, TMF or Logout sent non-immediate (`nonimm`): it takes
+	 * the next CmdSN, as a Text Request does (RFC 7143 §3.2.2.1); with
+	 * the window closed it goes immediate, as usual */
+	bool nonimm;
 	/* held, and an ABORT TASK naming it went out: from its arrival the
 	 * target may count its CmdSN received (RFC 7143 §11.5.1), so it is
 	 * no gap for the commands after it */

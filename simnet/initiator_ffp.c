@@ -30,6 +30,22 @@ static void fill_common(struct ini *ini, struct iscsi_bhs *h, uint8_t opcode,
 	h->w28 = ini->exp_statsn;
 }
 
+/* The CmdSN of a NOP-Out, TMF or Logout: sent immediate, the next one,
+ * taken by none; sent non-immediate (`nonimm`, the window open), it
+ * takes it, and the target must take it in turn, also with a CmdSN gap
+ * below it (RFC 7143 §3.2.2.1, §4.2.2.1). */
+static void request_cmdsn(struct ini *ini, struct iscsi_bhs *h,
+			  struct ini_op *op)
+{
+	h->w24 = ini->cmdsn;
+	if (op->nonimm && window_open(ini)) {
+		h->immediate = false;
+		op->cmdsn = ini->cmdsn++;
+		SIM_TRACE(ini->sim, "%s: itt=%08x non-immediate, CmdSN %u",
+			  ini->actor, op->itt, op->cmdsn);
+	}
+}
+
 static void send_data_out(struct ini *ini, struct ini_op *op, uint32_t ttt,
 			  uint32_t offset, uint32_t len)
 {
@@ -379,7 +395,7 @@ void ini_tmf(struct ini *ini, struct ini_op *op)
 	h.lun = iscsi_lun_encode(op->lun + ini->lun_base);
 	h.w20 = op->tmf_fn == ISCSI_TMF_ABORT_TASK ? op->ref_itt
 						   : ISCSI_RESERVED_TAG;
-	h.w24 = ini->cmdsn;
+	request_cmdsn(ini, &h, op);
 	h.w32 = op->ref_cmdsn;
 	if (op->tmf_fn == ISCSI_TMF_ABORT_TASK) {
 		struct ini_op *held;
@@ -422,7 +438,7 @@ void ini_nop(struct ini *ini, struct ini_op *op)
 	fill_common(ini, &h, ISCSI_OP_NOP_OUT, true, op->itt);
 	h.flags = ISCSI_FLAG_FINAL;
 	h.w20 = ISCSI_RESERVED_TAG;
-	h.w24 = ini->cmdsn;
+	request_cmdsn(ini, &h, op);
 	op->sent = true;
 	TAILQ_INSERT_TAIL(&ini->ops, op, link);
 	/* ping data (`nop data=BYTES`): the NOP-In echoes it */
@@ -441,7 +457,7 @@ void ini_logout(struct ini *ini, struct ini_op *op)
 	h.w20 = (uint32_t)(op->logout_cid < 0 ? ini->cid
 					      : (uint16_t)op->logout_cid)
 		<< 16;
-	h.w24 = ini->cmdsn;
+	request_cmdsn(ini, &h, op);
 	op->sent = true;
 	op->send_seq = ++ini->send_seq;
 	ini->state = INI_S_LOGOUT;

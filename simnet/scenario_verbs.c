@@ -195,6 +195,7 @@ static void issue_tmf(struct runner *r, struct actor *a, const char *verb,
 	struct pend *q;
 
 	p->kind = PK_TMF;
+	op->nonimm = has(t, "nonimm"); /* it takes a CmdSN */
 	op->lun = u64_or(t, "lun", 0, r);
 	p->lun = op->lun;
 	if (strcmp(verb, "abort") == 0) {
@@ -410,6 +411,8 @@ static void issue_simple(struct runner *r, struct actor *a, const char *verb,
 	struct pend *p = pend_new(r, a, verb, t);
 	struct ini_op *op = op_for(p, kind);
 
+	/* a NOP-Out or Logout that takes a CmdSN (RFC 7143 §3.2.2.1) */
+	op->nonimm = has(t, "nonimm");
 	switch (kind) {
 	case INI_OP_NOP:
 		/* data=BYTES: ping data the NOP-In must echo (the
