@@ -258,6 +258,11 @@ static bool actor_down_pred(void *arg)
 	return ini_state(((struct actor *)arg)->ini) == INI_S_DOWN;
 }
 
+static bool actor_not_logout_pred(void *arg)
+{
+	return ini_state(((struct actor *)arg)->ini) != INI_S_LOGOUT;
+}
+
 /* Against a real target, a failed login's or a logout's connection is
  * closed by the target a moment after its answer, not in the same
  * instant as in the simulator: a login that follows waits for that (2 s
@@ -702,6 +707,13 @@ void actor_verb(struct runner *r, struct actor *a, struct toks *t)
 		 * `release`: that is SPC-2 RELEASE) */
 		struct pend *q;
 
+		/* a Logout of ours is unanswered (a refused one keeps the
+		 * session, `logout cid=N`): the initiator sends nothing until
+		 * its answer, so the held commands go then (60 s at most) */
+		if (ini_state(a->ini) == INI_S_LOGOUT && ini_held(a->ini) > 0)
+			(void)sim_run_until(r->sim,
+					    r->sim->now_ns + 60 * SIM_NS_PER_S,
+					    actor_not_logout_pred, a);
 		SIM_TRACE(r->sim, "%s releases %u held command(s)", a->name,
 			  ini_held(a->ini));
 		ini_release(a->ini);
