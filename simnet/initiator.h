@@ -190,6 +190,10 @@ struct ini_op {
 	bool gap_tmf_all;
 	bool gap_tmf_done;
 	uint32_t gap_tmf_itt;
+	/* concluded (gap_tmf_done) when a target reset of ours went out:
+	 * gap_tmf_all is set from it, and gap_all_itt names it (cleared if
+	 * it is not FUNCTION COMPLETE) */
+	uint32_t gap_all_itt;
 	/* dropped with its connection while a command before it was held
 	 * back, never sent: its CmdSN turn never came, so it never ran */
 	bool behind_gap;

@@ -414,9 +414,20 @@ void ini_tmf(struct ini *ini, struct ini_op *op)
 		struct ini_op *held;
 
 		TAILQ_FOREACH (held, &ini->heldq, link) {
-			if (held->gap_tmf_done || held->gap_aborted ||
+			if (held->gap_aborted ||
 			    !(all || (lu && held->lun == op->lun)))
 				continue;
+			if (held->gap_tmf_done) {
+				/* concluded by a task-set TMF before (one sent
+				 * non-immediate, lane cmdsnhole17): a target
+				 * reset still has its CmdSN received from its
+				 * arrival, no gap for those after it */
+				if (all && !held->gap_tmf_all) {
+					held->gap_tmf_all = true;
+					held->gap_all_itt = op->itt;
+				}
+				continue;
+			}
 			held->gap_tmf = true;
 			held->gap_tmf_all = all;
 			held->gap_tmf_itt = op->itt;
@@ -953,6 +964,9 @@ static void tmf_aborts(struct ini *ini, const struct ini_op *tmf)
 				op->gap_aborted = false;
 			if (op->gap_tmf && op->gap_tmf_itt == tmf->itt)
 				op->gap_tmf = op->gap_tmf_all = false;
+			if (op->gap_tmf_done && op->gap_tmf_all &&
+			    op->gap_all_itt == tmf->itt)
+				op->gap_tmf_all = false;
 		}
 		TAILQ_FOREACH (op, &ini->ops, link)
 			if (op->gap_tmf && op->gap_tmf_itt == tmf->itt)
