@@ -980,6 +980,7 @@ void ua_lun_back(struct runner *r, int li);
 /* A `target lun add` begins (what may reach its LU from the step's
  * start) / it failed. */
 void ua_lun_adding(struct runner *r, int li, uint32_t lun);
+void ua_lun_going(struct runner *r, uint32_t lun);
 void ua_lun_add_failed(struct runner *r, int li);
 void ua_crash(struct runner *r);
 

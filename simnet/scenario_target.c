@@ -352,6 +352,7 @@ static void ctl_lun_remove(struct runner *r, struct toks *t)
 		ut_config_remove_dev(&cfg, dev);
 	ua_step_begin(r);
 	ua_luns_changed(r, lun);
+	ua_lun_going(r, lun);
 	if (l) {
 		alua_lun_going(l); /* answered NOT SUPPORTED while it goes */
 		/* Its nexuses go from the step's start, one session after

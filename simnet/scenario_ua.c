@@ -691,6 +691,28 @@ void ua_step_failed(struct runner *r)
 			ua_cancel(&r->actors[i].ua[li], r->ua_step_cause);
 }
 
+/* A `target lun remove` of `lun` begins: its nexuses may go at any
+ * instant of the step (one session after another, each on its own
+ * reactor), so a command answered during it may have run after its
+ * nexus went and been told of nothing: a REQUEST SENSE held in the task
+ * set behind a HEAD OF QUEUE write answered NO SENSE (explore seed
+ * 121602149944).  Their conditions may be cleared from the step's
+ * start; ua_forget_lun ends them at its end. */
+void ua_lun_going(struct runner *r, uint32_t lun)
+{
+	for (int li = 0; li < r->nluns; li++) {
+		if (r->luns[li].lun != lun)
+			continue;
+		for (int i = 0; i < r->nactors; i++) {
+			struct ua_nexus *nx = &r->actors[i].ua[li];
+
+			for (unsigned int k = 0; k < nx->n; k++)
+				if (nx->rec[k].fade > r->ua_step_from)
+					nx->rec[k].fade = r->ua_step_from;
+		}
+	}
+}
+
 /* A LUN went: its nexuses with it (commands sent before may still have
  * been told of their conditions). */
 void ua_forget_lun(struct runner *r, uint32_t lun)
