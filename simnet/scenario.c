@@ -288,6 +288,7 @@ static void luns_after_the_target(struct runner *r, bool power_lost)
 	for (int i = 0; i < r->nluns; i++)
 		cmds_lun_power_on(&r->luns[i]);
 	ua_crash(r);
+	land_crash(r);
 	for (int i = 0; i < r->nluns; i++) {
 		if (r->luns[i].kind == BS_MEM)
 			model_wipe(r->luns[i].m);
@@ -714,6 +715,7 @@ int scn_run(const char *name, const char *text, const struct scn_opts *o,
 	runner_free(&r);
 	r.sim->land = NULL;
 	free(r.lb);
+	free(r.dw);
 	drain_events(r.sim);
 	real_net_detach(r.sim);
 	res->hash = r.sim->hash;

@@ -462,6 +462,20 @@ struct runner {
 		char who[128];
 	} * lb;
 	size_t nlb, caplb;
+	/* WRITEs left unanswered by a dropped connection (of unknown
+	 * fate), each with its session's identity: a later login of the
+	 * same actor with the same ISID at the same target port completes
+	 * only once that session has ended (RFC 7143 §6.3.5, registry.c
+	 * srv_reinstate), so from its answer they must not land
+	 * (land_login_done turns them into land bounds). */
+	struct dropped_write {
+		uint64_t vid;
+		int li, actor, line;
+		char tgt[UT_NAME_MAX];
+		uint16_t tpgt;
+		uint8_t isid[6];
+	} * dw;
+	size_t ndw, capdw;
 	uint64_t ua_clock;
 	uint32_t ua_cause_seq, ua_step_cause;
 	uint64_t ua_step_from;
@@ -887,6 +901,8 @@ void land_check(void *ctx, const char *disk, uint64_t offset_bytes,
 /* A write of vid to LUN l is sent: that value's landing is fine again
  * (MODEL_WILD: a copy, any value of the LU). */
 void land_bound_forget(struct runner *r, const struct lun_st *l, uint64_t vid);
+void land_login_done(struct runner *r, struct actor *a);
+void land_crash(struct runner *r);
 void leak_check(struct runner *r, const char *when);
 void end_of_run(struct runner *r);
 /* Is a reset or PR OUT that ended unanswered (its actors' bits) still

@@ -384,6 +384,86 @@ static void land_bound_add(struct runner *r, struct pend *p,
 					    : "answered");
 }
 
+/* A WRITE of unknown fate, its connection dropped: remembered with its
+ * session's identity (a->sess_*, set at that session's login). */
+static void land_dropped_add(struct runner *r, struct pend *p)
+{
+	struct dropped_write *d;
+
+	if (model_fill_byte(p->vid) >= 0 || p->mp != NULL)
+		return;
+	if (r->ndw == r->capdw) {
+		r->capdw = r->capdw ? r->capdw * 2 : 16;
+		r->dw = realloc(r->dw, r->capdw * sizeof(*r->dw));
+		if (r->dw == NULL)
+			abort();
+	}
+	d = &r->dw[r->ndw++];
+	memset(d, 0, sizeof(*d));
+	d->vid = p->vid;
+	d->li = (int)(p->ls - r->luns);
+	d->actor = p->a->idx;
+	d->line = p->line;
+	snprintf(d->tgt, sizeof(d->tgt), "%s", p->a->sess_tgt);
+	d->tpgt = p->a->sess_tpgt;
+	memcpy(d->isid, p->a->sess_isid, 6);
+}
+
+/* Actor a's login just completed (a->tgt, a->tpgt are its own): a
+ * session of a's with the same ISID at the same target port has ended
+ * before (RFC 7143 §6.3.5: reinstated, its tasks terminated first; or
+ * ended on its own: registry.c srv_reinstate waits for a closing one
+ * too), so its WRITEs left unanswered have landed by now or never will
+ * (scenario session_reinstatement_waits_for_a_closing_sessions_tasks).
+ * Not where their value may come again from elsewhere (a copy that may
+ * still run, another write of it in flight). */
+void land_login_done(struct runner *r, struct actor *a)
+{
+	for (size_t i = 0; i < r->ndw; i++) {
+		struct dropped_write d = r->dw[i];
+		const struct lun_st *l = &r->luns[d.li];
+		struct pend *o;
+		bool other = false;
+
+		if (d.actor != a->idx || strcmp(d.tgt, a->tgt) != 0 ||
+		    d.tpgt != a->tpgt || memcmp(d.isid, ini_isid(a->ini), 6))
+			continue;
+		r->dw[i--] = r->dw[--r->ndw];
+		if (l->removed || l->copies_open > 0)
+			continue;
+		TAILQ_FOREACH (o, &r->pends, link)
+			if (!o->done && o->ls == l &&
+			    ((o->kind == PK_WRITE && o->vid == d.vid) ||
+			     (o->nrg > 0 && o->data_vid == d.vid)))
+				other = true;
+		if (other)
+			continue;
+		if (r->nlb == r->caplb) {
+			r->caplb = r->caplb ? r->caplb * 2 : 16;
+			r->lb = realloc(r->lb, r->caplb * sizeof(*r->lb));
+			if (r->lb == NULL)
+				abort();
+		}
+		r->lb[r->nlb++] = (struct land_bound){
+			.vid = d.vid,
+			.li = d.li,
+			.bound_ns = r->sim->now_ns,
+			.line = d.line,
+		};
+		snprintf(r->lb[r->nlb - 1].who, sizeof(r->lb[0].who),
+			 "%.16s's write, dropped; its session ended by a "
+			 "login of its ISID (RFC 7143 §6.3.5)",
+			 a->name);
+	}
+}
+
+/* The target crashed or stopped: what was in flight is gone with it
+ * (the disk model decides what stayed). */
+void land_crash(struct runner *r)
+{
+	r->ndw = 0;
+}
+
 void land_bound_forget(struct runner *r, const struct lun_st *l, uint64_t vid)
 {
 	for (size_t i = 0; l != NULL && i < r->nlb; i++)
@@ -711,6 +791,8 @@ static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 			oracle_residual(r, p, op);
 		if (outcome == MODEL_BOUNDED)
 			land_bound_add(r, p, op);
+		if (outcome == 2 && op->outcome == INI_DROPPED)
+			land_dropped_add(r, p);
 		if (op->outcome == INI_DONE && op->response == 0 &&
 		    op->status == SCSI_STATUS_TASK_ABORTED)
 			land_aborted_check(r, p);
@@ -889,8 +971,10 @@ void pend_done(void *arg, struct ini_op *op)
 		if (op->outcome == INI_DONE && op->login_status == 0) {
 			login_tpgt_oracle(r, p);
 			resv_drop_holder(r, p->a); /* reinstatement */
-			if (strcmp(p->verb, "discovery-login") != 0)
+			if (strcmp(p->verb, "discovery-login") != 0) {
+				land_login_done(r, p->a);
 				med_login_done(r, p->a);
+			}
 			p->a->sess++;
 			alua_login_done(r, p, true);
 		}

@@ -473,6 +473,26 @@ static bool srv_session_exists(struct iscsi_server *srv, const char *initiator,
 	return exists;
 }
 
+/* A session of initiator port (initiator, isid) with target port (tgt,
+ * tpgt) whose connection has gone but that has not ended (tasks still
+ * inside the SCSI layer), under the lock. */
+static struct iscsi_sess *srv_find_closing(struct iscsi_server *srv,
+					   const char *initiator,
+					   const uint8_t isid[6],
+					   const struct iscsi_tgt *tgt,
+					   uint16_t tpgt)
+{
+	struct iscsi_sess *s;
+
+	TAILQ_FOREACH (s, &srv->sessions, link)
+		if (s->closing && !s->discovery && s->tgt == tgt &&
+		    s->info.portal_group == tpgt &&
+		    memcmp(s->isid, isid, 6) == 0 &&
+		    strcmp(s->initiator_name, initiator) == 0)
+			return s;
+	return NULL;
+}
+
 /*
  * RFC 7143 §6.3.5: a login with TSIH 0 and the ISID of a live session
  * logs that session out implicitly, and the target terminates its tasks;
@@ -482,8 +502,11 @@ static bool srv_session_exists(struct iscsi_server *srv, const char *initiator,
  * it): before, an old write still at the backstore landed after the new
  * session's, and on several reactors the new session met the old nexus's
  * reservation (scenario session_reinstatement_ends_the_old_sessions_
- * tasks_first).  A session already closing (its connection gone) is no
- * longer live: nothing is reinstated, as before.
+ * tasks_first).  A session already closing (its connection gone, its
+ * tasks not all ended: a write still at the store) is waited for the
+ * same way, without a close: its write would otherwise land after the
+ * new session's (scenario session_reinstatement_waits_for_a_closing_
+ * sessions_tasks).
  */
 static bool srv_reinstate(struct iscsi_server *srv, struct iscsi_conn *c,
 			  const char *initiator, const uint8_t isid[6],
@@ -507,12 +530,20 @@ static bool srv_reinstate(struct iscsi_server *srv, struct iscsi_conn *c,
 		conn_id = old->conn_id;
 		env = old->env;
 		c->reinst_tsih = tsih;
+	} else if ((old = srv_find_closing(srv, initiator, isid, tgt, tpgt))) {
+		/* listed until it has ended: srv_sess_detach, under this
+		 * lock, then resumes this login (srv_reinstated) */
+		ut_assert(old->tsih != 0);
+		tsih = old->tsih;
+		c->reinst_tsih = tsih;
 	}
 	env_mutex_unlock(srv->env, srv->lock);
 	if (!old)
 		return false;
-	LOG_INFO(here, "event=session-reinstated tsih=%u initiator=%s", tsih,
-		 initiator);
+	LOG_INFO(here, "event=session-reinstated tsih=%u initiator=%s%s", tsih,
+		 initiator, env ? "" : " waits-for=its-tasks");
+	if (!env)
+		return true; /* closing already: no close to ask for */
 	iscsi_server_conn_op(srv, here, env, conn_id, ISCSI_XOP_CLOSE,
 			     "session reinstatement");
 	/* On this reactor the old session may have ended already, inside

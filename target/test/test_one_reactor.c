@@ -247,6 +247,70 @@ static void reinstatement_ends_the_old_session_first(void **state)
 	rig_free(r);
 }
 
+static const char conf_held[] =
+	"HANDLER vdisk_fileio {\n DEVICE d0 { filename fake-hold:d0\n"
+	" size 4M }\n}\n"
+	"TARGET_DRIVER iscsi {\n TARGET " TGT " {\n  LUN 0 d0\n }\n}\n";
+
+/* ... and a session whose connection has gone but whose tasks have not
+ * (closing, a READ held at the disk) is waited for the same way: the
+ * login with its ISID completes once that READ has ended.  Before, it
+ * completed at once, and an old WRITE still at the disk landed after
+ * the new session's writes (scenario session_reinstatement_waits_for_a_
+ * closing_sessions_tasks). */
+static void reinstatement_waits_for_a_closing_sessions_tasks(void **state)
+{
+	uint8_t cdb[16] = {0x28, 0, 0, 0, 0, 0, 0, 0, 8}; /* READ(10) */
+	struct iscsi_server_stats st;
+	struct rig_text t = {0};
+	struct rig_login_rsp rsp;
+	struct iscsi_bhs in;
+	struct client a, b;
+	uint8_t *d = NULL;
+	struct rig *r;
+
+	(void)state;
+	fake_env_hold_disks(true);
+	r = rig_new_on(conf_held, fake_env_new_unlocked(), NULL);
+	client_login(r, &a, 7);
+	client_ready(r, &a, 0);
+	use(r, &a);
+	rig_scsi_send(r, 0, cdb, ISCSI_CMD_F_READ, 4096, NULL, 0);
+	keep(r, &a);
+	fake_env_advance(r->env, 0);
+	assert_int_equal(fake_held_pending(), 1);
+	fake_conn_hangup(a.c);
+	fake_env_advance(r->env, 0);
+	stats(r, &st);
+	assert_int_equal(st.sessions, 1); /* closing: its READ is out */
+	client_start(r, &b, 7);
+	rig_text_add(&t, "HeaderDigest", "None");
+	rig_text_add(&t, "DataDigest", "None");
+	rig_login(r, ISCSI_STAGE_OPERATIONAL, ISCSI_STAGE_FULL_FEATURE, true,
+		  &t, &rsp);
+	rig_text_free(&t);
+	assert_false(rsp.transit); /* no answer yet */
+	rig_login_rsp_free(&rsp);
+	fake_env_advance(r->env, 1000000);
+	assert_int_equal(fake_conn_pending(b.c), 0);
+	assert_false(fake_conn_closed(b.c));
+	/* the READ ends: the old session with it, and the login goes on */
+	assert_int_equal(fake_held_complete(1), 1);
+	fake_env_advance(r->env, 0);
+	assert_int_equal(fake_conn_pop_pdu(b.c, &in, &d), 0);
+	free(d);
+	assert_int_equal(in.opcode, ISCSI_OP_LOGIN_RSP);
+	assert_int_equal(in.w36 >> 16, 0);
+	assert_true(in.flags & ISCSI_LOGIN_F_TRANSIT);
+	keep(r, &b);
+	stats(r, &st);
+	assert_int_equal(st.sessions, 1);
+	assert_int_equal(st.connections, 1);
+	expect_ua(r, &b, 0, 0x29, 0x00);
+	rig_free(r);
+	fake_env_hold_disks(false);
+}
+
 /* A LOGICAL UNIT RESET from b ends a's WRITE waiting for Data-Out: TASK
  * ABORTED (TAS=1) once the Data-Out is in, and 29h on a's nexus. */
 static void lu_reset_ends_another_sessions_waiting_task(void **state)
@@ -388,6 +452,8 @@ int main(void)
 		cmocka_unit_test(
 			sessions_serve_and_are_counted_without_mutexes),
 		cmocka_unit_test(reinstatement_ends_the_old_session_first),
+		cmocka_unit_test(
+			reinstatement_waits_for_a_closing_sessions_tasks),
 		cmocka_unit_test(lu_reset_ends_another_sessions_waiting_task),
 		cmocka_unit_test(cold_reset_ends_every_session),
 		cmocka_unit_test(a_session_closed_by_tsih_and_a_live_change),
