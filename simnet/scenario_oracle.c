@@ -334,12 +334,55 @@ static void oracle_read_capacity(struct runner *r, struct pend *p,
 		      model_block_size(p->ls->m), (unsigned long long)r->seed);
 }
 
+/* The blocks name their value, not their command: another write of
+ * value vid to l (a multipath host retries one write through its other
+ * path; a dropped write of it, not `self`) may be in flight or left on a
+ * connection the initiator dropped, and land at any time; its landing
+ * cannot be told from this one's, so neither is bounded (explore seed
+ * 226722138427).  The command set's writes (COMPARE AND WRITE, WRITE
+ * SAME...) keep their value in data_vid. */
+static bool land_value_elsewhere(const struct runner *r, const struct lun_st *l,
+				 uint64_t vid, const struct pend *self)
+{
+	const struct pend *o;
+
+	TAILQ_FOREACH (o, &r->pends, link)
+		if (o != self && o->ls == l &&
+		    ((o->kind == PK_WRITE && o->vid == vid) ||
+		     (o->nrg > 0 && o->data_vid == vid)))
+			return true;
+	for (size_t i = 0; i < r->ndw; i++)
+		if (r->dw[i].vid == vid && &r->luns[r->dw[i].li] == l)
+			return true;
+	return false;
+}
+
+/* A land bound for value vid on model LUN li from now (its `who` is
+ * the caller's to write). */
+static struct land_bound *land_bound_push(struct runner *r, uint64_t vid,
+					  int li, int line)
+{
+	if (r->nlb == r->caplb) {
+		r->caplb = r->caplb ? r->caplb * 2 : 16;
+		r->lb = realloc(r->lb, r->caplb * sizeof(*r->lb));
+		if (r->lb == NULL)
+			abort();
+	}
+	r->lb[r->nlb] = (struct land_bound){
+		.vid = vid,
+		.li = li,
+		.bound_ns = r->sim->now_ns,
+		.line = line,
+	};
+	return &r->lb[r->nlb++];
+}
+
 /* A write whose effect is unknown but bounded (MODEL_BOUNDED): from now
  * on it must not land. */
 static void land_bound_add(struct runner *r, struct pend *p,
 			   const struct ini_op *op)
 {
-	struct pend *o;
+	struct land_bound *b;
 
 	/* Fills and zeros name no command: WRITE SAME, UNMAP, SANITIZE and
 	 * a grow write them too. */
@@ -349,36 +392,14 @@ static void land_bound_add(struct runner *r, struct pend *p,
 	 * back to its LBA (scenario_cmds.c range_begin). */
 	if (p->ls->copies_open > 0)
 		return;
-	/* The blocks name their value, not their command: another write of
-	 * the same value to the LU (a multipath host retries one write
-	 * through its other path) may be in flight or left on a connection
-	 * the initiator dropped, and land at any time; its landing cannot
-	 * be told from this one's, so neither is bounded (explore seed
-	 * 226722138427).  The command set's writes (COMPARE AND WRITE,
-	 * WRITE SAME...) keep their value in data_vid. */
-	TAILQ_FOREACH (o, &r->pends, link)
-		if (o != p && o->ls == p->ls &&
-		    ((o->kind == PK_WRITE && o->vid == p->vid) ||
-		     (o->nrg > 0 && o->data_vid == p->vid)))
-			return;
+	if (land_value_elsewhere(r, p->ls, p->vid, p))
+		return;
 	/* A multipath host's attempt after the first: the earlier attempts
 	 * (the same value, on a path it gave up) may still land. */
 	if (p->mp != NULL && mp_cmd_attempts(p->mp) > 1)
 		return;
-	if (r->nlb == r->caplb) {
-		r->caplb = r->caplb ? r->caplb * 2 : 16;
-		r->lb = realloc(r->lb, r->caplb * sizeof(*r->lb));
-		if (r->lb == NULL)
-			abort();
-	}
-	r->lb[r->nlb++] = (struct land_bound){
-		.vid = p->vid,
-		.li = (int)(p->ls - r->luns),
-		.bound_ns = r->sim->now_ns,
-		.line = p->line,
-	};
-	snprintf(r->lb[r->nlb - 1].who, sizeof(r->lb[0].who), "%s's %s (%s)",
-		 p->a->name, p->verb,
+	b = land_bound_push(r, p->vid, (int)(p->ls - r->luns), p->line);
+	snprintf(b->who, sizeof(b->who), "%s's %s (%s)", p->a->name, p->verb,
 		 op->outcome == INI_ABORTED ? "ended by its TMF's FUNCTION "
 					      "COMPLETE"
 					    : "answered");
@@ -422,35 +443,17 @@ void land_login_done(struct runner *r, struct actor *a)
 	for (size_t i = 0; i < r->ndw; i++) {
 		struct dropped_write d = r->dw[i];
 		const struct lun_st *l = &r->luns[d.li];
-		struct pend *o;
-		bool other = false;
+		struct land_bound *b;
 
 		if (d.actor != a->idx || strcmp(d.tgt, a->tgt) != 0 ||
 		    d.tpgt != a->tpgt || memcmp(d.isid, ini_isid(a->ini), 6))
 			continue;
 		r->dw[i--] = r->dw[--r->ndw];
-		if (l->removed || l->copies_open > 0)
+		if (l->removed || l->copies_open > 0 ||
+		    land_value_elsewhere(r, l, d.vid, NULL))
 			continue;
-		TAILQ_FOREACH (o, &r->pends, link)
-			if (!o->done && o->ls == l &&
-			    ((o->kind == PK_WRITE && o->vid == d.vid) ||
-			     (o->nrg > 0 && o->data_vid == d.vid)))
-				other = true;
-		if (other)
-			continue;
-		if (r->nlb == r->caplb) {
-			r->caplb = r->caplb ? r->caplb * 2 : 16;
-			r->lb = realloc(r->lb, r->caplb * sizeof(*r->lb));
-			if (r->lb == NULL)
-				abort();
-		}
-		r->lb[r->nlb++] = (struct land_bound){
-			.vid = d.vid,
-			.li = d.li,
-			.bound_ns = r->sim->now_ns,
-			.line = d.line,
-		};
-		snprintf(r->lb[r->nlb - 1].who, sizeof(r->lb[0].who),
+		b = land_bound_push(r, d.vid, d.li, d.line);
+		snprintf(b->who, sizeof(b->who),
 			 "%.16s's write, dropped; its session ended by a "
 			 "login of its ISID (RFC 7143 §6.3.5)",
 			 a->name);

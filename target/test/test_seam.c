@@ -315,49 +315,68 @@ static void initiator_answering_nop_in_stays_connected(void **state)
 	rig_free(r);
 }
 
-/* An initiator that reads its Data-In slowly (2 KiB every 10 s, never
- * silent for the 30 s idle limit) but steadily: the NOP-In ping queued
- * behind that data cannot be answered before it has left, so its
- * NopInTimeout runs from then, not from its queueing (it used to drop
- * the connection at interval + timeout, 60 s, as a gone initiator).
- * Answered, it keeps the connection. */
-static void ping_behind_slowly_read_data_is_timed_from_its_leaving(void **state)
+/* An initiator that reads a 64 KiB READ's Data-In slowly (2 KiB every
+ * 10 s, never silent for the 30 s idle limit) but steadily, until the
+ * NOP-In ping queued behind that data arrives (*ping; it left during
+ * the last step's sends, at this instant).  Returns the 10 s steps. */
+static unsigned int read_slowly_until_ping(struct rig *r,
+					   struct iscsi_bhs *ping,
+					   unsigned int *data_ins,
+					   bool *got_rsp)
 {
-	struct rig *r = seam_rig(0);
 	uint8_t cdb[16] = {0x28, 0, 0, 0, 0, 0, 0, 0, 128}; /* READ(10) */
-	struct iscsi_bhs in, ping = {0}, h = {0};
-	unsigned int data_ins = 0, steps = 0;
-	bool got_rsp = false, got_ping = false;
+	unsigned int steps = 0;
+	bool got_ping = false;
+	struct iscsi_bhs in;
 	uint8_t *d;
 
-	(void)state;
 	login(r);
 	tur_expect(r, SCSI_STATUS_CHECK_CONDITION, SK_UNIT_ATTENTION);
 	fake_conn_set_send_limit(r->c, 1u << 20);
 	fake_conn_set_send_budget(r->c, 0);
 	scsi_cmd(r, cdb, ISCSI_CMD_F_READ, 128 * 512, NULL, 0);
 	fake_env_advance(r->env, 0);
+	*data_ins = 0;
+	*got_rsp = false;
 	while (!got_ping && steps++ < 100) {
 		fake_conn_set_send_budget(r->c, 2048);
 		while (fake_conn_pop_pdu(r->c, &in, &d) == 0) {
 			free(d);
 			if (in.opcode == ISCSI_OP_DATA_IN) {
-				data_ins++;
+				(*data_ins)++;
 				/* the status comes with the last Data-In */
-				got_rsp |= in.flags & ISCSI_DATAIN_F_STATUS;
+				*got_rsp |= in.flags & ISCSI_DATAIN_F_STATUS;
 			} else if (in.opcode == ISCSI_OP_NOP_IN) {
 				got_ping = true;
-				ping = in;
+				*ping = in;
 			}
 		}
 		assert_false(fake_conn_closed(r->c));
-		fake_env_advance(r->env, 10 * SEC);
+		if (!got_ping)
+			fake_env_advance(r->env, 10 * SEC);
 	}
-	/* 64 KiB in 2 KiB steps: more than 300 s, the ping left last */
 	assert_true(got_ping);
+	return steps;
+}
+
+/* The NOP-In ping queued behind slowly read data cannot be answered
+ * before it has left, so its NopInTimeout runs from then, not from its
+ * queueing (it used to drop the connection at interval + timeout, 60 s,
+ * as a gone initiator).  Answered, it keeps the connection. */
+static void ping_behind_slowly_read_data_is_timed_from_its_leaving(void **state)
+{
+	struct rig *r = seam_rig(0);
+	struct iscsi_bhs ping = {0}, h = {0};
+	unsigned int data_ins, steps;
+	bool got_rsp;
+
+	(void)state;
+	steps = read_slowly_until_ping(r, &ping, &data_ins, &got_rsp);
+	/* 64 KiB in 2 KiB steps: more than 300 s, the ping left last */
 	assert_true(got_rsp);
 	assert_int_equal(data_ins, 32); /* 2 KiB each (login()) */
 	assert_true(steps > 30);
+	fake_env_advance(r->env, 10 * SEC);
 	assert_false(fake_conn_closed(r->c));
 	fake_conn_set_send_budget(r->c, 1u << 20);
 	h.opcode = ISCSI_OP_NOP_OUT;
@@ -377,30 +396,12 @@ static void ping_behind_slowly_read_data_is_timed_from_its_leaving(void **state)
 static void ping_that_left_unanswered_drops_the_connection(void **state)
 {
 	struct rig *r = seam_rig(0);
-	uint8_t cdb[16] = {0x28, 0, 0, 0, 0, 0, 0, 0, 128}; /* READ(10) */
-	struct iscsi_bhs in;
-	bool got_ping = false;
-	unsigned int steps = 0;
-	uint8_t *d;
+	struct iscsi_bhs ping;
+	unsigned int data_ins;
+	bool got_rsp;
 
 	(void)state;
-	login(r);
-	tur_expect(r, SCSI_STATUS_CHECK_CONDITION, SK_UNIT_ATTENTION);
-	fake_conn_set_send_limit(r->c, 1u << 20);
-	fake_conn_set_send_budget(r->c, 0);
-	scsi_cmd(r, cdb, ISCSI_CMD_F_READ, 128 * 512, NULL, 0);
-	fake_env_advance(r->env, 0);
-	while (!got_ping && steps++ < 100) {
-		fake_conn_set_send_budget(r->c, 2048);
-		while (fake_conn_pop_pdu(r->c, &in, &d) == 0) {
-			free(d);
-			got_ping |= in.opcode == ISCSI_OP_NOP_IN;
-		}
-		if (!got_ping)
-			fake_env_advance(r->env, 10 * SEC);
-	}
-	assert_true(got_ping);
-	/* the ping left during the last step's sends, at this instant */
+	(void)read_slowly_until_ping(r, &ping, &data_ins, &got_rsp);
 	fake_env_advance(r->env, 29 * SEC);
 	assert_false(fake_conn_closed(r->c));
 	fake_env_advance(r->env, 2 * SEC);
