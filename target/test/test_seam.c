@@ -271,6 +271,21 @@ static void cmdsn_beyond_window_is_ignored(void **state)
 
 #define SEC 1000000000ull
 
+/* The NOP-Out that answers a NOP-In ping: immediate, ITT 0xffffffff,
+ * the ping's TTT echoed (RFC 7143 §11.18). */
+static void answer_ping(struct rig *r, const struct iscsi_bhs *ping)
+{
+	struct iscsi_bhs h = {0};
+
+	h.opcode = ISCSI_OP_NOP_OUT;
+	h.immediate = true;
+	h.flags = ISCSI_FLAG_FINAL;
+	h.itt = ISCSI_RESERVED_TAG;
+	h.w20 = ping->w20; /* echo the TTT */
+	h.w24 = r->cmdsn;
+	rig_send(r, &h, NULL, 0);
+}
+
 static void dead_initiator_is_dropped_after_interval_plus_timeout(void **state)
 {
 	struct rig *r = seam_rig(0);
@@ -292,21 +307,14 @@ static void dead_initiator_is_dropped_after_interval_plus_timeout(void **state)
 static void initiator_answering_nop_in_stays_connected(void **state)
 {
 	struct rig *r = seam_rig(0);
-	struct iscsi_bhs ping, h = {0};
+	struct iscsi_bhs ping;
 
 	(void)state;
 	login(r);
 	for (int round = 0; round < 3; round++) {
 		fake_env_advance(r->env, 30 * SEC);
 		rig_expect_pdu(r, ISCSI_OP_NOP_IN, &ping, NULL);
-		memset(&h, 0, sizeof(h));
-		h.opcode = ISCSI_OP_NOP_OUT;
-		h.immediate = true;
-		h.flags = ISCSI_FLAG_FINAL;
-		h.itt = ISCSI_RESERVED_TAG;
-		h.w20 = ping.w20; /* echo the TTT */
-		h.w24 = r->cmdsn;
-		rig_send(r, &h, NULL, 0);
+		answer_ping(r, &ping);
 		/* RFC 7143 §11.18: a NOP-Out answering a NOP-In gets none */
 		assert_int_equal(fake_conn_pending(r->c), 0);
 		fake_env_advance(r->env, 20 * SEC);
@@ -366,7 +374,7 @@ static unsigned int read_slowly_until_ping(struct rig *r,
 static void ping_behind_slowly_read_data_is_timed_from_its_leaving(void **state)
 {
 	struct rig *r = seam_rig(0);
-	struct iscsi_bhs ping = {0}, h = {0};
+	struct iscsi_bhs ping = {0};
 	unsigned int data_ins, steps;
 	bool got_rsp;
 
@@ -379,13 +387,7 @@ static void ping_behind_slowly_read_data_is_timed_from_its_leaving(void **state)
 	fake_env_advance(r->env, 10 * SEC);
 	assert_false(fake_conn_closed(r->c));
 	fake_conn_set_send_budget(r->c, 1u << 20);
-	h.opcode = ISCSI_OP_NOP_OUT;
-	h.immediate = true;
-	h.flags = ISCSI_FLAG_FINAL;
-	h.itt = ISCSI_RESERVED_TAG;
-	h.w20 = ping.w20; /* echo the TTT */
-	h.w24 = r->cmdsn;
-	rig_send(r, &h, NULL, 0);
+	answer_ping(r, &ping);
 	fake_env_advance(r->env, 25 * SEC);
 	assert_false(fake_conn_closed(r->c));
 	rig_free(r);
