@@ -1034,11 +1034,16 @@ static void tmf_aborts(struct ini *ini, const struct ini_op *tmf)
 	}
 	/* RFC 7143 §11.5.1: an ABORT TASK of a command held back (never
 	 * sent, its CmdSN before the TMF's) concludes it: the target
-	 * considers its CmdSN received, and it is never sent. */
+	 * considers its CmdSN received, and it is never sent.  Only one
+	 * held when the TMF was sent (gap_aborted): one that took its
+	 * CmdSN after, the window closed at the TMF's sending, was not
+	 * below the TMF and the target took nothing for it; it stays held
+	 * (explore seed 3521150781: concluded, it left a CmdSN hole). */
 	for (op = TAILQ_FIRST(&ini->heldq);
 	     tmf->tmf_fn == ISCSI_TMF_ABORT_TASK && op != NULL; op = next) {
 		next = TAILQ_NEXT(op, link);
-		if (op->itt != tmf->ref_itt || op->lun != tmf->lun)
+		if (op->itt != tmf->ref_itt || op->lun != tmf->lun ||
+		    !op->gap_aborted)
 			continue;
 		SIM_TRACE(ini->sim, "%s: held itt=%08x CmdSN %u aborted unsent",
 			  ini->actor, op->itt, op->cmdsn);
