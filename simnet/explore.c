@@ -597,6 +597,7 @@ struct rare {
 	bool thin[8];	/* thin LUNs on the simulated disk */
 	bool native[8]; /* their disks compare and write by themselves */
 	bool b0[8];	/* Block Limits page asked for */
+	unsigned int tgt_mrdsl; /* the target's MaxRecvDataSegmentLength */
 };
 
 /* One rare request: what the main workload never sends, each judged by
@@ -714,8 +715,21 @@ static void rare_step(struct gen *g, struct rare *rs)
 		else
 			out(g, "%s logout reason=recovery expect any\n", a);
 	} else if (r < 85) {
-		out(g, "%s text send=MaxRecvDataSegmentLength=%u expect any\n",
-		    a, 512u << rnd_rare(g, 8));
+		unsigned int mrdsl = 512u << rnd_rare(g, 8);
+
+		/* one in three, where 140 short keys fit a PDU: a request
+		 * of 120 to 139 keys the target does not know, around the
+		 * 128 it holds (scenario_verdict.c check_text_keys; a
+		 * stream of its own) */
+		if (rs->tgt_mrdsl >= 2048 &&
+		    sim_splitmix64(&g->st_keys) % 3 == 0)
+			out(g, "%s text private-keys=%u expect any\n", a,
+			    120 + (unsigned)(sim_splitmix64(&g->st_keys) % 20));
+		else
+			out(g,
+			    "%s text send=MaxRecvDataSegmentLength=%u expect "
+			    "any\n",
+			    a, mrdsl);
 	} else if (!rs->pr && rs->native[lun]) {
 		/* a COMPARE AND WRITE with FUA across the store's 64 KiB
 		 * object (SIM_DISK_OBJECT_BYTES; 512-byte blocks here): the
@@ -1004,9 +1018,17 @@ static void wire_step(struct gen *g, bool nopin)
 
 		out(g, "L login bad=%s expect any\n", ini_login_bad_name(bad));
 	} else if (k < 80) {
-		out(g,
-		    "L login extra-keys=%u expect any\nL logout expect any\n",
-		    (unsigned)rnd_wire(g, 111));
+		unsigned int n = (unsigned)rnd_wire(g, 111);
+
+		/* one in four: more keys than the target holds (its own
+		 * limit, 0302), from a stream of its own */
+		if (sim_splitmix64(&g->st_keys) % 4 == 0)
+			out(g, "L login bad=keys-many expect any\n");
+		else
+			out(g,
+			    "L login extra-keys=%u expect any\n"
+			    "L logout expect any\n",
+			    n);
 	} else if (k < 90) {
 		out(g, "L login bad=stall & expect any\n");
 	} else {
@@ -1238,7 +1260,8 @@ char *explore_generate(uint64_t seed)
 			.st_budget = seed ^ 0xb0d6e7ull,
 			.st_chap = seed ^ 0xc4a9eb16ull,
 			.st_blind = seed ^ 0xb11d17b11dull,
-			.st_cmdsnhole = seed ^ 0x401e17ull};
+			.st_cmdsnhole = seed ^ 0x401e17ull,
+			.st_keys = seed ^ 0x128128ull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};
@@ -1483,6 +1506,8 @@ char *explore_generate(uint64_t seed)
 		const char *q = strstr(g.buf, "QueuedCommands=");
 
 		qd = q ? (unsigned int)strtoul(q + 15, NULL, 10) : 0;
+		q = strstr(g.buf, " MaxRecvDataSegmentLength=");
+		rs.tgt_mrdsl = q ? (unsigned int)strtoul(q + 26, NULL, 10) : 0;
 	}
 	if (m.nopin)
 		out(&g, "param NopInInterval=%u NopInTimeout=%u\n",

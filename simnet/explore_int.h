@@ -105,6 +105,9 @@ struct gen {
 	 * Logout) sent ahead of a CmdSN gap (explore.c cmdsn_step,
 	 * hole_request, lane cmdsnhole17): st_cmdsn draws as before. */
 	uint64_t st_cmdsnhole;
+	/* And one for logins past the target's own limit of keys (bad=
+	 * keys-many in wire_step's extra-keys logins, lead18). */
+	uint64_t st_keys;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)

@@ -91,6 +91,8 @@ enum ini_login_bad {
 			      * key): 0200 (0201 where CHAP is required) */
 	INI_LB_DECLARED_KEY, /* TargetAlias sent by the initiator (§13.4: a
 			      * target's declaration): 0200 */
+	INI_LB_KEYS_MANY,    /* 129 private keys in the operational stage,
+			      * more than the 128 a target holds: 0302 */
 	INI_LB_N
 };
 const char *ini_login_bad_name(unsigned int bad);
@@ -261,6 +263,12 @@ struct ini_op {
 	char *text_req;
 	uint32_t text_req_len;
 	bool text_abandon;
+	/* TEXT: private-keys=N, N keys the target does not know at the end
+	 * of the request; judged (scenario_verdict.c check_text_keys) when
+	 * the request is of those keys only, in a normal session, and fits
+	 * the target's MaxRecvDataSegmentLength in one PDU (op_send) */
+	uint16_t text_private_keys;
+	bool text_keys_judged;
 	uint64_t issued_ns, done_ns;
 
 	ini_done_fn done;

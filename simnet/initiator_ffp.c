@@ -202,6 +202,9 @@ static void op_send(struct ini *ini, struct ini_op *op)
 		h.w20 = ISCSI_RESERVED_TAG;
 		op->cmdsn = ini->cmdsn++;
 		h.w24 = op->cmdsn;
+		op->text_keys_judged =
+			op->text_private_keys > 0 && !ini->discovery &&
+			op->text_req_len <= ini->neg.max_send_dsl;
 		if (op->text_req)
 			ini_send_pdu(ini, &h, op->text_req, op->text_req_len);
 		else

@@ -90,6 +90,7 @@ static const char *const bad_names[INI_LB_N] = {
 	[INI_LB_CHAP_LATE] = "chap-late",
 	[INI_LB_AUTH_LATE] = "auth-late",
 	[INI_LB_DECLARED_KEY] = "declared-key",
+	[INI_LB_KEYS_MANY] = "keys-many",
 };
 
 const char *ini_login_bad_name(unsigned int bad)
@@ -106,8 +107,8 @@ unsigned int ini_login_bad_parse(const char *name)
 }
 
 /* RFC 7143 §11.13.5 (and, for the limits RFC 7143 leaves to the target,
- * docs/architecture.md "Limits": 64 login PDUs and 64 KiB of text, out of
- * resources). */
+ * docs/architecture.md "Limits": 64 login PDUs, 64 KiB of text and 128
+ * keys, out of resources). */
 uint16_t ini_login_bad_status(unsigned int bad, bool chap_required)
 {
 	switch (bad) {
@@ -129,6 +130,7 @@ uint16_t ini_login_bad_status(unsigned int bad, bool chap_required)
 		return ISCSI_LS_SESSION_DOES_NOT_EXIST;
 	case INI_LB_PDUS:
 	case INI_LB_TEXT_LONG:
+	case INI_LB_KEYS_MANY:
 		return ISCSI_LS_OUT_OF_RESOURCES;
 	case INI_LB_CHAP_LONG:
 		return ISCSI_LS_AUTH_FAILED;
@@ -337,6 +339,10 @@ void ini_login_security(struct ini *ini)
 		   &t);
 }
 
+/* bad=keys-many: private keys enough to pass the 128 a target holds
+ * whatever else the request carries. */
+#define INI_KEYS_MANY 129u
+
 /* The name of private key i of extra-keys=N: 63 characters, the longest
  * a key may be (RFC 7143 §6.1). */
 static void extra_key_name(unsigned int i, char name[64])
@@ -389,9 +395,10 @@ static bool scenario_key(const char *kv)
 
 static void add_op_keys(struct ini *ini, struct textbuf *t)
 {
-	unsigned int extra = ini->login_op ? ini->login_op->login_extra_keys
-					   : 0;
 	unsigned int bad = login_bad(ini);
+	unsigned int extra = bad == INI_LB_KEYS_MANY ? INI_KEYS_MANY
+			     : ini->login_op ? ini->login_op->login_extra_keys
+					     : 0;
 
 	for (size_t i = 0;
 	     i < sizeof(default_op_keys) / sizeof(default_op_keys[0]); i++) {

@@ -383,9 +383,14 @@ static void issue_login(struct runner *r, struct actor *a, struct toks *t,
 
 /* A Text Request's text: one key=value per send=KEY=VALUE word (none:
  * SendTargets=All); abandon: stop after the first piece of the answer. */
+/* private-keys=N: the name of private key i, "X-k" and three digits
+ * (short, so that 129 of them fit a PDU of 2 KiB). */
+#define TEXT_PRIVATE_KEYS_MAX 200u
+
 static void text_request(struct runner *r, struct ini_op *op, struct toks *t)
 {
 	size_t len = 0;
+	unsigned int keys = (unsigned int)u64_or(t, "private-keys", 0, r);
 
 	op->text_abandon = has(t, "abandon");
 	for (int i = 0; i < t->n; i++) {
@@ -406,6 +411,21 @@ static void text_request(struct runner *r, struct ini_op *op, struct toks *t)
 		memcpy(b + len, w + 5, n);
 		op->text_req = b;
 		len += n;
+	}
+	if (keys > TEXT_PRIVATE_KEYS_MAX) {
+		syntaxf(r, "private-keys=N: at most %u", TEXT_PRIVATE_KEYS_MAX);
+		return;
+	}
+	if (keys) {
+		char *b = realloc(op->text_req, len + keys * 10u);
+
+		if (b == NULL)
+			abort();
+		for (unsigned int i = 0; i < keys; i++)
+			len += (size_t)snprintf(b + len, 10, "X-k%03u=1", i) +
+			       1;
+		op->text_req = b;
+		op->text_private_keys = (uint16_t)keys;
 	}
 	op->text_req_len = (uint32_t)len;
 }

@@ -302,10 +302,74 @@ void tell_answer(struct runner *r, struct pend *p, struct ini_op *op)
 	r->o.answer(r->o.answer_arg, &a);
 }
 
+/* The keys a request may carry (docs/architecture.md "Limits"): the
+ * oracle's own number, not the target's constant. */
+#define TEXT_KEYS_HELD 128u
+
+/* text private-keys=N alone: keys the target does not know, each answered
+ * NotUnderstood once (RFC 7143 §6.2) while the request holds at most the
+ * 128 keys a target holds (docs/architecture.md "Limits"); past them the
+ * request is refused whole with a Reject 0Ah, out of resources, the
+ * limit being ours (text_ffp.c). */
+static void check_text_keys(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	uint32_t pairs = 0;
+	bool over;
+
+	if (!op->text_keys_judged ||
+	    (op->outcome != INI_DONE && op->outcome != INI_REJECTED))
+		return;
+	for (uint32_t i = 0; i < op->text_req_len; pairs++)
+		i += (uint32_t)strlen(op->text_req + i) + 1;
+	if (pairs != op->text_private_keys)
+		return; /* send= pairs too: not judged */
+	over = pairs > TEXT_KEYS_HELD;
+	if (over && op->outcome == INI_DONE)
+		failf(r, p->line,
+		      "%s %s: a Text Request of %u keys, more than the %u a "
+		      "target holds, was answered (want Reject 0Ah) (seed "
+		      "%llu)",
+		      p->a->name, p->verb, pairs, TEXT_KEYS_HELD,
+		      (unsigned long long)r->seed);
+	else if (op->outcome == INI_REJECTED &&
+		 (!over || op->reject_reason != ISCSI_REJECT_OUT_OF_RESOURCES))
+		failf(r, p->line,
+		      "%s %s: a Text Request of %u private keys (the limit: "
+		      "%u) was rejected with reason 0x%02x; want %s (seed "
+		      "%llu)",
+		      p->a->name, p->verb, pairs, TEXT_KEYS_HELD,
+		      op->reject_reason,
+		      over ? "0Ah out of resources"
+			   : "each key answered NotUnderstood",
+		      (unsigned long long)r->seed);
+	else if (op->outcome == INI_DONE)
+		for (uint32_t i = 0; i < pairs; i++) {
+			char want[24];
+			uint32_t seen = 0;
+
+			snprintf(want, sizeof(want), "X-k%03u=NotUnderstood",
+				 i);
+			for (uint32_t j = 0; op->text && j < op->text_len;) {
+				seen += strcmp(op->text + j, want) == 0;
+				j += (uint32_t)strlen(op->text + j) + 1;
+			}
+			if (seen != 1) {
+				failf(r, p->line,
+				      "%s %s: private key X-k%03u answered "
+				      "NotUnderstood %u times, want once (RFC "
+				      "7143 §6.2) (seed %llu)",
+				      p->a->name, p->verb, i, seen,
+				      (unsigned long long)r->seed);
+				return;
+			}
+		}
+}
+
 void check_text(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	int n = 0;
 
+	check_text_keys(r, p, op);
 	if (op->outcome != INI_DONE || op->text == NULL)
 		return;
 	spc_text_oracle(r, p, op);

@@ -634,9 +634,13 @@ static bool text_has_oversized_chap(const uint8_t *text, uint32_t len)
 	return false;
 }
 
+/* RFC 7143 §11.13.5.  More keys than we hold (ISCSI_TEXT_MAX_PAIRS) is,
+ * like more text than we hold, a limit of ours RFC 7143 does not set:
+ * out of resources, not an initiator error.  A key or value over RFC
+ * 7143's own lengths (§6.1) is the initiator's error. */
 static uint16_t text_error_status(const struct iscsi_login_state *ls, int rc)
 {
-	if (rc == TEXT_ERR_NOMEM)
+	if (rc == TEXT_ERR_NOMEM || rc == TEXT_ERR_TOO_MANY)
 		return ISCSI_LS_OUT_OF_RESOURCES;
 	if (rc == TEXT_ERR_TOO_LONG &&
 	    text_has_oversized_chap(ls->text, ls->text_len))

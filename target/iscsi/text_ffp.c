@@ -253,7 +253,12 @@ static void text_answer(struct iscsi_conn *c)
 	iscsi_kvlist_init(&req);
 	iscsi_kvlist_init_max(&resp, ISCSI_TEXT_RSP_MAX_PAIRS);
 	reason = iscsi_text_parse(c->text_in, c->text_in_len, &req);
-	if (reason != TEXT_ERR_NOMEM)
+	/* more keys than we hold is a limit of ours, as more text is (not
+	 * a protocol error: RFC 7143 sets no number of keys) */
+	if (reason == TEXT_ERR_TOO_MANY) {
+		why = "more keys than ISCSI_TEXT_MAX_PAIRS";
+		reason = ISCSI_REJECT_OUT_OF_RESOURCES;
+	} else if (reason != TEXT_ERR_NOMEM)
 		reason = reason ? ISCSI_REJECT_PROTOCOL_ERROR
 				: text_decide(c, &req, &resp, &why);
 	free(c->text_in);

@@ -130,6 +130,44 @@ static void an_initiator_name_empty_or_of_224_bytes_is_refused(void **state)
 	rig_free(r);
 }
 
+/* The first request of the security stage with n keys in all: identity
+ * (three keys),
+ * AuthMethod and private keys the target does not know. */
+static uint16_t login_with_keys(struct rig *r, unsigned int n)
+{
+	struct rig_text t = {0};
+	uint16_t st;
+
+	rig_connect(r);
+	rig_text_identity(&t, INI, TGT);
+	rig_text_add(&t, "AuthMethod", "None");
+	for (unsigned int i = 4; i < n; i++) {
+		char key[16];
+
+		snprintf(key, sizeof(key), "X-k%03u", i);
+		rig_text_add(&t, key, "1");
+	}
+	st = login_req(r, CSG(0), 1, 0, 7, 1, &t);
+	rig_text_free(&t);
+	return st;
+}
+
+/* 128 keys a request is a limit of ours, not of RFC 7143: one key more is
+ * answered OUT OF RESOURCES (03h/02h), as more than 64 KiB of text is,
+ * not INITIATOR ERROR (which a key longer than §6.1 allows gets). */
+static void more_keys_than_the_target_holds_is_out_of_resources(void **state)
+{
+	struct rig *r = rig_new(conf);
+
+	(void)state;
+	assert_int_equal(login_with_keys(r, 128), 0);
+	assert_false(fake_conn_closed(r->c));
+	assert_int_equal(login_with_keys(r, 129), ISCSI_LS_OUT_OF_RESOURCES);
+	assert_true(fake_conn_closed(r->c));
+	assert_non_null(strstr(r->log, "too many keys"));
+	rig_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -137,6 +175,8 @@ int main(void)
 			a_login_breaking_the_phase_rules_is_an_initiator_error),
 		cmocka_unit_test(
 			an_initiator_name_empty_or_of_224_bytes_is_refused),
+		cmocka_unit_test(
+			more_keys_than_the_target_holds_is_out_of_resources),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -593,6 +593,45 @@ static void request_text_of_64_kib_is_the_limit(void **state)
 	rig_free(r);
 }
 
+/* A request of n private keys X-k000..: its text (NUL-separated pairs)
+ * and length. */
+static char *private_keys(unsigned int n, uint32_t *len)
+{
+	char *t = malloc(n * 16u);
+	uint32_t l = 0;
+
+	assert_non_null(t);
+	for (unsigned int i = 0; i < n; i++)
+		l += (uint32_t)snprintf(t + l, 16, "X-k%03u=1", i) + 1;
+	*len = l;
+	return t;
+}
+
+/* ISCSI_TEXT_MAX_PAIRS bounds the keys of a request: 128 private keys are
+ * each answered NotUnderstood; one more is a limit of ours, not a
+ * protocol error: Rejected out of resources, as too much text is. */
+static void request_of_128_keys_is_the_limit(void **state)
+{
+	struct rig *r = rig_new(conf_two);
+	struct rsp p;
+	uint32_t len;
+	char *t;
+
+	(void)state;
+	assert_int_equal(rig_login_plain(r, INI, T_A), 0);
+	t = private_keys(ISCSI_TEXT_MAX_PAIRS, &len);
+	text_send(r, 140, RESERVED, ISCSI_FLAG_FINAL, t, len);
+	free(t);
+	expect(r, ISCSI_OP_TEXT_RSP, &p);
+	assert_int_equal(count_key(&p, "X-k127", "NotUnderstood"), 1);
+	rsp_free(&p);
+	t = private_keys(ISCSI_TEXT_MAX_PAIRS + 1, &len);
+	text_send(r, 141, RESERVED, ISCSI_FLAG_FINAL, t, len);
+	free(t);
+	expect_reject(r, 141, ISCSI_REJECT_OUT_OF_RESOURCES);
+	rig_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -610,6 +649,7 @@ int main(void)
 		cmocka_unit_test(request_without_f_gets_an_open_answer),
 		cmocka_unit_test(request_text_continued_over_pdus),
 		cmocka_unit_test(request_text_of_64_kib_is_the_limit),
+		cmocka_unit_test(request_of_128_keys_is_the_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
