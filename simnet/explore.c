@@ -1261,7 +1261,8 @@ char *explore_generate(uint64_t seed)
 			.st_chap = seed ^ 0xc4a9eb16ull,
 			.st_blind = seed ^ 0xb11d17b11dull,
 			.st_cmdsnhole = seed ^ 0x401e17ull,
-			.st_keys = seed ^ 0x128128ull};
+			.st_keys = seed ^ 0x128128ull,
+			.st_atomic = seed ^ 0xa70b1cull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};

@@ -80,6 +80,17 @@ static const char *defect_req(struct gen *g)
 	return b;
 }
 
+/* One WRITE ATOMIC(16) in six names an ATOMIC BOUNDARY of 1 to 8 blocks,
+ * past the MAXIMUM ATOMIC BOUNDARY SIZE (0) the Block Limits page gives:
+ * to be refused (the limits oracle, scenario_spc.c); 0: none.  A stream
+ * of its own (st_atomic): other draws unchanged. */
+static unsigned int atomic_boundary(struct gen *g)
+{
+	if (sim_splitmix64(&g->st_atomic) % 6)
+		return 0;
+	return 1 + (unsigned int)(sim_splitmix64(&g->st_atomic) % 8);
+}
+
 static const char *fill_name(struct gen *g, char *buf, size_t cap)
 {
 	unsigned int b = (unsigned int)rnd_cmd(g, 256);
@@ -154,11 +165,16 @@ void explore_cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 				lba = lba % room;
 				blocks = 256;
 			}
+			char bs[24] = "";
+			unsigned int bnd = atomic_boundary(g);
+
+			if (bnd)
+				snprintf(bs, sizeof(bs), " boundary=%u", bnd);
 			out(g,
 			    "%s write-atomic lun=%u lba=%u blocks=%u "
-			    "data=x%u%s & expect any\n",
+			    "data=x%u%s%s & expect any\n",
 			    a, lun, lba, blocks, ++c->seq,
-			    coin_cmd(g, 30) ? " fua" : "");
+			    coin_cmd(g, 30) ? " fua" : "", bs);
 		}
 		break;
 	}

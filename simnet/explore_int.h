@@ -108,6 +108,9 @@ struct gen {
 	/* And one for logins past the target's own limit of keys (bad=
 	 * keys-many in wire_step's extra-keys logins, lead18). */
 	uint64_t st_keys;
+	/* And one for WRITE ATOMIC(16) with an ATOMIC BOUNDARY (explore_
+	 * cmds.c, lead18). */
+	uint64_t st_atomic;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)

@@ -143,6 +143,9 @@ struct lun_st {
 	uint32_t bl_unmap_desc_max; /* MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT */
 	uint32_t bl_caw_max;	    /* MAXIMUM COMPARE AND WRITE LENGTH */
 	uint32_t bl_atomic_max;	    /* MAXIMUM ATOMIC TRANSFER LENGTH */
+	/* MAXIMUM ATOMIC BOUNDARY SIZE, where the page was long enough */
+	uint32_t bl_boundary_max;
+	bool bl_boundary_known;
 	struct model *m;
 	/* EXTENDED COPY and ORWRITE ranges on it that may still write (sent,
 	 * not answered, or of unknown fate): they write values they read,

@@ -681,6 +681,8 @@ static void oracle_vpd_block_limits(struct pend *p, struct ini_op *op)
 	p->ls->bl_unmap_desc_max = get_be32(op->in + 24);
 	p->ls->bl_caw_max = op->in[5];
 	p->ls->bl_atomic_max = op->in_len >= 48 ? get_be32(op->in + 44) : 0;
+	p->ls->bl_boundary_known = op->in_len >= 64;
+	p->ls->bl_boundary_max = op->in_len >= 64 ? get_be32(op->in + 60) : 0;
 	p->ls->bl_known = true;
 }
 
@@ -767,6 +769,44 @@ static void oracle_unmap_limits(struct runner *r, struct pend *p,
 		      (unsigned long long)r->seed);
 }
 
+/* A WRITE ATOMIC(16)'s ATOMIC BOUNDARY against the last Block Limits
+ * answer (SBC-4 §5.48): past MAXIMUM ATOMIC BOUNDARY SIZE the command is
+ * refused INVALID FIELD IN CDB; within it (0 included: no boundary), not
+ * for that field. */
+static void oracle_atomic_boundary(struct runner *r, struct pend *p,
+				   struct ini_op *op)
+{
+	const struct lun_st *l = p->ls;
+	uint32_t b = get_be16(op->cdb + 10);
+	int sk, asc, ascq, at;
+
+	if (!l->bl_boundary_known)
+		return;
+	if (b > l->bl_boundary_max && op->status == SCSI_STATUS_GOOD) {
+		failf(r, p->line,
+		      "oracle: %s's WRITE ATOMIC(16) with ATOMIC BOUNDARY %u on "
+		      "lun %u was accepted, but the Block Limits page says "
+		      "MAXIMUM ATOMIC BOUNDARY SIZE %u: past it the command "
+		      "must be refused INVALID FIELD IN CDB (SBC-4 §5.48) "
+		      "(seed %llu)",
+		      p->a->name, b, l->lun, l->bl_boundary_max,
+		      (unsigned long long)r->seed);
+		return;
+	}
+	if (b > l->bl_boundary_max || op->status != SCSI_STATUS_CHECK_CONDITION)
+		return;
+	sense_parse(op, &sk, &asc, &ascq);
+	at = sense_cdb_field(op);
+	if (sk == SK_ILLEGAL_REQUEST && asc == 0x24 && (at == 10 || at == 11))
+		failf(r, p->line,
+		      "oracle: %s's WRITE ATOMIC(16) with ATOMIC BOUNDARY %u on "
+		      "lun %u was refused for it (INVALID FIELD IN CDB at byte "
+		      "%d), but the Block Limits page says MAXIMUM ATOMIC "
+		      "BOUNDARY SIZE %u (SBC-4 §5.48) (seed %llu)",
+		      p->a->name, b, l->lun, at, l->bl_boundary_max,
+		      (unsigned long long)r->seed);
+}
+
 /* A READ/WRITE, WRITE SAME, COMPARE AND WRITE or WRITE ATOMIC against the
  * last Block Limits answer: its length field (first..last CDB byte), how
  * many blocks and which limit. */
@@ -808,6 +848,7 @@ static void oracle_block_limits(struct runner *r, struct pend *p,
 		max = l->bl_caw_max, what = "MAXIMUM COMPARE AND WRITE LENGTH";
 		break;
 	case 0x9c: /* WRITE ATOMIC(16): TRANSFER LENGTH (SBC-4 §5.48) */
+		oracle_atomic_boundary(r, p, op);
 		first = 12, last = 13, n = get_be16(c + 12);
 		max = l->bl_atomic_max, what = "MAXIMUM ATOMIC TRANSFER LENGTH";
 		break;

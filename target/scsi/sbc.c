@@ -224,6 +224,13 @@ enum scsi_rc sbc_write(struct scsi_cmd *cmd)
 	if (atomic) {
 		rw.nblocks = get_be16(cmd->cdb + 12);
 		rw.len_byte = 12;
+		/* SBC-4 §5.48: an ATOMIC BOUNDARY past the MAXIMUM ATOMIC
+		 * BOUNDARY SIZE of the Block Limits page (0: we write a
+		 * WRITE ATOMIC whole, never in pieces) is an invalid field */
+		if (get_be16(cmd->cdb + 10) > SCSI_MAX_ATOMIC_BOUNDARY) {
+			scsi_fail_cdb(cmd, 10, -1);
+			return SCSI_RC_DONE;
+		}
 	}
 	if (!rw_check(cmd, &rw,
 		      atomic ? SCSI_MAX_ATOMIC_BLOCKS : max_xfer_blocks(cmd)) ||

@@ -81,6 +81,9 @@ struct env;
 #define SCSI_MAX_UNMAP_DESC 256u    /* MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT */
 #define SCSI_MAX_CAW_BLOCKS 255u    /* MAXIMUM COMPARE AND WRITE LENGTH */
 #define SCSI_MAX_ATOMIC_BLOCKS 256u /* MAXIMUM ATOMIC TRANSFER LENGTH */
+/* MAXIMUM ATOMIC BOUNDARY SIZE: 0, a WRITE ATOMIC is written whole, never
+ * in pieces at an ATOMIC BOUNDARY the initiator names */
+#define SCSI_MAX_ATOMIC_BOUNDARY 0u
 #define SCSI_WS_CHUNK_BYTES (256u << 10) /* WRITE SAME pattern buffer */
 
 /* Additional sense codes (ASC << 8 | ASCQ) used across the layer. */

@@ -191,6 +191,9 @@ static uint32_t vpd_block_limits(const struct scsi_lu *lu, uint8_t *b)
 	}
 	put_be64(b + 36, SCSI_MAX_WS_BLOCKS);	  /* MAX WRITE SAME LENGTH */
 	put_be32(b + 44, SCSI_MAX_ATOMIC_BLOCKS); /* MAX ATOMIC TRANSFER */
+	/* ATOMIC ALIGNMENT, GRANULARITY and MAXIMUM ATOMIC TRANSFER LENGTH
+	 * WITH ATOMIC BOUNDARY stay 0 (none, none, no boundaries) */
+	put_be32(b + 60, SCSI_MAX_ATOMIC_BOUNDARY); /* MAX ATOMIC BOUNDARY */
 	return 64;
 }
 

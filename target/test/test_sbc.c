@@ -654,6 +654,35 @@ static void write_atomic16_up_to_max_atomic_length(void **state)
 	assert_int_equal(f->buf[0], 0x21);
 }
 
+/* SBC-4 §5.48: an ATOMIC BOUNDARY past the Block Limits page's MAXIMUM
+ * ATOMIC BOUNDARY SIZE (0: a WRITE ATOMIC is written whole) is INVALID
+ * FIELD IN CDB, its field pointer at byte 10, and nothing is written. */
+static void
+write_atomic16_with_an_atomic_boundary_is_invalid_field(void **state)
+{
+	struct fx *f = *state;
+	struct scsi_cmd *c;
+	uint8_t cdb[16], inq[6];
+
+	cdb_inquiry(inq, true, 0xb0, 255);
+	expect_good(run(f, inq, 6, 255, 0));
+	assert_int_equal(get_be32(f->buf + 60), 0); /* MAX ATOMIC BOUNDARY */
+	memset(cdb, 0, 16);
+	cdb[0] = 0x9c;
+	put_be64(cdb + 2, 5);
+	put_be16(cdb + 12, 2);
+	memset(f->buf, 0x5a, 2 * BS);
+	expect_good(run(f, cdb, 16, 2 * BS, 2 * BS));
+	put_be16(cdb + 10, 1); /* ATOMIC BOUNDARY */
+	memset(f->buf, 0x6b, 2 * BS);
+	c = run(f, cdb, 16, 2 * BS, 2 * BS);
+	expect_sense(c, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	assert_int_equal(get_be16(c->sense + 16), 10);
+	read_blocks(f, 5, 2);
+	assert_int_equal(f->buf[0], 0x5a);
+	assert_int_equal(f->buf[2 * BS - 1], 0x5a);
+}
+
 static void prefetch_in_range_is_good_past_end_out_of_range(void **state)
 {
 	struct fx *f = *state;
@@ -865,6 +894,7 @@ int main(void)
 		T(write_and_verify_writes_then_compares),
 		T(write_and_verify_cut_inside_a_block_still_compares),
 		T(write_atomic16_up_to_max_atomic_length),
+		T(write_atomic16_with_an_atomic_boundary_is_invalid_field),
 		T(prefetch_in_range_is_good_past_end_out_of_range),
 		T(vpd_block_limits_and_lbp_advertise_provisioning),
 		cmocka_unit_test(
