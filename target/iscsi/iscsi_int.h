@@ -169,6 +169,13 @@ struct iscsi_lu_ent {
 	bool aborted;		 /* its commands were aborted after the wait */
 	struct iscsi_reconf *op; /* the operation waiting for it */
 	TAILQ_ENTRY(iscsi_lu_ent) going_link;
+	/* A shrink given up on (reconfig.c reconf_give_up): the LU has its
+	 * new capacity, the backstore its old size until the commands that
+	 * entered before the shrink (epoch) have ended; then a poll, or
+	 * the next change naming the device, shrinks it. */
+	bool shrink_left;
+	uint32_t shrink_epoch;
+	uint64_t shrink_bytes;
 };
 TAILQ_HEAD(iscsi_lu_ent_list, iscsi_lu_ent);
 
@@ -192,6 +199,7 @@ struct iscsi_server {
 	struct iscsi_lu_ent_list going; /* devices draining (reconfig.c) */
 	struct iscsi_reconf *reconf;	/* the operation in progress */
 	struct env_timer *reconf_timer;
+	unsigned int shrinks_left;	/* devices with shrink_left set */
 	uint32_t conf_gen;		/* atomic: bumped by each change */
 	uint64_t grace_seq, grace_done; /* retire rounds started, ended */
 	struct iscsi_retired *retired;	/* waiting for their round */

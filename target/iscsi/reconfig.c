@@ -294,14 +294,56 @@ static void reconf_give_up(struct iscsi_server *srv, struct iscsi_reconf *op)
 			   e->name);
 		e->op = NULL;
 	}
-	for (size_t i = 0; i < op->shrink_count; i++)
-		if (!op->shrinks[i].done)
-			reconf_msg(op,
-				   "device %s: commands older than the "
-				   "shrink are still running; the "
-				   "backstore keeps its size",
-				   op->shrinks[i].e->name);
+	for (size_t i = 0; i < op->shrink_count; i++) {
+		struct reconf_shrink *k = &op->shrinks[i];
+
+		if (k->done)
+			continue;
+		reconf_msg(op,
+			   "device %s: commands older than the shrink are "
+			   "still running; the backstore keeps its size "
+			   "until they end",
+			   k->e->name);
+		/* Left to the server's polls: until then the backstore
+		 * holds blocks past the capacity, which no change may
+		 * bring back (reconf_shrink_left_step). */
+		ut_assert(!k->e->shrink_left);
+		k->e->shrink_left = true;
+		k->e->shrink_epoch = k->epoch;
+		k->e->shrink_bytes = k->size_bytes;
+		srv->shrinks_left++;
+	}
 	op->res.status = -ETIMEDOUT;
+}
+
+/* A shrink given up on, once the commands older than it have ended:
+ * the backstore gives up its end now.  True when none is left on e. */
+static bool reconf_shrink_left_step(struct iscsi_server *srv,
+				    struct iscsi_lu_ent *e)
+{
+	int rc;
+
+	if (!e->shrink_left)
+		return true;
+	ut_assert(srv->shrinks_left > 0);
+	if (scsi_lu_commands_before(e->lu, e->shrink_epoch) != 0)
+		return false;
+	rc = bs_resize(e->bs, e->shrink_bytes);
+	if (rc)
+		LOG_ERR(srv->env, "device %s: shrinking the backstore: %s",
+			e->name, strerror(-rc));
+	else
+		LOG_INFO(srv->env, "event=device-shrunk device=%s bytes=%llu",
+			 e->name, (unsigned long long)e->shrink_bytes);
+	e->shrink_left = false;
+	srv->shrinks_left--;
+	return true;
+}
+
+static void reconf_step_shrinks_left(struct iscsi_server *srv)
+{
+	for (size_t i = 0; srv->shrinks_left && i < srv->lu_count; i++)
+		(void)reconf_shrink_left_step(srv, srv->lus[i]);
 }
 
 static void reconf_poll(void *arg)
@@ -315,6 +357,7 @@ static void reconf_poll(void *arg)
 
 	ut_assert(arg != NULL);
 	ut_assert(!op || op->srv == srv);
+	reconf_step_shrinks_left(srv);
 	if (!op) {
 		reconf_step_going(srv, NULL, now);
 	} else {
@@ -331,7 +374,7 @@ static void reconf_poll(void *arg)
 			reconf_finish(srv, op);
 	}
 	if ((srv->reconf && srv->reconf->committed) ||
-	    !TAILQ_EMPTY(&srv->going))
+	    !TAILQ_EMPTY(&srv->going) || srv->shrinks_left)
 		env_timer_arm(srv->env, srv->reconf_timer,
 			      now + RECONF_POLL_NS);
 }
@@ -416,6 +459,20 @@ static int reconf_devices(struct iscsi_server *srv, struct iscsi_reconf *op,
 		struct iscsi_lu_ent *e = iscsi_server_find_lu(srv, d->name);
 
 		opened[i] = false;
+		/* A shrink given up on and still waiting: its backstore is
+		 * larger than the LU, and no size can be judged against it
+		 * (a grow would bring back the blocks the shrink cut). */
+		if (e && !ut_dev_cfg_equal(&e->cfg, d) &&
+		    ut_dev_cfg_equal_but_size(&e->cfg, d) &&
+		    !reconf_shrink_left_step(srv, e)) {
+			reconf_msg(op,
+				   "device %s: commands older than its last "
+				   "shrink are still running; try again "
+				   "after them",
+				   d->name);
+			rc = -EBUSY;
+			break;
+		}
 		if (e && ut_dev_cfg_equal(&e->cfg, d)) {
 			nl[i] = e;
 			continue;
@@ -478,6 +535,12 @@ static void reconf_going(struct iscsi_server *srv, struct iscsi_reconf *op,
 {
 	ut_assert(!e->going); /* goes once */
 	ut_assert(e->op == NULL);
+	if (e->shrink_left) {
+		/* freed once unused: nothing is left to shrink */
+		e->shrink_left = false;
+		ut_assert(srv->shrinks_left > 0);
+		srv->shrinks_left--;
+	}
 	e->going = true;
 	e->going_since_ns = op->start_ns;
 	e->op = op;
@@ -578,7 +641,10 @@ static void reconf_commit(struct iscsi_server *srv, struct iscsi_reconf *op,
 		struct iscsi_lu_ent *e = nl[i];
 		uint64_t nblocks = e->bs->size_bytes / e->bs->block_size;
 
-		if (!e->going && scsi_lu_nblocks(e->lu) < nblocks)
+		/* (not one whose shrink is left: its backstore is still
+		 * the larger) */
+		if (!e->going && !e->shrink_left &&
+		    scsi_lu_nblocks(e->lu) < nblocks)
 			scsi_lu_set_capacity(e->lu, nblocks);
 		e->cfg = cfg->devs[i];
 	}

@@ -496,6 +496,73 @@ static void a_shrink_whose_commands_never_end_is_given_up(void **state)
 	rig_held_free(r);
 }
 
+/* A shrink given up on is not forgotten: while the commands older than
+ * it still run, the backstore keeps its size, and neither another change
+ * (which set the LU's capacity back to the backstore's) nor a resize of
+ * the device (which judged sizes against the larger backstore, and a
+ * grow then brought back the blocks the shrink had cut) may undo it;
+ * once they have ended the backstore gives up its end, so a grow brings
+ * zeros (the promise of docs/scenarios.md "target lun resize"; lane
+ * reconf18, scenario a_shrink_given_up_on_is_not_undone). */
+static void a_shrink_given_up_on_still_shrinks_after_its_commands(void **state)
+{
+	struct rig *r = rig_held(conf);
+	struct iscsi_reconf_opts o = {.drain_ms = 100};
+	struct iscsi_reconf_result res;
+	struct rig_scsi out;
+	struct ut_config cfg;
+	char err[256];
+
+	(void)state;
+	login(r);
+	send_rw(r, true, 5000, 0xa5); /* past the coming end, landed */
+	complete_one(r);
+	answer(r, &out);
+	assert_int_equal(out.status, 0);
+	send_rw(r, false, 8000, 0); /* held past the give-up */
+	running(r, &cfg);
+	dev(&cfg, "d0")->size_bytes = 2 * MiB;
+	assert_int_equal(start(r, &cfg, &o, &res, err, sizeof(err)), 0);
+	wait_answer(r, &res, 20000);
+	rig_tur(r, 0, &out); /* a PDU: no NOP-In ping comes meanwhile */
+	assert_int_equal(out.status, 0);
+	wait_answer(r, &res, 11000);
+	assert_int_equal(res.status, -ETIMEDOUT);
+	expect_ua(r, 1, 0x2a09);
+	/* another device's change leaves LUN 1 as it is */
+	dev(&cfg, "m")->size_bytes = 8 * MiB;
+	assert_int_equal(start(r, &cfg, &o, &res, err, sizeof(err)), 0);
+	wait_answer(r, &res, 1000);
+	assert_int_equal(res.status, 0);
+	expect_ua(r, 0, 0x2a09);
+	assert_int_equal(last_lba(r, 1), 4095);
+	/* its own resize waits for the commands */
+	dev(&cfg, "d0")->size_bytes = 3 * MiB;
+	assert_int_equal(start(r, &cfg, &o, &res, err, sizeof(err)), -EBUSY);
+	assert_non_null(strstr(err, "device d0: commands older than its last "
+				    "shrink are still running"));
+	complete_one(r);
+	answer(r, &out);
+	assert_int_equal(out.status, SCSI_STATUS_TASK_ABORTED);
+	/* ended: the backstore gives up its end (the next poll), and a
+	 * grow brings zeros */
+	fake_env_advance(r->env, 20000000ull);
+	assert_int_equal(start(r, &cfg, &o, &res, err, sizeof(err)), 0);
+	wait_answer(r, &res, 1000);
+	assert_int_equal(res.status, 0);
+	expect_ua(r, 1, 0x2a09);
+	assert_int_equal(last_lba(r, 1), 6143);
+	send_rw(r, false, 5000, 0);
+	complete_one(r);
+	answer(r, &out);
+	assert_int_equal(out.status, 0);
+	assert_int_equal(out.data_len, 512);
+	for (int i = 0; i < 512; i++)
+		assert_int_equal(out.data[i], 0);
+	ut_config_free(&cfg);
+	rig_held_free(r);
+}
+
 /* A device removed under a command that never ends: aborted after
  * drain_ms, given up 30 s later (-ETIMEDOUT, "still in use"), and closed
  * by a later poll once its last command ends. */
@@ -748,6 +815,8 @@ int main(void)
 		cmocka_unit_test(
 			a_shrink_aborts_older_commands_after_the_drain),
 		cmocka_unit_test(a_shrink_whose_commands_never_end_is_given_up),
+		cmocka_unit_test(
+			a_shrink_given_up_on_still_shrinks_after_its_commands),
 		cmocka_unit_test(
 			a_removed_device_still_in_use_is_closed_after_its_last_command),
 		cmocka_unit_test(a_grow_the_backstore_refuses_changes_nothing),
