@@ -382,6 +382,7 @@ void target_shutdown(struct runner *r, uint64_t grace_ns)
 	}
 	r->sim->target_up = false;
 	r->sim->graceful_stop = true;
+	r->shutdown_freed_ns = r->sim->now_ns;
 	iscsi_server_free(r->srv);
 	r->sim->graceful_stop = false;
 	r->srv = NULL;

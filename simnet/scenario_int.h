@@ -388,7 +388,9 @@ struct runner {
 	/* `target add IQN`: more targets with the same LUNs */
 	char extra_iqn[MAX_EXTRA_TARGETS][UT_NAME_MAX];
 	int nextra;
-	char portal[64]; /* the first portal: logins' default */
+	bool extra_gone[MAX_EXTRA_TARGETS]; /* `target remove IQN` */
+	uint64_t shutdown_freed_ns; /* when the last shutdown freed it */
+	char portal[64];	    /* the first portal: logins' default */
 	char portals[MAX_PORTALS][64];
 	uint16_t portal_tpgts[MAX_PORTALS];
 	int nportals;

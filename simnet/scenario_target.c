@@ -55,11 +55,46 @@ static bool ctl_done_pred(void *arg)
 	return ((struct ctl_wait *)arg)->done;
 }
 
-/* Apply cfg (consumed); false if it was refused or failed. */
-static bool ctl_apply(struct runner *r, struct ut_config *cfg,
-		      const struct iscsi_reconf_opts *o, bool want_fail)
+/* What a control step must answer: success, a refusal (`expect fail`:
+ * nothing changed), or the give-up (`expect timeout`: the change took
+ * effect, but commands it waited for were still running drain + 30 s
+ * after it began, reconfig.c reconf_give_up: -ETIMEDOUT then, not
+ * before). */
+enum ctl_want { CTL_OK, CTL_FAIL, CTL_TIMEOUT };
+
+/* The give-up's bound past the drain time (reconfig.c RECONF_GIVE_UP_NS)
+ * and the poll that notices it (RECONF_POLL_NS). */
+#define CTL_GIVE_UP_MS 30000u
+#define CTL_POLL_MS 10u
+
+/* The give-up (`expect timeout`): answered -ETIMEDOUT with the change
+ * applied, once drain + 30 s had passed and within a poll of it. */
+static void ctl_timeout_check(struct runner *r, int rc,
+			      const struct iscsi_reconf_result *res,
+			      uint32_t drain_ms)
+{
+	uint64_t at = (uint64_t)drain_ms + CTL_GIVE_UP_MS;
+
+	if (rc == -ETIMEDOUT && res->applied && res->waited_ms >= at &&
+	    res->waited_ms <= at + 2 * CTL_POLL_MS)
+		return;
+	failf(r, r->line,
+	      "control step: expected the change applied and given up on "
+	      "after the drain time plus 30 s (-ETIMEDOUT after %llu ms), "
+	      "got status %d%s after %llu ms: %s (seed %llu)",
+	      (unsigned long long)at, rc, res->applied ? ", applied" : "",
+	      (unsigned long long)res->waited_ms,
+	      res->msg[0] ? res->msg : "no note", (unsigned long long)r->seed);
+}
+
+/* Apply cfg (consumed); false if it was refused or failed (a change
+ * given up on, `expect timeout`, took effect: true). */
+static bool ctl_apply_want(struct runner *r, struct ut_config *cfg,
+			   const struct iscsi_reconf_opts *o,
+			   enum ctl_want want)
 {
 	struct ctl_wait w = {0};
+	bool want_fail = want == CTL_FAIL;
 	char err[512];
 	int rc;
 
@@ -100,7 +135,19 @@ static bool ctl_apply(struct runner *r, struct ut_config *cfg,
 		      r->sim->open_async_rc, rc, rc ? ": " : "",
 		      rc ? (w.res.msg[0] ? w.res.msg : err) : "",
 		      (unsigned long long)r->seed);
-	if ((rc != 0) != want_fail)
+	if (want == CTL_TIMEOUT)
+		ctl_timeout_check(r, rc, &w.res,
+				  o && o->drain_ms ? o->drain_ms : 5000u);
+	else if (rc == -ETIMEDOUT && w.res.applied && !r->failed)
+		failf(r, r->line,
+		      "control step: given up on after %llu ms (still "
+		      "waiting for commands: %s), but nothing kept them "
+		      "running that long (seed %llu)",
+		      (unsigned long long)w.res.waited_ms, w.res.msg,
+		      (unsigned long long)r->seed);
+	if (want == CTL_TIMEOUT && rc == -ETIMEDOUT && w.res.applied)
+		rc = 0; /* applied: the runner follows the change */
+	else if ((rc != 0) != want_fail)
 		failf(r, r->line,
 		      "control step: expected %s, got %s%s%s "
 		      "(seed %llu)",
@@ -117,6 +164,12 @@ static bool ctl_apply(struct runner *r, struct ut_config *cfg,
 	}
 	ut_config_free(cfg);
 	return rc == 0;
+}
+
+static bool ctl_apply(struct runner *r, struct ut_config *cfg,
+		      const struct iscsi_reconf_opts *o, bool want_fail)
+{
+	return ctl_apply_want(r, cfg, o, want_fail ? CTL_FAIL : CTL_OK);
 }
 
 static bool ctl_begin(struct runner *r, struct ut_config *cfg)
@@ -139,6 +192,15 @@ static bool want_fail(const struct toks *t)
 		    strcmp(t->v[i + 1], "fail") == 0)
 			return true;
 	return false;
+}
+
+static enum ctl_want ctl_want(const struct toks *t)
+{
+	for (int i = 0; i + 1 < t->n; i++)
+		if (strcmp(t->v[i], "expect") == 0 &&
+		    strcmp(t->v[i + 1], "timeout") == 0)
+			return CTL_TIMEOUT;
+	return want_fail(t) ? CTL_FAIL : CTL_OK;
 }
 
 static struct lun_st *lun_slot(struct runner *r, uint32_t lun)
@@ -165,6 +227,64 @@ static bool resets_quiet(struct runner *r)
 		if (r->luns[i].resets_inflight > 0)
 			return false;
 	return true;
+}
+
+/*
+ * `target lun add ... open=DUR shutdown=GRACE`: the server is shut down
+ * (as by SIGTERM, `target shutdown grace=GRACE`) while the device opens
+ * off the reactor.  The change must not apply on a server going away:
+ * an open answered before the server is freed cancels it (reconfig.c
+ * reconf_resume: -ECANCELED, nothing applied); one due after is never
+ * answered (the environment drops it, env.h disk_open_async).  The
+ * shutdown itself is judged as every shutdown is: within its grace,
+ * nothing leaked (target_shutdown).
+ */
+static void ctl_open_then_shutdown(struct runner *r, struct ut_config *cfg,
+				   const struct toks *t)
+{
+	struct ctl_wait w = {0};
+	uint64_t grace = 3000000000ull, due;
+	char err[512];
+	int rc;
+
+	if (!parse_dur(kv(t, "shutdown"), &grace) || !r->sim->open_async) {
+		ut_config_free(cfg);
+		syntaxf(r, "target lun add ... open=DURATION shutdown=GRACE");
+		return;
+	}
+	due = r->sim->now_ns + r->sim->open_async_ns;
+	rc = iscsi_server_reconfigure(r->srv, cfg, NULL, ctl_done, &w, err,
+				      sizeof(err));
+	ut_config_free(cfg);
+	r->res->expectations++;
+	if (rc != 0) {
+		failf(r, r->line,
+		      "control step: refused at once (%d: %s), but the "
+		      "device opens off the reactor (seed %llu)",
+		      rc, err, (unsigned long long)r->seed);
+		return;
+	}
+	target_shutdown(r, grace);
+	if (r->failed)
+		return;
+	if (w.done && (w.res.status != -ECANCELED || w.res.applied))
+		failf(r, r->line,
+		      "control step: the device's open answered while the "
+		      "server shut down, and the change answered %d%s (%s): "
+		      "it must be cancelled (-ECANCELED, nothing applied) "
+		      "(seed %llu)",
+		      w.res.status, w.res.applied ? ", applied" : "", w.res.msg,
+		      (unsigned long long)r->seed);
+	else if (!w.done && due < r->shutdown_freed_ns)
+		failf(r, r->line,
+		      "control step: the device's open answered %llu ms "
+		      "before the server was freed, but the change never "
+		      "answered (seed %llu)",
+		      (unsigned long long)((r->shutdown_freed_ns - due) /
+					   SIM_NS_PER_MS),
+		      (unsigned long long)r->seed);
+	SIM_TRACE(r->sim, "control step across the shutdown: %s %d",
+		  w.done ? "answered" : "never answered", w.res.status);
 }
 
 static void ctl_lun_add(struct runner *r, struct toks *t)
@@ -268,6 +388,15 @@ static void ctl_lun_add(struct runner *r, struct toks *t)
 			return;
 		}
 	}
+	if (kv(t, "shutdown")) {
+		ctl_open_then_shutdown(r, &cfg, t);
+		r->sim->open_async = false;
+		ua_step_failed(r);
+		if (!l || l->removed)
+			ua_lun_add_failed(r, r->adding_li);
+		r->adding_li = -1;
+		return;
+	}
 	bool applied = ctl_apply(r, &cfg, NULL, fail);
 
 	r->sim->open_async = false;
@@ -363,7 +492,7 @@ static void ctl_lun_remove(struct runner *r, struct toks *t)
 		l->uncertain = true;
 	}
 	r->lun_map_steps++;
-	if (!ctl_apply(r, &cfg, &o, want_fail(t))) {
+	if (!ctl_apply_want(r, &cfg, &o, ctl_want(t))) {
 		ua_step_failed(r);
 		if (l)
 			alua_lun_changed(r, l);
@@ -387,6 +516,7 @@ static void ctl_lun_remove(struct runner *r, struct toks *t)
 
 static void ctl_lun_resize(struct runner *r, struct toks *t)
 {
+	struct iscsi_reconf_opts o = {0};
 	struct ut_config cfg;
 	struct ut_target_cfg *tc;
 	struct ut_lun_cfg *lc;
@@ -396,10 +526,14 @@ static void ctl_lun_resize(struct runner *r, struct toks *t)
 	uint32_t lun;
 	bool grow;
 
+	uint64_t drain;
+
 	if (t->n < 5 || ut_size_parse(t->v[4], &size) != 0) {
-		syntaxf(r, "target lun resize N SIZE");
+		syntaxf(r, "target lun resize N SIZE [drain=5s]");
 		return;
 	}
+	if (kv(t, "drain") && parse_dur(kv(t, "drain"), &drain))
+		o.drain_ms = (uint32_t)(drain / SIM_NS_PER_MS);
 	lun = (uint32_t)strtoul(t->v[3], NULL, 0);
 	l = lun_slot(r, lun);
 	if (!ctl_begin(r, &cfg))
@@ -432,7 +566,7 @@ static void ctl_lun_resize(struct runner *r, struct toks *t)
 		model_resize(l->m, size / l->bs);
 		cmds_lun_resized(r, l, old_blocks);
 	}
-	if (!ctl_apply(r, &cfg, NULL, want_fail(t))) {
+	if (!ctl_apply_want(r, &cfg, &o, ctl_want(t))) {
 		ua_step_failed(r);
 		return;
 	}
@@ -463,6 +597,85 @@ static void ctl_target_enable(struct runner *r, struct toks *t, bool on)
 		tc->enabled = on;
 	if (ctl_apply(r, &cfg, &o, want_fail(t)))
 		r->ctl_seq++;
+}
+
+/*
+ * `target remove IQN`: a target of a `target add` line removed while
+ * sessions are logged in to it and their commands run (utargetctl
+ * `target remove`; reconfig.c reconf_commit: a tombstone, its sessions
+ * closed).  Judged: the change answers, and from then on no session of
+ * that target is left on the server and every actor logged in to it has
+ * lost its connection, within a second (the commands it had in flight
+ * are answered or dropped: the waits); a login to it is then refused
+ * (the scenario says how).  A restart brings up the configuration
+ * without it.
+ */
+static void target_gone_check(struct runner *r, const char *iqn);
+
+static void ctl_target_remove(struct runner *r, struct toks *t)
+{
+	struct ut_config cfg;
+	int x = -1;
+
+	for (int i = 0; t->n >= 3 && i < r->nextra && x < 0; i++)
+		if (strcmp(r->extra_iqn[i], t->v[2]) == 0 && !r->extra_gone[i])
+			x = i;
+	if (x < 0) {
+		syntaxf(r, "target remove IQN: a target of a `target add` "
+			   "line, not removed yet");
+		return;
+	}
+	if (!ctl_begin(r, &cfg))
+		return;
+	if (ut_config_remove_target(&cfg, r->extra_iqn[x]) != 0) {
+		ut_config_free(&cfg);
+		syntaxf(r, "target remove: not in the running configuration");
+		return;
+	}
+	if (!ctl_apply_want(r, &cfg, NULL, ctl_want(t)))
+		return;
+	r->extra_gone[x] = true;
+	r->ctl_seq++;
+	target_gone_check(r, r->extra_iqn[x]);
+}
+
+struct gone_wait {
+	struct runner *r;
+	const char *iqn;
+};
+
+static bool gone_pred(void *arg)
+{
+	struct gone_wait *g = arg;
+	struct iscsi_session_info si[MAX_ACTORS * 4];
+	size_t n = iscsi_server_sessions(g->r->srv, si,
+					 sizeof(si) / sizeof(si[0]));
+
+	for (size_t i = 0; i < n && i < sizeof(si) / sizeof(si[0]); i++)
+		if (strcmp(si[i].target, g->iqn) == 0)
+			return false;
+	for (int i = 0; i < g->r->nactors; i++) {
+		struct actor *a = &g->r->actors[i];
+
+		if (strcmp(a->tgt, g->iqn) == 0 &&
+		    ini_state(a->ini) == INI_S_FFP)
+			return false;
+	}
+	return true;
+}
+
+static void target_gone_check(struct runner *r, const char *iqn)
+{
+	struct gone_wait g = {r, iqn};
+
+	r->res->expectations++;
+	if (!sim_run_until(r->sim, r->sim->now_ns + SIM_NS_PER_S, gone_pred,
+			   &g))
+		failf(r, r->line,
+		      "control step: target %s was removed, but a session "
+		      "of it is still on the server or logged in 1 s later: "
+		      "a removed target's sessions must be ended (seed %llu)",
+		      iqn, (unsigned long long)r->seed);
 }
 
 static void ctl_session_close(struct runner *r, struct toks *t)
@@ -617,7 +830,8 @@ void target_verb(struct runner *r, struct toks *t)
 		    strcmp(verb, "restart") == 0 ||
 		    strcmp(verb, "stats") == 0 ||
 		    strcmp(verb, "state-fail") == 0 ||
-		    strcmp(verb, "shutdown") == 0)
+		    strcmp(verb, "shutdown") == 0 ||
+		    strcmp(verb, "remove") == 0)
 			against_skip(r, what);
 		else if (!r->started) /* target NAME, target add NAME */
 			against_config(r, what);
@@ -653,6 +867,9 @@ void target_verb(struct runner *r, struct toks *t)
 			target_crash(r);
 	} else if (strcmp(verb, "restart") == 0) {
 		target_restart(r);
+	} else if (strcmp(verb, "remove") == 0) {
+		r->res->fault_count[SCN_F_RECONFIG]++;
+		ctl_target_remove(r, t);
 	} else if (strcmp(verb, "add") == 0) {
 		if (r->started || t->n != 3 || r->nextra == MAX_EXTRA_TARGETS ||
 		    strlen(t->v[2]) >= UT_NAME_MAX) {
