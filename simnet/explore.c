@@ -103,7 +103,54 @@ struct ctl_luns {
 	unsigned int n;
 	unsigned int size_k[8];
 	bool removed[8];
+	unsigned int nini, pnum; /* initiators; values past the end */
 };
+
+static uint64_t rnd_reconf(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_reconf) % n : 0;
+}
+
+/* Before a grow of LUN k from old_end blocks to new_end (st_reconf),
+ * half the time: one to three plain WRITEs and READs past the old end,
+ * within the new one (a few from just before it, across it), sent
+ * while the grow comes some microseconds later; after the grow, a read
+ * of each of those ranges.  The target checks the range when it takes
+ * the command: before the grow, LOGICAL BLOCK ADDRESS OUT OF RANGE and
+ * nothing written; after it, the write lands (the data model's
+ * cmds_lun_resized; lane reconf18).  Returns the ranges' count. */
+static unsigned int past_end_cmds(struct gen *g, struct ctl_luns *cl,
+				  unsigned int k, unsigned int old_end,
+				  unsigned int new_end, unsigned int *lbas,
+				  unsigned int *ns)
+{
+	unsigned int n = 1 + (unsigned int)rnd_reconf(g, 3);
+
+	if (rnd_reconf(g, 2) != 0 || cl->nini == 0)
+		return 0;
+	for (unsigned int i = 0; i < n; i++) {
+		const char *a = explore_names[rnd_reconf(g, cl->nini)];
+		unsigned int lba =
+			old_end - 4 +
+			(unsigned int)rnd_reconf(g, new_end - old_end);
+		unsigned int blocks = 1 + (unsigned int)rnd_reconf(g, 16);
+
+		if (lba + blocks > new_end)
+			blocks = new_end - lba;
+		lbas[i] = lba;
+		ns[i] = blocks;
+		if (rnd_reconf(g, 3) != 0)
+			out(g,
+			    "%s write lun=%u lba=%u blocks=%u data=p%u & "
+			    "expect any\n",
+			    a, k, lba, blocks, ++cl->pnum);
+		else
+			out(g, "%s read lun=%u lba=%u blocks=%u & expect any\n",
+			    a, k, lba, blocks);
+	}
+	out(g, "+%uus ", (unsigned int)rnd_reconf(g, 3000));
+	return n;
+}
 
 /* One live reconfiguration step (utargetctl lun resize/remove/add): a
  * LUN grows, or one other than LUN 0 goes (its commands get the drain
@@ -135,8 +182,16 @@ static void ctl_step(struct gen *g, struct ctl_luns *cl)
 		    1 + (unsigned)rnd_ctl(g, 200));
 		cl->removed[k] = true;
 	} else if (!cl->removed[k]) {
+		unsigned int old_end = cl->size_k[k] * 2, lbas[3], ns[3], n;
+
 		cl->size_k[k] += 64 * (1 + (unsigned)rnd_ctl(g, 4));
+		n = past_end_cmds(g, cl, k, old_end, cl->size_k[k] * 2, lbas,
+				  ns);
 		out(g, "target lun resize %u %uK\n", k, cl->size_k[k]);
+		for (unsigned int i = 0; i < n; i++)
+			out(g, "%s read lun=%u lba=%u blocks=%u & expect any\n",
+			    explore_names[rnd_reconf(g, cl->nini)], k, lbas[i],
+			    ns[i]);
 	}
 }
 
@@ -1262,7 +1317,8 @@ char *explore_generate(uint64_t seed)
 			.st_blind = seed ^ 0xb11d17b11dull,
 			.st_cmdsnhole = seed ^ 0x401e17ull,
 			.st_keys = seed ^ 0x128128ull,
-			.st_atomic = seed ^ 0xa70b1cull};
+			.st_atomic = seed ^ 0xa70b1cull,
+			.st_reconf = seed ^ 0x7ec0f18ull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};
@@ -1486,6 +1542,7 @@ char *explore_generate(uint64_t seed)
 		}
 	}
 	cl.n = nlun;
+	cl.nini = nini;
 	if (two)
 		out(&g, "target add %s\n", two_iqn);
 	{

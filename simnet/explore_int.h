@@ -111,6 +111,10 @@ struct gen {
 	/* And one for WRITE ATOMIC(16) with an ATOMIC BOUNDARY (explore_
 	 * cmds.c, lead18). */
 	uint64_t st_atomic;
+	/* And one for plain WRITEs and READs sent past a LUN's end just
+	 * before a grow brings their blocks in (explore.c ctl_step, lane
+	 * reconf18): st_ctl draws as before. */
+	uint64_t st_reconf;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)

@@ -16,6 +16,7 @@
 #include "iscsi/iscsi.h"
 #include "model.h"
 #include "scenario_int.h"
+#include "ut_assert.h"
 #include "scsi/scsi_int.h"
 
 /* ------------------------------------------------------- helpers */
@@ -132,6 +133,13 @@ static void oor_range(struct pend *p, struct lun_st *l, uint64_t lba,
 	p->oor_rg[p->n_oor_rg].lba = lba;
 	p->oor_rg[p->n_oor_rg].blocks = blocks;
 	p->oor_rg[p->n_oor_rg++].vid = vid;
+}
+
+void cmds_write_past_end(struct pend *p, struct lun_st *l, uint64_t lba,
+			 uint32_t blocks, uint64_t vid)
+{
+	ut_assert(p->n_oor_rg == 0 && p->nrg == 0);
+	oor_range(p, l, lba, blocks, vid);
 }
 
 /*

@@ -37,6 +37,7 @@
 #include "model.h"
 #include "scenario_int.h"
 #include "scsi/scsi_int.h"
+#include "ut_assert.h"
 
 /* ------------------------------------------------------ the oracles */
 
@@ -150,6 +151,13 @@ static void ranges_end(struct pend *p, int outcome)
 		    outcome != 2 && l->copies_open > 0)
 			l->copies_open--;
 	}
+}
+
+void cmds_write_past_end_answered(struct pend *p, struct ini_op *op)
+{
+	ut_assert(p->kind == PK_WRITE && p->ls == NULL);
+	ranges_end(p, write_outcome(op));
+	p->nrg = 0;
 }
 
 static void oracle_caw(struct runner *r, struct pend *p, struct ini_op *op)

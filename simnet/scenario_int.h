@@ -645,10 +645,12 @@ struct pend {
 	/* scenario_cmds.c */
 	struct pend_range rg[PEND_RANGES];
 	int nrg;
-	/* UNMAP, WRITE SAME naming blocks past the capacity when sent: the
-	 * writes they would make, begun only if a grow brings every one of
-	 * them in before the answer (the target checks the range when the
-	 * command reaches it: cmds_lun_resized) */
+	/* UNMAP, WRITE SAME and plain WRITEs naming blocks past the
+	 * capacity when sent: the writes they would make, begun only if a
+	 * grow brings every one of them in before the answer (the target
+	 * checks the range when the command reaches it: cmds_lun_resized;
+	 * a plain WRITE's p->ls stays NULL, its range ends at the answer:
+	 * cmds_write_past_end_answered) */
 	struct {
 		struct lun_st *ls;
 		uint64_t lba;
@@ -864,6 +866,14 @@ void cmds_sanitize_end(struct lun_st *l, int outcome);
 void cmds_lun_reset_state(struct lun_st *l);
 /* l was resized from old_blocks to its model's capacity now. */
 void cmds_lun_resized(struct runner *r, struct lun_st *l, uint64_t old_blocks);
+/* A plain WRITE of vid sent past the last LBA of l: its blocks are
+ * written only if a grow brings them all in before the target takes it
+ * (cmds_lun_resized begins them then). */
+void cmds_write_past_end(struct pend *p, struct lun_st *l, uint64_t lba,
+			 uint32_t blocks, uint64_t vid);
+/* Its answer: a grow had begun its blocks; GOOD lands them, LOGICAL
+ * BLOCK ADDRESS OUT OF RANGE (taken before the grow) writes nothing. */
+void cmds_write_past_end_answered(struct pend *p, struct ini_op *op);
 /* The target restarts: the LU's mode parameters are the configured ones. */
 void cmds_lun_power_on(struct lun_st *l);
 void cmds_ms_reset_sent(struct lun_st *l);

@@ -723,6 +723,9 @@ static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 		return;
 	}
 	if (l == NULL) {
+		/* a WRITE sent past the end that a grow brought in */
+		if (p->kind == PK_WRITE && p->nrg > 0)
+			cmds_write_past_end_answered(p, op);
 		/* REPORT LUNS and REQUEST SENSE through a LUN its group
 		 * hides answer all the same (scenario_acl.c) */
 		if (p->acl_hidden)

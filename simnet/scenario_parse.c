@@ -638,6 +638,12 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 					l->m, p->lba, mblocks, vids, p->stamp);
 				free(vids);
 			} else if (p->part_cut == 0) {
+				/* past the end: written only if a grow
+				 * brings it in before the target takes it */
+				if (l != NULL && l->m != NULL && mblocks > 0 &&
+				    mblocks == p->blocks)
+					cmds_write_past_end(p, l, p->lba,
+							    mblocks, vid);
 				p->ls = NULL;
 			}
 		} else if (l != NULL) {
