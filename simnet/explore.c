@@ -562,6 +562,7 @@ static void live_step(struct gen *g, struct live *lv)
 	if (k < 80 && lv->ctl) {
 		unsigned int lun = (unsigned int)rnd_live(g, lv->nlun);
 		unsigned int end = lv->cl->size_k[lun] * 2;
+		char drain[32] = "";
 
 		/* not below the size it was declared with: the command
 		 * set's ranges at the last block, drawn from that size,
@@ -569,15 +570,21 @@ static void live_step(struct gen *g, struct live *lv)
 		if (lv->cl->removed[lun] ||
 		    lv->cl->size_k[lun] < lv->orig_k[lun] + 64)
 			return;
+		/* half the time a drain shorter than what the disk has
+		 * left of them: they are aborted, TASK ABORTED when their
+		 * I/O returns (st_reconf; reconfig.c reconf_step_shrinks) */
+		if (rnd_reconf(g, 2) == 0)
+			snprintf(drain, sizeof(drain), " drain=%ums",
+				 1 + (unsigned)rnd_reconf(g, 30));
 		out(g,
 		    "run until quiet\ndisk%u latency min=40ms max=40ms\n"
 		    "%s read lun=%u lba=%u blocks=8 & expect any\n"
 		    "%s write lun=%u lba=%u blocks=8 data=o%u & expect any\n"
-		    "+5ms target lun resize %u %uK\n"
+		    "+5ms target lun resize %u %uK%s\n"
 		    "run until quiet\ndisk%u latency min=%s\n",
 		    lun, a, lun, end - 8 - (unsigned)rnd_live(g, 8), a, lun,
 		    end - 8 - (unsigned)rnd_live(g, 8), ++lv->onum, lun,
-		    lv->cl->size_k[lun] - 64, lun, lv->lat[lun]);
+		    lv->cl->size_k[lun] - 64, drain, lun, lv->lat[lun]);
 		lv->cl->size_k[lun] -= 64;
 		return;
 	}
