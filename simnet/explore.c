@@ -314,6 +314,58 @@ static void hole_request(struct gen *g, const char *a, unsigned int nlun)
 	}
 }
 
+/* What cmdsn_step knows of the seed: a second target (the last
+ * initiator logged in to it), and whether duplicate CmdSNs are certain
+ * (no flips in flight). */
+struct cmdsn_world {
+	bool two, dup;
+};
+
+static uint64_t rnd_ign(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_cmdsnign) % n : 0;
+}
+
+/* A NOP-Out, Text Request or TMF the target must silently ignore (a
+ * stream of its own, st_cmdsnign): its CmdSN a duplicate (`cmdsn=dup`:
+ * of the last request of the session that took one, unless dup is
+ * false) or certainly outside the window (at least QueuedCommands off).
+ * No answer may come, and the TMF has no effect: no reset, no abort, no
+ * unit attention (RFC 7143 §4.2.2.1; lane cmdsnign18). */
+static void ign_request(struct gen *g, const char *a, unsigned int nlun,
+			unsigned int qd, bool dup)
+{
+	uint64_t t = rnd_ign(g, 4);
+	char cs[32];
+
+	if (dup && rnd_ign(g, 3) != 0) {
+		snprintf(cs, sizeof(cs), "dup");
+	} else {
+		long long off = (long long)qd + (long long)rnd_ign(g, 1000);
+
+		if (rnd_ign(g, 2))
+			off = -off - 1;
+		snprintf(cs, sizeof(cs), "%+lld", off);
+	}
+	if (t == 0) {
+		out(g, "%s nop nonimm cmdsn=%s", a, cs);
+		if (rnd_ign(g, 2))
+			out(g, " data=%u", 1 + (unsigned)rnd_ign(g, 512));
+		out(g, " & expect none\n");
+	} else if (t == 1) {
+		out(g, "%s text cmdsn=%s & expect none\n", a, cs);
+	} else {
+		uint64_t f = rnd_ign(g, 4);
+
+		out(g, "%s %s lun=%u cmdsn=%s & expect none\n", a,
+		    f == 0   ? "abort-task-set"
+		    : f == 1 ? "clear-task-set"
+		    : f == 2 ? "lun-reset"
+			     : "target-reset",
+		    (unsigned int)rnd_ign(g, nlun), cs);
+	}
+}
+
 /*
  * CmdSN gaps (RFC 7143 §3.2.2.1): an initiator holds back a command
  * (`hold`: it takes its CmdSN, unsent), sends one to three after it,
@@ -334,7 +386,8 @@ static void hole_request(struct gen *g, const char *a, unsigned int nlun)
  * and runs as any command when not (lane tmfgap16).
  */
 static void cmdsn_step(struct gen *g, unsigned int nini, unsigned int nlun,
-		       uint32_t lba_span, unsigned int qd, unsigned int *gnum)
+		       uint32_t lba_span, unsigned int qd, unsigned int *gnum,
+		       const struct cmdsn_world *cw)
 {
 	unsigned int ai = (unsigned int)rnd_cmdsn(g, nini);
 	const char *a = explore_names[ai];
@@ -377,18 +430,41 @@ static void cmdsn_step(struct gen *g, unsigned int nini, unsigned int nlun,
 			out(g, " hold as=h%u", held);
 		}
 		out(g, " & expect any\n");
-		if (k == 0 && hole == 1)
+		if (k == 0 && hole == 1) {
 			hole_request(g, a, nlun);
+			/* a duplicate of that request, received ahead of the
+			 * gap, or one outside the window (st_cmdsnign) */
+			if (rnd_ign(g, 100) < 40)
+				ign_request(g, a, nlun, qd, cw->dup);
+		}
 	}
+	/* a duplicate of the last command, waiting for its turn (or of
+	 * the request ahead of the gap), or one outside the window */
+	if (rnd_ign(g, 100) < 25)
+		ign_request(g, a, nlun, qd, cw->dup);
 	if (hole == 2)
 		out(g,
 		    "%s logout reason=connection cid=%u nonimm & expect any\n",
 		    a, 100 + (unsigned int)rnd_hole(g, 100));
 	if (how < 15 && nini > 1) {
 		/* another initiator: ai + 1 .. ai + nini - 1 */
-		const char *b =
-			explore_names[(ai + 1 + rnd_cmdsn(g, nini - 1)) % nini];
+		unsigned int bi = (ai + 1 + rnd_cmdsn(g, nini - 1)) % nini;
+		const char *b;
 		uint64_t t = rnd_cmdsn(g, 3);
+
+		/* With a second target, mostly a reset through the other
+		 * target than the held command's session's (sessions of
+		 * both map the LU: the reset ends the commands waiting for
+		 * their turn in either); and mostly first a ping of the
+		 * holder, whose answer proves that the commands after the
+		 * gap reached the target before the reset (the TMF oracle
+		 * then knows they must end TASK ABORTED: scenario_oracle.c
+		 * gap_reset_sent).  From st_cmdsnign. */
+		if (cw->two && rnd_ign(g, 3) != 0 && ai != nini - 1)
+			bi = nini - 1;
+		b = explore_names[bi];
+		if (rnd_ign(g, 4) != 0)
+			out(g, "%s nop expect any\n", a);
 
 		out(g, "+%uus %s %s lun=%u & expect any\n",
 		    1 + (unsigned)rnd_cmdsn(g, 2000), b,
@@ -1325,7 +1401,8 @@ char *explore_generate(uint64_t seed)
 			.st_cmdsnhole = seed ^ 0x401e17ull,
 			.st_keys = seed ^ 0x128128ull,
 			.st_atomic = seed ^ 0xa70b1cull,
-			.st_reconf = seed ^ 0x7ec0f18ull};
+			.st_reconf = seed ^ 0x7ec0f18ull,
+			.st_cmdsnign = seed ^ 0x16d5e918ull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};
@@ -1385,6 +1462,7 @@ char *explore_generate(uint64_t seed)
 	/* CmdSN gaps and commands outside the window in one seed in five,
 	 * in 3 % of its steps (cmdsn_step, a stream of its own). */
 	bool gaps = rnd_cmdsn(&g, 100) < 20;
+	struct cmdsn_world cwld = {false, false};
 	unsigned int qd = 0, gnum = 0;
 	/* The connection's life (live_step) in one seed in five, in 3 % of
 	 * its steps; in half of those a short RspTimeout (2-5 s), not where
@@ -1754,6 +1832,10 @@ char *explore_generate(uint64_t seed)
 	lv.nlun = nlun;
 	lv.lba_span = lba_span;
 	lv.two = two ? (int)nini - 1 : -1;
+	/* duplicates only where no bit is flipped in flight: a PDU a digest
+	 * error discarded was never received, and its duplicate is none */
+	cwld.two = two;
+	cwld.dup = digests != 1;
 	lv.remote = remote;
 	lv.ctl = ctl;
 	for (unsigned int i = 0; i < nlun; i++)
@@ -1789,7 +1871,7 @@ char *explore_generate(uint64_t seed)
 		if (rare && rnd_rare(&g, 100) < 5)
 			rare_step(&g, &rs);
 		if (gaps && qd > 0 && rnd_cmdsn(&g, 100) < 3)
-			cmdsn_step(&g, nini, nlun, lba_span, qd, &gnum);
+			cmdsn_step(&g, nini, nlun, lba_span, qd, &gnum, &cwld);
 		if (live && rnd_live(&g, 100) < 3)
 			live_step(&g, &lv);
 		if (greedy && rnd_budget(&g, 100) < 5)

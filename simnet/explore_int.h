@@ -115,6 +115,12 @@ struct gen {
 	 * before a grow brings their blocks in (explore.c ctl_step, lane
 	 * reconf18): st_ctl draws as before. */
 	uint64_t st_reconf;
+	/* And one for requests the target must ignore (a duplicate CmdSN,
+	 * or one outside the window) and for the proof that commands behind
+	 * a CmdSN gap reached the target before another session's reset
+	 * (explore.c cmdsn_step, ign_request, lane cmdsnign18): st_cmdsn
+	 * and st_cmdsnhole draw as before. */
+	uint64_t st_cmdsnign;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)

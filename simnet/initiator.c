@@ -332,6 +332,12 @@ static void ini_buf_judge(struct ini *ini, struct ini_op *op,
 void ini_op_finish(struct ini *ini, struct ini_op *op, enum ini_outcome outcome)
 {
 	ini_buf_judge(ini, op, outcome);
+	/* answered: every PDU sent before it on its connection reached the
+	 * target (one connection, in order); a Logout ended with its
+	 * connection was not answered */
+	if (outcome == INI_DONE && op->sent && op->kind != INI_OP_LOGOUT &&
+	    op->send_seq > ini->answered_seq)
+		ini->answered_seq = op->send_seq;
 	op->outcome = outcome;
 	op->done_ns = ini->sim->now_ns;
 	TAILQ_INSERT_TAIL(&ini->doneq, op, link);

@@ -161,10 +161,16 @@ struct ini_op {
 	 * window, and taking no number (`cmdsn=`, +0 included: the CmdSN
 	 * one past MaxCmdSN when the window is closed) */
 	bool cmdsn_forced;
+	/* a NOP-Out, Text, TMF or Logout sent with the CmdSN of the last
+	 * request of this session that took one and went out (`cmdsn=dup`):
+	 * a duplicate, which the target has received already (lane
+	 * cmdsnign18) */
+	bool cmdsn_dup;
 	/* its CmdSN is certainly outside the target's window when sent
 	 * (cmdsn_delta of at least QueuedCommands past the next CmdSN, or
-	 * more than that before it): any answer to it is a violation
-	 * (RFC 7143 §4.2.2.1: silently ignored) */
+	 * more than that before it), or a request's certainly a duplicate
+	 * (cmdsn_dup): any answer to it is a violation (RFC 7143 §4.2.2.1:
+	 * silently ignored) */
 	bool cmdsn_outside;
 	/* CmdSN gaps (`hold`): the command takes its CmdSN in turn but is
 	 * held back (ini->heldq), the commands after it go out, and it goes
@@ -379,6 +385,19 @@ static inline bool ini_op_misnumbered(const struct ini_op *op)
 /* Is a CmdSN off by delta from the next one certainly outside the
  * target's window, whatever it has received (QueuedCommands known)? */
 bool ini_cmdsn_outside(const struct ini *ini, int32_t delta);
+/* Would a NOP-Out, Text, TMF or Logout with a forced CmdSN (`cmdsn=+N`,
+ * `cmdsn=dup`) sent now be certainly ignored by the target (RFC 7143
+ * §4.2.2.1: outside the window, or a duplicate)?  *cmdsn: the CmdSN it
+ * would carry. */
+bool ini_forced_ignored(const struct ini *ini, const struct ini_op *op,
+			uint32_t *cmdsn);
+/* Is op a SCSI command of ours waiting at the target for its CmdSN turn:
+ * sent, unanswered, a command before it held back (a gap the target
+ * cannot consider filled: no ABORT TASK or target reset of ours named
+ * it)?  *received: the target certainly has it (a PDU sent after it on
+ * its connection was answered). */
+bool ini_op_behind_gap(const struct ini *ini, const struct ini_op *op,
+		       bool *received);
 /* Number of ops still waiting for an answer. */
 unsigned int ini_pending(const struct ini *ini);
 bool ini_connected(const struct ini *ini);

@@ -30,17 +30,76 @@ static void fill_common(struct ini *ini, struct iscsi_bhs *h, uint8_t opcode,
 	h->w28 = ini->exp_statsn;
 }
 
+/* A non-immediate PDU of this session with a CmdSN it took went out:
+ * the target has it (in order, on our one connection). */
+static void cmdsn_sent(struct ini *ini, uint32_t cmdsn)
+{
+	ini->last_sent_cmdsn = cmdsn;
+	ini->last_sent_valid = true;
+}
+
+/* A misnumbered PDU went out with cmdsn: unless certainly ignored, the
+ * target may have taken it. */
+static void forced_sent(struct ini *ini, uint32_t cmdsn, bool ignored)
+{
+	if (ignored)
+		return;
+	if (!ini->forced_hi_valid || sna_lt(ini->forced_hi, cmdsn))
+		ini->forced_hi = cmdsn;
+	ini->forced_hi_valid = true;
+}
+
+bool ini_forced_ignored(const struct ini *ini, const struct ini_op *op,
+			uint32_t *cmdsn)
+{
+	int64_t qd;
+	int32_t delta = op->cmdsn_delta;
+
+	/* A duplicate of a CmdSN that went out on this connection, no byte
+	 * of ours hit on the way (a PDU a digest error discarded is not
+	 * received): the target has it, below ExpCmdSN, waiting for its
+	 * turn, or considered received ahead of a gap (RFC 7143
+	 * §4.2.2.1: ignored). */
+	if (op->cmdsn_dup && ini->last_sent_valid && ini->tx_flips == 0) {
+		*cmdsn = ini->last_sent_cmdsn;
+		return true;
+	}
+	if (op->cmdsn_dup) {
+		/* none yet: one certainly below the window */
+		qd = ini->tgt_params && ini->tgt_params->queued_commands
+			     ? ini->tgt_params->queued_commands
+			     : 32;
+		delta = (int32_t) - (qd + 1);
+	}
+	*cmdsn = (uint32_t)((int64_t)ini->cmdsn + delta);
+	return ini_cmdsn_outside(ini, delta);
+}
+
 /* The CmdSN of a NOP-Out, TMF or Logout: sent immediate, the next one,
  * taken by none; sent non-immediate (`nonimm`, the window open), it
  * takes it, and the target must take it in turn, also with a CmdSN gap
- * below it (RFC 7143 §3.2.2.1, §4.2.2.1). */
+ * below it (RFC 7143 §3.2.2.1, §4.2.2.1).  A forced CmdSN (`cmdsn=+N`,
+ * `cmdsn=dup`) goes non-immediate at once, taking no number; one
+ * certainly outside the window or a duplicate must get no answer. */
 static void request_cmdsn(struct ini *ini, struct iscsi_bhs *h,
 			  struct ini_op *op)
 {
 	h->w24 = ini->cmdsn;
+	if (op->cmdsn_forced) {
+		h->immediate = false;
+		op->cmdsn_outside = ini_forced_ignored(ini, op, &op->cmdsn);
+		forced_sent(ini, op->cmdsn, op->cmdsn_outside);
+		h->w24 = op->cmdsn;
+		SIM_TRACE(ini->sim,
+			  "%s: itt=%08x non-immediate, forced CmdSN %u%s",
+			  ini->actor, op->itt, op->cmdsn,
+			  op->cmdsn_outside ? " (certainly ignored)" : "");
+		return;
+	}
 	if (op->nonimm && window_open(ini)) {
 		h->immediate = false;
 		op->cmdsn = ini->cmdsn++;
+		cmdsn_sent(ini, op->cmdsn);
 		SIM_TRACE(ini->sim, "%s: itt=%08x non-immediate, CmdSN %u",
 			  ini->actor, op->itt, op->cmdsn);
 	}
@@ -163,6 +222,10 @@ static void send_scsi(struct ini *ini, struct ini_op *op)
 		if (!ini_op_misnumbered(op) && over == 0)
 			ini->cmdsn++;
 	}
+	if (!ini_op_misnumbered(op) && over == 0)
+		cmdsn_sent(ini, op->cmdsn);
+	else if (over == 0)
+		forced_sent(ini, op->cmdsn, op->cmdsn_outside);
 	h.w24 = op->cmdsn;
 	memcpy(h.cdb, op->cdb, 16);
 	ini_send_pdu(ini, &h, op->out, imm);
@@ -200,7 +263,12 @@ static void op_send(struct ini *ini, struct ini_op *op)
 		fill_common(ini, &h, ISCSI_OP_TEXT_REQ, false, op->itt);
 		h.flags = ISCSI_FLAG_FINAL;
 		h.w20 = ISCSI_RESERVED_TAG;
-		op->cmdsn = ini->cmdsn++;
+		if (op->cmdsn_forced) {
+			request_cmdsn(ini, &h, op);
+		} else {
+			op->cmdsn = ini->cmdsn++;
+			cmdsn_sent(ini, op->cmdsn);
+		}
 		h.w24 = op->cmdsn;
 		op->text_keys_judged =
 			op->text_private_keys > 0 && !ini->discovery &&
@@ -268,6 +336,31 @@ unsigned int ini_release(struct ini *ini)
 	}
 	ini_tx_flush(ini);
 	return n;
+}
+
+bool ini_op_behind_gap(const struct ini *ini, const struct ini_op *op,
+		       bool *received)
+{
+	const struct ini_op *h, *o;
+	bool pending = false;
+
+	*received = false;
+	if (op->kind != INI_OP_SCSI || !op->sent || ini_op_misnumbered(op) ||
+	    op->imm_over_sent != 0 || ini->state != INI_S_FFP)
+		return false;
+	TAILQ_FOREACH (o, &ini->ops, link)
+		if (o == op)
+			pending = true;
+	if (!pending)
+		return false;
+	TAILQ_FOREACH (h, &ini->heldq, link) {
+		if (!sna_lt(h->cmdsn, op->cmdsn) || h->gap_aborted ||
+		    h->gap_tmf_all)
+			continue;
+		*received = op->send_seq < ini->answered_seq;
+		return true;
+	}
+	return false;
 }
 
 unsigned int ini_held(const struct ini *ini)
@@ -400,7 +493,9 @@ void ini_tmf(struct ini *ini, struct ini_op *op)
 						   : ISCSI_RESERVED_TAG;
 	request_cmdsn(ini, &h, op);
 	h.w32 = op->ref_cmdsn;
-	if (op->tmf_fn == ISCSI_TMF_ABORT_TASK) {
+	if (op->cmdsn_outside) {
+		/* certainly ignored (RFC 7143 §4.2.2.1): it acts on none */
+	} else if (op->tmf_fn == ISCSI_TMF_ABORT_TASK) {
 		struct ini_op *held;
 
 		TAILQ_FOREACH (held, &ini->heldq, link)
@@ -454,6 +549,7 @@ void ini_nop(struct ini *ini, struct ini_op *op)
 	h.w20 = ISCSI_RESERVED_TAG;
 	request_cmdsn(ini, &h, op);
 	op->sent = true;
+	op->send_seq = ++ini->send_seq;
 	TAILQ_INSERT_TAIL(&ini->ops, op, link);
 	/* ping data (`nop data=BYTES`): the NOP-In echoes it */
 	ini_send_pdu(ini, &h, op->out, op->out ? op->edtl : 0);
@@ -474,7 +570,9 @@ void ini_logout(struct ini *ini, struct ini_op *op)
 	request_cmdsn(ini, &h, op);
 	op->sent = true;
 	op->send_seq = ++ini->send_seq;
-	ini->state = INI_S_LOGOUT;
+	/* one certainly ignored (a forced CmdSN) starts no exchange */
+	if (!op->cmdsn_outside)
+		ini->state = INI_S_LOGOUT;
 	TAILQ_INSERT_TAIL(&ini->ops, op, link);
 	ini_send_pdu(ini, &h, NULL, 0);
 	ini_tx_flush(ini);
@@ -506,6 +604,25 @@ void ini_raw(struct ini *ini, struct ini_op *op)
 
 /* ------------------------------------------------------ FFP receive */
 
+/* RFC 7143 §4.2.2.1: ExpCmdSN passes only CmdSNs the target received
+ * (or, §11.5.1, considers received: below a TMF's own, which is at most
+ * our next one).  Past our next CmdSN and every misnumbered one the
+ * target may have taken, it took a CmdSN nobody sent: one of a request
+ * it had to ignore (a duplicate, or outside the window), say. */
+static void check_exp_bound(struct ini *ini, uint8_t opcode, uint32_t exp)
+{
+	uint32_t top = ini->cmdsn;
+
+	if (ini->forced_hi_valid && sna_lt(top, ini->forced_hi + 1))
+		top = ini->forced_hi + 1;
+	if (sna_lt(top, exp))
+		ini_violation(ini,
+			      "%s: ExpCmdSN %u, but no CmdSN from %u on was "
+			      "sent: the target passed CmdSNs it never "
+			      "received (RFC 7143 §4.2.2.1)",
+			      ini_opcode_name(opcode), exp, top);
+}
+
 /* RFC 7143 §4.2.2.1: ExpCmdSN and MaxCmdSN advance; on one connection
  * they arrive in order, so going back is a target bug. */
 static void update_window(struct ini *ini, const struct iscsi_bhs *h)
@@ -534,6 +651,7 @@ static void update_window(struct ini *ini, const struct iscsi_bhs *h)
 	if (sna_lt(max, ini->max_cmdsn) && sna_le(exp, max + 1))
 		ini_violation(ini, "%s: MaxCmdSN went back from %u to %u",
 			      ini_opcode_name(h->opcode), ini->max_cmdsn, max);
+	check_exp_bound(ini, h->opcode, exp);
 	if (sna_lt(ini->exp_cmdsn, exp))
 		ini->exp_cmdsn = exp;
 	if (sna_lt(ini->max_cmdsn, max))
@@ -911,6 +1029,23 @@ static void check_ping_echo(struct ini *ini, const struct ini_op *op,
 			      h->itt);
 }
 
+/* A NOP-Out, Text, TMF or Logout whose forced CmdSN was certainly
+ * outside the window or a duplicate is silently ignored (RFC 7143
+ * §4.2.2.1): an answer to it is a violation (unless a flip hit it: a
+ * digest error is answered otherwise). */
+static void check_ignored_answered(struct ini *ini, const struct ini_op *op,
+				   const char *what)
+{
+	if (!op->cmdsn_outside || op->kind == INI_OP_SCSI || op->corrupted)
+		return;
+	ini_violation(ini,
+		      "%s itt=%08x answers a request whose CmdSN %u was %s: "
+		      "RFC 7143 §4.2.2.1, a non-immediate request outside "
+		      "[ExpCmdSN, MaxCmdSN] or a duplicate is silently ignored",
+		      what, op->itt, op->cmdsn,
+		      op->cmdsn_dup ? "a duplicate" : "outside the window");
+}
+
 static void rx_nop_in(struct ini *ini, const struct iscsi_bhs *h,
 		      const uint8_t *data)
 {
@@ -924,6 +1059,7 @@ static void rx_nop_in(struct ini *ini, const struct iscsi_bhs *h,
 				      h->itt);
 			return;
 		}
+		check_ignored_answered(ini, op, "NOP-In");
 		check_ping_echo(ini, op, h, data);
 		TAILQ_REMOVE(&ini->ops, op, link);
 		ini_op_finish(ini, op, INI_DONE);
@@ -1129,6 +1265,7 @@ static void rx_simple_rsp(struct ini *ini, const struct iscsi_bhs *h,
 			      ini_opcode_name(h->opcode), h->itt);
 		return;
 	}
+	check_ignored_answered(ini, op, ini_opcode_name(h->opcode));
 	op->response = h->b2;
 	op->rsp_opcode = h->opcode;
 	/* RFC 7143 §11.15.1: with one connection per session, closing a
@@ -1176,6 +1313,7 @@ static void rx_simple_rsp(struct ini *ini, const struct iscsi_bhs *h,
 			o.w20 = h->w20;
 			/* a non-immediate request: it takes a CmdSN */
 			o.w24 = ini->cmdsn++;
+			cmdsn_sent(ini, o.w24);
 			ini_send_pdu(ini, &o, NULL, 0);
 			ini_tx_flush(ini);
 			return;

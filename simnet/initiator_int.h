@@ -60,6 +60,16 @@ struct ini {
 	uint32_t next_itt;
 	/* where a login starts CmdSN and ExpStatSN (ini_set_start) */
 	uint32_t start_cmdsn, start_expstatsn;
+	/* this session: the CmdSN of the last non-immediate PDU that took
+	 * one and went out (last_sent_valid: there was one), what a
+	 * `cmdsn=dup` request carries; and the highest CmdSN sent by a
+	 * misnumbered PDU that the target may have taken (forced_hi_valid):
+	 * the target's ExpCmdSN never passes it + 1, nor our next CmdSN */
+	bool last_sent_valid, forced_hi_valid;
+	/* the highest send_seq of an op answered: every PDU sent before it
+	 * on its connection reached the target (ini_op_behind_gap) */
+	uint64_t answered_seq;
+	uint32_t last_sent_cmdsn, forced_hi;
 	uint64_t send_seq; /* order in which PDUs went out */
 
 	struct ini_params neg;

@@ -1168,6 +1168,7 @@ void ini_rx_login_rsp(struct ini *ini, const struct iscsi_bhs *h,
 		ini->state = INI_S_FFP;
 		ini->digests_live = true;
 		ini->cmdsn = ini->exp_cmdsn;
+		ini->last_sent_valid = ini->forced_hi_valid = false;
 		SIM_TRACE(
 			ini->sim,
 			"%s logged in: tsih=%u ImmediateData=%d InitialR2T=%d "

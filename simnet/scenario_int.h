@@ -448,6 +448,7 @@ struct runner {
 	 * many EXTENDED COPY or ORWRITE ranges were ever sent (they move
 	 * values: scenario_oracle.c land_aborted_check) */
 	uint64_t abort_answer_ns;
+	uint32_t gapr_seq; /* gap_reset_sent's ids */
 	uint64_t copies_sent;
 	uint64_t aborts_unanswered; /* of those lines, ended unanswered */
 	/* actors whose reset, CLEAR TASK SET... ended unanswered with its
@@ -627,6 +628,16 @@ struct pend {
 	uint64_t abort_events;	/* r->abort_events when it was sent */
 	bool abort_possible;	/* one was in flight when it was sent */
 	bool may_abort_others;	/* it is such a line itself */
+	/* A command waiting at the target for its CmdSN turn (a command
+	 * before it held back, and its receipt proven by the answer to a
+	 * later PDU of its connection) when another session's LOGICAL UNIT
+	 * RESET or CLEAR TASK SET of its LU was sent: gapr_id names that
+	 * TMF line (its own gapr_id); once the TMF is FUNCTION COMPLETE with
+	 * the gap still open, gapr_line is its line: the command was in the
+	 * task set the TMF cleared, and must end TASK ABORTED (SAM-5 §7.6,
+	 * §5.6 TAS=1; scenario_oracle.c gap_reset_*, lane cmdsnign18) */
+	uint32_t gapr_id;
+	int gapr_line;
 	/* a WRITE: when its value last landed on the medium (0: not yet),
 	 * and r->copies_sent at its send (-1: a copy was open then) */
 	uint64_t landed_ns;
@@ -943,6 +954,9 @@ void pr_gen_sent(struct lun_st *l, struct pend *p);
 /* scenario_acl.c: initiator groups (LUN masking) and their oracle */
 void decl_group(struct runner *r, struct toks *t);
 int acl_cfg(struct runner *r, struct ut_config *c);
+/* scenario_oracle.c: commands waiting for their CmdSN turn in the task
+ * set another session's reset clears (pend's gapr_*) */
+void gap_reset_sent(struct runner *r, struct pend *p);
 bool acl_sees(const struct runner *r, const struct actor *a,
 	      const struct lun_st *l);
 bool acl_may_login(const struct runner *r, const struct actor *a,

@@ -854,6 +854,90 @@ static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 		      (unsigned long long)r->seed);
 }
 
+/*
+ * A LOGICAL UNIT RESET or CLEAR TASK SET ends every task of the LU, of
+ * every nexus (SAM-5 §7.6, §7.3) -- those of sessions of another target
+ * that maps the same LU too -- and with TAS=1 (this target) another
+ * nexus's task ends TASK ABORTED (SAM-5 §5.6).  A command the target
+ * has received but holds for its CmdSN turn (a command before it held
+ * back) is such a task: it cannot run before its turn, so if its turn
+ * never came during the TMF -- the gap still open when the TMF was
+ * answered FUNCTION COMPLETE -- and the target certainly had it before
+ * the TMF was sent (the answer to a later PDU of its connection came
+ * first), it must end TASK ABORTED once its turn comes, never run.
+ * Mutant 179 swept only the sessions of the issuer's target: such a
+ * command ran GOOD after the reset.  gap_reset_sent marks the commands
+ * at the TMF's sending, gap_reset_done confirms them at its answer,
+ * gap_reset_judge judges their answers.
+ */
+void gap_reset_sent(struct runner *r, struct pend *p)
+{
+	const struct lun_st *ls = NULL;
+	struct pend *q;
+
+	if (p->tmf_fn != ISCSI_TMF_LOGICAL_UNIT_RESET &&
+	    p->tmf_fn != ISCSI_TMF_CLEAR_TASK_SET)
+		return;
+	for (int i = 0; i < r->nluns; i++)
+		if (r->luns[i].lun == p->lun && acl_sees(r, p->a, &r->luns[i]))
+			ls = &r->luns[i];
+	if (ls == NULL)
+		return;
+	p->gapr_id = ++r->gapr_seq;
+	TAILQ_FOREACH (q, &r->pends, link) {
+		bool received;
+
+		if (q->done || q->op == NULL || q->a == p->a || q->ls != ls ||
+		    !acl_sees(r, q->a, ls) ||
+		    !ini_op_behind_gap(q->a->ini, q->op, &received) ||
+		    !received)
+			continue;
+		q->gapr_id = p->gapr_id;
+	}
+}
+
+static void gap_reset_done(struct runner *r, struct pend *p,
+			   const struct ini_op *op)
+{
+	bool complete = op->outcome == INI_DONE &&
+			op->response == ISCSI_TMF_RSP_COMPLETE;
+	uint32_t id = p->gapr_id;
+	struct pend *q;
+
+	if (id == 0)
+		return;
+	p->gapr_id = 0;
+	TAILQ_FOREACH (q, &r->pends, link) {
+		bool received;
+
+		if (q->gapr_id != id)
+			continue;
+		q->gapr_id = 0;
+		if (complete && !q->done && q->op != NULL &&
+		    ini_op_behind_gap(q->a->ini, q->op, &received))
+			q->gapr_line = p->line;
+	}
+}
+
+static void gap_reset_judge(struct runner *r, struct pend *p,
+			    const struct ini_op *op)
+{
+	if (p->gapr_line == 0 || op->outcome != INI_DONE || op->response != 0 ||
+	    op->status == SCSI_STATUS_TASK_ABORTED)
+		return;
+	failf(r, p->line,
+	      "TMF oracle: %s's %s (lun %u) waited at the target for its "
+	      "CmdSN turn (a command before it held back, its receipt proven "
+	      "by a later answer) through the LOGICAL UNIT RESET or CLEAR "
+	      "TASK SET of another session at line %d, answered FUNCTION "
+	      "COMPLETE before the gap filled, yet it ran and ended with "
+	      "status 0x%02x: the TMF ends every task of the LU, of every "
+	      "nexus and target, TASK ABORTED with TAS=1 (SAM-5 §7.6, §5.6) "
+	      "(seed %llu)",
+	      p->a->name, p->verb, p->ls ? p->ls->lun : 0u, p->gapr_line,
+	      op->status, (unsigned long long)r->seed);
+}
+
 /* SAM-5 §5.6: with TAS=1 a command ends with TASK ABORTED status only
  * when another nexus aborted it: a LOGICAL UNIT RESET, TARGET RESET,
  * CLEAR TASK SET or PREEMPT AND ABORT, or its LUN removed (a control
@@ -945,6 +1029,7 @@ void pend_done(void *arg, struct ini_op *op)
 			r->aborts_limbo |= 1u << p->a->idx;
 	}
 	oracle_task_aborted(r, p, op);
+	gap_reset_judge(r, p, op);
 	order_on_done(r, p, op);
 	ua_on_done(r, p, op);
 	if (r->o.answer != NULL)
@@ -991,6 +1076,7 @@ void pend_done(void *arg, struct ini_op *op)
 			resv_drop_holder(r, p->a);
 		break;
 	case PK_TMF:
+		gap_reset_done(r, p, op);
 		oracle_tmf_lun(r, p, op);
 		rsoc_tmf_done(r, p, op);
 		/* No command is exempt from liveness: the target answers

@@ -187,6 +187,42 @@ static void issue_scsi(struct runner *r, struct actor *a, const char *verb,
 	finish_issue(r, p);
 }
 
+/* `cmdsn=+N` or `cmdsn=dup` on a NOP-Out, Text, TMF or Logout: sent
+ * non-immediate at once with that CmdSN, taking no number (lane
+ * cmdsnign18). */
+static bool request_forced_cmdsn(struct runner *r, struct ini_op *op,
+				 struct toks *t)
+{
+	const char *cs = kv(t, "cmdsn");
+
+	if (cs == NULL)
+		return false;
+	op->cmdsn_forced = true;
+	if (strcmp(cs, "dup") == 0)
+		op->cmdsn_dup = true;
+	else if (cs[0] == '+' || cs[0] == '-')
+		op->cmdsn_delta = (int32_t)strtol(cs, NULL, 0);
+	else
+		syntaxf(r, "cmdsn=+N, cmdsn=-N or cmdsn=dup");
+	return true;
+}
+
+/* A TMF certainly ignored (its forced CmdSN outside the window or a
+ * duplicate, RFC 7143 §4.2.2.1): it is no TMF to the models -- no reset,
+ * no abort, no unit attention may come of it. */
+static void issue_tmf_ignored(struct runner *r, struct pend *p,
+			      struct ini_op *op)
+{
+	p->kind = PK_OTHER;
+	if (p->may_abort_others) {
+		p->may_abort_others = false;
+		r->abort_events--;
+		r->abort_inflight--;
+	}
+	ini_tmf(p->a->ini, op);
+	finish_issue(r, p);
+}
+
 static void issue_tmf(struct runner *r, struct actor *a, const char *verb,
 		      struct toks *t)
 {
@@ -228,10 +264,19 @@ static void issue_tmf(struct runner *r, struct actor *a, const char *verb,
 		op->tmf_fn = ISCSI_TMF_TARGET_WARM_RESET;
 	}
 	p->tmf_fn = op->tmf_fn;
+	r->res->tmf_count[op->tmf_fn % SCN_STAT_TMFS]++;
+	if (request_forced_cmdsn(r, op, t)) {
+		uint32_t sn;
+
+		if (ini_state(a->ini) == INI_S_FFP &&
+		    ini_forced_ignored(a->ini, op, &sn)) {
+			issue_tmf_ignored(r, p, op);
+			return;
+		}
+	}
 	if (op->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET ||
 	    op->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET)
 		alua_reset_sent(r, p);
-	r->res->tmf_count[op->tmf_fn % SCN_STAT_TMFS]++;
 	if (op->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
 	    op->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET)
 		med_reset_sent(r, p);
@@ -249,6 +294,7 @@ static void issue_tmf(struct runner *r, struct actor *a, const char *verb,
 	if (op->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
 	    op->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET)
 		ua_tmf_sent(r, p);
+	gap_reset_sent(r, p);
 	ini_tmf(a->ini, op);
 	finish_issue(r, p);
 }
@@ -436,8 +482,10 @@ static void issue_simple(struct runner *r, struct actor *a, const char *verb,
 	struct pend *p = pend_new(r, a, verb, t);
 	struct ini_op *op = op_for(p, kind);
 
-	/* a NOP-Out or Logout that takes a CmdSN (RFC 7143 §3.2.2.1) */
+	/* a NOP-Out or Logout that takes a CmdSN (RFC 7143 §3.2.2.1), or
+	 * carries one forced (cmdsn=) */
 	op->nonimm = has(t, "nonimm");
+	(void)request_forced_cmdsn(r, op, t);
 	switch (kind) {
 	case INI_OP_NOP:
 		/* data=BYTES: ping data the NOP-In must echo (the
@@ -472,7 +520,9 @@ static void issue_simple(struct runner *r, struct actor *a, const char *verb,
 				(int32_t)(u64_or(t, "cid", 0, r) & 0xffff);
 		/* a logout that may be refused keeps the session (and its
 		 * reservation) until its answer says otherwise */
-		if (op->logout_reason == ISCSI_LOGOUT_CLOSE_SESSION)
+		if (op->logout_reason == ISCSI_LOGOUT_CLOSE_SESSION &&
+		    !(op->cmdsn_forced && ini_state(a->ini) == INI_S_FFP &&
+		      ini_forced_ignored(a->ini, op, &(uint32_t){0})))
 			resv_drop_holder(r, a);
 		ini_logout(a->ini, op);
 		break;
