@@ -372,13 +372,16 @@ $(BUILD)/test/test_simnet: simnet/test/test_simnet.c $(SIM_CORE_OBJ) $(SIM_TEST_
 
 # TCP reassembly and PDU cutting of `import`, on hand-made captures
 $(BUILD)/test/test_import: simnet/test/test_import.c $(BUILD)/obj/simnet/pcap_tcp.o \
-		$(BUILD)/obj/simnet/iscsi_stream.o $(SIM_TEST_DEPS)
+		$(BUILD)/obj/simnet/iscsi_stream.o $(BUILD)/obj/simnet/digest.o \
+		$(SIM_TEST_DEPS)
 	@mkdir -p $(dir $@)
 	@$(call TEST_DEPS,-Isimnet,$<)
-	$(CC) $(CFLAGS) -Isimnet -Wno-missing-prototypes -o $@ $^ -lpcap
+	$(CC) $(CFLAGS) -Isimnet -Wno-missing-prototypes -o $@ $^ -lpcap -lisal -lnettle
 
+# -lisal, -lnettle: the simulator's own CRC32C and CHAP hashes
+# (simnet/digest.c)
 $(BUILD)/utarget-sim: $(SIM_OBJ) $(BUILD)/libutarget.a
-	$(CC) $(LDFLAGS) -o $@ $^ -lm -lpcap
+	$(CC) $(LDFLAGS) -o $@ $^ -lm -lpcap -lisal -lnettle
 
 simnet-test: $(BUILD)/test/test_simnet
 	$(BUILD)/test/test_simnet

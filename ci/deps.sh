@@ -6,7 +6,7 @@
 # print the exact command.
 set -euo pipefail
 what=${1:-build}
-pkgs=(gcc make pkg-config liburing-dev libisal-dev librbd-dev libpcap-dev)
+pkgs=(gcc make pkg-config liburing-dev libisal-dev librbd-dev libpcap-dev nettle-dev)
 if [ "$what" != build ]; then
 	# unit tests, conformance and daemon tests
 	pkgs+=(libcmocka-dev libiscsi-bin libiscsi-dev iproute2 clang-format)

@@ -29,6 +29,7 @@
 #include <sys/mman.h>
 #include <string.h>
 
+#include "digest.h"
 #include "initiator_int.h"
 
 static void on_closed(void *ctx, int err);
@@ -448,7 +449,7 @@ void ini_tx_flush(struct ini *ini)
 
 static void put_digest(struct ini *ini, const void *p, size_t n)
 {
-	uint32_t d = iscsi_digest(p, n);
+	uint32_t d = sim_digest(p, n);
 	uint8_t b[4] = {(uint8_t)d, (uint8_t)(d >> 8), (uint8_t)(d >> 16),
 			(uint8_t)(d >> 24)};
 
@@ -777,7 +778,7 @@ static void rx_complete(struct ini *ini)
 
 		memcpy(tmp, ini->rbhs, ISCSI_BHS_LEN);
 		memcpy(tmp + ISCSI_BHS_LEN, ini->rdata, doff - ISCSI_BHS_LEN);
-		d = iscsi_digest(tmp, doff);
+		d = sim_digest(tmp, doff);
 		if (memcmp(&ini->rdata[doff - ISCSI_BHS_LEN], &d, 4) != 0) {
 			if (!flipped)
 				ini_violation(ini,
@@ -791,7 +792,7 @@ static void rx_complete(struct ini *ini)
 		 * padding. */
 		const uint8_t *data = ini->rdata + (doff - ISCSI_BHS_LEN);
 		uint32_t n = h.data_len + iscsi_pad4(h.data_len);
-		uint32_t d = iscsi_digest(data, n);
+		uint32_t d = sim_digest(data, n);
 
 		if (memcmp(data + n, &d, 4) != 0) {
 			if (!flipped)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "digest.h"
 #include "initiator_int.h"
 
 /* ------------------------------------------------------------ login */
@@ -866,8 +867,9 @@ static void chap_answer(struct ini *ini)
 		chap_refuse(ini, "malformed CHAP_I or CHAP_C from the target");
 		return;
 	}
-	iscsi_chap_response(ini->chap_alg, id, ini->chap.secret,
-			    strlen(ini->chap.secret), chal, (size_t)clen, rsp);
+	(void)sim_chap_response((unsigned int)ini->chap_alg, id,
+				ini->chap.secret, strlen(ini->chap.secret),
+				chal, (size_t)clen, rsp);
 	chap_encode(ini->chap.enc, rsp, iscsi_chap_digest_len(ini->chap_alg),
 		    hex);
 	text_add(&t, "CHAP_N", ini->chap.name);
@@ -925,10 +927,10 @@ static bool chap_target_ok(struct ini *ini)
 			    "mutual CHAP: malformed CHAP_R from the target");
 		return false;
 	}
-	iscsi_chap_response(ini->chap_alg, ini->chap_id,
-			    ini->chap.target_secret,
-			    strlen(ini->chap.target_secret), ini->chap_chal,
-			    ini->chap_chal_len, want);
+	(void)sim_chap_response((unsigned int)ini->chap_alg, ini->chap_id,
+				ini->chap.target_secret,
+				strlen(ini->chap.target_secret), ini->chap_chal,
+				ini->chap_chal_len, want);
 	if (!iscsi_chap_equal(got, want, dlen)) {
 		chap_refuse(ini, "mutual CHAP: wrong CHAP_R from the target");
 		return false;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "iscsi/pdu.h"
+#include "digest.h"
 #include "iscsi_stream.h"
 
 /* A resynchronising decoder believes a BHS only with a data segment at
@@ -160,7 +161,7 @@ static int probe_hd(const uint8_t *b, size_t have)
 
 	if (have < hl + 4)
 		return -1;
-	return iscsi_digest(b, hl) == le32_get(b + hl);
+	return sim_digest(b, hl) == le32_get(b + hl);
 }
 
 /* Which digests does the PDU at d->buf carry?  False: not enough bytes
@@ -215,7 +216,7 @@ static bool digests_of(struct iss_dir *d, uint8_t op, bool *hd, bool *dd)
 		if (d->len < end + 4)
 			return false;
 		d->dd_known = true;
-		d->dd_probed = iscsi_digest(b + start, end - start) ==
+		d->dd_probed = sim_digest(b + start, end - start) ==
 			       le32_get(b + end);
 		*dd = c->dd = d->dd_probed;
 	}
@@ -304,7 +305,7 @@ static bool cut_one(struct iss_dir *d)
 	pos = ISCSI_BHS_LEN + ahs;
 	pdu.hd = hd;
 	if (hd) {
-		pdu.hd_bad = iscsi_digest(b, pos) != le32_get(b + pos);
+		pdu.hd_bad = sim_digest(b, pos) != le32_get(b + pos);
 		pos += 4;
 	}
 	pdu.data = b + pos;
@@ -313,7 +314,7 @@ static bool cut_one(struct iss_dir *d)
 	if (pdu.dd) {
 		uint32_t padded = dsl + iscsi_pad4(dsl);
 
-		pdu.dd_bad = iscsi_digest(b + pos, padded) !=
+		pdu.dd_bad = sim_digest(b + pos, padded) !=
 			     le32_get(b + pos + padded);
 	}
 	pdu.off_first = d->off;

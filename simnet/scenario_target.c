@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "iscsi/iscsi.h"
+#include "scsi/scsi.h"
 #include "model.h"
 #include "scenario_int.h"
 
@@ -678,6 +679,135 @@ static void target_gone_check(struct runner *r, const char *iqn)
 		      iqn, (unsigned long long)r->seed);
 }
 
+/*
+ * What the control interface lists of a session (utargetctl sessions,
+ * iscsi_server_sessions) against what its initiator negotiated: checked
+ * at every `target stats expect` for each actor in full feature phase
+ * whose session (initiator name, ISID, TSIH) the target lists.  The
+ * operational parameters are fixed at login on both sides, so they agree
+ * exactly (mutant 443).
+ */
+static void sessions_agree(struct runner *r)
+{
+	static struct iscsi_session_info si[MAX_ACTORS * 4];
+	size_t n =
+		iscsi_server_sessions(r->srv, si, sizeof(si) / sizeof(si[0]));
+
+	if (n > sizeof(si) / sizeof(si[0]))
+		n = sizeof(si) / sizeof(si[0]);
+	for (int a = 0; a < r->nactors; a++) {
+		struct ini *ini = r->actors[a].ini;
+		const struct ini_params *p;
+		const struct iscsi_session_info *o = NULL;
+
+		if (ini == NULL || ini_state(ini) != INI_S_FFP)
+			continue;
+		for (size_t i = 0; i < n && o == NULL; i++)
+			if (!si[i].discovery && si[i].tsih == ini_tsih(ini) &&
+			    memcmp(si[i].isid, ini_isid(ini), 6) == 0 &&
+			    strcmp(si[i].initiator, ini_iqn(ini)) == 0)
+				o = &si[i];
+		if (o == NULL)
+			continue;
+		p = ini_params(ini);
+		r->res->expectations++;
+		if (o->header_digest != p->header_digest ||
+		    o->data_digest != p->data_digest ||
+		    o->initial_r2t != p->initial_r2t ||
+		    o->immediate_data != p->immediate_data ||
+		    o->first_burst != p->first_burst ||
+		    o->max_burst != p->max_burst ||
+		    o->max_outstanding_r2t != p->max_r2t ||
+		    o->max_recv_dsl != p->max_send_dsl ||
+		    o->max_xmit_dsl != p->max_recv_dsl)
+			failf(r, r->line,
+			      "target stats: session %u of %s lists "
+			      "digests %d/%d InitialR2T=%d ImmediateData=%d "
+			      "FirstBurstLength=%u MaxBurstLength=%u "
+			      "MaxOutstandingR2T=%u MRDSL %u/%u; negotiated "
+			      "%d/%d %d %d %u %u %u %u/%u",
+			      o->tsih, r->actors[a].name, o->header_digest,
+			      o->data_digest, o->initial_r2t, o->immediate_data,
+			      o->first_burst, o->max_burst,
+			      o->max_outstanding_r2t, o->max_recv_dsl,
+			      o->max_xmit_dsl, p->header_digest, p->data_digest,
+			      p->initial_r2t, p->immediate_data, p->first_burst,
+			      p->max_burst, p->max_r2t, p->max_send_dsl,
+			      p->max_recv_dsl);
+	}
+}
+
+/*
+ *   target device LUN stats expect NAME=N [NAME=N...]
+ *
+ * The I/O statistics of the LU behind LUN as the control interface shows
+ * them (utargetctl device, iscsi_server_device): reads, writes, others
+ * (commands completed, by kind: READ(6/10/12/16); WRITE(6/10/12/16),
+ * WRITE AND VERIFY, COMPARE AND WRITE, WRITE ATOMIC(16); the rest),
+ * read_bytes, write_bytes (of the GOOD ones), errors (ended other than
+ * GOOD) and latencies (the histogram's samples: one per read or write).
+ * Exact: the scenario counts what it sent (mutant 442).
+ */
+static void device_stats_verb(struct runner *r, struct toks *t)
+{
+	static const char *names[] = {"reads",	    "writes",	   "others",
+				      "read_bytes", "write_bytes", "errors",
+				      "latencies"};
+	struct iscsi_device_info di;
+	struct scsi_io_stats st;
+	struct lun_st *l;
+	uint64_t vals[7], lat = 0;
+	char *end;
+	unsigned long long lun;
+
+	if (t->n < 6 || strcmp(t->v[3], "stats") != 0 ||
+	    strcmp(t->v[4], "expect") != 0 ||
+	    (lun = strtoull(t->v[2], &end, 0), *end != '\0') ||
+	    (l = lun_find(r, lun)) == NULL) {
+		syntaxf(r, "target device LUN stats expect NAME=N...");
+		return;
+	}
+	if (!target_start(r) || r->srv == NULL)
+		return;
+	if (iscsi_server_device(r->srv, l->disk, &di, &st) != 0) {
+		failf(r, r->line, "target device %llu: no device %s", lun,
+		      l->disk);
+		return;
+	}
+	for (unsigned int i = 0; i < SCSI_LAT_BUCKETS; i++)
+		lat += st.lat[i];
+	vals[0] = st.reads;
+	vals[1] = st.writes;
+	vals[2] = st.others;
+	vals[3] = st.read_bytes;
+	vals[4] = st.write_bytes;
+	vals[5] = st.errors;
+	vals[6] = lat;
+	for (int i = 5; i < t->n; i++) {
+		char *eq = strchr(t->v[i], '=');
+		size_t k;
+
+		if (eq == NULL) {
+			syntaxf(r, "target device LUN stats expect NAME=N");
+			return;
+		}
+		*eq = '\0';
+		for (k = 0; k < 7 && strcmp(names[k], t->v[i]) != 0; k++)
+			;
+		if (k == 7) {
+			syntaxf(r, "unknown device stat '%s'", t->v[i]);
+			return;
+		}
+		r->res->expectations++;
+		if (vals[k] != strtoull(eq + 1, NULL, 0))
+			failf(r, r->line,
+			      "target device %llu stats: expected %s=%s, got "
+			      "%llu",
+			      lun, t->v[i], eq + 1,
+			      (unsigned long long)vals[k]);
+	}
+}
+
 static void ctl_session_close(struct runner *r, struct toks *t)
 {
 	struct iscsi_session_info si[MAX_ACTORS * 4];
@@ -828,7 +958,7 @@ void target_verb(struct runner *r, struct toks *t)
 		    strcmp(verb, "initiator") == 0 ||
 		    strcmp(verb, "group") == 0 || strcmp(verb, "crash") == 0 ||
 		    strcmp(verb, "restart") == 0 ||
-		    strcmp(verb, "stats") == 0 ||
+		    strcmp(verb, "stats") == 0 || strcmp(verb, "device") == 0 ||
 		    strcmp(verb, "state-fail") == 0 ||
 		    strcmp(verb, "shutdown") == 0 ||
 		    strcmp(verb, "remove") == 0)
@@ -897,6 +1027,8 @@ void target_verb(struct runner *r, struct toks *t)
 	} else if (strcmp(verb, "initiator") == 0 ||
 		   strcmp(verb, "group") == 0) {
 		ctl_acl(r, t);
+	} else if (strcmp(verb, "device") == 0) {
+		device_stats_verb(r, t);
 	} else if (strcmp(verb, "stats") == 0) {
 		struct iscsi_server_stats st;
 		int ex = -1;
@@ -951,6 +1083,8 @@ void target_verb(struct runner *r, struct toks *t)
 				      (unsigned long long)vals[k],
 				      (unsigned long long)r->seed);
 		}
+		if (ex >= 0)
+			sessions_agree(r);
 	} else {
 		if (r->started) {
 			syntaxf(r, "target NAME after the target started");
