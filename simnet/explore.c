@@ -1402,7 +1402,8 @@ char *explore_generate(uint64_t seed)
 			.st_keys = seed ^ 0x128128ull,
 			.st_atomic = seed ^ 0xa70b1cull,
 			.st_reconf = seed ^ 0x7ec0f18ull,
-			.st_cmdsnign = seed ^ 0x16d5e918ull};
+			.st_cmdsnign = seed ^ 0x16d5e918ull,
+			.st_blind18 = seed ^ 0xb11d18b11dull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};

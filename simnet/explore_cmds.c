@@ -101,6 +101,35 @@ static const char *fill_name(struct gen *g, char *buf, size_t cap)
 	return buf;
 }
 
+/* Now and then (one step in 30, st_blind18) a CDB of each length with
+ * NACA set in its CONTROL byte, sent before the step's own command: the
+ * NACA oracle (scenario_oracle.c) holds it never GOOD (SAM-5 §5.9.1: no
+ * ACA here).  6: TEST UNIT READY; 10: READ CAPACITY(10); 12: READ(12)
+ * and REPORT LUNS; 16: READ(16). */
+static void naca_step(struct gen *g, const char *a, unsigned int lun)
+{
+	static const struct {
+		const char *hex;
+		unsigned int in;
+	} cdbs[5] = {
+		{"000000000004", 0},
+		{"25000000000000000004", 8},
+		{"a80000000000000000010004", 4096},
+		{"a00000000000000000100004", 16},
+		{"88000000000000000000000000010004", 4096},
+	};
+	unsigned int k;
+
+	if (rnd_blind18(g, 30) != 0)
+		return;
+	k = (unsigned int)rnd_blind18(g, 5);
+	if (cdbs[k].in)
+		out(g, "%s cdb %s lun=%u in=%u & expect any\n", a, cdbs[k].hex,
+		    lun, cdbs[k].in);
+	else
+		out(g, "%s cdb %s lun=%u & expect any\n", a, cdbs[k].hex, lun);
+}
+
 void explore_cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 		      const struct recent_w *recent, unsigned int nrecent)
 {
@@ -118,6 +147,7 @@ void explore_cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 	cmd_range(g, c, recent, nrecent, &lun, &lba, &blocks, 32);
 	if (!c->sim[lun] || (grp == CG_XCOPY && !c->all_sim))
 		return;
+	naca_step(g, a, lun);
 	/* Edge case: a range that ends one block past the last LBA (LBA
 	 * OUT OF RANGE, nothing may change).  Not where a LUN may grow under
 	 * the command: it could then run, and the model does not know it

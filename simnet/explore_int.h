@@ -121,6 +121,10 @@ struct gen {
 	 * (explore.c cmdsn_step, ign_request, lane cmdsnign18): st_cmdsn
 	 * and st_cmdsnhole draw as before. */
 	uint64_t st_cmdsnign;
+	/* And one for what planted bugs of lane blind18 showed the
+	 * explorer never sent: CDBs with NACA set in their CONTROL byte
+	 * (explore_cmds.c naca_step). */
+	uint64_t st_blind18;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)
@@ -168,6 +172,11 @@ static inline uint64_t rnd_cmd(struct gen *g, uint64_t n)
 static inline uint64_t rnd_blind(struct gen *g, uint64_t n)
 {
 	return n ? sim_splitmix64(&g->st_blind) % n : 0;
+}
+
+static inline uint64_t rnd_blind18(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_blind18) % n : 0;
 }
 
 static inline uint64_t rnd_reach(struct gen *g, uint64_t n)

@@ -917,6 +917,9 @@ void spc_text_oracle(struct runner *r, struct pend *p, struct ini_op *op);
 /* ----------------------------------------- scenario_oracle.c */
 
 struct lun_st *lun_find(struct runner *r, uint64_t lun);
+/* The length of a CDB (by its operation code's group, SPC-4 §4.2.5.1) if
+ * NACA is set in its CONTROL byte; 0 if not, or of no fixed length. */
+unsigned int cdb_naca_len(const uint8_t *cdb);
 void resv_drop_holder(struct runner *r, struct actor *a);
 void resv_reset(struct lun_st *l);
 bool aborts_pending(struct runner *r);

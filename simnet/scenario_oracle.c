@@ -694,10 +694,41 @@ void write_part_end(struct pend *p, struct lun_st *l, int outcome)
 	model_read_end(l->m, p->stamp);
 }
 
+/* SAM-5 §5.9.1: the target supports no ACA, so a command whose CONTROL
+ * byte (the CDB's last, its length fixed by the operation code's group,
+ * SPC-4 §4.2.5.1: the simulator's own table, not the target's) has NACA
+ * set is never GOOD: it ends ILLEGAL REQUEST, INVALID FIELD IN CDB, or
+ * with whatever came before that check (a unit attention, a conflict).
+ * Not against another target, which may support ACA (round of blind18,
+ * mutant 444). */
+unsigned int cdb_naca_len(const uint8_t *cdb)
+{
+	static const uint8_t len_by_group[8] = {6, 10, 10, 0, 16, 12, 0, 0};
+	unsigned int len = len_by_group[cdb[0] >> 5];
+
+	return len && (cdb[len - 1] & 0x04) ? len : 0;
+}
+
+static void oracle_naca(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	unsigned int len = cdb_naca_len(op->cdb);
+
+	if (r->against || len == 0 || !scsi_good(op))
+		return;
+	failf(r, p->line,
+	      "oracle: %s's %s (CDB %02x, %u bytes) has NACA set in its "
+	      "CONTROL byte and was answered GOOD: with no ACA supported it "
+	      "must end ILLEGAL REQUEST, INVALID FIELD IN CDB (SAM-5 "
+	      "§5.9.1) (seed %llu)",
+	      p->a->name, p->verb, op->cdb[0], len,
+	      (unsigned long long)r->seed);
+}
+
 static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	struct lun_st *l = p->ls;
 
+	oracle_naca(r, p, op);
 	/* SBC-4 §4.5: a READ or WRITE naming blocks past the last LBA
 	 * (a write beyond it has no model range: p->ls is NULL) is
 	 * refused before it reaches the medium: neither GOOD nor a
