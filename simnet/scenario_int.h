@@ -125,6 +125,10 @@ struct lun_st {
 	uint32_t lu_ids_len;
 	uint64_t lu_ids_ctl_seq;
 	bool lu_ids_known;
+	/* The LU statistics oracle (scenario_target.c lu_stats_oracle):
+	 * SCSI commands sent to this LUN and answered GOOD, by kind (read,
+	 * write, other), since the target last booted (r->crashes then) */
+	uint64_t lus_sent[3], lus_good[3], lus_gen;
 	char disk[64];
 	uint64_t size_bytes;
 	uint32_t bs;
@@ -917,6 +921,11 @@ void spc_text_oracle(struct runner *r, struct pend *p, struct ini_op *op);
 /* ----------------------------------------- scenario_oracle.c */
 
 struct lun_st *lun_find(struct runner *r, uint64_t lun);
+/* The LU statistics oracle (scenario_target.c): a SCSI command sent, and
+ * answered; at the end of a run, the bounds checked. */
+void lu_stats_sent(struct runner *r, struct pend *p, const uint8_t *cdb);
+void lu_stats_done(struct runner *r, struct pend *p, const struct ini_op *op);
+void lu_stats_oracle(struct runner *r);
 /* The length of a CDB (by its operation code's group, SPC-4 §4.2.5.1) if
  * NACA is set in its CONTROL byte; 0 if not, or of no fixed length. */
 unsigned int cdb_naca_len(const uint8_t *cdb);

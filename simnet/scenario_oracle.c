@@ -1166,6 +1166,7 @@ void pend_done(void *arg, struct ini_op *op)
 		break;
 	}
 	if (op->kind == INI_OP_SCSI) {
+		lu_stats_done(r, p, op);
 		oracle_no_internal_failure(r, p, op);
 		oracle_scsi(r, p, op);
 		rsoc_scsi_done(r, p, op);
@@ -1304,6 +1305,7 @@ void end_of_run(struct runner *r)
 		      p->a->name, p->verb, (unsigned long long)r->seed);
 	}
 	target_liveness(r);
+	lu_stats_oracle(r);
 	if (r->srv != NULL && !r->failed) {
 		bool all_down = true;
 		struct iscsi_server_stats st;

@@ -808,6 +808,128 @@ static void device_stats_verb(struct runner *r, struct toks *t)
 	}
 }
 
+/*
+ * The LU statistics oracle: what the control interface counts of an LU
+ * (iscsi_server_device, utargetctl device) against what the runner sent
+ * it.  The target counts every command that ran through an I_T_L nexus
+ * of the LU once, when it completes, by kind (lu_stats.c); the runner
+ * classes each command it sends by its own table of operation codes.
+ * Exact bounds, at the end of a run without live changes (a LUN may then
+ * name another LU): for each kind, the commands answered GOOD (they ran,
+ * through a nexus of that LU) <= the target's count <= the commands sent
+ * to the LUNs of that LU, all since the target last booted (a crash or a
+ * shutdown starts the counts again).  Not against another target, and
+ * not through a LUN an ACL hides (answered without a nexus).  Round of
+ * blind18, mutant 442.
+ */
+static int lu_stat_kind(uint8_t opcode)
+{
+	switch (opcode) {
+	case 0x08: /* READ(6) */
+	case 0x28: /* READ(10) */
+	case 0xa8: /* READ(12) */
+	case 0x88: /* READ(16) */
+		return 0;
+	case 0x0a: /* WRITE(6) */
+	case 0x2a: /* WRITE(10) */
+	case 0xaa: /* WRITE(12) */
+	case 0x8a: /* WRITE(16) */
+	case 0x2e: /* WRITE AND VERIFY(10) */
+	case 0xae: /* WRITE AND VERIFY(12) */
+	case 0x8e: /* WRITE AND VERIFY(16) */
+	case 0x89: /* COMPARE AND WRITE */
+	case 0x9c: /* WRITE ATOMIC(16) */
+		return 1;
+	default:
+		return 2;
+	}
+}
+
+static void lu_stats_gen(struct runner *r, struct lun_st *l)
+{
+	if (l->lus_gen == r->crashes)
+		return;
+	memset(l->lus_sent, 0, sizeof(l->lus_sent));
+	memset(l->lus_good, 0, sizeof(l->lus_good));
+	l->lus_gen = r->crashes;
+}
+
+/* By the LUN it went to (p->ls is NULL for a write past the last LBA,
+ * which the target counts all the same). */
+void lu_stats_sent(struct runner *r, struct pend *p, const uint8_t *cdb)
+{
+	struct lun_st *l = lun_find(r, p->lun);
+
+	if (l == NULL)
+		return;
+	lu_stats_gen(r, l);
+	l->lus_sent[lu_stat_kind(cdb[0])]++;
+}
+
+void lu_stats_done(struct runner *r, struct pend *p, const struct ini_op *op)
+{
+	struct lun_st *l = lun_find(r, p->lun);
+
+	if (l == NULL || p->acl_hidden || p->crashes_at != r->crashes ||
+	    op->outcome != INI_DONE || op->response != 0 ||
+	    op->status != SCSI_STATUS_GOOD)
+		return;
+	lu_stats_gen(r, l);
+	l->lus_good[lu_stat_kind(op->cdb[0])]++;
+}
+
+void lu_stats_oracle(struct runner *r)
+{
+	static const char *kinds[3] = {"reads", "writes", "others"};
+
+	if (r->srv == NULL || r->failed || r->against || r->ctl_started != 0)
+		return;
+	for (int i = 0; i < r->nluns && !r->failed; i++) {
+		struct iscsi_device_info di;
+		struct scsi_io_stats st;
+		uint64_t sent[3] = {0}, good[3] = {0}, got[3];
+		bool first = true;
+
+		/* once per device, summed over the LUNs naming it */
+		for (int j = 0; j < i; j++)
+			if (strcmp(r->luns[j].disk, r->luns[i].disk) == 0)
+				first = false;
+		if (!first ||
+		    iscsi_server_device(r->srv, r->luns[i].disk, &di, &st) != 0)
+			continue;
+		for (int j = i; j < r->nluns; j++) {
+			struct lun_st *l = &r->luns[j];
+
+			if (strcmp(l->disk, r->luns[i].disk) != 0)
+				continue;
+			lu_stats_gen(r, l);
+			for (int k = 0; k < 3; k++) {
+				sent[k] += l->lus_sent[k];
+				good[k] += l->lus_good[k];
+			}
+		}
+		got[0] = st.reads;
+		got[1] = st.writes;
+		got[2] = st.others;
+		for (int k = 0; k < 3; k++) {
+			r->res->expectations++;
+			if (got[k] < good[k] || got[k] > sent[k]) {
+				failf(r, 0,
+				      "LU statistics: device %s counts %llu %s, "
+				      "but %llu were answered GOOD and %llu "
+				      "sent to it since the target booted "
+				      "(seed %llu)",
+				      r->luns[i].disk,
+				      (unsigned long long)got[k], kinds[k],
+				      (unsigned long long)good[k],
+				      (unsigned long long)sent[k],
+				      (unsigned long long)r->seed);
+				break;
+			}
+		}
+	}
+}
+
 static void ctl_session_close(struct runner *r, struct toks *t)
 {
 	struct iscsi_session_info si[MAX_ACTORS * 4];

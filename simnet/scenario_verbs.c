@@ -138,6 +138,7 @@ static void issue_scsi(struct runner *r, struct actor *a, const char *verb,
 		return;
 	}
 	cmds_count(r, op->cdb);
+	lu_stats_sent(r, p, op->cdb);
 	if (p->ls) {
 		struct lun_st *l = p->ls;
 
