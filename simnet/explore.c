@@ -1582,6 +1582,12 @@ char *explore_generate(uint64_t seed)
 			"added)\n");
 	if (reactors > 1)
 		out(&g, "reactors %u\n", reactors);
+	/* In one seed in four with EXTENDED COPY, two LUs large enough for
+	 * a segment of more than one chunk (st_blind18); not with SANITIZE,
+	 * whose pace is set for the usual sizes (a pass over 2 MiB more
+	 * would outlast the liveness bound of a command) */
+	cg.big_xcopy = cg.on[CG_XCOPY] && !cg.on[CG_SANITIZE] && nlun >= 2 &&
+		       !ctl && rnd_blind18(&g, 4) == 0;
 	for (unsigned int i = 0; i < nlun; i++) {
 		bool lbp = cg.on[CG_UNMAP] || cg.on[CG_WSAME] ||
 			   cg.on[CG_GLS] || cg.on[CG_SANITIZE];
@@ -1589,6 +1595,8 @@ char *explore_generate(uint64_t seed)
 		if (other_backings && i > 0)
 			backing[i] = rnd_world(&g, 100) < 75 ? B_MEM : B_NULL;
 		cl.size_k[i] = 256 + 64 * (unsigned)rnd(&g, 8);
+		if (cg.big_xcopy && i < 2)
+			cl.size_k[i] += 2048;
 		cg.size_blocks[i] = cl.size_k[i] * 2;
 		cg.thin[i] = lbp && coin_cmd(&g, 70);
 		/* The command set's oracles are written for the simulated

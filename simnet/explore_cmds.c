@@ -130,6 +130,30 @@ static void naca_step(struct gen *g, const char *a, unsigned int lun)
 		out(g, "%s cdb %s lun=%u & expect any\n", a, cdbs[k].hex, lun);
 }
 
+/* Where LUNs 0 and 1 were made large (c->big_xcopy), one EXTENDED COPY
+ * step in three first sends a copy of 2049 to 3072 blocks between them:
+ * more than the copy manager's 1 MiB chunk, so a segment is copied in
+ * pieces (xcopy.c copy_step).  st_blind18: the step's own draws are
+ * unchanged. */
+static void big_xcopy_step(struct gen *g, const struct cmdgen *c, const char *a,
+			   unsigned int lun)
+{
+	unsigned int sl, dl;
+	uint32_t n;
+
+	if (!c->big_xcopy || rnd_blind18(g, 3) != 0)
+		return;
+	sl = (unsigned int)rnd_blind18(g, 2);
+	dl = 1 - sl;
+	n = 2049 + (uint32_t)rnd_blind18(g, 1024);
+	if (c->size_blocks[sl] < n || c->size_blocks[dl] < n)
+		return; /* never: both are over 4,600 blocks */
+	out(g, "%s xcopy lun=%u list-id=%u seg=%u:%u:%u:%u:%u & expect any\n",
+	    a, lun, (unsigned int)rnd_blind18(g, 4), sl,
+	    (uint32_t)rnd_blind18(g, c->size_blocks[sl] - n + 1), dl,
+	    (uint32_t)rnd_blind18(g, c->size_blocks[dl] - n + 1), n);
+}
+
 void explore_cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 		      const struct recent_w *recent, unsigned int nrecent)
 {
@@ -356,6 +380,7 @@ void explore_cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 		unsigned int k = 1 + (unsigned int)rnd_cmd(g, 3),
 			     id = (unsigned int)rnd_cmd(g, 4);
 
+		big_xcopy_step(g, c, a, lun);
 		out(g, "%s xcopy lun=%u list-id=%u", a, lun, id);
 		for (unsigned int i = 0; i < k; i++) {
 			unsigned int sl = (unsigned)rnd_cmd(g, c->nlun),
@@ -371,6 +396,17 @@ void explore_cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 				sl = w->lun;
 				sa = w->lba;
 				n = w->blocks > 16 ? 16 : w->blocks;
+			}
+			/* one copy in eight has its last segment run past
+			 * the end of its source or destination (refused
+			 * whole: the xcopy oracle; st_blind18) */
+			if (i == k - 1 && !c->ctl && rnd_blind18(g, 8) == 0) {
+				uint32_t past = (uint32_t)rnd_blind18(g, 4);
+
+				if (rnd_blind18(g, 2))
+					da = c->size_blocks[dl] - n + 1 + past;
+				else
+					sa = c->size_blocks[sl] - n + 1 + past;
 			}
 			out(g, " seg=%u:%u:%u:%u:%u", sl, sa, dl, da, n);
 		}

@@ -235,6 +235,9 @@ struct cmdgen {
 	uint32_t size_blocks[8];
 	bool resv, pr, tmf;
 	bool ctl; /* LUNs resized, removed, added: no edge cases */
+	/* LUNs 0 and 1 2 MiB larger, for EXTENDED COPY segments of more
+	 * than one 1 MiB chunk (explore_cmds.c big_xcopy_step, st_blind18) */
+	bool big_xcopy;
 	/* the last value COMPARE AND WRITE may find at a block */
 	struct {
 		unsigned int lun;

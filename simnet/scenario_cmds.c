@@ -641,6 +641,11 @@ static void build_xcopy(struct runner *r, struct pend *p, struct ini_op *op,
 		ok = s != NULL && d != NULL && s->bs == d->bs &&
 		     seg[i].n <= 0xffff && in_model(s, seg[i].slba, seg[i].n) &&
 		     in_model(d, seg[i].dlba, seg[i].n);
+		if (s != NULL && d != NULL && s->bs == d->bs && s->m != NULL &&
+		    d->m != NULL && seg[i].n > 0 && seg[i].n <= 0xffff &&
+		    (!in_model(s, seg[i].slba, seg[i].n) ||
+		     !in_model(d, seg[i].dlba, seg[i].n)))
+			p->xcopy_oor = true;
 		/* read-only LU, or a read-only mapping of the sender's group
 		 * (the write protection of its nexus: SBC-4 §4.13) */
 		if (ok && acl_ro(r, p->a, d))

@@ -428,6 +428,43 @@ static void oracle_xcopy_aborted(struct runner *r, struct pend *p,
 	      (unsigned long long)r->seed);
 }
 
+/* An EXTENDED COPY with a segment past the last LBA of its source or
+ * destination (when sent, no live change since) is refused whole before
+ * any block moves: "the copy manager shall ... validate" every segment
+ * first (SPC-4 §6.4.3; xcopy.c parse_segment: COPY ABORTED, 0A/00/00).
+ * Never GOOD, and never THIRD PARTY DEVICE FAILURE (0A/0D/01), which says
+ * a copy target device failed while segments were processed: blocks may
+ * have moved.  Other senses that come before the validation (a unit
+ * attention, a conflict) pass.  Round of blind18, mutant 450. */
+static void oracle_xcopy_oor(struct runner *r, struct pend *p,
+			     const struct ini_op *op)
+{
+	struct sense_view v;
+	char why[160];
+
+	if (!p->xcopy_oor || op->outcome != INI_DONE || op->response != 0 ||
+	    p->ctl_seq != r->ctl_seq || r->ctl_running || r->against)
+		return;
+	if (op->status == SCSI_STATUS_CHECK_CONDITION) {
+		(void)sense_decode(op->sense, op->sense_len, &v, why,
+				   sizeof(why));
+		if (v.sk != SK_COPY_ABORTED || v.asc != 0x0d)
+			return;
+	} else if (op->status != SCSI_STATUS_GOOD) {
+		return;
+	}
+	failf(r, p->line,
+	      "oracle: %s's EXTENDED COPY names blocks past the last LBA of a "
+	      "segment's source or destination, yet ended %s: every segment "
+	      "is validated before any block moves (SPC-4 §6.4.3: COPY "
+	      "ABORTED) (seed %llu)",
+	      p->a->name,
+	      op->status == SCSI_STATUS_GOOD
+		      ? "GOOD"
+		      : "COPY ABORTED, THIRD PARTY DEVICE FAILURE",
+	      (unsigned long long)r->seed);
+}
+
 static void oracle_gls(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	struct lun_st *l = p->ls;
@@ -561,6 +598,7 @@ void cmds_oracle(struct runner *r, struct pend *p, struct ini_op *op)
 		int outcome = multi_outcome(op);
 
 		oracle_xcopy_aborted(r, p, op);
+		oracle_xcopy_oor(r, p, op);
 		if (p->xcopy_into_ro && op->outcome == INI_DONE &&
 		    op->response == 0 && op->status == SCSI_STATUS_GOOD &&
 		    !r->ctl_running && p->ctl_seq == r->ctl_seq &&

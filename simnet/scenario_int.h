@@ -683,6 +683,10 @@ struct pend {
 	/* EXTENDED COPY valid but for a destination LU that is read-only:
 	 * it must be refused (DATA PROTECT), never answered GOOD */
 	bool xcopy_into_ro;
+	/* EXTENDED COPY: a segment between existing LUs of one block size
+	 * names blocks past the last LBA of its source or destination when
+	 * sent: refused whole before any block moves (the xcopy oracle) */
+	bool xcopy_oor;
 	/* EXTENDED COPY: its segments, each one's source and destination
 	 * CSCD descriptor index and NUMBER OF BLOCKS, as sent */
 	int xc_nseg;
