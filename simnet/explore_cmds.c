@@ -133,13 +133,16 @@ static void naca_step(struct gen *g, const char *a, unsigned int lun)
 /* Where LUNs 0 and 1 were made large (c->big_xcopy), one EXTENDED COPY
  * step in three first sends a copy of 2049 to 3072 blocks between them:
  * more than the copy manager's 1 MiB chunk, so a segment is copied in
- * pieces (xcopy.c copy_step).  st_blind18: the step's own draws are
- * unchanged. */
-static void big_xcopy_step(struct gen *g, const struct cmdgen *c, const char *a,
+ * pieces (xcopy.c copy_step).  The source's blocks just past the first
+ * chunk are written first, and the destination's read back after, each
+ * after a quiet point: blocks never written are zeros everywhere, and a
+ * second chunk copied from the wrong place would look right.
+ * st_blind18: the step's own draws are unchanged. */
+static void big_xcopy_step(struct gen *g, struct cmdgen *c, const char *a,
 			   unsigned int lun)
 {
 	unsigned int sl, dl;
-	uint32_t n;
+	uint32_t n, sa, da, k;
 
 	if (!c->big_xcopy || rnd_blind18(g, 3) != 0)
 		return;
@@ -148,10 +151,19 @@ static void big_xcopy_step(struct gen *g, const struct cmdgen *c, const char *a,
 	n = 2049 + (uint32_t)rnd_blind18(g, 1024);
 	if (c->size_blocks[sl] < n || c->size_blocks[dl] < n)
 		return; /* never: both are over 4,600 blocks */
+	sa = (uint32_t)rnd_blind18(g, c->size_blocks[sl] - n + 1);
+	da = (uint32_t)rnd_blind18(g, c->size_blocks[dl] - n + 1);
+	k = n - 2048 < 64 ? n - 2048 : 64;
+	out(g,
+	    "%s write lun=%u lba=%u blocks=%u data=bx%u & expect any\n"
+	    "run until quiet\n",
+	    a, sl, sa + 2048, k, ++c->big_seq);
 	out(g, "%s xcopy lun=%u list-id=%u seg=%u:%u:%u:%u:%u & expect any\n",
-	    a, lun, (unsigned int)rnd_blind18(g, 4), sl,
-	    (uint32_t)rnd_blind18(g, c->size_blocks[sl] - n + 1), dl,
-	    (uint32_t)rnd_blind18(g, c->size_blocks[dl] - n + 1), n);
+	    a, lun, (unsigned int)rnd_blind18(g, 4), sl, sa, dl, da, n);
+	out(g,
+	    "run until quiet\n%s read lun=%u lba=%u blocks=%u & expect "
+	    "any\n",
+	    a, dl, da + 2048, k);
 }
 
 void explore_cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,

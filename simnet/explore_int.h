@@ -238,6 +238,7 @@ struct cmdgen {
 	/* LUNs 0 and 1 2 MiB larger, for EXTENDED COPY segments of more
 	 * than one 1 MiB chunk (explore_cmds.c big_xcopy_step, st_blind18) */
 	bool big_xcopy;
+	unsigned int big_seq; /* its data names, bx1, bx2... */
 	/* the last value COMPARE AND WRITE may find at a block */
 	struct {
 		unsigned int lun;
