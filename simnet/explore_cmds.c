@@ -166,6 +166,22 @@ static void big_xcopy_step(struct gen *g, struct cmdgen *c, const char *a,
 	    a, dl, da + 2048, k);
 }
 
+/* The last block of a LUN the command set leaves alone (a mem or null
+ * LU: its oracles are written for the simulated disk), now and then
+ * (one such step in 8, st_blind18): a READ of it, whatever the world,
+ * must never fail for a reason the world does not give (the
+ * no-internal-failure oracle; a null device that refuses a request
+ * ending at its end answers 4/44/00). */
+static void last_block_step(struct gen *g, const struct cmdgen *c,
+			    const char *a, unsigned int lun)
+{
+	if (c->sim[lun] || c->ctl || c->size_blocks[lun] == 0 ||
+	    rnd_blind18(g, 8) != 0)
+		return;
+	out(g, "%s read lun=%u lba=%u blocks=1 & expect any\n", a, lun,
+	    c->size_blocks[lun] - 1);
+}
+
 void explore_cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 		      const struct recent_w *recent, unsigned int nrecent)
 {
@@ -181,6 +197,7 @@ void explore_cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 	if (!c->on[grp])
 		return;
 	cmd_range(g, c, recent, nrecent, &lun, &lba, &blocks, 32);
+	last_block_step(g, c, a, lun);
 	if (!c->sim[lun] || (grp == CG_XCOPY && !c->all_sim))
 		return;
 	naca_step(g, a, lun);
