@@ -494,6 +494,13 @@ static bool store_refused(struct runner *r, struct pend *p, struct ini_op *op,
 	if (op->status == SCSI_STATUS_CHECK_CONDITION && sk == want_sk &&
 	    asc == want_asc && ascq == want_ascq)
 		return true;
+	/* Ended by another nexus's reset or task set TMF while it ran (TAS
+	 * 1; whether one could have is the TASK ABORTED oracle's): its
+	 * failed save rolled the change back all the same (pr.c
+	 * pr_save_or_roll_back), so the state is as it was (explore seed
+	 * 935496001373: a LOGICAL UNIT RESET racing a PREEMPT AND ABORT). */
+	if (op->status == SCSI_STATUS_TASK_ABORTED)
+		return true;
 	pr_state(r, &l->pr, st, sizeof(st));
 	failf(r, p->line,
 	      "oracle: %s %s key=%llx on lun %u was answered status %02x "
