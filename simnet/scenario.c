@@ -208,6 +208,7 @@ static bool server_boot(struct runner *r)
 {
 	int err = 0;
 
+	r->boots++;
 	r->srv = iscsi_server_new(&r->sim->env, &r->cfg, &err);
 	if (r->srv == NULL) {
 		failf(r, r->line, "iscsi_server_new failed: %s",

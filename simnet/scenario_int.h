@@ -127,7 +127,7 @@ struct lun_st {
 	bool lu_ids_known;
 	/* The LU statistics oracle (scenario_target.c lu_stats_oracle):
 	 * SCSI commands sent to this LUN and answered GOOD, by kind (read,
-	 * write, other), since the target last booted (r->crashes then) */
+	 * write, other), since the target last booted (r->boots then) */
 	uint64_t lus_sent[3], lus_good[3], lus_gen;
 	char disk[64];
 	uint64_t size_bytes;
@@ -434,6 +434,7 @@ struct runner {
 	uint64_t seed;
 	uint64_t ctl_seq; /* control steps completed (target lun ...) */
 	uint64_t crashes; /* target crashes and shutdowns so far (scenario_wire.c) */
+	uint64_t boots; /* servers booted so far (server_boot) */
 	/* REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS bits and the target's
 	 * answers to those functions (scenario_rsoc.c): 0 unknown, 1 yes,
 	 * 2 no */
@@ -605,6 +606,7 @@ struct pend {
 	bool pr_gen_counts;
 	uint64_t ctl_seq;    /* r->ctl_seq when it was sent */
 	uint64_t crashes_at; /* r->crashes when it was sent */
+	uint64_t boots_at;   /* r->boots when it was sent (lu_stats_sent) */
 	/* its actor's partitions and stalls begun when it was sent, and
 	 * whether one was in force */
 	unsigned int net_blocks_at;

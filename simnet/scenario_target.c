@@ -817,8 +817,9 @@ static void device_stats_verb(struct runner *r, struct toks *t)
  * Exact bounds, at the end of a run without live changes (a LUN may then
  * name another LU): for each kind, the commands answered GOOD (they ran,
  * through a nexus of that LU) <= the target's count <= the commands sent
- * to the LUNs of that LU, all since the target last booted (a crash or a
- * shutdown starts the counts again).  Not against another target, and
+ * to the LUNs of that LU, all since the target last booted (each boot
+ * starts the counts again; a command sent while an old server still ran,
+ * say in a shutdown's grace, is that server's).  Not against another target, and
  * not through a LUN an ACL hides (answered without a nexus).  Round of
  * blind18, mutant 442.
  */
@@ -847,11 +848,11 @@ static int lu_stat_kind(uint8_t opcode)
 
 static void lu_stats_gen(struct runner *r, struct lun_st *l)
 {
-	if (l->lus_gen == r->crashes)
+	if (l->lus_gen == r->boots)
 		return;
 	memset(l->lus_sent, 0, sizeof(l->lus_sent));
 	memset(l->lus_good, 0, sizeof(l->lus_good));
-	l->lus_gen = r->crashes;
+	l->lus_gen = r->boots;
 }
 
 /* By the LUN it went to (p->ls is NULL for a write past the last LBA,
@@ -860,6 +861,7 @@ void lu_stats_sent(struct runner *r, struct pend *p, const uint8_t *cdb)
 {
 	struct lun_st *l = lun_find(r, p->lun);
 
+	p->boots_at = r->boots;
 	if (l == NULL)
 		return;
 	lu_stats_gen(r, l);
@@ -870,7 +872,7 @@ void lu_stats_done(struct runner *r, struct pend *p, const struct ini_op *op)
 {
 	struct lun_st *l = lun_find(r, p->lun);
 
-	if (l == NULL || p->acl_hidden || p->crashes_at != r->crashes ||
+	if (l == NULL || p->acl_hidden || p->boots_at != r->boots ||
 	    op->outcome != INI_DONE || op->response != 0 ||
 	    op->status != SCSI_STATUS_GOOD)
 		return;
