@@ -579,6 +579,52 @@ static void live_quiet(struct gen *g, const char *a)
  *    answers (initiator_ffp.c logout_after_earlier, RFC 7143 §11.14); the
  *    initiator `two` logs in to the second target again.
  */
+/*
+ * Zero-copy reads (lane zerocopy18; seeds with `zero-copy on`): actor A
+ * behind a slow link (a 1 KiB window, 5-15 ms each way) reads 128 to 256
+ * blocks of a RAM-disk LU -- answered by reference into the disk's chunk
+ * where it lies inside one (backstore/mem.c), the reference out until
+ * the last byte has left -- and 50-600 ms later B (or A itself) writes
+ * or (one in three) unmaps part of those blocks: the data oracle holds the read to the contents
+ * of one moment before its first Data-In PDU came (struct pend
+ * in_stamp), so a write that changed bytes still to be sent (a copy on
+ * write missed, a reference given back early) shows.  Bytes leave every
+ * round trip (no idle drop); A's link is back to the seed's after 2 s.
+ */
+static void zc_step(struct gen *g, unsigned int nini, unsigned int lun,
+		    unsigned int size_blocks, unsigned int net_us,
+		    unsigned int *vnum)
+{
+	unsigned int ai = (unsigned int)rnd_zc(g, nini);
+	unsigned int bi = nini > 1 ? (unsigned int)rnd_zc(g, nini) : ai;
+	unsigned int n = 128 + (unsigned int)rnd_zc(g, 129);
+	unsigned int lba, wl, wn;
+
+	if (n > size_blocks)
+		n = size_blocks;
+	lba = (unsigned int)rnd_zc(g, size_blocks - n + 1);
+	wl = lba + (unsigned int)rnd_zc(g, n);
+	wn = 1 + (unsigned int)rnd_zc(g, lba + n - wl);
+	/* one draw per statement: the order of a call's arguments is the
+	 * compiler's */
+	unsigned int delay_ms = 5 + (unsigned int)rnd_zc(g, 11);
+	unsigned int after_ms = 50 + (unsigned int)rnd_zc(g, 551);
+
+	out(g,
+	    "run until quiet\n%s net delay=%ums window=1024\n"
+	    "%s read lun=%u lba=%u blocks=%u & expect any\n+%ums %s ",
+	    explore_names[ai], delay_ms, explore_names[ai], lun, lba, n,
+	    after_ms, explore_names[bi]);
+	if (rnd_zc(g, 3) == 0)
+		out(g, "unmap lun=%u lba=%u blocks=%u & expect any\n", lun, wl,
+		    wn);
+	else
+		out(g, "write lun=%u lba=%u blocks=%u data=zc%u & expect any\n",
+		    lun, wl, wn, ++*vnum);
+	out(g, "+2s %s net delay=%uus window=%u\n", explore_names[ai], net_us,
+	    512u * 1024u);
+}
+
 static void live_step(struct gen *g, struct live *lv)
 {
 	unsigned int ai = (unsigned int)rnd_live(g, lv->nini);
@@ -1403,7 +1449,8 @@ char *explore_generate(uint64_t seed)
 			.st_atomic = seed ^ 0xa70b1cull,
 			.st_reconf = seed ^ 0x7ec0f18ull,
 			.st_cmdsnign = seed ^ 0x16d5e918ull,
-			.st_blind18 = seed ^ 0xb11d18b11dull};
+			.st_blind18 = seed ^ 0xb11d18b11dull,
+			.st_zc = seed ^ 0x2e0c0918ull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};
@@ -1588,6 +1635,11 @@ char *explore_generate(uint64_t seed)
 	 * would outlast the liveness bound of a command) */
 	cg.big_xcopy = cg.on[CG_XCOPY] && !cg.on[CG_SANITIZE] && nlun >= 2 &&
 		       !ctl && rnd_blind18(&g, 4) == 0;
+	/* The daemon's --zero-copy on in half the seeds with a RAM-disk LU
+	 * (st_zc: the other draws stay as they were), their RAM disks thin
+	 * (UNMAP), and there zc_step. */
+	bool zc_on = rnd_zc(&g, 2) == 0;
+
 	for (unsigned int i = 0; i < nlun; i++) {
 		bool lbp = cg.on[CG_UNMAP] || cg.on[CG_WSAME] ||
 			   cg.on[CG_GLS] || cg.on[CG_SANITIZE];
@@ -1630,11 +1682,19 @@ char *explore_generate(uint64_t seed)
 				    64u << (unsigned)rnd_cmd(&g, 6));
 			out(&g, "\n");
 		} else {
-			out(&g, "lun %u %s%u size=%uK backstore=%s\n", i,
+			out(&g, "lun %u %s%u size=%uK backstore=%s%s\n", i,
 			    backing[i] == B_MEM ? "ram" : "nul", i,
-			    cl.size_k[i], backing[i] == B_MEM ? "mem" : "null");
+			    cl.size_k[i], backing[i] == B_MEM ? "mem" : "null",
+			    zc_on && backing[i] == B_MEM ? " thin" : "");
 		}
 	}
+	unsigned int zc_luns[8], nzc = 0, zcnum = 0;
+
+	for (unsigned int i = 0; i < nlun && i < 8; i++)
+		if (zc_on && backing[i] == B_MEM)
+			zc_luns[nzc++] = i;
+	if (nzc > 0)
+		out(&g, "zero-copy on\n");
 	cl.n = nlun;
 	cl.nini = nini;
 	if (two)
@@ -1875,6 +1935,12 @@ char *explore_generate(uint64_t seed)
 		}
 		if (ctl && rnd_ctl(&g, 100) < 4)
 			ctl_step(&g, &cl);
+		if (nzc > 0 && rnd_zc(&g, 100) < 4) {
+			unsigned int zl = zc_luns[rnd_zc(&g, nzc)];
+
+			zc_step(&g, nini, zl, cl.size_k[zl] * 2, lv.net_us,
+				&zcnum);
+		}
 		if (ua_tmf && rnd_ua(&g, 100) < 3)
 			ua_tmf_step(&g, explore_names[rnd_ua(&g, nini)], nlun);
 		if (rare && rnd_rare(&g, 100) < 5)

@@ -125,6 +125,10 @@ struct gen {
 	 * explorer never sent: CDBs with NACA set in their CONTROL byte
 	 * (explore_cmds.c naca_step). */
 	uint64_t st_blind18;
+	/* And one for zero-copy reads (lane zerocopy18): the daemon's
+	 * --zero-copy on in half the seeds with a RAM-disk LU, and there a
+	 * slow reader's large read raced by a write (explore.c zc_step). */
+	uint64_t st_zc;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)
@@ -177,6 +181,11 @@ static inline uint64_t rnd_blind(struct gen *g, uint64_t n)
 static inline uint64_t rnd_blind18(struct gen *g, uint64_t n)
 {
 	return n ? sim_splitmix64(&g->st_blind18) % n : 0;
+}
+
+static inline uint64_t rnd_zc(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_zc) % n : 0;
 }
 
 static inline uint64_t rnd_reach(struct gen *g, uint64_t n)

@@ -279,6 +279,9 @@ struct ini_op {
 
 	ini_done_fn done;
 	void *arg;
+	/* called with arg when the first Data-In PDU of a read arrives
+	 * (NULL: not) */
+	ini_done_fn first_in;
 	uint64_t user; /* for the caller */
 	struct ini *ini;
 	TAILQ_ENTRY(ini_op) link;

@@ -917,7 +917,8 @@ static void rx_data_in(struct ini *ini, const struct iscsi_bhs *h,
 		ini_violation(ini, "itt=%08x DataSN %u, expected %u", h->itt,
 			      h->w36, op->next_datasn);
 	op->next_datasn = h->w36 + 1;
-	op->datain_pdus++;
+	if (op->datain_pdus++ == 0 && op->first_in)
+		op->first_in(op->arg, op);
 	if (h->data_len > ini->neg.max_recv_dsl)
 		ini_violation(ini, "Data-In of %u bytes > our MaxRecvDSL %u",
 			      h->data_len, ini->neg.max_recv_dsl);

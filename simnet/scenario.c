@@ -490,6 +490,9 @@ static void do_line(struct runner *r, char *text)
 		decl_lun(r, &t);
 	} else if (strcmp(t.v[0], "reactors") == 0) {
 		decl_reactors(r, &t);
+	} else if (strcmp(t.v[0], "zero-copy") == 0) {
+		if (!against_config(r, "zero-copy"))
+			decl_zero_copy(r, &t);
 	} else if (strcmp(t.v[0], "param") == 0) {
 		if (against_config(r, "param"))
 			return;

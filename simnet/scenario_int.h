@@ -570,6 +570,14 @@ struct pend {
 	bool fua;
 	uint8_t attr; /* SCSI task attribute sent (enum scsi_task_attr) */
 	uint64_t handle, stamp;
+	/* model stamp of its first Data-In PDU's arrival (0: none yet):
+	 * utarget reads a READ's blocks in one backstore request that
+	 * completes before any Data-In leaves (scsi/sbc.c sbc_read), so
+	 * what the read returns is the LUN's contents at one moment before
+	 * then -- a write sent after it is never seen (round of
+	 * zerocopy18: a reference into a mem LUN held while a slow reader
+	 * takes the rest) */
+	uint64_t in_stamp;
 	uint64_t vid; /* a write's value (model_vid) */
 	uint64_t epoch;
 	uint32_t sess;
@@ -794,6 +802,7 @@ void chap_opts(struct runner *r, struct ini_chap *c,
 	       const struct ini_chap *base, const struct toks *t);
 void decl_lun(struct runner *r, struct toks *t);
 void decl_reactors(struct runner *r, struct toks *t);
+void decl_zero_copy(struct runner *r, struct toks *t);
 void decl_param(struct runner *r, struct toks *t);
 void decl_user(struct runner *r, struct toks *t);
 
@@ -939,6 +948,7 @@ void resv_drop_holder(struct runner *r, struct actor *a);
 void resv_reset(struct lun_st *l);
 bool aborts_pending(struct runner *r);
 void pend_done(void *arg, struct ini_op *op);
+void pend_first_in(void *arg, struct ini_op *op);
 /* sim->land: a disk applied a write. */
 void land_check(void *ctx, const char *disk, uint64_t offset_bytes,
 		const uint8_t *data, uint64_t len);

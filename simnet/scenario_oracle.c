@@ -37,10 +37,25 @@ static bool data_alt_ok(const char *spec, uint64_t vid)
 }
 
 /* Explicit data= check and the model oracle, block by block. */
+/* The first Data-In PDU of a read arrived: the model's time then bounds
+ * what it may return (struct pend in_stamp).  Only utarget's promise:
+ * against another target the read ends at its answer. */
+void pend_first_in(void *arg, struct ini_op *op)
+{
+	struct pend *p = arg;
+
+	(void)op;
+	if (p->ls && !p->r->against && p->in_stamp == 0)
+		p->in_stamp = model_tick(p->ls->m);
+}
+
 static void check_read_data(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	uint32_t bs = p->ls ? p->ls->bs : 512;
 	uint64_t re = p->ls ? model_tick(p->ls->m) : 0;
+
+	if (p->in_stamp != 0)
+		re = p->in_stamp;
 
 	/* only the blocks that arrived whole (a read with edtl= below the
 	 * CDB's length gets the first edtl bytes) */

@@ -942,6 +942,18 @@ void decl_reactors(struct runner *r, struct toks *t)
 			SIM_MAX_REACTORS);
 }
 
+/* `zero-copy on|off`: the daemon's --zero-copy (sim.h
+ * sim_set_zero_copy), before the target starts. */
+void decl_zero_copy(struct runner *r, struct toks *t)
+{
+	if (r->started || t->n != 2 ||
+	    (strcmp(t->v[1], "on") != 0 && strcmp(t->v[1], "off") != 0)) {
+		syntaxf(r, "zero-copy on|off, before the target starts");
+		return;
+	}
+	sim_set_zero_copy(r->sim, strcmp(t->v[1], "on") == 0);
+}
+
 static const struct {
 	const char *key;
 	size_t off;

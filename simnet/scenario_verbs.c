@@ -103,6 +103,7 @@ struct ini_op *op_for(struct pend *p, enum ini_op_kind kind)
 {
 	struct ini_op *op = ini_op_new(p->a->ini, kind, pend_done, p);
 
+	op->first_in = pend_first_in;
 	p->op = op;
 	return op;
 }

@@ -168,6 +168,12 @@ void sim_free(struct sim *sim);
 /* Run the target on n reactors (1 .. SIM_MAX_REACTORS), before it
  * starts.  0, or -EINVAL. */
 int sim_set_reactors(struct sim *sim, unsigned int n);
+/* The daemon's --zero-copy (env.h zero_copy), before the target starts:
+ * mem LUNs answer READs by reference into their memory (backstore/mem.c)
+ * and the reference stays out until the Data-In bytes have left, so a
+ * slow reader holds it across later writes.  Off by default, as before
+ * (round of zerocopy18). */
+void sim_set_zero_copy(struct sim *sim, bool on);
 /* The env of the reactor the next accepted connection goes to (NULL
  * with one reactor: the listener's own). */
 struct env *sim_accept_reactor(struct sim *sim);

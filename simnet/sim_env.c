@@ -664,9 +664,17 @@ int sim_set_reactors(struct sim *sim, unsigned int n)
 	for (unsigned int k = 1; k < SIM_MAX_REACTORS; k++) {
 		sim->reactor_env[k - 1].ops = sim->env.ops;
 		sim->reactor_env[k - 1].log_level = sim->env.log_level;
+		sim->reactor_env[k - 1].zero_copy = sim->env.zero_copy;
 		sim->reactor_env[k - 1].priv = sim;
 	}
 	return 0;
+}
+
+void sim_set_zero_copy(struct sim *sim, bool on)
+{
+	sim->env.zero_copy = on;
+	for (unsigned int k = 1; k < SIM_MAX_REACTORS; k++)
+		sim->reactor_env[k - 1].zero_copy = on;
 }
 
 struct env *sim_accept_reactor(struct sim *sim)
