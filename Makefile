@@ -373,6 +373,7 @@ $(BUILD)/test/test_simnet: simnet/test/test_simnet.c $(SIM_CORE_OBJ) $(SIM_TEST_
 # TCP reassembly and PDU cutting of `import`, on hand-made captures
 $(BUILD)/test/test_import: simnet/test/test_import.c $(BUILD)/obj/simnet/pcap_tcp.o \
 		$(BUILD)/obj/simnet/iscsi_stream.o $(BUILD)/obj/simnet/digest.o \
+		$(BUILD)/obj/simnet/bhs.o \
 		$(SIM_TEST_DEPS)
 	@mkdir -p $(dir $@)
 	@$(call TEST_DEPS,-Isimnet,$<)

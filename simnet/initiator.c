@@ -29,6 +29,7 @@
 #include <sys/mman.h>
 #include <string.h>
 
+#include "bhs.h"
 #include "digest.h"
 #include "initiator_int.h"
 
@@ -465,7 +466,7 @@ void ini_send_pdu(struct ini *ini, struct iscsi_bhs *h, const void *data,
 	static const uint8_t zero[4];
 
 	h->data_len = len;
-	iscsi_bhs_encode(h, raw);
+	sim_bhs_encode(h, raw);
 	if (!ini->tx_frozen) {
 		/* where it goes in our stream (corruption in flight) */
 		unsigned int k = ini->txlog_n++ % INI_TXLOG;
@@ -474,8 +475,7 @@ void ini_send_pdu(struct ini *ini, struct iscsi_bhs *h, const void *data,
 
 		ini->txlog[k].start = ini->tx_stream;
 		ini->txlog[k].hlen = ISCSI_BHS_LEN + (hd ? 4u : 0u);
-		ini->txlog[k].len =
-			(uint32_t)iscsi_pdu_wire_len(0, len, hd, dd);
+		ini->txlog[k].len = (uint32_t)sim_pdu_wire_len(0, len, hd, dd);
 		ini->txlog[k].itt = h->itt;
 		ini->txlog[k].dlen = len;
 		ini->txlog[k].opcode = h->opcode;
@@ -487,7 +487,7 @@ void ini_send_pdu(struct ini *ini, struct iscsi_bhs *h, const void *data,
 	if (ini->neg.header_digest && ini->digests_live)
 		put_digest(ini, raw, sizeof(raw));
 	if (len > 0) {
-		uint32_t pad = iscsi_pad4(len);
+		uint32_t pad = sim_pad4(len);
 
 		ini_tx_put(ini, data, len);
 		ini_tx_put(ini, zero, pad);
@@ -742,9 +742,9 @@ static uint32_t pdu_len(const struct ini *ini, const struct iscsi_bhs *h)
 {
 	bool ffp = ini->digests_live;
 
-	return (uint32_t)iscsi_pdu_wire_len(h->total_ahs_len, h->data_len,
-					    ffp && ini->neg.header_digest,
-					    ffp && ini->neg.data_digest);
+	return (uint32_t)sim_pdu_wire_len(h->total_ahs_len, h->data_len,
+					  ffp && ini->neg.header_digest,
+					  ffp && ini->neg.data_digest);
 }
 
 /* Did a flip in flight hit the target's stream in [from, from + len)?
@@ -791,7 +791,7 @@ static void rx_complete(struct ini *ini)
 		/* RFC 7143 §7.2: the data digest covers the data and its
 		 * padding. */
 		const uint8_t *data = ini->rdata + (doff - ISCSI_BHS_LEN);
-		uint32_t n = h.data_len + iscsi_pad4(h.data_len);
+		uint32_t n = h.data_len + sim_pad4(h.data_len);
 		uint32_t d = sim_digest(data, n);
 
 		if (memcmp(data + n, &d, 4) != 0) {
@@ -852,7 +852,7 @@ static void on_readable(void *ctx)
 							   "flight");
 					return;
 				}
-				iscsi_bhs_decode(ini->rbhs, &ini->rh);
+				sim_bhs_decode(ini->rbhs, &ini->rh);
 				ini->rhave_bhs = true;
 				ini->rneed = pdu_len(ini, &ini->rh);
 				if (ini->rneed - ISCSI_BHS_LEN > RX_DATA_MAX) {

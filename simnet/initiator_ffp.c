@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <string.h>
 
+#include "bhs.h"
 #include "initiator_int.h"
 #include "sense.h"
 
@@ -117,7 +118,7 @@ static void send_data_out(struct ini *ini, struct ini_op *op, uint32_t ttt,
 
 		fill_common(ini, &h, ISCSI_OP_DATA_OUT, false, op->itt);
 		h.flags = n == len ? ISCSI_FLAG_FINAL : 0;
-		h.lun = iscsi_lun_encode(op->lun + ini->lun_base);
+		h.lun = sim_lun_field(op->lun + ini->lun_base);
 		h.w20 = ttt;
 		h.w36 = datasn++;
 		h.w40 = offset;
@@ -211,7 +212,7 @@ static void send_scsi(struct ini *ini, struct ini_op *op)
 			    (op->dir_read ? ISCSI_CMD_F_READ : 0) |
 			    (op->dir_write ? ISCSI_CMD_F_WRITE : 0) |
 			    (op->task_attr ? op->task_attr & 7 : 1));
-	h.lun = iscsi_lun_encode(op->lun + ini->lun_base);
+	h.lun = sim_lun_field(op->lun + ini->lun_base);
 	h.w20 = op->edtl;
 	/* A misplaced CmdSN (misbehaviour) does not use up a number: the
 	 * target must ignore it, and the next command takes the slot.  A
@@ -488,7 +489,7 @@ void ini_tmf(struct ini *ini, struct ini_op *op)
 		return;
 	fill_common(ini, &h, ISCSI_OP_TMF_REQ, true, op->itt);
 	h.flags = (uint8_t)(ISCSI_FLAG_FINAL | op->tmf_fn);
-	h.lun = iscsi_lun_encode(op->lun + ini->lun_base);
+	h.lun = sim_lun_field(op->lun + ini->lun_base);
 	h.w20 = op->tmf_fn == ISCSI_TMF_ABORT_TASK ? op->ref_itt
 						   : ISCSI_RESERVED_TAG;
 	request_cmdsn(ini, &h, op);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "iscsi/pdu.h"
+#include "bhs.h"
 #include "digest.h"
 #include "iscsi_stream.h"
 
@@ -149,7 +150,7 @@ static size_t pdu_size(const uint8_t *b, bool hd, bool dd)
 	size_t n = ISCSI_BHS_LEN + ahs + (hd ? 4 : 0);
 
 	if (dsl > 0)
-		n += dsl + iscsi_pad4(dsl) + (dd ? 4 : 0);
+		n += dsl + sim_pad4(dsl) + (dd ? 4 : 0);
 	return n;
 }
 
@@ -187,8 +188,7 @@ static bool digests_of(struct iss_dir *d, uint8_t op, bool *hd, bool *dd)
 	if (!d->hd_known) {
 		int r = probe_hd(b, d->len);
 
-		if (r < 0 &&
-		    !(d->len == hl + (dsl ? dsl + iscsi_pad4(dsl) : 0)))
+		if (r < 0 && !(d->len == hl + (dsl ? dsl + sim_pad4(dsl) : 0)))
 			return false;
 		if (r >= 0) {
 			d->hd_known = true;
@@ -205,7 +205,7 @@ static bool digests_of(struct iss_dir *d, uint8_t op, bool *hd, bool *dd)
 	*dd = false;
 	if (dsl > 0) {
 		size_t start = hl + (*hd ? 4 : 0);
-		size_t end = start + dsl + iscsi_pad4(dsl);
+		size_t end = start + dsl + sim_pad4(dsl);
 
 		if (d->dd_known) {
 			*dd = d->dd_probed;
@@ -312,7 +312,7 @@ static bool cut_one(struct iss_dir *d)
 	pdu.data_len = dsl;
 	pdu.dd = dd && dsl > 0;
 	if (pdu.dd) {
-		uint32_t padded = dsl + iscsi_pad4(dsl);
+		uint32_t padded = dsl + sim_pad4(dsl);
 
 		pdu.dd_bad = sim_digest(b + pos, padded) !=
 			     le32_get(b + pos + padded);
