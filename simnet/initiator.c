@@ -457,16 +457,23 @@ static void put_digest(struct ini *ini, const void *p, size_t n)
 	ini_tx_put(ini, b, 4);
 }
 
-/* Queue one PDU: BHS (the data length is filled in here), data, padding
- * and digests as negotiated. */
-void ini_send_pdu(struct ini *ini, struct iscsi_bhs *h, const void *data,
-		  uint32_t len)
+/* Queue one PDU: BHS (the data length and TotalAHSLength are filled in
+ * here), ahs_len bytes of AHS (a multiple of 4, at most 1020), data,
+ * padding and digests as negotiated (the header digest covers the BHS and
+ * the AHS, RFC 7143 §11.2). */
+void ini_send_pdu_ahs(struct ini *ini, struct iscsi_bhs *h, const void *ahs,
+		      uint32_t ahs_len, const void *data, uint32_t len)
 {
-	uint8_t raw[ISCSI_BHS_LEN];
+	uint8_t raw[ISCSI_BHS_LEN + ISCSI_MAX_AHS_BYTES];
 	static const uint8_t zero[4];
+	uint32_t hlen = ISCSI_BHS_LEN + ahs_len;
 
+	assert(ahs_len % 4 == 0 && ahs_len <= ISCSI_MAX_AHS_BYTES);
 	h->data_len = len;
+	h->total_ahs_len = (uint8_t)(ahs_len / 4);
 	sim_bhs_encode(h, raw);
+	if (ahs_len > 0)
+		memcpy(raw + ISCSI_BHS_LEN, ahs, ahs_len);
 	if (!ini->tx_frozen) {
 		/* where it goes in our stream (corruption in flight) */
 		unsigned int k = ini->txlog_n++ % INI_TXLOG;
@@ -474,8 +481,9 @@ void ini_send_pdu(struct ini *ini, struct iscsi_bhs *h, const void *data,
 		bool dd = ini->neg.data_digest && ini->digests_live;
 
 		ini->txlog[k].start = ini->tx_stream;
-		ini->txlog[k].hlen = ISCSI_BHS_LEN + (hd ? 4u : 0u);
-		ini->txlog[k].len = (uint32_t)sim_pdu_wire_len(0, len, hd, dd);
+		ini->txlog[k].hlen = hlen + (hd ? 4u : 0u);
+		ini->txlog[k].len =
+			(uint32_t)sim_pdu_wire_len(ahs_len / 4, len, hd, dd);
 		ini->txlog[k].itt = h->itt;
 		ini->txlog[k].dlen = len;
 		ini->txlog[k].opcode = h->opcode;
@@ -483,9 +491,9 @@ void ini_send_pdu(struct ini *ini, struct iscsi_bhs *h, const void *data,
 	SIM_TRACE(ini->sim, "%s -> %-10s itt=%08x sn=%u exp=%u len=%u",
 		  ini->actor, ini_opcode_name(h->opcode), h->itt, h->w24,
 		  h->w28, len);
-	ini_tx_put(ini, raw, sizeof(raw));
+	ini_tx_put(ini, raw, hlen);
 	if (ini->neg.header_digest && ini->digests_live)
-		put_digest(ini, raw, sizeof(raw));
+		put_digest(ini, raw, hlen);
 	if (len > 0) {
 		uint32_t pad = sim_pad4(len);
 
@@ -502,6 +510,12 @@ void ini_send_pdu(struct ini *ini, struct iscsi_bhs *h, const void *data,
 			free(tmp);
 		}
 	}
+}
+
+void ini_send_pdu(struct ini *ini, struct iscsi_bhs *h, const void *data,
+		  uint32_t len)
+{
+	ini_send_pdu_ahs(ini, h, NULL, 0, data, len);
 }
 
 /* ------------------------------------------------------- connection */

@@ -121,6 +121,10 @@ struct ini_op {
 	/* SCSI */
 	uint64_t lun;
 	uint8_t cdb[16];
+	/* CDB bytes beyond 16 (cdb_ext_len of them, at most 16), sent in an
+	 * Extended CDB AHS (RFC 7143 §11.2.2.3); 0: none */
+	uint8_t cdb_ext[16];
+	uint8_t cdb_ext_len;
 	bool dir_read, dir_write;
 	/* RFC 7143 ATTR sent (1 Simple, 2 Ordered, 3 Head of Queue, 4 ACA,
 	 * 0 Untagged); 0 here sends 1 */

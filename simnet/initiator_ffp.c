@@ -229,7 +229,22 @@ static void send_scsi(struct ini *ini, struct ini_op *op)
 		forced_sent(ini, op->cmdsn, op->cmdsn_outside);
 	h.w24 = op->cmdsn;
 	memcpy(h.cdb, op->cdb, 16);
-	ini_send_pdu(ini, &h, op->out, imm);
+	if (op->cdb_ext_len > 0) {
+		/* RFC 7143 §11.2.2.3: AHSLength (2 bytes) counts the
+		 * reserved byte and the CDB bytes beyond 16; AHSType 1; the
+		 * AHS padded to 4 bytes */
+		uint8_t ahs[4 + 16 + 3] = {0};
+		uint32_t alen = 1u + op->cdb_ext_len;
+
+		ahs[0] = (uint8_t)(alen >> 8);
+		ahs[1] = (uint8_t)alen;
+		ahs[2] = 1;
+		memcpy(ahs + 4, op->cdb_ext, op->cdb_ext_len);
+		ini_send_pdu_ahs(ini, &h, ahs, (3u + alen + 3u) / 4u * 4u,
+				 op->out, imm);
+	} else {
+		ini_send_pdu(ini, &h, op->out, imm);
+	}
 	if (op->edtl > 0 && !op->buf_counted) {
 		/* what the target's tasks of this session, and of all,
 		 * can hold when this command arrives: at most the commands

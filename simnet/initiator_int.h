@@ -169,6 +169,8 @@ void ini_op_finish(struct ini *ini, struct ini_op *op,
 struct ini_op *ini_op_by_itt(struct ini *ini, uint32_t itt);
 void ini_tx_put(struct ini *ini, const void *p, size_t n);
 void ini_tx_flush(struct ini *ini);
+void ini_send_pdu_ahs(struct ini *ini, struct iscsi_bhs *h, const void *ahs,
+		      uint32_t ahs_len, const void *data, uint32_t len);
 void ini_send_pdu(struct ini *ini, struct iscsi_bhs *h, const void *data,
 		  uint32_t len);
 void ini_conn_lost(struct ini *ini, const char *why);

@@ -801,10 +801,17 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 		/* stpg, rtpg (scenario_alua.c) */
 	} else if (strcmp(verb, "cdb") == 0) {
 		const char *hex = t->n > 2 ? t->v[2] : "";
-		size_t n = hex_decode(hex, op->cdb, 16);
+		uint8_t cdb[32] = {0};
+		size_t n = hex_decode(hex, cdb, sizeof(cdb));
 
 		if (n == (size_t)-1 || n == 0)
 			syntaxf(r, "cdb HEX: bad hex '%s'", hex);
+		/* beyond 16 bytes: the rest in an Extended CDB AHS */
+		memcpy(op->cdb, cdb, 16);
+		if (n != (size_t)-1 && n > 16) {
+			op->cdb_ext_len = (uint8_t)(n - 16);
+			memcpy(op->cdb_ext, cdb + 16, n - 16);
+		}
 		if (kv(t, "in")) {
 			op->edtl = (uint32_t)u64_or(t, "in", 0, r);
 			op->dir_read = true;
