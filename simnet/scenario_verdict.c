@@ -344,7 +344,7 @@ static void check_text_keys(struct runner *r, struct pend *p, struct ini_op *op)
 		      (unsigned long long)r->seed);
 	else if (op->outcome == INI_DONE)
 		for (uint32_t i = 0; i < pairs; i++) {
-			char want[24];
+			char want[32];
 			uint32_t seen = 0;
 
 			snprintf(want, sizeof(want), "X-k%03u=NotUnderstood",
