@@ -368,8 +368,10 @@ struct scsi_cdb_info {
 	uint32_t nblocks;
 	bool fua;
 };
-/* Decode the CDB without executing it.  Returns 0, or -1 if the opcode is
- * unknown or the CDB malformed.  block_size is the LU's. */
+/* The block range of a READ, WRITE, WRITE AND VERIFY or ORWRITE CDB of any
+ * length (the handlers that share one decoding: WRITE AND VERIFY).
+ * Returns 0, or -1 for any other opcode.  block_size is the LU's.  Every
+ * other command decodes its own CDB where it runs (its handler). */
 int scsi_cdb_decode(const uint8_t *cdb, uint32_t block_size,
 		    struct scsi_cdb_info *info);
 /* CDB length from the opcode's group code (SPC-4 §4.2.5.1), 0 if
