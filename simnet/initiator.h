@@ -299,6 +299,10 @@ struct ini_params {
 	uint32_t max_send_dsl; /* the target's MaxRecvDataSegmentLength */
 	uint32_t max_recv_dsl; /* ours */
 	uint32_t first_burst, max_burst, max_r2t;
+	/* the rest of the session's keys, as answered (RFC 7143 §13
+	 * defaults when not): what the session listing must show */
+	uint32_t time2wait, time2retain, erl;
+	bool pdu_in_order, seq_in_order;
 };
 
 enum ini_state {

@@ -97,6 +97,10 @@ struct ini {
 	uint8_t chap_id; /* our CHAP_I and CHAP_C (mutual) */
 	uint8_t chap_chal[CHAP_DIGEST_MAX_BYTES];
 	size_t chap_chal_len;
+	/* The last challenge the target sent us (the freshness oracle,
+	 * initiator_login.c chap_fresh) */
+	uint8_t tgt_chal[CHAP_CHALLENGE_MAX_BYTES];
+	size_t tgt_chal_len;
 	bool ignore_nopin;
 	bool hold_r2t;
 	bool auto_logout;

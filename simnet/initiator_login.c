@@ -529,6 +529,11 @@ void ini_params_default(struct ini_params *p)
 	p->first_burst = 65536;
 	p->max_burst = 262144;
 	p->max_r2t = 1;
+	p->time2wait = 2;
+	p->time2retain = 20;
+	p->erl = 0;
+	p->pdu_in_order = true;
+	p->seq_in_order = true;
 }
 
 static uint32_t parse_u32(const char *v, uint32_t dflt)
@@ -723,6 +728,16 @@ static void login_apply_keys(struct ini *ini, const char *p, uint32_t len)
 			n->max_burst = parse_u32(val, 262144);
 		else if (strcmp(key, "MaxOutstandingR2T") == 0)
 			n->max_r2t = parse_u32(val, 1);
+		else if (strcmp(key, "DefaultTime2Wait") == 0)
+			n->time2wait = parse_u32(val, 2);
+		else if (strcmp(key, "DefaultTime2Retain") == 0)
+			n->time2retain = parse_u32(val, 20);
+		else if (strcmp(key, "ErrorRecoveryLevel") == 0)
+			n->erl = parse_u32(val, 0);
+		else if (strcmp(key, "DataPDUInOrder") == 0)
+			n->pdu_in_order = strcmp(val, "Yes") == 0;
+		else if (strcmp(key, "DataSequenceInOrder") == 0)
+			n->seq_in_order = strcmp(val, "Yes") == 0;
 	}
 }
 
@@ -830,6 +845,39 @@ static void chap_encode(uint8_t enc, const uint8_t *b, size_t len, char *out)
 		out[2] = '*';
 }
 
+/*
+ * The freshness oracle of the target's CHAP_C (RFC 1994 §2.3: a
+ * challenge must be globally and temporally unique, and unpredictable;
+ * RFC 7143 §12.1.3): none of its 8-byte words repeats another of them,
+ * and it is not the challenge this initiator got last.  The target
+ * draws its challenges from the environment's random source, here the
+ * simulator's 64-bit PRNG: two equal draws, the only way a correct
+ * target fails this, have a probability of 2^-64 per pair, so a
+ * failure is a challenge built from less entropy than its length
+ * (mutant 504: one word repeated).  Round of blind19.
+ */
+static void chap_fresh(struct ini *ini, const uint8_t *chal, size_t len)
+{
+	for (size_t a = 0; a + 16 <= len; a += 8)
+		for (size_t b = a + 8; b + 8 <= len; b += 8)
+			if (memcmp(chal + a, chal + b, 8) == 0) {
+				ini_violation(ini,
+					      "the target's CHAP_C of %zu "
+					      "bytes repeats its bytes %zu-%zu "
+					      "at %zu: a challenge of less "
+					      "entropy than its length",
+					      len, a, a + 7, b);
+				return;
+			}
+	if (len == ini->tgt_chal_len && len > 0 &&
+	    memcmp(chal, ini->tgt_chal, len) == 0)
+		ini_violation(ini, "the target's CHAP_C repeats the "
+				   "challenge it sent at our last login");
+	ini->tgt_chal_len = len < sizeof(ini->tgt_chal) ? len
+							: sizeof(ini->tgt_chal);
+	memcpy(ini->tgt_chal, chal, ini->tgt_chal_len);
+}
+
 /* Our answer to the target's CHAP_A/CHAP_I/CHAP_C. */
 static void chap_answer(struct ini *ini)
 {
@@ -867,6 +915,7 @@ static void chap_answer(struct ini *ini)
 		chap_refuse(ini, "malformed CHAP_I or CHAP_C from the target");
 		return;
 	}
+	chap_fresh(ini, chal, (size_t)clen);
 	(void)sim_chap_response((unsigned int)ini->chap_alg, id,
 				ini->chap.secret, strlen(ini->chap.secret),
 				chal, (size_t)clen, rsp);

@@ -95,10 +95,81 @@ bool against_config(struct runner *r, const char *what)
 	return true;
 }
 
+/*
+ * The target's parameters when its configuration sets none: the table of
+ * docs/configuration.md ("Default" column), written here again, not taken
+ * from the target's ut_iscsi_params_default (a default changed there
+ * would otherwise change the simulator's model with it: mutant 509).
+ */
+static void documented_params(struct ut_iscsi_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->header_digest[0] = UT_DIGEST_NONE;
+	p->header_digest[1] = UT_DIGEST_CRC32C;
+	p->header_digest_count = 2;
+	p->data_digest[0] = UT_DIGEST_NONE;
+	p->data_digest[1] = UT_DIGEST_CRC32C;
+	p->data_digest_count = 2;
+	p->initial_r2t = false;
+	p->immediate_data = true;
+	p->max_recv_data_segment_length = 262144;
+	p->max_xmit_data_segment_length = 262144;
+	p->max_burst_length = 1048576;
+	p->first_burst_length = 262144;
+	p->max_outstanding_r2t = 32;
+	p->default_time2wait = 2;
+	p->default_time2retain = 20;
+	p->queued_commands = 128;
+	p->max_sessions = 0;
+	p->nop_in_interval_s = 30;
+	p->nop_in_timeout_s = 30;
+	p->rsp_timeout_s = 90;
+	p->session_buffer_limit = 268435456;
+}
+
 static void lun_params_defaults(struct runner *r)
 {
-	ut_iscsi_params_default(&r->params);
+	documented_params(&r->params);
 	r->params.nop_in_interval_s = 0; /* scenarios opt in */
+}
+
+/*
+ * The defaults oracle: a configuration that sets no parameter (what
+ * ut_config_init gives a daemon before its file's keys) has the
+ * documented ones.  Checked at every start, before the scenario's own
+ * `param` lines replace them (round of blind19).
+ */
+static int params_defaults_check(struct runner *r,
+				 const struct ut_iscsi_params *got)
+{
+	struct ut_iscsi_params want;
+
+	documented_params(&want);
+	if (ut_iscsi_params_equal(got, &want))
+		return 0;
+	failf(r, r->line,
+	      "configuration defaults: a configuration without parameters "
+	      "gives FirstBurstLength=%u MaxBurstLength=%u "
+	      "MaxRecvDataSegmentLength=%u/%u MaxOutstandingR2T=%u "
+	      "DefaultTime2Wait=%u DefaultTime2Retain=%u QueuedCommands=%u "
+	      "InitialR2T=%d ImmediateData=%d NopIn %u/%u RspTimeout=%u "
+	      "SessionBufferLimit=%llu; docs/configuration.md documents "
+	      "%u %u %u/%u %u %u %u %u %d %d %u/%u %u %llu",
+	      got->first_burst_length, got->max_burst_length,
+	      got->max_recv_data_segment_length,
+	      got->max_xmit_data_segment_length, got->max_outstanding_r2t,
+	      got->default_time2wait, got->default_time2retain,
+	      got->queued_commands, got->initial_r2t, got->immediate_data,
+	      got->nop_in_interval_s, got->nop_in_timeout_s, got->rsp_timeout_s,
+	      (unsigned long long)got->session_buffer_limit,
+	      want.first_burst_length, want.max_burst_length,
+	      want.max_recv_data_segment_length,
+	      want.max_xmit_data_segment_length, want.max_outstanding_r2t,
+	      want.default_time2wait, want.default_time2retain,
+	      want.queued_commands, want.initial_r2t, want.immediate_data,
+	      want.nop_in_interval_s, want.nop_in_timeout_s, want.rsp_timeout_s,
+	      (unsigned long long)want.session_buffer_limit);
+	return -1;
 }
 
 /* IncomingUser/OutgoingUser lines into the configuration (copies: the
@@ -159,6 +230,8 @@ static int build_cfg(struct runner *r)
 	struct ut_config *c = &r->cfg;
 
 	ut_config_init(c);
+	if (params_defaults_check(r, &c->params) != 0)
+		return -1;
 	c->params = r->params;
 	if (ut_config_set_portals(c, portals, 1) != 0 ||
 	    ut_config_set_target(c, r->iqn) != 0)

@@ -699,6 +699,10 @@ static void sessions_agree(struct runner *r)
 		struct ini *ini = r->actors[a].ini;
 		const struct ini_params *p;
 		const struct iscsi_session_info *o = NULL;
+		const char *tg = r->actors[a].tgt[0] ? r->actors[a].tgt
+						     : r->iqn;
+		const char *pt = r->actors[a].portal[0] ? r->actors[a].portal
+							: r->portal;
 
 		if (ini == NULL || ini_state(ini) != INI_S_FFP)
 			continue;
@@ -734,6 +738,30 @@ static void sessions_agree(struct runner *r)
 			      p->initial_r2t, p->immediate_data, p->first_burst,
 			      p->max_burst, p->max_r2t, p->max_send_dsl,
 			      p->max_recv_dsl);
+		/* the other keys of the session (round of blind19, mutant
+		 * 511), and where it came: its target and portal group */
+		else if (o->default_time2wait != p->time2wait ||
+			 o->default_time2retain != p->time2retain ||
+			 o->error_recovery_level != p->erl ||
+			 o->data_pdu_in_order != p->pdu_in_order ||
+			 o->data_seq_in_order != p->seq_in_order ||
+			 o->connections != 1 || strcmp(o->target, tg) != 0 ||
+			 o->portal_group != alua_portal_tpgt(r, pt))
+			failf(r, r->line,
+			      "target stats: session %u of %s lists "
+			      "DefaultTime2Wait=%u DefaultTime2Retain=%u "
+			      "ErrorRecoveryLevel=%u DataPDUInOrder=%d "
+			      "DataSequenceInOrder=%d, %u connection(s), "
+			      "target %s, portal group %u; negotiated %u %u "
+			      "%u %d %d, one connection, logged in to %s "
+			      "through portal group %u",
+			      o->tsih, r->actors[a].name, o->default_time2wait,
+			      o->default_time2retain, o->error_recovery_level,
+			      o->data_pdu_in_order, o->data_seq_in_order,
+			      o->connections, o->target, o->portal_group,
+			      p->time2wait, p->time2retain, p->erl,
+			      p->pdu_in_order, p->seq_in_order, tg,
+			      alua_portal_tpgt(r, pt));
 	}
 }
 

@@ -86,7 +86,13 @@ struct sim {
 	uint64_t now_ns;
 	uint64_t seq;
 	struct ut_heap events; /* scheduled events, by (at_ns, seq) */
-	size_t busy;	       /* scheduled non-background events */
+	/* The scheduler oracle (sim_run_until): the key of the event that
+	 * ran last.  target/heap.c is the target's own code (the daemon's
+	 * timers, env_real/reactor.c); the simulator checks what it
+	 * promises on every event it takes (round of blind19). */
+	uint64_t last_at_ns, last_seq;
+	bool ran_any;
+	size_t busy; /* scheduled non-background events */
 
 	uint64_t seed;
 	uint64_t rng[4];

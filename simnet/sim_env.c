@@ -55,6 +55,28 @@ struct sim_ev *sim_ev_next(const struct sim *sim)
 	return n ? SIM_CONTAINER_OF(n, struct sim_ev, node) : NULL;
 }
 
+/*
+ * The scheduler oracle: events leave the heap (target/heap.c, the
+ * daemon's timer heap too) in strictly increasing (at_ns, seq) order.
+ * Exact: an event scheduled after the last one ran is due at or after
+ * the clock, which is that event's time, and takes a larger seq
+ * (sim_ev_at), so a correct min-heap can only hand out keys larger than
+ * the last; a smaller one is a heap that lost its order (a sift missed,
+ * the tie-break inverted: mutants 500, 501).  Failing it fails the run as
+ * a failed assertion does (scenario.c scn_assert_hook).
+ */
+static bool sim_sched_in_order(struct sim *sim, const struct sim_ev *ev)
+{
+	bool ok = !sim->ran_any || ev->node.at_ns > sim->last_at_ns ||
+		  (ev->node.at_ns == sim->last_at_ns &&
+		   ev->node.seq > sim->last_seq);
+
+	sim->ran_any = true;
+	sim->last_at_ns = ev->node.at_ns;
+	sim->last_seq = ev->node.seq;
+	return ok;
+}
+
 bool sim_run_until(struct sim *sim, uint64_t deadline_ns,
 		   bool (*pred)(void *arg), void *arg)
 {
@@ -79,6 +101,7 @@ bool sim_run_until(struct sim *sim, uint64_t deadline_ns,
 			sim->now_ns = deadline_ns;
 			return false;
 		}
+		ut_assert(sim_sched_in_order(sim, ev));
 		sim_ev_cancel(sim, ev);
 		ut_assert(ev->node.at_ns >= sim->now_ns);
 		sim->now_ns = ev->node.at_ns;
