@@ -218,9 +218,38 @@ static int cfg_extra_targets(struct runner *r, struct ut_config *c)
 			return -1;
 		snprintf(t[c->target_count].iqn, sizeof(t->iqn), "%s",
 			 r->extra_iqn[i]);
+		if (r->extra_bare[i]) {
+			free(t[c->target_count].luns);
+			t[c->target_count].luns = NULL;
+			t[c->target_count].lun_count = 0;
+		}
 		c->target_count++;
 	}
 	return 0;
+}
+
+/*
+ * A mem or null LU goes to the target as the daemon's `--lun
+ * mem:SIZE,blocksize=N,ro,thin,removable` does (config/lunspec.c
+ * ut_lun_spec_parse), its size as the scenario wrote it; the model has
+ * the simulator's own reading of it (sim_size_parse).  A spec the
+ * target refuses fails the run (round of blind19).
+ */
+static int lun_spec_dev(struct runner *r, const struct lun_st *l,
+			struct ut_dev_cfg *d)
+{
+	char spec[128];
+	const char *err = NULL;
+
+	snprintf(spec, sizeof(spec), "%s:%s,blocksize=%u%s%s%s",
+		 l->kind == BS_MEM ? "mem" : "null", l->size_str, l->bs,
+		 l->ro ? ",ro" : "", l->thin ? ",thin" : "",
+		 l->removable ? ",removable" : "");
+	if (ut_lun_spec_parse(spec, d, &err) == 0)
+		return 0;
+	failf(r, r->line, "the target refuses --lun %s: %s", spec,
+	      err ? err : "?");
+	return -1;
 }
 
 static int build_cfg(struct runner *r)
@@ -241,12 +270,17 @@ static int build_cfg(struct runner *r)
 
 		memset(d, 0, sizeof(*d));
 		d->kind = (enum bs_kind)r->luns[i].kind;
+		if ((d->kind == BS_MEM || d->kind == BS_NULL) &&
+		    lun_spec_dev(r, &r->luns[i], d) != 0)
+			return -1;
 		snprintf(d->name, sizeof(d->name), "%s", r->luns[i].disk);
-		d->size_bytes = r->luns[i].size_bytes;
-		d->block_size = r->luns[i].bs;
-		d->read_only = r->luns[i].ro;
-		d->thin = r->luns[i].thin;
-		d->removable = r->luns[i].removable;
+		if (d->kind != BS_MEM && d->kind != BS_NULL) {
+			d->size_bytes = r->luns[i].size_bytes;
+			d->block_size = r->luns[i].bs;
+			d->read_only = r->luns[i].ro;
+			d->thin = r->luns[i].thin;
+			d->removable = r->luns[i].removable;
+		}
 		d->write_through = r->luns[i].wc_off_cfg;
 		d->sanitize_bytes_per_s = r->luns[i].sanitize_rate;
 		memcpy(d->t10_vendor_id, "UTARGET", 8);

@@ -113,6 +113,9 @@ struct exp {
 
 struct lun_st {
 	uint32_t lun;
+	/* its size= as the scenario wrote it: a mem or null LU's goes to
+	 * the target as the daemon's --lun mem:SIZE does (build_cfg) */
+	char size_str[24];
 	/* what REPORT SUPPORTED OPERATION CODES said and the LU did, since
 	 * control step rsoc_ctl_seq (scenario_rsoc.c; RSOC_KEYS bytes,
 	 * allocated at first use) */
@@ -393,6 +396,10 @@ struct runner {
 	char extra_iqn[MAX_EXTRA_TARGETS][UT_NAME_MAX];
 	int nextra;
 	bool extra_gone[MAX_EXTRA_TARGETS]; /* `target remove IQN` */
+	/* `target add IQN luns=none`: a target that maps no LUN (a spare
+	 * one: every live change publishes a conf of each target, so a
+	 * second retire joins the round the first started) */
+	bool extra_bare[MAX_EXTRA_TARGETS];
 	uint64_t shutdown_freed_ns; /* when the last shutdown freed it */
 	char portal[64];	    /* the first portal: logins' default */
 	char portals[MAX_PORTALS][64];
@@ -788,6 +795,10 @@ void target_verb(struct runner *r, struct toks *t);
 void tokenize(char *s, struct toks *t);
 void toks_shift(struct toks *t, int k);
 const char *kv(const struct toks *t, const char *key);
+/* A size as docs/configuration.md writes it (bytes, or a K/KiB, M/MiB,
+ * G/GiB, T/TiB suffix, any case): the simulator's own reading, not the
+ * target's ut_size_parse.  0 or -1. */
+int sim_size_parse(const char *s, uint64_t *out);
 bool has(const struct toks *t, const char *word);
 bool parse_dur(const char *s, uint64_t *ns);
 uint64_t u64_or(const struct toks *t, const char *key, uint64_t dflt,

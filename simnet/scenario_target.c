@@ -320,7 +320,7 @@ static void ctl_lun_add(struct runner *r, struct toks *t)
 	d.kind = BS_SIM;
 	snprintf(d.name, sizeof(d.name), "%s", t->v[4]);
 	d.size_bytes = 16ull << 20;
-	if (kv(t, "size") && ut_size_parse(kv(t, "size"), &d.size_bytes)) {
+	if (kv(t, "size") && sim_size_parse(kv(t, "size"), &d.size_bytes)) {
 		syntaxf(r, "bad size '%s'", kv(t, "size"));
 		return;
 	}
@@ -529,7 +529,7 @@ static void ctl_lun_resize(struct runner *r, struct toks *t)
 
 	uint64_t drain;
 
-	if (t->n < 5 || ut_size_parse(t->v[4], &size) != 0) {
+	if (t->n < 5 || sim_size_parse(t->v[4], &size) != 0) {
 		syntaxf(r, "target lun resize N SIZE [drain=5s]");
 		return;
 	}
@@ -1153,14 +1153,19 @@ void target_verb(struct runner *r, struct toks *t)
 		r->res->fault_count[SCN_F_RECONFIG]++;
 		ctl_target_remove(r, t);
 	} else if (strcmp(verb, "add") == 0) {
-		if (r->started || t->n != 3 || r->nextra == MAX_EXTRA_TARGETS ||
+		const char *l = kv(t, "luns");
+
+		if (r->started || t->n < 3 || t->n > 4 ||
+		    (t->n == 4 && (l == NULL || strcmp(l, "none") != 0)) ||
+		    r->nextra == MAX_EXTRA_TARGETS ||
 		    strlen(t->v[2]) >= UT_NAME_MAX) {
 			syntaxf(r,
-				"target add IQN: before the target starts, "
-				"at most %d",
+				"target add IQN [luns=none]: before the target "
+				"starts, at most %d",
 				MAX_EXTRA_TARGETS);
 			return;
 		}
+		r->extra_bare[r->nextra] = l != NULL;
 		snprintf(r->extra_iqn[r->nextra++], UT_NAME_MAX, "%s", t->v[2]);
 	} else if (strcmp(verb, "shutdown") == 0) {
 		uint64_t grace = 3000000000ull;
