@@ -343,6 +343,7 @@ bool target_start(struct runner *r)
 
 		memset(l, 0, sizeof(*l));
 		snprintf(l->disk, sizeof(l->disk), "disk0");
+		snprintf(l->size_str, sizeof(l->size_str), "16M");
 		l->size_bytes = 16ull << 20;
 		l->bs = 512;
 		l->holder = -1;

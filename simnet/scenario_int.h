@@ -132,6 +132,9 @@ struct lun_st {
 	 * SCSI commands sent to this LUN and answered GOOD, by kind (read,
 	 * write, other), since the target last booted (r->boots then) */
 	uint64_t lus_sent[3], lus_good[3], lus_gen;
+	/* answered with a status only the LU gives (RESERVATION CONFLICT;
+	 * MEDIUM ERROR, DATA PROTECT, MISCOMPARE): counted in errors */
+	uint64_t lus_err;
 	char disk[64];
 	uint64_t size_bytes;
 	uint32_t bs;
@@ -952,6 +955,8 @@ struct lun_st *lun_find(struct runner *r, uint64_t lun);
 void lu_stats_sent(struct runner *r, struct pend *p, const uint8_t *cdb);
 void lu_stats_done(struct runner *r, struct pend *p, const struct ini_op *op);
 void lu_stats_oracle(struct runner *r);
+/* The session listing against what each initiator negotiated. */
+void sessions_agree(struct runner *r);
 /* The length of a CDB (by its operation code's group, SPC-4 §4.2.5.1) if
  * NACA is set in its CONTROL byte; 0 if not, or of no fixed length. */
 unsigned int cdb_naca_len(const uint8_t *cdb);

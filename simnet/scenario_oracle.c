@@ -1321,6 +1321,8 @@ void end_of_run(struct runner *r)
 	}
 	target_liveness(r);
 	lu_stats_oracle(r);
+	if (r->srv != NULL && !r->against && !r->failed)
+		sessions_agree(r);
 	if (r->srv != NULL && !r->failed) {
 		bool all_down = true;
 		struct iscsi_server_stats st;

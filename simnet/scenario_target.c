@@ -18,6 +18,7 @@
 #include "scsi/scsi.h"
 #include "model.h"
 #include "scenario_int.h"
+#include "sense.h"
 
 /* ------------------------------------------------- control steps */
 
@@ -425,6 +426,9 @@ static void ctl_lun_add(struct runner *r, struct toks *t)
 		model_set_write_through(l->m, d.write_through);
 	}
 	l->lun = lun;
+	/* a simulated disk, whatever the slot held before (a new slot was
+	 * zeroed: BS_MEM, whose model a crash wipes; round of blind19) */
+	l->kind = BS_SIM;
 	l->size_bytes = d.size_bytes;
 	l->ro = d.read_only;
 	l->thin = d.thin;
@@ -683,11 +687,12 @@ static void target_gone_check(struct runner *r, const char *iqn)
  * What the control interface lists of a session (utargetctl sessions,
  * iscsi_server_sessions) against what its initiator negotiated: checked
  * at every `target stats expect` for each actor in full feature phase
- * whose session (initiator name, ISID, TSIH) the target lists.  The
- * operational parameters are fixed at login on both sides, so they agree
- * exactly (mutant 443).
+ * whose session (initiator name, ISID, TSIH) the target lists, and at
+ * the end of every run (round of blind19).  The operational parameters
+ * are fixed at login on both sides, so they agree exactly (mutants 443,
+ * 511).
  */
-static void sessions_agree(struct runner *r)
+void sessions_agree(struct runner *r)
 {
 	static struct iscsi_session_info si[MAX_ACTORS * 4];
 	size_t n =
@@ -880,6 +885,7 @@ static void lu_stats_gen(struct runner *r, struct lun_st *l)
 		return;
 	memset(l->lus_sent, 0, sizeof(l->lus_sent));
 	memset(l->lus_good, 0, sizeof(l->lus_good));
+	l->lus_err = 0;
 	l->lus_gen = r->boots;
 }
 
@@ -900,12 +906,20 @@ void lu_stats_done(struct runner *r, struct pend *p, const struct ini_op *op)
 {
 	struct lun_st *l = lun_find(r, p->lun);
 
+	int sk = -1, asc, ascq;
+
 	if (l == NULL || p->acl_hidden || p->boots_at != r->boots ||
-	    op->outcome != INI_DONE || op->response != 0 ||
-	    op->status != SCSI_STATUS_GOOD)
+	    op->outcome != INI_DONE || op->response != 0)
 		return;
 	lu_stats_gen(r, l);
-	l->lus_good[lu_stat_kind(op->cdb[0])]++;
+	if (op->status == SCSI_STATUS_GOOD) {
+		l->lus_good[lu_stat_kind(op->cdb[0])]++;
+		return;
+	}
+	if (op->status == 0x02)
+		sense_key_of(op->sense, op->sense_len, &sk, &asc, &ascq);
+	if (op->status == 0x18 || sk == 0x3 || sk == 0x7 || sk == 0xe)
+		l->lus_err++;
 }
 
 void lu_stats_oracle(struct runner *r)
@@ -917,7 +931,7 @@ void lu_stats_oracle(struct runner *r)
 	for (int i = 0; i < r->nluns && !r->failed; i++) {
 		struct iscsi_device_info di;
 		struct scsi_io_stats st;
-		uint64_t sent[3] = {0}, good[3] = {0}, got[3];
+		uint64_t sent[3] = {0}, good[3] = {0}, got[3], err = 0;
 		bool first = true;
 
 		/* once per device, summed over the LUNs naming it */
@@ -937,10 +951,33 @@ void lu_stats_oracle(struct runner *r)
 				sent[k] += l->lus_sent[k];
 				good[k] += l->lus_good[k];
 			}
+			err += l->lus_err;
 		}
 		got[0] = st.reads;
 		got[1] = st.writes;
 		got[2] = st.others;
+		/* errors: every command that ended other than GOOD, so at
+		 * least those answered with a status only the LU gives, at
+		 * most those sent and not answered GOOD (round of blind19,
+		 * mutant 510) */
+		r->res->expectations++;
+		if (st.errors < err || st.errors > sent[0] + sent[1] + sent[2] -
+							   good[0] - good[1] -
+							   good[2]) {
+			failf(r, 0,
+			      "LU statistics: device %s counts %llu errors, "
+			      "but %llu commands were answered with a status "
+			      "only the LU gives (RESERVATION CONFLICT, MEDIUM "
+			      "ERROR, DATA PROTECT, MISCOMPARE) and %llu sent "
+			      "were not answered GOOD since the target booted "
+			      "(seed %llu)",
+			      r->luns[i].disk, (unsigned long long)st.errors,
+			      (unsigned long long)err,
+			      (unsigned long long)(sent[0] + sent[1] + sent[2] -
+						   good[0] - good[1] - good[2]),
+			      (unsigned long long)r->seed);
+			break;
+		}
 		for (int k = 0; k < 3; k++) {
 			r->res->expectations++;
 			if (got[k] < good[k] || got[k] > sent[k]) {
