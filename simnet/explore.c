@@ -227,15 +227,15 @@ static void alua_step(struct gen *g, unsigned int nini, unsigned int nlun,
 	uint32_t blocks = 1 + (uint32_t)rnd_alua(g, 16);
 
 	if (r < 30) {
-		out(g, "target alua %u %s\n", 1 + (unsigned)rnd_alua(g, 2),
+		out(g, "target alua %u %s\n", g->tpg_id[rnd_alua(g, 2)],
 		    alua_state(g));
 	} else if (r < 40) {
 		static const char *const st[] = {"active", "nonoptimized",
 						 "standby", "unavailable"};
 
-		out(g, "%s%s stpg 1=%s 2=%s & expect any\n", explore_names[h],
-		    rnd_alua(g, 2) ? "2" : "", st[rnd_alua(g, 4)],
-		    st[rnd_alua(g, 4)]);
+		out(g, "%s%s stpg %u=%s %u=%s & expect any\n", explore_names[h],
+		    rnd_alua(g, 2) ? "2" : "", g->tpg_id[0], st[rnd_alua(g, 4)],
+		    g->tpg_id[1], st[rnd_alua(g, 4)]);
 	} else if (r < 45) {
 		/* and the Device Identification page through the same
 		 * path (no draw of its own): the VPD 83h port oracle holds
@@ -1450,7 +1450,9 @@ char *explore_generate(uint64_t seed)
 			.st_reconf = seed ^ 0x7ec0f18ull,
 			.st_cmdsnign = seed ^ 0x16d5e918ull,
 			.st_blind18 = seed ^ 0xb11d18b11dull,
-			.st_zc = seed ^ 0x2e0c0918ull};
+			.st_zc = seed ^ 0x2e0c0918ull,
+			.st_blind19 = seed ^ 0xb11d19b11dull,
+			.tpg_id = {1, 2}};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};
@@ -1649,6 +1651,11 @@ char *explore_generate(uint64_t seed)
 		cl.size_k[i] = 256 + 64 * (unsigned)rnd(&g, 8);
 		if (cg.big_xcopy && i < 2)
 			cl.size_k[i] += 2048;
+		/* one null LU in two (st_blind19) is 1 GiB, its size
+		 * written with a G suffix (any case): the target reads
+		 * `--lun null:1G` its own way (mutant 508) */
+		if (backing[i] == B_NULL && rnd_blind19(&g, 2) == 0)
+			cl.size_k[i] = 1u << 20;
 		cg.size_blocks[i] = cl.size_k[i] * 2;
 		cg.thin[i] = lbp && coin_cmd(&g, 70);
 		/* The command set's oracles are written for the simulated
@@ -1681,6 +1688,9 @@ char *explore_generate(uint64_t seed)
 				out(&g, " sanitize-rate=%uK",
 				    64u << (unsigned)rnd_cmd(&g, 6));
 			out(&g, "\n");
+		} else if (cl.size_k[i] == 1u << 20) {
+			out(&g, "lun %u nul%u size=1%s backstore=null\n", i, i,
+			    rnd_blind19(&g, 2) ? "G" : "g");
 		} else {
 			out(&g, "lun %u %s%u size=%uK backstore=%s%s\n", i,
 			    backing[i] == B_MEM ? "ram" : "nul", i,
@@ -1699,6 +1709,15 @@ char *explore_generate(uint64_t seed)
 	cl.nini = nini;
 	if (two)
 		out(&g, "target add %s\n", two_iqn);
+	/* Live changes on several reactors (not with ALUA or persistent
+	 * reservations, whose oracles judge ports where there is one
+	 * target): in one such seed in two (st_blind19) a spare target that
+	 * maps no LUN, so that every change retires two confs and the
+	 * second waits for the round after the first's (retire.c; mutant
+	 * 502). */
+	if (ctl && reactors > 1 && !alua && !m.pr && !two &&
+	    rnd_blind19(&g, 2) == 0)
+		out(&g, "target add iqn.2026-11.org.utarget:spare luns=none\n");
 	{
 		/* FirstBurstLength <= MaxBurstLength (RFC 7143 §13.14). */
 		unsigned int maxb = 4096u << rnd(&g, 6);
@@ -1810,11 +1829,41 @@ char *explore_generate(uint64_t seed)
 	if (acl)
 		acl_decl(&g, nini, nlun);
 	if (alua) {
+		/* In one ALUA seed in two (st_blind19), the IDs and the
+		 * second portal group's tag anywhere in their range: 0 and
+		 * 65535 (a configuration number at its maximum), tags of
+		 * several hex digits (the TARGET_GROUP's port name
+		 * "IQN,t,0xN"); mutants 507, 515. */
+		unsigned int tpgt2 = 2;
+
+		if (rnd_blind19(&g, 2) == 0) {
+			unsigned int k = (unsigned int)rnd_blind19(&g, 3);
+
+			g.tpg_id[0] =
+				k == 0	 ? 0
+				: k == 1 ? 65535
+					 : (unsigned int)rnd_blind19(&g, 65536);
+			do
+				g.tpg_id[1] =
+					rnd_blind19(&g, 2)
+						? 65535 - (unsigned int)
+								  rnd_blind19(
+									  &g,
+									  16)
+						: (unsigned int)rnd_blind19(
+							  &g, 65536);
+			while (g.tpg_id[1] == g.tpg_id[0]);
+			tpgt2 = rnd_blind19(&g, 2)
+					? 65535
+					: 16 + (unsigned int)rnd_blind19(&g,
+									 65520);
+		}
 		out(&g,
-		    "portal 10.0.0.1:3260\nportal 10.0.0.2:3260 tpgt=2\n"
-		    "tpg 1 %s preferred tpgt=1\ntpg 2 %s tpgt=2\n",
-		    rnd_alua(&g, 4) ? "active" : alua_state(&g),
-		    rnd_alua(&g, 2) ? "nonoptimized" : alua_state(&g));
+		    "portal 10.0.0.1:3260\nportal 10.0.0.2:3260 tpgt=%u\n"
+		    "tpg %u %s preferred tpgt=1\ntpg %u %s tpgt=%u\n",
+		    tpgt2, g.tpg_id[0],
+		    rnd_alua(&g, 4) ? "active" : alua_state(&g), g.tpg_id[1],
+		    rnd_alua(&g, 2) ? "nonoptimized" : alua_state(&g), tpgt2);
 		/* In one such seed in two (not with persistent
 		 * reservations, whose model knows an initiator port by its
 		 * actor), X2 is X's initiator port (its IQN and ISID) through

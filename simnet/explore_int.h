@@ -129,6 +129,15 @@ struct gen {
 	 * --zero-copy on in half the seeds with a RAM-disk LU, and there a
 	 * slow reader's large read raced by a write (explore.c zc_step). */
 	uint64_t st_zc;
+	/* And one for what planted bugs of lane blind19 showed the
+	 * explorer never made: ALUA target port group IDs and portal group
+	 * tags over their whole range (the configuration's ",t,0xN" port
+	 * names, numbers at their maximum), a spare target beside live
+	 * changes on several reactors (two retires per change), null LUs
+	 * whose size has a G suffix. */
+	uint64_t st_blind19;
+	/* the ALUA seed's two target port group IDs (alua_step) */
+	unsigned int tpg_id[2];
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)
@@ -181,6 +190,11 @@ static inline uint64_t rnd_blind(struct gen *g, uint64_t n)
 static inline uint64_t rnd_blind18(struct gen *g, uint64_t n)
 {
 	return n ? sim_splitmix64(&g->st_blind18) % n : 0;
+}
+
+static inline uint64_t rnd_blind19(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_blind19) % n : 0;
 }
 
 static inline uint64_t rnd_zc(struct gen *g, uint64_t n)
