@@ -449,6 +449,79 @@ static void ctl_lun_add(struct runner *r, struct toks *t)
 	ua_lun_back(r, (int)(l - r->luns));
 }
 
+/*
+ *   target device DISK set read_only=0|1
+ *
+ * A running device's attribute changed (utargetctl attr set device=DISK
+ * read_only 1, ctl_change.c: the configuration's attribute setter, then
+ * a live change), while no initiator is logged in: the device is opened
+ * again with it, a new LU (its mode parameters, medium and persistent
+ * reservations as at power on), and every LUN on it is read-only or
+ * writable from then on (the LUN model's `ro`: DATA PROTECT 07/27/00 for
+ * writes).  The control step's oracle: the control interface shows the
+ * device with the attribute asked for (iscsi_server_device).  Round of
+ * blind19, mutant 505 (a change of read_only taken as no change).
+ */
+static void ctl_device_set(struct runner *r, struct toks *t)
+{
+	struct iscsi_device_info di;
+	struct ut_dev_cfg *d = NULL;
+	struct ut_config cfg;
+	const char *v = kv(t, "read_only");
+	char err[256];
+	bool ro;
+
+	if (t->n != 5 || v == NULL || (strcmp(v, "0") && strcmp(v, "1"))) {
+		syntaxf(r, "target device DISK set read_only=0|1");
+		return;
+	}
+	for (int i = 0; i < r->nactors; i++)
+		if (ini_state(r->actors[i].ini) != INI_S_DOWN) {
+			syntaxf(r, "target device DISK set: while no "
+				   "initiator is logged in");
+			return;
+		}
+	ro = strcmp(v, "1") == 0;
+	if (!ctl_begin(r, &cfg))
+		return;
+	for (size_t i = 0; i < cfg.dev_count && d == NULL; i++)
+		if (strcmp(cfg.devs[i].name, t->v[2]) == 0)
+			d = &cfg.devs[i];
+	if (d == NULL || ut_dev_attr_set(d, "read_only", v, err, sizeof(err))) {
+		ut_config_free(&cfg);
+		syntaxf(r, "target device %s set: no such device", t->v[2]);
+		return;
+	}
+	if (!ctl_apply(r, &cfg, NULL, want_fail(t)))
+		return;
+	for (int i = 0; i < r->nluns; i++) {
+		struct lun_st *l = &r->luns[i];
+
+		if (strcmp(l->disk, t->v[2]) != 0 || l->removed)
+			continue;
+		l->ro = ro;
+		med_power_on(r, l);
+		pr_gen_power_on(l);
+		l->ms_saved = MS_SAVED_NONE;
+		l->ms_known = l->ms_inflight == 0 && r->ms_orphans == 0;
+		l->ms_wce = !l->wc_off;
+		l->ms_dsense = l->ms_swp = false;
+	}
+	r->ctl_seq++;
+	r->res->expectations++;
+	if (iscsi_server_device(r->srv, t->v[2], &di, NULL) != 0 ||
+	    di.read_only != ro)
+		failf(r, r->line,
+		      "control step: device %s set read_only=%d, but the "
+		      "control interface shows it %s (seed %llu)",
+		      t->v[2], ro,
+		      iscsi_server_device(r->srv, t->v[2], &di, NULL) != 0
+			      ? "gone"
+		      : di.read_only ? "read-only"
+				     : "writable",
+		      (unsigned long long)r->seed);
+}
+
 static void ctl_lun_remove(struct runner *r, struct toks *t)
 {
 	struct iscsi_reconf_opts o = {0};
@@ -1222,7 +1295,10 @@ void target_verb(struct runner *r, struct toks *t)
 		   strcmp(verb, "group") == 0) {
 		ctl_acl(r, t);
 	} else if (strcmp(verb, "device") == 0) {
-		device_stats_verb(r, t);
+		if (t->n >= 4 && strcmp(t->v[3], "set") == 0)
+			ctl_device_set(r, t);
+		else
+			device_stats_verb(r, t);
 	} else if (strcmp(verb, "stats") == 0) {
 		struct iscsi_server_stats st;
 		int ex = -1;
