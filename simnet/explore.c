@@ -1452,7 +1452,8 @@ char *explore_generate(uint64_t seed)
 			.st_blind18 = seed ^ 0xb11d18b11dull,
 			.st_zc = seed ^ 0x2e0c0918ull,
 			.st_blind19 = seed ^ 0xb11d19b11dull,
-			.tpg_id = {1, 2}};
+			.tpg_id = {1, 2},
+			.st_lead19 = seed ^ 0x3e3019ull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};
@@ -1649,6 +1650,9 @@ char *explore_generate(uint64_t seed)
 		if (other_backings && i > 0)
 			backing[i] = rnd_world(&g, 100) < 75 ? B_MEM : B_NULL;
 		cl.size_k[i] = 256 + 64 * (unsigned)rnd(&g, 8);
+		if (backing[i] == B_MEM && rnd_lead19(&g, 2) == 0)
+			cl.size_k[i] +=
+				1024 * (1 + (unsigned)rnd_lead19(&g, 3));
 		if (cg.big_xcopy && i < 2)
 			cl.size_k[i] += 2048;
 		/* one null LU in two (st_blind19) is 1 GiB, its size
@@ -1658,11 +1662,16 @@ char *explore_generate(uint64_t seed)
 			cl.size_k[i] = 1u << 20;
 		cg.size_blocks[i] = cl.size_k[i] * 2;
 		cg.thin[i] = lbp && coin_cmd(&g, 70);
-		/* The command set's oracles are written for the simulated
-		 * disk (a null LU keeps no data, two COMPARE AND WRITEs of
-		 * zeros may both win there): its commands go to those. */
-		cg.sim[i] = backing[i] == B_SIM;
-		cg.all_sim = i == 0 ? cg.sim[i] : cg.all_sim && cg.sim[i];
+		/* The command set goes to the LUs that keep their data: the
+		 * simulated disk and the RAM disk (a null LU keeps none, two
+		 * COMPARE AND WRITEs of zeros may both win there).  A RAM
+		 * disk is thin where the draw says so, and always with
+		 * zero-copy (zc_step unmaps). */
+		if (backing[i] == B_MEM)
+			cg.thin[i] = cg.thin[i] || zc_on;
+		cg.keeps[i] = backing[i] != B_NULL;
+		cg.mem[i] = backing[i] == B_MEM;
+		cg.all_keep = i == 0 ? cg.keeps[i] : cg.all_keep && cg.keeps[i];
 		if (backing[i] == B_SIM) {
 			out(&g, "lun %u disk%u size=%uK%s", i, i, cl.size_k[i],
 			    m.wc_off && i == 0 ? " write-cache=off" : "");
@@ -1695,7 +1704,7 @@ char *explore_generate(uint64_t seed)
 			out(&g, "lun %u %s%u size=%uK backstore=%s%s\n", i,
 			    backing[i] == B_MEM ? "ram" : "nul", i,
 			    cl.size_k[i], backing[i] == B_MEM ? "mem" : "null",
-			    zc_on && backing[i] == B_MEM ? " thin" : "");
+			    cg.thin[i] && backing[i] == B_MEM ? " thin" : "");
 		}
 	}
 	unsigned int zc_luns[8], nzc = 0, zcnum = 0;

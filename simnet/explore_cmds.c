@@ -175,11 +175,86 @@ static void big_xcopy_step(struct gen *g, struct cmdgen *c, const char *a,
 static void last_block_step(struct gen *g, const struct cmdgen *c,
 			    const char *a, unsigned int lun)
 {
-	if (c->sim[lun] || c->ctl || c->size_blocks[lun] == 0 ||
+	if (c->keeps[lun] || c->ctl || c->size_blocks[lun] == 0 ||
 	    rnd_blind18(g, 8) != 0)
 		return;
 	out(g, "%s read lun=%u lba=%u blocks=1 & expect any\n", a, lun,
 	    c->size_blocks[lun] - 1);
+}
+
+/* A RAM disk keeps its blocks in 1 MiB chunks, allocated when a non-zero
+ * byte is first written and freed when an UNMAP covers one whole
+ * (backstore/mem.c); GET LBA STATUS reports them chunk by chunk.  The
+ * command set's ranges stay in the first 64 KiB, so now and then (one
+ * step in 6 on a thin RAM disk of more than one chunk, st_lead19) a write
+ * lands in a chunk further on or across the boundary of two (and is
+ * read back), or an UNMAP frees a whole one, and GET
+ * LBA STATUS asks from LBA 0 or from inside that chunk: a block reported
+ * deallocated must read zeros (the GET LBA STATUS oracle). */
+static void mem_step(struct gen *g, struct cmdgen *c, const char *a,
+		     unsigned int lun)
+{
+	const uint32_t chunk = 2048; /* 512-byte blocks in 1 MiB */
+	uint32_t nchunks = (c->size_blocks[lun] + chunk - 1) / chunk;
+	uint32_t k, lba, n;
+	unsigned int r;
+
+	if (!c->mem[lun] || !c->thin[lun] || nchunks < 2 || c->ctl ||
+	    rnd_lead19(g, 6) != 0)
+		return;
+	k = 1 + (uint32_t)rnd_lead19(g, nchunks - 1);
+	lba = k * chunk + (uint32_t)rnd_lead19(g, chunk);
+	if (lba >= c->size_blocks[lun])
+		lba = c->size_blocks[lun] - 1;
+	r = (unsigned int)rnd_lead19(g, 3);
+	if (r == 0 && (k + 1) * chunk <= c->size_blocks[lun]) {
+		out(g, "%s unmap lun=%u lba=%u blocks=%u & expect any\n", a,
+		    lun, k * chunk, chunk);
+	} else if (r == 1) {
+		/* across the boundary of chunks k - 1 and k */
+		n = 2 + (uint32_t)rnd_lead19(g, 7);
+		lba = k * chunk - 1 - (uint32_t)rnd_lead19(g, n - 1);
+		out(g,
+		    "%s write lun=%u lba=%u blocks=%u data=m%u & expect "
+		    "any\n%s read lun=%u lba=%u blocks=%u & expect any\n",
+		    a, lun, lba, n, ++c->seq, a, lun, lba, n);
+	} else {
+		out(g,
+		    "%s write lun=%u lba=%u blocks=1 data=m%u & expect any\n",
+		    a, lun, lba, ++c->seq);
+	}
+	out(g, "%s get-lba-status lun=%u lba=%u alloc=%u & expect any\n", a,
+	    lun,
+	    rnd_lead19(g, 2) ? 0
+			     : k * chunk + (uint32_t)rnd_lead19(g, chunk / 2),
+	    8 + 16 * 8);
+}
+
+/* One command step in 40 first sends a TEST UNIT READY, READ(10) of one
+ * block or REPORT LUNS with the ACA task attribute (st_lead19): with no
+ * ACA supported the target must refuse it, ILLEGAL REQUEST, INVALID
+ * MESSAGE ERROR (the ACA attribute oracle, scenario_oracle.c). */
+static void aca_step(struct gen *g, const char *a, unsigned int lun)
+{
+	static const struct {
+		const char *hex;
+		unsigned int in;
+	} cdbs[3] = {
+		{"000000000000", 0},
+		{"28000000000000000100", 512},
+		{"a00000000000000000100000", 16},
+	};
+	unsigned int k;
+
+	if (rnd_lead19(g, 40) != 0)
+		return;
+	k = (unsigned int)rnd_lead19(g, 3);
+	if (cdbs[k].in)
+		out(g, "%s cdb %s lun=%u in=%u attr=aca & expect any\n", a,
+		    cdbs[k].hex, lun, cdbs[k].in);
+	else
+		out(g, "%s cdb %s lun=%u attr=aca & expect any\n", a,
+		    cdbs[k].hex, lun);
 }
 
 void explore_cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
@@ -198,9 +273,11 @@ void explore_cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 		return;
 	cmd_range(g, c, recent, nrecent, &lun, &lba, &blocks, 32);
 	last_block_step(g, c, a, lun);
-	if (!c->sim[lun] || (grp == CG_XCOPY && !c->all_sim))
+	mem_step(g, c, a, lun);
+	if (!c->keeps[lun] || (grp == CG_XCOPY && !c->all_keep))
 		return;
 	naca_step(g, a, lun);
+	aca_step(g, a, lun);
 	/* Edge case: a range that ends one block past the last LBA (LBA
 	 * OUT OF RANGE, nothing may change).  Not where a LUN may grow under
 	 * the command: it could then run, and the model does not know it

@@ -138,6 +138,11 @@ struct gen {
 	uint64_t st_blind19;
 	/* the ALUA seed's two target port group IDs (alua_step) */
 	unsigned int tpg_id[2];
+	/* And one for what the lead's round of session 19 showed the
+	 * explorer never sent: RAM-disk LUs of several of their 1 MiB
+	 * chunks (one in two 1-3 MiB larger) and there mem_step; commands
+	 * with the ACA task attribute (explore_cmds.c aca_step). */
+	uint64_t st_lead19;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)
@@ -202,6 +207,11 @@ static inline uint64_t rnd_zc(struct gen *g, uint64_t n)
 	return n ? sim_splitmix64(&g->st_zc) % n : 0;
 }
 
+static inline uint64_t rnd_lead19(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_lead19) % n : 0;
+}
+
 static inline uint64_t rnd_reach(struct gen *g, uint64_t n)
 {
 	return n ? sim_splitmix64(&g->st_reach) % n : 0;
@@ -252,9 +262,10 @@ struct cmdgen {
 	unsigned int pct; /* of the steps that get a command of these */
 	unsigned int nlun, lba_span, seq;
 	bool thin[8];
-	bool sim[8];	   /* on the simulated disk (not mem or null) */
+	bool keeps[8];	   /* keeps its data (the simulated disk, mem) */
+	bool mem[8];	   /* a RAM disk */
 	bool removable[8]; /* `removable`: a medium to eject and lock */
-	bool all_sim;
+	bool all_keep;
 	uint32_t size_blocks[8];
 	bool resv, pr, tmf;
 	bool ctl; /* LUNs resized, removed, added: no edge cases */

@@ -729,11 +729,13 @@ static void ua_check(struct runner *r, struct pend *p, struct ini_op *op)
 	} else if (sanitize_refusal(op, sk, asc, ascq)) {
 		return; /* refused before the attention, which stays */
 	} else if (op->status == SCSI_STATUS_CHECK_CONDITION &&
-		   sk == SK_ILLEGAL_REQUEST && asc == 0x24 &&
-		   cdb_naca_len(op->cdb) != 0) {
-		/* NACA refused before the task set, and so before the
-		 * attention, which stays (scsi.c aca_supported; the UA
-		 * oracle takes 5/24h as no answer of it either) */
+		   sk == SK_ILLEGAL_REQUEST &&
+		   ((asc == 0x24 && cdb_naca_len(op->cdb) != 0) ||
+		    (asc == 0x49 && p->attr == SCSI_TASK_ACA))) {
+		/* NACA or the ACA task attribute refused before the task
+		 * set, and so before the attention, which stays (scsi.c
+		 * aca_supported; the UA oracle takes 5/24h and 5/49h as no
+		 * answer of it either) */
 		return;
 	} else {
 		passed = op->status == SCSI_STATUS_GOOD ||

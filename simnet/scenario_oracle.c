@@ -739,11 +739,41 @@ static void oracle_naca(struct runner *r, struct pend *p, struct ini_op *op)
 	      (unsigned long long)r->seed);
 }
 
+/* SAM-5 §8.6.5: with no ACA supported (NormACA 0), a command with the
+ * ACA task attribute is never GOOD: it ends ILLEGAL REQUEST, INVALID
+ * MESSAGE ERROR (49h/00h), checked after the operation code and the LUN,
+ * before the task set (a LUN without LU or an unknown operation code
+ * answer first).  Not against another target (round of lead19, mutant
+ * 553). */
+static void oracle_aca_attr(struct runner *r, struct pend *p, struct ini_op *op)
+{
+	int sk = 0, asc = 0, ascq = 0;
+
+	if (r->against || p->attr != SCSI_TASK_ACA || op->outcome != INI_DONE ||
+	    op->response != 0)
+		return;
+	if (op->status == SCSI_STATUS_CHECK_CONDITION)
+		sense_parse(op, &sk, &asc, &ascq);
+	if (!scsi_good(op) &&
+	    (op->status != SCSI_STATUS_CHECK_CONDITION ||
+	     sk != SK_ILLEGAL_REQUEST || (asc == 0x49 && ascq == 0) ||
+	     asc == 0x20 || asc == 0x25))
+		return;
+	failf(r, p->line,
+	      "oracle: %s's %s (CDB %02x) went with the ACA task attribute "
+	      "and ended status 0x%02x sense %x/%02x/%02x: with no ACA "
+	      "supported it must end ILLEGAL REQUEST, INVALID MESSAGE ERROR "
+	      "(05/49/00, SAM-5 §8.6.5) (seed %llu)",
+	      p->a->name, p->verb, op->cdb[0], op->status, sk, asc, ascq,
+	      (unsigned long long)r->seed);
+}
+
 static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	struct lun_st *l = p->ls;
 
 	oracle_naca(r, p, op);
+	oracle_aca_attr(r, p, op);
 	/* SBC-4 §4.5: a READ or WRITE naming blocks past the last LBA
 	 * (a write beyond it has no model range: p->ls is NULL) is
 	 * refused before it reaches the medium: neither GOOD nor a
