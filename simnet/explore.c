@@ -997,11 +997,53 @@ static const char *atp(struct gen *g)
 	return sim_splitmix64(&g->st_atp) % 6 == 0 ? " all-tg-pt" : "";
 }
 
+/* Before one PR step in 12, a malformed PR OUT (st_lead19): a reserved
+ * SERVICE ACTION, a PARAMETER LIST LENGTH other than 24, a SCOPE other
+ * than LU_SCOPE or a reserved TYPE (scenario_parse.c pr_out_malformed),
+ * with the actor's own key: refused before any key or state is looked
+ * at, changing nothing (the PR oracle's pr_malformed_check). */
+static void pr_malformed_step(struct gen *g, const struct prgen *pg,
+			      unsigned int ai, unsigned int lun)
+{
+	static const char *const typed[] = {"pr-reserve", "pr-release",
+					    "pr-preempt", "pr-preempt-abort"};
+	static const unsigned int bad_types[] = {0, 2, 4, 9, 15};
+	static const unsigned int plens[] = {0, 8, 23, 25, 32, 48};
+	const char *a = explore_names[ai];
+	unsigned long long mine = (unsigned long long)pg->key[ai];
+	unsigned int k;
+
+	if (rnd_lead19(g, 12) != 0)
+		return;
+	k = (unsigned int)rnd_lead19(g, 4);
+	if (k == 0) {
+		out(g, "%s pr-clear lun=%u key=%llx sa=%u expect any\n", a, lun,
+		    mine, 8 + (unsigned)rnd_lead19(g, 24));
+	} else if (k == 1) {
+		out(g,
+		    "%s pr-register lun=%u key=%llx new=%llx plen=%u expect "
+		    "any\n",
+		    a, lun, mine, mine ^ 0x200,
+		    plens[rnd_lead19(g, sizeof(plens) / sizeof(plens[0]))]);
+	} else {
+		const char *v = typed[rnd_lead19(g, 4)];
+
+		out(g,
+		    "%s %s lun=%u key=%llx sa-key=%llx type=wr-ex %s=%u expect "
+		    "any\n",
+		    a, v, lun, mine, mine, k == 2 ? "scope" : "type-code",
+		    k == 2 ? 1 + (unsigned)rnd_lead19(g, 15)
+			   : bad_types[rnd_lead19(g, 5)]);
+	}
+}
+
 static void pr_step(struct gen *g, struct prgen *pg, unsigned int nini,
 		    unsigned int ai, unsigned int lun, bool pr_abort)
 {
 	const char *a = explore_names[ai];
 	uint64_t mine = pg->key[ai];
+
+	pr_malformed_step(g, pg, ai, lun);
 	unsigned int ti = (unsigned int)rnd(g, 6),
 		     r = (unsigned int)rnd(g, 100);
 	/* Mostly wait for the answer: overlapping PR OUTs leave the oracle

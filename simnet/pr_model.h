@@ -77,6 +77,11 @@ struct prm_out {
 	 * ERROR, found before anything else but the key). */
 	int dest;
 	bool unreg, tid_overrun;
+	/* A malformed PR OUT (`sa=`, `plen=`, `scope=`, `type-code=`): the
+	 * ASC it must be refused with, before any state is looked at (24h
+	 * INVALID FIELD IN CDB, 1Ah PARAMETER LIST LENGTH ERROR; 0: well
+	 * formed). */
+	uint8_t bad_asc;
 };
 
 /* The unit attentions a PR OUT establishes, per actor (SPC-4 §5.12.11):

@@ -338,6 +338,79 @@ static uint8_t pr_type(struct runner *r, const struct toks *t)
 	return 1;
 }
 
+/*
+ * A malformed PR OUT, one field at a time (round of lead19): `sa=N` a
+ * SERVICE ACTION of 8-1Fh (reserved: INVALID FIELD IN CDB), `plen=N` a
+ * PARAMETER LIST LENGTH other than 24 (that many bytes sent; below 24 or,
+ * without SPEC_I_PT, anything but 24: PARAMETER LIST LENGTH ERROR, SPC-4
+ * §6.16.3), `scope=N` a SCOPE other than LU_SCOPE and `type-code=N` a
+ * reserved TYPE, on RESERVE, RELEASE, PREEMPT and PREEMPT AND ABORT
+ * (INVALID FIELD IN CDB, §6.16.2).  Every one is refused before the
+ * device server looks at keys or state: the PR oracle wants exactly that
+ * ASC and no change.  Not with SPEC_I_PT or REGISTER AND MOVE.
+ */
+static void pr_out_malformed(struct runner *r, struct pend *p,
+			     struct ini_op *op, const struct toks *t)
+{
+	uint8_t sa = op->cdb[1] & 0x1f;
+	bool typed = sa == 1 || sa == 2 || sa == 4 || sa == 5;
+	unsigned int n = (kv(t, "sa") != NULL) + (kv(t, "plen") != NULL) +
+			 (kv(t, "scope") != NULL) +
+			 (kv(t, "type-code") != NULL);
+
+	p->pro.bad_asc = 0;
+	if (n == 0)
+		return;
+	if (n > 1 || p->pro.spec_i_pt || sa == 7) {
+		syntaxf(r,
+			"%s: one of sa= plen= scope= type-code= at a time, "
+			"not with spec-i-pt or on pr-register-move",
+			p->verb);
+		return;
+	}
+	if (kv(t, "sa")) {
+		uint64_t v = u64_or(t, "sa", 0, r);
+
+		if (v < 8 || v > 0x1f) {
+			syntaxf(r,
+				"sa=%llu: a reserved service action is "
+				"8 to 31",
+				(unsigned long long)v);
+			return;
+		}
+		op->cdb[1] = (uint8_t)v;
+		p->pro.bad_asc = 0x24;
+	} else if (kv(t, "plen")) {
+		uint64_t v = u64_or(t, "plen", 24, r);
+
+		if (v == 24 || v > 28 + 9 * 264) {
+			syntaxf(r, "plen=%llu: 0 to %u, not 24",
+				(unsigned long long)v, 28 + 9 * 264);
+			return;
+		}
+		op->edtl = (uint32_t)v;
+		p->pro.bad_asc = 0x1a;
+	} else {
+		bool scope = kv(t, "scope") != NULL;
+		uint64_t v = u64_or(t, scope ? "scope" : "type-code", 0, r);
+		bool bad = scope ? v != 0
+				 : !(v == 1 || v == 3 || (v >= 5 && v <= 8));
+
+		if (!typed || !bad || v > 15) {
+			syntaxf(r,
+				"%s=%llu: a reserved value (1 to 15) on "
+				"pr-reserve, pr-release, pr-preempt or "
+				"pr-preempt-abort",
+				scope ? "scope" : "type-code",
+				(unsigned long long)v);
+			return;
+		}
+		op->cdb[2] = scope ? (uint8_t)((v << 4) | (op->cdb[2] & 0xf))
+				   : (uint8_t)((op->cdb[2] & 0xf0) | v);
+		p->pro.bad_asc = 0x24;
+	}
+}
+
 static uint64_t hexkey(struct runner *r, const struct toks *t, const char *k)
 {
 	const char *v = kv(t, k);
@@ -796,6 +869,7 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 		p->pro.all_tg_pt = has(t, "all-tg-pt");
 		if (has(t, "all-tg-pt") && !pr_one_target(r))
 			p->pro_unmodelled = true;
+		pr_out_malformed(r, p, op, t);
 		put_be32(op->cdb + 5, op->edtl);
 		p->pro_modelled = !p->pro_unmodelled;
 	} else if (alua_scsi_build(r, p, op, verb, t)) {

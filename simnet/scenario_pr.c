@@ -451,6 +451,34 @@ static void pr_illegal_check(struct runner *r, struct pend *p,
 		      (unsigned long long)r->seed);
 }
 
+/* A malformed PR OUT (`sa=`, `plen=`, `scope=`, `type-code=`,
+ * scenario_parse.c pr_out_malformed) is refused with its ASC before the
+ * device server looks at keys, reservations or the state store, whatever
+ * the state (known or not): never GOOD, never RESERVATION CONFLICT, and
+ * it changes nothing (the model is not applied).  A unit attention,
+ * BUSY or a LUN gone may answer first (got past PRM_ILLEGAL). */
+static void pr_malformed_check(struct runner *r, struct pend *p, int got,
+			       int asc)
+{
+	if (got > PRM_ILLEGAL || (got == PRM_ILLEGAL && asc == p->pro.bad_asc))
+		return;
+	failf(r, p->line,
+	      "oracle: %s %s on lun %u is malformed and was answered %s "
+	      "(asc %02xh); SPC-4 says ILLEGAL REQUEST, %s, before any key "
+	      "or state is looked at, and no change (seed %llu)",
+	      p->a->name, p->verb, p->ls->lun,
+	      got == PRM_ILLEGAL ? "ILLEGAL REQUEST"
+				 : prm_result_name((enum prm_result)got),
+	      asc & 0xff,
+	      p->pro.bad_asc == 0x1a ? "PARAMETER LIST LENGTH ERROR (1Ah)"
+				     : "INVALID FIELD IN CDB (24h)",
+	      (unsigned long long)r->seed);
+	if (got == PRM_GOOD) {
+		p->ls->pr.unknown = true;
+		ua_pr_unknown(r, p);
+	}
+}
+
 /*
  * A PR OUT during which the state store failed to save (`target
  * state-fail`): with APTPL on, or asked for, a change the LU cannot keep
@@ -573,6 +601,10 @@ void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 			ua_pr_unknown(r, p);
 		else if (got != PRM_GOOD)
 			ua_pr_effects(r, p, NULL);
+		if (p->pro.bad_asc) {
+			pr_malformed_check(r, p, got, asc);
+			return;
+		}
 		if (got > PRM_ILLEGAL)
 			return;
 		/* A PR OUT dropped on a connection the target still reads
