@@ -625,6 +625,65 @@ static void zc_step(struct gen *g, unsigned int nini, unsigned int lun,
 	    512u * 1024u);
 }
 
+/*
+ * Reads sent from a file (lane sendfile19; seeds with `send-file on`):
+ * actor A behind a slow link (a 1 KiB window, 5-15 ms each way, partial
+ * sends) reads 128 to 256 blocks of a simulated disk or a null LU --
+ * answered by a reference to the disk's "file" (sim_disk.c; the null
+ * LU's zeros: ENV_FD_ZEROS), its Data-In taken from the medium when
+ * conn_send_file accepts it -- and 50-600 ms later B (or A itself)
+ * writes or (one in three) unmaps part of those blocks: the data oracle
+ * judges each block against the moments up to its own arrival (struct
+ * pend blk_re), a mixed block byte by byte.  In one step in four A's
+ * connection is then reset, in one in four dropped by a reconnect,
+ * while the reference is still out: it must be released once (the
+ * simulated disk asserts it) and none left at the end (leak check).
+ */
+static void sf_step(struct gen *g, unsigned int nini, unsigned int lun,
+		    unsigned int size_blocks, unsigned int net_us, bool partial,
+		    unsigned int *vnum)
+{
+	unsigned int ai = (unsigned int)rnd_sf(g, nini);
+	unsigned int bi = nini > 1 ? (unsigned int)rnd_sf(g, nini) : ai;
+	unsigned int n = 128 + (unsigned int)rnd_sf(g, 129);
+	unsigned int lba, wl, wn;
+	const char *a = explore_names[ai];
+
+	if (n > size_blocks)
+		n = size_blocks;
+	lba = (unsigned int)rnd_sf(g, size_blocks - n + 1);
+	wl = lba + (unsigned int)rnd_sf(g, n);
+	wn = 1 + (unsigned int)rnd_sf(g, lba + n - wl);
+	/* one draw per statement: the order of a call's arguments is the
+	 * compiler's */
+	unsigned int delay_ms = 5 + (unsigned int)rnd_sf(g, 11);
+	unsigned int after_ms = 50 + (unsigned int)rnd_sf(g, 551);
+	unsigned int end = (unsigned int)rnd_sf(g, 4);
+	unsigned int end_ms = 1 + (unsigned int)rnd_sf(g, 500);
+
+	out(g,
+	    "run until quiet\n%s net delay=%ums window=1024 partial=on\n"
+	    "%s read lun=%u lba=%u blocks=%u & expect any\n+%ums %s ",
+	    a, delay_ms, a, lun, lba, n, after_ms, explore_names[bi]);
+	if (rnd_sf(g, 3) == 0)
+		out(g, "unmap lun=%u lba=%u blocks=%u & expect any\n", lun, wl,
+		    wn);
+	else
+		out(g, "write lun=%u lba=%u blocks=%u data=sf%u & expect any\n",
+		    lun, wl, wn, ++*vnum);
+	if (end == 0)
+		out(g, "+%ums %s rst\n", end_ms, a);
+	else if (end == 1)
+		out(g,
+		    "+%ums %s net delay=%uus window=%u partial=%s\n"
+		    "%s reconnect expect any\n",
+		    end_ms, a, net_us, 512u * 1024u, partial ? "on" : "off", a);
+	out(g, "+2s %s net delay=%uus window=%u partial=%s\n", a, net_us,
+	    512u * 1024u, partial ? "on" : "off");
+	if (end == 0)
+		out(g, "%s reconnect expect any\n", a);
+}
+
 static void live_step(struct gen *g, struct live *lv)
 {
 	unsigned int ai = (unsigned int)rnd_live(g, lv->nini);
@@ -1495,7 +1554,8 @@ char *explore_generate(uint64_t seed)
 			.st_zc = seed ^ 0x2e0c0918ull,
 			.st_blind19 = seed ^ 0xb11d19b11dull,
 			.tpg_id = {1, 2},
-			.st_lead19 = seed ^ 0x3e3019ull};
+			.st_lead19 = seed ^ 0x3e3019ull,
+			.st_sf = seed ^ 0x5e0df11e19ull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};
@@ -1756,6 +1816,25 @@ char *explore_generate(uint64_t seed)
 			zc_luns[nzc++] = i;
 	if (nzc > 0)
 		out(&g, "zero-copy on\n");
+	/* The daemon's --send-file on (with --zero-copy) in one seed in
+	 * four (st_sf): simulated disks and null LUs answer large READs by
+	 * a file reference, and there sf_step. */
+	unsigned int sf_luns[8], nsf = 0, nsf_null = 0, sfnum = 0;
+
+	if (rnd_sf(&g, 4) == 0) {
+		for (unsigned int i = 0; i < nlun && i < 8; i++)
+			if (backing[i] == B_SIM)
+				sf_luns[nsf++] = i;
+		/* null LUs last: one step in three takes one of them */
+		for (unsigned int i = 0; i < nlun && i < 8; i++)
+			if (backing[i] == B_NULL) {
+				sf_luns[nsf++] = i;
+				nsf_null++;
+			}
+		if (nzc == 0)
+			out(&g, "zero-copy on\n");
+		out(&g, "send-file on\n");
+	}
 	cl.n = nlun;
 	cl.nini = nini;
 	if (two)
@@ -2040,6 +2119,19 @@ char *explore_generate(uint64_t seed)
 
 			zc_step(&g, nini, zl, cl.size_k[zl] * 2, lv.net_us,
 				&zcnum);
+		}
+		if (nsf > 0 && rnd_sf(&g, 100) < 4) {
+			unsigned int k =
+				nsf_null > 0 && rnd_sf(&g, 3) == 0
+					? nsf - nsf_null +
+						  (unsigned int)rnd_sf(&g,
+								       nsf_null)
+					: (unsigned int)rnd_sf(&g,
+							       nsf - nsf_null);
+			unsigned int sl = sf_luns[k];
+
+			sf_step(&g, nini, sl, cl.size_k[sl] * 2, lv.net_us,
+				m.partial, &sfnum);
 		}
 		if (ua_tmf && rnd_ua(&g, 100) < 3)
 			ua_tmf_step(&g, explore_names[rnd_ua(&g, nini)], nlun);

@@ -143,6 +143,12 @@ struct gen {
 	 * chunks (one in two 1-3 MiB larger) and there mem_step; commands
 	 * with the ACA task attribute (explore_cmds.c aca_step). */
 	uint64_t st_lead19;
+	/* And one for reads sent from a file (lane sendfile19): the
+	 * daemon's --send-file on with --zero-copy in one seed in four,
+	 * and there a slow reader's large read of a simulated disk or a
+	 * null LU raced by a write, a reset or a reconnect (explore.c
+	 * sf_step). */
+	uint64_t st_sf;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)
@@ -210,6 +216,9 @@ static inline uint64_t rnd_zc(struct gen *g, uint64_t n)
 static inline uint64_t rnd_lead19(struct gen *g, uint64_t n)
 {
 	return n ? sim_splitmix64(&g->st_lead19) % n : 0;
+static inline uint64_t rnd_sf(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_sf) % n : 0;
 }
 
 static inline uint64_t rnd_reach(struct gen *g, uint64_t n)

@@ -286,6 +286,11 @@ struct ini_op {
 	/* called with arg when the first Data-In PDU of a read arrives
 	 * (NULL: not) */
 	ini_done_fn first_in;
+	/* called with arg for every Data-In segment of a read that
+	 * arrives: its buffer offset and length, and whether any of its
+	 * bytes was sent from a file (sim_conn_send_file; NULL: not) */
+	void (*in_seg)(void *arg, struct ini_op *op, uint32_t off, uint32_t len,
+		       bool from_file);
 	uint64_t user; /* for the caller */
 	struct ini *ini;
 	TAILQ_ENTRY(ini_op) link;

@@ -914,6 +914,31 @@ static void rx_scsi_rsp(struct ini *ini, const struct iscsi_bhs *h,
 	scsi_finish(ini, op, h->flags, h->w44);
 }
 
+/* Was this Data-In's segment sent from a file (env.h conn_send_file)?
+ * Never on a connection with DataDigest: its digest was computed when
+ * the PDU was queued, and a file's bytes are those of their sending
+ * (target/iscsi/conn_tx.c iscsi_txpdu_set_file; backstore.h bs_ref).
+ * The oracle is told of every segment (in_seg). */
+static void rx_data_in_file(struct ini *ini, struct ini_op *op,
+			    const struct iscsi_bhs *h)
+{
+	bool ffp = ini->digests_live;
+	uint64_t at = ini->rx_pdu_start + ISCSI_BHS_LEN +
+		      (uint64_t)h->total_ahs_len * 4u +
+		      (ffp && ini->neg.header_digest ? 4u : 0u);
+	bool file = h->data_len > 0 && ini->c != NULL &&
+		    sim_conn_rx_from_file(ini->c, at, h->data_len);
+
+	if (file && ffp && ini->neg.data_digest)
+		ini_violation(ini,
+			      "itt=%08x Data-In sent from a file on a "
+			      "connection with DataDigest (its digest is of "
+			      "the bytes when queued; conn_tx.c must copy)",
+			      h->itt);
+	if (op->in_seg && h->data_len > 0)
+		op->in_seg(op->arg, op, h->w40, h->data_len, file);
+}
+
 static void rx_data_in(struct ini *ini, const struct iscsi_bhs *h,
 		       const uint8_t *data)
 {
@@ -935,6 +960,7 @@ static void rx_data_in(struct ini *ini, const struct iscsi_bhs *h,
 	op->next_datasn = h->w36 + 1;
 	if (op->datain_pdus++ == 0 && op->first_in)
 		op->first_in(op->arg, op);
+	rx_data_in_file(ini, op, h);
 	if (h->data_len > ini->neg.max_recv_dsl)
 		ini_violation(ini, "Data-In of %u bytes > our MaxRecvDSL %u",
 			      h->data_len, ini->neg.max_recv_dsl);

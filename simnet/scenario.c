@@ -601,6 +601,9 @@ static void do_line(struct runner *r, char *text)
 	} else if (strcmp(t.v[0], "zero-copy") == 0) {
 		if (!against_config(r, "zero-copy"))
 			decl_zero_copy(r, &t);
+	} else if (strcmp(t.v[0], "send-file") == 0) {
+		if (!against_config(r, "send-file"))
+			decl_send_file(r, &t);
 	} else if (strcmp(t.v[0], "param") == 0) {
 		if (against_config(r, "param"))
 			return;
@@ -683,6 +686,7 @@ static void runner_free(struct runner *r)
 		ini_free(r->actors[i].ini);
 	while ((p = TAILQ_FIRST(&r->pends)) != NULL) {
 		TAILQ_REMOVE(&r->pends, p, link);
+		free(p->blk_re);
 		free(p);
 	}
 	for (int i = 0; i < r->nluns; i++) {
@@ -793,6 +797,8 @@ int scn_run(const char *name, const char *text, const struct scn_opts *o,
 	r.adding_li = -1;
 	/* The seed comes first: a `seed N` line unless --seed was given. */
 	r.seed = o->seed;
+	/* the null disks' references are counted per process */
+	r.null_refs_base = bs_null_refs_out();
 	if (!o->seed_given) {
 		const char *s = strstr(text, "\nseed ");
 

@@ -442,7 +442,8 @@ struct runner {
 	bool started, failed, syntax, down;
 	bool against; /* a real target (o.against_portal), no simulated one */
 	uint64_t seed;
-	uint64_t ctl_seq; /* control steps completed (target lun ...) */
+	uint64_t null_refs_base; /* bs_null_refs_out() at the start */
+	uint64_t ctl_seq;	 /* control steps completed (target lun ...) */
 	uint64_t crashes; /* target crashes and shutdowns so far (scenario_wire.c) */
 	uint64_t boots; /* servers booted so far (server_boot) */
 	/* REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS bits and the target's
@@ -588,6 +589,15 @@ struct pend {
 	 * zerocopy18: a reference into a mem LUN held while a slow reader
 	 * takes the rest) */
 	uint64_t in_stamp;
+	/* Sent from a file (`send-file on`, round of sendfile19): some
+	 * Data-In bytes came through conn_send_file, which takes them from
+	 * the medium when it accepts them -- after the completion, maybe
+	 * after a write landed.  blk_re[i]: model stamp of the arrival of
+	 * the Data-In that brought block i's last byte (0: none), the
+	 * latest moment its bytes may be of (the sim's send-file worlds
+	 * only; NULL elsewhere). */
+	bool by_file;
+	uint64_t *blk_re;
 	uint64_t vid; /* a write's value (model_vid) */
 	uint64_t epoch;
 	uint32_t sess;
@@ -817,6 +827,7 @@ void chap_opts(struct runner *r, struct ini_chap *c,
 void decl_lun(struct runner *r, struct toks *t);
 void decl_reactors(struct runner *r, struct toks *t);
 void decl_zero_copy(struct runner *r, struct toks *t);
+void decl_send_file(struct runner *r, struct toks *t);
 void decl_param(struct runner *r, struct toks *t);
 void decl_user(struct runner *r, struct toks *t);
 
@@ -965,6 +976,8 @@ void resv_reset(struct lun_st *l);
 bool aborts_pending(struct runner *r);
 void pend_done(void *arg, struct ini_op *op);
 void pend_first_in(void *arg, struct ini_op *op);
+void pend_in_seg(void *arg, struct ini_op *op, uint32_t off, uint32_t len,
+		 bool from_file);
 /* sim->land: a disk applied a write. */
 void land_check(void *ctx, const char *disk, uint64_t offset_bytes,
 		const uint8_t *data, uint64_t len);

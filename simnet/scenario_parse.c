@@ -1074,6 +1074,18 @@ void decl_zero_copy(struct runner *r, struct toks *t)
 	sim_set_zero_copy(r->sim, strcmp(t->v[1], "on") == 0);
 }
 
+/* `send-file on|off`: the daemon's --send-file (sim.h
+ * sim_set_send_file), before the target starts. */
+void decl_send_file(struct runner *r, struct toks *t)
+{
+	if (r->started || t->n != 2 ||
+	    (strcmp(t->v[1], "on") != 0 && strcmp(t->v[1], "off") != 0)) {
+		syntaxf(r, "send-file on|off, before the target starts");
+		return;
+	}
+	sim_set_send_file(r->sim, strcmp(t->v[1], "on") == 0);
+}
+
 static const struct {
 	const char *key;
 	size_t off;

@@ -104,6 +104,7 @@ struct ini_op *op_for(struct pend *p, enum ini_op_kind kind)
 	struct ini_op *op = ini_op_new(p->a->ini, kind, pend_done, p);
 
 	op->first_in = pend_first_in;
+	op->in_seg = pend_in_seg;
 	p->op = op;
 	return op;
 }
@@ -598,6 +599,7 @@ void pend_gc(struct runner *r)
 		next = TAILQ_NEXT(p, link);
 		if (p->done && p->label[0] == '\0') {
 			TAILQ_REMOVE(&r->pends, p, link);
+			free(p->blk_re);
 			free(p);
 		}
 	}

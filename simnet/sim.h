@@ -151,6 +151,13 @@ struct sim {
 	uint32_t live_timers, live_listeners, live_conns, live_disks;
 	uint32_t live_mutexes;
 	uint32_t live_posts; /* posted work not yet run */
+	/* The daemon's --send-file (sim_set_send_file): the env has
+	 * conn_send_file; with zero_copy, simulated disks answer large
+	 * READs by a reference to a "file" range of the disk (sim_disk.c)
+	 * and null LUNs by zeros (ENV_FD_ZEROS).  live_refs: the disks'
+	 * references not yet released (the leak check). */
+	bool send_file;
+	uint32_t live_refs;
 	/* The next backstore opened by a running server (disk_open_async,
 	 * a live reconfiguration) opens off the reactor, as an rbd: image
 	 * does: its answer comes open_async_ns later, failing with
@@ -180,6 +187,13 @@ int sim_set_reactors(struct sim *sim, unsigned int n);
  * slow reader holds it across later writes.  Off by default, as before
  * (round of zerocopy18). */
 void sim_set_zero_copy(struct sim *sim, bool on);
+/* The daemon's --send-file (env.h conn_send_file), before the target
+ * starts: Data-In of a reference with a file range goes through
+ * sim_conn_send_file, which takes the file's bytes at the moment it
+ * accepts them, as sendfile(2) takes the page cache's; with zero-copy
+ * on, simulated disks and null LUNs then answer large READs by such a
+ * reference (round of sendfile19). */
+void sim_set_send_file(struct sim *sim, bool on);
 /* The env of the reactor the next accepted connection goes to (NULL
  * with one reactor: the listener's own). */
 struct env *sim_accept_reactor(struct sim *sim);
@@ -331,6 +345,17 @@ void sim_conn_set_handler(struct env_conn *c, const struct env_conn_handler *h,
 			  void *ctx);
 ssize_t sim_conn_recv(struct env_conn *c, void *buf, size_t len);
 ssize_t sim_conn_send(struct env_conn *c, const struct iovec *iov, int iovcnt);
+/* env.h conn_send_file: the iovecs, then len bytes of "file" fd from
+ * off (a simulated disk's, sim_disk_file_read; ENV_FD_ZEROS: zeros),
+ * read when accepted; partial acceptance as conn_send.  The stream
+ * offsets of the file's bytes are kept for the receiver's question
+ * (sim_conn_rx_from_file). */
+ssize_t sim_conn_send_file(struct env_conn *c, const struct iovec *iov,
+			   int iovcnt, int fd, uint64_t off, uint64_t len);
+/* Did any byte of [off, off + len) of the stream this endpoint receives
+ * come from a file (sim_conn_send_file)?  Asked in stream order: what
+ * lies before off is forgotten. */
+bool sim_conn_rx_from_file(struct env_conn *c, uint64_t off, uint64_t len);
 void sim_conn_want_write(struct env_conn *c, bool want);
 void sim_conn_close(struct env_conn *c);
 /* Faults on one connection (initiator's endpoint). */
@@ -442,5 +467,12 @@ int sim_env_disk_open(struct env *env, const struct bs_dev_params *p,
 		      struct bs_dev **out);
 /* Open requests still pending on target-opened devices. */
 uint32_t sim_disk_pending(const struct sim *sim);
+/* The "file" of a simulated disk's reference (bs_ref fd): len bytes of
+ * the disk's cached view from off, as they are now (the page cache's),
+ * into dst.  The range must lie inside a reference not yet released:
+ * sending bytes no reference holds any more is the target's bug (the
+ * file may be gone), judged here. */
+void sim_disk_file_read(struct sim *sim, int fd, uint64_t off, uint8_t *dst,
+			uint64_t len);
 
 #endif

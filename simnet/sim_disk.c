@@ -16,6 +16,20 @@
  * BS_F_FUA, a write covered by a completed FLUSH (one that completed before
  * the flush was submitted), or any write when the write cache is off.
  * Completions are events, never inside submit.
+ *
+ * With the daemon's --zero-copy and --send-file (sim_set_zero_copy,
+ * sim_set_send_file) a READ of SIM_REF_MIN_BYTES or more asked for by
+ * reference (BS_F_MAY_REF) completes with one (struct bs_ref), as
+ * env_real's file backstore answers from the page cache: its fd is the
+ * disk's "file" (SIM_FD_BASE + the disk's number) at the read's offset,
+ * and the environment's conn_send_file (sim_net.c) takes the bytes from
+ * the disk's cached view when it accepts them -- a write landing after
+ * the completion shows, as it does through sendfile(2).  Its mem holds
+ * the bytes of the completion (a copy: the cached view is in chunks),
+ * for a transport that sends from memory after all.  Every reference is
+ * listed until released, once; sending from a range no live reference
+ * covers fails an assertion (the file may be gone), and one left at the
+ * end is a leak (sim->live_refs, the scenarios' leak check).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -28,6 +42,11 @@
 #define CHUNK_BYTES (64u * 1024u)
 #define SECTOR 512u
 #define SECTORS_PER_CHUNK (CHUNK_BYTES / SECTOR)
+/* as env_real's ER_ZC_MIN_BYTES: smaller reads copy */
+#define SIM_REF_MIN_BYTES (64u * 1024u)
+#define SIM_FD_BASE 1000
+#define SIM_REF_LIVE 0x5e0df11eu
+#define SIM_REF_DEAD 0xdeadf11eu
 
 struct chunk {
 	uint8_t *durable;
@@ -50,19 +69,34 @@ struct sim_disk {
 	uint64_t gen;
 	uint64_t dirty_sectors;
 	uint32_t opens;
+	int fd; /* its "file" for references: SIM_FD_BASE + its number */
 	TAILQ_ENTRY(sim_disk) link;
 };
 TAILQ_HEAD(disk_list, sim_disk);
 
+/* A READ's answer by reference (--zero-copy with --send-file). */
+struct sim_ref {
+	struct bs_ref ref;
+	struct sim *sim;
+	struct sim_disk *d;
+	uint32_t magic; /* SIM_REF_LIVE until released */
+	TAILQ_ENTRY(sim_ref) link;
+	uint8_t snap[]; /* the bytes at the completion (ref.mem) */
+};
+TAILQ_HEAD(ref_list, sim_ref);
+
 struct sim_disks {
 	struct disk_list list;
-	uint32_t pending; /* requests in flight, all devices */
+	struct ref_list refs; /* not yet released */
+	uint32_t pending;     /* requests in flight, all devices */
+	int ndisks;
 };
 
 struct sim_bs {
 	struct bs_dev dev;
 	struct sim_disk *d;
 	struct io_list pending;
+	bool refs_on; /* READs by reference (bs_ref with an fd) */
 };
 
 struct sim_io {
@@ -99,6 +133,7 @@ static struct sim_disks *disks(struct sim *sim)
 		if (sim->disks == NULL)
 			abort();
 		TAILQ_INIT(&sim->disks->list);
+		TAILQ_INIT(&sim->disks->refs);
 	}
 	return sim->disks;
 }
@@ -146,6 +181,7 @@ struct sim_disk *sim_disk_get(struct sim *sim, const char *name,
 	if (d->chunks == NULL)
 		abort();
 	disk_default_cfg(&d->cfg);
+	d->fd = SIM_FD_BASE + disks(sim)->ndisks++;
 	TAILQ_INSERT_TAIL(&disks(sim)->list, d, link);
 	return d;
 }
@@ -341,8 +377,15 @@ void sim_disks_free(struct sim *sim)
 {
 	struct sim_disk *d;
 
+	struct sim_ref *r;
+
 	if (sim->disks == NULL)
 		return;
+	/* references the target never released (the leak check said so) */
+	while ((r = TAILQ_FIRST(&sim->disks->refs)) != NULL) {
+		TAILQ_REMOVE(&sim->disks->refs, r, link);
+		free(r);
+	}
 	while ((d = TAILQ_FIRST(&sim->disks->list)) != NULL) {
 		TAILQ_REMOVE(&sim->disks->list, d, link);
 		for (size_t i = 0; i < d->nchunks; i++) {
@@ -520,23 +563,102 @@ static int caw_apply(struct sim_disk *d, struct sim_io *io, bool durable,
 	return 0;
 }
 
+static void sim_ref_release(struct bs_ref *ref)
+{
+	struct sim_ref *r = SIM_CONTAINER_OF(ref, struct sim_ref, ref);
+	struct sim *sim = r->sim;
+
+	/* released once, by whoever held it last */
+	ut_assert(r->magic == SIM_REF_LIVE);
+	ut_assert(sim->live_refs > 0);
+	r->magic = SIM_REF_DEAD;
+	TAILQ_REMOVE(&sim->disks->refs, r, link);
+	sim->live_refs--;
+	SIM_TRACE(sim, "disk %s reference lba %llu+%llu released", r->d->name,
+		  (unsigned long long)(r->ref.fd_off / r->d->block_size),
+		  (unsigned long long)(r->ref.length_bytes / r->d->block_size));
+	free(r);
+}
+
+/* A READ answered by reference (sim_bs.refs_on, BS_F_MAY_REF, large
+ * enough); false: it copies. */
+static bool read_by_ref(struct sim_bs *bs, struct bs_req *req)
+{
+	struct sim_disk *d = bs->d;
+	struct sim *sim = d->sim;
+	struct sim_ref *r;
+
+	ut_assert(req->op == BS_OP_READ && req->ref == NULL);
+	if (!bs->refs_on || !(req->flags & BS_F_MAY_REF) ||
+	    req->length_bytes < SIM_REF_MIN_BYTES)
+		return false;
+	r = calloc(1, sizeof(*r) + req->length_bytes);
+	if (r == NULL)
+		abort();
+	r->sim = sim;
+	r->d = d;
+	r->magic = SIM_REF_LIVE;
+	disk_read(d, req->offset_bytes, r->snap, req->length_bytes);
+	r->ref.mem = r->snap;
+	r->ref.length_bytes = req->length_bytes;
+	r->ref.release = sim_ref_release;
+	r->ref.fd = d->fd;
+	r->ref.fd_off = req->offset_bytes;
+	TAILQ_INSERT_TAIL(&sim->disks->refs, r, link);
+	sim->live_refs++;
+	req->ref = &r->ref;
+	SIM_TRACE(sim, "disk %s READ lba %llu+%llu by reference", d->name,
+		  (unsigned long long)(req->offset_bytes / d->block_size),
+		  (unsigned long long)(req->length_bytes / d->block_size));
+	return true;
+}
+
+void sim_disk_file_read(struct sim *sim, int fd, uint64_t off, uint8_t *dst,
+			uint64_t len)
+{
+	struct sim_disk *d;
+	struct sim_ref *r;
+	bool held = false;
+
+	ut_assert(sim->disks != NULL);
+	TAILQ_FOREACH (r, &sim->disks->refs, link)
+		if (r->ref.fd == fd && off >= r->ref.fd_off &&
+		    len <= r->ref.length_bytes &&
+		    off - r->ref.fd_off <= r->ref.length_bytes - len)
+			held = true;
+	/* env.h/backstore.h: the fd and its range are valid as long as
+	 * the reference; a send from one released (or never given) is a
+	 * use after release */
+	ut_assert(held);
+	TAILQ_FOREACH (d, &sim->disks->list, link)
+		if (d->fd == fd)
+			break;
+	ut_assert(d != NULL);
+	disk_read(d, off, dst, len);
+}
+
+static void read_copy(struct sim_disk *d, struct bs_req *req)
+{
+	uint8_t *tmp = malloc(req->length_bytes ? req->length_bytes : 1);
+
+	if (tmp == NULL)
+		abort();
+	disk_read(d, req->offset_bytes, tmp, req->length_bytes);
+	iov_copy_in(req->iov, req->iovcnt, tmp, req->length_bytes);
+	free(tmp);
+}
+
 static void io_apply(struct sim_disk *d, struct sim_io *io)
 {
 	struct bs_req *req = io->req;
 	bool durable = (req->flags & BS_F_FUA) || !d->cfg.write_cache;
 
 	switch (req->op) {
-	case BS_OP_READ: {
-		uint8_t *tmp =
-			malloc(req->length_bytes ? req->length_bytes : 1);
-
-		if (tmp == NULL)
-			abort();
-		disk_read(d, req->offset_bytes, tmp, req->length_bytes);
-		iov_copy_in(req->iov, req->iovcnt, tmp, req->length_bytes);
-		free(tmp);
+	case BS_OP_READ:
+		/* a read that fails answers no reference (backstore.h) */
+		if (io->status != 0 || !read_by_ref(io->bs, req))
+			read_copy(d, req);
 		break;
-	}
 	case BS_OP_WRITE:
 		disk_write(d, req->offset_bytes, io->wdata, req->length_bytes,
 			   durable);
@@ -842,6 +964,8 @@ int sim_env_disk_open(struct env *env, const struct bs_dev_params *p,
 			       ? BS_CAP_WRITE_SAME | BS_CAP_COMPARE_AND_WRITE
 			       : 0;
 	bs->dev.priv = bs;
+	/* as env_real's file backstore with --zero-copy and --send-file */
+	bs->refs_on = env->zero_copy && env->ops->conn_send_file != NULL;
 	d->opens++;
 	sim->live_disks++;
 	SIM_TRACE(sim, "disk %s opened (%llu bytes, %u-byte blocks)", d->name,

@@ -678,12 +678,29 @@ static const struct env_ops sim_env_ops_reactors = {
 	SIM_ENV_OPS.post = sim_post,
 };
 
+/* The same with conn_send_file (sim_set_send_file). */
+static const struct env_ops sim_env_ops_sf = {
+	SIM_ENV_OPS.conn_send_file = sim_conn_send_file,
+};
+static const struct env_ops sim_env_ops_reactors_sf = {
+	SIM_ENV_OPS.post = sim_post,
+	.conn_send_file = sim_conn_send_file,
+};
+
+static const struct env_ops *sim_ops_for(const struct sim *sim)
+{
+	if (sim->reactors > 1)
+		return sim->send_file ? &sim_env_ops_reactors_sf
+				      : &sim_env_ops_reactors;
+	return sim->send_file ? &sim_env_ops_sf : &sim_env_ops;
+}
+
 int sim_set_reactors(struct sim *sim, unsigned int n)
 {
 	if (n < 1 || n > SIM_MAX_REACTORS)
 		return -EINVAL;
 	sim->reactors = n;
-	sim->env.ops = n > 1 ? &sim_env_ops_reactors : &sim_env_ops;
+	sim->env.ops = sim_ops_for(sim);
 	for (unsigned int k = 1; k < SIM_MAX_REACTORS; k++) {
 		sim->reactor_env[k - 1].ops = sim->env.ops;
 		sim->reactor_env[k - 1].log_level = sim->env.log_level;
@@ -691,6 +708,14 @@ int sim_set_reactors(struct sim *sim, unsigned int n)
 		sim->reactor_env[k - 1].priv = sim;
 	}
 	return 0;
+}
+
+void sim_set_send_file(struct sim *sim, bool on)
+{
+	sim->send_file = on;
+	sim->env.ops = sim_ops_for(sim);
+	for (unsigned int k = 1; k < SIM_MAX_REACTORS; k++)
+		sim->reactor_env[k - 1].ops = sim->env.ops;
 }
 
 void sim_set_zero_copy(struct sim *sim, bool on)

@@ -341,6 +341,7 @@ void sim_link_reap(struct sim_ev *ev)
 
 	for (int i = 0; i < 2; i++) {
 		q_purge(&l->q[i]);
+		free(l->q[i].files);
 		sim_ev_cancel(sim, &l->ep[i].read_ev);
 		sim_ev_cancel(sim, &l->ep[i].write_ev);
 		free(l->ep[i].rx);
@@ -470,6 +471,102 @@ ssize_t sim_conn_send(struct env_conn *c, const struct iovec *iov, int iovcnt)
 	if (n > 0)
 		q_push_iov(q, iov, iovcnt, n);
 	return (ssize_t)n;
+}
+
+/* The stream bytes [from, from + n) of q came from a file. */
+static void q_note_file(struct sim_q *q, uint64_t from, uint64_t n)
+{
+	if (q->nfiles > 0 && q->files[q->nfiles - 1].to == from) {
+		q->files[q->nfiles - 1].to = from + n;
+		return;
+	}
+	if (q->nfiles == q->capfiles) {
+		size_t cap = q->capfiles ? 2 * q->capfiles : 8;
+		struct sim_file_range *f = realloc(q->files, cap * sizeof(*f));
+
+		if (f == NULL)
+			abort();
+		q->files = f;
+		q->capfiles = cap;
+	}
+	q->files[q->nfiles].from = from;
+	q->files[q->nfiles].to = from + n;
+	q->nfiles++;
+}
+
+ssize_t sim_conn_send_file(struct env_conn *c, const struct iovec *iov,
+			   int iovcnt, int fd, uint64_t off, uint64_t len)
+{
+	struct sim_link *l = c->l;
+	struct sim *sim = link_sim(l);
+	struct sim_q *q;
+	size_t head, n;
+	uint64_t fn;
+	uint8_t *buf;
+	struct iovec fv;
+
+	ut_assert(c->real == NULL); /* the target's end: simulated */
+	ut_assert(fd >= 0 || fd == ENV_FD_ZEROS);
+	q = &l->q[c->side];
+	ep_owned(c);
+	if (c->closed)
+		return -EBADF;
+	if (c->err != 0)
+		return c->err;
+	if (q->shut)
+		return -EPIPE;
+	head = iov_total(iov, iovcnt);
+	n = (size_t)q_room(q);
+	if (n > head + len)
+		n = (size_t)(head + len);
+	/* the same faults as conn_send: a random prefix */
+	if (link_cfg(l)->partial_send && n > 1 && sim_chance(sim, 0.5))
+		n = (size_t)sim_rand_range(sim, 1, n);
+	if (n == 0)
+		return 0;
+	/* the iovecs first, then the file's bytes as they are now */
+	if (n <= head) {
+		q_push_iov(q, iov, iovcnt, n);
+		return (ssize_t)n;
+	}
+	if (head > 0)
+		q_push_iov(q, iov, iovcnt, head);
+	fn = n - head;
+	buf = malloc(fn);
+	if (buf == NULL)
+		abort();
+	fv.iov_base = buf;
+	fv.iov_len = fn;
+	if (fd == ENV_FD_ZEROS)
+		memset(buf, 0, fn);
+	else
+		sim_disk_file_read(sim, fd, off, buf, fn);
+	q_note_file(q, q->pushed, fn);
+	q_push_iov(q, &fv, 1, fn);
+	free(buf);
+	SIM_TRACE(sim, "net c%llu %zu bytes sent from file %d at %llu",
+		  (unsigned long long)l->id, (size_t)fn, fd,
+		  (unsigned long long)off);
+	return (ssize_t)n;
+}
+
+bool sim_conn_rx_from_file(struct env_conn *c, uint64_t off, uint64_t len)
+{
+	struct sim_q *q;
+	size_t keep = 0;
+	bool hit = false;
+
+	if (c->real != NULL)
+		return false;
+	q = &c->l->q[1 - c->side];
+	for (size_t i = 0; i < q->nfiles; i++) {
+		if (q->files[i].from < off + len && q->files[i].to > off)
+			hit = true;
+		if (q->files[i].to > off)
+			q->files[keep++] = q->files[i];
+	}
+	q->nfiles = keep;
+	return hit;
 }
 
 void sim_conn_want_write(struct env_conn *c, bool want)

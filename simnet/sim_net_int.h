@@ -39,6 +39,12 @@ struct sim_q {
 	bool shut;	      /* FIN or RST queued: no more data */
 	uint64_t pushed;      /* data bytes ever queued: the stream offset */
 	unsigned int corrupt; /* data segments still to corrupt */
+	/* stream ranges [from, to) sent from a file (sim_conn_send_file),
+	 * in order, until the receiver asked past them */
+	struct sim_file_range {
+		uint64_t from, to;
+	} * files;
+	size_t nfiles, capfiles;
 	struct sim_link *l;
 	int idx;
 };

@@ -241,6 +241,8 @@ int bs_null_open(const struct bs_dev_params *p, struct bs_dev **out);
  * to zeros (null.c; bs_open turns them on where the env's zero_copy is
  * and it sends from files, env_ops.conn_send_file). */
 void bs_null_refs(struct bs_dev *dev, bool on);
+/* The null disks' references (of the whole process) not yet released. */
+uint64_t bs_null_refs_out(void);
 
 /* Open any backstore: MEM and NULL here, FILE/BLOCK/RBD/TCMU/SIM through
  * env. */

@@ -17,6 +17,9 @@
 #define NULL_REF_MAX_BYTES (1024u * 1024u)
 
 static uint8_t null_zeros[NULL_REF_MAX_BYTES];
+/* References made and not yet released, every null disk of the process
+ * (bs_null_refs_out: a leak check's, the simulator's) */
+static uint64_t null_refs_out;
 
 struct null_dev {
 	struct bs_dev dev; /* first: null_close frees it */
@@ -25,7 +28,15 @@ struct null_dev {
 
 static void null_ref_release(struct bs_ref *ref)
 {
+	/* released once: counted when made */
+	ut_assert(__atomic_load_n(&null_refs_out, __ATOMIC_RELAXED) > 0);
+	__atomic_sub_fetch(&null_refs_out, 1, __ATOMIC_RELAXED);
 	free(ref);
+}
+
+uint64_t bs_null_refs_out(void)
+{
+	return __atomic_load_n(&null_refs_out, __ATOMIC_RELAXED);
 }
 
 static bool null_read_ref(struct null_dev *n, struct bs_req *req)
@@ -45,6 +56,7 @@ static bool null_read_ref(struct null_dev *n, struct bs_req *req)
 	ref->release = null_ref_release;
 	ref->fd = ENV_FD_ZEROS;
 	ref->fd_off = 0;
+	__atomic_add_fetch(&null_refs_out, 1, __ATOMIC_RELAXED);
 	req->ref = ref;
 	return true;
 }
