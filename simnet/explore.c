@@ -634,14 +634,16 @@ static void zc_step(struct gen *g, unsigned int nini, unsigned int lun,
  * conn_send_file accepts it -- and 50-600 ms later B (or A itself)
  * writes or (one in three) unmaps part of those blocks: the data oracle
  * judges each block against the moments up to its own arrival (struct
- * pend blk_re), a mixed block byte by byte.  In one step in four A's
- * connection is then reset, in one in four dropped by a reconnect,
- * while the reference is still out: it must be released once (the
- * simulated disk asserts it) and none left at the end (leak check).
+ * pend blk_re), a mixed block byte by byte.  In one step in five A's
+ * connection is reset while the read is at the disk (its reference
+ * comes to a task whose connection is gone), in one in five while the
+ * Data-In is being sent, in one in five dropped by a reconnect: the
+ * reference must be released once (the simulated disk asserts it) and
+ * none left at the end (leak check).
  */
 static void sf_step(struct gen *g, unsigned int nini, unsigned int lun,
-		    unsigned int size_blocks, unsigned int net_us, bool partial,
-		    unsigned int *vnum)
+		    unsigned int size_blocks, const char *lat,
+		    unsigned int net_us, bool partial, unsigned int *vnum)
 {
 	unsigned int ai = (unsigned int)rnd_sf(g, nini);
 	unsigned int bi = nini > 1 ? (unsigned int)rnd_sf(g, nini) : ai;
@@ -658,22 +660,35 @@ static void sf_step(struct gen *g, unsigned int nini, unsigned int lun,
 	 * compiler's */
 	unsigned int delay_ms = 5 + (unsigned int)rnd_sf(g, 11);
 	unsigned int after_ms = 50 + (unsigned int)rnd_sf(g, 551);
-	unsigned int end = (unsigned int)rnd_sf(g, 4);
+	unsigned int end = (unsigned int)rnd_sf(g, 5);
 	unsigned int end_ms = 1 + (unsigned int)rnd_sf(g, 500);
+	bool rst = end == 0 || end == 1;
 
+	/* (a null LU answers at once: no disk to be slow) */
+	if (end == 0 && lat == NULL)
+		end = 1;
+	out(g, "run until quiet\n");
+	if (end == 0)
+		out(g, "disk%u latency min=200ms max=200ms\n", lun);
 	out(g,
-	    "run until quiet\n%s net delay=%ums window=1024 partial=on\n"
-	    "%s read lun=%u lba=%u blocks=%u & expect any\n+%ums %s ",
-	    a, delay_ms, a, lun, lba, n, after_ms, explore_names[bi]);
+	    "%s net delay=%ums window=1024 partial=on\n"
+	    "%s read lun=%u lba=%u blocks=%u & expect any\n",
+	    a, delay_ms, a, lun, lba, n);
+	/* reset while the read is at the (slow) disk: its reference comes
+	 * to a task whose connection is gone */
+	if (end == 0)
+		out(g, "+%ums %s rst\n", 1 + end_ms % 150, a);
+	out(g, "+%ums %s ", after_ms, explore_names[bi]);
 	if (rnd_sf(g, 3) == 0)
 		out(g, "unmap lun=%u lba=%u blocks=%u & expect any\n", lun, wl,
 		    wn);
 	else
 		out(g, "write lun=%u lba=%u blocks=%u data=sf%u & expect any\n",
 		    lun, wl, wn, ++*vnum);
-	if (end == 0)
+	/* or while its Data-In is being sent */
+	if (end == 1)
 		out(g, "+%ums %s rst\n", end_ms, a);
-	else if (end == 1)
+	else if (end == 2)
 		out(g,
 		    "+%ums %s net delay=%uus window=%u partial=%s\n"
 		    "%s reconnect expect any\n",
@@ -681,6 +696,8 @@ static void sf_step(struct gen *g, unsigned int nini, unsigned int lun,
 	out(g, "+2s %s net delay=%uus window=%u partial=%s\n", a, net_us,
 	    512u * 1024u, partial ? "on" : "off");
 	if (end == 0)
+		out(g, "disk%u latency min=%s\n", lun, lat);
+	if (rst)
 		out(g, "%s reconnect expect any\n", a);
 }
 
@@ -1822,6 +1839,10 @@ char *explore_generate(uint64_t seed)
 	unsigned int sf_luns[8], nsf = 0, nsf_null = 0, sfnum = 0;
 
 	if (rnd_sf(&g, 4) == 0) {
+		/* and in one of those in four without --zero-copy, where
+		 * every read must copy (sim_conn_send_file asserts it) */
+		bool sf_zc = nzc > 0 || rnd_sf(&g, 4) != 0;
+
 		for (unsigned int i = 0; i < nlun && i < 8; i++)
 			if (backing[i] == B_SIM)
 				sf_luns[nsf++] = i;
@@ -1831,7 +1852,7 @@ char *explore_generate(uint64_t seed)
 				sf_luns[nsf++] = i;
 				nsf_null++;
 			}
-		if (nzc == 0)
+		if (nzc == 0 && sf_zc)
 			out(&g, "zero-copy on\n");
 		out(&g, "send-file on\n");
 	}
@@ -2130,8 +2151,9 @@ char *explore_generate(uint64_t seed)
 							       nsf - nsf_null);
 			unsigned int sl = sf_luns[k];
 
-			sf_step(&g, nini, sl, cl.size_k[sl] * 2, lv.net_us,
-				m.partial, &sfnum);
+			sf_step(&g, nini, sl, cl.size_k[sl] * 2,
+				backing[sl] == B_SIM ? lv.lat[sl] : NULL,
+				lv.net_us, m.partial, &sfnum);
 		}
 		if (ua_tmf && rnd_ua(&g, 100) < 3)
 			ua_tmf_step(&g, explore_names[rnd_ua(&g, nini)], nlun);

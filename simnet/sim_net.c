@@ -507,6 +507,10 @@ ssize_t sim_conn_send_file(struct env_conn *c, const struct iovec *iov,
 
 	ut_assert(c->real == NULL); /* the target's end: simulated */
 	ut_assert(fd >= 0 || fd == ENV_FD_ZEROS);
+	/* only a zero-copy read's Data-In goes from a file: with the
+	 * daemon's --zero-copy off every read is copied (docs/
+	 * configuration.md), --send-file or not */
+	ut_assert(sim->env.zero_copy);
 	q = &l->q[c->side];
 	ep_owned(c);
 	if (c->closed)
