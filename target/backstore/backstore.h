@@ -78,7 +78,11 @@ enum bs_op {
  * shows.  That is an answer the read may give (the two are concurrent,
  * SAM-5 §4.6.2: the read has not completed until its data and status
  * left), but a digest computed at completion would no longer match, so
- * a transport asks for references only without DataDigest.  The mem
+ * a transport asks for references only without DataDigest.  The promise
+ * is per byte: each is the medium's at a moment between the read's
+ * arrival and its own leaving, so a block a write changed between two
+ * partial sends of it arrives part old, part new (the simulator judges
+ * exactly that: docs/scenarios.md, `send-file on`).  The mem
  * backstore keeps the bytes of the completion instead (a write to a
  * referenced chunk copies it first: mem.c).
  */

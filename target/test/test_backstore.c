@@ -279,6 +279,7 @@ static void null_large_reads_are_zeros_by_reference(void **state)
 	struct bs_dev *dev;
 	uint8_t *buf = malloc(2 * MiB);
 	struct bs_ref *ref;
+	uint64_t out;
 
 	(void)state;
 	assert_non_null(buf);
@@ -289,17 +290,26 @@ static void null_large_reads_are_zeros_by_reference(void **state)
 	bs_close(dev);
 	ops.conn_send_file = no_send;
 	assert_int_equal(bs_open(&e, &p, &dev), 0);
+	out = bs_null_refs_out();
 	ref = null_read_ref(dev, 4096, buf, 128 * 1024);
 	assert_non_null(ref);
+	/* counted until released (the simulator's leak check) */
+	assert_int_equal(bs_null_refs_out(), out + 1);
 	assert_int_equal(ref->fd, ENV_FD_ZEROS);
 	assert_int_equal(ref->length_bytes, 128 * 1024);
 	for (size_t i = 0; i < 128 * 1024; i++)
 		assert_int_equal(ref->mem[i], 0);
 	assert_int_equal(buf[0], 0xee); /* nothing written */
 	bs_ref_release(ref);
+	assert_int_equal(bs_null_refs_out(), out);
 	ref = null_read_ref(dev, 0, buf, MiB);
 	assert_non_null(ref);
+	/* a reference may outlive its disk (the LU removed meanwhile) */
+	bs_close(dev);
+	assert_int_equal(bs_null_refs_out(), out + 1);
 	bs_ref_release(ref);
+	assert_int_equal(bs_null_refs_out(), out);
+	assert_int_equal(bs_open(&e, &p, &dev), 0);
 	/* below 64 KiB and above 1 MiB: zeroed in the buffer */
 	assert_null(null_read_ref(dev, 0, buf, 32 * 1024));
 	assert_int_equal(buf[32 * 1024 - 1], 0);
