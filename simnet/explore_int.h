@@ -216,6 +216,8 @@ static inline uint64_t rnd_zc(struct gen *g, uint64_t n)
 static inline uint64_t rnd_lead19(struct gen *g, uint64_t n)
 {
 	return n ? sim_splitmix64(&g->st_lead19) % n : 0;
+}
+
 static inline uint64_t rnd_sf(struct gen *g, uint64_t n)
 {
 	return n ? sim_splitmix64(&g->st_sf) % n : 0;
