@@ -166,6 +166,18 @@ static bool cmdsn_gap_aborted(const struct iscsi_sess *s, uint64_t lun,
 	return sna_lt(cmdsn, s->gap_below[lun]);
 }
 
+/* Has a command waiting for its turn (received ahead of ExpCmdSN) taken
+ * cmdsn?  At most QueuedCommands of them wait. */
+static bool cmdsn_waiting(const struct iscsi_sess *s, uint32_t cmdsn)
+{
+	const struct iscsi_task *t;
+
+	TAILQ_FOREACH (t, &s->pending, pending_link)
+		if (t->cmdsn == cmdsn)
+			return true;
+	return false;
+}
+
 static void sess_release_pending(struct iscsi_sess *s)
 {
 	struct iscsi_task *t;
@@ -199,15 +211,12 @@ static void sess_release_pending(struct iscsi_sess *s)
  * request is ignored (§4.2.2.1). */
 bool iscsi_sess_consume_cmdsn(struct iscsi_sess *s, const struct iscsi_bhs *h)
 {
-	const struct iscsi_task *t;
-
 	if (h->immediate)
 		return true;
 	if (!iscsi_cmdsn_in_window(s, h->cmdsn) || cmdsn_gone(s, h->cmdsn))
 		return false;
-	TAILQ_FOREACH (t, &s->pending, pending_link)
-		if (t->cmdsn == h->cmdsn)
-			return false; /* a command waiting for its turn has it */
+	if (cmdsn_waiting(s, h->cmdsn))
+		return false; /* a command waiting for its turn has it */
 	if (h->cmdsn != s->exp_cmdsn) {
 		cmdsn_gone_set(s, h->cmdsn, true);
 		return true;
@@ -219,13 +228,10 @@ bool iscsi_sess_consume_cmdsn(struct iscsi_sess *s, const struct iscsi_bhs *h)
 
 void iscsi_sess_cmdsn_received(struct iscsi_sess *s, uint32_t cmdsn)
 {
-	const struct iscsi_task *t;
-
 	ut_assert(iscsi_cmdsn_in_window(s, cmdsn));
 	/* received after all, waiting for its turn: it is the task */
-	TAILQ_FOREACH (t, &s->pending, pending_link)
-		if (t->cmdsn == cmdsn)
-			return;
+	if (cmdsn_waiting(s, cmdsn))
+		return;
 	if (cmdsn != s->exp_cmdsn) {
 		/* ahead of a gap: taken when ExpCmdSN reaches it */
 		ut_assert(sna_lt(s->exp_cmdsn, cmdsn));
@@ -526,9 +532,14 @@ void iscsi_task_cmd_header(struct iscsi_conn *c)
 		return;
 	}
 	/* RFC 7143 §4.2.2.1: outside the window, silently ignored; so is a
-	 * CmdSN an ABORT TASK had us consider received (§11.5.1) */
+	 * CmdSN an ABORT TASK had us consider received (§11.5.1), and a
+	 * duplicate inside the window: the CmdSN of a command waiting for
+	 * its turn (another command, or the same one again, whatever its
+	 * ITT: before the ITT check, so that no "task in progress" Reject
+	 * answers it).  Below ExpCmdSN is outside the window. */
 	if (!h->immediate &&
-	    (!iscsi_cmdsn_in_window(s, h->cmdsn) || cmdsn_gone(s, h->cmdsn))) {
+	    (!iscsi_cmdsn_in_window(s, h->cmdsn) || cmdsn_gone(s, h->cmdsn) ||
+	     (h->cmdsn != s->exp_cmdsn && cmdsn_waiting(s, h->cmdsn)))) {
 		c->rx_ignore = true;
 		return;
 	}

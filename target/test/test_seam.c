@@ -772,6 +772,63 @@ static bool blocks_hold(struct rig *r, uint64_t lun, uint8_t fill)
 	return true;
 }
 
+/* RFC 7143 §4.2.2.1: "the target MUST silently ignore ... non-immediate
+ * duplicates within the range" -- SCSI commands too.  A WRITE waits for
+ * its CmdSN turn behind a gap; a second WRITE with the same CmdSN comes
+ * (another ITT, other data), then the same one again (its own ITT: a
+ * retry).  Neither is answered (no Reject: "Task in progress" would be
+ * an answer), neither holds a slot of the window, and when the gap
+ * fills the original runs once: its data is on the medium.  (Before,
+ * the duplicate with another ITT was queued beside the original and
+ * kept a slot of the window for the session's life, and the retry was
+ * Rejected.) */
+static void scsi_command_duplicate_of_one_waiting_is_ignored(void **state)
+{
+	struct rig *r = seam_rig(0);
+	uint8_t tur[16] = {0};
+	struct iscsi_bhs rsp;
+	uint32_t gap, w, saved, itt0;
+	int got_tur = 0, got_w = 0;
+
+	(void)state;
+	login(r);
+	tur_expect(r, SCSI_STATUS_CHECK_CONDITION, SK_UNIT_ATTENTION);
+	gap = r->cmdsn++; /* a command lost on the way */
+	w = r->cmdsn++;
+	itt0 = r->itt;
+	write_late(r, 0, w, 0xa1); /* waits for its turn */
+	write_late(r, 0, w, 0xb2); /* a duplicate, another ITT */
+	r->itt = itt0;
+	write_late(r, 0, w, 0xc3); /* the same ITT again */
+	r->itt = itt0 + 2;
+	fake_env_advance(r->env, 0);
+	assert_int_equal(fake_conn_pending(r->c), 0);
+	/* the gap fills: the TEST UNIT READY and the write, once */
+	saved = r->cmdsn;
+	r->cmdsn = gap;
+	scsi_cmd(r, tur, 0, 0, NULL, 0);
+	r->cmdsn = saved;
+	for (int i = 0; i < 2; i++) {
+		rig_expect_pdu(r, ISCSI_OP_SCSI_RSP, &rsp, NULL);
+		assert_int_equal(rsp.b3, SCSI_STATUS_GOOD);
+		if (rsp.itt == r->itt)
+			got_tur++;
+		else
+			got_w++;
+	}
+	assert_int_equal(got_tur, 1);
+	assert_int_equal(got_w, 1);
+	fake_env_advance(r->env, 0);
+	assert_int_equal(fake_conn_pending(r->c), 0);
+	assert_int_equal(rsp.exp_cmdsn, w + 1);
+	assert_true(blocks_hold(r, 0, 0xa1));
+	/* nothing waits: the whole window is free again */
+	rig_nop_out(r, NULL, 0);
+	rig_expect_pdu(r, ISCSI_OP_NOP_IN, &rsp, NULL);
+	assert_int_equal(rsp.max_cmdsn - rsp.exp_cmdsn + 1, 128);
+	rig_free(r);
+}
+
 /* RFC 7143 §11.5.1: "Task management requests must act on all the
  * commands from the same session having a CmdSN lower than the task
  * management CmdSN".  An ABORT TASK SET answered while a CmdSN below it
@@ -1151,6 +1208,8 @@ int main(void)
 		cmocka_unit_test(request_ahead_of_a_cmdsn_gap_takes_its_cmdsn),
 		cmocka_unit_test(
 			request_outside_the_window_or_duplicate_is_ignored),
+		cmocka_unit_test(
+			scsi_command_duplicate_of_one_waiting_is_ignored),
 		cmocka_unit_test(
 			dead_initiator_is_dropped_after_interval_plus_timeout),
 		cmocka_unit_test(initiator_answering_nop_in_stays_connected),
