@@ -218,7 +218,14 @@ static void send_scsi(struct ini *ini, struct ini_op *op)
 	 * target must ignore it, and the next command takes the slot.  A
 	 * command held back (a CmdSN gap) took its number when it was
 	 * held. */
-	if (!op->cmdsn_taken) {
+	if (!op->cmdsn_taken && op->cmdsn_dup && over == 0) {
+		/* `cmdsn=dup`: a duplicate of the last CmdSN that went out
+		 * (or, none certain, one below the window): the target must
+		 * ignore it, whether the command that has it was answered,
+		 * runs, waits for its turn behind a gap, or is a request
+		 * received ahead of one (RFC 7143 §4.2.2.1; lane dupcmd19) */
+		op->cmdsn_outside = ini_forced_ignored(ini, op, &op->cmdsn);
+	} else if (!op->cmdsn_taken) {
 		op->cmdsn = (uint32_t)((int64_t)ini->cmdsn + op->cmdsn_delta);
 		if (!ini_op_misnumbered(op) && over == 0)
 			ini->cmdsn++;
@@ -684,10 +691,13 @@ static void check_cmdsn_order(struct ini *ini, const struct ini_op *op)
 
 	if (op->cmdsn_outside) {
 		ini_violation(ini,
-			      "itt=%08x CmdSN %u was outside the window, yet "
-			      "it was answered (RFC 7143 §4.2.2.1: silently "
-			      "ignored)",
-			      op->itt, op->cmdsn);
+			      "itt=%08x CmdSN %u was %s, yet it was answered "
+			      "(RFC 7143 §4.2.2.1: a non-immediate command "
+			      "outside [ExpCmdSN, MaxCmdSN] or a duplicate is "
+			      "silently ignored)",
+			      op->itt, op->cmdsn,
+			      op->cmdsn_dup ? "a duplicate"
+					    : "outside the window");
 		return;
 	}
 	if (ini_op_misnumbered(op) || op->imm_over_sent != 0)
@@ -1424,10 +1434,13 @@ static void rx_reject(struct ini *ini, const struct iscsi_bhs *h,
 		    (data[0] & ISCSI_OPCODE_MASK) != ISCSI_OP_DATA_OUT)
 			ini_violation(
 				ini,
-				"itt=%08x CmdSN %u was outside the window, "
-				"yet it was rejected (reason 0x%02x; RFC "
-				"7143 §4.2.2.1: silently ignored)",
-				op->itt, op->cmdsn, h->b2);
+				"itt=%08x CmdSN %u was %s, yet it was "
+				"rejected (reason 0x%02x; RFC 7143 §4.2.2.1: "
+				"silently ignored)",
+				op->itt, op->cmdsn,
+				op->cmdsn_dup ? "a duplicate"
+					      : "outside the window",
+				h->b2);
 		op = NULL;
 	}
 	if (op != NULL && op->gap_tmf && !lose &&

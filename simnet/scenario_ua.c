@@ -388,6 +388,10 @@ static void judge_scsi(struct runner *r, struct pend *p, struct ini_op *op,
 	 * nothing (RFC 7143 §11.5.1) */
 	if (op->gap_tmf_done)
 		return;
+	/* its CmdSN certainly outside the window or a duplicate: ignored,
+	 * never run, told of nothing (RFC 7143 §4.2.2.1) */
+	if (op->cmdsn_outside)
+		return;
 	if (op->outcome != INI_DONE) {
 		/* Aborted or dropped: it may have been told of one. */
 		if (!ua_exempt(opc) || opc == 0x03)

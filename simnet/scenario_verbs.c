@@ -119,6 +119,20 @@ void finish_issue(struct runner *r, struct pend *p)
 		wait_pend(r, p, SYNC_TIMEOUT_NS);
 }
 
+/* A write sent with a CmdSN certainly outside the window or a duplicate
+ * is silently ignored (RFC 7143 §4.2.2.1): never applied, from its
+ * sending on -- not only once its op ends (at the connection's end, as
+ * nothing answers it): a read meanwhile may not see its value. */
+static void ignored_write_never_applied(struct pend *p, const struct ini_op *op)
+{
+	struct lun_st *l = p->ls;
+
+	if (p->kind != PK_WRITE || !op->sent || !op->cmdsn_outside ||
+	    l == NULL || l->m == NULL || p->handle == 0)
+		return;
+	model_write_end(l->m, p->handle, 1, false, model_tick(l->m));
+}
+
 static void issue_scsi(struct runner *r, struct actor *a, const char *verb,
 		       struct toks *t)
 {
@@ -164,7 +178,13 @@ static void issue_scsi(struct runner *r, struct actor *a, const char *verb,
 		}
 	}
 	if (cs != NULL) {
-		op->cmdsn_delta = (int32_t)strtol(cs, NULL, 0);
+		/* `cmdsn=dup`: the CmdSN of the last non-immediate PDU of
+		 * the session that took one and went out, a duplicate the
+		 * target must ignore (lane dupcmd19) */
+		if (strcmp(cs, "dup") == 0)
+			op->cmdsn_dup = true;
+		else
+			op->cmdsn_delta = (int32_t)strtol(cs, NULL, 0);
 		op->cmdsn_forced = true;
 	}
 	/* a CmdSN gap: it takes its CmdSN, and waits for `send-held` */
@@ -187,6 +207,7 @@ static void issue_scsi(struct runner *r, struct actor *a, const char *verb,
 	ua_scsi_sent(r, p, op);
 	alua_issue(r, p);
 	ini_scsi(a->ini, op);
+	ignored_write_never_applied(p, op);
 	finish_issue(r, p);
 }
 
