@@ -366,6 +366,40 @@ static void ign_request(struct gen *g, const char *a, unsigned int nlun,
 	}
 }
 
+static uint64_t rnd_dup(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_dupcmd) % n : 0;
+}
+
+/* A READ or WRITE the target must silently ignore (a stream of its own,
+ * st_dupcmd): `cmdsn=dup`, the CmdSN of the last non-immediate PDU of
+ * the session -- a command waiting for its turn behind the gap, a
+ * request received ahead of it, or a command answered or running -- or,
+ * where a flip in flight may have kept the original from the target, a
+ * CmdSN certainly outside the window.  No answer may come, and a write
+ * never lands (its value dcN is new: a read that sees it fails).  RFC
+ * 7143 §4.2.2.1; lane dupcmd19. */
+static void dup_command(struct gen *g, const char *a, unsigned int lun,
+			uint32_t lba_span, unsigned int qd, bool dup)
+{
+	bool w = rnd_dup(g, 2) != 0;
+
+	out(g, "%s %s lun=%u lba=%u blocks=%u", a, w ? "write" : "read", lun,
+	    (unsigned int)rnd_dup(g, lba_span),
+	    1 + (unsigned int)rnd_dup(g, 8));
+	if (w)
+		out(g, " data=dc%u", ++g->dup_vnum);
+	if (dup) {
+		out(g, " cmdsn=dup & expect none\n");
+	} else {
+		long long off = (long long)qd + (long long)rnd_dup(g, 1000);
+
+		if (rnd_dup(g, 2))
+			off = -off - 1;
+		out(g, " cmdsn=%+lld & expect none\n", off);
+	}
+}
+
 /*
  * CmdSN gaps (RFC 7143 §3.2.2.1): an initiator holds back a command
  * (`hold`: it takes its CmdSN, unsent), sends one to three after it,
@@ -436,8 +470,15 @@ static void cmdsn_step(struct gen *g, unsigned int nini, unsigned int nlun,
 			 * gap, or one outside the window (st_cmdsnign) */
 			if (rnd_ign(g, 100) < 40)
 				ign_request(g, a, nlun, qd, cw->dup);
+			/* a READ or WRITE with that request's CmdSN */
+			if (rnd_dup(g, 100) < 30)
+				dup_command(g, a, lun, lba_span, qd, cw->dup);
 		}
 	}
+	/* a READ or WRITE with the CmdSN of the last command, waiting for
+	 * its turn at the target (st_dupcmd) */
+	if (rnd_dup(g, 100) < 35)
+		dup_command(g, a, lun, lba_span, qd, cw->dup);
 	/* a duplicate of the last command, waiting for its turn (or of
 	 * the request ahead of the gap), or one outside the window */
 	if (rnd_ign(g, 100) < 25)
@@ -506,6 +547,10 @@ static void cmdsn_step(struct gen *g, unsigned int nini, unsigned int nlun,
 		    tl);
 	}
 	out(g, "+%uus %s send-held\n", 1 + (unsigned)rnd_cmdsn(g, 3000), a);
+	/* ... and of the command just sent late: its turn come, it runs or
+	 * has run, or a TMF of ours aborted it (st_dupcmd) */
+	if (rnd_dup(g, 100) < 25)
+		dup_command(g, a, lun, lba_span, qd, cw->dup);
 }
 
 /* The second target of seeds with two (explore_generate). */
@@ -1572,7 +1617,8 @@ char *explore_generate(uint64_t seed)
 			.st_blind19 = seed ^ 0xb11d19b11dull,
 			.tpg_id = {1, 2},
 			.st_lead19 = seed ^ 0x3e3019ull,
-			.st_sf = seed ^ 0x5e0df11e19ull};
+			.st_sf = seed ^ 0x5e0df11e19ull,
+			.st_dupcmd = seed ^ 0xd0bc3d19ull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};

@@ -149,6 +149,12 @@ struct gen {
 	 * null LU raced by a write, a reset or a reconnect (explore.c
 	 * sf_step). */
 	uint64_t st_sf;
+	/* And one for READs and WRITEs the target must ignore, their CmdSN
+	 * a duplicate (explore.c dup_command, lane dupcmd19), and the
+	 * number of their write values (data=dcN): st_cmdsn, st_cmdsnhole
+	 * and st_cmdsnign draw as before. */
+	uint64_t st_dupcmd;
+	unsigned int dup_vnum;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)
