@@ -394,10 +394,12 @@ scenarios: $(BUILD)/utarget-sim
 chart-test: $(BUILD)/utarget-sim
 	SIM=$(BUILD)/utarget-sim OUT=$(BUILD) simnet/test/chart-test.sh
 
-# Captures imported as scenarios (simnet/test/import-test.sh).
+# Captures imported as scenarios (simnet/test/import-test.sh), and what
+# the scenario language refuses (simnet/test/lang-test.sh).
 import-test: $(BUILD)/utarget-sim $(BUILD)/test/test_import
 	$(BUILD)/test/test_import
 	SIM=$(BUILD)/utarget-sim simnet/test/import-test.sh
+	SIM=$(BUILD)/utarget-sim simnet/test/lang-test.sh
 
 # The scenario set over real TCP against the utarget daemon and tgt, with
 # --compare (simnet/test/against-test.sh; needs root for tgtd).

@@ -1618,7 +1618,9 @@ char *explore_generate(uint64_t seed)
 			.tpg_id = {1, 2},
 			.st_lead19 = seed ^ 0x3e3019ull,
 			.st_sf = seed ^ 0x5e0df11e19ull,
-			.st_dupcmd = seed ^ 0xd0bc3d19ull};
+			.st_dupcmd = seed ^ 0xd0bc3d19ull,
+			.st_dupcmd = seed ^ 0xd0bc3d19ull,
+			.st_longcdb = seed ^ 0x10c3db19ull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};

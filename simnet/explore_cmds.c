@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "explore.h"
 #include "explore_int.h"
 #include "sim.h"
@@ -128,6 +129,63 @@ static void naca_step(struct gen *g, const char *a, unsigned int lun)
 		    lun, cdbs[k].in);
 	else
 		out(g, "%s cdb %s lun=%u & expect any\n", a, cdbs[k].hex, lun);
+}
+
+static uint64_t rnd_long(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_longcdb) % n : 0;
+}
+
+/* One step in 20 (st_longcdb, lane dupcmd19) a variable-length CDB (7Fh,
+ * SPC-4 §4.2.5), sent before the step's own command: mostly 32 bytes,
+ * the 16 past the BHS's in an Extended CDB AHS (RFC 7143 §11.2.2.3) --
+ * READ(32), VERIFY(32), WRITE(32), WRITE AND VERIFY(32), WRITE SAME(32),
+ * ORWRITE(32) (SBC-4: service actions 0009h-000Eh) with the step's range
+ * and their data -- or 17 to 31 bytes of anything, or 16 (no AHS).  The
+ * simulator's own table has none of them (the long-CDB oracle,
+ * scenario_oracle.c): each must be refused INVALID COMMAND OPERATION
+ * CODE, and the connection go on in step. */
+static void longcdb_step(struct gen *g, const char *a, unsigned int lun,
+			 uint32_t lba, uint32_t blocks)
+{
+	static const struct {
+		uint16_t sa;
+		char dir; /* 'i' in, 'o' out: blocks; 's' out: one block */
+	} sbc32[6] = {{0x0009, 'i'}, {0x000a, 0},   {0x000b, 'o'},
+		      {0x000c, 'o'}, {0x000d, 's'}, {0x000e, 'o'}};
+	uint8_t cdb[32] = {0x7f};
+	unsigned int n = 32, k, i;
+	char hex[2 * 32 + 1];
+	char dir = 0;
+
+	if (rnd_long(g, 20) != 0)
+		return;
+	k = (unsigned int)rnd_long(g, 9);
+	if (k < 6) {
+		cdb[7] = 0x18; /* ADDITIONAL CDB LENGTH: 24 */
+		put_be16(cdb + 8, sbc32[k].sa);
+		put_be64(cdb + 12, lba);
+		put_be32(cdb + 28, blocks);
+		dir = sbc32[k].dir;
+	} else {
+		n = k == 8 ? 16 : 17 + (unsigned int)rnd_long(g, 15);
+		for (i = 2; i < n; i++)
+			cdb[i] = (uint8_t)rnd_long(g, 256);
+		/* byte 1 is the CONTROL byte: 0 (no NACA, no ACA here) */
+		dir = rnd_long(g, 2) ? 'r' : 0;
+	}
+	for (i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", cdb[i]);
+	out(g, "%s cdb %s lun=%u", a, hex, lun);
+	if (dir == 'i')
+		out(g, " in=%u", blocks * 512);
+	else if (dir == 'r')
+		out(g, " in=64");
+	else if (dir == 'o')
+		out(g, " out=%u", blocks * 512);
+	else if (dir == 's')
+		out(g, " out=512");
+	out(g, " & expect any\n");
 }
 
 /* Where LUNs 0 and 1 were made large (c->big_xcopy), one EXTENDED COPY
@@ -278,6 +336,7 @@ void explore_cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 		return;
 	naca_step(g, a, lun);
 	aca_step(g, a, lun);
+	longcdb_step(g, a, lun, lba, blocks);
 	/* Edge case: a range that ends one block past the last LBA (LBA
 	 * OUT OF RANGE, nothing may change).  Not where a LUN may grow under
 	 * the command: it could then run, and the model does not know it

@@ -155,6 +155,9 @@ struct gen {
 	 * and st_cmdsnign draw as before. */
 	uint64_t st_dupcmd;
 	unsigned int dup_vnum;
+	/* And one for CDBs longer than 16 bytes, their bytes past 16 in an
+	 * Extended CDB AHS (explore_cmds.c longcdb_step, lane dupcmd19). */
+	uint64_t st_longcdb;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)

@@ -250,6 +250,8 @@ struct ini_op {
 	uint8_t rsp_flags;
 	uint16_t login_status; /* class << 8 | detail */
 	uint8_t reject_reason;
+	/* ... and the opcode of the PDU it rejected (0xff: unknown) */
+	uint8_t reject_opcode;
 	uint8_t rsp_opcode; /* RAW: opcode of the answer */
 	uint8_t chap_alg;   /* LOGIN: the CHAP_A the target chose */
 	/* a PDU of this op had a bit flipped on its way to the target

@@ -1476,6 +1476,11 @@ static void rx_reject(struct ini *ini, const struct iscsi_bhs *h,
 		return;
 	}
 	op->reject_reason = h->b2;
+	/* the opcode of the PDU rejected (its header is the Reject's
+	 * data): the command itself, or a Data-Out of it */
+	op->reject_opcode = h->data_len >= ISCSI_BHS_LEN
+				    ? (uint8_t)(data[0] & ISCSI_OPCODE_MASK)
+				    : 0xff;
 	TAILQ_REMOVE(&ini->ops, op, link);
 	ini_op_finish(ini, op, INI_REJECTED);
 	if (lose)

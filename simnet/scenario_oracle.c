@@ -1110,6 +1110,79 @@ static void oracle_task_aborted(struct runner *r, struct pend *p,
 }
 
 /*
+ * CDBs longer than 16 bytes (their bytes past 16 in an Extended CDB AHS,
+ * RFC 7143 §11.2.2.3) and every variable-length CDB (operation code 7Fh,
+ * SPC-4 §4.2.5), judged by the simulator's own table, not the target's:
+ * utarget implements none of them (READ(32), WRITE(32), VERIFY(32),
+ * WRITE SAME(32)... are not in its command set).  So such a command never
+ * completes GOOD, and an ILLEGAL REQUEST for it names the operation code
+ * (INVALID COMMAND OPERATION CODE, 20h/00h) or the LU (LOGICAL UNIT NOT
+ * SUPPORTED, 25h/00h: no LU at that LUN), never a field of a CDB whose
+ * fields mean nothing to it.  Nor is it Rejected: the Extended CDB AHS
+ * is part of a well-formed SCSI Command PDU, and what the CDB says is
+ * the device server's to refuse (SAM-5 §5.2: CHECK CONDITION).  Other
+ * statuses and sense keys (a unit attention, NOT READY of an ALUA state,
+ * RESERVATION CONFLICT, BUSY, TASK ABORTED...) are another check's
+ * business.  Lane dupcmd19: the explorer sends such CDBs (explore_cmds.c
+ * longcdb_step); mutant 495 (TotalAHSLength read as 0) took the AHS for
+ * the next BHS.
+ */
+static bool sim_cdb_unsupported(const struct ini_op *op)
+{
+	return op->cdb[0] == 0x7f;
+}
+
+static void oracle_long_cdb(struct runner *r, const struct pend *p,
+			    const struct ini_op *op)
+{
+	int sk, asc, ascq;
+
+	if (r->against || op->kind != INI_OP_SCSI ||
+	    strcmp(p->verb, "cdb") != 0 || !sim_cdb_unsupported(op))
+		return;
+	if (op->outcome == INI_REJECTED &&
+	    op->reject_opcode == ISCSI_OP_SCSI_CMD) {
+		failf(r, p->line,
+		      "long-CDB oracle: %s's CDB of %u bytes (opcode %02xh) "
+		      "was Rejected: an Extended CDB AHS belongs to a "
+		      "well-formed SCSI Command PDU (RFC 7143 §11.2.2.3), and "
+		      "an operation code not supported is the device server's "
+		      "CHECK CONDITION, ILLEGAL REQUEST, INVALID COMMAND "
+		      "OPERATION CODE (seed %llu)",
+		      p->a->name, 16u + op->cdb_ext_len, op->cdb[0],
+		      (unsigned long long)r->seed);
+		return;
+	}
+	if (op->outcome != INI_DONE || op->response != 0)
+		return;
+	if (op->status == SCSI_STATUS_GOOD) {
+		failf(r, p->line,
+		      "long-CDB oracle: %s's CDB of %u bytes (opcode %02xh, "
+		      "service action %04xh) completed GOOD, but the "
+		      "simulator's table has no such command: utarget "
+		      "implements no variable-length CDB (SPC-4 §4.2.5) "
+		      "(seed %llu)",
+		      p->a->name, 16u + op->cdb_ext_len, op->cdb[0],
+		      (unsigned int)get_be16(op->cdb + 8),
+		      (unsigned long long)r->seed);
+		return;
+	}
+	if (op->status != SCSI_STATUS_CHECK_CONDITION)
+		return;
+	sense_key_of(op->sense, op->sense_len, &sk, &asc, &ascq);
+	if (sk != 0x5 || ((asc == 0x20 || asc == 0x25) && ascq == 0))
+		return;
+	failf(r, p->line,
+	      "long-CDB oracle: %s's CDB of %u bytes (opcode %02xh) got "
+	      "ILLEGAL REQUEST %02xh/%02xh; an operation code the device "
+	      "server does not support is INVALID COMMAND OPERATION CODE "
+	      "(20h/00h), or LOGICAL UNIT NOT SUPPORTED (25h/00h) without an "
+	      "LU (SPC-4 §4.5.6) (seed %llu)",
+	      p->a->name, 16u + op->cdb_ext_len, op->cdb[0], asc, ascq,
+	      (unsigned long long)r->seed);
+}
+
+/*
  * ABORT TASK of a task already answered (RFC 7143 §11.5.1): the target
  * received it, so its CmdSN is behind ExpCmdSN, outside the window, and
  * the answer must be "Task does not exist" -- not "Function complete",
@@ -1176,6 +1249,7 @@ void pend_done(void *arg, struct ini_op *op)
 			r->aborts_limbo |= 1u << p->a->idx;
 	}
 	oracle_task_aborted(r, p, op);
+	oracle_long_cdb(r, p, op);
 	gap_reset_judge(r, p, op);
 	order_on_done(r, p, op);
 	ua_on_done(r, p, op);

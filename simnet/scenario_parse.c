@@ -876,13 +876,35 @@ bool scsi_build(struct runner *r, struct pend *p, struct ini_op *op,
 		/* stpg, rtpg (scenario_alua.c) */
 	} else if (strcmp(verb, "cdb") == 0) {
 		const char *hex = t->n > 2 ? t->v[2] : "";
-		uint8_t cdb[32] = {0};
+		/* one byte more than the longest: a longer CDB is refused,
+		 * not cut */
+		uint8_t cdb[SCSI_CDB_MAX + 1] = {0};
 		size_t n = hex_decode(hex, cdb, sizeof(cdb));
 
 		if (n == (size_t)-1 || n == 0)
 			syntaxf(r, "cdb HEX: bad hex '%s'", hex);
+		/* 16 bytes in the BHS and at most 16 in the Extended CDB
+		 * AHS: the target's SCSI_CDB_MAX, and what the initiator's
+		 * cdb_ext holds (a longer one the target Rejects, its CmdSN
+		 * not received: RFC 7143 §6.3, which the initiator would
+		 * have to plug -- the simulator does not) */
+		if (n != (size_t)-1 && n > SCSI_CDB_MAX) {
+			syntaxf(r,
+				"cdb HEX: at most %u bytes (16 in the BHS, "
+				"16 in an Extended CDB AHS), '%s' is longer",
+				SCSI_CDB_MAX, hex);
+			n = SCSI_CDB_MAX;
+		}
 		/* beyond 16 bytes: the rest in an Extended CDB AHS */
 		memcpy(op->cdb, cdb, 16);
+		/* a variable-length CDB: no command of the target's, it ends
+		 * no other command (the long-CDB oracle, scenario_oracle.c,
+		 * fails any that runs) */
+		if (cdb[0] == 0x7f && p->may_abort_others) {
+			p->may_abort_others = false;
+			r->abort_events--;
+			r->abort_inflight--;
+		}
 		if (n != (size_t)-1 && n > 16) {
 			op->cdb_ext_len = (uint8_t)(n - 16);
 			memcpy(op->cdb_ext, cdb + 16, n - 16);
