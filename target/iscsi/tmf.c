@@ -222,6 +222,33 @@ again:
 	}
 }
 
+/* RFC 7143 §11.5.1: a target reset cancels "all pending operations on
+ * all Logical Units known by the issuing initiator", of every nexus: the
+ * SCSI layer resets each LU of our LUN set for all its nexuses
+ * (scsi_tmf_target_reset), and here the tasks other sessions hold on
+ * those LUs waiting for Data-Out or their CmdSN turn end too -- sessions
+ * of any target that maps one of them, as at a LOGICAL UNIT RESET (lane
+ * dupcmd19: before, only our own target's sessions were swept, and a
+ * waiting command of another target's session ran after the reset's
+ * FUNCTION COMPLETE).  One sweep per LU: a target reset is rare, and a
+ * session's LUN set is at most UT_MAX_LUNS. */
+static void tmf_target_reset_waiting(struct iscsi_sess *s,
+				     const struct scsi_tmf_hook *hook)
+{
+	for (uint64_t lun = 0; lun < UT_MAX_LUNS; lun++) {
+		const struct scsi_lu *lu = sess_lun_lu(s, lun);
+		bool seen = false;
+
+		if (lu == NULL)
+			continue;
+		/* an LU mapped at two LUNs is swept once */
+		for (uint64_t k = 0; k < lun && !seen; k++)
+			seen = sess_lun_lu(s, k) == lu;
+		if (!seen)
+			s->srv->ops->abort_waiting(s, lu, hook);
+	}
+}
+
 void iscsi_tmf_rx(struct iscsi_conn *c)
 {
 	struct iscsi_sess *s = c->sess;
@@ -320,7 +347,7 @@ void iscsi_tmf_rx(struct iscsi_conn *c)
 			if (t->itt != h->itt)
 				tmf_abort_one(t, tmf);
 		scsi_tmf_target_reset(s->scsi, &hook);
-		s->srv->ops->abort_waiting(s, NULL, &hook);
+		tmf_target_reset_waiting(s, &hook);
 		break;
 	case ISCSI_TMF_CLEAR_ACA:
 		tmf->response = ISCSI_TMF_RSP_NOT_SUPPORTED;

@@ -994,6 +994,77 @@ static void lun_reset_ends_other_sessions_tasks_with_task_aborted(void **state)
 	rig_free(a);
 }
 
+/* Two targets map one LU. */
+#define TWO_TARGET "iqn.2026-12.org.utarget:two"
+static const char conf_two_targets[] = "HANDLER vdisk_mem {\n"
+				       " DEVICE d0 { size 1M }\n"
+				       "}\n"
+				       "TARGET_DRIVER iscsi {\n"
+				       " TARGET " UT_DEFAULT_TARGET " {\n"
+				       "  LUN 0 d0\n"
+				       " }\n"
+				       " TARGET " TWO_TARGET " {\n"
+				       "  LUN 0 d0\n"
+				       " }\n"
+				       "}\n";
+
+/* RFC 7143 §11.5.1: a TARGET WARM RESET cancels "all pending operations
+ * on all Logical Units known by the issuing initiator" -- of every nexus
+ * on them, as the SCSI layer resets each of those LUs for all
+ * (scsi_tmf_target_reset).  A command of a session of the other target
+ * mapping the LU, received and waiting for its CmdSN turn behind a gap,
+ * is one of them: it ends TASK ABORTED (TAS=1, SAM-5 §5.6) once its turn
+ * comes, as at a LOGICAL UNIT RESET.  (Before, the reset swept the
+ * waiting tasks of its own target's sessions only, and the read ran.) */
+static void target_reset_ends_commands_waiting_in_another_target(void **state)
+{
+	struct rig *a = rig_new(conf_two_targets), b;
+	uint8_t rd[16] = {0x28, 0, 0, 0, 0, 10, 0, 0, 2};
+	uint8_t tur[16] = {0};
+	struct rig_scsi out;
+	struct iscsi_bhs rsp;
+	uint32_t gap, saved, rd_itt;
+	bool got_rd = false;
+
+	(void)state;
+	assert_int_equal(
+		rig_login_plain(a, "iqn.2026-12.org.test:a", TWO_TARGET), 0);
+	rig_tur(a, 0, &out);
+	gap = a->cmdsn++; /* a command lost on the way */
+	rig_scsi_send(a, 0, rd, ISCSI_CMD_F_READ, 1024, NULL, 0); /* waits */
+	rd_itt = a->itt;
+	fake_env_advance(a->env, 0);
+	assert_int_equal(fake_conn_pending(a->c), 0);
+	/* another initiator resets the target through the first target */
+	b = *a;
+	assert_int_equal(rig_login_plain(&b, "iqn.2026-12.org.test:b",
+					 UT_DEFAULT_TARGET),
+			 0);
+	rig_tur(&b, 0, &out);
+	tmf(&b, ISCSI_TMF_TARGET_WARM_RESET, ISCSI_RESERVED_TAG, 0,
+	    ISCSI_TMF_RSP_COMPLETE);
+	/* the gap fills: the command that waited ends TASK ABORTED */
+	saved = a->cmdsn;
+	a->cmdsn = gap;
+	rig_scsi_send(a, 0, tur, 0, 0, NULL, 0);
+	a->cmdsn = saved;
+	for (int i = 0; i < 2; i++) {
+		uint8_t *d = NULL;
+
+		fake_env_advance(a->env, 0);
+		assert_int_equal(fake_conn_pop_pdu(a->c, &rsp, &d), 0);
+		free(d);
+		/* no Data-In: the read never ran */
+		assert_int_equal(rsp.opcode, ISCSI_OP_SCSI_RSP);
+		if (rsp.itt == rd_itt) {
+			got_rd = true;
+			assert_int_equal(rsp.b3, SCSI_STATUS_TASK_ABORTED);
+		}
+	}
+	assert_true(got_rd);
+	rig_free(a);
+}
+
 static void logout_waits_for_earlier_commands(void **state)
 {
 	struct rig *r = seam_rig(0);
@@ -1210,6 +1281,8 @@ int main(void)
 			request_outside_the_window_or_duplicate_is_ignored),
 		cmocka_unit_test(
 			scsi_command_duplicate_of_one_waiting_is_ignored),
+		cmocka_unit_test(
+			target_reset_ends_commands_waiting_in_another_target),
 		cmocka_unit_test(
 			dead_initiator_is_dropped_after_interval_plus_timeout),
 		cmocka_unit_test(initiator_answering_nop_in_stays_connected),
