@@ -672,6 +672,7 @@ struct pend {
 	 * §5.6 TAS=1; scenario_oracle.c gap_reset_*, lane cmdsnign18) */
 	uint32_t gapr_id;
 	int gapr_line;
+	const char *gapr_what; /* that line's function, for the message */
 	/* a WRITE: when its value last landed on the medium (0: not yet),
 	 * and r->copies_sent at its send (-1: a copy was open then) */
 	uint64_t landed_ns;
@@ -1014,6 +1015,10 @@ int acl_cfg(struct runner *r, struct ut_config *c);
 /* scenario_oracle.c: commands waiting for their CmdSN turn in the task
  * set another session's reset clears (pend's gapr_*) */
 void gap_reset_sent(struct runner *r, struct pend *p);
+/* ... at p's answer: actors (bit per actor index) whose marked commands
+ * p ended (every one for a TMF FUNCTION COMPLETE, the preempted for a
+ * PREEMPT AND ABORT judged exactly, none otherwise) */
+void gap_reset_confirm(struct runner *r, struct pend *p, uint64_t actors);
 bool acl_sees(const struct runner *r, const struct actor *a,
 	      const struct lun_st *l);
 bool acl_may_login(const struct runner *r, const struct actor *a,

@@ -1013,29 +1013,71 @@ static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
  * the TMF was sent (the answer to a later PDU of its connection came
  * first), it must end TASK ABORTED once its turn comes, never run.
  * Mutant 179 swept only the sessions of the issuer's target: such a
- * command ran GOOD after the reset.  gap_reset_sent marks the commands
- * at the TMF's sending, gap_reset_done confirms them at its answer,
- * gap_reset_judge judges their answers.
+ * command ran GOOD after the reset.
+ *
+ * The same holds for a TARGET WARM RESET (or COLD; the simulator sends
+ * WARM), which resets every LU the issuer sees, for every nexus (the
+ * unit attention model's scope, scenario_ua.c tmf_resets; RFC 7143
+ * §11.5.1: "all pending operations on all Logical Units known by the
+ * issuing initiator"), and for a PERSISTENT RESERVE OUT with PREEMPT AND
+ * ABORT, which aborts every task of the preempted I_T nexuses on its LU
+ * (SPC-4 §5.12.11.5; TAS=1: TASK ABORTED): there the command's actor
+ * must be one the PR model says was preempted -- known only where the
+ * PR OUT was judged exactly and answered GOOD (scenario_pr.c oracle_pr
+ * calls gap_reset_confirm with the preempted actors).  Lane dupcmd19.
+ *
+ * gap_reset_sent marks the commands at the TMF's or PR OUT's sending,
+ * gap_reset_confirm confirms them at its answer, gap_reset_judge judges
+ * their answers.
  */
+static const char *gap_reset_what(const struct pend *p)
+{
+	if (p->kind == PK_PROUT)
+		return "PERSISTENT RESERVE OUT with PREEMPT AND ABORT (SPC-4 "
+		       "§5.12.11.5: every task of the preempted nexuses)";
+	if (p->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
+	    p->tmf_fn == ISCSI_TMF_TARGET_COLD_RESET)
+		return "TARGET RESET (RFC 7143 §11.5.1: every LU the issuer "
+		       "knows)";
+	if (p->tmf_fn == ISCSI_TMF_CLEAR_TASK_SET)
+		return "CLEAR TASK SET (SAM-5 §7.3)";
+	return "LOGICAL UNIT RESET (SAM-5 §7.6)";
+}
+
+/* Does p, sent by another actor, end the tasks of LU l (as the issuer
+ * sees it)? */
+static bool gap_reset_scope(struct runner *r, const struct pend *p,
+			    const struct lun_st *l)
+{
+	if (!acl_sees(r, p->a, l))
+		return false;
+	if (p->kind == PK_PROUT)
+		return p->pro.sa == PRM_PREEMPT_ABORT && p->ls == l;
+	if (p->kind != PK_TMF)
+		return false;
+	if (p->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
+	    p->tmf_fn == ISCSI_TMF_TARGET_COLD_RESET)
+		return true;
+	return (p->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET ||
+		p->tmf_fn == ISCSI_TMF_CLEAR_TASK_SET) &&
+	       l->lun == p->lun;
+}
+
 void gap_reset_sent(struct runner *r, struct pend *p)
 {
-	const struct lun_st *ls = NULL;
 	struct pend *q;
 
-	if (p->tmf_fn != ISCSI_TMF_LOGICAL_UNIT_RESET &&
-	    p->tmf_fn != ISCSI_TMF_CLEAR_TASK_SET)
+	if (p->kind != PK_PROUT && p->kind != PK_TMF)
 		return;
-	for (int i = 0; i < r->nluns; i++)
-		if (r->luns[i].lun == p->lun && acl_sees(r, p->a, &r->luns[i]))
-			ls = &r->luns[i];
-	if (ls == NULL)
+	if (p->kind == PK_PROUT && p->pro.sa != PRM_PREEMPT_ABORT)
 		return;
 	p->gapr_id = ++r->gapr_seq;
 	TAILQ_FOREACH (q, &r->pends, link) {
 		bool received;
 
-		if (q->done || q->op == NULL || q->a == p->a || q->ls != ls ||
-		    !acl_sees(r, q->a, ls) ||
+		if (q->done || q->op == NULL || q->a == p->a || q->ls == NULL ||
+		    !gap_reset_scope(r, p, q->ls) ||
+		    !acl_sees(r, q->a, q->ls) ||
 		    !ini_op_behind_gap(q->a->ini, q->op, &received) ||
 		    !received)
 			continue;
@@ -1043,11 +1085,8 @@ void gap_reset_sent(struct runner *r, struct pend *p)
 	}
 }
 
-static void gap_reset_done(struct runner *r, struct pend *p,
-			   const struct ini_op *op)
+void gap_reset_confirm(struct runner *r, struct pend *p, uint64_t actors)
 {
-	bool complete = op->outcome == INI_DONE &&
-			op->response == ISCSI_TMF_RSP_COMPLETE;
 	uint32_t id = p->gapr_id;
 	struct pend *q;
 
@@ -1060,10 +1099,22 @@ static void gap_reset_done(struct runner *r, struct pend *p,
 		if (q->gapr_id != id)
 			continue;
 		q->gapr_id = 0;
-		if (complete && !q->done && q->op != NULL &&
-		    ini_op_behind_gap(q->a->ini, q->op, &received))
+		if (q->a->idx < 64 && ((actors >> q->a->idx) & 1) && !q->done &&
+		    q->op != NULL &&
+		    ini_op_behind_gap(q->a->ini, q->op, &received)) {
 			q->gapr_line = p->line;
+			q->gapr_what = gap_reset_what(p);
+		}
 	}
+}
+
+static void gap_reset_done(struct runner *r, struct pend *p,
+			   const struct ini_op *op)
+{
+	bool complete = op->outcome == INI_DONE &&
+			op->response == ISCSI_TMF_RSP_COMPLETE;
+
+	gap_reset_confirm(r, p, complete ? UINT64_MAX : 0);
 }
 
 static void gap_reset_judge(struct runner *r, struct pend *p,
@@ -1075,14 +1126,13 @@ static void gap_reset_judge(struct runner *r, struct pend *p,
 	failf(r, p->line,
 	      "TMF oracle: %s's %s (lun %u) waited at the target for its "
 	      "CmdSN turn (a command before it held back, its receipt proven "
-	      "by a later answer) through the LOGICAL UNIT RESET or CLEAR "
-	      "TASK SET of another session at line %d, answered FUNCTION "
-	      "COMPLETE before the gap filled, yet it ran and ended with "
-	      "status 0x%02x: the TMF ends every task of the LU, of every "
-	      "nexus and target, TASK ABORTED with TAS=1 (SAM-5 §7.6, §5.6) "
-	      "(seed %llu)",
-	      p->a->name, p->verb, p->ls ? p->ls->lun : 0u, p->gapr_line,
-	      op->status, (unsigned long long)r->seed);
+	      "by a later answer) through the %s of another session at line "
+	      "%d, answered before the gap filled, yet it ran and ended with "
+	      "status 0x%02x: it ends every such task, of every nexus and "
+	      "target, TASK ABORTED with TAS=1 (SAM-5 §5.6) (seed %llu)",
+	      p->a->name, p->verb, p->ls ? p->ls->lun : 0u,
+	      p->gapr_what ? p->gapr_what : "reset", p->gapr_line, op->status,
+	      (unsigned long long)r->seed);
 }
 
 /* SAM-5 §5.6: with TAS=1 a command ends with TASK ABORTED status only
@@ -1361,6 +1411,9 @@ void pend_done(void *arg, struct ini_op *op)
 		oracle_scsi(r, p, op);
 		rsoc_scsi_done(r, p, op);
 		oracle_pr(r, p, op);
+		/* a PREEMPT AND ABORT not judged exactly preempts none we
+		 * know of (oracle_pr confirmed the known ones) */
+		gap_reset_confirm(r, p, 0);
 		alua_done(r, p, op);
 	}
 	if (p->e.outcome != XO_ANY)

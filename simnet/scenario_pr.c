@@ -635,8 +635,18 @@ void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 			return;
 		}
 		want = prm_apply_ua(&l->pr, me, &p->pro, &u);
-		if ((int)want == got && got == PRM_GOOD)
+		if ((int)want == got && got == PRM_GOOD) {
+			uint64_t preempted = 0;
+
 			ua_pr_effects(r, p, &u);
+			/* a PREEMPT AND ABORT's preempted actors: their
+			 * commands waiting for their CmdSN turn end TASK
+			 * ABORTED (scenario_oracle.c gap_reset_*) */
+			for (int i = 0; i < PR_MODEL_ACTORS && i < 64; i++)
+				if (u.aborted[i])
+					preempted |= 1ull << i;
+			gap_reset_confirm(r, p, preempted);
+		}
 		if ((int)want == got && got == PRM_ILLEGAL && u.ill_asc)
 			pr_illegal_check(r, p, op, &u, asc);
 		if ((int)want != got) {

@@ -205,6 +205,10 @@ static void issue_scsi(struct runner *r, struct actor *a, const char *verb,
 	spc_sent(r, p, op);
 	med_sent(r, p, op);
 	ua_scsi_sent(r, p, op);
+	/* a PREEMPT AND ABORT: the other actors' commands waiting for their
+	 * CmdSN turn on its LU (scenario_oracle.c gap_reset_*) */
+	if (p->kind == PK_PROUT)
+		gap_reset_sent(r, p);
 	alua_issue(r, p);
 	ini_scsi(a->ini, op);
 	ignored_write_never_applied(p, op);
