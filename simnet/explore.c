@@ -317,9 +317,17 @@ static void hole_request(struct gen *g, const char *a, unsigned int nlun)
 /* What cmdsn_step knows of the seed: a second target (the last
  * initiator logged in to it), and whether duplicate CmdSNs are certain
  * (no flips in flight). */
+struct prgen;
 struct cmdsn_world {
 	bool two, dup;
+	/* PR seeds: the generator's guess of the PR state on lun 0 (NULL:
+	 * none) */
+	struct prgen *pg;
 };
+
+static bool gap_preempt(struct gen *g, struct prgen *pg, unsigned int ai,
+			unsigned int bi, unsigned int us);
+static void gap_register(struct gen *g, struct prgen *pg, unsigned int ai);
 
 static uint64_t rnd_ign(struct gen *g, uint64_t n)
 {
@@ -364,6 +372,11 @@ static void ign_request(struct gen *g, const char *a, unsigned int nlun,
 			     : "target-reset",
 		    (unsigned int)rnd_ign(g, nlun), cs);
 	}
+}
+
+static uint64_t rnd_gappr(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_gappr) % n : 0;
 }
 
 static uint64_t rnd_dup(struct gen *g, uint64_t n)
@@ -426,7 +439,7 @@ static void cmdsn_step(struct gen *g, unsigned int nini, unsigned int nlun,
 	unsigned int ai = (unsigned int)rnd_cmdsn(g, nini);
 	const char *a = explore_names[ai];
 	unsigned int lun = (unsigned int)rnd_cmdsn(g, nlun);
-	unsigned int n = 1 + (unsigned int)rnd_cmdsn(g, 3), k, held = 0;
+	unsigned int n = 1 + (unsigned int)rnd_cmdsn(g, 3), k, held = 0, us;
 	uint64_t how = rnd_cmdsn(g, 100);
 	/* a non-immediate request ahead of the gap (st_cmdsnhole): 0 none,
 	 * 1 right after the held command, 2 a refused Logout (CID not
@@ -434,6 +447,14 @@ static void cmdsn_step(struct gen *g, unsigned int nini, unsigned int nlun,
 	uint64_t hole = rnd_hole(g, 100);
 
 	hole = hole < 25 ? 1 : hole < 35 ? 2 : 0;
+	/* PR seeds with PREEMPT AND ABORT: the gap on the PR LUN one time
+	 * in two, for gap_preempt below (st_gappr) */
+	if (cw->pg != NULL && rnd_gappr(g, 2) == 0)
+		lun = 0;
+	/* ... and the holder registered there first (it cannot register
+	 * once its commands wait behind the gap: a PR OUT would wait too) */
+	if (cw->pg != NULL && lun == 0)
+		gap_register(g, cw->pg, ai);
 
 	if (rnd_cmdsn(g, 100) < 25) {
 		/* outside the window, ahead of it or behind it */
@@ -479,6 +500,19 @@ static void cmdsn_step(struct gen *g, unsigned int nini, unsigned int nlun,
 	 * its turn at the target (st_dupcmd) */
 	if (rnd_dup(g, 100) < 35)
 		dup_command(g, a, lun, lba_span, qd, cw->dup);
+	/* In PR seeds, on the PR LUN, one step in two: another registrant
+	 * preempts the holder and aborts its tasks, mostly after a ping of
+	 * the holder that proves the commands behind the gap reached the
+	 * target (the TMF oracle: they end TASK ABORTED; st_gappr) */
+	if (cw->pg != NULL && lun == 0 && nini > 1 && rnd_gappr(g, 2) == 0) {
+		unsigned int pi =
+			(ai + 1 + (unsigned int)rnd_gappr(g, nini - 1)) % nini;
+
+		if (rnd_gappr(g, 4) != 0)
+			out(g, "%s nop expect any\n", a);
+		(void)gap_preempt(g, cw->pg, ai, pi,
+				  1 + (unsigned int)rnd_gappr(g, 2000));
+	}
 	/* a duplicate of the last command, waiting for its turn (or of
 	 * the request ahead of the gap), or one outside the window */
 	if (rnd_ign(g, 100) < 25)
@@ -507,12 +541,21 @@ static void cmdsn_step(struct gen *g, unsigned int nini, unsigned int nlun,
 		if (rnd_ign(g, 4) != 0)
 			out(g, "%s nop expect any\n", a);
 
-		out(g, "+%uus %s %s lun=%u & expect any\n",
-		    1 + (unsigned)rnd_cmdsn(g, 2000), b,
-		    t == 0   ? "lun-reset"
-		    : t == 1 ? "clear-task-set"
-			     : "target-reset",
-		    lun);
+		us = 1 + (unsigned int)rnd_cmdsn(g, 2000);
+		/* In PR seeds, on the PR LUN, one time in two instead a
+		 * PREEMPT AND ABORT of the holder's registration by the
+		 * other initiator: the commands waiting for their turn end
+		 * TASK ABORTED too (the TMF oracle; st_gappr) */
+		if (cw->pg != NULL && lun == 0 && rnd_gappr(g, 2) == 0 &&
+		    gap_preempt(g, cw->pg, ai, bi, us)) {
+			/* written */
+		} else {
+			out(g, "+%uus %s %s lun=%u & expect any\n", us, b,
+			    t == 0   ? "lun-reset"
+			    : t == 1 ? "clear-task-set"
+				     : "target-reset",
+			    lun);
+		}
 	} else if (how < 22) {
 		out(g, "+%uus %s rst\n%s reconnect expect any\n",
 		    1 + (unsigned)rnd_cmdsn(g, 2000), a, a);
@@ -1112,6 +1155,48 @@ static const char *const pr_type_names[] = {"wr-ex",	"ex-ac",    "wr-ex-ro",
 					    "ex-ac-ro", "wr-ex-ar", "ex-ac-ar"};
 static const unsigned int pr_type_codes[] = {1, 3, 5, 6, 7, 8};
 
+/* In cmdsn_step (PR seeds with PREEMPT AND ABORT): initiator bi preempts
+ * the holder ai's registration on lun 0 and aborts its tasks, while the
+ * holder's commands wait behind a CmdSN gap; false (nothing written)
+ * where the generator thinks either is unregistered.  The reservation,
+ * if the holder held it, goes to bi with the same type (SPC-4
+ * §5.12.11.4). */
+/* In cmdsn_step: initiator ai registers on lun 0 if the generator thinks
+ * it is not. */
+static void gap_register(struct gen *g, struct prgen *pg, unsigned int ai)
+{
+	uint64_t k = ((uint64_t)(ai + 1) << 4) | (++pg->gen & 0xf);
+
+	if (pg->key[ai] != 0)
+		return;
+	out(g, "%s pr-register lun=0 key=0 new=%llx expect any\n",
+	    explore_names[ai], (unsigned long long)k);
+	pg->key[ai] = k;
+}
+
+static bool gap_preempt(struct gen *g, struct prgen *pg, unsigned int ai,
+			unsigned int bi, unsigned int us)
+{
+	uint64_t mine, victim = pg->key[ai];
+	unsigned int ti = pg->reserved ? pg->type : 0;
+
+	if (victim == 0)
+		return false;
+	gap_register(g, pg, bi);
+	mine = pg->key[bi];
+	if (mine == victim)
+		return false;
+	out(g,
+	    "+%uus %s pr-preempt-abort lun=0 key=%llx sa-key=%llx type=%s & "
+	    "expect any\n",
+	    us, explore_names[bi], (unsigned long long)mine,
+	    (unsigned long long)victim, pr_type_names[ti]);
+	pg->key[ai] = 0;
+	if (pg->reserved && pg->holder == ai)
+		pg->holder = bi;
+	return true;
+}
+
 /* ALL_TG_PT on a REGISTER one time in six, from its own stream. */
 static const char *atp(struct gen *g)
 {
@@ -1620,7 +1705,8 @@ char *explore_generate(uint64_t seed)
 			.st_sf = seed ^ 0x5e0df11e19ull,
 			.st_dupcmd = seed ^ 0xd0bc3d19ull,
 			.st_dupcmd = seed ^ 0xd0bc3d19ull,
-			.st_longcdb = seed ^ 0x10c3db19ull};
+			.st_longcdb = seed ^ 0x10c3db19ull,
+			.st_gappr = seed ^ 0x6a9919ull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};
@@ -1680,7 +1766,7 @@ char *explore_generate(uint64_t seed)
 	/* CmdSN gaps and commands outside the window in one seed in five,
 	 * in 3 % of its steps (cmdsn_step, a stream of its own). */
 	bool gaps = rnd_cmdsn(&g, 100) < 20;
-	struct cmdsn_world cwld = {false, false};
+	struct cmdsn_world cwld = {false, false, NULL};
 	unsigned int qd = 0, gnum = 0;
 	/* The connection's life (live_step) in one seed in five, in 3 % of
 	 * its steps; in half of those a short RspTimeout (2-5 s), not where
@@ -2153,6 +2239,7 @@ char *explore_generate(uint64_t seed)
 	 * error discarded was never received, and its duplicate is none */
 	cwld.two = two;
 	cwld.dup = digests != 1;
+	cwld.pg = m.pr ? &pg : NULL;
 	lv.remote = remote;
 	lv.ctl = ctl;
 	for (unsigned int i = 0; i < nlun; i++)

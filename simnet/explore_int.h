@@ -158,6 +158,10 @@ struct gen {
 	/* And one for CDBs longer than 16 bytes, their bytes past 16 in an
 	 * Extended CDB AHS (explore_cmds.c longcdb_step, lane dupcmd19). */
 	uint64_t st_longcdb;
+	/* And one for a PREEMPT AND ABORT in place of another initiator's
+	 * reset while commands wait behind a CmdSN gap (explore.c
+	 * cmdsn_step, gap_preempt, lane dupcmd19). */
+	uint64_t st_gappr;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)

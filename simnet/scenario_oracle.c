@@ -1055,9 +1055,11 @@ static bool gap_reset_scope(struct runner *r, const struct pend *p,
 		return p->pro.sa == PRM_PREEMPT_ABORT && p->ls == l;
 	if (p->kind != PK_TMF)
 		return false;
+	/* a target reset answers FUNCTION COMPLETE whatever LUs are there:
+	 * one taken out (`target lun remove`) is reset by none */
 	if (p->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
 	    p->tmf_fn == ISCSI_TMF_TARGET_COLD_RESET)
-		return true;
+		return !l->removed;
 	return (p->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET ||
 		p->tmf_fn == ISCSI_TMF_CLEAR_TASK_SET) &&
 	       l->lun == p->lun;
@@ -1093,6 +1095,10 @@ void gap_reset_confirm(struct runner *r, struct pend *p, uint64_t actors)
 	if (id == 0)
 		return;
 	p->gapr_id = 0;
+	/* a control step since it was sent (a LUN taken out or added) may
+	 * have changed which LU a command's LUN names: none is judged */
+	if (r->ctl_running || r->ctl_started != p->ctl_started)
+		actors = 0;
 	TAILQ_FOREACH (q, &r->pends, link) {
 		bool received;
 
@@ -1190,8 +1196,10 @@ static void oracle_long_cdb(struct runner *r, const struct pend *p,
 	if (r->against || op->kind != INI_OP_SCSI ||
 	    strcmp(p->verb, "cdb") != 0 || !sim_cdb_unsupported(op))
 		return;
+	/* (a Reject for a data digest error is a flip's, not the CDB's) */
 	if (op->outcome == INI_REJECTED &&
-	    op->reject_opcode == ISCSI_OP_SCSI_CMD) {
+	    op->reject_opcode == ISCSI_OP_SCSI_CMD &&
+	    op->reject_reason != ISCSI_REJECT_DATA_DIGEST) {
 		failf(r, p->line,
 		      "long-CDB oracle: %s's CDB of %u bytes (opcode %02xh) "
 		      "was Rejected: an Extended CDB AHS belongs to a "
