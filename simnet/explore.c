@@ -1704,7 +1704,6 @@ char *explore_generate(uint64_t seed)
 			.st_lead19 = seed ^ 0x3e3019ull,
 			.st_sf = seed ^ 0x5e0df11e19ull,
 			.st_dupcmd = seed ^ 0xd0bc3d19ull,
-			.st_dupcmd = seed ^ 0xd0bc3d19ull,
 			.st_longcdb = seed ^ 0x10c3db19ull,
 			.st_gappr = seed ^ 0x6a9919ull};
 	/* Live reconfiguration steps in about one seed in five. */
