@@ -667,6 +667,37 @@ static void live_quiet(struct gen *g, const char *a)
  *    answers (initiator_ffp.c logout_after_earlier, RFC 7143 §11.14); the
  *    initiator `two` logs in to the second target again.
  */
+/* The geometry of a slow reader's race, shared by zc_step and sf_step,
+ * drawn from the stream st (each step keeps its own): the reader A and
+ * the writer B (A itself with one initiator), a read of 128-256 blocks
+ * (at most the LU), the part of it written or unmapped, A's link delay
+ * (5-15 ms) and when B comes (50-600 ms). */
+struct race {
+	unsigned int ai, bi, n, lba, wl, wn, delay_ms, after_ms;
+};
+
+static unsigned int race_rnd(uint64_t *st, unsigned int n)
+{
+	return n ? (unsigned int)(sim_splitmix64(st) % n) : 0;
+}
+
+static void race_draw(uint64_t *st, unsigned int nini, unsigned int size_blocks,
+		      struct race *rc)
+{
+	/* one draw per statement: the order of a call's arguments is the
+	 * compiler's */
+	rc->ai = race_rnd(st, nini);
+	rc->bi = nini > 1 ? race_rnd(st, nini) : rc->ai;
+	rc->n = 128 + race_rnd(st, 129);
+	if (rc->n > size_blocks)
+		rc->n = size_blocks;
+	rc->lba = race_rnd(st, size_blocks - rc->n + 1);
+	rc->wl = rc->lba + race_rnd(st, rc->n);
+	rc->wn = 1 + race_rnd(st, rc->lba + rc->n - rc->wl);
+	rc->delay_ms = 5 + race_rnd(st, 11);
+	rc->after_ms = 50 + race_rnd(st, 551);
+}
+
 /*
  * Zero-copy reads (lane zerocopy18; seeds with `zero-copy on`): actor A
  * behind a slow link (a 1 KiB window, 5-15 ms each way) reads 128 to 256
@@ -683,20 +714,11 @@ static void zc_step(struct gen *g, unsigned int nini, unsigned int lun,
 		    unsigned int size_blocks, unsigned int net_us,
 		    unsigned int *vnum)
 {
-	unsigned int ai = (unsigned int)rnd_zc(g, nini);
-	unsigned int bi = nini > 1 ? (unsigned int)rnd_zc(g, nini) : ai;
-	unsigned int n = 128 + (unsigned int)rnd_zc(g, 129);
-	unsigned int lba, wl, wn;
+	struct race rc;
 
-	if (n > size_blocks)
-		n = size_blocks;
-	lba = (unsigned int)rnd_zc(g, size_blocks - n + 1);
-	wl = lba + (unsigned int)rnd_zc(g, n);
-	wn = 1 + (unsigned int)rnd_zc(g, lba + n - wl);
-	/* one draw per statement: the order of a call's arguments is the
-	 * compiler's */
-	unsigned int delay_ms = 5 + (unsigned int)rnd_zc(g, 11);
-	unsigned int after_ms = 50 + (unsigned int)rnd_zc(g, 551);
+	race_draw(&g->st_zc, nini, size_blocks, &rc);
+	unsigned int ai = rc.ai, bi = rc.bi, n = rc.n, lba = rc.lba, wl = rc.wl,
+		     wn = rc.wn, delay_ms = rc.delay_ms, after_ms = rc.after_ms;
 
 	out(g,
 	    "run until quiet\n%s net delay=%ums window=1024\n"
@@ -733,21 +755,12 @@ static void sf_step(struct gen *g, unsigned int nini, unsigned int lun,
 		    unsigned int size_blocks, const char *lat,
 		    unsigned int net_us, bool partial, unsigned int *vnum)
 {
-	unsigned int ai = (unsigned int)rnd_sf(g, nini);
-	unsigned int bi = nini > 1 ? (unsigned int)rnd_sf(g, nini) : ai;
-	unsigned int n = 128 + (unsigned int)rnd_sf(g, 129);
-	unsigned int lba, wl, wn;
-	const char *a = explore_names[ai];
+	struct race rc;
 
-	if (n > size_blocks)
-		n = size_blocks;
-	lba = (unsigned int)rnd_sf(g, size_blocks - n + 1);
-	wl = lba + (unsigned int)rnd_sf(g, n);
-	wn = 1 + (unsigned int)rnd_sf(g, lba + n - wl);
-	/* one draw per statement: the order of a call's arguments is the
-	 * compiler's */
-	unsigned int delay_ms = 5 + (unsigned int)rnd_sf(g, 11);
-	unsigned int after_ms = 50 + (unsigned int)rnd_sf(g, 551);
+	race_draw(&g->st_sf, nini, size_blocks, &rc);
+	unsigned int bi = rc.bi, n = rc.n, lba = rc.lba, wl = rc.wl, wn = rc.wn,
+		     delay_ms = rc.delay_ms, after_ms = rc.after_ms;
+	const char *a = explore_names[rc.ai];
 	unsigned int end = (unsigned int)rnd_sf(g, 5);
 	unsigned int end_ms = 1 + (unsigned int)rnd_sf(g, 500);
 	bool rst = end == 0 || end == 1;
