@@ -446,15 +446,16 @@ static void q_push_iov(struct sim_q *q, const struct iovec *iov, int iovcnt,
 	(void)iovcnt;
 }
 
-ssize_t sim_conn_send(struct env_conn *c, const struct iovec *iov, int iovcnt)
+/* What the target's end of c may send of want bytes now, through q (its
+ * side's queue): -errno on a closed, failed or shut connection, else at
+ * most the room left and want, and with `partial` a random prefix of that
+ * in one call in two (a socket taking part of a send).  conn_send and
+ * conn_send_file both decide here, with the same draws. */
+static ssize_t send_accept(struct env_conn *c, struct sim_q *q, uint64_t want)
 {
 	struct sim_link *l = c->l;
-	struct sim_q *q;
-	size_t total, n;
+	size_t n;
 
-	if (c->real != NULL)
-		return real_conn_send(c->real, iov, iovcnt);
-	q = &l->q[c->side];
 	ep_owned(c);
 	if (c->closed)
 		return -EBADF;
@@ -462,15 +463,27 @@ ssize_t sim_conn_send(struct env_conn *c, const struct iovec *iov, int iovcnt)
 		return c->err;
 	if (q->shut)
 		return -EPIPE;
-	total = iov_total(iov, iovcnt);
 	n = (size_t)q_room(q);
-	if (n > total)
-		n = total;
+	if (n > want)
+		n = (size_t)want;
 	if (link_cfg(l)->partial_send && n > 1 && sim_chance(link_sim(l), 0.5))
 		n = (size_t)sim_rand_range(link_sim(l), 1, n);
-	if (n > 0)
-		q_push_iov(q, iov, iovcnt, n);
 	return (ssize_t)n;
+}
+
+ssize_t sim_conn_send(struct env_conn *c, const struct iovec *iov, int iovcnt)
+{
+	struct sim_link *l = c->l;
+	struct sim_q *q;
+	ssize_t got;
+
+	if (c->real != NULL)
+		return real_conn_send(c->real, iov, iovcnt);
+	q = &l->q[c->side];
+	got = send_accept(c, q, iov_total(iov, iovcnt));
+	if (got > 0)
+		q_push_iov(q, iov, iovcnt, (size_t)got);
+	return got;
 }
 
 /* The stream bytes [from, from + n) of q came from a file. */
@@ -501,6 +514,7 @@ ssize_t sim_conn_send_file(struct env_conn *c, const struct iovec *iov,
 	struct sim *sim = link_sim(l);
 	struct sim_q *q;
 	size_t head, n;
+	ssize_t got;
 	uint64_t fn;
 	uint8_t *buf;
 	struct iovec fv;
@@ -512,22 +526,12 @@ ssize_t sim_conn_send_file(struct env_conn *c, const struct iovec *iov,
 	 * configuration.md), --send-file or not */
 	ut_assert(sim->env.zero_copy);
 	q = &l->q[c->side];
-	ep_owned(c);
-	if (c->closed)
-		return -EBADF;
-	if (c->err != 0)
-		return c->err;
-	if (q->shut)
-		return -EPIPE;
 	head = iov_total(iov, iovcnt);
-	n = (size_t)q_room(q);
-	if (n > head + len)
-		n = (size_t)(head + len);
 	/* the same faults as conn_send: a random prefix */
-	if (link_cfg(l)->partial_send && n > 1 && sim_chance(sim, 0.5))
-		n = (size_t)sim_rand_range(sim, 1, n);
-	if (n == 0)
-		return 0;
+	got = send_accept(c, q, head + len);
+	if (got <= 0)
+		return got;
+	n = (size_t)got;
 	/* the iovecs first, then the file's bytes as they are now */
 	if (n <= head) {
 		q_push_iov(q, iov, iovcnt, n);
