@@ -692,12 +692,13 @@ static void srv_abort_waiting(const struct iscsi_sess *from,
 			      const struct scsi_tmf_hook *hook)
 {
 	/* An LU may be mapped by several targets: every session may hold
-	 * tasks on it.  Without an LU: the sessions of our target.  The
-	 * TMF waits for the sessions of other reactors (RFC 7143 §11.5.1:
+	 * tasks on it (a target reset sweeps its LUs one by one, lane
+	 * dupcmd19, so there is always an LU).  The TMF waits for the sessions of other reactors (RFC 7143 §11.5.1:
 	 * its response follows the tasks it affects; before, a task that
 	 * arrived after FUNCTION COMPLETE could still end TASK ABORTED). */
-	srv_each_sess(from->srv, from->env, from, lu ? NULL : from->tgt,
-		      ISCSI_XOP_ABORT_WAITING, lu, "reset", hook);
+	ut_assert(lu != NULL);
+	srv_each_sess(from->srv, from->env, from, NULL, ISCSI_XOP_ABORT_WAITING,
+		      lu, "reset", hook);
 }
 
 /* TARGET COLD RESET (RFC 7143 §11.5.1): once answered, every session of

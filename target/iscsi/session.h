@@ -254,8 +254,9 @@ struct iscsi_server_ops {
 	int (*sess_attach)(struct iscsi_sess *s, uint32_t max_sessions);
 	/* s ends: its nexus goes, and it leaves the server's list. */
 	void (*sess_detach)(struct iscsi_sess *s);
-	/* SAM-5 §7.6: tasks of the other sessions on lu (NULL: every LU
-	 * of from's target) waiting for Data-Out or CmdSN order end, each
+	/* SAM-5 §7.6: tasks of the other sessions on lu (never NULL: a
+	 * target reset sweeps its LUs one by one) waiting for Data-Out or
+	 * CmdSN order end, of every target mapping lu, each
 	 * session on its reactor: hook->hold() for each one done later on
 	 * another reactor, hook->release() on from's reactor once it is
 	 * done (the TMF answers after that). */
@@ -367,8 +368,8 @@ void iscsi_tmf_rx(struct iscsi_conn *c);
 /* One task tmf waited for is gone (or tmf's own setup is done): the
  * response goes out after the last. */
 void iscsi_tmf_task_gone(struct iscsi_sess *s, struct iscsi_tmf *tmf);
-/* End tasks of s still waiting for Data-Out or CmdSN order on lu (NULL:
- * every LU of its target), answered TASK ABORTED (TAS=1). */
+/* End tasks of s still waiting for Data-Out or CmdSN order on lu (not
+ * NULL), answered TASK ABORTED (TAS=1). */
 void iscsi_sess_abort_waiting(struct iscsi_sess *s, const void *lu);
 
 /* --------------------------------------------------------- session.c */

@@ -180,13 +180,14 @@ void iscsi_sess_abort_waiting(struct iscsi_sess *s, const void *lu)
 {
 	struct iscsi_task *t;
 
+	ut_assert(lu != NULL);
 	if (s->closing || s->discovery)
 		return;
 again:
 	TAILQ_FOREACH (t, &s->tasks, link) {
 		if (t->state != TASK_RX_DATA && t->state != TASK_QUEUED)
 			continue;
-		if (lu && sess_task_lu(s, t) != lu)
+		if (sess_task_lu(s, t) != lu)
 			continue;
 		if (t->aborting || t->tas_aborted)
 			continue;
