@@ -1715,6 +1715,7 @@ char *explore_generate(uint64_t seed)
 			.st_blind19 = seed ^ 0xb11d19b11dull,
 			.tpg_id = {1, 2},
 			.st_lead19 = seed ^ 0x3e3019ull,
+			.st_lead20 = seed ^ 0x3e3020c0f1ull,
 			.st_sf = seed ^ 0x5e0df11e19ull,
 			.st_dupcmd = seed ^ 0xd0bc3d19ull,
 			.st_longcdb = seed ^ 0x10c3db19ull,
@@ -2002,6 +2003,13 @@ char *explore_generate(uint64_t seed)
 			out(&g, "zero-copy on\n");
 		out(&g, "send-file on\n");
 	}
+	/* The target boots from scst.conf text in one seed in three
+	 * (st_lead20): written by the simulator in a spelling of its own
+	 * draw, or by the target itself as `utargetctl save` does
+	 * (scenario_conffile.c).  The world runs as without it. */
+	if (rnd_lead20(&g, 3) == 0)
+		out(&g, "config-file %s\n",
+		    rnd_lead20(&g, 3) ? "scst" : "saved");
 	cl.n = nlun;
 	cl.nini = nini;
 	if (two)

@@ -143,6 +143,9 @@ struct gen {
 	 * chunks (one in two 1-3 MiB larger) and there mem_step; commands
 	 * with the ACA task attribute (explore_cmds.c aca_step). */
 	uint64_t st_lead19;
+	/* And one for the lead's round of session 20: the target boots
+	 * from scst.conf text in one seed in three (`config-file`). */
+	uint64_t st_lead20;
 	/* And one for reads sent from a file (lane sendfile19): the
 	 * daemon's --send-file on with --zero-copy in one seed in four,
 	 * and there a slow reader's large read of a simulated disk or a
@@ -229,6 +232,11 @@ static inline uint64_t rnd_zc(struct gen *g, uint64_t n)
 static inline uint64_t rnd_lead19(struct gen *g, uint64_t n)
 {
 	return n ? sim_splitmix64(&g->st_lead19) % n : 0;
+}
+
+static inline uint64_t rnd_lead20(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_lead20) % n : 0;
 }
 
 static inline uint64_t rnd_sf(struct gen *g, uint64_t n)

@@ -316,7 +316,16 @@ static bool server_boot(struct runner *r)
 	int err = 0;
 
 	r->boots++;
-	r->srv = iscsi_server_new(&r->sim->env, &r->cfg, &err);
+	if (r->config_file != CONFIG_FILE_OFF) {
+		struct ut_config from_text;
+
+		if (conffile_boot_config(r, &r->cfg, &from_text) != 0)
+			return false;
+		r->srv = iscsi_server_new(&r->sim->env, &from_text, &err);
+		ut_config_free(&from_text);
+	} else {
+		r->srv = iscsi_server_new(&r->sim->env, &r->cfg, &err);
+	}
 	if (r->srv == NULL) {
 		failf(r, r->line, "iscsi_server_new failed: %s",
 		      strerror(-err));
@@ -601,6 +610,9 @@ static void do_line(struct runner *r, char *text)
 	} else if (strcmp(t.v[0], "zero-copy") == 0) {
 		if (!against_config(r, "zero-copy"))
 			decl_zero_copy(r, &t);
+	} else if (strcmp(t.v[0], "config-file") == 0) {
+		if (!against_config(r, "config-file"))
+			decl_config_file(r, &t);
 	} else if (strcmp(t.v[0], "send-file") == 0) {
 		if (!against_config(r, "send-file"))
 			decl_send_file(r, &t);

@@ -446,6 +446,12 @@ struct runner {
 	uint64_t ctl_seq;	 /* control steps completed (target lun ...) */
 	uint64_t crashes; /* target crashes and shutdowns so far (scenario_wire.c) */
 	uint64_t boots; /* servers booted so far (server_boot) */
+	/* `config-file`: each boot from scst.conf text (scenario_conffile.c) */
+	enum {
+		CONFIG_FILE_OFF,
+		CONFIG_FILE_SCST,  /* written by the simulator */
+		CONFIG_FILE_SAVED, /* written by the target (utargetctl save) */
+	} config_file;
 	/* REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS bits and the target's
 	 * answers to those functions (scenario_rsoc.c): 0 unknown, 1 yes,
 	 * 2 no */
@@ -829,6 +835,13 @@ void decl_lun(struct runner *r, struct toks *t);
 void decl_reactors(struct runner *r, struct toks *t);
 void decl_zero_copy(struct runner *r, struct toks *t);
 void decl_send_file(struct runner *r, struct toks *t);
+void decl_config_file(struct runner *r, struct toks *t);
+/* The configuration the target boots from with `config-file`: meant
+ * written as scst.conf text and read back by the target's parser into
+ * *out (to be freed); -1 (the run failed) if the parser says anything
+ * or builds something else. */
+int conffile_boot_config(struct runner *r, const struct ut_config *meant,
+			 struct ut_config *out);
 void decl_param(struct runner *r, struct toks *t);
 void decl_user(struct runner *r, struct toks *t);
 
