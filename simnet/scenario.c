@@ -319,7 +319,7 @@ static bool server_boot(struct runner *r)
 	if (r->config_file != CONFIG_FILE_OFF) {
 		struct ut_config from_text;
 
-		if (conffile_boot_config(r, &r->cfg, &from_text) != 0)
+		if (conffile_boot_config(r, &r->cfg, &from_text, "boot") != 0)
 			return false;
 		r->srv = iscsi_server_new(&r->sim->env, &from_text, &err);
 		ut_config_free(&from_text);

@@ -747,10 +747,10 @@ static int ct_as_files(struct ut_config *dst, const struct ut_config *c)
 }
 
 int conffile_boot_config(struct runner *r, const struct ut_config *meant,
-			 struct ut_config *out)
+			 struct ut_config *out, const char *why)
 {
 	struct ct_diag d = {r, 0};
-	char fname[48], why[512];
+	char fname[64], differ[512];
 	const char *diff;
 	size_t len = 0;
 	char *text;
@@ -767,10 +767,12 @@ int conffile_boot_config(struct runner *r, const struct ut_config *meant,
 				return -1;
 			}
 	if (r->config_file == CONFIG_FILE_SCST) {
-		text = ct_write(meant,
-				r->seed ^ 0x5c57c0f20ull ^
-					(r->boots * 0x9e3779b97f4a7c15ull),
-				&len);
+		text = ct_write(
+			meant,
+			r->seed ^ 0x5c57c0f20ull ^
+				(r->boots * 0x9e3779b97f4a7c15ull) ^
+				(r->ctl_started * 0xbf58476d1ce4e5b9ull),
+			&len);
 	} else {
 		struct ut_config files;
 
@@ -788,11 +790,13 @@ int conffile_boot_config(struct runner *r, const struct ut_config *meant,
 		      "written as scst.conf text");
 		return -1;
 	}
-	SIM_TRACE(r->sim, "config-file %s: boot %llu from %zu bytes of text",
-		  r->config_file == CONFIG_FILE_SCST ? "scst" : "saved",
-		  (unsigned long long)r->boots, len);
-	snprintf(fname, sizeof(fname), "boot%llu.scst.conf",
-		 (unsigned long long)r->boots);
+	SIM_TRACE(r->sim, "config-file %s: %s %llu.%llu from %zu bytes of text",
+		  r->config_file == CONFIG_FILE_SCST ? "scst" : "saved", why,
+		  (unsigned long long)r->boots,
+		  (unsigned long long)r->ctl_started, len);
+	snprintf(fname, sizeof(fname), "%s%llu.%llu.scst.conf", why,
+		 (unsigned long long)r->boots,
+		 (unsigned long long)r->ctl_started);
 	ut_config_init(out);
 	if (ut_config_parse(out, fname, text, len, ct_diag_fn, &d) != 0 ||
 	    d.n > 0) {
@@ -814,7 +818,7 @@ int conffile_boot_config(struct runner *r, const struct ut_config *meant,
 			out->devs[i].kind = BS_SIM;
 			out->devs[i].path[0] = '\0';
 		}
-	diff = ct_differ(meant, out, why, sizeof(why));
+	diff = ct_differ(meant, out, differ, sizeof(differ));
 	if (diff != NULL) {
 		failf(r, r->line,
 		      "config-file %s: the target's scst.conf parser built "

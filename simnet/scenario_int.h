@@ -841,7 +841,7 @@ void decl_config_file(struct runner *r, struct toks *t);
  * *out (to be freed); -1 (the run failed) if the parser says anything
  * or builds something else. */
 int conffile_boot_config(struct runner *r, const struct ut_config *meant,
-			 struct ut_config *out);
+			 struct ut_config *out, const char *why);
 void decl_param(struct runner *r, struct toks *t);
 void decl_user(struct runner *r, struct toks *t);
 

@@ -100,6 +100,21 @@ static bool ctl_apply_want(struct runner *r, struct ut_config *cfg,
 	char err[512];
 	int rc;
 
+	/* With `config-file`, a change the target should take is an edited
+	 * scst.conf and a reload (`utargetctl reload`, SIGHUP): the new
+	 * configuration goes to the target as text and comes back through
+	 * its parser, which must build exactly it (scenario_conffile.c). */
+	if (r->config_file != CONFIG_FILE_OFF && !want_fail &&
+	    ut_config_validate(cfg, NULL, NULL) == 0) {
+		struct ut_config from_text;
+
+		if (conffile_boot_config(r, cfg, &from_text, "reload") != 0) {
+			ut_config_free(cfg);
+			return false;
+		}
+		ut_config_free(cfg);
+		*cfg = from_text;
+	}
 	if (ut_config_validate(cfg, NULL, NULL) != 0) {
 		rc = -EINVAL;
 		snprintf(err, sizeof(err), "invalid configuration");
