@@ -112,6 +112,38 @@ static bool torn_block_ok(struct model *m, const uint8_t *blk, uint64_t lba,
 	return ok;
 }
 
+/*
+ * A block that decodes as a whole value the model does not allow there
+ * may still hold exactly the bytes of one it does: a value spliced by a
+ * write cut inside a block (write_part_end) whose kept tail happens to
+ * equal the tail of the cutting value is byte for byte that value, and
+ * decodes as it (1 in 256 for a one-byte tail: explore seed
+ * 222400404384, round of lead20).  What a read promises is bytes, so
+ * compare them: true if blk is the content of a value the block may hold
+ * over [rs, re].
+ */
+static bool block_bytes_allowed(struct model *m, const uint8_t *blk,
+				uint64_t lba, uint32_t bs, uint64_t rs,
+				uint64_t re)
+{
+	uint64_t cand[16];
+	int n = model_candidates(m, lba, rs, re, 0, cand, 16);
+	uint8_t *fill;
+	bool ok = false;
+
+	if (n <= 0)
+		return false; /* any value: model_check_read said so */
+	fill = malloc(bs);
+	if (fill == NULL)
+		abort();
+	for (int k = 0; k < n && !ok; k++) {
+		model_fill_m(m, cand[k], lba, fill, bs);
+		ok = memcmp(fill, blk, bs) == 0;
+	}
+	free(fill);
+	return ok;
+}
+
 static void check_read_data(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	uint32_t bs = p->ls ? p->ls->bs : 512;
@@ -174,7 +206,8 @@ static void check_read_data(struct runner *r, struct pend *p, struct ini_op *op)
 			continue;
 		}
 		if (!model_check_read(p->ls->m, lba, vid, p->stamp, re, why,
-				      sizeof(why)))
+				      sizeof(why)) &&
+		    !block_bytes_allowed(p->ls->m, blk, lba, bs, p->stamp, re))
 			failf(r, p->line,
 			      "oracle: %s read of lun %llu returned "
 			      "stale or wrong data: %s (seed %llu)",
