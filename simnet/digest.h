@@ -23,4 +23,17 @@ int sim_chap_response(unsigned int alg, uint8_t id, const void *secret,
 		      size_t secret_len, const uint8_t *chal, size_t chal_len,
 		      uint8_t *out);
 
+/* The digest length of CHAP_A alg (Nettle's), 0 for an unknown alg. */
+size_t sim_chap_digest_len(unsigned int alg);
+
+/* RFC 7143 §6.1 binary values: "0x"/"0X" and an even number of hex
+ * digits, or "0b"/"0B" and canonical padded base64; the bytes into out
+ * (at most cap), their count, or -1.  The initiator's own decoder: the
+ * target's iscsi_chap_decode() is what is tested (mutant 602). */
+int sim_chap_decode(const char *v, uint8_t *out, size_t cap);
+
+/* "0x" and two lowercase hex digits a byte, NUL-terminated (2 + 2 * len +
+ * 1 bytes). */
+void sim_chap_encode_hex(const uint8_t *b, size_t len, char *out);
+
 #endif

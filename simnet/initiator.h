@@ -93,6 +93,8 @@ enum ini_login_bad {
 			      * target's declaration): 0200 */
 	INI_LB_KEYS_MANY,    /* 129 private keys in the operational stage,
 			      * more than the 128 a target holds: 0302 */
+	INI_LB_NAME_LONG,    /* an InitiatorName of 224 bytes, one past the
+			      * 223 of RFC 7143 §4.2.7.1: 0200 */
 	INI_LB_N
 };
 const char *ini_login_bad_name(unsigned int bad);

@@ -5,6 +5,7 @@
  * the operational stage with our keys, until T=1 and NSG=3.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,6 +93,7 @@ static const char *const bad_names[INI_LB_N] = {
 	[INI_LB_AUTH_LATE] = "auth-late",
 	[INI_LB_DECLARED_KEY] = "declared-key",
 	[INI_LB_KEYS_MANY] = "keys-many",
+	[INI_LB_NAME_LONG] = "name-long",
 };
 
 const char *ini_login_bad_name(unsigned int bad)
@@ -281,11 +283,27 @@ void ini_login_security(struct ini *ini)
 	unsigned int bad = login_bad(ini);
 
 	ini->login_pdus = 0;
-	if (bad == INI_LB_BAD_NAME)
+	if (bad == INI_LB_BAD_NAME) {
 		text_add(&t, "InitiatorName",
 			 "iqn.2026-11.org.utarget:bad/name");
-	else if (bad != INI_LB_NO_NAME)
+	} else if (bad == INI_LB_NAME_LONG) {
+		/* our name, then ".x..." to 224 bytes: each character one a
+		 * name may hold, the length one past RFC 7143's 223 (a
+		 * target that took it would cut or misname it: mutant
+		 * 598) */
+		char name[225];
+		size_t n = strlen(ini->iqn);
+
+		if (n > 200)
+			n = 200;
+		memcpy(name, ini->iqn, n);
+		name[n] = '.';
+		memset(name + n + 1, 'x', 224 - n - 1);
+		name[224] = '\0';
+		text_add(&t, "InitiatorName", name);
+	} else if (bad != INI_LB_NO_NAME) {
 		text_add(&t, "InitiatorName", ini->iqn);
+	}
 	text_add(&t, "SessionType",
 		 bad == INI_LB_SESSION_TYPE ? "Bogus"
 		 : ini->discovery	    ? "Discovery"
@@ -372,7 +390,12 @@ static void declare_mrdsl(struct ini *ini, const char *v)
 		ini->neg.max_recv_dsl = 8192;
 		return;
 	}
-	n = strtoul(v, NULL, 10);
+	/* RFC 7143 §6.1: decimal, or hex after 0x or 0X (digits of either
+	 * case: a scenario may write it so, round of blind20) */
+	if (v[0] == '0' && (v[1] == 'x' || v[1] == 'X'))
+		n = strtoul(v + 2, NULL, 16);
+	else
+		n = strtoul(v, NULL, 10);
 	if (n >= 512 && n <= 16777215)
 		ini->neg.max_recv_dsl = (uint32_t)n;
 }
@@ -820,7 +843,7 @@ static void chap_encode(uint8_t enc, const uint8_t *b, size_t len, char *out)
 	size_t o = 2;
 
 	if (enc == INI_CHAP_HEX || enc == INI_CHAP_HEX_UP) {
-		iscsi_chap_encode_hex(b, len, out);
+		sim_chap_encode_hex(b, len, out);
 		/* 0X and the digits a-f in capitals too */
 		for (size_t k = 1; enc == INI_CHAP_HEX_UP && out[k]; k++)
 			out[k] = (char)toupper((unsigned char)out[k]);
@@ -878,7 +901,32 @@ static void chap_fresh(struct ini *ini, const uint8_t *chal, size_t len)
 	memcpy(ini->tgt_chal, chal, ini->tgt_chal_len);
 }
 
-/* Our answer to the target's CHAP_A/CHAP_I/CHAP_C. */
+/* CHAP_I, a numerical value (RFC 7143 §6.1: decimal or 0x hex) of 0-255,
+ * read here rather than with the target's iscsi_chap_parse_id(). */
+static int chap_id_parse(const char *v, uint8_t *id)
+{
+	unsigned long n;
+	char *end;
+	int base = 10;
+
+	if (v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) {
+		base = 16;
+		v += 2;
+	}
+	if (v[0] == '\0' ||
+	    v[strspn(v, base == 16 ? "0123456789abcdefABCDEF" : "0123456789")])
+		return -1;
+	errno = 0;
+	n = strtoul(v, &end, base);
+	if (errno != 0 || *end != '\0' || n > 255)
+		return -1;
+	*id = (uint8_t)n;
+	return 0;
+}
+
+/* Our answer to the target's CHAP_A/CHAP_I/CHAP_C.  Every CHAP value is
+ * read and written with the simulator's own codec (digest.c), not the
+ * target's: a bug the two shared would pass every login (mutant 602). */
 static void chap_answer(struct ini *ini)
 {
 	const char *a = acc_get(ini, "CHAP_A");
@@ -903,15 +951,15 @@ static void chap_answer(struct ini *ini)
 	alg = strtol(a, &end, 10);
 	if (end == a || *end != '\0' || alg < 0 || alg > 255 ||
 	    !alg_offered(algs, (enum chap_alg)alg) ||
-	    iscsi_chap_digest_len((enum chap_alg)alg) == 0) {
+	    sim_chap_digest_len((unsigned int)alg) == 0) {
 		chap_refuse(ini, "the target chose a CHAP_A we did not offer");
 		return;
 	}
 	ini->chap_alg = (enum chap_alg)alg;
 	if (ini->login_op != NULL)
 		ini->login_op->chap_alg = (uint8_t)alg;
-	clen = iscsi_chap_decode(c, chal, sizeof(chal));
-	if (iscsi_chap_parse_id(i, &id) != 0 || clen < 1) {
+	clen = sim_chap_decode(c, chal, sizeof(chal));
+	if (chap_id_parse(i, &id) != 0 || clen < 1) {
 		chap_refuse(ini, "malformed CHAP_I or CHAP_C from the target");
 		return;
 	}
@@ -919,7 +967,7 @@ static void chap_answer(struct ini *ini)
 	(void)sim_chap_response((unsigned int)ini->chap_alg, id,
 				ini->chap.secret, strlen(ini->chap.secret),
 				chal, (size_t)clen, rsp);
-	chap_encode(ini->chap.enc, rsp, iscsi_chap_digest_len(ini->chap_alg),
+	chap_encode(ini->chap.enc, rsp, sim_chap_digest_len(ini->chap_alg),
 		    hex);
 	text_add(&t, "CHAP_N", ini->chap.name);
 	text_add(&t, "CHAP_R", hex);
@@ -936,7 +984,7 @@ static void chap_answer(struct ini *ini)
 		/* Mutual: a fresh challenge as long as the digest (at least
 		 * 16 bytes), from the simulation's seeded PRNG. */
 		ini->chap_id = (uint8_t)sim_rand(ini->sim);
-		ini->chap_chal_len = iscsi_chap_digest_len(ini->chap_alg);
+		ini->chap_chal_len = sim_chap_digest_len(ini->chap_alg);
 		if (ini->chap_chal_len < CHAP_CHALLENGE_MIN_BYTES)
 			ini->chap_chal_len = CHAP_CHALLENGE_MIN_BYTES;
 		for (size_t k = 0; k < ini->chap_chal_len; k++)
@@ -958,7 +1006,7 @@ static bool chap_target_ok(struct ini *ini)
 {
 	const char *n = acc_get(ini, "CHAP_N");
 	const char *r = acc_get(ini, "CHAP_R");
-	size_t dlen = iscsi_chap_digest_len(ini->chap_alg);
+	size_t dlen = sim_chap_digest_len(ini->chap_alg);
 	uint8_t got[CHAP_DIGEST_MAX_BYTES], want[CHAP_DIGEST_MAX_BYTES];
 
 	if (n == NULL || r == NULL) {
@@ -971,7 +1019,7 @@ static bool chap_target_ok(struct ini *ini)
 				 "expected name");
 		return false;
 	}
-	if (iscsi_chap_decode(r, got, dlen) != (int)dlen) {
+	if (sim_chap_decode(r, got, dlen) != (int)dlen) {
 		chap_refuse(ini,
 			    "mutual CHAP: malformed CHAP_R from the target");
 		return false;
@@ -980,7 +1028,7 @@ static bool chap_target_ok(struct ini *ini)
 				ini->chap.target_secret,
 				strlen(ini->chap.target_secret), ini->chap_chal,
 				ini->chap_chal_len, want);
-	if (!iscsi_chap_equal(got, want, dlen)) {
+	if (memcmp(got, want, dlen) != 0) {
 		chap_refuse(ini, "mutual CHAP: wrong CHAP_R from the target");
 		return false;
 	}
