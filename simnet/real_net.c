@@ -484,9 +484,7 @@ bool real_net_run_until(struct sim *sim, uint64_t deadline_ns,
 		clock_update(n);
 		ev = sim_ev_next(sim);
 		if (ev != NULL && ev->node.at_ns <= sim->now_ns) {
-			sim_ev_cancel(sim, ev);
-			sim->ctr.events++;
-			ev->fn(ev);
+			sim_ev_fire(sim, ev); /* the scheduler oracle too */
 			continue;
 		}
 		if (sim->now_ns >= deadline_ns)

@@ -64,6 +64,10 @@ static inline bool sim_ev_pending(const struct sim_ev *ev)
 }
 /* The next event due, or NULL when none is scheduled. */
 struct sim_ev *sim_ev_next(const struct sim *sim);
+/* Run ev, the next event due (sim_ev_next), through the scheduler
+ * oracle (sim_env.c); sim_run_until and real_net_run_until's one way to
+ * fire an event. */
+void sim_ev_fire(struct sim *sim, struct sim_ev *ev);
 
 /* ------------------------------------------------------------ the world */
 
@@ -86,7 +90,7 @@ struct sim {
 	uint64_t now_ns;
 	uint64_t seq;
 	struct ut_heap events; /* scheduled events, by (at_ns, seq) */
-	/* The scheduler oracle (sim_run_until): the key of the event that
+	/* The scheduler oracle (sim_ev_fire): the key of the event that
 	 * ran last.  target/heap.c is the target's own code (the daemon's
 	 * timers, env_real/reactor.c); the simulator checks what it
 	 * promises on every event it takes (round of blind19). */
