@@ -1461,6 +1461,9 @@ static void wire_step(struct gen *g, bool nopin)
 		unsigned int bad =
 			1 + (unsigned int)rnd_wire(g, INI_LB_STALL - 1);
 
+		/* one in eight (st_blind20): a name of 224 bytes */
+		if (rnd_blind20(g, 8) == 0)
+			bad = INI_LB_NAME_LONG;
 		out(g, "L login bad=%s expect any\n", ini_login_bad_name(bad));
 	} else if (k < 80) {
 		unsigned int n = (unsigned)rnd_wire(g, 111);
@@ -1713,6 +1716,7 @@ char *explore_generate(uint64_t seed)
 			.st_blind18 = seed ^ 0xb11d18b11dull,
 			.st_zc = seed ^ 0x2e0c0918ull,
 			.st_blind19 = seed ^ 0xb11d19b11dull,
+			.st_blind20 = seed ^ 0xb11d20b11dull,
 			.tpg_id = {1, 2},
 			.st_lead19 = seed ^ 0x3e3019ull,
 			.st_lead20 = seed ^ 0x3e3020c0f1ull,
@@ -1738,6 +1742,11 @@ char *explore_generate(uint64_t seed)
 	/* ALUA: two portal groups, each initiator X a multipath host HX of
 	 * X (portal group 1) and X2 (portal group 2). */
 	bool alua = rnd_alua(&g, 100) < 15;
+	/* the second portal of an ALUA seed: in one in three (st_blind20)
+	 * an IPv6 address, which SendTargets must bracket (RFC 7143 §13.9,
+	 * RFC 3986 §3.2.2; mutant 607) */
+	const char *portal2 = alua && rnd_blind20(&g, 3) == 0 ? "[fd00::2]:3260"
+							      : "10.0.0.2:3260";
 	/* PR OUTs naming nexuses by TransportID in half the seeds with
 	 * persistent reservations: one target port only (the PR model
 	 * knows initiators, not ports). */
@@ -2111,7 +2120,17 @@ char *explore_generate(uint64_t seed)
 		lv.mrdsl[i] = 262144;
 		if (rnd_iscsi(&g, 4) == 0) {
 			lv.mrdsl[i] = 512u << rnd_iscsi(&g, 8);
-			out(&g, " MaxRecvDataSegmentLength=%u", lv.mrdsl[i]);
+			/* one in three (st_blind20) in hex with capitals,
+			 * RFC 7143 §6.1, some low bits set for the letters
+			 * (mutant 600) */
+			if (rnd_blind20(&g, 3) == 0) {
+				lv.mrdsl[i] |= 0xfa;
+				out(&g, " MaxRecvDataSegmentLength=0X%X",
+				    lv.mrdsl[i]);
+			} else {
+				out(&g, " MaxRecvDataSegmentLength=%u",
+				    lv.mrdsl[i]);
+			}
 		}
 		if (cw.on)
 			chap_creds(&g, &cw, true);
@@ -2164,9 +2183,9 @@ char *explore_generate(uint64_t seed)
 									 65520);
 		}
 		out(&g,
-		    "portal 10.0.0.1:3260\nportal 10.0.0.2:3260 tpgt=%u\n"
+		    "portal 10.0.0.1:3260\nportal %s tpgt=%u\n"
 		    "tpg %u %s preferred tpgt=1\ntpg %u %s tpgt=%u\n",
-		    tpgt2, g.tpg_id[0],
+		    portal2, tpgt2, g.tpg_id[0],
 		    rnd_alua(&g, 4) ? "active" : alua_state(&g), g.tpg_id[1],
 		    rnd_alua(&g, 2) ? "nonoptimized" : alua_state(&g), tpgt2);
 		/* In one such seed in two (not with persistent
@@ -2241,8 +2260,13 @@ char *explore_generate(uint64_t seed)
 		    two && i == nini - 1 ? " target=" : "",
 		    two && i == nini - 1 ? two_iqn : "");
 	for (unsigned int i = 0; alua && i < nini; i++)
-		out(&g, "%s2 login portal=10.0.0.2:3260 expect any\n",
-		    explore_names[i]);
+		out(&g, "%s2 login portal=%s expect any\n", explore_names[i],
+		    portal2);
+	/* the IPv6 portal's TargetAddress (the SendTargets oracle; a Text
+	 * Request in full feature phase, which leaves the session be) */
+	if (portal2[0] == '[')
+		out(&g, "%s2 text SendTargets=All expect any\n",
+		    explore_names[0]);
 	/* no fault has come yet: every login made a session of its own */
 	if (share_isid)
 		out(&g, "run until quiet\ntarget stats expect sessions=%u\n",

@@ -635,7 +635,10 @@ void explore_cmd_step(struct gen *g, struct cmdgen *c, unsigned int nini,
 			if (c->removable[(lun + k) % c->nlun])
 				lun = (lun + k) % c->nlun;
 		if (r < 3)
-			out(g, "%s prevent lun=%u & expect any\n", a, lun);
+			/* one in four (st_blind20): PREVENT 10b, a medium
+			 * changer's value, never GOOD */
+			out(g, "%s prevent lun=%u%s & expect any\n", a, lun,
+			    rnd_blind20(g, 4) == 0 ? " changer" : "");
 		else if (r < 5)
 			out(g, "%s prevent lun=%u off & expect any\n", a, lun);
 		else if (r < 7)

@@ -136,6 +136,12 @@ struct gen {
 	 * changes on several reactors (two retires per change), null LUs
 	 * whose size has a G suffix. */
 	uint64_t st_blind19;
+	/* And one for what planted bugs of lane blind20 showed the
+	 * explorer never made: an InitiatorName of 224 bytes (wire_step),
+	 * a MaxRecvDataSegmentLength in hex with capitals, PREVENT ALLOW
+	 * MEDIUM REMOVAL with a medium changer's value, an ALUA seed's
+	 * second portal at an IPv6 address (and a discovery there). */
+	uint64_t st_blind20;
 	/* the ALUA seed's two target port group IDs (alua_step) */
 	unsigned int tpg_id[2];
 	/* And one for what the lead's round of session 19 showed the
@@ -222,6 +228,11 @@ static inline uint64_t rnd_blind18(struct gen *g, uint64_t n)
 static inline uint64_t rnd_blind19(struct gen *g, uint64_t n)
 {
 	return n ? sim_splitmix64(&g->st_blind19) % n : 0;
+}
+
+static inline uint64_t rnd_blind20(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_blind20) % n : 0;
 }
 
 static inline uint64_t rnd_zc(struct gen *g, uint64_t n)

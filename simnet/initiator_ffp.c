@@ -1344,6 +1344,23 @@ static void rx_simple_rsp(struct ini *ini, const struct iscsi_bhs *h,
 							 : op->logout_cid,
 				      ini->cid, want);
 	}
+	/* RFC 7143 §11.15.2-3: Time2Wait and Time2Retain of a Logout
+	 * Response, meaningful after responses 2 and 3 (the least wait
+	 * before another logout) and 0 at ErrorRecoveryLevel 2, invalid
+	 * after 1.  The target promises the session's DefaultTime2Wait and
+	 * DefaultTime2Retain in them (docs/conformance.md): exact for every
+	 * response but 1 (mutant 596: the two exchanged).  Round of
+	 * blind20. */
+	if (h->opcode == ISCSI_OP_LOGOUT_RSP &&
+	    h->b2 != ISCSI_LOGOUT_RSP_CID_NOT_FOUND &&
+	    ((h->w40 >> 16) != ini->neg.time2wait ||
+	     (h->w40 & 0xffff) != ini->neg.time2retain))
+		ini_violation(ini,
+			      "Logout-Rsp response %u says Time2Wait %u and "
+			      "Time2Retain %u; the session negotiated "
+			      "DefaultTime2Wait=%u DefaultTime2Retain=%u",
+			      h->b2, h->w40 >> 16, h->w40 & 0xffff,
+			      ini->neg.time2wait, ini->neg.time2retain);
 	if (h->opcode == ISCSI_OP_TEXT_RSP) {
 		/* RFC 7143 §11.11.2: without C (Continue) a Text Response
 		 * ends a set of key=value pairs: its text ends with a NUL */

@@ -920,7 +920,9 @@ bool cmds_build(struct runner *r, struct pend *p, struct ini_op *op,
 		p->kind = PK_SPC;
 	} else if (strcmp(verb, "prevent") == 0) {
 		op->cdb[0] = 0x1e;
-		op->cdb[4] = has(t, "off") ? 0 : 1;
+		/* changer: PREVENT 10b, the medium changer's value (SBC-4
+		 * §5.14 leaves it to SMC: invalid for a disk) */
+		op->cdb[4] = has(t, "changer") ? 2 : has(t, "off") ? 0 : 1;
 		p->kind = PK_SPC;
 	} else if (strcmp(verb, "read-defect") == 0) {
 		bool twelve = cdb_size(r, t, 10) == 12;

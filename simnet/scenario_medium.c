@@ -224,6 +224,17 @@ static void judge_prevent(struct runner *r, struct pend *p,
 	l->pv_inflight--;
 	if (op->outcome == INI_DROPPED)
 		l->pv_limbo |= bit;
+	/* PREVENT 10b and 11b are a medium changer's (SBC-4 §5.14): a
+	 * disk answers them INVALID FIELD IN CDB, never GOOD, removable or
+	 * not (mutant 606 took 10b as ALLOW).  Round of blind20. */
+	if ((op->cdb[4] & 0x03) > 1 && scsi_good(op))
+		failf(r, p->line,
+		      "oracle: %s's PREVENT ALLOW MEDIUM REMOVAL with PREVENT "
+		      "%u%ub on lun %u was answered GOOD; SBC-4 §5.14 gives "
+		      "those values to medium changers: INVALID FIELD IN CDB "
+		      "(seed %llu)",
+		      p->a->name, op->cdb[4] >> 1 & 1, op->cdb[4] & 1, l->lun,
+		      (unsigned long long)r->seed);
 	if (!l->removable || (op->cdb[4] & 0x03) > 1)
 		goto out;
 	if (scsi_good(op)) {

@@ -696,6 +696,23 @@ void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 		pr_full_check(r, p, op, l);
 		return;
 	}
+	/* REPORT CAPABILITIES (SPC-4 §6.16.4): PTPL_A, byte 3 bit 0, says
+	 * whether persist through power loss is activated: the APTPL of
+	 * the last REGISTER or REGISTER AND MOVE that took effect, not
+	 * whether it could be (PTPL_C, byte 2 bit 0; mutant 593).  Round
+	 * of blind20. */
+	if (p->kind == PK_SPC && op->cdb[0] == 0x5e &&
+	    (op->cdb[1] & 0x1f) == 2 && scsi_good(op) && op->in_len >= 4 &&
+	    !!(op->in[3] & 0x01) != l->pr.aptpl) {
+		pr_state(r, &l->pr, st, sizeof(st));
+		failf(r, p->line,
+		      "oracle: %s pr-report-caps on lun %u says PTPL_A=%d, but "
+		      "the last REGISTER that took effect had APTPL=%d (%s) "
+		      "(seed %llu)",
+		      p->a->name, l->lun, op->in[3] & 0x01, l->pr.aptpl ? 1 : 0,
+		      st, (unsigned long long)r->seed);
+		return;
+	}
 	if ((p->kind == PK_PRIN_KEYS || p->kind == PK_PRIN_RESV) &&
 	    scsi_good(op) && op->in_len >= 8) {
 		uint32_t len = get_be32(op->in + 4);
