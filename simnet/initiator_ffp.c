@@ -1348,7 +1348,7 @@ static void rx_simple_rsp(struct ini *ini, const struct iscsi_bhs *h,
 	 * Response, meaningful after responses 2 and 3 (the least wait
 	 * before another logout) and 0 at ErrorRecoveryLevel 2, invalid
 	 * after 1.  The target promises the session's DefaultTime2Wait and
-	 * DefaultTime2Retain in them (docs/conformance.md): exact for every
+	 * DefaultTime2Retain in them (docs/scenarios.md): exact for every
 	 * response but 1 (mutant 596: the two exchanged).  Round of
 	 * blind20. */
 	if (h->opcode == ISCSI_OP_LOGOUT_RSP &&
