@@ -704,7 +704,9 @@ static void race_draw(uint64_t *st, unsigned int nini, unsigned int size_blocks,
  * blocks of a RAM-disk LU -- answered by reference into the disk's chunk
  * where it lies inside one (backstore/mem.c), the reference out until
  * the last byte has left -- and 50-600 ms later B (or A itself) writes
- * or (one in three) unmaps part of those blocks: the data oracle holds the read to the contents
+ * or (one in three) unmaps part of those blocks (one write in three a
+ * WRITE ATOMIC(16), st_at20: all of it or none in the read, scenario_
+ * oracle.c oracle_atomic_read): the data oracle holds the read to the contents
  * of one moment before its first Data-In PDU came (struct pend
  * in_stamp), so a write that changed bytes still to be sent (a copy on
  * write missed, a reference given back early) shows.  Bytes leave every
@@ -729,8 +731,9 @@ static void zc_step(struct gen *g, unsigned int nini, unsigned int lun,
 		out(g, "unmap lun=%u lba=%u blocks=%u & expect any\n", lun, wl,
 		    wn);
 	else
-		out(g, "write lun=%u lba=%u blocks=%u data=zc%u & expect any\n",
-		    lun, wl, wn, ++*vnum);
+		out(g, "%s lun=%u lba=%u blocks=%u data=zc%u & expect any\n",
+		    rnd_at20(g, 3) == 0 ? "write-atomic" : "write", lun, wl, wn,
+		    ++*vnum);
 	out(g, "+2s %s net delay=%uus window=%u\n", explore_names[ai], net_us,
 	    512u * 1024u);
 }
@@ -742,7 +745,10 @@ static void zc_step(struct gen *g, unsigned int nini, unsigned int lun,
  * answered by a reference to the disk's "file" (sim_disk.c; the null
  * LU's zeros: ENV_FD_ZEROS), its Data-In taken from the medium when
  * conn_send_file accepts it -- and 50-600 ms later B (or A itself)
- * writes or (one in three) unmaps part of those blocks: the data oracle
+ * writes or (one in three) unmaps part of those blocks (one write in
+ * three a WRITE ATOMIC(16), st_at20, which the read must show all of or
+ * none of: the read keeps its range until its reference is released, so
+ * the atomic write waits for the bytes to have left): the data oracle
  * judges each block against the moments up to its own arrival (struct
  * pend blk_re), a mixed block byte by byte.  In one step in five A's
  * connection is reset while the read is at the disk (its reference
@@ -784,8 +790,9 @@ static void sf_step(struct gen *g, unsigned int nini, unsigned int lun,
 		out(g, "unmap lun=%u lba=%u blocks=%u & expect any\n", lun, wl,
 		    wn);
 	else
-		out(g, "write lun=%u lba=%u blocks=%u data=sf%u & expect any\n",
-		    lun, wl, wn, ++*vnum);
+		out(g, "%s lun=%u lba=%u blocks=%u data=sf%u & expect any\n",
+		    rnd_at20(g, 3) == 0 ? "write-atomic" : "write", lun, wl, wn,
+		    ++*vnum);
 	/* or while its Data-In is being sent */
 	if (end == 1)
 		out(g, "+%ums %s rst\n", end_ms, a);
@@ -1722,6 +1729,7 @@ char *explore_generate(uint64_t seed)
 			.st_lead20 = seed ^ 0x3e3020c0f1ull,
 			.st_sf = seed ^ 0x5e0df11e19ull,
 			.st_dupcmd = seed ^ 0xd0bc3d19ull,
+			.st_at20 = seed ^ 0xa70b1c20ull,
 			.st_longcdb = seed ^ 0x10c3db19ull,
 			.st_gappr = seed ^ 0x6a9919ull};
 	/* Live reconfiguration steps in about one seed in five. */

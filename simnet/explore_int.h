@@ -164,6 +164,11 @@ struct gen {
 	 * and st_cmdsnign draw as before. */
 	uint64_t st_dupcmd;
 	unsigned int dup_vnum;
+	/* And one for WRITE ATOMIC(16) racing a slow reader's large read
+	 * by reference (explore.c zc_step and sf_step, lane atomic20): one
+	 * write in three of those steps is atomic; st_zc and st_sf draw as
+	 * before. */
+	uint64_t st_at20;
 	/* And one for CDBs longer than 16 bytes, their bytes past 16 in an
 	 * Extended CDB AHS (explore_cmds.c longcdb_step, lane dupcmd19). */
 	uint64_t st_longcdb;
@@ -253,6 +258,11 @@ static inline uint64_t rnd_lead20(struct gen *g, uint64_t n)
 static inline uint64_t rnd_sf(struct gen *g, uint64_t n)
 {
 	return n ? sim_splitmix64(&g->st_sf) % n : 0;
+}
+
+static inline uint64_t rnd_at20(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_at20) % n : 0;
 }
 
 static inline uint64_t rnd_reach(struct gen *g, uint64_t n)

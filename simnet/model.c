@@ -422,6 +422,59 @@ bool model_check_read(struct model *m, uint64_t lba, uint64_t vid, uint64_t rs,
 	return false;
 }
 
+int model_atomic_side(struct model *m, uint64_t lba, uint64_t vid, uint64_t rs,
+		      uint64_t re, uint64_t handle)
+{
+	struct mblock *b;
+	const struct mw *own = NULL;
+	uint64_t sup = 0;
+	bool any = false, all_before = true, others = false;
+
+	if (lba >= m->blocks || vid == MODEL_WILD)
+		return 0;
+	b = &m->b[lba];
+	if (b->base == MODEL_ANY)
+		return 0;
+	for (uint32_t i = 0; i < b->n; i++) {
+		if (b->w[i].handle == handle)
+			own = &b->w[i];
+		if (b->w[i].ack != MODEL_NEVER && b->w[i].ack < rs &&
+		    !b->w[i].maybe && b->w[i].submit > sup)
+			sup = b->w[i].submit;
+	}
+	if (own == NULL || own->vid == MODEL_WILD)
+		return 0;
+	/* Every explanation of vid over [rs, re] (as model_check_read
+	 * allows them): the base, which is older than every listed write,
+	 * and the records of that value. */
+	if (b->base_until >= rs && b->base == vid) {
+		any = true;
+		others = true;
+	}
+	for (uint32_t i = 0; i < b->n; i++) {
+		const struct mw *w = &b->w[i];
+
+		if (w->vid == MODEL_WILD && w->submit <= re)
+			return 0; /* any value, of unknown order */
+		if (w->vid != vid || w->submit > re ||
+		    (w->ack != MODEL_NEVER && w->ack < sup))
+			continue;
+		any = true;
+		if (w->handle == handle)
+			continue;
+		others = true;
+		/* before the atomic write for certain: acknowledged (or
+		 * bounded) before it was submitted */
+		if (w->ack == MODEL_NEVER || w->ack >= own->submit)
+			all_before = false;
+	}
+	if (!any)
+		return 0;
+	if (vid == own->vid)
+		return others ? 0 : 1;
+	return all_before ? -1 : 0;
+}
+
 int model_candidates(struct model *m, uint64_t lba, uint64_t rs, uint64_t re,
 		     uint64_t skip, uint64_t *out, int max)
 {
@@ -744,4 +797,9 @@ uint64_t model_vid(const char *name)
 	}
 	/* Names hash into ids below the fill tag and never 0. */
 	return (sim_hash_str(name) & 0x00ffffffffffffffull) | 1;
+}
+
+uint64_t model_horizon(const struct model *m)
+{
+	return horizon(m);
 }

@@ -104,6 +104,19 @@ void model_write_set_alts(struct model *m, uint64_t handle, uint64_t lba,
 bool model_range_quiet(struct model *m, uint64_t lba, uint32_t count,
 		       uint64_t handle, uint64_t rs, uint64_t re);
 
+/* WRITE ATOMIC atomicity against a read (SBC-4 §5.48: all or nothing,
+ * for reads too): what value vid, read at lba over [rs, re], says of
+ * write `handle` (an atomic one over lba): 1 it is that write's own (no
+ * other record or base explains it), -1 it is a value that write
+ * overwrote (every explanation is the base or a write acknowledged
+ * before that write was submitted), 0 neither for certain (a later or
+ * concurrent write, a crash, a WILD value).  A read with a block of 1
+ * and one of -1 for the same write saw part of it. */
+int model_atomic_side(struct model *m, uint64_t lba, uint64_t vid, uint64_t rs,
+		      uint64_t re, uint64_t handle);
+/* The start stamp of the oldest read in flight (the clock if none). */
+uint64_t model_horizon(const struct model *m);
+
 /* COMPARE AND WRITE atomicity (SBC-4 §5.3): a successful compare of
  * value vid at lba consumes one "period" of vid there; the block can
  * hold vid again only if vid is written again.  model_caw_watch() when

@@ -703,6 +703,7 @@ static void runner_free(struct runner *r)
 	}
 	for (int i = 0; i < r->nluns; i++) {
 		model_free(r->luns[i].m);
+		atomic_forget(&r->luns[i]);
 		free(r->luns[i].rsoc);
 	}
 	alua_free(r);

@@ -853,6 +853,7 @@ bool cmds_build(struct runner *r, struct pend *p, struct ini_op *op,
 			range_begin(p, l, p->lba, p->blocks, p->data_vid);
 			p->handle = p->rg[0].handle;
 			p->nrg = 0;
+			atomic_sent(l, p);
 		} else {
 			p->ls = NULL;
 		}

@@ -266,6 +266,19 @@ struct lun_st {
 	uint32_t pv_lost;
 	int pv_inflight;
 	uint32_t pv_limbo;
+	/* WRITE ATOMIC(16)s a read may be concurrent with (scenario_
+	 * oracle.c oracle_atomic_read, round of atomic20): sent, or
+	 * answered GOOD after the oldest read in flight began; torn: the
+	 * first read found to show part of it before its answer came
+	 * (reported if GOOD comes), and that read's line */
+	struct atom_w {
+		uint64_t handle, vid, lba, ack;
+		uint32_t blocks;
+		bool good;
+		int torn_line;
+		char *torn;
+	} * atoms;
+	size_t natoms, capatoms;
 };
 
 /* A READ/WRITE... that passed the unit attention check while a condition
@@ -995,6 +1008,13 @@ void pend_in_seg(void *arg, struct ini_op *op, uint32_t off, uint32_t len,
 /* sim->land: a disk applied a write. */
 void land_check(void *ctx, const char *disk, uint64_t offset_bytes,
 		const uint8_t *data, uint64_t len);
+/* WRITE ATOMIC(16) against concurrent reads (scenario_oracle.c):
+ * one sent, answered (model outcome), every record dropped (the model
+ * is replaced, the run ends). */
+void atomic_sent(struct lun_st *l, const struct pend *p);
+void atomic_answered(struct runner *r, struct lun_st *l, const struct pend *p,
+		     int outcome, uint64_t stamp);
+void atomic_forget(struct lun_st *l);
 /* A write of vid to LUN l is sent: that value's landing is fine again
  * (MODEL_WILD: a copy, any value of the LU). */
 void land_bound_forget(struct runner *r, const struct lun_st *l, uint64_t vid);

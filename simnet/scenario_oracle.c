@@ -144,6 +144,9 @@ static bool block_bytes_allowed(struct model *m, const uint8_t *blk,
 	return ok;
 }
 
+static void oracle_atomic_read(struct runner *r, struct pend *p,
+			       struct ini_op *op, uint64_t re_all);
+
 static void check_read_data(struct runner *r, struct pend *p, struct ini_op *op)
 {
 	uint32_t bs = p->ls ? p->ls->bs : 512;
@@ -213,6 +216,158 @@ static void check_read_data(struct runner *r, struct pend *p, struct ini_op *op)
 			      "stale or wrong data: %s (seed %llu)",
 			      p->a->name, (unsigned long long)p->lun, why,
 			      (unsigned long long)r->seed);
+	}
+	if (p->ls != NULL && !r->failed && p->ls->natoms > 0)
+		oracle_atomic_read(r, p, op, re_all);
+}
+
+/* ------------------------------------- WRITE ATOMIC against reads */
+
+/*
+ * SBC-4 §5.48: a WRITE ATOMIC(16) is all or nothing, for a read
+ * concurrent with it too (round of atomic20): the blocks of one read
+ * that lie in one atomic write's range show either none of it or all
+ * of it -- where "none" may be any value the blocks held before it and
+ * "all" may be overwritten since, block by block, by writes that may
+ * have come after it.  What is judged is exactly the mix the standard
+ * forbids: one block of the read holding the atomic write's own value
+ * (model_atomic_side 1) beside another holding a value it overwrote
+ * for certain (-1: the base, or a write acknowledged before the atomic
+ * one was sent).  A concurrent ordinary write to the same blocks may be
+ * ordered either way (0), and is never held against it.  The promise is
+ * the atomic write's only when it succeeded: a read that saw part of it
+ * before its answer is reported when GOOD comes, and forgotten if it
+ * failed.  Blocks read whole only (a block mixed inside, sent from a
+ * file, is judged byte by byte by check_read_data).
+ */
+void atomic_sent(struct lun_st *l, const struct pend *p)
+{
+	struct atom_w *a;
+
+	if (l->m == NULL || p->blocks == 0)
+		return;
+	if (l->natoms == l->capatoms) {
+		l->capatoms = l->capatoms ? l->capatoms * 2 : 8;
+		l->atoms = realloc(l->atoms, l->capatoms * sizeof(*l->atoms));
+		if (l->atoms == NULL)
+			abort();
+	}
+	a = &l->atoms[l->natoms++];
+	*a = (struct atom_w){.handle = p->handle,
+			     .vid = p->data_vid,
+			     .lba = p->lba,
+			     .blocks = p->blocks};
+}
+
+static void atomic_drop(struct lun_st *l, size_t i)
+{
+	free(l->atoms[i].torn);
+	l->atoms[i] = l->atoms[--l->natoms];
+}
+
+/* A GOOD one no read in flight began before the answer of can be
+ * concurrent with no read to come. */
+static void atomic_prune(struct lun_st *l)
+{
+	uint64_t hz = model_horizon(l->m);
+
+	for (size_t i = 0; i < l->natoms;)
+		if (l->atoms[i].good && l->atoms[i].ack < hz)
+			atomic_drop(l, i);
+		else
+			i++;
+}
+
+void atomic_answered(struct runner *r, struct lun_st *l, const struct pend *p,
+		     int outcome, uint64_t stamp)
+{
+	for (size_t i = 0; i < l->natoms; i++) {
+		struct atom_w *a = &l->atoms[i];
+
+		if (a->handle != p->handle)
+			continue;
+		if (outcome != 0) {
+			atomic_drop(l, i);
+			return;
+		}
+		if (a->torn != NULL && !r->failed)
+			failf(r, a->torn_line, "%s", a->torn);
+		free(a->torn);
+		a->torn = NULL;
+		a->good = true;
+		a->ack = stamp;
+		break;
+	}
+	atomic_prune(l);
+}
+
+void atomic_forget(struct lun_st *l)
+{
+	while (l->natoms > 0)
+		atomic_drop(l, l->natoms - 1);
+	free(l->atoms);
+	l->atoms = NULL;
+	l->capatoms = 0;
+}
+
+/* The read p (answered GOOD with op->in) against each atomic write. */
+static void oracle_atomic_read(struct runner *r, struct pend *p,
+			       struct ini_op *op, uint64_t re_all)
+{
+	struct lun_st *l = p->ls;
+	uint32_t bs = l->bs;
+	uint64_t whole = op->in_len / bs;
+
+	if (whole > p->blocks)
+		whole = p->blocks;
+	for (size_t k = 0; k < l->natoms && !r->failed; k++) {
+		struct atom_w *a = &l->atoms[k];
+		uint64_t lo = a->lba > p->lba ? a->lba : p->lba;
+		uint64_t hi = a->lba + a->blocks < p->lba + whole
+				      ? a->lba + a->blocks
+				      : p->lba + whole;
+		uint64_t own = UINT64_MAX, before = UINT64_MAX;
+		char msg[512];
+
+		if (a->good && a->ack < p->stamp)
+			continue; /* answered before the read began */
+		for (uint64_t lba = lo; lba < hi; lba++) {
+			uint64_t i = lba - p->lba, vid;
+			uint64_t re = p->by_file && p->blk_re && p->blk_re[i]
+					      ? p->blk_re[i]
+					      : re_all;
+			int side;
+
+			if (!model_decode_m(l->m, op->in + i * bs, lba, bs,
+					    &vid))
+				continue;
+			side = model_atomic_side(l->m, lba, vid, p->stamp, re,
+						 a->handle);
+			if (side > 0 && own == UINT64_MAX)
+				own = lba;
+			if (side < 0 && before == UINT64_MAX)
+				before = lba;
+		}
+		if (own == UINT64_MAX || before == UINT64_MAX)
+			continue;
+		snprintf(msg, sizeof(msg),
+			 "oracle: %s read of lun %llu lba %llu+%u saw part of "
+			 "a WRITE ATOMIC(16) of lba %llu+%u: lba %llu holds "
+			 "its data, lba %llu what it overwrote; SBC-4 §5.48: "
+			 "all of it or none (seed %llu)",
+			 p->a->name, (unsigned long long)p->lun,
+			 (unsigned long long)p->lba, p->blocks,
+			 (unsigned long long)a->lba, a->blocks,
+			 (unsigned long long)own, (unsigned long long)before,
+			 (unsigned long long)r->seed);
+		if (a->good)
+			failf(r, p->line, "%s", msg);
+		else if (a->torn == NULL) {
+			a->torn = strdup(msg);
+			if (a->torn == NULL)
+				abort();
+			a->torn_line = p->line;
+		}
 	}
 }
 
@@ -966,11 +1121,15 @@ static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
 			      p->a->name, l->lun, op->imm_over_sent,
 			      op->imm_over_fb, status_name(op->status),
 			      (unsigned long long)r->seed);
+		uint64_t ans = model_tick(l->m);
+
 		model_write_end(l->m, p->handle, outcome,
 				p->fua || l->wc_off ||
 					(l->wc_off_since != 0 &&
 					 p->stamp > l->wc_off_since),
-				model_tick(l->m));
+				ans);
+		if (op->cdb[0] == 0x9c)
+			atomic_answered(r, l, p, outcome, ans);
 		if (p->part_cut != 0)
 			write_part_end(p, l, outcome);
 		if (outcome == 0)

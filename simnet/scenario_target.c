@@ -435,6 +435,7 @@ static void ctl_lun_add(struct runner *r, struct toks *t)
 		 * the runner's setup in scenario.c */
 		(void)sim_disk_get(r->sim, d.name, d.size_bytes, d.block_size);
 		model_free(l->m);
+		atomic_forget(l);
 		snprintf(l->disk, sizeof(l->disk), "%s", d.name);
 		l->bs = d.block_size;
 		l->m = model_new(d.size_bytes / d.block_size, d.block_size);
