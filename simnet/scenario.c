@@ -23,6 +23,7 @@
 #include "model.h"
 #include "real_net.h"
 #include "scenario_int.h"
+#include "scsi/scsi.h"
 #include "ut_assert.h"
 
 void failf(struct runner *r, int line, const char *fmt, ...)
@@ -812,6 +813,7 @@ int scn_run(const char *name, const char *text, const struct scn_opts *o,
 	r.seed = o->seed;
 	/* the null disks' references are counted per process */
 	r.null_refs_base = bs_null_refs_out();
+	r.holds_base = scsi_range_holds_out();
 	if (!o->seed_given) {
 		const char *s = strstr(text, "\nseed ");
 

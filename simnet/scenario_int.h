@@ -456,6 +456,7 @@ struct runner {
 	bool against; /* a real target (o.against_portal), no simulated one */
 	uint64_t seed;
 	uint64_t null_refs_base; /* bs_null_refs_out() at the start */
+	uint64_t holds_base;	 /* scsi_range_holds_out() at the start */
 	uint64_t ctl_seq;	 /* control steps completed (target lun ...) */
 	uint64_t crashes; /* target crashes and shutdowns so far (scenario_wire.c) */
 	uint64_t boots; /* servers booted so far (server_boot) */

@@ -1651,19 +1651,22 @@ void leak_check(struct runner *r, const char *when)
 	/* zero-copy references: released once each (the release asserts
 	 * the second), and every one by now */
 	uint64_t refs = s->live_refs + (bs_null_refs_out() - r->null_refs_base);
+	/* and the LBA ranges such reads keep (task_set.c scsi_range_hold):
+	 * given back with their reference, or dropped with their session */
+	uint64_t holds = scsi_range_holds_out() - r->holds_base;
 
 	if (s->live_timers || s->live_conns || s->live_listeners ||
 	    s->live_disks || s->live_mutexes || sim_disk_pending(s) ||
-	    s->live_posts || refs)
+	    s->live_posts || refs || holds)
 		failf(r, r->line,
 		      "leak after %s: %u timers, %u connections, "
 		      "%u listeners, %u disks, %u mutexes, %u disk requests, "
 		      "%u posted works, %llu read references still held by "
-		      "the target (seed %llu)",
+		      "the target, %llu LBA ranges kept by them (seed %llu)",
 		      when, s->live_timers, s->live_conns, s->live_listeners,
 		      s->live_disks, s->live_mutexes, sim_disk_pending(s),
 		      s->live_posts, (unsigned long long)refs,
-		      (unsigned long long)r->seed);
+		      (unsigned long long)holds, (unsigned long long)r->seed);
 }
 
 /* ------------------------------------------------------ end of run */
@@ -1765,7 +1768,8 @@ void end_of_run(struct runner *r)
 			if (ini_state(r->actors[i].ini) != INI_S_DOWN)
 				all_down = false;
 		uint64_t refs = r->sim->live_refs +
-				(bs_null_refs_out() - r->null_refs_base);
+				(bs_null_refs_out() - r->null_refs_base) +
+				(scsi_range_holds_out() - r->holds_base);
 
 		iscsi_server_get_stats(r->srv, &st);
 		if (all_down && (st.connections || st.sessions || st.tasks ||
@@ -1774,7 +1778,7 @@ void end_of_run(struct runner *r)
 			      "leak: every initiator is gone and the world is "
 			      "quiet, yet the target holds %u connections, %u "
 			      "sessions, %u tasks, %llu buffer bytes, %llu read "
-			      "references (seed %llu)",
+			      "references and LBA ranges they keep (seed %llu)",
 			      st.connections, st.sessions, st.tasks,
 			      (unsigned long long)st.buffer_bytes,
 			      (unsigned long long)refs,

@@ -604,6 +604,8 @@ static bool read_by_ref(struct sim_bs *bs, struct bs_req *req)
 	r->ref.release = sim_ref_release;
 	r->ref.fd = d->fd;
 	r->ref.fd_off = req->offset_bytes;
+	/* sent from the "file" as it is then (sim_conn_send_file) */
+	r->ref.live = true;
 	TAILQ_INSERT_TAIL(&sim->disks->refs, r, link);
 	sim->live_refs++;
 	req->ref = &r->ref;

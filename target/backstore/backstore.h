@@ -82,7 +82,8 @@ enum bs_op {
  * is per byte: each is the medium's at a moment between the read's
  * arrival and its own leaving, so a block a write changed between two
  * partial sends of it arrives part old, part new (the simulator judges
- * exactly that: docs/scenarios.md, `send-file on`).  The mem
+ * exactly that: docs/scenarios.md, `send-file on`); a live one (below)
+ * keeps the read's LBA range from exclusive writers meanwhile.  The mem
  * backstore keeps the bytes of the completion instead (a write to a
  * referenced chunk copies it first: mem.c).
  */
@@ -96,6 +97,15 @@ struct bs_ref {
 	 * ENV_FD_ZEROS: they are zeros; BS_REF_NO_FD: only at mem. */
 	int fd;
 	uint64_t fd_off;
+	/* The bytes are the medium's when they are read (sent), not the
+	 * completion's (a file's mapping, its page cache: env_real's file
+	 * backstore, the simulated disk).  The SCSI layer then keeps the
+	 * read's LBA range (shared) until the reference is released, so
+	 * that no exclusive writer (WRITE ATOMIC, COMPARE AND WRITE) lands
+	 * while they leave (task_set.c scsi_range_hold).  false: the bytes
+	 * never change while referenced (mem.c copies a referenced chunk
+	 * before a write; a null disk's zeros). */
+	bool live;
 };
 
 #define BS_REF_NO_FD (-1)

@@ -305,6 +305,7 @@ static bool mem_read_ref(struct mem_disk *m, struct bs_req *req)
 	 * kernel's reference to pages handed to it could not see */
 	r->ref.fd = BS_REF_NO_FD;
 	r->ref.fd_off = 0;
+	r->ref.live = false; /* a write copies the chunk first */
 	c->refs++;
 	m->refs++;
 	ut_assert(c->refs <= m->refs && !c->retired);

@@ -56,6 +56,7 @@ static bool null_read_ref(struct null_dev *n, struct bs_req *req)
 	ref->release = null_ref_release;
 	ref->fd = ENV_FD_ZEROS;
 	ref->fd_off = 0;
+	ref->live = false; /* zeros, never written */
 	__atomic_add_fetch(&null_refs_out, 1, __ATOMIC_RELAXED);
 	req->ref = ref;
 	return true;

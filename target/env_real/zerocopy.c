@@ -171,6 +171,8 @@ bool er_zc_read(struct er_io *io)
 	 * as long as the reference, like the mapping */
 	z->ref.fd = f->fd;
 	z->ref.fd_off = off;
+	/* the page cache as it is when sent: the read keeps its range */
+	z->ref.live = true;
 	atomic_fetch_add(&f->zc_refs, 1);
 	req->ref = &z->ref;
 	io->done_bytes = len;

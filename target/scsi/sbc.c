@@ -128,6 +128,38 @@ static uint32_t read_want(const struct scsi_cmd *cmd)
 	return (uint32_t)want;
 }
 
+/*
+ * A READ answered by a live reference (backstore.h bs_ref live): its
+ * bytes are read as they leave, after the completion, so it keeps its
+ * LBA range (shared) until the reference is released (scsi_range_hold):
+ * a WRITE ATOMIC or COMPARE AND WRITE to those blocks waits for them to
+ * have left, and the read shows all of it or none (SBC-4 §5.48).  False:
+ * one holds the range now (it may have landed in part): the reference
+ * is given back and the read waits, to run again from the start.
+ */
+static bool read_keep_range(struct scsi_cmd *cmd, struct bs_req *req)
+{
+	uint32_t bs = cmd->lu->bs->block_size;
+	struct bs_ref *held;
+
+	if (!req->ref->live || scsi_cmd_aborted(cmd))
+		return true;
+	if (!scsi_range_acquire(cmd, req->offset_bytes / bs,
+				req->length_bytes / bs, false)) {
+		bs_ref_release(req->ref);
+		req->ref = NULL;
+		return false;
+	}
+	held = scsi_range_hold(cmd, req->ref);
+	if (!held) {
+		/* no memory for the hold: copy while the range is held */
+		memcpy(cmd->buf, req->ref->mem, req->length_bytes);
+		bs_ref_release(req->ref);
+	}
+	req->ref = held;
+	return true;
+}
+
 static void read_done(struct bs_req *req, int status)
 {
 	struct scsi_cmd *cmd = req->caller;
@@ -135,6 +167,8 @@ static void read_done(struct bs_req *req, int status)
 	ut_assert(req == &cmd->bsreq);
 	ut_assert(req->op == BS_OP_READ);
 	ut_assert(status == 0 || req->ref == NULL);
+	if (status == 0 && req->ref && !read_keep_range(cmd, req))
+		return; /* waiting for the range: the handler runs again */
 	if (status < 0) {
 		scsi_fail_bs(cmd, status, false, req_lba(cmd));
 	} else {

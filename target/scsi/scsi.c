@@ -156,6 +156,7 @@ struct scsi_lu *scsi_lu_new(struct env *env, const struct ut_dev_cfg *dev,
 	lu->medium_loaded = true;
 	TAILQ_INIT(&lu->task_set);
 	TAILQ_INIT(&lu->waiters);
+	LIST_INIT(&lu->holds);
 	TAILQ_INIT(&lu->dormant);
 	LIST_INIT(&lu->itls);
 	LIST_INIT(&lu->tmf_waits);
@@ -179,6 +180,9 @@ void scsi_lu_free(struct scsi_lu *lu)
 	ut_assert(TAILQ_EMPTY(&lu->task_set));
 	ut_assert(TAILQ_EMPTY(&lu->waiters));
 	ut_assert(TAILQ_EMPTY(&lu->dormant));
+	/* ... and no read by reference keeps a range of it (each kept its
+	 * nexus, or was dropped with its abandoned session). */
+	ut_assert(LIST_EMPTY(&lu->holds));
 	ut_assert(lu->gated_n == 0);
 	ut_assert(lu->san.waiter == NULL);
 	/* A TMF waits only for commands in the set: none is left waiting,
@@ -333,6 +337,8 @@ static void sess_abandon_lu(struct scsi_sess *s, struct scsi_lu *lu)
 	struct scsi_cmd *c, *tmp;
 
 	scsi_lu_lock(lu);
+	/* Its reads' ranges kept past their completion go with it. */
+	scsi_range_holds_abandon(lu, s);
 	/* Waiters first: each is in the task set too, and leaves both at
 	 * once (any state -> 0, scsi_int.h). */
 	TAILQ_FOREACH_SAFE (c, &lu->waiters, wait_link, tmp) {

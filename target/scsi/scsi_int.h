@@ -245,6 +245,9 @@ struct scsi_lu {
 	struct scsi_sanitize san;
 	struct scsi_cmd_list task_set; /* commands in flight, oldest first */
 	struct scsi_cmd_list waiters;  /* blocked on an LBA range */
+	/* Ranges held by reads answered with a live reference, past their
+	 * completion (task_set.c scsi_range_hold), shared */
+	LIST_HEAD(, scsi_range_hold) holds;
 	/* Dormant: held by the task attributes of older commands (SAM-5
 	 * §8.6, task_set.c scsi_order_admit), oldest first. */
 	struct scsi_cmd_list dormant;
@@ -496,6 +499,22 @@ void scsi_data_in(struct scsi_cmd *cmd, const void *data, uint32_t len,
  * now held; false if the command was queued (the handler then returns
  * SCSI_RC_ASYNC).  The range is released by scsi_cmd_complete().
  */
+/*
+ * A READ answered by a live reference (backstore.h bs_ref live: its bytes
+ * are the medium's when sent, after the completion) keeps the range it
+ * holds (shared, scsi_range_acquire) until the reference is released: no
+ * WRITE ATOMIC or COMPARE AND WRITE lands while its bytes leave (SBC-4
+ * §5.48: all or nothing, for a concurrent read too).  cmd holds its
+ * range, shared; returns the reference the transport gets instead of
+ * inner (releasing it gives the range back, then inner), or NULL (no
+ * memory: the caller copies).  The hold keeps cmd's nexus (and so the
+ * LU) until then; scsi_sess_abandon() drops the holds of its session.
+ */
+struct bs_ref *scsi_range_hold(struct scsi_cmd *cmd, struct bs_ref *inner);
+/* Drop the holds of session s on lu (scsi_sess_abandon, the LU lock
+ * held): their references stay valid, and give nothing back. */
+void scsi_range_holds_abandon(struct scsi_lu *lu, const struct scsi_sess *s);
+
 bool scsi_range_acquire(struct scsi_cmd *cmd, uint64_t lba, uint64_t nblocks,
 			bool exclusive);
 

@@ -60,6 +60,19 @@ void scsi_itl_put(struct scsi_itl *itl)
 
 /* ------------------------------------------------ LBA range locks */
 
+/* A read's range kept past its completion while its live reference is
+ * out (scsi_int.h scsi_range_hold).  ref first: the transport's. */
+struct scsi_range_hold {
+	struct bs_ref ref;
+	struct bs_ref *inner; /* the backstore's */
+	struct scsi_lu *lu;   /* NULL: dropped with its session */
+	struct scsi_itl *itl; /* kept busy (the LU lives on) */
+	const struct scsi_sess *sess;
+	struct env *env; /* its session's reactor, which releases it */
+	uint64_t lba, blocks;
+	LIST_ENTRY(scsi_range_hold) link;
+};
+
 static bool ranges_overlap(uint64_t a, uint64_t an, uint64_t b, uint64_t bn)
 {
 	return a < b + bn && b < a + an;
@@ -371,9 +384,19 @@ bool scsi_lu_task_set_ok(const struct scsi_lu *lu)
 	}
 
 	TAILQ_FOREACH (c, &lu->task_set, lu_link) {
+		const struct scsi_range_hold *h;
+
 		if (c->lu != lu || !(c->priv_state & CMD_IN_TASK_SET) ||
 		    !scsi_cmd_state_valid(c->priv_state))
 			return false;
+		/* no exclusive range over one a read by reference keeps */
+		if (c->priv_state & CMD_RANGE_EXCL)
+			LIST_FOREACH (h, &lu->holds, link)
+				if (h->lu != lu ||
+				    ranges_overlap(c->range_lba,
+						   c->range_blocks, h->lba,
+						   h->blocks))
+					return false;
 		waiting += scsi_cmd_state(c->priv_state) ==
 			   (ST_IN | CMD_WAITING);
 		if (scsi_cmd_state(c->priv_state) == ST_DATA_OUT &&
@@ -428,6 +451,16 @@ bool scsi_range_acquire(struct scsi_cmd *cmd, uint64_t lba, uint64_t nblocks,
 			break;
 		}
 	}
+	/* and the ranges reads by reference keep (shared) */
+	if (exclusive && !conflict) {
+		const struct scsi_range_hold *h;
+
+		LIST_FOREACH (h, &lu->holds, link)
+			if (ranges_overlap(lba, nblocks, h->lba, h->blocks)) {
+				conflict = true;
+				break;
+			}
+	}
 	if (conflict) {
 		TAILQ_INSERT_TAIL(&lu->waiters, cmd, wait_link);
 		scsi_cmd_state_set(cmd, CMD_IN_TASK_SET | CMD_WAITING);
@@ -441,6 +474,88 @@ bool scsi_range_acquire(struct scsi_cmd *cmd, uint64_t lba, uint64_t nblocks,
 	ut_assert_slow(scsi_lu_task_set_ok(lu));
 	scsi_lu_unlock(lu);
 	return !conflict;
+}
+
+/* ------------------------------------ ranges kept by reads by reference */
+
+static uint64_t range_holds_out;
+
+uint64_t scsi_range_holds_out(void)
+{
+	return __atomic_load_n(&range_holds_out, __ATOMIC_RELAXED);
+}
+
+static void range_hold_release(struct bs_ref *ref)
+{
+	struct scsi_range_hold *h = (struct scsi_range_hold *)ref;
+	struct scsi_lu *lu = h->lu;
+	bool waiting;
+
+	/* Its bytes have left (or never will): the medium may change. */
+	bs_ref_release(h->inner);
+	if (lu == NULL) {
+		free(h);
+		return;
+	}
+	scsi_lu_lock(lu);
+	LIST_REMOVE(h, link);
+	ut_assert(scsi_range_holds_out() > 0);
+	__atomic_sub_fetch(&range_holds_out, 1, __ATOMIC_RELAXED);
+	waiting = !TAILQ_EMPTY(&lu->waiters);
+	ut_assert_slow(scsi_lu_task_set_ok(lu));
+	scsi_lu_unlock(lu);
+	/* An exclusive writer that waited for it runs now. */
+	if (waiting)
+		scsi_lu_wake_waiters(lu, h->env);
+	scsi_itl_put(h->itl);
+	free(h);
+}
+
+struct bs_ref *scsi_range_hold(struct scsi_cmd *cmd, struct bs_ref *inner)
+{
+	struct scsi_lu *lu = cmd->lu;
+	struct scsi_range_hold *h;
+
+	/* It holds its range, shared, and the bytes are read when sent. */
+	ut_assert(scsi_cmd_state(cmd->priv_state) ==
+		  (CMD_IN_TASK_SET | CMD_RANGE));
+	ut_assert(inner != NULL && inner->live);
+	ut_assert(cmd->itl != NULL && cmd->itl->lu == lu);
+	ut_assert(inner->length_bytes ==
+		  cmd->range_blocks * lu->bs->block_size);
+	h = malloc(sizeof(*h));
+	if (!h)
+		return NULL;
+	h->ref = *inner;
+	h->ref.release = range_hold_release;
+	h->inner = inner;
+	h->lu = lu;
+	h->itl = cmd->itl;
+	h->sess = cmd->sess;
+	h->env = cmd->sess->env;
+	h->lba = cmd->range_lba;
+	h->blocks = cmd->range_blocks;
+	scsi_itl_get(h->itl);
+	scsi_lu_lock(lu);
+	LIST_INSERT_HEAD(&lu->holds, h, link);
+	__atomic_add_fetch(&range_holds_out, 1, __ATOMIC_RELAXED);
+	scsi_lu_unlock(lu);
+	return &h->ref;
+}
+
+void scsi_range_holds_abandon(struct scsi_lu *lu, const struct scsi_sess *s)
+{
+	struct scsi_range_hold *h, *tmp;
+
+	LIST_FOREACH_SAFE (h, &lu->holds, link, tmp) {
+		if (h->sess != s)
+			continue;
+		LIST_REMOVE(h, link);
+		ut_assert(scsi_range_holds_out() > 0);
+		__atomic_sub_fetch(&range_holds_out, 1, __ATOMIC_RELAXED);
+		h->lu = NULL;
+		h->itl = NULL;
+	}
 }
 
 /* A woken waiter, on its own reactor. */

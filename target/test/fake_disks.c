@@ -96,6 +96,7 @@ static void fref_submit(struct bs_dev *dev, struct bs_req *req)
 		r->ref.release = fref_release;
 		r->ref.fd = d->fd; /* BS_REF_NO_FD unless files are sent */
 		r->ref.fd_off = off;
+		r->ref.live = true; /* d->mem, which writes change in place */
 		d->refs++;
 		fake_refs_live_n++;
 		fake_refs_made_n++;

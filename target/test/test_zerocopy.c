@@ -414,6 +414,59 @@ static void null_lun_reads_send_zeros_from_the_environment(void **state)
 	fake_env_send_files(false);
 }
 
+/* A WRITE ATOMIC(16) racing a zero-copy read of a file LUN, whose
+ * Data-In is read from the file when sent (as from the page cache): the
+ * READ completes with a reference and its Data-In waits (the initiator
+ * does not read); the atomic write of 8 of its blocks comes meanwhile.
+ * The read keeps its LBA range until its reference is released, so the
+ * write waits for the Data-In to have left, which carries none of it
+ * (SBC-4 §5.48: all or nothing for a concurrent read too); then it
+ * lands and answers GOOD. */
+static void write_atomic_waits_for_a_read_by_reference(void **state)
+{
+	struct rig *r = zc_rig();
+	uint8_t cdb[16], wcdb[16], data[4096];
+	struct iscsi_bhs h;
+	uint8_t *d = NULL;
+	struct rig_scsi out;
+
+	(void)state;
+	fake_conn_set_blocked(r->c, 1);
+	read16(cdb, READ_LBA, READ_BYTES / 512);
+	rig_scsi_send(r, 0, cdb, ISCSI_CMD_F_READ, READ_BYTES, NULL, 0);
+	fake_env_advance(r->env, 0);
+	assert_int_equal(fake_refs_live(), 1);
+	memset(data, 0xa5, sizeof(data));
+	memset(wcdb, 0, sizeof(wcdb));
+	wcdb[0] = 0x9c; /* WRITE ATOMIC(16): LBA 2-9, blocks 12-13 */
+	wcdb[9] = READ_LBA + 8;
+	wcdb[13] = sizeof(data) / 512;
+	rig_scsi_send(r, 0, wcdb, ISCSI_CMD_F_WRITE, sizeof(data), data,
+		      sizeof(data));
+	fake_env_advance(r->env, 1000000);
+	/* the initiator reads again (the pops let the target send) */
+	fake_conn_set_blocked(r->c, 0);
+	fake_conn_set_send_limit(r->c, 1u << 20);
+	expect_data_in(r, false, ref_byte, 0);
+	fake_env_advance(r->env, 0);
+	assert_int_equal(fake_refs_live(), 0);
+	assert_int_equal(fake_conn_pop_pdu_digests(r->c, false, false, &h, &d),
+			 0);
+	free(d);
+	assert_int_equal(h.opcode, ISCSI_OP_SCSI_RSP);
+	assert_int_equal(h.b3, 0); /* GOOD */
+	/* and it landed: a read now sees it */
+	memset(cdb, 0, sizeof(cdb));
+	cdb[0] = 0x28; /* READ(10) of its 8 blocks */
+	cdb[5] = READ_LBA + 8;
+	cdb[8] = sizeof(data) / 512;
+	rig_scsi(r, 0, cdb, sizeof(data), &out);
+	assert_int_equal(out.status, 0);
+	assert_int_equal(out.data_len, sizeof(data));
+	assert_memory_equal(out.data, data, sizeof(data));
+	rig_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -431,6 +484,7 @@ int main(void)
 			a_connection_dropped_mid_file_releases_the_reference),
 		cmocka_unit_test(
 			null_lun_reads_send_zeros_from_the_environment),
+		cmocka_unit_test(write_atomic_waits_for_a_read_by_reference),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
