@@ -1689,6 +1689,49 @@ static void out_reconnect_all(struct gen *g, unsigned int nini, bool alua)
 		out(g, "%s2 reconnect expect any\n", explore_names[i]);
 }
 
+static uint64_t rnd_cold(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_cold) % n : 0;
+}
+
+/* A TARGET COLD RESET from one initiator (st_cold, lane cold20): a
+ * target reset at the SCSI layer, whose oracles judge it as a warm one
+ * (tasks of every nexus ended, unit attentions, reservations), after
+ * which the target closes every session of the issuer's target
+ * (scenario_cold.c: the target's side of each connection that was up
+ * at the sending and at the FUNCTION COMPLETE is closed once the world
+ * is quiet; nothing follows the response on the issuer's connection).
+ * Commands of the others may race with it (answered, TASK ABORTED or
+ * dropped with the connection); then every initiator logs in again. */
+static void cold_step(struct gen *g, unsigned int nini, unsigned int nlun,
+		      uint32_t lba_span, bool alua, unsigned int *num)
+{
+	unsigned int x = (unsigned int)rnd_cold(g, nini),
+		     n = (unsigned int)rnd_cold(g, 4);
+
+	out(g, "%s target-reset cold & expect any\n", explore_names[x]);
+	for (unsigned int i = 0; i < n; i++) {
+		unsigned int y = (unsigned int)rnd_cold(g, nini),
+			     us = (unsigned int)rnd_cold(g, 200),
+			     lun = (unsigned int)rnd_cold(g, nlun),
+			     lba = (unsigned int)rnd_cold(g, lba_span),
+			     blocks = 1 + (unsigned int)rnd_cold(g, 16);
+
+		if (rnd_cold(g, 2))
+			out(g,
+			    "+%uus %s write lun=%u lba=%u blocks=%u data=cr%u "
+			    "& expect any\n",
+			    us, explore_names[y], lun, lba, blocks, ++*num);
+		else
+			out(g,
+			    "+%uus %s read lun=%u lba=%u blocks=%u & expect "
+			    "any\n",
+			    us, explore_names[y], lun, lba, blocks);
+	}
+	out(g, "run until quiet\n");
+	out_reconnect_all(g, nini, alua);
+}
+
 char *explore_generate(uint64_t seed)
 {
 	struct gen g = {.cap = 8192,
@@ -1731,7 +1774,8 @@ char *explore_generate(uint64_t seed)
 			.st_dupcmd = seed ^ 0xd0bc3d19ull,
 			.st_at20 = seed ^ 0xa70b1c20ull,
 			.st_longcdb = seed ^ 0x10c3db19ull,
-			.st_gappr = seed ^ 0x6a9919ull};
+			.st_gappr = seed ^ 0x6a9919ull,
+			.st_cold = seed ^ 0xc01d20c01dull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};
@@ -1771,6 +1815,9 @@ char *explore_generate(uint64_t seed)
 	/* About one seed in four: the other TMFs; one in three of the PR
 	 * seeds: PREEMPT AND ABORT and REGISTER AND IGNORE EXISTING KEY. */
 	bool ua_tmf = rnd_ua(&g, 100) < 25, pr_abort = rnd_ua(&g, 100) < 35;
+	/* TARGET COLD RESET steps in about one seed in six (st_cold) */
+	bool cold = rnd_cold(&g, 100) < 16;
+	unsigned int crnum = 0;
 	bool wrap = rnd_ua(&g, 100) < 33;
 	bool acl;
 	/* The rare requests in about one seed in four, in 5 % of its steps
@@ -2344,6 +2391,8 @@ char *explore_generate(uint64_t seed)
 		}
 		if (ua_tmf && rnd_ua(&g, 100) < 3)
 			ua_tmf_step(&g, explore_names[rnd_ua(&g, nini)], nlun);
+		if (cold && rnd_cold(&g, 100) < 2)
+			cold_step(&g, nini, nlun, lba_span, alua, &crnum);
 		if (rare && rnd_rare(&g, 100) < 5)
 			rare_step(&g, &rs);
 		if (gaps && qd > 0 && rnd_cmdsn(&g, 100) < 3)

@@ -176,6 +176,9 @@ struct gen {
 	 * reset while commands wait behind a CmdSN gap (explore.c
 	 * cmdsn_step, gap_preempt, lane dupcmd19). */
 	uint64_t st_gappr;
+	/* And one for TARGET COLD RESET (explore.c cold_step, lane cold20):
+	 * the other streams draw as before. */
+	uint64_t st_cold;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)

@@ -608,6 +608,7 @@ static void connected(void *arg, struct env_conn *c, int err)
 	ini->c = c;
 	ini->conn_id = sim_conn_id(c);
 	ini->state = INI_S_LOGIN;
+	ini->cold_done = false;
 	ini->txlog_n = 0;
 	ini->tx_stream = ini->rx_stream = ini->rx_pdu_start = 0;
 	ini->rx_flip_n = 0;

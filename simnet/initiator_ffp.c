@@ -1401,6 +1401,10 @@ static void rx_simple_rsp(struct ini *ini, const struct iscsi_bhs *h,
 	if (h->opcode == ISCSI_OP_LOGOUT_RSP && h->b2 == ISCSI_LOGOUT_RSP_OK)
 		logout_after_earlier(ini, op);
 	TAILQ_REMOVE(&ini->ops, op, link);
+	if (h->opcode == ISCSI_OP_TMF_RSP &&
+	    op->tmf_fn == ISCSI_TMF_TARGET_COLD_RESET &&
+	    h->b2 == ISCSI_TMF_RSP_COMPLETE)
+		ini->cold_done = true;
 	if (h->opcode == ISCSI_OP_TMF_RSP)
 		tmf_aborts(ini, op);
 	ini_op_finish(ini, op, INI_DONE);
@@ -1562,6 +1566,18 @@ void ini_rx_pdu(struct ini *ini, const struct iscsi_bhs *h, const uint8_t *data)
 		  "b2=%02x b3=%02x",
 		  ini->actor, ini_opcode_name(h->opcode), h->itt, h->w24,
 		  h->w28, h->w32, h->data_len, h->b2, h->b3);
+	if (ini->cold_done) {
+		/* RFC 7143 §11.5.1: after the response to a TARGET COLD
+		 * RESET, "the target MUST then close all of its TCP
+		 * connections to all initiators" */
+		ini_violation(ini,
+			      "%s after the FUNCTION COMPLETE of our TARGET "
+			      "COLD RESET: the target must close the "
+			      "connection after that response (RFC 7143 "
+			      "§11.5.1)",
+			      ini_opcode_name(h->opcode));
+		return;
+	}
 	if (h->opcode == ISCSI_OP_LOGIN_RSP) {
 		ini_rx_login_rsp(ini, h, data);
 		return;

@@ -126,6 +126,10 @@ struct ini {
 	uint8_t req_flags;	 /* T, CSG, NSG of the last piece */
 	unsigned int login_pdus; /* Login PDUs sent on this connection */
 	bool tx_frozen; /* a PDU left half sent: nothing more goes out */
+	/* the answer FUNCTION COMPLETE to our TARGET COLD RESET came on this
+	 * connection: the target closes it next, nothing more may come
+	 * (RFC 7143 §11.5.1; scenario_cold.c) */
+	bool cold_done;
 	/* corruption in flight (sim_conn_corrupt), this connection: the
 	 * PDUs we sent, where each began in our stream and how long its
 	 * header part is (BHS, header digest), so that a flipped byte names

@@ -546,6 +546,7 @@ static bool quiet_pred(void *arg)
 void run_quiet(struct runner *r)
 {
 	sim_run_until(r->sim, r->sim->now_ns + QUIET_LIMIT_NS, quiet_pred, r);
+	cold_check(r);
 	/* `expect none`: nothing may have answered by now. */
 	struct pend *p;
 

@@ -55,6 +55,15 @@
 #include "sim.h"
 #include "ua_model.h"
 
+/* TARGET WARM RESET or TARGET COLD RESET (RFC 7143 §11.5.1): a cold one
+ * is a warm one at the SCSI layer, and then closes every session of the
+ * issuer's target (scenario_cold.c). */
+static inline bool tmf_target_reset(uint8_t fn)
+{
+	return fn == ISCSI_TMF_TARGET_WARM_RESET ||
+	       fn == ISCSI_TMF_TARGET_COLD_RESET;
+}
+
 #define MAX_LUNS 8
 #define MAX_ACTORS 8
 #define MAX_ACL_GROUPS 4
@@ -333,6 +342,11 @@ struct actor {
 	 * and how many are in force (scenario_wire.c: a connection's end
 	 * they may explain) */
 	unsigned int net_blocks, net_blocks_on;
+	/* a TARGET COLD RESET of its target answered FUNCTION COMPLETE
+	 * while this connection was up: the target must close it
+	 * (scenario_cold.c); 0: none owed */
+	uint64_t cold_conn;
+	int cold_line;
 };
 
 /* What a control step raises (ua_expect). */
@@ -459,6 +473,9 @@ struct runner {
 	uint64_t holds_base;	 /* scsi_range_holds_out() at the start */
 	uint64_t ctl_seq;	 /* control steps completed (target lun ...) */
 	uint64_t crashes; /* target crashes and shutdowns so far (scenario_wire.c) */
+	/* TARGET COLD RESETs sent so far: each may end every session of a
+	 * target, as a crash does (scenario_wire.c undisturbed) */
+	uint64_t cold_resets;
 	uint64_t boots; /* servers booted so far (server_boot) */
 	/* `config-file`: each boot from scst.conf text (scenario_conffile.c) */
 	enum {
@@ -654,6 +671,7 @@ struct pend {
 	bool pr_gen_counts;
 	uint64_t ctl_seq;    /* r->ctl_seq when it was sent */
 	uint64_t crashes_at; /* r->crashes when it was sent */
+	uint64_t cold_at;    /* r->cold_resets when it was sent */
 	uint64_t boots_at;   /* r->boots when it was sent (lu_stats_sent) */
 	/* its actor's partitions and stalls begun when it was sent, and
 	 * whether one was in force */
@@ -704,10 +722,13 @@ struct pend {
 	uint8_t ua_at_issue;
 	uint32_t alua_lun_gen;	      /* its LUN's alua_gen at issue */
 	uint32_t sess_at[MAX_ACTORS]; /* STPG: every actor's session */
-	uint64_t alua_seq;	      /* STPG: alua.seq when sent */
-	uint64_t alua_resets;	      /* STPG: alua.resets_sent then */
-	uint64_t stpg_mark;	      /* STPG: alua.stpg_seq when sent */
-	struct mp_cmd *mp;	      /* a multipath host's attempt */
+	/* TARGET COLD RESET: the connections of the sessions of its target
+	 * when it was sent (scenario_cold.c) */
+	uint64_t cold_conns[MAX_ACTORS];
+	uint64_t alua_seq;    /* STPG: alua.seq when sent */
+	uint64_t alua_resets; /* STPG: alua.resets_sent then */
+	uint64_t stpg_mark;   /* STPG: alua.stpg_seq when sent */
+	struct mp_cmd *mp;    /* a multipath host's attempt */
 	/* scenario_cmds.c */
 	struct pend_range rg[PEND_RANGES];
 	int nrg;
@@ -1087,6 +1108,10 @@ void med_login_done(struct runner *r, struct actor *a);
 void med_power_on(struct runner *r, struct lun_st *l);
 void med_lun_gone(struct runner *r, struct lun_st *l);
 void med_reset_sent(struct runner *r, struct pend *p);
+/* scenario_cold.c: TARGET COLD RESET closes its target's sessions */
+void cold_reset_sent(struct runner *r, struct pend *p);
+void cold_reset_done(struct runner *r, struct pend *p, const struct ini_op *op);
+void cold_check(struct runner *r);
 void med_reset_done(struct runner *r, struct pend *p, struct lun_st *l);
 void med_reset_lost(struct runner *r, struct lun_st *l);
 

@@ -1207,8 +1207,7 @@ static void oracle_scsi(struct runner *r, struct pend *p, struct ini_op *op)
  * Mutant 179 swept only the sessions of the issuer's target: such a
  * command ran GOOD after the reset.
  *
- * The same holds for a TARGET WARM RESET (or COLD; the simulator sends
- * WARM), which resets every LU the issuer sees, for every nexus (the
+ * The same holds for a TARGET WARM or COLD RESET, which resets every LU the issuer sees, for every nexus (the
  * unit attention model's scope, scenario_ua.c tmf_resets; RFC 7143
  * §11.5.1: "all pending operations on all Logical Units known by the
  * issuing initiator"), and for a PERSISTENT RESERVE OUT with PREEMPT AND
@@ -1227,8 +1226,7 @@ static const char *gap_reset_what(const struct pend *p)
 	if (p->kind == PK_PROUT)
 		return "PERSISTENT RESERVE OUT with PREEMPT AND ABORT (SPC-4 "
 		       "§5.12.11.5: every task of the preempted nexuses)";
-	if (p->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
-	    p->tmf_fn == ISCSI_TMF_TARGET_COLD_RESET)
+	if (tmf_target_reset(p->tmf_fn))
 		return "TARGET RESET (RFC 7143 §11.5.1: every LU the issuer "
 		       "knows)";
 	if (p->tmf_fn == ISCSI_TMF_CLEAR_TASK_SET)
@@ -1249,8 +1247,7 @@ static bool gap_reset_scope(struct runner *r, const struct pend *p,
 		return false;
 	/* a target reset answers FUNCTION COMPLETE whatever LUs are there:
 	 * one taken out (`target lun remove`) is reset by none */
-	if (p->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
-	    p->tmf_fn == ISCSI_TMF_TARGET_COLD_RESET)
+	if (tmf_target_reset(p->tmf_fn))
 		return !l->removed;
 	return (p->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET ||
 		p->tmf_fn == ISCSI_TMF_CLEAR_TASK_SET) &&
@@ -1548,6 +1545,7 @@ void pend_done(void *arg, struct ini_op *op)
 		break;
 	case PK_TMF:
 		gap_reset_done(r, p, op);
+		cold_reset_done(r, p, op);
 		oracle_tmf_lun(r, p, op);
 		rsoc_tmf_done(r, p, op);
 		/* No command is exempt from liveness: the target answers
@@ -1555,7 +1553,7 @@ void pend_done(void *arg, struct ini_op *op)
 		 * (TAS=1, SAM-5 §5.6), and our own TMF's response concludes
 		 * ours (RFC 7143 §11.5.1, ini's tmf_aborts()). */
 		for (int i = 0; i < r->nluns; i++)
-			if ((p->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
+			if ((tmf_target_reset(p->tmf_fn) ||
 			     (p->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET &&
 			      r->luns[i].lun == p->lun)) &&
 			    acl_sees(r, p->a, &r->luns[i])) {
@@ -1572,8 +1570,7 @@ void pend_done(void *arg, struct ini_op *op)
 			}
 		if (op->outcome == INI_DONE && op->response == 0 &&
 		    (p->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET ||
-		     p->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
-		     p->tmf_fn == ISCSI_TMF_TARGET_COLD_RESET)) {
+		     tmf_target_reset(p->tmf_fn))) {
 			for (int i = 0; i < r->nluns; i++)
 				if ((p->tmf_fn !=
 					     ISCSI_TMF_LOGICAL_UNIT_RESET ||

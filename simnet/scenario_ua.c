@@ -489,8 +489,7 @@ static bool tmf_resets(const struct pend *p, const struct lun_st *l)
 	/* a session resets only the LUs it sees (its LUN set, ACLs) */
 	if (!acl_sees(p->r, p->a, l))
 		return false;
-	return p->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
-	       p->tmf_fn == ISCSI_TMF_TARGET_COLD_RESET ||
+	return tmf_target_reset(p->tmf_fn) ||
 	       (p->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET && l->lun == p->lun);
 }
 

@@ -44,6 +44,7 @@ struct pend *pend_new(struct runner *r, struct actor *a, const char *verb,
 	p->line = r->line;
 	p->ctl_seq = r->ctl_seq;
 	p->crashes_at = r->crashes;
+	p->cold_at = r->cold_resets;
 	p->net_blocks_at = a->net_blocks;
 	p->net_blocked_at = a->net_blocks_on > 0;
 	p->ctl_started = r->ctl_started;
@@ -289,7 +290,8 @@ static void issue_tmf(struct runner *r, struct actor *a, const char *verb,
 	} else if (strcmp(verb, "lun-reset") == 0) {
 		op->tmf_fn = ISCSI_TMF_LOGICAL_UNIT_RESET;
 	} else if (strcmp(verb, "target-reset") == 0) {
-		op->tmf_fn = ISCSI_TMF_TARGET_WARM_RESET;
+		op->tmf_fn = has(t, "cold") ? ISCSI_TMF_TARGET_COLD_RESET
+					    : ISCSI_TMF_TARGET_WARM_RESET;
 	}
 	p->tmf_fn = op->tmf_fn;
 	r->res->tmf_count[op->tmf_fn % SCN_STAT_TMFS]++;
@@ -303,13 +305,15 @@ static void issue_tmf(struct runner *r, struct actor *a, const char *verb,
 		}
 	}
 	if (op->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET ||
-	    op->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET)
+	    tmf_target_reset(op->tmf_fn))
 		alua_reset_sent(r, p);
-	if (op->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
+	if (tmf_target_reset(op->tmf_fn) ||
 	    op->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET)
 		med_reset_sent(r, p);
+	if (op->tmf_fn == ISCSI_TMF_TARGET_COLD_RESET)
+		cold_reset_sent(r, p);
 	for (int i = 0; i < r->nluns; i++)
-		if ((op->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
+		if ((tmf_target_reset(op->tmf_fn) ||
 		     (op->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET &&
 		      r->luns[i].lun == op->lun)) &&
 		    acl_sees(r, a, &r->luns[i])) {
@@ -319,7 +323,7 @@ static void issue_tmf(struct runner *r, struct actor *a, const char *verb,
 		}
 	/* From now the reset may replace every queued unit attention of
 	 * the LUs it resets (UA oracle). */
-	if (op->tmf_fn == ISCSI_TMF_TARGET_WARM_RESET ||
+	if (tmf_target_reset(op->tmf_fn) ||
 	    op->tmf_fn == ISCSI_TMF_LOGICAL_UNIT_RESET)
 		ua_tmf_sent(r, p);
 	gap_reset_sent(r, p);

@@ -59,7 +59,7 @@
 static bool undisturbed(const struct runner *r, const struct pend *p)
 {
 	return p->crashes_at == r->crashes && p->ctl_seq == r->ctl_seq &&
-	       p->ctl_started == r->ctl_started;
+	       p->ctl_started == r->ctl_started && p->cold_at == r->cold_resets;
 }
 
 /* Every CHAP_A of a list is one the target implements (5, 7, 6, 8:
