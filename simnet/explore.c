@@ -1732,6 +1732,76 @@ static void cold_step(struct gen *g, unsigned int nini, unsigned int nlun,
 	out_reconnect_all(g, nini, alua);
 }
 
+static uint64_t rnd_memrz(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_memrz) % n : 0;
+}
+
+/*
+ * A live resize of a RAM-disk or null LU (st_memrz, lane cold20: the
+ * control steps, ctl_step, run only in seeds of simulated disks, so
+ * backstore/mem.c's and null.c's resize paths were never reached from
+ * here).  A LU grows by 64-320 KiB (often across a 1 MiB chunk of the
+ * RAM disk), then shrinks back to its declared size (never below: the
+ * command set's ranges at the declared last block stay in range).
+ * Before the change, in one step of two, A behind a slow link (a 1 KiB
+ * window, 5-15 ms each way) reads up to 256 blocks ending at the LU's
+ * end -- with zero-copy on, a reference into the last chunk, out while
+ * the resize copies it (a grow extends a partial last chunk, a shrink
+ * zeroes its cut tail or frees the chunks past the end: copy on write or
+ * retire, mem.c) -- the resize comes 1-40 ms later; after it B reads
+ * across the old end and writes past it.  Judged by the data oracle
+ * (the slow read is held to one moment before its first Data-In; what
+ * lies below the old end is kept, grown blocks read zeros; writes past
+ * the end of a shrunk LU are refused and change nothing), the unit
+ * attention oracle (CAPACITY DATA HAS CHANGED for every nexus), the
+ * leak check (no reference left) and, under ASan, a chunk freed under a
+ * reference.
+ */
+static void memrz_step(struct gen *g, unsigned int nini, unsigned int lun,
+		       unsigned int decl_k, unsigned int *cur_k,
+		       unsigned int net_us, unsigned int *num)
+{
+	unsigned int ai = (unsigned int)rnd_memrz(g, nini),
+		     bi = (unsigned int)rnd_memrz(g, nini);
+	unsigned int old_end = *cur_k * 2, new_k, new_end, n, lo;
+
+	if (*cur_k == decl_k)
+		new_k = decl_k + 64 * (1 + (unsigned int)rnd_memrz(g, 5));
+	else
+		new_k = decl_k;
+	new_end = new_k * 2;
+	if (rnd_memrz(g, 2) == 0) {
+		n = 16 + (unsigned int)rnd_memrz(g, 241);
+		if (n > old_end)
+			n = old_end;
+		out(g,
+		    "run until quiet\n%s net delay=%ums window=1024\n"
+		    "%s read lun=%u lba=%u blocks=%u & expect any\n+%ums ",
+		    explore_names[ai], 5 + (unsigned int)rnd_memrz(g, 11),
+		    explore_names[ai], lun, old_end - n, n,
+		    1 + (unsigned int)rnd_memrz(g, 40));
+	}
+	out(g, "target lun resize %u %uK\n", lun, new_k);
+	*cur_k = new_k;
+	/* across the old end (and the new one): below it kept, grown
+	 * blocks zeros, past a shrunk end refused */
+	lo = (old_end < new_end ? old_end : new_end);
+	n = 1 + (unsigned int)rnd_memrz(g, 64);
+	lo = lo > n ? lo - n : 0;
+	out(g, "%s read lun=%u lba=%u blocks=%u & expect any\n",
+	    explore_names[bi], lun, lo, 2 * n);
+	out(g, "%s write lun=%u lba=%u blocks=%u data=mz%u & expect any\n",
+	    explore_names[bi], lun,
+	    (old_end > new_end ? new_end : old_end) +
+		    (unsigned int)rnd_memrz(g, 8),
+	    1 + (unsigned int)rnd_memrz(g, 16), ++*num);
+	out(g, "%s read lun=%u lba=%u blocks=%u & expect any\n",
+	    explore_names[bi], lun, lo, 2 * n + 24);
+	out(g, "+2s %s net delay=%uus window=%u\n", explore_names[ai], net_us,
+	    512u * 1024u);
+}
+
 char *explore_generate(uint64_t seed)
 {
 	struct gen g = {.cap = 8192,
@@ -1775,7 +1845,8 @@ char *explore_generate(uint64_t seed)
 			.st_at20 = seed ^ 0xa70b1c20ull,
 			.st_longcdb = seed ^ 0x10c3db19ull,
 			.st_gappr = seed ^ 0x6a9919ull,
-			.st_cold = seed ^ 0xc01d20c01dull};
+			.st_cold = seed ^ 0xc01d20c01dull,
+			.st_memrz = seed ^ 0x3e3a2e20ull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};
@@ -2044,6 +2115,15 @@ char *explore_generate(uint64_t seed)
 			zc_luns[nzc++] = i;
 	if (nzc > 0)
 		out(&g, "zero-copy on\n");
+	/* RAM-disk and null LUs resized live in one such seed in two
+	 * (st_memrz): their declared and current sizes */
+	unsigned int rz_luns[8], nrz = 0, rz_k[8], rznum = 0;
+
+	for (unsigned int i = 0; i < nlun && i < 8; i++)
+		if (backing[i] != B_SIM && rnd_memrz(&g, 2) == 0) {
+			rz_k[nrz] = cl.size_k[i];
+			rz_luns[nrz++] = i;
+		}
 	/* The daemon's --send-file on (with --zero-copy) in one seed in
 	 * four (st_sf): simulated disks and null LUs answer large READs by
 	 * a file reference, and there sf_step. */
@@ -2391,6 +2471,12 @@ char *explore_generate(uint64_t seed)
 		}
 		if (ua_tmf && rnd_ua(&g, 100) < 3)
 			ua_tmf_step(&g, explore_names[rnd_ua(&g, nini)], nlun);
+		if (nrz > 0 && rnd_memrz(&g, 100) < 3) {
+			unsigned int k = (unsigned int)rnd_memrz(&g, nrz);
+
+			memrz_step(&g, nini, rz_luns[k], cl.size_k[rz_luns[k]],
+				   &rz_k[k], lv.net_us, &rznum);
+		}
 		if (cold && rnd_cold(&g, 100) < 2)
 			cold_step(&g, nini, nlun, lba_span, alua, &crnum);
 		if (rare && rnd_rare(&g, 100) < 5)

@@ -179,6 +179,9 @@ struct gen {
 	/* And one for TARGET COLD RESET (explore.c cold_step, lane cold20):
 	 * the other streams draw as before. */
 	uint64_t st_cold;
+	/* And one for live resizes of RAM-disk and null LUs (explore.c
+	 * memrz_step, lane cold20). */
+	uint64_t st_memrz;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)

@@ -138,13 +138,31 @@ void model_resize(struct model *m, uint64_t blocks)
 	}
 	m->nwt = 0; /* supplies are no longer counted from the start */
 	/* Blocks a grow brings (back) read as zeros: the backstores zero
-	 * them, whatever a shrink left there. */
-	for (uint64_t i = m->blocks; i < blocks; i++) {
+	 * them, whatever a shrink left there.  While reads are in flight,
+	 * one that took a block before the shrink may still send what it
+	 * took (a RAM disk's read by reference, lane cold20: its bytes
+	 * leave after the shrink and the grow): the zeros come as a write
+	 * acknowledged now, over the block's history, instead of wiping
+	 * it. */
+	uint64_t old = m->blocks;
+
+	for (uint64_t i = old; i < blocks; i++) {
+		if (m->nrd > 0 && m->b[i].n > 0)
+			continue;
 		free(m->b[i].w);
 		memset(&m->b[i], 0, sizeof(m->b[i]));
 		m->b[i].base_until = MODEL_NEVER;
 	}
 	m->blocks = blocks;
+	for (uint64_t i = old; m->nrd > 0 && i < blocks; i++) {
+		static const uint64_t zero;
+		uint64_t h;
+
+		if (m->b[i].n == 0)
+			continue;
+		h = model_write_begin(m, i, 1, &zero, model_tick(m));
+		model_write_end(m, h, 0, true, model_tick(m));
+	}
 }
 
 uint64_t model_blocks(const struct model *m)
