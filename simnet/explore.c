@@ -1744,9 +1744,9 @@ static uint64_t rnd_memrz(struct gen *g, uint64_t n)
  * here).  A LU grows by 64-320 KiB (often across a 1 MiB chunk of the
  * RAM disk), then shrinks back to its declared size (never below: the
  * command set's ranges at the declared last block stay in range).
- * Before the change, in one step of two, A behind a slow link (a 1 KiB
- * window, 5-15 ms each way) reads up to 256 blocks ending at the LU's
- * end -- with zero-copy on, a reference into the last chunk, out while
+ * Before the change, in one step of two, B writes up to 256 blocks
+ * ending at the LU's end and A behind a slow link (a 1 KiB window, 5-15
+ * ms each way) reads them -- with zero-copy on, a reference into the last chunk, out while
  * the resize copies it (a grow extends a partial last chunk, a shrink
  * zeroes its cut tail or frees the chunks past the end: copy on write or
  * retire, mem.c) -- the resize comes 1-40 ms later; after it B reads
@@ -1775,6 +1775,13 @@ static void memrz_step(struct gen *g, unsigned int nini, unsigned int lun,
 		n = 16 + (unsigned int)rnd_memrz(g, 241);
 		if (n > old_end)
 			n = old_end;
+		/* the blocks it reads hold data (a shrink cuts some of them,
+		 * a grow extends their chunk): one of their values must
+		 * come back, never zeros or another's */
+		out(g,
+		    "run until quiet\n%s write lun=%u lba=%u blocks=%u "
+		    "data=mz%u & expect any\n",
+		    explore_names[bi], lun, old_end - n, n, ++*num);
 		out(g,
 		    "run until quiet\n%s net delay=%ums window=1024\n"
 		    "%s read lun=%u lba=%u blocks=%u & expect any\n+%ums ",
