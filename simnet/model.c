@@ -403,7 +403,10 @@ bool model_check_read(struct model *m, uint64_t lba, uint64_t vid, uint64_t rs,
 	uint64_t sup = 0; /* latest submit of a write acked before rs */
 	int off = 0;
 
-	if (lba >= m->blocks)
+	/* Past a shrunk end the blocks keep their history (m->cap): a read
+	 * in flight across the shrink may have taken them (a RAM disk's
+	 * read by reference, lane cold20) */
+	if (lba >= m->cap)
 		return true;
 	b = &m->b[lba];
 	if (b->base == MODEL_ANY)
@@ -500,7 +503,7 @@ int model_candidates(struct model *m, uint64_t lba, uint64_t rs, uint64_t re,
 	uint64_t sup = 0;
 	int n = 0;
 
-	if (lba >= m->blocks)
+	if (lba >= m->cap)
 		return -1;
 	b = &m->b[lba];
 	if (b->base == MODEL_ANY)
