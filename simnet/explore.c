@@ -2123,11 +2123,16 @@ char *explore_generate(uint64_t seed)
 	if (nzc > 0)
 		out(&g, "zero-copy on\n");
 	/* RAM-disk and null LUs resized live in one such seed in two
-	 * (st_memrz): their declared and current sizes */
+	 * (st_memrz): their declared and current sizes.  Not with SANITIZE
+	 * in the command set: a SANITIZE sent before a grow and run after
+	 * it covers the grown blocks, which the model does not know
+	 * (ctl_lun_resize ends the model's sanitize at the step; explore
+	 * seed 63269679759, lane cold20: an oracle gap, left open) */
 	unsigned int rz_luns[8], nrz = 0, rz_k[8], rznum = 0;
 
 	for (unsigned int i = 0; i < nlun && i < 8; i++)
-		if (backing[i] != B_SIM && rnd_memrz(&g, 2) == 0) {
+		if (backing[i] != B_SIM && rnd_memrz(&g, 2) == 0 &&
+		    !cg.on[CG_SANITIZE]) {
 			rz_k[nrz] = cl.size_k[i];
 			rz_luns[nrz++] = i;
 		}
