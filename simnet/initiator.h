@@ -189,8 +189,12 @@ struct ini_op {
 	bool nonimm;
 	/* held, and an ABORT TASK naming it went out: from its arrival the
 	 * target may count its CmdSN received (RFC 7143 §11.5.1), so it is
-	 * no gap for the commands after it */
+	 * no gap for the commands after it.  gap_abort_itt names that
+	 * ABORT TASK: only its answer concludes it or lets it go (an
+	 * earlier ABORT TASK naming another actor's task of the same ITT
+	 * is not about it: explore seed 216586155846, round of lead20) */
 	bool gap_aborted;
+	uint32_t gap_abort_itt;
 	/* held when an ABORT TASK SET, CLEAR TASK SET, LOGICAL UNIT RESET
 	 * or target reset of ours whose scope holds it went out (its LUN;
 	 * every LUN for a target reset): RFC 7143 §11.5.1, the TMF acts on

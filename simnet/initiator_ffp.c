@@ -522,8 +522,11 @@ void ini_tmf(struct ini *ini, struct ini_op *op)
 		struct ini_op *held;
 
 		TAILQ_FOREACH (held, &ini->heldq, link)
-			if (held->itt == op->ref_itt && held->lun == op->lun)
+			if (held->itt == op->ref_itt && held->lun == op->lun &&
+			    !held->gap_aborted) {
 				held->gap_aborted = true;
+				held->gap_abort_itt = op->itt;
+			}
 	} else {
 		/* RFC 7143 §11.5.1: a task-set TMF or reset acts on the
 		 * commands held below it too (their CmdSNs are lower) */
@@ -1152,7 +1155,7 @@ static void tmf_aborts(struct ini *ini, const struct ini_op *tmf)
 		/* not concluded: a later release sends it */
 		TAILQ_FOREACH (op, &ini->heldq, link) {
 			if (tmf->tmf_fn == ISCSI_TMF_ABORT_TASK &&
-			    op->itt == tmf->ref_itt)
+			    op->gap_aborted && op->gap_abort_itt == tmf->itt)
 				op->gap_aborted = false;
 			if (op->gap_tmf && op->gap_tmf_itt == tmf->itt)
 				op->gap_tmf = op->gap_tmf_all = false;
@@ -1235,7 +1238,7 @@ static void tmf_aborts(struct ini *ini, const struct ini_op *tmf)
 	     tmf->tmf_fn == ISCSI_TMF_ABORT_TASK && op != NULL; op = next) {
 		next = TAILQ_NEXT(op, link);
 		if (op->itt != tmf->ref_itt || op->lun != tmf->lun ||
-		    !op->gap_aborted)
+		    !op->gap_aborted || op->gap_abort_itt != tmf->itt)
 			continue;
 		SIM_TRACE(ini->sim, "%s: held itt=%08x CmdSN %u aborted unsent",
 			  ini->actor, op->itt, op->cmdsn);
