@@ -292,6 +292,13 @@ static int tx_gather(struct iscsi_conn *c, struct iovec *iov, bool *all,
 			*all = t->trailer_len == 0 && !TAILQ_NEXT(t, link);
 			break;
 		}
+		/* the connection closes once it has left (a Logout or
+		 * TARGET COLD RESET response, a login refusal): nothing
+		 * queued after it may go (explore seed 216586154050: a
+		 * SCSI Response sent behind a cold reset's FUNCTION
+		 * COMPLETE in the same send) */
+		if (t->close_after)
+			break;
 	}
 	/* a queue with bytes to send gathers at least one piece */
 	ut_assert(n > 0 || file->len > 0 || TAILQ_EMPTY(&c->txq));

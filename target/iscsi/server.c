@@ -265,6 +265,10 @@ static void srv_force_free_session(struct iscsi_sess *s)
 		if (t->cmd.buf)
 			pool_buf_forget(&s->r->bufs, t->buf_pool_cap);
 		pool_obj_forget(&s->r->task_pool);
+		/* a RspTimeout judging it (owed.c stuck_timer) ends with it:
+		 * the timer must not outlive the task (explore seed
+		 * 216586175525: left armed, a timer leaked at shutdown) */
+		iscsi_task_stuck_judged(t);
 		free(t->cmd.buf);
 		bs_ref_release(t->cmd.data_in_ref);
 		free(t);
