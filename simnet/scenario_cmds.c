@@ -130,6 +130,8 @@ static void oor_range(struct pend *p, struct lun_st *l, uint64_t lba,
 	if (p->n_oor_rg == PEND_RANGES || blocks == 0)
 		return;
 	p->oor_rg[p->n_oor_rg].ls = l;
+	p->oor_rg[p->n_oor_rg].src = NULL;
+	p->oor_rg[p->n_oor_rg].src_lba = 0;
 	p->oor_rg[p->n_oor_rg].lba = lba;
 	p->oor_rg[p->n_oor_rg].blocks = blocks;
 	p->oor_rg[p->n_oor_rg++].vid = vid;
@@ -200,12 +202,52 @@ void cmds_lun_resized(struct runner *r, struct lun_st *l, uint64_t old_blocks)
 		if (p->ws_to_end && !p->done && p->ls == l &&
 		    model_blocks(l->m) > old_blocks)
 			ws_to_end_grown(p, l, old_blocks);
-		for (int i = 0; fit && i < p->n_oor_rg; i++)
-			fit = p->oor_rg[i].ls == l &&
-			      in_model(l, p->oor_rg[i].lba,
-				       p->oor_rg[i].blocks);
-		if (!fit)
+		bool touched = false;
+
+		/* every range in now (an EXTENDED COPY's source and
+		 * destination, either of which may be the LU resized) */
+		for (int i = 0; fit && i < p->n_oor_rg; i++) {
+			struct lun_st *src = p->oor_rg[i].src;
+
+			touched |= p->oor_rg[i].ls == l || src == l;
+			fit = (src != NULL || p->oor_rg[i].ls == l) &&
+			      in_model(p->oor_rg[i].ls, p->oor_rg[i].lba,
+				       p->oor_rg[i].blocks) &&
+			      (src == NULL ||
+			       in_model(src, p->oor_rg[i].src_lba,
+					p->oor_rg[i].blocks));
+		}
+		if (!fit || !touched)
 			continue;
+		if (p->kind == PK_XCOPY) {
+			/* as build_xcopy: the write stamped in the
+			 * destination's clock, the read in the source's */
+			for (int i = 0; i < p->n_oor_rg; i++) {
+				struct lun_st *src = p->oor_rg[i].src;
+				struct pend_range *g;
+				int k = p->nrg;
+
+				p->stamp = 0;
+				range_begin(p, p->oor_rg[i].ls,
+					    p->oor_rg[i].lba,
+					    p->oor_rg[i].blocks, MODEL_WILD);
+				if (p->nrg == k)
+					continue;
+				g = &p->rg[p->nrg - 1];
+				g->src = src;
+				g->src_lba = p->oor_rg[i].src_lba;
+				g->src_stamp = model_tick(src->m);
+				model_read_begin(src->m, g->src_stamp);
+			}
+			p->n_oor_rg = 0;
+			continue;
+		}
+		/* an ORWRITE reads what it ORs into from now on (it could
+		 * not run before: its range lay past the end) */
+		if (p->kind == PK_ORWRITE && p->stamp == 0) {
+			p->stamp = model_tick(l->m);
+			model_read_begin(l->m, p->stamp);
+		}
 		for (int i = 0; i < p->n_oor_rg; i++)
 			range_begin(p, l, p->oor_rg[i].lba, p->oor_rg[i].blocks,
 				    p->oor_rg[i].vid);
@@ -454,6 +496,14 @@ static void build_orwrite(struct runner *r, struct pend *p, struct ini_op *op,
 		 out_alloc(op, (size_t)p->blocks * bs));
 	p->kind = PK_ORWRITE;
 	mark_oor(p, l, p->lba, p->blocks);
+	if (l != NULL && l->m != NULL && p->blocks > 0 &&
+	    !in_model(l, p->lba, p->blocks)) {
+		/* past the end when sent: a grow may bring it in before it
+		 * reaches the target (cmds_lun_resized begins it then;
+		 * explore seed 160976098435, round of lead20) */
+		oor_range(p, l, p->lba, p->blocks, MODEL_WILD);
+		return;
+	}
 	if (!in_model(l, p->lba, p->blocks) || p->blocks == 0)
 		return;
 	/* What it writes depends on what it reads: any value until the
@@ -653,6 +703,24 @@ static void build_xcopy(struct runner *r, struct pend *p, struct ini_op *op,
 	}
 	if (p->xcopy_into_ro)
 		ok = false; /* refused whole (SBC-4 §4.13): nothing moves */
+	/* Past an end when sent: a grow may bring every segment in before
+	 * it reaches the target, and it then moves them (cmds_lun_resized
+	 * begins them; explore seed 160976104297, round of lead20). */
+	for (int i = 0; i < ns && !ok && p->xcopy_oor && !p->xcopy_into_ro;
+	     i++) {
+		struct lun_st *s = lun_find(r, seg[i].sl),
+			      *d = lun_find(r, seg[i].dl);
+		int k = p->n_oor_rg;
+
+		if (s == NULL || d == NULL || s->m == NULL || d->m == NULL ||
+		    s->bs != d->bs || seg[i].n == 0 || seg[i].n > 0xffff)
+			continue;
+		oor_range(p, d, seg[i].dlba, seg[i].n, MODEL_WILD);
+		if (p->n_oor_rg > k) {
+			p->oor_rg[k].src = s;
+			p->oor_rg[k].src_lba = seg[i].slba;
+		}
+	}
 	for (int i = 0; i < ns && ok; i++) {
 		struct lun_st *s = lun_find(r, seg[i].sl),
 			      *d = lun_find(r, seg[i].dl);

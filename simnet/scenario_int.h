@@ -743,6 +743,10 @@ struct pend {
 		uint64_t lba;
 		uint32_t blocks;
 		uint64_t vid;
+		/* an EXTENDED COPY segment: where it reads (src NULL for
+		 * every other command) */
+		struct lun_st *src;
+		uint64_t src_lba;
 	} oor_rg[PEND_RANGES];
 	int n_oor_rg;
 	/* WRITE SAME with NUMBER OF LOGICAL BLOCKS 0: it writes to the last
