@@ -123,6 +123,27 @@ static void range_begin(struct pend *p, struct lun_st *l, uint64_t lba,
 	}
 }
 
+/* Begin an EXTENDED COPY segment as range k of p: a MODEL_WILD write of
+ * n blocks at dlba of d, named at the answer from what src_lba.. of s
+ * held while it ran.  Each LU's model has its own clock: the write is
+ * stamped in the destination's, the read in the source's. */
+static void copy_range_begin(struct pend *p, struct lun_st *d, uint64_t dlba,
+			     uint32_t n, struct lun_st *s, uint64_t slba)
+{
+	struct pend_range *g;
+	int k = p->nrg;
+
+	p->stamp = 0;
+	range_begin(p, d, dlba, n, MODEL_WILD);
+	if (p->nrg == k)
+		return;
+	g = &p->rg[p->nrg - 1];
+	g->src = s;
+	g->src_lba = slba;
+	g->src_stamp = model_tick(s->m);
+	model_read_begin(s->m, g->src_stamp);
+}
+
 /* A write range past the capacity when sent (scenario_int.h oor_rg). */
 static void oor_range(struct pend *p, struct lun_st *l, uint64_t lba,
 		      uint32_t blocks, uint64_t vid)
@@ -220,25 +241,12 @@ void cmds_lun_resized(struct runner *r, struct lun_st *l, uint64_t old_blocks)
 		if (!fit || !touched)
 			continue;
 		if (p->kind == PK_XCOPY) {
-			/* as build_xcopy: the write stamped in the
-			 * destination's clock, the read in the source's */
-			for (int i = 0; i < p->n_oor_rg; i++) {
-				struct lun_st *src = p->oor_rg[i].src;
-				struct pend_range *g;
-				int k = p->nrg;
-
-				p->stamp = 0;
-				range_begin(p, p->oor_rg[i].ls,
-					    p->oor_rg[i].lba,
-					    p->oor_rg[i].blocks, MODEL_WILD);
-				if (p->nrg == k)
-					continue;
-				g = &p->rg[p->nrg - 1];
-				g->src = src;
-				g->src_lba = p->oor_rg[i].src_lba;
-				g->src_stamp = model_tick(src->m);
-				model_read_begin(src->m, g->src_stamp);
-			}
+			for (int i = 0; i < p->n_oor_rg; i++)
+				copy_range_begin(p, p->oor_rg[i].ls,
+						 p->oor_rg[i].lba,
+						 p->oor_rg[i].blocks,
+						 p->oor_rg[i].src,
+						 p->oor_rg[i].src_lba);
 			p->n_oor_rg = 0;
 			continue;
 		}
@@ -721,23 +729,11 @@ static void build_xcopy(struct runner *r, struct pend *p, struct ini_op *op,
 			p->oor_rg[k].src_lba = seg[i].slba;
 		}
 	}
-	for (int i = 0; i < ns && ok; i++) {
-		struct lun_st *s = lun_find(r, seg[i].sl),
-			      *d = lun_find(r, seg[i].dl);
-		struct pend_range *g;
-
-		if (seg[i].n == 0)
-			continue;
-		/* Each LU's model has its own clock: the write is stamped in
-		 * the destination's, the read in the source's. */
-		p->stamp = 0;
-		range_begin(p, d, seg[i].dlba, seg[i].n, MODEL_WILD);
-		g = &p->rg[p->nrg - 1];
-		g->src = s;
-		g->src_lba = seg[i].slba;
-		g->src_stamp = model_tick(s->m);
-		model_read_begin(s->m, g->src_stamp);
-	}
+	for (int i = 0; i < ns && ok; i++)
+		if (seg[i].n != 0)
+			copy_range_begin(p, lun_find(r, seg[i].dl), seg[i].dlba,
+					 seg[i].n, lun_find(r, seg[i].sl),
+					 seg[i].slba);
 	p->stamp = 0;
 }
 

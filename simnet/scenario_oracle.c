@@ -84,23 +84,39 @@ void pend_in_seg(void *arg, struct ini_op *op, uint32_t off, uint32_t len,
  * moment between the read's start and its arrival -- so each byte is
  * that byte of a value the block may hold over [rs, re].  True if so.
  */
-static bool torn_block_ok(struct model *m, const uint8_t *blk, uint64_t lba,
-			  uint32_t bs, uint64_t rs, uint64_t re)
+/* The values block lba may hold over [rs, re], rendered one after
+ * another into *fill (malloc'd, bs bytes each; NULL if none): their
+ * number, or -1 for any value (a crash, a WILD write). */
+static int candidates_filled(struct model *m, uint64_t lba, uint32_t bs,
+			     uint64_t rs, uint64_t re, uint8_t **fill)
 {
 	uint64_t cand[16];
 	int n = model_candidates(m, lba, rs, re, 0, cand, 16);
+
+	*fill = NULL;
+	if (n <= 0)
+		return n;
+	*fill = malloc((size_t)n * bs);
+	if (*fill == NULL)
+		abort();
+	for (int k = 0; k < n; k++)
+		model_fill_m(m, cand[k], lba, *fill + (size_t)k * bs, bs);
+	return n;
+}
+
+static bool torn_block_ok(struct model *m, const uint8_t *blk, uint64_t lba,
+			  uint32_t bs, uint64_t rs, uint64_t re)
+{
 	uint8_t *fill;
+	int n = candidates_filled(m, lba, bs, rs, re, &fill);
 	bool ok = true;
 
 	if (n < 0)
 		return true; /* any value (a crash, a WILD write) */
-	if (n < 2)
+	if (n < 2) {
+		free(fill);
 		return false; /* one value: nothing to mix */
-	fill = malloc((size_t)n * bs);
-	if (fill == NULL)
-		abort();
-	for (int k = 0; k < n; k++)
-		model_fill_m(m, cand[k], lba, fill + (size_t)k * bs, bs);
+	}
 	for (uint32_t j = 0; j < bs && ok; j++) {
 		bool any = false;
 
@@ -126,20 +142,13 @@ static bool block_bytes_allowed(struct model *m, const uint8_t *blk,
 				uint64_t lba, uint32_t bs, uint64_t rs,
 				uint64_t re)
 {
-	uint64_t cand[16];
-	int n = model_candidates(m, lba, rs, re, 0, cand, 16);
 	uint8_t *fill;
+	/* n < 0, any value: model_check_read said so already */
+	int n = candidates_filled(m, lba, bs, rs, re, &fill);
 	bool ok = false;
 
-	if (n <= 0)
-		return false; /* any value: model_check_read said so */
-	fill = malloc(bs);
-	if (fill == NULL)
-		abort();
-	for (int k = 0; k < n && !ok; k++) {
-		model_fill_m(m, cand[k], lba, fill, bs);
-		ok = memcmp(fill, blk, bs) == 0;
-	}
+	for (int k = 0; k < n && !ok; k++)
+		ok = memcmp(fill + (size_t)k * bs, blk, bs) == 0;
 	free(fill);
 	return ok;
 }
