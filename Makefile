@@ -352,7 +352,7 @@ clean:
 # The simulated world (simnet/), its scenario runner build/utarget-sim, and
 # `make scenarios`.  Owned by the simnet work; rules above are not touched.
 SIM_CORE_SRC := simnet/sim_env.c simnet/sim_net.c simnet/sim_net_connect.c \
-	simnet/sim_disk.c simnet/real_net.c
+	simnet/sim_disk.c simnet/real_net.c simnet/sim_oom.c
 SIM_CORE_OBJ := $(SIM_CORE_SRC:%.c=$(BUILD)/obj/%.o)
 SIM_SRC := $(sort $(wildcard simnet/*.c))
 SIM_OBJ := $(SIM_SRC:%.c=$(BUILD)/obj/%.o)
@@ -379,9 +379,16 @@ $(BUILD)/test/test_import: simnet/test/test_import.c $(BUILD)/obj/simnet/pcap_tc
 	@$(call TEST_DEPS,-Isimnet,$<)
 	$(CC) $(CFLAGS) -Isimnet -Wno-missing-prototypes -o $@ $^ -lpcap -lisal -lnettle
 
-# -lisal, -lnettle: the simulator's own CRC32C and CHAP hashes
-# (simnet/digest.c)
-$(BUILD)/utarget-sim: $(SIM_OBJ) $(BUILD)/libutarget.a
+# The simulator links the target as libutarget_sim.a: the library with
+# its allocator calls renamed to sim_tgt_* (simnet/sim_oom.c), so that
+# `target oom` can make the target's own allocations fail while the
+# simulator's go on.  -lisal, -lnettle: the simulator's own CRC32C and
+# CHAP hashes (simnet/digest.c)
+SIM_OOM_SYMS := malloc calloc realloc strdup strndup
+$(BUILD)/libutarget_sim.a: $(BUILD)/libutarget.a
+	objcopy $(foreach s,$(SIM_OOM_SYMS),--redefine-sym $(s)=sim_tgt_$(s)) $< $@
+
+$(BUILD)/utarget-sim: $(SIM_OBJ) $(BUILD)/libutarget_sim.a
 	$(CC) $(LDFLAGS) -o $@ $^ -lm -lpcap -lisal -lnettle
 
 simnet-test: $(BUILD)/test/test_simnet
@@ -446,7 +453,7 @@ FUZZ_VARIANTS := afl cmplog libfuzzer replay cov
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_LIB_SRC := $(CORE_SRC) simnet/sim_env.c simnet/sim_net.c \
 	simnet/sim_net_connect.c simnet/sim_disk.c simnet/real_net.c \
-	target/test/fake_env.c target/test/fake_disks.c fuzz/pdufix.c fuzz/world.c
+	simnet/sim_oom.c target/test/fake_env.c target/test/fake_disks.c fuzz/pdufix.c fuzz/world.c
 FUZZ_BASE := -std=gnu11 -g -Wall -Wextra -Wno-unused-parameter \
 	-fno-strict-aliasing -D_GNU_SOURCE -Itarget -Itarget/test -Isimnet -Ifuzz \
 	-DUT_VERSION=\"$(VERSION)\" -DUT_FUZZING=1

@@ -1732,6 +1732,68 @@ static void cold_step(struct gen *g, unsigned int nini, unsigned int nlun,
 	out_reconnect_all(g, nini, alua);
 }
 
+static uint64_t rnd_oom(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_oom) % n : 0;
+}
+
+/*
+ * Memory pressure on the target (st_oom, lane lead21; simnet/sim_oom.c):
+ * for a while each of the target's allocations while it serves fails
+ * with a chance drawn here (1 in 100 to every one), a few times or
+ * until the step ends, under reads, writes, pings, Text requests and
+ * now and then a LOGICAL UNIT RESET or ABORT TASK SET.  No oracle is
+ * relaxed but the budget oracle's TASK SET FULL, allowed once an
+ * allocation failed while the command was out (task.c: a buffer it
+ * cannot get is all buffers in use): the target must answer, or close
+ * the connection (conn_tx.c iscsi_conn_fail_soon), never lose an
+ * answer, a write it acknowledged or memory.  Then every initiator logs
+ * in again.
+ */
+static void oom_step(struct gen *g, unsigned int nini, unsigned int nlun,
+		     uint32_t lba_span, bool alua, unsigned int *num)
+{
+	static const char *const probs[] = {"0.01", "0.05", "0.2", "1"};
+	unsigned int pk = (unsigned int)rnd_oom(g, 4),
+		     n = 2 + (unsigned int)rnd_oom(g, 8);
+
+	out(g, "target oom prob=%s count=%u\n", probs[pk],
+	    pk == 3 ? 1 + (unsigned int)rnd_oom(g, 3)
+		    : (unsigned int)rnd_oom(g, 6));
+	for (unsigned int i = 0; i < n; i++) {
+		unsigned int y = (unsigned int)rnd_oom(g, nini),
+			     us = (unsigned int)rnd_oom(g, 300),
+			     lun = (unsigned int)rnd_oom(g, nlun),
+			     lba = (unsigned int)rnd_oom(g, lba_span),
+			     blocks = 1 + (unsigned int)rnd_oom(g, 64),
+			     k = (unsigned int)rnd_oom(g, 20);
+		const char *a = explore_names[y];
+
+		if (k < 8)
+			out(g,
+			    "+%uus %s write lun=%u lba=%u blocks=%u data=om%u "
+			    "& expect any\n",
+			    us, a, lun, lba, blocks, ++*num);
+		else if (k < 15)
+			out(g,
+			    "+%uus %s read lun=%u lba=%u blocks=%u & expect "
+			    "any\n",
+			    us, a, lun, lba, blocks);
+		else if (k < 17)
+			out(g, "+%uus %s nop & expect any\n", us, a);
+		else if (k < 18)
+			out(g, "+%uus %s text & expect any\n", us, a);
+		else if (k < 19)
+			out(g, "+%uus %s lun-reset lun=%u & expect any\n", us,
+			    a, lun);
+		else
+			out(g, "+%uus %s abort-task-set lun=%u & expect any\n",
+			    us, a, lun);
+	}
+	out(g, "run until quiet\ntarget oom off\n");
+	out_reconnect_all(g, nini, alua);
+}
+
 static uint64_t rnd_memrz(struct gen *g, uint64_t n)
 {
 	return n ? sim_splitmix64(&g->st_memrz) % n : 0;
@@ -1853,7 +1915,8 @@ char *explore_generate(uint64_t seed)
 			.st_longcdb = seed ^ 0x10c3db19ull,
 			.st_gappr = seed ^ 0x6a9919ull,
 			.st_cold = seed ^ 0xc01d20c01dull,
-			.st_memrz = seed ^ 0x3e3a2e20ull};
+			.st_memrz = seed ^ 0x3e3a2e20ull,
+			.st_oom = seed ^ 0x00a110c21ull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};
@@ -1895,6 +1958,9 @@ char *explore_generate(uint64_t seed)
 	bool ua_tmf = rnd_ua(&g, 100) < 25, pr_abort = rnd_ua(&g, 100) < 35;
 	/* TARGET COLD RESET steps in about one seed in six (st_cold) */
 	bool cold = rnd_cold(&g, 100) < 16;
+	/* Memory pressure on the target in about one seed in six (st_oom) */
+	bool oom = rnd_oom(&g, 100) < 16;
+	unsigned int omnum = 0;
 	unsigned int crnum = 0;
 	bool wrap = rnd_ua(&g, 100) < 33;
 	bool acl;
@@ -2491,6 +2557,8 @@ char *explore_generate(uint64_t seed)
 		}
 		if (cold && rnd_cold(&g, 100) < 2)
 			cold_step(&g, nini, nlun, lba_span, alua, &crnum);
+		if (oom && rnd_oom(&g, 100) < 3)
+			oom_step(&g, nini, nlun, lba_span, alua, &omnum);
 		if (rare && rnd_rare(&g, 100) < 5)
 			rare_step(&g, &rs);
 		if (gaps && qd > 0 && rnd_cmdsn(&g, 100) < 3)

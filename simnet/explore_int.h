@@ -182,6 +182,9 @@ struct gen {
 	/* And one for live resizes of RAM-disk and null LUs (explore.c
 	 * memrz_step, lane cold20). */
 	uint64_t st_memrz;
+	/* And one for memory pressure on the target (explore.c oom_step,
+	 * lane lead21: `target oom`, simnet/sim_oom.c). */
+	uint64_t st_oom;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)

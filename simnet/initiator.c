@@ -293,8 +293,10 @@ static void done_fire(struct sim_ev *ev)
  * outstanding when it was sent, plus everything sent by anyone since
  * (other initiators' commands may arrive first), plus what ended without
  * an answer (its task may live on: counted for good).  A TASK SET FULL
- * below both bounds is certainly wrong.  And the bookkeeping of an op
- * that ends. */
+ * below both bounds is certainly wrong -- unless one of the target's
+ * allocations failed while the command was out (`target oom`: a buffer
+ * it cannot get is all buffers in use, task.c).  And the bookkeeping of
+ * an op that ends. */
 static void ini_buf_judge(struct ini *ini, struct ini_op *op,
 			  enum ini_outcome outcome)
 {
@@ -312,7 +314,7 @@ static void ini_buf_judge(struct ini *ini, struct ini_op *op,
 	if (outcome != INI_DONE && outcome != INI_ABORTED)
 		ini->sim->ini_buf_lost += op->edtl;
 	if (outcome != INI_DONE || op->status != 0x28 /* TASK SET FULL */ ||
-	    ini->tgt_params == NULL)
+	    ini->tgt_params == NULL || ini->sim->oom.failed > op->oom_mark)
 		return;
 	limit = ini->tgt_params->session_buffer_limit
 			? ini->tgt_params->session_buffer_limit

@@ -219,6 +219,9 @@ struct ini_op {
 	 * sim->ini_buf_bytes from its sending, and what those held then */
 	bool buf_counted;
 	uint64_t buf_own_before, buf_all_before, buf_sent_mark;
+	/* the target's failed allocations (sim oom.failed) when it was
+	 * sent: one failed since may answer it TASK SET FULL */
+	uint64_t oom_mark;
 	uint32_t imm_over;	/* immediate data this far past
 				 * FirstBurstLength (imm_over_len()) */
 	uint32_t imm_over_sent; /* the immediate data so sent, or 0 */

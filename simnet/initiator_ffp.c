@@ -261,6 +261,7 @@ static void send_scsi(struct ini *ini, struct ini_op *op)
 		op->buf_all_before =
 			ini->sim->ini_buf_bytes + ini->sim->ini_buf_lost;
 		op->buf_sent_mark = ini->sim->ini_buf_sent;
+		op->oom_mark = ini->sim->oom.failed;
 		ini->buf_bytes += op->edtl;
 		ini->sim->ini_buf_bytes += op->edtl;
 		ini->sim->ini_buf_sent += op->edtl;

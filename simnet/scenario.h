@@ -86,6 +86,7 @@ enum scn_fault {
 	SCN_F_AWAY,	/* DISK away */
 	SCN_F_CRASH,	/* target crash */
 	SCN_F_RECONFIG, /* target lun add/remove/resize, disable... */
+	SCN_F_OOM,	/* target oom */
 	SCN_FAULTS
 };
 /* Name of a fault kind, of a row of the opcode table ("28h READ(10)"),

@@ -780,6 +780,9 @@ struct pend {
 	/* the state store's failed saves when it was sent (sim_state_failed):
 	 * a PR OUT during which one failed was refused (scenario_pr.c) */
 	uint64_t state_fails_at;
+	/* the target's failed allocations (`target oom`) when it was sent:
+	 * one since may explain an INTERNAL TARGET FAILURE */
+	uint64_t oom_at;
 	uint64_t pr_store_fails_at; /* a PR OUT: of its LU's key */
 	uint8_t bytchk;		    /* VERIFY, WRITE AND VERIFY */
 	uint8_t san_sa;		    /* SANITIZE service action */

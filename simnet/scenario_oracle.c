@@ -926,7 +926,10 @@ static bool reached_medium(const struct ini_op *op)
  * gives it no such reason: no allocation fails, and the simulated disk
  * answers only errors the target maps (EIO, ETIMEDOUT, ENOTCONN; EILSEQ
  * and EOPNOTSUPP of its own COMPARE AND WRITE), or EINVAL and EROFS to a
- * request it should never have made.  So here it is always a bug. */
+ * request it should never have made.  So here it is always a bug --
+ * unless one of the target's allocations failed while the command was
+ * out (`target oom`, sim_oom.c); the data model takes such a command as
+ * one that reached the medium (reached_medium: it may have landed). */
 static void oracle_no_internal_failure(struct runner *r, struct pend *p,
 				       struct ini_op *op)
 {
@@ -936,7 +939,8 @@ static void oracle_no_internal_failure(struct runner *r, struct pend *p,
 	 * refused and rolled back, 04/44/00 for EIO) is no such bug */
 	if (r->against || op->outcome != INI_DONE || op->response != 0 ||
 	    op->status != SCSI_STATUS_CHECK_CONDITION ||
-	    sim_state_failed(r->sim, NULL, NULL) != p->state_fails_at)
+	    sim_state_failed(r->sim, NULL, NULL) != p->state_fails_at ||
+	    r->sim->oom.failed != p->oom_at)
 		return;
 	sense_parse(op, &sk, &asc, &ascq);
 	if (sk == SK_HARDWARE_ERROR && asc == 0x44)

@@ -135,6 +135,7 @@ const char *scn_fault_name(enum scn_fault f)
 		"disk away",
 		"target crash",
 		"live reconfiguration",
+		"target oom (allocations failed)",
 	};
 
 	return (unsigned int)f < SCN_FAULTS ? n[f] : "?";

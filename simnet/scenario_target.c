@@ -1222,6 +1222,40 @@ static void state_fail_verb(struct runner *r, struct toks *t)
 	sim_state_fail(r->sim, err, (uint32_t)u64_or(t, "count", 0, r));
 }
 
+/* `target oom [prob=P] [count=N]`, `target oom off`: memory pressure
+ * on the target (sim_oom.c): from now on each of its allocations made
+ * while it serves fails with probability P (default 1: the next one),
+ * until N have failed (default 1; 0: until `off`).  No oracle is
+ * relaxed: what it cannot allocate must cost a connection or an error
+ * answer, never a lost answer, lost data, a leak or a crash. */
+static void oom_verb(struct runner *r, struct toks *t)
+{
+	const char *p = kv(t, "prob");
+	double prob = 1.0;
+	char *end = NULL;
+
+	if (t->n == 3 && strcmp(t->v[2], "off") == 0) {
+		sim_oom_set(r->sim, 0, 0);
+		return;
+	}
+	if (p != NULL) {
+		prob = strtod(p, &end);
+		if (end == p || *end != '\0' || !(prob > 0.0) || prob > 1.0) {
+			syntaxf(r, "target oom prob=P: 0 < P <= 1");
+			return;
+		}
+	}
+	for (int i = 2; i < t->n; i++)
+		if (strncmp(t->v[i], "prob=", 5) != 0 &&
+		    strncmp(t->v[i], "count=", 6) != 0) {
+			syntaxf(r, "target oom [prob=P] [count=N] | off");
+			return;
+		}
+	r->res->fault_count[SCN_F_OOM]++;
+	sim_oom_set(r->sim, (uint32_t)(prob * 1000000.0 + 0.5),
+		    (uint32_t)u64_or(t, "count", 1, r));
+}
+
 void target_verb(struct runner *r, struct toks *t)
 {
 	const char *verb = t->v[1];
@@ -1238,7 +1272,7 @@ void target_verb(struct runner *r, struct toks *t)
 		    strcmp(verb, "restart") == 0 ||
 		    strcmp(verb, "stats") == 0 || strcmp(verb, "device") == 0 ||
 		    strcmp(verb, "state-fail") == 0 ||
-		    strcmp(verb, "shutdown") == 0 ||
+		    strcmp(verb, "oom") == 0 || strcmp(verb, "shutdown") == 0 ||
 		    strcmp(verb, "remove") == 0)
 			against_skip(r, what);
 		else if (!r->started) /* target NAME, target add NAME */
@@ -1305,6 +1339,8 @@ void target_verb(struct runner *r, struct toks *t)
 			target_shutdown(r, grace);
 	} else if (strcmp(verb, "state-fail") == 0) {
 		state_fail_verb(r, t);
+	} else if (strcmp(verb, "oom") == 0) {
+		oom_verb(r, t);
 	} else if (strcmp(verb, "alua") == 0) {
 		alua_target_verb(r, t);
 	} else if (strcmp(verb, "initiator") == 0 ||

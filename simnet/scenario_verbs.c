@@ -54,6 +54,7 @@ struct pend *pend_new(struct runner *r, struct actor *a, const char *verb,
 	p->copies_at = r->copies_sent;
 	p->aborts_unanswered = r->aborts_unanswered;
 	p->state_fails_at = sim_state_failed(r->sim, NULL, NULL);
+	p->oom_at = r->sim->oom.failed;
 	for (int i = 0; i < r->nluns; i++)
 		if (r->luns[i].copies_open > 0)
 			p->copies_at = UINT64_MAX;

@@ -172,6 +172,21 @@ struct sim {
 	uint64_t open_async_ns;
 	int open_async_rc;
 	uint32_t live_opens; /* opens whose answer has not come */
+	/* Memory pressure (`target oom`, sim_oom.c): while `on`, each of
+	 * the target's own allocations (malloc, calloc, realloc, strdup,
+	 * strndup of target/: the simulator links a copy of the library
+	 * with those renamed, see the Makefile) made from one of its
+	 * callbacks (cur_reactor set) fails with ppm in a million, drawn
+	 * from a stream of its own (rng), until `left` have failed (0: no
+	 * bound).  The simulator's own calls into the target (set-up, the
+	 * control steps, the oracles' queries) never fail. */
+	struct {
+		bool on;
+		uint32_t ppm;
+		uint32_t left;
+		uint64_t rng;
+		uint64_t failed; /* in all, for the report and the trace */
+	} oom;
 	struct sim_counters ctr;
 	bool stop; /* set by an event to end sim_run_* */
 	/* Real sockets and real time (run --against, real_net.h), NULL in
@@ -181,6 +196,13 @@ struct sim {
 
 struct sim *sim_new(uint64_t seed);
 void sim_free(struct sim *sim);
+
+/* Memory pressure on the target (sim_oom.c, `target oom`): from now on
+ * its allocations fail with ppm in a million, until count have failed
+ * (0: until sim_oom_off).  ppm 0 turns it off. */
+void sim_oom_set(struct sim *sim, uint32_t ppm, uint32_t count);
+/* sim_free's: the world is going. */
+void sim_oom_forget(struct sim *sim);
 
 /* Run the target on n reactors (1 .. SIM_MAX_REACTORS), before it
  * starts.  0, or -EINVAL. */

@@ -868,6 +868,7 @@ void sim_free(struct sim *sim)
 {
 	if (sim == NULL)
 		return;
+	sim_oom_forget(sim);
 	sim_posts_drop(sim);
 	free(sim->posts);
 	sim_net_free(sim);

@@ -276,6 +276,9 @@ static void srv_xwork_send(struct iscsi_server *srv, struct env *here,
 	}
 	LOG_ERR(here, "cannot reach another reactor: %s connection %u",
 		w->why ? w->why : "", w->conn_id);
+	/* what was to be waited for is not: no answer before it ends */
+	if (w->hook.lost)
+		w->hook.lost(w->hook.arg);
 }
 
 void iscsi_server_conn_op(struct iscsi_server *srv, struct env *here,
@@ -355,6 +358,8 @@ static void srv_each_sess(struct iscsi_server *srv, struct env *here,
 	env_mutex_unlock(srv->env, srv->lock);
 	if (!refs) {
 		LOG_ERR(here, "out of memory: cannot reach the sessions");
+		if (hook && hook->lost)
+			hook->lost(hook->arg); /* no answer before they end */
 		return;
 	}
 	if (hook)

@@ -133,6 +133,7 @@ struct iscsi_tmf {
 	uint8_t response;
 	uint8_t function;
 	unsigned int waiting;
+	bool lost; /* a wait could not be kept: no answer (tmf_lost) */
 	uint64_t arrival_ns;
 	bool owed; /* its response is not queued yet */
 	/* a later TMF that aborts a task this one is still waiting for:

@@ -1061,8 +1061,14 @@ static void task_scsi_done(struct scsi_cmd *cmd)
 	s->r->stats.scsi_cmds++;
 	/* A command another nexus aborted comes back with TASK ABORTED
 	 * status, which is sent (TAS=1); one our own TMF aborted ends
-	 * silently, its TMF response concluding it (RFC 7143 §11.5.1). */
-	if (t->aborting || !c || c->closing) {
+	 * silently, its TMF response concluding it (RFC 7143 §11.5.1).
+	 * One whose answer would be untrue (scsi.h answer_lost) costs the
+	 * connection instead. */
+	if (cmd->answer_lost && c && !c->closing)
+		iscsi_conn_fail_soon(c, "out of memory: a PREEMPT AND ABORT "
+					"could not wait for the commands it "
+					"aborted");
+	if (t->aborting || !c || c->closing || cmd->answer_lost) {
 		iscsi_task_answered(t);
 		iscsi_task_free(t);
 		if (c)

@@ -58,7 +58,14 @@ void iscsi_tmf_task_gone(struct iscsi_sess *s, struct iscsi_tmf *tmf)
 	ut_assert(s->tmfs_alive > 0);
 	s->tmfs_alive--;
 	iscsi_owed_settle(s, &tmf->owed, tmf->arrival_ns);
-	if (s->conn && !s->conn->closing) {
+	if (s->conn && !s->conn->closing && tmf->lost) {
+		/* nothing untrue goes: the initiator learns of a dropped
+		 * connection, the TMF's outcome unknown */
+		iscsi_conn_fail_soon(s->conn,
+				     "out of memory: a TMF could not wait for "
+				     "the commands it aborted");
+		s->events->tmf_answered(s);
+	} else if (s->conn && !s->conn->closing) {
 		struct iscsi_conn *c = s->conn;
 
 		send_tmf_rsp(c, tmf->itt, tmf->response);
@@ -92,6 +99,17 @@ static void tmf_hold(void *arg)
 	tmf->waiting++;
 	s->tmf_holds++;
 	ut_assert(s->tmf_holds > 0); /* no wrap */
+}
+
+/* A wait of tmf could not be kept (out of memory): it must not answer
+ * FUNCTION COMPLETE, which would come before commands it aborted end
+ * (SAM-5 §7.1); its connection closes instead (iscsi_tmf_task_gone). */
+static void tmf_lost(void *arg)
+{
+	struct iscsi_tmf *tmf = arg;
+
+	ut_assert(tmf->waiting > 0);
+	tmf->lost = true;
 }
 
 /* ... and ends, on the session's reactor. */
@@ -292,7 +310,7 @@ void iscsi_tmf_rx(struct iscsi_conn *c)
 	s->tmfs_alive++;
 	ut_assert(s->tmfs_alive <= ISCSI_TMF_MAX(s->queue_depth));
 	iscsi_owed_add(s, &tmf->owed, &tmf->arrival_ns);
-	hook = (struct scsi_tmf_hook){tmf_hold, tmf_release, tmf};
+	hook = (struct scsi_tmf_hook){tmf_hold, tmf_release, tmf, tmf_lost};
 
 	switch (fn) {
 	case ISCSI_TMF_ABORT_TASK:

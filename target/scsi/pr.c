@@ -792,11 +792,15 @@ static void pr_abort_new(struct scsi_cmd *cmd, struct pr_abort *pa)
 	memset(pa, 0, sizeof(*pa));
 	w = calloc(1, sizeof(*w) + lu->itl_count * sizeof(w->itls[0]));
 	pa->tports = calloc(lu->itl_count + 1, sizeof(*pa->tports));
-	if (!w || !pa->tports)
+	if (!w || !pa->tports) {
+		/* SPC-4 §5.12.11.5: no GOOD before they end */
 		LOG_ERR(lu->env,
-			"scsi: %s: out of memory: a PREEMPT AND ABORT answers "
-			"before the commands it aborts end",
+			"scsi: %s: out of memory: a PREEMPT AND ABORT cannot "
+			"wait for the commands it aborts: its connection "
+			"closes instead of answering",
 			lu->name);
+		cmd->answer_lost = true;
+	}
 	if (!w)
 		return;
 	w->sess = cmd->sess;

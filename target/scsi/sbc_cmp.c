@@ -126,7 +126,10 @@ static void caw_native_done(struct bs_req *req, int status)
 			ch->lba = lba;
 			ch->bs_flags = req->flags;
 		}
-		sbc_chain_start(cmd, ch);
+		/* out of memory for the chain: failed here, and completed
+		 * here (it was lost, never answered: `target oom`) */
+		if (sbc_chain_start(cmd, ch) == SCSI_RC_DONE)
+			scsi_cmd_complete(cmd);
 		return;
 	}
 	if (status == -EILSEQ)

@@ -744,13 +744,18 @@ static void abort_in_lu(struct scsi_lu *lu, const struct scsi_sess *s,
 	/* The release comes from the last command's end, posted here when
 	 * that is another reactor: after this call, hence after the hold
 	 * (and here, not before scsi_sanitize_tmf() below ends one). */
-	if (w && others)
+	if (w && others) {
 		hook->hold(hook->arg);
-	else if (hook && others)
+	} else if (hook && others) {
+		/* SAM-5 §7.1: no FUNCTION COMPLETE before they end */
 		LOG_ERR(s->env,
-			"scsi: %s: out of memory: a reset answers before %u "
-			"aborted commands end",
+			"scsi: %s: out of memory: a reset cannot wait for %u "
+			"aborted commands: its connection closes instead of "
+			"answering",
 			lu->name, others);
+		ut_assert(hook->lost != NULL);
+		hook->lost(hook->arg);
+	}
 	if (w && !others)
 		free(w);
 	/* After the hold: a dormant command aborted here may end now. */
@@ -856,6 +861,15 @@ static void pr_abort_hold(void *arg)
 	pw->holds++;
 }
 
+/* A wait of it could not be kept: no GOOD before the commands it
+ * aborted end (scsi_tmf_hook lost). */
+static void pr_abort_lost(void *arg)
+{
+	struct pr_abort_wait *pw = arg;
+
+	pw->cmd->answer_lost = true;
+}
+
 /* The last wait out completes the PERSISTENT RESERVE OUT. */
 static void pr_abort_release(void *arg)
 {
@@ -893,7 +907,8 @@ static enum scsi_rc pr_out(struct scsi_cmd *cmd)
 		pw->cmd = cmd;
 		pw->holds = 1;
 	}
-	hook = (struct scsi_tmf_hook){pr_abort_hold, pr_abort_release, pw};
+	hook = (struct scsi_tmf_hook){pr_abort_hold, pr_abort_release, pw,
+				      pr_abort_lost};
 	spc_pr_out(cmd, pw ? &hook : NULL, &tp, &n);
 	if (!pw) {
 		ut_assert(n == 0);

@@ -124,6 +124,11 @@ struct scsi_cmd {
 	uint8_t status; /* SCSI_STATUS_* */
 	bool aborted;	/* ended by a TMF or PREEMPT AND ABORT: status is
 			 * TASK ABORTED (TAS=1, SAM-5 §5.6) */
+	/* The command took effect, but its answer would be untrue (a
+	 * PREEMPT AND ABORT that could not wait for the commands it
+	 * aborted: out of memory): the transport closes the connection
+	 * rather than answer (scsi_tmf_hook lost). */
+	bool answer_lost;
 	uint16_t sense_len;
 	uint8_t sense[SCSI_SENSE_MAX];
 	uint32_t data_in_len; /* valid Data-In bytes in buf */
@@ -323,11 +328,20 @@ int scsi_tmf_abort_task_set(struct scsi_sess *s, uint64_t lun);
  * which such commands still run, and release(arg) on s's reactor once
  * they all have ended there (it may be before the TMF call returns).
  * The transport answers the TMF after its last release.
+ *
+ * lost(arg), where not NULL, says that a wait could not be kept (out of
+ * memory for it, or for reaching another reactor): the commands it
+ * aborted may still end after the last release, so an answer of
+ * FUNCTION COMPLETE (or GOOD) would be untrue.  The transport then
+ * does not answer: it closes the connection (iscsi_conn_fail_soon), an
+ * outcome the initiator knows as unknown, the policy of every answer
+ * the target cannot give.
  */
 struct scsi_tmf_hook {
 	void (*hold)(void *arg);
 	void (*release)(void *arg);
 	void *arg;
+	void (*lost)(void *arg);
 };
 int scsi_tmf_clear_task_set(struct scsi_sess *s, uint64_t lun,
 			    const struct scsi_tmf_hook *hook);

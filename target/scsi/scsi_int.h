@@ -645,7 +645,11 @@ struct sbc_chain {
 /* Allocate a chain (with buf_len bytes of scratch) for cmd. */
 struct sbc_chain *sbc_chain_new(struct scsi_cmd *cmd, sbc_step_fn step,
 				uint64_t buf_len);
-enum scsi_rc sbc_chain_start(struct scsi_cmd *cmd, struct sbc_chain *ch);
+/* SCSI_RC_DONE (ch NULL: failed, INTERNAL TARGET FAILURE) is the
+ * caller's to complete: from a completion callback, scsi_cmd_complete()
+ * (a command dropped there was never answered). */
+__attribute__((warn_unused_result)) enum scsi_rc
+sbc_chain_start(struct scsi_cmd *cmd, struct sbc_chain *ch);
 /* One BS_OP_WRITE_SAME request (bs caps): block (one logical block)
  * written over length_bytes from lba. */
 void sbc_chain_submit_same(struct scsi_cmd *cmd, struct sbc_chain *ch,
