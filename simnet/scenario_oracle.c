@@ -877,7 +877,9 @@ void land_check(void *ctx, const char *disk, uint64_t offset_bytes,
  * LOGICAL UNIT RESET) naming a LUN at which the session has no LU (none
  * configured, removed, or hidden by its group) is answered "LUN does not
  * exist" and ends nothing, unless a control step may have changed the
- * LUNs during its life. */
+ * LUNs during its life.  FUNCTION REJECTED only when one of the target's
+ * allocations failed meanwhile (`target oom`: tmf.c cannot take a TMF
+ * on without its record). */
 static void oracle_tmf_lun(struct runner *r, struct pend *p,
 			   const struct ini_op *op)
 {
@@ -892,6 +894,9 @@ static void oracle_tmf_lun(struct runner *r, struct pend *p,
 		return;
 	l = lun_find(r, p->lun);
 	if (l != NULL && !l->removed && acl_sees(r, p->a, l))
+		return;
+	if (op->response == ISCSI_TMF_RSP_REJECTED &&
+	    r->sim->oom.failed != p->oom_at)
 		return;
 	if (op->response != ISCSI_TMF_RSP_NO_LUN)
 		failf(r, p->line,

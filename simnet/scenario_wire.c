@@ -58,8 +58,11 @@
 
 static bool undisturbed(const struct runner *r, const struct pend *p)
 {
+	/* the target's allocations failing (`target oom`) may cost the
+	 * connection at any time (conn_tx.c iscsi_conn_fail_soon) */
 	return p->crashes_at == r->crashes && p->ctl_seq == r->ctl_seq &&
-	       p->ctl_started == r->ctl_started && p->cold_at == r->cold_resets;
+	       p->ctl_started == r->ctl_started &&
+	       p->cold_at == r->cold_resets && p->oom_at == r->sim->oom.failed;
 }
 
 /* Every CHAP_A of a list is one the target implements (5, 7, 6, 8:
