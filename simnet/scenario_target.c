@@ -1222,10 +1222,11 @@ static void state_fail_verb(struct runner *r, struct toks *t)
 	sim_state_fail(r->sim, err, (uint32_t)u64_or(t, "count", 0, r));
 }
 
-/* `target oom [prob=P] [count=N]`, `target oom off`: memory pressure
- * on the target (sim_oom.c): from now on each of its allocations made
- * while it serves fails with probability P (default 1: the next one),
- * until N have failed (default 1; 0: until `off`).  No oracle is
+/* `target oom [prob=P] [count=N] [skip=K]`, `target oom off`: memory
+ * pressure on the target (sim_oom.c): from now on, after K of them went
+ * through (default 0), each of its allocations made while it serves
+ * fails with probability P (default 1: the next one), until N have
+ * failed (default 1; 0: until `off`).  No oracle is
  * relaxed: what it cannot allocate must cost a connection or an error
  * answer, never a lost answer, lost data, a leak or a crash. */
 static void oom_verb(struct runner *r, struct toks *t)
@@ -1235,7 +1236,7 @@ static void oom_verb(struct runner *r, struct toks *t)
 	char *end = NULL;
 
 	if (t->n == 3 && strcmp(t->v[2], "off") == 0) {
-		sim_oom_set(r->sim, 0, 0);
+		sim_oom_set(r->sim, 0, 0, 0);
 		return;
 	}
 	if (p != NULL) {
@@ -1247,13 +1248,16 @@ static void oom_verb(struct runner *r, struct toks *t)
 	}
 	for (int i = 2; i < t->n; i++)
 		if (strncmp(t->v[i], "prob=", 5) != 0 &&
-		    strncmp(t->v[i], "count=", 6) != 0) {
-			syntaxf(r, "target oom [prob=P] [count=N] | off");
+		    strncmp(t->v[i], "count=", 6) != 0 &&
+		    strncmp(t->v[i], "skip=", 5) != 0) {
+			syntaxf(r, "target oom [prob=P] [count=N] [skip=K] | "
+				   "off");
 			return;
 		}
 	r->res->fault_count[SCN_F_OOM]++;
 	sim_oom_set(r->sim, (uint32_t)(prob * 1000000.0 + 0.5),
-		    (uint32_t)u64_or(t, "count", 1, r));
+		    (uint32_t)u64_or(t, "count", 1, r),
+		    (uint32_t)u64_or(t, "skip", 0, r));
 }
 
 void target_verb(struct runner *r, struct toks *t)

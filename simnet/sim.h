@@ -184,6 +184,7 @@ struct sim {
 		bool on;
 		uint32_t ppm;
 		uint32_t left;
+		uint32_t skip; /* allocations let through first */
 		uint64_t rng;
 		uint64_t failed; /* in all, for the report and the trace */
 	} oom;
@@ -197,10 +198,10 @@ struct sim {
 struct sim *sim_new(uint64_t seed);
 void sim_free(struct sim *sim);
 
-/* Memory pressure on the target (sim_oom.c, `target oom`): from now on
- * its allocations fail with ppm in a million, until count have failed
- * (0: until sim_oom_off).  ppm 0 turns it off. */
-void sim_oom_set(struct sim *sim, uint32_t ppm, uint32_t count);
+/* Memory pressure on the target (sim_oom.c, `target oom`): from now on,
+ * after `skip` of them went through, its allocations fail with ppm in a
+ * million, until count have failed (0: no bound).  ppm 0 turns it off. */
+void sim_oom_set(struct sim *sim, uint32_t ppm, uint32_t count, uint32_t skip);
 /* sim_free's: the world is going. */
 void sim_oom_forget(struct sim *sim);
 

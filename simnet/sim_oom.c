@@ -32,16 +32,17 @@
  * workers are processes), set while memory pressure is on. */
 static struct sim *oom_world;
 
-void sim_oom_set(struct sim *sim, uint32_t ppm, uint32_t count)
+void sim_oom_set(struct sim *sim, uint32_t ppm, uint32_t count, uint32_t skip)
 {
 	sim->oom.on = ppm > 0;
 	sim->oom.ppm = ppm > 1000000 ? 1000000 : ppm;
 	sim->oom.left = count;
+	sim->oom.skip = skip;
 	if (sim->oom.rng == 0)
 		sim->oom.rng = sim->seed ^ 0x00a110cfa11ull;
 	oom_world = sim->oom.on ? sim : NULL;
-	SIM_TRACE(sim, "oom: %s (%u ppm, %u failures)",
-		  sim->oom.on ? "on" : "off", sim->oom.ppm, count);
+	SIM_TRACE(sim, "oom: %s (%u ppm, %u failures, after %u)",
+		  sim->oom.on ? "on" : "off", sim->oom.ppm, count, skip);
 }
 
 /* The world is going: nothing of it may be drawn from again. */
@@ -57,6 +58,10 @@ static bool oom_fail(size_t n)
 
 	if (sim == NULL || !sim->oom.on || sim->cur_reactor == SIM_NO_REACTOR)
 		return false;
+	if (sim->oom.skip > 0) {
+		sim->oom.skip--;
+		return false;
+	}
 	if (sim_splitmix64(&sim->oom.rng) % 1000000 >= sim->oom.ppm)
 		return false;
 	sim->oom.failed++;
