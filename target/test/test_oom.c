@@ -14,6 +14,7 @@
  * the Makefile), so that a test makes the target's own allocations fail
  * while the fake environment and cmocka allocate as usual.
  */
+#include <errno.h>
 #include <execinfo.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,6 +27,7 @@
 #include <cmocka.h>
 
 #include "rig.h"
+#include "scsi_rig.h"
 
 #include "iscsi/iscsi_int.h"
 
@@ -825,6 +827,158 @@ every_failed_allocation_of_scsi_commands_answers_or_closes(void **state)
 	assert_true(closed > 0); /* and some failures close */
 }
 
+/* ------------------------------------------- the SCSI layer's waits */
+
+/* A backstore that holds requests until the test ends them, and refuses
+ * a COMPARE AND WRITE of its own (as rbd does across two objects). */
+static struct bs_req *held_req;
+
+static void held_submit(struct bs_dev *dev, struct bs_req *req)
+{
+	(void)dev;
+	if (req->op == BS_OP_COMPARE_AND_WRITE) {
+		req->done(req, -EOPNOTSUPP);
+		return;
+	}
+	held_req = req;
+}
+
+static void held_close(struct bs_dev *dev)
+{
+	free(dev);
+}
+
+static const struct bs_ops held_ops = {.submit = held_submit,
+				       .close = held_close};
+
+static struct fx *fx_held(void)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct scsi_nexus_id id = {0};
+	uint8_t tur[6] = {0};
+
+	oom_off();
+	f->bs = calloc(1, sizeof(*f->bs));
+	f->bs->ops = &held_ops;
+	f->bs->size_bytes = DISK_BYTES;
+	f->bs->block_size = BS;
+	f->bs->caps = BS_CAP_COMPARE_AND_WRITE;
+	f->lu = scsi_lu_new(&stub_env, NULL, f->bs, 2);
+	f->sess = scsi_sess_new(&stub_env, &id);
+	scsi_sess_map(f->sess, 0, f->lu, false);
+	f->buf = calloc(1, 1 << 20);
+	run(f, tur, 6, 0, 0);
+	held_req = NULL;
+	return f;
+}
+
+static struct {
+	int holds, releases, lost;
+} tmf_hook_calls;
+
+static void hook_hold(void *arg)
+{
+	(void)arg;
+	tmf_hook_calls.holds++;
+}
+
+static void hook_release(void *arg)
+{
+	(void)arg;
+	tmf_hook_calls.releases++;
+}
+
+static void hook_lost(void *arg)
+{
+	(void)arg;
+	tmf_hook_calls.lost++;
+}
+
+/*
+ * SAM-5 §7.1: a LOGICAL UNIT RESET is complete only once every command
+ * it aborted has ended.  One that cannot allocate its wait for another
+ * nexus's command must say so (the hook's lost: the transport closes the
+ * connection rather than answer); before (session 21) it only logged,
+ * and the transport answered FUNCTION COMPLETE while the command still
+ * ran.
+ */
+static void reset_without_memory_for_its_wait_says_it_is_lost(void **state)
+{
+	struct fx *f = fx_held();
+	struct scsi_nexus_id id = {0};
+	struct scsi_tmf_hook hook = {hook_hold, hook_release, NULL, hook_lost};
+	static uint8_t wbuf[BS];
+	uint8_t wcdb[10], tur[6] = {0};
+	struct scsi_sess *b;
+	struct scsi_cmd w;
+
+	(void)state;
+	snprintf(id.initiator_name, sizeof(id.initiator_name), "iqn.x:b");
+	b = scsi_sess_new(&stub_env, &id);
+	assert_int_equal(scsi_sess_map(b, 0, f->lu, false), 0);
+	run_on(f, b, 0, tur, 6, 0, 0); /* its power-on UA */
+	cdb_rw10(wcdb, 0x2a, 0, 1);
+	memset(&w, 0, sizeof(w));
+	w.sess = b;
+	memcpy(w.cdb, wcdb, 10);
+	w.cdb_len = 10;
+	w.buf = wbuf;
+	w.buf_cap = w.edtl = w.data_out_len = BS;
+	w.done = on_done;
+	w.transport = f;
+	scsi_cmd_exec(&w);
+	assert_non_null(held_req); /* B's write at the backstore */
+	memset(&tmf_hook_calls, 0, sizeof(tmf_hook_calls));
+	oom_failed = 0;
+	oom_countdown = 1; /* the reset's first allocation: its wait */
+	assert_int_equal(scsi_tmf_lu_reset(f->sess, 0, &hook), 0);
+	oom_off();
+	assert_true(oom_failed > 0);
+	assert_int_equal(tmf_hook_calls.lost, 1);
+	assert_int_equal(tmf_hook_calls.holds, 0);
+	f->done_calls = 0;
+	held_req->done(held_req, 0);
+	assert_int_equal(f->done_calls, 1);
+	assert_true(w.aborted); /* TASK ABORTED: the reset ended it */
+	scsi_sess_free(b);
+	fx_free(f);
+}
+
+/* A COMPARE AND WRITE the backstore refuses to do itself is emulated
+ * (read, compare, write); out of memory for the emulation it ends with
+ * INTERNAL TARGET FAILURE -- and ends: before (session 21's explore with
+ * `target oom`, seed 16) it was failed but never completed, unanswered,
+ * its task held until the session ended. */
+static void compare_and_write_emulation_without_memory_completes(void **state)
+{
+	struct fx *f = fx_held();
+	static uint8_t buf[2 * BS];
+	uint8_t cdb[16];
+	struct scsi_cmd c;
+
+	(void)state;
+	cdb_caw(cdb, 4, 1);
+	memset(&c, 0, sizeof(c));
+	c.sess = f->sess;
+	memcpy(c.cdb, cdb, 16);
+	c.cdb_len = 16;
+	c.buf = buf;
+	c.buf_cap = c.edtl = c.data_out_len = 2 * BS;
+	c.done = on_done;
+	c.transport = f;
+	f->done_calls = 0;
+	oom_failed = 0;
+	oom_on = true;
+	oom_size = sizeof(struct sbc_chain);
+	scsi_cmd_exec(&c);
+	oom_off();
+	assert_true(oom_failed > 0);
+	assert_int_equal(f->done_calls, 1);
+	expect_sense(&c, SK_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
+	assert_null(held_req); /* nothing read or written */
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -846,6 +1000,10 @@ int main(void)
 			every_failed_allocation_of_a_login_answers_or_closes),
 		cmocka_unit_test(
 			every_failed_allocation_of_scsi_commands_answers_or_closes),
+		cmocka_unit_test(
+			reset_without_memory_for_its_wait_says_it_is_lost),
+		cmocka_unit_test(
+			compare_and_write_emulation_without_memory_completes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
