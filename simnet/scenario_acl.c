@@ -434,7 +434,9 @@ static bool acl_stable(const struct runner *r, const struct pend *p)
 /* A command that writes the medium through a read-only mapping (the LU's
  * `ro`, or `ro=` of the initiator's group) ends with DATA PROTECT, WRITE
  * PROTECTED (07/27/00, SBC-4 §4.13); through a writable one it never
- * gets 07/27. */
+ * gets 07/27 -- but for SPACE ALLOCATION FAILED WRITE PROTECT (07/27/07)
+ * when one of the target's allocations failed while it was out (a RAM
+ * disk's chunk, `target oom`). */
 static void acl_ro_oracle(struct runner *r, struct pend *p,
 			  const struct ini_op *op)
 {
@@ -453,7 +455,8 @@ static void acl_ro_oracle(struct runner *r, struct pend *p,
 		      "(07/27/00) expected (seed %llu)",
 		      p->ls->lun, p->a->name, ini_iqn(p->a->ini), p->verb,
 		      (unsigned long long)r->seed);
-	else if (!p->acl_ro && sk == SK_DATA_PROTECT && asc == 0x27)
+	else if (!p->acl_ro && sk == SK_DATA_PROTECT && asc == 0x27 &&
+		 !(ascq == 0x07 && r->sim->oom.failed != p->oom_at))
 		failf(r, p->line,
 		      "oracle: ACL: lun %u is writable for %s (%s), yet its "
 		      "%s got DATA PROTECT, WRITE PROTECTED (seed %llu)",

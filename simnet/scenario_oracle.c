@@ -462,9 +462,13 @@ bool sense_unknown_fate(const struct ini_op *op)
 	if (op->response != 0 || op->status == SCSI_STATUS_TASK_ABORTED)
 		return true;
 	sense_parse(op, &sk, &asc, &ascq);
+	/* DATA PROTECT, SPACE ALLOCATION FAILED WRITE PROTECT (07/27/07):
+	 * a RAM disk out of memory for a chunk midway (mem.c -ENOSPC,
+	 * `target oom`) wrote the chunks before it */
 	return op->status == SCSI_STATUS_CHECK_CONDITION &&
 	       (sk == SK_MEDIUM_ERROR || sk == SK_HARDWARE_ERROR ||
-		sk == SK_ABORTED_COMMAND);
+		sk == SK_ABORTED_COMMAND ||
+		(sk == SK_DATA_PROTECT && asc == 0x27 && ascq == 0x07));
 }
 
 bool scsi_good(const struct ini_op *op)
@@ -948,6 +952,16 @@ static void oracle_no_internal_failure(struct runner *r, struct pend *p,
 	    r->sim->oom.failed != p->oom_at)
 		return;
 	sense_parse(op, &sk, &asc, &ascq);
+	/* nor does it run out of space: a RAM disk's chunk it cannot
+	 * allocate (mem.c -ENOSPC) is the only source of 07/27/07 */
+	if (sk == SK_DATA_PROTECT && asc == 0x27 && ascq == 0x07)
+		failf(r, p->line,
+		      "oracle: %s's %s on lun %llu failed with SPACE "
+		      "ALLOCATION FAILED WRITE PROTECT (7/27/07), though no "
+		      "allocation of the target failed while it was out "
+		      "(seed %llu)",
+		      p->a->name, p->verb, (unsigned long long)p->lun,
+		      (unsigned long long)r->seed);
 	if (sk == SK_HARDWARE_ERROR && asc == 0x44)
 		failf(r, p->line,
 		      "oracle: %s's %s on lun %llu failed with INTERNAL TARGET "
