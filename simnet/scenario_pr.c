@@ -578,6 +578,18 @@ void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 		}
 		if (store_refused(r, p, op, sk, asc, ascq))
 			return;
+		/* Out of memory to encode the state to save (`target oom`,
+		 * pr_aptpl.c): refused and rolled back as a full store is,
+		 * INSUFFICIENT REGISTRATION RESOURCES (pr.c
+		 * pr_save_or_roll_back): the state is as it was, the unit
+		 * attentions it queued are not taken back. */
+		if (r->sim->oom.failed != p->oom_at &&
+		    op->outcome == INI_DONE &&
+		    op->status == SCSI_STATUS_CHECK_CONDITION &&
+		    sk == SK_ILLEGAL_REQUEST && asc == 0x55 && ascq == 0x04) {
+			ua_pr_unknown(r, p);
+			return;
+		}
 		if (sense_unknown_fate(op) || op->outcome != INI_DONE) {
 			l->pr.unknown = true;
 			ua_pr_unknown(r, p);
