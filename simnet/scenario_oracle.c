@@ -877,6 +877,18 @@ void land_check(void *ctx, const char *disk, uint64_t offset_bytes,
 	}
 }
 
+/* A TMF answered FUNCTION REJECTED while one of the target's allocations
+ * failed (`target oom`): tmf.c cannot take a TMF on without its record,
+ * and refuses it before it does anything. */
+static bool tmf_rejected_for_memory(const struct runner *r,
+				    const struct pend *p,
+				    const struct ini_op *op)
+{
+	return op->outcome == INI_DONE &&
+	       op->response == ISCSI_TMF_RSP_REJECTED &&
+	       r->sim->oom.failed != p->oom_at;
+}
+
 /* RFC 7143 §11.6.1: a task set TMF (ABORT TASK SET, CLEAR TASK SET,
  * LOGICAL UNIT RESET) naming a LUN at which the session has no LU (none
  * configured, removed, or hidden by its group) is answered "LUN does not
@@ -899,8 +911,7 @@ static void oracle_tmf_lun(struct runner *r, struct pend *p,
 	l = lun_find(r, p->lun);
 	if (l != NULL && !l->removed && acl_sees(r, p->a, l))
 		return;
-	if (op->response == ISCSI_TMF_RSP_REJECTED &&
-	    r->sim->oom.failed != p->oom_at)
+	if (tmf_rejected_for_memory(r, p, op))
 		return;
 	if (op->response != ISCSI_TMF_RSP_NO_LUN)
 		failf(r, p->line,
@@ -1468,13 +1479,14 @@ static void oracle_long_cdb(struct runner *r, const struct pend *p,
  * which is for a task it has, or for a CmdSN still inside the window (a
  * command it must then consider received and never run).  Judged only
  * for a task answered with a SCSI response, in the same session, before
- * the TMF was sent.
+ * the TMF was sent (FUNCTION REJECTED where memory failed, above).
  */
 static void oracle_abort_task(struct runner *r, struct pend *p,
 			      const struct ini_op *op)
 {
 	if (op->outcome != INI_DONE || !p->tmf_ref_answered ||
-	    op->response == ISCSI_TMF_RSP_NO_TASK || r->against)
+	    op->response == ISCSI_TMF_RSP_NO_TASK || r->against ||
+	    tmf_rejected_for_memory(r, p, op))
 		return;
 	failf(r, p->line,
 	      "oracle: %s's ABORT TASK of a task answered before it was sent "
