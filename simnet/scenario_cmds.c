@@ -256,6 +256,14 @@ void cmds_lun_resized(struct runner *r, struct lun_st *l, uint64_t old_blocks)
 			p->stamp = model_tick(l->m);
 			model_read_begin(l->m, p->stamp);
 		}
+		/* so does a COMPARE AND WRITE: its compare from now on, and
+		 * a value it may replace watched from now on */
+		if (p->kind == PK_CAW && p->stamp == 0) {
+			p->stamp = model_tick(l->m);
+			model_read_begin(l->m, p->stamp);
+			for (uint32_t i = 0; i < p->blocks; i++)
+				model_caw_watch(l->m, p->lba + i, p->cmp_vid);
+		}
 		for (int i = 0; i < p->n_oor_rg; i++)
 			range_begin(p, l, p->oor_rg[i].lba, p->oor_rg[i].blocks,
 				    p->oor_rg[i].vid);
@@ -333,8 +341,14 @@ static void build_caw(struct runner *r, struct pend *p, struct ini_op *op,
 	fill_out(p->data_vid, p->lba, n, bs, o + (size_t)n * bs);
 	p->kind = PK_CAW;
 	mark_oor(p, l, p->lba, n);
-	if (n == 0 || n > 255 || !in_model(l, p->lba, n))
+	if (n == 0 || n > 255)
 		return;
+	if (!in_model(l, p->lba, n)) {
+		/* it may run once a grow brings it in (cmds_lun_resized;
+		 * explore seed 749559503846) */
+		oor_range(p, l, p->lba, n, p->data_vid);
+		return;
+	}
 	p->stamp = model_tick(l->m);
 	model_read_begin(l->m, p->stamp);
 	for (uint32_t i = 0; i < n; i++)
