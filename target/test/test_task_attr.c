@@ -562,7 +562,7 @@ static void hook_release(void *arg)
 static void clear_task_set_waits_for_another_nexus_write_to_leave(void **state)
 {
 	struct ta *t = ta_new();
-	const struct scsi_tmf_hook hook = {hook_hold, hook_release, NULL};
+	const struct scsi_tmf_hook hook = {hook_hold, hook_release, NULL, NULL};
 
 	holds = releases = 0;
 	accept_write(t, 0, t->s2, SCSI_TASK_SIMPLE);
