@@ -49,7 +49,8 @@ struct ctext {
 	char *p;
 	size_t len, cap;
 	bool failed;
-	uint64_t rng; /* spelling draws (xorshift64*) */
+	uint64_t rng;		 /* spelling draws (xorshift64*) */
+	unsigned int size_forms; /* CT_SIZE_* written so far in this text */
 };
 
 static unsigned int ct_draw(struct ctext *t, unsigned int n)
@@ -188,7 +189,14 @@ static void ct_bool(struct ctext *t, int depth, const char *key, bool b)
 	ct_attr(t, depth, key, b ? yes[ct_draw(t, 5)] : no[ct_draw(t, 5)]);
 }
 
-/* A size: bytes, or with a unit suffix where it divides, or size_mb. */
+/* A size: bytes, or with a unit suffix where it divides, or size_mb.
+ * Every text writes each form its sizes allow (round of mutall21): a
+ * form not yet written in this text comes first, size_mb before the
+ * others (only a whole number of MiB takes it, and the explorer's sizes
+ * seldom are: one draw in twelve left mutant 621, size_mb read as KiB,
+ * to a rare seed); once each allowed form is written, the draw picks. */
+enum { CT_SIZE_SFX = 1, CT_SIZE_MB = 2, CT_SIZE_BYTES = 4 };
+
 static void ct_size(struct ctext *t, int depth, uint64_t bytes)
 {
 	static const struct {
@@ -197,18 +205,37 @@ static void ct_size(struct ctext *t, int depth, uint64_t bytes)
 	} units[] = {{"K", 10},	  {"k", 10},   {"KiB", 10},
 		     {"M", 20},	  {"mib", 20}, {"G", 30},
 		     {"GiB", 30}, {"t", 40},   {"TiB", 40}};
-	unsigned int u = ct_draw(t, 12);
+	unsigned int u = ct_draw(t, 12), allowed = CT_SIZE_BYTES, fresh;
 	char buf[40];
 
+	if (bytes != 0 && bytes % (1ull << 10) == 0)
+		allowed |= CT_SIZE_SFX;
+	if (bytes != 0 && bytes % (1ull << 20) == 0)
+		allowed |= CT_SIZE_MB;
+	fresh = allowed & ~t->size_forms;
+	if (fresh & CT_SIZE_MB) {
+		u = 9;
+	} else if (fresh & CT_SIZE_SFX) {
+		/* a unit that divides: K always does */
+		do
+			u = ct_draw(t, 9);
+		while (bytes % (1ull << units[u].shift) != 0);
+	} else if (fresh & CT_SIZE_BYTES) {
+		u = 10;
+	}
 	if (u < 9 && bytes != 0 && bytes % (1ull << units[u].shift) == 0) {
 		snprintf(buf, sizeof(buf), "%llu%s",
 			 (unsigned long long)(bytes >> units[u].shift),
 			 units[u].sfx);
 		ct_attr(t, depth, "size", buf);
+		t->size_forms |= CT_SIZE_SFX;
 	} else if (u == 9 && bytes % (1ull << 20) == 0) {
 		ct_attr_u64(t, depth, "size_mb", bytes >> 20);
+		if (bytes != 0)
+			t->size_forms |= CT_SIZE_MB;
 	} else {
 		ct_attr_u64(t, depth, "size", bytes);
+		t->size_forms |= CT_SIZE_BYTES;
 	}
 }
 
