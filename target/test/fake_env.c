@@ -466,6 +466,11 @@ unsigned int fake_env_mutexes_live(struct env *e)
 	return F(e)->mutexes_live;
 }
 
+unsigned int fake_env_timers_live(struct env *e)
+{
+	return F(e)->ntimers;
+}
+
 /* Run posted work (and what it posts) in order. */
 static void run_posts(struct fake *f)
 {

@@ -41,6 +41,9 @@ struct fake_conn *fake_connect_to(struct env *e, unsigned int listener,
 /* Posted functions run so far; mutexes not freed. */
 unsigned int fake_env_posts_run(struct env *e);
 unsigned int fake_env_mutexes_live(struct env *e);
+/* Timers made and not freed (a server freed must leave none: one left
+ * armed fires on freed memory where the environment outlives it). */
+unsigned int fake_env_timers_live(struct env *e);
 /* Limit how many bytes one conn_send accepts (0 = unlimited), to make the
  * target meet partial writes. */
 void fake_conn_set_send_limit(struct fake_conn *c, size_t limit);

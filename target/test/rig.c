@@ -96,6 +96,7 @@ void rig_free(struct rig *r)
 	iscsi_server_free(r->srv);
 	r->srv = NULL;
 	assert_int_equal(fake_env_mutexes_live(r->env), 0);
+	assert_int_equal(fake_env_timers_live(r->env), 0);
 	fake_env_free(r->env);
 	rig_current = NULL;
 	free(r->log);

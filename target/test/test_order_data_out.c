@@ -458,8 +458,14 @@ static void rsp_timeout_counts_a_read_held_at_the_disk_after(void **st)
  * there for a microsecond of its own (explore seeds 168959902471,
  * 181078555581).  That is not RspTimeout inside the target: the READ is
  * judged once it has had RspTimeout on its own -- not stuck if the disk
- * answers before (released), stuck if the disk still holds it then. */
-static void rsp_timeout_of_a_read_let_go_a_moment_before(bool released)
+ * answers before (released), stuck if the disk still holds it then.  A
+ * server freed (the daemon's exit) while it is judged ends the judging
+ * with the task (server.c srv_force_free_session): no timer is left
+ * (rig_free), none fires on the freed task (explore seed 216586175525,
+ * mutant 628). */
+enum let_go_end { LG_RELEASED, LG_HELD, LG_SERVER_FREED };
+
+static void rsp_timeout_of_a_read_let_go_a_moment_before(enum let_go_end end)
 {
 	struct rig *r;
 	struct client a, b;
@@ -488,7 +494,16 @@ static void rsp_timeout_of_a_read_let_go_a_moment_before(bool released)
 	assert_int_equal(st.rsp_timeouts, 2);
 	assert_int_equal(st.rsp_timeouts_stuck, 0);
 	assert_int_equal(st.rsp_timeouts_judging, 1);
-	if (released) {
+	if (end == LG_SERVER_FREED) {
+		/* the READ still at the disk, its session's connection gone:
+		 * the session is freed with the task inside the SCSI layer */
+		assert_int_equal(fake_held_pending(), 1);
+		rig_free(r); /* no timer left: rig_free asserts it */
+		assert_int_equal(fake_held_pending(), 0);
+		fake_env_hold_disks(false);
+		return;
+	}
+	if (end == LG_RELEASED) {
 		fake_env_advance(r->env, 1000000000ull);
 		assert_int_equal(fake_held_complete(1), 1);
 		fake_env_advance(r->env, 0);
@@ -517,14 +532,20 @@ static void rsp_timeout_of_a_read_let_go_a_moment_before(bool released)
 static void rsp_timeout_spares_a_read_let_go_a_microsecond_before(void **st)
 {
 	(void)st;
-	rsp_timeout_of_a_read_let_go_a_moment_before(true);
+	rsp_timeout_of_a_read_let_go_a_moment_before(LG_RELEASED);
 }
 
 static void
 rsp_timeout_counts_a_read_let_go_a_microsecond_before_then_held(void **st)
 {
 	(void)st;
-	rsp_timeout_of_a_read_let_go_a_moment_before(false);
+	rsp_timeout_of_a_read_let_go_a_moment_before(LG_HELD);
+}
+
+static void rsp_timeout_judging_a_read_ends_when_the_server_is_freed(void **st)
+{
+	(void)st;
+	rsp_timeout_of_a_read_let_go_a_moment_before(LG_SERVER_FREED);
 }
 
 int main(void)
@@ -554,6 +575,8 @@ int main(void)
 			rsp_timeout_spares_a_read_let_go_a_microsecond_before),
 		cmocka_unit_test(
 			rsp_timeout_counts_a_read_let_go_a_microsecond_before_then_held),
+		cmocka_unit_test(
+			rsp_timeout_judging_a_read_ends_when_the_server_is_freed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

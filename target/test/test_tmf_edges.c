@@ -228,6 +228,69 @@ static void tmfs_in_progress_are_bounded(void **state)
 	fake_env_hold_disks(false);
 }
 
+/* RFC 7143 §11.5.1: after the TARGET COLD RESET's response the target
+ * closes the connection; nothing follows the response on it.  A READ the
+ * store holds keeps the reset waiting; a second READ sent after the reset
+ * (and a TEST UNIT READY that takes its unit attention) goes to the store
+ * too.  The store answers both at once: the reset's
+ * FUNCTION COMPLETE and the second READ's SCSI Response are queued in the
+ * same turn, the response behind it.  The transmit gather ends with a PDU
+ * after which the connection closes (conn_tx.c tx_gather, close_after):
+ * FUNCTION COMPLETE leaves, the connection closes, the SCSI Response
+ * never does (explore seed 216586154050, mutant 629: both left in one
+ * send). */
+static void nothing_follows_a_cold_resets_response(void **state)
+{
+	static const char hconf[] =
+		"HANDLER vdisk_fileio {\n"
+		" DEVICE d0 { filename fake-hold:d0\n size 4M }\n}\n"
+		"TARGET_DRIVER iscsi {\n"
+		" TARGET " TGT " {\n  LUN 0 d0\n }\n"
+		"}\n";
+	uint8_t rd[16] = {0x28}, tur[16] = {0};
+	struct iscsi_bhs in;
+	uint8_t *d = NULL;
+	struct rig *r;
+
+	(void)state;
+	fake_env_hold_disks(true);
+	r = rig_new(hconf);
+	assert_int_equal(rig_login_plain(r, INI, TGT), 0);
+	rig_tur(r, 0, &(struct rig_scsi){0});
+	rd[8] = 8; /* READ(10), 8 blocks at LBA 0 */
+	rig_scsi_send(r, 0, rd, ISCSI_CMD_F_READ, 4096, NULL, 0);
+	assert_int_equal(fake_held_pending(), 1);
+	rig_tmf_send(r, ISCSI_TMF_TARGET_COLD_RESET, ISCSI_RESERVED_TAG, 0);
+	fake_env_advance(r->env, 0);
+	assert_int_equal(fake_conn_pop_pdu(r->c, &in, &d), -1);
+	/* the reset's unit attention, then a READ that goes to the store */
+	rig_scsi_send(r, 0, tur, 0, 0, NULL, 0);
+	fake_env_advance(r->env, 0);
+	assert_int_equal(fake_conn_pop_pdu(r->c, &in, &d), 0);
+	free(d);
+	d = NULL;
+	assert_int_equal(in.opcode, ISCSI_OP_SCSI_RSP);
+	rig_scsi_send(r, 0, rd, ISCSI_CMD_F_READ, 4096, NULL, 0);
+	fake_env_advance(r->env, 0);
+	assert_int_equal(fake_held_pending(), 2);
+	assert_int_equal(fake_conn_pop_pdu(r->c, &in, &d), -1);
+	assert_int_equal(fake_held_complete(2), 2);
+	fake_env_advance(r->env, 0);
+	assert_int_equal(fake_conn_pop_pdu(r->c, &in, &d), 0);
+	free(d);
+	d = NULL;
+	assert_int_equal(in.opcode, ISCSI_OP_TMF_RSP);
+	assert_int_equal(in.b2, ISCSI_TMF_RSP_COMPLETE);
+	if (fake_conn_pop_pdu(r->c, &in, &d) == 0)
+		fail_msg("a PDU (opcode 0x%02x) left after the TARGET COLD "
+			 "RESET's FUNCTION COMPLETE: the connection closes "
+			 "after that response (RFC 7143 §11.5.1)",
+			 in.opcode);
+	assert_true(fake_conn_closed(r->c));
+	rig_free(r);
+	fake_env_hold_disks(false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +298,7 @@ int main(void)
 		cmocka_unit_test(lun_scoped_functions_for_a_lun_not_mapped),
 		cmocka_unit_test(abort_task_set_spares_another_luns_task),
 		cmocka_unit_test(tmfs_in_progress_are_bounded),
+		cmocka_unit_test(nothing_follows_a_cold_resets_response),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
