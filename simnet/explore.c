@@ -1794,6 +1794,54 @@ static void oom_step(struct gen *g, unsigned int nini, unsigned int nlun,
 	out_reconnect_all(g, nini, alua);
 }
 
+static uint64_t rnd_mutall21(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_mutall21) % n : 0;
+}
+
+/*
+ * An EXTENDED COPY of zeros then data into a RAM disk, across its first
+ * 1 MiB chunk boundary (st_mutall21, lane mutall21).  The RAM disk
+ * (backstore/mem.c mem_write) skips a piece of zeros for a chunk it never
+ * allocated, testing the piece's bytes from its place in the buffer; the
+ * copy writes its segment as one buffer, so the piece for the chunk past
+ * the boundary starts z blocks in, behind zeros.  Here z blocks of zeros
+ * then w <= z blocks of data are written to the source (any LU that keeps
+ * data, at the low LBAs the workload uses) and copied to the last z
+ * blocks of the RAM disk's chunk 0 and the first w of chunk 1, which no
+ * other command writes but a large copy (big_xcopy_step) or a step at the
+ * LU's end; then read back.  A zero test that looked at the buffer from
+ * its start would take chunk 1's piece for zeros and lose it (mutant 603,
+ * caught before by one scenario only: a_copy_of_zeros_then_data_into_
+ * fresh_ram_disk_chunks_keeps_the_data).  Judged by the data model (the
+ * copy holds the source's blocks) and the xcopy oracle.  Each command
+ * waits for its answer: the copy reads what the writes left.
+ */
+static void chunk_edge_copy_step(struct gen *g, unsigned int nini,
+				 unsigned int nlun, const bool *keeps,
+				 unsigned int dl, uint32_t lba_span,
+				 unsigned int *num)
+{
+	const char *a = explore_names[rnd_mutall21(g, nini)];
+	unsigned int w = 1 + (unsigned int)rnd_mutall21(g, 4),
+		     z = w + (unsigned int)rnd_mutall21(g, 8), sl;
+	uint32_t sa;
+
+	do
+		sl = (unsigned int)rnd_mutall21(g, nlun);
+	while (!keeps[sl]);
+	sa = (uint32_t)rnd_mutall21(g, lba_span);
+	out(g,
+	    "%s write lun=%u lba=%u blocks=%u data=zero expect any\n"
+	    "%s write lun=%u lba=%u blocks=%u data=ce%u expect any\n",
+	    a, sl, sa, z, a, sl, sa + z, w, ++*num);
+	out(g,
+	    "%s xcopy lun=%u list-id=%u seg=%u:%u:%u:%u:%u expect any\n"
+	    "%s read lun=%u lba=%u blocks=%u expect any\n",
+	    a, dl, (unsigned int)rnd_mutall21(g, 4), sl, sa, dl, 2048 - z,
+	    z + w, a, dl, 2048 - z, z + w);
+}
+
 static uint64_t rnd_memrz(struct gen *g, uint64_t n)
 {
 	return n ? sim_splitmix64(&g->st_memrz) % n : 0;
@@ -1916,7 +1964,8 @@ char *explore_generate(uint64_t seed)
 			.st_gappr = seed ^ 0x6a9919ull,
 			.st_cold = seed ^ 0xc01d20c01dull,
 			.st_memrz = seed ^ 0x3e3a2e20ull,
-			.st_oom = seed ^ 0x00a110c21ull};
+			.st_oom = seed ^ 0x00a110c21ull,
+			.st_mutall21 = seed ^ 0x3a7a1121ull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};
@@ -2195,6 +2244,14 @@ char *explore_generate(uint64_t seed)
 	 * (ctl_lun_resize ends the model's sanitize at the step; explore
 	 * seed 63269679759, lane cold20: an oracle gap, left open) */
 	unsigned int rz_luns[8], nrz = 0, rz_k[8], rznum = 0;
+	/* RAM disks past their first chunk, where EXTENDED COPY runs
+	 * (chunk_edge_copy_step, st_mutall21) */
+	unsigned int ce_luns[8], nce = 0, cenum = 0;
+
+	for (unsigned int i = 0; i < nlun && i < 8; i++)
+		if (cg.on[CG_XCOPY] && cg.mem[i] &&
+		    cg.size_blocks[i] > 2048 + 4)
+			ce_luns[nce++] = i;
 
 	for (unsigned int i = 0; i < nlun && i < 8; i++)
 		if (backing[i] != B_SIM && rnd_memrz(&g, 2) == 0 &&
@@ -2559,6 +2616,10 @@ char *explore_generate(uint64_t seed)
 			cold_step(&g, nini, nlun, lba_span, alua, &crnum);
 		if (oom && rnd_oom(&g, 100) < 3)
 			oom_step(&g, nini, nlun, lba_span, alua, &omnum);
+		if (nce > 0 && rnd_mutall21(&g, 100) < 3)
+			chunk_edge_copy_step(&g, nini, nlun, cg.keeps,
+					     ce_luns[rnd_mutall21(&g, nce)],
+					     lba_span, &cenum);
 		if (rare && rnd_rare(&g, 100) < 5)
 			rare_step(&g, &rs);
 		if (gaps && qd > 0 && rnd_cmdsn(&g, 100) < 3)

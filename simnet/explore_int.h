@@ -185,6 +185,11 @@ struct gen {
 	/* And one for memory pressure on the target (explore.c oom_step,
 	 * lane lead21: `target oom`, simnet/sim_oom.c). */
 	uint64_t st_oom;
+	/* And one for what the planted bugs of lane mutall21 showed the
+	 * explorer never made: an EXTENDED COPY of zeros then data into a
+	 * RAM disk's chunk never written, across its first chunk boundary
+	 * (explore.c chunk_edge_copy_step). */
+	uint64_t st_mutall21;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)
