@@ -1804,18 +1804,19 @@ static uint64_t rnd_mutall21(struct gen *g, uint64_t n)
  * 1 MiB chunk boundary (st_mutall21, lane mutall21).  The RAM disk
  * (backstore/mem.c mem_write) skips a piece of zeros for a chunk it never
  * allocated, testing the piece's bytes from its place in the buffer; the
- * copy writes its segment as one buffer, so the piece for the chunk past
- * the boundary starts z blocks in, behind zeros.  Here z blocks of zeros
- * then w <= z blocks of data are written to the source (any LU that keeps
- * data, at the low LBAs the workload uses) and copied to the last z
- * blocks of the RAM disk's chunk 0 and the first w of chunk 1, which no
- * other command writes but a large copy (big_xcopy_step) or a step at the
- * LU's end; then read back.  A zero test that looked at the buffer from
- * its start would take chunk 1's piece for zeros and lose it (mutant 603,
- * caught before by one scenario only: a_copy_of_zeros_then_data_into_
- * fresh_ram_disk_chunks_keeps_the_data).  Judged by the data model (the
- * copy holds the source's blocks) and the xcopy oracle.  Each command
- * waits for its answer: the copy reads what the writes left.
+ * copy writes its segment as one buffer.  Here z blocks of zeros then w
+ * blocks of data are written to the source (any LU that keeps data, at
+ * the low LBAs the workload uses) and copied to the last z0 blocks of
+ * the RAM disk's chunk 0 and the first z - z0 + w of chunk 1, which no
+ * other command writes but a large copy (big_xcopy_step) or a step at
+ * the LU's end; then read back.  Chunk 1's piece starts z0 blocks into
+ * the buffer, behind zeros, and in one step in three begins with 1-2
+ * zero blocks of its own before the data.  A zero test that looked at
+ * the buffer from its start (mutant 603: z0 >= the piece, so it sees
+ * zeros only), or at the piece's first block only (mutant 660), would
+ * take chunk 1's piece for zeros and lose its data.  Judged by the data
+ * model (the copy holds the source's blocks) and the xcopy oracle.  Each
+ * command waits for its answer: the copy reads what the writes left.
  */
 static void chunk_edge_copy_step(struct gen *g, unsigned int nini,
 				 unsigned int nlun, const bool *keeps,
@@ -1823,8 +1824,12 @@ static void chunk_edge_copy_step(struct gen *g, unsigned int nini,
 				 unsigned int *num)
 {
 	const char *a = explore_names[rnd_mutall21(g, nini)];
-	unsigned int w = 1 + (unsigned int)rnd_mutall21(g, 4),
-		     z = w + (unsigned int)rnd_mutall21(g, 8), sl;
+	unsigned int z1 = rnd_mutall21(g, 3) == 0
+				  ? 1 + (unsigned int)rnd_mutall21(g, 2)
+				  : 0,
+		     w = 1 + (unsigned int)rnd_mutall21(g, 4),
+		     z0 = z1 + w + (unsigned int)rnd_mutall21(g, 8),
+		     z = z0 + z1, sl;
 	uint32_t sa;
 
 	do
@@ -1838,8 +1843,8 @@ static void chunk_edge_copy_step(struct gen *g, unsigned int nini,
 	out(g,
 	    "%s xcopy lun=%u list-id=%u seg=%u:%u:%u:%u:%u expect any\n"
 	    "%s read lun=%u lba=%u blocks=%u expect any\n",
-	    a, dl, (unsigned int)rnd_mutall21(g, 4), sl, sa, dl, 2048 - z,
-	    z + w, a, dl, 2048 - z, z + w);
+	    a, dl, (unsigned int)rnd_mutall21(g, 4), sl, sa, dl, 2048 - z0,
+	    z + w, a, dl, 2048 - z0, z + w);
 }
 
 static uint64_t rnd_memrz(struct gen *g, uint64_t n)
