@@ -198,6 +198,14 @@ void wire_login_done(struct runner *r, struct pend *p, struct ini_op *op)
 	}
 	if (op->outcome == INI_NOT_SENT)
 		return;
+	/* out of resources (0x0302) while one of the target's allocations
+	 * failed (`target oom`): login.c refuses what it cannot build,
+	 * whatever the request's fault (explore seed 679712308508: a
+	 * stalled login's first PDU) */
+	if (op->outcome == INI_DONE &&
+	    op->login_status == ISCSI_LS_OUT_OF_RESOURCES &&
+	    r->sim->oom.failed != p->oom_at)
+		return;
 	if (op->login_bad == INI_LB_STALL) {
 		uint64_t up = op->conn_up_ns, t = op->done_ns;
 
