@@ -1748,14 +1748,48 @@ static uint64_t rnd_oom(struct gen *g, uint64_t n)
  * cannot get is all buffers in use): the target must answer, or close
  * the connection (conn_tx.c iscsi_conn_fail_soon), never lose an
  * answer, a write it acknowledged or memory.  Then every initiator logs
- * in again.
+ * in again.  In one step in three (with a simulated disk at LUN 0 and
+ * two initiators) the pressure is aimed instead: one initiator's writes
+ * wait at the slow disk while another's LOGICAL UNIT RESET, CLEAR TASK
+ * SET or target reset finds its first to fourth allocation failing --
+ * its record, or its wait for the other nexus's commands (SAM-5 §7.1:
+ * no FUNCTION COMPLETE before they end; scsi.h scsi_tmf_hook lost).
+ * lat0: LUN 0's disk latency to go back to, NULL where LUN 0 is not a
+ * simulated disk.
  */
 static void oom_step(struct gen *g, unsigned int nini, unsigned int nlun,
-		     uint32_t lba_span, bool alua, unsigned int *num)
+		     uint32_t lba_span, bool alua, const char *lat0,
+		     unsigned int *num)
 {
 	static const char *const probs[] = {"0.01", "0.05", "0.2", "1"};
+	static const char *const tmfs[] = {
+		"lun-reset lun=0", "clear-task-set lun=0", "target-reset"};
 	unsigned int pk = (unsigned int)rnd_oom(g, 4),
 		     n = 2 + (unsigned int)rnd_oom(g, 8);
+
+	if (lat0 != NULL && nini >= 2 && rnd_oom(g, 3) == 0) {
+		unsigned int x = (unsigned int)rnd_oom(g, nini),
+			     y = (x + 1 + (unsigned int)rnd_oom(g, nini - 1)) %
+				 nini,
+			     w = 1 + (unsigned int)rnd_oom(g, 2);
+
+		out(g, "run until quiet\ndisk0 latency min=40ms max=40ms\n");
+		for (unsigned int i = 0; i < w; i++)
+			out(g,
+			    "%s write lun=0 lba=%u blocks=%u data=om%u & "
+			    "expect any\n",
+			    explore_names[y],
+			    (unsigned int)rnd_oom(g, lba_span),
+			    1 + (unsigned int)rnd_oom(g, 16), ++*num);
+		out(g, "+5ms target oom skip=%u\n%s %s & expect any\n",
+		    (unsigned int)rnd_oom(g, 4), explore_names[x],
+		    tmfs[rnd_oom(g, 3)]);
+		out(g,
+		    "run until quiet\ntarget oom off\ndisk0 latency min=%s\n",
+		    lat0);
+		out_reconnect_all(g, nini, alua);
+		return;
+	}
 
 	out(g, "target oom prob=%s count=%u\n", probs[pk],
 	    pk == 3 ? 1 + (unsigned int)rnd_oom(g, 3)
@@ -2620,7 +2654,9 @@ char *explore_generate(uint64_t seed)
 		if (cold && rnd_cold(&g, 100) < 2)
 			cold_step(&g, nini, nlun, lba_span, alua, &crnum);
 		if (oom && rnd_oom(&g, 100) < 3)
-			oom_step(&g, nini, nlun, lba_span, alua, &omnum);
+			oom_step(&g, nini, nlun, lba_span, alua,
+				 backing[0] == B_SIM ? lv.lat[0] : NULL,
+				 &omnum);
 		if (nce > 0 && rnd_mutall21(&g, 100) < 3)
 			chunk_edge_copy_step(&g, nini, nlun, cg.keeps,
 					     ce_luns[rnd_mutall21(&g, nce)],
