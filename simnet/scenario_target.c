@@ -466,76 +466,196 @@ static void ctl_lun_add(struct runner *r, struct toks *t)
 }
 
 /*
- *   target device DISK set read_only=0|1
+ *   target device DISK set KEY=0|1 [KEY=0|1...]
  *
- * A running device's attribute changed (utargetctl attr set device=DISK
- * read_only 1, ctl_change.c: the configuration's attribute setter, then
- * a live change), while no initiator is logged in: the device is opened
- * again with it, a new LU (its mode parameters, medium and persistent
- * reservations as at power on), and every LUN on it is read-only or
- * writable from then on (the LUN model's `ro`: DATA PROTECT 07/27/00 for
- * writes).  The control step's oracle: the control interface shows the
- * device with the attribute asked for (iscsi_server_device).  Round of
- * blind19, mutant 505 (a change of read_only taken as no change).
+ * A running device's attributes changed (utargetctl attr set device=DISK
+ * KEY V, ctl_change.c: the configuration's attribute setter, then a live
+ * change); KEY is read_only, write_through, thin_provisioned or
+ * removable.  Sessions may be logged in and commands running.  The
+ * device is opened again with them (reconfig.c reconf_devices: a
+ * configuration that differs is a new device entry), a new LU: the old
+ * one goes (commands already in it end there, on the same backstore;
+ * one still waiting for its Data-Out runs on the new LU; after the
+ * drain time the rest end TASK ABORTED), and each session maps the new
+ * one in its place (devices.c iscsi_sess_resync_luns).  To an initiator
+ * it is the LU at that LUN removed and another added in one step
+ * (SPC-4 §5.14): the LUN's nexus is a new one with POWER ON, RESET and
+ * none of the old one's conditions, every other LUN the session keeps
+ * is told REPORTED LUNS DATA HAS CHANGED; the new LU's mode parameters,
+ * medium (loaded, no prevention), SPC-2 reservation (none) and
+ * persistent reservations (only what APTPL saved, scsi_pr_load) are
+ * those of power on.  From the step's end each LUN on the device is
+ * read-only or writable (DATA PROTECT 07/27/00 for writes), write-back
+ * or write-through (WCE), thin or not, removable or not.  The control
+ * step's oracle: the control interface shows the device with the
+ * attributes asked for (iscsi_server_device).  Round of blind19
+ * (read_only, no initiator logged in; mutant 505), round of devattr21
+ * (the other attributes, with sessions and commands running).
  */
+static const char *const dev_keys[] = {"read_only", "write_through",
+				       "thin_provisioned", "removable"};
+
+/* read_only as the LU has it, the others as the running configuration
+ * holds them */
+static bool dev_attr_of(const struct iscsi_device_info *di,
+			const struct ut_dev_cfg *c, int k)
+{
+	return k == 0	? di->read_only
+	       : k == 1 ? c->write_through
+	       : k == 2 ? c->thin
+			: c->removable;
+}
+
 static void ctl_device_set(struct runner *r, struct toks *t)
 {
 	struct iscsi_device_info di;
 	struct ut_dev_cfg *d = NULL;
+	const struct ut_dev_cfg *dc;
 	struct ut_config cfg;
-	const char *v = kv(t, "read_only");
+	uint64_t resets = r->resets_done;
+	int want[4] = {-1, -1, -1, -1}, nkeys = 0;
 	char err[256];
-	bool ro;
+	bool on_disk = false;
 
-	if (t->n != 5 || v == NULL || (strcmp(v, "0") && strcmp(v, "1"))) {
-		syntaxf(r, "target device DISK set read_only=0|1");
+	for (int i = 4; i < t->n; i++) {
+		const char *v;
+		int k = -1;
+
+		if (strcmp(t->v[i], "expect") == 0)
+			break;
+		v = strchr(t->v[i], '=');
+		for (int j = 0; v && j < 4; j++)
+			if ((size_t)(v - t->v[i]) == strlen(dev_keys[j]) &&
+			    strncmp(t->v[i], dev_keys[j],
+				    strlen(dev_keys[j])) == 0)
+				k = j;
+		if (k < 0 || want[k] >= 0 ||
+		    (strcmp(v + 1, "0") != 0 && strcmp(v + 1, "1") != 0)) {
+			nkeys = 0;
+			break;
+		}
+		want[k] = v[1] == '1';
+		nkeys++;
+	}
+	if (t->n < 5 || nkeys == 0 || strcmp(t->v[3], "set") != 0) {
+		syntaxf(r, "target device DISK set KEY=0|1... (read_only, "
+			   "write_through, thin_provisioned, removable)");
 		return;
 	}
-	for (int i = 0; i < r->nactors; i++)
-		if (ini_state(r->actors[i].ini) != INI_S_DOWN) {
-			syntaxf(r, "target device DISK set: while no "
-				   "initiator is logged in");
-			return;
-		}
-	ro = strcmp(v, "1") == 0;
+	if (r->nacl > 0) {
+		/* the LUNs a session keeps depend on its groups */
+		syntaxf(r, "target device DISK set: not with group lines");
+		return;
+	}
 	if (!ctl_begin(r, &cfg))
 		return;
 	for (size_t i = 0; i < cfg.dev_count && d == NULL; i++)
 		if (strcmp(cfg.devs[i].name, t->v[2]) == 0)
 			d = &cfg.devs[i];
-	if (d == NULL || ut_dev_attr_set(d, "read_only", v, err, sizeof(err))) {
+	for (int k = 0; k < 4 && d != NULL; k++)
+		if (want[k] >= 0 &&
+		    ut_dev_attr_set(d, dev_keys[k], want[k] ? "1" : "0", err,
+				    sizeof(err)))
+			d = NULL;
+	if (d == NULL) {
 		ut_config_free(&cfg);
 		syntaxf(r, "target device %s set: no such device", t->v[2]);
 		return;
 	}
-	if (!ctl_apply(r, &cfg, NULL, want_fail(t)))
+	for (int i = 0; i < r->nluns; i++)
+		on_disk |= strcmp(r->luns[i].disk, t->v[2]) == 0 &&
+			   !r->luns[i].removed;
+	/* The LUNs on the device: the old LU goes at some instant of the
+	 * step (each session on its own reactor), the new one comes with
+	 * its POWER ON, RESET; every other LUN is told the inventory
+	 * changed. */
+	ua_step_begin(r);
+	for (int i = 0; i < r->nluns && on_disk; i++) {
+		struct lun_st *l = &r->luns[i];
+
+		if (l->removed)
+			continue;
+		if (strcmp(l->disk, t->v[2]) != 0) {
+			ua_expect_index(r, i, UA_LUNS_CHANGED);
+			continue;
+		}
+		ua_lun_going(r, l->lun);
+		ua_expect_index(r, i, UA_POWER_ON);
+		ua_lun_adding(r, i, l->lun);
+		alua_lun_going(l);
+		l->uncertain = true;
+	}
+	if (on_disk)
+		r->lun_map_steps++; /* a LUN names another LU */
+	if (!ctl_apply(r, &cfg, NULL, want_fail(t))) {
+		ua_step_failed(r);
+		for (int i = 0; i < r->nluns && on_disk; i++)
+			if (!r->luns[i].removed &&
+			    strcmp(r->luns[i].disk, t->v[2]) == 0)
+				alua_lun_changed(r, &r->luns[i]);
 		return;
+	}
 	for (int i = 0; i < r->nluns; i++) {
 		struct lun_st *l = &r->luns[i];
 
 		if (strcmp(l->disk, t->v[2]) != 0 || l->removed)
 			continue;
-		l->ro = ro;
+		if (want[0] >= 0)
+			l->ro = want[0];
+		if (want[2] >= 0)
+			l->thin = want[2];
+		if (want[3] >= 0)
+			l->removable = want[3];
+		if (want[1] >= 0)
+			l->wc_off_cfg = want[1];
+		/* the old LU and its nexuses are gone (the step waited for
+		 * them): their conditions, reservations, preventions */
+		for (int a = 0; a < r->nactors; a++)
+			ua_nexus_replaced(r, &r->actors[a], i);
+		resv_reset(l);
 		med_power_on(r, l);
+		/* a SANITIZE running there was cancelled part way */
+		cmds_sanitize_end(l, 2);
+		cmds_lun_reset_state(l);
+		/* the new LU loads what APTPL saved (scsi_pr_load); a PR OUT
+		 * still running on the old one may have saved or not */
+		if (l->pr_inflight > 0)
+			l->pr.unknown = true;
+		prm_crash(&l->pr);
 		pr_gen_power_on(l);
+		l->pr_epoch++;
 		l->ms_saved = MS_SAVED_NONE;
+		cmds_lun_power_on(l);
 		l->ms_known = l->ms_inflight == 0 && r->ms_orphans == 0;
 		l->ms_wce = !l->wc_off;
 		l->ms_dsense = l->ms_swp = false;
+		alua_lun_changed(r, l);
+		ua_lun_back(r, i);
 	}
 	r->ctl_seq++;
+	ua_step_end(r, resets == r->resets_done && resets_quiet(r));
 	r->res->expectations++;
+	if (want_fail(t))
+		return;
+	dc = ut_config_find_dev(iscsi_server_config(r->srv), t->v[2]);
 	if (iscsi_server_device(r->srv, t->v[2], &di, NULL) != 0 ||
-	    di.read_only != ro)
+	    dc == NULL) {
 		failf(r, r->line,
-		      "control step: device %s set read_only=%d, but the "
-		      "control interface shows it %s (seed %llu)",
-		      t->v[2], ro,
-		      iscsi_server_device(r->srv, t->v[2], &di, NULL) != 0
-			      ? "gone"
-		      : di.read_only ? "read-only"
-				     : "writable",
-		      (unsigned long long)r->seed);
+		      "control step: device %s set, but the control "
+		      "interface no longer shows it (seed %llu)",
+		      t->v[2], (unsigned long long)r->seed);
+		return;
+	}
+	for (int k = 0; k < 4; k++)
+		if (want[k] >= 0 && dev_attr_of(&di, dc, k) != (bool)want[k]) {
+			failf(r, r->line,
+			      "control step: device %s set %s=%d, but the "
+			      "control interface shows %d (seed %llu)",
+			      t->v[2], dev_keys[k], want[k],
+			      dev_attr_of(&di, dc, k),
+			      (unsigned long long)r->seed);
+			return;
+		}
 }
 
 static void ctl_lun_remove(struct runner *r, struct toks *t)
