@@ -514,6 +514,18 @@ static int reconf_devices(struct iscsi_server *srv, struct iscsi_reconf *op,
 			}
 			continue;
 		}
+		/* A device opened again (another attribute): the new LU
+		 * would serve commands on a medium the old one's SANITIZE
+		 * still overwrites, and what it acknowledged be overwritten
+		 * after (SBC-4 §4.11); refused as a resize is. */
+		if (e && scsi_lu_sanitizing(e->lu)) {
+			reconf_msg(op,
+				   "device %s: a SANITIZE is running; try "
+				   "again after it",
+				   d->name);
+			rc = -EBUSY;
+			break;
+		}
 		nl[i] = iscsi_lu_ent_new(srv, d);
 		if (!nl[i]) {
 			rc = -ENOMEM;

@@ -10,8 +10,9 @@
  *     them after drain_ms, and gives up (-ETIMEDOUT, saying why) when
  *     they never end; a removed device still in use is given up on the
  *     same way and closes once its last command ends;
- *   - a grow the backstore cannot take, or any resize while a SANITIZE
- *     runs, is refused with nothing changed;
+ *   - a grow the backstore cannot take, or any resize or reopen (an
+ *     attribute changed) while a SANITIZE runs, is refused with nothing
+ *     changed;
  *   - portal, discovery and ALUA changes are kept but noted as taking
  *     effect at the next start.
  * Through iscsi_server_reconfigure() on a server in the fake
@@ -669,6 +670,52 @@ static void a_resize_while_a_sanitize_runs_is_refused(void **state)
 	rig_free(r);
 }
 
+/* SBC-4 §4.11: the same for a change that opens the device again (an
+ * attribute, utargetctl attr set): the new LU would serve commands on a
+ * medium the old one's SANITIZE still overwrites, and writes it
+ * acknowledged would be overwritten after (round of devattr21). */
+static void a_reopen_while_a_sanitize_runs_is_refused(void **state)
+{
+	static const char slow[] = "HANDLER vdisk_mem {\n DEVICE m { size 64M\n"
+				   "  sanitize_rate 1M }\n}\n"
+				   "TARGET_DRIVER iscsi {\n"
+				   " TARGET " TGT " {\n  LUN 0 m\n }\n"
+				   "}\n";
+	struct rig *r = rig_new(slow);
+	struct iscsi_reconf_result res;
+	/* SANITIZE OVERWRITE, IMMED=1, one 4-byte pattern */
+	uint8_t ow[16] = {0x48, 0x81, 0, 0, 0, 0, 0, 0, 8};
+	uint8_t list[8] = {0x01, 0, 0, 4, 0xde, 0xad, 0xbe, 0xef};
+	struct rig_scsi out;
+	struct ut_config cfg;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(rig_login_plain(r, INI, TGT), 0);
+	rig_tur(r, 0, &out);
+	rig_scsi_send(r, 0, ow, ISCSI_CMD_F_WRITE, sizeof(list), list,
+		      sizeof(list));
+	answer(r, &out);
+	assert_int_equal(out.status, 0); /* IMMED: it runs on */
+	running(r, &cfg);
+	dev(&cfg, "m")->write_through = true;
+	assert_int_equal(start(r, &cfg, NULL, &res, err, sizeof(err)), -EBUSY);
+	assert_string_equal(err, "device m: a SANITIZE is running; try again "
+				 "after it");
+	/* still the sanitizing LU: NOT READY, SANITIZE IN PROGRESS */
+	rig_tur(r, 0, &out);
+	assert_int_equal(out.status, 2);
+	assert_int_equal(out.sense_key, 2);
+	assert_int_equal(out.asc, 0x041b);
+	/* 64 MiB at 1 MiB/s */
+	fake_env_advance(r->env, 70000000000ull);
+	assert_int_equal(start(r, &cfg, NULL, &res, err, sizeof(err)), 0);
+	wait_answer(r, &res, 1000);
+	assert_int_equal(res.status, 0);
+	ut_config_free(&cfg);
+	rig_free(r);
+}
+
 /* ------------------------------------------ what waits for a restart */
 
 /* Portals, discovery settings and ALUA groups are driver-level: a
@@ -822,6 +869,7 @@ int main(void)
 			a_removed_device_still_in_use_is_closed_after_its_last_command),
 		cmocka_unit_test(a_grow_the_backstore_refuses_changes_nothing),
 		cmocka_unit_test(a_resize_while_a_sanitize_runs_is_refused),
+		cmocka_unit_test(a_reopen_while_a_sanitize_runs_is_refused),
 		cmocka_unit_test(
 			driver_level_changes_are_noted_for_the_next_start),
 		cmocka_unit_test(
