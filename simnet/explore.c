@@ -195,6 +195,60 @@ static void ctl_step(struct gen *g, struct ctl_luns *cl)
 	}
 }
 
+static uint64_t rnd_devattr(struct gen *g, uint64_t n)
+{
+	return n ? sim_splitmix64(&g->st_devattr) % n : 0;
+}
+
+/*
+ * A device's attributes changed live (st_devattr, lane devattr21:
+ * utargetctl attr set device=DISK KEY V) while the sessions are logged
+ * in: one to three of read_only, write_through, thin_provisioned and
+ * removable, each to 0 or 1, on the disk of a LUN that is there; up to
+ * three READs and WRITEs to it sent just before, so that some are in
+ * the old LU when the new one takes its place.  The device opens again:
+ * judged as the LU at that LUN removed and another added in one step
+ * (scenario_target.c ctl_device_set: POWER ON, RESET there, REPORTED
+ * LUNS DATA HAS CHANGED on the others, reservations, mode parameters
+ * and medium as at power on), then by the write-protect, caching,
+ * provisioning and medium oracles with the new attributes.
+ */
+static void devattr_step(struct gen *g, const struct ctl_luns *cl,
+			 unsigned int *num)
+{
+	static const char *const keys[] = {"read_only", "write_through",
+					   "thin_provisioned", "removable"};
+	unsigned int k = (unsigned int)rnd_devattr(g, cl->n),
+		     n = (unsigned int)rnd_devattr(g, 4),
+		     first = (unsigned int)rnd_devattr(g, 4),
+		     nkeys = 1 + (unsigned int)rnd_devattr(g, 3);
+
+	if (cl->removed[k] || cl->nini == 0)
+		return;
+	for (unsigned int i = 0; i < n; i++) {
+		const char *a = explore_names[rnd_devattr(g, cl->nini)];
+		unsigned int end = cl->size_k[k] * 2,
+			     blocks = 1 + (unsigned int)rnd_devattr(g, 32),
+			     lba = (unsigned int)rnd_devattr(g, end - blocks);
+
+		if (rnd_devattr(g, 2))
+			out(g,
+			    "%s write lun=%u lba=%u blocks=%u data=da%u & "
+			    "expect any\n",
+			    a, k, lba, blocks, ++*num);
+		else
+			out(g, "%s read lun=%u lba=%u blocks=%u & expect any\n",
+			    a, k, lba, blocks);
+	}
+	if (n > 0)
+		out(g, "+%uus ", (unsigned int)rnd_devattr(g, 2000));
+	out(g, "target device disk%u set", k);
+	for (unsigned int i = 0; i < nkeys; i++)
+		out(g, " %s=%u", keys[(first + i) % 4],
+		    (unsigned int)rnd_devattr(g, 2));
+	out(g, "\n");
+}
+
 static uint64_t rnd_alua(struct gen *g, uint64_t n)
 {
 	return n ? sim_splitmix64(&g->st_alua) % n : 0;
@@ -2004,7 +2058,8 @@ char *explore_generate(uint64_t seed)
 			.st_cold = seed ^ 0xc01d20c01dull,
 			.st_memrz = seed ^ 0x3e3a2e20ull,
 			.st_oom = seed ^ 0x00a110c21ull,
-			.st_mutall21 = seed ^ 0x3a7a1121ull};
+			.st_mutall21 = seed ^ 0x3a7a1121ull,
+			.st_devattr = seed ^ 0xde7a7721ull};
 	/* Live reconfiguration steps in about one seed in five. */
 	bool ctl = rnd_ctl(&g, 100) < 20;
 	struct ctl_luns cl = {0};
@@ -2050,6 +2105,8 @@ char *explore_generate(uint64_t seed)
 	bool oom = rnd_oom(&g, 100) < 16;
 	unsigned int omnum = 0;
 	unsigned int crnum = 0;
+	/* values of the writes around device attribute changes */
+	unsigned int danum = 0;
 	bool wrap = rnd_ua(&g, 100) < 33;
 	bool acl;
 	/* The rare requests in about one seed in four, in 5 % of its steps
@@ -2623,6 +2680,8 @@ char *explore_generate(uint64_t seed)
 		}
 		if (ctl && rnd_ctl(&g, 100) < 4)
 			ctl_step(&g, &cl);
+		if (ctl && rnd_devattr(&g, 100) < 2)
+			devattr_step(&g, &cl, &danum);
 		if (nzc > 0 && rnd_zc(&g, 100) < 4) {
 			unsigned int zl = zc_luns[rnd_zc(&g, nzc)];
 

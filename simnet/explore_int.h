@@ -190,6 +190,10 @@ struct gen {
 	 * RAM disk's chunk never written, across its first chunk boundary
 	 * (explore.c chunk_edge_copy_step). */
 	uint64_t st_mutall21;
+	/* And one for a device's attributes changed live under I/O with
+	 * sessions logged in (explore.c devattr_step, lane devattr21): the
+	 * other streams draw as before. */
+	uint64_t st_devattr;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)

@@ -199,6 +199,10 @@ struct lun_st {
 	 * (scenario_pr.c) */
 	uint64_t pr_gen_lo, pr_gen_hi;
 	int pr_gen_open;
+	/* LUs opened again live (`target device DISK set`), and the upper
+	 * bound of the one before the last: a PR IN sent to it may be
+	 * answered by it after the new one came (scenario_pr.c) */
+	uint64_t pr_gen_reopens, pr_gen_old_hi;
 	bool removed; /* taken out by `target lun remove` */
 	/* VPD pages (scenario_spc.c): the Supported VPD Pages list once
 	 * page 00h answered, and the pages answered GOOD or refused with
@@ -334,6 +338,9 @@ struct actor {
 	 * runner.luns), the conditions of this actor's nexus */
 	struct ua_nexus ua[MAX_LUNS];
 	struct ua_owe ua_owe[MAX_LUNS];
+	/* POWER ON, RESET conditions told, per LUN, and their count when a
+	 * step that replaces the nexus began (ua_nexus_replacing) */
+	uint32_t ua_told_reset[MAX_LUNS], ua_told_reset_at[MAX_LUNS];
 	uint64_t ua_born; /* UA clock when its current nexus was made */
 	/* its last answers GOOD, a ring (scenario_order.c) */
 	struct order_rec order_ring[ORDER_RING];
@@ -667,7 +674,7 @@ struct pend {
 	bool login_chap_right, login_chap_wrong;
 	/* PRgeneration: a PR IN's lower bound when sent; a PR OUT counted
 	 * in its LU's pr_gen_hi */
-	uint64_t pr_gen_lo;
+	uint64_t pr_gen_lo, pr_gen_reopens;
 	bool pr_gen_counts;
 	uint64_t ctl_seq;    /* r->ctl_seq when it was sent */
 	uint64_t crashes_at; /* r->crashes when it was sent */
@@ -1149,6 +1156,8 @@ void ua_forget_lun(struct runner *r, uint32_t lun);
  * went (a new one, if any, keeps the step's own conditions). */
 void ua_expect_actor(struct runner *r, struct actor *a, int li, uint8_t what);
 void ua_nexus_replaced(struct runner *r, struct actor *a, int li);
+void ua_nexus_replacing(struct runner *r, int li);
+void ua_nexus_new(struct runner *r, struct actor *a, int li);
 void ua_lun_back(struct runner *r, int li);
 /* A `target lun add` begins (what may reach its LU from the step's
  * start) / it failed. */

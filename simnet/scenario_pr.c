@@ -162,8 +162,10 @@ static bool pr_counting_sa(uint8_t sa)
 void pr_gen_sent(struct lun_st *l, struct pend *p)
 {
 	if (p->kind == PK_PRIN_KEYS || p->kind == PK_PRIN_RESV ||
-	    p->kind == PK_PRIN_FULL)
+	    p->kind == PK_PRIN_FULL) {
 		p->pr_gen_lo = l->pr_gen_lo;
+		p->pr_gen_reopens = l->pr_gen_reopens;
+	}
 	if (p->kind != PK_PROUT || !pr_counting_sa(p->pro.sa))
 		return;
 	p->pr_gen_counts = true;
@@ -224,6 +226,30 @@ static void pr_gen_answer(struct runner *r, struct pend *p, struct ini_op *op)
 	    scsi_good(op) && op->in_len >= 4) {
 		uint64_t got = get_be32(op->in);
 
+		/* Sent to an LU opened again since (a device's attribute
+		 * changed live): answered by the old LU, as it stood then,
+		 * or by the new one (explore seed 258 of round devattr21) */
+		if (p->pr_gen_reopens != l->pr_gen_reopens) {
+			uint64_t hi = p->pr_gen_reopens + 1 == l->pr_gen_reopens
+					      ? l->pr_gen_old_hi
+					      : UINT64_MAX;
+
+			if ((got < p->pr_gen_lo || got > hi) &&
+			    got > l->pr_gen_hi)
+				failf(r, p->line,
+				      "oracle: %s %s on lun %u returned "
+				      "PRgeneration %llu; sent to an LU opened "
+				      "again since, SPC-4 §6.16.2 allows "
+				      "%llu..%llu of the old one or 0..%llu of "
+				      "the new one (seed %llu)",
+				      p->a->name, p->verb, l->lun,
+				      (unsigned long long)got,
+				      (unsigned long long)p->pr_gen_lo,
+				      (unsigned long long)hi,
+				      (unsigned long long)l->pr_gen_hi,
+				      (unsigned long long)r->seed);
+			return;
+		}
 		if (got < p->pr_gen_lo || got > l->pr_gen_hi) {
 			failf(r, p->line,
 			      "oracle: %s %s on lun %u returned PRgeneration "

@@ -509,7 +509,7 @@ static bool dev_attr_of(const struct iscsi_device_info *di,
 static void ctl_device_set(struct runner *r, struct toks *t)
 {
 	struct iscsi_device_info di;
-	struct ut_dev_cfg *d = NULL;
+	struct ut_dev_cfg *d = NULL, was;
 	const struct ut_dev_cfg *dc;
 	struct ut_config cfg;
 	uint64_t resets = r->resets_done;
@@ -552,6 +552,8 @@ static void ctl_device_set(struct runner *r, struct toks *t)
 	for (size_t i = 0; i < cfg.dev_count && d == NULL; i++)
 		if (strcmp(cfg.devs[i].name, t->v[2]) == 0)
 			d = &cfg.devs[i];
+	if (d != NULL)
+		was = *d;
 	for (int k = 0; k < 4 && d != NULL; k++)
 		if (want[k] >= 0 &&
 		    ut_dev_attr_set(d, dev_keys[k], want[k] ? "1" : "0", err,
@@ -562,7 +564,9 @@ static void ctl_device_set(struct runner *r, struct toks *t)
 		syntaxf(r, "target device %s set: no such device", t->v[2]);
 		return;
 	}
-	for (int i = 0; i < r->nluns; i++)
+	/* Values it has already: no change, nothing opens again
+	 * (reconfig.c keeps a device whose configuration is equal). */
+	for (int i = 0; i < r->nluns && !ut_dev_cfg_equal(&was, d); i++)
 		on_disk |= strcmp(r->luns[i].disk, t->v[2]) == 0 &&
 			   !r->luns[i].removed;
 	/* The LUNs on the device: the old LU goes at some instant of the
@@ -579,11 +583,19 @@ static void ctl_device_set(struct runner *r, struct toks *t)
 			ua_expect_index(r, i, UA_LUNS_CHANGED);
 			continue;
 		}
-		ua_lun_going(r, l->lun);
+		ua_nexus_replacing(r, i);
 		ua_expect_index(r, i, UA_POWER_ON);
 		ua_lun_adding(r, i, l->lun);
 		alua_lun_going(l);
 		l->uncertain = true;
+		/* Write-back from the step's start when the new LU is: a
+		 * write sent from now may reach it (as after MODE SELECT
+		 * WCE=1) */
+		if (!(want[1] >= 0 ? want[1] : l->wc_off_cfg)) {
+			l->wc_off = false;
+			l->wc_off_since = 0;
+			model_set_write_through(l->m, false);
+		}
 	}
 	if (on_disk)
 		r->lun_map_steps++; /* a LUN names another LU */
@@ -595,8 +607,9 @@ static void ctl_device_set(struct runner *r, struct toks *t)
 				alua_lun_changed(r, &r->luns[i]);
 		return;
 	}
-	for (int i = 0; i < r->nluns; i++) {
+	for (int i = 0; i < r->nluns && on_disk; i++) {
 		struct lun_st *l = &r->luns[i];
+		bool was_off;
 
 		if (strcmp(l->disk, t->v[2]) != 0 || l->removed)
 			continue;
@@ -611,7 +624,7 @@ static void ctl_device_set(struct runner *r, struct toks *t)
 		/* the old LU and its nexuses are gone (the step waited for
 		 * them): their conditions, reservations, preventions */
 		for (int a = 0; a < r->nactors; a++)
-			ua_nexus_replaced(r, &r->actors[a], i);
+			ua_nexus_new(r, &r->actors[a], i);
 		resv_reset(l);
 		med_power_on(r, l);
 		/* a SANITIZE running there was cancelled part way */
@@ -622,12 +635,24 @@ static void ctl_device_set(struct runner *r, struct toks *t)
 		if (l->pr_inflight > 0)
 			l->pr.unknown = true;
 		prm_crash(&l->pr);
+		l->pr_gen_old_hi = l->pr_gen_hi;
+		l->pr_gen_reopens++;
 		pr_gen_power_on(l);
 		l->pr_epoch++;
 		l->ms_saved = MS_SAVED_NONE;
+		was_off = l->wc_off;
 		cmds_lun_power_on(l);
+		/* Made write-through: only writes sent from now are durable;
+		 * one still running may have run write-back on the old LU,
+		 * whose cache the disk keeps (explore seed 37 of round
+		 * devattr21) */
+		if (l->wc_off && !was_off) {
+			l->wc_off = false;
+			l->wc_off_since = model_tick(l->m);
+			model_set_write_through(l->m, false);
+		}
 		l->ms_known = l->ms_inflight == 0 && r->ms_orphans == 0;
-		l->ms_wce = !l->wc_off;
+		l->ms_wce = !l->wc_off_cfg;
 		l->ms_dsense = l->ms_swp = false;
 		alua_lun_changed(r, l);
 		ua_lun_back(r, i);

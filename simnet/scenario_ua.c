@@ -224,6 +224,8 @@ static void judge_told(struct runner *r, struct pend *p, int li, uint64_t now,
 	/* ASYMMETRIC ACCESS STATE CHANGED is the ALUA oracle's to judge. */
 	if (kind == UA_K_ALUA)
 		return;
+	if (kind == UA_K_RESET)
+		a->ua_told_reset[li]++;
 	if (!ua_report(nx, kind, p->ua_issue, now)) {
 		ua_describe(nx, st, sizeof(st));
 		failf(r, p->line,
@@ -755,6 +757,78 @@ void ua_nexus_replaced(struct runner *r, struct actor *a, int li)
 			nx->rec[i].dead = now;
 	nx->lenient = 0;
 	a->ua_owe[li].on = false;
+}
+
+/* A control step begins that replaces every nexus to li with a new one
+ * (`target device DISK set`: the LU opened again): the old nexuses go
+ * at some instant of the step, so their conditions may be cleared from
+ * its start (as ua_lun_going) and none of them is still queued when the
+ * new nexus's POWER ON, RESET comes: that one is the step's own, not
+ * absorbed by an equal one of the old nexus (explore seed 379 of round
+ * devattr21: a login's 29h still pending).  ua_nexus_replaced ends them
+ * at the step's end. */
+void ua_nexus_replacing(struct runner *r, int li)
+{
+	for (int i = 0; i < r->nactors; i++) {
+		struct ua_nexus *nx = &r->actors[i].ua[li];
+
+		r->actors[i].ua_told_reset_at[li] =
+			r->actors[i].ua_told_reset[li];
+		for (unsigned int k = 0; k < nx->n; k++) {
+			if (nx->rec[k].fade > r->ua_step_from)
+				nx->rec[k].fade = r->ua_step_from;
+			if (nx->rec[k].dead == UA_NEVER)
+				nx->rec[k].dead = UA_NEVER - 1;
+		}
+	}
+}
+
+/* ... and the step's end: the actor's nexus to li is the new one,
+ * whose POWER ON, RESET is the step's.  Where the old nexus's records
+ * filled the nexus when the step began (a PR seed's conditions), the
+ * step's record found no room: it is given now, in the room the old
+ * ones leave once no command still running can be told of them, else
+ * the kind stays lenient (ua_nexus_replaced cleared that; explore seeds
+ * 258 and 299 of round devattr21). */
+void ua_nexus_new(struct runner *r, struct actor *a, int li)
+{
+	struct ua_nexus *nx = &a->ua[li];
+	uint64_t now = ua_tick(r), oldest = oldest_outstanding(r, a, li, now);
+	uint32_t lenient = nx->lenient;
+
+	ua_nexus_replaced(r, a, li);
+	/* Kinds the old nexus had more of than its records hold stay so
+	 * while a command sent to it runs: it may still be told of one
+	 * (explore seed 258 of round devattr21: REPORTED LUNS DATA HAS
+	 * CHANGED of an earlier step, told to a READ held by a partition
+	 * across this one). */
+	if (oldest < now)
+		nx->lenient = lenient;
+	for (unsigned int i = 0; i < nx->n; i++) {
+		if (nx->rec[i].cause != r->ua_step_cause ||
+		    nx->rec[i].kind != UA_K_RESET)
+			continue;
+		/* A command answered during the step was told of a 29h:
+		 * the old nexus's, or already the new one's (the session
+		 * took the new LU before the step ended; the record it
+		 * consumed is the older): the new one's may be gone,
+		 * never owed (explore seed 299 of round devattr21). */
+		if (a->ua_told_reset[li] != a->ua_told_reset_at[li])
+			nx->rec[i].cause = 0;
+		return;
+	}
+	/* None: it found no room, or was reported during the step (then
+	 * it may be the old nexus's that was: the new one's may still
+	 * come, never owed; explore seed 1844 of round devattr21) */
+	ua_gc(nx, oldest);
+	if (nx->n < UA_MAX_RECS)
+		ua_give(a, li, UA_K_RESET,
+			a->ua_told_reset[li] != a->ua_told_reset_at[li]
+				? 0
+				: r->ua_step_cause,
+			r->ua_step_from, UA_NEVER);
+	else
+		nx->lenient |= 1u << UA_K_RESET;
 }
 
 /* A LUN came back (`target lun add` of a removed one): a reset sent to
