@@ -2334,11 +2334,11 @@ char *explore_generate(uint64_t seed)
 	if (nzc > 0)
 		out(&g, "zero-copy on\n");
 	/* RAM-disk and null LUs resized live in one such seed in two
-	 * (st_memrz): their declared and current sizes.  Not with SANITIZE
-	 * in the command set: a SANITIZE sent before a grow and run after
-	 * it covers the grown blocks, which the model does not know
-	 * (ctl_lun_resize ends the model's sanitize at the step; explore
-	 * seed 63269679759, lane cold20: an oracle gap, left open) */
+	 * (st_memrz): their declared and current sizes.  With SANITIZE in
+	 * the command set too since round devattr21: a SANITIZE sent
+	 * before a grow and run after it covers the grown blocks
+	 * (cmds_sanitize_grown; explore seed 63269679759, lane cold20),
+	 * and a resize while one runs may be refused (ctl_lun_resize) */
 	unsigned int rz_luns[8], nrz = 0, rz_k[8], rznum = 0;
 	/* RAM disks past their first chunk, where EXTENDED COPY runs
 	 * (chunk_edge_copy_step, st_mutall21) */
@@ -2350,8 +2350,7 @@ char *explore_generate(uint64_t seed)
 			ce_luns[nce++] = i;
 
 	for (unsigned int i = 0; i < nlun && i < 8; i++)
-		if (backing[i] != B_SIM && rnd_memrz(&g, 2) == 0 &&
-		    !cg.on[CG_SANITIZE]) {
+		if (backing[i] != B_SIM && rnd_memrz(&g, 2) == 0) {
 			rz_k[nrz] = cl.size_k[i];
 			rz_luns[nrz++] = i;
 		}

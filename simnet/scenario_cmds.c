@@ -812,14 +812,16 @@ static void build_sanitize(struct runner *r, struct pend *p, struct ini_op *op,
 	for (uint64_t i = 0; i < model_blocks(l->m); i++)
 		vids[i] = fin;
 	p->stamp = model_tick(l->m);
+	l->san_fin = fin;
 	l->san_handle = model_write_begin(l->m, 0, (uint32_t)model_blocks(l->m),
 					  vids, p->stamp);
 	/* A READ already at the backstore when the sanitize starts may
 	 * return a pass before the last: with INVERT, the other pattern. */
 	if (sa == 0x01 && invert && (passes & 0x1f) > 1) {
+		l->san_mid_fin = model_fill_vid(
+			(uint8_t) ~(uint8_t)model_fill_byte(fin));
 		for (uint64_t i = 0; i < model_blocks(l->m); i++)
-			vids[i] = model_fill_vid(
-				(uint8_t) ~(uint8_t)model_fill_byte(fin));
+			vids[i] = l->san_mid_fin;
 		l->san_mid = model_write_begin(
 			l->m, 0, (uint32_t)model_blocks(l->m), vids, p->stamp);
 	}

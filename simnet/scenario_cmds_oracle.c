@@ -666,11 +666,57 @@ void cmds_sanitize_end(struct lun_st *l, int outcome)
 	 * none that begins after the sanitize is over. */
 	if (l->san_mid != 0) {
 		model_write_end(l->m, l->san_mid, outcome, false, now);
+		for (unsigned int i = 0; i < l->san_ngrown; i++)
+			if (l->san_grown_mid[i] != 0)
+				model_write_end(l->m, l->san_grown_mid[i],
+						outcome, false, now);
 		now = model_tick(l->m);
 	}
-	if (l->san_handle != 0)
+	if (l->san_handle != 0) {
 		model_write_end(l->m, l->san_handle, outcome, l->wc_off, now);
+		for (unsigned int i = 0; i < l->san_ngrown; i++)
+			model_write_end(l->m, l->san_grown[i], outcome,
+					l->wc_off, now);
+	}
 	l->san_handle = l->san_mid = 0;
+	l->san_ngrown = 0;
+}
+
+/*
+ * A grow while a sanitize may still start (sent, or answered IMMED and
+ * not shown over; the target refuses a resize while one runs, so it had
+ * not started, or was over): if it starts after the grow it covers the
+ * grown LU, so the blocks the grow brought may hold its pattern (an
+ * explorer seed's READ of them found it: 63269679759, lane cold20).  They
+ * get writes of its values, pending with it and ended with it
+ * (cmds_sanitize_end); beyond four grows the kind of each block stays
+ * as the first grows left it.  Round of devattr21.
+ */
+void cmds_sanitize_grown(struct lun_st *l, uint64_t old_blocks)
+{
+	uint64_t n, *vids, stamp;
+
+	if (l->m == NULL || l->san_handle == 0 ||
+	    model_blocks(l->m) <= old_blocks || l->san_ngrown == 4)
+		return;
+	n = model_blocks(l->m) - old_blocks;
+	vids = malloc(n * sizeof(*vids));
+	if (vids == NULL)
+		abort();
+	stamp = model_tick(l->m);
+	for (uint64_t i = 0; i < n; i++)
+		vids[i] = l->san_fin;
+	l->san_grown[l->san_ngrown] =
+		model_write_begin(l->m, old_blocks, (uint32_t)n, vids, stamp);
+	l->san_grown_mid[l->san_ngrown] = 0;
+	if (l->san_mid != 0) {
+		for (uint64_t i = 0; i < n; i++)
+			vids[i] = l->san_mid_fin;
+		l->san_grown_mid[l->san_ngrown] = model_write_begin(
+			l->m, old_blocks, (uint32_t)n, vids, stamp);
+	}
+	l->san_ngrown++;
+	free(vids);
 }
 
 void cmds_lun_power_on(struct lun_st *l)
@@ -715,6 +761,7 @@ void cmds_lun_reset_state(struct lun_st *l)
 {
 	/* model_crash() or a removal already made its writes unknown. */
 	l->san_handle = 0;
+	l->san_ngrown = 0;
 	l->san_gen++;
 	l->san_started = l->san_good_end = 0;
 	l->san_prev_may_run = false;

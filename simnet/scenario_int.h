@@ -231,8 +231,14 @@ struct lun_st {
 	uint8_t naa[16];
 	bool naa_known;
 	/* SANITIZE oracle (scenario_cmds_oracle.c) */
-	uint64_t san_handle;   /* its model write, 0 when none pending */
-	uint64_t san_mid;      /* the inverted pattern of its other passes */
+	uint64_t san_handle; /* its model write, 0 when none pending */
+	uint64_t san_mid;    /* the inverted pattern of its other passes */
+	/* their values (model vids), and the model writes over blocks a
+	 * grow brought while the sanitize could still start (one sent
+	 * before the grow may run after it, over the grown LU) */
+	uint64_t san_fin, san_mid_fin;
+	uint64_t san_grown[4], san_grown_mid[4];
+	unsigned int san_ngrown;
 	uint64_t san_gen;      /* SANITIZE commands sent */
 	uint64_t san_started;  /* stamp by which sanitize san_gen ran */
 	uint64_t san_good_end; /* a command let by after san_started */
@@ -980,6 +986,7 @@ void cmds_sanitize_watch(struct runner *r, struct pend *p, struct ini_op *op);
 /* The sanitize pending in the model ends: 0 done, 2 unknown (it was
  * cancelled, or failed part way). */
 void cmds_sanitize_end(struct lun_st *l, int outcome);
+void cmds_sanitize_grown(struct lun_st *l, uint64_t old_blocks);
 /* The target crashed or the LUN went: a sanitize running there ended. */
 void cmds_lun_reset_state(struct lun_st *l);
 /* l was resized from old_blocks to its model's capacity now. */

@@ -62,7 +62,9 @@ static bool ctl_done_pred(void *arg)
  * effect, but commands it waited for were still running drain + 30 s
  * after it began, reconfig.c reconf_give_up: -ETIMEDOUT then, not
  * before). */
-enum ctl_want { CTL_OK, CTL_FAIL, CTL_TIMEOUT };
+/* CTL_SAN: applied, or refused because a SANITIZE runs on the device
+ * (reconfig.c: "a SANITIZE is running; try again after it") */
+enum ctl_want { CTL_OK, CTL_FAIL, CTL_TIMEOUT, CTL_SAN };
 
 /* The give-up's bound past the drain time (reconfig.c RECONF_GIVE_UP_NS)
  * and the poll that notices it (RECONF_POLL_NS). */
@@ -164,6 +166,10 @@ static bool ctl_apply_want(struct runner *r, struct ut_config *cfg,
 		      (unsigned long long)r->seed);
 	if (want == CTL_TIMEOUT && rc == -ETIMEDOUT && w.res.applied)
 		rc = 0; /* applied: the runner follows the change */
+	else if (want == CTL_SAN && rc == -EBUSY &&
+		 strstr(w.res.msg[0] ? w.res.msg : err,
+			"a SANITIZE is running") != NULL)
+		SIM_TRACE(r->sim, "control step: refused, a SANITIZE runs");
 	else if ((rc != 0) != want_fail)
 		failf(r, r->line,
 		      "control step: expected %s, got %s%s%s "
@@ -763,8 +769,8 @@ static void ctl_lun_resize(struct runner *r, struct toks *t)
 	struct lun_st *l;
 	uint64_t size, old_blocks, resets = r->resets_done;
 	uint32_t lun;
-	bool grow;
-
+	bool grow, san;
+	enum ctl_want want;
 	uint64_t drain;
 
 	if (t->n < 5 || sim_size_parse(t->v[4], &size) != 0) {
@@ -775,6 +781,7 @@ static void ctl_lun_resize(struct runner *r, struct toks *t)
 		o.drain_ms = (uint32_t)(drain / SIM_NS_PER_MS);
 	lun = (uint32_t)strtoul(t->v[3], NULL, 0);
 	l = lun_slot(r, lun);
+	want = ctl_want(t);
 	if (!ctl_begin(r, &cfg))
 		return;
 	tc = ut_config_find_target(&cfg, r->iqn);
@@ -790,8 +797,17 @@ static void ctl_lun_resize(struct runner *r, struct toks *t)
 		return;
 	}
 	d->size_bytes = size;
+	/* A SANITIZE sent to it and still unanswered, or answered IMMED and
+	 * not shown over, may be running: the change may be refused, and
+	 * one that has not started yet may start after a grow, over the
+	 * grown LU (round of devattr21) */
+	san = l != NULL && l->m != NULL &&
+	      (l->san_inflight > 0 || l->san_handle != 0);
+	if (san && want == CTL_OK)
+		want = CTL_SAN;
 	ua_step_begin(r);
-	ua_expect(r, lun, UA_CAPACITY);
+	if (l == NULL || size / l->bs * l->bs != l->size_bytes)
+		ua_expect(r, lun, UA_CAPACITY); /* (a change) */
 	/* A grow takes the model first: the target grows during the step,
 	 * and a command sent past the old end may run after it and be
 	 * answered before the step ends (cmds_lun_resized).  Blocks a grow
@@ -804,12 +820,26 @@ static void ctl_lun_resize(struct runner *r, struct toks *t)
 		old_blocks = model_blocks(l->m);
 		model_resize(l->m, size / l->bs);
 		cmds_lun_resized(r, l, old_blocks);
+		cmds_sanitize_grown(l, old_blocks);
 	}
-	if (!ctl_apply_want(r, &cfg, &o, ctl_want(t))) {
+	if (!ctl_apply_want(r, &cfg, &o, want)) {
 		ua_step_failed(r);
+		/* refused: the commands the grow brought in are refused
+		 * as out of range, and the LU keeps its size */
+		if (grow)
+			model_resize(l->m, old_blocks);
 		return;
 	}
-	if (l) {
+	if (l && san) {
+		/* Applied: no sanitize ran then; one not yet started may
+		 * still start, its model write stays pending */
+		l->size_bytes = size;
+		if (!grow) {
+			old_blocks = model_blocks(l->m);
+			model_resize(l->m, size / l->bs);
+			cmds_lun_resized(r, l, old_blocks);
+		}
+	} else if (l) {
 		l->size_bytes = size;
 		cmds_sanitize_end(l, 2);
 		cmds_lun_reset_state(l);
