@@ -80,6 +80,15 @@ void iscsi_tmf_task_gone(struct iscsi_sess *s, struct iscsi_tmf *tmf)
 		}
 		s->events->tmf_answered(s);
 		iscsi_conn_kick(c);
+	} else if (tmf->function == ISCSI_TMF_TARGET_COLD_RESET &&
+		   tmf->response == ISCSI_TMF_RSP_COMPLETE) {
+		/* The issuer's connection closed before the reset ended: no
+		 * response goes, but the reset was done (the other sessions'
+		 * tasks ended, their nexuses told of it), and the target
+		 * closes all its connections of the target all the same
+		 * (RFC 7143 §11.5.1).  Before, they stayed (round of
+		 * devattr21). */
+		s->srv->ops->close_target_sessions(s);
 	}
 	free(tmf);
 	if (then)

@@ -7,7 +7,8 @@
  * serve the same LU, a login with a live session's ISID reinstates it
  * (RFC 7143 §6.3.5), a LOGICAL UNIT RESET ends another session's task
  * waiting for Data-Out (TASK ABORTED, SAM-5 §5.6) and leaves a unit
- * attention on its nexus, TARGET COLD RESET ends every session, a
+ * attention on its nexus, TARGET COLD RESET ends every session (also
+ * when its issuer's connection closed before it ended), a
  * session is listed and closed by TSIH (utargetctl), a live change
  * reaches the sessions (3Fh/0Eh), and shutdown asks for logouts and
  * ends the connections after the grace.
@@ -363,6 +364,57 @@ static void cold_reset_ends_every_session(void **state)
 	rig_free(r);
 }
 
+/* ... also when the issuer's connection has closed before the reset
+ * ends (its response is never sent): the reset was done, b's READ ended
+ * by it, and RFC 7143 §11.5.1 has the target close every connection of
+ * the target all the same.  Before, b's session stayed (round of
+ * devattr21, scenario a_target_cold_reset_whose_issuer_left_still_
+ * closes_the_other_sessions). */
+static void cold_reset_of_a_closed_issuer_still_ends_every_session(void **state)
+{
+	uint8_t cdb[16] = {0x28, 0, 0, 0, 0, 0, 0, 0, 8}; /* READ(10) */
+	struct iscsi_server_stats st;
+	struct iscsi_bhs h = {0};
+	struct client a, b;
+	struct rig *r;
+
+	(void)state;
+	fake_env_hold_disks(true);
+	r = rig_new_on(conf_held, fake_env_new_unlocked(), NULL);
+	client_login(r, &a, 1);
+	client_login(r, &b, 2);
+	client_ready(r, &a, 0);
+	client_ready(r, &b, 0);
+	use(r, &b);
+	rig_scsi_send(r, 0, cdb, ISCSI_CMD_F_READ, 4096, NULL, 0);
+	keep(r, &b);
+	fake_env_advance(r->env, 0);
+	assert_int_equal(fake_held_pending(), 1);
+	/* a's TARGET COLD RESET waits for b's READ */
+	use(r, &a);
+	h.opcode = ISCSI_OP_TMF_REQ;
+	h.immediate = true;
+	h.flags = ISCSI_FLAG_FINAL | ISCSI_TMF_TARGET_COLD_RESET;
+	h.itt = ++r->itt;
+	h.w20 = ISCSI_RESERVED_TAG;
+	h.w24 = r->cmdsn;
+	rig_send(r, &h, NULL, 0);
+	keep(r, &a);
+	fake_env_advance(r->env, 0);
+	assert_int_equal(fake_conn_pending(a.c), 0);
+	fake_conn_hangup(a.c);
+	fake_env_advance(r->env, 0);
+	assert_false(fake_conn_closed(b.c));
+	/* the READ ends (TASK ABORTED), and with it the reset */
+	assert_int_equal(fake_held_complete(1), 1);
+	fake_env_advance(r->env, 0);
+	assert_true(fake_conn_closed(b.c));
+	stats(r, &st);
+	assert_int_equal(st.sessions, 0);
+	rig_free(r);
+	fake_env_hold_disks(false);
+}
+
 static void reconf_done(void *arg, const struct iscsi_reconf_result *res)
 {
 	*(struct iscsi_reconf_result *)arg = *res;
@@ -456,6 +508,8 @@ int main(void)
 			reinstatement_waits_for_a_closing_sessions_tasks),
 		cmocka_unit_test(lu_reset_ends_another_sessions_waiting_task),
 		cmocka_unit_test(cold_reset_ends_every_session),
+		cmocka_unit_test(
+			cold_reset_of_a_closed_issuer_still_ends_every_session),
 		cmocka_unit_test(a_session_closed_by_tsih_and_a_live_change),
 		cmocka_unit_test(
 			shutdown_asks_for_logouts_then_ends_connections),
