@@ -194,6 +194,10 @@ struct gen {
 	 * sessions logged in (explore.c devattr_step, lane devattr21): the
 	 * other streams draw as before. */
 	uint64_t st_devattr;
+	/* And one for a TARGET COLD RESET whose issuer closes its
+	 * connection (FIN) right after sending it (explore.c cold_step, lane
+	 * devattr21): st_cold draws as before. */
+	uint64_t st_coldfin;
 };
 
 static inline void out(struct gen *g, const char *fmt, ...)

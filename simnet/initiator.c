@@ -419,6 +419,11 @@ static void tx_reserve(struct ini *ini, size_t n)
 	}
 }
 
+uint64_t ini_tx_stream(const struct ini *ini)
+{
+	return ini->tx_stream;
+}
+
 void ini_tx_put(struct ini *ini, const void *p, size_t n)
 {
 	/* a PDU was left half sent on purpose (stall-pdu): what follows

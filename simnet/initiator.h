@@ -431,6 +431,9 @@ bool ini_connected(const struct ini *ini);
 /* The TargetPortalGroupTag the last login's responses carried, -1: none. */
 int32_t ini_login_tpgt(const struct ini *ini);
 uint64_t ini_conn_id(const struct ini *ini);
+/* Bytes put in its connection's stream so far (the end of the last PDU
+ * sent). */
+uint64_t ini_tx_stream(const struct ini *ini);
 /* The connection endpoint, for network faults (NULL if none). */
 struct env_conn *ini_conn(struct ini *ini);
 

@@ -22,6 +22,12 @@
  *     other targets stay (the function names the target node, not the
  *     LUs; those mapped by both are reset as by a warm reset).
  *
+ *   - the same when the issuer's connection closed before the reset
+ *     ended (no response goes then): once the world is quiet, if the
+ *     target read the TMF's PDU whole (sim_conn_peer_read), it took the
+ *     reset, and those connections must be closed all the same (round
+ *     of devattr21: before, the target closed none).
+ *
  * The target's own promise (target/iscsi/tmf.c, registry.c
  * srv_close_target_sessions): the same as a warm reset for the LUs and
  * their persistent reservations, which survive (SPC-4 §5.13.10: only a
@@ -60,10 +66,32 @@ void cold_reset_sent(struct runner *r, struct pend *p)
 	}
 }
 
+/* ... its PDU is in the stream now: where it ends. */
+void cold_reset_issued(struct runner *r, struct pend *p)
+{
+	p->cold_ep = ini_conn(p->a->ini);
+	p->cold_end = ini_tx_stream(p->a->ini);
+}
+
 void cold_reset_done(struct runner *r, struct pend *p, const struct ini_op *op)
 {
-	if (p->tmf_fn != ISCSI_TMF_TARGET_COLD_RESET ||
-	    op->outcome != INI_DONE || op->response != ISCSI_TMF_RSP_COMPLETE)
+	struct actor *x = p->a;
+
+	if (p->tmf_fn != ISCSI_TMF_TARGET_COLD_RESET)
+		return;
+	/* The answer lost with the issuer's connection (it closed, or was
+	 * closing when the reset ended: the target sends no response
+	 * then): whether the target took the reset is told by whether it
+	 * read the whole TMF (cold_check). */
+	if (op->outcome == INI_DROPPED && p->cold_ep != NULL) {
+		x->cold_lost_ep = p->cold_ep;
+		x->cold_lost_end = p->cold_end;
+		x->cold_lost_line = p->line;
+		memcpy(x->cold_lost_conns, p->cold_conns,
+		       sizeof(x->cold_lost_conns));
+		return;
+	}
+	if (op->outcome != INI_DONE || op->response != ISCSI_TMF_RSP_COMPLETE)
 		return;
 	for (int i = 0; i < r->nactors; i++) {
 		struct actor *a = &r->actors[i];
@@ -72,8 +100,39 @@ void cold_reset_done(struct runner *r, struct pend *p, const struct ini_op *op)
 		    ini_conn_id(a->ini) == p->cold_conns[i]) {
 			a->cold_conn = p->cold_conns[i];
 			a->cold_line = p->line;
+			a->cold_unanswered = false;
 		}
 	}
+}
+
+/* The world is quiet: a cold reset whose answer was lost and whose
+ * PDU the target read whole was taken (tmf.c: a TARGET COLD RESET ends
+ * FUNCTION COMPLETE once its tasks are gone): the connections of its
+ * target's sessions that were up when it was sent and still are must
+ * be closed, as for one answered (RFC 7143 §11.5.1: the target closes
+ * them whether its response could go or not).  Round of devattr21. */
+static void cold_lost_check(struct runner *r, struct actor *x)
+{
+	if (x->cold_lost_ep == NULL)
+		return;
+	if (sim_conn_peer_read(x->cold_lost_ep) >= x->cold_lost_end) {
+		for (int i = 0; i < r->nactors; i++) {
+			struct actor *a = &r->actors[i];
+
+			if (a == x || x->cold_lost_conns[i] == 0 ||
+			    !sess_up(a) ||
+			    ini_conn_id(a->ini) != x->cold_lost_conns[i])
+				continue;
+			a->cold_conn = x->cold_lost_conns[i];
+			a->cold_line = x->cold_lost_line;
+			a->cold_unanswered = true;
+		}
+		SIM_TRACE(r->sim,
+			  "cold reset of %s: answer lost, its TMF read by "
+			  "the target: the target's sessions end",
+			  x->name);
+	}
+	x->cold_lost_ep = NULL;
 }
 
 /* The world is quiet: every connection a cold reset ends is closed. */
@@ -81,6 +140,8 @@ void cold_check(struct runner *r)
 {
 	if (r->failed || !sim_quiet(r->sim))
 		return;
+	for (int i = 0; i < r->nactors; i++)
+		cold_lost_check(r, &r->actors[i]);
 	for (int i = 0; i < r->nactors; i++) {
 		struct actor *a = &r->actors[i];
 		struct env_conn *c = ini_conn(a->ini);
@@ -93,11 +154,15 @@ void cold_check(struct runner *r)
 			continue;
 		}
 		failf(r, a->cold_line,
-		      "TARGET COLD RESET answered FUNCTION COMPLETE, yet the "
-		      "target still holds %s's connection c%llu of a session "
-		      "of that target once the world is quiet: it must close "
-		      "all its connections to all initiators after the "
-		      "response (RFC 7143 §11.5.1) (seed %llu)",
+		      "TARGET COLD RESET %s, yet the target still holds %s's "
+		      "connection c%llu of a session of that target once the "
+		      "world is quiet: it must close all its connections to "
+		      "all initiators after the response (RFC 7143 §11.5.1) "
+		      "(seed %llu)",
+		      a->cold_unanswered
+			      ? "read whole by the target, its issuer's "
+				"connection closed before the answer"
+			      : "answered FUNCTION COMPLETE",
 		      a->name, (unsigned long long)a->cold_conn,
 		      (unsigned long long)r->seed);
 		return;

@@ -360,6 +360,16 @@ struct actor {
 	 * (scenario_cold.c); 0: none owed */
 	uint64_t cold_conn;
 	int cold_line;
+	bool cold_unanswered; /* owed by a cold reset whose answer was lost */
+	/* its own TARGET COLD RESET whose answer was lost with its
+	 * connection: that connection's endpoint, where the TMF's PDU
+	 * ended in its stream, and the connections of the target's
+	 * sessions when it was sent; judged once the world is quiet, if
+	 * the target read the whole PDU (scenario_cold.c) */
+	struct env_conn *cold_lost_ep;
+	uint64_t cold_lost_end;
+	uint64_t cold_lost_conns[MAX_ACTORS];
+	int cold_lost_line;
 };
 
 /* What a control step raises (ua_expect). */
@@ -738,10 +748,12 @@ struct pend {
 	/* TARGET COLD RESET: the connections of the sessions of its target
 	 * when it was sent (scenario_cold.c) */
 	uint64_t cold_conns[MAX_ACTORS];
-	uint64_t alua_seq;    /* STPG: alua.seq when sent */
-	uint64_t alua_resets; /* STPG: alua.resets_sent then */
-	uint64_t stpg_mark;   /* STPG: alua.stpg_seq when sent */
-	struct mp_cmd *mp;    /* a multipath host's attempt */
+	struct env_conn *cold_ep; /* ... its connection, and the end */
+	uint64_t cold_end;	  /* of its PDU in the stream */
+	uint64_t alua_seq;	  /* STPG: alua.seq when sent */
+	uint64_t alua_resets;	  /* STPG: alua.resets_sent then */
+	uint64_t stpg_mark;	  /* STPG: alua.stpg_seq when sent */
+	struct mp_cmd *mp;	  /* a multipath host's attempt */
 	/* scenario_cmds.c */
 	struct pend_range rg[PEND_RANGES];
 	int nrg;
@@ -1131,6 +1143,7 @@ void med_lun_gone(struct runner *r, struct lun_st *l);
 void med_reset_sent(struct runner *r, struct pend *p);
 /* scenario_cold.c: TARGET COLD RESET closes its target's sessions */
 void cold_reset_sent(struct runner *r, struct pend *p);
+void cold_reset_issued(struct runner *r, struct pend *p);
 void cold_reset_done(struct runner *r, struct pend *p, const struct ini_op *op);
 void cold_check(struct runner *r);
 void med_reset_done(struct runner *r, struct pend *p, struct lun_st *l);

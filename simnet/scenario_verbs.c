@@ -329,6 +329,8 @@ static void issue_tmf(struct runner *r, struct actor *a, const char *verb,
 		ua_tmf_sent(r, p);
 	gap_reset_sent(r, p);
 	ini_tmf(a->ini, op);
+	if (op->tmf_fn == ISCSI_TMF_TARGET_COLD_RESET)
+		cold_reset_issued(r, p);
 	finish_issue(r, p);
 }
 

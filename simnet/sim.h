@@ -403,6 +403,9 @@ typedef void (*sim_corrupt_fn)(void *arg, unsigned int dir,
 			       uint64_t stream_off);
 void sim_conn_set_corrupt_hook(struct env_conn *c, sim_corrupt_fn fn,
 			       void *arg);
+/* Bytes of the stream this endpoint sends that the other side has read
+ * (0 against a real target, whose side we cannot see). */
+uint64_t sim_conn_peer_read(const struct env_conn *c);
 /* Target side of the link is still open (not closed by the target). */
 bool sim_conn_peer_open(const struct env_conn *c);
 /* Has host h a connection other than except (an initiator's endpoint)

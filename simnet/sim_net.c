@@ -392,6 +392,7 @@ ssize_t sim_conn_recv(struct env_conn *c, void *buf, size_t len)
 	memcpy(buf, c->rx + c->rx_off, n);
 	c->rx_off += n;
 	c->rx_len -= n;
+	c->rx_read += n;
 	if (c->rx_len == 0)
 		c->rx_off = 0;
 	ep_wake_write(&l->ep[1 - c->side]);
@@ -743,6 +744,11 @@ void sim_conn_set_corrupt_hook(struct env_conn *c, sim_corrupt_fn fn, void *arg)
 uint64_t sim_conn_id(const struct env_conn *c)
 {
 	return c->real != NULL ? real_conn_id(c->real) : c->l->id;
+}
+
+uint64_t sim_conn_peer_read(const struct env_conn *c)
+{
+	return c->real != NULL ? 0 : c->l->ep[1 - c->side].rx_read;
 }
 
 bool sim_conn_peer_open(const struct env_conn *c)

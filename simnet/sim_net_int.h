@@ -63,6 +63,7 @@ struct env_conn {
 	bool closed_reported;
 	uint8_t *rx;
 	size_t rx_off, rx_len, rx_cap;
+	uint64_t rx_read; /* bytes its owner has read (sim_conn_peer_read) */
 	struct sim_ev read_ev, write_ev;
 	/* told of every bit flipped in flight (sim_conn_corrupt) */
 	sim_corrupt_fn corrupt_fn;
