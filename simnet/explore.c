@@ -1765,11 +1765,13 @@ static void cold_step(struct gen *g, unsigned int nini, unsigned int nlun,
 
 	out(g, "%s target-reset cold & expect any\n", explore_names[x]);
 	/* One in three (st_coldfin, lane devattr21): the issuer closes its
-	 * connection right after, so that the reset may end after the
-	 * target saw it closing: no response then, but the target's other
-	 * sessions must close all the same (scenario_cold.c). */
+	 * connection right after (FIN, then forgets it: a half-close
+	 * leaves its later commands wanting to write on a shut stream), so
+	 * that the reset may end after the target saw it closing: no
+	 * response then, but the target's other sessions must close all
+	 * the same (scenario_cold.c). */
 	if (sim_splitmix64(&g->st_coldfin) % 3 == 0)
-		out(g, "+%uus %s fin\n",
+		out(g, "+%uus %s disconnect\n",
 		    (unsigned int)(sim_splitmix64(&g->st_coldfin) % 3000),
 		    explore_names[x]);
 	for (unsigned int i = 0; i < n; i++) {
