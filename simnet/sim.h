@@ -84,6 +84,9 @@ struct sim_counters {
 	uint64_t bytes_delivered;
 	uint64_t disk_ops;
 	uint64_t timer_fires;
+	/* segments sent from a file that arrived other than they left
+	 * (a write landed before the "ack": sim_net.c sim_q_deliver) */
+	uint64_t file_changed;
 };
 
 struct sim {
@@ -217,9 +220,11 @@ void sim_set_zero_copy(struct sim *sim, bool on);
 /* The daemon's --send-file (env.h conn_send_file), before the target
  * starts: Data-In of a reference with a file range goes through
  * sim_conn_send_file, which takes the file's bytes at the moment it
- * accepts them, as sendfile(2) takes the page cache's; with zero-copy
- * on, simulated disks and null LUNs then answer large READs by such a
- * reference (round of sendfile19). */
+ * accepts them, as sendfile(2) takes the page cache's, and again when
+ * they arrive (what a retransmission of the still-referenced pages
+ * sends: round of sendack21); with zero-copy on, simulated disks and
+ * null LUNs then answer large READs by such a reference (round of
+ * sendfile19). */
 void sim_set_send_file(struct sim *sim, bool on);
 /* The env of the reactor the next accepted connection goes to (NULL
  * with one reactor: the listener's own). */
@@ -374,7 +379,9 @@ ssize_t sim_conn_recv(struct env_conn *c, void *buf, size_t len);
 ssize_t sim_conn_send(struct env_conn *c, const struct iovec *iov, int iovcnt);
 /* env.h conn_send_file: the iovecs, then len bytes of "file" fd from
  * off (a simulated disk's, sim_disk_file_read; ENV_FD_ZEROS: zeros),
- * read when accepted; partial acceptance as conn_send.  The stream
+ * read when accepted and again when delivered (the kernel's references
+ * to the pages, kept until the peer acknowledged them: round of
+ * sendack21); partial acceptance as conn_send.  The stream
  * offsets of the file's bytes are kept for the receiver's question
  * (sim_conn_rx_from_file). */
 ssize_t sim_conn_send_file(struct env_conn *c, const struct iovec *iov,
@@ -504,5 +511,12 @@ uint32_t sim_disk_pending(const struct sim *sim);
  * file may be gone), judged here. */
 void sim_disk_file_read(struct sim *sim, int fd, uint64_t off, uint8_t *dst,
 			uint64_t len);
+/* The same bytes again, for a segment the network delivers (sim_net.c
+ * sim_q_deliver): the socket holds the pages until acknowledged, and what
+ * arrives is the file's as it is then -- whether or not the target still
+ * holds a reference (the kernel's page references are not the target's).
+ * False (dst untouched) if the disk is gone or no longer that long. */
+bool sim_disk_file_reread(struct sim *sim, int fd, uint64_t off, uint8_t *dst,
+			  uint64_t len);
 
 #endif

@@ -639,6 +639,23 @@ void sim_disk_file_read(struct sim *sim, int fd, uint64_t off, uint8_t *dst,
 	disk_read(d, off, dst, len);
 }
 
+bool sim_disk_file_reread(struct sim *sim, int fd, uint64_t off, uint8_t *dst,
+			  uint64_t len)
+{
+	struct sim_disk *d;
+
+	if (sim->disks == NULL)
+		return false;
+	TAILQ_FOREACH (d, &sim->disks->list, link)
+		if (d->fd == fd)
+			break;
+	/* a file gone, or cut short: the socket keeps the pages it had */
+	if (d == NULL || off > d->size_bytes || len > d->size_bytes - off)
+		return false;
+	disk_read(d, off, dst, len);
+	return true;
+}
+
 static void read_copy(struct sim_disk *d, struct bs_req *req)
 {
 	uint8_t *tmp = malloc(req->length_bytes ? req->length_bytes : 1);

@@ -233,6 +233,26 @@ static void q_corrupt(struct sim_q *q, struct seg *s)
 				s->stream_off + i);
 }
 
+static void seg_reread(struct sim *sim, struct sim_link *l, struct sim_q *q,
+		       struct seg *s)
+{
+	uint8_t was[DEFAULT_CHUNK];
+
+	ut_assert(s->len <= sizeof(was));
+	memcpy(was, s->data, s->len);
+	if (!sim_disk_file_reread(sim, s->file_fd, s->file_off, s->data,
+				  s->len) ||
+	    memcmp(was, s->data, s->len) == 0)
+		return;
+	sim->ctr.file_changed++;
+	SIM_TRACE(sim,
+		  "net c%llu %s stream bytes %llu+%u sent from file %d at "
+		  "%llu arrive changed (written before they were acknowledged)",
+		  (unsigned long long)l->id, q->idx ? "T->I" : "I->T",
+		  (unsigned long long)s->stream_off, s->len, s->file_fd,
+		  (unsigned long long)s->file_off);
+}
+
 void sim_q_deliver(struct sim_ev *ev)
 {
 	struct sim_q *q = SIM_CONTAINER_OF(ev, struct sim_q, ev);
@@ -246,6 +266,13 @@ void sim_q_deliver(struct sim_ev *ev)
 		return;
 	TAILQ_REMOVE(&q->segs, s, link);
 	q->inflight -= s->len;
+	/* Sent from a file: the kernel keeps references to the pages until
+	 * the receiver acknowledged them, and a lost segment is resent from
+	 * the pages as they are then -- what arrives is the file's now (a
+	 * write that landed since shows), unless the target that sent it
+	 * crashed since (nothing resends) or the file is gone. */
+	if (s->from_file && s->boot == sim->net->boots)
+		seg_reread(sim, l, q, s);
 	if (q->corrupt > 0 && s->len > 0 && !s->fin && !s->rst)
 		q_corrupt(q, s);
 	sim->ctr.bytes_delivered += s->len;
@@ -408,9 +435,10 @@ static size_t iov_total(const struct iovec *iov, int iovcnt)
 	return t;
 }
 
-/* Copy `n` bytes starting at the head of the iovec into segments. */
+/* Copy `n` bytes starting at the head of the iovec into segments; fd >=
+ * 0: they are the bytes of that file from foff (sim_conn_send_file). */
 static void q_push_iov(struct sim_q *q, const struct iovec *iov, int iovcnt,
-		       size_t n)
+		       size_t n, int fd, uint64_t foff)
 {
 	struct sim *sim = link_sim(q->l);
 	uint32_t max = link_cfg(q->l)->max_chunk;
@@ -441,7 +469,15 @@ static void q_push_iov(struct sim_q *q, const struct iovec *iov, int iovcnt,
 				voff = 0;
 			}
 		}
-		q_push(q, stage, (uint32_t)chunk);
+		struct seg *s = q_push(q, stage, (uint32_t)chunk);
+
+		if (fd >= 0) {
+			s->from_file = true;
+			s->file_fd = fd;
+			s->file_off = foff;
+			s->boot = sim->net->boots;
+			foff += chunk;
+		}
 		n -= chunk;
 	}
 	(void)iovcnt;
@@ -483,7 +519,7 @@ ssize_t sim_conn_send(struct env_conn *c, const struct iovec *iov, int iovcnt)
 	q = &l->q[c->side];
 	got = send_accept(c, q, iov_total(iov, iovcnt));
 	if (got > 0)
-		q_push_iov(q, iov, iovcnt, (size_t)got);
+		q_push_iov(q, iov, iovcnt, (size_t)got, -1, 0);
 	return got;
 }
 
@@ -535,11 +571,11 @@ ssize_t sim_conn_send_file(struct env_conn *c, const struct iovec *iov,
 	n = (size_t)got;
 	/* the iovecs first, then the file's bytes as they are now */
 	if (n <= head) {
-		q_push_iov(q, iov, iovcnt, n);
+		q_push_iov(q, iov, iovcnt, n, -1, 0);
 		return (ssize_t)n;
 	}
 	if (head > 0)
-		q_push_iov(q, iov, iovcnt, head);
+		q_push_iov(q, iov, iovcnt, head, -1, 0);
 	fn = n - head;
 	buf = malloc(fn);
 	if (buf == NULL)
@@ -551,7 +587,8 @@ ssize_t sim_conn_send_file(struct env_conn *c, const struct iovec *iov,
 	else
 		sim_disk_file_read(sim, fd, off, buf, fn);
 	q_note_file(q, q->pushed, fn);
-	q_push_iov(q, &fv, 1, fn);
+	/* references to the file until delivered (zeros never change) */
+	q_push_iov(q, &fv, 1, fn, fd, off);
 	free(buf);
 	SIM_TRACE(sim, "net c%llu %zu bytes sent from file %d at %llu",
 		  (unsigned long long)l->id, (size_t)fn, fd,

@@ -189,6 +189,7 @@ void sim_net_target_crashed(struct sim *sim)
 	struct sim_link *l;
 	struct env_listener *lst;
 
+	sim->net->boots++;
 	TAILQ_FOREACH (l, &sim->net->links, link) {
 		struct env_conn *c = &l->ep[1];
 

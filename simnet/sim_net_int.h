@@ -24,6 +24,14 @@ struct seg {
 	uint64_t stream_off; /* of its first byte in its direction */
 	uint32_t len, off;
 	bool fin, rst;
+	/* Sent from a simulated disk's file (sim_conn_send_file): its bytes
+	 * are references to the file at file_off until delivered (the
+	 * receiver's "ack"), read again then if the target that sent them
+	 * has not crashed since (boot: sim_net's boots when pushed). */
+	bool from_file;
+	int file_fd;
+	uint64_t file_off;
+	uint64_t boot;
 	uint8_t data[];
 };
 TAILQ_HEAD(seg_list, seg);
@@ -122,6 +130,9 @@ struct sim_net {
 	unsigned int listen_count;
 	uint64_t next_link_id;
 	struct sim_link_cfg dflt;
+	/* the target's crashes and shutdowns so far (sim_net_target_crashed):
+	 * a segment sent from a file before one is never read again */
+	uint64_t boots;
 };
 
 /* sim_net.c: the byte streams */
