@@ -47,7 +47,7 @@ check() {
 # target/iscsi/: the drawing at the top of iscsi_int.h.
 check iscsi \
 	"pdu crc32c text chap chap_hash acl pool" \
-	"conn conn_tx" \
+	"conn conn_tx conn_ack" \
 	"owed" \
 	"task task_rsp" \
 	"tmf text_ffp" \

@@ -386,6 +386,10 @@ ssize_t sim_conn_send(struct env_conn *c, const struct iovec *iov, int iovcnt);
  * (sim_conn_rx_from_file). */
 ssize_t sim_conn_send_file(struct env_conn *c, const struct iovec *iov,
 			   int iovcnt, int fd, uint64_t off, uint64_t len);
+/* env.h conn_unacked: the bytes the target's end queued that have not
+ * arrived (a delivered segment counts as acknowledged: round of
+ * sendack21). */
+ssize_t sim_conn_unacked(struct env_conn *c);
 /* Did any byte of [off, off + len) of the stream this endpoint receives
  * come from a file (sim_conn_send_file)?  Asked in stream order: what
  * lies before off is forgotten. */

@@ -696,10 +696,12 @@ static const struct env_ops sim_env_ops_reactors = {
 /* The same with conn_send_file (sim_set_send_file). */
 static const struct env_ops sim_env_ops_sf = {
 	SIM_ENV_OPS.conn_send_file = sim_conn_send_file,
+	.conn_unacked = sim_conn_unacked,
 };
 static const struct env_ops sim_env_ops_reactors_sf = {
 	SIM_ENV_OPS.post = sim_post,
 	.conn_send_file = sim_conn_send_file,
+	.conn_unacked = sim_conn_unacked,
 };
 
 static const struct env_ops *sim_ops_for(const struct sim *sim)

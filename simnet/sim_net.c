@@ -596,6 +596,26 @@ ssize_t sim_conn_send_file(struct env_conn *c, const struct iovec *iov,
 	return (ssize_t)n;
 }
 
+ssize_t sim_conn_unacked(struct env_conn *c)
+{
+	ut_assert(c->real == NULL); /* the target's end: simulated */
+	ep_owned(c);
+	if (c->closed)
+		return -EBADF;
+	return (ssize_t)c->l->q[c->side].inflight;
+}
+
+/* Are bytes sent from a file still on their way in q? */
+static bool q_file_in_flight(const struct sim_q *q)
+{
+	const struct seg *s;
+
+	TAILQ_FOREACH (s, &q->segs, link)
+		if (s->from_file)
+			return true;
+	return false;
+}
+
 bool sim_conn_rx_from_file(struct env_conn *c, uint64_t off, uint64_t len)
 {
 	struct sim_q *q;
@@ -669,6 +689,16 @@ void sim_conn_close(struct env_conn *c)
 	if (c->side == 1 && !sim->target_up) {
 		/* Power loss: no FIN ever leaves. */
 		c->dead = true;
+	} else if (c->side == 1 && c->err == 0 && q_file_in_flight(q)) {
+		/* env.h conn_close: bytes sent from a file and not yet
+		 * acknowledged never arrive -- the connection is reset */
+		SIM_TRACE(sim,
+			  "net c%llu target resets (bytes from a file "
+			  "unacknowledged)",
+			  (unsigned long long)c->l->id);
+		q_purge(q);
+		q->shut = false;
+		send_rst(c);
 	} else if (!q->shut && c->err == 0) {
 		struct seg *s;
 

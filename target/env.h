@@ -138,9 +138,20 @@ struct env_ops {
 	ssize_t (*conn_send_file)(struct env_conn *c, const struct iovec *iov,
 				  int iovcnt, int fd, uint64_t off,
 				  uint64_t len);
+	/* Optional (with conn_send_file; NULL: bytes count as acknowledged
+	 * once accepted).  Bytes accepted on c (by conn_send or
+	 * conn_send_file) that the peer has not acknowledged yet, unsent
+	 * ones included (SIOCOUTQ), or -errno.  A file's bytes stay
+	 * references to its pages until acknowledged: a lost segment is
+	 * resent from the pages as they are then. */
+	ssize_t (*conn_unacked)(struct env_conn *c);
 	void (*conn_want_write)(struct env_conn *c, bool want);
 	/* Hint: more PDUs follow immediately (cork) or the burst is over. */
 	void (*conn_set_more)(struct env_conn *c, bool more);
+	/* Closes c.  Bytes sent from a file (conn_send_file) that are not
+	 * acknowledged yet never arrive: the connection is then reset (its
+	 * unsent bytes dropped, RST) rather than closed, so that the target
+	 * may let their ranges change at once (iscsi/conn_ack.c). */
 	void (*conn_close)(struct env_conn *c);
 
 	/* disks: open a file/block-device backstore (real world) or a

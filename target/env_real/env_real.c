@@ -250,7 +250,7 @@ static void er_log(struct env *e, enum ut_log_level level, const char *line)
 		.listener_close = er_listener_close,                          \
 		.conn_set_handler = er_conn_set_handler,                      \
 		.conn_recv = er_conn_recv, .conn_send = er_conn_send,         \
-		.conn_send_file = send_file,                                  \
+		.conn_send_file = send_file, .conn_unacked = er_conn_unacked, \
 		.conn_want_write = er_conn_want_write,                        \
 		.conn_set_more = er_conn_set_more,                            \
 		.conn_close = er_conn_close, .disk_open = er_disk_open,       \

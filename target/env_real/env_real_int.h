@@ -247,6 +247,7 @@ ssize_t er_conn_send_file(struct env_conn *c, const struct iovec *iov,
 void er_conn_want_write(struct env_conn *c, bool want);
 void er_conn_set_more(struct env_conn *c, bool more);
 void er_conn_close(struct env_conn *c);
+ssize_t er_conn_unacked(struct env_conn *c);
 /* Polling by reading (reactor.c, poll_adapt.h): the connection a watch
  * is, or NULL; whether a connection can be polled by reading (open, its
  * handler set, not waiting to write); and one such poll, its handler's

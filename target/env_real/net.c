@@ -25,7 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -66,6 +68,7 @@ struct env_conn {
 	bool down;	     /* EOF or error seen; on_closed queued */
 	unsigned int rx_got; /* recvs that found bytes, EOF or an error */
 	bool closed;	     /* env_conn_close() called */
+	bool sent_file;	     /* sendfile(2) gave the socket page refs */
 	int err;	     /* -errno, 0 for FIN */
 	uint32_t events;     /* current epoll interest */
 	struct er_defer closed_defer;
@@ -505,6 +508,7 @@ ssize_t er_conn_send_file(struct env_conn *c, const struct iovec *iov,
 	if (n > 0) {
 		/* its last piece went without MSG_MORE: pushed */
 		c->corked = false;
+		c->sent_file = true;
 		return head + n;
 	}
 	if (head > 0)
@@ -520,6 +524,19 @@ ssize_t er_conn_send_file(struct env_conn *c, const struct iovec *iov,
 	n = -errno;
 	er_conn_down(c, errno);
 	return n;
+}
+
+/* Bytes accepted, not yet acknowledged by the peer (unsent ones too). */
+ssize_t er_conn_unacked(struct env_conn *c)
+{
+	int n = 0;
+
+	ut_assert(er_owned(c->r));
+	if (c->closed)
+		return -EBADF;
+	if (ioctl(c->w.fd, SIOCOUTQ, &n) < 0)
+		return -errno;
+	return n < 0 ? 0 : n;
 }
 
 void er_conn_want_write(struct env_conn *c, bool want)
@@ -570,6 +587,19 @@ void er_conn_close(struct env_conn *c)
 	er_defer_cancel(r, &c->closed_defer);
 	er_defer_cancel(r, &c->push_defer);
 	ut_assert(!c->closed_defer.queued); /* no on_closed after close */
+	/* Pages sent with sendfile and not yet acknowledged would be resent
+	 * as they are later, after the target let their range change (env.h
+	 * conn_close): reset instead, dropping them. */
+	if (c->sent_file) {
+		int n = 0;
+
+		if (ioctl(c->w.fd, SIOCOUTQ, &n) == 0 && n > 0) {
+			struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+			setsockopt(c->w.fd, SOL_SOCKET, SO_LINGER, &lg,
+				   sizeof(lg));
+		}
+	}
 	/* close() drops the epoll registration of a socket nobody dup'ed. */
 	close(c->w.fd);
 	c->w.fd = -1;

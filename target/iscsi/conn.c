@@ -374,6 +374,8 @@ static void conn_on_writable(void *ctx)
 
 static void conn_free(struct iscsi_conn *c)
 {
+	ut_assert(c->ack_n == 0 && c->ack_timer == NULL);
+	free(c->ack_waits);
 	free(c->rxs);
 	free(c->rx_buf);
 	free(c->text_in);
@@ -397,9 +399,16 @@ void iscsi_conn_close(struct iscsi_conn *c, const char *why)
 	env_timer_free(env, c->flush_timer);
 	c->flush_timer = NULL;
 	iscsi_conn_tx_drop(c);
-	c->phase->closing(c);
 	env->ops->conn_close(c->ec);
 	c->ec = NULL;
+	/* The environment reset it if bytes from a file were still
+	 * unacknowledged (env.h): none will arrive, their ranges may go --
+	 * before the session hears of it (its end wants every range of its
+	 * nexuses given back: scsi_sess_free). */
+	iscsi_conn_acks_check(c, true);
+	env_timer_free(env, c->ack_timer);
+	c->ack_timer = NULL;
+	c->phase->closing(c);
 	c->closed(c);
 	if (c->in_callback)
 		c->dead = true;
@@ -681,6 +690,9 @@ static void conn_on_readable(void *ctx)
 	}
 	if (got_bytes && !c->closing)
 		c->last_rx_ns = env_now_ns(env);
+	/* the initiator's bytes carry its acks */
+	if (got_bytes && !c->closing)
+		iscsi_conn_acks_check(c, false);
 	c->in_callback = false;
 	if (c->dead) {
 		conn_free(c);

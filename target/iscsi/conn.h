@@ -183,6 +183,18 @@ struct iscsi_conn {
 	 * while the queue is empty or moving.  An initiator that does not
 	 * read is dropped after idle_ns of it (conn.c). */
 	uint64_t tx_wait_since_ns;
+	/* Stream position: bytes of the connection accepted by the
+	 * environment so far (conn_tx.c). */
+	uint64_t tx_pos;
+	/* Read references whose Data-In went from a file and whose last
+	 * such byte (at stream position end) the peer has not acknowledged
+	 * yet: their LBA ranges stay held until it has (conn_ack.c). */
+	struct iscsi_ack_wait {
+		struct bs_ref *ref;
+		uint64_t end;
+	} * ack_waits;
+	uint32_t ack_n, ack_cap;
+	struct env_timer *ack_timer;   /* re-checks while any waits */
 	struct env_timer *login_timer; /* accept to full feature phase */
 	/* keepalive (NOP-In) and the half-received-PDU idle limit */
 	struct env_timer *ka_timer;
@@ -276,6 +288,16 @@ void iscsi_conn_owed_from(struct iscsi_conn *c, uint64_t since_ns);
 void iscsi_conn_fail_soon(struct iscsi_conn *c, const char *why);
 /* Return the data path's cached memory (at server free). */
 void iscsi_pools_drain(struct iscsi_reactor *r);
+
+/* A read's reference (ref), whose Data-In went from a file up to stream
+ * position end, is released once the peer has acknowledged that byte
+ * (conn_ack.c): at once if the environment cannot tell, or if c is
+ * closing. */
+void iscsi_conn_release_acked(struct iscsi_conn *c, struct bs_ref *ref,
+			      uint64_t end);
+/* Release what the peer has acknowledged (an event of c: bytes came);
+ * all == true: everything, c closes. */
+void iscsi_conn_acks_check(struct iscsi_conn *c, bool all);
 
 /* Between conn.c and conn_tx.c: the flush timer's callback, and the
  * queue freed unsent when the connection closes. */

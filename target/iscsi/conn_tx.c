@@ -377,9 +377,19 @@ void iscsi_conn_flush(struct iscsi_conn *c)
 
 			if ((uint64_t)sent < left) {
 				t->sent += (uint64_t)sent;
+				c->tx_pos += (uint64_t)sent;
 				break;
 			}
 			sent -= (ssize_t)left;
+			c->tx_pos += left;
+			/* a data segment sent from a file: its task's
+			 * reference is released once the peer has its last
+			 * byte (conn_ack.c) */
+			if (t->file && t->task) {
+				t->task->file_sent = true;
+				t->task->file_conn = c->id;
+				t->task->file_end = c->tx_pos - t->trailer_len;
+			}
 			TAILQ_REMOVE(&c->txq, t, link);
 			ut_assert(c->tx_queued > 0);
 			c->tx_queued--;

@@ -41,6 +41,8 @@
  *   connection conn.c      one TCP connection: receive framing,
  *                          keepalive (NOP-In), login clock, close
  *              conn_tx.c   its transmit queue: PDUs built, queued, sent
+ *              conn_ack.c  read references held until their bytes sent from
+ *                          a file are acknowledged (--send-file)
  *                 |
  *   leaves     pdu.c crc32c.c  the wire format: BHS fields, digests
  *              text.c      key=value text and negotiation (RFC 7143 §6)
@@ -104,6 +106,9 @@
 #define ISCSI_TMF_MAX(queue_depth) ((queue_depth) + ISCSI_IMMEDIATE_MAX)
 #define ISCSI_TX_UNTIED_PDUS_MAX 1024 /* queued PDUs that no task bounds */
 #define ISCSI_TX_UNTIED_BYTES_MAX (16u << 20)
+/* How often a connection asks whether the bytes it sent from files are
+ * acknowledged, while a read's reference waits for that (conn_ack.c). */
+#define ISCSI_ACK_POLL_NS (1000000ull)
 
 #define ISCSI_MAX_REACTORS 64
 #define ISCSI_DEFAULT_TPGT 1

@@ -78,13 +78,19 @@ struct iscsi_task {
 	struct iscsi_r2t r2ts[ISCSI_MAX_R2T_TRACK];
 	unsigned int r2t_count; /* outstanding */
 	unsigned int tx_refs;	/* queued PDUs pointing into buf */
-	bool in_scsi;		/* handed to scsi_cmd_exec(), not back yet:
+	/* Its Data-In went from a file (conn_send_file) on connection
+	 * file_conn (an id) up to stream position file_end: its reference
+	 * is released once the peer acknowledged that (conn_ack.c). */
+	bool file_sent;
+	uint32_t file_conn;
+	uint64_t file_end;
+	bool in_scsi;	  /* handed to scsi_cmd_exec(), not back yet:
 				 * the SCSI layer holds it, nobody frees it */
-	bool placed;		/* accepted with Data-Out to come, it took
+	bool placed;	  /* accepted with Data-Out to come, it took
 				 * its place in its LU's task set
 				 * (scsi_cmd_accept): executed from there,
 				 * or withdrawn if it ends first */
-	bool place_tried;	/* scsi_cmd_accept() was asked (once) */
+	bool place_tried; /* scsi_cmd_accept() was asked (once) */
 	bool responded;
 	bool accepted;	      /* in CmdSN order: may run */
 	bool aborting;	      /* our own TMF ended it: answer

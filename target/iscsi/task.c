@@ -500,8 +500,15 @@ void iscsi_task_free(struct iscsi_task *t)
 							ISCSI_MAX_EDTL);
 	}
 	pool_buf_put(&s->r->bufs, t->cmd.buf, t->buf_pool_cap);
-	/* no queued PDU points into it any more (tx_refs == 0) */
-	bs_ref_release(t->cmd.data_in_ref);
+	/* no queued PDU points into it any more (tx_refs == 0); bytes sent
+	 * from the reference's file are its pages until acknowledged, so
+	 * the reference (and the LBA range it keeps) waits for that */
+	if (t->file_sent && t->cmd.data_in_ref && s->conn &&
+	    s->conn->id == t->file_conn)
+		iscsi_conn_release_acked(s->conn, t->cmd.data_in_ref,
+					 t->file_end);
+	else
+		bs_ref_release(t->cmd.data_in_ref);
 	tmf = t->tmf;
 	ut_assert(t->stuck_timer == NULL); /* judged when it came back */
 	pool_obj_put(&s->r->task_pool, t);

@@ -220,6 +220,20 @@ static ssize_t f_send(struct env_conn *ec, const struct iovec *iov, int iovcnt)
 
 bool fake_send_files_on;
 static uint64_t fake_file_bytes;
+static bool fake_track_acks_on;
+
+void fake_env_track_acks(bool on)
+{
+	fake_track_acks_on = on;
+}
+
+/* The client has not taken them: unacknowledged (env.h conn_unacked). */
+static ssize_t f_conn_unacked(struct env_conn *ec)
+{
+	struct fake_conn *c = (struct fake_conn *)ec;
+
+	return (ssize_t)c->to_client.len;
+}
 
 void fake_env_send_files(bool on)
 {
@@ -413,6 +427,8 @@ struct env *fake_env_new(void)
 	if (fake_send_files_on) {
 		fake_ops_files = fake_ops;
 		fake_ops_files.conn_send_file = f_send_file;
+		fake_ops_files.conn_unacked =
+			fake_track_acks_on ? f_conn_unacked : NULL;
 		e->ops = &fake_ops_files;
 	}
 	e->log_level = getenv("FAKE_ENV_LOG") ? UT_LOG_TRACE : UT_LOG_WARN;

@@ -94,6 +94,10 @@ unsigned int fake_refs_live(void);
  * files (or zeros) so far in this process. */
 void fake_env_send_files(bool on);
 uint64_t fake_file_bytes_sent(void);
+/* And acknowledgements (env.h conn_unacked), once on, for environments
+ * made after it with send_files: the bytes sent that the client has not
+ * taken yet (popped) are unacknowledged. */
+void fake_env_track_acks(bool on);
 extern bool fake_send_files_on;
 
 /* Held disks: a device "filename fake-hold:NAME" (BS_FILE, at most

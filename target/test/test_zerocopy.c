@@ -467,6 +467,56 @@ static void write_atomic_waits_for_a_read_by_reference(void **state)
 	rig_free(r);
 }
 
+/* sendfile hands the socket references to the pages, which a lost
+ * segment is resent from until the peer acknowledged it: a read sent
+ * from a file keeps its LBA range until then, not only until its bytes
+ * were taken (iscsi/conn_ack.c).  Everything is sent at once but the
+ * client takes nothing: the reference stays out, and a WRITE ATOMIC(16)
+ * of 8 of its blocks waits; once the client has taken the Data-In (its
+ * ack), the target sees it within ISCSI_ACK_POLL_NS, the reference goes
+ * and the write lands, GOOD. */
+static void a_read_from_a_file_keeps_its_range_until_acknowledged(void **state)
+{
+	struct rig *r;
+	uint64_t file0 = fake_file_bytes_sent();
+	uint8_t cdb[16], wcdb[16], data[4096];
+	struct iscsi_bhs h;
+	uint8_t *d = NULL;
+
+	(void)state;
+	fake_env_send_files(true);
+	fake_env_track_acks(true);
+	r = zc_rig();
+	read16(cdb, READ_LBA, READ_BYTES / 512);
+	rig_scsi_send(r, 0, cdb, ISCSI_CMD_F_READ, READ_BYTES, NULL, 0);
+	fake_env_advance(r->env, 0);
+	/* all of it went from the file, its answer too: unacknowledged */
+	assert_int_equal(fake_file_bytes_sent(), file0 + READ_BYTES);
+	assert_int_equal(fake_refs_live(), 1);
+	memset(data, 0x5a, sizeof(data));
+	memset(wcdb, 0, sizeof(wcdb));
+	wcdb[0] = 0x9c; /* WRITE ATOMIC(16) of 8 of the read's blocks */
+	wcdb[9] = READ_LBA + 8;
+	wcdb[13] = sizeof(data) / 512;
+	rig_scsi_send(r, 0, wcdb, ISCSI_CMD_F_WRITE, sizeof(data), data,
+		      sizeof(data));
+	fake_env_advance(r->env, 10 * ISCSI_ACK_POLL_NS);
+	assert_int_equal(fake_refs_live(), 1);
+	/* the client takes the read's PDUs: acknowledged */
+	expect_data_in(r, false, ref_byte, 0);
+	fake_env_advance(r->env, ISCSI_ACK_POLL_NS);
+	assert_int_equal(fake_refs_live(), 0);
+	fake_env_advance(r->env, 1000000);
+	assert_int_equal(fake_conn_pop_pdu_digests(r->c, false, false, &h, &d),
+			 0);
+	free(d);
+	assert_int_equal(h.opcode, ISCSI_OP_SCSI_RSP);
+	assert_int_equal(h.b3, 0); /* GOOD */
+	rig_free(r);
+	fake_env_track_acks(false);
+	fake_env_send_files(false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -485,6 +535,8 @@ int main(void)
 		cmocka_unit_test(
 			null_lun_reads_send_zeros_from_the_environment),
 		cmocka_unit_test(write_atomic_waits_for_a_read_by_reference),
+		cmocka_unit_test(
+			a_read_from_a_file_keeps_its_range_until_acknowledged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
