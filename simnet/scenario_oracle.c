@@ -246,8 +246,8 @@ static void check_read_data(struct runner *r, struct pend *p, struct ini_op *op)
  * ordered either way (0), and is never held against it.  The promise is
  * the atomic write's only when it succeeded: a read that saw part of it
  * before its answer is reported when GOOD comes, and forgotten if it
- * failed.  Blocks read whole only (a block mixed inside, sent from a
- * file, is judged byte by byte by check_read_data).
+ * failed.  A block mixed inside (sent from a file) is judged byte by
+ * byte (torn_atomic_sides).
  */
 void atomic_sent(struct lun_st *l, const struct pend *p)
 {
@@ -319,6 +319,56 @@ void atomic_forget(struct lun_st *l)
 	l->capatoms = 0;
 }
 
+/*
+ * A block of a read sent from a file that is no whole value (bytes of
+ * different moments: torn_block_ok allowed it), in the range of atomic
+ * write `handle`: does some byte come, for certain, from that write's own
+ * value (*own: every value the block may hold over [rs, re] that has that
+ * byte there is its own, model_atomic_side 1), and some from a value it
+ * overwrote (*before: every one is -1)?  Either counts as a block of that
+ * side for oracle_atomic_read, both as a block that saw part of it.  A
+ * byte several sides explain says nothing (round of sendack21: the last
+ * segment of a read resent after an atomic write landed, inside a block).
+ */
+static void torn_atomic_sides(struct model *m, const uint8_t *blk, uint64_t lba,
+			      uint32_t bs, uint64_t rs, uint64_t re,
+			      uint64_t handle, bool *own, bool *before)
+{
+	uint64_t cand[16];
+	int side[16];
+	int n = model_candidates(m, lba, rs, re, 0, cand, 16);
+	uint8_t *fill;
+
+	if (n <= 0)
+		return; /* any value (a crash, a WILD write), or none */
+	fill = malloc((size_t)n * bs);
+	if (fill == NULL)
+		abort();
+	for (int k = 0; k < n; k++) {
+		model_fill_m(m, cand[k], lba, fill + (size_t)k * bs, bs);
+		side[k] = model_atomic_side(m, lba, cand[k], rs, re, handle);
+	}
+	for (uint32_t j = 0; j < bs && !(*own && *before); j++) {
+		bool pos = false, neg = false, other = false;
+
+		for (int k = 0; k < n; k++) {
+			if (fill[(size_t)k * bs + j] != blk[j])
+				continue;
+			if (side[k] > 0)
+				pos = true;
+			else if (side[k] < 0)
+				neg = true;
+			else
+				other = true;
+		}
+		if (pos && !neg && !other)
+			*own = true;
+		if (neg && !pos && !other)
+			*before = true;
+	}
+	free(fill);
+}
+
 /* The read p (answered GOOD with op->in) against each atomic write. */
 static void oracle_atomic_read(struct runner *r, struct pend *p,
 			       struct ini_op *op, uint64_t re_all)
@@ -348,8 +398,20 @@ static void oracle_atomic_read(struct runner *r, struct pend *p,
 			int side;
 
 			if (!model_decode_m(l->m, op->in + i * bs, lba, bs,
-					    &vid))
+					    &vid)) {
+				/* mixed inside (sent from a file): byte by
+				 * byte (round of sendack21) */
+				bool o = false, b = false;
+
+				torn_atomic_sides(l->m, op->in + i * bs, lba,
+						  bs, p->stamp, re, a->handle,
+						  &o, &b);
+				if (o && own == UINT64_MAX)
+					own = lba;
+				if (b && before == UINT64_MAX)
+					before = lba;
 				continue;
+			}
 			side = model_atomic_side(l->m, lba, vid, p->stamp, re,
 						 a->handle);
 			if (side > 0 && own == UINT64_MAX)

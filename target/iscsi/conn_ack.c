@@ -51,11 +51,12 @@ void iscsi_conn_acks_check(struct iscsi_conn *c, bool all)
 	if (!all && c->ec) {
 		ssize_t un = env->ops->conn_unacked(c->ec);
 
-		/* an error: the connection is going (its close releases) */
-		if (un < 0)
-			return;
-		ut_assert((uint64_t)un <= c->tx_pos);
-		acked = c->tx_pos - (uint64_t)un;
+		/* An error (the connection is going: its close releases), or
+		 * more than was ever accepted (the kernel's word, so no
+		 * assertion): nothing is known acknowledged. */
+		acked = un >= 0 && (uint64_t)un <= c->tx_pos
+				? c->tx_pos - (uint64_t)un
+				: 0;
 	}
 	/* keep those not yet acknowledged; release the rest (a release may
 	 * wake writers, never back into this connection's list) */
