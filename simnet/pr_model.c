@@ -300,6 +300,7 @@ static enum prm_result register_move(struct pr_model *m, int self,
 	if (o->unreg)
 		unregister(m, self);
 	m->aptpl = o->aptpl;
+	m->aptpl_unknown = false;
 	return PRM_GOOD;
 }
 
@@ -361,6 +362,7 @@ static enum prm_result prm_register(struct pr_model *m, int self,
 	if (released)
 		ua_registrants(m, self, ua, PRM_UA_RESV_RELEASED);
 	m->aptpl = o->aptpl;
+	m->aptpl_unknown = false;
 	return PRM_GOOD;
 }
 

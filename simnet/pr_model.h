@@ -47,6 +47,12 @@ struct pr_model {
 	uint8_t type; /* 1 3 5 6 7 8 */
 	int holder;   /* slot; unused with types 7 and 8 */
 	bool aptpl;
+	/* aptpl not known: the state was unknown when a CLEAR made the
+	 * registrations and the reservation known again (CLEAR leaves
+	 * APTPL as the last REGISTER set it, which the model may not
+	 * have applied); known from the next REGISTER or REGISTER AND MOVE
+	 * it applies (explore seed 851900237540) */
+	bool aptpl_unknown;
 	bool unknown; /* state not known exactly */
 	/* Who each slot is (prm_set_nexus): its initiator port, as the
 	 * first actor of that name and ISID plus one (0: slot unused), and

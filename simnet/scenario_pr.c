@@ -661,6 +661,8 @@ void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 				ua_pr_unknown(r, p);
 			}
 			prm_clear(&l->pr); /* known again */
+			if (l->pr.unknown)
+				l->pr.aptpl_unknown = true; /* not APTPL */
 			l->pr.unknown = false;
 			return;
 		}
@@ -741,6 +743,7 @@ void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 	 * of blind20. */
 	if (p->kind == PK_SPC && op->cdb[0] == 0x5e &&
 	    (op->cdb[1] & 0x1f) == 2 && scsi_good(op) && op->in_len >= 4 &&
+	    !l->pr.unknown && !l->pr.aptpl_unknown &&
 	    !!(op->in[3] & 0x01) != l->pr.aptpl) {
 		pr_state(r, &l->pr, st, sizeof(st));
 		failf(r, p->line,
