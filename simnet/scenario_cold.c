@@ -70,6 +70,8 @@ void cold_reset_sent(struct runner *r, struct pend *p)
 void cold_reset_issued(struct runner *r, struct pend *p)
 {
 	p->cold_ep = ini_conn(p->a->ini);
+	/* the pointer is not valid once its link is reaped: its id */
+	p->cold_link = p->cold_ep ? sim_conn_id(p->cold_ep) : 0;
 	p->cold_end = ini_tx_stream(p->a->ini);
 }
 
@@ -84,7 +86,8 @@ void cold_reset_done(struct runner *r, struct pend *p, const struct ini_op *op)
 	 * then): whether the target took the reset is told by whether it
 	 * read the whole TMF (cold_check). */
 	if (op->outcome == INI_DROPPED && p->cold_ep != NULL) {
-		x->cold_lost_ep = p->cold_ep;
+		x->cold_lost = true;
+		x->cold_lost_link = p->cold_link;
 		x->cold_lost_end = p->cold_end;
 		x->cold_lost_line = p->line;
 		memcpy(x->cold_lost_conns, p->cold_conns,
@@ -113,9 +116,15 @@ void cold_reset_done(struct runner *r, struct pend *p, const struct ini_op *op)
  * them whether its response could go or not).  Round of devattr21. */
 static void cold_lost_check(struct runner *r, struct actor *x)
 {
-	if (x->cold_lost_ep == NULL)
+	uint64_t read = 0;
+
+	if (!x->cold_lost)
 		return;
-	if (sim_conn_peer_read(x->cold_lost_ep) >= x->cold_lost_end) {
+	x->cold_lost = false;
+	/* the link reaped long ago (64 since): not judged */
+	if (!sim_link_target_read(r->sim, x->cold_lost_link, &read))
+		return;
+	if (read >= x->cold_lost_end) {
 		for (int i = 0; i < r->nactors; i++) {
 			struct actor *a = &r->actors[i];
 
@@ -132,7 +141,6 @@ static void cold_lost_check(struct runner *r, struct actor *x)
 			  "the target: the target's sessions end",
 			  x->name);
 	}
-	x->cold_lost_ep = NULL;
 }
 
 /* The world is quiet: every connection a cold reset ends is closed. */

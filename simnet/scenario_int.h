@@ -362,11 +362,14 @@ struct actor {
 	int cold_line;
 	bool cold_unanswered; /* owed by a cold reset whose answer was lost */
 	/* its own TARGET COLD RESET whose answer was lost with its
-	 * connection: that connection's endpoint, where the TMF's PDU
+	 * connection: that connection's link (not its endpoint, freed with
+ * the link: explore seed 753336535341 in a worker after another seed
+ * read a freed endpoint), where the TMF's PDU
 	 * ended in its stream, and the connections of the target's
 	 * sessions when it was sent; judged once the world is quiet, if
 	 * the target read the whole PDU (scenario_cold.c) */
-	struct env_conn *cold_lost_ep;
+	bool cold_lost;		 /* a cold reset's answer lost, to judge */
+	uint64_t cold_lost_link; /* its connection's link (sim_conn_id) */
 	uint64_t cold_lost_end;
 	uint64_t cold_lost_conns[MAX_ACTORS];
 	int cold_lost_line;
@@ -749,6 +752,7 @@ struct pend {
 	 * when it was sent (scenario_cold.c) */
 	uint64_t cold_conns[MAX_ACTORS];
 	struct env_conn *cold_ep; /* ... its connection, and the end */
+	uint64_t cold_link;	  /* ... and that connection's link id */
 	uint64_t cold_end;	  /* of its PDU in the stream */
 	uint64_t alua_seq;	  /* STPG: alua.seq when sent */
 	uint64_t alua_resets;	  /* STPG: alua.resets_sent then */

@@ -417,6 +417,11 @@ void sim_conn_set_corrupt_hook(struct env_conn *c, sim_corrupt_fn fn,
 /* Bytes of the stream this endpoint sends that the other side has read
  * (0 against a real target, whose side we cannot see). */
 uint64_t sim_conn_peer_read(const struct env_conn *c);
+/* The bytes the target's end of link id (sim_conn_id) has read, the link
+ * live or among the last 64 reaped: false when not known.  For a check
+ * made after the link may have gone (an env_conn pointer is not valid
+ * past its link's reaping). */
+bool sim_link_target_read(struct sim *sim, uint64_t id, uint64_t *read);
 /* Target side of the link is still open (not closed by the target). */
 bool sim_conn_peer_open(const struct env_conn *c);
 /* Has host h a connection other than except (an initiator's endpoint)

@@ -375,8 +375,28 @@ void sim_link_reap(struct sim_ev *ev)
 	}
 	sim_ev_cancel(sim, &l->conn_ev);
 	sim_ev_cancel(sim, &l->reap_ev);
+	sim->net->reaped[sim->net->nreaped % 64].id = l->id;
+	sim->net->reaped[sim->net->nreaped % 64].read = l->ep[1].rx_read;
+	sim->net->nreaped++;
 	TAILQ_REMOVE(&sim->net->links, l, link);
 	free(l);
+}
+
+bool sim_link_target_read(struct sim *sim, uint64_t id, uint64_t *read)
+{
+	struct sim_link *l;
+
+	TAILQ_FOREACH (l, &sim->net->links, link)
+		if (l->id == id) {
+			*read = l->ep[1].rx_read;
+			return true;
+		}
+	for (unsigned int i = 0; i < 64 && i < sim->net->nreaped; i++)
+		if (sim->net->reaped[i].id == id) {
+			*read = sim->net->reaped[i].read;
+			return true;
+		}
+	return false;
 }
 
 /* ------------------------------------------------- endpoint operations */

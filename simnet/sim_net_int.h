@@ -133,6 +133,13 @@ struct sim_net {
 	/* the target's crashes and shutdowns so far (sim_net_target_crashed):
 	 * a segment sent from a file before one is never read again */
 	uint64_t boots;
+	/* The last links reaped: what their target's end had read (ep[1]
+	 * rx_read), for a check made once the world is quiet, when the
+	 * link may be gone (sim_link_target_read; scenario_cold.c). */
+	struct {
+		uint64_t id, read;
+	} reaped[64];
+	unsigned int nreaped; /* written so far, the ring's next slot mod 64 */
 };
 
 /* sim_net.c: the byte streams */
