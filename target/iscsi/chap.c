@@ -286,7 +286,7 @@ static int chap_method(struct iscsi_chap *st, const char *value,
 		if (iscsi_kv_add(resp, "AuthMethod",
 				 method_list_has(value, "None") ? "None"
 								: "Reject")) {
-			*why = "out of memory";
+			*why = iscsi_chap_oom;
 			return -1;
 		}
 		return 0;
@@ -303,7 +303,7 @@ static int chap_method(struct iscsi_chap *st, const char *value,
 	st->stage = CHAP_WANT_ALG; /* the one way out of WANT_METHOD */
 	ut_assert(st->challenge_len == 0);
 	if (iscsi_kv_add(resp, "AuthMethod", "CHAP")) {
-		*why = "out of memory";
+		*why = iscsi_chap_oom;
 		return -1;
 	}
 	return 0;
@@ -341,7 +341,7 @@ static int chap_challenge(struct iscsi_chap *st, struct env *env,
 	if (iscsi_kv_addf(resp, "CHAP_A", "%d", (int)st->alg) ||
 	    iscsi_kv_addf(resp, "CHAP_I", "%u", st->id) ||
 	    iscsi_kv_add(resp, "CHAP_C", hex)) {
-		*why = "out of memory";
+		*why = iscsi_chap_oom;
 		return -1;
 	}
 	return 0;
@@ -421,7 +421,7 @@ static int chap_mutual(struct iscsi_chap *st, const struct iscsi_auth_cfg *auth,
 	iscsi_chap_encode_hex(rsp, iscsi_chap_digest_len(st->alg), hex);
 	if (iscsi_kv_add(resp, "CHAP_N", auth->outgoing.name) ||
 	    iscsi_kv_add(resp, "CHAP_R", hex)) {
-		*why = "out of memory";
+		*why = iscsi_chap_oom;
 		goto out;
 	}
 	st->mutual = true;
@@ -485,6 +485,8 @@ out:
 	explicit_bzero(rsp, sizeof(rsp));
 	return rc;
 }
+
+const char iscsi_chap_oom[] = "out of memory";
 
 int iscsi_chap_step(struct iscsi_chap *st, struct env *env,
 		    const struct iscsi_auth_cfg *auth,

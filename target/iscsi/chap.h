@@ -130,6 +130,10 @@ int iscsi_chap_step(struct iscsi_chap *st, struct env *env,
 		    const struct iscsi_auth_cfg *auth,
 		    const struct iscsi_kvlist *req, struct iscsi_kvlist *resp,
 		    const char **why);
+/* *why when the exchange failed for want of the target's own memory
+ * (an answer it could not build): not the initiator's credentials, so
+ * the login ends 0x0302, out of resources, not 0x0201. */
+extern const char iscsi_chap_oom[];
 
 /* Wipe the exchange's challenge state. */
 void iscsi_chap_clear(struct iscsi_chap *st);

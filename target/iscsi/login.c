@@ -265,7 +265,8 @@ static uint16_t login_security(struct iscsi_conn *c,
 	ut_assert(ls->csg == ISCSI_STAGE_SECURITY);
 	ut_assert(ls->first_done);
 	if (iscsi_chap_step(&ls->chap, c->env, login_auth(c), req, resp, why))
-		return ISCSI_LS_AUTH_FAILED;
+		return *why == iscsi_chap_oom ? ISCSI_LS_OUT_OF_RESOURCES
+					      : ISCSI_LS_AUTH_FAILED;
 	if (before != CHAP_DONE && ls->chap.stage == CHAP_DONE)
 		LOG_INFO(c->env,
 			 "event=chap-ok conn=%u algorithm=%d mutual=%d "
