@@ -456,7 +456,7 @@ static void acl_ro_oracle(struct runner *r, struct pend *p,
 		      p->ls->lun, p->a->name, ini_iqn(p->a->ini), p->verb,
 		      (unsigned long long)r->seed);
 	else if (!p->acl_ro && sk == SK_DATA_PROTECT && asc == 0x27 &&
-		 !(ascq == 0x07 && r->sim->oom.failed != p->oom_at))
+		 !(ascq == 0x07 && oom_during(r, p)))
 		failf(r, p->line,
 		      "oracle: ACL: lun %u is writable for %s (%s), yet its "
 		      "%s got DATA PROTECT, WRITE PROTECTED (seed %llu)",

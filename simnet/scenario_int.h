@@ -1031,6 +1031,13 @@ void sense_parse(const struct ini_op *op, int *sk, int *asc, int *ascq);
 bool sense_unknown_fate(const struct ini_op *op);
 /* Failed saves of LUN l's APTPL state so far (sim_state_failed), and the
  * error of the last (scenario_pr.c). */
+/* One of the target's allocations failed while p was out (`target oom`,
+ * sim_oom.c): what out of memory explains may be its answer. */
+static inline bool oom_during(const struct runner *r, const struct pend *p)
+{
+	return r->sim->oom.failed != p->oom_at;
+}
+
 uint64_t pr_store_failed(struct runner *r, const struct lun_st *l, int *err);
 bool scsi_good(const struct ini_op *op);
 

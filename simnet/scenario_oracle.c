@@ -947,8 +947,7 @@ static bool tmf_rejected_for_memory(const struct runner *r,
 				    const struct ini_op *op)
 {
 	return op->outcome == INI_DONE &&
-	       op->response == ISCSI_TMF_RSP_REJECTED &&
-	       r->sim->oom.failed != p->oom_at;
+	       op->response == ISCSI_TMF_RSP_REJECTED && oom_during(r, p);
 }
 
 /* RFC 7143 §11.6.1: a task set TMF (ABORT TASK SET, CLEAR TASK SET,
@@ -1022,7 +1021,7 @@ static void oracle_no_internal_failure(struct runner *r, struct pend *p,
 	if (r->against || op->outcome != INI_DONE || op->response != 0 ||
 	    op->status != SCSI_STATUS_CHECK_CONDITION ||
 	    sim_state_failed(r->sim, NULL, NULL) != p->state_fails_at ||
-	    r->sim->oom.failed != p->oom_at)
+	    oom_during(r, p))
 		return;
 	sense_parse(op, &sk, &asc, &ascq);
 	/* nor does it run out of space: a RAM disk's chunk it cannot

@@ -609,8 +609,7 @@ void oracle_pr(struct runner *r, struct pend *p, struct ini_op *op)
 		 * INSUFFICIENT REGISTRATION RESOURCES (pr.c
 		 * pr_save_or_roll_back): the state is as it was, the unit
 		 * attentions it queued are not taken back. */
-		if (r->sim->oom.failed != p->oom_at &&
-		    op->outcome == INI_DONE &&
+		if (oom_during(r, p) && op->outcome == INI_DONE &&
 		    op->status == SCSI_STATUS_CHECK_CONDITION &&
 		    sk == SK_ILLEGAL_REQUEST && asc == 0x55 && ascq == 0x04) {
 			ua_pr_unknown(r, p);

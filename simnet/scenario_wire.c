@@ -62,7 +62,7 @@ static bool undisturbed(const struct runner *r, const struct pend *p)
 	 * connection at any time (conn_tx.c iscsi_conn_fail_soon) */
 	return p->crashes_at == r->crashes && p->ctl_seq == r->ctl_seq &&
 	       p->ctl_started == r->ctl_started &&
-	       p->cold_at == r->cold_resets && p->oom_at == r->sim->oom.failed;
+	       p->cold_at == r->cold_resets && !oom_during(r, p);
 }
 
 /* Every CHAP_A of a list is one the target implements (5, 7, 6, 8:
@@ -203,8 +203,7 @@ void wire_login_done(struct runner *r, struct pend *p, struct ini_op *op)
 	 * whatever the request's fault (explore seed 679712308508: a
 	 * stalled login's first PDU) */
 	if (op->outcome == INI_DONE &&
-	    op->login_status == ISCSI_LS_OUT_OF_RESOURCES &&
-	    r->sim->oom.failed != p->oom_at)
+	    op->login_status == ISCSI_LS_OUT_OF_RESOURCES && oom_during(r, p))
 		return;
 	if (op->login_bad == INI_LB_STALL) {
 		uint64_t up = op->conn_up_ns, t = op->done_ns;
